@@ -1,0 +1,3 @@
+"""Kustosz: the monitoring vault of a public office."""
+
+__version__ = "0.1.0"

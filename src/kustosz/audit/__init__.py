@@ -1,0 +1,5 @@
+"""The append-only, hash-chained audit log (dziennik zdarzeń)."""
+
+from kustosz.audit.log import AuditProblem, append, verify
+
+__all__ = ["AuditProblem", "append", "verify"]

@@ -1,0 +1,117 @@
+"""Hash-chained audit entries (GDPR art. 5(2): the controller must be able to show compliance).
+
+Each entry's hash covers its sequence number, time, actor, action, subject, details and the
+previous entry's hash, so changing, removing or reordering any entry breaks the chain from
+that point. Entries are appended in the same transaction as the change they describe.
+The last (seq, hash) is also written to `audit.head` in the data folder after each commit,
+so cutting entries off the end of the table is noticed too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from kustosz.db.models import AuditEntry
+
+GENESIS = "0" * 64
+
+
+def canonical(details: dict[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+
+
+def entry_hash(seq: int, at: datetime, actor: str, action: str, subject: str, details: str,
+               prev_hash: str) -> str:
+    payload = "\x1f".join([str(seq), at.astimezone(UTC).isoformat(timespec="microseconds"),
+                           actor, action, subject, details, prev_hash])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    # Several processes may append; the chain needs one writer at a time. SQLite already holds
+    # the write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7311000001)"))
+
+
+def append(session: Session, actor: str, action: str, subject: str,
+           details: dict[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq = (last.seq + 1) if last else 1
+    prev = last.hash if last else GENESIS
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    body = canonical(details or {})
+    entry = AuditEntry(seq=seq, at=when, actor=actor, action=action, subject=subject,
+                       details=body, prev_hash=prev,
+                       hash=entry_hash(seq, when, actor, action, subject, body, prev))
+    session.add(entry)
+    session.flush()
+    session.info.setdefault("audit_head", None)
+    session.info["audit_head"] = (seq, entry.hash)
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}: {self.problem}"
+
+
+def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
+    """Walk the chain; return how many entries were checked and the first problem, if any."""
+    expected_seq, prev = 1, GENESIS
+    count = 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    for e in rows:
+        count += 1
+        if e.seq != expected_seq:
+            if e.seq > expected_seq:
+                return count, AuditProblem(expected_seq, f"missing (the log jumps from "
+                                           f"{expected_seq - 1} to {e.seq})")
+            return count, AuditProblem(e.seq, "out of order")
+        if e.prev_hash != prev:
+            return count, AuditProblem(e.seq, "does not follow the entry before it "
+                                       "(removed or reordered entries)")
+        if entry_hash(e.seq, e.at, e.actor, e.action, e.subject, e.details, e.prev_hash) != e.hash:
+            return count, AuditProblem(e.seq, "its content was changed")
+        prev, expected_seq = e.hash, expected_seq + 1
+    if head_file is not None and head_file.exists():
+        try:
+            head_seq, head_hash = head_file.read_text().split()
+        except ValueError:
+            return count, AuditProblem(expected_seq, f"{head_file.name} is unreadable")
+        if int(head_seq) >= expected_seq:
+            return count, AuditProblem(expected_seq, f"missing: the log ends at "
+                                       f"{expected_seq - 1} but {head_seq} entries were written")
+        matching = session.execute(
+            select(AuditEntry.hash).where(AuditEntry.seq == int(head_seq))).scalar()
+        if matching != head_hash:
+            return count, AuditProblem(int(head_seq), "differs from the recorded head")
+    return count, None
+
+
+def write_head(head_file: Path, seq: int, digest: str) -> None:
+    """Move the head anchor forward (never back: a late writer must not hide newer entries)."""
+    try:
+        current = int(head_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        current = 0
+    if seq > current:
+        tmp = head_file.with_suffix(".tmp")
+        tmp.write_text(f"{seq} {digest}\n")
+        tmp.replace(head_file)

@@ -1,0 +1,35 @@
+"""The `kustosz` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from kustosz.cli import admin, custody, material, retention
+from kustosz.cli.common import state
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Kustosz — the monitoring vault of a public office.")
+
+
+@app.callback()
+def _global(
+    data: Path = typer.Option(None, "--data", envvar="KUSTOSZ_DATA",
+                              help="The vault's data folder (or KUSTOSZ_DATA)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
+) -> None:
+    state.data = data
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+admin.register(app)
+material.register(app)
+custody.register(app)
+retention.register(app)
+
+
+def main() -> None:
+    app()

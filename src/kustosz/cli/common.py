@@ -1,0 +1,86 @@
+"""What every CLI verb shares: the vault from --data, time parsing, output, one-line errors."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from kustosz.errors import InputError, KustoszError
+from kustosz.vault import Vault
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    data: Path | None = None
+
+
+state = State()
+
+
+def actor() -> str:
+    return os.environ.get("KUSTOSZ_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def data_dir() -> Path:
+    if state.data is None:
+        raise InputError("no data folder: pass --data DIR or set KUSTOSZ_DATA")
+    return state.data
+
+
+@contextmanager
+def open_vault() -> Iterator[Vault]:
+    vault = Vault.open(data_dir(), actor=actor())
+    try:
+        yield vault
+    finally:
+        vault.close()
+
+
+def parse_time(text: str, what: str = "time") -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z")
+                                       else text)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not an ISO 8601 time "
+                         "(e.g. 2026-11-21T10:00:00+01:00)") from None
+    if value.tzinfo is None:
+        raise InputError(f"{what} {text!r} has no zone; add one, e.g. +01:00 or Z")
+    return value
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fails_cleanly(fn: F) -> F:
+    """Turn our errors into one line on stderr and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KustoszError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def local(value: datetime | None, vault: Vault) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(vault.policy.timezone).strftime("%Y-%m-%d %H:%M:%S")

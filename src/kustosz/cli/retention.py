@@ -1,0 +1,70 @@
+"""retention run, recover, serve."""
+
+from __future__ import annotations
+
+import typer
+
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    fails_cleanly,
+    local,
+    open_vault,
+    parse_time,
+)
+from kustosz.ingest.files import recover_pending
+from kustosz.retention import recover, relieve_pressure, run_sweep
+
+retention_app = typer.Typer(no_args_is_help=True, help="Automatic deletion by the rules.")
+
+
+@fails_cleanly
+def retention_run(now: str = typer.Option(None, "--now",
+                                          help="Sweep as if it were this time (ISO, zone)."),
+                  dry_run: bool = typer.Option(False, "--dry-run",
+                                               help="Show what would be deleted; change nothing."),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Delete material whose period has ended, except what holds keep."""
+    at = parse_time(now, "--now") if now else None
+    with open_vault() as vault:
+        report = run_sweep(vault, at, dry_run=dry_run, actor=actor())
+        if not dry_run:
+            pressure = relieve_pressure(vault, actor=actor())
+            report.deleted.extend(pressure.deleted)
+            report.sweep_ids.extend(pressure.sweep_ids)
+        if as_json:
+            emit_json(report.as_json())
+            return
+        verb = "would delete" if dry_run else "deleted"
+        console.print(f"retention sweep as of {local(report.as_of, vault)} "
+                      f"({vault.policy.timezone.key}): {verb} {len(report.deleted)} item(s)")
+        for item in report.deleted[:50]:
+            console.print(f"  {verb} #{item['id']} {item.get('source', '')} "
+                          f"{item.get('start', '')} — {item.get('rule', '')}")
+        if len(report.deleted) > 50:
+            console.print(f"  … and {len(report.deleted) - 50} more (use --json)")
+        if report.kept_by_hold:
+            console.print(f"kept {len(report.kept_by_hold)} expired item(s) under holds:")
+            for item in report.kept_by_hold[:50]:
+                console.print(f"  kept #{item['id']} {item['source']} {item['start']} — "
+                              f"hold(s) {', '.join(map(str, item['holds']))}")
+        if report.recovered:
+            console.print(f"finished {report.recovered} deletion(s) an interrupted sweep left")
+
+
+@fails_cleanly
+def recover_cmd() -> None:
+    """Bring index and files back into agreement after a crash (serve does this itself)."""
+    with open_vault() as vault:
+        pending = recover_pending(vault)
+        deleting = recover(vault, actor())
+        removed = vault.storage.clean_tmp()
+    console.print(f"recovered: {pending} interrupted intake(s) undone, {deleting} interrupted "
+                  f"deletion(s) finished, {removed} temporary file(s) removed")
+
+
+def register(app: typer.Typer) -> None:
+    retention_app.command("run")(retention_run)
+    app.add_typer(retention_app, name="retention")
+    app.command("recover")(recover_cmd)

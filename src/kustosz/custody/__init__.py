@@ -1,0 +1,1 @@
+"""Holds, requests, copies, handover, destruction and the registers."""

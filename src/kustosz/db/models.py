@@ -1,0 +1,143 @@
+"""The index of recorded material and everything that governs it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kustosz.db.types import BigId, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # camera | phone | mailbox | endpoint
+    retention: Mapped[str | None] = mapped_column(String(40))  # overrides the policy's kind
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Longest item seen; bounds the index scan of "what overlaps [a, b)" queries.
+    max_duration_s: Mapped[float] = mapped_column(default=0.0)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Recording(Base):
+    """One stored piece of material: a video segment, a call, a mail or event chunk."""
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(400), unique=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending: file being written; stored: whole and indexed; deleting: the sweep has begun.
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sweep_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_recordings_source_start", "source_id", "start_at"),
+        Index("ix_recordings_state_expires", "state", "expires_at"),
+        Index("ix_recordings_sweep", "sweep_id"),
+    )
+
+
+class Hold(Base):
+    """Zabezpieczenie nagrania (R2.3): keeps material until explicitly released."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    basis: Mapped[str] = mapped_column(Text)
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HoldSource(Base):
+    __tablename__ = "hold_sources"
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    __table_args__ = (Index("ix_hold_sources_source", "source_id"),)
+
+
+class HoldItem(Base):
+    __tablename__ = "hold_items"
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), primary_key=True)
+    recording_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    __table_args__ = (Index("ix_hold_items_recording", "recording_id"),)
+
+
+class Deletion(Base):
+    """What was deleted, when and by which rule — never the content (R2.2)."""
+
+    __tablename__ = "deletions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int] = mapped_column(BigInteger)
+    recording_id: Mapped[int] = mapped_column(BigInteger)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("ix_deletions_sweep", "sweep_id"),)
+
+
+class Sweep(Base):
+    __tablename__ = "sweeps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    mode: Mapped[str] = mapped_column(String(20))  # retention | disk_pressure
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted: Mapped[int] = mapped_column(default=0)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained (DESIGN invariant 3)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(400))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(60))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    message: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Setting(Base):
+    """Small facts the vault keeps about itself (e.g. the digest of the policy in force)."""
+
+    __tablename__ = "vault_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

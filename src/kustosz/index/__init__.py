@@ -1,0 +1,1 @@
+"""The index of sources and recorded material."""

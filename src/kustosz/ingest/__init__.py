@@ -1,0 +1,1 @@
+"""Taking material into the vault, one module per source kind."""

@@ -1,0 +1,5 @@
+"""The retention sweep: expire, honour holds, delete, record each deletion."""
+
+from kustosz.retention.sweep import SweepReport, recover, relieve_pressure, run_sweep
+
+__all__ = ["SweepReport", "recover", "relieve_pressure", "run_sweep"]

@@ -1,0 +1,239 @@
+"""Deleting material whose period has ended, never material a hold covers (invariant 1).
+
+Crash safety: a sweep (1) marks its victims `deleting` with its sweep id and commits,
+(2) unlinks their files, (3) moves the rows into `deletions` and writes one audit entry whose
+digest covers every deletion record. A sweep killed anywhere is finished by the next start
+(`recover`): rows a hold has meanwhile covered and whose files still exist go back to
+`stored`; the rest are deleted and recorded. Unlinks are idempotent, so repeating is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from kustosz.audit import append as audit
+from kustosz.custody.holds import covered_by_active_hold, holds_of
+from kustosz.db.models import Alert, Deletion, Recording, Source, Sweep
+from kustosz.index.expiry import period_for
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+UNLINK_WORKERS = 4
+
+
+@dataclass
+class SweepReport:
+    as_of: datetime
+    dry_run: bool
+    mode: str = "retention"
+    sweep_ids: list[int] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    kept_by_hold: list[dict[str, Any]] = field(default_factory=list)
+    recovered: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "mode": self.mode,
+                "sweeps": self.sweep_ids, "recovered": self.recovered,
+                "deleted_count": len(self.deleted), "kept_by_hold_count": len(self.kept_by_hold),
+                "deleted": self.deleted, "kept_by_hold": self.kept_by_hold}
+
+
+def _rule(source: Source, vault: Vault) -> str:
+    period = period_for(source, vault.policy)
+    origin = "source setting" if source.retention else f"policy retention.{source.kind}"
+    return f"retention {period} ({origin})"
+
+
+def _item(rec: Recording, source_name: str, **extra: Any) -> dict[str, Any]:
+    return {"id": rec.id, "source": source_name, "start": rec.start_at.isoformat(),
+            "end": rec.end_at.isoformat(), "size": rec.size, "sha256": rec.sha256,
+            "expires_at": rec.expires_at.isoformat() if rec.expires_at else None, **extra}
+
+
+def _names(session: Session) -> dict[int, Source]:
+    return {s.id: s for s in session.execute(select(Source)).scalars()}
+
+
+def _unlink_all(vault: Vault, keys: list[str]) -> None:
+    # unlink(2) releases the GIL; a few threads keep the disk queue busy.
+    if len(keys) < 64:
+        for key in keys:
+            vault.storage.delete(key)
+        return
+    with ThreadPoolExecutor(UNLINK_WORKERS) as pool:
+        for _ in pool.map(vault.storage.delete, keys, chunksize=256):
+            pass
+
+
+def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], str]) -> int:
+    """Step 3: record the deletions of a sweep whose files are gone, and close the sweep."""
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        sweep = s.get(Sweep, sweep_id)
+        if sweep is None or sweep.finished_at is not None:
+            return 0
+        sources = _names(s)
+        for source_id in s.execute(select(Recording.source_id).where(
+                Recording.sweep_id == sweep_id, Recording.state == "deleting")
+                .distinct()).scalars():
+            rule = rules(sources[source_id])
+            s.execute(insert(Deletion).from_select(
+                ["sweep_id", "recording_id", "source_id", "start_at", "end_at", "size",
+                 "sha256", "rule", "deleted_at"],
+                select(Recording.sweep_id, Recording.id, Recording.source_id, Recording.start_at,
+                       Recording.end_at, Recording.size, Recording.sha256, literal(rule),
+                       literal(now.replace(tzinfo=None)))
+                .where(Recording.sweep_id == sweep_id, Recording.state == "deleting",
+                       Recording.source_id == source_id)))
+        s.execute(delete(Recording).where(Recording.sweep_id == sweep_id,
+                                          Recording.state == "deleting"))
+        digest = hashlib.sha256()
+        count = 0
+        for rid, sha in s.execute(select(Deletion.recording_id, Deletion.sha256)
+                                  .where(Deletion.sweep_id == sweep_id)
+                                  .order_by(Deletion.recording_id)):
+            digest.update(f"{rid}:{sha}\n".encode())
+            count += 1
+        sweep.finished_at, sweep.deleted = now, count
+        audit(s, actor, f"sweep.{sweep.mode}", f"sweep {sweep_id}", {
+            "as_of": sweep.as_of.isoformat(), "deleted": count,
+            "deletions_sha256": digest.hexdigest()})
+    return count
+
+
+def recover(vault: Vault, actor: str = "system") -> int:
+    """Finish (or roll back) sweeps that a crash interrupted; returns rows handled."""
+    handled = 0
+    with vault.reading() as s:
+        open_sweeps = list(s.execute(select(Sweep.id, Sweep.mode)
+                                     .where(Sweep.finished_at.is_(None))).all())
+    for sweep_id, mode in open_sweeps:
+        with vault.transaction() as s:
+            rows = list(s.execute(select(Recording).where(
+                Recording.sweep_id == sweep_id, Recording.state == "deleting")).scalars())
+            keys = []
+            for rec in rows:
+                if holds_of(s, rec) and vault.storage.exists(rec.storage_key):
+                    rec.state, rec.sweep_id = "stored", None
+                else:
+                    keys.append(rec.storage_key)
+        _unlink_all(vault, keys)
+        handled += len(rows)
+        rules = (lambda src: _rule(src, vault)) if mode == "retention" else \
+            (lambda src: "disk pressure (recovered)")
+        _finish(vault, sweep_id, actor, rules)
+    return handled
+
+
+def _expired(now: datetime) -> Any:
+    return (Recording.state == "stored") & (Recording.expires_at <= now)
+
+
+def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
+              actor: str = "system", detail: bool = True) -> SweepReport:
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    report = SweepReport(as_of=now, dry_run=dry_run)
+    if not dry_run:
+        report.recovered = recover(vault, actor)
+    with vault.reading() as s:
+        sources = _names(s)
+        if detail:
+            for rec in s.execute(select(Recording).where(_expired(now), covered_by_active_hold())
+                                 .order_by(Recording.start_at)).scalars():
+                report.kept_by_hold.append(_item(rec, sources[rec.source_id].name,
+                                                 holds=holds_of(s, rec)))
+        if dry_run:
+            for rec in s.execute(select(Recording).where(_expired(now), ~covered_by_active_hold())
+                                 .order_by(Recording.start_at)).scalars():
+                source = sources[rec.source_id]
+                report.deleted.append(_item(rec, source.name, rule=_rule(source, vault)))
+            return report
+    with vault.transaction() as s:
+        sweep = Sweep(started_at=datetime.now(UTC), as_of=now, mode="retention")
+        s.add(sweep)
+        s.flush()
+        sweep_id = sweep.id
+        s.execute(update(Recording).where(_expired(now), ~covered_by_active_hold())
+                  .values(state="deleting", sweep_id=sweep_id)
+                  .execution_options(synchronize_session=False))
+    report.sweep_ids.append(sweep_id)
+    with vault.reading() as s:
+        victims = list(s.execute(select(Recording).where(Recording.sweep_id == sweep_id,
+                                                         Recording.state == "deleting")).scalars())
+    _unlink_all(vault, [r.storage_key for r in victims])
+    if detail:
+        report.deleted = [_item(r, sources[r.source_id].name, rule=_rule(sources[r.source_id],
+                                                                         vault))
+                          for r in victims]
+    else:
+        report.deleted = [{"id": r.id} for r in victims]
+    _finish(vault, sweep_id, actor, lambda src: _rule(src, vault))
+    return report
+
+
+FreeSpace = Callable[[], tuple[int, int]]
+
+
+def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace | None = None,
+                     batch: int = 200) -> SweepReport:
+    """Delete the oldest unheld material until free space is back above the threshold.
+
+    Held material is never touched; if only held material is left, an alert says so.
+    ``free_space`` returns (free, total) bytes; it defaults to the data folder's disk.
+    """
+    measure = free_space or (lambda: (vault.storage.free_bytes(), vault.storage.total_bytes()))
+    threshold = vault.config.min_free_percent
+    report = SweepReport(as_of=datetime.now(UTC), dry_run=False, mode="disk_pressure")
+    free, total = measure()
+    if total <= 0 or free * 100 / total >= threshold:
+        return report
+    start_pct = free * 100 / total
+    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; deleting the "
+               "oldest material that no hold covers")
+    log.warning(message)
+    with vault.transaction() as s:
+        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=message))
+        audit(s, actor, "alert.disk_pressure", "storage", {"free_percent": round(start_pct, 2)})
+    rule = f"disk pressure: free space below {threshold:g}%"
+    while True:
+        free, total = measure()
+        if free * 100 / total >= threshold:
+            break
+        inner = aliased(Recording)
+        with vault.transaction() as s:
+            sweep = Sweep(started_at=datetime.now(UTC), as_of=datetime.now(UTC),
+                          mode="disk_pressure")
+            s.add(sweep)
+            s.flush()
+            sweep_id = sweep.id
+            oldest = (select(inner.id).where(inner.state == "stored",
+                                             ~covered_by_active_hold(inner))
+                      .order_by(inner.start_at, inner.id).limit(batch))
+            marked = s.execute(update(Recording).where(Recording.id.in_(oldest))
+                               .values(state="deleting", sweep_id=sweep_id)
+                               .execution_options(synchronize_session=False)).rowcount
+        report.sweep_ids.append(sweep_id)
+        with vault.reading() as s:
+            victims = list(s.execute(select(Recording).where(
+                Recording.sweep_id == sweep_id, Recording.state == "deleting")).scalars())
+        _unlink_all(vault, [r.storage_key for r in victims])
+        report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims)
+        _finish(vault, sweep_id, actor, lambda _src: rule)
+        if not marked:
+            stuck = ("disk pressure persists: only held material is left; add storage or "
+                     "release holds that are no longer needed")
+            log.error(stuck)
+            with vault.transaction() as s:
+                s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held", message=stuck))
+                audit(s, actor, "alert.disk_full_held", "storage", {})
+            break
+    return report

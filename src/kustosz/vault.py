@@ -1,0 +1,127 @@
+"""A vault: one data folder with its configuration, database, storage and policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kustosz.audit import log as audit
+from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
+from kustosz.db.engine import make_engine, normalise_url, sqlite_url
+from kustosz.db.migrate import upgrade
+from kustosz.db.models import Setting
+from kustosz.errors import ConfigError
+from kustosz.index.expiry import redate_all
+from kustosz.policy import Policy, load_policy
+from kustosz.storage import LocalStorage
+
+log = logging.getLogger(__name__)
+SYSTEM = "system"
+
+
+class Vault:
+    def __init__(self, root: Path, config: VaultConfig, policy: Policy, engine: Engine) -> None:
+        self.root = root
+        self.config = config
+        self.policy = policy
+        self.engine = engine
+        self.storage = LocalStorage(root)
+        self.head_file = root / "audit.head"
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def init(cls, root: Path, preset: str, database_url: str = "", actor: str = SYSTEM) -> Vault:
+        policy = load_policy(preset)  # an unknown preset fails before anything is written
+        if database_url:
+            normalise_url(database_url)
+        if (root / CONFIG_NAME).exists():
+            raise ConfigError(f"{root} already holds a vault ({CONFIG_NAME} exists)")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / CONFIG_NAME).write_text(
+            TEMPLATE.format(preset=preset, database_url=database_url), "utf-8")
+        vault = cls.open(root, actor=actor)
+        with vault.transaction() as s:
+            audit.append(s, actor, "vault.init", str(root),
+                         {"preset": preset, "policy_digest": policy.digest()})
+        return vault
+
+    @classmethod
+    def open(cls, root: Path, actor: str = SYSTEM) -> Vault:
+        config = read_config(root)
+        policy = load_policy(config.preset, config.policy_overrides)
+        url = config.database_url or sqlite_url(root / "kustosz.db")
+        engine = make_engine(url)
+        upgrade(engine)
+        vault = cls(root, config, policy, engine)
+        vault.storage.prepare()
+        vault._notice_policy_change(actor)
+        return vault
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed whole (with its audit entries) or not at all."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+            head = session.info.get("audit_head")
+            if head:
+                audit.write_head(self.head_file, *head)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            # close(), not rollback(): rows read stay usable after the block.
+            session.close()
+
+    # -- policy ------------------------------------------------------------------------
+    def _notice_policy_change(self, actor: str) -> None:
+        """Record a changed policy in the audit log and re-date what it governs."""
+        digest = self.policy.digest()
+        with self.reading() as s:
+            known = s.get(Setting, "policy_digest")
+            if known is not None and known.value == digest:
+                return
+        with self.transaction() as s:
+            known = s.get(Setting, "policy_digest")
+            if known is not None and known.value == digest:
+                return
+            previous = s.get(Setting, "policy")
+            changed = redate_all(s, self.policy)
+            details = {"preset": self.policy.preset, "digest": digest,
+                       "policy": self.policy.as_dict(), "recordings_redated": changed}
+            if previous is not None:
+                details["previous"] = previous.value
+            if known is not None:
+                audit.append(s, actor, "policy.changed", self.policy.office_name, details)
+            s.merge(Setting(key="policy_digest", value=digest))
+            s.merge(Setting(key="policy", value=audit.canonical(self.policy.as_dict())))
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def alerts_open(self) -> list[str]:
+        from kustosz.db.models import Alert
+
+        with self.reading() as s:
+            return [a.message for a in s.execute(
+                select(Alert).where(Alert.cleared_at.is_(None))).scalars()]
