@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kustosz.cli import admin, custody, material, retention
+from kustosz.cli import admin, custody, demo, material, retention
 from kustosz.cli.common import state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -29,7 +29,12 @@ admin.register(app)
 material.register(app)
 custody.register(app)
 retention.register(app)
+demo.register(app)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

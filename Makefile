@@ -1,0 +1,47 @@
+# Kustosz — two commands: `make demo` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+# Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests)
+# and util-linux's `logger` (a real syslog client).
+DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
+	gstreamer1.0-libav bsdutils
+
+.PHONY: demo test lint bench deb-packages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kustosz demo
+
+deb-packages:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages for the tests: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "not root: tests that need these Debian packages will skip: $$missing"; \
+	fi
+
+test: $(STAMP) deb-packages
+	$(BIN)/ruff check .
+	@if [ -z "$$KUSTOSZ_TEST_PG" ] && $(BIN)/python -c "import psycopg; \
+		psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers at $(PG_URL): running the PostgreSQL tests too"; \
+		export KUSTOSZ_TEST_PG='$(PG_URL)'; fi; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/retention.py
+
+clean:
+	rm -rf $(VENV) demo-data bench/out .pytest_cache .ruff_cache

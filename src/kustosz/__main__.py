@@ -1,0 +1,3 @@
+from kustosz.cli import main
+
+main()

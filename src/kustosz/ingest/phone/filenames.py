@@ -1,0 +1,190 @@
+"""FreePBX call recording names, and keeping recording paths inside the spool.
+
+FreePBX names a recording ``<type>-<dest>-<from>-<YYYYMMDD-HHMMSS>-<uniqueid>.<ext>`` and files
+it under ``<spool>/YYYY/MM/DD/`` (the spool is usually ``/var/spool/asterisk/monitor``). The
+time in the name is the PBX's local time when recording started.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from kustosz.errors import KustoszError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "RECORDING_TYPES",
+    "WARSAW",
+    "Direction",
+    "RecordingName",
+    "RecordingNameError",
+    "UnsafePathError",
+    "parse_recording_name",
+    "safe_relpath",
+]
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+Direction = Literal["incoming", "outgoing", "internal", "unknown"]
+
+# The type says which part of the dialplan started recording. Only in/out/internal tell the
+# direction; for "external" FreePBX versions differ on which side was outside, and a ring group,
+# queue, forced, on-demand or conference recording can be either way, so the numbers decide
+# (kustosz.ingest.phone.scope.derive_direction).
+RECORDING_TYPES: dict[str, Direction] = {
+    "in": "incoming",
+    "out": "outgoing",
+    "internal": "internal",
+    "external": "unknown",
+    "exten": "unknown",
+    "rg": "unknown",
+    "q": "unknown",
+    "force": "unknown",
+    "ondemand": "unknown",
+    "conf": "unknown",
+    "page": "unknown",
+}
+
+AUDIO_EXTENSIONS = frozenset({"wav", "gsm", "mp3", "ogg", "opus", "wav49"})
+
+_NAME = re.compile(
+    r"^(?P<type>[A-Za-z]+)"
+    r"-(?P<dest>[^-/\\]*)"
+    # The caller ID may carry hyphens; the fixed tail below anchors where it ends.
+    r"-(?P<src>[^/\\]*?)"
+    r"-(?P<date>\d{8})-(?P<time>\d{6})"
+    r"-(?P<uniqueid>\d+\.\d+)"
+    r"\.(?P<ext>[A-Za-z0-9]+)$"
+)
+
+
+class RecordingNameError(KustoszError, ValueError):
+    """A file name in the spool is not a FreePBX recording name."""
+
+
+class UnsafePathError(KustoszError, ValueError):
+    """A path that would lead outside the recording spool, or to something not a plain file."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingName:
+    """What a FreePBX recording's file name says about the call."""
+
+    type: str
+    dest: str
+    src: str
+    started_local: datetime
+    started: datetime
+    uniqueid: str
+    ext: str
+    direction: Direction
+
+
+def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> RecordingName:
+    """Parse the file name of ``relpath``; the directories above it are not looked at.
+
+    ``started_local`` is the naive local time from the name, ``started`` the same moment as an
+    aware UTC datetime. ``src`` is ``""`` for ``unknown``/``anonymous`` callers; ``ext`` is
+    lower-case. Raises :class:`RecordingNameError` for a name matching no FreePBX pattern.
+    """
+    name = PurePath(relpath).name
+    match = _NAME.match(name)
+    if not match:
+        raise RecordingNameError(
+            f"not a FreePBX recording name: {name!r} (expected "
+            "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext>)"
+        )
+    kind = match.group("type").lower()
+    if kind not in RECORDING_TYPES:
+        known = ", ".join(sorted(RECORDING_TYPES))
+        raise RecordingNameError(f"unknown recording type {kind!r} in {name!r} (known: {known})")
+    ext = match.group("ext").lower()
+    if ext not in AUDIO_EXTENSIONS:
+        known = ", ".join(sorted(AUDIO_EXTENSIONS))
+        raise RecordingNameError(
+            f"not an audio file extension: {ext!r} in {name!r} (known: {known})"
+        )
+    stamp = match.group("date") + match.group("time")
+    try:
+        started_local = datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise RecordingNameError(f"impossible date or time in {name!r}") from None
+    return RecordingName(
+        type=kind,
+        dest=_party(match.group("dest")),
+        src=_party(match.group("src")),
+        started_local=started_local,
+        started=started_local.replace(tzinfo=tz).astimezone(UTC),
+        uniqueid=match.group("uniqueid"),
+        ext=ext,
+        direction=RECORDING_TYPES[kind],
+    )
+
+
+def safe_relpath(spool: Path, candidate: Path) -> Path:
+    """Return ``candidate`` relative to ``spool``, refusing anything that leaves the spool.
+
+    ``candidate`` is relative to the spool, or absolute and inside it. Refused: ``..``
+    anywhere, absolute paths elsewhere, a symbolic link at any level below the spool (even
+    one pointing inside it: a spool holds only what the PBX wrote), and anything that is not
+    an existing regular file. Raises :class:`UnsafePathError`.
+
+    The check is done on the file system as it is now; open the result with ``O_NOFOLLOW``
+    so that a link put in its place afterwards is still refused.
+    """
+    root = Path(os.path.abspath(spool))
+    try:
+        real_root = root.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise UnsafePathError(f"recording spool {str(spool)!r} does not exist ({exc})") from None
+    if not real_root.is_dir():
+        raise UnsafePathError(f"recording spool {str(spool)!r} is not a directory")
+
+    rel = _relative_to_spool(root, real_root, Path(candidate))
+    if not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
+        raise UnsafePathError(
+            f"refusing {str(candidate)!r}: '.' or '..' in a spool path, or no file name"
+        )
+
+    current = real_root
+    for part in rel.parts:
+        current = current / part
+        try:
+            info = current.lstat()
+        except FileNotFoundError:
+            raise UnsafePathError(f"refusing {str(candidate)!r}: {part!r} does not exist") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise UnsafePathError(
+                f"refusing {str(candidate)!r}: {part!r} is a symbolic link, and a spool holds "
+                "only plain files and directories"
+            )
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafePathError(f"refusing {str(candidate)!r}: not a regular file")
+    # Belt and braces: with no links on the way, the resolved path must still be inside.
+    if not current.resolve().is_relative_to(real_root):
+        raise UnsafePathError(f"refusing {str(candidate)!r}: it resolves outside the spool")
+    return rel
+
+
+def _relative_to_spool(root: Path, real_root: Path, candidate: Path) -> Path:
+    if not candidate.is_absolute():
+        return candidate
+    # Normalise lexically only ("a/../b"), so a ".." cannot be hidden by resolving it away.
+    if ".." in candidate.parts:
+        raise UnsafePathError(f"refusing {str(candidate)!r}: '..' in a spool path")
+    for base in (root, real_root):
+        if candidate.is_relative_to(base):
+            return candidate.relative_to(base)
+    raise UnsafePathError(f"refusing {str(candidate)!r}: it is outside the spool {str(root)!r}")
+
+
+def _party(value: str) -> str:
+    # FreePBX writes the caller ID as it came; these words mean the number was withheld.
+    return "" if value.lower() in ("unknown", "anonymous", "restricted", "") else value

@@ -1,0 +1,264 @@
+"""Start the GStreamer test RTSP server (``rtsp_server.py``) from pytest.
+
+The server needs PyGObject + gst-rtsp-server, which Debian installs for its
+own ``/usr/bin/python3`` only, so it always runs as a separate process::
+
+    with RtspServer(mounts=2, user="u", password="p") as srv:
+        srv.url(1)      # rtsp://u:p@127.0.0.1:PORT/cam1
+        srv.restart()   # same port, new pipelines (a gap for recorders)
+
+Tests skip with ``pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+SYSTEM_PYTHON = os.environ.get("KUSTOSZ_GST_PYTHON", "/usr/bin/python3")
+SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
+READY_TIMEOUT = 20.0
+DEBIAN_PACKAGES = (
+    "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base "
+    "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly "
+    "gstreamer1.0-libav"
+)
+
+_PROBE = """
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer
+Gst.init(None)
+missing = [e for e in ("videotestsrc", "audiotestsrc", "x264enc", "rtph264pay", "rtpmp4gpay")
+           if Gst.ElementFactory.find(e) is None]
+if not any(Gst.ElementFactory.find(e) for e in ("avenc_aac", "voaacenc", "fdkaacenc")):
+    missing.append("an AAC encoder")
+print("missing: " + ", ".join(missing) if missing else "ok")
+"""
+
+
+class RtspServerError(RuntimeError):
+    pass
+
+
+@functools.cache
+def _probe() -> str:
+    """'ok' or a human-readable reason the server cannot run here."""
+    if not os.path.exists(SYSTEM_PYTHON):
+        return f"{SYSTEM_PYTHON} not found"
+    try:
+        r = subprocess.run(
+            [SYSTEM_PYTHON, "-c", _PROBE], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"probing GStreamer failed: {e}"
+    out = r.stdout.strip()
+    if r.returncode != 0:
+        tail = (r.stderr.strip().splitlines() or ["?"])[-1]
+        return f"GStreamer RTSP server not importable with {SYSTEM_PYTHON}: {tail}"
+    return out
+
+
+def gst_available() -> bool:
+    return _probe() == "ok"
+
+
+def gst_skip_reason() -> str:
+    why = _probe()
+    return f"GStreamer RTSP test server unavailable ({why}); apt-get install {DEBIAN_PACKAGES}"
+
+
+class RtspServer:
+    """A running ``rtsp_server.py`` subprocess; usable as a context manager."""
+
+    def __init__(
+        self,
+        mounts: int = 1,
+        audio: bool = True,
+        h265: bool = False,
+        audio_only: bool = False,
+        user: str | None = None,
+        password: str | None = None,
+        bitrate_kbps: int = 1000,
+        port: int = 0,
+        width: int = 640,
+        height: int = 360,
+        fps: int = 15,
+        host: str = "127.0.0.1",
+        clock_offset: float = 0.0,
+        start: bool = True,
+    ) -> None:
+        if audio_only and not audio:
+            raise ValueError("audio_only needs audio=True")
+        if (user is None) != (password is None):
+            raise ValueError("user and password go together")
+        self.mounts = mounts
+        self.audio = audio
+        self.h265 = h265
+        self.audio_only = audio_only
+        self.user = user
+        self.password = password
+        self.bitrate_kbps = bitrate_kbps
+        self.width, self.height, self.fps = width, height, fps
+        self.host = host
+        self.clock_offset = clock_offset
+        self.port = port
+        self.proc: subprocess.Popen[str] | None = None
+        self.base_url: str | None = None
+        if start:
+            self.start()
+
+    # -- lifecycle --------------------------------------------------------------
+    def _argv(self) -> list[str]:
+        argv = [
+            SYSTEM_PYTHON, "-u", str(SERVER_SCRIPT),
+            "--host", self.host, "--port", str(self.port),
+            "--mounts", str(self.mounts), "--bitrate-kbps", str(self.bitrate_kbps),
+            "--width", str(self.width), "--height", str(self.height), "--fps", str(self.fps),
+        ]  # fmt: skip
+        if not self.audio:
+            argv.append("--no-audio")
+        if self.audio_only:
+            argv.append("--audio-only")
+        if self.h265:
+            argv.append("--h265")
+        if self.clock_offset:
+            argv += ["--clock-offset", repr(float(self.clock_offset))]
+        if self.user is not None:
+            argv += ["--user", self.user, "--password", self.password or ""]
+        return argv
+
+    def start(self, timeout: float = READY_TIMEOUT) -> RtspServer:
+        if self.running:
+            raise RtspServerError("server already running")
+        # stderr goes to a file: never blocks the child, and is there for errors
+        self._close_stderr()
+        self._stderr = tempfile.TemporaryFile(  # noqa: SIM115
+            "w+", encoding="utf-8", errors="replace", prefix="kustosz-rtsp-"
+        )
+        self.proc = subprocess.Popen(
+            self._argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=self._stderr, text=True, start_new_session=True,
+        )  # fmt: skip
+        line = self._read_ready(timeout)
+        if not line.startswith("READY rtsp://"):
+            self._kill()
+            raise RtspServerError(
+                f"RTSP test server did not become ready within {timeout:.0f}s "
+                f"(argv: {' '.join(self._argv())}); stdout line: {line!r}; "
+                f"stderr:\n{self.stderr()}"
+            )
+        self.base_url = line.split(" ", 1)[1].strip()
+        self.port = int(self.base_url.rsplit(":", 1)[1])
+        return self
+
+    def _read_ready(self, timeout: float) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                if sel.select(left):
+                    return self.proc.stdout.readline()  # "" if the child died
+            return ""
+        finally:
+            sel.close()
+
+    def stderr(self) -> str:
+        f = getattr(self, "_stderr", None)
+        if f is None or f.closed:
+            return ""
+        f.flush()
+        f.seek(0)
+        return f.read()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM the server and wait; returns its exit status (None if not started)."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return proc.returncode
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def restart(self, downtime: float = 0.0) -> RtspServer:
+        """Stop, optionally stay down ``downtime`` seconds, start on the same port."""
+        if self.port == 0:
+            raise RtspServerError("restart() before the server ever started")
+        self.stop()
+        if downtime > 0:
+            time.sleep(downtime)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:  # the port may take a moment to be free again
+            try:
+                return self.start()
+            except RtspServerError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def __enter__(self) -> RtspServer:
+        if not self.running:
+            self.start()
+        return self
+
+    def _close_stderr(self) -> None:
+        f = getattr(self, "_stderr", None)
+        if f is not None:
+            with contextlib.suppress(OSError):
+                f.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._close_stderr()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._kill()
+
+    # -- addresses --------------------------------------------------------------
+    def url(self, mount: int = 1, user: str | None = None, password: str | None = None) -> str:
+        """``rtsp://[user:pass@]127.0.0.1:PORT/camN``; own credentials unless overridden."""
+        if self.base_url is None:
+            raise RtspServerError("server not started")
+        if not 1 <= mount <= self.mounts:
+            raise ValueError(f"mount {mount} not in 1..{self.mounts}")
+        u = self.user if user is None else user
+        p = self.password if password is None else password
+        cred = f"{quote(u, safe='')}:{quote(p or '', safe='')}@" if u is not None else ""
+        return f"rtsp://{cred}{self.host}:{self.port}/cam{mount}"
+
+
+if __name__ == "__main__":  # manual check: python tests/support/rtsp.py
+    print(gst_skip_reason() if not gst_available() else "ok")
+    with RtspServer() as s:
+        print(s.url())
+    sys.exit(0)

@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""A small real RTSP server for tests, built on GStreamer's gst-rtsp-server.
+
+Run it with Debian's interpreter (``/usr/bin/python3``), which is the one
+``python3-gi`` and ``gir1.2-gst-rtsp-server-1.0`` are installed for::
+
+    /usr/bin/python3 tests/support/rtsp_server.py --port 0 --mounts 2
+
+Once listening it prints exactly one line ``READY rtsp://127.0.0.1:PORT`` to
+stdout and then serves until SIGTERM or SIGINT, when it exits with status 0.
+
+Each mount (``/cam1`` .. ``/camN``) is a shared media (one pipeline for all
+clients, so a client joining or leaving does not reset the others) carrying a
+live test picture (H.264, or H.265 with ``--h265``) and, unless ``--no-audio``,
+an AAC tone; ``--audio-only`` serves the AAC track alone.  gst-rtsp-server's
+rtpbin sends RTCP sender reports (NTP wall clock <-> RTP time) on every stream;
+the publish clock mode is CLOCK_AND_OFFSET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+AAC_ENCODERS = ("avenc_aac", "voaacenc", "fdkaacenc")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    p.add_argument("--mounts", type=int, default=1, help="serve /cam1../camN")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--bitrate-kbps", type=int, default=1000)
+    p.add_argument("--no-audio", action="store_true")
+    p.add_argument("--audio-only", action="store_true", help="AAC track only, no video")
+    p.add_argument("--h265", action="store_true", help="H.265 video instead of H.264")
+    p.add_argument("--user")
+    p.add_argument("--password")
+    p.add_argument(
+        "--clock-offset", type=float, default=0.0, metavar="SECONDS",
+        help="skew the camera's wall clock: RTCP sender reports carry server time + SECONDS",
+    )  # fmt: skip
+    a = p.parse_args(argv)
+    if a.no_audio and a.audio_only:
+        p.error("--no-audio and --audio-only exclude each other")
+    if (a.user is None) != (a.password is None):
+        p.error("--user and --password go together")
+    if a.mounts < 1:
+        p.error("--mounts must be >= 1")
+    return a
+
+
+def find_aac_encoder() -> str:
+    for name in AAC_ENCODERS:
+        if Gst.ElementFactory.find(name) is not None:
+            return name
+    raise SystemExit("no AAC encoder element (avenc_aac/voaacenc/fdkaacenc) available")
+
+
+def video_branch(a: argparse.Namespace, mount: int) -> str:
+    gop = max(1, a.fps * 2)
+    # a different test pattern per mount makes streams easy to tell apart
+    pattern = ("ball", "smpte", "snow", "pinwheel")[(mount - 1) % 4]
+    src = (
+        f"videotestsrc is-live=true pattern={pattern} "
+        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        f"! timeoverlay ! videoconvert ! video/x-raw,format=I420 "
+    )
+    if a.h265:
+        enc = (
+            f"! x265enc tune=zerolatency speed-preset=ultrafast bitrate={a.bitrate_kbps} "
+            f"key-int-max={gop} ! video/x-h265,profile=main "
+            "! rtph265pay name=pay0 pt=96 config-interval=-1"
+        )
+    else:
+        enc = (
+            f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={a.bitrate_kbps} "
+            f"key-int-max={gop} ! video/x-h264,profile=constrained-baseline "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1"
+        )
+    return src + enc
+
+
+def audio_branch(a: argparse.Namespace, pay_index: int, encoder: str) -> str:
+    return (
+        "audiotestsrc is-live=true wave=sine freq=440 volume=0.2 "
+        "! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 "
+        f"! {encoder} bitrate=64000 ! aacparse "
+        f"! rtpmp4gpay name=pay{pay_index} pt=97"
+    )
+
+
+def launch_line(a: argparse.Namespace, mount: int, encoder: str | None) -> str:
+    parts = []
+    if not a.audio_only:
+        parts.append(video_branch(a, mount))
+    if encoder is not None:
+        parts.append(audio_branch(a, len(parts), encoder))
+    return "( " + "  ".join(parts) + " )"
+
+
+NTP_EPOCH_OFFSET_NS = 2_208_988_800 * Gst.SECOND  # 1900-01-01 -> 1970-01-01
+
+
+def skewed_ntp_clock(offset_s: float) -> Gst.Clock:
+    """A realtime system clock calibrated to read NTP-epoch time + ``offset_s``.
+
+    With rtpbin's ntp-time-source=clock-time the RTCP SR NTP field is this
+    clock's time, so a client sees a camera whose clock is off by ``offset_s``.
+    """
+    clock = Gst.SystemClock(clock_type=Gst.ClockType.REALTIME)
+    clock.set_calibration(0, NTP_EPOCH_OFFSET_NS + int(offset_s * Gst.SECOND), 1, 1)
+    return clock
+
+
+def use_clock_time_for_rtcp(_factory, media) -> None:
+    pipeline = media.get_element().get_parent()
+
+    def on_added(_bin, element) -> None:
+        factory = element.get_factory()
+        if factory is not None and factory.get_name() == "rtpbin":
+            element.set_property("ntp-time-source", "clock-time")
+
+    pipeline.connect("element-added", on_added)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    Gst.init(None)
+    encoder = None if a.no_audio else find_aac_encoder()
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address(a.host)
+    server.set_service(str(a.port))
+
+    permissions = None
+    if a.user is not None:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(a.user, a.password), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("user", "media.factory.access", True)
+        permissions.add_permission_for_role("user", "media.factory.construct", True)
+
+    mounts = server.get_mount_points()
+    for i in range(1, a.mounts + 1):
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(launch_line(a, i, encoder))
+        factory.set_shared(True)
+        factory.set_publish_clock_mode(GstRtspServer.RTSPPublishClockMode.CLOCK_AND_OFFSET)
+        factory.set_eos_shutdown(True)
+        if permissions is not None:
+            factory.set_permissions(permissions)
+        if a.clock_offset:
+            factory.set_clock(skewed_ntp_clock(a.clock_offset))
+            factory.connect("media-configure", use_clock_time_for_rtcp)
+        mounts.add_factory(f"/cam{i}", factory)
+
+    loop = GLib.MainLoop()
+    source_id = server.attach(None)
+    if source_id == 0:
+        print(f"cannot listen on {a.host}:{a.port}", file=sys.stderr, flush=True)
+        return 2
+
+    # sessions of clients that vanish without TEARDOWN are reaped periodically
+    def cleanup() -> bool:
+        server.get_session_pool().cleanup()
+        return True
+
+    GLib.timeout_add_seconds(2, cleanup)
+
+    def stop(*_args) -> bool:
+        loop.quit()
+        return False
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, stop, None)
+
+    print(f"READY rtsp://{a.host}:{server.get_bound_port()}", flush=True)
+    loop.run()
+    GLib.source_remove(source_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
