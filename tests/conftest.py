@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from kustosz.cli import app
-from kustosz.db.models import Base
+from kustosz.db.schema import metadata
 from kustosz.vault import Vault
 
 PG = os.environ.get("KUSTOSZ_TEST_PG")
@@ -73,7 +73,7 @@ def snapshot(vault: Vault) -> dict[str, Any]:
     """Everything a bad input must not change: every table, every stored file, the audit head."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with vault.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             rows = conn.execute(sa.select(table)).all()
             tables[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
     files = {}

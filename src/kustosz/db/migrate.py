@@ -17,4 +17,5 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    # "heads": each material kind has its own migration branch off the core (0001).
+    command.upgrade(alembic_config(engine), "heads")

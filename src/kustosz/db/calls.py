@@ -1,0 +1,1 @@
+"""Tables of call recordings (issue: call recordings). Empty for now."""

@@ -1,0 +1,1 @@
+"""Tables of the camera register and recorder (issue: camera recording). Empty for now."""

@@ -1,0 +1,10 @@
+"""The whole schema: the core models plus each material kind's own tables.
+
+Each kind keeps its tables in its own module (cameras.py, calls.py, …) on the shared Base;
+importing this module registers them all, which migrations and checks rely on.
+"""
+
+from kustosz.db import calls, cameras  # noqa: F401 - registers their tables on Base
+from kustosz.db.models import Base
+
+metadata = Base.metadata
