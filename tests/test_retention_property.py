@@ -89,7 +89,8 @@ class VaultMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="kustosz-prop-"))
-        self.vault = Vault.init(self.tmp / "vault", "miedziana-gora", actor="prop")
+        self.vault = Vault.init(self.tmp / "vault", "miedziana-gora", self.database_url(),
+                                actor="prop")
         with self.vault.transaction() as s:
             for name, retention in SOURCES.items():
                 add_source(s, self.vault.policy, name, "camera", "prop", retention=retention)
@@ -99,6 +100,9 @@ class VaultMachine(RuleBasedStateMachine):
         self.items: dict[int, Item] = {}
         self.active: dict[int, HoldModel] = {}
         self.disk_total = 10_000_000
+
+    def database_url(self) -> str:
+        return ""  # SQLite in the vault folder
 
     def teardown(self) -> None:
         self.vault.close()
@@ -232,41 +236,29 @@ class VaultMachine(RuleBasedStateMachine):
 
 TestRetentionProperty = VaultMachine.TestCase
 TestRetentionProperty.settings = settings(
-    max_examples=120, stateful_step_count=25, deadline=None,
+    max_examples=250, stateful_step_count=25, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 class PgVaultMachine(VaultMachine):
     """The same machine on the real PostgreSQL server (fewer examples: each one is slower)."""
 
-    def __init__(self) -> None:
+    def database_url(self) -> str:
         import os
         import uuid
+
+        import pytest
 
         from tests.conftest import pg_schema_url
 
         if not os.environ.get("KUSTOSZ_TEST_PG"):
-            import pytest
-
             pytest.skip("KUSTOSZ_TEST_PG is not set")
         self.schema = f"kp_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(os.environ["KUSTOSZ_TEST_PG"].replace(
+        self.admin = sa.create_engine(os.environ["KUSTOSZ_TEST_PG"].replace(
             "postgresql://", "postgresql+psycopg://", 1))
-        with admin.begin() as conn:
+        with self.admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
-        self.admin = admin
-        RuleBasedStateMachine.__init__(self)
-        self.tmp = Path(tempfile.mkdtemp(prefix="kustosz-prop-"))
-        self.vault = Vault.init(self.tmp / "vault", "miedziana-gora",
-                                pg_schema_url(self.schema), actor="prop")
-        with self.vault.transaction() as s:
-            for name, retention in SOURCES.items():
-                add_source(s, self.vault.policy, name, "camera", "prop", retention=retention)
-        self.sample = self.tmp / "sample.bin"
-        self.now = EPOCH
-        self.camera_period = "3 months"
-        self.items = {}
-        self.active = {}
+        return pg_schema_url(self.schema)
 
     def teardown(self) -> None:
         super().teardown()

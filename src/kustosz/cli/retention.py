@@ -64,7 +64,28 @@ def recover_cmd() -> None:
                   f"deletion(s) finished, {removed} temporary file(s) removed")
 
 
+@fails_cleanly
+def retention_watch() -> None:
+    """Run the sweep on its schedule (every interval and at local midnight) until Ctrl-C."""
+    import signal
+    import threading
+
+    from kustosz.retention.scheduler import run_scheduler
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_vault() as vault:
+        console.print(f"retention sweeps every {vault.config.sweep_interval_minutes:g} min and "
+                      "at local midnight; Ctrl-C stops")
+        try:
+            run_scheduler(vault, stop, on_sweep=lambda n: console.print(
+                f"sweep done: {n} item(s) deleted"))
+        except KeyboardInterrupt:
+            stop.set()
+
+
 def register(app: typer.Typer) -> None:
     retention_app.command("run")(retention_run)
+    retention_app.command("watch")(retention_watch)
     app.add_typer(retention_app, name="retention")
     app.command("recover")(recover_cmd)
