@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kustosz.cli import admin, custody, demo, material, retention
+from kustosz.cli import admin, cameras, custody, demo, material, phones, retention
 from kustosz.cli.common import state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -30,6 +30,8 @@ material.register(app)
 custody.register(app)
 retention.register(app)
 demo.register(app)
+phones.register(app)
+cameras.register(app)
 
 
 def main() -> None:

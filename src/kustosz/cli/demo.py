@@ -32,16 +32,38 @@ def _sample_clip(folder: Path) -> Path:
     return out
 
 
-@fails_cleanly
-def demo(preset: str = typer.Option("pleszew", "--preset")) -> None:
-    """Show the core at work: a demo vault, sample material, a hold and a retention sweep."""
-    root = state.data or Path("demo-data")
+# The demo shows every kind of material at once; no single office's regulation covers them
+# all, so the demo vault (and only it) sets the periods its preset leaves open.
+DEMO_OVERRIDES = """
+[policy.retention]  # demo only: periods for kinds the preset's regulation does not cover
+phone = "3 months"
+"""
+
+
+def _fresh_vault(root: Path, preset: str) -> Vault:
     if root.exists():
         if not (root / MARKER).exists():
             raise typer.BadParameter(f"{root} exists and is not a demo folder; pick another")
         shutil.rmtree(root)
     vault = Vault.init(root, preset, actor="demo")
     (root / MARKER).write_text("throw-away demo vault; `kustosz demo` recreates it\n")
+    if vault.policy.retention.get("phone") is None:
+        config = root / "kustosz.toml"
+        config.write_text(config.read_text() + DEMO_OVERRIDES)
+        vault.close()
+        vault = Vault.open(root, actor="demo")
+    return vault
+
+
+@fails_cleanly
+def demo(preset: str = typer.Option("pleszew", "--preset"),
+         serve: bool = typer.Option(True, "--serve/--no-serve",
+                                    help="Go on recording (Ctrl-C stops) after the showcase.")
+         ) -> None:
+    """The product on a throw-away vault: sample material, a hold and a sweep, a simulated
+    camera and phone line, then `serve` until Ctrl-C."""
+    root = state.data or Path("demo-data")
+    vault = _fresh_vault(root, preset)
     console.print(f"[bold]Demo vault[/] in {root} — {vault.policy.office_name} "
                   f"(preset {preset})")
     with vault.transaction() as s:
@@ -73,9 +95,42 @@ def demo(preset: str = typer.Option("pleszew", "--preset")) -> None:
                       local(datetime.fromisoformat(item["start"]), vault),
                       f"past its period, but hold {', '.join(map(str, item['holds']))} covers it")
     console.print(table)
-    console.print(f"Still stored: see [bold]kustosz --data {root} recordings list[/]; the audit "
-                  f"log: [bold]kustosz --data {root} audit verify[/].")
+    _live_sources(vault, root)
+    console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "
+                  f"[bold]calls search --number 600100200[/], [bold]recorders status[/], "
+                  f"[bold]audit verify[/].")
+    if serve:
+        _serve(vault)
     vault.close()
+
+
+def _live_sources(vault: Vault, root: Path) -> None:
+    from kustosz.ingest.camera.simulated import start_simulated_camera
+    from kustosz.ingest.phone.demo import make_demo_line
+
+    start_simulated_camera(vault, start=False)
+    console.print("Simulated camera [bold]kamera-demo[/] registered: a test pattern with a "
+                  "tone; the recorder keeps the picture and drops the sound (R1.3).")
+    note = make_demo_line(vault, root / "pbx-spool")
+    console.print(note or "Simulated phone exchange [bold]centrala-demo[/]: calls taken in "
+                  f"from {root / 'pbx-spool'} (FreePBX layout, Asterisk Master.csv).")
+
+
+def _serve(vault: Vault) -> None:
+    import signal
+    import threading
+
+    from kustosz.cli.serve import run_serve
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print("[bold]kustosz serve[/] is recording kamera-demo; new 4-second segments "
+                  "appear in `recordings list`. Ctrl-C stops.")
+    try:
+        run_serve(vault, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    console.print("demo stopped")
 
 
 def register(app: typer.Typer) -> None:

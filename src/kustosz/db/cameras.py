@@ -1,1 +1,96 @@
-"""Tables of the camera register and recorder (issue: camera recording). Empty for now."""
+"""Tables of the camera register and recorder (issue: camera recording)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kustosz.db.models import Base
+from kustosz.db.types import BigId, UTCDateTime
+
+
+class Site(Base):
+    """Budynek: a building (or plot) holding monitored zones."""
+
+    __tablename__ = "camera_sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Zone(Base):
+    """Strefa: a place covered by monitoring; its kind decides whether a camera may be there."""
+
+    __tablename__ = "camera_zones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("camera_sites.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_camera_zones_site_name"),)
+
+
+class Camera(Base):
+    """A camera source's register entry (Kodeks pracy art. 22²)."""
+
+    __tablename__ = "cameras"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), unique=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("camera_zones.id"))
+    purpose: Mapped[str] = mapped_column(String(30))
+    # The URL without user:password; credentials live apart so that showing the URL never
+    # shows them. (Stored in clear: the recorder must present them to the camera.)
+    url: Mapped[str] = mapped_column(String(1000))
+    rtsp_user: Mapped[str | None] = mapped_column(String(200))
+    rtsp_password: Mapped[str | None] = mapped_column(String(200))
+    segment_seconds: Mapped[float] = mapped_column(default=10.0)
+    notice_date: Mapped[date | None] = mapped_column(Date)
+    signage_date: Mapped[date | None] = mapped_column(Date)
+    # art. 22² §4: a forbidden room only if people cannot be recognised in the image.
+    unrecognisable_reason: Mapped[str | None] = mapped_column(Text)
+    # art. 22² §5: sanitary rooms also need the employee representatives' consent.
+    representatives_consent: Mapped[str | None] = mapped_column(Text)
+    start_override_reason: Mapped[str | None] = mapped_column(Text)
+    start_override_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Gap(Base):
+    """Przerwa w nagraniu: a time a camera was expected to record and did not."""
+
+    __tablename__ = "camera_gaps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # open while still down
+    cause: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_camera_gaps_source_start", "source_id", "start_at"),)
+
+
+class ClockOffset(Base):
+    """R1.8: camera clock minus server clock, measured from RTCP sender reports."""
+
+    __tablename__ = "camera_clock_offsets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    session: Mapped[str] = mapped_column(String(60))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    offset_s: Mapped[float] = mapped_column()
+    samples: Mapped[int] = mapped_column()
+    __table_args__ = (Index("ix_camera_clock_offsets_source", "source_id", "measured_at"),)
+
+
+class RecorderStatus(Base):
+    """Health of each camera's recorder, written by `kustosz serve`, read by `recorders status`."""
+
+    __tablename__ = "camera_recorder_status"
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))  # recording|connecting|down|waiting|...
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    message: Mapped[str | None] = mapped_column(Text)
+    codec: Mapped[str | None] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

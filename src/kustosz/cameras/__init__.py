@@ -1,0 +1,1 @@
+"""The camera register (sites, zones, cameras) and the rules of Kodeks pracy art. 22²."""

@@ -1,0 +1,247 @@
+"""The camera register: sites (budynki), zones (strefy) and cameras, with art. 22² checks.
+
+Every change is audited in the same transaction. Audit entries name the camera and its URL
+without credentials; where a camera is placed (site, zone) is the employer's secret (R1.7) and
+is only shown through `camera_rows(..., may_see_locations=True)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.cameras.rules import (
+    DEFAULT_SEGMENT_SECONDS,
+    PURPOSES,
+    ZONE_KINDS,
+    RtspAddress,
+    StartGate,
+    check_forbidden_zone,
+    check_purpose,
+    check_segment_seconds,
+    check_zone_kind,
+    parse_rtsp_url,
+    start_gate,
+)
+from kustosz.db.cameras import Camera, ClockOffset, Site, Zone
+from kustosz.db.models import Source
+from kustosz.errors import InputError, NotFound
+from kustosz.index.sources import add_source, get_source
+from kustosz.policy import Policy
+
+HIDDEN = "(ukryte — tajemnica pracodawcy)"
+
+
+def _name(text: str, what: str) -> str:
+    value = (text or "").strip()
+    if not value or len(value) > 200:
+        raise InputError(f"{what} must be 1-200 characters")
+    return value
+
+
+def add_site(session: Session, name: str, actor: str, address: str | None = None) -> Site:
+    name = _name(name, "site name")
+    if session.execute(select(Site.id).where(Site.name == name)).first():
+        raise InputError(f"a site named {name!r} already exists")
+    site = Site(name=name, address=(address or "").strip() or None, created_at=datetime.now(UTC))
+    session.add(site)
+    session.flush()
+    audit(session, actor, "camera_site.add", f"site {site.id}", {"name": name})
+    return site
+
+
+def get_site(session: Session, name: str) -> Site:
+    site = session.execute(select(Site).where(Site.name == name)).scalar_one_or_none()
+    if site is None:
+        raise NotFound(f"no site named {name!r} (see: kustosz sites list)")
+    return site
+
+
+def add_zone(session: Session, site_name: str, name: str, kind: str, actor: str) -> Zone:
+    check_zone_kind(kind)
+    name = _name(name, "zone name")
+    site = get_site(session, site_name)
+    if session.execute(select(Zone.id).where(Zone.site_id == site.id, Zone.name == name)).first():
+        raise InputError(f"site {site_name!r} already has a zone named {name!r}")
+    zone = Zone(site_id=site.id, name=name, kind=kind, created_at=datetime.now(UTC))
+    session.add(zone)
+    session.flush()
+    audit(session, actor, "camera_zone.add", f"zone {zone.id}",
+          {"site": site.id, "name": name, "kind": kind})
+    return zone
+
+
+def get_zone(session: Session, site_name: str, name: str) -> Zone:
+    site = get_site(session, site_name)
+    zone = session.execute(select(Zone).where(Zone.site_id == site.id, Zone.name == name)) \
+        .scalar_one_or_none()
+    if zone is None:
+        raise NotFound(f"site {site_name!r} has no zone named {name!r} (see: kustosz zones list)")
+    return zone
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    name: str
+    site: str
+    zone: str
+    url: str
+    purpose: str
+    notice_date: date | None = None
+    signage_date: date | None = None
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    unrecognisable_reason: str | None = None
+    representatives_consent: str | None = None
+    start_override_reason: str | None = None
+    retention: str | None = None
+
+
+def add_camera(session: Session, policy: Policy, spec: CameraSpec, actor: str) -> Camera:
+    """Register a camera; every check runs before anything is written."""
+    address = parse_rtsp_url(spec.url)
+    check_purpose(spec.purpose)
+    segment = check_segment_seconds(spec.segment_seconds)
+    zone = get_zone(session, spec.site, spec.zone)
+    check_forbidden_zone(zone.kind, spec.unrecognisable_reason, spec.representatives_consent)
+    return _insert_camera(session, policy, spec, zone, address, segment, actor)
+
+
+def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zone,
+                   address: RtspAddress, segment: float, actor: str) -> Camera:
+    source = add_source(session, policy, spec.name, "camera", actor, retention=spec.retention)
+    # Range queries rely on max_duration_s >= the longest segment (index/recordings.py); the
+    # intake raises it further when a camera's keyframes make segments run longer.
+    source.max_duration_s = max(source.max_duration_s, segment)
+    override = (spec.start_override_reason or "").strip() or None
+    camera = Camera(
+        source_id=source.id, zone_id=zone.id, purpose=spec.purpose, url=address.url,
+        rtsp_user=address.user, rtsp_password=address.password, segment_seconds=segment,
+        notice_date=spec.notice_date, signage_date=spec.signage_date,
+        unrecognisable_reason=(spec.unrecognisable_reason or "").strip() or None,
+        representatives_consent=(spec.representatives_consent or "").strip() or None,
+        start_override_reason=override, start_override_by=actor if override else None,
+        created_at=datetime.now(UTC))
+    session.add(camera)
+    session.flush()
+    details: dict[str, Any] = {
+        "url": address.url, "credentials": address.user is not None, "purpose": spec.purpose,
+        "zone": zone.id, "zone_kind": zone.kind, "segment_seconds": segment,
+        "notice_date": spec.notice_date, "signage_date": spec.signage_date}
+    audit(session, actor, "camera.add", spec.name, details)
+    if camera.unrecognisable_reason:
+        audit(session, actor, "camera.forbidden_zone_override", spec.name, {
+            "zone_kind": zone.kind, "unrecognisable": camera.unrecognisable_reason,
+            "representatives_consent": camera.representatives_consent})
+    if override:
+        audit(session, actor, "camera.start_override", spec.name, {"reason": override})
+    return camera
+
+
+def get_camera(session: Session, name: str) -> tuple[Camera, Source]:
+    source = get_source(session, name)
+    camera = session.execute(select(Camera).where(Camera.source_id == source.id)) \
+        .scalar_one_or_none()
+    if camera is None:
+        raise NotFound(f"source {name!r} is not a registered camera (see: kustosz cameras list)")
+    return camera, source
+
+
+def set_enabled(session: Session, name: str, enabled: bool, actor: str) -> Source:
+    _camera, source = get_camera(session, name)
+    if source.enabled != enabled:
+        source.enabled = enabled
+        audit(session, actor, "camera.enable" if enabled else "camera.disable", name, {})
+    return source
+
+
+def override_start(session: Session, name: str, reason: str, actor: str) -> Camera:
+    """Let a camera record before notice + 14 days / signage + 1 day (audited)."""
+    if not (reason or "").strip():
+        raise InputError("an early start needs a reason")
+    camera, _source = get_camera(session, name)
+    camera.start_override_reason, camera.start_override_by = reason.strip(), actor
+    audit(session, actor, "camera.start_override", name, {"reason": reason.strip()})
+    return camera
+
+
+def gate_of(camera: Camera, policy: Policy, now: datetime | None = None) -> StartGate:
+    return start_gate(camera.notice_date, camera.signage_date, camera.start_override_reason,
+                      now or datetime.now(UTC), policy.timezone)
+
+
+def address_of(camera: Camera) -> RtspAddress:
+    return RtspAddress(camera.url, camera.rtsp_user, camera.rtsp_password)
+
+
+def latest_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
+    latest = select(ClockOffset.source_id, func.max(ClockOffset.id).label("id")) \
+        .group_by(ClockOffset.source_id).subquery()
+    rows = session.execute(select(ClockOffset).join(latest, latest.c.id == ClockOffset.id))
+    return {o.source_id: (o.offset_s, o.measured_at) for o in rows.scalars()}
+
+
+def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """The register for display. Without `may_see_locations` site and zone are hidden (R1.7)."""
+    offsets = latest_offsets(session)
+    rows = session.execute(
+        select(Camera, Source, Zone, Site).join(Source, Source.id == Camera.source_id)
+        .join(Zone, Zone.id == Camera.zone_id).join(Site, Site.id == Zone.site_id)
+        .order_by(Source.name)).all()
+    out = []
+    for camera, source, zone, site in rows:
+        gate = gate_of(camera, policy, now)
+        offset = offsets.get(source.id)
+        out.append({
+            "name": source.name, "enabled": source.enabled, "url": camera.url,
+            "purpose": camera.purpose, "purpose_pl": PURPOSES[camera.purpose],
+            "site": site.name if may_see_locations else HIDDEN,
+            "zone": zone.name if may_see_locations else HIDDEN,
+            "zone_kind": ZONE_KINDS[zone.kind] if may_see_locations else HIDDEN,
+            "segment_seconds": camera.segment_seconds,
+            "notice_date": camera.notice_date, "signage_date": camera.signage_date,
+            "may_record": gate.may_record, "start_rule": gate.reason,
+            "clock_offset_s": round(offset[0], 3) if offset else None,
+            "clock_measured_at": offset[1].isoformat() if offset else None})
+    return out
+
+
+def zone_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]:
+    if not may_see_locations:
+        return []
+    rows = session.execute(select(Zone, Site).join(Site, Site.id == Zone.site_id)
+                           .order_by(Site.name, Zone.name)).all()
+    counts = dict(session.execute(select(Camera.zone_id, func.count()).group_by(Camera.zone_id))
+                  .all())
+    return [{"site": site.name, "zone": zone.name, "kind": zone.kind,
+             "kind_pl": ZONE_KINDS[zone.kind], "cameras": counts.get(zone.id, 0)}
+            for zone, site in rows]
+
+
+def site_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]:
+    if not may_see_locations:
+        return []
+    return [{"name": s.name, "address": s.address}
+            for s in session.execute(select(Site).order_by(Site.name)).scalars()]
+
+
+def add_simulated_camera(session: Session, policy: Policy, name: str, site: str, zone: str,
+                         segment_seconds: float, actor: str) -> Camera:
+    """A demo camera: ffmpeg's test pattern (with a tone) instead of an RTSP URL. Not
+    reachable from the CLI's `cameras add`, which accepts rtsp:// only."""
+    from kustosz.ingest.camera.command import SIMULATED_PREFIX
+
+    zone_row = get_zone(session, site, zone)
+    check_forbidden_zone(zone_row.kind, None, None)
+    today = datetime.now(UTC).date()
+    spec = CameraSpec(name, site, zone, f"{SIMULATED_PREFIX}testsrc2", "property",
+                      notice_date=today, signage_date=today, segment_seconds=segment_seconds,
+                      start_override_reason="kamera demonstracyjna (obraz testowy)")
+    return _insert_camera(session, policy, spec, zone_row,
+                          RtspAddress(spec.url, None, None),
+                          check_segment_seconds(segment_seconds), actor)

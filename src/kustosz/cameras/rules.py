@@ -1,0 +1,171 @@
+"""What Kodeks pracy art. 22² asks of a camera, as data and small checks.
+
+§1: the closed list of purposes. §4–§5: rooms where monitoring is not allowed unless the image
+makes people unrecognisable (sanitary rooms additionally need the employee representatives'
+consent); seed 003 §1.2 adds social rooms. §6–§10: employees are told 2 weeks before
+monitoring starts, and monitored places are marked no later than 1 day before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from kustosz.errors import InputError
+
+# art. 22² §1 — code: Polish wording for documents and the UI.
+PURPOSES: dict[str, str] = {
+    "employee_safety": "zapewnienie bezpieczeństwa pracowników",
+    "property": "ochrona mienia",
+    "production_control": "kontrola produkcji",
+    "secrecy": "zachowanie w tajemnicy informacji, których ujawnienie mogłoby narazić "
+               "pracodawcę na szkodę",
+}
+
+ALLOWED_ZONE_KINDS: dict[str, str] = {
+    "corridor": "korytarz",
+    "staircase": "klatka schodowa",
+    "entrance": "wejście",
+    "customer_hall": "sala obsługi klienta",
+    "outdoor": "teren wokół budynku",
+    "parking": "parking",
+    "server_room": "serwerownia",
+    "archive": "archiwum",
+    "ordinary": "inne pomieszczenie",
+}
+FORBIDDEN_ZONE_KINDS: dict[str, str] = {
+    "sanitary": "pomieszczenie sanitarne",
+    "changing_room": "szatnia",
+    "canteen": "stołówka",
+    "smoking_room": "palarnia",
+    "social_room": "pomieszczenie socjalne",
+}
+ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS}
+
+NOTICE_DAYS = 14  # art. 22² §8 w zw. z art. 22² §6: "nie później niż 2 tygodnie"
+SIGNAGE_DAYS = 1  # art. 22² §9: "nie później niż jeden dzień przed jego uruchomieniem"
+
+# 10 s: a crash loses at most one segment, and playback (HLS) and copies cut at segment
+# bounds, so shorter is better for the office; the cost is index rows: 100 cameras x 3 months
+# is ~79 M rows at 10 s (~26 M at 30 s), some 20 GB of index against ~400 TB of video at
+# 4 Mbit/s, i.e. noise. Below ~4 s segments would be shorter than many cameras' GOP.
+DEFAULT_SEGMENT_SECONDS = 10.0
+MAX_SEGMENT_SECONDS = 600.0
+
+
+def check_purpose(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise InputError(f"purpose {purpose!r} is not one of Kodeks pracy art. 22² §1: "
+                         f"{', '.join(PURPOSES)}")
+    return purpose
+
+
+def check_zone_kind(kind: str) -> str:
+    if kind not in ZONE_KINDS:
+        raise InputError(f"zone kind {kind!r} is unknown; use one of {', '.join(ZONE_KINDS)}")
+    return kind
+
+
+def check_segment_seconds(value: float) -> float:
+    if not value > 0 or value > MAX_SEGMENT_SECONDS:
+        raise InputError(f"segment length {value:g} s must be above 0 and at most "
+                         f"{MAX_SEGMENT_SECONDS:g} s")
+    return float(value)
+
+
+def check_forbidden_zone(kind: str, unrecognisable_reason: str | None,
+                         representatives_consent: str | None) -> None:
+    """Refuse a camera in a forbidden room unless the §4/§5 conditions are recorded."""
+    if kind not in FORBIDDEN_ZONE_KINDS:
+        return
+    label = FORBIDDEN_ZONE_KINDS[kind]
+    if not (unrecognisable_reason or "").strip():
+        raise InputError(
+            f"a camera in a zone of kind {kind} ({label}) is refused (Kodeks pracy art. 22² §4); "
+            "it is allowed only if the image makes people unrecognisable: record how with "
+            "--unrecognisable-reason")
+    if kind == "sanitary" and not (representatives_consent or "").strip():
+        raise InputError(
+            "a camera in a sanitary room also needs the consent of the trade union or the "
+            "employee representatives (Kodeks pracy art. 22² §5): give --representatives-consent")
+
+
+@dataclass(frozen=True)
+class StartGate:
+    may_record: bool
+    earliest: datetime | None  # when the dates allow recording; None if a date is missing
+    reason: str
+
+
+def start_gate(notice: date | None, signage: date | None, override_reason: str | None,
+               now: datetime, tz: ZoneInfo) -> StartGate:
+    """May the camera record now? Dates are the office's local calendar days."""
+    if notice is None or signage is None:
+        earliest = None
+        why = "the date employees were notified and the date signs went up are both needed"
+    else:
+        day = max(notice + timedelta(days=NOTICE_DAYS), signage + timedelta(days=SIGNAGE_DAYS))
+        earliest = datetime.combine(day, time(0), tzinfo=tz)
+        why = f"recording may start on {day.isoformat()} (notice + {NOTICE_DAYS} days, " \
+              f"signage + {SIGNAGE_DAYS} day)"
+    if earliest is not None and now >= earliest:
+        return StartGate(True, earliest, why)
+    if (override_reason or "").strip():
+        return StartGate(True, earliest, f"started early by override: {override_reason}")
+    return StartGate(False, earliest, why)
+
+
+# -- RTSP addresses and their credentials ----------------------------------------------------
+
+_USERINFO = re.compile(r"(?i)\b(rtsps?://)[^/@\s]*@")
+
+
+@dataclass(frozen=True)
+class RtspAddress:
+    url: str  # without credentials: safe to show
+    user: str | None
+    password: str | None
+
+    def with_credentials(self) -> str:
+        """The URL for ffmpeg only; never log or show it."""
+        if self.user is None:
+            return self.url
+        parts = urlsplit(self.url)
+        cred = quote(self.user, safe="") + (
+            ":" + quote(self.password, safe="") if self.password is not None else "")
+        return urlunsplit(parts._replace(netloc=f"{cred}@{parts.netloc}"))
+
+
+def parse_rtsp_url(text: str) -> RtspAddress:
+    """Split user:password off an rtsp:// URL; refuse anything that is not rtsp(s)://host."""
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() not in ("rtsp", "rtsps"):
+        raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise InputError(f"camera URL {redact(text)!r} has an invalid port") from None
+    if not host:
+        raise InputError(f"camera URL {redact(text)!r} names no host")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    clean = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
+    return RtspAddress(clean, user, password)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove credentials from text that may quote a camera URL (ffmpeg errors, input echo)."""
+    out = _USERINFO.sub(r"\1***@", text)
+    for secret in secrets:
+        if secret:
+            out = out.replace(secret, "***")
+            quoted = quote(secret, safe="")
+            if quoted != secret:
+                out = out.replace(quoted, "***")
+    return out

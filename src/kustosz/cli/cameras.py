@@ -1,0 +1,256 @@
+"""sites, zones, cameras, recorders (and `serve`, registered from here)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from kustosz.audit import append as audit
+from kustosz.cameras.register import (
+    CameraSpec,
+    add_camera,
+    add_site,
+    add_zone,
+    camera_rows,
+    latest_offsets,
+    override_start,
+    set_enabled,
+    site_rows,
+    zone_rows,
+)
+from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, PURPOSES, ZONE_KINDS
+from kustosz.cli import serve
+from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
+from kustosz.db.cameras import Camera, Gap, RecorderStatus
+from kustosz.db.models import Alert, Recording, Source
+from kustosz.errors import InputError
+from kustosz.vault import Vault
+
+sites_app = typer.Typer(no_args_is_help=True, help="Sites (budynki) holding monitored zones.")
+zones_app = typer.Typer(no_args_is_help=True, help="Zones (strefy) covered by cameras.")
+cameras_app = typer.Typer(no_args_is_help=True, help="The camera register.")
+recorders_app = typer.Typer(no_args_is_help=True, help="The camera recorders' health.")
+
+
+def _date(text: str | None, what: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _locations_viewed(vault: Vault, what: str) -> None:
+    # R1.7: camera locations are the employer's secret; every look at them is on record.
+    with vault.transaction() as s:
+        audit(s, actor(), "camera_locations.view", what, {})
+
+
+@fails_cleanly
+def sites_add(name: str, address: str = typer.Option(None, "--address")) -> None:
+    """Register a site (building)."""
+    with open_vault() as vault, vault.transaction() as s:
+        add_site(s, name, actor(), address)
+    console.print(f"site {name} added")
+
+
+@fails_cleanly
+def sites_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List sites (camera locations: the view is audited)."""
+    with open_vault() as vault:
+        with vault.reading() as s:
+            rows = site_rows(s, may_see_locations=True)
+        _locations_viewed(vault, "sites")
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("site", "address")
+    for r in rows:
+        table.add_row(r["name"], r["address"] or "—")
+    console.print(table)
+
+
+@fails_cleanly
+def zones_add(name: str, site: str = typer.Option(..., "--site"),
+              kind: str = typer.Option(..., "--kind", help=", ".join(ZONE_KINDS))) -> None:
+    """Register a zone of a site; its kind decides whether a camera may be there."""
+    with open_vault() as vault, vault.transaction() as s:
+        add_zone(s, site, name, kind, actor())
+    console.print(f"zone {name} ({ZONE_KINDS[kind]}) added to {site}")
+
+
+@fails_cleanly
+def zones_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List zones (camera locations: the view is audited)."""
+    with open_vault() as vault:
+        with vault.reading() as s:
+            rows = zone_rows(s, may_see_locations=True)
+        _locations_viewed(vault, "zones")
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("site", "zone", "kind", "cameras")
+    for r in rows:
+        table.add_row(r["site"], r["zone"], r["kind_pl"], str(r["cameras"]))
+    console.print(table)
+
+
+@fails_cleanly
+def cameras_add(
+    name: str,
+    site: str = typer.Option(..., "--site"),
+    zone: str = typer.Option(..., "--zone"),
+    url: str = typer.Option(..., "--url", help="rtsp://[user:password@]host[:port]/path"),
+    purpose: str = typer.Option(..., "--purpose", help=", ".join(PURPOSES)),
+    notice_date: str = typer.Option(None, "--notice-date",
+                                    help="Day employees were notified (YYYY-MM-DD)."),
+    signage_date: str = typer.Option(None, "--signage-date",
+                                     help="Day the signs went up (YYYY-MM-DD)."),
+    segment_seconds: float = typer.Option(DEFAULT_SEGMENT_SECONDS, "--segment-seconds"),
+    unrecognisable: str = typer.Option(None, "--unrecognisable-reason",
+                                       help="Forbidden rooms only: how people are made "
+                                            "unrecognisable (art. 22² §4)."),
+    consent: str = typer.Option(None, "--representatives-consent",
+                                help="Sanitary rooms only: the consent document (art. 22² §5)."),
+    start_override: str = typer.Option(None, "--start-override-reason",
+                                       help="Record before notice + 14 days / signage + 1 day."),
+    retention: str = typer.Option(None, "--retention"),
+) -> None:
+    """Register a camera (the URL's credentials are kept apart and never shown)."""
+    spec = CameraSpec(name, site, zone, url, purpose, _date(notice_date, "--notice-date"),
+                      _date(signage_date, "--signage-date"), segment_seconds, unrecognisable,
+                      consent, start_override, retention)
+    with open_vault() as vault, vault.transaction() as s:
+        camera = add_camera(s, vault.policy, spec, actor())
+        shown = camera.url
+    console.print(f"camera {name} added ({shown}, purpose: {PURPOSES[purpose]})")
+
+
+@fails_cleanly
+def cameras_list(locations: bool = typer.Option(False, "--locations",
+                                                help="Show sites and zones (audited)."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """List cameras: URL without credentials, purpose, start rule, clock offset."""
+    with open_vault() as vault:
+        with vault.reading() as s:
+            rows = camera_rows(s, vault.policy, may_see_locations=locations)
+        if locations:
+            _locations_viewed(vault, "cameras")
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "on", "url", "purpose", "site", "zone", "may record", "clock offset")
+    for r in rows:
+        offset = "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s"
+        table.add_row(r["name"], "yes" if r["enabled"] else "no", r["url"], r["purpose_pl"],
+                      r["site"], r["zone"], ("yes" if r["may_record"] else "no: ")
+                      + ("" if r["may_record"] else r["start_rule"]), offset)
+    console.print(table)
+
+
+@fails_cleanly
+def cameras_enable(name: str) -> None:
+    """Let a camera record (kustosz serve picks it up)."""
+    with open_vault() as vault, vault.transaction() as s:
+        set_enabled(s, name, True, actor())
+    console.print(f"camera {name} enabled")
+
+
+@fails_cleanly
+def cameras_disable(name: str) -> None:
+    """Stop a camera recording; its material stays for its period."""
+    with open_vault() as vault, vault.transaction() as s:
+        set_enabled(s, name, False, actor())
+    console.print(f"camera {name} disabled")
+
+
+@fails_cleanly
+def cameras_override_start(name: str, reason: str = typer.Option(..., "--reason")) -> None:
+    """Let a camera record before notice + 14 days / signage + 1 day (audited)."""
+    with open_vault() as vault, vault.transaction() as s:
+        override_start(s, name, reason, actor())
+    console.print(f"camera {name} may record now (override recorded)")
+
+
+def status_rows(vault: Vault) -> list[dict[str, Any]]:
+    with vault.reading() as s:
+        cams = s.execute(select(Source, RecorderStatus)
+                         .join(Camera, Camera.source_id == Source.id)
+                         .outerjoin(RecorderStatus, RecorderStatus.source_id == Source.id)
+                         .order_by(Source.name)).all()
+        last = dict(s.execute(select(Recording.source_id, func.max(Recording.end_at))
+                              .where(Recording.state == "stored")
+                              .group_by(Recording.source_id)).all())
+        gaps = {g.source_id: g for g in s.execute(select(Gap).where(Gap.end_at.is_(None)))
+                .scalars()}
+        alerts = {a.source_id: a.message for a in s.execute(
+            select(Alert).where(Alert.cleared_at.is_(None), Alert.source_id.is_not(None)))
+            .scalars()}
+        offsets = latest_offsets(s)
+    rows = []
+    for source, st in cams:
+        gap = gaps.get(source.id)
+        rows.append({
+            "name": source.name, "state": st.state if st else "never started",
+            "since": st.since.isoformat() if st else None,
+            "message": st.message if st else "kustosz serve has not run this camera yet",
+            "codec": st.codec if st else None,
+            "browser_playable": (st.codec == "h264") if st and st.codec else None,
+            "updated_at": st.updated_at.isoformat() if st else None,
+            "last_segment_end": last[source.id].isoformat() if source.id in last else None,
+            "open_gap_since": gap.start_at.isoformat() if gap else None,
+            "open_gap_cause": gap.cause if gap else None,
+            "alert": alerts.get(source.id),
+            "clock_offset_s": round(offsets[source.id][0], 3) if source.id in offsets else None})
+    return rows
+
+
+@fails_cleanly
+def recorders_status(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Each camera's recorder: state, last segment, open gap, alert, clock offset."""
+    with open_vault() as vault:
+        rows = status_rows(vault)
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table("camera", "state", "message", "last segment (local)", "gap since",
+                      "clock offset")
+        for r in rows:
+            msg = r["message"] or ""
+            if r["codec"] and not r["browser_playable"]:
+                msg += " — not playable in browser"
+            table.add_row(r["name"], r["state"], msg,
+                          local(_dt(r["last_segment_end"]), vault),
+                          local(_dt(r["open_gap_since"]), vault),
+                          "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s")
+        console.print(table)
+        for r in rows:
+            if r["alert"]:
+                console.print(f"[bold red]alert:[/] {r['alert']}")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(UTC) if text else None
+
+
+def register(app: typer.Typer) -> None:
+    sites_app.command("add")(sites_add)
+    sites_app.command("list")(sites_list)
+    zones_app.command("add")(zones_add)
+    zones_app.command("list")(zones_list)
+    cameras_app.command("add")(cameras_add)
+    cameras_app.command("list")(cameras_list)
+    cameras_app.command("enable")(cameras_enable)
+    cameras_app.command("disable")(cameras_disable)
+    cameras_app.command("override-start")(cameras_override_start)
+    recorders_app.command("status")(recorders_status)
+    app.add_typer(sites_app, name="sites")
+    app.add_typer(zones_app, name="zones")
+    app.add_typer(cameras_app, name="cameras")
+    app.add_typer(recorders_app, name="recorders")
+    serve.register(app)

@@ -1,0 +1,83 @@
+"""`kustosz serve`: the recorders of all enabled cameras plus the retention scheduler.
+
+(The web app joins this process later.) Start-up recovery needs no manual step (invariant 5):
+interrupted sweeps are finished, interrupted intakes undone or completed, temp files removed
+and the segments earlier runs left in the spool taken in — an unfinished one only for what it
+really holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+import typer
+
+from kustosz.cli.common import console, fails_cleanly, open_vault
+from kustosz.ingest.camera.recorder import RecorderOptions
+from kustosz.ingest.camera.supervisor import RecorderPool
+from kustosz.ingest.files import recover_pending
+from kustosz.retention import recover
+from kustosz.retention.scheduler import run_scheduler
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
+
+
+def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
+    return {"sweep_rows": recover(vault), "pending_intakes": recover_pending(vault),
+            "tmp_files": vault.storage.clean_tmp(), "spooled_segments": pool.recover()}
+
+
+def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
+              options: RecorderOptions | None = None,
+              on_ready: Callable[[RecorderPool], None] | None = None) -> None:
+    pool = RecorderPool(vault, ffmpeg, options)
+    done = recover_all(vault, pool)
+    log.info("start-up recovery: %s", done)
+    try:
+        pool.reconcile()
+        if on_ready:
+            on_ready(pool)
+        sweeper = threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
+                                   daemon=True)
+        sweeper.start()
+        while not stop.wait(RECONCILE_S):
+            pool.reconcile()
+        sweeper.join(timeout=60)
+    finally:
+        pool.stop_all()
+
+
+@fails_cleanly
+def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG",
+                                     help="wheel (imageio-ffmpeg), system (PATH) or a path."),
+          down_alert_after: float = typer.Option(60.0, "--down-alert-after",
+                                                 help="Seconds a camera may be down before "
+                                                      "an alert is raised.")) -> None:
+    """Record all enabled cameras and run the retention sweep; stop with Ctrl-C or SIGTERM."""
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("kustosz").setLevel(logging.INFO)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping the recorders", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with open_vault() as vault:
+            console.print(f"kustosz serve: {vault.root} ({vault.policy.office_name}); "
+                          "Ctrl-C stops")
+            run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print("stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,111 @@
+"""Finding calls as a written request describes them [004 §7.5; 001 annex 3]: the calling
+number, the called number, the exact date and the approximate hour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from kustosz.db.calls import Call
+from kustosz.db.models import Recording, Source
+from kustosz.errors import InputError
+from kustosz.ingest.phone.numbers import InvalidNumber, normalize
+
+MAX_RESULTS = 1000
+
+
+@dataclass(frozen=True)
+class CallHit:
+    recording_id: int
+    source: str
+    start_at: datetime
+    end_at: datetime
+    caller: str
+    callee: str
+    direction: str
+    disposition: str
+    no_cdr: bool
+    sha256: str | None
+
+    def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
+        return {"recording_id": self.recording_id, "source": self.source,
+                "start": self.start_at.astimezone(tz).isoformat(),
+                "end": self.end_at.astimezone(tz).isoformat(), "caller": self.caller,
+                "callee": self.callee, "direction": self.direction,
+                "disposition": self.disposition, "no_cdr": self.no_cdr, "sha256": self.sha256}
+
+
+def canonical(number: str, what: str) -> str:
+    try:
+        value = normalize(number)
+    except InvalidNumber as exc:
+        raise InputError(f"{what}: {exc}") from None
+    if not value:
+        raise InputError(f"{what}: give a number (an unknown caller cannot be searched for)")
+    return value
+
+
+def window(day: date, tz: ZoneInfo, hour: int | None = None, around: time | None = None,
+           minutes: int = 30) -> tuple[datetime, datetime]:
+    """The local period a request means: the whole day; or the given hour widened by
+    ``minutes`` each side; or ``around`` ± ``minutes``."""
+    if minutes < 0 or minutes > 24 * 60:
+        raise InputError("the window must be between 0 and 1440 minutes")
+    if hour is not None and around is not None:
+        raise InputError("give either the hour or the time around which to look, not both")
+    if hour is not None:
+        if not 0 <= hour <= 23:
+            raise InputError(f"hour {hour} is not between 0 and 23")
+        begin = datetime.combine(day, time(hour), tzinfo=tz)
+        return begin - timedelta(minutes=minutes), begin + timedelta(hours=1, minutes=minutes)
+    if around is not None:
+        centre = datetime.combine(day, around, tzinfo=tz)
+        return centre - timedelta(minutes=minutes), centre + timedelta(minutes=minutes)
+    begin = datetime.combine(day, time(0), tzinfo=tz)
+    return begin, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def search_query(number: str | None, callee: str | None, begin: datetime | None,
+                 end: datetime | None) -> Select[Any]:
+    """``number`` matches either side; with ``callee`` too, ``number`` is the caller.
+
+    Each branch is an equality on a number and a range on start_at, so it stays a range scan
+    of ix_calls_caller_start / ix_calls_callee_start however many calls are indexed.
+    """
+    if number is None and callee is None:
+        raise InputError("give --number or --callee")
+
+    def on(column: Any, value: str) -> Any:
+        parts = [column == value]
+        if begin is not None:
+            parts.append(Call.start_at >= begin)
+        if end is not None:
+            parts.append(Call.start_at < end)
+        return and_(*parts)
+
+    if number is not None and callee is not None:
+        where = and_(on(Call.caller, number), Call.callee == callee)
+    elif number is not None:
+        where = or_(on(Call.caller, number), on(Call.callee, number))
+    else:
+        where = on(Call.callee, callee)
+    return (select(Call, Recording.end_at, Recording.sha256, Source.name)
+            .join(Recording, Recording.id == Call.recording_id)
+            .join(Source, Source.id == Call.source_id)
+            .where(where, Recording.state == "stored")
+            .order_by(Call.start_at).limit(MAX_RESULTS))
+
+
+def search_calls(session: Session, number: str | None = None, callee: str | None = None,
+                 begin: datetime | None = None, end: datetime | None = None) -> list[CallHit]:
+    n = canonical(number, "--number") if number else None
+    c = canonical(callee, "--callee") if callee else None
+    rows = session.execute(search_query(n, c, begin, end)).all()
+    return [CallHit(call.recording_id, name, call.start_at, end_at, call.caller, call.callee,
+                    call.direction, call.disposition, call.no_cdr, sha)
+            for call, end_at, sha, name in rows]

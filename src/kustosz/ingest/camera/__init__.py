@@ -1,0 +1,1 @@
+"""Camera recording: one supervised ffmpeg per camera writing MPEG-TS segments (no audio)."""

@@ -1,0 +1,62 @@
+"""R1.8: how far the camera's clock is from ours, from RTCP sender reports.
+
+ffmpeg's CLI does not expose the sender-report time, PyAV does (`start_time_realtime`: wall
+time of pts 0 by the camera's clock). For each live packet, arrival − camera time = network
+latency − offset; latency is never negative, so the smallest value over a short window is the
+best estimate of −offset. Packets buffered while the stream was probed arrive late and are
+excluded by that minimum too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kustosz.db.cameras import ClockOffset
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+WINDOW_S = 1.5
+
+
+@dataclass(frozen=True)
+class Measurement:
+    offset_s: float  # camera clock minus server clock
+    samples: int
+
+
+def measure_offset(url: str, window_s: float = WINDOW_S, timeout_s: float = 10.0
+                   ) -> Measurement | None:
+    """Connect once more to the camera and measure; None if it sends no sender reports."""
+    import av
+
+    lags: list[float] = []
+    try:
+        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=timeout_s) as c:
+            if not c.streams.video:
+                return None
+            deadline = time.monotonic() + timeout_s
+            for pkt in c.demux(c.streams.video[0]):
+                now = time.time()
+                if pkt.pts is not None and pkt.time_base is not None and \
+                        c.start_time_realtime:
+                    camera_time = c.start_time_realtime / 1e6 + float(pkt.pts * pkt.time_base)
+                    lags.append(now - camera_time)
+                    if len(lags) == 1:
+                        deadline = min(deadline, time.monotonic() + window_s)
+                if time.monotonic() > deadline:
+                    break
+    except (av.error.FFmpegError, OSError) as exc:
+        log.info("clock offset not measured: %s", type(exc).__name__)
+        return None
+    if not lags:
+        return None
+    return Measurement(-min(lags), len(lags))
+
+
+def store_offset(vault: Vault, source_id: int, session: str, m: Measurement) -> None:
+    with vault.transaction() as s:
+        s.add(ClockOffset(source_id=source_id, session=session, measured_at=datetime.now(UTC),
+                          offset_s=m.offset_s, samples=m.samples))

@@ -1,0 +1,138 @@
+"""A recorder's health as others see it: status rows, gaps (przerwy) and alerts.
+
+Log lines and status messages are in English for the IT staff; alert messages are read by
+office staff (later in the web UI) and are in Polish. None of them ever carries credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from kustosz.audit import append as audit
+from kustosz.db.cameras import Gap, RecorderStatus
+from kustosz.db.models import Alert
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+CAMERA_DOWN = "camera_down"
+
+CAUSES_PL = {
+    "auth_failed": "kamera odrzuciła login lub hasło (401)",
+    "unreachable": "kamera nieosiągalna w sieci",
+    "not_found": "kamera nie udostępnia strumienia pod tym adresem (404)",
+    "no_video": "strumień nie zawiera obrazu",
+    "stream_ended": "kamera przerwała transmisję",
+    "recorder_crashed": "awaria procesu nagrywającego",
+    "recorder_not_running": "rejestrator nie działał",
+    "stream_stall": "przerwa w strumieniu z kamery",
+    "ffmpeg_failed": "błąd procesu nagrywającego",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    cause: str
+    message: str
+
+
+_UNREACHABLE = re.compile(r"Connection refused|timed out|No route to host|Network is unreachable|"
+                          r"Name or service not known|Temporary failure in name resolution|"
+                          r"Connection reset", re.I)
+
+
+def classify(stderr_tail: list[str], returncode: int | None, produced: bool,
+             shown_url: str) -> Failure:
+    """Why an ffmpeg session ended, from its exit status and its last (redacted) lines."""
+    text = "\n".join(stderr_tail)
+    if returncode is not None and returncode < 0:
+        return Failure("recorder_crashed", f"ffmpeg was killed by signal {-returncode}")
+    if "401" in text:
+        return Failure("auth_failed", f"{shown_url}: the camera refused the user name or "
+                                      "password (401 Unauthorized); check the credentials")
+    if "404" in text:
+        return Failure("not_found", f"{shown_url}: the camera has no stream at this path (404)")
+    if "matches no streams" in text:
+        return Failure("no_video", f"{shown_url}: the stream carries no video; nothing to record")
+    if (m := _UNREACHABLE.search(text)) and not produced:
+        return Failure("unreachable", f"{shown_url}: camera unreachable ({m.group(0)})")
+    if produced:
+        return Failure("stream_ended", f"{shown_url}: the stream ended (ffmpeg exit "
+                                       f"{returncode})")
+    last = next((ln for ln in reversed(stderr_tail) if ln.strip()), "no output")
+    return Failure("ffmpeg_failed", f"{shown_url}: ffmpeg exited {returncode}: {last[:300]}")
+
+
+def set_status(vault: Vault, source_id: int, state: str, message: str | None = None,
+               codec: str | None = None) -> None:
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        row = s.get(RecorderStatus, source_id)
+        if row is None:
+            s.add(RecorderStatus(source_id=source_id, state=state, since=now, message=message,
+                                 codec=codec, updated_at=now))
+            return
+        if row.state != state:
+            row.since = now
+        row.state, row.message, row.updated_at = state, message, now
+        if codec:
+            row.codec = codec
+
+
+def open_gap(vault: Vault, source_id: int, start: datetime, cause: str, detail: str,
+             name: str) -> None:
+    """Open a gap unless one is open already (then only its detail is brought up to date)."""
+    with vault.transaction() as s:
+        gap = s.execute(select(Gap).where(Gap.source_id == source_id, Gap.end_at.is_(None))
+                        ).scalars().first()
+        if gap is not None:
+            gap.detail = detail
+            return
+        s.add(Gap(source_id=source_id, start_at=start, end_at=None, cause=cause, detail=detail))
+        audit(s, "recorder", "camera.gap_open", name, {"from": start.isoformat(),
+                                                      "cause": cause})
+
+
+def close_gap(vault: Vault, source_id: int, end: datetime, name: str) -> None:
+    with vault.transaction() as s:
+        for gap in s.execute(select(Gap).where(Gap.source_id == source_id,
+                                               Gap.end_at.is_(None))).scalars():
+            gap.end_at = max(end, gap.start_at)
+            audit(s, "recorder", "camera.gap_closed", name, {
+                "from": gap.start_at.isoformat(), "to": gap.end_at.isoformat(),
+                "cause": gap.cause})
+
+
+def record_gap(vault: Vault, source_id: int, start: datetime, end: datetime, cause: str,
+               detail: str) -> None:
+    with vault.transaction() as s:
+        s.add(Gap(source_id=source_id, start_at=start, end_at=end, cause=cause, detail=detail))
+
+
+def raise_down_alert(vault: Vault, source_id: int, name: str, since: datetime,
+                     cause: str) -> None:
+    local = since.astimezone(vault.policy.timezone).strftime("%Y-%m-%d %H:%M:%S")
+    message = f"Kamera {name} nie nagrywa od {local} (przyczyna: {CAUSES_PL.get(cause, cause)})."
+    with vault.transaction() as s:
+        open_one = s.execute(select(Alert.id).where(
+            Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,
+            Alert.cleared_at.is_(None))).first()
+        if open_one:
+            return
+        s.add(Alert(raised_at=datetime.now(UTC), kind=CAMERA_DOWN, source_id=source_id,
+                    message=message))
+        audit(s, "recorder", "alert.camera_down", name, {"since": since.isoformat(),
+                                                         "cause": cause})
+    log.error("camera %s has not recorded since %s (%s): alert raised", name,
+              since.isoformat(), cause)
+
+
+def clear_down_alert(vault: Vault, source_id: int) -> None:
+    with vault.transaction() as s:
+        s.execute(update(Alert).where(Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,
+                                      Alert.cleared_at.is_(None))
+                  .values(cleared_at=datetime.now(UTC)))

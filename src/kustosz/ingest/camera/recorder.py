@@ -1,0 +1,256 @@
+"""One camera's recorder: runs ffmpeg, takes in its segments, reconnects, reports health.
+
+Each camera has its own thread and its own ffmpeg process, so one camera's crash or hang
+touches no other. ffmpeg gets PR_SET_PDEATHSIG, so it dies with the supervisor and a
+restarted supervisor never competes with an orphan for the same spool folder.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import json
+import logging
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from kustosz.cameras.rules import redact
+from kustosz.db.models import Recording
+from kustosz.ingest.camera import health
+from kustosz.ingest.camera.clock import measure_offset, store_offset
+from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_argv
+from kustosz.ingest.camera.segments import ListedSegment, codec_of
+from kustosz.ingest.camera.spool import Session, new_session
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+BROWSER_CODECS = {"h264"}
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class CameraJob:
+    source_id: int
+    name: str
+    shown_url: str  # without credentials
+    input_url: str = field(repr=False)  # with credentials: for ffmpeg and the clock probe only
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    segment_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class RecorderOptions:
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    down_alert_after_s: float = 60.0  # a camera down this long raises an alert
+    stall_gap_s: float = 1.0  # a jump this big between segments of one session is a gap
+    measure_clock: bool = True
+    clock_interval_s: float = 3600.0
+    poll_s: float = 0.25
+    stop_timeout_s: float = 10.0
+
+
+class CameraRecorder:
+    def __init__(self, vault: Vault, job: CameraJob, spool: Path, ffmpeg: str,
+                 options: RecorderOptions | None = None) -> None:
+        self.vault, self.job, self.spool, self.ffmpeg = vault, job, spool, ffmpeg
+        self.opt = options or RecorderOptions()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
+        self.codec: str | None = None
+        self.clock_offset: float | None = None
+        self.last_end: datetime | None = None
+        self.down_since: datetime | None = None
+        self.sessions = 0
+        self.last_failure: str | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def start(self) -> None:
+        with self.vault.reading() as s:
+            self.last_end = s.execute(select(func.max(Recording.end_at)).where(
+                Recording.source_id == self.job.source_id,
+                Recording.state == "stored")).scalar_one_or_none()
+        if self.last_end is not None:
+            # The time since the last segment was not recorded (serve stopped or crashed).
+            self._down(self.last_end, health.Failure("recorder_not_running",
+                                                     "the recorder was not running"))
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _say(self, text: str) -> str:
+        return redact(text, *self.job.secrets)
+
+    # -- the loop ------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = self.opt.backoff_initial_s
+        while not self._stop.is_set():
+            try:
+                produced = self._session()
+            except Exception:  # never let one camera's surprise end its recorder for good
+                log.exception("camera %s: recorder session failed", self.job.name)
+                produced = False
+            if self._stop.is_set():
+                break
+            backoff = self.opt.backoff_initial_s if produced else \
+                min(backoff * 2, self.opt.backoff_max_s)
+            self._wait_or_alert(backoff)
+        last = f"; last problem: {self.last_failure}" if self.down_since and self.last_failure \
+            else ""
+        health.set_status(self.vault, self.job.source_id, "stopped", "recorder stopped" + last)
+
+    def _wait_or_alert(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self._check_down_alert()
+            self._stop.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def _check_down_alert(self, cause: str | None = None) -> None:
+        if self.down_since is None:
+            return
+        if datetime.now(UTC) - self.down_since >= timedelta(seconds=self.opt.down_alert_after_s):
+            health.raise_down_alert(self.vault, self.job.source_id, self.job.name,
+                                    self.down_since, cause or self._down_cause)
+
+    _down_cause = "recorder_not_running"
+
+    def _down(self, since: datetime, failure: health.Failure) -> None:
+        if self.down_since is None:
+            self.down_since = since
+        self._down_cause = failure.cause
+        health.open_gap(self.vault, self.job.source_id, since, failure.cause, failure.message,
+                        self.job.name)
+
+    def _session(self) -> bool:
+        name, folder = new_session(self.spool, self.job.source_id)
+        session = Session(self.vault, self.job.source_id, name, folder)
+        self.sessions += 1
+        argv = recorder_argv(self.ffmpeg, self.job.input_url, self.job.segment_seconds, folder)
+        health.set_status(self.vault, self.job.source_id, "connecting",
+                          f"connecting to {self.job.shown_url}")
+        started = datetime.now(UTC)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        self.stderr_tail.clear()
+        reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        reader.start()
+        clock: threading.Thread | None = None
+        next_clock = 0.0
+        while True:
+            for seg in session.poll():
+                self._take(session, seg)
+            if session.taken and self.opt.measure_clock and time.monotonic() >= next_clock \
+                    and not self.job.input_url.startswith(SIMULATED_PREFIX) \
+                    and (clock is None or not clock.is_alive()):
+                clock = threading.Thread(target=self._measure_clock, args=(session,),
+                                         daemon=True)
+                clock.start()
+                next_clock = time.monotonic() + self.opt.clock_interval_s
+            if self.proc.poll() is not None:
+                break
+            if self._stop.is_set():
+                self._terminate()
+                break
+            if not session.taken:
+                self._check_down_alert()
+            time.sleep(self.opt.poll_s)
+        reader.join(5)
+        code = self.proc.returncode
+        for seg in session.poll():
+            self._take(session, seg)
+        session.meta = self._session_meta()
+        session.settle()
+        if session.last_end is not None:
+            self.last_end = session.last_end
+        if self._stop.is_set() and code in (0, 255, -signal.SIGTERM):
+            return session.taken > 0
+        failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
+                                  self.job.shown_url)
+        log.warning("camera %s: %s", self.job.name, failure.message)
+        self.last_failure = failure.message
+        health.set_status(self.vault, self.job.source_id, "down", failure.message)
+        self._down(self.last_end or started, failure)
+        return session.taken > 0
+
+    def _terminate(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)  # ffmpeg closes and lists the last segment
+        try:
+            self.proc.wait(self.opt.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def _drain(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = self._say(raw.decode("utf-8", "replace").rstrip())
+            if line:
+                self.stderr_tail.append(line)
+                log.debug("ffmpeg %s: %s", self.job.name, line)
+        proc.stderr.close()
+
+    def _session_meta(self) -> dict[str, object]:
+        return {"codec": self.codec, "browser_playable": self.codec in BROWSER_CODECS,
+                "clock_offset_s": self.clock_offset}
+
+    def _take(self, session: Session, seg: ListedSegment) -> None:
+        if not session.taken:
+            codec, audio = codec_of(session.folder / seg.name)
+            if audio:  # cannot happen with -an; refuse to keep it rather than keep sound
+                log.error("camera %s: segment has an audio stream; discarded", self.job.name)
+                (session.folder / seg.name).unlink(missing_ok=True)
+                return
+            self.codec = codec
+            note = None if codec in BROWSER_CODECS else "not playable in browser"
+            health.set_status(self.vault, self.job.source_id, "recording",
+                              f"recording {codec or '?'}" + (f" ({note})" if note else ""),
+                              codec=codec)
+            if note:
+                log.warning("camera %s sends %s: recorded as it is, %s", self.job.name, codec,
+                            note)
+            (session.folder / "session.json").write_text(json.dumps(self._session_meta()))
+        previous = self.last_end
+        span = session.take(seg, self._session_meta())
+        if span is None:
+            return
+        start, end = span
+        if self.down_since is not None or session.taken == 1:
+            health.close_gap(self.vault, self.job.source_id, start, self.job.name)
+            health.clear_down_alert(self.vault, self.job.source_id)
+            self.down_since = None
+        elif previous is not None and (start - previous).total_seconds() > self.opt.stall_gap_s:
+            health.record_gap(self.vault, self.job.source_id, previous, start, "stream_stall",
+                              "the camera stopped sending for a while")
+        self.last_end = end
+
+    def _measure_clock(self, session: Session) -> None:
+        m = measure_offset(self.job.input_url)
+        if m is None:
+            return
+        self.clock_offset = round(m.offset_s, 3)
+        store_offset(self.vault, self.job.source_id, session.name, m)
+        log.info("camera %s: clock offset %+.3f s (%d samples)", self.job.name, m.offset_s,
+                 m.samples)

@@ -1,0 +1,150 @@
+"""Where ffmpeg writes a camera's segments, and how what it left is taken in.
+
+`<data>/spool/cameras/<source id>/<session>/`: one folder per ffmpeg run (session) holding
+the segments, ffmpeg's list of closed segments and `anchor`, the wall-clock time of the
+session's stream time 0. The spool is on the same disk as the media, so a finished segment
+enters storage by rename (ingest.files.adopt_file).
+
+Wall-clock times: ffmpeg closes a segment when the first packet of the next one arrives, so a
+closed segment file's mtime is (arrival time of) its end on the stream time line; the anchor
+is the smallest mtime − end seen (delays only ever make it larger).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
+from kustosz.ingest.camera.segments import ListedSegment, SegmentList, inspect, parse_rows
+from kustosz.ingest.files import adopt_file
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+ANCHOR_NAME = "anchor"
+
+
+def spool_root(vault: Vault) -> Path:
+    return vault.root / "spool" / "cameras"
+
+
+def new_session(root: Path, source_id: int) -> tuple[str, Path]:
+    session = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    folder = root / str(source_id) / session
+    folder.mkdir(parents=True)
+    return session, folder
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass
+class Session:
+    """One ffmpeg run: its folder, list reader and wall-clock anchor."""
+
+    vault: Vault
+    source_id: int
+    name: str
+    folder: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    anchor: float | None = None
+    last_end: datetime | None = None
+    taken: int = 0
+
+    def __post_init__(self) -> None:
+        self.reader = SegmentList(self.folder / LIST_NAME)
+        stored = self.folder / ANCHOR_NAME
+        if stored.exists():
+            try:
+                self.anchor = float(stored.read_text())
+            except ValueError:
+                self.anchor = None
+
+    def _learn_anchor(self, path: Path, seg: ListedSegment) -> None:
+        candidate = path.stat().st_mtime - seg.end
+        if self.anchor is None or candidate < self.anchor:
+            self.anchor = candidate
+            tmp = self.folder / f"{ANCHOR_NAME}.tmp"
+            tmp.write_text(repr(candidate))
+            os.replace(tmp, self.folder / ANCHOR_NAME)
+
+    def take(self, seg: ListedSegment, extra: dict[str, Any] | None = None
+             ) -> tuple[datetime, datetime] | None:
+        """Take one closed segment into the vault; returns its wall-clock span."""
+        path = self.folder / seg.name
+        if not path.is_file():
+            return None  # already taken (a re-read list) or never written
+        self._learn_anchor(path, seg)
+        assert self.anchor is not None
+        start, end = _at(self.anchor + seg.start), _at(self.anchor + seg.end)
+        meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
+                "stream_start": seg.start, "stream_end": seg.end}
+        adopt_file(self.vault, self.source_id, path, start, end, meta)
+        self.last_end, self.taken = end, self.taken + 1
+        return start, end
+
+    def poll(self) -> list[ListedSegment]:
+        return self.reader.poll()
+
+    def settle(self) -> int:
+        """After ffmpeg is gone: take every listed segment left and the unlisted last one
+        for what it really holds (or discard it); then remove the folder."""
+        listed = parse_rows((self.folder / LIST_NAME).read_text("utf-8", "replace")) \
+            if (self.folder / LIST_NAME).exists() else []
+        taken = 0
+        for seg in listed:
+            taken += self.take(seg) is not None
+        names = {seg.name for seg in listed}
+        for path in sorted(self.folder.glob(SEGMENT_GLOB)):
+            if path.name not in names:
+                taken += self._take_partial(path, listed[-1] if listed else None)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return taken
+
+    def _take_partial(self, path: Path, previous: ListedSegment | None) -> bool:
+        facts = inspect(path)
+        if facts is None or facts.duration <= 0:
+            log.warning("session %s: discarding %s, it holds no readable video", self.name,
+                        path.name)
+            path.unlink(missing_ok=True)
+            return False
+        if previous is not None and self.anchor is not None:
+            start = _at(self.anchor + previous.end)
+        else:  # no closed segment to chain to: it ended when it was last written
+            start = _at(path.stat().st_mtime - facts.duration)
+        end = start + timedelta(seconds=facts.duration)
+        meta = {**self.meta, "session": self.name, "segment": path.name, "partial": True,
+                "codec": facts.codec, "browser_playable": facts.codec == "h264"}
+        adopt_file(self.vault, self.source_id, path, start, end, meta)
+        log.info("session %s: kept the unfinished %s as the %.1f s it really holds", self.name,
+                 path.name, facts.duration)
+        self.last_end, self.taken = end, self.taken + 1
+        return True
+
+
+def leftover_sessions(root: Path, source_id: int) -> list[Path]:
+    folder = root / str(source_id)
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def settle_leftovers(vault: Vault, root: Path, source_id: int) -> int:
+    """On start: take in what earlier runs (crashed or not) left in the spool."""
+    taken = 0
+    for folder in leftover_sessions(root, source_id):
+        meta = {}
+        info = folder / "session.json"
+        if info.exists():
+            try:
+                meta = json.loads(info.read_text())
+            except ValueError:
+                meta = {}
+        taken += Session(vault, source_id, folder.name, folder, meta=meta).settle()
+    return taken

@@ -1,0 +1,102 @@
+"""All cameras' recorders: which may record, starting and stopping them, start-up recovery."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kustosz.cameras.register import address_of, gate_of
+from kustosz.cameras.rules import check_forbidden_zone
+from kustosz.db.cameras import Camera, Zone
+from kustosz.db.models import Source
+from kustosz.errors import KustoszError
+from kustosz.ingest.camera import health
+from kustosz.ingest.camera.command import SIMULATED_PREFIX, ffmpeg_exe
+from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
+from kustosz.ingest.camera.spool import settle_leftovers, spool_root
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    job: CameraJob
+    record: bool
+    state: str  # what to show when not recording: disabled | waiting | refused
+    reason: str
+
+
+def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
+    """For every registered camera: may it record now, and if not, why."""
+    out = []
+    with vault.reading() as s:
+        rows = s.execute(select(Camera, Source, Zone).join(Source, Source.id == Camera.source_id)
+                         .join(Zone, Zone.id == Camera.zone_id).order_by(Source.name)).all()
+    for camera, source, zone in rows:
+        address = address_of(camera)
+        url = camera.url if camera.url.startswith(SIMULATED_PREFIX) else \
+            address.with_credentials()
+        secrets = tuple(x for x in (address.user, address.password) if x)
+        job = CameraJob(source.id, source.name, camera.url, url, secrets,
+                        camera.segment_seconds)
+        if not source.enabled:
+            out.append(Decision(job, False, "disabled", "camera disabled"))
+            continue
+        try:
+            check_forbidden_zone(zone.kind, camera.unrecognisable_reason,
+                                 camera.representatives_consent)
+        except KustoszError as exc:
+            out.append(Decision(job, False, "refused", str(exc)))
+            continue
+        gate = gate_of(camera, vault.policy, now)
+        out.append(Decision(job, gate.may_record, "waiting", gate.reason))
+    return out
+
+
+class RecorderPool:
+    def __init__(self, vault: Vault, ffmpeg: str | None = None,
+                 options: RecorderOptions | None = None) -> None:
+        self.vault = vault
+        self.ffmpeg = ffmpeg_exe(ffmpeg)
+        self.options = options or RecorderOptions()
+        self.spool: Path = spool_root(vault)
+        self.recorders: dict[int, CameraRecorder] = {}
+
+    def recover(self) -> int:
+        """Take in what earlier runs left in the spool (run before any recorder starts)."""
+        taken = 0
+        for decision in decide(self.vault):
+            taken += settle_leftovers(self.vault, self.spool, decision.job.source_id)
+        return taken
+
+    def reconcile(self, now: datetime | None = None) -> None:
+        """Start recorders that may run, stop those that may not (disabled, gated, refused)."""
+        for d in decide(self.vault, now or datetime.now(UTC)):
+            running = self.recorders.get(d.job.source_id)
+            if running is not None and not running.alive:
+                self.recorders.pop(d.job.source_id)
+                running = None
+            if d.record and running is None:
+                recorder = CameraRecorder(self.vault, d.job, self.spool, self.ffmpeg, self.options)
+                self.recorders[d.job.source_id] = recorder
+                recorder.start()
+                log.info("camera %s: recorder started (%s)", d.job.name, d.job.shown_url)
+            elif not d.record:
+                if running is not None:
+                    running.stop()
+                    running.join(self.options.stop_timeout_s + 5)
+                    self.recorders.pop(d.job.source_id, None)
+                    log.info("camera %s: recorder stopped (%s)", d.job.name, d.reason)
+                health.set_status(self.vault, d.job.source_id, d.state, d.reason)
+
+    def stop_all(self) -> None:
+        for recorder in self.recorders.values():
+            recorder.stop()
+        for recorder in self.recorders.values():
+            recorder.join(self.options.stop_timeout_s + 5)
+        self.recorders.clear()

@@ -1,0 +1,101 @@
+"""What a recording in a phone spool tells of its call: from its sidecar, or from its FreePBX
+file name paired with its call record (the waiting rows of Master.csv)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kustosz.errors import KustoszError
+from kustosz.ingest.phone.filenames import RecordingName, parse_recording_name, safe_relpath
+from kustosz.ingest.phone.records import CdrRow, pick_record
+from kustosz.ingest.phone.settings import PhoneSettings
+from kustosz.ingest.phone.sidecar import read_sidecar, sidecar_for
+from kustosz.ingest.phone.spool import audio_seconds
+from kustosz.vault import Vault
+
+
+@dataclass
+class Facts:
+    rel: str
+    seen: tuple[int, int]
+    start: datetime
+    end: datetime
+    caller_raw: str
+    callee_raw: str
+    direction: str
+    uniqueid: str
+    disposition: str
+    no_cdr: bool
+    meta: dict[str, Any]
+
+
+class Skip(KustoszError):
+    pass
+
+
+@dataclass
+class Named:
+    """What a FreePBX file name tells, before it is paired with its call record."""
+
+    rel: str
+    seen: tuple[int, int]
+    name: RecordingName
+    seconds: float | None
+
+
+def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int]) -> Facts | Named:
+    """What the file itself (and its sidecar) tells; Skip when it is not a recording."""
+    try:
+        safe_relpath(cfg.spool_path, Path(rel))
+    except KustoszError as exc:
+        raise Skip(str(exc)) from None
+    path = cfg.spool_path / rel
+    sidecar = sidecar_for(path)
+    if sidecar is not None:
+        try:
+            sc = read_sidecar(sidecar)
+            seconds = audio_seconds(path, path.suffix.lower().lstrip("."), seen[0])
+        except KustoszError as exc:
+            raise Skip(str(exc)) from None
+        end = sc.end or (sc.start + timedelta(seconds=seconds or 0))
+        return Facts(rel, seen, sc.start, end, sc.caller, sc.callee, sc.direction,
+                      sc.call_id[:64], "", False, {"call_id": sc.call_id,
+                                                   "extension": sc.extension,
+                                                   "sidecar": sidecar.name})
+    try:
+        name = parse_recording_name(rel, tz=vault.policy.timezone)
+        return Named(rel, seen, name, audio_seconds(path, name.ext, seen[0]))
+    except (KustoszError, OSError) as exc:
+        raise Skip(str(exc)) from None
+
+
+def paired(k: Named, rows: list[CdrRow], claimed: set[int], cfg: PhoneSettings,
+            now: datetime) -> tuple[Facts | None, int | None]:
+    """The call as its record (or, after the wait, its name alone) describes it; (None, None)
+    while it should wait for its call record."""
+    name, filename = k.name, Path(k.rel).name
+    matched = pick_record(rows, filename, name.uniqueid, claimed)
+    cdr_id, rec = matched if matched else (None, None)
+    if rec is None:
+        modified = datetime.fromtimestamp(k.seen[1] / 1e9, UTC)
+        if now - modified < timedelta(seconds=cfg.no_cdr_wait_s):
+            return None, None  # Asterisk logs the CDR at hang-up; give it time
+    start = name.started
+    if k.seconds is not None:
+        end = start + timedelta(seconds=k.seconds)
+    elif rec and rec.get("end"):
+        end = max(start, datetime.fromisoformat(rec["end"]))
+    else:
+        end = start + timedelta(seconds=(rec or {}).get("billsec", 0))
+    meta: dict[str, Any] = {"file": filename, "type": name.type, "uniqueid": name.uniqueid}
+    if rec:
+        meta.update({key: rec.get(key) for key in (
+            "caller_name", "src", "dst", "dcontext", "channel", "dstchannel", "linkedid",
+            "start", "answer", "end", "duration", "billsec", "accountcode")})
+    caller = (rec or {}).get("caller_number") or name.src
+    callee = (rec or {}).get("dst") or name.dest
+    return Facts(k.rel, k.seen, start, end, caller, callee, name.direction, name.uniqueid,
+                  (rec or {}).get("disposition", ""), rec is None, meta), cdr_id

@@ -1,0 +1,369 @@
+"""Taking a phone source's recordings into the vault (issue 4).
+
+One pass (:func:`scan`): read the new lines of Master.csv; look at the spool twice; take the
+files that stopped growing and were not dealt with before in batches of `BATCH_FILES`: pair
+each with its call record (by the recordingfile logged in the CDR, else by uniqueid), decide
+the scope, and either take the batch in through :func:`kustosz.ingest.files.ingest_batch`
+(its call rows and "dealt with" marks commit in the same transaction as the recordings become
+`stored`), or only count it.
+
+Restart safety: a file counts as dealt with only once that transaction commits, and the
+`phone_spool_items` unique key lets only one intake commit it; a pass killed earlier leaves a
+`pending` row that `kustosz recover` removes, and the next pass takes the file again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.calls import Call, PhoneCdrRecord, PhoneIntakeState, PhoneProblem, PhoneSpoolItem
+from kustosz.db.models import Source
+from kustosz.errors import InputError
+from kustosz.index.sources import get_source
+from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.ingest.phone.facts import Facts, Named, Skip, paired, parse
+from kustosz.ingest.phone.numbers import is_internal, try_normalize
+from kustosz.ingest.phone.records import read_new_records, records_for
+from kustosz.ingest.phone.scope import derive_direction, in_scope
+from kustosz.ingest.phone.settings import PhoneSettings
+from kustosz.ingest.phone.spool import item_hash, look, stable
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+ACTOR = "phone-intake"
+# Files per intake batch (two transactions and one audit entry each): large enough that the
+# per-batch commits and fsyncs are spread thin, small enough that a kill or a concurrent
+# intake costs little work to redo and the progress display moves.
+BATCH_FILES = 64
+BATCH_BYTES = 256 << 20
+
+
+@dataclass
+class ScanReport:
+    source: str
+    stored: int = 0
+    out_of_scope: int = 0
+    skipped: list[str] = field(default_factory=list)
+    waiting: int = 0  # seen, not yet taken: still growing, or waiting for its call record
+    cdr_lines: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Observer:
+    """The previous look at the spool, for a watcher that looks once per pass."""
+
+    files: dict[str, tuple[int, int]] | None = None
+
+
+def load(vault: Vault, name: str) -> tuple[Source, PhoneSettings]:
+    with vault.reading() as s:
+        source = get_source(s, name)
+    if source.kind != "phone":
+        raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
+    return source, PhoneSettings.of(source.settings)
+
+
+def scan(vault: Vault, name: str, *, observer: Observer | None = None,
+         now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+         progress: Callable[[int, int], None] | None = None) -> ScanReport:
+    """One intake pass over source ``name``. Without ``observer`` it looks twice itself,
+    ``settle_s`` apart; with one it compares with the observer's previous look."""
+    source, cfg = load(vault, name)
+    if not source.enabled:
+        raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})")
+    if not cfg.spool_path.is_dir():
+        raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable")
+    now = now or datetime.now(UTC)
+    report = ScanReport(name)
+    _ensure_state(vault, source.id)
+    read_new_records(vault, source.id, cfg, now, report)
+
+    first = look(cfg.spool_path)
+    dealt = dealt_items(vault, source.id, cfg, [*first.files, *first.refused])
+    for rel, why in sorted(first.refused.items()):
+        if item_hash(cfg.item_key, rel) not in dealt:
+            _skip(vault, source.id, cfg, rel, (0, 0), f"refused: {why}", now, report)
+    new = {rel: seen for rel, seen in first.files.items() if not is_dealt(dealt, cfg, rel, seen)}
+    if observer is None:
+        before = new
+        if new:
+            sleep(cfg.settle_s)
+            after = {rel: seen for rel, seen in look(cfg.spool_path).files.items() if rel in new}
+        else:
+            after = {}
+    else:
+        before, after = observer.files or {}, new
+        observer.files = dict(first.files)
+    ready = sorted(stable(before, after))
+    report.waiting = len(new) - len(ready)
+    done = 0
+    for batch in _batches(ready, after):
+        _take_batch(vault, source, cfg, batch, after, now, report)
+        done += len(batch)
+        if progress:
+            progress(done, len(ready))
+    _finish(vault, source.id, cfg, first.files, now, report)
+    return report
+
+
+# -- the call records ----------------------------------------------------------------------
+def _ensure_state(vault: Vault, source_id: int) -> None:
+    with vault.reading() as s:
+        if s.get(PhoneIntakeState, source_id) is not None:
+            return
+    try:
+        with vault.transaction() as s:
+            s.add(PhoneIntakeState(source_id=source_id, cdr_offset=0, cdr_lines=0, stored=0,
+                                   out_of_scope=0,
+                                   skipped=0, waiting=0))
+    except IntegrityError:
+        pass  # a concurrent pass created it
+
+
+# -- the spool -----------------------------------------------------------------------------
+def dealt_items(vault: Vault, source_id: int, cfg: PhoneSettings,
+                rels: list[str]) -> dict[str, tuple[str, int, int]]:
+    """What the index remembers of these spool paths, by their keyed hash."""
+    hashes = [item_hash(cfg.item_key, rel) for rel in rels]
+    out: dict[str, tuple[str, int, int]] = {}
+    with vault.reading() as s:
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i:i + 500]
+            for item, outcome, size, mtime in s.execute(
+                    select(PhoneSpoolItem.item, PhoneSpoolItem.outcome, PhoneSpoolItem.size,
+                           PhoneSpoolItem.mtime_ns)
+                    .where(PhoneSpoolItem.source_id == source_id,
+                           PhoneSpoolItem.item.in_(chunk))):
+                out[item] = (outcome, size, mtime)
+    return out
+
+
+def is_dealt(dealt: dict[str, tuple[str, int, int]], cfg: PhoneSettings, rel: str,
+              seen: tuple[int, int]) -> bool:
+    known = dealt.get(item_hash(cfg.item_key, rel))
+    if known is None:
+        return False
+    outcome, size, mtime = known
+    # A skipped file that changed since (the PBX rewrote it) deserves another look.
+    return outcome != "skipped" or (size, mtime) == seen
+
+
+@dataclass
+class _Take:
+    rel: str
+    seen: tuple[int, int]
+    h: str
+    facts: Facts
+    caller: str
+    callee: str
+    direction: str
+    cdr_id: int | None
+
+
+def _batches(ready: list[str], seen: dict[str, tuple[int, int]]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for rel in ready:
+        batch.append(rel)
+        size += seen[rel][0]
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _take_batch(vault: Vault, source: Source, cfg: PhoneSettings, rels: list[str],
+                seen: dict[str, tuple[int, int]], now: datetime, report: ScanReport) -> None:
+    known: list[Facts | Named] = []
+    for rel in rels:
+        try:
+            known.append(parse(vault, cfg, rel, seen[rel]))
+        except Skip as exc:
+            _skip(vault, source.id, cfg, rel, seen[rel], str(exc), now, report)
+    named = [k for k in known if isinstance(k, Named)]
+    rows = records_for(vault, source.id, [Path(n.rel).name for n in named],
+                       [n.name.uniqueid for n in named]) if named else []
+    claimed: set[int] = set()
+    keep: list[_Take] = []
+    out: list[_Take] = []
+    maxd = cfg.extension_max_digits
+    office = frozenset(cfg.office_numbers)
+    for k in known:
+        facts, cdr_id = paired(k, rows, claimed, cfg, now) if isinstance(k, Named) else (k, None)
+        if facts is None:
+            report.waiting += 1
+            continue
+        if cdr_id is not None:
+            claimed.add(cdr_id)  # one call record per recording, as the old per-file lookup
+        direction = facts.direction
+        if direction == "unknown":
+            direction = derive_direction(facts.caller_raw, facts.callee_raw,
+                                         lambda n: is_internal(n, office, maxd),
+                                         extension_max_digits=maxd)
+        take = _Take(facts.rel, facts.seen, item_hash(cfg.item_key, facts.rel), facts,
+                     try_normalize(facts.caller_raw, internal_max_digits=maxd) or "",
+                     try_normalize(facts.callee_raw, internal_max_digits=maxd) or "",
+                     direction, cdr_id)
+        keep_it = in_scope(direction, facts.caller_raw, facts.callee_raw,
+                           vault.policy.call_scope, office, extension_max_digits=maxd)
+        (keep if keep_it else out).append(take)
+    if out:
+        report.out_of_scope += _each(vault, source, out, _count_out_of_scope, now)
+    if keep:
+        _each(vault, source, keep, lambda v, src, t, n: _store(v, src, cfg, t, n, report), now)
+
+
+def _each(vault: Vault, source: Source, takes: list[_Take],
+          write: Callable[[Vault, Source, list[_Take], datetime], int], now: datetime) -> int:
+    """``write`` the batch; if a concurrent intake committed one of its files first (the
+    unique key refuses it), the batch is undone whole and its files go one by one."""
+    try:
+        return write(vault, source, takes, now)
+    except IntegrityError:
+        if len(takes) == 1:
+            log.info("phone source %s: %s was taken by a concurrent intake", source.name,
+                     takes[0].rel)
+            return 0
+    except InputError as exc:  # e.g. the source was disabled while this pass ran
+        log.warning("phone source %s: %d files not taken: %s", source.name, len(takes), exc)
+        return 0
+    return sum(_each(vault, source, [t], write, now) for t in takes)
+
+
+def _store(vault: Vault, source: Source, cfg: PhoneSettings, takes: list[_Take],
+           now: datetime, report: ScanReport) -> int:
+    """The batch through `ingest_batch`; calls, spool marks, counters and one audit entry
+    commit in its step (3), so a file is dealt with exactly when its copy is."""
+    def on_stored(s: Session, done: list[Stored]) -> None:
+        mine = [(d, takes[d.index]) for d in done]
+        s.execute(insert(Call), [
+            {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
+             "caller": t.caller, "callee": t.callee, "direction": t.direction,
+             "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
+             "no_cdr": t.facts.no_cdr} for d, t in mine])
+        _mark(s, source.id, [t for _, t in mine], "stored", now)
+        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
+                  .values(stored=PhoneIntakeState.stored + len(done), last_intake_at=now))
+        # No numbers or file names here: the audit log outlives the recordings (R2.2).
+        calls = {str(d.id): {"start": t.facts.start.isoformat(), "sha256": d.sha256,
+                             "size": d.size, "direction": t.direction,
+                             "no_cdr": t.facts.no_cdr} for d, t in mine}
+        subject = (f"recording {done[0].id}" if len(done) == 1
+                   else f"recordings {done[0].id}..{done[-1].id}")
+        audit(s, ACTOR, "call.ingest", subject,
+              {"source": source.name, "count": len(done), "calls": calls})
+
+    items = [Item(cfg.spool_path / t.rel, t.facts.start, t.facts.end,
+                  {**t.facts.meta, "caller_raw": t.facts.caller_raw,
+                   "callee_raw": t.facts.callee_raw, "direction": t.direction,
+                   "no_cdr": t.facts.no_cdr}) for t in takes]
+    results = ingest_batch(vault, source.name, items, actor=ACTOR, audit_it=False,
+                           on_stored=on_stored)
+    stored = 0
+    for t, result in zip(takes, results, strict=True):
+        if isinstance(result, FileNotFoundError):  # the PBX removed it between looks and now
+            log.warning("phone source %s: %s not taken: %s", source.name, t.rel, result)
+        elif isinstance(result, OSError):
+            _skip(vault, source.id, cfg, t.rel, t.seen, f"cannot be read: {result}", now,
+                  report)
+        else:
+            stored += 1
+            if t.facts.no_cdr:
+                log.warning("phone source %s: %s taken without a call record (none after "
+                            "%gs)", source.name, t.rel, cfg.no_cdr_wait_s)
+            if cfg.remove_after_intake:
+                _remove(cfg.spool_path / t.rel, t.seen, source.name)
+    report.stored += stored
+    return stored
+
+
+def _count_out_of_scope(vault: Vault, source: Source, takes: list[_Take],
+                        now: datetime) -> int:
+    """R1.4: not stored; only a count, and a keyed hash so the next pass does not recount."""
+    with vault.transaction() as s:
+        _mark(s, source.id, takes, "out_of_scope", now)
+        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
+                  .values(out_of_scope=PhoneIntakeState.out_of_scope + len(takes)))
+    return len(takes)
+
+
+def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: datetime) -> None:
+    """Note files as dealt with (replacing earlier skips) and drop their paired records."""
+    hashes = [t.h for t in takes]
+    s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
+                                           PhoneSpoolItem.item.in_(hashes),
+                                           PhoneSpoolItem.outcome == "skipped"))
+    s.execute(insert(PhoneSpoolItem), [
+        {"source_id": source_id, "item": t.h, "outcome": outcome, "size": t.seen[0],
+         "mtime_ns": t.seen[1], "at": now} for t in takes])
+    cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]
+    if cdr_ids:
+        s.execute(delete(PhoneCdrRecord).where(PhoneCdrRecord.id.in_(cdr_ids)))
+
+
+def _skip(vault: Vault, source_id: int, cfg: PhoneSettings, rel: str, seen: tuple[int, int],
+          why: str, now: datetime, report: ScanReport) -> None:
+    log.warning("phone source %s: skipped %s: %s", source_id, rel, why)
+    h = item_hash(cfg.item_key, rel)
+    with vault.transaction() as s:
+        _forget_skip(s, source_id, h)
+        s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome="skipped", size=seen[0],
+                             mtime_ns=seen[1], at=now))
+        s.add(PhoneProblem(source_id=source_id, at=now, item=rel[:400], message=why))
+        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
+                  .values(skipped=PhoneIntakeState.skipped + 1))
+    report.skipped.append(f"{rel}: {why}")
+
+
+def _forget_skip(s: Session, source_id: int, h: str) -> None:
+    """A skipped file that changed is dealt with afresh; only a skip is ever replaced (the
+    unique key still refuses a second `stored`)."""
+    s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
+                                           PhoneSpoolItem.item == h,
+                                           PhoneSpoolItem.outcome == "skipped"))
+
+
+def _remove(path: Path, seen: tuple[int, int], source: str) -> None:
+    """The only write Kustosz makes to a spool, after the copy is committed (R1.5)."""
+    try:
+        info = os.lstat(path)
+        if (info.st_size, info.st_mtime_ns) != seen:
+            log.warning("phone source %s: %s changed after intake; left in the spool",
+                        source, path)
+            return
+        path.unlink()
+    except OSError as exc:
+        log.warning("phone source %s: could not remove %s from the spool: %s", source, path, exc)
+
+
+def _finish(vault: Vault, source_id: int, cfg: PhoneSettings,
+            files: dict[str, tuple[int, int]], now: datetime, report: ScanReport) -> None:
+    newest = max((mtime for _, mtime in files.values()), default=None)
+    with vault.transaction() as s:
+        state = s.get(PhoneIntakeState, source_id)
+        state.last_scan_at, state.waiting = now, report.waiting
+        if newest is not None:
+            newest_at = datetime.fromtimestamp(newest / 1e9, UTC)
+            if state.last_file_at is None or newest_at > state.last_file_at:
+                state.last_file_at = newest_at
+        # A call record no recording claimed in this long (unanswered, not recorded, or out
+        # of scope) is dropped: it is the PBX's log, not the vault's.
+        s.execute(delete(PhoneCdrRecord).where(
+            PhoneCdrRecord.source_id == source_id,
+            PhoneCdrRecord.read_at < now - timedelta(hours=cfg.cdr_keep_h)))

@@ -1,0 +1,124 @@
+"""Phone sources: registering a PBX, enabling it only with a documented legal basis, status.
+
+UODO's 2023 position is that many offices have no legal basis for recording citizens' calls;
+so a phone source starts disabled, and enabling it requires the basis and purpose on record
+(they are written to the audit log with the change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.calls import PhoneIntakeState, PhoneProblem
+from kustosz.db.models import Source
+from kustosz.errors import InputError
+from kustosz.index.sources import add_source, get_source
+from kustosz.ingest.phone.settings import PhoneSettings, make_settings
+from kustosz.policy import Policy
+
+
+def add_phone_source(session: Session, policy: Policy, name: str, actor: str, *, spool: Path,
+                     cdr: Path, numbers: list[str], retention: str | None = None,
+                     **options: Any) -> Source:
+    cfg = make_settings(spool, cdr, numbers, **options)
+    source = add_source(session, policy, name, "phone", actor, retention=retention,
+                        settings=cfg.as_settings())
+    source.enabled = False  # recording calls needs a documented basis first
+    audit(session, actor, "phone.configure", name, _public(cfg))
+    return source
+
+
+def _phone(session: Session, name: str) -> tuple[Source, PhoneSettings]:
+    source = get_source(session, name)
+    if source.kind != "phone":
+        raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
+    return source, PhoneSettings.of(source.settings)
+
+
+def enable_phone_source(session: Session, name: str, actor: str, *, legal_basis: str = "",
+                        purpose: str = "") -> Source:
+    source, cfg = _phone(session, name)
+    if legal_basis.strip():
+        cfg.legal_basis = legal_basis.strip()
+    if purpose.strip():
+        cfg.purpose = purpose.strip()
+    if not cfg.documented():
+        missing = [w for w, v in (("--legal-basis", cfg.legal_basis), ("--purpose", cfg.purpose))
+                   if not v.strip()]
+        raise InputError(f"phone source {name!r} cannot be enabled without a documented legal "
+                         f"basis and purpose of recording calls; give {' and '.join(missing)}")
+    source.settings = cfg.as_settings()
+    source.enabled = True
+    audit(session, actor, "phone.enable", name,
+          {"legal_basis": cfg.legal_basis, "purpose": cfg.purpose})
+    return source
+
+
+def disable_phone_source(session: Session, name: str, actor: str, reason: str = "") -> Source:
+    source, _ = _phone(session, name)
+    source.enabled = False
+    audit(session, actor, "phone.disable", name, {"reason": reason})
+    return source
+
+
+def _public(cfg: PhoneSettings) -> dict[str, Any]:
+    out = cfg.as_settings()
+    out.pop("item_key")  # the key of the spool hashes stays out of the audit log
+    return out
+
+
+@dataclass
+class PhoneStatus:
+    name: str
+    enabled: bool
+    settings: dict[str, Any]
+    stored: int
+    out_of_scope: int
+    skipped: int
+    waiting: int
+    cdr_offset: int
+    last_scan_at: datetime | None
+    last_file_at: datetime | None
+    last_intake_at: datetime | None
+    problems: list[tuple[datetime, str, str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "enabled": self.enabled, "settings": self.settings,
+                "stored": self.stored, "out_of_scope": self.out_of_scope,
+                "skipped": self.skipped, "waiting": self.waiting, "cdr_offset": self.cdr_offset,
+                "last_scan_at": _iso(self.last_scan_at), "last_file_at": _iso(self.last_file_at),
+                "last_intake_at": _iso(self.last_intake_at),
+                "problems": [{"at": a.isoformat(), "item": i, "message": m}
+                             for a, i, m in self.problems]}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def phone_status(session: Session, name: str, problems: int = 20) -> PhoneStatus:
+    source, cfg = _phone(session, name)
+    state = session.get(PhoneIntakeState, source.id)
+    rows = session.execute(select(PhoneProblem).where(PhoneProblem.source_id == source.id)
+                           .order_by(PhoneProblem.id.desc()).limit(problems)).scalars()
+    return PhoneStatus(
+        name=name, enabled=source.enabled, settings=_public(cfg),
+        stored=state.stored if state else 0, out_of_scope=state.out_of_scope if state else 0,
+        skipped=state.skipped if state else 0, waiting=state.waiting if state else 0,
+        cdr_offset=state.cdr_offset if state else 0,
+        last_scan_at=state.last_scan_at if state else None,
+        last_file_at=state.last_file_at if state else None,
+        last_intake_at=state.last_intake_at if state else None,
+        problems=[(p.at, p.item, p.message) for p in rows])
+
+
+def phone_sources(session: Session) -> list[Source]:
+    return list(session.execute(select(Source).where(Source.kind == "phone")
+                                .order_by(Source.name)).scalars())

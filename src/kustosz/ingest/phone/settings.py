@@ -1,0 +1,101 @@
+"""What a phone source (linia telefoniczna / centrala) knows about its PBX, kept in
+``Source.settings``: where the recordings and call records are, which numbers are the office's,
+and the documented legal basis and purpose without which it cannot be enabled."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kustosz.errors import InputError
+from kustosz.ingest.phone.numbers import InvalidNumber, normalize
+
+DEFAULT_NO_CDR_WAIT_S = 600.0  # Asterisk writes the CDR line at hang-up; files close then too
+DEFAULT_SETTLE_S = 2.0
+DEFAULT_CDR_KEEP_H = 48.0
+# Working hours for the "spool silent" alert: Mon-Fri, local time (the seeds' offices).
+DEFAULT_WORKDAYS = (0, 1, 2, 3, 4)
+DEFAULT_WORK_HOURS = (8, 15)
+DEFAULT_SILENT_MINUTES = 120.0
+
+
+@dataclass
+class PhoneSettings:
+    spool: str
+    cdr: str
+    office_numbers: list[str] = field(default_factory=list)  # canonical forms
+    extension_max_digits: int = 4
+    cdr_utc: bool = False  # Asterisk's usegmtime=yes
+    legal_basis: str = ""
+    purpose: str = ""
+    remove_after_intake: bool = False
+    no_cdr_wait_s: float = DEFAULT_NO_CDR_WAIT_S
+    settle_s: float = DEFAULT_SETTLE_S
+    cdr_keep_h: float = DEFAULT_CDR_KEEP_H
+    workdays: list[int] = field(default_factory=lambda: list(DEFAULT_WORKDAYS))
+    work_hours: list[int] = field(default_factory=lambda: list(DEFAULT_WORK_HOURS))
+    silent_minutes: float = DEFAULT_SILENT_MINUTES
+    # Key of the hashes that name spool files in phone_spool_items (never the path in clear).
+    item_key: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.spool)
+
+    @property
+    def cdr_path(self) -> Path:
+        return Path(self.cdr)
+
+    def as_settings(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, settings: dict[str, Any]) -> PhoneSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in settings.items() if k in known})
+
+    def documented(self) -> bool:
+        return bool(self.legal_basis.strip()) and bool(self.purpose.strip())
+
+
+def office_numbers(raw: list[str], extension_max_digits: int) -> list[str]:
+    """The office's own numbers (DIDs, long extensions) in canonical form."""
+    out = []
+    for value in raw:
+        try:
+            canonical = normalize(value, internal_max_digits=extension_max_digits)
+        except InvalidNumber as exc:
+            raise InputError(f"office number {value!r}: {exc}") from None
+        if not canonical:
+            raise InputError(f"office number {value!r} is empty or 'unknown'")
+        out.append(canonical)
+    return sorted(set(out))
+
+
+def make_settings(spool: Path, cdr: Path, numbers: list[str], *, extension_max_digits: int = 4,
+                  cdr_utc: bool = False, legal_basis: str = "", purpose: str = "",
+                  remove_after_intake: bool = False,
+                  no_cdr_wait_s: float = DEFAULT_NO_CDR_WAIT_S) -> PhoneSettings:
+    """Check what an administrator typed and build the settings; InputError names the fault."""
+    if not spool.is_dir():
+        raise InputError(f"recording spool {str(spool)!r} is not a directory")
+    if spool.is_symlink():
+        raise InputError(f"recording spool {str(spool)!r} is a symbolic link; give the real "
+                         "directory")
+    # Master.csv appears with the first call, but a mistyped folder would never match a call.
+    if not cdr.parent.is_dir():
+        raise InputError(f"the folder of the call records {str(cdr.parent)!r} does not exist")
+    if cdr.exists() and not cdr.is_file():
+        raise InputError(f"call records {str(cdr)!r} is not a file")
+    if not 1 <= extension_max_digits <= 8:
+        raise InputError("extension digits must be between 1 and 8")
+    if no_cdr_wait_s < 0:
+        raise InputError("the wait for a missing call record cannot be negative")
+    return PhoneSettings(
+        spool=str(spool.resolve()), cdr=str(cdr.resolve()),
+        office_numbers=office_numbers(numbers, extension_max_digits),
+        extension_max_digits=extension_max_digits, cdr_utc=cdr_utc,
+        legal_basis=legal_basis.strip(), purpose=purpose.strip(),
+        remove_after_intake=remove_after_intake, no_cdr_wait_s=no_cdr_wait_s)

@@ -1,0 +1,106 @@
+"""Looking at a PBX's recording spool without ever disturbing it (R1.5, fail-open).
+
+Only ``os.walk``/``lstat``/reads: no locks, no writes. A file is taken only once two looks
+some seconds apart see the same size and mtime, since Asterisk keeps appending to a recording
+for as long as the call lasts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+import wave
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from kustosz.errors import KustoszError
+from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES
+
+__all__ = ["AudioError", "Look", "audio_seconds", "item_hash", "look", "stable"]
+
+_GSM_FRAME = 33  # raw GSM 06.10: headerless 33-byte frames
+
+
+class AudioError(KustoszError, ValueError):
+    """A spool file that is empty or not audio in the format its name claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What one walk of the spool saw: files by POSIX relpath, and refused entries."""
+
+    files: dict[str, tuple[int, int]]  # relpath -> (size, mtime_ns)
+    refused: dict[str, str]  # relpath -> why (symbolic links and other non-files)
+
+
+def look(spool: Path) -> Look:
+    files: dict[str, tuple[int, int]] = {}
+    refused: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(spool, followlinks=False):
+        base = Path(dirpath)
+        rel_dir = PurePosixPath(base.relative_to(spool).as_posix())
+        for name in list(dirnames):
+            if (base / name).is_symlink():
+                refused[(rel_dir / name).as_posix()] = (
+                    "a symbolic link to a directory; a spool holds only what the PBX wrote")
+        for name in filenames:
+            rel = (rel_dir / name).as_posix()
+            if name.lower().endswith(SIDECAR_SUFFIXES) and not name.startswith("."):
+                continue  # sidecars are read with their audio file
+            try:
+                info = os.lstat(base / name)
+            except FileNotFoundError:
+                continue  # removed between listing and looking
+            if stat.S_ISLNK(info.st_mode):
+                refused[rel] = "a symbolic link; a spool holds only plain files"
+            elif stat.S_ISREG(info.st_mode):
+                files[rel] = (info.st_size, info.st_mtime_ns)
+            else:
+                refused[rel] = "not a regular file"
+    return Look(files, refused)
+
+
+def stable(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> set[str]:
+    """Files two looks saw unchanged: the PBX has stopped writing them."""
+    return {rel for rel, seen in after.items() if before.get(rel) == seen}
+
+
+def item_hash(key: str, relpath: str) -> str:
+    """Names a spool file in the index without writing its path (which holds numbers)."""
+    return hmac.new(key.encode(), relpath.encode(), hashlib.sha256).hexdigest()
+
+
+def audio_seconds(path: Path, ext: str, size: int) -> float | None:
+    """Check that ``path`` is audio of type ``ext``; its length in seconds when the header
+    tells it. Raises :class:`AudioError` otherwise."""
+    if size == 0:
+        raise AudioError("zero-length file (nothing was recorded)")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as stream:
+        head = stream.read(12)
+        if ext in ("wav", "wav49"):
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                raise AudioError(f"not a WAV file (no RIFF/WAVE header) although named .{ext}")
+            stream.seek(0)
+            try:
+                with wave.open(stream) as w:
+                    rate = w.getframerate()
+                    return w.getnframes() / rate if rate else None
+            except (wave.Error, EOFError):
+                return None  # e.g. GSM-in-WAV (WAV49), which the wave module cannot decode
+        if ext in ("ogg", "opus"):
+            if head[:4] != b"OggS":
+                raise AudioError(f"not an Ogg file (no OggS header) although named .{ext}")
+            return None
+        if ext == "mp3":
+            if not (head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF
+                                           and head[1] & 0xE0 == 0xE0)):
+                raise AudioError("not an MP3 file (neither ID3 tag nor frame sync)")
+            return None
+        if ext == "gsm":
+            if size % _GSM_FRAME:
+                raise AudioError(f"not raw GSM audio ({size} bytes is not whole 33-byte frames)")
+            return size / _GSM_FRAME * 0.02
+    raise AudioError(f"not an audio file type Kustosz knows: .{ext}")

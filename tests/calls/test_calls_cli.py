@@ -1,0 +1,124 @@
+"""`kustosz phones …` and `kustosz calls …`: the legal-basis gate, scan and status, and search
+by numbers written the many ways a request writes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from calls_pbx import OFFICE_DID, Pbx, day_of_calls
+from tests.conftest import Cli, snapshot
+
+from kustosz.vault import Vault
+
+
+@pytest.fixture
+def line(tmp_path: Path, cli: Cli) -> tuple[Cli, Pbx, dict]:
+    pbx = Pbx(tmp_path / "pbx")
+    calls = day_of_calls(pbx)
+    cli("init", "--preset", "walbrzych")
+    cli("phones", "add", "centrala", "--spool", str(pbx.spool), "--cdr", str(pbx.master),
+        "--office-number", "74 664 08 00")
+    return cli, pbx, calls
+
+
+def test_phone_source_needs_a_legal_basis_before_it_records(line: tuple[Cli, Pbx, dict]) -> None:
+    cli, _, _ = line
+    vault = Vault.open(cli.data)
+    before = snapshot(vault)
+    refused = cli("phones", "enable", "centrala", ok=False)
+    assert refused.exit_code == 2 and "legal basis" in refused.output
+    scan = cli("phones", "scan", "centrala", ok=False)
+    assert scan.exit_code == 2 and "disabled" in scan.output
+    assert snapshot(vault) == before
+    cli("phones", "enable", "centrala", "--legal-basis", "art. 6 ust. 1 lit. c RODO",
+        "--purpose", "bezpieczeństwo osób i mienia [004 §3.1]")
+    listed = json.loads(cli("phones", "list", "--json").output)
+    assert listed[0]["enabled"] is True and "RODO" in listed[0]["legal_basis"]
+    vault.close()
+
+
+def test_scan_status_and_search(line: tuple[Cli, Pbx, dict]) -> None:
+    cli, _, calls = line
+    cli("phones", "enable", "centrala", "--legal-basis", "art. 6 ust. 1 lit. c RODO",
+        "--purpose", "bezpieczeństwo")
+    report = json.loads(cli("phones", "scan", "centrala", "--json").output)
+    assert (report["stored"], report["out_of_scope"]) == (3, 2)
+    status = json.loads(cli("phones", "status", "centrala", "--json").output)
+    assert (status["stored"], status["out_of_scope"], status["skipped"]) == (3, 2, 0)
+    assert "item_key" not in status["settings"]
+    assert "out of scope" in cli("phones", "status", "centrala").output
+    # The call came from 600100200 at 14:05 on 20 November; the request writes it its own way.
+    for writing in ("600 100 200", "+48 600-100-200", "0048600100200", "0600100200"):
+        hits = json.loads(cli("phones", "search", "--number", writing, "--date", "2026-11-20",
+                              "--hour", "14", "--within-minutes", "30", "--json").output)
+        assert [h["recording_id"] for h in hits] == [1], writing
+    hits = json.loads(cli("calls", "search", "--number", "600100200", "--callee", "201",
+                          "--date", "2026-11-20", "--around", "14:00", "--window", "10",
+                          "--json").output)
+    assert len(hits) == 1 and hits[0]["caller"] == "+48600100200"
+    # Outside the time window, another day, or the other party: nothing.
+    for args in (("--hour", "16", "--within-minutes", "30"), ("--around", "13:30",
+                                                                 "--window", "20")):
+        assert json.loads(cli("calls", "search", "--number", "600100200", "--date",
+                              "2026-11-20", *args, "--json").output) == []
+    assert json.loads(cli("calls", "search", "--number", "600100200", "--date", "2026-11-21",
+                          "--json").output) == []
+    # Out-of-scope calls were never stored, so they cannot be found.
+    assert json.loads(cli("calls", "search", "--number", "+48 22 123 45 67",
+                          "--json").output) == []
+    shown = json.loads(cli("calls", "show", "1", "--json").output)
+    assert shown["caller"] == "+48600100200" and shown["disposition"] == "ANSWERED"
+    assert calls["incoming"].uniqueid == shown["uniqueid"]
+
+
+BAD = {
+    "spool missing": ("phones", "add", "l2", "--spool", "{tmp}/nope", "--cdr", "{cdr}"),
+    "cdr folder missing": ("phones", "add", "l2", "--spool", "{spool}", "--cdr",
+                           "{tmp}/nope/Master.csv"),
+    "bad office number": ("phones", "add", "l2", "--spool", "{spool}", "--cdr", "{cdr}",
+                          "--office-number", "74-664-08-00 wew."),
+    "duplicate name": ("phones", "add", "centrala", "--spool", "{spool}", "--cdr", "{cdr}"),
+    "enable without basis": ("phones", "enable", "centrala", "--purpose", "x"),
+    "enable unknown": ("phones", "enable", "l9", "--legal-basis", "x", "--purpose", "y"),
+    "scan disabled": ("phones", "scan", "centrala"),
+    "search bad number": ("calls", "search", "--number", "600-ABC"),
+    "search bad date": ("calls", "search", "--number", "600100200", "--date", "20.11.2026"),
+    "search hour without date": ("calls", "search", "--number", "600100200", "--hour", "14"),
+    "search impossible hour": ("calls", "search", "--number", "600100200", "--date",
+                               "2026-11-20", "--hour", "25"),
+    "search without numbers": ("calls", "search", "--date", "2026-11-20"),
+    "show unknown call": ("calls", "show", "99"),
+    "status of unknown line": ("phones", "status", "l9"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_command_changes_nothing(case: str, line: tuple[Cli, Pbx, dict],
+                                     tmp_path: Path) -> None:
+    cli, pbx, _ = line
+    vault = Vault.open(cli.data)
+    before = snapshot(vault)
+    args = [a.format(tmp=tmp_path, spool=pbx.spool, cdr=pbx.master) for a in BAD[case]]
+    result = cli(*args, ok=False)
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and len(result.output.strip().splitlines()) <= 3
+    assert snapshot(vault) == before
+    vault.close()
+
+
+def test_office_numbers_are_stored_canonical(line: tuple[Cli, Pbx, dict]) -> None:
+    cli, _, _ = line
+    listed = json.loads(cli("phones", "status", "centrala", "--json").output)
+    assert listed["settings"]["office_numbers"] == ["+48" + OFFICE_DID]
+
+
+def test_watch_takes_calls_in_over_passes(line: tuple[Cli, Pbx, dict]) -> None:
+    cli, _, _ = line
+    cli("phones", "enable", "centrala", "--legal-basis", "art. 6 ust. 1 lit. c RODO",
+        "--purpose", "bezpieczeństwo")
+    # Pass 1 only looks; pass 2 sees the files unchanged and takes them in.
+    cli("phones", "watch", "centrala", "--interval", "0.05", "--passes", "2")
+    status = json.loads(cli("phones", "status", "centrala", "--json").output)
+    assert (status["stored"], status["out_of_scope"]) == (3, 2)
