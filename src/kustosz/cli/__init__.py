@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from kustosz.cli import admin, cameras, custody, demo, material, phones, retention
+from kustosz.cli import (
+    admin,
+    cameras,
+    custody,
+    custody_docs,
+    demo,
+    material,
+    phones,
+    retention,
+)
 from kustosz.cli.common import state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -32,6 +41,7 @@ retention.register(app)
 demo.register(app)
 phones.register(app)
 cameras.register(app)
+custody_docs.register(app)
 
 
 def main() -> None:

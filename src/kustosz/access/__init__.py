@@ -1,0 +1,1 @@
+"""Users, roles, individual authorisations, playback/listening sessions and their log."""

@@ -1,0 +1,82 @@
+"""Users and roles (minimal: the people the custody paperwork names).
+
+A role says what a person may be asked to do — decide on a request (approver), sit on the
+destruction commission (commission), keep and make copies (custodian) — never what material
+they may open; that is the individual authorisation's job (R3.2), added by the access work.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.custody import User
+from kustosz.errors import InputError, NotFound
+
+ROLES: dict[str, str] = {
+    "administrator": "administrator systemu (IT)",
+    "dpo": "Inspektor Ochrony Danych",
+    "approver": "kierownik jednostki lub zastępca (decyzje o udostępnieniu)",
+    "operator": "podgląd bieżący",
+    "viewer": "przegląd nagrań (z upoważnieniem)",
+    "auditor": "kontrola (tylko odczyt)",
+    "custodian": "sporządzanie i przechowywanie kopii",
+    "commission": "członek komisji niszczącej",
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+
+
+def add_user(session: Session, name: str, display_name: str, roles: list[str], actor: str,
+             title: str | None = None) -> User:
+    if not _NAME.match(name or ""):
+        raise InputError(f"user name {name!r} must be 1-100 lower-case letters, digits, "
+                         "'.', '_' or '-'")
+    display = (display_name or "").strip()
+    if not display:
+        raise InputError("a user needs a display name (imię i nazwisko) for the documents")
+    if not roles:
+        raise InputError(f"give at least one --role ({', '.join(ROLES)})")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InputError(f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}")
+    if session.execute(select(User.id).where(User.name == name)).first():
+        raise InputError(f"a user named {name!r} already exists")
+    user = User(name=name, display_name=display, title=(title or "").strip() or None,
+                roles=sorted(set(roles)), active=True, created_at=datetime.now(UTC))
+    session.add(user)
+    session.flush()
+    audit(session, actor, "user.add", name, {"roles": user.roles, "title": user.title})
+    return user
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user named {name!r} (see: kustosz users list)")
+    return user
+
+
+def require_role(session: Session, name: str, role: str, doing: str) -> User:
+    """The named, active user holding ``role``; otherwise a clear refusal."""
+    user = get_user(session, name)
+    if not user.active:
+        raise InputError(f"user {name!r} is not active and cannot {doing}")
+    if role not in user.roles:
+        raise InputError(f"user {name!r} does not have the {role} role needed to {doing}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.name)).scalars())
+
+
+def printed(session: Session, name: str) -> str:
+    """How a user is named on a document: display name, and title where known."""
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        return name
+    return f"{user.display_name}, {user.title}" if user.title else user.display_name

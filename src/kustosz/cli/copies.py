@@ -1,0 +1,252 @@
+"""copies (make, list, extend, handover, destroy), bundle (verify, key), registers, documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kustosz.access.users import list_users
+from kustosz.cli.common import actor, console, emit_json, err_console, fails_cleanly, open_vault
+from kustosz.cli.requests import parse_day
+from kustosz.custody import bundles, papers, registers
+from kustosz.custody.copies import extend_copy, last_day, list_copies, make_copy
+from kustosz.custody.destruction import confirm
+from kustosz.custody.handover import hand_over
+from kustosz.db.custody import Copy
+from kustosz.documents import NAMES, render
+from kustosz.documents.clauses import clause_data
+from kustosz.documents.words import period_pl
+from kustosz.errors import InputError
+from kustosz.vault import Vault
+
+copies_app = typer.Typer(no_args_is_help=True, help="Copies (kopie nagrań) as evidence bundles.")
+bundle_app = typer.Typer(no_args_is_help=True, help="Evidence bundles: verify offline.")
+registers_app = typer.Typer(no_args_is_help=True, help="The registers, as PDF or CSV.")
+documents_app = typer.Typer(no_args_is_help=True, help="Printable documents (Polish).")
+
+
+def _papers_dir(vault: Vault) -> Path:
+    return vault.root / "documents"
+
+
+def _render(vault: Vault, name: str, data: dict, stem: str) -> Path:
+    out = _papers_dir(vault) / f"{stem.replace('/', '-')}.pdf"
+    render(name, data, out, vault.root)
+    return out
+
+
+@fails_cleanly
+def copies_make(request_id: int, by: str = typer.Option(..., "--by",
+                                                        help="Who makes it (custodian).")
+                ) -> None:
+    """Make the numbered copy of an approved request as a signed evidence bundle."""
+    with open_vault() as vault:
+        copy = make_copy(vault, request_id, by, actor())
+        console.print(f"copy {copy.number} made: {vault.root / copy.bundle} (kept until "
+                      f"{last_day(copy.expires_at, vault.policy)})")
+
+
+def _copy_row(vault: Vault, c: Copy) -> dict[str, object]:
+    return {"number": c.number, "request": c.request_id, "state": c.state,
+            "from": c.start_at.astimezone(vault.policy.timezone).isoformat(),
+            "to": c.end_at.astimezone(vault.policy.timezone).isoformat(),
+            "made_by": c.made_by, "made_at": c.made_at.isoformat(),
+            "kept_until": last_day(c.expires_at, vault.policy),
+            "due": c.state == "kept" and c.expires_at <= vault.now(),
+            "bundle": str(vault.root / c.bundle), "sources": [s.get("label") for s in c.sources]}
+
+
+@fails_cleanly
+def copies_list(due: bool = typer.Option(False, "--due", help="Only copies due for "
+                                         "destruction (lifetime over, no authority asked)."),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """List copies."""
+    with open_vault() as vault, vault.reading() as s:
+        rows = [_copy_row(vault, c) for c in list_copies(s, due_only=due, now=vault.now())]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("number", "request", "period", "sources", "made by", "kept until", "state")
+    for r in rows:
+        state = str(r["state"]) + (" (DUE)" if r["due"] else "")
+        table.add_row(str(r["number"]), str(r["request"]), f"{r['from']} – {r['to']}",
+                      "; ".join(map(str, r["sources"])), str(r["made_by"]),
+                      str(r["kept_until"]), state)
+    console.print(table)
+
+
+@fails_cleanly
+def copies_extend(number: str, request_id: int = typer.Option(..., "--request",
+                                                              help="The new, approved request.")
+                  ) -> None:
+    """Extend a copy's lifetime on a new request (R2.5)."""
+    with open_vault() as vault, vault.transaction() as s:
+        copy = extend_copy(s, vault.policy, number, request_id, actor())
+        until = last_day(copy.expires_at, vault.policy)
+    console.print(f"copy {number} kept until {until}")
+
+
+@fails_cleanly
+def copies_handover(number: str,
+                    receiver: str = typer.Option(..., "--receiver",
+                                                 help="Person and body receiving it."),
+                    by: str = typer.Option(..., "--by", help="Who hands it over (user)."),
+                    request_id: int = typer.Option(None, "--request",
+                                                   help="The authority's written request "
+                                                        "(default: the copy's own)."),
+                    medium: str = typer.Option(None, "--medium", help="e.g. 'pendrive'."),
+                    zip_to: Path = typer.Option(None, "--zip", help="Write the bundle as an "
+                                                "AES-encrypted ZIP here."),
+                    password: str = typer.Option(None, "--password", help="ZIP password "
+                                                 "(generated if omitted).")) -> None:
+    """Hand a copy over; prints the handover protocol (2 copies) and the receipt."""
+    with open_vault() as vault:
+        _h, pw = hand_over(vault, number, receiver=receiver, by=by, actor=actor(),
+                           request_id=request_id, medium=medium, zip_to=zip_to,
+                           password=password)
+        with vault.reading() as s:
+            proto = _render(vault, *papers.handover_doc(s, vault.policy, number),
+                            f"protokol-przekazania-{number}")
+            receipt = _render(vault, *papers.receipt_doc(s, vault.policy, number),
+                              f"pokwitowanie-{number}")
+    console.print(f"copy {number} handed over to {receiver}")
+    console.print(f"handover protocol: {proto}\nreceipt: {receipt}")
+    if zip_to is not None:
+        console.print(f"ZIP: {zip_to}")
+        if password is None:
+            console.print(f"ZIP password (give it to the receiver separately): {pw}")
+
+
+@fails_cleanly
+def copies_destroy(number: str, by: str = typer.Option(..., "--by",
+                                                       help="Commission member confirming."),
+                   reason: str = typer.Option(None, "--reason")) -> None:
+    """Confirm a copy's destruction; the second confirmation by another member destroys it."""
+    with open_vault() as vault:
+        _d, done = confirm(vault, number, by, actor(), reason)
+        if not done:
+            console.print(f"copy {number}: destruction confirmed by {by}; a second member of "
+                          "the commission must confirm too")
+            return
+        with vault.reading() as s:
+            out = _render(vault, *papers.destruction_doc(s, vault.policy, number),
+                          f"protokol-zniszczenia-{number}")
+    console.print(f"copy {number} destroyed; destruction protocol: {out}")
+
+
+@fails_cleanly
+def bundle_verify(path: Path, key: Path = typer.Option(None, "--key",
+                                                       help="The office's public key (PEM)."),
+                  password: str = typer.Option(None, "--password",
+                                               help="For an encrypted ZIP.")) -> None:
+    """Check a bundle (folder or ZIP) offline; names every changed, added or removed file."""
+    public = None
+    if key is not None:
+        if not key.is_file():
+            raise InputError(f"no such key file: {key}")
+        public = bundles.load_public(key.read_bytes(), str(key))
+    verdict = bundles.verify_bundle(path, public, password)
+    if not verdict.ok:
+        for problem in verdict.problems:
+            err_console.print(f"FAILED: {problem}")
+        err_console.print(f"bundle {verdict.number or path} does NOT verify")
+        raise typer.Exit(1)
+    console.print(f"bundle {verdict.number} verified: {verdict.files} files intact, signature "
+                  f"valid ({verdict.key_source}; key {verdict.fingerprint})")
+
+
+@fails_cleanly
+def bundle_key(out: Path = typer.Option(None, "--out", help="Write the PEM here.")) -> None:
+    """Export the office's public key (made on first use)."""
+    with open_vault() as vault:
+        pem = bundles.public_pem(bundles.office_key(vault.root).public_key())
+    if out is not None:
+        out.write_bytes(pem)
+        console.print(f"public key written to {out}")
+    else:
+        console.print(pem.decode().strip())
+
+
+@fails_cleanly
+def registers_print(kind: str = typer.Option(..., "--kind",
+                                             help="disclosures, copies or actions."),
+                    start: str = typer.Option(..., "--from", help="YYYY-MM-DD"),
+                    end: str = typer.Option(..., "--to", help="YYYY-MM-DD"),
+                    fmt: str = typer.Option("pdf", "--format", help="pdf or csv."),
+                    out: Path = typer.Option(None, "--out", help="File to write.")) -> None:
+    """Print a register for a date range."""
+    if fmt not in ("pdf", "csv"):
+        raise InputError("--format must be pdf or csv")
+    lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
+    assert lo is not None and hi is not None
+    with open_vault() as vault, vault.reading() as s:
+        names = {u.name: (f"{u.display_name}, {u.title}" if u.title else u.display_name)
+                 for u in list_users(s)}
+        reg = registers.build(s, vault.policy, kind, lo, hi, names)
+        target = out or _papers_dir(vault) / f"rejestr-{kind}-{lo}-{hi}.{fmt}"
+        if fmt == "csv":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(registers.to_csv(reg), "utf-8-sig")
+        else:
+            render("register", registers.pdf_data(reg, vault.policy, lo, hi), target,
+                   vault.root)
+    console.print(f"{reg.title}: {len(reg.rows)} entries -> {target}")
+
+
+@fails_cleanly
+def documents_render(name: str,
+                     request_id: int = typer.Option(None, "--request"),
+                     number: str = typer.Option(None, "--copy", help="Copy number, e.g. 7/2026."),
+                     kind: str = typer.Option("camera", "--source-kind",
+                                              help="clause/sign: camera or phone."),
+                     out: Path = typer.Option(None, "--out")) -> None:
+    """Render a document: forms filled from a request or copy, or blank."""
+    if name not in NAMES:
+        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
+    with open_vault() as vault, vault.reading() as s:
+        policy = vault.policy
+        if name in ("request-calls", "request-video") and request_id is not None:
+            name, data = papers.request_form(s, policy, request_id)
+        elif name == "decision":
+            if request_id is None:
+                raise InputError("the decision needs --request")
+            name, data = papers.decision_doc(s, policy, request_id)
+        elif name in ("label", "handover-protocol", "receipt", "destruction-protocol"):
+            if number is None:
+                raise InputError(f"{name} needs --copy NUMBER")
+            build = {"label": lambda: papers.label_doc(s, policy, number, bundles.fingerprint(
+                        bundles.office_key(vault.root).public_key())),
+                     "handover-protocol": lambda: papers.handover_doc(s, policy, number),
+                     "receipt": lambda: papers.receipt_doc(s, policy, number),
+                     "destruction-protocol": lambda: papers.destruction_doc(s, policy, number)}
+            name, data = build[name]()
+        elif name == "clause":
+            data = clause_data(policy, kind)
+        elif name == "sign":
+            period = policy.retention.get("camera")
+            data = {**papers.blank(name, policy), "purpose": "bezpieczeństwo osób i ochrona "
+                    "mienia", "retention": period_pl(period) if period else "3 miesiące"}
+        elif name == "register":
+            raise InputError("registers are printed with: kustosz registers print")
+        else:
+            data = papers.blank(name, policy)
+        target = out or _papers_dir(vault) / f"{name}-{date.today().isoformat()}.pdf"
+        render(name, data, target, vault.root)
+    console.print(f"{name} -> {target}")
+
+
+def register(app: typer.Typer) -> None:
+    for verb, fn in (("make", copies_make), ("list", copies_list), ("extend", copies_extend),
+                     ("handover", copies_handover), ("destroy", copies_destroy)):
+        copies_app.command(verb)(fn)
+    bundle_app.command("verify")(bundle_verify)
+    bundle_app.command("key")(bundle_key)
+    registers_app.command("print")(registers_print)
+    documents_app.command("render")(documents_render)
+    app.add_typer(copies_app, name="copies")
+    app.add_typer(bundle_app, name="bundle")
+    app.add_typer(registers_app, name="registers")
+    app.add_typer(documents_app, name="documents")

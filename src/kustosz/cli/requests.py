@@ -1,0 +1,200 @@
+"""users, requests (add, list, show, decide)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from rich.table import Table
+
+from kustosz.access.users import ROLES, add_user, list_users
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    fails_cleanly,
+    local,
+    open_vault,
+    parse_time,
+)
+from kustosz.custody.decisions import decide, decision_of
+from kustosz.custody.requests import (
+    DEFAULT_MARGIN_MINUTES,
+    KINDS,
+    RequestSpec,
+    get_request,
+    list_requests,
+    material_count,
+    register_request,
+)
+from kustosz.db.custody import Request
+from kustosz.errors import InputError
+from kustosz.vault import Vault
+
+users_app = typer.Typer(no_args_is_help=True, help="People the paperwork names (until login).")
+requests_app = typer.Typer(no_args_is_help=True,
+                           help="Requests (wnioski): register with auto-hold, decide.")
+
+
+def parse_day(text: str | None, what: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@fails_cleanly
+def users_add(name: str, display: str = typer.Option(..., "--display",
+                                                      help="Full name as printed."),
+              role: list[str] = typer.Option(None, "--role",
+                                             help=f"Repeatable: {', '.join(ROLES)}."),
+              title: str = typer.Option(None, "--title", help="Position (stanowisko).")) -> None:
+    """Add a user (approver, commission member, custodian, …)."""
+    with open_vault() as vault, vault.transaction() as s:
+        add_user(s, name, display, list(role or []), actor(), title=title)
+    console.print(f"user {name} added")
+
+
+@fails_cleanly
+def users_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List users and their roles."""
+    with open_vault() as vault, vault.reading() as s:
+        rows = [{"name": u.name, "display_name": u.display_name, "title": u.title,
+                 "roles": u.roles, "active": u.active} for u in list_users(s)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "display name", "title", "roles", "active")
+    for r in rows:
+        table.add_row(r["name"], r["display_name"], r["title"] or "—", ", ".join(r["roles"]),
+                      "yes" if r["active"] else "no")
+    console.print(table)
+
+
+@fails_cleanly
+def requests_add(
+    kind: str = typer.Option(..., "--kind", help=f"One of: {', '.join(KINDS)}."),
+    material: str = typer.Option(..., "--material", help="video or calls."),
+    requester: str = typer.Option(..., "--requester", help="Requester's data (name, address)."),
+    contact: str = typer.Option(None, "--contact", help="Phone or e-mail of the requester."),
+    received: str = typer.Option(None, "--received", help="Date lodged, YYYY-MM-DD (today)."),
+    event_date: str = typer.Option(..., "--date", help="Exact date of the event, YYYY-MM-DD."),
+    approx_time: str = typer.Option(None, "--time", help="Approximate time, HH:MM (local)."),
+    start: str = typer.Option(None, "--from", help="Window start, ISO time with zone."),
+    end: str = typer.Option(None, "--to", help="Window end, ISO time with zone."),
+    place: str = typer.Option(None, "--place", help="SITE or SITE/ZONE (video)."),
+    camera: list[str] = typer.Option(None, "--camera", help="Camera source; repeatable."),
+    caller: str = typer.Option(None, "--caller", help="Calling number (calls)."),
+    callee: str = typer.Option(None, "--callee", help="Called number (calls)."),
+    description: str = typer.Option(None, "--description", help="Description of the event."),
+    purpose: str = typer.Option(None, "--purpose", help="Purpose (cel uzyskania nagrania)."),
+    case_ref: str = typer.Option(None, "--case", help="Case reference of the authority."),
+    margin: int = typer.Option(DEFAULT_MARGIN_MINUTES, "--margin",
+                               help="Minutes held either side of the time or window."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Register a request; its material is held at once (R2.4, R4.2)."""
+    with open_vault() as vault:
+        today = vault.now().astimezone(vault.policy.timezone).date()
+        spec = RequestSpec(
+            kind=kind, material=material, requester=requester, contact=contact,
+            received_on=parse_day(received, "--received") or today,
+            event_date=parse_day(event_date, "--date") or today, purpose=purpose or "",
+            approx_time=approx_time, start=parse_time(start, "--from") if start else None,
+            end=parse_time(end, "--to") if end else None, place=place,
+            cameras=list(camera or []), caller=caller, callee=callee,
+            description=description, case_ref=case_ref, margin_minutes=margin)
+        with vault.transaction() as s:
+            req = register_request(s, vault.policy, spec, actor())
+            row = _row(vault, req)
+    if as_json:
+        emit_json(row)
+        return
+    if req.status == "refused":
+        console.print(f"request {req.id} registered as REFUSED: {req.status_reason}")
+        return
+    console.print(f"request {req.id} registered; material held (hold {req.hold_id})")
+    if req.warning:
+        console.print(f"[yellow]warning:[/] {req.warning}", markup=True)
+
+
+def _row(vault: Vault, req: Request) -> dict[str, object]:
+    return {"id": req.id, "kind": req.kind, "material": req.material,
+            "requester": req.requester, "received_on": req.received_on.isoformat(),
+            "event_date": req.event_date.isoformat(), "place": req.place,
+            "sources": req.sources, "caller": req.caller, "callee": req.callee,
+            "from": req.start_at.astimezone(vault.policy.timezone).isoformat(),
+            "to": req.end_at.astimezone(vault.policy.timezone).isoformat(),
+            "items": req.items, "purpose": req.purpose, "description": req.description,
+            "status": req.status, "reason": req.status_reason, "late": req.late,
+            "warning": req.warning, "hold": req.hold_id, "case_ref": req.case_ref}
+
+
+@fails_cleanly
+def requests_list(status: str = typer.Option(None, "--status"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """List requests."""
+    with open_vault() as vault, vault.reading() as s:
+        reqs = list_requests(s, status)
+        rows = [_row(vault, r) for r in reqs]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "kind", "material", "requester", "received", "event", "status", "hold")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["kind"]), str(r["material"]), str(r["requester"]),
+                      str(r["received_on"]), str(r["event_date"]), str(r["status"]),
+                      str(r["hold"] or "—"))
+    console.print(table)
+
+
+@fails_cleanly
+def requests_show(request_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show one request, its decision and how much material it points to now."""
+    with open_vault() as vault, vault.reading() as s:
+        req = get_request(s, request_id)
+        row = _row(vault, req)
+        row["material_found"] = material_count(s, req)
+        d = decision_of(s, req.id)
+        row["decision"] = None if d is None else {
+            "agree": d.agree, "by": d.decided_by, "capacity": d.capacity,
+            "on": d.decided_on.isoformat(), "reason": d.reason}
+        registered = local(req.registered_at, vault)
+    if as_json:
+        emit_json(row)
+        return
+    for key, value in row.items():
+        console.print(f"{key:>15}: {value}")
+    console.print(f"{'registered':>15}: {registered}")
+
+
+@fails_cleanly
+def requests_decide(request_id: int,
+                    agree: bool = typer.Option(None, "--agree/--refuse",
+                                               help="Wyrażam zgodę / nie wyrażam zgody."),
+                    by: str = typer.Option(..., "--by", help="The approver (user name)."),
+                    on: str = typer.Option(None, "--on", help="Date of the decision (today)."),
+                    deputy: bool = typer.Option(False, "--deputy",
+                                                help="The deputy decides: the head is absent."),
+                    reason: str = typer.Option(None, "--reason")) -> None:
+    """Record the approver's decision on a request (R4.1)."""
+    if agree is None:
+        raise InputError("give --agree or --refuse")
+    with open_vault() as vault, vault.transaction() as s:
+        today = vault.now().astimezone(vault.policy.timezone).date()
+        decide(s, vault.policy, request_id, by=by, agree=agree,
+               on=parse_day(on, "--on") or today, actor=actor(), deputy=deputy, reason=reason)
+    console.print(f"request {request_id}: {'agreed' if agree else 'refused'}")
+
+
+def register(app: typer.Typer) -> None:
+    users_app.command("add")(users_add)
+    users_app.command("list")(users_list)
+    requests_app.command("add")(requests_add)
+    requests_app.command("list")(requests_list)
+    requests_app.command("show")(requests_show)
+    requests_app.command("decide")(requests_decide)
+    app.add_typer(users_app, name="users")
+    app.add_typer(requests_app, name="requests")

@@ -1,0 +1,250 @@
+"""Evidence bundles: the files of a copy, `manifest.json` with each file's SHA-256, and an
+Ed25519 signature over the manifest with the office's key (R4.3, DESIGN "Evidence bundles").
+
+A bundle is checked offline with nothing but itself and the office's public key. The office's
+key is made on first use under `keys/` in the data folder (0600); its public half is exported
+with `kustosz bundle key` and published by the office, so a receiver can pin it with --key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from kustosz.errors import InputError
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+PUBLIC_KEY = "office_public_key.pem"
+FORMAT = "kustosz-evidence-bundle/1"
+KEY_FILE = "office_ed25519.pem"
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- the office's key ----------------------------------------------------------------------
+def office_key(root: Path) -> Ed25519PrivateKey:
+    """The office's signing key; made on first use (0600 in a 0700 folder)."""
+    folder = root / "keys"
+    path = folder / KEY_FILE
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise InputError(f"{path} does not hold an Ed25519 key")
+        return key
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    tmp = folder / f".{KEY_FILE}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return key
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()
+
+
+def load_public(data: bytes, where: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        raise InputError(f"{where} is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{where} is not an Ed25519 public key")
+    return key
+
+
+# -- writing -------------------------------------------------------------------------------
+def canonical_manifest(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n") \
+        .encode("utf-8")
+
+
+def file_entries(folder: Path, known: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every file under ``folder`` but the manifest and signature, with size and SHA-256
+    (taken from ``known`` where the caller already hashed it while writing)."""
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = PurePosixPath(path.relative_to(folder)).as_posix()
+        if rel in (MANIFEST, SIGNATURE):
+            continue
+        digest = (known or {}).get(rel) or sha256_file(path)
+        out.append({"path": rel, "size": path.stat().st_size, "sha256": digest})
+    return out
+
+
+def seal(folder: Path, manifest: dict[str, Any], key: Ed25519PrivateKey,
+         known: dict[str, str] | None = None) -> str:
+    """Write the public key, then manifest.json listing every file, then manifest.sig;
+    return the manifest's SHA-256. ``known``: hashes already taken while writing."""
+    (folder / PUBLIC_KEY).write_bytes(public_pem(key.public_key()))
+    manifest = {**manifest, "format": FORMAT,
+                "public_key_fingerprint": fingerprint(key.public_key()),
+                "files": file_entries(folder, known)}
+    body = canonical_manifest(manifest)
+    (folder / MANIFEST).write_bytes(body)
+    digest = hashlib.sha256(body).hexdigest()
+    sig = {"algorithm": "Ed25519", "manifest_sha256": digest,
+           "public_key_fingerprint": fingerprint(key.public_key()),
+           "signature": base64.b64encode(key.sign(body)).decode()}
+    (folder / SIGNATURE).write_text(json.dumps(sig, indent=2) + "\n", "utf-8")
+    return digest
+
+
+def write_zip(folder: Path, out: Path, password: str | None) -> None:
+    """The bundle as one ZIP; AES-256 encrypted when a password is given (for removable media;
+    the password reaches the receiver separately)."""
+    import pyzipper  # the stdlib's zipfile cannot write encrypted archives
+
+    if out.exists():
+        raise InputError(f"{out} already exists; refusing to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    kwargs: dict[str, Any] = {"compression": pyzipper.ZIP_STORED}
+    if password:
+        kwargs["encryption"] = pyzipper.WZ_AES
+    try:
+        with pyzipper.AESZipFile(tmp, "w", **kwargs) as z:
+            if password:
+                z.setpassword(password.encode("utf-8"))
+                z.setencryption(pyzipper.WZ_AES, nbits=256)
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                z.write(path, PurePosixPath(path.relative_to(folder)).as_posix())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- verifying -----------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    ok: bool
+    number: str | None = None
+    problems: list[str] = field(default_factory=list)
+    key_source: str = ""
+    fingerprint: str = ""
+    files: int = 0
+
+
+def _extract(path: Path, password: str | None, into: Path) -> Path:
+    import pyzipper
+
+    try:
+        with pyzipper.AESZipFile(path) as z:
+            if password:
+                z.setpassword(password.encode("utf-8"))
+            for info in z.infolist():
+                rel = PurePosixPath(info.filename)
+                if rel.is_absolute() or ".." in rel.parts:
+                    raise InputError(f"{path}: entry {info.filename!r} escapes the archive")
+            z.extractall(into)
+    except RuntimeError as exc:  # pyzipper: wrong or missing password
+        raise InputError(f"{path}: cannot open the encrypted ZIP ({exc}); give --password") \
+            from None
+    except pyzipper.BadZipFile as exc:
+        raise InputError(f"{path} is not a readable ZIP: {exc}") from None
+    return into
+
+
+def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
+                  password: str | None = None) -> Verdict:
+    """Check a bundle folder or ZIP; name every file changed, added or removed."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    if path.is_file():
+        tmp = Path(tempfile.mkdtemp(prefix="kustosz-verify-"))
+        try:
+            return verify_bundle(_extract(path, password, tmp), public_key)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise InputError(f"{path} is not an evidence bundle (no {MANIFEST})")
+    body = manifest_path.read_bytes()
+    try:
+        manifest = json.loads(body)
+        assert isinstance(manifest, dict) and manifest.get("format") == FORMAT
+        listed = {f["path"]: f for f in manifest["files"]}
+    except (ValueError, AssertionError, KeyError, TypeError):
+        raise InputError(f"{path} is not an evidence bundle ({MANIFEST} is not a Kustosz "
+                         "manifest)") from None
+    verdict = Verdict(ok=True, number=manifest.get("number"))
+    if public_key is None:
+        key_file = path / PUBLIC_KEY
+        if not key_file.is_file():
+            verdict.problems.append(f"{PUBLIC_KEY}: removed (and no --key given)")
+        else:
+            public_key = load_public(key_file.read_bytes(), PUBLIC_KEY)
+            verdict.key_source = "the key inside the bundle (pin it with --key)"
+    else:
+        verdict.key_source = "the key given with --key"
+    if public_key is not None:
+        verdict.fingerprint = fingerprint(public_key)
+        verdict.problems.extend(_check_signature(path, body, public_key))
+    on_disk = {e["path"]: e for e in file_entries(path)}
+    for rel in sorted(set(listed) - set(on_disk)):
+        verdict.problems.append(f"{rel}: removed")
+    for rel in sorted(set(on_disk) - set(listed)):
+        verdict.problems.append(f"{rel}: added (not in the manifest)")
+    for rel in sorted(set(listed) & set(on_disk)):
+        if listed[rel].get("sha256") != on_disk[rel]["sha256"]:
+            verdict.problems.append(f"{rel}: changed (SHA-256 differs from the manifest)")
+    verdict.files = len(on_disk)
+    verdict.ok = not verdict.problems
+    return verdict
+
+
+def _check_signature(path: Path, body: bytes, key: Ed25519PublicKey) -> list[str]:
+    sig_path = path / SIGNATURE
+    if not sig_path.is_file():
+        return [f"{SIGNATURE}: removed"]
+    try:
+        sig = json.loads(sig_path.read_text("utf-8"))
+        raw = base64.b64decode(sig["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return [f"{SIGNATURE}: changed (unreadable)"]
+    try:
+        key.verify(raw, body)
+        return []
+    except InvalidSignature:
+        pass
+    # The signature does not fit: say which side moved. The digest recorded beside the
+    # signature tells a changed manifest from a changed signature (or a foreign key).
+    if sig.get("manifest_sha256") != hashlib.sha256(body).hexdigest():
+        return [f"{MANIFEST}: changed (the signature no longer matches it)"]
+    if sig.get("public_key_fingerprint") != fingerprint(key):
+        return [f"{SIGNATURE}: made with another key ({sig.get('public_key_fingerprint')}, "
+                f"expected {fingerprint(key)})"]
+    return [f"{SIGNATURE}: changed (the signature is not valid)"]

@@ -1,0 +1,326 @@
+"""Copies (kopie nagrań, R4.3, R2.5): numbered per year ("7/2026"), made as evidence bundles.
+
+Video is remuxed to MP4 with ffmpeg's concat demuxer (`-c copy`, no re-encoding: the bytes of
+the picture are the recorder's); calls are copied byte for byte. The slow part (remux, hashing)
+runs before the transaction, so the database is locked only while the number is taken, the
+label printed and the manifest signed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kustosz.access.users import get_user, printed
+from kustosz.audit import append as audit
+from kustosz.cameras.register import latest_offsets
+from kustosz.custody import bundles
+from kustosz.custody.registers import record_action
+from kustosz.custody.requests import KINDS, get_request
+from kustosz.db.calls import Call
+from kustosz.db.cameras import Camera, Site, Zone
+from kustosz.db.custody import Copy, Handover, Request
+from kustosz.db.models import Recording, Source
+from kustosz.errors import InputError, KustoszError, NotFound
+from kustosz.index.recordings import overlapping
+from kustosz.index.sources import get_source
+from kustosz.policy import Policy
+from kustosz.policy.periods import local_day
+from kustosz.vault import Vault
+
+COPY_ROLES = ("custodian", "administrator")
+
+
+def fmt(value: datetime, policy: Policy, seconds: bool = True) -> str:
+    return value.astimezone(policy.timezone).strftime(
+        "%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M")
+
+
+def last_day(expires_at: datetime, policy: Policy) -> str:
+    """The last local day a thing may be kept (expiry is the midnight after it)."""
+    return (expires_at.astimezone(policy.timezone) - timedelta(seconds=1)).strftime("%d.%m.%Y")
+
+
+def expiry(policy: Policy, first_recording: datetime, made_at: datetime) -> datetime:
+    """R2.5: lifetime counted from the day of recording or the day the copy was made."""
+    start = first_recording if policy.copy_counted_from == "recording_date" else made_at
+    return policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
+
+
+@dataclass
+class Group:
+    """The material of one source in a copy (video) or one call (calls)."""
+
+    source: Source
+    recordings: list[Recording]
+    info: dict[str, Any]
+
+
+def _check_request(session: Session, req: Request) -> None:
+    if req.status == "refused":
+        raise InputError(f"request {req.id} was refused"
+                         + (f" ({req.status_reason})" if req.status_reason else "")
+                         + "; no copy can be made of it")
+    if req.status == "registered":
+        raise InputError(f"request {req.id} has not been decided yet; the "
+                         "approver's consent comes first (kustosz requests decide)")
+    made = session.execute(select(Copy.number).where(Copy.request_id == req.id)).scalar()
+    if made is not None:
+        raise InputError(f"request {req.id} already has copy {made}")
+
+
+def _custodian(session: Session, name: str) -> str:
+    user = get_user(session, name)
+    if not user.active or not set(user.roles) & set(COPY_ROLES):
+        raise InputError(f"user {name!r} may not make copies (needs the custodian or "
+                         "administrator role and an active account)")
+    return name
+
+
+def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
+    groups: list[Group] = []
+    if req.items:
+        rows = session.execute(
+            select(Recording, Source, Call).join(Source, Source.id == Recording.source_id)
+            .outerjoin(Call, Call.recording_id == Recording.id)
+            .where(Recording.id.in_(req.items), Recording.state == "stored")
+            .order_by(Recording.start_at)).all()
+        for rec, source, call in rows:
+            caller = call.caller if call and call.caller else "nieznany"
+            callee = call.callee if call else "nieznany"
+            groups.append(Group(source, [rec], {
+                "kind": source.kind, "name": source.name, "caller": caller, "callee": callee,
+                "label": f"rozmowa z nr {caller} na nr {callee} "
+                         f"({fmt(rec.start_at, policy)})"}))
+        return groups
+    offsets = latest_offsets(session)
+    for name in req.sources:
+        source = get_source(session, name)
+        recs = list(session.execute(overlapping(source, req.start_at, req.end_at)).scalars())
+        if not recs:
+            continue
+        info: dict[str, Any] = {"kind": source.kind, "name": source.name,
+                                "label": f"źródło {source.name}"}
+        place = session.execute(
+            select(Site.name, Zone.name).join(Zone, Zone.site_id == Site.id)
+            .join(Camera, Camera.zone_id == Zone.id).where(Camera.source_id == source.id)
+        ).first()
+        if place is not None:
+            info.update(site=place[0], zone=place[1],
+                        label=f"kamera {source.name} ({place[0]}, {place[1]})")
+        offset = offsets.get(source.id)
+        info["clock_offset_s"] = round(offset[0], 3) if offset else None
+        info["clock_measured_at"] = offset[1].isoformat() if offset else None
+        groups.append(Group(source, recs, info))
+    return groups
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def remux(paths: list[Path], out: Path) -> None:
+    """Join MPEG-TS segments into one MP4 without re-encoding (concat demuxer, -c copy)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lst:
+        for p in paths:
+            lst.write("file '" + str(p).replace("'", r"'\''") + "'\n")
+    try:
+        done = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "concat",
+             "-safe", "0", "-i", lst.name, "-map", "0", "-dn", "-c", "copy", "-f", "mp4",
+             str(out)], capture_output=True, text=True, timeout=3600)
+    finally:
+        os.unlink(lst.name)
+    if done.returncode != 0:
+        raise KustoszError(f"ffmpeg could not remux {len(paths)} segments into {out.name}: "
+                           f"{done.stderr.strip()[-500:]}")
+
+
+def _build_media(vault: Vault, groups: list[Group], work: Path) -> list[dict[str, Any]]:
+    media_dir = work / "media"
+    media_dir.mkdir(parents=True)
+    out = []
+    tz = vault.policy.timezone
+    for g in groups:
+        first, last = g.recordings[0], g.recordings[-1]
+        if g.source.kind == "camera":
+            rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
+            remux([vault.storage.path(r.storage_key) for r in g.recordings], work / rel)
+        else:
+            suffix = PurePosixPath(first.storage_key).suffix or ".bin"
+            rel = (f"media/{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}_"
+                   f"{g.info.get('caller', 'x')}_{g.info.get('callee', 'x')}_{first.id}{suffix}")
+            shutil.copyfile(vault.storage.path(first.storage_key), work / rel)
+        out.append({"path": rel, "source": g.info, "segments": len(g.recordings),
+                     "recording_ids": [r.id for r in g.recordings],
+                     "recording_sha256": [r.sha256 for r in g.recordings],
+                     "from": first.start_at.astimezone(tz).isoformat(),
+                     "to": last.end_at.astimezone(tz).isoformat()})
+    return out
+
+
+def next_number(session: Session, year: int) -> tuple[int, str]:
+    last = session.execute(select(func.max(Copy.seq)).where(Copy.year == year)).scalar()
+    seq = (last or 0) + 1
+    return seq, f"{seq}/{year}"
+
+
+def make_copy(vault: Vault, request_id: int, by: str, actor: str,
+              now: datetime | None = None) -> Copy:
+    from kustosz.documents import render
+
+    policy = vault.policy
+    now = now or datetime.now(UTC)
+    with vault.reading() as s:
+        req = get_request(s, request_id)
+        _check_request(s, req)
+        _custodian(s, by)
+        groups = _gather(s, req, policy)
+        if not groups:
+            raise NotFound(f"request {req.id}: no stored material in the period of the request "
+                           "(it may have been deleted before the request was registered)")
+        maker = printed(s, by)
+    store = vault.root / "copies"
+    store.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(store, 0o700)  # the "locked place": only the vault's own account reads it
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=store))
+    final: Path | None = None
+    try:
+        media = _build_media(vault, groups, work)
+        known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}
+        key = bundles.office_key(vault.root)
+        with vault.transaction() as s:
+            req = get_request(s, request_id)
+            _check_request(s, req)  # again, under the write lock
+            year = now.astimezone(policy.timezone).year
+            seq, number = next_number(s, year)
+            first = min(r.start_at for g in groups for r in g.recordings)
+            last = max(r.end_at for g in groups for r in g.recordings)
+            expires = expiry(policy, first, now)
+            label = {"office": policy.office_name, "number": number,
+                     "from": fmt(req.start_at, policy), "to": fmt(req.end_at, policy),
+                     "sources": [g.info["label"] for g in groups],
+                     "made_on": fmt(now, policy, seconds=False), "made_by": maker,
+                     "expires_on": last_day(expires, policy),
+                     "key_fingerprint": bundles.fingerprint(key.public_key())}
+            render("label", label, work / "label.pdf", vault.root)
+            manifest = {
+                "number": number, "office": policy.office_name,
+                "request": {"id": req.id, "kind": req.kind, "kind_pl": KINDS[req.kind],
+                            "requester": req.requester, "received_on": req.received_on,
+                            "case_ref": req.case_ref},
+                "period": {"from": req.start_at.astimezone(policy.timezone).isoformat(),
+                           "to": req.end_at.astimezone(policy.timezone).isoformat()},
+                "sources": [g.info for g in groups], "media": media,
+                "made_by": maker, "made_at": now.astimezone(policy.timezone).isoformat(),
+                "expires_at": expires.astimezone(policy.timezone).isoformat(),
+                "clock_note": "Czas rejestratora nie jest synchronizowany z zewnętrznym "
+                              "wzorcem; znane przesunięcie zegara podano przy źródle.",
+            }
+            digest = bundles.seal(work, _jsonable(manifest), key, known)
+            final = store / str(year) / f"{seq:04d}"
+            copy = Copy(number=number, year=year, seq=seq, request_id=req.id,
+                        start_at=req.start_at, end_at=req.end_at,
+                        sources=[{**m["source"], "path": m["path"], "from": m["from"],
+                                  "to": m["to"]} for m in media],
+                        items=[r.id for g in groups for r in g.recordings],
+                        files=bundles.file_entries(work, known), made_by=by, made_at=now,
+                        expires_at=expires, bundle=str(final.relative_to(vault.root)),
+                        manifest_sha256=digest, state="kept")
+            s.add(copy)
+            s.flush()
+            req.status = "copied"
+            record_action(s, "copy.make", f"Sporządzono kopię nr {number} (okres "
+                          f"{fmt(first, policy)} – {fmt(last, policy)}) na wniosek nr {req.id}.",
+                          maker, request_id=req.id, copy_id=copy.id, at=now)
+            audit(s, actor, "copy.make", f"copy {number}", {
+                "request": req.id, "by": by, "manifest_sha256": digest,
+                "items": copy.items, "expires_at": expires.isoformat()})
+            final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if final.exists():
+                raise InputError(f"{final} already exists; the copy store is out of step with "
+                                 "the index")
+            os.replace(work, final)
+        return copy
+    except BaseException:
+        if final is not None and final.exists() and not work.exists():
+            shutil.rmtree(final, ignore_errors=True)  # the transaction did not commit
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def get_copy(session: Session, number: str) -> Copy:
+    copy = session.execute(select(Copy).where(Copy.number == number.strip())) \
+        .scalar_one_or_none()
+    if copy is None:
+        raise NotFound(f"no copy numbered {number!r} (see: kustosz copies list)")
+    return copy
+
+
+def handed_over(session: Session, copy_id: int) -> bool:
+    return session.execute(select(Handover.id).where(Handover.copy_id == copy_id)).first() \
+        is not None
+
+
+def list_copies(session: Session, due_only: bool = False, now: datetime | None = None
+                ) -> list[Copy]:
+    """All copies; with ``due_only`` those whose lifetime has run out with no authority having
+    asked for them (R2.5): due for destruction."""
+    query = select(Copy).order_by(Copy.year, Copy.seq)
+    if due_only:
+        asked = select(Handover.id).where(Handover.copy_id == Copy.id).exists()
+        query = query.where(Copy.state == "kept", Copy.expires_at <= (now or datetime.now(UTC)),
+                            ~asked)
+    return list(session.execute(query).scalars())
+
+
+def extend_copy(session: Session, policy: Policy, number: str, request_id: int, actor: str,
+                now: datetime | None = None) -> Copy:
+    """A new, approved request extends the copy's lifetime, counted from that request [004 §7.9]."""
+    now = now or datetime.now(UTC)
+    copy = get_copy(session, number)
+    if copy.state != "kept":
+        raise InputError(f"copy {number} was destroyed; it cannot be extended")
+    req = get_request(session, request_id)
+    if req.id == copy.request_id:
+        raise InputError("extending a copy needs a new request, not the one it was made on")
+    if req.status != "approved":
+        raise InputError(f"request {req.id} is {req.status}; only an approved request extends "
+                         "a copy")
+    start = datetime.combine(req.received_on, datetime.min.time(), tzinfo=policy.timezone)
+    new = policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
+    if new <= copy.expires_at:
+        raise InputError(f"request {req.id} would not extend copy {number} (kept until "
+                         f"{fmt(copy.expires_at, policy)} already)")
+    old, copy.expires_at = copy.expires_at, new
+    req.extends_copy = number
+    req.status = "copied"
+    record_action(session, "copy.extend", f"Przedłużono okres przechowywania kopii nr {number} "
+                  f"do {fmt(new, policy, seconds=False)} na wniosek nr {req.id}.",
+                  actor, request_id=req.id, copy_id=copy.id, at=now)
+    audit(session, actor, "copy.extend", f"copy {number}", {
+        "request": req.id, "from": old.isoformat(), "to": new.isoformat()})
+    session.flush()
+    return copy

@@ -1,0 +1,115 @@
+"""Handover of a copy to an authorised body (R4.1, R4.4): who received it, on what written
+request, when; the handover protocol in two copies [001 zał. 4] and a receipt [003 §5.8]."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kustosz.access.users import get_user, printed
+from kustosz.audit import append as audit
+from kustosz.custody import bundles
+from kustosz.custody.copies import COPY_ROLES, fmt, get_copy
+from kustosz.custody.registers import record_action
+from kustosz.custody.requests import get_request
+from kustosz.db.custody import Copy, Handover, Request
+from kustosz.errors import InputError
+from kustosz.policy import Policy
+from kustosz.vault import Vault
+
+# Disclosure only to authorised bodies [000 §1.12; 002 zał.5 §6.1; 004 §7.1], and to the data
+# subject exercising the right of access (R6.2).
+RECEIVING_KINDS = ("authority", "data_subject")
+
+
+def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -> None:
+    if copy.state != "kept":
+        raise InputError(f"copy {copy.number} was destroyed; there is nothing to hand over")
+    if not receiver.strip():
+        raise InputError("name the receiver (imię, nazwisko, organ) with --receiver")
+    if req.kind not in RECEIVING_KINDS:
+        raise InputError(f"request {req.id} is not an authority's request; copies are handed "
+                         "only to authorised bodies on their written request (give --request "
+                         "with the authority's request)")
+    if req.status not in ("approved", "copied"):
+        raise InputError(f"request {req.id} is {req.status}; handing over needs the "
+                         "approver's consent to that request")
+    user = get_user(session, by)
+    if not user.active or not set(user.roles) & {*COPY_ROLES, "approver"}:
+        raise InputError(f"user {by!r} may not hand copies over")
+
+
+def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
+              request_id: int | None = None, medium: str | None = None,
+              zip_to: Path | None = None, password: str | None = None,
+              now: datetime | None = None) -> tuple[Handover, str | None]:
+    """Record the handover; optionally write the bundle as an (encrypted) ZIP for the medium.
+    Returns the handover and the ZIP password (generated when none was given)."""
+    now = now or datetime.now(UTC)
+    with vault.reading() as s:
+        copy = get_copy(s, number)
+        req = get_request(s, request_id if request_id is not None else copy.request_id)
+        _check(s, copy, req, by, receiver)
+        bundle = vault.root / copy.bundle
+    if zip_to is not None:
+        password = password or secrets.token_urlsafe(12)
+        bundles.write_zip(bundle, zip_to, password)
+    try:
+        with vault.transaction() as s:
+            copy = get_copy(s, number)
+            req = get_request(s, req.id)
+            _check(s, copy, req, by, receiver)
+            h = Handover(copy_id=copy.id, request_id=req.id, receiver=receiver.strip(),
+                         handed_by=by, handed_at=now,
+                         medium=(medium or "").strip() or (
+                             "plik ZIP szyfrowany (AES-256)" if zip_to else None),
+                         recorded_by=actor)
+            s.add(h)
+            if req.id != copy.request_id or req.status == "approved":
+                req.status = "copied"
+            record_action(s, "copy.handover", f"Wydano kopię nr {copy.number} — "
+                          f"{receiver.strip()}, na wniosek nr {req.id} z dnia "
+                          f"{req.received_on.strftime('%d.%m.%Y')}.", printed(s, by),
+                          request_id=req.id, copy_id=copy.id, at=now)
+            s.flush()
+            audit(s, actor, "copy.handover", f"copy {copy.number}", {
+                "request": req.id, "receiver": h.receiver, "by": by, "zip": bool(zip_to)})
+    except BaseException:
+        if zip_to is not None:
+            zip_to.unlink(missing_ok=True)
+        raise
+    return h, (password if zip_to is not None else None)
+
+
+def protocol_data(session: Session, policy: Policy, h: Handover) -> dict[str, Any]:
+    """What the handover protocol and the receipt print."""
+    copy = session.get(Copy, h.copy_id)
+    req = session.get(Request, h.request_id)
+    assert copy is not None and req is not None
+    return {
+        "office": policy.office_name, "approver": policy.approver_title,
+        "title": f"Protokół przekazania kopii nr {copy.number}",
+        "date": h.handed_at.astimezone(policy.timezone).strftime("%d.%m.%Y"),
+        "number": copy.number, "receiver": h.receiver,
+        "request_date": req.received_on.strftime("%d.%m.%Y"), "request_ref": req.case_ref,
+        "purpose": req.purpose, "material": req.material, "rows": media_rows(copy, policy),
+        "handed_by": printed(session, h.handed_by), "medium": h.medium,
+        "manifest_sha256": copy.manifest_sha256,
+    }
+
+
+def media_rows(copy: Copy, policy: Policy) -> list[list[str]]:
+    """Data | Nr telefonu (or the camera) | Czas nagrania — one row per recording file."""
+    out = []
+    for src in copy.sources:
+        start = datetime.fromisoformat(src["from"])
+        end = datetime.fromisoformat(src["to"])
+        what = (f"{src.get('caller', '')} → {src.get('callee', '')}"
+                if src.get("kind") == "phone" else src.get("label", src.get("name", "")))
+        out.append([start.astimezone(policy.timezone).strftime("%d.%m.%Y"), what,
+                    f"{fmt(start, policy)[11:]} – {fmt(end, policy)[11:]}"])
+    return out

@@ -1,0 +1,134 @@
+"""The data each custody document prints, built from the tables (templates in documents/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.access.users import printed
+from kustosz.custody import destruction, handover
+from kustosz.custody.copies import fmt, get_copy, last_day
+from kustosz.custody.decisions import decision_of
+from kustosz.custody.requests import KINDS, MATERIALS, get_request
+from kustosz.db.custody import Handover, Request
+from kustosz.errors import InputError
+from kustosz.policy import Policy
+
+# Where each office's own forms come from, printed in the corner as the seeds print them.
+ANNEX = {
+    ("boleslawiec", "request-calls"): "Załącznik Nr 3 do zarządzenia Nr 259/2019 "
+                                      "Prezydenta Miasta Bolesławiec z dnia 29 sierpnia 2019 r.",
+    ("boleslawiec", "handover-protocol"): "Załącznik Nr 4 do zarządzenia Nr 259/2019 "
+                                          "Prezydenta Miasta Bolesławiec",
+    ("boleslawiec", "listening-protocol"): "Załącznik Nr 2 do zarządzenia Nr 259/2019 "
+                                           "Prezydenta Miasta Bolesławiec",
+    ("pleszew", "request-video"): "Załącznik nr 3 do regulaminu funkcjonowania monitoringu "
+                                  "wizyjnego w Urzędzie Miasta i Gminy Pleszew",
+    ("walbrzych", "authorisation"): "Załącznik nr 1 do Regulaminu rejestrowania rozmów "
+                                    "telefonicznych MOPS w Wałbrzychu",
+}
+
+
+def _d(value: Any) -> str | None:
+    return value.strftime("%d.%m.%Y") if value is not None else None
+
+
+def _decision(session: Session, policy: Policy, req: Request) -> dict[str, Any] | None:
+    d = decision_of(session, req.id)
+    if d is None:
+        return None
+    return {"agree": d.agree, "on": _d(d.decided_on), "by": printed(session, d.decided_by),
+            "by_title": policy.deputy_title, "capacity": d.capacity, "reason": d.reason}
+
+
+def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+    req = get_request(session, request_id)
+    name = "request-calls" if req.material == "calls" else "request-video"
+    notes = [f"Wniosek nr {req.id} ({KINDS[req.kind]}) zarejestrowano "
+             f"{fmt(req.registered_at, policy, seconds=False)}."]
+    if req.hold_id:
+        notes.append(f"Nagranie zabezpieczono z chwilą rejestracji (zabezpieczenie nr "
+                     f"{req.hold_id}).")
+    if req.warning:
+        notes.append(req.warning)
+    if req.status == "refused" and req.status_reason:
+        notes.append(req.status_reason)
+    window = (f"{fmt(req.start_at, policy, seconds=False)[11:]} – "
+              f"{fmt(req.end_at, policy, seconds=False)[11:]}")
+    place = req.place or ", ".join(req.sources)
+    data = {"office": policy.office_name, "approver": policy.approver_title,
+            "title": f"Wniosek nr {req.id}", "annex": ANNEX.get((policy.preset, name)),
+            "requester": req.requester, "contact": req.contact,
+            "received_on": _d(req.received_on), "event_date": _d(req.event_date),
+            "approx_time": req.approx_time, "window": window, "place": place,
+            "caller": req.caller, "callee": req.callee, "description": req.description,
+            "purpose": req.purpose, "decision": _decision(session, policy, req),
+            "notes": notes, "footer": f"wniosek nr {req.id}"}
+    return name, data
+
+
+def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+    req = get_request(session, request_id)
+    d = _decision(session, policy, req)
+    if d is None:
+        raise InputError(f"request {req.id} has not been decided yet")
+    subject = (f"{MATERIALS[req.material]}, {_d(req.event_date)}, "
+               f"{fmt(req.start_at, policy, False)[11:]}–{fmt(req.end_at, policy, False)[11:]}, "
+               + (req.place or ", ".join(x for x in (req.caller, req.callee) if x)))
+    return "decision", {
+        "office": policy.office_name, "approver": policy.approver_title,
+        "title": f"Decyzja — wniosek nr {req.id}", "date": d["on"], "request_id": req.id,
+        "received_on": _d(req.received_on), "requester": req.requester,
+        "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose, "decision": d}
+
+
+def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str
+              ) -> tuple[str, dict]:
+    copy = get_copy(session, number)
+    return "label", {"office": policy.office_name, "number": copy.number,
+                     "from": fmt(copy.start_at, policy), "to": fmt(copy.end_at, policy),
+                     "sources": [s.get("label", s.get("name")) for s in copy.sources],
+                     "made_on": fmt(copy.made_at, policy, seconds=False),
+                     "made_by": printed(session, copy.made_by),
+                     "expires_on": last_day(copy.expires_at, policy),
+                     "key_fingerprint": key_fingerprint}
+
+
+def _last_handover(session: Session, number: str) -> Handover:
+    copy = get_copy(session, number)
+    h = session.execute(select(Handover).where(Handover.copy_id == copy.id)
+                        .order_by(Handover.id.desc())).scalars().first()
+    if h is None:
+        raise InputError(f"copy {number} has not been handed over")
+    return h
+
+
+def handover_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
+    data = handover.protocol_data(session, policy, _last_handover(session, number))
+    data["annex"] = ANNEX.get((policy.preset, "handover-protocol"))
+    return "handover-protocol", data
+
+
+def receipt_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
+    data = handover.protocol_data(session, policy, _last_handover(session, number))
+    data["title"] = f"Pokwitowanie — kopia nr {number}"
+    return "receipt", data
+
+
+def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
+    return "destruction-protocol", destruction.protocol_data(
+        session, policy, get_copy(session, number))
+
+
+def blank(name: str, policy: Policy) -> dict[str, Any]:
+    """A form to fill in by hand (or a document that needs only the office's details)."""
+    return {"office": policy.office_name, "approver": policy.approver_title,
+            "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
+            "rows": [], "members": [], "sources": [], "files": []}
+
+
+def save(pdf_dir: Path, stem: str) -> Path:
+    return pdf_dir / f"{stem.replace('/', '-')}.pdf"

@@ -1,0 +1,183 @@
+"""The registers the seeds require, kept by the system and printable as PDF or CSV:
+
+* Rejestr udostępnionych nagrań [002 zał. 4] — one row per request;
+* Rejestr kopii [002 zał.5 §7.5; 004 §7.8 a–h] — one row per copy;
+* Rejestr działań w systemie monitoringu [002 zał.5 §8.3] — destructions and other actions.
+
+Signature columns stay empty on purpose: they are signed by hand on the printout.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
+from kustosz.errors import InputError
+from kustosz.policy import Policy
+
+KINDS = ("disclosures", "copies", "actions")
+
+
+def record_action(session: Session, kind: str, description: str, by: str, *,
+                  request_id: int | None = None, copy_id: int | None = None,
+                  at: datetime | None = None) -> ActionEntry:
+    entry = ActionEntry(at=at or datetime.now(UTC), kind=kind, description=description, by=by,
+                        request_id=request_id, copy_id=copy_id)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class Register:
+    kind: str
+    title: str
+    columns: list[str]
+    widths: list[float]  # relative column widths for the PDF
+    rows: list[list[str]]
+
+
+def _d(value: date | datetime | None, policy: Policy, with_time: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        local = value.astimezone(policy.timezone)
+        return local.strftime("%d.%m.%Y %H:%M") if with_time else local.strftime("%d.%m.%Y")
+    return value.strftime("%d.%m.%Y")
+
+
+def _bounds(start: date, end: date, policy: Policy) -> tuple[datetime, datetime]:
+    if end < start:
+        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    return (datetime.combine(start, time(0), tzinfo=policy.timezone),
+            datetime.combine(end + timedelta(days=1), time(0), tzinfo=policy.timezone))
+
+
+def _resolution(session: Session, req: Request, policy: Policy) -> str:
+    """Sposób załatwienia wniosku, in words."""
+    decision = session.execute(select(Decision).where(Decision.request_id == req.id)).scalar()
+    parts: list[str] = []
+    if req.status == "refused":
+        parts.append(req.status_reason or "odmowa")
+        if decision is not None:
+            parts.append(f"decyzja z {_d(decision.decided_on, policy)}")
+        return "; ".join(parts)
+    if decision is not None:
+        parts.append(f"zgoda z {_d(decision.decided_on, policy)}")
+    copy = session.execute(select(Copy).where(Copy.request_id == req.id)).scalar()
+    if copy is not None:
+        parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})")
+    for h, number in session.execute(
+            select(Handover, Copy.number).join(Copy, Copy.id == Handover.copy_id)
+            .where(Handover.request_id == req.id).order_by(Handover.id)).all():
+        parts.append(f"wydano kopię nr {number} ({_d(h.handed_at, policy)}): {h.receiver}")
+    if req.extends_copy:
+        parts.append(f"przedłużono przechowywanie kopii nr {req.extends_copy}")
+    if not parts:
+        parts.append("w toku — zabezpieczono nagranie, oczekuje na decyzję")
+    return "; ".join(parts)
+
+
+def disclosures(session: Session, policy: Policy, start: date, end: date) -> Register:
+    rows = []
+    reqs = session.execute(select(Request).where(Request.received_on >= start,
+                                                 Request.received_on <= end)
+                           .order_by(Request.received_on, Request.id)).scalars()
+    for n, req in enumerate(reqs, 1):
+        remarks = [f"wniosek nr {req.id}"]
+        if req.warning:
+            remarks.append(req.warning)
+        if req.case_ref:
+            remarks.append(f"znak: {req.case_ref}")
+        rows.append([str(n), req.requester, _d(req.received_on, policy), req.purpose,
+                     _resolution(session, req, policy), "", "", "; ".join(remarks)])
+    return Register("disclosures", "Rejestr udostępnionych nagrań",
+                    ["Lp.", "Wnioskodawca", "Data złożenia wniosku", "Cel udostępnienia",
+                     "Sposób załatwienia wniosku", "Podpis odbierającego nośnik",
+                     "Podpis wydającego nośnik", "Uwagi"],
+                    [0.5, 2.2, 1.3, 2.2, 3.2, 1.6, 1.6, 2], rows)
+
+
+def _fate(session: Session, copy: Copy, policy: Policy) -> str:
+    parts = []
+    for h in session.execute(select(Handover).where(Handover.copy_id == copy.id)
+                             .order_by(Handover.id)).scalars():
+        parts.append(f"udostępniono {_d(h.handed_at, policy)}: {h.receiver}")
+    d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
+    if copy.state == "destroyed" and d is not None:
+        parts.append(f"zniszczono {_d(copy.destroyed_at, policy)} (komisja: {d.first_by}, "
+                     f"{d.second_by})")
+    elif d is not None:
+        parts.append(f"zniszczenie rozpoczęte {_d(d.first_at, policy)} — czeka na drugiego "
+                     "członka komisji")
+    if not parts:
+        parts.append(f"przechowywana do {_d(copy.expires_at, policy)}")
+    return "; ".join(parts)
+
+
+def copies(session: Session, policy: Policy, start: date, end: date,
+           printed: dict[str, str] | None = None) -> Register:
+    lo, hi = _bounds(start, end, policy)
+    rows = []
+    for copy in session.execute(select(Copy).where(Copy.made_at >= lo, Copy.made_at < hi)
+                                .order_by(Copy.year, Copy.seq)).scalars():
+        calls = [s for s in copy.sources if s.get("kind") == "phone"]
+        source = "; ".join(s.get("label", s.get("name", "")) for s in copy.sources)
+        callers = "; ".join(s.get("caller", "") for s in calls)
+        callees = "; ".join(s.get("callee", "") for s in calls)
+        who = (printed or {}).get(copy.made_by, copy.made_by)
+        rows.append([copy.number, f"{_d(copy.start_at, policy, True)} – "
+                     f"{_d(copy.end_at, policy, True)}", source if not calls else "",
+                     callers, callees, _d(copy.made_at, policy), who, "",
+                     _fate(session, copy, policy)])
+    return Register("copies", "Rejestr kopii",
+                    ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
+                     "Nr telefonu dzwoniącego", "Nr telefonu urzędu", "Data wykonania kopii",
+                     "Dane osoby sporządzającej", "Podpis", "Udostępnienie lub zniszczenie"],
+                    [1, 2, 2.2, 1.4, 1.4, 1.2, 1.8, 1.3, 2.6], rows)
+
+
+def actions(session: Session, policy: Policy, start: date, end: date) -> Register:
+    lo, hi = _bounds(start, end, policy)
+    rows = [[str(n), _d(e.at, policy, True), e.description, e.by]
+            for n, e in enumerate(session.execute(
+                select(ActionEntry).where(ActionEntry.at >= lo, ActionEntry.at < hi)
+                .order_by(ActionEntry.at, ActionEntry.id)).scalars(), 1)]
+    return Register("actions", "Rejestr działań w systemie monitoringu",
+                    ["Lp.", "Data i godzina", "Działanie", "Wykonał(a) / komisja", ],
+                    [0.5, 1.5, 6, 2.5], rows)
+
+
+def build(session: Session, policy: Policy, kind: str, start: date, end: date,
+          printed: dict[str, str] | None = None) -> Register:
+    if kind not in KINDS:
+        raise InputError(f"unknown register {kind!r}; use one of {', '.join(KINDS)}")
+    if end < start:
+        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    if kind == "disclosures":
+        return disclosures(session, policy, start, end)
+    if kind == "copies":
+        return copies(session, policy, start, end, printed)
+    return actions(session, policy, start, end)
+
+
+def to_csv(register: Register) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; opens cleanly in spreadsheets
+    writer.writerow(register.columns)
+    writer.writerows(register.rows)
+    return buf.getvalue()
+
+
+def pdf_data(register: Register, policy: Policy, start: date, end: date) -> dict[str, Any]:
+    return {"office": policy.office_name, "title": f"{register.title} — {policy.office_name}",
+            "heading": register.title, "period": f"{_d(start, policy)} – {_d(end, policy)}",
+            "columns": register.columns, "widths": register.widths, "rows": register.rows,
+            "printed_at": _d(datetime.now(UTC), policy, True)}

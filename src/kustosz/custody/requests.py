@@ -1,0 +1,266 @@
+"""Requests (wnioski, R2.4, R4.1, R4.2): registered with an automatic hold on what they point to.
+
+The moment a request is registered its material is held (cameras of the place × the window, or
+the calls found by the numbers), so nothing is lost while it waits for a decision. The 14-day
+rule follows the office's policy: `reject` records a late request as refused and holds nothing
+(002 zał.5 §6.4 "nie będą rozpatrywane"); `warn` accepts it and tells the requester the material
+may already be gone (004 §7.4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.custody.holds import place_hold, release_hold
+from kustosz.db.cameras import Camera, Site, Zone
+from kustosz.db.custody import Request
+from kustosz.db.models import Hold, Recording, Source
+from kustosz.documents.words import period_pl
+from kustosz.errors import InputError, NotFound
+from kustosz.index.calls import canonical, search_calls
+from kustosz.index.recordings import overlapping
+from kustosz.index.sources import get_source
+from kustosz.policy import Policy
+
+KINDS: dict[str, str] = {
+    "authority": "uprawniony organ",
+    "interested": "osoba zainteresowana",
+    "data_subject": "osoba, której dane dotyczą",
+    "internal": "sprawa wewnętrzna",
+}
+MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania rozmów"}
+# The 14-day rule binds requests of people outside the office's proceedings [002 zał.5 §6.3-6.4;
+# 004 §7.4]; an authority's or an internal case is governed by its own procedure.
+DEADLINE_KINDS = ("interested", "data_subject")
+# Either side of the approximate time: requesters remember "about half past two" (R4.2).
+DEFAULT_MARGIN_MINUTES = 30
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass
+class RequestSpec:
+    kind: str
+    material: str
+    requester: str
+    received_on: date
+    event_date: date
+    purpose: str
+    contact: str | None = None
+    approx_time: str | None = None  # "HH:MM", local
+    start: datetime | None = None  # an explicit window instead of approx_time
+    end: datetime | None = None
+    place: str | None = None  # "site" or "site/zone" (video)
+    cameras: list[str] = field(default_factory=list)
+    caller: str | None = None
+    callee: str | None = None
+    description: str | None = None
+    case_ref: str | None = None
+    margin_minutes: int = DEFAULT_MARGIN_MINUTES
+    extends_copy: str | None = None
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
+    tz = policy.timezone
+    margin = timedelta(minutes=spec.margin_minutes)
+    if (spec.start is None) != (spec.end is None):
+        raise InputError("give both --from and --to for the window")
+    if spec.start is not None and spec.end is not None:
+        if spec.approx_time:
+            raise InputError("give either the approximate time or a --from/--to window")
+        if spec.end < spec.start:
+            raise InputError(f"the window ends ({spec.end.isoformat()}) before it starts "
+                             f"({spec.start.isoformat()})")
+        return spec.start - margin, spec.end + margin
+    if spec.approx_time:
+        m = _HHMM.match(spec.approx_time.strip())
+        if not m:
+            raise InputError(f"approximate time {spec.approx_time!r} is not HH:MM")
+        centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
+        return centre - margin, centre + margin
+    if spec.material == "video":
+        raise InputError("a video request needs the approximate time of the event (--time "
+                         "HH:MM) or a window (--from/--to) [002 zał.5 §6.6]")
+    begin = datetime.combine(spec.event_date, time(0), tzinfo=tz)
+    return begin, datetime.combine(spec.event_date + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[datetime, datetime]:
+    """Every check of a request that needs no database; returns its window (UTC-aware)."""
+    if spec.kind not in KINDS:
+        raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}")
+    if spec.material not in MATERIALS:
+        raise InputError(f"unknown material {spec.material!r}; use video or calls")
+    if not _text(spec.requester):
+        raise InputError("the request needs the requester's data (dane wnioskodawcy)")
+    if not _text(spec.purpose):
+        raise InputError("the request needs its purpose (cel uzyskania nagrania)")
+    if not 0 <= spec.margin_minutes <= 24 * 60:
+        raise InputError("the margin must be between 0 and 1440 minutes")
+    today = now.astimezone(policy.timezone).date()
+    if spec.event_date > today:
+        raise InputError(f"the event date {spec.event_date.isoformat()} is in the future")
+    if spec.received_on > today:
+        raise InputError(f"the request date {spec.received_on.isoformat()} is in the future")
+    if spec.received_on < spec.event_date:
+        raise InputError("the request is dated before the event it describes")
+    if spec.material == "video":
+        if not _text(spec.description):
+            raise InputError("a video request needs the description of the event "
+                             "(opis zdarzenia) [002 zał.5 §6.6]")
+        if not _text(spec.place) and not spec.cameras:
+            raise InputError("a video request needs the place (--place SITE[/ZONE]) or "
+                             "--camera")
+    else:
+        if not _text(spec.caller) and not _text(spec.callee):
+            raise InputError("a calls request needs the calling number and/or the called "
+                             "number [004 §7.5]")
+        if spec.place or spec.cameras:
+            raise InputError("--place and --camera belong to video requests")
+    start, end = _window(spec, policy)
+    if start > now:
+        raise InputError("the window of the request starts in the future")
+    return start, end
+
+
+def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
+    if spec.cameras:
+        found = []
+        for name in spec.cameras:
+            source = get_source(session, name)
+            if source.kind != "camera":
+                raise InputError(f"source {name!r} is not a camera")
+            found.append(source)
+        return found
+    site_name, _, zone_name = (spec.place or "").partition("/")
+    query = (select(Source).join(Camera, Camera.source_id == Source.id)
+             .join(Zone, Zone.id == Camera.zone_id).join(Site, Site.id == Zone.site_id)
+             .where(Site.name == site_name.strip()).order_by(Source.name))
+    if zone_name.strip():
+        query = query.where(Zone.name == zone_name.strip())
+    sources = list(session.execute(query).scalars())
+    if not sources:
+        raise NotFound(f"no camera is registered at {spec.place!r} (give SITE or SITE/ZONE "
+                       "as in: kustosz zones list)")
+    return sources
+
+
+def _material(session: Session, spec: RequestSpec, start: datetime, end: datetime
+              ) -> tuple[list[Source], list[int], str | None, str | None]:
+    """Sources and listed recordings the request points to, and the canonical numbers."""
+    if spec.material == "video":
+        return _cameras(session, spec), [], None, None
+    caller = canonical(spec.caller, "calling number") if _text(spec.caller) else None
+    callee = canonical(spec.callee, "called number") if _text(spec.callee) else None
+    number, other = (caller, callee) if caller else (callee, None)
+    hits = search_calls(session, number=number, callee=other, begin=start, end=end)
+    if hits:
+        return [], [h.recording_id for h in hits], caller, callee
+    # Nothing found (yet): hold every phone line over the window rather than lose a call that
+    # the intake has not taken in or indexed under a differently written number.
+    lines = list(session.execute(select(Source).where(Source.kind == "phone")
+                                 .order_by(Source.name)).scalars())
+    if not lines:
+        raise NotFound("no phone source is registered: there is no call material to secure")
+    return lines, [], caller, callee
+
+
+def _found(session: Session, sources: list[Source], items: list[int], start: datetime,
+           end: datetime) -> int:
+    if items:
+        return len(items)
+    return sum(len(session.execute(overlapping(s, start, end)).all()) for s in sources)
+
+
+def register_request(session: Session, policy: Policy, spec: RequestSpec, actor: str,
+                     now: datetime | None = None) -> Request:
+    now = now or datetime.now(UTC)
+    start, end = check_spec(spec, policy, now)
+    sources, items, caller, callee = _material(session, spec, start, end)
+    late = False
+    warning = None
+    status, reason = "registered", None
+    if spec.kind in DEADLINE_KINDS:
+        last = policy.request_deadline.last_day(spec.event_date)
+        late = spec.received_on > last
+        if late and policy.after_deadline == "reject":
+            status = "refused"
+            reason = (f"Wniosek złożony po terminie {period_pl(policy.request_deadline)} od dnia "
+                      "zdarzenia "
+                      f"(ostatni dzień: {last.isoformat()}) — nie podlega rozpatrzeniu.")
+        elif late:
+            warning = (f"Wniosek złożony po terminie (ostatni dzień: {last.isoformat()}): "
+                       "zabezpieczenie nagrania nie jest gwarantowane — mogło ono zostać już "
+                       "usunięte.")
+    req = Request(
+        kind=spec.kind, material=spec.material, requester=spec.requester.strip(),
+        contact=_text(spec.contact), received_on=spec.received_on, event_date=spec.event_date,
+        approx_time=_text(spec.approx_time), place=_text(spec.place),
+        sources=[s.name for s in sources], caller=caller, callee=callee, start_at=start,
+        end_at=end, items=items, description=_text(spec.description),
+        purpose=spec.purpose.strip(), case_ref=_text(spec.case_ref), status=status,
+        status_reason=reason, late=late, warning=warning, extends_copy=_text(spec.extends_copy),
+        registered_by=actor, registered_at=now)
+    session.add(req)
+    session.flush()
+    if status == "registered":
+        if _found(session, sources, items, start, end) == 0:
+            note = "W okresie objętym wnioskiem nie znaleziono nagrań."
+            req.warning = f"{warning} {note}" if warning else note
+        hold = place_hold(session, sources=sources if not items else [],
+                          start=start if not items else None, end=end if not items else None,
+                          items=items, actor=actor, case_ref=f"wniosek {req.id}", at=now,
+                          basis=f"wniosek nr {req.id} ({KINDS[spec.kind]}, "
+                                f"{spec.requester.strip()}): zabezpieczenie do rozpatrzenia")
+        req.hold_id = hold.id
+    audit(session, actor, "request.register", f"request {req.id}", {
+        "kind": req.kind, "material": req.material, "status": req.status, "late": late,
+        "sources": req.sources, "items": items, "from": start.isoformat(),
+        "to": end.isoformat(), "hold": req.hold_id})
+    session.flush()
+    return req
+
+
+def get_request(session: Session, request_id: int) -> Request:
+    req = session.get(Request, request_id)
+    if req is None:
+        raise NotFound(f"no request with id {request_id} (see: kustosz requests list)")
+    return req
+
+
+def list_requests(session: Session, status: str | None = None) -> list[Request]:
+    query = select(Request).order_by(Request.id)
+    if status:
+        query = query.where(Request.status == status)
+    return list(session.execute(query).scalars())
+
+
+def release_request_hold(session: Session, req: Request, reason: str, actor: str,
+                         at: datetime | None = None) -> bool:
+    """Release the request's own hold; holds placed on any other basis stay as they are."""
+    if req.hold_id is None:
+        return False
+    hold = session.get(Hold, req.hold_id)
+    if hold is None or hold.released_at is not None:
+        return False
+    release_hold(session, req.hold_id, reason, actor, at=at)
+    return True
+
+
+def material_count(session: Session, req: Request) -> int:
+    """How many stored recordings the request points to now."""
+    if req.items:
+        return session.execute(select(func.count()).select_from(Recording).where(
+            Recording.id.in_(req.items), Recording.state == "stored")).scalar_one()
+    sources = [get_source(session, n) for n in req.sources]
+    return _found(session, sources, [], req.start_at, req.end_at)

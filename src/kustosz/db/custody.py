@@ -1,0 +1,142 @@
+"""Tables of the custody work: users (until the web work adds login), requests (wnioski),
+decisions, copies (kopie nagrań as evidence bundles), handovers, destructions and the register
+of actions in the monitoring system (R2.4–R2.6, R4, R5.1–R5.3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kustosz.db.models import Base
+from kustosz.db.types import BigId, UTCDateTime
+
+
+class User(Base):
+    """A person the paperwork names: approver, commission member, custodian, …"""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # login name
+    display_name: Mapped[str] = mapped_column(String(200))  # as printed on documents
+    title: Mapped[str | None] = mapped_column(String(200))  # stanowisko służbowe
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # for the web login, later
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Request(Base):
+    """Wniosek: of an authority, an interested person, a data subject, or an internal case."""
+
+    __tablename__ = "custody_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # authority|interested|data_subject|internal
+    material: Mapped[str] = mapped_column(String(10))  # video | calls
+    requester: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[date] = mapped_column(Date)  # data złożenia wniosku
+    event_date: Mapped[date] = mapped_column(Date)  # dokładna data zdarzenia
+    approx_time: Mapped[str | None] = mapped_column(String(20))  # przybliżony czas, as given
+    place: Mapped[str | None] = mapped_column(String(400))  # site or site/zone
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)  # source names resolved
+    caller: Mapped[str | None] = mapped_column(String(32))  # canonical numbers (calls)
+    callee: Mapped[str | None] = mapped_column(String(32))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the window the request means
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    items: Mapped[list[int]] = mapped_column(JSON, default=list)  # recordings found at intake
+    description: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    # registered -> approved | refused; approved -> copied
+    status: Mapped[str] = mapped_column(String(12))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(default=False)
+    warning: Mapped[str | None] = mapped_column(Text)  # told to the requester (policy "warn")
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
+    extends_copy: Mapped[str | None] = mapped_column(String(20))  # copy number (R2.5)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("ix_custody_requests_received", "received_on"),)
+
+
+class Decision(Base):
+    """Decyzja: wyrażam zgodę / nie wyrażam zgody — by the head, or the deputy in absence."""
+
+    __tablename__ = "custody_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("custody_requests.id"), unique=True)
+    agree: Mapped[bool] = mapped_column()
+    decided_by: Mapped[str] = mapped_column(String(100))  # users.name
+    capacity: Mapped[str] = mapped_column(String(10))  # head | deputy (head absent)
+    decided_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Copy(Base):
+    """Kopia nagrania: a numbered evidence bundle in the copy store."""
+
+    __tablename__ = "custody_copies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # "7/2026"
+    year: Mapped[int] = mapped_column()
+    seq: Mapped[int] = mapped_column()
+    request_id: Mapped[int] = mapped_column(ForeignKey("custody_requests.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    items: Mapped[list[int]] = mapped_column(JSON, default=list)  # recordings copied
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    made_by: Mapped[str] = mapped_column(String(100))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    bundle: Mapped[str] = mapped_column(String(400))  # folder relative to the data folder
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))  # kept | destroyed
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_custody_copies_year_seq"),)
+
+
+class Handover(Base):
+    """Przekazanie kopii uprawnionemu organowi (protokół przekazania, pokwitowanie)."""
+
+    __tablename__ = "custody_handovers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("custody_copies.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("custody_requests.id"))
+    receiver: Mapped[str] = mapped_column(Text)  # person and body receiving
+    handed_by: Mapped[str] = mapped_column(String(100))  # users.name
+    handed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    medium: Mapped[str | None] = mapped_column(Text)  # e.g. "pendrive, ZIP szyfrowany"
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Destruction(Base):
+    """Zniszczenie kopii: two confirmations by two different commission members."""
+
+    __tablename__ = "custody_destructions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("custody_copies.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    first_by: Mapped[str] = mapped_column(String(100))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    second_by: Mapped[str | None] = mapped_column(String(100))
+    second_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ActionEntry(Base):
+    """Wpis w Rejestrze działań w systemie monitoringu (002 zał.5 §8.3); Polish text."""
+
+    __tablename__ = "custody_actions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(Text)  # names as printed
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("custody_requests.id"))
+    copy_id: Mapped[int | None] = mapped_column(ForeignKey("custody_copies.id"))
+    __table_args__ = (Index("ix_custody_actions_at", "at"),)

@@ -1,0 +1,74 @@
+"""Render a named Typst template with data to PDF.
+
+Templates are package data (`templates/*.typ`); an office may edit any of them by putting a
+file of the same name under `templates/` in its data folder, which then wins. The data reach
+the template as JSON in `sys.inputs.data`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kustosz.errors import InputError
+
+# name -> (template file, what it is)
+NAMES: dict[str, tuple[str, str]] = {
+    "request-calls": ("request_calls.typ", "wniosek o udostępnienie nagrań rozmów (001 zał. 3)"),
+    "request-video": ("request_video.typ",
+                      "wniosek o zabezpieczenie i udostępnienie danych (002 zał. 3)"),
+    "decision": ("decision.typ", "decyzja w sprawie wniosku"),
+    "handover-protocol": ("handover.typ", "protokół przekazania, 2 egz. (001 zał. 4)"),
+    "receipt": ("receipt.typ", "pokwitowanie (003 §5 ust. 8)"),
+    "destruction-protocol": ("destruction.typ", "protokół zniszczenia kopii (003 §5 ust. 7)"),
+    "label": ("label.typ", "etykieta kopii (002 zał.5 §7 ust. 1; 004 §7 ust. 6)"),
+    "listening-protocol": ("listening.typ", "protokół z odsłuchania rozmowy (001 zał. 2)"),
+    "authorisation": ("authorisation.typ", "upoważnienie (004 zał. 1)"),
+    "clause": ("clause.typ", "klauzula informacyjna (RODO art. 13)"),
+    "sign": ("sign.typ", "tabliczka OBIEKT MONITOROWANY z piktogramem kamery"),
+    "register": ("register.typ", "rejestr (udostępnień, kopii, działań)"),
+}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} into a document")
+
+
+def render(name: str, data: dict[str, Any], out: Path | None = None,
+           data_root: Path | None = None) -> bytes:
+    """PDF bytes of template ``name`` filled with ``data``; also written to ``out`` if given."""
+    import typst
+
+    if name not in NAMES:
+        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
+    template = NAMES[name][0]
+    packaged = resources.files("kustosz.documents") / "templates"
+    overrides = data_root / "templates" if data_root is not None else None
+    with tempfile.TemporaryDirectory(prefix="kustosz-doc-") as tmp:
+        work = Path(tmp)
+        for item in packaged.iterdir():
+            if item.name.endswith(".typ"):
+                (work / item.name).write_bytes(item.read_bytes())
+        if overrides is not None and overrides.is_dir():
+            for item in overrides.glob("*.typ"):
+                shutil.copyfile(item, work / item.name)
+        payload = json.dumps(data, ensure_ascii=False, default=_default)
+        try:
+            pdf = typst.compile(str(work / template), root=str(work), ignore_system_fonts=True,
+                                sys_inputs={"data": payload})
+        except Exception as exc:  # typst raises its own error type with the template's line
+            raise InputError(f"document {name!r} could not be rendered: {exc}") from None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_out = out.with_name(f".{out.name}.part")
+        tmp_out.write_bytes(pdf)
+        os.replace(tmp_out, out)
+    return pdf

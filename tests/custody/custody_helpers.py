@@ -1,0 +1,110 @@
+"""Material for the custody tests: real MPEG-TS camera segments and WAV calls in a vault."""
+
+from __future__ import annotations
+
+import functools
+import math
+import struct
+import subprocess
+import wave
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from kustosz.access.users import add_user
+from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
+from kustosz.db.calls import Call
+from kustosz.db.models import Recording
+from kustosz.ingest.files import ingest_file
+from kustosz.ingest.phone.lines import add_phone_source, enable_phone_source
+from kustosz.vault import Vault
+
+LONG_AGO = date(2020, 1, 1)
+OFFICE_NUMBER = "+48746640800"
+
+
+@functools.cache
+def segment_bytes(seconds: float = 2.0) -> bytes:
+    """One real H.264 MPEG-TS segment (testsrc2), made once per test run."""
+    out = Path(f"/tmp/kustosz-custody-seg-{seconds}-{id(segment_bytes)}.ts")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+                    "-y", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=10:d={seconds}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-f", "mpegts",
+                    str(out)], check=True, capture_output=True)
+    data = out.read_bytes()
+    out.unlink()
+    return data
+
+
+def setup_camera(vault: Vault, name: str = "cam-hol", site: str = "Ratusz",
+                 zone: str = "hol parter") -> None:
+    with vault.transaction() as s:
+        from sqlalchemy import select
+
+        from kustosz.db.cameras import Site, Zone
+        if s.execute(select(Site).where(Site.name == site)).first() is None:
+            add_site(s, site, "test", "Rynek 1")
+        if s.execute(select(Zone).where(Zone.name == zone)).first() is None:
+            add_zone(s, site, zone, "corridor", "test")
+        add_camera(s, vault.policy, CameraSpec(
+            name, site, zone, "rtsp://192.0.2.10/stream", "property", notice_date=LONG_AGO,
+            signage_date=LONG_AGO, segment_seconds=2.0), "test")
+
+
+def record(vault: Vault, camera: str, start: datetime, count: int, tmp: Path,
+           seconds: float = 2.0) -> list[Recording]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(count):
+        t = start + timedelta(seconds=seconds * i)
+        path = tmp / f"{camera}-{t.timestamp():.0f}.ts"
+        path.write_bytes(segment_bytes(seconds))
+        out.append(ingest_file(vault, camera, path, t, t + timedelta(seconds=seconds)))
+    return out
+
+
+def write_wav(path: Path, seconds: float = 1.0, rate: int = 8000) -> None:
+    frames = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / rate)))
+                      for i in range(int(seconds * rate)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+
+
+def setup_phone(vault: Vault, tmp: Path, name: str = "centrala") -> None:
+    (tmp / "spool").mkdir(parents=True, exist_ok=True)
+    with vault.transaction() as s:
+        add_phone_source(s, vault.policy, name, "test", spool=tmp / "spool",
+                         cdr=tmp / "Master.csv", numbers=[OFFICE_NUMBER])
+    with vault.transaction() as s:
+        enable_phone_source(s, name, "test", legal_basis="regulamin §3",
+                            purpose="bezpieczeństwo osób i mienia")
+
+
+def call(vault: Vault, tmp: Path, start: datetime, caller: str, callee: str = OFFICE_NUMBER,
+         source: str = "centrala", seconds: float = 1.0) -> Recording:
+    path = tmp / f"call-{start.timestamp():.0f}-{caller}.wav"
+    write_wav(path, seconds)
+
+    def on_stored(s, rec):  # type: ignore[no-untyped-def]
+        s.add(Call(recording_id=rec.id, source_id=rec.source_id, start_at=start,
+                   caller=caller, callee=callee, direction="incoming", uniqueid=path.name,
+                   disposition="ANSWERED", no_cdr=False))
+
+    return ingest_file(vault, source, path, start, start + timedelta(seconds=seconds),
+                       on_stored=on_stored)
+
+
+def people(vault: Vault) -> None:
+    with vault.transaction() as s:
+        add_user(s, "burmistrz", "Jan Kowalski", ["approver"], "test",
+                 title=vault.policy.approver_title)
+        add_user(s, "zastepca", "Anna Nowak", ["approver"], "test",
+                 title=vault.policy.deputy_title)
+        add_user(s, "informatyk", "Piotr Wiśniewski", ["custodian", "administrator"], "test",
+                 title="informatyk")
+        add_user(s, "komisja1", "Zofia Żółtowska", ["commission"], "test")
+        add_user(s, "komisja2", "Łukasz Gęślak", ["commission"], "test")
