@@ -51,7 +51,7 @@ def test_scan_status_and_search(line: tuple[Cli, Pbx, dict]) -> None:
     assert "out of scope" in cli("phones", "status", "centrala").output
     # The call came from 600100200 at 14:05 on 20 November; the request writes it its own way.
     for writing in ("600 100 200", "+48 600-100-200", "0048600100200", "0600100200"):
-        hits = json.loads(cli("phones", "search", "--number", writing, "--date", "2026-11-20",
+        hits = json.loads(cli("calls", "search", "--number", writing, "--date", "2026-11-20",
                               "--hour", "14", "--within-minutes", "30", "--json").output)
         assert [h["recording_id"] for h in hits] == [1], writing
     hits = json.loads(cli("calls", "search", "--number", "600100200", "--callee", "201",

@@ -245,8 +245,7 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
 def register(app: typer.Typer) -> None:
     for verb, fn in (("add", phones_add), ("list", phones_list), ("enable", phones_enable),
                      ("disable", phones_disable), ("scan", phones_scan),
-                     ("status", phones_status), ("watch", phones_watch),
-                     ("search", calls_search)):
+                     ("status", phones_status), ("watch", phones_watch)):
         phones_app.command(verb)(fn)
     calls_app.command("search")(calls_search)
     calls_app.command("show")(calls_show)
