@@ -15,6 +15,7 @@ Run: `.venv/bin/python bench/calls.py [--files 100000] [--index-rows 1000000]`.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -86,6 +87,11 @@ def part1(tmp: Path, n: int) -> None:
     vault = Vault.init(tmp / "vault", "boleslawiec", actor="bench")
     add_line(vault, pbx)
     t = time.perf_counter()
+    if os.environ.get("KUSTOSZ_BENCH_PROFILE"):
+        import cProfile
+
+        cProfile.runctx("scan(vault, \"centrala\", sleep=lambda _: None)", globals(), locals(),
+                        os.environ["KUSTOSZ_BENCH_PROFILE"])
     report = scan(vault, "centrala", sleep=lambda _: None)
     scan_s = time.perf_counter() - t
     assert report.stored == n, report

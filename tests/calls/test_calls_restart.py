@@ -99,11 +99,12 @@ def test_failure_while_copying_leaves_nothing_half_done(tmp_path: Path,
     real_put = LocalStorage.put_file
     calls = {"n": 0}
 
-    def failing_put(self: LocalStorage, source: Path, key: str):  # type: ignore[no-untyped-def]
+    def failing_put(self: LocalStorage, source: Path, key: str,  # type: ignore[no-untyped-def]
+                    durable: bool = True):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk went away")
-        return real_put(self, source, key)
+        return real_put(self, source, key, durable)
 
     monkeypatch.setattr(LocalStorage, "put_file", failing_put)
     # One copy at a time, so that "the third copy" is the third file of the batch.

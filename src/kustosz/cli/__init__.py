@@ -14,6 +14,7 @@ from kustosz.cli import (
     custody_docs,
     demo,
     material,
+    monitoring,
     phones,
     retention,
 )
@@ -42,6 +43,7 @@ demo.register(app)
 phones.register(app)
 cameras.register(app)
 custody_docs.register(app)
+monitoring.register(app)
 
 
 def main() -> None:

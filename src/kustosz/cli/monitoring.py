@@ -1,0 +1,328 @@
+"""mail (journal sources: add, status, listen, search) and events (endpoint sources: add,
+status, listen, search). Web pages for both come with the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    fails_cleanly,
+    local,
+    open_vault,
+    parse_time,
+)
+from kustosz.errors import InputError
+from kustosz.ingest.events.intake import EventIntake
+from kustosz.ingest.events.rules import CATEGORIES, DEFAULT_FALLBACK, DEFAULT_RULES
+from kustosz.ingest.events.search import search_events
+from kustosz.ingest.events.service import Service
+from kustosz.ingest.events.settings import (
+    EndpointSettings,
+    add_endpoint_source,
+    endpoint_source,
+    endpoint_sources,
+    new_token,
+    set_rules,
+)
+from kustosz.ingest.events.status import source_status
+from kustosz.ingest.mail.listener import MailIntake
+from kustosz.ingest.mail.search import ROLES, search_mail
+from kustosz.ingest.mail.settings import (
+    MailSettings,
+    add_mail_source,
+    mail_source,
+    mail_sources,
+    set_bodies,
+)
+from kustosz.vault import Vault
+
+mail_app = typer.Typer(no_args_is_help=True,
+                       help="E-mail monitoring: the journal (metadata only by default).")
+events_app = typer.Typer(no_args_is_help=True,
+                         help="IT-activity monitoring: syslog and JSON events from the office's "
+                              "tools.")
+
+
+def _run(service_factory: Any, seconds: float | None) -> None:
+    async def main() -> None:
+        service: Service = service_factory()
+        await service.start()
+        console.print(f"{service.source_name}: listening on "
+                      + ", ".join(f"{k} {h}:{p}" for k, (h, p) in service.addresses.items())
+                      + " (Ctrl-C stops)")
+        try:
+            await (asyncio.sleep(seconds) if seconds else asyncio.Event().wait())
+        finally:
+            await service.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def _print_status(st: dict[str, Any], vault: Vault) -> None:
+    table = Table("", "", title=f"{st['name']} ({st['kind']})")
+    table.add_row("enabled", "yes" if st["enabled"] else "no")
+    for key, value in st["settings"].items():
+        if value not in (None, "", [], False) or key == "keep_bodies":
+            table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list)
+                          else str(value))
+    table.add_row("chunks stored", str(st["chunks_stored"]))
+    table.add_row("newest chunk ends", local(st["newest_chunk_end"], vault))
+    table.add_row("indexed items", str(st["indexed"]))
+    table.add_row("waiting in the open chunk", str(st["waiting_in_spool"]))
+    for name, value in st["counters"].items():
+        table.add_row(f"counter {name}", str(value))
+    console.print(table)
+
+
+def _times(since: str | None, until: str | None) -> tuple[Any, Any]:
+    return (parse_time(since, "--since") if since else None,
+            parse_time(until, "--until") if until else None)
+
+
+# -- mail -----------------------------------------------------------------------------------
+@fails_cleanly
+def mail_add(
+    name: str,
+    listen: str = typer.Option("127.0.0.1:2525", "--listen", help="HOST:PORT of the listener."),
+    allow_host: list[str] = typer.Option(None, "--allow-host",
+                                         help="Mail server allowed to deliver (IP or CIDR); "
+                                              "repeatable. Default: this machine only."),
+    allow_sender: list[str] = typer.Option(None, "--allow-sender",
+                                           help="Envelope sender address or @domain; "
+                                                "repeatable. Default: any."),
+    office_domain: list[str] = typer.Option(None, "--office-domain",
+                                            help="The office's own mail domain; repeatable."),
+    keep_bodies: bool = typer.Option(False, "--keep-bodies",
+                                     help="Keep full messages (needs --legal-basis)."),
+    legal_basis: str = typer.Option("", "--legal-basis",
+                                    help="Podstawa prawna przechowywania treści wiadomości."),
+    tls_cert: str = typer.Option("", "--tls-cert", help="Certificate for STARTTLS."),
+    tls_key: str = typer.Option("", "--tls-key"),
+    require_tls: bool = typer.Option(False, "--require-tls"),
+    max_message_bytes: int = typer.Option(MailSettings.max_message_bytes,
+                                          "--max-message-bytes"),
+    chunk: str = typer.Option("hour", "--chunk", help="hour or day."),
+    retention: str = typer.Option(None, "--retention", help="Shorter period for this source."),
+) -> None:
+    """Register a journal mailbox: the address the mail server copies every message to."""
+    settings = MailSettings(listen=listen, allow_senders=list(allow_sender or []),
+                            office_domains=list(office_domain or []), keep_bodies=keep_bodies,
+                            bodies_legal_basis=legal_basis, tls_cert=tls_cert, tls_key=tls_key,
+                            require_tls=require_tls, max_message_bytes=max_message_bytes,
+                            chunk=chunk)
+    if allow_host:
+        settings.allow_hosts = list(allow_host)
+    with open_vault() as vault, vault.transaction() as s:
+        add_mail_source(s, vault.policy, name, actor(), settings, retention=retention)
+    kept = "full messages (legal basis recorded)" if keep_bodies else "metadata only"
+    console.print(f"mailbox {name} added ({kept}); start it with: kustosz mail listen {name}")
+
+
+@fails_cleanly
+def mail_bodies(name: str, keep: bool = typer.Option(..., "--keep/--no-keep"),
+                legal_basis: str = typer.Option("", "--legal-basis")) -> None:
+    """Turn keeping of full messages on (with its legal basis) or off."""
+    with open_vault() as vault, vault.transaction() as s:
+        set_bodies(s, name, actor(), keep, legal_basis)
+    console.print(f"mailbox {name}: " + ("full messages kept, except private ones" if keep
+                                         else "metadata only"))
+
+
+@fails_cleanly
+def mail_status(name: str = typer.Argument(None), as_json: bool = typer.Option(False, "--json")
+                ) -> None:
+    """Settings, counters and what is stored, for one mailbox or all."""
+    with open_vault() as vault, vault.reading() as s:
+        sources = [mail_source(s, name)] if name else mail_sources(s)
+        states = [source_status(vault, s, src) for src in sources]
+        if as_json:
+            emit_json(states)
+            return
+        if not states:
+            console.print("no mailbox sources (add one with: kustosz mail add NAME)")
+        for st in states:
+            _print_status(st, vault)
+
+
+@fails_cleanly
+def mail_listen(name: str, seconds: float = typer.Option(None, "--for",
+                                                         help="Stop after this many seconds.")
+                ) -> None:
+    """Run the SMTP journal listener of a mailbox (until Ctrl-C)."""
+    with open_vault() as vault:
+        _run(lambda: MailIntake(vault, name), seconds)
+
+
+@fails_cleanly
+def mail_search(
+    address: str = typer.Option(None, "--address", help="Exact address (any letter case)."),
+    person: str = typer.Option(None, "--person", help="Part of a name or an address."),
+    role: str = typer.Option(None, "--role", help=f"One of {', '.join(ROLES)}, env_from."),
+    subject: str = typer.Option(None, "--subject", help="Part of the subject."),
+    source: str = typer.Option(None, "--source"),
+    since: str = typer.Option(None, "--since"), until: str = typer.Option(None, "--until"),
+    limit: int = typer.Option(200, "--limit"), as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find journalled messages (metadata) by person, address, subject and time."""
+    start, end = _times(since, until)
+    with open_vault() as vault, vault.reading() as s:
+        found = search_mail(s, address=address, person=person, role=role, subject=subject,
+                            source=source, start=start, end=end, limit=limit)
+        if as_json:
+            emit_json(found)
+            return
+        table = Table("received", "from", "to", "subject", "size", "attachments", "private")
+        for m in found:
+            table.add_row(local(m["received_at"], vault), m["from"] or m["env_from"],
+                          ", ".join(m["to"][:3]) + (" …" if len(m["to"]) > 3 else ""),
+                          m["subject"][:60], str(m["size"]), str(len(m["attachments"])),
+                          "tak" if m["private"] else "")
+        console.print(table)
+        console.print(f"{len(found)} message(s)")
+
+
+# -- events ---------------------------------------------------------------------------------
+@fails_cleanly
+def events_add(
+    name: str,
+    syslog_udp: str = typer.Option("", "--syslog-udp", help="HOST:PORT, e.g. 0.0.0.0:5514."),
+    syslog_tcp: str = typer.Option("", "--syslog-tcp", help="HOST:PORT."),
+    syslog_tls: str = typer.Option("", "--syslog-tls", help="HOST:PORT (needs --tls-cert)."),
+    http: str = typer.Option("", "--http", help="HOST:PORT of the JSON endpoint."),
+    tls_cert: str = typer.Option("", "--tls-cert"), tls_key: str = typer.Option("", "--tls-key"),
+    allow_host: list[str] = typer.Option(None, "--allow-host",
+                                         help="Sender allowed (IP or CIDR); default: any."),
+    chunk: str = typer.Option("hour", "--chunk", help="hour or day."),
+    retention: str = typer.Option(None, "--retention", help="Shorter period for this source."),
+) -> None:
+    """Register an endpoint source: where the office's tools send their events."""
+    settings = EndpointSettings(syslog_udp=syslog_udp, syslog_tcp=syslog_tcp,
+                                syslog_tls=syslog_tls, http=http, tls_cert=tls_cert,
+                                tls_key=tls_key, allow_hosts=list(allow_host or []), chunk=chunk)
+    with open_vault() as vault, vault.transaction() as s:
+        _, token = add_endpoint_source(s, vault.policy, name, actor(), settings,
+                                       retention=retention)
+    console.print(f"endpoint source {name} added; start it with: kustosz events listen {name}")
+    if token:
+        console.print(f"API token (shown only now): {token}")
+
+
+@fails_cleanly
+def events_token(name: str) -> None:
+    """Issue a new API token for the JSON endpoint (the old one stops working)."""
+    with open_vault() as vault, vault.transaction() as s:
+        token = new_token(s, name, actor())
+    console.print(f"API token (shown only now): {token}")
+
+
+@fails_cleanly
+def events_status(name: str = typer.Argument(None),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Settings, counters and what is stored, for one endpoint source or all."""
+    with open_vault() as vault, vault.reading() as s:
+        sources = [endpoint_source(s, name)] if name else endpoint_sources(s)
+        states = [source_status(vault, s, src) for src in sources]
+        if as_json:
+            emit_json(states)
+            return
+        if not states:
+            console.print("no endpoint sources (add one with: kustosz events add NAME)")
+        for st in states:
+            st["settings"].pop("rules", None)
+            _print_status(st, vault)
+
+
+@fails_cleanly
+def events_listen(name: str, seconds: float = typer.Option(None, "--for",
+                                                           help="Stop after this many seconds.")
+                  ) -> None:
+    """Run the syslog and JSON listeners of an endpoint source (until Ctrl-C)."""
+    with open_vault() as vault:
+        _run(lambda: EventIntake(vault, name), seconds)
+
+
+@fails_cleanly
+def events_categories() -> None:
+    """The categories of IT-activity monitoring (R1.10) and what office staff read."""
+    for code, label in CATEGORIES.items():
+        console.print(f"{code:18} {label}")
+
+
+@fails_cleanly
+def events_rules(
+    name: str,
+    file: Path = typer.Option(None, "--file", help="JSON list of {name, category, pattern, "
+                                                   "field}; patterns in lower case."),
+    defaults: bool = typer.Option(False, "--defaults", help="Go back to the default rules."),
+    fallback: str = typer.Option(None, "--fallback", help="Category when no rule matches."),
+) -> None:
+    """Show the source's categorisation rules, or replace them (--file / --defaults)."""
+    with open_vault() as vault:
+        if file is None and not defaults and fallback is None:
+            with vault.reading() as s:
+                st = EndpointSettings.of(endpoint_source(s, name).settings)
+            emit_json({"fallback": st.fallback,
+                       "rules": DEFAULT_RULES if st.rules is None else st.rules})
+            return
+        rules = None
+        if file is not None:
+            try:
+                rules = json.loads(file.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"cannot read rules from {file}: {exc}") from None
+        with vault.transaction() as s:
+            current = EndpointSettings.of(endpoint_source(s, name).settings)
+            if file is None and not defaults:
+                rules = current.rules
+            set_rules(s, name, actor(), rules, fallback or current.fallback or DEFAULT_FALLBACK)
+    console.print(f"{name}: rules updated; a running listener picks them up when restarted")
+
+
+@fails_cleanly
+def events_search(
+    host: str = typer.Option(None, "--host"), user: str = typer.Option(None, "--user"),
+    category: str = typer.Option(None, "--category", help="See: kustosz events categories."),
+    source: str = typer.Option(None, "--source"),
+    text: str = typer.Option(None, "--text", help="Part of the event's text."),
+    since: str = typer.Option(None, "--since"), until: str = typer.Option(None, "--until"),
+    limit: int = typer.Option(200, "--limit"), as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find events by host, user, category and time."""
+    if category and category not in CATEGORIES:
+        raise InputError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+    start, end = _times(since, until)
+    with open_vault() as vault, vault.reading() as s:
+        found = search_events(s, host=host, user=user, category=category, source=source,
+                              start=start, end=end, text=text, limit=limit)
+        if as_json:
+            emit_json(found)
+            return
+        table = Table("time", "host", "user", "category", "app", "message")
+        for e in found:
+            table.add_row(local(e["at"], vault), e["host"], e["user"], e["category"], e["app"],
+                          e["message"][:80])
+        console.print(table)
+        console.print(f"{len(found)} event(s)")
+
+
+def register(app: typer.Typer) -> None:
+    for verb, fn in (("add", mail_add), ("bodies", mail_bodies), ("status", mail_status),
+                     ("listen", mail_listen), ("search", mail_search)):
+        mail_app.command(verb)(fn)
+    for verb, fn in (("add", events_add), ("token", events_token), ("status", events_status),
+                     ("listen", events_listen), ("search", events_search),
+                     ("categories", events_categories), ("rules", events_rules)):
+        events_app.command(verb)(fn)
+    app.add_typer(mail_app, name="mail")
+    app.add_typer(events_app, name="events")

@@ -1,0 +1,62 @@
+"""Small network helpers shared by the mail and event listeners."""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from pathlib import Path
+
+from kustosz.errors import ConfigError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_listen(text: str, what: str) -> tuple[str, int]:
+    """'HOST:PORT' or '[v6]:PORT'; port 0 lets the system choose (tests, benchmarks)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{what} {text!r} must be HOST:PORT, e.g. 0.0.0.0:5514")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def parse_networks(items: list[str], what: str) -> list[Network]:
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{what}: {item!r} is not an IP address or network "
+                              "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return networks
+
+
+def allowed(peer: str, networks: list[Network]) -> bool:
+    """An empty list allows everyone (the office restricts by firewall instead)."""
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks)
+
+
+def server_tls(cert: str, key: str) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    if not Path(cert).is_file() or (key and not Path(key).is_file()):
+        raise ConfigError(f"TLS certificate {cert!r} or key {key!r} is not a readable file")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cert, key or None)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"cannot load TLS certificate {cert!r}: {exc}") from None
+    return ctx
+
+
+def peer_ip(peername: object) -> str:
+    if isinstance(peername, tuple) and peername:
+        return str(peername[0])
+    return "unknown"

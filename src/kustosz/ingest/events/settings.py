@@ -1,0 +1,117 @@
+"""Settings of an endpoint source (kept in Source.settings) and its registration."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.models import Source
+from kustosz.errors import ConfigError, InputError
+from kustosz.index.sources import add_source, get_source
+from kustosz.ingest.events.chunks import GRANULARITIES
+from kustosz.ingest.events.net import parse_listen, parse_networks, server_tls
+from kustosz.ingest.events.rules import DEFAULT_FALLBACK, Rules
+from kustosz.policy import Policy
+
+
+@dataclass
+class EndpointSettings:
+    syslog_udp: str = ""  # HOST:PORT, empty = off
+    syslog_tcp: str = ""
+    syslog_tls: str = ""  # TCP with TLS (RFC 5425); needs tls_cert
+    http: str = ""  # JSON events; HTTPS when tls_cert is set
+    tls_cert: str = ""
+    tls_key: str = ""
+    token_sha256: str = ""  # the API token is shown once and kept only as its hash
+    allow_hosts: list[str] = field(default_factory=list)  # empty: any sender
+    chunk: str = "hour"
+    rules: list[dict[str, Any]] | None = None  # None: the default rules
+    fallback: str = DEFAULT_FALLBACK
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> EndpointSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+
+    def check(self) -> None:
+        for name in ("syslog_udp", "syslog_tcp", "syslog_tls", "http"):
+            if getattr(self, name):
+                parse_listen(getattr(self, name), name.replace("_", "-"))
+        if not (self.syslog_udp or self.syslog_tcp or self.syslog_tls or self.http):
+            raise ConfigError("an endpoint source needs at least one of --syslog-udp, "
+                              "--syslog-tcp, --syslog-tls, --http")
+        if self.syslog_tls and not self.tls_cert:
+            raise ConfigError("--syslog-tls needs --tls-cert (and --tls-key)")
+        if self.chunk not in GRANULARITIES:
+            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}")
+        parse_networks(self.allow_hosts, "--allow-host")
+        server_tls(self.tls_cert, self.tls_key)
+        Rules(self.rules, self.fallback)  # a bad pattern fails now, not in the listener
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_endpoint_source(session: Session, policy: Policy, name: str, actor: str,
+                        settings: EndpointSettings,
+                        retention: str | None = None) -> tuple[Source, str | None]:
+    """Register the source; returns the API token (only now, never again) when HTTP is on."""
+    settings.check()
+    token = None
+    if settings.http:
+        token = secrets.token_urlsafe(32)
+        settings.token_sha256 = token_hash(token)
+    source = add_source(session, policy, name, "endpoint", actor, retention=retention,
+                        settings=settings.as_dict())
+    audit(session, actor, "endpoint.configure", name,
+          {k: v for k, v in settings.as_dict().items() if k != "token_sha256"})
+    return source, token
+
+
+def new_token(session: Session, name: str, actor: str) -> str:
+    source = endpoint_source(session, name)
+    settings = EndpointSettings.of(source.settings)
+    if not settings.http:
+        raise InputError(f"endpoint source {name!r} has no HTTP intake (--http)")
+    token = secrets.token_urlsafe(32)
+    settings.token_sha256 = token_hash(token)
+    source.settings = settings.as_dict()
+    audit(session, actor, "endpoint.token", name, {})
+    return token
+
+
+def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any]] | None,
+              fallback: str) -> None:
+    """Replace the source's categorisation rules (None: the defaults); checked first."""
+    if rules is not None and (not isinstance(rules, list)
+                              or not all(isinstance(r, dict) for r in rules)):
+        raise ConfigError("rules must be a JSON list of objects with name, category, pattern "
+                          "and optionally field")
+    source = endpoint_source(session, name)
+    settings = EndpointSettings.of(source.settings)
+    settings.rules, settings.fallback = rules, fallback
+    Rules(rules, fallback)
+    source.settings = settings.as_dict()
+    audit(session, actor, "endpoint.rules", name, {"rules": rules, "fallback": fallback})
+
+
+def endpoint_source(session: Session, name: str) -> Source:
+    source = get_source(session, name)
+    if source.kind != "endpoint":
+        raise InputError(f"source {name!r} is a {source.kind} source, not an endpoint source")
+    return source
+
+
+def endpoint_sources(session: Session) -> list[Source]:
+    return list(session.execute(select(Source).where(Source.kind == "endpoint")
+                                .order_by(Source.name)).scalars())

@@ -1,0 +1,242 @@
+"""Syslog as the office's devices send it: RFC 5424 and RFC 3164 (BSD) messages, framed on TCP
+by octet counting or by newlines (RFC 6587). Parsing never fails: what does not parse is
+kept as a raw line with a problem noted, because a broken sender is itself worth seeing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+MAX_FRAME = 64 * 1024  # longer messages are cut here (RFC 5424 requires only 2 KiB)
+
+_PRI = re.compile(rb"^<(\d{1,3})>")
+_5424 = re.compile(r"^(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) ?(.*)$", re.S)
+_3164_TIME = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (.*)$", re.S)
+_TAG = re.compile(r"^([^\s:\[\]]{1,64})(?:\[([^\]]{0,32})\])?: ?(.*)$", re.S)
+_MONTHS = {m: i for i, m in enumerate(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
+_USER = [re.compile(p) for p in (
+    r"\bfor (?:invalid user |illegal user )?([\w.@\\$-]{1,64}) from\b",
+    r"\b(?:user|username|account|login|USER|User)[=: ]\"?([\w.@\\$-]{1,64})",
+    r"\bruser=\S* rhost=\S*\s+user=([\w.@\\$-]{1,64})",
+)]
+SD_USER_KEYS = ("user", "username", "usr", "account", "login")
+
+
+@dataclass
+class Parsed:
+    format: str  # rfc5424 | rfc3164 | raw
+    message: str
+    at: datetime | None = None
+    host: str = ""
+    app: str = ""
+    facility: int | None = None
+    severity: int | None = None
+    sd: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def decode(data: bytes, problems: list[str]) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append("invalid_utf8")
+        return data.decode("utf-8", errors="replace")
+
+
+def parse(data: bytes, tz: ZoneInfo, now: datetime | None = None) -> Parsed:
+    problems: list[str] = []
+    data = data.rstrip(b"\r\n\x00")
+    pri = _PRI.match(data)
+    if pri is None or int(pri.group(1)) > 191:
+        problems.append("not_syslog")
+        return Parsed("raw", decode(data, problems), problems=problems)
+    value = int(pri.group(1))
+    text = decode(data[pri.end():], problems)
+    parsed = _parse_5424(text, problems) or _parse_3164(text, tz, now or datetime.now(UTC),
+                                                        problems)
+    parsed.facility, parsed.severity = value >> 3, value & 7
+    return parsed
+
+
+def _nil(value: str) -> str:
+    return "" if value == "-" else value
+
+
+def _parse_5424(text: str, problems: list[str]) -> Parsed | None:
+    m = _5424.match(text)
+    if m is None or m.group(1) != "1":
+        return None
+    _version, stamp, host, app, _procid, _msgid, rest = m.groups()
+    at = None
+    if stamp != "-":
+        try:
+            at = datetime.fromisoformat(stamp)
+            if at.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            problems.append("bad_time")
+            at = None
+    sd: dict[str, dict[str, str]] = {}
+    if rest.startswith("["):
+        sd, rest = _parse_sd(rest, problems)
+    elif rest.startswith("- ") or rest == "-":
+        rest = rest[2:]
+    message = rest.removeprefix("\ufeff")
+    return Parsed("rfc5424", message, at, _nil(host), _nil(app), sd=sd, problems=problems)
+
+
+def _parse_sd(text: str, problems: list[str]) -> tuple[dict[str, dict[str, str]], str]:
+    """Structured data: [id name="value" ...][id2 ...] followed by the message."""
+    sd: dict[str, dict[str, str]] = {}
+    i, n = 0, len(text)
+    while i < n and text[i] == "[":
+        end_id = i + 1
+        while end_id < n and text[end_id] not in " ]":
+            end_id += 1
+        params: dict[str, str] = {}
+        sd[text[i + 1:end_id]] = params
+        i = end_id
+        while i < n and text[i] == " ":
+            eq = text.find("=", i)
+            if eq < 0 or eq + 1 >= n or text[eq + 1] != '"':
+                problems.append("bad_structured_data")
+                return sd, text[i:].lstrip()
+            name, j, value = text[i + 1:eq], eq + 2, []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\]':
+                    j += 1
+                value.append(text[j])
+                j += 1
+            params[name] = "".join(value)
+            i = j + 1
+        if i >= n or text[i] != "]":
+            problems.append("bad_structured_data")
+            return sd, text[i:].lstrip()
+        i += 1
+    return sd, text[i:].removeprefix(" ")
+
+
+def _parse_3164(text: str, tz: ZoneInfo, now: datetime, problems: list[str]) -> Parsed:
+    at = None
+    m = _3164_TIME.match(text)
+    if m and m.group(1) in _MONTHS:
+        month, day = _MONTHS[m.group(1)], int(m.group(2))
+        hh, mm, ss = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        text = m.group(6)
+        # BSD syslog has no year and no zone: the office's zone, and the year that does not
+        # put the event more than a day in the future (around New Year).
+        local_now = now.astimezone(tz)
+        for year in (local_now.year, local_now.year - 1):
+            try:
+                candidate = datetime(year, month, day, hh, mm, ss, tzinfo=tz)
+            except ValueError:
+                continue
+            if candidate <= local_now + timedelta(days=1):
+                at = candidate
+                break
+        if at is None:
+            problems.append("bad_time")
+        host, _, rest = text.partition(" ")
+        if host.endswith(":") or "[" in host:
+            rest, host = text, ""  # no HOSTNAME field: the tag comes right after the time
+    else:
+        problems.append("no_time")
+        host, rest = "", text
+    app = ""
+    tag = _TAG.match(rest)
+    if tag:
+        app, rest = tag.group(1), tag.group(3)
+    return Parsed("rfc3164", rest, at, host, app, problems=problems)
+
+
+def user_of(parsed: Parsed) -> str:
+    for params in parsed.sd.values():
+        for key in SD_USER_KEYS:
+            if params.get(key):
+                return params[key][:255]
+    for pattern in _USER:
+        m = pattern.search(parsed.message)
+        if m:
+            return m.group(1)
+    return ""
+
+
+class Framer:
+    """Splits a TCP byte stream into syslog messages: octet counting ("LEN SP MSG") when a
+    frame starts with digits and a space, otherwise one message per line (LF or NUL)."""
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.buf = bytearray()
+        self.max_frame = max_frame
+        self._skip = 0  # bytes of an oversized octet-counted frame still to drop
+        self._skip_line = False  # dropping the rest of an oversized line
+        self.oversized = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buf += data
+        buf, out, pos, end = self.buf, [], 0, len(self.buf)
+        # Walk with an offset and cut the buffer once at the end: deleting after every
+        # frame would move the rest of a 64 KiB read hundreds of times.
+        while pos < end:
+            if self._skip:
+                n = min(self._skip, end - pos)
+                pos += n
+                self._skip -= n
+                continue
+            if self._skip_line:
+                nl = _find_end(buf, pos)
+                if nl < 0:
+                    pos = end
+                    break
+                pos, self._skip_line = nl + 1, False
+                continue
+            if 48 <= buf[pos] <= 57:  # a digit: maybe an octet count
+                sp = buf.find(b" ", pos, pos + 8)
+                digits = buf[pos:sp] if sp > 0 else buf[pos:pos + 8]
+                if sp < 0 and end - pos < 8 and digits.isdigit():
+                    break  # wait for more bytes to decide
+                if sp > 0 and digits.isdigit():
+                    size, body = int(digits), sp + 1
+                    if size > self.max_frame:
+                        self.oversized += 1
+                        out.append(bytes(buf[body:body + self.max_frame]))
+                        have = end - body
+                        self._skip = max(0, size - have)
+                        pos = body + min(size, have)
+                        continue
+                    if end - body < size:
+                        break
+                    out.append(bytes(buf[body:body + size]))
+                    pos = body + size
+                    continue
+            nl = _find_end(buf, pos)
+            if nl < 0:
+                if end - pos > self.max_frame:
+                    self.oversized += 1
+                    out.append(bytes(buf[pos:pos + self.max_frame]))
+                    pos, self._skip_line = end, True
+                break
+            if nl - pos > self.max_frame:
+                self.oversized += 1
+            frame = bytes(buf[pos:min(nl, pos + self.max_frame)])
+            pos = nl + 1
+            if frame.strip():
+                out.append(frame)
+        del buf[:pos]
+        return out
+
+    def rest(self) -> bytes:
+        """What is left when the client closes: a last message without its newline."""
+        data, self.buf = bytes(self.buf), bytearray()
+        return data if data.strip() and not self._skip else b""
+
+
+def _find_end(buf: bytearray, start: int) -> int:
+    nl = buf.find(b"\n", start)
+    if nl < 0:
+        return buf.find(b"\x00", start)
+    nul = buf.find(b"\x00", start, nl)
+    return nul if nul >= 0 else nl

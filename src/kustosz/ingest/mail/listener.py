@@ -1,0 +1,194 @@
+"""The SMTP journal listener of one mailbox source (aiosmtpd).
+
+The office's mail server sends a copy of every message to the journal address (Postfix
+``always_bcc``, Exchange journaling). Only the configured mail servers may connect; STARTTLS
+is offered when a certificate is configured. Each message becomes one metadata line in the
+source's open chunk — and an .eml beside it only when the policy keeps bodies with a recorded
+legal basis and the message is not private. "250 OK" is sent only once the line (and the
+.eml) is on disk: the mail server deletes its copy when it hears it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+
+from kustosz.errors import InputError
+from kustosz.ingest.events.chunks import ChunkSpool, spool_root
+from kustosz.ingest.events.counters import Counters
+from kustosz.ingest.events.net import (
+    Network,
+    allowed,
+    parse_listen,
+    parse_networks,
+    peer_ip,
+    server_tls,
+)
+from kustosz.ingest.events.service import Service
+from kustosz.ingest.mail.parse import extract, private_reason, sender_allowed
+from kustosz.ingest.mail.search import index_mail
+from kustosz.ingest.mail.settings import MailSettings, mail_source
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+# aiosmtpd logs every command with its addresses at INFO and every DATA line at DEBUG: that
+# would put correspondence into log files. Its warnings are enough; ours say what happened.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+class JournalSMTP(SMTP):
+    """aiosmtpd's server with the checks it has no hook for: the client allow-list, and
+    counting of oversized messages and of clients that vanish in the middle of DATA."""
+
+    # Journal copies of real mail may have long lines (some clients do not fold); the
+    # message size limit, not the line limit, is what protects memory.
+    line_length_limit = 1 << 20
+
+    def __init__(self, handler: JournalHandler, networks: list[Network], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.journal, self.networks = handler, networks
+        self._in_data = False
+
+    async def _handle_client(self) -> None:
+        peer = peer_ip(self.session.peer if self.session else None)
+        if not allowed(peer, self.networks):
+            self.journal.counters.add("refused_host")
+            log.warning("%s: %s is not an allowed mail server; refused",
+                        self.journal.source_name, peer)
+            await self.push("554 5.7.1 This host may not deliver to the journal")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def push(self, status: Any) -> None:
+        text = status if isinstance(status, str) else status.decode("ascii", "replace")
+        if text.startswith("552"):
+            self.journal.counters.add("too_large")
+            log.warning("%s: a message over %s bytes was refused", self.journal.source_name,
+                        self.data_size_limit)
+        self._in_data = text.startswith("354")
+        await super().push(status)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._in_data:
+            self._in_data = False
+            self.journal.counters.add("disconnected_in_data")
+            log.warning("%s: a client disconnected in the middle of a message; nothing kept",
+                        self.journal.source_name)
+        super().connection_lost(error)
+
+
+class JournalHandler:
+    def __init__(self, intake: MailIntake) -> None:
+        self.intake = intake
+        self.source_name = intake.source_name
+        self.counters = intake.counters
+
+    async def handle_MAIL(self, server: SMTP, session: SmtpSession, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        if not sender_allowed(address, self.intake.settings.allow_senders):
+            self.counters.add("refused_sender")
+            log.warning("%s: envelope sender refused by the allow-list (peer %s)",
+                        self.source_name, peer_ip(session.peer))
+            return "550 5.7.1 Sender not accepted by this journal"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession,
+                          envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            await self.intake.take(raw, envelope.mail_from or "", list(envelope.rcpt_tos),
+                                   peer_ip(session.peer))
+        except Exception:
+            # 4xx: the mail server keeps the message and tries again later.
+            self.counters.add("internal_errors")
+            log.exception("%s: a message could not be kept; asked the server to retry",
+                          self.source_name)
+            return "451 4.3.0 Temporary failure of the journal, try again later"
+        return "250 2.0.0 Journalled"
+
+
+class MailIntake(Service):
+    def __init__(self, vault: Vault, source_name: str) -> None:
+        super().__init__(vault, source_name)
+        with vault.reading() as s:
+            source = mail_source(s, source_name)
+            if not source.enabled:
+                raise InputError(f"source {source_name!r} is disabled")
+            self.settings = MailSettings.of(source.settings)
+            source_id = source.id
+        self.settings.check()
+        self.networks = parse_networks(self.settings.allow_hosts, "allow_hosts")
+        self.counters = Counters(source_id)
+        self.spool = ChunkSpool(vault, source_name, "mail", self.settings.chunk, index_mail,
+                                self.counters)
+        # Full messages are written here first, outside any chunk, then renamed in: a chunk
+        # may close while a 50 MB message is still being written.
+        self.incoming = spool_root(vault, source_name).with_name(f".{source_name}-incoming")
+
+    async def start(self) -> None:
+        # Full messages staged by a previous run were never acknowledged: the mail server
+        # still has them and sends them again.
+        await asyncio.to_thread(shutil.rmtree, self.incoming, True)
+        await super().start()
+
+    async def take(self, raw: bytes, env_from: str, env_rcpts: list[str], peer: str) -> None:
+        now = datetime.now(UTC)
+        # Parsing a large message takes a while: off the loop, so other clients are served.
+        record = await asyncio.to_thread(extract, raw, env_from, env_rcpts, peer, now)
+        reason = private_reason(record, self.settings)
+        record["private"], record["private_reason"] = bool(reason), reason
+        record.pop("private_labels", None)
+        staged = None
+        if self.settings.keep_bodies and not reason:
+            staged = self.incoming / f"{uuid.uuid4().hex}.eml"
+            await asyncio.to_thread(_write_durably, staged, raw)
+        chunk = self.spool.chunk_for(now)
+        if staged is not None:
+            os.replace(staged, chunk.folder / staged.name)
+            record["eml"] = staged.name
+            chunk.dir_dirty = True
+        chunk.append(record)
+        self.counters.add("messages")
+        self.counters.add("metadata_only" if staged is None else "full_messages")
+        if reason:
+            self.counters.add("private")
+        for problem in record["problems"]:
+            self.counters.add(problem.split(":")[0])
+        await chunk.sync()
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        st = self.settings
+        host, port = parse_listen(st.listen, "listen")
+        tls = server_tls(st.tls_cert, st.tls_key)
+        handler = JournalHandler(self)
+
+        def protocol() -> JournalSMTP:
+            return JournalSMTP(handler, self.networks, data_size_limit=st.max_message_bytes,
+                               enable_SMTPUTF8=True, hostname=st.hostname or None,
+                               tls_context=tls, require_starttls=st.require_tls, loop=loop)
+
+        server = await loop.create_server(protocol, host, port)
+        self.servers.append(server)
+        self.addresses["smtp"] = server.sockets[0].getsockname()[:2]
+        log.info("%s: journal listener on %s", self.source_name, self.addresses["smtp"])
+
+
+def _write_durably(path: Any, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())

@@ -1,0 +1,130 @@
+"""`kustosz mail …` and `kustosz events …` as an office runs them: add, listen (a real
+process), status, search; and refusals that change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from monitoring_helpers import LOGGER, logger, message, post
+from tests.conftest import Cli, snapshot
+
+from kustosz.vault import Vault
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listen(data: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KUSTOSZ_ACTOR": "tester"}
+    return subprocess.Popen([sys.executable, "-c", "from kustosz.cli import main; main()",
+                             "--data", str(data), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else b""
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_mail_and_events_from_the_command_line(cli: Cli) -> None:
+    cli("init", "--preset", "elblag")
+    smtp_port, tcp_port, http_port = _free_port(), _free_port(), _free_port()
+    cli("mail", "add", "dziennik", "--listen", f"127.0.0.1:{smtp_port}",
+        "--office-domain", "elblag.eu")
+    added = cli("events", "add", "siem", "--syslog-tcp", f"127.0.0.1:{tcp_port}",
+                "--http", f"127.0.0.1:{http_port}").output
+    token = re.search(r"API token \(shown only now\): (\S+)", added).group(1)
+
+    mail = _listen(cli.data, "mail", "listen", "dziennik", "--for", "4")
+    events = _listen(cli.data, "events", "listen", "siem", "--for", "4")
+    try:
+        _wait_port(smtp_port, mail)
+        _wait_port(http_port, events)
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+            smtp.send_message(message("Wniosek o urlop", "j.kowalski@elblag.eu",
+                                      ["kadry@elblag.eu"]),
+                              to_addrs=["journal@kustosz.elblag.eu"])
+        if LOGGER:
+            logger(tcp_port, "--rfc5424", "-t", "sshd", "Failed password for root from 1.2.3.4")
+        status, _ = post(f"http://127.0.0.1:{http_port}/events",
+                         b'{"time": "2026-11-21T08:00:00Z", "host": "pc-3", "message": '
+                         b'"USB device connected", "category": "device_connected"}', token)
+        assert status == 202
+    finally:
+        assert mail.wait(30) == 0 and events.wait(30) == 0
+
+    found = json.loads(cli("mail", "search", "--person", "kowalski", "--json").output)
+    assert [m["subject"] for m in found] == ["Wniosek o urlop"]
+    st = json.loads(cli("mail", "status", "dziennik", "--json").output)[0]
+    assert st["counters"]["messages"] == 1 and st["chunks_stored"] == 1
+    assert st["settings"]["keep_bodies"] is False
+    assert "token_sha256" not in json.dumps(cli("events", "status", "--json").output)
+    hits = json.loads(cli("events", "search", "--category", "device_connected",
+                          "--json").output)
+    assert [h["host"] for h in hits] == ["pc-3"]
+    if LOGGER:
+        assert len(json.loads(cli("events", "search", "--json").output)) == 2
+    assert "pc-3" in cli("events", "search", "--host", "PC-3").output
+
+
+def test_refusals_change_nothing(cli: Cli, tmp_path: Path) -> None:
+    cli("init", "--preset", "elblag")
+    vault = Vault.open(cli.data)
+    before = snapshot(vault)
+    for args, words in [
+        (("mail", "add", "x", "--keep-bodies"), "legal basis"),
+        (("mail", "add", "x", "--listen", "nowhere"), "HOST:PORT"),
+        (("mail", "add", "x", "--allow-host", "not-an-ip"), "not an IP"),
+        (("events", "add", "x"), "at least one"),
+        (("events", "add", "x", "--syslog-tls", "127.0.0.1:6514"), "tls-cert"),
+        (("events", "search", "--category", "porn"), "unknown category"),
+        (("events", "search", "--since", "yesterday"), "ISO 8601"),
+        (("mail", "status", "nie-ma"), "no source"),
+    ]:
+        result = cli(*args, ok=False)
+        assert result.exit_code == 2 and words in result.output, (args, result.output)
+    assert snapshot(vault) == before
+    vault.close()
+    # An office whose regulation does not cover e-mail monitoring cannot add a mailbox.
+    other = Cli(tmp_path / "pleszew")
+    other("init", "--preset", "pleszew")
+    refused = other("mail", "add", "x", ok=False)
+    assert refused.exit_code == 2 and "retention" in refused.output
+
+
+def test_rules_can_be_replaced_and_are_checked(cli: Cli, tmp_path: Path) -> None:
+    cli("init", "--preset", "elblag")
+    cli("events", "add", "siem", "--syslog-udp", "127.0.0.1:0")
+    shown = json.loads(cli("events", "rules", "siem").output)
+    assert shown["fallback"] == "device_security" and len(shown["rules"]) == 8
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"name": "x", "category": "work_performance",
+                                "pattern": "Outlook"}]))
+    refused = cli("events", "rules", "siem", "--file", str(bad), ok=False)
+    assert refused.exit_code == 2 and "lower case" in refused.output
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([{"name": "office", "category": "work_performance",
+                                 "pattern": r"outlook|winword\.exe"}]))
+    cli("events", "rules", "siem", "--file", str(good), "--fallback", "network_security")
+    shown = json.loads(cli("events", "rules", "siem").output)
+    assert shown["fallback"] == "network_security" and shown["rules"][0]["name"] == "office"
+    cli("events", "rules", "siem", "--defaults")
+    assert len(json.loads(cli("events", "rules", "siem").output)["rules"]) == 8
