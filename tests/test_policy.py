@@ -93,7 +93,9 @@ def test_malformed_config_changes_nothing(tmp_path: Path, cli: Cli) -> None:
     good = config.read_text()
     for broken in ['preset = "pleszew"\n[policy\n', good + '\n[policy.retention]\ncamera = 5\n',
                    good + '\n[policy.retention]\ncamera = "9 months"\n',
-                   good.replace('preset = "pleszew"', 'preset = "nowhere"')]:
+                   good.replace('preset = "pleszew"', 'preset = "nowhere"'),
+                   good.replace("hold_margin_minutes = 30", "hold_margin_minutes = -5"),
+                   good.replace("hold_margin_minutes = 30", 'hold_margin_minutes = "1h"')]:
         config.write_text(broken)
         result = cli("sources", "list", ok=False)
         assert result.exit_code == 2

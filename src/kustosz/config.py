@@ -31,9 +31,14 @@ min_free_percent = 5.0
 [retention]
 # How often the retention sweep runs under `kustosz serve` (it also runs at local midnight).
 interval_minutes = 15
+
+[custody]
+# A registered request holds its material at once: the window it names (or its approximate
+# time) widened by this many minutes on each side, since requesters give times roughly.
+hold_margin_minutes = 30
 """
 
-_KNOWN = {"preset", "database_url", "storage", "retention", "policy"}
+_KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody"}
 
 
 @dataclass
@@ -42,6 +47,7 @@ class VaultConfig:
     database_url: str
     min_free_percent: float = 5.0
     sweep_interval_minutes: float = 15.0
+    hold_margin_minutes: int = 30
     policy_overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,9 +66,14 @@ def read_config(root: Path) -> VaultConfig:
     storage = data.get("storage", {})
     retention = data.get("retention", {})
     policy = data.get("policy", {})
-    if not isinstance(storage, dict) or not isinstance(retention, dict) \
-            or not isinstance(policy, dict):
-        raise ConfigError(f"{path}: [storage], [retention] and [policy] must be tables")
+    custody = data.get("custody", {})
+    if not all(isinstance(t, dict) for t in (storage, retention, policy, custody)):
+        raise ConfigError(f"{path}: [storage], [retention], [custody] and [policy] must be "
+                          "tables")
+    margin = custody.get("hold_margin_minutes", 30)
+    if not isinstance(margin, int) or isinstance(margin, bool) or not 0 <= margin <= 1440:
+        raise ConfigError(f"{path}: custody.hold_margin_minutes must be a whole number of "
+                          "minutes from 0 to 1440")
     try:
         min_free = float(storage.get("min_free_percent", 5.0))
         interval = float(retention.get("interval_minutes", 15.0))
@@ -79,4 +90,4 @@ def read_config(root: Path) -> VaultConfig:
     url = data.get("database_url", "")
     if not isinstance(url, str):
         raise ConfigError(f"{path}: database_url must be text")
-    return VaultConfig(preset, url, min_free, interval, policy)
+    return VaultConfig(preset, url, min_free, interval, margin, policy)

@@ -28,9 +28,14 @@ def init(preset: str = typer.Option(..., "--preset", help=f"One of: {', '.join(p
                                           help="PostgreSQL URL; SQLite in the folder if empty.")
          ) -> None:
     """Create a vault in the data folder with the rules of an office."""
+    from kustosz.custody.bundles import fingerprint, office_key
+
     vault = Vault.init(data_dir(), preset, database_url, actor=actor())
+    key = office_key(vault.root)  # made now, so its fingerprint can be recorded on paper
     console.print(f"Vault created in {vault.root} for [bold]{vault.policy.office_name}[/] "
                   f"(preset {preset}).")
+    console.print(f"The office's signing key for copies: Ed25519, fingerprint "
+                  f"{fingerprint(key.public_key())} (export it with: kustosz bundle key).")
     vault.close()
 
 

@@ -19,7 +19,6 @@ from kustosz.cli.common import (
 )
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.requests import (
-    DEFAULT_MARGIN_MINUTES,
     KINDS,
     RequestSpec,
     get_request,
@@ -91,8 +90,9 @@ def requests_add(
     description: str = typer.Option(None, "--description", help="Description of the event."),
     purpose: str = typer.Option(None, "--purpose", help="Purpose (cel uzyskania nagrania)."),
     case_ref: str = typer.Option(None, "--case", help="Case reference of the authority."),
-    margin: int = typer.Option(DEFAULT_MARGIN_MINUTES, "--margin",
-                               help="Minutes held either side of the time or window."),
+    margin: int = typer.Option(None, "--margin",
+                               help="Minutes held either side of the time or window "
+                                    "(default: custody.hold_margin_minutes in kustosz.toml)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Register a request; its material is held at once (R2.4, R4.2)."""
@@ -105,7 +105,8 @@ def requests_add(
             approx_time=approx_time, start=parse_time(start, "--from") if start else None,
             end=parse_time(end, "--to") if end else None, place=place,
             cameras=list(camera or []), caller=caller, callee=callee,
-            description=description, case_ref=case_ref, margin_minutes=margin)
+            description=description, case_ref=case_ref,
+            margin_minutes=vault.config.hold_margin_minutes if margin is None else margin)
         with vault.transaction() as s:
             req = register_request(s, vault.policy, spec, actor())
             row = _row(vault, req)
