@@ -1,0 +1,338 @@
+"""Benchmark: N cameras recorded by `kustosz serve` against N bare `ffmpeg -c copy` segmenters.
+
+Both sides pull the same live RTSP streams from the GStreamer test server of the tests
+(`tests/support/rtsp.py`: H.264 + AAC, x264 target 4000 kbit/s per mount, one mount per
+camera; a fresh server for each side) and write 10-second MPEG-TS segments with the same
+ffmpeg binary (imageio-ffmpeg's). The rate really sent depends on the mount's test pattern
+(x264 cannot fill the simple ones); the bench prints it, measured from the bare side's files.
+
+* kustosz: a fresh vault with N registered cameras, then `kustosz --data DIR serve` as a
+  subprocess (its recorders take each finished segment in: hash, copy into storage, index).
+* baseline: N bare `ffmpeg -rtsp_transport tcp -i URL -map 0:v -c copy -an -f segment
+  -segment_time 10 -segment_format mpegts -reset_timestamps 0 out%05d.ts`, started under one
+  `/bin/sh` so that both sides are one process tree.
+
+After a warm-up (every camera has finished its first segment, plus a few seconds), the CPU of
+the tree (utime+stime of every live process, plus cutime+cstime, which hold the children that
+have exited and been reaped) is read from /proc at the start and the end of a `--seconds`
+window. The server's CPU is not counted; it is printed, because on a small machine the
+server's encoders are what runs out first. Segments: finished in the window, per camera (the
+bare side by files on disk, kustosz by rows indexed); a camera may differ by one at the window
+edges. A size where the bare segmenters finish fewer segments than the window holds is marked
+infeasible: the server (or the machine) did not keep up, and the ratio says little there.
+
+Run: `.venv/bin/python bench/recorders.py [--n 8,16,32] [--seconds 60] [--json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import imageio_ffmpeg  # noqa: E402
+from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason  # noqa: E402
+
+from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone  # noqa: E402
+from kustosz.vault import Vault  # noqa: E402
+
+KUSTOSZ = REPO / ".venv" / "bin" / "kustosz"
+TICK = os.sysconf("SC_CLK_TCK")
+SETTLE_S = 5.0  # after every camera's first segment, before the window opens
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}; nproc {os.cpu_count()}; CPU {model}; "
+            f"{platform.platform()}; ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}")
+
+
+# -- CPU of a process tree ---------------------------------------------------------------------
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (ppid, utime+stime+cutime+cstime in ticks) for every process now."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        rest = raw[raw.rindex(")") + 2:].split()
+        table[int(entry)] = (int(rest[1]), sum(int(v) for v in rest[11:15]))
+    return table
+
+
+def own_cpu(pid: int) -> float:
+    """CPU seconds of one process itself (all its threads; not its children)."""
+    rest = Path(f"/proc/{pid}/stat").read_text()
+    rest = rest[rest.rindex(")") + 2:]
+    return sum(int(v) for v in rest.split()[11:13]) / TICK
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of `root` and all its descendants, reaped children included."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _t) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            total += table[pid][1]
+            todo.extend(children.get(pid, ()))
+    return total / TICK
+
+
+# -- the two sides -----------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    cpu_s: float = 0.0
+    segments: list[int] = field(default_factory=list)  # finished in the window, per camera
+    note: str = ""
+    root_cpu_s: float = 0.0  # of that, the root process itself (kustosz: the Python supervisor)
+    load: float = 0.0  # 1-minute load average at the window's end (other work on the machine)
+    mbps: list[float] = field(default_factory=list)  # per camera, finished segments
+
+    @property
+    def total(self) -> int:
+        return sum(self.segments)
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               detail: Callable[[], str] = str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what} ({detail()})")
+
+
+def measure(root: int, counts: Callable[[], list[int]], seconds: float,
+            server: RtspServer) -> tuple[Side, float]:
+    assert server.proc is not None
+    c0, r0, s0, n0 = tree_cpu(root), own_cpu(root), tree_cpu(server.proc.pid), counts()
+    time.sleep(seconds)
+    c1, r1, s1, n1 = tree_cpu(root), own_cpu(root), tree_cpu(server.proc.pid), counts()
+    side = Side(c1 - c0, [b - a for a, b in zip(n0, n1, strict=True)], root_cpu_s=r1 - r0,
+                load=os.getloadavg()[0])
+    return side, s1 - s0
+
+
+def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
+                warmup: float) -> tuple[Side, float]:
+    root = tmp / "vault"
+    vault = Vault.init(root, "pleszew", actor="bench")
+    with vault.transaction() as s:
+        add_site(s, "Ratusz", "bench", "Rynek 1")
+        add_zone(s, "Ratusz", "hol parter", "corridor", "bench")
+        for i in range(1, n + 1):
+            add_camera(s, vault.policy, CameraSpec(
+                f"cam{i:02d}", "Ratusz", "hol parter", server.url(i), "property",
+                notice_date=date(2026, 1, 1), signage_date=date(2026, 1, 1),
+                segment_seconds=segment), "bench")
+    vault.close()
+    db = sqlite3.connect(root / "kustosz.db", timeout=30)
+
+    def counts() -> list[int]:
+        rows = dict(db.execute("SELECT source_id, count(*) FROM recordings "
+                               "WHERE state = 'stored' GROUP BY source_id").fetchall())
+        ids = [r[0] for r in db.execute("SELECT id FROM sources ORDER BY id")]
+        return [rows.get(i, 0) for i in ids]
+
+    log = (tmp / "serve.log").open("wb")
+    proc = subprocess.Popen([str(KUSTOSZ), "--data", str(root), "serve"],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: proc.poll() is None and min(counts()) >= 1, warmup,
+                   f"the first segment of each of {n} kustosz cameras",
+                   lambda: f"{sum(1 for c in counts() if c)} had one; serve log tail: "
+                   + " | ".join((tmp / "serve.log").read_text("utf-8", "replace")
+                                .splitlines()[-3:]))
+        time.sleep(SETTLE_S)
+        side, server_cpu = measure(proc.pid, counts, seconds, server)
+        if proc.poll() is not None:
+            side.note = f"kustosz serve exited ({proc.returncode}) during the window"
+        return side, server_cpu
+    finally:
+        stop_tree(proc)
+        log.close()
+        db.close()
+
+
+def bare_argv(ffmpeg: str, url: str, segment: float, out: Path) -> list[str]:
+    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+            "-rtsp_transport", "tcp", "-i", url, "-map", "0:v", "-c", "copy", "-an",
+            "-f", "segment", "-segment_time", f"{segment:g}", "-segment_format", "mpegts",
+            "-reset_timestamps", "0", str(out / "out%05d.ts")]
+
+
+def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
+             warmup: float) -> tuple[Side, float]:
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    dirs = [tmp / f"bare{i:02d}" for i in range(1, n + 1)]
+    lines = []
+    for i, d in enumerate(dirs, start=1):
+        d.mkdir(parents=True)
+        lines.append(shlex.join(bare_argv(ffmpeg, server.url(i), segment, d))
+                     + f" 2>{shlex.quote(str(d / 'ffmpeg.log'))} &")
+    script = "\n".join([*lines, "wait"])
+
+    def counts() -> list[int]:  # finished segments: all files but the one being written
+        return [max(0, sum(1 for p in d.iterdir() if p.suffix == ".ts") - 1) for d in dirs]
+
+    proc = subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: proc.poll() is None and min(counts()) >= 1, warmup,
+                   f"the first segment of each of {n} bare ffmpeg segmenters",
+                   lambda: f"{sum(1 for c in counts() if c)} had one")
+        time.sleep(SETTLE_S)
+        side, server_cpu = measure(proc.pid, counts, seconds, server)
+        if proc.poll() is not None:
+            side.note = "the bare segmenters exited during the window"
+        for d in dirs:
+            done = sorted(d.glob("out*.ts"))[:-1]
+            if done:
+                size = sum(p.stat().st_size for p in done)
+                side.mbps.append(round(size * 8 / (len(done) * segment) / 1e6, 2))
+        return side, server_cpu
+    finally:
+        stop_tree(proc)
+
+
+# -- driver ------------------------------------------------------------------------------------
+
+def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
+             warmup: float, kbps: int) -> dict[str, object]:
+    expected = int(seconds // segment)  # per camera; +-1 at the window's edges
+    runs: dict[str, tuple[Side, float]] = {}
+    order = ["kustosz", "ffmpeg"] if kustosz_first else ["ffmpeg", "kustosz"]
+    # A fresh server for each side: clients joining shared media that the other side's
+    # clients have just torn down were seen to wait for minutes.
+    for which in order:
+        with tempfile.TemporaryDirectory(prefix=f"kustosz-bench-rec{n}-") as t, \
+                RtspServer(mounts=n, bitrate_kbps=kbps) as server:
+            tmp = Path(t)
+            (tmp / which).mkdir()
+            try:
+                if which == "kustosz":
+                    runs[which] = run_kustosz(server, n, seconds, segment, tmp / which, warmup)
+                else:
+                    runs[which] = run_bare(server, n, seconds, segment, tmp / which, warmup)
+            except RuntimeError as e:
+                runs[which] = (Side(note=str(e)), 0.0)
+    k, kserver = runs["kustosz"]
+    f, fserver = runs["ffmpeg"]
+    short = [c for c, v in enumerate(f.segments, 1) if v < expected - 1]
+    feasible = bool(f.segments) and not short and not f.note and not k.note
+    why = ""
+    if not feasible:
+        why = f.note or k.note or (
+            f"bare segmenters of {len(short)}/{n} cameras finished fewer than "
+            f"{expected - 1} segments in {seconds:g}s: the server/machine did not keep up")
+    missing = [max(0, a - b - 1) for a, b in zip(f.segments, k.segments, strict=False)] \
+        if k.segments and f.segments else []
+    return {
+        "n": n, "seconds": seconds, "segment_s": segment, "order": order,
+        "kustosz_cpu_s": round(k.cpu_s, 2), "ffmpeg_cpu_s": round(f.cpu_s, 2),
+        "ratio": round(k.cpu_s / f.cpu_s, 3) if f.cpu_s else None,
+        "kustosz_segments": k.total, "ffmpeg_segments": f.total,
+        "expected_segments": expected * n,
+        "stream_mbit_s": round(sum(f.mbps) / len(f.mbps), 2) if f.mbps else None,
+        "stream_mbit_s_per_camera": f.mbps,
+        "kustosz_python_cpu_s": round(k.root_cpu_s, 2),
+        "missing_beyond_edges": sum(missing),
+        "kustosz_per_camera": k.segments, "ffmpeg_per_camera": f.segments,
+        "loadavg_1m": {"kustosz_run": k.load, "ffmpeg_run": f.load},
+        "server_cpu_s": {"kustosz_run": round(kserver, 1), "ffmpeg_run": round(fserver, 1)},
+        "feasible": feasible, "infeasible_because": why,
+        "notes": {"kustosz": k.note, "ffmpeg": f.note},
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", default="8,16,32", help="camera counts, comma-separated")
+    p.add_argument("--seconds", type=float, default=60.0, help="measured window")
+    p.add_argument("--segment", type=float, default=10.0, help="segment length (s)")
+    p.add_argument("--warmup", type=float, default=120.0,
+                   help="longest wait for every camera's first segment")
+    p.add_argument("--bitrate-kbps", type=int, default=4000,
+                   help="x264 target of each server mount")
+    p.add_argument("--json", action="store_true", help="also print one JSON line")
+    a = p.parse_args()
+    if not gst_available():
+        sys.exit(gst_skip_reason())
+    sizes = [int(v) for v in a.n.split(",") if v.strip()]
+    print(machine())
+    print(f"server: GStreamer RTSP, H.264 640x360@15 + AAC, x264 target {a.bitrate_kbps} "
+          f"kbit/s per mount; window "
+          f"{a.seconds:g}s; segments {a.segment:g}s; ratio = kustosz CPU / bare ffmpeg CPU "
+          "(target <= 1.05)")
+    results = []
+    for i, n in enumerate(sizes):
+        r = one_size(n, a.seconds, a.segment, i % 2 == 0, a.warmup, a.bitrate_kbps)
+        results.append(r)
+        print(f"  N={n}: done ({'ok' if r['feasible'] else 'INFEASIBLE'})", flush=True)
+    head = (f"{'N':>3} {'CPU-s kustosz':>14} {'CPU-s ffmpeg':>13} {'ratio':>6} "
+            f"{'seg kustosz':>11} {'seg ffmpeg':>10} {'expected':>8} {'missing':>7} "
+            f"{'server CPU-s':>13} {'Mbit/s':>6} {'py CPU-s':>8}  feasible")
+    print(head)
+    for r in results:
+        ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "-"
+        srv = r["server_cpu_s"]
+        print(f"{r['n']:>3} {r['kustosz_cpu_s']:>14.2f} {r['ffmpeg_cpu_s']:>13.2f} "
+              f"{ratio:>6} {r['kustosz_segments']:>11} {r['ffmpeg_segments']:>10} "
+              f"{r['expected_segments']:>8} {r['missing_beyond_edges']:>7} "
+              f"{srv['kustosz_run']:>6}/{srv['ffmpeg_run']:<6} {r['stream_mbit_s'] or 0:>6.2f} "
+              f"{r['kustosz_python_cpu_s']:>8.2f}  "
+              f"{'yes' if r['feasible'] else 'NO: ' + str(r['infeasible_because'])}")
+    print("missing = per camera, bare segments - kustosz segments - 1 (window edge), summed; "
+          "server CPU-s (kustosz run/ffmpeg run) is counted in neither side; Mbit/s = mean "
+          "rate of the bare side's finished segments per camera; py CPU-s = the kustosz "
+          "Python process itself (the rest of its side is its ffmpeg children)")
+    if a.json:
+        print(json.dumps({"bench": "recorders", "machine": machine(), "results": results},
+                         default=lambda o: asdict(o)))
+
+
+if __name__ == "__main__":
+    main()
