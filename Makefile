@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-# Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests)
-# and util-linux's `logger` (a real syslog client).
+# Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests),
+# util-linux's `logger` (a real syslog client) and chromium (the web app's real-browser test).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-	gstreamer1.0-libav bsdutils
+	gstreamer1.0-libav bsdutils chromium
 
 .PHONY: demo test lint bench deb-packages clean
 

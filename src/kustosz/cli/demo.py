@@ -19,6 +19,7 @@ from kustosz.retention import run_sweep
 from kustosz.vault import Vault
 
 MARKER = ".kustosz-demo"
+DEMO_PORT = 8470
 
 
 def _sample_clip(folder: Path) -> Path:
@@ -127,7 +128,7 @@ def _serve(vault: Vault) -> None:
     console.print("[bold]kustosz serve[/] is recording kamera-demo; new 4-second segments "
                   "appear in `recordings list`. Ctrl-C stops.")
     try:
-        run_serve(vault, stop)
+        run_serve(vault, stop, web=("127.0.0.1", DEMO_PORT), announce=console.print)
     except KeyboardInterrupt:
         stop.set()
     console.print("demo stopped")

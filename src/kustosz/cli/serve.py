@@ -1,9 +1,8 @@
-"""`kustosz serve`: the recorders of all enabled cameras plus the retention scheduler.
-
-(The web app joins this process later.) Start-up recovery needs no manual step (invariant 5):
-interrupted sweeps are finished, interrupted intakes undone or completed, temp files removed
-and the segments earlier runs left in the spool taken in — an unfinished one only for what it
-really holds.
+"""`kustosz serve`: the recorders of all enabled cameras, the retention scheduler and the web
+app (uvicorn in a thread, on a configurable host and port). Start-up recovery needs no manual
+step (invariant 5): interrupted sweeps are finished, interrupted intakes undone or completed,
+temp files removed and the segments earlier runs left in the spool taken in — an unfinished one
+only for what it really holds.
 """
 
 from __future__ import annotations
@@ -34,11 +33,28 @@ def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
 
 def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
               options: RecorderOptions | None = None,
-              on_ready: Callable[[RecorderPool], None] | None = None) -> None:
+              on_ready: Callable[[RecorderPool], None] | None = None,
+              web: tuple[str, int] | None = None,
+              announce: Callable[[str], None] | None = None) -> None:
+    """``web``: (host, port) to serve the web app on; None runs without it. ``announce``
+    gets the web address (and, the first time, the first administrator's one-time
+    password) once the recorders are ready to start."""
     pool = RecorderPool(vault, ffmpeg, options)
     done = recover_all(vault, pool)
     log.info("start-up recovery: %s", done)
+    server = None
     try:
+        if web is not None:
+            from kustosz.web.server import demo_banner, run_web
+
+            try:
+                server = run_web(vault, stop, *web)
+            except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
+                log.error("%s; recording continues without the web app", exc)
+            else:
+                banner = demo_banner(vault, *web)
+                if announce:
+                    announce(banner)
         pool.reconcile()
         if on_ready:
             on_ready(pool)
@@ -49,6 +65,8 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
             pool.reconcile()
         sweeper.join(timeout=60)
     finally:
+        if server is not None:
+            server.stop()
         pool.stop_all()
 
 
@@ -57,7 +75,11 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                                      help="wheel (imageio-ffmpeg), system (PATH) or a path."),
           down_alert_after: float = typer.Option(60.0, "--down-alert-after",
                                                  help="Seconds a camera may be down before "
-                                                      "an alert is raised.")) -> None:
+                                                      "an alert is raised."),
+          host: str = typer.Option("127.0.0.1", "--host", envvar="KUSTOSZ_WEB_HOST",
+                                   help="Address the web app listens on."),
+          port: int = typer.Option(8470, "--port", envvar="KUSTOSZ_WEB_PORT",
+                                   help="Port of the web app (0: no web app).")) -> None:
     """Record all enabled cameras and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("kustosz").setLevel(logging.INFO)
@@ -72,7 +94,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
         with open_vault() as vault:
             console.print(f"kustosz serve: {vault.root} ({vault.policy.office_name}); "
                           "Ctrl-C stops")
-            run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after))
+            run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after),
+                      web=(host, port) if port else None, announce=console.print)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

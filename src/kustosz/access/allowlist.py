@@ -1,0 +1,58 @@
+"""The workstation allow-list (R3.5): media answer only to these client addresses.
+
+Kept in the vault's settings table (key ``web_allowlist``) as networks separated by commas or
+spaces; set in the browser by an administrator. Without a setting only this machine is let
+in. Client addresses come from the connection itself, never from a forwarded-for header.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.models import Setting
+from kustosz.errors import InputError
+
+KEY = "web_allowlist"
+DEFAULT = "127.0.0.1/32 ::1/128"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse(text: str) -> list[Network]:
+    nets = []
+    for part in (text or "").replace(",", " ").split():
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise InputError(f"{part!r} nie jest adresem ani siecią IP (np. 10.0.5.0/24)") \
+                from None
+    return nets
+
+
+def current(session: Session) -> str:
+    row = session.get(Setting, KEY)
+    return row.value if row is not None else DEFAULT
+
+
+def set_allowlist(session: Session, text: str, actor: str) -> str:
+    nets = parse(text)
+    value = " ".join(str(n) for n in nets)
+    previous = current(session)
+    session.merge(Setting(key=KEY, value=value))
+    session.flush()
+    audit(session, actor, "settings.allowlist", KEY, {"from": previous, "to": value})
+    return value
+
+
+def allowed(session: Session, host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr in net for net in parse(current(session)))

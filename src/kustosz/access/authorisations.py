@@ -1,0 +1,189 @@
+"""Individual authorisations (upoważnienia, R3.2): what actually opens material.
+
+A role only makes a person eligible for an action; the authorisation names the holder, the
+scope (sources or source kinds × actions), the approver who issued it and its dates. Expired,
+revoked, not yet valid, or held by someone no longer eligible, it opens nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.access.users import require_role
+from kustosz.audit import append as audit
+from kustosz.db.access import Authorisation
+from kustosz.db.custody import User
+from kustosz.db.models import Source
+from kustosz.errors import InputError
+
+ACTIONS: dict[str, str] = {
+    "live": "podgląd bieżący (obraz z kamer na żywo)",
+    "playback": "odtwarzanie (przegląd) nagrań",
+    "listening": "odsłuch nagrań rozmów telefonicznych",
+    "export": "pobranie kopii nagrania",
+}
+SOURCE_KINDS: dict[str, str] = {"camera": "kamery", "phone": "linie telefoniczne"}
+# Which roles make a person eligible for which action (DESIGN: People and language).
+ELIGIBLE: dict[str, frozenset[str]] = {
+    "live": frozenset({"operator", "viewer"}),
+    "playback": frozenset({"viewer", "dpo", "approver"}),
+    "listening": frozenset({"viewer", "dpo", "approver"}),
+    "export": frozenset({"custodian", "administrator"}),
+}
+# What each action may open: live view and playback are video, listening is calls.
+ACTION_KINDS: dict[str, frozenset[str]] = {
+    "live": frozenset({"camera"}), "playback": frozenset({"camera"}),
+    "listening": frozenset({"phone"}), "export": frozenset({"camera", "phone"}),
+}
+
+
+class FieldError(InputError):
+    """Bad input in one named field (forms show it by the field; the API answers 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def eligible(user: User, action: str) -> bool:
+    return user.active and bool(set(user.roles) & ELIGIBLE.get(action, frozenset()))
+
+
+def state(a: Authorisation, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    if a.revoked_at is not None:
+        return "revoked"
+    if now < a.valid_from:
+        return "future"
+    if now >= a.valid_to:
+        return "expired"
+    return "active"
+
+
+STATES_PL = {"active": "obowiązuje", "revoked": "odwołane", "future": "jeszcze nie obowiązuje",
+             "expired": "wygasło"}
+
+
+def issue(session: Session, *, holder: str, actions: list[str], sources: list[str],
+          source_kinds: list[str], valid_from: datetime | None, valid_to: datetime | None,
+          by: str, actor: str, basis: str | None = None,
+          now: datetime | None = None) -> Authorisation:
+    now = now or datetime.now(UTC)
+    user = session.execute(select(User).where(User.name == (holder or "").strip())) \
+        .scalar_one_or_none()
+    if user is None:
+        raise FieldError("holder", "Nie ma takiego użytkownika.")
+    if not actions:
+        raise FieldError("actions", "Wybierz co najmniej jedną czynność.")
+    unknown = [a for a in actions if a not in ACTIONS]
+    if unknown:
+        raise FieldError("actions", f"Nieznana czynność: {unknown[0]}.")
+    for action in actions:
+        if not eligible(user, action):
+            raise FieldError("actions", f"Rola użytkownika {user.name} nie pozwala upoważnić "
+                                        f"go do czynności: {ACTIONS[action]}.")
+    if not sources and not source_kinds:
+        raise FieldError("sources", "Wskaż źródła albo rodzaje źródeł.")
+    bad_kind = [k for k in source_kinds if k not in SOURCE_KINDS]
+    if bad_kind:
+        raise FieldError("source_kinds", f"Nieznany rodzaj źródła: {bad_kind[0]}.")
+    known = set(session.execute(select(Source.name).where(Source.name.in_(sources))).scalars())
+    missing = [n for n in sources if n not in known]
+    if missing:
+        raise FieldError("sources", f"Nie ma źródła o nazwie {missing[0]}.")
+    if valid_from is None:
+        raise FieldError("valid_from", "Podaj datę początku obowiązywania.")
+    if valid_to is None:
+        raise FieldError("valid_to", "Podaj datę końca obowiązywania.")
+    if valid_to <= valid_from:
+        raise FieldError("valid_to", "Koniec obowiązywania musi być po jego początku.")
+    try:
+        require_role(session, by, "approver", "issue authorisations")
+    except InputError:
+        raise FieldError("issued_by", "Upoważnienie wydaje kierownik jednostki lub zastępca "
+                                      "(rola: approver).") from None
+    auth = Authorisation(holder_id=user.id, sources=sorted(set(sources)),
+                         source_kinds=sorted(set(source_kinds)), actions=sorted(set(actions)),
+                         basis=(basis or "").strip() or None, issued_by=by, issued_at=now,
+                         valid_from=valid_from, valid_to=valid_to)
+    session.add(auth)
+    session.flush()
+    audit(session, actor, "authorisation.issue", f"authorisation {auth.id}", {
+        "holder": user.name, "actions": auth.actions, "sources": auth.sources,
+        "source_kinds": auth.source_kinds, "from": valid_from.isoformat(),
+        "to": valid_to.isoformat(), "by": by})
+    return auth
+
+
+def revoke(session: Session, auth_id: int, by: str, reason: str, actor: str,
+           now: datetime | None = None) -> Authorisation:
+    auth = session.get(Authorisation, auth_id)
+    if auth is None:
+        raise InputError(f"Nie ma upoważnienia nr {auth_id}.")
+    if auth.revoked_at is not None:
+        raise InputError(f"Upoważnienie nr {auth_id} zostało już odwołane.")
+    if not (reason or "").strip():
+        raise FieldError("reason", "Podaj powód odwołania.")
+    auth.revoked_at = now or datetime.now(UTC)
+    auth.revoked_by = by
+    auth.revoke_reason = reason.strip()
+    session.flush()
+    audit(session, actor, "authorisation.revoke", f"authorisation {auth_id}",
+          {"by": by, "reason": auth.revoke_reason})
+    return auth
+
+
+def covers(a: Authorisation, action: str, source: Source) -> bool:
+    return (action in a.actions and source.kind in ACTION_KINDS[action]
+            and (source.name in a.sources or source.kind in a.source_kinds))
+
+
+def active_for(session: Session, user: User, action: str, sources: list[Source],
+               now: datetime | None = None) -> Authorisation | None:
+    """An active authorisation of ``user`` covering ``action`` on every one of ``sources``."""
+    now = now or datetime.now(UTC)
+    if not sources or not eligible(user, action):
+        return None
+    rows = session.execute(select(Authorisation).where(
+        Authorisation.holder_id == user.id, Authorisation.revoked_at.is_(None),
+        Authorisation.valid_from <= now, Authorisation.valid_to > now)
+        .order_by(Authorisation.id)).scalars()
+    for a in rows:
+        if all(covers(a, action, s) for s in sources):
+            return a
+    return None
+
+
+def list_authorisations(session: Session, holder: User | None = None) -> list[Authorisation]:
+    query = select(Authorisation).order_by(Authorisation.id.desc())
+    if holder is not None:
+        query = query.where(Authorisation.holder_id == holder.id)
+    return list(session.execute(query).scalars())
+
+
+def scope_pl(a: Authorisation) -> str:
+    what = ", ".join(ACTIONS[x] for x in a.actions)
+    where = ", ".join([*(f"źródło {n}" for n in a.sources),
+                       *(f"wszystkie {SOURCE_KINDS[k]}" for k in a.source_kinds)])
+    return f"{what} — {where}"
+
+
+def document_data(session: Session, policy: Any, a: Authorisation) -> dict[str, Any]:
+    """Data for authorisation.typ (004 annex 1)."""
+    from kustosz.access.users import printed
+    from kustosz.custody.papers import blank
+
+    holder = session.get(User, a.holder_id)
+    tz = policy.timezone
+    data = blank("authorisation", policy)
+    data.update({"number": f"{a.id}/{a.issued_at.astimezone(tz).year}",
+                 "date": a.issued_at.astimezone(tz).strftime("%d.%m.%Y"),
+                 "holder": printed(session, holder.name) if holder else "",
+                 "scope": scope_pl(a),
+                 "valid_from": a.valid_from.astimezone(tz).strftime("%d.%m.%Y"),
+                 "valid_to": a.valid_to.astimezone(tz).strftime("%d.%m.%Y")})
+    return data

@@ -1,0 +1,104 @@
+"""Employees and the monitoring notice (R6.1): who acknowledged which version and when, and
+who starts (or works) without an acknowledgment of the version in force."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.access import Employee, NoticeAcknowledgment
+from kustosz.db.models import Setting
+from kustosz.errors import InputError
+
+VERSION_KEY = "notice_version"
+COLUMNS = ("imie_nazwisko", "stanowisko", "komorka", "data_rozpoczecia", "identyfikator")
+
+
+def notice_version(session: Session) -> str:
+    row = session.get(Setting, VERSION_KEY)
+    return row.value if row is not None else "1"
+
+
+def set_notice_version(session: Session, version: str, actor: str) -> None:
+    version = (version or "").strip()
+    if not version or len(version) > 40:
+        raise InputError("Podaj oznaczenie wersji informacji (do 40 znaków).")
+    session.merge(Setting(key=VERSION_KEY, value=version))
+    session.flush()
+    audit(session, actor, "notice.version", VERSION_KEY, {"version": version})
+
+
+def import_csv(session: Session, text: str, actor: str) -> int:
+    """Add or update employees from CSV (header: imie_nazwisko;stanowisko;komorka;
+    data_rozpoczecia;identyfikator). All rows or none: the first bad line is named."""
+    dialect = csv.Sniffer().sniff(text[:2000], delimiters=";,") if text.strip() else None
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect) if dialect else None
+    if reader is None or not reader.fieldnames or "imie_nazwisko" not in reader.fieldnames \
+            or "data_rozpoczecia" not in reader.fieldnames:
+        raise InputError("Plik CSV musi mieć nagłówek: " + ";".join(COLUMNS))
+    count = 0
+    now = datetime.now(UTC)
+    for line, row in enumerate(reader, start=2):
+        name = (row.get("imie_nazwisko") or "").strip()
+        if not name:
+            raise InputError(f"Wiersz {line}: brak imienia i nazwiska.")
+        try:
+            starts = date.fromisoformat((row.get("data_rozpoczecia") or "").strip())
+        except ValueError:
+            raise InputError(f"Wiersz {line}: data rozpoczęcia pracy nie jest datą "
+                             "RRRR-MM-DD.") from None
+        ext = (row.get("identyfikator") or "").strip() or None
+        emp = session.execute(select(Employee).where(Employee.external_id == ext)) \
+            .scalar_one_or_none() if ext else None
+        if emp is None:
+            emp = Employee(external_id=ext, full_name=name, starts_on=starts, created_at=now)
+            session.add(emp)
+        emp.full_name, emp.starts_on = name, starts
+        emp.position = (row.get("stanowisko") or "").strip() or None
+        emp.unit = (row.get("komorka") or "").strip() or None
+        count += 1
+    session.flush()
+    audit(session, actor, "employees.import", "employees", {"rows": count})
+    return count
+
+
+def acknowledge(session: Session, employee_id: int, on: date, actor: str,
+                version: str | None = None) -> NoticeAcknowledgment:
+    emp = session.get(Employee, employee_id)
+    if emp is None:
+        raise InputError(f"Nie ma pracownika nr {employee_id}.")
+    version = version or notice_version(session)
+    if on > datetime.now(UTC).date():
+        raise InputError("Data oświadczenia jest w przyszłości.")
+    exists = session.execute(select(NoticeAcknowledgment).where(
+        NoticeAcknowledgment.employee_id == emp.id,
+        NoticeAcknowledgment.notice_version == version)).scalar_one_or_none()
+    if exists is not None:
+        raise InputError(f"{emp.full_name} już potwierdził(a) wersję {version}.")
+    ack = NoticeAcknowledgment(employee_id=emp.id, notice_version=version, acknowledged_on=on,
+                               recorded_by=actor, recorded_at=datetime.now(UTC))
+    session.add(ack)
+    session.flush()
+    audit(session, actor, "notice.acknowledge", f"employee {emp.id}",
+          {"version": version, "on": on.isoformat()})
+    return ack
+
+
+def rows(session: Session) -> list[tuple[Employee, NoticeAcknowledgment | None]]:
+    version = notice_version(session)
+    acks = {a.employee_id: a for a in session.execute(select(NoticeAcknowledgment).where(
+        NoticeAcknowledgment.notice_version == version)).scalars()}
+    emps = session.execute(select(Employee).order_by(Employee.full_name)).scalars()
+    return [(e, acks.get(e.id)) for e in emps]
+
+
+def without_acknowledgment(session: Session) -> list[Employee]:
+    """Employed (or about to start) and without an acknowledgment of the version in force."""
+    today = datetime.now(UTC).date()
+    return [e for e, a in rows(session)
+            if a is None and (e.ends_on is None or e.ends_on >= today)]

@@ -1,0 +1,42 @@
+"""Password hashes (argon2id, argon2-cffi's defaults) and one-time passwords."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from kustosz.errors import InputError
+
+_HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+MIN_LENGTH = 12
+_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
+# Verified against when the user does not exist, so that the answer takes as long either way.
+_DUMMY = _HASHER.hash("kustosz-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    return _HASHER.check_needs_rehash(stored)
+
+
+def check_new(password: str, name: str = "") -> None:
+    if len(password or "") < MIN_LENGTH:
+        raise InputError(f"Hasło musi mieć co najmniej {MIN_LENGTH} znaków.")
+    if name and name.lower() in password.lower():
+        raise InputError("Hasło nie może zawierać nazwy użytkownika.")
+
+
+def one_time_password(length: int = 16) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))

@@ -1,0 +1,162 @@
+"""Tables of access (R3): web accounts and sessions, API tokens, individual authorisations,
+viewing sessions (the access record: who, what, from when to when, purpose, case, witness,
+client address) and each served media request, listening protocols (001 annex 2); employees
+and their acknowledgments of the monitoring notice (R6.1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kustosz.db.models import Base
+from kustosz.db.types import BigId, UTCDateTime
+
+
+class Account(Base):
+    """The login side of a user: failed attempts, lock-out, the optional TOTP secret."""
+
+    __tablename__ = "access_accounts"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    one_time: Mapped[bool] = mapped_column(default=False)  # must set a new password at login
+    password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A browser session; the cookie carries a random token, the table only its SHA-256."""
+
+    __tablename__ = "access_web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("ix_access_web_sessions_user", "user_id"),)
+
+
+class ApiToken(Base):
+    """A scoped token for automation (Authorization: Bearer …); only its hash is kept."""
+
+    __tablename__ = "access_api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Authorisation(Base):
+    """Upoważnienie (R3.2): holder, scope (sources or source kinds × actions), issuer, dates."""
+
+    __tablename__ = "access_authorisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)  # source names
+    source_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)  # camera | phone
+    actions: Mapped[list[str]] = mapped_column(JSON, default=list)  # live|playback|...
+    basis: Mapped[str | None] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(100))  # users.name of the approver
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_access_authorisations_holder", "holder_id"),)
+
+
+class ViewingSession(Base):
+    """The access record of one viewing or listening: stated before anything plays; every
+    media URL is bound to it by its token and extends it (last_at, served, bytes)."""
+
+    __tablename__ = "access_viewing_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_name: Mapped[str] = mapped_column(String(100))
+    authorisation_id: Mapped[int | None] = mapped_column(ForeignKey("access_authorisations.id"))
+    action: Mapped[str] = mapped_column(String(12))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    recording_id: Mapped[int | None] = mapped_column(BigInteger)  # a call (listening)
+    copy_id: Mapped[int | None] = mapped_column(ForeignKey("custody_copies.id"))
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    purpose: Mapped[str] = mapped_column(Text)
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("custody_requests.id"))
+    witness: Mapped[str | None] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    served: Mapped[int] = mapped_column(default=0)
+    bytes_served: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_access_viewing_sessions_user", "user_id", "started_at"),)
+
+
+class AccessEntry(Base):
+    """One served media request (playlist, segment, audio file, copy download)."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    viewing_id: Mapped[int] = mapped_column(ForeignKey("access_viewing_sessions.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    what: Mapped[str] = mapped_column(String(400))
+    recording_id: Mapped[int | None] = mapped_column(BigInteger)
+    client: Mapped[str] = mapped_column(String(100))
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_access_log_viewing", "viewing_id"),)
+
+
+class ListeningProtocol(Base):
+    """Protokół z odsłuchania rozmowy (001 annex 2), attached to the request or case."""
+
+    __tablename__ = "access_listening_protocols"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    viewing_id: Mapped[int] = mapped_column(ForeignKey("access_viewing_sessions.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("custody_requests.id"))
+    case_ref: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pdf: Mapped[str] = mapped_column(String(400))  # relative to the data folder
+    made_by: Mapped[str] = mapped_column(String(100))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Employee(Base):
+    """A person employed by the office (R6.1): imported from CSV (or the directory)."""
+
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # HR/AD id
+    full_name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)  # dopuszczenie do pracy
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoticeAcknowledgment(Base):
+    """Oświadczenie pracownika o zapoznaniu się z informacją o monitoringu (003 annex 2)."""
+
+    __tablename__ = "notice_acknowledgments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    notice_version: Mapped[str] = mapped_column(String(40))
+    acknowledged_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("employee_id", "notice_version",
+                                       name="uq_notice_ack_employee_version"),)

@@ -1,0 +1,266 @@
+"""Administration: users and roles, individual authorisations (issued by the approver,
+printable as 004 annex 1), the workstation allow-list, listening protocols (001 annex 2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from kustosz.access import accounts, allowlist, passwords, records
+from kustosz.access import authorisations as auths
+from kustosz.access.users import ROLES, add_user, list_users, printed
+from kustosz.audit import append as audit
+from kustosz.custody.registers import record_action
+from kustosz.db.access import Account, ListeningProtocol
+from kustosz.db.calls import Call
+from kustosz.db.custody import User
+from kustosz.db.models import Source
+from kustosz.errors import InputError, KustoszError
+from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+from kustosz.web.pages import _when, form_of
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- users ------------------------------------------------------------------------------------
+def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
+                errors: dict[str, str] | None = None, status: int = 200,
+                error: str | None = None, shown: str | None = None) -> Response:
+    with ctx.vault.reading() as s:
+        users = list_users(s)
+        locked = {a.user_id for a in s.execute(select(Account)).scalars()
+                  if a.locked_until and a.locked_until > datetime.now(UTC)}
+    return page(ctx, "users.html", status, users=users, roles=ROLES, locked=locked,
+                form=form or {}, errors=errors or {}, error=error, shown=shown)
+
+
+@router.get("/admin/users")
+def users(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("admin")
+    return _users_page(ctx)
+
+
+@router.post("/admin/users")
+async def users_add(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    admin = ctx.need("admin")
+    await check_csrf(request, ctx)
+    raw = await request.form()
+    form = await form_of(request)
+    roles = [r for r in raw.getlist("roles") if isinstance(r, str)]
+    form["roles"] = ",".join(roles)
+    errors: dict[str, str] = {}
+    if not form.get("name", "").strip():
+        errors["name"] = "Podaj nazwę użytkownika (login)."
+    if not form.get("display_name", "").strip():
+        errors["display_name"] = "Podaj imię i nazwisko."
+    if not roles:
+        errors["roles"] = "Wybierz co najmniej jedną rolę."
+    if errors:
+        return _users_page(ctx, form, errors, 422)
+    password = passwords.one_time_password()
+    try:
+        with ctx.vault.transaction() as s:
+            user = add_user(s, form["name"].strip(), form["display_name"], roles, admin.name,
+                            title=form.get("title") or None)
+            accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
+    except InputError as exc:
+        return _users_page(ctx, form, {"name": str(exc)}, 422)
+    return _users_page(ctx, shown=f"Użytkownik {form['name']} — hasło jednorazowe (pokazane "
+                                  f"tylko teraz): {password}")
+
+
+@router.post("/admin/users/{name}/reset")
+async def users_reset(name: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    admin = ctx.need("admin")
+    await check_csrf(request, ctx)
+    password = passwords.one_time_password()
+    with ctx.vault.transaction() as s:
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+        accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
+    return _users_page(ctx, shown=f"Nowe hasło jednorazowe dla {name} (pokazane tylko teraz): "
+                                  f"{password}")
+
+
+# -- authorisations ---------------------------------------------------------------------------
+def _auth_page(ctx: Ctx, form: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    with ctx.vault.reading() as s:
+        mine_only = not (ctx.may("authorise") or ctx.may("oversight"))
+        rows = auths.list_authorisations(s, ctx.user if mine_only else None)
+        names = {u.id: u for u in list_users(s)}
+        sources = [x.name for x in s.execute(select(Source).where(
+            Source.kind.in_(("camera", "phone"))).order_by(Source.name)).scalars()]
+    now = datetime.now(UTC)
+    return page(ctx, "authorisations.html", status, rows=rows, users=names, sources=sources,
+                actions=auths.ACTIONS, kinds=auths.SOURCE_KINDS, form=form or {},
+                errors=errors or {}, state=lambda a: auths.state(a, now),
+                states=auths.STATES_PL, scope=auths.scope_pl,
+                msg=ctx.request.query_params.get("msg"))
+
+
+@router.get("/authorisations")
+def authorisations(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need_user()
+    return _auth_page(ctx)
+
+
+@router.post("/authorisations")
+async def authorisations_issue(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    approver = ctx.need("authorise")
+    await check_csrf(request, ctx)
+    raw = await request.form()
+    form = await form_of(request)
+    actions = [a for a in raw.getlist("actions") if isinstance(a, str)]
+    sources = [a for a in raw.getlist("sources") if isinstance(a, str)]
+    kinds = [a for a in raw.getlist("source_kinds") if isinstance(a, str)]
+    form.update(actions=",".join(actions), sources=",".join(sources),
+                source_kinds=",".join(kinds))
+    errors: dict[str, str] = {}
+    start = _when(form.get("valid_from"), "valid_from", errors, ctx)
+    end = _when(form.get("valid_to"), "valid_to", errors, ctx)
+    if errors:
+        return _auth_page(ctx, form, errors, 422)
+    try:
+        with ctx.vault.transaction() as s:
+            a = auths.issue(s, holder=form.get("holder", ""), actions=actions, sources=sources,
+                            source_kinds=kinds, valid_from=start, valid_to=end,
+                            by=approver.name, actor=approver.name, basis=form.get("basis"))
+            number = a.id
+    except auths.FieldError as exc:
+        return _auth_page(ctx, form, {exc.field: str(exc)}, 422)
+    return redirect(flash_url("/authorisations", f"Wydano upoważnienie nr {number}."))
+
+
+@router.post("/authorisations/{auth_id}/revoke")
+async def authorisations_revoke(auth_id: int, request: Request,
+                                ctx: Ctx = Depends(context)) -> Response:
+    approver = ctx.need("authorise")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    try:
+        with ctx.vault.transaction() as s:
+            auths.revoke(s, auth_id, approver.name, form.get("reason", ""), approver.name)
+    except KustoszError as exc:
+        return _auth_page(ctx, {}, {f"reason-{auth_id}": str(exc)}, 422)
+    return redirect(flash_url("/authorisations", f"Upoważnienie nr {auth_id} odwołane."))
+
+
+@router.get("/authorisations/{auth_id}.pdf")
+def authorisation_pdf(auth_id: int, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need_user()
+    from kustosz.documents import render
+
+    with ctx.vault.reading() as s:
+        a = s.get(auths.Authorisation, auth_id)
+        if a is None or (a.holder_id != user.id and not ctx.may("authorise")
+                         and not ctx.may("oversight")):
+            return page(ctx, "error.html", 404, message="Nie ma takiego upoważnienia.")
+        data = auths.document_data(s, ctx.vault.policy, a)
+    pdf = render("authorisation", data, data_root=ctx.vault.root)
+    name = f"upowaznienie-{auth_id}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+# -- settings: the workstation allow-list (R3.5) ----------------------------------------------
+@router.get("/admin/settings")
+def settings(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("admin")
+    with ctx.vault.reading() as s:
+        value = allowlist.current(s)
+    return page(ctx, "settings.html", form={"allowlist": value},
+                msg=ctx.request.query_params.get("msg"), client=ctx.client)
+
+
+@router.post("/admin/settings")
+async def settings_save(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    admin = ctx.need("admin")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    try:
+        with ctx.vault.transaction() as s:
+            allowlist.set_allowlist(s, form.get("allowlist", ""), admin.name)
+    except InputError as exc:
+        return page(ctx, "settings.html", 422, form=form, errors={"allowlist": str(exc)},
+                    client=ctx.client)
+    return redirect(flash_url("/admin/settings", "Zapisano."))
+
+
+# -- listening protocol (001 annex 2) ---------------------------------------------------------
+PROTOCOL_FIELDS = ("listeners", "employee", "other_party", "location", "breach", "causes",
+                   "actions", "inquiry")
+
+
+@router.post("/view/{token}/protocol")
+async def listening_protocol(token: str, request: Request,
+                             ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need_user()
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    from kustosz.custody.papers import blank
+    from kustosz.documents import render
+
+    errors = {f: "To pole jest wymagane." for f in ("listeners", "breach")
+              if not form.get(f, "").strip()}
+    tz = ctx.vault.policy.timezone
+    with ctx.vault.transaction() as s:
+        try:
+            vs, scope = records.admit(s, token, user, "listening")
+        except records.Refused:
+            return page(ctx, "error.html", 403, message="Brak dostępu do tej sesji odsłuchu.")
+        if errors:
+            call = s.get(Call, scope.recording.id) if scope.recording else None
+            return page(ctx, "view.html", 422, vs=vs, scope=scope, token=token, call=call,
+                        actions=auths.ACTIONS, form=form, errors=errors)
+        rec = scope.recording
+        assert rec is not None
+        data = blank("listening-protocol", ctx.vault.policy)
+        now = datetime.now(UTC)
+        data.update({f: form.get(f, "").strip() or None for f in PROTOCOL_FIELDS})
+        data.update({"date": now.astimezone(tz).strftime("%d.%m.%Y"),
+                     "call_date": rec.start_at.astimezone(tz).strftime("%d.%m.%Y"),
+                     "call_time": rec.start_at.astimezone(tz).strftime("%H:%M:%S")})
+        folder = ctx.vault.root / "documents" / "listening"
+        row = ListeningProtocol(viewing_id=vs.id, request_id=vs.request_id,
+                                case_ref=vs.case_ref, data=data, pdf="", made_by=user.name,
+                                made_at=now)
+        s.add(row)
+        s.flush()
+        out = folder / f"protokol-odsluchu-{row.id}.pdf"
+        render("listening-protocol", data, out, ctx.vault.root)
+        row.pdf = str(out.relative_to(ctx.vault.root))
+        record_action(s, "listening.protocol", f"Protokół z odsłuchania rozmowy nr {rec.id} "
+                      f"({data['call_date']} {data['call_time']}); cel: {vs.purpose}.",
+                      printed(s, user.name), request_id=vs.request_id, at=now)
+        audit(s, user.name, "listening.protocol", f"recording {rec.id}",
+              {"protocol": row.id, "viewing": vs.id, "request": vs.request_id,
+               "case_ref": vs.case_ref})
+        pid = row.id
+    return redirect(flash_url(f"/protocols/{pid}", "Protokół zapisany."))
+
+
+@router.get("/protocols/{pid}")
+def protocol_page(pid: int, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need_user()
+    with ctx.vault.reading() as s:
+        row = s.get(ListeningProtocol, pid)
+    if row is None or (row.made_by != user.name and not ctx.may("custody_read")):
+        return page(ctx, "error.html", 404, message="Nie ma takiego protokołu.")
+    return page(ctx, "protocol.html", row=row, msg=ctx.request.query_params.get("msg"))
+
+
+@router.get("/protocols/{pid}/pdf")
+def protocol_pdf(pid: int, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need_user()
+    with ctx.vault.reading() as s:
+        row = s.get(ListeningProtocol, pid)
+    if row is None or (row.made_by != user.name and not ctx.may("custody_read")):
+        return page(ctx, "error.html", 404, message="Nie ma takiego protokołu.")
+    pdf = Path(ctx.vault.root / row.pdf).read_bytes()
+    return Response(pdf, media_type="application/pdf")

@@ -1,0 +1,191 @@
+"""The JSON API under /api (OpenAPI at /api/docs): the same actions as the pages, for
+automation. Bearer tokens (scoped) or the browser session with an X-CSRF-Token header.
+Bad input answers 422 with the field named; nothing is half-saved."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from kustosz.access import authorisations as auths
+from kustosz.custody import holds as holds_mod
+from kustosz.custody.decisions import decide
+from kustosz.custody.requests import list_requests
+from kustosz.db.access import ApiToken
+from kustosz.errors import KustoszError, NotFound
+from kustosz.index.sources import get_source
+from kustosz.web.common import Ctx, Forbidden, check_csrf, context, token_digest
+
+router = APIRouter(prefix="/api", tags=["api"])
+SCOPES = ("read", "custody", "authorise", "media")
+
+
+def _need(ctx: Ctx, perm: str, scope: str) -> Any:
+    user = ctx.need(perm)
+    if ctx.via_token and scope not in ctx.scopes:
+        raise Forbidden("token scope")
+    return user
+
+
+def _field_error(field: str, message: str) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["body", field], "field": field, "msg": message}]},
+                        status_code=422)
+
+
+@router.get("/me")
+def me(ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    user = ctx.need_user()
+    return {"name": user.name, "display_name": user.display_name, "roles": user.roles}
+
+
+class HoldIn(BaseModel):
+    sources: list[str] = Field(min_length=1)
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    basis: str = Field(min_length=1)
+    case_ref: str | None = None
+
+
+@router.get("/holds")
+def holds_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    _need(ctx, "custody_read", "read")
+    with ctx.vault.reading() as s:
+        return [{"id": v.hold.id, "basis": v.hold.basis, "case_ref": v.hold.case_ref,
+                 "sources": v.sources, "items": v.items,
+                 "from": v.hold.start_at, "to": v.hold.end_at,
+                 "released_at": v.hold.released_at} for v in holds_mod.list_holds(s)]
+
+
+@router.post("/holds", status_code=201)
+async def holds_place(body: HoldIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
+    user = _need(ctx, "custody", "custody")
+    await check_csrf(request, ctx)
+    if body.start.tzinfo is None or body.end.tzinfo is None:
+        return _field_error("from", "times need a UTC offset")
+    if body.end < body.start:
+        return _field_error("to", "ends before it starts")
+    try:
+        with ctx.vault.transaction() as s:
+            try:
+                sources = [get_source(s, n) for n in body.sources]
+            except NotFound as exc:
+                return _field_error("sources", str(exc))
+            hold = holds_mod.place_hold(s, sources=sources, start=body.start, end=body.end,
+                                        basis=body.basis, case_ref=body.case_ref,
+                                        actor=user.name)
+            return {"id": hold.id}
+    except KustoszError as exc:
+        return _field_error("basis", str(exc))
+
+
+@router.get("/requests")
+def requests_list(ctx: Ctx = Depends(context), status: str | None = None) -> list[dict]:
+    _need(ctx, "custody_read", "read")
+    with ctx.vault.reading() as s:
+        return [{"id": r.id, "kind": r.kind, "material": r.material, "status": r.status,
+                 "requester": r.requester, "received_on": r.received_on,
+                 "sources": r.sources, "from": r.start_at, "to": r.end_at,
+                 "hold": r.hold_id} for r in list_requests(s, status)]
+
+
+class DecisionIn(BaseModel):
+    agree: bool
+    on: date
+    by: str | None = None
+    deputy: bool = False
+    reason: str | None = None
+
+
+@router.post("/requests/{request_id}/decision", status_code=201)
+async def request_decide(request_id: int, body: DecisionIn, request: Request,
+                         ctx: Ctx = Depends(context)) -> Any:
+    user = _need(ctx, "custody", "custody")
+    await check_csrf(request, ctx)
+    try:
+        with ctx.vault.transaction() as s:
+            d = decide(s, ctx.vault.policy, request_id, by=body.by or user.name,
+                       agree=body.agree, on=body.on, actor=user.name, deputy=body.deputy,
+                       reason=body.reason)
+            return {"request": request_id, "agree": d.agree, "by": d.decided_by}
+    except NotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    except KustoszError as exc:
+        return _field_error("agree", str(exc))
+
+
+class AuthorisationIn(BaseModel):
+    holder: str
+    actions: list[str] = Field(min_length=1)
+    sources: list[str] = []
+    source_kinds: list[str] = []
+    valid_from: datetime
+    valid_to: datetime
+    basis: str | None = None
+
+
+@router.get("/authorisations")
+def authorisations_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    user = ctx.need_user()
+    now = datetime.now(UTC)
+    with ctx.vault.reading() as s:
+        rows = auths.list_authorisations(
+            s, None if ctx.may("authorise") or ctx.may("oversight") else user)
+        return [{"id": a.id, "holder_id": a.holder_id, "actions": a.actions,
+                 "sources": a.sources, "source_kinds": a.source_kinds,
+                 "valid_from": a.valid_from, "valid_to": a.valid_to,
+                 "state": auths.state(a, now)} for a in rows]
+
+
+@router.post("/authorisations", status_code=201)
+async def authorisations_issue(body: AuthorisationIn, request: Request,
+                               ctx: Ctx = Depends(context)) -> Any:
+    user = _need(ctx, "authorise", "authorise")
+    await check_csrf(request, ctx)
+    if body.valid_from.tzinfo is None or body.valid_to.tzinfo is None:
+        return _field_error("valid_from", "times need a UTC offset")
+    try:
+        with ctx.vault.transaction() as s:
+            a = auths.issue(s, holder=body.holder, actions=body.actions, sources=body.sources,
+                            source_kinds=body.source_kinds, valid_from=body.valid_from,
+                            valid_to=body.valid_to, by=user.name, actor=user.name,
+                            basis=body.basis)
+            return {"id": a.id}
+    except auths.FieldError as exc:
+        return _field_error(exc.field, str(exc))
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1)
+    days: int = Field(default=90, ge=1, le=730)
+
+
+@router.post("/tokens", status_code=201)
+async def token_create(body: TokenIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
+    """A token for automation, acting as the logged-in user, limited to the scopes named."""
+    user = ctx.need_user()
+    if ctx.via_token:
+        raise Forbidden("tokens are made in a browser session")
+    await check_csrf(request, ctx)
+    bad = [x for x in body.scopes if x not in SCOPES]
+    if bad:
+        return _field_error("scopes", f"unknown scope {bad[0]!r}; known: {', '.join(SCOPES)}")
+    token = "ksz_" + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    from kustosz.audit import append as audit
+
+    with ctx.vault.transaction() as s:
+        row = ApiToken(user_id=user.id, name=body.name, token_hash=token_digest(token),
+                       scopes=sorted(set(body.scopes)), created_by=user.name, created_at=now,
+                       expires_at=now + timedelta(days=body.days))
+        s.add(row)
+        s.flush()
+        audit(s, user.name, "token.create", f"token {row.id}",
+              {"name": body.name, "scopes": row.scopes})
+    return {"token": token, "scopes": sorted(set(body.scopes)),
+            "expires_at": (now + timedelta(days=body.days)).isoformat()}

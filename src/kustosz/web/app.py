@@ -1,0 +1,99 @@
+"""The app factory: `create_app(vault)` gives the FastAPI app `kustosz serve` runs."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from kustosz.vault import Vault
+from kustosz.web import admin, api, auth, employees, media, pages
+from kustosz.web.common import (
+    TEMPLATES,
+    BadCsrf,
+    Forbidden,
+    MustChangePassword,
+    NeedLogin,
+    context,
+    redirect,
+)
+
+CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; "
+       "base-uri 'self'; form-action 'self'")
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/media/")) and path != "/media/start"
+
+
+def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
+    app = FastAPI(title="Kustosz", version="0.1.0",
+                  description="The monitoring vault of a public office: JSON API.",
+                  # Swagger UI would load its scripts from a CDN: offices may have no internet,
+                  # and the CSP forbids it. The schema itself is served.
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.vault = vault
+    app.state.secure_cookies = secure_cookies
+    static = resources.files("kustosz.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for module in (auth, media, pages, admin, employees, api):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(NeedLogin)
+    async def need_login(request: Request, _exc: NeedLogin) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "not authenticated"}, status_code=401)
+        return redirect(f"/login?next={request.url.path}")
+
+    @app.exception_handler(MustChangePassword)
+    async def must_change(request: Request, _exc: MustChangePassword) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "the one-time password must be changed first"},
+                                status_code=403)
+        return redirect("/account/password")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "forbidden"}, status_code=403)
+        ctx = context(request)
+        return TEMPLATES.TemplateResponse(request, "error.html", {
+            "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {},
+            "errors": {}, "office": vault.policy.office_name, "message": exc.message},
+            status_code=403)
+
+    @app.exception_handler(BadCsrf)
+    async def bad_csrf(request: Request, _exc: BadCsrf) -> Response:
+        return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403) \
+            if _wants_json(request) else Response(
+                "Formularz odrzucony: brak lub nieprawidłowy token CSRF. Wróć, odśwież "
+                "stronę i spróbuj ponownie.", status_code=403, media_type="text/plain")
+
+    return app
+
+
+def iter_routes(routes: list) -> list:  # type: ignore[type-arg]
+    """Every route of the app, flattened (FastAPI keeps included routers as wrappers)."""
+    out = []
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            out.extend(iter_routes(list(inner.routes)))
+        else:
+            out.append(r)
+    return out

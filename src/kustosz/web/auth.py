@@ -1,0 +1,162 @@
+"""Login, logout, password change, language."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from kustosz.access import accounts, passwords
+from kustosz.db.custody import User
+from kustosz.errors import InputError
+from kustosz.web.common import (
+    LANG_COOKIE,
+    PRE_COOKIE,
+    SESSION_COOKIE,
+    Ctx,
+    check_csrf,
+    context,
+    page,
+    pre_token,
+    redirect,
+    set_cookie,
+)
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, ctx: Ctx = Depends(context), next: str = "/") -> Response:
+    token = pre_token(request)
+    response = page(ctx, "login.html", csrf=token, next=_safe_next(next))
+    set_cookie(request, response, PRE_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    form = await request.form()
+    name = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    code = str(form.get("totp", "")) or None
+    target = _safe_next(str(form.get("next", "/")))
+    sent = str(form.get("csrf", ""))
+    expected = request.cookies.get(PRE_COOKIE, "")
+    import hmac
+
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        return page(ctx, "error.html", 403, message="Formularz wygasł lub nie pochodzi z tej "
+                    "strony (brak tokenu CSRF). Odśwież stronę logowania.")
+    with ctx.vault.transaction() as s:
+        result = accounts.authenticate(s, name, password, ctx.client, code)
+        if result.user is not None:
+            token, _row = accounts.start_session(s, result.user, ctx.client,
+                                                 previous=request.cookies.get(SESSION_COOKIE))
+            must_change = accounts.needs_new_password(s, result.user)
+    if result.user is None:
+        response = page(ctx, "login.html", 401, csrf=expected, next=target,
+                        form={"username": name}, error=result.error,
+                        needs_totp=result.needs_totp)
+        return response
+    response = redirect("/account/password" if must_change else target)
+    set_cookie(request, response, SESSION_COOKIE, token)
+    response.delete_cookie(PRE_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    await check_csrf(request, ctx)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with ctx.vault.transaction() as s:
+            accounts.end_session(s, token)
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password", include_in_schema=False)
+def password_form(ctx: Ctx = Depends(context)) -> Response:
+    if ctx.user is None:
+        return redirect("/login")
+    return page(ctx, "password.html")
+
+
+@router.post("/account/password", include_in_schema=False)
+async def password_change(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    if ctx.user is None:
+        return redirect("/login")
+    await check_csrf(request, ctx)
+    form = await request.form()
+    current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
+    errors: dict[str, str] = {}
+    if not passwords.verify(ctx.user.password_hash, current):
+        errors["current"] = "Obecne hasło jest nieprawidłowe."
+    elif new != again:
+        errors["again"] = "Hasła się różnią."
+    else:
+        try:
+            passwords.check_new(new, ctx.user.name)
+        except InputError as exc:
+            errors["new"] = str(exc)
+    if errors:
+        return page(ctx, "password.html", 422, errors=errors)
+    with ctx.vault.transaction() as s:
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        accounts.set_password(s, user, new, user.name)
+        token, _row = accounts.start_session(s, user, ctx.client,
+                                             previous=request.cookies.get(SESSION_COOKIE))
+    response = redirect("/?msg=Has%C5%82o%20zmienione")
+    set_cookie(request, response, SESSION_COOKIE, token)
+    return response
+
+
+@router.get("/lang/{code}", include_in_schema=False)
+def language(code: str, request: Request) -> Response:
+    response = redirect(_safe_next(request.query_params.get("next")))
+    if code in ("pl", "en"):
+        set_cookie(request, response, LANG_COOKIE, code, max_age=365 * 86400)
+    return response
+
+
+@router.get("/account/totp", include_in_schema=False)
+def totp_form(ctx: Ctx = Depends(context)) -> Response:
+    """Turn on the optional second factor: the secret to type into an authenticator app."""
+    import pyotp
+
+    user = ctx.need_user()
+    secret = pyotp.random_base32()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.name, issuer_name="Kustosz")
+    with ctx.vault.reading() as s:
+        account = accounts.account_of_readonly(s, user)
+    return page(ctx, "totp.html", secret=secret, uri=uri,
+                enabled=bool(account and account.totp_secret))
+
+
+@router.post("/account/totp", include_in_schema=False)
+async def totp_enable(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    import pyotp
+
+    user = ctx.need_user()
+    await check_csrf(request, ctx)
+    form = await request.form()
+    secret, code = str(form.get("secret", "")), str(form.get("code", "")).strip()
+    if len(secret) < 16 or not pyotp.TOTP(secret).verify(code, valid_window=1):
+        uri = pyotp.TOTP(secret or "A" * 16).provisioning_uri(name=user.name,
+                                                              issuer_name="Kustosz")
+        return page(ctx, "totp.html", 422, secret=secret, uri=uri, enabled=False,
+                    errors={"code": "Kod nie pasuje — sprawdź czas w telefonie i przepisz "
+                                    "aktualny kod."})
+    with ctx.vault.transaction() as s:
+        u = s.get(User, user.id)
+        assert u is not None
+        accounts.account_of(s, u).totp_secret = secret
+        from kustosz.audit import append as audit
+
+        audit(s, u.name, "user.totp", u.name, {"enabled": True})
+    return redirect("/?msg=W%C5%82%C4%85czono%20drugi%20sk%C5%82adnik%20logowania")

@@ -1,0 +1,197 @@
+"""What every route shares: who is asking (session cookie or API token), CSRF, roles,
+templates, and errors shown in Polish."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from kustosz.access import accounts
+from kustosz.db.access import ApiToken
+from kustosz.db.custody import User
+from kustosz.vault import Vault
+from kustosz.web.i18n import LANGS, translate
+
+SESSION_COOKIE = "kustosz_session"
+PRE_COOKIE = "kustosz_pre"  # CSRF token of the login form (double submit, before a session)
+LANG_COOKIE = "kustosz_lang"
+
+# Which roles reach which part of the app. A role never opens material by itself: the media
+# routes ask for an individual authorisation (kustosz.access.authorisations).
+PERMS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"administrator"}),
+    "authorise": frozenset({"approver"}),
+    "custody": frozenset({"administrator", "dpo", "approver", "custodian", "commission"}),
+    "custody_read": frozenset({"administrator", "dpo", "approver", "custodian", "commission",
+                               "auditor"}),
+    "locations": frozenset({"administrator", "dpo", "approver"}),  # R1.7
+    "oversight": frozenset({"administrator", "dpo", "approver", "auditor"}),
+}
+
+TEMPLATES = Jinja2Templates(directory=str(resources.files("kustosz.web") / "templates"))
+
+
+class NeedLogin(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str = "Brak uprawnień do tej strony.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadCsrf(Exception):
+    pass
+
+
+class MustChangePassword(Exception):
+    pass
+
+
+@dataclass
+class Ctx:
+    request: Request
+    vault: Vault
+    user: User | None
+    session_id: str | None = None
+    csrf: str = ""
+    via_token: bool = False
+    scopes: list[str] = field(default_factory=list)
+    lang: str = "pl"
+    must_change: bool = False
+
+    @property
+    def client(self) -> str:
+        return self.request.client.host if self.request.client else ""
+
+    def may(self, perm: str) -> bool:
+        return self.user is not None and bool(set(self.user.roles) & PERMS[perm])
+
+    def need(self, perm: str) -> User:
+        self.need_user()
+        if not self.may(perm):
+            raise Forbidden()
+        return self.user
+
+    def need_user(self) -> User:
+        if self.user is None:
+            raise NeedLogin()
+        if self.must_change:
+            raise MustChangePassword()
+        return self.user
+
+    def _(self, text: str) -> str:
+        return translate(text, self.lang)
+
+
+def vault_of(request: Request) -> Vault:
+    return request.app.state.vault
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def context(request: Request) -> Ctx:
+    """The dependency every route takes: resolves the caller once per request."""
+    vault = vault_of(request)
+    lang = request.cookies.get(LANG_COOKIE, "pl")
+    lang = lang if lang in LANGS else "pl"
+    auth = request.headers.get("authorization", "")
+    now = datetime.now(UTC)
+    if auth.lower().startswith("bearer "):
+        with vault.transaction() as s:
+            row = s.execute(select(ApiToken).where(
+                ApiToken.token_hash == token_digest(auth[7:].strip()))).scalar_one_or_none()
+            if row is None or row.revoked_at is not None or (
+                    row.expires_at is not None and row.expires_at <= now):
+                return Ctx(request, vault, None, lang=lang, via_token=True)
+            user = s.get(User, row.user_id)
+            if user is None or not user.active:
+                return Ctx(request, vault, None, lang=lang, via_token=True)
+            return Ctx(request, vault, user, via_token=True, scopes=list(row.scopes), lang=lang)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with vault.transaction() as s:
+            found = accounts.session_for(s, token, now)
+            if found is not None:
+                row, user = found
+                return Ctx(request, vault, user, session_id=row.id, csrf=row.csrf, lang=lang,
+                           must_change=accounts.needs_new_password(s, user))
+    return Ctx(request, vault, None, lang=lang)
+
+
+async def check_csrf(request: Request, ctx: Ctx) -> None:
+    """Every state-changing request from a browser carries the session's CSRF token."""
+    if ctx.via_token:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if "form" in ctype:
+            form = await request.form()
+            value = form.get("csrf")
+            sent = value if isinstance(value, str) else None
+    expected = ctx.csrf if ctx.user is not None else request.cookies.get(PRE_COOKIE, "")
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise BadCsrf()
+
+
+def secure_cookies(request: Request) -> bool:
+    return bool(request.app.state.secure_cookies) or request.url.scheme == "https"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str,
+               max_age: int | None = None) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict",
+                        secure=secure_cookies(request), max_age=max_age, path="/")
+
+
+def pre_token(request: Request) -> str:
+    return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+
+
+def local(value: datetime | None, vault: Vault, fmt: str = "%d.%m.%Y %H:%M:%S") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(vault.policy.timezone).strftime(fmt)
+
+
+def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLResponse:
+    data.setdefault("form", {})
+    data.setdefault("errors", {})
+    return TEMPLATES.TemplateResponse(ctx.request, template, {
+        "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "vault": ctx.vault,
+        "office": ctx.vault.policy.office_name,
+        "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f), **data},
+        status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def flash_url(url: str, message: str) -> str:
+    from urllib.parse import quote
+
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}msg={quote(message)}"
+
+
+def api_error(status: int, message: str, field_name: str | None = None) -> JSONResponse:
+    detail: dict[str, Any] = {"message": message}
+    if field_name:
+        detail["field"] = field_name
+        detail["loc"] = ["body", field_name]
+    return JSONResponse({"detail": [detail] if field_name else message}, status_code=status)

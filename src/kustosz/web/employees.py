@@ -1,0 +1,97 @@
+"""Employees and notice acknowledgments (R6.1): list, CSV import, acknowledgment, the printable
+declaration (003 annex 2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from kustosz.access import employees as emp_mod
+from kustosz.db.access import Employee
+from kustosz.errors import InputError
+from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(ctx: Ctx, status: int = 200, error: str | None = None,
+          errors: dict[str, str] | None = None) -> Response:
+    with ctx.vault.reading() as s:
+        listing = emp_mod.rows(s)
+        version = emp_mod.notice_version(s)
+        missing = {e.id for e in emp_mod.without_acknowledgment(s)}
+    return page(ctx, "employees.html", status, rows=listing, version=version, missing=missing,
+                error=error, errors=errors or {}, msg=ctx.request.query_params.get("msg"),
+                today=datetime.now(ctx.vault.policy.timezone).date(),
+                columns=";".join(emp_mod.COLUMNS))
+
+
+@router.get("/employees")
+def employees(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    return _page(ctx)
+
+
+@router.post("/employees/import")
+async def employees_import(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return _page(ctx, 422, errors={"file": "Wybierz plik CSV."})
+    data = await upload.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _page(ctx, 422, errors={"file": "Plik musi być zapisany w UTF-8."})
+    try:
+        with ctx.vault.transaction() as s:
+            count = emp_mod.import_csv(s, text, user.name)
+    except InputError as exc:
+        return _page(ctx, 422, errors={"file": str(exc)})
+    return redirect(flash_url("/employees", f"Wczytano {count} pracowników."))
+
+
+@router.post("/employees/{employee_id}/acknowledge")
+async def employees_ack(employee_id: int, request: Request,
+                        ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await request.form()
+    try:
+        on = date.fromisoformat(str(form.get("on", "")))
+    except ValueError:
+        return _page(ctx, 422, errors={f"on-{employee_id}": "Podaj datę oświadczenia."})
+    try:
+        with ctx.vault.transaction() as s:
+            emp_mod.acknowledge(s, employee_id, on, user.name)
+    except InputError as exc:
+        return _page(ctx, 422, error=str(exc), errors={f"on-{employee_id}": str(exc)})
+    return redirect(flash_url("/employees", "Oświadczenie zapisane."))
+
+
+@router.post("/employees/version")
+async def employees_version(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await request.form()
+    try:
+        with ctx.vault.transaction() as s:
+            emp_mod.set_notice_version(s, str(form.get("version", "")), user.name)
+    except InputError as exc:
+        return _page(ctx, 422, errors={"version": str(exc)})
+    return redirect(flash_url("/employees", "Zmieniono wersję informacji o monitoringu."))
+
+
+@router.get("/employees/{employee_id}/declaration")
+def declaration(employee_id: int, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    with ctx.vault.reading() as s:
+        emp = s.get(Employee, employee_id)
+        version = emp_mod.notice_version(s)
+    if emp is None:
+        return page(ctx, "error.html", 404, message="Nie ma takiego pracownika.")
+    return page(ctx, "declaration.html", emp=emp, version=version)

@@ -1,0 +1,57 @@
+"""A small gettext-style catalogue: the Polish text is the message id (Polish is the default
+language); English translations are looked up by it. Chosen over Babel/.po files to keep the
+build free of a compile step; the shape (``_("…")`` everywhere) lets .po files replace it."""
+
+from __future__ import annotations
+
+LANGS = ("pl", "en")
+
+EN: dict[str, str] = {
+    "Pulpit": "Dashboard",
+    "Kamery": "Cameras",
+    "Rozmowy": "Calls",
+    "Zabezpieczenia": "Holds",
+    "Wnioski": "Requests",
+    "Kopie": "Copies",
+    "Rejestry": "Registers",
+    "Upoważnienia": "Authorisations",
+    "Użytkownicy": "Users",
+    "Ustawienia": "Settings",
+    "Rejestr dostępu": "Access log",
+    "Wyloguj": "Log out",
+    "Zaloguj": "Log in",
+    "Logowanie": "Log in",
+    "Nazwa użytkownika": "User name",
+    "Hasło": "Password",
+    "Kod jednorazowy (jeśli włączony)": "One-time code (if enabled)",
+    "Zmiana hasła": "Change password",
+    "Nowe hasło": "New password",
+    "Powtórz nowe hasło": "Repeat the new password",
+    "Zapisz": "Save",
+    "Cel dostępu": "Purpose of access",
+    "Sprawa / znak sprawy": "Case reference",
+    "Numer wniosku": "Request number",
+    "Osoba upoważniona obecna przy przeglądzie": "Authorised person present",
+    "Odtwórz": "Play",
+    "Podgląd bieżący": "Live view",
+    "Przerwa w nagraniu": "Gap in recording",
+    "Fotografowanie i filmowanie ekranu podczas przeglądu nagrań jest zabronione.":
+        "Photographing or filming the screen while viewing recordings is forbidden.",
+    "system monitoringu": "monitoring system",
+    "Odsłuch": "Listening",
+    "Protokół z odsłuchania rozmowy telefonicznej": "Listening protocol",
+    "Zabezpiecz nagranie": "Place a hold",
+    "Zarejestruj wniosek": "Register a request",
+    "Decyzja": "Decision",
+    "wyrażam zgodę": "I agree",
+    "nie wyrażam zgody": "I do not agree",
+    "Brak uprawnień": "Not allowed",
+    "Język": "Language",
+    "Pracownicy": "Employees",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    if lang == "en":
+        return EN.get(text, text)
+    return text

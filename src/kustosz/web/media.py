@@ -1,0 +1,400 @@
+"""Media: stating the purpose (a viewing session), then HLS playlists and segments, call audio
+and copy downloads. Every media route is tagged "media" and passes `guard`: the workstation
+allow-list (R3.5), the login, the viewing session's owner and an authorisation active now
+(R3.2); every answer with bytes leaves an access entry (DESIGN invariant 2)."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from kustosz.access import allowlist, records
+from kustosz.access.authorisations import ACTIONS, FieldError
+from kustosz.audit import append as audit
+from kustosz.db.access import ViewingSession
+from kustosz.db.calls import Call
+from kustosz.db.cameras import Gap
+from kustosz.db.custody import Copy
+from kustosz.db.models import Recording, Source
+from kustosz.errors import KustoszError
+from kustosz.index.recordings import overlapping
+from kustosz.web.common import Ctx, check_csrf, context, page, redirect
+
+router = APIRouter()
+MEDIA_TAG = "media"
+# The actions each media route serves (the authorisation-matrix test reads this).
+ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "media_vod": ("playback",), "media_live": ("live",),
+    "media_segment": ("playback", "live"), "media_audio": ("listening",),
+    "media_copy": ("export",),
+}
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+GAP_TOLERANCE_S = 0.5
+LIVE_SEGMENTS = 4
+
+
+class Blocked(Exception):
+    """403 for a media request; already written to the audit log."""
+
+
+def guard(ctx: Ctx, s: Session, token: str, action: str | None = None
+          ) -> tuple[ViewingSession, records.Scope]:
+    path = ctx.request.url.path
+    if not allowlist.allowed(s, ctx.client):
+        audit(s, ctx.user.name if ctx.user else "anonymous", "access.blocked_address", path,
+              {"client": ctx.client})
+        raise Blocked()
+    if ctx.must_change:
+        raise Blocked()
+    try:
+        return records.admit(s, token, ctx.user, action)
+    except records.Refused as exc:
+        audit(s, ctx.user.name if ctx.user else "anonymous", "access.refused", path,
+              {"client": ctx.client, "why": exc.reason})
+        raise Blocked() from None
+
+
+def _refuse(ctx: Ctx) -> Response:
+    return Response("Brak dostępu (403).", status_code=403, media_type="text/plain",
+                    headers=NO_STORE)
+
+
+def _guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
+    """Check, serve and record in one transaction; a refusal is committed with its audit."""
+    refused = False
+    with ctx.vault.transaction() as s:
+        try:
+            vs, scope = guard(ctx, s, token, action)
+        except Blocked:
+            refused = True
+        else:
+            result = serve(s, vs, scope)
+            if result is None:
+                refused = True
+                audit(s, ctx.user.name if ctx.user else "anonymous", "access.refused",
+                      ctx.request.url.path, {"client": ctx.client, "why": "outside scope"})
+    return _refuse(ctx) if refused else result
+
+
+# -- playlists -------------------------------------------------------------------------------
+def _pdt(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def vod_playlist(recs: list[Recording]) -> str:
+    target = max([math.ceil((r.end_at - r.start_at).total_seconds()) for r in recs] or [1])
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{max(target, 1)}",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD"]
+    lines += _segment_lines(recs)
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def _segment_lines(recs: list[Recording]) -> list[str]:
+    lines: list[str] = []
+    previous: Recording | None = None
+    for r in recs:
+        if previous is not None:
+            gap = (r.start_at - previous.end_at).total_seconds()
+            session = (r.meta or {}).get("session")
+            # A new timeline starts at a gap and wherever the segment is not the next piece
+            # of the same recorder session (each taken-in file has its own timestamps).
+            if gap > GAP_TOLERANCE_S or session is None \
+                    or session != (previous.meta or {}).get("session"):
+                lines.append("#EXT-X-DISCONTINUITY")
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(r.start_at)}")
+        lines.append(f"#EXTINF:{(r.end_at - r.start_at).total_seconds():.3f},")
+        lines.append(f"segment/{r.id}.ts")
+        previous = r
+    return lines
+
+
+def _window_recs(s: Session, vs: ViewingSession, source: Source) -> list[Recording]:
+    assert vs.window_start is not None and vs.window_end is not None
+    return list(s.execute(overlapping(source, vs.window_start, vs.window_end)).scalars())
+
+
+def _live_recs(s: Session, source: Source, now: datetime) -> list[Recording]:
+    rows = s.execute(select(Recording).where(
+        Recording.source_id == source.id, Recording.state == "stored",
+        Recording.start_at >= now - timedelta(seconds=records.LIVE_SECONDS))
+        .order_by(Recording.start_at.desc()).limit(LIVE_SEGMENTS)).scalars()
+    return sorted(rows, key=lambda r: r.start_at)
+
+
+@router.get("/media/{token}/vod.m3u8", name="media_vod", tags=[MEDIA_TAG])
+def media_vod(token: str, ctx: Ctx = Depends(context)) -> Response:
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        if vs.window_start is None or not scope.sources:
+            return None
+        body = vod_playlist(_window_recs(s, vs, scope.sources[0]))
+        records.served(s, vs, f"playlist {scope.sources[0].name}", ctx.client, len(body))
+        return Response(body, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
+    return _guarded(ctx, token, "playback", serve)
+
+
+@router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
+def media_live(token: str, ctx: Ctx = Depends(context)) -> Response:
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        source = scope.sources[0]
+        recs = _live_recs(s, source, datetime.now(UTC))
+        first = recs[0].start_at if recs else datetime.now(UTC)
+        seq = s.execute(select(func.count()).select_from(Recording).where(
+            Recording.source_id == source.id, Recording.start_at < first)).scalar_one()
+        target = max([math.ceil((r.end_at - r.start_at).total_seconds()) for r in recs] or [4])
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{seq}", *_segment_lines(recs)]
+        body = "\n".join(lines) + "\n"
+        records.served(s, vs, f"live playlist {source.name}", ctx.client, len(body))
+        return Response(body, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
+    return _guarded(ctx, token, "live", serve)
+
+
+@router.get("/media/{token}/segment/{recording_id}.ts", name="media_segment", tags=[MEDIA_TAG])
+def media_segment(token: str, recording_id: int, ctx: Ctx = Depends(context)) -> Response:
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        rec = s.get(Recording, recording_id)
+        if rec is None or rec.state != "stored" or not scope.sources \
+                or rec.source_id != scope.sources[0].id or vs.action not in ("playback", "live"):
+            return None
+        if vs.action == "playback":
+            assert vs.window_start is not None and vs.window_end is not None
+            if rec.end_at < vs.window_start or rec.start_at > vs.window_end:
+                return None
+        elif rec.start_at < datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS):
+            return None  # live view: nothing older than the live window (R3.1)
+        data = ctx.vault.storage.path(rec.storage_key).read_bytes()
+        records.served(s, vs, f"segment {rec.id}", ctx.client, len(data), rec.id)
+        return Response(data, media_type="video/mp2t", headers=NO_STORE)
+    return _guarded(ctx, token, None, serve)
+
+
+AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+               ".gsm": "audio/x-gsm"}
+
+
+@router.get("/media/{token}/audio", name="media_audio", tags=[MEDIA_TAG])
+def media_audio(token: str, ctx: Ctx = Depends(context)) -> Response:
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        rec = scope.recording
+        if rec is None:
+            return None
+        path = ctx.vault.storage.path(rec.storage_key)
+        data = path.read_bytes()
+        records.served(s, vs, f"call {rec.id}", ctx.client, len(data), rec.id)
+        return Response(data, headers=NO_STORE,
+                        media_type=AUDIO_TYPES.get(path.suffix.lower(),
+                                                   "application/octet-stream"))
+    return _guarded(ctx, token, "listening", serve)
+
+
+@router.get("/media/{token}/copy.zip", name="media_copy", tags=[MEDIA_TAG])
+def media_copy(token: str, ctx: Ctx = Depends(context)) -> Response:
+    from kustosz.custody.bundles import write_zip
+
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        copy = scope.copy
+        if copy is None:
+            return None
+        tmp = Path(tempfile.mkdtemp(prefix="kustosz-dl-"))
+        out = tmp / f"kopia-{copy.number.replace('/', '-')}.zip"
+        write_zip(ctx.vault.root / copy.bundle, out, None)
+        records.served(s, vs, f"copy {copy.number}", ctx.client, out.stat().st_size)
+        import shutil
+
+        return FileResponse(out, media_type="application/zip", filename=out.name,
+                            headers=NO_STORE,
+                            background=BackgroundTask(shutil.rmtree, tmp, True))
+    return _guarded(ctx, token, "export", serve)
+
+
+# -- stating the purpose ------------------------------------------------------------------
+def _parse_local(text: str | None, ctx: Ctx, field: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise FieldError(field, "Nieprawidłowa data i godzina.") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ctx.vault.policy.timezone)
+    return value
+
+
+def _int(text: Any, field: str) -> int | None:
+    if text in (None, ""):
+        return None
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise FieldError(field, "Podaj liczbę.") from None
+
+
+def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
+    """Open a viewing session from form or JSON fields; returns the token. FieldError on bad
+    input, records.Refused when no authorisation opens the material."""
+    user = ctx.need_user()
+    action = str(data.get("action") or "")
+    if action not in ACTIONS:
+        raise FieldError("action", "Nieznana czynność.")
+    with ctx.vault.transaction() as s:
+        if not allowlist.allowed(s, ctx.client):
+            audit(s, user.name, "access.blocked_address", "/media/start",
+                  {"client": ctx.client})
+            blocked = True
+        else:
+            blocked = False
+    if blocked:
+        raise records.Refused("address not allowed")
+    source = recording = copy = None
+    window = None
+    with ctx.vault.transaction() as s:
+        if action in ("live", "playback"):
+            source = s.execute(select(Source).where(Source.name == str(data.get("source") or ""),
+                                                    Source.kind == "camera")).scalar_one_or_none()
+            if source is None:
+                raise FieldError("source", "Wybierz kamerę.")
+        if action == "playback":
+            start = _parse_local(data.get("from"), ctx, "from")
+            end = _parse_local(data.get("to"), ctx, "to")
+            if start is None:
+                raise FieldError("from", "Podaj początek okresu.")
+            if end is None:
+                raise FieldError("to", "Podaj koniec okresu.")
+            window = (start, end)
+        if action == "listening":
+            rid = _int(data.get("recording"), "recording")
+            recording = s.get(Recording, rid) if rid else None
+            if recording is None:
+                raise FieldError("recording", "Nie ma takiego nagrania rozmowy.")
+        if action == "export":
+            copy = s.execute(select(Copy).where(Copy.number == str(data.get("copy") or ""))) \
+                .scalar_one_or_none()
+            if copy is None:
+                raise FieldError("copy", "Nie ma takiej kopii.")
+        token = records.open_viewing(
+            s, user=user, action=action, client=ctx.client, purpose=data.get("purpose"),
+            case_ref=data.get("case_ref"), request_id=_int(data.get("request_id"), "request_id"),
+            witness=data.get("witness"), source=source, recording=recording, copy=copy,
+            window=window)
+    if token is None:  # the refusal is in the audit log (committed above)
+        raise records.Refused("no active authorisation")
+    return token
+
+
+@router.get("/media/start", include_in_schema=False)
+def start_form(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need_user()
+    form = dict(request.query_params)
+    return page(ctx, "start.html", form=form, actions=ACTIONS)
+
+
+@router.post("/media/start", include_in_schema=False)
+async def start_post(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need_user()
+    await check_csrf(request, ctx)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        token = start_viewing(ctx, form)
+    except FieldError as exc:
+        return page(ctx, "start.html", 422, form=form, errors={exc.field: str(exc)},
+                    actions=ACTIONS)
+    except records.Refused:
+        return page(ctx, "start.html", 403, form=form, actions=ACTIONS,
+                    refused="Nie masz ważnego upoważnienia do tej czynności na tym materiale "
+                            "albo to stanowisko nie jest dopuszczone do materiału. Próba "
+                            "została zapisana.")
+    except KustoszError as exc:
+        return page(ctx, "start.html", 422, form=form, actions=ACTIONS, refused=str(exc))
+    return redirect(f"/view/{token}")
+
+
+@router.post("/api/media/sessions", tags=["api"])
+async def api_start(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    if ctx.user is None:
+        return JSONResponse({"detail": "not authenticated"}, status_code=401)
+    await check_csrf(request, ctx)
+    try:
+        data = await request.json()
+    except ValueError:
+        return JSONResponse({"detail": "body must be JSON"}, status_code=400)
+    try:
+        token = start_viewing(ctx, data if isinstance(data, dict) else {})
+    except FieldError as exc:
+        return JSONResponse({"detail": [{"loc": ["body", exc.field], "field": exc.field,
+                                         "msg": str(exc)}]}, status_code=422)
+    except records.Refused:
+        return JSONResponse({"detail": "no active authorisation for this material from this "
+                                       "address"}, status_code=403)
+    base = f"/media/{token}"
+    return JSONResponse({"token": token, "view": f"/view/{token}",
+                         "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",
+                                  "listening": f"{base}/audio",
+                                  "export": f"{base}/copy.zip"}[str(data.get("action"))]},
+                        status_code=201)
+
+
+def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
+            recs: list[Recording], edges: bool = True) -> list[tuple[datetime, datetime, str]]:
+    """Gaps to show: recorded by the recorder (camera_gaps) and holes between segments (with
+    ``edges``, also before the first and after the last segment of the period)."""
+    out = [(max(g.start_at, start), min(g.end_at or end, end), g.cause)
+           for g in s.execute(select(Gap).where(
+               Gap.source_id == source.id, Gap.start_at <= end,
+               (Gap.end_at.is_(None)) | (Gap.end_at >= start))).scalars()]
+    edge = start if edges or not recs else recs[0].start_at
+    for r in recs:
+        if (r.start_at - edge).total_seconds() > GAP_TOLERANCE_S:
+            out.append((edge, r.start_at, "brak nagrań"))
+        edge = max(edge, r.end_at)
+    if edges and (end - edge).total_seconds() > GAP_TOLERANCE_S:
+        out.append((edge, end, "brak nagrań"))
+    return sorted(out)
+
+
+@router.get("/view/{token}", include_in_schema=False)
+def view(token: str, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need_user()
+    with ctx.vault.transaction() as s:
+        try:
+            vs, scope = guard(ctx, s, token)
+        except Blocked:
+            vs = None
+        if vs is not None:
+            data: dict[str, Any] = {"vs": vs, "scope": scope, "token": token,
+                                    "actions": ACTIONS}
+            if vs.action == "playback" and vs.window_start and vs.window_end:
+                recs = _window_recs(s, vs, scope.sources[0])
+                data["recs"] = recs
+                data["gaps"] = gaps_in(s, scope.sources[0], vs.window_start, vs.window_end,
+                                       recs)
+            if vs.action == "listening" and scope.recording is not None:
+                data["call"] = s.get(Call, scope.recording.id)
+    if vs is None:
+        return page(ctx, "error.html", 403, message="Brak dostępu do tego materiału (sesja "
+                    "przeglądu wygasła, upoważnienie nie obowiązuje albo stanowisko nie jest "
+                    "dopuszczone).")
+    return page(ctx, "view.html", **data)
+
+
+@router.post("/view/{token}/end", include_in_schema=False)
+async def view_end(token: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need_user()
+    await check_csrf(request, ctx)
+    with ctx.vault.transaction() as s:
+        vs = s.execute(select(ViewingSession).where(
+            ViewingSession.token_hash == records.digest(token))).scalar_one_or_none()
+        if vs is not None and ctx.user is not None and vs.user_id == ctx.user.id:
+            records.end_viewing(s, vs)
+            audit(s, ctx.user.name, "access.close", f"viewing {vs.id}",
+                  {"served": vs.served, "bytes": vs.bytes_served})
+    return redirect("/")

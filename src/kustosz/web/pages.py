@@ -1,0 +1,535 @@
+"""HTML pages: dashboard, cameras (timeline, gaps), calls, holds, requests (register, decide,
+copy, hand over, destroy with two confirmations), copies, registers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from kustosz.access import records
+from kustosz.access.authorisations import Authorisation
+from kustosz.access.users import list_users
+from kustosz.cameras.register import camera_rows
+from kustosz.custody import holds as holds_mod
+from kustosz.custody import registers
+from kustosz.custody.copies import get_copy, list_copies, make_copy
+from kustosz.custody.decisions import decide, decision_of
+from kustosz.custody.destruction import confirm
+from kustosz.custody.handover import hand_over
+from kustosz.custody.requests import KINDS, MATERIALS, RequestSpec, get_request, list_requests
+from kustosz.custody.requests import register_request as register_req
+from kustosz.db.cameras import Gap, RecorderStatus
+from kustosz.db.custody import Copy, Destruction
+from kustosz.db.custody import Request as CustodyRequest
+from kustosz.db.models import Hold, Recording, Source
+from kustosz.errors import KustoszError
+from kustosz.index.calls import search_calls
+from kustosz.index.recordings import overlapping
+from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+
+router = APIRouter(include_in_schema=False)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+def _day(text: str | None, field: str, errors: dict[str, str]) -> date | None:
+    if not text:
+        errors[field] = "To pole jest wymagane."
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[field] = "Nieprawidłowa data (RRRR-MM-DD)."
+        return None
+
+
+def _when(text: str | None, field: str, errors: dict[str, str], ctx: Ctx,
+          required: bool = True) -> datetime | None:
+    if not text:
+        if required:
+            errors[field] = "To pole jest wymagane."
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        errors[field] = "Nieprawidłowa data i godzina."
+        return None
+    return value.replace(tzinfo=ctx.vault.policy.timezone) if value.tzinfo is None else value
+
+
+# -- dashboard (R6.3) ------------------------------------------------------------------------
+@router.get("/")
+def dashboard(ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need_user()
+    now = datetime.now(UTC)
+    data: dict[str, Any] = {}
+    with ctx.vault.reading() as s:
+        if ctx.may("oversight") or ctx.may("custody_read"):
+            data["holds"] = s.execute(select(func.count()).select_from(Hold).where(
+                Hold.released_at.is_(None))).scalar_one()
+            data["waiting_decision"] = s.execute(select(func.count()).select_from(
+                CustodyRequest).where(CustodyRequest.status == "registered")).scalar_one()
+            data["waiting_copy"] = s.execute(select(func.count()).select_from(
+                CustodyRequest).where(CustodyRequest.status == "approved")).scalar_one()
+            data["copies_due"] = len(list_copies(s, due_only=True, now=now))
+            data["expiring"] = s.execute(select(func.count()).select_from(Recording).where(
+                Recording.state == "stored", Recording.expires_at <= now + timedelta(days=7),
+                ~holds_mod.covered_by_active_hold())).scalar_one()
+            data["storage"] = s.execute(select(func.coalesce(func.sum(Recording.size), 0))
+                                        .where(Recording.state == "stored")).scalar_one()
+            data["auth_expiring"] = s.execute(select(func.count()).select_from(
+                Authorisation).where(Authorisation.revoked_at.is_(None),
+                                     Authorisation.valid_to > now,
+                                     Authorisation.valid_to <= now + timedelta(days=30))
+            ).scalar_one()
+            from kustosz.access.employees import without_acknowledgment
+
+            data["no_ack"] = len(without_acknowledgment(s))
+            data["recorders"] = s.execute(select(RecorderStatus, Source.name).join(
+                Source, Source.id == RecorderStatus.source_id).order_by(Source.name)).all()
+            data["open_gaps"] = s.execute(select(Gap, Source.name).join(
+                Source, Source.id == Gap.source_id).where(
+                (Gap.end_at.is_(None)) | (Gap.start_at >= now - timedelta(days=1)))
+                .order_by(Gap.start_at.desc()).limit(10)).all()
+        from kustosz.db.models import Setting
+
+        last = s.get(Setting, AUDIT_KEY)
+        if last is not None:
+            import json
+
+            data["audit"] = json.loads(last.value)
+            data["audit"]["at"] = datetime.fromisoformat(data["audit"]["at"])
+        data["mine"] = list(s.execute(select(Authorisation).where(
+            Authorisation.holder_id == user.id).order_by(Authorisation.id.desc())).scalars())
+    data["alerts"] = ctx.vault.alerts_open() if ctx.may("oversight") else []
+    from kustosz.access.authorisations import scope_pl
+
+    return page(ctx, "dashboard.html", **data, scope=scope_pl,
+                msg=ctx.request.query_params.get("msg"))
+
+
+# -- cameras: register, timeline with gaps (R1.7 locations by role) --------------------------
+@router.get("/cameras")
+def cameras(ctx: Ctx = Depends(context), day: str | None = None) -> Response:
+    ctx.need_user()
+    tz = ctx.vault.policy.timezone
+    try:
+        the_day = date.fromisoformat(day) if day else datetime.now(tz).date()
+    except ValueError:
+        the_day = datetime.now(tz).date()
+    start = datetime.combine(the_day, time(0), tzinfo=tz)
+    end = start + timedelta(days=1)
+    timelines = []
+    with ctx.vault.reading() as s:
+        rows = camera_rows(s, ctx.vault.policy, ctx.may("locations"))
+        names = {r["name"] for r in rows}
+        extra = [src.name for src in s.execute(select(Source).where(
+            Source.kind == "camera").order_by(Source.name)).scalars() if src.name not in names]
+        from kustosz.web.media import gaps_in
+
+        for name in [*(r["name"] for r in rows), *extra]:
+            source = s.execute(select(Source).where(Source.name == name)).scalar_one()
+            recs = list(s.execute(overlapping(source, start, end)).scalars())
+
+            def pct(a: datetime, b: datetime) -> tuple[float, float]:
+                total = (end - start).total_seconds()
+                left = max(0.0, (a - start).total_seconds() / total * 100)
+                width = max(0.15, (min(b, end) - max(a, start)).total_seconds() / total * 100)
+                return round(left, 3), round(width, 3)
+
+            spans = _merge(recs)
+            gaps = [g for g in gaps_in(s, source, start, min(end, datetime.now(UTC)), recs,
+                                       edges=False)
+                    if (g[1] - g[0]).total_seconds() >= 60] if recs else []
+            timelines.append({"name": name, "spans": [pct(a, b) for a, b in spans],
+                              "gaps": [(*pct(a, b), a, b, why) for a, b, why in gaps],
+                              "first": spans[0][0] if spans else None,
+                              "last": spans[-1][1] if spans else None,
+                              "count": len(recs)})
+    return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
+                day=the_day, prev=the_day - timedelta(days=1), next=the_day + timedelta(days=1),
+                see_locations=ctx.may("locations"))
+
+
+def _merge(recs: list[Recording]) -> list[tuple[datetime, datetime]]:
+    spans: list[list[datetime]] = []
+    for r in recs:
+        if spans and (r.start_at - spans[-1][1]).total_seconds() <= 1.0:
+            spans[-1][1] = max(spans[-1][1], r.end_at)
+        else:
+            spans.append([r.start_at, r.end_at])
+    return [(a, b) for a, b in spans]
+
+
+# -- calls ------------------------------------------------------------------------------------
+@router.get("/calls")
+def calls(ctx: Ctx = Depends(context), number: str = "", day: str = "") -> Response:
+    ctx.need_user()
+    errors: dict[str, str] = {}
+    hits = []
+    tz = ctx.vault.policy.timezone
+    if number or day:
+        begin = end = None
+        if day:
+            try:
+                d = date.fromisoformat(day)
+                begin = datetime.combine(d, time(0), tzinfo=tz)
+                end = begin + timedelta(days=1)
+            except ValueError:
+                errors["day"] = "Nieprawidłowa data (RRRR-MM-DD)."
+        if not errors and number:
+            try:
+                with ctx.vault.reading() as s:
+                    hits = search_calls(s, number=number, begin=begin, end=end)
+            except KustoszError:
+                errors["number"] = "Nieprawidłowy numer telefonu."
+        elif not errors and begin is not None and end is not None:
+            hits = _calls_of_day(ctx, begin, end)
+    return page(ctx, "calls.html", hits=hits, errors=errors,
+                form={"number": number, "day": day})
+
+
+def _calls_of_day(ctx: Ctx, begin: datetime, end: datetime) -> list[Any]:
+    from types import SimpleNamespace
+
+    from kustosz.db.calls import Call
+
+    with ctx.vault.reading() as s:
+        rows = s.execute(select(Call, Recording.end_at, Source.name)
+                         .join(Recording, Recording.id == Call.recording_id)
+                         .join(Source, Source.id == Call.source_id)
+                         .where(Call.start_at >= begin, Call.start_at < end,
+                                Recording.state == "stored")
+                         .order_by(Call.start_at).limit(500)).all()
+    return [SimpleNamespace(recording_id=c.recording_id, start_at=c.start_at, end_at=e,
+                            caller=c.caller, callee=c.callee, direction=c.direction, source=n)
+            for c, e, n in rows]
+
+
+# -- holds ------------------------------------------------------------------------------------
+@router.get("/holds")
+def holds(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    return _holds_page(ctx, {}, {})
+
+
+def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
+                status: int = 200, error: str | None = None) -> Response:
+    with ctx.vault.reading() as s:
+        views = holds_mod.list_holds(s, include_released=True)
+        sources = [x.name for x in s.execute(select(Source).order_by(Source.name)).scalars()]
+    return page(ctx, "holds.html", status, views=views, sources=sources, form=form,
+                errors=errors, error=error, msg=ctx.request.query_params.get("msg"))
+
+
+@router.post("/holds")
+async def holds_place(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    raw = await request.form()
+    chosen = [v for v in raw.getlist("sources") if isinstance(v, str)]
+    errors: dict[str, str] = {}
+    if not form.get("basis", "").strip():
+        errors["basis"] = "Podaj podstawę zabezpieczenia."
+    if not chosen:
+        errors["sources"] = "Wybierz co najmniej jedno źródło."
+    start = _when(form.get("from"), "from", errors, ctx)
+    end = _when(form.get("to"), "to", errors, ctx)
+    if start and end and end < start:
+        errors["to"] = "Koniec okresu jest przed jego początkiem."
+    form["sources"] = ",".join(chosen)
+    if errors:
+        return _holds_page(ctx, form, errors, 422)
+    try:
+        with ctx.vault.transaction() as s:
+            from kustosz.index.sources import get_source
+
+            hold = holds_mod.place_hold(
+                s, sources=[get_source(s, n) for n in chosen], start=start, end=end,
+                basis=form["basis"], case_ref=form.get("case_ref") or None, actor=user.name)
+            hold_id = hold.id
+    except KustoszError as exc:
+        return _holds_page(ctx, form, {}, 422, error=str(exc))
+    return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone."))
+
+
+@router.post("/holds/{hold_id}/release")
+async def holds_release(hold_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    if not form.get("reason", "").strip():
+        return _holds_page(ctx, {}, {f"reason-{hold_id}": "Podaj powód zwolnienia."}, 422)
+    try:
+        with ctx.vault.transaction() as s:
+            holds_mod.release_hold(s, hold_id, form["reason"], user.name)
+    except KustoszError as exc:
+        return _holds_page(ctx, {}, {}, 422, error=str(exc))
+    return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} zwolnione."))
+
+
+# -- requests ---------------------------------------------------------------------------------
+def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], status: int = 200,
+                   error: str | None = None) -> Response:
+    with ctx.vault.reading() as s:
+        reqs = list(reversed(list_requests(s)))
+        cams = [x.name for x in s.execute(select(Source).where(Source.kind == "camera")
+                                          .order_by(Source.name)).scalars()]
+    return page(ctx, "requests.html", status, reqs=reqs, kinds=KINDS, materials=MATERIALS,
+                cameras=cams, form=form, errors=errors, error=error,
+                msg=ctx.request.query_params.get("msg"))
+
+
+@router.get("/requests")
+def requests_list(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    return _requests_page(ctx, {}, {})
+
+
+@router.post("/requests")
+async def requests_register(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    errors: dict[str, str] = {}
+    for name, message in (("requester", "Podaj dane wnioskodawcy."),
+                          ("purpose", "Podaj cel uzyskania nagrania.")):
+        if not form.get(name, "").strip():
+            errors[name] = message
+    if form.get("kind") not in KINDS:
+        errors["kind"] = "Wybierz rodzaj wniosku."
+    if form.get("material") not in MATERIALS:
+        errors["material"] = "Wybierz rodzaj nagrań."
+    received = _day(form.get("received_on"), "received_on", errors)
+    event = _day(form.get("event_date"), "event_date", errors)
+    if form.get("material") == "video":
+        if not form.get("description", "").strip():
+            errors["description"] = "Opisz zdarzenie (002 zał.5 §6.6)."
+        if not form.get("camera") and not form.get("place", "").strip():
+            errors["camera"] = "Wskaż kamerę albo miejsce."
+        if not form.get("approx_time"):
+            errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia."
+    if errors:
+        return _requests_page(ctx, form, errors, 422)
+    assert received is not None and event is not None
+    spec = RequestSpec(kind=form["kind"], material=form["material"],
+                       requester=form["requester"], received_on=received, event_date=event,
+                       purpose=form["purpose"], contact=form.get("contact") or None,
+                       approx_time=form.get("approx_time") or None,
+                       place=form.get("place") or None,
+                       cameras=[form["camera"]] if form.get("camera") else [],
+                       caller=form.get("caller") or None, callee=form.get("callee") or None,
+                       description=form.get("description") or None,
+                       case_ref=form.get("case_ref") or None)
+    try:
+        with ctx.vault.transaction() as s:
+            req = register_req(s, ctx.vault.policy, spec, user.name)
+            req_id = req.id
+    except KustoszError as exc:
+        return _requests_page(ctx, form, {}, 422, error=str(exc))
+    return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
+
+
+def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = None,
+                  form: dict[str, str] | None = None,
+                  errors: dict[str, str] | None = None) -> Response:
+    with ctx.vault.reading() as s:
+        req = get_request(s, req_id)
+        decision = decision_of(s, req_id)
+        copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar()
+        destruction = s.execute(select(Destruction).where(
+            Destruction.copy_id == copy.id)).scalar() if copy else None
+        users = list_users(s)
+    approvers = [u for u in users if "approver" in u.roles and u.active]
+    custodians = [u for u in users if {"custodian", "administrator"} & set(u.roles) and u.active]
+    return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
+                destruction=destruction, approvers=approvers, custodians=custodians,
+                kinds=KINDS, materials=MATERIALS, error=error, form=form or {},
+                errors=errors or {}, msg=ctx.request.query_params.get("msg"),
+                today=datetime.now(ctx.vault.policy.timezone).date())
+
+
+@router.get("/requests/{req_id}")
+def request_detail(req_id: int, ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    try:
+        return _request_page(ctx, req_id)
+    except KustoszError as exc:
+        return page(ctx, "error.html", 404, message=str(exc))
+
+
+@router.post("/requests/{req_id}/decide")
+async def request_decide(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    errors: dict[str, str] = {}
+    if form.get("agree") not in ("yes", "no"):
+        errors["agree"] = "Wybierz decyzję."
+    on = _day(form.get("on"), "on", errors)
+    by = form.get("by") or user.name
+    if form.get("agree") == "no" and not form.get("reason", "").strip():
+        errors["reason"] = "Podaj uzasadnienie odmowy."
+    if errors:
+        return _request_page(ctx, req_id, 422, form=form, errors=errors)
+    assert on is not None
+    try:
+        with ctx.vault.transaction() as s:
+            decide(s, ctx.vault.policy, req_id, by=by, agree=form["agree"] == "yes", on=on,
+                   actor=user.name, deputy=form.get("deputy") == "on",
+                   reason=form.get("reason"))
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
+    return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
+
+
+@router.post("/requests/{req_id}/copy")
+async def request_copy(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    try:
+        copy = make_copy(ctx.vault, req_id, by=form.get("by") or user.name, actor=user.name)
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=str(exc))
+    return redirect(flash_url(f"/requests/{req_id}", f"Sporządzono kopię nr {copy.number}."))
+
+
+@router.post("/requests/{req_id}/handover")
+async def request_handover(req_id: int, request: Request,
+                           ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    if not form.get("receiver", "").strip():
+        return _request_page(ctx, req_id, 422, form=form,
+                             errors={"receiver": "Podaj osobę i organ przyjmujący kopię."})
+    try:
+        with ctx.vault.reading() as s:
+            copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one()
+        hand_over(ctx.vault, copy.number, receiver=form["receiver"], request_id=req_id,
+                  by=form.get("by") or user.name, actor=user.name,
+                  medium=form.get("medium") or None)
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
+    return redirect(flash_url(f"/requests/{req_id}", "Przekazanie kopii zapisane."))
+
+
+# -- copies -----------------------------------------------------------------------------------
+@router.get("/copies")
+def copies(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    with ctx.vault.reading() as s:
+        rows = list(reversed(list_copies(s)))
+        due = {c.id for c in list_copies(s, due_only=True)}
+        destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
+    return page(ctx, "copies.html", rows=rows, due=due, destructions=destructions,
+                msg=ctx.request.query_params.get("msg"), error=None)
+
+
+@router.post("/copies/destroy")
+async def copies_destroy(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    """One confirmation of the destruction commission; the second, by another member,
+    destroys the copy."""
+    user = ctx.need("custody")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    number = form.get("number", "")
+    if form.get("confirm") != number:
+        return redirect(flash_url("/copies", "Aby potwierdzić, przepisz numer kopii."))
+    try:
+        _d, done = confirm(ctx.vault, number, by=user.name, actor=user.name,
+                           reason=form.get("reason") or None)
+    except KustoszError as exc:
+        return redirect(flash_url("/copies", str(exc)))
+    return redirect(flash_url("/copies", f"Kopia nr {number} zniszczona." if done else
+                              f"Pierwsze potwierdzenie zniszczenia kopii nr {number} zapisane; "
+                              "potrzebne drugie, innego członka komisji."))
+
+
+# -- registers --------------------------------------------------------------------------------
+@router.get("/registers")
+def registers_page(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("custody_read")
+    today = datetime.now(ctx.vault.policy.timezone).date()
+    return page(ctx, "registers.html", kinds={"disclosures": "Rejestr udostępnionych nagrań",
+                                              "copies": "Rejestr kopii",
+                                              "actions": "Rejestr działań w systemie "
+                                                         "monitoringu"},
+                start=today.replace(month=1, day=1), end=today)
+
+
+@router.get("/registers/{kind}.{fmt}")
+def register_download(kind: str, fmt: str, ctx: Ctx = Depends(context), start: str = "",
+                      end: str = "") -> Response:
+    ctx.need("custody_read")
+    try:
+        a, b = date.fromisoformat(start), date.fromisoformat(end)
+        with ctx.vault.reading() as s:
+            reg = registers.build(s, ctx.vault.policy, kind, a, b)
+        if fmt == "csv":
+            return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'})
+        if fmt == "pdf":
+            from kustosz.documents import render
+
+            pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, a, b),
+                         data_root=ctx.vault.root)
+            return Response(pdf, media_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})
+    except (KustoszError, ValueError) as exc:
+        return page(ctx, "error.html", 422, message=f"Nie można przygotować rejestru: {exc}")
+    return page(ctx, "error.html", 404, message="Nieznany format.")
+
+
+# -- access records (R6.3 supervision) --------------------------------------------------------
+@router.get("/access-log")
+def access_log(ctx: Ctx = Depends(context)) -> Response:
+    ctx.need("oversight")
+    with ctx.vault.reading() as s:
+        rows = records.recent(s)
+        names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
+    from kustosz.access.authorisations import ACTIONS
+
+    return page(ctx, "access_log.html", rows=rows, names=names, actions=ACTIONS)
+
+
+@router.get("/copies/{number:path}/get")
+def copy_get(number: str, ctx: Ctx = Depends(context)) -> Response:
+    """The form that opens an export session for a copy (purpose first)."""
+    ctx.need_user()
+    with ctx.vault.reading() as s:
+        get_copy(s, number)
+    return redirect(f"/media/start?action=export&copy={number}")
+
+
+# -- audit verify (R6.3: the last result on the dashboard) -----------------------------------
+AUDIT_KEY = "audit_last_verify"
+
+
+@router.post("/audit/verify")
+async def audit_verify(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    user = ctx.need("oversight")
+    await check_csrf(request, ctx)
+    import json
+
+    from kustosz.audit import append as audit_append
+    from kustosz.audit.log import verify
+    from kustosz.db.models import Setting
+
+    with ctx.vault.reading() as s:
+        count, problem = verify(s, ctx.vault.head_file)
+    result = {"at": datetime.now(UTC).isoformat(), "entries": count, "by": user.name,
+              "problem": str(problem) if problem else None}
+    with ctx.vault.transaction() as s:
+        s.merge(Setting(key=AUDIT_KEY, value=json.dumps(result, ensure_ascii=False)))
+        audit_append(s, user.name, "audit.verify", "audit log", result)
+    return redirect(flash_url("/", "Dziennik zdarzeń sprawdzony: " + (
+        f"błąd — {problem}" if problem else f"{count} wpisów, łańcuch nienaruszony.")))

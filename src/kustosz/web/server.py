@@ -1,0 +1,74 @@
+"""The web server inside `kustosz serve`: uvicorn in a thread, stopped with the same event
+as the recorders; and what `kustosz demo` prints (address, first administrator)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+
+from kustosz.access.bootstrap import FIRST_ADMIN, first_admin
+from kustosz.vault import Vault
+from kustosz.web.app import create_app
+
+log = logging.getLogger(__name__)
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8470
+
+
+class WebServer:
+    def __init__(self, vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                 secure_cookies: bool = False) -> None:
+        config = uvicorn.Config(create_app(vault, secure_cookies=secure_cookies), host=host,
+                                port=port, log_level="warning", access_log=False,
+                                proxy_headers=False, server_header=False)
+        self.server = uvicorn.Server(config)
+        self.host, self.port = host, port
+        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not self.server.started:
+            raise RuntimeError(f"the web server did not start on {self.host}:{self.port}")
+        log.info("web app at %s", self.url)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,
+            port: int = DEFAULT_PORT) -> WebServer:
+    """Start the web server; it stops when ``stop`` is set."""
+    web = WebServer(vault, host, port)
+    web.start()
+
+    def _watch() -> None:
+        stop.wait()
+        web.stop()
+
+    threading.Thread(target=_watch, name="web-stop", daemon=True).start()
+    return web
+
+
+def demo_banner(vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
+    """Lines for `kustosz demo` / `kustosz serve` to print: where the app is, and — the first
+    time only — the first administrator's one-time password."""
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"Aplikacja WWW: http://{shown}:{port}/"]
+    password = first_admin(vault)
+    if password:
+        lines.append(f"Pierwszy administrator: {FIRST_ADMIN} / hasło jednorazowe: {password} "
+                     "(pokazane tylko raz; przy logowaniu trzeba ustawić własne)")
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""The authorisation matrix (DESIGN invariant 2, R3.1–R3.5): every media route of the app ×
+every role × every authorisation state × allowed/blocked workstation. Only an eligible role
+with an active authorisation for that source and action, at an allowed address, gets bytes;
+every answer with bytes leaves exactly one access entry; nothing else leaves one."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from itertools import product
+
+from sqlalchemy import func, select
+from web_helpers import OFFICE_PC, STRANGER, Material, client
+
+from kustosz.access import records
+from kustosz.access.authorisations import ACTIONS, ELIGIBLE
+from kustosz.access.users import add_user
+from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
+from kustosz.db.custody import Copy
+from kustosz.db.models import AuditEntry, Source
+from kustosz.vault import Vault
+from kustosz.web import create_app
+from kustosz.web.app import iter_routes
+from kustosz.web.media import ROUTE_ACTIONS
+
+ROLES = ("administrator", "dpo", "approver", "operator", "viewer", "auditor")
+STATES = ("none", "active", "expired", "revoked", "wrong_source", "wrong_action")
+
+
+def media_routes(vault: Vault) -> dict[str, str]:
+    """name -> path of every GET route that can return material: all under /media/{token}."""
+    app = create_app(vault)
+    found = {r.name: r.path for r in iter_routes(app.routes)
+             if getattr(r, "path", "").startswith("/media/{token}")
+             and "GET" in (getattr(r, "methods", None) or ())}
+    assert found, "no media routes found"
+    # A new media route must be declared (with its actions) or this test fails.
+    assert set(found) == set(ROUTE_ACTIONS), (set(found) ^ set(ROUTE_ACTIONS))
+    return found
+
+
+def _count(vault: Vault) -> int:
+    with vault.reading() as s:
+        return s.execute(select(func.count()).select_from(AccessEntry)).scalar_one()
+
+
+def _setup(m: Material) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """One user per role × state × action, each with a viewing session already open (as if
+    the token had reached them); returns (role, state, action) -> (user name, token)."""
+    vault = m.vault
+    now = datetime.now(UTC)
+    out = {}
+    with vault.transaction() as s:
+        cam = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
+        copy = s.execute(select(Copy).where(Copy.number == m.copy_number)).scalar_one()
+        for role, state, action in product(ROLES, STATES, ACTIONS):
+            name = f"{role}-{state}-{action}".replace("_", "")
+            u = add_user(s, name, name, [role], "test")
+            target = {"live": "cam-hol", "playback": "cam-hol", "listening": "centrala",
+                      "export": "cam-hol"}[action]
+            other = {"live": "cam-inne", "playback": "cam-inne", "listening": "centrala-2",
+                     "export": "cam-inne"}[action]
+            if state != "none":
+                a = Authorisation(
+                    holder_id=u.id, issued_by="burmistrz", issued_at=now - timedelta(days=40),
+                    sources=[other if state == "wrong_source" else target], source_kinds=[],
+                    actions=[x for x in ACTIONS if x != action] if state == "wrong_action"
+                    else [action],
+                    valid_from=now - timedelta(days=40),
+                    valid_to=now - timedelta(days=1) if state == "expired"
+                    else now + timedelta(days=30),
+                    revoked_at=now - timedelta(hours=1) if state == "revoked" else None)
+                s.add(a)
+            token = secrets.token_urlsafe(16)
+            s.add(ViewingSession(
+                token_hash=records.digest(token), user_id=u.id, user_name=name, action=action,
+                source_id=cam.id if action in ("live", "playback") else None,
+                recording_id=m.call.id if action == "listening" else None,
+                copy_id=copy.id if action == "export" else None,
+                window_start=m.window[0] if action == "playback" else None,
+                window_end=m.window[1] if action == "playback" else None,
+                purpose="test", case_ref="S-1", witness="świadek", client="127.0.0.1",
+                started_at=now, last_at=now, served=0, bytes_served=0))
+            out[(role, state, action)] = (name, token)
+    return out
+
+
+def _url(path: str, token: str, action: str, m: Material) -> str:
+    segment = m.live.id if action == "live" else m.old[0].id
+    return path.replace("{token}", token).replace("{recording_id}", str(segment))
+
+
+def test_only_the_authorised_combination_gets_bytes(material: Material) -> None:
+    m = material
+    vault = m.vault
+    routes = media_routes(vault)
+    users = _setup(m)
+    from kustosz.access.accounts import start_session
+
+    cookies = {}
+    with vault.transaction() as s:
+        from kustosz.db.custody import User
+
+        for (_r, _s, _a), (name, _t) in users.items():
+            u = s.execute(select(User).where(User.name == name)).scalar_one()
+            cookies[name] = start_session(s, u, "test")[0]
+    clients = {OFFICE_PC: client(vault, OFFICE_PC), STRANGER: client(vault, STRANGER)}
+    for c in clients.values():
+        c.__enter__()  # one event-loop portal for all requests (much faster)
+    wrong, served = [], 0
+    before = _count(vault)
+    for route, path in routes.items():
+        for action in ROUTE_ACTIONS[route]:
+            for role, state, address in product(ROLES, STATES, clients):
+                name, token = users[(role, state, action)]
+                c = clients[address]
+                c.cookies.set("kustosz_session", cookies[name], domain="testserver.local")
+                r = c.get(_url(path, token, action, m))
+                expect = (state == "active" and role in ELIGIBLE[action]
+                          and address == OFFICE_PC)
+                got = r.status_code == 200 and len(r.content) > 0
+                if got != expect or (not got and r.status_code != 403):
+                    wrong.append((route, action, role, state, address[0], r.status_code))
+                if got:
+                    served += 1
+                    after = _count(vault)
+                    if after != before + 1:
+                        wrong.append((route, action, role, state, "no access entry", after))
+                    before = after
+                elif _count(vault) != before:
+                    wrong.append((route, action, role, state, "entry without bytes"))
+    for c in clients.values():
+        c.__exit__(None, None, None)
+    assert wrong == []
+    # Every action has at least one authorised role, so every route served something.
+    assert served == sum(len(ELIGIBLE[a] & set(ROLES)) for r in routes for a in ROUTE_ACTIONS[r])
+
+
+def test_blocked_address_is_audited_and_anonymous_gets_nothing(material: Material) -> None:
+    vault = material.vault
+    users = _setup(material)
+    name, token = users[("viewer", "active", "playback")]
+    c = client(vault, STRANGER)
+    from web_helpers import session_for
+
+    session_for(vault, c, name)
+    assert c.get(f"/media/{token}/vod.m3u8").status_code == 403
+    anonymous = client(vault, OFFICE_PC)
+    assert anonymous.get(f"/media/{token}/vod.m3u8").status_code in (401, 403)
+    with vault.reading() as s:
+        actions = list(s.execute(select(AuditEntry.action, AuditEntry.details)).all())
+    assert any(a == "access.blocked_address" and "10.9.9.9" in d for a, d in actions)
+    assert _count(vault) == 0
+
+
+def test_live_view_reaches_no_recorded_material(sqlite_material: Material) -> None:
+    m = sqlite_material
+    users = _setup(m)
+    name, token = users[("operator", "active", "live")]
+    c = client(m.vault)
+    from web_helpers import session_for
+
+    session_for(m.vault, c, name)
+    playlist = c.get(f"/media/{token}/live.m3u8")
+    assert playlist.status_code == 200
+    assert f"segment/{m.live.id}.ts" in playlist.text
+    assert f"segment/{m.old[0].id}.ts" not in playlist.text
+    assert c.get(f"/media/{token}/segment/{m.live.id}.ts").status_code == 200
+    assert c.get(f"/media/{token}/segment/{m.old[0].id}.ts").status_code == 403
+    # and a live session cannot be turned into playback
+    assert c.get(f"/media/{token}/vod.m3u8").status_code == 403

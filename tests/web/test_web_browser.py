@@ -1,0 +1,165 @@
+"""In a real browser (Debian's chromium through Playwright): log in, place a hold, decide a
+request, play a recording after stating the purpose (the video really advances), and take
+screenshots of the main pages into docs/screenshots/."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from web_helpers import PASSWORD, Material, authorise, both_vault, make_material
+
+from kustosz.access import accounts
+from kustosz.access.users import add_user
+from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.db.custody import User
+from kustosz.db.models import Hold
+from kustosz.web.server import WebServer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=pl-PL"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Material]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
+    pytest.importorskip("playwright.sync_api")
+    vault = both_vault(tmp_path / "vault")
+    m = make_material(vault, tmp_path)
+    now = datetime.now(UTC)
+    tz = vault.policy.timezone
+    with vault.transaction() as s:
+        boss = s.execute(select(User).where(User.name == "burmistrz")).scalar_one()
+        boss.roles = sorted({*boss.roles, "dpo"})
+        accounts.set_password(s, boss, PASSWORD, "test")
+        add_user(s, "iod", "Iwona Dąbrowska", ["dpo"], "test", title="Inspektor Ochrony Danych")
+        register_request(s, vault.policy, RequestSpec(
+            kind="interested", material="video", requester="Marek Zieliński (kierowca)",
+            received_on=now.astimezone(tz).date(), event_date=now.astimezone(tz).date(),
+            purpose="uszkodzenie samochodu na parkingu", description="otarcie drzwi",
+            cameras=["cam-hol"], start=now - timedelta(hours=2, minutes=1),
+            end=now - timedelta(hours=1, minutes=59)), "test")
+    authorise(vault, "burmistrz", ["playback", "listening"], sources=["cam-hol", "centrala"],
+              by="zastepca")
+    authorise(vault, "iod", ["playback", "listening"], kinds=["camera", "phone"],
+              by="burmistrz")
+    web = WebServer(vault, "127.0.0.1", _free_port())
+    web.start()
+    try:
+        yield web.url.rstrip("/"), m
+    finally:
+        web.stop()
+        vault.close()
+
+
+def test_in_a_real_browser(site: tuple[str, Material]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, m = site
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tz = m.vault.policy.timezone
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        # bypass_csp only lets the test's own probes (wait_for_function) evaluate; the app's
+        # CSP forbids eval, and hls.js runs without it.
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="pl-PL",
+                                bypass_csp=True)
+        page.set_default_timeout(15000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/")
+        assert "/login" in page.url
+        page.screenshot(path=str(SHOTS / "01-logowanie.png"))
+        page.fill("#f-username", "burmistrz")
+        page.fill("#f-password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        assert "Pulpit" in page.content()
+        page.screenshot(path=str(SHOTS / "02-pulpit.png"), full_page=True)
+
+        # place a hold
+        page.goto(f"{base}/holds")
+        page.check("input[name=sources][value=cam-inne]")
+        start = (datetime.now(tz) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+        end = (datetime.now(tz) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+        page.fill("#f-from", start)
+        page.fill("#f-to", end)
+        page.fill("#f-basis", "Pismo Komendy Powiatowej Policji z dnia dzisiejszego")
+        page.fill("#f-case_ref", "RSD-77/26")
+        page.click("text=Zabezpiecz nagranie >> nth=-1")
+        page.wait_for_selector(".flash")
+        with m.vault.reading() as s:
+            assert s.execute(select(Hold).where(Hold.case_ref == "RSD-77/26")).first()
+        page.screenshot(path=str(SHOTS / "03-zabezpieczenia.png"), full_page=True)
+
+        # decide the waiting request
+        page.goto(f"{base}/requests")
+        page.screenshot(path=str(SHOTS / "04-wnioski.png"), full_page=True)
+        page.click("td.status-registered >> xpath=.. >> a")
+        page.check("input[name=agree][value=yes]")
+        page.click("text=Zapisz decyzję")
+        page.wait_for_selector(".flash")
+        assert "wyrażam zgodę" in page.content()
+        page.screenshot(path=str(SHOTS / "05-wniosek-decyzja.png"), full_page=True)
+
+        page.goto(f"{base}/cameras?day={m.old[0].start_at.astimezone(tz).date().isoformat()}")
+        page.screenshot(path=str(SHOTS / "06-kamery-os-czasu.png"), full_page=True)
+
+        # playback after stating the purpose
+        fmt = "%Y-%m-%dT%H:%M:%S"
+        page.goto(f"{base}/media/start?action=playback&source=cam-hol"
+                  f"&from={m.window[0].astimezone(tz).strftime(fmt)}"
+                  f"&to={m.window[1].astimezone(tz).strftime(fmt)}")
+        page.click("button[type=submit]")  # nothing stated: refused, field by field
+        assert page.locator(".error").count() >= 1
+        page.fill("#f-purpose", "wyjaśnienie zdarzenia na parkingu")
+        page.fill("#f-case_ref", "OR.1431.5.2026")
+        page.fill("#f-witness", "Anna Nowak, sekretarz")
+        page.screenshot(path=str(SHOTS / "07-cel-dostepu.png"), full_page=True)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/view/**")
+        page.evaluate("document.getElementById('player').play()")
+        page.wait_for_function("document.getElementById('player').currentTime > 1.0",
+                               timeout=20000)
+        page.wait_for_function(
+            "document.getElementById('walltime').textContent.trim() !== '—'", timeout=10000)
+        page.screenshot(path=str(SHOTS / "08-odtwarzanie.png"), full_page=True)
+
+        page.goto(f"{base}/access-log")
+        assert "wyjaśnienie zdarzenia na parkingu" in page.content()
+        page.screenshot(path=str(SHOTS / "09-rejestr-dostepu.png"), full_page=True)
+        page.goto(f"{base}/authorisations")
+        page.screenshot(path=str(SHOTS / "10-upowaznienia.png"), full_page=True)
+        page.goto(f"{base}/copies")
+        page.screenshot(path=str(SHOTS / "11-kopie.png"), full_page=True)
+        page.goto(f"{base}/calls?day={m.call.start_at.astimezone(tz).date().isoformat()}")
+        page.screenshot(path=str(SHOTS / "12-rozmowy.png"), full_page=True)
+        page.click("a.button:has-text('Odsłuch')")
+        page.fill("#f-purpose", "skarga na obsługę interesanta")
+        page.fill("#f-case_ref", "SKO.152.3.2026")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/view/**")
+        page.wait_for_function("document.getElementById('audio').duration > 0", timeout=10000)
+        page.fill("#f-breach", "Groźby wobec pracownika Biura Obsługi Interesanta")
+        page.fill("#f-actions", "Zawiadomienie Policji")
+        page.screenshot(path=str(SHOTS / "13-odsluch-protokol.png"), full_page=True)
+        page.click("text=Zapisz i drukuj protokół")
+        page.wait_for_selector(".flash")
+        assert "Drukuj (PDF)" in page.content()
+        browser.close()
+    assert errors == []

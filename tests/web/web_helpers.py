@@ -1,0 +1,136 @@
+"""Helpers of the web tests: users with roles, logged-in clients, camera and call material."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.conftest import make_vault
+from tests.custody.custody_helpers import call, people, record, setup_camera, setup_phone
+
+from kustosz.access import accounts
+from kustosz.access.authorisations import issue
+from kustosz.access.users import add_user
+from kustosz.custody.copies import make_copy
+from kustosz.custody.decisions import decide
+from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.db.access import WebSession
+from kustosz.db.calls import Call
+from kustosz.db.custody import User
+from kustosz.db.models import Recording
+from kustosz.index.sources import add_source
+from kustosz.vault import Vault
+from kustosz.web import create_app
+
+OFFICE_PC = ("127.0.0.1", 50000)  # in the default allow-list
+STRANGER = ("10.9.9.9", 50000)  # not in it
+PASSWORD = "Bardzo-tajne-hasło-1"
+
+
+def user(vault: Vault, name: str, roles: list[str], password: str | None = PASSWORD,
+         display: str | None = None) -> User:
+    with vault.transaction() as s:
+        u = add_user(s, name, display or name.capitalize(), roles, "test")
+        if password:
+            accounts.set_password(s, u, password, "test")
+        return u
+
+
+def client(vault: Vault, address: tuple[str, int] = OFFICE_PC) -> TestClient:
+    return TestClient(create_app(vault), client=address, follow_redirects=False)
+
+
+def csrf_in(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)
+
+
+def login(c: TestClient, name: str, password: str = PASSWORD) -> Any:
+    page = c.get("/login")
+    return c.post("/login", data={"username": name, "password": password,
+                                  "csrf": csrf_in(page.text), "next": "/"})
+
+
+def session_for(vault: Vault, c: TestClient, name: str) -> str:
+    """Log ``name`` in without the password round trip (fast, for big matrices); returns
+    the session's CSRF token."""
+    with vault.transaction() as s:
+        u = s.execute(select(User).where(User.name == name)).scalar_one()
+        token, row = accounts.start_session(s, u, "test")
+        csrf = row.csrf
+    c.cookies.set("kustosz_session", token, domain="testserver.local")
+    return csrf
+
+
+def csrf_of(vault: Vault, c: TestClient) -> str:
+    token = c.cookies.get("kustosz_session")
+    with vault.reading() as s:
+        return s.get(WebSession, accounts.digest(token)).csrf
+
+
+def authorise(vault: Vault, holder: str, actions: list[str], sources: list[str] | None = None,
+              kinds: list[str] | None = None, by: str = "burmistrz",
+              days: tuple[int, int] = (-1, 30)) -> int:
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        a = issue(s, holder=holder, actions=actions, sources=sources or [],
+                  source_kinds=kinds or [], valid_from=now + timedelta(days=days[0]),
+                  valid_to=now + timedelta(days=days[1]), by=by, actor="test")
+        return a.id
+
+
+@dataclass
+class Material:
+    vault: Vault
+    old: list[Recording]  # two hours ago, three 2-second segments with a gap after the 2nd
+    live: Recording  # a few seconds ago
+    call: Recording
+    copy_number: str
+    window: tuple[datetime, datetime]
+
+
+def make_material(vault: Vault, tmp: Path) -> Material:
+    people(vault)  # burmistrz, zastepca (approvers), informatyk (custodian), komisja1/2
+    setup_camera(vault, "cam-hol")
+    setup_camera(vault, "cam-inne")
+    setup_phone(vault, tmp / "pbx")
+    with vault.transaction() as s:
+        add_source(s, vault.policy, "centrala-2", "phone", "test")
+    now = datetime.now(UTC).replace(microsecond=0)
+    base = now - timedelta(hours=2)
+    old = record(vault, "cam-hol", base, 2, tmp / "seg")
+    old += record(vault, "cam-hol", base + timedelta(seconds=20), 1, tmp / "seg")
+    live = record(vault, "cam-hol", now - timedelta(seconds=8), 1, tmp / "seg")[0]
+    (tmp / "calls").mkdir(parents=True, exist_ok=True)
+    rec = call(vault, tmp / "calls", now - timedelta(hours=1), "+48600100200")
+    tz = vault.policy.timezone
+    with vault.transaction() as s:
+        req = register_request(s, vault.policy, RequestSpec(
+            kind="authority", material="video", requester="KPP Pleszew",
+            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
+            purpose="postępowanie", description="kradzież", cameras=["cam-hol"],
+            start=base, end=base + timedelta(seconds=30), margin_minutes=0), "test")
+        req_id = req.id
+    with vault.transaction() as s:
+        decide(s, vault.policy, req_id, by="burmistrz", agree=True,
+               on=now.astimezone(tz).date(), actor="test")
+    copy = make_copy(vault, req_id, by="informatyk", actor="test")
+    with vault.reading() as s:
+        assert s.get(Call, rec.id) is not None
+    return Material(vault, old, live, rec, copy.number,
+                    (base - timedelta(seconds=5), base + timedelta(seconds=40)))
+
+
+def both_vault(root: Path, url: str = "") -> Vault:
+    """Pleszew's rules (cameras) plus a period for calls, which its regulation leaves open."""
+    vault = make_vault(root, url=url)
+    vault.close()
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text() + '\n[policy.retention]\nphone = "3 months"\n')
+    return Vault.open(root)
