@@ -27,6 +27,12 @@ ROLES: dict[str, str] = {
     "custodian": "sporządzanie i przechowywanie kopii",
     "commission": "członek komisji niszczącej",
 }
+# Short labels for where space is tight (the page header); ROLES above says what each means.
+ROLE_SHORT: dict[str, str] = {
+    "administrator": "administrator", "dpo": "IOD", "approver": "zatwierdzający",
+    "operator": "operator", "viewer": "przeglądający", "auditor": "kontrola",
+    "custodian": "kopie", "commission": "komisja",
+}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 

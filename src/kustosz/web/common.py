@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from kustosz.access import accounts
+from kustosz.access.users import ROLE_SHORT
 from kustosz.db.access import ApiToken
 from kustosz.db.custody import User
 from kustosz.vault import Vault
@@ -39,6 +40,7 @@ PERMS: dict[str, frozenset[str]] = {
 }
 
 TEMPLATES = Jinja2Templates(directory=str(resources.files("kustosz.web") / "templates"))
+TEMPLATES.env.filters["role_short"] = lambda role: ROLE_SHORT.get(role, role)
 
 
 class NeedLogin(Exception):
