@@ -17,6 +17,7 @@ from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.db.custody import Copy
 from kustosz.documents import NAMES, render
+from kustosz.documents.announcements import announcement_data
 from kustosz.documents.clauses import clause_data
 from kustosz.documents.words import period_pl
 from kustosz.errors import InputError
@@ -225,6 +226,8 @@ def documents_render(name: str,
             name, data = build[name]()
         elif name == "clause":
             data = clause_data(policy, kind)
+        elif name == "announcement":
+            data = announcement_data(policy)
         elif name == "sign":
             period = policy.retention.get("camera")
             data = {**papers.blank(name, policy), "purpose": "bezpieczeństwo osób i ochrona "

@@ -32,6 +32,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "authorisation": ("authorisation.typ", "upoważnienie (004 zał. 1)"),
     "clause": ("clause.typ", "klauzula informacyjna (RODO art. 13)"),
     "sign": ("sign.typ", "tabliczka OBIEKT MONITOROWANY z piktogramem kamery"),
+    "announcement": ("announcement.typ", "komunikaty o nagrywaniu rozmów (001 §1 ust. 3–4)"),
     "register": ("register.typ", "rejestr (udostępnień, kopii, działań)"),
 }
 
