@@ -75,7 +75,7 @@ def users_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @fails_cleanly
 def requests_add(
     kind: str = typer.Option(..., "--kind", help=f"One of: {', '.join(KINDS)}."),
-    material: str = typer.Option(..., "--material", help="video or calls."),
+    material: str = typer.Option(..., "--material", help="video, calls, mail or events."),
     requester: str = typer.Option(..., "--requester", help="Requester's data (name, address)."),
     contact: str = typer.Option(None, "--contact", help="Phone or e-mail of the requester."),
     received: str = typer.Option(None, "--received", help="Date lodged, YYYY-MM-DD (today)."),
@@ -87,6 +87,11 @@ def requests_add(
     camera: list[str] = typer.Option(None, "--camera", help="Camera source; repeatable."),
     caller: str = typer.Option(None, "--caller", help="Calling number (calls)."),
     callee: str = typer.Option(None, "--callee", help="Called number (calls)."),
+    source: list[str] = typer.Option(None, "--source",
+                                     help="Mailbox or endpoint source (mail, events); "
+                                          "repeatable. Default: all of the kind."),
+    who: str = typer.Option(None, "--who", help="Person, address (mail) or host, user "
+                                                "(events) the copy is narrowed to."),
     description: str = typer.Option(None, "--description", help="Description of the event."),
     purpose: str = typer.Option(None, "--purpose", help="Purpose (cel uzyskania nagrania)."),
     case_ref: str = typer.Option(None, "--case", help="Case reference of the authority."),
@@ -105,6 +110,7 @@ def requests_add(
             approx_time=approx_time, start=parse_time(start, "--from") if start else None,
             end=parse_time(end, "--to") if end else None, place=place,
             cameras=list(camera or []), caller=caller, callee=callee,
+            sources=list(source or []), who=who,
             description=description, case_ref=case_ref,
             margin_minutes=vault.config.hold_margin_minutes if margin is None else margin)
         with vault.transaction() as s:

@@ -1,5 +1,6 @@
-"""`kustosz serve`: the recorders of all enabled cameras, the retention scheduler and the web
-app (uvicorn in a thread, on a configurable host and port). Start-up recovery needs no manual
+"""`kustosz serve`: the recorders of all enabled cameras, the mail journal and event listeners
+of all enabled mailbox and endpoint sources, the retention scheduler and the web app (uvicorn
+in a thread, on a configurable host and port). Start-up recovery needs no manual
 step (invariant 5): interrupted sweeps are finished, interrupted intakes undone or completed,
 temp files removed and the segments earlier runs left in the spool taken in — an unfinished one
 only for what it really holds.
@@ -17,7 +18,9 @@ import typer
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
+from kustosz.ingest.events.service import Background
 from kustosz.ingest.files import recover_pending
+from kustosz.ingest.listeners import start_listeners, stop_listeners
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.vault import Vault
@@ -43,6 +46,7 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
     done = recover_all(vault, pool)
     log.info("start-up recovery: %s", done)
     server = None
+    listeners: list[Background] = []
     try:
         if web is not None:
             from kustosz.web.server import demo_banner, run_web
@@ -55,6 +59,8 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
                 banner = demo_banner(vault, *web)
                 if announce:
                     announce(banner)
+        # Each on its own loop and thread; one whose port is taken is logged and skipped.
+        listeners = start_listeners(vault)
         pool.reconcile()
         if on_ready:
             on_ready(pool)
@@ -67,6 +73,7 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
     finally:
         if server is not None:
             server.stop()
+        stop_listeners(listeners)  # closes their open chunks: what they received is stored
         pool.stop_all()
 
 
@@ -80,7 +87,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                                    help="Address the web app listens on."),
           port: int = typer.Option(8470, "--port", envvar="KUSTOSZ_WEB_PORT",
                                    help="Port of the web app (0: no web app).")) -> None:
-    """Record all enabled cameras and run the retention sweep; stop with Ctrl-C or SIGTERM."""
+    """Record all enabled cameras, run the mail and event listeners and the retention sweep;
+    stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("kustosz").setLevel(logging.INFO)
     stop = threading.Event()

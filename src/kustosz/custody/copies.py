@@ -1,7 +1,8 @@
 """Copies (kopie nagrań, R4.3, R2.5): numbered per year ("7/2026"), made as evidence bundles.
 
 Video is remuxed to MP4 with ffmpeg's concat demuxer (`-c copy`, no re-encoding: the bytes of
-the picture are the recorder's); calls are copied byte for byte. The slow part (remux, hashing)
+the picture are the recorder's); calls are copied byte for byte; mail and IT events as their
+chunks byte for byte plus the request's rows (`chunk_copies`). The slow part (remux, hashing)
 runs before the transaction, so the database is locked only while the number is taken, the
 label printed and the manifest signed.
 """
@@ -24,6 +25,7 @@ from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody import bundles
+from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.registers import record_action
 from kustosz.custody.requests import KINDS, get_request
 from kustosz.db.calls import Call
@@ -147,13 +149,18 @@ def remux(paths: list[Path], out: Path) -> None:
                            f"{done.stderr.strip()[-500:]}")
 
 
-def _build_media(vault: Vault, groups: list[Group], work: Path) -> list[dict[str, Any]]:
+def _build_media(vault: Vault, groups: list[Group], work: Path,
+                 window: tuple[datetime, datetime, str | None]) -> list[dict[str, Any]]:
+    """``window``: the request's period and, for mail and events, whom it concerns."""
     media_dir = work / "media"
     media_dir.mkdir(parents=True)
     out = []
     tz = vault.policy.timezone
     for g in groups:
         first, last = g.recordings[0], g.recordings[-1]
+        if g.source.kind in CHUNK_KINDS:  # mail, events
+            out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work))
+            continue
         if g.source.kind == "camera":
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
             remux([vault.storage.path(r.storage_key) for r in g.recordings], work / rel)
@@ -187,6 +194,7 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
         _check_request(s, req)
         _custodian(s, by)
         groups = _gather(s, req, policy)
+        window = (req.start_at, req.end_at, req.place)
         if not groups:
             raise NotFound(f"request {req.id}: no stored material in the period of the request "
                            "(it may have been deleted before the request was registered)")
@@ -197,7 +205,7 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=store))
     final: Path | None = None
     try:
-        media = _build_media(vault, groups, work)
+        media = _build_media(vault, groups, work, window)
         known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}
         key = bundles.office_key(vault.root)
         with vault.transaction() as s:

@@ -34,7 +34,11 @@ KINDS: dict[str, str] = {
     "data_subject": "osoba, której dane dotyczą",
     "internal": "sprawa wewnętrzna",
 }
-MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania rozmów"}
+MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania rozmów",
+                             "mail": "monitoring poczty elektronicznej (metadane)",
+                             "events": "monitoring aktywności IT (zdarzenia)"}
+# Which kind of source holds each material that is kept in chunks (R1.9, R1.10).
+CHUNK_MATERIALS: dict[str, str] = {"mail": "mailbox", "events": "endpoint"}
 # The 14-day rule binds requests of people outside the office's proceedings [002 zał.5 §6.3-6.4;
 # 004 §7.4]; an authority's or an internal case is governed by its own procedure.
 DEADLINE_KINDS = ("interested", "data_subject")
@@ -59,6 +63,8 @@ class RequestSpec:
     cameras: list[str] = field(default_factory=list)
     caller: str | None = None
     callee: str | None = None
+    sources: list[str] = field(default_factory=list)  # mailbox/endpoint sources (mail, events)
+    who: str | None = None  # person, address or host the copy is narrowed to (mail, events)
     description: str | None = None
     case_ref: str | None = None
     margin_minutes: int = DEFAULT_MARGIN_MINUTES
@@ -100,7 +106,8 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
     if spec.kind not in KINDS:
         raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}")
     if spec.material not in MATERIALS:
-        raise InputError(f"unknown material {spec.material!r}; use video or calls")
+        raise InputError(f"unknown material {spec.material!r}; use one of "
+                         f"{', '.join(MATERIALS)}")
     if not _text(spec.requester):
         raise InputError("the request needs the requester's data (dane wnioskodawcy)")
     if not _text(spec.purpose):
@@ -121,12 +128,18 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
         if not _text(spec.place) and not spec.cameras:
             raise InputError("a video request needs the place (--place SITE[/ZONE]) or "
                              "--camera")
+    elif spec.material in CHUNK_MATERIALS:
+        if spec.place or spec.cameras or spec.caller or spec.callee:
+            raise InputError("--place, --camera, --caller and --callee belong to video and "
+                             "calls requests")
     else:
         if not _text(spec.caller) and not _text(spec.callee):
             raise InputError("a calls request needs the calling number and/or the called "
                              "number [004 §7.5]")
         if spec.place or spec.cameras:
             raise InputError("--place and --camera belong to video requests")
+    if (spec.sources or _text(spec.who)) and spec.material not in CHUNK_MATERIALS:
+        raise InputError("--source and --who belong to mail and events requests")
     start, end = _window(spec, policy)
     if start > now:
         raise InputError("the window of the request starts in the future")
@@ -155,11 +168,32 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
     return sources
 
 
+def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
+    """The named mailbox/endpoint sources, or all of the kind: like the phone lines of a calls
+    request, the whole kind is held rather than lose material under another source."""
+    kind = CHUNK_MATERIALS[spec.material]
+    if spec.sources:
+        found = [get_source(session, name) for name in spec.sources]
+        for source in found:
+            if source.kind != kind:
+                raise InputError(f"source {source.name!r} is a {source.kind} source; a "
+                                 f"{spec.material} request needs {kind} sources")
+        return found
+    found = list(session.execute(select(Source).where(Source.kind == kind)
+                                 .order_by(Source.name)).scalars())
+    if not found:
+        raise NotFound(f"no {kind} source is registered: there is no {spec.material} material "
+                       "to secure")
+    return found
+
+
 def _material(session: Session, spec: RequestSpec, start: datetime, end: datetime
               ) -> tuple[list[Source], list[int], str | None, str | None]:
     """Sources and listed recordings the request points to, and the canonical numbers."""
     if spec.material == "video":
         return _cameras(session, spec), [], None, None
+    if spec.material in CHUNK_MATERIALS:
+        return _chunk_sources(session, spec), [], None, None
     caller = canonical(spec.caller, "calling number") if _text(spec.caller) else None
     callee = canonical(spec.callee, "called number") if _text(spec.callee) else None
     number, other = (caller, callee) if caller else (callee, None)
@@ -205,7 +239,10 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
     req = Request(
         kind=spec.kind, material=spec.material, requester=spec.requester.strip(),
         contact=_text(spec.contact), received_on=spec.received_on, event_date=spec.event_date,
-        approx_time=_text(spec.approx_time), place=_text(spec.place),
+        approx_time=_text(spec.approx_time),
+        # Mail/events requests keep their "who" in `place`: the column already means "which
+        # part of the sources' material", papers print it as such, and no migration is needed.
+        place=_text(spec.who) if spec.material in CHUNK_MATERIALS else _text(spec.place),
         sources=[s.name for s in sources], caller=caller, callee=callee, start_at=start,
         end_at=end, items=items, description=_text(spec.description),
         purpose=spec.purpose.strip(), case_ref=_text(spec.case_ref), status=status,

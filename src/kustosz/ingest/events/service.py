@@ -102,12 +102,22 @@ class Background:
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+            self.loop.close()
             raise
 
     @staticmethod
     async def _make(make: Callable[[], Service]) -> Service:
         service = make()
-        await service.start()
+        try:
+            await service.start()
+        except BaseException:
+            # One port taken after another was bound: release what was opened, so a retry
+            # (or the next `kustosz serve`) does not find its own ports busy.
+            for server in service.servers:
+                server.close()
+            for transport in service.transports:
+                transport.close()
+            raise
         return service
 
     def call(self, coro: Awaitable[T], timeout: float = 60) -> T:

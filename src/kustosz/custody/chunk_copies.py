@@ -1,0 +1,119 @@
+"""Copies of mail and IT-event material (issue 7 item 3): a JSONL/EML set with the manifest.
+
+The material is the stored chunk (one JSON line per message or event), so a copy carries the
+chunks byte for byte, like calls — their hashes match the vault's records — plus one filtered
+JSONL of just the rows in the request's window (and of its person, address or host, when it
+names one): what the requester is entitled to see, without the office's other mail. Full
+messages (.eml), where the policy kept them, come byte for byte for the selected rows only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from kustosz.db.events import MailMessage
+from kustosz.db.models import Recording
+from kustosz.vault import Vault
+
+CHUNK_KINDS = ("mailbox", "endpoint")
+_ROLES = ("from", "sender", "to", "cc", "bcc")
+
+
+def _when(record: dict[str, Any], kind: str) -> datetime | None:
+    # Events are searched by their own time (the index's `at`); mail by when it was journalled.
+    for key in (("at", "received") if kind == "endpoint" else ("received",)):
+        try:
+            at = datetime.fromisoformat(record.get(key) or "")
+        except (TypeError, ValueError):
+            continue
+        if at.tzinfo is not None:
+            return at
+    return None
+
+
+def _concerns(record: dict[str, Any], kind: str, who: str) -> bool:
+    if kind == "endpoint":  # host and user names are case-insensitive (DNS, AD)
+        return who in (str(record.get("host") or "").lower(),
+                       str(record.get("user") or "").lower())
+    people = [p for role in _ROLES for p in record.get(role) or [] if isinstance(p, dict)]
+    texts = [str(p.get("address") or "").lower() for p in people]
+    texts += [str(p.get("name") or "").lower() for p in people]
+    texts += [str(record.get("env_from") or "").lower()]
+    texts += [str(a).lower() for a in record.get("journal_rcpt") or []]
+    return any(who in t for t in texts if t)  # part of a name or an address, as mail search
+
+
+def selected(path: Path, kind: str, start: datetime, end: datetime, who: str | None
+             ) -> list[tuple[int, bytes]]:
+    """(line number, the line as stored) of the rows in the window concerning ``who``."""
+    out = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        at = _when(record, kind)
+        if at is None or not start <= at <= end:
+            continue
+        if who and not _concerns(record, kind, who.strip().lower()):
+            continue
+        out.append((number, raw))
+    return out
+
+
+def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], info: dict[str, Any],
+                      start: datetime, end: datetime, who: str | None, work: Path
+                      ) -> dict[str, Any]:
+    """Write one source's chunks, its filtered JSONL and selected .eml files under ``work``;
+    returns its `media` entry of the manifest (the main file is the filtered JSONL)."""
+    tz = vault.policy.timezone
+    base = f"media/{source.name}"
+    (work / base / "chunks").mkdir(parents=True)
+    chunks = [r for r in recordings if (r.meta or {}).get("format") != "eml"]
+    rows: list[bytes] = []
+    picked: list[tuple[int, int]] = []  # (chunk recording id, line)
+    files = []
+    for rec in chunks:
+        rel = f"{base}/chunks/{rec.start_at.astimezone(tz):%Y%m%d-%H%M%S}_{rec.id}.jsonl"
+        shutil.copyfile(vault.storage.path(rec.storage_key), work / rel)
+        files.append(rel)
+        for line, raw in selected(work / rel, source.kind, start, end, who):
+            rows.append(raw)
+            picked.append((rec.id, line))
+    emls = _emls(vault, picked) if source.kind == "mailbox" else {}
+    eml_files = []
+    for rec in recordings:
+        if rec.id in emls:
+            rel = f"{base}/eml/{rec.id}.eml"
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(vault.storage.path(rec.storage_key), work / rel)
+            eml_files.append(rel)
+    rel = f"{base}/{source.name}_wybrane.jsonl"
+    (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))
+    return {"path": rel, "source": {**info, "who": who}, "segments": len(chunks),
+            "rows": len(rows), "chunks": files, "eml": eml_files,
+            "recording_ids": [r.id for r in chunks],
+            "recording_sha256": [r.sha256 for r in chunks],
+            "from": min(r.start_at for r in recordings).astimezone(tz).isoformat(),
+            "to": max(r.end_at or r.start_at for r in recordings).astimezone(tz).isoformat()}
+
+
+def _emls(vault: Vault, picked: list[tuple[int, int]]) -> set[int]:
+    """Recording ids of the full messages kept for the selected rows (none by default)."""
+    if not picked:
+        return set()
+    wanted = set(picked)
+    with vault.reading() as s:
+        rows = s.execute(select(MailMessage.recording_id, MailMessage.line,
+                                MailMessage.eml_recording_id).where(
+            MailMessage.recording_id.in_({r for r, _ in picked}),
+            MailMessage.eml_recording_id.is_not(None))).all()
+    return {eml for rec, line, eml in rows if (rec, line) in wanted and eml is not None}
