@@ -14,9 +14,9 @@ Both run on warm trees: the page cache cannot be dropped here, so both trees are
 synced) just before they are timed. Rounds alternate which of the two runs first.
 
 Part 2 builds a separate vault with `--index-rows` recordings rows (no files; 100 sources of
-10-second segments) and times random one-hour `kustosz.index.recordings.overlapping` queries:
-through the ORM as the application runs them (execute + fetch all entities), and the very
-same SQL and parameters on the bare sqlite3 connection.
+10-second segments) and times random one-hour `kustosz.index.recordings.overlapping` queries
+three ways: through the ORM as the application runs them (execute + fetch all entities), the
+same query narrowed to four columns, and the very same SQL and parameters on bare sqlite3.
 
 Run: `.venv/bin/python bench/retention.py` (see bench/README.md).
 """
@@ -24,6 +24,7 @@ Run: `.venv/bin/python bench/retention.py` (see bench/README.md).
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import math
@@ -295,6 +296,8 @@ class IndexResult:
     rows_per_query: float
     orm_p50: float
     orm_p99: float
+    col_p50: float
+    col_p99: float
     sql_p50: float
     sql_p99: float
     plan: list[str]
@@ -385,8 +388,12 @@ def build_index(root: Path, rows: int, n_sources: int) -> tuple[Vault, list[Sour
     return vault, sources, base, most, build_s
 
 
+LISTING_COLUMNS = (Recording.id, Recording.start_at, Recording.end_at, Recording.storage_key)
+
+
 def time_queries(vault: Vault, sources: list[Source], base: datetime, slots: int,
-                 queries: int, seed: int) -> tuple[list[float], list[float], float, list[str]]:
+                 queries: int, seed: int) -> dict[str, Any]:
+    """Three passes over the same random windows: ORM entities, four columns, bare SQL."""
     rng = random.Random(seed)
     span = slots * SEGMENT_S - 3600
     picks = [(rng.choice(sources), base + timedelta(seconds=rng.uniform(0, span)))
@@ -396,24 +403,33 @@ def time_queries(vault: Vault, sources: list[Source], base: datetime, slots: int
     def capture(_conn: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
         captured.append((statement, parameters))
 
+    def window(source: Source, start: datetime) -> Any:
+        return overlapping(source, start, start + timedelta(hours=1))
+
     engine: Engine = vault.engine
     orm_ms: list[float] = []
+    col_ms: list[float] = []
     total_rows = 0
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with vault.reading() as s:
-            for warm in picks[:100]:
-                s.execute(overlapping(warm[0], warm[1], warm[1] + timedelta(hours=1))).all()
-            captured.clear()
+    gc.collect()
+    with vault.reading() as s:
+        for source, start in picks[:100]:
+            s.execute(window(source, start)).all()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
             for source, start in picks:
-                stmt = overlapping(source, start, start + timedelta(hours=1))
+                stmt = window(source, start)
                 t0 = time.perf_counter()
                 found = s.execute(stmt).scalars().all()
                 orm_ms.append((time.perf_counter() - t0) * 1000)
                 total_rows += len(found)
                 s.expunge_all()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        for source, start in picks:
+            stmt = window(source, start).with_only_columns(*LISTING_COLUMNS)
+            t0 = time.perf_counter()
+            s.execute(stmt).all()
+            col_ms.append((time.perf_counter() - t0) * 1000)
     statements = [c for c in captured if c[0].lstrip().upper().startswith("SELECT")]
     if len(statements) != queries:
         raise AssertionError(f"captured {len(statements)} statements for {queries} queries")
@@ -431,7 +447,8 @@ def time_queries(vault: Vault, sources: list[Source], base: datetime, slots: int
             sql_ms.append((time.perf_counter() - t0) * 1000)
     finally:
         con.close()
-    return sorted(orm_ms), sorted(sql_ms), total_rows / queries, plan
+    return {"orm": sorted(orm_ms), "columns": sorted(col_ms), "sql": sorted(sql_ms),
+            "rows_per_query": total_rows / queries, "plan": plan}
 
 
 def index_part(root: Path, rows: int, n_sources: int, queries: int, seed: int) -> IndexResult:
@@ -439,13 +456,13 @@ def index_part(root: Path, rows: int, n_sources: int, queries: int, seed: int) -
     vault, sources, base, slots, build_s = build_index(root, rows, n_sources)
     log(f"index: built in {build_s:.0f} s; timing {queries} queries ...")
     try:
-        orm, sql, per_query, plan = time_queries(vault, sources, base, slots, queries, seed)
+        t = time_queries(vault, sources, base, slots, queries, seed)
     finally:
         vault.close()
     db_bytes = sum(p.stat().st_size for p in root.glob("kustosz.db*"))
-    return IndexResult(rows, n_sources, build_s, db_bytes, queries, per_query,
-                       percentile(orm, 50), percentile(orm, 99), percentile(sql, 50),
-                       percentile(sql, 99), plan)
+    return IndexResult(rows, n_sources, build_s, db_bytes, queries, t["rows_per_query"],
+                       *(percentile(t[kind], pct) for kind in ("orm", "columns", "sql")
+                         for pct in (50, 99)), plan=t["plan"])
 
 
 # -- driver ----------------------------------------------------------------------------------
@@ -495,6 +512,110 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+Row = tuple[str, str]
+
+
+def sweep_part(args: argparse.Namespace, work: Path,
+               loads: list[tuple[str, float]]) -> tuple[list[Row], dict[str, Any], bool]:
+    """Part 1; its data (hundreds of thousands of keys) is freed when it returns."""
+    log(f"tree: building {args.n:,} files in {work} ...")
+    tree = build_tree(work / "master", args.n, args.sources, args.days,
+                      args.expired_days, args.seed)
+    log(f"tree: built in {tree.build_s:.0f} s; {len(tree.expired_keys):,} expired, "
+        f"{len(tree.held_ids):,} of them held")
+    finds: list[FindRun] = []
+    sweeps: list[SweepRun] = []
+    for r in range(args.repeat):
+        find_root = work / f"find-{r}"
+        find_root.mkdir()
+        copy_tree(tree.media, find_root / "media")
+        last = r == args.repeat - 1
+        sweep_root = tree.root if last else work / f"sweep-{r}"
+        if not last:
+            copy_tree(tree.root, sweep_root)
+        os.sync()
+        loads.append((f"round {r + 1}", os.getloadavg()[0]))
+        order = ["find", "sweep"] if r % 2 == 0 else ["sweep", "find"]
+        for who in order:
+            if who == "find":
+                finds.append(run_find(tree, find_root / "media"))
+                log(f"round {r + 1}: find {finds[-1].seconds:.2f} s")
+            else:
+                sweeps.append(run_and_check_sweep(tree, sweep_root))
+                log(f"round {r + 1}: sweep {sweeps[-1].seconds:.2f} s")
+        if not args.keep:
+            shutil.rmtree(find_root)
+            if not last:
+                shutil.rmtree(sweep_root)
+    sweep_s = min(x.seconds for x in sweeps)
+    find_s = min(x.seconds for x in finds)
+    ratio = sweep_s / find_s
+    problems = [p for x in [*finds, *sweeps] for p in x.problems]
+    held_pct = 100 * len(tree.held_ids) / max(1, len(tree.expired_keys))
+    rounds = f" (best of {args.repeat})" if args.repeat > 1 else ""
+    table = [
+        ("files in tree (N)", f"{args.n:,} ({tree.bytes / 2**20:.0f} MiB, "
+         f"{args.sources} cameras x {args.days} days of {SEGMENT_S} s segments)"),
+        ("expired at sweep time", f"{len(tree.expired_keys):,} "
+         f"({100 * len(tree.expired_keys) / args.n:.1f} %)"),
+        ("held (of expired)", f"{len(tree.held_ids):,} ({held_pct:.1f} %, "
+         f"{tree.holds} holds)"),
+        ("tree build + index", f"{tree.build_s:.1f} s"),
+        ("find deleted", f"{finds[-1].deleted:,}  (find -type f -mmin "
+         f"{finds[-1].minutes} -delete)"),
+        ("sweep deleted", f"{sweeps[-1].deleted:,}  (+ {sweeps[-1].deleted:,} "
+         "deletion records, 1 audit entry)"),
+        ("find wall time" + rounds, f"{find_s:.3f} s  "
+         f"[{', '.join(f'{x.seconds:.3f}' for x in finds)}]"),
+        ("sweep wall time" + rounds, f"{sweep_s:.3f} s  "
+         f"[{', '.join(f'{x.seconds:.3f}' for x in sweeps)}]  (+ vault open "
+         f"{sweeps[-1].open_s:.3f} s, not counted)"),
+        ("ratio sweep/find", f"{ratio:.2f}  (target <= 1.0: "
+         f"{'met' if ratio <= 1.0 else 'MISSED'})"),
+        ("checks", "all passed: held files survived, disk == index, one deletion "
+         "record per item, find removed exactly the expired files, audit chain "
+         "intact" if not problems else "FAILED: " + "; ".join(problems)),
+        ("cache", "warm trees (page cache not dropped; synced before timing); "
+         "rounds alternate who runs first"),
+    ]
+    summary = {"n": args.n, "expired": len(tree.expired_keys), "held": len(tree.held_ids),
+               "find_deleted": finds[-1].deleted, "sweep_deleted": sweeps[-1].deleted,
+               "find_s": round(find_s, 3), "sweep_s": round(sweep_s, 3),
+               "ratio": round(ratio, 3), "sweep_target_met": ratio <= 1.0,
+               "checks_ok": not problems, "repeat": args.repeat}
+    return table, summary, not problems
+
+
+def index_report(args: argparse.Namespace, work: Path) -> tuple[list[Row], dict[str, Any]]:
+    """Part 2: build the big index and time the query."""
+    res = index_part(work / "index", args.index_rows, args.index_sources, args.queries,
+                     args.seed)
+    plan = " | ".join(res.plan)
+    table = [
+        ("index rows", f"{res.rows:,} ({res.sources} sources x "
+         f"{res.rows // res.sources:,} segments; DB {res.db_bytes / 2**30:.2f} GiB)"),
+        ("index build", f"{res.build_s:.1f} s"),
+        ("query", f"overlapping(source, t, t + 1 h): {res.queries} random, "
+         f"{res.rows_per_query:.0f} rows each"),
+        ("query p50 / p99 (ORM)", f"{res.orm_p50:.2f} / {res.orm_p99:.2f} ms  "
+         f"(target p99 <= 5 ms: {'met' if res.orm_p99 <= 5 else 'MISSED'})"),
+        ("query p50 / p99 (columns)", f"{res.col_p50:.2f} / {res.col_p99:.2f} ms  "
+         "(same query, 4 columns as Core rows: no ORM entities)"),
+        ("query p50 / p99 (SQL)", f"{res.sql_p50:.2f} / {res.sql_p99:.2f} ms  "
+         "(same statement and parameters on bare sqlite3)"),
+        ("query plan", plan),
+    ]
+    summary = {"index_rows": res.rows, "index_build_s": round(res.build_s, 1),
+               "query_rows": round(res.rows_per_query),
+               "query_p50_ms": round(res.orm_p50, 3), "query_p99_ms": round(res.orm_p99, 3),
+               "query_columns_p50_ms": round(res.col_p50, 3),
+               "query_columns_p99_ms": round(res.col_p99, 3),
+               "query_sql_p50_ms": round(res.sql_p50, 3),
+               "query_sql_p99_ms": round(res.sql_p99, 3),
+               "query_target_met": res.orm_p99 <= 5.0, "query_plan": plan}
+    return table, summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -509,105 +630,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary: dict[str, Any] = {"bench": "retention", "date": datetime.now(UTC).isoformat(
         timespec="seconds"), "machine": machine()}
     ok = True
-    table: list[tuple[str, str]] = []
+    table: list[Row] = []
+    loads = [("start", os.getloadavg()[0])]
     try:
         if not args.skip_sweep:
-            log(f"tree: building {args.n:,} files in {work} ...")
-            tree = build_tree(work / "master", args.n, args.sources, args.days,
-                              args.expired_days, args.seed)
-            log(f"tree: built in {tree.build_s:.0f} s; {len(tree.expired_keys):,} expired, "
-                f"{len(tree.held_ids):,} of them held")
-            finds: list[FindRun] = []
-            sweeps: list[SweepRun] = []
-            for r in range(args.repeat):
-                find_root = work / f"find-{r}"
-                find_root.mkdir()
-                copy_tree(tree.media, find_root / "media")
-                last = r == args.repeat - 1
-                sweep_root = tree.root if last else work / f"sweep-{r}"
-                if not last:
-                    copy_tree(tree.root, sweep_root)
-                os.sync()
-                order = ["find", "sweep"] if r % 2 == 0 else ["sweep", "find"]
-                for who in order:
-                    if who == "find":
-                        finds.append(run_find(tree, find_root / "media"))
-                        log(f"round {r + 1}: find {finds[-1].seconds:.2f} s")
-                    else:
-                        sweeps.append(run_and_check_sweep(tree, sweep_root))
-                        log(f"round {r + 1}: sweep {sweeps[-1].seconds:.2f} s")
-                if not args.keep:
-                    shutil.rmtree(find_root)
-                    if not last:
-                        shutil.rmtree(sweep_root)
-            sweep_s = min(x.seconds for x in sweeps)
-            find_s = min(x.seconds for x in finds)
-            ratio = sweep_s / find_s
-            problems = [p for x in [*finds, *sweeps] for p in x.problems]
-            ok = ok and not problems
-            held_pct = 100 * len(tree.held_ids) / max(1, len(tree.expired_keys))
-            rounds = f" (best of {args.repeat})" if args.repeat > 1 else ""
-            table += [
-                ("files in tree (N)", f"{args.n:,} ({tree.bytes / 2**20:.0f} MiB, "
-                 f"{args.sources} cameras x {args.days} days of {SEGMENT_S} s segments)"),
-                ("expired at sweep time", f"{len(tree.expired_keys):,} "
-                 f"({100 * len(tree.expired_keys) / args.n:.1f} %)"),
-                ("held (of expired)", f"{len(tree.held_ids):,} ({held_pct:.1f} %, "
-                 f"{tree.holds} holds)"),
-                ("tree build + index", f"{tree.build_s:.1f} s"),
-                ("find deleted", f"{finds[-1].deleted:,}  (find -type f -mmin "
-                 f"{finds[-1].minutes} -delete)"),
-                ("sweep deleted", f"{sweeps[-1].deleted:,}  (+ {sweeps[-1].deleted:,} "
-                 "deletion records, 1 audit entry)"),
-                ("find wall time" + rounds, f"{find_s:.3f} s  "
-                 f"[{', '.join(f'{x.seconds:.3f}' for x in finds)}]"),
-                ("sweep wall time" + rounds, f"{sweep_s:.3f} s  "
-                 f"[{', '.join(f'{x.seconds:.3f}' for x in sweeps)}]  (+ vault open "
-                 f"{sweeps[-1].open_s:.3f} s, not counted)"),
-                ("ratio sweep/find", f"{ratio:.2f}  (target <= 1.0: "
-                 f"{'met' if ratio <= 1.0 else 'MISSED'})"),
-                ("checks", "all passed: held files survived, disk == index, one deletion "
-                 "record per item, find removed exactly the expired files, audit chain "
-                 "intact" if not problems else "FAILED: " + "; ".join(problems)),
-                ("cache", "warm trees (page cache not dropped; synced before timing); "
-                 "rounds alternate who runs first"),
-            ]
-            summary.update({"n": args.n, "expired": len(tree.expired_keys),
-                            "held": len(tree.held_ids), "find_deleted": finds[-1].deleted,
-                            "sweep_deleted": sweeps[-1].deleted, "find_s": round(find_s, 3),
-                            "sweep_s": round(sweep_s, 3), "ratio": round(ratio, 3),
-                            "sweep_target_met": ratio <= 1.0, "checks_ok": not problems,
-                            "repeat": args.repeat})
+            rows, facts, passed = sweep_part(args, work, loads)
+            table += rows
+            summary.update(facts)
+            ok = ok and passed
+            gc.collect()
         if not args.skip_index:
-            res = index_part(work / "index", args.index_rows, args.index_sources, args.queries,
-                             args.seed)
-            plan = " | ".join(res.plan)
-            table += [
-                ("index rows", f"{res.rows:,} ({res.sources} sources x "
-                 f"{res.rows // res.sources:,} segments; DB {res.db_bytes / 2**30:.2f} GiB)"),
-                ("index build", f"{res.build_s:.1f} s"),
-                ("query", f"overlapping(source, t, t + 1 h): {res.queries} random, "
-                 f"{res.rows_per_query:.0f} rows each"),
-                ("query p50 / p99 (ORM)", f"{res.orm_p50:.2f} / {res.orm_p99:.2f} ms  "
-                 f"(target p99 <= 5 ms: {'met' if res.orm_p99 <= 5 else 'MISSED'})"),
-                ("query p50 / p99 (SQL)", f"{res.sql_p50:.2f} / {res.sql_p99:.2f} ms  "
-                 "(same statement and parameters on bare sqlite3)"),
-                ("query plan", plan),
-            ]
-            summary.update({"index_rows": res.rows, "index_build_s": round(res.build_s, 1),
-                            "query_rows": round(res.rows_per_query),
-                            "query_p50_ms": round(res.orm_p50, 3),
-                            "query_p99_ms": round(res.orm_p99, 3),
-                            "query_sql_p50_ms": round(res.sql_p50, 3),
-                            "query_sql_p99_ms": round(res.sql_p99, 3),
-                            "query_target_met": res.orm_p99 <= 5.0, "query_plan": plan})
+            rows, facts = index_report(args, work)
+            table += rows
+            summary.update(facts)
     finally:
         if args.keep:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
     total = time.perf_counter() - started
-    table += [("machine", summary["machine"]), ("total run time", f"{total:.0f} s")]
+    loads.append(("end", os.getloadavg()[0]))
+    table += [("machine", summary["machine"]),
+              ("load average (1 min)", ", ".join(f"{v:.2f} at {k}" for k, v in loads)
+               + "  (other work on the machine skews both timings)"),
+              ("total run time", f"{total:.0f} s")]
+    summary["loadavg"] = {k: round(v, 2) for k, v in loads}
     summary["total_s"] = round(total, 1)
     width = max(len(k) for k, _ in table)
     print("\nKustosz retention benchmark", file=out)

@@ -88,6 +88,7 @@ class Vault:
     def reading(self) -> Iterator[Session]:
         session = self._sessions()
         try:
+            session.connection(execution_options={"kustosz_read": True})
             yield session
         finally:
             # close(), not rollback(): rows read stay usable after the block.
