@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 # Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests),
-# util-linux's `logger` (a real syslog client) and chromium (the web app's real-browser test).
+# util-linux's `logger` (a real syslog client), chromium (the web app's real-browser test) and
+# slapd with ldap-utils (a real LDAP directory for the directory-login test).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-	gstreamer1.0-libav bsdutils chromium
+	gstreamer1.0-libav bsdutils chromium slapd ldap-utils
 
 .PHONY: demo test lint bench deb-packages clean
 

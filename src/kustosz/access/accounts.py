@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access import passwords
+from kustosz.access import directory, passwords
 from kustosz.audit import append as audit
 from kustosz.db.access import Account, WebSession
 from kustosz.db.custody import User
+from kustosz.errors import InputError
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -41,10 +42,13 @@ def account_of(session: Session, user: User) -> Account:
 
 def set_password(session: Session, user: User, password: str, actor: str,
                  one_time: bool = False, check: bool = True) -> None:
+    account = account_of(session, user)
+    if account.directory:
+        raise InputError("Hasło tego użytkownika sprawdza katalog (LDAP/Active Directory); "
+                         "zmienia się je w katalogu, nie w Kustoszu.")
     if check:
         passwords.check_new(password, user.name)
     user.password_hash = passwords.hash_password(password)
-    account = account_of(session, user)
     account.one_time = one_time
     account.failed_logins = 0
     account.locked_until = None
@@ -61,6 +65,24 @@ class LoginResult:
 
 
 GENERIC = "Nieprawidłowa nazwa użytkownika lub hasło."
+DIRECTORY_OFF = ("To konto loguje się przez katalog (LDAP/Active Directory), ale logowanie przez "
+                 "katalog nie jest skonfigurowane. Zwróć się do administratora.")
+DIRECTORY_DOWN = ("Serwer katalogu (LDAP/Active Directory) nie odpowiada, więc nie można teraz "
+                  "sprawdzić hasła. Spróbuj za chwilę lub zwróć się do administratora.")
+
+
+def set_directory(session: Session, user: User, on: bool, actor: str) -> None:
+    """Mark a person as proven by the directory (no local password kept) or back to local."""
+    account = account_of(session, user)
+    account.directory = on
+    account.failed_logins = 0
+    account.locked_until = None
+    if on:
+        # The local hash would be a second, forgotten way in; the directory decides alone.
+        user.password_hash = None
+        account.one_time = False
+    session.flush()
+    audit(session, actor, "user.directory", user.name, {"directory": on})
 
 
 def authenticate(session: Session, name: str, password: str, client: str,
@@ -81,7 +103,21 @@ def authenticate(session: Session, name: str, password: str, client: str,
         return LoginResult(None, "Konto jest czasowo zablokowane po zbyt wielu nieudanych "
                                  f"próbach logowania. Spróbuj ponownie po "
                                  f"{LOCK_MINUTES} minutach lub zwróć się do administratora.")
-    if not passwords.verify(user.password_hash, password or ""):
+    if account.directory:
+        settings = directory.current(session)
+        if not settings.enabled:
+            audit(session, user.name, "login.refused", user.name,
+                  {"client": client, "why": "directory login not configured"})
+            return LoginResult(None, DIRECTORY_OFF)
+        outcome = directory.check_password(settings, user.name, password or "")
+        if outcome is directory.Outcome.UNAVAILABLE:
+            audit(session, user.name, "login.refused", user.name,
+                  {"client": client, "why": "directory unavailable"})
+            return LoginResult(None, DIRECTORY_DOWN)
+        proven = outcome is directory.Outcome.OK
+    else:
+        proven = passwords.verify(user.password_hash, password or "")
+    if not proven:
         account.failed_logins += 1
         details = {"client": client, "failures": account.failed_logins}
         if account.failed_logins >= MAX_FAILURES:
@@ -103,7 +139,7 @@ def authenticate(session: Session, name: str, password: str, client: str,
             return LoginResult(None, "Nieprawidłowy kod jednorazowy.", True)
     account.failed_logins = 0
     account.locked_until = None
-    if passwords.needs_rehash(user.password_hash or ""):
+    if not account.directory and passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = passwords.hash_password(password)
     session.flush()
     return LoginResult(user)

@@ -25,6 +25,8 @@ class Account(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     one_time: Mapped[bool] = mapped_column(default=False)  # must set a new password at login
     password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The directory (LDAP/AD) proves this person's password; no local hash is kept or checked.
+    directory: Mapped[bool] = mapped_column(default=False)
 
 
 class WebSession(Base):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kustosz.access import accounts, allowlist, passwords, records
+from kustosz.access import accounts, allowlist, directory, passwords, records
 from kustosz.access import authorisations as auths
 from kustosz.access.users import ROLES, add_user, list_users, printed
 from kustosz.audit import append as audit
@@ -32,9 +32,12 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
                 error: str | None = None, shown: str | None = None) -> Response:
     with ctx.vault.reading() as s:
         users = list_users(s)
-        locked = {a.user_id for a in s.execute(select(Account)).scalars()
+        all_accounts = list(s.execute(select(Account)).scalars())
+        locked = {a.user_id for a in all_accounts
                   if a.locked_until and a.locked_until > datetime.now(UTC)}
+        by_directory = {a.user_id for a in all_accounts if a.directory}
     return page(ctx, "users.html", status, users=users, roles=ROLES, locked=locked,
+                by_directory=by_directory,
                 form=form or {}, errors=errors or {}, error=error, shown=shown)
 
 
@@ -62,13 +65,21 @@ async def users_add(request: Request, ctx: Ctx = Depends(context)) -> Response:
     if errors:
         return _users_page(ctx, form, errors, 422)
     password = passwords.one_time_password()
+    by_directory = bool(form.get("directory"))
     try:
         with ctx.vault.transaction() as s:
             user = add_user(s, form["name"].strip(), form["display_name"], roles, admin.name,
                             title=form.get("title") or None)
-            accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
+            if by_directory:
+                accounts.set_directory(s, user, True, admin.name)
+            else:
+                accounts.set_password(s, user, password, admin.name, one_time=True,
+                                      check=False)
     except InputError as exc:
         return _users_page(ctx, form, {"name": str(exc)}, 422)
+    if by_directory:
+        return _users_page(ctx, shown=f"Użytkownik {form['name']} loguje się hasłem z katalogu "
+                                      "(LDAP/Active Directory).")
     return _users_page(ctx, shown=f"Użytkownik {form['name']} — hasło jednorazowe (pokazane "
                                   f"tylko teraz): {password}")
 
@@ -82,9 +93,35 @@ async def users_reset(name: str, request: Request, ctx: Ctx = Depends(context)) 
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if user is None:
             return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+        if accounts.account_of(s, user).directory:
+            return _users_page(ctx, error=f"Hasło użytkownika {name} sprawdza katalog "
+                                          "(LDAP/Active Directory); zmienia się je w katalogu.",
+                               status=409)
         accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
     return _users_page(ctx, shown=f"Nowe hasło jednorazowe dla {name} (pokazane tylko teraz): "
                                   f"{password}")
+
+
+@router.post("/admin/users/{name}/directory")
+async def users_directory(name: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    """Switch a person between the directory's password and a local one (a fresh one-time
+    password, since the directory's was never kept)."""
+    admin = ctx.need("admin")
+    await check_csrf(request, ctx)
+    password = passwords.one_time_password()
+    with ctx.vault.transaction() as s:
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+        to_directory = not accounts.account_of(s, user).directory
+        accounts.set_directory(s, user, to_directory, admin.name)
+        if not to_directory:
+            accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
+    if to_directory:
+        return _users_page(ctx, shown=f"{name} loguje się teraz hasłem z katalogu "
+                                      "(LDAP/Active Directory).")
+    return _users_page(ctx, shown=f"{name} loguje się teraz hasłem lokalnym — hasło "
+                                  f"jednorazowe (pokazane tylko teraz): {password}")
 
 
 # -- authorisations ---------------------------------------------------------------------------
@@ -169,13 +206,27 @@ def authorisation_pdf(auth_id: int, ctx: Ctx = Depends(context)) -> Response:
 
 
 # -- settings: the workstation allow-list (R3.5) ----------------------------------------------
+def _settings_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
+                   errors: dict[str, str] | None = None,
+                   ldap_form: dict[str, str] | None = None,
+                   ldap_errors: dict[str, str] | None = None) -> Response:
+    """Both setting forms on one page; the one not being saved shows what is stored."""
+    with ctx.vault.reading() as s:
+        stored_allowlist = allowlist.current(s)
+        ldap = directory.current(s)
+    stored_ldap = {"ldap_url": ldap.url, "ldap_bind_dn": ldap.bind_dn,
+                   "ldap_start_tls": "1" if ldap.start_tls else "",
+                   "ldap_timeout": str(ldap.timeout)}
+    return page(ctx, "settings.html", status, form=form or {"allowlist": stored_allowlist},
+                errors=errors or {}, ldap_form=ldap_form or stored_ldap,
+                ldap_errors=ldap_errors or {}, msg=ctx.request.query_params.get("msg"),
+                client=ctx.client)
+
+
 @router.get("/admin/settings")
 def settings(ctx: Ctx = Depends(context)) -> Response:
     ctx.need("admin")
-    with ctx.vault.reading() as s:
-        value = allowlist.current(s)
-    return page(ctx, "settings.html", form={"allowlist": value},
-                msg=ctx.request.query_params.get("msg"), client=ctx.client)
+    return _settings_page(ctx)
 
 
 @router.post("/admin/settings")
@@ -187,8 +238,22 @@ async def settings_save(request: Request, ctx: Ctx = Depends(context)) -> Respon
         with ctx.vault.transaction() as s:
             allowlist.set_allowlist(s, form.get("allowlist", ""), admin.name)
     except InputError as exc:
-        return page(ctx, "settings.html", 422, form=form, errors={"allowlist": str(exc)},
-                    client=ctx.client)
+        return _settings_page(ctx, 422, form=form, errors={"allowlist": str(exc)})
+    return redirect(flash_url("/admin/settings", "Zapisano."))
+
+
+@router.post("/admin/settings/ldap")
+async def settings_ldap(request: Request, ctx: Ctx = Depends(context)) -> Response:
+    admin = ctx.need("admin")
+    await check_csrf(request, ctx)
+    form = await form_of(request)
+    value, errors = directory.validate(form.get("ldap_url", ""), form.get("ldap_bind_dn", ""),
+                                       bool(form.get("ldap_start_tls")),
+                                       form.get("ldap_timeout", "5"))
+    if errors:
+        return _settings_page(ctx, 422, ldap_form=form, ldap_errors=errors)
+    with ctx.vault.transaction() as s:
+        directory.set_settings(s, value, admin.name)
     return redirect(flash_url("/admin/settings", "Zapisano."))
 
 

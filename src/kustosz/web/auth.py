@@ -94,7 +94,12 @@ async def password_change(request: Request, ctx: Ctx = Depends(context)) -> Resp
     form = await request.form()
     current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
     errors: dict[str, str] = {}
-    if not passwords.verify(ctx.user.password_hash, current):
+    with ctx.vault.reading() as s:
+        account = accounts.account_of_readonly(s, ctx.user)
+    if account is not None and account.directory:
+        errors["current"] = ("Twoje hasło sprawdza katalog (LDAP/Active Directory) — zmień je "
+                             "tak, jak w systemie Windows lub poczcie urzędu.")
+    elif not passwords.verify(ctx.user.password_hash, current):
         errors["current"] = "Obecne hasło jest nieprawidłowe."
     elif new != again:
         errors["again"] = "Hasła się różnią."

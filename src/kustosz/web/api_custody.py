@@ -1,0 +1,175 @@
+"""The JSON API's custody verbs: make a copy from a request, hand it over, confirm its
+destruction, download the registers — the same functions and role checks as the pages and the
+CLI. Bad input answers 422 with the field named; the custody functions check everything
+before they write, so nothing is half-saved."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from kustosz.access.users import get_user
+from kustosz.custody import registers
+from kustosz.custody.copies import get_copy, make_copy
+from kustosz.custody.destruction import confirm
+from kustosz.custody.handover import hand_over
+from kustosz.custody.requests import get_request
+from kustosz.db.custody import Copy
+from kustosz.errors import KustoszError, NotFound
+from kustosz.web.api import _field_error, _need
+from kustosz.web.common import Ctx, check_csrf, context
+
+router = APIRouter(prefix="/api", tags=["api"])
+KINDS = ("disclosures", "copies", "actions")
+FORMATS = ("csv", "pdf")
+
+
+def _not_found(exc: NotFound) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+def _blame(exc: KustoszError, by: str | None, otherwise: str) -> str:
+    """Which field a custody refusal is about: the person named (its messages say
+    "user 'name'") or else the thing being acted on."""
+    return "by" if by and f"user {by!r}" in str(exc) else otherwise
+
+
+def _unknown_person(ctx: Ctx, by: str | None) -> JSONResponse | None:
+    if not by:
+        return None
+    try:
+        with ctx.vault.reading() as s:
+            get_user(s, by)
+    except NotFound as exc:
+        return _field_error("by", str(exc))
+    return None
+
+
+class CopyIn(BaseModel):
+    request: int = Field(ge=1, description="The approved request the copy is made for.")
+    by: str | None = Field(default=None, description="Custodian making it (default: you).")
+
+
+@router.post("/copies", status_code=201)
+async def copies_make(body: CopyIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
+    user = _need(ctx, "custody", "custody")
+    await check_csrf(request, ctx)
+    try:
+        with ctx.vault.reading() as s:
+            get_request(s, body.request)
+    except NotFound as exc:
+        return _field_error("request", str(exc))
+    if (bad := _unknown_person(ctx, body.by)) is not None:
+        return bad
+    try:
+        copy = make_copy(ctx.vault, body.request, by=body.by or user.name, actor=user.name)
+    except KustoszError as exc:
+        return _field_error(_blame(exc, body.by or user.name, "request"), str(exc))
+    return {"number": copy.number, "request": copy.request_id, "state": copy.state,
+            "expires_at": copy.expires_at}
+
+
+class HandoverIn(BaseModel):
+    receiver: str = Field(min_length=1, description="Person and body receiving the copy.")
+    request: int | None = Field(default=None, description="The authority's written request "
+                                                          "(default: the copy's own).")
+    by: str | None = None
+    medium: str | None = None
+
+
+@router.post("/copies/{number:path}/handover", status_code=201)
+async def copies_handover(number: str, body: HandoverIn, request: Request,
+                          ctx: Ctx = Depends(context)) -> Any:
+    user = _need(ctx, "custody", "custody")
+    await check_csrf(request, ctx)
+    if not body.receiver.strip():
+        return _field_error("receiver", "name the person and body receiving the copy")
+    try:
+        with ctx.vault.reading() as s:
+            get_copy(s, number)
+            if body.request is not None:
+                try:
+                    get_request(s, body.request)
+                except NotFound as exc:
+                    return _field_error("request", str(exc))
+    except NotFound as exc:
+        return _not_found(exc)
+    if (bad := _unknown_person(ctx, body.by)) is not None:
+        return bad
+    try:
+        h, _pw = hand_over(ctx.vault, number, receiver=body.receiver.strip(),
+                           by=body.by or user.name, actor=user.name, request_id=body.request,
+                           medium=body.medium or None)
+    except KustoszError as exc:
+        return _field_error(_blame(exc, body.by or user.name,
+                                   "request" if "request" in str(exc) else "number"), str(exc))
+    return {"number": number, "handover": h.id, "receiver": body.receiver.strip()}
+
+
+class DestroyIn(BaseModel):
+    confirm: str = Field(description="The copy's number, typed again to confirm.")
+    reason: str | None = None
+
+
+@router.post("/copies/{number:path}/destroy")
+async def copies_destroy(number: str, body: DestroyIn, request: Request,
+                         ctx: Ctx = Depends(context)) -> Any:
+    """One confirmation by you, a commission member; the second by another member destroys."""
+    user = _need(ctx, "custody", "custody")
+    await check_csrf(request, ctx)
+    if body.confirm != number:
+        return _field_error("confirm", "type the copy's number to confirm its destruction")
+    try:
+        with ctx.vault.reading() as s:
+            get_copy(s, number)
+        _d, done = confirm(ctx.vault, number, by=user.name, actor=user.name,
+                           reason=body.reason or None)
+    except NotFound as exc:
+        return _not_found(exc)
+    except KustoszError as exc:
+        return _field_error("confirm", str(exc))
+    with ctx.vault.reading() as s:
+        state = s.execute(select(Copy.state).where(Copy.number == number)).scalar_one()
+    return {"number": number, "destroyed": done, "state": state,
+            "confirmations_needed": 0 if done else 1}
+
+
+@router.get("/registers/{kind}")
+def registers_get(kind: str, ctx: Ctx = Depends(context),
+                  start: str = Query("", alias="from", description="YYYY-MM-DD"),
+                  end: str = Query("", alias="to", description="YYYY-MM-DD"),
+                  fmt: str = Query("csv", alias="format", description="csv or pdf")) -> Any:
+    """A register for a date range, as CSV or PDF."""
+    _need(ctx, "custody_read", "read")
+    if kind not in KINDS:
+        return _field_error("kind", f"unknown register {kind!r}; known: {', '.join(KINDS)}")
+    days: dict[str, date] = {}
+    for field, text in (("from", start), ("to", end)):
+        try:
+            days[field] = date.fromisoformat(text)
+        except ValueError:
+            return _field_error(field, f"{text!r} is not a date (YYYY-MM-DD)")
+    if days["to"] < days["from"]:
+        return _field_error("to", "ends before it starts")
+    if fmt not in FORMATS:
+        return _field_error("format", "format must be csv or pdf")
+    try:
+        with ctx.vault.reading() as s:
+            reg = registers.build(s, ctx.vault.policy, kind, days["from"], days["to"])
+    except KustoszError as exc:
+        return _field_error("kind", str(exc))
+    name = f"rejestr-{kind}-{days['from']}-{days['to']}"
+    if fmt == "csv":
+        return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    from kustosz.documents import render
+
+    pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, days["from"],
+                                                 days["to"]), data_root=ctx.vault.root)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
