@@ -81,8 +81,11 @@ def dashboard(ctx: Ctx = Depends(context)) -> Response:
             data["expiring"] = s.execute(select(func.count()).select_from(Recording).where(
                 Recording.state == "stored", Recording.expires_at <= now + timedelta(days=7),
                 ~holds_mod.covered_by_active_hold())).scalar_one()
-            data["storage"] = s.execute(select(func.coalesce(func.sum(Recording.size), 0))
-                                        .where(Recording.state == "stored")).scalar_one()
+            from kustosz.retention.forecast import forecast
+
+            disk = ctx.vault.storage
+            data["forecast"] = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
+            data["storage"] = data["forecast"].stored_bytes
             data["auth_expiring"] = s.execute(select(func.count()).select_from(
                 Authorisation).where(Authorisation.revoked_at.is_(None),
                                      Authorisation.valid_to > now,
