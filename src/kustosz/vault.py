@@ -117,6 +117,27 @@ class Vault:
             s.merge(Setting(key="policy_digest", value=digest))
             s.merge(Setting(key="policy", value=audit.canonical(self.policy.as_dict())))
 
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the data folder for one process that recovers and records (serve, recover).
+
+        Recovery undoes intakes that look interrupted; run beside a live `serve` it would undo
+        serve's own, and two `serve`s would record every camera twice. The lock is released
+        by the kernel if the holder dies, so a crash never leaves the folder locked.
+        """
+        import fcntl
+
+        handle = (self.root / "serve.lock").open("a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{what}: kustosz serve is already running on {self.root}; "
+                                  "it recovers by itself at start") from None
+            yield
+        finally:
+            handle.close()
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 

@@ -13,8 +13,7 @@ from kustosz.cli.common import (
     open_vault,
     parse_time,
 )
-from kustosz.ingest.files import recover_pending
-from kustosz.retention import recover, relieve_pressure, run_sweep
+from kustosz.retention import relieve_pressure, run_sweep
 
 retention_app = typer.Typer(no_args_is_help=True, help="Automatic deletion by the rules.")
 
@@ -56,12 +55,15 @@ def retention_run(now: str = typer.Option(None, "--now",
 @fails_cleanly
 def recover_cmd() -> None:
     """Bring index and files back into agreement after a crash (serve does this itself)."""
-    with open_vault() as vault:
-        pending = recover_pending(vault)
-        deleting = recover(vault, actor())
-        removed = vault.storage.clean_tmp()
-    console.print(f"recovered: {pending} interrupted intake(s) undone, {deleting} interrupted "
-                  f"deletion(s) finished, {removed} temporary file(s) removed")
+    from kustosz.cli.serve import recover_all
+    from kustosz.ingest.camera.supervisor import RecorderPool
+
+    with open_vault() as vault, vault.exclusive("recover"):
+        done = recover_all(vault, RecorderPool(vault))
+    console.print(f"recovered: {done['pending_intakes']} interrupted intake(s) undone, "
+                  f"{done['sweep_rows']} interrupted deletion(s) finished, "
+                  f"{done['spooled_segments']} left-over camera segment(s) taken in, "
+                  f"{done['tmp_files']} temporary file(s) removed")
 
 
 @fails_cleanly

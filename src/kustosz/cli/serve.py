@@ -42,6 +42,14 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
     """``web``: (host, port) to serve the web app on; None runs without it. ``announce``
     gets the web address (and, the first time, the first administrator's one-time
     password) once the recorders are ready to start."""
+    with vault.exclusive("serve"):
+        _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce)
+
+
+def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
+               options: RecorderOptions | None,
+               on_ready: Callable[[RecorderPool], None] | None,
+               web: tuple[str, int] | None, announce: Callable[[str], None] | None) -> None:
     pool = RecorderPool(vault, ffmpeg, options)
     done = recover_all(vault, pool)
     log.info("start-up recovery: %s", done)
