@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 # Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests),
-# util-linux's `logger` (a real syslog client), chromium (the web app's real-browser test) and
-# slapd with ldap-utils (a real LDAP directory for the directory-login test).
+# util-linux's `logger` (a real syslog client), chromium (the web app's real-browser test),
+# slapd with ldap-utils (a real LDAP directory for the directory-login test), postfix (a real
+# mail server journalling to the listener; the test runs its own instance on 127.0.0.1) and
+# dovecot-imapd (a real IMAP journal mailbox; the tests run their own instance on 127.0.0.1).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-	gstreamer1.0-libav bsdutils chromium slapd ldap-utils
+	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd
 
 .PHONY: demo test lint bench deb-packages clean
 
@@ -23,12 +25,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/kustosz demo
 
+# Postfix is preseeded to "No configuration": it then writes no /etc/postfix/main.cf and starts
+# no system mail server on port 25 (its init script does nothing without main.cf).
+# Dovecot's package starts a system IMAP server on 143/993 where it can: it is stopped right
+# after installing, so that no test can come to depend on it (they start their own).
 deb-packages:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "installing Debian packages for the tests: $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing && \
+		{ if echo "$$missing" | grep -qx dovecot-imapd; then \
+			(systemctl stop dovecot.socket dovecot || invoke-rc.d dovecot stop) >/dev/null 2>&1 || true; fi; }; \
 	else \
 		echo "not root: tests that need these Debian packages will skip: $$missing"; \
 	fi

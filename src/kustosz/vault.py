@@ -33,7 +33,10 @@ class Vault:
         self.engine = engine
         self.storage = LocalStorage(root)
         self.head_file = root / "audit.head"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # "data_root" lets code that gets only a session find the data folder (the search
+        # of mail and events reads the open chunks in its spool).
+        self._sessions = sessionmaker(engine, expire_on_commit=False,
+                                      info={"data_root": root})
 
     # -- opening -----------------------------------------------------------------------
     @classmethod

@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from monitoring_helpers import LOGGER, logger, message, post
+from sqlalchemy import select
 from tests.conftest import Cli, snapshot
 
+from kustosz.db.models import AuditEntry
 from kustosz.vault import Vault
 
 
@@ -83,6 +85,15 @@ def test_mail_and_events_from_the_command_line(cli: Cli) -> None:
     if LOGGER:
         assert len(json.loads(cli("events", "search", "--json").output)) == 2
     assert "pc-3" in cli("events", "search", "--host", "PC-3").output
+    # what the command line showed is on the record: who asked what, how many rows
+    vault = Vault.open(cli.data)
+    with vault.reading() as s:
+        searches = [(a.action, json.loads(a.details)) for a in s.execute(
+            select(AuditEntry).where(AuditEntry.action.like("%.search"))
+            .order_by(AuditEntry.seq)).scalars()]
+    vault.close()
+    assert searches[0] == ("mail.search", {"query": {"person": "kowalski"}, "rows": 1})
+    assert searches[-1] == ("events.search", {"query": {"host": "PC-3"}, "rows": 1})
 
 
 def test_refusals_change_nothing(cli: Cli, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from kustosz.cli import (
     custody,
     custody_docs,
     demo,
+    endpoints,
     material,
     monitoring,
     phones,
@@ -44,6 +45,7 @@ phones.register(app)
 cameras.register(app)
 custody_docs.register(app)
 monitoring.register(app)
+endpoints.register(app)
 
 
 def main() -> None:

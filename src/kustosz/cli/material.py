@@ -58,6 +58,29 @@ def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(table)
 
 
+def _set_enabled(name: str, enabled: bool) -> None:
+    from kustosz.ingest.events.settings import set_enabled
+    from kustosz.ingest.listeners import RESCAN_S
+
+    with open_vault() as vault, vault.transaction() as s:
+        source = set_enabled(s, name, actor(), enabled)
+    console.print(f"{source.kind} source {name} {'enabled' if enabled else 'disabled'}; a "
+                  f"running `kustosz serve` picks this up within {RESCAN_S:.0f} s")
+
+
+@fails_cleanly
+def sources_enable(name: str) -> None:
+    """Enable a mailbox or endpoint source (cameras and phones: their own verbs)."""
+    _set_enabled(name, True)
+
+
+@fails_cleanly
+def sources_disable(name: str) -> None:
+    """Disable a mailbox or endpoint source: serve stops its listener and stores what it
+    received."""
+    _set_enabled(name, False)
+
+
 @fails_cleanly
 def ingest_one(source: str, path: Path,
                start: str = typer.Option(..., "--start", help="ISO time with zone."),
@@ -102,6 +125,8 @@ def recordings_list(source: str = typer.Option(None, "--source"),
 def register(app: typer.Typer) -> None:
     sources_app.command("add")(sources_add)
     sources_app.command("list")(sources_list)
+    sources_app.command("enable")(sources_enable)
+    sources_app.command("disable")(sources_disable)
     ingest_app.command("file")(ingest_one)
     recordings_app.command("list")(recordings_list)
     app.add_typer(sources_app, name="sources")

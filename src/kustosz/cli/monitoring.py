@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from kustosz.audit import append as audit
 from kustosz.cli.common import (
     actor,
     console,
@@ -21,6 +22,7 @@ from kustosz.cli.common import (
     open_vault,
     parse_time,
 )
+from kustosz.cli.mail_imap import imap_settings, mail_password, warn_plaintext
 from kustosz.errors import InputError
 from kustosz.ingest.events.intake import EventIntake
 from kustosz.ingest.events.rules import CATEGORIES, DEFAULT_FALLBACK, DEFAULT_RULES
@@ -35,9 +37,10 @@ from kustosz.ingest.events.settings import (
     set_rules,
 )
 from kustosz.ingest.events.status import source_status
-from kustosz.ingest.mail.listener import MailIntake
+from kustosz.ingest.mail.intake import mail_service
 from kustosz.ingest.mail.search import ROLES, search_mail
 from kustosz.ingest.mail.settings import (
+    SMTP_ONLY,
     MailSettings,
     add_mail_source,
     mail_source,
@@ -57,7 +60,8 @@ def _run(service_factory: Any, seconds: float | None) -> None:
     async def main() -> None:
         service: Service = service_factory()
         await service.start()
-        console.print(f"{service.source_name}: listening on "
+        verb = "polling" if "imap" in service.addresses else "listening on"
+        console.print(f"{service.source_name}: {verb} "
                       + ", ".join(f"{k} {h}:{p}" for k, (h, p) in service.addresses.items())
                       + " (Ctrl-C stops)")
         try:
@@ -72,7 +76,17 @@ def _run(service_factory: Any, seconds: float | None) -> None:
 def _print_status(st: dict[str, Any], vault: Vault) -> None:
     table = Table("", "", title=f"{st['name']} ({st['kind']})")
     table.add_row("enabled", "yes" if st["enabled"] else "no")
+    if "mode" in st:
+        table.add_row("mode", "IMAP journal mailbox" if st["mode"] == "imap"
+                      else "SMTP listener")
+    if st.get("mode") == "imap":
+        table.add_row("last poll", local(st["last_poll"], vault) if st["last_poll"] else "—")
+        if st["last_failure"]:
+            table.add_row("last failure", local(st["last_failure"], vault))
     for key, value in st["settings"].items():
+        if (st.get("mode") == "smtp" and key.startswith("imap_")) or \
+                (st.get("mode") == "imap" and key in SMTP_ONLY):
+            continue  # the other mode's defaults would only confuse
         if value not in (None, "", [], False) or key == "keep_bodies":
             table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list)
                           else str(value))
@@ -85,6 +99,15 @@ def _print_status(st: dict[str, Any], vault: Vault) -> None:
     console.print(table)
 
 
+PENDING_MARK = "*"
+
+
+def _pending_note(found: list[dict[str, Any]]) -> str:
+    # Rows from a chunk still open: searchable already, stored when the chunk closes.
+    n = sum(1 for row in found if row["pending"])
+    return f"; {PENDING_MARK} {n} not yet stored (open chunk)" if n else ""
+
+
 def _times(since: str | None, until: str | None) -> tuple[Any, Any]:
     return (parse_time(since, "--since") if since else None,
             parse_time(until, "--until") if until else None)
@@ -94,7 +117,8 @@ def _times(since: str | None, until: str | None) -> tuple[Any, Any]:
 @fails_cleanly
 def mail_add(
     name: str,
-    listen: str = typer.Option("127.0.0.1:2525", "--listen", help="HOST:PORT of the listener."),
+    listen: str = typer.Option(None, "--listen",
+                               help="HOST:PORT of the SMTP listener (default 127.0.0.1:2525)."),
     allow_host: list[str] = typer.Option(None, "--allow-host",
                                          help="Mail server allowed to deliver (IP or CIDR); "
                                               "repeatable. Default: this machine only."),
@@ -114,19 +138,51 @@ def mail_add(
                                           "--max-message-bytes"),
     chunk: str = typer.Option("hour", "--chunk", help="hour or day."),
     retention: str = typer.Option(None, "--retention", help="Shorter period for this source."),
+    imap_host: str = typer.Option("", "--imap-host",
+                                  help="Pull from this IMAP journal mailbox instead of "
+                                       "listening for SMTP."),
+    imap_port: int = typer.Option(None, "--imap-port", help="Default: 993, or 143."),
+    imap_tls: str = typer.Option("imaps", "--imap-tls",
+                                 help="imaps, starttls or none (none: same machine only)."),
+    imap_ca_file: str = typer.Option("", "--imap-ca-file",
+                                     help="CA certificate of the IMAP server, if private."),
+    imap_user: str = typer.Option("", "--imap-user"),
+    imap_password_file: Path = typer.Option(None, "--imap-password-file",
+                                            help="File holding the password (first line)."),
+    imap_password_env: str = typer.Option(None, "--imap-password-env",
+                                          help="Environment variable holding the password."),
+    imap_folder: str = typer.Option("INBOX", "--imap-folder"),
+    imap_poll_seconds: float = typer.Option(60.0, "--imap-poll-seconds"),
+    keep_on_server: bool = typer.Option(False, "--keep-on-server",
+                                        help="Mark taken messages \\Seen (or move them: "
+                                             "--imap-move-to) instead of deleting them."),
+    imap_move_to: str = typer.Option("", "--imap-move-to"),
 ) -> None:
-    """Register a journal mailbox: the address the mail server copies every message to."""
-    settings = MailSettings(listen=listen, allow_senders=list(allow_sender or []),
+    """Register a journal mailbox: the address the mail server copies every message to
+    (SMTP), or the IMAP mailbox it delivers the journal to (--imap-host)."""
+    settings = MailSettings(listen=listen or "127.0.0.1:2525",
+                            allow_senders=list(allow_sender or []),
                             office_domains=list(office_domain or []), keep_bodies=keep_bodies,
                             bodies_legal_basis=legal_basis, tls_cert=tls_cert, tls_key=tls_key,
                             require_tls=require_tls, max_message_bytes=max_message_bytes,
                             chunk=chunk)
     if allow_host:
         settings.allow_hosts = list(allow_host)
+    imap_settings(settings, {"listen": listen, "allow_host": allow_host,
+                             "allow_sender": allow_sender, "tls_cert": tls_cert,
+                             "tls_key": tls_key, "require_tls": require_tls},
+                  host=imap_host, port=imap_port, tls=imap_tls, ca_file=imap_ca_file,
+                  user=imap_user, password_file=imap_password_file,
+                  password_env=imap_password_env, folder=imap_folder,
+                  poll_seconds=imap_poll_seconds, keep_on_server=keep_on_server,
+                  move_to=imap_move_to)
     with open_vault() as vault, vault.transaction() as s:
         add_mail_source(s, vault.policy, name, actor(), settings, retention=retention)
+    warn_plaintext(settings)
     kept = "full messages (legal basis recorded)" if keep_bodies else "metadata only"
-    console.print(f"mailbox {name} added ({kept}); start it with: kustosz mail listen {name}")
+    how = f"pulls from {settings.imap_user}@{settings.imap_host}" if imap_host else "SMTP"
+    console.print(f"mailbox {name} added ({how}, {kept}); start it with: "
+                  f"kustosz mail listen {name} (or kustosz serve)")
 
 
 @fails_cleanly
@@ -159,9 +215,9 @@ def mail_status(name: str = typer.Argument(None), as_json: bool = typer.Option(F
 def mail_listen(name: str, seconds: float = typer.Option(None, "--for",
                                                          help="Stop after this many seconds.")
                 ) -> None:
-    """Run the SMTP journal listener of a mailbox (until Ctrl-C)."""
+    """Run the SMTP journal listener, or the IMAP poller, of a mailbox (until Ctrl-C)."""
     with open_vault() as vault:
-        _run(lambda: MailIntake(vault, name), seconds)
+        _run(lambda: mail_service(vault, name), seconds)
 
 
 @fails_cleanly
@@ -179,17 +235,31 @@ def mail_search(
     with open_vault() as vault, vault.reading() as s:
         found = search_mail(s, address=address, person=person, role=role, subject=subject,
                             source=source, start=start, end=end, limit=limit)
+        _searched(vault, "mail.search", source, found, address=address, person=person,
+                  role=role, subject=subject, since=since, until=until)
         if as_json:
             emit_json(found)
             return
-        table = Table("received", "from", "to", "subject", "size", "attachments", "private")
+        table = Table("", "received", "from", "to", "subject", "size", "attachments",
+                      "private")
         for m in found:
-            table.add_row(local(m["received_at"], vault), m["from"] or m["env_from"],
+            table.add_row(PENDING_MARK if m["pending"] else "",
+                          local(m["received_at"], vault), m["from"] or m["env_from"],
                           ", ".join(m["to"][:3]) + (" …" if len(m["to"]) > 3 else ""),
                           m["subject"][:60], str(m["size"]), str(len(m["attachments"])),
                           "tak" if m["private"] else "")
         console.print(table)
-        console.print(f"{len(found)} message(s)")
+        console.print(f"{len(found)} message(s){_pending_note(found)}")
+
+
+def _searched(vault: Vault, action: str, source: str | None, found: list[Any],
+              **query: Any) -> None:
+    """The command line reads the vault with the server account's rights, so it checks no
+    authorisation; what it shows is still on the record: who (the system account), what
+    was asked, how many rows (the web app records each search as an access entry)."""
+    with vault.transaction() as s:
+        audit(s, actor(), action, f"source {source}" if source else "all sources",
+              {"query": {k: v for k, v in query.items() if v}, "rows": len(found)})
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -286,7 +356,8 @@ def events_rules(
             if file is None and not defaults:
                 rules = current.rules
             set_rules(s, name, actor(), rules, fallback or current.fallback or DEFAULT_FALLBACK)
-    console.print(f"{name}: rules updated; a running listener picks them up when restarted")
+    console.print(f"{name}: rules updated; `kustosz serve` restarts its listener with them "
+                  "within 15 s (a `kustosz events listen` must be restarted)")
 
 
 @fails_cleanly
@@ -305,20 +376,23 @@ def events_search(
     with open_vault() as vault, vault.reading() as s:
         found = search_events(s, host=host, user=user, category=category, source=source,
                               start=start, end=end, text=text, limit=limit)
+        _searched(vault, "events.search", source, found, host=host, user=user,
+                  category=category, text=text, since=since, until=until)
         if as_json:
             emit_json(found)
             return
-        table = Table("time", "host", "user", "category", "app", "message")
+        table = Table("", "time", "host", "user", "category", "app", "message")
         for e in found:
-            table.add_row(local(e["at"], vault), e["host"], e["user"], e["category"], e["app"],
-                          e["message"][:80])
+            table.add_row(PENDING_MARK if e["pending"] else "", local(e["at"], vault),
+                          e["host"], e["user"], e["category"], e["app"], e["message"][:80])
         console.print(table)
-        console.print(f"{len(found)} event(s)")
+        console.print(f"{len(found)} event(s){_pending_note(found)}")
 
 
 def register(app: typer.Typer) -> None:
     for verb, fn in (("add", mail_add), ("bodies", mail_bodies), ("status", mail_status),
-                     ("listen", mail_listen), ("search", mail_search)):
+                     ("listen", mail_listen), ("search", mail_search),
+                     ("password", mail_password)):
         mail_app.command(verb)(fn)
     for verb, fn in (("add", events_add), ("token", events_token), ("status", events_status),
                      ("listen", events_listen), ("search", events_search),

@@ -1,9 +1,12 @@
 """`kustosz serve`: the recorders of all enabled cameras, the mail journal and event listeners
-of all enabled mailbox and endpoint sources, the retention scheduler and the web app (uvicorn
-in a thread, on a configurable host and port). Start-up recovery needs no manual
-step (invariant 5): interrupted sweeps are finished, interrupted intakes undone or completed,
-temp files removed and the segments earlier runs left in the spool taken in — an unfinished one
-only for what it really holds.
+of all enabled mailbox and endpoint sources, the intake of all enabled phone lines, the
+retention scheduler and the web app (uvicorn in a thread, on a configurable host and port).
+Sources added, changed, enabled or disabled while it runs are picked up without a restart:
+cameras every `RECONCILE_S`, listeners every `listeners.RESCAN_S`, phone lines on each intake
+pass (`PHONE_PASS_S`). Start-up recovery needs no manual step (invariant 5): interrupted
+sweeps are finished, interrupted intakes undone or completed, temp files removed and the
+segments earlier runs left in the spool taken in — an unfinished one only for what it
+really holds.
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ import typer
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
-from kustosz.ingest.events.service import Background
 from kustosz.ingest.files import recover_pending
-from kustosz.ingest.listeners import start_listeners, stop_listeners
+from kustosz.ingest.listeners import Listeners, settle_disabled
+from kustosz.ingest.phone.watch import watch as watch_phones
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
+PHONE_PASS_S = 30.0  # as `kustosz phones watch`: a file is taken once two passes agree
 
 
 def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
     return {"sweep_rows": recover(vault), "pending_intakes": recover_pending(vault),
-            "tmp_files": vault.storage.clean_tmp(), "spooled_segments": pool.recover()}
+            "tmp_files": vault.storage.clean_tmp(), "spooled_segments": pool.recover(),
+            "disabled_sources_chunks": settle_disabled(vault)}
 
 
 def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
@@ -54,7 +59,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     done = recover_all(vault, pool)
     log.info("start-up recovery: %s", done)
     server = None
-    listeners: list[Background] = []
+    listeners = Listeners(vault)
+    threads: list[threading.Thread] = []
     try:
         if web is not None:
             from kustosz.web.server import demo_banner, run_web
@@ -67,21 +73,29 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                 banner = demo_banner(vault, *web)
                 if announce:
                     announce(banner)
-        # Each on its own loop and thread; one whose port is taken is logged and skipped.
-        listeners = start_listeners(vault)
+        # Each on its own loop and thread; one whose port is taken is logged and retried.
+        listeners.reconcile()
         pool.reconcile()
         if on_ready:
             on_ready(pool)
-        sweeper = threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
-                                   daemon=True)
-        sweeper.start()
+        threads = [threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
+                                    daemon=True),
+                   threading.Thread(target=listeners.run, args=(stop,), name="listeners",
+                                    daemon=True),
+                   threading.Thread(target=watch_phones, args=(vault,), name="phones",
+                                    kwargs={"interval": PHONE_PASS_S, "stop": stop},
+                                    daemon=True)]
+        for thread in threads:
+            thread.start()
         while not stop.wait(RECONCILE_S):
             pool.reconcile()
-        sweeper.join(timeout=60)
     finally:
+        stop.set()  # also when leaving by an error: the threads above end with serve
+        for thread in threads:
+            thread.join(timeout=60)
         if server is not None:
             server.stop()
-        stop_listeners(listeners)  # closes their open chunks: what they received is stored
+        listeners.stop_all()  # closes their open chunks: what they received is stored
         pool.stop_all()
 
 
@@ -95,8 +109,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                                    help="Address the web app listens on."),
           port: int = typer.Option(8470, "--port", envvar="KUSTOSZ_WEB_PORT",
                                    help="Port of the web app (0: no web app).")) -> None:
-    """Record all enabled cameras, run the mail and event listeners and the retention sweep;
-    stop with Ctrl-C or SIGTERM."""
+    """Record all enabled cameras, run the mail and event listeners, take in the phone lines'
+    recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("kustosz").setLevel(logging.INFO)
     stop = threading.Event()

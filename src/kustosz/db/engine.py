@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from kustosz.db.functions import SQLITE_LOWER, python_lower
 from kustosz.errors import ConfigError
 
 
@@ -37,6 +38,7 @@ def make_engine(url: str) -> Engine:
             # Manage transactions ourselves so that writers take the lock up front
             # (BEGIN IMMEDIATE) instead of failing on upgrade from a read lock.
             dbapi_conn.isolation_level = None
+            dbapi_conn.create_function(SQLITE_LOWER, 1, python_lower, deterministic=True)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

@@ -106,9 +106,12 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
 
 def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
                  actor: str = "system", audit_it: bool = True,
-                 on_stored: OnStored | None = None) -> list[Stored | OSError]:
+                 on_stored: OnStored | None = None,
+                 allow_disabled: bool = False) -> list[Stored | OSError]:
     """Take ``items`` in with two transactions in all; per item, `Stored` or the OSError
-    (unreadable or vanished file, storage error) that kept it out.
+    (unreadable or vanished file, storage error) that kept it out. A disabled source takes
+    nothing in, unless ``allow_disabled``: for what it received while it was enabled (the
+    open chunk a listener closes because its source was disabled).
 
     ``on_stored`` runs inside step (3)'s transaction with the whole copies, so rows a kind
     keeps beside its recordings commit together with them or not at all; if it (or the commit)
@@ -122,7 +125,7 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
     now = datetime.now(UTC)
     with vault.transaction() as s:
         source = get_source(s, source_name)
-        if not source.enabled:
+        if not source.enabled and not allow_disabled:
             raise InputError(f"source {source_name!r} is disabled")
         rows = [{"source_id": source.id, "kind": source.kind, "start_at": it.start,
                  "end_at": it.end, "storage_key": storage_key(source, it.start, it.path.suffix),

@@ -3,13 +3,20 @@
 Each enabled mailbox and endpoint source gets the same service `kustosz mail listen` /
 `kustosz events listen` runs, on its own event loop in its own thread (`Background`), so a
 slow or failing listener cannot stall the recorders or another listener. One that cannot
-start (its port is taken, its certificate is unreadable) is logged and skipped: the office
-would rather keep recording video than lose everything over one misconfigured syslog port.
+start (its port is taken, its certificate is unreadable) is logged and tried again later:
+the office would rather keep recording video than lose everything over one misconfigured
+syslog port. Sources added, changed, disabled or enabled while serve runs are picked up
+within `RESCAN_S`, without a restart (`Listeners`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -19,45 +26,147 @@ from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 KINDS = ("mailbox", "endpoint")
+RESCAN_S = 15.0  # how soon a source added, changed or disabled takes effect under serve
 
 
 def _service(vault: Vault, kind: str, name: str) -> Service:
-    # Imported here: the mail listener pulls in aiosmtpd, which a camera-only office never uses.
+    # Imported here: the mail intake pulls in aiosmtpd or imap-tools, which a camera-only
+    # office never uses. A mailbox either listens for SMTP or polls its IMAP journal mailbox.
     if kind == "mailbox":
-        from kustosz.ingest.mail.listener import MailIntake
+        from kustosz.ingest.mail.intake import mail_service
 
-        return MailIntake(vault, name)
+        return mail_service(vault, name)
     from kustosz.ingest.events.intake import EventIntake
 
     return EventIntake(vault, name)
 
 
-def start_listeners(vault: Vault) -> list[Background]:
-    """Start every enabled mailbox and endpoint source; those that fail are logged, not raised."""
+def settle_disabled(vault: Vault) -> int:
+    """Take in the chunks that disabled sources left in the spool (serve stopped by a crash,
+    the source disabled before the next start): what they hold was received while they were
+    enabled, and it must come under retention rather than wait for a listener that is not
+    started. Enabled sources' leftovers are taken in as their listeners start."""
+    from kustosz.ingest.events.chunks import ChunkSpool, spool_root
+    from kustosz.ingest.events.counters import Counters
+    from kustosz.ingest.events.search import index_events
+    from kustosz.ingest.mail.search import index_mail
+
     with vault.reading() as s:
-        sources = [(src.kind, src.name) for src in s.execute(
-            select(Source).where(Source.kind.in_(KINDS), Source.enabled.is_(True))
-            .order_by(Source.name)).scalars()]
-    running: list[Background] = []
-    for kind, name in sources:
-        try:
-            bg = Background(lambda kind=kind, name=name: _service(vault, kind, name))
-        except Exception as exc:
-            log.error("%s source %s could not start (%s); the other listeners and the "
-                      "recorders keep running", kind, name, exc)
+        idle = [(src.id, src.name, src.kind) for src in s.execute(select(Source).where(
+            Source.kind.in_(KINDS), Source.enabled.is_(False))).scalars()]
+    taken = 0
+    for source_id, name, kind in idle:
+        if not spool_root(vault, name).exists():
             continue
-        where = ", ".join(f"{k} {h}:{p}" for k, (h, p) in bg.service.addresses.items())
-        log.info("%s source %s listening on %s", kind, name, where)
-        running.append(bg)
-    return running
-
-
-def stop_listeners(running: list[Background]) -> None:
-    """Stop each listener; stopping closes its open chunk, so what it received is taken in."""
-    for bg in running:
+        counters = Counters(source_id)
+        spool = (ChunkSpool(vault, name, "mail", "hour", index_mail, counters)
+                 if kind == "mailbox" else
+                 ChunkSpool(vault, name, "events", "hour", index_events, counters))
         try:
-            bg.stop()
+            taken += len(spool.recover())
+            counters.flush(vault)
+        except Exception:
+            log.exception("%s: chunks left in the spool could not be taken in; they stay "
+                          "there for the next start", name)
+    return taken
+
+
+def _digest(kind: str, settings: dict[str, Any]) -> str:
+    """What a running listener was started with: any change (a port, the allow-list, a
+    certificate, the token, the rules) restarts it."""
+    text = json.dumps({"kind": kind, "settings": settings}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class _Running:
+    kind: str
+    digest: str
+    bg: Background
+
+
+class Listeners:
+    """The listeners of `kustosz serve`, kept in step with the register of sources: each
+    pass (at start, then every `RESCAN_S`) starts the enabled sources not yet running,
+    stops those disabled or removed, and restarts one whose settings changed. Stopping
+    closes the open chunk, so what it received is stored. A source that fails to start is
+    tried again on the next pass; its failure is logged once, not on every pass."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.running: dict[str, _Running] = {}
+        self.failing: dict[str, tuple[str, str]] = {}  # name -> (digest, error)
+        # serve's thread runs the passes; stop_all may come from another (on shutdown).
+        self._lock = threading.Lock()
+
+    def wanted(self) -> dict[str, tuple[str, str]]:
+        """Enabled mailbox and endpoint sources: name -> (kind, digest of their settings)."""
+        with self.vault.reading() as s:
+            return {src.name: (src.kind, _digest(src.kind, src.settings or {}))
+                    for src in s.execute(select(Source).where(
+                        Source.kind.in_(KINDS), Source.enabled.is_(True))
+                        .order_by(Source.name)).scalars()}
+
+    def reconcile(self) -> None:
+        """One pass; never raises (a failed look at the register is retried next pass)."""
+        with self._lock:
+            try:
+                wanted = self.wanted()
+            except Exception:
+                log.exception("listeners: the register of sources could not be read; "
+                              "trying again in %.0f s", RESCAN_S)
+                return
+            for name, run in list(self.running.items()):
+                want = wanted.get(name)
+                if want is None:
+                    self._stop(name, "disabled or removed")
+                elif want[1] != run.digest:
+                    self._stop(name, "settings changed; restarting")
+            for name in set(self.failing) - set(wanted):
+                del self.failing[name]
+            for name, (kind, digest) in wanted.items():
+                if name not in self.running:
+                    self._start(name, kind, digest)
+
+    def _start(self, name: str, kind: str, digest: str) -> None:
+        try:
+            bg = Background(lambda: _service(self.vault, kind, name))
+        except Exception as exc:
+            state = (digest, f"{type(exc).__name__}: {exc}")
+            if self.failing.get(name) != state:
+                log.error("%s source %s could not start (%s); trying again every %.0f s, "
+                          "the other listeners and the recorders keep running",
+                          kind, name, exc, RESCAN_S)
+            self.failing[name] = state
+            return
+        self.running[name] = _Running(kind, digest, bg)
+        where = ", ".join(f"{k} {h}:{p}" for k, (h, p) in bg.service.addresses.items())
+        log.info("%s source %s %s%s", kind, name, f"listening on {where}" if where
+                 else "started", " (it failed before)" if self.failing.pop(name, None) else "")
+
+    def _stop(self, name: str, why: str) -> None:
+        run = self.running.pop(name)
+        log.info("%s source %s: stopping (%s)", run.kind, name, why)
+        try:
+            run.bg.stop()
         except Exception:
             # Not lost: the chunk stays in the spool and the next start takes it in.
             log.exception("%s: stopping failed; its open chunk is taken in at the next start",
-                          bg.service.source_name)
+                          name)
+
+    def run(self, stop: threading.Event) -> None:
+        """Passes until ``stop`` is set (serve's thread); the first is the caller's."""
+        while not stop.wait(RESCAN_S):
+            self.reconcile()
+
+    def addresses(self, name: str) -> dict[str, tuple[str, int]]:
+        with self._lock:
+            run = self.running.get(name)
+            return dict(run.bg.service.addresses) if run else {}
+
+    def stop_all(self) -> None:
+        """Stop every listener; stopping closes its open chunk, so what it received is taken
+        in."""
+        with self._lock:
+            for name in list(self.running):
+                self._stop(name, "serve is stopping")

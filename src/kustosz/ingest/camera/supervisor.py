@@ -75,12 +75,19 @@ class RecorderPool:
         return taken
 
     def reconcile(self, now: datetime | None = None) -> None:
-        """Start recorders that may run, stop those that may not (disabled, gated, refused)."""
+        """Start recorders that may run, stop those that may not (disabled, gated, refused),
+        and restart one whose camera changed (address, credentials, segment length)."""
         for d in decide(self.vault, now or datetime.now(UTC)):
             running = self.recorders.get(d.job.source_id)
             if running is not None and not running.alive:
                 self.recorders.pop(d.job.source_id)
                 running = None
+            if running is not None and running.job != d.job:
+                running.stop()
+                running.join(self.options.stop_timeout_s + 5)
+                self.recorders.pop(d.job.source_id, None)
+                running = None
+                log.info("camera %s: settings changed; restarting its recorder", d.job.name)
             if d.record and running is None:
                 recorder = CameraRecorder(self.vault, d.job, self.spool, self.ffmpeg, self.options)
                 self.recorders[d.job.source_id] = recorder

@@ -10,6 +10,12 @@ Crash safety: the spool folder is the truth. On restart every folder left behind
 as what it holds: a torn last line (a write cut by the crash) is cut off and counted; a
 folder whose chunk is already stored (the crash hit after the commit, before the removal)
 is recognised by its hash and only removed. So nothing is indexed twice or lost whole.
+
+Search reads open chunks too (`kustosz.ingest.events.pending`). So that it can pass over a
+folder whose time cannot match a query without reading it, every line's search time (an
+event's own time, a message's receipt) lies within the folder's window — or within the
+bounds of ``extent.json``, which is widened (durably) *before* a line outside them is
+written, so a reader that reads the bounds first never misses a line that was already there.
 """
 
 from __future__ import annotations
@@ -38,7 +44,13 @@ from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 CHUNK_FILE = "chunk.jsonl"
+EXTENT_FILE = "extent.json"
 GRANULARITIES = ("hour", "day")
+# The record field a search filters and orders a kind by (its index's time column).
+TIME_KEYS = {"events": "at", "mail": "received"}
+# How far the bounds widen past a line outside them: a sender whose clock is off by minutes
+# or years widens them about once per this much of its own clock, not with every event.
+EXTENT_PAD = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,11 @@ Indexer = Callable[[Session, int, int, list[tuple[int, dict[str, Any]]], dict[st
 
 
 def spool_root(vault: Vault, source_name: str) -> Path:
-    return vault.root / "spool" / "monitoring" / source_name
+    return spool_dir(vault.root, source_name)
+
+
+def spool_dir(data_root: Path, source_name: str) -> Path:
+    return data_root / "spool" / "monitoring" / source_name
 
 
 def window_start(at: datetime, granularity: str, vault: Vault) -> datetime:
@@ -74,6 +90,22 @@ def window_end(start: datetime, granularity: str, vault: Vault) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def record_time(record: dict[str, Any], key: str) -> datetime:
+    """The time search uses for a record: ``key`` (when it is a time with a zone), else the
+    receipt. The index and the reader of open chunks both use this, so a record is found
+    by the same query before and after its chunk closes."""
+    value = record.get(key) if key != "received" else None
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if at.tzinfo is not None:
+                return at
+    return datetime.fromisoformat(record["received"])
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -86,10 +118,13 @@ class Chunk:
     """One open chunk. Appends are buffered; `sync` makes them durable, and concurrent
     callers share one fsync (group commit), which is what keeps mail intake fast."""
 
-    def __init__(self, folder: Path, start: datetime, end: datetime) -> None:
+    def __init__(self, folder: Path, start: datetime, end: datetime,
+                 time_key: str | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=False)
         _fsync_dir(folder.parent)
         self.folder, self.start, self.end = folder, start, end
+        self.time_key = time_key
+        self.low, self.high = start, end  # what readers assume unless extent.json says more
         self.fh = (folder / CHUNK_FILE).open("ab")
         self.lines = 0
         self.closed = False
@@ -98,10 +133,26 @@ class Chunk:
         self._syncing: asyncio.Task[None] | None = None
 
     def append(self, record: dict[str, Any]) -> None:
+        if self.time_key is not None:
+            at = record_time(record, self.time_key)
+            if not self.low <= at <= self.high:
+                self._widen(at)
         # One write per line: a crash can tear only the last line, which recovery cuts off.
         self.fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":"),
                                  default=str).encode("utf-8") + b"\n")
         self.lines += 1
+
+    def _widen(self, at: datetime) -> None:
+        """Record wider bounds before the line that needs them is written (rare: a sender's
+        clock far off, or a message received just before the window it was filed in)."""
+        self.low, self.high = min(self.low, at - EXTENT_PAD), max(self.high, at + EXTENT_PAD)
+        tmp = self.folder / f".{EXTENT_FILE}.tmp"
+        with tmp.open("w") as f:
+            json.dump({"low": self.low.isoformat(), "high": self.high.isoformat()}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.folder / EXTENT_FILE)
+        self.dir_dirty = True
 
     async def sync(self) -> None:
         if self.closed:
@@ -180,8 +231,10 @@ def close_folder(vault: Vault, source_name: str, folder: Path, kind: str,
     if done_before is not None:
         shutil.rmtree(folder, ignore_errors=True)
         return Closed(done_before, len(records), torn)
+    # "folder" lets a search that read this folder while it was open tell whether its rows
+    # are indexed by now (`kustosz.ingest.events.pending`).
     items = [Item(path, start, end, {"format": "jsonl", "content": kind,
-                                     "lines": len(records)})]
+                                     "lines": len(records), "folder": folder.name})]
     emls: list[str] = []
     for _, record in records:
         name = record.get("eml")
@@ -200,7 +253,10 @@ def close_folder(vault: Vault, source_name: str, folder: Path, kind: str,
         indexer(s, src.id, by_index[0], records, eml_ids)
         chunk_id.append(by_index[0])
 
-    results = ingest_batch(vault, source_name, items, audit_it=True, on_stored=on_stored)
+    # Everything in a chunk was received while its source was enabled: disabling it (which
+    # closes the chunk) must not leave that behind.
+    results = ingest_batch(vault, source_name, items, audit_it=True, on_stored=on_stored,
+                           allow_disabled=True)
     failed = [r for r in results[1:] if isinstance(r, OSError)]
     if failed and counters is not None:
         counters.add("eml_not_stored", len(failed))
@@ -240,7 +296,8 @@ class ChunkSpool:
             start = window_start(now, self.granularity, self.vault)
             folder = self.root / f"{start:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
             self.root.mkdir(parents=True, exist_ok=True)
-            self.current = Chunk(folder, start, window_end(start, self.granularity, self.vault))
+            self.current = Chunk(folder, start, window_end(start, self.granularity, self.vault),
+                                 TIME_KEYS.get(self.kind))
         return self.current
 
     def append(self, record: dict[str, Any], now: datetime) -> Chunk:

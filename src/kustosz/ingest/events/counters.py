@@ -67,3 +67,9 @@ def last_update(session: Session, source_id: int) -> datetime | None:
     rows = [c.updated_at for c in session.execute(
         select(IntakeCounter).where(IntakeCounter.source_id == source_id)).scalars()]
     return max(rows) if rows else None
+
+
+def counter_times(session: Session, source_id: int) -> dict[str, datetime]:
+    """When each counter last grew (within a flush interval of the event itself)."""
+    return {c.name: c.updated_at for c in session.execute(
+        select(IntakeCounter).where(IntakeCounter.source_id == source_id)).scalars()}

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK_S = 1.0  # appends become durable at least this often
 COUNTERS_EVERY = 5  # ticks
+# Stopping closes the open chunk: a busy source's daily chunk (millions of lines) takes
+# minutes to store and index. Giving up earlier would leave that close running in a worker
+# thread while a restarted listener takes the same folder in again.
+STOP_TIMEOUT_S = 3600.0
 
 
 class Service:
@@ -129,7 +133,7 @@ class Background:
 
     def stop(self) -> None:
         try:
-            self.call(self.service.stop())
+            self.call(self.service.stop(), STOP_TIMEOUT_S)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)

@@ -90,6 +90,55 @@ def new_token(session: Session, name: str, actor: str) -> str:
     return token
 
 
+# What `change_endpoint` may change; the token and the rules have their own verbs.
+CHANGEABLE = ("syslog_udp", "syslog_tcp", "syslog_tls", "http", "tls_cert", "tls_key",
+              "allow_hosts", "chunk")
+
+
+def change_endpoint(session: Session, name: str, actor: str,
+                    changes: dict[str, Any]) -> str | None:
+    """Change where and how an endpoint source listens (checked first, audited); a running
+    `kustosz serve` restarts its listener. Returns a new API token when HTTP was just turned
+    on (shown once, like at `add`)."""
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise InputError(f"cannot change {', '.join(sorted(unknown))} of an endpoint source")
+    source = endpoint_source(session, name)
+    settings = EndpointSettings.of(source.settings)
+    for key, value in changes.items():
+        setattr(settings, key, value)
+    settings.check()
+    token = None
+    if settings.http and not settings.token_sha256:
+        token = secrets.token_urlsafe(32)
+        settings.token_sha256 = token_hash(token)
+    source.settings = settings.as_dict()
+    audit(session, actor, "endpoint.configure", name, changes)
+    return token
+
+
+def set_enabled(session: Session, name: str, actor: str, enabled: bool) -> Source:
+    """Enable or disable a mailbox or endpoint source (audited); a running `kustosz serve`
+    starts or stops its listener, and stopping stores what it received. Cameras and phone
+    lines have their own verbs: theirs check notices and legal bases."""
+    source = get_source(session, name)
+    if source.kind not in ("mailbox", "endpoint"):
+        verb = "cameras" if source.kind == "camera" else "phones"
+        raise InputError(f"source {name!r} is a {source.kind}; use: kustosz {verb} "
+                         f"{'enable' if enabled else 'disable'} {name}")
+    if enabled:  # a source that could not listen is refused now, not in serve's log
+        if source.kind == "endpoint":
+            EndpointSettings.of(source.settings).check()
+        else:
+            from kustosz.ingest.mail.settings import MailSettings
+
+            MailSettings.of(source.settings).check()
+    if source.enabled != enabled:
+        source.enabled = enabled
+        audit(session, actor, "source.enable" if enabled else "source.disable", name, {})
+    return source
+
+
 def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any]] | None,
               fallback: str) -> None:
     """Replace the source's categorisation rules (None: the defaults); checked first."""

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from kustosz.db.events import MailMessage, MonitoringEvent
 from kustosz.db.models import Recording, Source
 from kustosz.ingest.events.chunks import CHUNK_FILE, spool_root
-from kustosz.ingest.events.counters import last_update, read_counts
+from kustosz.ingest.events.counters import counter_times, last_update, read_counts
+from kustosz.ingest.mail.settings import redacted
 from kustosz.vault import Vault
 
 HIDDEN = {"token_sha256"}
+IMAP_FAILURES = ("imap_connect_failed", "imap_login_failed")
 
 
 def source_status(vault: Vault, session: Session, source: Source) -> dict[str, Any]:
@@ -32,9 +34,17 @@ def source_status(vault: Vault, session: Session, source: Source) -> dict[str, A
             with path.open("rb") as f:
                 waiting += sum(chunk.count(b"\n") for chunk in iter(lambda f=f: f.read(1 << 20),
                                                                     b""))
-    return {"name": source.name, "kind": source.kind, "enabled": source.enabled,
-            "settings": {k: v for k, v in source.settings.items() if k not in HIDDEN},
-            "counters": read_counts(session, source.id),
-            "counters_updated_at": last_update(session, source.id),
-            "chunks_stored": chunks, "newest_chunk_end": newest, "indexed": indexed,
-            "waiting_in_spool": waiting}
+    st = {"name": source.name, "kind": source.kind, "enabled": source.enabled,
+          "settings": redacted({k: v for k, v in source.settings.items() if k not in HIDDEN}),
+          "counters": read_counts(session, source.id),
+          "counters_updated_at": last_update(session, source.id),
+          "chunks_stored": chunks, "newest_chunk_end": newest, "indexed": indexed,
+          "waiting_in_spool": waiting}
+    if source.kind == "mailbox":
+        st["mode"] = "imap" if source.settings.get("imap_host") else "smtp"
+        if st["mode"] == "imap":
+            times = counter_times(session, source.id)
+            failures = [times[n] for n in IMAP_FAILURES if n in times]
+            st["last_poll"] = times.get("imap_polls")
+            st["last_failure"] = max(failures) if failures else None
+    return st

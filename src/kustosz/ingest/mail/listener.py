@@ -2,28 +2,21 @@
 
 The office's mail server sends a copy of every message to the journal address (Postfix
 ``always_bcc``, Exchange journaling). Only the configured mail servers may connect; STARTTLS
-is offered when a certificate is configured. Each message becomes one metadata line in the
-source's open chunk — and an .eml beside it only when the policy keeps bodies with a recorded
-legal basis and the message is not private. "250 OK" is sent only once the line (and the
-.eml) is on disk: the mail server deletes its copy when it hears it.
+is offered when a certificate is configured. Each message is taken in by
+`JournalIntake.take` (metadata line, .eml only when the policy keeps bodies); "250 OK" is
+sent only once that is on disk: the mail server deletes its copy when it hears it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
 from kustosz.errors import InputError
-from kustosz.ingest.events.chunks import ChunkSpool, spool_root
-from kustosz.ingest.events.counters import Counters
 from kustosz.ingest.events.net import (
     Network,
     allowed,
@@ -32,10 +25,8 @@ from kustosz.ingest.events.net import (
     peer_ip,
     server_tls,
 )
-from kustosz.ingest.events.service import Service
-from kustosz.ingest.mail.parse import extract, private_reason, sender_allowed
-from kustosz.ingest.mail.search import index_mail
-from kustosz.ingest.mail.settings import MailSettings, mail_source
+from kustosz.ingest.mail.intake import JournalIntake
+from kustosz.ingest.mail.parse import sender_allowed
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -119,54 +110,15 @@ class JournalHandler:
         return "250 2.0.0 Journalled"
 
 
-class MailIntake(Service):
+class MailIntake(JournalIntake):
+    """The SMTP listener of a mailbox source."""
+
     def __init__(self, vault: Vault, source_name: str) -> None:
         super().__init__(vault, source_name)
-        with vault.reading() as s:
-            source = mail_source(s, source_name)
-            if not source.enabled:
-                raise InputError(f"source {source_name!r} is disabled")
-            self.settings = MailSettings.of(source.settings)
-            source_id = source.id
-        self.settings.check()
+        if self.settings.mode != "smtp":
+            raise InputError(f"mailbox {source_name!r} pulls from an IMAP journal mailbox; "
+                             "it has no SMTP listener")
         self.networks = parse_networks(self.settings.allow_hosts, "allow_hosts")
-        self.counters = Counters(source_id)
-        self.spool = ChunkSpool(vault, source_name, "mail", self.settings.chunk, index_mail,
-                                self.counters)
-        # Full messages are written here first, outside any chunk, then renamed in: a chunk
-        # may close while a 50 MB message is still being written.
-        self.incoming = spool_root(vault, source_name).with_name(f".{source_name}-incoming")
-
-    async def start(self) -> None:
-        # Full messages staged by a previous run were never acknowledged: the mail server
-        # still has them and sends them again.
-        await asyncio.to_thread(shutil.rmtree, self.incoming, True)
-        await super().start()
-
-    async def take(self, raw: bytes, env_from: str, env_rcpts: list[str], peer: str) -> None:
-        now = datetime.now(UTC)
-        # Parsing a large message takes a while: off the loop, so other clients are served.
-        record = await asyncio.to_thread(extract, raw, env_from, env_rcpts, peer, now)
-        reason = private_reason(record, self.settings)
-        record["private"], record["private_reason"] = bool(reason), reason
-        record.pop("private_labels", None)
-        staged = None
-        if self.settings.keep_bodies and not reason:
-            staged = self.incoming / f"{uuid.uuid4().hex}.eml"
-            await asyncio.to_thread(_write_durably, staged, raw)
-        chunk = self.spool.chunk_for(now)
-        if staged is not None:
-            os.replace(staged, chunk.folder / staged.name)
-            record["eml"] = staged.name
-            chunk.dir_dirty = True
-        chunk.append(record)
-        self.counters.add("messages")
-        self.counters.add("metadata_only" if staged is None else "full_messages")
-        if reason:
-            self.counters.add("private")
-        for problem in record["problems"]:
-            self.counters.add(problem.split(":")[0])
-        await chunk.sync()
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -185,10 +137,3 @@ class MailIntake(Service):
         self.addresses["smtp"] = server.sockets[0].getsockname()[:2]
         log.info("%s: journal listener on %s", self.source_name, self.addresses["smtp"])
 
-
-def _write_durably(path: Any, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())

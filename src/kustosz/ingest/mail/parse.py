@@ -150,14 +150,25 @@ def _exchange_report(msg: Message) -> tuple[dict[str, list[str]], Message | None
     return fields, original
 
 
-def extract(raw: bytes, env_from: str, env_rcpts: list[str], peer: str,
+def _trace(msg: Message) -> tuple[str, list[str]]:
+    """The envelope as the delivering server wrote it into the message: the topmost
+    Return-Path (the final delivery adds it, replacing any the sender sent) and the
+    Delivered-To / X-Original-To recipients."""
+    sender = next((a["address"] for a in _addresses(msg, "return-path")), "")
+    rcpts = [a["address"] for name in ("delivered-to", "x-original-to")
+             for a in _addresses(msg, name)]
+    return sender, list(dict.fromkeys(rcpts))
+
+
+def extract(raw: bytes, env_from: str | None, env_rcpts: list[str] | None, peer: str,
             received: datetime) -> dict[str, Any]:
-    """The metadata record of one journalled message (a line of the chunk)."""
+    """The metadata record of one journalled message (a line of the chunk). Without an SMTP
+    envelope (``None``: a message pulled from an IMAP mailbox) the trace headers stand in."""
     problems: list[str] = []
     record: dict[str, Any] = {
         "received": received.isoformat(), "peer": peer, "journal": "bcc",
         "env_from": (env_from or "").lower()[:320],
-        "env_rcpt": [r.lower()[:320] for r in env_rcpts],
+        "env_rcpt": [r.lower()[:320] for r in env_rcpts or []],
         "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
         "message_id": "", "date": None, "subject": "", "from": [], "sender": [], "to": [],
         "cc": [], "bcc": [], "attachments": [], "problems": problems}
@@ -165,6 +176,12 @@ def extract(raw: bytes, env_from: str, env_rcpts: list[str], peer: str,
         # compat32, not policy.default: the modern header parser costs ~8 times more per
         # message, and the journal of a busy office brings thousands an hour.
         msg = BytesParser(policy=compat32).parsebytes(raw)
+        if env_from is None or env_rcpts is None:
+            sender, rcpts = _trace(msg)
+            if env_from is None:
+                record["env_from"] = sender[:320]
+            if env_rcpts is None:
+                record["env_rcpt"] = [r[:320] for r in rcpts]
         if msg.get("x-ms-journal-report") is not None or \
                 "exjournalreport" in _header(msg, "content-identifier").lower():
             fields, original = _exchange_report(msg)

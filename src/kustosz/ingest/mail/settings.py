@@ -3,11 +3,17 @@
 Keeping full messages is off by default (R1.9, Kodeks pracy art. 22³ §1: monitoring must not
 breach the secrecy of correspondence). Turning it on needs a recorded legal basis, and is
 audited; even then a message the rules mark private keeps metadata only.
+
+A source either listens for SMTP (``listen``) or pulls from an IMAP journal mailbox
+(``imap_host``), never both. The IMAP password is kept with the other settings, as the RTSP
+passwords of cameras are, and `redacted` replaces it wherever settings are shown or audited.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +29,20 @@ from kustosz.policy import Policy
 
 DEFAULT_PRIVATE_KEYWORDS = ["prywatne", "prywatna", "prywatny", "private", "personal"]
 DEFAULT_MAX_BYTES = 64 << 20  # journal copies carry attachments; 50 MB mail exists
+IMAP_TLS_MODES = ("imaps", "starttls", "none")
+IMAP_DEFAULT_PORTS = {"imaps": 993, "starttls": 143, "none": 143}
+DEFAULT_POLL_S = 60
+MAX_POLL_S = 24 * 3600
+REDACTED = "***"
+SECRETS = ("imap_password",)
+# The SMTP listener's own settings: meaningless for a source that pulls from IMAP.
+SMTP_ONLY = {"allow_senders": "--allow-sender", "tls_cert": "--tls-cert",
+             "tls_key": "--tls-key", "require_tls": "--require-tls", "hostname": "hostname"}
+IMAP_ONLY = {"imap_port": "--imap-port", "imap_tls": "--imap-tls",
+             "imap_ca_file": "--imap-ca-file", "imap_user": "--imap-user",
+             "imap_password": "--imap-password-file", "imap_folder": "--imap-folder",
+             "imap_poll_seconds": "--imap-poll-seconds",
+             "imap_keep_on_server": "--keep-on-server", "imap_move_to": "--imap-move-to"}
 
 
 @dataclass
@@ -41,13 +61,95 @@ class MailSettings:
     tls_key: str = ""
     require_tls: bool = False
     chunk: str = "hour"
+    # IMAP pull mode (imap_host set): the journal mailbox the mail server delivers to.
+    imap_host: str = ""
+    imap_port: int = 0  # 0: the usual port of imap_tls (993 or 143)
+    imap_tls: str = "imaps"  # imaps | starttls | none
+    imap_ca_file: str = ""  # a private CA's certificate; empty: the system's trust store
+    imap_user: str = ""
+    imap_password: str = ""  # a secret: shown and audited only as REDACTED
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = DEFAULT_POLL_S
+    imap_keep_on_server: bool = False  # default: taken messages are deleted from the mailbox
+    imap_move_to: str = ""  # with imap_keep_on_server: move there; empty: mark \Seen
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> MailSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (raw or {}).items() if k in known})
 
+    @property
+    def mode(self) -> str:
+        return "imap" if self.imap_host else "smtp"
+
     def check(self) -> None:
+        if self._check_common():
+            self._check_imap()
+        else:
+            self._check_smtp()
+
+    def _check_common(self) -> bool:
+        """Checks of both modes; True in IMAP mode."""
+        if self.keep_bodies and not self.bodies_legal_basis.strip():
+            raise ConfigError("keeping full messages needs a recorded legal basis "
+                              "(--legal-basis); by default only metadata is kept (R1.9)")
+        if self.max_message_bytes < 1024:
+            raise ConfigError("--max-message-bytes must be at least 1024")
+        if self.chunk not in GRANULARITIES:
+            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}")
+        self.office_domains = [d.lower().lstrip("@") for d in self.office_domains]
+        return bool(self.imap_host)
+
+    def _check_imap(self) -> None:
+        given = [option for name, option in SMTP_ONLY.items() if getattr(self, name)]
+        if given:
+            raise ConfigError(contradiction(given))
+        # Cleared rather than refused: they have defaults, and a status that shows a listen
+        # address for a source that listens nowhere would mislead whoever reads it.
+        self.listen, self.allow_hosts = "", []
+        host = self.imap_host.strip()
+        if not host or any(c.isspace() or c in "/@" for c in host):
+            raise ConfigError(f"--imap-host {self.imap_host!r} must be a host name or address")
+        self.imap_host = host
+        if self.imap_tls not in IMAP_TLS_MODES:
+            raise ConfigError(f"--imap-tls must be one of {', '.join(IMAP_TLS_MODES)}")
+        if not self.imap_port:
+            self.imap_port = IMAP_DEFAULT_PORTS[self.imap_tls]
+        if not isinstance(self.imap_port, int) or not 1 <= self.imap_port <= 65535:
+            raise ConfigError(f"--imap-port {self.imap_port!r} must be between 1 and 65535")
+        if not self.imap_user.strip():
+            raise ConfigError("an IMAP journal mailbox needs --imap-user")
+        if not self.imap_password:
+            raise ConfigError("an IMAP journal mailbox needs a password "
+                              "(--imap-password-file or --imap-password-env)")
+        if not self.imap_folder.strip():
+            raise ConfigError("--imap-folder must name a folder (default INBOX)")
+        if not 1 <= float(self.imap_poll_seconds) <= MAX_POLL_S:
+            raise ConfigError(f"--imap-poll-seconds must be between 1 and {MAX_POLL_S}")
+        if self.imap_move_to and not self.imap_keep_on_server:
+            raise ConfigError("--imap-move-to needs --keep-on-server (by default taken "
+                              "messages are deleted from the journal mailbox)")
+        if self.imap_move_to and self.imap_move_to == self.imap_folder:
+            raise ConfigError("--imap-move-to must differ from --imap-folder")
+        if self.imap_ca_file and not Path(self.imap_ca_file).is_file():
+            raise ConfigError(f"--imap-ca-file {self.imap_ca_file!r} is not a readable file")
+        if self.imap_ca_file and self.imap_tls == "none":
+            raise ConfigError("--imap-ca-file needs --imap-tls imaps or starttls")
+
+    def plaintext_warning(self) -> str:
+        """A warning when the password and the journal would cross a network in clear."""
+        if self.mode != "imap" or self.imap_tls != "none" or _loopback(self.imap_host):
+            return ""
+        return (f"--imap-tls none: the password and every journalled message travel to "
+                f"{self.imap_host} unencrypted; use it only on the same machine")
+
+    def _check_smtp(self) -> None:
+        defaults = MailSettings()
+        given = [option for name, option in IMAP_ONLY.items()
+                 if getattr(self, name) != getattr(defaults, name)]
+        if given:
+            raise ConfigError(f"{', '.join(given)} need --imap-host (without it the source "
+                              "listens for SMTP)")
         parse_listen(self.listen, "--listen")
         parse_networks(self.allow_hosts, "--allow-host")
         if not self.allow_hosts:
@@ -56,20 +158,35 @@ class MailSettings:
         for sender in self.allow_senders:
             if "@" not in sender:
                 raise ConfigError(f"--allow-sender {sender!r} must be an address or @domain")
-        if self.keep_bodies and not self.bodies_legal_basis.strip():
-            raise ConfigError("keeping full messages needs a recorded legal basis "
-                              "(--legal-basis); by default only metadata is kept (R1.9)")
-        if self.max_message_bytes < 1024:
-            raise ConfigError("--max-message-bytes must be at least 1024")
         if self.require_tls and not self.tls_cert:
             raise ConfigError("--require-tls needs --tls-cert")
-        if self.chunk not in GRANULARITIES:
-            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}")
         server_tls(self.tls_cert, self.tls_key)
-        self.office_domains = [d.lower().lstrip("@") for d in self.office_domains]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def redacted(self) -> dict[str, Any]:
+        return redacted(self.as_dict())
+
+
+def contradiction(options: list[str]) -> str:
+    return (f"{', '.join(options)} {'is' if len(options) == 1 else 'are'} for the SMTP "
+            "listener; a source either pulls from an IMAP journal mailbox (--imap-host) or "
+            "listens for SMTP, not both")
+
+
+def redacted(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as they may be shown, logged or audited: secrets replaced by REDACTED."""
+    return {k: (REDACTED if v else "") if k in SECRETS else v for k, v in settings.items()}
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def add_mail_source(session: Session, policy: Policy, name: str, actor: str,
@@ -77,8 +194,21 @@ def add_mail_source(session: Session, policy: Policy, name: str, actor: str,
     settings.check()
     source = add_source(session, policy, name, "mailbox", actor, retention=retention,
                         settings=settings.as_dict())
-    audit(session, actor, "mailbox.configure", name, settings.as_dict())
+    audit(session, actor, "mailbox.configure", name, settings.redacted())
     return source
+
+
+def set_imap_password(session: Session, name: str, actor: str, password: str) -> None:
+    """Replace the IMAP journal mailbox's password (audited without it); a running poller
+    uses the new one from its next start."""
+    source = mail_source(session, name)
+    settings = MailSettings.of(source.settings)
+    if settings.mode != "imap":
+        raise InputError(f"mailbox {name!r} listens for SMTP; it has no IMAP password")
+    settings.imap_password = password
+    settings.check()
+    source.settings = settings.as_dict()
+    audit(session, actor, "mailbox.imap_password", name, {"imap_password": REDACTED})
 
 
 def set_bodies(session: Session, name: str, actor: str, keep: bool, legal_basis: str) -> None:

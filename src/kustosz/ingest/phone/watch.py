@@ -1,8 +1,11 @@
-"""The periodic rescan of phone sources, for `kustosz phones watch` (and later `serve`).
+"""The periodic rescan of phone sources, for `kustosz phones watch` and `kustosz serve`.
 
 A rescan every ``interval`` seconds is what makes intake complete after any downtime; each
 pass compares with the previous pass's look, so a file is taken once it is unchanged across
 two passes. An inotify trigger (watchfiles) would only shorten the delay, so it is left out.
+Without a list of names each pass reads the enabled sources anew, so a line added, enabled
+or disabled while the watch runs is picked up (or left) on the next pass. A failing source
+is logged when its failure begins or changes, not on every pass (its alert stays open).
 """
 
 from __future__ import annotations
@@ -33,18 +36,28 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
           on_pass: Callable[[ScanReport], None] | None = None) -> None:
     stop = stop or threading.Event()
     observers: dict[str, Observer] = {}
+    failing: dict[str, str] = {}  # name -> what its last pass failed with
     done = 0
     while not stop.is_set() and (passes is None or done < passes):
-        for name in names or enabled_phone_sources(vault):
+        try:
+            current = names or enabled_phone_sources(vault)
+        except Exception:
+            log.exception("phone sources could not be read; trying again next pass")
+            current = []
+        for name in current:
             try:
                 report = scan(vault, name, observer=observers.setdefault(name, Observer()))
                 if on_pass:
                     on_pass(report)
-            except KustoszError as exc:
-                log.warning("phone source %s: intake pass failed: %s", name, exc)
-            except Exception:
+                if failing.pop(name, None) is not None:
+                    log.info("phone source %s: intake works again", name)
+            except Exception as exc:
                 # Fail-open: one bad pass must not end the watch; the next one tries again.
-                log.exception("phone source %s: intake pass failed", name)
+                problem = f"{type(exc).__name__}: {exc}"
+                if failing.get(name) != problem:
+                    log.warning("phone source %s: intake pass failed: %s", name, exc,
+                                exc_info=not isinstance(exc, KustoszError))
+                failing[name] = problem
             try:
                 check_alerts(vault, name)
             except Exception:
