@@ -32,3 +32,37 @@ def test_open_is_idempotent(vault: Vault) -> None:
 def test_sqlite_runs_in_wal_mode(sqlite_vault: Vault) -> None:
     with sqlite_vault.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+
+
+def test_0008_moves_who_of_mail_and_events_requests_out_of_place(vault: Vault) -> None:
+    """A mail/events request kept whom it concerns in `place` before 0008; the upgrade moves
+    it to `who` and leaves video requests' places alone (and the downgrade puts it back)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from kustosz.db.migrate import alembic_config, upgrade
+
+    cfg = alembic_config(vault.engine)
+    command.downgrade(cfg, "0007")
+    rows = [(1, "mail", "jan.kowalski@um.elblag.pl"), (2, "events", "pc-kadry-01"),
+            (3, "video", "ratusz/hol")]
+    with vault.engine.begin() as conn:
+        for rid, material, place in rows:
+            conn.execute(text(
+                "INSERT INTO custody_requests (id, kind, material, requester, received_on, "
+                "event_date, place, sources, start_at, end_at, items, purpose, status, late, "
+                "registered_by, registered_at) VALUES (:id, 'authority', :m, 'Policja', "
+                "'2026-11-20', '2026-11-20', :p, '[]', :t, :t, '[]', 'cel', 'registered', "
+                ":f, 'test', :t)"), {"id": rid, "m": material, "p": place, "f": False,
+                                     "t": "2026-11-20 10:00:00+00:00"})
+    upgrade(vault.engine)
+    with vault.engine.connect() as conn:
+        got = sorted(conn.execute(text("SELECT id, place, who FROM custody_requests")).all())
+    assert [tuple(r) for r in got] == [(1, None, "jan.kowalski@um.elblag.pl"),
+                                       (2, None, "pc-kadry-01"), (3, "ratusz/hol", None)]
+    command.downgrade(cfg, "0007")
+    with vault.engine.connect() as conn:
+        got = sorted(conn.execute(text("SELECT id, place FROM custody_requests")).all())
+    assert [tuple(r) for r in got] == [(1, "jan.kowalski@um.elblag.pl"), (2, "pc-kadry-01"),
+                                       (3, "ratusz/hol")]
+    upgrade(vault.engine)

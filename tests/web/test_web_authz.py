@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import product
 
 from sqlalchemy import func, select
-from web_helpers import OFFICE_PC, STRANGER, Material, client
+from web_helpers import OFFICE_PC, STRANGER, Material, Monitoring, client, make_monitoring
 
 from kustosz.access import records
 from kustosz.access.authorisations import ACTIONS, ELIGIBLE
@@ -44,22 +44,26 @@ def _count(vault: Vault) -> int:
         return s.execute(select(func.count()).select_from(AccessEntry)).scalar_one()
 
 
-def _setup(m: Material) -> dict[tuple[str, str, str], tuple[str, str]]:
+TARGETS = {"live": "cam-hol", "playback": "cam-hol", "listening": "centrala",
+           "export": "cam-hol", "mail": "dziennik", "events": "siem"}
+OTHERS = {"live": "cam-inne", "playback": "cam-inne", "listening": "centrala-2",
+          "export": "cam-inne", "mail": "dziennik-2", "events": "siem-2"}
+
+
+def _setup(m: Material, mon: Monitoring) -> dict[tuple[str, str, str], tuple[str, str]]:
     """One user per role × state × action, each with a viewing session already open (as if
     the token had reached them); returns (role, state, action) -> (user name, token)."""
     vault = m.vault
     now = datetime.now(UTC)
     out = {}
+    windows = {"playback": m.window, "mail": mon.window, "events": mon.window}
     with vault.transaction() as s:
-        cam = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
+        ids = dict(s.execute(select(Source.name, Source.id)).all())
         copy = s.execute(select(Copy).where(Copy.number == m.copy_number)).scalar_one()
         for role, state, action in product(ROLES, STATES, ACTIONS):
             name = f"{role}-{state}-{action}".replace("_", "")
             u = add_user(s, name, name, [role], "test")
-            target = {"live": "cam-hol", "playback": "cam-hol", "listening": "centrala",
-                      "export": "cam-hol"}[action]
-            other = {"live": "cam-inne", "playback": "cam-inne", "listening": "centrala-2",
-                     "export": "cam-inne"}[action]
+            target, other = TARGETS[action], OTHERS[action]
             if state != "none":
                 a = Authorisation(
                     holder_id=u.id, issued_by="burmistrz", issued_at=now - timedelta(days=40),
@@ -74,27 +78,30 @@ def _setup(m: Material) -> dict[tuple[str, str, str], tuple[str, str]]:
             token = secrets.token_urlsafe(16)
             s.add(ViewingSession(
                 token_hash=records.digest(token), user_id=u.id, user_name=name, action=action,
-                source_id=cam.id if action in ("live", "playback") else None,
+                source_id=ids[target] if action in ("live", "playback", "mail", "events")
+                else None,
                 recording_id=m.call.id if action == "listening" else None,
                 copy_id=copy.id if action == "export" else None,
-                window_start=m.window[0] if action == "playback" else None,
-                window_end=m.window[1] if action == "playback" else None,
+                window_start=windows[action][0] if action in windows else None,
+                window_end=windows[action][1] if action in windows else None,
                 purpose="test", case_ref="S-1", witness="świadek", client="127.0.0.1",
                 started_at=now, last_at=now, served=0, bytes_served=0))
             out[(role, state, action)] = (name, token)
     return out
 
 
-def _url(path: str, token: str, action: str, m: Material) -> str:
+def _url(path: str, token: str, action: str, m: Material, mon: Monitoring) -> str:
     segment = m.live.id if action == "live" else m.old[0].id
-    return path.replace("{token}", token).replace("{recording_id}", str(segment))
+    return (path.replace("{token}", token).replace("{recording_id}", str(segment))
+            .replace("{mail_id}", str(mon.mail_id)).replace("{event_id}", str(mon.event_id)))
 
 
 def test_only_the_authorised_combination_gets_bytes(material: Material) -> None:
     m = material
     vault = m.vault
     routes = media_routes(vault)
-    users = _setup(m)
+    mon = make_monitoring(vault)
+    users = _setup(m, mon)
     from kustosz.access.accounts import start_session
 
     cookies = {}
@@ -115,7 +122,7 @@ def test_only_the_authorised_combination_gets_bytes(material: Material) -> None:
                 name, token = users[(role, state, action)]
                 c = clients[address]
                 c.cookies.set("kustosz_session", cookies[name], domain="testserver.local")
-                r = c.get(_url(path, token, action, m))
+                r = c.get(_url(path, token, action, m, mon))
                 expect = (state == "active" and role in ELIGIBLE[action]
                           and address == OFFICE_PC)
                 got = r.status_code == 200 and len(r.content) > 0
@@ -138,7 +145,7 @@ def test_only_the_authorised_combination_gets_bytes(material: Material) -> None:
 
 def test_blocked_address_is_audited_and_anonymous_gets_nothing(material: Material) -> None:
     vault = material.vault
-    users = _setup(material)
+    users = _setup(material, make_monitoring(vault))
     name, token = users[("viewer", "active", "playback")]
     c = client(vault, STRANGER)
     from web_helpers import session_for
@@ -155,7 +162,7 @@ def test_blocked_address_is_audited_and_anonymous_gets_nothing(material: Materia
 
 def test_live_view_reaches_no_recorded_material(sqlite_material: Material) -> None:
     m = sqlite_material
-    users = _setup(m)
+    users = _setup(m, make_monitoring(m.vault))
     name, token = users[("operator", "active", "live")]
     c = client(m.vault)
     from web_helpers import session_for

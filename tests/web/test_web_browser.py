@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from web_helpers import PASSWORD, Material, authorise, both_vault, make_material
+from web_helpers import (
+    PASSWORD,
+    Material,
+    Monitoring,
+    authorise,
+    both_vault,
+    make_material,
+    make_monitoring,
+)
 
 from kustosz.access import accounts
 from kustosz.access.users import add_user
@@ -38,12 +46,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[str, Material]]:
+def site(tmp_path: Path) -> Iterator[tuple[str, Material, Monitoring]]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it when root)")
     pytest.importorskip("playwright.sync_api")
     vault = both_vault(tmp_path / "vault")
     m = make_material(vault, tmp_path)
+    mon = make_monitoring(vault)
     now = datetime.now(UTC)
     tz = vault.policy.timezone
     with vault.transaction() as s:
@@ -61,19 +70,21 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Material]]:
               by="zastepca")
     authorise(vault, "iod", ["playback", "listening"], kinds=["camera", "phone"],
               by="burmistrz")
+    authorise(vault, "burmistrz", ["mail", "events"], sources=["dziennik", "siem"],
+              by="zastepca")
     web = WebServer(vault, "127.0.0.1", _free_port())
     web.start()
     try:
-        yield web.url.rstrip("/"), m
+        yield web.url.rstrip("/"), m, mon
     finally:
         web.stop()
         vault.close()
 
 
-def test_in_a_real_browser(site: tuple[str, Material], tmp_path: Path) -> None:
+def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, m = site
+    base, m, mon = site
     SHOTS = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path / "screenshots"
     SHOTS.mkdir(parents=True, exist_ok=True)
     tz = m.vault.policy.timezone
@@ -165,5 +176,35 @@ def test_in_a_real_browser(site: tuple[str, Material], tmp_path: Path) -> None:
         page.click("text=Zapisz i drukuj protokół")
         page.wait_for_selector(".flash")
         assert "Drukuj (PDF)" in page.content()
+
+        # mail metadata: the period and the case first, then searches swapped in by htmx
+        page.goto(f"{base}/mail")
+        page.click("a.button:has-text('Przeglądaj')")
+        page.fill("#f-from", mon.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("#f-to", mon.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("#f-purpose", "podejrzenie wysłania danych osobowych poza urząd")
+        page.fill("#f-case_ref", "BI.0123.4.2026")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/media/*/mail")
+        assert "Sprawy rodzinne" in page.content() and "Zamówienie" in page.content()
+        page.fill("#f-person", "kowalska")
+        page.click("button:has-text('Szukaj')")
+        page.wait_for_function(
+            "!document.getElementById('results').textContent.includes('Sprawy rodzinne')")
+        assert "Zamówienie nr 17/2026" in page.inner_text("#results")
+        page.screenshot(path=str(SHOTS / "14-poczta.png"), full_page=True)
+        page.goto(f"{base}/media/start?action=events&source=siem"
+                  f"&from={mon.window[0].astimezone(tz).strftime(fmt)}"
+                  f"&to={mon.window[1].astimezone(tz).strftime(fmt)}")
+        page.fill("#f-purpose", "incydent: nośnik USB w kadrach")
+        page.fill("#f-case_ref", "BI.0123.5.2026")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/media/*/events")
+        page.select_option("#f-category", "device_security")
+        page.click("button:has-text('Szukaj')")
+        page.wait_for_function(
+            "!document.getElementById('results').textContent.includes('pc-ksiegowosc-02')")
+        assert "Kingston" in page.inner_text("#results")
+        page.screenshot(path=str(SHOTS / "15-zdarzenia.png"), full_page=True)
         browser.close()
     assert errors == []

@@ -128,9 +128,81 @@ def make_material(vault: Vault, tmp: Path) -> Material:
 
 
 def both_vault(root: Path, url: str = "") -> Vault:
-    """Pleszew's rules (cameras) plus a period for calls, which its regulation leaves open."""
+    """Pleszew's rules (cameras) plus periods for calls, mail and IT events, which its
+    regulation leaves open (an office whose own regulation covers them)."""
     vault = make_vault(root, url=url)
     vault.close()
     config = root / "kustosz.toml"
-    config.write_text(config.read_text() + '\n[policy.retention]\nphone = "3 months"\n')
+    config.write_text(config.read_text() + '\n[policy.retention]\nphone = "3 months"\n'
+                      'mailbox = "30 days"\nendpoint = "30 days"\n')
     return Vault.open(root)
+
+
+@dataclass
+class Monitoring:
+    mail_id: int  # a message whose full text the policy keeps (source "dziennik")
+    private_id: int  # one to an outside address: metadata only
+    event_id: int  # an event of source "siem"
+    window: tuple[datetime, datetime]
+
+
+def make_monitoring(vault: Vault) -> Monitoring:
+    """Journal mail through the real SMTP listener (smtplib) and events over the real HTTP
+    intake: sources "dziennik" (bodies kept, with a legal basis), "dziennik-2", "siem",
+    "siem-2"."""
+    import json
+    import smtplib
+
+    from tests.monitoring.monitoring_helpers import (
+        endpoint,
+        events_listener,
+        mail_listener,
+        mailbox,
+        message,
+        post,
+    )
+
+    from kustosz.ingest.events.search import search_events
+    from kustosz.ingest.mail.search import search_mail
+
+    mailbox(vault, "dziennik", office_domains=["pleszew.pl"], keep_bodies=True,
+            bodies_legal_basis="regulamin monitoringu §5 ust. 2 (test)")
+    mailbox(vault, "dziennik-2", office_domains=["pleszew.pl"])
+    token = endpoint(vault, "siem")
+    endpoint(vault, "siem-2")
+    now = datetime.now(UTC).replace(microsecond=0)
+    bg = mail_listener(vault, "dziennik")
+    try:
+        host, port = bg.service.addresses["smtp"]
+        with smtplib.SMTP(host, port, timeout=10) as smtp:
+            smtp.send_message(message(
+                "Zamówienie nr 17/2026 — łóżka", "Jan Nowak <jan.nowak@pleszew.pl>",
+                ["anna.kowalska@pleszew.pl"], attachments=[
+                    ("oferta.pdf", "application/pdf", b"%PDF-1.4 oferta")]),
+                from_addr="jan.nowak@pleszew.pl", to_addrs=["dziennik@pleszew.pl"])
+            smtp.send_message(message(
+                "Sprawy rodzinne", "Jan Nowak <jan.nowak@pleszew.pl>", ["siostra@gmail.com"]),
+                from_addr="jan.nowak@pleszew.pl", to_addrs=["dziennik@pleszew.pl"])
+        bg.flush()
+    finally:
+        bg.stop()
+    ev = events_listener(vault, "siem")
+    try:
+        h, p = ev.service.addresses["http"]
+        status, _ = post(f"http://{h}:{p}/events", json.dumps([
+            {"time": now.isoformat(), "host": "PC-KADRY-01", "user": "jnowak",
+             "app": "edr", "message": "USB mass storage connected: Kingston 32GB"},
+            {"time": now.isoformat(), "host": "pc-ksiegowosc-02", "user": "akowalska",
+             "app": "proxy", "message": "blocked malware download from example.test"},
+        ]).encode(), token)
+        assert status == 202, status
+        ev.flush()
+    finally:
+        ev.stop()
+    with vault.reading() as s:
+        mails = {m["subject"]: m for m in search_mail(s, source="dziennik")}
+        events = search_events(s, source="siem", host="pc-kadry-01")
+    assert mails["Zamówienie nr 17/2026 — łóżka"]["body_kept"]
+    assert mails["Sprawy rodzinne"]["private"] and not mails["Sprawy rodzinne"]["body_kept"]
+    return Monitoring(mails["Zamówienie nr 17/2026 — łóżka"]["id"], mails["Sprawy rodzinne"]["id"],
+                      events[0]["id"], (now - timedelta(hours=1), now + timedelta(hours=1)))

@@ -25,19 +25,30 @@ ACTIONS: dict[str, str] = {
     "playback": "odtwarzanie (przegląd) nagrań",
     "listening": "odsłuch nagrań rozmów telefonicznych",
     "export": "pobranie kopii nagrania",
+    "mail": "przegląd danych z monitoringu poczty elektronicznej (metadane wiadomości)",
+    "events": "przegląd zdarzeń z monitoringu aktywności w systemach informatycznych",
 }
-SOURCE_KINDS: dict[str, str] = {"camera": "kamery", "phone": "linie telefoniczne"}
+SOURCE_KINDS: dict[str, str] = {"camera": "kamery", "phone": "linie telefoniczne",
+                                "mailbox": "dzienniki poczty elektronicznej",
+                                "endpoint": "źródła zdarzeń IT"}
 # Which roles make a person eligible for which action (DESIGN: People and language).
 ELIGIBLE: dict[str, frozenset[str]] = {
     "live": frozenset({"operator", "viewer"}),
     "playback": frozenset({"viewer", "dpo", "approver"}),
     "listening": frozenset({"viewer", "dpo", "approver"}),
     "export": frozenset({"custodian", "administrator"}),
+    # Mail and IT-activity data are reviewed by the same people who review recordings; the
+    # security operators watching the cameras have no business in anyone's correspondence.
+    "mail": frozenset({"viewer", "dpo", "approver"}),
+    "events": frozenset({"viewer", "dpo", "approver"}),
 }
-# What each action may open: live view and playback are video, listening is calls.
+# What each action may open. Mail and events are separate actions so that an authorisation
+# to look into security events does not open correspondence (Kodeks pracy art. 22³).
 ACTION_KINDS: dict[str, frozenset[str]] = {
     "live": frozenset({"camera"}), "playback": frozenset({"camera"}),
-    "listening": frozenset({"phone"}), "export": frozenset({"camera", "phone"}),
+    "listening": frozenset({"phone"}),
+    "export": frozenset({"camera", "phone", "mailbox", "endpoint"}),
+    "mail": frozenset({"mailbox"}), "events": frozenset({"endpoint"}),
 }
 
 
@@ -95,6 +106,19 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     missing = [n for n in sources if n not in known]
     if missing:
         raise FieldError("sources", f"Nie ma źródła o nazwie {missing[0]}.")
+    # An authorisation that could open nothing it names is a mistake on the form (e.g. mail
+    # review over cameras); saying so now beats a refusal later at the viewing station.
+    opened = set().union(*(ACTION_KINDS[a] for a in actions))
+    for kind in source_kinds:
+        if kind not in opened:
+            raise FieldError("source_kinds", f"Żadna z wybranych czynności nie dotyczy "
+                                             f"rodzaju: {SOURCE_KINDS[kind]}.")
+    kinds_of = dict(session.execute(select(Source.name, Source.kind)
+                                    .where(Source.name.in_(sources))).all())
+    for name in sources:
+        if kinds_of[name] not in opened:
+            raise FieldError("sources", f"Żadna z wybranych czynności nie dotyczy źródła "
+                                        f"{name}.")
     if valid_from is None:
         raise FieldError("valid_from", "Podaj datę początku obowiązywania.")
     if valid_to is None:

@@ -1,10 +1,11 @@
 """Viewing sessions and the access log (DESIGN invariant 2).
 
-Before anything plays, the person states the purpose, the case or request it serves and —
-for video — the authorised person present (R3.4). That opens a viewing session: a random
-token the media URLs carry. Every media request is checked again (the session's owner, the
-authorisation still active now, the item inside the session's scope) and leaves an access
-entry; the session's from–to, count and bytes grow with it.
+Before anything plays or is shown, the person states the purpose, the case or request it
+serves, for video the authorised person present (R3.4), and for mail and events the period
+looked into. That opens a viewing session: a random token the media URLs carry. Every media
+request is checked again (the session's owner, the authorisation still active now, the item
+inside the session's scope) and leaves an access entry; the session's from–to, count and bytes
+grow with it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from kustosz.db.models import Recording, Source
 
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
 LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recorded material)
+# Actions that open recorded material and so must name the case they serve (R3.2, R3.3).
+REVIEWS = ("playback", "listening", "mail", "events")
 
 
 class Refused(Exception):
@@ -86,13 +89,15 @@ def open_viewing(session: Session, *, user: User, action: str, client: str,
         purpose = purpose or "podgląd bieżący — ochrona osób i mienia"
     elif not purpose:
         raise FieldError("purpose", "Podaj cel dostępu.")
-    if action in ("playback", "listening") and not case_ref and request_id is None:
+    if action in REVIEWS and not case_ref and request_id is None:
         raise FieldError("case_ref", "Podaj sprawę lub numer wniosku, któremu służy dostęp.")
     if request_id is not None and session.get(Request, request_id) is None:
         raise FieldError("request_id", f"Nie ma wniosku nr {request_id}.")
     if action == "playback" and not witness:
         raise FieldError("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
                                     "(002 zał.5 §7.6).")
+    if action in ("mail", "events") and window is None:
+        raise FieldError("from", "Podaj okres, którego dotyczy przegląd.")
     if window is not None and window[1] <= window[0]:
         raise FieldError("to", "Koniec okresu musi być po jego początku.")
     vs = ViewingSession(token_hash="", user_id=user.id, user_name=user.name, action=action,

@@ -130,7 +130,7 @@ def requests_add(
 def _row(vault: Vault, req: Request) -> dict[str, object]:
     return {"id": req.id, "kind": req.kind, "material": req.material,
             "requester": req.requester, "received_on": req.received_on.isoformat(),
-            "event_date": req.event_date.isoformat(), "place": req.place,
+            "event_date": req.event_date.isoformat(), "place": req.place, "who": req.who,
             "sources": req.sources, "caller": req.caller, "callee": req.callee,
             "from": req.start_at.astimezone(vault.policy.timezone).isoformat(),
             "to": req.end_at.astimezone(vault.policy.timezone).isoformat(),

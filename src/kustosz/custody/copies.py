@@ -194,7 +194,7 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
         _check_request(s, req)
         _custodian(s, by)
         groups = _gather(s, req, policy)
-        window = (req.start_at, req.end_at, req.place)
+        window = (req.start_at, req.end_at, req.who)
         if not groups:
             raise NotFound(f"request {req.id}: no stored material in the period of the request "
                            "(it may have been deleted before the request was registered)")

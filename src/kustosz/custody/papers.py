@@ -58,7 +58,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
         notes.append(req.status_reason)
     window = (f"{fmt(req.start_at, policy, seconds=False)[11:]} – "
               f"{fmt(req.end_at, policy, seconds=False)[11:]}")
-    place = req.place or ", ".join(req.sources)
+    place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
     data = {"office": policy.office_name, "approver": policy.approver_title,
             "title": f"Wniosek nr {req.id}", "annex": ANNEX.get((policy.preset, name)),
             "requester": req.requester, "contact": req.contact,
@@ -77,7 +77,7 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
         raise InputError(f"request {req.id} has not been decided yet")
     subject = (f"{MATERIALS[req.material]}, {_d(req.event_date)}, "
                f"{fmt(req.start_at, policy, False)[11:]}–{fmt(req.end_at, policy, False)[11:]}, "
-               + (req.place or ", ".join(x for x in (req.caller, req.callee) if x)))
+               + (req.place or req.who or ", ".join(x for x in (req.caller, req.callee) if x)))
     return "decision", {
         "office": policy.office_name, "approver": policy.approver_title,
         "title": f"Decyzja — wniosek nr {req.id}", "date": d["on"], "request_id": req.id,

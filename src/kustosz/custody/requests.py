@@ -240,9 +240,7 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         kind=spec.kind, material=spec.material, requester=spec.requester.strip(),
         contact=_text(spec.contact), received_on=spec.received_on, event_date=spec.event_date,
         approx_time=_text(spec.approx_time),
-        # Mail/events requests keep their "who" in `place`: the column already means "which
-        # part of the sources' material", papers print it as such, and no migration is needed.
-        place=_text(spec.who) if spec.material in CHUNK_MATERIALS else _text(spec.place),
+        place=_text(spec.place), who=_text(spec.who),
         sources=[s.name for s in sources], caller=caller, callee=callee, start_at=start,
         end_at=end, items=items, description=_text(spec.description),
         purpose=spec.purpose.strip(), case_ref=_text(spec.case_ref), status=status,

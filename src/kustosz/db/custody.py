@@ -34,13 +34,15 @@ class Request(Base):
     __tablename__ = "custody_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # authority|interested|data_subject|internal
-    material: Mapped[str] = mapped_column(String(10))  # video | calls
+    material: Mapped[str] = mapped_column(String(10))  # video | calls | mail | events
     requester: Mapped[str] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[date] = mapped_column(Date)  # data złożenia wniosku
     event_date: Mapped[date] = mapped_column(Date)  # dokładna data zdarzenia
     approx_time: Mapped[str | None] = mapped_column(String(20))  # przybliżony czas, as given
     place: Mapped[str | None] = mapped_column(String(400))  # site or site/zone
+    # whom a mail/events request concerns: a person, an address, a host or a user name
+    who: Mapped[str | None] = mapped_column(String(400))
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)  # source names resolved
     caller: Mapped[str | None] = mapped_column(String(32))  # canonical numbers (calls)
     callee: Mapped[str | None] = mapped_column(String(32))

@@ -9,7 +9,17 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kustosz.vault import Vault
-from kustosz.web import admin, api, api_custody, auth, employees, media, pages
+from kustosz.web import (
+    admin,
+    api,
+    api_custody,
+    auth,
+    employees,
+    media,
+    monitoring,
+    pages,
+    requests_pages,
+)
 from kustosz.web.common import (
     TEMPLATES,
     BadCsrf,
@@ -40,7 +50,8 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.state.secure_cookies = secure_cookies
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, media, pages, admin, employees, api, api_custody):
+    for module in (auth, media, monitoring, pages, requests_pages, admin, employees, api,
+                   api_custody):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -36,6 +36,15 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     "media_vod": ("playback",), "media_live": ("live",),
     "media_segment": ("playback", "live"), "media_audio": ("listening",),
     "media_copy": ("export",),
+    # web/monitoring.py: mail metadata and IT events (issue 7)
+    "media_mail": ("mail",), "media_mail_eml": ("mail",), "media_events": ("events",),
+    "media_event": ("events",),
+}
+# Actions that open one source of one kind, and what to say when none is chosen.
+SOURCE_OF: dict[str, tuple[str, str]] = {
+    "live": ("camera", "Wybierz kamerę."), "playback": ("camera", "Wybierz kamerę."),
+    "mail": ("mailbox", "Wybierz dziennik poczty."),
+    "events": ("endpoint", "Wybierz źródło zdarzeń."),
 }
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 GAP_TOLERANCE_S = 0.5
@@ -68,7 +77,7 @@ def _refuse(ctx: Ctx) -> Response:
                     headers=NO_STORE)
 
 
-def _guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
+def guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
     """Check, serve and record in one transaction; a refusal is committed with its audit."""
     refused = False
     with ctx.vault.transaction() as s:
@@ -139,7 +148,7 @@ def media_vod(token: str, ctx: Ctx = Depends(context)) -> Response:
         body = vod_playlist(_window_recs(s, vs, scope.sources[0]))
         records.served(s, vs, f"playlist {scope.sources[0].name}", ctx.client, len(body))
         return Response(body, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
-    return _guarded(ctx, token, "playback", serve)
+    return guarded(ctx, token, "playback", serve)
 
 
 @router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
@@ -156,7 +165,7 @@ def media_live(token: str, ctx: Ctx = Depends(context)) -> Response:
         body = "\n".join(lines) + "\n"
         records.served(s, vs, f"live playlist {source.name}", ctx.client, len(body))
         return Response(body, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
-    return _guarded(ctx, token, "live", serve)
+    return guarded(ctx, token, "live", serve)
 
 
 @router.get("/media/{token}/segment/{recording_id}.ts", name="media_segment", tags=[MEDIA_TAG])
@@ -175,7 +184,7 @@ def media_segment(token: str, recording_id: int, ctx: Ctx = Depends(context)) ->
         data = ctx.vault.storage.path(rec.storage_key).read_bytes()
         records.served(s, vs, f"segment {rec.id}", ctx.client, len(data), rec.id)
         return Response(data, media_type="video/mp2t", headers=NO_STORE)
-    return _guarded(ctx, token, None, serve)
+    return guarded(ctx, token, None, serve)
 
 
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
@@ -194,7 +203,7 @@ def media_audio(token: str, ctx: Ctx = Depends(context)) -> Response:
         return Response(data, headers=NO_STORE,
                         media_type=AUDIO_TYPES.get(path.suffix.lower(),
                                                    "application/octet-stream"))
-    return _guarded(ctx, token, "listening", serve)
+    return guarded(ctx, token, "listening", serve)
 
 
 @router.get("/media/{token}/copy.zip", name="media_copy", tags=[MEDIA_TAG])
@@ -214,7 +223,7 @@ def media_copy(token: str, ctx: Ctx = Depends(context)) -> Response:
         return FileResponse(out, media_type="application/zip", filename=out.name,
                             headers=NO_STORE,
                             background=BackgroundTask(shutil.rmtree, tmp, True))
-    return _guarded(ctx, token, "export", serve)
+    return guarded(ctx, token, "export", serve)
 
 
 # -- stating the purpose ------------------------------------------------------------------
@@ -258,12 +267,13 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     source = recording = copy = None
     window = None
     with ctx.vault.transaction() as s:
-        if action in ("live", "playback"):
+        if action in SOURCE_OF:
+            kind, missing = SOURCE_OF[action]
             source = s.execute(select(Source).where(Source.name == str(data.get("source") or ""),
-                                                    Source.kind == "camera")).scalar_one_or_none()
+                                                    Source.kind == kind)).scalar_one_or_none()
             if source is None:
-                raise FieldError("source", "Wybierz kamerę.")
-        if action == "playback":
+                raise FieldError("source", missing)
+        if action in ("playback", "mail", "events"):
             start = _parse_local(data.get("from"), ctx, "from")
             end = _parse_local(data.get("to"), ctx, "to")
             if start is None:
@@ -339,7 +349,8 @@ async def api_start(request: Request, ctx: Ctx = Depends(context)) -> Response:
     return JSONResponse({"token": token, "view": f"/view/{token}",
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",
                                   "listening": f"{base}/audio",
-                                  "export": f"{base}/copy.zip"}[str(data.get("action"))]},
+                                  "export": f"{base}/copy.zip", "mail": f"{base}/mail",
+                                  "events": f"{base}/events"}[str(data.get("action"))]},
                         status_code=201)
 
 
@@ -379,6 +390,8 @@ def view(token: str, ctx: Ctx = Depends(context)) -> Response:
                                        recs)
             if vs.action == "listening" and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
+    if vs is not None and vs.action in ("mail", "events"):
+        return redirect(f"/media/{token}/{vs.action}")  # the search page, itself recorded
     if vs is None:
         return page(ctx, "error.html", 403, message="Brak dostępu do tego materiału (sesja "
                     "przeglądu wygasła, upoważnienie nie obowiązuje albo stanowisko nie jest "

@@ -1,5 +1,5 @@
-"""HTML pages: dashboard, cameras (timeline, gaps), calls, holds, requests (register, decide,
-copy, hand over, destroy with two confirmations), copies, registers."""
+"""HTML pages: dashboard, cameras (timeline, gaps), calls, holds, copies (destroy with two
+confirmations), registers, the access log. Requests are in requests_pages.py."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ from sqlalchemy import func, select
 
 from kustosz.access import records
 from kustosz.access.authorisations import Authorisation
-from kustosz.access.users import list_users
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import registers
-from kustosz.custody.copies import get_copy, list_copies, make_copy
-from kustosz.custody.decisions import decide, decision_of
+from kustosz.custody.copies import get_copy, list_copies
 from kustosz.custody.destruction import confirm
-from kustosz.custody.handover import hand_over
-from kustosz.custody.requests import KINDS, MATERIALS, RequestSpec, get_request, list_requests
-from kustosz.custody.requests import register_request as register_req
 from kustosz.db.cameras import Gap, RecorderStatus
-from kustosz.db.custody import Copy, Destruction
+from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import KustoszError
@@ -276,153 +271,6 @@ async def holds_release(hold_id: int, request: Request, ctx: Ctx = Depends(conte
     except KustoszError as exc:
         return _holds_page(ctx, {}, {}, 422, error=str(exc))
     return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} zwolnione."))
-
-
-# -- requests ---------------------------------------------------------------------------------
-def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], status: int = 200,
-                   error: str | None = None) -> Response:
-    with ctx.vault.reading() as s:
-        reqs = list(reversed(list_requests(s)))
-        cams = [x.name for x in s.execute(select(Source).where(Source.kind == "camera")
-                                          .order_by(Source.name)).scalars()]
-    return page(ctx, "requests.html", status, reqs=reqs, kinds=KINDS, materials=MATERIALS,
-                cameras=cams, form=form, errors=errors, error=error,
-                msg=ctx.request.query_params.get("msg"))
-
-
-@router.get("/requests")
-def requests_list(ctx: Ctx = Depends(context)) -> Response:
-    ctx.need("custody_read")
-    return _requests_page(ctx, {}, {})
-
-
-@router.post("/requests")
-async def requests_register(request: Request, ctx: Ctx = Depends(context)) -> Response:
-    user = ctx.need("custody")
-    await check_csrf(request, ctx)
-    form = await form_of(request)
-    errors: dict[str, str] = {}
-    for name, message in (("requester", "Podaj dane wnioskodawcy."),
-                          ("purpose", "Podaj cel uzyskania nagrania.")):
-        if not form.get(name, "").strip():
-            errors[name] = message
-    if form.get("kind") not in KINDS:
-        errors["kind"] = "Wybierz rodzaj wniosku."
-    if form.get("material") not in MATERIALS:
-        errors["material"] = "Wybierz rodzaj nagrań."
-    received = _day(form.get("received_on"), "received_on", errors)
-    event = _day(form.get("event_date"), "event_date", errors)
-    if form.get("material") == "video":
-        if not form.get("description", "").strip():
-            errors["description"] = "Opisz zdarzenie (002 zał.5 §6.6)."
-        if not form.get("camera") and not form.get("place", "").strip():
-            errors["camera"] = "Wskaż kamerę albo miejsce."
-        if not form.get("approx_time"):
-            errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia."
-    if errors:
-        return _requests_page(ctx, form, errors, 422)
-    assert received is not None and event is not None
-    spec = RequestSpec(kind=form["kind"], material=form["material"],
-                       requester=form["requester"], received_on=received, event_date=event,
-                       purpose=form["purpose"], contact=form.get("contact") or None,
-                       approx_time=form.get("approx_time") or None,
-                       place=form.get("place") or None,
-                       cameras=[form["camera"]] if form.get("camera") else [],
-                       caller=form.get("caller") or None, callee=form.get("callee") or None,
-                       description=form.get("description") or None,
-                       case_ref=form.get("case_ref") or None)
-    try:
-        with ctx.vault.transaction() as s:
-            req = register_req(s, ctx.vault.policy, spec, user.name)
-            req_id = req.id
-    except KustoszError as exc:
-        return _requests_page(ctx, form, {}, 422, error=str(exc))
-    return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
-
-
-def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = None,
-                  form: dict[str, str] | None = None,
-                  errors: dict[str, str] | None = None) -> Response:
-    with ctx.vault.reading() as s:
-        req = get_request(s, req_id)
-        decision = decision_of(s, req_id)
-        copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar()
-        destruction = s.execute(select(Destruction).where(
-            Destruction.copy_id == copy.id)).scalar() if copy else None
-        users = list_users(s)
-    approvers = [u for u in users if "approver" in u.roles and u.active]
-    custodians = [u for u in users if {"custodian", "administrator"} & set(u.roles) and u.active]
-    return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
-                destruction=destruction, approvers=approvers, custodians=custodians,
-                kinds=KINDS, materials=MATERIALS, error=error, form=form or {},
-                errors=errors or {}, msg=ctx.request.query_params.get("msg"),
-                today=datetime.now(ctx.vault.policy.timezone).date())
-
-
-@router.get("/requests/{req_id}")
-def request_detail(req_id: int, ctx: Ctx = Depends(context)) -> Response:
-    ctx.need("custody_read")
-    try:
-        return _request_page(ctx, req_id)
-    except KustoszError as exc:
-        return page(ctx, "error.html", 404, message=str(exc))
-
-
-@router.post("/requests/{req_id}/decide")
-async def request_decide(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
-    user = ctx.need("custody")
-    await check_csrf(request, ctx)
-    form = await form_of(request)
-    errors: dict[str, str] = {}
-    if form.get("agree") not in ("yes", "no"):
-        errors["agree"] = "Wybierz decyzję."
-    on = _day(form.get("on"), "on", errors)
-    by = form.get("by") or user.name
-    if form.get("agree") == "no" and not form.get("reason", "").strip():
-        errors["reason"] = "Podaj uzasadnienie odmowy."
-    if errors:
-        return _request_page(ctx, req_id, 422, form=form, errors=errors)
-    assert on is not None
-    try:
-        with ctx.vault.transaction() as s:
-            decide(s, ctx.vault.policy, req_id, by=by, agree=form["agree"] == "yes", on=on,
-                   actor=user.name, deputy=form.get("deputy") == "on",
-                   reason=form.get("reason"))
-    except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
-    return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
-
-
-@router.post("/requests/{req_id}/copy")
-async def request_copy(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
-    user = ctx.need("custody")
-    await check_csrf(request, ctx)
-    form = await form_of(request)
-    try:
-        copy = make_copy(ctx.vault, req_id, by=form.get("by") or user.name, actor=user.name)
-    except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc))
-    return redirect(flash_url(f"/requests/{req_id}", f"Sporządzono kopię nr {copy.number}."))
-
-
-@router.post("/requests/{req_id}/handover")
-async def request_handover(req_id: int, request: Request,
-                           ctx: Ctx = Depends(context)) -> Response:
-    user = ctx.need("custody")
-    await check_csrf(request, ctx)
-    form = await form_of(request)
-    if not form.get("receiver", "").strip():
-        return _request_page(ctx, req_id, 422, form=form,
-                             errors={"receiver": "Podaj osobę i organ przyjmujący kopię."})
-    try:
-        with ctx.vault.reading() as s:
-            copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one()
-        hand_over(ctx.vault, copy.number, receiver=form["receiver"], request_id=req_id,
-                  by=form.get("by") or user.name, actor=user.name,
-                  medium=form.get("medium") or None)
-    except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
-    return redirect(flash_url(f"/requests/{req_id}", "Przekazanie kopii zapisane."))
 
 
 # -- copies -----------------------------------------------------------------------------------
