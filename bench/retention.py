@@ -15,8 +15,9 @@ synced) just before they are timed. Rounds alternate which of the two runs first
 
 Part 2 builds a separate vault with `--index-rows` recordings rows (no files; 100 sources of
 10-second segments) and times random one-hour `kustosz.index.recordings.overlapping` queries
-three ways: through the ORM as the application runs them (execute + fetch all entities), the
-same query narrowed to four columns, and the very same SQL and parameters on bare sqlite3.
+three ways: `spans` (the columns the camera timeline and the playlists read, as the product
+runs it), the same query as ORM entities (as making a copy reads them), and the very same SQL
+and parameters on bare sqlite3.
 
 Run: `.venv/bin/python bench/retention.py` (see bench/README.md).
 """
@@ -52,7 +53,7 @@ from kustosz.custody.holds import covered_by_active_hold, place_hold
 from kustosz.db.models import Deletion, Recording, Source
 from kustosz.db.types import UTCDateTime
 from kustosz.index.expiry import expiry_of
-from kustosz.index.recordings import overlapping
+from kustosz.index.recordings import overlapping, spans
 from kustosz.index.sources import add_source
 from kustosz.retention import run_sweep
 from kustosz.vault import Vault
@@ -388,12 +389,12 @@ def build_index(root: Path, rows: int, n_sources: int) -> tuple[Vault, list[Sour
     return vault, sources, base, most, build_s
 
 
-LISTING_COLUMNS = (Recording.id, Recording.start_at, Recording.end_at, Recording.storage_key)
 
 
 def time_queries(vault: Vault, sources: list[Source], base: datetime, slots: int,
                  queries: int, seed: int) -> dict[str, Any]:
-    """Three passes over the same random windows: ORM entities, four columns, bare SQL."""
+    """Three passes over the same random windows: ORM entities (as a copy reads them),
+    `spans` (the columns the timeline and the playlists read), bare SQL."""
     rng = random.Random(seed)
     span = slots * SEGMENT_S - 3600
     picks = [(rng.choice(sources), base + timedelta(seconds=rng.uniform(0, span)))
@@ -426,7 +427,7 @@ def time_queries(vault: Vault, sources: list[Source], base: datetime, slots: int
         finally:
             event.remove(engine, "before_cursor_execute", capture)
         for source, start in picks:
-            stmt = window(source, start).with_only_columns(*LISTING_COLUMNS)
+            stmt = spans(source, start, start + timedelta(hours=1))
             t0 = time.perf_counter()
             s.execute(stmt).all()
             col_ms.append((time.perf_counter() - t0) * 1000)
@@ -597,22 +598,23 @@ def index_report(args: argparse.Namespace, work: Path) -> tuple[list[Row], dict[
         ("index build", f"{res.build_s:.1f} s"),
         ("query", f"overlapping(source, t, t + 1 h): {res.queries} random, "
          f"{res.rows_per_query:.0f} rows each"),
+        ("query p50 / p99 (spans)", f"{res.col_p50:.2f} / {res.col_p99:.2f} ms  "
+         "(index.recordings.spans: the columns pages and playlists read; "
+         f"target p99 <= 5 ms: {'met' if res.col_p99 <= 5 else 'MISSED'})"),
         ("query p50 / p99 (ORM)", f"{res.orm_p50:.2f} / {res.orm_p99:.2f} ms  "
-         f"(target p99 <= 5 ms: {'met' if res.orm_p99 <= 5 else 'MISSED'})"),
-        ("query p50 / p99 (columns)", f"{res.col_p50:.2f} / {res.col_p99:.2f} ms  "
-         "(same query, 4 columns as Core rows: no ORM entities)"),
+         "(same query as entities, as making a copy reads them)"),
         ("query p50 / p99 (SQL)", f"{res.sql_p50:.2f} / {res.sql_p99:.2f} ms  "
          "(same statement and parameters on bare sqlite3)"),
         ("query plan", plan),
     ]
     summary = {"index_rows": res.rows, "index_build_s": round(res.build_s, 1),
                "query_rows": round(res.rows_per_query),
-               "query_p50_ms": round(res.orm_p50, 3), "query_p99_ms": round(res.orm_p99, 3),
-               "query_columns_p50_ms": round(res.col_p50, 3),
-               "query_columns_p99_ms": round(res.col_p99, 3),
+               "query_p50_ms": round(res.col_p50, 3), "query_p99_ms": round(res.col_p99, 3),
+               "query_orm_p50_ms": round(res.orm_p50, 3),
+               "query_orm_p99_ms": round(res.orm_p99, 3),
                "query_sql_p50_ms": round(res.sql_p50, 3),
                "query_sql_p99_ms": round(res.sql_p99, 3),
-               "query_target_met": res.orm_p99 <= 5.0, "query_plan": plan}
+               "query_target_met": res.col_p99 <= 5.0, "query_plan": plan}
     return table, summary
 
 

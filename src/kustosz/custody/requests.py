@@ -213,7 +213,9 @@ def _found(session: Session, sources: list[Source], items: list[int], start: dat
            end: datetime) -> int:
     if items:
         return len(items)
-    return sum(len(session.execute(overlapping(s, start, end)).all()) for s in sources)
+    return sum(session.execute(select(func.count()).select_from(
+        overlapping(s, start, end).with_only_columns(Recording.id).subquery())).scalar_one()
+        for s in sources)
 
 
 def register_request(session: Session, policy: Policy, spec: RequestSpec, actor: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,24 @@ def overlapping(source: Source, start: datetime, end: datetime) -> Select[tuple[
                    Recording.start_at >= earliest, Recording.start_at <= end,
                    Recording.end_at >= start)
             .order_by(Recording.start_at))
+
+
+class Span(Protocol):
+    """What a timeline or a playlist needs of a stored item (a Row of `spans`, or a
+    Recording)."""
+
+    id: int
+    start_at: datetime
+    end_at: datetime
+    meta: dict[str, Any] | None
+
+
+def spans(source: Source, start: datetime, end: datetime) -> Select[Any]:
+    """`overlapping` as plain columns: listing pages and playlists need only these, and
+    building an ORM object per row cost ten times the query itself (bench/retention.py: p99
+    40 ms as entities vs 0.75 ms for the SQL at 10 M rows)."""
+    return overlapping(source, start, end).with_only_columns(
+        Recording.id, Recording.start_at, Recording.end_at, Recording.meta)
 
 
 def stored(session: Session, source: Source | None = None) -> list[Recording]:

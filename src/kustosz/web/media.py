@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from kustosz.db.cameras import Gap
 from kustosz.db.custody import Copy
 from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
-from kustosz.index.recordings import overlapping
+from kustosz.index.recordings import Span, spans
 from kustosz.web.common import Ctx, check_csrf, context, page, redirect
 
 router = APIRouter()
@@ -99,7 +100,7 @@ def _pdt(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def vod_playlist(recs: list[Recording]) -> str:
+def vod_playlist(recs: Sequence[Span]) -> str:
     target = max([math.ceil((r.end_at - r.start_at).total_seconds()) for r in recs] or [1])
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{max(target, 1)}",
              "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD"]
@@ -108,9 +109,9 @@ def vod_playlist(recs: list[Recording]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _segment_lines(recs: list[Recording]) -> list[str]:
+def _segment_lines(recs: Sequence[Span]) -> list[str]:
     lines: list[str] = []
-    previous: Recording | None = None
+    previous: Span | None = None
     for r in recs:
         if previous is not None:
             gap = (r.start_at - previous.end_at).total_seconds()
@@ -127,9 +128,9 @@ def _segment_lines(recs: list[Recording]) -> list[str]:
     return lines
 
 
-def _window_recs(s: Session, vs: ViewingSession, source: Source) -> list[Recording]:
+def _window_recs(s: Session, vs: ViewingSession, source: Source) -> list[Span]:
     assert vs.window_start is not None and vs.window_end is not None
-    return list(s.execute(overlapping(source, vs.window_start, vs.window_end)).scalars())
+    return list(s.execute(spans(source, vs.window_start, vs.window_end)))
 
 
 def _live_recs(s: Session, source: Source, now: datetime) -> list[Recording]:
@@ -355,7 +356,7 @@ async def api_start(request: Request, ctx: Ctx = Depends(context)) -> Response:
 
 
 def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
-            recs: list[Recording], edges: bool = True) -> list[tuple[datetime, datetime, str]]:
+            recs: Sequence[Span], edges: bool = True) -> list[tuple[datetime, datetime, str]]:
     """Gaps to show: recorded by the recorder (camera_gaps) and holes between segments (with
     ``edges``, also before the first and after the last segment of the period)."""
     out = [(max(g.start_at, start), min(g.end_at or end, end), g.cause)

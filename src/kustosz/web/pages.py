@@ -3,6 +3,7 @@ confirmations), registers, the access log. Requests are in requests_pages.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.calls import search_calls
-from kustosz.index.recordings import overlapping
+from kustosz.index.recordings import Span, spans
 from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -133,7 +134,7 @@ def cameras(ctx: Ctx = Depends(context), day: str | None = None) -> Response:
 
         for name in [*(r["name"] for r in rows), *extra]:
             source = s.execute(select(Source).where(Source.name == name)).scalar_one()
-            recs = list(s.execute(overlapping(source, start, end)).scalars())
+            recs = list(s.execute(spans(source, start, end)))
 
             def pct(a: datetime, b: datetime) -> tuple[float, float]:
                 total = (end - start).total_seconds()
@@ -141,21 +142,21 @@ def cameras(ctx: Ctx = Depends(context), day: str | None = None) -> Response:
                 width = max(0.15, (min(b, end) - max(a, start)).total_seconds() / total * 100)
                 return round(left, 3), round(width, 3)
 
-            spans = _merge(recs)
+            merged = _merge(recs)
             gaps = [g for g in gaps_in(s, source, start, min(end, datetime.now(UTC)), recs,
                                        edges=False)
                     if (g[1] - g[0]).total_seconds() >= 60] if recs else []
-            timelines.append({"name": name, "spans": [pct(a, b) for a, b in spans],
+            timelines.append({"name": name, "spans": [pct(a, b) for a, b in merged],
                               "gaps": [(*pct(a, b), a, b, why) for a, b, why in gaps],
-                              "first": spans[0][0] if spans else None,
-                              "last": spans[-1][1] if spans else None,
+                              "first": merged[0][0] if merged else None,
+                              "last": merged[-1][1] if merged else None,
                               "count": len(recs)})
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
                 day=the_day, prev=the_day - timedelta(days=1), next=the_day + timedelta(days=1),
                 see_locations=ctx.may("locations"))
 
 
-def _merge(recs: list[Recording]) -> list[tuple[datetime, datetime]]:
+def _merge(recs: Sequence[Span]) -> list[tuple[datetime, datetime]]:
     spans: list[list[datetime]] = []
     for r in recs:
         if spans and (r.start_at - spans[-1][1]).total_seconds() <= 1.0:
