@@ -207,6 +207,10 @@ service imap-login {{
                 if not item:
                     continue
                 text = (item[0] if isinstance(item, tuple) else item).decode()
+                if "UID " not in text or "FLAGS (" not in text:
+                    # An unsolicited FETCH (a flag change by the poller working on the same
+                    # mailbox at this moment) carries no UID: not an answer to this FETCH.
+                    continue
                 uid = text.split("UID ")[1].split()[0].rstrip(")")
                 flags = text.split("FLAGS (")[1].split(")")[0].split()
                 out.append({"uid": uid, "flags": flags})
