@@ -40,6 +40,8 @@ class Failure:
     message: str
 
 
+_AUTH = re.compile(r"\b401\b")
+_NOT_FOUND = re.compile(r"\b404\b")
 _UNREACHABLE = re.compile(r"Connection refused|timed out|No route to host|Network is unreachable|"
                           r"Name or service not known|Temporary failure in name resolution|"
                           r"Connection reset", re.I)
@@ -51,10 +53,12 @@ def classify(stderr_tail: list[str], returncode: int | None, produced: bool,
     text = "\n".join(stderr_tail)
     if returncode is not None and returncode < 0:
         return Failure("recorder_crashed", f"ffmpeg was killed by signal {-returncode}")
-    if "401" in text:
+    # As words: ffmpeg prefixes lines with pointers ("[in#0 @ 0x5594ac401100]") whose hex
+    # digits hold "401" or "404" by chance often enough to misreport a refused connection.
+    if _AUTH.search(text):
         return Failure("auth_failed", f"{shown_url}: the camera refused the user name or "
                                       "password (401 Unauthorized); check the credentials")
-    if "404" in text:
+    if _NOT_FOUND.search(text):
         return Failure("not_found", f"{shown_url}: the camera has no stream at this path (404)")
     if "matches no streams" in text:
         return Failure("no_video", f"{shown_url}: the stream carries no video; nothing to record")
