@@ -23,6 +23,7 @@ from kustosz.audit import append as audit
 from kustosz.custody.holds import covered_by_active_hold, holds_of
 from kustosz.db.models import Alert, Deletion, Recording, Source, Sweep
 from kustosz.index.expiry import period_for
+from kustosz.retention.traces import prune_traces
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,14 @@ class SweepReport:
     deleted: list[dict[str, Any]] = field(default_factory=list)
     kept_by_hold: list[dict[str, Any]] = field(default_factory=list)
     recovered: int = 0
+    traces: int = 0  # rows about skipped phone files removed with their period (traces.py)
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "mode": self.mode,
                 "sweeps": self.sweep_ids, "recovered": self.recovered,
                 "deleted_count": len(self.deleted), "kept_by_hold_count": len(self.kept_by_hold),
-                "deleted": self.deleted, "kept_by_hold": self.kept_by_hold}
+                "deleted": self.deleted, "kept_by_hold": self.kept_by_hold,
+                "traces_removed": self.traces}
 
 
 def _rule(source: Source, vault: Vault) -> str:
@@ -173,6 +176,8 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     else:
         report.deleted = [{"id": r.id} for r in victims]
     _finish(vault, sweep_id, actor, lambda src: _rule(src, vault))
+    with vault.transaction() as s:
+        report.traces = prune_traces(s, vault.policy, now, actor)
     return report
 
 
