@@ -134,6 +134,10 @@ def test_events_review_filters_and_shows_the_whole_stored_event(
     v = web_vault
     c = _reviewer(v, "przegladajacy", ["viewer"], ["events"], sources=["siem"])
     assert "Kategorie zdarzeń" in c.get("/events").text
+    c.get("/lang/en?next=/events")  # the second catalogue
+    english = c.get("/events").text
+    assert "IT events" in english and "Event categories" in english and ">Review<" in english
+    c.get("/lang/pl?next=/events")
     token = _token(_open(v, c, "events", "siem", mon.window))
     page = c.get(f"/media/{token}/events")
     assert page.status_code == 200 and "pc-kadry-01" in page.text
