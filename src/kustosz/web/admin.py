@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -20,7 +20,8 @@ from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
 from kustosz.errors import InputError, KustoszError
-from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import gate
 from kustosz.web.pages import _when, form_of
 
 router = APIRouter(include_in_schema=False)
@@ -42,15 +43,14 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
 
 
 @router.get("/admin/users")
-def users(ctx: Ctx = Depends(context)) -> Response:
+def users(ctx: Ctx = gate("admin")) -> Response:
     ctx.need("admin")
     return _users_page(ctx)
 
 
 @router.post("/admin/users")
-async def users_add(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def users_add(request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
-    await check_csrf(request, ctx)
     raw = await request.form()
     form = await form_of(request)
     roles = [r for r in raw.getlist("roles") if isinstance(r, str)]
@@ -85,9 +85,8 @@ async def users_add(request: Request, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/admin/users/{name}/reset")
-async def users_reset(name: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def users_reset(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
-    await check_csrf(request, ctx)
     password = passwords.one_time_password()
     with ctx.vault.transaction() as s:
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
@@ -103,11 +102,10 @@ async def users_reset(name: str, request: Request, ctx: Ctx = Depends(context)) 
 
 
 @router.post("/admin/users/{name}/directory")
-async def users_directory(name: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def users_directory(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
     """Switch a person between the directory's password and a local one (a fresh one-time
     password, since the directory's was never kept)."""
     admin = ctx.need("admin")
-    await check_csrf(request, ctx)
     password = passwords.one_time_password()
     with ctx.vault.transaction() as s:
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
@@ -142,15 +140,14 @@ def _auth_page(ctx: Ctx, form: dict[str, str] | None = None,
 
 
 @router.get("/authorisations")
-def authorisations(ctx: Ctx = Depends(context)) -> Response:
+def authorisations(ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     return _auth_page(ctx)
 
 
 @router.post("/authorisations")
-async def authorisations_issue(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -> Response:
     approver = ctx.need("authorise")
-    await check_csrf(request, ctx)
     raw = await request.form()
     form = await form_of(request)
     actions = [a for a in raw.getlist("actions") if isinstance(a, str)]
@@ -176,9 +173,8 @@ async def authorisations_issue(request: Request, ctx: Ctx = Depends(context)) ->
 
 @router.post("/authorisations/{auth_id}/revoke")
 async def authorisations_revoke(auth_id: int, request: Request,
-                                ctx: Ctx = Depends(context)) -> Response:
+                                ctx: Ctx = gate("authorise")) -> Response:
     approver = ctx.need("authorise")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     try:
         with ctx.vault.transaction() as s:
@@ -189,7 +185,7 @@ async def authorisations_revoke(auth_id: int, request: Request,
 
 
 @router.get("/authorisations/{auth_id}.pdf")
-def authorisation_pdf(auth_id: int, ctx: Ctx = Depends(context)) -> Response:
+def authorisation_pdf(auth_id: int, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     from kustosz.documents import render
 
@@ -224,15 +220,14 @@ def _settings_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = No
 
 
 @router.get("/admin/settings")
-def settings(ctx: Ctx = Depends(context)) -> Response:
+def settings(ctx: Ctx = gate("admin")) -> Response:
     ctx.need("admin")
     return _settings_page(ctx)
 
 
 @router.post("/admin/settings")
-async def settings_save(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def settings_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     try:
         with ctx.vault.transaction() as s:
@@ -243,9 +238,8 @@ async def settings_save(request: Request, ctx: Ctx = Depends(context)) -> Respon
 
 
 @router.post("/admin/settings/ldap")
-async def settings_ldap(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def settings_ldap(request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     value, errors = directory.validate(form.get("ldap_url", ""), form.get("ldap_bind_dn", ""),
                                        bool(form.get("ldap_start_tls")),
@@ -264,9 +258,8 @@ PROTOCOL_FIELDS = ("listeners", "employee", "other_party", "location", "breach",
 
 @router.post("/view/{token}/protocol")
 async def listening_protocol(token: str, request: Request,
-                             ctx: Ctx = Depends(context)) -> Response:
+                             ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
-    await check_csrf(request, ctx)
     form = await form_of(request)
     from kustosz.custody.papers import blank
     from kustosz.documents import render
@@ -311,7 +304,7 @@ async def listening_protocol(token: str, request: Request,
 
 
 @router.get("/protocols/{pid}")
-def protocol_page(pid: int, ctx: Ctx = Depends(context)) -> Response:
+def protocol_page(pid: int, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     with ctx.vault.reading() as s:
         row = s.get(ListeningProtocol, pid)
@@ -321,7 +314,7 @@ def protocol_page(pid: int, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/protocols/{pid}/pdf")
-def protocol_pdf(pid: int, ctx: Ctx = Depends(context)) -> Response:
+def protocol_pdf(pid: int, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     with ctx.vault.reading() as s:
         row = s.get(ListeningProtocol, pid)

@@ -8,7 +8,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,17 +19,10 @@ from kustosz.custody.requests import list_requests
 from kustosz.db.access import ApiToken
 from kustosz.errors import KustoszError, NotFound
 from kustosz.index.sources import get_source
-from kustosz.web.common import Ctx, Forbidden, check_csrf, context, token_digest
+from kustosz.web.common import Ctx, Forbidden, token_digest
+from kustosz.web.gate import SCOPES, gate
 
 router = APIRouter(prefix="/api", tags=["api"])
-SCOPES = ("read", "custody", "authorise", "media")
-
-
-def _need(ctx: Ctx, perm: str, scope: str) -> Any:
-    user = ctx.need(perm)
-    if ctx.via_token and scope not in ctx.scopes:
-        raise Forbidden("token scope")
-    return user
 
 
 def _field_error(field: str, message: str) -> JSONResponse:
@@ -38,7 +31,7 @@ def _field_error(field: str, message: str) -> JSONResponse:
 
 
 @router.get("/me")
-def me(ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def me(ctx: Ctx = gate(scope="read")) -> dict[str, Any]:
     user = ctx.need_user()
     return {"name": user.name, "display_name": user.display_name, "roles": user.roles}
 
@@ -52,8 +45,8 @@ class HoldIn(BaseModel):
 
 
 @router.get("/holds")
-def holds_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
-    _need(ctx, "custody_read", "read")
+def holds_list(ctx: Ctx = gate("custody_read", scope="read")) -> list[dict[str, Any]]:
+    ctx.need("custody_read")
     with ctx.vault.reading() as s:
         return [{"id": v.hold.id, "basis": v.hold.basis, "case_ref": v.hold.case_ref,
                  "sources": v.sources, "items": v.items,
@@ -62,9 +55,9 @@ def holds_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
 
 
 @router.post("/holds", status_code=201)
-async def holds_place(body: HoldIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
-    user = _need(ctx, "custody", "custody")
-    await check_csrf(request, ctx)
+async def holds_place(body: HoldIn, request: Request,
+                      ctx: Ctx = gate("custody", scope="custody")) -> Any:
+    user = ctx.need("custody")
     if body.start.tzinfo is None or body.end.tzinfo is None:
         return _field_error("from", "times need a UTC offset")
     if body.end < body.start:
@@ -84,8 +77,9 @@ async def holds_place(body: HoldIn, request: Request, ctx: Ctx = Depends(context
 
 
 @router.get("/requests")
-def requests_list(ctx: Ctx = Depends(context), status: str | None = None) -> list[dict]:
-    _need(ctx, "custody_read", "read")
+def requests_list(ctx: Ctx = gate("custody_read", scope="read"),
+                  status: str | None = None) -> list[dict]:
+    ctx.need("custody_read")
     with ctx.vault.reading() as s:
         return [{"id": r.id, "kind": r.kind, "material": r.material, "status": r.status,
                  "requester": r.requester, "received_on": r.received_on,
@@ -103,9 +97,8 @@ class DecisionIn(BaseModel):
 
 @router.post("/requests/{request_id}/decision", status_code=201)
 async def request_decide(request_id: int, body: DecisionIn, request: Request,
-                         ctx: Ctx = Depends(context)) -> Any:
-    user = _need(ctx, "custody", "custody")
-    await check_csrf(request, ctx)
+                         ctx: Ctx = gate("custody", scope="custody")) -> Any:
+    user = ctx.need("custody")
     try:
         with ctx.vault.transaction() as s:
             d = decide(s, ctx.vault.policy, request_id, by=body.by or user.name,
@@ -129,7 +122,7 @@ class AuthorisationIn(BaseModel):
 
 
 @router.get("/authorisations")
-def authorisations_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def authorisations_list(ctx: Ctx = gate(scope="read")) -> list[dict[str, Any]]:
     user = ctx.need_user()
     now = datetime.now(UTC)
     with ctx.vault.reading() as s:
@@ -143,9 +136,8 @@ def authorisations_list(ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
 
 @router.post("/authorisations", status_code=201)
 async def authorisations_issue(body: AuthorisationIn, request: Request,
-                               ctx: Ctx = Depends(context)) -> Any:
-    user = _need(ctx, "authorise", "authorise")
-    await check_csrf(request, ctx)
+                               ctx: Ctx = gate("authorise", scope="authorise")) -> Any:
+    user = ctx.need("authorise")
     if body.valid_from.tzinfo is None or body.valid_to.tzinfo is None:
         return _field_error("valid_from", "times need a UTC offset")
     try:
@@ -166,12 +158,11 @@ class TokenIn(BaseModel):
 
 
 @router.post("/tokens", status_code=201)
-async def token_create(body: TokenIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
+async def token_create(body: TokenIn, request: Request, ctx: Ctx = gate()) -> Any:
     """A token for automation, acting as the logged-in user, limited to the scopes named."""
     user = ctx.need_user()
     if ctx.via_token:
         raise Forbidden("tokens are made in a browser session")
-    await check_csrf(request, ctx)
     bad = [x for x in body.scopes if x not in SCOPES]
     if bad:
         return _field_error("scopes", f"unknown scope {bad[0]!r}; known: {', '.join(SCOPES)}")

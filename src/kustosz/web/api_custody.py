@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,8 +21,9 @@ from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy
 from kustosz.errors import KustoszError, NotFound
-from kustosz.web.api import _field_error, _need
-from kustosz.web.common import Ctx, check_csrf, context
+from kustosz.web.api import _field_error
+from kustosz.web.common import Ctx
+from kustosz.web.gate import gate
 
 router = APIRouter(prefix="/api", tags=["api"])
 KINDS = ("disclosures", "copies", "actions")
@@ -56,9 +57,9 @@ class CopyIn(BaseModel):
 
 
 @router.post("/copies", status_code=201)
-async def copies_make(body: CopyIn, request: Request, ctx: Ctx = Depends(context)) -> Any:
-    user = _need(ctx, "custody", "custody")
-    await check_csrf(request, ctx)
+async def copies_make(body: CopyIn, request: Request,
+                      ctx: Ctx = gate("custody", scope="custody")) -> Any:
+    user = ctx.need("custody")
     try:
         with ctx.vault.reading() as s:
             get_request(s, body.request)
@@ -84,9 +85,8 @@ class HandoverIn(BaseModel):
 
 @router.post("/copies/{number:path}/handover", status_code=201)
 async def copies_handover(number: str, body: HandoverIn, request: Request,
-                          ctx: Ctx = Depends(context)) -> Any:
-    user = _need(ctx, "custody", "custody")
-    await check_csrf(request, ctx)
+                          ctx: Ctx = gate("custody", scope="custody")) -> Any:
+    user = ctx.need("custody")
     if not body.receiver.strip():
         return _field_error("receiver", "name the person and body receiving the copy")
     try:
@@ -118,10 +118,9 @@ class DestroyIn(BaseModel):
 
 @router.post("/copies/{number:path}/destroy")
 async def copies_destroy(number: str, body: DestroyIn, request: Request,
-                         ctx: Ctx = Depends(context)) -> Any:
+                         ctx: Ctx = gate("custody", scope="custody")) -> Any:
     """One confirmation by you, a commission member; the second by another member destroys."""
-    user = _need(ctx, "custody", "custody")
-    await check_csrf(request, ctx)
+    user = ctx.need("custody")
     if body.confirm != number:
         return _field_error("confirm", "type the copy's number to confirm its destruction")
     try:
@@ -140,12 +139,12 @@ async def copies_destroy(number: str, body: DestroyIn, request: Request,
 
 
 @router.get("/registers/{kind}")
-def registers_get(kind: str, ctx: Ctx = Depends(context),
+def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
                   start: str = Query("", alias="from", description="YYYY-MM-DD"),
                   end: str = Query("", alias="to", description="YYYY-MM-DD"),
                   fmt: str = Query("csv", alias="format", description="csv or pdf")) -> Any:
     """A register for a date range, as CSV or PDF."""
-    _need(ctx, "custody_read", "read")
+    ctx.need("custody_read")
     if kind not in KINDS:
         return _field_error("kind", f"unknown register {kind!r}; known: {', '.join(KINDS)}")
     days: dict[str, date] = {}

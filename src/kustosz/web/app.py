@@ -29,6 +29,7 @@ from kustosz.web.common import (
     context,
     redirect,
 )
+from kustosz.web.gate import TokenRefused, check_declared
 
 CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
        "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; "
@@ -53,6 +54,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, media, monitoring, pages, requests_pages, admin, employees, api,
                    api_custody):
         app.include_router(module.router)
+    check_declared(iter_routes(list(app.routes)))
 
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -87,6 +89,10 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
             "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {},
             "errors": {}, "office": vault.policy.office_name, "message": exc.message},
             status_code=403)
+
+    @app.exception_handler(TokenRefused)
+    async def token_refused(request: Request, exc: TokenRefused) -> Response:
+        return JSONResponse({"detail": exc.message}, status_code=403)
 
     @app.exception_handler(BadCsrf)
     async def bad_csrf(request: Request, _exc: BadCsrf) -> Response:

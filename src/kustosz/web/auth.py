@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kustosz.access import accounts, passwords
@@ -13,13 +13,12 @@ from kustosz.web.common import (
     PRE_COOKIE,
     SESSION_COOKIE,
     Ctx,
-    check_csrf,
-    context,
     page,
     pre_token,
     redirect,
     set_cookie,
 )
+from kustosz.web.gate import gate, public
 
 router = APIRouter()
 
@@ -29,7 +28,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, ctx: Ctx = Depends(context), next: str = "/") -> Response:
+def login_form(request: Request, ctx: Ctx = public(), next: str = "/") -> Response:
     token = pre_token(request)
     response = page(ctx, "login.html", csrf=token, next=_safe_next(next))
     set_cookie(request, response, PRE_COOKIE, token, max_age=3600)
@@ -37,7 +36,7 @@ def login_form(request: Request, ctx: Ctx = Depends(context), next: str = "/") -
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def login(request: Request, ctx: Ctx = public()) -> Response:
     form = await request.form()
     name = str(form.get("username", ""))
     password = str(form.get("password", ""))
@@ -68,8 +67,7 @@ async def login(request: Request, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, ctx: Ctx = Depends(context)) -> Response:
-    await check_csrf(request, ctx)
+async def logout(request: Request, ctx: Ctx = gate(one_time_ok=True)) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with ctx.vault.transaction() as s:
@@ -80,17 +78,16 @@ async def logout(request: Request, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/account/password", include_in_schema=False)
-def password_form(ctx: Ctx = Depends(context)) -> Response:
+def password_form(ctx: Ctx = gate(one_time_ok=True)) -> Response:
     if ctx.user is None:
         return redirect("/login")
     return page(ctx, "password.html")
 
 
 @router.post("/account/password", include_in_schema=False)
-async def password_change(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -> Response:
     if ctx.user is None:
         return redirect("/login")
-    await check_csrf(request, ctx)
     form = await request.form()
     current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
     errors: dict[str, str] = {}
@@ -122,7 +119,7 @@ async def password_change(request: Request, ctx: Ctx = Depends(context)) -> Resp
 
 
 @router.get("/lang/{code}", include_in_schema=False)
-def language(code: str, request: Request) -> Response:
+def language(code: str, request: Request, _ctx: Ctx = public()) -> Response:
     response = redirect(_safe_next(request.query_params.get("next")))
     if code in ("pl", "en"):
         set_cookie(request, response, LANG_COOKIE, code, max_age=365 * 86400)
@@ -130,7 +127,7 @@ def language(code: str, request: Request) -> Response:
 
 
 @router.get("/account/totp", include_in_schema=False)
-def totp_form(ctx: Ctx = Depends(context)) -> Response:
+def totp_form(ctx: Ctx = gate()) -> Response:
     """Turn on the optional second factor: the secret to type into an authenticator app."""
     import pyotp
 
@@ -144,11 +141,10 @@ def totp_form(ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/account/totp", include_in_schema=False)
-async def totp_enable(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
     import pyotp
 
     user = ctx.need_user()
-    await check_csrf(request, ctx)
     form = await request.form()
     secret, code = str(form.get("secret", "")), str(form.get("code", "")).strip()
     if len(secret) < 16 or not pyotp.TOTP(secret).verify(code, valid_window=1):

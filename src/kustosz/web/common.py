@@ -72,6 +72,7 @@ class Ctx:
     scopes: list[str] = field(default_factory=list)
     lang: str = "pl"
     must_change: bool = False
+    rule: Any = None  # the gate's Rule this request passed (kustosz.web.gate)
 
     @property
     def client(self) -> str:
@@ -122,7 +123,8 @@ def context(request: Request) -> Ctx:
             user = s.get(User, row.user_id)
             if user is None or not user.active:
                 return Ctx(request, vault, None, lang=lang, via_token=True)
-            return Ctx(request, vault, user, via_token=True, scopes=list(row.scopes), lang=lang)
+            return Ctx(request, vault, user, via_token=True, scopes=list(row.scopes), lang=lang,
+                       must_change=accounts.needs_new_password(s, user))
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with vault.transaction() as s:

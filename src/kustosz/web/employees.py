@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee
 from kustosz.errors import InputError
-from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import gate
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,15 +30,14 @@ def _page(ctx: Ctx, status: int = 200, error: str | None = None,
 
 
 @router.get("/employees")
-def employees(ctx: Ctx = Depends(context)) -> Response:
+def employees(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     return _page(ctx)
 
 
 @router.post("/employees/import")
-async def employees_import(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -57,9 +57,8 @@ async def employees_import(request: Request, ctx: Ctx = Depends(context)) -> Res
 
 @router.post("/employees/{employee_id}/acknowledge")
 async def employees_ack(employee_id: int, request: Request,
-                        ctx: Ctx = Depends(context)) -> Response:
+                        ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await request.form()
     try:
         on = date.fromisoformat(str(form.get("on", "")))
@@ -74,9 +73,8 @@ async def employees_ack(employee_id: int, request: Request,
 
 
 @router.post("/employees/version")
-async def employees_version(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def employees_version(request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await request.form()
     try:
         with ctx.vault.transaction() as s:
@@ -87,7 +85,7 @@ async def employees_version(request: Request, ctx: Ctx = Depends(context)) -> Re
 
 
 @router.get("/employees/{employee_id}/declaration")
-def declaration(employee_id: int, ctx: Ctx = Depends(context)) -> Response:
+def declaration(employee_id: int, ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     with ctx.vault.reading() as s:
         emp = s.get(Employee, employee_id)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,7 +28,8 @@ from kustosz.db.custody import Copy
 from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
-from kustosz.web.common import Ctx, check_csrf, context, page, redirect
+from kustosz.web.common import Ctx, page, redirect
+from kustosz.web.gate import gate
 
 router = APIRouter()
 MEDIA_TAG = "media"
@@ -142,7 +143,7 @@ def _live_recs(s: Session, source: Source, now: datetime) -> list[Recording]:
 
 
 @router.get("/media/{token}/vod.m3u8", name="media_vod", tags=[MEDIA_TAG])
-def media_vod(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_vod(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         if vs.window_start is None or not scope.sources:
             return None
@@ -153,7 +154,7 @@ def media_vod(token: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
-def media_live(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
         recs = _live_recs(s, source, datetime.now(UTC))
@@ -170,7 +171,7 @@ def media_live(token: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/media/{token}/segment/{recording_id}.ts", name="media_segment", tags=[MEDIA_TAG])
-def media_segment(token: str, recording_id: int, ctx: Ctx = Depends(context)) -> Response:
+def media_segment(token: str, recording_id: int, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = s.get(Recording, recording_id)
         if rec is None or rec.state != "stored" or not scope.sources \
@@ -193,7 +194,7 @@ AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
 
 
 @router.get("/media/{token}/audio", name="media_audio", tags=[MEDIA_TAG])
-def media_audio(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_audio(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = scope.recording
         if rec is None:
@@ -208,7 +209,7 @@ def media_audio(token: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/media/{token}/copy.zip", name="media_copy", tags=[MEDIA_TAG])
-def media_copy(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_copy(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     from kustosz.custody.bundles import write_zip
 
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
@@ -303,16 +304,15 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
 
 
 @router.get("/media/start", include_in_schema=False)
-def start_form(request: Request, ctx: Ctx = Depends(context)) -> Response:
+def start_form(request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     form = dict(request.query_params)
     return page(ctx, "start.html", form=form, actions=ACTIONS)
 
 
 @router.post("/media/start", include_in_schema=False)
-async def start_post(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
-    await check_csrf(request, ctx)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         token = start_viewing(ctx, form)
@@ -330,10 +330,9 @@ async def start_post(request: Request, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/api/media/sessions", tags=["api"])
-async def api_start(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Response:
     if ctx.user is None:
         return JSONResponse({"detail": "not authenticated"}, status_code=401)
-    await check_csrf(request, ctx)
     try:
         data = await request.json()
     except ValueError:
@@ -374,7 +373,7 @@ def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
 
 
 @router.get("/view/{token}", include_in_schema=False)
-def view(token: str, ctx: Ctx = Depends(context)) -> Response:
+def view(token: str, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     with ctx.vault.transaction() as s:
         try:
@@ -401,9 +400,8 @@ def view(token: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/view/{token}/end", include_in_schema=False)
-async def view_end(token: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
-    await check_csrf(request, ctx)
     with ctx.vault.transaction() as s:
         vs = s.execute(select(ViewingSession).where(
             ViewingSession.token_hash == records.digest(token))).scalar_one_or_none()

@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,8 @@ from kustosz.db.models import Recording, Source
 from kustosz.ingest.events.rules import CATEGORIES
 from kustosz.ingest.events.search import search_events
 from kustosz.ingest.mail.search import ROLES, search_mail
-from kustosz.web.common import TEMPLATES, Ctx, context, local, page
+from kustosz.web.common import TEMPLATES, Ctx, local, page
+from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
 
 router = APIRouter()
@@ -58,13 +59,13 @@ def _sources(ctx: Ctx, kind: str) -> list[Source]:
 
 
 @router.get("/mail", include_in_schema=False)
-def mail_sources(ctx: Ctx = Depends(context)) -> Response:
+def mail_sources(ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     return page(ctx, "monitoring_sources.html", kind="mail", sources=_sources(ctx, "mailbox"))
 
 
 @router.get("/events", include_in_schema=False)
-def event_sources(ctx: Ctx = Depends(context)) -> Response:
+def event_sources(ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     return page(ctx, "monitoring_sources.html", kind="events",
                 sources=_sources(ctx, "endpoint"), categories=CATEGORIES)
@@ -154,7 +155,7 @@ def _bad_query(ctx: Ctx, exc: BadQuery) -> Response:
 
 
 @router.get("/media/{token}/mail", name="media_mail", tags=[MEDIA_TAG])
-def media_mail(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_mail(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     def query_of(vs: ViewingSession) -> dict[str, Any]:
         start, end = _period(ctx, vs)
         role = _param(ctx.request, "role", 20)
@@ -172,7 +173,7 @@ def media_mail(token: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/media/{token}/events", name="media_events", tags=[MEDIA_TAG])
-def media_events(token: str, ctx: Ctx = Depends(context)) -> Response:
+def media_events(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     def query_of(vs: ViewingSession) -> dict[str, Any]:
         start, end = _period(ctx, vs)
         category = _param(ctx.request, "category", 30)
@@ -217,7 +218,7 @@ def _in_scope(vs: ViewingSession, source_id: int, at: datetime) -> bool:
 
 
 @router.get("/media/{token}/mail/{mail_id}.eml", name="media_mail_eml", tags=[MEDIA_TAG])
-def media_mail_eml(token: str, mail_id: int, ctx: Ctx = Depends(context)) -> Response:
+def media_mail_eml(token: str, mail_id: int, ctx: Ctx = gate(scope="media")) -> Response:
     """The full message, where the policy kept it (a recorded legal basis, not private)."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         m = s.get(MailMessage, mail_id)
@@ -245,7 +246,7 @@ def stored_line(path: Any, number: int) -> bytes | None:
 
 
 @router.get("/media/{token}/events/{event_id}", name="media_event", tags=[MEDIA_TAG])
-def media_event(token: str, event_id: int, ctx: Ctx = Depends(context)) -> Response:
+def media_event(token: str, event_id: int, ctx: Ctx = gate(scope="media")) -> Response:
     """One event as the office's tool reported it: the whole stored line, not the excerpt."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         e = s.get(MonitoringEvent, event_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
@@ -25,7 +25,8 @@ from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.calls import search_calls
 from kustosz.index.recordings import Span, spans
-from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import gate
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +62,7 @@ def _when(text: str | None, field: str, errors: dict[str, str], ctx: Ctx,
 
 # -- dashboard (R6.3) ------------------------------------------------------------------------
 @router.get("/")
-def dashboard(ctx: Ctx = Depends(context)) -> Response:
+def dashboard(ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     now = datetime.now(UTC)
     data: dict[str, Any] = {}
@@ -115,7 +116,7 @@ def dashboard(ctx: Ctx = Depends(context)) -> Response:
 
 # -- cameras: register, timeline with gaps (R1.7 locations by role) --------------------------
 @router.get("/cameras")
-def cameras(ctx: Ctx = Depends(context), day: str | None = None) -> Response:
+def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
     ctx.need_user()
     tz = ctx.vault.policy.timezone
     try:
@@ -168,7 +169,7 @@ def _merge(recs: Sequence[Span]) -> list[tuple[datetime, datetime]]:
 
 # -- calls ------------------------------------------------------------------------------------
 @router.get("/calls")
-def calls(ctx: Ctx = Depends(context), number: str = "", day: str = "") -> Response:
+def calls(ctx: Ctx = gate(), number: str = "", day: str = "") -> Response:
     ctx.need_user()
     errors: dict[str, str] = {}
     hits = []
@@ -213,7 +214,7 @@ def _calls_of_day(ctx: Ctx, begin: datetime, end: datetime) -> list[Any]:
 
 # -- holds ------------------------------------------------------------------------------------
 @router.get("/holds")
-def holds(ctx: Ctx = Depends(context)) -> Response:
+def holds(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     return _holds_page(ctx, {}, {})
 
@@ -228,9 +229,8 @@ def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
 
 
 @router.post("/holds")
-async def holds_place(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     raw = await request.form()
     chosen = [v for v in raw.getlist("sources") if isinstance(v, str)]
@@ -260,9 +260,8 @@ async def holds_place(request: Request, ctx: Ctx = Depends(context)) -> Response
 
 
 @router.post("/holds/{hold_id}/release")
-async def holds_release(hold_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def holds_release(hold_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     if not form.get("reason", "").strip():
         return _holds_page(ctx, {}, {f"reason-{hold_id}": "Podaj powód zwolnienia."}, 422)
@@ -276,7 +275,7 @@ async def holds_release(hold_id: int, request: Request, ctx: Ctx = Depends(conte
 
 # -- copies -----------------------------------------------------------------------------------
 @router.get("/copies")
-def copies(ctx: Ctx = Depends(context)) -> Response:
+def copies(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     with ctx.vault.reading() as s:
         rows = list(reversed(list_copies(s)))
@@ -287,11 +286,10 @@ def copies(ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/copies/destroy")
-async def copies_destroy(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def copies_destroy(request: Request, ctx: Ctx = gate("custody")) -> Response:
     """One confirmation of the destruction commission; the second, by another member,
     destroys the copy."""
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     number = form.get("number", "")
     if form.get("confirm") != number:
@@ -308,7 +306,7 @@ async def copies_destroy(request: Request, ctx: Ctx = Depends(context)) -> Respo
 
 # -- registers --------------------------------------------------------------------------------
 @router.get("/registers")
-def registers_page(ctx: Ctx = Depends(context)) -> Response:
+def registers_page(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     today = datetime.now(ctx.vault.policy.timezone).date()
     return page(ctx, "registers.html", kinds={"disclosures": "Rejestr udostępnionych nagrań",
@@ -319,7 +317,7 @@ def registers_page(ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/registers/{kind}.{fmt}")
-def register_download(kind: str, fmt: str, ctx: Ctx = Depends(context), start: str = "",
+def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), start: str = "",
                       end: str = "") -> Response:
     ctx.need("custody_read")
     try:
@@ -343,7 +341,7 @@ def register_download(kind: str, fmt: str, ctx: Ctx = Depends(context), start: s
 
 # -- access records (R6.3 supervision) --------------------------------------------------------
 @router.get("/access-log")
-def access_log(ctx: Ctx = Depends(context)) -> Response:
+def access_log(ctx: Ctx = gate("oversight")) -> Response:
     ctx.need("oversight")
     with ctx.vault.reading() as s:
         rows = records.recent(s)
@@ -354,7 +352,7 @@ def access_log(ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.get("/copies/{number:path}/get")
-def copy_get(number: str, ctx: Ctx = Depends(context)) -> Response:
+def copy_get(number: str, ctx: Ctx = gate()) -> Response:
     """The form that opens an export session for a copy (purpose first)."""
     ctx.need_user()
     with ctx.vault.reading() as s:
@@ -367,9 +365,8 @@ AUDIT_KEY = "audit_last_verify"
 
 
 @router.post("/audit/verify")
-async def audit_verify(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def audit_verify(request: Request, ctx: Ctx = gate("oversight")) -> Response:
     user = ctx.need("oversight")
-    await check_csrf(request, ctx)
     import json
 
     from kustosz.audit import append as audit_append

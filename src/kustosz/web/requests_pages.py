@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -26,7 +26,8 @@ from kustosz.custody.requests import register_request as register_req
 from kustosz.db.custody import Copy, Destruction
 from kustosz.db.models import Source
 from kustosz.errors import KustoszError
-from kustosz.web.common import Ctx, check_csrf, context, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import gate
 from kustosz.web.pages import _day, form_of
 
 router = APIRouter(include_in_schema=False)
@@ -48,15 +49,14 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
 
 
 @router.get("/requests")
-def requests_list(ctx: Ctx = Depends(context)) -> Response:
+def requests_list(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     return _requests_page(ctx, {}, {})
 
 
 @router.post("/requests")
-async def requests_register(request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     errors: dict[str, str] = {}
     for name, message in (("requester", "Podaj dane wnioskodawcy."),
@@ -142,7 +142,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
 
 
 @router.get("/requests/{req_id}")
-def request_detail(req_id: int, ctx: Ctx = Depends(context)) -> Response:
+def request_detail(req_id: int, ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     try:
         return _request_page(ctx, req_id)
@@ -151,9 +151,8 @@ def request_detail(req_id: int, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/requests/{req_id}/decide")
-async def request_decide(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def request_decide(req_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     errors: dict[str, str] = {}
     if form.get("agree") not in ("yes", "no"):
@@ -176,9 +175,8 @@ async def request_decide(req_id: int, request: Request, ctx: Ctx = Depends(conte
 
 
 @router.post("/requests/{req_id}/copy")
-async def request_copy(req_id: int, request: Request, ctx: Ctx = Depends(context)) -> Response:
+async def request_copy(req_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     try:
         copy = make_copy(ctx.vault, req_id, by=form.get("by") or user.name, actor=user.name)
@@ -189,9 +187,8 @@ async def request_copy(req_id: int, request: Request, ctx: Ctx = Depends(context
 
 @router.post("/requests/{req_id}/handover")
 async def request_handover(req_id: int, request: Request,
-                           ctx: Ctx = Depends(context)) -> Response:
+                           ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    await check_csrf(request, ctx)
     form = await form_of(request)
     if not form.get("receiver", "").strip():
         return _request_page(ctx, req_id, 422, form=form,
