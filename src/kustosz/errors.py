@@ -15,3 +15,12 @@ class InputError(KustoszError):
 
 class NotFound(KustoszError):
     """The thing named does not exist."""
+
+
+class FieldError(InputError):
+    """Bad input in one named field: forms show it by the field, the API answers 422 naming
+    it, the CLI prints it as one line like any other input error."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

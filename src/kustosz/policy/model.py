@@ -27,7 +27,31 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "copies": {"lifetime": str, "counted_from": str},
     "calls": {"scope": str},
     "disclosure": {"approvers": list},
+    "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
+               "copier_not_destroyer": bool},
 }
+
+
+@dataclass(frozen=True)
+class Duties:
+    """Separation of duties (issue 11). Each is on unless the office turns it off in
+    `[policy.duties]`: one person must not be the only safeguard against himself.
+
+    * no_self_authorisation — nobody issues an individual authorisation to himself;
+    * decision_by_own_account — the approver records his decision from his own account; anyone
+      else may enter it only as a decision taken on paper, naming the document;
+    * copier_not_destroyer — whoever made a copy does not give the confirmation that destroys
+      it (the second member of the commission).
+    """
+
+    no_self_authorisation: bool = True
+    decision_by_own_account: bool = True
+    copier_not_destroyer: bool = True
+
+    def as_dict(self) -> dict[str, bool]:
+        return {"no_self_authorisation": self.no_self_authorisation,
+                "decision_by_own_account": self.decision_by_own_account,
+                "copier_not_destroyer": self.copier_not_destroyer}
 
 
 @dataclass(frozen=True)
@@ -44,6 +68,7 @@ class Policy:
     copy_counted_from: Literal["recording_date", "copy_date"]
     call_scope: Literal["all", "external_incoming"]
     approvers: tuple[str, ...]
+    duties: Duties = Duties()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def retention_for(self, kind: str) -> Period:
@@ -73,6 +98,7 @@ class Policy:
                        "counted_from": self.copy_counted_from},
             "calls": {"scope": self.call_scope},
             "disclosure": {"approvers": list(self.approvers)},
+            "duties": self.duties.as_dict(),
         }
 
 
@@ -164,6 +190,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
                                   ("recording_date", "copy_date")),
         call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
         approvers=tuple(approvers),
+        duties=Duties(**data.get("duties", {})),
         raw=data,
     )
 
