@@ -26,7 +26,8 @@ def events_set(
     allow_host: list[str] = typer.Option(None, "--allow-host",
                                          help="Sender allowed (IP or CIDR); repeatable; "
                                               "replaces the list."),
-    any_host: bool = typer.Option(False, "--any-host", help="Empty the allow-list."),
+    any_host: bool = typer.Option(False, "--any-host", help="Empty the allow-list: then "
+                                  "only this machine (127.0.0.1, ::1) may send."),
     chunk: str = typer.Option(None, "--chunk", help="hour or day."),
 ) -> None:
     """Change an endpoint source's listeners, certificate, allow-list or chunk length."""

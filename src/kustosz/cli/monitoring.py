@@ -64,6 +64,8 @@ def _run(service_factory: Any, seconds: float | None) -> None:
         console.print(f"{service.source_name}: {verb} "
                       + ", ".join(f"{k} {h}:{p}" for k, (h, p) in service.addresses.items())
                       + " (Ctrl-C stops)")
+        if getattr(service, "notice", None):
+            console.print(f"{service.source_name}: {service.notice}")  # type: ignore[attr-defined]
         try:
             await (asyncio.sleep(seconds) if seconds else asyncio.Event().wait())
         finally:
@@ -272,7 +274,8 @@ def events_add(
     http: str = typer.Option("", "--http", help="HOST:PORT of the JSON endpoint."),
     tls_cert: str = typer.Option("", "--tls-cert"), tls_key: str = typer.Option("", "--tls-key"),
     allow_host: list[str] = typer.Option(None, "--allow-host",
-                                         help="Sender allowed (IP or CIDR); default: any."),
+                                         help="Sender allowed (IP or CIDR); repeatable; "
+                                              "default: this machine only (127.0.0.1, ::1)."),
     chunk: str = typer.Option("hour", "--chunk", help="hour or day."),
     retention: str = typer.Option(None, "--retention", help="Shorter period for this source."),
 ) -> None:

@@ -19,6 +19,8 @@ from kustosz.ingest.events.chunks import ChunkSpool
 from kustosz.ingest.events.counters import Counters
 from kustosz.ingest.events.http import serve_http
 from kustosz.ingest.events.net import (
+    LOOPBACK,
+    LOOPBACK_NOTICE,
     allowed,
     parse_listen,
     parse_networks,
@@ -53,7 +55,12 @@ class EventIntake(Service):
             source_id = source.id
         self.settings.check()
         self.rules = Rules(self.settings.rules, self.settings.fallback)
-        self.networks = parse_networks(self.settings.allow_hosts, "allow_hosts")
+        self.networks = parse_networks(self.settings.allow_hosts or list(LOOPBACK),
+                                       "allow_hosts")
+        # Said at start (log and `events listen`), so an office wondering why its firewall's
+        # events do not arrive reads why.
+        self.notice = None if self.settings.allow_hosts \
+            else LOOPBACK_NOTICE.format(name=source_name)
         self.counters = Counters(source_id)
         self.spool = ChunkSpool(vault, source_name, "events", self.settings.chunk,
                                 index_events, self.counters)
@@ -149,6 +156,8 @@ class EventIntake(Service):
             self.servers.append(server)
             self.addresses["http"] = server.sockets[0].getsockname()[:2]
         log.info("%s: listening on %s", self.source_name, self.addresses)
+        if self.notice:
+            log.warning("%s: %s", self.source_name, self.notice)
 
     def refuse_peer(self, peer: str) -> bool:
         if allowed(peer, self.networks):

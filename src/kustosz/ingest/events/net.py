@@ -9,6 +9,11 @@ from pathlib import Path
 from kustosz.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Who may send events when the office named nobody: this machine only. Accepting the whole
+# network by default let anyone who can reach the port write into the monitoring record.
+LOOPBACK = ("127.0.0.1", "::1")
+LOOPBACK_NOTICE = ("accepting events only from 127.0.0.1/::1; set the allow-list "
+                   "(kustosz events set {name} --allow-host ADDRESS) to accept others")
 
 
 def parse_listen(text: str, what: str) -> tuple[str, int]:
@@ -31,7 +36,7 @@ def parse_networks(items: list[str], what: str) -> list[Network]:
 
 
 def allowed(peer: str, networks: list[Network]) -> bool:
-    """An empty list allows everyone (the office restricts by firewall instead)."""
+    """An empty list allows everyone: callers pass LOOPBACK instead of an empty list."""
     if not networks:
         return True
     try:

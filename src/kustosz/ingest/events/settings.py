@@ -29,7 +29,7 @@ class EndpointSettings:
     tls_cert: str = ""
     tls_key: str = ""
     token_sha256: str = ""  # the API token is shown once and kept only as its hash
-    allow_hosts: list[str] = field(default_factory=list)  # empty: any sender
+    allow_hosts: list[str] = field(default_factory=list)  # empty: this machine only
     chunk: str = "hour"
     rules: list[dict[str, Any]] | None = None  # None: the default rules
     fallback: str = DEFAULT_FALLBACK
