@@ -21,7 +21,8 @@ def logged(tmp_path: Path, cli: Cli, backend_url: str) -> Cli:
         cli("sources", "add", name, "--kind", "camera")
     cli("holds", "place", "--source", "hall", "--from", "2026-01-01T00:00:00Z",
         "--to", "2026-01-02T00:00:00Z", "--basis", "sprawa 1")
-    assert "6 entries verified" in cli("audit", "verify").stdout
+    # vault.init, four sources, the hold, and the checkpoint that follows a custody action
+    assert "7 entries verified" in cli("audit", "verify").stdout
     return cli
 
 
@@ -64,21 +65,21 @@ def test_swapped_entries_are_found(logged: Cli) -> None:
 def test_renumbered_deletion_is_found(logged: Cli) -> None:
     # Remove entry 2 and renumber the rest to hide the gap: the chain still breaks at 2.
     _sql(logged, "DELETE FROM audit_log WHERE seq = 2")
-    for seq in range(3, 7):
+    for seq in range(3, 8):
         _sql(logged, f"UPDATE audit_log SET seq = {seq - 1} WHERE seq = {seq}")
     assert "entry 2:" in logged("audit", "verify", ok=False).output
 
 
 def test_cut_off_tail_is_found(logged: Cli) -> None:
-    _sql(logged, "DELETE FROM audit_log WHERE seq = 6")
+    _sql(logged, "DELETE FROM audit_log WHERE seq = 7")
     result = logged("audit", "verify", ok=False)
     assert result.exit_code == 1
-    assert "entry 6: missing" in result.output
+    assert "entry 7: missing" in result.output
 
 
 def test_chain_continues_across_processes(logged: Cli) -> None:
     logged("sources", "add", "dock", "--kind", "camera")
-    assert "7 entries verified" in logged("audit", "verify").stdout
+    assert "8 entries verified" in logged("audit", "verify").stdout
 
 
 def test_no_secret_or_content_in_deletion_records(sqlite_vault: Vault, tmp_path: Path) -> None:

@@ -36,9 +36,17 @@ interval_minutes = 15
 # A registered request holds its material at once: the window it names (or its approximate
 # time) widened by this many minutes on each side, since requesters give times roughly.
 hold_margin_minutes = 30
+
+[audit]
+# Signed checkpoints of the audit log are appended to a witness file OUTSIDE this folder (another
+# disk or a share), so that cutting or rewriting the log is found by `kustosz audit verify`:
+#   witness = "/mnt/archive/kustosz-witness.jsonl"
+# and, when the office has one, sent to its syslog server (UDP):
+#   syslog = "192.0.2.10:514"
+checkpoint_minutes = 15
 """
 
-_KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody"}
+_KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit"}
 
 
 @dataclass
@@ -49,6 +57,45 @@ class VaultConfig:
     sweep_interval_minutes: float = 15.0
     hold_margin_minutes: int = 30
     policy_overrides: dict[str, Any] = field(default_factory=dict)
+    audit: AuditConfig = field(default_factory=lambda: AuditConfig())
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    witness: Path | None = None  # outside the data folder (checked when read)
+    checkpoint_minutes: float = 15.0
+    syslog: tuple[str, int] | None = None
+
+
+def _audit(path: Path, root: Path, table: Any) -> AuditConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [audit] must be a table")
+    unknown = set(table) - {"witness", "checkpoint_minutes", "syslog"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) audit.{', audit.'.join(sorted(unknown))}")
+    minutes = table.get("checkpoint_minutes", 15.0)
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= 1440:
+        raise ConfigError(f"{path}: audit.checkpoint_minutes must be a number of minutes above 0 "
+                          "and at most 1440")
+    witness = table.get("witness") or None
+    if witness is not None:
+        if not isinstance(witness, str):
+            raise ConfigError(f"{path}: audit.witness must be a path")
+        where = (root / witness).resolve()
+        # The witness is worth something only where the one who holds the data folder
+        # cannot also rewrite it; inside the folder it would be cut together with the log.
+        if where == root.resolve() or where.is_relative_to(root.resolve()):
+            raise ConfigError(f"{path}: audit.witness {witness} is inside the data folder; "
+                              "put it outside (another disk or a share)")
+        witness = where
+    syslog = table.get("syslog") or None
+    if syslog is not None:
+        host, _, port = str(syslog).rpartition(":")
+        if not isinstance(syslog, str) or not host or not port.isdigit() \
+                or not 0 < int(port) < 65536:
+            raise ConfigError(f"{path}: audit.syslog must be host:port, e.g. 192.0.2.10:514")
+        syslog = (host.strip("[]"), int(port))
+    return AuditConfig(witness, float(minutes), syslog)
 
 
 def read_config(root: Path) -> VaultConfig:
@@ -90,4 +137,5 @@ def read_config(root: Path) -> VaultConfig:
     url = data.get("database_url", "")
     if not isinstance(url, str):
         raise ConfigError(f"{path}: database_url must be text")
-    return VaultConfig(preset, url, min_free, interval, margin, policy)
+    return VaultConfig(preset, url, min_free, interval, margin, policy,
+                       _audit(path, root, data.get("audit", {})))

@@ -12,12 +12,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kustosz.audit import log as audit
+from kustosz.audit import witness
 from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
 from kustosz.db.engine import make_engine, normalise_url, sqlite_url
 from kustosz.db.migrate import upgrade
 from kustosz.db.models import Setting
 from kustosz.errors import ConfigError
 from kustosz.index.expiry import redate_all
+from kustosz.keys import fingerprint, office_key
 from kustosz.policy import Policy, load_policy
 from kustosz.storage import LocalStorage
 
@@ -50,9 +52,11 @@ class Vault:
         (root / CONFIG_NAME).write_text(
             TEMPLATE.format(preset=preset, database_url=database_url), "utf-8")
         vault = cls.open(root, actor=actor)
+        # The first entry names the office key, so a key swapped later contradicts it.
+        key = fingerprint(office_key(root).public_key())
         with vault.transaction() as s:
             audit.append(s, actor, "vault.init", str(root),
-                         {"preset": preset, "policy_digest": policy.digest()})
+                         {"preset": preset, "policy_digest": policy.digest(), "key": key})
         return vault
 
     @classmethod
@@ -86,6 +90,8 @@ class Vault:
             raise
         finally:
             session.close()
+        if session.info.get("custody_action"):
+            witness.after_custody(self)  # a signed checkpoint to the witness; never raises
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

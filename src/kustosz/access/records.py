@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.access.authorisations import ACTIONS, FieldError, active_for
+from kustosz.audit import access_chain
 from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, ViewingSession
 from kustosz.db.custody import Copy, Request, User
@@ -168,6 +169,7 @@ def served(session: Session, vs: ViewingSession, what: str, client: str, nbytes:
     now = now or datetime.now(UTC)
     entry = AccessEntry(viewing_id=vs.id, at=now, what=what[:400], recording_id=recording_id,
                         client=client[:100], bytes=nbytes)
+    access_chain.link(session, entry)
     session.add(entry)
     vs.last_at = max(vs.last_at, now)
     vs.served += 1

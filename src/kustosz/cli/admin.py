@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
-from kustosz.audit import verify
 from kustosz.cli.common import (
     actor,
     console,
@@ -62,19 +64,54 @@ def policy_show(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @fails_cleanly
-def audit_verify() -> None:
-    """Check the audit chain; report the first changed, removed or reordered entry."""
-    with open_vault() as vault, vault.reading() as s:
-        count, problem = verify(s, vault.head_file)
-    if problem:
+def audit_verify(witness_path: Path | None = typer.Option(
+        None, "--witness", help="The witness file of signed checkpoints (default: [audit] "
+                                "witness in kustosz.toml).")) -> None:
+    """Check the audit log, the access records and, given the witness, every signed checkpoint;
+    report what was changed, removed, inserted, reordered or cut off."""
+    from kustosz.audit.verify import check
+    from kustosz.audit.witness import public_key_of
+
+    with open_vault() as vault:
+        path = witness_path or vault.config.audit.witness
+        with vault.reading() as s:
+            report = check(s, vault.head_file, path, public_key_of(vault.root))
+    for problem in report.problems:
         err_console.print(f"audit log BROKEN at {problem}")
+    if report.problems:
         raise typer.Exit(1)
-    console.print(f"audit log intact: {count} entries verified")
+    console.print(f"audit log intact: {report.entries} entries verified, "
+                  f"{report.access_records} access records verified")
+    if path is None:
+        err_console.print("no witness: a log cut together with audit.head, or rewritten with "
+                          "its chain recomputed, cannot be detected without one — set [audit] "
+                          "witness in kustosz.toml or give --witness")
+    elif report.latest is not None:
+        console.print(f"witness {path}: {report.witnessed} signed checkpoints agree with the "
+                      f"log (latest: no. {report.latest['n']}, entry {report.latest['seq']}, "
+                      f"{report.latest['at']})")
+
+
+@fails_cleanly
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the audit log now (and any the witness is missing)."""
+    from kustosz.audit.witness import checkpoint
+
+    with open_vault() as vault:
+        outcome = checkpoint(vault, actor(), force=True)
+        where = vault.config.audit.witness
+    if outcome.problem:
+        err_console.print(f"checkpoint recorded in the log but not witnessed: {outcome.problem}")
+        raise typer.Exit(1)
+    n = json.loads(outcome.entry.details)["n"] if outcome.entry is not None else "—"
+    console.print(f"checkpoint no. {n} made; {len(outcome.written)} line(s) written to "
+                  f"{where or 'no witness file (set [audit] witness)'}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     policy_app.command("show")(policy_show)
     audit_app.command("verify")(audit_verify)
+    audit_app.command("checkpoint")(audit_checkpoint)
     app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")

@@ -6,7 +6,8 @@ cameras every `RECONCILE_S`, listeners every `listeners.RESCAN_S`, phone lines o
 pass (`PHONE_PASS_S`). Start-up recovery needs no manual step (invariant 5): interrupted
 sweeps are finished, interrupted intakes undone or completed, temp files removed and the
 segments earlier runs left in the spool taken in — an unfinished one only for what it
-really holds.
+really holds. A signed checkpoint of the audit log goes to the witness at start and every
+`[audit] checkpoint_minutes`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 import typer
 
+from kustosz.audit.witness import run_checkpoints
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
@@ -84,7 +86,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                     daemon=True),
                    threading.Thread(target=watch_phones, args=(vault,), name="phones",
                                     kwargs={"interval": PHONE_PASS_S, "stop": stop},
-                                    daemon=True)]
+                                    daemon=True),
+                   threading.Thread(target=run_checkpoints, args=(vault, stop),
+                                    name="audit-checkpoints", daemon=True)]
         for thread in threads:
             thread.start()
         while not stop.wait(RECONCILE_S):

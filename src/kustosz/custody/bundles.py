@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,16 +19,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kustosz.errors import InputError
+
+# The key lives below custody (the audit log signs with it too); re-exported for callers.
+from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key, public_pem
+
+__all__ = ["FORMAT", "KEY_FILE", "Verdict", "fingerprint", "load_public", "office_key",
+           "public_pem", "seal", "sha256_file", "verify_bundle", "write_zip"]
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "office_public_key.pem"
 FORMAT = "kustosz-evidence-bundle/1"
-KEY_FILE = "office_ed25519.pem"
 CHUNK = 1 << 20
 
 
@@ -39,51 +42,6 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-# -- the office's key ----------------------------------------------------------------------
-def office_key(root: Path) -> Ed25519PrivateKey:
-    """The office's signing key; made on first use (0600 in a 0700 folder)."""
-    folder = root / "keys"
-    path = folder / KEY_FILE
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise InputError(f"{path} does not hold an Ed25519 key")
-        return key
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    tmp = folder / f".{KEY_FILE}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return key
-
-
-def public_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def fingerprint(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "SHA256:" + hashlib.sha256(raw).hexdigest()
-
-
-def load_public(data: bytes, where: str) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError:
-        raise InputError(f"{where} is not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{where} is not an Ed25519 public key")
-    return key
 
 
 # -- writing -------------------------------------------------------------------------------

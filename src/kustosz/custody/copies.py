@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
+from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody import bundles
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
@@ -235,6 +236,9 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
                 "expires_at": expires.astimezone(policy.timezone).isoformat(),
                 "clock_note": "Czas rejestratora nie jest synchronizowany z zewnętrznym "
                               "wzorcem; znane przesunięcie zegara podano przy źródle.",
+                # The latest signed checkpoint of the audit log: the state of the log that
+                # this copy's making follows, checkable with the office's public key.
+                "audit_checkpoint": latest_line(s),
             }
             digest = bundles.seal(work, _jsonable(manifest), key, known)
             final = store / str(year) / f"{seq:04d}"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.audit.witness import latest_line
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
 from kustosz.errors import InputError
 from kustosz.policy import Policy
@@ -42,6 +43,9 @@ class Register:
     columns: list[str]
     widths: list[float]  # relative column widths for the PDF
     rows: list[list[str]]
+    # The latest signed checkpoint of the audit log, printed with the register so that the
+    # paper names a state of the log `kustosz audit verify` can be held to.
+    checkpoint: dict[str, Any] | None = None
 
 
 def _d(value: date | datetime | None, policy: Policy, with_time: bool = False) -> str:
@@ -162,10 +166,24 @@ def build(session: Session, policy: Policy, kind: str, start: date, end: date,
     if end < start:
         raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
     if kind == "disclosures":
-        return disclosures(session, policy, start, end)
-    if kind == "copies":
-        return copies(session, policy, start, end, printed)
-    return actions(session, policy, start, end)
+        register = disclosures(session, policy, start, end)
+    elif kind == "copies":
+        register = copies(session, policy, start, end, printed)
+    else:
+        register = actions(session, policy, start, end)
+    register.checkpoint = latest_line(session)
+    return register
+
+
+def checkpoint_note(checkpoint: dict[str, Any] | None, policy: Policy) -> str:
+    """The printed line that ties a register to a signed state of the audit log."""
+    if checkpoint is None:
+        return "Dziennik zdarzeń: brak podpisanego punktu kontrolnego."
+    at = datetime.fromisoformat(checkpoint["at"])
+    return (f"Dziennik zdarzeń — punkt kontrolny nr {checkpoint['n']} z {_d(at, policy, True)}: "
+            f"wpis {checkpoint['seq']}, skrót {checkpoint['hash']}, rejestr dostępu do "
+            f"{checkpoint['access_seq']}; podpis Ed25519 kluczem urzędu {checkpoint['key']}: "
+            f"{checkpoint['sig']}")
 
 
 def to_csv(register: Register) -> str:
@@ -180,4 +198,5 @@ def pdf_data(register: Register, policy: Policy, start: date, end: date) -> dict
     return {"office": policy.office_name, "title": f"{register.title} — {policy.office_name}",
             "heading": register.title, "period": f"{_d(start, policy)} – {_d(end, policy)}",
             "columns": register.columns, "widths": register.widths, "rows": register.rows,
-            "printed_at": _d(datetime.now(UTC), policy, True)}
+            "printed_at": _d(datetime.now(UTC), policy, True),
+            "checkpoint": checkpoint_note(register.checkpoint, policy)}

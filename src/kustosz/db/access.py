@@ -109,7 +109,10 @@ class ViewingSession(Base):
 
 
 class AccessEntry(Base):
-    """One served media request (playlist, segment, audio file, copy download)."""
+    """One served media request (playlist, segment, audio file, copy download).
+
+    The rows form their own hash chain (seq, prev_hash, hash; kustosz.audit.access_chain),
+    whose head each audit checkpoint seals into the main audit log."""
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -119,7 +122,11 @@ class AccessEntry(Base):
     recording_id: Mapped[int | None] = mapped_column(BigInteger)
     client: Mapped[str] = mapped_column(String(100))
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    __table_args__ = (Index("ix_access_log_viewing", "viewing_id"),)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_access_log_viewing", "viewing_id"),
+                      UniqueConstraint("seq", name="uq_access_log_seq"))
 
 
 class ListeningProtocol(Base):

@@ -1,0 +1,209 @@
+"""`kustosz audit verify`: the main chain, the access chain, the viewing sessions, and — given
+the witness — every signed checkpoint against the log as it is now.
+
+Without a witness, a log cut together with `audit.head`, or rewritten with its chain
+recomputed, cannot be told from a genuine one; the report says so. With it, verify fails on any
+changed, removed, inserted or reordered entry or access record up to the latest witnessed
+checkpoint, on a log shorter than a checkpoint, on an empty log and on a recomputed chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import access_chain, witness
+from kustosz.audit.log import AuditProblem, walk
+from kustosz.db.models import AuditEntry
+from kustosz.errors import InputError
+from kustosz.keys import fingerprint
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    access_records: int = 0
+    problems: list[AuditProblem] = field(default_factory=list)
+    witness: Path | None = None
+    witnessed: int = 0  # checkpoint lines checked
+    latest: dict[str, Any] | None = None  # the witness's last line
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_witness(path: Path) -> list[str]:
+    """The witness's lines; InputError (nothing changed) when it is missing, unreadable or not
+    a Kustosz witness at all."""
+    if not path.exists():
+        raise InputError(f"witness {path} does not exist")
+    if not path.is_file():
+        raise InputError(f"witness {path} is not a file")
+    try:
+        text = path.read_text("utf-8")
+    except PermissionError:
+        raise InputError(f"witness {path} cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise InputError(f"witness {path} is not a Kustosz audit witness (not text)") from None
+    except OSError as exc:
+        raise InputError(f"witness {path} cannot be read: {exc.strerror or exc}") from None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise InputError(f"witness {path} is empty: it holds no checkpoint")
+    try:
+        witness.parse_line(lines[0])
+    except ValueError:
+        raise InputError(f"witness {path} is not a Kustosz audit witness (its first line is "
+                         "not a checkpoint)") from None
+    return lines
+
+
+def _chunks(values: list[int], size: int = 900) -> Iterable[list[int]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _hashes_at(session: Session, column_seq: Any, column_hash: Any,
+               seqs: set[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in _chunks(sorted(seqs)):
+        found.update((seq, digest) for seq, digest in session.execute(
+            select(column_seq, column_hash).where(column_seq.in_(part))))
+    return found
+
+
+def check(session: Session, head_file: Path | None = None, witness_path: Path | None = None,
+          public_key: Ed25519PublicKey | None = None) -> Report:
+    report = Report(witness=witness_path)
+    lines = read_witness(witness_path) if witness_path is not None else []
+    opened: dict[int, tuple[str, str, dict[str, Any]]] = {}
+    sealed: dict[int, tuple[int, int, str]] = {}  # checkpoint n -> (entry seq, access head)
+    first: list[AuditEntry] = []
+
+    def visit(e: AuditEntry) -> None:
+        if e.seq == 1:
+            first.append(e)
+        if e.action == "access.open":
+            d = json.loads(e.details)
+            if isinstance(d.get("viewing"), int):
+                opened[d["viewing"]] = (e.actor, e.subject, d)
+        elif e.action == witness.ACTION:
+            d = json.loads(e.details)
+            sealed[d["n"]] = (e.seq, d["access_seq"], d["access_hash"])
+
+    count, problem = walk(session, head_file, visit)
+    report.entries = count
+    if count == 0:
+        report.problems.append(AuditProblem(1, "missing: the log is empty (its first entry, "
+                                               "vault.init, seals the vault's identity)"))
+    elif first and first[0].action != "vault.init":
+        report.problems.append(AuditProblem(1, "is not vault.init: the log does not begin "
+                                               "where the vault began"))
+    if problem is not None:
+        report.problems.append(problem)
+
+    parsed = _check_lines(report, lines, session, public_key, first)
+    wanted = {a for _, a, _ in sealed.values()} | {p["access_seq"] for p in parsed}
+    access, served = access_chain.check_chain(session, wanted)
+    report.access_records = access.records
+    report.problems.extend(AuditProblem(0, p.split(": ", 1)[1], p.split(": ", 1)[0])
+                           for p in access.problems)
+    for n, (seq, a_seq, a_hash) in sorted(sealed.items()):
+        if a_seq and access.found.get(a_seq) != a_hash:
+            report.problems.append(AuditProblem(
+                seq, f"checkpoint {n} sealed access record {a_seq}, which is "
+                     f"{'gone' if a_seq not in access.found else 'no longer the same'}",
+                f"access record {a_seq}"))
+            break
+    for p in parsed:
+        if p["access_seq"] and access.found.get(p["access_seq"]) != p["access_hash"]:
+            report.problems.append(AuditProblem(
+                p["seq"], f"differs from witnessed checkpoint {p['n']} (access records were "
+                          "removed or rewritten)", f"access record {p['access_seq']}"))
+            break
+    if problem is None:  # after a broken chain the sessions' entries are not all known
+        report.problems.extend(AuditProblem(0, p.split(": ", 1)[1], p.split(": ", 1)[0])
+                               for p in access_chain.check_viewings(session, opened, served))
+    if witness_path is not None:
+        present = {p["n"] for p in parsed}
+        for n, (seq, _, _) in sorted(sealed.items()):
+            if n not in present and len(parsed) == len(lines):
+                report.problems.append(AuditProblem(
+                    seq, f"checkpoint {n} is not in the witness (its line was removed or "
+                         "replaced; if the witness was unreachable, `kustosz audit "
+                         "checkpoint` writes it)", "witness"))
+                break
+    return report
+
+
+def _check_lines(report: Report, lines: list[str], session: Session,
+                 public_key: Ed25519PublicKey | None,
+                 first: list[AuditEntry]) -> list[dict[str, Any]]:
+    """Each witness line: ours, this vault's, signed by the office's key, numbered in turn,
+    and the entry it sealed still in the log with the same hash."""
+    if not lines:
+        return []
+    where = "witness"
+    if public_key is None:
+        report.problems.append(AuditProblem(0, "the office's key is missing from keys/, so "
+                                               "no checkpoint can be checked", where))
+        return []
+    fp = fingerprint(public_key)
+    if first:
+        stated = json.loads(first[0].details).get("key")
+        if stated is not None and stated != fp:
+            report.problems.append(AuditProblem(1, f"names the office key {stated}, but keys/ "
+                                                   f"holds {fp} (the key was replaced)"))
+    vid = first[0].hash if first else None
+    parsed: list[dict[str, Any]] = []
+    for i, text in enumerate(lines, 1):
+        try:
+            data = witness.parse_line(text)
+        except ValueError as exc:
+            report.problems.append(AuditProblem(0, str(exc), f"witness line {i}"))
+            return parsed
+        if data["key"] != fp or not witness.signature_ok(data, public_key):
+            report.problems.append(AuditProblem(0, "its signature is not the office's (the "
+                                                   "line was forged or changed)",
+                                                f"witness line {i}"))
+            return parsed
+        if vid is not None and data["vault"] != vid:
+            report.problems.append(AuditProblem(0, "belongs to another vault, or this log's "
+                                                   "first entry was rewritten",
+                                                f"witness line {i}"))
+            return parsed
+        expected = parsed[-1]["n"] + 1 if parsed else 1
+        if data["n"] != expected:
+            report.problems.append(AuditProblem(0, f"is checkpoint {data['n']} where "
+                                                   f"{expected} was due (lines removed, "
+                                                   "repeated or reordered)",
+                                                f"witness line {i}"))
+            return parsed
+        parsed.append(data)
+    report.witnessed = len(parsed)
+    report.latest = parsed[-1] if parsed else None
+    found = _hashes_at(session, AuditEntry.seq, AuditEntry.hash, {p["seq"] for p in parsed})
+    last = session.execute(select(AuditEntry.seq).order_by(AuditEntry.seq.desc())
+                           .limit(1)).scalar() or 0
+    for p in parsed:
+        if p["seq"] not in found:
+            report.problems.append(AuditProblem(
+                p["seq"], f"missing: checkpoint {p['n']} sealed it, but the log ends at {last} "
+                          "(entries were cut off)" if p["seq"] > last else
+                f"missing: checkpoint {p['n']} sealed it (entries were removed)"))
+            break
+        if found[p["seq"]] != p["hash"]:
+            report.problems.append(AuditProblem(
+                p["seq"], f"differs from witnessed checkpoint {p['n']} (the log was rewritten "
+                          "and its chain recomputed)"))
+            break
+    return parsed
+

@@ -1,0 +1,310 @@
+"""Signed checkpoints of the audit log, kept by a witness outside the data folder.
+
+A checkpoint is an `audit.checkpoint` entry in the main chain that seals the access chain's
+head (kustosz.audit.access_chain), and a line derived from that entry — vault id, checkpoint
+number, the entry's seq and hash, the access head, the time — signed with the office's Ed25519
+key. The line is appended to the witness file named in `[audit] witness` (another disk or a
+share) and sent to the office's syslog server when `[audit] syslog` is set.
+
+Whoever holds the data folder can cut the log or recompute its whole chain, but cannot make a
+witnessed line disappear nor sign a new one without the key, so `kustosz audit verify` finds
+every change up to the latest witnessed checkpoint.
+
+Ed25519 signatures are deterministic, so a line is a pure function of its entry and the key:
+a checkpoint whose line could not be written (witness unreachable) is written by the next
+one, and a new witness file is filled with the whole history.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.audit import access_chain
+from kustosz.audit import log as audit_log
+from kustosz.db.models import Alert, AuditEntry, Setting
+from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
+
+if TYPE_CHECKING:
+    from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+
+FORMAT = "kustosz-audit-checkpoint/1"
+ACTION = "audit.checkpoint"
+ALERT_KIND = "audit.witness"
+LATEST = "audit_checkpoint"  # vault_settings: the latest line, for bundles and registers
+ACTOR = "system"
+TAIL = 64 * 1024  # enough to hold the witness's last line
+FIELDS = ("format", "vault", "n", "seq", "hash", "access_seq", "access_hash", "at", "key")
+
+
+class WitnessError(Exception):
+    """The witness could not be read or written (message for the operator, in English)."""
+
+
+def vault_id(session: Session) -> str | None:
+    """The vault's identity: the hash of its first entry (vault.init), which every checkpoint
+    names, so a log started afresh (or another vault's) does not fit the witness."""
+    return session.execute(select(AuditEntry.hash).where(AuditEntry.seq == 1)).scalar()
+
+
+# -- lines ---------------------------------------------------------------------------------
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def line_of(entry: AuditEntry, key: Ed25519PrivateKey) -> str:
+    """The witness line of a checkpoint entry (the same every time: Ed25519 is deterministic)."""
+    d = json.loads(entry.details)
+    body = {"format": FORMAT, "vault": d["vault"], "n": d["n"], "seq": entry.seq,
+            "hash": entry.hash, "access_seq": d["access_seq"], "access_hash": d["access_hash"],
+            "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "key": d["key"]}
+    sig = base64.b64encode(key.sign(_canonical(body))).decode()
+    return json.dumps({**body, "sig": sig}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def parse_line(text: str) -> dict[str, Any]:
+    """A witness line as a dict; ValueError when it is not a Kustosz checkpoint line."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError("not a Kustosz checkpoint line (not JSON)") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError("not a Kustosz checkpoint line")
+    if not all(k in data for k in (*FIELDS, "sig")):
+        raise ValueError("a checkpoint line with fields missing")
+    if not all(isinstance(data[k], int) and not isinstance(data[k], bool)
+               for k in ("n", "seq", "access_seq")):
+        raise ValueError("a checkpoint line whose numbers are not numbers")
+    return data
+
+
+def signature_ok(data: dict[str, Any], key: Ed25519PublicKey) -> bool:
+    body = {k: data[k] for k in FIELDS}
+    try:
+        key.verify(base64.b64decode(str(data["sig"]), validate=True), _canonical(body))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def public_key_of(root: Path) -> Ed25519PublicKey | None:
+    """The office's public key from the data folder, never making one (verify changes nothing)."""
+    path = root / "keys" / KEY_FILE
+    if not path.is_file():
+        return None
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        return None
+    return private.public_key()
+
+
+def load_pinned(path: Path) -> Ed25519PublicKey:
+    return load_public(path.read_bytes(), str(path))
+
+
+# -- making a checkpoint -------------------------------------------------------------------
+def _last_checkpoint(session: Session) -> AuditEntry | None:
+    return session.execute(select(AuditEntry).where(AuditEntry.action == ACTION)
+                           .order_by(AuditEntry.seq.desc()).limit(1)).scalar()
+
+
+def make(session: Session, key: Ed25519PrivateKey, actor: str = ACTOR,
+         force: bool = False) -> AuditEntry | None:
+    """Append a checkpoint entry sealing the access chain's head; None when nothing was
+    written since the last checkpoint (an idle vault does not grow its log)."""
+    audit_log.lock_chain(session)
+    vid = vault_id(session)
+    if vid is None:
+        return None  # an empty log has nothing to seal (verify reports it)
+    access_seq, access_hash = access_chain.head(session)
+    last = _last_checkpoint(session)
+    if last is not None and not force:
+        top = session.execute(select(AuditEntry.seq).order_by(AuditEntry.seq.desc())
+                              .limit(1)).scalar()
+        if top == last.seq and json.loads(last.details).get("access_seq") == access_seq:
+            return None
+    n = json.loads(last.details)["n"] + 1 if last is not None else 1
+    entry = audit_log.append(session, actor, ACTION, "audit log", {
+        "n": n, "vault": vid, "access_seq": access_seq, "access_hash": access_hash,
+        "key": fingerprint(key.public_key())})
+    session.merge(Setting(key=LATEST, value=line_of(entry, key)))
+    return entry
+
+
+def latest_line(session: Session) -> dict[str, Any] | None:
+    """The latest checkpoint (as its signed line), for bundles and printed registers."""
+    row = session.get(Setting, LATEST)
+    if row is None:
+        return None
+    try:
+        return parse_line(row.value)
+    except ValueError:
+        return None
+
+
+# -- the witness file and syslog -----------------------------------------------------------
+def _tail_line(f: Any) -> str | None:
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(max(0, size - TAIL))
+    lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    return lines[-1].decode("utf-8", "replace") if lines else None
+
+
+def _witnessed(f: Any, path: Path, vid: str) -> tuple[int, int]:
+    """(n, seq) of the witness's last checkpoint; (0, 0) for an empty file."""
+    last = _tail_line(f)
+    if last is None:
+        return 0, 0
+    try:
+        data = parse_line(last)
+    except ValueError as exc:
+        raise WitnessError(f"{path} is not a Kustosz audit witness ({exc}); left untouched") \
+            from None
+    if data["vault"] != vid:
+        raise WitnessError(f"{path} is the witness of another vault ({data['vault'][:12]}…); "
+                           "left untouched")
+    return data["n"], data["seq"]
+
+
+def append_to_witness(session: Session, path: Path, key: Ed25519PrivateKey) -> list[str]:
+    """Append the lines of every checkpoint the witness does not have yet; return them."""
+    vid = vault_id(session)
+    if vid is None:
+        return []
+    if not path.parent.is_dir():
+        raise WitnessError(f"witness {path}: its folder {path.parent} cannot be reached")
+    try:
+        f = path.open("a+b")
+    except OSError as exc:
+        raise WitnessError(f"witness {path} cannot be opened: {exc.strerror or exc}") from None
+    with f:
+        try:
+            # Two processes (serve and a command) may checkpoint at once: one writer at a time.
+            fcntl.flock(f, fcntl.LOCK_EX)
+            n, seq = _witnessed(f, path, vid)
+            entries = session.execute(select(AuditEntry).where(
+                AuditEntry.action == ACTION, AuditEntry.seq > seq)
+                .order_by(AuditEntry.seq)).scalars()
+            lines = [line_of(e, key) for e in entries if json.loads(e.details)["n"] > n]
+            if lines:
+                f.seek(0, os.SEEK_END)
+                f.write(("\n".join(lines) + "\n").encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+            return lines
+        except OSError as exc:
+            raise WitnessError(f"witness {path} cannot be written: {exc.strerror or exc}") \
+                from None
+
+
+def send_syslog(target: tuple[str, int], lines: list[str]) -> None:
+    """RFC 5424 over UDP (facility log audit, severity info): never waits for the receiver."""
+    host = socket.gethostname() or "-"
+    try:
+        addr = socket.getaddrinfo(target[0], target[1], type=socket.SOCK_DGRAM)[0]
+        with socket.socket(addr[0], socket.SOCK_DGRAM) as sock:
+            for line in lines:
+                at = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+                sock.sendto(f"<110>1 {at} {host} kustosz - audit-checkpoint - {line}"
+                            .encode(), addr[4])
+    except OSError as exc:
+        raise WitnessError(f"syslog {target[0]}:{target[1]} cannot be reached: "
+                           f"{exc.strerror or exc}") from None
+
+
+# -- the whole step, as custody actions and serve call it ----------------------------------
+@dataclass
+class Outcome:
+    entry: AuditEntry | None  # the new checkpoint entry, if one was needed
+    written: list[str]  # lines appended to the witness (or sent to syslog)
+    problem: str | None = None
+
+
+_local = threading.Lock()  # within one process, one checkpoint at a time
+
+
+def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome:
+    """Make a checkpoint if the log moved, bring the witness up to date and send to syslog.
+
+    Never raises for an unreachable witness: a custody action must not fail because a share
+    is down. The problem becomes an open alert (cleared by the next checkpoint that gets
+    through), and the lines not written are written by the next checkpoint."""
+    cfg = vault.config.audit
+    with _local:
+        key = office_key(vault.root)
+        with vault.transaction() as s:
+            entry = make(s, key, actor, force)
+        written: list[str] = []
+        problem = None
+        try:
+            with vault.reading() as s:
+                if cfg.witness is not None:
+                    written = append_to_witness(s, cfg.witness, key)
+                elif entry is not None:
+                    written = [line_of(entry, key)]
+            if cfg.syslog is not None and written:
+                send_syslog(cfg.syslog, written)
+        except WitnessError as exc:
+            problem = str(exc)
+            log.error("audit checkpoint not witnessed: %s", problem)
+        _alert(vault, problem)
+        return Outcome(entry, written, problem)
+
+
+def _alert(vault: Vault, problem: str | None) -> None:
+    with vault.transaction() as s:
+        open_ = s.execute(select(Alert).where(Alert.kind == ALERT_KIND,
+                                              Alert.cleared_at.is_(None))).scalars().all()
+        if problem is None:
+            for a in open_:
+                a.cleared_at = datetime.now(UTC)
+        elif not open_:
+            s.add(Alert(raised_at=datetime.now(UTC), kind=ALERT_KIND, message=(
+                "Punkt kontrolny dziennika zdarzeń nie został zapisany u świadka (plik "
+                "poza katalogiem danych lub serwer syslog). Sprawdź dostęp do świadka; "
+                "zapis zostanie ponowiony przy następnym punkcie kontrolnym. "
+                f"Szczegóły: {problem}")))
+
+
+def after_custody(vault: Vault) -> None:
+    """The hook of every committed custody action; logs, never raises."""
+    try:
+        checkpoint(vault)
+    except Exception:  # the action is committed already; it must not look failed
+        log.exception("audit checkpoint after a custody action failed")
+
+
+def run_checkpoints(vault: Vault, stop: threading.Event) -> None:
+    """`kustosz serve`'s loop: a checkpoint at start, every `checkpoint_minutes` and at stop."""
+    interval = vault.config.audit.checkpoint_minutes * 60
+    while True:
+        stopping = stop.is_set()
+        try:
+            checkpoint(vault)
+        except Exception:
+            log.exception("periodic audit checkpoint failed")
+        if stopping:
+            return
+        stop.wait(interval)  # once stopped: one last checkpoint seals the run's final entries
