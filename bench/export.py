@@ -139,7 +139,8 @@ def approved_request(vault: Vault, t0: datetime, seconds: float) -> int:
     with vault.transaction() as s:
         rid = register_request(s, vault.policy, spec, "bench").id
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="bench")
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="bench",
+               keyed_by="burmistrz")
     return rid
 
 

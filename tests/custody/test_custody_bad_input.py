@@ -63,15 +63,18 @@ def test_bad_requests_change_nothing(vault: Vault, tmp_path: Path) -> None:
         rid = register_request(s, vault.policy, _spec(event), "test").id
     before = snapshot(vault)
     with pytest.raises(KustoszError, match="approver role"), vault.transaction() as s:
-        decide(s, vault.policy, rid, by="komisja1", agree=False, on=date.today(), actor="t")
+        decide(s, vault.policy, rid, by="komisja1", agree=False, on=date.today(), actor="t",
+               keyed_by="komisja1")
     with pytest.raises(KustoszError, match="not been decided"):
         make_copy(vault, rid, "informatyk", "t")
     assert snapshot(vault) == before
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t")
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+               keyed_by="burmistrz")
     before = snapshot(vault)
     with pytest.raises(KustoszError, match="already decided"), vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=False, on=date.today(), actor="t")
+        decide(s, vault.policy, rid, by="burmistrz", agree=False, on=date.today(), actor="t",
+               keyed_by="burmistrz")
     with pytest.raises(KustoszError, match="no user"):
         make_copy(vault, rid, "nikt", "t")
     assert snapshot(vault) == before
@@ -108,7 +111,7 @@ def test_calls_request_walbrzych(tmp_path: Path) -> None:
             assert "nie jest gwarantowane" in (req.warning or "")
             assert req.items == [wanted.id] and req.callee == OFFICE_NUMBER
             decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(),
-                   actor="t")
+                   actor="t", keyed_by="burmistrz")
             rid = req.id
         copy = make_copy(vault, rid, "informatyk", "t")
         bundle = vault.root / copy.bundle

@@ -48,7 +48,9 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
                          *common, "--json").output)
     assert out["status"] == "registered" and out["hold"]
     rid = str(out["id"])
-    cli("requests", "decide", rid, "--agree", "--by", "burmistrz")
+    # The command line has no approver's account: it records the head's decision only as one
+    # taken on paper, naming the document (issue 11, separation of duties).
+    cli("requests", "decide", rid, "--agree", "--by", "burmistrz", "--paper-ref", "OR.0012.7.2026")
     made = cli("copies", "make", rid, "--by", "it").output
     number = made.split()[1]
     bundle = Path(json.loads(cli("copies", "list", "--json").output)[0]["bundle"])
@@ -92,6 +94,7 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
         cli("documents", "render", name, *args, "--out", str(target))
         assert target.stat().st_size > 1000
     assert "Wyrażam zgodę" in text_of(tmp_path / "decision.pdf")
+    assert "OR.0012.7.2026" in " ".join(text_of(tmp_path / "decision.pdf").split())
     vault.close()
 
 

@@ -74,9 +74,10 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
     # Decision: the deputy may not decide in Pleszew; the head may, once.
     with vault.transaction() as s, pytest.raises(InputError, match="deputy"):
         decide(s, vault.policy, rid, by="zastepca", agree=True, on=date.today(), actor="t",
-               deputy=True)
+               keyed_by="zastepca", deputy=True)
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t")
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+               keyed_by="burmistrz")
 
     copy = make_copy(vault, rid, "informatyk", "test")
     assert copy.number == f"1/{datetime.now(UTC).astimezone(vault.policy.timezone).year}"
@@ -106,7 +107,7 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
             vault, event, 13, kind="authority", requester="Komenda Powiatowa Policji w Pleszewie",
             case_ref="RSD-123/26", purpose="postępowanie przygotowawcze"), "test")
         decide(s, vault.policy, police.id, by="burmistrz", agree=True, on=date.today(),
-               actor="t")
+               actor="t", keyed_by="burmistrz")
         police_id = police.id
     zip_path = tmp_path / "medium" / "kopia.zip"
     _h, password = hand_over(vault, copy.number, receiver="st. asp. Ewa Łęcka, KPP Pleszew",
@@ -174,7 +175,7 @@ def test_refusal_releases_the_hold(sqlite_vault: Vault, tmp_path: Path) -> None:
     with vault.transaction() as s:
         req = register_request(s, vault.policy, video_spec(vault, event, 1), "test")
         decide(s, vault.policy, req.id, by="burmistrz", agree=False, on=date.today(),
-               actor="t", reason="brak interesu prawnego")
+               actor="t", keyed_by="burmistrz", reason="brak interesu prawnego")
         rid, hold_id = req.id, req.hold_id
     with vault.reading() as s:
         assert s.get(Hold, hold_id).released_at is not None
@@ -195,7 +196,8 @@ def test_tampering_is_named(sqlite_vault: Vault, tmp_path: Path) -> None:
     record(vault, "cam-hol", event - timedelta(seconds=2), 2, tmp_path / "segs")
     with vault.transaction() as s:
         req = register_request(s, vault.policy, video_spec(vault, event, 0), "test")
-        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(), actor="t")
+        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(), actor="t",
+               keyed_by="burmistrz")
     copy = make_copy(vault, req.id, "informatyk", "t")
     original = vault.root / copy.bundle
     media = next(p for p in (original / "media").iterdir())

@@ -45,7 +45,7 @@ def approve_and_copy(vault: Vault, spec: RequestSpec) -> tuple[object, dict[str,
         assert req.status == "registered" and req.hold_id is not None
         rid = req.id
         decide(s, vault.policy, rid, by="prezydent", agree=True,
-               on=datetime.now(UTC).date(), actor="t")
+               on=datetime.now(UTC).date(), actor="t", keyed_by="prezydent")
     copy = make_copy(vault, rid, "informatyk", "t")
     bundle = vault.root / copy.bundle
     verdict = verify_bundle(bundle)

@@ -119,7 +119,7 @@ def make_material(vault: Vault, tmp: Path) -> Material:
         req_id = req.id
     with vault.transaction() as s:
         decide(s, vault.policy, req_id, by="burmistrz", agree=True,
-               on=now.astimezone(tz).date(), actor="test")
+               on=now.astimezone(tz).date(), actor="test", keyed_by="burmistrz")
     copy = make_copy(vault, req_id, by="informatyk", actor="test")
     with vault.reading() as s:
         assert s.get(Call, rec.id) is not None

@@ -18,7 +18,9 @@ from kustosz.audit import append as audit
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import User
 from kustosz.db.models import Source
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
+from kustosz.policy import Policy
+from kustosz.policy.model import Duties
 
 ACTIONS: dict[str, str] = {
     "live": "podgląd bieżący (obraz z kamer na żywo)",
@@ -52,14 +54,6 @@ ACTION_KINDS: dict[str, frozenset[str]] = {
 }
 
 
-class FieldError(InputError):
-    """Bad input in one named field (forms show it by the field; the API answers 422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def eligible(user: User, action: str) -> bool:
     return user.active and bool(set(user.roles) & ELIGIBLE.get(action, frozenset()))
 
@@ -81,9 +75,12 @@ STATES_PL = {"active": "obowiązuje", "revoked": "odwołane", "future": "jeszcze
 
 def issue(session: Session, *, holder: str, actions: list[str], sources: list[str],
           source_kinds: list[str], valid_from: datetime | None, valid_to: datetime | None,
-          by: str, actor: str, basis: str | None = None,
+          by: str, actor: str, basis: str | None = None, policy: Policy | None = None,
           now: datetime | None = None) -> Authorisation:
+    """Checks everything before writing; ``policy`` carries the office's separation of
+    duties (without one, the safe defaults apply)."""
     now = now or datetime.now(UTC)
+    duties = policy.duties if policy is not None else Duties()
     user = session.execute(select(User).where(User.name == (holder or "").strip())) \
         .scalar_one_or_none()
     if user is None:
@@ -130,6 +127,10 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     except InputError:
         raise FieldError("issued_by", "Upoważnienie wydaje kierownik jednostki lub zastępca "
                                       "(rola: approver).") from None
+    if duties.no_self_authorisation and user.name == by:
+        raise FieldError("holder", "Nie można wydać upoważnienia samemu sobie — upoważnienie "
+                                   "dla tej osoby musi wydać inny zatwierdzający "
+                                   "(policy.duties.no_self_authorisation).")
     auth = Authorisation(holder_id=user.id, sources=sorted(set(sources)),
                          source_kinds=sorted(set(source_kinds)), actions=sorted(set(actions)),
                          basis=(basis or "").strip() or None, issued_by=by, issued_at=now,

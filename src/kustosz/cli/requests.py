@@ -27,7 +27,7 @@ from kustosz.custody.requests import (
     register_request,
 )
 from kustosz.db.custody import Request
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.vault import Vault
 
 users_app = typer.Typer(no_args_is_help=True, help="People the paperwork names (until login).")
@@ -167,7 +167,8 @@ def requests_show(request_id: int, as_json: bool = typer.Option(False, "--json")
         d = decision_of(s, req.id)
         row["decision"] = None if d is None else {
             "agree": d.agree, "by": d.decided_by, "capacity": d.capacity,
-            "on": d.decided_on.isoformat(), "reason": d.reason}
+            "on": d.decided_on.isoformat(), "reason": d.reason, "keyed_by": d.keyed_by,
+            "recorded_by": d.recorded_by, "paper_ref": d.paper_ref}
         registered = local(req.registered_at, vault)
     if as_json:
         emit_json(row)
@@ -185,15 +186,26 @@ def requests_decide(request_id: int,
                     on: str = typer.Option(None, "--on", help="Date of the decision (today)."),
                     deputy: bool = typer.Option(False, "--deputy",
                                                 help="The deputy decides: the head is absent."),
-                    reason: str = typer.Option(None, "--reason")) -> None:
-    """Record the approver's decision on a request (R4.1)."""
+                    reason: str = typer.Option(None, "--reason"),
+                    paper_ref: str = typer.Option(
+                        None, "--paper-ref",
+                        help="Reference of the paper document the decision was taken on "
+                             "(required here: the command line has no approver's account).")
+                    ) -> None:
+    """Record the approver's decision, taken on paper, on a request (R4.1)."""
     if agree is None:
         raise InputError("give --agree or --refuse")
     with open_vault() as vault, vault.transaction() as s:
         today = vault.now().astimezone(vault.policy.timezone).date()
-        decide(s, vault.policy, request_id, by=by, agree=agree,
-               on=parse_day(on, "--on") or today, actor=actor(), deputy=deputy, reason=reason)
-    console.print(f"request {request_id}: {'agreed' if agree else 'refused'}")
+        try:
+            # keyed_by None: whoever runs the command line is not the approver's account.
+            decide(s, vault.policy, request_id, by=by, agree=agree,
+                   on=parse_day(on, "--on") or today, actor=actor(), keyed_by=None,
+                   paper_ref=paper_ref, deputy=deputy, reason=reason)
+        except FieldError as exc:
+            raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]") from None
+    console.print(f"request {request_id}: {'agreed' if agree else 'refused'}"
+                  + (f" (decision on paper {paper_ref.strip()})" if paper_ref else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,11 @@
 """Decisions on requests (R4.1): the head of the office, or the deputy when the head is absent,
-agrees or does not agree [001 zał. 3; 003 §5.5]. A refusal releases the request's hold."""
+agrees or does not agree [001 zał. 3; 003 §5.5]. A refusal releases the request's hold.
+
+Separation of duties (policy.duties.decision_by_own_account): the approver records his decision
+from his own account. Anyone else — a custodian, or the server's command line, which has no
+account — may enter it only as a decision taken on paper, naming the document; both the
+approver and the person who keyed it are kept and printed.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,16 @@ from kustosz.access.users import require_role
 from kustosz.audit import append as audit
 from kustosz.custody.requests import get_request, release_request_hold
 from kustosz.db.custody import Decision
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.policy import Policy
 
 
 def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree: bool,
-           on: date, actor: str, deputy: bool = False, reason: str | None = None,
+           on: date, actor: str, keyed_by: str | None, paper_ref: str | None = None,
+           deputy: bool = False, reason: str | None = None,
            now: datetime | None = None) -> Decision:
+    """Record ``by``'s decision. ``keyed_by`` is the office account entering it (None from the
+    command line); ``paper_ref`` (not None) marks a decision taken on paper."""
     now = now or datetime.now(UTC)
     req = get_request(session, request_id)
     existing = session.execute(select(Decision).where(Decision.request_id == req.id)) \
@@ -42,10 +51,12 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     if on < req.received_on:
         raise InputError(f"the decision date {on.isoformat()} is before the request was "
                          f"received ({req.received_on.isoformat()})")
+    paper_ref = check_keying(policy, by, keyed_by, paper_ref)
     reason = (reason or "").strip() or None
     decision = Decision(request_id=req.id, agree=agree, decided_by=by,
                         capacity="deputy" if deputy else "head", decided_on=on, reason=reason,
-                        recorded_by=actor, recorded_at=now)
+                        recorded_by=actor, recorded_at=now, keyed_by=keyed_by,
+                        paper_ref=paper_ref)
     session.add(decision)
     req.status = "approved" if agree else "refused"
     if not agree:
@@ -54,8 +65,29 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     session.flush()
     audit(session, actor, "request.decide", f"request {req.id}", {
         "agree": agree, "by": by, "capacity": decision.capacity, "on": on.isoformat(),
-        "reason": reason})
+        "reason": reason, "keyed_by": keyed_by, "paper_ref": paper_ref})
     return decision
+
+
+def check_keying(policy: Policy, by: str, keyed_by: str | None,
+                 paper_ref: str | None) -> str | None:
+    """The paper reference to store, or FieldError("paper_ref") when the decision may not be
+    entered this way."""
+    if paper_ref is not None:
+        paper_ref = paper_ref.strip()
+        if not paper_ref:
+            raise FieldError("paper_ref", "Podaj znak (numer) dokumentu, na którym podjęto "
+                                          "decyzję — pusty znak nie wskazuje dokumentu.")
+        return paper_ref
+    if keyed_by != by and policy.duties.decision_by_own_account:
+        if keyed_by is None:
+            raise FieldError("paper_ref", "Decyzję wprowadzaną z wiersza poleceń (bez konta "
+                                          "zatwierdzającego) można zapisać tylko jako decyzję "
+                                          "podjętą na papierze: podaj znak dokumentu.")
+        raise FieldError("paper_ref", f"Decyzję użytkownika {by} zapisuje on sam ze swojego "
+                                      "konta; inna osoba może ją wprowadzić tylko jako decyzję "
+                                      "podjętą na papierze — podaj znak dokumentu.")
+    return None
 
 
 def decision_of(session: Session, request_id: int) -> Decision | None:

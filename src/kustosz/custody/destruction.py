@@ -1,7 +1,8 @@
 """Destruction of a copy by the commission (R2.6): at least two persons appointed by the head
 [002 zał.5 §8.2], each confirming separately; the act goes into the register of actions
 [§8.3] and a destruction protocol [003 §5.7]. The request's own hold is released with it;
-a copy that another active hold covers is not destroyed.
+a copy that another active hold covers is not destroyed. Whoever made the copy does not give
+the second, destroying confirmation (policy.duties.copier_not_destroyer).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import Hold
 from kustosz.documents.words import period_pl
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.policy import Policy
 from kustosz.vault import Vault
 
@@ -88,6 +89,12 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
                 raise InputError(f"{by} already confirmed the destruction of copy {copy.number}; "
                                  "the second confirmation must come from another member of the "
                                  "commission")
+            if policy.duties.copier_not_destroyer and by == copy.made_by:
+                # The confirmation that destroys is the commission's check on the copy; its
+                # maker may start the destruction but not complete it.
+                raise FieldError("by", f"Kopię nr {copy.number} sporządził(a) {by}; "
+                                       "potwierdzenie, które ją niszczy, musi złożyć inny "
+                                       "członek komisji (policy.duties.copier_not_destroyer).")
             d.second_by, d.second_at = by, now
             copy.state, copy.destroyed_at = "destroyed", now
             folder = vault.root / copy.bundle

@@ -13,7 +13,7 @@ from kustosz.custody import destruction, handover
 from kustosz.custody.copies import fmt, get_copy, last_day
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
-from kustosz.db.custody import Handover, Request
+from kustosz.db.custody import Decision, Handover, Request
 from kustosz.errors import InputError
 from kustosz.policy import Policy
 
@@ -41,7 +41,21 @@ def _decision(session: Session, policy: Policy, req: Request) -> dict[str, Any] 
     if d is None:
         return None
     return {"agree": d.agree, "on": _d(d.decided_on), "by": printed(session, d.decided_by),
-            "by_title": policy.deputy_title, "capacity": d.capacity, "reason": d.reason}
+            "by_title": policy.deputy_title, "capacity": d.capacity, "reason": d.reason,
+            "paper_ref": d.paper_ref, "entry": entry_pl(session, policy, d)}
+
+
+def entry_pl(session: Session, policy: Policy, d: Decision) -> str:
+    """How the decision reached the system, in words: on whose account, on which paper."""
+    when = fmt(d.recorded_at, policy, seconds=False)
+    keyer = printed(session, d.keyed_by) if d.keyed_by else \
+        f"operator serwera z wiersza poleceń ({d.recorded_by})"
+    if d.paper_ref:
+        return (f"Decyzja podjęta na piśmie (znak dokumentu: {d.paper_ref}). Do systemu "
+                f"wprowadził(a): {keyer}, {when}.")
+    if d.keyed_by == d.decided_by:
+        return f"Decyzję zapisał(a) w systemie decydujący, z własnego konta: {keyer}, {when}."
+    return f"Decyzję wprowadził(a) do systemu: {keyer}, {when}."
 
 
 def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.users import printed as printed_name
 from kustosz.audit.witness import latest_line
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
 from kustosz.errors import InputError
@@ -71,10 +72,11 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
     if req.status == "refused":
         parts.append(req.status_reason or "odmowa")
         if decision is not None:
-            parts.append(f"decyzja z {_d(decision.decided_on, policy)}")
+            parts.append(f"decyzja z {_d(decision.decided_on, policy)}"
+                         f"{_decided(session, decision)}")
         return "; ".join(parts)
     if decision is not None:
-        parts.append(f"zgoda z {_d(decision.decided_on, policy)}")
+        parts.append(f"zgoda z {_d(decision.decided_on, policy)}{_decided(session, decision)}")
     copy = session.execute(select(Copy).where(Copy.request_id == req.id)).scalar()
     if copy is not None:
         parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})")
@@ -87,6 +89,18 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
     if not parts:
         parts.append("w toku — zabezpieczono nagranie, oczekuje na decyzję")
     return "; ".join(parts)
+
+
+def _decided(session: Session, d: Decision) -> str:
+    """Who decided and, when someone else keyed it in, who did and on which paper."""
+    text = f" ({printed_name(session, d.decided_by)}"
+    keyer = (printed_name(session, d.keyed_by) if d.keyed_by
+             else f"z wiersza poleceń, {d.recorded_by}")
+    if d.paper_ref:
+        text += f"; decyzja na piśmie, znak {d.paper_ref}; wprowadził(a): {keyer}"
+    elif d.keyed_by != d.decided_by:
+        text += f"; wprowadził(a): {keyer}"
+    return text + ")"
 
 
 def disclosures(session: Session, policy: Policy, start: date, end: date) -> Register:

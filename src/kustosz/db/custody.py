@@ -75,8 +75,13 @@ class Decision(Base):
     capacity: Mapped[str] = mapped_column(String(10))  # head | deputy (head absent)
     decided_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)
-    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(200))  # the actor, as in the audit log
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who keyed it in: the office account (users.name) that entered the decision; NULL when it
+    # was entered from the server's command line, which has no account (recorded_by says who).
+    keyed_by: Mapped[str | None] = mapped_column(String(100))
+    # A decision taken on paper and entered by someone else names its document (znak pisma).
+    paper_ref: Mapped[str | None] = mapped_column(String(200))
 
 
 class Copy(Base):

@@ -164,7 +164,8 @@ async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -
         with ctx.vault.transaction() as s:
             a = auths.issue(s, holder=form.get("holder", ""), actions=actions, sources=sources,
                             source_kinds=kinds, valid_from=start, valid_to=end,
-                            by=approver.name, actor=approver.name, basis=form.get("basis"))
+                            by=approver.name, actor=approver.name, basis=form.get("basis"),
+                            policy=ctx.vault.policy)
             number = a.id
     except auths.FieldError as exc:
         return _auth_page(ctx, form, {exc.field: str(exc)}, 422)

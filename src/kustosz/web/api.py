@@ -17,7 +17,7 @@ from kustosz.custody import holds as holds_mod
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import list_requests
 from kustosz.db.access import ApiToken
-from kustosz.errors import KustoszError, NotFound
+from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.sources import get_source
 from kustosz.web.common import Ctx, Forbidden, token_digest
 from kustosz.web.gate import SCOPES, gate
@@ -93,6 +93,9 @@ class DecisionIn(BaseModel):
     by: str | None = None
     deputy: bool = False
     reason: str | None = None
+    paper_ref: str | None = Field(
+        default=None, description="A decision taken on paper: the document's reference. "
+                                  "Required when `by` is not you (separation of duties).")
 
 
 @router.post("/requests/{request_id}/decision", status_code=201)
@@ -102,11 +105,14 @@ async def request_decide(request_id: int, body: DecisionIn, request: Request,
     try:
         with ctx.vault.transaction() as s:
             d = decide(s, ctx.vault.policy, request_id, by=body.by or user.name,
-                       agree=body.agree, on=body.on, actor=user.name, deputy=body.deputy,
-                       reason=body.reason)
-            return {"request": request_id, "agree": d.agree, "by": d.decided_by}
+                       agree=body.agree, on=body.on, actor=user.name, keyed_by=user.name,
+                       paper_ref=body.paper_ref, deputy=body.deputy, reason=body.reason)
+            return {"request": request_id, "agree": d.agree, "by": d.decided_by,
+                    "keyed_by": d.keyed_by, "paper_ref": d.paper_ref}
     except NotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+    except FieldError as exc:
+        return _field_error(exc.field, str(exc))
     except KustoszError as exc:
         return _field_error("agree", str(exc))
 
@@ -145,7 +151,7 @@ async def authorisations_issue(body: AuthorisationIn, request: Request,
             a = auths.issue(s, holder=body.holder, actions=body.actions, sources=body.sources,
                             source_kinds=body.source_kinds, valid_from=body.valid_from,
                             valid_to=body.valid_to, by=user.name, actor=user.name,
-                            basis=body.basis)
+                            basis=body.basis, policy=ctx.vault.policy)
             return {"id": a.id}
     except auths.FieldError as exc:
         return _field_error(exc.field, str(exc))

@@ -20,7 +20,7 @@ from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy
-from kustosz.errors import KustoszError, NotFound
+from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
@@ -130,6 +130,8 @@ async def copies_destroy(number: str, body: DestroyIn, request: Request,
                            reason=body.reason or None)
     except NotFound as exc:
         return _not_found(exc)
+    except FieldError as exc:  # e.g. "by": the copy's maker may not give the destroying one
+        return _field_error(exc.field, str(exc))
     except KustoszError as exc:
         return _field_error("confirm", str(exc))
     with ctx.vault.reading() as s:

@@ -22,7 +22,7 @@ from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
-from kustosz.errors import KustoszError
+from kustosz.errors import FieldError, KustoszError
 from kustosz.index.calls import search_calls
 from kustosz.index.recordings import Span, spans
 from kustosz.web.common import Ctx, flash_url, page, redirect
@@ -277,12 +277,18 @@ async def holds_release(hold_id: int, request: Request, ctx: Ctx = gate("custody
 @router.get("/copies")
 def copies(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
+    return _copies_page(ctx)
+
+
+def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = None,
+                 form: dict[str, str] | None = None) -> Response:
     with ctx.vault.reading() as s:
         rows = list(reversed(list_copies(s)))
         due = {c.id for c in list_copies(s, due_only=True)}
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
-    return page(ctx, "copies.html", rows=rows, due=due, destructions=destructions,
-                msg=ctx.request.query_params.get("msg"), error=None)
+    return page(ctx, "copies.html", status, rows=rows, due=due, destructions=destructions,
+                msg=ctx.request.query_params.get("msg"), error=None, errors=errors or {},
+                form=form or {})
 
 
 @router.post("/copies/destroy")
@@ -297,6 +303,8 @@ async def copies_destroy(request: Request, ctx: Ctx = gate("custody")) -> Respon
     try:
         _d, done = confirm(ctx.vault, number, by=user.name, actor=user.name,
                            reason=form.get("reason") or None)
+    except FieldError as exc:  # shown by the copy's own confirmation field
+        return _copies_page(ctx, 422, errors={f"confirm-{number}": str(exc)}, form=form)
     except KustoszError as exc:
         return redirect(flash_url("/copies", str(exc)))
     return redirect(flash_url("/copies", f"Kopia nr {number} zniszczona." if done else

@@ -25,7 +25,7 @@ from kustosz.custody.requests import (
 from kustosz.custody.requests import register_request as register_req
 from kustosz.db.custody import Copy, Destruction
 from kustosz.db.models import Source
-from kustosz.errors import KustoszError
+from kustosz.errors import FieldError, KustoszError
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _day, form_of
@@ -167,8 +167,11 @@ async def request_decide(req_id: int, request: Request, ctx: Ctx = gate("custody
     try:
         with ctx.vault.transaction() as s:
             decide(s, ctx.vault.policy, req_id, by=by, agree=form["agree"] == "yes", on=on,
-                   actor=user.name, deputy=form.get("deputy") == "on",
-                   reason=form.get("reason"))
+                   actor=user.name, keyed_by=user.name,
+                   paper_ref=form.get("paper_ref", "").strip() or None,
+                   deputy=form.get("deputy") == "on", reason=form.get("reason"))
+    except FieldError as exc:
+        return _request_page(ctx, req_id, 422, form=form, errors={exc.field: str(exc)})
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=str(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
