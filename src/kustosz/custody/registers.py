@@ -195,9 +195,9 @@ def checkpoint_note(checkpoint: dict[str, Any] | None, policy: Policy) -> str:
         return "Dziennik zdarzeń: brak podpisanego punktu kontrolnego."
     at = datetime.fromisoformat(checkpoint["at"])
     return (f"Dziennik zdarzeń — punkt kontrolny nr {checkpoint['n']} z {_d(at, policy, True)}: "
-            f"wpis {checkpoint['seq']}, skrót {checkpoint['hash']}, rejestr dostępu do "
-            f"{checkpoint['access_seq']}; podpis Ed25519 kluczem urzędu {checkpoint['key']}: "
-            f"{checkpoint['sig']}")
+            f"wpis nr {checkpoint['seq']}, skrót {checkpoint['hash']}; ostatni wpis rejestru "
+            f"dostępu nr {checkpoint['access_seq']}; podpis Ed25519 kluczem urzędu "
+            f"{checkpoint['key']}: {checkpoint['sig']}")
 
 
 def to_csv(register: Register) -> str:
