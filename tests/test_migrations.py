@@ -22,10 +22,13 @@ def test_open_is_idempotent(vault: Vault) -> None:
 
     from kustosz.db.migrate import alembic_config
 
-    heads = set(ScriptDirectory.from_config(alembic_config(again.engine)).get_heads())
+    script = ScriptDirectory.from_config(alembic_config(again.engine))
+    heads = set(script.get_heads())
     with again.engine.connect() as conn:
         applied = set(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
-    assert applied == heads
+    # A head another revision depends on (0002, needed by 0009) is not listed on its own.
+    reached = {r.revision for r in script.iterate_revisions(tuple(applied), "base")}
+    assert applied <= heads and heads <= reached
     again.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kustosz.atrest.modes import Repair, make_private
+from kustosz.atrest.sealing import SecretBox, read_key
+from kustosz.atrest.vault_key import open_secrets
 from kustosz.audit import log as audit
 from kustosz.audit import witness
 from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
@@ -36,9 +40,21 @@ class Vault:
         self.storage = LocalStorage(root)
         self.head_file = root / "audit.head"
         # "data_root" lets code that gets only a session find the data folder (the search
-        # of mail and events reads the open chunks in its spool).
-        self._sessions = sessionmaker(engine, expire_on_commit=False,
-                                      info={"data_root": root})
+        # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
+        # password it stores (set by open(): a vault is never used without its key).
+        self._info: dict[str, object] = {"data_root": root}
+        self._sessions = sessionmaker(engine, expire_on_commit=False, info=self._info)
+
+    @property
+    def secrets(self) -> SecretBox:
+        box = self._info.get("secrets")
+        if not isinstance(box, SecretBox):
+            raise RuntimeError("the vault's secrets key is not loaded (use Vault.open)")
+        return box
+
+    @secrets.setter
+    def secrets(self, box: SecretBox) -> None:
+        self._info["secrets"] = box
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -48,9 +64,11 @@ class Vault:
             normalise_url(database_url)
         if (root / CONFIG_NAME).exists():
             raise ConfigError(f"{root} already holds a vault ({CONFIG_NAME} exists)")
-        root.mkdir(parents=True, exist_ok=True)
-        (root / CONFIG_NAME).write_text(
-            TEMPLATE.format(preset=preset, database_url=database_url), "utf-8")
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private(root)  # a folder made beforehand (0755, another owner) is closed or refused
+        fd = os.open(root / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(TEMPLATE.format(preset=preset, database_url=database_url))
         vault = cls.open(root, actor=actor)
         # The first entry names the office key, so a key swapped later contradicts it.
         key = fingerprint(office_key(root).public_key())
@@ -61,13 +79,22 @@ class Vault:
 
     @classmethod
     def open(cls, root: Path, actor: str = SYSTEM) -> Vault:
-        config = read_config(root)
+        config = read_config(root)  # first: never touch the modes of a folder that is no vault
+        repaired = make_private(root)
+        found_key = read_key(root)  # unreadable or malformed: refused before any migration
         policy = load_policy(config.preset, config.policy_overrides)
         url = config.database_url or sqlite_url(root / "kustosz.db")
         engine = make_engine(url)
         upgrade(engine)
         vault = cls(root, config, policy, engine)
+        try:
+            vault.secrets = open_secrets(vault, found_key, actor)
+        except BaseException:
+            engine.dispose()
+            raise
         vault.storage.prepare()
+        if repaired:
+            vault._report_repair(repaired, actor)
         vault._notice_policy_change(actor)
         return vault
 
@@ -102,6 +129,14 @@ class Vault:
         finally:
             # close(), not rollback(): rows read stay usable after the block.
             session.close()
+
+    def _report_repair(self, repair: Repair, actor: str) -> None:
+        shown = ", ".join(repair.changed[:5]) + (" …" if len(repair.changed) > 5 else "")
+        log.warning("the data folder %s was readable by other local accounts; closed %d "
+                    "files and folders (%s)", self.root, len(repair.changed), shown)
+        with self.transaction() as s:
+            audit.append(s, actor, "vault.modes_repaired", str(self.root),
+                         {"count": len(repair.changed), "examples": repair.changed[:5]})
 
     # -- policy ------------------------------------------------------------------------
     def _notice_policy_change(self, actor: str) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 SYSTEM_PYTHON = os.environ.get("KUSTOSZ_GST_PYTHON", "/usr/bin/python3")
 SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 READY_TIMEOUT = 20.0
+PASSWORD_ENV = "KUSTOSZ_TEST_RTSP_PASSWORD"
 DEBIAN_PACKAGES = (
     "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base "
     "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly "
@@ -135,7 +136,9 @@ class RtspServer:
         if self.clock_offset:
             argv += ["--clock-offset", repr(float(self.clock_offset))]
         if self.user is not None:
-            argv += ["--user", self.user, "--password", self.password or ""]
+            # Not "--password": the tests of data at rest look for the password in every
+            # process's command line, this camera's included.
+            argv += ["--user", self.user, "--password-env", PASSWORD_ENV]
         return argv
 
     def start(self, timeout: float = READY_TIMEOUT) -> RtspServer:
@@ -146,9 +149,10 @@ class RtspServer:
         self._stderr = tempfile.TemporaryFile(  # noqa: SIM115
             "w+", encoding="utf-8", errors="replace", prefix="kustosz-rtsp-"
         )
+        env = {**os.environ, PASSWORD_ENV: self.password or ""}
         self.proc = subprocess.Popen(
             self._argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, start_new_session=True,
+            stderr=self._stderr, text=True, start_new_session=True, env=env,
         )  # fmt: skip
         line = self._read_ready(timeout)
         if not line.startswith("READY rtsp://"):

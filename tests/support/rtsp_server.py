@@ -20,6 +20,7 @@ the publish clock mode is CLOCK_AND_OFFSET.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -46,11 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--h265", action="store_true", help="H.265 video instead of H.264")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--password-env", metavar="NAME",
+                   help="take the password from this environment variable: a password "
+                        "on the command line is visible to every local account")
     p.add_argument(
         "--clock-offset", type=float, default=0.0, metavar="SECONDS",
         help="skew the camera's wall clock: RTCP sender reports carry server time + SECONDS",
     )  # fmt: skip
     a = p.parse_args(argv)
+    if a.password_env:
+        a.password = os.environ.get(a.password_env)
+        if a.password is None:
+            p.error(f"--password-env: {a.password_env} is not set")
     if a.no_audio and a.audio_only:
         p.error("--no-audio and --audio-only exclude each other")
     if (a.user is None) != (a.password is None):

@@ -7,13 +7,14 @@ is only shown through `camera_rows(..., may_see_locations=True)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kustosz.atrest.sealing import RTSP_PASSWORD, SecretBox, secrets_of
 from kustosz.audit import append as audit
 from kustosz.cameras.rules import (
     DEFAULT_SEGMENT_SECONDS,
@@ -99,11 +100,27 @@ class CameraSpec:
     representatives_consent: str | None = None
     start_override_reason: str | None = None
     retention: str | None = None
+    # Given apart from the URL (the CLI reads it from a file or an environment variable);
+    # a URL may still carry one when it comes from code, never both.
+    password: str | None = field(default=None, repr=False)
+
+
+def _address(spec: CameraSpec) -> RtspAddress:
+    address = parse_rtsp_url(spec.url)
+    if spec.password is None:
+        return address
+    if address.password is not None:
+        raise InputError("the camera's password is given twice: in the URL and apart")
+    if address.user is None:
+        raise InputError("a camera password needs a user name: rtsp://USER@host/…")
+    if not spec.password:
+        raise InputError("the camera's password is empty")
+    return replace(address, password=spec.password)
 
 
 def add_camera(session: Session, policy: Policy, spec: CameraSpec, actor: str) -> Camera:
     """Register a camera; every check runs before anything is written."""
-    address = parse_rtsp_url(spec.url)
+    address = _address(spec)
     check_purpose(spec.purpose)
     segment = check_segment_seconds(spec.segment_seconds)
     zone = get_zone(session, spec.site, spec.zone)
@@ -120,7 +137,9 @@ def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zon
     override = (spec.start_override_reason or "").strip() or None
     camera = Camera(
         source_id=source.id, zone_id=zone.id, purpose=spec.purpose, url=address.url,
-        rtsp_user=address.user, rtsp_password=address.password, segment_seconds=segment,
+        rtsp_user=address.user, segment_seconds=segment,
+        rtsp_password=None if address.password is None else
+        secrets_of(session).seal(address.password, RTSP_PASSWORD),
         notice_date=spec.notice_date, signage_date=spec.signage_date,
         unrecognisable_reason=(spec.unrecognisable_reason or "").strip() or None,
         representatives_consent=(spec.representatives_consent or "").strip() or None,
@@ -159,6 +178,19 @@ def set_enabled(session: Session, name: str, enabled: bool, actor: str) -> Sourc
     return source
 
 
+def set_password(session: Session, name: str, password: str, actor: str) -> Camera:
+    """Replace a camera's password (sealed; audited without it)."""
+    camera, _source = get_camera(session, name)
+    if camera.rtsp_user is None:
+        raise InputError(f"camera {name!r} has no user name in its URL; a password alone "
+                         "is never sent")
+    if not password:
+        raise InputError("the camera's password is empty")
+    camera.rtsp_password = secrets_of(session).seal(password, RTSP_PASSWORD)
+    audit(session, actor, "camera.password", name, {"credentials": True})
+    return camera
+
+
 def override_start(session: Session, name: str, reason: str, actor: str) -> Camera:
     """Let a camera record before notice + 14 days / signage + 1 day (audited)."""
     if not (reason or "").strip():
@@ -174,8 +206,11 @@ def gate_of(camera: Camera, policy: Policy, now: datetime | None = None) -> Star
                       now or datetime.now(UTC), policy.timezone)
 
 
-def address_of(camera: Camera) -> RtspAddress:
-    return RtspAddress(camera.url, camera.rtsp_user, camera.rtsp_password)
+def address_of(camera: Camera, secrets: SecretBox) -> RtspAddress:
+    """The camera's address with its password opened: for the recorder only."""
+    password = None if camera.rtsp_password is None else \
+        secrets.open(camera.rtsp_password, RTSP_PASSWORD)
+    return RtspAddress(camera.url, camera.rtsp_user, password)
 
 
 def latest_offsets(session: Session) -> dict[int, tuple[float, datetime]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from kustosz.atrest.modes import private_umask
 from kustosz.cli import (
     admin,
     cameras,
@@ -49,6 +50,10 @@ endpoints.register(app)
 
 
 def main() -> None:
+    # Before anything is written: every file and folder of the vault is this account's
+    # alone, ffmpeg's segments included (children inherit it). `python -m kustosz` and the
+    # `kustosz` script both come through here.
+    private_umask()
     app()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -19,12 +20,14 @@ from kustosz.cameras.register import (
     latest_offsets,
     override_start,
     set_enabled,
+    set_password,
     site_rows,
     zone_rows,
 )
-from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, PURPOSES, ZONE_KINDS
+from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, PURPOSES, ZONE_KINDS, parse_rtsp_url
 from kustosz.cli import serve
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
+from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
@@ -105,7 +108,7 @@ def cameras_add(
     name: str,
     site: str = typer.Option(..., "--site"),
     zone: str = typer.Option(..., "--zone"),
-    url: str = typer.Option(..., "--url", help="rtsp://[user:password@]host[:port]/path"),
+    url: str = typer.Option(..., "--url", help="rtsp://[user@]host[:port]/path"),
     purpose: str = typer.Option(..., "--purpose", help=", ".join(PURPOSES)),
     notice_date: str = typer.Option(None, "--notice-date",
                                     help="Day employees were notified (YYYY-MM-DD)."),
@@ -120,11 +123,23 @@ def cameras_add(
     start_override: str = typer.Option(None, "--start-override-reason",
                                        help="Record before notice + 14 days / signage + 1 day."),
     retention: str = typer.Option(None, "--retention"),
+    password_file: Path = typer.Option(None, "--password-file",
+                                       help="File holding the camera's password (first line)."),
+    password_env: str = typer.Option(None, "--password-env",
+                                     help="Environment variable holding the camera's password."),
 ) -> None:
-    """Register a camera (the URL's credentials are kept apart and never shown)."""
+    """Register a camera (the user name goes in the URL, the password in a file or an
+    environment variable; it is kept sealed and never shown)."""
+    if parse_rtsp_url(url).password is not None:
+        raise InputError("a password in --url would be readable by every local account (ps, "
+                         "/proc) and kept in the shell's history: put rtsp://USER@host/… in "
+                         "--url and the password in --password-file FILE or --password-env "
+                         "VARIABLE")
+    password = read_secret(password_file, password_env, "camera password", "--password-file",
+                           "--password-env")
     spec = CameraSpec(name, site, zone, url, purpose, _date(notice_date, "--notice-date"),
                       _date(signage_date, "--signage-date"), segment_seconds, unrecognisable,
-                      consent, start_override, retention)
+                      consent, start_override, retention, password=password)
     with open_vault() as vault, vault.transaction() as s:
         camera = add_camera(s, vault.policy, spec, actor())
         shown = camera.url
@@ -151,6 +166,25 @@ def cameras_list(locations: bool = typer.Option(False, "--locations",
                       r["site"], r["zone"], ("yes" if r["may_record"] else "no: ")
                       + ("" if r["may_record"] else r["start_rule"]), offset)
     console.print(table)
+
+
+@fails_cleanly
+def cameras_password(
+    name: str,
+    password_file: Path = typer.Option(None, "--password-file",
+                                       help="File holding the new password (first line)."),
+    password_env: str = typer.Option(None, "--password-env",
+                                     help="Environment variable holding the new password."),
+) -> None:
+    """Replace a camera's password (a running serve restarts its recorder with it)."""
+    password = read_secret(password_file, password_env, "camera password", "--password-file",
+                           "--password-env")
+    if password is None:
+        raise InputError("give the new password: --password-file FILE or --password-env "
+                         "VARIABLE")
+    with open_vault() as vault, vault.transaction() as s:
+        set_password(s, name, password, actor())
+    console.print(f"camera {name}: password replaced")
 
 
 @fails_cleanly
@@ -245,6 +279,7 @@ def register(app: typer.Typer) -> None:
     zones_app.command("list")(zones_list)
     cameras_app.command("add")(cameras_add)
     cameras_app.command("list")(cameras_list)
+    cameras_app.command("password")(cameras_password)
     cameras_app.command("enable")(cameras_enable)
     cameras_app.command("disable")(cameras_disable)
     cameras_app.command("override-start")(cameras_override_start)

@@ -7,13 +7,13 @@ The password never comes on the command line (it would sit in the shell history 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from kustosz.cli.common import actor, console, err_console, fails_cleanly, open_vault
+from kustosz.cli.secret_input import read_secret
 from kustosz.errors import InputError
 from kustosz.ingest.mail.settings import MailSettings, contradiction, set_imap_password
 
@@ -23,28 +23,12 @@ SMTP_OPTIONS = {"listen": "--listen", "allow_host": "--allow-host",
 
 
 def read_password(file: Path | None, env: str | None) -> str:
-    if file is not None and env:
-        raise InputError("give the IMAP password once: --imap-password-file or "
-                         "--imap-password-env, not both")
-    if file is not None:
-        try:
-            text = file.read_text("utf-8")
-        except (OSError, UnicodeError) as exc:
-            raise InputError(f"cannot read the IMAP password file {file}: "
-                             f"{exc.strerror if isinstance(exc, OSError) else 'not UTF-8'}"
-                             ) from None
-        password = text.splitlines()[0] if text.splitlines() else ""
-        if not password:
-            raise InputError(f"the IMAP password file {file} is empty")
-        return password
-    if env:
-        password = os.environ.get(env, "")
-        if not password:
-            raise InputError(f"the environment variable {env} (--imap-password-env) is not "
-                             "set or empty")
-        return password
-    raise InputError("an IMAP journal mailbox needs its password: --imap-password-file FILE "
-                     "or --imap-password-env VARIABLE")
+    password = read_secret(file, env, "IMAP password", "--imap-password-file",
+                           "--imap-password-env")
+    if password is None:
+        raise InputError("an IMAP journal mailbox needs its password: --imap-password-file "
+                         "FILE or --imap-password-env VARIABLE")
+    return password
 
 
 def imap_settings(settings: MailSettings, smtp_given: dict[str, Any], *, host: str,

@@ -42,10 +42,11 @@ class Camera(Base):
     zone_id: Mapped[int] = mapped_column(ForeignKey("camera_zones.id"))
     purpose: Mapped[str] = mapped_column(String(30))
     # The URL without user:password; credentials live apart so that showing the URL never
-    # shows them. (Stored in clear: the recorder must present them to the camera.)
+    # shows them. The password is sealed with the vault's key (atrest/sealing.py): the
+    # recorder must present it to the camera, so it cannot be a hash.
     url: Mapped[str] = mapped_column(String(1000))
     rtsp_user: Mapped[str | None] = mapped_column(String(200))
-    rtsp_password: Mapped[str | None] = mapped_column(String(200))
+    rtsp_password: Mapped[str | None] = mapped_column(Text)
     segment_seconds: Mapped[float] = mapped_column(default=10.0)
     notice_date: Mapped[date | None] = mapped_column(Date)
     signage_date: Mapped[date | None] = mapped_column(Date)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kustosz.errors import ConfigError
@@ -31,28 +32,54 @@ def ffmpeg_exe(choice: str | None = None) -> str:
     return choice
 
 
-def input_args(url: str, gop_seconds: float) -> list[str]:
+# The camera's address (with its password) reaches ffmpeg on its stdin, as a one-line
+# ffconcat script, never on its command line: /proc/PID/cmdline is readable by every local
+# account, a pipe only by the process's own. ffmpeg takes a URL from nowhere else (not from
+# a file of options, not from the environment); the concat demuxer opens the RTSP input
+# itself, with the options the script gives, and hands its packets on untouched.
+PIPED_PROTOCOLS = "pipe,rtsp,rtsps,tcp,tls,udp,rtp"
+
+
+@dataclass(frozen=True)
+class RecorderCommand:
+    argv: list[str]
+    stdin: bytes | None = field(default=None, repr=False)  # the address, when it is secret
+
+
+def input_script(url: str) -> bytes:
+    """The ffconcat script naming the camera: ffmpeg reads it from stdin (pipe:0)."""
+    if any(c in url for c in "\r\n\0"):
+        raise ValueError("a camera URL cannot hold line breaks")
+    quoted = "'" + url.replace("'", "'\\''") + "'"
+    return (f"ffconcat version 1.0\nfile {quoted}\noption rtsp_transport tcp\n"
+            f"option timeout {int(IO_TIMEOUT_S * 1e6)}\n").encode()
+
+
+def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
     if url.startswith(SIMULATED_PREFIX):
         # The demo's camera: a test pattern with a tone, encoded live like a camera would; the
         # tone is there to show that the recorder drops audio.
         return ["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=15",
                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
                 "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-                "-pix_fmt", "yuv420p", "-g", str(max(1, round(15 * gop_seconds)))]
-    return ["-rtsp_transport", "tcp", "-timeout", str(int(IO_TIMEOUT_S * 1e6)), "-i", url,
-            "-c", "copy"]
+                "-pix_fmt", "yuv420p", "-g", str(max(1, round(15 * gop_seconds)))], None
+    return (["-f", "concat", "-safe", "0", "-protocol_whitelist", PIPED_PROTOCOLS,
+             "-i", "pipe:0", "-c", "copy"], input_script(url))
 
 
-def recorder_argv(ffmpeg: str, url: str, segment_seconds: float, folder: Path) -> list[str]:
+def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path
+                     ) -> RecorderCommand:
     """Video only (`-map 0:v:0 -an`, R1.3), no re-encoding, one MPEG-TS file per segment.
 
     `-reset_timestamps 0` keeps one time line per session so the segment list's start/end
-    times chain exactly; the supervisor maps them to wall-clock time.
+    times chain exactly; the supervisor maps them to wall-clock time. `-nostdin` only stops
+    ffmpeg reading keys from stdin; the input script still comes through it.
     """
-    return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-            *input_args(url, min(segment_seconds, 2.0)),
-            "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-f", "segment", "-segment_time", f"{segment_seconds:g}",
-            "-segment_format", "mpegts", "-segment_list", str(folder / LIST_NAME),
-            "-segment_list_type", "csv", "-reset_timestamps", "0",
-            str(folder / SEGMENT_PATTERN)]
+    args, script = input_args(url, min(segment_seconds, 2.0))
+    return RecorderCommand(
+        [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args,
+         "-map", "0:v:0", "-an", "-sn", "-dn",
+         "-f", "segment", "-segment_time", f"{segment_seconds:g}",
+         "-segment_format", "mpegts", "-segment_list", str(folder / LIST_NAME),
+         "-segment_list_type", "csv", "-reset_timestamps", "0",
+         str(folder / SEGMENT_PATTERN)], script)

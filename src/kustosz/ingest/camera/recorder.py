@@ -25,7 +25,7 @@ from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.ingest.camera import health
 from kustosz.ingest.camera.clock import measure_offset, store_offset
-from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_argv
+from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.vault import Vault
@@ -147,12 +147,16 @@ class CameraRecorder:
         name, folder = new_session(self.spool, self.job.source_id)
         session = Session(self.vault, self.job.source_id, name, folder)
         self.sessions += 1
-        argv = recorder_argv(self.ffmpeg, self.job.input_url, self.job.segment_seconds, folder)
+        command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
+                                   folder)
         health.set_status(self.vault, self.job.source_id, "connecting",
                           f"connecting to {self.job.shown_url}")
         started = datetime.now(UTC)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        if command.stdin is not None:
+            self._hand_over(self.proc, command.stdin)
         self.stderr_tail.clear()
         reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
         reader.start()
@@ -193,6 +197,17 @@ class CameraRecorder:
         health.set_status(self.vault, self.job.source_id, "down", failure.message)
         self._down(self.last_end or started, failure)
         return session.taken > 0
+
+    @staticmethod
+    def _hand_over(proc: subprocess.Popen[bytes], script: bytes) -> None:
+        """The camera's address through the pipe (a few hundred bytes: the pipe's buffer
+        takes them whole, so this never waits on ffmpeg)."""
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(script)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg died at once; its exit status and stderr tell why
 
     def _terminate(self) -> None:
         assert self.proc is not None

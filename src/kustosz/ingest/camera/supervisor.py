@@ -38,7 +38,13 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
         rows = s.execute(select(Camera, Source, Zone).join(Source, Source.id == Camera.source_id)
                          .join(Zone, Zone.id == Camera.zone_id).order_by(Source.name)).all()
     for camera, source, zone in rows:
-        address = address_of(camera)
+        try:
+            address = address_of(camera, vault.secrets)
+        except KustoszError as exc:  # a sealed password that does not open: this camera only
+            job = CameraJob(source.id, source.name, camera.url, camera.url, (),
+                            camera.segment_seconds)
+            out.append(Decision(job, False, "refused", str(exc)))
+            continue
         url = camera.url if camera.url.startswith(SIMULATED_PREFIX) else \
             address.with_credentials()
         secrets = tuple(x for x in (address.user, address.password) if x)

@@ -41,7 +41,7 @@ class JournalIntake(Service):
             source = mail_source(s, source_name)
             if not source.enabled:
                 raise InputError(f"source {source_name!r} is disabled")
-            self.settings = MailSettings.of(source.settings)
+            self.settings = MailSettings.of(source.settings).opened(vault.secrets)
             source_id = source.id
         self.settings.check()
         self.source_id = source_id

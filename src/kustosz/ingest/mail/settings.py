@@ -5,8 +5,9 @@ breach the secrecy of correspondence). Turning it on needs a recorded legal basi
 audited; even then a message the rules mark private keeps metadata only.
 
 A source either listens for SMTP (``listen``) or pulls from an IMAP journal mailbox
-(``imap_host``), never both. The IMAP password is kept with the other settings, as the RTSP
-passwords of cameras are, and `redacted` replaces it wherever settings are shown or audited.
+(``imap_host``), never both. The IMAP password is kept with the other settings sealed with the
+vault's key (as the RTSP passwords of cameras are; `stored` seals it, `opened` gives it back
+to the poller), and `redacted` replaces it wherever settings are shown or audited.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.atrest.sealing import IMAP_PASSWORD, SecretBox, is_sealed, secrets_of
 from kustosz.audit import append as audit
 from kustosz.db.models import Source
 from kustosz.errors import ConfigError, InputError
@@ -168,6 +170,19 @@ class MailSettings:
     def redacted(self) -> dict[str, Any]:
         return redacted(self.as_dict())
 
+    def stored(self, secrets: SecretBox) -> dict[str, Any]:
+        """The settings as the database keeps them: the password sealed."""
+        out = self.as_dict()
+        if out["imap_password"] and not is_sealed(out["imap_password"]):
+            out["imap_password"] = secrets.seal(out["imap_password"], IMAP_PASSWORD)
+        return out
+
+    def opened(self, secrets: SecretBox) -> MailSettings:
+        """These settings with the password usable again (for the poller only)."""
+        if self.imap_password:
+            self.imap_password = secrets.open(self.imap_password, IMAP_PASSWORD)
+        return self
+
 
 def contradiction(options: list[str]) -> str:
     return (f"{', '.join(options)} {'is' if len(options) == 1 else 'are'} for the SMTP "
@@ -193,7 +208,7 @@ def add_mail_source(session: Session, policy: Policy, name: str, actor: str,
                     settings: MailSettings, retention: str | None = None) -> Source:
     settings.check()
     source = add_source(session, policy, name, "mailbox", actor, retention=retention,
-                        settings=settings.as_dict())
+                        settings=settings.stored(secrets_of(session)))
     audit(session, actor, "mailbox.configure", name, settings.redacted())
     return source
 
@@ -207,7 +222,7 @@ def set_imap_password(session: Session, name: str, actor: str, password: str) ->
         raise InputError(f"mailbox {name!r} listens for SMTP; it has no IMAP password")
     settings.imap_password = password
     settings.check()
-    source.settings = settings.as_dict()
+    source.settings = settings.stored(secrets_of(session))
     audit(session, actor, "mailbox.imap_password", name, {"imap_password": REDACTED})
 
 

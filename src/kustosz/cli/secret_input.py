@@ -1,0 +1,36 @@
+"""Passwords given to the command line come from a file or an environment variable, never
+as an argument: an argument sits in the shell's history and, while the command runs, in
+/proc/PID/cmdline, which every local account may read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kustosz.errors import InputError
+
+
+def read_secret(file: Path | None, env: str | None, what: str, file_option: str,
+                env_option: str) -> str | None:
+    """The secret from ``file`` (its first line) or the variable ``env``; None if neither
+    was given. Both, an unreadable or empty file, an unset or empty variable: InputError."""
+    if file is not None and env:
+        raise InputError(f"give the {what} once: {file_option} or {env_option}, not both")
+    if file is not None:
+        try:
+            text = file.read_text("utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise InputError(f"cannot read the {what} file {file}: "
+                             f"{exc.strerror if isinstance(exc, OSError) else 'not UTF-8'}"
+                             ) from None
+        secret = text.splitlines()[0] if text.splitlines() else ""
+        if not secret:
+            raise InputError(f"the {what} file {file} is empty")
+        return secret
+    if env:
+        secret = os.environ.get(env, "")
+        if not secret:
+            raise InputError(f"the environment variable {env} ({env_option}) is not set or "
+                             "empty")
+        return secret
+    return None
