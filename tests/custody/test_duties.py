@@ -97,7 +97,7 @@ def test_duties_are_on_by_default_and_shown_by_policy_show(office: Vault) -> Non
         "copier_not_destroyer": True}
     from kustosz.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="duties.copier_not_destroyer"):
+    with pytest.raises(ConfigError, match=r"duties\.copier_not_destroyer"):
         load_policy("pleszew", {"duties": {"copier_not_destroyer": "no"}})
 
 
