@@ -133,3 +133,40 @@ def test_serve_refuses_an_unknown_ffmpeg(ready: tuple[Cli, Vault], tmp_path: Pat
     result = cli("serve", "--ffmpeg", str(tmp_path / "no-ffmpeg"), ok=False)
     assert result.exit_code == 2 and "does not exist" in result.output
     assert snapshot(vault) == before
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--password-file", "/nonexistent/haslo.txt"),
+     "cannot read the camera password file /nonexistent/haslo.txt: No such file or directory"),
+    (("--password-env", "PUSTE_HASLO"),
+     "the environment variable PUSTE_HASLO (--password-env) is not set or empty"),
+    ((), "give the new password: --password-file FILE or --password-env VARIABLE"),
+])
+def test_bad_password_input_says_why_and_changes_nothing(
+        ready: tuple[Cli, Vault], args: tuple[str, ...], says: str) -> None:
+    """Issue 11 item 6: the password comes from a file or a variable, and a bad one of
+    either is a clear error before anything is written."""
+    cli, vault = ready
+    before = snapshot(vault)
+    result = cli("cameras", "password", "korytarz-1", *args, ok=False)
+    assert result.exit_code == 2 and says in " ".join(result.output.split()), result.output
+    assert snapshot(vault) == before
+
+
+def test_password_is_replaced_sealed_and_audited_without_it(ready: tuple[Cli, Vault]) -> None:
+    from sqlalchemy import select
+
+    from kustosz.cameras.register import address_of, get_camera
+    from kustosz.db.models import AuditEntry
+
+    cli, vault = ready
+    (cli.data.parent / "nowe.txt").write_text("Nowe!Haslo7\n")
+    cli("cameras", "password", "korytarz-1", "--password-file",
+        str(cli.data.parent / "nowe.txt"))
+    with vault.reading() as s:
+        camera, _ = get_camera(s, "korytarz-1")
+        assert "Nowe" not in camera.rtsp_password
+        assert address_of(camera, vault.secrets).password == "Nowe!Haslo7"
+        entries = [(e.action, e.details) for e in s.execute(select(AuditEntry)).scalars()]
+    assert ("camera.password", '{"credentials":true}') in entries
+    assert not any("Nowe" in d or "Sekret123" in d for _a, d in entries)
