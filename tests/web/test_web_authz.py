@@ -45,9 +45,12 @@ def _count(vault: Vault) -> int:
 
 
 TARGETS = {"live": "cam-hol", "playback": "cam-hol", "listening": "centrala",
-           "export": "cam-hol", "mail": "dziennik", "events": "siem"}
+           "export": "cam-hol", "mail": "dziennik", "events": "siem", "calls": "centrala"}
 OTHERS = {"live": "cam-inne", "playback": "cam-inne", "listening": "centrala-2",
-          "export": "cam-inne", "mail": "dziennik-2", "events": "siem-2"}
+          "export": "cam-inne", "mail": "dziennik-2", "events": "siem-2",
+          "calls": "centrala-2"}
+# Actions whose viewing session names one source (the others name a call or a copy).
+ON_SOURCE = ("live", "playback", "mail", "events", "calls")
 
 
 def _setup(m: Material, mon: Monitoring) -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -56,7 +59,8 @@ def _setup(m: Material, mon: Monitoring) -> dict[tuple[str, str, str], tuple[str
     vault = m.vault
     now = datetime.now(UTC)
     out = {}
-    windows = {"playback": m.window, "mail": mon.window, "events": mon.window}
+    windows = {"playback": m.window, "mail": mon.window, "events": mon.window,
+               "calls": (now - timedelta(hours=3), now)}
     with vault.transaction() as s:
         ids = dict(s.execute(select(Source.name, Source.id)).all())
         copy = s.execute(select(Copy).where(Copy.number == m.copy_number)).scalar_one()
@@ -78,8 +82,7 @@ def _setup(m: Material, mon: Monitoring) -> dict[tuple[str, str, str], tuple[str
             token = secrets.token_urlsafe(16)
             s.add(ViewingSession(
                 token_hash=records.digest(token), user_id=u.id, user_name=name, action=action,
-                source_id=ids[target] if action in ("live", "playback", "mail", "events")
-                else None,
+                source_id=ids[target] if action in ON_SOURCE else None,
                 recording_id=m.call.id if action == "listening" else None,
                 copy_id=copy.id if action == "export" else None,
                 window_start=windows[action][0] if action in windows else None,

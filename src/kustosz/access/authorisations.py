@@ -26,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "live": "podgląd bieżący (obraz z kamer na żywo)",
     "playback": "odtwarzanie (przegląd) nagrań",
     "listening": "odsłuch nagrań rozmów telefonicznych",
+    "calls": "przegląd wykazu rozmów telefonicznych (numery, czas i długość połączeń)",
     "export": "pobranie kopii nagrania",
     "mail": "przegląd danych z monitoringu poczty elektronicznej (metadane wiadomości)",
     "events": "przegląd zdarzeń z monitoringu aktywności w systemach informatycznych",
@@ -38,6 +39,9 @@ ELIGIBLE: dict[str, frozenset[str]] = {
     "live": frozenset({"operator", "viewer"}),
     "playback": frozenset({"viewer", "dpo", "approver"}),
     "listening": frozenset({"viewer", "dpo", "approver"}),
+    # Who phoned whom, when and for how long is personal data in itself; it is a separate
+    # action from hearing the call, so the register can be opened without the recordings.
+    "calls": frozenset({"viewer", "dpo", "approver"}),
     "export": frozenset({"custodian", "administrator"}),
     # Mail and IT-activity data are reviewed by the same people who review recordings; the
     # security operators watching the cameras have no business in anyone's correspondence.
@@ -48,7 +52,7 @@ ELIGIBLE: dict[str, frozenset[str]] = {
 # to look into security events does not open correspondence (Kodeks pracy art. 22³).
 ACTION_KINDS: dict[str, frozenset[str]] = {
     "live": frozenset({"camera"}), "playback": frozenset({"camera"}),
-    "listening": frozenset({"phone"}),
+    "listening": frozenset({"phone"}), "calls": frozenset({"phone"}),
     "export": frozenset({"camera", "phone", "mailbox", "endpoint"}),
     "mail": frozenset({"mailbox"}), "events": frozenset({"endpoint"}),
 }

@@ -28,7 +28,7 @@ from kustosz.db.models import Recording, Source
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
 LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recorded material)
 # Actions that open recorded material and so must name the case they serve (R3.2, R3.3).
-REVIEWS = ("playback", "listening", "mail", "events")
+REVIEWS = ("playback", "listening", "mail", "events", "calls")
 
 
 class Refused(Exception):
@@ -97,7 +97,7 @@ def open_viewing(session: Session, *, user: User, action: str, client: str,
     if action == "playback" and not witness:
         raise FieldError("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
                                     "(002 zał.5 §7.6).")
-    if action in ("mail", "events") and window is None:
+    if action in ("mail", "events", "calls") and window is None:
         raise FieldError("from", "Podaj okres, którego dotyczy przegląd.")
     if window is not None and window[1] <= window[0]:
         raise FieldError("to", "Koniec okresu musi być po jego początku.")

@@ -71,7 +71,8 @@ def window(day: date, tz: ZoneInfo, hour: int | None = None, around: time | None
 
 
 def search_query(number: str | None, callee: str | None, begin: datetime | None,
-                 end: datetime | None) -> Select[Any]:
+                 end: datetime | None, source_id: int | None = None,
+                 limit: int = MAX_RESULTS) -> Select[Any]:
     """``number`` matches either side; with ``callee`` too, ``number`` is the caller.
 
     Each branch is an equality on a number and a range on start_at, so it stays a range scan
@@ -94,18 +95,40 @@ def search_query(number: str | None, callee: str | None, begin: datetime | None,
         where = or_(on(Call.caller, number), on(Call.callee, number))
     else:
         where = on(Call.callee, callee)
+    if source_id is not None:
+        where = and_(where, Call.source_id == source_id)
+    return _hits(where, limit)
+
+
+def _hits(where: Any, limit: int) -> Select[Any]:
     return (select(Call, Recording.end_at, Recording.sha256, Source.name)
             .join(Recording, Recording.id == Call.recording_id)
             .join(Source, Source.id == Call.source_id)
             .where(where, Recording.state == "stored")
-            .order_by(Call.start_at).limit(MAX_RESULTS))
+            .order_by(Call.start_at).limit(limit))
 
 
-def search_calls(session: Session, number: str | None = None, callee: str | None = None,
-                 begin: datetime | None = None, end: datetime | None = None) -> list[CallHit]:
-    n = canonical(number, "--number") if number else None
-    c = canonical(callee, "--callee") if callee else None
-    rows = session.execute(search_query(n, c, begin, end)).all()
+def _as_hits(rows: Any) -> list[CallHit]:
     return [CallHit(call.recording_id, name, call.start_at, end_at, call.caller, call.callee,
                     call.direction, call.disposition, call.no_cdr, sha)
             for call, end_at, sha, name in rows]
+
+
+def search_calls(session: Session, number: str | None = None, callee: str | None = None,
+                 begin: datetime | None = None, end: datetime | None = None,
+                 source_id: int | None = None, limit: int = MAX_RESULTS) -> list[CallHit]:
+    n = canonical(number, "--number") if number else None
+    c = canonical(callee, "--callee") if callee else None
+    return _as_hits(session.execute(search_query(n, c, begin, end, source_id, limit)).all())
+
+
+def calls_of_line(session: Session, source_id: int, begin: datetime, end: datetime,
+                  limit: int = MAX_RESULTS) -> list[CallHit]:
+    """Every stored call of one line that started inside [begin, end)."""
+    # The recordings' (source_id, start_at) index bounds the scan; a call's recording starts
+    # with the call, the day's slack only guards clocks that disagree.
+    slack = timedelta(days=1)
+    where = and_(Call.source_id == source_id, Call.start_at >= begin, Call.start_at < end,
+                 Recording.source_id == source_id, Recording.start_at >= begin - slack,
+                 Recording.start_at < end + slack)
+    return _as_hits(session.execute(_hits(where, limit)).all())

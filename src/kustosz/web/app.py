@@ -14,6 +14,7 @@ from kustosz.web import (
     api,
     api_custody,
     auth,
+    calls,
     employees,
     media,
     monitoring,
@@ -51,8 +52,8 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.state.secure_cookies = secure_cookies
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, media, monitoring, pages, requests_pages, admin, employees, api,
-                   api_custody):
+    for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
+                   api, api_custody):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
 

@@ -41,13 +41,19 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     # web/monitoring.py: mail metadata and IT events (issue 7)
     "media_mail": ("mail",), "media_mail_eml": ("mail",), "media_events": ("events",),
     "media_event": ("events",),
+    # web/calls.py: the call register (who phoned whom, when, how long; issue 11)
+    "media_calls": ("calls",),
 }
 # Actions that open one source of one kind, and what to say when none is chosen.
 SOURCE_OF: dict[str, tuple[str, str]] = {
     "live": ("camera", "Wybierz kamerę."), "playback": ("camera", "Wybierz kamerę."),
     "mail": ("mailbox", "Wybierz dziennik poczty."),
     "events": ("endpoint", "Wybierz źródło zdarzeń."),
+    "calls": ("phone", "Wybierz linię telefoniczną."),
 }
+# Reviews of index rows (the rows are the material): bounded by a stated period, and their
+# /view page is the search page itself.
+ROW_REVIEWS = ("mail", "events", "calls")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 GAP_TOLERANCE_S = 0.5
 LIVE_SEGMENTS = 4
@@ -275,7 +281,7 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
                                                     Source.kind == kind)).scalar_one_or_none()
             if source is None:
                 raise FieldError("source", missing)
-        if action in ("playback", "mail", "events"):
+        if action in ("playback", *ROW_REVIEWS):
             start = _parse_local(data.get("from"), ctx, "from")
             end = _parse_local(data.get("to"), ctx, "to")
             if start is None:
@@ -350,7 +356,8 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",
                                   "listening": f"{base}/audio",
                                   "export": f"{base}/copy.zip", "mail": f"{base}/mail",
-                                  "events": f"{base}/events"}[str(data.get("action"))]},
+                                  "events": f"{base}/events", "calls": f"{base}/calls"
+                                  }[str(data.get("action"))]},
                         status_code=201)
 
 
@@ -390,7 +397,7 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                                        recs)
             if vs.action == "listening" and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
-    if vs is not None and vs.action in ("mail", "events"):
+    if vs is not None and vs.action in ROW_REVIEWS:
         return redirect(f"/media/{token}/{vs.action}")  # the search page, itself recorded
     if vs is None:
         return page(ctx, "error.html", 403, message="Brak dostępu do tego materiału (sesja "

@@ -1,4 +1,4 @@
-"""HTML pages: dashboard, cameras (timeline, gaps), calls, holds, copies (destroy with two
+"""HTML pages: dashboard, cameras (timeline, gaps), holds, copies (destroy with two
 confirmations), registers, the access log. Requests are in requests_pages.py."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import FieldError, KustoszError
-from kustosz.index.calls import search_calls
 from kustosz.index.recordings import Span, spans
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -165,51 +164,6 @@ def _merge(recs: Sequence[Span]) -> list[tuple[datetime, datetime]]:
         else:
             spans.append([r.start_at, r.end_at])
     return [(a, b) for a, b in spans]
-
-
-# -- calls ------------------------------------------------------------------------------------
-@router.get("/calls")
-def calls(ctx: Ctx = gate(), number: str = "", day: str = "") -> Response:
-    ctx.need_user()
-    errors: dict[str, str] = {}
-    hits = []
-    tz = ctx.vault.policy.timezone
-    if number or day:
-        begin = end = None
-        if day:
-            try:
-                d = date.fromisoformat(day)
-                begin = datetime.combine(d, time(0), tzinfo=tz)
-                end = begin + timedelta(days=1)
-            except ValueError:
-                errors["day"] = "Nieprawidłowa data (RRRR-MM-DD)."
-        if not errors and number:
-            try:
-                with ctx.vault.reading() as s:
-                    hits = search_calls(s, number=number, begin=begin, end=end)
-            except KustoszError:
-                errors["number"] = "Nieprawidłowy numer telefonu."
-        elif not errors and begin is not None and end is not None:
-            hits = _calls_of_day(ctx, begin, end)
-    return page(ctx, "calls.html", hits=hits, errors=errors,
-                form={"number": number, "day": day})
-
-
-def _calls_of_day(ctx: Ctx, begin: datetime, end: datetime) -> list[Any]:
-    from types import SimpleNamespace
-
-    from kustosz.db.calls import Call
-
-    with ctx.vault.reading() as s:
-        rows = s.execute(select(Call, Recording.end_at, Source.name)
-                         .join(Recording, Recording.id == Call.recording_id)
-                         .join(Source, Source.id == Call.source_id)
-                         .where(Call.start_at >= begin, Call.start_at < end,
-                                Recording.state == "stored")
-                         .order_by(Call.start_at).limit(500)).all()
-    return [SimpleNamespace(recording_id=c.recording_id, start_at=c.start_at, end_at=e,
-                            caller=c.caller, callee=c.callee, direction=c.direction, source=n)
-            for c, e, n in rows]
 
 
 # -- holds ------------------------------------------------------------------------------------
