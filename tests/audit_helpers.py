@@ -16,7 +16,7 @@ from kustosz.access.records import open_viewing, served
 from kustosz.access.users import add_user
 from kustosz.audit import access_chain
 from kustosz.audit.log import GENESIS, entry_hash
-from kustosz.audit.verify import Report, check
+from kustosz.audit.verifier import Report, check
 from kustosz.audit.witness import public_key_of
 from kustosz.custody.holds import place_hold, release_hold
 from kustosz.db.access import AccessEntry, ViewingSession

@@ -289,3 +289,58 @@ def test_0010_chains_existing_access_records_and_goes_down(history: History) -> 
                                   "ORDER BY id")).all()
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
     assert verify(v, history.witness).ok
+
+
+# -- the dashboard's check (web) uses the same witness -------------------------------------
+def test_dashboard_verify_holds_the_log_to_the_witness(history: History) -> None:
+    """`kustosz.audit.verify()` as the web dashboard calls it (session and audit.head only)
+    reads `[audit] witness` itself, so a recomputed chain fails there too."""
+    from kustosz.audit import verify as dashboard_verify
+    from tests.audit_helpers import rechain
+
+    v = history.vault
+    with v.reading() as s:
+        assert dashboard_verify(s, v.head_file)[1] is None
+    rechain(v, edit={3: "user nobody"})
+    with v.reading() as s:
+        problem = dashboard_verify(s, v.head_file)[1]
+    assert problem is not None and "differs from witnessed checkpoint 1" in str(problem)
+    history.witness.unlink()
+    with v.reading() as s:
+        problem = dashboard_verify(s, v.head_file)[1]
+    assert problem is not None and str(problem) == f"witness: witness {history.witness} " \
+                                                   "does not exist"
+
+
+# -- the access chain under concurrent media requests --------------------------------------
+def test_concurrent_media_requests_keep_one_access_chain(vault: Vault, tmp_path: Path) -> None:
+    """Segments are served by many requests at once; the chain gets one writer at a time
+    (SQLite's write lock, PostgreSQL's advisory lock) and stays whole."""
+    from kustosz.access.records import served
+    from kustosz.db.access import ViewingSession
+
+    (tmp_path / "share").mkdir()
+    v = with_witness(vault, tmp_path / "share" / "w.jsonl")
+    h = make_history(v, tmp_path / "share" / "w.jsonl")
+    errors: list[BaseException] = []
+
+    def serve_many(worker: int) -> None:
+        try:
+            for i in range(10):
+                with v.transaction() as s:
+                    served(s, s.get(ViewingSession, h.viewing_id), f"segment {worker}-{i}",
+                           "127.0.0.1", 100)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=serve_many, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert checkpoint(v).problem is None
+    report = verify(v, h.witness)
+    assert report.ok, report.problems
+    assert report.access_records == 44
+    v.close()

@@ -171,6 +171,9 @@ def served(session: Session, vs: ViewingSession, what: str, client: str, nbytes:
                         client=client[:100], bytes=nbytes)
     access_chain.link(session, entry)
     session.add(entry)
+    # Read the counters again under the chain's lock that link() took: concurrent requests
+    # of one viewing (segments load in parallel) would otherwise overwrite each other's.
+    session.refresh(vs)
     vs.last_at = max(vs.last_at, now)
     vs.served += 1
     vs.bytes_served += nbytes

@@ -80,12 +80,22 @@ class AuditProblem:
 
 
 def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
-    """The main chain, the access chain and the viewing sessions, without a witness; return how
-    many entries were checked and the first problem (kustosz.audit.verify has the whole
-    report, with the witness)."""
-    from kustosz.audit.verify import check
+    """The main chain, the access chain, the viewing sessions and — when the vault's
+    `[audit] witness` is set — every signed checkpoint; return how many entries were checked
+    and the first problem (kustosz.audit.verifier.check has the whole report)."""
+    from kustosz.audit.verifier import check
+    from kustosz.audit.witness import public_key_of
+    from kustosz.config import read_config
+    from kustosz.errors import KustoszError
 
-    report = check(session, head_file)
+    root = session.info.get("data_root")
+    witness, key = None, None
+    if isinstance(root, Path):  # a vault's session: its witness and key are known
+        witness, key = read_config(root).audit.witness, public_key_of(root)
+    try:
+        report = check(session, head_file, witness, key)
+    except KustoszError as exc:  # the witness missing or unreadable: the check fails, says why
+        return 0, AuditProblem(0, str(exc), "witness")
     return report.entries, report.problems[0] if report.problems else None
 
 

@@ -69,7 +69,7 @@ def audit_verify(witness_path: Path | None = typer.Option(
                                 "witness in kustosz.toml).")) -> None:
     """Check the audit log, the access records and, given the witness, every signed checkpoint;
     report what was changed, removed, inserted, reordered or cut off."""
-    from kustosz.audit.verify import check
+    from kustosz.audit.verifier import check
     from kustosz.audit.witness import public_key_of
 
     with open_vault() as vault:
