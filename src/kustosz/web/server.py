@@ -12,10 +12,12 @@ import uvicorn
 from kustosz.access.bootstrap import FIRST_ADMIN, first_admin
 from kustosz.vault import Vault
 from kustosz.web.app import create_app
+from kustosz.web.slow_clients import KEEP_ALIVE_S, MAX_HEADER_BYTES, TimedH11Protocol
 
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
+GRACEFUL_S = 10  # on stop, requests still running get this long (stop() waits 15 s)
 
 
 class WebServer:
@@ -23,7 +25,11 @@ class WebServer:
                  secure_cookies: bool = False) -> None:
         config = uvicorn.Config(create_app(vault, secure_cookies=secure_cookies), host=host,
                                 port=port, log_level="warning", access_log=False,
-                                proxy_headers=False, server_header=False)
+                                proxy_headers=False, server_header=False,
+                                # h11 with a time-out for reading each request (slowloris)
+                                http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
+                                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                                timeout_graceful_shutdown=GRACEFUL_S)
         self.server = uvicorn.Server(config)
         self.host, self.port = host, port
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
