@@ -151,6 +151,41 @@ def test_unreachable_witness_never_blocks_custody(sqlite_vault: Vault, tmp_path:
     v.close()
 
 
+def test_hung_witness_does_not_hang_custody(sqlite_vault: Vault, elsewhere: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share that stops answering (here: another process holds the witness's lock) delays a
+    custody action by at most WAIT_S; the checkpoint finishes once the witness answers."""
+    import fcntl
+    import time
+
+    from kustosz.audit import witness as witness_mod
+    from kustosz.custody.holds import place_hold
+    from kustosz.db.models import Source
+    from kustosz.index.sources import add_source
+
+    monkeypatch.setattr(witness_mod, "WAIT_S", 0.5)
+    path = elsewhere / "witness.jsonl"
+    v = with_witness(sqlite_vault, path)
+    with v.transaction() as s:
+        add_source(s, v.policy, "cam-hol", "camera", "test")
+    with path.open("a") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with v.transaction() as s:
+            now = datetime.now(UTC)
+            place_hold(s, sources=list(s.execute(select(Source)).scalars()),
+                       start=now - timedelta(hours=1), end=now, basis="sprawa", actor="test")
+        assert time.monotonic() - started < 5
+        assert "did not answer" in open_alerts(v)[0].message
+        assert path.read_text() == ""
+    deadline = time.monotonic() + 20  # the lock is released: the checkpoint completes
+    while (not path.read_text() or open_alerts(v)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [line["n"] for line in witness_lines(path)] == [1]
+    assert open_alerts(v) == []
+    v.close()
+
+
 def test_foreign_file_at_the_witness_path_is_left_untouched(sqlite_vault: Vault,
                                                             elsewhere: Path) -> None:
     path = elsewhere / "witness.jsonl"
@@ -266,29 +301,32 @@ def test_printed_register_carries_the_latest_checkpoint(history: History) -> Non
 
 
 # -- migration 0010 ------------------------------------------------------------------------
-def test_0010_chains_existing_access_records_and_goes_down(history: History) -> None:
+def test_0010_chains_existing_access_records_and_goes_down(vault: Vault,
+                                                          elsewhere: Path) -> None:
     """Up: rows written before 0010 are chained in the order they were written and verify;
-    down: the columns go away again."""
+    down: the columns go away again (SQLite and PostgreSQL)."""
+    import sqlalchemy as sa
     from alembic import command
 
     from kustosz.db.migrate import alembic_config, upgrade
 
-    v = history.vault
+    v = with_witness(vault, elsewhere / "w.jsonl")
+    history = make_history(v, elsewhere / "w.jsonl")
     cfg = alembic_config(v.engine)
+    query = text("SELECT id, seq, prev_hash, hash FROM access_log ORDER BY id")
     with v.engine.connect() as conn:
-        before = conn.execute(text("SELECT id, seq, prev_hash, hash FROM access_log "
-                                   "ORDER BY id")).all()
+        before = [tuple(r) for r in conn.execute(query).all()]
     command.downgrade(cfg, "0009")
     with v.engine.connect() as conn:
-        cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(access_log)")]
-        assert "seq" not in cols and "hash" not in cols
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("access_log")}
+        assert not cols & {"seq", "prev_hash", "hash"}
         assert conn.execute(text("SELECT count(*) FROM access_log")).scalar() == 4
     upgrade(v.engine)
     with v.engine.connect() as conn:
-        after = conn.execute(text("SELECT id, seq, prev_hash, hash FROM access_log "
-                                  "ORDER BY id")).all()
-    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+        after = [tuple(r) for r in conn.execute(query).all()]
+    assert after == before and len(after) == 4
     assert verify(v, history.witness).ok
+    v.close()
 
 
 # -- the dashboard's check (web) uses the same witness -------------------------------------

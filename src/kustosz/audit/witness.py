@@ -243,6 +243,8 @@ class Outcome:
 
 
 _local = threading.Lock()  # within one process, one checkpoint at a time
+WAIT_S = 5.0  # how long a custody action waits for the witness before it returns anyway
+LOCK_WAIT_S = 30.0  # how long a checkpoint waits for an earlier one still stuck on the witness
 
 
 def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome:
@@ -252,7 +254,11 @@ def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome
     is down. The problem becomes an open alert (cleared by the next checkpoint that gets
     through), and the lines not written are written by the next checkpoint."""
     cfg = vault.config.audit
-    with _local:
+    if not _local.acquire(timeout=LOCK_WAIT_S):
+        problem = "an earlier checkpoint is still waiting for the witness (a hung share?)"
+        _alert(vault, problem)
+        return Outcome(None, [], problem)
+    try:
         key = office_key(vault.root)
         with vault.transaction() as s:
             entry = make(s, key, actor, force)
@@ -271,6 +277,8 @@ def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome
             log.error("audit checkpoint not witnessed: %s", problem)
         _alert(vault, problem)
         return Outcome(entry, written, problem)
+    finally:
+        _local.release()
 
 
 def _alert(vault: Vault, problem: str | None) -> None:
@@ -289,11 +297,25 @@ def _alert(vault: Vault, problem: str | None) -> None:
 
 
 def after_custody(vault: Vault) -> None:
-    """The hook of every committed custody action; logs, never raises."""
-    try:
-        checkpoint(vault)
-    except Exception:  # the action is committed already; it must not look failed
-        log.exception("audit checkpoint after a custody action failed")
+    """The hook of every committed custody action: a checkpoint, waited for at most `WAIT_S`
+    (a hung share must not hang the action, which is committed already); never raises."""
+
+    def run() -> None:
+        try:
+            checkpoint(vault)
+        except Exception:  # the action is committed already; it must not look failed
+            log.exception("audit checkpoint after a custody action failed")
+
+    worker = threading.Thread(target=run, name="audit-checkpoint", daemon=True)
+    worker.start()
+    worker.join(WAIT_S)
+    if worker.is_alive():
+        log.error("the audit witness did not answer within %.0f s; the checkpoint goes on "
+                  "in the background", WAIT_S)
+        try:
+            _alert(vault, f"the witness did not answer within {WAIT_S:.0f} s")
+        except Exception:
+            log.exception("could not raise the witness alert")
 
 
 def run_checkpoints(vault: Vault, stop: threading.Event) -> None:
