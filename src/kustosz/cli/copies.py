@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from kustosz.access.users import list_users
+from kustosz.audit import append as audit
 from kustosz.cli.common import actor, console, emit_json, err_console, fails_cleanly, open_vault
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
@@ -177,7 +178,10 @@ def registers_print(kind: str = typer.Option(..., "--kind",
                     start: str = typer.Option(..., "--from", help="YYYY-MM-DD"),
                     end: str = typer.Option(..., "--to", help="YYYY-MM-DD"),
                     fmt: str = typer.Option("pdf", "--format", help="pdf or csv."),
-                    out: Path = typer.Option(None, "--out", help="File to write.")) -> None:
+                    out: Path = typer.Option(None, "--out", help="File to write."),
+                    locations: bool = typer.Option(
+                        False, "--locations", help="Print where the copied cameras hang "
+                        "(R1.7: the employer's secret; the look is audited).")) -> None:
     """Print a register for a date range."""
     if fmt not in ("pdf", "csv"):
         raise InputError("--format must be pdf or csv")
@@ -186,7 +190,7 @@ def registers_print(kind: str = typer.Option(..., "--kind",
     with open_vault() as vault, vault.reading() as s:
         names = {u.name: (f"{u.display_name}, {u.title}" if u.title else u.display_name)
                  for u in list_users(s)}
-        reg = registers.build(s, vault.policy, kind, lo, hi, names)
+        reg = registers.build(s, vault.policy, kind, lo, hi, names, locations=locations)
         target = out or _papers_dir(vault) / f"rejestr-{kind}-{lo}-{hi}.{fmt}"
         if fmt == "csv":
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +198,10 @@ def registers_print(kind: str = typer.Option(..., "--kind",
         else:
             render("register", registers.pdf_data(reg, vault.policy, lo, hi), target,
                    vault.root)
+    if reg.shows_locations:  # R1.7: every look at camera locations is on record
+        with open_vault() as vault, vault.transaction() as s:
+            audit(s, actor(), "camera_locations.view", f"register {kind} {lo}–{hi} ({fmt})",
+                  {"via": "cli", "out": str(target)})
     console.print(f"{reg.title}: {len(reg.rows)} entries -> {target}")
 
 

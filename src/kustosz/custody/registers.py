@@ -47,6 +47,7 @@ class Register:
     # The latest signed checkpoint of the audit log, printed with the register so that the
     # paper names a state of the log `kustosz audit verify` can be held to.
     checkpoint: dict[str, Any] | None = None
+    shows_locations: bool = False  # a camera's site and zone are printed (R1.7: audited)
 
 
 def _d(value: date | datetime | None, policy: Policy, with_time: bool = False) -> str:
@@ -140,14 +141,24 @@ def _fate(session: Session, copy: Copy, policy: Policy) -> str:
     return "; ".join(parts)
 
 
+def source_label(info: dict[str, Any], locations: bool) -> str:
+    """A copied source as the registers print it: where the camera hangs only for those
+    granted camera locations (R1.7); for everyone else the camera's name alone."""
+    if "site" in info and not locations:
+        return f"kamera {info.get('name', '')}"
+    return str(info.get("label", info.get("name", "")))
+
+
 def copies(session: Session, policy: Policy, start: date, end: date,
-           printed: dict[str, str] | None = None) -> Register:
+           printed: dict[str, str] | None = None, locations: bool = False) -> Register:
     lo, hi = _bounds(start, end, policy)
     rows = []
+    shown = False
     for copy in session.execute(select(Copy).where(Copy.made_at >= lo, Copy.made_at < hi)
                                 .order_by(Copy.year, Copy.seq)).scalars():
         calls = [s for s in copy.sources if s.get("kind") == "phone"]
-        source = "; ".join(s.get("label", s.get("name", "")) for s in copy.sources)
+        source = "; ".join(source_label(s, locations) for s in copy.sources)
+        shown = shown or (locations and not calls and any("site" in s for s in copy.sources))
         callers = "; ".join(s.get("caller", "") for s in calls)
         callees = "; ".join(s.get("callee", "") for s in calls)
         who = (printed or {}).get(copy.made_by, copy.made_by)
@@ -159,7 +170,7 @@ def copies(session: Session, policy: Policy, start: date, end: date,
                     ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
                      "Nr telefonu dzwoniącego", "Nr telefonu urzędu", "Data wykonania kopii",
                      "Dane osoby sporządzającej", "Podpis", "Udostępnienie lub zniszczenie"],
-                    [1, 2, 2.2, 1.4, 1.4, 1.2, 1.8, 1.3, 2.6], rows)
+                    [1, 2, 2.2, 1.4, 1.4, 1.2, 1.8, 1.3, 2.6], rows, shows_locations=shown)
 
 
 def actions(session: Session, policy: Policy, start: date, end: date) -> Register:
@@ -174,7 +185,9 @@ def actions(session: Session, policy: Policy, start: date, end: date) -> Registe
 
 
 def build(session: Session, policy: Policy, kind: str, start: date, end: date,
-          printed: dict[str, str] | None = None) -> Register:
+          printed: dict[str, str] | None = None, locations: bool = False) -> Register:
+    """``locations``: the reader holds the camera-locations right (R1.7); without it no
+    site or zone is printed. ``Register.shows_locations`` says whether one was."""
     if kind not in KINDS:
         raise InputError(f"unknown register {kind!r}; use one of {', '.join(KINDS)}")
     if end < start:
@@ -182,7 +195,7 @@ def build(session: Session, policy: Policy, kind: str, start: date, end: date,
     if kind == "disclosures":
         register = disclosures(session, policy, start, end)
     elif kind == "copies":
-        register = copies(session, policy, start, end, printed)
+        register = copies(session, policy, start, end, printed, locations)
     else:
         register = actions(session, policy, start, end)
     register.checkpoint = latest_line(session)

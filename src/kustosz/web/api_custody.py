@@ -21,6 +21,7 @@ from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.web import locations
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
@@ -161,9 +162,12 @@ def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
         return _field_error("format", "format must be csv or pdf")
     try:
         with ctx.vault.reading() as s:
-            reg = registers.build(s, ctx.vault.policy, kind, days["from"], days["to"])
+            reg = registers.build(s, ctx.vault.policy, kind, days["from"], days["to"],
+                                  locations=locations.may_see(ctx))
     except KustoszError as exc:
         return _field_error("kind", str(exc))
+    if reg.shows_locations:
+        locations.viewed(ctx, f"register {kind} {days['from']}–{days['to']} ({fmt})")
     name = f"rejestr-{kind}-{days['from']}-{days['to']}"
     if fmt == "csv":
         return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",

@@ -24,6 +24,7 @@ from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
+from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 
@@ -126,7 +127,8 @@ def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
     end = start + timedelta(days=1)
     timelines = []
     with ctx.vault.reading() as s:
-        rows = camera_rows(s, ctx.vault.policy, ctx.may("locations"))
+        see = locations.may_see(ctx)
+        rows = camera_rows(s, ctx.vault.policy, see)
         names = {r["name"] for r in rows}
         extra = [src.name for src in s.execute(select(Source).where(
             Source.kind == "camera").order_by(Source.name)).scalars() if src.name not in names]
@@ -151,9 +153,11 @@ def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
                               "first": merged[0][0] if merged else None,
                               "last": merged[-1][1] if merged else None,
                               "count": len(recs)})
+    if see and rows:
+        locations.viewed(ctx, "cameras")
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
                 day=the_day, prev=the_day - timedelta(days=1), next=the_day + timedelta(days=1),
-                see_locations=ctx.may("locations"))
+                see_locations=see)
 
 
 def _merge(recs: Sequence[Span]) -> list[tuple[datetime, datetime]]:
@@ -285,7 +289,10 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
     try:
         a, b = date.fromisoformat(start), date.fromisoformat(end)
         with ctx.vault.reading() as s:
-            reg = registers.build(s, ctx.vault.policy, kind, a, b)
+            reg = registers.build(s, ctx.vault.policy, kind, a, b,
+                                  locations=locations.may_see(ctx))
+        if fmt in ("csv", "pdf") and reg.shows_locations:
+            locations.viewed(ctx, f"register {kind} {a}–{b} ({fmt})")
         if fmt == "csv":
             return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'})

@@ -26,6 +26,7 @@ from kustosz.custody.requests import register_request as register_req
 from kustosz.db.custody import Copy, Destruction
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError
+from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _day, form_of
@@ -132,11 +133,15 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
         destruction = s.execute(select(Destruction).where(
             Destruction.copy_id == copy.id)).scalar() if copy else None
         users = list_users(s)
+    see = locations.may_see(ctx)
+    if see and req.place:
+        locations.viewed(ctx, f"request {req.id}")
     approvers = [u for u in users if "approver" in u.roles and u.active]
     custodians = [u for u in users if {"custodian", "administrator"} & set(u.roles) and u.active]
     return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
                 destruction=destruction, approvers=approvers, custodians=custodians,
-                kinds=KINDS, materials=MATERIALS, error=error, form=form or {},
+                see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
+                form=form or {},
                 errors=errors or {}, msg=ctx.request.query_params.get("msg"),
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
