@@ -66,8 +66,8 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Material, Monitoring]]:
             purpose="uszkodzenie samochodu na parkingu", description="otarcie drzwi",
             cameras=["cam-hol"], start=now - timedelta(hours=2, minutes=1),
             end=now - timedelta(hours=1, minutes=59)), "test")
-    authorise(vault, "burmistrz", ["playback", "listening"], sources=["cam-hol", "centrala"],
-              by="zastepca")
+    authorise(vault, "burmistrz", ["playback", "listening", "calls"],
+              sources=["cam-hol", "centrala"], by="zastepca")
     authorise(vault, "iod", ["playback", "listening"], kinds=["camera", "phone"],
               by="burmistrz")
     authorise(vault, "burmistrz", ["mail", "events"], sources=["dziennik", "siem"],
@@ -162,7 +162,17 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.screenshot(path=str(SHOTS / "10-upowaznienia.png"), full_page=True)
         page.goto(f"{base}/copies")
         page.screenshot(path=str(SHOTS / "11-kopie.png"), full_page=True)
-        page.goto(f"{base}/calls?day={m.call.start_at.astimezone(tz).date().isoformat()}")
+        # the call register: the line, then the period and the case, then its calls
+        page.goto(f"{base}/calls")
+        page.click("a.button:has-text('Przeglądaj wykaz')")
+        day = m.call.start_at.astimezone(tz)
+        page.fill("#f-from", (day - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("#f-to", (day + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("#f-purpose", "skarga na obsługę interesanta")
+        page.fill("#f-case_ref", "SKO.152.3.2026")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/media/*/calls")
+        assert "600100200" in page.inner_text("#results")
         page.screenshot(path=str(SHOTS / "12-rozmowy.png"), full_page=True)
         page.click("a.button:has-text('Odsłuch')")
         page.fill("#f-purpose", "skarga na obsługę interesanta")
