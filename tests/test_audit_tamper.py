@@ -214,6 +214,16 @@ def test_witness_last_line_removed_is_detected(history: History) -> None:
     detected(history, "checkpoint 2 is not in the witness")
 
 
+def test_deleted_viewing_session_with_its_records_is_detected(history: History) -> None:
+    """Removing the whole access record — header and rows — still leaves its opening in the
+    main chain and the sealed access head."""
+    v = history.vault
+    sql(v, "DELETE FROM access_log", "DELETE FROM access_viewing_sessions")
+    assert chain_alone_passes(v)
+    detected(history, f"viewing session {history.viewing_id}: removed",
+             "checkpoint 1 sealed access record 3, which is gone")
+
+
 def test_entries_after_the_last_checkpoint_are_what_remains_open(history: History) -> None:
     """Documented limit: what was written after the latest witnessed checkpoint can be cut
     (with audit.head) unseen; the next checkpoint — at most `checkpoint_minutes` later, and

@@ -141,7 +141,7 @@ def test_unreachable_witness_never_blocks_custody(sqlite_vault: Vault, tmp_path:
             AuditEntry.action.in_(["hold.place", "hold.release"]))).scalars().all()
     assert sorted(done) == ["hold.place", "hold.release"]  # both actions were committed
     alerts = open_alerts(v)
-    assert len(alerts) == 1 and "nie został zapisany u świadka" in alerts[0].message
+    assert len(alerts) == 1 and "pliku-świadku poza katalogiem danych" in alerts[0].message
     share.mkdir()  # the share is back
     outcome = checkpoint(v)
     assert outcome.problem is None

@@ -13,6 +13,15 @@ every change up to the latest witnessed checkpoint.
 Ed25519 signatures are deterministic, so a line is a pure function of its entry and the key:
 a checkpoint whose line could not be written (witness unreachable) is written by the next
 one, and a new witness file is filled with the whole history.
+
+What this cannot detect: changes to entries and access records written after the latest
+witnessed checkpoint (cut or rewritten before the next one — at most `checkpoint_minutes`,
+and a custody action always closes the window at once); and anything done by someone who
+holds the signing key (keys/ in the data folder) together with write access to the data
+folder and to the witness file and the syslog server — they can rewrite the log, recompute
+both chains and re-sign every line. Keeping the witness on storage the vault's own
+administrators cannot rewrite (another disk, a share with append-only rights, the syslog
+server of another team) is what makes the checkpoints worth having.
 """
 
 from __future__ import annotations
@@ -290,10 +299,10 @@ def _alert(vault: Vault, problem: str | None) -> None:
                 a.cleared_at = datetime.now(UTC)
         elif not open_:
             s.add(Alert(raised_at=datetime.now(UTC), kind=ALERT_KIND, message=(
-                "Punkt kontrolny dziennika zdarzeń nie został zapisany u świadka (plik "
-                "poza katalogiem danych lub serwer syslog). Sprawdź dostęp do świadka; "
-                "zapis zostanie ponowiony przy następnym punkcie kontrolnym. "
-                f"Szczegóły: {problem}")))
+                "Nie udało się zapisać podpisanego punktu kontrolnego dziennika zdarzeń w "
+                "pliku-świadku poza katalogiem danych (lub wysłać go do serwera syslog). "
+                "Sprawdź dostęp do tego pliku; zapis zostanie ponowiony przy następnym "
+                f"punkcie kontrolnym. Szczegóły: {problem}")))
 
 
 def after_custody(vault: Vault) -> None:
