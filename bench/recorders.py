@@ -7,10 +7,13 @@ ffmpeg binary (imageio-ffmpeg's). The rate really sent depends on the mount's te
 (x264 cannot fill the simple ones); the bench prints it, measured from the bare side's files.
 
 * kustosz: a fresh vault with N registered cameras, then `kustosz --data DIR serve` as a
-  subprocess (its recorders take each finished segment in: hash, copy into storage, index).
+  subprocess (its recorders take each finished segment in: hash, copy into storage, index;
+  each ffmpeg gets its camera as an ffconcat script on stdin, so no password is in `ps`).
 * baseline: N bare `ffmpeg -rtsp_transport tcp -i URL -map 0:v -c copy -an -f segment
   -segment_time 10 -segment_format mpegts -reset_timestamps 0 out%05d.ts`, started under one
-  `/bin/sh` so that both sides are one process tree.
+  `/bin/sh` so that both sides are one process tree. `--bare-input pipe` feeds them the
+  camera the way kustosz does (`printf SCRIPT | ffmpeg -f concat … -i pipe:0`), which weighs
+  that way alone against the default run.
 
 After a warm-up (every camera has finished its first segment, plus a few seconds), the CPU of
 the tree (utime+stime of every live process, plus cutime+cstime, which hold the children that
@@ -49,6 +52,7 @@ import imageio_ffmpeg  # noqa: E402
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason  # noqa: E402
 
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone  # noqa: E402
+from kustosz.ingest.camera.command import PIPED_PROTOCOLS, input_script  # noqa: E402
 from kustosz.vault import Vault  # noqa: E402
 
 KUSTOSZ = REPO / ".venv" / "bin" / "kustosz"
@@ -197,21 +201,29 @@ def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp:
         db.close()
 
 
-def bare_argv(ffmpeg: str, url: str, segment: float, out: Path) -> list[str]:
+def bare_argv(ffmpeg: str, url: str, segment: float, out: Path, piped: bool = False
+              ) -> list[str]:
+    """``piped``: the address comes as kustosz gives it (an ffconcat script on stdin, so
+    that no password is on the command line), to weigh that alone."""
+    source = ["-f", "concat", "-safe", "0", "-protocol_whitelist", PIPED_PROTOCOLS,
+              "-i", "pipe:0"] if piped else ["-rtsp_transport", "tcp", "-i", url]
     return [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            "-rtsp_transport", "tcp", "-i", url, "-map", "0:v", "-c", "copy", "-an",
+            *source, "-map", "0:v", "-c", "copy", "-an",
             "-f", "segment", "-segment_time", f"{segment:g}", "-segment_format", "mpegts",
             "-reset_timestamps", "0", str(out / "out%05d.ts")]
 
 
 def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
-             warmup: float) -> tuple[Side, float]:
+             warmup: float, piped: bool = False) -> tuple[Side, float]:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     dirs = [tmp / f"bare{i:02d}" for i in range(1, n + 1)]
     lines = []
     for i, d in enumerate(dirs, start=1):
         d.mkdir(parents=True)
-        lines.append(shlex.join(bare_argv(ffmpeg, server.url(i), segment, d))
+        feed = ""
+        if piped:
+            feed = f"printf %s {shlex.quote(input_script(server.url(i)).decode())} | "
+        lines.append(feed + shlex.join(bare_argv(ffmpeg, server.url(i), segment, d, piped))
                      + f" 2>{shlex.quote(str(d / 'ffmpeg.log'))} &")
     script = "\n".join([*lines, "wait"])
 
@@ -241,7 +253,7 @@ def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Pa
 # -- driver ------------------------------------------------------------------------------------
 
 def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
-             warmup: float, kbps: int) -> dict[str, object]:
+             warmup: float, kbps: int, piped: bool = False) -> dict[str, object]:
     expected = int(seconds // segment)  # per camera; +-1 at the window's edges
     runs: dict[str, tuple[Side, float]] = {}
     order = ["kustosz", "ffmpeg"] if kustosz_first else ["ffmpeg", "kustosz"]
@@ -256,7 +268,8 @@ def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
                 if which == "kustosz":
                     runs[which] = run_kustosz(server, n, seconds, segment, tmp / which, warmup)
                 else:
-                    runs[which] = run_bare(server, n, seconds, segment, tmp / which, warmup)
+                    runs[which] = run_bare(server, n, seconds, segment, tmp / which, warmup,
+                                           piped)
             except RuntimeError as e:
                 runs[which] = (Side(note=str(e)), 0.0)
     k, kserver = runs["kustosz"]
@@ -297,6 +310,9 @@ def main() -> None:
                    help="longest wait for every camera's first segment")
     p.add_argument("--bitrate-kbps", type=int, default=4000,
                    help="x264 target of each server mount")
+    p.add_argument("--bare-input", choices=("url", "pipe"), default="url",
+                   help="how the bare segmenters get the camera: on the command line (the "
+                        "baseline) or as kustosz gives it, through stdin (weighs that alone)")
     p.add_argument("--json", action="store_true", help="also print one JSON line")
     a = p.parse_args()
     if not gst_available():
@@ -306,10 +322,11 @@ def main() -> None:
     print(f"server: GStreamer RTSP, H.264 640x360@15 + AAC, x264 target {a.bitrate_kbps} "
           f"kbit/s per mount; window "
           f"{a.seconds:g}s; segments {a.segment:g}s; ratio = kustosz CPU / bare ffmpeg CPU "
-          "(target <= 1.05)")
+          f"(target <= 1.05); bare input: {a.bare_input}")
     results = []
     for i, n in enumerate(sizes):
-        r = one_size(n, a.seconds, a.segment, i % 2 == 0, a.warmup, a.bitrate_kbps)
+        r = one_size(n, a.seconds, a.segment, i % 2 == 0, a.warmup, a.bitrate_kbps,
+                     a.bare_input == "pipe")
         results.append(r)
         print(f"  N={n}: done ({'ok' if r['feasible'] else 'INFEASIBLE'})", flush=True)
     head = (f"{'N':>3} {'CPU-s kustosz':>14} {'CPU-s ffmpeg':>13} {'ratio':>6} "

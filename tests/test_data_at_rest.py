@@ -3,7 +3,9 @@ and the passwords Kustosz keeps (RTSP, IMAP) are sealed with the vault's key.
 
 Invariant 2 (DESIGN.md: every byte served is authorised and recorded) is only as strong as
 the folder: a local account that can read it bypasses the web app's checks and its access
-log entirely. R1.7: camera locations and credentials are the employer's secret.
+log entirely. R3.5: recordings are kept where only authorised persons reach them, and the
+recorder is protected by a password; R1.7: camera locations and credentials are the
+employer's secret.
 """
 
 from __future__ import annotations
@@ -292,3 +294,29 @@ def test_a_bad_key_file_refuses_to_open_and_changes_nothing(
         key.rmdir()
     key.write_bytes(saved)
     Vault.open(secret_vault.root).close()  # the right key back: it opens again
+
+
+def test_a_key_lost_for_good_is_replaced_only_on_request(secret_vault: Vault) -> None:
+    """Without `--yes` nothing changes; with it, a new key, the sealed passwords forgotten
+    (never guessed), named in the audit log, and the vault opens again."""
+    vault = secret_vault
+    (vault.root / "keys" / KEY_FILE).unlink()
+    before = snapshot(vault)
+    done = _kustosz(vault.root, "secrets", "forget-lost-key")
+    assert done.returncode == 2 and "restore" in done.stderr
+    assert snapshot(vault) == before
+    done = _kustosz(vault.root, "secrets", "forget-lost-key", "--yes")
+    assert done.returncode == 0, done.stderr
+    again = Vault.open(vault.root)
+    try:
+        with again.reading() as s:
+            camera, _ = camera_named(s, "hol-1")
+            assert camera.rtsp_password is None
+            (entry,) = s.execute(select(AuditEntry).where(
+                AuditEntry.action == "secrets.key_replaced")).scalars()
+        assert json.loads(entry.details) == {
+            "forgotten": {"cameras": ["hol-1"], "mailboxes": ["dziennik"]}}
+        done = _kustosz(vault.root, "secrets", "forget-lost-key", "--yes")
+        assert done.returncode == 2 and "exists" in done.stderr  # a working key is kept
+    finally:
+        again.close()

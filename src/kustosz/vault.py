@@ -78,7 +78,7 @@ class Vault:
         return vault
 
     @classmethod
-    def open(cls, root: Path, actor: str = SYSTEM) -> Vault:
+    def open(cls, root: Path, actor: str = SYSTEM, forget_lost_key: bool = False) -> Vault:
         config = read_config(root)  # first: never touch the modes of a folder that is no vault
         repaired = make_private(root)
         found_key = read_key(root)  # unreadable or malformed: refused before any migration
@@ -88,7 +88,7 @@ class Vault:
         upgrade(engine)
         vault = cls(root, config, policy, engine)
         try:
-            vault.secrets = open_secrets(vault, found_key, actor)
+            vault.secrets = open_secrets(vault, found_key, actor, forget_lost_key)
         except BaseException:
             engine.dispose()
             raise

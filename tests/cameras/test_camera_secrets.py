@@ -3,9 +3,10 @@ data folder nor see a camera's or a mailbox's password in any process's command 
 (issue 11, item 6).
 
 Invariant 2 (DESIGN.md: every byte served is authorised and recorded) would mean nothing if
-any local account could read the media, the database or the `.eml` files directly; R1.7:
-camera credentials are the employer's secret. The attacker here is real: the `nobody`
-account, through `runuser`, reading files and /proc as any local user can.
+any local account could read the media, the database or the `.eml` files directly. R3.5:
+recordings kept where only authorised persons reach them; R1.7: camera credentials are the
+employer's secret. The attacker here is real: the `nobody` account, through `runuser`,
+reading files and /proc as any local user can.
 """
 
 from __future__ import annotations

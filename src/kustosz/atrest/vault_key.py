@@ -37,18 +37,28 @@ log = logging.getLogger(__name__)
 FINGERPRINT = "secrets_key_fingerprint"
 
 
-def open_secrets(vault: Vault, box: SecretBox | None, actor: str) -> SecretBox:
-    """``box``: the key file as `read_key` found it before the database was migrated."""
+def open_secrets(vault: Vault, box: SecretBox | None, actor: str,
+                 forget_lost_key: bool = False) -> SecretBox:
+    """``box``: the key file as `read_key` found it before the database was migrated.
+    ``forget_lost_key``: a key that is gone for good is replaced, and the passwords sealed
+    with it are forgotten (they must be given again); refused while a key file exists."""
     with vault.reading() as s:
         known = s.get(Setting, FINGERPRINT)
         expected = known.value if known is not None else None
         unsealed = _clear_values(s)
+    if forget_lost_key:
+        if box is not None:
+            raise ConfigError(f"{key_path(vault.root)} exists; only a key that is lost for "
+                              "good is replaced (nothing was changed)")
+        return _replace_lost_key(vault, actor)
     if box is None:
         if expected is not None:
             raise ConfigError(
                 f"the vault's secrets key {key_path(vault.root)} is missing (the vault's "
                 f"passwords were sealed with {expected}): restore keys/{KEY_FILE} from the "
-                "backup; nothing was changed")
+                "backup; if it is lost for good, `kustosz secrets forget-lost-key` makes a "
+                "new one and forgets the cameras' and mailboxes' passwords; nothing was "
+                "changed")
         box = make_key(vault.root)
     elif expected is not None and box.fingerprint != expected:
         raise ConfigError(
@@ -63,6 +73,31 @@ def open_secrets(vault: Vault, box: SecretBox | None, actor: str) -> SecretBox:
                 audit(s, actor, "secrets.sealed", "passwords at rest", sealed)
         if any(sealed.values()):
             scrub(vault.engine)
+    return box
+
+
+def _replace_lost_key(vault: Vault, actor: str) -> SecretBox:
+    """A new key, and every password sealed with the lost one forgotten, in one transaction
+    with its audit entry (the key file is written before the commit: a failure leaves the
+    old state)."""
+    with vault.transaction() as s:
+        cameras = []
+        rows = s.execute(select(Camera, Source).join(Source, Source.id == Camera.source_id)
+                         .where(Camera.rtsp_password.is_not(None))).all()
+        for camera, source in rows:
+            camera.rtsp_password = None
+            cameras.append(source.name)
+        mailboxes = []
+        for source in _mailboxes(s):
+            if (source.settings or {}).get("imap_password"):
+                source.settings = {**source.settings, "imap_password": ""}
+                mailboxes.append(source.name)
+        forgotten = {"cameras": sorted(cameras), "mailboxes": sorted(mailboxes)}
+        audit(s, actor, "secrets.key_replaced", "passwords at rest", {"forgotten": forgotten})
+        box = make_key(vault.root)
+        s.merge(Setting(key=FINGERPRINT, value=box.fingerprint))
+    log.warning("a new secrets key was made; the passwords of these sources must be given "
+                "again: %s", forgotten)
     return box
 
 

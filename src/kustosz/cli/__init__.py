@@ -19,6 +19,7 @@ from kustosz.cli import (
     monitoring,
     phones,
     retention,
+    secrets_cmd,
 )
 from kustosz.cli.common import state
 
@@ -47,6 +48,7 @@ cameras.register(app)
 custody_docs.register(app)
 monitoring.register(app)
 endpoints.register(app)
+secrets_cmd.register(app)
 
 
 def main() -> None:
