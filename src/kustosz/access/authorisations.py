@@ -19,6 +19,7 @@ from kustosz.db.access import Authorisation
 from kustosz.db.custody import User
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, InputError
+from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.policy.model import Duties
 
@@ -85,6 +86,7 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     duties (without one, the safe defaults apply)."""
     now = now or datetime.now(UTC)
     duties = policy.duties if policy is not None else Duties()
+    check_texts(basis=basis)
     user = session.execute(select(User).where(User.name == (holder or "").strip())) \
         .scalar_one_or_none()
     if user is None:
@@ -155,6 +157,7 @@ def revoke(session: Session, auth_id: int, by: str, reason: str, actor: str,
         raise InputError(f"Nie ma upoważnienia nr {auth_id}.")
     if auth.revoked_at is not None:
         raise InputError(f"Upoważnienie nr {auth_id} zostało już odwołane.")
+    check_texts(reason=reason)
     if not (reason or "").strip():
         raise FieldError("reason", "Podaj powód odwołania.")
     auth.revoked_at = now or datetime.now(UTC)

@@ -24,6 +24,7 @@ from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
+from kustosz.limits import check_texts
 
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
 LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recorded material)
@@ -83,6 +84,7 @@ def open_viewing(session: Session, *, user: User, action: str, client: str,
     now = now or datetime.now(UTC)
     if action not in ACTIONS:
         raise FieldError("action", "Nieznana czynność.")
+    check_texts(purpose=purpose, case_ref=case_ref, witness=witness)
     purpose = (purpose or "").strip()
     case_ref = (case_ref or "").strip() or None
     witness = (witness or "").strip() or None

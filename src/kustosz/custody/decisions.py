@@ -19,6 +19,7 @@ from kustosz.audit import append as audit
 from kustosz.custody.requests import get_request, release_request_hold
 from kustosz.db.custody import Decision
 from kustosz.errors import FieldError, InputError
+from kustosz.limits import check_texts
 from kustosz.policy import Policy
 
 
@@ -29,6 +30,7 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     """Record ``by``'s decision. ``keyed_by`` is the office account entering it (None from the
     command line); ``paper_ref`` (not None) marks a decision taken on paper."""
     now = now or datetime.now(UTC)
+    check_texts(reason=reason, paper_ref=paper_ref)
     req = get_request(session, request_id)
     existing = session.execute(select(Decision).where(Decision.request_id == req.id)) \
         .scalar_one_or_none()

@@ -25,6 +25,7 @@ from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import Hold
 from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, InputError
+from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.vault import Vault
 
@@ -67,6 +68,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
     """One commission member's confirmation; the second different member's destroys the copy.
     Returns the destruction record and whether the copy is now destroyed."""
     now = now or datetime.now(UTC)
+    check_texts(reason=reason)
     policy = vault.policy
     trash = folder = None
     try:

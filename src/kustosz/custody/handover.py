@@ -18,6 +18,7 @@ from kustosz.custody.registers import record_action
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError
+from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.vault import Vault
 
@@ -50,6 +51,7 @@ def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
     """Record the handover; optionally write the bundle as an (encrypted) ZIP for the medium.
     Returns the handover and the ZIP password (generated when none was given)."""
     now = now or datetime.now(UTC)
+    check_texts(receiver=receiver, medium=medium)
     with vault.reading() as s:
         copy = get_copy(s, number)
         req = get_request(s, request_id if request_id is not None else copy.request_id)

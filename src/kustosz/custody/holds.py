@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.db.models import Hold, HoldItem, HoldSource, Recording, Source
 from kustosz.errors import InputError, NotFound
+from kustosz.limits import check_texts
 
 
 def covered_by_active_hold(rec: type[Recording] = Recording) -> ColumnElement[bool]:
@@ -31,6 +32,7 @@ def covered_by_active_hold(rec: type[Recording] = Recording) -> ColumnElement[bo
 def place_hold(session: Session, *, sources: list[Source], start: datetime | None,
                end: datetime | None, basis: str, actor: str, case_ref: str | None = None,
                items: list[int] | None = None, at: datetime | None = None) -> Hold:
+    check_texts(basis=basis, case_ref=case_ref)
     if not basis or not basis.strip():
         raise InputError("a hold needs a basis (podstawa zabezpieczenia)")
     if not sources and not items:
@@ -64,6 +66,7 @@ def place_hold(session: Session, *, sources: list[Source], start: datetime | Non
 
 def release_hold(session: Session, hold_id: int, reason: str, actor: str,
                  at: datetime | None = None) -> Hold:
+    check_texts(reason=reason)
     if not reason or not reason.strip():
         raise InputError("releasing a hold needs a reason")
     hold = session.get(Hold, hold_id)

@@ -213,11 +213,24 @@ def checkpoint_note(checkpoint: dict[str, Any] | None, policy: Policy) -> str:
             f"{checkpoint['key']}: {checkpoint['sig']}")
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): a requester named
+# "=HYPERLINK(...)" must print as text, not run when the register is opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> str:
+    """The cell as text, prefixed with ' when it would start a formula (OWASP rule)."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(register: Register) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; opens cleanly in spreadsheets
-    writer.writerow(register.columns)
-    writer.writerows(register.rows)
+    # RFC 4180, quoting every cell: opens cleanly in spreadsheets, and a neutralised cell stays
+    # one cell whatever separator the spreadsheet guesses.
+    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([spreadsheet_safe(c) for c in register.columns])
+    writer.writerows([spreadsheet_safe(c) for c in row] for row in register.rows)
     return buf.getvalue()
 
 

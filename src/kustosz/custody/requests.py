@@ -26,6 +26,7 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.calls import canonical, search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
+from kustosz.limits import check_texts
 from kustosz.policy import Policy
 
 KINDS: dict[str, str] = {
@@ -103,6 +104,9 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
 
 def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[datetime, datetime]:
     """Every check of a request that needs no database; returns its window (UTC-aware)."""
+    check_texts(requester=spec.requester, purpose=spec.purpose, contact=spec.contact,
+                place=spec.place, who=spec.who, description=spec.description,
+                case_ref=spec.case_ref, approx_time=spec.approx_time)
     if spec.kind not in KINDS:
         raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}")
     if spec.material not in MATERIALS:

@@ -23,6 +23,7 @@ from kustosz.errors import InputError, KustoszError
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _when, form_of
+from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
 
@@ -173,7 +174,7 @@ async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -
 
 
 @router.post("/authorisations/{auth_id}/revoke")
-async def authorisations_revoke(auth_id: int, request: Request,
+async def authorisations_revoke(auth_id: PathId, request: Request,
                                 ctx: Ctx = gate("authorise")) -> Response:
     approver = ctx.need("authorise")
     form = await form_of(request)
@@ -186,7 +187,7 @@ async def authorisations_revoke(auth_id: int, request: Request,
 
 
 @router.get("/authorisations/{auth_id}.pdf")
-def authorisation_pdf(auth_id: int, ctx: Ctx = gate()) -> Response:
+def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     from kustosz.documents import render
 
@@ -305,7 +306,7 @@ async def listening_protocol(token: str, request: Request,
 
 
 @router.get("/protocols/{pid}")
-def protocol_page(pid: int, ctx: Ctx = gate()) -> Response:
+def protocol_page(pid: PathId, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     with ctx.vault.reading() as s:
         row = s.get(ListeningProtocol, pid)
@@ -315,7 +316,7 @@ def protocol_page(pid: int, ctx: Ctx = gate()) -> Response:
 
 
 @router.get("/protocols/{pid}/pdf")
-def protocol_pdf(pid: int, ctx: Ctx = gate()) -> Response:
+def protocol_pdf(pid: PathId, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     with ctx.vault.reading() as s:
         row = s.get(ListeningProtocol, pid)

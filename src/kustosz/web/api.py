@@ -21,12 +21,14 @@ from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.sources import get_source
 from kustosz.web.common import Ctx, Forbidden, token_digest
 from kustosz.web.gate import SCOPES, gate
+from kustosz.web.params import PathId
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 
 def _field_error(field: str, message: str) -> JSONResponse:
-    return JSONResponse({"detail": [{"loc": ["body", field], "field": field, "msg": message}]},
+    return JSONResponse({"detail": [{"loc": ["body", field], "field": field, "msg": message,
+                                     "type": "value_error"}]},
                         status_code=422)
 
 
@@ -73,7 +75,7 @@ async def holds_place(body: HoldIn, request: Request,
                                         actor=user.name)
             return {"id": hold.id}
     except KustoszError as exc:
-        return _field_error("basis", str(exc))
+        return _field_error(getattr(exc, "field", "basis"), str(exc))
 
 
 @router.get("/requests")
@@ -99,7 +101,7 @@ class DecisionIn(BaseModel):
 
 
 @router.post("/requests/{request_id}/decision", status_code=201)
-async def request_decide(request_id: int, body: DecisionIn, request: Request,
+async def request_decide(request_id: PathId, body: DecisionIn, request: Request,
                          ctx: Ctx = gate("custody", scope="custody")) -> Any:
     user = ctx.need("custody")
     try:
@@ -114,7 +116,7 @@ async def request_decide(request_id: int, body: DecisionIn, request: Request,
     except FieldError as exc:
         return _field_error(exc.field, str(exc))
     except KustoszError as exc:
-        return _field_error("agree", str(exc))
+        return _field_error(getattr(exc, "field", "agree"), str(exc))
 
 
 class AuthorisationIn(BaseModel):

@@ -25,6 +25,7 @@ from kustosz.web import locations
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
+from kustosz.web.params import BodyId
 
 router = APIRouter(prefix="/api", tags=["api"])
 KINDS = ("disclosures", "copies", "actions")
@@ -53,7 +54,7 @@ def _unknown_person(ctx: Ctx, by: str | None) -> JSONResponse | None:
 
 
 class CopyIn(BaseModel):
-    request: int = Field(ge=1, description="The approved request the copy is made for.")
+    request: BodyId = Field(description="The approved request the copy is made for.")
     by: str | None = Field(default=None, description="Custodian making it (default: you).")
 
 
@@ -78,8 +79,8 @@ async def copies_make(body: CopyIn, request: Request,
 
 class HandoverIn(BaseModel):
     receiver: str = Field(min_length=1, description="Person and body receiving the copy.")
-    request: int | None = Field(default=None, description="The authority's written request "
-                                                          "(default: the copy's own).")
+    request: BodyId | None = Field(default=None, description="The authority's written "
+                                                             "request (default: the copy's own).")
     by: str | None = None
     medium: str | None = None
 
@@ -107,8 +108,9 @@ async def copies_handover(number: str, body: HandoverIn, request: Request,
                            by=body.by or user.name, actor=user.name, request_id=body.request,
                            medium=body.medium or None)
     except KustoszError as exc:
-        return _field_error(_blame(exc, body.by or user.name,
-                                   "request" if "request" in str(exc) else "number"), str(exc))
+        return _field_error(getattr(exc, "field", None) or _blame(
+            exc, body.by or user.name, "request" if "request" in str(exc) else "number"),
+            str(exc))
     return {"number": number, "handover": h.id, "receiver": body.receiver.strip()}
 
 
@@ -134,7 +136,7 @@ async def copies_destroy(number: str, body: DestroyIn, request: Request,
     except FieldError as exc:  # e.g. "by": the copy's maker may not give the destroying one
         return _field_error(exc.field, str(exc))
     except KustoszError as exc:
-        return _field_error("confirm", str(exc))
+        return _field_error(getattr(exc, "field", "confirm"), str(exc))
     with ctx.vault.reading() as s:
         state = s.execute(select(Copy.state).where(Copy.number == number)).scalar_one()
     return {"number": number, "destroyed": done, "state": state,

@@ -20,6 +20,7 @@ from kustosz.web import (
     monitoring,
     pages,
     requests_pages,
+    robust,
 )
 from kustosz.web.common import (
     TEMPLATES,
@@ -56,6 +57,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
                    api, api_custody):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
+    robust.install(app)  # body size cap, ids beyond the database's range
 
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from kustosz.db.access import Employee
 from kustosz.errors import InputError
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,7 +57,7 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
 
 
 @router.post("/employees/{employee_id}/acknowledge")
-async def employees_ack(employee_id: int, request: Request,
+async def employees_ack(employee_id: PathId, request: Request,
                         ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await request.form()
@@ -85,7 +86,7 @@ async def employees_version(request: Request, ctx: Ctx = gate("custody")) -> Res
 
 
 @router.get("/employees/{employee_id}/declaration")
-def declaration(employee_id: int, ctx: Ctx = gate("custody_read")) -> Response:
+def declaration(employee_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     with ctx.vault.reading() as s:
         emp = s.get(Employee, employee_id)

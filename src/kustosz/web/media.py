@@ -30,6 +30,7 @@ from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.web.common import Ctx, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.params import DB_INT_MAX, PathId
 
 router = APIRouter()
 MEDIA_TAG = "media"
@@ -177,7 +178,7 @@ def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 
 
 @router.get("/media/{token}/segment/{recording_id}.ts", name="media_segment", tags=[MEDIA_TAG])
-def media_segment(token: str, recording_id: int, ctx: Ctx = gate(scope="media")) -> Response:
+def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = s.get(Recording, recording_id)
         if rec is None or rec.state != "stored" or not scope.sources \
@@ -251,9 +252,18 @@ def _int(text: Any, field: str) -> int | None:
     if text in (None, ""):
         return None
     try:
-        return int(str(text).strip())
+        value = int(str(text).strip())
     except ValueError:
         raise FieldError(field, "Podaj liczbę.") from None
+    if not 1 <= value <= DB_INT_MAX:  # the database could not even look it up
+        raise FieldError(field, "Nie ma takiego numeru.")
+    return value
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    """A free-text field of a form or a JSON body (JSON may carry a number or a list)."""
+    value = data.get(name)
+    return None if value is None else value if isinstance(value, str) else str(value)
 
 
 def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
@@ -300,9 +310,10 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
             if copy is None:
                 raise FieldError("copy", "Nie ma takiej kopii.")
         token = records.open_viewing(
-            s, user=user, action=action, client=ctx.client, purpose=data.get("purpose"),
-            case_ref=data.get("case_ref"), request_id=_int(data.get("request_id"), "request_id"),
-            witness=data.get("witness"), source=source, recording=recording, copy=copy,
+            s, user=user, action=action, client=ctx.client, purpose=_text(data, "purpose"),
+            case_ref=_text(data, "case_ref"),
+            request_id=_int(data.get("request_id"), "request_id"),
+            witness=_text(data, "witness"), source=source, recording=recording, copy=copy,
             window=window)
     if token is None:  # the refusal is in the audit log (committed above)
         raise records.Refused("no active authorisation")
@@ -347,7 +358,8 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
         token = start_viewing(ctx, data if isinstance(data, dict) else {})
     except FieldError as exc:
         return JSONResponse({"detail": [{"loc": ["body", exc.field], "field": exc.field,
-                                         "msg": str(exc)}]}, status_code=422)
+                                         "msg": str(exc), "type": "value_error"}]},
+                            status_code=422)
     except records.Refused:
         return JSONResponse({"detail": "no active authorisation for this material from this "
                                        "address"}, status_code=403)

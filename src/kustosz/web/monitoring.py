@@ -32,6 +32,7 @@ from kustosz.ingest.mail.search import ROLES, search_mail
 from kustosz.web.common import TEMPLATES, Ctx, local, page
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.params import PathId
 
 router = APIRouter()
 PAGE_ROWS = 200  # rows per answer; narrowing the search is cheaper for everyone than paging
@@ -148,7 +149,8 @@ def _full_page(ctx: Ctx, s: Session, vs: ViewingSession, token: str, data: dict[
 def _bad_query(ctx: Ctx, exc: BadQuery) -> Response:
     if ctx.request.query_params.get("format") == "json":
         return JSONResponse({"detail": [{"loc": ["query", exc.field], "field": exc.field,
-                                         "msg": str(exc)}]}, status_code=422)
+                                         "msg": str(exc), "type": "value_error"}]},
+                            status_code=422)
     body = f'<p class="error" role="alert">{escape(str(exc))}</p>'.encode()
     return Response(body, status_code=422, media_type="text/html; charset=utf-8",
                     headers=NO_STORE)
@@ -218,7 +220,7 @@ def _in_scope(vs: ViewingSession, source_id: int, at: datetime) -> bool:
 
 
 @router.get("/media/{token}/mail/{mail_id}.eml", name="media_mail_eml", tags=[MEDIA_TAG])
-def media_mail_eml(token: str, mail_id: int, ctx: Ctx = gate(scope="media")) -> Response:
+def media_mail_eml(token: str, mail_id: PathId, ctx: Ctx = gate(scope="media")) -> Response:
     """The full message, where the policy kept it (a recorded legal basis, not private)."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         m = s.get(MailMessage, mail_id)
@@ -246,7 +248,7 @@ def stored_line(path: Any, number: int) -> bytes | None:
 
 
 @router.get("/media/{token}/events/{event_id}", name="media_event", tags=[MEDIA_TAG])
-def media_event(token: str, event_id: int, ctx: Ctx = gate(scope="media")) -> Response:
+def media_event(token: str, event_id: PathId, ctx: Ctx = gate(scope="media")) -> Response:
     """One event as the office's tool reported it: the whole stored line, not the excerpt."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         e = s.get(MonitoringEvent, event_id)

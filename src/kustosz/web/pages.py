@@ -27,6 +27,7 @@ from kustosz.index.recordings import Span, spans
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
 
@@ -218,7 +219,7 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
 
 
 @router.post("/holds/{hold_id}/release")
-async def holds_release(hold_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
+async def holds_release(hold_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
     if not form.get("reason", "").strip():

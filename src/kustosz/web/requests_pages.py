@@ -30,6 +30,7 @@ from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _day, form_of
+from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,7 +148,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
 
 
 @router.get("/requests/{req_id}")
-def request_detail(req_id: int, ctx: Ctx = gate("custody_read")) -> Response:
+def request_detail(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     try:
         return _request_page(ctx, req_id)
@@ -156,7 +157,7 @@ def request_detail(req_id: int, ctx: Ctx = gate("custody_read")) -> Response:
 
 
 @router.post("/requests/{req_id}/decide")
-async def request_decide(req_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
+async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
     errors: dict[str, str] = {}
@@ -183,7 +184,7 @@ async def request_decide(req_id: int, request: Request, ctx: Ctx = gate("custody
 
 
 @router.post("/requests/{req_id}/copy")
-async def request_copy(req_id: int, request: Request, ctx: Ctx = gate("custody")) -> Response:
+async def request_copy(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
     try:
@@ -194,7 +195,7 @@ async def request_copy(req_id: int, request: Request, ctx: Ctx = gate("custody")
 
 
 @router.post("/requests/{req_id}/handover")
-async def request_handover(req_id: int, request: Request,
+async def request_handover(req_id: PathId, request: Request,
                            ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
