@@ -46,9 +46,11 @@ def test_api_makes_a_copy_and_names_bad_fields(sqlite_material: Material) -> Non
         assert r.status_code == 422, r.text
         assert field in r.json()["detail"][0]["loc"], r.text
     assert snapshot(m.vault)["tables"] == before
+    # The custodian enters the head's decision, which was taken on paper (issue 11: only the
+    # head himself records it without naming the document).
     d = c.post(f"/api/requests/{req_id}/decision",
                json={"agree": True, "on": datetime.now(UTC).date().isoformat(),
-                     "by": "burmistrz"})
+                     "by": "burmistrz", "paper_ref": "OR.0012.3.2026"})
     assert d.status_code == 201, d.text
     r = c.post("/api/copies", json={"request": req_id, "by": "burmistrz"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "by"  # not a custodian
