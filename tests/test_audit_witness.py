@@ -262,6 +262,37 @@ def test_periodic_checkpoint_seals_new_access_records(history: History) -> None:
     assert verify(v, history.witness).ok
 
 
+def test_serve_checkpoints_at_start_and_at_stop(history: History) -> None:
+    """The real `kustosz serve` loop (no web app): a checkpoint at start seals what came
+    before, and one at stop seals what happened while it ran."""
+    import time
+
+    from kustosz.access.records import served
+    from kustosz.cli.serve import run_serve
+    from kustosz.db.access import ViewingSession
+
+    v = history.vault
+    stop, ready = threading.Event(), threading.Event()
+    t = threading.Thread(target=run_serve, args=(v, stop),
+                         kwargs={"web": None, "on_ready": lambda _pool: ready.set()})
+    t.start()
+    try:
+        assert ready.wait(30), "serve did not get ready"
+        deadline = time.monotonic() + 20
+        while len(witness_lines(history.witness)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(witness_lines(history.witness)) == 3  # at start
+        with v.transaction() as s:
+            served(s, s.get(ViewingSession, history.viewing_id), "segment 9", "127.0.0.1", 1)
+    finally:
+        stop.set()
+        t.join(60)
+    assert not t.is_alive()
+    lines = witness_lines(history.witness)
+    assert len(lines) == 4 and lines[3]["access_seq"] == 5  # at stop
+    assert verify(v, history.witness).ok
+
+
 # -- bundles and printed registers carry the latest checkpoint -----------------------------
 def test_evidence_bundle_carries_the_latest_checkpoint(tmp_path: Path) -> None:
     from kustosz.custody.copies import get_copy
