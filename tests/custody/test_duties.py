@@ -203,6 +203,18 @@ def test_the_copier_is_not_the_second_commission_member(office: Vault, tmp_path:
     assert done
 
 
+def test_who_recorded_the_copy_counts_as_its_maker(office: Vault, tmp_path: Path) -> None:
+    """A copy recorded 'by' a colleague does not let its recorder destroy it either."""
+    rid = _request(office, tmp_path)
+    _decide(office, rid)
+    number = make_copy(office, rid, by="informatyk", actor="wozny").number
+    confirm(office, number, "komisja1", "t")
+    before = snapshot(office)
+    with pytest.raises(FieldError, match="inny członek komisji"):
+        confirm(office, number, "wozny", "t")
+    assert snapshot(office) == before
+
+
 def test_the_copier_may_start_a_destruction_another_member_completes(
         office: Vault, tmp_path: Path) -> None:
     number = _copy_by_wozny(office, tmp_path)

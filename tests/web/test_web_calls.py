@@ -203,3 +203,20 @@ def test_the_printed_authorisation_names_the_calls_action(material: Material) ->
         data = document_data(s, m.vault.policy, s.get(Authorisation, aid))
     assert "przegląd wykazu rozmów telefonicznych" in data["scope"]
     assert "źródło centrala" in data["scope"]
+
+
+def test_a_calls_authorisation_over_cameras_is_refused(material: Material) -> None:
+    """Issuing refuses by kind: the register of calls is about phone lines only."""
+    m = material
+    user(m.vault, "ola", ["viewer"], password=None)
+    before = snapshot(m.vault)
+    now = datetime.now(UTC)
+    for scope, field in (({"sources": ["cam-hol"], "source_kinds": []}, "sources"),
+                         ({"sources": [], "source_kinds": ["camera"]}, "source_kinds")):
+        with pytest.raises(FieldError, match="nie dotyczy") as err, \
+                m.vault.transaction() as s:
+            issue(s, holder="ola", actions=["calls"], **scope, valid_from=now,
+                  valid_to=now + timedelta(days=30), by="burmistrz", actor="t",
+                  policy=m.vault.policy)
+        assert err.value.field == field
+    assert snapshot(m.vault) == before

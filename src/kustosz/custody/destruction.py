@@ -22,7 +22,7 @@ from kustosz.custody.holds import held_map
 from kustosz.custody.registers import record_action
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
-from kustosz.db.models import Hold
+from kustosz.db.models import AuditEntry, Hold
 from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
@@ -48,6 +48,14 @@ def other_holds(session: Session, copy: Copy) -> list[Hold]:
     mine = _own_holds(session, copy)
     ids = sorted({h for hs in held_map(session, list(copy.items)).values() for h in hs} - mine)
     return [h for h in (session.get(Hold, i) for i in ids) if h is not None]
+
+
+def makers(session: Session, copy: Copy) -> set[str]:
+    """Who made the copy: the maker it names and the account that recorded it (a custodian
+    may record a copy 'by' a colleague; neither may then destroy it)."""
+    recorded = session.execute(select(AuditEntry.actor).where(
+        AuditEntry.action == "copy.make", AuditEntry.subject == f"copy {copy.number}")).scalars()
+    return {copy.made_by, *recorded}
 
 
 def _check(session: Session, copy: Copy, by: str) -> None:
@@ -91,10 +99,11 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
                 raise InputError(f"{by} already confirmed the destruction of copy {copy.number}; "
                                  "the second confirmation must come from another member of the "
                                  "commission")
-            if policy.duties.copier_not_destroyer and by == copy.made_by:
+            if policy.duties.copier_not_destroyer and by in makers(s, copy):
                 # The confirmation that destroys is the commission's check on the copy; its
                 # maker may start the destruction but not complete it.
-                raise FieldError("by", f"Kopię nr {copy.number} sporządził(a) {by}; "
+                raise FieldError("by", f"Kopię nr {copy.number} sporządził(a) lub zapisał(a) "
+                                       f"w systemie {by}; "
                                        "potwierdzenie, które ją niszczy, musi złożyć inny "
                                        "członek komisji (policy.duties.copier_not_destroyer).")
             d.second_by, d.second_at = by, now
