@@ -15,7 +15,8 @@ from kustosz.errors import FieldError
 # field → (the longest text allowed, in characters; its name as a form shows it, in Polish)
 TEXT_LIMITS: dict[str, tuple[int, str]] = {
     "purpose": (1000, "cel"),
-    "basis": (1000, "podstawa prawna"),
+    # a request's automatic hold quotes its requester in the basis: room for both
+    "basis": (2000, "podstawa prawna"),
     "description": (4000, "opis"),
     "reason": (2000, "uzasadnienie"),
     "case_ref": (200, "sprawa (sygnatura)"),
@@ -28,6 +29,11 @@ TEXT_LIMITS: dict[str, tuple[int, str]] = {
     "medium": (400, "nośnik"),
     "approx_time": (20, "przybliżona godzina"),
     "paper_ref": (200, "znak dokumentu z decyzją"),
+    # employees imported from HR (the R6.1 acknowledgments)
+    "full_name": (200, "imię i nazwisko"),
+    "position": (200, "stanowisko"),
+    "unit": (200, "komórka organizacyjna"),
+    "external_id": (100, "identyfikator"),
 }
 # Names of things (sources, cameras, sites, copies, people) typed into lookups.
 NAME_LIMIT = 200

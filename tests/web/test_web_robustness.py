@@ -201,7 +201,7 @@ def test_the_api_names_the_long_field(material: Material) -> None:
     c, csrf = _everything(m.vault)
     before = snapshot(m.vault)
     hold = {"sources": ["cam-hol"], "from": m.window[0].isoformat(),
-            "to": m.window[1].isoformat(), "basis": "b" * 1001}
+            "to": m.window[1].isoformat(), "basis": "b" * 2001}
     r = c.post("/api/holds", json=hold, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == "basis"

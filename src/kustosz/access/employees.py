@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
+from kustosz.limits import check_texts
 
 VERSION_KEY = "notice_version"
 COLUMNS = ("imie_nazwisko", "stanowisko", "komorka", "data_rozpoczecia", "identyfikator")
@@ -53,6 +54,11 @@ def import_csv(session: Session, text: str, actor: str) -> int:
             raise InputError(f"Wiersz {line}: data rozpoczęcia pracy nie jest datą "
                              "RRRR-MM-DD.") from None
         ext = (row.get("identyfikator") or "").strip() or None
+        try:
+            check_texts(full_name=name, position=row.get("stanowisko"),
+                        unit=row.get("komorka"), external_id=ext)
+        except FieldError as exc:
+            raise InputError(f"Wiersz {line}: {exc}") from None
         emp = session.execute(select(Employee).where(Employee.external_id == ext)) \
             .scalar_one_or_none() if ext else None
         if emp is None:
