@@ -1,7 +1,7 @@
 """`kustosz calls search` (issue 11, item 5): the command line reads with the server account's
 rights and checks no authorisation, but who phoned whom is personal data, so each search is
 on the audit log with its query and the number of calls it showed (like mail and events
-search); a refused search writes nothing."""
+search), and so is each `calls show`; a refused search writes nothing."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def test_each_search_is_on_the_audit_log(tmp_path: Path, cli: Cli) -> None:
     details = json.loads(entry.details)
     assert entry.actor == "tester" and details["rows"] == 1
     assert details["query"] == {"number": "600 100 200", "date": "2026-11-20"}
+    rid = hits[0]["recording_id"]
+    cli("calls", "show", str(rid))
+    with vault.reading() as s:
+        assert s.execute(select(AuditEntry.subject).where(
+            AuditEntry.action == "calls.show")).scalar_one() == f"recording {rid}"
     before = snapshot(vault)
     assert cli("calls", "search", "--number", "600-ABC", ok=False).exit_code == 2
     assert snapshot(vault) == before

@@ -245,6 +245,8 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
                 "direction": call.direction, "disposition": call.disposition,
                 "no_cdr": call.no_cdr, "uniqueid": call.uniqueid, "size": rec.size,
                 "sha256": rec.sha256, "expires": local(rec.expires_at, vault), "meta": rec.meta}
+        with vault.transaction() as w:  # on the record, like calls search
+            audit(w, actor(), "calls.show", f"recording {recording_id}", {})
     if as_json:
         emit_json(info)
         return
