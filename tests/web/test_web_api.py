@@ -27,6 +27,7 @@ def test_api_holds_422_names_the_field_and_saves_nothing(sqlite_material: Materi
     token = _token(m, c, ["custody", "read"])
     api = client(m.vault)
     auth = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/me", headers=auth).status_code == 200  # records the token's use
     before = snapshot(m.vault)["tables"]
     now = datetime.now(UTC)
     good = {"sources": ["cam-hol"], "from": (now - timedelta(hours=1)).isoformat(),

@@ -1,4 +1,5 @@
-"""Web login: password check with lock-out, optional TOTP, sessions and their CSRF tokens.
+"""Web login: password check with throttling (kustosz.access.throttle), optional TOTP (a code
+is good once), sessions and their CSRF tokens, and ending every credential of a person at once.
 
 The session cookie carries a random token; the table keeps only its SHA-256, so a copy of
 the database opens no session. Logging in always starts a new session (the id changes at
@@ -15,14 +16,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access import directory, passwords
+from kustosz.access import directory, passwords, throttle, tokens
 from kustosz.audit import append as audit
 from kustosz.db.access import Account, WebSession
 from kustosz.db.custody import User
 from kustosz.errors import InputError
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 10
 
@@ -34,7 +33,7 @@ def digest(token: str) -> str:
 def account_of(session: Session, user: User) -> Account:
     account = session.get(Account, user.id)
     if account is None:
-        account = Account(user_id=user.id, failed_logins=0, one_time=False)
+        account = Account(user_id=user.id, one_time=False)
         session.add(account)
         session.flush()
     return account
@@ -50,11 +49,26 @@ def set_password(session: Session, user: User, password: str, actor: str,
         passwords.check_new(password, user.name)
     user.password_hash = passwords.hash_password(password)
     account.one_time = one_time
-    account.failed_logins = 0
-    account.locked_until = None
     account.password_set_at = datetime.now(UTC)
     session.flush()
-    audit(session, actor, "user.password", user.name, {"one_time": one_time})
+    ended = end_credentials(session, user, "password reset" if one_time else "password change")
+    throttle.lift(session, name=user.name)
+    audit(session, actor, "user.password", user.name, {"one_time": one_time, **ended})
+
+
+def end_credentials(session: Session, user: User, reason: str,
+                    now: datetime | None = None) -> dict[str, int]:
+    """End every web session and API token of ``user`` (a password change or reset, a
+    deactivation, a role change): what proved the old state must not outlive it. A caller
+    that keeps the person signed in starts a new session afterwards."""
+    now = now or datetime.now(UTC)
+    sessions = list(session.execute(select(WebSession).where(
+        WebSession.user_id == user.id, WebSession.ended_at.is_(None))).scalars())
+    for row in sessions:
+        row.ended_at = now
+    ended_tokens = tokens.end_all(session, user, reason, now)
+    session.flush()
+    return {"sessions_ended": len(sessions), "tokens_ended": ended_tokens}
 
 
 @dataclass
@@ -75,34 +89,34 @@ def set_directory(session: Session, user: User, on: bool, actor: str) -> None:
     """Mark a person as proven by the directory (no local password kept) or back to local."""
     account = account_of(session, user)
     account.directory = on
-    account.failed_logins = 0
-    account.locked_until = None
     if on:
         # The local hash would be a second, forgotten way in; the directory decides alone.
         user.password_hash = None
         account.one_time = False
     session.flush()
-    audit(session, actor, "user.directory", user.name, {"directory": on})
+    ended = end_credentials(session, user, "directory login changed")
+    audit(session, actor, "user.directory", user.name, {"directory": on, **ended})
 
 
 def authenticate(session: Session, name: str, password: str, client: str,
                  totp_code: str | None = None, now: datetime | None = None) -> LoginResult:
-    """Check a login; failures are counted (and committed by the caller's transaction)."""
+    """Check a login; failures are counted and audited (committed by the caller's
+    transaction). A waiting attempt is refused before anything is checked, with the same
+    words for an existing and an unknown account."""
     now = now or datetime.now(UTC)
-    user = session.execute(select(User).where(User.name == (name or "").strip())) \
-        .scalar_one_or_none()
-    if user is None or not user.active:
+    name = (name or "").strip()[:150]
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is not None and not user.active:
+        user = None
+    wait = throttle.waiting(session, name, client, user.id if user else None, now)
+    if wait is not None:
+        audit(session, "web", "login.throttled", name[:100],
+              {"client": client, "wait_seconds": wait.seconds})
+        return LoginResult(None, wait.message)
+    if user is None:
         passwords.verify(None, password or "")
-        audit(session, "web", "login.failed", (name or "")[:100], {"client": client,
-                                                                   "why": "unknown user"})
-        return LoginResult(None, GENERIC)
+        return _failure(session, name, client, "unknown user", now)
     account = account_of(session, user)
-    if account.locked_until is not None and account.locked_until > now:
-        audit(session, user.name, "login.refused", user.name,
-              {"client": client, "why": "locked"})
-        return LoginResult(None, "Konto jest czasowo zablokowane po zbyt wielu nieudanych "
-                                 f"próbach logowania. Spróbuj ponownie po "
-                                 f"{LOCK_MINUTES} minutach lub zwróć się do administratora.")
     if account.directory:
         settings = directory.current(session)
         if not settings.enabled:
@@ -118,31 +132,50 @@ def authenticate(session: Session, name: str, password: str, client: str,
     else:
         proven = passwords.verify(user.password_hash, password or "")
     if not proven:
-        account.failed_logins += 1
-        details = {"client": client, "failures": account.failed_logins}
-        if account.failed_logins >= MAX_FAILURES:
-            account.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            account.failed_logins = 0
-            audit(session, user.name, "login.locked", user.name, details)
-        else:
-            audit(session, user.name, "login.failed", user.name, details)
-        session.flush()
-        return LoginResult(None, GENERIC)
+        return _failure(session, name, client, "wrong password", now)
     if account.totp_secret:
-        import pyotp
-
         if not totp_code:
             return LoginResult(None, "Podaj kod z aplikacji uwierzytelniającej.", True)
-        if not pyotp.TOTP(account.totp_secret).verify(totp_code.strip(), valid_window=1):
-            account.failed_logins += 1
-            session.flush()
-            return LoginResult(None, "Nieprawidłowy kod jednorazowy.", True)
-    account.failed_logins = 0
-    account.locked_until = None
+        step = totp_step(account.totp_secret, totp_code, now)
+        if step is None or (account.totp_last_step is not None
+                            and step <= account.totp_last_step):
+            why = "TOTP code wrong" if step is None else "TOTP code already used"
+            _failure(session, name, client, why, now)
+            return LoginResult(None, "Nieprawidłowy lub już użyty kod jednorazowy.", True)
+        account.totp_last_step = step
+    throttle.succeeded(session, name, client)
     if not account.directory and passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = passwords.hash_password(password)
     session.flush()
     return LoginResult(user)
+
+
+def _failure(session: Session, name: str, client: str, why: str,
+             now: datetime) -> LoginResult:
+    failures = throttle.failed(session, name, client, now)
+    audit(session, "web", "login.failed", name[:100],
+          {"client": client, "why": why, "failures": failures})
+    return LoginResult(None, GENERIC)
+
+
+TOTP_STEP_SECONDS = 30
+
+
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step (one either side of now, for clock drift) whose code this is."""
+    import hmac
+
+    import pyotp
+
+    code = (code or "").strip()
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // TOTP_STEP_SECONDS
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
+            return step
+    return None
 
 
 def start_session(session: Session, user: User, client: str, previous: str | None = None,

@@ -86,3 +86,51 @@ def printed(session: Session, name: str) -> str:
     if user is None:
         return name
     return f"{user.display_name}, {user.title}" if user.title else user.display_name
+
+
+def _active_admins(session: Session) -> list[User]:
+    return [u for u in list_users(session) if u.active and "administrator" in u.roles]
+
+
+def set_active(session: Session, name: str, active: bool, actor: str) -> User:
+    """Disable (or enable again) a person's account. A disabled person's sessions and API
+    tokens end at once; their name stays on every document and register they appear in."""
+    from kustosz.access.accounts import end_credentials
+
+    user = get_user(session, name)
+    if user.active == active:
+        raise InputError(f"user {name!r} is already {'enabled' if active else 'disabled'}")
+    if not active and "administrator" in user.roles and \
+            [u.id for u in _active_admins(session)] == [user.id]:
+        raise InputError(f"{name!r} is the only active administrator; enable or appoint "
+                         "another administrator first")
+    user.active = active
+    session.flush()
+    ended = {} if active else end_credentials(session, user, "account disabled")
+    audit(session, actor, "user.enable" if active else "user.disable", name, ended)
+    return user
+
+
+def set_roles(session: Session, name: str, roles: list[str], actor: str) -> User:
+    """Replace a person's roles. What proved the old roles (sessions, API tokens) ends."""
+    from kustosz.access.accounts import end_credentials
+
+    user = get_user(session, name)
+    wanted = sorted(set(roles))
+    if not wanted:
+        raise InputError(f"give at least one role ({', '.join(ROLES)})")
+    unknown = [r for r in wanted if r not in ROLES]
+    if unknown:
+        raise InputError(f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}")
+    if wanted == sorted(user.roles):
+        raise InputError(f"user {name!r} already has exactly these roles")
+    if "administrator" in user.roles and "administrator" not in wanted and user.active and \
+            [u.id for u in _active_admins(session)] == [user.id]:
+        raise InputError(f"{name!r} is the only active administrator; appoint another "
+                         "administrator before taking the role away")
+    before = list(user.roles)
+    user.roles = wanted
+    session.flush()
+    ended = end_credentials(session, user, "roles changed")
+    audit(session, actor, "user.roles", name, {"before": before, "after": wanted, **ended})
+    return user

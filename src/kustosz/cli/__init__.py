@@ -9,6 +9,7 @@ import typer
 
 from kustosz.atrest.modes import private_umask
 from kustosz.cli import (
+    accounts,
     admin,
     cameras,
     custody,
@@ -49,6 +50,7 @@ custody_docs.register(app)
 monitoring.register(app)
 endpoints.register(app)
 secrets_cmd.register(app)
+accounts.register(app)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from kustosz.db.custody import Request
 from kustosz.errors import FieldError, InputError
 from kustosz.vault import Vault
 
-users_app = typer.Typer(no_args_is_help=True, help="People the paperwork names (until login).")
+users_app = typer.Typer(no_args_is_help=True, help="People: accounts, roles, passwords, sign-in.")
 requests_app = typer.Typer(no_args_is_help=True,
                            help="Requests (wnioski): register with auto-hold, decide.")
 

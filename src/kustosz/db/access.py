@@ -16,13 +16,13 @@ from kustosz.db.types import BigId, UTCDateTime
 
 
 class Account(Base):
-    """The login side of a user: failed attempts, lock-out, the optional TOTP secret."""
+    """The login side of a user: the optional TOTP secret and the last time step it accepted
+    (a code is good once), the one-time password flag, directory login."""
 
     __tablename__ = "access_accounts"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     one_time: Mapped[bool] = mapped_column(default=False)  # must set a new password at login
     password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The directory (LDAP/AD) proves this person's password; no local hash is kept or checked.
@@ -57,6 +57,22 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it ended: revoked by a person, or a password change, reset, deactivation or role
+    # change of its owner (kustosz.access.accounts.end_credentials).
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("ix_access_api_tokens_user", "user_id"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per account name (known or not) and per client address; each
+    failure past the free ones doubles the wait before the next attempt, up to a cap."""
+
+    __tablename__ = "access_login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # account:NAME | address:IP
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Authorisation(Base):

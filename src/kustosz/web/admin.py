@@ -5,21 +5,30 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kustosz.access import accounts, allowlist, directory, passwords, records
+from kustosz.access import accounts, allowlist, directory, passwords, records, throttle
 from kustosz.access import authorisations as auths
-from kustosz.access.users import ROLES, add_user, list_users, printed
+from kustosz.access.users import (
+    ROLES,
+    add_user,
+    get_user,
+    list_users,
+    printed,
+    set_active,
+    set_roles,
+)
 from kustosz.audit import append as audit
 from kustosz.custody.registers import record_action
 from kustosz.db.access import Account, ListeningProtocol
 from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
-from kustosz.errors import InputError, KustoszError
+from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _when, form_of
@@ -35,11 +44,15 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
     with ctx.vault.reading() as s:
         users = list_users(s)
         all_accounts = list(s.execute(select(Account)).scalars())
-        locked = {a.user_id for a in all_accounts
-                  if a.locked_until and a.locked_until > datetime.now(UTC)}
         by_directory = {a.user_id for a in all_accounts if a.directory}
-    return page(ctx, "users.html", status, users=users, roles=ROLES, locked=locked,
-                by_directory=by_directory,
+        waits = throttle.waits(s)
+    waiting_names = {w.key.removeprefix("account:") for w in waits
+                     if w.key.startswith("account:")}
+    waiting_addresses = [(w.key.removeprefix("address:"), w) for w in waits
+                         if w.key.startswith("address:")]
+    return page(ctx, "users.html", status, users=users, roles=ROLES,
+                waiting=waiting_names, waiting_addresses=waiting_addresses,
+                by_directory=by_directory, msg=ctx.request.query_params.get("msg"),
                 form=form or {}, errors=errors or {}, error=error, shown=shown)
 
 
@@ -121,6 +134,79 @@ async def users_directory(name: str, request: Request, ctx: Ctx = gate("admin"))
                                       "(LDAP/Active Directory).")
     return _users_page(ctx, shown=f"{name} loguje się teraz hasłem lokalnym — hasło "
                                   f"jednorazowe (pokazane tylko teraz): {password}")
+
+
+@router.post("/admin/users/{name}/disable")
+async def users_disable(name: str, ctx: Ctx = gate("admin")) -> Response:
+    return _lifecycle(ctx, name, lambda s, who: set_active(s, name, False, who),
+                      f"Konto {name} wyłączone; jego sesje i tokeny API zakończone.")
+
+
+@router.post("/admin/users/{name}/enable")
+async def users_enable(name: str, ctx: Ctx = gate("admin")) -> Response:
+    return _lifecycle(ctx, name, lambda s, who: set_active(s, name, True, who),
+                      f"Konto {name} włączone.")
+
+
+@router.post("/admin/users/{name}/roles")
+async def users_roles(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
+    roles = [r for r in (await request.form()).getlist("roles") if isinstance(r, str)]
+    return _lifecycle(ctx, name, lambda s, who: set_roles(s, name, roles, who),
+                      f"Role użytkownika {name} zmienione; jego sesje i tokeny API "
+                      "zakończone.")
+
+
+@router.post("/admin/users/{name}/unthrottle")
+async def users_unthrottle(name: str, ctx: Ctx = gate("admin")) -> Response:
+    def lift(s: Any, who: str) -> None:
+        lifted = throttle.lift(s, name=name)
+        audit(s, who, "login.unthrottle", name, {"account": name, "lifted": lifted})
+
+    return _lifecycle(ctx, name, lift, f"Zdjęto spowolnienie logowania konta {name}.",
+                      must_exist=False)
+
+
+@router.post("/admin/throttle/address")
+async def address_unthrottle(request: Request, ctx: Ctx = gate("admin")) -> Response:
+    address = str((await request.form()).get("address", ""))[:150]
+    admin = ctx.need("admin")
+    with ctx.vault.transaction() as s:
+        lifted = throttle.lift(s, client=address)
+        audit(s, admin.name, "login.unthrottle", address, {"address": address,
+                                                            "lifted": lifted})
+    return redirect(flash_url("/admin/users", f"Zdjęto spowolnienie logowania z adresu "
+                                              f"{address}."))
+
+
+def _lifecycle(ctx: Ctx, name: str, change: Any, done: str, must_exist: bool = True
+               ) -> Response:
+    admin = ctx.need("admin")
+    try:
+        with ctx.vault.transaction() as s:
+            if must_exist:
+                get_user(s, name)
+            change(s, admin.name)
+    except NotFound:
+        return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+    except InputError as exc:
+        return _users_page(ctx, error=_pl_refusal(str(exc), name), status=409)
+    return redirect(flash_url("/admin/users", done))
+
+
+def _pl_refusal(message: str, name: str) -> str:
+    """The domain speaks English to the terminal; the page says it in Polish."""
+    if "only active administrator" in message:
+        return (f"{name} jest jedynym aktywnym administratorem — najpierw nadaj rolę "
+                "administratora komuś innemu.")
+    if "already has exactly these roles" in message:
+        return f"Użytkownik {name} ma już dokładnie te role."
+    if "give at least one role" in message:
+        return "Wybierz co najmniej jedną rolę."
+    if "already enabled" in message:
+        return f"Konto {name} jest już włączone."
+    if "already disabled" in message:
+        return f"Konto {name} jest już wyłączone."
+    return message
 
 
 # -- authorisations ---------------------------------------------------------------------------

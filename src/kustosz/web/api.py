@@ -4,8 +4,7 @@ Bad input answers 422 with the field named; nothing is half-saved."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,13 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from kustosz.access import authorisations as auths
+from kustosz.access import tokens
 from kustosz.custody import holds as holds_mod
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import list_requests
-from kustosz.db.access import ApiToken
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.sources import get_source
-from kustosz.web.common import Ctx, Forbidden, token_digest
+from kustosz.web.common import Ctx
 from kustosz.web.gate import SCOPES, gate
 from kustosz.web.params import PathId
 
@@ -162,29 +161,42 @@ async def authorisations_issue(body: AuthorisationIn, request: Request,
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1)
-    days: int = Field(default=90, ge=1, le=730)
+    days: int = Field(default=90, ge=1, le=tokens.MAX_DAYS)
 
 
 @router.post("/tokens", status_code=201)
 async def token_create(body: TokenIn, request: Request, ctx: Ctx = gate()) -> Any:
-    """A token for automation, acting as the logged-in user, limited to the scopes named."""
+    """A token for automation, acting as the logged-in user, limited to the scopes named.
+    Made only in a browser session: a token cannot make tokens."""
     user = ctx.need_user()
-    if ctx.via_token:
-        raise Forbidden("tokens are made in a browser session")
-    bad = [x for x in body.scopes if x not in SCOPES]
-    if bad:
-        return _field_error("scopes", f"unknown scope {bad[0]!r}; known: {', '.join(SCOPES)}")
-    token = "ksz_" + secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
-    from kustosz.audit import append as audit
+    try:
+        with ctx.vault.transaction() as s:
+            token, row = tokens.create(s, user, body.name, body.scopes, body.days, SCOPES)
+            return {"id": row.id, "token": token, "scopes": row.scopes,
+                    "expires_at": row.expires_at}
+    except FieldError as exc:
+        return _field_error(exc.field, str(exc))
 
-    with ctx.vault.transaction() as s:
-        row = ApiToken(user_id=user.id, name=body.name, token_hash=token_digest(token),
-                       scopes=sorted(set(body.scopes)), created_by=user.name, created_at=now,
-                       expires_at=now + timedelta(days=body.days))
-        s.add(row)
-        s.flush()
-        audit(s, user.name, "token.create", f"token {row.id}",
-              {"name": body.name, "scopes": row.scopes})
-    return {"token": token, "scopes": sorted(set(body.scopes)),
-            "expires_at": (now + timedelta(days=body.days)).isoformat()}
+
+@router.get("/tokens")
+def token_list(ctx: Ctx = gate(scope="read")) -> list[dict[str, Any]]:
+    """The caller's own tokens (never the tokens themselves)."""
+    user = ctx.need_user()
+    with ctx.vault.reading() as s:
+        return [{"id": t.id, "name": t.name, "scopes": t.scopes, "state": tokens.state(t),
+                 "created_at": t.created_at, "expires_at": t.expires_at,
+                 "last_used_at": t.last_used_at, "revoked_at": t.revoked_at,
+                 "revoke_reason": t.revoke_reason} for t, _ in tokens.list_tokens(s, user)]
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def token_revoke(token_id: PathId, ctx: Ctx = gate()) -> Any:
+    user = ctx.need_user()
+    try:
+        with ctx.vault.transaction() as s:
+            tokens.revoke(s, token_id, user.name, only_of=user, reason="revoked by its owner")
+    except NotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    except KustoszError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return {"id": token_id, "state": "revoked"}

@@ -21,6 +21,7 @@ from kustosz.web import (
     pages,
     requests_pages,
     robust,
+    tokens,
 )
 from kustosz.web.common import (
     TEMPLATES,
@@ -54,7 +55,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
-                   api, api_custody):
+                   tokens, api, api_custody):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

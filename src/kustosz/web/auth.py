@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -147,16 +149,23 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     form = await request.form()
     secret, code = str(form.get("secret", "")), str(form.get("code", "")).strip()
-    if len(secret) < 16 or not pyotp.TOTP(secret).verify(code, valid_window=1):
-        uri = pyotp.TOTP(secret or "A" * 16).provisioning_uri(name=user.name,
-                                                              issuer_name="Kustosz")
+    try:
+        step = accounts.totp_step(secret, code, datetime.now(UTC)) if len(secret) >= 16 \
+            else None
+    except (ValueError, TypeError):  # not base32: not a secret this page gave out
+        step, secret = None, pyotp.random_base32()
+    if step is None:
+        uri = pyotp.TOTP(secret if len(secret) >= 16 else pyotp.random_base32()) \
+            .provisioning_uri(name=user.name, issuer_name="Kustosz")
         return page(ctx, "totp.html", 422, secret=secret, uri=uri, enabled=False,
                     errors={"code": "Kod nie pasuje — sprawdź czas w telefonie i przepisz "
                                     "aktualny kod."})
     with ctx.vault.transaction() as s:
         u = s.get(User, user.id)
         assert u is not None
-        accounts.account_of(s, u).totp_secret = secret
+        account = accounts.account_of(s, u)
+        account.totp_secret = secret
+        account.totp_last_step = step  # the code just typed cannot open a login afterwards
         from kustosz.audit import append as audit
 
         audit(s, u.name, "user.totp", u.name, {"enabled": True})

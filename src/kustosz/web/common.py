@@ -3,7 +3,6 @@ templates, and errors shown in Polish."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -14,11 +13,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
-from kustosz.access import accounts
+from kustosz.access import accounts, tokens
 from kustosz.access.users import ROLE_SHORT
-from kustosz.db.access import ApiToken
 from kustosz.db.custody import User
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, translate
@@ -102,10 +99,6 @@ def vault_of(request: Request) -> Vault:
     return request.app.state.vault
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def context(request: Request) -> Ctx:
     """The dependency every route takes: resolves the caller once per request."""
     vault = vault_of(request)
@@ -115,16 +108,12 @@ def context(request: Request) -> Ctx:
     now = datetime.now(UTC)
     if auth.lower().startswith("bearer "):
         with vault.transaction() as s:
-            row = s.execute(select(ApiToken).where(
-                ApiToken.token_hash == token_digest(auth[7:].strip()))).scalar_one_or_none()
-            if row is None or row.revoked_at is not None or (
-                    row.expires_at is not None and row.expires_at <= now):
+            found = tokens.resolve(s, auth[7:], now)
+            if found is None:
                 return Ctx(request, vault, None, lang=lang, via_token=True)
-            user = s.get(User, row.user_id)
-            if user is None or not user.active:
-                return Ctx(request, vault, None, lang=lang, via_token=True)
-            return Ctx(request, vault, user, via_token=True, scopes=list(row.scopes), lang=lang,
-                       must_change=accounts.needs_new_password(s, user))
+            return Ctx(request, vault, found.user, via_token=True,
+                       scopes=list(found.row.scopes), lang=lang,
+                       must_change=accounts.needs_new_password(s, found.user))
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with vault.transaction() as s:

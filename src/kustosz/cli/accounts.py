@@ -1,0 +1,113 @@
+"""users disable|enable|roles|reset|unthrottle, tokens list|revoke: the account lifecycle
+from the terminal (the same rules as the administration pages)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from kustosz.access import accounts, passwords, throttle, tokens
+from kustosz.access.users import ROLES, get_user, set_active, set_roles
+from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
+from kustosz.cli.requests import users_app
+from kustosz.db.custody import User
+from kustosz.errors import InputError
+
+tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: list and revoke.")
+
+
+@fails_cleanly
+def users_disable(name: str) -> None:
+    """Disable an account: its sessions and API tokens end at once."""
+    with open_vault() as vault, vault.transaction() as s:
+        set_active(s, name, False, actor())
+    console.print(f"user {name} disabled; their sessions and API tokens ended")
+
+
+@fails_cleanly
+def users_enable(name: str) -> None:
+    """Enable a disabled account again (it signs in anew; old tokens stay ended)."""
+    with open_vault() as vault, vault.transaction() as s:
+        set_active(s, name, True, actor())
+    console.print(f"user {name} enabled")
+
+
+@fails_cleanly
+def users_roles(name: str,
+                role: list[str] = typer.Option(..., "--set",
+                                               help=f"Repeatable: {', '.join(ROLES)}.")) -> None:
+    """Replace a user's roles; their sessions and API tokens end."""
+    with open_vault() as vault, vault.transaction() as s:
+        user = set_roles(s, name, list(role), actor())
+        roles = ", ".join(user.roles)
+    console.print(f"user {name}: roles {roles}; their sessions and API tokens ended")
+
+
+@fails_cleanly
+def users_reset(name: str) -> None:
+    """Give a user a new one-time password (shown once, here); sessions and tokens end."""
+    password = passwords.one_time_password()
+    with open_vault() as vault, vault.transaction() as s:
+        user = get_user(s, name)
+        accounts.set_password(s, user, password, actor(), one_time=True, check=False)
+    console.print(f"one-time password for {name} (shown only now; it must be changed at the "
+                  f"first login): {password}")
+
+
+@fails_cleanly
+def users_unthrottle(name: str = typer.Argument(None, help="Account name."),
+                     address: str = typer.Option(None, "--address",
+                                                 help="A client address instead.")) -> None:
+    """Lift the wait after failed logins of an account name or of an address."""
+    if not name and not address:
+        raise InputError("name an account or give --address")
+    with open_vault() as vault, vault.transaction() as s:
+        lifted = throttle.lift(s, name=name, client=address)
+        from kustosz.audit import append as audit
+
+        audit(s, actor(), "login.unthrottle", name or address or "",
+              {"account": name, "address": address, "lifted": lifted})
+    console.print("wait lifted" if lifted else "nothing was waiting")
+
+
+@fails_cleanly
+def tokens_list(user: str = typer.Option(None, "--user", help="Only this user's tokens."),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """API tokens: owner, name, scopes, state, expiry, last use (never the token itself)."""
+    with open_vault() as vault, vault.reading() as s:
+        owner: User | None = get_user(s, user) if user else None
+        rows = [{"id": t.id, "user": n, "name": t.name, "scopes": t.scopes,
+                 "state": tokens.state(t), "created_at": t.created_at,
+                 "expires_at": t.expires_at, "last_used_at": t.last_used_at,
+                 "revoked_at": t.revoked_at, "revoke_reason": t.revoke_reason}
+                for t, n in tokens.list_tokens(s, owner)]
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table("id", "user", "name", "scopes", "state", "expires", "last used")
+        for r in rows:
+            state = r["state"] + (f" ({r['revoke_reason']})" if r["revoke_reason"] else "")
+            table.add_row(str(r["id"]), r["user"], r["name"], ", ".join(r["scopes"]), state,
+                          local(r["expires_at"], vault), local(r["last_used_at"], vault))
+    console.print(table)
+
+
+@fails_cleanly
+def tokens_revoke(token_id: int, reason: str = typer.Option("revoked by the administrator",
+                                                            "--reason")) -> None:
+    """Revoke an API token at once."""
+    with open_vault() as vault, vault.transaction() as s:
+        # The terminal is the administrator's: file modes keep everyone else out of the vault.
+        tokens.revoke(s, token_id, actor(), only_of=None, reason=reason)
+    console.print(f"token {token_id} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    users_app.command("disable")(users_disable)
+    users_app.command("enable")(users_enable)
+    users_app.command("roles")(users_roles)
+    users_app.command("reset")(users_reset)
+    users_app.command("unthrottle")(users_unthrottle)
+    tokens_app.command("list")(tokens_list)
+    tokens_app.command("revoke")(tokens_revoke)
+    app.add_typer(tokens_app, name="tokens")

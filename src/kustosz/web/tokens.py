@@ -1,0 +1,104 @@
+"""API tokens in the browser: each person lists, makes and revokes their own
+(/account/tokens); the administrator sees and revokes everyone's (/admin/tokens).
+The token itself is shown once, when made; only its hash is kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kustosz.access import tokens
+from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import SCOPES, gate
+from kustosz.web.params import PathId
+
+router = APIRouter(include_in_schema=False)
+
+SCOPES_PL: dict[str, str] = {
+    "read": "odczyt list i rejestrów (bez materiału)",
+    "custody": "zabezpieczenia, decyzje, kopie",
+    "authorise": "wydawanie upoważnień",
+    "media": "otwieranie materiału (nadal tylko z upoważnieniem i ze stanowiska z listy)",
+}
+STATES_PL = {"active": "aktywny", "revoked": "unieważniony", "expired": "wygasły"}
+# Why a token ended: kept in English in the table (as the terminal shows it), said in Polish.
+REASONS_PL = {
+    "password change": "zmiana hasła", "password reset": "nowe hasło jednorazowe",
+    "account disabled": "konto wyłączone", "roles changed": "zmiana ról",
+    "directory login changed": "zmiana sposobu logowania",
+    "revoked by its owner": "przez właściciela",
+}
+
+
+def reason_pl(reason: str | None) -> str:
+    if not reason:
+        return ""
+    prefix = "revoked by the administrator "
+    if reason.startswith(prefix):
+        return "przez administratora " + reason.removeprefix(prefix)
+    return REASONS_PL.get(reason, reason)
+
+
+def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response:
+    with ctx.vault.reading() as s:
+        rows = tokens.list_tokens(s, None if everyone else ctx.user)
+    now = datetime.now(UTC)
+    return page(ctx, "tokens.html", status, rows=rows, everyone=everyone, scopes=SCOPES_PL,
+                state=lambda t: tokens.state(t, now), states=STATES_PL, reason=reason_pl,
+                msg=ctx.request.query_params.get("msg"), **extra)
+
+
+@router.get("/account/tokens")
+def my_tokens(ctx: Ctx = gate()) -> Response:
+    return _page(ctx, everyone=False)
+
+
+@router.post("/account/tokens")
+async def my_token_create(request: Request, ctx: Ctx = gate()) -> Response:
+    user = ctx.need_user()
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    scopes = [x for x in raw.getlist("scopes") if isinstance(x, str)]
+    form["scopes"] = ",".join(scopes)
+    try:
+        days = int(form.get("days") or "90")
+    except ValueError:
+        return _page(ctx, False, 422, form=form, errors={"days": "Podaj liczbę dni."})
+    try:
+        with ctx.vault.transaction() as s:
+            token, _row = tokens.create(s, user, form.get("name", ""), scopes, days, SCOPES)
+    except FieldError as exc:
+        return _page(ctx, False, 422, form=form, errors={exc.field: str(exc)})
+    return _page(ctx, False, 201, shown=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def my_token_revoke(token_id: PathId, ctx: Ctx = gate()) -> Response:
+    user = ctx.need_user()
+    try:
+        with ctx.vault.transaction() as s:
+            tokens.revoke(s, token_id, user.name, only_of=user, reason="revoked by its owner")
+    except KustoszError as exc:
+        return _page(ctx, False, 404 if isinstance(exc, NotFound) else 409, error=str(exc))
+    return redirect(flash_url("/account/tokens", "Token unieważniony."))
+
+
+@router.get("/admin/tokens")
+def all_tokens(ctx: Ctx = gate("admin")) -> Response:
+    return _page(ctx, everyone=True)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+async def any_token_revoke(token_id: PathId, ctx: Ctx = gate("admin")) -> Response:
+    admin = ctx.need("admin")
+    try:
+        with ctx.vault.transaction() as s:
+            tokens.revoke(s, token_id, admin.name, only_of=None,
+                          reason=f"revoked by the administrator {admin.name}")
+    except KustoszError as exc:
+        return _page(ctx, True, 404 if isinstance(exc, NotFound) else 409, error=str(exc))
+    return redirect(flash_url("/admin/tokens", "Token unieważniony."))

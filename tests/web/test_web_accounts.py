@@ -1,0 +1,405 @@
+"""Accounts that can be closed and credentials that end with what proved them (issue 11,
+R3.2–R3.5): sessions and API tokens die with a password change, a reset, a deactivation and a
+role change; tokens expire, are listed and revoked by their owner and the administrator; failed
+logins slow down per account and per address instead of locking anyone out; a TOTP code is
+good once."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from tests.conftest import snapshot
+from web_helpers import (
+    OFFICE_PC,
+    PASSWORD,
+    STRANGER,
+    client,
+    csrf_in,
+    csrf_of,
+    login,
+    session_for,
+    user,
+)
+
+from kustosz.access import accounts, throttle, tokens
+from kustosz.db.access import Account, ApiToken
+from kustosz.db.custody import User
+from kustosz.db.models import AuditEntry
+from kustosz.vault import Vault
+from kustosz.web.gate import SCOPES
+
+NEW_PASSWORD = "Zupełnie-nowe-hasło-2"
+
+
+def token_for(vault: Vault, name: str, scopes: tuple[str, ...] = ("read",),
+              days: int = 30) -> str:
+    with vault.transaction() as s:
+        u = s.execute(select(User).where(User.name == name)).scalar_one()
+        token, _ = tokens.create(s, u, "skrypt", list(scopes), days, SCOPES)
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def actions(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
+
+
+# -- credentials end with what proved them ---------------------------------------------------
+def test_password_change_ends_other_sessions_and_tokens(vault: Vault) -> None:
+    user(vault, "ania", ["viewer"])
+    here, there = client(vault), client(vault)
+    session_for(vault, here, "ania")
+    session_for(vault, there, "ania")
+    token = token_for(vault, "ania")
+    assert there.get("/").status_code == 200
+    assert here.get("/api/me", headers=bearer(token)).status_code == 200
+    r = here.post("/account/password", data={"csrf": csrf_of(vault, here), "current": PASSWORD,
+                                             "new": NEW_PASSWORD, "again": NEW_PASSWORD})
+    assert r.status_code == 303
+    assert here.get("/").status_code == 200  # the one that changed it goes on
+    assert there.get("/").status_code == 303  # the other is sent to the login page
+    assert here.get("/api/me", headers=bearer(token)).status_code == 401
+    with vault.reading() as s:
+        row = s.execute(select(ApiToken)).scalar_one()
+        assert row.revoke_reason == "password change"
+
+
+def test_admin_reset_ends_sessions_and_tokens(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    user(sqlite_vault, "ania", ["viewer"])
+    victim = client(sqlite_vault)
+    session_for(sqlite_vault, victim, "ania")
+    token = token_for(sqlite_vault, "ania")
+    admin = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, admin, "admin")
+    assert admin.post("/admin/users/ania/reset", data={"csrf": csrf}).status_code == 200
+    assert victim.get("/").status_code == 303
+    assert victim.get("/api/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_token_cannot_skip_the_must_change_password_step(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    token = token_for(sqlite_vault, "ania")
+    with sqlite_vault.transaction() as s:
+        u = s.execute(select(User).where(User.name == "ania")).scalar_one()
+        accounts.account_of(s, u).one_time = True  # as if the flag were set some other way
+    r = client(sqlite_vault).get("/api/me", headers=bearer(token))
+    assert r.status_code == 403 and "one-time password" in r.text
+
+
+def test_disabled_user_is_out_at_once_web_and_cli(sqlite_vault: Vault, cli: object) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    user(sqlite_vault, "ania", ["viewer"])
+    user(sqlite_vault, "bartek", ["viewer"])
+    victim = client(sqlite_vault)
+    session_for(sqlite_vault, victim, "ania")
+    token = token_for(sqlite_vault, "ania")
+    admin = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, admin, "admin")
+    assert admin.post("/admin/users/ania/disable", data={"csrf": csrf}).status_code == 303
+    assert victim.get("/").status_code == 303
+    assert victim.get("/api/me", headers=bearer(token)).status_code == 401
+    r = login(client(sqlite_vault), "ania")
+    assert r.status_code == 401 and "Nieprawidłowa nazwa użytkownika lub hasło" in r.text
+    # the terminal: disable and enable
+    other = client(sqlite_vault)
+    session_for(sqlite_vault, other, "bartek")
+    out = cli("users", "disable", "bartek")
+    assert out.exit_code == 0, out.output
+    assert other.get("/").status_code == 303
+    assert cli("users", "enable", "bartek").exit_code == 0
+    assert login(client(sqlite_vault), "bartek").status_code == 303
+    assert {"user.disable", "user.enable"} <= set(actions(sqlite_vault))
+
+
+def test_role_change_ends_sessions_and_tokens_web_and_cli(sqlite_vault: Vault,
+                                                           cli: object) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    user(sqlite_vault, "ania", ["custodian"])
+    victim = client(sqlite_vault)
+    session_for(sqlite_vault, victim, "ania")
+    token = token_for(sqlite_vault, "ania", ("read",))
+    admin = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, admin, "admin")
+    r = admin.post("/admin/users/ania/roles", data={"csrf": csrf, "roles": ["viewer"]})
+    assert r.status_code == 303
+    assert victim.get("/").status_code == 303
+    assert victim.get("/api/holds", headers=bearer(token)).status_code == 401
+    out = cli("users", "roles", "ania", "--set", "viewer", "--set", "auditor")
+    assert out.exit_code == 0, out.output
+    with sqlite_vault.reading() as s:
+        assert s.execute(select(User.roles).where(User.name == "ania")).scalar_one() == \
+            ["auditor", "viewer"]
+        details = s.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "user.roles")).scalars().all()
+    assert len(details) == 2 and '"tokens_ended":1' in details[0]
+
+
+def test_the_only_administrator_cannot_be_disabled_or_demoted(sqlite_vault: Vault,
+                                                              cli: object) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    c = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, c, "admin")
+    before = snapshot(sqlite_vault)["tables"]
+    r = c.post("/admin/users/admin/disable", data={"csrf": csrf})
+    assert r.status_code == 409 and "jedynym aktywnym administratorem" in r.text
+    r = c.post("/admin/users/admin/roles", data={"csrf": csrf, "roles": ["viewer"]})
+    assert r.status_code == 409 and "jedynym aktywnym administratorem" in r.text
+    assert cli("users", "disable", "admin", ok=False).exit_code == 2
+    assert cli("users", "roles", "admin", "--set", "dpo", ok=False).exit_code == 2
+    assert snapshot(sqlite_vault)["tables"] == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (("users", "disable", "nikt"), "no user named"),
+    (("users", "roles", "ania", "--set", "krol"), "unknown role"),
+    (("users", "roles", "ania", "--set", "viewer"), "already has exactly these roles"),
+    (("users", "enable", "ania"), "already enabled"),
+    (("tokens", "revoke", "999"), "no token 999"),
+    (("users", "unthrottle"), "name an account or give --address"),
+])
+def test_lifecycle_bad_input_is_refused_and_changes_nothing(
+        sqlite_vault: Vault, cli: object, args: tuple[str, ...], message: str) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    before = snapshot(sqlite_vault)["tables"]
+    out = cli(*args, ok=False)
+    assert out.exit_code == 2 and message in out.output, out.output
+    assert snapshot(sqlite_vault)["tables"] == before
+
+
+# -- tokens: expiry, listing, revocation -----------------------------------------------------
+def test_tokens_are_listed_and_revoked_by_owner_and_admin(sqlite_vault: Vault,
+                                                          cli: object) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    user(sqlite_vault, "ania", ["custodian"])
+    user(sqlite_vault, "bartek", ["custodian"])
+    owner = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, owner, "ania")
+    r = owner.post("/account/tokens", data={"csrf": csrf, "name": "skrypt kopii",
+                                            "scopes": ["read", "custody"], "days": "30"})
+    assert r.status_code == 201
+    made = r.text.split('<code id="new-token">')[1].split("</code>")[0]
+    assert made.startswith("ksz_")
+    assert owner.get("/api/holds", headers=bearer(made)).status_code == 200
+    listed = owner.get("/api/tokens", headers=bearer(made)).json()
+    assert [t["name"] for t in listed] == ["skrypt kopii"] and "token" not in listed[0]
+    page = owner.get("/account/tokens")
+    assert "skrypt kopii" in page.text and made not in page.text  # shown once only
+    # bartek's token: ania cannot revoke it; the administrator can
+    theirs = token_for(sqlite_vault, "bartek")
+    with sqlite_vault.reading() as s:
+        theirs_id = s.execute(select(ApiToken.id).where(ApiToken.name == "skrypt")
+                              .order_by(ApiToken.id.desc())).scalars().first()
+    before = snapshot(sqlite_vault)["tables"]
+    r = owner.post(f"/account/tokens/{theirs_id}/revoke", data={"csrf": csrf})
+    assert r.status_code == 404
+    assert snapshot(sqlite_vault)["tables"] == before
+    admin = client(sqlite_vault)
+    admin_csrf = session_for(sqlite_vault, admin, "admin")
+    assert "skrypt kopii" in admin.get("/admin/tokens").text
+    assert admin.post(f"/admin/tokens/{theirs_id}/revoke",
+                      data={"csrf": admin_csrf}).status_code == 303
+    assert owner.get("/api/me", headers=bearer(theirs)).status_code == 401
+    # the owner revokes her own, the terminal lists both as revoked
+    mine_id = listed[0]["id"]
+    assert owner.post(f"/account/tokens/{mine_id}/revoke", data={"csrf": csrf}
+                      ).status_code == 303
+    assert owner.get("/api/holds", headers=bearer(made)).status_code == 401
+    out = cli("tokens", "list", "--json")
+    assert out.exit_code == 0
+    assert '"state": "revoked"' in out.output and made not in out.output
+
+
+def test_expired_token_is_refused(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    token = token_for(sqlite_vault, "ania")
+    with sqlite_vault.transaction() as s:
+        s.execute(select(ApiToken)).scalar_one().expires_at = \
+            datetime.now(UTC) - timedelta(seconds=1)
+    assert client(sqlite_vault).get("/api/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("form, field_text", [
+    ({"name": "", "scopes": ["read"], "days": "30"}, "Podaj nazwę tokenu"),
+    ({"name": "x", "scopes": ["root"], "days": "30"}, "Nieznany zakres"),
+    ({"name": "x", "days": "30"}, "Wybierz co najmniej jeden zakres"),
+    ({"name": "x", "scopes": ["read"], "days": "0"}, "od 1 do 730 dni"),
+    ({"name": "x", "scopes": ["read"], "days": "731"}, "od 1 do 730 dni"),
+    ({"name": "x", "scopes": ["read"], "days": "dużo"}, "Podaj liczbę dni"),
+])
+def test_bad_token_forms_change_nothing(sqlite_vault: Vault, form: dict,
+                                        field_text: str) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    c = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, c, "ania")
+    before = snapshot(sqlite_vault)["tables"]
+    r = c.post("/account/tokens", data={"csrf": csrf, **form})
+    assert r.status_code == 422 and field_text in r.text
+    assert snapshot(sqlite_vault)["tables"] == before
+
+
+def test_a_token_cannot_make_tokens(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    token = token_for(sqlite_vault, "ania", tuple(SCOPES))
+    r = client(sqlite_vault).post("/api/tokens", json={"name": "x", "scopes": ["read"]},
+                                  headers=bearer(token))
+    assert r.status_code == 403
+
+
+# -- throttling, not lock-out ----------------------------------------------------------------
+def test_failures_slow_down_instead_of_locking(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    c = client(sqlite_vault, STRANGER)
+    for _ in range(throttle.FREE):
+        r = login(c, "ania", "wrong-password!")
+        assert r.status_code == 401 and "Nieprawidłowa nazwa użytkownika lub hasło" in r.text
+        assert 'value="ania"' in r.text
+    r = login(c, "ania", "wrong-password!")  # past the free ones: a wait starts
+    assert r.status_code == 401
+    r = login(c, "ania")  # the right password, but within the wait: not even checked
+    assert r.status_code == 401 and "Zbyt wiele nieudanych prób" in r.text
+    with sqlite_vault.transaction() as s:  # the wait passes
+        for row in throttle.waits(s):
+            row.wait_until = datetime.now(UTC) - timedelta(seconds=1)
+    assert login(c, "ania").status_code == 303
+    assert "login.throttled" in actions(sqlite_vault)
+
+
+def test_the_message_is_the_same_for_existing_and_unknown_accounts(sqlite_vault: Vault
+                                                                   ) -> None:
+    user(sqlite_vault, "celina", ["viewer"])
+    texts = {}
+    for name, address in (("celina", ("10.1.1.1", 1)), ("nieistniejacy", ("10.1.1.2", 1))):
+        c = client(sqlite_vault, address)
+        seen = []
+        for _ in range(throttle.FREE + 2):
+            r = login(c, name, "wrong-password!")
+            assert r.status_code == 401
+            main = r.text.replace(name, "NAME").split("<main>")[1].split("</main>")[0]
+            seen.append(re.sub(r'name="csrf" value="[^"]+"', "", main))
+        texts[name] = seen
+    assert texts["celina"] == texts["nieistniejacy"]
+
+
+def test_guessing_elsewhere_does_not_keep_the_administrator_out(sqlite_vault: Vault) -> None:
+    """The finding: anyone could lock the only administrator indefinitely."""
+    user(sqlite_vault, "admin", ["administrator"])
+    assert login(client(sqlite_vault, OFFICE_PC), "admin").status_code == 303  # her own PC
+    attacker = client(sqlite_vault, STRANGER)
+    for _ in range(40):
+        assert login(attacker, "admin", "guess-guess-guess").status_code == 401
+    r = login(attacker, "admin")  # even the right password waits at the attacker's address
+    assert "Zbyt wiele nieudanych prób" in r.text
+    # another workstation she never used waits for the account's short delay, no more
+    with sqlite_vault.reading() as s:
+        account_wait = s.get(throttle.LoginThrottle, throttle.account_key("admin"))
+        assert account_wait.wait_until - account_wait.last_failure_at <= throttle.ACCOUNT_CAP
+    assert login(client(sqlite_vault, OFFICE_PC), "admin").status_code == 303
+
+
+def test_administrator_lifts_a_wait(sqlite_vault: Vault, cli: object) -> None:
+    user(sqlite_vault, "admin", ["administrator"])
+    user(sqlite_vault, "ania", ["viewer"])
+    c = client(sqlite_vault, STRANGER)
+    for _ in range(throttle.FREE + 1):
+        login(c, "ania", "wrong-password!")
+    admin = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, admin, "admin")
+    page = admin.get("/admin/users")
+    assert "logowanie spowolnione" in page.text and "10.9.9.9" in page.text
+    assert admin.post("/admin/users/ania/unthrottle", data={"csrf": csrf}).status_code == 303
+    assert cli("users", "unthrottle", "--address", "10.9.9.9").exit_code == 0
+    assert login(c, "ania").status_code == 303
+    assert actions(sqlite_vault).count("login.unthrottle") == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(failures=st.integers(min_value=0, max_value=10_000))
+def test_wait_grows_and_never_passes_its_cap(failures: int) -> None:
+    for cap in (throttle.ACCOUNT_CAP, throttle.ADDRESS_CAP):
+        wait = throttle._wait(failures, cap)
+        if failures <= throttle.FREE:
+            assert wait is None
+            continue
+        assert wait is not None and timedelta(0) < wait <= cap
+        following = throttle._wait(failures + 1, cap)
+        assert following is not None and following >= wait
+
+
+# -- TOTP ------------------------------------------------------------------------------------
+def _with_totp(vault: Vault, name: str) -> pyotp.TOTP:
+    secret = pyotp.random_base32()
+    with vault.transaction() as s:
+        u = s.execute(select(User).where(User.name == name)).scalar_one()
+        accounts.account_of(s, u).totp_secret = secret
+    return pyotp.TOTP(secret)
+
+
+def _totp_login(c: object, name: str, code: str) -> object:
+    page = c.get("/login")  # type: ignore[attr-defined]
+    return c.post("/login", data={"username": name, "password": PASSWORD,  # type: ignore
+                                  "totp": code, "csrf": csrf_in(page.text), "next": "/"})
+
+
+def test_a_totp_code_is_accepted_once(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    totp = _with_totp(sqlite_vault, "ania")
+    code = totp.now()
+    assert _totp_login(client(sqlite_vault), "ania", code).status_code == 303
+    r = _totp_login(client(sqlite_vault), "ania", code)  # the same code, seconds later
+    assert r.status_code == 401 and "już użyty" in r.text
+    with sqlite_vault.reading() as s:
+        details = s.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "login.failed")).scalars().all()
+    assert any("TOTP code already used" in d for d in details)
+
+
+def test_wrong_totp_codes_are_counted_and_audited(sqlite_vault: Vault) -> None:
+    """The finding: 40 wrong codes neither slowed down nor left an audit entry."""
+    user(sqlite_vault, "ania", ["viewer"])
+    totp = _with_totp(sqlite_vault, "ania")
+    c = client(sqlite_vault, STRANGER)
+    wrong = f"{(int(totp.now()) + 500_000) % 1_000_000:06d}"
+    for _ in range(throttle.FREE + 1):
+        assert _totp_login(c, "ania", wrong).status_code == 401
+    r = _totp_login(c, "ania", totp.now())  # right code, but waiting now
+    assert r.status_code == 401 and "Zbyt wiele nieudanych prób" in r.text
+    acts = actions(sqlite_vault)
+    assert acts.count("login.failed") == throttle.FREE + 1 and "login.throttled" in acts
+
+
+def test_totp_step_is_remembered_in_the_account(sqlite_vault: Vault) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    totp = _with_totp(sqlite_vault, "ania")
+    assert _totp_login(client(sqlite_vault), "ania", totp.now()).status_code == 303
+    with sqlite_vault.reading() as s:
+        step = s.execute(select(Account.totp_last_step)).scalar_one()
+    assert step is not None and abs(step - int(datetime.now(UTC).timestamp()) // 30) <= 1
+
+
+def test_enabling_totp_spends_its_code_and_refuses_a_forged_secret(sqlite_vault: Vault
+                                                                   ) -> None:
+    user(sqlite_vault, "ania", ["viewer"])
+    c = client(sqlite_vault)
+    csrf = session_for(sqlite_vault, c, "ania")
+    before = snapshot(sqlite_vault)["tables"]
+    for secret in ("!!!!not-base32!!!!", "SHORT", ""):
+        r = c.post("/account/totp", data={"csrf": csrf, "secret": secret, "code": "123456"})
+        assert r.status_code == 422 and "Kod nie pasuje" in r.text
+    assert snapshot(sqlite_vault)["tables"] == before
+    secret = pyotp.random_base32()
+    code = pyotp.TOTP(secret).now()
+    r = c.post("/account/totp", data={"csrf": csrf, "secret": secret, "code": code})
+    assert r.status_code == 303
+    r = _totp_login(client(sqlite_vault), "ania", code)  # the code that switched it on
+    assert r.status_code == 401 and "już użyty" in r.text
