@@ -71,6 +71,7 @@ BAD = {
     "password in an unset variable": ("--password-env", "NIE_MA_TAKIEJ_ZMIENNEJ"),
     "password without a user name": ("--url", "rtsp://10.1.1.21/s"),
     "password given twice": ("--password-file", "BOTH"),
+    "url with a line break": ("--url", "rtsp://u@10.1.1.21/s\nfile 'x'"),
 }
 
 

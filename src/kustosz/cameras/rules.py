@@ -141,6 +141,9 @@ class RtspAddress:
 
 def parse_rtsp_url(text: str) -> RtspAddress:
     """Split user:password off an rtsp:// URL; refuse anything that is not rtsp(s)://host."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text.strip()):
+        # The recorder hands the URL to ffmpeg as one line of a script (command.py).
+        raise InputError("camera URL must not hold control characters or line breaks")
     parts = urlsplit(text.strip())
     if parts.scheme.lower() not in ("rtsp", "rtsps"):
         raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})")

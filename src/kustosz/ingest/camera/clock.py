@@ -34,7 +34,10 @@ def measure_offset(url: str, window_s: float = WINDOW_S, timeout_s: float = 10.0
 
     lags: list[float] = []
     try:
-        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=timeout_s) as c:
+        # Video only, as the recorder asks (command.py): the sender reports then come from
+        # the stream whose packets are timed, not from the sound's.
+        with av.open(url, options={"rtsp_transport": "tcp", "allowed_media_types": "video"},
+                     timeout=timeout_s) as c:
             if not c.streams.video:
                 return None
             deadline = time.monotonic() + timeout_s

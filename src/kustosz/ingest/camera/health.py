@@ -42,6 +42,7 @@ class Failure:
 
 _AUTH = re.compile(r"\b401\b")
 _NOT_FOUND = re.compile(r"\b404\b")
+_PLAY_NOTHING = re.compile(r"method PLAY failed: 45[459]\b")
 _UNREACHABLE = re.compile(r"Connection refused|timed out|No route to host|Network is unreachable|"
                           r"Name or service not known|Temporary failure in name resolution|"
                           r"Connection reset", re.I)
@@ -60,7 +61,9 @@ def classify(stderr_tail: list[str], returncode: int | None, produced: bool,
                                       "password (401 Unauthorized); check the credentials")
     if _NOT_FOUND.search(text):
         return Failure("not_found", f"{shown_url}: the camera has no stream at this path (404)")
-    if "matches no streams" in text:
+    # The recorder asks for the video only (command.py): a camera without any answers the
+    # PLAY of no stream with 454/455/459 instead of ffmpeg's "matches no streams".
+    if "matches no streams" in text or _PLAY_NOTHING.search(text):
         return Failure("no_video", f"{shown_url}: the stream carries no video; nothing to record")
     if (m := _UNREACHABLE.search(text)) and not produced:
         return Failure("unreachable", f"{shown_url}: camera unreachable ({m.group(0)})")
