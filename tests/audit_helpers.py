@@ -44,8 +44,9 @@ class History:
 
 
 def make_history(vault: Vault, witness: Path) -> History:
-    """Entries, a viewing with three access records, two custody actions (so two signed
-    checkpoints), then one more served record and entry after the last checkpoint."""
+    """Entries, a viewing with three access records (its opening: checkpoint 1), two custody
+    actions (checkpoints 2 and 3), then one more served record and entry after the last
+    checkpoint."""
     people(vault)
     now = datetime.now(UTC)
     with vault.transaction() as s:
@@ -66,7 +67,7 @@ def make_history(vault: Vault, witness: Path) -> History:
         for i in range(3):
             served(s, vs, f"segment {i + 1}", "127.0.0.1", 1000 + i)
         vid = vs.id
-    with vault.transaction() as s:  # a custody action: checkpoint 1
+    with vault.transaction() as s:  # a custody action: checkpoint 2
         source = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
         hold = place_hold(s, sources=[source], start=now - timedelta(hours=2),
                           end=now, basis="sprawa OR.0001.1.2026", actor="test")
@@ -74,7 +75,7 @@ def make_history(vault: Vault, witness: Path) -> History:
     with vault.transaction() as s:
         vs = s.get(ViewingSession, vid)
         served(s, vs, "segment 4", "127.0.0.1", 2000)
-    with vault.transaction() as s:  # checkpoint 2
+    with vault.transaction() as s:  # checkpoint 3
         release_hold(s, hold_id, "sprawa zakończona", "test")
     with vault.transaction() as s:  # after the last checkpoint
         add_source(s, vault.policy, "cam-wejscie", "camera", "test")

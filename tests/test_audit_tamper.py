@@ -43,7 +43,7 @@ def history(vault: Vault, tmp_path: Path) -> Iterator[History]:
     h = make_history(v, witness)
     report = verify(v, witness)
     assert report.ok, report.problems
-    assert report.witnessed == 2 and len(witness_lines(witness)) == 2
+    assert report.witnessed == 3 and len(witness_lines(witness)) == 3
     yield h
     v.close()
 

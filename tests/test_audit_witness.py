@@ -122,7 +122,7 @@ def test_witness_of_another_vault_fails(history: History, tmp_path: Path) -> Non
 
 def test_verify_reports_the_witness_it_used(history: History) -> None:
     result = cli_for(history.vault)("audit", "verify")
-    assert "2 signed checkpoints agree with the log" in result.stdout
+    assert "3 signed checkpoints agree with the log" in result.stdout
     assert "4 access records verified" in result.stdout
 
 
@@ -135,7 +135,7 @@ def test_verify_without_a_witness_says_what_it_cannot_see(sqlite_vault: Vault) -
 def test_unreachable_witness_never_blocks_custody(sqlite_vault: Vault, tmp_path: Path) -> None:
     share = tmp_path / "unmounted-share"
     v = with_witness(sqlite_vault, share / "witness.jsonl")
-    history = make_history(v, share / "witness.jsonl")  # two custody actions, share absent
+    history = make_history(v, share / "witness.jsonl")  # a viewing, two custody actions
     with v.reading() as s:
         done = s.execute(select(AuditEntry.action).where(
             AuditEntry.action.in_(["hold.place", "hold.release"]))).scalars().all()
@@ -145,7 +145,7 @@ def test_unreachable_witness_never_blocks_custody(sqlite_vault: Vault, tmp_path:
     share.mkdir()  # the share is back
     outcome = checkpoint(v)
     assert outcome.problem is None
-    assert [line["n"] for line in witness_lines(history.witness)] == [1, 2, 3]
+    assert [line["n"] for line in witness_lines(history.witness)] == [1, 2, 3, 4]
     assert open_alerts(v) == []
     assert verify(v, history.witness).ok
     v.close()
@@ -206,15 +206,15 @@ def test_a_new_witness_receives_the_whole_history(history: History, elsewhere: P
     config.write_text(config.read_text().replace(str(history.witness), str(new)))
     again = Vault.open(v.root)
     assert checkpoint(again).problem is None
-    assert [line["n"] for line in witness_lines(new)] == [1, 2, 3]
+    assert [line["n"] for line in witness_lines(new)] == [1, 2, 3, 4]
     assert verify(again, new).ok
     again.close()
 
 
 def test_cli_checkpoint_writes_now(history: History) -> None:
     result = cli_for(history.vault)("audit", "checkpoint")
-    assert "checkpoint no. 3 made; 1 line(s) written" in result.stdout
-    assert len(witness_lines(history.witness)) == 3
+    assert "checkpoint no. 4 made; 1 line(s) written" in result.stdout
+    assert len(witness_lines(history.witness)) == 4
 
 
 # -- syslog: a real UDP receiver -----------------------------------------------------------
@@ -225,7 +225,7 @@ def test_checkpoints_reach_the_syslog_server(sqlite_vault: Vault, elsewhere: Pat
     port = receiver.getsockname()[1]
     v = with_witness(sqlite_vault, elsewhere / "w.jsonl", f'syslog = "127.0.0.1:{port}"\n')
     make_history(v, elsewhere / "w.jsonl")
-    got = [receiver.recv(65535).decode() for _ in range(2)]
+    got = [receiver.recv(65535).decode() for _ in range(3)]  # viewing opened, two custody
     receiver.close()
     key = public_key_of(v.root)
     assert key is not None
@@ -257,8 +257,8 @@ def test_periodic_checkpoint_seals_new_access_records(history: History) -> None:
         stop.set()
         thread.join(timeout=20)
     lines = witness_lines(history.witness)
-    assert lines[2]["access_seq"] == 5
-    assert len(lines) == 3  # an idle vault does not grow its log with empty checkpoints
+    assert lines[3]["access_seq"] == 5
+    assert len(lines) == 4  # an idle vault does not grow its log with empty checkpoints
     assert verify(v, history.witness).ok
 
 
@@ -279,9 +279,9 @@ def test_serve_checkpoints_at_start_and_at_stop(history: History) -> None:
     try:
         assert ready.wait(30), "serve did not get ready"
         deadline = time.monotonic() + 20
-        while len(witness_lines(history.witness)) < 3 and time.monotonic() < deadline:
+        while len(witness_lines(history.witness)) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(witness_lines(history.witness)) == 3  # at start
+        assert len(witness_lines(history.witness)) == 4  # at start
         with v.transaction() as s:
             served(s, s.get(ViewingSession, history.viewing_id), "segment 9", "127.0.0.1", 1)
     finally:
@@ -289,7 +289,7 @@ def test_serve_checkpoints_at_start_and_at_stop(history: History) -> None:
         t.join(60)
     assert not t.is_alive()
     lines = witness_lines(history.witness)
-    assert len(lines) == 4 and lines[3]["access_seq"] == 5  # at stop
+    assert len(lines) == 5 and lines[4]["access_seq"] == 5  # at stop
     assert verify(v, history.witness).ok
 
 
@@ -413,3 +413,27 @@ def test_concurrent_media_requests_keep_one_access_chain(vault: Vault, tmp_path:
     assert report.ok, report.problems
     assert report.access_records == 44
     v.close()
+
+
+def test_opening_a_viewing_is_checkpointed_at_once(history: History) -> None:
+    """Re-test of issue 11: a viewing's opening was sealed only by the next custody action or
+    periodic checkpoint, so someone with the database could erase that it ever happened."""
+    from kustosz.access.records import open_viewing
+    from kustosz.db.custody import User
+    from kustosz.db.models import Source
+
+    v = history.vault
+    before = len(witness_lines(history.witness))
+    with v.transaction() as s:
+        who = s.execute(select(User).where(User.name == "ogladajacy")).scalar_one()
+        source = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
+        assert open_viewing(s, user=who, action="playback", client="127.0.0.1",
+                            purpose="kontrola", case_ref="OR.2", witness="Jan Kowalski",
+                            source=source) is not None
+    lines = witness_lines(history.witness)
+    assert len(lines) == before + 1
+    with v.reading() as s:
+        opened = s.execute(select(AuditEntry.seq).where(AuditEntry.action == "access.open")
+                           .order_by(AuditEntry.seq.desc())).scalars().first()
+    assert lines[-1]["seq"] > opened  # the new opening is inside what the line seals
+    assert verify(v, history.witness).ok

@@ -150,7 +150,7 @@ def test_wrong_directory_password_is_refused_and_counts_for_lock_out(sqlite_vaul
     r = login(c, "ewa", DIRECTORY_PASSWORD)  # right, but it must wait now
     assert r.status_code == 401 and "Zbyt wiele nieudanych prób" in r.text
     with sqlite_vault.reading() as s:
-        assert s.execute(select(AuditEntry).where(AuditEntry.action == "login.throttled")).first()
+        assert s.execute(select(AuditEntry).where(AuditEntry.action == "login.failed")).first()
 
 
 def test_empty_password_never_counts_as_a_bind(sqlite_vault: Vault, slapd: str) -> None:

@@ -142,8 +142,10 @@ def test_totp_second_factor(sqlite_vault: Vault) -> None:
     page = c.get("/account/totp").text
     secret = page.split('name="secret" value="')[1].split('"')[0]
     assert c.post("/account/totp", data={"csrf": csrf_in(page), "secret": secret,
+                                         "password": PASSWORD,
                                          "code": "000000"}).status_code == 422
     assert c.post("/account/totp", data={"csrf": csrf_in(page), "secret": secret,
+                                         "password": PASSWORD,
                                          "code": pyotp.TOTP(secret).now()}).status_code == 303
     fresh = client(sqlite_vault)
     r = login(fresh, "ania")

@@ -50,10 +50,28 @@ def set_password(session: Session, user: User, password: str, actor: str,
     user.password_hash = passwords.hash_password(password)
     account.one_time = one_time
     account.password_set_at = datetime.now(UTC)
+    # A reset is what a person who lost the phone gets: the second factor starts afresh too
+    # (and one planted by whoever held the session is gone).
+    totp_cleared = bool(one_time and account.totp_secret)
+    if one_time:
+        account.totp_secret = None
+        account.totp_last_step = None
     session.flush()
     ended = end_credentials(session, user, "password reset" if one_time else "password change")
     throttle.lift(session, name=user.name)
-    audit(session, actor, "user.password", user.name, {"one_time": one_time, **ended})
+    audit(session, actor, "user.password", user.name,
+          {"one_time": one_time, "totp_cleared": totp_cleared, **ended})
+
+
+def confirm_password(session: Session, user: User, password: str) -> bool:
+    """The person at the keyboard proves they know the password again (before changing the
+    second factor): a session alone is not enough."""
+    account = account_of(session, user)
+    if account.directory:
+        settings = directory.current(session)
+        return settings.enabled and directory.check_password(
+            settings, user.name, password or "") is directory.Outcome.OK
+    return passwords.verify(user.password_hash, password or "")
 
 
 def end_credentials(session: Session, user: User, reason: str,
@@ -110,8 +128,8 @@ def authenticate(session: Session, name: str, password: str, client: str,
         user = None
     wait = throttle.waiting(session, name, client, user.id if user else None, now)
     if wait is not None:
-        audit(session, "web", "login.throttled", name[:100],
-              {"client": client, "wait_seconds": wait.seconds})
+        # Not audited: the failures that started the wait are, and a refusal that checks
+        # nothing must not let anyone fill the audit log without signing in.
         return LoginResult(None, wait.message)
     if user is None:
         passwords.verify(None, password or "")

@@ -13,11 +13,13 @@ FIRST_ADMIN = "admin"
 
 
 def first_admin(vault: Vault, actor: str = "system") -> str | None:
-    """Create the first administrator if no administrator can log in yet; return its
-    one-time password (to print once), or None when one already exists."""
+    """Create the first administrator of a new vault; return its one-time password (to print
+    once), or None when the vault has an active administrator already — one who logs in
+    through the directory counts (issue 11: a start of `serve` must never hand out an
+    administrator's password in a vault that has one)."""
     with vault.transaction() as s:
         users = list(s.execute(select(User).where(User.active.is_(True))).scalars())
-        if any("administrator" in u.roles and u.password_hash for u in users):
+        if any("administrator" in u.roles for u in users):
             return None
         password = passwords.one_time_password()
         user = next((u for u in users if u.name == FIRST_ADMIN), None)
@@ -25,6 +27,8 @@ def first_admin(vault: Vault, actor: str = "system") -> str | None:
             user = add_user(s, FIRST_ADMIN, "Administrator systemu", ["administrator"], actor,
                             title="administrator systemu (IT)")
         elif "administrator" not in user.roles:
-            user.roles = sorted({*user.roles, "administrator"})
+            from kustosz.access.users import set_roles
+
+            set_roles(s, user.name, [*user.roles, "administrator"], actor)
         accounts.set_password(s, user, password, actor, one_time=True, check=False)
         return password

@@ -1,12 +1,17 @@
 """Slowing down password guessing without handing anyone a way to lock others out.
 
 Every failed login (wrong password, wrong or reused TOTP code, unknown account) is counted
-twice: against the account name typed — known or not, so the answer never tells which
-accounts exist — and against the client address. Past `FREE` failures each one doubles the
-wait before the next attempt is even checked, up to a cap. The account's count is not applied
-to an address this person has logged in from before (their own workstation): someone guessing
-the administrator's password elsewhere in the building slows down himself, not her. An
-administrator can lift a wait (`kustosz users unthrottle`, or the users page).
+three times: against the account name typed — known or not, so the answer never tells which
+accounts exist — against the client address, and against the pair of both. Past `FREE`
+failures each one doubles the wait before the next attempt is even checked, up to a cap.
+
+Which counts apply depends on where the attempt comes from. From an address this person has
+signed in from in the last 90 days (their own workstation) only the pair's count applies:
+someone guessing the administrator's password elsewhere in the building, or guessing other
+people's passwords from behind the same NAT or terminal server, slows down himself, not her
+(at worst, guessing *her* password from her own address costs her the pair's short wait).
+From anywhere else the account's and the address's counts apply. An administrator can lift a
+wait (`kustosz users unthrottle`, or the users page).
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ def account_key(name: str) -> str:
 
 def address_key(client: str) -> str:
     return "address:" + (client or "")[:150]
+
+
+def pair_key(name: str, client: str) -> str:
+    return "pair:" + (name or "").strip().lower()[:90] + "@" + (client or "")[:100]
 
 
 def _wait(failures: int, cap: timedelta) -> timedelta | None:
@@ -78,9 +87,10 @@ def waiting(session: Session, name: str, client: str, user_id: int | None,
             now: datetime | None = None) -> Waiting | None:
     """Whether this attempt must wait; checked before the password is."""
     now = now or datetime.now(UTC)
-    keys = [address_key(client)]
-    if not known_address(session, user_id, client, now):
-        keys.append(account_key(name))
+    if known_address(session, user_id, client, now):
+        keys = [pair_key(name, client)]
+    else:
+        keys = [account_key(name), address_key(client)]
     until = None
     for key in keys:
         row = _row(session, key)
@@ -92,12 +102,13 @@ def waiting(session: Session, name: str, client: str, user_id: int | None,
 
 
 def failed(session: Session, name: str, client: str, now: datetime | None = None) -> int:
-    """Count a failure on both keys; returns the account name's failures so far."""
+    """Count a failure on all three keys; returns the account name's failures so far."""
     now = now or datetime.now(UTC)
     session.execute(delete(LoginThrottle).where(
         LoginThrottle.last_failure_at < now - FORGET_AFTER))
     counts = {}
-    for key, cap in ((account_key(name), ACCOUNT_CAP), (address_key(client), ADDRESS_CAP)):
+    for key, cap in ((account_key(name), ACCOUNT_CAP), (address_key(client), ADDRESS_CAP),
+                     (pair_key(name, client), ACCOUNT_CAP)):
         row = _row(session, key)
         if row is None:
             session.flush()
@@ -115,15 +126,29 @@ def failed(session: Session, name: str, client: str, now: datetime | None = None
 
 
 def succeeded(session: Session, name: str, client: str) -> None:
-    """A correct login clears the account's count (the address's stays: it may be guessing
-    other accounts)."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key(name)))
+    """A correct login clears the account's and the pair's counts (the address's stays: it
+    may be guessing other accounts)."""
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.key.in_((account_key(name), pair_key(name, client)))))
 
 
 def lift(session: Session, *, name: str | None = None, client: str | None = None) -> int:
-    keys = ([account_key(name)] if name else []) + ([address_key(client)] if client else [])
-    result = session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Remove the counts of an account name (its pairs included) or of an address."""
+    wanted_name = account_key(name).removeprefix("account:") if name else None
+    wanted_client = address_key(client).removeprefix("address:") if client else None
+    lifted = 0
+    for row in session.execute(select(LoginThrottle)).scalars():
+        kind, _, rest = row.key.partition(":")
+        if kind == "pair":
+            who, _, where = rest.rpartition("@")
+        else:
+            who, where = (rest, None) if kind == "account" else (None, rest)
+        if (wanted_name is not None and who == wanted_name) or \
+                (wanted_client is not None and where == wanted_client):
+            session.delete(row)
+            lifted += 1
+    session.flush()
+    return lifted
 
 
 def waits(session: Session, now: datetime | None = None) -> list[LoginThrottle]:

@@ -116,6 +116,8 @@ def set_roles(session: Session, name: str, roles: list[str], actor: str) -> User
     from kustosz.access.accounts import end_credentials
 
     user = get_user(session, name)
+    if actor == name:
+        raise InputError("nobody changes their own roles; ask another administrator")
     wanted = sorted(set(roles))
     if not wanted:
         raise InputError(f"give at least one role ({', '.join(ROLES)})")

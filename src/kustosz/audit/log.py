@@ -25,6 +25,9 @@ from kustosz.db.models import AuditEntry
 GENESIS = "0" * 64
 # Audit actions of custody (holds, requests, copies): each is followed by a signed checkpoint.
 CUSTODY = frozenset({"hold", "request", "copy"})
+# Opening a viewing or listening is checkpointed at once too: until the next checkpoint,
+# someone with the database could erase that the viewing ever happened (issue 11 re-test).
+CHECKPOINTED = frozenset({"access.open"})
 
 
 def canonical(details: dict[str, Any]) -> str:
@@ -63,7 +66,7 @@ def append(session: Session, actor: str, action: str, subject: str,
     session.flush()
     session.info.setdefault("audit_head", None)
     session.info["audit_head"] = (seq, entry.hash)
-    if action.split(".", 1)[0] in CUSTODY:
+    if action.split(".", 1)[0] in CUSTODY or action in CHECKPOINTED:
         # The vault checkpoints the log once this transaction commits (kustosz.audit.witness).
         session.info["custody_action"] = True
     return entry

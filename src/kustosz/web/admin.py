@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kustosz.access import accounts, allowlist, directory, passwords, records, throttle
+from kustosz.access import accounts, allowlist, directory, passwords, throttle
 from kustosz.access import authorisations as auths
 from kustosz.access.users import (
     ROLES,
@@ -31,6 +31,7 @@ from kustosz.db.models import Source
 from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.media import Blocked, guard
 from kustosz.web.pages import _when, form_of
 from kustosz.web.params import PathId
 
@@ -47,7 +48,9 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
         by_directory = {a.user_id for a in all_accounts if a.directory}
         waits = throttle.waits(s)
     waiting_names = {w.key.removeprefix("account:") for w in waits
-                     if w.key.startswith("account:")}
+                     if w.key.startswith("account:")} | \
+        {w.key.removeprefix("pair:").rpartition("@")[0] for w in waits
+         if w.key.startswith("pair:")}
     waiting_addresses = [(w.key.removeprefix("address:"), w) for w in waits
                          if w.key.startswith("address:")]
     return page(ctx, "users.html", status, users=users, roles=ROLES,
@@ -200,6 +203,8 @@ def _pl_refusal(message: str, name: str) -> str:
                 "administratora komuś innemu.")
     if "already has exactly these roles" in message:
         return f"Użytkownik {name} ma już dokładnie te role."
+    if "their own roles" in message:
+        return "Nikt nie zmienia własnych ról — poproś o to innego administratora."
     if "give at least one role" in message:
         return "Wybierz co najmniej jedną rolę."
     if "already enabled" in message:
@@ -357,8 +362,9 @@ async def listening_protocol(token: str, request: Request,
     tz = ctx.vault.policy.timezone
     with ctx.vault.transaction() as s:
         try:
-            vs, scope = records.admit(s, token, user, "listening")
-        except records.Refused:
+            # the whole media guard, allow-list included: the form shows the call's numbers
+            vs, scope = guard(ctx, s, token, "listening")
+        except Blocked:  # returning commits the refusal's audit entry
             return page(ctx, "error.html", 403, message="Brak dostępu do tej sesji odsłuchu.")
         if errors:
             call = s.get(Call, scope.recording.id) if scope.recording else None

@@ -45,6 +45,10 @@ def _blame(exc: KustoszError, by: str | None, otherwise: str) -> str:
 def _unknown_person(ctx: Ctx, by: str | None) -> JSONResponse | None:
     if not by:
         return None
+    if ctx.user is not None and by != ctx.user.name:
+        # issue 11: a colleague's name on the register hid who acted
+        return _field_error("by", "copies are made and handed over by the signed-in person; "
+                                  "'by' may name only yourself")
     try:
         with ctx.vault.reading() as s:
             get_user(s, by)

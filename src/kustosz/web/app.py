@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from kustosz.errors import NotFound
 from kustosz.vault import Vault
 from kustosz.web import (
     admin,
@@ -93,6 +94,18 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
             "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {},
             "errors": {}, "office": vault.policy.office_name, "message": exc.message},
             status_code=403)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        # a row named in the address that does not exist (or no longer does): never a 500
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        ctx = context(request)
+        return TEMPLATES.TemplateResponse(request, "error.html", {
+            "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {},
+            "errors": {}, "office": vault.policy.office_name,
+            "message": "Nie znaleziono — ta pozycja nie istnieje albo adres jest błędny."},
+            status_code=404)
 
     @app.exception_handler(TokenRefused)
     async def token_refused(request: Request, exc: TokenRefused) -> Response:

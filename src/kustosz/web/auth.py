@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kustosz.access import accounts, passwords
+from kustosz.access import accounts, passwords, throttle
+from kustosz.audit import append as audit
 from kustosz.db.custody import User
 from kustosz.errors import InputError
 from kustosz.web.common import (
@@ -149,6 +150,20 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     form = await request.form()
     secret, code = str(form.get("secret", "")), str(form.get("code", "")).strip()
+    with ctx.vault.transaction() as s:
+        u = s.get(User, user.id)
+        assert u is not None
+        proven = accounts.confirm_password(s, u, str(form.get("password", "")))
+        if not proven:
+            # counted like a failed login: a stolen session must not guess its way in
+            throttle.failed(s, user.name, ctx.client)
+            audit(s, user.name, "user.totp_refused", user.name, {"why": "wrong password"})
+    if not proven:
+        uri = pyotp.TOTP(secret if len(secret) >= 16 else pyotp.random_base32()) \
+            .provisioning_uri(name=user.name, issuer_name="Kustosz")
+        return page(ctx, "totp.html", 422, secret=secret, uri=uri, enabled=False,
+                    errors={"password": "Podaj swoje obecne hasło — bez niego nie można "
+                                        "zmienić drugiego składnika."})
     try:
         step = accounts.totp_step(secret, code, datetime.now(UTC)) if len(secret) >= 16 \
             else None
@@ -166,7 +181,5 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
         account = accounts.account_of(s, u)
         account.totp_secret = secret
         account.totp_last_step = step  # the code just typed cannot open a login afterwards
-        from kustosz.audit import append as audit
-
         audit(s, u.name, "user.totp", u.name, {"enabled": True})
     return redirect("/?msg=W%C5%82%C4%85czono%20drugi%20sk%C5%82adnik%20logowania")

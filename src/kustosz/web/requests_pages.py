@@ -183,12 +183,23 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
 
 
+def not_someone_else(given: str | None, acting: str) -> str | None:
+    """Copies and handovers are recorded by the person doing them, signed in as themselves
+    (issue 11: a colleague's name on the register hid who acted)."""
+    if given and given.strip() and given.strip() != acting:
+        return ("Kopię sporządza i przekazuje osoba zalogowana na własne konto — zapis w imieniu "
+                "innej osoby nie jest możliwy. Niech zrobi to ona sama.")
+    return None
+
+
 @router.post("/requests/{req_id}/copy")
 async def request_copy(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
+    if (refused := not_someone_else(form.get("by"), user.name)) is not None:
+        return _request_page(ctx, req_id, 422, error=refused)
     try:
-        copy = make_copy(ctx.vault, req_id, by=form.get("by") or user.name, actor=user.name)
+        copy = make_copy(ctx.vault, req_id, by=user.name, actor=user.name)
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=str(exc))
     return redirect(flash_url(f"/requests/{req_id}", f"Sporządzono kopię nr {copy.number}."))
@@ -199,15 +210,19 @@ async def request_handover(req_id: PathId, request: Request,
                            ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
+    if (refused := not_someone_else(form.get("by"), user.name)) is not None:
+        return _request_page(ctx, req_id, 422, error=refused, form=form)
     if not form.get("receiver", "").strip():
         return _request_page(ctx, req_id, 422, form=form,
                              errors={"receiver": "Podaj osobę i organ przyjmujący kopię."})
+    with ctx.vault.reading() as s:
+        copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one_or_none()
+    if copy is None:
+        return _request_page(ctx, req_id, 409, form=form,
+                             error="Do tego wniosku nie sporządzono jeszcze kopii.")
     try:
-        with ctx.vault.reading() as s:
-            copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one()
         hand_over(ctx.vault, copy.number, receiver=form["receiver"], request_id=req_id,
-                  by=form.get("by") or user.name, actor=user.name,
-                  medium=form.get("medium") or None)
+                  by=user.name, actor=user.name, medium=form.get("medium") or None)
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=str(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", "Przekazanie kopii zapisane."))

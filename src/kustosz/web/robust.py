@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 1024 * 1024  # bytes of one request body
@@ -99,6 +99,12 @@ def install(app: FastAPI) -> None:
 
     async def not_found(request: Request, exc: Exception) -> Response:
         wants_json = _wants_json(request.url.path)
+        if isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError):
+            # a value, not an id, out of the database's range: e.g. a date in year 1 that
+            # becomes year 0 in UTC (issue 11 re-test: a hold from 0001-01-01 gave 500)
+            return JSONResponse({"detail": "a value is out of range"}, status_code=422) \
+                if wants_json else Response("Wpisana wartość (np. data) jest poza zakresem.",
+                                            status_code=422, media_type="text/plain")
         if _overflow(exc):
             return JSONResponse({"detail": "not found"}, status_code=404) if wants_json \
                 else Response("Nie znaleziono (404).", status_code=404, media_type="text/plain")
@@ -112,3 +118,4 @@ def install(app: FastAPI) -> None:
     handler: Any = not_found
     app.add_exception_handler(OverflowError, handler)
     app.add_exception_handler(DataError, handler)
+    app.add_exception_handler(StatementError, handler)
