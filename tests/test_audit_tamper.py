@@ -155,7 +155,11 @@ def test_recomputed_chain_and_head_are_detected(history: History) -> None:
     v = history.vault
     rechain(v, edit={3: "user nobody"})
     assert chain_alone_passes(v)  # the finding: a recomputed chain passed
-    assert verify(v, None).ok  # without the witness it cannot be seen (documented)
+    # checked without its witness, the vault says it has one (the config line was removed)
+    assert not verify(v, None).ok
+    # ...unless the attacker also erases that memory: then only the witness sees it
+    sql(v, "DELETE FROM vault_settings WHERE key = 'audit_witness'")
+    assert verify(v, None).ok  # documented: without the witness it cannot be seen
     detected(history, "differs from witnessed checkpoint 1 (the log was rewritten")
 
 

@@ -437,3 +437,21 @@ def test_opening_a_viewing_is_checkpointed_at_once(history: History) -> None:
                            .order_by(AuditEntry.seq.desc())).scalars().first()
     assert lines[-1]["seq"] > opened  # the new opening is inside what the line seals
     assert verify(v, history.witness).ok
+
+
+def test_a_witness_removed_from_the_config_does_not_quietly_end_the_check(history: History
+                                                                         ) -> None:
+    """Re-test of issue 11: deleting `witness = …` from kustosz.toml turned the dashboard's
+    check and `audit verify` into chain-only checks that a cut log passes."""
+    v = history.vault
+    config = v.root / "kustosz.toml"
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if not line.startswith("witness")) + "\n")
+    result = cli_for(v)("audit", "verify", ok=False)
+    assert result.exit_code == 1 and "were written to the witness" in result.output
+    result = cli_for(v)("audit", "verify", "--witness", str(history.witness))
+    assert result.exit_code == 0
+    with v.reading() as s:
+        changes = s.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "audit.witness")).scalars().all()
+    assert len(changes) == 1 and str(history.witness) in changes[0]

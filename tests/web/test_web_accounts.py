@@ -485,3 +485,23 @@ def test_guessing_from_a_shared_address_does_not_keep_others_out(sqlite_vault: V
         assert login(insider, f"ktos{i % 3}", "guess-guess-guess").status_code == 401
     assert "Zbyt wiele" in login(insider, "ktos0", "guess-guess-guess").text
     assert login(client(sqlite_vault, shared), "admin").status_code == 303
+
+
+def test_a_directory_account_without_directory_login_answers_like_any_other(
+        sqlite_vault: Vault) -> None:
+    """Its own message told a stranger that the account exists."""
+    user(sqlite_vault, "ewa", ["viewer"], password=None)
+    with sqlite_vault.transaction() as s:
+        u = s.execute(select(User).where(User.name == "ewa")).scalar_one()
+        accounts.set_directory(s, u, True, "test")
+    texts = []
+    for name, address in (("ewa", ("10.2.2.1", 1)), ("nikt", ("10.2.2.2", 1))):
+        r = login(client(sqlite_vault, address), name, "jakies-haslo-123")
+        assert r.status_code == 401
+        main = r.text.replace(name, "NAME").split("<main>")[1].split("</main>")[0]
+        texts.append(re.sub(r'name="csrf" value="[^"]+"', "", main))
+    assert texts[0] == texts[1]
+    with sqlite_vault.reading() as s:
+        details = s.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "login.failed")).scalars().all()
+    assert any("directory login not configured" in d for d in details)

@@ -97,8 +97,6 @@ class LoginResult:
 
 
 GENERIC = "Nieprawidłowa nazwa użytkownika lub hasło."
-DIRECTORY_OFF = ("To konto loguje się przez katalog (LDAP/Active Directory), ale logowanie przez "
-                 "katalog nie jest skonfigurowane. Zwróć się do administratora.")
 DIRECTORY_DOWN = ("Serwer katalogu (LDAP/Active Directory) nie odpowiada, więc nie można teraz "
                   "sprawdzić hasła. Spróbuj za chwilę lub zwróć się do administratora.")
 
@@ -138,9 +136,10 @@ def authenticate(session: Session, name: str, password: str, client: str,
     if account.directory:
         settings = directory.current(session)
         if not settings.enabled:
-            audit(session, user.name, "login.refused", user.name,
-                  {"client": client, "why": "directory login not configured"})
-            return LoginResult(None, DIRECTORY_OFF)
+            # The same answer as a wrong password (a distinct one told strangers that the
+            # account exists); the administrator finds the reason in the audit log.
+            passwords.verify(None, password or "")
+            return _failure(session, name, client, "directory login not configured", now)
         outcome = directory.check_password(settings, user.name, password or "")
         if outcome is directory.Outcome.UNAVAILABLE:
             audit(session, user.name, "login.refused", user.name,

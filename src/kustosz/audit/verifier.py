@@ -132,6 +132,11 @@ def check(session: Session, head_file: Path | None = None, witness_path: Path | 
     if problem is None:  # after a broken chain the sessions' entries are not all known
         report.problems.extend(AuditProblem(0, p.split(": ", 1)[1], p.split(": ", 1)[0])
                                for p in access_chain.check_viewings(session, opened, served))
+    if witness_path is None and (known := witness.witnessed_at(session)) is not None:
+        report.problems.append(AuditProblem(
+            0, f"this vault's checkpoints were written to the witness {known}; verify against "
+               "it (--witness PATH, or [audit] witness in kustosz.toml) — without it a cut or "
+               "recomputed log cannot be told from an intact one", "witness"))
     if witness_path is not None:
         present = {p["n"] for p in parsed}
         for n, (seq, _, _) in sorted(sealed.items()):

@@ -57,6 +57,10 @@ FORMAT = "kustosz-audit-checkpoint/1"
 ACTION = "audit.checkpoint"
 ALERT_KIND = "audit.witness"
 LATEST = "audit_checkpoint"  # vault_settings: the latest line, for bundles and registers
+# vault_settings: the witness the checkpoints were last written to. Verifying without a witness
+# fails while it is set, so removing `[audit] witness` from kustosz.toml does not quietly
+# turn the check into a chain-only one (issue 11 re-test); a change of witness is audited.
+WITNESSED = "audit_witness"
 ACTOR = "system"
 TAIL = 64 * 1024  # enough to hold the witness's last line
 FIELDS = ("format", "vault", "n", "seq", "hash", "access_seq", "access_hash", "at", "key")
@@ -279,6 +283,8 @@ def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome
                     written = append_to_witness(s, cfg.witness, key)
                 elif entry is not None:
                     written = [line_of(entry, key)]
+            if cfg.witness is not None:
+                _remember_witness(vault, cfg.witness, actor)
             if cfg.syslog is not None and written:
                 send_syslog(cfg.syslog, written)
         except WitnessError as exc:
@@ -288,6 +294,27 @@ def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome
         return Outcome(entry, written, problem)
     finally:
         _local.release()
+
+
+def _remember_witness(vault: Vault, path: Path, actor: str) -> None:
+    with vault.reading() as s:
+        known = s.get(Setting, WITNESSED)
+        if known is not None and known.value == str(path):
+            return
+    with vault.transaction() as s:
+        known = s.get(Setting, WITNESSED)
+        if known is not None and known.value == str(path):
+            return
+        audit_log.append(s, actor, "audit.witness", "audit log",
+                         {"witness": str(path),
+                          "previous": known.value if known is not None else None})
+        s.merge(Setting(key=WITNESSED, value=str(path)))
+
+
+def witnessed_at(session: Session) -> str | None:
+    """The witness this vault's checkpoints were last written to, if any."""
+    row = session.get(Setting, WITNESSED)
+    return row.value if row is not None else None
 
 
 def _alert(vault: Vault, problem: str | None) -> None:
