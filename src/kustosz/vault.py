@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 
 
+def _absolute(root: Path) -> Path:
+    """The data folder as an absolute path, fixed once when the vault is opened.
+
+    Every path derived from it (storage, spools, bundles, documents) is then absolute too:
+    a relative one would be read against whatever folder the reader happens to use — ffmpeg's
+    concat list resolves its names against the list file's own folder in /tmp (issue 12: a
+    copy of camera material failed with `--data demo-data`), and a process that changes its
+    working folder would lose the vault.
+    """
+    return Path(os.path.abspath(os.path.expanduser(root)))
+
+
 class Vault:
     def __init__(self, root: Path, config: VaultConfig, policy: Policy, engine: Engine) -> None:
         self.root = root
@@ -59,6 +71,7 @@ class Vault:
     # -- opening -----------------------------------------------------------------------
     @classmethod
     def init(cls, root: Path, preset: str, database_url: str = "", actor: str = SYSTEM) -> Vault:
+        root = _absolute(root)
         policy = load_policy(preset)  # an unknown preset fails before anything is written
         if database_url:
             normalise_url(database_url)
@@ -79,6 +92,7 @@ class Vault:
 
     @classmethod
     def open(cls, root: Path, actor: str = SYSTEM, forget_lost_key: bool = False) -> Vault:
+        root = _absolute(root)
         config = read_config(root)  # first: never touch the modes of a folder that is no vault
         repaired = make_private(root)
         found_key = read_key(root)  # unreadable or malformed: refused before any migration

@@ -135,6 +135,11 @@ def ffmpeg_exe() -> str:
 
 def remux(paths: list[Path], out: Path) -> None:
     """Join MPEG-TS segments into one MP4 without re-encoding (concat demuxer, -c copy)."""
+    # The concat demuxer reads a relative name against the list file's folder (/tmp), not
+    # ours: a relative path here is a bug upstream (Vault.open makes the data folder absolute).
+    relative = [str(p) for p in paths if not p.is_absolute()]
+    if relative:
+        raise ValueError(f"remux needs absolute paths, got {relative[:3]}")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lst:
         for p in paths:
             lst.write("file '" + str(p).replace("'", r"'\''") + "'\n")
