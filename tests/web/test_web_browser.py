@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -22,12 +23,15 @@ from web_helpers import (
     make_monitoring,
 )
 
-from kustosz.access import accounts
+from kustosz.access import accounts, employees
 from kustosz.access.users import add_user
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import User
 from kustosz.db.models import Hold
 from kustosz.web.server import WebServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FloatRect, Page
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,6 +41,45 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 SHOTS_ENV = os.environ.get("KUSTOSZ_SCREENSHOTS")
 
 pytestmark = pytest.mark.slow
+
+# Runs before each page's own scripts (CDP, outside the page's CSP) and reports every CSP
+# violation on the console, where the test collects it with Chromium's own CSP messages.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.effectiveDirective + " blocked " + e.blockedURI +
+                " " + (e.sample || ""));
+});
+"""
+
+
+def _boxes(page: Page, selector: str) -> list[FloatRect]:
+    boxes = []
+    for item in page.locator(selector).all():
+        box = item.bounding_box()
+        assert box is not None, f"{selector} is not rendered"
+        boxes.append(box)
+    return boxes
+
+
+def _assert_timeline_drawn(page: Page, timeline: str, gaps: bool = False) -> None:
+    """Every recording (and gap) segment has a rendered width and lies inside its timeline:
+    positions and widths really reached the page under its CSP."""
+    (bar,) = _boxes(page, f"{timeline} >> nth=0")
+    kinds = (".rec", ".gap") if gaps else (".rec",)
+    for kind in kinds:
+        segments = _boxes(page, f"{timeline} >> nth=0 >> {kind}")
+        assert segments, f"no {kind} segment on {page.url}"
+        for box in segments:
+            assert box["width"] > 0, (kind, box)
+            assert bar["x"] - 1 <= box["x"], (kind, box, bar)
+            assert box["x"] + box["width"] <= bar["x"] + bar["width"] + 1, (kind, box, bar)
+    if gaps:  # each gap is placed where nothing was recorded, not piled up at the left edge
+        recs = _boxes(page, f"{timeline} >> nth=0 >> .rec")
+        for gap in _boxes(page, f"{timeline} >> nth=0 >> .gap"):
+            for rec in recs:  # 3 px: the 0.2 % minimum width of a very short segment
+                overlap = (min(gap["x"] + gap["width"], rec["x"] + rec["width"])
+                           - max(gap["x"], rec["x"]))
+                assert overlap < 3, (gap, rec)
 
 
 def _free_port() -> int:
@@ -66,6 +109,9 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Material, Monitoring]]:
             purpose="uszkodzenie samochodu na parkingu", description="otarcie drzwi",
             cameras=["cam-hol"], start=now - timedelta(hours=2, minutes=1),
             end=now - timedelta(hours=1, minutes=59)), "test")
+    with vault.transaction() as s:  # for the printable declaration (003 annex 2)
+        employees.import_csv(s, ";".join(employees.COLUMNS) + "\n"
+                             "Jan Kowalski;referent;Wydział Finansowy;2026-01-05;E-1\n", "test")
     authorise(vault, "burmistrz", ["playback", "listening", "calls"],
               sources=["cam-hol", "centrala"], by="zastepca")
     authorise(vault, "iod", ["playback", "listening"], kinds=["camera", "phone"],
@@ -90,13 +136,18 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
     tz = m.vault.policy.timezone
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        # bypass_csp only lets the test's own probes (wait_for_function) evaluate; the app's
-        # CSP forbids eval, and hls.js runs without it.
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="pl-PL",
-                                bypass_csp=True)
+        # The app's CSP stays in force (no bypass_csp): an office's browser enforces it, and a
+        # test that switched it off drew timelines that real users saw blank. The probes below
+        # are arrow functions: Playwright calls those, a bare expression it would eval (refused).
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="pl-PL")
         page.set_default_timeout(15000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        violations: list[str] = []
+        page.add_init_script(REPORT_VIOLATIONS)
+        page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text or "CSP violation" in msg.text
+                else None)
         page.goto(f"{base}/")
         assert "/login" in page.url
         page.screenshot(path=str(SHOTS / "01-logowanie.png"))
@@ -133,6 +184,9 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.screenshot(path=str(SHOTS / "05-wniosek-decyzja.png"), full_page=True)
 
         page.goto(f"{base}/cameras?day={m.old[0].start_at.astimezone(tz).date().isoformat()}")
+        _assert_timeline_drawn(page, ".timeline[title='cam-hol']")
+        hours = [b["x"] for b in _boxes(page, ".hours span")]
+        assert len(hours) == 9 and hours == sorted(set(hours)), hours  # 00:00 … 24:00 spread
         page.screenshot(path=str(SHOTS / "06-kamery-os-czasu.png"), full_page=True)
 
         # playback after stating the purpose
@@ -149,10 +203,11 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.click("button[type=submit]")
         page.wait_for_url("**/view/**")
         page.evaluate("document.getElementById('player').play()")
-        page.wait_for_function("document.getElementById('player').currentTime > 1.0",
+        page.wait_for_function("() => document.getElementById('player').currentTime > 1.0",
                                timeout=20000)
         page.wait_for_function(
-            "document.getElementById('walltime').textContent.trim() !== '—'", timeout=10000)
+            "() => document.getElementById('walltime').textContent.trim() !== '—'", timeout=10000)
+        _assert_timeline_drawn(page, ".timeline.big", gaps=True)
         page.screenshot(path=str(SHOTS / "08-odtwarzanie.png"), full_page=True)
 
         page.goto(f"{base}/access-log")
@@ -179,7 +234,7 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.fill("#f-case_ref", "SKO.152.3.2026")
         page.click("button[type=submit]")
         page.wait_for_url("**/view/**")
-        page.wait_for_function("document.getElementById('audio').duration > 0", timeout=10000)
+        page.wait_for_function("() => document.getElementById('audio').duration > 0", timeout=10000)
         page.fill("#f-breach", "Groźby wobec pracownika Biura Obsługi Interesanta")
         page.fill("#f-actions", "Zawiadomienie Policji")
         page.screenshot(path=str(SHOTS / "13-odsluch-protokol.png"), full_page=True)
@@ -200,7 +255,7 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.fill("#f-person", "kowalska")
         page.click("button:has-text('Szukaj')")
         page.wait_for_function(
-            "!document.getElementById('results').textContent.includes('Sprawy rodzinne')")
+            "() => !document.getElementById('results').textContent.includes('Sprawy rodzinne')")
         assert "Zamówienie nr 17/2026" in page.inner_text("#results")
         page.screenshot(path=str(SHOTS / "14-poczta.png"), full_page=True)
         page.goto(f"{base}/media/start?action=events&source=siem"
@@ -213,8 +268,16 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         page.select_option("#f-category", "device_security")
         page.click("button:has-text('Szukaj')")
         page.wait_for_function(
-            "!document.getElementById('results').textContent.includes('pc-ksiegowosc-02')")
+            "() => !document.getElementById('results').textContent.includes('pc-ksiegowosc-02')")
         assert "Kingston" in page.inner_text("#results")
         page.screenshot(path=str(SHOTS / "15-zdarzenia.png"), full_page=True)
+        page.goto(f"{base}/employees")
+        page.goto(base + page.get_attribute("a[href$='/declaration'] >> nth=0", "href"))
+        assert page.locator(".signature").evaluate("e => getComputedStyle(e).textAlign") == "right"
+        assert page.locator("h1").evaluate("e => getComputedStyle(e).textAlign") == "center"
+        # CSP reports reach the console a moment after the page is parsed: let the last
+        # page's arrive before the browser closes
+        page.wait_for_timeout(500)
         browser.close()
     assert errors == []
+    assert violations == []

@@ -1,0 +1,25 @@
+// Kustosz timelines: places the segments of a timeline (and its hour labels) from their
+// data-left / data-width attributes, in percent of the bar.
+//
+// Why a script: the page's CSP has no 'unsafe-inline' for styles, so a style="left: …"
+// attribute is refused by the browser and every segment collapses to nothing. A nonce cannot
+// help (nonces cover <style> and <script> elements, never style attributes), and a hash per
+// value ('unsafe-hashes') would need a hash for every width ever drawn. Setting
+// element.style from a script loaded from 'self' goes through the CSSOM, which style-src does
+// not restrict. Without scripts the gaps are still listed in words under each timeline.
+(function () {
+  "use strict";
+  function percent(value) {
+    var n = parseFloat(value);
+    if (!isFinite(n)) { return null; }
+    return Math.min(100, Math.max(0, n)) + "%";
+  }
+  var items = document.querySelectorAll(".timeline [data-left], .hours [data-left]");
+  for (var i = 0; i < items.length; i++) {
+    var el = items[i];
+    var left = percent(el.getAttribute("data-left"));
+    var width = percent(el.getAttribute("data-width"));
+    if (left !== null) { el.style.left = left; }
+    if (width !== null) { el.style.width = width; }
+  }
+})();
