@@ -87,7 +87,8 @@ def test_spool_growing_without_intake_raises_backlog(tmp_path: Path) -> None:
     later = datetime.now(UTC) + timedelta(hours=1)  # an hour with no intake running
     kinds = check_alerts(vault, "centrala", now=later)
     assert "phone.backlog" in kinds
-    assert "5 nagrań" in open_alerts(vault)["phone.backlog"]
+    text = open_alerts(vault)["phone.backlog"]
+    assert "5 nagrań czeka w katalogu centrali" in text and "nie zostało przyjętych" in text
     scan(vault, "centrala", sleep=lambda _: None)
     assert "phone.backlog" not in check_alerts(vault, "centrala", now=later)
     vault.close()

@@ -146,6 +146,8 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
     assert "udostępniono" in copies_reg.rows[0][-1] and "zniszczono" in copies_reg.rows[0][-1]
     kinds = [r[2].split(" ")[0] for r in actions.rows]
     assert kinds == ["Sporządzono", "Wydano", "Członek", "Komisyjnie"]
+    assert len(copy.files) == 3  # the register says "3 pliki", not "3 plików" (issue 12)
+    assert "trwale usunięto 3 pliki." in actions.rows[-1][2]
     assert [r[1] for r in disclosures.rows] == ["Jan Żółkiewski, ul. Łąkowa 5",
                                                 "Komenda Powiatowa Policji w Pleszewie"]
     reg_pdf = pdf_text(render("register", registers.pdf_data(

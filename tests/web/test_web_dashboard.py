@@ -15,7 +15,7 @@ def test_dashboard_shows_storage_forecast(sqlite_web_vault: Vault) -> None:
     assert page.status_code == 200
     assert "wolne miejsce na dysku" in page.text
     assert "przyrost równoważony usuwaniem" in page.text  # nothing recorded yet
-    assert "aktywne zabezpieczenia nagrań" in page.text
+    assert "<b>0</b><span>aktywnych zabezpieczeń nagrań</span>" in page.text  # 0 takes "many"
 
 
 def test_viewer_sees_no_oversight_figures(sqlite_web_vault: Vault) -> None:

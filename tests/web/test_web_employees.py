@@ -32,7 +32,7 @@ def test_import_acknowledge_and_who_is_overdue(sqlite_vault: Vault) -> None:
     r = c.post("/employees/1/acknowledge", data={"csrf": csrf, "on": "2026-01-05"})
     assert r.status_code == 303
     page = c.get("/employees").text
-    assert "<b>1</b> pracowników bez oświadczenia" in page and "złożone 05.01.2026" in page
+    assert "<b>1</b> pracownik bez oświadczenia" in page and "złożone 05.01.2026" in page
     r = c.post("/employees/1/acknowledge", data={"csrf": csrf, "on": "2026-01-06"})
     assert r.status_code == 422 and "już potwierdził" in r.text
     # a new version of the notice: everyone must acknowledge again

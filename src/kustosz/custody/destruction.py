@@ -23,7 +23,7 @@ from kustosz.custody.registers import record_action
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold
-from kustosz.documents.words import period_pl
+from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
@@ -119,7 +119,9 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             members = f"{printed(s, d.first_by)}; {printed(s, by)}"
             record_action(s, "copy.destroy", f"Komisyjnie zniszczono kopię nr {copy.number} "
                           f"(okres {fmt(copy.start_at, policy)} – {fmt(copy.end_at, policy)}); "
-                          f"trwale usunięto {len(copy.files)} plików. Przyczyna: {d.reason}",
+                          f"trwale usunięto "
+                          f"{count_pl(len(copy.files), 'plik', 'pliki', 'plików')}. "
+                          f"Przyczyna: {d.reason}",
                           members, copy_id=copy.id, request_id=copy.request_id, at=now)
             audit(s, actor, "copy.destroy", f"copy {copy.number}", {
                 "commission": [d.first_by, by], "reason": d.reason,

@@ -1,21 +1,35 @@
-"""Polish words for values printed on documents."""
+"""Polish words for counts and values printed on pages and documents."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from kustosz.policy import Period
+
+W = TypeVar("W")
 
 _FORMS = {"days": ("dzień", "dni", "dni"), "weeks": ("tydzień", "tygodnie", "tygodni"),
           "months": ("miesiąc", "miesiące", "miesięcy"), "years": ("rok", "lata", "lat")}
 
 
+def plural(n: int, one: W, few: W, many: W) -> W:
+    """The form of a Polish word that goes with the number ``n``: 1 segment, 2 segmenty,
+    5 segmentów, 12 segmentów, 22 segmenty, 0 segmentów. The only definition of the rule
+    (the web templates use it as the ``plural`` filter). The forms may be whole phrases, so
+    that a verb agrees too: 1 nagranie czeka, 2 nagrania czekają, 5 nagrań czeka."""
+    n = abs(int(n))
+    if n == 1:
+        return one
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return few
+    return many
+
+
+def count_pl(n: int, one: str, few: str, many: str) -> str:
+    """'1 plik', '3 pliki', '7 plików': the number with its word."""
+    return f"{n} {plural(n, one, few, many)}"
+
+
 def period_pl(period: Period) -> str:
     """'14 dni', '3 miesiące', '5 miesięcy' — Polish plural rules for a period."""
-    one, few, many = _FORMS[period.unit]
-    n = period.count
-    if n == 1:
-        word = one
-    elif n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        word = few
-    else:
-        word = many
-    return f"{n} {word}"
+    return count_pl(period.count, *_FORMS[period.unit])

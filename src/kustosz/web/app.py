@@ -5,8 +5,14 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kustosz.errors import NotFound
 from kustosz.vault import Vault
@@ -43,6 +49,22 @@ CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/media/")) and path != "/media/start"
+
+
+NO_PAGE_PL = "Sprawdź, czy w adresie nie ma literówki, albo wróć do pulpitu."
+BAD_ADDRESS_PL = ("Adres zawiera niepoprawną wartość (np. litery tam, gdzie powinien być "
+                  "numer). Sprawdź adres albo wróć do pulpitu.")
+BAD_FORM_PL = ("Formularz zawiera niepoprawną wartość. Wróć, odśwież stronę i spróbuj "
+               "ponownie.")
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """error.html for a person in a browser: Polish title and message, the usual navigation."""
+    ctx = context(request)
+    return TEMPLATES.TemplateResponse(request, "error.html", {
+        "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {}, "errors": {},
+        "office": request.app.state.vault.policy.office_name, "title": title,
+        "message": message}, status_code=status)
 
 
 def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
@@ -100,12 +122,25 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
         # a row named in the address that does not exist (or no longer does): never a 500
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
-        ctx = context(request)
-        return TEMPLATES.TemplateResponse(request, "error.html", {
-            "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {},
-            "errors": {}, "office": vault.policy.office_name,
-            "message": "Nie znaleziono — ta pozycja nie istnieje albo adres jest błędny."},
-            status_code=404)
+        return error_page(request, 404, "Nie znaleziono",
+                          "Nie znaleziono — ta pozycja nie istnieje albo adres jest błędny.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_such_page(request: Request, exc: StarletteHTTPException) -> Response:
+        # a mistyped address: a Polish page for a person, FastAPI's JSON for the API and media
+        if exc.status_code != 404 or _wants_json(request):
+            return await http_exception_handler(request, exc)
+        return error_page(request, 404, "Nie ma takiej strony", NO_PAGE_PL)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_value(request: Request, exc: RequestValidationError) -> Response:
+        # the API keeps FastAPI's 422 body: its schema is in the OpenAPI document
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        in_address = all((e.get("loc") or ("body",))[0] in ("path", "query")
+                         for e in exc.errors())
+        return error_page(request, 422, "Niepoprawna wartość",
+                          BAD_ADDRESS_PL if in_address else BAD_FORM_PL)
 
     @app.exception_handler(TokenRefused)
     async def token_refused(request: Request, exc: TokenRefused) -> Response:

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from kustosz.access import accounts, tokens
 from kustosz.access.users import ROLE_SHORT
 from kustosz.db.custody import User
+from kustosz.documents.words import plural
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, translate
 
@@ -38,6 +39,7 @@ PERMS: dict[str, frozenset[str]] = {
 
 TEMPLATES = Jinja2Templates(directory=str(resources.files("kustosz.web") / "templates"))
 TEMPLATES.env.filters["role_short"] = lambda role: ROLE_SHORT.get(role, role)
+TEMPLATES.env.filters["plural"] = plural  # {{ n|plural("plik", "pliki", "plików") }}
 
 
 class NeedLogin(Exception):

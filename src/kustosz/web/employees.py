@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee
+from kustosz.documents.words import count_pl
 from kustosz.errors import InputError
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -53,7 +54,8 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
             count = emp_mod.import_csv(s, text, user.name)
     except InputError as exc:
         return _page(ctx, 422, errors={"file": str(exc)})
-    return redirect(flash_url("/employees", f"Wczytano {count} pracowników."))
+    loaded = count_pl(count, "pracownika", "pracowników", "pracowników")
+    return redirect(flash_url("/employees", f"Wczytano {loaded}."))
 
 
 @router.post("/employees/{employee_id}/acknowledge")

@@ -90,6 +90,17 @@ EN: dict[str, str] = {
     "Do": "To",
     "Szukaj": "Search",
     "Zakończ przegląd": "End the review",
+    # error pages (web/app.py)
+    "Nie znaleziono": "Not found",
+    "Nie ma takiej strony": "No such page",
+    "Niepoprawna wartość": "Invalid value",
+    "Sprawdź, czy w adresie nie ma literówki, albo wróć do pulpitu.":
+        "Check the address for a typing mistake, or go back to the dashboard.",
+    "Adres zawiera niepoprawną wartość (np. litery tam, gdzie powinien być numer). Sprawdź "
+    "adres albo wróć do pulpitu.": "The address contains an invalid value (e.g. letters where "
+    "a number belongs). Check the address or go back to the dashboard.",
+    "Formularz zawiera niepoprawną wartość. Wróć, odśwież stronę i spróbuj ponownie.":
+        "The form contains an invalid value. Go back, reload the page and try again.",
 }
 
 

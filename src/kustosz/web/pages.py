@@ -22,6 +22,7 @@ from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
+from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.web import locations
@@ -351,4 +352,5 @@ async def audit_verify(request: Request, ctx: Ctx = gate("oversight")) -> Respon
         s.merge(Setting(key=AUDIT_KEY, value=json.dumps(result, ensure_ascii=False)))
         audit_append(s, user.name, "audit.verify", "audit log", result)
     return redirect(flash_url("/", "Dziennik zdarzeń sprawdzony: " + (
-        f"błąd — {problem}" if problem else f"{count} wpisów, łańcuch nienaruszony.")))
+        f"błąd — {problem}" if problem else
+        f"{count_pl(count, 'wpis', 'wpisy', 'wpisów')}, łańcuch nienaruszony.")))

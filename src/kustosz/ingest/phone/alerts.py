@@ -12,6 +12,7 @@ from sqlalchemy import select
 from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
+from kustosz.documents.words import count_pl, plural
 from kustosz.ingest.phone.intake import dealt_items, is_dealt, load
 from kustosz.ingest.phone.spool import look
 from kustosz.vault import Vault
@@ -40,10 +41,14 @@ def check_alerts(vault: Vault, name: str, now: datetime | None = None) -> list[s
         stale = [rel for rel, seen in files.items() if not is_dealt(dealt, cfg, rel, seen)
                  and datetime.fromtimestamp(seen[1] / 1e9, UTC) < limit]
         if stale:
+            waits, taken = plural(len(stale), ("czeka", "zostało przyjęte"),
+                                  ("czekają", "zostały przyjęte"),
+                                  ("czeka", "zostało przyjętych"))
             wanted["phone.backlog"] = (
-                f"Linia telefoniczna {name}: {len(stale)} nagrań czeka w katalogu centrali "
-                f"dłużej niż {int((now - limit).total_seconds() // 60)} min i nie zostało "
-                f"przyjętych do systemu (sprawdź: kustosz phones status {name}).")
+                f"Linia telefoniczna {name}: "
+                f"{count_pl(len(stale), 'nagranie', 'nagrania', 'nagrań')} {waits} w katalogu "
+                f"centrali dłużej niż {int((now - limit).total_seconds() // 60)} min i nie "
+                f"{taken} do systemu (sprawdź: kustosz phones status {name}).")
     with vault.reading() as s:
         state = s.get(PhoneIntakeState, source.id)
     working = (local_now.weekday() in cfg.workdays
