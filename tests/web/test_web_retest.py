@@ -113,3 +113,15 @@ def test_addresses_of_nothing_are_404_and_bad_values_422_never_500(sqlite_materi
                                "to": "9999-12-31T23:59", "basis": "test"})
     assert r.status_code in (303, 422), r.status_code
     assert snapshot(m.vault)["tables"]["custody_copies"] == before["custody_copies"]
+
+
+def test_a_link_cannot_put_its_own_words_into_a_page(sqlite_material: Material) -> None:
+    """`?msg=` showed any text from a link inside the office's own page."""
+    from kustosz.web.common import flash_url
+
+    m = sqlite_material
+    c = _as(m, "informatyk")
+    forged = c.get("/holds?msg=Twoje%20has%C5%82o%20wygas%C5%82o%2C%20zadzwo%C5%84%20pod%20123")
+    assert forged.status_code == 200 and "zadzwoń pod 123" not in forged.text
+    genuine = c.get(flash_url("/holds", "Zabezpieczenie zapisane."))
+    assert "Zabezpieczenie zapisane." in genuine.text

@@ -29,7 +29,7 @@ from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
 from kustosz.errors import InputError, KustoszError, NotFound
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.media import Blocked, guard
 from kustosz.web.pages import _when, form_of
@@ -55,7 +55,7 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
                          if w.key.startswith("address:")]
     return page(ctx, "users.html", status, users=users, roles=ROLES,
                 waiting=waiting_names, waiting_addresses=waiting_addresses,
-                by_directory=by_directory, msg=ctx.request.query_params.get("msg"),
+                by_directory=by_directory, msg=flash_of(ctx),
                 form=form or {}, errors=errors or {}, error=error, shown=shown)
 
 
@@ -228,7 +228,7 @@ def _auth_page(ctx: Ctx, form: dict[str, str] | None = None,
                 actions=auths.ACTIONS, kinds=auths.SOURCE_KINDS, form=form or {},
                 errors=errors or {}, state=lambda a: auths.state(a, now),
                 states=auths.STATES_PL, scope=auths.scope_pl,
-                msg=ctx.request.query_params.get("msg"))
+                msg=flash_of(ctx))
 
 
 @router.get("/authorisations")
@@ -308,7 +308,7 @@ def _settings_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = No
                    "ldap_timeout": str(ldap.timeout)}
     return page(ctx, "settings.html", status, form=form or {"allowlist": stored_allowlist},
                 errors=errors or {}, ldap_form=ldap_form or stored_ldap,
-                ldap_errors=ldap_errors or {}, msg=ctx.request.query_params.get("msg"),
+                ldap_errors=ldap_errors or {}, msg=flash_of(ctx),
                 client=ctx.client)
 
 
@@ -404,7 +404,7 @@ def protocol_page(pid: PathId, ctx: Ctx = gate()) -> Response:
         row = s.get(ListeningProtocol, pid)
     if row is None or (row.made_by != user.name and not ctx.may("custody_read")):
         return page(ctx, "error.html", 404, message="Nie ma takiego protokołu.")
-    return page(ctx, "protocol.html", row=row, msg=ctx.request.query_params.get("msg"))
+    return page(ctx, "protocol.html", row=row, msg=flash_of(ctx))
 
 
 @router.get("/protocols/{pid}/pdf")

@@ -16,6 +16,7 @@ from kustosz.web.common import (
     PRE_COOKIE,
     SESSION_COOKIE,
     Ctx,
+    flash_url,
     page,
     pre_token,
     redirect,
@@ -116,7 +117,7 @@ async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -
         accounts.set_password(s, user, new, user.name)
         token, _row = accounts.start_session(s, user, ctx.client,
                                              previous=request.cookies.get(SESSION_COOKIE))
-    response = redirect("/?msg=Has%C5%82o%20zmienione")
+    response = redirect(flash_url("/", "Hasło zmienione"))
     set_cookie(request, response, SESSION_COOKIE, token)
     return response
 
@@ -182,4 +183,4 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
         account.totp_secret = secret
         account.totp_last_step = step  # the code just typed cannot open a login afterwards
         audit(s, u.name, "user.totp", u.name, {"enabled": True})
-    return redirect("/?msg=W%C5%82%C4%85czono%20drugi%20sk%C5%82adnik%20logowania")
+    return redirect(flash_url("/", "Włączono drugi składnik logowania"))

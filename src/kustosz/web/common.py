@@ -177,11 +177,29 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# Flash messages travel in the address after a redirect; each carries an HMAC, so a link
+# from outside cannot put its own words into an office page ("call this number…").
+_FLASH_KEY = secrets.token_bytes(32)
+
+
+def _flash_sig(message: str) -> str:
+    return hmac.new(_FLASH_KEY, message.encode("utf-8"), "sha256").hexdigest()[:32]
+
+
 def flash_url(url: str, message: str) -> str:
     from urllib.parse import quote
 
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}msg={quote(message)}"
+    return f"{url}{sep}msg={quote(message)}&sig={_flash_sig(message)}"
+
+
+def flash_of(ctx: Ctx) -> str | None:
+    """The flash message of this address, when Kustosz itself made it."""
+    message = ctx.request.query_params.get("msg")
+    sent = ctx.request.query_params.get("sig", "")
+    if not message or not hmac.compare_digest(sent, _flash_sig(message)):
+        return None
+    return message
 
 
 def api_error(status: int, message: str, field_name: str | None = None) -> JSONResponse:

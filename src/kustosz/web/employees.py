@@ -12,7 +12,7 @@ from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee
 from kustosz.documents.words import count_pl
 from kustosz.errors import InputError
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
 
@@ -26,7 +26,7 @@ def _page(ctx: Ctx, status: int = 200, error: str | None = None,
         version = emp_mod.notice_version(s)
         missing = {e.id for e in emp_mod.without_acknowledgment(s)}
     return page(ctx, "employees.html", status, rows=listing, version=version, missing=missing,
-                error=error, errors=errors or {}, msg=ctx.request.query_params.get("msg"),
+                error=error, errors=errors or {}, msg=flash_of(ctx),
                 today=datetime.now(ctx.vault.policy.timezone).date(),
                 columns=";".join(emp_mod.COLUMNS))
 

@@ -27,7 +27,7 @@ from kustosz.db.custody import Copy, Destruction
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import _day, form_of
 from kustosz.web.params import PathId
@@ -47,7 +47,7 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
             .order_by(Source.name))]
     return page(ctx, "requests.html", status, reqs=reqs, kinds=KINDS, materials=MATERIALS,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
-                msg=ctx.request.query_params.get("msg"))
+                msg=flash_of(ctx))
 
 
 @router.get("/requests")
@@ -143,7 +143,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                 destruction=destruction, approvers=approvers, custodians=custodians,
                 see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
                 form=form or {},
-                errors=errors or {}, msg=ctx.request.query_params.get("msg"),
+                errors=errors or {}, msg=flash_of(ctx),
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
 

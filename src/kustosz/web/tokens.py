@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from kustosz.access import tokens
 from kustosz.errors import FieldError, KustoszError, NotFound
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import SCOPES, gate
 from kustosz.web.params import PathId
 
@@ -49,7 +49,7 @@ def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response
     now = datetime.now(UTC)
     return page(ctx, "tokens.html", status, rows=rows, everyone=everyone, scopes=SCOPES_PL,
                 state=lambda t: tokens.state(t, now), states=STATES_PL, reason=reason_pl,
-                msg=ctx.request.query_params.get("msg"), **extra)
+                msg=flash_of(ctx), **extra)
 
 
 @router.get("/account/tokens")
