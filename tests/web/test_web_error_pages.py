@@ -128,8 +128,9 @@ def test_counts_on_pages_take_the_polish_plural(sqlite_material: Material) -> No
 
 
 def test_recorder_states_on_the_dashboard_are_polish(sqlite_material: Material) -> None:
-    """English found on the dashboard: the recorder's state was shown as stored
-    ("recording", "down"); the page names it in Polish (the state stays English inside)."""
+    """English found on the dashboard: the recorder's state and a gap's cause were shown as
+    stored ("recording", "stream_stall"); the page names them in Polish (the codes stay
+    English inside)."""
     from kustosz.ingest.camera import health
 
     m = sqlite_material
@@ -137,20 +138,30 @@ def test_recorder_states_on_the_dashboard_are_polish(sqlite_material: Material) 
         hol, other = get_source(s, "cam-hol").id, get_source(s, "cam-inne").id
     health.set_status(m.vault, hol, "recording", "recording h264")
     health.set_status(m.vault, other, "down", "kamera nieosiągalna")
+    start = m.window[0]
+    health.record_gap(m.vault, hol, start, start + timedelta(seconds=3), "stream_stall", "")
     c = client(m.vault)
     session_for(m.vault, c, "burmistrz")
     page = c.get("/").text
     assert '<td class="state-recording">nagrywa</td>' in page
     assert '<td class="state-down">nie nagrywa</td>' in page
+    assert "(przerwa w strumieniu z kamery)" in page and "stream_stall" not in page
 
 
 def test_the_playback_page_counts_its_segments_in_polish(sqlite_material: Material) -> None:
-    """The window of the material holds three segments: "3 segmenty" (was "3 segmentów")."""
+    """The window of the material holds three segments: "3 segmenty" (was "3 segmentów");
+    a gap the recorder noted is named in Polish, not by its code."""
     m = sqlite_material
     user(m.vault, "ola", ["viewer"], password=None)
     authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
     c = client(m.vault)
     session_for(m.vault, c, "ola")
+    from kustosz.ingest.camera import health
+
+    with m.vault.reading() as s:
+        hol = get_source(s, "cam-hol").id
+    start = m.window[0] + timedelta(seconds=1)
+    health.record_gap(m.vault, hol, start, start + timedelta(seconds=2), "auth_failed", "")
     tz = m.vault.policy.timezone
     r = c.post("/media/start", data={
         "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
@@ -160,3 +171,4 @@ def test_the_playback_page_counts_its_segments_in_polish(sqlite_material: Materi
     assert r.status_code == 303
     page = c.get(r.headers["location"]).text
     assert " · 3 segmenty · " in page and "segmentów" not in page
+    assert "(kamera odrzuciła login lub hasło (401))" in page and "auth_failed" not in page

@@ -28,6 +28,7 @@ from kustosz.db.custody import Copy
 from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
+from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.web.common import Ctx, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
@@ -377,7 +378,7 @@ def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
             recs: Sequence[Span], edges: bool = True) -> list[tuple[datetime, datetime, str]]:
     """Gaps to show: recorded by the recorder (camera_gaps) and holes between segments (with
     ``edges``, also before the first and after the last segment of the period)."""
-    out = [(max(g.start_at, start), min(g.end_at or end, end), g.cause)
+    out = [(max(g.start_at, start), min(g.end_at or end, end), CAUSES_PL.get(g.cause, g.cause))
            for g in s.execute(select(Gap).where(
                Gap.source_id == source.id, Gap.start_at <= end,
                (Gap.end_at.is_(None)) | (Gap.end_at >= start))).scalars()]

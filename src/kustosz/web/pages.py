@@ -25,6 +25,7 @@ from kustosz.db.models import Hold, Recording, Source
 from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
+from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -112,7 +113,7 @@ def dashboard(ctx: Ctx = gate()) -> Response:
     data["alerts"] = ctx.vault.alerts_open() if ctx.may("oversight") else []
     from kustosz.access.authorisations import scope_pl
 
-    return page(ctx, "dashboard.html", **data, scope=scope_pl,
+    return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,
                 msg=ctx.request.query_params.get("msg"))
 
 
