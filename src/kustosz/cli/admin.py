@@ -15,6 +15,7 @@ from kustosz.cli.common import (
     emit_json,
     err_console,
     fails_cleanly,
+    local,
     open_vault,
 )
 from kustosz.policy import preset_names
@@ -76,6 +77,7 @@ def audit_verify(witness_path: Path | None = typer.Option(
         path = witness_path or vault.config.audit.witness
         with vault.reading() as s:
             report = check(s, vault.head_file, path, public_key_of(vault.root))
+        latest_at = local(report.latest.get("at"), vault) if report.latest else "—"
     for problem in report.problems:
         err_console.print(f"audit log BROKEN at {problem}")
     if report.problems:
@@ -89,7 +91,7 @@ def audit_verify(witness_path: Path | None = typer.Option(
     elif report.latest is not None:
         console.print(f"witness {path}: {report.witnessed} signed checkpoints agree with the "
                       f"log (latest: no. {report.latest['n']}, entry {report.latest['seq']}, "
-                      f"{report.latest['at']})")
+                      f"{latest_at})")
 
 
 @fails_cleanly

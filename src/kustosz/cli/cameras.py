@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -259,17 +259,13 @@ def recorders_status(as_json: bool = typer.Option(False, "--json")) -> None:
             if r["codec"] and not r["browser_playable"]:
                 msg += " — not playable in browser"
             table.add_row(r["name"], r["state"], msg,
-                          local(_dt(r["last_segment_end"]), vault),
-                          local(_dt(r["open_gap_since"]), vault),
+                          local(r["last_segment_end"], vault),
+                          local(r["open_gap_since"], vault),
                           "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s")
         console.print(table)
         for r in rows:
             if r["alert"]:
                 console.print(f"[bold red]alert:[/] {r['alert']}")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(UTC) if text else None
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,7 +80,16 @@ def fails_cleanly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def local(value: datetime | None, vault: Vault) -> str:
-    if value is None:
+def local(value: datetime | str | None, vault: Vault) -> str:
+    """A time for people, the one way every verb shows it (`--json` stays ISO 8601 UTC):
+    the office's zone, whole seconds, and the offset — an hour repeated when summer time
+    ends is told apart, and the text can be given back to --from/--to as it is.
+    ``value`` may be an ISO 8601 text with a zone, as reports carry times."""
+    if value is None or value == "":
         return "—"
-    return value.astimezone(vault.policy.timezone).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # times are kept in UTC; never read one as this machine's zone
+        value = value.replace(tzinfo=UTC)
+    shown = value.astimezone(vault.policy.timezone).replace(microsecond=0)
+    return shown.isoformat(sep=" ")

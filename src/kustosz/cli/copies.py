@@ -10,7 +10,15 @@ from rich.table import Table
 
 from kustosz.access.users import list_users
 from kustosz.audit import append as audit
-from kustosz.cli.common import actor, console, emit_json, err_console, fails_cleanly, open_vault
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    err_console,
+    fails_cleanly,
+    local,
+    open_vault,
+)
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
 from kustosz.custody.copies import extend_copy, last_day, list_copies, make_copy
@@ -67,14 +75,16 @@ def copies_list(due: bool = typer.Option(False, "--due", help="Only copies due f
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """List copies."""
     with open_vault() as vault, vault.reading() as s:
-        rows = [_copy_row(vault, c) for c in list_copies(s, due_only=due, now=vault.now())]
+        copies = list_copies(s, due_only=due, now=vault.now())
+        rows = [_copy_row(vault, c) for c in copies]
+        periods = [f"{local(c.start_at, vault)} – {local(c.end_at, vault)}" for c in copies]
     if as_json:
         emit_json(rows)
         return
     table = Table("number", "request", "period", "sources", "made by", "kept until", "state")
-    for r in rows:
+    for r, period in zip(rows, periods, strict=True):
         state = str(r["state"]) + (" (DUE)" if r["due"] else "")
-        table.add_row(str(r["number"]), str(r["request"]), f"{r['from']} – {r['to']}",
+        table.add_row(str(r["number"]), str(r["request"]), period,
                       "; ".join(map(str, r["sources"])), str(r["made_by"]),
                       str(r["kept_until"]), state)
     console.print(table)

@@ -90,10 +90,10 @@ def demo(preset: str = typer.Option("pleszew", "--preset"),
     table = Table("what", "source", "recorded (local)", "why")
     for item in sorted(report.deleted, key=lambda i: (i["start"], i["source"])):
         table.add_row("[red]deleted[/]", item["source"],
-                      local(datetime.fromisoformat(item["start"]), vault), item["rule"])
+                      local(item["start"], vault), item["rule"])
     for item in report.kept_by_hold:
         table.add_row("[green]kept[/]", item["source"],
-                      local(datetime.fromisoformat(item["start"]), vault),
+                      local(item["start"], vault),
                       f"past its period, but hold {', '.join(map(str, item['holds']))} covers it")
     console.print(table)
     _live_sources(vault, root)

@@ -224,9 +224,8 @@ def calls_search(
     table = Table("id", "line", "start (local)", "end", "caller", "callee", "direction",
                   "disposition")
     for h in hits:
-        table.add_row(str(h.recording_id), h.source, h.start_at.astimezone(tz).strftime(
-            "%Y-%m-%d %H:%M:%S"), h.end_at.astimezone(tz).strftime("%H:%M:%S"),
-            h.caller or "(unknown)", h.callee or "(unknown)", h.direction,
+        table.add_row(str(h.recording_id), h.source, local(h.start_at, vault),
+            local(h.end_at, vault), h.caller or "(unknown)", h.callee or "(unknown)", h.direction,
             h.disposition or ("no call record" if h.no_cdr else "—"))
     console.print(table)
     console.print(f"{len(hits)} call(s)")
@@ -240,17 +239,20 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
         rec = s.get(Recording, recording_id)
         if call is None or rec is None or rec.state != "stored":
             raise NotFound(f"no stored call with id {recording_id}")
-        info = {"recording_id": recording_id, "start": local(rec.start_at, vault),
-                "end": local(rec.end_at, vault), "caller": call.caller, "callee": call.callee,
+        times = {"start": rec.start_at, "end": rec.end_at, "expires": rec.expires_at}
+        info = {"recording_id": recording_id,
+                **{k: v.isoformat() if v else None for k, v in times.items()},
+                "caller": call.caller, "callee": call.callee,
                 "direction": call.direction, "disposition": call.disposition,
                 "no_cdr": call.no_cdr, "uniqueid": call.uniqueid, "size": rec.size,
-                "sha256": rec.sha256, "expires": local(rec.expires_at, vault), "meta": rec.meta}
+                "sha256": rec.sha256, "meta": rec.meta}
+        shown = {**info, **{k: local(v, vault) for k, v in times.items()}}
         with vault.transaction() as w:  # on the record, like calls search
             audit(w, actor(), "calls.show", f"recording {recording_id}", {})
     if as_json:
-        emit_json(info)
+        emit_json(info)  # ISO 8601 in UTC, like every --json
         return
-    for key, value in info.items():
+    for key, value in shown.items():
         console.print(f"{key}: {value}")
 
 

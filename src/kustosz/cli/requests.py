@@ -170,10 +170,11 @@ def requests_show(request_id: int, as_json: bool = typer.Option(False, "--json")
             "on": d.decided_on.isoformat(), "reason": d.reason, "keyed_by": d.keyed_by,
             "recorded_by": d.recorded_by, "paper_ref": d.paper_ref}
         registered = local(req.registered_at, vault)
+        shown = {**row, "from": local(req.start_at, vault), "to": local(req.end_at, vault)}
     if as_json:
         emit_json(row)
         return
-    for key, value in row.items():
+    for key, value in shown.items():
         console.print(f"{key:>15}: {value}")
     console.print(f"{'registered':>15}: {registered}")
 

@@ -40,13 +40,14 @@ def retention_run(now: str = typer.Option(None, "--now",
                       f"({vault.policy.timezone.key}): {verb} {len(report.deleted)} item(s)")
         for item in report.deleted[:50]:
             console.print(f"  {verb} #{item['id']} {item.get('source', '')} "
-                          f"{item.get('start', '')} — {item.get('rule', '')}")
+                          f"{local(item.get('start'), vault)} — {item.get('rule', '')}")
         if len(report.deleted) > 50:
             console.print(f"  … and {len(report.deleted) - 50} more (use --json)")
         if report.kept_by_hold:
             console.print(f"kept {len(report.kept_by_hold)} expired item(s) under holds:")
             for item in report.kept_by_hold[:50]:
-                console.print(f"  kept #{item['id']} {item['source']} {item['start']} — "
+                console.print(f"  kept #{item['id']} {item['source']} "
+                              f"{local(item['start'], vault)} — "
                               f"hold(s) {', '.join(map(str, item['holds']))}")
         if report.recovered:
             console.print(f"finished {report.recovered} deletion(s) an interrupted sweep left")
