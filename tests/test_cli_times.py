@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo
 
 from kustosz.access import tokens
 from kustosz.access.users import get_user
+from kustosz.cli import app
 from kustosz.vault import Vault
 from tests.conftest import Cli
 from tests.custody.custody_helpers import call, record, setup_camera, setup_phone
 
 WARSAW = ZoneInfo("Europe/Warsaw")
+OFFSET = re.compile(r"(?<![\d:])[+-]\d{2}:\d{2}\b")
 # A date and a clock time, with whatever follows: seconds, a fraction, a zone.
-STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?"
+                   r"(?: ?(?:Z|[+-]\d{2}:?\d{2}))?")
 
 
 def shown(value: datetime) -> str:
@@ -27,7 +30,7 @@ def shown(value: datetime) -> str:
     offset = value.astimezone(WARSAW).utcoffset()
     assert offset is not None
     minutes = int(offset.total_seconds()) // 60
-    return (f"{value.astimezone(WARSAW):%Y-%m-%d %H:%M:%S}"
+    return (f"{value.astimezone(WARSAW):%Y-%m-%d %H:%M:%S} "
             f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
 
 
@@ -38,7 +41,8 @@ def human(output: str, *expected: datetime) -> list[str]:
     assert stamps or not expected, output
     for text in stamps:
         assert "." not in text, f"microseconds in {text!r}:\n{output}"
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" +", "+")
+                                       .replace(" -", "-"))
         assert value.tzinfo is not None, f"no offset in {text!r}:\n{output}"
         assert value.utcoffset() == value.astimezone(WARSAW).utcoffset(), \
             f"{text!r} is not in the office's zone:\n{output}"
@@ -71,6 +75,10 @@ def test_every_verb_shows_local_times_without_microseconds(cli: Cli, tmp_path: P
     ingested = cli("ingest", "file", "hall", str(sample), "--start", hall_at.isoformat()).output
     human(ingested, hall_at)
     human(cli("recordings", "list").output, seg_at, hall_at)
+    # An 80-column terminal: the cells wrap at the spaces; no offset is cut to "+0…".
+    narrow = cli.runner.invoke(app, ["--data", str(cli.data), "recordings", "list"],
+                               env={"COLUMNS": "80"}).output
+    assert "…" not in narrow and len(OFFSET.findall(narrow)) == 3 * 4  # start, end, kept
     listed = json.loads(cli("recordings", "list", "--json").output)
     first = next(r for r in listed if r["id"] == segs[0].id)
     assert first["start"] == seg_at.isoformat()  # --json: ISO 8601 in UTC, microseconds kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from rich.console import Console
 from kustosz.errors import InputError, KustoszError
 from kustosz.vault import Vault
 
+_SPACE_BEFORE_ZONE = re.compile(r"\s+(?=(?:[+-]\d{2}(?::?\d{2})?|Z)$)")
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,9 +53,11 @@ def open_vault() -> Iterator[Vault]:
 
 
 def parse_time(text: str, what: str = "time") -> datetime:
+    # A time as `local` shows it ("2026-11-21 10:00:00 +01:00") is taken back as it is.
+    given = _SPACE_BEFORE_ZONE.sub("", text.strip())
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z")
-                                       else text)
+        value = datetime.fromisoformat(given.replace("Z", "+00:00") if given.endswith("Z")
+                                       else given)
     except ValueError:
         raise InputError(f"{what} {text!r} is not an ISO 8601 time "
                          "(e.g. 2026-11-21T10:00:00+01:00)") from None
@@ -83,7 +87,8 @@ def fails_cleanly(fn: F) -> F:
 def local(value: datetime | str | None, vault: Vault) -> str:
     """A time for people, the one way every verb shows it (`--json` stays ISO 8601 UTC):
     the office's zone, whole seconds, and the offset — an hour repeated when summer time
-    ends is told apart, and the text can be given back to --from/--to as it is.
+    ends is told apart, and the text can be given back to --from/--to as it is. The space
+    before the offset lets a narrow table cell wrap there instead of cutting the offset off.
     ``value`` may be an ISO 8601 text with a zone, as reports carry times."""
     if value is None or value == "":
         return "—"
@@ -92,4 +97,4 @@ def local(value: datetime | str | None, vault: Vault) -> str:
     if value.tzinfo is None:  # times are kept in UTC; never read one as this machine's zone
         value = value.replace(tzinfo=UTC)
     shown = value.astimezone(vault.policy.timezone).replace(microsecond=0)
-    return shown.isoformat(sep=" ")
+    return f"{shown:%Y-%m-%d %H:%M:%S} {shown.isoformat()[19:]}"
