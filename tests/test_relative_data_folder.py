@@ -9,6 +9,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time as clock
+import urllib.request
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -153,6 +159,34 @@ def test_web_copy_with_a_relative_data_folder(here: Path, tmp_path: Path,
         assert list(elsewhere.iterdir()) == []
     finally:
         vault.close()
+
+
+def test_serve_with_a_relative_data_folder(here: Path) -> None:
+    """The real `python -m kustosz --data demo-data serve` in its own process: it names the
+    folder absolutely, the web app answers, SIGTERM stops it cleanly, nothing lands beside."""
+    Cli(REL)("init", "--preset", "pleszew")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = here.parent / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "kustosz", "--data", str(REL), "serve",
+                                 "--port", str(port)], cwd=here, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = clock.monotonic() + 60
+        while f"127.0.0.1:{port}" not in log.read_text() and clock.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            clock.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    said = log.read_text()
+    assert code == 0, said
+    assert f"kustosz serve: {here / 'demo-data'} " in " ".join(said.split())
+    assert sorted(p.name for p in here.iterdir()) == ["demo-data"]
 
 
 @pytest.mark.parametrize("verb", [
