@@ -172,3 +172,23 @@ def test_the_playback_page_counts_its_segments_in_polish(sqlite_material: Materi
     page = c.get(r.headers["location"]).text
     assert " · 3 segmenty · " in page and "segmentów" not in page
     assert "(kamera odrzuciła login lub hasło (401))" in page and "auth_failed" not in page
+
+
+def test_a_missing_row_is_named_in_polish_under_the_right_heading(sqlite_material: Material
+                                                                  ) -> None:
+    """A request or an employee that does not exist: "Nie znaleziono", not the heading
+    "Brak uprawnień" the error page used to show for everything, and not the domain's
+    English ("no request with id …")."""
+    m = sqlite_material
+    c = client(m.vault)
+    session_for(m.vault, c, "informatyk")
+    for path in ("/requests/999999", "/employees/999999/declaration"):
+        r = c.get(path)
+        assert r.status_code == 404, path
+        page = _html(r)
+        assert "<h1>Nie znaleziono</h1>" in page and "Brak uprawnień" not in page, path
+        assert "no request" not in page and "kustosz requests list" not in page
+    user(m.vault, "ola", ["viewer"], password=None)
+    session_for(m.vault, c, "ola")
+    r = c.get("/admin/settings")  # not hers: the heading stays "Brak uprawnień"
+    assert r.status_code == 403 and "<h1>Brak uprawnień</h1>" in r.text

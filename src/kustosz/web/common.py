@@ -168,7 +168,7 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
     data.setdefault("errors", {})
     return TEMPLATES.TemplateResponse(ctx.request, template, {
         "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "vault": ctx.vault,
-        "office": ctx.vault.policy.office_name,
+        "office": ctx.vault.policy.office_name, "http_status": status_code,
         "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f), **data},
         status_code=status_code)
 

@@ -25,7 +25,7 @@ from kustosz.custody.requests import (
 from kustosz.custody.requests import register_request as register_req
 from kustosz.db.custody import Copy, Destruction
 from kustosz.db.models import Source
-from kustosz.errors import FieldError, KustoszError
+from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -152,6 +152,8 @@ def request_detail(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     try:
         return _request_page(ctx, req_id)
+    except NotFound:
+        raise  # the app's Polish page; the domain's message is English, for logs and the CLI
     except KustoszError as exc:
         return page(ctx, "error.html", 404, message=str(exc))
 
