@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kustosz.db.access import LoginThrottle, WebSession
+from kustosz.documents.words import plural
 
 FREE = 3  # failures that cost nothing (typos)
 BASE_SECONDS = 2.0
@@ -72,15 +73,7 @@ class Waiting:
     def message(self) -> str:
         """The same words whoever is asking (existing account or not)."""
         return (f"Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za {self.seconds} "
-                f"{_seconds_word(self.seconds)}.")
-
-
-def _seconds_word(n: int) -> str:
-    if n == 1:
-        return "sekundę"
-    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        return "sekundy"
-    return "sekund"
+                f"{plural(self.seconds, 'sekundę', 'sekundy', 'sekund')}.")
 
 
 def waiting(session: Session, name: str, client: str, user_id: int | None,

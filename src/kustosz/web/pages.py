@@ -27,7 +27,7 @@ from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
 
@@ -114,7 +114,7 @@ def dashboard(ctx: Ctx = gate()) -> Response:
     from kustosz.access.authorisations import scope_pl
 
     return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,
-                msg=ctx.request.query_params.get("msg"))
+                msg=flash_of(ctx))
 
 
 # -- cameras: register, timeline with gaps (R1.7 locations by role) --------------------------
@@ -186,7 +186,7 @@ def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
         views = holds_mod.list_holds(s, include_released=True)
         sources = [x.name for x in s.execute(select(Source).order_by(Source.name)).scalars()]
     return page(ctx, "holds.html", status, views=views, sources=sources, form=form,
-                errors=errors, error=error, msg=ctx.request.query_params.get("msg"))
+                errors=errors, error=error, msg=flash_of(ctx))
 
 
 @router.post("/holds")
@@ -248,7 +248,7 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
         due = {c.id for c in list_copies(s, due_only=True)}
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
     return page(ctx, "copies.html", status, rows=rows, due=due, destructions=destructions,
-                msg=ctx.request.query_params.get("msg"), error=None, errors=errors or {},
+                msg=flash_of(ctx), error=None, errors=errors or {},
                 form=form or {})
 
 
