@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from tests.conftest import snapshot
 from web_helpers import client, csrf_of, session_for, user
 
@@ -39,3 +40,59 @@ def test_import_acknowledge_and_who_is_overdue(sqlite_vault: Vault) -> None:
     c.post("/employees/version", data={"csrf": csrf, "version": "2026/2"})
     assert "<b>2</b> pracowników bez oświadczenia" in c.get("/employees").text
     assert "Oświadczenie pracownika" in c.get("/employees/2/declaration").text
+
+
+def _signed_in(vault: Vault) -> TestClient:
+    user(vault, "kadry", ["custodian"], password=None)
+    c = client(vault)
+    session_for(vault, c, "kadry")
+    return c
+
+
+def _import(vault: Vault, c: TestClient, body: bytes) -> tuple[int, str]:
+    r = c.post("/employees/import", data={"csrf": csrf_of(vault, c)},
+               files={"file": ("p.csv", body, "text/csv")})
+    return r.status_code, r.text if r.status_code != 303 else c.get(r.headers["location"]).text
+
+
+HEADER = "imie_nazwisko;stanowisko;komorka;data_rozpoczecia;identyfikator\r\n"
+POLISH = "Łukasz Żółć;inspektor;Wydział Spraw Obywatelskich;2026-03-02;P-9\r\n"
+
+
+def test_import_takes_excel_cp1250_with_semicolons(sqlite_vault: Vault) -> None:
+    """R6.1: Excel's Polish 'CSV' (Windows-1250, ';', CRLF) is read with the letters intact."""
+    c = _signed_in(sqlite_vault)
+    data = (HEADER + POLISH).encode("cp1250")
+    assert b"\xa3ukasz \xaf\xf3\xb3\xe6" in data  # real CP1250 bytes, not UTF-8
+    status, page = _import(sqlite_vault, c, data)
+    assert status == 303 and "Łukasz Żółć" in page and "Wydział Spraw Obywatelskich" in page
+
+
+def test_import_takes_utf8_with_bom_and_commas(sqlite_vault: Vault) -> None:
+    """R6.1: UTF-8 with Excel's BOM and ',' as separator; the header is still recognised."""
+    c = _signed_in(sqlite_vault)
+    text = (HEADER + POLISH).replace(";", ",")
+    status, page = _import(sqlite_vault, c, b"\xef\xbb\xbf" + text.encode())
+    assert status == 303 and "Łukasz Żółć" in page and "Wczytano 1 pracownika" in page
+
+
+def test_import_refuses_unknown_encodings_naming_the_line(sqlite_vault: Vault) -> None:
+    """R6.1: bytes that are neither UTF-8 nor Polish CP1250 get a Polish error naming the first
+    bad line, and nothing is imported."""
+    c = _signed_in(sqlite_vault)
+    csrf_of(sqlite_vault, c)
+    before = snapshot(sqlite_vault)["tables"]
+    cases = {
+        "utf-16": ((HEADER + POLISH).encode("utf-16"), "Wiersz 1"),
+        # 0x81 and 0x98 are undefined in CP1250 and invalid as UTF-8
+        "neither": ((HEADER + "Anna Nowak;ref;BO;2026-01-05;P-1\r\n").encode()
+                    + b"J\x81n \x98;ref;BO;2026-01-05;P-2\r\n", "Wiersz 3"),
+        # valid CP1250 but not Polish: Russian in CP1251
+        "cp1251": ((HEADER + "Иван Петров;ref;BO;2026-01-05;P-3\r\n").encode("cp1251"),
+                   "Wiersz 2"),
+    }
+    for name, (body, line) in cases.items():
+        status, page = _import(sqlite_vault, c, body)
+        assert status == 422, name
+        assert f"{line}: nieznane kodowanie znaków" in page, name
+        assert snapshot(sqlite_vault)["tables"] == before, name

@@ -34,11 +34,56 @@ def set_notice_version(session: Session, version: str, actor: str) -> None:
     audit(session, actor, "notice.version", VERSION_KEY, {"version": version})
 
 
+# Letters and marks a Polish CP1250 file holds; anything else non-ASCII means the bytes are
+# probably another encoding that CP1250 happens to decode into nonsense.
+_POLISH = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
+_PLAUSIBLE = _POLISH | set("„”“‘’«»–—…§°éäöüÉÄÖÜáíúýčďěňřšťžÁČĎĚŇŘŠŤŽ\u00a0")
+
+
+def _first_bad_line(data: bytes) -> int:
+    """The first line that is neither UTF-8 nor free of control bytes (1-based)."""
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+        if any(b < 0x20 and b not in (0x09, 0x0D) for b in raw):
+            return number
+    return 1
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or, failing that, Windows-1250 — what Excel saves as
+    'CSV' on a Polish Windows. Anything else is refused naming the first bad line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1250")
+        except UnicodeDecodeError:
+            text = ""
+        odd = {ch for ch in text if ord(ch) > 127} - _PLAUSIBLE
+        if not text or odd or not any(ch in _POLISH for ch in text):
+            raise InputError(
+                f"Wiersz {_first_bad_line(data)}: nieznane kodowanie znaków. Zapisz plik jako "
+                "CSV w UTF-8 albo w Windows-1250 (Excel: „CSV (rozdzielany przecinkami)”).") \
+                from None
+    if any(ord(ch) < 0x20 and ch not in "\t\r\n" for ch in text):
+        # UTF-16 and binary files decode "successfully" into NULs and other control bytes
+        raise InputError(f"Wiersz {_first_bad_line(data)}: nieznane kodowanie znaków (plik nie "
+                         "jest tekstem CSV w UTF-8 ani w Windows-1250).")
+    return text
+
+
 def import_csv(session: Session, text: str, actor: str) -> int:
     """Add or update employees from CSV (header: imie_nazwisko;stanowisko;komorka;
     data_rozpoczecia;identyfikator). All rows or none: the first bad line is named."""
-    dialect = csv.Sniffer().sniff(text[:2000], delimiters=";,") if text.strip() else None
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect) if dialect else None
+    # Excel on a Polish Windows separates with ';', elsewhere ','; the header tells which
+    # (csv.Sniffer guesses wrong on short files and raises on one-column ones).
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = ";" if header.count(";") >= header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter) \
+        if text.strip() else None
     if reader is None or not reader.fieldnames or "imie_nazwisko" not in reader.fieldnames \
             or "data_rozpoczecia" not in reader.fieldnames:
         raise InputError("Plik CSV musi mieć nagłówek: " + ";".join(COLUMNS))

@@ -46,10 +46,7 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
         return _page(ctx, 422, errors={"file": "Wybierz plik CSV."})
     data = await upload.read()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _page(ctx, 422, errors={"file": "Plik musi być zapisany w UTF-8."})
-    try:
+        text = emp_mod.decode_csv(data)
         with ctx.vault.transaction() as s:
             count = emp_mod.import_csv(s, text, user.name)
     except InputError as exc:
