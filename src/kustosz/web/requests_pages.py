@@ -4,7 +4,8 @@ endpoint source and whom they concern."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime, time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -47,7 +48,7 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
             .order_by(Source.name))]
     return page(ctx, "requests.html", status, reqs=reqs, kinds=KINDS, materials=MATERIALS,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
-                msg=flash_of(ctx))
+                margin=ctx.vault.config.hold_margin_minutes, msg=flash_of(ctx))
 
 
 @router.get("/requests")
@@ -76,8 +77,10 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
             errors["description"] = "Opisz zdarzenie (002 zał.5 §6.6)."
         if not form.get("camera") and not form.get("place", "").strip():
             errors["camera"] = "Wskaż kamerę albo miejsce."
-        if not form.get("approx_time"):
-            errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia."
+    period = _period(ctx, form, event, errors)
+    if form.get("material") == "video" and period is None and not form.get("approx_time") \
+            and not {"approx_time", "period_from", "period_to"} & errors.keys():
+        errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia albo okres od–do."
     _check_chunk_fields(ctx, form, errors)
     if errors:
         return _requests_page(ctx, form, errors, 422)
@@ -86,6 +89,8 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
                        requester=form["requester"], received_on=received, event_date=event,
                        purpose=form["purpose"], contact=form.get("contact") or None,
                        approx_time=form.get("approx_time") or None,
+                       start=period[0] if period else None, end=period[1] if period else None,
+                       margin_minutes=ctx.vault.config.hold_margin_minutes,
                        place=form.get("place") or None,
                        cameras=[form["camera"]] if form.get("camera") else [],
                        caller=form.get("caller") or None, callee=form.get("callee") or None,
@@ -100,6 +105,50 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     except KustoszError as exc:
         return _requests_page(ctx, form, {}, 422, error=str(exc))
     return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock(form: dict[str, str], name: str, errors: dict[str, str]) -> time | None:
+    text = form.get(name, "").strip()
+    if not text:
+        return None
+    m = _HHMM.match(text)
+    if not m:
+        errors[name] = "Podaj godzinę w postaci GG:MM, np. 14:00."
+        return None
+    return time(int(m[1]), int(m[2]))
+
+
+def _period(ctx: Ctx, form: dict[str, str], event: date | None,
+            errors: dict[str, str]) -> tuple[datetime, datetime] | None:
+    """The period 'od godziny – do godziny' on the event date, in the office's local time (an
+    authority asks 'from 14:00 to 16:30'); the approximate hour is the alternative, not both."""
+    given = [n for n in ("period_from", "period_to") if form.get(n, "").strip()]
+    if not given:
+        return None
+    start, end = _clock(form, "period_from", errors), _clock(form, "period_to", errors)
+    if len(given) == 1:
+        missing = "period_to" if given == ["period_from"] else "period_from"
+        errors[missing] = ("Podaj też godzinę końca okresu." if missing == "period_to"
+                           else "Podaj też godzinę początku okresu.")
+        return None
+    if form.get("approx_time", "").strip():
+        errors["approx_time"] = ("Podaj albo przybliżoną godzinę, albo okres od–do — nie "
+                                 "jedno i drugie.")
+        return None
+    if start is None or end is None or event is None:
+        return None
+    if end < start:
+        errors["period_to"] = "Koniec okresu jest przed jego początkiem."
+        return None
+    tz = ctx.vault.policy.timezone
+    begin = datetime.combine(event, start, tzinfo=tz)
+    if begin > datetime.now(tz):
+        errors["period_from"] = "Okres zaczyna się w przyszłości."
+        return None
+    return begin, datetime.combine(event, end, tzinfo=tz)
 
 
 def _check_chunk_fields(ctx: Ctx, form: dict[str, str], errors: dict[str, str]) -> None:
