@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.conftest import snapshot
 from web_helpers import client, csrf_of, session_for, user
 
+from kustosz.db.models import AuditEntry
 from kustosz.vault import Vault
 
 GOOD = ("imie_nazwisko;stanowisko;komorka;data_rozpoczecia;identyfikator\n"
@@ -96,3 +98,35 @@ def test_import_refuses_unknown_encodings_naming_the_line(sqlite_vault: Vault) -
         assert status == 422, name
         assert f"{line}: nieznane kodowanie znaków" in page, name
         assert snapshot(sqlite_vault)["tables"] == before, name
+
+
+def test_add_one_employee_by_form(sqlite_vault: Vault) -> None:
+    """R6.1: one employee by hand; every bad field is named at once, what was typed stays,
+    nothing is saved; the good form is audited like the import."""
+    c = _signed_in(sqlite_vault)
+    csrf = csrf_of(sqlite_vault, c)
+    before = snapshot(sqlite_vault)
+    bad = {"csrf": csrf, "full_name": "  ", "position": "x" * 201, "unit": "Wydział <i>A</i>",
+           "starts_on": "jutro", "external_id": "P-7"}
+    r = c.post("/employees/add", data=bad)
+    assert r.status_code == 422
+    assert "Podaj imię i nazwisko." in r.text
+    assert "Podaj datę dopuszczenia do pracy" in r.text
+    assert "najwyżej 200 znaków (podano 201)" in r.text
+    assert 'value="Wydział &lt;i&gt;A&lt;/i&gt;"' in r.text and 'value="P-7"' in r.text
+    assert snapshot(sqlite_vault) == before
+    good = {"csrf": csrf, "full_name": "Łukasz Żółć", "position": "inspektor",
+            "unit": "Wydział Spraw Obywatelskich", "starts_on": "2026-03-02",
+            "external_id": "P-7"}
+    r = c.post("/employees/add", data=good)
+    assert r.status_code == 303
+    assert "Dodano pracownika: Łukasz Żółć." in c.get(r.headers["location"]).text
+    with sqlite_vault.reading() as s:
+        last = s.execute(select(AuditEntry).order_by(AuditEntry.seq.desc())).scalars().first()
+    assert last is not None and last.action == "employees.add" and last.actor == "kadry"
+    # the same HR id again: refused at its field, nothing added
+    before = snapshot(sqlite_vault)
+    r = c.post("/employees/add", data={**good, "full_name": "Inna Osoba"})
+    assert r.status_code == 422 and "identyfikatorem P-7 już jest" in r.text
+    assert 'value="Inna Osoba"' in r.text
+    assert snapshot(sqlite_vault) == before

@@ -14,7 +14,7 @@ from kustosz.audit import append as audit
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
 from kustosz.errors import FieldError, InputError
-from kustosz.limits import check_texts
+from kustosz.limits import check_text, check_texts
 
 VERSION_KEY = "notice_version"
 COLUMNS = ("imie_nazwisko", "stanowisko", "komorka", "data_rozpoczecia", "identyfikator")
@@ -116,6 +116,46 @@ def import_csv(session: Session, text: str, actor: str) -> int:
     session.flush()
     audit(session, actor, "employees.import", "employees", {"rows": count})
     return count
+
+
+class EmployeeFormError(InputError):
+    """Every bad field of the one-employee form at once (field → Polish message)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def add_employee(session: Session, actor: str, *, full_name: str, position: str, unit: str,
+                 starts_on: str, external_id: str) -> Employee:
+    """One employee typed in by hand; checked like a CSV row, audited like the import."""
+    name, ext = full_name.strip(), external_id.strip() or None
+    errors: dict[str, str] = {}
+    if not name:
+        errors["full_name"] = "Podaj imię i nazwisko."
+    starts: date | None = None
+    try:
+        starts = date.fromisoformat(starts_on.strip())
+    except ValueError:
+        errors["starts_on"] = "Podaj datę dopuszczenia do pracy (RRRR-MM-DD)."
+    for field, value in (("full_name", name), ("position", position), ("unit", unit),
+                         ("external_id", ext)):
+        try:
+            check_text(field, value)
+        except FieldError as exc:
+            errors[field] = str(exc)
+    if ext and "external_id" not in errors and session.execute(
+            select(Employee.id).where(Employee.external_id == ext)).first() is not None:
+        errors["external_id"] = f"Pracownik z identyfikatorem {ext} już jest na liście."
+    if errors or starts is None:
+        raise EmployeeFormError(errors)
+    emp = Employee(external_id=ext, full_name=name, starts_on=starts,
+                   position=position.strip() or None, unit=unit.strip() or None,
+                   created_at=datetime.now(UTC))
+    session.add(emp)
+    session.flush()
+    audit(session, actor, "employees.add", f"employee {emp.id}", {"rows": 1})
+    return emp
 
 
 def acknowledge(session: Session, employee_id: int, on: date, actor: str,

@@ -20,13 +20,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(ctx: Ctx, status: int = 200, error: str | None = None,
-          errors: dict[str, str] | None = None) -> Response:
+          errors: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
     with ctx.vault.reading() as s:
         listing = emp_mod.rows(s)
         version = emp_mod.notice_version(s)
         missing = {e.id for e in emp_mod.without_acknowledgment(s)}
     return page(ctx, "employees.html", status, rows=listing, version=version, missing=missing,
-                error=error, errors=errors or {}, msg=flash_of(ctx),
+                error=error, errors=errors or {}, form=form or {}, msg=flash_of(ctx),
                 today=datetime.now(ctx.vault.policy.timezone).date(),
                 columns=";".join(emp_mod.COLUMNS))
 
@@ -53,6 +53,21 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
         return _page(ctx, 422, errors={"file": str(exc)})
     loaded = count_pl(count, "pracownika", "pracowników", "pracowników")
     return redirect(flash_url("/employees", f"Wczytano {loaded}."))
+
+
+@router.post("/employees/add")
+async def employees_add(request: Request, ctx: Ctx = gate("custody")) -> Response:
+    user = ctx.need("custody")
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")) for k in
+            ("full_name", "position", "unit", "starts_on", "external_id")}
+    try:
+        with ctx.vault.transaction() as s:
+            emp = emp_mod.add_employee(s, user.name, **form)
+            name = emp.full_name
+    except emp_mod.EmployeeFormError as exc:
+        return _page(ctx, 422, errors=exc.errors, form=form)
+    return redirect(flash_url("/employees", f"Dodano pracownika: {name}."))
 
 
 @router.post("/employees/{employee_id}/acknowledge")
