@@ -113,5 +113,6 @@ def test_every_document_renders_blank_in_polish(cli: Cli, tmp_path: Path, name: 
     expected = {"request-calls": "o udostępnienie nagrań rozmów telefonicznych",
                 "request-video": "monitoringu wizyjnego", "listening-protocol": "odsłuchania",
                 "authorisation": "Upoważnienie", "clause": "Gmina Miejska Bolesławiec",
-                "sign": "OBIEKT MONITOROWANY", "announcement": "gwiazdka"}[name]
+                "sign": "OBIEKT MONITOROWANY", "announcement": "gwiazdka",
+                "declaration": "Oświadczenie pracownika"}[name]
     assert expected in text

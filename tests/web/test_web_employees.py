@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.conftest import snapshot
+from tests.conftest import make_vault, snapshot
 from web_helpers import client, csrf_of, session_for, user
 
 from kustosz.db.models import AuditEntry
@@ -41,7 +46,8 @@ def test_import_acknowledge_and_who_is_overdue(sqlite_vault: Vault) -> None:
     # a new version of the notice: everyone must acknowledge again
     c.post("/employees/version", data={"csrf": csrf, "version": "2026/2"})
     assert "<b>2</b> pracowników bez oświadczenia" in c.get("/employees").text
-    assert "Oświadczenie pracownika" in c.get("/employees/2/declaration").text
+    r = c.get("/employees/2/declaration")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
 
 
 def _signed_in(vault: Vault) -> TestClient:
@@ -130,3 +136,56 @@ def test_add_one_employee_by_form(sqlite_vault: Vault) -> None:
     assert r.status_code == 422 and "identyfikatorem P-7 już jest" in r.text
     assert 'value="Inna Osoba"' in r.text
     assert snapshot(sqlite_vault) == before
+
+
+def _pdf_text(pdf: bytes, tmp: Path) -> str:
+    """The PDF's words as Ghostscript reads them (a real renderer, not a string search)."""
+    src = tmp / "d.pdf"
+    src.write_bytes(pdf)
+    out = subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=txtwrite",
+                          "-sOutputFile=-", str(src)], capture_output=True, check=True)
+    return " ".join(out.stdout.decode().split())
+
+
+@pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript (gs) is not installed here")
+def test_declaration_is_a_pdf_without_the_page_around_it(sqlite_vault: Vault,
+                                                           tmp_path: Path) -> None:
+    """R6.1, issue 12: the declaration (003 annex 2) is a PDF with the employee's details and
+    the notice's version, and none of the web page's navigation or footer."""
+    c = _signed_in(sqlite_vault)
+    r = c.post("/employees/add", data={
+        "csrf": csrf_of(sqlite_vault, c), "full_name": "Łukasz Żółć", "position": "inspektor",
+        "unit": "Wydział Spraw Obywatelskich", "starts_on": "2026-03-02", "external_id": ""})
+    assert r.status_code == 303
+    r = c.get("/employees/1/declaration")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-")
+    assert 'filename="oswiadczenie-1.pdf"' in r.headers["content-disposition"]
+    text = _pdf_text(r.content, tmp_path)
+    assert "Oświadczenie pracownika" in text and "Łukasz Żółć" in text
+    assert "inspektor" in text and "Wydział Spraw Obywatelskich" in text
+    assert "(wersja 1)" in text and "czytelny podpis" in text
+    for chrome in ("Pulpit", "Wyloguj", "nie są informacją publiczną", "Ctrl+P"):
+        assert chrome not in text
+    # an employee who is not there: the app's 404 page, not an empty form
+    assert c.get("/employees/2/declaration").status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript (gs) is not installed here")
+def test_declaration_in_miedziana_gora_has_the_regulations_words(tmp_path: Path) -> None:
+    """R6.1: where the regulation gives the declaration's text (003 annex 2, Miedziana Góra),
+    the PDF carries it: the annex line, the purposes, and a dotted line for a missing position."""
+    vault = make_vault(tmp_path / "mg", preset="miedziana-gora")
+    try:
+        c = _signed_in(vault)
+        r = c.post("/employees/add", data={
+            "csrf": csrf_of(vault, c), "full_name": "Łukasz Żółć", "position": "",
+            "unit": "", "starts_on": "2026-03-02", "external_id": ""})
+        assert r.status_code == 303
+        text = _pdf_text(c.get("/employees/1/declaration").content, tmp_path)
+    finally:
+        vault.close()
+    assert "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego" in text
+    assert "przyjmuję do wiadomości, że mój pracodawca stosuje monitoring wizyjny" in text
+    assert "ochrony mienia Gminy" in text and "wersja 1" in text
+    assert "na stanowisku ....." in text

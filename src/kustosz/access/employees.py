@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -178,6 +179,29 @@ def acknowledge(session: Session, employee_id: int, on: date, actor: str,
     audit(session, actor, "notice.acknowledge", f"employee {emp.id}",
           {"version": version, "on": on.isoformat()})
     return ack
+
+
+# 003 annex 2 (Miedziana Góra) names the purposes in the declaration itself; the seed's words.
+DECLARATION = {
+    "miedziana-gora": {
+        "annex": "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego "
+                 "w Urzędzie Gminy Miedziana Góra",
+        "purposes": "zapewnienia porządku publicznego i bezpieczeństwa obywateli oraz ochrony "
+                    "przeciwpożarowej i przeciwpowodziowej, zapewnienia bezpieczeństwa "
+                    "pracowników, ochrony mienia Gminy oraz zachowania w tajemnicy informacji, "
+                    "których ujawnienie mogłoby narazić mojego pracodawcę na szkodę",
+    },
+}
+
+
+def declaration_data(session: Session, policy: Any, emp: Employee) -> dict[str, Any]:
+    """Data for declaration.typ: the employee's declaration about monitoring (003 annex 2)."""
+    wording = DECLARATION.get(policy.preset or "", {})
+    return {"office": policy.office_name, "title": f"Oświadczenie — {emp.full_name}",
+            "footer": "oświadczenie pracownika o monitoringu",
+            "annex": wording.get("annex"), "purposes": wording.get("purposes"),
+            "employee": emp.full_name, "position": emp.position, "unit": emp.unit,
+            "version": notice_version(session)}
 
 
 def rows(session: Session) -> list[tuple[Employee, NoticeAcknowledgment | None]]:

@@ -34,6 +34,8 @@ NAMES: dict[str, tuple[str, str]] = {
     "sign": ("sign.typ", "tabliczka OBIEKT MONITOROWANY z piktogramem kamery"),
     "announcement": ("announcement.typ", "komunikaty o nagrywaniu rozmów (001 §1 ust. 3–4)"),
     "register": ("register.typ", "rejestr (udostępnień, kopii, działań)"),
+    "declaration": ("declaration.typ",
+                    "oświadczenie pracownika o monitoringu (003 zał. 2)"),
 }
 
 

@@ -101,10 +101,17 @@ async def employees_version(request: Request, ctx: Ctx = gate("custody")) -> Res
 
 @router.get("/employees/{employee_id}/declaration")
 def declaration(employee_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
+    """The declaration as a PDF like every other document (issue 12): a printed web page
+    carried the navigation and the footer onto paper."""
     ctx.need("custody_read")
+    from kustosz.documents import render
+
     with ctx.vault.reading() as s:
         emp = s.get(Employee, employee_id)
-        version = emp_mod.notice_version(s)
-    if emp is None:
-        return page(ctx, "error.html", 404, message="Nie ma takiego pracownika.")
-    return page(ctx, "declaration.html", emp=emp, version=version)
+        if emp is None:
+            return page(ctx, "error.html", 404, message="Nie ma takiego pracownika.")
+        data = emp_mod.declaration_data(s, ctx.vault.policy, emp)
+    pdf = render("declaration", data, data_root=ctx.vault.root)
+    name = f"oswiadczenie-{employee_id}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
