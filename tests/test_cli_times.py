@@ -108,7 +108,8 @@ def test_every_verb_shows_local_times_without_microseconds(cli: Cli, tmp_path: P
     human(cli("requests", "show", rid).output, req_from, req_to)
     cli("requests", "decide", rid, "--agree", "--by", "burmistrz", "--paper-ref", "OR.1")
     cli("copies", "make", rid, "--by", "it")
-    human(cli("copies", "list").output, req_from, req_to)
+    # The copy's period is what it holds (both 2 s segments), not the request's window.
+    human(cli("copies", "list").output, segs[0].start_at, segs[-1].end_at)
 
     found = cli("calls", "search", "--number", "600100200").output
     human(found, call_at, call_at + timedelta(seconds=1))

@@ -21,7 +21,8 @@ from kustosz.cli.common import (
 )
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
-from kustosz.custody.copies import extend_copy, last_day, list_copies, make_copy
+from kustosz.custody.copies import extend_copy, list_copies, make_copy
+from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.db.custody import Copy
@@ -56,15 +57,16 @@ def copies_make(request_id: int, by: str = typer.Option(..., "--by",
     with open_vault() as vault:
         copy = make_copy(vault, request_id, by, actor())
         console.print(f"copy {copy.number} made: {vault.root / copy.bundle} (kept until "
-                      f"{last_day(copy.expires_at, vault.policy)})")
+                      f"{kept_until(copy.expires_at, vault.policy)})")
 
 
 def _copy_row(vault: Vault, c: Copy) -> dict[str, object]:
+    first, last = held_period(c)  # what the copy holds, as its label says
     return {"number": c.number, "request": c.request_id, "state": c.state,
-            "from": c.start_at.astimezone(vault.policy.timezone).isoformat(),
-            "to": c.end_at.astimezone(vault.policy.timezone).isoformat(),
+            "from": first.astimezone(vault.policy.timezone).isoformat(),
+            "to": last.astimezone(vault.policy.timezone).isoformat(),
             "made_by": c.made_by, "made_at": c.made_at.isoformat(),
-            "kept_until": last_day(c.expires_at, vault.policy),
+            "kept_until": kept_until(c.expires_at, vault.policy),
             "due": c.state == "kept" and c.expires_at <= vault.now(),
             "bundle": str(vault.root / c.bundle), "sources": [s.get("label") for s in c.sources]}
 
@@ -77,7 +79,7 @@ def copies_list(due: bool = typer.Option(False, "--due", help="Only copies due f
     with open_vault() as vault, vault.reading() as s:
         copies = list_copies(s, due_only=due, now=vault.now())
         rows = [_copy_row(vault, c) for c in copies]
-        periods = [f"{local(c.start_at, vault)} – {local(c.end_at, vault)}" for c in copies]
+        periods = [" – ".join(local(t, vault) for t in held_period(c)) for c in copies]
     if as_json:
         emit_json(rows)
         return
@@ -97,7 +99,7 @@ def copies_extend(number: str, request_id: int = typer.Option(..., "--request",
     """Extend a copy's lifetime on a new request (R2.5)."""
     with open_vault() as vault, vault.transaction() as s:
         copy = extend_copy(s, vault.policy, number, request_id, actor())
-        until = last_day(copy.expires_at, vault.policy)
+        until = kept_until(copy.expires_at, vault.policy)
     console.print(f"copy {number} kept until {until}")
 
 

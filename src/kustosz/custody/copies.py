@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,6 +27,7 @@ from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody import bundles
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
+from kustosz.custody.copy_dates import kept_until
 from kustosz.custody.registers import record_action
 from kustosz.custody.requests import KINDS, get_request
 from kustosz.db.calls import Call
@@ -46,11 +47,6 @@ COPY_ROLES = ("custodian", "administrator")
 def fmt(value: datetime, policy: Policy, seconds: bool = True) -> str:
     return value.astimezone(policy.timezone).strftime(
         "%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M")
-
-
-def last_day(expires_at: datetime, policy: Policy) -> str:
-    """The last local day a thing may be kept (expiry is the midnight after it)."""
-    return (expires_at.astimezone(policy.timezone) - timedelta(seconds=1)).strftime("%d.%m.%Y")
 
 
 def expiry(policy: Policy, first_recording: datetime, made_at: datetime) -> datetime:
@@ -223,10 +219,10 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
             last = max(r.end_at for g in groups for r in g.recordings)
             expires = expiry(policy, first, now)
             label = {"office": policy.office_name, "number": number,
-                     "from": fmt(req.start_at, policy), "to": fmt(req.end_at, policy),
+                     "from": fmt(first, policy), "to": fmt(last, policy),
                      "sources": [g.info["label"] for g in groups],
                      "made_on": fmt(now, policy, seconds=False), "made_by": maker,
-                     "expires_on": last_day(expires, policy),
+                     "expires_on": kept_until(expires, policy),
                      "key_fingerprint": bundles.fingerprint(key.public_key())}
             render("label", label, work / "label.pdf", vault.root)
             manifest = {
@@ -330,12 +326,12 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
     new = policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
     if new <= copy.expires_at:
         raise InputError(f"request {req.id} would not extend copy {number} (kept until "
-                         f"{fmt(copy.expires_at, policy)} already)")
+                         f"{kept_until(copy.expires_at, policy)} already)")
     old, copy.expires_at = copy.expires_at, new
     req.extends_copy = number
     req.status = "copied"
     record_action(session, "copy.extend", f"Przedłużono okres przechowywania kopii nr {number} "
-                  f"do {fmt(new, policy, seconds=False)} na wniosek nr {req.id}.",
+                  f"do {kept_until(new, policy)} na wniosek nr {req.id}.",
                   actor, request_id=req.id, copy_id=copy.id, at=now)
     audit(session, actor, "copy.extend", f"copy {number}", {
         "request": req.id, "from": old.isoformat(), "to": new.isoformat()})

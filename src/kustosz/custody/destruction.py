@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
 from kustosz.custody.copies import fmt, get_copy
+from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.holds import held_map
 from kustosz.custody.registers import record_action
 from kustosz.custody.requests import release_request_hold
@@ -118,7 +119,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
                 release_request_hold(s, req, f"kopia nr {copy.number} zniszczona", actor, at=now)
             members = f"{printed(s, d.first_by)}; {printed(s, by)}"
             record_action(s, "copy.destroy", f"Komisyjnie zniszczono kopię nr {copy.number} "
-                          f"(okres {fmt(copy.start_at, policy)} – {fmt(copy.end_at, policy)}); "
+                          f"(okres {' – '.join(fmt(t, policy) for t in held_period(copy))}); "
                           f"trwale usunięto "
                           f"{count_pl(len(copy.files), 'plik', 'pliki', 'plików')}. "
                           f"Przyczyna: {d.reason}",
@@ -139,7 +140,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
 def _default_reason(copy: Copy, policy: Policy, now: datetime) -> str:
     if copy.expires_at <= now:
         return (f"upływ okresu przechowywania kopii ({period_pl(policy.copy_lifetime)}, do "
-                f"{fmt(copy.expires_at, policy, seconds=False)}) przy bezczynności "
+                f"{kept_until(copy.expires_at, policy)}) przy bezczynności "
                 "uprawnionych organów")
     return "decyzja komisji"
 
@@ -154,7 +155,7 @@ def protocol_data(session: Session, policy: Policy, copy: Copy) -> dict[str, Any
         "date": (d.second_at or d.first_at).astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "number": copy.number, "members": [printed(session, d.first_by),
                                            printed(session, d.second_by)],
-        "period": f"{fmt(copy.start_at, policy)} – {fmt(copy.end_at, policy)}",
+        "period": " – ".join(fmt(t, policy) for t in held_period(copy)),
         "sources": [s.get("label", s.get("name", "")) for s in copy.sources],
         "made_on": copy.made_at.astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "reason": d.reason, "manifest_sha256": copy.manifest_sha256,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed
 from kustosz.custody import destruction, handover
-from kustosz.custody.copies import fmt, get_copy, last_day
+from kustosz.custody.copies import fmt, get_copy
+from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
 from kustosz.db.custody import Decision, Handover, Request
@@ -102,12 +103,13 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
 def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str
               ) -> tuple[str, dict]:
     copy = get_copy(session, number)
+    first, last = held_period(copy)
     return "label", {"office": policy.office_name, "number": copy.number,
-                     "from": fmt(copy.start_at, policy), "to": fmt(copy.end_at, policy),
+                     "from": fmt(first, policy), "to": fmt(last, policy),
                      "sources": [s.get("label", s.get("name")) for s in copy.sources],
                      "made_on": fmt(copy.made_at, policy, seconds=False),
                      "made_by": printed(session, copy.made_by),
-                     "expires_on": last_day(copy.expires_at, policy),
+                     "expires_on": kept_until(copy.expires_at, policy),
                      "key_fingerprint": key_fingerprint}
 
 

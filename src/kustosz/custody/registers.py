@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed as printed_name
 from kustosz.audit.witness import latest_line
+from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
 from kustosz.errors import InputError
 from kustosz.policy import Policy
@@ -131,13 +132,14 @@ def _fate(session: Session, copy: Copy, policy: Policy) -> str:
         parts.append(f"udostępniono {_d(h.handed_at, policy)}: {h.receiver}")
     d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
     if copy.state == "destroyed" and d is not None:
-        parts.append(f"zniszczono {_d(copy.destroyed_at, policy)} (komisja: {d.first_by}, "
-                     f"{d.second_by})")
+        parts.append(f"zniszczono {_d(copy.destroyed_at, policy)} (komisja: "
+                     f"{printed_name(session, d.first_by)}, "
+                     f"{printed_name(session, d.second_by or '')})")
     elif d is not None:
         parts.append(f"zniszczenie rozpoczęte {_d(d.first_at, policy)} — czeka na drugiego "
                      "członka komisji")
     if not parts:
-        parts.append(f"przechowywana do {_d(copy.expires_at, policy)}")
+        parts.append(f"przechowywana do {kept_until(copy.expires_at, policy)}")
     return "; ".join(parts)
 
 
@@ -157,20 +159,23 @@ def copies(session: Session, policy: Policy, start: date, end: date,
     for copy in session.execute(select(Copy).where(Copy.made_at >= lo, Copy.made_at < hi)
                                 .order_by(Copy.year, Copy.seq)).scalars():
         calls = [s for s in copy.sources if s.get("kind") == "phone"]
-        source = "; ".join(source_label(s, locations) for s in copy.sources)
+        # A call's source is its phone line; the numbers have their own columns.
+        source = "; ".join(str(s.get("name", "")) if s.get("kind") == "phone"
+                           else source_label(s, locations) for s in copy.sources)
         shown = shown or (locations and not calls and any("site" in s for s in copy.sources))
         callers = "; ".join(s.get("caller", "") for s in calls)
         callees = "; ".join(s.get("callee", "") for s in calls)
-        who = (printed or {}).get(copy.made_by, copy.made_by)
-        rows.append([copy.number, f"{_d(copy.start_at, policy, True)} – "
-                     f"{_d(copy.end_at, policy, True)}", source if not calls else "",
+        who = (printed or {}).get(copy.made_by) or printed_name(session, copy.made_by)
+        first, last = held_period(copy)
+        rows.append([copy.number, f"{_d(first, policy, True)} – "
+                     f"{_d(last, policy, True)}", source,
                      callers, callees, _d(copy.made_at, policy), who, "",
                      _fate(session, copy, policy)])
     return Register("copies", "Rejestr kopii",
                     ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
                      "Nr telefonu dzwoniącego", "Nr telefonu urzędu", "Data wykonania kopii",
                      "Dane osoby sporządzającej", "Podpis", "Udostępnienie lub zniszczenie"],
-                    [1, 2, 2.2, 1.4, 1.4, 1.2, 1.8, 1.3, 2.6], rows, shows_locations=shown)
+                    [1.5, 1.9, 2, 1.4, 1.4, 1.3, 1.8, 1.1, 2.6], rows, shows_locations=shown)
 
 
 def actions(session: Session, policy: Policy, start: date, end: date) -> Register:

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from kustosz.access import accounts, tokens
 from kustosz.access.users import ROLE_SHORT
+from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
 from kustosz.documents.words import plural
 from kustosz.vault import Vault
@@ -169,7 +170,8 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
     return TEMPLATES.TemplateResponse(ctx.request, template, {
         "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "vault": ctx.vault,
         "office": ctx.vault.policy.office_name, "http_status": status_code,
-        "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f), **data},
+        "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f),
+        "kept_until": lambda v: kept_until(v, ctx.vault.policy), **data},
         status_code=status_code)
 
 

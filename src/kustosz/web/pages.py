@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from kustosz.access import records
 from kustosz.access.authorisations import Authorisation
+from kustosz.access.users import printed
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import registers
 from kustosz.custody.copies import get_copy, list_copies
+from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
@@ -247,7 +249,13 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
         rows = list(reversed(list_copies(s)))
         due = {c.id for c in list_copies(s, due_only=True)}
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
+        periods = {c.id: held_period(c) for c in rows}
+        # Makers and the commission by name, as on paper (logins are for the system).
+        logins = {c.made_by for c in rows} | {n for d in destructions.values()
+                                              for n in (d.first_by, d.second_by) if n}
+        makers = {name: printed(s, name) for name in logins}
     return page(ctx, "copies.html", status, rows=rows, due=due, destructions=destructions,
+                periods=periods, makers=makers,
                 msg=flash_of(ctx), error=None, errors=errors or {},
                 form=form or {})
 
