@@ -7,37 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tests.conftest import snapshot
-from web_helpers import Material, client, csrf_of, session_for, user
+from web_helpers import Material, signed_in, undecided_request, user
 
-from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Copy
-
-
-def _as(m: Material, name: str):  # type: ignore[no-untyped-def]
-    c = client(m.vault)
-    session_for(m.vault, c, name)
-    c.headers["X-CSRF-Token"] = csrf_of(m.vault, c)
-    return c
-
-
-def _new_request(m: Material) -> int:
-    """An undecided request for the same camera window as the material's copy."""
-    tz = m.vault.policy.timezone
-    now = datetime.now(UTC)
-    with m.vault.transaction() as s:
-        req = register_request(s, m.vault.policy, RequestSpec(
-            kind="authority", material="video", requester="Prokuratura Rejonowa",
-            received_on=now.astimezone(tz).date(), event_date=m.window[0].astimezone(tz).date(),
-            purpose="postępowanie", description="szkoda", cameras=["cam-hol"],
-            start=m.window[0] + timedelta(seconds=5), end=m.window[0] + timedelta(seconds=30),
-            margin_minutes=0), "test")
-        return req.id
 
 
 def test_api_makes_a_copy_and_names_bad_fields(sqlite_material: Material) -> None:
     m = sqlite_material
-    req_id = _new_request(m)
-    c = _as(m, "informatyk")
+    req_id = undecided_request(m)
+    c = signed_in(m.vault, "informatyk", api=True)
     before = snapshot(m.vault)["tables"]
     for body, field in (({"request": 9999}, "request"), ({"request": req_id}, "request"),
                         ({"request": req_id, "by": "nikt"}, "by"),
@@ -60,13 +38,13 @@ def test_api_makes_a_copy_and_names_bad_fields(sqlite_material: Material) -> Non
     with m.vault.reading() as s:
         assert s.execute(select(Copy).where(Copy.number == number)).scalar_one().state == "kept"
     viewer = user(m.vault, "ola", ["viewer"])
-    assert viewer and _as(m, "ola").post("/api/copies", json={"request": req_id}) \
-        .status_code == 403
+    assert viewer and signed_in(m.vault, "ola", api=True).post(
+        "/api/copies", json={"request": req_id}).status_code == 403
 
 
 def test_api_hands_over_a_copy(sqlite_material: Material) -> None:
     m = sqlite_material
-    c = _as(m, "informatyk")
+    c = signed_in(m.vault, "informatyk", api=True)
     before = snapshot(m.vault)["tables"]
     r = c.post(f"/api/copies/{m.copy_number}/handover", json={"receiver": " "})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "receiver"
@@ -84,12 +62,13 @@ def test_api_hands_over_a_copy(sqlite_material: Material) -> None:
 def test_api_destruction_needs_two_distinct_commission_members(sqlite_material: Material
                                                                ) -> None:
     m = sqlite_material
-    first, second = _as(m, "komisja1"), _as(m, "komisja2")
+    first = signed_in(m.vault, "komisja1", api=True)
+    second = signed_in(m.vault, "komisja2", api=True)
     url = f"/api/copies/{m.copy_number}/destroy"
     r = first.post(url, json={"confirm": "zły numer"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "confirm"
     # A custodian may reach custody routes but is not on the commission.
-    r = _as(m, "informatyk").post(url, json={"confirm": m.copy_number})
+    r = signed_in(m.vault, "informatyk", api=True).post(url, json={"confirm": m.copy_number})
     assert r.status_code == 422 and "commission" in r.text
     r = first.post(url, json={"confirm": m.copy_number, "reason": "upływ terminu"})
     assert r.status_code == 200 and r.json()["destroyed"] is False, r.text
@@ -105,7 +84,7 @@ def test_api_destruction_needs_two_distinct_commission_members(sqlite_material: 
 
 def test_api_registers_csv_pdf_and_bad_input(sqlite_material: Material) -> None:
     m = sqlite_material
-    c = _as(m, "burmistrz")
+    c = signed_in(m.vault, "burmistrz", api=True)
     today = datetime.now(m.vault.policy.timezone).date()
     q = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
     r = c.get("/api/registers/copies", params={**q, "format": "csv"})
@@ -120,4 +99,5 @@ def test_api_registers_csv_pdf_and_bad_input(sqlite_material: Material) -> None:
         r = c.get(f"/api/registers/{kind}", params=params)
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text
     user(m.vault, "ola", ["viewer"])
-    assert _as(m, "ola").get("/api/registers/copies", params=q).status_code == 403
+    outsider = signed_in(m.vault, "ola", api=True)
+    assert outsider.get("/api/registers/copies", params=q).status_code == 403

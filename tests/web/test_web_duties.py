@@ -8,30 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tests.conftest import snapshot
-from web_helpers import Material, client, csrf_of, session_for, user
+from web_helpers import Material, csrf_of, signed_in, undecided_request, user
 
-from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Copy, Decision, User
-
-
-def _as(m: Material, name: str, api: bool = False):  # type: ignore[no-untyped-def]
-    c = client(m.vault)
-    session_for(m.vault, c, name)
-    if api:
-        c.headers["X-CSRF-Token"] = csrf_of(m.vault, c)
-    return c
-
-
-def _new_request(m: Material) -> int:
-    tz = m.vault.policy.timezone
-    now = datetime.now(UTC)
-    with m.vault.transaction() as s:
-        return register_request(s, m.vault.policy, RequestSpec(
-            kind="authority", material="video", requester="Prokuratura Rejonowa",
-            received_on=now.astimezone(tz).date(), event_date=m.window[0].astimezone(tz).date(),
-            purpose="postępowanie", description="szkoda", cameras=["cam-hol"],
-            start=m.window[0] + timedelta(seconds=5), end=m.window[0] + timedelta(seconds=30),
-            margin_minutes=0), "test").id
 
 
 def _today(m: Material) -> str:
@@ -41,7 +20,7 @@ def _today(m: Material) -> str:
 def test_page_refuses_self_authorisation_at_the_holder_field(material: Material) -> None:
     m = material
     user(m.vault, "sekretarz", ["approver", "viewer"], password=None)
-    c = _as(m, "sekretarz")
+    c = signed_in(m.vault, "sekretarz")
     before = snapshot(m.vault)
     now = datetime.now(m.vault.policy.timezone)
     r = c.post("/authorisations", data={
@@ -57,7 +36,7 @@ def test_page_refuses_self_authorisation_at_the_holder_field(material: Material)
 def test_api_refuses_self_authorisation_naming_the_holder(material: Material) -> None:
     m = material
     user(m.vault, "sekretarz", ["approver", "viewer"], password=None)
-    c = _as(m, "sekretarz", api=True)
+    c = signed_in(m.vault, "sekretarz", api=True)
     before = snapshot(m.vault)
     now = datetime.now(UTC)
     r = c.post("/api/authorisations", json={
@@ -70,8 +49,8 @@ def test_api_refuses_self_authorisation_naming_the_holder(material: Material) ->
 def test_page_refuses_a_decision_keyed_for_the_head_without_paper(material: Material) -> None:
     """The finding: a custodian recorded the head's decision 'by' the head."""
     m = material
-    rid = _new_request(m)
-    c = _as(m, "informatyk")
+    rid = undecided_request(m)
+    c = signed_in(m.vault, "informatyk")
     before = snapshot(m.vault)
     r = c.post(f"/requests/{rid}/decide", data={"csrf": csrf_of(m.vault, c), "agree": "yes",
                                                 "on": _today(m), "by": "burmistrz"})
@@ -92,8 +71,8 @@ def test_page_refuses_a_decision_keyed_for_the_head_without_paper(material: Mate
 
 def test_api_decision_for_someone_else_needs_a_nonempty_paper_ref(material: Material) -> None:
     m = material
-    rid = _new_request(m)
-    c = _as(m, "informatyk", api=True)
+    rid = undecided_request(m)
+    c = signed_in(m.vault, "informatyk", api=True)
     before = snapshot(m.vault)
     for extra in ({}, {"paper_ref": ""}, {"paper_ref": "   "}):
         r = c.post(f"/api/requests/{rid}/decision",
@@ -108,8 +87,8 @@ def test_api_decision_for_someone_else_needs_a_nonempty_paper_ref(material: Mate
 
 def test_the_head_decides_from_his_own_account(material: Material) -> None:
     m = material
-    rid = _new_request(m)
-    r = _as(m, "burmistrz", api=True).post(f"/api/requests/{rid}/decision",
+    rid = undecided_request(m)
+    r = signed_in(m.vault, "burmistrz", api=True).post(f"/api/requests/{rid}/decision",
                                            json={"agree": True, "on": _today(m)})
     assert r.status_code == 201 and r.json()["keyed_by"] == "burmistrz"
     assert r.json()["paper_ref"] is None
@@ -126,10 +105,10 @@ def test_page_refuses_the_copier_as_second_destroyer(material: Material) -> None
     m = material
     _copier_on_commission(m)
     n = m.copy_number
-    first = _as(m, "komisja1")
+    first = signed_in(m.vault, "komisja1")
     first.post("/copies/destroy", data={"csrf": csrf_of(m.vault, first), "number": n,
                                         "confirm": n})
-    copier = _as(m, "informatyk")
+    copier = signed_in(m.vault, "informatyk")
     before = snapshot(m.vault)
     r = copier.post("/copies/destroy", data={"csrf": csrf_of(m.vault, copier), "number": n,
                                              "confirm": n})
@@ -142,14 +121,14 @@ def test_api_refuses_the_copier_as_second_destroyer(material: Material) -> None:
     m = material
     _copier_on_commission(m)
     url = f"/api/copies/{m.copy_number}/destroy"
-    assert _as(m, "komisja1", api=True).post(url, json={"confirm": m.copy_number}) \
+    assert signed_in(m.vault, "komisja1", api=True).post(url, json={"confirm": m.copy_number}) \
         .status_code == 200
-    copier = _as(m, "informatyk", api=True)
+    copier = signed_in(m.vault, "informatyk", api=True)
     before = snapshot(m.vault)
     r = copier.post(url, json={"confirm": m.copy_number})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "by"
     assert snapshot(m.vault) == before
-    r = _as(m, "komisja2", api=True).post(url, json={"confirm": m.copy_number})
+    r = signed_in(m.vault, "komisja2", api=True).post(url, json={"confirm": m.copy_number})
     assert r.status_code == 200 and r.json()["destroyed"] is True
     with m.vault.reading() as s:
         assert s.execute(select(Copy.state)).scalar_one() == "destroyed"

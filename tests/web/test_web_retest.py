@@ -8,19 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from tests.conftest import snapshot
-from web_helpers import STRANGER, Material, authorise, client, csrf_of, session_for, user
+from web_helpers import STRANGER, Material, authorise, client, csrf_of, signed_in, user
 
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.access import AccessEntry
 from kustosz.db.custody import Copy
 from kustosz.db.models import AuditEntry
 from kustosz.web.params import DB_INT_MAX
-
-
-def _as(m: Material, name: str, address: tuple[str, int] | None = None):  # type: ignore
-    c = client(m.vault, address) if address else client(m.vault)
-    session_for(m.vault, c, name)
-    return c
 
 
 def _decided_request(m: Material) -> int:
@@ -49,12 +43,12 @@ def test_a_copy_is_recorded_by_whoever_makes_it_page_and_api(sqlite_material: Ma
     m = sqlite_material
     user(m.vault, "drugi", ["custodian"], display="Drugi Kustosz")
     req_id = _decided_request(m)
-    c = _as(m, "drugi")
+    c = signed_in(m.vault, "drugi")
     csrf = csrf_of(m.vault, c)
     before = snapshot(m.vault)["tables"]
     r = c.post(f"/requests/{req_id}/copy", data={"csrf": csrf, "by": "informatyk"})
     assert r.status_code == 422 and "w imieniu innej osoby" in r.text
-    api = _as(m, "drugi")
+    api = signed_in(m.vault, "drugi")
     api.headers["X-CSRF-Token"] = csrf_of(m.vault, api)
     r = api.post("/api/copies", json={"request": req_id, "by": "informatyk"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "by"
@@ -75,7 +69,7 @@ def test_the_listening_protocol_is_behind_the_allow_list(material: Material) -> 
     m = material
     user(m.vault, "ola", ["viewer"], password=None)
     authorise(m.vault, "ola", ["listening"], kinds=["phone"])
-    here = _as(m, "ola")
+    here = signed_in(m.vault, "ola")
     r = here.post("/media/start", data={"csrf": csrf_of(m.vault, here), "action": "listening",
                                         "recording": str(m.call.id), "purpose": "skarga",
                                         "case_ref": "S-1"})
@@ -99,7 +93,7 @@ def test_the_listening_protocol_is_behind_the_allow_list(material: Material) -> 
 def test_addresses_of_nothing_are_404_and_bad_values_422_never_500(sqlite_material: Material
                                                                   ) -> None:
     m = sqlite_material
-    c = _as(m, "informatyk")
+    c = signed_in(m.vault, "informatyk")
     csrf = csrf_of(m.vault, c)
     req_id = _decided_request(m)
     before = snapshot(m.vault)["tables"]
@@ -120,7 +114,7 @@ def test_a_link_cannot_put_its_own_words_into_a_page(sqlite_material: Material) 
     from kustosz.web.common import flash_url
 
     m = sqlite_material
-    c = _as(m, "informatyk")
+    c = signed_in(m.vault, "informatyk")
     forged = c.get("/holds?msg=Twoje%20has%C5%82o%20wygas%C5%82o%2C%20zadzwo%C5%84%20pod%20123")
     assert forged.status_code == 200 and "zadzwoń pod 123" not in forged.text
     genuine = c.get(flash_url("/holds", "Zabezpieczenie zapisane."))

@@ -206,3 +206,26 @@ def make_monitoring(vault: Vault) -> Monitoring:
     assert mails["Sprawy rodzinne"]["private"] and not mails["Sprawy rodzinne"]["body_kept"]
     return Monitoring(mails["Zamówienie nr 17/2026 — łóżka"]["id"], mails["Sprawy rodzinne"]["id"],
                       events[0]["id"], (now - timedelta(hours=1), now + timedelta(hours=1)))
+
+
+def signed_in(vault: Vault, name: str, api: bool = False,
+              address: tuple[str, int] = OFFICE_PC) -> TestClient:
+    """A client with ``name``'s session; ``api``: the CSRF header set for JSON calls."""
+    c = client(vault, address)
+    session_for(vault, c, name)
+    if api:
+        c.headers["X-CSRF-Token"] = csrf_of(vault, c)
+    return c
+
+
+def undecided_request(m: Material) -> int:
+    """An authority's video request for the material's camera window, not yet decided."""
+    tz = m.vault.policy.timezone
+    now = datetime.now(UTC)
+    with m.vault.transaction() as s:
+        return register_request(s, m.vault.policy, RequestSpec(
+            kind="authority", material="video", requester="Prokuratura Rejonowa",
+            received_on=now.astimezone(tz).date(), event_date=m.window[0].astimezone(tz).date(),
+            purpose="postępowanie", description="szkoda", cameras=["cam-hol"],
+            start=m.window[0] + timedelta(seconds=5), end=m.window[0] + timedelta(seconds=30),
+            margin_minutes=0), "test").id
