@@ -19,6 +19,7 @@ from kustosz.access.users import ROLE_SHORT
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
 from kustosz.documents.words import plural
+from kustosz.errors import for_people
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, translate
 
@@ -96,6 +97,10 @@ class Ctx:
 
     def _(self, text: str) -> str:
         return translate(text, self.lang)
+
+    def said(self, exc: BaseException) -> str:
+        """A domain error in the reader's language (kustosz.errors.for_people)."""
+        return for_people(exc, self.lang)
 
 
 def vault_of(request: Request) -> Vault:
