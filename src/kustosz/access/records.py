@@ -11,19 +11,24 @@ grow with it.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access.authorisations import ACTIONS, FieldError, active_for
+from kustosz.access.authorisations import ACTIONS, FieldError, active_for, covers, eligible
 from kustosz.audit import access_chain
 from kustosz.audit import append as audit
-from kustosz.db.access import AccessEntry, ViewingSession
+from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
+from kustosz.documents.words import count_pl
 from kustosz.limits import check_texts
 
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
@@ -32,12 +37,214 @@ LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recor
 REVIEWS = ("playback", "listening", "mail", "events", "calls")
 
 
-class Refused(Exception):
-    """The request gets no material (403); ``reason`` is for the audit log."""
+class Reason(StrEnum):
+    """Why material was refused: the one list of refusal conditions. The code is what the
+    API answers (``reason``) and what the audit entry of the refusal keeps."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    NO_AUTHORISATION = "no_authorisation"  # none for this action at all
+    OTHER_SOURCE = "other_source"  # one for this action, but not for this source
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    WORKSTATION = "workstation"  # the client address is not on the allow-list (R3.5)
+    ROLE = "role"  # the person's roles do not make them eligible for the action
+    SESSION_OVER = "session_over"  # the viewing session expired or was ended
+    SESSION_UNKNOWN = "session_unknown"  # no such viewing session, or someone else's
+    OUTSIDE_SCOPE = "outside_scope"  # the item is outside the session's source or period
+    MATERIAL_GONE = "material_gone"  # the copy or recording is no longer kept
+    PASSWORD = "password"  # the one-time password must be changed first
+    LOGIN = "login"
+
+
+@dataclass(frozen=True)
+class ReasonWords:
+    label: str  # Polish, short: the access register's column and filter
+    en: str  # English (API ``detail``, audit ``why``); {placeholders} from the facts
+    pl: str  # Polish: the condition, said to the person refused
+    todo: str  # Polish: what they can do about it
+
+
+_ASK = "kierownika jednostki lub jego zastępcę"
+REASONS: dict[Reason, ReasonWords] = {
+    Reason.NO_AUTHORISATION: ReasonWords(
+        "brak upoważnienia",
+        "no active authorisation: none for the action {action}",
+        "Nie masz upoważnienia do czynności: {action_pl}.",
+        f"Poproś {_ASK} o upoważnienie do tej czynności."),
+    Reason.OTHER_SOURCE: ReasonWords(
+        "upoważnienie nie obejmuje źródła",
+        "no active authorisation: the authorisation for {action} does not cover {sources}",
+        "Twoje upoważnienie do czynności: {action_pl} nie obejmuje źródła: {sources}.",
+        f"Poproś {_ASK} o rozszerzenie upoważnienia o to źródło."),
+    Reason.NOT_YET_VALID: ReasonWords(
+        "upoważnienie jeszcze nie obowiązuje",
+        "no active authorisation: authorisation {id} is valid only from {valid_from}",
+        "Twoje upoważnienie nr {id} obowiązuje dopiero od {valid_from_pl} "
+        "(do {valid_to_pl}).",
+        f"Wróć do materiału, gdy upoważnienie zacznie obowiązywać, albo poproś {_ASK} "
+        "o zmianę jego dat."),
+    Reason.EXPIRED: ReasonWords(
+        "upoważnienie wygasło",
+        "no active authorisation: authorisation {id} expired at {valid_to}",
+        "Twoje upoważnienie nr {id} wygasło {valid_to_pl} (obowiązywało od "
+        "{valid_from_pl}).",
+        f"Poproś {_ASK} o nowe upoważnienie."),
+    Reason.REVOKED: ReasonWords(
+        "upoważnienie odwołane",
+        "no active authorisation: authorisation {id} was revoked at {revoked_at}",
+        "Twoje upoważnienie nr {id} zostało odwołane {revoked_at_pl}.",
+        f"Jeśli nadal potrzebujesz dostępu, poproś {_ASK} o nowe upoważnienie."),
+    Reason.WORKSTATION: ReasonWords(
+        "stanowisko niedopuszczone",
+        "address {client} is not on the workstation allow-list",
+        "To stanowisko (adres {client}) nie jest na liście stanowisk dopuszczonych "
+        "do materiału.",
+        "Skorzystaj z dopuszczonego stanowiska albo poproś administratora systemu "
+        "o dopisanie tego adresu do listy."),
+    Reason.ROLE: ReasonWords(
+        "rola nie uprawnia do czynności",
+        "role not eligible for the action {action}",
+        "Twoja rola nie pozwala na czynność: {action_pl}.",
+        "Jeśli ta czynność należy do Twoich obowiązków, poproś administratora systemu "
+        f"o właściwą rolę, a {_ASK} o upoważnienie."),
+    Reason.SESSION_OVER: ReasonWords(
+        "sesja przeglądu wygasła lub zakończona",
+        "viewing session over",
+        "Sesja przeglądu wygasła (trwa najwyżej {hours_pl}) albo została zakończona.",
+        "Otwórz nową sesję: podaj ponownie cel dostępu."),
+    Reason.SESSION_UNKNOWN: ReasonWords(
+        "nieznana sesja przeglądu",
+        "unknown viewing session",
+        "Nie ma takiej sesji przeglądu albo nie została otwarta przez Ciebie.",
+        "Otwórz własną sesję przeglądu, podając cel dostępu."),
+    Reason.OUTSIDE_SCOPE: ReasonWords(
+        "poza zakresem sesji przeglądu",
+        "outside the viewing session's scope",
+        "Żądany materiał jest poza zakresem tej sesji przeglądu (inna czynność, inne "
+        "źródło albo inny okres).",
+        "Otwórz nową sesję przeglądu dla tego materiału."),
+    Reason.MATERIAL_GONE: ReasonWords(
+        "materiału już nie ma",
+        "the material is no longer kept",
+        "Tego materiału już nie ma (kopia zniszczona albo nagranie usunięte po upływie "
+        "okresu przechowywania).",
+        "Sprawdź rejestr kopii albo zapytaj administratora systemu."),
+    Reason.PASSWORD: ReasonWords(
+        "hasło jednorazowe niezmienione",
+        "the one-time password must be changed first",
+        "Najpierw musisz zmienić hasło jednorazowe.",
+        "Ustaw własne hasło (ikona ⚙ u góry strony) i spróbuj ponownie."),
+    Reason.LOGIN: ReasonWords(
+        "niezalogowany", "not logged in", "Nie zalogowano się do systemu.",
+        "Zaloguj się."),
+}
+# Older audit entries kept only the English ``why``; the register names their reason too.
+_LEGACY = {"address not allowed": Reason.WORKSTATION, "viewing session over":
+           Reason.SESSION_OVER, "unknown viewing session": Reason.SESSION_UNKNOWN,
+           "outside scope": Reason.OUTSIDE_SCOPE, "copy gone": Reason.MATERIAL_GONE,
+           "recording gone": Reason.MATERIAL_GONE, "not logged in": Reason.LOGIN}
+_WHEN_PL = "%d.%m.%Y %H:%M"
+
+
+class Refused(Exception):
+    """The request gets no material (403). ``code`` says which condition failed, ``facts``
+    fill its sentence (only what the person refused may know: their own authorisation's
+    number and dates, their address); ``reason`` is the English sentence for the audit log
+    and the API."""
+
+    def __init__(self, code: Reason | str, facts: dict[str, Any] | None = None) -> None:
+        self.code = Reason(code)
+        self.facts = {k: _plain(v) for k, v in (facts or {}).items()}
+        self.reason = REASONS[self.code].en.format_map(_Facts(self.facts))
+        super().__init__(self.reason)
+
+    def said(self, tz: tzinfo, lang: str = "pl") -> str:
+        """The condition in the reader's language (English: the audit sentence)."""
+        return self.reason if lang == "en" else condition_pl(self.code, self.facts, tz)
+
+    @property
+    def todo(self) -> str:
+        return REASONS[self.code].todo
+
+    def details(self) -> dict[str, Any]:
+        """What the refusal's audit entry keeps."""
+        return {"reason": self.code.value, "why": self.reason, **self.facts}
+
+
+class _Facts(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _plain(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def condition_pl(code: Reason, facts: dict[str, Any], tz: tzinfo) -> str:
+    """The Polish sentence of a refusal from its code and stored facts (dates in ``tz``)."""
+    words = _Facts(facts)
+    for key in ("valid_from", "valid_to", "revoked_at"):
+        if facts.get(key):
+            words[f"{key}_pl"] = datetime.fromisoformat(str(facts[key])) \
+                .astimezone(tz).strftime(_WHEN_PL)
+    if facts.get("action"):
+        words["action_pl"] = ACTIONS.get(str(facts["action"]), str(facts["action"]))
+    words["hours_pl"] = count_pl(SESSION_HOURS, "godzinę", "godziny", "godzin")
+    return REASONS[code].pl.format_map(words)
+
+
+def reason_of(details: dict[str, Any], audit_action: str = "") -> Reason | None:
+    """The reason of a refusal's audit entry, older entries (English ``why`` only) too."""
+    code = details.get("reason")
+    if code in Reason.__members__.values():
+        return Reason(code)
+    if audit_action == "access.blocked_address":
+        return Reason.WORKSTATION
+    why = str(details.get("why") or "")
+    if why.startswith("viewing session is for "):
+        return Reason.OUTSIDE_SCOPE
+    return _LEGACY.get(why)  # "no active authorisation" alone did not say which condition
+
+
+def why_not(session: Session, user: User, action: str, sources: list[Source],
+            now: datetime | None = None) -> Refused:
+    """Which condition keeps ``user`` from ``action`` on ``sources`` now, judged from their
+    own authorisations only (nobody else's are looked at or named)."""
+    now = now or datetime.now(UTC)
+    if not eligible(user, action):
+        return Refused(Reason.ROLE, {"action": action})
+    mine = [a for a in session.execute(select(Authorisation).where(
+        Authorisation.holder_id == user.id).order_by(Authorisation.id)).scalars()
+        if action in a.actions]
+    if not mine:
+        return Refused(Reason.NO_AUTHORISATION, {"action": action})
+    covering = [a for a in mine if sources and all(covers(a, action, s) for s in sources)]
+    if not covering:
+        missing = [s.name for s in sources if not any(covers(a, action, s) for a in mine)]
+        return Refused(Reason.OTHER_SOURCE, {"action": action, "sources": ", ".join(
+            missing or [s.name for s in sources])})
+    future = [a for a in covering if a.revoked_at is None and now < a.valid_from]
+    if future:
+        a = min(future, key=lambda x: x.valid_from)
+        return Refused(Reason.NOT_YET_VALID, {"action": action, "id": a.id,
+                                              "valid_from": a.valid_from,
+                                              "valid_to": a.valid_to})
+    a = max(covering, key=lambda x: (x.valid_to, x.id))
+    if a.revoked_at is not None:
+        return Refused(Reason.REVOKED, {"action": action, "id": a.id,
+                                        "revoked_at": a.revoked_at})
+    return Refused(Reason.EXPIRED, {"action": action, "id": a.id, "valid_from": a.valid_from,
+                                    "valid_to": a.valid_to})
+
+
+def log_refusal(session: Session, actor: str, subject: str, refused: Refused,
+                **context: Any) -> None:
+    """Every refused attempt leaves an audit entry: the access register shows it to the DPO.
+    A workstation off the allow-list keeps its own audit action (access.blocked_address)."""
+    action = "access.blocked_address" if refused.code is Reason.WORKSTATION \
+        else "access.refused"
+    audit(session, actor, action, subject[:400],
+          {**{k: v for k, v in context.items() if v is not None}, **refused.details()})
 
 
 def digest(token: str) -> str:
@@ -60,27 +267,34 @@ def scope_of(session: Session, vs: ViewingSession) -> Scope:
     if vs.copy_id is not None:
         copy = session.get(Copy, vs.copy_id)
         if copy is None or copy.state != "kept":
-            raise Refused("copy gone")
+            raise Refused(Reason.MATERIAL_GONE)
         return Scope(_copy_sources(session, copy), copy=copy)
     if vs.recording_id is not None:
         rec = session.get(Recording, vs.recording_id)
         if rec is None or rec.state != "stored":
-            raise Refused("recording gone")
+            raise Refused(Reason.MATERIAL_GONE)
         return Scope([session.get(Source, rec.source_id)], recording=rec)
     source = session.get(Source, vs.source_id) if vs.source_id else None
     if source is None:
-        raise Refused("no source")
+        raise Refused(Reason.MATERIAL_GONE)
     return Scope([source])
 
 
-def open_viewing(session: Session, *, user: User, action: str, client: str,
-                 purpose: str | None, case_ref: str | None = None,
-                 request_id: int | None = None, witness: str | None = None,
-                 source: Source | None = None, recording: Recording | None = None,
-                 copy: Copy | None = None, window: tuple[datetime, datetime] | None = None,
-                 now: datetime | None = None) -> str | None:
+def open_viewing(session: Session, **fields: Any) -> str | None:
     """The token of a new viewing session; None (with an audit entry) when no active
-    authorisation opens the material for this person."""
+    authorisation opens the material for this person (``try_open`` says why)."""
+    opened = try_open(session, **fields)
+    return None if isinstance(opened, Refused) else opened
+
+
+def try_open(session: Session, *, user: User, action: str, client: str,
+             purpose: str | None, case_ref: str | None = None,
+             request_id: int | None = None, witness: str | None = None,
+             source: Source | None = None, recording: Recording | None = None,
+             copy: Copy | None = None, window: tuple[datetime, datetime] | None = None,
+             now: datetime | None = None) -> str | Refused:
+    """The token of a new viewing session, or the refusal (already in the audit log; the
+    caller commits it) naming the condition that failed. FieldError on bad input."""
     now = now or datetime.now(UTC)
     if action not in ACTIONS:
         raise FieldError("action", "Nieznana czynność.")
@@ -115,9 +329,10 @@ def open_viewing(session: Session, *, user: User, action: str, client: str,
     scope = scope_of_new(session, vs)
     auth = active_for(session, user, action, scope.sources, now)
     if auth is None:
-        audit(session, user.name, "access.refused", _what(vs, scope),
-              {"action": action, "client": client, "why": "no active authorisation"})
-        return None
+        refused = why_not(session, user, action, scope.sources, now)
+        log_refusal(session, user.name, _what(vs, scope), refused, action=action,
+                    client=client)
+        return refused
     token = secrets.token_urlsafe(32)
     vs.token_hash = digest(token)
     vs.authorisation_id = auth.id
@@ -151,19 +366,27 @@ def admit(session: Session, token: str, user: User | None, action: str | None = 
     """The checks every media request passes, against the state of things now."""
     now = now or datetime.now(UTC)
     if user is None:
-        raise Refused("not logged in")
+        raise Refused(Reason.LOGIN)
     vs = session.execute(select(ViewingSession).where(
         ViewingSession.token_hash == digest(token))).scalar_one_or_none()
     if vs is None or vs.user_id != user.id:
-        raise Refused("unknown viewing session")
+        raise Refused(Reason.SESSION_UNKNOWN)
     if vs.ended_at is not None or vs.started_at + timedelta(hours=SESSION_HOURS) <= now:
-        raise Refused("viewing session over")
+        raise Refused(Reason.SESSION_OVER, {"viewing": vs.id})
     if action is not None and vs.action != action:
-        raise Refused(f"viewing session is for {vs.action}, not {action}")
+        raise Refused(Reason.OUTSIDE_SCOPE, {"viewing": vs.id, "session_action": vs.action,
+                                             "asked": action})
     scope = scope_of(session, vs)
     if active_for(session, user, vs.action, scope.sources, now) is None:
-        raise Refused("no active authorisation")
+        refused = why_not(session, user, vs.action, scope.sources, now)
+        refused.facts["viewing"] = vs.id
+        raise refused
     return vs, scope
+
+
+def viewing_of(session: Session, token: str) -> ViewingSession | None:
+    return session.execute(select(ViewingSession).where(
+        ViewingSession.token_hash == digest(token))).scalar_one_or_none()
 
 
 def served(session: Session, vs: ViewingSession, what: str, client: str, nbytes: int,
@@ -192,3 +415,79 @@ def end_viewing(session: Session, vs: ViewingSession, now: datetime | None = Non
 def recent(session: Session, limit: int = 200) -> list[ViewingSession]:
     return list(session.execute(select(ViewingSession).order_by(
         ViewingSession.id.desc()).limit(limit)).scalars())
+
+
+# -- the access register (R6.3): accesses and refused attempts, for the DPO ------------------
+REFUSAL_ACTIONS = ("access.refused", "access.blocked_address")
+SHOWS = ("all", "access", "refused")  # the register's filter: everything, accesses, refusals
+_TOKEN_IN_PATH = re.compile(r"/media/[^/]+/")
+_SUBJECT_PL = (("source ", "źródło "), ("copy ", "kopia nr "), ("recording ", "nagranie nr "))
+
+
+@dataclass
+class RegisterRow:
+    """One line of the access register: a viewing session, or a refused attempt."""
+
+    at: datetime
+    user_name: str
+    action: str | None
+    refused: bool
+    viewing: ViewingSession | None = None
+    what: str = ""
+    client: str = ""
+    reason: Reason | None = None
+    reason_pl: str = ""  # the condition, as the person refused was told it
+    seq: int | None = None  # the refusal's audit entry
+
+
+def _subject_pl(subject: str) -> str:
+    for en, pl in _SUBJECT_PL:
+        if subject.startswith(en):
+            return pl + subject[len(en):]
+    if subject.startswith("/"):  # a media address: never show its session token
+        return "żądanie " + _TOKEN_IN_PATH.sub("/media/…/", subject)
+    return subject
+
+
+def refusal_row(entry: Any, tz: tzinfo) -> RegisterRow:
+    try:
+        details = json.loads(entry.details)
+    except ValueError:
+        details = {}
+    details = details if isinstance(details, dict) else {}
+    reason = reason_of(details, entry.action)
+    if reason is not None:
+        said = condition_pl(reason, details, tz)
+    else:
+        said = ("brak ważnego upoważnienia (wpis sprzed rozróżniania powodów odmowy)"
+                if details.get("why") == "no active authorisation"
+                else "odmowa dostępu ({})".format(details.get("why") or "powód nieznany"))
+    action = details.get("action") or details.get("session_action")
+    return RegisterRow(at=entry.at, user_name=entry.actor, action=action, refused=True,
+                       what=_subject_pl(entry.subject), client=str(details.get("client", "")),
+                       reason=reason, reason_pl=said, seq=entry.seq)
+
+
+def register(session: Session, tz: tzinfo, show: str = "all", reason: Reason | None = None,
+             limit: int = 200) -> list[RegisterRow]:
+    """The newest ``limit`` lines of the access register, newest first: viewing sessions
+    (``show`` "access"), refused attempts (``show`` "refused", optionally of one reason), or
+    both."""
+    from kustosz.db.models import AuditEntry
+
+    if show not in SHOWS:
+        raise ValueError(f"unknown register filter {show!r}")
+    rows: list[RegisterRow] = []
+    if show in ("all", "access") and reason is None:
+        rows += [RegisterRow(at=v.started_at, user_name=v.user_name, action=v.action,
+                             refused=False, viewing=v, client=v.client)
+                 for v in recent(session, limit)]
+    if show in ("all", "refused") or reason is not None:
+        query = select(AuditEntry).where(AuditEntry.action.in_(REFUSAL_ACTIONS))
+        if reason is not None:
+            query = query.where(AuditEntry.details.contains(f'"reason":"{reason.value}"',
+                                                            autoescape=True))
+        entries = session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit)).scalars()
+        rows += [refusal_row(e, tz) for e in entries]
+    rows.sort(key=lambda r: r.at, reverse=True)
+    return rows[:limit]

@@ -62,46 +62,83 @@ LIVE_SEGMENTS = 4
 
 
 class Blocked(Exception):
-    """403 for a media request; already written to the audit log."""
+    """403 for a media request; already written to the audit log. ``refused`` names the
+    condition that failed."""
+
+    def __init__(self, refused: records.Refused) -> None:
+        super().__init__(refused.reason)
+        self.refused = refused
+
+
+def _subject(ctx: Ctx, s: Session, token: str) -> str:
+    """The refused address for the audit log, with the session's number for its token."""
+    vs = records.viewing_of(s, token) if token else None
+    path = ctx.request.url.path
+    return path.replace(token, f"<viewing {vs.id}>" if vs else "<unknown>") if token else path
+
+
+def refuse(ctx: Ctx, s: Session, refused: records.Refused, token: str = "",
+           action: str | None = None) -> Blocked:
+    """Record a refused attempt (committed with the transaction) and say which condition
+    failed; raise what this returns."""
+    records.log_refusal(s, ctx.user.name if ctx.user else "anonymous",
+                        _subject(ctx, s, token), refused, client=ctx.client,
+                        action=action or refused.facts.get("action"))
+    return Blocked(refused)
 
 
 def guard(ctx: Ctx, s: Session, token: str, action: str | None = None
           ) -> tuple[ViewingSession, records.Scope]:
-    path = ctx.request.url.path
     if not allowlist.allowed(s, ctx.client):
-        audit(s, ctx.user.name if ctx.user else "anonymous", "access.blocked_address", path,
-              {"client": ctx.client})
-        raise Blocked()
+        raise refuse(ctx, s, records.Refused(records.Reason.WORKSTATION,
+                                             {"client": ctx.client}), token, action)
     if ctx.must_change:
-        raise Blocked()
+        raise refuse(ctx, s, records.Refused(records.Reason.PASSWORD), token, action)
     try:
         return records.admit(s, token, ctx.user, action)
     except records.Refused as exc:
-        audit(s, ctx.user.name if ctx.user else "anonymous", "access.refused", path,
-              {"client": ctx.client, "why": exc.reason})
-        raise Blocked() from None
+        raise refuse(ctx, s, exc, token, action) from None
 
 
-def _refuse(ctx: Ctx) -> Response:
-    return Response("Brak dostępu (403).", status_code=403, media_type="text/plain",
-                    headers=NO_STORE)
+def wants_page(ctx: Ctx) -> bool:
+    """A person's browser asking for a page (not the API, a player or a script)."""
+    path = ctx.request.url.path
+    if path.startswith("/api/") or ctx.via_token \
+            or ctx.request.query_params.get("format") == "json":
+        return False
+    return path == "/media/start" or not path.startswith("/media/") \
+        or "text/html" in ctx.request.headers.get("accept", "")
+
+
+def refusal_answer(ctx: Ctx, refused: records.Refused, **data: Any) -> Response:
+    """403 naming the condition that failed: a Polish page for a browser, else JSON with the
+    English ``detail`` and the machine-readable ``reason``."""
+    if not wants_page(ctx):
+        return JSONResponse({"detail": refused.reason, "reason": refused.code.value},
+                            status_code=403, headers=NO_STORE)
+    template = data.pop("template", "refused.html")
+    response = page(ctx, template, 403, refusal=refused,
+                    condition=refused.said(ctx.vault.policy.timezone, ctx.lang),
+                    todo=refused.todo, **data)
+    response.headers.update(NO_STORE)
+    return response
 
 
 def guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
     """Check, serve and record in one transaction; a refusal is committed with its audit."""
-    refused = False
+    refused: records.Refused | None = None
     with ctx.vault.transaction() as s:
         try:
             vs, scope = guard(ctx, s, token, action)
-        except Blocked:
-            refused = True
+        except Blocked as exc:
+            refused = exc.refused
         else:
             result = serve(s, vs, scope)
             if result is None:
-                refused = True
-                audit(s, ctx.user.name if ctx.user else "anonymous", "access.refused",
-                      ctx.request.url.path, {"client": ctx.client, "why": "outside scope"})
-    return _refuse(ctx) if refused else result
+                refused = refuse(ctx, s, records.Refused(
+                    records.Reason.OUTSIDE_SCOPE, {"viewing": vs.id}), token,
+                    vs.action).refused
+    return refusal_answer(ctx, refused) if refused is not None else result
 
 
 # -- playlists -------------------------------------------------------------------------------
@@ -274,15 +311,13 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     action = str(data.get("action") or "")
     if action not in ACTIONS:
         raise FieldError("action", "Nieznana czynność.")
+    blocked = None
     with ctx.vault.transaction() as s:
         if not allowlist.allowed(s, ctx.client):
-            audit(s, user.name, "access.blocked_address", "/media/start",
-                  {"client": ctx.client})
-            blocked = True
-        else:
-            blocked = False
-    if blocked:
-        raise records.Refused("address not allowed")
+            blocked = refuse(ctx, s, records.Refused(records.Reason.WORKSTATION,
+                                                     {"client": ctx.client}), action=action)
+    if blocked is not None:  # committed above: the refused attempt is on record
+        raise blocked.refused
     source = recording = copy = None
     window = None
     with ctx.vault.transaction() as s:
@@ -310,15 +345,15 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
                 .scalar_one_or_none()
             if copy is None:
                 raise FieldError("copy", "Nie ma takiej kopii.")
-        token = records.open_viewing(
+        opened = records.try_open(
             s, user=user, action=action, client=ctx.client, purpose=_text(data, "purpose"),
             case_ref=_text(data, "case_ref"),
             request_id=_int(data.get("request_id"), "request_id"),
             witness=_text(data, "witness"), source=source, recording=recording, copy=copy,
             window=window)
-    if token is None:  # the refusal is in the audit log (committed above)
-        raise records.Refused("no active authorisation")
-    return token
+    if isinstance(opened, records.Refused):  # its audit entry is committed above
+        raise opened
+    return opened
 
 
 @router.get("/media/start", include_in_schema=False)
@@ -335,15 +370,12 @@ async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
     try:
         token = start_viewing(ctx, form)
     except FieldError as exc:
-        return page(ctx, "start.html", 422, form=form, errors={exc.field: str(exc)},
+        return page(ctx, "start.html", 422, form=form, errors={exc.field: ctx.said(exc)},
                     actions=ACTIONS)
-    except records.Refused:
-        return page(ctx, "start.html", 403, form=form, actions=ACTIONS,
-                    refused="Nie masz ważnego upoważnienia do tej czynności na tym materiale "
-                            "albo to stanowisko nie jest dopuszczone do materiału. Próba "
-                            "została zapisana.")
+    except records.Refused as exc:
+        return refusal_answer(ctx, exc, template="start.html", form=form, actions=ACTIONS)
     except KustoszError as exc:
-        return page(ctx, "start.html", 422, form=form, actions=ACTIONS, refused=str(exc))
+        return page(ctx, "start.html", 422, form=form, actions=ACTIONS, error=ctx.said(exc))
     return redirect(f"/view/{token}")
 
 
@@ -361,9 +393,10 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
         return JSONResponse({"detail": [{"loc": ["body", exc.field], "field": exc.field,
                                          "msg": str(exc), "type": "value_error"}]},
                             status_code=422)
-    except records.Refused:
-        return JSONResponse({"detail": "no active authorisation for this material from this "
-                                       "address"}, status_code=403)
+    except records.Refused as exc:
+        return refusal_answer(ctx, exc)
+    except KustoszError as exc:  # e.g. a text over its limit
+        return JSONResponse({"detail": str(exc)}, status_code=422)
     base = f"/media/{token}"
     return JSONResponse({"token": token, "view": f"/view/{token}",
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",
@@ -395,11 +428,12 @@ def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
 @router.get("/view/{token}", include_in_schema=False)
 def view(token: str, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
+    refused = None
     with ctx.vault.transaction() as s:
         try:
             vs, scope = guard(ctx, s, token)
-        except Blocked:
-            vs = None
+        except Blocked as exc:
+            vs, refused = None, exc.refused
         if vs is not None:
             data: dict[str, Any] = {"vs": vs, "scope": scope, "token": token,
                                     "actions": ACTIONS}
@@ -412,10 +446,8 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                 data["call"] = s.get(Call, scope.recording.id)
     if vs is not None and vs.action in ROW_REVIEWS:
         return redirect(f"/media/{token}/{vs.action}")  # the search page, itself recorded
-    if vs is None:
-        return page(ctx, "error.html", 403, message="Brak dostępu do tego materiału (sesja "
-                    "przeglądu wygasła, upoważnienie nie obowiązuje albo stanowisko nie jest "
-                    "dopuszczone).")
+    if refused is not None:
+        return refusal_answer(ctx, refused)
     return page(ctx, "view.html", **data)
 
 
@@ -430,3 +462,36 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
             audit(s, ctx.user.name, "access.close", f"viewing {vs.id}",
                   {"served": vs.served, "bytes": vs.bytes_served})
     return redirect("/")
+
+
+# -- the access register (R6.3 supervision): accesses and refused attempts --------------------
+SHOW_PL = {"all": "wszystkie wpisy", "access": "tylko dostępy", "refused": "tylko odmowy"}
+
+
+def access_register(ctx: Ctx) -> Response:
+    """/access-log (its route is in pages.py): viewing sessions and refused attempts, newest
+    first, filtered by ``show`` (all | access | refused) and ``reason`` (a refusal code). An
+    unknown filter value is said on the page (422), and everything is shown."""
+    ctx.need("oversight")
+    show = ctx.request.query_params.get("show") or "all"
+    code = ctx.request.query_params.get("reason") or ""
+    errors: dict[str, str] = {}
+    if show not in SHOW_PL:
+        errors["show"] = "Nieznany rodzaj wpisów — wybierz z listy."
+        show = "all"
+    reason = None
+    if code:
+        try:
+            reason = records.Reason(code)
+        except ValueError:
+            errors["reason"] = "Nieznany powód odmowy — wybierz z listy."
+    if reason is not None:
+        show = "refused"
+    with ctx.vault.reading() as s:
+        rows = records.register(s, ctx.vault.policy.timezone, show, reason)
+        names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
+    form = {"show": show, "reason": reason.value if reason else ""}
+    return page(ctx, "access_log.html", 422 if errors else 200, rows=rows, names=names,
+                actions=ACTIONS, shows=SHOW_PL, reasons=records.REASONS, form=form,
+                reason_options=[(r.value, w.label) for r, w in records.REASONS.items()],
+                errors=errors, refused_count=sum(1 for r in rows if r.refused))

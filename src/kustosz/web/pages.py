@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from kustosz.access import records
 from kustosz.access.authorisations import Authorisation
 from kustosz.access.users import printed
 from kustosz.cameras.register import camera_rows
@@ -322,13 +321,9 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
 # -- access records (R6.3 supervision) --------------------------------------------------------
 @router.get("/access-log")
 def access_log(ctx: Ctx = gate("oversight")) -> Response:
-    ctx.need("oversight")
-    with ctx.vault.reading() as s:
-        rows = records.recent(s)
-        names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
-    from kustosz.access.authorisations import ACTIONS
+    from kustosz.web.media import access_register  # accesses and refusals (issue 12 item 8)
 
-    return page(ctx, "access_log.html", rows=rows, names=names, actions=ACTIONS)
+    return access_register(ctx)
 
 
 @router.get("/copies/{number:path}/get")
