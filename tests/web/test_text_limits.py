@@ -25,7 +25,7 @@ from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Request, User
 from kustosz.db.models import Hold
-from kustosz.errors import FieldError, InputError
+from kustosz.errors import FieldError, InputError, for_people
 from kustosz.index.sources import get_source
 from kustosz.limits import TEXT_LIMITS
 from kustosz.vault import Vault
@@ -162,7 +162,8 @@ def test_an_employee_file_with_an_overlong_cell_names_the_line(ready: Material) 
             f"Anna Nowak;{over('position')};OR;2024-01-02;e2\n")
     with pytest.raises(InputError) as refused:
         _in(m, lambda s: employees.import_csv(s, text, "test"))
-    assert str(refused.value).startswith("Wiersz 3: Pole „stanowisko” może mieć najwyżej 200")
+    assert for_people(refused.value).startswith(
+        "Wiersz 3: Pole „stanowisko” może mieć najwyżej 200")
     assert snapshot(m.vault) == before
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
-from kustosz.errors import FieldError, InputError
+from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
 
 VERSION_KEY = "notice_version"
@@ -29,7 +29,8 @@ def notice_version(session: Session) -> str:
 def set_notice_version(session: Session, version: str, actor: str) -> None:
     version = (version or "").strip()
     if not version or len(version) > 40:
-        raise InputError("Podaj oznaczenie wersji informacji (do 40 znaków).")
+        raise FieldError("version", "give the notice's version (up to 40 characters)",
+                         pl="Podaj oznaczenie wersji informacji (do 40 znaków).")
     session.merge(Setting(key=VERSION_KEY, value=version))
     session.flush()
     audit(session, actor, "notice.version", VERSION_KEY, {"version": version})
@@ -65,14 +66,19 @@ def decode_csv(data: bytes) -> str:
             text = ""
         odd = {ch for ch in text if ord(ch) > 127} - _PLAUSIBLE
         if not text or odd or not any(ch in _POLISH for ch in text):
+            line = _first_bad_line(data)
             raise InputError(
-                f"Wiersz {_first_bad_line(data)}: nieznane kodowanie znaków. Zapisz plik jako "
-                "CSV w UTF-8 albo w Windows-1250 (Excel: „CSV (rozdzielany przecinkami)”).") \
-                from None
+                f"line {line}: unknown character encoding; save the file as CSV in UTF-8 or "
+                "Windows-1250",
+                pl=f"Wiersz {line}: nieznane kodowanie znaków. Zapisz plik jako CSV w UTF-8 "
+                   "albo w Windows-1250 (Excel: „CSV (rozdzielany przecinkami)”).") from None
     if any(ord(ch) < 0x20 and ch not in "\t\r\n" for ch in text):
         # UTF-16 and binary files decode "successfully" into NULs and other control bytes
-        raise InputError(f"Wiersz {_first_bad_line(data)}: nieznane kodowanie znaków (plik nie "
-                         "jest tekstem CSV w UTF-8 ani w Windows-1250).")
+        line = _first_bad_line(data)
+        raise InputError(f"line {line}: unknown character encoding (not CSV text in UTF-8 or "
+                         "Windows-1250)",
+                         pl=f"Wiersz {line}: nieznane kodowanie znaków (plik nie jest tekstem "
+                            "CSV w UTF-8 ani w Windows-1250).")
     return text
 
 
@@ -87,24 +93,28 @@ def import_csv(session: Session, text: str, actor: str) -> int:
         if text.strip() else None
     if reader is None or not reader.fieldnames or "imie_nazwisko" not in reader.fieldnames \
             or "data_rozpoczecia" not in reader.fieldnames:
-        raise InputError("Plik CSV musi mieć nagłówek: " + ";".join(COLUMNS))
+        raise InputError("the CSV file needs the header " + ";".join(COLUMNS),
+                         pl="Plik CSV musi mieć nagłówek: " + ";".join(COLUMNS))
     count = 0
     now = datetime.now(UTC)
     for line, row in enumerate(reader, start=2):
         name = (row.get("imie_nazwisko") or "").strip()
         if not name:
-            raise InputError(f"Wiersz {line}: brak imienia i nazwiska.")
+            raise InputError(f"line {line}: no name (imie_nazwisko)",
+                             pl=f"Wiersz {line}: brak imienia i nazwiska.")
         try:
             starts = date.fromisoformat((row.get("data_rozpoczecia") or "").strip())
         except ValueError:
-            raise InputError(f"Wiersz {line}: data rozpoczęcia pracy nie jest datą "
-                             "RRRR-MM-DD.") from None
+            raise InputError(f"line {line}: data_rozpoczecia is not a date (YYYY-MM-DD)",
+                             pl=f"Wiersz {line}: data rozpoczęcia pracy nie jest datą "
+                                "RRRR-MM-DD.") from None
         ext = (row.get("identyfikator") or "").strip() or None
         try:
             check_texts(full_name=name, position=row.get("stanowisko"),
                         unit=row.get("komorka"), external_id=ext)
         except FieldError as exc:
-            raise InputError(f"Wiersz {line}: {exc}") from None
+            raise InputError(f"line {line}: {exc}",
+                             pl=f"Wiersz {line}: {for_people(exc)}") from None
         emp = session.execute(select(Employee).where(Employee.external_id == ext)) \
             .scalar_one_or_none() if ext else None
         if emp is None:
@@ -123,7 +133,7 @@ class EmployeeFormError(InputError):
     """Every bad field of the one-employee form at once (field → Polish message)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
+        super().__init__("bad fields: " + ", ".join(errors), pl="; ".join(errors.values()))
         self.errors = errors
 
 
@@ -163,15 +173,18 @@ def acknowledge(session: Session, employee_id: int, on: date, actor: str,
                 version: str | None = None) -> NoticeAcknowledgment:
     emp = session.get(Employee, employee_id)
     if emp is None:
-        raise InputError(f"Nie ma pracownika nr {employee_id}.")
+        raise InputError(f"no employee {employee_id}",
+                         pl=f"Nie ma pracownika nr {employee_id}.")
     version = version or notice_version(session)
     if on > datetime.now(UTC).date():
-        raise InputError("Data oświadczenia jest w przyszłości.")
+        raise FieldError("on", "the declaration's date is in the future",
+                         pl="Data oświadczenia jest w przyszłości.")
     exists = session.execute(select(NoticeAcknowledgment).where(
         NoticeAcknowledgment.employee_id == emp.id,
         NoticeAcknowledgment.notice_version == version)).scalar_one_or_none()
     if exists is not None:
-        raise InputError(f"{emp.full_name} już potwierdził(a) wersję {version}.")
+        raise InputError(f"{emp.full_name} already acknowledged version {version}",
+                         pl=f"{emp.full_name} już potwierdził(a) wersję {version}.")
     ack = NoticeAcknowledgment(employee_id=emp.id, notice_version=version, acknowledged_on=on,
                                recorded_by=actor, recorded_at=datetime.now(UTC))
     session.add(ack)
@@ -197,7 +210,7 @@ DECLARATION = {
 def declaration_data(session: Session, policy: Any, emp: Employee) -> dict[str, Any]:
     """Data for declaration.typ: the employee's declaration about monitoring (003 annex 2)."""
     wording = DECLARATION.get(policy.preset or "", {})
-    return {"office": policy.office_name, "title": f"Oświadczenie — {emp.full_name}",
+    return {**policy.doc_names(), "title": f"Oświadczenie — {emp.full_name}",
             "footer": "oświadczenie pracownika o monitoringu",
             "annex": wording.get("annex"), "purposes": wording.get("purposes"),
             "employee": emp.full_name, "position": emp.position, "unit": emp.unit,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.db.custody import User
-from kustosz.errors import InputError, NotFound
+from kustosz.errors import FieldError, InputError, NotFound
 
 ROLES: dict[str, str] = {
     "administrator": "administrator systemu (IT)",
@@ -36,21 +36,44 @@ ROLE_SHORT: dict[str, str] = {
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
-def add_user(session: Session, name: str, display_name: str, roles: list[str], actor: str,
-             title: str | None = None) -> User:
-    if not _NAME.match(name or ""):
-        raise InputError(f"user name {name!r} must be 1-100 lower-case letters, digits, "
-                         "'.', '_' or '-'")
-    display = (display_name or "").strip()
-    if not display:
-        raise InputError("a user needs a display name (imię i nazwisko) for the documents")
+def new_user_problems(session: Session, name: str, display_name: str,
+                      roles: list[str]) -> list[FieldError]:
+    """Everything wrong with a new user's details, one error per field (a form shows them all
+    at once; ``add_user`` refuses with the first)."""
+    problems = []
+    if not (name or "").strip():
+        problems.append(FieldError("name", "give the user name (login)",
+                                   pl="Podaj nazwę użytkownika (login)."))
+    elif not _NAME.match(name):
+        problems.append(FieldError(
+            "name", f"user name {name!r} must be 1-100 lower-case letters, digits, '.', '_' "
+                    "or '-'",
+            pl=f"Login „{name}” może mieć 1–100 znaków: małe litery bez polskich znaków, cyfry, "
+               "„.”, „_” lub „-” (np. jan.kowalski)."))
+    elif session.execute(select(User.id).where(User.name == name)).first():
+        problems.append(FieldError("name", f"a user named {name!r} already exists",
+                                   pl=f"Użytkownik o loginie {name} już istnieje."))
+    if not (display_name or "").strip():
+        problems.append(FieldError(
+            "display_name", "a user needs a display name (imię i nazwisko) for the documents",
+            pl="Podaj imię i nazwisko — pojawiają się w dokumentach."))
     if not roles:
-        raise InputError(f"give at least one --role ({', '.join(ROLES)})")
+        problems.append(FieldError("roles", f"give at least one --role ({', '.join(ROLES)})",
+                                   pl="Wybierz co najmniej jedną rolę."))
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise InputError(f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}")
-    if session.execute(select(User.id).where(User.name == name)).first():
-        raise InputError(f"a user named {name!r} already exists")
+        problems.append(FieldError(
+            "roles", f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}",
+            pl=f"Nieznana rola „{unknown[0]}”; dostępne: {', '.join(ROLES)}."))
+    return problems
+
+
+def add_user(session: Session, name: str, display_name: str, roles: list[str], actor: str,
+             title: str | None = None) -> User:
+    problems = new_user_problems(session, name, display_name, roles)
+    if problems:
+        raise problems[0]
+    display = display_name.strip()
     user = User(name=name, display_name=display, title=(title or "").strip() or None,
                 roles=sorted(set(roles)), active=True, created_at=datetime.now(UTC))
     session.add(user)
@@ -62,7 +85,8 @@ def add_user(session: Session, name: str, display_name: str, roles: list[str], a
 def get_user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user named {name!r} (see: kustosz users list)")
+        raise NotFound(f"no user named {name!r} (see: kustosz users list)",
+                       pl=f"Nie ma użytkownika {name}.")
     return user
 
 
@@ -70,9 +94,12 @@ def require_role(session: Session, name: str, role: str, doing: str) -> User:
     """The named, active user holding ``role``; otherwise a clear refusal."""
     user = get_user(session, name)
     if not user.active:
-        raise InputError(f"user {name!r} is not active and cannot {doing}")
+        raise InputError(f"user {name!r} is not active and cannot {doing}",
+                         pl=f"Konto użytkownika {name} jest wyłączone.")
     if role not in user.roles:
-        raise InputError(f"user {name!r} does not have the {role} role needed to {doing}")
+        raise InputError(f"user {name!r} does not have the {role} role needed to {doing}",
+                         pl=f"Użytkownik {name} nie ma potrzebnej roli: {role} "
+                            f"({ROLES.get(role, role)}).")
     return user
 
 
@@ -99,11 +126,14 @@ def set_active(session: Session, name: str, active: bool, actor: str) -> User:
 
     user = get_user(session, name)
     if user.active == active:
-        raise InputError(f"user {name!r} is already {'enabled' if active else 'disabled'}")
+        raise InputError(f"user {name!r} is already {'enabled' if active else 'disabled'}",
+                         pl=f"Konto {name} jest już {'włączone' if active else 'wyłączone'}.")
     if not active and "administrator" in user.roles and \
             [u.id for u in _active_admins(session)] == [user.id]:
         raise InputError(f"{name!r} is the only active administrator; enable or appoint "
-                         "another administrator first")
+                         "another administrator first",
+                         pl=f"{name} jest jedynym aktywnym administratorem — najpierw nadaj "
+                            "rolę administratora komuś innemu.")
     user.active = active
     session.flush()
     ended = {} if active else end_credentials(session, user, "account disabled")
@@ -117,19 +147,26 @@ def set_roles(session: Session, name: str, roles: list[str], actor: str) -> User
 
     user = get_user(session, name)
     if actor == name:
-        raise InputError("nobody changes their own roles; ask another administrator")
+        raise InputError("nobody changes their own roles; ask another administrator",
+                         pl="Nikt nie zmienia własnych ról — poproś o to innego "
+                            "administratora.")
     wanted = sorted(set(roles))
     if not wanted:
-        raise InputError(f"give at least one role ({', '.join(ROLES)})")
+        raise InputError(f"give at least one role ({', '.join(ROLES)})",
+                         pl="Wybierz co najmniej jedną rolę.")
     unknown = [r for r in wanted if r not in ROLES]
     if unknown:
-        raise InputError(f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}")
+        raise InputError(f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}",
+                         pl=f"Nieznana rola „{unknown[0]}”; dostępne: {', '.join(ROLES)}.")
     if wanted == sorted(user.roles):
-        raise InputError(f"user {name!r} already has exactly these roles")
+        raise InputError(f"user {name!r} already has exactly these roles",
+                         pl=f"Użytkownik {name} ma już dokładnie te role.")
     if "administrator" in user.roles and "administrator" not in wanted and user.active and \
             [u.id for u in _active_admins(session)] == [user.id]:
         raise InputError(f"{name!r} is the only active administrator; appoint another "
-                         "administrator before taking the role away")
+                         "administrator before taking the role away",
+                         pl=f"{name} jest jedynym aktywnym administratorem — najpierw nadaj "
+                            "rolę administratora komuś innemu.")
     before = list(user.roles)
     user.roles = wanted
     session.flush()

@@ -18,6 +18,7 @@ from kustosz.access.users import (
     add_user,
     get_user,
     list_users,
+    new_user_problems,
     printed,
     set_active,
     set_roles,
@@ -28,8 +29,9 @@ from kustosz.db.access import Account, ListeningProtocol
 from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
-from kustosz.errors import InputError, KustoszError, NotFound
+from kustosz.errors import FieldError, InputError, KustoszError, NotFound
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
+from kustosz.web.forms import by_field
 from kustosz.web.gate import gate
 from kustosz.web.media import Blocked, guard
 from kustosz.web.pages import _when, form_of
@@ -41,7 +43,11 @@ router = APIRouter(include_in_schema=False)
 # -- users ------------------------------------------------------------------------------------
 def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200,
-                error: str | None = None, shown: str | None = None) -> Response:
+                error: str | None = None, shown: str | None = None,
+                row_form: dict[str, list[str]] | None = None) -> Response:
+    """``errors``: the new-user form's by field name, a row's as ``roles-<name>`` (its
+    role change) or ``account-<name>`` (disable, enable, reset); ``row_form``: the roles a
+    refused role change asked for, checked again in that row."""
     with ctx.vault.reading() as s:
         users = list_users(s)
         all_accounts = list(s.execute(select(Account)).scalars())
@@ -56,7 +62,8 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
     return page(ctx, "users.html", status, users=users, roles=ROLES,
                 waiting=waiting_names, waiting_addresses=waiting_addresses,
                 by_directory=by_directory, msg=flash_of(ctx),
-                form=form or {}, errors=errors or {}, error=error, shown=shown)
+                form=form or {}, errors=errors or {}, error=error, shown=shown,
+                row_form=row_form or {})
 
 
 @router.get("/admin/users")
@@ -72,28 +79,27 @@ async def users_add(request: Request, ctx: Ctx = gate("admin")) -> Response:
     form = await form_of(request)
     roles = [r for r in raw.getlist("roles") if isinstance(r, str)]
     form["roles"] = ",".join(roles)
-    errors: dict[str, str] = {}
-    if not form.get("name", "").strip():
-        errors["name"] = "Podaj nazwę użytkownika (login)."
-    if not form.get("display_name", "").strip():
-        errors["display_name"] = "Podaj imię i nazwisko."
-    if not roles:
-        errors["roles"] = "Wybierz co najmniej jedną rolę."
+    name = form.get("name", "").strip()
+    with ctx.vault.reading() as s:
+        errors = by_field(ctx, new_user_problems(s, name, form.get("display_name", ""),
+                                                  roles))
     if errors:
         return _users_page(ctx, form, errors, 422)
     password = passwords.one_time_password()
     by_directory = bool(form.get("directory"))
     try:
         with ctx.vault.transaction() as s:
-            user = add_user(s, form["name"].strip(), form["display_name"], roles, admin.name,
+            user = add_user(s, name, form["display_name"], roles, admin.name,
                             title=form.get("title") or None)
             if by_directory:
                 accounts.set_directory(s, user, True, admin.name)
             else:
                 accounts.set_password(s, user, password, admin.name, one_time=True,
                                       check=False)
+    except FieldError as exc:  # e.g. the same login added a moment ago elsewhere
+        return _users_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except InputError as exc:
-        return _users_page(ctx, form, {"name": str(exc)}, 422)
+        return _users_page(ctx, form, {"name": ctx.said(exc)}, 422)
     if by_directory:
         return _users_page(ctx, shown=f"Użytkownik {form['name']} loguje się hasłem z katalogu "
                                       "(LDAP/Active Directory).")
@@ -110,9 +116,9 @@ async def users_reset(name: str, request: Request, ctx: Ctx = gate("admin")) -> 
         if user is None:
             return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
         if accounts.account_of(s, user).directory:
-            return _users_page(ctx, error=f"Hasło użytkownika {name} sprawdza katalog "
-                                          "(LDAP/Active Directory); zmienia się je w katalogu.",
-                               status=409)
+            return _users_page(ctx, errors={f"account-{name}": (
+                f"Hasło użytkownika {name} sprawdza katalog (LDAP/Active Directory); zmienia "
+                "się je w katalogu.")}, status=409)
         accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
     return _users_page(ctx, shown=f"Nowe hasło jednorazowe dla {name} (pokazane tylko teraz): "
                                   f"{password}")
@@ -142,13 +148,14 @@ async def users_directory(name: str, request: Request, ctx: Ctx = gate("admin"))
 @router.post("/admin/users/{name}/disable")
 async def users_disable(name: str, ctx: Ctx = gate("admin")) -> Response:
     return _lifecycle(ctx, name, lambda s, who: set_active(s, name, False, who),
-                      f"Konto {name} wyłączone; jego sesje i tokeny API zakończone.")
+                      f"Konto {name} wyłączone; jego sesje i tokeny API zakończone.",
+                      field=f"account-{name}")
 
 
 @router.post("/admin/users/{name}/enable")
 async def users_enable(name: str, ctx: Ctx = gate("admin")) -> Response:
     return _lifecycle(ctx, name, lambda s, who: set_active(s, name, True, who),
-                      f"Konto {name} włączone.")
+                      f"Konto {name} włączone.", field=f"account-{name}")
 
 
 @router.post("/admin/users/{name}/roles")
@@ -156,7 +163,7 @@ async def users_roles(name: str, request: Request, ctx: Ctx = gate("admin")) -> 
     roles = [r for r in (await request.form()).getlist("roles") if isinstance(r, str)]
     return _lifecycle(ctx, name, lambda s, who: set_roles(s, name, roles, who),
                       f"Role użytkownika {name} zmienione; jego sesje i tokeny API "
-                      "zakończone.")
+                      "zakończone.", field=f"roles-{name}", asked={name: roles})
 
 
 @router.post("/admin/users/{name}/unthrottle")
@@ -181,37 +188,24 @@ async def address_unthrottle(request: Request, ctx: Ctx = gate("admin")) -> Resp
                                               f"{address}."))
 
 
-def _lifecycle(ctx: Ctx, name: str, change: Any, done: str, must_exist: bool = True
+def _lifecycle(ctx: Ctx, name: str, change: Any, done: str, must_exist: bool = True,
+               field: str | None = None, asked: dict[str, list[str]] | None = None
                ) -> Response:
+    """A change to one user's row; a refusal is shown in that row (``field``), with the
+    roles asked for still checked (``asked``)."""
     admin = ctx.need("admin")
     try:
         with ctx.vault.transaction() as s:
             if must_exist:
                 get_user(s, name)
             change(s, admin.name)
-    except NotFound:
-        return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+    except NotFound as exc:
+        return _users_page(ctx, error=ctx.said(exc), status=404)
     except InputError as exc:
-        return _users_page(ctx, error=_pl_refusal(str(exc), name), status=409)
+        if field is None:
+            return _users_page(ctx, error=ctx.said(exc), status=409)
+        return _users_page(ctx, errors={field: ctx.said(exc)}, row_form=asked, status=409)
     return redirect(flash_url("/admin/users", done))
-
-
-def _pl_refusal(message: str, name: str) -> str:
-    """The domain speaks English to the terminal; the page says it in Polish."""
-    if "only active administrator" in message:
-        return (f"{name} jest jedynym aktywnym administratorem — najpierw nadaj rolę "
-                "administratora komuś innemu.")
-    if "already has exactly these roles" in message:
-        return f"Użytkownik {name} ma już dokładnie te role."
-    if "their own roles" in message:
-        return "Nikt nie zmienia własnych ról — poproś o to innego administratora."
-    if "give at least one role" in message:
-        return "Wybierz co najmniej jedną rolę."
-    if "already enabled" in message:
-        return f"Konto {name} jest już włączone."
-    if "already disabled" in message:
-        return f"Konto {name} jest już wyłączone."
-    return message
 
 
 # -- authorisations ---------------------------------------------------------------------------
@@ -247,9 +241,19 @@ async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -
     kinds = [a for a in raw.getlist("source_kinds") if isinstance(a, str)]
     form.update(actions=",".join(actions), sources=",".join(sources),
                 source_kinds=",".join(kinds))
+    # What needs no lookup is checked here, all at once; the domain then refuses with the
+    # first of its own findings (who may be authorised to what, which sources exist).
     errors: dict[str, str] = {}
+    if not form.get("holder", "").strip():
+        errors["holder"] = "Wybierz osobę upoważnioną."
+    if not actions:
+        errors["actions"] = "Wybierz co najmniej jedną czynność."
+    if not sources and not kinds:
+        errors["sources"] = "Wskaż źródła albo rodzaje źródeł."
     start = _when(form.get("valid_from"), "valid_from", errors, ctx)
     end = _when(form.get("valid_to"), "valid_to", errors, ctx)
+    if start is not None and end is not None and end <= start:
+        errors["valid_to"] = "Koniec obowiązywania musi być po jego początku."
     if errors:
         return _auth_page(ctx, form, errors, 422)
     try:
@@ -259,8 +263,8 @@ async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -
                             by=approver.name, actor=approver.name, basis=form.get("basis"),
                             policy=ctx.vault.policy)
             number = a.id
-    except auths.FieldError as exc:
-        return _auth_page(ctx, form, {exc.field: str(exc)}, 422)
+    except FieldError as exc:
+        return _auth_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     return redirect(flash_url("/authorisations", f"Wydano upoważnienie nr {number}."))
 
 
@@ -273,7 +277,8 @@ async def authorisations_revoke(auth_id: PathId, request: Request,
         with ctx.vault.transaction() as s:
             auths.revoke(s, auth_id, approver.name, form.get("reason", ""), approver.name)
     except KustoszError as exc:
-        return _auth_page(ctx, {}, {f"reason-{auth_id}": str(exc)}, 422)
+        return _auth_page(ctx, {f"reason-{auth_id}": form.get("reason", "")},
+                          {f"reason-{auth_id}": ctx.said(exc)}, 422)
     return redirect(flash_url("/authorisations", f"Upoważnienie nr {auth_id} odwołane."))
 
 
@@ -298,8 +303,11 @@ def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
 def _settings_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
                    errors: dict[str, str] | None = None,
                    ldap_form: dict[str, str] | None = None,
-                   ldap_errors: dict[str, str] | None = None) -> Response:
-    """Both setting forms on one page; the one not being saved shows what is stored."""
+                   ldap_errors: dict[str, str] | None = None,
+                   lockout: str | None = None) -> Response:
+    """Both setting forms on one page; the one not being saved shows what is stored.
+    ``lockout``: the list (as it would be stored) that leaves out the saver's own computer,
+    which the page asks to confirm."""
     with ctx.vault.reading() as s:
         stored_allowlist = allowlist.current(s)
         ldap = directory.current(s)
@@ -309,7 +317,7 @@ def _settings_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = No
     return page(ctx, "settings.html", status, form=form or {"allowlist": stored_allowlist},
                 errors=errors or {}, ldap_form=ldap_form or stored_ldap,
                 ldap_errors=ldap_errors or {}, msg=flash_of(ctx),
-                client=ctx.client)
+                client=ctx.client, lockout=lockout)
 
 
 @router.get("/admin/settings")
@@ -318,15 +326,47 @@ def settings(ctx: Ctx = gate("admin")) -> Response:
     return _settings_page(ctx)
 
 
+class _WouldLockOut(Exception):
+    """Rolls back an allow-list that leaves out the saver's own computer, until confirmed."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
 @router.post("/admin/settings")
 async def settings_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
+    """Save the allow-list. Every entry that is not an address or network is named at once;
+    a list that would shut out the computer saving it is not saved until confirmed: the
+    "Zapisz mimo to" button sends back the very list that was warned about."""
     admin = ctx.need("admin")
     form = await form_of(request)
+    text = form.get("allowlist", "")
+    bad = []
+    for part in text.replace(",", " ").split():
+        try:
+            allowlist.parse(part)
+        except InputError as exc:
+            bad.append(ctx.said(exc))
+    if bad:
+        return _settings_page(ctx, 422, form=form, errors={
+            "allowlist": "; ".join(m.rstrip(".") for m in bad) + ". Nic nie zapisano."})
+    if not text.split():
+        return _settings_page(ctx, 422, form=form, errors={"allowlist": (
+            "Podaj co najmniej jeden adres lub sieć — z pustą listą nikt nie otworzy nagrań.")})
     try:
         with ctx.vault.transaction() as s:
-            allowlist.set_allowlist(s, form.get("allowlist", ""), admin.name)
-    except InputError as exc:
-        return _settings_page(ctx, 422, form=form, errors={"allowlist": str(exc)})
+            # The real check, on the list as it would be stored: allowed() before and after
+            # saving it in this transaction, which is rolled back if it shuts the saver out.
+            had_access = bool(ctx.client) and allowlist.allowed(s, ctx.client)
+            value = allowlist.set_allowlist(s, text, admin.name)
+            if had_access and not allowlist.allowed(s, ctx.client) \
+                    and form.get("confirm") != value:
+                raise _WouldLockOut(value)
+    except _WouldLockOut as held:
+        return _settings_page(ctx, 409, form=form, lockout=held.value, errors={"allowlist": (
+            f"Twój komputer (adres {ctx.client}) nie będzie na liście — po zapisaniu "
+            "stracisz dostęp do nagrań z tego stanowiska.")})
     return redirect(flash_url("/admin/settings", "Zapisano."))
 
 

@@ -53,6 +53,15 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         return page(ctx, "error.html", 403, message="Formularz wygasł lub nie pochodzi z tej "
                     "strony (brak tokenu CSRF). Odśwież stronę logowania.")
+    # An empty field is named and nothing is checked (nor counted as a failed login).
+    missing: dict[str, str] = {}
+    if not name.strip():
+        missing["username"] = "Podaj nazwę użytkownika."
+    if not password:
+        missing["password"] = "Podaj hasło."
+    if missing:
+        return page(ctx, "login.html", 422, csrf=expected, next=target,
+                    form={"username": name}, errors=missing, needs_totp=code is not None)
     with ctx.vault.transaction() as s:
         result = accounts.authenticate(s, name, password, ctx.client, code)
         if result.user is not None:
@@ -60,10 +69,13 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
                                                  previous=request.cookies.get(SESSION_COOKIE))
             must_change = accounts.needs_new_password(s, result.user)
     if result.user is None:
-        response = page(ctx, "login.html", 401, csrf=expected, next=target,
-                        form={"username": name}, error=result.error,
-                        needs_totp=result.needs_totp)
-        return response
+        # A code's problem is the code field's; a wrong name or password is the form's, in
+        # words that do not say which of the two was wrong.
+        at_code = result.needs_totp and result.error != accounts.GENERIC
+        return page(ctx, "login.html", 401, csrf=expected, next=target,
+                    form={"username": name}, needs_totp=result.needs_totp,
+                    error=None if at_code else result.error,
+                    errors={"totp": result.error} if at_code else {})
     response = redirect("/account/password" if must_change else target)
     set_cookie(request, response, SESSION_COOKIE, token)
     response.delete_cookie(PRE_COOKIE, path="/")
@@ -100,15 +112,22 @@ async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -
     if account is not None and account.directory:
         errors["current"] = ("Twoje hasło sprawdza katalog (LDAP/Active Directory) — zmień je "
                              "tak, jak w systemie Windows lub poczcie urzędu.")
-    elif not passwords.verify(ctx.user.password_hash, current):
-        errors["current"] = "Obecne hasło jest nieprawidłowe."
-    elif new != again:
-        errors["again"] = "Hasła się różnią."
-    else:
-        try:
-            passwords.check_new(new, ctx.user.name)
-        except InputError as exc:
-            errors["new"] = str(exc)
+    else:  # every field's problem at once; no password is ever sent back into the form
+        if not current:
+            errors["current"] = "Podaj obecne hasło."
+        elif not passwords.verify(ctx.user.password_hash, current):
+            errors["current"] = "Obecne hasło jest nieprawidłowe."
+        if not new:
+            errors["new"] = "Podaj nowe hasło."
+        else:
+            try:
+                passwords.check_new(new, ctx.user.name)
+            except InputError as exc:
+                errors["new"] = ctx.said(exc)
+        if not again:
+            errors["again"] = "Powtórz nowe hasło."
+        elif new and new != again:
+            errors["again"] = "Hasła się różnią."
     if errors:
         return page(ctx, "password.html", 422, errors=errors)
     with ctx.vault.transaction() as s:
@@ -159,23 +178,24 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
             # counted like a failed login: a stolen session must not guess its way in
             throttle.failed(s, user.name, ctx.client)
             audit(s, user.name, "user.totp_refused", user.name, {"why": "wrong password"})
+    errors: dict[str, str] = {}
     if not proven:
-        uri = pyotp.TOTP(secret if len(secret) >= 16 else pyotp.random_base32()) \
-            .provisioning_uri(name=user.name, issuer_name="Kustosz")
-        return page(ctx, "totp.html", 422, secret=secret, uri=uri, enabled=False,
-                    errors={"password": "Podaj swoje obecne hasło — bez niego nie można "
-                                        "zmienić drugiego składnika."})
+        errors["password"] = ("Podaj swoje obecne hasło — bez niego nie można zmienić "
+                              "drugiego składnika.")
     try:
         step = accounts.totp_step(secret, code, datetime.now(UTC)) if len(secret) >= 16 \
             else None
     except (ValueError, TypeError):  # not base32: not a secret this page gave out
         step, secret = None, pyotp.random_base32()
-    if step is None:
+    if not code:
+        errors["code"] = "Przepisz kod pokazany przez aplikację."
+    elif step is None:
+        errors["code"] = "Kod nie pasuje — sprawdź czas w telefonie i przepisz aktualny kod."
+    if errors:
         uri = pyotp.TOTP(secret if len(secret) >= 16 else pyotp.random_base32()) \
             .provisioning_uri(name=user.name, issuer_name="Kustosz")
         return page(ctx, "totp.html", 422, secret=secret, uri=uri, enabled=False,
-                    errors={"code": "Kod nie pasuje — sprawdź czas w telefonie i przepisz "
-                                    "aktualny kod."})
+                    errors=errors)
     with ctx.vault.transaction() as s:
         u = s.get(User, user.id)
         assert u is not None

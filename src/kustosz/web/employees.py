@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee
 from kustosz.documents.words import count_pl
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
@@ -21,6 +21,8 @@ router = APIRouter(include_in_schema=False)
 
 def _page(ctx: Ctx, status: int = 200, error: str | None = None,
           errors: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
+    """``errors``: the add form's by field, ``file`` (import), ``version``, and a row's
+    acknowledgment as ``on-<id>`` (``form`` keeps the date typed there under that key)."""
     with ctx.vault.reading() as s:
         listing = emp_mod.rows(s)
         version = emp_mod.notice_version(s)
@@ -50,7 +52,7 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
         with ctx.vault.transaction() as s:
             count = emp_mod.import_csv(s, text, user.name)
     except InputError as exc:
-        return _page(ctx, 422, errors={"file": str(exc)})
+        return _page(ctx, 422, errors={"file": ctx.said(exc)})
     loaded = count_pl(count, "pracownika", "pracowników", "pracowników")
     return redirect(flash_url("/employees", f"Wczytano {loaded}."))
 
@@ -75,15 +77,18 @@ async def employees_ack(employee_id: PathId, request: Request,
                         ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await request.form()
+    typed = str(form.get("on", ""))
+    key = f"on-{employee_id}"
     try:
-        on = date.fromisoformat(str(form.get("on", "")))
+        on = date.fromisoformat(typed)
     except ValueError:
-        return _page(ctx, 422, errors={f"on-{employee_id}": "Podaj datę oświadczenia."})
+        return _page(ctx, 422, errors={key: "Podaj datę oświadczenia (RRRR-MM-DD)."},
+                     form={key: typed})
     try:
         with ctx.vault.transaction() as s:
             emp_mod.acknowledge(s, employee_id, on, user.name)
     except InputError as exc:
-        return _page(ctx, 422, error=str(exc), errors={f"on-{employee_id}": str(exc)})
+        return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
     return redirect(flash_url("/employees", "Oświadczenie zapisane."))
 
 
@@ -94,8 +99,9 @@ async def employees_version(request: Request, ctx: Ctx = gate("custody")) -> Res
     try:
         with ctx.vault.transaction() as s:
             emp_mod.set_notice_version(s, str(form.get("version", "")), user.name)
-    except InputError as exc:
-        return _page(ctx, 422, errors={"version": str(exc)})
+    except FieldError as exc:
+        return _page(ctx, 422, errors={"version": ctx.said(exc)},
+                     form={"version": str(form.get("version", ""))})
     return redirect(flash_url("/employees", "Zmieniono wersję informacji o monitoringu."))
 
 

@@ -52,6 +52,16 @@ def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response
                 msg=flash_of(ctx), **extra)
 
 
+def _refused(ctx: Ctx, everyone: bool, token_id: int, exc: KustoszError) -> Response:
+    """A revocation refused, in Polish (access.tokens speaks to the terminal; someone else's
+    token is "not there" for whoever does not own it). A revoked token has no button left in
+    its row, so the page says it above the list."""
+    if isinstance(exc, NotFound):
+        return _page(ctx, everyone, 404, error=exc.pl or f"Nie ma tokenu nr {token_id}.")
+    return _page(ctx, everyone, 409,
+                 error=exc.pl or f"Token nr {token_id} jest już unieważniony.")
+
+
 @router.get("/account/tokens")
 def my_tokens(ctx: Ctx = gate()) -> Response:
     return _page(ctx, everyone=False)
@@ -64,15 +74,31 @@ async def my_token_create(request: Request, ctx: Ctx = gate()) -> Response:
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     scopes = [x for x in raw.getlist("scopes") if isinstance(x, str)]
     form["scopes"] = ",".join(scopes)
+    # Every field at once (tokens.create refuses with the first it finds, in these words).
+    errors: dict[str, str] = {}
+    name = form.get("name", "").strip()
+    if not name or len(name) > 100:
+        errors["name"] = "Podaj nazwę tokenu (do 100 znaków), np. „skrypt kopii”."
+    unknown = [x for x in scopes if x not in SCOPES]
+    if unknown:
+        errors["scopes"] = f"Nieznany zakres {unknown[0]!r}; dostępne: {', '.join(SCOPES)}."
+    elif not scopes:
+        errors["scopes"] = "Wybierz co najmniej jeden zakres tokenu."
+    days = 0
     try:
         days = int(form.get("days") or "90")
     except ValueError:
-        return _page(ctx, False, 422, form=form, errors={"days": "Podaj liczbę dni."})
+        errors["days"] = "Podaj liczbę dni."
+    else:
+        if not 1 <= days <= tokens.MAX_DAYS:
+            errors["days"] = f"Token może być ważny od 1 do {tokens.MAX_DAYS} dni."
+    if errors:
+        return _page(ctx, False, 422, form=form, errors=errors)
     try:
         with ctx.vault.transaction() as s:
-            token, _row = tokens.create(s, user, form.get("name", ""), scopes, days, SCOPES)
+            token, _row = tokens.create(s, user, name, scopes, days, SCOPES)
     except FieldError as exc:
-        return _page(ctx, False, 422, form=form, errors={exc.field: str(exc)})
+        return _page(ctx, False, 422, form=form, errors={exc.field: ctx.said(exc)})
     return _page(ctx, False, 201, shown=token)
 
 
@@ -83,7 +109,7 @@ async def my_token_revoke(token_id: PathId, ctx: Ctx = gate()) -> Response:
         with ctx.vault.transaction() as s:
             tokens.revoke(s, token_id, user.name, only_of=user, reason="revoked by its owner")
     except KustoszError as exc:
-        return _page(ctx, False, 404 if isinstance(exc, NotFound) else 409, error=str(exc))
+        return _refused(ctx, False, token_id, exc)
     return redirect(flash_url("/account/tokens", "Token unieważniony."))
 
 
@@ -100,5 +126,5 @@ async def any_token_revoke(token_id: PathId, ctx: Ctx = gate("admin")) -> Respon
             tokens.revoke(s, token_id, admin.name, only_of=None,
                           reason=f"revoked by the administrator {admin.name}")
     except KustoszError as exc:
-        return _page(ctx, True, 404 if isinstance(exc, NotFound) else 409, error=str(exc))
+        return _refused(ctx, True, token_id, exc)
     return redirect(flash_url("/admin/tokens", "Token unieważniony."))
