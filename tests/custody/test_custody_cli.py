@@ -66,7 +66,7 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
     handed = cli("copies", "handover", number, "--receiver", "asp. Ewa Łęcka, KPP Pleszew",
                  "--by", "it", "--zip", str(zip_path), "--password", "tajne-hasło").output
     assert "handover protocol" in handed and zip_path.exists()
-    cli("copies", "destroy", number, "--by", "k1")
+    cli("copies", "destroy", number, "--by", "k1", "--reason", "sprawa zakończona")
     again = cli("copies", "destroy", number, "--by", "k1", ok=False)
     assert again.exit_code == 2 and "another member" in again.output
     assert "destroyed" in cli("copies", "destroy", number, "--by", "k2").output

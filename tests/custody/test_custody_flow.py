@@ -121,7 +121,8 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
     assert "Ewa Łęcka" in proto and "wyłącznie do celów określonych w" in proto
 
     # Destruction: two different commission members; the same one twice is refused.
-    _d, done = confirm(vault, copy.number, "komisja1", "t")
+    _d, done = confirm(vault, copy.number, "komisja1", "t",
+                       reason="kopia zbędna: sprawa zakończona")
     assert not done and bundle.exists()
     before = snapshot(vault)
     with pytest.raises(InputError, match="another member"):

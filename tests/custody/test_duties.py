@@ -193,7 +193,7 @@ def _copy_by_wozny(vault: Vault, tmp: Path) -> str:
 
 def test_the_copier_is_not_the_second_commission_member(office: Vault, tmp_path: Path) -> None:
     number = _copy_by_wozny(office, tmp_path)
-    confirm(office, number, "komisja1", "t")
+    confirm(office, number, "komisja1", "t", reason="kopia zbędna: sprawa zakończona")
     before = snapshot(office)
     with pytest.raises(FieldError, match="inny członek komisji") as err:
         confirm(office, number, "wozny", "t")
@@ -208,7 +208,7 @@ def test_who_recorded_the_copy_counts_as_its_maker(office: Vault, tmp_path: Path
     rid = _request(office, tmp_path)
     _decide(office, rid)
     number = make_copy(office, rid, by="informatyk", actor="wozny").number
-    confirm(office, number, "komisja1", "t")
+    confirm(office, number, "komisja1", "t", reason="kopia zbędna: sprawa zakończona")
     before = snapshot(office)
     with pytest.raises(FieldError, match="inny członek komisji"):
         confirm(office, number, "wozny", "t")
@@ -218,7 +218,7 @@ def test_who_recorded_the_copy_counts_as_its_maker(office: Vault, tmp_path: Path
 def test_the_copier_may_start_a_destruction_another_member_completes(
         office: Vault, tmp_path: Path) -> None:
     number = _copy_by_wozny(office, tmp_path)
-    _d, done = confirm(office, number, "wozny", "t")
+    _d, done = confirm(office, number, "wozny", "t", reason="kopia zbędna: sprawa zakończona")
     assert not done
     _d, done = confirm(office, number, "komisja1", "t")
     with office.reading() as s:
@@ -229,7 +229,7 @@ def test_the_command_line_refuses_the_copier_as_second_destroyer(
         office: Vault, tmp_path: Path) -> None:
     number = _copy_by_wozny(office, tmp_path)
     cli = Cli(office.root)
-    cli("copies", "destroy", number, "--by", "komisja1")
+    cli("copies", "destroy", number, "--by", "komisja1", "--reason", "sprawa zakończona")
     before = snapshot(office)
     bad = cli("copies", "destroy", number, "--by", "wozny", ok=False)
     assert bad.exit_code == 2 and "inny członek komisji" in bad.output

@@ -107,7 +107,7 @@ def test_page_refuses_the_copier_as_second_destroyer(material: Material) -> None
     n = m.copy_number
     first = signed_in(m.vault, "komisja1")
     first.post("/copies/destroy", data={"csrf": csrf_of(m.vault, first), "number": n,
-                                        "confirm": n})
+                                        "confirm": n, "reason": "sprawa zakończona"})
     copier = signed_in(m.vault, "informatyk")
     before = snapshot(m.vault)
     r = copier.post("/copies/destroy", data={"csrf": csrf_of(m.vault, copier), "number": n,
@@ -121,8 +121,8 @@ def test_api_refuses_the_copier_as_second_destroyer(material: Material) -> None:
     m = material
     _copier_on_commission(m)
     url = f"/api/copies/{m.copy_number}/destroy"
-    assert signed_in(m.vault, "komisja1", api=True).post(url, json={"confirm": m.copy_number}) \
-        .status_code == 200
+    assert signed_in(m.vault, "komisja1", api=True).post(url, json={
+        "confirm": m.copy_number, "reason": "sprawa zakończona"}).status_code == 200
     copier = signed_in(m.vault, "informatyk", api=True)
     before = snapshot(m.vault)
     r = copier.post(url, json={"confirm": m.copy_number})

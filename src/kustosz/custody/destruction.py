@@ -3,6 +3,11 @@
 [§8.3] and a destruction protocol [003 §5.7]. The request's own hold is released with it;
 a copy that another active hold covers is not destroyed. Whoever made the copy does not give
 the second, destroying confirmation (policy.duties.copier_not_destroyer).
+
+A copy destroyed before its time — before its keep-until date, so possibly before it was ever
+handed over — needs the commission's reason (issue 12 item 8): the first confirmation is refused
+without one (`early_words`, the one rule for the pages, the API and the CLI). A due copy keeps
+the automatic reason (the storage period is over and no authority asked for it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed, require_role
@@ -59,17 +64,61 @@ def makers(session: Session, copy: Copy) -> set[str]:
     return {copy.made_by, *recorded}
 
 
+def early_words(session: Session, copy: Copy, policy: Policy, at: datetime) -> str | None:
+    """Why destroying ``copy`` at ``at`` is early, in the words the protocol prints — or None
+    when the copy is due (its keep-until date has passed). A copy not yet handed over says so:
+    the authority may still ask for it."""
+    if copy.expires_at <= at:
+        return None
+    handed = session.execute(select(func.count()).select_from(Handover).where(
+        Handover.copy_id == copy.id, Handover.handed_at <= at)).scalar_one()
+    words = (f"przed upływem okresu przechowywania (kopia miała być przechowywana do "
+             f"{kept_until(copy.expires_at, policy)})")
+    if not handed:
+        words += " i zanim została wydana uprawnionemu organowi"
+    return words
+
+
+def reason_needed(session: Session, copy: Copy, policy: Policy, now: datetime) -> str | None:
+    """The early words when the next confirmation of ``copy`` must give a reason: the first
+    one, before the copy's time. The second confirmation completes the first's reason."""
+    if session.execute(select(Destruction.id).where(Destruction.copy_id == copy.id)).first():
+        return None
+    return early_words(session, copy, policy, now)
+
+
 def _check(session: Session, copy: Copy, by: str) -> None:
     if copy.state == "destroyed":
-        raise InputError(f"copy {copy.number} was already destroyed on "
-                         f"{copy.destroyed_at.isoformat() if copy.destroyed_at else '?'}")
+        when = copy.destroyed_at.isoformat() if copy.destroyed_at else "?"
+        day = copy.destroyed_at.strftime("%d.%m.%Y") if copy.destroyed_at else "?"
+        raise InputError(f"copy {copy.number} was already destroyed on {when}",
+                         pl=f"Kopia nr {copy.number} została już zniszczona ({day}).")
     require_role(session, by, "commission", "confirm the destruction of a copy")
     others = other_holds(session, copy)
     if others:
         names = ", ".join(f"{h.id} ({h.basis})" for h in others)
         raise InputError(f"copy {copy.number} holds material under another active hold "
                          f"[{names}]; it is evidence and cannot be destroyed until that hold "
-                         "is released")
+                         "is released",
+                         pl=f"Kopia nr {copy.number} obejmuje nagrania objęte innym aktywnym "
+                            f"zabezpieczeniem (nr {names}); jest dowodem i nie może zostać "
+                            "zniszczona, dopóki tego zabezpieczenia nie zwolniono.")
+
+
+def _reason_for(session: Session, copy: Copy, policy: Policy, reason: str | None,
+                now: datetime) -> str:
+    """The reason the first confirmation records: the commission's own, required when the
+    destruction is early; a due copy's automatic one otherwise."""
+    given = (reason or "").strip()
+    early = early_words(session, copy, policy, now)
+    if early is not None and not given:
+        raise FieldError("reason", f"copy {copy.number} is destroyed before its keep-until date "
+                                   f"({kept_until(copy.expires_at, policy)}); give the "
+                                   "commission's reason (--reason)",
+                         pl=f"Kopia nr {copy.number} jest niszczona {early}. Podaj przyczynę "
+                            "zniszczenia przed terminem — trafi do protokołu zniszczenia i do "
+                            "rejestru działań.")
+    return given or _default_reason(copy, policy, now)
 
 
 def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None = None,
@@ -86,20 +135,26 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             _check(s, copy, by)
             d = s.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
             if d is None:
-                why = (reason or "").strip() or _default_reason(copy, policy, now)
+                why = _reason_for(s, copy, policy, reason, now)
+                early = early_words(s, copy, policy, now)
                 d = Destruction(copy_id=copy.id, reason=why, first_by=by, first_at=now)
                 s.add(d)
                 s.flush()
                 record_action(s, "copy.destroy.first", f"Członek komisji potwierdził zniszczenie "
-                              f"kopii nr {copy.number} (pierwsze potwierdzenie).", printed(s, by),
-                              copy_id=copy.id, request_id=copy.request_id, at=now)
+                              f"kopii nr {copy.number} (pierwsze potwierdzenie)."
+                              + (f" Zniszczenie {early}. Przyczyna: {why}" if early else ""),
+                              printed(s, by), copy_id=copy.id, request_id=copy.request_id,
+                              at=now)
                 audit(s, actor, "copy.destroy.confirm", f"copy {copy.number}",
                       {"by": by, "reason": why, "step": 1})
                 return d, False
             if d.first_by == by:
                 raise InputError(f"{by} already confirmed the destruction of copy {copy.number}; "
                                  "the second confirmation must come from another member of the "
-                                 "commission")
+                                 "commission",
+                                 pl=f"{printed(s, by)} już potwierdził(a) zniszczenie kopii nr "
+                                    f"{copy.number}; drugie potwierdzenie musi złożyć inny "
+                                    "członek komisji.")
             if policy.duties.copier_not_destroyer and by in makers(s, copy):
                 # The confirmation that destroys is the commission's check on the copy; its
                 # maker may start the destruction but not complete it.
@@ -118,11 +173,13 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             for req in own_requests(s, copy):
                 release_request_hold(s, req, f"kopia nr {copy.number} zniszczona", actor, at=now)
             members = f"{printed(s, d.first_by)}; {printed(s, by)}"
+            early = early_words(s, copy, policy, d.first_at)
             record_action(s, "copy.destroy", f"Komisyjnie zniszczono kopię nr {copy.number} "
                           f"(okres {' – '.join(fmt(t, policy) for t in held_period(copy))}); "
                           f"trwale usunięto "
                           f"{count_pl(len(copy.files), 'plik', 'pliki', 'plików')}. "
-                          f"Przyczyna: {d.reason}",
+                          + (f"Zniszczenie {early}. " if early else "")
+                          + f"Przyczyna: {d.reason}",
                           members, copy_id=copy.id, request_id=copy.request_id, at=now)
             audit(s, actor, "copy.destroy", f"copy {copy.number}", {
                 "commission": [d.first_by, by], "reason": d.reason,
@@ -148,9 +205,12 @@ def _default_reason(copy: Copy, policy: Policy, now: datetime) -> str:
 def protocol_data(session: Session, policy: Policy, copy: Copy) -> dict[str, Any]:
     d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
     if d is None or d.second_by is None:
-        raise InputError(f"copy {copy.number} has not been destroyed yet")
+        raise InputError(f"copy {copy.number} has not been destroyed yet",
+                         pl=f"Kopia nr {copy.number} nie została zniszczona — nie ma protokołu "
+                            "jej zniszczenia.")
+    early = early_words(session, copy, policy, d.first_at)
     return {
-        "office": policy.office_name, "approver": policy.approver_title,
+        **policy.doc_names(),
         "title": f"Protokół zniszczenia kopii nr {copy.number}",
         "date": (d.second_at or d.first_at).astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "number": copy.number, "members": [printed(session, d.first_by),
@@ -159,6 +219,8 @@ def protocol_data(session: Session, policy: Policy, copy: Copy) -> dict[str, Any
         "sources": [s.get("label", s.get("name", "")) for s in copy.sources],
         "made_on": copy.made_at.astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "reason": d.reason, "manifest_sha256": copy.manifest_sha256,
+        # printed apart from the reason: the commission destroyed it before its time
+        "early": f"Kopię zniszczono {early}." if early else None,
         "files": [[f["path"], f"{f['size']:,}".replace(",", " "), f["sha256"]]
                   for f in copy.files],
     }

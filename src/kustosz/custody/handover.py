@@ -25,23 +25,34 @@ from kustosz.vault import Vault
 # Disclosure only to authorised bodies [000 §1.12; 002 zał.5 §6.1; 004 §7.1], and to the data
 # subject exercising the right of access (R6.2).
 RECEIVING_KINDS = ("authority", "data_subject")
+_STATUS_PL = {"registered": "czeka na decyzję", "refused": "został odrzucony (odmowa)"}
 
 
 def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -> None:
     if copy.state != "kept":
-        raise InputError(f"copy {copy.number} was destroyed; there is nothing to hand over")
+        raise InputError(f"copy {copy.number} was destroyed; there is nothing to hand over",
+                         pl=f"Kopia nr {copy.number} została zniszczona — nie ma czego "
+                            "przekazać.")
     if not receiver.strip():
-        raise InputError("name the receiver (imię, nazwisko, organ) with --receiver")
+        raise InputError("name the receiver (imię, nazwisko, organ) with --receiver",
+                         pl="Podaj osobę i organ przyjmujący kopię (imię, nazwisko, organ).")
     if req.kind not in RECEIVING_KINDS:
         raise InputError(f"request {req.id} is not an authority's request; copies are handed "
                          "only to authorised bodies on their written request (give --request "
-                         "with the authority's request)")
+                         "with the authority's request)",
+                         pl=f"Wniosek nr {req.id} nie jest wnioskiem uprawnionego organu ani "
+                            "osoby, której dane dotyczą; kopie wydaje się tylko uprawnionym "
+                            "organom na ich pisemny wniosek.")
     if req.status not in ("approved", "copied"):
         raise InputError(f"request {req.id} is {req.status}; handing over needs the "
-                         "approver's consent to that request")
+                         "approver's consent to that request",
+                         pl=f"Wniosek nr {req.id} {_STATUS_PL.get(req.status, req.status)}; "
+                            "przekazanie kopii wymaga zgody kierownika na ten wniosek.")
     user = get_user(session, by)
     if not user.active or not set(user.roles) & {*COPY_ROLES, "approver"}:
-        raise InputError(f"user {by!r} may not hand copies over")
+        raise InputError(f"user {by!r} may not hand copies over",
+                         pl=f"Użytkownik {by} nie może przekazywać kopii (potrzebna rola "
+                            "kierownika, administratora lub opiekuna kopii).")
 
 
 def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
@@ -93,7 +104,7 @@ def protocol_data(session: Session, policy: Policy, h: Handover) -> dict[str, An
     req = session.get(Request, h.request_id)
     assert copy is not None and req is not None
     return {
-        "office": policy.office_name, "approver": policy.approver_title,
+        **policy.doc_names(),
         "title": f"Protokół przekazania kopii nr {copy.number}",
         "date": h.handed_at.astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "number": copy.number, "receiver": h.receiver,

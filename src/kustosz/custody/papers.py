@@ -15,7 +15,7 @@ from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
 from kustosz.db.custody import Decision, Handover, Request
-from kustosz.errors import InputError
+from kustosz.errors import InputError, NotFound
 from kustosz.policy import Policy
 
 # Where each office's own forms come from, printed in the corner as the seeds print them.
@@ -74,7 +74,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
     window = (f"{fmt(req.start_at, policy, seconds=False)[11:]} – "
               f"{fmt(req.end_at, policy, seconds=False)[11:]}")
     place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
-    data = {"office": policy.office_name, "approver": policy.approver_title,
+    data = {**policy.doc_names(),
             "title": f"Wniosek nr {req.id}", "annex": ANNEX.get((policy.preset, name)),
             "requester": req.requester, "contact": req.contact,
             "received_on": _d(req.received_on), "event_date": _d(req.event_date),
@@ -89,12 +89,14 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
     req = get_request(session, request_id)
     d = _decision(session, policy, req)
     if d is None:
-        raise InputError(f"request {req.id} has not been decided yet")
+        raise InputError(f"request {req.id} has not been decided yet",
+                         pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony — nie ma "
+                            "decyzji do wydrukowania.")
     subject = (f"{MATERIALS[req.material]}, {_d(req.event_date)}, "
                f"{fmt(req.start_at, policy, False)[11:]}–{fmt(req.end_at, policy, False)[11:]}, "
                + (req.place or req.who or ", ".join(x for x in (req.caller, req.callee) if x)))
     return "decision", {
-        "office": policy.office_name, "approver": policy.approver_title,
+        **policy.doc_names(),
         "title": f"Decyzja — wniosek nr {req.id}", "date": d["on"], "request_id": req.id,
         "received_on": _d(req.received_on), "requester": req.requester,
         "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose, "decision": d}
@@ -113,23 +115,40 @@ def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: st
                      "key_fingerprint": key_fingerprint}
 
 
-def _last_handover(session: Session, number: str) -> Handover:
+def handovers_of(session: Session, number: str) -> list[Handover]:
+    """Every handover of the copy, oldest first: a copy may be handed over more than once
+    (to the police, later to the court), each with its own protocol and receipt."""
     copy = get_copy(session, number)
-    h = session.execute(select(Handover).where(Handover.copy_id == copy.id)
-                        .order_by(Handover.id.desc())).scalars().first()
-    if h is None:
-        raise InputError(f"copy {number} has not been handed over")
-    return h
+    return list(session.execute(select(Handover).where(Handover.copy_id == copy.id)
+                                .order_by(Handover.id)).scalars())
 
 
-def handover_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
-    data = handover.protocol_data(session, policy, _last_handover(session, number))
+def the_handover(session: Session, number: str, handover_id: int | None = None) -> Handover:
+    """Handover ``handover_id`` of copy ``number`` — or its last one when no id is given."""
+    found = handovers_of(session, number)
+    if not found:
+        raise InputError(f"copy {number} has not been handed over",
+                         pl=f"Kopii nr {number} nie przekazano — nie ma protokołu przekazania "
+                            "ani pokwitowania.")
+    if handover_id is None:
+        return found[-1]
+    for h in found:
+        if h.id == handover_id:
+            return h
+    raise NotFound(f"copy {number} has no handover {handover_id}",
+                   pl=f"Kopia nr {number} nie ma przekazania nr {handover_id}.")
+
+
+def handover_doc(session: Session, policy: Policy, number: str,
+                 handover_id: int | None = None) -> tuple[str, dict]:
+    data = handover.protocol_data(session, policy, the_handover(session, number, handover_id))
     data["annex"] = ANNEX.get((policy.preset, "handover-protocol"))
     return "handover-protocol", data
 
 
-def receipt_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
-    data = handover.protocol_data(session, policy, _last_handover(session, number))
+def receipt_doc(session: Session, policy: Policy, number: str,
+                handover_id: int | None = None) -> tuple[str, dict]:
+    data = handover.protocol_data(session, policy, the_handover(session, number, handover_id))
     data["title"] = f"Pokwitowanie — kopia nr {number}"
     return "receipt", data
 
@@ -141,7 +160,7 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
 
 def blank(name: str, policy: Policy) -> dict[str, Any]:
     """A form to fill in by hand (or a document that needs only the office's details)."""
-    return {"office": policy.office_name, "approver": policy.approver_title,
+    return {**policy.doc_names(),
             "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
             "rows": [], "members": [], "sources": [], "files": []}
 

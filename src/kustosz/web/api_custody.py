@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from kustosz.access.users import get_user
-from kustosz.custody import registers
+from kustosz.custody import papers, registers
 from kustosz.custody.copies import get_copy, make_copy
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
@@ -25,7 +25,7 @@ from kustosz.web import locations
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
-from kustosz.web.params import BodyId
+from kustosz.web.params import BodyId, PathId
 
 router = APIRouter(prefix="/api", tags=["api"])
 KINDS = ("disclosures", "copies", "actions")
@@ -145,6 +145,76 @@ async def copies_destroy(number: str, body: DestroyIn, request: Request,
         state = s.execute(select(Copy.state).where(Copy.number == number)).scalar_one()
     return {"number": number, "destroyed": done, "state": state,
             "confirmations_needed": 0 if done else 1}
+
+
+def _paper(name: str, data: dict[str, Any], stem: str, ctx: Ctx) -> Response:
+    from kustosz.documents import render
+
+    pdf = render(name, data, data_root=ctx.vault.root)
+    filename = stem.replace("/", "-")
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
+
+
+def _no_paper(exc: KustoszError) -> JSONResponse:
+    """404: no such copy or handover; 409: the copy was not handed over / not destroyed."""
+    return JSONResponse({"detail": str(exc)},
+                        status_code=404 if isinstance(exc, NotFound) else 409)
+
+
+@router.get("/copies/{number:path}/handovers")
+def copies_handovers(number: str, ctx: Ctx = gate("custody_read", scope="read")) -> Any:
+    """Every handover of a copy, oldest first, with the addresses of its protocol and
+    receipt (PDF)."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            found = papers.handovers_of(s, number)
+    except NotFound as exc:
+        return _not_found(exc)
+    return [{"handover": h.id, "request": h.request_id, "receiver": h.receiver,
+             "handed_by": h.handed_by, "handed_at": h.handed_at, "medium": h.medium,
+             "protocol": f"/api/copies/{number}/handovers/{h.id}/protocol.pdf",
+             "receipt": f"/api/copies/{number}/handovers/{h.id}/receipt.pdf"} for h in found]
+
+
+@router.get("/copies/{number:path}/handovers/{handover_id}/protocol.pdf")
+def copies_handover_protocol(number: str, handover_id: PathId,
+                             ctx: Ctx = gate("custody_read", scope="read")) -> Any:
+    """The handover protocol (001 annex 4, two copies) of one handover, as PDF."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.handover_doc(s, ctx.vault.policy, number, handover_id)
+    except KustoszError as exc:
+        return _no_paper(exc)
+    return _paper(name, data, f"protokol-przekazania-{number}-{handover_id}", ctx)
+
+
+@router.get("/copies/{number:path}/handovers/{handover_id}/receipt.pdf")
+def copies_handover_receipt(number: str, handover_id: PathId,
+                            ctx: Ctx = gate("custody_read", scope="read")) -> Any:
+    """The receipt (003 §5.8) of one handover, as PDF."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.receipt_doc(s, ctx.vault.policy, number, handover_id)
+    except KustoszError as exc:
+        return _no_paper(exc)
+    return _paper(name, data, f"pokwitowanie-{number}-{handover_id}", ctx)
+
+
+@router.get("/copies/{number:path}/destruction.pdf")
+def copies_destruction_protocol(number: str,
+                                ctx: Ctx = gate("custody_read", scope="read")) -> Any:
+    """The destruction protocol (003 §5.7) of a destroyed copy, as PDF."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.destruction_doc(s, ctx.vault.policy, number)
+    except KustoszError as exc:
+        return _no_paper(exc)
+    return _paper(name, data, f"protokol-zniszczenia-{number}", ctx)
 
 
 @router.get("/registers/{kind}")

@@ -15,18 +15,19 @@ from kustosz.access.authorisations import Authorisation
 from kustosz.access.users import printed
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
-from kustosz.custody import registers
+from kustosz.custody import papers, registers
 from kustosz.custody.copies import get_copy, list_copies
 from kustosz.custody.copy_dates import held_period
-from kustosz.custody.destruction import confirm
+from kustosz.custody.destruction import confirm, reason_needed
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.documents.words import count_pl
-from kustosz.errors import FieldError, KustoszError
+from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
+from kustosz.limits import check_text
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -205,6 +206,7 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
     end = _when(form.get("to"), "to", errors, ctx)
     if start and end and end < start:
         errors["to"] = "Koniec okresu jest przed jego początkiem."
+    too_long(ctx, form, ("basis", "case_ref"), errors)
     form["sources"] = ",".join(chosen)
     if errors:
         return _holds_page(ctx, form, errors, 422)
@@ -216,8 +218,10 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
                 s, sources=[get_source(s, n) for n in chosen], start=start, end=end,
                 basis=form["basis"], case_ref=form.get("case_ref") or None, actor=user.name)
             hold_id = hold.id
+    except FieldError as exc:
+        return _holds_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except KustoszError as exc:
-        return _holds_page(ctx, form, {}, 422, error=str(exc))
+        return _holds_page(ctx, form, {}, 422, error=ctx.said(exc))
     return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone."))
 
 
@@ -225,13 +229,25 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
 async def holds_release(hold_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
     form = await form_of(request)
+    field = f"reason-{hold_id}"
+    errors: dict[str, str] = {}
     if not form.get("reason", "").strip():
-        return _holds_page(ctx, {}, {f"reason-{hold_id}": "Podaj powód zwolnienia."}, 422)
+        errors[field] = "Podaj powód zwolnienia."
+    too_long(ctx, form, ("reason",), errors)
+    if "reason" in errors:
+        errors[field] = errors.pop("reason")
+    typed = {field: form.get("reason", "")}
+    if errors:
+        return _holds_page(ctx, typed, errors, 422)
     try:
         with ctx.vault.transaction() as s:
             holds_mod.release_hold(s, hold_id, form["reason"], user.name)
+    except NotFound:
+        raise  # the app's Polish 404 page
+    except FieldError as exc:
+        return _holds_page(ctx, typed, {field: ctx.said(exc)}, 422)
     except KustoszError as exc:
-        return _holds_page(ctx, {}, {}, 422, error=str(exc))
+        return _holds_page(ctx, typed, {}, 422, error=ctx.said(exc))
     return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} zwolnione."))
 
 
@@ -244,17 +260,21 @@ def copies(ctx: Ctx = gate("custody_read")) -> Response:
 
 def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = None,
                  form: dict[str, str] | None = None) -> Response:
+    now = datetime.now(UTC)
     with ctx.vault.reading() as s:
         rows = list(reversed(list_copies(s)))
         due = {c.id for c in list_copies(s, due_only=True)}
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
         periods = {c.id: held_period(c) for c in rows}
+        # A first confirmation before the copy's time asks for the commission's reason.
+        early = {c.id: words for c in rows if c.state == "kept"
+                 and (words := reason_needed(s, c, ctx.vault.policy, now)) is not None}
         # Makers and the commission by name, as on paper (logins are for the system).
         logins = {c.made_by for c in rows} | {n for d in destructions.values()
                                               for n in (d.first_by, d.second_by) if n}
         makers = {name: printed(s, name) for name in logins}
     return page(ctx, "copies.html", status, rows=rows, due=due, destructions=destructions,
-                periods=periods, makers=makers,
+                periods=periods, makers=makers, early=early,
                 msg=flash_of(ctx), error=None, errors=errors or {},
                 form=form or {})
 
@@ -262,22 +282,114 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
 @router.post("/copies/destroy")
 async def copies_destroy(request: Request, ctx: Ctx = gate("custody")) -> Response:
     """One confirmation of the destruction commission; the second, by another member,
-    destroys the copy."""
+    destroys the copy. Every error of the form at once, each by its field of the copy's row:
+    the number typed again, and the reason when the copy goes before its time."""
     user = ctx.need("custody")
     form = await form_of(request)
     number = form.get("number", "")
-    if form.get("confirm") != number:
-        return redirect(flash_url("/copies", "Aby potwierdzić, przepisz numer kopii."))
+    reason = form.get("reason", "").strip()
+    errors: dict[str, str] = {}
+    with ctx.vault.reading() as s:
+        copy = get_copy(s, number)  # an unknown number: the app's Polish 404 page
+        early = reason_needed(s, copy, ctx.vault.policy, datetime.now(UTC))
+    if form.get("confirm", "").strip() != number:
+        errors[f"confirm-{number}"] = (f"Aby potwierdzić, przepisz numer kopii: {number}."
+                                       if form.get("confirm") else
+                                       f"Przepisz numer kopii ({number}), aby potwierdzić.")
+    if early is not None and not reason:
+        errors[f"reason-{number}"] = (f"Kopia jest niszczona {early}: podaj przyczynę "
+                                      "zniszczenia przed terminem.")
+    try:
+        check_text("reason", reason or None)
+    except FieldError as exc:
+        errors[f"reason-{number}"] = ctx.said(exc)
+    typed = {f"confirm-{number}": form.get("confirm", ""), f"reason-{number}": reason}
+    if errors:
+        return _copies_page(ctx, 422, errors=errors, form=typed)
     try:
         _d, done = confirm(ctx.vault, number, by=user.name, actor=user.name,
-                           reason=form.get("reason") or None)
-    except FieldError as exc:  # shown by the copy's own confirmation field
-        return _copies_page(ctx, 422, errors={f"confirm-{number}": str(exc)}, form=form)
+                           reason=reason or None)
+    except NotFound:
+        raise
+    except FieldError as exc:  # shown by the copy's own field: the reason, or the confirmation
+        where = "reason" if exc.field == "reason" else "confirm"
+        return _copies_page(ctx, 422, errors={f"{where}-{number}": ctx.said(exc)}, form=typed)
     except KustoszError as exc:
-        return redirect(flash_url("/copies", str(exc)))
-    return redirect(flash_url("/copies", f"Kopia nr {number} zniszczona." if done else
-                              f"Pierwsze potwierdzenie zniszczenia kopii nr {number} zapisane; "
-                              "potrzebne drugie, innego członka komisji."))
+        return _copies_page(ctx, 422, errors={f"confirm-{number}": ctx.said(exc)}, form=typed)
+    if done:
+        return redirect(flash_url("/copies", f"Kopia nr {number} zniszczona. Protokół "
+                                             "zniszczenia jest w kolumnie „Zniszczenie”."))
+    return redirect(flash_url("/copies", f"Pierwsze potwierdzenie zniszczenia kopii nr {number} "
+                                         "zapisane; potrzebne drugie, innego członka komisji."))
+
+
+# -- custody paperwork as PDFs: handover protocol (001 annex 4, two copies), receipt
+# (003 §5.8), destruction protocol (003 §5.7); issue 12 item 3 ------------------------------
+def paper_pdf(ctx: Ctx, name: str, data: dict[str, Any], stem: str) -> Response:
+    from kustosz.documents import render
+
+    pdf = render(name, data, data_root=ctx.vault.root)
+    filename = stem.replace("/", "-")
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
+
+
+def no_paper(ctx: Ctx, exc: KustoszError) -> Response:
+    """A document that does not exist: 404 for a copy or handover that does not, 409 for a
+    copy whose protocol has no event behind it yet (not handed over, not destroyed)."""
+    if isinstance(exc, NotFound):
+        words = exc.pl or "Nie ma takiej kopii ani takiego przekazania."
+        return page(ctx, "error.html", 404, title="Nie znaleziono", message=words)
+    return page(ctx, "error.html", 409, title="Nie ma takiego dokumentu",
+                message=ctx.said(exc))
+
+
+@router.get("/copies/{number:path}/handovers/{handover_id}/protocol.pdf")
+def handover_protocol_pdf(number: str, handover_id: PathId,
+                          ctx: Ctx = gate("custody_read")) -> Response:
+    """The handover protocol of one handover of the copy, two copies on two pages."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.handover_doc(s, ctx.vault.policy, number, handover_id)
+    except KustoszError as exc:
+        return no_paper(ctx, exc)
+    return paper_pdf(ctx, name, data, f"protokol-przekazania-{number}-{handover_id}")
+
+
+@router.get("/copies/{number:path}/handovers/{handover_id}/receipt.pdf")
+def handover_receipt_pdf(number: str, handover_id: PathId,
+                         ctx: Ctx = gate("custody_read")) -> Response:
+    """The receipt the receiver signs for one handover of the copy."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.receipt_doc(s, ctx.vault.policy, number, handover_id)
+    except KustoszError as exc:
+        return no_paper(ctx, exc)
+    return paper_pdf(ctx, name, data, f"pokwitowanie-{number}-{handover_id}")
+
+
+@router.get("/copies/{number:path}/destruction.pdf")
+def destruction_protocol_pdf(number: str, ctx: Ctx = gate("custody_read")) -> Response:
+    """The destruction protocol of a destroyed copy."""
+    ctx.need("custody_read")
+    try:
+        with ctx.vault.reading() as s:
+            name, data = papers.destruction_doc(s, ctx.vault.policy, number)
+    except KustoszError as exc:
+        return no_paper(ctx, exc)
+    return paper_pdf(ctx, name, data, f"protokol-zniszczenia-{number}")
+
+
+def too_long(ctx: Ctx, form: dict[str, str], fields: Sequence[str],
+             errors: dict[str, str]) -> None:
+    """Each typed text over its limit (kustosz.limits), by its field, with the other errors."""
+    for name in fields:
+        try:
+            check_text(name, form.get(name) or None)
+        except FieldError as exc:
+            errors.setdefault(name, ctx.said(exc))
 
 
 # -- registers --------------------------------------------------------------------------------

@@ -24,13 +24,13 @@ from kustosz.custody.requests import (
     list_requests,
 )
 from kustosz.custody.requests import register_request as register_req
-from kustosz.db.custody import Copy, Destruction
+from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
-from kustosz.web.pages import _day, form_of
+from kustosz.web.pages import _day, form_of, too_long
 from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -82,6 +82,8 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
             and not {"approx_time", "period_from", "period_to"} & errors.keys():
         errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia albo okres od–do."
     _check_chunk_fields(ctx, form, errors)
+    too_long(ctx, form, ("requester", "contact", "purpose", "description", "case_ref", "place",
+                         "who", "approx_time"), errors)
     if errors:
         return _requests_page(ctx, form, errors, 422)
     assert received is not None and event is not None
@@ -102,8 +104,10 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
         with ctx.vault.transaction() as s:
             req = register_req(s, ctx.vault.policy, spec, user.name)
             req_id = req.id
+    except FieldError as exc:
+        return _requests_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except KustoszError as exc:
-        return _requests_page(ctx, form, {}, 422, error=str(exc))
+        return _requests_page(ctx, form, {}, 422, error=ctx.said(exc))
     return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
 
 
@@ -183,15 +187,26 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
         destruction = s.execute(select(Destruction).where(
             Destruction.copy_id == copy.id)).scalar() if copy else None
         users = list_users(s)
+        # Every handover of this request's copy, and any copy handed over on this request:
+        # each with its own protocol and receipt (issue 12 item 3).
+        handovers = [(h, number) for h, number in s.execute(
+            select(Handover, Copy.number).join(Copy, Copy.id == Handover.copy_id).where(
+                (Handover.copy_id == (copy.id if copy else -1))
+                | (Handover.request_id == req_id)).order_by(Handover.id))]
     see = locations.may_see(ctx)
     if see and req.place:
         locations.viewed(ctx, f"request {req.id}")
     approvers = [u for u in users if "approver" in u.roles and u.active]
     custodians = [u for u in users if {"custodian", "administrator"} & set(u.roles) and u.active]
+    names = {u.name: u.display_name for u in users}
+    handed = ctx.request.query_params.get("handed", "")
+    just = next(((h, n) for h, n in handovers if str(h.id) == handed), None)
     return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
                 destruction=destruction, approvers=approvers, custodians=custodians,
                 see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
-                form=form or {},
+                form=form or {}, handovers=handovers, names=names,
+                just_handed=just[0] if just else None,
+                just_handed_number=just[1] if just else None,
                 errors=errors or {}, msg=flash_of(ctx),
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
@@ -204,7 +219,7 @@ def request_detail(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
     except NotFound:
         raise  # the app's Polish page; the domain's message is English, for logs and the CLI
     except KustoszError as exc:
-        return page(ctx, "error.html", 404, message=str(exc))
+        return page(ctx, "error.html", 404, message=ctx.said(exc))
 
 
 @router.post("/requests/{req_id}/decide")
@@ -218,6 +233,7 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
     by = form.get("by") or user.name
     if form.get("agree") == "no" and not form.get("reason", "").strip():
         errors["reason"] = "Podaj uzasadnienie odmowy."
+    too_long(ctx, form, ("reason", "paper_ref"), errors)
     if errors:
         return _request_page(ctx, req_id, 422, form=form, errors=errors)
     assert on is not None
@@ -227,10 +243,12 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
                    actor=user.name, keyed_by=user.name,
                    paper_ref=form.get("paper_ref", "").strip() or None,
                    deputy=form.get("deputy") == "on", reason=form.get("reason"))
+    except NotFound:
+        raise  # the app's Polish 404 page
     except FieldError as exc:
-        return _request_page(ctx, req_id, 422, form=form, errors={exc.field: str(exc)})
+        return _request_page(ctx, req_id, 422, form=form, errors={exc.field: ctx.said(exc)})
     except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
 
 
@@ -251,29 +269,43 @@ async def request_copy(req_id: PathId, request: Request, ctx: Ctx = gate("custod
         return _request_page(ctx, req_id, 422, error=refused)
     try:
         copy = make_copy(ctx.vault, req_id, by=user.name, actor=user.name)
+    except NotFound:
+        raise
     except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc))
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc))
     return redirect(flash_url(f"/requests/{req_id}", f"Sporządzono kopię nr {copy.number}."))
 
 
 @router.post("/requests/{req_id}/handover")
 async def request_handover(req_id: PathId, request: Request,
                            ctx: Ctx = gate("custody")) -> Response:
+    """Record a handover; the page then offers its protocol (two copies) and receipt."""
     user = ctx.need("custody")
     form = await form_of(request)
     if (refused := not_someone_else(form.get("by"), user.name)) is not None:
         return _request_page(ctx, req_id, 422, error=refused, form=form)
+    errors: dict[str, str] = {}
     if not form.get("receiver", "").strip():
-        return _request_page(ctx, req_id, 422, form=form,
-                             errors={"receiver": "Podaj osobę i organ przyjmujący kopię."})
+        errors["receiver"] = "Podaj osobę i organ przyjmujący kopię."
+    too_long(ctx, form, ("receiver", "medium"), errors)
+    if errors:
+        return _request_page(ctx, req_id, 422, form=form, errors=errors)
     with ctx.vault.reading() as s:
+        get_request(s, req_id)  # an unknown request: the app's Polish 404 page
         copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one_or_none()
     if copy is None:
         return _request_page(ctx, req_id, 409, form=form,
                              error="Do tego wniosku nie sporządzono jeszcze kopii.")
     try:
-        hand_over(ctx.vault, copy.number, receiver=form["receiver"], request_id=req_id,
-                  by=user.name, actor=user.name, medium=form.get("medium") or None)
+        h, _pw = hand_over(ctx.vault, copy.number, receiver=form["receiver"],
+                           request_id=req_id, by=user.name, actor=user.name,
+                           medium=form.get("medium") or None)
+    except FieldError as exc:
+        return _request_page(ctx, req_id, 422, form=form, errors={exc.field: ctx.said(exc)})
     except KustoszError as exc:
-        return _request_page(ctx, req_id, 422, error=str(exc), form=form)
-    return redirect(flash_url(f"/requests/{req_id}", "Przekazanie kopii zapisane."))
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
+    url = flash_url(f"/requests/{req_id}?handed={h.id}",
+                    f"Przekazanie kopii nr {copy.number} zapisane (nr {h.id}). Wydrukuj "
+                    "protokół przekazania w dwóch egzemplarzach i pokwitowanie — odnośniki "
+                    "poniżej, w części „Dokumenty”.")
+    return redirect(url + "#dokumenty")
