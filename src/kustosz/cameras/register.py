@@ -38,17 +38,22 @@ from kustosz.policy import Policy
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
 
 
+_WHAT_PL = {"site name": "Nazwa obiektu", "zone name": "Nazwa strefy"}
+
+
 def _name(text: str, what: str) -> str:
     value = (text or "").strip()
     if not value or len(value) > 200:
-        raise InputError(f"{what} must be 1-200 characters")
+        raise InputError(f"{what} must be 1-200 characters",
+                         pl=f"{_WHAT_PL.get(what, what)} musi mieć od 1 do 200 znaków.")
     return value
 
 
 def add_site(session: Session, name: str, actor: str, address: str | None = None) -> Site:
     name = _name(name, "site name")
     if session.execute(select(Site.id).where(Site.name == name)).first():
-        raise InputError(f"a site named {name!r} already exists")
+        raise InputError(f"a site named {name!r} already exists",
+                         pl=f"Obiekt o nazwie {name!r} już istnieje.")
     site = Site(name=name, address=(address or "").strip() or None, created_at=datetime.now(UTC))
     session.add(site)
     session.flush()
@@ -59,7 +64,8 @@ def add_site(session: Session, name: str, actor: str, address: str | None = None
 def get_site(session: Session, name: str) -> Site:
     site = session.execute(select(Site).where(Site.name == name)).scalar_one_or_none()
     if site is None:
-        raise NotFound(f"no site named {name!r} (see: kustosz sites list)")
+        raise NotFound(f"no site named {name!r} (see: kustosz sites list)",
+                       pl=f"Nie ma obiektu o nazwie {name!r}.")
     return site
 
 
@@ -68,7 +74,8 @@ def add_zone(session: Session, site_name: str, name: str, kind: str, actor: str)
     name = _name(name, "zone name")
     site = get_site(session, site_name)
     if session.execute(select(Zone.id).where(Zone.site_id == site.id, Zone.name == name)).first():
-        raise InputError(f"site {site_name!r} already has a zone named {name!r}")
+        raise InputError(f"site {site_name!r} already has a zone named {name!r}",
+                         pl=f"Obiekt {site_name!r} ma już strefę o nazwie {name!r}.")
     zone = Zone(site_id=site.id, name=name, kind=kind, created_at=datetime.now(UTC))
     session.add(zone)
     session.flush()
@@ -82,7 +89,8 @@ def get_zone(session: Session, site_name: str, name: str) -> Zone:
     zone = session.execute(select(Zone).where(Zone.site_id == site.id, Zone.name == name)) \
         .scalar_one_or_none()
     if zone is None:
-        raise NotFound(f"site {site_name!r} has no zone named {name!r} (see: kustosz zones list)")
+        raise NotFound(f"site {site_name!r} has no zone named {name!r} (see: kustosz zones list)",
+                       pl=f"Obiekt {site_name!r} nie ma strefy o nazwie {name!r}.")
     return zone
 
 
@@ -110,11 +118,14 @@ def _address(spec: CameraSpec) -> RtspAddress:
     if spec.password is None:
         return address
     if address.password is not None:
-        raise InputError("the camera's password is given twice: in the URL and apart")
+        raise InputError("the camera's password is given twice: in the URL and apart",
+                         pl="Hasło kamery podano dwukrotnie: w adresie i osobno.")
     if address.user is None:
-        raise InputError("a camera password needs a user name: rtsp://USER@host/…")
+        raise InputError("a camera password needs a user name: rtsp://USER@host/…",
+                         pl="Hasło kamery wymaga nazwy użytkownika w adresie: "
+                            "rtsp://UŻYTKOWNIK@host/…")
     if not spec.password:
-        raise InputError("the camera's password is empty")
+        raise InputError("the camera's password is empty", pl="Hasło kamery jest puste.")
     return replace(address, password=spec.password)
 
 
@@ -166,7 +177,8 @@ def get_camera(session: Session, name: str) -> tuple[Camera, Source]:
     camera = session.execute(select(Camera).where(Camera.source_id == source.id)) \
         .scalar_one_or_none()
     if camera is None:
-        raise NotFound(f"source {name!r} is not a registered camera (see: kustosz cameras list)")
+        raise NotFound(f"source {name!r} is not a registered camera (see: kustosz cameras list)",
+                       pl=f"Źródło {name!r} nie jest zarejestrowaną kamerą.")
     return camera, source
 
 
@@ -183,9 +195,11 @@ def set_password(session: Session, name: str, password: str, actor: str) -> Came
     camera, _source = get_camera(session, name)
     if camera.rtsp_user is None:
         raise InputError(f"camera {name!r} has no user name in its URL; a password alone "
-                         "is never sent")
+                         "is never sent",
+                         pl=f"Adres kamery {name!r} nie zawiera nazwy użytkownika; samo hasło "
+                            "nigdy nie jest wysyłane.")
     if not password:
-        raise InputError("the camera's password is empty")
+        raise InputError("the camera's password is empty", pl="Hasło kamery jest puste.")
     camera.rtsp_password = secrets_of(session).seal(password, RTSP_PASSWORD)
     audit(session, actor, "camera.password", name, {"credentials": True})
     return camera
@@ -194,7 +208,8 @@ def set_password(session: Session, name: str, password: str, actor: str) -> Came
 def override_start(session: Session, name: str, reason: str, actor: str) -> Camera:
     """Let a camera record before notice + 14 days / signage + 1 day (audited)."""
     if not (reason or "").strip():
-        raise InputError("an early start needs a reason")
+        raise InputError("an early start needs a reason",
+                         pl="Wcześniejsze uruchomienie kamery wymaga podania przyczyny.")
     camera, _source = get_camera(session, name)
     camera.start_override_reason, camera.start_override_by = reason.strip(), actor
     audit(session, actor, "camera.start_override", name, {"reason": reason.strip()})

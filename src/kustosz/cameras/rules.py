@@ -59,20 +59,26 @@ MAX_SEGMENT_SECONDS = 600.0
 def check_purpose(purpose: str) -> str:
     if purpose not in PURPOSES:
         raise InputError(f"purpose {purpose!r} is not one of Kodeks pracy art. 22² §1: "
-                         f"{', '.join(PURPOSES)}")
+                         f"{', '.join(PURPOSES)}",
+                         pl=f"Cel {purpose!r} nie jest żadnym z celów z art. 22² §1 Kodeksu "
+                            f"pracy: {'; '.join(PURPOSES.values())}.")
     return purpose
 
 
 def check_zone_kind(kind: str) -> str:
     if kind not in ZONE_KINDS:
-        raise InputError(f"zone kind {kind!r} is unknown; use one of {', '.join(ZONE_KINDS)}")
+        raise InputError(f"zone kind {kind!r} is unknown; use one of {', '.join(ZONE_KINDS)}",
+                         pl=f"Nieznany rodzaj strefy {kind!r}; dostępne: "
+                            f"{', '.join(ZONE_KINDS.values())}.")
     return kind
 
 
 def check_segment_seconds(value: float) -> float:
     if not value > 0 or value > MAX_SEGMENT_SECONDS:
         raise InputError(f"segment length {value:g} s must be above 0 and at most "
-                         f"{MAX_SEGMENT_SECONDS:g} s")
+                         f"{MAX_SEGMENT_SECONDS:g} s",
+                         pl=f"Długość segmentu {value:g} s musi być większa od 0 i nie "
+                            f"większa niż {MAX_SEGMENT_SECONDS:g} s.")
     return float(value)
 
 
@@ -86,11 +92,17 @@ def check_forbidden_zone(kind: str, unrecognisable_reason: str | None,
         raise InputError(
             f"a camera in a zone of kind {kind} ({label}) is refused (Kodeks pracy art. 22² §4); "
             "it is allowed only if the image makes people unrecognisable: record how with "
-            "--unrecognisable-reason")
+            "--unrecognisable-reason",
+            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona (Kodeks pracy art. 22² "
+               "§4); dopuszczalna tylko wtedy, gdy obraz uniemożliwia rozpoznanie osób — "
+               "opisz, w jaki sposób.")
     if kind == "sanitary" and not (representatives_consent or "").strip():
         raise InputError(
             "a camera in a sanitary room also needs the consent of the trade union or the "
-            "employee representatives (Kodeks pracy art. 22² §5): give --representatives-consent")
+            "employee representatives (Kodeks pracy art. 22² §5): give --representatives-consent",
+            pl="Kamera w pomieszczeniu sanitarnym wymaga także zgody zakładowej organizacji "
+               "związkowej lub przedstawicieli pracowników (Kodeks pracy art. 22² §5) — "
+               "podaj ją.")
 
 
 @dataclass(frozen=True)
@@ -143,16 +155,22 @@ def parse_rtsp_url(text: str) -> RtspAddress:
     """Split user:password off an rtsp:// URL; refuse anything that is not rtsp(s)://host."""
     if any(ord(c) < 32 or ord(c) == 127 for c in text.strip()):
         # The recorder hands the URL to ffmpeg as one line of a script (command.py).
-        raise InputError("camera URL must not hold control characters or line breaks")
+        raise InputError("camera URL must not hold control characters or line breaks",
+                         pl="Adres kamery nie może zawierać znaków sterujących ani końców "
+                            "wiersza.")
     parts = urlsplit(text.strip())
     if parts.scheme.lower() not in ("rtsp", "rtsps"):
-        raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})")
+        raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})",
+                         pl=f"Adres kamery musi zaczynać się od rtsp:// (podano "
+                            f"{redact(text)!r}).")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise InputError(f"camera URL {redact(text)!r} has an invalid port") from None
+        raise InputError(f"camera URL {redact(text)!r} has an invalid port",
+                         pl=f"Adres kamery {redact(text)!r} ma nieprawidłowy port.") from None
     if not host:
-        raise InputError(f"camera URL {redact(text)!r} names no host")
+        raise InputError(f"camera URL {redact(text)!r} names no host",
+                         pl=f"Adres kamery {redact(text)!r} nie wskazuje hosta.")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"

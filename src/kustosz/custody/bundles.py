@@ -87,7 +87,8 @@ def write_zip(folder: Path, out: Path, password: str | None) -> None:
     import pyzipper  # the stdlib's zipfile cannot write encrypted archives
 
     if out.exists():
-        raise InputError(f"{out} already exists; refusing to overwrite it")
+        raise InputError(f"{out} already exists; refusing to overwrite it",
+                         pl=f"Plik {out.name} już istnieje; nie zostanie nadpisany.")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part")
     kwargs: dict[str, Any] = {"compression": pyzipper.ZIP_STORED}
@@ -126,13 +127,17 @@ def _extract(path: Path, password: str | None, into: Path) -> Path:
             for info in z.infolist():
                 rel = PurePosixPath(info.filename)
                 if rel.is_absolute() or ".." in rel.parts:
-                    raise InputError(f"{path}: entry {info.filename!r} escapes the archive")
+                    raise InputError(f"{path}: entry {info.filename!r} escapes the archive",
+                                     pl=f"{path.name}: pozycja {info.filename!r} wskazuje "
+                                        "miejsce poza archiwum.")
             z.extractall(into)
     except RuntimeError as exc:  # pyzipper: wrong or missing password
-        raise InputError(f"{path}: cannot open the encrypted ZIP ({exc}); give --password") \
-            from None
+        raise InputError(f"{path}: cannot open the encrypted ZIP ({exc}); give --password",
+                         pl=f"{path.name}: nie można otworzyć zaszyfrowanego archiwum ZIP — "
+                            "podaj poprawne hasło.") from None
     except pyzipper.BadZipFile as exc:
-        raise InputError(f"{path} is not a readable ZIP: {exc}") from None
+        raise InputError(f"{path} is not a readable ZIP: {exc}",
+                         pl=f"{path.name} nie jest czytelnym archiwum ZIP.") from None
     return into
 
 
@@ -140,7 +145,7 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
                   password: str | None = None) -> Verdict:
     """Check a bundle folder or ZIP; name every file changed, added or removed."""
     if not path.exists():
-        raise InputError(f"{path} does not exist")
+        raise InputError(f"{path} does not exist", pl=f"{path.name} nie istnieje.")
     if path.is_file():
         tmp = Path(tempfile.mkdtemp(prefix="kustosz-verify-"))
         try:
@@ -149,7 +154,8 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
             shutil.rmtree(tmp, ignore_errors=True)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
-        raise InputError(f"{path} is not an evidence bundle (no {MANIFEST})")
+        raise InputError(f"{path} is not an evidence bundle (no {MANIFEST})",
+                         pl=f"{path.name} nie jest pakietem dowodowym (brak pliku {MANIFEST}).")
     body = manifest_path.read_bytes()
     try:
         manifest = json.loads(body)
@@ -157,7 +163,9 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
         listed = {f["path"]: f for f in manifest["files"]}
     except (ValueError, AssertionError, KeyError, TypeError):
         raise InputError(f"{path} is not an evidence bundle ({MANIFEST} is not a Kustosz "
-                         "manifest)") from None
+                         "manifest)",
+                         pl=f"{path.name} nie jest pakietem dowodowym ({MANIFEST} nie jest "
+                            "manifestem systemu Kustosz).") from None
     verdict = Verdict(ok=True, number=manifest.get("number"))
     if public_key is None:
         key_file = path / PUBLIC_KEY

@@ -29,7 +29,7 @@ from kustosz.custody import bundles
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.copy_dates import kept_until
 from kustosz.custody.registers import record_action
-from kustosz.custody.requests import KINDS, get_request
+from kustosz.custody.requests import KINDS, STATUS_PL, get_request
 from kustosz.db.calls import Call
 from kustosz.db.cameras import Camera, Site, Zone
 from kustosz.db.custody import Copy, Handover, Request
@@ -68,20 +68,28 @@ def _check_request(session: Session, req: Request) -> None:
     if req.status == "refused":
         raise InputError(f"request {req.id} was refused"
                          + (f" ({req.status_reason})" if req.status_reason else "")
-                         + "; no copy can be made of it")
+                         + "; no copy can be made of it",
+                         pl=f"Wniosek nr {req.id} został odrzucony"
+                            + (f" ({req.status_reason})" if req.status_reason else "")
+                            + "; nie można sporządzić z niego kopii.")
     if req.status == "registered":
         raise InputError(f"request {req.id} has not been decided yet; the "
-                         "approver's consent comes first (kustosz requests decide)")
+                         "approver's consent comes first (kustosz requests decide)",
+                         pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony; najpierw "
+                            "potrzebna jest zgoda zatwierdzającego.")
     made = session.execute(select(Copy.number).where(Copy.request_id == req.id)).scalar()
     if made is not None:
-        raise InputError(f"request {req.id} already has copy {made}")
+        raise InputError(f"request {req.id} already has copy {made}",
+                         pl=f"Do wniosku nr {req.id} sporządzono już kopię nr {made}.")
 
 
 def _custodian(session: Session, name: str) -> str:
     user = get_user(session, name)
     if not user.active or not set(user.roles) & set(COPY_ROLES):
         raise InputError(f"user {name!r} may not make copies (needs the custodian or "
-                         "administrator role and an active account)")
+                         "administrator role and an active account)",
+                         pl=f"Użytkownik {name!r} nie może sporządzać kopii (wymaga roli "
+                            "kustosza lub administratora i aktywnego konta).")
     return name
 
 
@@ -148,7 +156,9 @@ def remux(paths: list[Path], out: Path) -> None:
         os.unlink(lst.name)
     if done.returncode != 0:
         raise KustoszError(f"ffmpeg could not remux {len(paths)} segments into {out.name}: "
-                           f"{done.stderr.strip()[-500:]}")
+                           f"{done.stderr.strip()[-500:]}",
+                           pl=f"Nie udało się połączyć nagrań w plik kopii {out.name} (błąd "
+                              "programu ffmpeg; szczegóły w dzienniku serwera).")
 
 
 def _build_media(vault: Vault, groups: list[Group], work: Path,
@@ -199,7 +209,10 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
         window = (req.start_at, req.end_at, req.who)
         if not groups:
             raise NotFound(f"request {req.id}: no stored material in the period of the request "
-                           "(it may have been deleted before the request was registered)")
+                           "(it may have been deleted before the request was registered)",
+                           pl=f"Wniosek nr {req.id}: w okresie objętym wnioskiem nie ma "
+                              "przechowywanych nagrań (mogły zostać usunięte przed "
+                              "zarejestrowaniem wniosku).")
         maker = printed(s, by)
     store = vault.root / "copies"
     store.mkdir(mode=0o700, exist_ok=True)
@@ -263,7 +276,9 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
             final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if final.exists():
                 raise InputError(f"{final} already exists; the copy store is out of step with "
-                                 "the index")
+                                 "the index",
+                                 pl=f"Folder kopii {final.name} już istnieje: magazyn kopii "
+                                    "nie zgadza się z indeksem. Zgłoś to administratorowi.")
             os.replace(work, final)
         return copy
     except BaseException:
@@ -288,7 +303,8 @@ def get_copy(session: Session, number: str) -> Copy:
     copy = session.execute(select(Copy).where(Copy.number == number.strip())) \
         .scalar_one_or_none()
     if copy is None:
-        raise NotFound(f"no copy numbered {number!r} (see: kustosz copies list)")
+        raise NotFound(f"no copy numbered {number!r} (see: kustosz copies list)",
+                       pl=f"Nie ma kopii nr {number}.")
     return copy
 
 
@@ -315,18 +331,28 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
     now = now or datetime.now(UTC)
     copy = get_copy(session, number)
     if copy.state != "kept":
-        raise InputError(f"copy {number} was destroyed; it cannot be extended")
+        raise InputError(f"copy {number} was destroyed; it cannot be extended",
+                         pl=f"Kopia nr {number} została zniszczona; nie można przedłużyć jej "
+                            "przechowywania.")
     req = get_request(session, request_id)
     if req.id == copy.request_id:
-        raise InputError("extending a copy needs a new request, not the one it was made on")
+        raise InputError("extending a copy needs a new request, not the one it was made on",
+                         pl="Przedłużenie przechowywania kopii wymaga nowego wniosku, a nie "
+                            "tego, na podstawie którego ją sporządzono.")
     if req.status != "approved":
         raise InputError(f"request {req.id} is {req.status}; only an approved request extends "
-                         "a copy")
+                         "a copy",
+                         pl=f"Wniosek nr {req.id}: {STATUS_PL.get(req.status, req.status)}; "
+                            "przechowywanie kopii przedłuża tylko wniosek, na który wyrażono "
+                            "zgodę.")
     start = datetime.combine(req.received_on, datetime.min.time(), tzinfo=policy.timezone)
     new = policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
     if new <= copy.expires_at:
         raise InputError(f"request {req.id} would not extend copy {number} (kept until "
-                         f"{kept_until(copy.expires_at, policy)} already)")
+                         f"{kept_until(copy.expires_at, policy)} already)",
+                         pl=f"Wniosek nr {req.id} nie przedłużyłby przechowywania kopii nr "
+                            f"{number} (już jest przechowywana do "
+                            f"{kept_until(copy.expires_at, policy)}).")
     old, copy.expires_at = copy.expires_at, new
     req.extends_copy = number
     req.status = "copied"

@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access.users import require_role
+from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
-from kustosz.custody.requests import get_request, release_request_hold
+from kustosz.custody.requests import STATUS_PL, get_request, release_request_hold
 from kustosz.db.custody import Decision
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
@@ -37,22 +37,37 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     if existing is not None:
         word = "agreed" if existing.agree else "refused"
         raise InputError(f"request {req.id} was already decided: {word} on "
-                         f"{existing.decided_on.isoformat()} by {existing.decided_by}")
+                         f"{existing.decided_on.isoformat()} by {existing.decided_by}",
+                         pl=f"Wniosek nr {req.id} został już rozpatrzony: "
+                            f"{'zgoda' if existing.agree else 'odmowa'} z dnia "
+                            f"{existing.decided_on.strftime('%d.%m.%Y')} "
+                            f"({printed(session, existing.decided_by)}).")
     if req.status != "registered":
         raise InputError(f"request {req.id} is {req.status}"
                          + (f" ({req.status_reason})" if req.status_reason else "")
-                         + "; there is nothing to decide")
+                         + "; there is nothing to decide",
+                         pl=f"Wniosek nr {req.id}: "
+                            f"{STATUS_PL.get(req.status, req.status)}"
+                            + (f" ({req.status_reason})" if req.status_reason else "")
+                            + "; nie ma czego rozstrzygać.")
     require_role(session, by, "approver", "decide on requests")
     if deputy and "deputy" not in policy.approvers:
         raise InputError(f"the office's rules let only the {policy.approver_title} decide; "
-                         "no deputy is named [disclosure.approvers]")
+                         "no deputy is named [disclosure.approvers]",
+                         pl=f"Zasady urzędu powierzają decyzję wyłącznie: "
+                            f"{policy.approver_title}; nie przewidują zastępcy "
+                            "[disclosure.approvers].")
     if not deputy and "head" not in policy.approvers:
-        raise InputError("the office's rules name no head as approver")
+        raise InputError("the office's rules name no head as approver",
+                         pl="Zasady urzędu nie powierzają decyzji kierownikowi jednostki.")
     if on > now.astimezone(policy.timezone).date():
-        raise InputError(f"the decision date {on.isoformat()} is in the future")
+        raise InputError(f"the decision date {on.isoformat()} is in the future",
+                         pl=f"Data decyzji {on.strftime('%d.%m.%Y')} jest w przyszłości.")
     if on < req.received_on:
         raise InputError(f"the decision date {on.isoformat()} is before the request was "
-                         f"received ({req.received_on.isoformat()})")
+                         f"received ({req.received_on.isoformat()})",
+                         pl=f"Data decyzji {on.strftime('%d.%m.%Y')} jest wcześniejsza niż "
+                            f"data wpływu wniosku ({req.received_on.strftime('%d.%m.%Y')}).")
     paper_ref = check_keying(policy, by, keyed_by, paper_ref)
     reason = (reason or "").strip() or None
     decision = Decision(request_id=req.id, agree=agree, decided_by=by,

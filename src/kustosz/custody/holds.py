@@ -34,20 +34,27 @@ def place_hold(session: Session, *, sources: list[Source], start: datetime | Non
                items: list[int] | None = None, at: datetime | None = None) -> Hold:
     check_texts(basis=basis, case_ref=case_ref)
     if not basis or not basis.strip():
-        raise InputError("a hold needs a basis (podstawa zabezpieczenia)")
+        raise InputError("a hold needs a basis (podstawa zabezpieczenia)",
+                         pl="Zabezpieczenie wymaga podania podstawy.")
     if not sources and not items:
-        raise InputError("a hold must cover at least one source or listed item")
+        raise InputError("a hold must cover at least one source or listed item",
+                         pl="Zabezpieczenie musi obejmować co najmniej jedno źródło lub "
+                            "nagranie.")
     if sources and (start is None or end is None):
-        raise InputError("a hold on sources needs --from and --to")
+        raise InputError("a hold on sources needs --from and --to",
+                         pl="Zabezpieczenie źródeł wymaga podania początku i końca okresu.")
     if start is not None and end is not None and end < start:
         raise InputError(f"the hold ends ({end.isoformat()}) before it starts "
-                         f"({start.isoformat()})")
+                         f"({start.isoformat()})",
+                         pl="Koniec okresu zabezpieczenia jest wcześniejszy niż jego początek.")
     if items:
         found = set(session.execute(select(Recording.id).where(
             Recording.id.in_(items), Recording.state.in_(("stored", "pending")))).scalars())
         missing = sorted(set(items) - found)
         if missing:
-            raise NotFound(f"no stored recording with id {', '.join(map(str, missing))}")
+            raise NotFound(f"no stored recording with id {', '.join(map(str, missing))}",
+                           pl=f"Nie ma przechowywanego nagrania o numerze "
+                              f"{', '.join(map(str, missing))}.")
     hold = Hold(basis=basis.strip(), case_ref=case_ref, placed_by=actor,
                 placed_at=at or datetime.now(UTC), start_at=start, end_at=end)
     session.add(hold)
@@ -68,13 +75,17 @@ def release_hold(session: Session, hold_id: int, reason: str, actor: str,
                  at: datetime | None = None) -> Hold:
     check_texts(reason=reason)
     if not reason or not reason.strip():
-        raise InputError("releasing a hold needs a reason")
+        raise InputError("releasing a hold needs a reason",
+                         pl="Zwolnienie zabezpieczenia wymaga podania przyczyny.")
     hold = session.get(Hold, hold_id)
     if hold is None:
-        raise NotFound(f"no hold with id {hold_id}")
+        raise NotFound(f"no hold with id {hold_id}",
+                       pl=f"Nie ma zabezpieczenia nr {hold_id}.")
     if hold.released_at is not None:
         raise InputError(f"hold {hold_id} was already released on "
-                         f"{hold.released_at.isoformat()}")
+                         f"{hold.released_at.isoformat()}",
+                         pl=f"Zabezpieczenie nr {hold_id} zostało już zwolnione "
+                            f"({hold.released_at.strftime('%d.%m.%Y')}).")
     hold.released_at = at or datetime.now(UTC)
     hold.released_by = actor
     hold.release_reason = reason.strip()

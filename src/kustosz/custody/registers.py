@@ -62,7 +62,9 @@ def _d(value: date | datetime | None, policy: Policy, with_time: bool = False) -
 
 def _bounds(start: date, end: date, policy: Policy) -> tuple[datetime, datetime]:
     if end < start:
-        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}",
+                         pl=f"Data końcowa {end.strftime('%d.%m.%Y')} jest wcześniejsza niż "
+                            f"początkowa {start.strftime('%d.%m.%Y')}.")
     return (datetime.combine(start, time(0), tzinfo=policy.timezone),
             datetime.combine(end + timedelta(days=1), time(0), tzinfo=policy.timezone))
 
@@ -194,9 +196,12 @@ def build(session: Session, policy: Policy, kind: str, start: date, end: date,
     """``locations``: the reader holds the camera-locations right (R1.7); without it no
     site or zone is printed. ``Register.shows_locations`` says whether one was."""
     if kind not in KINDS:
-        raise InputError(f"unknown register {kind!r}; use one of {', '.join(KINDS)}")
+        raise InputError(f"unknown register {kind!r}; use one of {', '.join(KINDS)}",
+                         pl=f"Nieznany rejestr {kind!r}; dostępne: {', '.join(KINDS)}.")
     if end < start:
-        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+        raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}",
+                         pl=f"Data końcowa {end.strftime('%d.%m.%Y')} jest wcześniejsza niż "
+                            f"początkowa {start.strftime('%d.%m.%Y')}.")
     if kind == "disclosures":
         register = disclosures(session, policy, start, end)
     elif kind == "copies":

@@ -38,6 +38,9 @@ KINDS: dict[str, str] = {
 MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania rozmów",
                              "mail": "monitoring poczty elektronicznej (metadane)",
                              "events": "monitoring aktywności IT (zdarzenia)"}
+# A request's status as the office reads it.
+STATUS_PL: dict[str, str] = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
+                             "refused": "odmowa", "copied": "kopia sporządzona"}
 # Which kind of source holds each material that is kept in chunks (R1.9, R1.10).
 CHUNK_MATERIALS: dict[str, str] = {"mail": "mailbox", "events": "endpoint"}
 # The 14-day rule binds requests of people outside the office's proceedings [002 zał.5 §6.3-6.4;
@@ -81,23 +84,30 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
     tz = policy.timezone
     margin = timedelta(minutes=spec.margin_minutes)
     if (spec.start is None) != (spec.end is None):
-        raise InputError("give both --from and --to for the window")
+        raise InputError("give both --from and --to for the window",
+                         pl="Podaj zarówno początek, jak i koniec okresu.")
     if spec.start is not None and spec.end is not None:
         if spec.approx_time:
-            raise InputError("give either the approximate time or a --from/--to window")
+            raise InputError("give either the approximate time or a --from/--to window",
+                             pl="Podaj albo przybliżoną godzinę, albo okres od–do, nie oba.")
         if spec.end < spec.start:
             raise InputError(f"the window ends ({spec.end.isoformat()}) before it starts "
-                             f"({spec.start.isoformat()})")
+                             f"({spec.start.isoformat()})",
+                             pl="Koniec okresu jest wcześniejszy niż jego początek.")
         return spec.start - margin, spec.end + margin
     if spec.approx_time:
         m = _HHMM.match(spec.approx_time.strip())
         if not m:
-            raise InputError(f"approximate time {spec.approx_time!r} is not HH:MM")
+            raise InputError(f"approximate time {spec.approx_time!r} is not HH:MM",
+                             pl=f"Przybliżona godzina {spec.approx_time!r} nie ma postaci "
+                                "GG:MM.")
         centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
         return centre - margin, centre + margin
     if spec.material == "video":
         raise InputError("a video request needs the approximate time of the event (--time "
-                         "HH:MM) or a window (--from/--to) [002 zał.5 §6.6]")
+                         "HH:MM) or a window (--from/--to) [002 zał.5 §6.6]",
+                         pl="Wniosek o nagranie z monitoringu wizyjnego wymaga przybliżonej "
+                            "godziny zdarzenia lub okresu od–do [002 zał.5 §6.6].")
     begin = datetime.combine(spec.event_date, time(0), tzinfo=tz)
     return begin, datetime.combine(spec.event_date + timedelta(days=1), time(0), tzinfo=tz)
 
@@ -108,45 +118,69 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
                 place=spec.place, who=spec.who, description=spec.description,
                 case_ref=spec.case_ref, approx_time=spec.approx_time)
     if spec.kind not in KINDS:
-        raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}")
+        raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}",
+                         pl=f"Nieznany rodzaj wnioskodawcy {spec.kind!r}; dostępne: "
+                            f"{', '.join(KINDS.values())}.")
     if spec.material not in MATERIALS:
         raise InputError(f"unknown material {spec.material!r}; use one of "
-                         f"{', '.join(MATERIALS)}")
+                         f"{', '.join(MATERIALS)}",
+                         pl=f"Nieznany rodzaj materiału {spec.material!r}; dostępne: "
+                            f"{', '.join(MATERIALS.values())}.")
     if not _text(spec.requester):
-        raise InputError("the request needs the requester's data (dane wnioskodawcy)")
+        raise InputError("the request needs the requester's data (dane wnioskodawcy)",
+                         pl="Wniosek wymaga danych wnioskodawcy.")
     if not _text(spec.purpose):
-        raise InputError("the request needs its purpose (cel uzyskania nagrania)")
+        raise InputError("the request needs its purpose (cel uzyskania nagrania)",
+                         pl="Wniosek wymaga podania celu uzyskania nagrania.")
     if not 0 <= spec.margin_minutes <= 24 * 60:
-        raise InputError("the margin must be between 0 and 1440 minutes")
+        raise InputError("the margin must be between 0 and 1440 minutes",
+                         pl="Margines musi wynosić od 0 do 1440 minut.")
     today = now.astimezone(policy.timezone).date()
     if spec.event_date > today:
-        raise InputError(f"the event date {spec.event_date.isoformat()} is in the future")
+        raise InputError(f"the event date {spec.event_date.isoformat()} is in the future",
+                         pl=f"Data zdarzenia {spec.event_date.strftime('%d.%m.%Y')} jest w "
+                            "przyszłości.")
     if spec.received_on > today:
-        raise InputError(f"the request date {spec.received_on.isoformat()} is in the future")
+        raise InputError(f"the request date {spec.received_on.isoformat()} is in the future",
+                         pl=f"Data wniosku {spec.received_on.strftime('%d.%m.%Y')} jest w "
+                            "przyszłości.")
     if spec.received_on < spec.event_date:
-        raise InputError("the request is dated before the event it describes")
+        raise InputError("the request is dated before the event it describes",
+                         pl="Data wniosku jest wcześniejsza niż data opisanego zdarzenia.")
     if spec.material == "video":
         if not _text(spec.description):
             raise InputError("a video request needs the description of the event "
-                             "(opis zdarzenia) [002 zał.5 §6.6]")
+                             "(opis zdarzenia) [002 zał.5 §6.6]",
+                             pl="Wniosek o nagranie z monitoringu wizyjnego wymaga opisu "
+                                "zdarzenia [002 zał.5 §6.6].")
         if not _text(spec.place) and not spec.cameras:
             raise InputError("a video request needs the place (--place SITE[/ZONE]) or "
-                             "--camera")
+                             "--camera",
+                             pl="Wniosek o nagranie z monitoringu wizyjnego wymaga miejsca "
+                                "(obiekt lub strefa) albo kamery.")
     elif spec.material in CHUNK_MATERIALS:
         if spec.place or spec.cameras or spec.caller or spec.callee:
             raise InputError("--place, --camera, --caller and --callee belong to video and "
-                             "calls requests")
+                             "calls requests",
+                             pl="Miejsce, kamera i numery telefonów dotyczą tylko wniosków o "
+                                "nagrania wizyjne i rozmowy.")
     else:
         if not _text(spec.caller) and not _text(spec.callee):
             raise InputError("a calls request needs the calling number and/or the called "
-                             "number [004 §7.5]")
+                             "number [004 §7.5]",
+                             pl="Wniosek o nagranie rozmowy wymaga numeru dzwoniącego lub "
+                                "numeru, na który dzwoniono [004 §7.5].")
         if spec.place or spec.cameras:
-            raise InputError("--place and --camera belong to video requests")
+            raise InputError("--place and --camera belong to video requests",
+                             pl="Miejsce i kamera dotyczą tylko wniosków o nagrania wizyjne.")
     if (spec.sources or _text(spec.who)) and spec.material not in CHUNK_MATERIALS:
-        raise InputError("--source and --who belong to mail and events requests")
+        raise InputError("--source and --who belong to mail and events requests",
+                         pl="Źródło i osoba/adres dotyczą tylko wniosków o monitoring poczty "
+                            "i aktywności IT.")
     start, end = _window(spec, policy)
     if start > now:
-        raise InputError("the window of the request starts in the future")
+        raise InputError("the window of the request starts in the future",
+                         pl="Okres objęty wnioskiem zaczyna się w przyszłości.")
     return start, end
 
 
@@ -156,7 +190,8 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
         for name in spec.cameras:
             source = get_source(session, name)
             if source.kind != "camera":
-                raise InputError(f"source {name!r} is not a camera")
+                raise InputError(f"source {name!r} is not a camera",
+                                 pl=f"Źródło {name!r} nie jest kamerą.")
             found.append(source)
         return found
     site_name, _, zone_name = (spec.place or "").partition("/")
@@ -168,7 +203,9 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
     sources = list(session.execute(query).scalars())
     if not sources:
         raise NotFound(f"no camera is registered at {spec.place!r} (give SITE or SITE/ZONE "
-                       "as in: kustosz zones list)")
+                       "as in: kustosz zones list)",
+                       pl=f"W miejscu {spec.place!r} nie zarejestrowano żadnej kamery (podaj "
+                          "obiekt lub obiekt/strefę tak, jak w wykazie stref).")
     return sources
 
 
@@ -181,13 +218,19 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
         for source in found:
             if source.kind != kind:
                 raise InputError(f"source {source.name!r} is a {source.kind} source; a "
-                                 f"{spec.material} request needs {kind} sources")
+                                 f"{spec.material} request needs {kind} sources",
+                                 pl=f"Źródło {source.name!r} jest innego rodzaju "
+                                    f"({source.kind}); wniosek o materiał "
+                                    f"„{MATERIALS[spec.material]}” wymaga źródeł rodzaju "
+                                    f"{kind}.")
         return found
     found = list(session.execute(select(Source).where(Source.kind == kind)
                                  .order_by(Source.name)).scalars())
     if not found:
         raise NotFound(f"no {kind} source is registered: there is no {spec.material} material "
-                       "to secure")
+                       "to secure",
+                       pl=f"Nie zarejestrowano żadnego źródła rodzaju {kind}: nie ma materiału "
+                          f"„{MATERIALS[spec.material]}” do zabezpieczenia.")
     return found
 
 
@@ -209,7 +252,9 @@ def _material(session: Session, spec: RequestSpec, start: datetime, end: datetim
     lines = list(session.execute(select(Source).where(Source.kind == "phone")
                                  .order_by(Source.name)).scalars())
     if not lines:
-        raise NotFound("no phone source is registered: there is no call material to secure")
+        raise NotFound("no phone source is registered: there is no call material to secure",
+                       pl="Nie zarejestrowano żadnej linii telefonicznej: nie ma nagrań rozmów "
+                          "do zabezpieczenia.")
     return lines, [], caller, callee
 
 
@@ -275,7 +320,8 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
 def get_request(session: Session, request_id: int) -> Request:
     req = session.get(Request, request_id)
     if req is None:
-        raise NotFound(f"no request with id {request_id} (see: kustosz requests list)")
+        raise NotFound(f"no request with id {request_id} (see: kustosz requests list)",
+                       pl=f"Nie ma wniosku nr {request_id}.")
     return req
 
 

@@ -21,8 +21,8 @@ _BOLESLAWIEC_OUT = (
     "nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
 
 
-def _generic_in(office: str) -> str:
-    return (f"Witamy. Dodzwonili się Państwo do: {office}. Informujemy, że rozmowy są "
+def _generic_in(office_gen: str) -> str:
+    return (f"Witamy. Dodzwonili się Państwo do {office_gen}. Informujemy, że rozmowy są "
             "nagrywane w celu zapewnienia bezpieczeństwa osób i mienia oraz jakości obsługi. "
             "Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie. Klauzula informacyjna o "
             "przetwarzaniu danych osobowych dostępna jest po naciśnięciu klawisza * "
@@ -34,13 +34,13 @@ def announcement_data(policy: Policy) -> dict[str, Any]:
     if policy.preset == "boleslawiec":
         incoming, outgoing, basis = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT, "§ 1 ust. 3 i 4 zarządzenia"
     else:
-        incoming, outgoing = _generic_in(policy.office_name), _BOLESLAWIEC_OUT
+        incoming, outgoing = _generic_in(policy.names.office_gen), _BOLESLAWIEC_OUT
         basis = "regulamin rejestrowania rozmów telefonicznych"
     # An office recording only external incoming calls [004 §3 ust. 4] records no outgoing
     # call, so no sentence is read before one.
     if policy.call_scope == "external_incoming":
         outgoing = None
-    return {"title": "Komunikaty o nagrywaniu rozmów", "office": policy.office_name,
+    return {"title": "Komunikaty o nagrywaniu rozmów", **policy.doc_names(),
             "incoming": incoming, "outgoing": outgoing, "basis": basis,
             "scope": ("wszystkie połączenia przychodzące, wychodzące i wewnętrzne"
                       if policy.call_scope == "all"

@@ -132,6 +132,6 @@ def clause_data(policy: Policy, kind: str) -> dict[str, Any]:
             "ograniczenia przetwarzania, prawo sprzeciwu oraz prawo wniesienia skargi do Prezesa "
             "Urzędu Ochrony Danych Osobowych.",
         ]
-    return {"office": policy.office_name, "title": f"Klauzula informacyjna — {KIND_PL[kind]}",
+    return {**policy.doc_names(), "title": f"Klauzula informacyjna — {KIND_PL[kind]}",
             "heading": f"Klauzula informacyjna dotycząca {KIND_PL[kind]}", "intro": _INTRO,
             "points": points, "kind": kind}

@@ -14,6 +14,8 @@ from kustosz.errors import ConfigError
 from kustosz.policy.periods import Period
 
 SOURCE_KINDS = ("camera", "phone", "mailbox", "endpoint")
+KIND_PL = {"camera": "monitoring wizyjny", "phone": "rozmowy telefoniczne",
+           "mailbox": "poczta elektroniczna", "endpoint": "aktywność na urządzeniach"}
 # Kodeks pracy art. 22² §3 (video) and art. 22³ §4 (e-mail, IT activity): employer monitoring
 # material is kept no longer than 3 months from the day of recording. Phone recording is not
 # employer monitoring under the Code, so the office's own regulation alone bounds it.
@@ -21,7 +23,10 @@ STATUTORY_MAX = {"camera": Period(3, "months"), "mailbox": Period(3, "months"),
                  "endpoint": Period(3, "months")}
 
 _SCHEMA: dict[str, dict[str, Any]] = {
-    "office": {"name": str, "approver_title": str, "deputy_title": str, "timezone": str},
+    "office": {"name": str, "name_genitive": str, "name_locative": str,
+               "approver_title": str, "approver_title_genitive": str,
+               "approver_title_accusative": str, "deputy_title": str,
+               "deputy_title_genitive": str, "deputy_title_accusative": str, "timezone": str},
     "retention": dict.fromkeys(SOURCE_KINDS, str),
     "requests": {"deadline": str, "after_deadline": str},
     "copies": {"lifetime": str, "counted_from": str},
@@ -30,6 +35,68 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
 }
+
+
+# Polish needs an office's name and its head's title in other cases than the nominative
+# ("odbiór od Urzędu Miasta …", "w Urzędzie Miejskim w Elblągu", "z powodu nieobecności Wójta
+# Gminy …", "wyznaczona przez Burmistrza …"). A preset states them; each form belongs to the
+# value it declines and is dropped when an office overrides that value without its own form.
+_FORMS = {"name": ("name_genitive", "name_locative"),
+          "approver_title": ("approver_title_genitive", "approver_title_accusative"),
+          "deputy_title": ("deputy_title_genitive", "deputy_title_accusative")}
+DEFAULT_APPROVER = ("Kierownik jednostki", "Kierownika jednostki", "Kierownika jednostki")
+DEFAULT_DEPUTY = ("Zastępca kierownika jednostki", "Zastępcy kierownika jednostki",
+                  "Zastępcę kierownika jednostki")
+_CONSONANTS = set("bcćdfghjklłmnńprsśtwzźżBCĆDFGHJKLŁMNŃPRSŚTWZŹŻ")
+
+
+def in_(locative: str) -> str:
+    """The preposition "w" with a locative, "we" before w/f and a consonant ("we Wrocławiu")."""
+    head = locative[:2]
+    if len(head) == 2 and head[0] in "wWfF" and head[1] in _CONSONANTS:
+        return f"we {locative}"
+    return f"w {locative}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """The office and its heads as a sentence needs them. Where a policy gives no declined
+    form the sentence names them in a construction that keeps the nominative correct
+    ("w jednostce: Szkoła Podstawowa nr 1", "kierownika jednostki (Dyrektor Szkoły)") rather
+    than putting a nominative where Polish wants another case."""
+
+    office: str        # mianownik: Urząd Miasta Bolesławiec
+    office_gen: str    # dopełniacz: (od, do, z, systemu monitoringu) Urzędu Miasta Bolesławiec
+    office_in: str     # miejscownik with its preposition: w Urzędzie Miasta Bolesławiec
+    approver: str      # Prezydent Miasta Bolesławiec
+    approver_gen: str  # (decyzja, nieobecność) Prezydenta Miasta Bolesławiec
+    approver_acc: str  # (przez) Prezydenta Miasta Bolesławiec
+    deputy: str        # Zastępca Prezydenta
+    deputy_gen: str    # Zastępcy Prezydenta
+    deputy_acc: str    # (przez) Zastępcę Prezydenta
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+def _names(office: dict[str, Any]) -> Names:
+    name = office["name"]
+    gen = office.get("name_genitive") or f"jednostki: {name}"
+    loc = office.get("name_locative")
+    office_in = in_(loc) if loc else f"w jednostce: {name}"
+
+    def title(key: str, default: tuple[str, str, str], kind: str) -> tuple[str, str, str]:
+        nom = office.get(key)
+        if not nom:
+            return default
+        g, a = office.get(f"{key}_genitive"), office.get(f"{key}_accusative")
+        return (nom, g or f"{kind[0]} ({nom})", a or f"{kind[1]} ({nom})")
+
+    approver = title("approver_title", DEFAULT_APPROVER,
+                     ("kierownika jednostki", "kierownika jednostki"))
+    deputy = title("deputy_title", DEFAULT_DEPUTY,
+                   ("zastępcy kierownika jednostki", "zastępcę kierownika jednostki"))
+    return Names(name, gen, office_in, *approver, *deputy)
 
 
 @dataclass(frozen=True)
@@ -70,6 +137,20 @@ class Policy:
     approvers: tuple[str, ...]
     duties: Duties = Duties()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    forms: Names | None = field(default=None, compare=False)
+
+    @property
+    def names(self) -> Names:
+        """The office's name and its heads' titles in the cases sentences need."""
+        if self.forms is not None:
+            return self.forms
+        return _names({"name": self.office_name, "approver_title": self.approver_title,
+                       "deputy_title": self.deputy_title})
+
+    def doc_names(self) -> dict[str, str]:
+        """The names for a document's data: "office" and "approver" in the nominative (as
+        headings and footers print them) and each declined form under its own key."""
+        return self.names.as_dict()
 
     def retention_for(self, kind: str) -> Period:
         period = self.retention.get(kind)
@@ -77,8 +158,10 @@ class Policy:
             raise ConfigError(
                 f"the policy sets no retention period for {kind} material "
                 f"(retention.{kind}); this office's regulation does not cover it — "
-                "set it in kustosz.toml before adding such a source"
-            )
+                "set it in kustosz.toml before adding such a source",
+                pl=f"Zasady urzędu nie określają okresu przechowywania dla materiału typu "
+                   f"„{KIND_PL.get(kind, kind)}” (retention.{kind}): regulamin go nie obejmuje. "
+                   "Ustaw go w kustosz.toml przed dodaniem takiego źródła.")
         return period
 
     def digest(self) -> str:
@@ -90,7 +173,8 @@ class Policy:
         return {
             "preset": self.preset,
             "office": {"name": self.office_name, "approver_title": self.approver_title,
-                       "deputy_title": self.deputy_title, "timezone": self.timezone.key},
+                       "deputy_title": self.deputy_title, "timezone": self.timezone.key,
+                       "forms": self.names.as_dict()},
             "retention": {k: (str(v) if v else None) for k, v in self.retention.items()},
             "requests": {"deadline": str(self.request_deadline),
                          "after_deadline": self.after_deadline},
@@ -109,7 +193,9 @@ def preset_names() -> list[str]:
 
 def _read_preset(name: str) -> dict[str, Any]:
     if name not in preset_names():
-        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(preset_names())}")
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(preset_names())}",
+                          pl=f"Nieznany zestaw zasad {name!r}; dostępne: "
+                             f"{', '.join(preset_names())}.")
     text = (resources.files("kustosz.policy") / "presets" / f"{name}.toml").read_text("utf-8")
     return tomllib.loads(text)
 
@@ -127,60 +213,83 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _check_shape(data: dict[str, Any]) -> None:
     for section, value in data.items():
         if section not in _SCHEMA:
-            raise ConfigError(f"unknown policy section [{section}]; known: {', '.join(_SCHEMA)}")
+            raise ConfigError(f"unknown policy section [{section}]; known: {', '.join(_SCHEMA)}",
+                              pl=f"Nieznana sekcja zasad [{section}]; dostępne: "
+                                 f"{', '.join(_SCHEMA)}.")
         if not isinstance(value, dict):
-            raise ConfigError(f"policy [{section}] must be a table")
+            raise ConfigError(f"policy [{section}] must be a table",
+                              pl=f"Sekcja zasad [{section}] musi być tabelą.")
         for key, item in value.items():
             if key not in _SCHEMA[section]:
-                raise ConfigError(f"unknown policy key {section}.{key}")
+                raise ConfigError(f"unknown policy key {section}.{key}",
+                                  pl=f"Nieznany klucz zasad {section}.{key}.")
             if not isinstance(item, _SCHEMA[section][key]):
-                raise ConfigError(f"policy key {section}.{key} has the wrong type: {item!r}")
+                raise ConfigError(f"policy key {section}.{key} has the wrong type: {item!r}",
+                                  pl=f"Klucz zasad {section}.{key} ma zły typ: {item!r}.")
 
 
 def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[str, ...]) -> Any:
     value = data.get(section, {}).get(key)
     if value not in allowed:
         raise ConfigError(f"policy {section}.{key} must be one of {', '.join(allowed)}, "
-                          f"got {value!r}")
+                          f"got {value!r}",
+                          pl=f"Zasada {section}.{key} musi mieć jedną z wartości: "
+                             f"{', '.join(allowed)}; podano {value!r}.")
     return value
 
 
 def _period(data: dict[str, Any], section: str, key: str) -> Period:
     value = data.get(section, {}).get(key)
     if value is None:
-        raise ConfigError(f"policy {section}.{key} is missing")
+        raise ConfigError(f"policy {section}.{key} is missing",
+                          pl=f"Brak zasady {section}.{key}.")
     try:
         return Period.parse(value)
     except ConfigError as exc:
-        raise ConfigError(f"policy {section}.{key}: {exc}") from None
+        raise ConfigError(f"policy {section}.{key}: {exc}",
+                          pl=f"Zasada {section}.{key}: {exc.pl or exc}") from None
 
 
 def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
     _check_shape(data)
     office = data.get("office", {})
     if not office.get("name"):
-        raise ConfigError("policy office.name is missing")
+        raise ConfigError("policy office.name is missing",
+                          pl="Brak nazwy urzędu w zasadach (office.name).")
+    for forms in _FORMS.values():
+        for key in forms:
+            if key in office and not office[key].strip():
+                raise ConfigError(f"policy office.{key} is empty; leave it out instead",
+                                  pl=f"Zasada office.{key} jest pusta; pomiń ją zamiast tego.")
     try:
         tz = ZoneInfo(office.get("timezone", "Europe/Warsaw"))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"policy office.timezone {office.get('timezone')!r} is unknown") from None
+        raise ConfigError(f"policy office.timezone {office.get('timezone')!r} is unknown",
+                          pl=f"Nieznana strefa czasowa urzędu {office.get('timezone')!r} "
+                             "(office.timezone).") from None
     retention: dict[str, Period | None] = {}
     for kind in SOURCE_KINDS:
         retention[kind] = (_period(data, "retention", kind)
                            if kind in data.get("retention", {}) else None)
         cap = STATUTORY_MAX.get(kind)
         if retention[kind] and cap and retention[kind].max_days() > cap.max_days():
+            from kustosz.documents.words import period_pl
+
             raise ConfigError(
                 f"policy retention.{kind} = {retention[kind]} exceeds the statutory maximum "
-                f"of {cap} (Kodeks pracy art. 22² §3 / 22³ §4)")
+                f"of {cap} (Kodeks pracy art. 22² §3 / 22³ §4)",
+                pl=f"Okres retention.{kind} = {period_pl(retention[kind])} przekracza "
+                   f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3 / 22³ §4).")
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
-        raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'")
+        raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'",
+                          pl="Zasada disclosure.approvers musi wymieniać „head” i ewentualnie "
+                             "„deputy”.")
     return Policy(
         preset=preset,
         office_name=office["name"],
-        approver_title=office.get("approver_title", "Kierownik jednostki"),
-        deputy_title=office.get("deputy_title", "Zastępca kierownika jednostki"),
+        approver_title=office.get("approver_title", DEFAULT_APPROVER[0]),
+        deputy_title=office.get("deputy_title", DEFAULT_DEPUTY[0]),
         timezone=tz,
         retention=retention,
         request_deadline=_period(data, "requests", "deadline"),
@@ -192,17 +301,34 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         approvers=tuple(approvers),
         duties=Duties(**data.get("duties", {})),
         raw=data,
+        forms=_names(office),
     )
 
 
 def load_policy(preset: str | None, overrides: dict[str, Any] | None = None) -> Policy:
     """The preset's values with the office's overrides on top, validated."""
     base = _read_preset(preset) if preset else {}
-    return build_policy(_merge(base, overrides or {}), preset)
+    return build_policy(_merge(_without_stale_forms(base, overrides or {}), overrides or {}),
+                        preset)
+
+
+def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """The preset without the declined forms of a name or title the office overrides: the
+    preset's "Urzędu Miasta Bolesławiec" must not follow an office's own name."""
+    b, o = base.get("office"), over.get("office")
+    if not isinstance(b, dict) or not isinstance(o, dict):
+        return base
+    office = dict(b)
+    for key, forms in _FORMS.items():
+        if key in o and o[key] != b.get(key):
+            for form in forms:
+                office.pop(form, None)
+    return {**base, "office": office}
 
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{where} is not valid TOML: {exc}",
+                          pl=f"{where} nie jest poprawnym plikiem TOML: {exc}") from None
