@@ -342,8 +342,9 @@ async def settings_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
     form = await form_of(request)
     text = form.get("allowlist", "")
+    parts = text.replace(",", " ").split()  # as allowlist.parse reads it
     bad = []
-    for part in text.replace(",", " ").split():
+    for part in parts:
         try:
             allowlist.parse(part)
         except InputError as exc:
@@ -351,7 +352,7 @@ async def settings_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     if bad:
         return _settings_page(ctx, 422, form=form, errors={
             "allowlist": "; ".join(m.rstrip(".") for m in bad) + ". Nic nie zapisano."})
-    if not text.split():
+    if not parts:
         return _settings_page(ctx, 422, form=form, errors={"allowlist": (
             "Podaj co najmniej jeden adres lub sieć — z pustą listą nikt nie otworzy nagrań.")})
     try:
