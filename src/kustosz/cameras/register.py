@@ -256,6 +256,7 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
             "segment_seconds": camera.segment_seconds,
             "notice_date": camera.notice_date, "signage_date": camera.signage_date,
             "may_record": gate.may_record, "start_rule": gate.reason,
+            "start_rule_pl": gate.reason_pl,
             "clock_offset_s": round(offset[0], 3) if offset else None,
             "clock_measured_at": offset[1].isoformat() if offset else None})
     return out
@@ -295,3 +296,52 @@ def add_simulated_camera(session: Session, policy: Policy, name: str, site: str,
     return _insert_camera(session, policy, spec, zone_row,
                           RtspAddress(spec.url, None, None),
                           check_segment_seconds(segment_seconds), actor)
+
+
+def recorder_notes(session: Session, policy: Policy,
+                   now: datetime | None = None) -> dict[int, str]:
+    """What the dashboard says about each camera's recorder, in Polish. The status row's own
+    message is English for the IT staff (logs, `kustosz cameras status`); the page builds its
+    words from the state, the codec, the open gap's cause and the camera's own rules."""
+    from kustosz.db.cameras import Gap, RecorderStatus
+    from kustosz.errors import KustoszError
+    from kustosz.ingest.camera.health import CAUSES_PL
+    from kustosz.ingest.camera.recorder import BROWSER_CODECS
+
+    causes = {g.source_id: g.cause for g in session.execute(
+        select(Gap).where(Gap.end_at.is_(None)).order_by(Gap.start_at)).scalars()}
+    cameras = {c.source_id: (c, z) for c, z in session.execute(
+        select(Camera, Zone).join(Zone, Zone.id == Camera.zone_id)).all()}
+    out: dict[int, str] = {}
+    for st in session.execute(select(RecorderStatus)).scalars():
+        cause = causes.get(st.source_id)
+        cause_pl = CAUSES_PL.get(cause, "przyczyna nieznana") if cause else None
+        if st.state == "recording":
+            note = f"nagrywa (kodek {st.codec})" if st.codec else "nagrywa"
+            if st.codec and st.codec not in BROWSER_CODECS:
+                note += " — tego obrazu nie da się odtworzyć w przeglądarce"
+        elif st.state == "connecting":
+            note = "łączenie z kamerą"
+        elif st.state == "down":
+            note = f"nie nagrywa: {cause_pl}" if cause_pl else "kamera nie nagrywa"
+        elif st.state == "stopped":
+            note = "rejestrator zatrzymany" + (f"; ostatni problem: {cause_pl}" if cause_pl
+                                               else "")
+        elif st.state == "disabled":
+            note = "kamera wyłączona przez administratora"
+        elif st.state in ("waiting", "refused") and st.source_id in cameras:
+            camera, zone = cameras[st.source_id]
+            if st.state == "waiting":
+                note = gate_of(camera, policy, now).reason_pl
+            else:
+                try:
+                    check_forbidden_zone(zone.kind, camera.unrecognisable_reason,
+                                         camera.representatives_consent)
+                    note = ("zapisanego hasła kamery nie da się odczytać — wprowadź je "
+                            "ponownie")
+                except KustoszError as exc:
+                    note = exc.pl or "nagrywanie w tej strefie jest niedozwolone"
+        else:
+            note = ""
+        out[st.source_id] = note
+    return out

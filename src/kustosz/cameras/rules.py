@@ -110,6 +110,7 @@ class StartGate:
     may_record: bool
     earliest: datetime | None  # when the dates allow recording; None if a date is missing
     reason: str
+    reason_pl: str = ""  # the same for the office's pages
 
 
 def start_gate(notice: date | None, signage: date | None, override_reason: str | None,
@@ -118,16 +119,21 @@ def start_gate(notice: date | None, signage: date | None, override_reason: str |
     if notice is None or signage is None:
         earliest = None
         why = "the date employees were notified and the date signs went up are both needed"
+        why_pl = ("potrzebne są obie daty: poinformowania pracowników i umieszczenia oznaczeń "
+                  "monitoringu")
     else:
         day = max(notice + timedelta(days=NOTICE_DAYS), signage + timedelta(days=SIGNAGE_DAYS))
         earliest = datetime.combine(day, time(0), tzinfo=tz)
         why = f"recording may start on {day.isoformat()} (notice + {NOTICE_DAYS} days, " \
               f"signage + {SIGNAGE_DAYS} day)"
+        why_pl = (f"nagrywanie może się rozpocząć {day.strftime('%d.%m.%Y')} (poinformowanie "
+                  f"pracowników + {NOTICE_DAYS} dni, oznaczenie + {SIGNAGE_DAYS} dzień)")
     if earliest is not None and now >= earliest:
-        return StartGate(True, earliest, why)
+        return StartGate(True, earliest, why, why_pl)
     if (override_reason or "").strip():
-        return StartGate(True, earliest, f"started early by override: {override_reason}")
-    return StartGate(False, earliest, why)
+        return StartGate(True, earliest, f"started early by override: {override_reason}",
+                         f"uruchomiona wcześniej na podstawie wyjątku: {override_reason}")
+    return StartGate(False, earliest, why, why_pl)
 
 
 # -- RTSP addresses and their credentials ----------------------------------------------------

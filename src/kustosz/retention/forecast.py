@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from kustosz.db.models import Deletion, Recording
 
 WINDOW_DAYS = 7
+# Beyond a year a count of days says nothing an office can act on ("ok. 1224797 dni" on a
+# nearly empty vault): the dashboard says "ponad rok".
+HORIZON_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,20 @@ class Forecast:
         if self.net_per_day <= 0:
             return None
         return self.free_bytes / self.net_per_day
+
+    @property
+    def lasts_pl(self) -> str:
+        """How long the free space lasts, in the dashboard's words."""
+        from kustosz.documents.words import count_pl
+
+        days = self.days_left
+        if days is None:
+            return "przyrost równoważony usuwaniem"
+        if days > HORIZON_DAYS:
+            return "wystarczy na ponad rok"
+        if days < 1:
+            return "wystarczy na mniej niż dobę"
+        return f"wystarczy na ok. {count_pl(round(days), 'dzień', 'dni', 'dni')}"
 
 
 def forecast(session: Session, free_bytes: int, total_bytes: int, now: datetime) -> Forecast:

@@ -202,7 +202,9 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                "oldest material that no hold covers")
     log.warning(message)
     with vault.transaction() as s:
-        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=message))
+        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=(
+            f"Mało miejsca na dysku: wolne {start_pct:.1f}%, mniej niż wymagane "
+            f"{threshold:.1f}%. Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")))
         audit(s, actor, "alert.disk_pressure", "storage", {"free_percent": round(start_pct, 2)})
     rule = f"disk pressure: free space below {threshold:g}%"
     while True:
@@ -234,7 +236,10 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                      "release holds that are no longer needed")
             log.error(stuck)
             with vault.transaction() as s:
-                s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held", message=stuck))
+                s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held", message=(
+                    "Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
+                    "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
+                    "które nie są już potrzebne.")))
                 audit(s, actor, "alert.disk_full_held", "storage", {})
             break
     return report

@@ -176,8 +176,17 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
         "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "vault": ctx.vault,
         "office": ctx.vault.policy.office_name, "http_status": status_code,
         "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f),
-        "kept_until": lambda v: kept_until(v, ctx.vault.policy), **data},
+        "kept_until": lambda v: kept_until(v, ctx.vault.policy),
+        "recorder_notes": lambda: _recorder_notes(ctx), **data},
         status_code=status_code)
+
+
+def _recorder_notes(ctx: Ctx) -> dict[int, str]:
+    """The recorders' state in Polish words for the page (cameras.register.recorder_notes)."""
+    from kustosz.cameras.register import recorder_notes
+
+    with ctx.vault.reading() as s:
+        return recorder_notes(s, ctx.vault.policy)
 
 
 def redirect(url: str) -> RedirectResponse:
