@@ -43,8 +43,10 @@ def set_password(session: Session, user: User, password: str, actor: str,
                  one_time: bool = False, check: bool = True) -> None:
     account = account_of(session, user)
     if account.directory:
-        raise InputError("Hasło tego użytkownika sprawdza katalog (LDAP/Active Directory); "
-                         "zmienia się je w katalogu, nie w Kustoszu.")
+        raise InputError("this user's password is checked by the directory (LDAP/Active "
+                         "Directory); change it there, not in Kustosz",
+                         pl="Hasło tego użytkownika sprawdza katalog (LDAP/Active Directory); "
+                            "zmienia się je w katalogu, nie w Kustoszu.")
     if check:
         passwords.check_new(password, user.name)
     user.password_hash = passwords.hash_password(password)

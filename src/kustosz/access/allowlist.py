@@ -26,7 +26,8 @@ def parse(text: str) -> list[Network]:
         try:
             nets.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise InputError(f"{part!r} nie jest adresem ani siecią IP (np. 10.0.5.0/24)") \
+            raise InputError(f"{part!r} is not an IP address or network (e.g. 10.0.5.0/24)",
+                             pl=f"„{part}” nie jest adresem ani siecią IP (np. 10.0.5.0/24).") \
                 from None
     return nets
 

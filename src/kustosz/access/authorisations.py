@@ -154,9 +154,11 @@ def revoke(session: Session, auth_id: int, by: str, reason: str, actor: str,
            now: datetime | None = None) -> Authorisation:
     auth = session.get(Authorisation, auth_id)
     if auth is None:
-        raise InputError(f"Nie ma upoważnienia nr {auth_id}.")
+        raise InputError(f"no authorisation {auth_id}",
+                         pl=f"Nie ma upoważnienia nr {auth_id}.")
     if auth.revoked_at is not None:
-        raise InputError(f"Upoważnienie nr {auth_id} zostało już odwołane.")
+        raise InputError(f"authorisation {auth_id} is already revoked",
+                         pl=f"Upoważnienie nr {auth_id} zostało już odwołane.")
     check_texts(reason=reason)
     if not (reason or "").strip():
         raise FieldError("reason", "Podaj powód odwołania.")

@@ -7,6 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kustosz.documents.words import plural
 from kustosz.errors import InputError
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
@@ -33,9 +34,12 @@ def needs_rehash(stored: str) -> bool:
 
 def check_new(password: str, name: str = "") -> None:
     if len(password or "") < MIN_LENGTH:
-        raise InputError(f"Hasło musi mieć co najmniej {MIN_LENGTH} znaków.")
+        raise InputError(f"the password must have at least {MIN_LENGTH} characters",
+                         pl=f"Hasło musi mieć co najmniej {MIN_LENGTH} "
+                            f"{plural(MIN_LENGTH, 'znak', 'znaki', 'znaków')}.")
     if name and name.lower() in password.lower():
-        raise InputError("Hasło nie może zawierać nazwy użytkownika.")
+        raise InputError("the password must not contain the user name",
+                         pl="Hasło nie może zawierać nazwy użytkownika.")
 
 
 def one_time_password(length: int = 16) -> str:

@@ -98,9 +98,11 @@ def revoke(session: Session, token_id: int, actor: str, only_of: User | None,
     (anyone's when None: the administrator)."""
     row = session.get(ApiToken, token_id)
     if row is None or (only_of is not None and row.user_id != only_of.id):
-        raise NotFound(f"no token {token_id} (see: kustosz tokens list)")
+        raise NotFound(f"no token {token_id} (see: kustosz tokens list)",
+                       pl=f"Nie ma tokenu nr {token_id}.")
     if row.revoked_at is not None:
-        raise InputError(f"token {token_id} is already revoked")
+        raise InputError(f"token {token_id} is already revoked",
+                         pl=f"Token nr {token_id} został już unieważniony.")
     row.revoked_at = datetime.now(UTC)
     row.revoke_reason = reason[:200]
     session.flush()

@@ -40,13 +40,22 @@ class CallHit:
                 "disposition": self.disposition, "no_cdr": self.no_cdr, "sha256": self.sha256}
 
 
+# How a page names the number a search or a request was given.
+NUMBER_PL = {"calling number": "numer dzwoniący", "called number": "numer wybrany",
+             "--number": "numer", "--callee": "numer wybrany"}
+
+
 def canonical(number: str, what: str) -> str:
+    said = NUMBER_PL.get(what, what)
     try:
         value = normalize(number)
     except InvalidNumber as exc:
-        raise InputError(f"{what}: {exc}") from None
+        raise InputError(f"{what}: {exc}",
+                         pl=f"To nie jest numer telefonu ({said}): {number}.") from None
     if not value:
-        raise InputError(f"{what}: give a number (an unknown caller cannot be searched for)")
+        raise InputError(f"{what}: give a number (an unknown caller cannot be searched for)",
+                         pl=f"Podaj numer telefonu ({said}) — nie można szukać rozmów "
+                            "nieznanego rozmówcy.")
     return value
 
 
@@ -55,12 +64,15 @@ def window(day: date, tz: ZoneInfo, hour: int | None = None, around: time | None
     """The local period a request means: the whole day; or the given hour widened by
     ``minutes`` each side; or ``around`` ± ``minutes``."""
     if minutes < 0 or minutes > 24 * 60:
-        raise InputError("the window must be between 0 and 1440 minutes")
+        raise InputError("the window must be between 0 and 1440 minutes",
+                         pl="Margines musi mieć od 0 do 1440 minut.")
     if hour is not None and around is not None:
-        raise InputError("give either the hour or the time around which to look, not both")
+        raise InputError("give either the hour or the time around which to look, not both",
+                         pl="Podaj godzinę albo przybliżoną porę, nie obie naraz.")
     if hour is not None:
         if not 0 <= hour <= 23:
-            raise InputError(f"hour {hour} is not between 0 and 23")
+            raise InputError(f"hour {hour} is not between 0 and 23",
+                             pl=f"Godzina {hour} nie mieści się między 0 a 23.")
         begin = datetime.combine(day, time(hour), tzinfo=tz)
         return begin - timedelta(minutes=minutes), begin + timedelta(hours=1, minutes=minutes)
     if around is not None:
@@ -79,7 +91,8 @@ def search_query(number: str | None, callee: str | None, begin: datetime | None,
     of ix_calls_caller_start / ix_calls_callee_start however many calls are indexed.
     """
     if number is None and callee is None:
-        raise InputError("give --number or --callee")
+        raise InputError("give --number or --callee",
+                         pl="Podaj numer dzwoniącego albo numer wybrany.")
 
     def on(column: Any, value: str) -> Any:
         parts = [column == value]

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording, Source
+from kustosz.documents.words import period_pl
 from kustosz.errors import ConfigError
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
@@ -30,7 +31,10 @@ def check_override(kind: str, override: Period, policy: Policy) -> None:
                else override.max_days() <= rule.min_days())
     if not shorter:
         raise ConfigError(f"retention {override} for this source is longer than the office's "
-                          f"rule for {kind} material ({rule})")
+                          f"rule for {kind} material ({rule})",
+                          pl=f"Okres przechowywania {period_pl(override)} dla tego źródła jest "
+                             f"dłuższy niż przewiduje regulamin urzędu dla tego rodzaju "
+                             f"nagrań ({period_pl(rule)}).")
 
 
 def redate_all(session: Session, policy: Policy) -> int:
@@ -42,7 +46,10 @@ def redate_all(session: Session, policy: Policy) -> int:
         except ConfigError:
             raise ConfigError(
                 f"the policy sets no retention for {source.kind} material, but source "
-                f"{source.name!r} is a {source.kind}; set retention.{source.kind}") from None
+                f"{source.name!r} is a {source.kind}; set retention.{source.kind}",
+                pl=f"Regulamin nie określa okresu przechowywania dla rodzaju źródła "
+                   f"„{source.kind}”, a źródło {source.name} jest tego rodzaju — uzupełnij "
+                   f"ustawienie retention.{source.kind}.") from None
         lo, hi = session.execute(
             select(func.min(Recording.start_at), func.max(Recording.start_at))
             .where(Recording.source_id == source.id)).one()

@@ -22,14 +22,20 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 def add_source(session: Session, policy: Policy, name: str, kind: str, actor: str,
                retention: str | None = None, settings: dict[str, Any] | None = None) -> Source:
     if kind not in SOURCE_KINDS:
-        raise InputError(f"unknown source kind {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+        raise InputError(f"unknown source kind {kind!r}; use one of {', '.join(SOURCE_KINDS)}",
+                         pl=f"Nieznany rodzaj źródła „{kind}”; dozwolone: "
+                            f"{', '.join(SOURCE_KINDS)}.")
     if not _NAME.match(name):
-        raise InputError(f"source name {name!r} must be 1-100 letters, digits, '.', '_' or '-'")
+        raise InputError(f"source name {name!r} must be 1-100 letters, digits, '.', '_' or '-'",
+                         pl=f"Nazwa źródła „{name}” może mieć od 1 do 100 znaków: litery "
+                            "(bez polskich znaków), cyfry, kropkę, podkreślenie lub łącznik, "
+                            "zaczynając od litery lub cyfry.")
     policy.retention_for(kind)  # a kind the office's rules do not cover cannot be recorded
     if retention:
         check_override(kind, Period.parse(retention), policy)
     if session.execute(select(Source.id).where(Source.name == name)).first():
-        raise InputError(f"a source named {name!r} already exists")
+        raise InputError(f"a source named {name!r} already exists",
+                         pl=f"Źródło o nazwie {name} już istnieje.")
     source = Source(name=name, kind=kind, retention=retention, enabled=True,
                     created_at=datetime.now(UTC), max_duration_s=0.0, settings=settings or {})
     session.add(source)
@@ -41,7 +47,8 @@ def add_source(session: Session, policy: Policy, name: str, kind: str, actor: st
 def get_source(session: Session, name: str) -> Source:
     source = session.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
     if source is None:
-        raise NotFound(f"no source named {name!r} (see: kustosz sources list)")
+        raise NotFound(f"no source named {name!r} (see: kustosz sources list)",
+                       pl=f"Nie ma źródła o nazwie {name}.")
     return source
 
 
