@@ -62,6 +62,7 @@ class ReasonWords:
     en: str  # English (API ``detail``, audit ``why``); {placeholders} from the facts
     pl: str  # Polish: the condition, said to the person refused
     todo: str  # Polish: what they can do about it
+    note: str = ""  # Polish, impersonal: the facts, for the DPO reading the register
 
 
 _ASK = "kierownika jednostki lub jego zastępcę"
@@ -75,32 +76,37 @@ REASONS: dict[Reason, ReasonWords] = {
         "upoważnienie nie obejmuje źródła",
         "no active authorisation: the authorisation for {action} does not cover {sources}",
         "Twoje upoważnienie do czynności: {action_pl} nie obejmuje źródła: {sources}.",
-        f"Poproś {_ASK} o rozszerzenie upoważnienia o to źródło."),
+        f"Poproś {_ASK} o rozszerzenie upoważnienia o to źródło.",
+        "nie obejmuje: {sources}"),
     Reason.NOT_YET_VALID: ReasonWords(
         "upoważnienie jeszcze nie obowiązuje",
         "no active authorisation: authorisation {id} is valid only from {valid_from}",
         "Twoje upoważnienie nr {id} obowiązuje dopiero od {valid_from_pl} "
         "(do {valid_to_pl}).",
         f"Wróć do materiału, gdy upoważnienie zacznie obowiązywać, albo poproś {_ASK} "
-        "o zmianę jego dat."),
+        "o zmianę jego dat.",
+        "upoważnienie nr {id} obowiązuje od {valid_from_pl} do {valid_to_pl}"),
     Reason.EXPIRED: ReasonWords(
         "upoważnienie wygasło",
         "no active authorisation: authorisation {id} expired at {valid_to}",
         "Twoje upoważnienie nr {id} wygasło {valid_to_pl} (obowiązywało od "
         "{valid_from_pl}).",
-        f"Poproś {_ASK} o nowe upoważnienie."),
+        f"Poproś {_ASK} o nowe upoważnienie.",
+        "upoważnienie nr {id} obowiązywało od {valid_from_pl} do {valid_to_pl}"),
     Reason.REVOKED: ReasonWords(
         "upoważnienie odwołane",
         "no active authorisation: authorisation {id} was revoked at {revoked_at}",
         "Twoje upoważnienie nr {id} zostało odwołane {revoked_at_pl}.",
-        f"Jeśli nadal potrzebujesz dostępu, poproś {_ASK} o nowe upoważnienie."),
+        f"Jeśli nadal potrzebujesz dostępu, poproś {_ASK} o nowe upoważnienie.",
+        "upoważnienie nr {id} odwołane {revoked_at_pl}"),
     Reason.WORKSTATION: ReasonWords(
         "stanowisko niedopuszczone",
         "address {client} is not on the workstation allow-list",
         "To stanowisko (adres {client}) nie jest na liście stanowisk dopuszczonych "
         "do materiału.",
         "Skorzystaj z dopuszczonego stanowiska albo poproś administratora systemu "
-        "o dopisanie tego adresu do listy."),
+        "o dopisanie tego adresu do listy.",
+        "adres {client} spoza listy dopuszczonych stanowisk"),
     Reason.ROLE: ReasonWords(
         "rola nie uprawnia do czynności",
         "role not eligible for the action {action}",
@@ -111,7 +117,8 @@ REASONS: dict[Reason, ReasonWords] = {
         "sesja przeglądu wygasła lub zakończona",
         "viewing session over",
         "Sesja przeglądu wygasła (trwa najwyżej {hours_pl}) albo została zakończona.",
-        "Otwórz nową sesję: podaj ponownie cel dostępu."),
+        "Otwórz nową sesję: podaj ponownie cel dostępu.",
+        "sesja nr {viewing}"),
     Reason.SESSION_UNKNOWN: ReasonWords(
         "nieznana sesja przeglądu",
         "unknown viewing session",
@@ -122,7 +129,8 @@ REASONS: dict[Reason, ReasonWords] = {
         "outside the viewing session's scope",
         "Żądany materiał jest poza zakresem tej sesji przeglądu (inna czynność, inne "
         "źródło albo inny okres).",
-        "Otwórz nową sesję przeglądu dla tego materiału."),
+        "Otwórz nową sesję przeglądu dla tego materiału.",
+        "sesja nr {viewing}"),
     Reason.MATERIAL_GONE: ReasonWords(
         "materiału już nie ma",
         "the material is no longer kept",
@@ -180,17 +188,19 @@ def _plain(value: Any) -> Any:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
-def condition_pl(code: Reason, facts: dict[str, Any], tz: tzinfo) -> str:
-    """The Polish sentence of a refusal from its code and stored facts (dates in ``tz``)."""
-    words = _Facts(facts)
+def condition_pl(code: Reason, facts: dict[str, Any], tz: tzinfo, note: bool = False) -> str:
+    """The Polish sentence of a refusal from its code and stored facts (dates in ``tz``):
+    to the person refused, or with ``note`` the impersonal facts for the register."""
+    said = _Facts(facts)
     for key in ("valid_from", "valid_to", "revoked_at"):
         if facts.get(key):
-            words[f"{key}_pl"] = datetime.fromisoformat(str(facts[key])) \
+            said[f"{key}_pl"] = datetime.fromisoformat(str(facts[key])) \
                 .astimezone(tz).strftime(_WHEN_PL)
     if facts.get("action"):
-        words["action_pl"] = ACTIONS.get(str(facts["action"]), str(facts["action"]))
-    words["hours_pl"] = count_pl(SESSION_HOURS, "godzinę", "godziny", "godzin")
-    return REASONS[code].pl.format_map(words)
+        said["action_pl"] = ACTIONS.get(str(facts["action"]), str(facts["action"]))
+    said["hours_pl"] = count_pl(SESSION_HOURS, "godzinę", "godziny", "godzin")
+    words = REASONS[code]
+    return (words.note if note else words.pl).format_map(said)
 
 
 def reason_of(details: dict[str, Any], audit_action: str = "") -> Reason | None:
@@ -457,7 +467,7 @@ def refusal_row(entry: Any, tz: tzinfo) -> RegisterRow:
     details = details if isinstance(details, dict) else {}
     reason = reason_of(details, entry.action)
     if reason is not None:
-        said = condition_pl(reason, details, tz)
+        said = condition_pl(reason, details, tz, note=True)
     else:
         said = ("brak ważnego upoważnienia (wpis sprzed rozróżniania powodów odmowy)"
                 if details.get("why") == "no active authorisation"

@@ -78,11 +78,11 @@ def _subject(ctx: Ctx, s: Session, token: str) -> str:
 
 
 def refuse(ctx: Ctx, s: Session, refused: records.Refused, token: str = "",
-           action: str | None = None) -> Blocked:
+           action: str | None = None, subject: str | None = None) -> Blocked:
     """Record a refused attempt (committed with the transaction) and say which condition
     failed; raise what this returns."""
     records.log_refusal(s, ctx.user.name if ctx.user else "anonymous",
-                        _subject(ctx, s, token), refused, client=ctx.client,
+                        subject or _subject(ctx, s, token), refused, client=ctx.client,
                         action=action or refused.facts.get("action"))
     return Blocked(refused)
 
@@ -304,6 +304,16 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return None if value is None else value if isinstance(value, str) else str(value)
 
 
+def _asked(data: dict[str, Any]) -> str:
+    """What a refused start asked for, as typed (the register's "what"); not looked up, so
+    an address off the allow-list learns nothing of what exists."""
+    for key, prefix in (("source", "source"), ("recording", "recording"), ("copy", "copy")):
+        value = _text(data, key)
+        if value:
+            return f"{prefix} {value[:100]}"
+    return "/media/start"
+
+
 def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     """Open a viewing session from form or JSON fields; returns the token. FieldError on bad
     input, records.Refused when no authorisation opens the material."""
@@ -315,7 +325,8 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     with ctx.vault.transaction() as s:
         if not allowlist.allowed(s, ctx.client):
             blocked = refuse(ctx, s, records.Refused(records.Reason.WORKSTATION,
-                                                     {"client": ctx.client}), action=action)
+                                                     {"client": ctx.client}), action=action,
+                             subject=_asked(data))
     if blocked is not None:  # committed above: the refused attempt is on record
         raise blocked.refused
     source = recording = copy = None

@@ -151,7 +151,11 @@ def _bad_query(ctx: Ctx, exc: BadQuery) -> Response:
         return JSONResponse({"detail": [{"loc": ["query", exc.field], "field": exc.field,
                                          "msg": str(exc), "type": "value_error"}]},
                             status_code=422)
-    body = f'<p class="error" role="alert">{escape(str(exc))}</p>'.encode()
+    if not ctx.request.headers.get("HX-Request"):  # the address typed or followed: a page
+        response = page(ctx, "error.html", 422, message=ctx.said(exc))
+        response.headers.update(NO_STORE)
+        return response
+    body = f'<p class="error" role="alert">{escape(ctx.said(exc))}</p>'.encode()
     return Response(body, status_code=422, media_type="text/html; charset=utf-8",
                     headers=NO_STORE)
 
