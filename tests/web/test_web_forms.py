@@ -397,12 +397,12 @@ def test_an_empty_login_names_both_fields_and_counts_no_failure(sqlite_vault: Va
     page = c.get("/login")
     r = c.post("/login", data={"username": "", "password": "", "csrf": csrf_in(page.text),
                                "next": "/"})
-    assert r.status_code == 422
+    assert r.status_code == 401
     assert_at_field(r.text, "username", "Podaj nazwę użytkownika.")
     assert_at_field(r.text, "password", "Podaj hasło.")
     r = c.post("/login", data={"username": "ania", "password": "", "csrf": csrf_in(page.text),
                                "next": "/"})
-    assert r.status_code == 422
+    assert r.status_code == 401
     assert elements(r.text).by_id["f-username"]["value"] == "ania"
     assert_no_error(r.text, "username")
     assert_at_field(r.text, "password", "Podaj hasło.")

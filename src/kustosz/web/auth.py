@@ -53,14 +53,15 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         return page(ctx, "error.html", 403, message="Formularz wygasł lub nie pochodzi z tej "
                     "strony (brak tokenu CSRF). Odśwież stronę logowania.")
-    # An empty field is named and nothing is checked (nor counted as a failed login).
+    # An empty field is named and nothing is checked (nor counted as a failed login); still
+    # 401 like every login that did not happen (an empty password is never a bind either).
     missing: dict[str, str] = {}
     if not name.strip():
         missing["username"] = "Podaj nazwę użytkownika."
     if not password:
         missing["password"] = "Podaj hasło."
     if missing:
-        return page(ctx, "login.html", 422, csrf=expected, next=target,
+        return page(ctx, "login.html", 401, csrf=expected, next=target,
                     form={"username": name}, errors=missing, needs_totp=code is not None)
     with ctx.vault.transaction() as s:
         result = accounts.authenticate(s, name, password, ctx.client, code)
