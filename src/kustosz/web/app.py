@@ -37,6 +37,7 @@ from kustosz.web.common import (
     MustChangePassword,
     NeedLogin,
     context,
+    error_html,
     redirect,
 )
 from kustosz.web.gate import TokenRefused, check_declared
@@ -58,13 +59,18 @@ BAD_FORM_PL = ("Formularz zawiera niepoprawną wartość. Wróć, odśwież stro
                "ponownie.")
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> Response:
+NOT_ALLOWED_PL = ("Pod tym adresem nie można wykonać tej operacji (np. adres formularza "
+                  "otwarto bezpośrednio). Wróć do pulpitu i skorzystaj z przycisków na stronie.")
+EXPIRED_FORM_PL = ("Formularz wygasł — odśwież stronę i wyślij go ponownie. (Formularz nie "
+                   "zawierał ważnego znacznika sesji: strona była otwarta zbyt długo, "
+                   "nastąpiło wylogowanie albo formularz nie pochodzi z tej strony.)")
+REQUEST_FAILED_PL = "Nie można obsłużyć tego żądania. Wróć do pulpitu i spróbuj ponownie."
+
+
+def error_page(request: Request, status: int, title: str, message: str,
+               headers: dict[str, str] | None = None) -> Response:
     """error.html for a person in a browser: Polish title and message, the usual navigation."""
-    ctx = context(request)
-    return TEMPLATES.TemplateResponse(request, "error.html", {
-        "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {}, "errors": {},
-        "office": request.app.state.vault.policy.office_name, "title": title,
-        "message": message}, status_code=status)
+    return error_html(request, status, title, message, context(request), headers)
 
 
 def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
@@ -127,10 +133,17 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def no_such_page(request: Request, exc: StarletteHTTPException) -> Response:
-        # a mistyped address: a Polish page for a person, FastAPI's JSON for the API and media
-        if exc.status_code != 404 or _wants_json(request):
+        # a mistyped address or a method the address does not take: a Polish page for a
+        # person, FastAPI's JSON for the API and media
+        if _wants_json(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        return error_page(request, 404, "Nie ma takiej strony", NO_PAGE_PL)
+        if exc.status_code == 404:
+            return error_page(request, 404, "Nie ma takiej strony", NO_PAGE_PL)
+        if exc.status_code == 405:
+            return error_page(request, 405, "Niedozwolona operacja", NOT_ALLOWED_PL,
+                              headers=exc.headers)
+        return error_page(request, exc.status_code, "Błąd żądania", REQUEST_FAILED_PL,
+                          headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_value(request: Request, exc: RequestValidationError) -> Response:
@@ -148,10 +161,9 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
 
     @app.exception_handler(BadCsrf)
     async def bad_csrf(request: Request, _exc: BadCsrf) -> Response:
-        return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403) \
-            if _wants_json(request) else Response(
-                "Formularz odrzucony: brak lub nieprawidłowy token CSRF. Wróć, odśwież "
-                "stronę i spróbuj ponownie.", status_code=403, media_type="text/plain")
+        if _wants_json(request):
+            return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403)
+        return error_page(request, 403, "Formularz wygasł", EXPIRED_FORM_PL)
 
     return app
 

@@ -189,6 +189,20 @@ def _recorder_notes(ctx: Ctx) -> dict[int, str]:
         return recorder_notes(s, ctx.vault.policy)
 
 
+def error_html(request: Request, status: int, title: str, message: str,
+               ctx: Ctx | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """error.html for a person in a browser: a Polish title and message with the usual page
+    around them. ``ctx`` is the caller when known; without it (a refusal before the app runs,
+    e.g. a body over the size cap) the page shows no signed-in navigation."""
+    if ctx is None:
+        lang = request.cookies.get(LANG_COOKIE, "pl")
+        ctx = Ctx(request, vault_of(request), None, lang=lang if lang in LANGS else "pl")
+    return TEMPLATES.TemplateResponse(request, "error.html", {
+        "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "form": {}, "errors": {},
+        "office": ctx.vault.policy.office_name, "title": title, "message": message,
+        "http_status": status}, status_code=status, headers=headers)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

@@ -101,6 +101,23 @@ EN: dict[str, str] = {
     "a number belongs). Check the address or go back to the dashboard.",
     "Formularz zawiera niepoprawną wartość. Wróć, odśwież stronę i spróbuj ponownie.":
         "The form contains an invalid value. Go back, reload the page and try again.",
+    "Niedozwolona operacja": "Operation not allowed",
+    "Pod tym adresem nie można wykonać tej operacji (np. adres formularza otwarto "
+    "bezpośrednio). Wróć do pulpitu i skorzystaj z przycisków na stronie.":
+        "This address does not take this operation (e.g. a form's address was opened "
+        "directly). Go back to the dashboard and use the buttons on the page.",
+    "Formularz wygasł": "The form has expired",
+    "Formularz wygasł — odśwież stronę i wyślij go ponownie. (Formularz nie zawierał ważnego "
+    "znacznika sesji: strona była otwarta zbyt długo, nastąpiło wylogowanie albo formularz "
+    "nie pochodzi z tej strony.)": "The form has expired — reload the page and send it again. "
+    "(It carried no valid session token: the page was open too long, you were logged out, or "
+    "the form did not come from this site.)",
+    "Za duże żądanie": "Request too large",
+    "Żądanie jest za duże (najwyżej 1 MB). Skróć wpisany tekst i wyślij formularz ponownie.":
+        "The request is too large (1 MB at most). Shorten the text and send the form again.",
+    "Błąd żądania": "Bad request",
+    "Nie można obsłużyć tego żądania. Wróć do pulpitu i spróbuj ponownie.":
+        "This request cannot be handled. Go back to the dashboard and try again.",
 }
 
 

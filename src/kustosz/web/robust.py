@@ -73,12 +73,20 @@ def _wants_json(path: str) -> bool:
     return path.startswith(("/api/", "/media/")) and path != "/media/start"
 
 
+def _page(request: Request, status: int, title: str, message: str) -> Response:
+    """The Polish error page (error.html) for a person; the caller is not looked up: the
+    refusal comes before the app, and a page of plain text would do as well for a robot."""
+    from kustosz.web.common import error_html
+
+    return error_html(request, status, title, message)
+
+
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
     if _wants_json(scope.get("path", "")):
         response: Response = JSONResponse({"detail": "request body too large (limit 1 MB)"},
                                           status_code=413)
     else:
-        response = Response(TOO_LARGE_PL, status_code=413, media_type="text/plain")
+        response = _page(Request(scope), 413, "Za duże żądanie", TOO_LARGE_PL)
     response.headers["Connection"] = "close"  # the unread rest of the body is not awaited
     await response(scope, receive, send)
 
@@ -103,16 +111,17 @@ def install(app: FastAPI) -> None:
             # a value, not an id, out of the database's range: e.g. a date in year 1 that
             # becomes year 0 in UTC (issue 11 re-test: a hold from 0001-01-01 gave 500)
             return JSONResponse({"detail": "a value is out of range"}, status_code=422) \
-                if wants_json else Response("Wpisana wartość (np. data) jest poza zakresem.",
-                                            status_code=422, media_type="text/plain")
+                if wants_json else _page(request, 422, "Niepoprawna wartość",
+                                         "Wpisana wartość (np. data) jest poza zakresem.")
         if _overflow(exc):
             return JSONResponse({"detail": "not found"}, status_code=404) if wants_json \
-                else Response("Nie znaleziono (404).", status_code=404, media_type="text/plain")
+                else _page(request, 404, "Nie znaleziono",
+                           "Nie znaleziono — ta pozycja nie istnieje albo adres jest błędny.")
         if getattr(getattr(exc, "orig", None), "sqlstate", None) == "22001":
             # text longer than its column (PostgreSQL): a field kustosz.limits does not cover
             return JSONResponse({"detail": "a text value is too long"}, status_code=422) \
-                if wants_json else Response("Wpisany tekst jest za długi.", status_code=422,
-                                            media_type="text/plain")
+                if wants_json else _page(request, 422, "Niepoprawna wartość",
+                                         "Wpisany tekst jest za długi.")
         raise exc
 
     handler: Any = not_found
