@@ -177,8 +177,20 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
         "office": ctx.vault.policy.office_name, "http_status": status_code,
         "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f),
         "kept_until": lambda v: kept_until(v, ctx.vault.policy),
-        "recorder_notes": lambda: _recorder_notes(ctx), **data},
+        "recorder_notes": lambda: _recorder_notes(ctx),
+        "printed": lambda name: _printed(ctx, name), **data},
         status_code=status_code)
+
+
+def _printed(ctx: Ctx, name: str | None) -> str:
+    """A user as pages and documents name him: display name and title (access.users.printed),
+    never the login; "" for no one."""
+    if not name:
+        return ""
+    from kustosz.access.users import printed
+
+    with ctx.vault.reading() as s:
+        return printed(s, name)
 
 
 def _recorder_notes(ctx: Ctx) -> dict[int, str]:
