@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -251,7 +251,11 @@ def test_a_session_that_is_over_unknown_or_asked_beyond_its_scope(material: Mate
     codes = [c for c, _ in _register_rows(page)]
     assert codes == ["session_over", "session_over", "revoked", "revoked", "session_unknown",
                      "outside_scope"]
-    assert token not in page  # the register never shows a session's token
+    assert token not in page  # the register never shows a session's token, but its number
+    with m.vault.reading() as s:
+        number = s.execute(select(ViewingSession.id)).scalar_one()
+    assert f"strona przeglądu (sesja nr {number})" in page
+    assert f"materiał (sesja nr {number}): segment/{m.live.id}.ts" in page
     assert "Dostęp" in page and "wyjaśnienie szkody" in page  # the access itself is there
 
 
@@ -281,3 +285,33 @@ def test_a_forged_register_filter_is_said_and_everything_shown(
     assert r.status_code == 422 and field in r.text
     assert "<script>alert(1)</script>" not in r.text
     assert [c for c, _ in _register_rows(r.text)] == ["no_authorisation"]  # all shown
+
+
+def test_the_call_register_says_why_it_stopped_answering(material: Material) -> None:
+    """web/calls.py goes through the same guard: a search after the authorisation expired
+    is a Polish page naming it (the browser), JSON with the code (format=json, htmx aside),
+    and nothing of the calls is shown."""
+    m = material
+    user(m.vault, "ola", ["viewer"], password=None)
+    auth_id = authorise(m.vault, "ola", ["calls"], sources=["centrala"])
+    c = signed_in(m.vault, "ola")
+    now = datetime.now(UTC)
+    r = c.post("/media/start", data={
+        "csrf": csrf_of(m.vault, c), "action": "calls", "source": "centrala",
+        "from": _local(m.vault, now - timedelta(hours=3)), "to": _local(m.vault, now),
+        "purpose": "skarga", "case_ref": "SK.1"})
+    assert r.status_code == 303, r.text
+    token = r.headers["location"].rsplit("/", 1)[1]
+    assert c.get(f"/media/{token}/calls", headers=HTML).status_code == 200
+    with m.vault.transaction() as s:  # the approver shortened it: it ended a minute ago
+        s.get(Authorisation, auth_id).valid_to = now - timedelta(minutes=1)
+    r = c.get(f"/media/{token}/calls", params={"number": "600100200"}, headers=HTML)
+    assert r.status_code == 403 and "600100200" not in r.text.split("<main>")[1]
+    reason, text = _box(r.text)
+    assert reason == "expired" and f"Twoje upoważnienie nr {auth_id} wygasło" in text
+    r = c.get(f"/media/{token}/calls", params={"format": "json"})
+    assert r.status_code == 403 and r.json()["reason"] == "expired"
+    # the English reader gets the English sentence
+    c.cookies.set("kustosz_lang", "en", domain="testserver.local")
+    r = c.get(f"/media/{token}/calls", headers=HTML)
+    assert _box(r.text)[0] == "expired" and f"authorisation {auth_id} expired" in _box(r.text)[1]

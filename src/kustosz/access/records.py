@@ -450,11 +450,20 @@ class RegisterRow:
     seq: int | None = None  # the refusal's audit entry
 
 
+_SESSION_IN_PATH = re.compile(r"^/(view|media)/<(viewing (\d+)|unknown)>(.*)$")
+
+
 def _subject_pl(subject: str) -> str:
     for en, pl in _SUBJECT_PL:
         if subject.startswith(en):
             return pl + subject[len(en):]
-    if subject.startswith("/"):  # a media address: never show its session token
+    found = _SESSION_IN_PATH.match(subject)
+    if found:  # /view/<viewing 7>/end, /media/<viewing 7>/segment/4.ts
+        kind, _, number, rest = found.groups()
+        session = f"sesja nr {number}" if number else "nieznana sesja"
+        page = "strona przeglądu" if kind == "view" else "materiał"
+        return f"{page} ({session}){': ' + rest.lstrip('/') if rest else ''}"
+    if subject.startswith("/"):  # an older entry's address: never show a session's token
         return "żądanie " + _TOKEN_IN_PATH.sub("/media/…/", subject)
     return subject
 
