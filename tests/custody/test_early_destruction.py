@@ -5,10 +5,12 @@ keeps the automatic reason. Refused confirmations change nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from tests.conftest import Cli, snapshot
 from tests.custody.custody_helpers import people, record, setup_camera
@@ -115,3 +117,22 @@ def test_the_command_line_asks_for_the_reason(sqlite_vault: Vault, tmp_path: Pat
     cli("copies", "destroy", number, "--by", "komisja1", "--reason", REASON)
     out = cli("copies", "destroy", number, "--by", "komisja2").output
     assert "destruction protocol" in out
+
+
+def test_the_command_line_prints_the_papers_of_a_given_handover(sqlite_vault: Vault,
+                                                                 tmp_path: Path) -> None:
+    number = _copy(sqlite_vault, tmp_path)
+    cli = Cli(sqlite_vault.root)
+    first = cli("copies", "handover", number, "--receiver", "asp. Ewa Łęcka, KPP Pleszew",
+                "--by", "informatyk").output
+    second = cli("copies", "handover", number, "--receiver", "sędzia Adam Wróbel, SR Pleszew",
+                 "--by", "informatyk").output
+    ids = [int(re.search(r"\(handover (\d+)\)", o).group(1)) for o in (first, second)]
+    assert ids[0] != ids[1]
+    out = tmp_path / "p.pdf"
+    cli("documents", "render", "receipt", "--copy", number, "--handover", str(ids[0]),
+        "--out", str(out))
+    assert "Ewa Łęcka" in " ".join(PdfReader(out).pages[0].extract_text().split())
+    bad = cli("documents", "render", "receipt", "--copy", number, "--handover", "999",
+              "--out", str(out), ok=False)
+    assert bad.exit_code != 0 and "has no handover 999" in bad.output

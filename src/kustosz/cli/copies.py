@@ -118,15 +118,15 @@ def copies_handover(number: str,
                                                  "(generated if omitted).")) -> None:
     """Hand a copy over; prints the handover protocol (2 copies) and the receipt."""
     with open_vault() as vault:
-        _h, pw = hand_over(vault, number, receiver=receiver, by=by, actor=actor(),
-                           request_id=request_id, medium=medium, zip_to=zip_to,
-                           password=password)
-        with vault.reading() as s:
-            proto = _render(vault, *papers.handover_doc(s, vault.policy, number),
-                            f"protokol-przekazania-{number}")
-            receipt = _render(vault, *papers.receipt_doc(s, vault.policy, number),
-                              f"pokwitowanie-{number}")
-    console.print(f"copy {number} handed over to {receiver}")
+        h, pw = hand_over(vault, number, receiver=receiver, by=by, actor=actor(),
+                          request_id=request_id, medium=medium, zip_to=zip_to,
+                          password=password)
+        with vault.reading() as s:  # each handover its own papers (a copy may go twice)
+            proto = _render(vault, *papers.handover_doc(s, vault.policy, number, h.id),
+                            f"protokol-przekazania-{number}-{h.id}")
+            receipt = _render(vault, *papers.receipt_doc(s, vault.policy, number, h.id),
+                              f"pokwitowanie-{number}-{h.id}")
+    console.print(f"copy {number} handed over to {receiver} (handover {h.id})")
     console.print(f"handover protocol: {proto}\nreceipt: {receipt}")
     if zip_to is not None:
         console.print(f"ZIP: {zip_to}")
@@ -137,7 +137,10 @@ def copies_handover(number: str,
 @fails_cleanly
 def copies_destroy(number: str, by: str = typer.Option(..., "--by",
                                                        help="Commission member confirming."),
-                   reason: str = typer.Option(None, "--reason")) -> None:
+                   reason: str = typer.Option(
+                       None, "--reason", help="Why the commission destroys it: required on the "
+                       "first confirmation before the copy's keep-until date; printed in the "
+                       "destruction protocol.")) -> None:
     """Confirm a copy's destruction; the second confirmation by another member destroys it."""
     with open_vault() as vault:
         _d, done = confirm(vault, number, by, actor(), reason)
@@ -221,6 +224,9 @@ def registers_print(kind: str = typer.Option(..., "--kind",
 def documents_render(name: str,
                      request_id: int = typer.Option(None, "--request"),
                      number: str = typer.Option(None, "--copy", help="Copy number, e.g. 7/2026."),
+                     handover_id: int = typer.Option(
+                         None, "--handover", help="handover-protocol/receipt: which handover of "
+                         "the copy (default: its last; `kustosz copies list` names them)."),
                      kind: str = typer.Option("camera", "--source-kind",
                                               help="clause/sign: camera or phone."),
                      out: Path = typer.Option(None, "--out")) -> None:
@@ -240,8 +246,9 @@ def documents_render(name: str,
                 raise InputError(f"{name} needs --copy NUMBER")
             build = {"label": lambda: papers.label_doc(s, policy, number, bundles.fingerprint(
                         bundles.office_key(vault.root).public_key())),
-                     "handover-protocol": lambda: papers.handover_doc(s, policy, number),
-                     "receipt": lambda: papers.receipt_doc(s, policy, number),
+                     "handover-protocol": lambda: papers.handover_doc(s, policy, number,
+                                                                      handover_id),
+                     "receipt": lambda: papers.receipt_doc(s, policy, number, handover_id),
                      "destruction-protocol": lambda: papers.destruction_doc(s, policy, number)}
             name, data = build[name]()
         elif name == "clause":

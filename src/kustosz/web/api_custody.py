@@ -120,7 +120,9 @@ async def copies_handover(number: str, body: HandoverIn, request: Request,
 
 class DestroyIn(BaseModel):
     confirm: str = Field(description="The copy's number, typed again to confirm.")
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="The commission's reason: required "
+                               "on the first confirmation before the copy's keep-until date "
+                               "(422 naming 'reason' otherwise); printed in the protocol.")
 
 
 @router.post("/copies/{number:path}/destroy")
