@@ -65,8 +65,8 @@ def test_recorder_states_in_polish_words(sqlite_web_vault: Vault) -> None:
         assert s.execute(select(Gap)).scalars().first() is not None
     day = (today - timedelta(days=3) + timedelta(days=14)).strftime("%d.%m.%Y")
     assert notes == {
-        rec: "nagrywa (kodek hevc) — tego obrazu nie da się odtworzyć w przeglądarce",
-        down: "nie nagrywa: kamera odrzuciła login lub hasło (401)",
+        rec: "kodek hevc — tego obrazu nie da się odtworzyć w przeglądarce",
+        down: "kamera odrzuciła login lub hasło (401)",
         wait: f"nagrywanie może się rozpocząć {day} (poinformowanie pracowników + 14 dni, "
               "oznaczenie + 1 dzień)",
         off: "kamera wyłączona przez administratora"}
@@ -109,7 +109,7 @@ def test_disk_alerts_are_polish_on_the_dashboard(sqlite_web_vault: Vault) -> Non
     v = sqlite_web_vault
     relieve_pressure(v, actor="test", free_space=lambda: (1, 100))
     alerts = " ".join(v.alerts_open())
-    assert "Mało miejsca na dysku: wolne 1.0%" in alerts
+    assert "Mało miejsca na dysku: wolne 1,0%, mniej niż wymagane 5,0%." in alerts
     assert "pozostały tylko nagrania objęte zabezpieczeniem" in alerts
     user(v, "iod", ["dpo"])
     c = client(v)

@@ -316,14 +316,15 @@ def recorder_notes(session: Session, policy: Policy,
     for st in session.execute(select(RecorderStatus)).scalars():
         cause = causes.get(st.source_id)
         cause_pl = CAUSES_PL.get(cause, "przyczyna nieznana") if cause else None
+        # The state itself has its own column ("nagrywa", "nie nagrywa"); the note says why.
         if st.state == "recording":
-            note = f"nagrywa (kodek {st.codec})" if st.codec else "nagrywa"
+            note = f"kodek {st.codec}" if st.codec else ""
             if st.codec and st.codec not in BROWSER_CODECS:
                 note += " — tego obrazu nie da się odtworzyć w przeglądarce"
         elif st.state == "connecting":
             note = "łączenie z kamerą"
         elif st.state == "down":
-            note = f"nie nagrywa: {cause_pl}" if cause_pl else "kamera nie nagrywa"
+            note = cause_pl or "przyczyna nieznana"
         elif st.state == "stopped":
             note = "rejestrator zatrzymany" + (f"; ostatni problem: {cause_pl}" if cause_pl
                                                else "")

@@ -54,8 +54,8 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     if deputy and "deputy" not in policy.approvers:
         raise InputError(f"the office's rules let only the {policy.approver_title} decide; "
                          "no deputy is named [disclosure.approvers]",
-                         pl=f"Zasady urzędu powierzają decyzję wyłącznie: "
-                            f"{policy.approver_title}; nie przewidują zastępcy "
+                         pl=f"Według zasad urzędu decyzję podejmuje wyłącznie "
+                            f"{policy.approver_title}; zasady nie przewidują zastępstwa "
                             "[disclosure.approvers].")
     if not deputy and "head" not in policy.approvers:
         raise InputError("the office's rules name no head as approver",

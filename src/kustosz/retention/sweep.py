@@ -202,9 +202,10 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                "oldest material that no hold covers")
     log.warning(message)
     with vault.transaction() as s:
+        free_pl, needed_pl = (f"{x:.1f}".replace(".", ",") for x in (start_pct, threshold))
         s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=(
-            f"Mało miejsca na dysku: wolne {start_pct:.1f}%, mniej niż wymagane "
-            f"{threshold:.1f}%. Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")))
+            f"Mało miejsca na dysku: wolne {free_pl}%, mniej niż wymagane {needed_pl}%. "
+            "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")))
         audit(s, actor, "alert.disk_pressure", "storage", {"free_percent": round(start_pct, 2)})
     rule = f"disk pressure: free space below {threshold:g}%"
     while True:
