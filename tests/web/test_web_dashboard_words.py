@@ -137,3 +137,23 @@ def test_pages_can_name_people_by_display_name_not_login(sqlite_web_vault: Vault
     out = TEMPLATES.env.from_string("{{ printed('akowalska') }}").render(
         printed=lambda n: _printed(ctx, n))
     assert out == "Anna Kowalska, inspektor"
+
+
+def test_a_broken_audit_chain_is_told_in_polish_with_the_detail_for_it(
+        sqlite_web_vault: Vault) -> None:
+    import json
+
+    from kustosz.db.models import Setting
+    from kustosz.web.pages import AUDIT_KEY
+
+    v = sqlite_web_vault
+    with v.transaction() as s:
+        s.merge(Setting(key=AUDIT_KEY, value=json.dumps({
+            "at": datetime.now(UTC).isoformat(), "entries": 12, "by": "iod",
+            "problem": "entry 7: hash does not match its content"})))
+    user(v, "iod", ["dpo"])
+    c = client(v)
+    login(c, "iod")
+    page = c.get("/").text
+    assert "Dziennik zdarzeń jest naruszony albo niekompletny — powiadom informatyka" in page
+    assert "Szczegóły techniczne (dla informatyka): entry 7: hash does not match" in page
