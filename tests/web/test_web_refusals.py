@@ -7,7 +7,9 @@ shows each attempt with its reason, filterable. The real app, SQLite and Postgre
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -315,3 +317,34 @@ def test_the_call_register_says_why_it_stopped_answering(material: Material) -> 
     c.cookies.set("kustosz_lang", "en", domain="testserver.local")
     r = c.get(f"/media/{token}/calls", headers=HTML)
     assert _box(r.text)[0] == "expired" and f"authorisation {auth_id} expired" in _box(r.text)[1]
+
+
+def test_the_register_downloads_as_csv_with_refusals_and_their_reasons(
+        material: Material) -> None:
+    m = material
+    user(m.vault, "ola", ["viewer"], password=None)
+    user(m.vault, "iod", ["dpo"], password=None)
+    c = signed_in(m.vault, "ola")
+    assert c.post("/media/start", data={"csrf": csrf_of(m.vault, c), **_form(m)}) \
+        .status_code == 403
+    authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
+    typed = {**_form(m), "purpose": '=HYPERLINK("http://zly.example","kliknij")'}
+    assert c.post("/media/start", data={"csrf": csrf_of(m.vault, c), **typed}) \
+        .status_code == 303
+    dpo = signed_in(m.vault, "iod")
+    r = dpo.get("/access-log", params={"format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:7] == ["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy"]
+    access, refusal = rows[1], rows[2]  # newest first
+    assert access[5].startswith("dostęp (sesja nr") and access[8].startswith("'=HYPERLINK")
+    assert refusal[2] == "ola" and refusal[4] == "źródło cam-hol" and refusal[5] == "odmowa"
+    assert refusal[6] == "brak upoważnienia"
+    only = list(csv.reader(io.StringIO(dpo.get(
+        "/access-log", params={"format": "csv", "show": "refused"}).text)))
+    assert [row[5] for row in only[1:]] == ["odmowa"]
+    # a forged filter is said on the page, not turned into a file
+    r = dpo.get("/access-log", params={"format": "csv", "reason": "=1+1"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    # the viewer cannot download it either
+    assert c.get("/access-log", params={"format": "csv"}).status_code == 403

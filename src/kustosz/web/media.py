@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -477,6 +478,8 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
 
 # -- the access register (R6.3 supervision): accesses and refused attempts --------------------
 SHOW_PL = {"all": "wszystkie wpisy", "access": "tylko dostępy", "refused": "tylko odmowy"}
+PAGE_ROWS = 200  # the newest lines the page shows
+CSV_ROWS = 20000  # and the download
 
 
 def access_register(ctx: Ctx) -> Response:
@@ -498,11 +501,56 @@ def access_register(ctx: Ctx) -> Response:
             errors["reason"] = "Nieznany powód odmowy — wybierz z listy."
     if reason is not None:
         show = "refused"
+    as_csv = ctx.request.query_params.get("format") == "csv"
     with ctx.vault.reading() as s:
-        rows = records.register(s, ctx.vault.policy.timezone, show, reason)
+        rows = records.register(s, ctx.vault.policy.timezone, show, reason,
+                                limit=CSV_ROWS if as_csv else PAGE_ROWS)
         names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
     form = {"show": show, "reason": reason.value if reason else ""}
+    if as_csv and not errors:
+        return Response(_register_csv(ctx, rows, names), media_type="text/csv; charset=utf-8",
+                        headers={**NO_STORE, "Content-Disposition":
+                                 'attachment; filename="rejestr-dostepu.csv"'})
     return page(ctx, "access_log.html", 422 if errors else 200, rows=rows, names=names,
                 actions=ACTIONS, shows=SHOW_PL, reasons=records.REASONS, form=form,
                 reason_options=[(r.value, w.label) for r, w in records.REASONS.items()],
-                errors=errors, refused_count=sum(1 for r in rows if r.refused))
+                errors=errors, refused_count=sum(1 for r in rows if r.refused),
+                csv_query=urlencode({k: v for k, v in {**form, "format": "csv"}.items() if v}))
+
+
+def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, str]) -> str:
+    """The register as shown, for a spreadsheet (cells that would start a formula are
+    neutralised: purposes and cases are typed by people)."""
+    import csv
+    import io
+
+    from kustosz.custody.registers import spreadsheet_safe
+
+    tz = ctx.vault.policy.timezone
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%d.%m.%Y %H:%M:%S") if value else ""
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy",
+                     "Szczegóły odmowy", "Cel", "Sprawa", "Wniosek", "Obecny", "Stanowisko",
+                     "Pobrań"])
+    for r in rows:
+        v = r.viewing
+        if v is None:
+            cells = [when(r.at), "", r.user_name, ACTIONS.get(r.action or "", r.action or ""),
+                     r.what, "odmowa", records.REASONS[r.reason].label if r.reason else "",
+                     r.reason_pl, "", "", "", "", r.client, ""]
+        else:
+            what = " ".join(x for x in (names.get(v.source_id or 0, ""),
+                                        f"rozmowa {v.recording_id}" if v.recording_id else "",
+                                        f"kopia {v.copy_id}" if v.copy_id else "") if x)
+            if v.window_start and v.window_end:
+                what += f" ({when(v.window_start)} – {when(v.window_end)})"
+            cells = [when(v.started_at), when(v.last_at), v.user_name,
+                     ACTIONS.get(v.action, v.action), what, f"dostęp (sesja nr {v.id})", "", "",
+                     v.purpose, v.case_ref or "", v.request_id or "", v.witness or "",
+                     v.client, v.served]
+        writer.writerow([spreadsheet_safe(c) for c in cells])
+    return buf.getvalue()
