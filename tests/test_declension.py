@@ -84,7 +84,8 @@ SENTENCES = {
                  ["Decyzja {approver_gen}",
                   "Decyzja podjęta w zastępstwie przez {deputy_acc}, z powodu nieobecności "
                   "{approver_gen}."]),
-    "listening-protocol": ({}, ["Stanowisko {approver_gen} co do dalszych czynności"]),
+    "listening-protocol": ({}, ["z odsłuchania rozmowy telefonicznej {office_in}",
+                                "Stanowisko {approver_gen} co do dalszych czynności"]),
     "declaration": ({"employee": "Jan Kowalski", "position": "referent", "unit": None,
                      "version": "1", "purposes": None},
                     ["sposobie zastosowania monitoringu {office_in} (wersja"]),
