@@ -151,9 +151,10 @@ def test_a_broken_audit_chain_is_told_in_polish_with_the_detail_for_it(
         s.merge(Setting(key=AUDIT_KEY, value=json.dumps({
             "at": datetime.now(UTC).isoformat(), "entries": 12, "by": "iod",
             "problem": "entry 7: hash does not match its content"})))
-    user(v, "iod", ["dpo"])
+    user(v, "iod", ["dpo"], display="Iwona Dobrowolska")
     c = client(v)
     login(c, "iod")
     page = c.get("/").text
+    assert "(Iwona Dobrowolska) — " in page  # who checked it, by name, not login
     assert "Dziennik zdarzeń jest naruszony albo niekompletny — powiadom informatyka" in page
     assert "Szczegóły techniczne (dla informatyka): entry 7: hash does not match" in page
