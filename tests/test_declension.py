@@ -76,7 +76,8 @@ SENTENCES = {
                        "Zwracam się o udostępnienie danych rozmów telefonicznych {office_gen} "
                        "z dnia", "Decyzja {approver_gen}"]),
     "request-video": ({"requester": "Jan Kowalski", "description": "kolizja"},
-                      ["danych z monitoringu wizyjnego {office_gen} z dnia",
+                      ["udostępnienie danych z monitoringu wizyjnego {office_gen} Zwracam się",
+                       "danych z monitoringu wizyjnego {office_gen} z dnia",
                        "Decyzja {approver_gen}"]),
     "decision": ({"request_id": 7, "received_on": "01.03.2026", "date": "02.03.2026",
                   "requester": "Policja", "kind_pl": "uprawniony organ", "subject": "nagranie",
