@@ -192,3 +192,11 @@ def test_a_declined_form_of_the_wrong_type_is_refused() -> None:
 ])
 def test_w_or_we(locative: str, expected: str) -> None:
     assert in_(locative) == expected
+
+
+def test_policy_show_prints_the_declined_forms(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("init", "--preset", "miedziana-gora")
+    out = cli("policy", "show").output
+    assert "od Urzędu Gminy Miedziana Góra; w Urzędzie Gminy Miedziana Góra" in out
+    assert "decyzja Wójta Gminy Miedziana Góra; przez Wójta Gminy Miedziana Góra" in out
+    assert "nieobecność Zastępcy Wójta; przez Zastępcę Wójta" in out

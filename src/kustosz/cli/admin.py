@@ -61,6 +61,10 @@ def policy_show(as_json: bool = typer.Option(False, "--json")) -> None:
         table.add_row("disclosure approved by", ", ".join(
             p.approver_title if a == "head" else p.deputy_title for a in p.approvers))
         table.add_row("time zone", p.timezone.key)
+        n = p.names  # what documents print inside sentences (office.name_genitive, …)
+        table.add_row("office in sentences", f"od {n.office_gen}; {n.office_in}")
+        table.add_row("head in sentences", f"decyzja {n.approver_gen}; przez {n.approver_acc}")
+        table.add_row("deputy in sentences", f"nieobecność {n.deputy_gen}; przez {n.deputy_acc}")
         console.print(table)
 
 
