@@ -338,7 +338,7 @@ def test_the_register_downloads_as_csv_with_refusals_and_their_reasons(
     assert rows[0][:7] == ["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy"]
     access, refusal = rows[1], rows[2]  # newest first
     assert access[5].startswith("dostęp (sesja nr") and access[8].startswith("'=HYPERLINK")
-    assert refusal[2] == "ola" and refusal[4] == "źródło cam-hol" and refusal[5] == "odmowa"
+    assert refusal[2] == "Ola (ola)" and refusal[4] == "źródło cam-hol" and refusal[5] == "odmowa"
     assert refusal[6] == "brak upoważnienia"
     only = list(csv.reader(io.StringIO(dpo.get(
         "/access-log", params={"format": "csv", "show": "refused"}).text)))

@@ -25,7 +25,7 @@ from kustosz.audit import append as audit
 from kustosz.db.access import ViewingSession
 from kustosz.db.calls import Call
 from kustosz.db.cameras import Gap
-from kustosz.db.custody import Copy
+from kustosz.db.custody import Copy, User
 from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
@@ -506,19 +506,22 @@ def access_register(ctx: Ctx) -> Response:
         rows = records.register(s, ctx.vault.policy.timezone, show, reason,
                                 limit=CSV_ROWS if as_csv else PAGE_ROWS)
         names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
+        people = {u.name: u.display_name for u in s.execute(select(User)).scalars()}
     form = {"show": show, "reason": reason.value if reason else ""}
     if as_csv and not errors:
-        return Response(_register_csv(ctx, rows, names), media_type="text/csv; charset=utf-8",
+        return Response(_register_csv(ctx, rows, names, people),
+                        media_type="text/csv; charset=utf-8",
                         headers={**NO_STORE, "Content-Disposition":
                                  'attachment; filename="rejestr-dostepu.csv"'})
     return page(ctx, "access_log.html", 422 if errors else 200, rows=rows, names=names,
                 actions=ACTIONS, shows=SHOW_PL, reasons=records.REASONS, form=form,
                 reason_options=[(r.value, w.label) for r, w in records.REASONS.items()],
-                errors=errors, refused_count=sum(1 for r in rows if r.refused),
+                errors=errors, refused_count=sum(1 for r in rows if r.refused), people=people,
                 csv_query=urlencode({k: v for k, v in {**form, "format": "csv"}.items() if v}))
 
 
-def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, str]) -> str:
+def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, str],
+                  people: dict[str, str]) -> str:
     """The register as shown, for a spreadsheet (cells that would start a formula are
     neutralised: purposes and cases are typed by people)."""
     import csv
@@ -531,6 +534,9 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M:%S") if value else ""
 
+    def who(name: str) -> str:
+        return f"{people[name]} ({name})" if name in people else name
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy",
@@ -539,7 +545,7 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
     for r in rows:
         v = r.viewing
         if v is None:
-            cells = [when(r.at), "", r.user_name, ACTIONS.get(r.action or "", r.action or ""),
+            cells = [when(r.at), "", who(r.user_name), ACTIONS.get(r.action or "", r.action or ""),
                      r.what, "odmowa", records.REASONS[r.reason].label if r.reason else "",
                      r.reason_pl, "", "", "", "", r.client, ""]
         else:
@@ -548,7 +554,7 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
                                         f"kopia {v.copy_id}" if v.copy_id else "") if x)
             if v.window_start and v.window_end:
                 what += f" ({when(v.window_start)} – {when(v.window_end)})"
-            cells = [when(v.started_at), when(v.last_at), v.user_name,
+            cells = [when(v.started_at), when(v.last_at), who(v.user_name),
                      ACTIONS.get(v.action, v.action), what, f"dostęp (sesja nr {v.id})", "", "",
                      v.purpose, v.case_ref or "", v.request_id or "", v.witness or "",
                      v.client, v.served]
