@@ -62,7 +62,8 @@ def test_page_refuses_a_decision_keyed_for_the_head_without_paper(material: Mate
         "paper_ref": "OR.0012.9.2026"})
     assert r.status_code == 303
     page = c.get(f"/requests/{rid}").text
-    assert "OR.0012.9.2026" in page and "informatyk" in page and "burmistrz" in page
+    # by name, as on paper: the keyer (informatyk) and the head (burmistrz)
+    assert "OR.0012.9.2026" in page and "Piotr Wiśniewski" in page and "Jan Kowalski" in page
     with m.vault.reading() as s:
         d = s.execute(select(Decision).where(Decision.request_id == rid)).scalar_one()
     assert (d.decided_by, d.keyed_by, d.paper_ref) == ("burmistrz", "informatyk",
