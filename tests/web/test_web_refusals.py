@@ -348,3 +348,23 @@ def test_the_register_downloads_as_csv_with_refusals_and_their_reasons(
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     # the viewer cannot download it either
     assert c.get("/access-log", params={"format": "csv"}).status_code == 403
+
+
+def test_a_copy_destroyed_after_the_session_opened_is_material_gone(material: Material) -> None:
+    m = material
+    authorise(m.vault, "informatyk", ["export"], kinds=["camera"])
+    c = signed_in(m.vault, "informatyk")
+    r = c.post("/media/start", data={"csrf": csrf_of(m.vault, c), "action": "export",
+                                     "copy": m.copy_number, "purpose": "przekazanie policji"})
+    assert r.status_code == 303, r.text
+    token = r.headers["location"].rsplit("/", 1)[1]
+    from kustosz.db.custody import Copy
+
+    with m.vault.transaction() as s:
+        s.execute(select(Copy).where(Copy.number == m.copy_number)).scalar_one().state = \
+            "destroyed"
+    r = c.get(f"/media/{token}/copy.zip")
+    assert r.status_code == 403 and r.json()["reason"] == "material_gone"
+    r = c.get(f"/view/{token}")
+    assert r.status_code == 403 and _box(r.text)[0] == "material_gone"
+    assert "Tego materiału już nie ma" in _box(r.text)[1]
