@@ -250,9 +250,11 @@ def test_a_session_that_is_over_unknown_or_asked_beyond_its_scope(material: Mate
     assert c.get(f"/media/{token}/vod.m3u8").json()["reason"] == "session_over"
     user(m.vault, "iod", ["dpo"], password=None)
     page = signed_in(m.vault, "iod").get("/access-log").text
-    codes = [c for c, _ in _register_rows(page)]
-    assert codes == ["session_over", "session_over", "revoked", "revoked", "session_unknown",
-                     "outside_scope"]
+    rows = _register_rows(page)
+    assert [c for c, _ in rows] == ["session_over", "session_over", "revoked", "revoked",
+                                    "session_unknown", "outside_scope"]
+    assert all(PLAYBACK in text for c, text in rows if c != "session_unknown")
+    assert "Ewa" in rows[4][1]  # the one who tried someone else's session
     assert token not in page  # the register never shows a session's token, but its number
     with m.vault.reading() as s:
         number = s.execute(select(ViewingSession.id)).scalar_one()

@@ -382,7 +382,7 @@ def admit(session: Session, token: str, user: User | None, action: str | None = 
     if vs is None or vs.user_id != user.id:
         raise Refused(Reason.SESSION_UNKNOWN)
     if vs.ended_at is not None or vs.started_at + timedelta(hours=SESSION_HOURS) <= now:
-        raise Refused(Reason.SESSION_OVER, {"viewing": vs.id})
+        raise Refused(Reason.SESSION_OVER, {"viewing": vs.id, "action": vs.action})
     if action is not None and vs.action != action:
         raise Refused(Reason.OUTSIDE_SCOPE, {"viewing": vs.id, "session_action": vs.action,
                                              "asked": action})
