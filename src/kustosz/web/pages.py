@@ -187,7 +187,8 @@ def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
     with ctx.vault.reading() as s:
         views = holds_mod.list_holds(s, include_released=True)
         sources = [x.name for x in s.execute(select(Source).order_by(Source.name)).scalars()]
-    return page(ctx, "holds.html", status, views=views, sources=sources,
+        placers = {v.hold.placed_by: printed(s, v.hold.placed_by) for v in views}
+    return page(ctx, "holds.html", status, views=views, sources=sources, placers=placers,
                 source_options=[(name, name) for name in sources], form=form,
                 errors=errors, error=error, msg=flash_of(ctx))
 
