@@ -506,3 +506,17 @@ def test_revoking_a_token_twice_is_refused_in_polish(sqlite_vault: Vault) -> Non
     r = c.post("/account/tokens/999/revoke", data={"csrf": csrf})
     assert r.status_code == 404 and "Nie ma tokenu nr 999." in r.text
     assert "already revoked" not in r.text and "no token" not in r.text
+
+
+@pytest.mark.parametrize("typed, step", [("2026-03-02T14:05:33", "1"), ("2026-03-02T14:05", None)])
+def test_a_time_to_the_second_can_be_sent_back(sqlite_vault: Vault, typed: str,
+                                               step: str | None) -> None:
+    """A start form reached from a link with seconds would fail the browser's default
+    60-second step, and could not be sent at all: such a field steps by the second."""
+    people(sqlite_vault)
+    c = client(sqlite_vault)
+    session_for(sqlite_vault, c, "burmistrz")
+    r = c.get(f"/media/start?action=playback&source=cam-hol&from={typed}&to={typed}")
+    assert r.status_code == 200, r.text
+    found = elements(r.text).by_id["f-from"]
+    assert found["value"] == typed and found.get("step") == step
