@@ -119,6 +119,13 @@ def test_listening_protocol_is_printed_and_attached_to_the_request(material: Mat
     r = c.post(f"/view/{token}/protocol", data={"csrf": csrf, "listeners": "Ola Nowak",
                                                  "breach": "", "causes": "nieznane"})
     assert r.status_code == 422 and "nieznane" in r.text and "wymagane" in r.text
+    # another person's session: the refusal names its condition, like every media refusal
+    other = client(m.vault)
+    user(m.vault, "ela", ["viewer"], password=None)
+    session_for(m.vault, other, "ela")
+    r = other.post(f"/view/{token}/protocol", data={
+        "csrf": csrf_of(m.vault, other), "listeners": "Ela", "breach": "x"})
+    assert r.status_code == 403 and "Nie ma takiej sesji przeglądu" in r.text, r.text
     r = c.post(f"/view/{token}/protocol", data={
         "csrf": csrf, "listeners": "Ola Nowak, inspektor", "breach": "groźby wobec pracownika",
         "actions": "zawiadomienie Policji"})

@@ -33,7 +33,7 @@ from kustosz.errors import FieldError, InputError, KustoszError, NotFound
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.forms import by_field
 from kustosz.web.gate import gate
-from kustosz.web.media import Blocked, guard
+from kustosz.web.media import Blocked, guard, refusal_answer
 from kustosz.web.pages import _when, form_of
 from kustosz.web.params import PathId
 
@@ -405,8 +405,8 @@ async def listening_protocol(token: str, request: Request,
         try:
             # the whole media guard, allow-list included: the form shows the call's numbers
             vs, scope = guard(ctx, s, token, "listening")
-        except Blocked:  # returning commits the refusal's audit entry
-            return page(ctx, "error.html", 403, message="Brak dostępu do tej sesji odsłuchu.")
+        except Blocked as exc:  # returning commits the refusal's audit entry
+            return refusal_answer(ctx, exc.refused)
         if errors:
             call = s.get(Call, scope.recording.id) if scope.recording else None
             return page(ctx, "view.html", 422, vs=vs, scope=scope, token=token, call=call,
