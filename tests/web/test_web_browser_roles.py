@@ -104,7 +104,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         assert found, shown
         one_time = found.group(1)
         assert "Tomasz Lis" in page.inner_text("table")
-        page.screenshot(path=str(shots / "16-uzytkownicy.png"), full_page=True)
+        page.screenshot(path=str(shots / "18-uzytkownicy.png"), full_page=True)
         # the workstation allow-list: the office network plus this workstation, saved
         page.goto(f"{base}/admin/settings")
         page.fill("#f-allowlist", "127.0.0.1\n192.168.10.0/24")
@@ -162,7 +162,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
                                                 "mimeType": "text/csv", "buffer": csv}])
         page.click("form[action='/employees/import'] button")
         assert "Łucja Gęślicka" in page.inner_text("body")
-        page.screenshot(path=str(shots / "17-pracownicy.png"), full_page=True)
+        page.screenshot(path=str(shots / "19-pracownicy.png"), full_page=True)
         row = page.locator("tr", has_text="Łucja Gęślicka")
         href = row.locator("a[href$='/declaration']").get_attribute("href")
         assert href

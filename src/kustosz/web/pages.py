@@ -412,6 +412,10 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
     ctx.need("custody_read")
     try:
         a, b = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        return page(ctx, "error.html", 422, message="Nie można przygotować rejestru: podaj "
+                    "daty „od” i „do” w postaci RRRR-MM-DD.")
+    try:
         with ctx.vault.reading() as s:
             reg = registers.build(s, ctx.vault.policy, kind, a, b,
                                   locations=locations.may_see(ctx))
@@ -427,8 +431,9 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
                          data_root=ctx.vault.root)
             return Response(pdf, media_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})
-    except (KustoszError, ValueError) as exc:
-        return page(ctx, "error.html", 422, message=f"Nie można przygotować rejestru: {exc}")
+    except KustoszError as exc:
+        return page(ctx, "error.html", 422,
+                    message=f"Nie można przygotować rejestru: {ctx.said(exc)}")
     return page(ctx, "error.html", 404, message="Nieznany format.")
 
 
