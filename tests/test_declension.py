@@ -70,7 +70,7 @@ def _decided_by_deputy(policy) -> dict:
 # document -> (extra data, the sentences it must print: format keys are the Names fields)
 SENTENCES = {
     "authorisation": ({"number": "1/2026", "holder": "Jan Kowalski", "scope": "odtwarzanie"},
-                      ["zarejestrowanych w systemie monitoringu {office_gen} w zakresie"]),
+                      ["zarejestrowanych w {system_loc} {office_gen} w zakresie"]),
     "request-calls": ({"requester": "Komenda Powiatowa Policji", "caller": "+48 75 000 00 00"},
                       ["o udostępnienie nagrań rozmów telefonicznych {office_gen}",
                        "Zwracam się o udostępnienie danych rozmów telefonicznych {office_gen} "
@@ -101,7 +101,7 @@ WRONG = ("od {office}", "do {office}", "w {office}", "monitoringu {office}",
 def test_documents_put_the_office_and_its_head_in_the_right_case(preset: str,
                                                                   document: str) -> None:
     policy = load_policy(preset)
-    names = policy.names.as_dict()
+    names = policy.doc_names()
     extra, sentences = SENTENCES[document]
     data = blank(document, policy)
     data.update(extra)
@@ -200,3 +200,16 @@ def test_policy_show_prints_the_declined_forms(cli) -> None:  # type: ignore[no-
     assert "od Urzędu Gminy Miedziana Góra; w Urzędzie Gminy Miedziana Góra" in out
     assert "decyzja Wójta Gminy Miedziana Góra; przez Wójta Gminy Miedziana Góra" in out
     assert "nieobecność Zastępcy Wójta; przez Zastępcę Wójta" in out
+
+
+@pytest.mark.parametrize("preset,system", [
+    ("walbrzych", "systemie rejestracji rozmów telefonicznych"),  # 004 §9 ust. 1, zał. 1
+    ("boleslawiec", "systemie rejestracji rozmów telefonicznych"),
+    ("pleszew", "systemie monitoringu"), ("elblag", "systemie monitoringu"),
+    ("miedziana-gora", "systemie monitoringu")])
+def test_the_authorisation_names_the_system_the_office_runs(preset: str, system: str) -> None:
+    policy = load_policy(preset)
+    data = {**blank("authorisation", policy), "number": "1/2026", "holder": "Jan Kowalski"}
+    text = _text(render("authorisation", data))
+    assert f"do przetwarzania danych osobowych w {system}" in text
+    assert f"zarejestrowanych w {system} {policy.names.office_gen}" in text

@@ -149,8 +149,13 @@ class Policy:
 
     def doc_names(self) -> dict[str, str]:
         """The names for a document's data: "office" and "approver" in the nominative (as
-        headings and footers print them) and each declined form under its own key."""
-        return self.names.as_dict()
+        headings and footers print them) and each declined form under its own key; and the
+        system the documents speak of ("w systemie …"): an office that records calls only
+        calls it by its regulation's name [004 §9 ust. 1, zał. 1]."""
+        calls_only = [k for k, v in self.retention.items() if v] == ["phone"]
+        system = ("systemie rejestracji rozmów telefonicznych" if calls_only
+                  else "systemie monitoringu")
+        return {**self.names.as_dict(), "system_loc": system}
 
     def retention_for(self, kind: str) -> Period:
         period = self.retention.get(kind)
