@@ -78,6 +78,8 @@ def test_recorder_states_in_polish_words(sqlite_web_vault: Vault) -> None:
         assert note in page
     assert "401 Unauthorized" not in page and "camera disabled" not in page
     assert "recording hevc" not in page
+    cameras = c.get("/cameras").text  # the start rule of the camera still waiting
+    assert notes[wait] in cameras and "recording may start" not in cameras
 
 
 def test_a_camera_in_a_forbidden_room_says_why_in_polish(sqlite_web_vault: Vault) -> None:
