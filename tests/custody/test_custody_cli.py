@@ -116,3 +116,13 @@ def test_every_document_renders_blank_in_polish(cli: Cli, tmp_path: Path, name: 
                 "sign": "OBIEKT MONITOROWANY", "announcement": "gwiazdka",
                 "declaration": "Oświadczenie pracownika"}[name]
     assert expected in text
+
+
+def test_the_blank_declaration_has_the_offices_own_wording(cli: Cli, tmp_path: Path) -> None:
+    """`documents render declaration` prints what the web's declaration prints: Miedziana
+    Góra's regulation has its own annex line (access.employees.DECLARATION, one definition)."""
+    cli("init", "--preset", "miedziana-gora")
+    target = tmp_path / "declaration.pdf"
+    cli("documents", "render", "declaration", "--out", str(target))
+    text = " ".join(text_of(target).split())
+    assert "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego" in text

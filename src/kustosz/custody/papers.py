@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.employees import DECLARATION
 from kustosz.access.users import printed
 from kustosz.custody import destruction, handover
 from kustosz.custody.copies import fmt, get_copy
@@ -160,9 +161,13 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
 
 def blank(name: str, policy: Policy) -> dict[str, Any]:
     """A form to fill in by hand (or a document that needs only the office's details)."""
-    return {**policy.doc_names(),
+    data = {**policy.doc_names(),
             "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
             "rows": [], "members": [], "sources": [], "files": []}
+    if name == "declaration":  # the same wording as the web's, from its one definition
+        wording = DECLARATION.get(policy.preset or "", {})
+        data.update(annex=wording.get("annex"), purposes=wording.get("purposes"))
+    return data
 
 
 def save(pdf_dir: Path, stem: str) -> Path:
