@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kustosz demo
+	$(BIN)/kustosz demo $(ARGS)
 
 # Postfix is preseeded to "No configuration": it then writes no /etc/postfix/main.cf and starts
 # no system mail server on port 25 (its init script does nothing without main.cf).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -56,14 +57,66 @@ def _fresh_vault(root: Path, preset: str) -> Vault:
     return vault
 
 
+# One account per role, so that a newcomer can try every role's work in the browser at once
+# (issue 12: the demo documented the administrator only). login -> (name, roles, title)
+DEMO_PEOPLE: dict[str, tuple[str, list[str], str | None]] = {
+    "kierownik": ("Jan Kowalski", ["approver"], None),  # the office's head: its title
+    "sekretariat": ("Anna Nowak", ["custodian"], "sekretarz"),
+    "iod": ("Ewa Zielińska", ["dpo"], "Inspektor Ochrony Danych"),
+    "przegladajacy": ("Piotr Lewandowski", ["viewer"], "strażnik miejski"),
+    "komisja1": ("Marta Kamińska", ["commission"], "członek komisji"),
+    "komisja2": ("Tomasz Wójcik", ["commission"], "członek komisji"),
+    "kontrola": ("Barbara Dąbrowska", ["auditor"], "audytor wewnętrzny"),
+}
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _demo_people(vault: Vault) -> str:
+    """The demo's accounts (one shared password, not one-time: a newcomer switches between
+    them) and a year's authorisation for the viewer over every camera and phone line."""
+    from kustosz.access import accounts, passwords
+    from kustosz.access.authorisations import issue
+    from kustosz.access.users import add_user
+
+    password = passwords.one_time_password()
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        for login, (name, roles, title) in DEMO_PEOPLE.items():
+            user = add_user(s, login, name, roles, "demo",
+                            title=title or vault.policy.approver_title)
+            accounts.set_password(s, user, password, "demo", check=False)
+    with vault.transaction() as s:
+        issue(s, holder="przegladajacy", actions=["playback", "listening", "calls"],
+              sources=[], source_kinds=["camera", "phone"], valid_from=now,
+              valid_to=now + timedelta(days=365), by="kierownik", actor="demo",
+              basis="konto demonstracyjne", policy=vault.policy)
+    return password
+
+
 @fails_cleanly
 def demo(preset: str = typer.Option("pleszew", "--preset"),
          serve: bool = typer.Option(True, "--serve/--no-serve",
-                                    help="Go on recording (Ctrl-C stops) after the showcase.")
-         ) -> None:
+                                    help="Go on recording (Ctrl-C stops) after the showcase."),
+         port: int = typer.Option(DEMO_PORT, "--port", envvar="KUSTOSZ_WEB_PORT",
+                                  help="Port of the web app on 127.0.0.1.")) -> None:
     """The product on a throw-away vault: sample material, a hold and a sweep, a simulated
     camera and phone line, then `serve` until Ctrl-C."""
     root = state.data or Path("demo-data")
+    if serve and not _port_is_free("127.0.0.1", port):
+        # Before anything is made: a demo without its web app leaves a newcomer with neither
+        # an address nor an account.
+        raise typer.BadParameter(
+            f"port {port} na 127.0.0.1 jest zajęty (może działa już inne demo) / port {port} "
+            f"is taken (another demo running?); podaj inny / choose another: "
+            f"kustosz demo --port {port + 1}", param_hint="--port")
     vault = _fresh_vault(root, preset)
     console.print(f"[bold]Demo vault[/] in {root} — {vault.policy.office_name} "
                   f"(preset {preset})")
@@ -97,11 +150,20 @@ def demo(preset: str = typer.Option("pleszew", "--preset"),
                       f"past its period, but hold {', '.join(map(str, item['holds']))} covers it")
     console.print(table)
     _live_sources(vault, root)
+    password = _demo_people(vault)
+    console.print(f"Konta demonstracyjne / demo accounts — hasło każdego / everyone's "
+                  f"password: [bold]{password}[/]")
+    people = Table("login", "rola / role", "osoba / person")
+    from kustosz.access.users import ROLE_SHORT
+
+    for login, (name, roles, _title) in DEMO_PEOPLE.items():
+        people.add_row(login, ", ".join(ROLE_SHORT.get(r, r) for r in roles), name)
+    console.print(people)
     console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "
                   f"[bold]calls search --number 600100200[/], [bold]recorders status[/], "
                   f"[bold]audit verify[/].")
     if serve:
-        _serve(vault)
+        _serve(vault, port)
     vault.close()
 
 
@@ -117,7 +179,7 @@ def _live_sources(vault: Vault, root: Path) -> None:
                   f"from {root / 'pbx-spool'} (FreePBX layout, Asterisk Master.csv).")
 
 
-def _serve(vault: Vault) -> None:
+def _serve(vault: Vault, port: int) -> None:
     import signal
     import threading
 
@@ -128,7 +190,7 @@ def _serve(vault: Vault) -> None:
     console.print("[bold]kustosz serve[/] is recording kamera-demo; new 4-second segments "
                   "appear in `recordings list`. Ctrl-C stops.")
     try:
-        run_serve(vault, stop, web=("127.0.0.1", DEMO_PORT), announce=console.print)
+        run_serve(vault, stop, web=("127.0.0.1", port), announce=console.print)
     except KeyboardInterrupt:
         stop.set()
     console.print("demo stopped")
