@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from tests.conftest import make_vault, snapshot
 from web_helpers import client, csrf_of, session_for, user
 
+from kustosz.db.access import Employee
 from kustosz.db.models import AuditEntry
 from kustosz.vault import Vault
 
@@ -189,3 +191,34 @@ def test_declaration_in_miedziana_gora_has_the_regulations_words(tmp_path: Path)
     assert "przyjmuję do wiadomości, że mój pracodawca stosuje monitoring wizyjny" in text
     assert "ochrony mienia Gminy" in text and "wersja 1" in text
     assert "na stanowisku ....." in text
+
+
+def test_import_takes_the_dates_a_polish_excel_writes(sqlite_vault: Vault) -> None:
+    """R6.1: Excel on a Polish Windows saves dates day first (01.09.2025); they are read as
+    such, ISO dates still are, and a month-first or impossible date is refused."""
+    c = _signed_in(sqlite_vault)
+    data = (HEADER + "Łucja Gęślicka;sekretarka;Sekretariat;01.09.2025;K-1\r\n"
+            "Jan Żak;kierowca;Transport;5.1.2026;K-2\r\n"
+            "Ewa Róg;referent;BOI;2026-02-03;K-3\r\n").encode("cp1250")
+    status, _page = _import(sqlite_vault, c, data)
+    assert status == 303
+    with sqlite_vault.reading() as s:
+        starts = {e.full_name: e.starts_on for e in s.execute(select(Employee)).scalars()}
+    assert starts == {"Łucja Gęślicka": date(2025, 9, 1), "Jan Żak": date(2026, 1, 5),
+                      "Ewa Róg": date(2026, 2, 3)}
+
+
+def test_import_names_every_bad_line_at_once_and_saves_nothing(sqlite_vault: Vault) -> None:
+    c = _signed_in(sqlite_vault)
+    before = snapshot(sqlite_vault)["tables"]
+    data = (HEADER + "Anna Nowak;referent;BOI;09.31.2025;P-1\r\n"  # month first: refused
+            + POLISH + ";referent;BOI;2026-01-05;P-3\r\n"
+            "Ola Lis;referent;BOI;31.02.2026;P-4\r\n").encode("cp1250")
+    status, page = _import(sqlite_vault, c, data)
+    assert status == 422
+    for said in ("Wiersz 2: data rozpoczęcia pracy „09.31.2025”",
+                 "Wiersz 4: brak imienia i nazwiska", "Wiersz 5: data rozpoczęcia pracy "
+                 "„31.02.2026”", "Nic nie wczytano"):
+        assert said in page, said
+    assert "Wiersz 3" not in page
+    assert snapshot(sqlite_vault)["tables"] == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
+from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
 
@@ -82,9 +84,53 @@ def decode_csv(data: bytes) -> str:
     return text
 
 
+_DOTTED = re.compile(r"^(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})$")
+MAX_LINES_SAID = 20  # a file that is wrong throughout is named by its first lines
+
+
+def day_of(text: str) -> date | None:
+    """A date as offices type it: 2025-09-01, or 01.09.2025 / 1.9.2025 as a Polish Excel
+    saves it (day first: a Polish file never puts the month first)."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    found = _DOTTED.match(text)
+    if found is None:
+        return None
+    day, month, year = (int(x) for x in found.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _row_problems(line: int, row: dict[str, str | None]) -> tuple[list[tuple[str, str]],
+                                                                    date | None]:
+    """(English, Polish) for each thing wrong with one row, and its start date."""
+    problems: list[tuple[str, str]] = []
+    if not (row.get("imie_nazwisko") or "").strip():
+        problems.append((f"line {line}: no name (imie_nazwisko)",
+                         f"Wiersz {line}: brak imienia i nazwiska."))
+    starts = day_of(row.get("data_rozpoczecia") or "")
+    if starts is None:
+        typed = (row.get("data_rozpoczecia") or "").strip()
+        problems.append((f"line {line}: data_rozpoczecia {typed!r} is not a date "
+                         "(YYYY-MM-DD or DD.MM.YYYY)",
+                         f"Wiersz {line}: data rozpoczęcia pracy „{typed}” nie jest datą "
+                         "(RRRR-MM-DD albo DD.MM.RRRR)."))
+    try:
+        check_texts(full_name=row.get("imie_nazwisko"), position=row.get("stanowisko"),
+                    unit=row.get("komorka"), external_id=row.get("identyfikator"))
+    except FieldError as exc:
+        problems.append((f"line {line}: {exc}", f"Wiersz {line}: {for_people(exc)}"))
+    return problems, starts
+
+
 def import_csv(session: Session, text: str, actor: str) -> int:
     """Add or update employees from CSV (header: imie_nazwisko;stanowisko;komorka;
-    data_rozpoczecia;identyfikator). All rows or none: the first bad line is named."""
+    data_rozpoczecia;identyfikator). All rows or none: every bad line is named at once."""
     # Excel on a Polish Windows separates with ';', elsewhere ','; the header tells which
     # (csv.Sniffer guesses wrong on short files and raises on one-column ones).
     header = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -95,26 +141,25 @@ def import_csv(session: Session, text: str, actor: str) -> int:
             or "data_rozpoczecia" not in reader.fieldnames:
         raise InputError("the CSV file needs the header " + ";".join(COLUMNS),
                          pl="Plik CSV musi mieć nagłówek: " + ";".join(COLUMNS))
-    count = 0
-    now = datetime.now(UTC)
+    rows: list[tuple[dict[str, str | None], date]] = []
+    problems: list[tuple[str, str]] = []
     for line, row in enumerate(reader, start=2):
+        found, starts = _row_problems(line, row)
+        problems += found
+        if not found and starts is not None:
+            rows.append((row, starts))
+    if problems:
+        more = len(problems) - MAX_LINES_SAID
+        tail_en = f" (and {more} more)" if more > 0 else ""
+        tail_pl = f" (i {count_pl(more, 'inny błąd', 'inne błędy', 'innych błędów')})" \
+            if more > 0 else ""
+        raise InputError("; ".join(en for en, _pl in problems[:MAX_LINES_SAID]) + tail_en,
+                         pl=" ".join(pl for _en, pl in problems[:MAX_LINES_SAID]) + tail_pl
+                         + " Nic nie wczytano.")
+    now = datetime.now(UTC)
+    for row, starts in rows:
         name = (row.get("imie_nazwisko") or "").strip()
-        if not name:
-            raise InputError(f"line {line}: no name (imie_nazwisko)",
-                             pl=f"Wiersz {line}: brak imienia i nazwiska.")
-        try:
-            starts = date.fromisoformat((row.get("data_rozpoczecia") or "").strip())
-        except ValueError:
-            raise InputError(f"line {line}: data_rozpoczecia is not a date (YYYY-MM-DD)",
-                             pl=f"Wiersz {line}: data rozpoczęcia pracy nie jest datą "
-                                "RRRR-MM-DD.") from None
         ext = (row.get("identyfikator") or "").strip() or None
-        try:
-            check_texts(full_name=name, position=row.get("stanowisko"),
-                        unit=row.get("komorka"), external_id=ext)
-        except FieldError as exc:
-            raise InputError(f"line {line}: {exc}",
-                             pl=f"Wiersz {line}: {for_people(exc)}") from None
         emp = session.execute(select(Employee).where(Employee.external_id == ext)) \
             .scalar_one_or_none() if ext else None
         if emp is None:
@@ -123,10 +168,9 @@ def import_csv(session: Session, text: str, actor: str) -> int:
         emp.full_name, emp.starts_on = name, starts
         emp.position = (row.get("stanowisko") or "").strip() or None
         emp.unit = (row.get("komorka") or "").strip() or None
-        count += 1
     session.flush()
-    audit(session, actor, "employees.import", "employees", {"rows": count})
-    return count
+    audit(session, actor, "employees.import", "employees", {"rows": len(rows)})
+    return len(rows)
 
 
 class EmployeeFormError(InputError):
