@@ -138,7 +138,9 @@ def ffmpeg_exe() -> str:
 
 
 def remux(paths: list[Path], out: Path) -> None:
-    """Join MPEG-TS segments into one MP4 without re-encoding (concat demuxer, -c copy)."""
+    """Join MPEG-TS segments into one MP4 without re-encoding (concat demuxer, -c copy), video
+    streams only (`-map 0:v`): a copy never carries sound, even from a segment stored before
+    the intake dropped it (R1.3)."""
     # The concat demuxer reads a relative name against the list file's folder (/tmp), not
     # ours: a relative path here is a bug upstream (Vault.open makes the data folder absolute).
     relative = [str(p) for p in paths if not p.is_absolute()]
@@ -150,7 +152,8 @@ def remux(paths: list[Path], out: Path) -> None:
     try:
         done = subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "concat",
-             "-safe", "0", "-i", lst.name, "-map", "0", "-dn", "-c", "copy", "-f", "mp4",
+             "-safe", "0", "-i", lst.name, "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy",
+             "-f", "mp4",
              str(out)], capture_output=True, text=True, timeout=3600)
     finally:
         os.unlink(lst.name)

@@ -8,12 +8,17 @@ and their files; the originals are untouched, so the intake can simply be repeat
 `ingest_batch` runs the steps for many files at once (one transaction for (1), one for (3),
 the copies of (2) in parallel so that their fsyncs share the file system's journal commits);
 `ingest_file` is its one-file case. Per-file cost is what limits a PBX spool's intake.
+
+A camera source keeps image only (R1.3; 002 zał.5 §3.3, 003 §4.2): a file taken into one
+that carries a sound track is stored as its video streams alone, remuxed without re-encoding
+(`video_only`), before anything is written; a file with sound and no picture is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -104,6 +109,77 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
         return s.get(Recording, result.id)
 
 
+# Muxers for the usual camera-file suffixes; anything else is written back in the container
+# ffmpeg read it from (its demuxer's first name), so the stored file keeps its format.
+_MUXERS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mp4": "mp4", ".m4v": "mp4",
+           ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi", ".flv": "flv"}
+
+
+def _streams(path: Path) -> tuple[int, int, str] | None:
+    """(video streams, audio streams, demuxer) as ffmpeg sees the file; None if it is no media
+    file ffmpeg can read (then it holds no sound any player could play either)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            return len(c.streams.video), len(c.streams.audio), c.format.name
+    except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def video_only(path: Path, scratch: Path) -> Path | None:
+    """R1.3 at intake: None if ``path`` carries no sound (it is stored as it is); else a copy in
+    ``scratch`` holding its video streams only (`-map 0:v -c copy`: no re-encoding), checked
+    to have no audio. A file with sound and no picture is refused."""
+    from kustosz.ingest.camera.command import ffmpeg_exe
+
+    found = _streams(path)
+    if found is None or found[1] == 0:
+        return None
+    videos, _audio, demuxer = found
+    if videos == 0:
+        raise InputError(f"{path.name} holds sound and no picture: a camera source keeps "
+                         "image only (R1.3)",
+                         pl=f"Plik {path.name} zawiera dźwięk, a nie zawiera obrazu: źródło "
+                            "wizyjne przechowuje wyłącznie obraz (bez dźwięku).")
+    muxer = _MUXERS.get(path.suffix.lower(), demuxer.split(",")[0])
+    scratch.mkdir(parents=True, exist_ok=True)
+    out = scratch / f"{uuid.uuid4().hex}.video.part"  # *.part: removed by clean_tmp after a crash
+    done = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
+         "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy", "-f", muxer, str(out)],
+        capture_output=True, text=True, timeout=3600)
+    checked = _streams(out) if done.returncode == 0 else None
+    if checked is None or checked[0] == 0 or checked[1] != 0:
+        out.unlink(missing_ok=True)
+        raise InputError(f"cannot take the sound track out of {path.name} ({muxer}): "
+                         f"{done.stderr.strip()[-300:] or 'the result still holds sound'}; "
+                         "convert it to MP4 or MPEG-TS first",
+                         pl=f"Nie udało się usunąć ścieżki dźwiękowej z pliku {path.name}; "
+                            "przekształć go najpierw do formatu MP4 lub MPEG-TS.")
+    return out
+
+
+def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Path]]:
+    """The items of a camera source as they are to be stored (video only), and the scratch
+    copies made for them (the caller removes them)."""
+    made: list[Path] = []
+    out = []
+    try:
+        for it in items:
+            copy = video_only(it.path, vault.storage.tmp)
+            if copy is None:
+                out.append(it)
+                continue
+            made.append(copy)
+            out.append(Item(copy, it.start, it.end, {**(it.meta or {}), "audio_removed": True}))
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
+    return out, made
+
+
 def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
                  actor: str = "system", audit_it: bool = True,
                  on_stored: OnStored | None = None,
@@ -122,16 +198,36 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
     items = [check_item(item) for item in items]
     if not items:
         return []
+    with vault.reading() as s:
+        kind = get_source(s, source_name).kind
+    if kind != "camera":
+        return _ingest_batch(vault, source_name, items, items, actor=actor, audit_it=audit_it,
+                             on_stored=on_stored, allow_disabled=allow_disabled)
+    stored, scratch = _without_sound(vault, items)
+    try:
+        return _ingest_batch(vault, source_name, items, stored, actor=actor,
+                             audit_it=audit_it, on_stored=on_stored,
+                             allow_disabled=allow_disabled)
+    finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)
+
+
+def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
+                  actor: str, audit_it: bool, on_stored: OnStored | None,
+                  allow_disabled: bool) -> list[Stored | OSError]:
+    """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
+    what is stored for each (a camera file without its sound)."""
     now = datetime.now(UTC)
     with vault.transaction() as s:
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
             raise InputError(f"source {source_name!r} is disabled")
         rows = [{"source_id": source.id, "kind": source.kind, "start_at": it.start,
-                 "end_at": it.end, "storage_key": storage_key(source, it.start, it.path.suffix),
+                 "end_at": it.end, "storage_key": storage_key(source, it.start, orig.path.suffix),
                  "meta": it.meta or {}, "state": "pending", "size": 0,
                  "expires_at": expiry_of(source, it.start, vault.policy), "ingested_at": now}
-                for it in items]
+                for it, orig in zip(items, given, strict=True)]
         ids = list(s.execute(insert(Recording).returning(Recording.id,
                                                          sort_by_parameter_order=True),
                              rows).scalars())
@@ -152,7 +248,7 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
             if done:
                 _mark_many(s, source_id, done)
                 if audit_it:
-                    _audit(s, actor, name, done, items)
+                    _audit(s, actor, name, done, given, items)
                 if on_stored is not None:
                     on_stored(s, done)
     except BaseException:
@@ -221,10 +317,13 @@ def _mark_many(session: Session, source_id: int, done: list[Stored]) -> None:
 
 
 def _audit(session: Session, actor: str, source: str, done: list[Stored],
-           items: list[Item]) -> None:
+           given: list[Item], items: list[Item]) -> None:
     def entry(d: Stored) -> dict[str, Any]:
-        return {"start": d.start.isoformat(), "end": d.end.isoformat(), "sha256": d.sha256,
-                "size": d.size, "file": items[d.index].path.name}
+        out = {"start": d.start.isoformat(), "end": d.end.isoformat(), "sha256": d.sha256,
+               "size": d.size, "file": given[d.index].path.name}
+        if (items[d.index].meta or {}).get("audio_removed"):
+            out["audio_removed"] = True  # R1.3: stored as its video only
+        return out
 
     if len(done) == 1:
         audit(session, actor, "recording.ingest", f"recording {done[0].id}",
