@@ -29,7 +29,7 @@ from kustosz.db.custody import Copy
 from kustosz.documents import NAMES, render
 from kustosz.documents.announcements import announcement_data
 from kustosz.documents.clauses import clause_data
-from kustosz.documents.words import period_pl
+from kustosz.documents.sign import sign_data
 from kustosz.errors import InputError
 from kustosz.vault import Vault
 
@@ -256,9 +256,7 @@ def documents_render(name: str,
         elif name == "announcement":
             data = announcement_data(policy)
         elif name == "sign":
-            period = policy.retention.get("camera")
-            data = {**papers.blank(name, policy), "purpose": "bezpieczeństwo osób i ochrona "
-                    "mienia", "retention": period_pl(period) if period else "3 miesiące"}
+            data = sign_data(policy)
         elif name == "register":
             raise InputError("registers are printed with: kustosz registers print")
         else:

@@ -186,7 +186,7 @@ def actions(session: Session, policy: Policy, start: date, end: date) -> Registe
             for n, e in enumerate(session.execute(
                 select(ActionEntry).where(ActionEntry.at >= lo, ActionEntry.at < hi)
                 .order_by(ActionEntry.at, ActionEntry.id)).scalars(), 1)]
-    return Register("actions", "Rejestr działań w systemie monitoringu",
+    return Register("actions", f"Rejestr działań w {policy.doc_names()['system_loc']}",
                     ["Lp.", "Data i godzina", "Działanie", "Wykonał(a) / komisja", ],
                     [0.5, 1.5, 6, 2.5], rows)
 

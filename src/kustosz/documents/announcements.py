@@ -1,13 +1,16 @@
 """Phone announcements (R5.6): the message played before incoming calls, with "press * for the
 information clause", and the sentence staff read before outgoing calls [001 §1 ust. 3–4;
 004 §8 ust. 2]. Bolesławiec's regulation gives both texts word for word; for other offices
-the text is built from the same elements, and an office may replace it by overriding the
-template (templates/announcement.typ) or by passing its own text."""
+the text is built from the same elements — the office's purposes and where its clause is
+published ([documents]) — and an office may replace it by overriding the template
+(templates/announcement.typ). An office that records no calls gets none."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kustosz.documents.office import own_texts, purposes, refuse_unless
+from kustosz.documents.words import listing
 from kustosz.policy import Policy
 
 # 001 §1 ust. 3 and ust. 4, verbatim.
@@ -21,21 +24,36 @@ _BOLESLAWIEC_OUT = (
     "nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
 
 
-def _generic_in(office_gen: str) -> str:
-    return (f"Witamy. Dodzwonili się Państwo do {office_gen}. Informujemy, że rozmowy są "
-            "nagrywane w celu zapewnienia bezpieczeństwa osób i mienia oraz jakości obsługi. "
-            "Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie. Klauzula informacyjna o "
-            "przetwarzaniu danych osobowych dostępna jest po naciśnięciu klawisza * "
-            "(gwiazdka).")
+# Where the office's own regulation says its recording rules stand (printed as the basis).
+BASIS = {"boleslawiec": "§ 1 ust. 3 i 4 zarządzenia nr 259/2019 Prezydenta Miasta Bolesławiec",
+         "walbrzych": "§ 8 ust. 2 Regulaminu rejestrowania rozmów telefonicznych"}
+
+
+def _general_in(policy: Policy) -> str:
+    """The message for an office whose regulation gives no text: its own purposes and where
+    its clause is published (004 §8 ust. 2: on the website), from [documents]."""
+    aims = listing(purposes(policy))
+    why = f" w celu {aims}" if aims else ""
+    where = policy.documents.get("published")
+    clause = (f"Klauzula informacyjna o przetwarzaniu danych osobowych dostępna jest {where}."
+              if where else "Klauzulę informacyjną o przetwarzaniu danych osobowych udostępnia "
+              f"administrator — {policy.documents.get('controller') or policy.office_name}.")
+    return (f"Witamy. Dodzwonili się Państwo do {policy.names.office_gen}. Informujemy, że "
+            f"rozmowy są nagrywane{why}. Kontynuowanie rozmowy oznacza zgodę na jej "
+            f"nagrywanie. {clause}")
 
 
 def announcement_data(policy: Policy) -> dict[str, Any]:
-    """What the announcement document shows for this office's preset and call scope."""
-    if policy.preset == "boleslawiec":
-        incoming, outgoing, basis = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT, "§ 1 ust. 3 i 4 zarządzenia"
+    """What the announcement document shows for this office's preset and call scope; refused
+    where the office records no calls."""
+    refuse_unless(policy, "phone", "call recording announcement",
+                  "komunikatów o nagrywaniu rozmów się nie drukuje")
+    if policy.preset == "boleslawiec" and own_texts(policy):
+        incoming, outgoing = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT
     else:
-        incoming, outgoing = _generic_in(policy.names.office_gen), _BOLESLAWIEC_OUT
-        basis = "regulamin rejestrowania rozmów telefonicznych"
+        incoming, outgoing = _general_in(policy), _BOLESLAWIEC_OUT
+    basis = (BASIS.get(policy.preset or "") if own_texts(policy) else None) or \
+        "regulamin rejestrowania rozmów telefonicznych"
     # An office recording only external incoming calls [004 §3 ust. 4] records no outgoing
     # call, so no sentence is read before one.
     if policy.call_scope == "external_incoming":

@@ -10,6 +10,9 @@ W = TypeVar("W")
 
 _FORMS = {"days": ("dzień", "dni", "dni"), "weeks": ("tydzień", "tygodnie", "tygodni"),
           "months": ("miesiąc", "miesiące", "miesięcy"), "years": ("rok", "lata", "lat")}
+# The genitive, after "przez okres", "nieprzekraczający", "do": 1 miesiąca, 3 miesięcy.
+_GENITIVE = {"days": ("dnia", "dni", "dni"), "weeks": ("tygodnia", "tygodni", "tygodni"),
+             "months": ("miesiąca", "miesięcy", "miesięcy"), "years": ("roku", "lat", "lat")}
 
 
 def plural(n: int, one: W, few: W, many: W) -> W:
@@ -33,3 +36,16 @@ def count_pl(n: int, one: str, few: str, many: str) -> str:
 def period_pl(period: Period) -> str:
     """'14 dni', '3 miesiące', '5 miesięcy' — Polish plural rules for a period."""
     return count_pl(period.count, *_FORMS[period.unit])
+
+
+def period_gen(period: Period) -> str:
+    """'30 dni', '3 miesięcy', '1 miesiąca' — the period in the genitive ("przez okres …")."""
+    return count_pl(period.count, *_GENITIVE[period.unit])
+
+
+def listing(items: list[str], last: str = "oraz") -> str:
+    """'a', 'a oraz b', 'a, b oraz c' — items in one sentence."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"

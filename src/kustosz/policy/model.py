@@ -34,6 +34,13 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "disclosure": {"approvers": list},
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
+    # What documents (sign, clause, declaration, announcement) print about the office: the
+    # controller as its regulation names it, contact details, the DPO, the purposes in the
+    # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
+    # published. A missing value prints as a dotted line to fill in by hand.
+    "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
+                  "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
+                  "basis": str, "monitored": str, "published": str},
 }
 
 
@@ -153,9 +160,15 @@ class Policy:
         system the documents speak of ("w systemie …"): an office that records calls only
         calls it by its regulation's name [004 §9 ust. 1, zał. 1]."""
         calls_only = [k for k, v in self.retention.items() if v] == ["phone"]
-        system = ("systemie rejestracji rozmów telefonicznych" if calls_only
-                  else "systemie monitoringu")
-        return {**self.names.as_dict(), "system_loc": system}
+        system = ("rejestracji rozmów telefonicznych" if calls_only else "monitoringu")
+        return {**self.names.as_dict(), "system_loc": f"systemie {system}",
+                "system_gen": f"systemu {system}",
+                "office_address": self.documents.get("address")}
+
+    @property
+    def documents(self) -> dict[str, Any]:
+        """The [documents] table: what documents print about the office (see _SCHEMA)."""
+        return dict(self.raw.get("documents", {}))
 
     def retention_for(self, kind: str) -> Period:
         period = self.retention.get(kind)
@@ -285,6 +298,10 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
                 f"of {cap} (Kodeks pracy art. 22² §3 / 22³ §4)",
                 pl=f"Okres retention.{kind} = {period_pl(retention[kind])} przekracza "
                    f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3 / 22³ §4).")
+    purposes = data.get("documents", {}).get("purposes", [])
+    if any(not isinstance(p, str) or not p.strip() for p in purposes):
+        raise ConfigError("policy documents.purposes must list non-empty texts",
+                          pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
         raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'",
@@ -319,7 +336,8 @@ def load_policy(preset: str | None, overrides: dict[str, Any] | None = None) -> 
 
 def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """The preset without the declined forms of a name or title the office overrides: the
-    preset's "Urzędu Miasta Bolesławiec" must not follow an office's own name."""
+    preset's "Urzędu Miasta Bolesławiec" must not follow an office's own name; nor its
+    [documents] (controller, addresses, DPO) another office's documents."""
     b, o = base.get("office"), over.get("office")
     if not isinstance(b, dict) or not isinstance(o, dict):
         return base
@@ -328,7 +346,10 @@ def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str
         if key in o and o[key] != b.get(key):
             for form in forms:
                 office.pop(form, None)
-    return {**base, "office": office}
+    out = {**base, "office": office}
+    if "name" in o and o["name"] != b.get("name"):
+        out.pop("documents", None)
+    return out
 
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:

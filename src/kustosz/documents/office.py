@@ -1,0 +1,73 @@
+"""What documents print about the office beyond its name: the controller as its regulation
+names it, contact details, the DPO, the purposes, the legal basis (the policy's [documents]
+table), and which documents an office gets at all — a camera sign only where it monitors
+with cameras, phone announcements only where it records calls."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from kustosz.errors import InputError
+from kustosz.policy import Policy
+
+# A value the office has not set: a dotted line to fill in by hand, as the seeds' own
+# models leave blanks (003 zał. 1: "adres: .....").
+BLANK = ".........................."
+
+
+def fact(policy: Policy, key: str) -> str:
+    """One [documents] value, or the dotted line."""
+    value = policy.documents.get(key)
+    return value if isinstance(value, str) and value.strip() else BLANK
+
+
+def purposes(policy: Policy) -> list[str]:
+    return [p for p in policy.documents.get("purposes", []) if p.strip()]
+
+
+@cache
+def _preset_office_name(preset: str) -> str | None:
+    from kustosz.policy import load_policy
+
+    return load_policy(preset).office_name
+
+
+def own_texts(policy: Policy) -> bool:
+    """Whether the preset's own wording (its seed's clause, sign, announcement) fits this
+    office: not when the office took a preset and gave its own name (its documents then get
+    the general wording filled from its own [documents] values)."""
+    if not policy.preset:
+        return False
+    return _preset_office_name(policy.preset) == policy.office_name
+
+
+def records(policy: Policy, kind: str) -> bool:
+    """Whether the office keeps material of this kind (its policy sets a period for it)."""
+    return policy.retention.get(kind) is not None
+
+
+WHAT = {"camera": ("monitors with no cameras", "nie stosuje monitoringu wizyjnego"),
+        "phone": ("records no calls", "nie nagrywa rozmów telefonicznych")}
+
+
+def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) -> None:
+    """A clear refusal of a document about material the office does not keep; ``document_pl``
+    says in Polish what follows ("tabliczki … się nie drukuje")."""
+    if records(policy, kind):
+        return
+    en, pl = WHAT[kind]
+    raise InputError(
+        f"{policy.office_name} {en} (its policy sets no retention.{kind}): there is no "
+        f"{document} to print",
+        pl=f"{policy.office_name} {pl} (zasady nie określają okresu przechowywania, "
+           f"retention.{kind}) — {document_pl}.")
+
+
+def contact(policy: Policy) -> dict[str, Any]:
+    """The [documents] values for a template, blanks as dotted lines."""
+    keys = ("controller", "address", "phone", "email", "dpo", "dpo_address", "dpo_phone",
+            "dpo_email", "basis", "monitored", "published")
+    out: dict[str, Any] = {k: policy.documents.get(k) for k in keys}
+    out["purposes"] = purposes(policy)
+    return out
