@@ -259,7 +259,10 @@ def test_a_session_that_is_over_unknown_or_asked_beyond_its_scope(material: Mate
     with m.vault.reading() as s:
         number = s.execute(select(ViewingSession.id)).scalar_one()
     assert f"strona przeglądu (sesja nr {number})" in page
-    assert f"materiał (sesja nr {number}): segment/{m.live.id}.ts" in page
+    # what was asked for, in words (issue 12 review item 5), never the address's file name
+    assert f"segment nagrania nr {m.live.id} (sesja nr {number})" in page
+    assert f"lista odtwarzania nagrania (sesja nr {number})" in page
+    assert ".m3u8" not in page and ".ts" not in page
     assert "Dostęp" in page and "wyjaśnienie szkody" in page  # the access itself is there
 
 

@@ -17,15 +17,17 @@ from kustosz.audit import append as audit
 from kustosz.db.custody import User
 from kustosz.errors import FieldError, InputError, NotFound
 
+# What each role means, said after its short label ("zatwierdzający — kierownik jednostki…"):
+# it never repeats the label and has no brackets of its own, so the two read as one phrase.
 ROLES: dict[str, str] = {
-    "administrator": "administrator systemu (IT)",
+    "administrator": "konta, stanowiska i ustawienia systemu (dział IT)",
     "dpo": "Inspektor Ochrony Danych",
-    "approver": "kierownik jednostki lub zastępca (decyzje o udostępnieniu)",
-    "operator": "podgląd bieżący",
-    "viewer": "przegląd nagrań (z upoważnieniem)",
-    "auditor": "kontrola (tylko odczyt)",
+    "approver": "kierownik jednostki lub zastępca, decyduje o udostępnieniu nagrań",
+    "operator": "podgląd bieżący kamer",
+    "viewer": "przegląd nagrań, tylko z upoważnieniem",
+    "auditor": "wgląd w rejestry i listy, bez zmian",
     "custodian": "sporządzanie i przechowywanie kopii",
-    "commission": "członek komisji niszczącej",
+    "commission": "członek komisji niszczącej kopie",
 }
 # Short labels for where space is tight (the page header); ROLES above says what each means.
 ROLE_SHORT: dict[str, str] = {
@@ -98,8 +100,8 @@ def require_role(session: Session, name: str, role: str, doing: str) -> User:
                          pl=f"Konto użytkownika {name} jest wyłączone.")
     if role not in user.roles:
         raise InputError(f"user {name!r} does not have the {role} role needed to {doing}",
-                         pl=f"Użytkownik {name} nie ma potrzebnej roli: {role} "
-                            f"({ROLES.get(role, role)}).")
+                         pl=f"Użytkownik {name} nie ma potrzebnej roli: "
+                            f"{ROLE_SHORT.get(role, role)} — {ROLES.get(role, role)}.")
     return user
 
 

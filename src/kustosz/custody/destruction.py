@@ -149,10 +149,12 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
                       {"by": by, "reason": why, "step": 1})
                 return d, False
             if d.first_by == by:
+                # "Marta Kamińska, członek komisji, już…": a title is an apposition, in commas.
+                who = printed(s, by) + ("," if "," in printed(s, by) else "")
                 raise InputError(f"{by} already confirmed the destruction of copy {copy.number}; "
                                  "the second confirmation must come from another member of the "
                                  "commission",
-                                 pl=f"{printed(s, by)} już potwierdził(a) zniszczenie kopii nr "
+                                 pl=f"{who} już potwierdził(a) zniszczenie kopii nr "
                                     f"{copy.number}; drugie potwierdzenie musi złożyć inny "
                                     "członek komisji.")
             if policy.duties.copier_not_destroyer and by in makers(s, copy):

@@ -456,4 +456,5 @@ def protocol_pdf(pid: PathId, ctx: Ctx = gate()) -> Response:
     if row is None or (row.made_by != user.name and not ctx.may("custody_read")):
         return page(ctx, "error.html", 404, message="Nie ma takiego protokołu.")
     pdf = Path(ctx.vault.root / row.pdf).read_bytes()
-    return Response(pdf, media_type="application/pdf")
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="protokol-odsluchania-{row.id}.pdf"'})

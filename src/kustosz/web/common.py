@@ -169,6 +169,16 @@ def local(value: datetime | None, vault: Vault, fmt: str = "%d.%m.%Y %H:%M:%S") 
     return value.astimezone(vault.policy.timezone).strftime(fmt)
 
 
+def span_pl(start: datetime, end: datetime, tz: Any, seconds: bool = False) -> str:
+    """A period as the registers write it: "01.10.2026 14:00–16:30" within one day,
+    "01.10.2026 00:00 – 22.11.2026 23:59" across days (the end's date is never left out)."""
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    if a.date() == b.date():
+        return f"{a.strftime('%d.%m.%Y ' + clock)}–{b.strftime(clock)}"
+    return f"{a.strftime('%d.%m.%Y ' + clock)} – {b.strftime('%d.%m.%Y ' + clock)}"
+
+
 def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLResponse:
     data.setdefault("form", {})
     data.setdefault("errors", {})
@@ -178,19 +188,34 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
         "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f),
         "kept_until": lambda v: kept_until(v, ctx.vault.policy),
         "recorder_notes": lambda: _recorder_notes(ctx),
-        "printed": lambda name: _printed(ctx, name), **data},
+        "printed": lambda name: _printed(ctx, name),
+        "span": lambda a, b: span_pl(a, b, ctx.vault.policy.timezone), **data},
         status_code=status_code)
 
 
-def _printed(ctx: Ctx, name: str | None) -> str:
-    """A user as pages and documents name him: display name and title (access.users.printed),
-    never the login; "" for no one."""
+SERVER_OPERATOR = "operator serwera (wiersz poleceń)"
+
+
+def person_pl(session: Any, name: str | None) -> str:
+    """A user as pages name him: display name and title (access.users.printed), never the
+    login; an actor with no account ("demo", "cli:root": the server's command line) as the
+    server's operator; "" for no one."""
     if not name:
         return ""
+    from sqlalchemy import select
+
     from kustosz.access.users import printed
 
+    if session.execute(select(User.id).where(User.name == name)).first() is None:
+        return SERVER_OPERATOR
+    return printed(session, name)
+
+
+def _printed(ctx: Ctx, name: str | None) -> str:
+    if not name:
+        return ""
     with ctx.vault.reading() as s:
-        return printed(s, name)
+        return person_pl(s, name)
 
 
 def _recorder_notes(ctx: Ctx) -> dict[int, str]:

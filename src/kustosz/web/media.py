@@ -6,6 +6,7 @@ allow-list (R3.5), the login, the viewing session's owner and an authorisation a
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
-from kustosz.web.common import Ctx, page, redirect
+from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
 
@@ -368,6 +369,49 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     return opened
 
 
+def start_problems(ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
+    """Everything wrong with the start form's own fields, by field (the domain, records.
+    try_open, stops at the first; a person fixes the form once). The same rules, same words."""
+    from kustosz.limits import check_text
+
+    action = form.get("action", "")
+    errors: dict[str, str] = {}
+    if action not in ACTIONS:
+        return errors
+    for name in ("purpose", "case_ref", "witness"):
+        try:
+            check_text(name, form.get(name) or None)
+        except FieldError as exc:
+            errors[name] = ctx.said(exc)
+    if action != "live" and not form.get("purpose", "").strip():
+        errors.setdefault("purpose", "Podaj cel dostępu.")
+    try:
+        request_id = _int(form.get("request_id"), "request_id")
+    except FieldError as exc:
+        errors["request_id"] = ctx.said(exc)
+        request_id = 0
+    if action in records.REVIEWS and not form.get("case_ref", "").strip() and not request_id:
+        errors.setdefault("case_ref", "Podaj sprawę lub numer wniosku, któremu służy dostęp.")
+    if action == "playback" and not form.get("witness", "").strip():
+        errors.setdefault("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
+                                     "(002 zał.5 §7.6).")
+    if action in ("playback", *ROW_REVIEWS):
+        ends: dict[str, datetime | None] = {}
+        for name, missing in (("from", "Podaj początek okresu."),
+                              ("to", "Podaj koniec okresu.")):
+            try:
+                ends[name] = _parse_local(form.get(name), ctx, name)
+            except FieldError as exc:
+                errors[name] = ctx.said(exc)
+                continue
+            if ends[name] is None:
+                errors[name] = missing
+        start, end = ends.get("from"), ends.get("to")
+        if start is not None and end is not None and end <= start:
+            errors["to"] = "Koniec okresu musi być po jego początku."
+    return errors
+
+
 @router.get("/media/start", include_in_schema=False)
 def start_form(request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
@@ -381,9 +425,10 @@ async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         token = start_viewing(ctx, form)
-    except FieldError as exc:
-        return page(ctx, "start.html", 422, form=form, errors={exc.field: ctx.said(exc)},
-                    actions=ACTIONS)
+    except FieldError as exc:  # every problem of the form at once, each at its field
+        errors = {exc.field: ctx.said(exc), **start_problems(ctx, form)}
+        errors[exc.field] = ctx.said(exc)
+        return page(ctx, "start.html", 422, form=form, errors=errors, actions=ACTIONS)
     except records.Refused as exc:
         return refusal_answer(ctx, exc, template="start.html", form=form, actions=ACTIONS)
     except KustoszError as exc:
@@ -507,21 +552,65 @@ def access_register(ctx: Ctx) -> Response:
                                 limit=CSV_ROWS if as_csv else PAGE_ROWS)
         names = {x.id: x.name for x in s.execute(select(Source)).scalars()}
         people = {u.name: u.display_name for u in s.execute(select(User)).scalars()}
+        copies = {i: n for i, n in s.execute(select(Copy.id, Copy.number))}
+    for r in rows:
+        if r.refused:
+            r.what = asked_pl(r.what)
     form = {"show": show, "reason": reason.value if reason else ""}
     if as_csv and not errors:
-        return Response(_register_csv(ctx, rows, names, people),
+        return Response(_register_csv(ctx, rows, names, people, copies),
                         media_type="text/csv; charset=utf-8",
                         headers={**NO_STORE, "Content-Disposition":
                                  'attachment; filename="rejestr-dostepu.csv"'})
     return page(ctx, "access_log.html", 422 if errors else 200, rows=rows, names=names,
+                copies=copies,
                 actions=ACTIONS, shows=SHOW_PL, reasons=records.REASONS, form=form,
                 reason_options=[(r.value, w.label) for r, w in records.REASONS.items()],
                 errors=errors, refused_count=sum(1 for r in rows if r.refused), people=people,
                 csv_query=urlencode({k: v for k, v in {**form, "format": "csv"}.items() if v}))
 
 
+# What a refused request asked for, said as a person would (records keeps the address's
+# last part: "materiał (sesja nr 7): vod.m3u8").
+_ASKED = re.compile(r"^(materiał|strona przeglądu) \((sesja nr \d+|nieznana sesja)\)"
+                    r"(?:: (.*))?$")
+_ASKED_PARTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^vod\.m3u8$"), "lista odtwarzania nagrania"),
+    (re.compile(r"^live\.m3u8$"), "lista odtwarzania podglądu na żywo"),
+    (re.compile(r"^segment/(\d+)\.ts$"), "segment nagrania nr {0}"),
+    (re.compile(r"^audio$"), "nagranie rozmowy (dźwięk)"),
+    (re.compile(r"^copy\.zip$"), "kopia (ZIP)"),
+    (re.compile(r"^mail/(\d+)\.eml$"), "wiadomość e-mail nr {0}"),
+    (re.compile(r"^mail$"), "wyszukiwanie w poczcie"),
+    (re.compile(r"^events/(\d+)$"), "zdarzenie IT nr {0}"),
+    (re.compile(r"^events$"), "wyszukiwanie w zdarzeniach IT"),
+    (re.compile(r"^calls$"), "wyszukiwanie rozmów"),
+    (re.compile(r"^end$"), "zakończenie przeglądu"),
+    (re.compile(r"^protocol$"), "protokół odsłuchania"),
+)
+
+
+def asked_pl(what: str) -> str:
+    """"materiał (nieznana sesja): vod.m3u8" -> "lista odtwarzania nagrania (nieznana
+    sesja)"; anything else as it is."""
+    found = _ASKED.match(what)
+    if not found:
+        return what
+    kind, session, rest = found.groups()
+    thing = "strona przeglądu" if kind == "strona przeglądu" and not rest else "materiał"
+    for pattern, words in _ASKED_PARTS:
+        part = pattern.match(rest or "")
+        if part:
+            thing = words.format(*part.groups())
+            break
+    else:
+        if rest:
+            thing = f"{thing}: {rest}"
+    return f"{thing} ({session})"
+
+
 def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, str],
-                  people: dict[str, str]) -> str:
+                  people: dict[str, str], copies: dict[int, str]) -> str:
     """The register as shown, for a spreadsheet (cells that would start a formula are
     neutralised: purposes and cases are typed by people)."""
     import csv
@@ -549,11 +638,12 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
                      r.what, "odmowa", records.REASONS[r.reason].label if r.reason else "",
                      r.reason_pl, "", "", "", "", r.client, ""]
         else:
-            what = " ".join(x for x in (names.get(v.source_id or 0, ""),
-                                        f"rozmowa {v.recording_id}" if v.recording_id else "",
-                                        f"kopia {v.copy_id}" if v.copy_id else "") if x)
+            what = ", ".join(x for x in (
+                names.get(v.source_id or 0, ""),
+                f"nagranie rozmowy nr {v.recording_id}" if v.recording_id else "",
+                f"kopia nr {copies.get(v.copy_id, v.copy_id)}" if v.copy_id else "") if x)
             if v.window_start and v.window_end:
-                what += f" ({when(v.window_start)} – {when(v.window_end)})"
+                what += f" ({span_pl(v.window_start, v.window_end, tz, seconds=True)})"
             cells = [when(v.started_at), when(v.last_at), who(v.user_name),
                      ACTIONS.get(v.action, v.action), what, f"dostęp (sesja nr {v.id})", "", "",
                      v.purpose, v.case_ref or "", v.request_id or "", v.witness or "",

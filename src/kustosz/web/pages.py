@@ -4,6 +4,7 @@ confirmations), registers, the access log. Requests are in requests_pages.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.limits import check_text
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
 
@@ -182,13 +183,35 @@ def holds(ctx: Ctx = gate("custody_read")) -> Response:
     return _holds_page(ctx, {}, {})
 
 
+@dataclass
+class Items:
+    """Recordings held or found one by one (a call request's calls): their lines or cameras
+    by name, how many, and the time they span."""
+
+    sources: list[str]
+    count: int
+    start: datetime | None
+    end: datetime | None
+
+
+def items_summary(s: Any, ids: Sequence[int]) -> Items:
+    if not ids:
+        return Items([], 0, None, None)
+    rows = s.execute(select(Source.name, Recording.start_at, Recording.end_at).join(
+        Source, Source.id == Recording.source_id).where(Recording.id.in_(list(ids)))).all()
+    return Items(sorted({r[0] for r in rows}), len(ids),
+                 min((r[1] for r in rows), default=None), max((r[2] for r in rows), default=None))
+
+
 def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
                 status: int = 200, error: str | None = None) -> Response:
     with ctx.vault.reading() as s:
         views = holds_mod.list_holds(s, include_released=True)
+        found = {v.hold.id: items_summary(s, v.items) for v in views if v.items}
         sources = [x.name for x in s.execute(select(Source).order_by(Source.name)).scalars()]
-        placers = {v.hold.placed_by: printed(s, v.hold.placed_by) for v in views}
+        placers = {v.hold.placed_by: person_pl(s, v.hold.placed_by) for v in views}
     return page(ctx, "holds.html", status, views=views, sources=sources, placers=placers,
+                found=found,
                 source_options=[(name, name) for name in sources], form=form,
                 errors=errors, error=error, msg=flash_of(ctx))
 
@@ -395,14 +418,19 @@ def too_long(ctx: Ctx, form: dict[str, str], fields: Sequence[str],
 
 
 # -- registers --------------------------------------------------------------------------------
+REGISTERS_PL = {"disclosures": "Rejestr udostępnionych nagrań", "copies": "Rejestr kopii",
+                "actions": "Rejestr działań w systemie monitoringu"}
+# The downloads' file names: Polish words in ASCII (every browser and mail client keeps them),
+# like the custody papers' names (protokol-przekazania-…).
+REGISTER_FILES = {"disclosures": "rejestr-udostepnien", "copies": "rejestr-kopii",
+                  "actions": "rejestr-dzialan"}
+
+
 @router.get("/registers")
 def registers_page(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     today = datetime.now(ctx.vault.policy.timezone).date()
-    return page(ctx, "registers.html", kinds={"disclosures": "Rejestr udostępnionych nagrań",
-                                              "copies": "Rejestr kopii",
-                                              "actions": "Rejestr działań w systemie "
-                                                         "monitoringu"},
+    return page(ctx, "registers.html", kinds=REGISTERS_PL,
                 start=today.replace(month=1, day=1), end=today)
 
 
@@ -410,6 +438,13 @@ def registers_page(ctx: Ctx = gate("custody_read")) -> Response:
 def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), start: str = "",
                       end: str = "") -> Response:
     ctx.need("custody_read")
+    if kind not in REGISTER_FILES:
+        return page(ctx, "error.html", 404, title="Nie znaleziono",
+                    message="Nie ma takiego rejestru. Rejestry do pobrania są na stronie "
+                            "„Rejestry”.")
+    if fmt not in ("csv", "pdf"):
+        return page(ctx, "error.html", 404, title="Nie znaleziono",
+                    message="Rejestr można pobrać jako PDF albo CSV.")
     try:
         a, b = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
@@ -421,20 +456,20 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
                                   locations=locations.may_see(ctx))
         if fmt in ("csv", "pdf") and reg.shows_locations:
             locations.viewed(ctx, f"register {kind} {a}–{b} ({fmt})")
+        filename = f"{REGISTER_FILES[kind]}-{a.isoformat()}-{b.isoformat()}.{fmt}"
         if fmt == "csv":
             return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'})
-        if fmt == "pdf":
-            from kustosz.documents import render
+                            headers={"Content-Disposition":
+                                     f'attachment; filename="{filename}"'})
+        from kustosz.documents import render
 
-            pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, a, b),
-                         data_root=ctx.vault.root)
-            return Response(pdf, media_type="application/pdf",
-                            headers={"Content-Disposition": f'inline; filename="{kind}.pdf"'})
+        pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, a, b),
+                     data_root=ctx.vault.root)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"'})
     except KustoszError as exc:
         return page(ctx, "error.html", 422,
                     message=f"Nie można przygotować rejestru: {ctx.said(exc)}")
-    return page(ctx, "error.html", 404, message="Nieznany format.")
 
 
 # -- access records (R6.3 supervision) --------------------------------------------------------

@@ -5,7 +5,9 @@ endpoint source and whom they concern."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from kustosz.access.users import list_users
 from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide, decision_of
-from kustosz.custody.handover import hand_over
+from kustosz.custody.handover import RECEIVING_KINDS, hand_over
 from kustosz.custody.requests import (
     CHUNK_MATERIALS,
     KINDS,
@@ -25,15 +27,81 @@ from kustosz.custody.requests import (
 )
 from kustosz.custody.requests import register_request as register_req
 from kustosz.db.custody import Copy, Destruction, Handover
+from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect, span_pl
 from kustosz.web.gate import gate
-from kustosz.web.pages import _day, form_of, too_long
+from kustosz.web.pages import _day, form_of, items_summary, too_long
 from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
+
+
+# -- the state a person expects ---------------------------------------------------------------
+STATUS_PL = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
+             "refused": "odmowa", "copied": "kopia sporządzona"}
+
+
+def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Handover],
+                destruction: Destruction | None, tz: Any) -> tuple[str, str]:
+    """The request's state as the secretariat says it: (code for the page's colour, words).
+    The status column stops at "copied"; what happened to the copy afterwards (handed over
+    on this request, destroyed) is read from the handovers and the destruction, here only —
+    the requests list and the request page both ask this function."""
+    if req.status != "copied":
+        return req.status, STATUS_PL.get(req.status, req.status)
+    mine = sorted((h for h in handovers if h.request_id == req.id), key=lambda h: h.handed_at)
+
+    def day(value: datetime) -> str:
+        return value.astimezone(tz).strftime("%d.%m.%Y")
+
+    if copy is not None and copy.state == "destroyed":
+        when = f" {day(destruction.second_at)}" if destruction and destruction.second_at else ""
+        if mine:
+            return "destroyed", f"kopia wydana {day(mine[-1].handed_at)}, zniszczona{when}"
+        return "destroyed", f"kopia zniszczona{when}"
+    if mine:
+        return "handed", f"kopia wydana {day(mine[-1].handed_at)}"
+    if req.kind in RECEIVING_KINDS:
+        return "copied", "kopia sporządzona — czeka na wydanie"
+    return "copied", "kopia sporządzona"
+
+
+def states_of(s: Any, reqs: list[CustodyRequest], tz: Any) -> dict[int, tuple[str, str]]:
+    """shown_state of many requests with three queries."""
+    copies = {c.id: c for c in s.execute(select(Copy)).scalars()}
+    own = {c.request_id: c for c in copies.values()}
+    handovers = list(s.execute(select(Handover)).scalars())
+    destroyed = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
+    out = {}
+    for r in reqs:
+        mine = [h for h in handovers if h.request_id == r.id]
+        copy = own.get(r.id) or (copies.get(mine[-1].copy_id) if mine else None)
+        out[r.id] = shown_state(r, copy, mine, destroyed.get(copy.id) if copy else None, tz)
+    return out
+
+
+def asked_and_held(req: CustodyRequest, margin_minutes: int, tz: Any) -> dict[str, str]:
+    """The period the requester asked for and the window held for it (the office's margin on
+    each side), in words. An approximate hour gives the margin exactly; a period "od–do" is
+    read back with the office's margin (custody.hold_margin_minutes, what the form uses)."""
+    held = span_pl(req.start_at, req.end_at, tz)
+    a, b = req.start_at.astimezone(tz), req.end_at.astimezone(tz)
+    day = req.event_date.strftime("%d.%m.%Y")
+    if req.approx_time:
+        minutes = round((b - a).total_seconds() / 120)
+        return {"asked": f"około godz. {req.approx_time}, {day}",
+                "held": held + (f" (±{minutes} min)" if minutes else "")}
+    if a.time() == time(0) and b - a == timedelta(days=1) and a.date() == req.event_date:
+        return {"asked": f"cały dzień {day}", "held": ""}
+    margin = timedelta(minutes=margin_minutes)
+    start, end = a + margin, b - margin
+    if not margin or start > end or start.date() != req.event_date:
+        return {"asked": "", "held": held}
+    return {"asked": span_pl(start, end, tz),
+            "held": f"{held} (z zapasem {margin_minutes} min przed i po)"}
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -41,12 +109,14 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
                    error: str | None = None) -> Response:
     with ctx.vault.reading() as s:
         reqs = list(reversed(list_requests(s)))
+        states = states_of(s, reqs, ctx.vault.policy.timezone)
         cams = list(s.execute(select(Source.name).where(Source.kind == "camera")
                               .order_by(Source.name)).scalars())
         chunk_sources = [tuple(r) for r in s.execute(
             select(Source.name, Source.kind).where(Source.kind.in_(CHUNK_MATERIALS.values()))
             .order_by(Source.name))]
-    return page(ctx, "requests.html", status, reqs=reqs, kinds=KINDS, materials=MATERIALS,
+    return page(ctx, "requests.html", status, reqs=reqs, states=states, kinds=KINDS,
+                materials=MATERIALS,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
                 margin=ctx.vault.config.hold_margin_minutes, msg=flash_of(ctx))
 
@@ -77,6 +147,7 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
             errors["description"] = "Opisz zdarzenie (002 zał.5 §6.6)."
         if not form.get("camera") and not form.get("place", "").strip():
             errors["camera"] = "Wskaż kamerę albo miejsce."
+    _dates_and_hour(ctx, form, received, event, errors)
     period = _period(ctx, form, event, errors)
     if form.get("material") == "video" and period is None and not form.get("approx_time") \
             and not {"approx_time", "period_from", "period_to"} & errors.keys():
@@ -107,8 +178,59 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     except FieldError as exc:
         return _requests_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except KustoszError as exc:
-        return _requests_page(ctx, form, {}, 422, error=ctx.said(exc))
+        said = ctx.said(exc)
+        where = field_of(said, form)
+        if where:
+            return _requests_page(ctx, form, {where: said}, 422)
+        return _requests_page(ctx, form, {}, 422, error=said)
     return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
+
+
+def _dates_and_hour(ctx: Ctx, form: dict[str, str], received: date | None, event: date | None,
+                    errors: dict[str, str]) -> None:
+    """What custody.requests would refuse one at a time, said at its field with the rest."""
+    today = datetime.now(ctx.vault.policy.timezone).date()
+    if event is not None and event > today:
+        errors["event_date"] = f"Data zdarzenia {event.strftime('%d.%m.%Y')} jest w przyszłości."
+    if received is not None and received > today:
+        errors["received_on"] = (f"Data wniosku {received.strftime('%d.%m.%Y')} jest w "
+                                 "przyszłości.")
+    elif received is not None and event is not None and received < event:
+        errors["received_on"] = "Data wniosku jest wcześniejsza niż data opisanego zdarzenia."
+    approx = form.get("approx_time", "").strip()
+    if approx and not _HHMM.match(approx):
+        errors["approx_time"] = (f"Przybliżona godzina „{approx}” nie ma postaci GG:MM "
+                                 "(np. 14:30).")
+    if form.get("material") == "calls" and not form.get("caller", "").strip() \
+            and not form.get("callee", "").strip():
+        errors["caller"] = ("Podaj numer dzwoniącego lub numer, na który dzwoniono "
+                            "(004 §7 ust. 5).")
+
+
+# The domain's refusals (custody.requests speaks to the terminal too, so it names no form
+# field): the field each belongs to on this form, by the start of its Polish words.
+_FIELD_OF: tuple[tuple[str, str], ...] = (
+    ("Data wniosku", "received_on"), ("Data zdarzenia", "event_date"),
+    ("Przybliżona godzina", "approx_time"), ("Wniosek o nagranie rozmowy wymaga", "caller"),
+    ("W miejscu", "place"), ("Wniosek wymaga danych wnioskodawcy", "requester"),
+    ("Wniosek wymaga podania celu", "purpose"), ("Nieznany rodzaj wnioskodawcy", "kind"),
+    ("Nieznany rodzaj materiału", "material"), ("Miejsce i kamera", "place"),
+    ("Miejsce, kamera i numery", "place"), ("Źródło i osoba", "who"),
+)
+
+
+def field_of(said: str, form: dict[str, str]) -> str | None:
+    """The form field a domain refusal of a request belongs to, or None (then it stands
+    above the form)."""
+    if said.startswith("Okres objęty wnioskiem zaczyna się w przyszłości"):
+        return "period_from" if form.get("period_from") else "approx_time"
+    if said.startswith("Źródło "):
+        return "camera" if "kamerą" in said else "monitoring_source" \
+            if form.get("monitoring_source") else None
+    if said.startswith("Wniosek o nagranie z monitoringu wizyjnego wymaga"):
+        return ("description" if "opisu" in said else "camera" if "miejsca" in said
+                else "approx_time")
+    return next((name for start, name in _FIELD_OF if said.startswith(start)), None)
 
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -193,6 +315,10 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
             select(Handover, Copy.number).join(Copy, Copy.id == Handover.copy_id).where(
                 (Handover.copy_id == (copy.id if copy else -1))
                 | (Handover.request_id == req_id)).order_by(Handover.id))]
+        tz = ctx.vault.policy.timezone
+        state = shown_state(req, copy, [h for h, _n in handovers], destruction, tz)
+        found = items_summary(s, req.items)
+        made_by = person_pl(s, copy.made_by) if copy else ""
     see = locations.may_see(ctx)
     if see and req.place:
         locations.viewed(ctx, f"request {req.id}")
@@ -201,7 +327,14 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
     names = {u.name: u.display_name for u in users}
     handed = ctx.request.query_params.get("handed", "")
     just = next(((h, n) for h, n in handovers if str(h.id) == handed), None)
+    # Handing the copy over again on this request would give the same body a second copy:
+    # the form goes once a handover on it is recorded (another body asks by its own request).
+    handed_here = [h for h, _n in handovers if h.request_id == req.id]
+    may_hand_over = req.kind in RECEIVING_KINDS and not handed_here
     return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
+                state=state, found=found, made_by=made_by, handed_here=handed_here,
+                may_hand_over=may_hand_over,
+                period=asked_and_held(req, ctx.vault.config.hold_margin_minutes, tz),
                 destruction=destruction, approvers=approvers, custodians=custodians,
                 see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
                 form=form or {}, handovers=handovers, names=names,

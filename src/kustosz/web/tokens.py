@@ -4,6 +4,7 @@ The token itself is shown once, when made; only its hash is kept."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +19,19 @@ from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
 
-SCOPES_PL: dict[str, str] = {
-    "read": "odczyt list i rejestrów (bez materiału)",
-    "custody": "zabezpieczenia, decyzje, kopie",
-    "authorise": "wydawanie upoważnień",
-    "media": "otwieranie materiału (nadal tylko z upoważnieniem i ze stanowiska z listy)",
+# Each scope's value (kept: scripts send it) with its Polish label and what it allows.
+SCOPES_PL: dict[str, tuple[str, str]] = {
+    "read": ("odczyt", "listy i rejestry, bez materiału"),
+    "custody": ("dokumentacja (wnioski, kopie)", "zabezpieczenia, decyzje, kopie"),
+    "authorise": ("upoważnienia", "wydawanie upoważnień"),
+    "media": ("materiał (nagrania)",
+              "otwieranie nagrań — nadal tylko z upoważnieniem i ze stanowiska z listy"),
 }
+
+
+def scope_label(scope: str) -> str:
+    """A token's scope as people read it (the value itself stays for the API)."""
+    return SCOPES_PL[scope][0] if scope in SCOPES_PL else scope
 STATES_PL = {"active": "aktywny", "revoked": "unieważniony", "expired": "wygasły"}
 # Why a token ended: kept in English in the table (as the terminal shows it), said in Polish.
 REASONS_PL = {
@@ -34,22 +42,39 @@ REASONS_PL = {
 }
 
 
-def reason_pl(reason: str | None) -> str:
+def reason_pl(reason: str | None, who: Callable[[str], str] = str) -> str:
+    """Why a token ended, in Polish; ``who`` names the administrator who revoked it (a name
+    is not declined: "unieważnił administrator: Jan Wiśniewski")."""
     if not reason:
         return ""
     prefix = "revoked by the administrator "
     if reason.startswith(prefix):
-        return "przez administratora " + reason.removeprefix(prefix)
+        login = reason.removeprefix(prefix)
+        return "unieważnił administrator: " + (who(login) or login)
     return REASONS_PL.get(reason, reason)
 
 
 def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response:
+    from kustosz.access.users import printed
+
     with ctx.vault.reading() as s:
         rows = tokens.list_tokens(s, None if everyone else ctx.user)
+        owners = {owner: printed(s, owner) for _t, owner in rows}
     now = datetime.now(UTC)
     return page(ctx, "tokens.html", status, rows=rows, everyone=everyone, scopes=SCOPES_PL,
-                state=lambda t: tokens.state(t, now), states=STATES_PL, reason=reason_pl,
+                scope_labels=lambda values: ", ".join(scope_label(x) for x in sorted(
+                    values, key=lambda x: list(SCOPES_PL).index(x) if x in SCOPES_PL else 99)),
+                owners=owners,
+                state=lambda t: tokens.state(t, now), states=STATES_PL,
+                reason=lambda r: reason_pl(r, lambda login: _printed_name(ctx, login)),
                 msg=flash_of(ctx), **extra)
+
+
+def _printed_name(ctx: Ctx, login: str) -> str:
+    from kustosz.access.users import printed
+
+    with ctx.vault.reading() as s:
+        return printed(s, login)
 
 
 def _refused(ctx: Ctx, everyone: bool, token_id: int, exc: KustoszError) -> Response:
@@ -81,7 +106,8 @@ async def my_token_create(request: Request, ctx: Ctx = gate()) -> Response:
         errors["name"] = "Podaj nazwę tokenu (do 100 znaków), np. „skrypt kopii”."
     unknown = [x for x in scopes if x not in SCOPES]
     if unknown:
-        errors["scopes"] = f"Nieznany zakres {unknown[0]!r}; dostępne: {', '.join(SCOPES)}."
+        errors["scopes"] = (f"Nieznany zakres „{unknown[0]}”; dostępne: "
+                            f"{', '.join(scope_label(x) for x in SCOPES)}.")
     elif not scopes:
         errors["scopes"] = "Wybierz co najmniej jeden zakres tokenu."
     days = 0
