@@ -120,9 +120,10 @@ def rendered(preset: str, document: str) -> str | KustoszError:
 
 
 # -- which documents an office does not get ---------------------------------------------------
-REFUSED = {("boleslawiec", "sign"), ("walbrzych", "sign"),  # calls only: no camera sign
-           ("elblag", "announcement"), ("pleszew", "announcement"),  # no call recording
-           ("miedziana-gora", "announcement")}
+# Calls only: no camera sign, no video request form; no call recording: no announcements, no
+# call request form.
+REFUSED = {(p, d) for p in CALLS for d in ("sign", "request-video")} | \
+    {(p, d) for p in VIDEO for d in ("announcement", "request-calls")}
 
 
 @pytest.mark.parametrize("preset,document", sorted(REFUSED))
@@ -130,10 +131,11 @@ def test_an_office_without_the_material_gets_a_clear_refusal(preset: str, docume
     got = rendered(preset, document)
     assert isinstance(got, InputError), got
     office = load_policy(preset).office_name
-    what = ("monitors with no cameras", "nie stosuje monitoringu wizyjnego") \
-        if document == "sign" else ("records no calls", "nie nagrywa rozmów telefonicznych")
-    assert office in str(got) and what[0] in str(got)
-    assert got.pl and got.pl.startswith(f"{office} {what[1]}")
+    what = ("monitors with no cameras", "nie stosuje monitoringu wizyjnego", "retention.camera") \
+        if preset in CALLS else ("records no calls", "nie nagrywa rozmów telefonicznych",
+                                 "retention.phone")
+    assert office in str(got) and what[0] in str(got) and what[2] in str(got)
+    assert got.pl and got.pl.startswith(f"{office} {what[1]}") and "się nie drukuje" in got.pl
 
 
 def test_every_other_document_renders_for_every_office() -> None:

@@ -75,15 +75,17 @@ def test_copy_lifetimes(preset: str, lifetime: str, counted_from: str) -> None:
     assert policy.copy_counted_from == counted_from
 
 
-@pytest.mark.parametrize(("preset", "scope", "after"), [
-    ("walbrzych", "external_incoming", "warn"), ("boleslawiec", "all", "warn"),
-    ("pleszew", "all", "reject"),
+@pytest.mark.parametrize(("preset", "scope", "deadline", "after"), [
+    ("walbrzych", "external_incoming", Period(14, "days"), "warn"),  # 004 §7.4
+    ("boleslawiec", "all", None, None),  # 001 sets no deadline (issue 13 item 6)
+    ("pleszew", "all", Period(14, "days"), "reject"),  # 002 zał.5 §6.4
 ])
-def test_scope_and_deadline(preset: str, scope: str, after: str) -> None:
+def test_scope_and_deadline(preset: str, scope: str, deadline: Period | None,
+                            after: str | None) -> None:
     policy = load_policy(preset)
     assert policy.call_scope == scope
     assert policy.after_deadline == after
-    assert policy.request_deadline == Period(14, "days")
+    assert policy.request_deadline == deadline
 
 
 @settings(max_examples=3000, deadline=None)

@@ -34,6 +34,9 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
                                 ("k1", "Zofia Żółtowska", "commission"),
                                 ("k2", "Łukasz Gęślak", "commission")):
         cli("users", "add", name, "--display", display, "--role", role)
+    for member in ("k1", "k2"):  # the Burmistrz's order appointing the commission (§8.2)
+        cli("commission", "appoint", member, "--order", "5/2026", "--date", "2026-01-02",
+            "--by", "burmistrz")
     assert cli("users", "add", "x", "--display", "X", "--role", "king", ok=False).exit_code == 2
 
     common = ["--material", "video", "--requester", "Komenda Powiatowa Policji w Pleszewie",
@@ -106,7 +109,8 @@ def test_every_document_renders_blank_in_polish(cli: Cli, tmp_path: Path, name: 
         assert result.exit_code == 2  # these print a real request or copy, never a blank
         return
     target = tmp_path / f"{name}.pdf"
-    if name == "sign":  # Bolesławiec records calls only: no camera sign (issue 13 Documents)
+    if name in ("sign", "request-video"):  # Bolesławiec records calls only: no camera sign,
+        # no video request form (issue 13 Documents)
         result = cli("documents", "render", name, "--out", str(target), ok=False)
         assert result.exit_code == 2 and "retention.camera" in result.output
         assert not target.exists()

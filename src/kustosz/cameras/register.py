@@ -1,4 +1,5 @@
-"""The camera register: sites (budynki), zones (strefy) and cameras, with art. 22² checks.
+"""The camera register: sites (budynki), zones (strefy) and cameras, with the checks of
+Kodeks pracy art. 22² and of the office's own regulation (policy.video).
 
 Every change is audited in the same transaction. Audit entries name the camera and its URL
 without credentials; where a camera is placed (site, zone) is the employer's secret (R1.7) and
@@ -23,6 +24,7 @@ from kustosz.cameras.rules import (
     RtspAddress,
     StartGate,
     check_forbidden_zone,
+    check_may_record,
     check_purpose,
     check_segment_seconds,
     check_zone_kind,
@@ -132,10 +134,11 @@ def _address(spec: CameraSpec) -> RtspAddress:
 def add_camera(session: Session, policy: Policy, spec: CameraSpec, actor: str) -> Camera:
     """Register a camera; every check runs before anything is written."""
     address = _address(spec)
-    check_purpose(spec.purpose)
+    check_purpose(spec.purpose, policy.video)
     segment = check_segment_seconds(spec.segment_seconds)
     zone = get_zone(session, spec.site, spec.zone)
-    check_forbidden_zone(zone.kind, spec.unrecognisable_reason, spec.representatives_consent)
+    check_forbidden_zone(zone.kind, spec.unrecognisable_reason, spec.representatives_consent,
+                         video=policy.video)
     return _insert_camera(session, policy, spec, zone, address, segment, actor)
 
 
@@ -288,7 +291,8 @@ def add_simulated_camera(session: Session, policy: Policy, name: str, site: str,
     from kustosz.ingest.camera.command import SIMULATED_PREFIX
 
     zone_row = get_zone(session, site, zone)
-    check_forbidden_zone(zone_row.kind, None, None)
+    check_purpose("property", policy.video)
+    check_forbidden_zone(zone_row.kind, None, None, video=policy.video)
     today = datetime.now(UTC).date()
     spec = CameraSpec(name, site, zone, f"{SIMULATED_PREFIX}testsrc2", "property",
                       notice_date=today, signage_date=today, segment_seconds=segment_seconds,
@@ -336,8 +340,8 @@ def recorder_notes(session: Session, policy: Policy,
                 note = gate_of(camera, policy, now).reason_pl
             else:
                 try:
-                    check_forbidden_zone(zone.kind, camera.unrecognisable_reason,
-                                         camera.representatives_consent)
+                    check_may_record(zone.kind, camera.purpose, camera.unrecognisable_reason,
+                                     camera.representatives_consent, video=policy.video)
                     note = ("zapisanego hasła kamery nie da się odczytać — wprowadź je "
                             "ponownie")
                 except KustoszError as exc:

@@ -1,9 +1,14 @@
-"""What Kodeks pracy art. 22² asks of a camera, as data and small checks.
+"""What Kodeks pracy art. 22² and the office's own regulation ask of a camera, as data and
+small checks.
 
-§1: the closed list of purposes. §4–§5: rooms where monitoring is not allowed unless the image
-makes people unrecognisable (sanitary rooms additionally need the employee representatives'
-consent); seed 003 §1.2 adds social rooms. §6–§10: employees are told 2 weeks before
-monitoring starts, and monitored places are marked no later than 1 day before.
+Art. 22² §1: the closed list of purposes; each office's regulation names its own subset
+(policy.video.purposes: 000 §1.1, 002 zał.5 §2, 003 §2). §2: no monitoring of sanitary rooms,
+changing rooms, canteens and smoking rooms unless it is necessary for a purpose of §1 and people
+there are made unrecognisable; sanitary rooms also need the prior consent of the trade union or
+the employees' representatives. An office's regulation may exclude rooms outright
+(policy.video.excluded_zones: 000 §1.3, 003 §1.2, which also names social rooms); the Code's
+exception does not open those. §7: employees are told no later than 2 weeks before monitoring
+starts; §9: monitored places are marked no later than one day before it starts.
 """
 
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import InputError
+
+if TYPE_CHECKING:
+    from kustosz.policy.model import VideoRules
 
 # art. 22² §1 — code: Polish wording for documents and the UI.
 PURPOSES: dict[str, str] = {
@@ -26,6 +35,9 @@ PURPOSES: dict[str, str] = {
 }
 
 ALLOWED_ZONE_KINDS: dict[str, str] = {
+    # Not among the rooms of art. 22² §2: forbidden only where the office's regulation
+    # excludes it (003 §1.2: "pomieszczeń socjalnych").
+    "social_room": "pomieszczenie socjalne",
     "corridor": "korytarz",
     "staircase": "klatka schodowa",
     "entrance": "wejście",
@@ -36,16 +48,16 @@ ALLOWED_ZONE_KINDS: dict[str, str] = {
     "archive": "archiwum",
     "ordinary": "inne pomieszczenie",
 }
+# Art. 22² §2: rooms monitoring does not cover unless necessary and unrecognisable.
 FORBIDDEN_ZONE_KINDS: dict[str, str] = {
     "sanitary": "pomieszczenie sanitarne",
     "changing_room": "szatnia",
     "canteen": "stołówka",
     "smoking_room": "palarnia",
-    "social_room": "pomieszczenie socjalne",
 }
 ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS}
 
-NOTICE_DAYS = 14  # art. 22² §8 w zw. z art. 22² §6: "nie później niż 2 tygodnie"
+NOTICE_DAYS = 14  # art. 22² §7: "nie później niż 2 tygodnie przed jego uruchomieniem"
 SIGNAGE_DAYS = 1  # art. 22² §9: "nie później niż jeden dzień przed jego uruchomieniem"
 
 # 10 s: a crash loses at most one segment, and playback (HLS) and copies cut at segment
@@ -56,12 +68,27 @@ DEFAULT_SEGMENT_SECONDS = 10.0
 MAX_SEGMENT_SECONDS = 600.0
 
 
-def check_purpose(purpose: str) -> str:
+def check_purpose(purpose: str, video: VideoRules) -> str:
+    """A purpose of art. 22² §1 that the office's own regulation names (policy.video)."""
     if purpose not in PURPOSES:
         raise InputError(f"purpose {purpose!r} is not one of Kodeks pracy art. 22² §1: "
                          f"{', '.join(PURPOSES)}",
                          pl=f"Cel {purpose!r} nie jest żadnym z celów z art. 22² §1 Kodeksu "
                             f"pracy: {'; '.join(PURPOSES.values())}.")
+    if not video.purposes:
+        raise InputError(f"this office's regulation provides no video monitoring "
+                         f"({video.purposes_clause}); an office that adds it sets "
+                         "video.purposes (and retention.camera) in kustosz.toml",
+                         pl=f"Regulamin urzędu nie przewiduje monitoringu wizyjnego "
+                            f"({video.purposes_clause}); urząd, który go wprowadza, określa "
+                            "jego cele (video.purposes) i okres przechowywania nagrań "
+                            "(retention.camera) w kustosz.toml.")
+    if purpose not in video.purposes:
+        raise InputError(f"purpose {purpose!r} is not a purpose of this office's video "
+                         f"monitoring ({video.purposes_clause}): {', '.join(video.purposes)}",
+                         pl=f"Cel „{PURPOSES[purpose]}” nie jest celem monitoringu wizyjnego "
+                            f"określonym w regulaminie urzędu ({video.purposes_clause}); "
+                            f"dozwolone: {'; '.join(PURPOSES[p] for p in video.purposes)}.")
     return purpose
 
 
@@ -83,26 +110,46 @@ def check_segment_seconds(value: float) -> float:
 
 
 def check_forbidden_zone(kind: str, unrecognisable_reason: str | None,
-                         representatives_consent: str | None) -> None:
-    """Refuse a camera in a forbidden room unless the §4/§5 conditions are recorded."""
+                         representatives_consent: str | None, *, video: VideoRules) -> None:
+    """Refuse a camera in a room the office's regulation excludes outright, and one in a room
+    of art. 22² §2 unless the Code's conditions are recorded."""
+    label = ZONE_KINDS.get(kind, kind)
+    if kind in video.excluded_zones:
+        raise InputError(
+            f"a camera in a zone of kind {kind} ({label}) is refused outright: the office's "
+            f"regulation excludes such rooms from monitoring ({video.excluded_clause}); the "
+            "Labour Code's exception (art. 22² §2: people made unrecognisable, the "
+            "representatives' consent) does not apply",
+            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona bez wyjątków: regulamin "
+               f"urzędu wyłącza takie pomieszczenia z monitoringu ({video.excluded_clause}). "
+               "Wyjątek z art. 22² §2 Kodeksu pracy (obraz uniemożliwiający rozpoznanie osób, "
+               "zgoda przedstawicieli pracowników) nie ma tu zastosowania.")
     if kind not in FORBIDDEN_ZONE_KINDS:
         return
-    label = FORBIDDEN_ZONE_KINDS[kind]
     if not (unrecognisable_reason or "").strip():
         raise InputError(
-            f"a camera in a zone of kind {kind} ({label}) is refused (Kodeks pracy art. 22² §4); "
-            "it is allowed only if the image makes people unrecognisable: record how with "
-            "--unrecognisable-reason",
+            f"a camera in a zone of kind {kind} ({label}) is refused (Kodeks pracy art. 22² §2); "
+            "it is allowed only if it is necessary for a purpose of §1 and the image makes "
+            "people unrecognisable: record how with --unrecognisable-reason",
             pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona (Kodeks pracy art. 22² "
-               "§4); dopuszczalna tylko wtedy, gdy obraz uniemożliwia rozpoznanie osób — "
-               "opisz, w jaki sposób.")
+               "§2); dopuszczalna tylko wtedy, gdy jest niezbędna do celu z § 1, a obraz "
+               "uniemożliwia rozpoznanie osób — opisz, w jaki sposób.")
     if kind == "sanitary" and not (representatives_consent or "").strip():
         raise InputError(
-            "a camera in a sanitary room also needs the consent of the trade union or the "
-            "employee representatives (Kodeks pracy art. 22² §5): give --representatives-consent",
-            pl="Kamera w pomieszczeniu sanitarnym wymaga także zgody zakładowej organizacji "
-               "związkowej lub przedstawicieli pracowników (Kodeks pracy art. 22² §5) — "
-               "podaj ją.")
+            "a camera in a sanitary room also needs the prior consent of the trade union or "
+            "the employee representatives (Kodeks pracy art. 22² §2): give "
+            "--representatives-consent",
+            pl="Kamera w pomieszczeniu sanitarnym wymaga także uprzedniej zgody zakładowej "
+               "organizacji związkowej lub przedstawicieli pracowników (Kodeks pracy art. 22² "
+               "§2) — podaj ją.")
+
+
+def check_may_record(kind: str, purpose: str, unrecognisable_reason: str | None,
+                     representatives_consent: str | None, *, video: VideoRules) -> None:
+    """Everything about a registered camera's place and purpose that bars it from recording
+    under the policy in force (a camera registered before the office narrowed its rules)."""
+    check_purpose(purpose, video)
+    check_forbidden_zone(kind, unrecognisable_reason, representatives_consent, video=video)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,9 @@ def policy_show(as_json: bool = typer.Option(False, "--json")) -> None:
         for kind, period in p.retention.items():
             table.add_row(f"retention of {kind} material",
                           str(period) if period else "not regulated (sources refused)")
-        table.add_row("request deadline", f"{p.request_deadline}, after it: {p.after_deadline}")
+        table.add_row("request deadline",
+                      f"{p.request_deadline}, after it: {p.after_deadline}"
+                      if p.request_deadline else "none (the regulation sets no deadline)")
         table.add_row("copy lifetime", f"{p.copy_lifetime} from {p.copy_counted_from}")
         table.add_row("call recording scope", p.call_scope)
         table.add_row("disclosure approved by", ", ".join(

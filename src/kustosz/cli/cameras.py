@@ -117,9 +117,9 @@ def cameras_add(
     segment_seconds: float = typer.Option(DEFAULT_SEGMENT_SECONDS, "--segment-seconds"),
     unrecognisable: str = typer.Option(None, "--unrecognisable-reason",
                                        help="Forbidden rooms only: how people are made "
-                                            "unrecognisable (art. 22² §4)."),
+                                            "unrecognisable (art. 22² §2)."),
     consent: str = typer.Option(None, "--representatives-consent",
-                                help="Sanitary rooms only: the consent document (art. 22² §5)."),
+                                help="Sanitary rooms only: the consent document (art. 22² §2)."),
     start_override: str = typer.Option(None, "--start-override-reason",
                                        help="Record before notice + 14 days / signage + 1 day."),
     retention: str = typer.Option(None, "--retention"),

@@ -16,6 +16,7 @@ from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
 from kustosz.db.custody import Decision, Handover, Request
+from kustosz.documents.office import refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.policy import Policy
 
@@ -159,8 +160,19 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
         session, policy, get_copy(session, number))
 
 
+# Blank forms about one kind of material: an office that keeps none gets no such form (a
+# video request form in an office that records calls only would ask for what does not exist).
+FORM_KIND = {"request-video": ("camera", "video request form",
+                               "formularza wniosku o dane z monitoringu wizyjnego się nie drukuje"),
+             "request-calls": ("phone", "call recording request form",
+                               "formularza wniosku o nagrania rozmów się nie drukuje")}
+
+
 def blank(name: str, policy: Policy) -> dict[str, Any]:
-    """A form to fill in by hand (or a document that needs only the office's details)."""
+    """A form to fill in by hand (or a document that needs only the office's details);
+    refused for a form about material the office does not keep."""
+    if name in FORM_KIND:
+        refuse_unless(policy, *FORM_KIND[name])
     data = {**policy.doc_names(),
             "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
             "rows": [], "members": [], "sources": [], "files": []}

@@ -275,7 +275,8 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
     late = False
     warning = None
     status, reason = "registered", None
-    if spec.kind in DEADLINE_KINDS:
+    # No deadline where the office's regulation sets none (000, 001, 003): never late.
+    if spec.kind in DEADLINE_KINDS and policy.request_deadline is not None:
         last = policy.request_deadline.last_day(spec.event_date)
         late = spec.received_on > last
         if late and policy.after_deadline == "reject":

@@ -50,9 +50,9 @@ class Camera(Base):
     segment_seconds: Mapped[float] = mapped_column(default=10.0)
     notice_date: Mapped[date | None] = mapped_column(Date)
     signage_date: Mapped[date | None] = mapped_column(Date)
-    # art. 22² §4: a forbidden room only if people cannot be recognised in the image.
+    # art. 22² §2: a forbidden room only if people cannot be recognised in the image.
     unrecognisable_reason: Mapped[str | None] = mapped_column(Text)
-    # art. 22² §5: sanitary rooms also need the employee representatives' consent.
+    # art. 22² §2: sanitary rooms also need the employee representatives' consent.
     representatives_consent: Mapped[str | None] = mapped_column(Text)
     start_override_reason: Mapped[str | None] = mapped_column(Text)
     start_override_by: Mapped[str | None] = mapped_column(String(200))

@@ -16,11 +16,11 @@ from kustosz.policy.periods import Period
 SOURCE_KINDS = ("camera", "phone", "mailbox", "endpoint")
 KIND_PL = {"camera": "monitoring wizyjny", "phone": "rozmowy telefoniczne",
            "mailbox": "poczta elektroniczna", "endpoint": "aktywność na urządzeniach"}
-# Kodeks pracy art. 22² §3 (video) and art. 22³ §4 (e-mail, IT activity): employer monitoring
-# material is kept no longer than 3 months from the day of recording. Phone recording is not
-# employer monitoring under the Code, so the office's own regulation alone bounds it.
-STATUTORY_MAX = {"camera": Period(3, "months"), "mailbox": Period(3, "months"),
-                 "endpoint": Period(3, "months")}
+# Kodeks pracy art. 22² §3: video recordings are kept no longer than 3 months from the day of
+# recording. That is the only statutory cap: art. 22³ §3 applies art. 22² §6–10 (not §3) to
+# e-mail monitoring and art. 22³ §4 extends art. 22³ §1–3 to other forms (IT activity), so
+# mailbox and endpoint material, like calls, is bounded by the office's own regulation alone.
+STATUTORY_MAX = {"camera": Period(3, "months")}
 
 _SCHEMA: dict[str, dict[str, Any]] = {
     "office": {"name": str, "name_genitive": str, "name_locative": str,
@@ -31,6 +31,9 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "requests": {"deadline": str, "after_deadline": str},
     "copies": {"lifetime": str, "counted_from": str},
     "calls": {"scope": str},
+    # Video monitoring's purposes and rooms (issue 13 item 5): see VideoRules.
+    "video": {"purposes": list, "purposes_clause": str, "excluded_zones": list,
+              "excluded_clause": str},
     "disclosure": {"approvers": list},
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
@@ -129,6 +132,59 @@ class Duties:
 
 
 @dataclass(frozen=True)
+class VideoRules:
+    """Video monitoring as the office's own regulation narrows Kodeks pracy art. 22² (issue 13
+    item 5); each preset cites its clause for both.
+
+    * purposes — codes of the art. 22² §1 purposes the office's regulation names
+      (cameras.rules.PURPOSES); a camera must serve one of them. Without a [video] table: all
+      four of §1. An empty list: the office has no video monitoring.
+    * excluded_zones — zone kinds (cameras.rules.ZONE_KINDS) the regulation excludes outright:
+      no camera there, and the Code's exception (art. 22² §2: necessary, people made
+      unrecognisable, for sanitary rooms the representatives' consent) does not open them.
+    * purposes_clause, excluded_clause — where the regulation says so, for messages.
+    """
+
+    purposes: tuple[str, ...] = ("employee_safety", "property", "production_control",
+                                 "secrecy")
+    purposes_clause: str = "Kodeks pracy art. 22² §1"
+    excluded_zones: tuple[str, ...] = ()
+    excluded_clause: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"purposes": list(self.purposes), "purposes_clause": self.purposes_clause,
+                "excluded_zones": list(self.excluded_zones),
+                "excluded_clause": self.excluded_clause}
+
+
+def _video_rules(data: dict[str, Any]) -> VideoRules:
+    from kustosz.cameras.rules import PURPOSES, ZONE_KINDS
+
+    video = data.get("video", {})
+    default = VideoRules()
+    checked = {}
+    for key, known in (("purposes", PURPOSES), ("excluded_zones", ZONE_KINDS)):
+        items = video.get(key, list(getattr(default, key)))
+        bad = [i for i in items if i not in known]
+        if bad:
+            raise ConfigError(f"policy video.{key}: unknown {', '.join(map(repr, bad))}; "
+                              f"known: {', '.join(known)}",
+                              pl=f"Zasada video.{key}: nieznane {', '.join(map(repr, bad))}; "
+                                 f"dostępne: {', '.join(known)}.")
+        checked[key] = tuple(dict.fromkeys(items))
+    if checked["excluded_zones"] and not (video.get("excluded_clause") or "").strip():
+        raise ConfigError("policy video.excluded_zones needs video.excluded_clause: the clause "
+                          "of the regulation that excludes these rooms",
+                          pl="Zasada video.excluded_zones wymaga video.excluded_clause — "
+                             "przepisu regulaminu, który wyłącza te pomieszczenia.")
+    return VideoRules(purposes=checked["purposes"],
+                      purposes_clause=(video.get("purposes_clause") or "").strip()
+                      or default.purposes_clause,
+                      excluded_zones=checked["excluded_zones"],
+                      excluded_clause=(video.get("excluded_clause") or "").strip())
+
+
+@dataclass(frozen=True)
 class Policy:
     preset: str | None
     office_name: str
@@ -136,13 +192,16 @@ class Policy:
     deputy_title: str
     timezone: ZoneInfo
     retention: dict[str, Period | None]
-    request_deadline: Period
-    after_deadline: Literal["reject", "warn"]
+    # None where the office's regulation sets no deadline for a request (000, 001, 003): then
+    # no request is "late" and nothing prints a lateness.
+    request_deadline: Period | None
+    after_deadline: Literal["reject", "warn"] | None
     copy_lifetime: Period
     copy_counted_from: Literal["recording_date", "copy_date"]
     call_scope: Literal["all", "external_incoming"]
     approvers: tuple[str, ...]
     duties: Duties = Duties()
+    video: VideoRules = VideoRules()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     forms: Names | None = field(default=None, compare=False)
 
@@ -194,13 +253,15 @@ class Policy:
                        "deputy_title": self.deputy_title, "timezone": self.timezone.key,
                        "forms": self.names.as_dict()},
             "retention": {k: (str(v) if v else None) for k, v in self.retention.items()},
-            "requests": {"deadline": str(self.request_deadline),
+            "requests": {"deadline": str(self.request_deadline) if self.request_deadline
+                         else None,
                          "after_deadline": self.after_deadline},
             "copies": {"lifetime": str(self.copy_lifetime),
                        "counted_from": self.copy_counted_from},
             "calls": {"scope": self.call_scope},
             "disclosure": {"approvers": list(self.approvers)},
             "duties": self.duties.as_dict(),
+            "video": self.video.as_dict(),
         }
 
 
@@ -268,6 +329,20 @@ def _period(data: dict[str, Any], section: str, key: str) -> Period:
                           pl=f"Zasada {section}.{key}: {exc.pl or exc}") from None
 
 
+def _deadline(data: dict[str, Any]) -> tuple[Period | None, Any]:
+    """requests.deadline and what happens after it; both or neither (a regulation that sets no
+    deadline: 000, 001, 003)."""
+    requests = data.get("requests", {})
+    if "deadline" not in requests:
+        if "after_deadline" in requests:
+            raise ConfigError("policy requests.after_deadline needs requests.deadline",
+                              pl="Zasada requests.after_deadline wymaga określenia terminu "
+                                 "(requests.deadline).")
+        return None, None
+    return (_period(data, "requests", "deadline"),
+            _choice(data, "requests", "after_deadline", ("reject", "warn")))
+
+
 def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
     _check_shape(data)
     office = data.get("office", {})
@@ -295,13 +370,14 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
 
             raise ConfigError(
                 f"policy retention.{kind} = {retention[kind]} exceeds the statutory maximum "
-                f"of {cap} (Kodeks pracy art. 22² §3 / 22³ §4)",
+                f"of {cap} (Kodeks pracy art. 22² §3)",
                 pl=f"Okres retention.{kind} = {period_pl(retention[kind])} przekracza "
-                   f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3 / 22³ §4).")
+                   f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3).")
     purposes = data.get("documents", {}).get("purposes", [])
     if any(not isinstance(p, str) or not p.strip() for p in purposes):
         raise ConfigError("policy documents.purposes must list non-empty texts",
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
+    deadline, after_deadline = _deadline(data)
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
         raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'",
@@ -314,14 +390,15 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         deputy_title=office.get("deputy_title", DEFAULT_DEPUTY[0]),
         timezone=tz,
         retention=retention,
-        request_deadline=_period(data, "requests", "deadline"),
-        after_deadline=_choice(data, "requests", "after_deadline", ("reject", "warn")),
+        request_deadline=deadline,
+        after_deadline=after_deadline,
         copy_lifetime=_period(data, "copies", "lifetime"),
         copy_counted_from=_choice(data, "copies", "counted_from",
                                   ("recording_date", "copy_date")),
         call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
         approvers=tuple(approvers),
         duties=Duties(**data.get("duties", {})),
+        video=_video_rules(data),
         raw=data,
         forms=_names(office),
     )

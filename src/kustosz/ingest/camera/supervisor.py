@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from kustosz.cameras.register import address_of, gate_of
-from kustosz.cameras.rules import check_forbidden_zone
+from kustosz.cameras.rules import check_may_record
 from kustosz.db.cameras import Camera, Zone
 from kustosz.db.models import Source
 from kustosz.errors import KustoszError
@@ -54,8 +54,8 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
             out.append(Decision(job, False, "disabled", "camera disabled"))
             continue
         try:
-            check_forbidden_zone(zone.kind, camera.unrecognisable_reason,
-                                 camera.representatives_consent)
+            check_may_record(zone.kind, camera.purpose, camera.unrecognisable_reason,
+                             camera.representatives_consent, video=vault.policy.video)
         except KustoszError as exc:
             out.append(Decision(job, False, "refused", str(exc)))
             continue

@@ -1,6 +1,6 @@
 """Settings of a mailbox (journal) source and its registration.
 
-Keeping full messages is off by default (R1.9, Kodeks pracy art. 22³ §1: monitoring must not
+Keeping full messages is off by default (R1.9, Kodeks pracy art. 22³ §2: monitoring must not
 breach the secrecy of correspondence). Turning it on needs a recorded legal basis, and is
 audited; even then a message the rules mark private keeps metadata only.
 
