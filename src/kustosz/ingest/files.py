@@ -127,10 +127,11 @@ def _streams(path: Path) -> tuple[int, int, str] | None:
         return None
 
 
-def video_only(path: Path, scratch: Path) -> Path | None:
+def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | None:
     """R1.3 at intake: None if ``path`` carries no sound (it is stored as it is); else a copy in
     ``scratch`` holding its video streams only (`-map 0:v -c copy`: no re-encoding), checked
-    to have no audio. A file with sound and no picture is refused."""
+    to have no audio, in ``muxer`` or the file's own container. A file with sound and no
+    picture is refused."""
     from kustosz.ingest.camera.command import ffmpeg_exe
 
     found = _streams(path)
@@ -142,7 +143,7 @@ def video_only(path: Path, scratch: Path) -> Path | None:
                          "image only (R1.3)",
                          pl=f"Plik {path.name} zawiera dźwięk, a nie zawiera obrazu: źródło "
                             "wizyjne przechowuje wyłącznie obraz (bez dźwięku).")
-    muxer = _MUXERS.get(path.suffix.lower(), demuxer.split(",")[0])
+    muxer = muxer or _MUXERS.get(path.suffix.lower(), demuxer.split(",")[0])
     scratch.mkdir(parents=True, exist_ok=True)
     out = scratch / f"{uuid.uuid4().hex}.video.part"  # *.part: removed by clean_tmp after a crash
     done = subprocess.run(
@@ -158,6 +159,18 @@ def video_only(path: Path, scratch: Path) -> Path | None:
                          pl=f"Nie udało się usunąć ścieżki dźwiękowej z pliku {path.name}; "
                             "przekształć go najpierw do formatu MP4 lub MPEG-TS.")
     return out
+
+
+def segment_bytes(path: Path, scratch: Path) -> bytes:
+    """A stored camera segment as playback serves it (HLS, MPEG-TS): its bytes as stored, or,
+    for one stored with sound before the intake dropped it, its video only (R1.3)."""
+    copy = video_only(path, scratch, "mpegts")
+    if copy is None:
+        return path.read_bytes()
+    try:
+        return copy.read_bytes()
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Path]]:

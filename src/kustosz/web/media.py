@@ -31,6 +31,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
+from kustosz.ingest.files import segment_bytes
 from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
@@ -230,7 +231,8 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
                 return None
         elif rec.start_at < datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS):
             return None  # live view: nothing older than the live window (R3.1)
-        data = ctx.vault.storage.path(rec.storage_key).read_bytes()
+        data = segment_bytes(ctx.vault.storage.path(rec.storage_key),  # R1.3: never sound
+                             ctx.vault.storage.tmp)
         records.served(s, vs, f"segment {rec.id}", ctx.client, len(data), rec.id)
         return Response(data, media_type="video/mp2t", headers=NO_STORE)
     return guarded(ctx, token, None, serve)
