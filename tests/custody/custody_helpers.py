@@ -108,3 +108,19 @@ def people(vault: Vault) -> None:
                  title="informatyk")
         add_user(s, "komisja1", "Zofia Żółtowska", ["commission"], "test")
         add_user(s, "komisja2", "Łukasz Gęślak", ["commission"], "test")
+    appoint_commission(vault, "komisja1", "komisja2")
+
+
+def appoint_commission(vault: Vault, *members: str, by: str = "burmistrz") -> None:
+    """The head's order appointing the destruction commission [002 zał.5 §8.2], for offices
+    whose policy lets only appointed members confirm (commission.appointed)."""
+    from datetime import date
+
+    from kustosz.custody import commission
+
+    if not vault.policy.access.commission_appointed:
+        return
+    with vault.transaction() as s:
+        for member in members:
+            commission.appoint(s, member=member, order_ref="1/2020",
+                               appointed_on=date(2020, 1, 2), approver=by, actor="test")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from custody_helpers import people, record, setup_camera
+from custody_helpers import appoint_commission, people, record, setup_camera
 from pypdf import PdfReader
 from tests.conftest import Cli, snapshot
 
@@ -44,6 +44,7 @@ def office(vault: Vault) -> Vault:
     with vault.transaction() as s:
         add_user(s, "sekretarz", "Ewa Sekretarska", ["approver", "viewer"], "test")
         add_user(s, "wozny", "Adam Woźny", ["custodian", "commission"], "test")
+    appoint_commission(vault, "wozny")
     return vault
 
 

@@ -477,7 +477,7 @@ def test_the_token_form_names_every_bad_field_at_once(sqlite_vault: Vault) -> No
     r = c.post("/account/tokens", data={"csrf": csrf, "name": "skrypt kopii",
                                         "scopes": ["read", "root"], "days": "dużo"})
     assert r.status_code == 422
-    assert_at_field(r.text, "scopes", "Nieznany zakres 'root'")
+    assert_at_field(r.text, "scopes", "Nieznany zakres „root”")
     assert_at_field(r.text, "days", "Podaj liczbę dni.")
     assert_no_error(r.text, "name")
     page = elements(r.text)

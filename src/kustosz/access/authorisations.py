@@ -7,12 +7,13 @@ revoked, not yet valid, or held by someone no longer eligible, it opens nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access import contractors
 from kustosz.access.users import require_role
 from kustosz.audit import append as audit
 from kustosz.db.access import Authorisation
@@ -86,6 +87,7 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     duties (without one, the safe defaults apply)."""
     now = now or datetime.now(UTC)
     duties = policy.duties if policy is not None else Duties()
+    tz = policy.timezone if policy is not None else contractors.OFFICE_TZ
     check_texts(basis=basis)
     user = session.execute(select(User).where(User.name == (holder or "").strip())) \
         .scalar_one_or_none()
@@ -133,6 +135,24 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     except InputError:
         raise FieldError("issued_by", "Upoważnienie wydaje kierownik jednostki lub zastępca "
                                       "(rola: approver).") from None
+    listed = policy.access.positions if policy is not None else ()
+    if listed and user.position not in listed:
+        held = f"zajmuje stanowisko: {user.position}" if user.position else \
+            "nie ma wpisanego stanowiska"
+        raise FieldError("holder", f"{user.display_name} ({user.name}) {held}. Z nagraniami "
+                                   "mogą zapoznawać się tylko osoby na stanowiskach: "
+                                   f"{', '.join(listed)} (access.positions; regulamin "
+                                   "monitoringu, 003 §3 ust. 4).")
+    if contractors.is_contractor(user):
+        if contractors.ended(user, now, tz):
+            raise FieldError("holder", contractors.ended_pl(user))
+        assert user.contractor_until is not None
+        last = user.contractor_until
+        if valid_to > _midnight_after(last, tz):
+            raise FieldError("valid_to", f"Upoważnienie konserwatora nie może obowiązywać "
+                                         f"dłużej niż umowa powierzenia nr "
+                                         f"{user.contractor_agreement} (do "
+                                         f"{last:%d.%m.%Y}; 004 §6.3).")
     if duties.no_self_authorisation and user.name == by:
         raise FieldError("holder", "Nie można wydać upoważnienia samemu sobie — upoważnienie "
                                    "dla tej osoby musi wydać inny zatwierdzający "
@@ -140,7 +160,8 @@ def issue(session: Session, *, holder: str, actions: list[str], sources: list[st
     auth = Authorisation(holder_id=user.id, sources=sorted(set(sources)),
                          source_kinds=sorted(set(source_kinds)), actions=sorted(set(actions)),
                          basis=(basis or "").strip() or None, issued_by=by, issued_at=now,
-                         valid_from=valid_from, valid_to=valid_to)
+                         valid_from=valid_from, valid_to=valid_to,
+                         position=user.position if listed else None)
     session.add(auth)
     session.flush()
     audit(session, actor, "authorisation.issue", f"authorisation {auth.id}", {
@@ -180,16 +201,28 @@ def active_for(session: Session, user: User, action: str, sources: list[Source],
                now: datetime | None = None) -> Authorisation | None:
     """An active authorisation of ``user`` covering ``action`` on every one of ``sources``."""
     now = now or datetime.now(UTC)
-    if not sources or not eligible(user, action):
+    if not sources or not eligible(user, action) or contractors.ended(user, now):
         return None
     rows = session.execute(select(Authorisation).where(
         Authorisation.holder_id == user.id, Authorisation.revoked_at.is_(None),
         Authorisation.valid_from <= now, Authorisation.valid_to > now)
         .order_by(Authorisation.id)).scalars()
     for a in rows:
+        if position_changed(a, user):
+            continue
         if all(covers(a, action, s) for s in sources):
             return a
     return None
+
+
+def position_changed(a: Authorisation, user: User) -> bool:
+    """An authorisation issued for a listed position [003 §3.4] opens nothing once its holder
+    holds another position."""
+    return a.position is not None and a.position != user.position
+
+
+def _midnight_after(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 
 
 def list_authorisations(session: Session, holder: User | None = None) -> list[Authorisation]:
@@ -220,4 +253,9 @@ def document_data(session: Session, policy: Any, a: Authorisation) -> dict[str, 
                  "scope": scope_pl(a),
                  "valid_from": a.valid_from.astimezone(tz).strftime("%d.%m.%Y"),
                  "valid_to": a.valid_to.astimezone(tz).strftime("%d.%m.%Y")})
+    if holder is not None and contractors.is_contractor(holder):
+        # 004 §6.3 and annex 1: the contractor's variant names the processing agreement
+        data["contractor"] = {"agreement": holder.contractor_agreement,
+                              "until": holder.contractor_until.strftime("%d.%m.%Y")
+                              if holder.contractor_until else None}
     return data

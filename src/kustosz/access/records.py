@@ -22,7 +22,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access.authorisations import ACTIONS, FieldError, active_for, covers, eligible
+from kustosz.access import contractors
+from kustosz.access.authorisations import (
+    ACTIONS,
+    FieldError,
+    active_for,
+    covers,
+    eligible,
+    position_changed,
+)
 from kustosz.audit import access_chain
 from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
@@ -53,6 +61,9 @@ class Reason(StrEnum):
     OUTSIDE_SCOPE = "outside_scope"  # the item is outside the session's source or period
     MATERIAL_GONE = "material_gone"  # the copy or recording is no longer kept
     PASSWORD = "password"  # the one-time password must be changed first
+    # issued for a position the preset lists [003 §3.4]; the holder now holds another
+    POSITION_NOT_LISTED = "position_not_listed"
+    AGREEMENT_ENDED = "agreement_ended"  # a contractor's processing agreement is over [004 §6.3]
     LOGIN = "login"
 
 
@@ -145,6 +156,23 @@ REASONS: dict[Reason, ReasonWords] = {
     Reason.LOGIN: ReasonWords(
         "niezalogowany", "not logged in", "Nie zalogowano się do systemu.",
         "Zaloguj się."),
+    Reason.POSITION_NOT_LISTED: ReasonWords(
+        "stanowisko spoza wykazu",
+        "authorisation {id} was issued for the position {issued_for}; the holder's position "
+        "is now {position}",
+        "Twoje upoważnienie nr {id} wydano na stanowisku: {issued_for}, a zajmujesz teraz "
+        "stanowisko: {position}. Z nagraniami zapoznają się tylko osoby na stanowiskach "
+        "wymienionych w regulaminie.",
+        f"Jeśli nowe stanowisko jest w wykazie, poproś {_ASK} o nowe upoważnienie.",
+        "upoważnienie nr {id} wydane na stanowisku {issued_for}; obecne stanowisko: "
+        "{position}"),
+    Reason.AGREEMENT_ENDED: ReasonWords(
+        "umowa powierzenia wygasła",
+        "the contractor's processing agreement {agreement} ended on {until}",
+        "Umowa powierzenia nr {agreement} obowiązywała do {until}; dostęp konserwatora "
+        "zakończył się razem z nią.",
+        "Jeśli umowę przedłużono, poproś administratora systemu o wpisanie nowego terminu.",
+        "umowa powierzenia nr {agreement} do {until}"),
 }
 # Older audit entries kept only the English ``why``; the register names their reason too.
 _LEGACY = {"address not allowed": Reason.WORKSTATION, "viewing session over":
@@ -223,6 +251,11 @@ def why_not(session: Session, user: User, action: str, sources: list[Source],
     now = now or datetime.now(UTC)
     if not eligible(user, action):
         return Refused(Reason.ROLE, {"action": action})
+    if contractors.ended(user, now):
+        return Refused(Reason.AGREEMENT_ENDED, {
+            "action": action, "agreement": user.contractor_agreement,
+            "until": user.contractor_until.strftime("%d.%m.%Y")
+            if user.contractor_until else "?"})
     mine = [a for a in session.execute(select(Authorisation).where(
         Authorisation.holder_id == user.id).order_by(Authorisation.id)).scalars()
         if action in a.actions]
@@ -233,6 +266,12 @@ def why_not(session: Session, user: User, action: str, sources: list[Source],
         missing = [s.name for s in sources if not any(covers(a, action, s) for a in mine)]
         return Refused(Reason.OTHER_SOURCE, {"action": action, "sources": ", ".join(
             missing or [s.name for s in sources])})
+    moved = [a for a in covering if a.revoked_at is None and a.valid_from <= now < a.valid_to
+             and position_changed(a, user)]
+    if moved:
+        return Refused(Reason.POSITION_NOT_LISTED, {
+            "action": action, "id": moved[0].id, "issued_for": moved[0].position,
+            "position": user.position or "brak"})
     future = [a for a in covering if a.revoked_at is None and now < a.valid_from]
     if future:
         a = min(future, key=lambda x: x.valid_from)

@@ -77,6 +77,10 @@ def resolve(session: Session, token: str, now: datetime | None = None) -> Resolv
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    from kustosz.access.contractors import ended
+
+    if ended(user, now):  # a contractor's agreement is over [004 §6.3]
+        return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         row.last_used_at = now
         session.flush()

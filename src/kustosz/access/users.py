@@ -8,7 +8,7 @@ they may open; that is the individual authorisation's job (R3.2), added by the a
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,9 +39,15 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
 def new_user_problems(session: Session, name: str, display_name: str,
-                      roles: list[str]) -> list[FieldError]:
+                      roles: list[str], contractor: bool = False,
+                      contractor_agreement: str | None = None,
+                      contractor_until: date | None = None,
+                      position: str | None = None) -> list[FieldError]:
     """Everything wrong with a new user's details, one error per field (a form shows them all
-    at once; ``add_user`` refuses with the first)."""
+    at once; ``add_user`` refuses with the first). A maintenance contractor needs the
+    processing agreement and its last day [004 §6.3]."""
+    from kustosz.access.contractors import agreement_problems
+
     problems = []
     if not (name or "").strip():
         problems.append(FieldError("name", "give the user name (login)",
@@ -67,20 +73,55 @@ def new_user_problems(session: Session, name: str, display_name: str,
         problems.append(FieldError(
             "roles", f"unknown role {unknown[0]!r}; known roles: {', '.join(ROLES)}",
             pl=f"Nieznana rola „{unknown[0]}”; dostępne: {', '.join(ROLES)}."))
+    if len(position or "") > 200:
+        problems.append(FieldError("position", "Stanowisko może mieć najwyżej 200 znaków."))
+    if contractor or contractor_agreement or contractor_until:
+        problems += agreement_problems(contractor_agreement, contractor_until)
     return problems
 
 
 def add_user(session: Session, name: str, display_name: str, roles: list[str], actor: str,
-             title: str | None = None) -> User:
-    problems = new_user_problems(session, name, display_name, roles)
+             title: str | None = None, position: str | None = None,
+             contractor_agreement: str | None = None,
+             contractor_until: date | None = None, contractor: bool = False) -> User:
+    problems = new_user_problems(session, name, display_name, roles, contractor,
+                                 contractor_agreement, contractor_until, position)
     if problems:
         raise problems[0]
     display = display_name.strip()
+    agreement = (contractor_agreement or "").strip() or None
     user = User(name=name, display_name=display, title=(title or "").strip() or None,
+                position=(position or "").strip() or None, contractor_agreement=agreement,
+                contractor_until=contractor_until if agreement else None,
                 roles=sorted(set(roles)), active=True, created_at=datetime.now(UTC))
     session.add(user)
     session.flush()
-    audit(session, actor, "user.add", name, {"roles": user.roles, "title": user.title})
+    details: dict[str, object] = {"roles": user.roles, "title": user.title}
+    if user.position:
+        details["position"] = user.position
+    if agreement:
+        details["contractor"] = {"agreement": agreement,
+                                 "until": user.contractor_until.isoformat()
+                                 if user.contractor_until else None}
+    audit(session, actor, "user.add", name, details)
+    return user
+
+
+def set_position(session: Session, name: str, position: str | None, actor: str) -> User:
+    """Record a person's new position (stanowisko). Where the preset lists the positions that
+    may view recordings [003 §3.4], an authorisation issued for the old position opens nothing
+    from now on (kustosz.access.authorisations.active_for)."""
+    user = get_user(session, name)
+    new = (position or "").strip() or None
+    if new is not None and len(new) > 200:
+        raise FieldError("position", "Stanowisko może mieć najwyżej 200 znaków.")
+    if new == user.position:
+        raise InputError(f"user {name!r} already holds this position",
+                         pl=f"Użytkownik {name} zajmuje już to stanowisko.")
+    before = user.position
+    user.position = new
+    session.flush()
+    audit(session, actor, "user.position", name, {"before": before, "after": new})
     return user
 
 

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from kustosz.access import accounts, passwords, throttle, tokens
-from kustosz.access.users import ROLES, get_user, set_active, set_roles
+from kustosz.access.users import ROLES, get_user, set_active, set_position, set_roles
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
 from kustosz.cli.requests import users_app
 from kustosz.db.custody import User
@@ -102,7 +102,107 @@ def tokens_revoke(token_id: int, reason: str = typer.Option("revoked by the admi
     console.print(f"token {token_id} revoked")
 
 
+@fails_cleanly
+def users_position(name: str, position: str = typer.Argument(
+        None, help="The position as the preset lists it; leave out for one off the list.")
+                   ) -> None:
+    """Record a person's position (003 §3.4): an authorisation issued for another position
+    stops opening recordings."""
+    with open_vault() as vault, vault.transaction() as s:
+        listed = vault.policy.access.positions
+        if position and listed and position not in listed:
+            raise InputError(f"{position!r} is not on the preset's list of positions "
+                             f"({', '.join(listed)})",
+                             pl=f"Stanowiska „{position}” nie ma w wykazie: "
+                                f"{', '.join(listed)}.")
+        set_position(s, name, position, actor())
+    console.print(f"user {name}: position {position or '(not listed)'}")
+
+
+@fails_cleanly
+def users_contractor(name: str,
+                     agreement: str = typer.Option(..., "--agreement",
+                                                   help="The processing agreement's reference."),
+                     until: str = typer.Option(..., "--until",
+                                               help="Its last day (YYYY-MM-DD).")) -> None:
+    """Record (or renew) a maintenance contractor's processing agreement (004 §6.3); their
+    access ends with it. Sessions and API tokens end now."""
+    from kustosz.access.contractors import parse_day, set_agreement
+
+    last_day = parse_day(until, "until")
+    with open_vault() as vault, vault.transaction() as s:
+        set_agreement(s, get_user(s, name), agreement, last_day, actor(),
+                      tz=vault.policy.timezone)
+    console.print(f"user {name}: processing agreement {agreement.strip()} until {last_day}")
+
+
+commission_app = typer.Typer(no_args_is_help=True, help="The destruction commission: the "
+                             "head's appointments (002 zał.5 §8.2).")
+
+
+@fails_cleanly
+def commission_appoint(member: str,
+                       order: str = typer.Option(..., "--order",
+                                                 help="The order's number, e.g. 12/2026."),
+                       on: str = typer.Option(..., "--date", help="The order's date."),
+                       until: str = typer.Option(None, "--until",
+                                                 help="The appointment's last day."),
+                       by: str = typer.Option(..., "--by",
+                                              help="The approver (head) who appointed.")
+                       ) -> None:
+    """Record the head's appointment of a commission member."""
+    from kustosz.access.contractors import parse_day
+    from kustosz.custody import commission
+
+    day = parse_day(on, "appointed_on")
+    last = parse_day(until, "ends_on")
+    with open_vault() as vault, vault.transaction() as s:
+        row = commission.appoint(s, member=member, order_ref=order, appointed_on=day,
+                                 ends_on=last, approver=by, actor=actor())
+        said = f"appointment {row.id}: {member}, {commission.words(row)}"
+    console.print(said)
+
+
+@fails_cleanly
+def commission_end(appointment_id: int,
+                   on: str = typer.Option(..., "--on", help="The last day (YYYY-MM-DD).")
+                   ) -> None:
+    """End an appointment on its last day."""
+    from kustosz.access.contractors import parse_day
+    from kustosz.custody import commission
+
+    with open_vault() as vault, vault.transaction() as s:
+        commission.end(s, appointment_id, parse_day(on, "ends_on"), actor())
+    console.print(f"appointment {appointment_id} ends on {on}")
+
+
+@fails_cleanly
+def commission_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The appointments, newest first."""
+    from kustosz.custody import commission
+
+    with open_vault() as vault, vault.reading() as s:
+        rows = [{"id": a.id, "member": a.member, "order": a.order_ref,
+                 "appointed_on": a.appointed_on.isoformat(),
+                 "ends_on": a.ends_on.isoformat() if a.ends_on else None,
+                 "approver": a.approver, "words": commission.words(a)}
+                for a in commission.list_appointments(s)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "member", "appointed by", "until", "approver")
+    for r in rows:
+        table.add_row(str(r["id"]), r["member"], r["words"], r["ends_on"] or "—", r["approver"])
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
+    users_app.command("position")(users_position)
+    users_app.command("contractor")(users_contractor)
+    commission_app.command("appoint")(commission_appoint)
+    commission_app.command("end")(commission_end)
+    commission_app.command("list")(commission_list)
+    app.add_typer(commission_app, name="commission")
     users_app.command("disable")(users_disable)
     users_app.command("enable")(users_enable)
     users_app.command("roles")(users_roles)

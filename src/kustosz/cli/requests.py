@@ -49,10 +49,23 @@ def users_add(name: str, display: str = typer.Option(..., "--display",
                                                       help="Full name as printed."),
               role: list[str] = typer.Option(None, "--role",
                                              help=f"Repeatable: {', '.join(ROLES)}."),
-              title: str = typer.Option(None, "--title", help="Position (stanowisko).")) -> None:
+              title: str = typer.Option(None, "--title", help="Position (stanowisko)."),
+              position: str = typer.Option(None, "--position",
+                                           help="The position as the preset lists it "
+                                                "(access.positions, 003 §3.4)."),
+              agreement: str = typer.Option(None, "--contractor-agreement",
+                                            help="A maintenance contractor: the processing "
+                                                 "agreement's reference (004 §6.3)."),
+              until: str = typer.Option(None, "--contractor-until",
+                                        help="The agreement's last day (YYYY-MM-DD).")) -> None:
     """Add a user (approver, commission member, custodian, …)."""
+    from kustosz.access.contractors import parse_day
+
+    last_day = parse_day(until, "contractor_until")
     with open_vault() as vault, vault.transaction() as s:
-        add_user(s, name, display, list(role or []), actor(), title=title)
+        add_user(s, name, display, list(role or []), actor(), title=title, position=position,
+                 contractor_agreement=agreement, contractor_until=last_day,
+                 contractor=agreement is not None or until is not None)
     console.print(f"user {name} added")
 
 
@@ -61,7 +74,11 @@ def users_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List users and their roles."""
     with open_vault() as vault, vault.reading() as s:
         rows = [{"name": u.name, "display_name": u.display_name, "title": u.title,
-                 "roles": u.roles, "active": u.active} for u in list_users(s)]
+                 "roles": u.roles, "active": u.active, "position": u.position,
+                 "contractor": {"agreement": u.contractor_agreement,
+                                "until": u.contractor_until.isoformat()
+                                if u.contractor_until else None}
+                 if u.contractor_agreement else None} for u in list_users(s)]
     if as_json:
         emit_json(rows)
         return

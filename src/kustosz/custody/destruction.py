@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
+from kustosz.custody import commission
 from kustosz.custody.copies import fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.holds import held_map
@@ -87,13 +88,23 @@ def reason_needed(session: Session, copy: Copy, policy: Policy, now: datetime) -
     return early_words(session, copy, policy, now)
 
 
-def _check(session: Session, copy: Copy, by: str) -> None:
+def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
+           now: datetime | None = None) -> None:
     if copy.state == "destroyed":
         when = copy.destroyed_at.isoformat() if copy.destroyed_at else "?"
         day = copy.destroyed_at.strftime("%d.%m.%Y") if copy.destroyed_at else "?"
         raise InputError(f"copy {copy.number} was already destroyed on {when}",
                          pl=f"Kopia nr {copy.number} została już zniszczona ({day}).")
     require_role(session, by, "commission", "confirm the destruction of a copy")
+    if policy is not None and policy.access.commission_appointed:
+        # 002 zał.5 §8.2: the commission is the persons the head appointed
+        day = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
+        if commission.current(session, by, day) is None:
+            raise FieldError("by", f"{printed(session, by)} nie jest wyznaczony(-a) do komisji "
+                                   f"niszczącej w dniu {day:%d.%m.%Y} — niszczenie nośników "
+                                   "potwierdzają osoby wyznaczone zarządzeniem kierownika "
+                                   "jednostki (002 zał. 5 §8 ust. 2). Wyznaczenie wpisuje "
+                                   "zatwierdzający na stronie „Komisja niszcząca”.")
     others = other_holds(session, copy)
     if others:
         names = ", ".join(f"{h.id} ({h.basis})" for h in others)
@@ -132,7 +143,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
     try:
         with vault.transaction() as s:
             copy = get_copy(s, number)
-            _check(s, copy, by)
+            _check(s, copy, by, policy, now)
             d = s.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
             if d is None:
                 why = _reason_for(s, copy, policy, reason, now)
@@ -196,6 +207,16 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
     return d, True
 
 
+def _appointments(session: Session, policy: Policy, d: Destruction) -> str | None:
+    """'zarządzenie nr … z dnia …' of the members' appointments in force when each confirmed."""
+    found = []
+    for who, at in ((d.first_by, d.first_at), (d.second_by, d.second_at or d.first_at)):
+        row = commission.current(session, who or "", at.astimezone(policy.timezone).date())
+        if row is not None and commission.words(row) not in found:
+            found.append(commission.words(row))
+    return "; ".join(found) or None
+
+
 def _default_reason(copy: Copy, policy: Policy, now: datetime) -> str:
     if copy.expires_at <= now:
         return (f"upływ okresu przechowywania kopii ({period_pl(policy.copy_lifetime)}, do "
@@ -221,6 +242,8 @@ def protocol_data(session: Session, policy: Policy, copy: Copy) -> dict[str, Any
         "sources": [s.get("label", s.get("name", "")) for s in copy.sources],
         "made_on": copy.made_at.astimezone(policy.timezone).strftime("%d.%m.%Y"),
         "reason": d.reason, "manifest_sha256": copy.manifest_sha256,
+        # the head's orders appointing the members [002 zał.5 §8.2]; None when none recorded
+        "appointment": _appointments(session, policy, d),
         # printed apart from the reason: the commission destroyed it before its time
         "early": f"Kopię zniszczono {early}." if early else None,
         "files": [[f["path"], f"{f['size']:,}".replace(",", " "), f["sha256"]]

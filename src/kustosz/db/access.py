@@ -92,6 +92,9 @@ class Authorisation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # The holder's position when issued, where the preset lists the positions that may view
+    # recordings [003 §3.4]: the authorisation opens nothing once the holder's position differs.
+    position: Mapped[str | None] = mapped_column(String(200))
     __table_args__ = (Index("ix_access_authorisations_holder", "holder_id"),)
 
 

@@ -21,7 +21,14 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)  # login name
     display_name: Mapped[str] = mapped_column(String(200))  # as printed on documents
-    title: Mapped[str | None] = mapped_column(String(200))  # stanowisko służbowe
+    title: Mapped[str | None] = mapped_column(String(200))  # stanowisko służbowe, as printed
+    # The position as the office's regulation names it where a preset lists the positions that
+    # may view recordings [003 §3.4] (access.positions); matched exactly, unlike the title.
+    position: Mapped[str | None] = mapped_column(String(200))
+    # A maintenance contractor's processing agreement (umowa powierzenia) [004 §6.3]: its
+    # reference and last day; the person's access ends with it. Both NULL for staff.
+    contractor_agreement: Mapped[str | None] = mapped_column(String(200))
+    contractor_until: Mapped[date | None] = mapped_column(Date)
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))  # for the web login, later
@@ -147,3 +154,20 @@ class ActionEntry(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("custody_requests.id"))
     copy_id: Mapped[int | None] = mapped_column(ForeignKey("custody_copies.id"))
     __table_args__ = (Index("ix_custody_actions_at", "at"),)
+
+
+class CommissionAppointment(Base):
+    """Wyznaczenie do komisji niszczącej nośniki (002 zał.5 §8.2): who, from when (to when), by
+    which order (zarządzenie) of the head, recorded by which approver."""
+
+    __tablename__ = "custody_commission_appointments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member: Mapped[str] = mapped_column(String(100))  # users.name
+    order_ref: Mapped[str] = mapped_column(String(200))  # "zarządzenie nr 12/2026"
+    appointed_on: Mapped[date] = mapped_column(Date)  # the order's date, effective from
+    ends_on: Mapped[date | None] = mapped_column(Date)  # last day; NULL: until ended
+    approver: Mapped[str] = mapped_column(String(100))  # users.name of the head who appointed
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (Index("ix_custody_commission_member", "member"),)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kustosz.access import accounts, allowlist, directory, passwords, throttle
+from kustosz.access import accounts, allowlist, contractors, directory, passwords, throttle
 from kustosz.access import authorisations as auths
 from kustosz.access.users import (
     ROLES,
@@ -21,6 +21,7 @@ from kustosz.access.users import (
     new_user_problems,
     printed,
     set_active,
+    set_position,
     set_roles,
 )
 from kustosz.audit import append as audit
@@ -59,7 +60,11 @@ def _users_page(ctx: Ctx, form: dict[str, str] | None = None,
          if w.key.startswith("pair:")}
     waiting_addresses = [(w.key.removeprefix("address:"), w) for w in waits
                          if w.key.startswith("address:")]
+    today = datetime.now(UTC)
+    agreement_over = {u.name for u in users if contractors.ended(u, today,
+                                                                 ctx.vault.policy.timezone)}
     return page(ctx, "users.html", status, users=users, roles=ROLES,
+                positions=ctx.vault.policy.access.positions, agreement_over=agreement_over,
                 waiting=waiting_names, waiting_addresses=waiting_addresses,
                 by_directory=by_directory, msg=flash_of(ctx),
                 form=form or {}, errors=errors or {}, error=error, shown=shown,
@@ -80,9 +85,18 @@ async def users_add(request: Request, ctx: Ctx = gate("admin")) -> Response:
     roles = [r for r in raw.getlist("roles") if isinstance(r, str)]
     form["roles"] = ",".join(roles)
     name = form.get("name", "").strip()
+    contractor = bool(form.get("contractor"))
+    try:
+        until = contractors.parse_day(form.get("contractor_until"), "contractor_until")
+        day_error = None
+    except FieldError as exc:
+        until, day_error = None, exc
     with ctx.vault.reading() as s:
-        errors = by_field(ctx, new_user_problems(s, name, form.get("display_name", ""),
-                                                  roles))
+        errors = by_field(ctx, new_user_problems(
+            s, name, form.get("display_name", ""), roles, contractor,
+            form.get("contractor_agreement"), until, form.get("position")))
+    if day_error is not None:
+        errors["contractor_until"] = ctx.said(day_error)
     if errors:
         return _users_page(ctx, form, errors, 422)
     password = passwords.one_time_password()
@@ -90,7 +104,10 @@ async def users_add(request: Request, ctx: Ctx = gate("admin")) -> Response:
     try:
         with ctx.vault.transaction() as s:
             user = add_user(s, name, form["display_name"], roles, admin.name,
-                            title=form.get("title") or None)
+                            title=form.get("title") or None,
+                            position=form.get("position") or None,
+                            contractor_agreement=form.get("contractor_agreement") or None,
+                            contractor_until=until, contractor=contractor)
             if by_directory:
                 accounts.set_directory(s, user, True, admin.name)
             else:
@@ -164,6 +181,46 @@ async def users_roles(name: str, request: Request, ctx: Ctx = gate("admin")) -> 
     return _lifecycle(ctx, name, lambda s, who: set_roles(s, name, roles, who),
                       f"Role użytkownika {name} zmienione; jego sesje i tokeny API "
                       "zakończone.", field=f"roles-{name}", asked={name: roles})
+
+
+@router.post("/admin/users/{name}/position")
+async def users_position(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
+    """A person's position on the regulation's list [003 §3.4]; an authorisation issued for
+    the old one stops opening recordings."""
+    position = (await form_of(request)).get("position", "")
+    listed = ctx.vault.policy.access.positions
+    if position and position not in listed:
+        return _users_page(ctx, errors={f"position-{name}": (
+            f"Stanowiska „{position[:100]}” nie ma w wykazie: {', '.join(listed)}.")},
+            status=422)
+    return _lifecycle(ctx, name, lambda s, who: set_position(s, name, position, who),
+                      f"Stanowisko użytkownika {name} zmienione.",
+                      field=f"position-{name}")
+
+
+@router.post("/admin/users/{name}/contractor")
+async def users_contractor(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
+    """Record a contractor's renewed processing agreement [004 §6.3]."""
+    form = await form_of(request)
+    key = f"contractor-{name}"
+
+    def change(s: Any, who: str) -> None:
+        user = get_user(s, name)
+        until = contractors.parse_day(form.get("contractor_until"), "contractor_until")
+        contractors.set_agreement(s, user, form.get("contractor_agreement"), until, who,
+                                  tz=ctx.vault.policy.timezone)
+
+    admin = ctx.need("admin")
+    try:
+        with ctx.vault.transaction() as s:
+            change(s, admin.name)
+    except NotFound as exc:
+        return _users_page(ctx, error=ctx.said(exc), status=404)
+    except FieldError as exc:
+        part = "agreement" if exc.field == "contractor_agreement" else "until"
+        return _users_page(ctx, errors={f"{key}-{part}": ctx.said(exc)}, status=422)
+    return redirect(flash_url("/admin/users", f"Umowa powierzenia użytkownika {name} "
+                                              "zapisana; jego sesje i tokeny API zakończone."))
 
 
 @router.post("/admin/users/{name}/unthrottle")
@@ -297,6 +354,69 @@ def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
     name = f"upowaznienie-{auth_id}.pdf"
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+# -- the destruction commission's appointments (002 zał.5 §8.2) ------------------------------
+def _commission_page(ctx: Ctx, form: dict[str, str] | None = None,
+                     errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    from kustosz.custody import commission
+
+    with ctx.vault.reading() as s:
+        rows = commission.list_appointments(s)
+        members = [u for u in list_users(s) if u.active and "commission" in u.roles]
+        names = {u.name: u for u in list_users(s)}
+    today = datetime.now(UTC).astimezone(ctx.vault.policy.timezone).date()
+    return page(ctx, "commission.html", status, rows=rows, members=members, names=names,
+                today=today, words=commission.words, form=form or {}, errors=errors or {},
+                required_by_policy=ctx.vault.policy.access.commission_appointed,
+                msg=flash_of(ctx))
+
+
+@router.get("/commission")
+def commission_list(ctx: Ctx = gate("custody_read")) -> Response:
+    ctx.need("custody_read")
+    return _commission_page(ctx)
+
+
+@router.post("/commission")
+async def commission_appoint(request: Request, ctx: Ctx = gate("authorise")) -> Response:
+    """The head (an approver) records whom an order appointed to the commission."""
+    from kustosz.custody import commission
+
+    approver = ctx.need("authorise")
+    form = await form_of(request)
+    try:
+        on = contractors.parse_day(form.get("appointed_on"), "appointed_on")
+        until = contractors.parse_day(form.get("ends_on"), "ends_on")
+        with ctx.vault.transaction() as s:
+            row = commission.appoint(s, member=form.get("member", ""),
+                                     order_ref=form.get("order_ref", ""), appointed_on=on,
+                                     ends_on=until, approver=approver.name,
+                                     actor=approver.name)
+            said = f"Wyznaczono {printed(s, row.member)} ({commission.words(row)})."
+    except FieldError as exc:
+        return _commission_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
+    return redirect(flash_url("/commission", said))
+
+
+@router.post("/commission/{appointment_id}/end")
+async def commission_end(appointment_id: PathId, request: Request,
+                         ctx: Ctx = gate("authorise")) -> Response:
+    from kustosz.custody import commission
+
+    approver = ctx.need("authorise")
+    form = await form_of(request)
+    key = f"ends_on-{appointment_id}"
+    try:
+        last = contractors.parse_day(form.get("ends_on"), "ends_on")
+        with ctx.vault.transaction() as s:
+            commission.end(s, appointment_id, last, approver.name)
+    except NotFound as exc:
+        return _commission_page(ctx, errors={key: ctx.said(exc)}, status=404)
+    except InputError as exc:
+        return _commission_page(ctx, {key: form.get("ends_on", "")}, {key: ctx.said(exc)},
+                                422)
+    return redirect(flash_url("/commission", f"Wyznaczenie nr {appointment_id} zakończone."))
 
 
 # -- settings: the workstation allow-list (R3.5) ----------------------------------------------

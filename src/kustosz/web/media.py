@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from kustosz.access import allowlist, records
+from kustosz.access import allowlist, listening, records
 from kustosz.access.authorisations import ACTIONS, FieldError
 from kustosz.audit import append as audit
 from kustosz.db.access import ViewingSession
@@ -32,7 +32,7 @@ from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.ingest.files import segment_bytes
-from kustosz.web.common import Ctx, page, redirect, span_pl
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
 
@@ -325,6 +325,7 @@ def start_viewing(ctx: Ctx, data: dict[str, Any]) -> str:
     action = str(data.get("action") or "")
     if action not in ACTIONS:
         raise FieldError("action", "Nieznana czynność.")
+    listening.check_purpose(ctx.vault.policy, action, _text(data, "purpose"))  # 001 §3.1
     blocked = None
     with ctx.vault.transaction() as s:
         if not allowlist.allowed(s, ctx.client):
@@ -507,7 +508,7 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
         return redirect(f"/media/{token}/{vs.action}")  # the search page, itself recorded
     if refused is not None:
         return refusal_answer(ctx, refused)
-    return page(ctx, "view.html", **data)
+    return page(ctx, "view.html", **data, msg=flash_of(ctx))
 
 
 @router.post("/view/{token}/end", include_in_schema=False)
@@ -517,6 +518,10 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
         vs = s.execute(select(ViewingSession).where(
             ViewingSession.token_hash == records.digest(token))).scalar_one_or_none()
         if vs is not None and ctx.user is not None and vs.user_id == ctx.user.id:
+            # 001 §3.3: where the office requires it, no listening closes without its protocol
+            not_yet = listening.close_refused(s, ctx.vault.policy, vs)
+            if not_yet is not None and vs.ended_at is None:
+                return redirect(flash_url(f"/view/{token}", not_yet))
             records.end_viewing(s, vs)
             audit(s, ctx.user.name, "access.close", f"viewing {vs.id}",
                   {"served": vs.served, "bytes": vs.bytes_served})

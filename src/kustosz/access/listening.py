@@ -1,0 +1,54 @@
+"""Listening to recorded calls under an office's own rules (001 §1.2, §3.1, §3.3).
+
+Bolesławiec listens "tylko do realizacji celu określonego w §1 ust. 2" [§3.1]: the purpose is
+one of the preset's list (``access.listening_purposes``), not free text. "Ze wszystkich
+czynności podjętych w trakcie odsłuchiwania treści nagrania sporządza się protokół" [§3.3]:
+where ``access.listening_protocol`` is on, a listening session is not closed without its
+protocol, and one that ended without it (its time ran out) is listed as missing it until the
+protocol is filed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.db.access import ListeningProtocol, ViewingSession
+from kustosz.errors import FieldError
+from kustosz.policy import Policy
+
+
+def check_purpose(policy: Policy, action: str, purpose: str | None) -> None:
+    """FieldError when a listening states a purpose outside the office's list [001 §3.1]."""
+    allowed = policy.access.listening_purposes
+    if action != "listening" or not allowed:
+        return
+    if (purpose or "").strip() not in allowed:
+        raise FieldError("purpose", "Odsłuchanie rozmowy jest możliwe tylko w jednym z celów "
+                                    "określonych w zarządzeniu (§1 ust. 2, §3 ust. 1): "
+                                    + "; ".join(allowed) + ". Wybierz cel z listy.")
+
+
+def has_protocol(session: Session, vs: ViewingSession) -> bool:
+    return session.execute(select(ListeningProtocol.id).where(
+        ListeningProtocol.viewing_id == vs.id)).first() is not None
+
+
+def close_refused(session: Session, policy: Policy, vs: ViewingSession) -> str | None:
+    """Why ``vs`` may not be closed yet (Polish), or None."""
+    if vs.action != "listening" or not policy.access.listening_protocol \
+            or has_protocol(session, vs):
+        return None
+    return ("Odsłuchania nie można zakończyć bez protokołu — ze wszystkich czynności podjętych "
+            "w trakcie odsłuchiwania sporządza się protokół (§3 ust. 3, załącznik nr 2). "
+            "Wypełnij i zapisz protokół, a potem zakończ odsłuch.")
+
+
+def without_protocol(session: Session, policy: Policy) -> list[ViewingSession]:
+    """Listening sessions that have no protocol yet, where the office requires one."""
+    if not policy.access.listening_protocol:
+        return []
+    filed = select(ListeningProtocol.viewing_id)
+    return list(session.execute(select(ViewingSession).where(
+        ViewingSession.action == "listening", ViewingSession.id.not_in(filed))
+        .order_by(ViewingSession.id)).scalars())
