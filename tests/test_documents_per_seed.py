@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -304,9 +305,6 @@ REQUIRED: dict[tuple[str, str], list[str]] = {
         "kopii nagrania z systemu monitoringu",
         "wpisem w Rejestrze działań w systemie monitoringu",
         "wyznaczona przez Burmistrza Miasta i Gminy Pleszew"],
-    # 002 zał.5 §8.3: the register of actions, in Polish plurals.
-    ("pleszew", "register"): ["Rejestr działań w systemie monitoringu", "trwale usunięto 3 pliki."],
-    ("walbrzych", "register"): ["Rejestr działań w systemie rejestracji rozmów telefonicznych"],
 }
 
 
@@ -400,3 +398,26 @@ def test_the_cli_refuses_a_sign_where_no_camera_records(cli: Cli) -> None:
     assert result.exit_code == 2
     assert "monitors with no cameras" in result.output and "retention.camera" in result.output
     assert not list((cli.data).rglob("sign-*.pdf"))
+
+
+@pytest.mark.parametrize("preset,title", [
+    ("pleszew", "Rejestr działań w systemie monitoringu"),  # 002 zał.5 §8.3
+    ("walbrzych", "Rejestr działań w systemie rejestracji rozmów telefonicznych")])  # 004 §8.1
+def test_the_register_of_actions_names_the_system_the_office_runs(tmp_path: Path, preset: str,
+                                                                   title: str) -> None:
+    from datetime import date
+
+    from kustosz.custody import registers
+    from tests.conftest import make_vault
+
+    vault = make_vault(tmp_path / "vault", preset)
+    try:
+        with vault.reading() as s:
+            reg = registers.build(s, vault.policy, "actions", date(2026, 6, 1),
+                                  date(2026, 6, 30))
+        assert reg.title == title
+        text = _text(render("register", pdf_data(reg, vault.policy, date(2026, 6, 1),
+                                                 date(2026, 6, 30))))
+        assert f"{title} {vault.policy.office_name}" in text
+    finally:
+        vault.close()

@@ -146,7 +146,9 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
     assert [r[0] for r in copies_reg.rows] == [copy.number]
     assert "udostępniono" in copies_reg.rows[0][-1] and "zniszczono" in copies_reg.rows[0][-1]
     kinds = [r[2].split(" ")[0] for r in actions.rows]
-    assert kinds == ["Sporządzono", "Wydano", "Członek", "Komisyjnie"]
+    # The interested person's hold ends with the copy, the police's with the handover
+    # (002 zał.5 §6.2-§7.1; issue 13 item 1): each release is in the register.
+    assert kinds == ["Sporządzono", "Zwolniono", "Wydano", "Zwolniono", "Członek", "Komisyjnie"]
     assert len(copy.files) == 3  # the register says "3 pliki", not "3 plików" (issue 12)
     assert "trwale usunięto 3 pliki." in actions.rows[-1][2]
     assert [r[1] for r in disclosures.rows] == ["Jan Żółkiewski, ul. Łąkowa 5",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
@@ -21,7 +21,7 @@ from kustosz.cli.common import (
 )
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
-from kustosz.custody.copies import extend_copy, list_copies, make_copy
+from kustosz.custody.copies import extend_copy, is_due, list_copies, make_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
@@ -60,25 +60,26 @@ def copies_make(request_id: int, by: str = typer.Option(..., "--by",
                       f"{kept_until(copy.expires_at, vault.policy)})")
 
 
-def _copy_row(vault: Vault, c: Copy) -> dict[str, object]:
+def _copy_row(vault: Vault, c: Copy, now: datetime) -> dict[str, object]:
     first, last = held_period(c)  # what the copy holds, as its label says
     return {"number": c.number, "request": c.request_id, "state": c.state,
             "from": first.astimezone(vault.policy.timezone).isoformat(),
             "to": last.astimezone(vault.policy.timezone).isoformat(),
             "made_by": c.made_by, "made_at": c.made_at.isoformat(),
             "kept_until": kept_until(c.expires_at, vault.policy),
-            "due": c.state == "kept" and c.expires_at <= vault.now(),
+            "due": is_due(c, now),
             "bundle": str(vault.root / c.bundle), "sources": [s.get("label") for s in c.sources]}
 
 
 @fails_cleanly
 def copies_list(due: bool = typer.Option(False, "--due", help="Only copies due for "
-                                         "destruction (lifetime over, no authority asked)."),
+                                         "destruction (lifetime over, handed over or not)."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """List copies."""
     with open_vault() as vault, vault.reading() as s:
-        copies = list_copies(s, due_only=due, now=vault.now())
-        rows = [_copy_row(vault, c) for c in copies]
+        now = vault.now()  # one instant for the filter and the rows' "due"
+        copies = list_copies(s, due_only=due, now=now)
+        rows = [_copy_row(vault, c, now) for c in copies]
         periods = [" – ".join(local(t, vault) for t in held_period(c)) for c in copies]
     if as_json:
         emit_json(rows)

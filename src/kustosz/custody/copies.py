@@ -27,13 +27,14 @@ from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody import bundles
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
-from kustosz.custody.copy_dates import kept_until
+from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.registers import record_action
-from kustosz.custody.requests import KINDS, STATUS_PL, get_request
+from kustosz.custody.requests import KINDS, STATUS_PL, end_request_holds, get_request
 from kustosz.db.calls import Call
 from kustosz.db.cameras import Camera, Site, Zone
-from kustosz.db.custody import Copy, Handover, Request
+from kustosz.db.custody import Copy, Request
 from kustosz.db.models import Recording, Source
+from kustosz.documents.words import period_pl
 from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
@@ -53,6 +54,25 @@ def expiry(policy: Policy, first_recording: datetime, made_at: datetime) -> date
     """R2.5: lifetime counted from the day of recording or the day the copy was made."""
     start = first_recording if policy.copy_counted_from == "recording_date" else made_at
     return policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
+
+
+def ceiling(policy: Policy, copy: Copy) -> datetime | None:
+    """The latest instant a copy may be kept where the office's lifetime is a ceiling that no
+    request extends (policy.custody.copy_ceiling: Pleszew, "nie dłuższy niż 3 miesiące od dnia
+    nagrania" [002 zał.5 §7.4]); None where a new request extends it [004 §7.9]. The one
+    definition `copies extend` (CLI and any other path through extend_copy) is held to."""
+    if policy.custody.copy_ceiling is None:
+        return None
+    return expiry(policy, held_period(copy)[0], copy.made_at)
+
+
+def is_due(copy: Copy, now: datetime) -> bool:
+    """Due for destruction: kept, and its lifetime is over (R2.5). A copy handed over is due
+    all the same: the authority received its own medium, and the office's copy has no other
+    end than its lifetime (issue 13 item 3). The one definition behind `copies list --due`,
+    its `"due"` in --json, the copies page and the dashboard. A copy that another hold covers
+    is still due; its destruction is refused, naming the hold, until that is released."""
+    return copy.state == "kept" and copy.expires_at <= now
 
 
 @dataclass
@@ -273,6 +293,9 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
             record_action(s, "copy.make", f"Sporządzono kopię nr {number} (okres "
                           f"{fmt(first, policy)} – {fmt(last, policy)}) na wniosek nr {req.id}.",
                           maker, request_id=req.id, copy_id=copy.id, at=now)
+            # The copy answers the request: where the office's rule says so, the request's
+            # hold on the original ends here [002 zał.5 §6.3, §7.1] (policy.custody).
+            end_request_holds(s, policy, [req], "copy_made", number, actor, at=now)
             audit(s, actor, "copy.make", f"copy {number}", {
                 "request": req.id, "by": by, "manifest_sha256": digest,
                 "items": copy.items, "expires_at": expires.isoformat()})
@@ -311,21 +334,14 @@ def get_copy(session: Session, number: str) -> Copy:
     return copy
 
 
-def handed_over(session: Session, copy_id: int) -> bool:
-    return session.execute(select(Handover.id).where(Handover.copy_id == copy_id)).first() \
-        is not None
-
-
 def list_copies(session: Session, due_only: bool = False, now: datetime | None = None
                 ) -> list[Copy]:
-    """All copies; with ``due_only`` those whose lifetime has run out with no authority having
-    asked for them (R2.5): due for destruction."""
-    query = select(Copy).order_by(Copy.year, Copy.seq)
+    """All copies; with ``due_only`` those due for destruction (`is_due`)."""
+    copies = list(session.execute(select(Copy).order_by(Copy.year, Copy.seq)).scalars())
     if due_only:
-        asked = select(Handover.id).where(Handover.copy_id == Copy.id).exists()
-        query = query.where(Copy.state == "kept", Copy.expires_at <= (now or datetime.now(UTC)),
-                            ~asked)
-    return list(session.execute(query).scalars())
+        at = now or datetime.now(UTC)
+        copies = [c for c in copies if is_due(c, at)]
+    return copies
 
 
 def extend_copy(session: Session, policy: Policy, number: str, request_id: int, actor: str,
@@ -350,6 +366,21 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
                             "zgodę.")
     start = datetime.combine(req.received_on, datetime.min.time(), tzinfo=policy.timezone)
     new = policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
+    limit = ceiling(policy, copy)
+    if limit is not None and new > limit:
+        clause = policy.custody.copy_ceiling
+        since = ("the day of recording" if policy.copy_counted_from == "recording_date"
+                 else "the day the copy was made")
+        since_pl = ("od dnia nagrania" if policy.copy_counted_from == "recording_date"
+                    else "od dnia sporządzenia kopii")
+        raise InputError(f"copy {number} cannot be extended: it is kept for at most "
+                         f"{policy.copy_lifetime} from {since}, a ceiling no request extends "
+                         f"(last day {kept_until(limit, policy)}) [{clause}]",
+                         pl=f"Nie można przedłużyć przechowywania kopii nr {number}: kopia "
+                            f"jest zabezpieczona na okres nie dłuższy niż "
+                            f"{period_pl(policy.copy_lifetime)} {since_pl} i żaden wniosek "
+                            f"tego okresu nie przedłuża (ostatni dzień: "
+                            f"{kept_until(limit, policy)}) [{clause}].")
     if new <= copy.expires_at:
         raise InputError(f"request {req.id} would not extend copy {number} (kept until "
                          f"{kept_until(copy.expires_at, policy)} already)",

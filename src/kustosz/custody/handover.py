@@ -15,7 +15,7 @@ from kustosz.audit import append as audit
 from kustosz.custody import bundles
 from kustosz.custody.copies import COPY_ROLES, fmt, get_copy
 from kustosz.custody.registers import record_action
-from kustosz.custody.requests import get_request
+from kustosz.custody.requests import end_request_holds, get_request
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError
 from kustosz.limits import check_texts
@@ -88,6 +88,11 @@ def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
                           f"{receiver.strip()}, na wniosek nr {req.id} z dnia "
                           f"{req.received_on.strftime('%d.%m.%Y')}.", printed(s, by),
                           request_id=req.id, copy_id=copy.id, at=now)
+            # Where the office's rule ends a request's hold with the handover (policy.custody):
+            # the request it is handed over on, and the copy's own.
+            own = s.get(Request, copy.request_id)
+            end_request_holds(s, vault.policy, [req, *([own] if own else [])], "handover",
+                              copy.number, actor, at=now)
             s.flush()
             audit(s, actor, "copy.handover", f"copy {copy.number}", {
                 "request": req.id, "receiver": h.receiver, "by": by, "zip": bool(zip_to)})

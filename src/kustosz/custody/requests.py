@@ -16,8 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kustosz.access.users import printed
 from kustosz.audit import append as audit
 from kustosz.custody.holds import place_hold, release_hold
+from kustosz.custody.registers import record_action
 from kustosz.db.cameras import Camera, Site, Zone
 from kustosz.db.custody import Request
 from kustosz.db.models import Hold, Recording, Source
@@ -335,14 +337,50 @@ def list_requests(session: Session, status: str | None = None) -> list[Request]:
 
 def release_request_hold(session: Session, req: Request, reason: str, actor: str,
                          at: datetime | None = None) -> bool:
-    """Release the request's own hold; holds placed on any other basis stay as they are."""
+    """Release the request's own hold; holds placed on any other basis stay as they are. The
+    release is audited (hold.release) and entered in the register of actions [002 zał.5 §8.3]."""
     if req.hold_id is None:
         return False
     hold = session.get(Hold, req.hold_id)
     if hold is None or hold.released_at is not None:
         return False
     release_hold(session, req.hold_id, reason, actor, at=at)
+    record_action(session, "hold.release", f"Zwolniono zabezpieczenie nagrań nr {hold.id} "
+                  f"założone z wniosku nr {req.id} — {reason}.", printed(session, actor),
+                  request_id=req.id, at=hold.released_at)
     return True
+
+
+# Why a request's hold ends, as the hold's release reason and the register of actions say it.
+_ENDS_PL = {"copy_made": "sporządzono kopię nr {number}",
+            "handover": "wydano kopię nr {number} uprawnionemu organowi"}
+
+
+def end_request_holds(session: Session, policy: Policy, reqs: list[Request], event: str,
+                      number: str, actor: str, at: datetime | None = None) -> list[int]:
+    """Release the holds of those of ``reqs`` whose office's rule ends them at ``event``
+    ("copy_made", "handover"; policy.custody): once an interested person's copy is made in
+    Pleszew the original follows its own period [002 zał.5 §6.3, §7.1]; in Wałbrzych such a
+    request keeps it until the copy is destroyed [004 §7.3]. Returns the released holds."""
+    released = []
+    for req in {r.id: r for r in reqs}.values():
+        if policy.custody.hold_ends(req.kind) != event or req.hold_id is None:
+            continue
+        why = (f"wniosek nr {req.id}: {_ENDS_PL[event].format(number=number)}; nagrania "
+               "źródłowe podlegają odtąd zwykłemu okresowi przechowywania")
+        if release_request_hold(session, req, why, actor, at=at):
+            released.append(req.hold_id)
+    return released
+
+
+def overdue_requests(session: Session, policy: Policy, now: datetime | None = None
+                     ) -> list[Request]:
+    """Requests still waiting for the decision after policy.custody.decision_overdue_after,
+    counted from the day they were lodged. Their material stays held until they are decided."""
+    today = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
+    waiting = list_requests(session, "registered")
+    return [r for r in waiting
+            if policy.custody.decision_overdue_after.last_day(r.received_on) < today]
 
 
 def material_count(session: Session, req: Request) -> int:

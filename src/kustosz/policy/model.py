@@ -28,8 +28,9 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                "approver_title_accusative": str, "deputy_title": str,
                "deputy_title_genitive": str, "deputy_title_accusative": str, "timezone": str},
     "retention": dict.fromkeys(SOURCE_KINDS, str),
-    "requests": {"deadline": str, "after_deadline": str},
-    "copies": {"lifetime": str, "counted_from": str},
+    "requests": {"deadline": str, "after_deadline": str, "person_hold_ends": str,
+                 "authority_hold_ends": str, "decision_overdue_after": str},
+    "copies": {"lifetime": str, "counted_from": str, "ceiling": str},
     "calls": {"scope": str},
     # Video monitoring's purposes and rooms (issue 13 item 5): see VideoRules.
     "video": {"purposes": list, "purposes_clause": str, "excluded_zones": list,
@@ -37,9 +38,6 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "disclosure": {"approvers": list},
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
-    # Who may view, how listening is done, who destroys (issue 13 items 7-9).
-    "access": {"positions": list, "listening_purposes": list, "listening_protocol": bool},
-    "commission": {"appointed": bool},
     # What documents (sign, clause, declaration, announcement) print about the office: the
     # controller as its regulation names it, contact details, the DPO, the purposes in the
     # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
@@ -187,47 +185,63 @@ def _video_rules(data: dict[str, Any]) -> VideoRules:
                       excluded_clause=(video.get("excluded_clause") or "").strip())
 
 
-@dataclass(frozen=True)
-class AccessRules:
-    """An office's own limits on access (issue 13 items 7-9); empty/off unless a preset or
-    `kustosz.toml` sets them.
+# When a request's own automatic hold ends (issue 13 item 1): when its copy is made, when a copy
+# is handed over on it, or with the copy it answers (destroyed by the commission).
+HOLD_ENDS = ("copy_made", "handover", "copy_destroyed")
+DECISION_OVERDUE_AFTER = Period(14, "days")  # when a preset does not say
 
-    * positions — only persons in these positions may hold an authorisation to open
-      recordings [003 §3.4]; empty: any position;
-    * listening_purposes — a listening states one of these purposes, not free text
-      [001 §1.2, §3.1]; empty: free text;
-    * listening_protocol — a listening session is not closed without its protocol
-      [001 §3.3];
-    * commission_appointed — only members the head appointed (by order) confirm a
-      destruction [002 zał.5 §8.2].
+
+@dataclass(frozen=True)
+class CustodyRules:
+    """Request holds and copy ceilings (issue 13 items 1-2); a preset cites a clause for each.
+
+    * person_hold_ends — an interested person's or a data subject's request: "copy_made" where
+      the copy is the answer and the original keeps its own period [002 zał.5 §6.3, §7.1];
+      "copy_destroyed" where such a request extends the original's retention [004 §7.3];
+    * authority_hold_ends — an authority's request, likewise ("handover": until the copy is
+      handed over on it); the requests of the office's own cases end with their copy;
+    * decision_overdue_after — a request waiting this long for the decision is shown as overdue
+      (its material stays held until it is decided);
+    * copy_ceiling — the clause that makes the copy's lifetime a ceiling no request extends
+      [002 zał.5 §7.4]; None: a new request extends it [004 §7.9].
     """
 
-    positions: tuple[str, ...] = ()
-    listening_purposes: tuple[str, ...] = ()
-    listening_protocol: bool = False
-    commission_appointed: bool = False
+    person_hold_ends: str = "copy_destroyed"
+    authority_hold_ends: str = "copy_destroyed"
+    decision_overdue_after: Period = DECISION_OVERDUE_AFTER
+    copy_ceiling: str | None = None
+
+    def hold_ends(self, kind: str) -> str:
+        """The rule for a request of ``kind`` (custody.requests.KINDS)."""
+        if kind in ("interested", "data_subject"):
+            return self.person_hold_ends
+        if kind == "authority":
+            return self.authority_hold_ends
+        return "copy_destroyed"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"positions": list(self.positions),
-                "listening_purposes": list(self.listening_purposes),
-                "listening_protocol": self.listening_protocol,
-                "commission_appointed": self.commission_appointed}
+        return {"person_hold_ends": self.person_hold_ends,
+                "authority_hold_ends": self.authority_hold_ends,
+                "decision_overdue_after": str(self.decision_overdue_after),
+                "copy_ceiling": self.copy_ceiling}
 
 
-def _access_rules(data: dict[str, Any]) -> AccessRules:
-    access = data.get("access", {})
-    lists = {}
-    for key in ("positions", "listening_purposes"):
-        items = access.get(key, [])
-        if any(not isinstance(i, str) or not i.strip() for i in items):
-            raise ConfigError(f"policy access.{key} must list non-empty texts",
-                              pl=f"Zasada access.{key} musi być listą niepustych nazw.")
-        lists[key] = tuple(i.strip() for i in items)
-    return AccessRules(positions=lists["positions"],
-                       listening_purposes=lists["listening_purposes"],
-                       listening_protocol=bool(access.get("listening_protocol", False)),
-                       commission_appointed=bool(data.get("commission", {})
-                                                 .get("appointed", False)))
+def _custody_rules(data: dict[str, Any]) -> CustodyRules:
+    requests, copies = data.get("requests", {}), data.get("copies", {})
+    ends = {key: (_choice(data, "requests", key, HOLD_ENDS) if key in requests
+                  else "copy_destroyed") for key in ("person_hold_ends", "authority_hold_ends")}
+    overdue = (_period(data, "requests", "decision_overdue_after")
+               if "decision_overdue_after" in requests else DECISION_OVERDUE_AFTER)
+    ceiling = copies.get("ceiling")
+    if ceiling is not None and not ceiling.strip():
+        raise ConfigError("policy copies.ceiling is empty; leave it out when a new request "
+                          "may extend a copy",
+                          pl="Zasada copies.ceiling jest pusta; pomiń ją, jeśli nowy wniosek "
+                             "może przedłużyć przechowywanie kopii.")
+    return CustodyRules(person_hold_ends=ends["person_hold_ends"],
+                        authority_hold_ends=ends["authority_hold_ends"],
+                        decision_overdue_after=overdue,
+                        copy_ceiling=ceiling.strip() if ceiling else None)
 
 
 @dataclass(frozen=True)
@@ -247,8 +261,8 @@ class Policy:
     call_scope: Literal["all", "external_incoming"]
     approvers: tuple[str, ...]
     duties: Duties = Duties()
+    custody: CustodyRules = CustodyRules()
     video: VideoRules = VideoRules()
-    access: AccessRules = AccessRules()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     forms: Names | None = field(default=None, compare=False)
 
@@ -308,8 +322,8 @@ class Policy:
             "calls": {"scope": self.call_scope},
             "disclosure": {"approvers": list(self.approvers)},
             "duties": self.duties.as_dict(),
+            "custody": self.custody.as_dict(),
             "video": self.video.as_dict(),
-            "access": self.access.as_dict(),
         }
 
 
@@ -446,8 +460,8 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
         approvers=tuple(approvers),
         duties=Duties(**data.get("duties", {})),
+        custody=_custody_rules(data),
         video=_video_rules(data),
-        access=_access_rules(data),
         raw=data,
         forms=_names(office),
     )

@@ -17,14 +17,15 @@ from kustosz.access.users import printed
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import papers, registers
-from kustosz.custody.copies import get_copy, list_copies
+from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
+from kustosz.custody.requests import overdue_requests
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Hold, Recording, Source
-from kustosz.documents.words import count_pl
+from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
@@ -78,6 +79,9 @@ def dashboard(ctx: Ctx = gate()) -> Response:
                 Hold.released_at.is_(None))).scalar_one()
             data["waiting_decision"] = s.execute(select(func.count()).select_from(
                 CustodyRequest).where(CustodyRequest.status == "registered")).scalar_one()
+            # Undecided past the office's time: still held, shown as overdue (policy.custody).
+            data["overdue_decision"] = len(overdue_requests(s, ctx.vault.policy, now))
+            data["overdue_after"] = period_pl(ctx.vault.policy.custody.decision_overdue_after)
             data["waiting_copy"] = s.execute(select(func.count()).select_from(
                 CustodyRequest).where(CustodyRequest.status == "approved")).scalar_one()
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
@@ -288,7 +292,7 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
     now = datetime.now(UTC)
     with ctx.vault.reading() as s:
         rows = list(reversed(list_copies(s)))
-        due = {c.id for c in list_copies(s, due_only=True)}
+        due = {c.id for c in rows if is_due(c, now)}  # the one definition (custody.copies)
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
         periods = {c.id: held_period(c) for c in rows}
         # A first confirmation before the copy's time asks for the commission's reason.
