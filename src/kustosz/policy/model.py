@@ -38,6 +38,9 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "disclosure": {"approvers": list},
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
+    # Who may view, how listening is done, who destroys (issue 13 items 7-9).
+    "access": {"positions": list, "listening_purposes": list, "listening_protocol": bool},
+    "commission": {"appointed": bool},
     # What documents (sign, clause, declaration, announcement) print about the office: the
     # controller as its regulation names it, contact details, the DPO, the purposes in the
     # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
@@ -185,6 +188,49 @@ def _video_rules(data: dict[str, Any]) -> VideoRules:
                       excluded_clause=(video.get("excluded_clause") or "").strip())
 
 
+@dataclass(frozen=True)
+class AccessRules:
+    """An office's own limits on access (issue 13 items 7-9); empty/off unless a preset or
+    `kustosz.toml` sets them.
+
+    * positions — only persons in these positions may hold an authorisation to open
+      recordings [003 §3.4]; empty: any position;
+    * listening_purposes — a listening states one of these purposes, not free text
+      [001 §1.2, §3.1]; empty: free text;
+    * listening_protocol — a listening session is not closed without its protocol
+      [001 §3.3];
+    * commission_appointed — only members the head appointed (by order) confirm a
+      destruction [002 zał.5 §8.2].
+    """
+
+    positions: tuple[str, ...] = ()
+    listening_purposes: tuple[str, ...] = ()
+    listening_protocol: bool = False
+    commission_appointed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"positions": list(self.positions),
+                "listening_purposes": list(self.listening_purposes),
+                "listening_protocol": self.listening_protocol,
+                "commission_appointed": self.commission_appointed}
+
+
+def _access_rules(data: dict[str, Any]) -> AccessRules:
+    access = data.get("access", {})
+    lists = {}
+    for key in ("positions", "listening_purposes"):
+        items = access.get(key, [])
+        if any(not isinstance(i, str) or not i.strip() for i in items):
+            raise ConfigError(f"policy access.{key} must list non-empty texts",
+                              pl=f"Zasada access.{key} musi być listą niepustych nazw.")
+        lists[key] = tuple(i.strip() for i in items)
+    return AccessRules(positions=lists["positions"],
+                       listening_purposes=lists["listening_purposes"],
+                       listening_protocol=bool(access.get("listening_protocol", False)),
+                       commission_appointed=bool(data.get("commission", {})
+                                                 .get("appointed", False)))
+
+
 # When a request's own automatic hold ends (issue 13 item 1): when its copy is made, when a copy
 # is handed over on it, or with the copy it answers (destroyed by the commission).
 HOLD_ENDS = ("copy_made", "handover", "copy_destroyed")
@@ -263,6 +309,7 @@ class Policy:
     duties: Duties = Duties()
     custody: CustodyRules = CustodyRules()
     video: VideoRules = VideoRules()
+    access: AccessRules = AccessRules()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     forms: Names | None = field(default=None, compare=False)
 
@@ -324,6 +371,7 @@ class Policy:
             "duties": self.duties.as_dict(),
             "custody": self.custody.as_dict(),
             "video": self.video.as_dict(),
+            "access": self.access.as_dict(),
         }
 
 
@@ -462,6 +510,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         duties=Duties(**data.get("duties", {})),
         custody=_custody_rules(data),
         video=_video_rules(data),
+        access=_access_rules(data),
         raw=data,
         forms=_names(office),
     )
