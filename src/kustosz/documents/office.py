@@ -17,9 +17,12 @@ BLANK = ".........................."
 
 
 def fact(policy: Policy, key: str) -> str:
-    """One [documents] value, or the dotted line."""
+    """One [documents] value, or the dotted line. A line does not break after "ul." or "nr"
+    (Polish typesetting keeps them with what follows)."""
     value = policy.documents.get(key)
-    return value if isinstance(value, str) and value.strip() else BLANK
+    if not isinstance(value, str) or not value.strip():
+        return BLANK
+    return value.replace("ul. ", "ul.\u00a0").replace("nr ", "nr\u00a0")
 
 
 def purposes(policy: Policy) -> list[str]:
