@@ -161,7 +161,7 @@ def _forbidden(preset: str) -> list[str]:
         r"\bNone\b|\bnone\b",
     ]
     if preset == "walbrzych":  # a MOPS is not an urząd (the supervisory office excepted)
-        patterns.append(r"Urzęd(u|zie|em)(?! Ochrony Danych)")
+        patterns += [r"(?i)\burzęd(u|zie|em|owi)\b(?! Ochrony Danych)", r"(?i)\burząd\b"]
     return patterns
 
 

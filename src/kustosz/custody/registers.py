@@ -175,7 +175,8 @@ def copies(session: Session, policy: Policy, start: date, end: date,
                      _fate(session, copy, policy)])
     return Register("copies", "Rejestr kopii",
                     ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
-                     "Nr telefonu dzwoniącego", "Nr telefonu urzędu", "Data wykonania kopii",
+                     "Nr telefonu dzwoniącego", "Nr telefonu, na który dzwoniono",
+                     "Data wykonania kopii",
                      "Dane osoby sporządzającej", "Podpis", "Udostępnienie lub zniszczenie"],
                     [1.5, 1.9, 2, 1.4, 1.4, 1.3, 1.8, 1.1, 2.6], rows, shows_locations=shown)
 
@@ -219,8 +220,8 @@ def checkpoint_note(checkpoint: dict[str, Any] | None, policy: Policy) -> str:
     at = datetime.fromisoformat(checkpoint["at"])
     return (f"Dziennik zdarzeń — punkt kontrolny nr {checkpoint['n']} z {_d(at, policy, True)}: "
             f"wpis nr {checkpoint['seq']}, skrót {checkpoint['hash']}; ostatni wpis rejestru "
-            f"dostępu nr {checkpoint['access_seq']}; podpis Ed25519 kluczem urzędu "
-            f"{checkpoint['key']}: {checkpoint['sig']}")
+            f"dostępu nr {checkpoint['access_seq']}; podpis Ed25519 kluczem "
+            f"{policy.names.office_gen} {checkpoint['key']}: {checkpoint['sig']}")
 
 
 # A cell a spreadsheet would read as a formula (OWASP "CSV injection"): a requester named
