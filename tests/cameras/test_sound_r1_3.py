@@ -177,3 +177,27 @@ def test_copy_of_a_camera_file_taken_in_with_sound_has_none_002_zal5_s3_3(
     copy = make_copy(vault, rid, "informatyk", "test")
     media = [f["path"] for f in copy.files if f["path"].startswith("media/")]
     assert media and all(streams(vault.root / copy.bundle / m) == ["video"] for m in media)
+
+
+def test_segments_a_crash_left_with_sound_are_discarded_not_kept_r1_3(
+        site_vault: Vault, tmp_path: Path) -> None:
+    """The recorder's leftovers (settled after a crash): a listed or an unfinished segment that
+    holds sound is discarded; one without is taken in."""
+    from kustosz.ingest.camera.spool import Session, spool_root
+
+    cam = register_camera(site_vault, "hol", "rtsp://127.0.0.1:9/cam1").source_id
+    folder = spool_root(site_vault) / str(cam) / "20261120T100000-cccc"
+    folder.mkdir(parents=True)
+    with_sound(tmp_path / "a.ts").rename(folder / "seg00000000.ts")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x90:rate=10", "-t", "2", "-c:v", "libx264", "-g", "10",
+                    "-f", "mpegts", str(folder / "seg00000001.ts")], check=True)
+    with_sound(tmp_path / "b.ts").rename(folder / "seg00000002.ts")  # unlisted: unfinished
+    (folder / "segments.csv").write_text("seg00000000.ts,0.000000,2.000000\n"
+                                         "seg00000001.ts,2.000000,4.000000\n")
+    Session(site_vault, cam, folder.name, folder).settle()
+    with site_vault.reading() as s:
+        recs = list(s.execute(select(Recording)).scalars())
+    assert [r.meta["segment"] for r in recs] == ["seg00000001.ts"]
+    assert streams(site_vault.storage.path(recs[0].storage_key)) == ["video"]
+    assert not folder.exists()

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
-from kustosz.ingest.camera.segments import ListedSegment, SegmentList, inspect, parse_rows
+from kustosz.ingest.camera.segments import (
+    ListedSegment,
+    SegmentList,
+    codec_of,
+    inspect,
+    parse_rows,
+)
 from kustosz.ingest.files import adopt_file
 from kustosz.vault import Vault
 
@@ -101,6 +107,12 @@ class Session:
             if (self.folder / LIST_NAME).exists() else []
         taken = 0
         for seg in listed:
+            # R1.3: what a crash left is checked like the recorder checks a session's first
+            # segment (ffmpeg runs with -an; a file with sound is never kept).
+            if codec_of(self.folder / seg.name)[1]:
+                log.error("session %s: discarding %s, it holds sound", self.name, seg.name)
+                (self.folder / seg.name).unlink(missing_ok=True)
+                continue
             taken += self.take(seg) is not None
         names = {seg.name for seg in listed}
         for path in sorted(self.folder.glob(SEGMENT_GLOB)):
@@ -111,6 +123,10 @@ class Session:
 
     def _take_partial(self, path: Path, previous: ListedSegment | None) -> bool:
         facts = inspect(path)
+        if facts is not None and facts.has_audio:  # R1.3: never kept with sound
+            log.error("session %s: discarding %s, it holds sound", self.name, path.name)
+            path.unlink(missing_ok=True)
+            return False
         if facts is None or facts.duration <= 0:
             log.warning("session %s: discarding %s, it holds no readable video", self.name,
                         path.name)
