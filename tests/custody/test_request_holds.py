@@ -201,6 +201,14 @@ def test_an_undecided_request_stays_held_and_is_overdue(vault: Vault, tmp_path: 
         last_day = datetime.combine(event.date() + timedelta(days=14), time(23, 0),
                                     tzinfo=vault.policy.timezone)
         assert overdue_requests(s, vault.policy, now=last_day) == []
+    # The dashboard counts it, in Polish, next to the requests waiting for a decision.
+    from tests.web.web_helpers import client, session_for
+
+    web = client(vault)
+    session_for(vault, web, "burmistrz")
+    page = web.get("/").text
+    assert ('id="overdue-decisions"><b>1</b><span>wniosek bez decyzji dłużej niż 14 dni'
+            in page)
     run_sweep(vault, now=held[0].expires_at + timedelta(days=30))
     assert _stored(vault, [r.id for r in held]) == [r.id for r in held]
     assert _released(vault, hold_id).released_at is None
