@@ -137,6 +137,10 @@ def test_an_office_without_the_material_gets_a_clear_refusal(preset: str, docume
                                  "retention.phone")
     assert office in str(got) and what[0] in str(got) and what[2] in str(got)
     assert got.pl and got.pl.startswith(f"{office} {what[1]}") and "się nie drukuje" in got.pl
+    # and what the office does keep, so the reader knows which document to ask for
+    kept = ("phone", "rozmowy telefoniczne") if preset in CALLS else ("camera",
+                                                                      "monitoring wizyjny")
+    assert f"it keeps {kept[0]}" in str(got) and f"Zasady obejmują: {kept[1]}" in got.pl
 
 
 def test_every_other_document_renders_for_every_office() -> None:

@@ -59,12 +59,16 @@ def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) ->
     says in Polish what follows ("tabliczki … się nie drukuje")."""
     if records(policy, kind):
         return
+    from kustosz.policy.model import KIND_PL
+
     en, pl = WHAT[kind]
+    kept = [k for k, v in policy.retention.items() if v]
     raise InputError(
         f"{policy.office_name} {en} (its policy sets no retention.{kind}): there is no "
-        f"{document} to print",
+        f"{document} to print; it keeps {', '.join(kept) or 'no'} material",
         pl=f"{policy.office_name} {pl} (zasady nie określają okresu przechowywania, "
-           f"retention.{kind}) — {document_pl}.")
+           f"retention.{kind}) — {document_pl}. Zasady obejmują: "
+           f"{', '.join(KIND_PL[k] for k in kept) or 'nic'}.")
 
 
 def contact(policy: Policy) -> dict[str, Any]:
