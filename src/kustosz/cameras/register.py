@@ -55,7 +55,7 @@ def add_site(session: Session, name: str, actor: str, address: str | None = None
     name = _name(name, "site name")
     if session.execute(select(Site.id).where(Site.name == name)).first():
         raise InputError(f"a site named {name!r} already exists",
-                         pl=f"Obiekt o nazwie {name!r} już istnieje.")
+                         pl=f"Obiekt o nazwie „{name}” już istnieje.")
     site = Site(name=name, address=(address or "").strip() or None, created_at=datetime.now(UTC))
     session.add(site)
     session.flush()
@@ -67,7 +67,7 @@ def get_site(session: Session, name: str) -> Site:
     site = session.execute(select(Site).where(Site.name == name)).scalar_one_or_none()
     if site is None:
         raise NotFound(f"no site named {name!r} (see: kustosz sites list)",
-                       pl=f"Nie ma obiektu o nazwie {name!r}.")
+                       pl=f"Nie ma obiektu o nazwie „{name}”.")
     return site
 
 
@@ -77,7 +77,7 @@ def add_zone(session: Session, site_name: str, name: str, kind: str, actor: str)
     site = get_site(session, site_name)
     if session.execute(select(Zone.id).where(Zone.site_id == site.id, Zone.name == name)).first():
         raise InputError(f"site {site_name!r} already has a zone named {name!r}",
-                         pl=f"Obiekt {site_name!r} ma już strefę o nazwie {name!r}.")
+                         pl=f"Obiekt „{site_name}” ma już strefę o nazwie „{name}”.")
     zone = Zone(site_id=site.id, name=name, kind=kind, created_at=datetime.now(UTC))
     session.add(zone)
     session.flush()
@@ -92,7 +92,7 @@ def get_zone(session: Session, site_name: str, name: str) -> Zone:
         .scalar_one_or_none()
     if zone is None:
         raise NotFound(f"site {site_name!r} has no zone named {name!r} (see: kustosz zones list)",
-                       pl=f"Obiekt {site_name!r} nie ma strefy o nazwie {name!r}.")
+                       pl=f"Obiekt „{site_name}” nie ma strefy o nazwie „{name}”.")
     return zone
 
 
@@ -181,7 +181,7 @@ def get_camera(session: Session, name: str) -> tuple[Camera, Source]:
         .scalar_one_or_none()
     if camera is None:
         raise NotFound(f"source {name!r} is not a registered camera (see: kustosz cameras list)",
-                       pl=f"Źródło {name!r} nie jest zarejestrowaną kamerą.")
+                       pl=f"Źródło „{name}” nie jest zarejestrowaną kamerą.")
     return camera, source
 
 
@@ -199,7 +199,7 @@ def set_password(session: Session, name: str, password: str, actor: str) -> Came
     if camera.rtsp_user is None:
         raise InputError(f"camera {name!r} has no user name in its URL; a password alone "
                          "is never sent",
-                         pl=f"Adres kamery {name!r} nie zawiera nazwy użytkownika; samo hasło "
+                         pl=f"Adres kamery „{name}” nie zawiera nazwy użytkownika; samo hasło "
                             "nigdy nie jest wysyłane.")
     if not password:
         raise InputError("the camera's password is empty", pl="Hasło kamery jest puste.")

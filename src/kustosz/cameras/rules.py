@@ -73,7 +73,7 @@ def check_purpose(purpose: str, video: VideoRules) -> str:
     if purpose not in PURPOSES:
         raise InputError(f"purpose {purpose!r} is not one of Kodeks pracy art. 22² §1: "
                          f"{', '.join(PURPOSES)}",
-                         pl=f"Cel {purpose!r} nie jest żadnym z celów z art. 22² §1 Kodeksu "
+                         pl=f"Cel „{purpose}” nie jest żadnym z celów z art. 22² §1 Kodeksu "
                             f"pracy: {'; '.join(PURPOSES.values())}.")
     if not video.purposes:
         raise InputError(f"this office's regulation provides no video monitoring "
@@ -95,7 +95,7 @@ def check_purpose(purpose: str, video: VideoRules) -> str:
 def check_zone_kind(kind: str) -> str:
     if kind not in ZONE_KINDS:
         raise InputError(f"zone kind {kind!r} is unknown; use one of {', '.join(ZONE_KINDS)}",
-                         pl=f"Nieznany rodzaj strefy {kind!r}; dostępne: "
+                         pl=f"Nieznany rodzaj strefy „{kind}”; dostępne: "
                             f"{', '.join(ZONE_KINDS.values())}.")
     return kind
 
@@ -215,15 +215,15 @@ def parse_rtsp_url(text: str) -> RtspAddress:
     if parts.scheme.lower() not in ("rtsp", "rtsps"):
         raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})",
                          pl=f"Adres kamery musi zaczynać się od rtsp:// (podano "
-                            f"{redact(text)!r}).")
+                            f"„{redact(text)}”).")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
         raise InputError(f"camera URL {redact(text)!r} has an invalid port",
-                         pl=f"Adres kamery {redact(text)!r} ma nieprawidłowy port.") from None
+                         pl=f"Adres kamery „{redact(text)}” ma nieprawidłowy port.") from None
     if not host:
         raise InputError(f"camera URL {redact(text)!r} names no host",
-                         pl=f"Adres kamery {redact(text)!r} nie wskazuje hosta.")
+                         pl=f"Adres kamery „{redact(text)}” nie wskazuje hosta.")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"

@@ -128,7 +128,7 @@ def _extract(path: Path, password: str | None, into: Path) -> Path:
                 rel = PurePosixPath(info.filename)
                 if rel.is_absolute() or ".." in rel.parts:
                     raise InputError(f"{path}: entry {info.filename!r} escapes the archive",
-                                     pl=f"{path.name}: pozycja {info.filename!r} wskazuje "
+                                     pl=f"{path.name}: pozycja „{info.filename}” wskazuje "
                                         "miejsce poza archiwum.")
             z.extractall(into)
     except RuntimeError as exc:  # pyzipper: wrong or missing password

@@ -108,7 +108,7 @@ def _custodian(session: Session, name: str) -> str:
     if not user.active or not set(user.roles) & set(COPY_ROLES):
         raise InputError(f"user {name!r} may not make copies (needs the custodian or "
                          "administrator role and an active account)",
-                         pl=f"Użytkownik {name!r} nie może sporządzać kopii (wymaga roli "
+                         pl=f"Użytkownik „{name}” nie może sporządzać kopii (wymaga roli "
                             "kustosza lub administratora i aktywnego konta).")
     return name
 

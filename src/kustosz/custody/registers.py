@@ -198,7 +198,7 @@ def build(session: Session, policy: Policy, kind: str, start: date, end: date,
     site or zone is printed. ``Register.shows_locations`` says whether one was."""
     if kind not in KINDS:
         raise InputError(f"unknown register {kind!r}; use one of {', '.join(KINDS)}",
-                         pl=f"Nieznany rejestr {kind!r}; dostępne: {', '.join(KINDS)}.")
+                         pl=f"Nieznany rejestr „{kind}”; dostępne: {', '.join(KINDS)}.")
     if end < start:
         raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}",
                          pl=f"Data końcowa {end.strftime('%d.%m.%Y')} jest wcześniejsza niż "

@@ -231,7 +231,7 @@ def clause_points(policy: Policy, kind: str) -> list[str]:
     """The clause's points for one source kind; refused for a kind the office does not keep."""
     if kind not in KIND_PL:
         raise InputError(f"no clause for source kind {kind!r}; use camera or phone",
-                         pl=f"Nie ma klauzuli dla rodzaju źródła {kind!r}; dostępne: camera "
+                         pl=f"Nie ma klauzuli dla rodzaju źródła „{kind}”; dostępne: camera "
                             "(monitoring wizyjny), phone (rozmowy telefoniczne).")
     refuse_unless(policy, kind, f"information clause for {kind} material",
                   f"klauzuli informacyjnej dotyczącej {KIND_PL[kind]} się nie drukuje")

@@ -383,7 +383,7 @@ def preset_names() -> list[str]:
 def _read_preset(name: str) -> dict[str, Any]:
     if name not in preset_names():
         raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(preset_names())}",
-                          pl=f"Nieznany zestaw zasad {name!r}; dostępne: "
+                          pl=f"Nieznany zestaw zasad „{name}”; dostępne: "
                              f"{', '.join(preset_names())}.")
     text = (resources.files("kustosz.policy") / "presets" / f"{name}.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -414,7 +414,7 @@ def _check_shape(data: dict[str, Any]) -> None:
                                   pl=f"Nieznany klucz zasad {section}.{key}.")
             if not isinstance(item, _SCHEMA[section][key]):
                 raise ConfigError(f"policy key {section}.{key} has the wrong type: {item!r}",
-                                  pl=f"Klucz zasad {section}.{key} ma zły typ: {item!r}.")
+                                  pl=f"Klucz zasad {section}.{key} ma zły typ: „{item}”.")
 
 
 def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[str, ...]) -> Any:
@@ -423,7 +423,7 @@ def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[str, ..
         raise ConfigError(f"policy {section}.{key} must be one of {', '.join(allowed)}, "
                           f"got {value!r}",
                           pl=f"Zasada {section}.{key} musi mieć jedną z wartości: "
-                             f"{', '.join(allowed)}; podano {value!r}.")
+                             f"{', '.join(allowed)}; podano „{value}”.")
     return value
 
 
@@ -468,7 +468,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         tz = ZoneInfo(office.get("timezone", "Europe/Warsaw"))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"policy office.timezone {office.get('timezone')!r} is unknown",
-                          pl=f"Nieznana strefa czasowa urzędu {office.get('timezone')!r} "
+                          pl=f"Nieznana strefa czasowa urzędu „{office.get('timezone')}” "
                              "(office.timezone).") from None
     retention: dict[str, Period | None] = {}
     for kind in SOURCE_KINDS:

@@ -39,19 +39,19 @@ class Period:
         if not isinstance(text, str):
             raise ConfigError(f"a period must be text like '30 days' or '3 months', got {text!r}",
                               pl=f"Okres musi być tekstem, np. „30 days” lub „3 months”, a jest: "
-                                 f"{text!r}.")
+                                 f"„{text}”.")
         folded = text.lower().translate(str.maketrans("ąęńóśłżź", "aenoslzz"))
         m = _PATTERN.match(folded)
         if not m or m.group(2) not in _UNITS:
             raise ConfigError(
                 f"cannot read period {text!r}: write a whole number and a unit, "
                 "e.g. '30 days' or '3 months'",
-                pl=f"Nie można odczytać okresu {text!r}: podaj liczbę całkowitą i jednostkę, "
+                pl=f"Nie można odczytać okresu „{text}”: podaj liczbę całkowitą i jednostkę, "
                    "np. „30 days” lub „3 months”.")
         count = int(m.group(1))
         if count <= 0:
             raise ConfigError(f"period {text!r} must be longer than zero",
-                              pl=f"Okres {text!r} musi być dłuższy niż zero.")
+                              pl=f"Okres „{text}” musi być dłuższy niż zero.")
         return cls(count, _UNITS[m.group(2)])
 
     def __str__(self) -> str:
