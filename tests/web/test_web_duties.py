@@ -100,7 +100,7 @@ def _copier_on_commission(m: Material) -> None:
     with m.vault.transaction() as s:
         u = s.execute(select(User).where(User.name == "informatyk")).scalar_one()
         u.roles = sorted({*u.roles, "commission"})
-    from custody_helpers import appoint_commission
+    from tests.custody.custody_helpers import appoint_commission
 
     appoint_commission(m.vault, "informatyk")
 
