@@ -232,6 +232,11 @@ def test_each_preset_states_its_hold_rule() -> None:
     assert {str(r.decision_overdue_after) for r in rules.values()} == {"14 days"}
     assert rules["pleszew"].copy_ceiling == "002 zał.5 §7.4"
     assert [n for n, r in rules.items() if r.copy_ceiling] == ["pleszew"]
+    # `policy show --json` names them as the preset files do.
+    shown = load_policy("pleszew").as_dict()
+    assert shown["requests"]["person_hold_ends"] == "copy_made"
+    assert shown["requests"]["decision_overdue_after"] == "14 days"
+    assert shown["copies"]["ceiling"] == "002 zał.5 §7.4"
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

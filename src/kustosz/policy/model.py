@@ -265,11 +265,11 @@ class CustodyRules:
             return self.authority_hold_ends
         return "copy_destroyed"
 
-    def as_dict(self) -> dict[str, Any]:
+    def requests_dict(self) -> dict[str, Any]:
+        """The [requests] keys, as the preset files write them."""
         return {"person_hold_ends": self.person_hold_ends,
                 "authority_hold_ends": self.authority_hold_ends,
-                "decision_overdue_after": str(self.decision_overdue_after),
-                "copy_ceiling": self.copy_ceiling}
+                "decision_overdue_after": str(self.decision_overdue_after)}
 
 
 def _custody_rules(data: dict[str, Any]) -> CustodyRules:
@@ -363,13 +363,13 @@ class Policy:
             "retention": {k: (str(v) if v else None) for k, v in self.retention.items()},
             "requests": {"deadline": str(self.request_deadline) if self.request_deadline
                          else None,
-                         "after_deadline": self.after_deadline},
+                         "after_deadline": self.after_deadline, **self.custody.requests_dict()},
             "copies": {"lifetime": str(self.copy_lifetime),
-                       "counted_from": self.copy_counted_from},
+                       "counted_from": self.copy_counted_from,
+                       "ceiling": self.custody.copy_ceiling},
             "calls": {"scope": self.call_scope},
             "disclosure": {"approvers": list(self.approvers)},
             "duties": self.duties.as_dict(),
-            "custody": self.custody.as_dict(),
             "video": self.video.as_dict(),
             "access": self.access.as_dict(),
         }
