@@ -7,6 +7,7 @@ protocol. Bad input: a clear error at its field and nothing changed."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,6 +209,9 @@ def test_001_3_listening_purpose_from_the_list_and_no_close_without_protocol(
         assert [x.id for x in listening.without_protocol(s, v.policy)] == [
             s.execute(select(ViewingSession.id)).scalar_one()]
         assert s.execute(select(ViewingSession.ended_at)).scalar_one() is None
+    head = signed_in(v, "burmistrz")  # the supervisor's dashboard shows it until it is filed
+    assert re.search(r'id="no-protocol"><b>1</b><span>odsłuchanie rozmów bez protokołu',
+                     head.get("/").text)
     r = c.post(f"/view/{token}/protocol", data={"csrf": csrf, "listeners": "Ola, inspektor",
                                                  "breach": "skarga na obsługę"})
     assert r.status_code == 303
@@ -215,3 +219,4 @@ def test_001_3_listening_purpose_from_the_list_and_no_close_without_protocol(
     with v.reading() as s:
         assert s.execute(select(ViewingSession.ended_at)).scalar_one() is not None
         assert listening.without_protocol(s, v.policy) == []
+    assert re.search(r'id="no-protocol"><b>0</b><span>odsłuchań', head.get("/").text)

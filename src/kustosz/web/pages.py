@@ -101,6 +101,10 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             from kustosz.access.employees import without_acknowledgment
 
             data["no_ack"] = len(without_acknowledgment(s))
+            if ctx.vault.policy.access.listening_protocol:  # 001 §3 ust. 3
+                from kustosz.access.listening import without_protocol
+
+                data["no_protocol"] = len(without_protocol(s, ctx.vault.policy))
             data["recorders"] = s.execute(select(RecorderStatus, Source.name).join(
                 Source, Source.id == RecorderStatus.source_id).order_by(Source.name)).all()
             data["open_gaps"] = s.execute(select(Gap, Source.name).join(
