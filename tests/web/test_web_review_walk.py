@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tests.conftest import snapshot
+from tests.custody.custody_helpers import appoint_commission
 from web_helpers import Material, authorise, csrf_of, signed_in, user
 
 from kustosz.access.users import add_user
@@ -261,6 +262,7 @@ def test_the_first_member_sees_her_confirmation_waiting(sqlite_material: Materia
         s.execute(select(Copy)).scalar_one().expires_at = datetime.now(UTC) - timedelta(days=1)
     with m.vault.transaction() as s:
         add_user(s, "marta", "Marta Kamińska", ["commission"], "test", title="członek komisji")
+    appoint_commission(m.vault, "marta")
     confirm(m.vault, m.copy_number, by="marta", actor="marta")
     c = signed_in(m.vault, "marta")
     mine = c.get("/copies").text
