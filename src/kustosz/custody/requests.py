@@ -101,7 +101,7 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
         m = _HHMM.match(spec.approx_time.strip())
         if not m:
             raise InputError(f"approximate time {spec.approx_time!r} is not HH:MM",
-                             pl=f"Przybliżona godzina {spec.approx_time!r} nie ma postaci "
+                             pl=f"Przybliżona godzina „{spec.approx_time}” nie ma postaci "
                                 "GG:MM.")
         centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
         return centre - margin, centre + margin
@@ -121,12 +121,12 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
                 case_ref=spec.case_ref, approx_time=spec.approx_time)
     if spec.kind not in KINDS:
         raise InputError(f"unknown request kind {spec.kind!r}; use one of {', '.join(KINDS)}",
-                         pl=f"Nieznany rodzaj wnioskodawcy {spec.kind!r}; dostępne: "
+                         pl=f"Nieznany rodzaj wnioskodawcy „{spec.kind}”; dostępne: "
                             f"{', '.join(KINDS.values())}.")
     if spec.material not in MATERIALS:
         raise InputError(f"unknown material {spec.material!r}; use one of "
                          f"{', '.join(MATERIALS)}",
-                         pl=f"Nieznany rodzaj materiału {spec.material!r}; dostępne: "
+                         pl=f"Nieznany rodzaj materiału „{spec.material}”; dostępne: "
                             f"{', '.join(MATERIALS.values())}.")
     if not _text(spec.requester):
         raise InputError("the request needs the requester's data (dane wnioskodawcy)",
@@ -193,7 +193,7 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
             source = get_source(session, name)
             if source.kind != "camera":
                 raise InputError(f"source {name!r} is not a camera",
-                                 pl=f"Źródło {name!r} nie jest kamerą.")
+                                 pl=f"Źródło „{name}” nie jest kamerą.")
             found.append(source)
         return found
     site_name, _, zone_name = (spec.place or "").partition("/")
@@ -206,7 +206,7 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
     if not sources:
         raise NotFound(f"no camera is registered at {spec.place!r} (give SITE or SITE/ZONE "
                        "as in: kustosz zones list)",
-                       pl=f"W miejscu {spec.place!r} nie zarejestrowano żadnej kamery (podaj "
+                       pl=f"W miejscu „{spec.place}” nie zarejestrowano żadnej kamery (podaj "
                           "obiekt lub obiekt/strefę tak, jak w wykazie stref).")
     return sources
 
@@ -221,7 +221,7 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
             if source.kind != kind:
                 raise InputError(f"source {source.name!r} is a {source.kind} source; a "
                                  f"{spec.material} request needs {kind} sources",
-                                 pl=f"Źródło {source.name!r} jest innego rodzaju "
+                                 pl=f"Źródło „{source.name}” jest innego rodzaju "
                                     f"({source.kind}); wniosek o materiał "
                                     f"„{MATERIALS[spec.material]}” wymaga źródeł rodzaju "
                                     f"{kind}.")
