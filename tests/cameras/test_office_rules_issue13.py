@@ -291,3 +291,17 @@ def test_every_preset_value_cites_its_clause(name: str) -> None:
             assert block, f"{name}: {key} has no comment"
             assert re.search(r"§|zał|pkt|seed|regulation|Kodeks", block), \
                 f"{name}: {key}: {block[:80]}"
+
+
+@pytest.mark.parametrize("preset", [p for p in preset_names() if load_policy(p).video.purposes])
+def test_no_office_monitors_a_room_made_available_to_a_trade_union_art_22_2_s1_1(
+        tmp_path: Path, preset: str) -> None:
+    """Kodeks pracy art. 22² §1¹ (since 4 May 2019): such rooms are never monitored — neither
+    the Code's exception of §2 nor any office setting opens them."""
+    vault = office(tmp_path, preset, "union_room")
+    try:
+        exc = refused(vault, r"§1¹", zone="pokój union_room",
+                      purpose=vault.policy.video.purposes[0], **EXCEPTION)
+        assert "organizacji związkowej" in (exc.pl or "") and "bez wyjątków" in (exc.pl or "")
+    finally:
+        vault.close()

@@ -4,7 +4,8 @@ small checks.
 Art. 22² §1: the closed list of purposes; each office's regulation names its own subset
 (policy.video.purposes: 000 §1.1, 002 zał.5 §2, 003 §2). §2: no monitoring of sanitary rooms,
 changing rooms, canteens and smoking rooms unless it is necessary for a purpose of §1 and people
-there are made unrecognisable; sanitary rooms also need the prior consent of the trade union or
+there are made unrecognisable (§1¹: rooms made available to a company trade union never);
+sanitary rooms also need the prior consent of the trade union or
 the employees' representatives. An office's regulation may exclude rooms outright
 (policy.video.excluded_zones: 000 §1.3, 003 §1.2, which also names social rooms); the Code's
 exception does not open those. §7: employees are told no later than 2 weeks before monitoring
@@ -55,7 +56,12 @@ FORBIDDEN_ZONE_KINDS: dict[str, str] = {
     "canteen": "stołówka",
     "smoking_room": "palarnia",
 }
-ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS}
+# Art. 22² §1¹ (added 4 May 2019): "Monitoring nie obejmuje pomieszczeń udostępnionych
+# zakładowej organizacji związkowej" — no exception opens them, whatever the purpose.
+BANNED_ZONE_KINDS: dict[str, str] = {
+    "union_room": "pomieszczenie udostępnione zakładowej organizacji związkowej",
+}
+ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS, **BANNED_ZONE_KINDS}
 
 NOTICE_DAYS = 14  # art. 22² §7: "nie później niż 2 tygodnie przed jego uruchomieniem"
 SIGNAGE_DAYS = 1  # art. 22² §9: "nie później niż jeden dzień przed jego uruchomieniem"
@@ -114,6 +120,14 @@ def check_forbidden_zone(kind: str, unrecognisable_reason: str | None,
     """Refuse a camera in a room the office's regulation excludes outright, and one in a room
     of art. 22² §2 unless the Code's conditions are recorded."""
     label = ZONE_KINDS.get(kind, kind)
+    if kind in BANNED_ZONE_KINDS:
+        raise InputError(
+            f"a camera in a zone of kind {kind} ({label}) is refused outright: Kodeks pracy "
+            "art. 22² §1¹ excludes rooms made available to a company trade union from "
+            "monitoring, with no exception",
+            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona bez wyjątków: art. 22² "
+               "§1¹ Kodeksu pracy wyłącza z monitoringu pomieszczenia udostępnione zakładowej "
+               "organizacji związkowej.")
     if kind in video.excluded_zones:
         raise InputError(
             f"a camera in a zone of kind {kind} ({label}) is refused outright: the office's "
