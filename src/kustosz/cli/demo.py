@@ -98,6 +98,14 @@ def _demo_people(vault: Vault) -> str:
               sources=[], source_kinds=["camera", "phone"], valid_from=now,
               valid_to=now + timedelta(days=365), by="kierownik", actor="demo",
               basis="konto demonstracyjne", policy=vault.policy)
+    if vault.policy.access.commission_appointed:  # 002 zał.5 §8.2: the head's order
+        from kustosz.custody import commission
+
+        today = now.astimezone(vault.policy.timezone).date()
+        with vault.transaction() as s:
+            for member in ("komisja1", "komisja2"):
+                commission.appoint(s, member=member, order_ref=f"1/{today.year}",
+                                   appointed_on=today, approver="kierownik", actor="demo")
     return password
 
 
