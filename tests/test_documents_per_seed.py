@@ -425,3 +425,14 @@ def test_the_register_of_actions_names_the_system_the_office_runs(tmp_path: Path
         assert f"{title} {vault.policy.office_name}" in text
     finally:
         vault.close()
+
+
+def test_the_cli_prints_the_sign_the_regulation_gives(cli: Cli, tmp_path: Path) -> None:
+    """`documents render sign` in Pleszew: the sign of 002 zał. 2 (zał.5 §5.3)."""
+    cli("init", "--preset", "pleszew")
+    target = tmp_path / "sign.pdf"
+    cli("documents", "render", "sign", "--out", str(target))
+    text = _text(target.read_bytes())
+    assert "OBIEKT MONITOROWANY" in text
+    assert "jest Straż Miejska w Pleszewie oraz Miasto i Gmina Pleszew" in text
+    assert "iod@pleszew.pl" in text and BLANK not in text
