@@ -106,6 +106,7 @@ def test_002_zal5_8_2_the_head_records_appointments_on_the_commission_page(
         add_user(s, "komisja3", "Irena Trzecia", ["commission"], "test")
     head = signed_in(office, "burmistrz")
     csrf = csrf_of(office, head)
+    assert '<a href="/commission">Komisja niszcząca</a>' in head.get("/").text  # the menu
     page = _said(head.get("/commission").text)
     assert "zarządzenie nr 1/2020 z dnia 02.01.2020" in page  # komisja1/2 (people())
     assert "wyznaczonych przez Burmistrza Miasta i Gminy Pleszew" in page

@@ -13,6 +13,7 @@ EN: dict[str, str] = {
     "Zabezpieczenia": "Holds",
     "Wnioski": "Requests",
     "Kopie": "Copies",
+    "Komisja niszcząca": "Destruction commission",
     "Rejestry": "Registers",
     "Upoważnienia": "Authorisations",
     "Użytkownicy": "Users",
