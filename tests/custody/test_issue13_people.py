@@ -7,13 +7,14 @@ refused with a clear error and changes nothing."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from custody_helpers import people, record, setup_camera
 from pypdf import PdfReader
-from tests.conftest import make_vault, snapshot
+from tests.conftest import Cli, make_vault, snapshot
 
 from kustosz.access import accounts, contractors, listening, records, tokens
 from kustosz.access.authorisations import active_for, document_data, issue
@@ -189,7 +190,7 @@ def test_002_zal5_8_2_only_the_head_appoints(pleszew: Vault) -> None:
     bad = [({"approver": "komisja1"}, "approver", "Komisję niszczącą wyznacza kierownik"),
            ({"approver": "nikt"}, "approver", "nie ma tej roli"),
            ({"order_ref": "  "}, "order_ref", "Podaj numer zarządzenia"),
-           ({"member": "informatyk"}, "member", "członek komisji niszczącej"),
+           ({"member": "informatyk"}, "member", "nie ma potrzebnej roli: komisja"),
            ({"member": "nieznany"}, "member", "Nie ma użytkownika nieznany"),
            ({"appointed_on": None}, "appointed_on", "Podaj datę zarządzenia"),
            ({"ends_on": date(2019, 1, 1)}, "ends_on", "przed datą zarządzenia")]
@@ -285,3 +286,32 @@ def test_004_6_3_renewing_an_agreement_in_the_past_is_refused(mops: Vault) -> No
                                   today - timedelta(days=3), "admin")
     assert err.value.field == "contractor_until"
     assert snapshot(mops) == before
+
+
+def test_the_command_line_keeps_the_same_rules(cli: Cli) -> None:
+    """`commission appoint` by someone who is not the head (002 zał.5 §8.2), `users contractor`
+    with an agreement already over (004 §6.3), `users position` off the list (003 §3.4): each
+    refused in Polish, nothing changed."""
+    cli("init", "--preset", "miedziana-gora")
+    cli("users", "add", "ewa", "--display", "Ewa S", "--role", "viewer", "--role",
+        "commission", "--position", "Sekretarz Gminy")
+    cli("users", "add", "serwis", "--display", "Serwis", "--role", "viewer",
+        "--contractor-agreement", "UP/1/2026", "--contractor-until", "2099-12-31")
+    vault = Vault.open(cli.data)
+    before = snapshot(vault)
+    bad = cli("commission", "appoint", "ewa", "--order", "1/2026", "--date", "2026-01-02",
+              "--by", "ewa", ok=False)
+    assert bad.exit_code == 2 and "Komisję niszczącą wyznacza kierownik jednostki" in bad.output
+    bad = cli("users", "contractor", "serwis", "--agreement", "UP/2/2026", "--until",
+              "2020-01-01", ok=False)
+    assert bad.exit_code == 2 and "już wygasła" in bad.output
+    bad = cli("users", "add", "firma", "--display", "Firma", "--role", "viewer",
+              "--contractor-until", "2099-01-01", ok=False)
+    assert bad.exit_code == 2 and "umowy powierzenia" in bad.output
+    bad = cli("users", "position", "ewa", "referent", ok=False)
+    assert bad.exit_code == 2 and "referent" in bad.output
+    assert snapshot(vault) == before
+    listed = json.loads(cli("users", "list", "--json").output)
+    assert {u["name"]: (u["position"], u["contractor"]) for u in listed} == {
+        "ewa": ("Sekretarz Gminy", None),
+        "serwis": (None, {"agreement": "UP/1/2026", "until": "2099-12-31"})}

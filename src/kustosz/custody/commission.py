@@ -34,8 +34,7 @@ def appoint(session: Session, *, member: str, order_ref: str, appointed_on: date
     except NotFound:
         raise FieldError("member", f"Nie ma użytkownika {member or '(nie podano)'}.") from None
     except InputError as exc:
-        raise FieldError("member", f"{exc.pl} Do komisji niszczącej wyznacza się osoby "
-                                   "z rolą: członek komisji niszczącej.") from None
+        raise FieldError("member", str(exc.pl)) from None
     if not order:
         raise FieldError("order_ref", "Podaj numer zarządzenia (lub innego polecenia), którym "
                                       "kierownik jednostki wyznaczył członka komisji "
