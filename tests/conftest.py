@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 import kustosz.vault as vault_module
@@ -45,7 +47,11 @@ def pg_schema_url(schema: str) -> str:
 # would still be caught up). Everything else runs the migrations as before: a database that
 # has tables (the migration tests' own downgrades and upgrades), `kustosz` in a subprocess.
 # tests/test_migration_template.py checks the copy against a real migration on both backends.
-# KUSTOSZ_TEST_MIGRATE_EACH=1 turns the copy off (every vault migrated from scratch).
+# The migration scripts are read once per session too: every Vault.open runs `upgrade`, and
+# Alembic read env.py's 12 revision files anew each time (36 ms; 5 ms with them read once,
+# ScriptDirectory kept for the session: the files do not change during a run, and the
+# revisions run through the same `op` proxy whichever run loaded them).
+# KUSTOSZ_TEST_MIGRATE_EACH=1 turns both off (every vault migrated from scratch).
 PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -142,8 +148,18 @@ def migrated_template(
         yield None
         return
     template = MigratedTemplate(tmp_path_factory.mktemp("migrated"))
+    read_once: dict[str | None, ScriptDirectory] = {}
+    from_config = ScriptDirectory.from_config
+
+    def scripts_read_once(cls: type[ScriptDirectory], config: Config) -> ScriptDirectory:
+        where = config.get_main_option("script_location")
+        if where not in read_once:
+            read_once[where] = from_config(config)
+        return read_once[where]
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(vault_module, "upgrade", template.upgrade)
+        mp.setattr(ScriptDirectory, "from_config", classmethod(scripts_read_once))
         try:
             yield template
         finally:
