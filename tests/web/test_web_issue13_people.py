@@ -202,9 +202,9 @@ def test_001_3_listening_purpose_from_the_list_and_no_close_without_protocol(
     token = r.headers["location"].rsplit("/", 1)[1]
     before = snapshot(v)
     r = c.post(f"/view/{token}/end", data={"csrf": csrf})
-    assert r.status_code == 303 and r.headers["location"].startswith(f"/view/{token}?msg=")
+    assert r.status_code == 303 and r.headers["location"] == f"/view/{token}?protocol=missing"
     assert snapshot(v) == before  # nothing closed
-    assert "Odsłuchania nie można zakończyć bez protokołu" in _said(
+    assert '<p class="error box">Odsłuchania nie można zakończyć bez protokołu' in _said(
         c.get(r.headers["location"]).text)
     with v.reading() as s:
         assert [x.id for x in listening.without_protocol(s, v.policy)] == [

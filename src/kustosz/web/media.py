@@ -32,7 +32,7 @@ from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.ingest.files import segment_bytes
-from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect, span_pl
+from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
 
@@ -504,11 +504,13 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                                        recs)
             if vs.action == "listening" and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
+                if ctx.request.query_params.get("protocol") == "missing":  # 001 §3 ust. 3
+                    data["error"] = listening.close_refused(s, ctx.vault.policy, vs)
     if vs is not None and vs.action in ROW_REVIEWS:
         return redirect(f"/media/{token}/{vs.action}")  # the search page, itself recorded
     if refused is not None:
         return refusal_answer(ctx, refused)
-    return page(ctx, "view.html", **data, msg=flash_of(ctx))
+    return page(ctx, "view.html", **data)
 
 
 @router.post("/view/{token}/end", include_in_schema=False)
@@ -521,7 +523,7 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
             # 001 §3.3: where the office requires it, no listening closes without its protocol
             not_yet = listening.close_refused(s, ctx.vault.policy, vs)
             if not_yet is not None and vs.ended_at is None:
-                return redirect(flash_url(f"/view/{token}", not_yet))
+                return redirect(f"/view/{token}?protocol=missing")  # said there, as an error
             records.end_viewing(s, vs)
             audit(s, ctx.user.name, "access.close", f"viewing {vs.id}",
                   {"served": vs.served, "bytes": vs.bytes_served})
