@@ -122,19 +122,19 @@ def test_disk_alerts_are_polish_on_the_dashboard(sqlite_web_vault: Vault) -> Non
 
 def test_pages_can_name_people_by_display_name_not_login(sqlite_web_vault: Vault) -> None:
     """page() offers printed(login) to every template (the request page names the decision's
-    keyer and the copy's maker with it): display name and title, the login only for someone
-    the vault does not know."""
+    keyer and the copy's maker with it): display name and title; an actor without an account
+    ("demo", "cli:root": the server's command line) as the server's operator, never a login."""
     from starlette.requests import Request
 
     from kustosz.access.users import add_user
-    from kustosz.web.common import TEMPLATES, Ctx, _printed
+    from kustosz.web.common import SERVER_OPERATOR, TEMPLATES, Ctx, _printed
 
     with sqlite_web_vault.transaction() as s:
         u = add_user(s, "akowalska", "Anna Kowalska", ["custodian"], "test")
         u.title = "inspektor"
     ctx = Ctx(Request({"type": "http", "headers": []}), sqlite_web_vault, None)
     assert _printed(ctx, "akowalska") == "Anna Kowalska, inspektor"
-    assert _printed(ctx, "nieznany") == "nieznany"
+    assert _printed(ctx, "nieznany") == SERVER_OPERATOR
     assert _printed(ctx, None) == ""
     out = TEMPLATES.env.from_string("{{ printed('akowalska') }}").render(
         printed=lambda n: _printed(ctx, n))

@@ -100,10 +100,11 @@ def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
         # 002 zał.5 §8.2: the commission is the persons the head appointed
         day = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
         if commission.current(session, by, day) is None:
-            raise FieldError("by", f"{printed(session, by)} nie jest wyznaczony(-a) do komisji "
-                                   f"niszczącej w dniu {day:%d.%m.%Y} — niszczenie nośników "
-                                   "potwierdzają osoby wyznaczone zarządzeniem kierownika "
-                                   "jednostki (002 zał. 5 §8 ust. 2). Wyznaczenie wpisuje "
+            # "Name, title" is an apposition: the sentence is built around it, not after it.
+            raise FieldError("by", f"W dniu {day:%d.%m.%Y} do komisji niszczącej nie jest "
+                                   f"wyznaczona osoba: {printed(session, by)}. Niszczenie "
+                                   "nośników potwierdzają osoby wyznaczone zarządzeniem "
+                                   f"{policy.names.approver_gen}. Wyznaczenie wpisuje "
                                    "zatwierdzający na stronie „Komisja niszcząca”.")
     others = other_holds(session, copy)
     if others:

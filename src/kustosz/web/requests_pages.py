@@ -144,7 +144,7 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     event = _day(form.get("event_date"), "event_date", errors)
     if form.get("material") == "video":
         if not form.get("description", "").strip():
-            errors["description"] = "Opisz zdarzenie (002 zał.5 §6.6)."
+            errors["description"] = "Opisz zdarzenie."
         if not form.get("camera") and not form.get("place", "").strip():
             errors["camera"] = "Wskaż kamerę albo miejsce."
     _dates_and_hour(ctx, form, received, event, errors)
