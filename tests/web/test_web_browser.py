@@ -45,6 +45,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 # The suite must not rewrite tracked files: screenshots go to a temporary folder unless
 # KUSTOSZ_SCREENSHOTS names one (`KUSTOSZ_SCREENSHOTS=docs/screenshots` refreshes the README's).
 SHOTS_ENV = os.environ.get("KUSTOSZ_SCREENSHOTS")
+# Resolved now: the tests change into their own folder (a relative data folder, as `make demo`).
+SHOTS_DIR = Path(SHOTS_ENV).resolve() if SHOTS_ENV else None
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +145,7 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
     from playwright.sync_api import sync_playwright
 
     base, m, mon = site
-    SHOTS = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path / "screenshots"
+    SHOTS = SHOTS_DIR or tmp_path / "screenshots"
     SHOTS.mkdir(parents=True, exist_ok=True)
     tz = m.vault.policy.timezone
     with sync_playwright() as p:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_ENV, _free_port
+from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_DIR, _free_port
 from web_helpers import PASSWORD, Material, both_vault, make_material
 
 from kustosz.access import accounts, employees
@@ -26,8 +26,6 @@ from kustosz.web.server import WebServer
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Nowe-hasło-operatora-7"
-# Resolved before the test changes into its own folder (KUSTOSZ_SCREENSHOTS is relative).
-SHOTS = Path(SHOTS_ENV).resolve() if SHOTS_ENV else None
 
 
 @pytest.fixture
@@ -68,7 +66,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
     from playwright.sync_api import Page, sync_playwright
 
     base, m = office
-    shots = SHOTS or tmp_path / "screenshots"
+    shots = SHOTS_DIR or tmp_path / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     tz = m.vault.policy.timezone
     errors: list[str] = []
