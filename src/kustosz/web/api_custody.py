@@ -23,7 +23,7 @@ from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web import locations
 from kustosz.web.api import _field_error
-from kustosz.web.common import Ctx
+from kustosz.web.common import Ctx, paper_answer
 from kustosz.web.gate import gate
 from kustosz.web.params import BodyId, PathId
 
@@ -149,15 +149,6 @@ async def copies_destroy(number: str, body: DestroyIn, request: Request,
             "confirmations_needed": 0 if done else 1}
 
 
-def _paper(name: str, data: dict[str, Any], stem: str, ctx: Ctx) -> Response:
-    from kustosz.documents import render
-
-    pdf = render(name, data, data_root=ctx.vault.root)
-    filename = stem.replace("/", "-")
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
-
-
 def _no_paper(exc: KustoszError) -> JSONResponse:
     """404: no such copy or handover; 409: the copy was not handed over / not destroyed."""
     return JSONResponse({"detail": str(exc)},
@@ -185,12 +176,9 @@ def copies_handover_protocol(number: str, handover_id: PathId,
                              ctx: Ctx = gate("custody_read", scope="read")) -> Any:
     """The handover protocol (001 annex 4, two copies) of one handover, as PDF."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.handover_doc(s, ctx.vault.policy, number, handover_id)
-    except KustoszError as exc:
-        return _no_paper(exc)
-    return _paper(name, data, f"protokol-przekazania-{number}-{handover_id}", ctx)
+    return paper_answer(ctx, lambda s: papers.handover_doc(s, ctx.vault.policy, number,
+                                                           handover_id),
+                        f"protokol-przekazania-{number}-{handover_id}", _no_paper)
 
 
 @router.get("/copies/{number:path}/handovers/{handover_id}/receipt.pdf")
@@ -198,12 +186,9 @@ def copies_handover_receipt(number: str, handover_id: PathId,
                             ctx: Ctx = gate("custody_read", scope="read")) -> Any:
     """The receipt (003 §5.8) of one handover, as PDF."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.receipt_doc(s, ctx.vault.policy, number, handover_id)
-    except KustoszError as exc:
-        return _no_paper(exc)
-    return _paper(name, data, f"pokwitowanie-{number}-{handover_id}", ctx)
+    return paper_answer(ctx, lambda s: papers.receipt_doc(s, ctx.vault.policy, number,
+                                                          handover_id),
+                        f"pokwitowanie-{number}-{handover_id}", _no_paper)
 
 
 @router.get("/copies/{number:path}/destruction.pdf")
@@ -211,12 +196,8 @@ def copies_destruction_protocol(number: str,
                                 ctx: Ctx = gate("custody_read", scope="read")) -> Any:
     """The destruction protocol (003 §5.7) of a destroyed copy, as PDF."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.destruction_doc(s, ctx.vault.policy, number)
-    except KustoszError as exc:
-        return _no_paper(exc)
-    return _paper(name, data, f"protokol-zniszczenia-{number}", ctx)
+    return paper_answer(ctx, lambda s: papers.destruction_doc(s, ctx.vault.policy, number),
+                        f"protokol-zniszczenia-{number}", _no_paper)
 
 
 @router.get("/registers/{kind}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -19,7 +20,7 @@ from kustosz.access.users import ROLE_SHORT
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
 from kustosz.documents.words import plural
-from kustosz.errors import for_people
+from kustosz.errors import KustoszError, for_people
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, translate
 
@@ -275,3 +276,22 @@ def api_error(status: int, message: str, field_name: str | None = None) -> JSONR
         detail["field"] = field_name
         detail["loc"] = ["body", field_name]
     return JSONResponse({"detail": [detail] if field_name else message}, status_code=status)
+
+
+def paper_answer(ctx: Ctx, build: Callable[[Any], tuple[str, dict[str, Any]]], stem: str,
+                 refused: Callable[[KustoszError], Response]) -> Response:
+    """A custody document as an inline PDF named ``stem``: ``build(session)`` gives its
+    template and data; a KustoszError (no such copy, nothing to print yet) goes to
+    ``refused`` — a page for the browser routes, JSON for the API's."""
+    from kustosz.documents import render
+
+    try:
+        with ctx.vault.reading() as s:
+            name, data = build(s)
+    except KustoszError as exc:
+        return refused(exc)
+    pdf = render(name, data, data_root=ctx.vault.root)
+    filename = stem.replace("/", "-")
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
+

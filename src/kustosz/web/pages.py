@@ -31,7 +31,15 @@ from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.limits import check_text
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect
+from kustosz.web.common import (
+    Ctx,
+    flash_of,
+    flash_url,
+    page,
+    paper_answer,
+    person_pl,
+    redirect,
+)
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
 
@@ -358,15 +366,6 @@ async def copies_destroy(request: Request, ctx: Ctx = gate("custody")) -> Respon
 
 # -- custody paperwork as PDFs: handover protocol (001 annex 4, two copies), receipt
 # (003 §5.8), destruction protocol (003 §5.7); issue 12 item 3 ------------------------------
-def paper_pdf(ctx: Ctx, name: str, data: dict[str, Any], stem: str) -> Response:
-    from kustosz.documents import render
-
-    pdf = render(name, data, data_root=ctx.vault.root)
-    filename = stem.replace("/", "-")
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
-
-
 def no_paper(ctx: Ctx, exc: KustoszError) -> Response:
     """A document that does not exist: 404 for a copy or handover that does not, 409 for a
     copy whose protocol has no event behind it yet (not handed over, not destroyed)."""
@@ -382,12 +381,10 @@ def handover_protocol_pdf(number: str, handover_id: PathId,
                           ctx: Ctx = gate("custody_read")) -> Response:
     """The handover protocol of one handover of the copy, two copies on two pages."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.handover_doc(s, ctx.vault.policy, number, handover_id)
-    except KustoszError as exc:
-        return no_paper(ctx, exc)
-    return paper_pdf(ctx, name, data, f"protokol-przekazania-{number}-{handover_id}")
+    return paper_answer(ctx, lambda s: papers.handover_doc(s, ctx.vault.policy, number,
+                                                           handover_id),
+                        f"protokol-przekazania-{number}-{handover_id}",
+                        lambda exc: no_paper(ctx, exc))
 
 
 @router.get("/copies/{number:path}/handovers/{handover_id}/receipt.pdf")
@@ -395,24 +392,17 @@ def handover_receipt_pdf(number: str, handover_id: PathId,
                          ctx: Ctx = gate("custody_read")) -> Response:
     """The receipt the receiver signs for one handover of the copy."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.receipt_doc(s, ctx.vault.policy, number, handover_id)
-    except KustoszError as exc:
-        return no_paper(ctx, exc)
-    return paper_pdf(ctx, name, data, f"pokwitowanie-{number}-{handover_id}")
+    return paper_answer(ctx, lambda s: papers.receipt_doc(s, ctx.vault.policy, number,
+                                                          handover_id),
+                        f"pokwitowanie-{number}-{handover_id}", lambda exc: no_paper(ctx, exc))
 
 
 @router.get("/copies/{number:path}/destruction.pdf")
 def destruction_protocol_pdf(number: str, ctx: Ctx = gate("custody_read")) -> Response:
     """The destruction protocol of a destroyed copy."""
     ctx.need("custody_read")
-    try:
-        with ctx.vault.reading() as s:
-            name, data = papers.destruction_doc(s, ctx.vault.policy, number)
-    except KustoszError as exc:
-        return no_paper(ctx, exc)
-    return paper_pdf(ctx, name, data, f"protokol-zniszczenia-{number}")
+    return paper_answer(ctx, lambda s: papers.destruction_doc(s, ctx.vault.policy, number),
+                        f"protokol-zniszczenia-{number}", lambda exc: no_paper(ctx, exc))
 
 
 def too_long(ctx: Ctx, form: dict[str, str], fields: Sequence[str],
