@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,17 @@ hold_margin_minutes = 30
 # and, when the office has one, sent to its syslog server (UDP):
 #   syslog = "192.0.2.10:514"
 checkpoint_minutes = 15
+
+[web]
+# HTTPS (kustosz serve --tls-cert/--tls-key override these; the key must be chmod 600):
+#   tls_cert = "/etc/kustosz/tls/kustosz.crt"
+#   tls_key = "/etc/kustosz/tls/kustosz.key"
+# Behind a reverse proxy: the addresses whose X-Forwarded-For is believed (never anyone else's):
+#   trusted_proxies = ["127.0.0.1"]
 """
 
-_KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit"}
+_KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit",
+          "web"}
 
 
 @dataclass
@@ -58,6 +67,7 @@ class VaultConfig:
     hold_margin_minutes: int = 30
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     audit: AuditConfig = field(default_factory=lambda: AuditConfig())
+    web: WebConfig = field(default_factory=lambda: WebConfig())
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,40 @@ class AuditConfig:
     witness: Path | None = None  # outside the data folder (checked when read)
     checkpoint_minutes: float = 15.0
     syslog: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    tls_cert: Path | None = None  # relative paths are the data folder's
+    tls_key: Path | None = None
+    trusted_proxies: tuple[str, ...] = ()
+
+
+def _web(path: Path, root: Path, table: Any) -> WebConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [web] must be a table")
+    unknown = set(table) - {"tls_cert", "tls_key", "trusted_proxies"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) web.{', web.'.join(sorted(unknown))}")
+    files = {}
+    for name in ("tls_cert", "tls_key"):
+        value = table.get(name) or None
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: web.{name} must be a path")
+        files[name] = root / value if value else None
+    proxies = table.get("trusted_proxies", [])
+    if isinstance(proxies, str):
+        proxies = [proxies]
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        raise ConfigError(f"{path}: web.trusted_proxies must be a list of addresses, "
+                          'e.g. ["127.0.0.1"]')
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: web.trusted_proxies: {proxy!r} is not an IP address "
+                              "or network") from None
+    return WebConfig(files["tls_cert"], files["tls_key"], tuple(proxies))
 
 
 def _audit(path: Path, root: Path, table: Any) -> AuditConfig:
@@ -138,4 +182,5 @@ def read_config(root: Path) -> VaultConfig:
     if not isinstance(url, str):
         raise ConfigError(f"{path}: database_url must be text")
     return VaultConfig(preset, url, min_free, interval, margin, policy,
-                       _audit(path, root, data.get("audit", {})))
+                       _audit(path, root, data.get("audit", {})),
+                       _web(path, root, data.get("web", {})))

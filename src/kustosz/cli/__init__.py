@@ -21,6 +21,7 @@ from kustosz.cli import (
     phones,
     retention,
     secrets_cmd,
+    tls,
 )
 from kustosz.cli.common import state
 
@@ -51,6 +52,7 @@ monitoring.register(app)
 endpoints.register(app)
 secrets_cmd.register(app)
 accounts.register(app)
+tls.register(app)
 
 
 def main() -> None:

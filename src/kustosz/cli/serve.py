@@ -16,6 +16,8 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -29,6 +31,9 @@ from kustosz.ingest.phone.watch import watch as watch_phones
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.vault import Vault
+
+if TYPE_CHECKING:  # the web app is imported only when serve runs it
+    from kustosz.web.tls import Network, Tls
 
 log = logging.getLogger(__name__)
 RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
@@ -45,18 +50,23 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
               options: RecorderOptions | None = None,
               on_ready: Callable[[RecorderPool], None] | None = None,
               web: tuple[str, int] | None = None,
-              announce: Callable[[str], None] | None = None) -> None:
+              announce: Callable[[str], None] | None = None,
+              tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
     """``web``: (host, port) to serve the web app on; None runs without it. ``announce``
     gets the web address (and, the first time, the first administrator's one-time
-    password) once the recorders are ready to start."""
+    password) once the recorders are ready to start. ``tls``: HTTPS with a checked
+    certificate (check it before calling: nothing should start with a bad one);
+    ``trusted_proxies``: whose X-Forwarded-For names the client."""
     with vault.exclusive("serve"):
-        _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce)
+        _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce, tls,
+                   trusted_proxies)
 
 
 def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                options: RecorderOptions | None,
                on_ready: Callable[[RecorderPool], None] | None,
-               web: tuple[str, int] | None, announce: Callable[[str], None] | None) -> None:
+               web: tuple[str, int] | None, announce: Callable[[str], None] | None,
+               tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
     pool = RecorderPool(vault, ffmpeg, options)
     done = recover_all(vault, pool)
     log.info("start-up recovery: %s", done)
@@ -68,11 +78,11 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             from kustosz.web.server import demo_banner, run_web
 
             try:
-                server = run_web(vault, stop, *web)
+                server = run_web(vault, stop, *web, tls=tls, trusted_proxies=trusted_proxies)
             except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
                 log.error("%s; recording continues without the web app", exc)
             else:
-                banner = demo_banner(vault, *web)
+                banner = demo_banner(vault, *web, tls=tls)
                 if announce:
                     announce(banner)
         # Each on its own loop and thread; one whose port is taken is logged and retried.
@@ -103,6 +113,19 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         pool.stop_all()
 
 
+def web_settings(vault: Vault, tls_cert: Path | None, tls_key: Path | None,
+                 trusted_proxy: list[str] | None) -> tuple[Tls | None, tuple[Network, ...]]:
+    """HTTPS and trusted proxies: the command line wins over [web] in kustosz.toml; the
+    certificate and key are checked (ConfigError) before anything starts."""
+    from kustosz.web.tls import parse_proxies, tls_pair
+
+    web = vault.config.web
+    if tls_cert is None and tls_key is None:
+        tls_cert, tls_key = web.tls_cert, web.tls_key
+    proxies = parse_proxies(trusted_proxy if trusted_proxy else list(web.trusted_proxies))
+    return tls_pair(tls_cert, tls_key), proxies
+
+
 @fails_cleanly
 def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG",
                                      help="wheel (imageio-ffmpeg), system (PATH) or a path."),
@@ -112,7 +135,18 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
           host: str = typer.Option("127.0.0.1", "--host", envvar="KUSTOSZ_WEB_HOST",
                                    help="Address the web app listens on."),
           port: int = typer.Option(8470, "--port", envvar="KUSTOSZ_WEB_PORT",
-                                   help="Port of the web app (0: no web app).")) -> None:
+                                   help="Port of the web app (0: no web app)."),
+          tls_cert: Path = typer.Option(None, "--tls-cert",
+                                        help="HTTPS: the certificate (PEM, chain included); "
+                                             "overrides [web] tls_cert."),
+          tls_key: Path = typer.Option(None, "--tls-key",
+                                       help="HTTPS: its private key (PEM, chmod 600); "
+                                            "overrides [web] tls_key."),
+          trusted_proxy: list[str] = typer.Option(None, "--trusted-proxy",
+                                                  help="A reverse proxy (address or network) "
+                                                       "whose X-Forwarded-For is believed; "
+                                                       "repeatable; overrides [web] "
+                                                       "trusted_proxies.")) -> None:
     """Record all enabled cameras, run the mail and event listeners, take in the phone lines'
     recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
@@ -126,10 +160,13 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with open_vault() as vault:
+            # Checked before anything starts: a bad certificate or key stops serve here.
+            tls, proxies = web_settings(vault, tls_cert, tls_key, trusted_proxy)
             console.print(f"kustosz serve: {vault.root} ({vault.policy.office_name}); "
                           "Ctrl-C stops")
             run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after),
-                      web=(host, port) if port else None, announce=console.print)
+                      web=(host, port) if port else None, announce=console.print,
+                      tls=tls, trusted_proxies=proxies)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

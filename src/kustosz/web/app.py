@@ -45,6 +45,7 @@ from kustosz.web.gate import TokenRefused, check_declared
 CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
        "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; "
        "base-uri 'self'; form-action 'self'")
+HSTS = "max-age=31536000"
 
 
 def _wants_json(request: Request) -> bool:
@@ -98,6 +99,8 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https":  # a browser remembers it: only ever under TLS
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     @app.exception_handler(NeedLogin)

@@ -23,6 +23,7 @@ from kustosz.documents.words import plural
 from kustosz.errors import KustoszError, for_people
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, translate
+from kustosz.web.tls import client_address
 
 SESSION_COOKIE = "kustosz_session"
 PRE_COOKIE = "kustosz_pre"  # CSRF token of the login form (double submit, before a session)
@@ -78,7 +79,13 @@ class Ctx:
 
     @property
     def client(self) -> str:
-        return self.request.client.host if self.request.client else ""
+        """The address the allow-list, the login throttle and the access records use: the
+        TCP peer, or — only when the peer is a trusted proxy — what it forwarded for."""
+        peer = self.request.client.host if self.request.client else ""
+        proxies = getattr(self.request.app.state, "trusted_proxies", ())
+        if not proxies:
+            return peer
+        return client_address(peer, self.request.headers.getlist("x-forwarded-for"), proxies)
 
     def may(self, perm: str) -> bool:
         return self.user is not None and bool(set(self.user.roles) & PERMS[perm])

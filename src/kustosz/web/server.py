@@ -13,6 +13,7 @@ from kustosz.access.bootstrap import FIRST_ADMIN, first_admin
 from kustosz.vault import Vault
 from kustosz.web.app import create_app
 from kustosz.web.slow_clients import KEEP_ALIVE_S, MAX_HEADER_BYTES, TimedH11Protocol
+from kustosz.web.tls import Network, Tls
 
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
@@ -21,23 +22,33 @@ GRACEFUL_S = 10  # on stop, requests still running get this long (stop() waits 1
 
 
 class WebServer:
+    """``tls``: a checked certificate and key (kustosz.web.tls.check_tls) — the port then
+    speaks HTTPS only, cookies are Secure and HSTS is sent. ``trusted_proxies``: peers whose
+    X-Forwarded-For names the client (kustosz.web.tls.client_address)."""
+
     def __init__(self, vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 secure_cookies: bool = False) -> None:
-        config = uvicorn.Config(create_app(vault, secure_cookies=secure_cookies), host=host,
+                 secure_cookies: bool = False, tls: Tls | None = None,
+                 trusted_proxies: tuple[Network, ...] = ()) -> None:
+        app = create_app(vault, secure_cookies=secure_cookies or tls is not None)
+        app.state.trusted_proxies = trusted_proxies
+        app.state.tls_self_signed = bool(tls and tls.self_signed)
+        ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
+        config = uvicorn.Config(app, host=host,
                                 port=port, log_level="warning", access_log=False,
                                 proxy_headers=False, server_header=False,
                                 # h11 with a time-out for reading each request (slowloris)
                                 http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
                                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                                timeout_graceful_shutdown=GRACEFUL_S)
+                                timeout_graceful_shutdown=GRACEFUL_S, **ssl)
         self.server = uvicorn.Server(config)
         self.host, self.port = host, port
+        self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return f"{self.scheme}://{host}:{self.port}/"
 
     def start(self, timeout: float = 20.0) -> None:
         self.thread.start()
@@ -55,9 +66,10 @@ class WebServer:
 
 
 def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,
-            port: int = DEFAULT_PORT) -> WebServer:
+            port: int = DEFAULT_PORT, tls: Tls | None = None,
+            trusted_proxies: tuple[Network, ...] = ()) -> WebServer:
     """Start the web server; it stops when ``stop`` is set."""
-    web = WebServer(vault, host, port)
+    web = WebServer(vault, host, port, tls=tls, trusted_proxies=trusted_proxies)
     web.start()
 
     def _watch() -> None:
@@ -68,11 +80,15 @@ def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,
     return web
 
 
-def demo_banner(vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
+def demo_banner(vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                tls: Tls | None = None) -> str:
     """Lines for `kustosz demo` / `kustosz serve` to print: where the app is, and — the first
     time only — the first administrator's one-time password."""
     shown = f"[{host}]" if ":" in host else host
-    lines = [f"Aplikacja WWW: http://{shown}:{port}/"]
+    lines = [f"Aplikacja WWW: {'https' if tls else 'http'}://{shown}:{port}/"]
+    if tls and tls.self_signed:
+        lines.append("Certyfikat samopodpisany (tymczasowy): przeglądarki będą ostrzegać; "
+                     "zastąp go certyfikatem urzędu")
     password = first_admin(vault)
     if password:
         lines.append(f"Pierwszy administrator: {FIRST_ADMIN} / hasło jednorazowe: {password} "
