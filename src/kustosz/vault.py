@@ -99,7 +99,13 @@ class Vault:
         policy = load_policy(config.preset, config.policy_overrides)
         url = config.database_url or sqlite_url(root / "kustosz.db")
         engine = make_engine(url)
-        upgrade(engine)
+        try:
+            # A schema newer than this program (a later Kustosz ran here) is refused before
+            # anything is written: `upgrade` checks first (kustosz.db.migrate.refuse_newer).
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         vault = cls(root, config, policy, engine)
         try:
             vault.secrets = open_secrets(vault, found_key, actor, forget_lost_key)
