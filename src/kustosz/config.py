@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
 from kustosz.errors import ConfigError
 
 CONFIG_NAME = "kustosz.toml"
+Network = IPv4Network | IPv6Network
+METRICS_FROM_DEFAULT = ("127.0.0.1/32", "::1/128")  # [web] metrics_from: this machine only
 
 TEMPLATE = """\
 # Kustosz — configuration of this office's vault.
@@ -52,6 +55,9 @@ checkpoint_minutes = 15
 #   tls_key = "/etc/kustosz/tls/kustosz.key"
 # Behind a reverse proxy: the addresses whose X-Forwarded-For is believed (never anyone else's):
 #   trusted_proxies = ["127.0.0.1"]
+# Who may read /metrics (Prometheus) without an API token of scope "metrics" (default: this
+# machine only):
+#   metrics_from = ["10.0.0.5"]
 """
 
 _KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit",
@@ -68,6 +74,9 @@ class VaultConfig:
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     audit: AuditConfig = field(default_factory=lambda: AuditConfig())
     web: WebConfig = field(default_factory=lambda: WebConfig())
+    # [web] metrics_from: who reads /metrics without a token (kustosz.web.metrics)
+    metrics_from: tuple[Network, ...] = field(
+        default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,29 @@ def _audit(path: Path, root: Path, table: Any) -> AuditConfig:
     return AuditConfig(witness, float(minutes), syslog)
 
 
+def _metrics_from(path: Path, web: Any) -> tuple[Network, ...]:
+    """[web] metrics_from: addresses or networks allowed to read /metrics without a token."""
+    if not isinstance(web, dict):
+        raise ConfigError(f"{path}: [web] must be a table")
+    value = web.get("metrics_from", list(METRICS_FROM_DEFAULT))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: web.metrics_from must be a list of addresses, "
+                          'e.g. ["10.0.0.5", "192.0.2.0/24"]')
+    out = []
+    for v in value:
+        try:
+            out.append(ip_network(v.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{path}: web.metrics_from: {v!r} is not an address or network",
+                              pl=f"{path}: web.metrics_from: „{v}” nie jest adresem ani "
+                                 "siecią.") from None
+    return tuple(out)
+
+
+def _without(table: Any, key: str) -> Any:
+    return {k: v for k, v in table.items() if k != key} if isinstance(table, dict) else table
+
+
 def read_config(root: Path) -> VaultConfig:
     path = root / CONFIG_NAME
     if not path.is_file():
@@ -183,4 +215,5 @@ def read_config(root: Path) -> VaultConfig:
         raise ConfigError(f"{path}: database_url must be text")
     return VaultConfig(preset, url, min_free, interval, margin, policy,
                        _audit(path, root, data.get("audit", {})),
-                       _web(path, root, data.get("web", {})))
+                       _web(path, root, _without(data.get("web", {}), "metrics_from")),
+                       metrics_from=_metrics_from(path, data.get("web", {})))

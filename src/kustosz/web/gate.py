@@ -28,8 +28,9 @@ from kustosz.web.common import (
 
 # What an API token may be allowed to do. `read`: lists and registers (no material);
 # `custody`: holds, decisions, copies; `authorise`: issuing authorisations; `media`: opening
-# viewing sessions and fetching material (the media routes still check the authorisation).
-SCOPES: tuple[str, ...] = ("read", "custody", "authorise", "media")
+# viewing sessions and fetching material (the media routes still check the authorisation);
+# `metrics`: /metrics for the office's Prometheus (counts and ages, no personal data).
+SCOPES: tuple[str, ...] = ("read", "custody", "authorise", "media", "metrics")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -26,6 +26,8 @@ SCOPES_PL: dict[str, tuple[str, str]] = {
     "authorise": ("upoważnienia", "wydawanie upoważnień"),
     "media": ("materiał (nagrania)",
               "otwieranie nagrań — nadal tylko z upoważnieniem i ze stanowiska z listy"),
+    "metrics": ("metryki (monitoring)",
+                "odczyt /metrics przez system monitoringu, bez danych osobowych"),
 }
 
 

@@ -1,0 +1,269 @@
+"""`/metrics` in the Prometheus text format (issue 14 item 4), for the monitoring the office
+already has: per source whether it delivers, how old its newest material is, how long its gaps
+were and how much it stores; the sweep, holds, requests, copies, open alerts, the disk and the
+listeners' counters.
+
+Read from the database at scrape time by a custom collector, on a registry of each app's own
+(no global state shared between apps). Reached with an API token of scope `metrics` or from an
+address of `[web] metrics_from` (default: this machine only); no login, no CSRF (GET only).
+
+Labels carry no personal data: a source is named as the office named it (a camera, a line, a
+mailbox — never a number, an address or a person), and a name that looks like a phone number
+is replaced by its kind and id. Counter labels are the code's own reason names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kustosz.custody.copies import list_copies
+from kustosz.custody.holds import list_holds
+from kustosz.custody.requests import list_requests
+from kustosz.db.calls import PhoneIntakeState
+from kustosz.db.cameras import Gap, RecorderStatus
+from kustosz.db.events import IntakeCounter
+from kustosz.db.models import Alert, Recording, Source, Sweep
+from kustosz.ingest.events.counters import counter_times
+from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
+from kustosz.ingest.phone.settings import PhoneSettings
+from kustosz.retention.forecast import forecast
+from kustosz.vault import Vault
+from kustosz.web.common import Ctx, context
+from kustosz.web.gate import Rule
+
+router = APIRouter(include_in_schema=False)
+
+SCOPE = "metrics"
+# How long a mailbox or endpoint may stay without a delivery and still count as up (no
+# setting for it exists; an SMTP journal is quiet over a weekend, a SIEM never for an hour).
+QUIET = {"mailbox": timedelta(hours=72), "endpoint": timedelta(hours=1)}
+IMAP_POLLS_MISSED = 3  # an IMAP mailbox is down after this many missed polls
+DELIVERY_COUNTERS = {"mailbox": "messages", "endpoint": "events"}
+_PHONE_LIKE = re.compile(r"\d{7,}")
+_COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+# -- the gate: a token of scope `metrics`, or an address on the metrics allow-list ----------
+@dataclass(frozen=True)
+class Scrape:
+    ctx: Ctx
+    refused: str | None  # why (English, for the scraper's log); None: allowed
+
+
+@dataclass(frozen=True)
+class ScrapeRule(Rule):
+    """The gate of /metrics (declared like every route's, `check_declared` sees it). A bearer
+    token is judged as a token (it must carry the scope; the address does not rescue a wrong
+    one); without one the caller's address must be on `[web] metrics_from`."""
+
+    async def __call__(self, request: Request) -> Scrape:  # type: ignore[override]
+        ctx = context(request)
+        ctx.rule = self
+        if ctx.via_token:
+            if ctx.user is None:
+                return Scrape(ctx, "the token is unknown, expired or revoked")
+            if self.scope not in ctx.scopes:
+                return Scrape(ctx, f"the token lacks the scope {self.scope!r}")
+            if ctx.must_change:
+                return Scrape(ctx, "the token's owner must first change the one-time password")
+            return Scrape(ctx, None)
+        if allowed_address(ctx.client, ctx.vault.config.metrics_from):
+            return Scrape(ctx, None)
+        return Scrape(ctx, "this address may not read the metrics (see [web] metrics_from "
+                           "in kustosz.toml) and no token of scope 'metrics' was sent")
+
+
+def allowed_address(address: str, networks: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks)
+
+
+@router.get("/metrics")
+def metrics(request: Request, scrape: Scrape = Depends(ScrapeRule(scope=SCOPE))) -> Response:
+    if scrape.refused is not None:
+        return PlainTextResponse(f"403 forbidden: {scrape.refused}\n", status_code=403)
+    registry = getattr(request.app.state, "metrics_registry", None)
+    if registry is None:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(VaultCollector(scrape.ctx.vault))
+        request.app.state.metrics_registry = registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# -- what is measured -----------------------------------------------------------------------
+def source_label(source: Source) -> str:
+    """The source's name as the office gave it, unless it looks like a phone number."""
+    if _PHONE_LIKE.search(re.sub(r"[._-]", "", source.name)):
+        return f"{source.kind}-{source.id}"
+    return source.name
+
+
+def _seconds(delta: timedelta) -> float:
+    return max(0.0, delta.total_seconds())
+
+
+def source_up(session: Session, source: Source, now: datetime,
+              recorder: RecorderStatus | None, policy_tz: Any) -> bool:
+    """Whether an enabled source delivers: a camera whose recorder records; a phone line whose
+    PBX spool is reachable and not silent past its `silent_minutes` in working hours (as its
+    alert judges it); a mailbox or endpoint with a delivery (an IMAP poll) recently enough."""
+    if source.kind == "camera":
+        return recorder is not None and recorder.state == "recording"
+    if source.kind == "phone":
+        if not source.settings.get("spool"):  # never configured: nothing can arrive
+            return False
+        cfg = PhoneSettings.of(source.settings)
+        if not cfg.spool_path.is_dir():
+            return False
+        state = session.get(PhoneIntakeState, source.id)
+        last = state.last_file_at if state and state.last_file_at else source.created_at
+        local = now.astimezone(policy_tz)
+        working = (local.weekday() in cfg.workdays
+                   and cfg.work_hours[0] <= local.hour < cfg.work_hours[1])
+        return not (working and now - last > timedelta(minutes=cfg.silent_minutes))
+    times = counter_times(session, source.id)
+    if source.kind == "mailbox" and MailSettings.of(source.settings).mode == "imap":
+        poll = MailSettings.of(source.settings).imap_poll_seconds or DEFAULT_POLL_S
+        last_poll = times.get("imap_polls")
+        failed = [t for n, t in times.items() if n.startswith("imap_") and n.endswith("_failed")]
+        if last_poll is None or (failed and max(failed) > last_poll):
+            return False
+        return now - last_poll <= timedelta(seconds=poll * IMAP_POLLS_MISSED + 60)
+    last = times.get(DELIVERY_COUNTERS.get(source.kind, ""), source.created_at)
+    return now - last <= QUIET.get(source.kind, timedelta(hours=24))
+
+
+class VaultCollector(Collector):
+    """Everything read at scrape time, in one reading session."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        with self.vault.reading() as s:
+            yield from self._sources(s, now)
+            yield from self._sweeps(s)
+            yield from self._custody(s, now)
+            yield from self._disk(s, now)
+
+    def _sources(self, s: Session, now: datetime) -> Iterator[Metric]:
+        labels = ["source", "kind"]
+        enabled = GaugeMetricFamily("kustosz_source_enabled",
+                                    "1 when the source is enabled", labels=labels)
+        up = GaugeMetricFamily(
+            "kustosz_source_up", "1 when an enabled source delivers (camera: its recorder "
+            "records; phone, mailbox, endpoint: last delivery within its expected interval)",
+            labels=labels)
+        age = GaugeMetricFamily("kustosz_source_last_segment_age_seconds",
+                                "Seconds since the end of the source's newest stored item",
+                                labels=labels)
+        gaps = CounterMetricFamily("kustosz_source_gap_seconds",
+                                   "Seconds of recorded gaps (open gaps up to now)",
+                                   labels=labels)
+        stored = GaugeMetricFamily("kustosz_source_bytes", "Bytes stored for the source",
+                                   labels=labels)
+        intake = CounterMetricFamily("kustosz_intake_items",
+                                     "Items the source's listener took, refused or repaired, "
+                                     "by reason", labels=[*labels, "counter"])
+        sources = list(s.execute(select(Source).order_by(Source.name)).scalars())
+        recorders = {r.source_id: r for r in s.execute(select(RecorderStatus)).scalars()}
+        newest = dict(s.execute(select(Recording.source_id, func.max(Recording.end_at))
+                                .where(Recording.state == "stored")
+                                .group_by(Recording.source_id)).all())
+        size = dict(s.execute(select(Recording.source_id, func.sum(Recording.size))
+                              .where(Recording.state == "stored")
+                              .group_by(Recording.source_id)).all())
+        gap_s: dict[int, float] = {}
+        for source_id, start, end in s.execute(select(Gap.source_id, Gap.start_at,
+                                                      Gap.end_at)):
+            gap_s[source_id] = gap_s.get(source_id, 0.0) + _seconds((end or now) - start)
+        counts: dict[int, dict[str, int]] = {}
+        for c in s.execute(select(IntakeCounter)).scalars():
+            counts.setdefault(c.source_id, {})[c.name] = c.value
+        for st in s.execute(select(PhoneIntakeState)).scalars():
+            counts.setdefault(st.source_id, {}).update(
+                stored=st.stored, out_of_scope=st.out_of_scope, skipped=st.skipped)
+        tz = self.vault.policy.timezone
+        for source in sources:
+            values = [source_label(source), source.kind]
+            enabled.add_metric(values, 1.0 if source.enabled else 0.0)
+            if source.enabled:
+                up_now = source_up(s, source, now, recorders.get(source.id), tz)
+                up.add_metric(values, 1.0 if up_now else 0.0)
+            if source.id in newest:
+                age.add_metric(values, _seconds(now - newest[source.id]))
+            if source.kind == "camera" or source.id in gap_s:
+                gaps.add_metric(values, gap_s.get(source.id, 0.0))
+            stored.add_metric(values, float(size.get(source.id) or 0))
+            for name, value in sorted(counts.get(source.id, {}).items()):
+                name = name if _COUNTER_NAME.fullmatch(name) else "other"
+                intake.add_metric([*values, name], float(value))
+        yield from (enabled, up, age, gaps, stored, intake)
+
+    def _sweeps(self, s: Session) -> Iterator[Metric]:
+        deletions = CounterMetricFamily("kustosz_sweep_deletions",
+                                        "Items the retention sweeps deleted, by mode",
+                                        labels=["mode"])
+        by_mode = {"retention": 0, "disk_pressure": 0} | dict(s.execute(
+            select(Sweep.mode, func.coalesce(func.sum(Sweep.deleted), 0))
+            .group_by(Sweep.mode)).all())
+        for mode, n in sorted(by_mode.items()):
+            deletions.add_metric([mode], float(n))
+        yield deletions
+        last = s.execute(select(Sweep).where(Sweep.finished_at.is_not(None))
+                         .order_by(Sweep.finished_at.desc(), Sweep.id.desc()).limit(1)
+                         ).scalar_one_or_none()
+        if last is not None and last.finished_at is not None:
+            yield GaugeMetricFamily("kustosz_sweep_last_duration_seconds",
+                                    "How long the last finished sweep took",
+                                    value=_seconds(last.finished_at - last.started_at))
+            yield GaugeMetricFamily("kustosz_sweep_last_run_timestamp_seconds",
+                                    "When the last sweep finished (Unix time)",
+                                    value=last.finished_at.timestamp())
+
+    def _custody(self, s: Session, now: datetime) -> Iterator[Metric]:
+        yield GaugeMetricFamily("kustosz_holds_active", "Holds not released",
+                                value=len(list_holds(s)))
+        yield GaugeMetricFamily("kustosz_requests_waiting",
+                                "Requests registered and waiting for a decision",
+                                value=len(list_requests(s, status="registered")))
+        yield GaugeMetricFamily("kustosz_copies_due", "Copies due for destruction",
+                                value=len(list_copies(s, due_only=True, now=now)))
+        alerts = GaugeMetricFamily("kustosz_alerts_open", "Open alerts, by kind",
+                                   labels=["kind"])
+        for kind, n in s.execute(select(Alert.kind, func.count()).where(
+                Alert.cleared_at.is_(None)).group_by(Alert.kind).order_by(Alert.kind)):
+            alerts.add_metric([kind], float(n))
+        yield alerts
+
+    def _disk(self, s: Session, now: datetime) -> Iterator[Metric]:
+        disk = self.vault.storage
+        fc = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
+        yield GaugeMetricFamily("kustosz_disk_free_bytes",
+                                "Free bytes on the data folder's disk", value=fc.free_bytes)
+        yield GaugeMetricFamily("kustosz_disk_total_bytes",
+                                "Size of the data folder's disk", value=fc.total_bytes)
+        days = fc.days_left
+        yield GaugeMetricFamily("kustosz_disk_forecast_days",
+                                "Days until the disk is full at the last week's net growth "
+                                "(+Inf when it does not grow)",
+                                value=float("inf") if days is None else days)
