@@ -352,3 +352,5 @@ def test_client_address_rules() -> None:
     assert client_address("10.0.0.7", ["127.0.0.1", "8.8.8.8"], proxies) == "8.8.8.8"
     assert client_address("10.0.0.7", ["garbage"], proxies) == ""
     assert client_address("10.0.0.7", ["127.0.0.1"], ()) == "10.0.0.7"
+    assert client_address("::ffff:10.0.0.7", ["127.0.0.1"], proxies) == "127.0.0.1"
+    assert client_address("::ffff:10.9.9.9", ["127.0.0.1"], proxies) == "::ffff:10.9.9.9"

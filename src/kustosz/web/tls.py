@@ -175,6 +175,8 @@ def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
         ip = ipaddress.ip_address(address.strip().strip("[]"))
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
     return any(ip in net for net in proxies)
 
 
