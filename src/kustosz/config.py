@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,7 @@ checkpoint_minutes = 15
 """
 
 _KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit",
-          "web"}
+          "web", "alerts"}
 
 
 @dataclass
@@ -74,6 +76,7 @@ class VaultConfig:
     policy_overrides: dict[str, Any] = field(default_factory=dict)
     audit: AuditConfig = field(default_factory=lambda: AuditConfig())
     web: WebConfig = field(default_factory=lambda: WebConfig())
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
     # [web] metrics_from: who reads /metrics without a token (kustosz.web.metrics)
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
@@ -216,4 +219,155 @@ def read_config(root: Path) -> VaultConfig:
     return VaultConfig(preset, url, min_free, interval, margin, policy,
                        _audit(path, root, data.get("audit", {})),
                        _web(path, root, _without(data.get("web", {}), "metrics_from")),
-                       metrics_from=_metrics_from(path, data.get("web", {})))
+                       metrics_from=_metrics_from(path, data.get("web", {})),
+                       alerts=_alerts(path, root, data.get("alerts", {})))
+
+
+# -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------
+@dataclass(frozen=True)
+class EmailChannel:
+    host: str
+    port: int
+    sender: str
+    to: tuple[str, ...]
+    starttls: bool = False
+    tls: bool = False
+    user: str | None = None
+    password_file: Path | None = None  # never the password itself (read when sending)
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    url: str
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class SyslogChannel:
+    host: str
+    port: int = 514
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+    syslog: SyslogChannel | None = None
+    # kind key -> (grace, repeat or None for no reminders); unset kinds keep their defaults
+    kinds: dict[str, tuple[timedelta, timedelta | None]] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> dict[str, object]:
+        return {name: ch for name, ch in (("email", self.email), ("webhook", self.webhook),
+                                          ("syslog", self.syslog)) if ch is not None}
+
+
+_ADDRESS = re.compile(r"^[^@\s<>\",]+@[^@\s<>\",]+\.[^@\s<>\",]+$")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _table(path: Path, table: Any, name: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    unknown = set(table) - allowed
+    if "password" in unknown:
+        raise ConfigError(f"{path}: {name}.password is not allowed: put the password in a file "
+                          "only Kustosz can read (chmod 600) and name it in password_file")
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {name}."
+                          f"{', {name}.'.join(sorted(unknown))}".replace("{name}", name))
+    return table
+
+
+def _port(path: Path, value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ConfigError(f"{path}: {what} must be a port number from 1 to 65535")
+    return value
+
+
+def _host(path: Path, value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+        raise ConfigError(f"{path}: {what} must be a host name or address")
+    return value.strip("[]")
+
+
+def _email(path: Path, root: Path, table: Any) -> EmailChannel:
+    t = _table(path, table, "alerts.email", {"host", "port", "starttls", "tls", "user",
+                                             "password_file", "from", "to"})
+    for key in ("host", "from", "to"):
+        if key not in t:
+            raise ConfigError(f"{path}: alerts.email.{key} is missing")
+    host = _host(path, t["host"], "alerts.email.host")
+    starttls, tls = t.get("starttls", False), t.get("tls", False)
+    if not isinstance(starttls, bool) or not isinstance(tls, bool):
+        raise ConfigError(f"{path}: alerts.email.starttls and alerts.email.tls are true or false")
+    if starttls and tls:
+        raise ConfigError(f"{path}: alerts.email: choose starttls (port 587) or tls (port 465), "
+                          "not both")
+    port = _port(path, t.get("port", 465 if tls else 587 if starttls else 25),
+                 "alerts.email.port")
+    to = t["to"]
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list) or not to or not all(isinstance(a, str) and _ADDRESS.match(a)
+                                                     for a in to):
+        raise ConfigError(f"{path}: alerts.email.to must be a list of e-mail addresses, "
+                          'e.g. ["it@um.example.pl"]')
+    sender = t["from"]
+    if not isinstance(sender, str) or not _ADDRESS.match(sender):
+        raise ConfigError(f"{path}: alerts.email.from must be an e-mail address")
+    user, password_file = t.get("user"), t.get("password_file")
+    if (user is None) != (password_file is None):
+        raise ConfigError(f"{path}: alerts.email: give user and password_file together "
+                          "(or neither, when the relay needs no login)")
+    if user is not None:
+        if not isinstance(user, str) or not user:
+            raise ConfigError(f"{path}: alerts.email.user must be a user name")
+        if not isinstance(password_file, str) or not password_file:
+            raise ConfigError(f"{path}: alerts.email.password_file must be a path")
+        if not (starttls or tls) and host not in _LOOPBACK:
+            raise ConfigError(f"{path}: alerts.email: a login to {host} without starttls or tls "
+                              "would send the password in clear over the network")
+        password_file = root / password_file
+    return EmailChannel(host, port, sender, tuple(to), starttls, tls, user, password_file)
+
+
+def _webhook(path: Path, table: Any) -> WebhookChannel:
+    t = _table(path, table, "alerts.webhook", {"url"})
+    url = t.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+        raise ConfigError(f"{path}: alerts.webhook.url must be an http:// or https:// address")
+    return WebhookChannel(url)
+
+
+def _syslog(path: Path, table: Any) -> SyslogChannel:
+    t = _table(path, table, "alerts.syslog", {"host", "port"})
+    if "host" not in t:
+        raise ConfigError(f"{path}: alerts.syslog.host is missing")
+    return SyslogChannel(_host(path, t["host"], "alerts.syslog.host"),
+                         _port(path, t.get("port", 514), "alerts.syslog.port"))
+
+
+def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
+    from kustosz.alerts.kinds import KINDS, parse_duration
+
+    t = _table(path, table, "alerts", {"email", "webhook", "syslog", "kinds"})
+    kinds_table = t.get("kinds", {})
+    if not isinstance(kinds_table, dict):
+        raise ConfigError(f"{path}: [alerts.kinds] must hold one table per alert kind")
+    kinds: dict[str, tuple[timedelta, timedelta | None]] = {}
+    for key, settings in kinds_table.items():
+        if key not in KINDS:
+            raise ConfigError(f"{path}: unknown alert kind alerts.kinds.{key}; the kinds are "
+                              f"{', '.join(KINDS)}")
+        s = _table(path, settings, f"alerts.kinds.{key}", {"grace", "repeat"})
+        grace = parse_duration(s["grace"], f"alerts.kinds.{key}.grace") if "grace" in s \
+            else KINDS[key].grace
+        repeat = KINDS[key].repeat
+        if "repeat" in s:
+            repeat = None if s["repeat"] == "never" else \
+                parse_duration(s["repeat"], f"alerts.kinds.{key}.repeat", zero=False)
+        kinds[key] = (grace, repeat)
+    return AlertsConfig(_email(path, root, t["email"]) if "email" in t else None,
+                        _webhook(path, t["webhook"]) if "webhook" in t else None,
+                        _syslog(path, t["syslog"]) if "syslog" in t else None, kinds)

@@ -130,6 +130,11 @@ def dashboard(ctx: Ctx = gate()) -> Response:
         data["mine"] = list(s.execute(select(Authorisation).where(
             Authorisation.holder_id == user.id).order_by(Authorisation.id.desc())).scalars())
     data["alerts"] = ctx.vault.alerts_open() if ctx.may("oversight") else []
+    if ctx.may("oversight"):  # an alert channel that fails (kustosz.alerts)
+        from kustosz.alerts.notifier import channel_problems
+
+        with ctx.vault.reading() as s:
+            data["alert_channels"] = channel_problems(s)
     from kustosz.access.authorisations import scope_pl
 
     return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,

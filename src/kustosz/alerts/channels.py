@@ -1,0 +1,191 @@
+"""The ways an alert leaves the vault: e-mail through the office's relay, a JSON POST to a
+webhook, a line to the office's syslog server (UDP, RFC 5424).
+
+A failure is a ChannelError with a reason code (its Polish words are in REASONS_PL) and an
+English detail for the log; neither ever holds the password, nor the webhook's address
+(which may carry a token): only hosts are named.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import smtplib
+import socket
+import ssl
+import stat
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from kustosz.alerts.messages import Message
+from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
+
+NAMES_PL = {"email": "e-mail", "webhook": "webhook", "syslog": "syslog"}
+REASONS_PL = {
+    "auth": "serwer pocztowy odrzucił logowanie",
+    "password_file": "nie można odczytać pliku z hasłem albo mogą go czytać inni",
+    "refused": "serwer odrzucił wiadomość",
+    "unreachable": "serwer jest nieosiągalny",
+    "tls": "nie udało się nawiązać szyfrowanego połączenia",
+    "http": "adres webhooka odpowiedział błędem",
+    "error": "nieoczekiwany błąd",
+}
+
+
+class ChannelError(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def read_password(path: Path) -> str:
+    """The relay's password: the first line of a file only Kustosz may read (0600/0400)."""
+    try:
+        st = path.stat()
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            raise ChannelError("password_file", f"the password file {path} is readable by "
+                               f"others (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise ChannelError("password_file", f"cannot read the password file {path}: "
+                           f"{exc.strerror}") from None
+    except UnicodeError:
+        raise ChannelError("password_file", f"the password file {path} is not UTF-8") from None
+    if not lines or not lines[0]:
+        raise ChannelError("password_file", f"the password file {path} is empty")
+    return lines[0]
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib encodes AUTH as ASCII, so a password with Polish letters would never get
+    through; AUTH PLAIN is UTF-8 by its RFC (4616), sent here by hand for such a one."""
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if "PLAIN" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError("the relay offers no AUTH PLAIN, and the password "
+                                            "has non-ASCII characters")
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, answer = smtp.docmd("AUTH", "PLAIN " + token)
+    if code == 334:  # a server that wants the response after an empty challenge
+        code, answer = smtp.docmd(token)
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
+class Email:
+    name = "email"
+
+    def __init__(self, cfg: EmailChannel, timeout_s: float = 10.0) -> None:
+        self.cfg, self.timeout_s = cfg, timeout_s
+
+    def send(self, msg: Message) -> None:
+        cfg = self.cfg
+        password = read_password(cfg.password_file) if cfg.password_file else None
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = msg.subject, cfg.sender, ", ".join(cfg.to)
+        mail["Date"] = email.utils.formatdate(localtime=False)
+        mail["Message-ID"] = email.utils.make_msgid(domain=cfg.sender.rpartition("@")[2])
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(msg.body)
+        where = f"{cfg.host}:{cfg.port}"
+        try:
+            context = ssl.create_default_context()
+            smtp = (smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout_s, context=context)
+                    if cfg.tls else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout_s))
+            with smtp:
+                if cfg.starttls:
+                    smtp.starttls(context=context)
+                if cfg.user and password is not None:
+                    _login(smtp, cfg.user, password)
+                smtp.send_message(mail, cfg.sender, list(cfg.to))
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ChannelError("auth", f"the relay {where} refused the login of user "
+                               f"{cfg.user!r} ({exc.smtp_code})") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise ChannelError("auth", f"the relay {where}: {exc}") from None
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                smtplib.SMTPDataError) as exc:
+            raise ChannelError("refused", f"the relay {where} refused the message: "
+                               f"{type(exc).__name__}") from None
+        except ssl.SSLError as exc:
+            raise ChannelError("tls", f"TLS with {where} failed: {exc.reason}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelError("unreachable", f"the relay {where}: "
+                               f"{type(exc).__name__}: {exc}") from None
+
+
+class Webhook:
+    name = "webhook"
+
+    def __init__(self, cfg: WebhookChannel) -> None:
+        self.cfg = cfg
+        self.host = urllib.parse.urlsplit(cfg.url).netloc.rpartition("@")[2]
+
+    def send(self, msg: Message) -> None:
+        body = json.dumps(msg.payload, ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(self.cfg.url, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Kustosz"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as answer:
+                answer.read(1024)
+        except urllib.error.HTTPError as exc:
+            raise ChannelError("http", f"the webhook at {self.host} answered {exc.code}") \
+                from None
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChannelError("unreachable", f"the webhook at {self.host}: {reason}") from None
+
+
+_SEVERITY = {"error": 3, "warning": 4, "notice": 5}
+FACILITY = 3  # daemon
+
+
+def _sd(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def syslog_line(msg: Message, hostname: str | None = None) -> bytes:
+    """One RFC 5424 message: structured data with the kind, event and source, then the
+    subject as the (UTF-8, BOM-marked) message."""
+    p = msg.payload
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    host = (hostname or socket.gethostname() or "-").split(".")[0][:255]
+    sd = (f'[kustosz@32473 kind="{_sd(p["kind"])}" event="{_sd(p["event"])}" '
+          f'source="{_sd(p["source"] or "")}" alert="{_sd(p["alert_id"])}"]')
+    head = f"<{FACILITY * 8 + _SEVERITY[msg.severity]}>1 {stamp} {host} kustosz - alert {sd} "
+    return head.encode("utf-8") + b"\xef\xbb\xbf" + msg.subject.encode("utf-8")
+
+
+class Syslog:
+    name = "syslog"
+
+    def __init__(self, cfg: SyslogChannel) -> None:
+        self.cfg = cfg
+
+    def send(self, msg: Message) -> None:
+        try:
+            family = socket.getaddrinfo(self.cfg.host, self.cfg.port, type=socket.SOCK_DGRAM)[0]
+            with socket.socket(family[0], socket.SOCK_DGRAM) as sock:
+                sock.sendto(syslog_line(msg), family[4])
+        except OSError as exc:
+            raise ChannelError("unreachable", f"syslog {self.cfg.host}:{self.cfg.port}: "
+                               f"{exc.strerror or exc}") from None
+
+
+def build(channels: dict[str, object]) -> dict[str, Email | Webhook | Syslog]:
+    made: dict[str, Email | Webhook | Syslog] = {}
+    for name, cfg in channels.items():
+        if isinstance(cfg, EmailChannel):
+            made[name] = Email(cfg)
+        elif isinstance(cfg, WebhookChannel):
+            made[name] = Webhook(cfg)
+        elif isinstance(cfg, SyslogChannel):
+            made[name] = Syslog(cfg)
+    return made

@@ -1,0 +1,74 @@
+"""The alert kinds, in one place: which alert rows each covers, whether it clears, its default
+grace and repeat, and how a duration in kustosz.toml ("2 minutes", "1 hour") is read.
+
+A *clearing* kind is a problem that lasts (a camera down): one message once it has lasted
+`grace`, a reminder every `repeat` while it lasts, one message when it clears. A *one-off*
+kind is an event row nobody clears (the disk-pressure sweep writes one each time it runs):
+one message per occurrence, but occurrences closer than `repeat` are folded into the last.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from kustosz.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str  # the name in [alerts.kinds.<key>]
+    rows: tuple[str, ...]  # Alert.kind values it covers ("phone.*": a prefix)
+    clears: bool
+    grace: timedelta
+    repeat: timedelta | None  # None: no reminders
+    label_pl: str
+
+
+KINDS: dict[str, Kind] = {k.key: k for k in (
+    Kind("camera_down", ("camera_down",), True, timedelta(minutes=2), timedelta(hours=1),
+         "kamera nie nagrywa"),
+    Kind("phone_down", ("phone.unreachable", "phone.backlog", "phone.silent"), True,
+         timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
+    Kind("disk", ("disk_pressure", "disk_full_held"), False, timedelta(0),
+         timedelta(hours=1), "mało miejsca na dysku"),
+    Kind("audit_witness", ("audit.witness",), True, timedelta(0), timedelta(hours=12),
+         "zapis punktu kontrolnego dziennika nie powiódł się"),
+    # Any alert row of a kind not named above (one added later) still reaches a person.
+    Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),
+)}
+
+
+def kind_of(row_kind: str) -> Kind:
+    for kind in KINDS.values():
+        if row_kind in kind.rows:
+            return kind
+    return KINDS["other"]
+
+
+_UNITS = {
+    "s": 1, "sec": 1, "second": 1, "seconds": 1, "sekunda": 1, "sekundy": 1, "sekund": 1,
+    "min": 60, "minute": 60, "minutes": 60, "minuta": 60, "minuty": 60, "minut": 60,
+    "h": 3600, "hour": 3600, "hours": 3600, "godzina": 3600, "godziny": 3600, "godzin": 3600,
+    "d": 86400, "day": 86400, "days": 86400, "dzien": 86400, "dni": 86400,
+}
+_PATTERN = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
+
+
+def parse_duration(text: object, what: str, zero: bool = True) -> timedelta:
+    """``"2 minutes"``, ``"1 hour"``, ``"30 s"`` (English or Polish units). kustosz.policy's
+    periods count calendar days (k.c. art. 111), which is not what a grace period is."""
+    if isinstance(text, str):
+        folded = text.lower().translate(str.maketrans("ąęńóśłżź", "aenoslzz"))
+        m = _PATTERN.match(folded)
+        if m and m.group(2) in _UNITS:
+            seconds = int(m.group(1)) * _UNITS[m.group(2)]
+            if seconds > 0 or zero:
+                return timedelta(seconds=seconds)
+            raise ConfigError(f"{what} must be longer than zero, got {text!r}",
+                              pl=f"{what}: okres musi być dłuższy niż zero (jest „{text}”).")
+    raise ConfigError(f"cannot read {what} {text!r}: write a whole number and a unit, e.g. "
+                      "\"2 minutes\" or \"1 hour\"",
+                      pl=f"Nie można odczytać okresu {what} „{text}”: podaj liczbę całkowitą "
+                         "i jednostkę, np. „2 minutes” lub „1 hour”.")

@@ -1,0 +1,82 @@
+"""What an alert says to a person, in Polish: a subject line, a body and the JSON a webhook
+gets. Times are the office's (Europe/Warsaw). Nothing but the source's name identifies
+anything: no addresses, numbers or people (the row's message is written that way already)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kustosz.documents.words import count_pl
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+# event: "start" (the problem has lasted its grace), "repeat" (it still lasts), "clear"
+# (it is over), "once" (an event row nobody clears, e.g. the disk-pressure sweep)
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    severity: str  # "error" | "warning" | "notice"
+    payload: dict[str, Any]
+
+
+def local(at: datetime, tz: ZoneInfo = WARSAW) -> str:
+    return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def duration_pl(span: timedelta) -> str:
+    """"45 s", "12 min", "3 godz. 20 min", "2 dni 4 godz." — abbreviations need no plural."""
+    s = max(0, int(span.total_seconds()))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} godz." + (f" {m} min" if m else "")
+    d, h = divmod(s // 3600, 24)
+    return count_pl(d, "dzień", "dni", "dni") + (f" {h} godz." if h else "")
+
+
+_WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
+    "camera_down": ("Kamera „{name}” nie nagrywa od {since}",
+                    "Kamera „{name}” znów nagrywa (przerwa {span})"),
+    "phone_down": ("Linia telefoniczna „{name}”: nagrania nie docierają od {since}",
+                   "Linia telefoniczna „{name}”: nagrania znów docierają (przerwa {span})"),
+    "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
+                      "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
+    "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),
+    "other": ("Alarm od {since}", "Alarm ustał (trwał {span})"),
+}
+
+
+def compose(item: dict[str, Any], office: str = "") -> Message:
+    """The message of one queued notification (see notifier: an item is plain JSON)."""
+    kind, event, name = item["kind"], item["event"], item.get("source") or ""
+    since = datetime.fromisoformat(item["since"])
+    at = datetime.fromisoformat(item["at"])
+    start, clear = _WHAT.get(kind, _WHAT["other"])
+    words = {"name": name, "since": local(since), "span": duration_pl(at - since)}
+    if event == "clear":
+        subject = clear.format(**words)
+        lines = [f"{subject}.", f"Problem trwał od {local(since)} do {local(at)}."]
+        severity = "notice"
+    else:
+        subject = start.format(**words)
+        if event == "repeat":
+            subject = f"Przypomnienie: {subject} (trwa {duration_pl(at - since)})"
+        lines = [item.get("text") or subject]
+        if event == "repeat":
+            lines.append(f"Problem nadal trwa ({duration_pl(at - since)}, stan na {local(at)}).")
+        severity = "error" if kind in ("camera_down", "phone_down", "disk") else "warning"
+    lines += ["", "Wiadomość wysłana automatycznie przez Kustosz"
+              + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
+    payload = {"kind": kind, "alert_kind": item.get("row_kind"), "event": event,
+               "source": name or None, "since": since.isoformat(), "at": at.isoformat(),
+               "alert_id": item["alert"], "subject": subject, "text": item.get("text")}
+    return Message(f"[Kustosz] {subject}", "\n".join(lines) + "\n", severity, payload)

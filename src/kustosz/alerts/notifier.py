@@ -1,0 +1,250 @@
+"""The notifier `serve` runs: it reads the alert rows, decides what to tell a person (after
+the grace of the kind, a reminder every repeat, the all-clear) and delivers it through every
+configured channel.
+
+What it has sent is kept in the `vault_settings` row `alerts.notifier` (JSON; no migration,
+and it survives a restart, so a start message is never sent twice for one alert):
+
+- ``open``: the alerts whose start message was decided (id -> since, last message time);
+  only these get reminders and an all-clear. An alert that cleared before its grace passed
+  (or before any start was decided) is never told — a blip is not a message.
+- ``once``: for kinds nobody clears (disk pressure), per row kind and source the newest row
+  handled and when the last message went, so that a sweep that raises the same alert every
+  15 minutes makes one message per repeat period, not a flood.
+- ``queues``: per channel, the messages decided but not yet delivered, oldest first. A
+  decision and its queue entry are one transaction; an entry leaves the queue only once the
+  channel took it. A failing channel keeps its queue (nothing is lost) and is retried after
+  `retry_s`; a newer reminder replaces an older undelivered one of the same alert.
+- ``channels``: per channel, since when it fails and why (the dashboard shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from kustosz.alerts.channels import REASONS_PL, ChannelError, build
+from kustosz.alerts.kinds import KINDS, Kind, kind_of
+from kustosz.alerts.messages import Message, compose
+from kustosz.config import AlertsConfig
+from kustosz.db.cameras import Gap
+from kustosz.db.models import Alert, Setting, Source
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+STATE_KEY = "alerts.notifier"
+POLL_S = 5.0
+RETRY_S = 60.0
+FIRST_LOOK = timedelta(hours=1)  # one-off rows older than this at first sight are not told
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, msg: Message) -> None: ...
+
+
+def load_state(session: Any) -> dict[str, Any]:
+    row = session.get(Setting, STATE_KEY)
+    state = json.loads(row.value) if row is not None else {}
+    for key in ("open", "once", "queues", "channels"):
+        state.setdefault(key, {})
+    state.setdefault("seq", 0)
+    return state
+
+
+def _save(session: Any, state: dict[str, Any]) -> None:
+    session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
+
+
+class Notifier:
+    def __init__(self, vault: Vault, config: AlertsConfig | None = None,
+                 channels: dict[str, Channel] | None = None, poll_s: float = POLL_S,
+                 retry_s: float = RETRY_S) -> None:
+        self.vault = vault
+        self.config = config if config is not None else vault.config.alerts
+        self.channels: dict[str, Channel] = channels if channels is not None \
+            else build(self.config.channels)  # type: ignore[assignment]
+        self.poll_s, self.retry_s = poll_s, retry_s
+
+    def settings(self, kind: Kind) -> tuple[timedelta, timedelta | None]:
+        return self.config.kinds.get(kind.key, (kind.grace, kind.repeat))
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        if not self.channels:
+            return
+        log.info("alert notifier: channels %s", ", ".join(self.channels))
+        while True:
+            try:
+                self.tick()
+            except Exception:  # a surprise must not end the notifier for good
+                log.exception("alert notifier pass failed")
+            if stop.wait(self.poll_s):
+                return
+
+    def tick(self, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        self.decide(now)
+        self.deliver(now)
+
+    # -- deciding ------------------------------------------------------------------------
+    def decide(self, now: datetime) -> None:
+        with self.vault.transaction() as s:
+            state = load_state(s)
+            before = json.dumps(state, sort_keys=True)
+            names = dict(s.execute(select(Source.id, Source.name)).all())
+            rows = list(s.execute(select(Alert).where(Alert.cleared_at.is_(None))
+                                  .order_by(Alert.id)).scalars())
+            seen = set()
+            newest: dict[str, Alert] = {}
+            for row in rows:
+                kind = kind_of(row.kind)
+                if not kind.clears:
+                    newest[f"{row.kind}|{row.source_id or ''}"] = row
+                    continue
+                seen.add(str(row.id))
+                self._lasting(s, state, row, kind, names, now)
+            for alert_id in [a for a in state["open"] if a not in seen]:
+                entry = state["open"].pop(alert_id)
+                row = s.get(Alert, int(alert_id))
+                at = row.cleared_at if row is not None and row.cleared_at else now
+                self._enqueue(state, dict(entry["item"], event="clear", at=at.isoformat()))
+            for key, row in newest.items():
+                self._one_off(state, key, row, kind_of(row.kind), names, now)
+            for name in list(state["queues"]):
+                if name not in self.channels:  # a channel taken out of kustosz.toml
+                    del state["queues"][name]
+                    state["channels"].pop(name, None)
+            if json.dumps(state, sort_keys=True) != before:
+                _save(s, state)
+
+    def _lasting(self, s: Any, state: dict[str, Any], row: Alert, kind: Kind,
+                 names: dict[int, str], now: datetime) -> None:
+        grace, repeat = self.settings(kind)
+        entry = state["open"].get(str(row.id))
+        if entry is None:
+            since = self._since(s, row)
+            if now - since < grace:
+                return
+            item = {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
+                    "source": names.get(row.source_id) if row.source_id else None,
+                    "since": since.isoformat(), "text": row.message}
+            state["open"][str(row.id)] = {"item": item, "last": now.isoformat()}
+            self._enqueue(state, dict(item, event="start", at=now.isoformat()))
+        elif repeat is not None and now - datetime.fromisoformat(entry["last"]) >= repeat:
+            entry["last"] = now.isoformat()
+            self._enqueue(state, dict(entry["item"], event="repeat", at=now.isoformat()))
+
+    def _one_off(self, state: dict[str, Any], key: str, row: Alert, kind: Kind,
+                 names: dict[int, str], now: datetime) -> None:
+        grace, repeat = self.settings(kind)
+        entry = state["once"].get(key)
+        if entry is not None and row.id <= entry["upto"]:
+            return
+        if now - row.raised_at < grace:
+            return
+        last = datetime.fromisoformat(entry["last"]) if entry and entry.get("last") else None
+        fresh = row.raised_at >= now - (repeat or FIRST_LOOK) if entry is None else True
+        tell = fresh and (last is None or repeat is None or now - last >= repeat)
+        state["once"][key] = {"upto": row.id, "last": now.isoformat() if tell else
+                              (last.isoformat() if last else None)}
+        if tell:
+            self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
+                                  "source": names.get(row.source_id) if row.source_id
+                                  else None, "since": row.raised_at.isoformat(),
+                                  "text": row.message, "event": "once",
+                                  "at": now.isoformat()})
+
+    @staticmethod
+    def _since(s: Any, row: Alert) -> datetime:
+        """When the problem began: for a camera, the gap the recorder opened (the row is
+        written only `--down-alert-after` later); otherwise when the row was raised."""
+        if row.kind == "camera_down" and row.source_id is not None:
+            start = s.execute(select(Gap.start_at).where(
+                Gap.source_id == row.source_id, Gap.start_at <= row.raised_at)
+                .order_by(Gap.start_at.desc()).limit(1)).scalar_one_or_none()
+            if start is not None:
+                return start
+        return row.raised_at
+
+    def _enqueue(self, state: dict[str, Any], item: dict[str, Any]) -> None:
+        state["seq"] += 1
+        item = dict(item, n=state["seq"])
+        for name in self.channels:
+            queue = state["queues"].setdefault(name, [])
+            if item["event"] in ("repeat", "clear"):  # an older reminder says less
+                queue[:] = [q for q in queue if not (q["alert"] == item["alert"]
+                                                     and q["event"] == "repeat")]
+            queue.append(item)
+
+    # -- delivering ----------------------------------------------------------------------
+    def deliver(self, now: datetime) -> None:
+        office = self.vault.policy.office_name
+        for name, channel in self.channels.items():
+            with self.vault.reading() as s:
+                state = load_state(s)
+            status = state["channels"].get(name) or {}
+            if status.get("next_try") and datetime.fromisoformat(status["next_try"]) > now:
+                continue
+            queue = state["queues"].get(name, [])
+            failure: ChannelError | None = None
+            for item in list(queue):
+                try:
+                    channel.send(compose(item, office))
+                except ChannelError as exc:
+                    failure = exc
+                    break
+                except Exception as exc:  # a channel's bug is its failure
+                    failure = ChannelError("error", f"{type(exc).__name__}")
+                    log.exception("alert channel %s: unexpected error", name)
+                    break
+                self._done(name, item["n"])
+            if failure is not None:
+                self._failed(name, failure, now)
+            elif status:
+                self._recovered(name)
+
+    def _done(self, name: str, n: int) -> None:
+        with self.vault.transaction() as s:
+            state = load_state(s)
+            state["queues"][name] = [q for q in state["queues"].get(name, []) if q["n"] != n]
+            _save(s, state)
+
+    def _failed(self, name: str, exc: ChannelError, now: datetime) -> None:
+        with self.vault.transaction() as s:
+            state = load_state(s)
+            status = state["channels"].get(name) or {"since": now.isoformat()}
+            status.update(reason=exc.reason, detail=str(exc),
+                          next_try=(now + timedelta(seconds=self.retry_s)).isoformat())
+            state["channels"][name] = status
+            waiting = len(state["queues"].get(name, []))
+            _save(s, state)
+        log.error("alert channel %s failed: %s; %d message(s) wait, retried in %.0f s", name,
+                  exc, waiting, self.retry_s)
+
+    def _recovered(self, name: str) -> None:
+        with self.vault.transaction() as s:
+            state = load_state(s)
+            state["channels"].pop(name, None)
+            _save(s, state)
+        log.info("alert channel %s works again; what waited was sent", name)
+
+
+def channel_problems(session: Any) -> list[dict[str, Any]]:
+    """The failing channels for the dashboard: Polish name, since when, why, how many wait."""
+    from kustosz.alerts.channels import NAMES_PL
+
+    state = load_state(session)
+    return [{"name": NAMES_PL.get(name, name), "since": datetime.fromisoformat(st["since"]),
+             "reason": REASONS_PL.get(st.get("reason", "error"), REASONS_PL["error"]),
+             "waiting": len(state["queues"].get(name, []))}
+            for name, st in sorted(state["channels"].items())]
+
+
+__all__ = ["KINDS", "Notifier", "channel_problems", "load_state"]
