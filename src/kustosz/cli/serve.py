@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from kustosz.alerts.notifier import Notifier
 from kustosz.audit.witness import run_checkpoints
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.ingest.camera.recorder import RecorderOptions
@@ -98,7 +99,10 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                     kwargs={"interval": PHONE_PASS_S, "stop": stop},
                                     daemon=True),
                    threading.Thread(target=run_checkpoints, args=(vault, stop),
-                                    name="audit-checkpoints", daemon=True)]
+                                    name="audit-checkpoints", daemon=True),
+                   # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
+                   threading.Thread(target=Notifier(vault).run, args=(stop,), name="alerts",
+                                    daemon=True)]
         for thread in threads:
             thread.start()
         while not stop.wait(RECONCILE_S):
