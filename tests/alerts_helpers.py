@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,7 @@ class SmtpSink:
 
     def __init__(self, password: str | None = None) -> None:
         self.mails: list[EmailMessage] = []
+        self.received: list[datetime] = []  # when each mail arrived (UTC)
         self.password, self.accept, self.logins = password, True, 0
         self.port = free_port()
         kw: dict[str, Any] = {}
@@ -49,6 +51,7 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails.append(email.message_from_bytes(envelope.content,
                                                    policy=email.policy.default))
+        self.received.append(datetime.now(UTC))
         return "250 OK"
 
     def subjects(self) -> list[str]:
