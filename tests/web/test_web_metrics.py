@@ -15,6 +15,7 @@ from tests.custody.custody_helpers import record, setup_camera
 from web_helpers import STRANGER, Material, client, session_for, user
 
 from kustosz.access import tokens
+from kustosz.db.cameras import RecorderStatus
 from kustosz.db.custody import User
 from kustosz.db.models import Alert, Source
 from kustosz.errors import ConfigError
@@ -74,6 +75,18 @@ def test_camera_up_follows_its_recorder(web_vault: Vault, tmp_path: Path) -> Non
         set_status(vault, cam, state, "connection refused")
         assert scrape(c)["kustosz_source_up"][CAM] == 0, state
     set_status(vault, cam, "recording")
+    assert scrape(c)["kustosz_source_up"][CAM] == 1
+    # A status row left at "recording" (a `serve` that died, a stalled recorder) with no
+    # segment for minutes is not up; one just started, before its first segment, is.
+    setup_camera(vault, "cam-stale")
+    record(vault, "cam-stale", now - timedelta(minutes=10), 1, tmp_path / "seg")
+    stale = source_id(vault, "cam-stale")
+    set_status(vault, stale, "recording")
+    label = (("kind", "camera"), ("source", "cam-stale"))
+    assert scrape(c)["kustosz_source_up"][label] == 1
+    with vault.transaction() as s:
+        s.get(RecorderStatus, stale).since = now - timedelta(minutes=9)
+    assert scrape(c)["kustosz_source_up"][label] == 0
     assert scrape(c)["kustosz_source_up"][CAM] == 1
 
 

@@ -33,7 +33,7 @@ from kustosz.custody.copies import list_copies
 from kustosz.custody.holds import list_holds
 from kustosz.custody.requests import list_requests
 from kustosz.db.calls import PhoneIntakeState
-from kustosz.db.cameras import Gap, RecorderStatus
+from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.events import IntakeCounter
 from kustosz.db.models import Alert, Recording, Source, Sweep
 from kustosz.ingest.events.counters import counter_times
@@ -50,7 +50,11 @@ SCOPE = "metrics"
 # How long a mailbox or endpoint may stay without a delivery and still count as up (no
 # setting for it exists; an SMTP journal is quiet over a weekend, a SIEM never for an hour).
 QUIET = {"mailbox": timedelta(hours=72), "endpoint": timedelta(hours=1)}
-IMAP_POLLS_MISSED = 3  # an IMAP mailbox is down after this many missed polls
+IMAP_POLLS_MISSED = 3
+# A recording camera is down when no segment was stored for this many segment lengths (at
+# least STALE_MIN_S seconds): the recorder stalled, or `serve` stopped without saying so.
+SEGMENTS_MISSED = 3
+STALE_MIN_S = 60.0  # an IMAP mailbox is down after this many missed polls
 DELIVERY_COUNTERS = {"mailbox": "messages", "endpoint": "events"}
 _PHONE_LIKE = re.compile(r"\d{7,}")
 _COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -121,12 +125,20 @@ def _seconds(delta: timedelta) -> float:
 
 
 def source_up(session: Session, source: Source, now: datetime,
-              recorder: RecorderStatus | None, policy_tz: Any) -> bool:
-    """Whether an enabled source delivers: a camera whose recorder records; a phone line whose
-    PBX spool is reachable and not silent past its `silent_minutes` in working hours (as its
-    alert judges it); a mailbox or endpoint with a delivery (an IMAP poll) recently enough."""
+              recorder: RecorderStatus | None, policy_tz: Any,
+              newest: datetime | None = None) -> bool:
+    """Whether an enabled source delivers: a camera whose recorder records (and, unless it has
+    only just started, stored a segment lately — a status row left at "recording" by a
+    `serve` that died says nothing); a phone line whose PBX spool is reachable and not silent
+    past its `silent_minutes` in working hours (as its alert judges it); a mailbox or endpoint
+    with a delivery (an IMAP poll) recently enough."""
     if source.kind == "camera":
-        return recorder is not None and recorder.state == "recording"
+        if recorder is None or recorder.state != "recording":
+            return False
+        segment = session.execute(select(Camera.segment_seconds).where(
+            Camera.source_id == source.id)).scalar_one_or_none() or 10.0
+        fresh = timedelta(seconds=max(STALE_MIN_S, SEGMENTS_MISSED * segment))
+        return now - recorder.since <= fresh or (newest is not None and now - newest <= fresh)
     if source.kind == "phone":
         if not source.settings.get("spool"):  # never configured: nothing can arrive
             return False
@@ -207,7 +219,8 @@ class VaultCollector(Collector):
             values = [source_label(source), source.kind]
             enabled.add_metric(values, 1.0 if source.enabled else 0.0)
             if source.enabled:
-                up_now = source_up(s, source, now, recorders.get(source.id), tz)
+                up_now = source_up(s, source, now, recorders.get(source.id), tz,
+                                   newest.get(source.id))
                 up.add_metric(values, 1.0 if up_now else 0.0)
             if source.id in newest:
                 age.add_metric(values, _seconds(now - newest[source.id]))
