@@ -173,6 +173,7 @@ def test_no_personal_data_in_labels(sqlite_material: Material) -> None:
     vault = sqlite_material.vault
     with vault.transaction() as s:
         add_source(s, vault.policy, "48600100200", "phone", "test")
+        add_source(s, vault.policy, "j.wisniewski", "mailbox", "test")  # Piotr Wiśniewski's
         add_source(s, vault.policy, "dziennik", "mailbox", "test",
                    settings={"imap_host": "imap.um.example.pl",
                              "imap_user": "jan.kowalski@um.example.pl"})
@@ -186,5 +187,5 @@ def test_no_personal_data_in_labels(sqlite_material: Material) -> None:
     words = {w.lower() for _, display in people for w in display.split() if len(w) > 2}
     assert words and not [v for v in values if words & set(re.split(r"[\W_]+", v.lower()))]
     assert not {name for name, _ in people} & values
-    phone_like = source_id(vault, "48600100200")
-    assert f"phone-{phone_like}" in values
+    assert f"phone-{source_id(vault, '48600100200')}" in values
+    assert f"mailbox-{source_id(vault, 'j.wisniewski')}" in values

@@ -8,14 +8,16 @@ Read from the database at scrape time by a custom collector, on a registry of ea
 address of `[web] metrics_from` (default: this machine only); no login, no CSRF (GET only).
 
 Labels carry no personal data: a source is named as the office named it (a camera, a line, a
-mailbox — never a number, an address or a person), and a name that looks like a phone number
-is replaced by its kind and id. Counter labels are the code's own reason names.
+mailbox — never a number, an address or a person); a name that looks like a phone number or
+holds the name of a person the vault knows is replaced by its kind and id. Counter labels are
+the code's own reason names.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,8 +34,10 @@ from sqlalchemy.orm import Session
 from kustosz.custody.copies import list_copies
 from kustosz.custody.holds import list_holds
 from kustosz.custody.requests import list_requests
+from kustosz.db.access import Employee
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
+from kustosz.db.custody import User
 from kustosz.db.events import IntakeCounter
 from kustosz.db.models import Alert, Recording, Source, Sweep
 from kustosz.ingest.events.counters import counter_times
@@ -113,9 +117,27 @@ def metrics(request: Request, scrape: Scrape = Depends(ScrapeRule(scope=SCOPE)))
 
 
 # -- what is measured -----------------------------------------------------------------------
-def source_label(source: Source) -> str:
-    """The source's name as the office gave it, unless it looks like a phone number."""
-    if _PHONE_LIKE.search(re.sub(r"[._-]", "", source.name)):
+def _folded(text: str) -> str:
+    """Lower case without diacritics (source names are ASCII: 'Wiśniewski' is 'wisniewski')."""
+    text = text.lower().replace("ł", "l")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii())
+
+
+def people_words(session: Session) -> frozenset[str]:
+    """Words of the people the vault knows (accounts' logins and names, employees' names),
+    at least four letters long, folded: a source name containing one names a person."""
+    texts = [*session.execute(select(User.name)).scalars(),
+             *session.execute(select(User.display_name)).scalars(),
+             *session.execute(select(Employee.full_name)).scalars()]
+    return frozenset(w for text in texts for w in re.split(r"[^a-z0-9]+", _folded(text))
+                     if len(w) >= 4)
+
+
+def source_label(source: Source, people: frozenset[str] = frozenset()) -> str:
+    """The source's name as the office gave it, unless it looks like a phone number or holds
+    a person's name (a mailbox called after its owner): then its kind and id."""
+    name = source.name.lower()
+    if _PHONE_LIKE.search(re.sub(r"[._-]", "", name)) or any(w in name for w in people):
         return f"{source.kind}-{source.id}"
     return source.name
 
@@ -215,8 +237,9 @@ class VaultCollector(Collector):
             counts.setdefault(st.source_id, {}).update(
                 stored=st.stored, out_of_scope=st.out_of_scope, skipped=st.skipped)
         tz = self.vault.policy.timezone
+        people = people_words(s)
         for source in sources:
-            values = [source_label(source), source.kind]
+            values = [source_label(source, people), source.kind]
             enabled.add_metric(values, 1.0 if source.enabled else 0.0)
             if source.enabled:
                 up_now = source_up(s, source, now, recorders.get(source.id), tz,
