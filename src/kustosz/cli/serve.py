@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,11 +35,13 @@ from kustosz.retention.scheduler import run_scheduler
 from kustosz.vault import Vault
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
+    from kustosz.web.server import WebServer
     from kustosz.web.tls import Network, Tls
 
 log = logging.getLogger(__name__)
 RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
 PHONE_PASS_S = 30.0  # as `kustosz phones watch`: a file is taken once two passes agree
+STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
 
 
 def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
@@ -74,6 +77,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     server = None
     listeners = Listeners(vault)
     threads: list[threading.Thread] = []
+    sealing = threading.Event()
     try:
         if web is not None:
             from kustosz.web.server import demo_banner, run_web
@@ -98,7 +102,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                    threading.Thread(target=watch_phones, args=(vault,), name="phones",
                                     kwargs={"interval": PHONE_PASS_S, "stop": stop},
                                     daemon=True),
-                   threading.Thread(target=run_checkpoints, args=(vault, stop),
+                   # Its own event: the last checkpoint waits for the recorders and
+                   # listeners to store what they hold, so that it seals that too.
+                   threading.Thread(target=run_checkpoints, args=(vault, sealing),
                                     name="audit-checkpoints", daemon=True),
                    # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
                    threading.Thread(target=Notifier(vault).run, args=(stop,), name="alerts",
@@ -108,13 +114,59 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         while not stop.wait(RECONCILE_S):
             pool.reconcile()
     finally:
-        stop.set()  # also when leaving by an error: the threads above end with serve
-        for thread in threads:
-            thread.join(timeout=60)
-        if server is not None:
-            server.stop()
-        listeners.stop_all()  # closes their open chunks: what they received is stored
-        pool.stop_all()
+        # Also when leaving by an error: everything started above ends with serve.
+        _stop_all(stop, sealing, threads, server, listeners, pool)
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _quietly(step: Callable[[], None], what: str) -> None:
+    try:
+        step()
+    except Exception:  # what it held stays in the spool: the next start takes it in
+        log.exception("stopping the %s failed; the next start recovers what they left", what)
+
+
+def _stop_all(stop: threading.Event, sealing: threading.Event,
+              threads: list[threading.Thread], server: WebServer | None,
+              listeners: Listeners, pool: RecorderPool) -> None:
+    """SIGTERM to exit within `STOP_WITHIN_S` (systemd's TimeoutStopSec=15 kills after that).
+
+    All at once rather than one after another: the web app begins its graceful stop
+    (run_web's watcher), the sweep, the phone passes and the alerts end at their next wait,
+    every recorder asks its ffmpeg to close the open segment (killed after `stop_timeout_s`;
+    the segment is then taken for what it holds) and takes it in, every listener closes its
+    open chunk. Then the last audit checkpoint seals what they stored. A part still busy at
+    the deadline (a sweep deleting a big batch, a hung witness share, a long download) is
+    left behind and named in the log: its thread ends with the process, and the start-up
+    recovery finishes what it left, as after a crash.
+    """
+    started = time.monotonic()
+    deadline = started + STOP_WITHIN_S
+    stop.set()
+    closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
+                                name="stop-recorders", daemon=True),
+               threading.Thread(target=_quietly, args=(listeners.stop_all, "listeners"),
+                                name="stop-listeners", daemon=True)]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join(_left(deadline))
+    sealing.set()
+    for thread in threads:
+        thread.join(_left(deadline))
+    if server is not None:
+        server.server.should_exit = True
+        server.thread.join(_left(deadline))
+    busy = [t.name for t in (*closing, *threads, *([server.thread] if server else ()))
+            if t.is_alive()]
+    if busy:
+        log.warning("stopping: %s not finished after %.0f s; left to end with the process "
+                    "(the next start recovers what they leave)", ", ".join(busy),
+                    STOP_WITHIN_S)
+    log.info("stopped in %.1f s", time.monotonic() - started)
 
 
 def web_settings(vault: Vault, tls_cert: Path | None, tls_key: Path | None,

@@ -59,7 +59,9 @@ class RecorderOptions:
     measure_clock: bool = True
     clock_interval_s: float = 3600.0
     poll_s: float = 0.25
-    stop_timeout_s: float = 10.0
+    # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
+    # written is still taken in); serve's whole stop must fit in 10 s (cli/serve.py).
+    stop_timeout_s: float = 5.0
 
 
 class CameraRecorder:
