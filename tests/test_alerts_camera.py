@@ -1,8 +1,8 @@
-"""Issue 14's test of item 3 with the real parts: the recorder records the test's RTSP server
-(GStreamer) with the real ffmpeg; the server is stopped, so the recorder opens a gap and
-raises its camera_down alert; the notifier, as `serve` runs it, sends the e-mail to an SMTP
-relay on loopback (aiosmtpd) once the grace has passed, and the all-clear when the server is
-back — and only those two."""
+"""Issue 14's test of item 3 with the real parts: `run_serve` (as `kustosz serve` runs it,
+without the web app) records the test's RTSP server (GStreamer) with the real ffmpeg; the
+server is stopped, so the recorder opens a gap and raises its camera_down alert; serve's
+notifier sends the e-mail to an SMTP relay on loopback (aiosmtpd) once the grace has passed,
+and the all-clear when the server is back — and only those two."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kustosz.alerts.notifier import Notifier
+from kustosz.alerts import notifier as notifier_mod
 from kustosz.cameras.register import add_site, add_zone
-from kustosz.config import read_config
+from kustosz.cli.serve import run_serve
 from kustosz.db.cameras import Gap
 from kustosz.ingest.camera.recorder import RecorderOptions
-from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.vault import Vault
 from tests.alerts_helpers import SmtpSink, write_alerts
 from tests.cameras.camera_helpers import register_camera, stored, wait_for
@@ -26,29 +25,32 @@ from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
 FAST = RecorderOptions(backoff_initial_s=0.5, backoff_max_s=2.0, down_alert_after_s=1.5)
-GRACE_S = 4
+GRACE_S = 5
 
 
-def test_camera_down_mail_after_grace_and_all_clear_only(sqlite_vault: Vault) -> None:
-    v = sqlite_vault
-    with v.transaction() as s:
-        add_site(s, "Ratusz", "test", "Rynek 1")
-        add_zone(s, "Ratusz", "hol parter", "corridor", "test")
-    stop = threading.Event()
+def test_camera_down_mail_after_grace_and_all_clear_only(
+        sqlite_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notifier_mod, "POLL_S", 0.2)
+    root = sqlite_vault.root
     with SmtpSink() as smtp, RtspServer(audio=False) as srv:
-        write_alerts(v.root, f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
-                             'from = "kustosz@um.example.pl"\nto = ["it@um.example.pl"]\n'
-                             f'[alerts.kinds.camera_down]\ngrace = "{GRACE_S} seconds"\n'
-                             'repeat = "1 hour"\n')
+        write_alerts(root, f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
+                           'from = "kustosz@um.example.pl"\nto = ["it@um.example.pl"]\n'
+                           f'[alerts.kinds.camera_down]\ngrace = "{GRACE_S} seconds"\n'
+                           'repeat = "1 hour"\n')
+        sqlite_vault.close()
+        v = Vault.open(root)  # as serve opens it: with the [alerts] just written
+        with v.transaction() as s:
+            add_site(s, "Ratusz", "test", "Rynek 1")
+            add_zone(s, "Ratusz", "hol parter", "corridor", "test")
         cam = register_camera(v, "wejscie", srv.url())
-        pool = RecorderPool(v, options=FAST)
-        pool.reconcile()
-        notifier = Notifier(v, read_config(v.root).alerts, poll_s=0.2)
-        thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+        stop, ready = threading.Event(), threading.Event()
+        serve = threading.Thread(target=run_serve, args=(v, stop),
+                                 kwargs={"options": FAST, "web": None,
+                                         "on_ready": lambda _pool: ready.set()})
+        serve.start()
         try:
+            assert ready.wait(30), "serve did not get ready"
             wait_for(lambda: len(stored(v, cam.source_id)) >= 2, 30, "two segments")
-            assert v.alerts_open() == []
-            thread.start()
             srv.stop()
             wait_for(lambda: v.alerts_open(), 20, "the camera-down alert")
             wait_for(lambda: smtp.mails, 20, "the camera-down mail")
@@ -59,17 +61,17 @@ def test_camera_down_mail_after_grace_and_all_clear_only(sqlite_vault: Vault) ->
             time.sleep(1.0)  # five more passes of the notifier: nothing more is sent
         finally:
             stop.set()
-            pool.stop_all()
-            thread.join(10)
+            serve.join(60)
     with v.reading() as s:
         gap = s.execute(select(Gap).where(Gap.source_id == cam.source_id)
                         .order_by(Gap.start_at.desc())).scalars().first()
+    v.close()
     assert gap is not None and gap.end_at is not None
     since = gap.start_at.astimezone(v.policy.timezone).strftime("%d.%m.%Y %H:%M")
     subjects = smtp.subjects()
     assert len(subjects) == 2, subjects
     assert subjects[0] == f"[Kustosz] Kamera „wejscie” nie nagrywa od {since}"
     assert subjects[1].startswith("[Kustosz] Kamera „wejscie” znów nagrywa (przerwa ")
-    # not before the grace counted from when the camera stopped delivering
+    # not before the grace, counted from when the camera stopped delivering
     assert smtp.received[0] >= gap.start_at + timedelta(seconds=GRACE_S)
     assert smtp.received[1] >= gap.end_at

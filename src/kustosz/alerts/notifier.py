@@ -64,13 +64,14 @@ def _save(session: Any, state: dict[str, Any]) -> None:
 
 class Notifier:
     def __init__(self, vault: Vault, config: AlertsConfig | None = None,
-                 channels: dict[str, Channel] | None = None, poll_s: float = POLL_S,
-                 retry_s: float = RETRY_S) -> None:
+                 channels: dict[str, Channel] | None = None, poll_s: float | None = None,
+                 retry_s: float | None = None) -> None:
         self.vault = vault
         self.config = config if config is not None else vault.config.alerts
         self.channels: dict[str, Channel] = channels if channels is not None \
             else build(self.config.channels)  # type: ignore[assignment]
-        self.poll_s, self.retry_s = poll_s, retry_s
+        self.poll_s = POLL_S if poll_s is None else poll_s
+        self.retry_s = RETRY_S if retry_s is None else retry_s
 
     def settings(self, kind: Kind) -> tuple[timedelta, timedelta | None]:
         return self.config.kinds.get(kind.key, (kind.grace, kind.repeat))
