@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,8 @@ class SmtpSink:
     """Collects the mails it is given. With ``password`` it demands a login (AUTH PLAIN/LOGIN
     without TLS, allowed on loopback) and accepts only that password while ``accept``."""
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.mails: list[EmailMessage] = []
         self.received: list[datetime] = []  # when each mail arrived (UTC)
         self.password, self.accept, self.logins = password, True, 0
@@ -38,7 +40,11 @@ class SmtpSink:
         kw: dict[str, Any] = {}
         if password is not None:
             kw = {"authenticator": self._auth, "auth_required": True,
-                  "auth_require_tls": False}
+                  "auth_require_tls": tls is not None}
+        if tls is not None:  # STARTTLS required before anything else (and before AUTH)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            kw.update(tls_context=context, require_starttls=True)
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **kw)
 
     def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str,

@@ -274,6 +274,8 @@ BAD = [
     ('[alerts.email]\nhost = "smtp"\nto = ["it@um.pl"]\n', "alerts.email.from is missing"),
     ('[alerts.email]\nhost = "smtp"\nport = 70000\nfrom = "k@um.pl"\nto = ["it@um.pl"]\n',
      "alerts.email.port must be a port number"),
+    ('[alerts.email]\nhost = "smtp"\nfrom = "k@um.pl"\nto = ["it@um.pl"]\nca_file = "ca.pem"\n',
+     "alerts.email.ca_file is used only with starttls or tls"),
     ('[alerts.webhook]\nurl = "ftp://x"\n', "alerts.webhook.url must be an http://"),
     ('[alerts.syslog]\nhost = "10.0.0.1"\nport = "514"\n', "alerts.syslog.port must be a port"),
     ('[alerts.pager]\nnumber = "1"\n', "unknown setting(s) alerts.pager"),
@@ -309,3 +311,34 @@ def test_good_settings_are_read(tmp_path: Path) -> None:
     assert alerts.kinds["camera_down"] == (timedelta(minutes=2), timedelta(hours=1))
     assert alerts.kinds["disk"] == (timedelta(0), None)
     assert list(alerts.channels) == ["email"]
+
+
+def test_starttls_relay_with_the_offices_own_ca(sqlite_vault: Vault, tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """The relay's certificate is checked: unknown at first (refused, nothing sent, nothing
+    lost); once ca_file names it, the waiting message goes — after STARTTLS, then the login
+    with a password in Polish letters (AUTH PLAIN in UTF-8)."""
+    from tests.monitoring.imap_helpers import self_signed
+
+    cert, key = self_signed(tmp_path)
+    secret = sqlite_vault.root / "smtp-password"
+    secret.write_text(PASSWORD + "\n")
+    os.chmod(secret, 0o600)
+    cam = camera(sqlite_vault)
+    with SmtpSink(password=PASSWORD, tls=(cert, key)) as smtp:
+        login = 'starttls = true\nuser = "kustosz"\npassword_file = "smtp-password"\n'
+        notifier = configure(sqlite_vault, email_toml(smtp, login) + KINDS)
+        goes_down(sqlite_vault, cam, datetime.now(UTC) - timedelta(minutes=5))
+        notifier.tick()
+        assert smtp.mails == [] and smtp.logins == 0
+        with sqlite_vault.reading() as s:
+            assert channel_problems(s)[0]["reason"] == ("nie udało się nawiązać szyfrowanego "
+                                                        "połączenia")
+        assert "TLS with 127.0.0.1" in caplog.text and "CERTIFICATE_VERIFY_FAILED" in caplog.text
+        (sqlite_vault.root / "kustosz.toml").write_text(
+            (sqlite_vault.root / "kustosz.toml").read_text().replace(
+                'starttls = true\n', f'starttls = true\nca_file = "{cert}"\n'))
+        restarted = Notifier(sqlite_vault, read_config(sqlite_vault.root).alerts)
+        restarted.tick(datetime.now(UTC) + timedelta(minutes=2))
+        assert smtp.logins == 1 and len(smtp.mails) == 1
+        assert smtp.subjects()[0].startswith("[Kustosz] Kamera „wejście” nie nagrywa od ")

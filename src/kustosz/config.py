@@ -234,6 +234,7 @@ class EmailChannel:
     tls: bool = False
     user: str | None = None
     password_file: Path | None = None  # never the password itself (read when sending)
+    ca_file: Path | None = None  # the office's own CA for the relay's certificate
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def _host(path: Path, value: Any, what: str) -> str:
 
 def _email(path: Path, root: Path, table: Any) -> EmailChannel:
     t = _table(path, table, "alerts.email", {"host", "port", "starttls", "tls", "user",
-                                             "password_file", "from", "to"})
+                                             "password_file", "from", "to", "ca_file"})
     for key in ("host", "from", "to"):
         if key not in t:
             raise ConfigError(f"{path}: alerts.email.{key} is missing")
@@ -329,7 +330,15 @@ def _email(path: Path, root: Path, table: Any) -> EmailChannel:
             raise ConfigError(f"{path}: alerts.email: a login to {host} without starttls or tls "
                               "would send the password in clear over the network")
         password_file = root / password_file
-    return EmailChannel(host, port, sender, tuple(to), starttls, tls, user, password_file)
+    ca_file = t.get("ca_file")
+    if ca_file is not None:
+        if not isinstance(ca_file, str) or not ca_file:
+            raise ConfigError(f"{path}: alerts.email.ca_file must be a path")
+        if not (starttls or tls):
+            raise ConfigError(f"{path}: alerts.email.ca_file is used only with starttls or tls")
+        ca_file = root / ca_file
+    return EmailChannel(host, port, sender, tuple(to), starttls, tls, user, password_file,
+                        ca_file)
 
 
 def _webhook(path: Path, table: Any) -> WebhookChannel:

@@ -96,7 +96,8 @@ class Email:
         mail.set_content(msg.body)
         where = f"{cfg.host}:{cfg.port}"
         try:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(
+                cafile=str(cfg.ca_file) if cfg.ca_file else None)
             smtp = (smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout_s, context=context)
                     if cfg.tls else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout_s))
             with smtp:
