@@ -342,3 +342,30 @@ def test_starttls_relay_with_the_offices_own_ca(sqlite_vault: Vault, tmp_path: P
         restarted.tick(datetime.now(UTC) + timedelta(minutes=2))
         assert smtp.logins == 1 and len(smtp.mails) == 1
         assert smtp.subjects()[0].startswith("[Kustosz] Kamera „wejście” nie nagrywa od ")
+
+
+def test_many_cameras_down_at_once_make_one_message_not_a_flood(sqlite_vault: Vault) -> None:
+    names = ["brama", "hol", "parking", "wejście"]
+    cams = {name: camera(sqlite_vault, name) for name in names}
+    with SmtpSink() as smtp, WebhookSink() as hook:
+        notifier = configure(sqlite_vault, email_toml(smtp) + f'[alerts.webhook]\nurl = '
+                             f'"{hook.url}"\n' + KINDS)
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        for name, cam in cams.items():  # the switch they hang on died
+            goes_down(sqlite_vault, cam, since, name)
+        notifier.tick()
+        for name, cam in cams.items():
+            comes_back(sqlite_vault, cam, name)
+        notifier.tick()
+        assert smtp.subjects() == [
+            "[Kustosz] Kamery nie nagrywają (4): brama, hol, parking, wejście",
+            "[Kustosz] Kamery znów nagrywają (4): brama, hol, parking, wejście"]
+        assert smtp.mails[0].get_content().count("nie nagrywa od") == 4
+        assert [(p["json"]["event"], p["json"]["count"]) for p in hook.posts] == [
+            ("start", 4), ("clear", 4)]
+        assert {a["source"] for a in hook.posts[0]["json"]["alerts"]} == set(names)
+        # two at once stay two messages
+        for name in names[:2]:
+            goes_down(sqlite_vault, cams[name], since, name)
+        notifier.tick()
+        assert len(smtp.mails) == 4

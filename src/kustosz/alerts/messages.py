@@ -80,3 +80,30 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
                "source": name or None, "since": since.isoformat(), "at": at.isoformat(),
                "alert_id": item["alert"], "subject": subject, "text": item.get("text")}
     return Message(f"[Kustosz] {subject}", "\n".join(lines) + "\n", severity, payload)
+
+
+_MANY = {  # kind key -> (start, clear) headings of a message that gathers several alerts
+    "camera_down": ("Kamery nie nagrywają", "Kamery znów nagrywają"),
+    "phone_down": ("Linie telefoniczne: nagrania nie docierają",
+                   "Linie telefoniczne: nagrania znów docierają"),
+}
+
+
+def compose_many(items: list[dict[str, Any]], office: str = "") -> Message:
+    """One message for several alerts of one kind that started (or cleared) in the same
+    pass — a switch that dies takes all its cameras with it: one mail, not twenty."""
+    singles = [compose(item, office) for item in items]
+    kind, event = items[0]["kind"], items[0]["event"]
+    start, clear = _MANY.get(kind, ("Alarmy", "Alarmy ustały"))
+    names = [item.get("source") or "—" for item in items]
+    shown = ", ".join(names[:5]) + (f" i {len(names) - 5} innych" if len(names) > 5 else "")
+    subject = f"{clear if event == 'clear' else start} ({len(items)}): {shown}"
+    lines = [s.subject.removeprefix("[Kustosz] ") for s in singles]
+    lines += ["", "Wiadomość wysłana automatycznie przez Kustosz"
+              + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
+    severity = max((s.severity for s in singles), key=["notice", "warning", "error"].index)
+    payload = {"kind": kind, "alert_kind": items[0].get("row_kind"), "event": event,
+               "source": None, "since": min(i["since"] for i in items),
+               "at": max(i["at"] for i in items), "alert_id": None, "subject": subject,
+               "text": None, "count": len(items), "alerts": [s.payload for s in singles]}
+    return Message(f"[Kustosz] {subject}", "\n".join(lines) + "\n", severity, payload)

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from kustosz.alerts.channels import REASONS_PL, ChannelError, build
 from kustosz.alerts.kinds import KINDS, Kind, kind_of
-from kustosz.alerts.messages import Message, compose
+from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Setting, Source
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 STATE_KEY = "alerts.notifier"
 POLL_S = 5.0
 RETRY_S = 60.0
+GATHER_AT = 3  # this many alerts of one kind starting (or clearing) at once: one message
 FIRST_LOOK = timedelta(hours=1)  # one-off rows older than this at first sight are not told
 
 
@@ -96,6 +97,7 @@ class Notifier:
 
     # -- deciding ------------------------------------------------------------------------
     def decide(self, now: datetime) -> None:
+        self._pass = now.isoformat()  # the items decided together (see _batches)
         with self.vault.transaction() as s:
             state = load_state(s)
             before = json.dumps(state, sort_keys=True)
@@ -176,7 +178,7 @@ class Notifier:
 
     def _enqueue(self, state: dict[str, Any], item: dict[str, Any]) -> None:
         state["seq"] += 1
-        item = dict(item, n=state["seq"])
+        item = dict(item, n=state["seq"], decided=self._pass)
         for name in self.channels:
             queue = state["queues"].setdefault(name, [])
             if item["event"] in ("repeat", "clear"):  # an older reminder says less
@@ -193,11 +195,11 @@ class Notifier:
             status = state["channels"].get(name) or {}
             if status.get("next_try") and datetime.fromisoformat(status["next_try"]) > now:
                 continue
-            queue = state["queues"].get(name, [])
             failure: ChannelError | None = None
-            for item in list(queue):
+            for batch in _batches(state["queues"].get(name, [])):
                 try:
-                    channel.send(compose(item, office))
+                    channel.send(compose(batch[0], office) if len(batch) == 1
+                                 else compose_many(batch, office))
                 except ChannelError as exc:
                     failure = exc
                     break
@@ -205,16 +207,17 @@ class Notifier:
                     failure = ChannelError("error", f"{type(exc).__name__}")
                     log.exception("alert channel %s: unexpected error", name)
                     break
-                self._done(name, item["n"])
+                self._done(name, {item["n"] for item in batch})
             if failure is not None:
                 self._failed(name, failure, now)
             elif status:
                 self._recovered(name)
 
-    def _done(self, name: str, n: int) -> None:
+    def _done(self, name: str, sent: set[int]) -> None:
         with self.vault.transaction() as s:
             state = load_state(s)
-            state["queues"][name] = [q for q in state["queues"].get(name, []) if q["n"] != n]
+            state["queues"][name] = [q for q in state["queues"].get(name, [])
+                                     if q["n"] not in sent]
             _save(s, state)
 
     def _failed(self, name: str, exc: ChannelError, now: datetime) -> None:
@@ -235,6 +238,24 @@ class Notifier:
             state["channels"].pop(name, None)
             _save(s, state)
         log.info("alert channel %s works again; what waited was sent", name)
+
+
+def _batches(queue: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The queue in sending order; a run of at least `GATHER_AT` starts (or all-clears) of
+    one kind decided in the same pass becomes one message."""
+    out: list[list[dict[str, Any]]] = []
+    for item in queue:
+        last = out[-1] if out else None
+        if (last and item["event"] in ("start", "clear") and last[0]["event"] == item["event"]
+                and last[0]["kind"] == item["kind"]
+                and last[0].get("decided") == item.get("decided")):
+            last.append(item)
+        else:
+            out.append([item])
+    flat: list[list[dict[str, Any]]] = []
+    for batch in out:
+        flat.extend([batch] if len(batch) >= GATHER_AT else [[i] for i in batch])
+    return flat
 
 
 def channel_problems(session: Any) -> list[dict[str, Any]]:
