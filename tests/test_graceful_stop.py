@@ -178,9 +178,8 @@ def test_sigterm_closes_the_open_segment_chunk_and_listeners_within_10_s(
     said = serve.said()
     assert code == 0, said
     assert took < STOP_WITHIN_S, said
-    assert "stopped in" in said and "not finished" not in said
+    assert "not finished" not in said
     print(f"serve stopped in {took:.2f} s")
-    print(said[-2500:])  # the measure the report quotes
 
     # The open segment was closed by ffmpeg and indexed: a few seconds, not 30.
     (segment,) = _stored(cli.data, "kamera-demo")
