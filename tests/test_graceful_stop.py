@@ -179,6 +179,9 @@ def test_sigterm_closes_the_open_segment_chunk_and_listeners_within_10_s(
     assert code == 0, said
     assert took < STOP_WITHIN_S, said
     assert "not finished" not in said
+    # The connected sender is ended cleanly (before: "Task was destroyed but it is pending",
+    # "Event loop is closed" with a traceback at every stop).
+    assert "Traceback" not in said and "destroyed" not in said, said
     print(f"serve stopped in {took:.2f} s")
 
     # The open segment was closed by ffmpeg and indexed: a few seconds, not 30.

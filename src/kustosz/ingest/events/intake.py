@@ -173,6 +173,7 @@ class EventIntake(Service):
             writer.close()
             return
         framer = Framer()
+        self.connections[writer] = asyncio.current_task()  # type: ignore[assignment]
         try:
             while data := await reader.read(1 << 16):
                 for frame in framer.feed(data):
@@ -190,6 +191,7 @@ class EventIntake(Service):
             self.counters.add("internal_errors")
             log.exception("%s: error while reading from %s", self.source_name, peer)
         finally:
+            self.connections.pop(writer, None)
             writer.close()
 
 

@@ -36,6 +36,9 @@ class Service:
         self.spool: ChunkSpool
         self.counters: Counters
         self._ticker: asyncio.Task[None] | None = None
+        # Stream connections being read (a syslog sender keeps its TCP session for good),
+        # registered by their handlers: stop() ends them before the chunk closes.
+        self.connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
 
     async def _open(self) -> None:
         raise NotImplementedError
@@ -76,6 +79,14 @@ class Service:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 5)
+        # Open connections end as if the sender hung up: each handler takes what it has
+        # received and returns, so nothing is taken after the chunk closes and no task is
+        # left pending on a closed loop (what the sender had not yet got through is lost as
+        # at any stop: plain syslog has no acknowledgment).
+        for writer in list(self.connections):
+            writer.close()
+        if self.connections:
+            await asyncio.wait(list(self.connections.values()), timeout=5)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
