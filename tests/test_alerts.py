@@ -24,7 +24,7 @@ from kustosz.db.models import Alert, Source
 from kustosz.errors import ConfigError
 from kustosz.ingest.camera import health
 from kustosz.vault import Vault
-from tests.alerts_helpers import SmtpSink, SyslogSink, WebhookSink, write_alerts
+from tests.alerts_helpers import SmtpSink, SyslogSink, WebhookSink, wait_until, write_alerts
 
 PASSWORD = "Przekaźnik!2026"
 
@@ -88,6 +88,8 @@ def test_camera_down_and_back_reach_email_webhook_and_syslog_once_each(vault: Va
         assert hook.posts[0]["type"].startswith("application/json")
         assert hook.posts[1]["json"]["source"] == "wejście"
         assert hook.posts[1]["json"]["subject"] == "Kamera „wejście” znów nagrywa (przerwa 12 min)"
+        # a datagram is sent when sendto returns, but the sink's thread may not have read it yet
+        wait_until(lambda: len(syslog.lines) >= 2, 5, "the all-clear syslog line")
         assert len(syslog.lines) == 2
     start, clear = (line.decode("utf-8") for line in syslog.lines)
     # RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] BOM MSG; daemon.err, daemon.notice

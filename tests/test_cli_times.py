@@ -53,9 +53,10 @@ def human(output: str, *expected: datetime) -> list[str]:
 
 def test_every_verb_shows_local_times_without_microseconds(cli: Cli, tmp_path: Path) -> None:
     cli("init", "--preset", "pleszew")
-    config = cli.data / "kustosz.toml"  # the [audit] table is the template's last
-    config.write_text(config.read_text() + f'witness = "{tmp_path / "witness.jsonl"}"\n'
-                      '\n[policy.retention]\nphone = "3 months"\n')
+    config = cli.data / "kustosz.toml"
+    config.write_text(config.read_text().replace(
+        "[audit]\n", f'[audit]\nwitness = "{tmp_path / "witness.jsonl"}"\n', 1)
+        + '\n[policy.retention]\nphone = "3 months"\n')
     vault = Vault.open(cli.data)
     assert vault.policy.timezone.key == "Europe/Warsaw"
     now = datetime.now(UTC)
