@@ -11,6 +11,7 @@ import ipaddress
 
 from sqlalchemy.orm import Session
 
+from kustosz.addresses import in_networks
 from kustosz.audit import append as audit
 from kustosz.db.models import Setting
 from kustosz.errors import InputError
@@ -48,12 +49,4 @@ def set_allowlist(session: Session, text: str, actor: str) -> str:
 
 
 def allowed(session: Session, host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return any(addr in net for net in parse(current(session)))
+    return in_networks(host, parse(current(session)))

@@ -15,7 +15,6 @@ the code's own reason names.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kustosz.addresses import in_networks
 from kustosz.custody.copies import list_copies
 from kustosz.custody.holds import list_holds
 from kustosz.custody.requests import list_requests
@@ -88,20 +88,10 @@ class ScrapeRule(Rule):
             if ctx.must_change:
                 return Scrape(ctx, "the token's owner must first change the one-time password")
             return Scrape(ctx, None)
-        if allowed_address(ctx.client, ctx.vault.config.metrics_from):
+        if in_networks(ctx.client, ctx.vault.config.metrics_from):
             return Scrape(ctx, None)
         return Scrape(ctx, "this address may not read the metrics (see [web] metrics_from "
                            "in kustosz.toml) and no token of scope 'metrics' was sent")
-
-
-def allowed_address(address: str, networks: tuple[Any, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in net for net in networks)
 
 
 @router.get("/metrics")

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kustosz.addresses import in_networks
 from kustosz.errors import ConfigError, InputError
 
 SELF_SIGNED_DAYS = 365
@@ -171,13 +172,7 @@ def parse_proxies(values: list[str] | tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip().strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
-    return any(ip in net for net in proxies)
+    return in_networks(address, proxies)
 
 
 def client_address(peer: str, forwarded_for: list[str],

@@ -6,6 +6,7 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+from kustosz.addresses import in_networks
 from kustosz.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -39,13 +40,7 @@ def allowed(peer: str, networks: list[Network]) -> bool:
     """An empty list allows everyone: callers pass LOOPBACK instead of an empty list."""
     if not networks:
         return True
-    try:
-        ip = ipaddress.ip_address(peer.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in net for net in networks)
+    return in_networks(peer, networks)
 
 
 def server_tls(cert: str, key: str) -> ssl.SSLContext | None:
