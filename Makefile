@@ -10,11 +10,12 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # slapd with ldap-utils (a real LDAP directory for the directory-login test), postfix (a real
 # mail server journalling to the listener; the test runs its own instance on 127.0.0.1) and
 # dovecot-imapd (a real IMAP journal mailbox; the tests run their own instance on 127.0.0.1),
-# ghostscript and poppler-utils (the tests read rendered PDFs back: text and word positions).
+# ghostscript and poppler-utils (the tests read rendered PDFs back: text and word positions),
+# systemd (systemd-analyze verify/security, sysusers and tmpfiles check the service units).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
-	ghostscript poppler-utils
+	ghostscript poppler-utils systemd
 
 .PHONY: demo test lint bench deb-packages clean
 
