@@ -60,8 +60,10 @@ def _refuse(path: Path, exc: OSError, root: Path) -> ConfigError:
         f"account Kustosz runs as ({_owner(os.geteuid())}), then start again")
 
 
-def make_private(root: Path) -> Repair:
+def make_private(root: Path, fix: bool = True) -> Repair:
     """Close the data folder to other accounts, or refuse (ConfigError) if that cannot be done.
+
+    With ``fix=False`` nothing is changed: the Repair lists what would be (`kustosz doctor`).
 
     A folder owned by another account is refused outright: its owner could open it again at
     any time, and files Kustosz wrote there would end up with two owners.
@@ -81,13 +83,13 @@ def make_private(root: Path) -> Repair:
     if st.st_mode & OTHERS:
         # Inside first, the folder itself last: if anything inside refuses, the folder is
         # still found open next time and the whole walk is tried again.
-        _walk(root, repair)
-        _tighten(root, root, st.st_mode, repair, ".")
-    _tighten_keys(root, repair)
+        _walk(root, repair, fix)
+        _tighten(root, root, st.st_mode, repair, ".", fix)
+    _tighten_keys(root, repair, fix)
     return repair
 
 
-def _walk(root: Path, repair: Repair) -> None:
+def _walk(root: Path, repair: Repair, fix: bool = True) -> None:
     for dirpath, dirnames, filenames in os.walk(root, onerror=None):
         for name in (*dirnames, *filenames):
             path = Path(dirpath, name)
@@ -97,10 +99,10 @@ def _walk(root: Path, repair: Repair) -> None:
                 continue  # removed meanwhile (a sweep, a closed chunk)
             if stat.S_ISLNK(st.st_mode):
                 continue  # Linux has no modes on symlinks; what they point to is elsewhere
-            _tighten(root, path, st.st_mode, repair)
+            _tighten(root, path, st.st_mode, repair, fix=fix)
 
 
-def _tighten_keys(root: Path, repair: Repair) -> None:
+def _tighten_keys(root: Path, repair: Repair, fix: bool = True) -> None:
     # The keys are checked on every start, whatever the folder's mode: a few files.
     keys = root / "keys"
     if not keys.is_dir():
@@ -108,15 +110,16 @@ def _tighten_keys(root: Path, repair: Repair) -> None:
     for path in (keys, *keys.iterdir()):
         st = os.lstat(path)
         if not stat.S_ISLNK(st.st_mode):
-            _tighten(root, path, st.st_mode, repair)
+            _tighten(root, path, st.st_mode, repair, fix=fix)
 
 
-def _tighten(root: Path, path: Path, mode: int, repair: Repair, shown: str | None = None
-             ) -> None:
+def _tighten(root: Path, path: Path, mode: int, repair: Repair, shown: str | None = None,
+             fix: bool = True) -> None:
     if not mode & OTHERS:
         return
-    try:
-        os.chmod(path, stat.S_IMODE(mode) & ~OTHERS)
-    except OSError as exc:
-        raise _refuse(path, exc, root) from None
+    if fix:
+        try:
+            os.chmod(path, stat.S_IMODE(mode) & ~OTHERS)
+        except OSError as exc:
+            raise _refuse(path, exc, root) from None
     repair.changed.append(shown or path.relative_to(root).as_posix())

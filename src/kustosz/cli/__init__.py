@@ -15,6 +15,7 @@ from kustosz.cli import (
     custody,
     custody_docs,
     demo,
+    doctor,
     endpoints,
     material,
     monitoring,
@@ -53,6 +54,7 @@ endpoints.register(app)
 secrets_cmd.register(app)
 accounts.register(app)
 tls.register(app)
+doctor.register(app)
 
 
 def main() -> None:
