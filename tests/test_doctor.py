@@ -164,6 +164,17 @@ def test_free_space_below_the_pressure_threshold_fails(cli: Cli) -> None:
     assert code == 1
 
 
+def test_missing_database_fails_and_is_not_created(cli: Cli) -> None:
+    cli("init", "--preset", "pleszew")
+    db = cli.data / "kustosz.db"
+    db.rename(cli.data / "elsewhere.db")
+    code, checks = doctor(cli)
+    assert code == 1
+    assert checks["database"]["status"] == "FAIL"
+    assert "does not exist" in checks["database"]["detail"]
+    assert not db.exists()
+
+
 def test_clock_states() -> None:
     assert check_clock(("sh", "-c", "echo yes")).status == "OK"
     assert check_clock(("sh", "-c", "echo no")).status == "WARN"

@@ -151,6 +151,10 @@ def open_read_mostly(root: Path, config: VaultConfig) -> Vault:
     from kustosz.db.engine import make_engine, sqlite_url
     from kustosz.policy import load_policy
 
+    if not config.database_url and not (root / "kustosz.db").is_file():
+        # make_engine would create an empty one
+        raise ConfigError(f"the database {root / 'kustosz.db'} does not exist: restore it, "
+                          "or point database_url at the vault's PostgreSQL database")
     policy = load_policy(config.preset, config.policy_overrides)
     engine = make_engine(config.database_url or sqlite_url(root / "kustosz.db"))
     return Vault(root, config, policy, engine)
