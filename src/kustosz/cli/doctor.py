@@ -161,7 +161,7 @@ def open_read_mostly(root: Path, config: VaultConfig) -> Vault:
 
 
 def check_space(vault: Vault, now: datetime) -> Check:
-    from kustosz.retention.forecast import forecast
+    from kustosz.retention.forecast import HORIZON_DAYS, forecast
 
     free, total = vault.storage.free_bytes(), vault.storage.total_bytes()
     pct = free * 100 / total if total else 0.0
@@ -170,6 +170,8 @@ def check_space(vault: Vault, now: datetime) -> Check:
         fc = forecast(s, free, total, now)
     days = fc.days_left
     lasts = ("growth balanced by deletions" if days is None
+             else "enough for more than a year at the last week's rate"
+             if days > HORIZON_DAYS
              else f"full in about {days:.0f} days at the last week's rate")
     if pct < threshold:
         return Check("free space", FAIL, f"{pct:.1f}% free is below the disk-pressure "
