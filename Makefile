@@ -11,11 +11,14 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # mail server journalling to the listener; the test runs its own instance on 127.0.0.1) and
 # dovecot-imapd (a real IMAP journal mailbox; the tests run their own instance on 127.0.0.1),
 # ghostscript and poppler-utils (the tests read rendered PDFs back: text and word positions),
-# systemd (systemd-analyze verify/security, sysusers and tmpfiles check the service units).
+# systemd (systemd-analyze verify/security, sysusers and tmpfiles check the service units),
+# rsyslog with rsyslog-relp (a real sender for the RELP listener), postgresql-client (pg_dump
+# for backups of a PostgreSQL vault, psql loads the upgrade test's old schema), e2fsprogs
+# (chattr: an unwritable backup folder even for root).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
-	ghostscript poppler-utils systemd
+	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs
 
 .PHONY: demo test lint bench deb-packages clean
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from kustosz.ingest.chunks.service import Background
 from kustosz.ingest.events.intake import EventIntake
-from kustosz.ingest.events.service import Background
 from kustosz.ingest.events.settings import EndpointSettings, add_endpoint_source
 from kustosz.ingest.mail.listener import MailIntake
 from kustosz.ingest.mail.settings import MailSettings, add_mail_source

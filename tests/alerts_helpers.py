@@ -3,6 +3,7 @@ demanding a login), a webhook (http.server) and a UDP syslog server."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -10,7 +11,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,7 +83,8 @@ class WebhookSink:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if sink.status == 200:
                     sink.posts.append({"type": self.headers["Content-Type"],
-                                       "path": self.path, "json": json.loads(body)})
+                                       "path": self.path, "json": json.loads(body),
+                                       "auth": self.headers.get("Authorization")})
                 self.send_response(sink.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -142,3 +144,32 @@ def write_alerts(root: Path, toml: str) -> None:
     """Append an [alerts] part to the vault's kustosz.toml."""
     path = root / "kustosz.toml"
     path.write_text(path.read_text("utf-8") + "\n" + toml, "utf-8")
+
+
+@contextlib.contextmanager
+def camera_under_serve(root: Path, rtsp_url: str, options: Any) -> Iterator[tuple[Any, Any]]:
+    """The vault at ``root`` (its kustosz.toml already holds the test's [alerts]) opened as
+    serve opens it, one camera "wejscie" recording ``rtsp_url``, and `run_serve` (without the
+    web app) in a thread until the block ends; yields (vault, the camera). The vault is left
+    open for the test's last reads: the test closes it."""
+    from kustosz.cameras.register import add_site, add_zone
+    from kustosz.cli.serve import run_serve
+    from kustosz.vault import Vault
+    from tests.cameras.camera_helpers import register_camera
+
+    v = Vault.open(root)
+    with v.transaction() as s:
+        add_site(s, "Ratusz", "test", "Rynek 1")
+        add_zone(s, "Ratusz", "hol parter", "corridor", "test")
+    cam = register_camera(v, "wejscie", rtsp_url)
+    stop, ready = threading.Event(), threading.Event()
+    serve = threading.Thread(target=run_serve, args=(v, stop),
+                             kwargs={"options": options, "web": None,
+                                     "on_ready": lambda _pool: ready.set()})
+    serve.start()
+    try:
+        assert ready.wait(30), "serve did not get ready"
+        yield v, cam
+    finally:
+        stop.set()
+        serve.join(60)

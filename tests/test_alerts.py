@@ -83,7 +83,9 @@ def test_camera_down_and_back_reach_email_webhook_and_syslog_once_each(vault: Va
                                    "[Kustosz] Kamera „wejście” znów nagrywa (przerwa 12 min)"]
         first = smtp.mails[0]
         assert first["To"] == "it@um.example.pl, iod@um.example.pl"
-        assert "Kamera wejście nie nagrywa od" in first.get_content()  # the row's own words
+        # the row's own words, as the subject: quotes, Polish date format, Europe/Warsaw
+        assert f"Kamera „wejście” nie nagrywa od {local_since} (przyczyna" in first.get_content()
+        assert "Wiadomość wysłana automatycznie przez Kustosza" in first.get_content()
         assert [p["json"]["event"] for p in hook.posts] == ["start", "clear"]
         assert hook.posts[0]["type"].startswith("application/json")
         assert hook.posts[1]["json"]["source"] == "wejście"
@@ -249,6 +251,9 @@ def test_disk_pressure_raised_by_every_sweep_is_one_message_per_repeat(
 def test_message_words() -> None:
     assert [duration_pl(timedelta(seconds=s)) for s in (45, 720, 3600 + 1200, 2 * 86400 + 3600)
             ] == ["45 s", "12 min", "1 godz. 20 min", "2 dni 1 godz."]
+    # seconds count under 10 min; above, the nearest minute (not rounded down)
+    assert [duration_pl(timedelta(seconds=s)) for s in (104, 120, 599, 630, 3599, 3629.6)
+            ] == ["1 min 44 s", "2 min", "9 min 59 s", "11 min", "1 godz.", "1 godz. 1 min"]
     item = {"alert": 7, "kind": "phone_down", "row_kind": "phone.silent", "source": "sekretariat",
             "since": "2026-11-22T17:02:00+00:00", "at": "2026-11-22T19:32:00+00:00",
             "text": "x", "event": "clear", "n": 1}
@@ -366,8 +371,23 @@ def test_many_cameras_down_at_once_make_one_message_not_a_flood(sqlite_vault: Va
         assert [(p["json"]["event"], p["json"]["count"]) for p in hook.posts] == [
             ("start", 4), ("clear", 4)]
         assert {a["source"] for a in hook.posts[0]["json"]["alerts"]} == set(names)
+        # a chat's incoming webhook posts "text": never null (review of issue 14)
+        text = hook.posts[0]["json"]["text"]
+        assert text.startswith("[Kustosz] Kamery nie nagrywają (4): brama")
+        assert "Kamera „hol” nie nagrywa od" in text
+        assert all(a["text"] for a in hook.posts[0]["json"]["alerts"])
         # two at once stay two messages
         for name in names[:2]:
             goes_down(sqlite_vault, cams[name], since, name)
         notifier.tick()
         assert len(smtp.mails) == 4
+
+
+def test_camera_down_row_says_it_as_the_subject_does(sqlite_vault: Vault) -> None:
+    """Quotes around the name and the Polish date format of the subject, Europe/Warsaw."""
+    cam = camera(sqlite_vault, "wejscie")
+    since = datetime(2026, 11, 22, 19, 48, 43, tzinfo=UTC)
+    goes_down(sqlite_vault, cam, since, "wejscie")
+    with sqlite_vault.reading() as s:
+        message = s.query(Alert.message).filter(Alert.source_id == cam).scalar()
+    assert message.startswith("Kamera „wejscie” nie nagrywa od 22.11.2026 20:48 (przyczyna")

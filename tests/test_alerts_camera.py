@@ -6,7 +6,6 @@ and the all-clear when the server is back — and only those two."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
@@ -14,13 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from kustosz.alerts import notifier as notifier_mod
-from kustosz.cameras.register import add_site, add_zone
-from kustosz.cli.serve import run_serve
 from kustosz.db.cameras import Gap
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.vault import Vault
-from tests.alerts_helpers import SmtpSink, write_alerts
-from tests.cameras.camera_helpers import register_camera, stored, wait_for
+from tests.alerts_helpers import SmtpSink, camera_under_serve, write_alerts
+from tests.cameras.camera_helpers import stored, wait_for
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
@@ -38,18 +35,7 @@ def test_camera_down_mail_after_grace_and_all_clear_only(
                            f'[alerts.kinds.camera_down]\ngrace = "{GRACE_S} seconds"\n'
                            'repeat = "1 hour"\n')
         sqlite_vault.close()
-        v = Vault.open(root)  # as serve opens it: with the [alerts] just written
-        with v.transaction() as s:
-            add_site(s, "Ratusz", "test", "Rynek 1")
-            add_zone(s, "Ratusz", "hol parter", "corridor", "test")
-        cam = register_camera(v, "wejscie", srv.url())
-        stop, ready = threading.Event(), threading.Event()
-        serve = threading.Thread(target=run_serve, args=(v, stop),
-                                 kwargs={"options": FAST, "web": None,
-                                         "on_ready": lambda _pool: ready.set()})
-        serve.start()
-        try:
-            assert ready.wait(30), "serve did not get ready"
+        with camera_under_serve(root, srv.url(), FAST) as (v, cam):
             wait_for(lambda: len(stored(v, cam.source_id)) >= 2, 30, "two segments")
             srv.stop()
             wait_for(lambda: v.alerts_open(), 20, "the camera-down alert")
@@ -59,9 +45,6 @@ def test_camera_down_mail_after_grace_and_all_clear_only(
             wait_for(lambda: len(stored(v, cam.source_id)) > before, 30, "recording to resume")
             wait_for(lambda: len(smtp.mails) >= 2, 10, "the all-clear mail")
             time.sleep(1.0)  # five more passes of the notifier: nothing more is sent
-        finally:
-            stop.set()
-            serve.join(60)
     with v.reading() as s:
         gap = s.execute(select(Gap).where(Gap.source_id == cam.source_id)
                         .order_by(Gap.start_at.desc())).scalars().first()

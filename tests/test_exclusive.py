@@ -4,6 +4,7 @@ record every camera twice), and nothing changes. After the serve stops, recover 
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -46,6 +47,10 @@ def test_recover_and_second_serve_refused_while_serving(tmp_path: Path, cli: Cli
         result = cli("recover", ok=False)
         assert result.exit_code == 2
         assert "kustosz serve is already running" in result.output
+        said = " ".join(result.output.split())
+        assert f"(PID {os.getpid()})" in said  # serve runs in this process here
+        assert "recovers by itself" not in said
+        assert "błąd: Nie można uruchomić recover: inny proces kustosz serve" in said
         second = Vault.open(cli.data)
         with pytest.raises(ConfigError, match="already running"):
             run_serve(second, threading.Event())
@@ -57,3 +62,12 @@ def test_recover_and_second_serve_refused_while_serving(tmp_path: Path, cli: Cli
         serving.join(30)
     assert "1 interrupted intake(s) undone" in cli("recover").output  # now it may
     vault.close()
+
+
+def test_init_on_an_existing_vault_says_it_in_polish_too(cli: Cli) -> None:
+    cli("init", "--preset", "pleszew")
+    result = cli("init", "--preset", "pleszew", ok=False)
+    assert result.exit_code == 2
+    error, polish = result.output.splitlines()[:2]
+    assert error.startswith("error:") and "already holds a vault" in error
+    assert polish.startswith("błąd:") and "już jest skarbiec" in polish

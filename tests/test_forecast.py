@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kustosz.index.forecast import forecast
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
 from kustosz.retention import run_sweep
-from kustosz.retention.forecast import forecast
 from kustosz.vault import Vault
 
 

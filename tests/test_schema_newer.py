@@ -19,6 +19,7 @@ from kustosz.vault import Vault
 from tests.conftest import Cli, make_vault, snapshot
 
 FUTURE = "0999_from_a_newer_kustosz"
+HEAD = "head"  # the core branch's latest revision, whichever it is now (0013, then 0015, …)
 
 
 def _latest() -> str:
@@ -40,7 +41,8 @@ def _stamp_future(vault: Vault, replace: str | None) -> None:
                          {"v": FUTURE})
         else:
             conn.execute(sa.text("UPDATE alembic_version SET version_num = :v "
-                                 "WHERE version_num = :old"), {"v": FUTURE, "old": replace})
+                                 "WHERE version_num = :old"),
+                         {"v": FUTURE, "old": _latest() if replace == HEAD else replace})
 
 
 def _newer_vault(tmp_path: Path, url: str, replace: str | None) -> tuple[Vault, dict, list[str]]:
@@ -56,7 +58,7 @@ def _said(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("replace", ["0013", None], ids=["head-moved-on", "new-branch"])
+@pytest.mark.parametrize("replace", [HEAD, None], ids=["head-moved-on", "new-branch"])
 def test_open_refuses_a_newer_schema_and_changes_nothing(tmp_path: Path, backend_url: str,
                                                          replace: str | None) -> None:
     vault, before, versions = _newer_vault(tmp_path, backend_url, replace)
@@ -68,6 +70,7 @@ def test_open_refuses_a_newer_schema_and_changes_nothing(tmp_path: Path, backend
     assert f"knows up to {_latest()}" in message
     assert "install that version or newer" in message
     assert FUTURE in (refused.value.pl or "") and "nowsz" in (refused.value.pl or "")
+    assert (refused.value.pl or "").startswith("Ten skarbiec został zaktualizowany")
     # Nothing changed: no migration ran, no row, no file, not the version table.
     assert snapshot(vault) == before
     assert _versions(vault) == versions
@@ -77,7 +80,7 @@ def test_open_refuses_a_newer_schema_and_changes_nothing(tmp_path: Path, backend
 def test_every_verb_refuses_a_newer_schema(tmp_path: Path, backend_url: str) -> None:
     """In-process `kustosz` verbs (the CLI's one clear line, exit 2) and the real
     `python -m kustosz serve` in its own process: refused before anything starts."""
-    vault, before, versions = _newer_vault(tmp_path, backend_url, "0013")
+    vault, before, versions = _newer_vault(tmp_path, backend_url, HEAD)
     cli = Cli(vault.root)
     for verb in (("recordings", "list"), ("audit", "verify"), ("retention", "run"),
                  ("users", "list"), ("secrets", "forget-lost-key", "--yes")):

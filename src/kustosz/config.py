@@ -33,6 +33,9 @@ database_url = "{database_url}"
 # Below this share of free disk space the oldest material that no hold covers is deleted
 # early, and an alert is raised (held material is never touched).
 min_free_percent = 5.0
+# A file kept in this folder (reserve.bin, at most half the margin above) that is given back
+# when the disk is full, so that freeing space can still be written down; 0: none.
+#   reserve_mib = 64
 
 [retention]
 # How often the retention sweep runs under `kustosz serve` (it also runs at local midnight).
@@ -60,10 +63,18 @@ checkpoint_minutes = 15
 # Who may read /metrics (Prometheus) without an API token of scope "metrics" (default: this
 # machine only):
 #   metrics_from = ["10.0.0.5"]
+
+# Daily backups under `kustosz serve` (kustosz backup --to DIR makes one by hand):
+# [backup]
+# folder = "/mnt/kopie/kustosz"
+# at = "02:30"
+# passphrase_file = "/etc/kustosz/backup-passphrase"
+# keep = 7
 """
 
 _KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit",
-          "web", "alerts"}
+          "web", "alerts", "backup", "logging"}  # [backup]: kustosz.backup.schedule reads
+# it, [logging]: kustosz.logs
 
 
 @dataclass
@@ -78,6 +89,7 @@ class VaultConfig:
     web: WebConfig = field(default_factory=lambda: WebConfig())
     alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
     # [web] metrics_from: who reads /metrics without a token (kustosz.web.metrics)
+    reserve_mib: float = 64.0  # [storage] reserve_mib (kustosz.storage.reserve)
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
 
@@ -210,6 +222,11 @@ def read_config(root: Path) -> VaultConfig:
         raise ConfigError(f"{path}: storage.min_free_percent must be between 0 and 100")
     if interval <= 0:
         raise ConfigError(f"{path}: retention.interval_minutes must be above zero")
+    reserve = storage.get("reserve_mib", 64)
+    if isinstance(reserve, bool) or not isinstance(reserve, int | float) \
+            or not 0 <= reserve <= 65536:
+        raise ConfigError(f"{path}: storage.reserve_mib must be a number of MiB from 0 to 65536",
+                          pl=f"{path}: storage.reserve_mib musi być liczbą MiB od 0 do 65536.")
     preset = data.get("preset") or None
     if preset is not None and not isinstance(preset, str):
         raise ConfigError(f"{path}: preset must be a name")
@@ -220,6 +237,7 @@ def read_config(root: Path) -> VaultConfig:
                        _audit(path, root, data.get("audit", {})),
                        _web(path, root, _without(data.get("web", {}), "metrics_from")),
                        metrics_from=_metrics_from(path, data.get("web", {})),
+                       reserve_mib=float(reserve),
                        alerts=_alerts(path, root, data.get("alerts", {})))
 
 
@@ -235,12 +253,16 @@ class EmailChannel:
     user: str | None = None
     password_file: Path | None = None  # never the password itself (read when sending)
     ca_file: Path | None = None  # the office's own CA for the relay's certificate
+    # set from the web only (kustosz.alerts.settings): the password sealed with the vault's
+    # secrets key (kustosz.atrest), opened when sending; never the password in clear
+    password_sealed: str | None = None
 
 
 @dataclass(frozen=True)
 class WebhookChannel:
-    url: str
+    url: str  # with url_sealed: only scheme://host, for display and logs
     timeout_s: float = 5.0
+    url_sealed: str | None = None  # typed in the web: the whole address, sealed (a secret)
 
 
 @dataclass(frozen=True)
@@ -256,6 +278,9 @@ class AlertsConfig:
     syslog: SyslogChannel | None = None
     # kind key -> (grace, repeat or None for no reminders); unset kinds keep their defaults
     kinds: dict[str, tuple[timedelta, timedelta | None]] = field(default_factory=dict)
+    forecast_days: int = 14  # the disk_forecast alert: the disk full in fewer days than this
+    digest_at: str = "07:30"  # the DPO's daily digest (R6.3), Europe/Warsaw; "" for none
+    digest_to: tuple[str, ...] = ()  # its recipients; empty: email.to
 
     @property
     def channels(self) -> dict[str, object]:
@@ -360,7 +385,8 @@ def _syslog(path: Path, table: Any) -> SyslogChannel:
 def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
     from kustosz.alerts.kinds import KINDS, parse_duration
 
-    t = _table(path, table, "alerts", {"email", "webhook", "syslog", "kinds"})
+    t = _table(path, table, "alerts", {"email", "webhook", "syslog", "kinds", "forecast_days",
+                                        "digest_at", "digest_to"})
     kinds_table = t.get("kinds", {})
     if not isinstance(kinds_table, dict):
         raise ConfigError(f"{path}: [alerts.kinds] must hold one table per alert kind")
@@ -377,6 +403,22 @@ def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
             repeat = None if s["repeat"] == "never" else \
                 parse_duration(s["repeat"], f"alerts.kinds.{key}.repeat", zero=False)
         kinds[key] = (grace, repeat)
+    days = t.get("forecast_days", 14)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise ConfigError(f"{path}: alerts.forecast_days must be a whole number of days "
+                          "from 1 to 365")
+    digest_at = t.get("digest_at", "07:30")
+    if not isinstance(digest_at, str) or not (
+            digest_at == "" or re.match(r"^([01]\d|2[0-3]):[0-5]\d$", digest_at)):
+        raise ConfigError(f"{path}: alerts.digest_at must be a time HH:MM (Europe/Warsaw), "
+                          'e.g. "07:30", or "" for no daily digest')
+    digest_to = t.get("digest_to", [])
+    if isinstance(digest_to, str):
+        digest_to = [digest_to]
+    if not isinstance(digest_to, list) or not all(isinstance(a, str) and _ADDRESS.match(a)
+                                                  for a in digest_to):
+        raise ConfigError(f"{path}: alerts.digest_to must be a list of e-mail addresses")
     return AlertsConfig(_email(path, root, t["email"]) if "email" in t else None,
                         _webhook(path, t["webhook"]) if "webhook" in t else None,
-                        _syslog(path, t["syslog"]) if "syslog" in t else None, kinds)
+                        _syslog(path, t["syslog"]) if "syslog" in t else None, kinds,
+                        days, digest_at, tuple(digest_to))

@@ -25,7 +25,7 @@ from kustosz.errors import ConfigError
 from kustosz.index.expiry import redate_all
 from kustosz.keys import fingerprint, office_key
 from kustosz.policy import Policy, load_policy
-from kustosz.storage import LocalStorage
+from kustosz.storage import LocalStorage, Storage
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -49,7 +49,7 @@ class Vault:
         self.config = config
         self.policy = policy
         self.engine = engine
-        self.storage = LocalStorage(root)
+        self.storage: Storage = LocalStorage(root)  # any Storage (kustosz.storage.base)
         self.head_file = root / "audit.head"
         # "data_root" lets code that gets only a session find the data folder (the search
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
@@ -76,7 +76,9 @@ class Vault:
         if database_url:
             normalise_url(database_url)
         if (root / CONFIG_NAME).exists():
-            raise ConfigError(f"{root} already holds a vault ({CONFIG_NAME} exists)")
+            raise ConfigError(f"{root} already holds a vault ({CONFIG_NAME} exists)",
+                              pl=f"W {root} już jest skarbiec (istnieje {CONFIG_NAME}); "
+                                 "wskaż inny folder w --data.")
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         make_private(root)  # a folder made beforehand (0755, another owner) is closed or refused
         fd = os.open(root / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -196,8 +198,22 @@ class Vault:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise ConfigError(f"{what}: kustosz serve is already running on {self.root}; "
-                                  "it recovers by itself at start") from None
+                handle.seek(0)
+                pid, _, holder = handle.read().strip().partition(" ")
+                holder = holder if holder in ("serve", "recover") else "serve"
+                known = f" (PID {pid})" if pid.isdigit() else ""
+                raise ConfigError(
+                    f"cannot run {what}: kustosz {holder} is already running on {self.root}"
+                    f"{known} and holds this vault; stop it first (under systemd: systemctl "
+                    "stop kustosz)",
+                    pl=f"Nie można uruchomić {what}: inny proces kustosz {holder}{known} już "
+                       f"działa na skarbcu {self.root} i go zajmuje; najpierw go zatrzymaj "
+                       "(w systemd: systemctl stop kustosz).") from None
+            # who holds it, for the next one refused (the lock, not this text, is what counts)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {what}\n")
+            handle.flush()
             yield
         finally:
             handle.close()

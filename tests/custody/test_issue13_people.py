@@ -17,12 +17,13 @@ from pypdf import PdfReader
 from tests.conftest import Cli, make_vault, snapshot
 
 from kustosz.access import accounts, contractors, listening, records, tokens
-from kustosz.access.authorisations import active_for, document_data, issue
+from kustosz.access.authorisations import active_for, issue
 from kustosz.access.users import add_user, get_user, set_position
 from kustosz.custody import commission
 from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
 from kustosz.custody.destruction import confirm, protocol_data
+from kustosz.custody.papers import authorisation_doc_data as document_data
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Copy
 from kustosz.db.models import Source

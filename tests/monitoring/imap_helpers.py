@@ -241,8 +241,8 @@ def imap_source(vault: Any, server: Dovecot, user: str, name: str = "dziennik",
 
 
 def imap_poller(vault: Any, name: str = "dziennik") -> Any:
-    from kustosz.ingest.events.service import Background
-    from kustosz.ingest.mail.intake import mail_service
+    from kustosz.ingest.chunks.service import Background
+    from kustosz.ingest.mail.service import mail_service
 
     return Background(lambda: mail_service(vault, name))
 

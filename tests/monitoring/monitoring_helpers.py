@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from kustosz.ingest.chunks.service import Background
 from kustosz.ingest.events.intake import EventIntake
-from kustosz.ingest.events.service import Background
 from kustosz.ingest.events.settings import EndpointSettings, add_endpoint_source
 from kustosz.vault import Vault
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kustosz.ingest.events.chunks import Chunk, close_folder, spool_root
+from kustosz.ingest.chunks.spool import Chunk, close_folder, spool_root
 from kustosz.ingest.events.search import index_events
 from kustosz.vault import Vault
 

@@ -19,8 +19,8 @@ import urllib.request
 import pytest
 from monitoring_helpers import endpoint, events_listener, wait_for
 
+from kustosz.ingest.chunks.service import Background
 from kustosz.ingest.events.search import search_events
-from kustosz.ingest.events.service import Background
 from kustosz.vault import Vault
 
 EVERYWHERE = {"syslog_udp": "0.0.0.0:0", "syslog_tcp": "0.0.0.0:0", "http": "0.0.0.0:0"}

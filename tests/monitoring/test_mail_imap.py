@@ -28,7 +28,7 @@ from monitoring_helpers import message, spool_lines, wait_for
 from sqlalchemy import select
 
 from kustosz.db.models import AuditEntry, Recording
-from kustosz.ingest.events.chunks import Chunk
+from kustosz.ingest.chunks.spool import Chunk
 from kustosz.ingest.mail import imap_box
 from kustosz.ingest.mail.imap import backoff
 from kustosz.ingest.mail.imap_box import ImapFailure

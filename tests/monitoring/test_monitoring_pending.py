@@ -26,8 +26,8 @@ from monitoring_helpers import (
 from pending_helpers import close, event, open_chunk, shown
 from tests.conftest import Cli
 
-from kustosz.ingest.events import chunks as chunks_mod
-from kustosz.ingest.events import pending
+from kustosz.ingest.chunks import pending
+from kustosz.ingest.chunks import spool as chunks_mod
 from kustosz.ingest.events.search import search_events
 from kustosz.ingest.mail.search import search_mail
 from kustosz.vault import Vault

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from kustosz.db.events import IntakeCounter, MonitoringEvent
 from kustosz.db.models import Recording, Source
-from kustosz.ingest.events.chunks import CHUNK_FILE, close_folder, spool_root
-from kustosz.ingest.events.counters import Counters
+from kustosz.ingest.chunks.counters import Counters
+from kustosz.ingest.chunks.spool import CHUNK_FILE, close_folder, spool_root
 from kustosz.ingest.events.search import index_events
 from kustosz.vault import Vault
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kustosz.ingest.phone.numbers import (
+from kustosz.phone_numbers import (
     InvalidNumber,
     is_internal,
     is_unknown,

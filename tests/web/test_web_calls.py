@@ -196,7 +196,7 @@ def test_the_printed_authorisation_names_the_calls_action(material: Material) ->
     m = material
     user(m.vault, "ola", ["viewer"], password=None)
     aid = authorise(m.vault, "ola", ["calls"], sources=["centrala"])
-    from kustosz.access.authorisations import document_data
+    from kustosz.custody.papers import authorisation_doc_data as document_data
     from kustosz.db.access import Authorisation
 
     with m.vault.reading() as s:

@@ -12,8 +12,8 @@ from web_helpers import client, login, user
 
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone, recorder_notes
 from kustosz.db.cameras import Camera, Gap
+from kustosz.index.forecast import Forecast
 from kustosz.ingest.camera import health
-from kustosz.retention.forecast import Forecast
 from kustosz.vault import Vault
 
 GB = 1 << 30
@@ -106,7 +106,7 @@ def test_a_camera_in_a_forbidden_room_says_why_in_polish(sqlite_web_vault: Vault
 def test_disk_alerts_are_polish_on_the_dashboard(sqlite_web_vault: Vault) -> None:
     """Disk pressure with nothing to delete raises both alerts; the page shows them in
     Polish (the log keeps its English line)."""
-    from kustosz.retention.sweep import relieve_pressure
+    from kustosz.retention.pressure import relieve_pressure
 
     v = sqlite_web_vault
     relieve_pressure(v, actor="test", free_space=lambda: (1, 100))

@@ -21,7 +21,7 @@ from kustosz.db.models import Alert, Source
 from kustosz.errors import ConfigError
 from kustosz.index.sources import add_source
 from kustosz.ingest.camera.health import open_gap, set_status
-from kustosz.ingest.events.counters import add_counts
+from kustosz.ingest.chunks.counters import add_counts
 from kustosz.vault import Vault
 from kustosz.web.gate import SCOPES
 

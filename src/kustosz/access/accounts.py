@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.access import contractors, directory, passwords, throttle, tokens
+from kustosz.access import agreements, directory, passwords, throttle, tokens
 from kustosz.audit import append as audit
 from kustosz.db.access import Account, WebSession
 from kustosz.db.custody import User
@@ -163,14 +163,14 @@ def authenticate(session: Session, name: str, password: str, client: str,
             return LoginResult(None, "Nieprawidłowy lub już użyty kod jednorazowy.", True)
         account.totp_last_step = step
     throttle.succeeded(session, name, client)
-    if contractors.ended(user, now):
+    if agreements.ended(user, now):
         # The password was right, so the person may hear why [004 §6.3]; nothing opens.
         audit(session, user.name, "login.refused", user.name,
               {"client": client, "why": "contractor agreement ended",
                "agreement": user.contractor_agreement,
                "until": user.contractor_until.isoformat() if user.contractor_until else None})
         session.flush()
-        return LoginResult(None, contractors.ended_pl(user))
+        return LoginResult(None, agreements.ended_pl(user))
     if not account.directory and passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = passwords.hash_password(password)
     session.flush()
@@ -231,7 +231,7 @@ def session_for(session: Session, token: str | None, now: datetime | None = None
     if row.last_seen_at + timedelta(minutes=IDLE_MINUTES) <= now:
         return None
     user = session.get(User, row.user_id)
-    if user is None or not user.active or contractors.ended(user, now):
+    if user is None or not user.active or agreements.ended(user, now):
         return None
     if (now - row.last_seen_at).total_seconds() > 60:
         row.last_seen_at = now

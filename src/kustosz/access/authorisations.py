@@ -8,7 +8,6 @@ revoked, not yet valid, or held by someone no longer eligible, it opens nothing.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +19,11 @@ from kustosz.db.access import Authorisation
 from kustosz.db.custody import User
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, InputError
+from kustosz.kinds import KINDS, by_action
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.policy.model import Duties
+from kustosz.states import AuthorisationState
 
 ACTIONS: dict[str, str] = {
     "live": "podgląd bieżący (obraz z kamer na żywo)",
@@ -33,9 +34,8 @@ ACTIONS: dict[str, str] = {
     "mail": "przegląd danych z monitoringu poczty elektronicznej (metadane wiadomości)",
     "events": "przegląd zdarzeń z monitoringu aktywności w systemach informatycznych",
 }
-SOURCE_KINDS: dict[str, str] = {"camera": "kamery", "phone": "linie telefoniczne",
-                                "mailbox": "dzienniki poczty elektronicznej",
-                                "endpoint": "źródła zdarzeń IT"}
+# Each kind of source as an authorisation lists it ("wszystkie kamery"), from the registry.
+SOURCE_KINDS: dict[str, str] = {k.name.value: k.sources_pl for k in KINDS.values()}
 # Which roles make a person eligible for which action (DESIGN: People and language).
 ELIGIBLE: dict[str, frozenset[str]] = {
     "live": frozenset({"operator", "viewer"}),
@@ -52,27 +52,24 @@ ELIGIBLE: dict[str, frozenset[str]] = {
 }
 # What each action may open. Mail and events are separate actions so that an authorisation
 # to look into security events does not open correspondence (Kodeks pracy art. 22³).
+# (kustosz.kinds: each kind lists the actions that open it.)
 ACTION_KINDS: dict[str, frozenset[str]] = {
-    "live": frozenset({"camera"}), "playback": frozenset({"camera"}),
-    "listening": frozenset({"phone"}), "calls": frozenset({"phone"}),
-    "export": frozenset({"camera", "phone", "mailbox", "endpoint"}),
-    "mail": frozenset({"mailbox"}), "events": frozenset({"endpoint"}),
-}
+    a: frozenset(k.value for k in by_action(a)) for a in ACTIONS}
 
 
 def eligible(user: User, action: str) -> bool:
     return user.active and bool(set(user.roles) & ELIGIBLE.get(action, frozenset()))
 
 
-def state(a: Authorisation, now: datetime | None = None) -> str:
+def state(a: Authorisation, now: datetime | None = None) -> AuthorisationState:
     now = now or datetime.now(UTC)
     if a.revoked_at is not None:
-        return "revoked"
+        return AuthorisationState.REVOKED
     if now < a.valid_from:
-        return "future"
+        return AuthorisationState.FUTURE
     if now >= a.valid_to:
-        return "expired"
-    return "active"
+        return AuthorisationState.EXPIRED
+    return AuthorisationState.ACTIVE
 
 
 STATES_PL = {"active": "obowiązuje", "revoked": "odwołane", "future": "jeszcze nie obowiązuje",
@@ -237,25 +234,3 @@ def scope_pl(a: Authorisation) -> str:
     where = ", ".join([*(f"źródło {n}" for n in a.sources),
                        *(f"wszystkie {SOURCE_KINDS[k]}" for k in a.source_kinds)])
     return f"{what} — {where}"
-
-
-def document_data(session: Session, policy: Any, a: Authorisation) -> dict[str, Any]:
-    """Data for authorisation.typ (004 annex 1)."""
-    from kustosz.access.users import printed
-    from kustosz.custody.papers import blank
-
-    holder = session.get(User, a.holder_id)
-    tz = policy.timezone
-    data = blank("authorisation", policy)
-    data.update({"number": f"{a.id}/{a.issued_at.astimezone(tz).year}",
-                 "date": a.issued_at.astimezone(tz).strftime("%d.%m.%Y"),
-                 "holder": printed(session, holder.name) if holder else "",
-                 "scope": scope_pl(a),
-                 "valid_from": a.valid_from.astimezone(tz).strftime("%d.%m.%Y"),
-                 "valid_to": a.valid_to.astimezone(tz).strftime("%d.%m.%Y")})
-    if holder is not None and contractors.is_contractor(holder):
-        # 004 §6.3 and annex 1: the contractor's variant names the processing agreement
-        data["contractor"] = {"agreement": holder.contractor_agreement,
-                              "until": holder.contractor_until.strftime("%d.%m.%Y")
-                              if holder.contractor_until else None}
-    return data

@@ -38,6 +38,7 @@ from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
 from kustosz.documents.words import count_pl
 from kustosz.limits import check_texts
+from kustosz.states import CopyState, RecordingState
 
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
 LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recorded material)
@@ -315,12 +316,12 @@ def _copy_sources(session: Session, copy: Copy) -> list[Source]:
 def scope_of(session: Session, vs: ViewingSession) -> Scope:
     if vs.copy_id is not None:
         copy = session.get(Copy, vs.copy_id)
-        if copy is None or copy.state != "kept":
+        if copy is None or copy.state != CopyState.KEPT:
             raise Refused(Reason.MATERIAL_GONE)
         return Scope(_copy_sources(session, copy), copy=copy)
     if vs.recording_id is not None:
         rec = session.get(Recording, vs.recording_id)
-        if rec is None or rec.state != "stored":
+        if rec is None or rec.state != RecordingState.STORED:
             raise Refused(Reason.MATERIAL_GONE)
         return Scope([session.get(Source, rec.source_id)], recording=rec)
     source = session.get(Source, vs.source_id) if vs.source_id else None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.agreements import ended
 from kustosz.audit import append as audit
 from kustosz.db.access import ApiToken
 from kustosz.db.custody import User
@@ -77,8 +78,6 @@ def resolve(session: Session, token: str, now: datetime | None = None) -> Resolv
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    from kustosz.access.contractors import ended
-
     if ended(user, now):  # a contractor's agreement is over [004 §6.3]
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import http.client
 import json
 import smtplib
 import socket
@@ -21,19 +22,34 @@ import urllib.request
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-from kustosz.alerts.messages import Message
+from kustosz.alerts.messages import Message, chat_text
 from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
+from kustosz.logs import keep_out_of_logs
 
 NAMES_PL = {"email": "e-mail", "webhook": "webhook", "syslog": "syslog"}
 REASONS_PL = {
     "auth": "serwer pocztowy odrzucił logowanie",
+    "no_auth": "serwer pocztowy nie oferuje logowania (AUTH) — usuń użytkownika i hasło albo "
+               "włącz STARTTLS (wiele serwerów oferuje logowanie dopiero po nim)",
+    "auth_plain": "serwer pocztowy nie oferuje logowania AUTH PLAIN, potrzebnego dla hasła z "
+                  "polskimi literami — zmień hasło na takie bez polskich liter",
     "password_file": "nie można odczytać pliku z hasłem albo mogą go czytać inni",
+    "password": "nie można odczytać zapisanego hasła do serwera pocztowego",
     "refused": "serwer odrzucił wiadomość",
     "unreachable": "serwer jest nieosiągalny",
     "tls": "nie udało się nawiązać szyfrowanego połączenia",
     "http": "adres webhooka odpowiedział błędem",
-    "error": "nieoczekiwany błąd",
+    "http_auth": "adres webhooka odmówił dostępu (401/403): sprawdź użytkownika, hasło albo "
+                 "token w adresie",
+    "bad_url": "adres webhooka jest nieprawidłowy: popraw go na stronie „Powiadomienia o "
+               "alarmach” albo w kustosz.toml",
+    "webhook_url": "nie można użyć zapisanego adresu webhooka: wpisz go ponownie na stronie "
+                   "„Powiadomienia o alarmach”",
+    "address": "serwer pocztowy nie przyjmie adresu nadawcy albo odbiorcy (np. polskie "
+               "litery w adresie)",
+    "error": "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)",
 }
 
 
@@ -58,6 +74,7 @@ def read_password(path: Path) -> str:
         raise ChannelError("password_file", f"the password file {path} is not UTF-8") from None
     if not lines or not lines[0]:
         raise ChannelError("password_file", f"the password file {path} is empty")
+    keep_out_of_logs(lines[0])
     return lines[0]
 
 
@@ -82,14 +99,33 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
 class Email:
     name = "email"
 
-    def __init__(self, cfg: EmailChannel, timeout_s: float = 10.0) -> None:
-        self.cfg, self.timeout_s = cfg, timeout_s
+    def __init__(self, cfg: EmailChannel, timeout_s: float = 10.0,
+                 secrets: Any = None) -> None:
+        self.cfg, self.timeout_s, self.secrets = cfg, timeout_s, secrets
 
-    def send(self, msg: Message) -> None:
+    def _password(self) -> str | None:
         cfg = self.cfg
-        password = read_password(cfg.password_file) if cfg.password_file else None
+        if cfg.password_file:
+            return read_password(cfg.password_file)
+        if cfg.password_sealed:  # typed in the web, sealed with the vault's secrets key
+            from kustosz.alerts.settings import PASSWORD_WHAT
+
+            if self.secrets is None:
+                raise ChannelError("password", "the relay's stored password cannot be "
+                                   "opened: the vault's secrets key is not loaded")
+            try:
+                return str(self.secrets.open(cfg.password_sealed, PASSWORD_WHAT))
+            except Exception as exc:
+                raise ChannelError("password", "the relay's stored password cannot be "
+                                   f"opened: {type(exc).__name__}") from None
+        return None
+
+    def send(self, msg: Message, to: tuple[str, ...] | None = None) -> None:
+        cfg = self.cfg
+        to = to or cfg.to
+        password = self._password()
         mail = EmailMessage()
-        mail["Subject"], mail["From"], mail["To"] = msg.subject, cfg.sender, ", ".join(cfg.to)
+        mail["Subject"], mail["From"], mail["To"] = msg.subject, cfg.sender, ", ".join(to)
         mail["Date"] = email.utils.formatdate(localtime=False)
         mail["Message-ID"] = email.utils.make_msgid(domain=cfg.sender.rpartition("@")[2])
         mail["Auto-Submitted"] = "auto-generated"
@@ -104,13 +140,18 @@ class Email:
                 if cfg.starttls:
                     smtp.starttls(context=context)
                 if cfg.user and password is not None:
+                    smtp.ehlo_or_helo_if_needed()
+                    if not smtp.has_extn("auth"):  # not a refusal: nothing to log in to
+                        raise ChannelError("no_auth", f"the relay {where} offers no login "
+                                           "(AUTH)" + ("" if cfg.starttls or cfg.tls else
+                                                       " without STARTTLS"))
                     _login(smtp, cfg.user, password)
-                smtp.send_message(mail, cfg.sender, list(cfg.to))
+                smtp.send_message(mail, cfg.sender, list(to))
         except smtplib.SMTPAuthenticationError as exc:
             raise ChannelError("auth", f"the relay {where} refused the login of user "
                                f"{cfg.user!r} ({exc.smtp_code})") from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise ChannelError("auth", f"the relay {where}: {exc}") from None
+            raise ChannelError("auth_plain", f"the relay {where}: {exc}") from None
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                 smtplib.SMTPDataError) as exc:
             raise ChannelError("refused", f"the relay {where} refused the message: "
@@ -120,28 +161,74 @@ class Email:
         except (OSError, smtplib.SMTPException) as exc:
             raise ChannelError("unreachable", f"the relay {where}: "
                                f"{type(exc).__name__}: {exc}") from None
+        except (ValueError, UnicodeError) as exc:  # e.g. an address smtplib cannot encode
+            raise ChannelError("address", f"the relay {where}: {type(exc).__name__}") from None
 
 
 class Webhook:
     name = "webhook"
 
-    def __init__(self, cfg: WebhookChannel) -> None:
-        self.cfg = cfg
-        self.host = urllib.parse.urlsplit(cfg.url).netloc.rpartition("@")[2]
+    def __init__(self, cfg: WebhookChannel, secrets: Any = None) -> None:
+        self.cfg, self.secrets = cfg, secrets
+        try:
+            self.host = urllib.parse.urlsplit(cfg.url).hostname or "?"
+        except ValueError:  # send() names the bad address
+            self.host = "?"
+
+    def _url(self) -> str:
+        if not self.cfg.url_sealed:
+            return self.cfg.url
+        from kustosz.alerts.settings import WEBHOOK_WHAT
+
+        if self.secrets is None:
+            raise ChannelError("webhook_url", "the webhook's stored address cannot be opened: "
+                               "the vault's secrets key is not loaded")
+        try:
+            return str(self.secrets.open(self.cfg.url_sealed, WEBHOOK_WHAT))
+        except Exception as exc:
+            raise ChannelError("webhook_url", "the webhook's stored address cannot be "
+                               f"opened: {type(exc).__name__}") from None
 
     def send(self, msg: Message) -> None:
-        body = json.dumps(msg.payload, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(self.cfg.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Kustosz"})
+        # every payload carries a text a chat's incoming webhook posts (test messages and
+        # digests composed elsewhere included)
+        payload = {**msg.payload, "text": msg.payload.get("text")
+                   or chat_text(msg.subject, msg.body)}
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Kustosz"}
         try:
+            parts = urllib.parse.urlsplit(self._url())
+            if parts.username is not None or parts.password is not None:
+                # urllib refuses user:pass@ in an address (InvalidURL): HTTP Basic instead
+                who = urllib.parse.unquote(parts.username or "") + ":" + \
+                    urllib.parse.unquote(parts.password or "")
+                keep_out_of_logs(who)
+                headers["Authorization"] = "Basic " + base64.b64encode(
+                    who.encode("utf-8")).decode("ascii")
+                parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+            request = urllib.request.Request(urllib.parse.urlunsplit(parts), data=body,
+                                             method="POST", headers=headers)
             with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as answer:
                 answer.read(1024)
+        except ChannelError:
+            raise
         except urllib.error.HTTPError as exc:
-            raise ChannelError("http", f"the webhook at {self.host} answered {exc.code}") \
+            reason = "http_auth" if exc.code in (401, 403) else "http"
+            raise ChannelError(reason, f"the webhook at {self.host} answered {exc.code}") \
                 from None
-        except (OSError, ValueError) as exc:
+        except ssl.SSLError as exc:
+            raise ChannelError("tls", f"TLS with the webhook at {self.host} failed: "
+                               f"{exc.reason}") from None
+        except (http.client.InvalidURL, ValueError):
+            raise ChannelError("bad_url", f"the webhook's address (host {self.host}) is "
+                               "not a valid URL") from None
+        except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ChannelError("unreachable", f"the webhook at {self.host}: {reason}") from None
+            raise ChannelError("unreachable", f"the webhook at {self.host}: "
+                               f"{type(exc).__name__}: {reason}") from None
+        except Exception as exc:  # never a bare "unexpected error" without a reason
+            raise ChannelError("unreachable", f"the webhook at {self.host}: "
+                               f"{type(exc).__name__}") from None
 
 
 _SEVERITY = {"error": 3, "warning": 4, "notice": 5}
@@ -158,8 +245,9 @@ def syslog_line(msg: Message, hostname: str | None = None) -> bytes:
     p = msg.payload
     stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     host = (hostname or socket.gethostname() or "-").split(".")[0][:255]
-    sd = (f'[kustosz@32473 kind="{_sd(p["kind"])}" event="{_sd(p["event"])}" '
-          f'source="{_sd(p["source"] or "")}" alert="{_sd(p["alert_id"])}"]')
+    # .get: a test message or a digest has no source nor alert
+    sd = (f'[kustosz@32473 kind="{_sd(p.get("kind", ""))}" event="{_sd(p.get("event", ""))}" '
+          f'source="{_sd(p.get("source") or "")}" alert="{_sd(p.get("alert_id") or "")}"]')
     head = f"<{FACILITY * 8 + _SEVERITY[msg.severity]}>1 {stamp} {host} kustosz - alert {sd} "
     return head.encode("utf-8") + b"\xef\xbb\xbf" + msg.subject.encode("utf-8")
 
@@ -175,18 +263,20 @@ class Syslog:
             family = socket.getaddrinfo(self.cfg.host, self.cfg.port, type=socket.SOCK_DGRAM)[0]
             with socket.socket(family[0], socket.SOCK_DGRAM) as sock:
                 sock.sendto(syslog_line(msg), family[4])
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA refuses
             raise ChannelError("unreachable", f"syslog {self.cfg.host}:{self.cfg.port}: "
-                               f"{exc.strerror or exc}") from None
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
-def build(channels: dict[str, object]) -> dict[str, Email | Webhook | Syslog]:
+def build(channels: dict[str, object], secrets: Any = None
+          ) -> dict[str, Email | Webhook | Syslog]:
+    """``secrets``: the vault's SecretBox, for a relay password typed in the web."""
     made: dict[str, Email | Webhook | Syslog] = {}
     for name, cfg in channels.items():
         if isinstance(cfg, EmailChannel):
-            made[name] = Email(cfg)
+            made[name] = Email(cfg, secrets=secrets)
         elif isinstance(cfg, WebhookChannel):
-            made[name] = Webhook(cfg)
+            made[name] = Webhook(cfg, secrets=secrets)
         elif isinstance(cfg, SyslogChannel):
             made[name] = Syslog(cfg)
     return made

@@ -25,15 +25,30 @@ class Message:
     payload: dict[str, Any]
 
 
+def chat_text(subject: str, body: str) -> str:
+    """What a chat's incoming webhook (Mattermost, Slack, Teams take ``{"text": …}``) posts:
+    the subject, and the body's first line when it says more."""
+    first = body.strip().splitlines()[0].strip() if body.strip() else ""
+    bare = subject.removeprefix("[Kustosz] ")
+    return subject if not first or first.rstrip(".") == bare.rstrip(".") \
+        else f"{subject}\n{first}"
+
+
 def local(at: datetime, tz: ZoneInfo = WARSAW) -> str:
     return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
 
 def duration_pl(span: timedelta) -> str:
-    """"45 s", "12 min", "3 godz. 20 min", "2 dni 4 godz." — abbreviations need no plural."""
-    s = max(0, int(span.total_seconds()))
+    """"45 s", "1 min 44 s", "12 min", "3 godz. 20 min", "2 dni 4 godz." — abbreviations need
+    no plural. Seconds count under 10 minutes; above, minutes are rounded to the nearest (a
+    1 min 44 s gap is not "1 min"), hours and days keep the rounded minutes."""
+    s = max(0, round(span.total_seconds()))
     if s < 60:
         return f"{s} s"
+    if s < 600:
+        m, sec = divmod(s, 60)
+        return f"{m} min" + (f" {sec} s" if sec else "")
+    s = (s + 30) // 60 * 60  # to the nearest minute
     if s < 3600:
         return f"{s // 60} min"
     if s < 86400:
@@ -51,6 +66,24 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
     "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),
+    "disk_full": ("Dysk pełny — nagrania nie są zapisywane (od {since})",
+                  "Dysk znów ma wolne miejsce — nagrywanie wznowione (przerwa {span})"),
+    "disk_full_held": ("Brak miejsca na dysku, a pozostały tylko nagrania objęte "
+                       "zabezpieczeniem (od {since})",
+                       "Na dysku znów jest wolne miejsce poza nagraniami zabezpieczonymi"),
+    "recorder_restarting": ("Rejestrator kamery „{name}” uruchamia się ponownie w pętli "
+                            "(od {since})",
+                            "Rejestrator kamery „{name}” znów pracuje stabilnie"),
+    "disk_forecast": ("Prognoza: dysk zapełni się w ciągu kilku dni ({since})",
+                      "Prognoza zajętości dysku znów powyżej progu"),
+    "sweep": ("Usuwanie nagrań po terminie nie działa (od {since})",
+              "Usuwanie nagrań po terminie znów działa (przerwa {span})"),
+    "audit_verify": ("Dziennik zdarzeń nie przeszedł sprawdzenia ({since})",
+                     "Dziennik zdarzeń znów przechodzi sprawdzenie"),
+    "cert_expiring": ("Certyfikat HTTPS wkrótce wygaśnie ({since})",
+                      "Certyfikat HTTPS odnowiony"),
+    "backup": ("Kopia zapasowa skarbca nie powiodła się albo jej brakuje (od {since})",
+               "Kopia zapasowa skarbca znów się udała"),
     "other": ("Alarm od {since}", "Alarm ustał (trwał {span})"),
 }
 
@@ -60,7 +93,8 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
     kind, event, name = item["kind"], item["event"], item.get("source") or ""
     since = datetime.fromisoformat(item["since"])
     at = datetime.fromisoformat(item["at"])
-    start, clear = _WHAT.get(kind, _WHAT["other"])
+    # A row kind with words of its own (two problems of one alert kind) before its kind's.
+    start, clear = _WHAT.get(item.get("row_kind") or "") or _WHAT.get(kind, _WHAT["other"])
     words = {"name": name, "since": local(since), "span": duration_pl(at - since)}
     if event == "clear":
         subject = clear.format(**words)
@@ -73,13 +107,16 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
         lines = [item.get("text") or subject]
         if event == "repeat":
             lines.append(f"Problem nadal trwa ({duration_pl(at - since)}, stan na {local(at)}).")
-        severity = "error" if kind in ("camera_down", "phone_down", "disk") else "warning"
-    lines += ["", "Wiadomość wysłana automatycznie przez Kustosz"
+        severity = "error" if kind in ("camera_down", "phone_down", "disk", "disk_full", "sweep",
+                                       "audit_verify") else "warning"
+    lines += ["", "Wiadomość wysłana automatycznie przez Kustosza"
               + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
     payload = {"kind": kind, "alert_kind": item.get("row_kind"), "event": event,
                "source": name or None, "since": since.isoformat(), "at": at.isoformat(),
-               "alert_id": item["alert"], "subject": subject, "text": item.get("text")}
-    return Message(f"[Kustosz] {subject}", "\n".join(lines) + "\n", severity, payload)
+               "alert_id": item["alert"], "subject": subject, "detail": item.get("text")}
+    body = "\n".join(lines) + "\n"
+    payload["text"] = chat_text(f"[Kustosz] {subject}", body)
+    return Message(f"[Kustosz] {subject}", body, severity, payload)
 
 
 _MANY = {  # kind key -> (start, clear) headings of a message that gathers several alerts
@@ -99,11 +136,13 @@ def compose_many(items: list[dict[str, Any]], office: str = "") -> Message:
     shown = ", ".join(names[:5]) + (f" i {len(names) - 5} innych" if len(names) > 5 else "")
     subject = f"{clear if event == 'clear' else start} ({len(items)}): {shown}"
     lines = [s.subject.removeprefix("[Kustosz] ") for s in singles]
-    lines += ["", "Wiadomość wysłana automatycznie przez Kustosz"
+    lines += ["", "Wiadomość wysłana automatycznie przez Kustosza"
               + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
     severity = max((s.severity for s in singles), key=["notice", "warning", "error"].index)
     payload = {"kind": kind, "alert_kind": items[0].get("row_kind"), "event": event,
                "source": None, "since": min(i["since"] for i in items),
                "at": max(i["at"] for i in items), "alert_id": None, "subject": subject,
-               "text": None, "count": len(items), "alerts": [s.payload for s in singles]}
-    return Message(f"[Kustosz] {subject}", "\n".join(lines) + "\n", severity, payload)
+               "detail": None, "count": len(items), "alerts": [s.payload for s in singles]}
+    body = "\n".join(lines) + "\n"
+    payload["text"] = f"[Kustosz] {subject}\n" + "\n".join(lines[:len(singles)])
+    return Message(f"[Kustosz] {subject}", body, severity, payload)

@@ -23,21 +23,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from kustosz.alerts.channels import REASONS_PL, ChannelError, build
+from kustosz.alerts.channels import ChannelError, build
 from kustosz.alerts.kinds import KINDS, Kind, kind_of
 from kustosz.alerts.messages import Message, compose, compose_many
+from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
-from kustosz.db.models import Alert, Setting, Source
+from kustosz.db.models import Alert, Source
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-STATE_KEY = "alerts.notifier"
 POLL_S = 5.0
 RETRY_S = 60.0
 GATHER_AT = 3  # this many alerts of one kind starting (or clearing) at once: one message
@@ -50,45 +51,81 @@ class Channel(Protocol):
     def send(self, msg: Message) -> None: ...
 
 
-def load_state(session: Any) -> dict[str, Any]:
-    row = session.get(Setting, STATE_KEY)
-    state = json.loads(row.value) if row is not None else {}
-    for key in ("open", "once", "queues", "channels"):
-        state.setdefault(key, {})
-    state.setdefault("seq", 0)
-    return state
-
-
-def _save(session: Any, state: dict[str, Any]) -> None:
-    session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
-
-
 class Notifier:
     def __init__(self, vault: Vault, config: AlertsConfig | None = None,
                  channels: dict[str, Channel] | None = None, poll_s: float | None = None,
-                 retry_s: float | None = None) -> None:
+                 retry_s: float | None = None, tls: Any = None) -> None:
+        """Without ``config`` the settings in force are read again at each pass
+        (kustosz.toml with the web's changes, kustosz.alerts.settings). ``tls``: the
+        certificate `serve` serves, watched by the cert_expiring check."""
+        from kustosz.alerts.checks import Checks
+
         self.vault = vault
-        self.config = config if config is not None else vault.config.alerts
+        self._follow = config is None and channels is None
+        self.config = config if config is not None else self._in_force()
         self.channels: dict[str, Channel] = channels if channels is not None \
-            else build(self.config.channels)  # type: ignore[assignment]
+            else build(self.config.channels, self._secrets())  # type: ignore[assignment]
         self.poll_s = POLL_S if poll_s is None else poll_s
         self.retry_s = RETRY_S if retry_s is None else retry_s
+        self.checks = Checks(vault, self.config.forecast_days,
+                             tls.not_after if tls is not None else None,
+                             str(tls.cert) if tls is not None else None)
+        self._checked = 0.0
+
+    def _in_force(self) -> AlertsConfig:
+        from kustosz.alerts.settings import effective
+
+        return effective(self.vault)
+
+    def _secrets(self) -> Any:
+        try:
+            return self.vault.secrets
+        except RuntimeError:  # a vault opened without its secrets key (some tests)
+            return None
+
+    def refresh(self) -> None:
+        """Take in the settings changed on the web page since the last pass."""
+        if not self._follow:
+            return
+        config = self._in_force()
+        if config != self.config:
+            self.config = config
+            self.channels = build(config.channels, self._secrets())  # type: ignore[assignment]
+            self.checks.forecast_days = config.forecast_days
+            log.info("alert settings changed; channels now: %s",
+                     ", ".join(self.channels) or "none")
 
     def settings(self, kind: Kind) -> tuple[timedelta, timedelta | None]:
         return self.config.kinds.get(kind.key, (kind.grace, kind.repeat))
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        if not self.channels:
-            return
-        log.info("alert notifier: channels %s", ", ".join(self.channels))
+        """Until ``stop``: the checks that raise rows (every `checks.EVERY_S`), the
+        messages, the daily digest. Without channels the rows still reach the dashboard."""
+        from kustosz.alerts.checks import EVERY_S
+
+        log.info("alert notifier: channels %s", ", ".join(self.channels) or "none")
         while True:
             try:
-                self.tick()
+                self.refresh()
+                if time.monotonic() - self._checked >= EVERY_S or not self._checked:
+                    self._checked = time.monotonic()
+                    self.checks.run()
+                if self.channels:
+                    self.tick()
+                self.digest()
             except Exception:  # a surprise must not end the notifier for good
                 log.exception("alert notifier pass failed")
             if stop.wait(self.poll_s):
                 return
+
+    def digest(self, now: datetime | None = None) -> bool:
+        """The DPO's daily digest, once a day at `[alerts] digest_at` (kustosz.alerts.digest)."""
+        from kustosz.alerts.digest import send_if_due
+
+        email = self.channels.get("email")
+        return send_if_due(self.vault, self.config, email, now or datetime.now(UTC),
+                           self.retry_s)
 
     def tick(self, now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
@@ -125,7 +162,7 @@ class Notifier:
                     del state["queues"][name]
                     state["channels"].pop(name, None)
             if json.dumps(state, sort_keys=True) != before:
-                _save(s, state)
+                save_state(s, state)
 
     def _lasting(self, s: Any, state: dict[str, Any], row: Alert, kind: Kind,
                  names: dict[int, str], now: datetime) -> None:
@@ -218,7 +255,7 @@ class Notifier:
             state = load_state(s)
             state["queues"][name] = [q for q in state["queues"].get(name, [])
                                      if q["n"] not in sent]
-            _save(s, state)
+            save_state(s, state)
 
     def _failed(self, name: str, exc: ChannelError, now: datetime) -> None:
         with self.vault.transaction() as s:
@@ -228,7 +265,7 @@ class Notifier:
                           next_try=(now + timedelta(seconds=self.retry_s)).isoformat())
             state["channels"][name] = status
             waiting = len(state["queues"].get(name, []))
-            _save(s, state)
+            save_state(s, state)
         log.error("alert channel %s failed: %s; %d message(s) wait, retried in %.0f s", name,
                   exc, waiting, self.retry_s)
 
@@ -236,7 +273,7 @@ class Notifier:
         with self.vault.transaction() as s:
             state = load_state(s)
             state["channels"].pop(name, None)
-            _save(s, state)
+            save_state(s, state)
         log.info("alert channel %s works again; what waited was sent", name)
 
 
@@ -258,15 +295,4 @@ def _batches(queue: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return flat
 
 
-def channel_problems(session: Any) -> list[dict[str, Any]]:
-    """The failing channels for the dashboard: Polish name, since when, why, how many wait."""
-    from kustosz.alerts.channels import NAMES_PL
-
-    state = load_state(session)
-    return [{"name": NAMES_PL.get(name, name), "since": datetime.fromisoformat(st["since"]),
-             "reason": REASONS_PL.get(st.get("reason", "error"), REASONS_PL["error"]),
-             "waiting": len(state["queues"].get(name, []))}
-            for name, st in sorted(state["channels"].items())]
-
-
-__all__ = ["KINDS", "Notifier", "channel_problems", "load_state"]
+__all__ = ["KINDS", "STATE_KEY", "Notifier", "channel_problems", "load_state"]

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from kustosz.errors import ConfigError
+from kustosz.storage.durable import fsync_dir, fsync_file
 
 KEY_FILE = "secrets.key"
 PREFIX = "kustosz-sealed:1:"
@@ -109,17 +110,12 @@ def make_key(root: Path) -> SecretBox:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(base64.b64encode(key).decode("ascii") + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            fsync_file(f)
         with contextlib.suppress(FileExistsError):  # never replace a key another made
             os.link(tmp, key_path(root))
     finally:
         tmp.unlink(missing_ok=True)
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(folder)
     box = read_key(root)
     assert box is not None
     return box

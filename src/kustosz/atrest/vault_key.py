@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
@@ -29,15 +28,14 @@ from kustosz.audit import append as audit
 from kustosz.db.cameras import Camera
 from kustosz.db.models import Setting, Source
 from kustosz.errors import ConfigError
-
-if TYPE_CHECKING:
-    from kustosz.vault import Vault
+from kustosz.kinds import SourceKind
+from kustosz.vault_handle import VaultHandle
 
 log = logging.getLogger(__name__)
 FINGERPRINT = "secrets_key_fingerprint"
 
 
-def open_secrets(vault: Vault, box: SecretBox | None, actor: str,
+def open_secrets(vault: VaultHandle, box: SecretBox | None, actor: str,
                  forget_lost_key: bool = False) -> SecretBox:
     """``box``: the key file as `read_key` found it before the database was migrated.
     ``forget_lost_key``: a key that is gone for good is replaced, and the passwords sealed
@@ -76,7 +74,7 @@ def open_secrets(vault: Vault, box: SecretBox | None, actor: str,
     return box
 
 
-def _replace_lost_key(vault: Vault, actor: str) -> SecretBox:
+def _replace_lost_key(vault: VaultHandle, actor: str) -> SecretBox:
     """A new key, and every password sealed with the lost one forgotten, in one transaction
     with its audit entry (the key file is written before the commit: a failure leaves the
     old state)."""
@@ -138,7 +136,7 @@ def _clear_values(s: Session) -> bool:
 
 
 def _mailboxes(s: Session) -> list[Source]:
-    return list(s.execute(select(Source).where(Source.kind == "mailbox")).scalars())
+    return list(s.execute(select(Source).where(Source.kind == SourceKind.MAILBOX)).scalars())
 
 
 def _clear_imap(source: Source) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import AuditEntry
+from kustosz.storage.durable import write_atomic
 
 GENESIS = "0" * 64
 # Audit actions of custody (holds, requests, copies): each is followed by a signed checkpoint.
@@ -82,26 +83,6 @@ class AuditProblem:
         return f"{self.where or f'entry {self.seq}'}: {self.problem}"
 
 
-def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
-    """The main chain, the access chain, the viewing sessions and — when the vault's
-    `[audit] witness` is set — every signed checkpoint; return how many entries were checked
-    and the first problem (kustosz.audit.verifier.check has the whole report)."""
-    from kustosz.audit.verifier import check
-    from kustosz.audit.witness import public_key_of
-    from kustosz.config import read_config
-    from kustosz.errors import KustoszError
-
-    root = session.info.get("data_root")
-    witness, key = None, None
-    if isinstance(root, Path):  # a vault's session: its witness and key are known
-        witness, key = read_config(root).audit.witness, public_key_of(root)
-    try:
-        report = check(session, head_file, witness, key)
-    except KustoszError as exc:  # the witness missing or unreadable: the check fails, says why
-        return 0, AuditProblem(0, str(exc), "witness")
-    return report.entries, report.problems[0] if report.problems else None
-
-
 def walk(session: Session, head_file: Path | None = None,
          visit: Callable[[AuditEntry], None] | None = None
          ) -> tuple[int, AuditProblem | None]:
@@ -148,6 +129,6 @@ def write_head(head_file: Path, seq: int, digest: str) -> None:
     except (FileNotFoundError, ValueError, IndexError):
         current = 0
     if seq > current:
-        tmp = head_file.with_suffix(".tmp")
-        tmp.write_text(f"{seq} {digest}\n")
-        tmp.replace(head_file)
+        # Durably (fsync, rename, fsync the folder): after a power cut the head must not be
+        # older than entries the database has committed, or be missing.
+        write_atomic(head_file, f"{seq} {digest}\n")

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit import access_chain, witness
 from kustosz.audit.log import AuditProblem, walk
+from kustosz.config import read_config
 from kustosz.db.models import AuditEntry
-from kustosz.errors import InputError
+from kustosz.errors import InputError, KustoszError
 from kustosz.keys import fingerprint
 
 
@@ -212,3 +213,17 @@ def _check_lines(report: Report, lines: list[str], session: Session,
             break
     return parsed
 
+
+def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
+    """The main chain, the access chain, the viewing sessions and — when the vault's
+    `[audit] witness` is set — every signed checkpoint; return how many entries were checked
+    and the first problem (`check` has the whole report)."""
+    root = session.info.get("data_root")
+    witness_file, key = None, None
+    if isinstance(root, Path):  # a vault's session: its witness and key are known
+        witness_file, key = read_config(root).audit.witness, witness.public_key_of(root)
+    try:
+        report = check(session, head_file, witness_file, key)
+    except KustoszError as exc:  # the witness missing or unreadable: the check fails, says why
+        return 0, AuditProblem(0, str(exc), "witness")
+    return report.entries, report.problems[0] if report.problems else None

@@ -36,7 +36,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,9 +47,8 @@ from kustosz.audit import access_chain
 from kustosz.audit import log as audit_log
 from kustosz.db.models import Alert, AuditEntry, Setting
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
-
-if TYPE_CHECKING:
-    from kustosz.vault import Vault
+from kustosz.storage.durable import fsync_file
+from kustosz.vault_handle import VaultHandle
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +223,7 @@ def append_to_witness(session: Session, path: Path, key: Ed25519PrivateKey) -> l
             if lines:
                 f.seek(0, os.SEEK_END)
                 f.write(("\n".join(lines) + "\n").encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
+                fsync_file(f)
             return lines
         except OSError as exc:
             raise WitnessError(f"witness {path} cannot be written: {exc.strerror or exc}") \
@@ -260,7 +258,7 @@ WAIT_S = 5.0  # how long a custody action waits for the witness before it return
 LOCK_WAIT_S = 30.0  # how long a checkpoint waits for an earlier one still stuck on the witness
 
 
-def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome:
+def checkpoint(vault: VaultHandle, actor: str = ACTOR, force: bool = False) -> Outcome:
     """Make a checkpoint if the log moved, bring the witness up to date and send to syslog.
 
     Never raises for an unreachable witness: a custody action must not fail because a share
@@ -296,7 +294,7 @@ def checkpoint(vault: Vault, actor: str = ACTOR, force: bool = False) -> Outcome
         _local.release()
 
 
-def _remember_witness(vault: Vault, path: Path, actor: str) -> None:
+def _remember_witness(vault: VaultHandle, path: Path, actor: str) -> None:
     with vault.reading() as s:
         known = s.get(Setting, WITNESSED)
         if known is not None and known.value == str(path):
@@ -317,7 +315,7 @@ def witnessed_at(session: Session) -> str | None:
     return row.value if row is not None else None
 
 
-def _alert(vault: Vault, problem: str | None) -> None:
+def _alert(vault: VaultHandle, problem: str | None) -> None:
     with vault.transaction() as s:
         open_ = s.execute(select(Alert).where(Alert.kind == ALERT_KIND,
                                               Alert.cleared_at.is_(None))).scalars().all()
@@ -332,7 +330,7 @@ def _alert(vault: Vault, problem: str | None) -> None:
                 f"punkcie kontrolnym. Szczegóły: {problem}")))
 
 
-def after_custody(vault: Vault) -> None:
+def after_custody(vault: VaultHandle) -> None:
     """The hook of every committed custody action: a checkpoint, waited for at most `WAIT_S`
     (a hung share must not hang the action, which is committed already); never raises."""
 
@@ -354,7 +352,7 @@ def after_custody(vault: Vault) -> None:
             log.exception("could not raise the witness alert")
 
 
-def run_checkpoints(vault: Vault, stop: threading.Event) -> None:
+def run_checkpoints(vault: VaultHandle, stop: threading.Event) -> None:
     """`kustosz serve`'s loop: a checkpoint at start, every `checkpoint_minutes` and at stop."""
     interval = vault.config.audit.checkpoint_minutes * 60
     while True:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.atrest.sealing import RTSP_PASSWORD, SecretBox, secrets_of
 from kustosz.audit import append as audit
+from kustosz.cameras.codecs import BROWSER_CODECS
+from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.cameras.rules import (
     DEFAULT_SEGMENT_SECONDS,
     PURPOSES,
@@ -35,6 +37,7 @@ from kustosz.db.cameras import Camera, ClockOffset, Site, Zone
 from kustosz.db.models import Source
 from kustosz.errors import InputError, NotFound
 from kustosz.index.sources import add_source, get_source
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
@@ -144,7 +147,8 @@ def add_camera(session: Session, policy: Policy, spec: CameraSpec, actor: str) -
 
 def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zone,
                    address: RtspAddress, segment: float, actor: str) -> Camera:
-    source = add_source(session, policy, spec.name, "camera", actor, retention=spec.retention)
+    source = add_source(session, policy, spec.name, SourceKind.CAMERA, actor,
+                        retention=spec.retention)
     # Range queries rely on max_duration_s >= the longest segment (index/recordings.py); the
     # intake raises it further when a camera's keyframes make segments run longer.
     source.max_duration_s = max(source.max_duration_s, segment)
@@ -309,8 +313,6 @@ def recorder_notes(session: Session, policy: Policy,
     words from the state, the codec, the open gap's cause and the camera's own rules."""
     from kustosz.db.cameras import Gap, RecorderStatus
     from kustosz.errors import KustoszError
-    from kustosz.ingest.camera.health import CAUSES_PL
-    from kustosz.ingest.camera.recorder import BROWSER_CODECS
 
     causes = {g.source_id: g.cause for g in session.execute(
         select(Gap).where(Gap.end_at.is_(None)).order_by(Gap.start_at)).scalars()}
@@ -329,6 +331,9 @@ def recorder_notes(session: Session, policy: Policy,
             note = "łączenie z kamerą"
         elif st.state == "down":
             note = cause_pl or "przyczyna nieznana"
+        elif st.state == "disk_full":
+            note = ("brak miejsca na dysku; nagrywanie wznowi się samo, gdy Kustosz zwolni "
+                    "miejsce (usuwając najstarsze nagrania nieobjęte zabezpieczeniem)")
         elif st.state == "stopped":
             note = "rejestrator zatrzymany" + (f"; ostatni problem: {cause_pl}" if cause_pl
                                                else "")

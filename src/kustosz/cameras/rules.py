@@ -22,46 +22,10 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import InputError
+from kustosz.policy.video_law import BANNED_ZONE_KINDS, FORBIDDEN_ZONE_KINDS, PURPOSES, ZONE_KINDS
 
 if TYPE_CHECKING:
     from kustosz.policy.model import VideoRules
-
-# art. 22² §1 — code: Polish wording for documents and the UI.
-PURPOSES: dict[str, str] = {
-    "employee_safety": "zapewnienie bezpieczeństwa pracowników",
-    "property": "ochrona mienia",
-    "production_control": "kontrola produkcji",
-    "secrecy": "zachowanie w tajemnicy informacji, których ujawnienie mogłoby narazić "
-               "pracodawcę na szkodę",
-}
-
-ALLOWED_ZONE_KINDS: dict[str, str] = {
-    # Not among the rooms of art. 22² §2: forbidden only where the office's regulation
-    # excludes it (003 §1.2: "pomieszczeń socjalnych").
-    "social_room": "pomieszczenie socjalne",
-    "corridor": "korytarz",
-    "staircase": "klatka schodowa",
-    "entrance": "wejście",
-    "customer_hall": "sala obsługi klienta",
-    "outdoor": "teren wokół budynku",
-    "parking": "parking",
-    "server_room": "serwerownia",
-    "archive": "archiwum",
-    "ordinary": "inne pomieszczenie",
-}
-# Art. 22² §2: rooms monitoring does not cover unless necessary and unrecognisable.
-FORBIDDEN_ZONE_KINDS: dict[str, str] = {
-    "sanitary": "pomieszczenie sanitarne",
-    "changing_room": "szatnia",
-    "canteen": "stołówka",
-    "smoking_room": "palarnia",
-}
-# Art. 22² §1¹ (added 4 May 2019): "Monitoring nie obejmuje pomieszczeń udostępnionych
-# zakładowej organizacji związkowej" — no exception opens them, whatever the purpose.
-BANNED_ZONE_KINDS: dict[str, str] = {
-    "union_room": "pomieszczenie udostępnione zakładowej organizacji związkowej",
-}
-ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS, **BANNED_ZONE_KINDS}
 
 NOTICE_DAYS = 14  # art. 22² §7: "nie później niż 2 tygodnie przed jego uruchomieniem"
 SIGNAGE_DAYS = 1  # art. 22² §9: "nie później niż jeden dzień przed jego uruchomieniem"

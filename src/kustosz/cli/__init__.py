@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -11,6 +10,7 @@ from kustosz.atrest.modes import private_umask
 from kustosz.cli import (
     accounts,
     admin,
+    backup,
     cameras,
     custody,
     custody_docs,
@@ -25,6 +25,7 @@ from kustosz.cli import (
     tls,
 )
 from kustosz.cli.common import state
+from kustosz.logs import setup_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Kustosz — the monitoring vault of a public office.")
@@ -37,8 +38,7 @@ def _global(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
 ) -> None:
     state.data = data
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_cli(verbose)  # text on stderr, secrets and phone numbers masked (kustosz.logs)
 
 
 admin.register(app)
@@ -55,6 +55,7 @@ secrets_cmd.register(app)
 accounts.register(app)
 tls.register(app)
 doctor.register(app)
+backup.register(app)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kustosz.cli.common import (
@@ -84,6 +85,10 @@ def audit_verify(witness_path: Path | None = typer.Option(
         with vault.reading() as s:
             report = check(s, vault.head_file, path, public_key_of(vault.root))
         latest_at = local(report.latest.get("at"), vault) if report.latest else "—"
+        if witness_path is None:  # the vault's own witness: its verdict is the alert's
+            from kustosz.alerts.checks import note_verify
+
+            note_verify(vault, [str(p) for p in report.problems], by=actor())
     for problem in report.problems:
         err_console.print(f"audit log BROKEN at {problem}")
     if report.problems:
@@ -92,7 +97,7 @@ def audit_verify(witness_path: Path | None = typer.Option(
                   f"{report.access_records} access records verified")
     if path is None:
         err_console.print("no witness: a log cut together with audit.head, or rewritten with "
-                          "its chain recomputed, cannot be detected without one — set [audit] "
+                          "its chain recomputed, cannot be detected without one — set \\[audit] "
                           "witness in kustosz.toml or give --witness")
     elif report.latest is not None:
         console.print(f"witness {path}: {report.witnessed} signed checkpoints agree with the "
@@ -112,8 +117,8 @@ def audit_checkpoint() -> None:
         err_console.print(f"checkpoint recorded in the log but not witnessed: {outcome.problem}")
         raise typer.Exit(1)
     n = json.loads(outcome.entry.details)["n"] if outcome.entry is not None else "—"
-    console.print(f"checkpoint no. {n} made; {len(outcome.written)} line(s) written to "
-                  f"{where or 'no witness file (set [audit] witness)'}")
+    shown = escape(str(where)) if where else "no witness file (set \\[audit] witness)"
+    console.print(f"checkpoint no. {n} made; {len(outcome.written)} line(s) written to {shown}")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
+from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 sites_app = typer.Typer(no_args_is_help=True, help="Sites (budynki) holding monitored zones.")
@@ -218,7 +219,7 @@ def status_rows(vault: Vault) -> list[dict[str, Any]]:
                          .outerjoin(RecorderStatus, RecorderStatus.source_id == Source.id)
                          .order_by(Source.name)).all()
         last = dict(s.execute(select(Recording.source_id, func.max(Recording.end_at))
-                              .where(Recording.state == "stored")
+                              .where(Recording.state == RecordingState.STORED)
                               .group_by(Recording.source_id)).all())
         gaps = {g.source_id: g for g in s.execute(select(Gap).where(Gap.end_at.is_(None)))
                 .scalars()}

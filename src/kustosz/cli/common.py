@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kustosz.errors import InputError, KustoszError
 from kustosz.vault import Vault
@@ -39,7 +40,9 @@ def actor() -> str:
 
 def data_dir() -> Path:
     if state.data is None:
-        raise InputError("no data folder: pass --data DIR or set KUSTOSZ_DATA")
+        raise InputError("no data folder: pass --data DIR or set KUSTOSZ_DATA",
+                         pl="Nie podano folderu danych: dodaj --data FOLDER albo ustaw "
+                            "KUSTOSZ_DATA.")
     return state.data
 
 
@@ -52,6 +55,10 @@ def open_vault() -> Iterator[Vault]:
         vault.close()
 
 
+def _pl(what: str) -> str:
+    return "czas" if what == "time" else what
+
+
 def parse_time(text: str, what: str = "time") -> datetime:
     # A time as `local` shows it ("2026-11-21 10:00:00 +01:00") is taken back as it is.
     given = _SPACE_BEFORE_ZONE.sub("", text.strip())
@@ -60,9 +67,13 @@ def parse_time(text: str, what: str = "time") -> datetime:
                                        else given)
     except ValueError:
         raise InputError(f"{what} {text!r} is not an ISO 8601 time "
-                         "(e.g. 2026-11-21T10:00:00+01:00)") from None
+                         "(e.g. 2026-11-21T10:00:00+01:00)",
+                         pl=f"{_pl(what)}: „{text}” nie jest czasem w formacie ISO 8601 "
+                            "(np. 2026-11-21T10:00:00+01:00).") from None
     if value.tzinfo is None:
-        raise InputError(f"{what} {text!r} has no zone; add one, e.g. +01:00 or Z")
+        raise InputError(f"{what} {text!r} has no zone; add one, e.g. +01:00 or Z",
+                         pl=f"{_pl(what)}: „{text}” nie ma strefy czasowej; dopisz ją, np. "
+                            "+01:00 albo Z.")
     return value
 
 
@@ -71,14 +82,20 @@ def emit_json(payload: Any) -> None:
 
 
 def fails_cleanly(fn: F) -> F:
-    """Turn our errors into one line on stderr and exit status 2."""
+    """Turn our errors into one line on stderr (and the Polish words, where the error has
+    them, on a second) and exit status 2. The texts are escaped: a message naming
+    "[backup]" or a folder "kopia [1]" is shown as it is, not read as rich markup."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except KustoszError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                              soft_wrap=True)
+            if exc.pl and exc.pl != str(exc):
+                err_console.print(f"[bold red]błąd:[/] {escape(exc.pl)}", markup=True,
+                                  soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from kustosz.cli.common import console, fails_cleanly, local, state
 from kustosz.custody.holds import place_hold
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.files import ingest_file
+from kustosz.kinds import SourceKind
 from kustosz.retention import run_sweep
 from kustosz.vault import Vault
 
@@ -130,7 +131,7 @@ def demo(preset: str = typer.Option("pleszew", "--preset"),
                   f"(preset {preset})")
     with vault.transaction() as s:
         for name in ("hol-parter", "wejscie-glowne"):
-            add_source(s, vault.policy, name, "camera", "demo")
+            add_source(s, vault.policy, name, SourceKind.CAMERA, "demo")
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as tmp:
         clip = _sample_clip(Path(tmp))
@@ -198,7 +199,9 @@ def _serve(vault: Vault, port: int) -> None:
     console.print("[bold]kustosz serve[/] is recording kamera-demo; new 4-second segments "
                   "appear in `recordings list`. Ctrl-C stops.")
     try:
-        run_serve(vault, stop, web=("127.0.0.1", port), announce=console.print)
+        # soft_wrap: the one-time password's line whole, however narrow the terminal
+        run_serve(vault, stop, web=("127.0.0.1", port),
+                  announce=lambda text: console.print(text, soft_wrap=True))
     except KeyboardInterrupt:
         stop.set()
     console.print("demo stopped")

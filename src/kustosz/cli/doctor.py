@@ -16,9 +16,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -54,7 +56,9 @@ def check_modes(root: Path) -> Check:
     except ConfigError as exc:
         return Check("file modes", FAIL, _one_line(str(exc)))
     if found:
-        paths = [str(root) if p == "." else str(root / p) for p in found.changed]
+        # a file both readable by others and not the account's own is named once
+        paths = list(dict.fromkeys(str(root) if p == "." else str(root / p)
+                                   for p in found.changed))
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         return Check("file modes", FAIL,
                      f"readable by other local accounts: {shown}; run chmod -R go-rwx {root} "
@@ -62,23 +66,49 @@ def check_modes(root: Path) -> Check:
     return Check("file modes", OK, f"{root} and its keys are the Kustosz account's alone")
 
 
-def check_tls(config: VaultConfig, now: datetime) -> Check:
-    from kustosz.web.tls import check_tls as checked
-
+def check_tls(config: VaultConfig, now: datetime, serving: dict[str, Any] | None = None,
+              when: Callable[[str], str] = str) -> Check:
+    """HTTPS from kustosz.toml; when it names no certificate, from what `kustosz serve`
+    recorded at its last start (``serving``, kustosz.serving: --tls-cert is in no file).
+    ``when`` shows a recorded time to a person."""
     web = config.web
     if web.tls_cert is None and web.tls_key is None:
         if web.trusted_proxies:
             return Check("tls", OK, "HTTPS is left to the trusted reverse proxy "
                          "([web] trusted_proxies)")
-        return Check("tls", WARN, "not configured: the web app speaks plain HTTP; set [web] "
-                     "tls_cert and tls_key in kustosz.toml (kustosz tls self-signed makes a "
-                     "temporary pair)")
+        if serving:
+            started = f"kustosz serve started {when(serving.get('started_at', ''))} " \
+                      f"(PID {serving.get('pid', '?')})"
+            if serving.get("stopped_at"):
+                started += f", stopped {when(serving['stopped_at'])}"
+            source = f"not in kustosz.toml; as recorded by {started}"
+            if serving.get("scheme") == "https" and serving.get("tls_cert") \
+                    and serving.get("tls_key"):
+                return _check_pair(Path(serving["tls_cert"]), Path(serving["tls_key"]), now,
+                                   f" ({source}, given with --tls-cert/--tls-key)")
+            if serving.get("trusted_proxies"):
+                return Check("tls", OK, "HTTPS is left to the trusted reverse proxy "
+                             f"({source}, --trusted-proxy)")
+            return Check("tls", WARN, f"the web app speaks plain HTTP on "
+                         f"{serving.get('host')}:{serving.get('port')} ({source}): set "
+                         "[web] tls_cert and tls_key in kustosz.toml or give serve "
+                         "--tls-cert/--tls-key (kustosz tls self-signed makes a temporary pair)")
+        return Check("tls", WARN, "not configured in kustosz.toml, and kustosz serve has not "
+                     "recorded a start: the web app speaks plain HTTP unless serve is given "
+                     "--tls-cert/--tls-key; set [web] tls_cert and tls_key in kustosz.toml "
+                     "(kustosz tls self-signed makes a temporary pair)")
     if web.tls_cert is None or web.tls_key is None:
         return Check("tls", FAIL, "[web] tls_cert and tls_key must be given together")
+    return _check_pair(web.tls_cert, web.tls_key, now, "")
+
+
+def _check_pair(cert: Path, key: Path, now: datetime, source: str) -> Check:
+    from kustosz.web.tls import check_tls as checked
+
     try:
-        tls = checked(web.tls_cert, web.tls_key, now)
+        tls = checked(cert, key, now)
     except KustoszError as exc:
-        return Check("tls", FAIL, _one_line(str(exc)))
+        return Check("tls", FAIL, _one_line(str(exc)) + source)
     problems = []
     if tls.not_after - now < timedelta(days=TLS_WARN_DAYS):
         problems.append(f"expires on {tls.not_after:%Y-%m-%d} (within {TLS_WARN_DAYS} days): "
@@ -87,8 +117,8 @@ def check_tls(config: VaultConfig, now: datetime) -> Check:
         problems.append("self-signed (browsers warn): replace it with one from the office's "
                         "certificate authority")
     if problems:
-        return Check("tls", WARN, f"{web.tls_cert}: " + "; ".join(problems))
-    return Check("tls", OK, f"{web.tls_cert} valid until {tls.not_after:%Y-%m-%d}")
+        return Check("tls", WARN, f"{cert}{source}: " + "; ".join(problems))
+    return Check("tls", OK, f"{cert} valid until {tls.not_after:%Y-%m-%d}{source}")
 
 
 def check_clock(command: tuple[str, ...] = CLOCK_COMMAND) -> Check:
@@ -138,10 +168,58 @@ def check_witness(config: VaultConfig) -> Check:
     return Check("audit witness", OK, f"{path} is writable")
 
 
-def check_backup() -> Check:
-    return Check("backup", WARN, "backup age: not available yet (Kustosz has no backup "
-                 "command yet; this is not a failure): meanwhile copy the database with "
-                 "its online backup (sqlite3 .backup / pg_dump) and the data folder")
+def check_backup(root: Path, vault: Vault | None, now: datetime) -> Check:
+    """The age of the latest backup against the [backup] schedule (kustosz.backup)."""
+    from kustosz.backup import state as backup_state
+    from kustosz.backup.crypto import read_passphrase
+    from kustosz.backup.schedule import GRACE, INTERVAL, check_folder, read_settings
+
+    try:
+        settings = read_settings(root)
+    except ConfigError as exc:
+        return Check("backup", FAIL, _one_line(str(exc)))
+    state: dict[str, Any] = {}
+    if vault is not None:
+        try:
+            with vault.reading() as s:
+                state = backup_state.load(s)
+        except Exception:  # an old schema: the database check says so
+            state = {}
+    ok, failed = state.get("last_ok") or {}, state.get("last_failed") or {}
+    last = datetime.fromisoformat(ok["at"]) if ok.get("at") else None
+    age = now - last if last else None
+    shown = f"the latest backup is {_age(age)} old ({ok.get('path')})" if age is not None \
+        else "no backup has been made yet"
+    failed_after = failed.get("at") and (last is None
+                                         or datetime.fromisoformat(failed["at"]) > last)
+    why = f"; the last attempt failed: {_one_line(failed.get('why', '?'))}" \
+        if failed_after else ""
+    if settings is None:
+        return Check("backup", WARN, f"{shown}{why}; no schedule: add [backup] (folder, at, "
+                     "passphrase_file, keep) to kustosz.toml, or run kustosz backup --to DIR "
+                     "regularly")
+    try:
+        read_passphrase(settings.passphrase_file)
+        check_folder(settings.folder)
+    except KustoszError as exc:
+        return Check("backup", FAIL, f"{shown}; scheduled backups cannot run: "
+                     f"{_one_line(str(exc))}")
+    expected = INTERVAL + GRACE
+    if age is None or age > 2 * INTERVAL + GRACE:
+        return Check("backup", FAIL, f"{shown}{why}: daily backups at "
+                     f"{settings.at:%H:%M} into {settings.folder} are not succeeding; check "
+                     "the folder and the log of kustosz serve (or run kustosz backup)")
+    if age > expected or failed_after:
+        return Check("backup", WARN, f"{shown}{why}: a daily backup is due at "
+                     f"{settings.at:%H:%M}; check that kustosz serve runs and the folder "
+                     f"{settings.folder} is writable")
+    return Check("backup", OK, f"{shown}; daily at {settings.at:%H:%M} into "
+                 f"{settings.folder}, keeping {settings.keep}")
+
+
+def _age(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 
 # -- checks that read the vault ---------------------------------------------------------------
@@ -161,7 +239,7 @@ def open_read_mostly(root: Path, config: VaultConfig) -> Vault:
 
 
 def check_space(vault: Vault, now: datetime) -> Check:
-    from kustosz.retention.forecast import HORIZON_DAYS, forecast
+    from kustosz.index.forecast import HORIZON_DAYS, forecast
 
     free, total = vault.storage.free_bytes(), vault.storage.total_bytes()
     pct = free * 100 / total if total else 0.0
@@ -199,18 +277,21 @@ def check_allowlist(vault: Vault) -> Check:
     return Check("allow-list", OK, "workstations: " + " ".join(str(n) for n in nets))
 
 
-def check_alerts(vault: Vault) -> Check:
+def check_alerts(vault: Vault, when: Callable[[str], str] = str) -> Check:
     from kustosz.alerts.notifier import load_state
+    from kustosz.alerts.settings import effective
 
-    channels = vault.config.alerts.channels
+    channels = effective(vault).channels  # kustosz.toml with the web page's changes
     if not channels:
         return Check("alert channels", WARN, "none configured: alerts wait on the dashboard; "
-                     "add [alerts.email], [alerts.webhook] or [alerts.syslog] to kustosz.toml")
+                     "add [alerts.email], [alerts.webhook] or [alerts.syslog] to kustosz.toml "
+                     "or set them on the web page /admin/alerts")
     with vault.reading() as s:
         failing = load_state(s)["channels"]
     names = ", ".join(channels)
     if failing:
-        why = "; ".join(f"{name} since {st.get('since', '?')} ({st.get('reason', 'error')})"
+        why = "; ".join(f"{name} since {when(st['since']) if st.get('since') else '?'} "
+                        f"({st.get('reason', 'error')})"
                         for name, st in sorted(failing.items()))
         return Check("alert channels", WARN, f"{names} configured; failing: {why}: check "
                      "the relay/server (kustosz doctor --send-test tries each)")
@@ -228,7 +309,18 @@ def send_tests(vault: Vault, now: datetime) -> list[Check]:
               "Nie trzeba nic robić."),
         severity="notice", payload={"kind": "test", "event": "test", "at": now.isoformat()})
     results = []
-    for name, channel in build(vault.config.alerts.channels).items():
+    from kustosz.alerts.settings import effective
+
+    try:
+        secrets = vault.secrets
+    except RuntimeError:  # opened without Vault.open: the key file read as it is
+        from kustosz.atrest.sealing import read_key
+
+        try:
+            secrets = read_key(vault.root)
+        except KustoszError:
+            secrets = None
+    for name, channel in build(effective(vault).channels, secrets).items():
         try:
             channel.send(msg)
         except ChannelError as exc:
@@ -240,20 +332,42 @@ def send_tests(vault: Vault, now: datetime) -> list[Check]:
     return results
 
 
+def _serving(vault: Vault | None) -> tuple[dict[str, Any] | None, Callable[[str], str]]:
+    """What serve recorded about its web app, and times shown as every verb shows them."""
+    if vault is None:
+        return None, str
+    from kustosz import serving
+    from kustosz.cli.common import local
+
+    try:
+        with vault.reading() as s:
+            fact = serving.load(s)
+    except Exception:  # an old schema: the database check says so
+        fact = None
+    return fact, lambda value: local(value, vault)
+
+
 def run_checks(root: Path, send_test: bool = False, now: datetime | None = None) -> list[Check]:
     now = now or datetime.now(UTC)
     root = _absolute(root)
     config = read_config(root)  # not a vault at all: ConfigError, exit status 2
-    checks = [check_modes(root), check_tls(config, now), check_clock()]
+    checks = [check_modes(root)]
     try:
         vault = open_read_mostly(root, config)
     except KustoszError as exc:
-        checks.append(Check("database", FAIL, _one_line(str(exc))))
+        database = Check("database", FAIL, _one_line(str(exc)))
         vault = None
+    else:
+        database = None
+    fact, when = _serving(vault)
+    checks.append(check_tls(config, now, fact, when))
+    checks.append(check_clock())
+    if database is not None:
+        checks.append(database)
     if vault is not None:
         try:
             checks.append(check_space(vault, now))
-            checks.append(check_alerts(vault))
+            checks.append(check_alerts(vault, when))
             if send_test:
                 checks.extend(send_tests(vault, now))
             checks.append(check_witness(config))
@@ -263,10 +377,12 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
                                 f"{_one_line(str(exc))[:160]}); start the vault once "
                                 "(kustosz serve) to upgrade it"))
         finally:
+            # Its state is read apart: a database that cannot be read means "never".
+            checks.append(check_backup(root, vault, now))
             vault.close()
     else:
         checks.append(check_witness(config))
-    checks.append(check_backup())
+        checks.append(check_backup(root, None, now))
     return checks
 
 

@@ -20,6 +20,8 @@ def events_set(
     syslog_udp: str = typer.Option(None, "--syslog-udp", help="HOST:PORT; \"\" turns it off."),
     syslog_tcp: str = typer.Option(None, "--syslog-tcp", help="HOST:PORT; \"\" turns it off."),
     syslog_tls: str = typer.Option(None, "--syslog-tls", help="HOST:PORT; \"\" turns it off."),
+    relp: str = typer.Option(None, "--relp", help="HOST:PORT of the RELP listener (rsyslog "
+                             "omrelp: nothing lost); \"\" turns it off."),
     http: str = typer.Option(None, "--http", help="HOST:PORT of the JSON endpoint; \"\" off."),
     tls_cert: str = typer.Option(None, "--tls-cert"), tls_key: str = typer.Option(None,
                                                                                "--tls-key"),
@@ -33,7 +35,8 @@ def events_set(
     """Change an endpoint source's listeners, certificate, allow-list or chunk length."""
     changes: dict[str, Any] = {k: v for k, v in (
         ("syslog_udp", syslog_udp), ("syslog_tcp", syslog_tcp), ("syslog_tls", syslog_tls),
-        ("http", http), ("tls_cert", tls_cert), ("tls_key", tls_key), ("chunk", chunk))
+        ("relp", relp), ("http", http), ("tls_cert", tls_cert), ("tls_key", tls_key),
+        ("chunk", chunk))
         if v is not None}
     if allow_host and any_host:
         raise InputError("--allow-host and --any-host exclude each other")

@@ -22,6 +22,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.index.expiry import period_for
 from kustosz.index.sources import add_source, get_source, list_sources
 from kustosz.ingest.files import ingest_file
+from kustosz.states import RecordingState
 
 sources_app = typer.Typer(no_args_is_help=True, help="Sources: cameras, lines, mailboxes.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Take material into the vault.")
@@ -100,7 +101,8 @@ def recordings_list(source: str = typer.Option(None, "--source"),
     """List stored material, with when it expires and which holds keep it."""
     with open_vault() as vault, vault.reading() as s:
         query = select(Recording, Source.name).join(Source, Source.id == Recording.source_id) \
-            .where(Recording.state == "stored").order_by(Recording.start_at, Recording.id)
+            .where(Recording.state == RecordingState.STORED) \
+            .order_by(Recording.start_at, Recording.id)
         if source:
             query = query.where(Recording.source_id == get_source(s, source).id)
         rows = s.execute(query).all()

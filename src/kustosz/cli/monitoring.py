@@ -24,10 +24,10 @@ from kustosz.cli.common import (
 )
 from kustosz.cli.mail_imap import imap_settings, mail_password, warn_plaintext
 from kustosz.errors import InputError
+from kustosz.ingest.chunks.service import Service
 from kustosz.ingest.events.intake import EventIntake
 from kustosz.ingest.events.rules import CATEGORIES, DEFAULT_FALLBACK, DEFAULT_RULES
 from kustosz.ingest.events.search import search_events
-from kustosz.ingest.events.service import Service
 from kustosz.ingest.events.settings import (
     EndpointSettings,
     add_endpoint_source,
@@ -36,9 +36,8 @@ from kustosz.ingest.events.settings import (
     new_token,
     set_rules,
 )
-from kustosz.ingest.events.status import source_status
-from kustosz.ingest.mail.intake import mail_service
 from kustosz.ingest.mail.search import ROLES, search_mail
+from kustosz.ingest.mail.service import mail_service
 from kustosz.ingest.mail.settings import (
     SMTP_ONLY,
     MailSettings,
@@ -47,6 +46,7 @@ from kustosz.ingest.mail.settings import (
     mail_sources,
     set_bodies,
 )
+from kustosz.ingest.status import source_status
 from kustosz.vault import Vault
 
 mail_app = typer.Typer(no_args_is_help=True,
@@ -271,6 +271,8 @@ def events_add(
     syslog_udp: str = typer.Option("", "--syslog-udp", help="HOST:PORT, e.g. 0.0.0.0:5514."),
     syslog_tcp: str = typer.Option("", "--syslog-tcp", help="HOST:PORT."),
     syslog_tls: str = typer.Option("", "--syslog-tls", help="HOST:PORT (needs --tls-cert)."),
+    relp: str = typer.Option("", "--relp", help="HOST:PORT of the RELP listener (rsyslog "
+                             "omrelp; acknowledged once on disk: nothing lost)."),
     http: str = typer.Option("", "--http", help="HOST:PORT of the JSON endpoint."),
     tls_cert: str = typer.Option("", "--tls-cert"), tls_key: str = typer.Option("", "--tls-key"),
     allow_host: list[str] = typer.Option(None, "--allow-host",
@@ -281,7 +283,7 @@ def events_add(
 ) -> None:
     """Register an endpoint source: where the office's tools send their events."""
     settings = EndpointSettings(syslog_udp=syslog_udp, syslog_tcp=syslog_tcp,
-                                syslog_tls=syslog_tls, http=http, tls_cert=tls_cert,
+                                syslog_tls=syslog_tls, relp=relp, http=http, tls_cert=tls_cert,
                                 tls_key=tls_key, allow_hosts=list(allow_host or []), chunk=chunk)
     with open_vault() as vault, vault.transaction() as s:
         _, token = add_endpoint_source(s, vault.policy, name, actor(), settings,

@@ -32,6 +32,7 @@ from kustosz.ingest.phone.lines import (
 )
 from kustosz.ingest.phone.settings import DEFAULT_NO_CDR_WAIT_S, PhoneSettings
 from kustosz.ingest.phone.watch import watch
+from kustosz.states import RecordingState
 
 phones_app = typer.Typer(no_args_is_help=True, help="Phone lines: the PBX's recordings.")
 calls_app = typer.Typer(no_args_is_help=True, help="Recorded calls: search and show.")
@@ -237,7 +238,7 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
     with open_vault() as vault, vault.reading() as s:
         call = s.get(Call, recording_id)
         rec = s.get(Recording, recording_id)
-        if call is None or rec is None or rec.state != "stored":
+        if call is None or rec is None or rec.state != RecordingState.STORED:
             raise NotFound(f"no stored call with id {recording_id}")
         times = {"start": rec.start_at, "end": rec.end_at, "expires": rec.expires_at}
         info = {"recording_id": recording_id,

@@ -28,6 +28,7 @@ from kustosz.custody.requests import (
 )
 from kustosz.db.custody import Request
 from kustosz.errors import FieldError, InputError
+from kustosz.states import RequestStatus
 from kustosz.vault import Vault
 
 users_app = typer.Typer(no_args_is_help=True, help="People: accounts, roles, passwords, sign-in.")
@@ -136,7 +137,7 @@ def requests_add(
     if as_json:
         emit_json(row)
         return
-    if req.status == "refused":
+    if req.status == RequestStatus.REFUSED:
         console.print(f"request {req.id} registered as REFUSED: {req.status_reason}")
         return
     console.print(f"request {req.id} registered; material held (hold {req.hold_id})")

@@ -12,6 +12,7 @@ really holds. A signed checkpoint of the audit log goes to the witness at start 
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -21,15 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 
 from kustosz.alerts.notifier import Notifier
 from kustosz.audit.witness import run_checkpoints
+from kustosz.backup.schedule import run_backups
 from kustosz.cli.common import console, fails_cleanly, open_vault
+from kustosz.clock import ClockWatch
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.ingest.files import recover_pending
 from kustosz.ingest.listeners import Listeners, settle_disabled
 from kustosz.ingest.phone.watch import watch as watch_phones
+from kustosz.logs import check_format, read_format
+from kustosz.logs import setup as setup_logs
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.vault import Vault
@@ -87,6 +93,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
                 log.error("%s; recording continues without the web app", exc)
             else:
+                # what doctor checks when kustosz.toml names no certificate (--tls-cert)
+                _note_serving(vault, web, tls, trusted_proxies)
                 banner = demo_banner(vault, *web, tls=tls)
                 if announce:
                     announce(banner)
@@ -107,8 +115,14 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                    threading.Thread(target=run_checkpoints, args=(vault, sealing),
                                     name="audit-checkpoints", daemon=True),
                    # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
-                   threading.Thread(target=Notifier(vault).run, args=(stop,), name="alerts",
-                                    daemon=True)]
+                   threading.Thread(target=Notifier(vault, tls=tls).run, args=(stop,),
+                                    name="alerts", daemon=True)]
+        # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
+        threads.append(threading.Thread(target=ClockWatch(vault).run, args=(stop,),
+                                        name="clock", daemon=True))
+        # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
+        threads.append(threading.Thread(target=run_backups, args=(vault, stop),
+                                        name="backup", daemon=True))
         for thread in threads:
             thread.start()
         while not stop.wait(RECONCILE_S):
@@ -116,6 +130,22 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     finally:
         # Also when leaving by an error: everything started above ends with serve.
         _stop_all(stop, sealing, threads, server, listeners, pool)
+        if server is not None:
+            _note_serving(vault, None)
+
+
+def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = None,
+                  trusted_proxies: tuple[Network, ...] = ()) -> None:
+    """What the web app serves (or that it stopped), for `kustosz doctor` (kustosz.serving)."""
+    from kustosz import serving
+
+    try:
+        if web is None:
+            serving.stopped(vault)
+        else:
+            serving.record(vault, *web, tls, trusted_proxies)
+    except Exception:  # a fact for doctor: never a reason to stop recording
+        log.exception("could not record what the web app serves")
 
 
 def _left(deadline: float) -> float:
@@ -202,7 +232,11 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                                                   help="A reverse proxy (address or network) "
                                                        "whose X-Forwarded-For is believed; "
                                                        "repeatable; overrides [web] "
-                                                       "trusted_proxies.")) -> None:
+                                                       "trusted_proxies."),
+          log_format: str = typer.Option(None, "--log-format",
+                                         help="json (default: one JSON object a line, for "
+                                              "journald) or text; overrides [logging] "
+                                              "format.")) -> None:
     """Record all enabled cameras, run the mail and event listeners, take in the phone lines'
     recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
@@ -214,19 +248,34 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    say: Callable[..., None] = console.print
+    undo_logs: Callable[[], None] = lambda: None  # noqa: E731
     try:
         with open_vault() as vault:
+            fmt = check_format(log_format) if log_format else read_format(vault.root) or "json"
+            undo_logs = setup_logs(fmt)
+            # stdout holds only log lines in JSON; what serve says to a person goes to stderr
+            # soft_wrap: at 80 columns (the journal) a password or a command is not cut in two
+            say = functools.partial(console.print if fmt == "text"
+                                    else Console(stderr=True).print, soft_wrap=True)
             # Checked before anything starts: a bad certificate or key stops serve here.
             tls, proxies = web_settings(vault, tls_cert, tls_key, trusted_proxy)
-            console.print(f"kustosz serve: {vault.root} ({vault.policy.office_name}); "
-                          "Ctrl-C stops")
+            say(f"kustosz serve: {vault.root} ({vault.policy.office_name}); Ctrl-C stops")
+            if port:
+                from kustosz.web.server import plain_http_warning
+
+                warning = plain_http_warning(host, tls, proxies)
+                if warning:
+                    say(f"{warning[0]}\n{warning[1]}")
+                    log.warning("%s", warning[1], extra={"host": host, "port": port})
             run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after),
-                      web=(host, port) if port else None, announce=console.print,
+                      web=(host, port) if port else None, announce=say,
                       tls=tls, trusted_proxies=proxies)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    console.print("stopped")
+        undo_logs()
+    say("stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,6 @@ messages (.eml), where the policy kept them, come byte for byte for the selected
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,17 @@ from sqlalchemy import select
 
 from kustosz.db.events import MailMessage
 from kustosz.db.models import Recording
+from kustosz.kinds import CHUNKED, SourceKind
+from kustosz.storage import copy_out
 from kustosz.vault import Vault
 
-CHUNK_KINDS = ("mailbox", "endpoint")
+CHUNK_KINDS = tuple(k.name.value for k in CHUNKED)  # ("mailbox", "endpoint")
 _ROLES = ("from", "sender", "to", "cc", "bcc")
 
 
 def _when(record: dict[str, Any], kind: str) -> datetime | None:
     # Events are searched by their own time (the index's `at`); mail by when it was journalled.
-    for key in (("at", "received") if kind == "endpoint" else ("received",)):
+    for key in (("at", "received") if kind == SourceKind.ENDPOINT else ("received",)):
         try:
             at = datetime.fromisoformat(record.get(key) or "")
         except (TypeError, ValueError):
@@ -38,7 +39,7 @@ def _when(record: dict[str, Any], kind: str) -> datetime | None:
 
 
 def _concerns(record: dict[str, Any], kind: str, who: str) -> bool:
-    if kind == "endpoint":  # host and user names are case-insensitive (DNS, AD)
+    if kind == SourceKind.ENDPOINT:  # host and user names are case-insensitive (DNS, AD)
         return who in (str(record.get("host") or "").lower(),
                        str(record.get("user") or "").lower())
     people = [p for role in _ROLES for p in record.get(role) or [] if isinstance(p, dict)]
@@ -83,18 +84,18 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
     files = []
     for rec in chunks:
         rel = f"{base}/chunks/{rec.start_at.astimezone(tz):%Y%m%d-%H%M%S}_{rec.id}.jsonl"
-        shutil.copyfile(vault.storage.path(rec.storage_key), work / rel)
+        copy_out(vault.storage, rec.storage_key, work / rel)
         files.append(rel)
         for line, raw in selected(work / rel, source.kind, start, end, who):
             rows.append(raw)
             picked.append((rec.id, line))
-    emls = _emls(vault, picked) if source.kind == "mailbox" else {}
+    emls = _emls(vault, picked) if source.kind == SourceKind.MAILBOX else {}
     eml_files = []
     for rec in recordings:
         if rec.id in emls:
             rel = f"{base}/eml/{rec.id}.eml"
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(vault.storage.path(rec.storage_key), work / rel)
+            copy_out(vault.storage, rec.storage_key, work / rel)
             eml_files.append(rel)
     rel = f"{base}/{source.name}_wybrane.jsonl"
     (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -38,8 +39,11 @@ from kustosz.documents.words import period_pl
 from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
+from kustosz.states import CopyState, RecordingState, RequestStatus
+from kustosz.storage import copy_out
 from kustosz.vault import Vault
 
 COPY_ROLES = ("custodian", "administrator")
@@ -72,7 +76,7 @@ def is_due(copy: Copy, now: datetime) -> bool:
     end than its lifetime (issue 13 item 3). The one definition behind `copies list --due`,
     its `"due"` in --json, the copies page and the dashboard. A copy that another hold covers
     is still due; its destruction is refused, naming the hold, until that is released."""
-    return copy.state == "kept" and copy.expires_at <= now
+    return copy.state == CopyState.KEPT and copy.expires_at <= now
 
 
 @dataclass
@@ -85,14 +89,14 @@ class Group:
 
 
 def _check_request(session: Session, req: Request) -> None:
-    if req.status == "refused":
+    if req.status == RequestStatus.REFUSED:
         raise InputError(f"request {req.id} was refused"
                          + (f" ({req.status_reason})" if req.status_reason else "")
                          + "; no copy can be made of it",
                          pl=f"Wniosek nr {req.id} został odrzucony"
                             + (f" ({req.status_reason})" if req.status_reason else "")
                             + "; nie można sporządzić z niego kopii.")
-    if req.status == "registered":
+    if req.status == RequestStatus.REGISTERED:
         raise InputError(f"request {req.id} has not been decided yet; the "
                          "approver's consent comes first (kustosz requests decide)",
                          pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony; najpierw "
@@ -119,7 +123,7 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
         rows = session.execute(
             select(Recording, Source, Call).join(Source, Source.id == Recording.source_id)
             .outerjoin(Call, Call.recording_id == Recording.id)
-            .where(Recording.id.in_(req.items), Recording.state == "stored")
+            .where(Recording.id.in_(req.items), Recording.state == RecordingState.STORED)
             .order_by(Recording.start_at)).all()
         for rec, source, call in rows:
             caller = call.caller if call and call.caller else "nieznany"
@@ -196,14 +200,18 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
         if g.source.kind in CHUNK_KINDS:  # mail, events
             out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work))
             continue
-        if g.source.kind == "camera":
+        if g.source.kind == SourceKind.CAMERA:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
-            remux([vault.storage.path(r.storage_key) for r in g.recordings], work / rel)
+            # ffmpeg reads files: the storage lends a local path for each segment (the file
+            # itself on the local folder, a scratch copy on any other backend).
+            with ExitStack() as lent:
+                remux([lent.enter_context(vault.storage.local_path(r.storage_key))
+                       for r in g.recordings], work / rel)
         else:
             suffix = PurePosixPath(first.storage_key).suffix or ".bin"
             rel = (f"media/{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}_"
                    f"{g.info.get('caller', 'x')}_{g.info.get('callee', 'x')}_{first.id}{suffix}")
-            shutil.copyfile(vault.storage.path(first.storage_key), work / rel)
+            copy_out(vault.storage, first.storage_key, work / rel)
         out.append({"path": rel, "source": g.info, "segments": len(g.recordings),
                      "recording_ids": [r.id for r in g.recordings],
                      "recording_sha256": [r.sha256 for r in g.recordings],
@@ -286,10 +294,10 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
                         items=[r.id for g in groups for r in g.recordings],
                         files=bundles.file_entries(work, known), made_by=by, made_at=now,
                         expires_at=expires, bundle=str(final.relative_to(vault.root)),
-                        manifest_sha256=digest, state="kept")
+                        manifest_sha256=digest, state=CopyState.KEPT)
             s.add(copy)
             s.flush()
-            req.status = "copied"
+            req.status = RequestStatus.COPIED
             record_action(s, "copy.make", f"Sporządzono kopię nr {number} (okres "
                           f"{fmt(first, policy)} – {fmt(last, policy)}) na wniosek nr {req.id}.",
                           maker, request_id=req.id, copy_id=copy.id, at=now)
@@ -349,7 +357,7 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
     """A new, approved request extends the copy's lifetime, counted from that request [004 §7.9]."""
     now = now or datetime.now(UTC)
     copy = get_copy(session, number)
-    if copy.state != "kept":
+    if copy.state != CopyState.KEPT:
         raise InputError(f"copy {number} was destroyed; it cannot be extended",
                          pl=f"Kopia nr {number} została zniszczona; nie można przedłużyć jej "
                             "przechowywania.")
@@ -358,7 +366,7 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
         raise InputError("extending a copy needs a new request, not the one it was made on",
                          pl="Przedłużenie przechowywania kopii wymaga nowego wniosku, a nie "
                             "tego, na podstawie którego ją sporządzono.")
-    if req.status != "approved":
+    if req.status != RequestStatus.APPROVED:
         raise InputError(f"request {req.id} is {req.status}; only an approved request extends "
                          "a copy",
                          pl=f"Wniosek nr {req.id}: {STATUS_PL.get(req.status, req.status)}; "
@@ -389,7 +397,7 @@ def extend_copy(session: Session, policy: Policy, number: str, request_id: int, 
                             f"{kept_until(copy.expires_at, policy)}).")
     old, copy.expires_at = copy.expires_at, new
     req.extends_copy = number
-    req.status = "copied"
+    req.status = RequestStatus.COPIED
     record_action(session, "copy.extend", f"Przedłużono okres przechowywania kopii nr {number} "
                   f"do {kept_until(new, policy)} na wniosek nr {req.id}.",
                   actor, request_id=req.id, copy_id=copy.id, at=now)

@@ -21,6 +21,7 @@ from kustosz.db.custody import Decision
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
+from kustosz.states import Capacity, RequestStatus
 
 
 def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree: bool,
@@ -42,7 +43,7 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
                             f"{'zgoda' if existing.agree else 'odmowa'} z dnia "
                             f"{existing.decided_on.strftime('%d.%m.%Y')} "
                             f"({printed(session, existing.decided_by)}).")
-    if req.status != "registered":
+    if req.status != RequestStatus.REGISTERED:
         raise InputError(f"request {req.id} is {req.status}"
                          + (f" ({req.status_reason})" if req.status_reason else "")
                          + "; there is nothing to decide",
@@ -71,11 +72,12 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     paper_ref = check_keying(policy, by, keyed_by, paper_ref)
     reason = (reason or "").strip() or None
     decision = Decision(request_id=req.id, agree=agree, decided_by=by,
-                        capacity="deputy" if deputy else "head", decided_on=on, reason=reason,
+                        capacity=Capacity.DEPUTY if deputy else Capacity.HEAD,
+                        decided_on=on, reason=reason,
                         recorded_by=actor, recorded_at=now, keyed_by=keyed_by,
                         paper_ref=paper_ref)
     session.add(decision)
-    req.status = "approved" if agree else "refused"
+    req.status = RequestStatus.APPROVED if agree else RequestStatus.REFUSED
     if not agree:
         req.status_reason = reason or "Decyzja: nie wyrażam zgody."
         release_request_hold(session, req, f"wniosek nr {req.id}: odmowa", actor, at=now)

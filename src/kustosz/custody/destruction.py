@@ -34,6 +34,7 @@ from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
+from kustosz.states import CopyState
 from kustosz.vault import Vault
 
 
@@ -90,7 +91,7 @@ def reason_needed(session: Session, copy: Copy, policy: Policy, now: datetime) -
 
 def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
            now: datetime | None = None) -> None:
-    if copy.state == "destroyed":
+    if copy.state == CopyState.DESTROYED:
         when = copy.destroyed_at.isoformat() if copy.destroyed_at else "?"
         day = copy.destroyed_at.strftime("%d.%m.%Y") if copy.destroyed_at else "?"
         raise InputError(f"copy {copy.number} was already destroyed on {when}",
@@ -177,7 +178,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
                                        "potwierdzenie, które ją niszczy, musi złożyć inny "
                                        "członek komisji (policy.duties.copier_not_destroyer).")
             d.second_by, d.second_at = by, now
-            copy.state, copy.destroyed_at = "destroyed", now
+            copy.state, copy.destroyed_at = CopyState.DESTROYED, now
             folder = vault.root / copy.bundle
             # Moved aside inside the transaction, deleted after the commit: a failed commit puts
             # it back, a crash after the commit leaves only a trash folder to sweep.

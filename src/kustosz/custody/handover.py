@@ -18,8 +18,10 @@ from kustosz.custody.registers import record_action
 from kustosz.custody.requests import end_request_holds, get_request
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError
+from kustosz.kinds import SourceKind
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
+from kustosz.states import CopyState, RequestStatus
 from kustosz.vault import Vault
 
 # Disclosure only to authorised bodies [000 §1.12; 002 zał.5 §6.1; 004 §7.1], and to the data
@@ -29,7 +31,7 @@ _STATUS_PL = {"registered": "czeka na decyzję", "refused": "został odrzucony (
 
 
 def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -> None:
-    if copy.state != "kept":
+    if copy.state != CopyState.KEPT:
         raise InputError(f"copy {copy.number} was destroyed; there is nothing to hand over",
                          pl=f"Kopia nr {copy.number} została zniszczona — nie ma czego "
                             "przekazać.")
@@ -43,7 +45,7 @@ def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -
                          pl=f"Wniosek nr {req.id} nie jest wnioskiem uprawnionego organu ani "
                             "osoby, której dane dotyczą; kopie wydaje się tylko uprawnionym "
                             "organom na ich pisemny wniosek.")
-    if req.status not in ("approved", "copied"):
+    if req.status not in (RequestStatus.APPROVED, RequestStatus.COPIED):
         raise InputError(f"request {req.id} is {req.status}; handing over needs the "
                          "approver's consent to that request",
                          pl=f"Wniosek nr {req.id} {_STATUS_PL.get(req.status, req.status)}; "
@@ -82,8 +84,8 @@ def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
                              "plik ZIP szyfrowany (AES-256)" if zip_to else None),
                          recorded_by=actor)
             s.add(h)
-            if req.id != copy.request_id or req.status == "approved":
-                req.status = "copied"
+            if req.id != copy.request_id or req.status == RequestStatus.APPROVED:
+                req.status = RequestStatus.COPIED
             record_action(s, "copy.handover", f"Wydano kopię nr {copy.number} — "
                           f"{receiver.strip()}, na wniosek nr {req.id} z dnia "
                           f"{req.received_on.strftime('%d.%m.%Y')}.", printed(s, by),
@@ -127,7 +129,7 @@ def media_rows(copy: Copy, policy: Policy) -> list[list[str]]:
         start = datetime.fromisoformat(src["from"])
         end = datetime.fromisoformat(src["to"])
         what = (f"{src.get('caller', '')} → {src.get('callee', '')}"
-                if src.get("kind") == "phone" else src.get("label", src.get("name", "")))
+                if src.get("kind") == SourceKind.PHONE else src.get("label", src.get("name", "")))
         out.append([start.astimezone(policy.timezone).strftime("%d.%m.%Y"), what,
                     f"{fmt(start, policy)[11:]} – {fmt(end, policy)[11:]}"])
     return out

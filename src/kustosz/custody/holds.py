@@ -10,23 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+
+# The coverage rule lives in coverage.py; callers have always found it here.
+from kustosz.custody.coverage import (  # noqa: F401
+    covered_by_active_hold,
+    held_map,
+    holds_of,
+)
 from kustosz.db.models import Hold, HoldItem, HoldSource, Recording, Source
 from kustosz.errors import InputError, NotFound
 from kustosz.limits import check_texts
-
-
-def covered_by_active_hold(rec: type[Recording] = Recording) -> ColumnElement[bool]:
-    """SQL condition: some unreleased hold covers the recording row."""
-    by_range = exists().where(
-        HoldSource.source_id == rec.source_id, Hold.id == HoldSource.hold_id,
-        Hold.released_at.is_(None), Hold.start_at <= rec.end_at, Hold.end_at >= rec.start_at)
-    by_item = exists().where(
-        HoldItem.recording_id == rec.id, Hold.id == HoldItem.hold_id, Hold.released_at.is_(None))
-    return by_range | by_item
+from kustosz.states import RecordingState
 
 
 def place_hold(session: Session, *, sources: list[Source], start: datetime | None,
@@ -49,7 +47,8 @@ def place_hold(session: Session, *, sources: list[Source], start: datetime | Non
                          pl="Koniec okresu zabezpieczenia jest wcześniejszy niż jego początek.")
     if items:
         found = set(session.execute(select(Recording.id).where(
-            Recording.id.in_(items), Recording.state.in_(("stored", "pending")))).scalars())
+            Recording.id.in_(items),
+            Recording.state.in_((RecordingState.STORED, RecordingState.PENDING)))).scalars())
         missing = sorted(set(items) - found)
         if missing:
             raise NotFound(f"no stored recording with id {', '.join(map(str, missing))}",
@@ -114,34 +113,3 @@ def list_holds(session: Session, include_released: bool = False) -> list[HoldVie
             select(HoldItem.recording_id).where(HoldItem.hold_id == hold.id)).scalars())
         views.append(HoldView(hold, names, items))
     return views
-
-
-def holds_of(session: Session, rec: Recording) -> list[int]:
-    """Ids of the active holds that cover one recording."""
-    by_range = select(Hold.id).join(HoldSource, HoldSource.hold_id == Hold.id).where(
-        HoldSource.source_id == rec.source_id, Hold.released_at.is_(None),
-        Hold.start_at <= rec.end_at, Hold.end_at >= rec.start_at)
-    by_item = select(Hold.id).join(HoldItem, HoldItem.hold_id == Hold.id).where(
-        HoldItem.recording_id == rec.id, Hold.released_at.is_(None))
-    return sorted(set(session.execute(by_range).scalars()) |
-                  set(session.execute(by_item).scalars()))
-
-
-
-
-def held_map(session: Session, ids: list[int]) -> dict[int, list[int]]:
-    """For many recordings at once: recording id -> ids of the active holds covering it."""
-    out: dict[int, set[int]] = {}
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start:chunk_start + 500]
-        by_range = select(Recording.id, Hold.id).join(
-            HoldSource, HoldSource.source_id == Recording.source_id).join(
-            Hold, Hold.id == HoldSource.hold_id).where(
-            Recording.id.in_(chunk), Hold.released_at.is_(None),
-            Hold.start_at <= Recording.end_at, Hold.end_at >= Recording.start_at)
-        by_item = select(HoldItem.recording_id, Hold.id).join(
-            Hold, Hold.id == HoldItem.hold_id).where(
-            HoldItem.recording_id.in_(chunk), Hold.released_at.is_(None))
-        for rid, hid in [*session.execute(by_range).all(), *session.execute(by_item).all()]:
-            out.setdefault(rid, set()).add(hid)
-    return {k: sorted(v) for k, v in out.items()}

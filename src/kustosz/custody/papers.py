@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.agreements import is_contractor
+from kustosz.access.authorisations import scope_pl
 from kustosz.access.employees import DECLARATION
 from kustosz.access.users import printed
 from kustosz.custody import destruction, handover
@@ -15,10 +17,13 @@ from kustosz.custody.copies import fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
-from kustosz.db.custody import Decision, Handover, Request
+from kustosz.db.access import Authorisation
+from kustosz.db.custody import Decision, Handover, Request, User
 from kustosz.documents.office import refuse_unless
 from kustosz.errors import InputError, NotFound
+from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
+from kustosz.states import RequestStatus
 
 # Where each office's own forms come from, printed in the corner as the seeds print them.
 ANNEX = {
@@ -63,7 +68,7 @@ def entry_pl(session: Session, policy: Policy, d: Decision) -> str:
 
 def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
     req = get_request(session, request_id)
-    name = "request-calls" if req.material == "calls" else "request-video"
+    name = "request-calls" if req.material == Material.CALLS else "request-video"
     notes = [f"Wniosek nr {req.id} ({KINDS[req.kind]}) zarejestrowano "
              f"{fmt(req.registered_at, policy, seconds=False)}."]
     if req.hold_id:
@@ -71,7 +76,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
                      f"{req.hold_id}).")
     if req.warning:
         notes.append(req.warning)
-    if req.status == "refused" and req.status_reason:
+    if req.status == RequestStatus.REFUSED and req.status_reason:
         notes.append(req.status_reason)
     window = (f"{fmt(req.start_at, policy, seconds=False)[11:]} – "
               f"{fmt(req.end_at, policy, seconds=False)[11:]}")
@@ -162,9 +167,9 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
 
 # Blank forms about one kind of material: an office that keeps none gets no such form (a
 # video request form in an office that records calls only would ask for what does not exist).
-FORM_KIND = {"request-video": ("camera", "video request form",
+FORM_KIND = {"request-video": (SourceKind.CAMERA, "video request form",
                                "formularza wniosku o dane z monitoringu wizyjnego się nie drukuje"),
-             "request-calls": ("phone", "call recording request form",
+             "request-calls": (SourceKind.PHONE, "call recording request form",
                                "formularza wniosku o nagrania rozmów się nie drukuje")}
 
 
@@ -179,6 +184,25 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
     if name == "declaration":  # the same wording as the web's, from its one definition
         wording = DECLARATION.get(policy.preset or "", {})
         data.update(annex=wording.get("annex"), purposes=wording.get("purposes"))
+    return data
+
+
+def authorisation_doc_data(session: Session, policy: Policy, a: Authorisation) -> dict[str, Any]:
+    """Data for authorisation.typ (004 annex 1)."""
+    holder = session.get(User, a.holder_id)
+    tz = policy.timezone
+    data = blank("authorisation", policy)
+    data.update({"number": f"{a.id}/{a.issued_at.astimezone(tz).year}",
+                 "date": a.issued_at.astimezone(tz).strftime("%d.%m.%Y"),
+                 "holder": printed(session, holder.name) if holder else "",
+                 "scope": scope_pl(a),
+                 "valid_from": a.valid_from.astimezone(tz).strftime("%d.%m.%Y"),
+                 "valid_to": a.valid_to.astimezone(tz).strftime("%d.%m.%Y")})
+    if holder is not None and is_contractor(holder):
+        # 004 §6.3 and annex 1: the contractor's variant names the processing agreement
+        data["contractor"] = {"agreement": holder.contractor_agreement,
+                              "until": holder.contractor_until.strftime("%d.%m.%Y")
+                              if holder.contractor_until else None}
     return data
 
 

@@ -23,7 +23,9 @@ from kustosz.audit.witness import latest_line
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
 from kustosz.errors import InputError
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.states import CopyState, RequestStatus
 
 KINDS = ("disclosures", "copies", "actions")
 
@@ -73,7 +75,7 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
     """Sposób załatwienia wniosku, in words."""
     decision = session.execute(select(Decision).where(Decision.request_id == req.id)).scalar()
     parts: list[str] = []
-    if req.status == "refused":
+    if req.status == RequestStatus.REFUSED:
         parts.append(req.status_reason or "odmowa")
         if decision is not None:
             parts.append(f"decyzja z {_d(decision.decided_on, policy)}"
@@ -133,7 +135,7 @@ def _fate(session: Session, copy: Copy, policy: Policy) -> str:
                              .order_by(Handover.id)).scalars():
         parts.append(f"udostępniono {_d(h.handed_at, policy)}: {h.receiver}")
     d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
-    if copy.state == "destroyed" and d is not None:
+    if copy.state == CopyState.DESTROYED and d is not None:
         parts.append(f"zniszczono {_d(copy.destroyed_at, policy)} (komisja: "
                      f"{printed_name(session, d.first_by)}, "
                      f"{printed_name(session, d.second_by or '')})")
@@ -160,9 +162,9 @@ def copies(session: Session, policy: Policy, start: date, end: date,
     shown = False
     for copy in session.execute(select(Copy).where(Copy.made_at >= lo, Copy.made_at < hi)
                                 .order_by(Copy.year, Copy.seq)).scalars():
-        calls = [s for s in copy.sources if s.get("kind") == "phone"]
+        calls = [s for s in copy.sources if s.get("kind") == SourceKind.PHONE]
         # A call's source is its phone line; the numbers have their own columns.
-        source = "; ".join(str(s.get("name", "")) if s.get("kind") == "phone"
+        source = "; ".join(str(s.get("name", "")) if s.get("kind") == SourceKind.PHONE
                            else source_label(s, locations) for s in copy.sources)
         shown = shown or (locations and not calls and any("site" in s for s in copy.sources))
         callers = "; ".join(s.get("caller", "") for s in calls)

@@ -28,8 +28,10 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.calls import canonical, search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
+from kustosz.kinds import CHUNKED, Material, SourceKind
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
+from kustosz.states import RecordingState, RequestStatus
 
 KINDS: dict[str, str] = {
     "authority": "uprawniony organ",
@@ -44,7 +46,7 @@ MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania r
 STATUS_PL: dict[str, str] = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
                              "refused": "odmowa", "copied": "kopia sporządzona"}
 # Which kind of source holds each material that is kept in chunks (R1.9, R1.10).
-CHUNK_MATERIALS: dict[str, str] = {"mail": "mailbox", "events": "endpoint"}
+CHUNK_MATERIALS: dict[str, str] = {k.material.value: k.name.value for k in CHUNKED}
 # The 14-day rule binds requests of people outside the office's proceedings [002 zał.5 §6.3-6.4;
 # 004 §7.4]; an authority's or an internal case is governed by its own procedure.
 DEADLINE_KINDS = ("interested", "data_subject")
@@ -105,7 +107,7 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
                                 "GG:MM.")
         centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
         return centre - margin, centre + margin
-    if spec.material == "video":
+    if spec.material == Material.VIDEO:
         raise InputError("a video request needs the approximate time of the event (--time "
                          "HH:MM) or a window (--from/--to) [002 zał.5 §6.6]",
                          pl="Wniosek o nagranie z monitoringu wizyjnego wymaga przybliżonej "
@@ -149,7 +151,7 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
     if spec.received_on < spec.event_date:
         raise InputError("the request is dated before the event it describes",
                          pl="Data wniosku jest wcześniejsza niż data opisanego zdarzenia.")
-    if spec.material == "video":
+    if spec.material == Material.VIDEO:
         if not _text(spec.description):
             raise InputError("a video request needs the description of the event "
                              "(opis zdarzenia) [002 zał.5 §6.6]",
@@ -191,7 +193,7 @@ def _cameras(session: Session, spec: RequestSpec) -> list[Source]:
         found = []
         for name in spec.cameras:
             source = get_source(session, name)
-            if source.kind != "camera":
+            if source.kind != SourceKind.CAMERA:
                 raise InputError(f"source {name!r} is not a camera",
                                  pl=f"Źródło „{name}” nie jest kamerą.")
             found.append(source)
@@ -239,7 +241,7 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
 def _material(session: Session, spec: RequestSpec, start: datetime, end: datetime
               ) -> tuple[list[Source], list[int], str | None, str | None]:
     """Sources and listed recordings the request points to, and the canonical numbers."""
-    if spec.material == "video":
+    if spec.material == Material.VIDEO:
         return _cameras(session, spec), [], None, None
     if spec.material in CHUNK_MATERIALS:
         return _chunk_sources(session, spec), [], None, None
@@ -251,7 +253,7 @@ def _material(session: Session, spec: RequestSpec, start: datetime, end: datetim
         return [], [h.recording_id for h in hits], caller, callee
     # Nothing found (yet): hold every phone line over the window rather than lose a call that
     # the intake has not taken in or indexed under a differently written number.
-    lines = list(session.execute(select(Source).where(Source.kind == "phone")
+    lines = list(session.execute(select(Source).where(Source.kind == SourceKind.PHONE)
                                  .order_by(Source.name)).scalars())
     if not lines:
         raise NotFound("no phone source is registered: there is no call material to secure",
@@ -276,13 +278,13 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
     sources, items, caller, callee = _material(session, spec, start, end)
     late = False
     warning = None
-    status, reason = "registered", None
+    status, reason = RequestStatus.REGISTERED, None
     # No deadline where the office's regulation sets none (000, 001, 003): never late.
     if spec.kind in DEADLINE_KINDS and policy.request_deadline is not None:
         last = policy.request_deadline.last_day(spec.event_date)
         late = spec.received_on > last
         if late and policy.after_deadline == "reject":
-            status = "refused"
+            status = RequestStatus.REFUSED
             reason = (f"Wniosek złożony po terminie {period_pl(policy.request_deadline)} od dnia "
                       "zdarzenia "
                       f"(ostatni dzień: {last.isoformat()}) — nie podlega rozpatrzeniu.")
@@ -302,7 +304,7 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         registered_by=actor, registered_at=now)
     session.add(req)
     session.flush()
-    if status == "registered":
+    if status == RequestStatus.REGISTERED:
         if _found(session, sources, items, start, end) == 0:
             note = "W okresie objętym wnioskiem nie znaleziono nagrań."
             req.warning = f"{warning} {note}" if warning else note
@@ -378,7 +380,7 @@ def overdue_requests(session: Session, policy: Policy, now: datetime | None = No
     """Requests still waiting for the decision after policy.custody.decision_overdue_after,
     counted from the day they were lodged. Their material stays held until they are decided."""
     today = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
-    waiting = list_requests(session, "registered")
+    waiting = list_requests(session, RequestStatus.REGISTERED)
     return [r for r in waiting
             if policy.custody.decision_overdue_after.last_day(r.received_on) < today]
 
@@ -387,6 +389,6 @@ def material_count(session: Session, req: Request) -> int:
     """How many stored recordings the request points to now."""
     if req.items:
         return session.execute(select(func.count()).select_from(Recording).where(
-            Recording.id.in_(req.items), Recording.state == "stored")).scalar_one()
+            Recording.id.in_(req.items), Recording.state == RecordingState.STORED)).scalar_one()
     sources = [get_source(session, n) for n in req.sources]
     return _found(session, sources, [], req.start_at, req.end_at)

@@ -7,11 +7,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kustosz.db.models import Base
 from kustosz.db.types import BigId, UTCDateTime
+from kustosz.kinds import Material, check_in
+from kustosz.states import Capacity, CopyState, RequestKind, RequestStatus
 
 
 class User(Base):
@@ -68,7 +79,12 @@ class Request(Base):
     extends_copy: Mapped[str | None] = mapped_column(String(20))  # copy number (R2.5)
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    __table_args__ = (Index("ix_custody_requests_received", "received_on"),)
+    __table_args__ = (
+        Index("ix_custody_requests_received", "received_on"),
+        CheckConstraint(check_in("kind", RequestKind), name="ck_custody_requests_kind"),
+        CheckConstraint(check_in("material", Material), name="ck_custody_requests_material"),
+        CheckConstraint(check_in("status", RequestStatus), name="ck_custody_requests_status"),
+    )
 
 
 class Decision(Base):
@@ -89,6 +105,8 @@ class Decision(Base):
     keyed_by: Mapped[str | None] = mapped_column(String(100))
     # A decision taken on paper and entered by someone else names its document (znak pisma).
     paper_ref: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (CheckConstraint(check_in("capacity", Capacity),
+                                      name="ck_custody_decisions_capacity"),)
 
 
 class Copy(Base):
@@ -112,7 +130,9 @@ class Copy(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))  # kept | destroyed
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_custody_copies_year_seq"),)
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_custody_copies_year_seq"),
+                      CheckConstraint(check_in("state", CopyState),
+                                      name="ck_custody_copies_state"))
 
 
 class Handover(Base):

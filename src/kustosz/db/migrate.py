@@ -48,7 +48,7 @@ def refuse_newer(engine: Engine, cfg: Config | None = None) -> None:
         raise ConfigError(
             f"this vault was upgraded by a newer Kustosz (revision {newer}); this program "
             f"knows up to {ours} — install that version or newer; nothing was changed",
-            pl=f"ten sejf został zaktualizowany przez nowszą wersję programu Kustosz "
+            pl=f"Ten skarbiec został zaktualizowany przez nowszą wersję programu Kustosz "
                f"(rewizja {newer}); ta wersja zna rewizje do {ours} — zainstaluj tę nowszą "
                f"wersję; niczego nie zmieniono")
 

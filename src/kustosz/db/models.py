@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kustosz.db.types import BigId, UTCDateTime
+from kustosz.kinds import SourceKind, check_in
+from kustosz.states import RecordingState, SweepMode
 
 
 class Base(DeclarativeBase):
@@ -19,13 +21,14 @@ class Source(Base):
     __tablename__ = "sources"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # camera | phone | mailbox | endpoint
+    kind: Mapped[str] = mapped_column(String(20))  # SourceKind (kustosz.kinds)
     retention: Mapped[str | None] = mapped_column(String(40))  # overrides the policy's kind
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Longest item seen; bounds the index scan of "what overlaps [a, b)" queries.
     max_duration_s: Mapped[float] = mapped_column(default=0.0)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    __table_args__ = (CheckConstraint(check_in("kind", SourceKind), name="ck_sources_kind"),)
 
 
 class Recording(Base):
@@ -34,7 +37,7 @@ class Recording(Base):
     __tablename__ = "recordings"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # its source's kind
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     size: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -42,8 +45,11 @@ class Recording(Base):
     storage_key: Mapped[str] = mapped_column(String(400), unique=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # pending: file being written; stored: whole and indexed; deleting: the sweep has begun.
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    state: Mapped[str] = mapped_column(String(12), default=RecordingState.PENDING)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the server's clock was found wrong while this was recorded (kustosz.clock):
+    # the later reading of its start, from which retention counts instead of start_at.
+    retain_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sweep_id: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -51,6 +57,8 @@ class Recording(Base):
         Index("ix_recordings_source_start", "source_id", "start_at"),
         Index("ix_recordings_state_expires", "state", "expires_at"),
         Index("ix_recordings_sweep", "sweep_id"),
+        CheckConstraint(check_in("kind", SourceKind), name="ck_recordings_kind"),
+        CheckConstraint(check_in("state", RecordingState), name="ck_recordings_state"),
     )
 
 
@@ -106,9 +114,10 @@ class Sweep(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
-    mode: Mapped[str] = mapped_column(String(20))  # retention | disk_pressure
+    mode: Mapped[str] = mapped_column(String(20))  # SweepMode (kustosz.states)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (CheckConstraint(check_in("mode", SweepMode), name="ck_sweeps_mode"),)
 
 
 class AuditEntry(Base):

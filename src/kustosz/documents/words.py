@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from kustosz.policy import Period
+from typing import Protocol, TypeVar
 
 W = TypeVar("W")
+
+
+class PeriodLike(Protocol):
+    """What the words need of a period (kustosz.policy.periods.Period, which sits above them:
+    the policy words its own errors with these)."""
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def unit(self) -> str: ...
 
 _FORMS = {"days": ("dzień", "dni", "dni"), "weeks": ("tydzień", "tygodnie", "tygodni"),
           "months": ("miesiąc", "miesiące", "miesięcy"), "years": ("rok", "lata", "lat")}
@@ -33,12 +42,12 @@ def count_pl(n: int, one: str, few: str, many: str) -> str:
     return f"{n} {plural(n, one, few, many)}"
 
 
-def period_pl(period: Period) -> str:
+def period_pl(period: PeriodLike) -> str:
     """'14 dni', '3 miesiące', '5 miesięcy' — Polish plural rules for a period."""
     return count_pl(period.count, *_FORMS[period.unit])
 
 
-def period_gen(period: Period) -> str:
+def period_gen(period: PeriodLike) -> str:
     """'30 dni', '3 miesięcy', '1 miesiąca' — the period in the genitive ("przez okres …")."""
     return count_pl(period.count, *_GENITIVE[period.unit])
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError
-from kustosz.ingest.phone.numbers import InvalidNumber, normalize
+from kustosz.phone_numbers import InvalidNumber, normalize
+from kustosz.states import RecordingState
 
 MAX_RESULTS = 1000
 
@@ -117,7 +118,7 @@ def _hits(where: Any, limit: int) -> Select[Any]:
     return (select(Call, Recording.end_at, Recording.sha256, Source.name)
             .join(Recording, Recording.id == Call.recording_id)
             .join(Source, Source.id == Call.source_id)
-            .where(where, Recording.state == "stored")
+            .where(where, Recording.state == RecordingState.STORED)
             .order_by(Call.start_at).limit(limit))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording, Source
@@ -66,4 +66,19 @@ def redate_all(session: Session, policy: Policy) -> int:
                 .values(expires_at=period.end(day, policy.timezone)))
             changed += result.rowcount or 0
             day += timedelta(days=1)
+        changed += _redate_rebased(session, source, policy)
     return changed
+
+
+def _redate_rebased(session: Session, source: Source, policy: Policy) -> int:
+    """Material recorded across a jump of the clock counts from its later reading
+    (kustosz.clock), not from the day it was stamped with."""
+    rows = [{"rid": rid, "exp": expiry_of(source, base, policy)}
+            for rid, base in session.execute(
+                select(Recording.id, Recording.retain_from)
+                .where(Recording.source_id == source.id, Recording.retain_from.is_not(None)))]
+    if rows:
+        session.execute(update(Recording.__table__)
+                        .where(Recording.__table__.c.id == bindparam("rid"))
+                        .values(expires_at=bindparam("exp")), rows)
+    return len(rows)

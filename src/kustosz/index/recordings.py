@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording, Source
+from kustosz.states import RecordingState
 
 
 def overlapping(source: Source, start: datetime, end: datetime) -> Select[tuple[Recording]]:
@@ -19,7 +20,7 @@ def overlapping(source: Source, start: datetime, end: datetime) -> Select[tuple[
     """
     earliest = start - timedelta(seconds=source.max_duration_s)
     return (select(Recording)
-            .where(Recording.source_id == source.id, Recording.state == "stored",
+            .where(Recording.source_id == source.id, Recording.state == RecordingState.STORED,
                    Recording.start_at >= earliest, Recording.start_at <= end,
                    Recording.end_at >= start)
             .order_by(Recording.start_at))
@@ -44,7 +45,7 @@ def spans(source: Source, start: datetime, end: datetime) -> Select[Any]:
 
 
 def stored(session: Session, source: Source | None = None) -> list[Recording]:
-    query = select(Recording).where(Recording.state == "stored")
+    query = select(Recording).where(Recording.state == RecordingState.STORED)
     if source is not None:
         query = query.where(Recording.source_id == source.id)
     return list(session.execute(query.order_by(Recording.start_at, Recording.id)).scalars())

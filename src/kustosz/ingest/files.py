@@ -24,19 +24,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kustosz import clock
 from kustosz.audit import append as audit
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
-from kustosz.storage import StoredFile
+from kustosz.states import RecordingState
+from kustosz.storage import Storage, StoredFile
 from kustosz.vault import Vault
 
 # Copies running at once: each ends in an fsync, and concurrent fsyncs are committed together
@@ -161,14 +163,17 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
     return out
 
 
-def segment_bytes(path: Path, scratch: Path) -> bytes:
-    """A stored camera segment as playback serves it (HLS, MPEG-TS): its bytes as stored, or,
-    for one stored with sound before the intake dropped it, its video only (R1.3)."""
-    copy = video_only(path, scratch, "mpegts")
+def open_segment(storage: Storage, key: str) -> tuple[BinaryIO, int]:
+    """A stored camera segment as playback serves it, as an open stream and its size: the
+    content as stored, or, for one stored with sound before the intake dropped it, a video-only
+    copy (R1.3) whose scratch file is already unlinked (it lives while the stream is open)."""
+    with storage.local_path(key) as path:
+        copy = video_only(path, storage.scratch, "mpegts")
     if copy is None:
-        return path.read_bytes()
+        return storage.open(key), storage.stat(key).size
     try:
-        return copy.read_bytes()
+        f = copy.open("rb")
+        return f, os.fstat(f.fileno()).st_size
     finally:
         copy.unlink(missing_ok=True)
 
@@ -180,7 +185,7 @@ def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Pa
     out = []
     try:
         for it in items:
-            copy = video_only(it.path, vault.storage.tmp)
+            copy = video_only(it.path, vault.storage.scratch)
             if copy is None:
                 out.append(it)
                 continue
@@ -232,15 +237,20 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
     what is stored for each (a camera file without its sound)."""
     now = datetime.now(UTC)
+    # The server's clock was behind the true time when it stamped an item (set back, or
+    # jumped since; kustosz.clock): the item counts from the later reading.
+    behind = [timedelta(seconds=clock.lag_for(vault, it.start)) for it in items]
     with vault.transaction() as s:
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
             raise InputError(f"source {source_name!r} is disabled")
         rows = [{"source_id": source.id, "kind": source.kind, "start_at": it.start,
                  "end_at": it.end, "storage_key": storage_key(source, it.start, orig.path.suffix),
-                 "meta": it.meta or {}, "state": "pending", "size": 0,
-                 "expires_at": expiry_of(source, it.start, vault.policy), "ingested_at": now}
-                for it, orig in zip(items, given, strict=True)]
+                 "meta": it.meta or {}, "state": RecordingState.PENDING, "size": 0,
+                 "retain_from": it.start + lag if lag else None,
+                 "expires_at": expiry_of(source, it.start + lag, vault.policy),
+                 "ingested_at": now}
+                for it, orig, lag in zip(items, given, behind, strict=True)]
         ids = list(s.execute(insert(Recording).returning(Recording.id,
                                                          sort_by_parameter_order=True),
                              rows).scalars())
@@ -288,7 +298,7 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str]
         if stop.is_set():
             return
         try:
-            results[i] = vault.storage.put_file(items[i].path, keys[i], durable=not batched)
+            results[i] = vault.storage.put(keys[i], items[i].path, durable=not batched)
         except OSError as exc:
             results[i] = exc
         except BaseException as exc:
@@ -321,7 +331,7 @@ def _undo(vault: Vault, ids: list[int], keys: list[str]) -> None:
 def _mark_many(session: Session, source_id: int, done: list[Stored]) -> None:
     session.execute(
         update(Recording.__table__).where(Recording.__table__.c.id == bindparam("rid"))
-        .values(size=bindparam("rsize"), sha256=bindparam("rsha"), state="stored"),
+        .values(size=bindparam("rsize"), sha256=bindparam("rsha"), state=RecordingState.STORED),
         [{"rid": d.id, "rsize": d.size, "rsha": d.sha256} for d in done])
     longest = max((d.end - d.start).total_seconds() for d in done)
     session.execute(update(Source).where(Source.id == source_id,
@@ -356,7 +366,7 @@ def recover_pending(vault: Vault, older_than: datetime | None = None) -> int:
     if the file there has the hash noted in step (1), the intake is finished instead.
     """
     with vault.transaction() as s:
-        query = select(Recording).where(Recording.state == "pending")
+        query = select(Recording).where(Recording.state == RecordingState.PENDING)
         if older_than is not None:
             query = query.where(Recording.ingested_at < older_than)
         rows = list(s.execute(query).scalars())
@@ -383,13 +393,16 @@ def _hash_file(path: Path) -> tuple[int, str]:
 
 
 def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: datetime,
-               meta: dict[str, Any] | None = None) -> Recording:
+               meta: dict[str, Any] | None = None,
+               retain_from: datetime | None = None) -> Recording:
     """Take in a finished file that already lies under the data folder (a camera segment in the
     spool) by renaming it into storage: no second copy of every segment on the disk.
 
     Same three steps as `ingest_file`; step (1) also notes the size and hash so that recovery
     can finish an intake whose rename happened but whose step (3) did not. Not audited per
     item: a camera makes 8,640 segments a day; sessions and gaps are audited instead.
+    ``retain_from``: a later reading of the start than ``start`` (the clock jumped,
+    kustosz.clock); retention counts from it.
     """
     if start.tzinfo is None or end.tzinfo is None or end < start:
         raise InputError("adopt_file needs zoned times with start <= end")
@@ -400,22 +413,16 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
             raise InputError(f"no source with id {source_id}")
         rec = Recording(source_id=source.id, kind=source.kind, start_at=start, end_at=end,
                         storage_key=storage_key(source, start, path.suffix),
-                        meta={**(meta or {}), ADOPTED: True}, state="pending", size=size,
-                        sha256=sha, expires_at=expiry_of(source, start, vault.policy),
+                        meta={**(meta or {}), ADOPTED: True}, state=RecordingState.PENDING,
+                        size=size,
+                        sha256=sha, retain_from=retain_from,
+                        expires_at=expiry_of(source, max(start, retain_from or start),
+                                             vault.policy),
                         ingested_at=datetime.now(UTC))
         s.add(rec)
         s.flush()
         rec_id, key = rec.id, rec.storage_key
-    final = vault.storage.path(key)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(path, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    vault.storage.put(key, path, move=True, sha256=sha)  # a rename on the local folder
     with vault.transaction() as s:
         rec = s.get(Recording, rec_id)
         _mark_stored(s, rec)
@@ -424,7 +431,7 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
 
 def _mark_stored(session: Session, rec: Recording) -> None:
     source = session.get(Source, rec.source_id)
-    rec.state = "stored"
+    rec.state = RecordingState.STORED
     duration = (rec.end_at - rec.start_at).total_seconds()
     if duration > source.max_duration_s:
         source.max_duration_s = duration

@@ -21,19 +21,20 @@ from typing import Any
 from sqlalchemy import select
 
 from kustosz.db.models import Source
-from kustosz.ingest.events.service import Background, Service
+from kustosz.ingest.chunks.service import Background, Service
+from kustosz.kinds import CHUNKED, SourceKind
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-KINDS = ("mailbox", "endpoint")
+KINDS = tuple(k.name.value for k in CHUNKED)  # ("mailbox", "endpoint")
 RESCAN_S = 15.0  # how soon a source added, changed or disabled takes effect under serve
 
 
 def _service(vault: Vault, kind: str, name: str) -> Service:
     # Imported here: the mail intake pulls in aiosmtpd or imap-tools, which a camera-only
     # office never uses. A mailbox either listens for SMTP or polls its IMAP journal mailbox.
-    if kind == "mailbox":
-        from kustosz.ingest.mail.intake import mail_service
+    if kind == SourceKind.MAILBOX:
+        from kustosz.ingest.mail.service import mail_service
 
         return mail_service(vault, name)
     from kustosz.ingest.events.intake import EventIntake
@@ -46,8 +47,8 @@ def settle_disabled(vault: Vault) -> int:
     the source disabled before the next start): what they hold was received while they were
     enabled, and it must come under retention rather than wait for a listener that is not
     started. Enabled sources' leftovers are taken in as their listeners start."""
-    from kustosz.ingest.events.chunks import ChunkSpool, spool_root
-    from kustosz.ingest.events.counters import Counters
+    from kustosz.ingest.chunks.counters import Counters
+    from kustosz.ingest.chunks.spool import ChunkSpool, spool_root
     from kustosz.ingest.events.search import index_events
     from kustosz.ingest.mail.search import index_mail
 
@@ -60,7 +61,7 @@ def settle_disabled(vault: Vault) -> int:
             continue
         counters = Counters(source_id)
         spool = (ChunkSpool(vault, name, "mail", "hour", index_mail, counters)
-                 if kind == "mailbox" else
+                 if kind == SourceKind.MAILBOX else
                  ChunkSpool(vault, name, "events", "hour", index_events, counters))
         try:
             taken += len(spool.recover())

@@ -10,17 +10,20 @@ from importlib import resources
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kustosz.documents.words import period_pl
 from kustosz.errors import ConfigError
+from kustosz.kinds import KINDS, SourceKind
 from kustosz.policy.periods import Period
+from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 
-SOURCE_KINDS = ("camera", "phone", "mailbox", "endpoint")
-KIND_PL = {"camera": "monitoring wizyjny", "phone": "rozmowy telefoniczne",
-           "mailbox": "poczta elektroniczna", "endpoint": "aktywność na urządzeniach"}
+# The policy's [retention] keys and their Polish names (kustosz.kinds), as plain strings.
+SOURCE_KINDS = tuple(k.retention_key for k in KINDS.values())
+KIND_PL = {k.retention_key: k.label_pl for k in KINDS.values()}
 # Kodeks pracy art. 22² §3: video recordings are kept no longer than 3 months from the day of
 # recording. That is the only statutory cap: art. 22³ §3 applies art. 22² §6–10 (not §3) to
 # e-mail monitoring and art. 22³ §4 extends art. 22³ §1–3 to other forms (IT activity), so
 # mailbox and endpoint material, like calls, is bounded by the office's own regulation alone.
-STATUTORY_MAX = {"camera": Period(3, "months")}
+STATUTORY_MAX = {SourceKind.CAMERA.value: Period(3, "months")}
 
 _SCHEMA: dict[str, dict[str, Any]] = {
     "office": {"name": str, "name_genitive": str, "name_locative": str,
@@ -141,9 +144,9 @@ class VideoRules:
     item 5); each preset cites its clause for both.
 
     * purposes — codes of the art. 22² §1 purposes the office's regulation names
-      (cameras.rules.PURPOSES); a camera must serve one of them. Without a [video] table: all
+      (policy.video_law.PURPOSES); a camera must serve one of them. Without a [video] table: all
       four of §1. An empty list: the office has no video monitoring.
-    * excluded_zones — zone kinds (cameras.rules.ZONE_KINDS) the regulation excludes outright:
+    * excluded_zones — zone kinds (policy.video_law.ZONE_KINDS) the regulation excludes outright:
       no camera there, and the Code's exception (art. 22² §2: necessary, people made
       unrecognisable, for sanitary rooms the representatives' consent) does not open them.
     * purposes_clause, excluded_clause — where the regulation says so, for messages.
@@ -162,8 +165,6 @@ class VideoRules:
 
 
 def _video_rules(data: dict[str, Any]) -> VideoRules:
-    from kustosz.cameras.rules import PURPOSES, ZONE_KINDS
-
     video = data.get("video", {})
     default = VideoRules()
     checked = {}
@@ -326,7 +327,7 @@ class Policy:
         headings and footers print them) and each declined form under its own key; and the
         system the documents speak of ("w systemie …"): an office that records calls only
         calls it by its regulation's name [004 §9 ust. 1, zał. 1]."""
-        calls_only = [k for k, v in self.retention.items() if v] == ["phone"]
+        calls_only = [k for k, v in self.retention.items() if v] == [SourceKind.PHONE]
         system = ("rejestracji rozmów telefonicznych" if calls_only else "monitoringu")
         return {**self.names.as_dict(), "system_loc": f"systemie {system}",
                 "system_gen": f"systemu {system}",
@@ -340,13 +341,21 @@ class Policy:
     def retention_for(self, kind: str) -> Period:
         period = self.retention.get(kind)
         if period is None:
+            # The exact lines: the admin copies them (an office's own period, not ours).
+            line = f'{kind} = "3 months"'
             raise ConfigError(
                 f"the policy sets no retention period for {kind} material "
                 f"(retention.{kind}); this office's regulation does not cover it — "
-                "set it in kustosz.toml before adding such a source",
+                "before adding such a source, add to kustosz.toml in the data folder "
+                f"the lines  [policy.retention]  {line}  (the period the office decides; "
+                "if the file already has [policy.retention], only the second line, under it), "
+                "then run kustosz policy show to check",
                 pl=f"Zasady urzędu nie określają okresu przechowywania dla materiału typu "
                    f"„{KIND_PL.get(kind, kind)}” (retention.{kind}): regulamin go nie obejmuje. "
-                   "Ustaw go w kustosz.toml przed dodaniem takiego źródła.")
+                   "Przed dodaniem takiego źródła dopisz do pliku kustosz.toml w folderze "
+                   f"danych wiersze  [policy.retention]  {line}  (okres, o którym "
+                   "zdecyduje urząd; jeśli plik ma już sekcję [policy.retention], tylko drugi "
+                   "wiersz, pod nią), a potem sprawdź je poleceniem kustosz policy show.")
         return period
 
     def digest(self) -> str:
@@ -476,8 +485,6 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
                            if kind in data.get("retention", {}) else None)
         cap = STATUTORY_MAX.get(kind)
         if retention[kind] and cap and retention[kind].max_days() > cap.max_days():
-            from kustosz.documents.words import period_pl
-
             raise ConfigError(
                 f"policy retention.{kind} = {retention[kind]} exceeds the statutory maximum "
                 f"of {cap} (Kodeks pracy art. 22² §3)",

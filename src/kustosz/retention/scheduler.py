@@ -2,7 +2,10 @@
 
 Periods end at local midnight (art. 111/112 k.c. on the office's calendar), so a sweep is
 always due at that instant; the interval covers items whose expiry moved (policy change,
-released hold) and retries after failures.
+released hold) and retries after failures. Between runs the thread also answers the disk
+watch (retention/pressure.py): a segment or chunk that closes on a disk short of space wakes
+the disk-pressure sweep at once, in this thread, so that it never runs beside a retention
+sweep.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
-from kustosz.retention.sweep import relieve_pressure, run_sweep
+from kustosz.retention.pressure import relieve_pressure, watch_of
+from kustosz.retention.sweep import run_sweep
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -27,8 +31,9 @@ def next_run(now: datetime, interval: timedelta, vault: Vault) -> datetime:
 
 
 def sweep_once(vault: Vault, actor: str = "scheduler") -> int:
-    report = run_sweep(vault, actor=actor, detail=False)
-    pressure = relieve_pressure(vault, actor=actor)
+    with watch_of(vault).running():
+        report = run_sweep(vault, actor=actor, detail=False)
+        pressure = relieve_pressure(vault, actor=actor)
     deleted = len(report.deleted) + len(pressure.deleted)
     if deleted:
         log.info("retention sweep deleted %d item(s)", deleted)
@@ -40,13 +45,35 @@ def run_scheduler(vault: Vault, stop: threading.Event,
                   on_sweep: Callable[[int], None] | None = None) -> None:
     """Sweep until ``stop`` is set. A failed sweep is logged and retried at the next tick."""
     interval = timedelta(minutes=vault.config.sweep_interval_minutes)
-    while not stop.is_set():
-        try:
-            deleted = sweep_once(vault)
-            if on_sweep:
-                on_sweep(deleted)
-        except Exception:
-            log.exception("retention sweep failed; retrying at the next run")
-        now = clock()
-        wait = (next_run(now, interval, vault) - now).total_seconds()
-        stop.wait(max(wait, 1.0))
+    watch = watch_of(vault)
+    watch.listener = True
+    due = clock()
+    try:
+        while not stop.is_set():
+            now = clock()
+            if now >= due:
+                from kustosz.alerts.checks import note_sweep
+
+                try:
+                    deleted = sweep_once(vault)
+                except Exception as exc:
+                    log.exception("retention sweep failed; retrying at the next run")
+                    note_sweep(vault, exc)  # the sweep_failed alert (kustosz.alerts.checks)
+                else:
+                    note_sweep(vault)
+                    if on_sweep:
+                        on_sweep(deleted)
+                now = clock()
+                due = max(next_run(now, interval, vault), now + timedelta(seconds=1))
+            elif watch.wake.is_set():
+                watch.wake.clear()
+                try:
+                    deleted = len(watch.relieve(actor="scheduler").deleted)  # type: ignore[union-attr]
+                    if deleted:
+                        log.info("disk-pressure sweep deleted %d item(s)", deleted)
+                except Exception:
+                    log.exception("disk-pressure sweep failed; retrying at the next run")
+            # Short waits: the stop and the disk watch are answered within a second.
+            watch.wake.wait(min(max((due - clock()).total_seconds(), 0.0), 1.0))
+    finally:
+        watch.listener = False

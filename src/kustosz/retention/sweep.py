@@ -17,13 +17,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
-from kustosz.custody.holds import covered_by_active_hold, holds_of
-from kustosz.db.models import Alert, Deletion, Recording, Source, Sweep
+from kustosz.clock.watch import before_sweep
+from kustosz.custody.coverage import (
+    ItemFacts,
+    active_holds,
+    covered_by_active_hold,
+    covering,
+    holds_of,
+)
+from kustosz.db.models import Deletion, Recording, Source, Sweep
 from kustosz.index.expiry import period_for
 from kustosz.retention.traces import prune_traces
+from kustosz.states import RecordingState, SweepMode
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,7 @@ VICTIM_COLUMNS = (Recording.id, Recording.source_id, Recording.storage_key, Reco
 class SweepReport:
     as_of: datetime
     dry_run: bool
-    mode: str = "retention"
+    mode: str = SweepMode.RETENTION
     sweep_ids: list[int] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     kept_by_hold: list[dict[str, Any]] = field(default_factory=list)
@@ -81,7 +89,7 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
             return 0
         sources = _names(s)
         for source_id in s.execute(select(Recording.source_id).where(
-                Recording.sweep_id == sweep_id, Recording.state == "deleting")
+                Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)
                 .distinct()).scalars():
             rule = rules(sources[source_id])
             s.execute(insert(Deletion).from_select(
@@ -90,10 +98,10 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
                 select(Recording.sweep_id, Recording.id, Recording.source_id, Recording.start_at,
                        Recording.end_at, Recording.size, Recording.sha256, literal(rule),
                        literal(now.replace(tzinfo=None)))
-                .where(Recording.sweep_id == sweep_id, Recording.state == "deleting",
+                .where(Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING,
                        Recording.source_id == source_id)))
         s.execute(delete(Recording).where(Recording.sweep_id == sweep_id,
-                                          Recording.state == "deleting"))
+                                          Recording.state == RecordingState.DELETING))
         digest = hashlib.sha256()
         count = 0
         for rid, sha in s.execute(select(Deletion.recording_id, Deletion.sha256)
@@ -117,27 +125,31 @@ def recover(vault: Vault, actor: str = "system") -> int:
     for sweep_id, mode in open_sweeps:
         with vault.transaction() as s:
             rows = list(s.execute(select(Recording).where(
-                Recording.sweep_id == sweep_id, Recording.state == "deleting")).scalars())
+                Recording.sweep_id == sweep_id,
+                Recording.state == RecordingState.DELETING)).scalars())
             keys = []
+            holds = active_holds(s)  # the coverage rule read in Python (custody/coverage.py)
             for rec in rows:
-                if holds_of(s, rec) and vault.storage.exists(rec.storage_key):
-                    rec.state, rec.sweep_id = "stored", None
+                facts = ItemFacts(rec.id, rec.source_id, rec.start_at, rec.end_at)
+                if covering(holds, facts) and vault.storage.exists(rec.storage_key):
+                    rec.state, rec.sweep_id = RecordingState.STORED, None
                 else:
                     keys.append(rec.storage_key)
         _unlink_all(vault, keys)
         handled += len(rows)
-        rules = (lambda src: _rule(src, vault)) if mode == "retention" else \
+        rules = (lambda src: _rule(src, vault)) if mode == SweepMode.RETENTION else \
             (lambda src: "disk pressure (recovered)")
         _finish(vault, sweep_id, actor, rules)
     return handled
 
 
 def _expired(now: datetime) -> Any:
-    return (Recording.state == "stored") & (Recording.expires_at <= now)
+    return (Recording.state == RecordingState.STORED) & (Recording.expires_at <= now)
 
 
 def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
               actor: str = "system", detail: bool = True) -> SweepReport:
+    before_sweep(vault)  # a clock jump just made re-bases its material first (kustosz.clock)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     report = SweepReport(as_of=now, dry_run=dry_run)
     if not dry_run:
@@ -156,18 +168,18 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
                 report.deleted.append(_item(rec, source.name, rule=_rule(source, vault)))
             return report
     with vault.transaction() as s:
-        sweep = Sweep(started_at=datetime.now(UTC), as_of=now, mode="retention")
+        sweep = Sweep(started_at=datetime.now(UTC), as_of=now, mode=SweepMode.RETENTION)
         s.add(sweep)
         s.flush()
         sweep_id = sweep.id
         s.execute(update(Recording).where(_expired(now), ~covered_by_active_hold())
-                  .values(state="deleting", sweep_id=sweep_id)
+                  .values(state=RecordingState.DELETING, sweep_id=sweep_id)
                   .execution_options(synchronize_session=False))
     report.sweep_ids.append(sweep_id)
     with vault.reading() as s:
         # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
         victims = list(s.execute(select(*VICTIM_COLUMNS).where(
-            Recording.sweep_id == sweep_id, Recording.state == "deleting")).all())
+            Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
     _unlink_all(vault, [r.storage_key for r in victims])
     if detail:
         report.deleted = [_item(r, sources[r.source_id].name, rule=_rule(sources[r.source_id],
@@ -178,69 +190,4 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     _finish(vault, sweep_id, actor, lambda src: _rule(src, vault))
     with vault.transaction() as s:
         report.traces = prune_traces(s, vault.policy, now, actor)
-    return report
-
-
-FreeSpace = Callable[[], tuple[int, int]]
-
-
-def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace | None = None,
-                     batch: int = 200) -> SweepReport:
-    """Delete the oldest unheld material until free space is back above the threshold.
-
-    Held material is never touched; if only held material is left, an alert says so.
-    ``free_space`` returns (free, total) bytes; it defaults to the data folder's disk.
-    """
-    measure = free_space or (lambda: (vault.storage.free_bytes(), vault.storage.total_bytes()))
-    threshold = vault.config.min_free_percent
-    report = SweepReport(as_of=datetime.now(UTC), dry_run=False, mode="disk_pressure")
-    free, total = measure()
-    if total <= 0 or free * 100 / total >= threshold:
-        return report
-    start_pct = free * 100 / total
-    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; deleting the "
-               "oldest material that no hold covers")
-    log.warning(message)
-    with vault.transaction() as s:
-        free_pl, needed_pl = (f"{x:.1f}".replace(".", ",") for x in (start_pct, threshold))
-        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=(
-            f"Mało miejsca na dysku: wolne {free_pl}%, mniej niż wymagane {needed_pl}%. "
-            "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")))
-        audit(s, actor, "alert.disk_pressure", "storage", {"free_percent": round(start_pct, 2)})
-    rule = f"disk pressure: free space below {threshold:g}%"
-    while True:
-        free, total = measure()
-        if free * 100 / total >= threshold:
-            break
-        inner = aliased(Recording)
-        with vault.transaction() as s:
-            sweep = Sweep(started_at=datetime.now(UTC), as_of=datetime.now(UTC),
-                          mode="disk_pressure")
-            s.add(sweep)
-            s.flush()
-            sweep_id = sweep.id
-            oldest = (select(inner.id).where(inner.state == "stored",
-                                             ~covered_by_active_hold(inner))
-                      .order_by(inner.start_at, inner.id).limit(batch))
-            marked = s.execute(update(Recording).where(Recording.id.in_(oldest))
-                               .values(state="deleting", sweep_id=sweep_id)
-                               .execution_options(synchronize_session=False)).rowcount
-        report.sweep_ids.append(sweep_id)
-        with vault.reading() as s:
-            victims = list(s.execute(select(*VICTIM_COLUMNS).where(
-                Recording.sweep_id == sweep_id, Recording.state == "deleting")).all())
-        _unlink_all(vault, [r.storage_key for r in victims])
-        report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims)
-        _finish(vault, sweep_id, actor, lambda _src: rule)
-        if not marked:
-            stuck = ("disk pressure persists: only held material is left; add storage or "
-                     "release holds that are no longer needed")
-            log.error(stuck)
-            with vault.transaction() as s:
-                s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held", message=(
-                    "Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
-                    "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
-                    "które nie są już potrzebne.")))
-                audit(s, actor, "alert.disk_full_held", "storage", {})
-            break
     return report

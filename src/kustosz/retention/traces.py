@@ -18,6 +18,7 @@ from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneProblem
 from kustosz.db.models import Source
 from kustosz.index.expiry import period_for
+from kustosz.kinds import SourceKind
 from kustosz.policy import Period, Policy
 
 
@@ -34,7 +35,7 @@ def first_kept_day_start(period: Period, now: datetime, policy: Policy) -> datet
 def prune_traces(session: Session, policy: Policy, now: datetime, actor: str) -> int:
     """Delete the phone intake's problem rows past their line's period; returns how many."""
     removed = 0
-    for source in session.execute(select(Source).where(Source.kind == "phone")).scalars():
+    for source in session.execute(select(Source).where(Source.kind == SourceKind.PHONE)).scalars():
         cutoff = first_kept_day_start(period_for(source, policy), now, policy)
         result = session.execute(delete(PhoneProblem).where(
             PhoneProblem.source_id == source.id, PhoneProblem.at < cutoff))

@@ -31,6 +31,7 @@ from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, InputError, KustoszError, NotFound
+from kustosz.kinds import SourceKind
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.forms import by_field
 from kustosz.web.gate import gate
@@ -273,7 +274,8 @@ def _auth_page(ctx: Ctx, form: dict[str, str] | None = None,
         rows = auths.list_authorisations(s, ctx.user if mine_only else None)
         names = {u.id: u for u in list_users(s)}
         sources = [x.name for x in s.execute(select(Source).where(
-            Source.kind.in_(("camera", "phone"))).order_by(Source.name)).scalars()]
+            Source.kind.in_((SourceKind.CAMERA, SourceKind.PHONE)))
+            .order_by(Source.name)).scalars()]
     now = datetime.now(UTC)
     return page(ctx, "authorisations.html", status, rows=rows, users=names, sources=sources,
                 actions=auths.ACTIONS, kinds=auths.SOURCE_KINDS, form=form or {},
@@ -342,6 +344,7 @@ async def authorisations_revoke(auth_id: PathId, request: Request,
 @router.get("/authorisations/{auth_id}.pdf")
 def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
+    from kustosz.custody.papers import authorisation_doc_data
     from kustosz.documents import render
 
     with ctx.vault.reading() as s:
@@ -349,7 +352,7 @@ def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
         if a is None or (a.holder_id != user.id and not ctx.may("authorise")
                          and not ctx.may("oversight")):
             return page(ctx, "error.html", 404, message="Nie ma takiego upoważnienia.")
-        data = auths.document_data(s, ctx.vault.policy, a)
+        data = authorisation_doc_data(s, ctx.vault.policy, a)
     pdf = render("authorisation", data, data_root=ctx.vault.root)
     name = f"upowaznienie-{auth_id}.pdf"
     return Response(pdf, media_type="application/pdf",

@@ -18,6 +18,7 @@ from kustosz.errors import NotFound
 from kustosz.vault import Vault
 from kustosz.web import (
     admin,
+    alert_settings,
     api,
     api_custody,
     auth,
@@ -86,7 +87,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
-                   tokens, api, api_custody, metrics):
+                   tokens, api, api_custody, metrics, alert_settings):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

@@ -24,6 +24,7 @@ from kustosz.db.access import ViewingSession
 from kustosz.db.models import Source
 from kustosz.errors import KustoszError
 from kustosz.index.calls import CallHit, calls_of_line, search_calls
+from kustosz.kinds import SourceKind
 from kustosz.web.common import TEMPLATES, Ctx, local, page
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
@@ -39,7 +40,7 @@ def call_lines(ctx: Ctx = gate()) -> Response:
     """The phone lines, and nothing of their calls."""
     ctx.need_user()
     with ctx.vault.reading() as s:
-        lines = list(s.execute(select(Source).where(Source.kind == "phone")
+        lines = list(s.execute(select(Source).where(Source.kind == SourceKind.PHONE)
                                .order_by(Source.name)).scalars())
     return page(ctx, "calls.html", lines=lines)
 
@@ -75,7 +76,7 @@ def media_calls(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     """Calls of the session's line inside its period (narrowed by from/to, a number, the
     called number); JSON with ``format=json``, else the page (or its htmx fragment)."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
-        if not scope.sources or scope.sources[0].kind != "phone":
+        if not scope.sources or scope.sources[0].kind != SourceKind.PHONE:
             return None
         source = scope.sources[0]
         try:

@@ -18,6 +18,7 @@ EN: dict[str, str] = {
     "Upoważnienia": "Authorisations",
     "Użytkownicy": "Users",
     "Ustawienia": "Settings",
+    "Powiadomienia": "Notifications",
     "Rejestr dostępu": "Access log",
     "Wyloguj": "Log out",
     "Zaloguj": "Log in",
@@ -39,6 +40,7 @@ EN: dict[str, str] = {
     "Odtwórz": "Play",
     "Podgląd bieżący": "Live view",
     "Przerwa w nagraniu": "Gap in recording",
+    "Przerwy w nagraniu": "Gaps in recording",
     "Fotografowanie i filmowanie ekranu podczas przeglądu nagrań jest zabronione.":
         "Photographing or filming the screen while viewing recordings is forbidden.",
     "system monitoringu": "monitoring system",
@@ -119,6 +121,133 @@ EN: dict[str, str] = {
     "Błąd żądania": "Bad request",
     "Nie można obsłużyć tego żądania. Wróć do pulpitu i spróbuj ponownie.":
         "This request cannot be handled. Go back to the dashboard and try again.",
+    # the alert settings page (web/alert_settings.py, alert_settings.html)
+    "Powiadomienia o alarmach": "Alert notifications",
+    "Wiadomość testowa:": "Test message:",
+    "nie wysłano": "not sent",
+    "wiadomość wysłana": "message sent",
+    "żaden kanał nie jest włączony": "no channel is enabled",
+    "Skąd pochodzą ustawienia": "Where the settings come from",
+    "Podstawą są ustawienia z tabeli [alerts] w pliku kustosz.toml. Część zmieniona na tej "
+    "stronie jest zapisywana w bazie Kustosza i zastępuje odpowiadającą jej część pliku (plik "
+    "nie jest zmieniany). Przy każdej części podano, skąd pochodzi.":
+        "The base is the [alerts] table of kustosz.toml. A part changed on this page is stored "
+        "in Kustosz's database and replaces that part of the file (the file is not changed). "
+        "Each part says where it comes from.",
+    "Zmienione na tej stronie:": "Changed on this page:",
+    "Przywróć ustawienia z kustosz.toml": "Restore the settings from kustosz.toml",
+    "Wszystkie ustawienia pochodzą z pliku kustosz.toml.":
+        "All settings come from kustosz.toml.",
+    "Wiadomość testowa idzie zapisanymi ustawieniami każdym włączonym kanałem.":
+        "A test message goes through each enabled channel with the saved settings.",
+    "Wyślij wiadomość testową": "Send a test message",
+    "pole wymagane": "required field",
+    "E-mail": "E-mail",
+    "e-mail": "e-mail",
+    "Wysyłaj alarmy e-mailem przez serwer pocztowy urzędu":
+        "Send alerts by e-mail through the office's mail relay",
+    "Serwer pocztowy": "Mail relay",
+    "np. smtp.um.example.pl": "e.g. smtp.um.example.pl",
+    "Port": "Port",
+    "587 dla STARTTLS, 465 dla TLS": "587 for STARTTLS, 465 for TLS",
+    "Szyfrowanie": "Encryption",
+    "np. kustosz@um.example.pl": "e.g. kustosz@um.example.pl",
+    "Odbiorcy": "Recipients",
+    "adresy e-mail, każdy w osobnym wierszu lub po przecinku":
+        "e-mail addresses, one per line or separated by commas",
+    "gdy serwer wymaga logowania": "when the relay requires a login",
+    "Hasło jest zapisane (nie jest wyświetlane); zostaw puste, aby je zachować.":
+        "A password is stored (not shown); leave empty to keep it.",
+    "Przechowywane w postaci zaszyfrowanej kluczem skarbca; nigdy nie jest wyświetlane.":
+        "Stored encrypted with the vault's key; never shown.",
+    "albo plik z hasłem": "or a password file",
+    "ścieżka do pliku czytelnego tylko dla Kustosza (chmod 600)":
+        "path of a file only Kustosz can read (chmod 600)",
+    "Usuń zapisane hasło": "Remove the stored password",
+    "Certyfikat urzędu certyfikacji (opcjonalnie)": "Certificate authority (optional)",
+    "gdy certyfikat serwera wystawił urząd, np. /etc/kustosz/ca.pem":
+        "when the office issued the relay's certificate, e.g. /etc/kustosz/ca.pem",
+    "Webhook": "Webhook",
+    "webhook": "webhook",
+    "Adres (JSON POST)": "Address (JSON POST)",
+    "Zapisany adres:": "Stored address:",
+    "(zapisany; nie jest wyświetlany, bo może zawierać token). Zostaw puste, aby go zachować, "
+    "albo wpisz nowy.": "(stored; not shown, as it may carry a token). Leave empty to keep "
+    "it, or type a new one.",
+    "http:// lub https://; przechowywany w postaci zaszyfrowanej, bo może zawierać token":
+        "http:// or https://; stored encrypted, as it may carry a token",
+    "Wyłącz webhook (usuń adres)": "Turn the webhook off (remove the address)",
+    "Syslog": "Syslog",
+    "Serwer syslog": "Syslog server",
+    "puste wyłącza syslog": "empty turns syslog off",
+    "Port (UDP)": "Port (UDP)",
+    "Prognoza i zestawienie dzienne": "Forecast and daily digest",
+    "ustawienia ogólne": "general settings",
+    "Alarm, gdy dysk zapełni się w ciągu (dni)": "Alert when the disk fills within (days)",
+    "Zestawienie dzienne dla IOD o godzinie": "Daily digest for the DPO at",
+    "GG:MM czasu polskiego; puste — bez zestawienia":
+        "HH:MM Polish time; empty — no digest",
+    "Odbiorcy zestawienia": "Digest recipients",
+    "puste — odbiorcy alarmów e-mail": "empty — the e-mail alert recipients",
+    "Rodzaje alarmów": "Alert kinds",
+    "Zwłoka: jak długo problem musi trwać, zanim pójdzie wiadomość (krótsze przerwy nie są "
+    "zgłaszane). Przypomnienie: co ile przypominać, póki problem trwa („nigdy” — bez "
+    "przypomnień). Np. „2 minuty”, „1 godzina”, „30 s”, „1 dzień”.":
+        "Grace: how long a problem must last before a message goes (shorter ones are not "
+        "reported). Reminder: how often to remind while it lasts (\"never\" — no reminders). "
+        "E.g. \"2 minutes\", \"1 hour\", \"30 s\", \"1 day\".",
+    "Alarm": "Alert",
+    "Zwłoka": "Grace",
+    "Przypomnienie": "Reminder",
+    "z pliku kustosz.toml": "from kustosz.toml",
+    "zmienione na tej stronie": "changed on this page",
+    "bez szyfrowania (tylko serwer lokalny)": "no encryption (local relay only)",
+    "STARTTLS (zwykle port 587)": "STARTTLS (usually port 587)",
+    "TLS (zwykle port 465)": "TLS (usually port 465)",
+    "Kamera nie nagrywa": "Camera not recording",
+    "Linia telefoniczna nie dostarcza nagrań": "Phone line not delivering recordings",
+    "Mało miejsca na dysku": "Low disk space",
+    "Dysk pełny": "Disk full",
+    "Zapis punktu kontrolnego dziennika nie powiódł się": "Audit checkpoint not written",
+    "Rejestrator kamery uruchamia się ponownie w pętli": "Camera recorder restarting in a loop",
+    "Prognoza: dysk zapełni się w ciągu kilku dni": "Forecast: the disk fills within days",
+    "Usuwanie nagrań po terminie nie działa": "Retention sweep not working",
+    "Sprawdzenie dziennika zdarzeń wykazało naruszenie": "Audit log verification failed",
+    "Certyfikat HTTPS wkrótce wygaśnie": "HTTPS certificate expiring soon",
+    "Zegar serwera lub kamery przestawił się skokowo": "Server or camera clock jumped",
+    "Kopia zapasowa się nie powiodła albo jej brakuje": "Backup failed or missing",
+    "Inne alarmy": "Other alerts",
+    # alert channel failures (alerts/channels.py REASONS_PL)
+    "serwer pocztowy odrzucił logowanie": "the mail relay refused the login",
+    "serwer pocztowy nie oferuje logowania (AUTH) — usuń użytkownika i hasło albo włącz "
+    "STARTTLS (wiele serwerów oferuje logowanie dopiero po nim)": "the mail relay offers no "
+    "login (AUTH) — remove the user and password, or turn STARTTLS on (many relays offer the "
+    "login only after it)",
+    "serwer pocztowy nie oferuje logowania AUTH PLAIN, potrzebnego dla hasła z polskimi "
+    "literami — zmień hasło na takie bez polskich liter": "the mail relay offers no AUTH "
+    "PLAIN, needed for a password with Polish letters — use a password without them",
+    "nie można odczytać pliku z hasłem albo mogą go czytać inni":
+        "the password file cannot be read, or others can read it",
+    "nie można odczytać zapisanego hasła do serwera pocztowego":
+        "the stored relay password cannot be read",
+    "serwer odrzucił wiadomość": "the server refused the message",
+    "serwer jest nieosiągalny": "the server is unreachable",
+    "nie udało się nawiązać szyfrowanego połączenia": "the encrypted connection failed",
+    "adres webhooka odpowiedział błędem": "the webhook answered with an error",
+    "adres webhooka odmówił dostępu (401/403): sprawdź użytkownika, hasło albo token w "
+    "adresie": "the webhook refused access (401/403): check the user, password or token in "
+    "its address",
+    "adres webhooka jest nieprawidłowy: popraw go na stronie „Powiadomienia o alarmach” albo "
+    "w kustosz.toml": "the webhook's address is invalid: correct it on the \"Alert "
+    "notifications\" page or in kustosz.toml",
+    "nie można użyć zapisanego adresu webhooka: wpisz go ponownie na stronie „Powiadomienia o "
+    "alarmach”": "the stored webhook address cannot be used: type it again on the \"Alert "
+    "notifications\" page",
+    "serwer pocztowy nie przyjmie adresu nadawcy albo odbiorcy (np. polskie litery w adresie)":
+        "the mail relay will not take the sender's or a recipient's address (e.g. Polish "
+        "letters in it)",
+    "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)":
+        "unexpected error — see the service's log (journalctl -u kustosz)",
 }
 
 

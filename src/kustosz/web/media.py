@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -31,7 +31,10 @@ from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
-from kustosz.ingest.files import segment_bytes
+from kustosz.ingest.files import open_segment
+from kustosz.kinds import SourceKind
+from kustosz.states import RecordingState
+from kustosz.storage.base import CHUNK
 from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
@@ -51,10 +54,11 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 # Actions that open one source of one kind, and what to say when none is chosen.
 SOURCE_OF: dict[str, tuple[str, str]] = {
-    "live": ("camera", "Wybierz kamerę."), "playback": ("camera", "Wybierz kamerę."),
-    "mail": ("mailbox", "Wybierz dziennik poczty."),
-    "events": ("endpoint", "Wybierz źródło zdarzeń."),
-    "calls": ("phone", "Wybierz linię telefoniczną."),
+    "live": (SourceKind.CAMERA, "Wybierz kamerę."),
+    "playback": (SourceKind.CAMERA, "Wybierz kamerę."),
+    "mail": (SourceKind.MAILBOX, "Wybierz dziennik poczty."),
+    "events": (SourceKind.ENDPOINT, "Wybierz źródło zdarzeń."),
+    "calls": (SourceKind.PHONE, "Wybierz linię telefoniczną."),
 }
 # Reviews of index rows (the rows are the material): bounded by a stated period, and their
 # /view page is the search page itself.
@@ -144,6 +148,19 @@ def guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
     return refusal_answer(ctx, refused) if refused is not None else result
 
 
+def streamed(stream: BinaryIO, size: int, media_type: str) -> Response:
+    """Send an open stored stream in chunks. `guarded` has committed the access record (and
+    released SQLite's write lock) before Starlette starts iterating; the stream was opened
+    inside the transaction, so a sweep that deletes the key meanwhile cannot cut it short."""
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type=media_type,
+                             headers={**NO_STORE, "Content-Length": str(size)})
+
+
 # -- playlists -------------------------------------------------------------------------------
 def _pdt(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -184,7 +201,7 @@ def _window_recs(s: Session, vs: ViewingSession, source: Source) -> list[Span]:
 
 def _live_recs(s: Session, source: Source, now: datetime) -> list[Recording]:
     rows = s.execute(select(Recording).where(
-        Recording.source_id == source.id, Recording.state == "stored",
+        Recording.source_id == source.id, Recording.state == RecordingState.STORED,
         Recording.start_at >= now - timedelta(seconds=records.LIVE_SECONDS))
         .order_by(Recording.start_at.desc()).limit(LIVE_SEGMENTS)).scalars()
     return sorted(rows, key=lambda r: r.start_at)
@@ -222,7 +239,7 @@ def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = s.get(Recording, recording_id)
-        if rec is None or rec.state != "stored" or not scope.sources \
+        if rec is None or rec.state != RecordingState.STORED or not scope.sources \
                 or rec.source_id != scope.sources[0].id or vs.action not in ("playback", "live"):
             return None
         if vs.action == "playback":
@@ -231,10 +248,9 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
                 return None
         elif rec.start_at < datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS):
             return None  # live view: nothing older than the live window (R3.1)
-        data = segment_bytes(ctx.vault.storage.path(rec.storage_key),  # R1.3: never sound
-                             ctx.vault.storage.tmp)
-        records.served(s, vs, f"segment {rec.id}", ctx.client, len(data), rec.id)
-        return Response(data, media_type="video/mp2t", headers=NO_STORE)
+        stream, size = open_segment(ctx.vault.storage, rec.storage_key)  # R1.3: never sound
+        records.served(s, vs, f"segment {rec.id}", ctx.client, size, rec.id)
+        return streamed(stream, size, "video/mp2t")
     return guarded(ctx, token, None, serve)
 
 
@@ -248,12 +264,11 @@ def media_audio(token: str, ctx: Ctx = gate(scope="media")) -> Response:
         rec = scope.recording
         if rec is None:
             return None
-        path = ctx.vault.storage.path(rec.storage_key)
-        data = path.read_bytes()
-        records.served(s, vs, f"call {rec.id}", ctx.client, len(data), rec.id)
-        return Response(data, headers=NO_STORE,
-                        media_type=AUDIO_TYPES.get(path.suffix.lower(),
-                                                   "application/octet-stream"))
+        storage = ctx.vault.storage
+        stream, size = storage.open(rec.storage_key), storage.stat(rec.storage_key).size
+        records.served(s, vs, f"call {rec.id}", ctx.client, size, rec.id)
+        suffix = PurePosixPath(rec.storage_key).suffix.lower()
+        return streamed(stream, size, AUDIO_TYPES.get(suffix, "application/octet-stream"))
     return guarded(ctx, token, "listening", serve)
 
 

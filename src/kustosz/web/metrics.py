@@ -40,10 +40,12 @@ from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.custody import User
 from kustosz.db.events import IntakeCounter
 from kustosz.db.models import Alert, Recording, Source, Sweep
-from kustosz.ingest.events.counters import counter_times
+from kustosz.index.forecast import forecast
+from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
 from kustosz.ingest.phone.settings import PhoneSettings
-from kustosz.retention.forecast import forecast
+from kustosz.kinds import SourceKind
+from kustosz.states import RecordingState, RequestStatus, SweepMode
 from kustosz.vault import Vault
 from kustosz.web.common import Ctx, context
 from kustosz.web.gate import Rule
@@ -53,13 +55,13 @@ router = APIRouter(include_in_schema=False)
 SCOPE = "metrics"
 # How long a mailbox or endpoint may stay without a delivery and still count as up (no
 # setting for it exists; an SMTP journal is quiet over a weekend, a SIEM never for an hour).
-QUIET = {"mailbox": timedelta(hours=72), "endpoint": timedelta(hours=1)}
+QUIET = {SourceKind.MAILBOX: timedelta(hours=72), SourceKind.ENDPOINT: timedelta(hours=1)}
 IMAP_POLLS_MISSED = 3
 # A recording camera is down when no segment was stored for this many segment lengths (at
 # least STALE_MIN_S seconds): the recorder stalled, or `serve` stopped without saying so.
 SEGMENTS_MISSED = 3
 STALE_MIN_S = 60.0  # an IMAP mailbox is down after this many missed polls
-DELIVERY_COUNTERS = {"mailbox": "messages", "endpoint": "events"}
+DELIVERY_COUNTERS = {SourceKind.MAILBOX: "messages", SourceKind.ENDPOINT: "events"}
 _PHONE_LIKE = re.compile(r"\d{7,}")
 _COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -144,14 +146,14 @@ def source_up(session: Session, source: Source, now: datetime,
     `serve` that died says nothing); a phone line whose PBX spool is reachable and not silent
     past its `silent_minutes` in working hours (as its alert judges it); a mailbox or endpoint
     with a delivery (an IMAP poll) recently enough."""
-    if source.kind == "camera":
+    if source.kind == SourceKind.CAMERA:
         if recorder is None or recorder.state != "recording":
             return False
         segment = session.execute(select(Camera.segment_seconds).where(
             Camera.source_id == source.id)).scalar_one_or_none() or 10.0
         fresh = timedelta(seconds=max(STALE_MIN_S, SEGMENTS_MISSED * segment))
         return now - recorder.since <= fresh or (newest is not None and now - newest <= fresh)
-    if source.kind == "phone":
+    if source.kind == SourceKind.PHONE:
         if not source.settings.get("spool"):  # never configured: nothing can arrive
             return False
         cfg = PhoneSettings.of(source.settings)
@@ -164,7 +166,7 @@ def source_up(session: Session, source: Source, now: datetime,
                    and cfg.work_hours[0] <= local.hour < cfg.work_hours[1])
         return not (working and now - last > timedelta(minutes=cfg.silent_minutes))
     times = counter_times(session, source.id)
-    if source.kind == "mailbox" and MailSettings.of(source.settings).mode == "imap":
+    if source.kind == SourceKind.MAILBOX and MailSettings.of(source.settings).mode == "imap":
         poll = MailSettings.of(source.settings).imap_poll_seconds or DEFAULT_POLL_S
         last_poll = times.get("imap_polls")
         failed = [t for n, t in times.items() if n.startswith("imap_") and n.endswith("_failed")]
@@ -211,14 +213,15 @@ class VaultCollector(Collector):
         sources = list(s.execute(select(Source).order_by(Source.name)).scalars())
         recorders = {r.source_id: r for r in s.execute(select(RecorderStatus)).scalars()}
         newest = dict(s.execute(select(Recording.source_id, func.max(Recording.end_at))
-                                .where(Recording.state == "stored")
+                                .where(Recording.state == RecordingState.STORED)
                                 .group_by(Recording.source_id)).all())
         size = dict(s.execute(select(Recording.source_id, func.sum(Recording.size))
-                              .where(Recording.state == "stored")
+                              .where(Recording.state == RecordingState.STORED)
                               .group_by(Recording.source_id)).all())
         gap_s: dict[int, float] = {}
-        for source_id, start, end in s.execute(select(Gap.source_id, Gap.start_at,
-                                                      Gap.end_at)):
+        # A step of the server's clock (kustosz.clock) moves the time line; nothing is missing.
+        for source_id, start, end in s.execute(select(Gap.source_id, Gap.start_at, Gap.end_at)
+                                               .where(Gap.cause != "clock_jump")):
             gap_s[source_id] = gap_s.get(source_id, 0.0) + _seconds((end or now) - start)
         counts: dict[int, dict[str, int]] = {}
         for c in s.execute(select(IntakeCounter)).scalars():
@@ -237,7 +240,7 @@ class VaultCollector(Collector):
                 up.add_metric(values, 1.0 if up_now else 0.0)
             if source.id in newest:
                 age.add_metric(values, _seconds(now - newest[source.id]))
-            if source.kind == "camera" or source.id in gap_s:
+            if source.kind == SourceKind.CAMERA or source.id in gap_s:
                 gaps.add_metric(values, gap_s.get(source.id, 0.0))
             stored.add_metric(values, float(size.get(source.id) or 0))
             for name, value in sorted(counts.get(source.id, {}).items()):
@@ -249,7 +252,8 @@ class VaultCollector(Collector):
         deletions = CounterMetricFamily("kustosz_sweep_deletions",
                                         "Items the retention sweeps deleted, by mode",
                                         labels=["mode"])
-        by_mode = {"retention": 0, "disk_pressure": 0} | dict(s.execute(
+        by_mode = dict.fromkeys((SweepMode.RETENTION.value, SweepMode.DISK_PRESSURE.value), 0)
+        by_mode |= dict(s.execute(
             select(Sweep.mode, func.coalesce(func.sum(Sweep.deleted), 0))
             .group_by(Sweep.mode)).all())
         for mode, n in sorted(by_mode.items()):
@@ -271,7 +275,7 @@ class VaultCollector(Collector):
                                 value=len(list_holds(s)))
         yield GaugeMetricFamily("kustosz_requests_waiting",
                                 "Requests registered and waiting for a decision",
-                                value=len(list_requests(s, status="registered")))
+                                value=len(list_requests(s, status=RequestStatus.REGISTERED)))
         yield GaugeMetricFamily("kustosz_copies_due", "Copies due for destruction",
                                 value=len(list_copies(s, due_only=True, now=now)))
         alerts = GaugeMetricFamily("kustosz_alerts_open", "Open alerts, by kind",

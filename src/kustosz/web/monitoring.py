@@ -29,15 +29,18 @@ from kustosz.db.models import Recording, Source
 from kustosz.ingest.events.rules import CATEGORIES
 from kustosz.ingest.events.search import search_events
 from kustosz.ingest.mail.search import ROLES, search_mail
+from kustosz.kinds import CHUNKED
+from kustosz.states import RecordingState
+from kustosz.storage import read_line
 from kustosz.web.common import TEMPLATES, Ctx, local, page
 from kustosz.web.gate import gate
-from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, streamed
 from kustosz.web.params import PathId
 
 router = APIRouter()
 PAGE_ROWS = 200  # rows per answer; narrowing the search is cheaper for everyone than paging
 MAIL_ROLES = (*ROLES, "env_from", "env_rcpt")
-KIND_OF = {"mail": "mailbox", "events": "endpoint"}
+KIND_OF = {k.material.value: k.name.value for k in CHUNKED}  # "mail" -> "mailbox", …
 Query = dict[str, Any]
 ROLE_PL = {"from": "nadawca", "sender": "wysyłający", "to": "adresat", "cc": "kopia (DW)",
            "bcc": "ukryta kopia (UDW)", "env_from": "nadawca w kopercie",
@@ -62,14 +65,15 @@ def _sources(ctx: Ctx, kind: str) -> list[Source]:
 @router.get("/mail", include_in_schema=False)
 def mail_sources(ctx: Ctx = gate()) -> Response:
     ctx.need_user()
-    return page(ctx, "monitoring_sources.html", kind="mail", sources=_sources(ctx, "mailbox"))
+    return page(ctx, "monitoring_sources.html", kind="mail",
+                sources=_sources(ctx, KIND_OF["mail"]))
 
 
 @router.get("/events", include_in_schema=False)
 def event_sources(ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     return page(ctx, "monitoring_sources.html", kind="events",
-                sources=_sources(ctx, "endpoint"), categories=CATEGORIES)
+                sources=_sources(ctx, KIND_OF["events"]), categories=CATEGORIES)
 
 
 # -- the query, bounded by the viewing session ----------------------------------------------
@@ -232,23 +236,16 @@ def media_mail_eml(token: str, mail_id: PathId, ctx: Ctx = gate(scope="media")) 
                                                                      m.received_at):
             return None
         rec = s.get(Recording, m.eml_recording_id)
-        if rec is None or rec.state != "stored":
+        if rec is None or rec.state != RecordingState.STORED:
             return None
-        data = ctx.vault.storage.path(rec.storage_key).read_bytes()
-        records.served(s, vs, f"mail {m.id} (message)", ctx.client, len(data), rec.id)
+        storage = ctx.vault.storage
+        stream, size = storage.open(rec.storage_key), storage.stat(rec.storage_key).size
+        records.served(s, vs, f"mail {m.id} (message)", ctx.client, size, rec.id)
         # An attachment, never rendered: a journalled message may carry anything.
-        return Response(data, media_type="message/rfc822", headers={
-            **NO_STORE, "Content-Disposition": f'attachment; filename="wiadomosc-{m.id}.eml"'})
+        response = streamed(stream, size, "message/rfc822")
+        response.headers["Content-Disposition"] = f'attachment; filename="wiadomosc-{m.id}.eml"'
+        return response
     return guarded(ctx, token, "mail", serve)
-
-
-def stored_line(path: Any, number: int) -> bytes | None:
-    """Line ``number`` (1-based) of a stored chunk, read without loading the whole day."""
-    with open(path, "rb") as f:
-        for n, raw in enumerate(f, start=1):
-            if n == number:
-                return raw.rstrip(b"\n")
-    return None
 
 
 @router.get("/media/{token}/events/{event_id}", name="media_event", tags=[MEDIA_TAG])
@@ -259,9 +256,9 @@ def media_event(token: str, event_id: PathId, ctx: Ctx = gate(scope="media")) ->
         if e is None or not _in_scope(vs, e.source_id, e.at):
             return None
         rec = s.get(Recording, e.recording_id)
-        if rec is None or rec.state != "stored":
+        if rec is None or rec.state != RecordingState.STORED:
             return None
-        raw = stored_line(ctx.vault.storage.path(rec.storage_key), e.line)
+        raw = read_line(ctx.vault.storage, rec.storage_key, e.line)
         if raw is None:
             return None
         body = json.dumps({"id": e.id, "recording_id": rec.id, "line": e.line,

@@ -29,7 +29,9 @@ from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
+from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
+from kustosz.states import CopyState, RecordingState, RequestStatus
 from kustosz.web import locations
 from kustosz.web.common import (
     Ctx,
@@ -86,17 +88,19 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["holds"] = s.execute(select(func.count()).select_from(Hold).where(
                 Hold.released_at.is_(None))).scalar_one()
             data["waiting_decision"] = s.execute(select(func.count()).select_from(
-                CustodyRequest).where(CustodyRequest.status == "registered")).scalar_one()
+                CustodyRequest).where(CustodyRequest.status == RequestStatus.REGISTERED)
+            ).scalar_one()
             # Undecided past the office's time: still held, shown as overdue (policy.custody).
             data["overdue_decision"] = len(overdue_requests(s, ctx.vault.policy, now))
             data["overdue_after"] = period_pl(ctx.vault.policy.custody.decision_overdue_after)
             data["waiting_copy"] = s.execute(select(func.count()).select_from(
-                CustodyRequest).where(CustodyRequest.status == "approved")).scalar_one()
+                CustodyRequest).where(CustodyRequest.status == RequestStatus.APPROVED)).scalar_one()
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
             data["expiring"] = s.execute(select(func.count()).select_from(Recording).where(
-                Recording.state == "stored", Recording.expires_at <= now + timedelta(days=7),
+                Recording.state == RecordingState.STORED,
+                Recording.expires_at <= now + timedelta(days=7),
                 ~holds_mod.covered_by_active_hold())).scalar_one()
-            from kustosz.retention.forecast import forecast
+            from kustosz.index.forecast import forecast
 
             disk = ctx.vault.storage
             data["forecast"] = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
@@ -158,7 +162,8 @@ def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
         rows = camera_rows(s, ctx.vault.policy, see)
         names = {r["name"] for r in rows}
         extra = [src.name for src in s.execute(select(Source).where(
-            Source.kind == "camera").order_by(Source.name)).scalars() if src.name not in names]
+            Source.kind == SourceKind.CAMERA).order_by(Source.name)).scalars()
+            if src.name not in names]
         from kustosz.web.media import gaps_in
 
         for name in [*(r["name"] for r in rows), *extra]:
@@ -313,7 +318,7 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
         periods = {c.id: held_period(c) for c in rows}
         # A first confirmation before the copy's time asks for the commission's reason.
-        early = {c.id: words for c in rows if c.state == "kept"
+        early = {c.id: words for c in rows if c.state == CopyState.KEPT
                  and (words := reason_needed(s, c, ctx.vault.policy, now)) is not None}
         # Makers and the commission by name, as on paper (logins are for the system).
         logins = {c.made_by for c in rows} | {n for d in destructions.values()
@@ -493,24 +498,26 @@ def copy_get(number: str, ctx: Ctx = gate()) -> Response:
 
 
 # -- audit verify (R6.3: the last result on the dashboard) -----------------------------------
-AUDIT_KEY = "audit_last_verify"
+AUDIT_KEY = "audit_last_verify"  # = alerts.checks.LAST_VERIFY_KEY: whoever verified
 
 
 @router.post("/audit/verify")
 async def audit_verify(request: Request, ctx: Ctx = gate("oversight")) -> Response:
     user = ctx.need("oversight")
-    import json
 
+    from kustosz.alerts.checks import note_verify
     from kustosz.audit import append as audit_append
-    from kustosz.audit.log import verify
-    from kustosz.db.models import Setting
+    from kustosz.audit.verifier import verify
 
     with ctx.vault.reading() as s:
         count, problem = verify(s, ctx.vault.head_file)
-    result = {"at": datetime.now(UTC).isoformat(), "entries": count, "by": user.name,
+    now = datetime.now(UTC)
+    result = {"at": now.isoformat(), "entries": count, "by": user.name,
               "problem": str(problem) if problem else None}
+    # the one "last verified" row, which serve's daily check and the command write too
+    note_verify(ctx.vault, [str(problem)] if problem else [], now, by=user.name,
+                entries=count, how="web")
     with ctx.vault.transaction() as s:
-        s.merge(Setting(key=AUDIT_KEY, value=json.dumps(result, ensure_ascii=False)))
         audit_append(s, user.name, "audit.verify", "audit log", result)
     return redirect(flash_url("/", "Dziennik zdarzeń sprawdzony: " + (
         f"błąd — {problem}" if problem else

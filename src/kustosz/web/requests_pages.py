@@ -1,5 +1,5 @@
 """The request pages (wnioski, R4): the register and its form, one request with its
-decision, copy and handover (R2.4, R4.1–R4.5); mail and events requests name a mailbox or an
+decision, copy and handover (R2.4, R4.1–R4.4); mail and events requests name a mailbox or an
 endpoint source and whom they concern."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.kinds import Material, SourceKind
+from kustosz.states import CopyState, RequestStatus
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect, span_pl
 from kustosz.web.gate import gate
@@ -50,14 +52,14 @@ def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Hand
     The status column stops at "copied"; what happened to the copy afterwards (handed over
     on this request, destroyed) is read from the handovers and the destruction, here only —
     the requests list and the request page both ask this function."""
-    if req.status != "copied":
+    if req.status != RequestStatus.COPIED:
         return req.status, STATUS_PL.get(req.status, req.status)
     mine = sorted((h for h in handovers if h.request_id == req.id), key=lambda h: h.handed_at)
 
     def day(value: datetime) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y")
 
-    if copy is not None and copy.state == "destroyed":
+    if copy is not None and copy.state == CopyState.DESTROYED:
         when = f" {day(destruction.second_at)}" if destruction and destruction.second_at else ""
         if mine:
             return "destroyed", f"kopia wydana {day(mine[-1].handed_at)}, zniszczona{when}"
@@ -110,7 +112,7 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
     with ctx.vault.reading() as s:
         reqs = list(reversed(list_requests(s)))
         states = states_of(s, reqs, ctx.vault.policy.timezone)
-        cams = list(s.execute(select(Source.name).where(Source.kind == "camera")
+        cams = list(s.execute(select(Source.name).where(Source.kind == SourceKind.CAMERA)
                               .order_by(Source.name)).scalars())
         chunk_sources = [tuple(r) for r in s.execute(
             select(Source.name, Source.kind).where(Source.kind.in_(CHUNK_MATERIALS.values()))
@@ -290,8 +292,9 @@ def _check_chunk_fields(ctx: Ctx, form: dict[str, str], errors: dict[str, str]) 
             with ctx.vault.reading() as s:
                 kind = s.execute(select(Source.kind).where(Source.name == chosen)).scalar()
             if kind != CHUNK_MATERIALS[material]:
-                errors["monitoring_source"] = ("Wybierz dziennik poczty." if material == "mail"
-                                               else "Wybierz źródło zdarzeń IT.")
+                errors["monitoring_source"] = (
+                    "Wybierz dziennik poczty." if material == Material.MAIL
+                    else "Wybierz źródło zdarzeń IT.")
     elif material in MATERIALS:
         for name in ("monitoring_source", "who"):
             if form.get(name, "").strip():

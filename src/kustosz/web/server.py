@@ -3,7 +3,9 @@ as the recorders; and what `kustosz demo` prints (address, first administrator).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 import time
 
@@ -18,7 +20,10 @@ from kustosz.web.tls import Network, Tls
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
-GRACEFUL_S = 10  # on stop, requests still running get this long (stop() waits 15 s)
+# On stop, requests still running get this long: inside `serve`'s own stop budget
+# (kustosz.cli.serve.STOP_WITHIN_S, 9 s), so a download in progress ends cleanly before the
+# process exits rather than being cut by it.
+GRACEFUL_S = 6
 
 
 class WebServer:
@@ -35,6 +40,8 @@ class WebServer:
         ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
         config = uvicorn.Config(app, host=host,
                                 port=port, log_level="warning", access_log=False,
+                                # uvicorn's lines go through kustosz.logs like every other
+                                log_config=None,
                                 proxy_headers=False, server_header=False,
                                 # h11 with a time-out for reading each request (slowloris)
                                 http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
@@ -80,12 +87,61 @@ def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,
     return web
 
 
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may well resolve to the office network
+
+
+def reachable_hosts(host: str) -> list[str]:
+    """What to type in a browser to reach ``host``: a wildcard (0.0.0.0, ::) is no address
+    anyone can open, so this machine's name and the address it reaches the network from."""
+    if host not in WILDCARDS:
+        return [host]
+    found = [socket.gethostname()]
+    family, probe = ((socket.AF_INET6, "2001:db8::1") if host == "::"
+                     else (socket.AF_INET, "192.0.2.1"))  # documentation ranges: nothing sent
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect((probe, 9))  # UDP connect only picks the route and source address
+            found.append(s.getsockname()[0])
+    except OSError:
+        pass  # no route: the name alone
+    return list(dict.fromkeys(h for h in found if h))
+
+
+def plain_http_warning(host: str, tls: Tls | None,
+                       trusted_proxies: tuple[Network, ...] = ()) -> tuple[str, str] | None:
+    """(Polish, English) when the web app would take passwords in clear from the network:
+    listening beyond this machine without HTTPS and with no reverse proxy doing it."""
+    if tls is not None or trusted_proxies or is_loopback(host):
+        return None
+    return ("UWAGA: aplikacja WWW nasłuchuje w sieci ({host}) bez HTTPS — hasła i nagrania "
+            "przechodzą przez sieć urzędu jawnym tekstem. Podaj --tls-cert i --tls-key "
+            "(albo [web] tls_cert/tls_key; na początek kustosz tls self-signed) lub "
+            "--trusted-proxy dla serwera pośredniczącego z HTTPS.".format(host=host or "*"),
+            "WARNING: the web app listens on the network ({host}) without HTTPS: passwords "
+            "and recordings cross the office network in clear. Give --tls-cert and --tls-key "
+            "(or [web] tls_cert/tls_key; kustosz tls self-signed for a start) or "
+            "--trusted-proxy for a reverse proxy doing HTTPS.".format(host=host or "*"))
+
+
 def demo_banner(vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                 tls: Tls | None = None) -> str:
     """Lines for `kustosz demo` / `kustosz serve` to print: where the app is, and — the first
     time only — the first administrator's one-time password."""
-    shown = f"[{host}]" if ":" in host else host
-    lines = [f"Aplikacja WWW: {'https' if tls else 'http'}://{shown}:{port}/"]
+    scheme = "https" if tls else "http"
+    urls = [f"{scheme}://{f'[{h}]' if ':' in h else h}:{port}/" for h in reachable_hosts(host)]
+    lines = [f"Aplikacja WWW: {urls[0]}"]
+    if len(urls) > 1 or host in WILDCARDS:
+        also = f" także {', '.join(urls[1:])};" if len(urls) > 1 else ""
+        lines[0] += f" ({also.strip()} nasłuchuje na wszystkich adresach tego komputera)"
     if tls and tls.self_signed:
         lines.append("Certyfikat samopodpisany (tymczasowy): przeglądarki będą ostrzegać; "
                      "zastąp go certyfikatem urzędu")

@@ -112,17 +112,54 @@ def tls_pair(cert: Path | None, key: Path | None) -> Tls | None:
     return check_tls(cert, key)
 
 
+def parse_owner(text: str) -> tuple[int, int]:
+    """`USER[:GROUP]` for `kustosz tls self-signed --owner`: the account the service runs as
+    must read the key it makes as root. Without GROUP, the user's own group."""
+    import grp
+    import pwd
+
+    user, _, group = text.partition(":")
+    if os.geteuid() != 0:
+        raise InputError(f"--owner {text}: only root can give files to another account; run "
+                         "the command as root, or as that account without --owner",
+                         pl=f"--owner {text}: tylko root może oddać pliki innemu kontu; "
+                            "uruchom polecenie jako root albo jako to konto bez --owner.")
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise InputError(f"--owner {text}: there is no user {user!r} on this machine (for the "
+                         "service: systemd-sysusers, see the README)",
+                         pl=f"--owner {text}: na tym komputerze nie ma użytkownika „{user}” "
+                            "(konto usługi tworzy systemd-sysusers, zob. README).") from None
+    if not group:
+        return entry.pw_uid, entry.pw_gid
+    try:
+        return entry.pw_uid, grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise InputError(f"--owner {text}: there is no group {group!r} on this machine",
+                         pl=f"--owner {text}: na tym komputerze nie ma grupy „{group}”."
+                         ) from None
+
+
 def make_self_signed(out: Path, hosts: list[str], now: datetime | None = None,
-                     days: int = SELF_SIGNED_DAYS) -> tuple[Path, Path]:
+                     days: int = SELF_SIGNED_DAYS,
+                     owner: tuple[int, int] | None = None) -> tuple[Path, Path]:
     """An ECDSA P-256 key (0600) and a self-signed certificate for ``hosts`` and 127.0.0.1,
-    valid for ``days``; refuses to overwrite an existing pair."""
+    valid for ``days``; refuses to overwrite an existing pair, and writes nothing when it
+    refuses. ``owner`` (uid, gid): the files, and the folder if it makes it, are given to
+    that account (the service's, when run as root)."""
     now = now or datetime.now(UTC)
     key_path, cert_path = out / KEY_NAME, out / CERT_NAME
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder; choose a folder (it is made if "
+                         "missing)",
+                         pl=f"--out {out} to plik, nie folder; wskaż folder (brakujący "
+                            "zostanie utworzony).")
     for path in (key_path, cert_path):
         if path.exists():
             raise InputError(f"{path} exists already; remove it or choose another --out",
-                             pl=f"Plik {path} już istnieje.")
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+                             pl=f"Plik {path} już istnieje; usuń go albo wskaż inny folder "
+                                "w --out.")
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys([*hosts, "localhost", "127.0.0.1"]):
         try:
@@ -133,6 +170,13 @@ def make_self_signed(out: Path, hosts: list[str], now: datetime | None = None,
             except ValueError:
                 raise InputError(f"{host!r} is not a host name or an IP address",
                                  pl=f"„{host}” nie jest nazwą hosta ani adresem IP.") from None
+    made_folder = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot make the folder ({exc.strerror})",
+                         pl=f"--out {out}: nie można utworzyć folderu ({exc.strerror})."
+                         ) from None
     key = ec.generate_private_key(ec.SECP256R1())
     first = hosts[0] if hosts else "localhost"
     subject = x509.Name([
@@ -149,13 +193,23 @@ def make_self_signed(out: Path, hosts: list[str], now: datetime | None = None,
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                            critical=False)
             .sign(key, hashes.SHA256()))
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    os.chmod(key_path, 0o600)  # whatever the umask
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        os.chmod(key_path, 0o600)  # whatever the umask
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        if owner is not None:
+            for path in (key_path, cert_path, *([out] if made_folder else [])):
+                os.chown(path, *owner)
+    except OSError as exc:
+        for path in (key_path, cert_path):
+            path.unlink(missing_ok=True)
+        raise InputError(f"--out {out}: cannot write the key and certificate ({exc.strerror})",
+                         pl=f"--out {out}: nie można zapisać klucza i certyfikatu "
+                            f"({exc.strerror}).") from None
     return cert_path, key_path
 
 

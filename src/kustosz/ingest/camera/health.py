@@ -14,24 +14,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from kustosz.audit import append as audit
+from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.models import Alert
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 CAMERA_DOWN = "camera_down"
-
-CAUSES_PL = {
-    "auth_failed": "kamera odrzuciła login lub hasło (401)",
-    "unreachable": "kamera nieosiągalna w sieci",
-    "not_found": "kamera nie udostępnia strumienia pod tym adresem (404)",
-    "no_video": "strumień nie zawiera obrazu",
-    "stream_ended": "kamera przerwała transmisję",
-    "recorder_crashed": "awaria procesu nagrywającego",
-    "recorder_not_running": "rejestrator nie działał",
-    "stream_stall": "przerwa w strumieniu z kamery",
-    "ffmpeg_failed": "błąd procesu nagrywającego",
-}
 
 
 @dataclass(frozen=True)
@@ -54,6 +43,9 @@ def classify(stderr_tail: list[str], returncode: int | None, produced: bool,
     text = "\n".join(stderr_tail)
     if returncode is not None and returncode < 0:
         return Failure("recorder_crashed", f"ffmpeg was killed by signal {-returncode}")
+    if "No space left on device" in text or "Disk quota exceeded" in text:
+        return Failure("disk_full", "disk full (dysk pełny): ffmpeg could not write the "
+                                    "segment (No space left on device)")
     # As words: ffmpeg prefixes lines with pointers ("[in#0 @ 0x5594ac401100]") whose hex
     # digits hold "401" or "404" by chance often enough to misreport a refused connection.
     if _AUTH.search(text):
@@ -122,8 +114,10 @@ def record_gap(vault: Vault, source_id: int, start: datetime, end: datetime, cau
 
 def raise_down_alert(vault: Vault, source_id: int, name: str, since: datetime,
                      cause: str) -> None:
-    local = since.astimezone(vault.policy.timezone).strftime("%Y-%m-%d %H:%M:%S")
-    message = f"Kamera {name} nie nagrywa od {local} (przyczyna: {CAUSES_PL.get(cause, cause)})."
+    # the words and time format of the alert's e-mail subject (kustosz.alerts.messages)
+    local = since.astimezone(vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
+    message = (f"Kamera „{name}” nie nagrywa od {local} (przyczyna: "
+               f"{CAUSES_PL.get(cause, cause)}).")
     with vault.transaction() as s:
         open_one = s.execute(select(Alert.id).where(
             Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,

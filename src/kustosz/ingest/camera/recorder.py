@@ -18,9 +18,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import func, select
 
+from kustosz import clock
+from kustosz.cameras.codecs import BROWSER_CODECS
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.ingest.camera import health
@@ -28,10 +31,12 @@ from kustosz.ingest.camera.clock import measure_offset, store_offset
 from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
+from kustosz.logs import keep_out_of_logs
+from kustosz.retention.pressure import DiskWatch, is_disk_full, watch_of
+from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-BROWSER_CODECS = {"h264"}
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 
@@ -69,6 +74,10 @@ class CameraRecorder:
                  options: RecorderOptions | None = None) -> None:
         self.vault, self.job, self.spool, self.ffmpeg = vault, job, spool, ffmpeg
         self.opt = options or RecorderOptions()
+        # The camera's password never reaches a log line, whoever writes it (kustosz.logs).
+        # Its login is no secret and is often a common word ("admin", "kamera") that would
+        # be masked in every line of every camera; ffmpeg's own words lose both (_redact).
+        keep_out_of_logs(unquote(urlsplit(job.input_url).password or "") or None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,13 +88,17 @@ class CameraRecorder:
         self.down_since: datetime | None = None
         self.sessions = 0
         self.last_failure: str | None = None
+        self.disk_full = False  # the last session ended because the disk was full
+        self._unsettled: list[Session] = []  # sessions a full disk kept from being taken in
+        self._gap_owed: tuple[datetime, health.Failure] | None = None
+        self._status_owed: str | None = None  # "disk_full" could not be written yet
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
         with self.vault.reading() as s:
             self.last_end = s.execute(select(func.max(Recording.end_at)).where(
                 Recording.source_id == self.job.source_id,
-                Recording.state == "stored")).scalar_one_or_none()
+                Recording.state == RecordingState.STORED)).scalar_one_or_none()
         if self.last_end is not None:
             # The time since the last segment was not recorded (serve stopped or crashed).
             self._down(self.last_end, health.Failure("recorder_not_running",
@@ -110,18 +123,38 @@ class CameraRecorder:
         backoff = self.opt.backoff_initial_s
         while not self._stop.is_set():
             try:
+                self._settle_owed()
                 produced = self._session()
-            except Exception:  # never let one camera's surprise end its recorder for good
-                log.exception("camera %s: recorder session failed", self.job.name)
+            except Exception as exc:  # never let one camera's surprise end its recorder
+                if is_disk_full(exc):
+                    try:
+                        self._disk_is_full(datetime.now(UTC), f"{type(exc).__name__}: {exc}")
+                    except Exception:
+                        log.exception("camera %s: disk full, and noting it failed",
+                                      self.job.name)
+                else:
+                    log.exception("camera %s: recorder session failed", self.job.name)
                 produced = False
             if self._stop.is_set():
                 break
-            backoff = self.opt.backoff_initial_s if produced else \
-                min(backoff * 2, self.opt.backoff_max_s)
-            self._wait_or_alert(backoff)
+            try:
+                if self.disk_full:
+                    self._wait_for_space()
+                    backoff = self.opt.backoff_initial_s
+                    continue
+                backoff = self.opt.backoff_initial_s if produced else \
+                    min(backoff * 2, self.opt.backoff_max_s)
+                self._wait_or_alert(backoff)
+            except Exception:  # e.g. an alert row the database cannot take just now
+                log.exception("camera %s: waiting to reconnect failed", self.job.name)
+                self._stop.wait(1.0)
         last = f"; last problem: {self.last_failure}" if self.down_since and self.last_failure \
             else ""
-        health.set_status(self.vault, self.job.source_id, "stopped", "recorder stopped" + last)
+        try:
+            health.set_status(self.vault, self.job.source_id, "stopped",
+                              "recorder stopped" + last)
+        except Exception:  # e.g. a full disk: the status row is the next start's to write
+            log.exception("camera %s: cannot note that its recorder stopped", self.job.name)
 
     def _wait_or_alert(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -142,8 +175,71 @@ class CameraRecorder:
         if self.down_since is None:
             self.down_since = since
         self._down_cause = failure.cause
-        health.open_gap(self.vault, self.job.source_id, since, failure.cause, failure.message,
-                        self.job.name)
+        try:
+            health.open_gap(self.vault, self.job.source_id, since, failure.cause,
+                            failure.message, self.job.name)
+            self._gap_owed = None
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self._gap_owed = (since, failure)  # written once the disk has room
+
+    # -- a full disk ---------------------------------------------------------------------
+    def _disk_is_full(self, since: datetime, detail: str, wrote: bool = True) -> None:
+        """The session ended for lack of space (``wrote``: its own write failed; else it
+        stopped because another did): the reserve goes and the disk-pressure sweep runs
+        (pressure.py); the status says so, and the gap is opened."""
+        watch_of(self.vault).after_write(failed=wrote)
+        self.disk_full = True
+        failure = health.Failure("disk_full", f"disk full (dysk pełny): {detail}"[:500])
+        self.last_failure = failure.message
+        log.error("camera %s: %s", self.job.name, failure.message)
+        self._status_owed = failure.message
+        self._write_owed_status()
+        self._down(self.last_end or since, failure)
+
+    def _write_owed_status(self) -> None:
+        if self._status_owed is None:
+            return
+        try:
+            health.set_status(self.vault, self.job.source_id, "disk_full", self._status_owed)
+            self._status_owed = None
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.error("camera %s: cannot write its status either: the disk is full; "
+                      "trying again", self.job.name)
+
+    def _wait_for_space(self) -> None:
+        """Until the disk has room again (the sweep or the administrator freed it): then the
+        next session starts at once, without waiting out a backoff."""
+        watch = watch_of(self.vault)
+        while not self._stop.is_set():
+            self._write_owed_status()
+            if self._gap_owed is not None:
+                self._down(*self._gap_owed)
+            if watch.has_room():
+                break
+            self._check_down_alert()
+            self._stop.wait(0.5)
+        self.disk_full = False
+        self._status_owed = None  # the next session writes "connecting"
+        log.info("camera %s: the disk has room again; recording resumes", self.job.name)
+
+    def _settle_owed(self) -> None:
+        """Segments a full disk kept in the spool are taken in once there is room."""
+        while self._unsettled:
+            session = self._unsettled[0]
+            try:
+                session.settle()
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise
+                # Not for lack of space: left in the spool for the next start's recovery,
+                # rather than keeping this camera from recording.
+                log.exception("camera %s: taking in the session %s failed", self.job.name,
+                              session.name)
+            self._unsettled.pop(0)
 
     def _session(self) -> bool:
         name, folder = new_session(self.spool, self.job.source_id)
@@ -162,6 +258,57 @@ class CameraRecorder:
         self.stderr_tail.clear()
         reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
         reader.start()
+        watch = watch_of(self.vault)
+        full: BaseException | None = None
+        paused = False
+        # A full disk waits for this session to stop before it gives the reserve back.
+        watch.writing(started)
+        try:
+            paused = self._follow(session, watch, started)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            full = exc  # the segment stays in the spool; settled once there is room
+        finally:
+            if self.proc.poll() is None:
+                self._terminate()
+            watch.done_writing()
+        reader.join(5)
+        code = self.proc.returncode
+        try:
+            if full is None:
+                for seg in session.poll():
+                    self._take(session, seg)
+            session.meta = self._session_meta()
+            session.settle()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            full = full or exc
+            self._unsettled.append(session)
+        if session.last_end is not None:
+            self.last_end = session.last_end
+        if self._stop.is_set() and code in (0, 255, -signal.SIGTERM) and full is None:
+            return session.taken > 0
+        failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
+                                  self.job.shown_url)
+        if full is not None or paused or failure.cause == "disk_full":
+            self._disk_is_full(started, f"{type(full).__name__}: {full}" if full is not None
+                               else "stopped until there is room" if paused
+                               else "ffmpeg could not write the segment (No space left on "
+                                    "device)", wrote=not paused)
+            return session.taken > 0
+        log.warning("camera %s: %s", self.job.name, failure.message)
+        self.last_failure = failure.message
+        health.set_status(self.vault, self.job.source_id, "down", failure.message)
+        self._down(self.last_end or started, failure)
+        return session.taken > 0
+
+    def _follow(self, session: Session, watch: DiskWatch, started: datetime) -> bool:
+        """Take in the segments while ffmpeg runs. True when it was stopped because another
+        writer found the disk full: its segments would eat the reserve released for the
+        sweep's own records."""
+        assert self.proc is not None
         clock: threading.Thread | None = None
         next_clock = 0.0
         while True:
@@ -175,30 +322,16 @@ class CameraRecorder:
                 clock.start()
                 next_clock = time.monotonic() + self.opt.clock_interval_s
             if self.proc.poll() is not None:
-                break
+                return False
             if self._stop.is_set():
                 self._terminate()
-                break
+                return False
+            if watch.full_at is not None and watch.full_at > started:
+                self._terminate()
+                return True
             if not session.taken:
                 self._check_down_alert()
             time.sleep(self.opt.poll_s)
-        reader.join(5)
-        code = self.proc.returncode
-        for seg in session.poll():
-            self._take(session, seg)
-        session.meta = self._session_meta()
-        session.settle()
-        if session.last_end is not None:
-            self.last_end = session.last_end
-        if self._stop.is_set() and code in (0, 255, -signal.SIGTERM):
-            return session.taken > 0
-        failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
-                                  self.job.shown_url)
-        log.warning("camera %s: %s", self.job.name, failure.message)
-        self.last_failure = failure.message
-        health.set_status(self.vault, self.job.source_id, "down", failure.message)
-        self._down(self.last_end or started, failure)
-        return session.taken > 0
 
     @staticmethod
     def _hand_over(proc: subprocess.Popen[bytes], script: bytes) -> None:
@@ -254,10 +387,16 @@ class CameraRecorder:
         if span is None:
             return
         start, end = span
+        # Each closed segment: is the disk short? (the disk-pressure sweep runs at once)
+        watch_of(self.vault).after_write()
         if self.down_since is not None or session.taken == 1:
             health.close_gap(self.vault, self.job.source_id, start, self.job.name)
             health.clear_down_alert(self.vault, self.job.source_id)
             self.down_since = None
+        elif session.jumped and previous is not None and previous != start:
+            # Not a pause of the camera: the time line moves with the server's clock.
+            health.record_gap(self.vault, self.job.source_id, min(previous, start),
+                              max(previous, start), "clock_jump", "the server's clock jumped")
         elif previous is not None and (start - previous).total_seconds() > self.opt.stall_gap_s:
             health.record_gap(self.vault, self.job.source_id, previous, start, "stream_stall",
                               "the camera stopped sending for a while")
@@ -269,5 +408,6 @@ class CameraRecorder:
             return
         self.clock_offset = round(m.offset_s, 3)
         store_offset(self.vault, self.job.source_id, session.name, m)
+        clock.camera_offset(self.vault, self.job.source_id, self.job.name, m.offset_s)
         log.info("camera %s: clock offset %+.3f s (%d samples)", self.job.name, m.offset_s,
                  m.samples)

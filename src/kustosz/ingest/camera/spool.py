@@ -8,13 +8,20 @@ enters storage by rename (ingest.files.adopt_file).
 Wall-clock times: ffmpeg closes a segment when the first packet of the next one arrives, so a
 closed segment file's mtime is (arrival time of) its end on the stream time line; the anchor
 is the smallest mtime − end seen (delays only ever make it larger).
+
+A jump of the server's clock (issue 14 item 9, kustosz.clock) breaks that rule: after a
+forward jump the smallest mtime − end is the old clock's, and every later segment would be
+stamped as early as the old clock said. Each segment therefore keeps both readings: the
+anchor's, as `start_at`, and its own file's (and the watch's highest time, if the clock went
+back), as `retain_from` when later by more than the threshold; retention counts from it. When
+the watch reports a jump, the session learns its anchor anew from the first segment the new
+clock stamped.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +29,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kustosz import clock
+from kustosz.clock.rebase import later_start
+from kustosz.clock.watch import THRESHOLD_S
 from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
 from kustosz.ingest.camera.segments import (
     ListedSegment,
@@ -31,6 +41,7 @@ from kustosz.ingest.camera.segments import (
     parse_rows,
 )
 from kustosz.ingest.files import adopt_file
+from kustosz.storage.durable import write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -64,9 +75,12 @@ class Session:
     anchor: float | None = None
     last_end: datetime | None = None
     taken: int = 0
+    jumped: bool = False  # the last segment taken was stamped by a clock that had just jumped
 
     def __post_init__(self) -> None:
         self.reader = SegmentList(self.folder / LIST_NAME)
+        self._generation = clock.generation(self.vault)
+        self._reanchor = False
         stored = self.folder / ANCHOR_NAME
         if stored.exists():
             try:
@@ -76,11 +90,18 @@ class Session:
 
     def _learn_anchor(self, path: Path, seg: ListedSegment) -> None:
         candidate = path.stat().st_mtime - seg.end
+        generation = clock.generation(self.vault)
+        if generation != self._generation:
+            self._generation, self._reanchor = generation, True
+        self.jumped = False
+        if self._reanchor and self.anchor is not None and \
+                abs(candidate - self.anchor) > THRESHOLD_S:
+            # The first file the new clock stamped (one closed before the jump still agrees
+            # with the old anchor): from here on, its readings.
+            self.anchor, self._reanchor, self.jumped = None, False, True
         if self.anchor is None or candidate < self.anchor:
             self.anchor = candidate
-            tmp = self.folder / f"{ANCHOR_NAME}.tmp"
-            tmp.write_text(repr(candidate))
-            os.replace(tmp, self.folder / ANCHOR_NAME)
+            write_atomic(self.folder / ANCHOR_NAME, repr(candidate))
 
     def take(self, seg: ListedSegment, extra: dict[str, Any] | None = None
              ) -> tuple[datetime, datetime] | None:
@@ -93,9 +114,19 @@ class Session:
         start, end = _at(self.anchor + seg.start), _at(self.anchor + seg.end)
         meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
                 "stream_start": seg.start, "stream_end": seg.end}
-        adopt_file(self.vault, self.source_id, path, start, end, meta)
+        adopt_file(self.vault, self.source_id, path, start, end, meta,
+                   retain_from=self._later_reading(path, start, seg.end - seg.start))
         self.last_end, self.taken = end, self.taken + 1
         return start, end
+
+    def _later_reading(self, path: Path, start: datetime, length: float) -> datetime | None:
+        """The later of the other readings of the start, if the anchor's is behind it by
+        more than the threshold (kustosz.clock): the file's own time, the highest time the
+        server's clock has shown."""
+        by_file = _at(path.stat().st_mtime - length)
+        behind = clock.lag_for(self.vault, start)
+        limit = timedelta(seconds=THRESHOLD_S)
+        return later_start(start + limit, by_file, start + timedelta(seconds=behind))
 
     def poll(self) -> list[ListedSegment]:
         return self.reader.poll()
@@ -139,7 +170,8 @@ class Session:
         end = start + timedelta(seconds=facts.duration)
         meta = {**self.meta, "session": self.name, "segment": path.name, "partial": True,
                 "codec": facts.codec, "browser_playable": facts.codec == "h264"}
-        adopt_file(self.vault, self.source_id, path, start, end, meta)
+        adopt_file(self.vault, self.source_id, path, start, end, meta,
+                   retain_from=self._later_reading(path, start, facts.duration))
         log.info("session %s: kept the unfinished %s as the %.1f s it really holds", self.name,
                  path.name, facts.duration)
         self.last_end, self.taken = end, self.taken + 1

@@ -3,7 +3,8 @@
 
 POST /events  Authorization: Bearer TOKEN
   body: one JSON object, a JSON array of objects, or NDJSON (one object per line)
-  202 {"accepted": n, "refused": [{"index": i, "reason": "..."}], "warnings": n}
+  202 {"accepted": n, "refused": [{"index": i, "reason": "..."}], "warnings": n}, sent only
+      once the accepted events are fsynced (503: not stored, send them again)
 GET /health   200, no token
 """
 
@@ -16,21 +17,23 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from kustosz.ingest.events.net import peer_ip
+from kustosz.ingest.events.receiver import Receiver
 from kustosz.ingest.events.settings import token_hash
+from kustosz.ingest.net import peer_ip
 
 if TYPE_CHECKING:
-    from kustosz.ingest.events.intake import EventIntake
+    from kustosz.ingest.chunks.spool import Chunk
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4 << 20
 MAX_HEADERS = 64
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
             404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
-            413: "Content Too Large", 431: "Request Header Fields Too Large"}
+            413: "Content Too Large", 431: "Request Header Fields Too Large",
+            503: "Service Unavailable"}
 
 
-async def serve_http(intake: EventIntake, host: str, port: int,
+async def serve_http(intake: Receiver, host: str, port: int,
                      tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = peer_ip(writer.get_extra_info("peername"))
@@ -62,7 +65,7 @@ async def _respond(writer: asyncio.StreamWriter, status: int, payload: dict[str,
     return keep
 
 
-async def _one_request(intake: EventIntake, reader: asyncio.StreamReader,
+async def _one_request(intake: Receiver, reader: asyncio.StreamReader,
                        writer: asyncio.StreamWriter, peer: str) -> bool:
     line = await reader.readline()
     if not line:
@@ -111,12 +114,24 @@ async def _one_request(intake: EventIntake, reader: asyncio.StreamReader,
         return await _respond(writer, 400, {"error": error}, keep)
     refused, accepted, warnings = [], 0, 0
     before = intake.counters.totals["no_time"] + intake.counters.totals["clock_skew"]
-    for i, item in enumerate(items):
-        reason = intake.take_json(item, peer)
-        if reason:
-            refused.append({"index": i, "reason": reason})
-        else:
-            accepted += 1
+    touched: set[Chunk] = set()
+    # "Accepted" is a promise that the events survive a crash: the sender forgets them when
+    # it hears it. So the answer waits for the fsync (shared with concurrent requests), and
+    # a write or fsync that fails (a full disk) is answered 503: the sender sends them again.
+    try:
+        for i, item in enumerate(items):
+            reason = intake.take_json(item, peer, touched)
+            if reason:
+                refused.append({"index": i, "reason": reason})
+            else:
+                accepted += 1
+        for chunk in touched:
+            await chunk.sync()
+    except OSError:
+        intake.counters.add("not_durable")
+        log.exception("%s: events from %s could not be made durable; the sender is asked to "
+                      "retry", intake.source_name, peer)
+        return await _respond(writer, 503, {"error": "events not stored, retry later"}, False)
     warnings = intake.counters.totals["no_time"] + intake.counters.totals["clock_skew"] - before
     return await _respond(writer, 202, {"accepted": accepted, "refused": refused,
                                         "warnings": warnings}, keep)

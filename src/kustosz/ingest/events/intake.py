@@ -1,4 +1,5 @@
-"""The event listener of one endpoint source: syslog over UDP, TCP and TLS, JSON over HTTP.
+"""The event listener of one endpoint source: syslog over UDP, TCP, TLS and RELP, JSON over
+HTTP.
 
 Every message becomes one JSON line in the source's open chunk. Bad input never stops the
 listener: what can be kept is kept with its problem noted (a line that is not syslog, invalid
@@ -14,11 +15,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kustosz.errors import InputError
-from kustosz.ingest.events.chunks import ChunkSpool
-from kustosz.ingest.events.counters import Counters
+from sqlalchemy.orm import Session
+
+from kustosz.db.models import Source
+from kustosz.ingest.chunks.service import Service
+from kustosz.ingest.chunks.spool import Chunk
 from kustosz.ingest.events.http import serve_http
-from kustosz.ingest.events.net import (
+from kustosz.ingest.events.relp import serve_relp
+from kustosz.ingest.events.rules import CATEGORIES, Rules
+from kustosz.ingest.events.search import index_events
+from kustosz.ingest.events.settings import EndpointSettings, endpoint_source
+from kustosz.ingest.events.syslog import Framer, parse, user_of
+from kustosz.ingest.net import (
     LOOPBACK,
     LOOPBACK_NOTICE,
     allowed,
@@ -27,11 +35,6 @@ from kustosz.ingest.events.net import (
     peer_ip,
     server_tls,
 )
-from kustosz.ingest.events.rules import CATEGORIES, Rules
-from kustosz.ingest.events.search import index_events
-from kustosz.ingest.events.service import Service
-from kustosz.ingest.events.settings import EndpointSettings, endpoint_source
-from kustosz.ingest.events.syslog import Framer, parse, user_of
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -46,14 +49,7 @@ _TIME_KEYS = ("time", "timestamp", "@timestamp", "at", "date")
 
 class EventIntake(Service):
     def __init__(self, vault: Vault, source_name: str) -> None:
-        super().__init__(vault, source_name)
-        with vault.reading() as s:
-            source = endpoint_source(s, source_name)
-            if not source.enabled:
-                raise InputError(f"source {source_name!r} is disabled")
-            self.settings = EndpointSettings.of(source.settings)
-            source_id = source.id
-        self.settings.check()
+        super().__init__(vault, source_name, "events", index_events)
         self.rules = Rules(self.settings.rules, self.settings.fallback)
         self.networks = parse_networks(self.settings.allow_hosts or list(LOOPBACK),
                                        "allow_hosts")
@@ -61,19 +57,28 @@ class EventIntake(Service):
         # events do not arrive reads why.
         self.notice = None if self.settings.allow_hosts \
             else LOOPBACK_NOTICE.format(name=source_name)
-        self.counters = Counters(source_id)
-        self.spool = ChunkSpool(vault, source_name, "events", self.settings.chunk,
-                                index_events, self.counters)
         self.tz = vault.policy.timezone
+        # Set at stop: RELP sessions answer what they have read, say "serverclose" and end
+        # (so the sender resends nothing that was stored and acknowledged).
+        self.relp_stopping = asyncio.Event()
+        self.relp_sessions: set[asyncio.Task[Any]] = set()
+
+    def source_of(self, session: Session, name: str) -> Source:
+        return endpoint_source(session, name)
+
+    def settings_of(self, source: Source) -> EndpointSettings:
+        self.settings = EndpointSettings.of(source.settings)
+        return self.settings
 
     # -- taking events ---------------------------------------------------------------------
-    def _store(self, record: dict[str, Any], now: datetime) -> None:
-        self.spool.append(record, now)
+    def _store(self, record: dict[str, Any], now: datetime) -> Chunk:
+        chunk = self.spool.append(record, now)
         self.counters.add("events")
         for problem in record["problems"]:
             self.counters.add(problem)
+        return chunk
 
-    def take_syslog(self, data: bytes, peer: str, via: str) -> None:
+    def take_syslog(self, data: bytes, peer: str, via: str) -> Chunk:
         now = datetime.now(UTC)
         p = parse(data, self.tz, now)
         if p.format == "raw":
@@ -84,15 +89,16 @@ class EventIntake(Service):
         if p.at is not None and abs(p.at - now) > SKEW:
             p.problems.append("clock_skew")
         category, rule = self.rules.categorise(p.message, p.app, host, user)
-        self._store({"received": now.isoformat(), "peer": peer, "via": via,
+        return self._store({"received": now.isoformat(), "peer": peer, "via": via,
                      "format": p.format, "at": (p.at or now).isoformat(), "host": host,
                      "app": p.app, "user": user, "facility": p.facility,
                      "severity": p.severity, "category": category, "rule": rule,
                      "message": p.message[:MAX_MESSAGE], "sd": p.sd,
                      "problems": p.problems}, now)
 
-    def take_json(self, item: Any, peer: str) -> str | None:
-        """Keep one JSON event; returns why it was refused, or None."""
+    def take_json(self, item: Any, peer: str, touched: set[Chunk] | None = None) -> str | None:
+        """Keep one JSON event; returns why it was refused, or None. The chunk it went to is
+        added to ``touched``: the caller syncs those before it acknowledges."""
         if not isinstance(item, dict):
             self.counters.add("refused_not_object")
             return "an event must be a JSON object"
@@ -123,12 +129,14 @@ class EventIntake(Service):
         if len(extra_text) > MAX_EXTRA:
             problems.append("fields_truncated")
             extra = {"truncated": extra_text[:MAX_EXTRA]}
-        self._store({"received": now.isoformat(), "peer": peer, "via": "http",
+        chunk = self._store({"received": now.isoformat(), "peer": peer, "via": "http",
                      "format": "json", "at": (at or now).isoformat(), "host": host[:255],
                      "app": app[:100], "user": user[:255], "facility": None,
                      "severity": _severity(item.get("severity")), "category": category,
                      "rule": rule, "message": text[:MAX_MESSAGE], "data": extra,
                      "problems": problems}, now)
+        if touched is not None:
+            touched.add(chunk)
         return None
 
     # -- servers ---------------------------------------------------------------------------
@@ -150,6 +158,11 @@ class EventIntake(Service):
                     limit=1 << 20)
                 self.servers.append(server)
                 self.addresses[name] = server.sockets[0].getsockname()[:2]
+        if st.relp:
+            host, port = parse_listen(st.relp, "relp")
+            server = await serve_relp(self, host, port)
+            self.servers.append(server)
+            self.addresses["relp"] = server.sockets[0].getsockname()[:2]
         if st.http:
             host, port = parse_listen(st.http, "http")
             server = await serve_http(self, host, port, tls)
@@ -158,6 +171,12 @@ class EventIntake(Service):
         log.info("%s: listening on %s", self.source_name, self.addresses)
         if self.notice:
             log.warning("%s: %s", self.source_name, self.notice)
+
+    async def stop(self) -> None:
+        self.relp_stopping.set()
+        if self.relp_sessions:
+            await asyncio.wait(list(self.relp_sessions), timeout=5)
+        await super().stop()
 
     def refuse_peer(self, peer: str) -> bool:
         if allowed(peer, self.networks):

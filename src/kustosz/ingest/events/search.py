@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from kustosz.db.events import MonitoringEvent
 from kustosz.db.functions import contains_folded, fold, folded
 from kustosz.db.models import Source
-from kustosz.ingest.events.chunks import record_time
-from kustosz.ingest.events.pending import OpenChunk, OpenQuery, Row, search_with_open
+from kustosz.ingest.chunks.pending import OpenChunk, OpenQuery, Row, search_with_open
+from kustosz.ingest.chunks.spool import record_time
+from kustosz.kinds import SourceKind
 
 EXCERPT = 500
 
@@ -97,5 +98,5 @@ def search_events(session: Session, *, host: str | None = None, user: str | None
                 "line": line}
 
     needles = [v for v in (host and host.lower(), user and user.lower(), category, text) if v]
-    q = OpenQuery("endpoint", "at", "at", source, start, end, needles, match)
+    q = OpenQuery(SourceKind.ENDPOINT, "at", "at", source, start, end, needles, match)
     return search_with_open(session, q, limit, indexed, include_open)

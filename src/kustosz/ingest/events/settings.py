@@ -14,10 +14,13 @@ from kustosz.audit import append as audit
 from kustosz.db.models import Source
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source, get_source
-from kustosz.ingest.events.chunks import GRANULARITIES
-from kustosz.ingest.events.net import parse_listen, parse_networks, server_tls
+from kustosz.ingest.chunks.spool import GRANULARITIES
 from kustosz.ingest.events.rules import DEFAULT_FALLBACK, Rules
+from kustosz.ingest.net import parse_listen, parse_networks, server_tls
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+
+LISTENERS = ("syslog_udp", "syslog_tcp", "syslog_tls", "relp", "http")
 
 
 @dataclass
@@ -26,6 +29,7 @@ class EndpointSettings:
     syslog_tcp: str = ""
     syslog_tls: str = ""  # TCP with TLS (RFC 5425); needs tls_cert
     http: str = ""  # JSON events; HTTPS when tls_cert is set
+    relp: str = ""  # RELP (rsyslog's omrelp): acknowledged after the fsync, nothing lost
     tls_cert: str = ""
     tls_key: str = ""
     token_sha256: str = ""  # the API token is shown once and kept only as its hash
@@ -40,12 +44,12 @@ class EndpointSettings:
         return cls(**{k: v for k, v in (raw or {}).items() if k in known})
 
     def check(self) -> None:
-        for name in ("syslog_udp", "syslog_tcp", "syslog_tls", "http"):
+        for name in LISTENERS:
             if getattr(self, name):
                 parse_listen(getattr(self, name), name.replace("_", "-"))
-        if not (self.syslog_udp or self.syslog_tcp or self.syslog_tls or self.http):
+        if not any(getattr(self, name) for name in LISTENERS):
             raise ConfigError("an endpoint source needs at least one of --syslog-udp, "
-                              "--syslog-tcp, --syslog-tls, --http")
+                              "--syslog-tcp, --syslog-tls, --relp, --http")
         if self.syslog_tls and not self.tls_cert:
             raise ConfigError("--syslog-tls needs --tls-cert (and --tls-key)")
         if self.chunk not in GRANULARITIES:
@@ -91,8 +95,8 @@ def new_token(session: Session, name: str, actor: str) -> str:
 
 
 # What `change_endpoint` may change; the token and the rules have their own verbs.
-CHANGEABLE = ("syslog_udp", "syslog_tcp", "syslog_tls", "http", "tls_cert", "tls_key",
-              "allow_hosts", "chunk")
+CHANGEABLE = ("syslog_udp", "syslog_tcp", "syslog_tls", "relp", "http", "tls_cert",
+              "tls_key", "allow_hosts", "chunk")
 
 
 def change_endpoint(session: Session, name: str, actor: str,
@@ -122,12 +126,12 @@ def set_enabled(session: Session, name: str, actor: str, enabled: bool) -> Sourc
     starts or stops its listener, and stopping stores what it received. Cameras and phone
     lines have their own verbs: theirs check notices and legal bases."""
     source = get_source(session, name)
-    if source.kind not in ("mailbox", "endpoint"):
-        verb = "cameras" if source.kind == "camera" else "phones"
+    if source.kind not in (SourceKind.MAILBOX, SourceKind.ENDPOINT):
+        verb = "cameras" if source.kind == SourceKind.CAMERA else "phones"
         raise InputError(f"source {name!r} is a {source.kind}; use: kustosz {verb} "
                          f"{'enable' if enabled else 'disable'} {name}")
     if enabled:  # a source that could not listen is refused now, not in serve's log
-        if source.kind == "endpoint":
+        if source.kind == SourceKind.ENDPOINT:
             EndpointSettings.of(source.settings).check()
         else:
             from kustosz.ingest.mail.settings import MailSettings
@@ -156,11 +160,11 @@ def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any
 
 def endpoint_source(session: Session, name: str) -> Source:
     source = get_source(session, name)
-    if source.kind != "endpoint":
+    if source.kind != SourceKind.ENDPOINT:
         raise InputError(f"source {name!r} is a {source.kind} source, not an endpoint source")
     return source
 
 
 def endpoint_sources(session: Session) -> list[Source]:
-    return list(session.execute(select(Source).where(Source.kind == "endpoint")
+    return list(session.execute(select(Source).where(Source.kind == SourceKind.ENDPOINT)
                                 .order_by(Source.name)).scalars())

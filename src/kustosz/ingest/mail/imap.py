@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
-from kustosz.db.events import MailMessage
-from kustosz.db.models import Recording
 from kustosz.errors import InputError
-from kustosz.ingest.events.chunks import Chunk
+from kustosz.ingest.chunks.spool import Chunk
 from kustosz.ingest.mail.imap_box import ImapFailure, JournalMailbox
 from kustosz.ingest.mail.intake import JournalIntake
 from kustosz.vault import Vault
@@ -36,8 +31,6 @@ log = logging.getLogger(__name__)
 BATCH = 200  # messages per round; a full round is followed at once by the next
 MAX_BACKOFF_S = 900.0
 STOP_WAIT_S = 30.0  # how long stop() lets a round in progress finish
-
-Key = tuple[str, str]  # (Message-ID, SHA-256 of the raw message)
 
 
 @dataclass(frozen=True)
@@ -50,29 +43,6 @@ class Round:
 def backoff(poll_s: float, failures: int) -> float:
     """Seconds before the next attempt after ``failures`` failed rounds in a row."""
     return min(poll_s * 2 ** max(failures - 1, 0), max(poll_s, MAX_BACKOFF_S))
-
-
-def journalled_before(vault: Vault, source_id: int, key: Key, size: int) -> bool:
-    """Is this exact message (Message-ID and hash) already in a stored chunk of the source?
-    The index has no hash column: the candidates' own chunk lines are read and compared."""
-    message_id, sha = key
-    with vault.reading() as s:
-        rows = s.execute(
-            select(Recording.storage_key, MailMessage.line)
-            .join(Recording, Recording.id == MailMessage.recording_id)
-            .where(MailMessage.source_id == source_id, MailMessage.message_id == message_id,
-                   MailMessage.size == size, Recording.state == "stored")).all()
-    for storage_key, line in rows:
-        try:
-            with vault.storage.path(storage_key).open("rb") as f:
-                for number, raw in enumerate(f, start=1):
-                    if number == line:
-                        if json.loads(raw).get("sha256") == sha:
-                            return True
-                        break
-        except (OSError, ValueError):
-            continue  # a chunk being swept: it cannot hold what is still in the mailbox
-    return False
 
 
 class ImapIntake(JournalIntake):
@@ -93,9 +63,6 @@ class ImapIntake(JournalIntake):
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stopping = False
-        # Keys spooled by this run, per chunk, until that chunk is stored (then the index
-        # answers): a message whose removal failed is not kept twice meanwhile.
-        self._spooled: dict[Chunk, set[Key]] = {}
         self._oversized: set[tuple[str, int]] = set()  # reported once, not every round
 
     async def _open(self) -> None:
@@ -168,7 +135,7 @@ class ImapIntake(JournalIntake):
 
     async def _round(self) -> Round:
         st = self.settings
-        self._spooled = {c: keys for c, keys in self._spooled.items() if c.folder.exists()}
+        self.forget_stored()
         box = await asyncio.to_thread(self._connected)
         listing = await asyncio.to_thread(box.listing, BATCH + 1)
         more = len(listing) > BATCH
@@ -186,14 +153,13 @@ class ImapIntake(JournalIntake):
             now = datetime.now(UTC)
             record = await self.describe(raw, None, None, self.peer, now)
             key = (record["message_id"], record["sha256"])
-            seen, chunk = await self._seen_before(key, len(raw))
+            seen, chunk = await self.seen_before(key, len(raw))
             if seen:
                 self.counters.add("imap_duplicates")
                 log.info("%s: IMAP message UID %s was already journalled (a previous round "
                          "ended before removing it); not kept twice", self.source_name, uid)
             else:
                 chunk = await self.keep(raw, record, now, sync=False)
-                self._spooled.setdefault(chunk, set()).add(key)
             if chunk is not None and chunk not in touched:
                 touched.append(chunk)
             done.append(uid)
@@ -208,16 +174,6 @@ class ImapIntake(JournalIntake):
         self.counters.add("imap_polls")
         self.last_poll = datetime.now(UTC)
         return Round(True, len(done), more)
-
-    async def _seen_before(self, key: Key, size: int) -> tuple[bool, Chunk | None]:
-        """Whether the message is journalled already, and if so by this run, its open
-        chunk: that is synced again before the removal, since the round that spooled the
-        message may have failed before its own sync."""
-        for chunk, keys in self._spooled.items():
-            if key in keys:
-                return True, chunk
-        return await asyncio.to_thread(journalled_before, self.vault, self.source_id, key,
-                                       size), None
 
     def _too_large(self, uid: str, size: int) -> None:
         if (uid, size) in self._oversized:

@@ -7,11 +7,16 @@ Each message becomes one metadata line in the source's open chunk — and an .em
 only when the policy keeps bodies with a recorded legal basis and the message is not
 private. `take` returns once the line (and the .eml) is on disk: only then may the mail
 server hear "250", or the journal mailbox lose its copy.
+
+A message that comes again — the mail server retries when it did not hear "250" (a crash
+between the fsync and the answer), the mailbox still holds one whose removal failed — is
+recognised by its Message-ID and the SHA-256 of its bytes and kept once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -20,37 +25,68 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kustosz.errors import InputError
-from kustosz.ingest.events.chunks import Chunk, ChunkSpool, spool_root
-from kustosz.ingest.events.counters import Counters
-from kustosz.ingest.events.service import Service
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.db.events import MailMessage
+from kustosz.db.models import Recording, Source
+from kustosz.ingest.chunks.service import Service
+from kustosz.ingest.chunks.spool import Chunk, spool_root
 from kustosz.ingest.mail.parse import extract, private_reason
 from kustosz.ingest.mail.search import index_mail
 from kustosz.ingest.mail.settings import MailSettings, mail_source
+from kustosz.states import RecordingState
+from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (Message-ID, SHA-256 of the raw message)
+
+
+def journalled_before(vault: Vault, source_id: int, key: Key, size: int) -> bool:
+    """Is this exact message (Message-ID and hash) already in a stored chunk of the source?
+    The index has no hash column: the candidates' own chunk lines are read and compared."""
+    message_id, sha = key
+    with vault.reading() as s:
+        rows = s.execute(
+            select(Recording.storage_key, MailMessage.line)
+            .join(Recording, Recording.id == MailMessage.recording_id)
+            .where(MailMessage.source_id == source_id, MailMessage.message_id == message_id,
+                   MailMessage.size == size, Recording.state == RecordingState.STORED)).all()
+    for storage_key, line in rows:
+        try:
+            with vault.storage.open(storage_key) as f:
+                for number, raw in enumerate(f, start=1):
+                    if number == line:
+                        if json.loads(raw).get("sha256") == sha:
+                            return True
+                        break
+        except (OSError, ValueError):
+            continue  # a chunk being swept: it cannot hold what is still in the mailbox
+    return False
 
 
 class JournalIntake(Service):
     """What the SMTP and the IMAP intake of a mailbox source share."""
 
     def __init__(self, vault: Vault, source_name: str) -> None:
-        super().__init__(vault, source_name)
-        with vault.reading() as s:
-            source = mail_source(s, source_name)
-            if not source.enabled:
-                raise InputError(f"source {source_name!r} is disabled")
-            self.settings = MailSettings.of(source.settings).opened(vault.secrets)
-            source_id = source.id
-        self.settings.check()
-        self.source_id = source_id
-        self.counters = Counters(source_id)
-        self.spool = ChunkSpool(vault, source_name, "mail", self.settings.chunk, index_mail,
-                                self.counters)
+        super().__init__(vault, source_name, "mail", index_mail)
         # Full messages are written here first, outside any chunk, then renamed in: a chunk
         # may close while a 50 MB message is still being written.
         self.incoming = spool_root(vault, source_name).with_name(f".{source_name}-incoming")
+        # Keys spooled by this run, per chunk, until that chunk is stored (then the index
+        # answers): a message that comes again meanwhile is not kept twice.
+        self._spooled: dict[Chunk, set[Key]] = {}
+        # Keys being taken right now: a copy arriving meanwhile on another connection waits
+        # for the first, then finds it spooled.
+        self._taking: dict[Key, asyncio.Event] = {}
+
+    def source_of(self, session: Session, name: str) -> Source:
+        return mail_source(session, name)
+
+    def settings_of(self, source: Source) -> MailSettings:
+        self.settings = MailSettings.of(source.settings).opened(self.vault.secrets)
+        return self.settings
 
     async def start(self) -> None:
         # Full messages staged by a previous run were never acknowledged: the mail server
@@ -82,6 +118,7 @@ class JournalIntake(Service):
             record["eml"] = staged.name
             chunk.dir_dirty = True
         chunk.append(record)
+        self._spooled.setdefault(chunk, set()).add((record["message_id"], record["sha256"]))
         self.counters.add("messages")
         self.counters.add("metadata_only" if staged is None else "full_messages")
         if record["private"]:
@@ -92,32 +129,55 @@ class JournalIntake(Service):
             await chunk.sync()
         return chunk
 
+    def forget_stored(self) -> None:
+        """Drop the keys of chunks that are stored by now: the index answers for them."""
+        self._spooled = {c: keys for c, keys in self._spooled.items() if c.folder.exists()}
+
+    async def seen_before(self, key: Key, size: int) -> tuple[bool, Chunk | None]:
+        """Whether the message is journalled already, and if so by this run, its open
+        chunk: the caller syncs that before it acknowledges, since whoever spooled the
+        message may not have reached its own sync."""
+        for chunk, keys in self._spooled.items():
+            if key in keys:
+                return True, chunk
+        return await asyncio.to_thread(journalled_before, self.vault, self.source_id, key,
+                                       size), None
+
     async def take(self, raw: bytes, env_from: str | None, env_rcpts: list[str] | None,
                    peer: str) -> dict[str, Any]:
-        """Take in one raw message; returns its record once it is durable in the spool."""
+        """Take in one raw message; returns its record once it is durable in the spool
+        (already there when the same message was journalled before: kept once)."""
         now = datetime.now(UTC)
         record = await self.describe(raw, env_from, env_rcpts, peer, now)
+        key = (record["message_id"], record["sha256"])
+        while (busy := self._taking.get(key)) is not None:
+            await busy.wait()
+        done = self._taking[key] = asyncio.Event()
+        try:
+            return await self._take_once(raw, record, key, now, peer)
+        finally:
+            del self._taking[key]
+            done.set()
+
+    async def _take_once(self, raw: bytes, record: dict[str, Any], key: Key, now: datetime,
+                         peer: str) -> dict[str, Any]:
+        self.forget_stored()
+        seen, chunk = await self.seen_before(key, len(raw))
+        if seen:
+            self.counters.add("duplicates")
+            log.info("%s: a message from %s was journalled before (the sender did not hear "
+                     "the acknowledgment and sent it again); not kept twice",
+                     self.source_name, peer)
+            if chunk is not None:
+                await chunk.sync()
+            record["duplicate"] = True
+            return record
         await self.keep(raw, record, now)
         return record
-
-
-def mail_service(vault: Vault, source_name: str) -> JournalIntake:
-    """The intake a mailbox source is configured for: the SMTP listener or the IMAP poller."""
-    with vault.reading() as s:
-        mode = MailSettings.of(mail_source(s, source_name).settings).mode
-    # Imported here: each pulls in its own library (aiosmtpd, imap-tools).
-    if mode == "imap":
-        from kustosz.ingest.mail.imap import ImapIntake
-
-        return ImapIntake(vault, source_name)
-    from kustosz.ingest.mail.listener import MailIntake
-
-    return MailIntake(vault, source_name)
 
 
 def _write_durably(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        fsync_file(f)

@@ -4,7 +4,9 @@ The office's mail server sends a copy of every message to the journal address (P
 ``always_bcc``, Exchange journaling). Only the configured mail servers may connect; STARTTLS
 is offered when a certificate is configured. Each message is taken in by
 `JournalIntake.take` (metadata line, .eml only when the policy keeps bodies); "250 OK" is
-sent only once that is on disk: the mail server deletes its copy when it hears it.
+sent only once that is on disk: the mail server deletes its copy when it hears it. A message
+it sends again because it did not hear the "250" (the listener died between the fsync and
+the answer) is recognised by Message-ID + SHA-256 and answered "250" without a second copy.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
 from kustosz.errors import InputError
-from kustosz.ingest.events.net import (
+from kustosz.ingest.mail.intake import JournalIntake
+from kustosz.ingest.mail.parse import sender_allowed
+from kustosz.ingest.net import (
     Network,
     allowed,
     parse_listen,
@@ -25,8 +29,6 @@ from kustosz.ingest.events.net import (
     peer_ip,
     server_tls,
 )
-from kustosz.ingest.mail.intake import JournalIntake
-from kustosz.ingest.mail.parse import sender_allowed
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from kustosz.db.events import MailAddress, MailMessage
 from kustosz.db.functions import contains_folded, fold, folded
 from kustosz.db.models import Source
-from kustosz.ingest.events.pending import OpenChunk, OpenQuery, Row, search_with_open
+from kustosz.ingest.chunks.pending import OpenChunk, OpenQuery, Row, search_with_open
+from kustosz.kinds import SourceKind
 
 ROLES = ("from", "sender", "to", "cc", "bcc")
 
@@ -145,7 +146,7 @@ def search_mail(session: Session, *, address: str | None = None, person: str | N
         return _shown(None, chunk.source, m, people, kept, None, line)
 
     needles = [v for v in (exact, part, subject) if v]
-    q = OpenQuery("mailbox", "received", "received_at", source, start, end, needles, match)
+    q = OpenQuery(SourceKind.MAILBOX, "received", "received_at", source, start, end, needles, match)
     return search_with_open(session, q, limit, indexed, include_open)
 
 

@@ -25,8 +25,9 @@ from kustosz.audit import append as audit
 from kustosz.db.models import Source
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source, get_source
-from kustosz.ingest.events.chunks import GRANULARITIES
-from kustosz.ingest.events.net import parse_listen, parse_networks, server_tls
+from kustosz.ingest.chunks.spool import GRANULARITIES
+from kustosz.ingest.net import parse_listen, parse_networks, server_tls
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 
 DEFAULT_PRIVATE_KEYWORDS = ["prywatne", "prywatna", "prywatny", "private", "personal"]
@@ -239,11 +240,11 @@ def set_bodies(session: Session, name: str, actor: str, keep: bool, legal_basis:
 
 def mail_source(session: Session, name: str) -> Source:
     source = get_source(session, name)
-    if source.kind != "mailbox":
+    if source.kind != SourceKind.MAILBOX:
         raise InputError(f"source {name!r} is a {source.kind} source, not a mailbox")
     return source
 
 
 def mail_sources(session: Session) -> list[Source]:
-    return list(session.execute(select(Source).where(Source.kind == "mailbox")
+    return list(session.execute(select(Source).where(Source.kind == SourceKind.MAILBOX)
                                 .order_by(Source.name)).scalars())

@@ -25,7 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import KustoszError
-from kustosz.ingest.phone.numbers import try_normalize
+from kustosz.phone_numbers import try_normalize
 
 __all__ = [
     "BASE_COLUMNS",

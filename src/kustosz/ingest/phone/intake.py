@@ -18,10 +18,9 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,11 +33,13 @@ from kustosz.errors import InputError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.phone.facts import Facts, Named, Skip, paired, parse
-from kustosz.ingest.phone.numbers import is_internal, try_normalize
 from kustosz.ingest.phone.records import read_new_records, records_for
+from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.ingest.phone.spool import item_hash, look, stable
+from kustosz.kinds import SourceKind
+from kustosz.phone_numbers import is_internal, try_normalize
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -51,19 +52,6 @@ BATCH_BYTES = 256 << 20
 
 
 @dataclass
-class ScanReport:
-    source: str
-    stored: int = 0
-    out_of_scope: int = 0
-    skipped: list[str] = field(default_factory=list)
-    waiting: int = 0  # seen, not yet taken: still growing, or waiting for its call record
-    cdr_lines: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class Observer:
     """The previous look at the spool, for a watcher that looks once per pass."""
 
@@ -73,7 +61,7 @@ class Observer:
 def load(vault: Vault, name: str) -> tuple[Source, PhoneSettings]:
     with vault.reading() as s:
         source = get_source(s, name)
-    if source.kind != "phone":
+    if source.kind != SourceKind.PHONE:
         raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
     return source, PhoneSettings.of(source.settings)
 
@@ -88,37 +76,8 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
         raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})")
     if not cfg.spool_path.is_dir():
         raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable")
-    now = now or datetime.now(UTC)
-    report = ScanReport(name)
-    _ensure_state(vault, source.id)
-    read_new_records(vault, source.id, cfg, now, report)
-
-    first = look(cfg.spool_path)
-    dealt = dealt_items(vault, source.id, cfg, [*first.files, *first.refused])
-    for rel, why in sorted(first.refused.items()):
-        if item_hash(cfg.item_key, rel) not in dealt:
-            _skip(vault, source.id, cfg, rel, (0, 0), f"refused: {why}", now, report)
-    new = {rel: seen for rel, seen in first.files.items() if not is_dealt(dealt, cfg, rel, seen)}
-    if observer is None:
-        before = new
-        if new:
-            sleep(cfg.settle_s)
-            after = {rel: seen for rel, seen in look(cfg.spool_path).files.items() if rel in new}
-        else:
-            after = {}
-    else:
-        before, after = observer.files or {}, new
-        observer.files = dict(first.files)
-    ready = sorted(stable(before, after))
-    report.waiting = len(new) - len(ready)
-    done = 0
-    for batch in _batches(ready, after):
-        _take_batch(vault, source, cfg, batch, after, now, report)
-        done += len(batch)
-        if progress:
-            progress(done, len(ready))
-    _finish(vault, source.id, cfg, first.files, now, report)
-    return report
+    return IntakePass(vault, source, cfg, now or datetime.now(UTC)).run(observer, sleep,
+                                                                         progress)
 
 
 # -- the call records ----------------------------------------------------------------------
@@ -188,119 +147,202 @@ def _batches(ready: list[str], seen: dict[str, tuple[int, int]]) -> Iterator[lis
         yield batch
 
 
-def _take_batch(vault: Vault, source: Source, cfg: PhoneSettings, rels: list[str],
-                seen: dict[str, tuple[int, int]], now: datetime, report: ScanReport) -> None:
-    known: list[Facts | Named] = []
-    for rel in rels:
-        try:
-            known.append(parse(vault, cfg, rel, seen[rel]))
-        except Skip as exc:
-            _skip(vault, source.id, cfg, rel, seen[rel], str(exc), now, report)
-    named = [k for k in known if isinstance(k, Named)]
-    rows = records_for(vault, source.id, [Path(n.rel).name for n in named],
-                       [n.name.uniqueid for n in named]) if named else []
-    claimed: set[int] = set()
-    keep: list[_Take] = []
-    out: list[_Take] = []
-    maxd = cfg.extension_max_digits
-    office = frozenset(cfg.office_numbers)
-    for k in known:
-        facts, cdr_id = paired(k, rows, claimed, cfg, now) if isinstance(k, Named) else (k, None)
-        if facts is None:
-            report.waiting += 1
-            continue
-        if cdr_id is not None:
-            claimed.add(cdr_id)  # one call record per recording, as the old per-file lookup
-        direction = facts.direction
-        if direction == "unknown":
-            direction = derive_direction(facts.caller_raw, facts.callee_raw,
-                                         lambda n: is_internal(n, office, maxd),
-                                         extension_max_digits=maxd)
-        take = _Take(facts.rel, facts.seen, item_hash(cfg.item_key, facts.rel), facts,
-                     try_normalize(facts.caller_raw, internal_max_digits=maxd) or "",
-                     try_normalize(facts.callee_raw, internal_max_digits=maxd) or "",
-                     direction, cdr_id)
-        keep_it = in_scope(direction, facts.caller_raw, facts.callee_raw,
-                           vault.policy.call_scope, office, extension_max_digits=maxd)
-        (keep if keep_it else out).append(take)
-    if out:
-        report.out_of_scope += _each(vault, source, out, _count_out_of_scope, now)
-    if keep:
-        _each(vault, source, keep, lambda v, src, t, n: _store(v, src, cfg, t, n, report), now)
+@dataclass
+class IntakePass:
+    """One pass over one phone source: what it took, counted and skipped is its own state,
+    changed only by its methods; `run` returns it as a `ScanReport`."""
 
+    vault: Vault
+    source: Source
+    cfg: PhoneSettings
+    now: datetime
+    stored: int = 0
+    out_of_scope: int = 0
+    waiting: int = 0
+    cdr_lines: int = 0
+    skipped: list[str] = field(default_factory=list)
 
-def _each(vault: Vault, source: Source, takes: list[_Take],
-          write: Callable[[Vault, Source, list[_Take], datetime], int], now: datetime) -> int:
-    """``write`` the batch; if a concurrent intake committed one of its files first (the
-    unique key refuses it), the batch is undone whole and its files go one by one."""
-    try:
-        return write(vault, source, takes, now)
-    except IntegrityError:
-        if len(takes) == 1:
-            log.info("phone source %s: %s was taken by a concurrent intake", source.name,
-                     takes[0].rel)
-            return 0
-    except InputError as exc:  # e.g. the source was disabled while this pass ran
-        log.warning("phone source %s: %d files not taken: %s", source.name, len(takes), exc)
-        return 0
-    return sum(_each(vault, source, [t], write, now) for t in takes)
+    def report(self) -> ScanReport:
+        return ScanReport(self.source.name, stored=self.stored, out_of_scope=self.out_of_scope,
+                          skipped=list(self.skipped), waiting=self.waiting,
+                          cdr_lines=self.cdr_lines)
 
+    def run(self, observer: Observer | None, sleep: Callable[[float], None],
+            progress: Callable[[int, int], None] | None) -> ScanReport:
+        cfg = self.cfg
+        _ensure_state(self.vault, self.source.id)
+        cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
+        self.cdr_lines = cdr.lines
+        self.skipped.extend(cdr.problems)
 
-def _store(vault: Vault, source: Source, cfg: PhoneSettings, takes: list[_Take],
-           now: datetime, report: ScanReport) -> int:
-    """The batch through `ingest_batch`; calls, spool marks, counters and one audit entry
-    commit in its step (3), so a file is dealt with exactly when its copy is."""
-    def on_stored(s: Session, done: list[Stored]) -> None:
-        mine = [(d, takes[d.index]) for d in done]
-        s.execute(insert(Call), [
-            {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
-             "caller": t.caller, "callee": t.callee, "direction": t.direction,
-             "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
-             "no_cdr": t.facts.no_cdr} for d, t in mine])
-        _mark(s, source.id, [t for _, t in mine], "stored", now)
-        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
-                  .values(stored=PhoneIntakeState.stored + len(done), last_intake_at=now))
-        # No numbers or file names here: the audit log outlives the recordings (R2.2).
-        calls = {str(d.id): {"start": t.facts.start.isoformat(), "sha256": d.sha256,
-                             "size": d.size, "direction": t.direction,
-                             "no_cdr": t.facts.no_cdr} for d, t in mine}
-        subject = (f"recording {done[0].id}" if len(done) == 1
-                   else f"recordings {done[0].id}..{done[-1].id}")
-        audit(s, ACTOR, "call.ingest", subject,
-              {"source": source.name, "count": len(done), "calls": calls})
-
-    items = [Item(cfg.spool_path / t.rel, t.facts.start, t.facts.end,
-                  {**t.facts.meta, "caller_raw": t.facts.caller_raw,
-                   "callee_raw": t.facts.callee_raw, "direction": t.direction,
-                   "no_cdr": t.facts.no_cdr}) for t in takes]
-    results = ingest_batch(vault, source.name, items, actor=ACTOR, audit_it=False,
-                           on_stored=on_stored)
-    stored = 0
-    for t, result in zip(takes, results, strict=True):
-        if isinstance(result, FileNotFoundError):  # the PBX removed it between looks and now
-            log.warning("phone source %s: %s not taken: %s", source.name, t.rel, result)
-        elif isinstance(result, OSError):
-            _skip(vault, source.id, cfg, t.rel, t.seen, f"cannot be read: {result}", now,
-                  report)
+        first = look(cfg.spool_path)
+        dealt = dealt_items(self.vault, self.source.id, cfg, [*first.files, *first.refused])
+        for rel, why in sorted(first.refused.items()):
+            if item_hash(cfg.item_key, rel) not in dealt:
+                self._skip(rel, (0, 0), f"refused: {why}")
+        new = {rel: seen for rel, seen in first.files.items()
+               if not is_dealt(dealt, cfg, rel, seen)}
+        if observer is None:
+            before = new
+            if new:
+                sleep(cfg.settle_s)
+                after = {rel: seen for rel, seen in look(cfg.spool_path).files.items()
+                         if rel in new}
+            else:
+                after = {}
         else:
-            stored += 1
-            if t.facts.no_cdr:
-                log.warning("phone source %s: %s taken without a call record (none after "
-                            "%gs)", source.name, t.rel, cfg.no_cdr_wait_s)
-            if cfg.remove_after_intake:
-                _remove(cfg.spool_path / t.rel, t.seen, source.name)
-    report.stored += stored
-    return stored
+            before, after = observer.files or {}, new
+            observer.files = dict(first.files)
+        ready = sorted(stable(before, after))
+        self.waiting = len(new) - len(ready)
+        done = 0
+        for batch in _batches(ready, after):
+            self._take_batch(batch, after)
+            done += len(batch)
+            if progress:
+                progress(done, len(ready))
+        self._finish(first.files)
+        return self.report()
 
+    def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]]) -> None:
+        vault, source, cfg, now = self.vault, self.source, self.cfg, self.now
+        known: list[Facts | Named] = []
+        for rel in rels:
+            try:
+                known.append(parse(vault, cfg, rel, seen[rel]))
+            except Skip as exc:
+                self._skip(rel, seen[rel], str(exc))
+        named = [k for k in known if isinstance(k, Named)]
+        rows = records_for(vault, source.id, [Path(n.rel).name for n in named],
+                           [n.name.uniqueid for n in named]) if named else []
+        claimed: set[int] = set()
+        keep: list[_Take] = []
+        out: list[_Take] = []
+        maxd = cfg.extension_max_digits
+        office = frozenset(cfg.office_numbers)
+        for k in known:
+            facts, cdr_id = (paired(k, rows, claimed, cfg, now) if isinstance(k, Named)
+                             else (k, None))
+            if facts is None:
+                self.waiting += 1
+                continue
+            if cdr_id is not None:
+                claimed.add(cdr_id)  # one call record per recording, as the old per-file lookup
+            direction = facts.direction
+            if direction == "unknown":
+                direction = derive_direction(facts.caller_raw, facts.callee_raw,
+                                             lambda n: is_internal(n, office, maxd),
+                                             extension_max_digits=maxd)
+            take = _Take(facts.rel, facts.seen, item_hash(cfg.item_key, facts.rel), facts,
+                         try_normalize(facts.caller_raw, internal_max_digits=maxd) or "",
+                         try_normalize(facts.callee_raw, internal_max_digits=maxd) or "",
+                         direction, cdr_id)
+            keep_it = in_scope(direction, facts.caller_raw, facts.callee_raw,
+                               vault.policy.call_scope, office, extension_max_digits=maxd)
+            (keep if keep_it else out).append(take)
+        if out:
+            self.out_of_scope += self._each(out, self._count_out_of_scope)
+        if keep:
+            self.stored += self._each(keep, self._store)
 
-def _count_out_of_scope(vault: Vault, source: Source, takes: list[_Take],
-                        now: datetime) -> int:
-    """R1.4: not stored; only a count, and a keyed hash so the next pass does not recount."""
-    with vault.transaction() as s:
-        _mark(s, source.id, takes, "out_of_scope", now)
-        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
-                  .values(out_of_scope=PhoneIntakeState.out_of_scope + len(takes)))
-    return len(takes)
+    def _each(self, takes: list[_Take], write: Callable[[list[_Take]], int]) -> int:
+        """``write`` the batch; if a concurrent intake committed one of its files first (the
+        unique key refuses it), the batch is undone whole and its files go one by one."""
+        try:
+            return write(takes)
+        except IntegrityError:
+            if len(takes) == 1:
+                log.info("phone source %s: %s was taken by a concurrent intake",
+                         self.source.name, takes[0].rel)
+                return 0
+        except InputError as exc:  # e.g. the source was disabled while this pass ran
+            log.warning("phone source %s: %d files not taken: %s", self.source.name,
+                        len(takes), exc)
+            return 0
+        return sum(self._each([t], write) for t in takes)
+
+    def _store(self, takes: list[_Take]) -> int:
+        """The batch through `ingest_batch`; calls, spool marks, counters and one audit entry
+        commit in its step (3), so a file is dealt with exactly when its copy is."""
+        source, cfg, now = self.source, self.cfg, self.now
+
+        def on_stored(s: Session, done: list[Stored]) -> None:
+            mine = [(d, takes[d.index]) for d in done]
+            s.execute(insert(Call), [
+                {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
+                 "caller": t.caller, "callee": t.callee, "direction": t.direction,
+                 "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
+                 "no_cdr": t.facts.no_cdr} for d, t in mine])
+            _mark(s, source.id, [t for _, t in mine], "stored", now)
+            s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
+                      .values(stored=PhoneIntakeState.stored + len(done), last_intake_at=now))
+            # No numbers or file names here: the audit log outlives the recordings (R2.2).
+            calls = {str(d.id): {"start": t.facts.start.isoformat(), "sha256": d.sha256,
+                                 "size": d.size, "direction": t.direction,
+                                 "no_cdr": t.facts.no_cdr} for d, t in mine}
+            subject = (f"recording {done[0].id}" if len(done) == 1
+                       else f"recordings {done[0].id}..{done[-1].id}")
+            audit(s, ACTOR, "call.ingest", subject,
+                  {"source": source.name, "count": len(done), "calls": calls})
+
+        items = [Item(cfg.spool_path / t.rel, t.facts.start, t.facts.end,
+                      {**t.facts.meta, "caller_raw": t.facts.caller_raw,
+                       "callee_raw": t.facts.callee_raw, "direction": t.direction,
+                       "no_cdr": t.facts.no_cdr}) for t in takes]
+        results = ingest_batch(self.vault, source.name, items, actor=ACTOR, audit_it=False,
+                               on_stored=on_stored)
+        stored = 0
+        for t, result in zip(takes, results, strict=True):
+            if isinstance(result, FileNotFoundError):  # the PBX removed it between looks
+                log.warning("phone source %s: %s not taken: %s", source.name, t.rel, result)
+            elif isinstance(result, OSError):
+                self._skip(t.rel, t.seen, f"cannot be read: {result}")
+            else:
+                stored += 1
+                if t.facts.no_cdr:
+                    log.warning("phone source %s: %s taken without a call record (none after "
+                                "%gs)", source.name, t.rel, cfg.no_cdr_wait_s)
+                if cfg.remove_after_intake:
+                    _remove(cfg.spool_path / t.rel, t.seen, source.name)
+        return stored
+
+    def _count_out_of_scope(self, takes: list[_Take]) -> int:
+        """R1.4: not stored; only a count, and a keyed hash so the next pass does not recount."""
+        with self.vault.transaction() as s:
+            _mark(s, self.source.id, takes, "out_of_scope", self.now)
+            s.execute(update(PhoneIntakeState)
+                      .where(PhoneIntakeState.source_id == self.source.id)
+                      .values(out_of_scope=PhoneIntakeState.out_of_scope + len(takes)))
+        return len(takes)
+
+    def _skip(self, rel: str, seen: tuple[int, int], why: str) -> None:
+        source_id, now = self.source.id, self.now
+        log.warning("phone source %s: skipped %s: %s", source_id, rel, why)
+        h = item_hash(self.cfg.item_key, rel)
+        with self.vault.transaction() as s:
+            _forget_skip(s, source_id, h)
+            s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome="skipped", size=seen[0],
+                                 mtime_ns=seen[1], at=now))
+            s.add(PhoneProblem(source_id=source_id, at=now, item=rel[:400], message=why))
+            s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
+                      .values(skipped=PhoneIntakeState.skipped + 1))
+        self.skipped.append(f"{rel}: {why}")
+
+    def _finish(self, files: dict[str, tuple[int, int]]) -> None:
+        source_id, now = self.source.id, self.now
+        newest = max((mtime for _, mtime in files.values()), default=None)
+        with self.vault.transaction() as s:
+            state = s.get(PhoneIntakeState, source_id)
+            state.last_scan_at, state.waiting = now, self.waiting
+            if newest is not None:
+                newest_at = datetime.fromtimestamp(newest / 1e9, UTC)
+                if state.last_file_at is None or newest_at > state.last_file_at:
+                    state.last_file_at = newest_at
+            # A call record no recording claimed in this long (unanswered, not recorded, or
+            # out of scope) is dropped: it is the PBX's log, not the vault's.
+            s.execute(delete(PhoneCdrRecord).where(
+                PhoneCdrRecord.source_id == source_id,
+                PhoneCdrRecord.read_at < now - timedelta(hours=self.cfg.cdr_keep_h)))
 
 
 def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: datetime) -> None:
@@ -315,20 +357,6 @@ def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: dat
     cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]
     if cdr_ids:
         s.execute(delete(PhoneCdrRecord).where(PhoneCdrRecord.id.in_(cdr_ids)))
-
-
-def _skip(vault: Vault, source_id: int, cfg: PhoneSettings, rel: str, seen: tuple[int, int],
-          why: str, now: datetime, report: ScanReport) -> None:
-    log.warning("phone source %s: skipped %s: %s", source_id, rel, why)
-    h = item_hash(cfg.item_key, rel)
-    with vault.transaction() as s:
-        _forget_skip(s, source_id, h)
-        s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome="skipped", size=seen[0],
-                             mtime_ns=seen[1], at=now))
-        s.add(PhoneProblem(source_id=source_id, at=now, item=rel[:400], message=why))
-        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
-                  .values(skipped=PhoneIntakeState.skipped + 1))
-    report.skipped.append(f"{rel}: {why}")
 
 
 def _forget_skip(s: Session, source_id: int, h: str) -> None:
@@ -352,18 +380,3 @@ def _remove(path: Path, seen: tuple[int, int], source: str) -> None:
         log.warning("phone source %s: could not remove %s from the spool: %s", source, path, exc)
 
 
-def _finish(vault: Vault, source_id: int, cfg: PhoneSettings,
-            files: dict[str, tuple[int, int]], now: datetime, report: ScanReport) -> None:
-    newest = max((mtime for _, mtime in files.values()), default=None)
-    with vault.transaction() as s:
-        state = s.get(PhoneIntakeState, source_id)
-        state.last_scan_at, state.waiting = now, report.waiting
-        if newest is not None:
-            newest_at = datetime.fromtimestamp(newest / 1e9, UTC)
-            if state.last_file_at is None or newest_at > state.last_file_at:
-                state.last_file_at = newest_at
-        # A call record no recording claimed in this long (unanswered, not recorded, or out
-        # of scope) is dropped: it is the PBX's log, not the vault's.
-        s.execute(delete(PhoneCdrRecord).where(
-            PhoneCdrRecord.source_id == source_id,
-            PhoneCdrRecord.read_at < now - timedelta(hours=cfg.cdr_keep_h)))

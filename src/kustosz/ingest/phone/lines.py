@@ -21,6 +21,7 @@ from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.phone.settings import PhoneSettings, make_settings
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 
 
@@ -28,7 +29,7 @@ def add_phone_source(session: Session, policy: Policy, name: str, actor: str, *,
                      cdr: Path, numbers: list[str], retention: str | None = None,
                      **options: Any) -> Source:
     cfg = make_settings(spool, cdr, numbers, **options)
-    source = add_source(session, policy, name, "phone", actor, retention=retention,
+    source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
                         settings=cfg.as_settings())
     source.enabled = False  # recording calls needs a documented basis first
     audit(session, actor, "phone.configure", name, _public(cfg))
@@ -37,7 +38,7 @@ def add_phone_source(session: Session, policy: Policy, name: str, actor: str, *,
 
 def _phone(session: Session, name: str) -> tuple[Source, PhoneSettings]:
     source = get_source(session, name)
-    if source.kind != "phone":
+    if source.kind != SourceKind.PHONE:
         raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
     return source, PhoneSettings.of(source.settings)
 
@@ -120,5 +121,5 @@ def phone_status(session: Session, name: str, problems: int = 20) -> PhoneStatus
 
 
 def phone_sources(session: Session) -> list[Source]:
-    return list(session.execute(select(Source).where(Source.kind == "phone")
+    return list(session.execute(select(Source).where(Source.kind == SourceKind.PHONE)
                                 .order_by(Source.name)).scalars())

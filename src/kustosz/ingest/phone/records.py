@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 
@@ -16,18 +16,22 @@ from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr
 from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.vault import Vault
 
-if TYPE_CHECKING:
-    from kustosz.ingest.phone.intake import ScanReport
-
 log = logging.getLogger(__name__)
 
 
-def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings, now: datetime,
-                     report: ScanReport) -> None:
+@dataclass(frozen=True)
+class CdrRead:
+    """What one reading of Master.csv did: records taken, and the bad lines skipped."""
+    lines: int = 0
+    problems: tuple[str, ...] = ()
+
+
+def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
+                     now: datetime) -> CdrRead:
     """Read Master.csv from where the last pass stopped; bad lines become problems."""
     path = cfg.cdr_path
     if not path.is_file():
-        return  # no call yet, or not reachable: recordings wait, then go in flagged no_cdr
+        return CdrRead()  # no call yet, or not reachable: recordings wait, then go no_cdr
     with vault.reading() as s:
         state = s.get(PhoneIntakeState, source_id)
         offset, lines = state.cdr_offset, state.cdr_lines
@@ -45,7 +49,8 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings, now: date
             consumed = f.read(new_offset - offset).count(b"\n")
     except (OSError, CdrError) as exc:
         log.warning("phone source %s: cannot read %s: %s", source_id, path, exc)
-        return
+        return CdrRead()
+    problems: list[str] = []
     with vault.transaction() as s:
         rows = [_cdr_row(source_id, r, now) for r in records]
         if rows:
@@ -56,11 +61,11 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings, now: date
             message = f"{where}: {err.problem}"
             log.warning("phone source %s: skipped call record: %s", source_id, message)
             s.add(PhoneProblem(source_id=source_id, at=now, item=path.name, message=message))
-            report.skipped.append(message)
+            problems.append(message)
         s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
                   .values(cdr_offset=new_offset, cdr_lines=lines + consumed,
                           skipped=PhoneIntakeState.skipped + len(errors)))
-    report.cdr_lines = len(records)
+    return CdrRead(len(records), tuple(problems))
 
 
 def _cdr_row(source_id: int, r: CallRecord, now: datetime) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Literal
 
-from kustosz.ingest.phone.numbers import is_internal, try_normalize
+from kustosz.phone_numbers import is_internal, try_normalize
 
 __all__ = ["DIRECTIONS", "Scope", "derive_direction", "in_scope"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.errors import InputError
-from kustosz.ingest.phone.numbers import InvalidNumber, normalize
+from kustosz.phone_numbers import InvalidNumber, normalize
 
 DEFAULT_NO_CDR_WAIT_S = 600.0  # Asterisk writes the CDR line at hang-up; files close then too
 DEFAULT_SETTLE_S = 2.0

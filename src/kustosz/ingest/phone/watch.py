@@ -20,6 +20,7 @@ from kustosz.db.models import Source
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, ScanReport, scan
+from kustosz.kinds import SourceKind
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 def enabled_phone_sources(vault: Vault) -> list[str]:
     with vault.reading() as s:
         return list(s.execute(select(Source.name).where(
-            Source.kind == "phone", Source.enabled.is_(True)).order_by(Source.name)).scalars())
+            Source.kind == SourceKind.PHONE, Source.enabled.is_(True))
+            .order_by(Source.name)).scalars())
 
 
 def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,

@@ -1,0 +1,282 @@
+"""The periodic checks that raise (and clear) alert rows nothing else raises: a recorder
+restarting in a loop, the disk forecast below `[alerts] forecast_days`, a sweep that failed
+or is late, the daily `audit verify`, the HTTPS certificate close to its end.
+
+`serve`'s notifier runs `Checks.run` every `EVERY_S`; the retention scheduler reports each
+sweep through `note_sweep`, and `kustosz audit verify` its verdict through `note_verify`.
+Each kind has at most one open row (per camera for the restart loop); a row clears itself
+when the check passes again, and the notifier sends the start and the all-clear.
+
+What the checks remember (the last good sweep, the last verification) is in the
+`vault_settings` row `alerts.checks` (JSON; no migration).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kustosz.db.cameras import Gap
+from kustosz.db.models import Alert, Setting, Source
+from kustosz.documents.words import count_pl
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+STATE_KEY = "alerts.checks"
+EVERY_S = 60.0
+# A recorder that lost its stream this many times within the window is in a loop: a camera
+# that stays down is one gap (camera_down says so), a loop is many short ones.
+RESTARTS = 4
+RESTART_WINDOW = timedelta(minutes=15)
+CERT_DAYS = 30
+VERIFY_EVERY = timedelta(days=1)
+LATE_FACTOR = 2  # no good sweep within this many intervals: late
+
+RECORDER_RESTARTING, DISK_FORECAST = "recorder_restarting", "disk_forecast"
+SWEEP_FAILED, SWEEP_LATE = "sweep_failed", "sweep_late"
+AUDIT_VERIFY_FAILED, CERT_EXPIRING = "audit_verify_failed", "cert_expiring"
+
+
+def _state(session: Session) -> dict[str, Any]:
+    row = session.get(Setting, STATE_KEY)
+    return json.loads(row.value) if row is not None else {}
+
+
+def _save(session: Session, state: dict[str, Any]) -> None:
+    session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
+
+
+def raise_row(session: Session, kind: str, message: str, now: datetime,
+              source_id: int | None = None) -> bool:
+    """Open a row of this kind (for this source) unless one is open; its message is kept up
+    to date. True when a new row was opened."""
+    row = session.execute(select(Alert).where(
+        Alert.kind == kind, Alert.cleared_at.is_(None),
+        Alert.source_id.is_(None) if source_id is None else Alert.source_id == source_id)
+    ).scalars().first()
+    if row is not None:
+        row.message = message
+        return False
+    session.add(Alert(raised_at=now, kind=kind, source_id=source_id, message=message))
+    log.warning("alert %s raised: %s", kind, message)
+    return True
+
+
+def clear_rows(session: Session, kind: str, now: datetime, source_id: int | None = None,
+               every_source: bool = False) -> int:
+    query = select(Alert).where(Alert.kind == kind, Alert.cleared_at.is_(None))
+    if not every_source:
+        query = query.where(Alert.source_id.is_(None) if source_id is None
+                            else Alert.source_id == source_id)
+    rows = list(session.execute(query).scalars())
+    for row in rows:
+        row.cleared_at = now
+        log.info("alert %s cleared", kind)
+    return len(rows)
+
+
+# -- reported by others -------------------------------------------------------------------
+def note_sweep(vault: Vault, error: BaseException | None = None,
+               now: datetime | None = None) -> None:
+    """The retention scheduler's report of one sweep: a failure raises `sweep_failed` (the
+    error's type only: a message may name a file), a success clears it and `sweep_late`.
+    Never raises: the sweep's own outcome matters more than its alert."""
+    now = now or datetime.now(UTC)
+    try:
+        with vault.transaction() as s:
+            state = _state(s)
+            if error is None:
+                state["sweep_ok"] = now.isoformat()
+                clear_rows(s, SWEEP_FAILED, now)
+                clear_rows(s, SWEEP_LATE, now)
+            else:
+                state["sweep_failed"] = now.isoformat()
+                raise_row(s, SWEEP_FAILED, "Usuwanie nagrań po upływie okresu przechowywania "
+                          f"nie powiodło się ({type(error).__name__}); zostanie ponowione przy "
+                          "następnym przebiegu. Szczegóły w dzienniku usługi.", now)
+            _save(s, state)
+    except Exception:
+        log.exception("could not record the sweep's outcome for the alerts")
+
+
+LAST_VERIFY_KEY = "audit_last_verify"  # the one "last verified" the dashboard shows
+
+
+def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
+                by: str = "schedule", entries: int | None = None, how: str | None = None
+                ) -> None:
+    """The verdict of an audit verification, whoever made it (`serve`'s daily one,
+    `kustosz audit verify`, the dashboard's button: ``how`` "schedule" | "cli" | "web"):
+    the dashboard's "last verified" row, and problems raise `audit_verify_failed`, none
+    clears it."""
+    from kustosz.db.models import AuditEntry
+
+    now = now or datetime.now(UTC)
+    how = how or ("schedule" if by == "schedule" else "cli")
+    with vault.transaction() as s:
+        state = _state(s)
+        state["verified_at"], state["verify_ok"] = now.isoformat(), not problems
+        _save(s, state)
+        if entries is None:
+            entries = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        s.merge(Setting(key=LAST_VERIFY_KEY, value=json.dumps({
+            "at": now.isoformat(), "entries": entries, "by": by, "how": how,
+            "problem": "; ".join(problems) if problems else None}, ensure_ascii=False)))
+        if problems:
+            shown = "; ".join(problems[:3]) + (f" i {len(problems) - 3} innych"
+                                               if len(problems) > 3 else "")
+            raise_row(s, AUDIT_VERIFY_FAILED, "Sprawdzenie dziennika zdarzeń (audit verify, "
+                      f"{'zaplanowane' if how == 'schedule' else 'uruchomione ręcznie'}) "
+                      f"wykazało naruszenie: {shown}. Zabezpiecz kopię bazy danych i "
+                      "pliku-świadka i powiadom inspektora ochrony danych.", now)
+        else:
+            clear_rows(s, AUDIT_VERIFY_FAILED, now)
+
+
+def verify_now(vault: Vault, now: datetime | None = None) -> list[str]:
+    """Run `audit verify` as the command does, with the configured witness; record it."""
+    from kustosz.audit.verifier import check
+    from kustosz.audit.witness import public_key_of
+    from kustosz.errors import KustoszError
+
+    try:
+        with vault.reading() as s:
+            report = check(s, vault.head_file, vault.config.audit.witness,
+                           public_key_of(vault.root))
+        problems, entries = [str(p) for p in report.problems], report.entries
+    except KustoszError as exc:  # e.g. the witness file cannot be read
+        problems, entries = [getattr(exc, "pl", None) or str(exc)], None
+    note_verify(vault, problems, now, entries=entries)
+    return problems
+
+
+# -- the periodic checks ------------------------------------------------------------------
+class Checks:
+    """``cert_not_after``: the end of the certificate `serve` serves (None: plain HTTP)."""
+
+    def __init__(self, vault: Vault, forecast_days: int = 14,
+                 cert_not_after: datetime | None = None, cert_path: str | None = None,
+                 started: datetime | None = None) -> None:
+        self.vault = vault
+        self.forecast_days = forecast_days
+        self.cert_not_after, self.cert_path = cert_not_after, cert_path
+        self.started = started or datetime.now(UTC)
+        self._verifying: threading.Thread | None = None
+
+    def run(self, now: datetime | None = None, verify_in_thread: bool = True) -> None:
+        now = now or datetime.now(UTC)
+        for check in (self.restarts, self.forecast, self.sweep_late, self.certificate):
+            try:
+                check(now)
+            except Exception:  # one broken check must not silence the others
+                log.exception("alert check %s failed", check.__name__)
+        try:
+            self.verify_if_due(now, verify_in_thread)
+        except Exception:
+            log.exception("the scheduled audit verification failed to run")
+
+    def restarts(self, now: datetime) -> None:
+        since = now - RESTART_WINDOW
+        with self.vault.transaction() as s:
+            counts = dict(s.execute(
+                select(Gap.source_id, func.count()).where(
+                    Gap.start_at >= since, Gap.start_at <= now,
+                    # none is the recorder restarting while serve runs: a pause of the
+                    # stream, a step of the server's clock, serve itself stopped (an
+                    # administrator restarting the service is not a camera in trouble), a
+                    # full disk (its own alert)
+                    Gap.cause.not_in(("stream_stall", "clock_jump", "recorder_not_running",
+                                      "disk_full")))
+                .group_by(Gap.source_id)).all())
+            names = dict(s.execute(select(Source.id, Source.name)).all())
+            open_rows = {r.source_id for r in s.execute(select(Alert).where(
+                Alert.kind == RECORDER_RESTARTING, Alert.cleared_at.is_(None))).scalars()}
+            for source_id, n in counts.items():
+                if n >= RESTARTS:
+                    minutes = int(RESTART_WINDOW.total_seconds() // 60)
+                    raise_row(s, RECORDER_RESTARTING, (
+                        f"Rejestrator kamery {names.get(source_id, source_id)} uruchamia się "
+                        f"ponownie w pętli: {count_pl(n, 'przerwa', 'przerwy', 'przerw')} w "
+                        f"nagraniu w ciągu ostatnich {minutes} minut. Sprawdź kamerę, jej "
+                        "zasilanie i sieć."), now, source_id)
+            for source_id in open_rows:
+                if source_id is not None and counts.get(source_id, 0) == 0:
+                    clear_rows(s, RECORDER_RESTARTING, now, source_id)
+
+    def forecast(self, now: datetime) -> None:
+        from kustosz.index.forecast import forecast
+
+        disk = self.vault.storage
+        with self.vault.transaction() as s:
+            fc = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
+            days = fc.days_left
+            if days is not None and days < self.forecast_days:
+                raise_row(s, DISK_FORECAST, (
+                    f"Według prognozy wolnego miejsca na dysku {fc.lasts_pl} — mniej niż "
+                    f"próg {count_pl(self.forecast_days, 'dzień', 'dni', 'dni')}. Powiększ "
+                    "dysk albo sprawdź okresy przechowywania."), now)
+            else:
+                clear_rows(s, DISK_FORECAST, now)
+
+    def sweep_late(self, now: datetime) -> None:
+        interval = timedelta(minutes=self.vault.config.sweep_interval_minutes)
+        with self.vault.transaction() as s:
+            state = _state(s)
+            last = max(self.started, datetime.fromisoformat(state["sweep_ok"])) \
+                if state.get("sweep_ok") else self.started
+            if now - last > LATE_FACTOR * interval:
+                when = last.astimezone(self.vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
+                every = count_pl(round(interval.total_seconds() / 60), "minutę", "minuty",
+                                 "minut")
+                raise_row(s, SWEEP_LATE, "Usuwanie nagrań po upływie okresu przechowywania "
+                          f"nie zakończyło się powodzeniem od {when} (powinno co {every}). "
+                          "Nagrania po terminie mogą być przechowywane zbyt długo.", now)
+            elif state.get("sweep_ok"):
+                clear_rows(s, SWEEP_LATE, now)
+
+    def certificate(self, now: datetime) -> None:
+        if self.cert_not_after is None:
+            return
+        left = self.cert_not_after - now
+        with self.vault.transaction() as s:
+            if left <= timedelta(days=CERT_DAYS):
+                until = self.cert_not_after.astimezone(self.vault.policy.timezone)
+                days = max(0, left.days)
+                within = "dziś" if days == 0 else "za " + count_pl(days, "dzień", "dni", "dni")
+                named = f" {self.cert_path}" if self.cert_path else ""
+                raise_row(s, CERT_EXPIRING, (
+                    f"Certyfikat HTTPS{named} wygasa {until:%d.%m.%Y %H:%M} ({within}). "
+                    "Odnów go i uruchom usługę ponownie; po wygaśnięciu przeglądarki nie "
+                    "otworzą Kustosza."), now)
+            else:
+                clear_rows(s, CERT_EXPIRING, now)
+
+    def verify_if_due(self, now: datetime, in_thread: bool = True) -> None:
+        with self.vault.reading() as s:
+            state = _state(s)
+        last = state.get("verified_at")
+        if last and now - datetime.fromisoformat(last) < VERIFY_EVERY:
+            return
+        if self._verifying is not None and self._verifying.is_alive():
+            return
+        if not in_thread:
+            verify_now(self.vault, now)
+            return
+
+        def run() -> None:
+            try:
+                problems = verify_now(self.vault)
+                log.info("scheduled audit verification: %s",
+                         "intact" if not problems else f"{len(problems)} problem(s)")
+            except Exception:
+                log.exception("the scheduled audit verification failed to run")
+
+        # A long log takes a while to walk: the notifier goes on meanwhile.
+        self._verifying = threading.Thread(target=run, name="audit-verify", daemon=True)
+        self._verifying.start()

@@ -1,0 +1,247 @@
+"""Scheduled backups under `kustosz serve`, from `[backup]` in kustosz.toml:
+
+    [backup]
+    folder = "/mnt/kopie/kustosz"   # each backup a subfolder named by its time (UTC)
+    at = "02:30"                    # every day at this time of the office's zone
+    passphrase_file = "/etc/kustosz/backup-passphrase"   # chmod 600
+    keep = 7                        # the newest 7 are kept; older ones are removed
+
+Each backup hard-links the media the previous one holds, so a week of daily backups costs
+about one copy of the media plus what was new each day. A failed backup raises a
+"backup_failed" alert (retried after `RETRY`); none succeeding within a day and `GRACE`
+raises "backup_missing"; the next success clears both. The same loop keeps the deletion
+journals of recent backups up to date (kustosz.backup.journal), with or without a schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from kustosz.backup import journal
+from kustosz.backup import state as backup_state
+from kustosz.backup.crypto import read_passphrase
+from kustosz.backup.layout import MANIFEST
+from kustosz.config import CONFIG_NAME
+from kustosz.db.models import Alert
+from kustosz.errors import ConfigError, KustoszError
+
+log = logging.getLogger(__name__)
+INTERVAL = timedelta(days=1)
+GRACE = timedelta(hours=2)
+RETRY = timedelta(hours=1)
+TICK_S = 30.0
+FAILED, MISSING = "backup_failed", "backup_missing"
+_TIME = ("%H:%M", "%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    folder: Path
+    at: time
+    passphrase_file: Path | None
+    keep: int
+
+
+def read_settings(root: Path) -> BackupSettings | None:
+    """``[backup]`` of the vault's kustosz.toml; None when there is none."""
+    path = root / CONFIG_NAME
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeError):
+        return None  # read_config reports a broken file; this is not the place
+    table = data.get("backup")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [backup] must be a table",
+                          pl=f"{path}: [backup] musi być tabelą.")
+    unknown = set(table) - {"folder", "at", "passphrase_file", "keep"}
+    if unknown:
+        names = ", ".join(f"backup.{n}" for n in sorted(unknown))
+        raise ConfigError(f"{path}: unknown setting(s) {names}",
+                          pl=f"{path}: nieznane ustawienia {names}.")
+    folder = table.get("folder")
+    if not isinstance(folder, str) or not folder:
+        raise ConfigError(f"{path}: backup.folder must be a path (outside the data folder)",
+                          pl=f"{path}: backup.folder musi być ścieżką (poza katalogiem "
+                             "danych).")
+    where = (root / folder).resolve()
+    if where == root.resolve() or where.is_relative_to(root.resolve()):
+        raise ConfigError(f"{path}: backup.folder {folder} is inside the data folder; put "
+                          "it on another disk or a share",
+                          pl=f"{path}: backup.folder {folder} leży w katalogu danych; wskaż "
+                             "inny dysk albo udział sieciowy.")
+    at = _time(path, table.get("at", "02:30"))
+    keep = table.get("keep", 7)
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 365:
+        raise ConfigError(f"{path}: backup.keep must be a whole number from 1 to 365",
+                          pl=f"{path}: backup.keep musi być liczbą całkowitą od 1 do 365.")
+    passphrase = table.get("passphrase_file")
+    if passphrase is not None and not isinstance(passphrase, str):
+        raise ConfigError(f"{path}: backup.passphrase_file must be a path",
+                          pl=f"{path}: backup.passphrase_file musi być ścieżką.")
+    return BackupSettings(where, at, root / passphrase if passphrase else None, keep)
+
+
+def _time(path: Path, value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        for fmt in _TIME:
+            try:
+                return datetime.strptime(value.strip(), fmt).time()
+            except ValueError:
+                continue
+    raise ConfigError(f"{path}: backup.at must be a time of day, e.g. \"02:30\"",
+                      pl=f"{path}: backup.at musi być godziną, np. „02:30”.")
+
+
+def check_folder(folder: Path) -> None:
+    """The schedule's folder exists: it is never made, so that a share that is not mounted
+    fails loudly instead of filling the mount point on the system disk."""
+    if not folder.is_dir():
+        raise ConfigError(f"the backup folder {folder} does not exist (a share not mounted?); "
+                          "create it (chmod 700) or mount it",
+                          pl=f"Katalog kopii {folder} nie istnieje (niepodłączony udział "
+                             "sieciowy?); utwórz go (chmod 700) albo podłącz.")
+
+
+def last_due(now: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """The latest scheduled instant at or before ``now``."""
+    local = now.astimezone(zone)
+    today = datetime.combine(local.date(), at, tzinfo=zone)
+    if today > local:
+        today = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=zone)
+    return today.astimezone(UTC)
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def finished(folder: Path) -> list[Path]:
+    """The finished backups in the schedule's folder, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
+
+
+_STAMP = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+def _remove_unfinished(folder: Path) -> None:
+    """What a scheduled backup cut short left (serve stopped or killed in the middle): a
+    folder named like the schedule's without a manifest is no backup."""
+    for path in folder.iterdir():
+        if path.is_dir() and _STAMP.match(path.name) and not (path / MANIFEST).exists():
+            log.warning("removing the unfinished backup %s", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
+                  actor: str = "scheduler") -> Path | None:
+    """One scheduled backup; alerts raised or cleared. Returns the new folder or None."""
+    from kustosz.backup.snapshot import make_backup, note_failure
+
+    dest = settings.folder / now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        passphrase = read_passphrase(settings.passphrase_file)
+        check_folder(settings.folder)
+        _remove_unfinished(settings.folder)
+        previous = finished(settings.folder)
+        make_backup(vault, dest, passphrase, base=previous[-1] if previous else None,
+                    actor=actor, now=now)
+    except Exception as exc:
+        why = str(exc) if isinstance(exc, KustoszError) else f"{type(exc).__name__}: {exc}"
+        log.error("scheduled backup into %s failed: %s", dest, why)
+        if dest.exists() and not (dest / MANIFEST).exists():
+            shutil.rmtree(dest, ignore_errors=True)  # an unfinished backup is no backup
+        try:
+            note_failure(vault, dest, why, now)
+            _raise(vault, FAILED, "Kopia zapasowa skarbca nie powiodła się "
+                   f"({now.astimezone(vault.policy.timezone):%Y-%m-%d %H:%M}). Przyczyna: "
+                   f"{getattr(exc, 'pl', None) or why} Kolejna próba za godzinę.")
+        except Exception:
+            log.exception("could not record the failed backup")
+        return None
+    for old in finished(settings.folder)[:-settings.keep]:
+        shutil.rmtree(old, ignore_errors=True)  # links: the newer backups keep their files
+    _clear(vault, (FAILED, MISSING))
+    log.info("scheduled backup written to %s", dest)
+    return dest
+
+
+def _raise(vault: Any, kind: str, message: str) -> None:
+    with vault.transaction() as s:
+        if s.execute(select(Alert.id).where(Alert.kind == kind,
+                                            Alert.cleared_at.is_(None))).first() is None:
+            s.add(Alert(raised_at=datetime.now(UTC), kind=kind, message=message))
+
+
+def _clear(vault: Any, kinds: tuple[str, ...]) -> None:
+    with vault.transaction() as s:
+        for alert in s.execute(select(Alert).where(Alert.kind.in_(kinds),
+                                                   Alert.cleared_at.is_(None))).scalars():
+            alert.cleared_at = datetime.now(UTC)
+
+
+def tick(vault: Any, settings: BackupSettings | None, now: datetime) -> None:
+    """One pass of the schedule: back up when due, raise "backup_missing" when overdue."""
+    if settings is None:
+        return
+    with vault.reading() as s:
+        st = backup_state.load(s)
+    if "scheduled_since" not in st:
+        st = backup_state.update(vault, lambda x: x.setdefault("scheduled_since",
+                                                                now.isoformat()))
+    due = last_due(now, settings.at, vault.policy.timezone)
+    ok = _at((st.get("last_ok") or {}).get("at"))
+    failed = _at((st.get("last_failed") or {}).get("at"))
+    if (ok is None or ok < due) and (failed is None or failed < due or now - failed >= RETRY):
+        if run_scheduled(vault, settings, now) is not None:
+            return
+        with vault.reading() as s:
+            st = backup_state.load(s)
+        ok = _at((st.get("last_ok") or {}).get("at"))
+    since = ok or _at(st.get("scheduled_since")) or now
+    if now - since > INTERVAL + GRACE:
+        shown = ok.astimezone(vault.policy.timezone).strftime("%Y-%m-%d %H:%M") if ok \
+            else None
+        _raise(vault, MISSING, "Brak aktualnej kopii zapasowej skarbca: "
+               + (f"ostatnia udana powstała {shown}." if shown
+                  else "żadna kopia jeszcze się nie udała.")
+               + f" Kopie mają powstawać codziennie o {settings.at:%H:%M} w katalogu "
+                 f"{settings.folder}.")
+
+
+def run_backups(vault: Any, stop: threading.Event,
+                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """`kustosz serve`'s loop: the schedule of [backup] and the deletion journals."""
+    shipped = 0.0
+    while not stop.is_set():
+        try:
+            now = clock()
+            if now.timestamp() - shipped >= journal.SHIP_S:
+                journal.ship(vault)
+                shipped = now.timestamp()
+            try:
+                settings = read_settings(vault.root)
+            except ConfigError as exc:
+                _raise(vault, FAILED, f"Kopie zapasowe nie są wykonywane: {exc.pl or exc}")
+                settings = None
+            tick(vault, settings, now)
+        except Exception:
+            log.exception("the backup schedule failed; retrying")
+        stop.wait(TICK_S)

@@ -1,0 +1,160 @@
+"""`kustosz backup` and `kustosz restore` (kustosz.backup)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from kustosz.cli.common import actor, console, err_console, fails_cleanly, open_vault
+from kustosz.documents.words import count_pl
+from kustosz.errors import KustoszError
+
+F = TypeVar("F", bound=Callable[..., Any])
+PASSPHRASE_HELP = ("A file (chmod 600) holding the passphrase that encrypts the keys; "
+                   "or set KUSTOSZ_BACKUP_PASSPHRASE. Never given on the command line.")
+
+
+# One order for every command's errors: English first (scripts and tests look for `error:`
+# at the start), the Polish words on the next line.
+both_languages = fails_cleanly
+
+
+class _Bar:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def start(self, what: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(what, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)
+
+
+@contextmanager
+def _bar() -> Iterator[_Bar]:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as progress:
+        yield _Bar(progress)
+
+
+@both_languages
+def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for the backup."),
+           base: Path = typer.Option(None, "--base",
+                                     help="The previous backup: media it already holds are "
+                                          "hard-linked from it instead of copied."),
+           passphrase_file: Path = typer.Option(None, "--passphrase-file",
+                                                help=PASSPHRASE_HELP)) -> None:
+    """Back up the vault while it runs: database, kustosz.toml, keys (encrypted), media and
+    documents, with a manifest of SHA-256 hashes."""
+    from kustosz.backup.crypto import read_passphrase
+    from kustosz.backup.layout import check_empty_writable
+    from kustosz.backup.snapshot import make_backup, note_failure
+
+    passphrase = read_passphrase(passphrase_file)
+    check_empty_writable(to, "backup folder", "Katalog kopii")
+    with open_vault() as vault:
+        try:
+            with _bar() as bar:
+                report = make_backup(vault, to, passphrase, base=base, actor=actor(),
+                                     progress=bar)
+        except KustoszError as exc:
+            note_failure(vault, to, str(exc))
+            raise
+    m = report.manifest
+    size = sum(x["size"] for x in m["media"])
+    mb = f"{size / 1e6:.1f}".replace(".", ",")  # the Polish decimal comma: Polish comes first
+    console.print(f"Kopia zapisana / backup written: {escape(str(report.folder))}")
+    console.print(f"  nagrania / media: {len(m['media'])} ({mb} MB; skopiowano / "
+                  f"copied {report.copied}, dowiązano z poprzedniej / linked from the base "
+                  f"{report.linked}); wpisy dziennika / audit entries: {m['audit']['entries']}; "
+                  f"aktywne zabezpieczenia / active holds: {m['counts']['holds_active']}")
+    if report.gone:
+        console.print(f"  usunięte przez czyszczenie w trakcie kopii / deleted by the sweep "
+                      f"during the backup: {len(report.gone)} (zapisane w / recorded in "
+                      "deletions.jsonl)")
+    for problem in report.problems:
+        err_console.print(f"[yellow]uwaga / warning:[/] {escape(problem)}")
+
+
+@both_languages
+def restore(source: Path = typer.Option(..., "--from", help="The backup folder."),
+            new: Path = typer.Option(None, "--data", "--into",
+                                     help="The new vault's folder (new or empty)."),
+            check: bool = typer.Option(False, "--check",
+                                       help="Only check the backup (passphrase, manifest, "
+                                            "every file's hash, deletion journal); write "
+                                            "nothing."),
+            database: str = typer.Option(None, "--database",
+                                         help="PostgreSQL backups: the new, empty database "
+                                              "(URL; the password from ~/.pgpass or "
+                                              "PGPASSWORD is better than in the URL)."),
+            passphrase_file: Path = typer.Option(None, "--passphrase-file",
+                                                 help=PASSPHRASE_HELP)) -> None:
+    """Rebuild a vault from a backup in a new folder, apply the deletions recorded after the
+    backup, then verify the audit log and every stored item's hash (--check: only check the
+    backup)."""
+    from kustosz.backup.crypto import read_passphrase
+    from kustosz.backup.restore import check_backup
+    from kustosz.backup.restore import restore as run_restore
+    from kustosz.errors import InputError
+
+    passphrase = read_passphrase(passphrase_file)
+    if check:
+        with _bar() as bar:
+            found = check_backup(source, passphrase, progress=bar)
+        files = count_pl(found.media_checked, "plik", "pliki", "plików")
+        console.print(f"Kopia jest cała / backup intact: {escape(str(source))} (z / of "
+                      f"{found.made_at}): {files} / {_en(found.media_checked, 'file', 'files')}, "
+                      f"wpisy dziennika / audit entries: {found.audit_entries}, usunięcia po "
+                      f"kopii / deletions since: {found.deletions_known}")
+        return
+    if new is None:
+        raise InputError("give the new vault's folder with --data NEW (or --check to only "
+                         "check the backup)",
+                         pl="Podaj katalog nowego skarbca opcją --data NOWY (albo --check, "
+                            "aby tylko sprawdzić kopię).")
+    with _bar() as bar:
+        report = run_restore(source, new, passphrase, database, actor=actor(), progress=bar)
+    console.print(f"Skarbiec odtworzony / vault restored: {escape(str(report.data))} "
+                  f"(kopia / backup {report.backup_id} z / of {report.made_at})")
+    console.print(f"  usunięcia zapisane po kopii / deletions recorded after the backup: "
+                  f"{report.deletions_known}; zastosowane / applied: "
+                  f"{report.deletions_applied} — materiał usunięty przez czyszczenie nie "
+                  "wraca / material the sweep deleted does not come back")
+    console.print(f"  aktywne zabezpieczenia / active holds: {report.holds_active}")
+    if report.witness_note:
+        err_console.print(f"[yellow]uwaga / note:[/] {escape(report.witness_note)}")
+    if report.audit_problems:
+        for problem in report.audit_problems:
+            err_console.print(f"audit verify: BŁĄD / BROKEN at {escape(problem)}")
+    else:
+        entries = count_pl(report.audit_entries, "wpis", "wpisy", "wpisów")
+        en = _en(report.audit_entries, "entry", "entries")
+        console.print(f"  audit verify: OK ({entries} / {en})")
+    if report.media_problems:
+        for problem in report.media_problems[:20]:
+            err_console.print(f"kontrola skrótów / hash check: {escape(problem)}")
+    else:
+        items = count_pl(report.media_checked, "nagranie", "nagrania", "nagrań")
+        console.print(f"  kontrola skrótów / hash check: OK ({items} / "
+                      f"{_en(report.media_checked, 'item', 'items')})")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _en(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backup")(backup)
+    app.command("restore")(restore)

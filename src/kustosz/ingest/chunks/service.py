@@ -1,0 +1,182 @@
+"""What the mail and event listeners share: start, a periodic tick (durable appends, chunk
+rotation, counters to the database), stop; and running one in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.orm import Session
+
+from kustosz.db.models import Source
+from kustosz.errors import InputError
+from kustosz.ingest.chunks.counters import Counters
+from kustosz.ingest.chunks.spool import ChunkSpool, Indexer
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TICK_S = 1.0  # appends become durable at least this often
+COUNTERS_EVERY = 5  # ticks
+# Stopping closes the open chunk: a busy source's daily chunk (millions of lines) takes
+# minutes to store and index. Giving up earlier would leave that close running in a worker
+# thread while a restarted listener takes the same folder in again.
+STOP_TIMEOUT_S = 3600.0
+
+
+class SpoolSettings(Protocol):
+    chunk: str  # the spool's granularity (GRANULARITIES)
+
+    def check(self) -> None: ...
+
+
+class Service:
+    """A listener of one mailbox or endpoint source writing into its chunk spool.
+
+    Subclasses pass their spool folder (`material`: "mail", "events") and the index their
+    closed chunks go to, find their source (`source_of`) and read its settings
+    (`settings_of`); they open their servers in `_open` and fill `addresses`
+    (name → (host, port))."""
+
+    def __init__(self, vault: Vault, source_name: str, material: str,
+                 indexer: Indexer) -> None:
+        self.vault, self.source_name = vault, source_name
+        self.addresses: dict[str, tuple[str, int]] = {}
+        self.servers: list[asyncio.AbstractServer] = []
+        self.transports: list[asyncio.BaseTransport] = []
+        self._ticker: asyncio.Task[None] | None = None
+        # Stream connections being read (a syslog sender keeps its TCP session for good),
+        # registered by their handlers: stop() ends them before the chunk closes.
+        self.connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
+        with vault.reading() as s:
+            source = self.source_of(s, source_name)
+            if not source.enabled:
+                raise InputError(f"source {source_name!r} is disabled")
+            settings = self.settings_of(source)
+            self.source_id: int = source.id
+        settings.check()
+        self.counters = Counters(self.source_id)
+        self.spool = ChunkSpool(vault, source_name, material, settings.chunk, indexer,
+                                self.counters)
+
+    def source_of(self, session: Session, name: str) -> Source:
+        raise NotImplementedError
+
+    def settings_of(self, source: Source) -> SpoolSettings:
+        """Read the source's settings and keep them (as `self.settings`)."""
+        raise NotImplementedError
+
+    async def _open(self) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        # Chunks a previous run left open are taken in before anything new is accepted.
+        closed = await asyncio.to_thread(self.spool.recover)
+        if closed:
+            log.info("%s: %d chunk(s) left by the previous run taken in", self.source_name,
+                     len(closed))
+        await asyncio.to_thread(self.counters.flush, self.vault)
+        await self._open()
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        n = 0
+        while True:
+            await asyncio.sleep(TICK_S)
+            n += 1
+            try:
+                await self.spool.tick()
+                if n % COUNTERS_EVERY == 0:
+                    await asyncio.to_thread(self.counters.flush, self.vault)
+            except Exception:
+                # Keep serving: the data is in the spool and is taken in later.
+                log.exception("%s: periodic flush failed", self.source_name)
+
+    async def flush(self) -> None:
+        """Close the open chunk now: what was received becomes stored and searchable."""
+        await self.spool.close_all()
+        await asyncio.to_thread(self.counters.flush, self.vault)
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for transport in self.transports:
+            transport.close()
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 5)
+        # Open connections end as if the sender hung up: each handler takes what it has
+        # received and returns, so nothing is taken after the chunk closes and no task is
+        # left pending on a closed loop (what the sender had not yet got through is lost as
+        # at any stop: plain syslog has no acknowledgment).
+        for writer in list(self.connections):
+            writer.close()
+        if self.connections:
+            await asyncio.wait(list(self.connections.values()), timeout=5)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.flush()
+
+    async def serve(self, seconds: float | None = None) -> None:
+        await self.start()
+        try:
+            if seconds is None:
+                await asyncio.Event().wait()
+            else:
+                await asyncio.sleep(seconds)
+        finally:
+            await self.stop()
+
+
+class Background:
+    """A service on its own event loop in a thread (tests, `kustosz serve` later)."""
+
+    def __init__(self, make: Callable[[], Service]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                       name="kustosz-listener")
+        self.thread.start()
+        try:
+            self.service: Service = self.call(self._make(make))
+        except BaseException:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+            raise
+
+    @staticmethod
+    async def _make(make: Callable[[], Service]) -> Service:
+        service = make()
+        try:
+            await service.start()
+        except BaseException:
+            # One port taken after another was bound: release what was opened, so a retry
+            # (or the next `kustosz serve`) does not find its own ports busy.
+            for server in service.servers:
+                server.close()
+            for transport in service.transports:
+                transport.close()
+            raise
+        return service
+
+    def call(self, coro: Awaitable[T], timeout: float = 60) -> T:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        return future.result(timeout)
+
+    def flush(self) -> None:
+        self.call(self.service.flush())
+
+    def stop(self) -> None:
+        try:
+            self.call(self.service.stop(), STOP_TIMEOUT_S)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()

@@ -1,0 +1,424 @@
+"""Noticing a full disk at once, not at the next scheduled sweep (issue 14, point 10).
+
+Three cameras filled a small disk between two sweeps (every 15 minutes); at 0 % free even
+the sweep failed, since deleting is itself a write. So:
+
+- every segment or chunk that closes asks `after_write` (a statvfs, microseconds): below
+  `min_free_percent` the disk-pressure sweep is woken at once (in the scheduler's thread,
+  so it never runs beside a retention sweep; without a scheduler in a thread of its own);
+- a write that failed for lack of space, or less free space than the reserve, is a *full*
+  disk: the reserve (kustosz.storage.reserve) is released first, so the sweep, the alert row
+  and the recorders' status can be written; the ``disk_full`` alert is raised, and when
+  even its row cannot be written the alert channels are told straight from memory
+  (`kustosz.alerts.without_disk`, once per episode);
+- once there is room again the reserve is made again and the ``disk_full`` and
+  ``disk_full_held`` alerts are cleared (their kind clears: one message when it starts, one
+  when it is over).
+
+One `DiskWatch` per open vault (`watch_of`): the recorders, the listeners and the scheduler
+of one `serve` share it.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
+
+from kustosz.audit import append as audit
+from kustosz.custody.coverage import covered_by_active_hold
+from kustosz.db.models import Alert, Recording, Sweep
+from kustosz.retention import sweep
+from kustosz.states import RecordingState, SweepMode
+from kustosz.storage.reserve import Reserve, Space
+
+if TYPE_CHECKING:
+    from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+DISK_FULL = "disk_full"
+DISK_FULL_HELD = "disk_full_held"
+CLEARED_WHEN_SPACE_IS_BACK = (DISK_FULL, DISK_FULL_HELD)
+# A full disk waits this long for the recorders to stop writing before the reserve goes.
+WRITERS_STOP_S = 3.0
+# After a run that could free nothing more (only held material left), closing segments do
+# not wake the sweep again before this; the schedule still runs it.
+STUCK_RETRY_S = 60.0
+DISK_FULL_PL = ("Dysk z danymi Kustosza jest pełny: nowe nagrania i zdarzenia nie mogą być "
+                "zapisywane. Kustosz zwalnia miejsce, usuwając najstarsze nagrania nieobjęte "
+                "zabezpieczeniem; nagrywanie wznowi się samo, gdy miejsce się zwolni.")
+_FULL_WORDS = ("database or disk is full", "no space left on device", "could not extend file",
+               "disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether a failure (OSError, SQLite's or PostgreSQL's, wrapped by SQLAlchemy or not)
+    was the disk running out of space."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(exc, "sqlstate", None) == "53100":  # PostgreSQL disk_full
+            return True
+        if any(w in str(exc).lower() for w in _FULL_WORDS):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+class DiskWatch:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.reserve = Reserve(vault.root, vault.config.min_free_percent,
+                               int(getattr(vault.config, "reserve_mib", 64) * (1 << 20)))
+        self.wake = threading.Event()
+        self.listener = False  # a scheduler runs the sweep when `wake` is set
+        self.full_since: datetime | None = None  # the disk ran out (this episode)
+        # the last time it was found full: recorders whose session began earlier stop
+        # writing, so that the released reserve is left to the sweep
+        self.full_at: datetime | None = None
+        self.told = False  # the no-disk message of this episode went out
+        self.row_written = False  # the disk_full row of this episode is in the database
+        self.rows_open: bool | None = None  # unknown until looked at
+        self.stuck_until = 0.0
+        self._lock = threading.Lock()  # one sweep at a time (scheduled or woken)
+        self._state = threading.Lock()
+        # the recorders' ffmpeg sessions now writing (thread -> when each began), so that
+        # the reserve is released only once those that began before the disk ran out stopped
+        self._writers: dict[int, datetime] = {}
+        self._writers_changed = threading.Condition()
+
+    # -- the writers ---------------------------------------------------------------------
+    def writing(self, since: datetime) -> None:
+        """The calling thread's ffmpeg writes from ``since`` on (until `done_writing`)."""
+        with self._writers_changed:
+            self._writers[threading.get_ident()] = since
+
+    def done_writing(self) -> None:
+        with self._writers_changed:
+            self._writers.pop(threading.get_ident(), None)
+            self._writers_changed.notify_all()
+
+    def _wait_for_writers(self, before: datetime, timeout: float = WRITERS_STOP_S) -> None:
+        """Until every session that began before ``before`` has stopped (they poll
+        `full_at` several times a second), or ``timeout``: what they would still write
+        would eat the reserve meant for the sweep."""
+        me = threading.get_ident()  # a recorder that finds it full while taking a segment in
+        with self._writers_changed:
+            self._writers_changed.wait_for(
+                lambda: all(since >= before for who, since in self._writers.items()
+                            if who != me), timeout)
+
+    # -- measuring -----------------------------------------------------------------------
+    def space(self) -> Space:
+        return self.reserve.space()
+
+    def threshold(self, total: int) -> float:
+        return total * self.vault.config.min_free_percent / 100
+
+    def short(self, space: Space | None = None) -> bool:
+        """Below `min_free_percent`, the reserve counted as free."""
+        space = space or self.space()
+        return space.total > 0 and space.effective_free < self.threshold(space.total)
+
+    def floor(self, total: int) -> int:
+        """Below this much free space the disk counts as full: half the reserve (at least
+        64 KiB), which the margin above the reserve never reaches while the sweep keeps
+        `min_free_percent` free."""
+        return max(self.reserve.size(total) // 2, 64 << 10)
+
+    def critical(self, space: Space) -> bool:
+        """So little room that the sweep's own writes may fail."""
+        return space.total > 0 and space.free < self.floor(space.total)
+
+    def has_room(self) -> bool:
+        """Room to record again: above the threshold, or at least four times the floor
+        (when only held material is left the disk may stay short for good; recording into
+        what is free is then better than not recording, and the sweep keeps it free)."""
+        space = self.space()
+        return not self.short(space) or space.free >= 4 * self.floor(space.total)
+
+    # -- the hook ------------------------------------------------------------------------
+    def after_write(self, failed: bool = False) -> bool:
+        """After a segment or chunk closed (``failed``: a write failed for lack of space).
+        Returns True while the disk is short."""
+        try:
+            space = self.space()
+        except OSError:
+            log.exception("cannot measure the free space of %s", self.vault.root)
+            return False
+        short = self.short(space)
+        if failed or self.critical(space):
+            self.disk_full("a write failed: no space left" if failed else
+                           f"only {space.free} bytes free")
+        if short or failed:
+            self.trigger(force=failed)
+        elif self.full_since is not None or self.rows_open is not False or \
+                space.reserve < self.reserve.size(space.total):
+            self.space_back()
+        return short or failed
+
+    def trigger(self, force: bool = False) -> None:
+        """Run the disk-pressure sweep now (in the scheduler's thread when one listens)."""
+        if not force and time.monotonic() < self.stuck_until:
+            return
+        if self.listener:
+            self.wake.set()
+            return
+        threading.Thread(target=self._relieve_quietly, name="disk-pressure",
+                         daemon=True).start()
+
+    def _relieve_quietly(self) -> None:
+        try:
+            self.relieve(wait=False)
+        except Exception:
+            log.exception("disk-pressure sweep failed")
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Held by every sweep of this vault, so that two never mark the same rows."""
+        with self._lock:
+            yield
+
+    def relieve(self, actor: str = "system", wait: bool = True) -> sweep.SweepReport | None:
+        if not self._lock.acquire(blocking=wait):
+            return None  # a sweep is under way; it measures the disk itself
+        try:
+            return relieve_pressure(self.vault, actor=actor)
+        finally:
+            self._lock.release()
+
+    # -- the episode ---------------------------------------------------------------------
+    def disk_full(self, why: str) -> None:
+        """The disk ran out: the recorders stop, the reserve is given back and the alert
+        raised (or, when its row cannot be written, the channels told from memory, once)."""
+        with self._state:
+            first = self.full_since is None
+            self.full_at = datetime.now(UTC)
+            if first:
+                self.full_since = self.full_at
+            at, since, written = self.full_at, self.full_since, self.row_written
+        self._wait_for_writers(at)
+        self.reserve.release()
+        if first:
+            log.error("disk full at %s (%s): recordings cannot be written; the disk-pressure "
+                      "sweep frees space", self.vault.root, why)
+        if written:
+            return
+        try:
+            self._raise_row(DISK_FULL, DISK_FULL_PL, since)
+            self.row_written = True
+        except Exception as exc:
+            if not is_disk_full(exc):
+                log.exception("cannot write the disk-full alert")
+            self.tell_without_disk(DISK_FULL, DISK_FULL_PL, since)
+
+    def tell_without_disk(self, row_kind: str, text: str, since: datetime) -> None:
+        with self._state:
+            if self.told:
+                return
+            self.told = True
+        from kustosz.alerts.without_disk import tell_without_disk
+
+        threading.Thread(target=tell_without_disk, args=(self.vault, row_kind, text, since),
+                         name="alert-without-disk", daemon=True).start()
+
+    def _raise_row(self, kind: str, text: str, since: datetime,
+                   cleared: datetime | None = None) -> bool:
+        with self.vault.transaction() as s:
+            if s.execute(select(Alert.id).where(Alert.kind == kind, Alert.cleared_at.is_(None))
+                         ).first():
+                return False
+            s.add(Alert(raised_at=since, kind=kind, message=text, cleared_at=cleared))
+            audit(s, "system", f"alert.{kind}", "storage", {"since": since.isoformat()})
+        self.rows_open = cleared is None or self.rows_open is not False
+        return True
+
+    def raise_held(self, text: str) -> None:
+        """Only held material is left (the sweep could free nothing more)."""
+        self.stuck_until = time.monotonic() + STUCK_RETRY_S
+        try:
+            self._raise_row(DISK_FULL_HELD, text, datetime.now(UTC))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self.tell_without_disk(DISK_FULL_HELD, text, datetime.now(UTC))
+
+    def space_back(self, look: bool = False) -> None:
+        """There is room again: the reserve back in place, the disk alerts cleared."""
+        self.reserve.ensure()
+        self.stuck_until = 0.0
+        with self._state:
+            since, written = self.full_since, self.row_written
+            self.full_since, self.told, self.row_written = None, False, False
+        now = datetime.now(UTC)
+        try:
+            if since is not None and not written:
+                # The alert that could not be written while the disk was full: the record of
+                # what happened (the channels were told from memory).
+                self._raise_row(DISK_FULL, DISK_FULL_PL, since, cleared=now)
+            if self.rows_open is False and not look:
+                return
+            with self.vault.transaction() as s:
+                cleared = s.execute(update(Alert).where(
+                    Alert.kind.in_(CLEARED_WHEN_SPACE_IS_BACK), Alert.cleared_at.is_(None))
+                    .values(cleared_at=now)).rowcount
+                if cleared:
+                    audit(s, "system", "alert.disk_space_back", "storage", {"cleared": cleared})
+            self.rows_open = False
+            if since is not None or cleared:
+                log.info("disk space is back at %s: recording resumes, alerts cleared",
+                         self.vault.root)
+        except Exception:
+            log.exception("cannot clear the disk alerts; trying again later")
+            with self._state:
+                if self.full_since is None:
+                    self.full_since, self.row_written = since, written
+
+
+_watches: weakref.WeakKeyDictionary[Vault, DiskWatch] = weakref.WeakKeyDictionary()
+_watches_lock = threading.Lock()
+
+
+def watch_of(vault: Vault) -> DiskWatch:
+    with _watches_lock:
+        watch = _watches.get(vault)
+        if watch is None:
+            watch = _watches[vault] = DiskWatch(vault)
+        return watch
+
+
+def after_write(vault: Vault, failed: bool = False) -> bool:
+    """The hook for whatever closes a file in the vault (a camera segment, a chunk)."""
+    return watch_of(vault).after_write(failed)
+
+
+FreeSpace = Callable[[], tuple[int, int]]
+
+
+def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace | None = None,
+                     batch: int = 200) -> sweep.SweepReport:
+    """Delete the oldest unheld material until free space is back above the threshold.
+
+    Held material is never touched; if only held material is left, an alert says so.
+    ``free_space`` returns (free, total) bytes; it defaults to the data folder's disk, where
+    the reserve (kustosz.storage.reserve) counts as free: on a disk too full for the sweep's
+    own writes it is released first, and it is made again once the disk has room
+    (`DiskWatch`). It marks, unlinks and records its victims as the retention sweep does
+    (kustosz.retention.sweep), so `recover` finishes one that was cut short. A row that
+    cannot be written for lack of space (the alert) goes to the alert channels from memory
+    instead.
+    """
+    watch = watch_of(vault) if free_space is None else None
+
+    def measure() -> tuple[int, int]:
+        if free_space is not None:
+            return free_space()
+        assert watch is not None
+        space = watch.space()
+        return space.effective_free, space.total
+
+    threshold = vault.config.min_free_percent
+    report = sweep.SweepReport(as_of=datetime.now(UTC), dry_run=False, mode=SweepMode.DISK_PRESSURE)
+    free, total = measure()
+    if total <= 0 or free * 100 / total >= threshold:
+        if watch is not None:
+            watch.space_back(look=True)
+        return report
+    if watch is not None and watch.critical(watch.space()):
+        watch.disk_full("almost no free space left")
+    start_pct = free * 100 / total
+    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; deleting the "
+               "oldest material that no hold covers")
+    log.warning(message)
+    free_pl, needed_pl = (f"{x:.1f}".replace(".", ",") for x in (start_pct, threshold))
+    text_pl = (f"Mało miejsca na dysku: wolne {free_pl}%, mniej niż wymagane {needed_pl}%. "
+               "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")
+    try:
+        with vault.transaction() as s:
+            s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=text_pl))
+            audit(s, actor, "alert.disk_pressure", "storage",
+                  {"free_percent": round(start_pct, 2)})
+    except Exception as exc:
+        if watch is None or not is_disk_full(exc):
+            raise
+        # Even the released reserve did not make room for the alert row: the person is
+        # told from memory, and the deletions below are tried all the same.
+        watch.tell_without_disk(DISK_FULL, DISK_FULL_PL, report.as_of)
+    rule = f"disk pressure: free space below {threshold:g}%"
+    # On the data folder's disk the sweep frees the reserve's size more than the margin, so
+    # that the reserve can be made again without the disk being short at once (and the
+    # recorders, resuming, do not fill it again before their next segment is checked).
+    extra = watch.reserve.size(total) if watch is not None else 0
+    while True:
+        # as whole bytes: a measure that sums sizes in SQL gives Decimal on PostgreSQL
+        free, total = (int(v) for v in measure())
+        if free >= total * threshold / 100 + extra:
+            break
+        inner = aliased(Recording)
+        with vault.reading() as s:
+            candidates = s.execute(
+                select(inner.id, inner.size).where(inner.state == RecordingState.STORED,
+                                                   ~covered_by_active_hold(inner))
+                .order_by(inner.start_at, inner.id).limit(batch)).all()
+        # The oldest, only as many as the shortfall needs (a batch is a ceiling, not a dose:
+        # on a small disk 200 segments can be all there is).
+        needed = total * threshold / 100 + extra - free
+        ids: list[int] = []
+        for rid, size in candidates:
+            ids.append(rid)
+            needed -= size or 0
+            if needed <= 0:
+                break
+        marked = 0
+        if ids:  # no empty sweep (and audit entry) for every retry while all is held
+            with vault.transaction() as s:
+                row = Sweep(started_at=datetime.now(UTC), as_of=datetime.now(UTC),
+                            mode=SweepMode.DISK_PRESSURE)
+                s.add(row)
+                s.flush()
+                sweep_id = row.id
+                # Checked again here: a hold placed since the read above wins.
+                marked = s.execute(update(Recording).where(
+                    Recording.id.in_(ids), Recording.state == RecordingState.STORED,
+                    ~covered_by_active_hold())
+                    .values(state=RecordingState.DELETING, sweep_id=sweep_id)
+                    .execution_options(synchronize_session=False)).rowcount
+            report.sweep_ids.append(sweep_id)
+            with vault.reading() as s:
+                victims = list(s.execute(select(*sweep.VICTIM_COLUMNS).where(
+                    Recording.sweep_id == sweep_id,
+                    Recording.state == RecordingState.DELETING)).all())
+            sweep._unlink_all(vault, [r.storage_key for r in victims])
+            report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims)
+            sweep._finish(vault, sweep_id, actor, lambda _src: rule)
+        if not marked:
+            stuck = ("disk pressure persists: only held material is left; add storage or "
+                     "release holds that are no longer needed")
+            log.error(stuck)
+            held_pl = ("Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
+                       "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
+                       "które nie są już potrzebne.")
+            if watch is not None:
+                watch.raise_held(held_pl)
+            else:
+                with vault.transaction() as s:
+                    if not s.execute(select(Alert.id).where(
+                            Alert.kind == "disk_full_held", Alert.cleared_at.is_(None))).first():
+                        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held",
+                                    message=held_pl))
+                        audit(s, actor, "alert.disk_full_held", "storage", {})
+            break
+    if watch is not None and not watch.short():
+        watch.space_back(look=True)
+    return report

@@ -1,0 +1,91 @@
+"""The states and closed kinds rows take, as `StrEnum`s the database enforces.
+
+Each enum names the column it belongs to in `CHECKED`; migration 0016 and the models make a
+CHECK constraint of it (`ck_<table>_<column>`), so a value outside the list is refused by
+SQLite and PostgreSQL alike. The members equal the strings stored before they existed: old
+vaults need no rewrite, and code may compare with either while it is moved over.
+
+Adding a value: a new member here and a migration that replaces the constraint (the values
+are written into the migration itself, never imported, so that old migrations stay as run).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from kustosz.kinds import Material, SourceKind
+
+
+class RecordingState(StrEnum):
+    """``recordings.state`` (DESIGN invariant 1: a file is indexed before it counts)."""
+
+    PENDING = "pending"  # the file is being written or adopted
+    STORED = "stored"  # whole, hashed and indexed
+    DELETING = "deleting"  # a sweep has claimed it (sweep_id) and is removing the file
+
+
+class SweepMode(StrEnum):
+    """``sweeps.mode``: why a sweep ran."""
+
+    RETENTION = "retention"  # periods ran out
+    DISK_PRESSURE = "disk_pressure"  # the disk was short: oldest unheld material first
+    RESTORE = "restore"  # a restored backup's files that the journal says were deleted
+
+
+class RequestKind(StrEnum):
+    """``custody_requests.kind``: who asks."""
+
+    AUTHORITY = "authority"
+    INTERESTED = "interested"
+    DATA_SUBJECT = "data_subject"
+    INTERNAL = "internal"
+
+
+class RequestStatus(StrEnum):
+    """``custody_requests.status``: registered -> approved | refused; approved -> copied."""
+
+    REGISTERED = "registered"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    COPIED = "copied"
+
+
+class CopyState(StrEnum):
+    """``custody_copies.state``."""
+
+    KEPT = "kept"
+    DESTROYED = "destroyed"
+
+
+class Capacity(StrEnum):
+    """``custody_decisions.capacity``: the head, or the deputy in the head's absence."""
+
+    HEAD = "head"
+    DEPUTY = "deputy"
+
+
+class AuthorisationState(StrEnum):
+    """An authorisation's state as computed from its dates (not stored)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    FUTURE = "future"
+    EXPIRED = "expired"
+
+
+# (table, column) -> the enum whose values the database accepts there.
+CHECKED: dict[tuple[str, str], type[StrEnum]] = {
+    ("sources", "kind"): SourceKind,
+    ("recordings", "kind"): SourceKind,
+    ("recordings", "state"): RecordingState,
+    ("sweeps", "mode"): SweepMode,
+    ("custody_requests", "kind"): RequestKind,
+    ("custody_requests", "material"): Material,
+    ("custody_requests", "status"): RequestStatus,
+    ("custody_copies", "state"): CopyState,
+    ("custody_decisions", "capacity"): Capacity,
+}
+
+
+def constraint_name(table: str, column: str) -> str:
+    return f"ck_{table}_{column}"

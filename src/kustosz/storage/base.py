@@ -1,0 +1,142 @@
+"""The storage interface: what the rest of Kustosz may ask of the place media bytes live.
+
+Keys, never paths: a key is a relative, slash-separated name ("camera/cam-hol/2026/…/x.ts")
+that the index keeps in `recordings.storage_key`. The local folder (`LocalStorage`) is one
+implementation, an in-memory one (`MemoryStorage`) proves the interface is enough for the
+whole custody flow, and an object store (issue 16) is the next: every operation here maps to
+one request of such a store (put → PUT/multipart upload, open with a range → ranged GET, stat →
+HEAD, iterate → LIST, delete → DELETE). Version ids are left for that backend to add to
+`StoredFile`.
+
+Only `local_path` hands out a file-system path, and only for the length of a ``with`` block:
+ffmpeg and ffprobe (export remux, sound checks) and hard-linking backups need a real file. The
+local folder gives its own file (no copy); any other backend copies the object to `scratch` and
+removes the copy when the block ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from kustosz.errors import InputError
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What a write stored: the key, the size in bytes and the SHA-256 of the content."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Stat:
+    key: str
+    size: int
+    modified: datetime
+
+
+def check_key(key: str) -> str:
+    """A key is a relative path inside the store: no empty, '.', '..' parts, no backslash."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or \
+            any(p in ("", ".", "..") for p in parts):
+        raise InputError(f"storage key {key!r} is not a relative path inside the store",
+                         pl=f"Klucz magazynu „{key}” nie jest ścieżką względną wewnątrz "
+                            "magazynu.")
+    return key
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Where media bytes live. Every method is safe to call from several threads."""
+
+    scratch: Path  # a local folder for temporary files (ffmpeg output, copies being built)
+
+    def prepare(self) -> None:
+        """Create what the store needs before the first write."""
+
+    def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
+            move: bool = False, sha256: str | None = None) -> StoredFile:
+        """Store ``source`` (a readable stream, or a finished file) under a new ``key``.
+
+        All or nothing: after a crash the key holds the whole content or nothing. An existing
+        key is refused (InputError). ``move``: ``source`` is a finished temporary file on the
+        data folder's disk that may be taken over (renamed, no second copy); ``sha256`` its
+        hash if the caller has it already. ``durable=False``: the caller calls `sync` once for
+        a whole batch before anything records the files as stored.
+        """
+        ...
+
+    def sync(self) -> None:
+        """Make every write so far durable."""
+
+    def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+        """A stream of the content from ``offset`` for ``length`` bytes (to the end if None).
+        FileNotFoundError if there is no such key. The caller closes it; an open stream stays
+        readable even if the key is deleted meanwhile."""
+        ...
+
+    def stat(self, key: str) -> Stat:
+        """Size and time of the content; FileNotFoundError if there is none."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> bool:
+        """Remove the content; True if it was there (idempotent)."""
+        ...
+
+    def delete_many(self, keys: list[str], workers: int = 4) -> None:
+        """Remove many keys; missing ones are fine."""
+
+    def iterate(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with ``prefix``."""
+        ...
+
+    def checksum(self, key: str) -> StoredFile:
+        """Read the content back: its size and SHA-256 as stored now."""
+        ...
+
+    def hash_of(self, key: str) -> str: ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A real file with the content, for tools that need one (ffmpeg, hard links); valid
+        inside the ``with`` block only, and never to be written to."""
+        ...
+
+    def clean_tmp(self) -> int:
+        """Remove leftovers of writes a crash interrupted; how many."""
+        ...
+
+    def free_bytes(self) -> int: ...
+
+    def total_bytes(self) -> int: ...
+
+
+def copy_out(storage: Storage, key: str, dest: Path) -> int:
+    """Copy a stored content to a local file (a copy being built); the bytes written."""
+    size = 0
+    with storage.open(key) as src, dest.open("wb") as out:
+        while chunk := src.read(CHUNK):
+            out.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def read_line(storage: Storage, key: str, number: int) -> bytes | None:
+    """Line ``number`` (1-based) of a stored chunk, without the newline, read line by line
+    (not the whole day); None if it has fewer lines."""
+    with storage.open(key) as f:
+        for n, raw in enumerate(f, start=1):
+            if n == number:
+                return raw.rstrip(b"\n")
+    return None

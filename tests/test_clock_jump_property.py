@@ -1,0 +1,94 @@
+"""Issue 14 item 9, as a property: whatever the server's clock does while a camera records —
+jumps forward and back of any size, segments taken in before or after the watch notices —
+retention never ends earlier than the material's true age allows (R2.1), provided the clock
+was right (or the vault knew a later time) when watching began, and the watch read the clock
+once between two jumps (it reads every second; a clock stepped twice within one second, with
+a segment closed in between, leaves no trace the steady clock could show)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from kustosz.clock.watch import ClockWatch
+from kustosz.db.models import Recording, Source
+from kustosz.index.expiry import expiry_of
+from kustosz.retention import run_sweep
+from kustosz.vault import Vault
+from tests.clock_helpers import DAY, Camera, ShiftedClock, camera_source
+from tests.conftest import make_vault
+
+SIZES = st.one_of(st.floats(3, 600), st.floats(3600, 100 * DAY))
+STEP = st.one_of(
+    st.tuples(st.just("record"), st.floats(1, 30)),
+    st.tuples(st.just("take"), st.just(0.0)),
+    st.tuples(st.just("sample"), st.floats(0.1, 5)),
+    st.tuples(st.just("forward"), SIZES),
+    st.tuples(st.just("back"), SIZES),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=3, max_size=14))
+# Found by this test in the full suite: a segment stamped after a jump back and taken in after
+# one or two jumps forward the watch saw (or not) before the take (kustosz.clock lag_for).
+@example(steps=[("back", 8510528.4), ("record", 1.0), ("forward", 78571.0)])
+@example(steps=[("back", 8510528.4), ("record", 1.0), ("forward", 1337106.0),
+                ("forward", 1337106.0)])
+@example(steps=[("record", 1.0), ("back", 577919.0), ("record", 1.0)])
+def test_retention_never_ends_before_true_age_allows(tmp_path_factory: pytest.TempPathFactory,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     steps: list[tuple[str, float]]) -> None:
+    vault = make_vault(Path(tmp_path_factory.mktemp("v")) / "vault")
+    clock = ShiftedClock()
+    clock.install(monkeypatch)
+    watch = ClockWatch(vault, wall=clock.wall, steady=clock.steady).register()
+    try:
+        cam = camera_source(vault)
+        feed = Camera(vault, cam, clock, "20261122T100000-prop")
+        taken: list[tuple[int, float]] = []
+        unseen = False  # a jump the watch has not read yet
+        for what, size in steps:
+            if what in ("forward", "back") and unseen:
+                clock.advance(1)
+                watch.sample()
+            unseen = what in ("forward", "back") or (unseen and what != "sample")
+            if what == "record":
+                feed.record(size)
+            elif what == "take":
+                taken += feed.take()
+            elif what == "sample":
+                clock.advance(size)
+                watch.sample()
+            elif what == "forward":
+                clock.error_s += size
+            else:
+                clock.error_s -= size
+        taken += feed.take()
+        clock.advance(1)
+        watch.sample()
+        run_sweep(vault, now=datetime.fromtimestamp(clock.true, UTC))
+        try:
+            _check(vault, taken)
+        except AssertionError as exc:
+            raise AssertionError(f"{steps}: {exc}") from None
+    finally:
+        watch.unregister()
+        vault.close()
+
+
+def _check(vault: Vault, taken: list[tuple[int, float]]) -> None:
+    with vault.reading() as s:
+        source = s.execute(select(Source)).scalars().one()
+        rows = {r.id: r for r in s.execute(select(Recording)).scalars()}
+        for rid, true_start in taken:
+            # The sweep ran at the true time; none of this is 30 days old.
+            assert rid in rows, "deleted before its period ended"
+            due = expiry_of(source, datetime.fromtimestamp(true_start, UTC), vault.policy)
+            assert rows[rid].expires_at >= due, (rows[rid].start_at, rows[rid].retain_from)
