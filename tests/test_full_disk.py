@@ -50,7 +50,7 @@ def _full_write_fails(vault: Vault) -> None:
     """The premise: on this disk a plain write of the vault fails now."""
     # Exception: whichever layer reports it (sqlite3 through SQLAlchemy, or the head file)
     with pytest.raises(Exception) as failed, vault.transaction() as s:
-        s.add(Alert(raised_at=datetime.now(UTC), kind="test", message="x" * 20000))
+        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message="x" * 20000))
     assert is_disk_full(failed.value), failed.value
 
 

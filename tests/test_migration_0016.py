@@ -13,6 +13,7 @@ from enum import StrEnum
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from kustosz.db.migrate import alembic_config, upgrade
@@ -33,6 +34,13 @@ def _checks(vault: Vault) -> set[str]:
 def _versions(vault: Vault) -> set[str]:
     with vault.engine.connect() as conn:
         return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def _reached(vault: Vault) -> set[str]:
+    """Every revision that has run: the heads in alembic_version and all below them (a later
+    migration, 0017 on, takes 0016's place there)."""
+    script = ScriptDirectory.from_config(alembic_config(vault.engine))
+    return {r.revision for r in script.iterate_revisions(tuple(_versions(vault)), "base")}
 
 
 def _rows(vault: Vault) -> None:
@@ -119,7 +127,7 @@ def test_0016_refuses_a_vault_holding_an_unknown_value_and_changes_nothing(
         assert conn.execute(text("SELECT state FROM recordings")).scalar_one() == "archived"
         conn.execute(text("UPDATE recordings SET state = 'stored'"))
     upgrade(vault.engine)
-    assert "0016" in _versions(vault)
+    assert "0016" in _reached(vault)
 
 
 def test_the_migration_lists_exactly_the_enums_values() -> None:
@@ -128,4 +136,4 @@ def test_the_migration_lists_exactly_the_enums_values() -> None:
     migration = importlib.import_module("kustosz.db.migrations.versions.0016_checks")
     enums: dict[tuple[str, str], type[StrEnum]] = CHECKED
     assert {k: tuple(v) for k, v in migration.CHECKS.items()} == \
-        {k: tuple(str(m) for m in e) for k, e in enums.items()}
+        {k: tuple(str(m) for m in e) for k, e in enums.items() if k in migration.CHECKS}

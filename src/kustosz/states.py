@@ -1,9 +1,9 @@
 """The states and closed kinds rows take, as `StrEnum`s the database enforces.
 
-Each enum names the column it belongs to in `CHECKED`; migration 0016 and the models make a
-CHECK constraint of it (`ck_<table>_<column>`), so a value outside the list is refused by
-SQLite and PostgreSQL alike. The members equal the strings stored before they existed: old
-vaults need no rewrite, and code may compare with either while it is moved over.
+Each enum names the column it belongs to in `CHECKED`; migrations 0016 and 0017 and the
+models make a CHECK constraint of it (`ck_<table>_<column>`), so a value outside the list is
+refused by SQLite and PostgreSQL alike. The members equal the strings stored before they
+existed: old vaults need no rewrite, and code may compare with either while it is moved over.
 
 Adding a value: a new member here and a migration that replaces the constraint (the values
 are written into the migration itself, never imported, so that old migrations stay as run).
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kustosz.kinds import Material, SourceKind
+from kustosz.alerts.kinds import AlertRow
+from kustosz.kinds import Action, Material, SourceKind
 
 
 class RecordingState(StrEnum):
@@ -64,6 +65,27 @@ class Capacity(StrEnum):
     DEPUTY = "deputy"
 
 
+class RecorderState(StrEnum):
+    """``camera_recorder_status.state``: what a camera's recorder is doing now."""
+
+    RECORDING = "recording"  # segments are being stored
+    CONNECTING = "connecting"  # a session is starting
+    DOWN = "down"  # the last session failed; retried
+    DISK_FULL = "disk_full"  # the disk refused a segment
+    STOPPED = "stopped"  # the recorder was stopped (serve ends, camera removed)
+    DISABLED = "disabled"  # the camera is switched off in the register
+    WAITING = "waiting"  # outside its recording hours
+    REFUSED = "refused"  # its register entry does not allow recording (zone, purpose)
+
+
+class SpoolOutcome(StrEnum):
+    """``phone_spool_items.outcome``: what the phone intake did with a spool file."""
+
+    STORED = "stored"
+    OUT_OF_SCOPE = "out_of_scope"  # a call outside the monitored numbers: not kept
+    SKIPPED = "skipped"  # unreadable or unmatched; looked at again if the file changes
+
+
 class AuthorisationState(StrEnum):
     """An authorisation's state as computed from its dates (not stored)."""
 
@@ -84,6 +106,11 @@ CHECKED: dict[tuple[str, str], type[StrEnum]] = {
     ("custody_requests", "status"): RequestStatus,
     ("custody_copies", "state"): CopyState,
     ("custody_decisions", "capacity"): Capacity,
+    # migration 0017
+    ("camera_recorder_status", "state"): RecorderState,
+    ("phone_spool_items", "outcome"): SpoolOutcome,
+    ("alerts", "kind"): AlertRow,
+    ("access_viewing_sessions", "action"): Action,
 }
 
 

@@ -12,47 +12,73 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from kustosz.errors import ConfigError
+
+
+class AlertRow(StrEnum):
+    """``alerts.kind``: what an alert row reports (the database refuses any other value,
+    migration 0017). The raising modules name their rows with these."""
+
+    CAMERA_DOWN = "camera_down"
+    PHONE_UNREACHABLE = "phone.unreachable"
+    PHONE_BACKLOG = "phone.backlog"
+    PHONE_SILENT = "phone.silent"
+    DISK_PRESSURE = "disk_pressure"
+    DISK_FULL = "disk_full"
+    DISK_FULL_HELD = "disk_full_held"
+    AUDIT_WITNESS = "audit.witness"
+    RECORDER_RESTARTING = "recorder_restarting"
+    DISK_FORECAST = "disk_forecast"
+    SWEEP_FAILED = "sweep_failed"
+    SWEEP_LATE = "sweep_late"
+    AUDIT_VERIFY_FAILED = "audit_verify_failed"
+    CERT_EXPIRING = "cert_expiring"
+    CLOCK_JUMP = "clock_jump"
+    BACKUP_MISSING = "backup_missing"
+    BACKUP_FAILED = "backup_failed"
 
 
 @dataclass(frozen=True)
 class Kind:
     key: str  # the name in [alerts.kinds.<key>]
-    rows: tuple[str, ...]  # Alert.kind values it covers ("phone.*": a prefix)
+    rows: tuple[AlertRow, ...]  # the alert rows it covers
     clears: bool
     grace: timedelta
     repeat: timedelta | None  # None: no reminders
     label_pl: str
 
 
+_R = AlertRow
 KINDS: dict[str, Kind] = {k.key: k for k in (
-    Kind("camera_down", ("camera_down",), True, timedelta(minutes=2), timedelta(hours=1),
+    Kind("camera_down", (_R.CAMERA_DOWN,), True, timedelta(minutes=2), timedelta(hours=1),
          "kamera nie nagrywa"),
-    Kind("phone_down", ("phone.unreachable", "phone.backlog", "phone.silent"), True,
+    Kind("phone_down", (_R.PHONE_UNREACHABLE, _R.PHONE_BACKLOG, _R.PHONE_SILENT), True,
          timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
-    Kind("disk", ("disk_pressure",), False, timedelta(0),
+    Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.
-    Kind("disk_full", ("disk_full", "disk_full_held"), True, timedelta(0), timedelta(hours=1),
+    Kind("disk_full", (_R.DISK_FULL, _R.DISK_FULL_HELD), True, timedelta(0), timedelta(hours=1),
          "dysk pełny"),
-    Kind("audit_witness", ("audit.witness",), True, timedelta(0), timedelta(hours=12),
+    Kind("audit_witness", (_R.AUDIT_WITNESS,), True, timedelta(0), timedelta(hours=12),
          "zapis punktu kontrolnego dziennika nie powiódł się"),
-    Kind("recorder_restarting", ("recorder_restarting",), True, timedelta(0),
+    Kind("recorder_restarting", (_R.RECORDER_RESTARTING,), True, timedelta(0),
          timedelta(hours=4), "rejestrator kamery uruchamia się ponownie w pętli"),
-    Kind("disk_forecast", ("disk_forecast",), True, timedelta(hours=1), timedelta(days=1),
+    Kind("disk_forecast", (_R.DISK_FORECAST,), True, timedelta(hours=1), timedelta(days=1),
          "prognoza: dysk zapełni się w ciągu kilku dni"),
-    Kind("sweep", ("sweep_failed", "sweep_late"), True, timedelta(minutes=5),
+    Kind("sweep", (_R.SWEEP_FAILED, _R.SWEEP_LATE), True, timedelta(minutes=5),
          timedelta(hours=6), "usuwanie nagrań po terminie nie działa"),
-    Kind("audit_verify", ("audit_verify_failed",), True, timedelta(0), timedelta(days=1),
+    Kind("audit_verify", (_R.AUDIT_VERIFY_FAILED,), True, timedelta(0), timedelta(days=1),
          "sprawdzenie dziennika zdarzeń wykazało naruszenie"),
-    Kind("cert_expiring", ("cert_expiring",), True, timedelta(0), timedelta(days=7),
+    Kind("cert_expiring", (_R.CERT_EXPIRING,), True, timedelta(0), timedelta(days=7),
          "certyfikat HTTPS wkrótce wygaśnie"),
-    Kind("clock", ("clock_jump",), False, timedelta(0), timedelta(hours=1),
+    Kind("clock", (_R.CLOCK_JUMP,), False, timedelta(0), timedelta(hours=1),
          "zegar serwera lub kamery przestawił się skokowo"),
-    Kind("backup", ("backup_missing", "backup_failed"), True, timedelta(0),
+    Kind("backup", (_R.BACKUP_MISSING, _R.BACKUP_FAILED), True, timedelta(0),
          timedelta(hours=12), "kopia zapasowa się nie powiodła albo jej brakuje"),
-    # Any alert row of a kind not named above (one added later) still reaches a person.
+    # Any alert row of a kind not named above (a newer release's, after a downgrade) still
+    # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),
 )}
 

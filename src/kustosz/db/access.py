@@ -8,11 +8,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kustosz.db.models import Base
 from kustosz.db.types import BigId, UTCDateTime
+from kustosz.kinds import Action, check_in
 
 
 class Account(Base):
@@ -108,7 +119,7 @@ class ViewingSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     user_name: Mapped[str] = mapped_column(String(100))
     authorisation_id: Mapped[int | None] = mapped_column(ForeignKey("access_authorisations.id"))
-    action: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str] = mapped_column(String(12))  # Action (kustosz.kinds)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     recording_id: Mapped[int | None] = mapped_column(BigInteger)  # a call (listening)
     copy_id: Mapped[int | None] = mapped_column(ForeignKey("custody_copies.id"))
@@ -124,7 +135,10 @@ class ViewingSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     served: Mapped[int] = mapped_column(default=0)
     bytes_served: Mapped[int] = mapped_column(BigInteger, default=0)
-    __table_args__ = (Index("ix_access_viewing_sessions_user", "user_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_access_viewing_sessions_user", "user_id", "started_at"),
+        CheckConstraint(check_in("action", Action), name="ck_access_viewing_sessions_action"),
+    )
 
 
 class AccessEntry(Base):

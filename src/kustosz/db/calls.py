@@ -11,11 +11,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kustosz.db.models import Base
 from kustosz.db.types import BigId, UTCDateTime
+from kustosz.kinds import check_in
+from kustosz.states import SpoolOutcome
 
 
 class Call(Base):
@@ -69,13 +80,16 @@ class PhoneSpoolItem(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     item: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(12))  # stored | out_of_scope | skipped
+    outcome: Mapped[str] = mapped_column(String(12))  # SpoolOutcome (kustosz.states)
     # For skipped files: a file that changes afterwards is looked at again.
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("source_id", "item", name="uq_phone_spool_items"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "item", name="uq_phone_spool_items"),
+        CheckConstraint(check_in("outcome", SpoolOutcome), name="ck_phone_spool_items_outcome"),
+    )
 
 
 class PhoneCdrRecord(Base):

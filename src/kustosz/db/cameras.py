@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kustosz.db.models import Base
 from kustosz.db.types import BigId, UTCDateTime
+from kustosz.kinds import check_in
+from kustosz.states import RecorderState
 
 
 class Site(Base):
@@ -90,8 +92,10 @@ class RecorderStatus(Base):
 
     __tablename__ = "camera_recorder_status"
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(20))  # recording|connecting|down|waiting|...
+    state: Mapped[str] = mapped_column(String(20))  # RecorderState (kustosz.states)
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(Text)
     codec: Mapped[str | None] = mapped_column(String(30))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (CheckConstraint(check_in("state", RecorderState),
+                                      name="ck_camera_recorder_status_state"),)
