@@ -14,11 +14,14 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # systemd (systemd-analyze verify/security, sysusers and tmpfiles check the service units),
 # rsyslog with rsyslog-relp (a real sender for the RELP listener), postgresql-client (pg_dump
 # for backups of a PostgreSQL vault, psql loads the upgrade test's old schema), e2fsprogs
-# (chattr: an unwritable backup folder even for root).
+# (chattr: an unwritable backup folder even for root), ceph-mon ceph-osd radosgw ceph-common
+# (a real Ceph RGW: S3 with Object Lock; tests/support/ceph_rgw.py runs a throw-away one-OSD
+# cluster on 127.0.0.1; the packages start no daemon of their own without a configured cluster).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
-	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs
+	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
+	ceph-mon ceph-osd radosgw ceph-common
 
 .PHONY: demo test lint bench deb-packages clean
 
