@@ -153,12 +153,15 @@ def test_the_migrations_list_exactly_the_enums_values() -> None:
     """The migrations write their lists out (a migration stays as it ran); today the newest
     list of each column is its enum's values, and every enum of CHECKED has a constraint, so
     the program and the database accept the same values."""
-    assert {k: tuple(v) for k, v in MIGRATION.CHECKS.items()} == \
-        {k: tuple(str(m) for m in CHECKED[k]) for k in COLUMNS}
     versions = Path(MIGRATION.__file__).parent
     newest: dict[tuple[str, str], tuple[str, ...]] = {}
+    later: set[tuple[str, str]] = set()  # columns a later migration gave a new list
     for path in sorted(versions.glob("0*.py")):  # in revision order
         module = importlib.import_module(f"kustosz.db.migrations.versions.{path.stem}")
+        if path.stem > "0017":
+            later |= set(getattr(module, "CHECKS", {}))
         newest |= getattr(module, "CHECKS", {})
+    assert {k: tuple(v) for k, v in MIGRATION.CHECKS.items() if k not in later} == \
+        {k: tuple(str(m) for m in CHECKED[k]) for k in COLUMNS if k not in later}
     enums: dict[tuple[str, str], type[StrEnum]] = CHECKED
     assert newest == {k: tuple(str(m) for m in e) for k, e in enums.items()}

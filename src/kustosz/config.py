@@ -73,8 +73,8 @@ checkpoint_minutes = 15
 """
 
 _KNOWN = {"preset", "database_url", "storage", "retention", "policy", "custody", "audit",
-          "web", "alerts", "backup", "logging"}  # [backup]: kustosz.backup.schedule reads
-# it, [logging]: kustosz.logs
+          "web", "alerts", "backup", "logging", "cluster"}  # [backup]: kustosz.backup.schedule
+# reads it, [logging]: kustosz.logs, [cluster]: kustosz.cluster.settings
 
 
 @dataclass

@@ -38,6 +38,10 @@ class AlertRow(StrEnum):
     CLOCK_JUMP = "clock_jump"
     BACKUP_MISSING = "backup_missing"
     BACKUP_FAILED = "backup_failed"
+    # recorder nodes (kustosz.cluster, migration 0018)
+    NODE_MISSING = "node_missing"
+    SOURCE_WITHOUT_NODE = "source_without_node"
+    NODE_CLOCK_SKEW = "node_clock_skew"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,14 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "zegar serwera lub kamery przestawił się skokowo"),
     Kind("backup", (_R.BACKUP_MISSING, _R.BACKUP_FAILED), True, timedelta(0),
          timedelta(hours=12), "kopia zapasowa się nie powiodła albo jej brakuje"),
+    # Several serve nodes (kustosz.cluster): a node stopped beating, a camera or phone line
+    # nobody took over, a node that refuses leases because its clock is off.
+    Kind("node_missing", (_R.NODE_MISSING,), True, timedelta(0), timedelta(hours=4),
+         "węzeł rejestratora przestał odpowiadać"),
+    Kind("source_without_node", (_R.SOURCE_WITHOUT_NODE,), True, timedelta(0),
+         timedelta(hours=1), "źródło nie ma węzła, który je nagrywa"),
+    Kind("node_clock_skew", (_R.NODE_CLOCK_SKEW,), True, timedelta(0), timedelta(hours=4),
+         "zegar węzła rozmija się z zegarem bazy danych"),
     # Any alert row of a kind not named above (a newer release's, after a downgrade) still
     # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),
