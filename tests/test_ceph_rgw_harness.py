@@ -234,6 +234,55 @@ def test_user_policy_app_cannot_delete_or_bypass(ceph_rgw: CephRgw) -> None:  # 
     assert versions(app, bucket) == ([], [])
 
 
+def test_multipart_upload_locked_after_completion(ceph_rgw: CephRgw) -> None:  # noqa: F811
+    # Ceph 16.2 ignores the Object Lock headers of CreateMultipartUpload (fixed upstream in
+    # 2024, ceph/ceph#54767, not in pacific): a multipart object gets its retention from the
+    # bucket's default retention, and its exact date from a PutObjectRetention after completion.
+    sweep = ceph_rgw.client(ceph_rgw.sweep)
+    bucket = new_bucket(sweep)
+    until = datetime.now(UTC) + timedelta(days=2)
+
+    def upload(key: str, **lock: Any) -> str:
+        mp = sweep.create_multipart_upload(Bucket=bucket, Key=key, **lock)
+        parts = []
+        for n, body in enumerate((b"x" * (5 * 1024 * 1024), b"tail"), start=1):
+            r = sweep.upload_part(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
+                                  PartNumber=n, Body=body)  # fmt: skip
+            parts.append({"PartNumber": n, "ETag": r["ETag"]})
+        done = sweep.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=mp["UploadId"],
+                                               MultipartUpload={"Parts": parts})  # fmt: skip
+        return str(done["VersionId"])
+
+    def lock_of(key: str, vid: str) -> dict[str, Any]:
+        head = sweep.head_object(Bucket=bucket, Key=key, VersionId=vid)
+        return {k: v for k, v in head.items() if k.startswith("ObjectLock")}
+
+    vid = upload("headers.mp4", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until,
+                 ObjectLockLegalHoldStatus="ON")  # fmt: skip
+    assert lock_of("headers.mp4", vid) == {}, "Ceph now honours the headers: see ceph/ceph#54767"
+    sweep.put_object_retention(
+        Bucket=bucket, Key="headers.mp4", VersionId=vid,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
+    )  # fmt: skip
+    assert lock_of("headers.mp4", vid)["ObjectLockMode"] == "GOVERNANCE"
+    code = refused(lambda: sweep.delete_object(Bucket=bucket, Key="headers.mp4", VersionId=vid))
+    assert code == "AccessDenied"
+
+    sweep.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})  # fmt: skip
+    vid = upload("default.mp4")
+    assert lock_of("default.mp4", vid)["ObjectLockMode"] == "GOVERNANCE"
+    code = refused(lambda: sweep.delete_object(Bucket=bucket, Key="default.mp4", VersionId=vid))
+    assert code == "AccessDenied"
+
+
+def test_fixture_is_one_cluster_per_session(ceph_rgw: CephRgw) -> None:  # noqa: F811
+    import tests.conftest_ceph as fixtures
+
+    assert fixtures._shared == [ceph_rgw]
+
+
 @pytest.mark.skipif(ceph_rgw_unavailable() is not None, reason=str(ceph_rgw_unavailable()))
 def test_stop_leaves_no_process_and_no_folder() -> None:
     rgw = start_ceph_rgw()
