@@ -5,8 +5,8 @@ that the index keeps in `recordings.storage_key`. The local folder (`LocalStorag
 implementation, an in-memory one (`MemoryStorage`) proves the interface is enough for the
 whole custody flow, and an object store (issue 16) is the next: every operation here maps to
 one request of such a store (put → PUT/multipart upload, open with a range → ranged GET, stat →
-HEAD, iterate → LIST, delete → DELETE). Version ids are left for that backend to add to
-`StoredFile`.
+HEAD, iterate → LIST, delete → DELETE of each version by its id). `StoredFile.version_id` is
+that backend's; the lock (retention, legal hold) is the optional `Lockable` below.
 
 Only `local_path` hands out a file-system path, and only for the length of a ``with`` block:
 ffmpeg and ffprobe (export remux, sound checks) and hard-linking backups need a real file. The
@@ -16,25 +16,31 @@ removes the copy when the block ends.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from kustosz.errors import InputError
+from kustosz.errors import InputError, KustoszError
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class StoredFile:
-    """What a write stored: the key, the size in bytes and the SHA-256 of the content."""
+    """What a write stored: the key, the size in bytes and the SHA-256 of the content; on a
+    versioned object store also the version id (deletes name it: without one a delete only
+    hides the object behind a delete marker)."""
 
     key: str
     size: int
     sha256: str
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,90 @@ class Storage(Protocol):
     def free_bytes(self) -> int: ...
 
     def total_bytes(self) -> int: ...
+
+
+class Refused(KustoszError, PermissionError):
+    """The store refused to change or remove content: its lock (retention, legal hold) or the
+    credentials it was opened with do not allow it. Nothing was changed."""
+
+
+class Unavailable(KustoszError, ConnectionError):
+    """The store cannot be reached or stopped answering; what was being written is not
+    stored (the caller keeps its copy and tries again)."""
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The lock on one stored content: kept at least until ``retain_until`` (None: no
+    retention) and, while ``legal_hold`` is on, kept whatever the date."""
+
+    retain_until: datetime | None
+    legal_hold: bool
+
+
+@runtime_checkable
+class Lockable(Protocol):
+    """A store that enforces the lock itself (S3 Object Lock in GOVERNANCE mode; the memory
+    store mimics it for tests). A store without it (the local folder) relies on the sweep
+    alone; `put_retained`, `retain` and `legal_hold` below are no-ops there.
+
+    Retention may be lengthened by anyone who may write; shortening it, and deleting before
+    it ends, needs the deleting role (the sweep's and the destruction's credentials, which
+    hold the governance bypass). A legal hold blocks deletion even for that role."""
+
+    def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
+            move: bool = False, sha256: str | None = None,
+            retain_until: datetime | None = None) -> StoredFile: ...
+
+    def retain(self, key: str, until: datetime, version_id: str | None = None) -> None: ...
+
+    def legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None: ...
+
+    def lock_of(self, key: str, version_id: str | None = None) -> Lock: ...
+
+
+def check_retain_until(until: datetime | None, now: datetime) -> None:
+    """A retain-until date must be a zoned time still ahead: a past one would lock nothing
+    (object stores refuse it too)."""
+    if until is None:
+        return
+    if until.tzinfo is None:
+        raise InputError(f"retain-until {until.isoformat()} has no time zone",
+                         pl=f"Data przechowywania do {until.isoformat()} nie ma strefy "
+                            "czasowej.")
+    if until <= now:
+        raise InputError(f"retain-until {until.isoformat()} is not in the future",
+                         pl=f"Data przechowywania do {until.isoformat()} nie jest w "
+                            "przyszłości.")
+
+
+def put_retained(storage: Storage, key: str, source: BinaryIO | Path, *,
+                 retain_until: datetime | None, **kwargs: object) -> StoredFile:
+    """`Storage.put` with a retention date, which a store without a lock does not keep."""
+    if isinstance(storage, Lockable):
+        return storage.put(key, source, retain_until=retain_until, **kwargs)  # type: ignore[arg-type]
+    check_retain_until(retain_until, datetime.now(UTC))
+    log.debug("%s keeps no object lock: retention of %s is the sweep's alone",
+              type(storage).__name__, key)
+    return storage.put(key, source, **kwargs)  # type: ignore[arg-type]
+
+
+def retain(storage: Storage, key: str, until: datetime, version_id: str | None = None) -> None:
+    """Re-date the retention of a stored content (no-op on a store without a lock)."""
+    if isinstance(storage, Lockable):
+        storage.retain(key, until, version_id)
+    else:
+        log.debug("%s keeps no object lock: retention of %s to %s not set",
+                  type(storage).__name__, key, until.isoformat())
+
+
+def legal_hold(storage: Storage, key: str, on: bool, version_id: str | None = None) -> None:
+    """Set or clear the legal hold of a stored content (no-op on a store without a lock)."""
+    if isinstance(storage, Lockable):
+        storage.legal_hold(key, on, version_id)
+    else:
+        log.debug("%s keeps no object lock: legal hold of %s %s not set",
+                  type(storage).__name__, key, "on" if on else "off")
 
 
 def copy_out(storage: Storage, key: str, dest: Path) -> int:

@@ -1,10 +1,17 @@
 """An in-memory store: the second implementation of `Storage`, for tests. That the whole
 custody flow runs on it (tests/custody/test_custody_memory_storage.py) shows the interface is
-enough, and that no module reaches around it to the data folder. Not durable, not for use."""
+enough, and that no module reaches around it to the data folder. Not durable, not for use.
+
+It enforces the object lock as the S3 store does (GOVERNANCE mode, `base.Lockable`): a content
+under retention or legal hold is not deleted, retention is shortened only by the deleting role
+(``deleting=True``, the default: the sweep's view), and a store made with ``deleting=False``
+(the web app's credentials) deletes nothing at all. Property tests run the lock rules here
+fast and against the real stores in tests/storage."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import shutil
@@ -17,22 +24,43 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kustosz.errors import InputError
-from kustosz.storage.base import CHUNK, Stat, StoredFile, check_key
+from kustosz.storage.base import (
+    CHUNK,
+    Lock,
+    Refused,
+    Stat,
+    StoredFile,
+    check_key,
+    check_retain_until,
+)
 
 
 class MemoryStorage:
-    def __init__(self, scratch: Path | None = None, total: int = 1 << 40) -> None:
+    def __init__(self, scratch: Path | None = None, total: int = 1 << 40, *,
+                 deleting: bool = True) -> None:
         self.scratch = scratch or Path(tempfile.mkdtemp(prefix="kustosz-mem-"))
         self._objects: dict[str, tuple[bytes, datetime]] = {}
+        self._locks: dict[str, Lock] = {}
+        self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
         self._total = total
+        self.deleting = deleting
 
     def prepare(self) -> None:
         self.scratch.mkdir(parents=True, exist_ok=True)
 
+    def as_role(self, deleting: bool) -> MemoryStorage:
+        """The same content seen with other credentials: the app's (``deleting=False``) or
+        the sweep's, as two S3 clients see one bucket."""
+        view = copy.copy(self)  # shares the objects, the locks and the mutex
+        view.deleting = deleting
+        return view
+
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
-            move: bool = False, sha256: str | None = None) -> StoredFile:
+            move: bool = False, sha256: str | None = None,
+            retain_until: datetime | None = None) -> StoredFile:
         check_key(key)
+        check_retain_until(retain_until, datetime.now(UTC))
         if isinstance(source, Path):
             data = source.read_bytes()
         else:
@@ -44,9 +72,11 @@ class MemoryStorage:
             if key in self._objects:
                 raise InputError(f"storage key {key!r} already holds a file")
             self._objects[key] = (data, datetime.now(UTC))
+            self._locks[key] = Lock(retain_until, False)
+            self._versions[key] = version = uuid.uuid4().hex
         if move and isinstance(source, Path):
             source.unlink()
-        return StoredFile(key, len(data), hashlib.sha256(data).hexdigest())
+        return StoredFile(key, len(data), hashlib.sha256(data).hexdigest(), version)
 
     def put_file(self, source: Path, key: str, durable: bool = True) -> StoredFile:
         return self.put(key, source, durable=durable)
@@ -74,7 +104,46 @@ class MemoryStorage:
 
     def delete(self, key: str) -> bool:
         with self._lock:
-            return self._objects.pop(check_key(key), None) is not None
+            if check_key(key) not in self._objects:
+                return False
+            self._may_delete(key)
+            self._locks.pop(key, None)
+            self._versions.pop(key, None)
+            return self._objects.pop(key, None) is not None
+
+    def _may_delete(self, key: str) -> None:
+        lock = self._locks.get(key, Lock(None, False))
+        if not self.deleting:
+            raise Refused(f"{key} cannot be deleted with the application's credentials",
+                          pl=f"Danymi dostępowymi aplikacji nie można usunąć {key}.")
+        if lock.legal_hold:
+            raise Refused(f"{key} is under a legal hold and cannot be deleted",
+                          pl=f"{key} jest objęty blokadą prawną i nie może być usunięty.")
+        # GOVERNANCE: the deleting role bypasses a retention date that has not passed
+
+    # -- the lock (kustosz.storage.base.Lockable) ------------------------------------------
+    def lock_of(self, key: str, version_id: str | None = None) -> Lock:
+        self._get(key)
+        return self._locks.get(key, Lock(None, False))
+
+    def retain(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        check_retain_until(until, datetime.now(UTC))
+        with self._lock:
+            self._get(key)
+            lock = self._locks.get(key, Lock(None, False))
+            if lock.retain_until is not None and until < lock.retain_until \
+                    and not self.deleting:
+                raise Refused(f"retention of {key} cannot be shortened with the "
+                              "application's credentials",
+                              pl=f"Okresu przechowywania {key} nie można skrócić danymi "
+                                 "dostępowymi aplikacji.")
+            self._locks[key] = Lock(until, lock.legal_hold)
+
+    def legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
+        with self._lock:
+            self._get(key)
+            lock = self._locks.get(key, Lock(None, False))
+            self._locks[key] = Lock(lock.retain_until, on)
 
     def delete_many(self, keys: list[str], workers: int = 4) -> None:
         for key in keys:
@@ -87,7 +156,8 @@ class MemoryStorage:
 
     def checksum(self, key: str) -> StoredFile:
         data = self._get(key)
-        return StoredFile(key, len(data), hashlib.sha256(data).hexdigest())
+        return StoredFile(key, len(data), hashlib.sha256(data).hexdigest(),
+                          self._versions.get(key))
 
     def hash_of(self, key: str) -> str:
         return self.checksum(key).sha256
