@@ -201,6 +201,44 @@ def test_bucket_policy_app_cannot_delete_at_all(ceph_rgw: CephRgw) -> None:  # n
     assert versions(sweep, bucket) == ([], [])
 
 
+def test_allow_list_alone_is_not_enough(ceph_rgw: CephRgw) -> None:  # noqa: F811
+    # Why the policy above has three statements. With only an Allow of what the app needs:
+    # the app owns the objects it writes, and RGW answers an action no statement names
+    # (s3:BypassGovernanceRetention) from the object's ACL, where the owner may do anything;
+    # and the bucket's owner (the sweep) cannot even read those objects, let alone hold them.
+    app, sweep = ceph_rgw.client(ceph_rgw.app), ceph_rgw.client(ceph_rgw.sweep)
+    bucket = new_bucket(sweep)
+    resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    sweep.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "AWS": [f"arn:aws:iam:::user/{ceph_rgw.app.uid}"]},
+            "Action": APP_NEEDS, "Resource": resources}]}))  # fmt: skip
+    until = datetime.now(UTC) + timedelta(days=1)
+    vid = put_locked(app, bucket, "seg.mp4")
+    shorter = {"Mode": "GOVERNANCE", "RetainUntilDate": until - timedelta(hours=2)}
+    assert refused(lambda: app.put_object_retention(
+        Bucket=bucket, Key="seg.mp4", VersionId=vid, Retention=shorter)) == "AccessDenied"
+    app.put_object_retention(Bucket=bucket, Key="seg.mp4", VersionId=vid, Retention=shorter,
+                             BypassGovernanceRetention=True)  # the app bypassed governance
+    for call in (
+        lambda: sweep.get_object(Bucket=bucket, Key="seg.mp4", VersionId=vid),
+        lambda: sweep.put_object_legal_hold(Bucket=bucket, Key="seg.mp4", VersionId=vid,
+                                            LegalHold={"Status": "ON"}),
+    ):  # fmt: skip
+        assert refused(call) == "AccessDenied"
+    # the full policy fixes both
+    sweep.put_bucket_policy(
+        Bucket=bucket, Policy=app_cannot_delete_policy(bucket, ceph_rgw.app.uid, ceph_rgw.sweep.uid)
+    )
+    assert refused(lambda: app.put_object_retention(
+        Bucket=bucket, Key="seg.mp4", VersionId=vid, BypassGovernanceRetention=True,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until - timedelta(hours=3)},
+    )) == "AccessDenied"  # fmt: skip
+    sweep.put_object_legal_hold(Bucket=bucket, Key="seg.mp4", VersionId=vid,
+                                LegalHold={"Status": "ON"})  # fmt: skip
+    assert sweep.get_object(Bucket=bucket, Key="seg.mp4", VersionId=vid)["Body"].read()
+
+
 def test_user_policy_app_cannot_delete_or_bypass(ceph_rgw: CephRgw) -> None:  # noqa: F811
     # own users: the session's app user is shared with other tests and keeps no user policy
     suffix = uuid.uuid4().hex[:8]
