@@ -6,13 +6,17 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from kustosz.db.jobs import outside_model
 from kustosz.db.schema import metadata
 from kustosz.vault import Vault
 
 
 def test_migrations_match_models(vault: Vault) -> None:
     with vault.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        # the job queue's tables (0020) are not the vault's model (kustosz.db.jobs)
+        context = MigrationContext.configure(conn, opts={
+            "include_name": lambda name, type_, _parents: not outside_model(name, type_)})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 

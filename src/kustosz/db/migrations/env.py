@@ -2,12 +2,15 @@
 
 from alembic import context
 
+from kustosz.db.jobs import outside_model
 from kustosz.db.schema import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      # the job queue's tables are made by 0020, outside the model
+                      include_name=lambda name, type_, _parents: not outside_model(name, type_))
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()

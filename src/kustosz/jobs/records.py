@@ -1,0 +1,133 @@
+"""The job rows (kustosz.db.jobs): written by whoever queues a job and by the attempt that runs
+it, read by the pages that wait for it. One short transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from kustosz.db.jobs import JobState, jobs
+from kustosz.errors import KustoszError
+from kustosz.logs import redact
+from kustosz.vault_handle import VaultHandle
+
+MAX_ERROR = 2000
+FAILED_PL = ("Zadanie nie powiodło się z przyczyn technicznych; szczegóły są w dzienniku "
+             "serwera. Zgłoś to administratorowi.")
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a page or a caller may know of a job."""
+
+    id: int
+    kind: str
+    args: dict[str, Any]
+    state: JobState
+    started_by: str
+    attempts: int
+    progress: float
+    note: str | None
+    error: str | None
+    error_pl: str | None
+    result: Any
+    created_at: datetime
+    updated_at: datetime
+    retry_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create(conn: Connection, kind: str, args: dict[str, Any], by: str) -> int:
+    now = _now()
+    return int(conn.execute(insert(jobs).values(
+        kind=kind, args=args, state=JobState.QUEUED, started_by=by, attempts=0, progress=0.0,
+        created_at=now, updated_at=now).returning(jobs.c.id)).scalar_one())
+
+
+def set_queue_id(conn: Connection, job_id: int, queue_id: int) -> None:
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(queue_id=queue_id))
+
+
+def begin(vault: VaultHandle, job_id: int) -> tuple[str, dict[str, Any], int] | None:
+    """Mark the job running for its next attempt: (kind, args, attempt number), or None when
+    it is not waiting for one (finished already, or gone)."""
+    with vault.transaction() as s:
+        row = s.execute(select(jobs.c.kind, jobs.c.args, jobs.c.attempts, jobs.c.state)
+                        .where(jobs.c.id == job_id).with_for_update()).one_or_none()
+        if row is None or row.state not in (JobState.QUEUED, JobState.RUNNING):
+            return None
+        attempt = row.attempts + 1
+        s.execute(update(jobs).where(jobs.c.id == job_id).values(
+            state=JobState.RUNNING, attempts=attempt, retry_at=None, updated_at=_now()))
+    return row.kind, dict(row.args), attempt
+
+
+def report(vault: VaultHandle, job_id: int, progress: float, note: str | None) -> None:
+    with vault.transaction() as s:
+        s.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING)
+                  .values(progress=max(0.0, min(1.0, progress)), note=note,
+                          updated_at=_now()))
+
+
+def done(vault: VaultHandle, job_id: int, result: Any) -> None:
+    now = _now()
+    with vault.transaction() as s:
+        s.execute(update(jobs).where(jobs.c.id == job_id).values(
+            state=JobState.DONE, progress=1.0, result=result, error=None, error_pl=None,
+            updated_at=now, finished_at=now))
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """The failure in English and in Polish, as a page may show it: the message of an error
+    meant for people; for anything else its type and message, with secrets taken out."""
+    if isinstance(exc, KustoszError):
+        en = str(exc) or type(exc).__name__
+        pl = exc.pl or en
+    else:
+        en = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        pl = FAILED_PL
+    return redact(en)[:MAX_ERROR], redact(pl)[:MAX_ERROR]
+
+
+def failed(vault: VaultHandle, job_id: int, exc: BaseException, retry_in: float | None) -> None:
+    """The attempt failed: back in the queue until ``retry_in`` seconds from now, or failed
+    for good (None)."""
+    en, pl = describe(exc)
+    now = _now()
+    values: dict[str, Any] = {"error": en, "error_pl": pl, "updated_at": now}
+    if retry_in is None:
+        values.update(state=JobState.FAILED, finished_at=now, retry_at=None)
+    else:
+        values.update(state=JobState.QUEUED, retry_at=now + timedelta(seconds=retry_in))
+    with vault.transaction() as s:
+        s.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+def get(vault: VaultHandle, job_id: int) -> JobView | None:
+    with vault.reading() as s:
+        row = s.execute(select(jobs).where(jobs.c.id == job_id)).one_or_none()
+    if row is None:
+        return None
+    data = row._asdict()
+    data.pop("queue_id")
+    data["state"] = JobState(data["state"])
+    data["args"] = dict(data["args"])
+    return JobView(**data)
+
+
+def unfinished(vault: VaultHandle) -> list[int]:
+    with vault.reading() as s:
+        return list(s.execute(select(jobs.c.id).where(
+            jobs.c.state.in_((JobState.QUEUED, JobState.RUNNING))).order_by(jobs.c.id))
+            .scalars())

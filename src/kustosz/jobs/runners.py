@@ -1,0 +1,107 @@
+"""Where jobs run. `Inline`: in the caller, at once (the command line, and any process without
+serve's worker: the answer is the same as if the work were done there). `Threads`: serve's
+small pool on SQLite, one machine. On PostgreSQL serve uses the shared queue instead
+(kustosz.jobs.queue)."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kustosz.jobs import records
+from kustosz.jobs.attempt import attempt
+
+if TYPE_CHECKING:
+    from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+class Runner(Protocol):
+    def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int: ...
+
+    def stop(self, timeout: float) -> None: ...
+
+
+def _queued(vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
+    with vault.transaction() as s:
+        return records.create(s.connection(), kind, args, by)
+
+
+class Inline:
+    """Runs the job in the calling thread, retries included (their waits too)."""
+
+    def __init__(self, sleep: Any = time.sleep) -> None:
+        self._sleep = sleep
+
+    def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
+        job_id = _queued(vault, kind, args, by)
+        while (delay := attempt(vault, job_id)) is not None:
+            self._sleep(delay)
+        return job_id
+
+    def stop(self, timeout: float) -> None:
+        return None
+
+
+class Threads:
+    """A few threads in this process taking jobs in order of when they are due. At start it
+    takes up what an earlier run left queued or running (on SQLite only one serve runs)."""
+
+    def __init__(self, vault: Vault, workers: int = 2) -> None:
+        self.vault = vault
+        self._due: list[tuple[float, int]] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._threads = [threading.Thread(target=self._work, name=f"jobs-{i}", daemon=True)
+                         for i in range(workers)]
+
+    def start(self) -> Threads:
+        for job_id in records.unfinished(self.vault):
+            self._push(job_id, 0.0)
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _push(self, job_id: int, delay: float) -> None:
+        with self._cond:
+            heapq.heappush(self._due, (time.monotonic() + delay, job_id))
+            self._cond.notify()
+
+    def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
+        job_id = _queued(vault, kind, args, by)
+        self._push(job_id, 0.0)
+        return job_id
+
+    def _next(self) -> int | None:
+        with self._cond:
+            while not self._stopping:
+                if self._due and self._due[0][0] <= time.monotonic():
+                    return heapq.heappop(self._due)[1]
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                self._cond.wait(wait)
+            return None
+
+    def _work(self) -> None:
+        while (job_id := self._next()) is not None:
+            try:
+                delay = attempt(self.vault, job_id)
+            except Exception:  # the database itself failing: the job stays for the next start
+                log.exception("job %d: could not run an attempt", job_id)
+                continue
+            if delay is not None:
+                self._push(job_id, delay)
+
+    def stop(self, timeout: float) -> None:
+        """Take no more jobs; wait up to ``timeout`` for the running ones. One still running
+        after that ends with the process and is taken up again at the next start."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
