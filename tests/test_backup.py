@@ -276,3 +276,33 @@ def test_postgresql_vault_in_the_public_schema_restores_into_a_new_database(
             for name in names:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_restore_writes_media_through_the_target_store(sqlite_vault: Vault, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 item 2: the restore puts media into the rebuilt vault's store by key, never by
+    path, so another backend can be its target. The in-memory store stands in for one: every
+    item lands there whole, the folder gets no media file of its own, and the backup is left
+    as it was (copied from, not moved)."""
+    from kustosz.backup import restore as restore_module
+    from kustosz.backup.restore import check_backup
+    from kustosz.storage.memory import MemoryStorage
+
+    recs = fill(sqlite_vault, tmp_path, 2)
+    make_backup(sqlite_vault, tmp_path / "b", PASSPHRASE)
+    stores: list[MemoryStorage] = []
+
+    def memory_store(root: Path) -> MemoryStorage:
+        stores.append(MemoryStorage(tmp_path / "scratch"))
+        return stores[-1]
+
+    monkeypatch.setattr(restore_module, "data_folder_store", memory_store)
+    report = restore(tmp_path / "b", tmp_path / "r", PASSPHRASE)
+    (store,) = stores
+    assert sorted(store.iterate()) == sorted(r.storage_key for r in recs)
+    for rec in recs:
+        assert store.checksum(rec.storage_key).sha256 == rec.sha256
+    assert not [p for p in (tmp_path / "r" / "media").rglob("*") if p.is_file()]
+    # The restored vault opens its local folder, which the test's store bypassed.
+    assert len(report.media_problems) == 2
+    assert check_backup(tmp_path / "b", PASSPHRASE).media_checked == 2

@@ -28,6 +28,13 @@ EXTRA_DIRS = ("documents", "copies", "templates")
 CHUNK = 1 << 20
 
 
+def media_name(key: str) -> str:
+    """The backup's file of the stored item ``key``, relative to the backup folder. Backup
+    code names media files only so: never a folder joined with MEDIA, which is what building
+    a path into a vault's media folder looks like (tests/test_storage_interface.py)."""
+    return f"{MEDIA}/{key}"
+
+
 class Progress(Protocol):
     def start(self, what: str, total: int) -> None: ...
 

@@ -39,13 +39,13 @@ from kustosz.backup.layout import (
     KEYS,
     MAC,
     MANIFEST,
-    MEDIA,
     PG_DUMP,
     SQLITE_DB,
     NoProgress,
     Progress,
     check_empty_writable,
     copy_private,
+    media_name,
     private_dir,
     remove_tree,
     write_private,
@@ -58,7 +58,8 @@ from kustosz.documents.words import count_pl
 from kustosz.errors import InputError
 from kustosz.keys import KEY_FILE as OFFICE_KEY
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_dir, write_atomic
+from kustosz.storage import Storage, data_folder_store
+from kustosz.storage.durable import replace, syncfs, write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
                        "not match)", "zmieniono po wykonaniu kopii (HMAC się nie zgadza)")
     for name, info in sorted(manifest["files"].items()):
         _check_file(src / name, info["sha256"], info["size"])
-    items = [(f"{MEDIA}/{m['key']}", m) for m in manifest["media"]] + \
+    items = [(media_name(m["key"]), m) for m in manifest["media"]] + \
             [(f"{FILES}/{m['path']}", m) for m in manifest["extra"]]
     progress.start("sprawdzanie kopii / checking the backup", len(items))
     for rel, info in items:
@@ -278,22 +279,31 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         if audit_head["seq"]:
             write_private(staging / "audit.head",
                           f"{audit_head['seq']} {audit_head['hash']}\n".encode())
+        # Media go in through the restored vault's store, by key (whatever backend it is);
+        # documents, copies and templates are files of the data folder itself.
+        target = data_folder_store(staging)
+        target.prepare()
         progress.start("odtwarzanie nagrań / restoring media", len(items))
-        for rel, _info in items:
-            target = staging / (rel if rel.startswith(MEDIA) else rel[len(FILES) + 1:])
-            private_dir(target.parent)
-            copy_private(src / rel, target)
+        for info in manifest["media"]:
+            _put_media(target, src / media_name(info["key"]), info)
             progress.advance()
-        private_dir(staging / "tmp")
-        private_dir(staging / MEDIA)
+        for info in manifest["extra"]:
+            dest = staging / info["path"]
+            private_dir(dest.parent)
+            copy_private(src / f"{FILES}/{info['path']}", dest)
+            progress.advance()
         if pg:
             _pg_restore(src / PG_DUMP, database_url or "", schema_existed, manifest["schema"])
         else:
             copy_private(src / SQLITE_DB, staging / "kustosz.db")
+        # Durable before it is moved into place: the media with one flush of the store, the
+        # folder's own files with one of its disk (the same disk for the local store, so
+        # the second finds little left to write).
+        target.sync()
+        syncfs(staging)
         if data.exists():
             data.rmdir()  # checked empty above
-        os.replace(staging, data)
-        fsync_dir(data.parent)
+        replace(staging, data, sync_source=False)
     except BaseException:
         remove_tree(staging)
         if pg and engine is not None:
@@ -339,6 +349,15 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
 
 
 _WITNESS_LINE = re.compile(r'^(\s*witness\s*=\s*)(".*?"|\'.*?\')\s*$', re.MULTILINE)
+
+
+def _put_media(target: Storage, path: Path, info: dict[str, Any]) -> None:
+    """One backed-up media file into the restored store under its key, hashed on the way: a
+    file changed since it was checked is refused like a damaged one."""
+    stored = target.put(info["key"], path, durable=False)
+    if (stored.size, stored.sha256) != (info["size"], info["sha256"]):
+        raise _damaged(path, "changed while it was being restored",
+                       "zmienił się w trakcie odtwarzania")
 
 
 def _new_witness(vault: Vault, data: Path, report: RestoreReport, actor: str) -> Vault:

@@ -40,7 +40,6 @@ from kustosz.backup.layout import (
     KEYS,
     MAC,
     MANIFEST,
-    MEDIA,
     PG_DUMP,
     SQLITE_DB,
     NoProgress,
@@ -48,6 +47,7 @@ from kustosz.backup.layout import (
     check_empty_writable,
     copy_private,
     link_or_copy,
+    media_name,
     private_dir,
     remove_tree,
     write_private,
@@ -58,7 +58,7 @@ from kustosz.db.models import AuditEntry, Deletion, Hold, Recording
 from kustosz.errors import KustoszError
 from kustosz.keys import office_key
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_dir
+from kustosz.storage.durable import fsync_dir, syncfs
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _base_index(base: Path | None) -> dict[str, tuple[str, int]]:
                           f"{MANIFEST})",
                           pl=f"--base {base} nie jest ukończoną kopią Kustosza (brak "
                              f"czytelnego pliku {MANIFEST}).") from None
-    found = {f"{MEDIA}/{m['key']}": (m["sha256"], m["size"]) for m in manifest["media"]}
+    found = {media_name(m["key"]): (m["sha256"], m["size"]) for m in manifest["media"]}
     found.update({f"{FILES}/{m['path']}": (m["sha256"], m["size"]) for m in manifest["extra"]})
     return found
 
@@ -265,7 +265,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         try:
             # A local file to copy or hard-link from: the stored file itself on the local folder.
             with vault.storage.local_path(key) as src:
-                got_sha, got_size = _take(src, dest, f"{MEDIA}/{key}", sha, base, known,
+                got_sha, got_size = _take(src, dest, media_name(key), sha, base, known,
                                           report)
         except FileNotFoundError:
             report.gone.append(rid)
@@ -278,7 +278,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         progress.advance()
     extra = []
     for folder in EXTRA_DIRS:
-        top = vault.root / folder
+        top = vault.root / folder  # documents, copies, templates: not media
         if not top.is_dir():
             continue
         for dirpath, _dirs, names in os.walk(top):
@@ -315,7 +315,10 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         "problems": report.problems,
     }
     body = as_json(manifest)
-    # The manifest last: a folder without it is an unfinished backup, never restored.
+    # The manifest last: a folder without it is an unfinished backup, never restored. So
+    # everything it lists is on the disk first (copies are not flushed one by one: one
+    # flush of the backup's disk for all of them).
+    syncfs(dest)
     write_private(dest / MAC, (mac_of(body, keys) + "\n").encode())
     write_private(dest / MANIFEST, body)
     fsync_dir(dest)

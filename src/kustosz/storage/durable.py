@@ -2,9 +2,11 @@
 or a new name in it survives a power cut), write a small file atomically, rename durably.
 
 Every writer that must find its file whole after a crash (storage, the audit head, the camera
-and chunk spools, mail intake, backups, keys) uses these instead of its own copy of the
-fsync/rename dance: one place to get it right, and one place to change for a file system that
-needs more (e.g. F_FULLFSYNC on macOS).
+and chunk spools, mail intake, backups and restores, copy bundles and their ZIPs, rendered
+documents, keys) uses these instead of its own copy of the fsync/rename dance: one place to get
+it right, and one place to change for a file system that needs more (e.g. F_FULLFSYNC on
+macOS). Outside `kustosz.storage`, a hand-written os.replace/os.fsync is refused by
+tests/test_storage_interface.py unless its allow-list says why.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ def replace(source: Path, target: Path, *, sync_source: bool = True) -> None:
     fsync_dir(target.parent)
     if Path(source).parent != target.parent:
         fsync_dir(Path(source).parent)
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file under ``folder`` and every folder's entries, deepest first: a folder
+    built in scratch (a copy bundle) then holds whole files once it is renamed into place."""
+    for dirpath, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            fsync_file(Path(dirpath, name))
+        fsync_dir(Path(dirpath))
 
 
 def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None:
