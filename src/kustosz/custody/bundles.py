@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from kustosz.errors import InputError
 
 # The key lives below custody (the audit log signs with it too); re-exported for callers.
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key, public_pem
+from kustosz.storage.durable import replace
 
 __all__ = ["FORMAT", "KEY_FILE", "Verdict", "fingerprint", "load_public", "office_key",
            "public_pem", "seal", "sha256_file", "verify_bundle", "write_zip"]
@@ -101,7 +101,7 @@ def write_zip(folder: Path, out: Path, password: str | None) -> None:
                 z.setencryption(pyzipper.WZ_AES, nbits=256)
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 z.write(path, PurePosixPath(path.relative_to(folder)).as_posix())
-        os.replace(tmp, out)
+        replace(tmp, out)  # on a removable disk pulled out after "done": the whole ZIP
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,9 +45,11 @@ from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
 from kustosz.states import CopyState, RecordingState, RequestStatus
 from kustosz.storage import copy_out
+from kustosz.storage.durable import replace, sync_tree
 from kustosz.vault import Vault
 
 COPY_ROLES = ("custodian", "administrator")
+Progress = Callable[[float, str], None]
 
 
 def fmt(value: datetime, policy: Policy, seconds: bool = True) -> str:
@@ -189,13 +192,17 @@ def remux(paths: list[Path], out: Path) -> None:
 
 
 def _build_media(vault: Vault, groups: list[Group], work: Path,
-                 window: tuple[datetime, datetime, str | None]) -> list[dict[str, Any]]:
+                 window: tuple[datetime, datetime, str | None],
+                 progress: Progress | None = None) -> list[dict[str, Any]]:
     """``window``: the request's period and, for mail and events, whom it concerns."""
-    media_dir = work / "media"
+    media_dir = work / "media"  # the bundle's own folder: copies read from the store by key
     media_dir.mkdir(parents=True)
     out = []
     tz = vault.policy.timezone
-    for g in groups:
+    for done, g in enumerate(groups):
+        if progress:  # the page that waits for a copy made in the background shows it
+            progress(0.85 * done / len(groups), f"Przygotowanie nagrań: źródło {done + 1} z "
+                                                f"{len(groups)} ({g.source.name})")
         first, last = g.recordings[0], g.recordings[-1]
         if g.source.kind in CHUNK_KINDS:  # mail, events
             out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work))
@@ -226,34 +233,51 @@ def next_number(session: Session, year: int) -> tuple[int, str]:
     return seq, f"{seq}/{year}"
 
 
+def _planned(session: Session, request_id: int, by: str,
+             policy: Policy) -> tuple[Request, list[Group]]:
+    """What a copy of the request would hold; everything that refuses one before any work."""
+    req = get_request(session, request_id)
+    _check_request(session, req)
+    _custodian(session, by)
+    groups = _gather(session, req, policy)
+    if not groups:
+        raise NotFound(f"request {req.id}: no stored material in the period of the request "
+                       "(it may have been deleted before the request was registered)",
+                       pl=f"Wniosek nr {req.id}: w okresie objętym wnioskiem nie ma "
+                          "przechowywanych nagrań (mogły zostać usunięte przed "
+                          "zarejestrowaniem wniosku).")
+    return req, groups
+
+
+def check_copy(vault: Vault, request_id: int, by: str, actor: str = "") -> None:
+    """Refuse, as make_copy would, before a copy is queued to be made in the background."""
+    with vault.reading() as s:
+        _planned(s, request_id, by, vault.policy)
+
+
 def make_copy(vault: Vault, request_id: int, by: str, actor: str,
-              now: datetime | None = None) -> Copy:
+              now: datetime | None = None, progress: Progress | None = None) -> Copy:
+    """``progress(fraction, note)``: how far it got, for a copy made as a job (kustosz.jobs)."""
     from kustosz.documents import render
 
     policy = vault.policy
     now = now or datetime.now(UTC)
     with vault.reading() as s:
-        req = get_request(s, request_id)
-        _check_request(s, req)
-        _custodian(s, by)
-        groups = _gather(s, req, policy)
+        req, groups = _planned(s, request_id, by, policy)
         window = (req.start_at, req.end_at, req.who)
-        if not groups:
-            raise NotFound(f"request {req.id}: no stored material in the period of the request "
-                           "(it may have been deleted before the request was registered)",
-                           pl=f"Wniosek nr {req.id}: w okresie objętym wnioskiem nie ma "
-                              "przechowywanych nagrań (mogły zostać usunięte przed "
-                              "zarejestrowaniem wniosku).")
         maker = printed(s, by)
-    store = vault.root / "copies"
+    store = vault.root / "copies"  # bundles, not media: files of the data folder itself
     store.mkdir(mode=0o700, exist_ok=True)
     os.chmod(store, 0o700)  # the "locked place": only the vault's own account reads it
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=store))
     final: Path | None = None
     try:
-        media = _build_media(vault, groups, work, window)
+        media = _build_media(vault, groups, work, window, progress)
+        if progress:
+            progress(0.9, "Podpisywanie i zapisywanie kopii")
         known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}
         key = bundles.office_key(vault.root)
+        sync_tree(work)  # the media flushed before the write lock is taken (the long part)
         with vault.transaction() as s:
             req = get_request(s, request_id)
             _check_request(s, req)  # again, under the write lock
@@ -313,7 +337,11 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
                                  "the index",
                                  pl=f"Folder kopii {final.name} już istnieje: magazyn kopii "
                                     "nie zgadza się z indeksem. Zgłoś to administratorowi.")
-            os.replace(work, final)
+            # Whole after a power cut before the row that names it can commit: the files
+            # written since (label, manifest, signature) flushed, then the folder renamed
+            # into place durably.
+            sync_tree(work)
+            replace(work, final, sync_source=False)
         return copy
     except BaseException:
         if final is not None and final.exists() and not work.exists():

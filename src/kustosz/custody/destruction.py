@@ -12,7 +12,6 @@ the automatic reason (the storage period is over and no authority asked for it).
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +34,7 @@ from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.states import CopyState
+from kustosz.storage.durable import replace
 from kustosz.vault import Vault
 
 
@@ -181,10 +181,11 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             copy.state, copy.destroyed_at = CopyState.DESTROYED, now
             folder = vault.root / copy.bundle
             # Moved aside inside the transaction, deleted after the commit: a failed commit puts
-            # it back, a crash after the commit leaves only a trash folder to sweep.
+            # it back, a crash after the commit leaves only a trash folder to sweep. A copy
+            # bundle, not stored media: the folder is renamed (durably), its files untouched.
             if folder.exists():
                 trash = folder.with_name(f".destroyed-{folder.name}")
-                os.replace(folder, trash)
+                replace(folder, trash, sync_source=False)
             for req in own_requests(s, copy):
                 release_request_hold(s, req, f"kopia nr {copy.number} zniszczona", actor, at=now)
             members = f"{printed(s, d.first_by)}; {printed(s, by)}"
@@ -202,7 +203,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             s.flush()
     except BaseException:
         if trash is not None and folder is not None and trash.exists():
-            os.replace(trash, folder)  # the transaction did not commit: put the copy back
+            replace(trash, folder, sync_source=False)  # not committed: the copy goes back
         raise
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)

@@ -8,7 +8,6 @@ the template as JSON in `sys.inputs.data`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.errors import InputError
+from kustosz.storage.durable import write_atomic
 
 # name -> (template file, what it is)
 NAMES: dict[str, tuple[str, str]] = {
@@ -69,9 +69,7 @@ def render(name: str, data: dict[str, Any], out: Path | None = None,
                                 sys_inputs={"data": payload})
         except Exception as exc:  # typst raises its own error type with the template's line
             raise InputError(f"document {name!r} could not be rendered: {exc}") from None
-    if out is not None:
+    if out is not None:  # a document of the data folder or of a copy: whole or not at all
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp_out = out.with_name(f".{out.name}.part")
-        tmp_out.write_bytes(pdf)
-        os.replace(tmp_out, out)
+        write_atomic(out, pdf)
     return pdf
