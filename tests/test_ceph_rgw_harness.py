@@ -7,6 +7,8 @@ cannot delete at all. Ceph 16 enforces the last part either way shown here: a bu
 (the bucket belongs to the sweep's user; the application gets what it needs and an explicit
 deny of every delete, the bypass and the policy itself) or an IAM user policy on the
 application's user (put by an administrator user with the ``user-policy`` capability).
+Ceph 16 does not lock a multipart upload from its CreateMultipartUpload headers: the bucket's
+default retention and a PutObjectRetention after completion do (see the test).
 """
 
 from __future__ import annotations
