@@ -10,6 +10,7 @@ from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kustosz.errors import ConfigError
 
@@ -36,6 +37,18 @@ min_free_percent = 5.0
 # A file kept in this folder (reserve.bin, at most half the margin above) that is given back
 # when the disk is full, so that freeing space can still be written down; 0: none.
 #   reserve_mib = 64
+# Media in an S3-compatible object store with Object Lock instead of media/ (the bucket must
+# be created with Object Lock; README, "Object storage (S3)"). Credentials: files only this
+# account can read (chmod 600) holding access_key = "…" and secret_key = "…", or the
+# environment (KUSTOSZ_S3_ACCESS_KEY/KUSTOSZ_S3_SECRET_KEY, and KUSTOSZ_S3_DELETE_… for the
+# sweep's):
+#   kind = "s3"
+#   endpoint = "https://s3.um.example.pl"
+#   bucket = "kustosz-media"
+#   region = "us-east-1"
+#   credentials_file = "/etc/kustosz/s3-app.toml"
+#   delete_credentials_file = "/etc/kustosz/s3-sweep.toml"
+#   ca_file = "/etc/kustosz/office-ca.pem"
 
 [retention]
 # How often the retention sweep runs under `kustosz serve` (it also runs at local midnight).
@@ -90,6 +103,7 @@ class VaultConfig:
     alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
     # [web] metrics_from: who reads /metrics without a token (kustosz.web.metrics)
     reserve_mib: float = 64.0  # [storage] reserve_mib (kustosz.storage.reserve)
+    s3: S3Config | None = None  # [storage] kind = "s3" (kustosz.storage.s3); None: media/
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
 
@@ -238,7 +252,95 @@ def read_config(root: Path) -> VaultConfig:
                        _web(path, root, _without(data.get("web", {}), "metrics_from")),
                        metrics_from=_metrics_from(path, data.get("web", {})),
                        reserve_mib=float(reserve),
-                       alerts=_alerts(path, root, data.get("alerts", {})))
+                       alerts=_alerts(path, root, data.get("alerts", {})),
+                       s3=_s3(path, root, storage))
+
+
+# -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---
+S3_KEYS = {"endpoint", "bucket", "region", "credentials_file", "delete_credentials_file",
+           "ca_file"}
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint: str
+    bucket: str
+    region: str = "us-east-1"
+    credentials_file: Path | None = None  # None: KUSTOSZ_S3_ACCESS_KEY/_SECRET_KEY
+    delete_credentials_file: Path | None = None  # the sweep's and the destruction's
+    ca_file: Path | None = None  # the office's CA for the store's certificate
+
+
+def _s3(path: Path, root: Path, storage: dict[str, Any]) -> S3Config | None:
+    kind = storage.get("kind", "local")
+    if kind not in ("local", "s3"):
+        raise ConfigError(f'{path}: storage.kind must be "local" or "s3", not {kind!r}',
+                          pl=f'{path}: storage.kind musi mieć wartość "local" albo "s3", a '
+                             f"nie „{kind}”.")
+    given = S3_KEYS & set(storage)
+    if {"access_key", "secret_key", "secret"} & set(storage):
+        raise ConfigError(f"{path}: no secrets in {CONFIG_NAME}: put the access key and "
+                          "secret in a file only Kustosz can read (chmod 600) and name it in "
+                          "storage.credentials_file",
+                          pl=f"{path}: w {CONFIG_NAME} nie wpisuje się sekretów: klucz dostępu "
+                             "i sekret umieść w pliku, który czyta tylko Kustosz (chmod 600), "
+                             "i wskaż go w storage.credentials_file.")
+    if kind == "local":
+        if given:
+            raise ConfigError(f"{path}: storage.{', storage.'.join(sorted(given))} apply only "
+                              'with storage.kind = "s3"',
+                              pl=f"{path}: storage.{', storage.'.join(sorted(given))} "
+                                 'obowiązują tylko przy storage.kind = "s3".')
+        return None
+    for key in ("endpoint", "bucket"):
+        if key not in storage:
+            raise ConfigError(f"{path}: storage.{key} is missing (needed with kind = \"s3\")",
+                              pl=f"{path}: brak storage.{key} (wymagane przy kind = \"s3\").")
+    endpoint = storage["endpoint"]
+    url = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    try:
+        port_ok = url is not None and (url.port is None or 0 < url.port < 65536)
+    except ValueError:
+        port_ok = False
+    if url is None or url.scheme not in ("http", "https") or not url.hostname or \
+            url.username or url.password or url.path not in ("", "/") or url.query or \
+            url.fragment or not port_ok:
+        raise ConfigError(f"{path}: storage.endpoint must be the store's address, "
+                          'e.g. "https://s3.um.example.pl" or "http://10.0.0.5:8333" '
+                          "(no path, no user name or password in it)",
+                          pl=f"{path}: storage.endpoint musi być adresem magazynu, np. "
+                             '"https://s3.um.example.pl" albo "http://10.0.0.5:8333" (bez '
+                             "ścieżki, nazwy użytkownika i hasła).")
+    bucket = storage["bucket"]
+    if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket or \
+            re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket):
+        raise ConfigError(f"{path}: storage.bucket {bucket!r} is not a bucket name (3-63 "
+                          "lower-case letters, digits, dots and hyphens)",
+                          pl=f"{path}: storage.bucket „{bucket}” nie jest nazwą kubełka "
+                             "(3-63 małe litery, cyfry, kropki i łączniki).")
+    region = storage.get("region", "us-east-1")
+    if not isinstance(region, str) or not _REGION.match(region):
+        raise ConfigError(f"{path}: storage.region must be a region name, e.g. \"us-east-1\"",
+                          pl=f"{path}: storage.region musi być nazwą regionu, np. "
+                             '"us-east-1".')
+    files: dict[str, Path | None] = {}
+    for key in ("credentials_file", "delete_credentials_file", "ca_file"):
+        value = storage.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{path}: storage.{key} must be a path",
+                              pl=f"{path}: storage.{key} musi być ścieżką.")
+        files[key] = root / value if value else None
+    app, sweep = files["credentials_file"], files["delete_credentials_file"]
+    if app is not None and sweep is not None and app.resolve() == sweep.resolve():
+        raise ConfigError(f"{path}: storage.delete_credentials_file must not be the "
+                          "application's credentials_file: the application's credentials "
+                          "must not be able to delete",
+                          pl=f"{path}: storage.delete_credentials_file nie może być tym samym "
+                             "plikiem co credentials_file: dane dostępowe aplikacji nie mogą "
+                             "pozwalać na usuwanie.")
+    return S3Config(url.geturl().rstrip("/"), bucket, region, app, sweep, files["ca_file"])
 
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------

@@ -25,7 +25,8 @@ from kustosz.errors import ConfigError
 from kustosz.index.expiry import redate_all
 from kustosz.keys import fingerprint, office_key
 from kustosz.policy import Policy, load_policy
-from kustosz.storage import LocalStorage, Storage
+from kustosz.storage import Storage, data_folder_store
+from kustosz.storage.s3 import object_store
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -49,7 +50,9 @@ class Vault:
         self.config = config
         self.policy = policy
         self.engine = engine
-        self.storage: Storage = LocalStorage(root)  # any Storage (kustosz.storage.base)
+        # any Storage (kustosz.storage.base): media/, or the object store [storage] names
+        self.storage: Storage = data_folder_store(root) if config.s3 is None \
+            else object_store(config.s3, root)
         self.head_file = root / "audit.head"
         # "data_root" lets code that gets only a session find the data folder (the search
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
@@ -108,13 +111,15 @@ class Vault:
         except BaseException:
             engine.dispose()
             raise
-        vault = cls(root, config, policy, engine)
         try:
+            # An object store's credentials are read here and its bucket checked (versioning,
+            # Object Lock) before anything is stored in it.
+            vault = cls(root, config, policy, engine)
             vault.secrets = open_secrets(vault, found_key, actor, forget_lost_key)
+            vault.storage.prepare()
         except BaseException:
             engine.dispose()
             raise
-        vault.storage.prepare()
         if repaired:
             vault._report_repair(repaired, actor)
         vault._notice_policy_change(actor)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kustosz.config import S3Config
 from kustosz.errors import ConfigError, InputError
 from kustosz.storage.base import (
     CHUNK,
@@ -120,6 +121,20 @@ def credentials_from_env(deleting: bool = False) -> Credentials:
                              + ("delete_credentials_file." if deleting
                                 else "credentials_file."))
     return Credentials(access, secret, f"${names[0]}")
+
+
+def object_store(settings: S3Config, root: Path, *, deleting: bool = False) -> S3Storage:
+    """The store [storage] kind = "s3" names, with the app's credentials or (``deleting``)
+    the sweep's; scratch copies in the data folder's tmp/. The bucket is checked by
+    `prepare` (Vault.open calls it)."""
+    if deleting:
+        creds = read_credentials(settings.delete_credentials_file) \
+            if settings.delete_credentials_file else credentials_from_env(deleting=True)
+    else:
+        creds = read_credentials(settings.credentials_file) \
+            if settings.credentials_file else credentials_from_env()
+    return S3Storage(settings.endpoint, settings.bucket, creds, root / "tmp",
+                     region=settings.region, deleting=deleting, ca_file=settings.ca_file)
 
 
 class _Body(io.RawIOBase):
@@ -295,8 +310,11 @@ class S3Storage:
                 spooled = self.scratch / f"{uuid.uuid4().hex}.part"
                 size, digest = _spool(source, spooled)
                 path = spooled
+            # The bucket's owner (the sweep's account, where the app's is another account:
+            # Ceph) must be able to read and delete what the app wrote.
             args: dict[str, Any] = {"Bucket": self.bucket, "Key": key,
-                                    "Metadata": {META_SHA256: digest}}
+                                    "Metadata": {META_SHA256: digest},
+                                    "ACL": "bucket-owner-full-control"}
             if retain_until is not None:
                 args["ObjectLockMode"] = GOVERNANCE
                 args["ObjectLockRetainUntilDate"] = retain_until
@@ -304,7 +322,9 @@ class S3Storage:
                 version, checksum = self._multipart(path, size, args)
             else:
                 version, checksum = self._single(path, size, digest, args)
-            self._verify(key, version, size, digest, checksum)
+            head = self._verify(key, version, size, digest, checksum)
+            if retain_until is not None:
+                self._check_lock(key, version, retain_until, head)
         finally:
             if spooled is not None:
                 spooled.unlink(missing_ok=True)
@@ -357,8 +377,22 @@ class S3Storage:
         composite = base64.b64encode(hashlib.sha256(b"".join(sums)).digest()).decode()
         return done.get("VersionId"), f"{composite}-{len(sums)}"
 
+    def _check_lock(self, key: str, version: str | None, until: datetime,
+                    head: dict[str, Any]) -> None:
+        """The object must carry the date asked for. Ceph 16.2 ignores the lock headers of a
+        multipart upload (ceph/ceph#54767): the date is then set once the upload completed
+        (a bucket default retention, if the office set one, covers the moment between)."""
+        got = head.get("ObjectLockRetainUntilDate")
+        if got is not None and got >= until.replace(microsecond=0):
+            return
+        with self._errors("set the retention of", key):
+            self._s3.put_object_retention(
+                Bucket=self.bucket, Key=key, VersionId=version,
+                Retention={"Mode": GOVERNANCE, "RetainUntilDate": until})
+        log.info("the store did not keep the lock sent with %s; retention set afterwards", key)
+
     def _verify(self, key: str, version: str | None, size: int, digest: str,
-                checksum: str | None) -> None:
+                checksum: str | None) -> dict[str, Any]:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ChecksumMode": "ENABLED"}
         if version:
             args["VersionId"] = version
@@ -380,6 +414,7 @@ class S3Storage:
                               f"verify: {', '.join(problems)}",
                               pl=f"Przesłanie {key} do magazynu obiektów nie zostało "
                                  f"potwierdzone: {', '.join(problems)}.")
+        return head  # type: ignore[no-any-return]
 
     def sync(self) -> None:
         """Nothing to do: the store acknowledges a PUT once it is stored."""

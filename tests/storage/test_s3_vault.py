@@ -1,0 +1,212 @@
+"""[storage] kind = "s3" (issue 16 item 1): the settings are checked (bad values: one clear
+error in English and Polish, nothing changed), the vault opens its media on the object store
+with the app's credentials, refuses a bucket without Object Lock and wrong credentials, and an
+intake whose store goes away mid-upload leaves nothing half-indexed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import Cli, make_vault, snapshot
+from tests.storage.conftest import S3Server
+from tests.storage.cutting_proxy import CuttingProxy
+
+from kustosz.config import S3Config, read_config
+from kustosz.errors import ConfigError, InputError
+from kustosz.index.sources import add_source
+from kustosz.ingest.files import ingest_file
+from kustosz.storage.base import Refused, Unavailable
+from kustosz.storage.s3 import S3Storage, object_store
+from kustosz.vault import Vault
+
+
+def write_credentials(path: Path, access: str, secret: str, mode: int = 0o600) -> Path:
+    path.write_text(f'access_key = "{access}"\nsecret_key = "{secret}"\n')
+    path.chmod(mode)
+    return path
+
+
+def set_storage(root: Path, lines: str) -> None:
+    """Put settings into the [storage] table of the vault's kustosz.toml."""
+    config = root / "kustosz.toml"
+    text = config.read_text()
+    assert "\n[storage]\n" in text
+    config.write_text(text.replace("\n[storage]\n", f"\n[storage]\n{lines}\n", 1))
+
+
+def s3_lines(server: S3Server, bucket: str, creds: Path, endpoint: str | None = None) -> str:
+    return (f'kind = "s3"\nendpoint = "{endpoint or server.endpoint}"\nbucket = "{bucket}"\n'
+            f'region = "{server.region}"\ncredentials_file = "{creds}"')
+
+
+# -- the settings ---------------------------------------------------------------------------------
+def test_s3_settings_are_read(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path / "v")
+    vault.close()
+    assert read_config(vault.root).s3 is None  # the local folder by default
+    set_storage(vault.root, 'kind = "s3"\nendpoint = "https://s3.um.example.pl/"\n'
+                            'bucket = "kustosz-media"\ncredentials_file = "s3-app.toml"\n'
+                            'delete_credentials_file = "/etc/kustosz/s3-sweep.toml"')
+    assert read_config(vault.root).s3 == S3Config(
+        "https://s3.um.example.pl", "kustosz-media", "us-east-1", vault.root / "s3-app.toml",
+        Path("/etc/kustosz/s3-sweep.toml"), None)
+
+
+BAD = {
+    "kind": 'kind = "ftp"',
+    "no endpoint": 'kind = "s3"\nbucket = "media"',
+    "no bucket": 'kind = "s3"\nendpoint = "http://127.0.0.1:8333"',
+    "endpoint scheme": 'kind = "s3"\nendpoint = "ftp://s3.example.pl"\nbucket = "media"',
+    "endpoint password": 'kind = "s3"\nendpoint = "https://ak:sk@s3.example.pl"\n'
+                         'bucket = "media"',
+    "endpoint path": 'kind = "s3"\nendpoint = "https://s3.example.pl/media"\nbucket = "media"',
+    "endpoint port": 'kind = "s3"\nendpoint = "http://s3.example.pl:99999"\nbucket = "media"',
+    "endpoint number": 'kind = "s3"\nendpoint = 8333\nbucket = "media"',
+    "bucket case": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "Media_2026"',
+    "bucket short": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "m"',
+    "bucket ip": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "10.0.0.5"',
+    "region": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "media"\n'
+              'region = "eu central"',
+    "credentials file": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "media"\n'
+                        "credentials_file = 5",
+    "same credentials": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "media"\n'
+                        'credentials_file = "s3.toml"\ndelete_credentials_file = "./s3.toml"',
+    "secret inline": 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\nbucket = "media"\n'
+                     'secret_key = "sekret-XYZ"',
+    "s3 setting on local": 'endpoint = "http://10.0.0.5:8333"',
+}
+
+
+@pytest.mark.parametrize("lines", list(BAD.values()), ids=list(BAD))
+def test_bad_s3_settings_give_a_clear_error_and_change_nothing(tmp_path: Path,
+                                                               lines: str) -> None:
+    vault = make_vault(tmp_path / "vault")
+    set_storage(vault.root, lines)
+    before = snapshot(vault)
+    with pytest.raises(ConfigError) as exc:
+        read_config(vault.root)
+    assert exc.value.pl and str(exc.value) != exc.value.pl
+    assert "sekret-XYZ" not in f"{exc.value} {exc.value.pl}"
+    result = Cli(vault.root)("sources", "list", ok=False)  # the command line: EN then PL
+    assert result.exit_code == 2
+    assert "error:" in result.output and "błąd:" in result.output
+    assert snapshot(vault) == before
+    vault.close()
+
+
+def test_credentials_files_are_checked(tmp_path: Path) -> None:
+    settings = S3Config("http://127.0.0.1:1", "media", credentials_file=tmp_path / "c.toml")
+    with pytest.raises(ConfigError, match="does not exist"):
+        object_store(settings, tmp_path)
+    creds = write_credentials(tmp_path / "c.toml", "AK", "very-secret-1", mode=0o640)
+    with pytest.raises(ConfigError, match="chmod 600") as exc:
+        object_store(settings, tmp_path)
+    assert exc.value.pl
+    creds.chmod(0o600)
+    assert isinstance(object_store(settings, tmp_path), S3Storage)
+    creds.write_text('access_key = "AK"\nsecret_key = very-secret-2\n')  # not TOML
+    with pytest.raises(ConfigError) as exc:
+        object_store(settings, tmp_path)
+    assert "very-secret-2" not in f"{exc.value} {exc.value.pl}"
+    with pytest.raises(ConfigError, match="KUSTOSZ_S3_DELETE_ACCESS_KEY"):
+        object_store(settings, tmp_path, deleting=True)  # no file, nothing in the environment
+
+
+def test_credentials_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          seaweed: S3Server) -> None:
+    bucket = seaweed.make_bucket()
+    monkeypatch.setenv("KUSTOSZ_S3_ACCESS_KEY", seaweed.app.access_key)
+    monkeypatch.setenv("KUSTOSZ_S3_SECRET_KEY", seaweed.app.secret_key)
+    store = object_store(S3Config(seaweed.endpoint, bucket), tmp_path)
+    store.prepare()
+    assert not store.deleting and list(store.iterate()) == []
+
+
+# -- a vault on the object store ------------------------------------------------------------------
+def test_a_vault_keeps_its_media_in_the_bucket(tmp_path: Path, seaweed: S3Server) -> None:
+    bucket = seaweed.make_bucket()
+    vault = make_vault(tmp_path / "vault")
+    vault.close()
+    creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key,
+                              seaweed.app.secret_key)
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds))
+    vault = Vault.open(vault.root, actor="test")
+    try:
+        assert isinstance(vault.storage, S3Storage) and not vault.storage.deleting
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "test")
+        segment = tmp_path / "seg.ts"
+        segment.write_bytes(b"\x47" * 188 * 50)
+        rec = ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
+        assert list(vault.storage.iterate()) == [rec.storage_key]
+        assert vault.storage.checksum(rec.storage_key).sha256 == rec.sha256
+        assert not (vault.root / "media").exists() or \
+            not any((vault.root / "media").rglob("*.ts"))
+    finally:
+        vault.close()
+
+
+@pytest.mark.parametrize("case", ["no object lock", "wrong credentials", "unreachable"])
+def test_a_vault_refuses_a_store_it_cannot_trust(tmp_path: Path, seaweed: S3Server,
+                                                 case: str) -> None:
+    vault = make_vault(tmp_path / "vault")
+    before = snapshot(vault)
+    vault.close()
+    bucket = seaweed.make_bucket(lock=case != "no object lock")
+    secret = seaweed.app.secret_key if case != "wrong credentials" else "wrong-secret-Q7"
+    creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key, secret)
+    endpoint = None
+    if case == "unreachable":
+        with socket.socket() as sock:  # a port nobody listens on
+            sock.bind(("127.0.0.1", 0))
+            endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds, endpoint))
+    expected = {"no object lock": InputError, "wrong credentials": Refused,
+                "unreachable": Unavailable}[case]
+    with pytest.raises(expected) as exc:
+        Vault.open(vault.root, actor="test")
+    assert exc.value.pl and "wrong-secret-Q7" not in f"{exc.value} {exc.value.pl}"
+    result = Cli(vault.root)("sources", "list", ok=False)
+    assert result.exit_code == 2 and "błąd:" in result.output
+    assert "wrong-secret-Q7" not in result.output
+    # what the vault held is untouched (the settings aside, which the test changed)
+    (vault.root / "kustosz.toml").write_text(before["config"])
+    reopened = Vault.open(vault.root, actor="test")
+    assert snapshot(reopened) == before
+    reopened.close()
+
+
+def test_a_store_that_goes_away_mid_intake_leaves_nothing_half_indexed(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    bucket = seaweed.make_bucket()
+    host, port = seaweed.endpoint.removeprefix("http://").split(":")
+    proxy = CuttingProxy((host, int(port)))
+    vault = make_vault(tmp_path / "vault")
+    vault.close()
+    creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key,
+                              seaweed.app.secret_key)
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds, proxy.endpoint))
+    vault = Vault.open(vault.root, actor="test")
+    try:
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "test")
+        before = snapshot(vault)
+        segment = tmp_path / "seg.ts"
+        segment.write_bytes(os.urandom(4 << 20))
+        proxy.cut_after = proxy.sent + (2 << 20)  # half the segment, then the store is gone
+        with pytest.raises(Unavailable) as exc:
+            ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
+        assert exc.value.pl and proxy.gone.is_set()
+        assert segment.exists()  # the spool keeps it for the next pass
+        assert snapshot(vault) == before  # no row, no audit entry
+        with vault.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM recordings")).scalar() == 0
+        direct = seaweed.storage(bucket, tmp_path / "scratch", deleting=True)
+        assert list(direct.iterate()) == []
+    finally:
+        vault.close()
