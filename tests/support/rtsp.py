@@ -98,6 +98,7 @@ class RtspServer:
         host: str = "127.0.0.1",
         clock_offset: float = 0.0,
         start: bool = True,
+        shared: bool = True,
     ) -> None:
         if audio_only and not audio:
             raise ValueError("audio_only needs audio=True")
@@ -113,6 +114,10 @@ class RtspServer:
         self.width, self.height, self.fps = width, height, fps
         self.host = host
         self.clock_offset = clock_offset
+        # False: a pipeline per client, so a client killed without TEARDOWN (a recorder node
+        # killed with SIGKILL) cannot leave the mount refusing the next one (5XX) until its
+        # session times out
+        self.shared = shared
         self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.base_url: str | None = None
@@ -133,6 +138,8 @@ class RtspServer:
             argv.append("--audio-only")
         if self.h265:
             argv.append("--h265")
+        if not self.shared:
+            argv.append("--not-shared")
         if self.clock_offset:
             argv += ["--clock-offset", repr(float(self.clock_offset))]
         if self.user is not None:

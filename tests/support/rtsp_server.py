@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-audio", action="store_true")
     p.add_argument("--audio-only", action="store_true", help="AAC track only, no video")
     p.add_argument("--h265", action="store_true", help="H.265 video instead of H.264")
+    p.add_argument("--not-shared", action="store_true",
+                   help="a pipeline per client instead of one shared by all of a mount's")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--password-env", metavar="NAME",
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(1, a.mounts + 1):
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch_line(a, i, encoder))
-        factory.set_shared(True)
+        factory.set_shared(not a.not_shared)
         factory.set_publish_clock_mode(GstRtspServer.RTSPPublishClockMode.CLOCK_AND_OFFSET)
         factory.set_eos_shutdown(True)
         if permissions is not None:

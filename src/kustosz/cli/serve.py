@@ -12,23 +12,28 @@ really holds. A signed checkpoint of the audit log goes to the witness at start 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 
+from kustosz import jobs
 from kustosz.alerts.notifier import Notifier
 from kustosz.audit.witness import run_checkpoints
 from kustosz.backup.schedule import run_backups
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.clock import ClockWatch
+from kustosz.cluster.settings import ClusterSettings, read_settings
+from kustosz.errors import ConfigError
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.ingest.files import recover_pending
@@ -45,6 +50,7 @@ if TYPE_CHECKING:  # the web app is imported only when serve runs it
     from kustosz.web.tls import Network, Tls
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
 PHONE_PASS_S = 30.0  # as `kustosz phones watch`: a file is taken once two passes agree
 STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
@@ -85,19 +91,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     threads: list[threading.Thread] = []
     sealing = threading.Event()
     try:
-        if web is not None:
-            from kustosz.web.server import demo_banner, run_web
-
-            try:
-                server = run_web(vault, stop, *web, tls=tls, trusted_proxies=trusted_proxies)
-            except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
-                log.error("%s; recording continues without the web app", exc)
-            else:
-                # what doctor checks when kustosz.toml names no certificate (--tls-cert)
-                _note_serving(vault, web, tls, trusted_proxies)
-                banner = demo_banner(vault, *web, tls=tls)
-                if announce:
-                    announce(banner)
+        jobs.start(vault)  # long work the web app starts (kustosz.jobs): before the web app
+        server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
         # Each on its own loop and thread; one whose port is taken is logged and retried.
         listeners.reconcile()
         pool.reconcile()
@@ -129,9 +124,149 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             pool.reconcile()
     finally:
         # Also when leaving by an error: everything started above ends with serve.
+        _stop_jobs(vault)
         _stop_all(stop, sealing, threads, server, listeners, pool)
         if server is not None:
             _note_serving(vault, None)
+
+
+def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
+             ffmpeg: str | None = None, options: RecorderOptions | None = None,
+             web: tuple[str, int] | None = None,
+             announce: Callable[[str], None] | None = None, tls: Tls | None = None,
+             trusted_proxies: tuple[Network, ...] = (),
+             clock: Callable[[], datetime] | None = None) -> None:
+    """One node of several on one PostgreSQL (kustosz.cluster): the web app and the clock
+    watch as on one machine; cameras, phone lines, the sweep, the scheduled work and the
+    listeners only while the node holds their leases. The data folder may be shared by the
+    nodes (each has its own spool and lock); a plain `serve` on it is refused meanwhile."""
+    from kustosz.cluster.coordinator import Coordinator
+    from kustosz.cluster.work import NodePool, Singletons, backlog, node_spool, run_phones
+    from kustosz.cluster.work import wanted as wanted_of
+
+    assert settings.node
+    with node_lock(vault, settings.node):
+        spool = node_spool(vault, settings.node)
+        coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),
+                                  backlog=_cached(lambda: backlog(spool), 10.0),
+                                  **({"clock": clock} if clock else {}))
+        coordinator.register()  # a name in use by a live node stops here
+        pool = NodePool(vault, coordinator, ffmpeg, options)
+        # Only what this node left: other nodes' intakes may be under way right now.
+        done = {"spooled_segments": pool.recover(),
+                "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
+                                                   - PENDING_STALE)}
+        log.info("node %s: start-up recovery: %s", settings.node, done)
+        singletons = Singletons(vault, coordinator, tls)
+        server = None
+        threads: list[threading.Thread] = []
+        try:
+            jobs.start(vault, node=settings.node)  # this node's worker on the shared queue
+            server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
+            threads = [threading.Thread(target=coordinator.run, args=(stop,), name="leases",
+                                        daemon=True),
+                       threading.Thread(target=run_phones, args=(vault, coordinator, stop),
+                                        kwargs={"interval": PHONE_PASS_S}, name="phones",
+                                        daemon=True),
+                       threading.Thread(target=ClockWatch(vault).run, args=(stop,),
+                                        name="clock", daemon=True)]
+            for thread in threads:
+                thread.start()
+            if announce:
+                announce(f"node {settings.node}: sharing the work through leases")
+            last = 0.0
+            while not stop.is_set():
+                # A change of leases is acted on at once; the rest every RECONCILE_S.
+                changed = coordinator.changed.wait(0.5)
+                if stop.is_set():
+                    break
+                if changed or time.monotonic() - last >= RECONCILE_S:
+                    coordinator.changed.clear()
+                    last = time.monotonic()
+                    pool.reconcile()
+                    singletons.apply()
+        finally:
+            stop.set()
+            _stop_jobs(vault)
+            deadline = time.monotonic() + STOP_WITHIN_S
+            closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
+                                        daemon=True),
+                       threading.Thread(target=singletons.stop_all,
+                                        args=(STOP_WITHIN_S - 2,), daemon=True)]
+            for thread in closing:
+                thread.start()
+            for thread in (*closing, *threads):
+                thread.join(_left(deadline))
+            if server is not None:
+                server.server.should_exit = True
+                server.thread.join(_left(deadline))
+                _note_serving(vault, None)
+            coordinator.close()  # after the work stopped: the leases are free at once
+
+
+def _stop_jobs(vault: Vault) -> None:
+    """The job worker takes no more jobs and ends beside the rest; a job still running at the
+    deadline is taken up again at the next start (on PostgreSQL by any node's worker)."""
+    threading.Thread(target=jobs.stop, args=(vault, STOP_WITHIN_S - 2), name="stop-jobs",
+                     daemon=True).start()
+
+
+PENDING_STALE = timedelta(minutes=10)  # an intake pending this long was interrupted
+
+
+def _cached(read: Callable[[], T], seconds: float) -> Callable[[], T]:
+    """``read`` at most every ``seconds`` (the lease loop asks every second)."""
+    kept: list[tuple[float, T]] = []
+
+    def get() -> T:
+        if not kept or time.monotonic() - kept[0][0] >= seconds:
+            kept[:] = [(time.monotonic(), read())]
+        return kept[0][1]
+
+    return get
+
+
+@contextlib.contextmanager
+def node_lock(vault: Vault, node: str) -> Iterator[None]:
+    """Nodes share `serve.lock` (a plain serve on the folder is refused, and refuses them)
+    and each holds its own name's file."""
+    import fcntl
+
+    shared = (vault.root / "serve.lock").open("a+")
+    own = (vault.root / f"serve-{node}.lock").open("a+")
+    try:
+        try:
+            fcntl.flock(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(own, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"cannot run node {node}: a kustosz serve without --node, or a node of the "
+                f"same name, already runs on {vault.root}",
+                pl=f"Nie można uruchomić węzła {node}: na skarbcu {vault.root} już działa "
+                   "kustosz serve bez --node albo węzeł o tej samej nazwie.") from None
+        yield
+    finally:
+        own.close()
+        shared.close()
+
+
+def _start_web(vault: Vault, stop: threading.Event, web: tuple[str, int] | None,
+               announce: Callable[[str], None] | None, tls: Tls | None,
+               trusted_proxies: tuple[Network, ...]) -> WebServer | None:
+    if web is None:
+        return None
+    from kustosz.web.server import demo_banner, run_web
+
+    try:
+        server = run_web(vault, stop, *web, tls=tls, trusted_proxies=trusted_proxies)
+    except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
+        log.error("%s; recording continues without the web app", exc)
+        return None
+    # what doctor checks when kustosz.toml names no certificate (--tls-cert)
+    _note_serving(vault, web, tls, trusted_proxies)
+    if announce:
+        announce(demo_banner(vault, *web, tls=tls))
+    return server
 
 
 def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = None,
@@ -236,7 +371,12 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
           log_format: str = typer.Option(None, "--log-format",
                                          help="json (default: one JSON object a line, for "
                                               "journald) or text; overrides [logging] "
-                                              "format.")) -> None:
+                                              "format."),
+          node: str = typer.Option(None, "--node", envvar="KUSTOSZ_NODE",
+                                   help="Run as this node of several sharing one PostgreSQL "
+                                        "database (cameras, phone lines and the sweep are "
+                                        "shared through leases); overrides [cluster] node.")
+          ) -> None:
     """Record all enabled cameras, run the mail and event listeners, take in the phone lines'
     recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
@@ -260,6 +400,13 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                                     else Console(stderr=True).print, soft_wrap=True)
             # Checked before anything starts: a bad certificate or key stops serve here.
             tls, proxies = web_settings(vault, tls_cert, tls_key, trusted_proxy)
+            cluster = read_settings(vault.root, node)
+            if cluster.node and vault.engine.dialect.name != "postgresql":
+                raise ConfigError(
+                    "--node (or [cluster] node) needs a PostgreSQL database_url: on SQLite "
+                    "there is one machine and one serve",
+                    pl="--node (albo [cluster] node) wymaga bazy PostgreSQL (database_url): "
+                       "przy SQLite jest jeden komputer i jeden proces serve.")
             say(f"kustosz serve: {vault.root} ({vault.policy.office_name}); Ctrl-C stops")
             if port:
                 from kustosz.web.server import plain_http_warning
@@ -268,9 +415,14 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                 if warning:
                     say(f"{warning[0]}\n{warning[1]}")
                     log.warning("%s", warning[1], extra={"host": host, "port": port})
-            run_serve(vault, stop, ffmpeg, RecorderOptions(down_alert_after_s=down_alert_after),
-                      web=(host, port) if port else None, announce=say,
-                      tls=tls, trusted_proxies=proxies)
+            options = RecorderOptions(down_alert_after_s=down_alert_after)
+            if cluster.node:
+                run_node(vault, stop, cluster, ffmpeg, options,
+                         web=(host, port) if port else None, announce=say, tls=tls,
+                         trusted_proxies=proxies)
+            else:
+                run_serve(vault, stop, ffmpeg, options, web=(host, port) if port else None,
+                          announce=say, tls=tls, trusted_proxies=proxies)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -266,8 +266,14 @@ class ClockWatch:
     def _persist(self) -> None:
         with self._lock:
             high = max(self._high_now(self._steady()), self._wall())
-        with self.vault.transaction() as s:
-            s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.vault.transaction() as s:
+                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
+        except IntegrityError:  # another node (kustosz.cluster) made the row meanwhile
+            with self.vault.transaction() as s:
+                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
 
     def _record(self, jump: Jump, camera: str | None = None) -> None:
         self.jumps.append(jump)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,6 +93,8 @@ class CameraRecorder:
         self._unsettled: list[Session] = []  # sessions a full disk kept from being taken in
         self._gap_owed: tuple[datetime, health.Failure] | None = None
         self._status_owed: str | None = None  # "disk_full" could not be written yet
+        # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
+        self.admit: Callable[[datetime, datetime], bool] | None = None
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -243,7 +246,7 @@ class CameraRecorder:
 
     def _session(self) -> bool:
         name, folder = new_session(self.spool, self.job.source_id)
-        session = Session(self.vault, self.job.source_id, name, folder)
+        session = Session(self.vault, self.job.source_id, name, folder, admit=self.admit)
         self.sessions += 1
         command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
                                    folder)

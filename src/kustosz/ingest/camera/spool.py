@@ -24,6 +24,7 @@ import json
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -76,6 +77,9 @@ class Session:
     last_end: datetime | None = None
     taken: int = 0
     jumped: bool = False  # the last segment taken was stamped by a clock that had just jumped
+    # Several nodes (kustosz.cluster): asked with a segment's span before it is indexed; a
+    # segment it refuses (the node lost the camera's lease) is discarded, never indexed.
+    admit: Callable[[datetime, datetime], bool] | None = None
 
     def __post_init__(self) -> None:
         self.reader = SegmentList(self.folder / LIST_NAME)
@@ -112,12 +116,23 @@ class Session:
         self._learn_anchor(path, seg)
         assert self.anchor is not None
         start, end = _at(self.anchor + seg.start), _at(self.anchor + seg.end)
+        if not self._admitted(path, start, end):
+            return None
         meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
                 "stream_start": seg.start, "stream_end": seg.end}
         adopt_file(self.vault, self.source_id, path, start, end, meta,
                    retain_from=self._later_reading(path, start, seg.end - seg.start))
         self.last_end, self.taken = end, self.taken + 1
         return start, end
+
+    def _admitted(self, path: Path, start: datetime, end: datetime) -> bool:
+        if self.admit is None or self.admit(start, end):
+            return True
+        log.warning("session %s: discarding %s (%s to %s): recorded without this node's "
+                    "lease of the camera", self.name, path.name, start.isoformat(),
+                    end.isoformat())
+        path.unlink(missing_ok=True)
+        return False
 
     def _later_reading(self, path: Path, start: datetime, length: float) -> datetime | None:
         """The later of the other readings of the start, if the anchor's is behind it by
@@ -168,6 +183,8 @@ class Session:
         else:  # no closed segment to chain to: it ended when it was last written
             start = _at(path.stat().st_mtime - facts.duration)
         end = start + timedelta(seconds=facts.duration)
+        if not self._admitted(path, start, end):
+            return False
         meta = {**self.meta, "session": self.name, "segment": path.name, "partial": True,
                 "codec": facts.codec, "browser_playable": facts.codec == "h264"}
         adopt_file(self.vault, self.source_id, path, start, end, meta,
@@ -183,8 +200,10 @@ def leftover_sessions(root: Path, source_id: int) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
-def settle_leftovers(vault: Vault, root: Path, source_id: int) -> int:
-    """On start: take in what earlier runs (crashed or not) left in the spool."""
+def settle_leftovers(vault: Vault, root: Path, source_id: int,
+                     admit: Callable[[datetime, datetime], bool] | None = None) -> int:
+    """On start: take in what earlier runs (crashed or not) left in the spool (``admit``:
+    see Session)."""
     taken = 0
     for folder in leftover_sessions(root, source_id):
         meta = {}
@@ -194,5 +213,6 @@ def settle_leftovers(vault: Vault, root: Path, source_id: int) -> int:
                 meta = json.loads(info.read_text())
             except ValueError:
                 meta = {}
-        taken += Session(vault, source_id, folder.name, folder, meta=meta).settle()
+        taken += Session(vault, source_id, folder.name, folder, meta=meta,
+                         admit=admit).settle()
     return taken

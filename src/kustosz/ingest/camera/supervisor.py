@@ -66,11 +66,11 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
 
 class RecorderPool:
     def __init__(self, vault: Vault, ffmpeg: str | None = None,
-                 options: RecorderOptions | None = None) -> None:
+                 options: RecorderOptions | None = None, spool: Path | None = None) -> None:
         self.vault = vault
         self.ffmpeg = ffmpeg_exe(ffmpeg)
         self.options = options or RecorderOptions()
-        self.spool: Path = spool_root(vault)
+        self.spool: Path = spool or spool_root(vault)  # a node's own (kustosz.cluster)
         self.recorders: dict[int, CameraRecorder] = {}
 
     def recover(self) -> int:
@@ -83,7 +83,7 @@ class RecorderPool:
     def reconcile(self, now: datetime | None = None) -> None:
         """Start recorders that may run, stop those that may not (disabled, gated, refused),
         and restart one whose camera changed (address, credentials, segment length)."""
-        for d in decide(self.vault, now or datetime.now(UTC)):
+        for d in self.decisions(now or datetime.now(UTC)):
             running = self.recorders.get(d.job.source_id)
             if running is not None and not running.alive:
                 self.recorders.pop(d.job.source_id)
@@ -95,7 +95,7 @@ class RecorderPool:
                 running = None
                 log.info("camera %s: settings changed; restarting its recorder", d.job.name)
             if d.record and running is None:
-                recorder = CameraRecorder(self.vault, d.job, self.spool, self.ffmpeg, self.options)
+                recorder = self.make_recorder(d.job)
                 self.recorders[d.job.source_id] = recorder
                 recorder.start()
                 log.info("camera %s: recorder started (%s)", d.job.name, d.job.shown_url)
@@ -106,6 +106,14 @@ class RecorderPool:
                     self.recorders.pop(d.job.source_id, None)
                     log.info("camera %s: recorder stopped (%s)", d.job.name, d.reason)
                 health.set_status(self.vault, d.job.source_id, d.state, d.reason)
+
+    # A node of several (kustosz.cluster.pool) sees only the cameras it holds, and fences
+    # its recorders.
+    def decisions(self, now: datetime) -> list[Decision]:
+        return decide(self.vault, now)
+
+    def make_recorder(self, job: CameraJob) -> CameraRecorder:
+        return CameraRecorder(self.vault, job, self.spool, self.ffmpeg, self.options)
 
     def stop_all(self) -> None:
         for recorder in self.recorders.values():
