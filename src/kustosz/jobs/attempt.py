@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from kustosz.errors import InputError
-from kustosz.jobs import records
+from kustosz.jobs import catalogue, records
 from kustosz.jobs.context import JobContext
 from kustosz.jobs.kinds import check_json, kind_of
 
@@ -16,13 +16,15 @@ if TYPE_CHECKING:
     from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+BUILT_IN = catalogue  # imported for its kinds: an attempt on any node knows them all
 
 
-def attempt(vault: Vault, job_id: int) -> float | None:
+def attempt(vault: Vault, job_id: int, resume: bool = False) -> float | None:
     """Run the job's next attempt. Returns the seconds to wait before the next one when this
     one failed and the kind's policy retries it; None when the job is finished (done,
-    failed for good, or not waiting for an attempt at all)."""
-    begun = records.begin(vault, job_id)
+    failed for good, or not waiting for an attempt at all). ``resume``: also a job left
+    running by a process that died (records.begin)."""
+    begun = records.begin(vault, job_id, resume)
     if begun is None:
         return None
     name, args, number = begun

@@ -1,12 +1,31 @@
-"""The kinds of background work Kustosz itself queues, registered on first use."""
+"""The kinds of background work Kustosz itself queues, registered when this module is imported
+(by kustosz.jobs and by every attempt, so a worker on any node knows them all; tests add their
+own through `kustosz.jobs.register`)."""
 
 from __future__ import annotations
 
-_loaded = False
+from typing import Any
+
+from kustosz.jobs.context import JobContext
+from kustosz.jobs.kinds import Retry, register
 
 
-def load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
+def make_copy(ctx: JobContext, request_id: int, by: str, actor: str) -> dict[str, Any]:
+    """A request's copy (evidence bundle, custody.copies) made in the background."""
+    from kustosz.custody.copies import make_copy as make
+
+    copy = make(ctx.vault, request_id, by=by, actor=actor, progress=ctx.progress)
+    return {"number": copy.number, "request": copy.request_id, "state": str(copy.state),
+            "expires_at": copy.expires_at.isoformat()}
+
+
+def check_copy(vault: Any, request_id: int, by: str, actor: str) -> None:
+    from kustosz.custody.copies import check_copy as check
+
+    check(vault, request_id, by, actor)
+
+
+# A copy whose making failed on a store that did not answer is tried again; one refused
+# (the request not approved, copied already) is not: make_copy checks again each time.
+register("copy.make", make_copy, check=check_copy, retry=Retry(attempts=3, first_s=30.0),
+         title_pl="Sporządzanie kopii nagrań")

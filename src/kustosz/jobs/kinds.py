@@ -73,10 +73,6 @@ def unregister(name: str) -> None:
 
 
 def kind_of(name: str) -> Kind:
-    # The built-in kinds register themselves when their module is first imported.
-    from kustosz.jobs import catalogue
-
-    catalogue.load()
     try:
         return _KINDS[name]
     except KeyError:
@@ -86,9 +82,6 @@ def kind_of(name: str) -> Kind:
 
 
 def kinds() -> list[str]:
-    from kustosz.jobs import catalogue
-
-    catalogue.load()
     return sorted(_KINDS)
 
 

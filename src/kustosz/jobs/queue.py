@@ -67,7 +67,9 @@ def make_app(vault: Vault, **pool: Any) -> procrastinate.App:
 
     @app.task(name=TASK, queue=QUEUE, retry=_AsTheKindSays())
     def run_job(job: int, kind: str) -> None:  # kind: for people reading the queue
-        delay = attempt(vault, job)
+        # procrastinate hands a job to one worker at a time; one still marked running was
+        # given back by the reaper after its worker died.
+        delay = attempt(vault, job, resume=True)
         if delay is not None:
             raise RetryLater(delay)
         view = records.get(vault, job)

@@ -59,13 +59,16 @@ def set_queue_id(conn: Connection, job_id: int, queue_id: int) -> None:
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(queue_id=queue_id))
 
 
-def begin(vault: VaultHandle, job_id: int) -> tuple[str, dict[str, Any], int] | None:
+def begin(vault: VaultHandle, job_id: int,
+          resume: bool = False) -> tuple[str, dict[str, Any], int] | None:
     """Mark the job running for its next attempt: (kind, args, attempt number), or None when
-    it is not waiting for one (finished already, or gone)."""
+    it is not waiting for one (running already, finished, or gone). ``resume``: a job an
+    attempt left running when its process died is taken again too."""
     with vault.transaction() as s:
         row = s.execute(select(jobs.c.kind, jobs.c.args, jobs.c.attempts, jobs.c.state)
                         .where(jobs.c.id == job_id).with_for_update()).one_or_none()
-        if row is None or row.state not in (JobState.QUEUED, JobState.RUNNING):
+        waiting = (JobState.QUEUED, JobState.RUNNING) if resume else (JobState.QUEUED,)
+        if row is None or row.state not in waiting:
             return None
         attempt = row.attempts + 1
         s.execute(update(jobs).where(jobs.c.id == job_id).values(

@@ -54,14 +54,18 @@ class Threads:
     def __init__(self, vault: Vault, workers: int = 2) -> None:
         self.vault = vault
         self._due: list[tuple[float, int]] = []
+        self._left: set[int] = set()  # what an earlier run left running: taken again
         self._cond = threading.Condition()
         self._stopping = False
         self._threads = [threading.Thread(target=self._work, name=f"jobs-{i}", daemon=True)
                          for i in range(workers)]
 
     def start(self) -> Threads:
+        queued = {job_id for _, job_id in self._due}
         for job_id in records.unfinished(self.vault):
-            self._push(job_id, 0.0)
+            if job_id not in queued:
+                self._left.add(job_id)
+                self._push(job_id, 0.0)
         for thread in self._threads:
             thread.start()
         return self
@@ -88,7 +92,8 @@ class Threads:
     def _work(self) -> None:
         while (job_id := self._next()) is not None:
             try:
-                delay = attempt(self.vault, job_id)
+                delay = attempt(self.vault, job_id, resume=job_id in self._left)
+                self._left.discard(job_id)
             except Exception:  # the database itself failing: the job stays for the next start
                 log.exception("job %d: could not run an attempt", job_id)
                 continue

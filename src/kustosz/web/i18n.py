@@ -248,6 +248,18 @@ EN: dict[str, str] = {
         "letters in it)",
     "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)":
         "unexpected error — see the service's log (journalctl -u kustosz)",
+    # long work in the background (web/jobs_pages.py, job.html)
+    "Zadanie w tle": "Background work",
+    "Sporządzanie kopii nagrań": "Making the copy of the recordings",
+    "Gotowe.": "Done.",
+    "Zadanie czeka na rozpoczęcie.": "Waiting to start.",
+    "Poprzednia próba nie powiodła się; kolejna o": "The last attempt failed; the next one at",
+    "W toku…": "In progress…",
+    "Strona odświeża się sama. Można ją zamknąć — praca trwa dalej na serwerze.":
+        "This page refreshes itself. You may close it: the work goes on on the server.",
+    "Odśwież": "Refresh",
+    "Wróć do wniosku": "Back to the request",
+    "Podpisywanie i zapisywanie kopii": "Signing and saving the copy",
 }
 
 

@@ -1,0 +1,91 @@
+"""The page a person waits on while long work runs in the background (kustosz.jobs): what is
+being done, how far it got, the failure in words a person understands; once the work is done
+it leads on to where its result is (a copy: the request's page, with the usual message).
+
+A route that starts a job waits a moment for it (`settle`, without holding up the server):
+work that ends within it answers exactly as it did when it ran in the request; longer work
+sends the person here. The page reloads itself (the HTTP Refresh header: no script)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from kustosz import jobs
+from kustosz.db.jobs import JobState
+from kustosz.errors import NotFound
+from kustosz.jobs import JobView
+from kustosz.jobs.kinds import kind_of
+from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.gate import gate
+from kustosz.web.params import PathId
+
+router = APIRouter()
+REFRESH_S = 2
+SETTLE_S = 3.0  # how long a route that starts a job waits for it before sending here
+
+
+def _copy_made(view: JobView) -> str:
+    return flash_url(f"/requests/{view.args['request_id']}",
+                     f"Sporządzono kopię nr {view.result['number']}.")
+
+
+# Where a finished job of each kind leads; the result page says the rest.
+NEXT: dict[str, Callable[[JobView], str]] = {"copy.make": _copy_made}
+BACK: dict[str, Callable[[JobView], str]] = {
+    "copy.make": lambda view: f"/requests/{view.args['request_id']}"}
+
+
+async def settle(ctx: Ctx, job_id: int, within: float | None = None) -> JobView:
+    """The job once finished, or as it stands after ``within`` seconds (`SETTLE_S`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (SETTLE_S if within is None else within)
+    while True:
+        view = await run_in_threadpool(jobs.get, ctx.vault, job_id)
+        if view.finished or loop.time() >= deadline:
+            return view
+        await asyncio.sleep(0.2)
+
+
+def failure(ctx: Ctx, view: JobView) -> str:
+    """A failed job's reason in the reader's language."""
+    if ctx.lang == "en":
+        return view.error or "failed"
+    return view.error_pl or view.error or "Zadanie nie powiodło się."
+
+
+def next_page(view: JobView) -> str:
+    """Where a job done leads (its kind's page of the result)."""
+    return NEXT[view.kind](view)
+
+
+def waiting(view: JobView) -> str:
+    """Where a person waits for ``view``'s job."""
+    return f"/jobs/{view.id}"
+
+
+@router.get("/jobs/{job_id}")
+async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
+    user = ctx.need_user()
+    view = await run_in_threadpool(jobs.get, ctx.vault, job_id)
+    if view.started_by != user.name and not ctx.may("admin"):
+        # Someone else's work: as if there were none (its arguments name a case).
+        raise NotFound(f"no job {job_id}", pl=f"Nie ma zadania nr {job_id}.")
+    if view.state == JobState.DONE and view.kind in NEXT:
+        return redirect(next_page(view))
+    try:
+        title = kind_of(view.kind).title_pl
+    except NotFound:
+        title = "Zadanie w tle"
+    back = BACK[view.kind](view) if view.kind in BACK else None
+    answer = page(ctx, "job.html", view=view, title=title, back=back,
+                  percent=round(view.progress * 100),
+                  error=failure(ctx, view) if view.state == JobState.FAILED else None,
+                  status_code=200)
+    if not view.finished:
+        answer.headers["Refresh"] = str(REFRESH_S)
+    return answer
