@@ -3,10 +3,11 @@
 A source is a camera, a phone line, a mail journal or an IT-event endpoint (`SourceKind`, the
 value of ``sources.kind`` and ``recordings.kind``). Everything the rest of the program needs to
 know about a kind — its Polish and English names, which authorisation actions open it, the name
-a custody request gives its material, the spool its chunks go through, the module that takes it
-in — is one frozen `MaterialKind` here; code asks `kind_of`, `by_material`, `by_action` or
-`by_chunk` instead of comparing strings. The database enforces the same values (migration
-0016, `check_in`).
+a custody request gives its material, the spool its chunks go through and the field that dates
+their lines, the module that takes it in, what documents print about it, whether its sound is
+kept — is one frozen `MaterialKind` here; code asks `kind_of`, `by_material`, `by_action` or
+`by_chunk` instead of comparing strings (tests/test_kinds.py finds a kind switch elsewhere).
+The database enforces the same values (migration 0016, `check_in`).
 
 `SourceKind` is a `StrEnum`: its members are equal to the strings stored before it existed, so
 ``Source.kind == SourceKind.CAMERA`` and ``Source.kind == "camera"`` select the same rows.
@@ -68,6 +69,28 @@ class MaterialKind:
     ingest: str  # the package that takes it in
     # Storage layout of its files under the media folder (kustosz.ingest.files.storage_key).
     layout: str
+    # What a custody request for it is called where the office reads it (the request form).
+    material_pl: str
+    # What to say when an action on it names no source of this kind.
+    choose_pl: str
+    # An office that keeps none of it "… monitors with no cameras" / "… nie stosuje
+    # monitoringu wizyjnego": how a refused document (sign, clause) says so.
+    absent_en: str
+    absent_pl: str
+    # Its name in the genitive as its information clause prints it ("Dane z …"); None where
+    # Kustosz prints no clause for it (the office's own IT rules inform about mail and events).
+    clause_pl: str | None = None
+    # The fields of a chunk line that date it, in order: the first is its index's time column,
+    # which searches and the chunk's extent use; a copy falls back to the next. () for material
+    # not kept in chunks.
+    time_keys: tuple[str, ...] = ()
+    # Stored as image only: a sound track is taken off its files before they are kept (R1.3).
+    image_only: bool = False
+
+    @property
+    def time_key(self) -> str | None:
+        """The chunk line's field its index and searches order it by; None if not chunked."""
+        return self.time_keys[0] if self.time_keys else None
 
     @property
     def retention_key(self) -> str:
@@ -80,24 +103,47 @@ _FILE_LAYOUT = "SOURCE/YYYY/MM/DD/HHMMSS-RANDOM.EXT (UTC)"
 _CHUNK_LAYOUT = "SOURCE/YYYY/MM/DD/HHMMSS-RANDOM.jsonl (UTC; one hourly or daily chunk)"
 
 KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in (
-    MaterialKind(SourceKind.CAMERA, "monitoring wizyjny", "video monitoring", "kamery",
-                 Material.VIDEO, frozenset({Action.LIVE, Action.PLAYBACK, Action.EXPORT}),
-                 None, None, "kustosz.ingest.camera", _FILE_LAYOUT),
-    MaterialKind(SourceKind.PHONE, "rozmowy telefoniczne", "telephone calls",
-                 "linie telefoniczne", Material.CALLS,
-                 frozenset({Action.LISTENING, Action.CALLS, Action.EXPORT}),
-                 Action.CALLS, None, "kustosz.ingest.phone", _FILE_LAYOUT),
-    MaterialKind(SourceKind.MAILBOX, "poczta elektroniczna", "e-mail monitoring",
-                 "dzienniki poczty elektronicznej", Material.MAIL,
-                 frozenset({Action.MAIL, Action.EXPORT}), Action.MAIL, "mail",
-                 "kustosz.ingest.mail", _CHUNK_LAYOUT),
-    MaterialKind(SourceKind.ENDPOINT, "aktywność na urządzeniach", "IT activity monitoring",
-                 "źródła zdarzeń IT", Material.EVENTS,
-                 frozenset({Action.EVENTS, Action.EXPORT}), Action.EVENTS, "events",
-                 "kustosz.ingest.events", _CHUNK_LAYOUT),
+    MaterialKind(
+        SourceKind.CAMERA, "monitoring wizyjny", "video monitoring", "kamery", Material.VIDEO,
+        frozenset({Action.LIVE, Action.PLAYBACK, Action.EXPORT}), review=None, chunk=None,
+        ingest="kustosz.ingest.camera", layout=_FILE_LAYOUT, material_pl="monitoring wizyjny",
+        choose_pl="Wybierz kamerę.", absent_en="monitors with no cameras",
+        absent_pl="nie stosuje monitoringu wizyjnego", clause_pl="monitoringu wizyjnego",
+        image_only=True),
+    MaterialKind(
+        SourceKind.PHONE, "rozmowy telefoniczne", "telephone calls", "linie telefoniczne",
+        Material.CALLS, frozenset({Action.LISTENING, Action.CALLS, Action.EXPORT}),
+        review=Action.CALLS, chunk=None, ingest="kustosz.ingest.phone", layout=_FILE_LAYOUT,
+        material_pl="nagrania rozmów", choose_pl="Wybierz linię telefoniczną.",
+        absent_en="records no calls", absent_pl="nie nagrywa rozmów telefonicznych",
+        clause_pl="rejestrowania rozmów telefonicznych"),
+    MaterialKind(
+        SourceKind.MAILBOX, "poczta elektroniczna", "e-mail monitoring",
+        "dzienniki poczty elektronicznej", Material.MAIL,
+        frozenset({Action.MAIL, Action.EXPORT}), review=Action.MAIL, chunk="mail",
+        ingest="kustosz.ingest.mail", layout=_CHUNK_LAYOUT,
+        material_pl="monitoring poczty elektronicznej (metadane)",
+        choose_pl="Wybierz dziennik poczty.", absent_en="monitors no e-mail",
+        absent_pl="nie stosuje monitoringu poczty elektronicznej",
+        time_keys=("received",)),
+    MaterialKind(
+        SourceKind.ENDPOINT, "aktywność na urządzeniach", "IT activity monitoring",
+        "źródła zdarzeń IT", Material.EVENTS, frozenset({Action.EVENTS, Action.EXPORT}),
+        review=Action.EVENTS, chunk="events", ingest="kustosz.ingest.events",
+        layout=_CHUNK_LAYOUT, material_pl="monitoring aktywności IT (zdarzenia)",
+        choose_pl="Wybierz źródło zdarzeń.", absent_en="monitors no IT activity",
+        absent_pl="nie stosuje monitoringu aktywności na urządzeniach",
+        # Events are dated by their own time; a line without a readable one by its receipt.
+        time_keys=("at", "received")),
 )})
 # Material kept in chunks (mail journals, IT events), in registry order.
 CHUNKED: tuple[MaterialKind, ...] = tuple(k for k in KINDS.values() if k.chunk is not None)
+# Reviews of index rows (the rows are the material: the call register, mail metadata, IT
+# events): bounded by a stated period, opened on a search page.
+ROW_REVIEWS: tuple[Action, ...] = tuple(k.review for k in KINDS.values()
+                                        if k.review is not None)
+# The kinds an information clause is printed for (kustosz.documents.clauses).
+CLAUSED: tuple[MaterialKind, ...] = tuple(k for k in KINDS.values() if k.clause_pl)
 
 
 def kind_of(name: str) -> MaterialKind:

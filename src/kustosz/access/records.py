@@ -37,6 +37,7 @@ from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
 from kustosz.documents.words import count_pl
+from kustosz.kinds import ROW_REVIEWS
 from kustosz.limits import check_texts
 from kustosz.states import CopyState, RecordingState
 
@@ -363,7 +364,7 @@ def try_open(session: Session, *, user: User, action: str, client: str,
     if action == "playback" and not witness:
         raise FieldError("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
                                     "(002 zał.5 §7.6).")
-    if action in ("mail", "events", "calls") and window is None:
+    if action in ROW_REVIEWS and window is None:
         raise FieldError("from", "Podaj okres, którego dotyczy przegląd.")
     if window is not None and window[1] <= window[0]:
         raise FieldError("to", "Koniec okresu musi być po jego początku.")

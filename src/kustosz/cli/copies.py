@@ -31,6 +31,7 @@ from kustosz.documents.announcements import announcement_data
 from kustosz.documents.clauses import clause_data
 from kustosz.documents.sign import sign_data
 from kustosz.errors import InputError
+from kustosz.kinds import CLAUSED, SourceKind
 from kustosz.vault import Vault
 
 copies_app = typer.Typer(no_args_is_help=True, help="Copies (kopie nagrań) as evidence bundles.")
@@ -228,8 +229,9 @@ def documents_render(name: str,
                      handover_id: int = typer.Option(
                          None, "--handover", help="handover-protocol/receipt: which handover of "
                          "the copy (default: its last; `kustosz copies list` names them)."),
-                     kind: str = typer.Option("camera", "--source-kind",
-                                              help="clause/sign: camera or phone."),
+                     kind: str = typer.Option(SourceKind.CAMERA.value, "--source-kind",
+                                              help="clause/sign: " + " or ".join(
+                                                  k.name for k in CLAUSED) + "."),
                      out: Path = typer.Option(None, "--out")) -> None:
     """Render a document: forms filled from a request or copy, or blank."""
     if name not in NAMES:

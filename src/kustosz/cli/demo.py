@@ -16,7 +16,7 @@ from kustosz.cli.common import console, fails_cleanly, local, state
 from kustosz.custody.holds import place_hold
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.files import ingest_file
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, by_action
 from kustosz.retention import run_sweep
 from kustosz.vault import Vault
 
@@ -50,7 +50,7 @@ def _fresh_vault(root: Path, preset: str) -> Vault:
         shutil.rmtree(root)
     vault = Vault.init(root, preset, actor="demo")
     (root / MARKER).write_text("throw-away demo vault; `kustosz demo` recreates it\n")
-    if vault.policy.retention.get("phone") is None:
+    if vault.policy.retention.get(SourceKind.PHONE) is None:
         config = root / "kustosz.toml"
         config.write_text(config.read_text() + DEMO_OVERRIDES)
         vault.close()
@@ -95,8 +95,11 @@ def _demo_people(vault: Vault) -> str:
                             title=title or vault.policy.approver_title)
             accounts.set_password(s, user, password, "demo", check=False)
     with vault.transaction() as s:
-        issue(s, holder="przegladajacy", actions=["playback", "listening", "calls"],
-              sources=[], source_kinds=["camera", "phone"], valid_from=now,
+        actions = ["playback", "listening", "calls"]
+        issue(s, holder="przegladajacy", actions=actions, sources=[],
+              source_kinds=[k.value for k in SourceKind if any(k in by_action(a)
+                                                              for a in actions)],
+              valid_from=now,
               valid_to=now + timedelta(days=365), by="kierownik", actor="demo",
               basis="konto demonstracyjne", policy=vault.policy)
     if vault.policy.access.commission_appointed:  # 002 zał.5 §8.2: the head's order

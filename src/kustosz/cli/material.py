@@ -22,6 +22,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.index.expiry import period_for
 from kustosz.index.sources import add_source, get_source, list_sources
 from kustosz.ingest.files import ingest_file
+from kustosz.kinds import SourceKind
 from kustosz.states import RecordingState
 
 sources_app = typer.Typer(no_args_is_help=True, help="Sources: cameras, lines, mailboxes.")
@@ -31,7 +32,7 @@ recordings_app = typer.Typer(no_args_is_help=True, help="The index of recorded m
 
 @fails_cleanly
 def sources_add(name: str, kind: str = typer.Option(..., "--kind",
-                                                    help="camera | phone | mailbox | endpoint"),
+                                                    help=" | ".join(SourceKind)),
                 retention: str = typer.Option(None, "--retention",
                                               help="Shorter period for this source only.")
                 ) -> None:

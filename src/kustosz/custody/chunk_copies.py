@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from kustosz.db.events import MailMessage
 from kustosz.db.models import Recording
-from kustosz.kinds import CHUNKED, SourceKind
+from kustosz.kinds import CHUNKED, SourceKind, kind_of
 from kustosz.storage import copy_out
 from kustosz.vault import Vault
 
@@ -27,8 +27,7 @@ _ROLES = ("from", "sender", "to", "cc", "bcc")
 
 
 def _when(record: dict[str, Any], kind: str) -> datetime | None:
-    # Events are searched by their own time (the index's `at`); mail by when it was journalled.
-    for key in (("at", "received") if kind == SourceKind.ENDPOINT else ("received",)):
+    for key in kind_of(kind).time_keys:
         try:
             at = datetime.fromisoformat(record.get(key) or "")
         except (TypeError, ValueError):

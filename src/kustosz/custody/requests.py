@@ -29,6 +29,7 @@ from kustosz.index.calls import canonical, search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import CHUNKED, Material, SourceKind
+from kustosz.kinds import KINDS as MATERIAL_KINDS
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.states import RecordingState, RequestStatus
@@ -39,9 +40,7 @@ KINDS: dict[str, str] = {
     "data_subject": "osoba, której dane dotyczą",
     "internal": "sprawa wewnętrzna",
 }
-MATERIALS: dict[str, str] = {"video": "monitoring wizyjny", "calls": "nagrania rozmów",
-                             "mail": "monitoring poczty elektronicznej (metadane)",
-                             "events": "monitoring aktywności IT (zdarzenia)"}
+MATERIALS: dict[str, str] = {k.material.value: k.material_pl for k in MATERIAL_KINDS.values()}
 # A request's status as the office reads it.
 STATUS_PL: dict[str, str] = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
                              "refused": "odmowa", "copied": "kopia sporządzona"}

@@ -11,6 +11,7 @@ from typing import Any
 
 from kustosz.documents.office import own_texts, purposes, refuse_unless
 from kustosz.documents.words import listing
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 
 # 001 §1 ust. 3 and ust. 4, verbatim.
@@ -46,7 +47,7 @@ def _general_in(policy: Policy) -> str:
 def announcement_data(policy: Policy) -> dict[str, Any]:
     """What the announcement document shows for this office's preset and call scope; refused
     where the office records no calls."""
-    refuse_unless(policy, "phone", "call recording announcement",
+    refuse_unless(policy, SourceKind.PHONE, "call recording announcement",
                   "komunikatów o nagrywaniu rozmów się nie drukuje")
     if policy.preset == "boleslawiec" and own_texts(policy):
         incoming, outgoing = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT

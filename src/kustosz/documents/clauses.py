@@ -13,6 +13,7 @@ from typing import Any
 from kustosz.documents.office import BLANK, fact, own_texts, purposes, refuse_unless
 from kustosz.documents.words import listing, period_gen, period_pl
 from kustosz.errors import InputError
+from kustosz.kinds import CLAUSED, SourceKind
 from kustosz.policy import Policy
 
 INTRO = ("Zgodnie z art. 13 Rozporządzenia Parlamentu Europejskiego i Rady (UE) 2016/679 z dnia "
@@ -21,7 +22,8 @@ INTRO = ("Zgodnie z art. 13 Rozporządzenia Parlamentu Europejskiego i Rady (UE)
           "dyrektywy 95/46/WE (ogólne rozporządzenie o ochronie danych, dalej: RODO) "
           "informujemy, że:")
 
-KIND_PL = {"camera": "monitoringu wizyjnego", "phone": "rejestrowania rozmów telefonicznych"}
+# The kinds a clause is printed for, and their names in the genitive ("Dane z …").
+KIND_PL = {k.name.value: k.clause_pl for k in CLAUSED if k.clause_pl}
 
 
 def _aims(policy: Policy) -> str:
@@ -30,7 +32,7 @@ def _aims(policy: Policy) -> str:
 
 def _pleszew(p: Policy) -> list[str]:
     """002 zał. 2 — the sign's model, which is also the office's clause (zał.5 §5.2–5.3)."""
-    period = p.retention_for("camera")
+    period = p.retention_for(SourceKind.CAMERA)
     return [
         f"Administratorem Pani/Pana danych osobowych jest {fact(p, 'controller')} z siedzibą "
         f"przy {fact(p, 'address')}, tel.: {fact(p, 'phone')}.",
@@ -69,7 +71,7 @@ def _pleszew(p: Policy) -> list[str]:
 
 def _boleslawiec(p: Policy) -> list[str]:
     """001 zał. 1, points 1–10."""
-    period = p.retention_for("phone")
+    period = p.retention_for(SourceKind.PHONE)
     return [
         f"Administratorem Państwa danych osobowych jest {fact(p, 'controller')} z siedzibą "
         f"przy {fact(p, 'address')}, reprezentowana przez {p.names.approver_acc}.",
@@ -105,7 +107,7 @@ def _walbrzych(p: Policy) -> list[str]:
     """004 klauzula informacyjna, points 1–5, with what the regulation adds to it: the
     administrator's seat, postcode and phone (§2 ust. 1), the DPO's address (§2 ust. 2), the
     rights (§8 ust. 3) and the complaint (§8 ust. 4)."""
-    period = p.retention_for("phone")
+    period = p.retention_for(SourceKind.PHONE)
     return [
         f"Administratorem systemu rejestracji rozmów telefonicznych jest "
         f"{fact(p, 'controller')} z siedzibą przy {fact(p, 'address')}, tel. "
@@ -144,7 +146,7 @@ def _walbrzych(p: Policy) -> list[str]:
 
 def _miedziana_gora(p: Policy) -> list[str]:
     """003 zał. 1, points 1–7; its blanks (contact data) from [documents] or dotted."""
-    period = p.retention_for("camera")
+    period = p.retention_for(SourceKind.CAMERA)
     return [
         "Administratorem danych przetwarzanych w ramach stosowanego monitoringu wizyjnego jest "
         f"{fact(p, 'controller')} (adres: {fact(p, 'address')}, adres e-mail: "
@@ -171,7 +173,7 @@ def _elblag(p: Policy) -> list[str]:
     """000 has no clause of its own: the points its §1 gives (purposes pkt 1, no sanitary
     rooms pkt 3, not used to supervise work pkt 4, 30 days pkt 10, disclosure pkt 12,
     evidence pkt 13, securing on request pkt 14) with the legal basis from [documents]."""
-    period = p.retention_for("camera")
+    period = p.retention_for(SourceKind.CAMERA)
     return [
         f"Administratorem Pani/Pana danych osobowych utrwalonych przez monitoring wizyjny jest "
         f"{fact(p, 'controller')} (adres: {fact(p, 'address')}, telefon: {fact(p, 'phone')}, "
@@ -219,20 +221,21 @@ def _general(p: Policy, kind: str) -> list[str]:
 
 
 CLAUSES: dict[tuple[str, str], Callable[[Policy], list[str]]] = {
-    ("pleszew", "camera"): _pleszew,
-    ("boleslawiec", "phone"): _boleslawiec,
-    ("walbrzych", "phone"): _walbrzych,
-    ("miedziana-gora", "camera"): _miedziana_gora,
-    ("elblag", "camera"): _elblag,
+    ("pleszew", SourceKind.CAMERA): _pleszew,
+    ("boleslawiec", SourceKind.PHONE): _boleslawiec,
+    ("walbrzych", SourceKind.PHONE): _walbrzych,
+    ("miedziana-gora", SourceKind.CAMERA): _miedziana_gora,
+    ("elblag", SourceKind.CAMERA): _elblag,
 }
 
 
 def clause_points(policy: Policy, kind: str) -> list[str]:
     """The clause's points for one source kind; refused for a kind the office does not keep."""
     if kind not in KIND_PL:
-        raise InputError(f"no clause for source kind {kind!r}; use camera or phone",
-                         pl=f"Nie ma klauzuli dla rodzaju źródła „{kind}”; dostępne: camera "
-                            "(monitoring wizyjny), phone (rozmowy telefoniczne).")
+        raise InputError(f"no clause for source kind {kind!r}; use "
+                         + " or ".join(k.name for k in CLAUSED),
+                         pl=f"Nie ma klauzuli dla rodzaju źródła „{kind}”; dostępne: "
+                            + ", ".join(f"{k.name} ({k.label_pl})" for k in CLAUSED) + ".")
     refuse_unless(policy, kind, f"information clause for {kind} material",
                   f"klauzuli informacyjnej dotyczącej {KIND_PL[kind]} się nie drukuje")
     own = CLAUSES.get((policy.preset or "", kind)) if own_texts(policy) else None

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from kustosz.errors import InputError
+from kustosz.kinds import kind_of
 from kustosz.policy import Policy
 
 # A value the office has not set: a dotted line to fill in by hand, as the seeds' own
@@ -50,10 +51,6 @@ def records(policy: Policy, kind: str) -> bool:
     return policy.retention.get(kind) is not None
 
 
-WHAT = {"camera": ("monitors with no cameras", "nie stosuje monitoringu wizyjnego"),
-        "phone": ("records no calls", "nie nagrywa rozmów telefonicznych")}
-
-
 def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) -> None:
     """A clear refusal of a document about material the office does not keep; ``document_pl``
     says in Polish what follows ("tabliczki … się nie drukuje")."""
@@ -61,7 +58,7 @@ def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) ->
         return
     from kustosz.policy.model import KIND_PL
 
-    en, pl = WHAT[kind]
+    en, pl = kind_of(kind).absent_en, kind_of(kind).absent_pl
     kept = [k for k, v in policy.retention.items() if v]
     raise InputError(
         f"{policy.office_name} {en} (its policy sets no retention.{kind}): there is no "

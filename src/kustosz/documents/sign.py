@@ -11,6 +11,7 @@ from typing import Any
 from kustosz.documents.clauses import INTRO, clause_points
 from kustosz.documents.office import BLANK, fact, own_texts, purposes, refuse_unless
 from kustosz.documents.words import listing, period_pl
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 
 # Presets whose regulation makes the clause itself the sign's text.
@@ -19,12 +20,12 @@ FULL_TEXT = {"pleszew"}  # 002 zał.5 §5.2–5.3: "Wzór tabliczki informacyjne
 
 def sign_data(policy: Policy) -> dict[str, Any]:
     """Data for sign.typ; refused where the office keeps no camera material."""
-    refuse_unless(policy, "camera", "camera sign",
+    refuse_unless(policy, SourceKind.CAMERA, "camera sign",
                   "tabliczki „Obiekt monitorowany” się nie drukuje")
     data: dict[str, Any] = {**policy.doc_names(), "title": "OBIEKT MONITOROWANY",
                             "points": None, "lines": None, "intro": None}
     if policy.preset in FULL_TEXT and own_texts(policy):
-        data.update(intro=INTRO, points=clause_points(policy, "camera"))
+        data.update(intro=INTRO, points=clause_points(policy, SourceKind.CAMERA))
         return data
     d = policy.documents
     controller = d.get("controller") or policy.office_name

@@ -37,6 +37,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
+from kustosz.kinds import kind_of
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, StoredFile
 from kustosz.vault import Vault
@@ -218,7 +219,7 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
         return []
     with vault.reading() as s:
         kind = get_source(s, source_name).kind
-    if kind != "camera":
+    if not kind_of(kind).image_only:
         return _ingest_batch(vault, source_name, items, items, actor=actor, audit_it=audit_it,
                              on_stored=on_stored, allow_disabled=allow_disabled)
     stored, scratch = _without_sound(vault, items)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from kustosz import kinds
 from kustosz.access import allowlist, listening, records
 from kustosz.access.authorisations import ACTIONS, FieldError
 from kustosz.audit import append as audit
@@ -32,7 +33,7 @@ from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.ingest.files import open_segment
-from kustosz.kinds import SourceKind
+from kustosz.kinds import Action
 from kustosz.states import RecordingState
 from kustosz.storage.base import CHUNK
 from kustosz.web.common import Ctx, page, redirect, span_pl
@@ -52,17 +53,14 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     # web/calls.py: the call register (who phoned whom, when, how long; issue 11)
     "media_calls": ("calls",),
 }
-# Actions that open one source of one kind, and what to say when none is chosen.
-SOURCE_OF: dict[str, tuple[str, str]] = {
-    "live": (SourceKind.CAMERA, "Wybierz kamerę."),
-    "playback": (SourceKind.CAMERA, "Wybierz kamerę."),
-    "mail": (SourceKind.MAILBOX, "Wybierz dziennik poczty."),
-    "events": (SourceKind.ENDPOINT, "Wybierz źródło zdarzeń."),
-    "calls": (SourceKind.PHONE, "Wybierz linię telefoniczną."),
-}
 # Reviews of index rows (the rows are the material): bounded by a stated period, and their
 # /view page is the search page itself.
-ROW_REVIEWS = ("mail", "events", "calls")
+ROW_REVIEWS: tuple[str, ...] = tuple(str(a) for a in kinds.ROW_REVIEWS)
+# Actions that open one source of one kind (watching video, reviewing rows), and what to say
+# when none is chosen.
+SOURCE_OF: dict[str, tuple[str, str]] = {
+    str(a): (k.name, k.choose_pl) for k in kinds.KINDS.values() for a in sorted(k.actions)
+    if a in (Action.LIVE, Action.PLAYBACK, *ROW_REVIEWS)}
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 GAP_TOLERANCE_S = 0.5
 LIVE_SEGMENTS = 4
@@ -240,9 +238,10 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = s.get(Recording, recording_id)
         if rec is None or rec.state != RecordingState.STORED or not scope.sources \
-                or rec.source_id != scope.sources[0].id or vs.action not in ("playback", "live"):
+                or rec.source_id != scope.sources[0].id \
+                or vs.action not in (Action.PLAYBACK, Action.LIVE):
             return None
-        if vs.action == "playback":
+        if vs.action == Action.PLAYBACK:
             assert vs.window_start is not None and vs.window_end is not None
             if rec.end_at < vs.window_start or rec.start_at > vs.window_end:
                 return None
@@ -512,12 +511,12 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
         if vs is not None:
             data: dict[str, Any] = {"vs": vs, "scope": scope, "token": token,
                                     "actions": ACTIONS}
-            if vs.action == "playback" and vs.window_start and vs.window_end:
+            if vs.action == Action.PLAYBACK and vs.window_start and vs.window_end:
                 recs = _window_recs(s, vs, scope.sources[0])
                 data["recs"] = recs
                 data["gaps"] = gaps_in(s, scope.sources[0], vs.window_start, vs.window_end,
                                        recs)
-            if vs.action == "listening" and scope.recording is not None:
+            if vs.action == Action.LISTENING and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
                 if ctx.request.query_params.get("protocol") == "missing":  # 001 §3 ust. 3
                     data["error"] = listening.close_refused(s, ctx.vault.policy, vs)

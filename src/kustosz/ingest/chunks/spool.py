@@ -40,6 +40,7 @@ from kustosz.db.models import Recording
 from kustosz.index.sources import get_source
 from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.kinds import by_chunk
 from kustosz.retention.pressure import after_write, is_disk_full
 from kustosz.states import RecordingState
 from kustosz.storage.durable import fsync_dir, fsync_file
@@ -49,8 +50,6 @@ log = logging.getLogger(__name__)
 CHUNK_FILE = "chunk.jsonl"
 EXTENT_FILE = "extent.json"
 GRANULARITIES = ("hour", "day")
-# The record field a search filters and orders a kind by (its index's time column).
-TIME_KEYS = {"events": "at", "mail": "received"}
 # How far the bounds widen past a line outside them: a sender whose clock is off by minutes
 # or years widens them about once per this much of its own clock, not with every event.
 EXTENT_PAD = timedelta(hours=1)
@@ -292,7 +291,7 @@ class ChunkSpool:
             folder = self.root / f"{start:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
             self.root.mkdir(parents=True, exist_ok=True)
             self.current = Chunk(folder, start, window_end(start, self.granularity, self.vault),
-                                 TIME_KEYS.get(self.kind))
+                                 by_chunk(self.kind).time_key)
         return self.current
 
     def append(self, record: dict[str, Any], now: datetime) -> Chunk:
