@@ -431,4 +431,7 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
 
 
 def register(app: typer.Typer) -> None:
+    from kustosz.cli import nodes
+
     app.command("serve")(serve)
+    nodes.register(app)  # the nodes several serve --node make

@@ -1,0 +1,122 @@
+"""`kustosz serve --node` refusals (a name a live node uses, SQLite, bad [cluster] settings:
+a clear error in English and Polish, nothing changed), `kustosz nodes`, and the cluster's
+alerts (node_missing, source_without_node)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from kustosz.alerts.kinds import AlertRow
+from kustosz.cluster import nodes
+from kustosz.cluster.alerts import check_cluster
+from kustosz.cluster.leases import Leases
+from kustosz.db.models import Alert, Source
+from kustosz.vault import Vault
+from tests.conftest import Cli, snapshot
+
+
+def _errors(result: object) -> tuple[str, str]:
+    out = result.output  # type: ignore[attr-defined]
+    en = next(line for line in out.splitlines() if line.startswith("error:"))
+    pl = next(line for line in out.splitlines() if line.startswith("błąd:"))
+    return en, pl
+
+
+def test_a_name_a_live_node_uses_is_refused(pg_vault: Vault) -> None:
+    # a live node of that name on another machine
+    nodes.register(pg_vault.engine, "n1", 15, host="rejestrator-2", pid=4242)
+    before = snapshot(pg_vault)
+    result = Cli(pg_vault.root)("serve", "--node", "n1", "--port", "0", ok=False)
+    assert result.exit_code == 2
+    en, pl = _errors(result)
+    assert "n1" in en and "rejestrator-2" in en and "4242" in en
+    assert "zajęta" in pl
+    assert snapshot(pg_vault) == before
+
+
+def test_node_on_sqlite_is_refused(sqlite_vault: Vault) -> None:
+    before = snapshot(sqlite_vault)
+    result = Cli(sqlite_vault.root)("serve", "--node", "n1", "--port", "0", ok=False)
+    assert result.exit_code == 2
+    en, pl = _errors(result)
+    assert "PostgreSQL" in en and "PostgreSQL" in pl
+    assert snapshot(sqlite_vault) == before
+
+
+@pytest.mark.parametrize(("table", "words"), [
+    ('[cluster]\nmargin_seconds = 12\n', "margin_seconds"),
+    ('[cluster]\nlease_seconds = "long"\n', "lease_seconds"),
+    ('[cluster]\nnode = "zła nazwa!"\n', "node name"),
+    ('[cluster]\nnodes = 3\n', "cluster.nodes"),
+])
+def test_bad_cluster_settings_are_refused(pg_vault: Vault, table: str, words: str) -> None:
+    with (pg_vault.root / "kustosz.toml").open("a") as f:
+        f.write("\n" + table)
+    before = snapshot(pg_vault)
+    result = Cli(pg_vault.root)("serve", "--port", "0", ok=False)
+    assert result.exit_code == 2
+    assert words in result.output
+    assert snapshot(pg_vault) == before
+
+
+def test_nodes_lists_what_each_holds(pg_vault: Vault) -> None:
+    nodes.register(pg_vault.engine, "rejestrator-a", 15)
+    nodes.register(pg_vault.engine, "rejestrator-b", 15, host="inny", pid=99)
+    a = Leases(pg_vault.engine, "rejestrator-a")
+    a.ensure(["camera:hol", "camera:wejście", "singleton:sweep", "phone:sekretariat"])
+    a.claim(["camera:hol"], 1)
+    a.claim(["singleton:sweep"], 1)
+    Leases(pg_vault.engine, "rejestrator-b").claim(["phone:sekretariat"], 1)
+    cli = Cli(pg_vault.root)
+    shown = cli("nodes").output
+    assert "rejestrator-a" in shown and "rejestrator-b" in shown and "hol" in shown
+    assert "usuwanie po terminie" in shown and "sekretariat" in shown
+    assert "Bez węzła / without a node:" in shown and "wejście" in shown
+    data = json.loads(cli("nodes", "--json").output)
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert by_name["rejestrator-a"]["cameras"] == ["hol"]
+    assert by_name["rejestrator-a"]["singletons"] == ["sweep"]
+    assert by_name["rejestrator-b"]["phones"] == ["sekretariat"]
+    assert data["without_node"] == ["camera:wejście"]
+
+
+def test_nodes_on_sqlite_says_one_machine(sqlite_vault: Vault) -> None:
+    shown = Cli(sqlite_vault.root)("nodes").output
+    assert "Jeden komputer" in shown and "One machine" in shown
+
+
+def _open(vault: Vault, kind: str) -> list[Alert]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert).where(Alert.kind == kind,
+                                                  Alert.cleared_at.is_(None))).scalars())
+
+
+def test_missing_node_and_source_without_node_alerts(pg_vault: Vault, tmp_path: Path) -> None:
+    with pg_vault.transaction() as s:
+        s.add(Source(name="hol", kind="camera", created_at=datetime.now(UTC)))
+    with pg_vault.reading() as s:
+        hol = s.execute(select(Source.id).where(Source.name == "hol")).scalar_one()
+    nodes.register(pg_vault.engine, "n1", 15, host="inny", pid=1)
+    Leases(pg_vault.engine, "n1").ensure(["camera:hol"])
+    check_cluster(pg_vault, 15)
+    assert _open(pg_vault, AlertRow.NODE_MISSING) == []  # n1 beats; the lease is new
+    assert _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE) == []
+    with pg_vault.engine.begin() as conn:  # n1 went silent 20 s ago, hol free as long
+        conn.execute(text("UPDATE nodes SET last_seen = last_seen - interval '20 seconds'"))
+        conn.execute(text("UPDATE leases SET until = until - interval '20 seconds'"))
+    check_cluster(pg_vault, 15)
+    (missing,) = _open(pg_vault, AlertRow.NODE_MISSING)
+    assert "n1" in missing.message
+    (orphan,) = _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE)
+    assert orphan.source_id == hol and "hol" in orphan.message
+    token = nodes.register(pg_vault.engine, "n1", 15, host="inny", pid=1)  # back
+    Leases(pg_vault.engine, "n1").claim(["camera:hol"], 1)
+    assert nodes.beat(pg_vault.engine, "n1", token, 0.0)
+    check_cluster(pg_vault, 15)
+    assert _open(pg_vault, AlertRow.NODE_MISSING) == []
+    assert _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE) == []
