@@ -125,6 +125,16 @@ class Vault:
         vault._notice_policy_change(actor)
         return vault
 
+    def deleting_storage(self) -> Storage:
+        """The store as the sweep and the destruction see it: on an object store opened with
+        [storage] delete_credentials_file (the governance bypass, deletion by version id),
+        which the web app never loads; the local folder has one view for all."""
+        if self.config.s3 is None:
+            return self.storage
+        store = object_store(self.config.s3, self.root, deleting=True)
+        store.prepare()
+        return store
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -134,7 +134,10 @@ def test_a_vault_keeps_its_media_in_the_bucket(tmp_path: Path, seaweed: S3Server
     vault.close()
     creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key,
                               seaweed.app.secret_key)
-    set_storage(vault.root, s3_lines(seaweed, bucket, creds))
+    sweep = write_credentials(tmp_path / "s3-sweep.toml", seaweed.sweep.access_key,
+                              seaweed.sweep.secret_key)
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds)
+                + f'\ndelete_credentials_file = "{sweep}"')
     vault = Vault.open(vault.root, actor="test")
     try:
         assert isinstance(vault.storage, S3Storage) and not vault.storage.deleting
@@ -147,6 +150,11 @@ def test_a_vault_keeps_its_media_in_the_bucket(tmp_path: Path, seaweed: S3Server
         assert vault.storage.checksum(rec.storage_key).sha256 == rec.sha256
         assert not (vault.root / "media").exists() or \
             not any((vault.root / "media").rglob("*.ts"))
+        with pytest.raises(Refused):  # the app's credentials cannot delete what they wrote
+            vault.storage.delete(rec.storage_key)
+        sweeping = vault.deleting_storage()  # the sweep's, from delete_credentials_file
+        assert isinstance(sweeping, S3Storage) and sweeping.deleting
+        assert sweeping.delete(rec.storage_key) and list(vault.storage.iterate()) == []
     finally:
         vault.close()
 

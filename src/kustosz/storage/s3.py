@@ -547,6 +547,7 @@ class S3Storage:
 
     def legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         args = self._version_args(key, version_id)
+        self._head(key, version_id)  # SeaweedFS answers a missing key with a 500 (retried)
         with self._errors("set the legal hold of" if on else "clear the legal hold of", key):
             self._s3.put_object_legal_hold(LegalHold={"Status": "ON" if on else "OFF"}, **args)
 
