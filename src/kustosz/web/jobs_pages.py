@@ -84,7 +84,7 @@ async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
     back = BACK[view.kind](view) if view.kind in BACK else None
     answer = page(ctx, "job.html", view=view, title=title, back=back,
                   percent=round(view.progress * 100),
-                  error=failure(ctx, view) if view.state == JobState.FAILED else None,
+                  reason=failure(ctx, view) if view.state == JobState.FAILED else None,
                   status_code=200)
     if not view.finished:
         answer.headers["Refresh"] = str(REFRESH_S)
