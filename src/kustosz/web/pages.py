@@ -139,6 +139,12 @@ def dashboard(ctx: Ctx = gate()) -> Response:
 
         with ctx.vault.reading() as s:
             data["alert_channels"] = channel_problems(s)
+        # Several serve nodes on one PostgreSQL (kustosz.cluster): shown when there are two
+        from kustosz.cluster.status import SINGLETON_PL, cluster_status
+
+        cluster = cluster_status(ctx.vault)
+        if cluster is not None and len(cluster.nodes) > 1:
+            data["cluster"], data["singletons_pl"] = cluster, SINGLETON_PL
     from kustosz.access.authorisations import scope_pl
 
     return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,
