@@ -29,6 +29,7 @@ import shutil
 import tomllib
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,8 +50,9 @@ from kustosz.storage.base import (
 
 log = logging.getLogger(__name__)
 
-MULTIPART_THRESHOLD = 64 << 20  # above this a file goes up in parts (retried part by part)
-PART_SIZE = 16 << 20  # S3's smallest part is 5 MiB (all but the last)
+MULTIPART_THRESHOLD = 32 << 20  # above this a file goes up in parts (retried part by part)
+PART_SIZE = 8 << 20  # S3's smallest part is 5 MiB (all but the last)
+PART_WORKERS = 4  # parts of one upload in flight at once (4 x 8 MiB in memory at most)
 META_SHA256 = "sha256"  # x-amz-meta-sha256: the whole content's hash, for any upload kind
 GOVERNANCE = "GOVERNANCE"
 STALE_UPLOAD = timedelta(days=1)  # an unfinished multipart upload older than this is a leftover
@@ -349,22 +351,28 @@ class S3Storage:
         with self._errors("start an upload of", key):
             upload = self._s3.create_multipart_upload(ChecksumAlgorithm="SHA256", **args)
         upload_id = upload["UploadId"]
-        parts: list[dict[str, Any]] = []
-        sums: list[bytes] = []
-        try:
+        count = max(1, -(-size // self.part_size))
+
+        def send(number: int) -> tuple[dict[str, Any], bytes]:
             with path.open("rb") as f:
-                number = 1
-                while chunk := f.read(self.part_size):
-                    raw = hashlib.sha256(chunk).digest()
-                    checksum = base64.b64encode(raw).decode()
-                    with self._errors(f"upload part {number} of", key):
-                        got = self._s3.upload_part(
-                            Bucket=self.bucket, Key=key, UploadId=upload_id,
-                            PartNumber=number, Body=chunk, ChecksumSHA256=checksum)
-                    parts.append({"PartNumber": number, "ETag": got["ETag"],
-                                  "ChecksumSHA256": checksum})
-                    sums.append(raw)
-                    number += 1
+                f.seek((number - 1) * self.part_size)
+                chunk = f.read(self.part_size)
+            raw = hashlib.sha256(chunk).digest()
+            checksum = base64.b64encode(raw).decode()
+            with self._errors(f"upload part {number} of", key):
+                got = self._s3.upload_part(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                    Body=chunk, ChecksumSHA256=checksum)
+            return {"PartNumber": number, "ETag": got["ETag"], "ChecksumSHA256": checksum}, raw
+
+        try:
+            # A few parts in flight at once, as `aws s3 cp` does: one request at a time leaves
+            # the link idle while the store acknowledges each part.
+            with ThreadPoolExecutor(min(PART_WORKERS, count),
+                                    thread_name_prefix="kustosz-s3-part") as pool:
+                sent = list(pool.map(send, range(1, count + 1)))
+            parts = [part for part, _raw in sent]
+            sums = [raw for _part, raw in sent]
             with self._errors("complete the upload of", key):
                 done = self._s3.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id,
