@@ -183,8 +183,15 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                 if changed or time.monotonic() - last >= RECONCILE_S:
                     coordinator.changed.clear()
                     last = time.monotonic()
-                    pool.reconcile()
-                    singletons.apply()
+                    # The database gone away must not end the node: what it no longer
+                    # holds is stopped first (NodePool.reconcile), the rest waits for it.
+                    for step, what in ((pool.reconcile, "cameras"),
+                                       (singletons.apply, "shared work")):
+                        try:
+                            step()
+                        except Exception:
+                            log.exception("node %s: following the leases (%s) failed; "
+                                          "trying again", settings.node, what)
         finally:
             stop.set()
             _stop_jobs(vault)

@@ -1,0 +1,64 @@
+"""Fencing with a real recorder (the simulated camera: ffmpeg's test pattern, the same recorder
+as a real camera) on a real PostgreSQL: once another node holds the camera's lease (a newer
+epoch), this node indexes no further segment of it — the next one is discarded and its recorder
+stops — and a node's leftovers from an earlier run are kept only where no other node's
+segments already cover the time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from kustosz.cluster.coordinator import Coordinator
+from kustosz.cluster.settings import ClusterSettings
+from kustosz.cluster.work import NodePool, no_overlap
+from kustosz.ingest.camera.recorder import RecorderOptions
+from kustosz.ingest.camera.simulated import start_simulated_camera
+from kustosz.vault import Vault
+from tests.cameras.camera_helpers import stored, wait_for
+
+CAM = "camera:kamera-demo"
+
+
+def test_a_recorder_whose_lease_was_taken_indexes_nothing_more(pg_vault: Vault) -> None:
+    start_simulated_camera(pg_vault, segment_seconds=1.0, start=False)
+    coordinator = Coordinator(pg_vault, ClusterSettings("a", 15.0, 5.0),
+                              lambda: [CAM])
+    coordinator.register()
+    coordinator.tick()
+    assert CAM in coordinator.holding()
+    pool = NodePool(pg_vault, coordinator, options=RecorderOptions(measure_clock=False))
+    pool.reconcile()
+    try:
+        wait_for(lambda: len(stored(pg_vault)) >= 2, 20, "two segments")
+        (recorder,) = pool.recorders.values()
+        with pg_vault.engine.begin() as conn:  # another node took it over (its lease ran out)
+            conn.execute(text("UPDATE leases SET node = 'b', epoch = epoch + 1 "
+                              "WHERE resource = :r"), {"r": CAM})
+            taken_at = conn.execute(text("SELECT now()")).scalar_one()
+        wait_for(lambda: not recorder.alive, 10, "the fenced recorder to stop")
+        after = [r for r in stored(pg_vault) if r.ingested_at > taken_at]
+        assert after == []  # nothing indexed once the lease was another's
+    finally:
+        pool.stop_all()
+    assert not list(pool.spool.rglob("*.ts"))  # discarded, not left for a later start
+
+
+def test_leftovers_overlapping_another_nodes_segments_are_discarded(pg_vault: Vault) -> None:
+    start_simulated_camera(pg_vault, segment_seconds=1.0, start=False)
+    coordinator = Coordinator(pg_vault, ClusterSettings("a", 15.0, 5.0), lambda: [CAM])
+    coordinator.register()
+    coordinator.tick()
+    pool = NodePool(pg_vault, coordinator, options=RecorderOptions(measure_clock=False))
+    pool.reconcile()
+    wait_for(lambda: len(stored(pg_vault)) >= 3, 20, "three segments")
+    recs = stored(pg_vault)
+    source_id = recs[0].source_id
+    admit = no_overlap(pg_vault, source_id)
+    first = recs[0]
+    assert not admit(first.start_at, first.end_at)  # covered already
+    assert not admit(first.start_at + timedelta(milliseconds=100),
+                     first.end_at + timedelta(seconds=5))
+    assert admit(recs[-1].end_at + timedelta(seconds=30), recs[-1].end_at + timedelta(seconds=31))
+    pool.stop_all()
