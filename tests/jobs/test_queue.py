@@ -176,3 +176,25 @@ def test_two_worker_processes_on_one_queue_never_run_a_job_twice(
     by_pid = Counter(int(pid) for _job, pid in lines)
     assert set(by_pid) == pids  # both nodes took jobs
     assert {v.id: v.result for v in views} == {int(j): int(p) for j, p in lines}
+
+
+def test_serve_starts_the_shared_queues_worker_on_postgresql(pg_vault: Vault,
+                                                             kinds: list[str]) -> None:
+    """What `kustosz serve` (and each `serve --node`) starts: a procrastinate worker, woken by
+    the queue's notification rather than its poll."""
+    jobs.register("test.add", lambda ctx, a, b: a + b)
+    kinds.append("test.add")
+    runner = jobs.start(pg_vault, node="node-a")
+    assert isinstance(runner, QueueWorker) and jobs.runner_of(pg_vault) is runner
+    view = jobs.wait(pg_vault, jobs.defer(pg_vault, "test.add", a=1, b=2), 30)
+    assert (view.state, view.result) == (JobState.DONE, 3)
+    # (the first may have come before the worker listened: its poll took it)
+    started = time.monotonic()
+    view = jobs.wait(pg_vault, jobs.defer(pg_vault, "test.add", a=2, b=2), 30)
+    assert (view.state, view.result) == (JobState.DONE, 4)
+    assert time.monotonic() - started < 4.0  # before the 5 s poll: LISTEN/NOTIFY woke it
+    with pg_vault.engine.connect() as conn:  # registered, with its heartbeat
+        assert conn.exec_driver_sql("SELECT count(*) FROM procrastinate_workers").scalar() == 1
+    jobs.stop(pg_vault, 10)
+    with pg_vault.engine.connect() as conn:  # a clean stop leaves no worker behind
+        assert conn.exec_driver_sql("SELECT count(*) FROM procrastinate_workers").scalar() == 0
