@@ -13,7 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-MOVABLE = ("camera", "phone")
+from kustosz.kinds import SourceKind
+
+# A resource is "<class>:<name>": a source's class is its kind (each camera and phone line is
+# leased on its own); the once-per-cluster work is "singleton:<what>".
+CAMERA, PHONE, SINGLETON = SourceKind.CAMERA.value, SourceKind.PHONE.value, "singleton"
+MOVABLE = (CAMERA, PHONE)
 
 
 def kind_of(resource: str) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from kustosz.cluster import nodes
+from kustosz.cluster.balance import CAMERA, MOVABLE, PHONE
 from kustosz.cluster.leases import NOW
 from kustosz.cluster.settings import read_settings
 from kustosz.vault import Vault
@@ -59,8 +60,9 @@ def cluster_status(vault: Vault) -> ClusterStatus | None:
         kind, _, name = resource.partition(":")
         node = found.get(holder) if holder else None
         if node is None:
-            if kind in ("camera", "phone"):
+            if kind in MOVABLE:
                 without.append(resource)
             continue
-        {"camera": node.cameras, "phone": node.phones}.get(kind, node.singletons).append(name)
+        (node.cameras if kind == CAMERA else node.phones if kind == PHONE
+         else node.singletons).append(name)
     return ClusterStatus(list(found.values()), without)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kustosz.cluster.balance import CAMERA, PHONE
 from kustosz.cluster.coordinator import Coordinator
 from kustosz.db.models import Recording
 from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
@@ -39,11 +40,11 @@ CHECK_CLUSTER_S = 10.0
 
 
 def camera(name: str) -> str:
-    return f"camera:{name}"
+    return f"{CAMERA}:{name}"
 
 
 def phone(name: str) -> str:
-    return f"phone:{name}"
+    return f"{PHONE}:{name}"
 
 
 def node_spool(vault: Vault, node: str) -> Path:
@@ -136,7 +137,7 @@ class NodePool(RecorderPool):
                      recorder.job.name)
         running = {camera(r.job.name) for r in self.recorders.values()}
         for resource in self.coordinator.releasing():
-            if resource.startswith("camera:") and resource not in running:
+            if resource.startswith(camera("")) and resource not in running:
                 self.coordinator.done_with(resource)
         super().reconcile(now)
 
@@ -238,7 +239,7 @@ def run_phones(vault: Vault, coordinator: Coordinator, stop: threading.Event,
 
     observers: dict[str, Observer] = {}
     while not stop.wait(interval):
-        for resource in sorted(r for r in coordinator.holding() if r.startswith("phone:")):
+        for resource in sorted(r for r in coordinator.holding() if r.startswith(phone(""))):
             name = resource.partition(":")[2]
             try:
                 scan(vault, name, observer=observers.setdefault(name, Observer()))
@@ -246,5 +247,5 @@ def run_phones(vault: Vault, coordinator: Coordinator, stop: threading.Event,
             except Exception:
                 log.exception("phone source %s: intake pass failed", name)
         for resource in coordinator.releasing():
-            if resource.startswith("phone:"):
+            if resource.startswith(phone("")):
                 coordinator.done_with(resource)
