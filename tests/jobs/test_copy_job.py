@@ -105,6 +105,11 @@ def test_under_serve_the_person_waits_on_a_page_then_lands_on_the_request(
     runner.start()
     view = jobs.wait(m.vault, int(job_url.rsplit("/", 1)[1]), 60)
     assert view.state == JobState.DONE
+    state = c.get(f"/api{job_url}").json()  # the same for automation
+    assert (state["kind"], state["state"], state["progress"], state["attempts"]) == (
+        "copy.make", "done", 1.0, 1)
+    assert state["result"]["number"] == view.result["number"] and state["error"] is None
+    assert signed_in(m.vault, "drugi").get(f"/api{job_url}").status_code == 404
     done = c.get(job_url, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].startswith(
         f"/requests/{req_id}?msg=")

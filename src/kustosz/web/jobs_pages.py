@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -68,13 +69,31 @@ def waiting(view: JobView) -> str:
     return f"/jobs/{view.id}"
 
 
-@router.get("/jobs/{job_id}")
-async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
+async def _own(ctx: Ctx, job_id: int) -> JobView:
     user = ctx.need_user()
     view = await run_in_threadpool(jobs.get, ctx.vault, job_id)
     if view.started_by != user.name and not ctx.may("admin"):
         # Someone else's work: as if there were none (its arguments name a case).
         raise NotFound(f"no job {job_id}", pl=f"Nie ma zadania nr {job_id}.")
+    return view
+
+
+@router.get("/api/jobs/{job_id}")
+async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, Any]:
+    """A job you started (any, for an administrator): state (queued, running, done, failed),
+    progress 0-1, what it is doing, the last error, the result once done."""
+    view = await _own(ctx, job_id)
+    return {"id": view.id, "kind": view.kind, "state": str(view.state),
+            "progress": view.progress, "note": view.note, "attempts": view.attempts,
+            "error": view.error, "result": view.result,
+            "created_at": view.created_at.isoformat(),
+            "retry_at": view.retry_at.isoformat() if view.retry_at else None,
+            "finished_at": view.finished_at.isoformat() if view.finished_at else None}
+
+
+@router.get("/jobs/{job_id}")
+async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
+    view = await _own(ctx, job_id)
     if view.state == JobState.DONE and view.kind in NEXT:
         return redirect(next_page(view))
     try:
