@@ -9,13 +9,16 @@ import ast
 from enum import StrEnum
 from pathlib import Path
 
-from kustosz.kinds import Material, SourceKind
+from kustosz.alerts.kinds import AlertRow
+from kustosz.kinds import Action, Material, SourceKind
 from kustosz.states import (
     Capacity,
     CopyState,
+    RecorderState,
     RecordingState,
     RequestKind,
     RequestStatus,
+    SpoolOutcome,
     SweepMode,
 )
 
@@ -31,7 +34,8 @@ ATTRIBUTES: dict[str, tuple[type[StrEnum], ...]] = {
 }
 
 
-def _bare(path: Path, root: Path = SRC) -> list[str]:
+def _bare(path: Path, root: Path = SRC,
+          attributes: dict[str, tuple[type[StrEnum], ...]] = ATTRIBUTES) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if not isinstance(node, ast.Compare):
@@ -39,8 +43,8 @@ def _bare(path: Path, root: Path = SRC) -> list[str]:
         sides = [node.left, *node.comparators]
         values: set[str] = set()
         for side in sides:
-            if isinstance(side, ast.Attribute) and side.attr in ATTRIBUTES:
-                values |= {str(m) for e in ATTRIBUTES[side.attr] for m in e}
+            if isinstance(side, ast.Attribute) and side.attr in attributes:
+                values |= {str(m) for e in attributes[side.attr] for m in e}
         literals = [s for s in sides if isinstance(s, ast.Constant)]
         literals += [e for s in sides if isinstance(s, ast.Tuple | ast.List | ast.Set)
                      for e in s.elts if isinstance(e, ast.Constant)]
@@ -62,3 +66,32 @@ def test_the_walk_finds_a_bare_comparison(tmp_path: Path) -> None:
                      'c = recorder.state == "refused"  # not a checked column\n'
                      'd = rec.state == RecordingState.STORED\n')
     assert [line.split(":")[1] for line in _bare(probe, tmp_path)] == ["1", "2"]
+
+
+# Migration 0017's columns too: a recorder's state, a spool file's outcome, an alert's kind, a
+# viewing session's action.
+SINCE_0017: dict[str, tuple[type[StrEnum], ...]] = {
+    **ATTRIBUTES,
+    "state": (*ATTRIBUTES["state"], RecorderState),
+    "kind": (*ATTRIBUTES["kind"], AlertRow),
+    "outcome": (SpoolOutcome,),
+    "action": (Action,),
+}
+
+
+def test_the_0017_columns_are_not_compared_as_bare_strings() -> None:
+    modules = [p for p in SRC.rglob("*.py") if "migrations" not in p.parts]
+    found = [line for p in modules for line in _bare(p, attributes=SINCE_0017)]
+    assert found == []
+
+
+def test_the_walk_finds_a_bare_comparison_of_the_0017_columns(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('a = recorder.state == "refused"\n'
+                     'b = Alert.kind == "disk_full_held"\n'
+                     'c = PhoneSpoolItem.outcome != "skipped"\n'
+                     'd = vs.action in ("playback", "live")\n'
+                     'e = recorder.state == RecorderState.REFUSED\n'
+                     'f = row.action == "stored"  # not an action\n')
+    assert [line.split(":")[1] for line in _bare(probe, tmp_path, SINCE_0017)] == \
+        ["1", "2", "3", "4"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.db.access import ListeningProtocol, ViewingSession
 from kustosz.errors import FieldError
+from kustosz.kinds import Action
 from kustosz.policy import Policy
 
 
@@ -36,7 +37,7 @@ def has_protocol(session: Session, vs: ViewingSession) -> bool:
 
 def close_refused(session: Session, policy: Policy, vs: ViewingSession) -> str | None:
     """Why ``vs`` may not be closed yet (Polish), or None."""
-    if vs.action != "listening" or not policy.access.listening_protocol \
+    if vs.action != Action.LISTENING or not policy.access.listening_protocol \
             or has_protocol(session, vs):
         return None
     return ("Odsłuchania nie można zakończyć bez protokołu — ze wszystkich czynności podjętych "
@@ -50,5 +51,5 @@ def without_protocol(session: Session, policy: Policy) -> list[ViewingSession]:
         return []
     filed = select(ListeningProtocol.viewing_id)
     return list(session.execute(select(ViewingSession).where(
-        ViewingSession.action == "listening", ViewingSession.id.not_in(filed))
+        ViewingSession.action == Action.LISTENING, ViewingSession.id.not_in(filed))
         .order_by(ViewingSession.id)).scalars())

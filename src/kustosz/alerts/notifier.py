@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from kustosz.alerts.channels import ChannelError, build
-from kustosz.alerts.kinds import KINDS, Kind, kind_of
+from kustosz.alerts.kinds import KINDS, AlertRow, Kind, kind_of
 from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
@@ -205,7 +205,7 @@ class Notifier:
     def _since(s: Any, row: Alert) -> datetime:
         """When the problem began: for a camera, the gap the recorder opened (the row is
         written only `--down-alert-after` later); otherwise when the row was raised."""
-        if row.kind == "camera_down" and row.source_id is not None:
+        if row.kind == AlertRow.CAMERA_DOWN and row.source_id is not None:
             start = s.execute(select(Gap.start_at).where(
                 Gap.source_id == row.source_id, Gap.start_at <= row.raised_at)
                 .order_by(Gap.start_at.desc()).limit(1)).scalar_one_or_none()

@@ -39,6 +39,7 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.states import RecorderState
 
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
 
@@ -323,25 +324,25 @@ def recorder_notes(session: Session, policy: Policy,
         cause = causes.get(st.source_id)
         cause_pl = CAUSES_PL.get(cause, "przyczyna nieznana") if cause else None
         # The state itself has its own column ("nagrywa", "nie nagrywa"); the note says why.
-        if st.state == "recording":
+        if st.state == RecorderState.RECORDING:
             note = f"kodek {st.codec}" if st.codec else ""
             if st.codec and st.codec not in BROWSER_CODECS:
                 note += " — tego obrazu nie da się odtworzyć w przeglądarce"
-        elif st.state == "connecting":
+        elif st.state == RecorderState.CONNECTING:
             note = "łączenie z kamerą"
-        elif st.state == "down":
+        elif st.state == RecorderState.DOWN:
             note = cause_pl or "przyczyna nieznana"
-        elif st.state == "disk_full":
+        elif st.state == RecorderState.DISK_FULL:
             note = ("brak miejsca na dysku; nagrywanie wznowi się samo, gdy Kustosz zwolni "
                     "miejsce (usuwając najstarsze nagrania nieobjęte zabezpieczeniem)")
-        elif st.state == "stopped":
+        elif st.state == RecorderState.STOPPED:
             note = "rejestrator zatrzymany" + (f"; ostatni problem: {cause_pl}" if cause_pl
                                                else "")
-        elif st.state == "disabled":
+        elif st.state == RecorderState.DISABLED:
             note = "kamera wyłączona przez administratora"
-        elif st.state in ("waiting", "refused") and st.source_id in cameras:
+        elif st.state in (RecorderState.WAITING, RecorderState.REFUSED) and st.source_id in cameras:
             camera, zone = cameras[st.source_id]
-            if st.state == "waiting":
+            if st.state == RecorderState.WAITING:
                 note = gate_of(camera, policy, now).reason_pl
             else:
                 try:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.custody.coverage import covered_by_active_hold
 from kustosz.db.models import Alert, Recording, Sweep
@@ -414,7 +415,8 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
             else:
                 with vault.transaction() as s:
                     if not s.execute(select(Alert.id).where(
-                            Alert.kind == "disk_full_held", Alert.cleared_at.is_(None))).first():
+                            Alert.kind == AlertRow.DISK_FULL_HELD,
+                            Alert.cleared_at.is_(None))).first():
                         s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held",
                                     message=held_pl))
                         audit(s, actor, "alert.disk_full_held", "storage", {})

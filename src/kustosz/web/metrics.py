@@ -45,7 +45,7 @@ from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
 from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.kinds import SourceKind
-from kustosz.states import RecordingState, RequestStatus, SweepMode
+from kustosz.states import RecorderState, RecordingState, RequestStatus, SweepMode
 from kustosz.vault import Vault
 from kustosz.web.common import Ctx, context
 from kustosz.web.gate import Rule
@@ -147,7 +147,7 @@ def source_up(session: Session, source: Source, now: datetime,
     past its `silent_minutes` in working hours (as its alert judges it); a mailbox or endpoint
     with a delivery (an IMAP poll) recently enough."""
     if source.kind == SourceKind.CAMERA:
-        if recorder is None or recorder.state != "recording":
+        if recorder is None or recorder.state != RecorderState.RECORDING:
             return False
         segment = session.execute(select(Camera.segment_seconds).where(
             Camera.source_id == source.id)).scalar_one_or_none() or 10.0

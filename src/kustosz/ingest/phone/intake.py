@@ -40,6 +40,7 @@ from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.ingest.phone.spool import item_hash, look, stable
 from kustosz.kinds import SourceKind
 from kustosz.phone_numbers import is_internal, try_normalize
+from kustosz.states import SpoolOutcome
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -350,7 +351,7 @@ def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: dat
     hashes = [t.h for t in takes]
     s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
                                            PhoneSpoolItem.item.in_(hashes),
-                                           PhoneSpoolItem.outcome == "skipped"))
+                                           PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
     s.execute(insert(PhoneSpoolItem), [
         {"source_id": source_id, "item": t.h, "outcome": outcome, "size": t.seen[0],
          "mtime_ns": t.seen[1], "at": now} for t in takes])
@@ -364,7 +365,7 @@ def _forget_skip(s: Session, source_id: int, h: str) -> None:
     unique key still refuses a second `stored`)."""
     s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
                                            PhoneSpoolItem.item == h,
-                                           PhoneSpoolItem.outcome == "skipped"))
+                                           PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
 
 
 def _remove(path: Path, seen: tuple[int, int], source: str) -> None:
