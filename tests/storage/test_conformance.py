@@ -20,7 +20,15 @@ from tests.storage.cutting_proxy import CuttingProxy
 
 from kustosz.errors import InputError
 from kustosz.storage import Storage, copy_out, read_line
-from kustosz.storage.base import Lock, Lockable, Refused, Unavailable
+from kustosz.storage.base import (
+    Lock,
+    Lockable,
+    Refused,
+    Unavailable,
+    legal_hold,
+    put_retained,
+    retain,
+)
 from kustosz.storage.s3 import Credentials, S3Storage
 
 
@@ -303,6 +311,41 @@ def test_retention_that_has_passed_no_longer_protects(locked: Backend) -> None:
     locked.app.put("cam/e.ts", io.BytesIO(b"x"), retain_until=later(seconds=2))  # type: ignore[call-arg]
     time.sleep(3)
     assert locked.store.delete("cam/e.ts")
+
+
+@pytest.mark.parametrize("size", [10, 11 << 20], ids=["single", "multipart"])
+def test_a_write_may_carry_a_legal_hold(locked: Backend, tmp_path: Path, size: int) -> None:
+    """Material a hold already covers when it arrives is held from its first byte."""
+    source = tmp_path / "held.ts"
+    source.write_bytes(os.urandom(size))
+    until = later(days=1)
+    locked.app.put("cam/held.ts", source, retain_until=until, legal_hold=True)  # type: ignore[call-arg]
+    assert locked.app.lock_of("cam/held.ts") == Lock(until, True)  # type: ignore[attr-defined]
+    with pytest.raises(Refused):
+        locked.store.delete("cam/held.ts")
+    locked.app.legal_hold("cam/held.ts", False)  # type: ignore[attr-defined]
+    assert locked.store.delete("cam/held.ts")
+
+
+def test_the_lock_helpers_work_on_every_store(backend: Backend) -> None:
+    """put_retained/retain/legal_hold: applied where the store keeps a lock, a no-op on the
+    local folder (the sweep alone keeps its periods); a past date is refused everywhere."""
+    until = later(days=1)
+    put_retained(backend.app, "cam/any.ts", io.BytesIO(b"x"), retain_until=until)
+    with pytest.raises(InputError):
+        put_retained(backend.app, "cam/past.ts", io.BytesIO(b"x"),
+                     retain_until=later(seconds=-1))
+    assert not backend.store.exists("cam/past.ts")
+    retain(backend.app, "cam/any.ts", until + timedelta(days=1))
+    legal_hold(backend.app, "cam/any.ts", True)
+    if backend.lockable:
+        assert backend.app.lock_of("cam/any.ts") == Lock(until + timedelta(days=1), True)  # type: ignore[attr-defined]
+        with pytest.raises(Refused):
+            backend.store.delete("cam/any.ts")
+        legal_hold(backend.app, "cam/any.ts", False)
+    else:
+        assert not isinstance(backend.store, Lockable)
+    assert backend.store.delete("cam/any.ts")
 
 
 # -- opening an S3 store: bad buckets, bad credentials, a store that goes away -------------------

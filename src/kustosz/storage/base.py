@@ -159,7 +159,7 @@ class Lockable(Protocol):
 
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
             move: bool = False, sha256: str | None = None,
-            retain_until: datetime | None = None) -> StoredFile: ...
+            retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile: ...
 
     def retain(self, key: str, until: datetime, version_id: str | None = None) -> None: ...
 
@@ -184,10 +184,13 @@ def check_retain_until(until: datetime | None, now: datetime) -> None:
 
 
 def put_retained(storage: Storage, key: str, source: BinaryIO | Path, *,
-                 retain_until: datetime | None, **kwargs: object) -> StoredFile:
-    """`Storage.put` with a retention date, which a store without a lock does not keep."""
+                 retain_until: datetime | None, legal_hold: bool = False,
+                 **kwargs: object) -> StoredFile:
+    """`Storage.put` with a retention date (and a legal hold, for material a hold already
+    covers when it arrives), which a store without a lock does not keep."""
     if isinstance(storage, Lockable):
-        return storage.put(key, source, retain_until=retain_until, **kwargs)  # type: ignore[arg-type]
+        return storage.put(key, source, retain_until=retain_until,  # type: ignore[arg-type]
+                           legal_hold=legal_hold, **kwargs)
     check_retain_until(retain_until, datetime.now(UTC))
     log.debug("%s keeps no object lock: retention of %s is the sweep's alone",
               type(storage).__name__, key)

@@ -58,7 +58,7 @@ class MemoryStorage:
 
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
             move: bool = False, sha256: str | None = None,
-            retain_until: datetime | None = None) -> StoredFile:
+            retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile:
         check_key(key)
         check_retain_until(retain_until, datetime.now(UTC))
         if isinstance(source, Path):
@@ -72,7 +72,7 @@ class MemoryStorage:
             if key in self._objects:
                 raise InputError(f"storage key {key!r} already holds a file")
             self._objects[key] = (data, datetime.now(UTC))
-            self._locks[key] = Lock(retain_until, False)
+            self._locks[key] = Lock(retain_until, legal_hold)
             self._versions[key] = version = uuid.uuid4().hex
         if move and isinstance(source, Path):
             source.unlink()

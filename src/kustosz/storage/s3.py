@@ -292,7 +292,7 @@ class S3Storage:
     # -- writing --------------------------------------------------------------------------
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
             move: bool = False, sha256: str | None = None,
-            retain_until: datetime | None = None) -> StoredFile:
+            retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile:
         """Upload, verify (HEAD: size, our SHA-256 and the store's checksum), and only then
         hand back what was stored. A stream is spooled to scratch first, hashed on the way:
         the upload must be repeatable and its size known."""
@@ -320,13 +320,14 @@ class S3Storage:
             if retain_until is not None:
                 args["ObjectLockMode"] = GOVERNANCE
                 args["ObjectLockRetainUntilDate"] = retain_until
+            if legal_hold:  # material a hold already covers when it arrives
+                args["ObjectLockLegalHoldStatus"] = "ON"
             if size > self.multipart_threshold:
                 version, checksum = self._multipart(path, size, args)
             else:
                 version, checksum = self._single(path, size, digest, args)
             head = self._verify(key, version, size, digest, checksum)
-            if retain_until is not None:
-                self._check_lock(key, version, retain_until, head)
+            self._check_lock(key, version, retain_until, legal_hold, head)
         finally:
             if spooled is not None:
                 spooled.unlink(missing_ok=True)
@@ -385,19 +386,23 @@ class S3Storage:
         composite = base64.b64encode(hashlib.sha256(b"".join(sums)).digest()).decode()
         return done.get("VersionId"), f"{composite}-{len(sums)}"
 
-    def _check_lock(self, key: str, version: str | None, until: datetime,
-                    head: dict[str, Any]) -> None:
-        """The object must carry the date asked for. Ceph 16.2 ignores the lock headers of a
-        multipart upload (ceph/ceph#54767): the date is then set once the upload completed
+    def _check_lock(self, key: str, version: str | None, until: datetime | None,
+                    hold: bool, head: dict[str, Any]) -> None:
+        """The object must carry the lock asked for. Ceph 16.2 ignores the lock headers of a
+        multipart upload (ceph/ceph#54767): the lock is then set once the upload completed
         (a bucket default retention, if the office set one, covers the moment between)."""
         got = head.get("ObjectLockRetainUntilDate")
-        if got is not None and got >= until.replace(microsecond=0):
-            return
-        with self._errors("set the retention of", key):
-            self._s3.put_object_retention(
-                Bucket=self.bucket, Key=key, VersionId=version,
-                Retention={"Mode": GOVERNANCE, "RetainUntilDate": until})
-        log.info("the store did not keep the lock sent with %s; retention set afterwards", key)
+        if until is not None and (got is None or got < until.replace(microsecond=0)):
+            with self._errors("set the retention of", key):
+                self._s3.put_object_retention(
+                    Bucket=self.bucket, Key=key, VersionId=version,
+                    Retention={"Mode": GOVERNANCE, "RetainUntilDate": until})
+            log.info("the store did not keep the retention sent with %s; set afterwards", key)
+        if hold and head.get("ObjectLockLegalHoldStatus") != "ON":
+            with self._errors("set the legal hold of", key):
+                self._s3.put_object_legal_hold(Bucket=self.bucket, Key=key, VersionId=version,
+                                               LegalHold={"Status": "ON"})
+            log.info("the store did not keep the legal hold sent with %s; set afterwards", key)
 
     def _verify(self, key: str, version: str | None, size: int, digest: str,
                 checksum: str | None) -> dict[str, Any]:
