@@ -5,6 +5,8 @@ intake whose store goes away mid-upload leaves nothing half-indexed."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import socket
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
 from kustosz.storage.base import Refused, Unavailable
-from kustosz.storage.s3 import S3Storage, object_store
+from kustosz.storage.s3 import Credentials, S3Storage, object_store
 from kustosz.vault import Vault
 
 
@@ -218,3 +220,21 @@ def test_a_store_that_goes_away_mid_intake_leaves_nothing_half_indexed(
         assert list(direct.iterate()) == []
     finally:
         vault.close()
+
+
+def test_no_secret_in_any_log_even_at_debug(tmp_path: Path, seaweed: S3Server,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    """botocore logs requests, canonical requests and signatures at DEBUG: never the secret."""
+    caplog.set_level(logging.DEBUG)
+    bucket = seaweed.make_bucket()
+    store = seaweed.storage(bucket, tmp_path / "a", deleting=False)
+    store.prepare()
+    store.put("cam/x.ts", io.BytesIO(b"x"), retain_until=datetime(2099, 1, 1, tzinfo=UTC))
+    wrong = S3Storage(seaweed.endpoint, bucket,
+                      Credentials(seaweed.app.access_key, "wrong-secret-L0g", "the test"),
+                      tmp_path / "b", region=seaweed.region, attempts=1)
+    with pytest.raises(Refused):
+        wrong.prepare()
+    assert "Calculating signature" in caplog.text or "signature" in caplog.text.lower()
+    assert seaweed.app.secret_key not in caplog.text
+    assert "wrong-secret-L0g" not in caplog.text
