@@ -208,3 +208,17 @@ def test_the_jobs_table_is_outside_the_vault_model(vault: Vault) -> None:
     assert "jobs" not in metadata.tables
     with vault.engine.connect() as conn:
         assert "jobs" in sa.inspect(conn).get_table_names()
+
+
+def test_jobs_finished_long_ago_are_forgotten(vault: Vault,
+                                                             kinds: list[str]) -> None:
+    jobs.register("test.add", add)
+    kinds.append("test.add")
+    old, recent = (jobs.defer(vault, "test.add", a=1, b=n) for n in (1, 2))
+    with vault.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE jobs SET finished_at = :t WHERE id = :id"),
+                     {"t": datetime(2026, 1, 1), "id": old})
+    from kustosz.jobs import records
+
+    assert records.prune(vault) == 1
+    assert [r[0] for r in job_rows(vault)] == [recent]

@@ -117,6 +117,12 @@ def test_a_job_failed_for_good_is_failed_in_the_queue_too(
             break
         time.sleep(0.1)
     assert [r[2] for r in queue_rows(pg_vault)] == ["failed"]
+    with pg_vault.engine.begin() as conn:  # months later, both rows are forgotten
+        conn.exec_driver_sql("UPDATE jobs SET finished_at = '2026-01-01'")
+    from kustosz.jobs import records
+
+    assert records.prune(pg_vault) == 1
+    assert queue_rows(pg_vault) == [] and job_count(pg_vault) == 0
 
 
 def test_bad_input_queues_nothing_on_the_shared_queue(

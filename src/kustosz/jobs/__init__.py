@@ -81,6 +81,7 @@ def start(vault: Vault, *, node: str | None = None, workers: int = 2) -> Runner:
     """serve's worker for this node: the shared queue on PostgreSQL, threads on SQLite. Jobs
     this process queues go to it until `stop`."""
     runner: Runner
+    records.prune(vault)
     if vault.engine.dialect.name == "postgresql":
         from kustosz.jobs.queue import QueueWorker
 

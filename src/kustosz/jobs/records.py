@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 
 from kustosz.db.jobs import JobState, jobs
 from kustosz.errors import KustoszError
@@ -15,6 +15,7 @@ from kustosz.logs import redact
 from kustosz.vault_handle import VaultHandle
 
 MAX_ERROR = 2000
+KEEP_FINISHED = timedelta(days=90)  # a finished job's row: long enough for any question
 FAILED_PL = ("Zadanie nie powiodło się z przyczyn technicznych; szczegóły są w dzienniku "
              "serwera. Zgłoś to administratorowi.")
 
@@ -134,3 +135,18 @@ def unfinished(vault: VaultHandle) -> list[int]:
         return list(s.execute(select(jobs.c.id).where(
             jobs.c.state.in_((JobState.QUEUED, JobState.RUNNING))).order_by(jobs.c.id))
             .scalars())
+
+
+def prune(vault: VaultHandle, keep: timedelta = KEEP_FINISHED) -> int:
+    """Forget jobs finished longer than ``keep`` ago (on PostgreSQL with procrastinate's rows
+    of them); how many. Work in flight, not records: the copy itself, its audit entry and its
+    register line stay."""
+    cutoff = _now() - keep
+    old = jobs.c.state.in_((JobState.DONE, JobState.FAILED)) & (jobs.c.finished_at < cutoff)
+    with vault.transaction() as s:
+        if vault.engine.dialect.name == "postgresql":
+            s.execute(text("DELETE FROM procrastinate_jobs WHERE id IN (SELECT queue_id FROM "
+                           "jobs WHERE state IN ('done', 'failed') AND finished_at < :cutoff) "
+                           "AND status IN ('succeeded', 'failed')"),
+                      {"cutoff": cutoff.replace(tzinfo=None)})
+        return int(s.execute(delete(jobs).where(old)).rowcount)
