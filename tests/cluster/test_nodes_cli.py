@@ -5,6 +5,8 @@ alerts (node_missing, source_without_node)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,3 +122,20 @@ def test_missing_node_and_source_without_node_alerts(pg_vault: Vault, tmp_path: 
     check_cluster(pg_vault, 15)
     assert _open(pg_vault, AlertRow.NODE_MISSING) == []
     assert _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE) == []
+
+
+def test_a_plain_serve_and_nodes_exclude_each_other_on_one_folder(pg_vault: Vault) -> None:
+    from kustosz.cli.serve import node_lock
+    from kustosz.errors import ConfigError
+
+    def refused(lock: Callable[[], AbstractContextManager[None]], words: str) -> ConfigError:
+        with pytest.raises(ConfigError, match=words) as err, lock():
+            pass
+        return err.value
+
+    with node_lock(pg_vault, "a"), node_lock(pg_vault, "b"):  # nodes share the folder
+        refused(lambda: pg_vault.exclusive("serve"), "already running")
+        same = refused(lambda: node_lock(pg_vault, "a"), "same name")
+        assert same.pl and "tej samej nazwie" in same.pl
+    with pg_vault.exclusive("serve"):
+        refused(lambda: node_lock(pg_vault, "a"), "without --node")

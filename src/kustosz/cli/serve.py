@@ -141,7 +141,14 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     listeners only while the node holds their leases. The data folder may be shared by the
     nodes (each has its own spool and lock); a plain `serve` on it is refused meanwhile."""
     from kustosz.cluster.coordinator import Coordinator
-    from kustosz.cluster.work import NodePool, Singletons, backlog, node_spool, run_phones
+    from kustosz.cluster.work import (
+        LISTENERS,
+        NodePool,
+        Singletons,
+        backlog,
+        node_spool,
+        run_phones,
+    )
     from kustosz.cluster.work import wanted as wanted_of
 
     assert settings.node
@@ -196,13 +203,20 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             stop.set()
             _stop_jobs(vault)
             deadline = time.monotonic() + STOP_WITHIN_S
+            # As on one machine: recorders and listeners first, at once; then the sweep and
+            # the scheduled work, whose last audit checkpoint seals what they stored.
             closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
                                         daemon=True),
                        threading.Thread(target=singletons.stop_all,
-                                        args=(STOP_WITHIN_S - 2,), daemon=True)]
+                                        args=(STOP_WITHIN_S - 2, (LISTENERS,)), daemon=True)]
             for thread in closing:
                 thread.start()
-            for thread in (*closing, *threads):
+            for thread in closing:
+                thread.join(_left(deadline))
+            last_ones = threading.Thread(target=singletons.stop_all,
+                                         args=(max(0.5, _left(deadline) - 0.5),), daemon=True)
+            last_ones.start()
+            for thread in (last_ones, *threads):
                 thread.join(_left(deadline))
             if server is not None:
                 server.server.should_exit = True

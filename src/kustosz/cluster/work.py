@@ -170,10 +170,11 @@ class Singletons:
             if resource in SINGLETONS and resource not in self.running:
                 self.coordinator.done_with(resource)
 
-    def stop_all(self, within: float) -> None:
-        for resource in list(self.running):
+    def stop_all(self, within: float, only: tuple[str, ...] = SINGLETONS) -> None:
+        chosen = [r for r in self.running if r in only]
+        for resource in chosen:
             self.running[resource].stop.set()
-        for resource in list(self.running):
+        for resource in chosen:
             self._stop(resource, within)
 
     def _stop(self, resource: str, within: float) -> None:
