@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Setting, Source
 from kustosz.documents.words import count_pl
@@ -38,9 +39,9 @@ CERT_DAYS = 30
 VERIFY_EVERY = timedelta(days=1)
 LATE_FACTOR = 2  # no good sweep within this many intervals: late
 
-RECORDER_RESTARTING, DISK_FORECAST = "recorder_restarting", "disk_forecast"
-SWEEP_FAILED, SWEEP_LATE = "sweep_failed", "sweep_late"
-AUDIT_VERIFY_FAILED, CERT_EXPIRING = "audit_verify_failed", "cert_expiring"
+RECORDER_RESTARTING, DISK_FORECAST = AlertRow.RECORDER_RESTARTING, AlertRow.DISK_FORECAST
+SWEEP_FAILED, SWEEP_LATE = AlertRow.SWEEP_FAILED, AlertRow.SWEEP_LATE
+AUDIT_VERIFY_FAILED, CERT_EXPIRING = AlertRow.AUDIT_VERIFY_FAILED, AlertRow.CERT_EXPIRING
 
 
 def _state(session: Session) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import access_chain
 from kustosz.audit import log as audit_log
 from kustosz.db.models import Alert, AuditEntry, Setting
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "kustosz-audit-checkpoint/1"
 ACTION = "audit.checkpoint"
-ALERT_KIND = "audit.witness"
+ALERT_KIND = AlertRow.AUDIT_WITNESS
 LATEST = "audit_checkpoint"  # vault_settings: the latest line, for bundles and registers
 # vault_settings: the witness the checkpoints were last written to. Verifying without a witness
 # fails while it is set, so removing `[audit] witness` from kustosz.toml does not quietly

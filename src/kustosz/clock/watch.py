@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.clock.rebase import rebase
 from kustosz.clock.words import span_pl, when_pl
@@ -48,7 +49,7 @@ INTERVAL_S = 1.0
 PERSIST_S = 60.0
 HIGH_WATER_KEY = "clock.high_water"
 FRAMES_KEPT = 64  # the clock's frames remembered for segments taken in after their jump
-ALERT_KIND = "clock_jump"
+ALERT_KIND = AlertRow.CLOCK_JUMP
 
 
 def steady_clock() -> float:

@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-DISK_FULL = "disk_full"
-DISK_FULL_HELD = "disk_full_held"
+DISK_FULL = AlertRow.DISK_FULL
+DISK_FULL_HELD = AlertRow.DISK_FULL_HELD
 CLEARED_WHEN_SPACE_IS_BACK = (DISK_FULL, DISK_FULL_HELD)
 # A full disk waits this long for the recorders to stop writing before the reserve goes.
 WRITERS_STOP_S = 3.0
@@ -347,7 +347,7 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")
     try:
         with vault.transaction() as s:
-            s.add(Alert(raised_at=datetime.now(UTC), kind="disk_pressure", message=text_pl))
+            s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_PRESSURE, message=text_pl))
             audit(s, actor, "alert.disk_pressure", "storage",
                   {"free_percent": round(start_pct, 2)})
     except Exception as exc:
@@ -417,7 +417,7 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                     if not s.execute(select(Alert.id).where(
                             Alert.kind == AlertRow.DISK_FULL_HELD,
                             Alert.cleared_at.is_(None))).first():
-                        s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full_held",
+                        s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_FULL_HELD,
                                     message=held_pl))
                         audit(s, actor, "alert.disk_full_held", "storage", {})
             break

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
@@ -20,7 +21,7 @@ from kustosz.db.models import Alert
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-CAMERA_DOWN = "camera_down"
+CAMERA_DOWN = AlertRow.CAMERA_DOWN
 
 
 @dataclass(frozen=True)

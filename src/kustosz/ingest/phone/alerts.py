@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
@@ -31,7 +32,7 @@ def check_alerts(vault: Vault, name: str, now: datetime | None = None) -> list[s
     local_now = now.astimezone(tz)
     wanted: dict[str, str] = {}
     if not cfg.spool_path.is_dir():
-        wanted["phone.unreachable"] = (f"Linia telefoniczna {name}: katalog nagrań centrali "
+        wanted[AlertRow.PHONE_UNREACHABLE] = (f"Linia telefoniczna {name}: katalog nagrań centrali "
                                        f"{cfg.spool} jest niedostępny; nagrania nie trafiają "
                                        "do systemu.")
     else:
@@ -44,7 +45,7 @@ def check_alerts(vault: Vault, name: str, now: datetime | None = None) -> list[s
             waits, taken = plural(len(stale), ("czeka", "zostało przyjęte"),
                                   ("czekają", "zostały przyjęte"),
                                   ("czeka", "zostało przyjętych"))
-            wanted["phone.backlog"] = (
+            wanted[AlertRow.PHONE_BACKLOG] = (
                 f"Linia telefoniczna {name}: "
                 f"{count_pl(len(stale), 'nagranie', 'nagrania', 'nagrań')} {waits} w katalogu "
                 f"centrali dłużej niż {int((now - limit).total_seconds() // 60)} min i nie "
@@ -55,7 +56,7 @@ def check_alerts(vault: Vault, name: str, now: datetime | None = None) -> list[s
                and cfg.work_hours[0] <= local_now.hour < cfg.work_hours[1])
     last = (state.last_file_at if state and state.last_file_at else source.created_at)
     if working and now - last > timedelta(minutes=cfg.silent_minutes):
-        wanted["phone.silent"] = (
+        wanted[AlertRow.PHONE_SILENT] = (
             f"Linia telefoniczna {name}: od {last.astimezone(tz):%Y-%m-%d %H:%M} centrala nie "
             "zapisała żadnego nowego nagrania, choć trwają godziny pracy. Sprawdź, czy "
             "nagrywanie rozmów działa.")

@@ -120,7 +120,7 @@ def is_dealt(dealt: dict[str, tuple[str, int, int]], cfg: PhoneSettings, rel: st
         return False
     outcome, size, mtime = known
     # A skipped file that changed since (the PBX rewrote it) deserves another look.
-    return outcome != "skipped" or (size, mtime) == seen
+    return outcome != SpoolOutcome.SKIPPED or (size, mtime) == seen
 
 
 @dataclass
@@ -274,7 +274,7 @@ class IntakePass:
                  "caller": t.caller, "callee": t.callee, "direction": t.direction,
                  "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
                  "no_cdr": t.facts.no_cdr} for d, t in mine])
-            _mark(s, source.id, [t for _, t in mine], "stored", now)
+            _mark(s, source.id, [t for _, t in mine], SpoolOutcome.STORED, now)
             s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
                       .values(stored=PhoneIntakeState.stored + len(done), last_intake_at=now))
             # No numbers or file names here: the audit log outlives the recordings (R2.2).
@@ -310,7 +310,7 @@ class IntakePass:
     def _count_out_of_scope(self, takes: list[_Take]) -> int:
         """R1.4: not stored; only a count, and a keyed hash so the next pass does not recount."""
         with self.vault.transaction() as s:
-            _mark(s, self.source.id, takes, "out_of_scope", self.now)
+            _mark(s, self.source.id, takes, SpoolOutcome.OUT_OF_SCOPE, self.now)
             s.execute(update(PhoneIntakeState)
                       .where(PhoneIntakeState.source_id == self.source.id)
                       .values(out_of_scope=PhoneIntakeState.out_of_scope + len(takes)))
@@ -322,8 +322,8 @@ class IntakePass:
         h = item_hash(self.cfg.item_key, rel)
         with self.vault.transaction() as s:
             _forget_skip(s, source_id, h)
-            s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome="skipped", size=seen[0],
-                                 mtime_ns=seen[1], at=now))
+            s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome=SpoolOutcome.SKIPPED,
+                                 size=seen[0], mtime_ns=seen[1], at=now))
             s.add(PhoneProblem(source_id=source_id, at=now, item=rel[:400], message=why))
             s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
                       .values(skipped=PhoneIntakeState.skipped + 1))
