@@ -36,8 +36,11 @@ def nodes_list(as_json: bool = typer.Option(False, "--json")) -> None:
             emit_json(status.as_dict())
             return
         table = Table("węzeł / node", "komputer / host", "stan / state",
-                      "ostatnio / last seen (local)", "kamery / cameras", "linie / lines",
-                      "zadania / singletons", "zaległe / spool backlog")
+                      "ostatnio / last seen", "kamery / cameras", "linie / lines",
+                      "zadania wspólne / shared work", "bufor / backlog")
+        # a node's name and host are never cut short or broken
+        table.columns[0].min_width = max((len(n.name) for n in status.nodes), default=4)
+        table.columns[1].min_width = max((len(n.host) for n in status.nodes), default=4)
         for n in status.nodes:
             state = ("zatrzymany / stopped" if n.stopped else "działa / live" if n.live
                      else "[red]nie odpowiada / missing[/]")
