@@ -77,6 +77,13 @@ checkpoint_minutes = 15
 # machine only):
 #   metrics_from = ["10.0.0.5"]
 
+# Several recorders on one PostgreSQL database (kustosz serve --node NAME on each; `kustosz
+# nodes` shows them): cameras, phone lines and the sweep are shared through leases.
+# [cluster]
+# node = "rejestrator-1"
+# lease_seconds = 15     # a dead node's cameras move within this plus one segment
+# margin_seconds = 5     # stop this long before a lease runs out; allowed clock difference
+
 # Daily backups under `kustosz serve` (kustosz backup --to DIR makes one by hand):
 # [backup]
 # folder = "/mnt/kopie/kustosz"

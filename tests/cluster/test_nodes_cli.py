@@ -139,3 +139,19 @@ def test_a_plain_serve_and_nodes_exclude_each_other_on_one_folder(pg_vault: Vaul
         assert same.pl and "tej samej nazwie" in same.pl
     with pg_vault.exclusive("serve"):
         refused(lambda: node_lock(pg_vault, "a"), "without --node")
+
+
+def test_the_templates_cluster_block_reads_back(sqlite_vault: Vault) -> None:
+    """kustosz.toml's commented [cluster] block, uncommented, is what read_settings reads."""
+    from kustosz.cluster.settings import read_settings
+    from kustosz.config import TEMPLATE
+
+    lines = TEMPLATE.split("# [cluster]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    block = "[cluster]\n" + "\n".join(line.removeprefix("# ") for line in lines) + "\n"
+    with (sqlite_vault.root / "kustosz.toml").open("a") as f:
+        f.write("\n" + block)
+    settings = read_settings(sqlite_vault.root)
+    assert (settings.node, settings.lease_seconds, settings.margin_seconds) == \
+        ("rejestrator-1", 15.0, 5.0)
+    assert read_settings(sqlite_vault.root, "inny").node == "inny"  # --node wins
+    Vault.open(sqlite_vault.root).close()  # the vault's own reading accepts [cluster]
