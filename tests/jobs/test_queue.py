@@ -204,3 +204,33 @@ def test_serve_starts_the_shared_queues_worker_on_postgresql(pg_vault: Vault,
     jobs.stop(pg_vault, 10)
     with pg_vault.engine.connect() as conn:  # a clean stop leaves no worker behind
         assert conn.exec_driver_sql("SELECT count(*) FROM procrastinate_workers").scalar() == 0
+
+
+@pytest.mark.slow
+def test_a_job_whose_node_died_is_finished_by_another(pg_vault: Vault, tmp_path: Path,
+                                                       kinds: list[str]) -> None:
+    """kill -9 of the node running a job: once its heartbeat is older than the stalled time,
+    another node's worker gives the job back to the queue and runs it (attempt 2)."""
+    from tests.jobs.worker_process import mark
+
+    jobs.register("test.mark", mark)
+    kinds.append("test.mark")
+    out = tmp_path / "ran.txt"
+    node = _start_node(pg_vault.root, "node-a")
+    try:
+        jobs.use(pg_vault, Queue(pg_vault))
+        job_id = jobs.defer(pg_vault, "test.mark", out=str(out), pause=300.0, first_only=True)
+        deadline = time.monotonic() + 30
+        while jobs.get(pg_vault, job_id).state != JobState.RUNNING:
+            assert time.monotonic() < deadline, "node-a never took the job"
+            time.sleep(0.1)
+    finally:
+        node.kill()  # SIGKILL: no goodbye, its heartbeat just stops
+        node.wait(10)
+    assert jobs.get(pg_vault, job_id).state == JobState.RUNNING  # as the dead node left it
+    other = QueueWorker(pg_vault, name="node-b", poll_s=0.2, stalled_s=3.0, reap_s=0.5)
+    jobs.use(pg_vault, other.start())
+    view = jobs.wait(pg_vault, job_id, 60)
+    assert (view.state, view.attempts, view.result) == (JobState.DONE, 2, os.getpid())
+    pids = [int(line.split()[1]) for line in out.read_text().splitlines()]
+    assert pids == [node.pid, os.getpid()]

@@ -17,14 +17,15 @@ from kustosz.jobs.queue import QueueWorker
 from kustosz.vault import Vault
 
 
-def mark(ctx: JobContext, out: str, pause: float) -> int:
-    """Write "job pid" to ``out`` (one append: lines of two processes never mix)."""
+def mark(ctx: JobContext, out: str, pause: float, first_only: bool = False) -> int:
+    """Write "job pid" to ``out`` (one append: lines of two processes never mix), then wait
+    ``pause`` seconds (``first_only``: on the first attempt only)."""
     fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, f"{ctx.job_id} {os.getpid()}\n".encode())
     finally:
         os.close(fd)
-    time.sleep(pause)
+    time.sleep(0 if first_only and ctx.attempt > 1 else pause)
     return os.getpid()
 
 

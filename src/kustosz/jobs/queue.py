@@ -103,12 +103,15 @@ class QueueWorker(Queue):
     """A procrastinate worker on its own thread and event loop; it also queues."""
 
     def __init__(self, vault: Vault, name: str = "kustosz", concurrency: int = 2,
-                 poll_s: float = 5.0) -> None:
+                 poll_s: float = 5.0, stalled_s: float = STALLED_S,
+                 reap_s: float = REAP_EVERY_S) -> None:
         super().__init__(vault)
         self.vault = vault
         self.name = name
         self.concurrency = concurrency
         self.poll_s = poll_s
+        self.stalled_s = stalled_s
+        self.reap_s = reap_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = threading.Event()
@@ -134,7 +137,9 @@ class QueueWorker(Queue):
             self._task = asyncio.create_task(self.worker_app.run_worker_async(
                 queues=[QUEUE], name=self.name, concurrency=self.concurrency, wait=True,
                 install_signal_handlers=False, fetch_job_polling_interval=self.poll_s,
-                delete_jobs="successful", stalled_worker_timeout=STALLED_S,
+                delete_jobs="successful", stalled_worker_timeout=self.stalled_s,
+                # a live worker reports well within the time that declares one dead
+                update_heartbeat_interval=min(10.0, self.stalled_s / 4),
                 shutdown_graceful_timeout=5.0))
             reaper = asyncio.create_task(self._reap())
             self._ready.set()
@@ -149,12 +154,13 @@ class QueueWorker(Queue):
         manager = self.worker_app.job_manager
         while True:
             try:
-                for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_S):
+                for job in await manager.get_stalled_jobs(
+                        seconds_since_heartbeat=self.stalled_s):
                     log.warning("job %s: its worker is gone; back to the queue", job.id)
                     await manager.retry_job(job)
             except Exception:
                 log.exception("could not look for jobs of dead workers")
-            await asyncio.sleep(REAP_EVERY_S)
+            await asyncio.sleep(self.reap_s)
 
     def stop(self, timeout: float) -> None:
         if self._loop is not None and self._task is not None:
