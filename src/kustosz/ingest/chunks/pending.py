@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording, Source
 from kustosz.ingest.chunks.spool import CHUNK_FILE, EXTENT_FILE, spool_dir
+from kustosz.kinds import kind_of
 from kustosz.states import RecordingState
 
 Row = dict[str, Any]
@@ -66,14 +67,18 @@ class OpenQuery:
     """What one search asks of the open chunks of one kind of source."""
 
     kind: str  # the sources' kind: mailbox | endpoint
-    time_key: str  # the record's field that gives its search time
-    time_field: str  # the result row's field holding it
+    time_field: str  # the result row's field holding its search time
     source: str | None
     start: datetime | None
     end: datetime | None
     needles: list[str]  # values every matching line contains (any letter case)
     # The row of one complete line that passes every filter (time aside), or None.
     match: Callable[[bytes, OpenChunk, int], Row | None]
+
+    @property
+    def time_key(self) -> str:
+        """The record's field that gives its search time (the registry's, kustosz.kinds)."""
+        return kind_of(self.kind).time_keys[0]
 
 
 def _extent(folder: Path) -> tuple[datetime, datetime]:

@@ -98,5 +98,5 @@ def search_events(session: Session, *, host: str | None = None, user: str | None
                 "line": line}
 
     needles = [v for v in (host and host.lower(), user and user.lower(), category, text) if v]
-    q = OpenQuery(SourceKind.ENDPOINT, "at", "at", source, start, end, needles, match)
+    q = OpenQuery(SourceKind.ENDPOINT, "at", source, start, end, needles, match)
     return search_with_open(session, q, limit, indexed, include_open)

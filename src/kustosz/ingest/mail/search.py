@@ -146,7 +146,7 @@ def search_mail(session: Session, *, address: str | None = None, person: str | N
         return _shown(None, chunk.source, m, people, kept, None, line)
 
     needles = [v for v in (exact, part, subject) if v]
-    q = OpenQuery(SourceKind.MAILBOX, "received", "received_at", source, start, end, needles, match)
+    q = OpenQuery(SourceKind.MAILBOX, "received_at", source, start, end, needles, match)
     return search_with_open(session, q, limit, indexed, include_open)
 
 
