@@ -53,6 +53,7 @@ class Vault:
         # any Storage (kustosz.storage.base): media/, or the object store [storage] names
         self.storage: Storage = data_folder_store(root) if config.s3 is None \
             else object_store(config.s3, root)
+        self._deleting: Storage | None = None  # the sweep's view (deleting_storage)
         self.head_file = root / "audit.head"
         # "data_root" lets code that gets only a session find the data folder (the search
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
@@ -131,9 +132,11 @@ class Vault:
         which the web app never loads; the local folder has one view for all."""
         if self.config.s3 is None:
             return self.storage
-        store = object_store(self.config.s3, self.root, deleting=True)
-        store.prepare()
-        return store
+        if self._deleting is None:  # opened once, when the first deletion needs it
+            store = object_store(self.config.s3, self.root, deleting=True)
+            store.prepare()
+            self._deleting = store
+        return self._deleting
 
     def close(self) -> None:
         self.engine.dispose()

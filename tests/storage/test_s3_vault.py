@@ -238,3 +238,63 @@ def test_no_secret_in_any_log_even_at_debug(tmp_path: Path, seaweed: S3Server,
     assert "Calculating signature" in caplog.text or "signature" in caplog.text.lower()
     assert seaweed.app.secret_key not in caplog.text
     assert "wrong-secret-L0g" not in caplog.text
+
+
+def s3_vault(tmp_path: Path, server: S3Server, bucket: str, sweep: bool = True) -> Vault:
+    vault = make_vault(tmp_path / "vault")
+    vault.close()
+    lines = s3_lines(server, bucket, write_credentials(
+        tmp_path / "s3-app.toml", server.app.access_key, server.app.secret_key))
+    if sweep:
+        creds = write_credentials(tmp_path / "s3-sweep.toml", server.sweep.access_key,
+                                  server.sweep.secret_key)
+        lines += f'\ndelete_credentials_file = "{creds}"'
+    set_storage(vault.root, lines)
+    return Vault.open(vault.root, actor="test")
+
+
+def test_the_sweep_deletes_from_the_bucket_with_its_own_credentials(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """Expired material goes (every version, by its id), held material stays; without the
+    sweep's credentials the sweep stops with a clear error, deletes nothing, and finishes
+    once they are given."""
+    from kustosz.custody.holds import place_hold
+    from kustosz.db.models import Source
+    from kustosz.retention import run_sweep
+
+    bucket = seaweed.make_bucket()
+    vault = s3_vault(tmp_path, seaweed, bucket, sweep=False)
+    try:
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "test")
+        recs = []
+        for hour in (8, 12):
+            segment = tmp_path / f"seg{hour}.ts"
+            segment.write_bytes(b"\x47" * 188 * 20)
+            recs.append(ingest_file(vault, "hall", segment,
+                                    datetime(2026, 1, 1, hour, tzinfo=UTC)))
+        with vault.transaction() as s:
+            place_hold(s, sources=list(s.execute(sa.select(Source)).scalars()),
+                       start=datetime(2026, 1, 1, 11, tzinfo=UTC),
+                       end=datetime(2026, 1, 1, 13, tzinfo=UTC), basis="wniosek policji",
+                       actor="test")
+        with pytest.raises(ConfigError, match="KUSTOSZ_S3_DELETE_ACCESS_KEY") as exc:
+            run_sweep(vault, datetime(2026, 6, 1, tzinfo=UTC))
+        assert exc.value.pl
+        assert sorted(vault.storage.iterate()) == sorted(r.storage_key for r in recs)
+    finally:
+        vault.close()
+    set_storage(vault.root, 'delete_credentials_file = "{}"'.format(write_credentials(
+        tmp_path / "s3-sweep.toml", seaweed.sweep.access_key, seaweed.sweep.secret_key)))
+    vault = Vault.open(vault.root, actor="test")
+    try:
+        report = run_sweep(vault, datetime(2026, 6, 1, tzinfo=UTC))
+        assert report.recovered == 1  # the stopped sweep, finished
+        assert list(vault.storage.iterate()) == [recs[1].storage_key]  # the held one
+        assert vault.deleting_storage().versions(recs[0].storage_key) == []  # type: ignore[attr-defined]
+        with vault.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM deletions")).scalar() == 1
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM sweeps WHERE finished_at IS NULL")).scalar() == 0
+    finally:
+        vault.close()

@@ -76,8 +76,9 @@ def _names(session: Session) -> dict[int, Source]:
 
 
 def _unlink_all(vault: Vault, keys: list[str]) -> None:
-    # unlink(2) releases the GIL; a few threads keep the disk queue busy.
-    vault.storage.delete_many(keys, UNLINK_WORKERS)
+    # unlink(2) releases the GIL; a few threads keep the disk queue busy. On an object store
+    # only the sweep's credentials may delete (each version by its id, with the bypass).
+    vault.deleting_storage().delete_many(keys, UNLINK_WORKERS)
 
 
 def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], str]) -> int:
