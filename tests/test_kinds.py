@@ -9,6 +9,7 @@ import ast
 import dataclasses
 import importlib.util
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,11 @@ def test_the_tables_moved_into_the_registry_hold_what_they_held() -> None:
     assert by_chunk("mail").time_keys == ("received",)
     assert [k.name for k in KINDS.values() if k.image_only] == ["camera"]
     assert all(k.time_keys == () for k in KINDS.values() if k.chunk is None)
+    # /metrics: which counter a delivery adds to, how long a source may be quiet
+    assert {k.name: (k.delivery_counter, k.quiet) for k in CHUNKED} == {
+        "mailbox": ("messages", timedelta(hours=72)), "endpoint": ("events", timedelta(hours=1))}
+    assert all((k.delivery_counter, k.quiet) == (None, None) for k in KINDS.values()
+               if not k.chunk)
 
 
 # A kind switch: a comparison with a kind's or a material's name written out, or a table

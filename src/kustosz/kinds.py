@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -86,6 +87,12 @@ class MaterialKind:
     time_keys: tuple[str, ...] = ()
     # Stored as image only: a sound track is taken off its files before they are kept (R1.3).
     image_only: bool = False
+    # The intake counter each delivery adds to (kustosz.ingest.chunks.counters), and how long
+    # its sources may go without one and still count as up (/metrics; no setting for it: an
+    # SMTP journal is quiet over a weekend, a SIEM never for an hour). None where another sign
+    # tells (a camera's segments, a phone line's files).
+    delivery_counter: str | None = None
+    quiet: timedelta | None = None
 
     @property
     def time_key(self) -> str | None:
@@ -125,7 +132,7 @@ KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in 
         material_pl="monitoring poczty elektronicznej (metadane)",
         choose_pl="Wybierz dziennik poczty.", absent_en="monitors no e-mail",
         absent_pl="nie stosuje monitoringu poczty elektronicznej",
-        time_keys=("received",)),
+        time_keys=("received",), delivery_counter="messages", quiet=timedelta(hours=72)),
     MaterialKind(
         SourceKind.ENDPOINT, "aktywność na urządzeniach", "IT activity monitoring",
         "źródła zdarzeń IT", Material.EVENTS, frozenset({Action.EVENTS, Action.EXPORT}),
@@ -134,7 +141,7 @@ KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in 
         choose_pl="Wybierz źródło zdarzeń.", absent_en="monitors no IT activity",
         absent_pl="nie stosuje monitoringu aktywności na urządzeniach",
         # Events are dated by their own time; a line without a readable one by its receipt.
-        time_keys=("at", "received")),
+        time_keys=("at", "received"), delivery_counter="events", quiet=timedelta(hours=1)),
 )})
 # Material kept in chunks (mail journals, IT events), in registry order.
 CHUNKED: tuple[MaterialKind, ...] = tuple(k for k in KINDS.values() if k.chunk is not None)

@@ -44,7 +44,7 @@ from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
 from kustosz.ingest.phone.settings import PhoneSettings
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.states import RecorderState, RecordingState, RequestStatus, SweepMode
 from kustosz.vault import Vault
 from kustosz.web.common import Ctx, context
@@ -53,15 +53,11 @@ from kustosz.web.gate import Rule
 router = APIRouter(include_in_schema=False)
 
 SCOPE = "metrics"
-# How long a mailbox or endpoint may stay without a delivery and still count as up (no
-# setting for it exists; an SMTP journal is quiet over a weekend, a SIEM never for an hour).
-QUIET = {SourceKind.MAILBOX: timedelta(hours=72), SourceKind.ENDPOINT: timedelta(hours=1)}
 IMAP_POLLS_MISSED = 3
 # A recording camera is down when no segment was stored for this many segment lengths (at
 # least STALE_MIN_S seconds): the recorder stalled, or `serve` stopped without saying so.
 SEGMENTS_MISSED = 3
 STALE_MIN_S = 60.0  # an IMAP mailbox is down after this many missed polls
-DELIVERY_COUNTERS = {SourceKind.MAILBOX: "messages", SourceKind.ENDPOINT: "events"}
 _PHONE_LIKE = re.compile(r"\d{7,}")
 _COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -173,8 +169,9 @@ def source_up(session: Session, source: Source, now: datetime,
         if last_poll is None or (failed and max(failed) > last_poll):
             return False
         return now - last_poll <= timedelta(seconds=poll * IMAP_POLLS_MISSED + 60)
-    last = times.get(DELIVERY_COUNTERS.get(source.kind, ""), source.created_at)
-    return now - last <= QUIET.get(source.kind, timedelta(hours=24))
+    kind = kind_of(source.kind)  # a mailbox or an endpoint: how long it may be quiet
+    last = times.get(kind.delivery_counter or "", source.created_at)
+    return now - last <= (kind.quiet or timedelta(hours=24))
 
 
 class VaultCollector(Collector):

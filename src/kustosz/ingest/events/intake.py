@@ -35,9 +35,11 @@ from kustosz.ingest.net import (
     peer_ip,
     server_tls,
 )
+from kustosz.kinds import KINDS, SourceKind
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+DELIVERIES = KINDS[SourceKind.ENDPOINT].delivery_counter or ""  # counts each event taken
 MAX_MESSAGE = 8192  # characters of an event's text kept in the chunk
 MAX_EXTRA = 4096  # characters of a JSON event's other fields
 SKEW = timedelta(days=1)
@@ -73,7 +75,7 @@ class EventIntake(Service):
     # -- taking events ---------------------------------------------------------------------
     def _store(self, record: dict[str, Any], now: datetime) -> Chunk:
         chunk = self.spool.append(record, now)
-        self.counters.add("events")
+        self.counters.add(DELIVERIES)
         for problem in record["problems"]:
             self.counters.add(problem)
         return chunk

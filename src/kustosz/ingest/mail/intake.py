@@ -35,11 +35,13 @@ from kustosz.ingest.chunks.spool import Chunk, spool_root
 from kustosz.ingest.mail.parse import extract, private_reason
 from kustosz.ingest.mail.search import index_mail
 from kustosz.ingest.mail.settings import MailSettings, mail_source
+from kustosz.kinds import KINDS, SourceKind
 from kustosz.states import RecordingState
 from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+DELIVERIES = KINDS[SourceKind.MAILBOX].delivery_counter or ""  # counts each message taken
 Key = tuple[str, str]  # (Message-ID, SHA-256 of the raw message)
 
 
@@ -119,7 +121,7 @@ class JournalIntake(Service):
             chunk.dir_dirty = True
         chunk.append(record)
         self._spooled.setdefault(chunk, set()).add((record["message_id"], record["sha256"]))
-        self.counters.add("messages")
+        self.counters.add(DELIVERIES)
         self.counters.add("metadata_only" if staged is None else "full_messages")
         if record["private"]:
             self.counters.add("private")
