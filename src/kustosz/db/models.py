@@ -53,6 +53,9 @@ class Recording(Base):
     retain_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sweep_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The object store's version of the content (StoredFile.version_id): deletes and the lock
+    # name it. None on the local folder and for material stored before migration 0019.
+    version_id: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         Index("ix_recordings_source_start", "source_id", "start_at"),

@@ -10,7 +10,7 @@ in pyproject.toml: a procrastinate release that changes its schema comes with a 
 ours applying its migration files). Nothing of procrastinate's on SQLite.
 
 Revision ID: 0020
-Revises: 0018 (to become 0019 once that revision exists)
+Revises: 0019
 Create Date: 2026-11-22 22:45:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import kustosz.db.types
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
