@@ -32,8 +32,8 @@ def _two_nodes(vault: Vault) -> None:
     a = Leases(vault.engine, "rejestrator-ratusz")
     b = Leases(vault.engine, "rejestrator-mops")
     a.ensure(["camera:hol", "camera:parking", "camera:wejście", "phone:centrala",
-              "singleton:sweep", "singleton:scheduler", "singleton:listeners"])
-    a.claim(["camera:hol", "singleton:sweep", "singleton:scheduler"], 3)
+              "singleton:scheduler", "singleton:listeners"])
+    a.claim(["camera:hol", "singleton:scheduler"], 2)
     b.claim(["camera:parking", "phone:centrala", "singleton:listeners"], 3)
 
 
@@ -47,7 +47,7 @@ def test_dashboard_shows_nodes_only_when_there_are_several(office: Vault) -> Non
     page = c.get("/").text
     assert "Węzły rejestratorów" in page
     assert "rejestrator-ratusz" in page and "srv-mops" in page
-    assert "usuwanie po terminie" in page and "odbiór poczty i zdarzeń" in page
+    assert "usuwanie po terminie i zadania okresowe" in page and "odbiór poczty i zdarzeń" in page
     assert 'id="without-node"' in page and "wejście" in page
 
 

@@ -6,13 +6,17 @@ segments already cover the time."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
+from kustosz.cli.serve import run_node
 from kustosz.cluster.coordinator import Coordinator
 from kustosz.cluster.settings import ClusterSettings
-from kustosz.cluster.work import NodePool, no_overlap
+from kustosz.cluster.work import NodePool, no_overlap, node_spool
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.simulated import start_simulated_camera
 from kustosz.vault import Vault
@@ -62,3 +66,53 @@ def test_leftovers_overlapping_another_nodes_segments_are_discarded(pg_vault: Va
                      first.end_at + timedelta(seconds=5))
     assert admit(recs[-1].end_at + timedelta(seconds=30), recs[-1].end_at + timedelta(seconds=31))
     pool.stop_all()
+
+
+def _ffmpeg_writing_into(folder: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "ffmpeg" in cmd and str(folder) in cmd:
+                pids.append(int(proc.name))
+    return pids
+
+
+def test_a_node_cut_off_from_its_leases_stops_recording_before_they_run_out(
+        pg_vault: Vault) -> None:
+    """The lease table is locked by another connection (renewals and fence checks hang until
+    their timeout): the node drops the camera at until - margin by its own steady clock, its
+    ffmpeg is gone before the lease runs out, and nothing recorded meanwhile is indexed. A
+    real `run_node`, a real lock."""
+    start_simulated_camera(pg_vault, segment_seconds=1.0, start=False)
+    stop = threading.Event()
+    node = threading.Thread(target=run_node, args=(pg_vault, stop, ClusterSettings(
+        "a", 3.0, 1.0)), kwargs={"options": RecorderOptions(measure_clock=False)})
+    node.start()
+    spool = node_spool(pg_vault, "a")
+    blocker = pg_vault.engine.connect()
+    try:
+        wait_for(lambda: len(stored(pg_vault)) >= 2 and _ffmpeg_writing_into(spool), 20,
+                 "recording")
+        blocker.begin()
+        blocker.execute(text("LOCK TABLE leases IN ACCESS EXCLUSIVE MODE"))
+        until = blocker.execute(text("SELECT until FROM leases WHERE resource = :r"),
+                                {"r": CAM}).scalar_one().replace(tzinfo=UTC)
+        gone_at = None
+        while datetime.now(UTC) < until + timedelta(seconds=1.5):
+            if gone_at is None and not _ffmpeg_writing_into(spool):
+                gone_at = datetime.now(UTC)
+            time.sleep(0.05)
+        blocker.rollback()
+        released = datetime.now(UTC)
+        assert gone_at is not None and gone_at <= until, (gone_at, until)
+        time.sleep(1.0)
+        for rec in stored(pg_vault):  # before the drop, or recorded after the lock went
+            assert rec.end_at <= until or rec.start_at >= released, (rec.start_at, rec.end_at)
+    finally:
+        blocker.close()
+        stop.set()
+        node.join(30)

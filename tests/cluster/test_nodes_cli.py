@@ -70,9 +70,9 @@ def test_nodes_lists_what_each_holds(pg_vault: Vault) -> None:
     nodes.register(pg_vault.engine, "rejestrator-a", 15)
     nodes.register(pg_vault.engine, "rejestrator-b", 15, host="inny", pid=99)
     a = Leases(pg_vault.engine, "rejestrator-a")
-    a.ensure(["camera:hol", "camera:wejście", "singleton:sweep", "phone:sekretariat"])
+    a.ensure(["camera:hol", "camera:wejście", "singleton:scheduler", "phone:sekretariat"])
     a.claim(["camera:hol"], 1)
-    a.claim(["singleton:sweep"], 1)
+    a.claim(["singleton:scheduler"], 1)
     Leases(pg_vault.engine, "rejestrator-b").claim(["phone:sekretariat"], 1)
     cli = Cli(pg_vault.root)
     shown = cli("nodes").output
@@ -82,7 +82,7 @@ def test_nodes_lists_what_each_holds(pg_vault: Vault) -> None:
     data = json.loads(cli("nodes", "--json").output)
     by_name = {n["name"]: n for n in data["nodes"]}
     assert by_name["rejestrator-a"]["cameras"] == ["hol"]
-    assert by_name["rejestrator-a"]["singletons"] == ["sweep"]
+    assert by_name["rejestrator-a"]["singletons"] == ["scheduler"]
     assert by_name["rejestrator-b"]["phones"] == ["sekretariat"]
     assert data["without_node"] == ["camera:wejście"]
 

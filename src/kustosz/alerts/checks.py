@@ -45,12 +45,22 @@ AUDIT_VERIFY_FAILED, CERT_EXPIRING = AlertRow.AUDIT_VERIFY_FAILED, AlertRow.CERT
 
 
 def _state(session: Session) -> dict[str, Any]:
-    row = session.get(Setting, STATE_KEY)
+    # Locked until the transaction ends: the sweep's report and the checks (two threads, or
+    # on PostgreSQL two serve nodes) read, change and write this row; without the lock one
+    # would write back the other's stale copy (a good sweep forgotten: a false sweep_late).
+    row = session.get(Setting, STATE_KEY, with_for_update=True)
     return json.loads(row.value) if row is not None else {}
 
 
 def _save(session: Session, state: dict[str, Any]) -> None:
-    session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
+    # An upsert: the first two writers of the row must not fail on each other's insert.
+    value = json.dumps(state, sort_keys=True)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(Setting).values(key=STATE_KEY, value=value)
+                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
 
 
 def raise_row(session: Session, kind: str, message: str, now: datetime,

@@ -90,6 +90,15 @@ def walk(session: Session, head_file: Path | None = None,
     ``visit`` sees each entry whose place in the chain was found sound."""
     expected_seq, prev = 1, GENESIS
     count = 0
+    # The head anchor is read before the entries: it is written after each commit, so read
+    # first it never names an entry the walk cannot see — read after, it could name one
+    # committed meanwhile (by another thread, or another serve node) and look like a cut log.
+    head_text = None
+    if head_file is not None and head_file.exists():
+        try:
+            head_text = head_file.read_text()
+        except FileNotFoundError:
+            head_text = None
     rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)
                            .execution_options(yield_per=5000)).scalars()
     for e in rows:
@@ -107,9 +116,9 @@ def walk(session: Session, head_file: Path | None = None,
         if visit is not None:
             visit(e)
         prev, expected_seq = e.hash, expected_seq + 1
-    if head_file is not None and head_file.exists():
+    if head_file is not None and head_text is not None:
         try:
-            head_seq, head_hash = head_file.read_text().split()
+            head_seq, head_hash = head_text.split()
         except ValueError:
             return count, AuditProblem(expected_seq, f"{head_file.name} is unreadable")
         if int(head_seq) >= expected_seq:

@@ -172,6 +172,8 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
             threads = [threading.Thread(target=coordinator.run, args=(stop,), name="leases",
                                         daemon=True),
+                       threading.Thread(target=coordinator.watch_deadlines, args=(stop,),
+                                        name="lease-deadlines", daemon=True),
                        threading.Thread(target=run_phones, args=(vault, coordinator, stop),
                                         kwargs={"interval": PHONE_PASS_S}, name="phones",
                                         daemon=True),

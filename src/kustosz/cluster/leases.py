@@ -35,11 +35,18 @@ def db_now(conn: Connection) -> datetime:
     return _aware(conn.execute(text(f"SELECT {NOW}")).scalar_one())
 
 
+def _bounded(conn: Connection, seconds: float) -> None:
+    """A lease query that hangs (a locked table, a database that stopped answering) gives up
+    instead of holding the node past its lease: the caller then treats the lease as lost."""
+    conn.execute(text(f"SET LOCAL statement_timeout = {max(100, int(seconds * 1000))}"))
+
+
 class Leases:
     """One node's view of the lease table."""
 
     def __init__(self, engine: Engine, node: str, lease_seconds: float = 15.0) -> None:
         self.engine, self.node, self.lease_seconds = engine, node, lease_seconds
+        self.timeout_s = lease_seconds / 3
 
     def ensure(self, resources: Iterable[str]) -> None:
         """Rows for resources that have none yet (free since now, epoch 0)."""
@@ -57,6 +64,7 @@ class Leases:
         them and the database's time of the claim."""
         names = sorted(set(resources))
         with self.engine.begin() as conn:
+            _bounded(conn, self.timeout_s)
             now = db_now(conn)
             if limit <= 0 or not names:
                 return [], now
@@ -74,6 +82,7 @@ class Leases:
         """Push out every lease this node still holds; one that ran out is not renewed (the
         node stopped its work on it before then). Returns them and the database's time."""
         with self.engine.begin() as conn:
+            _bounded(conn, self.timeout_s)
             now = db_now(conn)
             rows = conn.execute(text(
                 f"UPDATE leases SET until = {NOW} + make_interval(secs => :s) WHERE resource "
@@ -101,6 +110,7 @@ class Leases:
         """The fence: this node holds the resource under this epoch, with more than the
         margin left (a write committed now cannot meet another holder's)."""
         with self.engine.connect() as conn:
+            _bounded(conn, margin_seconds / 2)
             found = conn.execute(text(
                 "SELECT 1 FROM leases WHERE resource = :r AND node = :me AND epoch = :e AND "
                 f"until > {NOW} + make_interval(secs => :m)"),

@@ -14,7 +14,7 @@ from kustosz.cluster.leases import NOW
 from kustosz.cluster.settings import read_settings
 from kustosz.vault import Vault
 
-SINGLETON_PL = {"sweep": "usuwanie po terminie", "scheduler": "zadania okresowe",
+SINGLETON_PL = {"scheduler": "usuwanie po terminie i zadania okresowe",
                 "listeners": "odbiór poczty i zdarzeń"}
 
 

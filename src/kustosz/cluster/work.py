@@ -4,9 +4,9 @@
   holds the camera under the same epoch) before it is indexed; a camera handed over stops at
   the end of its segment (ffmpeg closes the open one) and only then is its lease released, so
   the next node starts after it, never beside it;
-- `Singletons`: the sweep (its recovery first), the scheduled work (audit checkpoints, the
-  alert notifier, backups, the cluster's own alert checks) and the mail and event listeners,
-  each started when the node takes its lease and stopped when it loses it;
+- `Singletons`: the sweep (its recovery first) with the scheduled work (audit checkpoints,
+  the alert notifier, backups, the cluster's own alert checks), and the mail and event
+  listeners, each started when the node takes its lease and stopped when it loses it;
 - `run_phones`: the intake passes of the phone lines it holds.
 """
 
@@ -34,8 +34,11 @@ from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-SWEEP, SCHEDULER, LISTENERS = "singleton:sweep", "singleton:scheduler", "singleton:listeners"
-SINGLETONS = (SWEEP, SCHEDULER, LISTENERS)
+# The sweep goes with the scheduled work (checkpoints, notifier, backups, the cluster's
+# checks): they share state (the vault_settings row `alerts.checks`: the last good sweep)
+# that two nodes writing at once would overwrite with each other's stale copy.
+SCHEDULER, LISTENERS = "singleton:scheduler", "singleton:listeners"
+SINGLETONS = (SCHEDULER, LISTENERS)
 CHECK_CLUSTER_S = 10.0
 
 
@@ -197,18 +200,16 @@ class Singletons:
     def _start(self, resource: str) -> _Running:
         stop = threading.Event()
         vault = self.vault
-        if resource == SWEEP:
-            from kustosz.retention import recover
-            from kustosz.retention.scheduler import run_scheduler
-
-            log.info("sweeps a crash interrupted: %d row(s) finished", recover(vault))
-            return _Running(stop, [self._thread(run_scheduler, "retention", vault, stop)])
         if resource == SCHEDULER:
             from kustosz.alerts.notifier import Notifier
             from kustosz.audit.witness import run_checkpoints
             from kustosz.backup.schedule import run_backups
+            from kustosz.retention import recover
+            from kustosz.retention.scheduler import run_scheduler
 
+            log.info("sweeps a crash interrupted: %d row(s) finished", recover(vault))
             return _Running(stop, [
+                self._thread(run_scheduler, "retention", vault, stop),
                 self._thread(run_checkpoints, "audit-checkpoints", vault, stop),
                 self._thread(Notifier(vault, tls=self.tls).run, "alerts", stop),  # type: ignore[arg-type]
                 self._thread(run_backups, "backup", vault, stop),
