@@ -24,6 +24,7 @@ from kustosz.errors import ConfigError
 from kustosz.vault import Vault
 from tests.audit_helpers import History, make_history, verify, with_witness, witness_lines
 from tests.conftest import Cli, make_vault, snapshot
+from tests.office_day import office_today
 
 
 @pytest.fixture
@@ -318,7 +319,7 @@ def test_printed_register_carries_the_latest_checkpoint(history: History) -> Non
     from kustosz.documents import render
 
     v = history.vault
-    today = datetime.now(UTC).date()
+    today = office_today()
     with v.reading() as s:
         reg = registers.build(s, v.policy, "actions", date(2026, 1, 1), today)
     data = registers.pdf_data(reg, v.policy, date(2026, 1, 1), today)

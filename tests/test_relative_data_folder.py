@@ -28,6 +28,7 @@ from kustosz.db.models import AuditEntry
 from kustosz.vault import Vault
 from tests.conftest import Cli
 from tests.custody.custody_helpers import people, record, segment_bytes, setup_camera
+from tests.office_day import office_today
 from tests.web.web_helpers import client, session_for, user
 
 REL = Path("demo-data")
@@ -96,7 +97,7 @@ def test_every_main_verb_with_a_relative_data_folder(here: Path) -> None:
     verified = cli("bundle", "verify", os.path.relpath(bundle), "--key", "office.pem").output
     assert "verified" in verified
     day_lo = (event.date() - timedelta(days=1)).isoformat()
-    day_hi = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    day_hi = (office_today() + timedelta(days=1)).isoformat()
     cli("registers", "print", "--kind", "copies", "--from", day_lo, "--to", day_hi,
         "--format", "csv", "--out", "kopie.csv")
     printed = list(csv.reader(Path("kopie.csv").read_text("utf-8-sig").splitlines()))

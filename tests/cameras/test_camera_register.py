@@ -3,13 +3,14 @@ signage dates, secret locations, credentials never shown; bad input changes noth
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from camera_helpers import register_camera
 from sqlalchemy import select, update
 from tests.conftest import Cli, snapshot
+from tests.office_day import office_today
 
 from kustosz.cameras.register import address_of, camera_rows, get_camera, zone_rows
 from kustosz.cameras.rules import FORBIDDEN_ZONE_KINDS, parse_rtsp_url, redact, start_gate
@@ -102,7 +103,7 @@ def test_start_gate_counts_local_days() -> None:
 
 
 def test_camera_before_its_notice_date_does_not_record(site_vault: Vault) -> None:
-    today = datetime.now(UTC).date()
+    today = office_today()
     register_camera(site_vault, "nowa", "rtsp://127.0.0.1:9/cam1", notice_date=today,
                     signage_date=today)
     pool = RecorderPool(site_vault)
@@ -115,7 +116,7 @@ def test_camera_before_its_notice_date_does_not_record(site_vault: Vault) -> Non
 
 
 def test_early_start_override_is_audited(site_vault: Vault, tmp_path) -> None:
-    today = datetime.now(UTC).date()
+    today = office_today()
     register_camera(site_vault, "nowa", "rtsp://127.0.0.1:9/cam1", notice_date=today,
                     signage_date=today)
     cli = Cli(site_vault.root)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -20,6 +20,7 @@ import pytest
 from camera_helpers import register_camera
 from sqlalchemy import select
 from tests.conftest import Cli, snapshot
+from tests.office_day import office_today
 
 from kustosz.access.users import add_user
 from kustosz.custody.copies import make_copy, remux
@@ -171,7 +172,7 @@ def test_copy_of_a_camera_file_taken_in_with_sound_has_none_002_zal5_s3_3(
             purpose="postępowanie", description="kradzież", cameras=["hol"],
             start=start - timedelta(seconds=1), end=start + timedelta(seconds=3),
             margin_minutes=0), "test")
-        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(),
+        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=office_today(),
                actor="test", keyed_by="burmistrz")
         rid = req.id
     copy = make_copy(vault, rid, "informatyk", "test")

@@ -23,6 +23,7 @@ import pytest
 from custody_helpers import call, people, record, setup_camera, setup_phone
 from pypdf import PdfReader
 from tests.conftest import Cli, make_vault
+from tests.office_day import office_today
 from tests.web.web_helpers import client, session_for
 
 from kustosz.custody import registers
@@ -122,7 +123,7 @@ def test_copies_register_pdf_names_people_and_the_line_of_a_call(tmp_path: Path)
             kind="interested", material="calls", requester="Maria Dąbrowska",
             received_on=day + timedelta(days=1), event_date=day, purpose="skarga",
             approx_time=start.astimezone(vault.policy.timezone).strftime("%H:%M"),
-            caller="600 100 200", callee="74 664 08 00"), date.today())
+            caller="600 100 200", callee="74 664 08 00"), office_today())
         copy = make_copy(vault, rid, "informatyk", "t")
         made = copy.made_at.astimezone(vault.policy.timezone).date()
         with vault.reading() as s:

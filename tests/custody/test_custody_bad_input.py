@@ -3,12 +3,13 @@ Wałbrzych (late request accepted with a warning, calls copied byte for byte).""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from custody_helpers import OFFICE_NUMBER, call, people, record, setup_camera, setup_phone
 from tests.conftest import make_vault, snapshot
+from tests.office_day import office_today
 
 from kustosz.custody.bundles import verify_bundle
 from kustosz.custody.copies import make_copy
@@ -40,7 +41,7 @@ def test_bad_requests_change_nothing(vault: Vault, tmp_path: Path) -> None:
     people(vault)
     event = _event(vault, 3)
     record(vault, "cam-hol", event, 2, tmp_path / "segs")
-    tomorrow = date.today() + timedelta(days=2)
+    tomorrow = office_today() + timedelta(days=2)
     bad = {
         "purpose": _spec(event, purpose=" "),
         "requester": _spec(event, requester=""),
@@ -63,17 +64,17 @@ def test_bad_requests_change_nothing(vault: Vault, tmp_path: Path) -> None:
         rid = register_request(s, vault.policy, _spec(event), "test").id
     before = snapshot(vault)
     with pytest.raises(KustoszError, match="approver role"), vault.transaction() as s:
-        decide(s, vault.policy, rid, by="komisja1", agree=False, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="komisja1", agree=False, on=office_today(), actor="t",
                keyed_by="komisja1")
     with pytest.raises(KustoszError, match="not been decided"):
         make_copy(vault, rid, "informatyk", "t")
     assert snapshot(vault) == before
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=office_today(), actor="t",
                keyed_by="burmistrz")
     before = snapshot(vault)
     with pytest.raises(KustoszError, match="already decided"), vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=False, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="burmistrz", agree=False, on=office_today(), actor="t",
                keyed_by="burmistrz")
     with pytest.raises(KustoszError, match="no user"):
         make_copy(vault, rid, "nikt", "t")
@@ -110,7 +111,7 @@ def test_calls_request_walbrzych(tmp_path: Path) -> None:
             assert req.status == "registered" and req.late
             assert "nie jest gwarantowane" in (req.warning or "")
             assert req.items == [wanted.id] and req.callee == OFFICE_NUMBER
-            decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(),
+            decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=office_today(),
                    actor="t", keyed_by="burmistrz")
             rid = req.id
         copy = make_copy(vault, rid, "informatyk", "t")

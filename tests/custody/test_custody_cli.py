@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from custody_helpers import record, setup_camera
 from pypdf import PdfReader
 from tests.conftest import Cli, snapshot
+from tests.office_day import office_today
 
 from kustosz.documents import NAMES
 from kustosz.vault import Vault
@@ -74,7 +75,7 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
     assert again.exit_code == 2 and "another member" in again.output
     assert "destroyed" in cli("copies", "destroy", number, "--by", "k2").output
 
-    today = date.today()
+    today = office_today()
     lo, hi = (today - timedelta(days=7)).isoformat(), (today + timedelta(days=1)).isoformat()
     csv_out = tmp_path / "copies.csv"
     cli("registers", "print", "--kind", "copies", "--from", lo, "--to", hi, "--format", "csv",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from custody_helpers import people, record, setup_camera
 from pypdf import PdfReader
 from sqlalchemy import select
 from tests.conftest import snapshot
+from tests.office_day import office_today
 
 from kustosz.custody import registers
 from kustosz.custody.bundles import verify_bundle
@@ -73,10 +74,10 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
 
     # Decision: the deputy may not decide in Pleszew; the head may, once.
     with vault.transaction() as s, pytest.raises(InputError, match="deputy"):
-        decide(s, vault.policy, rid, by="zastepca", agree=True, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="zastepca", agree=True, on=office_today(), actor="t",
                keyed_by="zastepca", deputy=True)
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=office_today(), actor="t",
                keyed_by="burmistrz")
 
     copy = make_copy(vault, rid, "informatyk", "test")
@@ -106,7 +107,7 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
         police = register_request(s, vault.policy, video_spec(
             vault, event, 13, kind="authority", requester="Komenda Powiatowa Policji w Pleszewie",
             case_ref="RSD-123/26", purpose="postępowanie przygotowawcze"), "test")
-        decide(s, vault.policy, police.id, by="burmistrz", agree=True, on=date.today(),
+        decide(s, vault.policy, police.id, by="burmistrz", agree=True, on=office_today(),
                actor="t", keyed_by="burmistrz")
         police_id = police.id
     zip_path = tmp_path / "medium" / "kopia.zip"
@@ -136,12 +137,12 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
         assert s.get(Hold, hold_id).released_at is not None
         assert s.get(Copy, copy.id).state == "destroyed"
         protocol = pdf_text(render(*destruction_doc(s, vault.policy, copy.number)), tmp_path)
-        day = date.today() - timedelta(days=30)
-        copies_reg = registers.build(s, vault.policy, "copies", day, date.today() +
+        day = office_today() - timedelta(days=30)
+        copies_reg = registers.build(s, vault.policy, "copies", day, office_today() +
                                      timedelta(days=1))
-        actions = registers.build(s, vault.policy, "actions", day, date.today() +
+        actions = registers.build(s, vault.policy, "actions", day, office_today() +
                                   timedelta(days=1))
-        disclosures = registers.build(s, vault.policy, "disclosures", day, date.today())
+        disclosures = registers.build(s, vault.policy, "disclosures", day, office_today())
     assert "Zofia Żółtowska" in protocol and "Łukasz Gęślak" in protocol
     assert [r[0] for r in copies_reg.rows] == [copy.number]
     assert "udostępniono" in copies_reg.rows[0][-1] and "zniszczono" in copies_reg.rows[0][-1]
@@ -154,7 +155,7 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
     assert [r[1] for r in disclosures.rows] == ["Jan Żółkiewski, ul. Łąkowa 5",
                                                 "Komenda Powiatowa Policji w Pleszewie"]
     reg_pdf = pdf_text(render("register", registers.pdf_data(
-        actions, vault.policy, day, date.today())), tmp_path)
+        actions, vault.policy, day, office_today())), tmp_path)
     assert "Rejestr działań w systemie monitoringu" in reg_pdf
     assert "Komisyjnie zniszczono kopię" in reg_pdf and "Żółtowska" in reg_pdf
 
@@ -179,7 +180,7 @@ def test_refusal_releases_the_hold(sqlite_vault: Vault, tmp_path: Path) -> None:
     record(vault, "cam-hol", event, 2, tmp_path / "segs")
     with vault.transaction() as s:
         req = register_request(s, vault.policy, video_spec(vault, event, 1), "test")
-        decide(s, vault.policy, req.id, by="burmistrz", agree=False, on=date.today(),
+        decide(s, vault.policy, req.id, by="burmistrz", agree=False, on=office_today(),
                actor="t", keyed_by="burmistrz", reason="brak interesu prawnego")
         rid, hold_id = req.id, req.hold_id
     with vault.reading() as s:
@@ -201,7 +202,7 @@ def test_tampering_is_named(sqlite_vault: Vault, tmp_path: Path) -> None:
     record(vault, "cam-hol", event - timedelta(seconds=2), 2, tmp_path / "segs")
     with vault.transaction() as s:
         req = register_request(s, vault.policy, video_spec(vault, event, 0), "test")
-        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=date.today(), actor="t",
+        decide(s, vault.policy, req.id, by="burmistrz", agree=True, on=office_today(), actor="t",
                keyed_by="burmistrz")
     copy = make_copy(vault, req.id, "informatyk", "t")
     original = vault.root / copy.bundle

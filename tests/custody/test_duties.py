@@ -6,7 +6,7 @@ obey it alike; every refusal names its field and changes nothing. SQLite and Pos
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from custody_helpers import appoint_commission, people, record, setup_camera
 from pypdf import PdfReader
 from tests.conftest import Cli, snapshot
+from tests.office_day import office_today
 
 from kustosz.access.authorisations import issue
 from kustosz.access.users import add_user
@@ -62,7 +63,7 @@ def _request(vault: Vault, tmp: Path) -> int:
 
 
 def _decide(vault: Vault, rid: int, **kw: Any) -> Decision:
-    args: dict[str, Any] = {"by": "burmistrz", "agree": True, "on": date.today(),
+    args: dict[str, Any] = {"by": "burmistrz", "agree": True, "on": office_today(),
                             "actor": "t", "keyed_by": "burmistrz", **kw}
     with vault.transaction() as s:
         return decide(s, vault.policy, rid, **args)
@@ -140,8 +141,8 @@ def test_a_paper_decision_keeps_and_prints_both_names(office: Vault, tmp_path: P
                                                         "OR.0012.5.2026")
     with office.reading() as s:
         name, data = papers.decision_doc(s, office.policy, rid)
-        reg = registers.build(s, office.policy, "disclosures", date.today() - timedelta(days=9),
-                              date.today())
+        reg = registers.build(s, office.policy, "disclosures", office_today() - timedelta(days=9),
+                              office_today())
     out = tmp_path / "decyzja.pdf"
     render(name, data, out, office.root)
     text = _text(out)
@@ -151,8 +152,8 @@ def test_a_paper_decision_keeps_and_prints_both_names(office: Vault, tmp_path: P
     assert "Jan Kowalski" in resolution and "znak OR.0012.5.2026" in resolution
     assert "wprowadził(a): Piotr Wiśniewski, informatyk" in resolution
     pdf = tmp_path / "rejestr.pdf"
-    render("register", registers.pdf_data(reg, office.policy, date.today() - timedelta(days=9),
-                                          date.today()), pdf, office.root)
+    render("register", registers.pdf_data(reg, office.policy, office_today() - timedelta(days=9),
+                                          office_today()), pdf, office.root)
     assert "OR.0012.5.2026" in _text(pdf)
 
 
@@ -176,12 +177,12 @@ def test_an_office_may_let_others_key_decisions(office: Vault, tmp_path: Path) -
     rid = _request(office, tmp_path)
     lax = load_policy("pleszew", {"duties": {"decision_by_own_account": False}})
     with office.transaction() as s:
-        d = decide(s, lax, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+        d = decide(s, lax, rid, by="burmistrz", agree=True, on=office_today(), actor="t",
                    keyed_by="informatyk")
     assert d.keyed_by == "informatyk"  # still kept, and printed on the register
     with office.reading() as s:
-        reg = registers.build(s, office.policy, "disclosures", date.today() - timedelta(days=9),
-                              date.today())
+        reg = registers.build(s, office.policy, "disclosures", office_today() - timedelta(days=9),
+                              office_today())
     assert "wprowadził(a): Piotr Wiśniewski" in reg.rows[0][4]
 
 

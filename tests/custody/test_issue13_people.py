@@ -15,6 +15,7 @@ import pytest
 from custody_helpers import people, record, setup_camera
 from pypdf import PdfReader
 from tests.conftest import Cli, make_vault, snapshot
+from tests.office_day import office_today
 
 from kustosz.access import accounts, contractors, listening, records, tokens
 from kustosz.access.authorisations import active_for, issue
@@ -137,7 +138,7 @@ def _copy(vault: Vault, tmp: Path) -> str:
             received_on=day, event_date=day, purpose="postępowanie", approx_time="12:00",
             place="Ratusz/hol parter", margin_minutes=1, description="bójka"), "test").id
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="t",
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=office_today(), actor="t",
                keyed_by="burmistrz")
     return make_copy(vault, rid, by="informatyk", actor="t").number
 

@@ -19,6 +19,7 @@ from monitoring_helpers import (
     wait_for,
 )
 from sqlalchemy import select
+from tests.office_day import office_today
 
 from kustosz.access.users import add_user
 from kustosz.custody.bundles import sha256_file, verify_bundle
@@ -45,7 +46,7 @@ def approve_and_copy(vault: Vault, spec: RequestSpec) -> tuple[object, dict[str,
         assert req.status == "registered" and req.hold_id is not None
         rid = req.id
         decide(s, vault.policy, rid, by="prezydent", agree=True,
-               on=datetime.now(UTC).date(), actor="t", keyed_by="prezydent")
+               on=office_today(), actor="t", keyed_by="prezydent")
     copy = make_copy(vault, rid, "informatyk", "t")
     bundle = vault.root / copy.bundle
     verdict = verify_bundle(bundle)

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from tests.conftest import snapshot
+from tests.office_day import office_today
 from web_helpers import Material, signed_in, undecided_request, user
 
 from kustosz.db.custody import Copy
@@ -27,7 +28,7 @@ def test_api_makes_a_copy_and_names_bad_fields(sqlite_material: Material) -> Non
     # The custodian enters the head's decision, which was taken on paper (issue 11: only the
     # head himself records it without naming the document).
     d = c.post(f"/api/requests/{req_id}/decision",
-               json={"agree": True, "on": datetime.now(UTC).date().isoformat(),
+               json={"agree": True, "on": office_today().isoformat(),
                      "by": "burmistrz", "paper_ref": "OR.0012.3.2026"})
     assert d.status_code == 201, d.text
     r = c.post("/api/copies", json={"request": req_id, "by": "burmistrz"})

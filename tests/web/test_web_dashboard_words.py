@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.office_day import office_today
 from web_helpers import client, login, user
 
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone, recorder_notes
@@ -38,7 +39,7 @@ def _camera(vault: Vault, name: str, zone_kind: str = "corridor",
     with vault.transaction() as s:
         add_site(s, f"Ratusz {name}", "test")
         add_zone(s, f"Ratusz {name}", "parter", zone_kind, "test")
-        today = datetime.now(UTC).date()
+        today = office_today()
         spec = CameraSpec(name, f"Ratusz {name}", "parter", f"rtsp://10.0.0.9/{name}",
                           "property", notice_date=notice or today - timedelta(days=30),
                           signage_date=today - timedelta(days=30))
@@ -48,7 +49,7 @@ def _camera(vault: Vault, name: str, zone_kind: str = "corridor",
 def test_recorder_states_in_polish_words(sqlite_web_vault: Vault) -> None:
     v = sqlite_web_vault
     rec, down, wait, off = (_camera(v, n) for n in ("wejscie", "hol", "parking", "archiwum"))
-    today = datetime.now(UTC).date()
+    today = office_today()
     with v.transaction() as s:
         cam = s.execute(select(Camera).where(Camera.source_id == wait)).scalar_one()
         cam.notice_date = today - timedelta(days=3)
@@ -88,7 +89,7 @@ def test_a_camera_in_a_forbidden_room_says_why_in_polish(sqlite_web_vault: Vault
         add_site(s, "Ratusz", "test")
         add_zone(s, "Ratusz", "szatnia", "changing_room", "test")
         add_zone(s, "Ratusz", "hol", "corridor", "test")
-        today = datetime.now(UTC).date()
+        today = office_today()
         spec = CameraSpec("szatnia-1", "Ratusz", "hol", "rtsp://10.0.0.9/s", "property",
                           notice_date=today - timedelta(days=30),
                           signage_date=today - timedelta(days=30))

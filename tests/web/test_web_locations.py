@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from tests.conftest import Cli
+from tests.office_day import office_today
 from web_helpers import Material, client, session_for, user
 
 from kustosz.custody.requests import RequestSpec, register_request
@@ -45,7 +46,7 @@ def _placed_request(m: Material) -> int:
 
 
 def _urls(rid: int) -> list[str]:
-    today = datetime.now(UTC).date()
+    today = office_today()
     span = f"start={today - timedelta(days=7)}&end={today + timedelta(days=1)}"
     api = f"from={today - timedelta(days=7)}&to={today + timedelta(days=1)}"
     return ["/", "/cameras", "/requests", f"/requests/{rid}", "/copies", "/holds", "/calls",
@@ -99,7 +100,7 @@ def test_the_command_line_prints_locations_only_when_asked_and_audits_it(
         material: Material, tmp_path) -> None:  # type: ignore[no-untyped-def]
     m = material
     cli = Cli(m.vault.root)
-    today = datetime.now(UTC).date()
+    today = office_today()
     span = ["--from", str(today - timedelta(days=7)), "--to", str(today + timedelta(days=1))]
     plain, located = tmp_path / "plain.csv", tmp_path / "located.csv"
     cli("registers", "print", "--kind", "copies", *span, "--format", "csv", "--out", str(plain))
