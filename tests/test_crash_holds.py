@@ -56,10 +56,10 @@ def build(vault: Vault, tmp: Path) -> list[int]:
 def crash_at(step: str, monkeypatch: pytest.MonkeyPatch, vault: Vault) -> None:
     real_finish = sweep_mod._finish
 
-    def unlink(_vault: Vault, keys: list[str]) -> None:
+    def unlink(_vault: Vault, victims: list[Any]) -> set[int]:
         if step == "half_unlinked":
-            for key in keys[: len(keys) // 2]:
-                vault.storage.delete(key)
+            for victim in victims[: len(victims) // 2]:
+                vault.storage.delete(victim.storage_key)
         raise Crash(step)
 
     def finish(*args: Any, **kwargs: Any) -> int:

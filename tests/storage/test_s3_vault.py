@@ -6,6 +6,7 @@ intake whose store goes away mid-upload leaves nothing half-indexed."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import socket
@@ -213,10 +214,32 @@ def test_a_store_that_goes_away_mid_intake_leaves_nothing_half_indexed(
             ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
         assert exc.value.pl and proxy.gone.is_set()
         assert segment.exists()  # the spool keeps it for the next pass
-        assert snapshot(vault) == before  # no row, no audit entry
+        # Whether the store kept the upload is unknown while it is gone: the intake's row
+        # stays `pending`, flagged an orphan (never material, no audit entry), for the sweep.
+        with vault.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT state, meta FROM recordings")).all()
+        assert [(state, json.loads(meta) if isinstance(meta, str) else meta)
+                for state, meta in rows] == [("pending", {"orphan": True})]
+        after = snapshot(vault)
+        after["tables"]["recordings"] = before["tables"]["recordings"]
+        assert after == before
+        direct = seaweed.storage(bucket, tmp_path / "scratch", deleting=True)
+        assert list(direct.iterate()) == []
+    finally:
+        vault.close()
+    # The store is back and the sweep has its credentials: the orphan row goes.
+    set_storage(vault.root, f'endpoint = "{seaweed.endpoint}"\ndelete_credentials_file = "'
+                + str(write_credentials(tmp_path / "s3-sweep.toml", seaweed.sweep.access_key,
+                                        seaweed.sweep.secret_key)) + '"')
+    config = vault.root / "kustosz.toml"
+    config.write_text(config.read_text().replace(f'endpoint = "{proxy.endpoint}"\n', "", 1))
+    vault = Vault.open(vault.root, actor="test")
+    try:
+        from kustosz.retention import run_sweep
+
+        assert run_sweep(vault, datetime(2026, 11, 2, tzinfo=UTC)).recovered == 1
         with vault.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM recordings")).scalar() == 0
-        direct = seaweed.storage(bucket, tmp_path / "scratch", deleting=True)
         assert list(direct.iterate()) == []
     finally:
         vault.close()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 
+from kustosz.custody.object_lock import lengthen
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
 from kustosz.index.expiry import expiry_of
@@ -46,6 +47,9 @@ def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float) -> in
             s.execute(update(table).where(table.c.id == bindparam("rid"))
                       .values(retain_from=bindparam("base"), expires_at=bindparam("exp")),
                       changes)
+            # Later ends only: the object store's retention is lengthened with the app's
+            # credentials (custody/object_lock.py).
+            lengthen(s, [(c["rid"], c["exp"]) for c in changes])
     return len(changes)
 
 

@@ -76,6 +76,13 @@ def covered_by_active_hold(rec: type[Recording] = Recording) -> ColumnElement[bo
     return exists().where(_by_range(rec)) | exists().where(_by_item(rec))
 
 
+def covered_by_hold(hold_id: int, rec: type[Recording] = Recording) -> ColumnElement[bool]:
+    """SQL condition: the one hold ``hold_id``, if still active, covers the recording row
+    (the material whose objects it puts under legal hold)."""
+    return exists().where(_by_range(rec), Hold.id == hold_id) | \
+        exists().where(_by_item(rec), Hold.id == hold_id)
+
+
 def holds_of(session: Session, rec: Recording) -> list[int]:
     """Ids of the active holds that cover one recording."""
     found = set(session.execute(select(Hold.id).where(_by_range(rec))).scalars())

@@ -38,7 +38,14 @@ def check_override(kind: str, override: Period, policy: Policy) -> None:
 
 
 def redate_all(session: Session, policy: Policy) -> int:
-    """Recompute expiry of all stored material after a policy change; returns rows changed."""
+    """Recompute expiry of all stored material after a policy change; returns rows changed.
+    On a store with a lock each object's retention is lengthened where its end moved later;
+    where it moved earlier the object keeps the longer date, which the sweep's governance
+    bypass overrides when it deletes (the app's credentials may not shorten it)."""
+    from kustosz.custody.object_lock import lengthen, lockable_store
+
+    before = dict(session.execute(select(Recording.id, Recording.expires_at)).all()) \
+        if lockable_store(session) is not None else {}
     changed = 0
     for source in session.execute(select(Source)).scalars():
         try:
@@ -67,6 +74,10 @@ def redate_all(session: Session, policy: Policy) -> int:
             changed += result.rowcount or 0
             day += timedelta(days=1)
         changed += _redate_rebased(session, source, policy)
+    if before:
+        lengthen(session, [(rid, end) for rid, end in session.execute(
+            select(Recording.id, Recording.expires_at)) if rid in before and end is not None
+            and (before[rid] is None or end > before[rid])])
     return changed
 
 

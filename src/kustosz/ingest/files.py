@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from kustosz import clock
 from kustosz.audit import append as audit
+from kustosz.custody.object_lock import held_ids, lock_until, set_holds
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError
 from kustosz.index.expiry import expiry_of
@@ -40,6 +41,13 @@ from kustosz.index.sources import get_source
 from kustosz.kinds import kind_of
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, StoredFile
+from kustosz.storage.base import (
+    Lockable,
+    Refused,
+    Unavailable,
+    legal_hold,
+    put_retained,
+)
 from kustosz.vault import Vault
 
 # Copies running at once: each ends in an fsync, and concurrent fsyncs are committed together
@@ -75,6 +83,7 @@ class Stored:
     sha256: str
     start: datetime
     end: datetime
+    version_id: str | None = None  # the object store's (StoredFile.version_id)
 
 
 OnStored = Callable[[Session, list[Stored]], None]
@@ -256,21 +265,28 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
                                                          sort_by_parameter_order=True),
                              rows).scalars())
         source_id, name = source.id, source.name
+        # On a store with a lock each object carries its legal end and, if a hold already
+        # covers it, the legal hold (custody/object_lock.py).
+        lockable = isinstance(vault.storage, Lockable)
+        held = held_ids(s, ids) if lockable else set()
     keys = [row["storage_key"] for row in rows]
+    locks = [(lock_until(row["expires_at"], now), rid in held) for row, rid in zip(rows, ids,
+                                                                                  strict=True)]
     try:
-        copies, failure = _copy_all(vault, items, keys)
+        copies, failure = _copy_all(vault, items, keys, locks)
     except BaseException:
         _undo(vault, ids, keys)
         raise
-    done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start, items[i].end)
+    done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start, items[i].end,
+                   c.version_id)
             for i, c in enumerate(copies) if isinstance(c, StoredFile)]
-    lost = [ids[i] for i, c in enumerate(copies) if not isinstance(c, StoredFile)]
+    lost = [i for i, c in enumerate(copies) if not isinstance(c, StoredFile)]
     try:
         with vault.transaction() as s:
-            if lost:
-                s.execute(delete(Recording).where(Recording.id.in_(lost)))
             if done:
                 _mark_many(s, source_id, done)
+                if lockable:
+                    _hold_late(vault, s, [(d.id, d.key, d.version_id) for d in done], held)
                 if audit_it:
                     _audit(s, actor, name, done, given, items)
                 if on_stored is not None:
@@ -279,16 +295,16 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
         # E.g. on_stored found an item already taken by a concurrent intake: undo ours.
         _undo(vault, ids, keys)
         raise
-    for i, c in enumerate(copies):
-        if not isinstance(c, StoredFile):
-            vault.storage.delete(keys[i])  # a copy that failed after its rename (dir fsync)
+    if lost:  # a copy that failed after its rename (dir fsync), or an upload not verified
+        _undo(vault, [ids[i] for i in lost], [keys[i] for i in lost])
     if failure is not None:
         raise failure
     by_index = {d.index: d for d in done}
     return [by_index.get(i, c) for i, c in enumerate(copies)]  # type: ignore[misc]
 
 
-def _copy_all(vault: Vault, items: list[Item], keys: list[str]
+def _copy_all(vault: Vault, items: list[Item], keys: list[str],
+              locks: list[tuple[datetime | None, bool]]
               ) -> tuple[list[StoredFile | OSError | None], BaseException | None]:
     """Step (2) for every item; None for a copy not begun because another failed."""
     results: list[StoredFile | OSError | None] = [None] * len(items)
@@ -299,7 +315,9 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str]
         if stop.is_set():
             return
         try:
-            results[i] = vault.storage.put(keys[i], items[i].path, durable=not batched)
+            results[i] = put_retained(vault.storage, keys[i], items[i].path,
+                                      retain_until=locks[i][0], legal_hold=locks[i][1],
+                                      durable=not batched)
         except OSError as exc:
             results[i] = exc
         except BaseException as exc:
@@ -323,17 +341,73 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str]
 
 
 def _undo(vault: Vault, ids: list[int], keys: list[str]) -> None:
-    for key in keys:
-        vault.storage.delete(key)
+    kept = {rid for rid, key in zip(ids, keys, strict=True) if not _remove(vault, key)}
     with vault.transaction() as s:
-        s.execute(delete(Recording).where(Recording.id.in_(ids)))
+        s.execute(delete(Recording).where(Recording.id.in_([i for i in ids if i not in kept])))
+        _mark_orphans(s, kept)
+
+
+# An intake undone whose object the app's credentials may not delete (an object store's lock,
+# or a store that stopped answering): its row stays `pending` with this flag until the sweep,
+# with the sweep's credentials, removes both (`remove_orphans`). The row keeps the key known:
+# an object that no row names would never be found again.
+ORPHAN = "orphan"
+
+
+def _remove(vault: Vault, key: str) -> bool:
+    """Delete an undone intake's object with the app's credentials; False if it may be left
+    in the store (then its row is kept as an orphan)."""
+    try:
+        vault.storage.delete(key)
+    except (Refused, Unavailable):
+        return False
+    return True
+
+
+def _mark_orphans(session: Session, ids: set[int]) -> None:
+    for rec in session.execute(select(Recording).where(Recording.id.in_(ids))).scalars():
+        rec.meta = {**(rec.meta or {}), ORPHAN: True}
+
+
+def remove_orphans(vault: Vault) -> int:
+    """The sweep's part (its credentials, `Vault.deleting_storage`): remove the objects of
+    undone intakes that the app could not delete, and their rows. A legal hold on such an
+    object (a hold covered its times when it was written) is cleared first: nothing of it is
+    material, it was never stored."""
+    with vault.reading() as s:
+        orphans = [(rec.id, rec.storage_key) for rec in s.execute(select(Recording).where(
+            Recording.state == RecordingState.PENDING)).scalars()
+            if (rec.meta or {}).get(ORPHAN)]
+    if not orphans:
+        return 0
+    store = vault.deleting_storage()
+    for _rid, key in orphans:
+        try:
+            store.delete(key)
+        except Refused:
+            legal_hold(store, key, False)
+            store.delete(key)
+    with vault.transaction() as s:
+        s.execute(delete(Recording).where(Recording.id.in_([rid for rid, _ in orphans])))
+    return len(orphans)
+
+
+def _hold_late(vault: Vault, session: Session, stored: list[tuple[int, str, str | None]],
+               held: set[int]) -> None:
+    """A hold placed while the objects were being written found no object to set its legal
+    hold on: set it now, in the transaction that marks them stored (a hold committed later
+    finds them, custody/object_lock.py `hold_placed`)."""
+    late = held_ids(session, [rid for rid, _k, _v in stored]) - held
+    if late:
+        set_holds(vault.storage, [row for row in stored if row[0] in late], True)
 
 
 def _mark_many(session: Session, source_id: int, done: list[Stored]) -> None:
     session.execute(
         update(Recording.__table__).where(Recording.__table__.c.id == bindparam("rid"))
-        .values(size=bindparam("rsize"), sha256=bindparam("rsha"), state=RecordingState.STORED),
-        [{"rid": d.id, "rsize": d.size, "rsha": d.sha256} for d in done])
+        .values(size=bindparam("rsize"), sha256=bindparam("rsha"), state=RecordingState.STORED,
+                version_id=bindparam("rver")),
+        [{"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id} for d in done])
     longest = max((d.end - d.start).total_seconds() for d in done)
     session.execute(update(Source).where(Source.id == source_id,
                                          Source.max_duration_s < longest)
@@ -370,12 +444,14 @@ def recover_pending(vault: Vault, older_than: datetime | None = None) -> int:
         query = select(Recording).where(Recording.state == RecordingState.PENDING)
         if older_than is not None:
             query = query.where(Recording.ingested_at < older_than)
-        rows = list(s.execute(query).scalars())
+        rows = [rec for rec in s.execute(query).scalars() if not (rec.meta or {}).get(ORPHAN)]
         for rec in rows:
             if _finish_adopted(vault, s, rec):
                 continue
-            vault.storage.delete(rec.storage_key)
-            s.delete(rec)
+            if _remove(vault, rec.storage_key):
+                s.delete(rec)
+            else:  # the app's credentials cannot: the sweep's will (`remove_orphans`)
+                _mark_orphans(s, {rec.id})
     return len(rows)
 
 
@@ -422,11 +498,17 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
                         ingested_at=datetime.now(UTC))
         s.add(rec)
         s.flush()
-        rec_id, key = rec.id, rec.storage_key
-    vault.storage.put(key, path, move=True, sha256=sha)  # a rename on the local folder
+        rec_id, key, until = rec.id, rec.storage_key, lock_until(rec.expires_at)
+        lockable = isinstance(vault.storage, Lockable)
+        held = held_ids(s, [rec_id]) if lockable else set()
+    stored = put_retained(vault.storage, key, path, retain_until=until,  # a rename on disk
+                          legal_hold=bool(held), move=True, sha256=sha)
     with vault.transaction() as s:
         rec = s.get(Recording, rec_id)
+        rec.version_id = stored.version_id
         _mark_stored(s, rec)
+        if lockable:
+            _hold_late(vault, s, [(rec_id, key, stored.version_id)], held)
     return rec
 
 
@@ -441,7 +523,9 @@ def _mark_stored(session: Session, rec: Recording) -> None:
 def _finish_adopted(vault: Vault, session: Session, rec: Recording) -> bool:
     if not (rec.meta or {}).get(ADOPTED) or not vault.storage.exists(rec.storage_key):
         return False
-    if vault.storage.hash_of(rec.storage_key) != rec.sha256:
+    found = vault.storage.checksum(rec.storage_key)
+    if found.sha256 != rec.sha256:
         return False
+    rec.version_id = found.version_id
     _mark_stored(session, rec)
     return True

@@ -400,8 +400,9 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                 victims = list(s.execute(select(*sweep.VICTIM_COLUMNS).where(
                     Recording.sweep_id == sweep_id,
                     Recording.state == RecordingState.DELETING)).all())
-            sweep._unlink_all(vault, [r.storage_key for r in victims])
-            report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims)
+            kept = sweep._unlink_all(vault, victims)  # a hold placed meanwhile keeps some
+            report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
+                                  if r.id not in kept)
             sweep._finish(vault, sweep_id, actor, lambda _src: rule)
         if not marked:
             stuck = ("disk pressure persists: only held material is left; add storage or "

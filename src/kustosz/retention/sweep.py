@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,16 +29,19 @@ from kustosz.custody.coverage import (
     covering,
     holds_of,
 )
+from kustosz.custody.object_lock import held_ids
 from kustosz.db.models import Deletion, Recording, Source, Sweep
 from kustosz.index.expiry import period_for
 from kustosz.retention.traces import prune_traces
 from kustosz.states import RecordingState, SweepMode
+from kustosz.storage.base import Lockable, Refused, delete_content
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 UNLINK_WORKERS = 4
 VICTIM_COLUMNS = (Recording.id, Recording.source_id, Recording.storage_key, Recording.start_at,
-                  Recording.end_at, Recording.size, Recording.sha256, Recording.expires_at)
+                  Recording.end_at, Recording.size, Recording.sha256, Recording.expires_at,
+                  Recording.version_id)
 
 
 @dataclass
@@ -75,10 +79,52 @@ def _names(session: Session) -> dict[int, Source]:
     return {s.id: s for s in session.execute(select(Source)).scalars()}
 
 
-def _unlink_all(vault: Vault, keys: list[str]) -> None:
-    # unlink(2) releases the GIL; a few threads keep the disk queue busy. On an object store
-    # only the sweep's credentials may delete (each version by its id, with the bypass).
-    vault.deleting_storage().delete_many(keys, UNLINK_WORKERS)
+def _unlink_all(vault: Vault, victims: list[Any]) -> set[int]:
+    """Remove the victims' content (rows with id, storage_key, version_id); the ids kept
+    because a hold covered them meanwhile (they are `stored` again)."""
+    store = vault.deleting_storage()
+    if not isinstance(store, Lockable) and not any(v.version_id for v in victims):
+        # unlink(2) releases the GIL; a few threads keep the disk queue busy.
+        store.delete_many([v.storage_key for v in victims], UNLINK_WORKERS)
+        return set()
+    # On an object store only the sweep's credentials may delete: the version the index
+    # names, with the governance bypass. A legal hold refuses even them.
+    refused: list[tuple[Any, Refused]] = []
+
+    def one(victim: Any) -> None:
+        try:
+            delete_content(store, victim.storage_key, victim.version_id)
+        except Refused as exc:
+            refused.append((victim, exc))
+
+    with ThreadPoolExecutor(UNLINK_WORKERS, thread_name_prefix="kustosz-unlink") as pool:
+        list(pool.map(one, victims))
+    return _refused(vault, store, refused) if refused else set()
+
+
+def _refused(vault: Vault, store: Any, refused: list[tuple[Any, Refused]]) -> set[int]:
+    """Victims whose object is under legal hold: a hold placed after the sweep chose them
+    covers them (the object lock saved them: they go back to `stored`), or the legal hold is
+    stale — set by a hold that never committed or left by a release whose clearing did not
+    happen (custody/object_lock.py) — and no active hold covers them (the one rule, asked
+    again now): then it is cleared and the content deleted."""
+    with vault.transaction() as s:
+        kept = held_ids(s, [v.id for v, _exc in refused])
+        if kept:
+            s.execute(update(Recording).where(Recording.id.in_(kept),
+                                              Recording.state == RecordingState.DELETING)
+                      .values(state=RecordingState.STORED, sweep_id=None)
+                      .execution_options(synchronize_session=False))
+    for victim, exc in refused:
+        if victim.id in kept:
+            continue
+        if not store.lock_of(victim.storage_key, victim.version_id).legal_hold:
+            raise exc  # not the lock: the credentials (named in the message)
+        log.warning("a legal hold no active hold stands behind on %s: cleared before its "
+                    "deletion", victim.storage_key)
+        store.legal_hold(victim.storage_key, False, victim.version_id)
+        delete_content(store, victim.storage_key, victim.version_id)
+    return kept
 
 
 def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], str]) -> int:
@@ -123,20 +169,23 @@ def recover(vault: Vault, actor: str = "system") -> int:
     with vault.reading() as s:
         open_sweeps = list(s.execute(select(Sweep.id, Sweep.mode)
                                      .where(Sweep.finished_at.is_(None))).all())
+    from kustosz.ingest.files import remove_orphans  # ingest imports the vault's pieces too
+
+    handled += remove_orphans(vault)  # undone intakes the app's credentials could not remove
     for sweep_id, mode in open_sweeps:
         with vault.transaction() as s:
             rows = list(s.execute(select(Recording).where(
                 Recording.sweep_id == sweep_id,
                 Recording.state == RecordingState.DELETING)).scalars())
-            keys = []
+            gone = []
             holds = active_holds(s)  # the coverage rule read in Python (custody/coverage.py)
             for rec in rows:
                 facts = ItemFacts(rec.id, rec.source_id, rec.start_at, rec.end_at)
                 if covering(holds, facts) and vault.storage.exists(rec.storage_key):
                     rec.state, rec.sweep_id = RecordingState.STORED, None
                 else:
-                    keys.append(rec.storage_key)
-        _unlink_all(vault, keys)
+                    gone.append(rec)
+        _unlink_all(vault, gone)
         handled += len(rows)
         rules = (lambda src: _rule(src, vault)) if mode == SweepMode.RETENTION else \
             (lambda src: "disk pressure (recovered)")
@@ -181,7 +230,8 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
         # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
         victims = list(s.execute(select(*VICTIM_COLUMNS).where(
             Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
-    _unlink_all(vault, [r.storage_key for r in victims])
+    kept = _unlink_all(vault, victims)
+    victims = [r for r in victims if r.id not in kept]
     if detail:
         report.deleted = [_item(r, sources[r.source_id].name, rule=_rule(sources[r.source_id],
                                                                          vault))

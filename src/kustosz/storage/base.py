@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,6 +213,18 @@ def legal_hold(storage: Storage, key: str, on: bool, version_id: str | None = No
     else:
         log.debug("%s keeps no object lock: legal hold of %s %s not set",
                   type(storage).__name__, key, "on" if on else "off")
+
+
+def delete_content(storage: Storage, key: str, version_id: str | None = None) -> None:
+    """Remove one stored content for good: on a store that keeps versions, the version the
+    index names (a delete without one leaves a delete marker and frees nothing); without a
+    version id, every version of the key. Already gone is fine."""
+    delete_version = getattr(storage, "delete_version", None)
+    if version_id and delete_version is not None:
+        with suppress(FileNotFoundError):
+            delete_version(key, version_id)
+        return
+    storage.delete(key)
 
 
 def copy_out(storage: Storage, key: str, dest: Path) -> int:
