@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -319,5 +319,85 @@ def test_the_sweep_deletes_from_the_bucket_with_its_own_credentials(
             assert conn.execute(sa.text("SELECT count(*) FROM deletions")).scalar() == 1
             assert conn.execute(sa.text(
                 "SELECT count(*) FROM sweeps WHERE finished_at IS NULL")).scalar() == 0
+    finally:
+        vault.close()
+
+
+def test_holds_set_and_clear_the_legal_hold_and_the_sweep_deletes_by_version(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """Issue 16 item 1, checked with the sweep's own boto3 client (not through Kustosz): each
+    object carries its legal end and the version id the index keeps; a hold puts every object
+    it covers under legal hold (also one taken in while it is active); releasing one of two
+    overlapping holds keeps it, releasing both clears it; the app's credentials delete
+    nothing; the sweep deletes each version by its id and leaves no version or marker."""
+    from botocore.exceptions import ClientError
+
+    from kustosz.custody.holds import place_hold, release_hold
+    from kustosz.db.models import Recording, Source
+    from kustosz.retention import run_sweep
+
+    bucket = seaweed.make_bucket()
+    vault = s3_vault(tmp_path, seaweed, bucket)
+    s3, app = seaweed.client(seaweed.sweep), seaweed.client(seaweed.app)
+
+    def lock(rec: Recording) -> tuple[str, datetime | None]:
+        try:
+            hold = s3.get_object_legal_hold(Bucket=bucket, Key=rec.storage_key,
+                                            VersionId=rec.version_id)["LegalHold"]["Status"]
+        except ClientError as exc:  # SeaweedFS: never set is an error, not "OFF"
+            assert exc.response["Error"]["Code"] == "NoSuchObjectLegalHold"
+            hold = "OFF"
+        head = s3.head_object(Bucket=bucket, Key=rec.storage_key, VersionId=rec.version_id)
+        return hold, head.get("ObjectLockRetainUntilDate")
+
+    try:
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "test")
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        recs = []
+        for n in range(2):
+            segment = tmp_path / f"seg{n}.ts"
+            segment.write_bytes(b"\x47" * 188 * (10 + n))
+            recs.append(ingest_file(vault, "hall", segment, t0 + timedelta(minutes=30 * n),
+                                    t0 + timedelta(minutes=30 * n + 1)))
+        listed = s3.list_object_versions(Bucket=bucket)["Versions"]
+        assert sorted((v["Key"], v["VersionId"]) for v in listed) == \
+            sorted((r.storage_key, r.version_id) for r in recs)
+        for rec in recs:  # retention GOVERNANCE to the legal end, no legal hold yet
+            assert lock(rec) == ("OFF", rec.expires_at)
+            head = s3.head_object(Bucket=bucket, Key=rec.storage_key)
+            assert head["ObjectLockMode"] == "GOVERNANCE"
+        with vault.transaction() as s:
+            hall = list(s.execute(sa.select(Source)).scalars())
+            wide = place_hold(s, sources=hall, start=t0, end=t0 + timedelta(hours=1),
+                              basis="wniosek policji", actor="test").id
+            narrow = place_hold(s, sources=[], start=None, end=None, basis="wniosek sądu",
+                                actor="test", items=[recs[0].id]).id
+        assert [lock(r)[0] for r in recs] == ["ON", "ON"]
+        for rec in recs:  # the app's credentials delete nothing, bypass or not
+            for bypass in (False, True):
+                with pytest.raises(ClientError):
+                    app.delete_object(Bucket=bucket, Key=rec.storage_key,
+                                      VersionId=rec.version_id,
+                                      **({"BypassGovernanceRetention": True} if bypass else {}))
+        # Taken in while a hold covers its time: written with the legal hold on.
+        late = tmp_path / "late.ts"
+        late.write_bytes(b"\x47" * 188 * 12)
+        recs.append(ingest_file(vault, "hall", late, t0 + timedelta(minutes=45)))
+        assert lock(recs[2])[0] == "ON"
+        with vault.transaction() as s:
+            release_hold(s, wide, "sprawa zakończona", "test")
+        assert [lock(r)[0] for r in recs] == ["ON", "OFF", "OFF"]  # the item hold still holds
+        with vault.transaction() as s:
+            release_hold(s, narrow, "sprawa zakończona", "test")
+        assert [lock(r)[0] for r in recs] == ["OFF", "OFF", "OFF"]
+        for rec in recs[:2]:  # retention alone still refuses the app's credentials
+            with pytest.raises(ClientError):
+                app.delete_object(Bucket=bucket, Key=rec.storage_key, VersionId=rec.version_id)
+        # The sweep, long after: every version by its id, with the bypass; nothing left.
+        report = run_sweep(vault, datetime.now(UTC) + timedelta(days=800))
+        assert len(report.deleted) == 3
+        versions = s3.list_object_versions(Bucket=bucket)
+        assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []
     finally:
         vault.close()
