@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from kustosz.vault import Vault
 
 __all__ = ["Inline", "JobContext", "JobState", "JobView", "Retry", "Retryable", "Runner",
-           "Threads", "defer", "get", "kinds", "register", "runner_of", "start", "unregister",
-           "use", "wait"]
+           "Threads", "defer", "get", "kinds", "register", "runner_of", "start", "stop",
+           "unregister", "use", "wait"]
 
 SYSTEM = "system"
 _RUNNERS: weakref.WeakKeyDictionary[Any, Runner] = weakref.WeakKeyDictionary()
