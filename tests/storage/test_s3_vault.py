@@ -20,6 +20,7 @@ from tests.storage.conftest import S3Server
 from tests.storage.cutting_proxy import CuttingProxy
 
 from kustosz.config import S3Config, read_config
+from kustosz.db.models import Recording
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
@@ -333,7 +334,7 @@ def test_holds_set_and_clear_the_legal_hold_and_the_sweep_deletes_by_version(
     from botocore.exceptions import ClientError
 
     from kustosz.custody.holds import place_hold, release_hold
-    from kustosz.db.models import Recording, Source
+    from kustosz.db.models import Source
     from kustosz.retention import run_sweep
 
     bucket = seaweed.make_bucket()
@@ -397,6 +398,49 @@ def test_holds_set_and_clear_the_legal_hold_and_the_sweep_deletes_by_version(
         # The sweep, long after: every version by its id, with the bypass; nothing left.
         report = run_sweep(vault, datetime.now(UTC) + timedelta(days=800))
         assert len(report.deleted) == 3
+        versions = s3.list_object_versions(Bucket=bucket)
+        assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []
+    finally:
+        vault.close()
+
+
+def test_a_longer_period_lengthens_the_lock_and_the_sweep_clears_a_stale_legal_hold(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """A policy change that lengthens the period moves each object's retain-until later with
+    the app's credentials; a legal hold no active hold stands behind (a hold that failed to
+    commit after setting it) does not stop the sweep: cleared, then the version deleted."""
+    from kustosz.retention import run_sweep
+
+    bucket = seaweed.make_bucket()
+    vault = s3_vault(tmp_path, seaweed, bucket)
+    s3 = seaweed.client(seaweed.sweep)
+    config = vault.root / "kustosz.toml"
+    try:
+        vault.close()
+        config.write_text(config.read_text() + '\n[policy.retention]\ncamera = "7 days"\n')
+        vault = Vault.open(vault.root, actor="test")
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "test")
+        segment = tmp_path / "seg.ts"
+        segment.write_bytes(b"\x47" * 188 * 10)
+        rec = ingest_file(vault, "hall", segment, datetime.now(UTC) - timedelta(hours=1))
+
+        def until() -> datetime:
+            return s3.head_object(Bucket=bucket, Key=rec.storage_key,
+                                  VersionId=rec.version_id)["ObjectLockRetainUntilDate"]
+
+        assert until() == rec.expires_at
+        vault.close()
+        config.write_text(config.read_text().replace('camera = "7 days"', 'camera = "1 month"'))
+        vault = Vault.open(vault.root, actor="test")
+        with vault.engine.connect() as conn:
+            longer = conn.execute(sa.select(Recording.expires_at)).scalar_one()
+        assert longer > rec.expires_at and until() == longer
+        # A legal hold the index knows nothing of: the sweep clears it and deletes.
+        s3.put_object_legal_hold(Bucket=bucket, Key=rec.storage_key, VersionId=rec.version_id,
+                                 LegalHold={"Status": "ON"})
+        report = run_sweep(vault, datetime.now(UTC) + timedelta(days=60))
+        assert [d["id"] for d in report.deleted] == [rec.id]
         versions = s3.list_object_versions(Bucket=bucket)
         assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []
     finally:
