@@ -225,6 +225,15 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                 server.thread.join(_left(deadline))
                 _note_serving(vault, None)
             coordinator.close()  # after the work stopped: the leases are free at once
+        if coordinator.taken_over:  # exits non-zero: a supervisor's restart is refused by name
+            raise ConfigError(
+                f"node {settings.node}: another kustosz serve took over this node's name while "
+                "this process did not answer (paused or cut off); this one stopped its "
+                "recorders and exits. Run one process per --node name",
+                pl=f"Węzeł {settings.node}: inny kustosz serve przejął nazwę tego węzła, gdy ten "
+                   "proces nie odpowiadał (wstrzymany albo odcięty); ten proces zatrzymał "
+                   "nagrywanie i kończy pracę. Pod jedną nazwą (--node) może działać tylko "
+                   "jeden proces.")
 
 
 def _stop_jobs(vault: Vault) -> None:

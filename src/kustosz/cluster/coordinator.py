@@ -45,6 +45,11 @@ class Coordinator:
         self.skew_s: float | None = None
         self.skew_refused = False
         self.changed = threading.Event()  # what this node should work on changed
+        # Called with the resources dropped at their local deadline, on the thread that
+        # noticed (often `watch_deadlines`, while the lease pass hangs on the database):
+        # they must not touch the database nor wait on anything that does.
+        self.on_expire: list[Callable[[list[str]], None]] = []
+        self.taken_over = False  # another process registered under this node's name
 
     # -- start and stop ------------------------------------------------------------------
     def register(self) -> None:
@@ -54,7 +59,7 @@ class Coordinator:
 
     def close(self) -> None:
         """After the node's work stopped: give everything back and say so."""
-        if self.token is None:
+        if self.token is None or self.taken_over:  # the leases under the name are not ours
             return
         try:
             self.leases.release_all()
@@ -107,6 +112,9 @@ class Coordinator:
             except Exception:
                 log.exception("node %s: lease pass failed; trying again", self.node)
                 self._expire()
+            if self.taken_over:
+                stop.set()  # the node stops its work and exits (cli.serve.run_node)
+                return
             stop.wait(TICK_S)
 
     def watch_deadlines(self, stop: threading.Event) -> None:
@@ -127,7 +135,16 @@ class Coordinator:
             log.warning("node %s: could not renew %s in time; its work stops", self.node,
                         resource)
         if gone:
-            self.changed.set()
+            self._stop_work(gone)
+
+    def _stop_work(self, resources: list[str]) -> None:
+        for hook in self.on_expire:
+            try:
+                hook(resources)
+            except Exception:
+                log.exception("node %s: stopping the work of %s failed", self.node,
+                              ", ".join(resources))
+        self.changed.set()
 
     def tick(self) -> None:
         assert self.token is not None
@@ -135,14 +152,22 @@ class Coordinator:
         self.skew_s = nodes.skew_seconds(self.vault.engine, self.clock)
         if not nodes.beat(self.vault.engine, self.node, self.token, round(self.skew_s, 3),
                           self.backlog()):
-            log.error("node %s: its row was taken over by another process; giving up "
-                      "every lease", self.node)
-            self._give_up_all()
+            log.error("node %s: its row was taken over by another process (started with the "
+                      "same name while this one did not answer); it stops its work and exits",
+                      self.node)
+            self.taken_over = True
+            with self._lock:
+                gone = list(self._held)
+                self._held.clear()
+                self._deadline.clear()
+                self._releasing.clear()
+            self._stop_work(gone)
             return
         self._note_skew()
         if started - self._last_renew >= self.settings.renew_seconds:
             renewed, db_now = self.leases.renew()
             self._last_renew = started
+            lost: list[str] = []
             with self._lock:
                 for resource in list(self._held):
                     if resource not in renewed:
@@ -150,12 +175,14 @@ class Coordinator:
                         self._deadline.pop(resource, None)
                         self._releasing.discard(resource)
                         log.warning("node %s: lost its lease of %s", self.node, resource)
-                        self.changed.set()
+                        lost.append(resource)
                 for resource, held in renewed.items():
                     if resource not in self._held:  # not ours to work on: let it run out
                         continue
                     self._held[resource] = held
                     self._deadline[resource] = self._local_deadline(started, held, db_now)
+            if lost:
+                self._stop_work(lost)
         self._expire()
         if self.skew_refused:
             self._give_up_all()

@@ -96,6 +96,18 @@ class NodePool(RecorderPool):
                  options: RecorderOptions | None = None) -> None:
         super().__init__(vault, ffmpeg, options, spool=node_spool(vault, coordinator.node))
         self.coordinator = coordinator
+        coordinator.on_expire.append(self.halt)
+
+    def halt(self, resources: list[str]) -> None:
+        """The leases of these cameras are dropped (local deadline passed, or lost): their
+        ffmpeg ends now, by signal, before the lease runs out. The loop that stops them
+        (reconcile) may be stuck in a database call; this touches no database. The segment
+        being written is then judged by the fence and, the lease gone, discarded."""
+        gone = set(resources)
+        for recorder in list(self.recorders.values()):
+            if camera(recorder.job.name) in gone:
+                recorder.halt(min(self.options.stop_timeout_s,
+                                  self.coordinator.settings.margin_seconds / 2))
 
     def recover(self) -> int:
         taken = 0

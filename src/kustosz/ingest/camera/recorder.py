@@ -8,6 +8,7 @@ restarted supervisor never competes with an orphan for the same spool folder.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import json
 import logging
@@ -95,6 +96,7 @@ class CameraRecorder:
         self._status_owed: str | None = None  # "disk_full" could not be written yet
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
         self.admit: Callable[[datetime, datetime], bool] | None = None
+        self._halted = False  # ffmpeg was ended from outside the loop (halt)
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,6 +112,28 @@ class CameraRecorder:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def halt(self, within: float) -> None:
+        """Stop now, from another thread, without the database: the loop may be stuck in a
+        database call (a stalled connection) and would reach ffmpeg only after it answers.
+        ffmpeg gets SIGTERM (it closes the open segment, which the fence then judges) and
+        SIGKILL if it still runs ``within`` seconds later. Takes no lock the loop may hold."""
+        self._halted = True
+        self._stop.set()
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+
+        def kill() -> None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+
+        timer = threading.Timer(within, kill)
+        timer.daemon = True
+        timer.start()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -253,6 +277,8 @@ class CameraRecorder:
         health.set_status(self.vault, self.job.source_id, "connecting",
                           f"connecting to {self.job.shown_url}")
         started = datetime.now(UTC)
+        if self._stop.is_set():  # halted while the status was written: no new ffmpeg
+            return False
         self.proc = subprocess.Popen(
             command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
@@ -291,7 +317,8 @@ class CameraRecorder:
             self._unsettled.append(session)
         if session.last_end is not None:
             self.last_end = session.last_end
-        if self._stop.is_set() and code in (0, 255, -signal.SIGTERM) and full is None:
+        stopped = (0, 255, -signal.SIGTERM) + ((-signal.SIGKILL,) if self._halted else ())
+        if self._stop.is_set() and code in stopped and full is None:
             return session.taken > 0
         failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
                                   self.job.shown_url)
