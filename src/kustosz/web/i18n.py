@@ -216,6 +216,9 @@ EN: dict[str, str] = {
     "Certyfikat HTTPS wkrótce wygaśnie": "HTTPS certificate expiring soon",
     "Zegar serwera lub kamery przestawił się skokowo": "Server or camera clock jumped",
     "Kopia zapasowa się nie powiodła albo jej brakuje": "Backup failed or missing",
+    "Węzeł rejestratora przestał odpowiadać": "A recorder node stopped answering",
+    "Źródło nie ma węzła, który je nagrywa": "A source has no node recording it",
+    "Zegar węzła rozmija się z zegarem bazy danych": "A node's clock differs from the database's",
     "Inne alarmy": "Other alerts",
     # alert channel failures (alerts/channels.py REASONS_PL)
     "serwer pocztowy odrzucił logowanie": "the mail relay refused the login",
