@@ -57,7 +57,7 @@ test: $(STAMP) deb-packages
 		psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers at $(PG_URL): running the PostgreSQL tests too"; \
 		export KUSTOSZ_TEST_PG='$(PG_URL)'; fi; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python bench/retention.py
