@@ -509,12 +509,12 @@ def _verify_audit(vault: Vault, report: RestoreReport) -> None:
 def _verify_media(vault: Vault, report: RestoreReport, progress: Progress) -> None:
     with vault.reading() as s:
         rows = list(s.execute(select(Recording.id, Recording.storage_key, Recording.size,
-                                     Recording.sha256)
+                                     Recording.sha256, Recording.version_id)
                               .where(Recording.state == RecordingState.STORED)))
     progress.start("kontrola skrótów / hash check", len(rows))
-    for _rid, key, size, sha in rows:
+    for _rid, key, size, sha, version in rows:
         try:
-            stored = vault.storage.checksum(key)
+            stored = vault.storage.checksum(key, version=version)
             got_sha, got_size = stored.sha256, stored.size
         except FileNotFoundError:
             report.media_problems.append(f"media/{key}: missing")

@@ -244,7 +244,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     with _snapshot(vault, dest) as (conn, db):
         facts = _facts(conn)
         media = list(conn.execute(select(Recording.id, Recording.storage_key, Recording.size,
-                                         Recording.sha256)
+                                         Recording.sha256, Recording.version_id)
                                   .where(Recording.state == RecordingState.STORED)
                                   .order_by(Recording.id)))
     digest, size = sha256_file(dest / db["database"])
@@ -261,10 +261,11 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
 
     listed = []
     progress.start("nagrania / media", len(media))
-    for rid, key, _size, sha in media:
+    for rid, key, _size, sha, version in media:
         try:
-            # A local file to copy or hard-link from: the stored file itself on the local folder.
-            with vault.storage.local_path(key) as src:
+            # A local file to copy or hard-link from: the stored file itself on the local folder
+            # (on an object store the index's version, not one put under the key since).
+            with vault.storage.local_path(key, version=version) as src:
                 got_sha, got_size = _take(src, dest, media_name(key), sha, base, known,
                                           report)
         except FileNotFoundError:

@@ -83,7 +83,8 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
     files = []
     for rec in chunks:
         rel = f"{base}/chunks/{rec.start_at.astimezone(tz):%Y%m%d-%H%M%S}_{rec.id}.jsonl"
-        copy_out(vault.storage, rec.storage_key, work / rel)
+        copy_out(vault.storage, rec.storage_key, work / rel, version=rec.version_id,
+                 sha256=rec.sha256)
         files.append(rel)
         for line, raw in selected(work / rel, source.kind, start, end, who):
             rows.append(raw)
@@ -94,7 +95,8 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
         if rec.id in emls:
             rel = f"{base}/eml/{rec.id}.eml"
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            copy_out(vault.storage, rec.storage_key, work / rel)
+            copy_out(vault.storage, rec.storage_key, work / rel, version=rec.version_id,
+                     sha256=rec.sha256)
             eml_files.append(rel)
     rel = f"{base}/{source.name}_wybrane.jsonl"
     (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))

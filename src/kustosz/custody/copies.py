@@ -45,6 +45,7 @@ from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
 from kustosz.states import CopyState, RecordingState, RequestStatus
 from kustosz.storage import copy_out
+from kustosz.storage.base import Tampered, check_content, file_sha256
 from kustosz.storage.durable import replace, sync_tree
 from kustosz.vault import Vault
 
@@ -210,21 +211,40 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
         if g.source.kind == SourceKind.CAMERA:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
             # ffmpeg reads files: the storage lends a local path for each segment (the file
-            # itself on the local folder, a scratch copy on any other backend).
+            # itself on the local folder, a scratch copy on any other backend), at the
+            # index's version and checked against the index's hash before it is used.
             with ExitStack() as lent:
-                remux([lent.enter_context(vault.storage.local_path(r.storage_key))
-                       for r in g.recordings], work / rel)
+                remux([_lent_checked(vault, lent, r) for r in g.recordings], work / rel)
         else:
             suffix = PurePosixPath(first.storage_key).suffix or ".bin"
             rel = (f"media/{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}_"
                    f"{g.info.get('caller', 'x')}_{g.info.get('callee', 'x')}_{first.id}{suffix}")
-            copy_out(vault.storage, first.storage_key, work / rel)
+            copy_out(vault.storage, first.storage_key, work / rel, version=first.version_id,
+                     sha256=first.sha256)
         out.append({"path": rel, "source": g.info, "segments": len(g.recordings),
                      "recording_ids": [r.id for r in g.recordings],
                      "recording_sha256": [r.sha256 for r in g.recordings],
                      "from": first.start_at.astimezone(tz).isoformat(),
                      "to": last.end_at.astimezone(tz).isoformat()})
     return out
+
+
+def _lent_checked(vault: Vault, lent: ExitStack, rec: Recording) -> Path:
+    path = lent.enter_context(vault.storage.local_path(rec.storage_key,
+                                                       version=rec.version_id))
+    check_content(rec.storage_key, file_sha256(path), rec.sha256)
+    return path
+
+
+def _refused_tampered(vault: Vault, request_id: int, by: str, maker: str, actor: str,
+                      exc: Tampered) -> None:
+    """A copy whose material does not match the index is not made: the refusal is recorded
+    (audit log and the request's register) before the error reaches whoever asked."""
+    with vault.transaction() as s:
+        record_action(s, "copy.refused", f"Nie sporządzono kopii na wniosek nr {request_id}: "
+                      f"{exc.pl}", maker, request_id=request_id)
+        audit(s, actor or by, "copy.refused", f"request {request_id}", {
+            "key": exc.key, "sha256_index": exc.want_sha256, "sha256_found": exc.got_sha256})
 
 
 def next_number(session: Session, year: int) -> tuple[int, str]:
@@ -272,7 +292,11 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=store))
     final: Path | None = None
     try:
-        media = _build_media(vault, groups, work, window, progress)
+        try:
+            media = _build_media(vault, groups, work, window, progress)
+        except Tampered as exc:
+            _refused_tampered(vault, request_id, by, maker, actor, exc)
+            raise
         if progress:
             progress(0.9, "Podpisywanie i zapisywanie kopii")
         known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}

@@ -45,6 +45,8 @@ from kustosz.storage.base import (
     Lockable,
     Refused,
     Unavailable,
+    check_content,
+    file_sha256,
     legal_hold,
     put_retained,
 )
@@ -173,14 +175,21 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
     return out
 
 
-def open_segment(storage: Storage, key: str) -> tuple[BinaryIO, int]:
+def open_segment(storage: Storage, key: str, version: str | None = None,
+                 sha256: str | None = None) -> tuple[BinaryIO, int]:
     """A stored camera segment as playback serves it, as an open stream and its size: the
     content as stored, or, for one stored with sound before the intake dropped it, a video-only
-    copy (R1.3) whose scratch file is already unlinked (it lives while the stream is open)."""
-    with storage.local_path(key) as path:
+    copy (R1.3) whose scratch file is already unlinked (it lives while the stream is open).
+
+    ``version`` and ``sha256`` are the index's: the segment (2-10 s, read whole here anyway
+    for the sound check) is read at that version and hashed before a byte is served
+    (`Tampered` if it differs), then streamed from the store at the same version, which no
+    write can change."""
+    with storage.local_path(key, version=version) as path:
+        check_content(key, file_sha256(path), sha256)
         copy = video_only(path, storage.scratch, "mpegts")
     if copy is None:
-        return storage.open(key), storage.stat(key).size
+        return storage.open(key, version=version), storage.stat(key, version=version).size
     try:
         f = copy.open("rb")
         return f, os.fstat(f.fileno()).st_size

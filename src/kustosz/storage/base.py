@@ -8,6 +8,13 @@ one request of such a store (put → PUT/multipart upload, open with a range →
 HEAD, iterate → LIST, delete → DELETE of each version by its id). `StoredFile.version_id` is
 that backend's; the lock (retention, legal hold) is the optional `Lockable` below.
 
+Reads name a version: the index keeps the version id each write returned
+(`recordings.version_id`), and whoever reads material the index describes passes it. On a
+versioned object store anyone with the application's credentials can put a *newer* version
+under the same key (they cannot delete the old one, but without the version id a read gets the
+newest); the pinned read keeps playback, copies and backups on the bytes the index hashed.
+Stores without versions (local folder, memory) accept ``version`` and ignore it.
+
 Only `local_path` hands out a file-system path, and only for the length of a ``with`` block:
 ffmpeg and ffprobe (export remux, sound checks) and hard-linking backups need a real file. The
 local folder gives its own file (no copy); any other backend copies the object to `scratch` and
@@ -16,6 +23,7 @@ removes the copy when the block ends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, suppress
@@ -85,13 +93,15 @@ class Storage(Protocol):
     def sync(self) -> None:
         """Make every write so far durable."""
 
-    def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:
-        """A stream of the content from ``offset`` for ``length`` bytes (to the end if None).
-        FileNotFoundError if there is no such key. The caller closes it; an open stream stays
-        readable even if the key is deleted meanwhile."""
+    def open(self, key: str, offset: int = 0, length: int | None = None, *,
+             version: str | None = None) -> BinaryIO:
+        """A stream of the content from ``offset`` for ``length`` bytes (to the end if None);
+        ``version``: that version's content, not the newest (see above). FileNotFoundError if
+        there is no such key. The caller closes it; an open stream stays readable even if the
+        key is deleted meanwhile."""
         ...
 
-    def stat(self, key: str) -> Stat:
+    def stat(self, key: str, *, version: str | None = None) -> Stat:
         """Size and time of the content; FileNotFoundError if there is none."""
         ...
 
@@ -108,13 +118,14 @@ class Storage(Protocol):
         """Every stored key starting with ``prefix``."""
         ...
 
-    def checksum(self, key: str) -> StoredFile:
-        """Read the content back: its size and SHA-256 as stored now."""
+    def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
+        """Read the content (of ``version``) back: its size and SHA-256 as stored now."""
         ...
 
-    def hash_of(self, key: str) -> str: ...
+    def hash_of(self, key: str, *, version: str | None = None) -> str: ...
 
-    def local_path(self, key: str) -> AbstractContextManager[Path]:
+    def local_path(self, key: str, *, version: str | None = None
+                   ) -> AbstractContextManager[Path]:
         """A real file with the content, for tools that need one (ffmpeg, hard links); valid
         inside the ``with`` block only, and never to be written to."""
         ...
@@ -131,6 +142,28 @@ class Storage(Protocol):
 class Refused(KustoszError, PermissionError):
     """The store refused to change or remove content: its lock (retention, legal hold) or the
     credentials it was opened with do not allow it. Nothing was changed."""
+
+
+def check_content(key: str, got_sha256: str, want_sha256: str | None) -> None:
+    """Refuse content whose SHA-256 differs from the index's (none recorded: nothing to
+    compare). The one place the message of a mismatch is worded."""
+    if want_sha256 is not None and got_sha256 != want_sha256:
+        raise Tampered(key, got_sha256, want_sha256)
+
+
+class Tampered(KustoszError):
+    """What the store gave for a key is not the content the index hashed when it was taken
+    in (a newer version put under the key, or damage): it is not served, copied or signed."""
+
+    def __init__(self, key: str, got_sha256: str, want_sha256: str) -> None:
+        self.key, self.got_sha256, self.want_sha256 = key, got_sha256, want_sha256
+        super().__init__(
+            f"the stored content of {key} does not match the index (SHA-256 "
+            f"{got_sha256[:16]}… instead of {want_sha256[:16]}…): it was replaced or damaged "
+            "in the store and is not used; tell the administrator",
+            pl=f"Zawartość {key} w magazynie nie zgadza się z indeksem (skrót SHA-256 "
+               f"{got_sha256[:16]}… zamiast {want_sha256[:16]}…): została podmieniona albo "
+               "uszkodzona w magazynie i nie zostanie użyta. Powiadom administratora.")
 
 
 class Unavailable(KustoszError, ConnectionError):
@@ -227,20 +260,38 @@ def delete_content(storage: Storage, key: str, version_id: str | None = None) ->
     storage.delete(key)
 
 
-def copy_out(storage: Storage, key: str, dest: Path) -> int:
-    """Copy a stored content to a local file (a copy being built); the bytes written."""
-    size = 0
-    with storage.open(key) as src, dest.open("wb") as out:
-        while chunk := src.read(CHUNK):
-            out.write(chunk)
-            size += len(chunk)
+def copy_out(storage: Storage, key: str, dest: Path, *, version: str | None = None,
+             sha256: str | None = None) -> int:
+    """Copy a stored content (``version`` of it) to a local file (a copy being built); the
+    bytes written. ``sha256``: the index's hash, checked on the way (`Tampered`, and the
+    partial file removed, if the content differs)."""
+    size, digest = 0, hashlib.sha256()
+    try:
+        with storage.open(key, version=version) as src, dest.open("wb") as out:
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        check_content(key, digest.hexdigest(), sha256)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
     return size
 
 
-def read_line(storage: Storage, key: str, number: int) -> bytes | None:
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_line(storage: Storage, key: str, number: int, version: str | None = None
+              ) -> bytes | None:
     """Line ``number`` (1-based) of a stored chunk, without the newline, read line by line
     (not the whole day); None if it has fewer lines."""
-    with storage.open(key) as f:
+    with storage.open(key, version=version) as f:
         for n, raw in enumerate(f, start=1):
             if n == number:
                 return raw.rstrip(b"\n")

@@ -110,7 +110,9 @@ class LocalStorage:
         """Make every write so far durable (one syncfs instead of two fsyncs per file)."""
         _durable.syncfs(self.media)
 
-    def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    # ``version``: a folder keeps one content per key (base.Storage: accepted, not used).
+    def open(self, key: str, offset: int = 0, length: int | None = None, *,
+             version: str | None = None) -> BinaryIO:
         f = open(self.fs_path(key), "rb")  # noqa: SIM115 - the caller closes it
         if offset:
             f.seek(offset)
@@ -118,12 +120,12 @@ class LocalStorage:
             return f
         return io.BufferedReader(_Window(f, length), CHUNK)  # type: ignore[return-value]
 
-    def stat(self, key: str) -> Stat:
+    def stat(self, key: str, *, version: str | None = None) -> Stat:
         st = os.stat(self.fs_path(key))
         return Stat(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
     @contextlib.contextmanager
-    def local_path(self, key: str) -> Iterator[Path]:
+    def local_path(self, key: str, *, version: str | None = None) -> Iterator[Path]:
         path = self.path(key)
         if not path.is_file():
             raise FileNotFoundError(path)
@@ -184,11 +186,11 @@ class LocalStorage:
         for t in threads:
             t.join()
 
-    def checksum(self, key: str) -> StoredFile:
+    def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
         size, sha = _hash_and_size(self.path(key))
         return StoredFile(key, size, sha)
 
-    def hash_of(self, key: str) -> str:
+    def hash_of(self, key: str, *, version: str | None = None) -> str:
         return _hash(self.path(key))
 
     def clean_tmp(self) -> int:

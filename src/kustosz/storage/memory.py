@@ -84,19 +84,24 @@ class MemoryStorage:
     def sync(self) -> None:
         pass
 
-    def _get(self, key: str) -> bytes:
+    def _get(self, key: str, version: str | None = None) -> bytes:
+        """The content; with ``version``, only if it is that version (one kept per key)."""
         try:
-            return self._objects[check_key(key)][0]
+            data = self._objects[check_key(key)][0]
         except KeyError:
             raise FileNotFoundError(key) from None
+        if version is not None and self._versions.get(key) != version:
+            raise FileNotFoundError(f"{key} (version {version})")
+        return data
 
-    def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:
-        data = self._get(key)
+    def open(self, key: str, offset: int = 0, length: int | None = None, *,
+             version: str | None = None) -> BinaryIO:
+        data = self._get(key, version)
         end = len(data) if length is None else offset + length
         return io.BytesIO(data[offset:end])
 
-    def stat(self, key: str) -> Stat:
-        data = self._get(key)
+    def stat(self, key: str, *, version: str | None = None) -> Stat:
+        data = self._get(key, version)
         return Stat(key, len(data), self._objects[key][1])
 
     def exists(self, key: str) -> bool:
@@ -154,18 +159,18 @@ class MemoryStorage:
             keys = sorted(self._objects)
         return iter([k for k in keys if k.startswith(prefix)])
 
-    def checksum(self, key: str) -> StoredFile:
-        data = self._get(key)
+    def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
+        data = self._get(key, version)
         return StoredFile(key, len(data), hashlib.sha256(data).hexdigest(),
                           self._versions.get(key))
 
-    def hash_of(self, key: str) -> str:
-        return self.checksum(key).sha256
+    def hash_of(self, key: str, *, version: str | None = None) -> str:
+        return self.checksum(key, version=version).sha256
 
     @contextlib.contextmanager
-    def local_path(self, key: str) -> Iterator[Path]:
+    def local_path(self, key: str, *, version: str | None = None) -> Iterator[Path]:
         """A temporary copy in `scratch` (ffmpeg needs a file), removed after the block."""
-        data = self._get(key)
+        data = self._get(key, version)
         folder = self.scratch / uuid.uuid4().hex
         folder.mkdir(parents=True)
         path = folder / key.rsplit("/", 1)[-1]  # the same name: tools look at the suffix

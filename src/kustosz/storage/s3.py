@@ -453,13 +453,15 @@ class S3Storage:
         with self._errors("read", key):
             return self._s3.head_object(**args)  # type: ignore[no-any-return]
 
-    def open(self, key: str, offset: int = 0, length: int | None = None) -> BinaryIO:
-        """A ranged GET, streamed: nothing is read before the caller reads it."""
+    def open(self, key: str, offset: int = 0, length: int | None = None, *,
+             version: str | None = None) -> BinaryIO:
+        """A ranged GET, streamed: nothing is read before the caller reads it. ``version``:
+        that version (the index's), not whatever was put under the key since."""
         check_key(key)
         if length == 0:
-            self._head(key)  # a missing key is still FileNotFoundError
+            self._head(key, version)  # a missing key is still FileNotFoundError
             return io.BytesIO(b"")
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        args = self._version_args(key, version)
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             args["Range"] = f"bytes={offset}-{end}"
@@ -473,8 +475,8 @@ class S3Storage:
         raw = _Body(got["Body"], key)
         return io.BufferedReader(raw, CHUNK)  # type: ignore[return-value]
 
-    def stat(self, key: str) -> Stat:
-        head = self._head(key)
+    def stat(self, key: str, *, version: str | None = None) -> Stat:
+        head = self._head(key, version)
         return Stat(key, int(head["ContentLength"]), head["LastModified"].astimezone(UTC))
 
     def exists(self, key: str) -> bool:
@@ -506,12 +508,11 @@ class S3Storage:
                           if m["Key"] == key]
         return found
 
-    def checksum(self, key: str) -> StoredFile:
-        """Read the content back, streamed, and hash it (not the store's own checksum: this
-        is the check that the bytes are still the bytes)."""
-        check_key(key)
+    def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
+        """Read the content (of ``version``) back, streamed, and hash it (not the store's own
+        checksum: this is the check that the bytes are still the bytes)."""
         with self._errors("read", key):
-            got = self._s3.get_object(Bucket=self.bucket, Key=key)
+            got = self._s3.get_object(**self._version_args(key, version))
         digest, size = hashlib.sha256(), 0
         with io.BufferedReader(_Body(got["Body"], key), CHUNK) as f:
             while chunk := f.read(CHUNK):
@@ -519,13 +520,14 @@ class S3Storage:
                 size += len(chunk)
         return StoredFile(key, size, digest.hexdigest(), got.get("VersionId"))
 
-    def hash_of(self, key: str) -> str:
-        return self.checksum(key).sha256
+    def hash_of(self, key: str, *, version: str | None = None) -> str:
+        return self.checksum(key, version=version).sha256
 
     @contextlib.contextmanager
-    def local_path(self, key: str) -> Iterator[Path]:
-        """The object downloaded to scratch (ffmpeg needs a file), removed after the block."""
-        with self.open(key) as src:
+    def local_path(self, key: str, *, version: str | None = None) -> Iterator[Path]:
+        """The object (``version`` of it) downloaded to scratch (ffmpeg needs a file),
+        removed after the block."""
+        with self.open(key, version=version) as src:
             folder = self.scratch / uuid.uuid4().hex
             folder.mkdir(parents=True)
             path = folder / key.rsplit("/", 1)[-1]  # the same name: tools look at the suffix

@@ -5,6 +5,7 @@ allow-list (R3.5), the login, the viewing session's owner and an authorisation a
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import tempfile
@@ -35,7 +36,7 @@ from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.ingest.files import open_segment
 from kustosz.kinds import Action
 from kustosz.states import RecordingState
-from kustosz.storage.base import CHUNK
+from kustosz.storage.base import CHUNK, Tampered
 from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
@@ -43,6 +44,7 @@ from kustosz.web.params import DB_INT_MAX, PathId
 router = APIRouter()
 MEDIA_TAG = "media"
 # The actions each media route serves (the authorisation-matrix test reads this).
+log = logging.getLogger(__name__)
 ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     "media_vod": ("playback",), "media_live": ("live",),
     "media_segment": ("playback", "live"), "media_audio": ("listening",),
@@ -146,6 +148,18 @@ def guarded(ctx: Ctx, token: str, action: str | None, serve: Any) -> Response:
     return refusal_answer(ctx, refused) if refused is not None else result
 
 
+def tampered(ctx: Ctx, s: Session, exc: Tampered, rec: Recording) -> Response:
+    """A stored content that no longer matches the index is not served: the refusal is in the
+    audit log (committed with the viewing's transaction) and the viewer is told why."""
+    log.error("recording %s not served: %s", rec.id, exc)
+    audit(s, ctx.user.name if ctx.user else "anonymous", "media.tampered",
+          f"recording {rec.id}", {"key": exc.key, "version_id": rec.version_id,
+                                  "sha256_index": exc.want_sha256,
+                                  "sha256_found": exc.got_sha256})
+    return JSONResponse({"detail": str(exc), "detail_pl": exc.pl}, status_code=409,
+                        headers=NO_STORE)
+
+
 def streamed(stream: BinaryIO, size: int, media_type: str) -> Response:
     """Send an open stored stream in chunks. `guarded` has committed the access record (and
     released SQLite's write lock) before Starlette starts iterating; the stream was opened
@@ -247,7 +261,11 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
                 return None
         elif rec.start_at < datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS):
             return None  # live view: nothing older than the live window (R3.1)
-        stream, size = open_segment(ctx.vault.storage, rec.storage_key)  # R1.3: never sound
+        try:  # R1.3: never sound; the index's version, hashed before it is served
+            stream, size = open_segment(ctx.vault.storage, rec.storage_key, rec.version_id,
+                                        rec.sha256)
+        except Tampered as exc:
+            return tampered(ctx, s, exc, rec)
         records.served(s, vs, f"segment {rec.id}", ctx.client, size, rec.id)
         return streamed(stream, size, "video/mp2t")
     return guarded(ctx, token, None, serve)
@@ -263,8 +281,12 @@ def media_audio(token: str, ctx: Ctx = gate(scope="media")) -> Response:
         rec = scope.recording
         if rec is None:
             return None
-        storage = ctx.vault.storage
-        stream, size = storage.open(rec.storage_key), storage.stat(rec.storage_key).size
+        # A call may last an hour: not hashed before it is served (the first bytes would
+        # wait for the last), but read at the version the index hashed at intake, which a
+        # write with the app's credentials cannot replace.
+        storage, version = ctx.vault.storage, rec.version_id
+        stream = storage.open(rec.storage_key, version=version)
+        size = storage.stat(rec.storage_key, version=version).size
         records.served(s, vs, f"call {rec.id}", ctx.client, size, rec.id)
         suffix = PurePosixPath(rec.storage_key).suffix.lower()
         return streamed(stream, size, AUDIO_TYPES.get(suffix, "application/octet-stream"))

@@ -238,8 +238,9 @@ def media_mail_eml(token: str, mail_id: PathId, ctx: Ctx = gate(scope="media")) 
         rec = s.get(Recording, m.eml_recording_id)
         if rec is None or rec.state != RecordingState.STORED:
             return None
-        storage = ctx.vault.storage
-        stream, size = storage.open(rec.storage_key), storage.stat(rec.storage_key).size
+        storage, version = ctx.vault.storage, rec.version_id  # the index's, not the newest
+        stream = storage.open(rec.storage_key, version=version)
+        size = storage.stat(rec.storage_key, version=version).size
         records.served(s, vs, f"mail {m.id} (message)", ctx.client, size, rec.id)
         # An attachment, never rendered: a journalled message may carry anything.
         response = streamed(stream, size, "message/rfc822")
@@ -258,7 +259,7 @@ def media_event(token: str, event_id: PathId, ctx: Ctx = gate(scope="media")) ->
         rec = s.get(Recording, e.recording_id)
         if rec is None or rec.state != RecordingState.STORED:
             return None
-        raw = read_line(ctx.vault.storage, rec.storage_key, e.line)
+        raw = read_line(ctx.vault.storage, rec.storage_key, e.line, rec.version_id)
         if raw is None:
             return None
         body = json.dumps({"id": e.id, "recording_id": rec.id, "line": e.line,

@@ -51,13 +51,13 @@ def journalled_before(vault: Vault, source_id: int, key: Key, size: int) -> bool
     message_id, sha = key
     with vault.reading() as s:
         rows = s.execute(
-            select(Recording.storage_key, MailMessage.line)
+            select(Recording.storage_key, MailMessage.line, Recording.version_id)
             .join(Recording, Recording.id == MailMessage.recording_id)
             .where(MailMessage.source_id == source_id, MailMessage.message_id == message_id,
                    MailMessage.size == size, Recording.state == RecordingState.STORED)).all()
-    for storage_key, line in rows:
+    for storage_key, line, version in rows:
         try:
-            with vault.storage.open(storage_key) as f:
+            with vault.storage.open(storage_key, version=version) as f:
                 for number, raw in enumerate(f, start=1):
                     if number == line:
                         if json.loads(raw).get("sha256") == sha:
