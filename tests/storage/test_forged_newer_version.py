@@ -259,3 +259,19 @@ def test_every_store_reads_by_version_and_copy_out_checks_the_hash(backend: Back
     if backend.name == "memory":
         with pytest.raises(FileNotFoundError):
             store.open(stored.key, version="0" * 32)
+
+
+# -- backups ----------------------------------------------------------------------------------
+def test_a_forged_newer_version_is_not_what_a_backup_keeps(material: Material,
+                                                           seaweed: S3Server,
+                                                           tmp_path: Path) -> None:
+    from kustosz.backup.layout import media_name
+    from kustosz.backup.snapshot import make_backup
+
+    m = material
+    seg = m.old[0]
+    forge(m, seaweed, seg)
+    report = make_backup(m.vault, tmp_path / "backup", "zielona-żaba-skacze-wysoko",
+                         actor="test")
+    assert report.problems == []
+    assert (tmp_path / "backup" / media_name(seg.storage_key)).read_bytes() == segment_bytes()
