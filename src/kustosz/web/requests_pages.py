@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
+from kustosz import jobs
 from kustosz.access.users import list_users
-from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
 from kustosz.custody.requests import (
@@ -35,6 +36,7 @@ from kustosz.states import CopyState, RequestStatus
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect, span_pl
 from kustosz.web.gate import gate
+from kustosz.web.jobs_pages import failure, next_page, settle, waiting
 from kustosz.web.pages import _day, form_of, items_summary, too_long
 from kustosz.web.params import PathId
 
@@ -144,14 +146,14 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
         errors["material"] = "Wybierz rodzaj nagrań."
     received = _day(form.get("received_on"), "received_on", errors)
     event = _day(form.get("event_date"), "event_date", errors)
-    if form.get("material") == "video":
+    if form.get("material") == Material.VIDEO:
         if not form.get("description", "").strip():
             errors["description"] = "Opisz zdarzenie."
         if not form.get("camera") and not form.get("place", "").strip():
             errors["camera"] = "Wskaż kamerę albo miejsce."
     _dates_and_hour(ctx, form, received, event, errors)
     period = _period(ctx, form, event, errors)
-    if form.get("material") == "video" and period is None and not form.get("approx_time") \
+    if form.get("material") == Material.VIDEO and period is None and not form.get("approx_time") \
             and not {"approx_time", "period_from", "period_to"} & errors.keys():
         errors["approx_time"] = "Podaj przybliżoną godzinę zdarzenia albo okres od–do."
     _check_chunk_fields(ctx, form, errors)
@@ -203,7 +205,7 @@ def _dates_and_hour(ctx: Ctx, form: dict[str, str], received: date | None, event
     if approx and not _HHMM.match(approx):
         errors["approx_time"] = (f"Przybliżona godzina „{approx}” nie ma postaci GG:MM "
                                  "(np. 14:30).")
-    if form.get("material") == "calls" and not form.get("caller", "").strip() \
+    if form.get("material") == Material.CALLS and not form.get("caller", "").strip() \
             and not form.get("callee", "").strip():
         errors["caller"] = ("Podaj numer dzwoniącego lub numer, na który dzwoniono "
                             "(004 §7 ust. 5).")
@@ -404,12 +406,21 @@ async def request_copy(req_id: PathId, request: Request, ctx: Ctx = gate("custod
     if (refused := not_someone_else(form.get("by"), user.name)) is not None:
         return _request_page(ctx, req_id, 422, error=refused)
     try:
-        copy = make_copy(ctx.vault, req_id, by=user.name, actor=user.name)
+        # Made as a job (kustosz.jobs): by serve's worker, or right here without one; what
+        # refuses a copy (the request not approved, no material) is refused before that.
+        job_id = await run_in_threadpool(lambda: jobs.defer(
+            ctx.vault, "copy.make", started_by=user.name, request_id=req_id, by=user.name,
+            actor=user.name))
     except NotFound:
         raise
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=ctx.said(exc))
-    return redirect(flash_url(f"/requests/{req_id}", f"Sporządzono kopię nr {copy.number}."))
+    view = await settle(ctx, job_id)
+    if view.state == jobs.JobState.FAILED:
+        return _request_page(ctx, req_id, 422, error=failure(ctx, view))
+    if view.state == jobs.JobState.DONE:
+        return redirect(next_page(view))  # "Sporządzono kopię nr …", as before
+    return redirect(waiting(view))  # a long copy: its progress
 
 
 @router.post("/requests/{req_id}/handover")
