@@ -84,8 +84,8 @@ def register(engine: Engine, name: str, lease_seconds: float,
             return token
         except IntegrityError:  # the same name inserted by another at the same instant
             continue
-    raise ConfigError(f"node name {name!r}: could not register it", pl=f"Nie udało się "
-                      f"zarejestrować węzła „{name}”.")
+    raise ConfigError(f"node name {name!r}: could not register it",
+                      pl=f"Nie udało się zarejestrować węzła „{name}”.")
 
 
 def beat(engine: Engine, name: str, token: str, skew_s: float | None,
