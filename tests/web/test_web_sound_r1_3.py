@@ -3,12 +3,15 @@ never carries sound, even one stored with a sound track before the intake droppe
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
 import av
 import imageio_ffmpeg
 from web_helpers import Material, authorise, client, csrf_of, session_for, user
+
+from kustosz.db.models import Recording
 
 
 def streams(data: bytes, tmp: Path) -> list[str]:
@@ -29,6 +32,12 @@ def test_playback_serves_a_segment_stored_with_sound_as_its_picture_only_002_zal
                     "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
                     "-c:a", "aac", "-f", "mpegts", str(stored)], check=True, capture_output=True)
     assert streams(stored.read_bytes(), tmp_path) == ["video", "audio"]
+    # ... and indexed as that intake stored it (its hash and size), so it is not a tampered file
+    data = stored.read_bytes()
+    with m.vault.transaction() as s:
+        row = s.get(Recording, m.old[0].id)
+        assert row is not None
+        row.sha256, row.size = hashlib.sha256(data).hexdigest(), len(data)
     user(m.vault, "ola", ["viewer"], password=None)
     authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
     c = client(m.vault)
