@@ -42,6 +42,10 @@ class AlertRow(StrEnum):
     NODE_MISSING = "node_missing"
     SOURCE_WITHOUT_NODE = "source_without_node"
     NODE_CLOCK_SKEW = "node_clock_skew"
+    # the object store (kustosz.storage.s3, migration 0021)
+    STORAGE_UNREACHABLE = "storage_unreachable"
+    SPOOL_OVER_LIMIT = "spool_over_limit"
+    STORAGE_UNKNOWN_OBJECTS = "storage_unknown_objects"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,14 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          timedelta(hours=1), "źródło nie ma węzła, który je nagrywa"),
     Kind("node_clock_skew", (_R.NODE_CLOCK_SKEW,), True, timedelta(0), timedelta(hours=4),
          "zegar węzła rozmija się z zegarem bazy danych"),
+    # The object store: segments wait in the local spool while it is away; the spool grew past
+    # its limit; the bucket holds objects or versions the index does not know.
+    Kind("storage_unreachable", (_R.STORAGE_UNREACHABLE,), True, timedelta(minutes=2),
+         timedelta(hours=1), "magazyn obiektów (S3) nie odpowiada"),
+    Kind("spool_over_limit", (_R.SPOOL_OVER_LIMIT,), True, timedelta(0), timedelta(hours=1),
+         "bufor lokalny przekroczył swój limit"),
+    Kind("storage_unknown_objects", (_R.STORAGE_UNKNOWN_OBJECTS,), True, timedelta(0),
+         timedelta(hours=12), "w magazynie obiektów są pliki nieznane rejestrowi"),
     # Any alert row of a kind not named above (a newer release's, after a downgrade) still
     # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),

@@ -219,6 +219,10 @@ EN: dict[str, str] = {
     "Węzeł rejestratora przestał odpowiadać": "A recorder node stopped answering",
     "Źródło nie ma węzła, który je nagrywa": "A source has no node recording it",
     "Zegar węzła rozmija się z zegarem bazy danych": "A node's clock differs from the database's",
+    "Magazyn obiektów (S3) nie odpowiada": "The object store (S3) is not answering",
+    "Bufor lokalny przekroczył swój limit": "The local spool is over its limit",
+    "W magazynie obiektów są pliki nieznane rejestrowi":
+        "The object store holds files the index does not know",
     "Inne alarmy": "Other alerts",
     # alert channel failures (alerts/channels.py REASONS_PL)
     "serwer pocztowy odrzucił logowanie": "the mail relay refused the login",
