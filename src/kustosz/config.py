@@ -49,6 +49,10 @@ min_free_percent = 5.0
 #   credentials_file = "/etc/kustosz/s3-app.toml"
 #   delete_credentials_file = "/etc/kustosz/s3-sweep.toml"
 #   ca_file = "/etc/kustosz/office-ca.pem"
+# While the store cannot be reached, segments wait in spool/uploads/ on this disk and go up
+# oldest first when it is back; past this size an alert is raised (recording goes on while
+# the disk has room):
+#   spool_limit = "20 GB"
 
 [retention]
 # How often the retention sweep runs under `kustosz serve` (it also runs at local midnight).
@@ -265,7 +269,10 @@ def read_config(root: Path) -> VaultConfig:
 
 # -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---
 S3_KEYS = {"endpoint", "bucket", "region", "credentials_file", "delete_credentials_file",
-           "ca_file"}
+           "ca_file", "spool_limit"}
+# What may wait in the local spool for the store before `spool_over_limit` is raised (recording
+# goes on past it while the disk has room: kustosz.ingest.upload_queue).
+DEFAULT_SPOOL_LIMIT = "20 GB"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
@@ -278,6 +285,7 @@ class S3Config:
     credentials_file: Path | None = None  # None: KUSTOSZ_S3_ACCESS_KEY/_SECRET_KEY
     delete_credentials_file: Path | None = None  # the sweep's and the destruction's
     ca_file: Path | None = None  # the office's CA for the store's certificate
+    spool_limit: int = 20 * 10**9  # bytes; [storage] spool_limit (DEFAULT_SPOOL_LIMIT)
 
 
 def _s3(path: Path, root: Path, storage: dict[str, Any]) -> S3Config | None:
@@ -347,7 +355,12 @@ def _s3(path: Path, root: Path, storage: dict[str, Any]) -> S3Config | None:
                           pl=f"{path}: storage.delete_credentials_file nie może być tym samym "
                              "plikiem co credentials_file: dane dostępowe aplikacji nie mogą "
                              "pozwalać na usuwanie.")
-    return S3Config(url.geturl().rstrip("/"), bucket, region, app, sweep, files["ca_file"])
+    from kustosz.sizes import parse_size
+
+    limit = parse_size(storage.get("spool_limit", DEFAULT_SPOOL_LIMIT),
+                       f"{path}: storage.spool_limit", least=1 << 20)
+    return S3Config(url.geturl().rstrip("/"), bucket, region, app, sweep, files["ca_file"],
+                    limit)
 
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------
