@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from kustosz.db.models import Recording, Source
 from kustosz.documents.words import period_pl
@@ -37,15 +38,20 @@ def check_override(kind: str, override: Period, policy: Policy) -> None:
                              f"nagrań ({period_pl(rule)}).")
 
 
-def redate_all(session: Session, policy: Policy) -> int:
+REDATE_BATCH = 1000  # rows read at once to lengthen their objects' retention (lockable store)
+
+
+def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> int:
     """Recompute expiry of all stored material after a policy change; returns rows changed.
     On a store with a lock each object's retention is lengthened where its end moved later;
     where it moved earlier the object keeps the longer date, which the sweep's governance
-    bypass overrides when it deletes (the app's credentials may not shorten it)."""
-    from kustosz.custody.object_lock import lengthen, lockable_store
+    bypass overrides when it deletes (the app's credentials may not shorten it).
 
-    before = dict(session.execute(select(Recording.id, Recording.expires_at)).all()) \
-        if lockable_store(session) is not None else {}
+    The rows whose end moves are read a page of ``batch`` at a time (keyset on the id, within
+    one source's day), never the whole index at once: a vault of years holds millions."""
+    from kustosz.custody.object_lock import lockable_store
+
+    lockable = lockable_store(session) is not None
     changed = 0
     for source in session.execute(select(Source)).scalars():
         try:
@@ -66,30 +72,63 @@ def redate_all(session: Session, policy: Policy) -> int:
         while day <= last:
             begin = datetime.combine(day, time(0), tzinfo=policy.timezone)
             end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=policy.timezone)
-            result = session.execute(
-                update(Recording)
-                .where(Recording.source_id == source.id, Recording.start_at >= begin,
-                       Recording.start_at < end)
-                .values(expires_at=period.end(day, policy.timezone)))
+            new_end = period.end(day, policy.timezone)
+            in_day = (Recording.source_id == source.id, Recording.start_at >= begin,
+                      Recording.start_at < end)
+            if lockable:
+                # Before the update, the rows whose end moves later (those re-dated by a
+                # clock's later reading are the rebased pass's).
+                _lengthen_day(session, batch, new_end, (
+                    *in_day, Recording.retain_from.is_(None),
+                    Recording.expires_at.is_(None) | (Recording.expires_at < new_end)))
+            result = session.execute(update(Recording).where(*in_day)
+                                     .values(expires_at=new_end))
             changed += result.rowcount or 0
             day += timedelta(days=1)
-        changed += _redate_rebased(session, source, policy)
-    if before:
-        lengthen(session, [(rid, end) for rid, end in session.execute(
-            select(Recording.id, Recording.expires_at)) if rid in before and end is not None
-            and (before[rid] is None or end > before[rid])])
+        changed += _redate_rebased(session, source, policy, batch, lockable)
     return changed
 
 
-def _redate_rebased(session: Session, source: Source, policy: Policy) -> int:
+def _lengthen_day(session: Session, batch: int, new_end: datetime,
+                  where: tuple[ColumnElement[bool], ...]) -> None:
+    """Lengthen to ``new_end`` the objects of the rows ``where`` selects, a page at a time."""
+    from kustosz.custody.object_lock import lengthen
+
+    after = 0
+    while True:
+        ids = list(session.execute(select(Recording.id).where(*where, Recording.id > after)
+                                   .order_by(Recording.id).limit(batch)).scalars())
+        if not ids:
+            return
+        lengthen(session, [(rid, new_end) for rid in ids])
+        after = ids[-1]
+        if len(ids) < batch:
+            return
+
+
+def _redate_rebased(session: Session, source: Source, policy: Policy,
+                    batch: int = REDATE_BATCH, lockable: bool = False) -> int:
     """Material recorded across a jump of the clock counts from its later reading
-    (kustosz.clock), not from the day it was stamped with."""
-    rows = [{"rid": rid, "exp": expiry_of(source, base, policy)}
-            for rid, base in session.execute(
-                select(Recording.id, Recording.retain_from)
-                .where(Recording.source_id == source.id, Recording.retain_from.is_not(None)))]
-    if rows:
+    (kustosz.clock), not from the day it was stamped with; a page of ``batch`` rows at a
+    time."""
+    after, n = 0, 0
+    while True:
+        found = session.execute(
+            select(Recording.id, Recording.retain_from)
+            .where(Recording.source_id == source.id, Recording.retain_from.is_not(None),
+                   Recording.id > after)
+            .order_by(Recording.id).limit(batch)).all()
+        if not found:
+            return n
+        rows = [{"rid": rid, "exp": expiry_of(source, base, policy)} for rid, base in found]
         session.execute(update(Recording.__table__)
                         .where(Recording.__table__.c.id == bindparam("rid"))
                         .values(expires_at=bindparam("exp")), rows)
-    return len(rows)
+        if lockable:
+            from kustosz.custody.object_lock import lengthen
+
+            lengthen(session, [(r["rid"], r["exp"]) for r in rows])
+        n += len(rows)
+        after = found[-1][0]
+        if len(found) < batch:
+            return n

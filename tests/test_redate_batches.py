@@ -1,0 +1,88 @@
+"""Re-dating on a store that keeps a lock (issue 16 leftovers): redate_all reads the rows whose
+end moved a page at a time (keyset on the id), never the whole index at once, and still
+lengthens every object's retention. The memory store enforces the lock as S3 does; SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from kustosz.custody import object_lock
+from kustosz.db.models import Recording
+from kustosz.index.expiry import redate_all
+from kustosz.index.sources import add_source
+from kustosz.policy import Period
+from kustosz.storage.memory import MemoryStorage
+from kustosz.vault import Vault
+
+ROWS = 2_500
+BATCH = 400
+
+
+def test_redating_many_rows_lengthens_every_object_in_bounded_pages(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemoryStorage(vault.root / "tmp")
+    vault.storage = store
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=2)  # two days of material, five per minute
+    old_end = now + timedelta(days=10)
+    with vault.transaction() as s:
+        source = add_source(s, vault.policy, "hall", "camera", "test")
+        rows = []
+        for i in range(ROWS):
+            key = f"camera/hall/{i:05d}.ts"
+            got = store.put(key, io.BytesIO(b"\x47" * 188), retain_until=old_end)
+            at = start + timedelta(seconds=12 * i)
+            rows.append({"source_id": source.id, "kind": "camera", "start_at": at,
+                         "end_at": at + timedelta(seconds=12), "size": 188,
+                         "sha256": got.sha256, "storage_key": key, "state": "stored",
+                         "expires_at": old_end, "ingested_at": at,
+                         "version_id": got.version_id})
+        s.execute(sa.insert(Recording), rows)
+    pages: list[int] = []
+    real = object_lock.lengthen
+
+    def counting(session, changed):  # type: ignore[no-untyped-def]
+        changed = list(changed)
+        pages.append(len(changed))
+        return real(session, changed)
+
+    monkeypatch.setattr(object_lock, "lengthen", counting)
+    policy = dataclasses.replace(vault.policy, retention={**vault.policy.retention,
+                                                         "camera": Period.parse("1 year")})
+    with vault.transaction() as s:
+        changed = redate_all(s, policy, batch=BATCH)
+    assert changed == ROWS
+    # every row read in pages of at most BATCH: at least ROWS / BATCH of them, none larger
+    assert pages and max(pages) <= BATCH and sum(pages) == ROWS
+    assert len(pages) >= ROWS // BATCH
+    with vault.reading() as s:
+        ends = dict(s.execute(sa.select(Recording.storage_key, Recording.expires_at)).all())
+    assert all(store.lock_of(key).retain_until == end for key, end in ends.items())
+    assert all(end > old_end + timedelta(days=300) for end in ends.values())
+
+
+def test_redating_to_a_shorter_period_reads_nothing_to_lengthen(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemoryStorage(vault.root / "tmp")
+    vault.storage = store
+    now = datetime.now(UTC).replace(microsecond=0)
+    far = now + timedelta(days=900)
+    with vault.transaction() as s:
+        source = add_source(s, vault.policy, "hall", "camera", "test")
+        got = store.put("camera/hall/a.ts", io.BytesIO(b"x"), retain_until=far)
+        s.add(Recording(source_id=source.id, kind="camera", start_at=now, end_at=now,
+                        size=1, sha256=got.sha256, storage_key="camera/hall/a.ts",
+                        state="stored", expires_at=far, ingested_at=now,
+                        version_id=got.version_id))
+    calls: list[int] = []
+    monkeypatch.setattr(object_lock, "lengthen", lambda s, c: calls.append(len(list(c))))
+    with vault.transaction() as s:
+        assert redate_all(s, vault.policy) == 1
+    assert calls == []  # the end moved earlier: the object keeps its longer lock
+    assert store.lock_of("camera/hall/a.ts").retain_until == far
