@@ -49,6 +49,10 @@ min_free_percent = 5.0
 #   credentials_file = "/etc/kustosz/s3-app.toml"
 #   delete_credentials_file = "/etc/kustosz/s3-sweep.toml"
 #   ca_file = "/etc/kustosz/office-ca.pem"
+# Deletion only in the kustosz-sweeper unit, whose group alone reads the sweep's credentials
+# (README, "Object storage (S3)"); the bucket compared with the index every check_hours:
+#   sweep = "separate"
+#   check_hours = 24
 # While the store cannot be reached, segments wait in spool/uploads/ on this disk and go up
 # oldest first when it is back; past this size an alert is raised (recording goes on while
 # the disk has room):
@@ -269,7 +273,8 @@ def read_config(root: Path) -> VaultConfig:
 
 # -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---
 S3_KEYS = {"endpoint", "bucket", "region", "credentials_file", "delete_credentials_file",
-           "ca_file", "spool_limit"}
+           "ca_file", "spool_limit", "sweep", "check_hours"}
+SWEEP_IN_SERVE, SWEEP_SEPARATE = "serve", "separate"  # [storage] sweep: who deletes
 # What may wait in the local spool for the store before `spool_over_limit` is raised (recording
 # goes on past it while the disk has room: kustosz.ingest.upload_queue).
 DEFAULT_SPOOL_LIMIT = "20 GB"
@@ -286,6 +291,10 @@ class S3Config:
     delete_credentials_file: Path | None = None  # the sweep's and the destruction's
     ca_file: Path | None = None  # the office's CA for the store's certificate
     spool_limit: int = 20 * 10**9  # bytes; [storage] spool_limit (DEFAULT_SPOOL_LIMIT)
+    # "separate": `kustosz serve` never reads delete_credentials_file nor sweeps; the
+    # `kustosz sweeper` process (its own unit and group) does (kustosz.retention.sweeper)
+    sweep: str = SWEEP_IN_SERVE
+    check_hours: float = 24.0  # the bucket-vs-index check (kustosz.storage.check); 0: never
 
 
 def _s3(path: Path, root: Path, storage: dict[str, Any]) -> S3Config | None:
@@ -357,10 +366,22 @@ def _s3(path: Path, root: Path, storage: dict[str, Any]) -> S3Config | None:
                              "pozwalać na usuwanie.")
     from kustosz.sizes import parse_size
 
+    who = storage.get("sweep", SWEEP_IN_SERVE)
+    if who not in (SWEEP_IN_SERVE, SWEEP_SEPARATE):
+        raise ConfigError(f'{path}: storage.sweep must be "serve" or "separate", not {who!r}',
+                          pl=f'{path}: storage.sweep musi mieć wartość "serve" albo '
+                             f'"separate", a nie „{who}”.')
+    hours = storage.get("check_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or \
+            not 0 <= hours <= 24 * 31:
+        raise ConfigError(f"{path}: storage.check_hours must be a number of hours from 0 "
+                          "(never) to 744",
+                          pl=f"{path}: storage.check_hours musi być liczbą godzin od 0 "
+                             "(nigdy) do 744.")
     limit = parse_size(storage.get("spool_limit", DEFAULT_SPOOL_LIMIT),
                        f"{path}: storage.spool_limit", least=1 << 20)
     return S3Config(url.geturl().rstrip("/"), bucket, region, app, sweep, files["ca_file"],
-                    limit)
+                    limit, sweep=who, check_hours=float(hours))
 
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------
