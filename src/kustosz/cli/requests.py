@@ -17,6 +17,7 @@ from kustosz.cli.common import (
     open_vault,
     parse_time,
 )
+from kustosz.custody.answer_deadline import deadline_of, extend
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.requests import (
     KINDS,
@@ -154,7 +155,20 @@ def _row(vault: Vault, req: Request) -> dict[str, object]:
             "to": req.end_at.astimezone(vault.policy.timezone).isoformat(),
             "items": req.items, "purpose": req.purpose, "description": req.description,
             "status": req.status, "reason": req.status_reason, "late": req.late,
-            "warning": req.warning, "hold": req.hold_id, "case_ref": req.case_ref}
+            "warning": req.warning, "hold": req.hold_id, "case_ref": req.case_ref,
+            **_deadline(vault, req)}
+
+
+def _deadline(vault: Vault, req: Request) -> dict[str, object]:
+    """A data subject's answer deadline (art. 12 ust. 3 RODO); nothing for other kinds."""
+    with vault.reading() as s:
+        d = deadline_of(s, req, vault.policy.timezone)
+    if d is None:
+        return {}
+    return {"answer_due": d.due.isoformat(),
+            "extended_on": d.extended_on.isoformat() if d.extended_on else None,
+            "extension_reason": req.extension_reason,
+            "answered_on": d.answered_on.isoformat() if d.answered_on else None}
 
 
 @fails_cleanly
@@ -227,6 +241,28 @@ def requests_decide(request_id: int,
                   + (f" (decision on paper {paper_ref.strip()})" if paper_ref else ""))
 
 
+@fails_cleanly
+def requests_extend(request_id: int,
+                    reason: str = typer.Option(
+                        ..., "--reason", help="Why: the request's complexity or the number of "
+                                              "requests (told to the data subject)."),
+                    on: str = typer.Option(None, "--on",
+                                           help="Day the data subject was told (today).")
+                    ) -> None:
+    """Extend a data subject's answer deadline by two months (art. 12 ust. 3 RODO)."""
+    with open_vault() as vault, vault.transaction() as s:
+        today = vault.now().astimezone(vault.policy.timezone).date()
+        try:
+            d = extend(s, vault.policy.timezone, request_id, reason=reason,
+                       on=parse_day(on, "--on") or today, by=actor(), actor=actor(),
+                       today=today)
+        except FieldError as exc:
+            raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]",
+                             pl=f"{exc.pl} [--{exc.field.replace('_', '-')}]") from None
+    console.print(f"request {request_id}: answer due {d.due.isoformat()} "
+                  f"(extended; the data subject was told on {d.extended_on})")
+
+
 def register(app: typer.Typer) -> None:
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)
@@ -234,5 +270,6 @@ def register(app: typer.Typer) -> None:
     requests_app.command("list")(requests_list)
     requests_app.command("show")(requests_show)
     requests_app.command("decide")(requests_decide)
+    requests_app.command("extend")(requests_extend)
     app.add_typer(users_app, name="users")
     app.add_typer(requests_app, name="requests")

@@ -77,6 +77,11 @@ class Request(Base):
     warning: Mapped[str | None] = mapped_column(Text)  # told to the requester (policy "warn")
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
     extends_copy: Mapped[str | None] = mapped_column(String(20))  # copy number (R2.5)
+    # A data subject's deadline extended by two months (art. 12 ust. 3 RODO, migration 0022):
+    # the day the person was told, why, and who recorded it.
+    extended_on: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extended_by: Mapped[str | None] = mapped_column(String(200))
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (
