@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from kustosz.access.authorisations import Authorisation
 from kustosz.access.users import printed
@@ -20,10 +21,12 @@ from kustosz.custody import papers, registers
 from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
+from kustosz.custody.object_lock import jobs_queued
 from kustosz.custody.requests import overdue_requests
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Destruction
 from kustosz.db.custody import Request as CustodyRequest
+from kustosz.db.jobs import JobState
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, KustoszError, NotFound
@@ -43,6 +46,7 @@ from kustosz.web.common import (
     redirect,
 )
 from kustosz.web.gate import gate
+from kustosz.web.jobs_pages import failure, settle, waiting
 from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -96,6 +100,12 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["waiting_copy"] = s.execute(select(func.count()).select_from(
                 CustodyRequest).where(CustodyRequest.status == RequestStatus.APPROVED)).scalar_one()
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
+            # Data subjects' requests and their deadline (art. 12 ust. 3 RODO), nearest first.
+            from kustosz.custody.answer_deadline import open_deadlines
+
+            tz = ctx.vault.policy.timezone
+            data["subject_deadlines"] = open_deadlines(s, tz)
+            data["today"] = now.astimezone(tz).date()
             data["expiring"] = s.execute(select(func.count()).select_from(Recording).where(
                 Recording.state == RecordingState.STORED,
                 Recording.expires_at <= now + timedelta(days=7),
@@ -267,7 +277,7 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
     form["sources"] = ",".join(chosen)
     if errors:
         return _holds_page(ctx, form, errors, 422)
-    try:
+    def place() -> tuple[int, list[int]]:
         with ctx.vault.transaction() as s:
             from kustosz.index.sources import get_source
 
@@ -275,10 +285,24 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
                 s, sources=[get_source(s, n) for n in chosen], start=start, end=end,
                 basis=form["basis"], case_ref=form.get("case_ref") or None, actor=user.name)
             hold_id = hold.id
+        return hold_id, jobs_queued(s)
+
+    try:
+        # In a thread: on an object store the commit queues the job that sets the legal
+        # holds (custody/object_lock.py), which runs right there without serve's worker.
+        hold_id, queued = await run_in_threadpool(place)
     except FieldError as exc:
         return _holds_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except KustoszError as exc:
         return _holds_page(ctx, form, {}, 422, error=ctx.said(exc))
+    if queued:
+        view = await settle(ctx, queued[-1])
+        if not view.finished:
+            return redirect(waiting(view))  # months of material: the job's progress
+        if view.state == JobState.FAILED:
+            return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone; "
+                                      "blokady prawnej w magazynie obiektów nie udało się "
+                                      f"ustawić: {failure(ctx, view)}"))
     return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone."))
 
 
@@ -296,9 +320,12 @@ async def holds_release(hold_id: PathId, request: Request, ctx: Ctx = gate("cust
     typed = {field: form.get("reason", "")}
     if errors:
         return _holds_page(ctx, typed, errors, 422)
-    try:
+    def release() -> None:
         with ctx.vault.transaction() as s:
             holds_mod.release_hold(s, hold_id, form["reason"], user.name)
+
+    try:
+        await run_in_threadpool(release)  # the commit queues the job clearing legal holds
     except NotFound:
         raise  # the app's Polish 404 page
     except FieldError as exc:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz import jobs
 from kustosz.access.users import list_users
+from kustosz.custody.answer_deadline import deadline_of, extend
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
 from kustosz.custody.requests import (
@@ -324,6 +325,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
         state = shown_state(req, copy, [h for h, _n in handovers], destruction, tz)
         found = items_summary(s, req.items)
         made_by = person_pl(s, copy.made_by) if copy else ""
+        deadline = deadline_of(s, req, tz)
     see = locations.may_see(ctx)
     if see and req.place:
         locations.viewed(ctx, f"request {req.id}")
@@ -345,7 +347,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                 form=form or {}, handovers=handovers, names=names,
                 just_handed=just[0] if just else None,
                 just_handed_number=just[1] if just else None,
-                errors=errors or {}, msg=flash_of(ctx),
+                errors=errors or {}, msg=flash_of(ctx), deadline=deadline,
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
 
@@ -388,6 +390,35 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
+
+
+@router.post("/requests/{req_id}/extend")
+async def request_extend(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
+    """A data subject's deadline extended by two months (art. 12 ust. 3 RODO)."""
+    user = ctx.need("custody")
+    form = await form_of(request)
+    errors: dict[str, str] = {}
+    on = _day(form.get("told_on"), "told_on", errors)
+    too_long(ctx, form, ("reason",), errors)
+    if not form.get("reason", "").strip():
+        errors["reason"] = "Podaj przyczynę przedłużenia."
+    if errors:
+        return _request_page(ctx, req_id, 422, form=form, errors=errors)
+    assert on is not None
+    tz = ctx.vault.policy.timezone
+    try:
+        with ctx.vault.transaction() as s:
+            d = extend(s, tz, req_id, reason=form["reason"], on=on, by=user.name,
+                       actor=user.name, today=datetime.now(tz).date())
+    except NotFound:
+        raise
+    except FieldError as exc:
+        field = "told_on" if exc.field == "on" else exc.field
+        return _request_page(ctx, req_id, 422, form=form, errors={field: ctx.said(exc)})
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
+    return redirect(flash_url(f"/requests/{req_id}",
+                              f"Termin odpowiedzi przedłużono do {d.due.strftime('%d.%m.%Y')}."))
 
 
 def not_someone_else(given: str | None, acting: str) -> str | None:
