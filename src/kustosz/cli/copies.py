@@ -52,11 +52,15 @@ def _render(vault: Vault, name: str, data: dict, stem: str) -> Path:
 
 @fails_cleanly
 def copies_make(request_id: int, by: str = typer.Option(..., "--by",
-                                                        help="Who makes it (custodian).")
+                                                        help="Who makes it (custodian)."),
+                playable: bool | None = typer.Option(
+                    None, "--playable/--no-playable",
+                    help="Add one playable MP4 per camera with the time and the copy's "
+                         "number burned in (default: for an authority's request only).")
                 ) -> None:
     """Make the numbered copy of an approved request as a signed evidence bundle."""
     with open_vault() as vault:
-        copy = make_copy(vault, request_id, by, actor())
+        copy = make_copy(vault, request_id, by, actor(), playable=playable)
         console.print(f"copy {copy.number} made: {vault.root / copy.bundle} (kept until "
                       f"{kept_until(copy.expires_at, vault.policy)})")
 

@@ -187,6 +187,16 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
     for rel in sorted(set(listed) & set(on_disk)):
         if listed[rel].get("sha256") != on_disk[rel]["sha256"]:
             verdict.problems.append(f"{rel}: changed (SHA-256 differs from the manifest)")
+    # The playable files (custody/playable.py) are listed twice: among the files and with
+    # their note; the two must name the same bytes.
+    extra = manifest.get("playable") if isinstance(manifest.get("playable"), dict) else {}
+    for entry in extra.get("files") or []:
+        rel = entry.get("path") if isinstance(entry, dict) else None
+        if rel not in listed:
+            verdict.problems.append(f"{rel}: playable file not listed among the files")
+        elif listed[rel].get("sha256") != entry.get("sha256"):
+            verdict.problems.append(f"{rel}: the playable file's SHA-256 differs between "
+                                    "the manifest's lists")
     verdict.files = len(on_disk)
     verdict.ok = not verdict.problems
     return verdict

@@ -27,7 +27,7 @@ from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
-from kustosz.custody import bundles
+from kustosz.custody import bundles, playable
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.registers import record_action
@@ -43,7 +43,7 @@ from kustosz.index.sources import get_source
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
-from kustosz.states import CopyState, RecordingState, RequestStatus
+from kustosz.states import CopyState, RecordingState, RequestKind, RequestStatus
 from kustosz.storage import copy_out
 from kustosz.storage.base import Tampered, check_content, file_sha256
 from kustosz.storage.durable import replace, sync_tree
@@ -194,8 +194,11 @@ def remux(paths: list[Path], out: Path) -> None:
 
 def _build_media(vault: Vault, groups: list[Group], work: Path,
                  window: tuple[datetime, datetime, str | None],
-                 progress: Progress | None = None) -> list[dict[str, Any]]:
-    """``window``: the request's period and, for mail and events, whom it concerns."""
+                 progress: Progress | None = None,
+                 playable_number: str | None = None) -> list[dict[str, Any]]:
+    """``window``: the request's period and, for mail and events, whom it concerns.
+    ``playable_number``: the copy's number, to make each camera's playable file too (its
+    manifest entry is the media entry's "playable")."""
     media_dir = work / "media"  # the bundle's own folder: copies read from the store by key
     media_dir.mkdir(parents=True)
     out = []
@@ -214,7 +217,13 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
             # itself on the local folder, a scratch copy on any other backend), at the
             # index's version and checked against the index's hash before it is used.
             with ExitStack() as lent:
-                remux([_lent_checked(vault, lent, r) for r in g.recordings], work / rel)
+                paths = [_lent_checked(vault, lent, r) for r in g.recordings]
+                remux(paths, work / rel)
+                if playable_number is not None:
+                    if progress:
+                        progress(0.85 * (done + 0.5) / len(groups), "Plik odtwarzalny z "
+                                 f"czasem nagrania: źródło {done + 1} z {len(groups)}")
+                    extra = _playable(g, paths, work, playable_number, window, tz)
         else:
             suffix = PurePosixPath(first.storage_key).suffix or ".bin"
             rel = (f"media/{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}_"
@@ -226,7 +235,42 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                      "recording_sha256": [r.sha256 for r in g.recordings],
                      "from": first.start_at.astimezone(tz).isoformat(),
                      "to": last.end_at.astimezone(tz).isoformat()})
+        if g.source.kind == SourceKind.CAMERA and playable_number is not None:
+            out[-1]["playable"] = extra
     return out
+
+
+def _playable(g: Group, paths: list[Path], work: Path, number: str,
+              window: tuple[datetime, datetime, str | None], tz: Any) -> dict[str, Any]:
+    """The camera's playable file (custody/playable.py) beside its bit-exact MP4."""
+    first = g.recordings[0]
+    rel = f"playable/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
+    (work / "playable").mkdir(exist_ok=True)
+    segs = [playable.Segment(p, r.start_at, r.end_at) for p, r in zip(paths, g.recordings,
+                                                                         strict=True)]
+    info = playable.make_playable(segs, work / rel, number, tz, window=window[:2])
+    return {"path": rel, "source": g.source.name,
+            **{k: v for k, v in info.items() if not k.startswith("note_")}}
+
+
+def wants_playable(kind: str, option: bool | None) -> bool:
+    """Whether a copy gets playable files: by default for an authority's request (police,
+    prosecutor, court: they ask for one file that plays with the time visible), on request
+    for an interested person's or an internal case; never for a data subject's, whose video
+    must show no other identifiable person (R6.2: the masked video is their copy)."""
+    if kind == RequestKind.DATA_SUBJECT:
+        if option:
+            raise InputError("a data subject's copy gets no playable file: what they receive "
+                             "must show no other identifiable person (R6.2)",
+                             pl="Kopia dla osoby, której dane dotyczą, nie zawiera pliku "
+                                "odtwarzalnego: przekazany materiał nie może pokazywać innych "
+                                "możliwych do zidentyfikowania osób.")
+        return False
+    return (kind == RequestKind.AUTHORITY) if option is None else option
+
+
+class _NumberTaken(Exception):
+    """Another copy took the number burned into this one's playable files meanwhile."""
 
 
 def _lent_checked(vault: Vault, lent: ExitStack, rec: Recording) -> Path:
@@ -276,16 +320,35 @@ def check_copy(vault: Vault, request_id: int, by: str, actor: str = "") -> None:
 
 
 def make_copy(vault: Vault, request_id: int, by: str, actor: str,
-              now: datetime | None = None, progress: Progress | None = None) -> Copy:
-    """``progress(fraction, note)``: how far it got, for a copy made as a job (kustosz.jobs)."""
+              now: datetime | None = None, progress: Progress | None = None,
+              playable: bool | None = None) -> Copy:
+    """``progress(fraction, note)``: how far it got, for a copy made as a job (kustosz.jobs).
+    ``playable``: add each camera's playable file (None: by the request's kind,
+    `wants_playable`). Its number is burned into the picture before the number is taken
+    under the write lock; if another copy took it meanwhile, the copy is built again."""
+    for _ in range(3):
+        try:
+            return _make_copy(vault, request_id, by, actor, now, progress, playable)
+        except _NumberTaken:
+            continue
+    raise KustoszError(f"request {request_id}: other copies kept taking the number of this "
+                       "one; try again", pl=f"Wniosek nr {request_id}: inne kopie zajmowały "
+                       "kolejno numer tej kopii; spróbuj ponownie.")
+
+
+def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime | None,
+               progress: Progress | None, want_playable: bool | None) -> Copy:
     from kustosz.documents import render
 
     policy = vault.policy
     now = now or datetime.now(UTC)
+    year = now.astimezone(policy.timezone).year
     with vault.reading() as s:
         req, groups = _planned(s, request_id, by, policy)
         window = (req.start_at, req.end_at, req.who)
         maker = printed(s, by)
+        planned = next_number(s, year)[1] if wants_playable(req.kind, want_playable) and any(
+            g.source.kind == SourceKind.CAMERA for g in groups) else None
     store = vault.root / "copies"  # bundles, not media: files of the data folder itself
     store.mkdir(mode=0o700, exist_ok=True)
     os.chmod(store, 0o700)  # the "locked place": only the vault's own account reads it
@@ -293,20 +356,24 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
     final: Path | None = None
     try:
         try:
-            media = _build_media(vault, groups, work, window, progress)
+            media = _build_media(vault, groups, work, window, progress, planned)
         except Tampered as exc:
             _refused_tampered(vault, request_id, by, maker, actor, exc)
             raise
         if progress:
             progress(0.9, "Podpisywanie i zapisywanie kopii")
         known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}
+        playables = [m.pop("playable") for m in media if "playable" in m]
+        for p in playables:
+            known[p["path"]] = p["sha256"] = bundles.sha256_file(work / p["path"])
         key = bundles.office_key(vault.root)
         sync_tree(work)  # the media flushed before the write lock is taken (the long part)
         with vault.transaction() as s:
             req = get_request(s, request_id)
             _check_request(s, req)  # again, under the write lock
-            year = now.astimezone(policy.timezone).year
             seq, number = next_number(s, year)
+            if planned is not None and number != planned:
+                raise _NumberTaken(number)
             first = min(r.start_at for g in groups for r in g.recordings)
             last = max(r.end_at for g in groups for r in g.recordings)
             expires = expiry(policy, first, now)
@@ -333,6 +400,9 @@ def make_copy(vault: Vault, request_id: int, by: str, actor: str,
                 # this copy's making follows, checkable with the office's public key.
                 "audit_checkpoint": latest_line(s),
             }
+            if playables:
+                manifest["playable"] = {"note_pl": playable.NOTE_PL,
+                                        "note_en": playable.NOTE_EN, "files": playables}
             digest = bundles.seal(work, _jsonable(manifest), key, known)
             final = store / str(year) / f"{seq:04d}"
             copy = Copy(number=number, year=year, seq=seq, request_id=req.id,

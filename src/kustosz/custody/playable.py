@@ -209,17 +209,27 @@ def _quote(p: Path) -> str:
     return "'" + str(p).replace("'", r"'\''") + "'"
 
 
-def _band(pic: Picture, number_file: Path) -> list[str]:
+def band_filters(pic: Picture, number_file: Path) -> list[str]:
+    """The dark band at the top and its second line, the copy's number (from a file: no
+    escaping of what it says)."""
     fs = pic.fontsize
     return [f"drawbox=x=0:y=0:w=iw:h={pic.band}:color=black@0.75:t=fill",
             f"drawtext=fontfile={FONT}:fontsize={fs}:fontcolor=white:x={fs // 2}"
             f":y={round(fs * 1.55)}:expansion=none:textfile={number_file}"]
 
 
+def first_line(pic: Picture, text: str) -> str:
+    """The band's first line as a drawtext: ``text`` is the value of its text option (the
+    running clock) or, for fixed words, ``@path`` of a file holding them."""
+    fs = pic.fontsize
+    what = f"expansion=none:textfile={text[1:]}" if text.startswith("@") else f"text={text}"
+    return (f"drawtext=fontfile={FONT}:fontsize={fs}:fontcolor=white:x={fs // 2}"
+            f":y={round(fs * 0.3)}:{what}")
+
+
 def clock_filters(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo) -> list[str]:
     """One drawtext per segment (and per zone offset within it): the time shown at run time t
     is the segment's indexed start in the office zone plus (t - where it begins in the run)."""
-    fs = pic.fontsize
     spans: list[tuple[float, float]] = []  # (run time the piece begins, base epoch)
     labels: list[str] = []
     offset = 0.0
@@ -238,10 +248,8 @@ def clock_filters(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo) 
         if i + 1 < len(spans):
             conds.append(f"lt(t\\,{spans[i + 1][0]:.6f})")
         enable = f":enable='{'*'.join(conds)}'" if conds else ""
-        out.append(f"drawtext=fontfile={FONT}:fontsize={fs}:fontcolor=white:x={fs // 2}"
-                   f":y={round(fs * 0.3)}"
-                   f":text='%{{pts\\:gmtime\\:{base:.6f}\\:%Y-%m-%d %H\\\\\\:%M\\\\\\:%S}}"
-                   f" {abbr}'{enable}")
+        out.append(first_line(pic, f"'%{{pts\\:gmtime\\:{base:.6f}\\:%Y-%m-%d "
+                                   f"%H\\\\\\:%M\\\\\\:%S}} {abbr}'") + enable)
     return out
 
 
@@ -256,7 +264,7 @@ def encode_run(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo,
     lst = tmp / f"{out.stem}.txt"
     lst.write_text("".join(f"file {_quote(s.path)}\nduration {d:.6f}\n"
                            for s, d in zip(run.segments, durations, strict=True)))
-    graph = ",".join(["[0:v]setpts=PTS-STARTPTS", _fit(pic), *_band(pic, number_file),
+    graph = ",".join(["[0:v]setpts=PTS-STARTPTS", _fit(pic), *band_filters(pic, number_file),
                       *clock_filters(run, durations, pic, tz)]) + "[v]\n"
     (tmp / f"{out.stem}.graph").write_text(graph)
     _ff(["-f", "concat", "-safe", "0", "-i", str(lst), "-/filter_complex",
@@ -270,12 +278,11 @@ def encode_slate(gap: Gap, pic: Picture, tz: ZoneInfo, number_file: Path, out: P
                  tmp: Path) -> None:
     fs = pic.fontsize
     lines = slate_lines(gap, tz)
-    filters = [*_band(pic, number_file)]
+    filters = [*band_filters(pic, number_file)]
     # The band's first line says there is no recording instead of a running clock.
     head = tmp / f"{out.stem}-head.txt"
     head.write_text("Brak nagrania (no recording)")
-    filters.append(f"drawtext=fontfile={FONT}:fontsize={fs}:fontcolor=white:x={fs // 2}"
-                   f":y={round(fs * 0.3)}:expansion=none:textfile={head}")
+    filters.append(first_line(pic, f"@{head}"))
     # DejaVu Sans averages about 0.55 em a character: the longest line fits the width.
     body = min(fs, int(pic.width * 0.9 / (0.55 * max(len(t) for t in lines))))
     top = pic.band + (pic.height - pic.band - (len(lines) + 0.5) * body * 1.5) / 2
