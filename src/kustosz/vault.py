@@ -54,6 +54,9 @@ class Vault:
         self.storage: Storage = data_folder_store(root) if config.s3 is None \
             else object_store(config.s3, root)
         self._deleting: Storage | None = None  # the sweep's view (deleting_storage)
+        # False in `kustosz serve` with [storage] sweep = "separate": this process never
+        # reads the sweep's credentials and never sweeps (kustosz.retention.sweeper does).
+        self.may_delete = True
         self.head_file = root / "audit.head"
         # "data_root" lets code that gets only a session find the data folder (the search
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
@@ -135,6 +138,12 @@ class Vault:
         which the web app never loads; the local folder has one view for all."""
         if self.config.s3 is None:
             return self.storage
+        if not self.may_delete:
+            raise ConfigError(
+                'this process does not delete from the object store: with [storage] sweep = '
+                '"separate" only `kustosz sweeper` holds the sweep\'s credentials',
+                pl='Ten proces nie usuwa z magazynu obiektów: przy [storage] sweep = '
+                   '"separate" dane dostępowe do usuwania ma tylko `kustosz sweeper`.')
         if self._deleting is None:  # opened once, when the first deletion needs it
             store = object_store(self.config.s3, self.root, deleting=True)
             store.prepare()

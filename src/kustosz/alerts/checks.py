@@ -179,6 +179,7 @@ class Checks:
         self.cert_not_after, self.cert_path = cert_not_after, cert_path
         self.started = started or datetime.now(UTC)
         self._verifying: threading.Thread | None = None
+        self._checking: threading.Thread | None = None  # storage_if_due's
 
     def run(self, now: datetime | None = None, verify_in_thread: bool = True) -> None:
         now = now or datetime.now(UTC)
@@ -191,6 +192,10 @@ class Checks:
             self.verify_if_due(now, verify_in_thread)
         except Exception:
             log.exception("the scheduled audit verification failed to run")
+        try:
+            self.storage_if_due(now, verify_in_thread)
+        except Exception:
+            log.exception("the scheduled bucket-vs-index check failed to run")
 
     def restarts(self, now: datetime) -> None:
         since = now - RESTART_WINDOW
@@ -267,6 +272,38 @@ class Checks:
                     "otworzą Kustosza."), now)
             else:
                 clear_rows(s, CERT_EXPIRING, now)
+
+    def storage_if_due(self, now: datetime, in_thread: bool = True) -> None:
+        """The bucket compared with the index every [storage] check_hours (kustosz.storage.
+        check): its own alert and audit entry; here only when it is due."""
+        s3 = self.vault.config.s3
+        if s3 is None or s3.check_hours <= 0:
+            return
+        with self.vault.reading() as s:
+            last = _state(s).get("storage_checked_at")
+        if last and now - datetime.fromisoformat(last) < timedelta(hours=s3.check_hours):
+            return
+        if self._checking is not None and self._checking.is_alive():
+            return
+        with self.vault.transaction() as s:  # claimed first: one run per interval
+            state = _state(s)
+            state["storage_checked_at"] = now.isoformat()
+            _save(s, state)
+
+        def run() -> None:
+            from kustosz.storage.check import run_check
+
+            try:
+                run_check(self.vault)
+            except Exception:
+                log.exception("the scheduled bucket-vs-index check failed")
+
+        if not in_thread:
+            run()
+            return
+        # A big bucket takes a while to list: the notifier goes on meanwhile.
+        self._checking = threading.Thread(target=run, name="storage-check", daemon=True)
+        self._checking.start()
 
     def verify_if_due(self, now: datetime, in_thread: bool = True) -> None:
         with self.vault.reading() as s:

@@ -87,7 +87,43 @@ def retention_watch() -> None:
             stop.set()
 
 
+@fails_cleanly
+def sweeper(once: bool = typer.Option(False, "--once",
+                                      help="One sweep (under the lease), then exit.")) -> None:
+    """The retention sweep in its own process, the only one that reads the sweep's
+    credentials ([storage] sweep = "separate"; deploy/systemd/kustosz-sweeper.service)."""
+    import signal
+    import threading
+
+    from kustosz.cluster.settings import read_settings
+    from kustosz.retention.sweeper import check_separate, not_dumpable, run_sweeper
+
+    hidden = not_dumpable()  # first: before the credentials are in this process's memory
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with open_vault() as vault:
+        check_separate(vault)
+        cluster = read_settings(vault.root)
+
+        def swept(n: int) -> None:
+            console.print(f"sweep done: {n} item(s) deleted / usunięto {n} pozycji")
+            if once:
+                stop.set()
+
+        console.print(f"kustosz sweeper: {vault.root}; sweeps every "
+                      f"{vault.config.sweep_interval_minutes:g} min and at local midnight"
+                      + ("" if hidden else " (warning: could not make the process "
+                         "non-dumpable)"))
+        run_sweeper(vault, stop, lease_seconds=cluster.lease_seconds,
+                    margin_seconds=cluster.margin_seconds, on_sweep=swept)
+
+
 def register(app: typer.Typer) -> None:
+    from kustosz.cli import storage_cmd
+
+    storage_cmd.register(app)  # kustosz storage check
+    app.command("sweeper")(sweeper)
     retention_app.command("run")(retention_run)
     retention_app.command("watch")(retention_watch)
     app.add_typer(retention_app, name="retention")

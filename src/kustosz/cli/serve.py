@@ -43,6 +43,7 @@ from kustosz.logs import check_format, read_format
 from kustosz.logs import setup as setup_logs
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
+from kustosz.retention.sweeper import leave_the_sweep
 from kustosz.vault import Vault
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
@@ -73,6 +74,7 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
     password) once the recorders are ready to start. ``tls``: HTTPS with a checked
     certificate (check it before calling: nothing should start with a bad one);
     ``trusted_proxies``: whose X-Forwarded-For names the client."""
+    leave_the_sweep(vault)
     with vault.exclusive("serve"):
         _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce, tls,
                    trusted_proxies)
@@ -152,6 +154,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     from kustosz.cluster.work import wanted as wanted_of
 
     assert settings.node
+    leave_the_sweep(vault)
     with node_lock(vault, settings.node):
         spool = node_spool(vault, settings.node)
         coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),

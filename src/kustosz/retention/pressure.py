@@ -329,8 +329,10 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
         space = watch.space()
         return space.effective_free, space.total
 
-    threshold = vault.config.min_free_percent
     report = sweep.SweepReport(as_of=datetime.now(UTC), dry_run=False, mode=SweepMode.DISK_PRESSURE)
+    if not vault.may_delete:  # serve with [storage] sweep = "separate": the sweeper deletes
+        return report
+    threshold = vault.config.min_free_percent
     free, total = measure()
     if total <= 0 or free * 100 / total >= threshold:
         if watch is not None:

@@ -43,7 +43,12 @@ def sweep_once(vault: Vault, actor: str = "scheduler") -> int:
 def run_scheduler(vault: Vault, stop: threading.Event,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                   on_sweep: Callable[[int], None] | None = None) -> None:
-    """Sweep until ``stop`` is set. A failed sweep is logged and retried at the next tick."""
+    """Sweep until ``stop`` is set. A failed sweep is logged and retried at the next tick.
+    Returns at once in a process that does not delete ([storage] sweep = "separate": the
+    `kustosz sweeper` process sweeps, kustosz.retention.sweeper)."""
+    if not vault.may_delete:
+        log.info("the retention sweep runs in its own process (kustosz sweeper), not here")
+        return
     interval = timedelta(minutes=vault.config.sweep_interval_minutes)
     watch = watch_of(vault)
     watch.listener = True

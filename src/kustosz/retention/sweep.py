@@ -164,7 +164,11 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
 
 
 def recover(vault: Vault, actor: str = "system") -> int:
-    """Finish (or roll back) sweeps that a crash interrupted; returns rows handled."""
+    """Finish (or roll back) sweeps that a crash interrupted; returns rows handled. Nothing
+    in a process that does not delete (`serve` with [storage] sweep = "separate"): the
+    sweeper finishes them."""
+    if not vault.may_delete:
+        return 0
     handled = 0
     with vault.reading() as s:
         open_sweeps = list(s.execute(select(Sweep.id, Sweep.mode)

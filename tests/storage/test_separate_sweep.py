@@ -1,0 +1,235 @@
+"""[storage] sweep = "separate" (issue 16, hardening): `kustosz serve` never opens the sweep's
+credentials file and cannot delete, `kustosz sweeper` alone deletes expired versions, and on
+PostgreSQL exactly one sweeper sweeps (the lease `singleton:sweep`). Real SeaweedFS on
+loopback, real PostgreSQL; the file's opening is watched by a Python audit hook (every
+`open` of the process, whatever module makes it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from tests.cluster.conftest import pg_database  # noqa: F401 (a fixture)
+from tests.conftest import Cli
+from tests.storage.conftest import S3Server
+from tests.storage.test_s3_vault import set_storage, write_credentials
+
+from kustosz.cli.serve import run_serve
+from kustosz.config import ConfigError
+from kustosz.db.models import Recording
+from kustosz.index.sources import add_source
+from kustosz.ingest.files import ingest_file
+from kustosz.retention.sweeper import SWEEP_LEASE, leave_the_sweep, run_sweeper
+from kustosz.storage.base import Refused
+from kustosz.vault import Vault
+
+OPENED: list[str] = []
+WATCHED: set[str] = set()
+
+
+def _hook(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and args and isinstance(args[0], str | bytes | os.PathLike):
+        path = os.fsdecode(args[0])  # type: ignore[arg-type]
+        if path in WATCHED:
+            OPENED.append(path)
+
+
+sys.addaudithook(_hook)  # for the whole session: audit hooks cannot be removed
+
+
+def s3_vault(tmp_path: Path, server: S3Server, bucket: str, separate: bool,
+             url: str = "") -> tuple[Vault, Path]:
+    vault = Vault.init(tmp_path / "vault", "pleszew", url, actor="test")
+    vault.close()
+    app = write_credentials(tmp_path / "s3-app.toml", server.app.access_key,
+                            server.app.secret_key)
+    sweep = write_credentials(tmp_path / "s3-sweep.toml", server.sweep.access_key,
+                              server.sweep.secret_key)
+    set_storage(vault.root, f'kind = "s3"\nendpoint = "{server.endpoint}"\n'
+                            f'bucket = "{bucket}"\nregion = "{server.region}"\n'
+                            f'credentials_file = "{app}"\ndelete_credentials_file = "{sweep}"'
+                            + ('\nsweep = "separate"' if separate else ""))
+    return Vault.open(vault.root, actor="test"), sweep
+
+
+def expired_material(vault: Vault, tmp_path: Path) -> list[Recording]:
+    """Two segments of January 2026: past the preset's period today."""
+    with vault.transaction() as s:
+        add_source(s, vault.policy, "hall", "camera", "test")
+    recs = []
+    for hour in (8, 12):
+        segment = tmp_path / f"seg{hour}.ts"
+        segment.write_bytes(b"\x47" * 188 * 20)
+        recs.append(ingest_file(vault, "hall", segment, datetime(2026, 1, 1, hour, tzinfo=UTC)))
+    return recs
+
+
+def serve_a_while(vault: Vault) -> None:
+    """`run_serve` (recovery, jobs, recorders, listeners, the scheduler, checks) until it is
+    ready and its scheduler had its first turn, which sweeps at once when it sweeps."""
+    stop, ready = threading.Event(), threading.Event()
+    serving = threading.Thread(target=run_serve, args=(vault, stop),
+                               kwargs={"on_ready": lambda _pool: ready.set()})
+    serving.start()
+    try:
+        assert ready.wait(60)
+        stop.wait(3)
+    finally:
+        stop.set()
+        serving.join(30)
+    assert not serving.is_alive()
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["separate", "in-serve"])
+def test_serve_in_separate_mode_never_opens_the_sweep_credentials(
+        tmp_path: Path, seaweed: S3Server, separate: bool) -> None:
+    """Separate: serve runs, nothing is deleted and the file is never opened — not at start,
+    not by the scheduler, not by recovery. The default (the control, proving the hook sees
+    the opening): serve opens it at its first sweep and deletes the expired material."""
+    vault, sweep_file = s3_vault(tmp_path, seaweed, seaweed.make_bucket(), separate)
+    WATCHED.add(str(sweep_file))
+    try:
+        recs = expired_material(vault, tmp_path)
+        OPENED.clear()
+        serve_a_while(vault)
+        with vault.reading() as s:
+            left = s.execute(sa.select(sa.func.count()).select_from(Recording)).scalar_one()
+        if separate:
+            assert OPENED == [] and left == 2
+            assert sorted(vault.storage.iterate()) == sorted(r.storage_key for r in recs)
+        else:
+            assert [str(sweep_file)] == OPENED and left == 0
+    finally:
+        WATCHED.discard(str(sweep_file))
+        vault.close()
+
+
+def test_the_serve_process_cannot_delete_and_the_sweeper_does(tmp_path: Path,
+                                                              seaweed: S3Server) -> None:
+    """The attack from inside serve: its deleting view is refused (EN+PL) without reading the
+    file, its own store is refused by the bucket (with and without the governance bypass),
+    the sweep and the pressure sweep delete nothing. Then `kustosz sweeper --once` deletes
+    the expired versions (no version or delete marker left) and records them."""
+    bucket = seaweed.make_bucket()
+    vault, sweep_file = s3_vault(tmp_path, seaweed, bucket, separate=True)
+    WATCHED.add(str(sweep_file))
+    try:
+        recs = expired_material(vault, tmp_path)
+        leave_the_sweep(vault)
+        OPENED.clear()
+        with pytest.raises(ConfigError, match="only `kustosz sweeper`") as exc:
+            vault.deleting_storage()
+        assert "kustosz sweeper" in (exc.value.pl or "")
+        for rec in recs:
+            with pytest.raises(Refused):
+                vault.storage.delete_version(rec.storage_key, rec.version_id)  # type: ignore[attr-defined]
+        app = seaweed.client(seaweed.app)
+        with pytest.raises(Exception, match=r"AccessDenied|Forbidden"):
+            app.delete_object(Bucket=bucket, Key=recs[0].storage_key,
+                              VersionId=recs[0].version_id, BypassGovernanceRetention=True)
+        from kustosz.retention import recover, relieve_pressure
+        from kustosz.retention.scheduler import run_scheduler
+
+        assert recover(vault) == 0
+        assert relieve_pressure(vault, free_space=lambda: (0, 100)).deleted == []
+        run_scheduler(vault, threading.Event())  # returns at once: nothing swept
+        assert OPENED == []
+        assert sorted(vault.storage.iterate()) == sorted(r.storage_key for r in recs)
+    finally:
+        WATCHED.discard(str(sweep_file))
+        vault.close()
+    result = Cli(vault.root)("sweeper", "--once")
+    assert "sweep done: 2 item(s) deleted" in result.output
+    sweeper_view = seaweed.client(seaweed.sweep)
+    listed = sweeper_view.list_object_versions(Bucket=bucket)
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
+    again = Vault.open(vault.root, actor="test")
+    try:
+        with again.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM deletions")).scalar() == 2
+    finally:
+        again.close()
+
+
+def test_the_sweeper_refuses_a_vault_where_serve_sweeps(tmp_path: Path,
+                                                       seaweed: S3Server) -> None:
+    """Without sweep = "separate" (or on the local folder) a sweeper would be a second
+    sweep beside serve's: refused, EN then PL, nothing deleted."""
+    vault, _file = s3_vault(tmp_path, seaweed, seaweed.make_bucket(), separate=False)
+    vault.close()
+    result = Cli(vault.root)("sweeper", "--once", ok=False)
+    assert result.exit_code == 2
+    assert "error:" in result.output and "błąd:" in result.output
+    assert 'sweep = "separate"' in result.output
+
+
+def test_bad_sweep_settings_are_refused(tmp_path: Path) -> None:
+    from kustosz.config import read_config
+
+    vault = Vault.init(tmp_path / "vault", "pleszew", "", actor="test")
+    vault.close()
+    set_storage(vault.root, 'kind = "s3"\nendpoint = "http://10.0.0.5:8333"\n'
+                            'bucket = "media"\nsweep = "elsewhere"')
+    with pytest.raises(ConfigError, match='"serve" or "separate"') as exc:
+        read_config(vault.root)
+    assert exc.value.pl
+    text = (vault.root / "kustosz.toml").read_text().replace('"elsewhere"', '"separate"')
+    (vault.root / "kustosz.toml").write_text(text.replace('bucket = "media"',
+                                                          'bucket = "media"\ncheck_hours = -1'))
+    with pytest.raises(ConfigError, match="check_hours") as exc:
+        read_config(vault.root)
+    assert exc.value.pl
+
+
+def test_one_sweeper_of_two_holds_the_lease(tmp_path: Path, seaweed: S3Server,
+                                            pg_database: str) -> None:  # noqa: F811
+    """PostgreSQL: two sweepers (two machines) — one holds `singleton:sweep` and sweeps, the
+    other waits; when the first stops, the second takes over within a lease time."""
+    vault, _file = s3_vault(tmp_path, seaweed, seaweed.make_bucket(), True, pg_database)
+    other = Vault.open(vault.root, actor="test")
+    swept: dict[str, int] = {"a": 0, "b": 0}
+    stops = {"a": threading.Event(), "b": threading.Event()}
+
+    def start(name: str, v: Vault) -> threading.Thread:
+        def counted(_n: int) -> None:
+            swept[name] += 1
+
+        thread = threading.Thread(target=run_sweeper, args=(v, stops[name]), kwargs={
+            "lease_seconds": 3.0, "margin_seconds": 1.0, "name": f"sweeper-{name}",
+            "on_sweep": counted}, daemon=True)
+        thread.start()
+        return thread
+
+    def holder() -> str | None:
+        with vault.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT node FROM leases WHERE resource = :r AND "
+                                        "until > now() AT TIME ZONE 'UTC'"),
+                                {"r": SWEEP_LEASE}).scalar()
+
+    try:
+        a = start("a", vault)
+        for _ in range(100):
+            if swept["a"]:
+                break
+            stops["a"].wait(0.1)
+        b = start("b", other)
+        stops["b"].wait(2.5)
+        assert holder() == "sweeper-a" and swept["a"] >= 1 and swept["b"] == 0
+        stops["a"].set()
+        a.join(15)
+        for _ in range(100):
+            if swept["b"]:
+                break
+            stops["b"].wait(0.1)
+        assert holder() == "sweeper-b" and swept["b"] >= 1
+    finally:
+        for stop in stops.values():
+            stop.set()
+        vault.close()
+        other.close()
+    b.join(15)
