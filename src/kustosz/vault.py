@@ -26,6 +26,7 @@ from kustosz.index.expiry import redate_all
 from kustosz.keys import fingerprint, office_key
 from kustosz.policy import Policy, load_policy
 from kustosz.storage import Storage, data_folder_store
+from kustosz.storage.base import Unavailable
 from kustosz.storage.s3 import object_store
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Vault:
         # "storage": holds and re-dating set the object store's lock (custody/object_lock.py);
         # read when used, as a test may swap the store.
         self._info["storage"] = lambda: self.storage
+        # "vault": a hold queues the job that sets its legal holds once it commits.
+        self._info["vault"] = lambda: self
         self._sessions = sessionmaker(engine, expire_on_commit=False, info=self._info)
 
     @property
@@ -123,7 +126,13 @@ class Vault:
             # Object Lock) before anything is stored in it.
             vault = cls(root, config, policy, engine)
             vault.secrets = open_secrets(vault, found_key, actor, forget_lost_key)
-            vault.storage.prepare()
+            try:
+                vault.storage.prepare()
+            except Unavailable as exc:
+                # The store is away, not wrong: recording goes on into the local spool
+                # (kustosz.ingest.upload_queue) and the bucket is checked before the first
+                # upload. A bucket without the lock or refused credentials still stop here.
+                log.warning("%s; segments wait in the local spool until it answers", exc)
         except BaseException:
             engine.dispose()
             raise

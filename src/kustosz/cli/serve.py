@@ -39,11 +39,13 @@ from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.ingest.files import recover_pending
 from kustosz.ingest.listeners import Listeners, settle_disabled
 from kustosz.ingest.phone.watch import watch as watch_phones
+from kustosz.ingest.upload_queue import Uploader, is_buffered, queue_of, use_folder
 from kustosz.logs import check_format, read_format
 from kustosz.logs import setup as setup_logs
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.retention.sweeper import leave_the_sweep
+from kustosz.storage.base import Unavailable
 from kustosz.vault import Vault
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
@@ -59,8 +61,25 @@ STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
 
 def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
     return {"sweep_rows": recover(vault), "pending_intakes": recover_pending(vault),
-            "tmp_files": vault.storage.clean_tmp(), "spooled_segments": pool.recover(),
+            "upload_queue_leftovers": queue_of(vault).clean(),
+            "tmp_files": _clean_tmp(vault), "spooled_segments": pool.recover(),
             "disabled_sources_chunks": settle_disabled(vault)}
+
+
+def _clean_tmp(vault: Vault) -> int:
+    try:
+        return vault.storage.clean_tmp()
+    except Unavailable as exc:  # the store's leftovers wait; recording must not
+        log.warning("unfinished uploads not cleaned: %s", exc)
+        return 0
+
+
+def _uploader(vault: Vault, stop: threading.Event) -> list[threading.Thread]:
+    """On an object store: the thread that uploads what waits in the local spool."""
+    if not is_buffered(vault):
+        return []
+    return [threading.Thread(target=Uploader(vault).run, args=(stop,), name="uploads",
+                             daemon=True)]
 
 
 def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
@@ -120,6 +139,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
                                         name="backup", daemon=True))
+        threads += _uploader(vault, stop)  # the local spool drains into the object store
         for thread in threads:
             thread.start()
         while not stop.wait(RECONCILE_S):
@@ -157,15 +177,22 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     leave_the_sweep(vault)
     with node_lock(vault, settings.node):
         spool = node_spool(vault, settings.node)
+        uploads = use_folder(vault, spool.parent / "uploads")  # this node's, like its spool
+
+        def both() -> tuple[int, int]:  # segments not yet taken in, files not yet uploaded
+            (a, b), (c, d) = backlog(spool), uploads.backlog()
+            return a + c, b + d
+
         coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),
-                                  backlog=_cached(lambda: backlog(spool), 10.0),
+                                  backlog=_cached(both, 10.0),
                                   **({"clock": clock} if clock else {}))
         coordinator.register()  # a name in use by a live node stops here
         pool = NodePool(vault, coordinator, ffmpeg, options)
         # Only what this node left: other nodes' intakes may be under way right now.
         done = {"spooled_segments": pool.recover(),
                 "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
-                                                   - PENDING_STALE)}
+                                                   - PENDING_STALE),
+                "upload_queue_leftovers": uploads.clean()}
         log.info("node %s: start-up recovery: %s", settings.node, done)
         singletons = Singletons(vault, coordinator, tls)
         server = None
@@ -182,6 +209,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                                         daemon=True),
                        threading.Thread(target=ClockWatch(vault).run, args=(stop,),
                                         name="clock", daemon=True)]
+            threads += _uploader(vault, stop)
             for thread in threads:
                 thread.start()
             if announce:

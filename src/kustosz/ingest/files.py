@@ -17,6 +17,7 @@ that carries a sound track is stored as its video streams alone, remuxed without
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import threading
@@ -26,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from kustosz import clock
 from kustosz.audit import append as audit
 from kustosz.custody.object_lock import held_ids, lock_until, set_holds
 from kustosz.db.models import Recording, Source
-from kustosz.errors import InputError
+from kustosz.errors import InputError, KustoszError
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.kinds import kind_of
@@ -52,11 +53,29 @@ from kustosz.storage.base import (
 )
 from kustosz.vault import Vault
 
+if TYPE_CHECKING:
+    from kustosz.ingest.upload_queue import UploadQueue
+
+log = logging.getLogger(__name__)
+
 # Copies running at once: each ends in an fsync, and concurrent fsyncs are committed together
 # by the journal (ext4/xfs), which is what makes many small files cheap. More threads than
 # this stop paying on a single disk.
 COPY_WORKERS = 16
 _pool: ThreadPoolExecutor | None = None  # kept between batches: starting threads is not free
+
+
+def _buffer(vault: Vault) -> UploadQueue | None:
+    """The queue a failed upload leaves its file in, on an object store (upload_queue)."""
+    from kustosz.ingest.upload_queue import is_buffered, queue_of
+
+    return queue_of(vault) if is_buffered(vault) else None
+
+
+def queue_of(vault: Vault) -> UploadQueue:
+    from kustosz.ingest.upload_queue import queue_of as of
+
+    return of(vault)
 
 
 def storage_key(source: Source, start: datetime, suffix: str) -> str:
@@ -289,27 +308,73 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start, items[i].end,
                    c.version_id)
             for i, c in enumerate(copies) if isinstance(c, StoredFile)]
-    lost = [i for i, c in enumerate(copies) if not isinstance(c, StoredFile)]
+    queue = _buffer(vault)
+    queued, placed = _queue_failed(queue, copies, ids, keys, items) if queue else ([], [])
+    lost = [i for i, c in enumerate(copies) if not isinstance(c, StoredFile)
+            and i not in {q.index for q in queued}]
+    both = sorted(done + queued, key=lambda d: d.index)
     try:
         with vault.transaction() as s:
             if done:
                 _mark_many(s, source_id, done)
                 if lockable:
                     _hold_late(vault, s, [(d.id, d.key, d.version_id) for d in done], held)
+            if queued:
+                assert queue is not None
+                _mark_queued(s, queued, queue.id)
+            if both:
                 if audit_it:
-                    _audit(s, actor, name, done, given, items)
+                    _audit(s, actor, name, both, given, items)
                 if on_stored is not None:
-                    on_stored(s, done)
+                    on_stored(s, both)
     except BaseException:
         # E.g. on_stored found an item already taken by a concurrent intake: undo ours.
         _undo(vault, ids, keys)
+        for path in placed:
+            path.unlink(missing_ok=True)
         raise
     if lost:  # a copy that failed after its rename (dir fsync), or an upload not verified
         _undo(vault, [ids[i] for i in lost], [keys[i] for i in lost])
     if failure is not None:
         raise failure
-    by_index = {d.index: d for d in done}
+    by_index = {d.index: d for d in both}
     return [by_index.get(i, c) for i, c in enumerate(copies)]  # type: ignore[misc]
+
+
+def _queue_failed(queue: UploadQueue, copies: list[StoredFile | OSError | None],
+                  ids: list[int], keys: list[str], items: list[Item]
+                  ) -> tuple[list[Stored], list[Path]]:
+    """The items whose upload failed (the store, not the file: a KustoszError), copied into
+    the local spool for the uploader; reported to the caller as taken in (its rows stay
+    `pending` until the upload, which `_mark_queued` flags in step (3))."""
+    queued: list[Stored] = []
+    placed: list[Path] = []
+    for i, c in enumerate(copies):
+        if not isinstance(c, KustoszError) or not items[i].path.is_file():
+            continue
+        try:
+            size, sha = queue.copy_in(ids[i], keys[i], items[i].path)
+        except OSError:
+            log.exception("could not keep %s in the local spool", items[i].path)
+            continue
+        placed.append(queue.path_for(ids[i], keys[i]))
+        end = items[i].end or items[i].start
+        queued.append(Stored(i, ids[i], keys[i], size, sha, items[i].start, end, None))
+    if queued:
+        if not queue.away:
+            log.warning("uploads failed (%s); %d files kept in the local spool",
+                        next(c for c in copies if isinstance(c, KustoszError)), len(queued))
+        queue.away = True
+    return queued, placed
+
+
+def _mark_queued(session: Session, queued: list[Stored], queue_id: str) -> None:
+    from kustosz.ingest.upload_queue import QUEUED
+
+    for q in queued:
+        rec = session.get(Recording, q.id)
+        rec.size, rec.sha256 = q.size, q.sha256
+        rec.meta = {**(rec.meta or {}), QUEUED: queue_id}
 
 
 def _copy_all(vault: Vault, items: list[Item], keys: list[str],
@@ -317,6 +382,7 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
               ) -> tuple[list[StoredFile | OSError | None], BaseException | None]:
     """Step (2) for every item; None for a copy not begun because another failed."""
     results: list[StoredFile | OSError | None] = [None] * len(items)
+    buffer = _buffer(vault)
     stop = threading.Event()
     failure: list[BaseException] = []
 
@@ -324,12 +390,17 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
         if stop.is_set():
             return
         try:
+            if buffer is not None and buffer.away:  # queued at once (upload_queue)
+                raise Unavailable("the object store is away (uploads queued)")
             results[i] = put_retained(vault.storage, keys[i], items[i].path,
                                       retain_until=locks[i][0], legal_hold=locks[i][1],
                                       durable=not batched)
         except OSError as exc:
             results[i] = exc
         except BaseException as exc:
+            if buffer is not None and isinstance(exc, KustoszError):
+                results[i] = exc  # type: ignore[assignment]  # kept in the local spool
+                return
             stop.set()
             failure.append(exc)
 
@@ -454,9 +525,17 @@ def recover_pending(vault: Vault, older_than: datetime | None = None) -> int:
         if older_than is not None:
             query = query.where(Recording.ingested_at < older_than)
         rows = [rec for rec in s.execute(query).scalars() if not (rec.meta or {}).get(ORPHAN)]
+        queue = queue_of(vault)
+        waiting = [rec for rec in rows if queue.mine(rec.meta) is False or (
+            queue.mine(rec.meta) and queue.path_for(rec.id, rec.storage_key).is_file())]
+        # Queued for the object store (upload_queue): its uploader's, or another node's.
+        rows = [rec for rec in rows if rec not in waiting]
         for rec in rows:
-            if _finish_adopted(vault, s, rec):
-                continue
+            try:
+                if _finish_adopted(vault, s, rec):
+                    continue
+            except Unavailable:
+                continue  # whether the store has it is unknown: the next recovery looks
             if _remove(vault, rec.storage_key):
                 s.delete(rec)
             else:  # the app's credentials cannot: the sweep's will (`remove_orphans`)
@@ -510,8 +589,24 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
         rec_id, key, until = rec.id, rec.storage_key, lock_until(rec.expires_at)
         lockable = isinstance(vault.storage, Lockable)
         held = held_ids(s, [rec_id]) if lockable else set()
-    stored = put_retained(vault.storage, key, path, retain_until=until,  # a rename on disk
-                          legal_hold=bool(held), move=True, sha256=sha)
+    queue = _buffer(vault)
+    try:
+        if queue is not None and queue.away:
+            raise Unavailable("the object store is away (uploads queued)")
+        stored = put_retained(vault.storage, key, path, retain_until=until,  # a rename on disk
+                              legal_hold=bool(held), move=True, sha256=sha)
+    except (OSError, KustoszError) as exc:
+        if queue is None or not path.is_file():
+            raise
+        # The object store is away: the segment waits in the local spool (flagged first,
+        # then moved: a kill between the two leaves it in its session folder, taken in again).
+        queue.flag(rec_id)
+        queue.move_in(rec_id, key, path)
+        if not queue.away:
+            log.warning("upload of %s failed (%s); kept in the local spool", key, exc)
+        queue.away = True
+        with vault.reading() as s:
+            return s.get(Recording, rec_id)
     with vault.transaction() as s:
         rec = s.get(Recording, rec_id)
         rec.version_id = stored.version_id

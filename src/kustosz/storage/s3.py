@@ -57,8 +57,6 @@ PART_WORKERS = 4  # parts of one upload in flight at once (4 x 8 MiB in memory a
 META_SHA256 = "sha256"  # x-amz-meta-sha256: the whole content's hash, for any upload kind
 GOVERNANCE = "GOVERNANCE"
 STALE_UPLOAD = timedelta(days=1)  # an unfinished multipart upload older than this is a leftover
-# An object store has no free space to speak of: disk pressure never deletes from it.
-UNBOUNDED = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -199,6 +197,9 @@ class S3Storage:
         self.page_size = 1000  # keys per LIST request
         self.stale_upload = STALE_UPLOAD
         self._origin = credentials.origin
+        # Nothing is written before the bucket was found to keep the lock: a vault opened
+        # while the store was away (Vault.open) checks it at the first upload instead.
+        self._checked = False
         config = Config(
             s3={"addressing_style": "path"}, region_name=region,
             retries={"mode": "standard", "total_max_attempts": max(attempts, 1)},
@@ -301,6 +302,7 @@ class S3Storage:
                 pl=f"Kubełek „{self.bucket}” w {self.endpoint} nie ma blokady obiektów "
                    "(Object Lock); utwórz kubełek z włączoną blokadą: bez niej każdy, kto ma "
                    "dane dostępowe, mógłby usunąć nagrania przed czasem.")
+        self._checked = True
 
     # -- writing --------------------------------------------------------------------------
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
@@ -311,6 +313,8 @@ class S3Storage:
         the upload must be repeatable and its size known."""
         check_key(key)
         check_retain_until(retain_until, datetime.now(UTC))
+        if not self._checked:
+            self.prepare()
         if self.exists(key):
             raise InputError(f"storage key {key!r} already holds a file",
                              pl=f"Pod kluczem magazynu „{key}” już jest plik.")
@@ -621,11 +625,19 @@ class S3Storage:
                         n += 1
         return n
 
+    # What can fill is the local disk: the spool where segments wait while the store is
+    # away (kustosz.ingest.upload_queue) and the scratch copies, both in the data folder.
     def free_bytes(self) -> int:
-        return UNBOUNDED
+        return shutil.disk_usage(self._local()).free
 
     def total_bytes(self) -> int:
-        return UNBOUNDED
+        return shutil.disk_usage(self._local()).total
+
+    def _local(self) -> Path:
+        folder = self.scratch
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return folder
 
 
 def _spool(stream: BinaryIO, dest: Path) -> tuple[int, str]:

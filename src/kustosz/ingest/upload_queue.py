@@ -1,0 +1,363 @@
+"""The local spool as the buffer while the object store is away (issue 16 item 1).
+
+With [storage] kind = "s3" an intake whose upload fails (the store unreachable, stopped
+answering mid-upload, or refusing for a while) does not lose the file: it is kept in
+``<data>/spool/uploads/`` (a node's own ``spool/nodes/<node>/uploads/``) under the name
+``<recording id><suffix>``, and its index row stays ``pending`` with ``meta.queued`` = this
+queue's id. Nothing is indexed as stored until it is (invariant 5). `Uploader.run`, a thread of
+`kustosz serve`, drains the queue oldest first with backoff: each file is hashed against the
+row, uploaded with the retention and legal hold a normal intake gets, verified by the store
+(size, SHA-256), and only then marked stored with its version id; the file goes after that.
+
+Crash safety (recovery, `ingest.files.recover_pending` and `clean`):
+- a camera segment (renamed in, its session folder holds it until then) is flagged *before*
+  it is moved: a flagged row without its file is undone, and the segment is taken in again
+  from its session folder;
+- a file copied in for `ingest_batch` (whose original stays where it came from) is placed
+  *before* the row is flagged, in the transaction that also commits what the caller keeps
+  beside it: an unflagged row is undone as any interrupted intake, its copy removed;
+- a file uploaded but not yet marked (a kill between the two) is found in the store under its
+  key with the row's SHA-256 and marked, not uploaded twice;
+- a file whose row is no longer pending and flagged (marked stored, then the kill) is removed.
+
+The queue id tells the spools of several machines apart: a row another node queued is left
+to that node (its file is on that node's disk).
+
+Alerts: ``storage_unreachable`` while uploads fail, cleared by a pass that uploaded what it
+found; ``spool_over_limit`` while the queue holds more than [storage] spool_limit. Past the
+limit recording goes on (R1.2): queued material is never deleted to make room; when the local
+disk itself runs short, the full-disk handling applies (retention/pressure.py, ``disk_full``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from kustosz.alerts.checks import clear_rows, raise_row
+from kustosz.alerts.kinds import AlertRow
+from kustosz.custody.object_lock import held_ids, lock_until
+from kustosz.db.models import Recording
+from kustosz.errors import KustoszError
+from kustosz.states import RecordingState
+from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
+from kustosz.storage.durable import fsync_dir, write_atomic
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+
+QUEUED = "queued"  # recordings.meta: the id of the queue that holds the file
+ID_NAME = "queue.id"
+BACKOFF_MIN_S, BACKOFF_MAX_S = 2.0, 60.0
+IDLE_S = 30.0  # a pass without a wake-up: the limit and the alert are looked at again
+
+
+def is_buffered(vault: Vault) -> bool:
+    """The store is remote: an upload that fails leaves the file in the local spool."""
+    from kustosz.storage.s3 import S3Storage
+
+    return isinstance(vault.storage, S3Storage)
+
+
+def queue_of(vault: Vault) -> UploadQueue:
+    found = getattr(vault, "_upload_queue", None)
+    if found is None:
+        found = UploadQueue(vault, vault.root / "spool" / "uploads")
+        vault._upload_queue = found  # type: ignore[attr-defined]
+    return found  # type: ignore[no-any-return]
+
+
+def use_folder(vault: Vault, folder: Path) -> UploadQueue:
+    """A node's own queue (serve --node): set before anything records."""
+    queue = UploadQueue(vault, folder)
+    vault._upload_queue = queue  # type: ignore[attr-defined]
+    return queue
+
+
+def _hash(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+@dataclass
+class Drained:
+    uploaded: int = 0
+    left: int = 0  # files still queued after the pass
+    error: BaseException | None = None
+
+
+class UploadQueue:
+    def __init__(self, vault: Vault, folder: Path) -> None:
+        self.vault, self.folder = vault, folder
+        self.wake = threading.Event()
+        self._id: str | None = None
+        self._drain = threading.Lock()  # one pass at a time in this process
+        # The store failed and the queue has not been emptied since: intakes queue at once
+        # instead of each waiting for its own upload to fail (and the order stays oldest
+        # first).
+        self.away = False
+
+    # -- identity and names -----------------------------------------------------------
+    def known_id(self) -> str | None:
+        if self._id is None:
+            with contextlib.suppress(OSError):
+                self._id = (self.folder / ID_NAME).read_text().strip() or None
+        return self._id
+
+    @property
+    def id(self) -> str:
+        if self.known_id() is None:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomic(self.folder / ID_NAME, uuid.uuid4().hex)
+            self._id = None
+        found = self.known_id()
+        assert found is not None
+        return found
+
+    def path_for(self, rec_id: int, key: str) -> Path:
+        return self.folder / f"{rec_id}{PurePosixPath(key).suffix.lower()}"
+
+    def mine(self, meta: dict[str, Any] | None) -> bool | None:
+        """True: queued here; False: queued by another spool; None: not queued."""
+        flag = (meta or {}).get(QUEUED)
+        if not flag:
+            return None
+        return flag == self.known_id()
+
+    # -- putting in -------------------------------------------------------------------
+    def flag(self, rec_id: int) -> None:
+        with self.vault.transaction() as s:
+            rec = s.get(Recording, rec_id)
+            rec.meta = {**(rec.meta or {}), QUEUED: self.id}
+
+    def move_in(self, rec_id: int, key: str, path: Path) -> Path:
+        """A finished file on the data folder's disk, renamed in (a camera segment)."""
+        dest = self.path_for(rec_id, key)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.replace(path, dest)
+        except OSError as exc:
+            if exc.errno != 18:  # EXDEV: another file system after all; copy
+                raise
+            self.copy_in(rec_id, key, path)
+            path.unlink(missing_ok=True)
+        fsync_dir(self.folder)
+        self.wake.set()
+        return dest
+
+    def copy_in(self, rec_id: int, key: str, path: Path) -> tuple[int, str]:
+        """A copy of a file that stays where it is (an original of `ingest_batch`), durable
+        before it returns; its size and SHA-256."""
+        dest = self.path_for(rec_id, key)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        part = dest.with_name(dest.name + ".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with path.open("rb") as src, part.open("wb") as out:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(part, dest)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        fsync_dir(self.folder)
+        self.wake.set()
+        return size, digest.hexdigest()
+
+    # -- what it holds ----------------------------------------------------------------
+    def files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return [p for p in self.folder.iterdir()
+                if p.is_file() and p.name != ID_NAME and not p.name.endswith(".part")]
+
+    def backlog(self) -> tuple[int, int]:
+        """Files waiting for the store, and their bytes."""
+        files = size = 0
+        for path in self.files():
+            with contextlib.suppress(OSError):
+                size += path.stat().st_size
+                files += 1
+        return files, size
+
+    def _rows(self) -> list[Recording]:
+        with self.vault.reading() as s:
+            rows = s.execute(select(Recording).where(
+                Recording.state == RecordingState.PENDING)
+                .order_by(Recording.start_at, Recording.id)).scalars().all()
+        return [r for r in rows if self.mine(r.meta)]
+
+    def clean(self) -> int:
+        """Start-up: remove files no pending row of this queue names (marked stored before a
+        kill removed the file, or placed for an intake that was then undone)."""
+        keep = {self.path_for(r.id, r.storage_key).name for r in self._rows()} \
+            if self.known_id() else set()
+        n = 0
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.is_file() and path.name != ID_NAME and path.name not in keep:
+                    path.unlink(missing_ok=True)
+                    n += 1
+        return n
+
+    # -- draining ---------------------------------------------------------------------
+    def drain(self, stop: threading.Event | None = None) -> Drained:
+        """Upload what waits, oldest first; stops at the first failure (the store is away:
+        the rest would fail too)."""
+        from kustosz.ingest.files import _hold_late, _mark_stored
+
+        result = Drained()
+        if self.known_id() is None:
+            return result
+        with self._drain:
+            rows = self._rows()
+            for n, rec in enumerate(rows):
+                if stop is not None and stop.is_set():
+                    result.left = len(rows) - n
+                    return result
+                path = self.path_for(rec.id, rec.storage_key)
+                if not path.is_file():  # being moved in right now, or recovery's to undo
+                    continue
+                try:
+                    stored = self._upload(rec, path)
+                except (OSError, KustoszError) as exc:
+                    result.error, result.left = exc, len(rows) - n
+                    self.away = True
+                    return result
+                with self.vault.transaction() as s:
+                    row = s.get(Recording, rec.id)
+                    if row is None or row.state != RecordingState.PENDING:
+                        continue
+                    meta = {k: v for k, v in (row.meta or {}).items() if k != QUEUED}
+                    row.meta, row.storage_key = meta, stored.key
+                    row.version_id, row.size, row.sha256 = (stored.version_id, stored.size,
+                                                            stored.sha256)
+                    _mark_stored(s, row)
+                    _hold_late(self.vault, s, [(row.id, stored.key, stored.version_id)],
+                               set())
+                path.unlink(missing_ok=True)
+                result.uploaded += 1
+            self.away = False
+        return result
+
+    def _upload(self, rec: Recording, path: Path) -> StoredFile:
+        store = self.vault.storage
+        size, sha = _hash(path)
+        if rec.sha256 and sha != rec.sha256:
+            raise KustoszError(
+                f"the spooled copy of recording {rec.id} ({path}) does not match the hash "
+                "noted when it was taken in; it is kept, not uploaded",
+                pl=f"Kopia nagrania {rec.id} w buforze lokalnym ({path}) nie zgadza się ze "
+                   "skrótem zapisanym przy przyjęciu; zostaje w buforze, nie jest wysyłana.")
+        now = datetime.now(UTC)
+        until = lock_until(rec.expires_at, now)
+        with self.vault.reading() as s:
+            held = rec.id in held_ids(s, [rec.id])
+        key = rec.storage_key
+        if store.exists(key):
+            found = store.checksum(key)
+            if found.sha256 == sha and found.size == size:
+                # Uploaded before a kill or a cut connection: marked, not uploaded twice.
+                if until is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        retain(store, key, until, found.version_id)
+                return found
+            # Something else under the key: the material goes up under a key of its own.
+            stem = PurePosixPath(key)
+            key = str(stem.with_name(f"{stem.stem}-{uuid.uuid4().hex[:8]}{stem.suffix}"))
+        return put_retained(store, key, path, retain_until=until, legal_hold=held,
+                            sha256=sha)
+
+
+# -- the background thread --------------------------------------------------------------
+def note_alerts(vault: Vault, queue: UploadQueue, drained: Drained,
+                now: datetime | None = None) -> None:
+    """Raise or clear ``storage_unreachable`` and ``spool_over_limit``. Never raises: the
+    uploads matter more than their alert."""
+    now = now or datetime.now(UTC)
+    limit = vault.config.s3.spool_limit if vault.config.s3 is not None else None
+    files, size = queue.backlog()
+    try:
+        with vault.transaction() as s:
+            if drained.error is not None:
+                raise_row(s, AlertRow.STORAGE_UNREACHABLE,
+                          f"Magazyn obiektów nie przyjmuje nagrań; {files} plików "
+                          f"({size / 1e9:.2f} GB) czeka w buforze lokalnym i zostanie wysłanych "
+                          f"po jego powrocie. / The object store does not take uploads "
+                          f"({type(drained.error).__name__}); {files} files wait in the local "
+                          "spool.", now)
+            elif files == 0 or drained.uploaded:
+                clear_rows(s, AlertRow.STORAGE_UNREACHABLE, now)
+            if limit is not None and size > limit:
+                raise_row(s, AlertRow.SPOOL_OVER_LIMIT,
+                          f"Bufor lokalny zawiera {size / 1e9:.2f} GB ({files} plików) "
+                          f"czekających na magazyn obiektów, ponad limit {limit / 1e9:.2f} GB "
+                          "([storage] spool_limit); nagrywanie trwa, dopóki jest miejsce na "
+                          f"dysku. / The local spool holds {size} bytes waiting for the "
+                          f"object store, over spool_limit ({limit} bytes).", now)
+            else:
+                clear_rows(s, AlertRow.SPOOL_OVER_LIMIT, now)
+    except Exception:
+        log.exception("could not record the upload queue's alerts")
+
+
+class Uploader:
+    """Drains a queue with backoff while the store is away; woken when a file is queued."""
+
+    def __init__(self, vault: Vault, queue: UploadQueue | None = None,
+                 backoff: tuple[float, float] | None = None) -> None:
+        self.vault, self.queue = vault, queue or queue_of(vault)
+        self.backoff = backoff or (BACKOFF_MIN_S, BACKOFF_MAX_S)
+
+    def run(self, stop: threading.Event) -> None:
+        delay = self.backoff[0]
+        while not stop.is_set():
+            try:
+                drained = self.queue.drain(stop)
+            except Exception as exc:  # the database away: the files wait on disk
+                log.exception("upload pass failed")
+                drained = Drained(error=exc)
+            if drained.uploaded:
+                log.info("uploaded %d spooled files to the object store; %d left",
+                         drained.uploaded, drained.left)
+            if drained.error is not None:
+                log.warning("uploads from the local spool fail (%s); next try in %.0f s",
+                            drained.error, delay)
+            note_alerts(self.vault, self.queue, drained)
+            failed = drained.error is not None
+            wait = delay if failed else IDLE_S
+            delay = min(delay * 2, self.backoff[1]) if failed else self.backoff[0]
+            # While backing off, files queued meanwhile do not cut the wait short.
+            self._sleep(stop, wait, wakeable=not failed)
+
+    def _sleep(self, stop: threading.Event, seconds: float, wakeable: bool) -> None:
+        end = time.monotonic() + seconds
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            if wakeable and self.queue.wake.wait(min(left, 0.5)):
+                break
+            if not wakeable:
+                stop.wait(min(left, 0.5))
+        if wakeable:
+            self.queue.wake.clear()

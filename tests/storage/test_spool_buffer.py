@@ -1,0 +1,334 @@
+"""The local spool is the buffer while the object store is away (issue 16 item 1, and the bad
+input "an endpoint that goes away mid-upload"): a vault opens with the store down, camera
+segments (adopted by rename, as the recorder does) and intakes through `ingest_batch` wait in
+spool/uploads/ with their rows `pending`, `storage_unreachable` is raised; when the store is
+back (the same SeaweedFS restarted on its data folder and port) the backlog goes up oldest
+first, each object verified and locked as a normal intake's, the alert cleared, nothing lost
+or uploaded twice, also after a kill -9 in the middle of the draining."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import Cli, make_vault, snapshot
+from tests.storage.conftest import S3Server
+from tests.support import seaweedfs
+
+from kustosz.alerts.kinds import AlertRow
+from kustosz.config import read_config
+from kustosz.db.models import Alert, Recording
+from kustosz.errors import ConfigError
+from kustosz.index.sources import add_source
+from kustosz.ingest import upload_queue
+from kustosz.ingest.files import adopt_file, ingest_file, recover_pending
+from kustosz.ingest.upload_queue import QUEUED, Uploader, note_alerts, queue_of
+from kustosz.states import RecordingState
+from kustosz.storage.s3 import Credentials, S3Storage
+from kustosz.vault import Vault
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweedfs.SeaweedFS]:
+    server = seaweedfs.start(tmp_path_factory.mktemp("weed-buffer"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def stop_store(server: seaweedfs.SeaweedFS) -> None:
+    server.stop()
+
+
+def start_store(server: seaweedfs.SeaweedFS) -> None:
+    """The same weed mini again: same data folder, ports and identities."""
+    if server.process.poll() is None:
+        return
+    folder = server.log.parent
+    with server.log.open("ab") as out:
+        server.process = subprocess.Popen(server.process.args, stdout=out,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          cwd=folder, start_new_session=True)
+    seaweedfs._wait_for_s3(server, 60)
+
+
+def s3_vault(root: Path, server: seaweedfs.SeaweedFS, bucket: str, extra: str = "") -> Path:
+    vault = make_vault(root)
+    vault.close()
+    creds = root.parent / f"{root.name}-app.toml"
+    creds.write_text(f'access_key = "{server.app.access_key}"\n'
+                     f'secret_key = "{server.app.secret_key}"\n')
+    creds.chmod(0o600)
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(
+        "\n[storage]\n", f'\n[storage]\nkind = "s3"\nendpoint = "{server.endpoint}"\n'
+        f'bucket = "{bucket}"\ncredentials_file = "{creds}"\n{extra}\n', 1))
+    return root
+
+
+def sweep_view(server: seaweedfs.SeaweedFS, bucket: str, scratch: Path) -> S3Storage:
+    return S3Storage(server.endpoint, bucket, Credentials(server.sweep.access_key,
+                                                          server.sweep.secret_key, "test"),
+                     scratch, deleting=True, attempts=1)
+
+
+def segment(folder: Path, n: int, size: int = 60_000) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"seg{n:05d}.ts"
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def open_alerts(vault: Vault) -> set[str]:
+    with vault.reading() as s:
+        return {a.kind for a in s.execute(sa.select(Alert).where(
+            Alert.cleared_at.is_(None))).scalars()}
+
+
+def rows(vault: Vault) -> list[Recording]:
+    with vault.reading() as s:
+        return list(s.execute(sa.select(Recording).order_by(Recording.id)).scalars())
+
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+def take_segments(vault: Vault, source_id: int, count: int, first: int = 0) -> list[Path]:
+    """What the recorder does with each closed segment: adopt it from its session folder."""
+    folder = vault.root / "spool" / "cameras" / str(source_id) / "s1"
+    made = []
+    for n in range(first, first + count):
+        path = segment(folder, n)
+        made.append(path)
+        start = T0 + timedelta(seconds=4 * n)
+        adopt_file(vault, source_id, path, start, start + timedelta(seconds=4),
+                   {"segment": path.name})
+    return made
+
+
+def assert_all_stored(vault: Vault, server: seaweedfs.SeaweedFS, bucket: str,
+                      expected: int, scratch: Path) -> None:
+    found = rows(vault)
+    assert len(found) == expected
+    assert {r.state for r in found} == {RecordingState.STORED}
+    assert not any(QUEUED in (r.meta or {}) for r in found)
+    view = sweep_view(server, bucket, scratch)
+    listing = view._s3.list_object_versions(Bucket=bucket)
+    versions = [(v["Key"], v["VersionId"]) for v in listing.get("Versions", [])]
+    assert not listing.get("DeleteMarkers")
+    # every row's object once, at the index's version, with its hash and its lock
+    assert sorted(versions) == sorted((r.storage_key, r.version_id) for r in found)
+    for r in found:
+        assert view.checksum(r.storage_key, version=r.version_id).sha256 == r.sha256
+        lock = view.lock_of(r.storage_key, r.version_id)
+        assert lock.retain_until is not None
+        assert abs(lock.retain_until - r.expires_at) < timedelta(seconds=1)
+    assert queue_of(vault).backlog() == (0, 0)
+
+
+@pytest.mark.slow  # a SeaweedFS of its own, stopped and started again
+def test_the_spool_keeps_what_the_store_cannot_take_and_uploads_it_when_it_is_back(
+        tmp_path: Path, store: seaweedfs.SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> None:
+    start_store(store)
+    bucket = store.make_bucket(f"buf-{os.urandom(4).hex()}")
+    root = s3_vault(tmp_path / "vault", store, bucket)
+    stop_store(store)
+    vault = Vault.open(root, actor="test")  # the store away is no reason not to start
+    try:
+        with vault.transaction() as s:
+            cam = add_source(s, vault.policy, "hall", "camera", "test").id
+            add_source(s, vault.policy, "desk", "camera", "test")
+        made = take_segments(vault, cam, 5)
+        clip = tmp_path / "clip.ts"
+        clip.write_bytes(os.urandom(50_000))
+        added = ingest_file(vault, "desk", clip, T0 + timedelta(minutes=1))
+        assert clip.exists()  # the original is not the spool's to take
+        found = rows(vault)
+        assert [r.state for r in found] == [RecordingState.PENDING] * 6
+        assert added.id == found[-1].id and added.sha256
+        assert not any(p.exists() for p in made)  # moved, not copied: one copy on disk
+        queue = queue_of(vault)
+        assert queue.backlog()[0] == 6
+        # nothing indexed as stored; each file kept under its row's id with the row's hash
+        for r in found:
+            kept = queue.path_for(r.id, r.storage_key)
+            assert upload_queue._hash(kept) == (r.size, r.sha256)
+
+        drained = queue.drain()
+        assert drained.error is not None and drained.uploaded == 0
+        note_alerts(vault, queue, drained)
+        assert AlertRow.STORAGE_UNREACHABLE in open_alerts(vault)
+        # a restart meanwhile (recovery as serve runs it) keeps the queue as it is
+        assert recover_pending(vault) == 0 and queue.clean() == 0
+        assert queue.backlog()[0] == 6
+
+        start_store(store)
+        monkeypatch.setattr(upload_queue, "BACKOFF_MIN_S", 0.2)
+        stop = threading.Event()
+        runner = threading.Thread(target=Uploader(vault).run, args=(stop,), daemon=True)
+        runner.start()
+        deadline = time.monotonic() + 60
+        while queue.backlog()[0] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # the pass's alert note
+        stop.set()
+        runner.join(10)
+        assert_all_stored(vault, store, bucket, 6, tmp_path / "scratch")
+        assert AlertRow.STORAGE_UNREACHABLE not in open_alerts(vault)
+        # oldest first: the store's version times follow the recordings' start
+        stored = sorted(rows(vault), key=lambda r: (r.start_at, r.id))
+        view = sweep_view(store, bucket, tmp_path / "scratch")
+        times = [view.stat(r.storage_key, version=r.version_id).modified for r in stored]
+        assert times == sorted(times)
+        # the store back: the next segment goes straight up
+        take_segments(vault, cam, 1, first=5)
+        assert rows(vault)[-1].state == RecordingState.STORED
+    finally:
+        vault.close()
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from kustosz.ingest import upload_queue
+    from kustosz.vault import Vault
+
+    done = []
+    upload = upload_queue.UploadQueue._upload
+
+    def dying(self, rec, path):
+        stored = upload(self, rec, path)
+        done.append(rec.id)
+        if len(done) == int(sys.argv[2]):  # uploaded, not yet marked stored
+            os.kill(os.getpid(), signal.SIGKILL)
+        return stored
+
+    upload_queue.UploadQueue._upload = dying
+    vault = Vault.open(Path(sys.argv[1]), actor="test")
+    upload_queue.queue_of(vault).drain()
+""")
+
+
+@pytest.mark.slow  # a SeaweedFS of its own, stopped and started again
+def test_a_kill_while_the_backlog_drains_loses_nothing_and_uploads_nothing_twice(
+        tmp_path: Path, store: seaweedfs.SeaweedFS) -> None:
+    start_store(store)
+    bucket = store.make_bucket(f"kill-{os.urandom(4).hex()}")
+    root = s3_vault(tmp_path / "vault", store, bucket)
+    stop_store(store)
+    vault = Vault.open(root, actor="test")
+    try:
+        with vault.transaction() as s:
+            cam = add_source(s, vault.policy, "hall", "camera", "test").id
+        take_segments(vault, cam, 6)
+    finally:
+        vault.close()
+    start_store(store)
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    done = subprocess.run([sys.executable, str(script), str(root), "3"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == -9, done.stderr[-2000:]
+    vault = Vault.open(root, actor="test")
+    try:
+        states = [r.state for r in rows(vault)]
+        assert states.count(RecordingState.STORED) == 2  # the third was up, not marked
+        # start-up recovery as serve runs it, then the uploader
+        recover_pending(vault)
+        queue_of(vault).clean()
+        drained = queue_of(vault).drain()
+        assert drained.error is None and drained.uploaded == 4
+        assert_all_stored(vault, store, bucket, 6, tmp_path / "scratch")
+    finally:
+        vault.close()
+
+
+@pytest.mark.slow  # a SeaweedFS of its own, stopped and started again
+def test_a_backlog_over_the_limit_raises_an_alert_and_recording_goes_on(
+        tmp_path: Path, store: seaweedfs.SeaweedFS) -> None:
+    start_store(store)
+    bucket = store.make_bucket(f"lim-{os.urandom(4).hex()}")
+    root = s3_vault(tmp_path / "vault", store, bucket, 'spool_limit = "1 MiB"')
+    stop_store(store)
+    vault = Vault.open(root, actor="test")
+    try:
+        assert vault.config.s3 is not None and vault.config.s3.spool_limit == 1 << 20
+        with vault.transaction() as s:
+            cam = add_source(s, vault.policy, "hall", "camera", "test").id
+        take_segments(vault, cam, 10)  # 10 x 60 kB: under the limit
+        queue = queue_of(vault)
+        note_alerts(vault, queue, queue.drain())
+        assert open_alerts(vault) == {AlertRow.STORAGE_UNREACHABLE}
+        take_segments(vault, cam, 10, first=10)  # 1.2 MB: over, and still taken
+        assert queue.backlog()[0] == 20
+        note_alerts(vault, queue, queue.drain())
+        assert open_alerts(vault) == {AlertRow.STORAGE_UNREACHABLE, AlertRow.SPOOL_OVER_LIMIT}
+        start_store(store)
+        note_alerts(vault, queue, queue.drain())
+        assert open_alerts(vault) == set()
+        assert_all_stored(vault, store, bucket, 20, tmp_path / "scratch")
+    finally:
+        vault.close()
+
+
+def test_free_space_is_the_local_disks_not_unlimited(tmp_path: Path, seaweed: S3Server) -> None:
+    bucket = seaweed.make_bucket()
+    vault = Vault.open(s3_vault(tmp_path / "vault", seaweed, bucket),  # type: ignore[arg-type]
+                       actor="test")
+    try:
+        usage = os.statvfs(tmp_path)
+        assert vault.storage.total_bytes() == usage.f_blocks * usage.f_frsize
+        assert 0 < vault.storage.free_bytes() <= vault.storage.total_bytes()
+    finally:
+        vault.close()
+
+
+BAD_LIMITS = {"bare number": "spool_limit = 20", "no unit": 'spool_limit = "20"',
+              "unknown unit": 'spool_limit = "20 GBs"', "negative": 'spool_limit = "-5 GB"',
+              "too small": 'spool_limit = "10 kB"', "words": 'spool_limit = "a lot"'}
+
+
+@pytest.mark.parametrize("line", list(BAD_LIMITS.values()), ids=list(BAD_LIMITS))
+def test_a_spool_limit_that_is_no_size_is_refused_clearly_and_nothing_starts(
+        tmp_path: Path, line: str) -> None:
+    vault = make_vault(tmp_path / "vault")
+    before = snapshot(vault)
+    vault.close()
+    config = vault.root / "kustosz.toml"
+    config.write_text(config.read_text().replace(
+        "\n[storage]\n", '\n[storage]\nkind = "s3"\nendpoint = "http://127.0.0.1:9"\n'
+        f'bucket = "media"\n{line}\n', 1))
+    with pytest.raises(ConfigError, match="spool_limit") as exc:
+        read_config(vault.root)
+    assert exc.value.pl and "spool_limit" in exc.value.pl and str(exc.value) != exc.value.pl
+    result = Cli(vault.root)("serve", "--port", "0", ok=False)
+    assert result.exit_code == 2
+    assert "error:" in result.output and "błąd:" in result.output
+    assert "spool_limit" in result.output
+    assert not (vault.root / "spool" / "uploads").exists()
+    config.write_text(before["config"])
+    reopened = Vault.open(vault.root, actor="test")
+    assert snapshot(reopened) == before
+    reopened.close()
+
+
+def test_spool_limit_sizes_read_as_people_write_them(tmp_path: Path) -> None:
+    from kustosz.sizes import parse_size
+
+    assert parse_size("20 GB", "x") == 20 * 10**9
+    assert parse_size("500 MiB", "x") == 500 << 20
+    assert parse_size("1,5 TB", "x") == 1_500_000_000_000
+    assert parse_size("2gib", "x") == 2 << 30
+    vault = make_vault(tmp_path / "v")
+    vault.close()
+    assert read_config(vault.root).s3 is None
