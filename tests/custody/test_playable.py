@@ -1,0 +1,280 @@
+"""The playable copy for authorities (issue 17 item 4), with real ffmpeg and real segments.
+
+No OCR here: the burned-in text is checked by rendering the text we expect with the same
+drawtext (font, size, place) over the source frame and comparing the text band of the
+playable file's frame with it — the right second matches, a second off does not — while
+below the band the playable frame matches the source frame.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import av
+import numpy as np
+import pytest
+from custody_helpers import people, record, setup_camera
+from PIL import Image
+from tests.conftest import snapshot
+from tests.office_day import office_today
+
+from kustosz.custody import playable
+from kustosz.custody.bundles import verify_bundle
+from kustosz.custody.copies import make_copy
+from kustosz.custody.decisions import decide
+from kustosz.custody.playable import Picture, Segment, make_playable
+from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.errors import InputError, NotFound
+from kustosz.vault import Vault
+
+TZ = ZoneInfo("Europe/Warsaw")
+FFMPEG = playable.ffmpeg_exe()
+SEG_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 2 s H.264 MPEG-TS camera segment, 640x360 at 10 fps (testsrc2)."""
+    out = tmp_path_factory.mktemp("clip") / "seg.ts"
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=640x360:rate=10:d={SEG_S}", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-g", "10", "-f", "mpegts", str(out)], check=True)
+    return out
+
+
+def frame_at(path: Path, t: float) -> np.ndarray:
+    """The RGB frame shown ``t`` seconds after the first (the one whose time is nearest)."""
+    with av.open(str(path)) as c:
+        best, dist, first = None, None, None
+        for f in c.decode(video=0):
+            first = float(f.time) if first is None else first
+            d = abs(float(f.time) - first - t)
+            if dist is None or d < dist:
+                best, dist = f.to_ndarray(format="rgb24"), d
+        assert best is not None
+        return best.astype(np.int16)
+
+
+def rendered(src: np.ndarray, pic: Picture, first: str, number: str, tmp: Path) -> np.ndarray:
+    """``src`` with the band drawn as the playable file draws it, the first line saying
+    ``first`` literally."""
+    Image.fromarray(src.astype(np.uint8)).save(tmp / "src.png")
+    (tmp / "first.txt").write_text(first)
+    (tmp / "number.txt").write_text(f"Kopia nr {number}")
+    graph = ",".join([*playable.band_filters(pic, tmp / "number.txt"),
+                      playable.first_line(pic, f"@{tmp / 'first.txt'}")])
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-i",
+                    str(tmp / "src.png"), "-vf", graph, str(tmp / "exp.png")], check=True)
+    return np.asarray(Image.open(tmp / "exp.png").convert("RGB")).astype(np.int16)
+
+
+def wrong_pixels(a: np.ndarray, b: np.ndarray, rows: slice) -> int:
+    """Pixels of the region that differ by more than compression noise (a glyph or not)."""
+    return int((np.abs(a[rows] - b[rows]).max(axis=2) > 96).sum())
+
+
+def check_text(out: Path, t: float, source: np.ndarray, first: str, wrong: str, number: str,
+               tmp: Path) -> None:
+    pic = Picture(640, 360, 10)
+    got = frame_at(out, t)
+    line1 = slice(0, pic.band // 2)
+    line2 = slice(pic.band // 2, pic.band)
+    good = rendered(source, pic, first, number, tmp)
+    bad = rendered(source, pic, wrong, number, tmp)
+    off = rendered(source, pic, first, "9/2099", tmp)
+    assert wrong_pixels(got, good, line1) < 15, first
+    assert wrong_pixels(got, bad, line1) > 40, (first, wrong)
+    assert wrong_pixels(got, good, line2) < 15
+    assert wrong_pixels(got, off, line2) > 40  # the copy's number, not any number
+    below = slice(pic.band + 2, None)  # the picture itself: untouched but for the encoding
+    assert np.abs(got[below] - source[below]).mean() < 4
+    assert np.abs(got[: pic.band] - source[: pic.band]).mean() > 20
+
+
+def duration(path: Path) -> float:
+    with av.open(str(path)) as c:
+        return c.duration / av.time_base
+
+
+def test_time_follows_each_segment_across_dst_and_a_gap_is_a_slate(clip: Path,
+                                                                     tmp_path: Path) -> None:
+    # The last Sunday of October 2026: 03:00 CEST becomes 02:00 CET at 01:00 UTC. Three
+    # segments run across it; after a 64 s gap two more follow.
+    t0 = datetime(2026, 10, 25, 0, 59, 57, tzinfo=UTC)
+    segs = [Segment(clip, t0 + timedelta(seconds=SEG_S * i),
+                    t0 + timedelta(seconds=SEG_S * (i + 1))) for i in range(3)]
+    t1 = t0 + timedelta(seconds=70)
+    segs += [Segment(clip, t1 + timedelta(seconds=SEG_S * i),
+                     t1 + timedelta(seconds=SEG_S * (i + 1))) for i in range(2)]
+    out = tmp_path / "out.mp4"
+    info = make_playable(segs, out, "7/2026", TZ)
+
+    # Plays: 5 segments of material plus one slate of fixed length, not the gap's 64 s.
+    assert duration(out) == pytest.approx(5 * SEG_S + playable.SLATE_SECONDS, abs=0.25)
+    assert info["gaps"] == [{"from": "2026-10-25T02:00:03+01:00",
+                             "to": "2026-10-25T02:01:07+01:00"}]
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+        assert c.streams.video[0].codec_context.name == "h264"
+    head = out.read_bytes()[:4096]
+    assert head.find(b"moov") < head.find(b"mdat") or b"mdat" not in head  # faststart
+
+    src = frame_at(clip, 0.5)
+    work = tmp_path / "render"
+    work.mkdir()
+    # Segment 0 starts 02:59:57 CEST; half a second in is still that second.
+    check_text(out, 0.5, src, "2026-10-25 02:59:57 CEST", "2026-10-25 02:59:58 CEST",
+               "7/2026", work)
+    # Segment 1 starts 02:59:59 CEST: one second later the clock is set back to 02:00 CET.
+    check_text(out, SEG_S + 1.5, frame_at(clip, 1.5), "2026-10-25 02:00:00 CET",
+               "2026-10-25 03:00:00 CEST", "7/2026", work)
+    # After the slate the clock follows the next segment's own start, 02:01:07 CET.
+    check_text(out, 3 * SEG_S + playable.SLATE_SECONDS + 0.5, src, "2026-10-25 02:01:07 CET",
+               "2026-10-25 02:00:09 CET", "7/2026", work)
+
+    # The slate: a still dark card, not camera picture, saying there is no recording.
+    slate = frame_at(out, 3 * SEG_S + 1.0)
+    pic = Picture(640, 360, 10)
+    lower = slate[pic.band:]
+    assert np.median(lower) == pytest.approx(0x20, abs=3)
+    assert wrong_pixels(slate, rendered(slate, pic, "Brak nagrania (no recording)", "7/2026",
+                                        work), slice(0, pic.band)) < 15
+    assert frame_at(out, 3 * SEG_S + 2.5).tolist() == slate.tolist() or \
+        np.abs(frame_at(out, 3 * SEG_S + 2.5) - slate).mean() < 1  # still
+    assert playable.slate_lines(playable.Gap(segs[2].end_at, segs[3].start_at), TZ)[:4] == [
+        "Brak nagrania", "od 2026-10-25 02:00:03 CET", "do 2026-10-25 02:01:07 CET",
+        "Długość przerwy: 1 min 4 s"]
+
+
+def test_the_copy_period_before_the_first_segment_is_a_slate(clip: Path, tmp_path: Path
+                                                             ) -> None:
+    t0 = datetime(2026, 11, 23, 13, 5, 7, tzinfo=UTC)
+    segs = [Segment(clip, t0, t0 + timedelta(seconds=SEG_S))]
+    parts = playable.plan(segs, (t0 - timedelta(minutes=1), t0 + timedelta(seconds=SEG_S)))
+    assert isinstance(parts[0], playable.Gap) and parts[0].end_at == t0
+    assert len(parts) == 2
+    out = tmp_path / "edge.mp4"
+    make_playable(segs, out, "3/2026", TZ, window=(t0 - timedelta(minutes=1),
+                                                   t0 + timedelta(seconds=SEG_S)))
+    assert duration(out) == pytest.approx(SEG_S + playable.SLATE_SECONDS, abs=0.25)
+    work = tmp_path / "render"
+    work.mkdir()
+    check_text(out, playable.SLATE_SECONDS + 0.5, frame_at(clip, 0.5),
+               "2026-11-23 14:05:07 CET", "2026-11-23 14:05:08 CET", "3/2026", work)
+
+
+@pytest.mark.parametrize("number", ["", "   ", None])
+def test_no_copy_number_is_refused_and_nothing_written(clip: Path, tmp_path: Path,
+                                                       number: str | None) -> None:
+    t0 = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    with pytest.raises(InputError, match="number") as caught:
+        make_playable([Segment(clip, t0, t0 + timedelta(seconds=2))], tmp_path / "o.mp4",
+                      number, TZ)  # type: ignore[arg-type]
+    assert "numeru kopii" in (caught.value.pl or "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_period_without_material_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="no recorded material") as caught:
+        make_playable([], tmp_path / "o.mp4", "7/2026", TZ)
+    assert "nie ma nagrań" in (caught.value.pl or "")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- in a copy ------------------------------------------------------------------------------
+def _approved(vault: Vault, kind: str, start: datetime, seconds: float) -> int:
+    spec = RequestSpec(
+        kind=kind, material="video", requester="Komenda Powiatowa Policji w Pleszewie",
+        received_on=office_today(), event_date=start.astimezone(TZ).date(),
+        purpose="postępowanie przygotowawcze", description="zdarzenie przy wejściu",
+        cameras=["cam-hol"], start=start, end=start + timedelta(seconds=seconds),
+        margin_minutes=0, case_ref="RSD-1/26" if kind == "authority" else None)
+    with vault.transaction() as s:
+        rid = register_request(s, vault.policy, spec, "test").id
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=office_today(), actor="t",
+               keyed_by="burmistrz")
+    return rid
+
+
+def _material(vault: Vault, tmp: Path) -> datetime:
+    setup_camera(vault)
+    people(vault)
+    day = office_today() - timedelta(days=2)
+    start = datetime(day.year, day.month, day.day, 12, 0, tzinfo=TZ).astimezone(UTC)
+    record(vault, "cam-hol", start, 2, tmp / "segs")
+    record(vault, "cam-hol", start + timedelta(seconds=30), 2, tmp / "segs")  # a 26 s gap
+    return start
+
+
+def test_an_authoritys_copy_carries_the_playable_file_in_its_signed_manifest(
+        sqlite_vault: Vault, tmp_path: Path) -> None:
+    vault = sqlite_vault
+    start = _material(vault, tmp_path)
+    rid = _approved(vault, "authority", start, 34)
+    copy = make_copy(vault, rid, "informatyk", "test")
+    bundle = vault.root / copy.bundle
+    manifest = json.loads((bundle / "manifest.json").read_text("utf-8"))
+    files = {f["path"]: f["sha256"] for f in manifest["files"]}
+    [entry] = manifest["playable"]["files"]
+    assert manifest["playable"]["note_pl"].startswith("Dowodem są nagrania w folderze media/")
+    assert "convenience" in manifest["playable"]["note_en"]
+    assert entry["path"].startswith("playable/cam-hol_") and files[entry["path"]] == \
+        entry["sha256"]
+    assert entry["number"] == copy.number and len(entry["gaps"]) == 1
+    # The evidence MP4 is still the bit-exact remux, listed as before.
+    assert [m["path"] for m in manifest["media"]] == [p for p in files if p.startswith("media/")]
+    assert verify_bundle(bundle).ok
+
+    out = bundle / entry["path"]
+    # 4 segments of 2 s (the helper's 320x240 clip) and one slate.
+    assert duration(out) == pytest.approx(4 * 2.0 + playable.SLATE_SECONDS, abs=0.3)
+    frame = tmp_path / "frame.png"  # looked at by hand: legible, Polish letters drawn
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-ss", "5.5", "-i",
+                    str(out), "-frames:v", "1", "-update", "1", str(frame)], check=True)
+    assert frame.stat().st_size > 1000
+
+    # A changed playable file is found by the verifier, like any other file of the bundle.
+    with out.open("ab") as f:
+        f.write(b"\0")
+    verdict = verify_bundle(bundle)
+    assert not verdict.ok
+    assert verdict.problems == [f"{entry['path']}: changed (SHA-256 differs from the manifest)"]
+
+
+def test_the_playable_file_is_an_option_and_never_for_a_data_subject(
+        sqlite_vault: Vault, tmp_path: Path) -> None:
+    vault = sqlite_vault
+    start = _material(vault, tmp_path)
+    plain = make_copy(vault, _approved(vault, "interested", start, 34), "informatyk", "test")
+    assert not (vault.root / plain.bundle / "playable").exists()
+    asked = make_copy(vault, _approved(vault, "internal", start, 34), "informatyk", "test",
+                      playable=True)
+    assert len(list((vault.root / asked.bundle / "playable").glob("*.mp4"))) == 1
+
+    rid = _approved(vault, "data_subject", start, 34)
+    before = snapshot(vault)
+    with pytest.raises(InputError, match="data subject") as caught:
+        make_copy(vault, rid, "informatyk", "test", playable=True)
+    assert "osoby, której dane dotyczą" in (caught.value.pl or "")
+    assert snapshot(vault) == before
+    assert not [p for p in (vault.root / "copies").iterdir() if p.name.startswith(".build-")]
+
+
+def test_a_bundle_whose_playable_list_disagrees_with_its_files_is_reported(
+        sqlite_vault: Vault, tmp_path: Path) -> None:
+    """The manifest is signed, so this needs a forger with the key: the check is that the two
+    lists of one manifest agree, whatever produced it."""
+    from kustosz.custody import bundles
+
+    folder = tmp_path / "b"
+    (folder / "playable").mkdir(parents=True)
+    (folder / "playable" / "x.mp4").write_bytes(b"abc")
+    key = bundles.office_key(sqlite_vault.root)
+    bundles.seal(folder, {"number": "1/2026", "playable": {"files": [
+        {"path": "playable/x.mp4", "sha256": "0" * 64}]}}, key)
+    assert verify_bundle(folder).problems == [
+        "playable/x.mp4: the playable file's SHA-256 differs between the manifest's lists"]
