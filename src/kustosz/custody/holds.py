@@ -21,7 +21,7 @@ from kustosz.custody.coverage import (  # noqa: F401
     held_map,
     holds_of,
 )
-from kustosz.custody.object_lock import covered_by, hold_placed, hold_released
+from kustosz.custody.object_lock import hold_placed, hold_released
 from kustosz.db.models import Hold, HoldItem, HoldSource, Recording, Source
 from kustosz.errors import InputError, NotFound
 from kustosz.limits import check_texts
@@ -64,7 +64,9 @@ def place_hold(session: Session, *, sources: list[Source], start: datetime | Non
     for item in sorted(set(items or [])):
         session.add(HoldItem(hold_id=hold.id, recording_id=item))
     session.flush()
-    hold_placed(session, hold.id)  # the object store's legal hold (no-op on the local folder)
+    # The object store's legal hold (no-op on the local folder): what a running sweep may have
+    # chosen now, the rest by a job queued once this commits (custody/object_lock.py).
+    hold_placed(session, hold.id, actor)
     audit(session, actor, "hold.place", f"hold {hold.id}", {
         "basis": hold.basis, "case_ref": case_ref, "sources": [s.name for s in sources],
         "from": start.isoformat() if start else None, "to": end.isoformat() if end else None,
@@ -87,12 +89,11 @@ def release_hold(session: Session, hold_id: int, reason: str, actor: str,
                          f"{hold.released_at.isoformat()}",
                          pl=f"Zabezpieczenie nr {hold_id} zostało już zwolnione "
                             f"({hold.released_at.strftime('%d.%m.%Y')}).")
-    covered = covered_by(session, hold_id)  # read while the hold still counts
     hold.released_at = at or datetime.now(UTC)
     hold.released_by = actor
     hold.release_reason = reason.strip()
     session.flush()
-    hold_released(session, covered)  # where no other hold covers them, once this commits
+    hold_released(session, hold_id, actor)  # a job, once this commits: where no other covers
     audit(session, actor, "hold.release", f"hold {hold_id}", {"reason": hold.release_reason})
     return hold
 

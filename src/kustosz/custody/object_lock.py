@@ -8,11 +8,18 @@ material before its time or while a hold covers it:
 
 * an intake writes each object with retain-until = its legal end and, if an active hold
   already covers it, the legal hold on (`lock_until`, `held_ids`; ingest/files.py);
-* placing a hold sets the legal hold on every object it covers (`hold_placed`), before the
-  hold commits: a hold that fails to commit leaves a legal hold too many, which the sweep
-  clears when the material's time comes (retention/sweep.py), never one too few;
-* releasing one clears it where no other active hold covers the object (`hold_released`),
-  after the release commits, for the same reason;
+* placing a hold commits the hold in the database first (the sweep respects it from then on);
+  the legal hold on every object it covers is set by a job (`kustosz.jobs` kind
+  "hold.legal_holds", queued once the hold commits, with its progress on the job page), so
+  months of material do not hold up the request. Only what a sweep may have chosen *before*
+  the hold committed — rows already `deleting`, or ending within `SWEEP_REACH` — gets its
+  legal hold at once, in the placing transaction (`hold_placed`): the store then refuses that
+  sweep's delete and the sweep gives the material back. A hold that fails to commit leaves a
+  legal hold too many, which the sweep clears when the material's time comes
+  (retention/sweep.py), never one too few;
+* releasing one queues the same job once the release commits; it clears the legal hold where
+  no other active hold covers the object (`hold_released`), then asks again and sets back
+  what a hold placed meanwhile covers (its own job may have run in between);
 * re-dating lengthens the retention where the new end is later (`lengthen`).
 
 On a store without a lock (the local folder) all of this is a no-op and the sweep alone keeps
@@ -22,19 +29,31 @@ the many callers of place_hold and release_hold need not pass it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, and_, event, exists, func, select, true
 from sqlalchemy.orm import Session
 
-from kustosz.custody.coverage import covered_by_hold, held_map
-from kustosz.db.models import Recording
-from kustosz.storage.base import Lockable, Refused, Storage, Unavailable
+from kustosz.custody.coverage import SQL, covered_by_hold, held_map, item_covers, range_covers
+from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
+from kustosz.states import RecordingState
+from kustosz.storage.base import Lockable, Storage
+
+if TYPE_CHECKING:
+    from kustosz.jobs import JobContext
 
 log = logging.getLogger(__name__)
+
+LEGAL_HOLDS = "hold.legal_holds"  # the job kind (registered in kustosz.jobs.catalogue)
+# Material ending within this may be among a running sweep's victims already (chosen before
+# the hold committed); its legal hold is set in the placing transaction, not by the job.
+# A day is far more than a sweep takes and than the clock skew nodes are allowed.
+SWEEP_REACH = timedelta(days=1)
+PAGE = 500  # rows the job reads at once
 
 
 def lock_until(expires_at: datetime | None, now: datetime | None = None) -> datetime | None:
@@ -56,9 +75,11 @@ def held_ids(session: Session, ids: list[int]) -> set[int]:
     return set(held_map(session, ids))
 
 
-def _objects(session: Session, condition: Any) -> list[Any]:
-    return list(session.execute(select(Recording.id, Recording.storage_key,
-                                       Recording.version_id).where(condition)).all())
+def _objects(session: Session, condition: Any, limit: int | None = None) -> list[Any]:
+    query = select(Recording.id, Recording.storage_key, Recording.version_id).where(condition)
+    if limit is not None:
+        query = query.order_by(Recording.id).limit(limit)
+    return list(session.execute(query).all())
 
 
 def set_holds(store: Lockable | Storage, rows: Iterable[Any], on: bool) -> int:
@@ -75,41 +96,126 @@ def set_holds(store: Lockable | Storage, rows: Iterable[Any], on: bool) -> int:
     return n
 
 
-def hold_placed(session: Session, hold_id: int) -> int:
-    """Put every object the (flushed, active) hold covers under legal hold."""
+def _sweep_may_have_chosen(hold_id: int, now: datetime) -> ColumnElement[bool]:
+    return covered_by_hold(hold_id) & (
+        (Recording.state == RecordingState.DELETING)
+        | (Recording.expires_at <= now + SWEEP_REACH))
+
+
+def hold_placed(session: Session, hold_id: int, actor: str = "system") -> int:
+    """After the (flushed, active) hold: what a sweep may already have chosen goes under
+    legal hold now, before the hold commits; the rest by the job queued once it commits.
+    How many objects were set now."""
     store = lockable_store(session)
     if store is None:
         return 0
-    return set_holds(store, _objects(session, covered_by_hold(hold_id)), True)
+    n = set_holds(store, _objects(session, _sweep_may_have_chosen(hold_id, datetime.now(UTC))),
+                  True)
+    _queue_after_commit(session, hold_id, True, actor)
+    return n
 
 
-def covered_by(session: Session, hold_id: int) -> list[Any]:
-    """The objects a hold covers, read while it is still active (before its release)."""
-    if lockable_store(session) is None:
-        return []
-    return _objects(session, covered_by_hold(hold_id))
+def hold_released(session: Session, hold_id: int, actor: str = "system") -> None:
+    """After the release is flushed: once it commits, a job clears the legal hold of each
+    object the released hold covered that no other active hold covers. A failure there only
+    leaves a legal hold too many (the job fails visibly), which the sweep clears when the
+    material's time comes."""
+    if lockable_store(session) is not None:
+        _queue_after_commit(session, hold_id, False, actor)
 
 
-def hold_released(session: Session, rows: list[Any]) -> None:
-    """After the release is flushed: the legal hold of each object the released hold covered
-    (``rows``, from `covered_by`) is cleared once the release commits, unless another active
-    hold still covers it. A failure here only leaves a legal hold too many (logged), which the
-    sweep clears when the material's time comes."""
-    store = lockable_store(session)
-    if store is None or not rows:
-        return
-    still = held_ids(session, [r.id for r in rows])
-    free = [r for r in rows if r.id not in still]
+def jobs_queued(session: Session) -> list[int]:
+    """The legal-hold jobs the committed transaction of ``session`` queued (a page that
+    placed a hold shows the job's progress)."""
+    return list(session.info.get("legal_hold_jobs", []))
 
-    def clear(_session: Session) -> None:
+
+def _queue_after_commit(session: Session, hold_id: int, on: bool, actor: str) -> None:
+    def queue(committed: Session) -> None:
+        get = committed.info.get("vault")
+        vault = get() if callable(get) else None
+        if vault is None:
+            log.error("hold %d: no vault to queue its legal holds on (the sweep still "
+                      "respects the hold)", hold_id)
+            return
+        from kustosz import jobs
+
         try:
-            set_holds(store, free, False)
-        except (Refused, Unavailable) as exc:
-            log.error("legal holds not cleared after a release (the sweep clears them when "
-                      "the material's time comes): %s", exc)
+            job_id = jobs.defer(vault, LEGAL_HOLDS, started_by=actor, hold_id=hold_id, on=on)
+        except Exception:  # the hold is committed and the sweep respects it; say so loudly
+            log.exception("hold %d: the job setting its legal holds could not be queued; "
+                          "the sweep still respects the hold", hold_id)
+            return
+        committed.info.setdefault("legal_hold_jobs", []).append(job_id)
 
+    event.listen(session, "after_commit", queue, once=True)
+
+
+# The coverage rule without "the hold is not released": what a released hold covered.
+_EVER = dataclasses.replace(SQL, unset=lambda _col: true())
+
+
+def covered_ever_by(hold_id: int) -> ColumnElement[bool]:
+    """SQL condition: the hold ``hold_id`` covers (or, released, covered) the recording."""
+    by_range = and_(Hold.id == HoldSource.hold_id, range_covers(
+        _EVER, hold_source=HoldSource.source_id, hold_start=Hold.start_at,
+        hold_end=Hold.end_at, released_at=Hold.released_at, rec_source=Recording.source_id,
+        rec_start=Recording.start_at, rec_end=Recording.end_at))
+    by_item = and_(Hold.id == HoldItem.hold_id, item_covers(
+        _EVER, hold_item=HoldItem.recording_id, released_at=Hold.released_at,
+        rec_id=Recording.id))
+    return exists().where(by_range, Hold.id == hold_id) | \
+        exists().where(by_item, Hold.id == hold_id)
+
+
+def apply_legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]:
+    """The job: set (``on``) the legal hold on every object hold ``hold_id`` covers, or clear
+    it on each object the released hold covered that no active hold covers now; a page of
+    rows at a time (keyset on the id), its progress on the job page."""
+    vault = ctx.vault
+    store = vault.storage
+    if not isinstance(store, Lockable):
+        return {"hold": hold_id, "on": on, "objects": 0}
+    condition = covered_by_hold(hold_id) if on else covered_ever_by(hold_id)
+    with vault.reading() as s:
+        total = s.execute(select(func.count()).select_from(Recording).where(condition)
+                          ).scalar_one()
+    after, seen, changed = 0, 0, 0
+    verb = "Ustawianie" if on else "Zdejmowanie"
+    ctx.progress(0.0, f"{verb} blokady prawnej w magazynie obiektów: 0 z {total} nagrań")
+    while True:
+        with vault.reading() as s:
+            rows = _objects(s, condition & (Recording.id > after), limit=PAGE)
+        if not rows:
+            break
+        if on:
+            changed += set_holds(store, rows, True)
+        else:
+            changed += _clear_uncovered(vault, store, rows)
+        seen += len(rows)
+        after = rows[-1].id
+        ctx.progress(min(1.0, seen / max(total, 1)),
+                     f"{verb} blokady prawnej w magazynie obiektów: {seen} z {total} nagrań")
+    log.info("hold %d: legal hold %s on %d objects", hold_id, "set" if on else "cleared",
+             changed)
+    return {"hold": hold_id, "on": on, "objects": changed, "covered": seen}
+
+
+def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
+    """Clear the legal hold of ``rows`` no active hold covers; then ask again and set back
+    what a hold placed meanwhile covers (its job may have set it just before this cleared
+    it). A legal hold too many is harmless; one too few is not."""
+    with vault.reading() as s:
+        still = held_ids(s, [r.id for r in rows])
+    free = [r for r in rows if r.id not in still]
+    n = set_holds(store, free, False)
     if free:
-        event.listen(session, "after_commit", clear, once=True)
+        with vault.reading() as s:
+            again = held_ids(s, [r.id for r in free])
+        if again:
+            set_holds(store, [r for r in free if r.id in again], True)
+            n -= len(again)
+    return n
 
 
 def lengthen(session: Session, changed: Iterable[tuple[int, datetime | None]]) -> int:

@@ -29,3 +29,16 @@ def check_copy(vault: Any, request_id: int, by: str, actor: str) -> None:
 # (the request not approved, copied already) is not: make_copy checks again each time.
 register("copy.make", make_copy, check=check_copy, retry=Retry(attempts=3, first_s=30.0),
          title_pl="Sporządzanie kopii nagrań")
+
+
+def legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]:
+    """A hold's legal holds on the object store (custody.object_lock): set on every object it
+    covers once it is placed, cleared where no other hold covers once it is released."""
+    from kustosz.custody.object_lock import apply_legal_holds
+
+    return apply_legal_holds(ctx, hold_id, on)
+
+
+# A store that did not answer is tried again; setting a legal hold twice is harmless.
+register("hold.legal_holds", legal_holds, retry=Retry(attempts=5, first_s=10.0),
+         title_pl="Blokada prawna nagrań w magazynie obiektów")

@@ -266,6 +266,8 @@ EN: dict[str, str] = {
         "This page refreshes itself. You may close it: the work goes on on the server.",
     "Odśwież": "Refresh",
     "Wróć do wniosku": "Back to the request",
+    "Wróć do listy zabezpieczeń": "Back to the holds",
+    "Blokada prawna nagrań w magazynie obiektów": "Legal hold of recordings in the object store",
     "Podpisywanie i zapisywanie kopii": "Signing and saving the copy",
 }
 

@@ -35,10 +35,19 @@ def _copy_made(view: JobView) -> str:
                      f"Sporządzono kopię nr {view.result['number']}.")
 
 
+def _legal_holds_set(view: JobView) -> str:
+    hold = view.args["hold_id"]
+    return flash_url("/holds", f"Zabezpieczenie nr {hold} założone." if view.args["on"]
+                     else f"Zabezpieczenie nr {hold} zwolnione.")
+
+
 # Where a finished job of each kind leads; the result page says the rest.
-NEXT: dict[str, Callable[[JobView], str]] = {"copy.make": _copy_made}
+NEXT: dict[str, Callable[[JobView], str]] = {"copy.make": _copy_made,
+                                             "hold.legal_holds": _legal_holds_set}
 BACK: dict[str, Callable[[JobView], str]] = {
-    "copy.make": lambda view: f"/requests/{view.args['request_id']}"}
+    "copy.make": lambda view: f"/requests/{view.args['request_id']}",
+    "hold.legal_holds": lambda view: "/holds"}
+BACK_LABEL = {"hold.legal_holds": "Wróć do listy zabezpieczeń"}
 
 
 async def settle(ctx: Ctx, job_id: int, within: float | None = None) -> JobView:
@@ -102,6 +111,7 @@ async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
         title = "Zadanie w tle"
     back = BACK[view.kind](view) if view.kind in BACK else None
     answer = page(ctx, "job.html", view=view, title=title, back=back,
+                  back_label=BACK_LABEL.get(view.kind, "Wróć do wniosku"),
                   percent=round(view.progress * 100),
                   reason=failure(ctx, view) if view.state == JobState.FAILED else None,
                   status_code=200)
