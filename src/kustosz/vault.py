@@ -68,8 +68,6 @@ class Vault:
         self._info["storage"] = lambda: self.storage
         # "vault": a hold queues the job that sets its legal holds once it commits.
         self._info["vault"] = lambda: self
-        # "vault": a hold queues the job that sets its legal holds once it commits.
-        self._info["vault"] = lambda: self
         self._sessions = sessionmaker(engine, expire_on_commit=False, info=self._info)
 
     @property
