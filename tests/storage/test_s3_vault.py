@@ -6,7 +6,6 @@ intake whose store goes away mid-upload leaves nothing half-indexed."""
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import socket
@@ -24,7 +23,7 @@ from kustosz.db.models import Recording
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
-from kustosz.storage.base import Refused, Unavailable
+from kustosz.storage.base import Refused
 from kustosz.storage.s3 import Credentials, S3Storage, object_store
 from kustosz.vault import Vault
 
@@ -163,7 +162,7 @@ def test_a_vault_keeps_its_media_in_the_bucket(tmp_path: Path, seaweed: S3Server
         vault.close()
 
 
-@pytest.mark.parametrize("case", ["no object lock", "wrong credentials", "unreachable"])
+@pytest.mark.parametrize("case", ["no object lock", "wrong credentials"])
 def test_a_vault_refuses_a_store_it_cannot_trust(tmp_path: Path, seaweed: S3Server,
                                                  case: str) -> None:
     vault = make_vault(tmp_path / "vault")
@@ -172,14 +171,8 @@ def test_a_vault_refuses_a_store_it_cannot_trust(tmp_path: Path, seaweed: S3Serv
     bucket = seaweed.make_bucket(lock=case != "no object lock")
     secret = seaweed.app.secret_key if case != "wrong credentials" else "wrong-secret-Q7"
     creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key, secret)
-    endpoint = None
-    if case == "unreachable":
-        with socket.socket() as sock:  # a port nobody listens on
-            sock.bind(("127.0.0.1", 0))
-            endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    set_storage(vault.root, s3_lines(seaweed, bucket, creds, endpoint))
-    expected = {"no object lock": InputError, "wrong credentials": Refused,
-                "unreachable": Unavailable}[case]
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds))
+    expected = {"no object lock": InputError, "wrong credentials": Refused}[case]
     with pytest.raises(expected) as exc:
         Vault.open(vault.root, actor="test")
     assert exc.value.pl and "wrong-secret-Q7" not in f"{exc.value} {exc.value.pl}"
@@ -193,8 +186,47 @@ def test_a_vault_refuses_a_store_it_cannot_trust(tmp_path: Path, seaweed: S3Serv
     reopened.close()
 
 
-def test_a_store_that_goes_away_mid_intake_leaves_nothing_half_indexed(
+def test_a_vault_opens_while_its_store_is_away_and_checks_the_bucket_before_writing(
+        tmp_path: Path, seaweed: S3Server, caplog: pytest.LogCaptureFixture) -> None:
+    """An unreachable store is no configuration error: recording goes on into the local spool
+    (tests/storage/test_spool_buffer.py); a bucket found without the lock once the store
+    answers still gets nothing."""
+    vault = make_vault(tmp_path / "vault")
+    before = snapshot(vault)
+    vault.close()
+    bucket = seaweed.make_bucket(lock=False)
+    creds = write_credentials(tmp_path / "s3-app.toml", seaweed.app.access_key,
+                              seaweed.app.secret_key)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    set_storage(vault.root, s3_lines(seaweed, bucket, creds, endpoint))
+    with caplog.at_level(logging.WARNING, "kustosz"):
+        opened = Vault.open(vault.root, actor="test")
+    try:
+        assert any("local spool" in r.getMessage() for r in caplog.records)
+        assert Cli(vault.root)("sources", "list").exit_code == 0
+        assert isinstance(opened.storage, S3Storage)
+        # a store that answers at last, with a bucket without Object Lock: nothing is written
+        # (a store never checked by prepare checks before its first put)
+        store = seaweed.storage(bucket, tmp_path / "s", deleting=False)
+        with pytest.raises(InputError, match="Object Lock"):
+            store.put("x/y.ts", io.BytesIO(b"data"))
+        assert list(seaweed.storage(bucket, tmp_path / "s", deleting=True).iterate()) == []
+        after = snapshot(opened)
+        after["config"] = before["config"]
+        assert after == before
+    finally:
+        opened.close()
+
+
+def test_a_store_that_goes_away_mid_intake_keeps_the_file_in_the_spool(
         tmp_path: Path, seaweed: S3Server) -> None:
+    """Bad input of issue 16: the endpoint goes away mid-upload. The intake is not lost and
+    not indexed as stored: its row stays `pending`, a copy waits in spool/uploads/, and once
+    the store is back the uploader puts it up, verified, once."""
+    from kustosz.ingest.upload_queue import QUEUED, queue_of
+
     bucket = seaweed.make_bucket()
     host, port = seaweed.endpoint.removeprefix("http://").split(":")
     proxy = CuttingProxy((host, int(port)))
@@ -207,41 +239,35 @@ def test_a_store_that_goes_away_mid_intake_leaves_nothing_half_indexed(
     try:
         with vault.transaction() as s:
             add_source(s, vault.policy, "hall", "camera", "test")
-        before = snapshot(vault)
         segment = tmp_path / "seg.ts"
         segment.write_bytes(os.urandom(4 << 20))
         proxy.cut_after = proxy.sent + (2 << 20)  # half the segment, then the store is gone
-        with pytest.raises(Unavailable) as exc:
-            ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
-        assert exc.value.pl and proxy.gone.is_set()
-        assert segment.exists()  # the spool keeps it for the next pass
-        # Whether the store kept the upload is unknown while it is gone: the intake's row
-        # stays `pending`, flagged an orphan (never material, no audit entry), for the sweep.
+        rec = ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
+        assert proxy.gone.is_set()
+        assert segment.exists()  # the original is left where it was
+        assert rec.state == "pending" and (rec.meta or {}).get(QUEUED)
+        kept = queue_of(vault).path_for(rec.id, rec.storage_key)
+        assert kept.read_bytes() == segment.read_bytes()
         with vault.engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT state, meta FROM recordings")).all()
-        assert [(state, json.loads(meta) if isinstance(meta, str) else meta)
-                for state, meta in rows] == [("pending", {"orphan": True})]
-        after = snapshot(vault)
-        after["tables"]["recordings"] = before["tables"]["recordings"]
-        assert after == before
+            assert conn.execute(sa.text("SELECT state FROM recordings")).scalars().all() \
+                == ["pending"]
         direct = seaweed.storage(bucket, tmp_path / "scratch", deleting=True)
         assert list(direct.iterate()) == []
     finally:
         vault.close()
-    # The store is back and the sweep has its credentials: the orphan row goes.
-    set_storage(vault.root, f'endpoint = "{seaweed.endpoint}"\ndelete_credentials_file = "'
-                + str(write_credentials(tmp_path / "s3-sweep.toml", seaweed.sweep.access_key,
-                                        seaweed.sweep.secret_key)) + '"')
     config = vault.root / "kustosz.toml"
-    config.write_text(config.read_text().replace(f'endpoint = "{proxy.endpoint}"\n', "", 1))
+    config.write_text(config.read_text().replace(proxy.endpoint, seaweed.endpoint, 1))
     vault = Vault.open(vault.root, actor="test")
     try:
-        from kustosz.retention import run_sweep
-
-        assert run_sweep(vault, datetime(2026, 11, 2, tzinfo=UTC)).recovered == 1
-        with vault.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM recordings")).scalar() == 0
-        assert list(direct.iterate()) == []
+        drained = queue_of(vault).drain()
+        assert drained.error is None and drained.uploaded == 1
+        with vault.reading() as s:
+            stored = s.get(Recording, rec.id)
+        assert stored.state == "stored" and stored.version_id
+        assert [v for v, marker in direct.versions(stored.storage_key) if not marker] \
+            == [stored.version_id]
+        assert direct.checksum(stored.storage_key).sha256 == stored.sha256 == rec.sha256
+        assert not kept.exists()
     finally:
         vault.close()
 
