@@ -91,3 +91,32 @@ def test_a_viewer_cannot_extend(sqlite_material: Material) -> None:
                                                 "told_on": office_today().isoformat()})
     assert r.status_code == 403
     assert snapshot(m.vault) == before
+
+
+def test_the_extension_notice(sqlite_material: Material, tmp_path: object) -> None:
+    """The notice prints the new due date and the reason; refused before an extension."""
+    import subprocess
+
+    m = sqlite_material
+    rid = _subject(m, 4)
+    c = signed_in(m.vault, "informatyk")
+    r = c.get(f"/requests/{rid}/extension-notice.pdf")
+    assert r.status_code == 409 and "nie został przedłużony" in r.text
+    today = office_today()
+    c.post(f"/requests/{rid}/extend", data={"csrf": csrf_of(m.vault, c),
+                                            "reason": "skomplikowany charakter żądania",
+                                            "told_on": today.isoformat()})
+    page = c.get(f"/requests/{rid}").text
+    assert f'href="/requests/{rid}/extension-notice.pdf"' in page
+    r = c.get(f"/requests/{rid}/extension-notice.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "notice.pdf"  # type: ignore[operator]
+    pdf.write_bytes(r.content)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = " ".join(text.split())
+    due = EXTENDED.last_day(today - timedelta(days=4))
+    assert "Zawiadomienie" in flat and f"do dnia {_d(due)}" in flat
+    assert "skomplikowany charakter żądania" in flat and "art. 12 ust. 3" in flat
+    assert "Jan Żółkiewski" in flat and "Prezesa Urzędu Ochrony Danych Osobowych" in flat
+    assert c.get("/requests/999999/extension-notice.pdf").status_code == 404

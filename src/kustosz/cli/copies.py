@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -248,6 +248,12 @@ def documents_render(name: str,
             if request_id is None:
                 raise InputError("the decision needs --request")
             name, data = papers.decision_doc(s, policy, request_id)
+        elif name == "extension-notice":
+            if request_id is None:
+                raise InputError("the extension notice needs --request",
+                                 pl="Zawiadomienie o przedłużeniu terminu wymaga numeru "
+                                    "wniosku (--request).")
+            name, data = papers.extension_notice_doc(s, policy, request_id)
         elif name in ("label", "handover-protocol", "receipt", "destruction-protocol"):
             if number is None:
                 raise InputError(f"{name} needs --copy NUMBER")
@@ -268,7 +274,8 @@ def documents_render(name: str,
             raise InputError("registers are printed with: kustosz registers print")
         else:
             data = papers.blank(name, policy)
-        target = out or _papers_dir(vault) / f"{name}-{date.today().isoformat()}.pdf"
+        today = vault.now().astimezone(policy.timezone).date()  # the office's day
+        target = out or _papers_dir(vault) / f"{name}-{today.isoformat()}.pdf"
         render(name, data, target, vault.root)
     console.print(f"{name} -> {target}")
 

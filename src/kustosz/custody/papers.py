@@ -109,6 +109,28 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
         "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose, "decision": d}
 
 
+def extension_notice_doc(session: Session, policy: Policy, request_id: int
+                         ) -> tuple[str, dict]:
+    """The notice telling a data subject that the answer's deadline is extended by two months,
+    with the reason (art. 12 ust. 3 RODO); dated the day the person was told."""
+    from kustosz.custody.answer_deadline import deadline_of
+
+    req = get_request(session, request_id)
+    d = deadline_of(session, req, policy.timezone)
+    if d is None or d.extended_on is None:
+        raise InputError(f"request {req.id} has no extended deadline to notify",
+                         pl=f"Termin odpowiedzi na wniosek nr {req.id} nie został przedłużony — "
+                            "nie ma zawiadomienia do wydrukowania.")
+    return "extension-notice", {
+        **policy.doc_names(), "title": f"Zawiadomienie — wniosek nr {req.id}",
+        "date": _d(d.extended_on), "requester": req.requester, "contact": req.contact,
+        "received_on": _d(req.received_on), "request_id": req.id,
+        "subject": f"dostępu do danych osobowych ({MATERIALS[req.material]})",
+        "due": _d(d.due), "reason": req.extension_reason,
+        "signed_by": printed(session, req.extended_by) if req.extended_by else None,
+        "footer": f"wniosek nr {req.id}"}
+
+
 def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str
               ) -> tuple[str, dict]:
     copy = get_copy(session, number)

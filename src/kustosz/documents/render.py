@@ -36,6 +36,8 @@ NAMES: dict[str, tuple[str, str]] = {
     "register": ("register.typ", "rejestr (udostępnień, kopii, działań)"),
     "declaration": ("declaration.typ",
                     "oświadczenie pracownika o monitoringu (003 zał. 2)"),
+    "extension-notice": ("extension_notice.typ",
+                         "zawiadomienie o przedłużeniu terminu odpowiedzi (art. 12 ust. 3 RODO)"),
 }
 
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz import jobs
 from kustosz.access.users import list_users
+from kustosz.custody import papers
 from kustosz.custody.answer_deadline import deadline_of, extend
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
@@ -35,7 +36,16 @@ from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestStatus
 from kustosz.web import locations
-from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect, span_pl
+from kustosz.web.common import (
+    Ctx,
+    flash_of,
+    flash_url,
+    page,
+    paper_answer,
+    person_pl,
+    redirect,
+    span_pl,
+)
 from kustosz.web.gate import gate
 from kustosz.web.jobs_pages import failure, next_page, settle, waiting
 from kustosz.web.pages import _day, form_of, items_summary, too_long
@@ -390,6 +400,21 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
+
+
+@router.get("/requests/{req_id}/extension-notice.pdf")
+def extension_notice_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
+    """The notice to the data subject that the answer's deadline is extended."""
+    ctx.need("custody_read")
+
+    def refused(exc: KustoszError) -> Response:
+        if isinstance(exc, NotFound):
+            raise exc
+        return page(ctx, "error.html", 409, title="Nie ma takiego dokumentu",
+                    message=ctx.said(exc))
+
+    return paper_answer(ctx, lambda s: papers.extension_notice_doc(s, ctx.vault.policy, req_id),
+                        f"zawiadomienie-przedluzenie-wniosek-{req_id}", refused)
 
 
 @router.post("/requests/{req_id}/extend")
