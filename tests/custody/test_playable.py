@@ -278,3 +278,38 @@ def test_a_bundle_whose_playable_list_disagrees_with_its_files_is_reported(
         {"path": "playable/x.mp4", "sha256": "0" * 64}]}}, key)
     assert verify_bundle(folder).problems == [
         "playable/x.mp4: the playable file's SHA-256 differs between the manifest's lists"]
+
+
+def test_a_data_subjects_copy_never_names_the_cameras_location(sqlite_vault: Vault,
+                                                               tmp_path: Path) -> None:
+    """Issue 17 item 2: the label and the documents of a data subject's copy (the label PDF,
+    the manifest that goes with it, the handover protocol and receipt) show no site or zone;
+    an authority's copy still names them (R4.3)."""
+    from pypdf import PdfReader
+
+    from kustosz.custody.handover import hand_over
+    from kustosz.custody.papers import handover_doc, label_doc, receipt_doc
+    from kustosz.documents import render
+
+    def pdf(data: bytes) -> str:
+        (tmp_path / "x.pdf").write_bytes(data)
+        return " ".join(p.extract_text() for p in PdfReader(tmp_path / "x.pdf").pages)
+
+    vault = sqlite_vault
+    start = _material(vault, tmp_path)
+    mine = make_copy(vault, _approved(vault, "data_subject", start, 34), "informatyk", "test")
+    theirs = make_copy(vault, _approved(vault, "authority", start, 34), "informatyk", "test",
+                       playable=False)
+    hand_over(vault, mine.number, receiver="Jan Żółkiewski", by="informatyk", actor="t")
+    key = "x"
+    with vault.reading() as s:
+        texts = [pdf(render(*label_doc(s, vault.policy, mine.number, key))),
+                 pdf(render(*handover_doc(s, vault.policy, mine.number))),
+                 pdf(render(*receipt_doc(s, vault.policy, mine.number))),
+                 pdf((vault.root / mine.bundle / "label.pdf").read_bytes()),
+                 (vault.root / mine.bundle / "manifest.json").read_text("utf-8")]
+        authority = pdf(render(*label_doc(s, vault.policy, theirs.number, key)))
+    assert "cam-hol" in texts[0] and "cam-hol" in texts[1]
+    for text in texts:
+        assert "Ratusz" not in text and "hol parter" not in text, text[:400]
+    assert "Ratusz" in authority and "hol parter" in authority

@@ -149,7 +149,11 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
             select(Site.name, Zone.name).join(Zone, Zone.site_id == Site.id)
             .join(Camera, Camera.zone_id == Zone.id).where(Camera.source_id == source.id)
         ).first()
-        if place is not None:
+        if place is not None and req.kind == RequestKind.DATA_SUBJECT:
+            # Issue 17 item 2: a data subject's label and documents (the manifest too, it
+            # goes with the copy) never show where the camera is.
+            info["label"] = f"kamera {source.name}"
+        elif place is not None:
             info.update(site=place[0], zone=place[1],
                         label=f"kamera {source.name} ({place[0]}, {place[1]})")
         offset = offsets.get(source.id)
