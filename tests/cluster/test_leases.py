@@ -160,10 +160,15 @@ def test_a_node_that_cannot_renew_stops_before_the_lease_runs_out(pg_vault: Vaul
     a = _coordinator(pg_vault, "a", lease=3.0)
     a.tick()
     held = a.holding()[CAMS[0]]
-    assert a.fence(CAMS[0], held.epoch)
+    early = (datetime.now(UTC) - timedelta(seconds=0.5), datetime.now(UTC))
+    assert a.fence(CAMS[0], held.epoch, *early)
     time.sleep(2.1)  # no renewal: past until - margin (3 - 1 s) by the node's steady clock
     assert CAMS[0] not in a.holding()
-    assert not a.fence(CAMS[0], held.epoch)
+    late = (datetime.now(UTC) - timedelta(seconds=0.5), datetime.now(UTC))
+    assert not a.fence(CAMS[0], held.epoch, *late)  # recorded past the lease's span
+    # recorded inside it, judged only now (indexing came late): still admitted
+    assert a.fence(CAMS[0], held.epoch, *early)
+    assert not a.fence(CAMS[0], held.epoch + 1, *early)  # not a term of this node
     with pg_vault.engine.connect() as conn:  # while the database still shows it held
         until = conn.execute(text("SELECT until > now() AT TIME ZONE 'UTC' FROM leases "
                                   "WHERE resource = :r"), {"r": CAMS[0]}).scalar_one()

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from kustosz.cluster import balance, nodes
 from kustosz.cluster.leases import Held, Leases
@@ -40,6 +40,11 @@ class Coordinator:
         self._held: dict[str, Held] = {}
         self._deadline: dict[str, float] = {}  # steady clock: stop the work by then
         self._releasing: set[str] = set()
+        # Every term this node held a lease under, by (resource, epoch): when it was taken
+        # and the last `until` the database confirmed (both the database's clock). Kept
+        # after the lease is dropped: a segment recorded inside the term is still admitted
+        # when its indexing comes later (a stalled connection, a slow disk).
+        self._terms: dict[tuple[str, int], tuple[datetime, datetime]] = {}
         self._lock = threading.Lock()
         self._last_renew = 0.0
         self.skew_s: float | None = None
@@ -80,16 +85,43 @@ class Coordinator:
         with self._lock:
             return set(self._releasing)
 
-    def fence(self, resource: str, epoch: int) -> bool:
-        """May a write under this lease be committed now? Asks the database."""
+    def fence(self, resource: str, epoch: int, start: datetime, end: datetime) -> bool:
+        """Was material spanning start..end (this node's wall clock) recorded while this node
+        held the resource under this epoch? Judged by when it was recorded, not when it is
+        indexed: inside the term's confirmed span, less the margin (the bound on the clock
+        skew between nodes; a node further off takes no leases), and, if the database
+        answers, before anyone else took the lease or it was released. Another node can
+        claim the lease only once its confirmed `until` has passed, so what passes here
+        never overlaps what the next holder records."""
+        margin = timedelta(seconds=self.settings.margin_seconds)
         with self._lock:
-            if self._deadline.get(resource, 0.0) <= time.monotonic():
-                return False
-        try:
-            return self.leases.still_held(resource, epoch, self.settings.margin_seconds)
-        except Exception:
-            log.exception("node %s: cannot check its lease of %s", self.node, resource)
+            term = self._terms.get((resource, epoch))
+        if term is None:
             return False
+        began, until = term
+        if start < began - margin or end > until - margin:
+            return False
+        try:
+            ended = self.leases.term_ended(resource, epoch, self.settings.margin_seconds)
+        except Exception:
+            # The database does not answer: the confirmed span alone decides (no other node
+            # can have taken the lease before it ended).
+            log.warning("node %s: cannot read its lease of %s; judging a segment by the "
+                        "lease's confirmed span", self.node, resource)
+            return True
+        return ended is None or end <= ended - margin
+
+    def _note_term(self, held: Held, began: datetime | None = None) -> None:
+        key = (held.resource, held.epoch)
+        if began is None:
+            if key not in self._terms:
+                return
+            began = self._terms[key][0]
+        self._terms[key] = (began, held.until)
+        # Terms long over judge nothing any more (a segment is indexed within minutes).
+        horizon = held.until - timedelta(hours=1)
+        for old in [k for k, (_b, u) in self._terms.items() if u < horizon]:
+            del self._terms[old]
 
     def done_with(self, resource: str) -> None:
         """Its work stopped: the lease is given up for another node."""
@@ -180,6 +212,7 @@ class Coordinator:
                     if resource not in self._held:  # not ours to work on: let it run out
                         continue
                     self._held[resource] = held
+                    self._note_term(held)
                     self._deadline[resource] = self._local_deadline(started, held, db_now)
             if lost:
                 self._stop_work(lost)
@@ -214,6 +247,7 @@ class Coordinator:
                 with self._lock:
                     for held in got:
                         self._held[held.resource] = held
+                        self._note_term(held, began=db_now)
                         self._deadline[held.resource] = self._local_deadline(began, held,
                                                                              db_now)
                 if got:

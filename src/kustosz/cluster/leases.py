@@ -107,8 +107,7 @@ class Leases:
         return int(done.rowcount or 0)
 
     def still_held(self, resource: str, epoch: int, margin_seconds: float) -> bool:
-        """The fence: this node holds the resource under this epoch, with more than the
-        margin left (a write committed now cannot meet another holder's)."""
+        """This node holds the resource under this epoch, with more than the margin left."""
         with self.engine.connect() as conn:
             _bounded(conn, margin_seconds / 2)
             found = conn.execute(text(
@@ -116,6 +115,27 @@ class Leases:
                 f"until > {NOW} + make_interval(secs => :m)"),
                 {"r": resource, "me": self.node, "e": epoch, "m": margin_seconds}).first()
         return found is not None
+
+    def term_ended(self, resource: str, epoch: int, timeout_s: float) -> datetime | None:
+        """When this node's term under ``epoch`` ended by the database: None while it still
+        holds the resource under it; else when it was released or another took it over
+        (the newer holder's `taken_at`; the distant past if nothing tells)."""
+        with self.engine.connect() as conn:
+            _bounded(conn, timeout_s)
+            row = conn.execute(text(
+                "SELECT node, epoch, until, taken_at FROM leases WHERE resource = :r"),
+                {"r": resource}).first()
+        if row is None:
+            return datetime.min.replace(tzinfo=UTC)
+        node, now_epoch, until, taken_at = row
+        if now_epoch == epoch:
+            if node == self.node:
+                return None
+            if node is None and until is not None:  # released after its work stopped
+                return _aware(until)
+        elif now_epoch > epoch and taken_at is not None:
+            return _aware(taken_at)
+        return datetime.min.replace(tzinfo=UTC)
 
     def table(self) -> list[tuple[str, str | None, datetime | None, int]]:
         with self.engine.connect() as conn:

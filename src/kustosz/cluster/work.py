@@ -128,9 +128,9 @@ class NodePool(RecorderPool):
         coordinator = self.coordinator
 
         def fence(start: datetime, end: datetime) -> bool:
-            if coordinator.fence(held.resource, held.epoch):
+            if coordinator.fence(held.resource, held.epoch, start, end):
                 return True
-            recorder.stop()  # the lease is gone: so is this recorder
+            recorder.stop()  # recorded outside the lease: this recorder's term is over
             return False
 
         recorder.admit = fence
