@@ -32,6 +32,44 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
         raise typer.Exit(1)
 
 
+@fails_cleanly
+def storage_backfill_versions(
+        batch: int = typer.Option(200, "--batch", min=1, max=10000,
+                                  help="Rows read and committed at a time."),
+        as_json: bool = typer.Option(False, "--json")) -> None:
+    """Record the version id of material indexed before it was kept (migration 0019): the
+    version whose content hashes to the index's SHA-256. Resumable; a row no version matches
+    is named (and audited), never guessed. Exit 1 when any is."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from kustosz.cli.common import err_console
+    from kustosz.storage.backfill import backfill_versions
+
+    with open_vault() as vault, Progress(
+            TextColumn("wersje / versions"), BarColumn(), MofNCompleteColumn(),
+            console=err_console, transient=True) as bar:
+        task = bar.add_task("versions", total=None)
+        report = backfill_versions(
+            vault, actor=actor(), batch=batch,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        emit_json(report.as_json())
+    elif not report.applicable:
+        console.print("the media are not on an object store: nothing to backfill")
+        console.print("nagrania nie są w magazynie obiektów: nie ma czego uzupełniać")
+    else:
+        console.print(f"{report.filled} of {report.total} version id(s) recorded, "
+                      f"{len(report.unmatched)} without matching content")
+        console.print(f"uzupełniono wersje: {report.filled} z {report.total}, bez zgodnej "
+                      f"treści: {len(report.unmatched)}")
+        for u in report.unmatched:
+            console.print(f"  {u.line()}")
+            console.print(f"  {u.line_pl()}")
+    if report.unmatched:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     storage_app.command("check")(storage_check)
+    storage_app.command("backfill-versions")(storage_backfill_versions)
     app.add_typer(storage_app, name="storage")
