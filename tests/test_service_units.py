@@ -203,3 +203,38 @@ def test_serve_records_and_serves_under_memory_deny_write_execute(tmp_path: Path
     said = log.read_text()
     assert code == 0, said
     assert "Traceback" not in said and " ERROR " not in said, said
+
+
+# -- kustosz-sweeper.service: the sweep's credentials in a unit of their own (issue 16) ----
+SWEEPER = DEPLOY / "kustosz-sweeper.service"
+
+
+@needs_analyze
+def test_systemd_analyze_verify_accepts_the_sweeper_unit(tmp_path: Path) -> None:
+    here = Path(sys.executable).parent / "kustosz"
+    unit = tmp_path / "kustosz-sweeper.service"
+    text = SWEEPER.read_text()
+    assert text.count(SHIPPED_EXEC) == 1
+    unit.write_text(text.replace(SHIPPED_EXEC, str(here)))
+    done = subprocess.run([ANALYZE, "verify", "--man=no", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
+
+
+def test_only_the_sweeper_unit_gets_the_group_that_reads_the_sweep_credentials() -> None:
+    """The sweeper runs `kustosz sweeper` as kustosz with the group kustosz-sweep added and
+    the serve unit's hardening; serve's unit never gets that group, and sysusers makes the
+    group without making kustosz a member of it."""
+    sweeper, serve = _settings(SWEEPER.read_text()), _settings(UNIT.read_text())
+    assert sweeper["ExecStart"] == [f"{SHIPPED_EXEC} --data /var/lib/kustosz sweeper"]
+    assert sweeper["User"] == ["kustosz"] and sweeper["SupplementaryGroups"] == \
+        ["kustosz-sweep"]
+    assert "SupplementaryGroups" not in serve
+    for key in ("NoNewPrivileges", "ProtectSystem", "ReadWritePaths", "ProtectProc",
+                "CapabilityBoundingSet", "MemoryDenyWriteExecute", "SystemCallFilter",
+                "RestrictAddressFamilies", "UMask"):
+        assert sweeper[key] == serve[key], key
+    users = (DEPLOY / "kustosz.sysusers").read_text().splitlines()
+    assert [line.split() for line in users if line.startswith("g ")] == \
+        [["g", "kustosz-sweep", "-"]]
+    assert not [line for line in users if line.startswith("m ")]  # no membership

@@ -233,3 +233,25 @@ def test_one_sweeper_of_two_holds_the_lease(tmp_path: Path, seaweed: S3Server,
         vault.close()
         other.close()
     b.join(15)
+
+
+def test_the_sweep_file_may_be_readable_by_a_group_serve_is_not_in(tmp_path: Path) -> None:
+    """root:kustosz-sweep 0640 (the sweeper unit's SupplementaryGroups) is accepted for the
+    sweep's file; for the app's file, group-writable, others' bits, or the process's own
+    group it is refused (chmod 600 named)."""
+    from kustosz.storage.s3 import read_credentials
+
+    creds = write_credentials(tmp_path / "s3-sweep.toml", "AK", "secret-G1", mode=0o640)
+    other = 65534 if os.getgid() != 65534 else 65533
+    os.chown(creds, -1, other)
+    assert read_credentials(creds, group_ok=True).access_key == "AK"
+    with pytest.raises(ConfigError, match="chmod 600"):
+        read_credentials(creds)  # the app's file: never shared
+    for mode in (0o660, 0o644):
+        creds.chmod(mode)
+        with pytest.raises(ConfigError, match="chmod 600"):
+            read_credentials(creds, group_ok=True)
+    creds.chmod(0o640)
+    os.chown(creds, -1, os.getgid())
+    with pytest.raises(ConfigError, match="chmod 600"):
+        read_credentials(creds, group_ok=True)

@@ -71,11 +71,15 @@ ENV_DELETE_ACCESS, ENV_DELETE_SECRET = ("KUSTOSZ_S3_DELETE_ACCESS_KEY",
                                         "KUSTOSZ_S3_DELETE_SECRET_KEY")
 
 
-def read_credentials(path: Path) -> Credentials:
+def read_credentials(path: Path, group_ok: bool = False) -> Credentials:
     """An access key and its secret from a TOML file only this account may read::
 
         access_key = "…"
         secret_key = "…"
+
+    ``group_ok`` (the sweep's file): it may also be readable by a group that is not this
+    process's own — the group the sweeper unit alone is given (SupplementaryGroups=
+    kustosz-sweep, deploy/systemd/kustosz-sweeper.service), so serve cannot read it.
     """
     try:
         st = path.stat()
@@ -89,7 +93,8 @@ def read_credentials(path: Path) -> Credentials:
                           f"({type(exc).__name__})",
                           pl=f"Nie można odczytać pliku z danymi dostępowymi do magazynu "
                              f"obiektów {path}.") from None
-    if st.st_mode & 0o077:
+    shared = group_ok and not st.st_mode & 0o037 and st.st_gid != os.getgid()
+    if st.st_mode & 0o077 and not shared:
         raise ConfigError(f"the object store credentials file {path} is readable by other "
                           f"accounts (mode {st.st_mode & 0o777:o}); chmod 600 {path}",
                           pl=f"Plik z danymi dostępowymi do magazynu obiektów {path} mogą "
@@ -141,7 +146,7 @@ def object_store(settings: S3Config, root: Path, *, deleting: bool = False) -> S
     the sweep's; scratch copies in the data folder's tmp/. The bucket is checked by
     `prepare` (Vault.open calls it)."""
     if deleting:
-        creds = read_credentials(settings.delete_credentials_file) \
+        creds = read_credentials(settings.delete_credentials_file, group_ok=True) \
             if settings.delete_credentials_file else credentials_from_env(deleting=True)
     else:
         creds = read_credentials(settings.credentials_file) \
