@@ -17,11 +17,13 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # (chattr: an unwritable backup folder even for root), ceph-mon ceph-osd radosgw ceph-common
 # (a real Ceph RGW: S3 with Object Lock; tests/support/ceph_rgw.py runs a throw-away one-OSD
 # cluster on 127.0.0.1; the packages start no daemon of their own without a configured cluster).
+# fonts-dejavu-core: DejaVu Sans, which ffmpeg's drawtext burns the time and the copy's number
+# into a playable copy with (custody/playable.py; a production host needs it too).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
-	ceph-mon ceph-osd radosgw ceph-common
+	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core
 
 .PHONY: demo test lint bench deb-packages clean
 
@@ -61,6 +63,7 @@ test: $(STAMP) deb-packages
 
 bench: $(STAMP)
 	$(BIN)/python bench/retention.py
+	$(BIN)/python bench/playable.py
 
 clean:
 	rm -rf $(VENV) demo-data bench/out .pytest_cache .ruff_cache
