@@ -7,7 +7,7 @@ or is missed once stays covered. The manual masks a person drew are pixelated wh
 range lasts; the requester's boxes are spared from the automatic masking (never from a manual
 mask: a person drew that on purpose, over a screen or a document beside the requester). The
 result goes to ffmpeg (from the imageio-ffmpeg wheel) as raw frames, so encoding runs in its
-own process beside the decoding and detection here.
+own process beside the decoding here, and detection runs in a thread of its own.
 
 The output is written under a temporary name and renamed when whole: a failure leaves no file.
 """
@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -33,6 +34,8 @@ from kustosz.masking import detect, obscure
 from kustosz.masking.regions import Box, Region, as_box, check_in_frame, dilate, parse
 
 Progress = Callable[[float, str], None]
+# (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
+Trace = Callable[[int, float, list[Box], list[Box], list[Box]], None]
 PROGRESS_EVERY = 25  # frames
 
 
@@ -174,10 +177,12 @@ class _Encoder:
 def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = None,
                keep: list[Any] | None = None, options: Options | None = None,
                duration_s: float | None = None, progress: Progress | None = None,
-               detector: detect.CenterFace | None = None) -> dict[str, Any]:
+               detector: detect.CenterFace | None = None,
+               trace: Trace | None = None) -> dict[str, Any]:
     """Mask ``segments`` into ``out`` (MP4, H.264, no sound); what was done, for the copy's
     manifest. ``masks``: the manual masks, ``keep``: the requester's boxes (`regions.parse`).
-    ``duration_s``: the period's length (frames after it are left out; None: all)."""
+    ``duration_s``: the period's length (frames after it are left out; None: all).
+    ``trace``: told, for every frame, which boxes were masked (tests; a reviewer's overlay)."""
     opts = options or Options()
     opts.check()
     manual, spared = parse(masks, "mask"), parse(keep, "keep")
@@ -196,16 +201,27 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
     decoded = _Decoded(segments, duration_s)
     encoder: _Encoder | None = None
     stats = {"frames": 0, "frames_masked": 0, "detection_rounds": 0, "faces_detected": 0}
-    rounds: dict[int, list[Box]] = {}
+    # detections run in a thread of their own (OpenCV's DNN lets go of the GIL), one round
+    # behind: decoding and masking go on meanwhile
+    faces = ThreadPoolExecutor(1, thread_name_prefix="faces")
+    rounds: dict[int, Future[list[Box]]] = {}
     pending: deque[_Frame] = deque()
     size: tuple[int, int] | None = None
 
+    def find(rgb: np.ndarray, width: int, height: int) -> list[Box]:
+        found = [dilate(d.x1, d.y1, d.x2, d.y2, opts.box_scale, width, height)
+                 for d in detector(rgb)]
+        stats["detection_rounds"] += 1
+        stats["faces_detected"] += len(found)
+        return found
+
     def emit(frame: _Frame) -> None:
         r = frame.index // opts.every
-        boxes = [b for q in range(r - opts.hold, r + 2 + opts.hold) for b in rounds.get(q, ())]
+        boxes = _merge([b for q in range(r - opts.hold, r + 2 + opts.hold) if q in rounds
+                        for b in rounds[q].result()])
         manual_now = [as_box(m) for m in manual if m.active(frame.t)]
+        spare_now = [m for m in spared if m.active(frame.t)]
         if boxes or manual_now:
-            spare_now = [m for m in spared if m.active(frame.t)]
             keep_px = None
             if spare_now:
                 keep_px = np.zeros(frame.rgb.shape[:2], dtype=bool)
@@ -216,6 +232,9 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
             for box in manual_now:
                 obscure.pixelate(frame.rgb, box)
             stats["frames_masked"] += 1
+        if trace:
+            near = [b for b in boxes if any(_overlap(b, as_box(m)) for m in spare_now)]
+            trace(frame.index, frame.t, [b for b in boxes if b not in near], near, manual_now)
         assert encoder is not None
         encoder.write(frame.rgb)
 
@@ -237,14 +256,12 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
             stats["frames"] += 1
             if index % opts.every == 0:
                 r = index // opts.every
-                rounds[r] = [dilate(d.x1, d.y1, d.x2, d.y2, opts.box_scale, width, height)
-                             for d in detector(rgb)]
-                stats["detection_rounds"] += 1
-                stats["faces_detected"] += len(rounds[r])
-                # a frame is final once the detections it is masked with are all in
-                while pending and pending[0].index // opts.every + 1 + opts.hold <= r:
+                rounds[r] = faces.submit(find, rgb, width, height)
+                # a frame is final once the detections it is masked with are all in; the
+                # newest round is left to run while the next frames are decoded
+                while pending and pending[0].index // opts.every + 2 + opts.hold <= r:
                     emit(pending.popleft())
-                rounds.pop(r - 2 * opts.hold - 2, None)
+                rounds.pop(r - 2 * opts.hold - 3, None)
             pending.append(_Frame(index, t, rgb))
             if progress and index % PROGRESS_EVERY == 0:
                 done = t / duration_s if duration_s else decoded.done_fraction
@@ -262,6 +279,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
             encoder.kill()
         part.unlink(missing_ok=True)
         raise
+    finally:
+        faces.shutdown(wait=True, cancel_futures=True)
     if progress:
         progress(1.0, "Maskowanie zakończone")
     assert size is not None
@@ -279,6 +298,33 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         "stats": {k: v for k, v in stats.items() if k != "frames"},
         "damaged_segments": decoded.damaged,
     }
+
+
+def _merge(boxes: list[Box], iou: float = 0.1) -> list[Box]:
+    """One box for each face across the held detections: boxes that overlap by more than
+    ``iou`` become the rectangle around both (the face's path from one detection to the
+    next is covered, and each area is pixelated once, not once per detection)."""
+    out: list[Box] = []
+    for box in sorted(boxes):
+        for i, other in enumerate(out):
+            ix = min(box[2], other[2]) - max(box[0], other[0])
+            iy = min(box[3], other[3]) - max(box[1], other[1])
+            if ix <= 0 or iy <= 0:
+                continue
+            inter = ix * iy
+            union = ((box[2] - box[0]) * (box[3] - box[1])
+                     + (other[2] - other[0]) * (other[3] - other[1]) - inter)
+            if inter / union > iou:
+                out[i] = (min(box[0], other[0]), min(box[1], other[1]),
+                          max(box[2], other[2]), max(box[3], other[3]))
+                break
+        else:
+            out.append(box)
+    return out
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 __all__ = ["Options", "Region", "Segment", "mask_video"]
