@@ -32,9 +32,9 @@ disk itself runs short, the full-disk handling applies (retention/pressure.py, `
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
-import os
 import threading
 import time
 import uuid
@@ -52,7 +52,7 @@ from kustosz.db.models import Recording
 from kustosz.errors import KustoszError
 from kustosz.states import RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
-from kustosz.storage.durable import fsync_dir, write_atomic
+from kustosz.storage.durable import fsync_file, replace, write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -150,13 +150,13 @@ class UploadQueue:
         dest = self.path_for(rec_id, key)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            os.replace(path, dest)
+            # the segment is whole and hashed already; its old folder is ffmpeg's
+            replace(path, dest, sync_source=False)
         except OSError as exc:
-            if exc.errno != 18:  # EXDEV: another file system after all; copy
+            if exc.errno != errno.EXDEV:  # another file system after all: copy
                 raise
             self.copy_in(rec_id, key, path)
             path.unlink(missing_ok=True)
-        fsync_dir(self.folder)
         self.wake.set()
         return dest
 
@@ -173,13 +173,11 @@ class UploadQueue:
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(part, dest)
+                fsync_file(out)
+            replace(part, dest, sync_source=False)
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        fsync_dir(self.folder)
         self.wake.set()
         return size, digest.hexdigest()
 
