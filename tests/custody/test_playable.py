@@ -28,7 +28,7 @@ from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
 from kustosz.custody.playable import Picture, Segment, make_playable
 from kustosz.custody.requests import RequestSpec, register_request
-from kustosz.errors import InputError, NotFound
+from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.vault import Vault
 
 TZ = ZoneInfo("Europe/Warsaw")
@@ -165,6 +165,34 @@ def test_the_copy_period_before_the_first_segment_is_a_slate(clip: Path, tmp_pat
     work.mkdir()
     check_text(out, playable.SLATE_SECONDS + 0.5, frame_at(clip, 0.5),
                "2026-11-23 14:05:07 CET", "2026-11-23 14:05:08 CET", "3/2026", work)
+
+
+def test_an_unreadable_segment_in_the_middle_is_shown_as_a_gap(clip: Path, tmp_path: Path
+                                                                ) -> None:
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(range(256)) * 64)  # not a media file at all
+    t0 = datetime(2026, 11, 23, 13, 5, 7, tzinfo=UTC)
+    paths = [clip, damaged, clip]
+    segs = [Segment(p, t0 + timedelta(seconds=SEG_S * i), t0 + timedelta(seconds=SEG_S * (i + 1)))
+            for i, p in enumerate(paths)]
+    out = tmp_path / "out.mp4"
+    info = make_playable(segs, out, "7/2026", TZ)
+    assert duration(out) == pytest.approx(2 * SEG_S + playable.SLATE_SECONDS, abs=0.25)
+    assert info["gaps"] == [{"from": "2026-11-23T14:05:09+01:00",
+                             "to": "2026-11-23T14:05:11+01:00", "unreadable": True}]
+    assert info["unreadable_segments"] == [{"from": "2026-11-23T14:05:09+01:00",
+                                            "to": "2026-11-23T14:05:11+01:00"}]
+    assert playable.slate_lines(playable.Gap(segs[1].start_at, segs[1].end_at, True), TZ)[0] \
+        == "Nagranie nieczytelne"
+    work = tmp_path / "render"
+    work.mkdir()
+    check_text(out, SEG_S + playable.SLATE_SECONDS + 0.5, frame_at(clip, 0.5),
+               "2026-11-23 14:05:11 CET", "2026-11-23 14:05:09 CET", "7/2026", work)
+    # Nothing readable at all: a clear error, nothing written.
+    with pytest.raises(KustoszError, match="no segment of the period can be read"):
+        make_playable([segs[1]], tmp_path / "none.mp4", "7/2026", TZ)
+    assert not (tmp_path / "none.mp4").exists()
+    assert not list(tmp_path.glob(".playable-*"))
 
 
 @pytest.mark.parametrize("number", ["", "   ", None])

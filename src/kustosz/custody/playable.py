@@ -72,6 +72,7 @@ class Segment:
 class Gap:
     start_at: datetime
     end_at: datetime
+    unreadable: bool = False  # a stored segment is there, but ffmpeg cannot read it
 
 
 @dataclass
@@ -146,9 +147,11 @@ def _seconds_pl(seconds: float) -> str:
 def slate_lines(gap: Gap, tz: ZoneInfo) -> list[str]:
     """What a slate says, Polish first."""
     length = _seconds_pl((gap.end_at - gap.start_at).total_seconds())
-    return ["Brak nagrania", f"od {local_text(gap.start_at, tz)}",
+    return ["Nagranie nieczytelne" if gap.unreadable else "Brak nagrania",
+            f"od {local_text(gap.start_at, tz)}",
             f"do {local_text(gap.end_at, tz)}", f"Długość przerwy: {length}",
             f"(plansza trwa {SLATE_SECONDS:g} s, nie tyle, ile przerwa)",
+            f"Unreadable recording: {length}" if gap.unreadable else
             f"No recording: a gap of {length}"]
 
 
@@ -301,6 +304,13 @@ def encode_slate(gap: Gap, pic: Picture, tz: ZoneInfo, number_file: Path, out: P
         "encode the slate of a gap", "przygotować planszy przerwy w nagraniu")
 
 
+def _marked(part: Run | Gap, bad: list[Segment]) -> Run | Gap:
+    if isinstance(part, Gap) and any(s.start_at < part.end_at and s.end_at > part.start_at
+                                     for s in bad):
+        return Gap(part.start_at, part.end_at, unreadable=True)
+    return part
+
+
 def check_number(number: str | None) -> str:
     text = (number or "").strip()
     if not text or any(c in text for c in "\n\r'%\\"):
@@ -316,7 +326,7 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
     """Write the playable MP4 of one camera's segments to ``out``; return what the manifest
     says of it. Refuses (nothing written) without a number or without material."""
     number = check_number(number)
-    parts = plan(segments, window)
+    plan(segments, window)  # refuses an empty period before anything is read
     if not FONT.is_file():
         raise KustoszError(f"the font {FONT} is missing; install the Debian package "
                            f"{FONT_PACKAGE}",
@@ -324,9 +334,23 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
     if out.exists():
         raise InputError(f"{out} already exists; refusing to overwrite it",
                          pl=f"Plik {out.name} już istnieje; nie zostanie nadpisany.")
+    # A segment ffmpeg cannot read (damaged when it was recorded: the copy checked its hash
+    # against the index) is left out and its time shown as a gap, marked unreadable.
+    probed: dict[Path, tuple[float, int, int, float | None]] = {}
+    bad: list[Segment] = []
+    for seg in segments:
+        try:
+            probed.setdefault(seg.path, probe(seg.path))
+        except KustoszError:
+            bad.append(seg)
+    if len(bad) == len(segments):
+        raise KustoszError("no segment of the period can be read; no playable copy made",
+                           pl="Żadnego nagrania z tego okresu nie da się odczytać — nie "
+                              "sporządzono pliku odtwarzalnego.")
+    parts = [_marked(p, bad) for p in plan([s for s in segments if s not in bad], window)]
     runs = [p for p in parts if isinstance(p, Run)]
-    durations = {id(r): [probe(s.path)[0] for s in r.segments] for r in runs}
-    _, width, height, rate = probe(runs[0].segments[0].path)
+    durations = {id(r): [probed[s.path][0] for s in r.segments] for r in runs}
+    _, width, height, rate = probed[runs[0].segments[0].path]
     pic = Picture(width - width % 2, height - height % 2,
                   max(1, min(60, round(rate))) if rate else DEFAULT_FPS)
     tmp = Path(tempfile.mkdtemp(prefix=".playable-", dir=out.parent))
@@ -354,12 +378,16 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
         shutil.rmtree(tmp, ignore_errors=True)
     gaps = [p for p in parts if isinstance(p, Gap)]
     material = sum(sum(d) for d in durations.values())
+    unreadable = [{"from": g.start_at.astimezone(tz).isoformat(),
+                   "to": g.end_at.astimezone(tz).isoformat()} for g in bad]
     return {"note_pl": NOTE_PL, "note_en": NOTE_EN, "number": number,
             "time_zone": str(tz.key), "font": f"DejaVu Sans ({FONT_PACKAGE})",
             "encoder": "H.264 (libx264 " + " ".join(ENCODER[2:6]) + "), faststart",
             "slate_seconds": SLATE_SECONDS, "gap_tolerance_s": GAP_TOLERANCE_S,
             "material_seconds": round(material, 3),
             "gaps": [{"from": g.start_at.astimezone(tz).isoformat(),
-                      "to": g.end_at.astimezone(tz).isoformat()} for g in gaps],
+                      "to": g.end_at.astimezone(tz).isoformat(),
+                      **({"unreadable": True} if g.unreadable else {})} for g in gaps],
+            "unreadable_segments": unreadable,
             "segments": sum(len(r.segments) for r in runs)}
 
