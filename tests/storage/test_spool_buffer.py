@@ -8,6 +8,7 @@ or uploaded twice, also after a kill -9 in the middle of the draining."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -332,3 +333,58 @@ def test_spool_limit_sizes_read_as_people_write_them(tmp_path: Path) -> None:
     vault = make_vault(tmp_path / "v")
     vault.close()
     assert read_config(vault.root).s3 is None
+
+
+@pytest.mark.slow  # a real camera recorded by ffmpeg under serve, the store stopped and started
+def test_serve_records_with_the_store_down_and_uploads_the_backlog_when_it_is_back(
+        tmp_path: Path, store: seaweedfs.SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cameras.camera_helpers import register_camera, wait_for
+    from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
+
+    from kustosz.cameras.register import add_site, add_zone
+    from kustosz.cli.serve import run_serve
+    from kustosz.ingest.camera.recorder import RecorderOptions
+
+    if not gst_available():
+        pytest.skip(gst_skip_reason())
+    monkeypatch.setattr(upload_queue, "BACKOFF_MIN_S", 0.5)
+    monkeypatch.setattr(upload_queue, "BACKOFF_MAX_S", 2.0)
+    start_store(store)
+    bucket = store.make_bucket(f"serve-{os.urandom(4).hex()}")
+    root = s3_vault(tmp_path / "vault", store, bucket)
+    stop_store(store)
+    vault = Vault.open(root, actor="test")
+    stop, ready = threading.Event(), threading.Event()
+    with RtspServer(mounts=1, audio=False) as cam_server:
+        with vault.transaction() as s:
+            add_site(s, "Ratusz", "test", "Rynek 1")
+            add_zone(s, "Ratusz", "hol parter", "corridor", "test")
+        cam = register_camera(vault, "wejscie", cam_server.url(1))
+        serve = threading.Thread(target=run_serve, args=(vault, stop), kwargs={
+            "options": RecorderOptions(down_alert_after_s=600, measure_clock=False),
+            "web": None, "on_ready": lambda _pool: ready.set()})
+        serve.start()
+        try:
+            assert ready.wait(60), "serve did not start with the store down"
+            wait_for(lambda: len(rows(vault)) >= 3, 30, "three segments kept locally")
+            assert {r.state for r in rows(vault)} == {RecordingState.PENDING}
+            wait_for(lambda: AlertRow.STORAGE_UNREACHABLE in open_alerts(vault), 20,
+                     "the storage_unreachable alert")
+            start_store(store)
+            wait_for(lambda: queue_of(vault).backlog()[0] == 0 and AlertRow.STORAGE_UNREACHABLE
+                     not in open_alerts(vault), 40, "the backlog uploaded, the alert cleared")
+            wait_for(lambda: sum(r.state == RecordingState.STORED for r in rows(vault)) >= 6,
+                     30, "segments going straight up again")
+        finally:
+            stop.set()
+            serve.join(30)
+    assert not serve.is_alive()
+    found = [r for r in rows(vault) if r.source_id == cam.source_id]
+    assert {r.state for r in found} == {RecordingState.STORED}
+    # no segment lost or twice: one after the other, no overlap, no hole beyond a segment
+    spans = sorted((r.start_at, r.end_at) for r in found)
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
+        assert s2 >= e1 - timedelta(milliseconds=50)
+        assert (s2 - e1).total_seconds() < 3
+    assert_all_stored(vault, store, bucket, len(found), tmp_path / "scratch")
+    vault.close()
