@@ -58,8 +58,10 @@ def recover_cmd() -> None:
     """Bring index and files back into agreement after a crash (serve does this itself)."""
     from kustosz.cli.serve import recover_all
     from kustosz.ingest.camera.supervisor import RecorderPool
+    from kustosz.retention.sweeper import leave_the_sweep
 
     with open_vault() as vault, vault.exclusive("recover"):
+        leave_the_sweep(vault)  # sweep = "separate": interrupted sweeps are the sweeper's
         done = recover_all(vault, RecorderPool(vault))
     console.print(f"recovered: {done['pending_intakes']} interrupted intake(s) undone, "
                   f"{done['sweep_rows']} interrupted deletion(s) finished, "
@@ -115,8 +117,19 @@ def sweeper(once: bool = typer.Option(False, "--once",
                       f"{vault.config.sweep_interval_minutes:g} min and at local midnight"
                       + ("" if hidden else " (warning: could not make the process "
                          "non-dumpable)"))
+        failed: list[BaseException] = []
+
+        def fell(exc: BaseException) -> None:
+            console.print(f"sweep failed ({type(exc).__name__}); retried at the next run / "
+                          "usuwanie nie powiodło się; zostanie ponowione")
+            if once:
+                failed.append(exc)
+                stop.set()
+
         run_sweeper(vault, stop, lease_seconds=cluster.lease_seconds,
-                    margin_seconds=cluster.margin_seconds, on_sweep=swept)
+                    margin_seconds=cluster.margin_seconds, on_sweep=swept, on_failure=fell)
+        if failed:
+            raise failed[0]
 
 
 def register(app: typer.Typer) -> None:

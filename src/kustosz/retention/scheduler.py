@@ -42,7 +42,8 @@ def sweep_once(vault: Vault, actor: str = "scheduler") -> int:
 
 def run_scheduler(vault: Vault, stop: threading.Event,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                  on_sweep: Callable[[int], None] | None = None) -> None:
+                  on_sweep: Callable[[int], None] | None = None,
+                  on_failure: Callable[[BaseException], None] | None = None) -> None:
     """Sweep until ``stop`` is set. A failed sweep is logged and retried at the next tick.
     Returns at once in a process that does not delete ([storage] sweep = "separate": the
     `kustosz sweeper` process sweeps, kustosz.retention.sweeper)."""
@@ -64,6 +65,8 @@ def run_scheduler(vault: Vault, stop: threading.Event,
                 except Exception as exc:
                     log.exception("retention sweep failed; retrying at the next run")
                     note_sweep(vault, exc)  # the sweep_failed alert (kustosz.alerts.checks)
+                    if on_failure:
+                        on_failure(exc)
                 else:
                     note_sweep(vault)
                     if on_sweep:

@@ -92,12 +92,13 @@ def sweeper_name() -> str:
 def run_sweeper(vault: Vault, stop: threading.Event, *, lease_seconds: float = 15.0,
                 margin_seconds: float = 5.0, name: str | None = None,
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                on_sweep: Callable[[int], None] | None = None) -> None:
+                on_sweep: Callable[[int], None] | None = None,
+                on_failure: Callable[[BaseException], None] | None = None) -> None:
     """Sweep on schedule until ``stop``; on PostgreSQL only while holding `SWEEP_LEASE`."""
     vault.deleting_storage()  # the credentials and the bucket checked before anything else
     if vault.engine.dialect.name != "postgresql":
         with _one_sweeper(vault):
-            run_scheduler(vault, stop, clock=clock, on_sweep=on_sweep)
+            run_scheduler(vault, stop, clock=clock, on_sweep=on_sweep, on_failure=on_failure)
         return
     from kustosz.cluster.leases import Leases
 
@@ -121,7 +122,8 @@ def run_sweeper(vault: Vault, stop: threading.Event, *, lease_seconds: float = 1
                  SWEEP_LEASE, held.epoch)
         lost = threading.Event()
         worker = threading.Thread(target=run_scheduler, args=(vault, lost),
-                                  kwargs={"clock": clock, "on_sweep": on_sweep},
+                                  kwargs={"clock": clock, "on_sweep": on_sweep,
+                                          "on_failure": on_failure},
                                   name="retention", daemon=True)
         worker.start()
         while not stop.wait(min(renew_s, max(0.1, deadline - time.monotonic()))):
