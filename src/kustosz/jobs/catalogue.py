@@ -42,3 +42,21 @@ def legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]:
 # A store that did not answer is tried again; setting a legal hold twice is harmless.
 register("hold.legal_holds", legal_holds, retry=Retry(attempts=5, first_s=10.0),
          title_pl="Blokada prawna nagrań w magazynie obiektów")
+
+
+def mask_period(ctx: JobContext, **args: Any) -> dict[str, Any]:
+    """A camera's period masked into a file of the job's own (kustosz.masking.job)."""
+    from kustosz.masking.job import run
+
+    return run(ctx, **args)
+
+
+def check_mask_period(vault: Any, **args: Any) -> None:
+    from kustosz.masking.job import check
+
+    check(vault, **args)
+
+
+# Bad input is refused again by each attempt; only a failure of the machine is worth another.
+register("masking.period", mask_period, check=check_mask_period,
+         retry=Retry(attempts=2, first_s=30.0), title_pl="Maskowanie osób na nagraniu")
