@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,13 @@ SIZES = [(640, 360), (1280, 720)]
 TARGET = {(640, 360): 1.0}  # × real time
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the ffmpeg it waited for (the encoder)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run(folder: Path, width: int, height: int, seconds: float, every: int,
         profile: bool) -> dict[str, object]:
     src = make_clip(folder / f"src{width}", width=width, height=height, seconds=seconds,
@@ -45,14 +53,14 @@ def run(folder: Path, width: int, height: int, seconds: float, every: int,
     opts = Options(every=every)
     detector = CenterFace(opts.threshold, opts.detect_width)  # loaded once per job, not timed
     prof = cProfile.Profile() if profile else None
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), _cpu()
     if prof:
         prof.enable()
     described = mask_video([Segment(p, i * 2.0) for i, p in enumerate(src)], out,
                            options=opts, detector=detector)
     if prof:
         prof.disable()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _cpu() - cpu0
     frames = described["video"]["frames"]
     with av.open(str(out)) as c:  # the bench's own correctness check
         ok = (not c.streams.audio and c.streams.video[0].frames == frames
@@ -60,6 +68,7 @@ def run(folder: Path, width: int, height: int, seconds: float, every: int,
     result: dict[str, object] = {
         "size": f"{width}x{height}", "frames": frames, "seconds": round(wall, 2),
         "fps": round(frames / wall, 1), "x_real_time": round(frames / wall / REAL_TIME_FPS, 2),
+        "cpu_s": round(cpu, 2), "fps_per_cpu_s": round(frames / cpu, 1),
         "target": TARGET.get((width, height)), "faces_per_detection": round(
             described["stats"]["faces_detected"] / described["stats"]["detection_rounds"], 1),
         "ok": ok}
@@ -89,11 +98,12 @@ def main() -> int:
           f"{os.cpu_count()} CPUs, {platform.python_version()}, load average "
           f"{load[0]:.2f} {load[1]:.2f}", file=report)
     print(f"{'size':>10} {'frames':>7} {'wall s':>7} {'fps':>7} {'× 25 fps':>9} "
-          f"{'target':>7} {'faces':>6}", file=report)
+          f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8}", file=report)
     for r in results:
         target = f"≥ {r['target']:g}" if r["target"] else "-"
         print(f"{r['size']:>10} {r['frames']:>7} {r['seconds']:>7} {r['fps']:>7} "
-              f"{r['x_real_time']:>9} {target:>7} {r['faces_per_detection']:>6}", file=report)
+              f"{r['x_real_time']:>9} {target:>7} {r['faces_per_detection']:>6} "
+              f"{r['cpu_s']:>7} {r['fps_per_cpu_s']:>8}", file=report)
         if "profile" in r:
             print(r["profile"], file=report)
     if args.json:
