@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from custody_helpers import people, record, setup_camera
 from PIL import Image
-from tests.conftest import snapshot
+from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
 
 from kustosz.custody import playable
@@ -341,3 +341,22 @@ def test_a_data_subjects_copy_never_names_the_cameras_location(sqlite_vault: Vau
     for text in texts:
         assert "Ratusz" not in text and "hol parter" not in text, text[:400]
     assert "Ratusz" in authority and "hol parter" in authority
+
+
+def test_copies_make_playable_options_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    cli("init", "--preset", "pleszew")
+    vault = Vault.open(cli.data)
+    try:
+        start = _material(vault, tmp_path)
+        police = _approved(vault, "authority", start, 34)
+        subject = _approved(vault, "data_subject", start, 34)
+    finally:
+        vault.close()
+    cli("copies", "make", str(police), "--by", "informatyk", "--no-playable")
+    [row] = json.loads(cli("copies", "list", "--json").output)
+    assert not (Path(row["bundle"]) / "playable").exists()
+    refused = cli("copies", "make", str(subject), "--by", "informatyk", "--playable", ok=False)
+    assert refused.exit_code == 2
+    assert "error: a data subject's copy gets no playable file" in refused.output
+    assert "błąd: Kopia dla osoby, której dane dotyczą, nie zawiera pliku" in refused.output
+    assert len(json.loads(cli("copies", "list", "--json").output)) == 1
