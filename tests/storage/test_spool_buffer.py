@@ -9,6 +9,7 @@ or uploaded twice, also after a kill -9 in the middle of the draining."""
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import subprocess
 import sys
@@ -388,3 +389,41 @@ def test_serve_records_with_the_store_down_and_uploads_the_backlog_when_it_is_ba
         assert (s2 - e1).total_seconds() < 3
     assert_all_stored(vault, store, bucket, len(found), tmp_path / "scratch")
     vault.close()
+
+
+def test_a_full_local_disk_deletes_nothing_from_the_object_store(
+        tmp_path: Path, seaweed: S3Server, caplog: pytest.LogCaptureFixture) -> None:
+    """The full-disk handling applies to the local disk (the spool); deleting the oldest
+    material from the bucket would free nothing there, and would go on deleting all of it."""
+    from tests.full_disk_helpers import fill, tmpfs
+
+    from kustosz.retention.pressure import relieve_pressure
+
+    with tmpfs(tmp_path / "disk", 32) as disk:
+        bucket = seaweed.make_bucket()
+        sweep = tmp_path / "sweep.toml"  # the sweep's credentials: it could delete
+        sweep.write_text(f'access_key = "{seaweed.sweep.access_key}"\n'
+                         f'secret_key = "{seaweed.sweep.secret_key}"\n')
+        sweep.chmod(0o600)
+        root = s3_vault(disk / "vault", seaweed, bucket,  # type: ignore[arg-type]
+                        f'delete_credentials_file = "{sweep}"')
+        vault = Vault.open(root, actor="test")
+        try:
+            with vault.transaction() as s:
+                add_source(s, vault.policy, "desk", "camera", "test")
+            clip = tmp_path / "clip.ts"
+            clip.write_bytes(os.urandom(50_000))
+            rec = ingest_file(vault, "desk", clip, T0)
+            assert rec.state == RecordingState.STORED
+            fill(disk / "ballast")
+            with caplog.at_level(logging.WARNING, "kustosz"):
+                relieve_pressure(vault)
+            # the person is told (the alert row, or with no room for it, the channels)
+            assert any("nothing to delete on this disk" in r.getMessage()
+                       for r in caplog.records)
+            with vault.reading() as s:
+                assert s.get(Recording, rec.id).state == RecordingState.STORED
+            view = seaweed.storage(bucket, tmp_path / "s", deleting=True)
+            assert view.checksum(rec.storage_key).sha256 == rec.sha256
+        finally:
+            vault.close()

@@ -307,6 +307,12 @@ def after_write(vault: Vault, failed: bool = False) -> bool:
 FreeSpace = Callable[[], tuple[int, int]]
 
 
+def _remote(vault: Vault) -> bool:
+    from kustosz.ingest.upload_queue import is_buffered
+
+    return is_buffered(vault)
+
+
 def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace | None = None,
                      batch: int = 200) -> sweep.SweepReport:
     """Delete the oldest unheld material until free space is back above the threshold.
@@ -341,12 +347,20 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
     if watch is not None and watch.critical(watch.space()):
         watch.disk_full("almost no free space left")
     start_pct = free * 100 / total
-    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; deleting the "
-               "oldest material that no hold covers")
+    # On an object store the material is not on this disk: deleting it would free nothing
+    # here (and go on deleting all of it). What fills this disk is the spool waiting for
+    # the store (kustosz.ingest.upload_queue), which is never deleted: a person makes room.
+    remote = free_space is None and _remote(vault)
+    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; "
+               + ("the material is in the object store, nothing to delete on this disk: make "
+                  "room on it" if remote else
+                  "deleting the oldest material that no hold covers"))
     log.warning(message)
     free_pl, needed_pl = (f"{x:.1f}".replace(".", ",") for x in (start_pct, threshold))
     text_pl = (f"Mało miejsca na dysku: wolne {free_pl}%, mniej niż wymagane {needed_pl}%. "
-               "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem.")
+               + ("Nagrania są w magazynie obiektów, a dysk lokalny zajmuje bufor czekający "
+                  "na ten magazyn: zwolnij miejsce na dysku." if remote else
+                  "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem."))
     try:
         with vault.transaction() as s:
             s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_PRESSURE, message=text_pl))
@@ -358,6 +372,8 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
         # Even the released reserve did not make room for the alert row: the person is
         # told from memory, and the deletions below are tried all the same.
         watch.tell_without_disk(DISK_FULL, DISK_FULL_PL, report.as_of)
+    if remote:
+        return report
     rule = f"disk pressure: free space below {threshold:g}%"
     # On the data folder's disk the sweep frees the reserve's size more than the margin, so
     # that the reserve can be made again without the disk being short at once (and the
