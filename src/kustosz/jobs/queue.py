@@ -7,7 +7,9 @@ queue and procrastinate hands each job to one of them (a row lock taken with SKI
 job's attempts, state and errors are kept in `jobs` by `kustosz.jobs.attempt`, the same as on
 SQLite; procrastinate only carries the job's number, and its retry waits for the delay the
 kind's policy gave (`RetryLater`). Jobs a dead node left running are given back to the queue
-once its heartbeat is older than `STALLED_S`.
+once its heartbeat is older than `STALLED_S`; a job run in its caller (the command line) whose
+process died — not on the queue, so no worker's heartbeat covers it — is marked failed once
+its own beat (`runners.Inline`) is as old.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
@@ -158,6 +161,10 @@ class QueueWorker(Queue):
                         seconds_since_heartbeat=self.stalled_s):
                     log.warning("job %s: its worker is gone; back to the queue", job.id)
                     await manager.retry_job(job)
+                for job_id in await asyncio.to_thread(
+                        records.abandoned, self.vault, timedelta(seconds=self.stalled_s)):
+                    log.warning("job %d: the process running it in its caller is gone; "
+                                "marked failed", job_id)
             except Exception:
                 log.exception("could not look for jobs of dead workers")
             await asyncio.sleep(self.reap_s)

@@ -77,6 +77,36 @@ def begin(vault: VaultHandle, job_id: int,
     return row.kind, dict(row.args), attempt
 
 
+def beat(vault: VaultHandle, job_id: int) -> None:
+    """The caller running the job (its attempt, or its wait for a retry) is alive
+    (`updated_at`; see `abandoned`)."""
+    with vault.transaction() as s:
+        s.execute(update(jobs).where(
+            jobs.c.id == job_id, jobs.c.state.in_((JobState.QUEUED, JobState.RUNNING)))
+            .values(updated_at=_now()))
+
+
+ABANDONED = ("the process running it stopped before it finished (killed, crashed or the "
+             "machine went down); start it again")
+ABANDONED_PL = ("Proces, który wykonywał zadanie, zakończył się przed jego ukończeniem "
+                "(przerwany, awaria programu albo serwera); uruchom je ponownie.")
+
+
+def abandoned(vault: VaultHandle, stale: timedelta) -> list[int]:
+    """Jobs run in a caller (the command line, a web app without a worker: never on the
+    shared queue, so no worker's heartbeat covers them) whose caller stopped beating longer
+    than ``stale`` ago: marked failed, saying so; their numbers. A caller beats every
+    `runners.HEARTBEAT_S` while its attempt runs, so a live one is never taken for dead."""
+    now = _now()
+    with vault.transaction() as s:
+        rows = s.execute(update(jobs).where(
+            jobs.c.state.in_((JobState.QUEUED, JobState.RUNNING)), jobs.c.queue_id.is_(None),
+            jobs.c.updated_at < now - stale).values(
+            state=JobState.FAILED, error=ABANDONED, error_pl=ABANDONED_PL, retry_at=None,
+            updated_at=now, finished_at=now).returning(jobs.c.id)).scalars().all()
+    return sorted(rows)
+
+
 def report(vault: VaultHandle, job_id: int, progress: float, note: str | None) -> None:
     with vault.transaction() as s:
         s.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING)

@@ -9,6 +9,7 @@ import heapq
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kustosz.jobs import records
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+# A job run in its caller marks itself alive this often while an attempt runs; on PostgreSQL
+# the nodes' workers fail one whose caller has been silent for `queue.STALLED_S` (its process
+# was killed: nothing else would ever finish its row).
+HEARTBEAT_S = 10.0
 
 
 class Runner(Protocol):
@@ -32,16 +37,62 @@ def _queued(vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
 
 
 class Inline:
-    """Runs the job in the calling thread, retries included (their waits too)."""
+    """Runs the job in the calling thread, retries included (their waits too). Meanwhile a
+    thread of its own beats for it (`records.beat`) and, if ``watch`` is given, hands it the
+    job as it stands whenever its progress or note changed (a command line shows them)."""
 
-    def __init__(self, sleep: Any = time.sleep) -> None:
+    def __init__(self, sleep: Any = time.sleep,
+                 watch: Callable[[records.JobView], None] | None = None,
+                 heartbeat_s: float | None = None) -> None:
         self._sleep = sleep
+        self._watch = watch
+        self._heartbeat_s = heartbeat_s
 
     def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
         job_id = _queued(vault, kind, args, by)
-        while (delay := attempt(vault, job_id)) is not None:
-            self._sleep(delay)
+        done = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(vault, job_id, done),
+                                   name=f"job-{job_id}-beat", daemon=True)
+        beating.start()
+        try:
+            while (delay := attempt(vault, job_id)) is not None:
+                self._sleep(delay)
+        finally:
+            done.set()
+            beating.join(5)
+        if self._watch is not None:
+            self._show(vault, job_id, None)
         return job_id
+
+    def _beat(self, vault: Vault, job_id: int, done: threading.Event) -> None:
+        every = self._heartbeat_s or HEARTBEAT_S
+        # Only the shared queue's workers look for callers gone silent (SQLite's serve takes
+        # up at start whatever was left running, one machine).
+        beats = vault.engine.dialect.name == "postgresql"
+        if not beats and self._watch is None:
+            return
+        shown: tuple[float, str | None] | None = None
+        last = time.monotonic()
+        while not done.wait(min(every, 0.5) if self._watch else every):
+            try:
+                if beats and time.monotonic() - last >= every:
+                    records.beat(vault, job_id)
+                    last = time.monotonic()
+                if self._watch is not None:
+                    shown = self._show(vault, job_id, shown)
+            except Exception:  # the attempt itself meets a database that is away
+                log.warning("job %d: could not mark it alive", job_id, exc_info=True)
+
+    def _show(self, vault: Vault, job_id: int, shown: tuple[float, str | None] | None
+              ) -> tuple[float, str | None] | None:
+        assert self._watch is not None
+        view = records.get(vault, job_id)
+        if view is None:
+            return shown
+        now = (view.progress, view.note)
+        if now != shown or view.finished:
+            self._watch(view)
+        return now
 
     def stop(self, timeout: float) -> None:
         return None
