@@ -10,12 +10,14 @@ messages (.eml), where the policy kept them, come byte for byte for the selected
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from kustosz.custody.pseudonyms import DOMAIN, Pseudonyms, subject_row
 from kustosz.db.events import MailMessage
 from kustosz.db.models import Recording
 from kustosz.kinds import CHUNKED, SourceKind, kind_of
@@ -24,6 +26,13 @@ from kustosz.vault import Vault
 
 CHUNK_KINDS = tuple(k.name.value for k in CHUNKED)  # ("mailbox", "endpoint")
 _ROLES = ("from", "sender", "to", "cc", "bcc")
+PSEUDONYMS_NOTE = (
+    "Kopia dla osoby, której dane dotyczą: zawiera wyłącznie wiersze jej dotyczące; adresy, "
+    "nazwy, komputery i konta innych osób zastąpiono pseudonimami stałymi w obrębie tej kopii; "
+    "pełne porcje zapisu i treści wiadomości nie są dołączone (zawierają dane innych osób). / "
+    "A data subject's copy: only the rows concerning them; other people's addresses, names, "
+    "hosts and accounts replaced by pseudonyms stable within this copy; the stored chunks and "
+    "full messages are not included (they hold other people's data).")
 
 
 def _when(record: dict[str, Any], kind: str) -> datetime | None:
@@ -70,25 +79,51 @@ def selected(path: Path, kind: str, start: datetime, end: datetime, who: str | N
 
 
 def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], info: dict[str, Any],
-                      start: datetime, end: datetime, who: str | None, work: Path
-                      ) -> dict[str, Any]:
+                      start: datetime, end: datetime, who: str | None, work: Path,
+                      data_subject: bool = False) -> dict[str, Any]:
     """Write one source's chunks, its filtered JSONL and selected .eml files under ``work``;
-    returns its `media` entry of the manifest (the main file is the filtered JSONL)."""
+    returns its `media` entry of the manifest (the main file is the filtered JSONL).
+
+    A data subject's copy (R6.2) carries neither the chunks (they hold everyone's mail) nor
+    full messages: only their rows, everyone else in them pseudonymised (custody/pseudonyms);
+    the chunks are still read through their hashes and named in the manifest by them."""
     tz = vault.policy.timezone
     base = f"media/{source.name}"
-    (work / base / "chunks").mkdir(parents=True)
+    (work / base).mkdir(parents=True)
     chunks = [r for r in recordings if (r.meta or {}).get("format") != "eml"]
     rows: list[bytes] = []
     picked: list[tuple[int, int]] = []  # (chunk recording id, line)
     files = []
-    for rec in chunks:
-        rel = f"{base}/chunks/{rec.start_at.astimezone(tz):%Y%m%d-%H%M%S}_{rec.id}.jsonl"
-        copy_out(vault.storage, rec.storage_key, work / rel, version=rec.version_id,
-                 sha256=rec.sha256)
-        files.append(rel)
-        for line, raw in selected(work / rel, source.kind, start, end, who):
-            rows.append(raw)
-            picked.append((rec.id, line))
+    with tempfile.TemporaryDirectory(prefix="kustosz-chunks-") as private:
+        for rec in chunks:
+            name = f"{rec.start_at.astimezone(tz):%Y%m%d-%H%M%S}_{rec.id}.jsonl"
+            rel = f"{base}/chunks/{name}"
+            target = Path(private) / name if data_subject else work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copy_out(vault.storage, rec.storage_key, target, version=rec.version_id,
+                     sha256=rec.sha256)
+            if not data_subject:
+                files.append(rel)
+            for line, raw in selected(target, source.kind, start, end, who):
+                rows.append(raw)
+                picked.append((rec.id, line))
+    if data_subject:
+        table = Pseudonyms(who or "")
+        records = [json.loads(raw) for raw in rows]
+        for record in records:  # first pass: every identifier known before any free text
+            subject_row(record, source.kind, table)
+        rows = [json.dumps(subject_row(r, source.kind, table), ensure_ascii=False).encode()
+                for r in records]
+        rel = f"{base}/{source.name}_wybrane.jsonl"
+        (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))
+        return {"path": rel, "source": {**info, "who": who}, "segments": len(chunks),
+                "rows": len(rows), "chunks": [], "eml": [],
+                "recording_ids": [r.id for r in chunks],
+                "recording_sha256": [r.sha256 for r in chunks],
+                "pseudonymised": {"people_and_hosts": table.count, "domain": DOMAIN,
+                                  "note": PSEUDONYMS_NOTE},
+                "from": min(r.start_at for r in recordings).astimezone(tz).isoformat(),
+                "to": max(r.end_at or r.start_at for r in recordings).astimezone(tz).isoformat()}
     emls = _emls(vault, picked) if source.kind == SourceKind.MAILBOX else {}
     eml_files = []
     for rec in recordings:

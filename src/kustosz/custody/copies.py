@@ -31,16 +31,23 @@ from kustosz.custody import bundles, playable
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.registers import record_action
-from kustosz.custody.requests import KINDS, STATUS_PL, end_request_holds, get_request
+from kustosz.custody.requests import (
+    KINDS,
+    STATUS_PL,
+    end_request_holds,
+    get_request,
+    subject_number,
+)
 from kustosz.db.calls import Call
 from kustosz.db.cameras import Camera, Site, Zone
 from kustosz.db.custody import Copy, Request
 from kustosz.db.models import Recording, Source
 from kustosz.documents.words import period_pl
 from kustosz.errors import InputError, KustoszError, NotFound
+from kustosz.index.calls import search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
-from kustosz.kinds import SourceKind
+from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
 from kustosz.states import CopyState, RecordingState, RequestKind, RequestStatus
@@ -121,15 +128,34 @@ def _custodian(session: Session, name: str) -> str:
     return name
 
 
+def _subject_calls(session: Session, req: Request) -> tuple[list[int], str]:
+    """A data subject's calls (R6.2): searched again by the request's numbers (the intake may
+    have caught up since registration, when nothing found meant every line held), never the
+    whole lines the hold covers; and only those in which the person's own number took part."""
+    theirs = subject_number(session, req.caller, req.callee)
+    number, other = (req.caller, req.callee) if req.caller else (req.callee, None)
+    hits = search_calls(session, number=number, callee=other, begin=req.start_at,
+                        end=req.end_at)
+    return [h.recording_id for h in hits], theirs
+
+
 def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
     groups: list[Group] = []
-    if req.items:
+    items, theirs = req.items, None
+    if req.material == Material.CALLS and req.kind == RequestKind.DATA_SUBJECT:
+        items, theirs = _subject_calls(session, req)
+        if not items:
+            return groups
+    if items:
         rows = session.execute(
             select(Recording, Source, Call).join(Source, Source.id == Recording.source_id)
             .outerjoin(Call, Call.recording_id == Recording.id)
-            .where(Recording.id.in_(req.items), Recording.state == RecordingState.STORED)
+            .where(Recording.id.in_(items), Recording.state == RecordingState.STORED)
             .order_by(Recording.start_at)).all()
         for rec, source, call in rows:
+            if theirs is not None and (call is None or theirs not in (call.caller,
+                                                                       call.callee)):
+                continue
             caller = call.caller if call and call.caller else "nieznany"
             callee = call.callee if call else "nieznany"
             groups.append(Group(source, [rec], {
@@ -199,7 +225,8 @@ def remux(paths: list[Path], out: Path) -> None:
 def _build_media(vault: Vault, groups: list[Group], work: Path,
                  window: tuple[datetime, datetime, str | None],
                  progress: Progress | None = None,
-                 playable_number: str | None = None) -> list[dict[str, Any]]:
+                 playable_number: str | None = None,
+                 data_subject: bool = False) -> list[dict[str, Any]]:
     """``window``: the request's period and, for mail and events, whom it concerns.
     ``playable_number``: the copy's number, to make each camera's playable file too (its
     manifest entry is the media entry's "playable")."""
@@ -213,7 +240,8 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                                                 f"{len(groups)} ({g.source.name})")
         first, last = g.recordings[0], g.recordings[-1]
         if g.source.kind in CHUNK_KINDS:  # mail, events
-            out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work))
+            out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work,
+                                         data_subject=data_subject))
             continue
         if g.source.kind == SourceKind.CAMERA:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
@@ -360,7 +388,8 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     final: Path | None = None
     try:
         try:
-            media = _build_media(vault, groups, work, window, progress, planned)
+            media = _build_media(vault, groups, work, window, progress, planned,
+                                 data_subject=req.kind == RequestKind.DATA_SUBJECT)
         except Tampered as exc:
             _refused_tampered(vault, request_id, by, maker, actor, exc)
             raise

@@ -24,7 +24,7 @@ from kustosz.db.cameras import Camera, Site, Zone
 from kustosz.db.custody import Request
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.documents.words import period_pl
-from kustosz.errors import InputError, NotFound
+from kustosz.errors import FieldError, InputError, NotFound
 from kustosz.index.calls import canonical, search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
@@ -32,7 +32,7 @@ from kustosz.kinds import CHUNKED, Material, SourceKind
 from kustosz.kinds import KINDS as MATERIAL_KINDS
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
-from kustosz.states import RecordingState, RequestStatus
+from kustosz.states import RecordingState, RequestKind, RequestStatus
 
 KINDS: dict[str, str] = {
     "authority": "uprawniony organ",
@@ -167,6 +167,14 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
                              "calls requests",
                              pl="Miejsce, kamera i numery telefonów dotyczą tylko wniosków o "
                                 "nagrania wizyjne i rozmowy.")
+        if spec.kind == RequestKind.DATA_SUBJECT and not _text(spec.who):
+            # R6.2: they receive only the rows concerning them, everyone else pseudonymised.
+            raise FieldError("who", "a data subject's request for mail or IT events names "
+                             "whom it concerns: the person's address, name, computer or "
+                             "account (--who)",
+                             pl="Żądanie osoby, której dane dotyczą, dotyczące poczty lub "
+                                "zdarzeń IT musi wskazywać, kogo dotyczy: jej adres, imię i "
+                                "nazwisko, komputer lub konto.")
     else:
         if not _text(spec.caller) and not _text(spec.callee):
             raise InputError("a calls request needs the calling number and/or the called "
@@ -237,6 +245,30 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
     return found
 
 
+def office_lines(session: Session) -> set[str]:
+    """The office's own numbers (every phone line's DIDs and long extensions, canonical)."""
+    from kustosz.ingest.phone.settings import PhoneSettings
+
+    return {n for source in session.execute(select(Source).where(
+        Source.kind == SourceKind.PHONE)).scalars()
+        for n in PhoneSettings.of(source.settings).office_numbers}
+
+
+def subject_number(session: Session, caller: str | None, callee: str | None) -> str:
+    """The data subject's own number among those the request names: a data subject receives
+    only the calls in which their number took part (R6.2), so a request that names only the
+    office's own lines, which took part in everyone's calls, is refused."""
+    office = office_lines(session)
+    theirs = [n for n in (caller, callee) if n and n not in office]
+    if not theirs:
+        raise FieldError("caller", "a data subject's calls request names the person's own "
+                         "number (the office's lines took part in everyone's calls)",
+                         pl="Żądanie osoby, której dane dotyczą, musi wskazywać jej własny "
+                            "numer telefonu — numery urzędu występują w rozmowach wszystkich "
+                            "osób.")
+    return theirs[0]
+
+
 def _material(session: Session, spec: RequestSpec, start: datetime, end: datetime
               ) -> tuple[list[Source], list[int], str | None, str | None]:
     """Sources and listed recordings the request points to, and the canonical numbers."""
@@ -246,6 +278,8 @@ def _material(session: Session, spec: RequestSpec, start: datetime, end: datetim
         return _chunk_sources(session, spec), [], None, None
     caller = canonical(spec.caller, "calling number") if _text(spec.caller) else None
     callee = canonical(spec.callee, "called number") if _text(spec.callee) else None
+    if spec.kind == RequestKind.DATA_SUBJECT:
+        subject_number(session, caller, callee)
     number, other = (caller, callee) if caller else (callee, None)
     hits = search_calls(session, number=number, callee=other, begin=start, end=end)
     if hits:
