@@ -360,3 +360,28 @@ def test_copies_make_playable_options_on_the_command_line(cli: Cli, tmp_path: Pa
     assert "error: a data subject's copy gets no playable file" in refused.output
     assert "błąd: Kopia dla osoby, której dane dotyczą, nie zawiera pliku" in refused.output
     assert len(json.loads(cli("copies", "list", "--json").output)) == 1
+
+
+def test_a_number_taken_meanwhile_is_burned_in_again(sqlite_vault: Vault, tmp_path: Path
+                                                     ) -> None:
+    """The number is burned in before it is taken under the write lock: another copy made in
+    between (here from the first one's progress report, just before it signs) takes it, and
+    the first copy is built again with the next number — never a file showing another copy's
+    number."""
+    vault = sqlite_vault
+    start = _material(vault, tmp_path)
+    police = _approved(vault, "authority", start, 34)
+    other = _approved(vault, "internal", start, 34)
+    cut_in: list[str] = []
+
+    def progress(fraction: float, note: str) -> None:
+        if fraction == 0.9 and not cut_in:
+            cut_in.append(make_copy(vault, other, "informatyk", "test").number)
+
+    copy = make_copy(vault, police, "informatyk", "test", progress=progress)
+    year = cut_in[0].split("/")[1]
+    assert cut_in == [f"1/{year}"] and copy.number == f"2/{year}"
+    manifest = json.loads((vault.root / copy.bundle / "manifest.json").read_text("utf-8"))
+    assert [f["number"] for f in manifest["playable"]["files"]] == [copy.number]
+    assert verify_bundle(vault.root / copy.bundle).ok
+    assert not [p for p in (vault.root / "copies").iterdir() if p.name.startswith(".build-")]
