@@ -71,6 +71,7 @@ def test_camera_up_follows_its_recorder(web_vault: Vault, tmp_path: Path) -> Non
     assert m["kustosz_holds_active"][()] == 0
     assert m["kustosz_sweep_deletions_total"][(("mode", "retention"),)] == 0
     assert m["kustosz_disk_free_bytes"][()] > 0
+    assert m["kustosz_upload_backlog_files"][()] == 0  # a local store: nothing waits
     for state in ("down", "connecting"):
         set_status(vault, cam, state, "connection refused")
         assert scrape(c)["kustosz_source_up"][CAM] == 0, state

@@ -289,6 +289,17 @@ class VaultCollector(Collector):
                                 "Free bytes on the data folder's disk", value=fc.free_bytes)
         yield GaugeMetricFamily("kustosz_disk_total_bytes",
                                 "Size of the data folder's disk", value=fc.total_bytes)
+        # What waits in the local spool for the object store (kustosz.ingest.upload_queue;
+        # 0 on a local store). A node's own queue is in its row of `kustosz nodes`.
+        from kustosz.ingest.upload_queue import queue_of
+
+        files, size = queue_of(self.vault).backlog()
+        yield GaugeMetricFamily("kustosz_upload_backlog_files",
+                                "Files in the local spool waiting for the object store",
+                                value=files)
+        yield GaugeMetricFamily("kustosz_upload_backlog_bytes",
+                                "Bytes in the local spool waiting for the object store",
+                                value=size)
         days = fc.days_left
         yield GaugeMetricFamily("kustosz_disk_forecast_days",
                                 "Days until the disk is full at the last week's net growth "
