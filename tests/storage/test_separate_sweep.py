@@ -255,3 +255,48 @@ def test_the_sweep_file_may_be_readable_by_a_group_serve_is_not_in(tmp_path: Pat
     os.chown(creds, -1, os.getgid())
     with pytest.raises(ConfigError, match="chmod 600"):
         read_credentials(creds, group_ok=True)
+
+
+@pytest.mark.slow  # ~20 s: a node, its jobs worker and a PostgreSQL database of its own
+def test_a_node_holding_the_scheduler_never_opens_the_sweep_credentials(
+        tmp_path: Path, seaweed: S3Server, pg_database: str) -> None:  # noqa: F811
+    """`serve --node` on PostgreSQL with sweep = "separate": the node takes the scheduler
+    singleton (checks, notifier, backups) yet never opens the file nor deletes; the sweeper,
+    under its own lease, deletes the expired versions."""
+    from kustosz.cli.serve import run_node
+    from kustosz.cluster.settings import ClusterSettings
+
+    bucket = seaweed.make_bucket()
+    vault, sweep_file = s3_vault(tmp_path, seaweed, bucket, True, pg_database)
+    WATCHED.add(str(sweep_file))
+    stop = threading.Event()
+    try:
+        recs = expired_material(vault, tmp_path)
+        OPENED.clear()
+        node = threading.Thread(target=run_node, args=(vault, stop, ClusterSettings(
+            "a", lease_seconds=6.0, margin_seconds=2.0)))
+        node.start()
+        for _ in range(150):
+            with vault.engine.connect() as conn:
+                if conn.execute(sa.text("SELECT node FROM leases WHERE resource = "
+                                        "'singleton:scheduler'")).scalar() == "a":
+                    break
+            stop.wait(0.2)
+        else:
+            raise AssertionError("node a took no scheduler")
+        stop.wait(3)  # its scheduler's first turn
+        assert OPENED == []
+        assert sorted(vault.storage.iterate()) == sorted(r.storage_key for r in recs)
+        sweeper = Vault.open(vault.root, actor="test")
+        done, swept = threading.Event(), []
+        try:
+            run_sweeper(sweeper, done, lease_seconds=6.0, margin_seconds=2.0, name="s",
+                        on_sweep=lambda n: (swept.append(n), done.set()))
+        finally:
+            sweeper.close()
+        assert swept == [2] and list(vault.storage.iterate()) == []
+    finally:
+        stop.set()
+        WATCHED.discard(str(sweep_file))
+    node.join(30)
+    vault.close()
