@@ -27,6 +27,7 @@ from tests.storage.conftest import S3Server
 from tests.support import seaweedfs
 
 from kustosz.alerts.kinds import AlertRow
+from kustosz.cli.doctor import OK, WARN, check_space
 from kustosz.config import read_config
 from kustosz.db.models import Alert, Recording
 from kustosz.errors import ConfigError
@@ -170,6 +171,10 @@ def test_the_spool_keeps_what_the_store_cannot_take_and_uploads_it_when_it_is_ba
         assert drained.error is not None and drained.uploaded == 0
         note_alerts(vault, queue, drained)
         assert AlertRow.STORAGE_UNREACHABLE in open_alerts(vault)
+        # doctor: the local disk's space, and what waits on it (not "unlimited")
+        space = check_space(vault, datetime.now(UTC))
+        assert space.status == WARN and "6 files" in space.detail, space
+        assert "local disk" in space.detail
         # a restart meanwhile (recovery as serve runs it) keeps the queue as it is
         assert recover_pending(vault) == 0 and queue.clean() == 0
         assert queue.backlog()[0] == 6
@@ -187,6 +192,7 @@ def test_the_spool_keeps_what_the_store_cannot_take_and_uploads_it_when_it_is_ba
         runner.join(10)
         assert_all_stored(vault, store, bucket, 6, tmp_path / "scratch")
         assert AlertRow.STORAGE_UNREACHABLE not in open_alerts(vault)
+        assert check_space(vault, datetime.now(UTC)).status == OK
         # oldest first: the store's version times follow the recordings' start
         stored = sorted(rows(vault), key=lambda r: (r.start_at, r.id))
         view = sweep_view(store, bucket, tmp_path / "scratch")

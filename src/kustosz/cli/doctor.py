@@ -241,6 +241,8 @@ def open_read_mostly(root: Path, config: VaultConfig) -> Vault:
 def check_space(vault: Vault, now: datetime) -> Check:
     from kustosz.index.forecast import HORIZON_DAYS, forecast
 
+    if vault.config.s3 is not None:
+        return _check_spool_space(vault)
     free, total = vault.storage.free_bytes(), vault.storage.total_bytes()
     pct = free * 100 / total if total else 0.0
     threshold = vault.config.min_free_percent
@@ -259,6 +261,30 @@ def check_space(vault: Vault, now: datetime) -> Check:
         return Check("free space", WARN, f"{pct:.1f}% free, {lasts}: add storage or shorten "
                      "retention")
     return Check("free space", OK, f"{pct:.1f}% free, {lasts}")
+
+
+def _check_spool_space(vault: Vault) -> Check:
+    """On an object store what can fill is the local disk: the spool of what waits for the
+    store (kustosz.ingest.upload_queue), never deleted to make room."""
+    from kustosz.ingest.upload_queue import queue_of
+
+    assert vault.config.s3 is not None
+    free, total = vault.storage.free_bytes(), vault.storage.total_bytes()
+    pct = free * 100 / total if total else 0.0
+    files, size = queue_of(vault).backlog()
+    limit = vault.config.s3.spool_limit
+    waiting = (f"{files} files ({size / 1e9:.2f} GB) wait in the local spool for the object "
+               "store" if files else "nothing waits for the object store")
+    where = f"{pct:.1f}% free on the local disk; {waiting}"
+    if pct < vault.config.min_free_percent:
+        return Check("free space", FAIL, f"{where}: make room on the local disk (material in "
+                     "the object store is not deleted to free it)")
+    if size > limit:
+        return Check("free space", FAIL, f"{where}, over [storage] spool_limit "
+                     f"({limit / 1e9:.2f} GB): is the object store reachable?")
+    if files:
+        return Check("free space", WARN, f"{where}: they go up once the store answers")
+    return Check("free space", OK, where)
 
 
 def check_allowlist(vault: Vault) -> Check:
