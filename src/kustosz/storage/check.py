@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from kustosz.db.models import Recording
 from kustosz.documents.words import count_pl
+from kustosz.storage.base import Refused
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def _recheck(vault: Vault, store: Any, report: CheckReport) -> None:
                 store._head(key, version)
             except FileNotFoundError:
                 continue  # deleted meanwhile (the sweep, by its credentials)
+            except Refused:  # not readable with the app's credentials: there, and unknown
+                pass
         still.append((key, version, marker))
     report.unknown = still + report.unknown[RECHECK:]
 
