@@ -7,6 +7,18 @@ named with its file and nothing is written. The vault is then built in a hidden 
 ``--data`` and moved into place whole; the deletions recorded after the backup are applied
 (material the sweep deleted does not come back), and `audit verify` and a hash check of every
 stored item run on the result.
+
+A backup of a vault on an object store names its media in the bucket (manifest ``media_in``:
+see kustosz.backup.snapshot) instead of holding them: the restored vault reads them from that
+bucket again, with the credentials its kustosz.toml names (which must be on the new machine:
+the bucket and its credentials are checked before the vault is moved into place), and every
+indexed version is hashed against the manifest. Media are never uploaded by a restore (a new
+upload would get new version ids), also not from a backup made ``--with-media``: its copies
+are checked with the rest and stay in the backup as a reserve. Deletions recorded after the
+backup were made by the old vault's sweep in the same bucket; a version still there is deleted
+with the sweep's credentials only ([storage] delete_credentials_file) — never with the
+application's, which the lock exists to keep from deleting — or, without them, named as a
+problem for the administrator.
 """
 
 from __future__ import annotations
@@ -60,6 +72,7 @@ from kustosz.keys import KEY_FILE as OFFICE_KEY
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, data_folder_store
 from kustosz.storage.durable import replace, syncfs, write_atomic
+from kustosz.storage.s3 import S3Storage
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -232,7 +245,8 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
                        "not match)", "zmieniono po wykonaniu kopii (HMAC się nie zgadza)")
     for name, info in sorted(manifest["files"].items()):
         _check_file(src / name, info["sha256"], info["size"])
-    items = [(media_name(m["key"]), m) for m in manifest["media"]] + \
+    in_backup = manifest.get("media_in", "backup") == "backup"
+    items = [(media_name(m["key"]), m) for m in manifest["media"] if in_backup] + \
             [(f"{FILES}/{m['path']}", m) for m in manifest["extra"]]
     progress.start("sprawdzanie kopii / checking the backup", len(items))
     for rel, info in items:
@@ -279,12 +293,14 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         if audit_head["seq"]:
             write_private(staging / "audit.head",
                           f"{audit_head['seq']} {audit_head['hash']}\n".encode())
-        # Media go in through the restored vault's store, by key (whatever backend it is);
-        # documents, copies and templates are files of the data folder itself.
+        # Media go in through the restored vault's store, by key; on an object store they
+        # are in its bucket already (see above), which must answer before anything moves.
+        # Documents, copies and templates are files of the data folder itself.
+        bucket = _bucket_of(staging)
         target = data_folder_store(staging)
         target.prepare()
         progress.start("odtwarzanie nagrań / restoring media", len(items))
-        for info in manifest["media"]:
+        for info in manifest["media"] if bucket is None else []:
             _put_media(target, src / media_name(info["key"]), info)
             progress.advance()
         for info in manifest["extra"]:
@@ -324,7 +340,8 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         report.witness_note = _check_witness(vault, manifest, report)
         if vault.config.audit.witness is not None:
             vault = _new_witness(vault, data, report, actor)
-        report.deletions_applied = _apply_deletions(vault, deletions, backup_id, actor)
+        report.deletions_applied = _apply_deletions(vault, deletions, backup_id, actor,
+                                                    report)
         with vault.transaction() as s:
             # The old vault's backups are not this one's: their deletion journals must not
             # get this vault's deletions, and its backup age starts afresh (doctor, alerts).
@@ -349,6 +366,32 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
 
 
 _WITNESS_LINE = re.compile(r'^(\s*witness\s*=\s*)(".*?"|\'.*?\')\s*$', re.MULTILINE)
+
+
+def _bucket_of(staging: Path) -> S3Storage | None:
+    """The object store the restored kustosz.toml names, checked as the vault will open it
+    (its credentials, versioning and Object Lock); None for the data folder's media."""
+    from kustosz.config import read_config
+    from kustosz.errors import KustoszError
+    from kustosz.storage.s3 import object_store
+
+    settings = read_config(staging).s3
+    if settings is None:
+        return None
+    try:
+        store = object_store(settings, staging)
+        store.prepare()
+    except KustoszError as exc:
+        where = f"{settings.endpoint}/{settings.bucket}"
+        raise InputError(
+            f"the backup's media are in the object store bucket {where}, which the restored "
+            f"vault could not open: {exc} (nothing was written; put the credentials files "
+            "its kustosz.toml names on this machine, or the KUSTOSZ_S3_* variables)",
+            pl=f"Nagrania z kopii są w kubełku magazynu obiektów {where}, którego odtwarzany "
+               f"skarbiec nie może otworzyć: {exc.pl or exc} (niczego nie zapisano; umieść na "
+               "tym komputerze pliki z danymi dostępowymi wskazane w kustosz.toml albo ustaw "
+               "zmienne KUSTOSZ_S3_*).") from None
+    return store
 
 
 def _put_media(target: Storage, path: Path, info: dict[str, Any]) -> None:
@@ -431,7 +474,7 @@ def _drop_restored(engine: sa.Engine, schema: str, existed: bool) -> None:
 
 
 def _apply_deletions(vault: Vault, lines: list[dict[str, Any]], backup_id: str,
-                     actor: str) -> int:
+                     actor: str, report: RestoreReport | None = None) -> int:
     """Delete, in the restored vault, what the old one deleted after the backup; recorded
     as a sweep of mode "restore" with the original rule and time of each deletion."""
     if not lines:
@@ -448,10 +491,12 @@ def _apply_deletions(vault: Vault, lines: list[dict[str, Any]], backup_id: str,
         s.add(sweep)
         s.flush()
         keys = []
+        versions = []
         digest = hashlib.sha256()
         for rid in sorted(present):
             rec, d = present[rid], wanted[rid]
             keys.append(rec.storage_key)
+            versions.append((rec.storage_key, rec.version_id))
             s.execute(insert(Deletion).values(
                 sweep_id=sweep.id, recording_id=rid, source_id=rec.source_id,
                 start_at=rec.start_at, end_at=rec.end_at, size=rec.size, sha256=rec.sha256,
@@ -461,8 +506,41 @@ def _apply_deletions(vault: Vault, lines: list[dict[str, Any]], backup_id: str,
         s.execute(delete(Recording).where(Recording.id.in_(list(present))))
         audit(s, actor, "sweep.restore", f"sweep {sweep.id}", {
             "backup": backup_id, "deleted": len(present), "deletions_sha256": digest.hexdigest()})
-    vault.storage.delete_many(keys)
+    if vault.config.s3 is None:
+        vault.storage.delete_many(keys)
+    else:
+        _deleted_in_bucket(vault, versions, report)
     return len(present)
+
+
+def _deleted_in_bucket(vault: Vault, versions: list[tuple[str, str | None]],
+                       report: RestoreReport | None) -> None:
+    """The old vault's sweep deleted these versions from the same bucket; one still there is
+    deleted with the sweep's credentials, never the application's (the lock exists to keep
+    those from deleting), or named as a problem."""
+    from kustosz.errors import KustoszError
+    from kustosz.storage.base import delete_content
+
+    left = []
+    for key, version in versions:
+        try:
+            vault.storage.stat(key, version=version)
+        except FileNotFoundError:
+            continue  # deleted by the old vault's sweep, as the journal says
+        left.append((key, version))
+    if not left:
+        return
+    try:
+        store = vault.deleting_storage()
+        for key, version in left:
+            delete_content(store, key, version)
+    except KustoszError as exc:
+        log.error("deletions after the backup not applied in the bucket: %s", exc)
+        if report is not None:
+            report.media_problems += [
+                f"media/{key} (version {version}): deleted by the old vault after the backup "
+                f"but still in the bucket; the sweep's credentials could not delete it ({exc})"
+                for key, version in left]
 
 
 def _check_witness(vault: Vault, manifest: dict[str, Any], report: RestoreReport) -> str | None:

@@ -7,6 +7,16 @@ in). The media the snapshot names are then copied (or hard-linked from ``base``,
 backup, when it holds the same file) and hashed on the way. A file the sweep deleted meanwhile
 is not copied: its deletion goes into the backup's journal, so a restore deletes it too.
 The manifest is written last: a folder without one is an unfinished backup.
+
+A vault whose media are on an object store (`[storage] kind = "s3"`) keeps them in a bucket
+that is versioned and locked (Object Lock): the bucket, not the backup, is where they are
+kept safe from deletion, and copying every object out at each backup would move the whole
+archive over the network every night. Its backup therefore holds the database, kustosz.toml,
+the keys and the documents, and a manifest naming each item's bucket, key, version id, size
+and SHA-256 (``media_in`` says so: ``{"kind": "s3", "endpoint": …, "bucket": …}``); a restore
+finds the media in that bucket again and checks every version against the manifest's hash.
+``with_media`` (`kustosz backup --with-media`) also copies each indexed version into the
+backup (``media_in`` = "backup"), for an office that wants the bytes off the store too.
 """
 
 from __future__ import annotations
@@ -192,8 +202,9 @@ def _take(src: Path, dest: Path, rel: str, expected: str | None, base: Path | No
 
 def make_backup(vault: Vault, dest: Path, passphrase: str, base: Path | None = None,
                 actor: str = "system", progress: Progress | None = None,
-                now: datetime | None = None) -> BackupReport:
-    """``now``: the schedule's clock (the time the backup counts as made)."""
+                now: datetime | None = None, with_media: bool = False) -> BackupReport:
+    """``now``: the schedule's clock (the time the backup counts as made); ``with_media``:
+    on an object store, copy the media into the backup too (see above)."""
     progress = progress or NoProgress()
     dest = Path(os.path.abspath(dest))
     if dest.resolve().is_relative_to(vault.root.resolve()):
@@ -208,7 +219,7 @@ def make_backup(vault: Vault, dest: Path, passphrase: str, base: Path | None = N
     journal.ship(vault)  # earlier backups' journals first: they must not miss a deletion
     existed = dest.exists()
     try:
-        return _make(vault, dest, passphrase, base, known, actor, progress, now)
+        return _make(vault, dest, passphrase, base, known, actor, progress, now, with_media)
     except BaseException as exc:
         # An unfinished backup is no backup: the folder goes back to how it was (empty or
         # absent; checked above), so it never looks like one.
@@ -231,9 +242,17 @@ def make_backup(vault: Vault, dest: Path, passphrase: str, base: Path | None = N
         raise
 
 
+def media_in(vault: Vault, with_media: bool) -> str | dict[str, str]:
+    """Where a backup's media are: "backup" (copied into it), or the object store's bucket."""
+    s3 = vault.config.s3
+    if s3 is None or with_media:
+        return "backup"
+    return {"kind": "s3", "endpoint": s3.endpoint, "bucket": s3.bucket}
+
+
 def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
           known: dict[str, tuple[str, int]], actor: str, progress: Progress,
-          now: datetime | None) -> BackupReport:
+          now: datetime | None, with_media: bool = False) -> BackupReport:
     backup_id = str(uuid.uuid4())
     private_dir(dest)
     os.chmod(dest, 0o700)
@@ -260,6 +279,12 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     files[KEYS] = {"sha256": hashlib.sha256(sealed).hexdigest(), "size": len(sealed)}
 
     listed = []
+    where = media_in(vault, with_media)
+    if where != "backup":
+        # Named, not copied: the bucket's versioned, locked objects are the media's keeping.
+        listed = [{"id": rid, "key": key, "size": size, "sha256": sha, "version_id": version}
+                  for rid, key, size, sha, version in media]
+        media = []
     progress.start("nagrania / media", len(media))
     for rid, key, _size, sha, version in media:
         try:
@@ -275,7 +300,8 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         if sha is not None and got_sha != sha:
             report.problems.append(f"media/{key}: its content no longer matches the index "
                                    "(damaged in the vault)")
-        listed.append({"id": rid, "key": key, "size": got_size, "sha256": got_sha})
+        listed.append({"id": rid, "key": key, "size": got_size, "sha256": got_sha,
+                       "version_id": version})
         progress.advance()
     extra = []
     for folder in EXTRA_DIRS:
@@ -311,6 +337,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         "finished_at": (made_at + (datetime.now(UTC) - started)).isoformat(),
         "vault": str(vault.root),
         "office": vault.policy.office_name, **db, "files": files, "media": listed,
+        "media_in": where,
         "extra": extra, **facts,
         "base": {"path": str(base)} if base is not None else None,
         "problems": report.problems,
@@ -329,6 +356,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     with vault.transaction() as s:
         audit(s, actor, "backup.made", str(dest), {
             "id": backup_id, "media": len(listed), "bytes": total, "linked": report.linked,
+            "media_in": where if where == "backup" else f"{where['endpoint']}/{where['bucket']}",
             "copied": report.copied, "base": str(base) if base else None,
             "problems": len(report.problems)})
 

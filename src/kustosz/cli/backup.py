@@ -52,9 +52,15 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
                                      help="The previous backup: media it already holds are "
                                           "hard-linked from it instead of copied."),
            passphrase_file: Path = typer.Option(None, "--passphrase-file",
-                                                help=PASSPHRASE_HELP)) -> None:
+                                                help=PASSPHRASE_HELP),
+           with_media: bool = typer.Option(False, "--with-media",
+                                           help="Media on an object store: copy them into "
+                                                "the backup too (by default they are named, "
+                                                "with version and SHA-256, and stay in the "
+                                                "locked bucket).")) -> None:
     """Back up the vault while it runs: database, kustosz.toml, keys (encrypted), media and
-    documents, with a manifest of SHA-256 hashes."""
+    documents, with a manifest of SHA-256 hashes (media on an object store: listed by bucket,
+    key, version and hash, copied only with --with-media)."""
     from kustosz.backup.crypto import read_passphrase
     from kustosz.backup.layout import check_empty_writable
     from kustosz.backup.snapshot import make_backup, note_failure
@@ -65,7 +71,7 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
         try:
             with _bar() as bar:
                 report = make_backup(vault, to, passphrase, base=base, actor=actor(),
-                                     progress=bar)
+                                     progress=bar, with_media=with_media)
         except KustoszError as exc:
             note_failure(vault, to, str(exc))
             raise
@@ -77,6 +83,12 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
                   f"copied {report.copied}, dowiązano z poprzedniej / linked from the base "
                   f"{report.linked}); wpisy dziennika / audit entries: {m['audit']['entries']}; "
                   f"aktywne zabezpieczenia / active holds: {m['counts']['holds_active']}")
+    where = m.get("media_in", "backup")
+    if where != "backup":
+        console.print(f"  nagrania nie zostały skopiowane: pozostają w kubełku / media not "
+                      f"copied, they stay in the bucket {escape(where['endpoint'])}/"
+                      f"{escape(where['bucket'])} (wersje i skróty w spisie / versions and "
+                      "hashes in the manifest; --with-media: also copy them)")
     if report.gone:
         console.print(f"  usunięte przez czyszczenie w trakcie kopii / deleted by the sweep "
                       f"during the backup: {len(report.gone)} (zapisane w / recorded in "
