@@ -229,6 +229,12 @@ class Checks:
         from kustosz.index.forecast import forecast
 
         disk = self.vault.storage
+        if self.vault.config.s3 is not None:
+            # Stored material grows the bucket, not this disk; what fills this disk (the
+            # spool waiting for the store) has spool_over_limit (kustosz.ingest.upload_queue).
+            with self.vault.transaction() as s:
+                clear_rows(s, DISK_FORECAST, now)
+            return
         with self.vault.transaction() as s:
             fc = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
             days = fc.days_left
