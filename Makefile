@@ -64,6 +64,7 @@ test: $(STAMP) deb-packages
 bench: $(STAMP)
 	$(BIN)/python bench/retention.py
 	$(BIN)/python bench/playable.py
+	$(BIN)/python bench/s3_upload.py
 	$(BIN)/python bench/masking.py
 
 clean:
