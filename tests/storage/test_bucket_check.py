@@ -114,3 +114,24 @@ def test_serves_checks_run_it_when_due_and_not_before(tmp_path: Path,
         assert _open_alerts(vault) == []
     finally:
         vault.close()
+
+
+def test_a_flood_of_forgeries_is_counted_not_kept(tmp_path: Path, seaweed: S3Server,
+                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Memory stays bounded whatever an attacker writes: past `KEEP` unknown versions are
+    only counted (here KEEP = 2 over pages of 3)."""
+    from kustosz.storage import check
+
+    monkeypatch.setattr(check, "KEEP", 2)
+    bucket = seaweed.make_bucket()
+    vault, _file = s3_vault(tmp_path, seaweed, bucket, separate=True)
+    try:
+        app = seaweed.client(seaweed.app)
+        for i in range(7):
+            app.put_object(Bucket=bucket, Key=f"flood/{i}.bin", Body=b"x")
+        report = check.check_bucket(vault, page_size=3)
+        assert (report.versions, len(report.unknown), report.unknown_count) == (7, 2, 7)
+        assert check.alert_text(report).count("flood/") == 2
+        assert "7 obiektów lub wersji" in check.alert_text(report)
+    finally:
+        vault.close()

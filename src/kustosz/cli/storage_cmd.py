@@ -22,7 +22,7 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     else:
         console.print(f"bucket {report.bucket}: {report.versions} version(s) listed, "
                       f"{report.known} indexed, {report.unverified} not yet verifiable "
-                      f"(intake under way), {len(report.unknown)} unknown, "
+                      f"(intake under way), {report.unknown_count} unknown, "
                       f"{len(report.size_differs)} of another size than indexed")
         console.print(f"kubełek {report.bucket}: wersji {report.versions}, w rejestrze "
                       f"{report.known}, nieznanych rejestrowi {report.problems}")

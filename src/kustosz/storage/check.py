@@ -40,6 +40,7 @@ from kustosz.vault import Vault
 log = logging.getLogger(__name__)
 EXAMPLES = 5  # keys/versions named in the alert and the audit entry
 RECHECK = 500  # candidates asked again at the end (beyond that: reported as found)
+KEEP = 10_000  # unknown versions listed in the report; more are only counted (memory)
 ACTION = "storage.check"
 
 
@@ -52,10 +53,15 @@ class CheckReport:
     unverified: int = 0
     unknown: list[tuple[str, str, bool]] = field(default_factory=list)  # key, version, marker
     size_differs: list[tuple[str, str]] = field(default_factory=list)
+    unknown_beyond: int = 0  # unknown past the first KEEP (counted, not listed)
+
+    @property
+    def unknown_count(self) -> int:
+        return len(self.unknown) + self.unknown_beyond
 
     @property
     def problems(self) -> int:
-        return len(self.unknown) + len(self.size_differs)
+        return self.unknown_count + len(self.size_differs)
 
     def examples(self) -> list[str]:
         shown = [f"{k} (version {v}{', delete marker' if m else ''})"
@@ -67,7 +73,7 @@ class CheckReport:
     def as_json(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "started": self.started.isoformat(),
                 "versions": self.versions, "known": self.known,
-                "unverified": self.unverified, "unknown_count": len(self.unknown),
+                "unverified": self.unverified, "unknown_count": self.unknown_count,
                 "size_differs_count": len(self.size_differs),
                 "unknown": [{"key": k, "version_id": v, "delete_marker": m}
                             for k, v, m in self.unknown],
@@ -95,7 +101,10 @@ def _judge(report: CheckReport, page: list[dict[str, Any]],
             continue
         match = [size for v, size in rows or [] if v == version]
         if marker or not match:
-            report.unknown.append((key, version, marker))
+            if len(report.unknown) < KEEP:
+                report.unknown.append((key, version, marker))
+            else:
+                report.unknown_beyond += 1
         elif match[0] is not None and item.get("Size") is not None and \
                 int(item["Size"]) != int(match[0]):
             report.size_differs.append((key, version))
@@ -158,7 +167,7 @@ def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
 
 
 def alert_text(report: CheckReport) -> str:
-    n = len(report.unknown) + len(report.size_differs)
+    n = report.problems
     return (f"W magazynie obiektów (kubełek {report.bucket}) jest "
             f"{count_pl(n, 'obiekt lub wersja', 'obiekty lub wersje', 'obiektów lub wersji')} "
             "nieznanych rejestrowi nagrań, np. " + "; ".join(report.examples())
@@ -181,7 +190,7 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
             clear_rows(s, AlertRow.STORAGE_UNKNOWN_OBJECTS, now)
         audit(s, actor, ACTION, f"bucket {report.bucket}", {
             "versions": report.versions, "known": report.known,
-            "unverified": report.unverified, "unknown": len(report.unknown),
+            "unverified": report.unverified, "unknown": report.unknown_count,
             "size_differs": len(report.size_differs), "examples": report.examples()})
     if report.problems:
         log.warning("bucket %s: %d version(s) the index does not know, e.g. %s",
