@@ -21,7 +21,7 @@ from kustosz.cli.common import (
 )
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
-from kustosz.custody.copies import extend_copy, is_due, list_copies, make_copy
+from kustosz.custody.copies import extend_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
@@ -60,9 +60,38 @@ def copies_make(request_id: int, by: str = typer.Option(..., "--by",
                 ) -> None:
     """Make the numbered copy of an approved request as a signed evidence bundle."""
     with open_vault() as vault:
-        copy = make_copy(vault, request_id, by, actor(), playable=playable)
+        copy = _copy_by_job(vault, request_id, by, playable)
         console.print(f"copy {copy.number} made: {vault.root / copy.bundle} (kept until "
                       f"{kept_until(copy.expires_at, vault.policy)})")
+
+
+def _copy_by_job(vault: Vault, request_id: int, by: str, playable: bool | None) -> Copy:
+    """Through the same job as the request page's and the API's copy (`copy.make`), run
+    here and waited for; on a terminal its progress is shown as it goes (on stderr)."""
+    from kustosz import jobs
+    from kustosz.custody.copies import get_copy
+    from kustosz.errors import KustoszError
+    from kustosz.jobs.runners import Inline
+
+    def show(view: jobs.JobView) -> None:
+        if not view.finished and view.note:
+            err_console.print(f"{view.progress:4.0%}  {view.note}", markup=False,
+                              highlight=False)
+
+    args: dict[str, object] = {} if playable is None else {"playable": playable}
+    jobs.use(vault, Inline(watch=show if err_console.is_terminal else None))
+    try:
+        job_id = jobs.defer(vault, "copy.make", started_by=actor(), request_id=request_id,
+                            by=by, actor=actor(), **args)
+    finally:
+        jobs.use(vault, None)
+    view = jobs.get(vault, job_id)
+    if view.state != jobs.JobState.DONE:
+        raise KustoszError(f"the copy was not made (job {job_id}): {view.error or 'failed'}",
+                           pl=f"Kopia nie została sporządzona (zadanie nr {job_id}): "
+                              f"{view.error_pl or view.error or 'błąd'}")
+    with vault.reading() as s:
+        return get_copy(s, view.result["number"])
 
 
 def _copy_row(vault: Vault, c: Copy, now: datetime) -> dict[str, object]:
@@ -248,6 +277,11 @@ def documents_render(name: str,
             if request_id is None:
                 raise InputError("the decision needs --request")
             name, data = papers.decision_doc(s, policy, request_id)
+        elif name == "answer-letter":
+            if request_id is None:
+                raise InputError("the answer letter needs --request",
+                                 pl="Odpowiedź na żądanie wymaga numeru wniosku (--request).")
+            name, data = papers.answer_letter_doc(s, policy, request_id)
         elif name == "extension-notice":
             if request_id is None:
                 raise InputError("the extension notice needs --request",

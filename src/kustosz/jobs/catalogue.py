@@ -10,16 +10,20 @@ from kustosz.jobs.context import JobContext
 from kustosz.jobs.kinds import Retry, register
 
 
-def make_copy(ctx: JobContext, request_id: int, by: str, actor: str) -> dict[str, Any]:
-    """A request's copy (evidence bundle, custody.copies) made in the background."""
+def make_copy(ctx: JobContext, request_id: int, by: str, actor: str,
+              playable: bool | None = None) -> dict[str, Any]:
+    """A request's copy (evidence bundle, custody.copies) made in the background (the request
+    page, `POST /api/copies`, `kustosz copies make`)."""
     from kustosz.custody.copies import make_copy as make
 
-    copy = make(ctx.vault, request_id, by=by, actor=actor, progress=ctx.progress)
+    copy = make(ctx.vault, request_id, by=by, actor=actor, progress=ctx.progress,
+                playable=playable)
     return {"number": copy.number, "request": copy.request_id, "state": str(copy.state),
             "expires_at": copy.expires_at.isoformat()}
 
 
-def check_copy(vault: Any, request_id: int, by: str, actor: str) -> None:
+def check_copy(vault: Any, request_id: int, by: str, actor: str,
+               playable: bool | None = None) -> None:
     from kustosz.custody.copies import check_copy as check
 
     check(vault, request_id, by, actor)

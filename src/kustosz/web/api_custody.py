@@ -12,10 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
+from kustosz import jobs
 from kustosz.access.users import get_user
 from kustosz.custody import papers, registers
-from kustosz.custody.copies import get_copy, make_copy
+from kustosz.custody.copies import get_copy
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
@@ -25,6 +27,7 @@ from kustosz.web import locations
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx, paper_answer
 from kustosz.web.gate import gate
+from kustosz.web.jobs_pages import settle
 from kustosz.web.params import BodyId, PathId
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -65,6 +68,11 @@ class CopyIn(BaseModel):
 @router.post("/copies", status_code=201)
 async def copies_make(body: CopyIn, request: Request,
                       ctx: Ctx = gate("custody", scope="custody")) -> Any:
+    """Made as a job (`copy.make`, kustosz.jobs), as from the request page. A copy made
+    within a few seconds answers 201 with the copy (and `job`); a longer one 202 with
+    `job`, `state` and `url` (`GET /api/jobs/{id}`: progress, then the copy as `result`,
+    or the reason it failed). What refuses a copy answers 422 before anything is queued;
+    a copy that fails in the making answers 422 with the job's reason."""
     user = ctx.need("custody")
     try:
         with ctx.vault.reading() as s:
@@ -73,12 +81,25 @@ async def copies_make(body: CopyIn, request: Request,
         return _field_error("request", str(exc))
     if (bad := _unknown_person(ctx, body.by)) is not None:
         return bad
+    by = body.by or user.name
     try:
-        copy = make_copy(ctx.vault, body.request, by=body.by or user.name, actor=user.name)
+        job_id = await run_in_threadpool(lambda: jobs.defer(
+            ctx.vault, "copy.make", started_by=user.name, request_id=body.request, by=by,
+            actor=user.name))
     except KustoszError as exc:
-        return _field_error(_blame(exc, body.by or user.name, "request"), str(exc))
+        return _field_error(_blame(exc, by, "request"), str(exc))
+    view = await settle(ctx, job_id)
+    if view.state == jobs.JobState.FAILED:
+        why = view.error or "failed"
+        return _field_error(_blame(KustoszError(why), by, "request"), why)
+    if view.state != jobs.JobState.DONE:
+        url = f"/api/jobs/{view.id}"
+        return JSONResponse({"job": view.id, "state": str(view.state), "url": url},
+                            status_code=202, headers={"Location": url})
+    with ctx.vault.reading() as s:
+        copy = get_copy(s, view.result["number"])
     return {"number": copy.number, "request": copy.request_id, "state": copy.state,
-            "expires_at": copy.expires_at}
+            "expires_at": copy.expires_at, "job": view.id}
 
 
 class HandoverIn(BaseModel):
