@@ -345,10 +345,12 @@ def _planned(session: Session, request_id: int, by: str,
     return req, groups
 
 
-def check_copy(vault: Vault, request_id: int, by: str, actor: str = "") -> None:
+def check_copy(vault: Vault, request_id: int, by: str, actor: str = "",
+               playable: bool | None = None) -> None:
     """Refuse, as make_copy would, before a copy is queued to be made in the background."""
     with vault.reading() as s:
-        _planned(s, request_id, by, vault.policy)
+        req, _ = _planned(s, request_id, by, vault.policy)
+        wants_playable(req.kind, playable)
 
 
 def make_copy(vault: Vault, request_id: int, by: str, actor: str,
