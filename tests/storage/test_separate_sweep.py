@@ -300,3 +300,35 @@ def test_a_node_holding_the_scheduler_never_opens_the_sweep_credentials(
         WATCHED.discard(str(sweep_file))
     node.join(30)
     vault.close()
+
+
+def test_doctor_says_whether_serve_can_read_the_sweep_credentials(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """`kustosz doctor`: WARN while serve sweeps itself; with sweep = "separate", OK — and
+    FAIL when the service account can still read the file (run as that account: here a
+    non-root uid through os.geteuid/os.access, as root reads everything)."""
+    import json
+
+    from kustosz.cli import doctor
+
+    for separate, status in ((False, "WARN"), (True, "OK")):
+        folder = tmp_path / str(separate)
+        folder.mkdir()
+        vault, sweep_file = s3_vault(folder, seaweed, seaweed.make_bucket(), separate)
+        vault.close()
+        result = Cli(vault.root)("doctor", "--json", ok=False)
+        (found,) = [c for c in json.loads(result.output)["checks"]
+                    if c["check"] == "object store"]
+        assert found["status"] == status, found
+    from kustosz.config import read_config
+
+    config = read_config(vault.root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(doctor.os, "geteuid", lambda: 1000)
+        mp.setattr(doctor.os, "access", lambda path, mode: True)
+        found = doctor.check_object_store(config)
+    assert found.status == "FAIL" and str(sweep_file) in found.detail
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(doctor.os, "geteuid", lambda: 1000)
+        mp.setattr(doctor.os, "access", lambda path, mode: False)
+        assert doctor.check_object_store(config).status == "OK"

@@ -168,6 +168,25 @@ def check_witness(config: VaultConfig) -> Check:
     return Check("audit witness", OK, f"{path} is writable")
 
 
+def check_object_store(config: VaultConfig) -> Check:
+    """With media in an object store: may serve's account read the sweep's credentials?
+    (README, "Object storage (S3)": the sweep in its own unit.)"""
+    s3 = config.s3
+    assert s3 is not None
+    if s3.sweep != "separate":
+        return Check("object store", WARN, "kustosz serve reads the sweep's deleting "
+                     "credentials and sweeps itself: whoever takes serve over can delete; set "
+                     '[storage] sweep = "separate" and install kustosz-sweeper.service')
+    path = s3.delete_credentials_file
+    if path is not None and os.geteuid() != 0 and os.access(path, os.R_OK):
+        return Check("object store", FAIL, f"{path} is readable by this account, which serve "
+                     "runs as: make it root:kustosz-sweep mode 0640 and keep this account "
+                     "out of the group kustosz-sweep")
+    return Check("object store", OK, "only kustosz sweeper deletes (sweep = \"separate\")"
+                 + ("" if path is None or os.geteuid() != 0 else
+                    "; run doctor as the service account to check who can read " + str(path)))
+
+
 def check_backup(root: Path, vault: Vault | None, now: datetime) -> Check:
     """The age of the latest backup against the [backup] schedule (kustosz.backup)."""
     from kustosz.backup import state as backup_state
@@ -398,6 +417,8 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
                 checks.extend(send_tests(vault, now))
             checks.append(check_witness(config))
             checks.append(check_allowlist(vault))
+            if config.s3 is not None:
+                checks.append(check_object_store(config))
         except Exception as exc:  # e.g. a schema older than this program: say so, go on
             checks.append(Check("database", FAIL, f"cannot be read ({type(exc).__name__}: "
                                 f"{_one_line(str(exc))[:160]}); start the vault once "
