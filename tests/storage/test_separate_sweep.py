@@ -7,6 +7,7 @@ loopback, real PostgreSQL; the file's opening is watched by a Python audit hook 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 from datetime import UTC, datetime
@@ -332,3 +333,40 @@ def test_doctor_says_whether_serve_can_read_the_sweep_credentials(
         mp.setattr(doctor.os, "geteuid", lambda: 1000)
         mp.setattr(doctor.os, "access", lambda path, mode: False)
         assert doctor.check_object_store(config).status == "OK"
+
+
+SWEEP_GID = 64999  # a group no account here has: the sweeper unit's kustosz-sweep
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run a process as another account")
+def test_the_kernel_keeps_the_file_from_a_process_without_the_group(tmp_path: Path) -> None:
+    """The unit's promise at the kernel's level: the sweep's file root:kustosz-sweep 0640 is
+    read by a process of the service account given the group (SupplementaryGroups=) and
+    refused to the same account without it — as serve runs. Both run Kustosz's own
+    read_credentials as uid/gid 65534 (setpriv)."""
+    import subprocess
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="kustosz-sweep-"))
+    try:
+        folder.chmod(0o711)
+        creds = write_credentials(folder / "s3-sweep.toml", "AK-sweep", "secret-K1", 0o640)
+        os.chown(creds, 0, SWEEP_GID)
+        code = ("import sys; from pathlib import Path; "
+                "from kustosz.storage.s3 import read_credentials; "
+                "print(read_credentials(Path(sys.argv[1]), group_ok=True).access_key)")
+
+        def as_service(*groups: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", *groups, sys.executable, "-c",
+                 code, str(creds)], capture_output=True, text=True, timeout=60,
+                cwd="/", env={"PATH": "/usr/bin:/bin"})
+
+        serve = as_service("--clear-groups")
+        assert serve.returncode != 0 and "cannot be read" in serve.stderr, serve.stderr
+        assert "secret-K1" not in serve.stdout + serve.stderr
+        sweeper = as_service(f"--groups={SWEEP_GID}")
+        assert sweeper.returncode == 0 and sweeper.stdout.strip() == "AK-sweep", sweeper.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
