@@ -177,3 +177,61 @@ def test_on_the_shared_queue_the_copy_is_made_by_a_worker(pg_database: str,
     finally:
         jobs.stop(vault, 10)
         vault.close()
+
+
+def test_the_api_makes_the_copy_through_the_same_job(
+        m: Material, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a worker: 201 with the copy and its job, as before. Under serve, a copy not made
+    within the settle time: 202 with the job's address, whose state ends done with the copy;
+    asked again, the refusal (copied already) is 422 with nothing queued."""
+    req_id = _approved(m)
+    c = signed_in(m.vault, "informatyk", api=True)
+    r = c.post("/api/copies", json={"request": req_id})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    [(job_id, kind, state)] = _jobs(m.vault)
+    assert (made["job"], kind, state) == (job_id, "copy.make", "done")
+    assert jobs.get(m.vault, made["job"]).result["number"] == made["number"]
+
+    other = _approved(m)
+    monkeypatch.setattr(jobs_pages, "SETTLE_S", 0.0)
+    runner = Threads(m.vault)  # serve's worker, its threads not started yet
+    jobs.use(m.vault, runner)
+    r = c.post("/api/copies", json={"request": other})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["state"] == "queued" and body["url"] == f"/api/jobs/{body['job']}"
+    assert r.headers["location"] == body["url"] and _copy_of(m.vault, other) is None
+    runner.start()
+    jobs.wait(m.vault, body["job"], 60)
+    state = c.get(body["url"]).json()
+    copy = _copy_of(m.vault, other)
+    assert copy is not None and (state["state"], state["result"]["number"]) == (
+        "done", copy.number)
+    before = _jobs(m.vault)
+    again = c.post("/api/copies", json={"request": other})
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"][-1] == "request"
+    assert _jobs(m.vault) == before
+
+
+def test_the_command_line_makes_the_copy_through_the_same_job(m: Material) -> None:
+    from typer.testing import CliRunner
+
+    from kustosz.cli import app
+
+    req_id = _approved(m)
+    result = CliRunner().invoke(app, ["--data", str(m.vault.root), "copies", "make",
+                                      str(req_id), "--by", "informatyk", "--no-playable"],
+                                env={"KUSTOSZ_ACTOR": "informatyk"})
+    assert result.exit_code == 0, result.output
+    copy = _copy_of(m.vault, req_id)
+    assert copy is not None and result.output.startswith(f"copy {copy.number} made: ")
+    [(job_id, kind, state)] = _jobs(m.vault)
+    view = jobs.get(m.vault, int(job_id))  # type: ignore[call-overload]
+    assert (kind, state, view.started_by) == ("copy.make", "done", "informatyk")
+    assert view.args["playable"] is False and view.result["number"] == copy.number
+    refused = CliRunner().invoke(app, ["--data", str(m.vault.root), "copies", "make",
+                                       str(req_id), "--by", "informatyk"],
+                                 env={"KUSTOSZ_ACTOR": "informatyk"})
+    assert refused.exit_code == 2 and "error:" in refused.output and "błąd:" in refused.output
+    assert len(_jobs(m.vault)) == 1  # refused before anything was queued
