@@ -370,3 +370,36 @@ def test_the_kernel_keeps_the_file_from_a_process_without_the_group(tmp_path: Pa
         assert sweeper.returncode == 0 and sweeper.stdout.strip() == "AK-sweep", sweeper.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run processes as another account")
+def test_another_process_of_the_account_cannot_read_the_sweepers_memory() -> None:
+    """`not_dumpable()` (what `kustosz sweeper` does first): a process of the same account —
+    serve, if it were taken over — can no longer open the sweeper's /proc/<pid>/mem or
+    environ; without it, it can (the control)."""
+    import subprocess
+
+    def target(hidden: bool) -> subprocess.Popen[str]:
+        code = ("import sys, time; from kustosz.retention.sweeper import not_dumpable; "
+                f"ok = not_dumpable() if {hidden} else True; print(ok, flush=True); "
+                "time.sleep(30)")
+        return subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
+
+    peek = ("import sys\nfor name in ('mem', 'environ'):\n    try:\n"
+            "        open(f'/proc/{sys.argv[1]}/{name}', 'rb').close(); print(name, 'open')\n"
+            "    except PermissionError:\n        print(name, 'refused')\n")
+    for hidden, expected in ((True, "refused"), (False, "open")):
+        proc = target(hidden)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "True"
+            seen = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                                   "--clear-groups", sys.executable, "-c", peek,
+                                   str(proc.pid)], capture_output=True, text=True, timeout=60,
+                                  cwd="/", env={"PATH": "/usr/bin:/bin"})
+            assert seen.stdout.split() == ["mem", expected, "environ", expected], seen
+        finally:
+            proc.kill()
+            proc.wait(10)
