@@ -65,8 +65,9 @@ def start_store(server: seaweedfs.SeaweedFS) -> None:
     seaweedfs._wait_for_s3(server, 60)
 
 
-def s3_vault(root: Path, server: seaweedfs.SeaweedFS, bucket: str, extra: str = "") -> Path:
-    vault = make_vault(root)
+def s3_vault(root: Path, server: seaweedfs.SeaweedFS, bucket: str, extra: str = "",
+             url: str = "") -> Path:
+    vault = make_vault(root, url=url)
     vault.close()
     creds = root.parent / f"{root.name}-app.toml"
     creds.write_text(f'access_key = "{server.app.access_key}"\n'
@@ -229,10 +230,10 @@ KILLER = textwrap.dedent("""
 
 @pytest.mark.slow  # a SeaweedFS of its own, stopped and started again
 def test_a_kill_while_the_backlog_drains_loses_nothing_and_uploads_nothing_twice(
-        tmp_path: Path, store: seaweedfs.SeaweedFS) -> None:
+        tmp_path: Path, store: seaweedfs.SeaweedFS, backend_url: str) -> None:
     start_store(store)
     bucket = store.make_bucket(f"kill-{os.urandom(4).hex()}")
-    root = s3_vault(tmp_path / "vault", store, bucket)
+    root = s3_vault(tmp_path / "vault", store, bucket, url=backend_url)
     stop_store(store)
     vault = Vault.open(root, actor="test")
     try:
