@@ -81,3 +81,46 @@ def test_nothing_found_at_registration_never_copies_whole_lines(lines: Vault,
     mine = call(lines, tmp_path / "calls", now - timedelta(minutes=30), HERS)
     copy = make_copy(lines, rid, "informatyk", "t")  # the intake caught up: hers only
     assert copy.items == [mine.id]
+
+
+def _text(pdf: bytes, tmp: Path) -> str:
+    import subprocess
+
+    (tmp / "a.pdf").write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(tmp / "a.pdf"), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return " ".join(out.split())
+
+
+def test_the_answer_letter(lines: Vault, tmp_path: Path) -> None:
+    """Refused before the answer; after the handover it names the copy, what it holds and
+    what was taken out, the office clause's rights and the complaint to the Prezes UODO; a
+    refusal's letter gives the reason and art. 12 ust. 4."""
+    from kustosz.custody import papers
+    from kustosz.custody.handover import hand_over
+    from kustosz.documents import render
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    (tmp_path / "calls").mkdir()
+    call(lines, tmp_path / "calls", now - timedelta(minutes=50), HERS)
+    rid = _approved(lines, _spec(lines, HERS, OFFICE_NUMBER, now))
+    with lines.reading() as s, pytest.raises(KustoszError, match="not answered yet"):
+        papers.answer_letter_doc(s, lines.policy, rid)
+    copy = make_copy(lines, rid, "informatyk", "t")
+    hand_over(lines, copy.number, receiver="Anna Łęcka (osobiście)", by="informatyk",
+              actor="t", request_id=rid, medium="płyta CD")
+    with lines.reading() as s:
+        text = _text(render(*papers.answer_letter_doc(s, lines.policy, rid)), tmp_path)
+    assert f"kopię danych osobowych nr {copy.number}" in text and "płyta CD" in text
+    assert f"z numeru {HERS}" in text and "wyłącznie rozmowy, w których uczestniczył" in text
+    assert "art. 15 ust. 4 RODO" not in text  # nothing of others was taken out of calls
+    assert "Prezesa Urzędu Ochrony Danych Osobowych" in text
+    assert "prawo" in text.lower() and "Anna Łęcka" in text
+    with lines.transaction() as s:
+        refused = register_request(s, lines.policy, _spec(lines, HIS, None, now), "t").id
+        decide(s, lines.policy, refused, by="burmistrz", agree=False, on=office_today(),
+               actor="t", keyed_by="burmistrz", reason="żądanie ewidentnie nadmierne")
+    with lines.reading() as s:
+        text = _text(render(*papers.answer_letter_doc(s, lines.policy, refused)), tmp_path)
+    assert "nie zostało uwzględnione" in text and "żądanie ewidentnie nadmierne" in text
+    assert "art. 12 ust. 4 RODO" in text

@@ -57,6 +57,9 @@ from kustosz.storage.durable import replace, sync_tree
 from kustosz.vault import Vault
 
 COPY_ROLES = ("custodian", "administrator")
+# What a media entry says of other people's data taken out of it (a data subject's copy, R6.2):
+# kept with the copy's row too, for the answer letter and the register.
+PROTECTED = ("pseudonymised", "masking")
 Progress = Callable[[float, str], None]
 
 
@@ -443,7 +446,8 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
             copy = Copy(number=number, year=year, seq=seq, request_id=req.id,
                         start_at=req.start_at, end_at=req.end_at,
                         sources=[{**m["source"], "path": m["path"], "from": m["from"],
-                                  "to": m["to"]} for m in media],
+                                  "to": m["to"], **{k: m[k] for k in PROTECTED if k in m}}
+                                 for m in media],
                         items=[r.id for g in groups for r in g.recordings],
                         files=bundles.file_entries(work, known), made_by=by, made_at=now,
                         expires_at=expires, bundle=str(final.relative_to(vault.root)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import KINDS, MATERIALS, get_request
 from kustosz.db.access import Authorisation
-from kustosz.db.custody import Decision, Handover, Request, User
+from kustosz.db.custody import Copy, Decision, Handover, Request, User
 from kustosz.documents.office import refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
@@ -129,6 +130,92 @@ def extension_notice_doc(session: Session, policy: Policy, request_id: int
         "due": _d(d.due), "reason": req.extension_reason,
         "signed_by": printed(session, req.extended_by) if req.extended_by else None,
         "footer": f"wniosek nr {req.id}"}
+
+
+def _handed_items(policy: Policy, copy: Any) -> list[str]:
+    """What the data subject receives, source by source, and what was taken out of it."""
+    out = []
+    for src in copy.sources or []:
+        span = f"{fmt(_at(src['from']), policy, False)} – {fmt(_at(src['to']), policy, False)}"
+        if src.get("kind") == SourceKind.PHONE:
+            line = (f"nagranie rozmowy z numeru {src.get('caller')} na numer "
+                    f"{src.get('callee')} ({span})")
+        elif src.get("pseudonymised"):
+            n = src["pseudonymised"].get("people_and_hosts", 0)
+            line = (f"{MATERIALS_BY_KIND.get(src.get('kind'), 'dane')} ({span}) — wyłącznie "
+                    f"wpisy dotyczące Pana/Pani; adresy, nazwy, komputery i konta innych osób "
+                    f"({n}) zastąpiono pseudonimami")
+        elif src.get("masking"):
+            m = src["masking"]
+            line = (f"nagranie z kamery {src.get('name')} ({span}) — wizerunki innych osób "
+                    f"zamaskowane ({m.get('summary_pl', 'rozmycie nieodwracalne')})")
+        else:
+            line = f"{src.get('label') or src.get('name')} ({span})"
+        out.append(line)
+    return out
+
+
+def _at(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+# The clause's paragraphs that state the person's rights (access, rectification, erasure,
+# restriction, objection, complaint), whichever way each office's clause words them.
+_RIGHTS = re.compile(r"\bprawo (do |dostępu|wniesienia|sprzeciwu|żądania)", re.IGNORECASE)
+MATERIALS_BY_KIND = {SourceKind.MAILBOX.value: "wpisy z monitoringu poczty elektronicznej",
+                     SourceKind.ENDPOINT.value: "wpisy z monitoringu aktywności IT"}
+
+
+def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+    """The answer to a data subject's request (art. 15 and 12 ust. 3-4 RODO): what is handed
+    over and what was taken out of it and why, or why nothing is; the rights the office's own
+    clause names; the complaint to the Prezes UODO. Printed once the request is answered."""
+    from kustosz.custody.answer_deadline import deadline_of
+    from kustosz.documents.clauses import clause_points
+
+    req = get_request(session, request_id)
+    d = deadline_of(session, req, policy.timezone)
+    if d is None:
+        raise InputError(f"request {req.id} is not a data subject's request",
+                         pl=f"Wniosek nr {req.id} nie jest żądaniem osoby, której dane "
+                            "dotyczą — nie ma do niego odpowiedzi według art. 15 RODO.")
+    if d.answered_on is None:
+        raise InputError(f"request {req.id} is not answered yet: hand the copy over or record "
+                         "the refusal first",
+                         pl=f"Na wniosek nr {req.id} jeszcze nie odpowiedziano — najpierw "
+                            "wydaj kopię albo zapisz odmowę.")
+    handover = session.execute(select(Handover).where(Handover.request_id == req.id)
+                               .order_by(Handover.handed_at)).scalars().first()
+    copy = session.get(Copy, handover.copy_id) if handover else None
+    kind = {Material.VIDEO: SourceKind.CAMERA, Material.CALLS: SourceKind.PHONE,
+            Material.MAIL: SourceKind.MAILBOX, Material.EVENTS: SourceKind.ENDPOINT}[
+        Material(req.material)]
+    try:
+        rights = [p for p in clause_points(policy, kind.value) if _RIGHTS.search(p)]
+    except InputError:
+        rights = []
+    notes = []
+    if copy is not None and kind == SourceKind.PHONE:
+        notes.append("Kopia obejmuje wyłącznie rozmowy, w których uczestniczył Pana/Pani numer "
+                     "telefonu.")
+    decision = _decision(session, policy, req)
+    return "answer-letter", {
+        **policy.doc_names(), "title": f"Odpowiedź — wniosek nr {req.id}",
+        "date": _d(d.answered_on), "requester": req.requester, "contact": req.contact,
+        "received_on": _d(req.received_on), "request_id": req.id,
+        "material": MATERIALS[req.material], "copy": copy.number if copy else None,
+        "medium": handover.medium if handover else None,
+        "items": _handed_items(policy, copy) if copy else [],
+        "refusal": (decision or {}).get("reason") if copy is None else None,
+        "extended": _d(d.extended_on), "rights": rights, "notes": notes,
+        "protected": bool(copy) and any(src.get("pseudonymised") or src.get("masking")
+                                        for src in copy.sources or []),
+        # The clause's own words name the complaint already: not said twice.
+        "complaint_said": any("skarg" in p for p in rights),
+        "signed_by": printed(session, handover.handed_by) if handover else
+        (decision or {}).get("by"), "footer": f"wniosek nr {req.id}"}
 
 
 def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str

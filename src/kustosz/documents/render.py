@@ -38,6 +38,8 @@ NAMES: dict[str, tuple[str, str]] = {
                     "oświadczenie pracownika o monitoringu (003 zał. 2)"),
     "extension-notice": ("extension_notice.typ",
                          "zawiadomienie o przedłużeniu terminu odpowiedzi (art. 12 ust. 3 RODO)"),
+    "answer-letter": ("answer_letter.typ",
+                      "odpowiedź na żądanie osoby, której dane dotyczą (art. 15 RODO)"),
 }
 
 

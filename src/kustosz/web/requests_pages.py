@@ -417,6 +417,21 @@ def extension_notice_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Res
                         f"zawiadomienie-przedluzenie-wniosek-{req_id}", refused)
 
 
+@router.get("/requests/{req_id}/answer.pdf")
+def answer_letter_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
+    """The answer to a data subject's request: what is handed over and what was taken out."""
+    ctx.need("custody_read")
+
+    def refused(exc: KustoszError) -> Response:
+        if isinstance(exc, NotFound):
+            raise exc
+        return page(ctx, "error.html", 409, title="Nie ma takiego dokumentu",
+                    message=ctx.said(exc))
+
+    return paper_answer(ctx, lambda s: papers.answer_letter_doc(s, ctx.vault.policy, req_id),
+                        f"odpowiedz-wniosek-{req_id}", refused)
+
+
 @router.post("/requests/{req_id}/extend")
 async def request_extend(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
     """A data subject's deadline extended by two months (art. 12 ust. 3 RODO)."""
