@@ -98,6 +98,7 @@ def sweeper(once: bool = typer.Option(False, "--once",
     import threading
 
     from kustosz.cluster.settings import read_settings
+    from kustosz.documents.words import count_pl
     from kustosz.retention.sweeper import check_separate, not_dumpable, run_sweeper
 
     hidden = not_dumpable()  # first: before the credentials are in this process's memory
@@ -109,7 +110,8 @@ def sweeper(once: bool = typer.Option(False, "--once",
         cluster = read_settings(vault.root)
 
         def swept(n: int) -> None:
-            console.print(f"sweep done: {n} item(s) deleted / usunięto {n} pozycji")
+            console.print(f"sweep done: {n} item(s) deleted / usunięto "
+                          f"{count_pl(n, 'pozycję', 'pozycje', 'pozycji')}")
             if once:
                 stop.set()
 

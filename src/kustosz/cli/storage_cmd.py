@@ -24,8 +24,9 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
                       f"{report.known} indexed, {report.unverified} not yet verifiable "
                       f"(intake under way), {report.unknown_count} unknown, "
                       f"{len(report.size_differs)} of another size than indexed")
-        console.print(f"kubełek {report.bucket}: wersji {report.versions}, w rejestrze "
-                      f"{report.known}, nieznanych rejestrowi {report.problems}")
+        console.print(f"kubełek {report.bucket}: wersje obiektów: {report.versions}, "
+                      f"znane rejestrowi: {report.known}, nieznane rejestrowi: "
+                      f"{report.problems}")
         for line in report.examples():
             console.print(f"  {line}")
     if report.problems:
