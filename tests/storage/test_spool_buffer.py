@@ -434,3 +434,53 @@ def test_a_full_local_disk_deletes_nothing_from_the_object_store(
             assert view.checksum(rec.storage_key).sha256 == rec.sha256
         finally:
             vault.close()
+
+
+def test_a_batch_intake_keeps_its_files_and_commits_what_its_kind_keeps_beside_them(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """The phone and mail intakes' path (`ingest_batch` with an `on_stored` hook): with the
+    store unreachable every item is copied into the spool, the hook gets them all in step 3
+    (so a call row or a chunk's index commits with its recording), the originals stay."""
+    import socket
+
+    from kustosz.ingest.files import Item, ingest_batch
+
+    bucket = seaweed.make_bucket()
+    root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        with vault.transaction() as s:
+            add_source(s, vault.policy, "centrala", "camera", "test")  # any kind: one path
+        files = []
+        for n in range(3):
+            path = tmp_path / f"call{n}.ts"
+            path.write_bytes(os.urandom(20_000))
+            files.append(path)
+        seen: list[int] = []
+        results = ingest_batch(vault, "centrala", [
+            Item(p, T0 + timedelta(minutes=n)) for n, p in enumerate(files)],
+            on_stored=lambda _s, done: seen.extend(d.index for d in done))
+        assert seen == [0, 1, 2]
+        assert all(p.exists() for p in files)
+        found = rows(vault)
+        assert [r.state for r in found] == [RecordingState.PENDING] * 3
+        assert [r.sha256 for r in found] == [upload_queue._hash(p)[1] for p in files]
+        assert [r.id for r in found] == [getattr(x, "id", None) for x in results]
+    finally:
+        vault.close()
+    config.write_text(config.read_text().replace(away, seaweed.endpoint, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        drained = queue_of(vault).drain()
+        assert drained.error is None and drained.uploaded == 3
+        found = rows(vault)
+        assert {r.state for r in found} == {RecordingState.STORED}
+        view = seaweed.storage(bucket, tmp_path / "s", deleting=True)
+        assert sorted(view.iterate()) == sorted(r.storage_key for r in found)
+    finally:
+        vault.close()
