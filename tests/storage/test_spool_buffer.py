@@ -484,3 +484,67 @@ def test_a_batch_intake_keeps_its_files_and_commits_what_its_kind_keeps_beside_t
         assert sorted(view.iterate()) == sorted(r.storage_key for r in found)
     finally:
         vault.close()
+
+
+CRASHER = textwrap.dedent("""
+    import os, signal, sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from kustosz.ingest import files, upload_queue
+    from kustosz.vault import Vault
+
+    def die(*_a, **_k):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    root, where, path = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    vault = Vault.open(root, actor="test")
+    t0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    if where == "adopt":  # flagged, not yet moved into the queue
+        upload_queue.UploadQueue.move_in = die
+        files.adopt_file(vault, 1, path, t0, t0)
+    else:  # copied into the queue, its step 3 (the flag) not committed
+        files._mark_queued = die
+        files.ingest_file(vault, "hall", path, t0)
+""")
+
+
+@pytest.mark.parametrize("where", ["adopt", "batch"])
+def test_a_kill_while_a_file_is_being_queued_leaves_it_to_be_taken_in_again(
+        tmp_path: Path, seaweed: S3Server, where: str) -> None:
+    import socket
+
+    bucket = seaweed.make_bucket()
+    root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    vault = Vault.open(root, actor="test")
+    with vault.transaction() as s:
+        assert add_source(s, vault.policy, "hall", "camera", "test").id == 1
+    vault.close()
+    original = segment(root / "spool" / "cameras" / "1" / "s1", 0)
+    content = original.read_bytes()
+    script = tmp_path / "crasher.py"
+    script.write_text(CRASHER)
+    done = subprocess.run([sys.executable, str(script), str(root), where, str(original)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr[-2000:]
+    config.write_text(config.read_text().replace(away, seaweed.endpoint, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        assert [r.state for r in rows(vault)] == [RecordingState.PENDING]
+        if where == "adopt":  # flagged for the queue, the file not yet in it
+            assert QUEUED in (rows(vault)[0].meta or {}) and queue_of(vault).files() == []
+        else:  # the copy in the queue, the row not flagged
+            assert QUEUED not in (rows(vault)[0].meta or {})
+            assert len(queue_of(vault).files()) == 1
+        recover_pending(vault)  # start-up recovery, as serve runs it
+        queue_of(vault).clean()
+        assert rows(vault) == []  # undone: never stored, nothing half-indexed
+        assert queue_of(vault).files() == []
+        # the segment is still where the recorder's settling (or the next pass) takes it
+        assert original.read_bytes() == content
+    finally:
+        vault.close()
