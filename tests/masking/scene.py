@@ -47,7 +47,10 @@ def make_clip(folder: Path, *, width: int = 640, height: int = 360, seconds: flo
     vf = (f"crop=1152:648:x='128*t/{seconds}':y='56+8*t/{seconds}',"
           f"scale={width}:{height},setsar=1")
     args += ["-vf", vf, "-t", str(seconds), "-r", str(fps), "-c:v", "libx264", "-preset",
-             "veryfast", "-crf", "18", "-g", str(fps), "-pix_fmt", "yuv420p"]
+             "veryfast", "-crf", "18", "-g", str(max(1, round(fps * (segment_s or 1.0)))),
+             "-pix_fmt", "yuv420p"]
+    if segment_s:  # a key frame at each cut, so that each segment is exactly segment_s long
+        args += ["-force_key_frames", f"expr:gte(t,n_forced*{segment_s})"]
     args += ["-c:a", "aac"] if audio else ["-an"]
     if segment_s:
         args += ["-f", "segment", "-segment_time", str(segment_s), "-segment_format", "mpegts",

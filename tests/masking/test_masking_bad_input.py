@@ -21,9 +21,9 @@ from tests.masking.scene import make_clip
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """One second, two segments, no faces needed: bad input is refused before or at the first
+    """1.2 s, two segments, no faces needed: bad input is refused before or at the first
     frame."""
-    return make_clip(tmp_path_factory.mktemp("bad") / "src", seconds=1.0, segment_s=0.5)
+    return make_clip(tmp_path_factory.mktemp("bad") / "src", seconds=1.2, segment_s=0.6)
 
 
 def refused(out: Path, exc: KustoszError, en: str, pl: str) -> None:
@@ -34,7 +34,7 @@ def refused(out: Path, exc: KustoszError, en: str, pl: str) -> None:
 
 
 def segs(clip: list[Path]) -> list[Segment]:
-    return [Segment(p, i * 0.5) for i, p in enumerate(clip)]
+    return [Segment(p, i * 0.6) for i, p in enumerate(clip)]
 
 
 def test_no_segments_is_refused(tmp_path: Path) -> None:
@@ -164,3 +164,35 @@ def test_stored_period_is_masked_and_an_empty_one_refused(sqlite_vault: Vault,
         mask_period(sqlite_vault, "cam-hol", start, start + timedelta(hours=2), empty,
                     max_s=3600)
     refused(empty, e3.value, "at most 60 min", "najwyżej 60 min")
+
+
+def test_damaged_segment_in_the_middle_is_a_black_gap(tmp_path: Path) -> None:
+    """Three 1 s segments, the middle one damaged (its bytes garbage): the other two are
+    masked, the second shown black in its place so the output keeps the period's time, and
+    the description names the damaged segment and the gap."""
+    src = make_clip(tmp_path / "src", seconds=3.0, segment_s=1.0, audio=False)
+    assert len(src) == 3
+    src[1].write_bytes(bytes(range(256)) * 400)
+    out = tmp_path / "m.mp4"
+    d = mask_video([Segment(p, float(i), p.name) for i, p in enumerate(src)], out,
+                   duration_s=3.0)
+    assert [x["segment"] for x in d["damaged_segments"]] == ["seg001.ts"]
+    assert d["gaps"] == [{"from_s": 1.0, "to_s": 2.0}]
+    assert d["video"]["frames"] == 75 and d["time_zero"] == "period start"
+    with av.open(str(out)) as c:
+        means = [float(f.to_ndarray(format="gray").mean()) for f in c.decode(video=0)]
+    assert len(means) == 75
+    assert all(m < 20 for m in means[25:50]), means[25:50]
+    assert all(m > 60 for m in means[:25] + means[50:])
+
+
+def test_late_start_and_overlap_keep_the_period_time(tmp_path: Path) -> None:
+    """The material starts 0.6 s into the period (black before it), and the second segment
+    overlaps the first by 0.2 s (its first frames left out): one frame per 1/25 s of the
+    period, no more."""
+    src = make_clip(tmp_path / "src", seconds=2.0, segment_s=1.0, audio=False)
+    out = tmp_path / "m.mp4"
+    d = mask_video([Segment(src[0], 0.6), Segment(src[1], 1.4)], out, duration_s=2.5)
+    assert d["gaps"] == [{"from_s": 0.0, "to_s": 0.6}]
+    assert d["stats"]["frames_dropped"] == 5
+    assert d["video"]["frames"] == 15 + 25 + 20  # 0.6 s black, then 1 s and the rest

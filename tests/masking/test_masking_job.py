@@ -29,9 +29,9 @@ def job_count(vault: Vault) -> int:
 def stored(sqlite_vault: Vault, tmp_path: Path) -> tuple[Vault, datetime]:
     setup_camera(sqlite_vault, "cam-hol")
     start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
-    for i, p in enumerate(make_clip(tmp_path / "src", seconds=1.0, segment_s=0.5)):
-        ingest_file(sqlite_vault, "cam-hol", p, start + timedelta(seconds=i * 0.5),
-                    start + timedelta(seconds=(i + 1) * 0.5))
+    for i, p in enumerate(make_clip(tmp_path / "src", seconds=1.2, segment_s=0.6)):
+        ingest_file(sqlite_vault, "cam-hol", p, start + timedelta(seconds=i * 0.6),
+                    start + timedelta(seconds=(i + 1) * 0.6))
     return sqlite_vault, start
 
 
@@ -39,7 +39,8 @@ def test_job_masks_the_period_into_its_own_file(stored: tuple[Vault, datetime]) 
     vault, start = stored
     mask = {"x": 10, "y": 10, "w": 50, "h": 40, "from_s": 0, "to_s": 0.5, "note": "ekran"}
     job_id = jobs.defer(vault, "masking.period", started_by="anna", source="cam-hol",
-                        start=start.isoformat(), end=(start + timedelta(seconds=1)).isoformat(),
+                        start=start.isoformat(),
+                        end=(start + timedelta(seconds=1.2)).isoformat(),
                         masks=[mask], keep=[], threshold=0.3, every=5)
     view = jobs.get(vault, job_id)
     assert view.state == jobs.JobState.DONE, view.error
@@ -50,9 +51,9 @@ def test_job_masks_the_period_into_its_own_file(stored: tuple[Vault, datetime]) 
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     d = view.result["description"]
     assert d["source"] == "cam-hol" and d["detector"]["threshold"] == 0.3
-    assert d["manual_masks"][0]["note"] == "ekran" and d["video"]["frames"] == 25
+    assert d["manual_masks"][0]["note"] == "ekran" and d["video"]["frames"] == 30
     with av.open(str(path)) as c:
-        assert not c.streams.audio and c.streams.video[0].frames == 25
+        assert not c.streams.audio and c.streams.video[0].frames == 30
 
 
 @pytest.mark.parametrize(("args", "err", "en", "pl"), [

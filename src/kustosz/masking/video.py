@@ -15,6 +15,7 @@ The output is written under a temporary name and renamed when whole: a failure l
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import subprocess
 import tempfile
@@ -37,6 +38,7 @@ Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
 Trace = Callable[[int, float, list[Box], list[Box], list[Box]], None]
 PROGRESS_EVERY = 25  # frames
+GAP_SLATE_S = 1.0  # a gap this long or longer is shown black, a shorter one as a still
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ class _Decoded:
                     seg_len = (float(stream.duration * stream.time_base)
                                if stream.duration and stream.time_base else None)
                     first: float | None = None
+                    count = 0
                     for frame in container.decode(stream):
+                        count += 1
                         at = frame.time
                         if at is None:
                             continue
@@ -124,6 +128,8 @@ class _Decoded:
                         if t < 0 or (self.duration_s is not None and t >= self.duration_s):
                             continue
                         yield t, frame.to_ndarray(format="rgb24")
+                    if count == 0:
+                        raise av.error.InvalidDataError(0, "no picture could be decoded")
             except (av.error.FFmpegError, OSError) as exc:
                 self.damaged.append({"segment": seg.name or seg.path.name,
                                      "offset_s": round(seg.offset_s, 3), "error": str(exc)[:200]})
@@ -200,7 +206,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
     part = out.with_name(f".{out.name}.part")
     decoded = _Decoded(segments, duration_s)
     encoder: _Encoder | None = None
-    stats = {"frames": 0, "frames_masked": 0, "detection_rounds": 0, "faces_detected": 0}
+    stats = {"frames": 0, "frames_masked": 0, "detection_rounds": 0, "faces_detected": 0,
+             "frames_dropped": 0}
     # detections run in a thread of their own (OpenCV's DNN lets go of the GIL), one round
     # behind: decoding and masking go on meanwhile
     faces = ThreadPoolExecutor(1, thread_name_prefix="faces")
@@ -238,6 +245,34 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         assert encoder is not None
         encoder.write(frame.rgb)
 
+    def take(t: float, rgb: np.ndarray, gap: bool) -> None:
+        index = stats["frames"]
+        stats["frames"] += 1
+        if index % opts.every == 0:
+            r = index // opts.every
+            if gap:
+                rounds[r] = Future()
+                rounds[r].set_result([])
+            else:
+                rounds[r] = faces.submit(find, rgb, rgb.shape[1], rgb.shape[0])
+                # a frame is final once the detections it is masked with are all in; the
+                # newest round is left to run while the next frames are decoded
+            while pending and pending[0].index // opts.every + 2 + opts.hold <= r:
+                emit(pending.popleft())
+            rounds.pop(r - 2 * opts.hold - 3, None)
+        pending.append(_Frame(index, t, rgb))
+        if progress and index % PROGRESS_EVERY == 0:
+            done = t / duration_s if duration_s else decoded.done_fraction
+            progress(min(0.99, done), "Maskowanie osób na nagraniu")
+
+    # The output keeps the period's time: frame n is at n / fps from the period's start (from
+    # the first frame when the period's length is not given). A gap in the material is filled
+    # (frozen picture under GAP_SLATE_S, black above it, listed in "gaps"), a frame that an
+    # overlapping segment already showed is left out.
+    base: float | None = 0.0 if duration_s is not None else None
+    dt = 1 / 25
+    last: np.ndarray | None = None
+    gaps: list[dict[str, float]] = []
     try:
         for t, rgb in decoded:
             height, width = rgb.shape[:2]
@@ -245,27 +280,35 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                 size = (width, height)
                 check_in_frame(manual, "mask", width, height, duration_s)
                 check_in_frame(spared, "keep", width, height, duration_s)
-                encoder = _Encoder(part, width, height, decoded.fps or Fraction(25), opts)
+                fps = decoded.fps or Fraction(25)
+                dt = float(1 / fps)
+                encoder = _Encoder(part, width, height, fps, opts)
             elif size != (width, height):
                 raise InputError(
                     f"the picture size changes within the period ({size[0]}×{size[1]} to "
                     f"{width}×{height} at {t:.1f} s); mask the parts separately",
                     pl=f"Rozmiar obrazu zmienia się w tym okresie ({size[0]}×{size[1]} na "
                        f"{width}×{height} w {t:.1f} s); zamaskuj części osobno.")
-            index = stats["frames"]
-            stats["frames"] += 1
-            if index % opts.every == 0:
-                r = index // opts.every
-                rounds[r] = faces.submit(find, rgb, width, height)
-                # a frame is final once the detections it is masked with are all in; the
-                # newest round is left to run while the next frames are decoded
-                while pending and pending[0].index // opts.every + 2 + opts.hold <= r:
-                    emit(pending.popleft())
-                rounds.pop(r - 2 * opts.hold - 3, None)
-            pending.append(_Frame(index, t, rgb))
-            if progress and index % PROGRESS_EVERY == 0:
-                done = t / duration_s if duration_s else decoded.done_fraction
-                progress(min(0.99, done), "Maskowanie osób na nagraniu")
+            base = t if base is None else base
+            expected = base + stats["frames"] * dt
+            if t < expected - dt / 2:
+                stats["frames_dropped"] += 1
+                continue
+            missing = math.floor((t - expected) / dt + 0.5 + 1e-6)  # half a frame up: a gap
+            if missing > 0:
+                slate = last is None or missing * dt >= GAP_SLATE_S
+                if slate:
+                    gaps.append({"from_s": round(expected, 3),
+                                 "to_s": round(expected + missing * dt, 3)})
+                    black = np.zeros_like(rgb)
+                for n in range(missing):
+                    if slate:
+                        take(expected + n * dt, black, True)
+                    else:
+                        assert last is not None  # still unmasked: frames wait in `pending`
+                        take(expected + n * dt, last.copy(), False)
+            take(t, rgb, False)
+            last = rgb
         while pending:
             emit(pending.popleft())
         if encoder is None:
@@ -297,6 +340,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                   "options": {k: v for k, v in asdict(opts).items() if k in ("crf", "preset")}},
         "stats": {k: v for k, v in stats.items() if k != "frames"},
         "damaged_segments": decoded.damaged,
+        "gaps": gaps,
+        "time_zero": "period start" if duration_s is not None else "first frame",
     }
 
 
