@@ -115,7 +115,10 @@ def _check_request(session: Session, req: Request) -> None:
                          "approver's consent comes first (kustosz requests decide)",
                          pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony; najpierw "
                             "potrzebna jest zgoda zatwierdzającego.")
-    made = session.execute(select(Copy.number).where(Copy.request_id == req.id)).scalar()
+    # A copy sent back at review (custody.subject_review) was destroyed unhanded: the request
+    # is copied again once its masks are corrected.
+    made = session.execute(select(Copy.number).where(
+        Copy.request_id == req.id, Copy.review_state.is_distinct_from("sent_back"))).scalar()
     if made is not None:
         raise InputError(f"request {req.id} already has copy {made}",
                          pl=f"Do wniosku nr {req.id} sporządzono już kopię nr {made}.")
@@ -229,10 +232,13 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                  window: tuple[datetime, datetime, str | None],
                  progress: Progress | None = None,
                  playable_number: str | None = None,
-                 data_subject: bool = False) -> list[dict[str, Any]]:
+                 data_subject: bool = False,
+                 regions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """``window``: the request's period and, for mail and events, whom it concerns.
     ``playable_number``: the copy's number, to make each camera's playable file too (its
-    manifest entry is the media entry's "playable")."""
+    manifest entry is the media entry's "playable"). ``data_subject``: each camera's file is
+    the masked video (masking engine) with ``regions`` marked on the request, never the
+    recorder's segments."""
     media_dir = work / "media"  # the bundle's own folder: copies read from the store by key
     media_dir.mkdir(parents=True)
     out = []
@@ -246,7 +252,12 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
             out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work,
                                          data_subject=data_subject))
             continue
-        if g.source.kind == SourceKind.CAMERA:
+        masking = None
+        if g.source.kind == SourceKind.CAMERA and data_subject:
+            rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
+            masking = _masked(vault, g, work / rel, window, regions, progress, done,
+                              len(groups))
+        elif g.source.kind == SourceKind.CAMERA:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
             # ffmpeg reads files: the storage lends a local path for each segment (the file
             # itself on the local folder, a scratch copy on any other backend), at the
@@ -272,7 +283,32 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                      "to": last.end_at.astimezone(tz).isoformat()})
         if g.source.kind == SourceKind.CAMERA and playable_number is not None:
             out[-1]["playable"] = extra
+        if masking is not None:
+            out[-1]["masking"] = masking
     return out
+
+
+def _masked(vault: Vault, g: Group, out: Path, window: tuple[datetime, datetime, str | None],
+            regions: list[dict[str, Any]] | None, progress: Progress | None, done: int,
+            total: int) -> dict[str, Any]:
+    """A data subject's camera (R6.2): the period masked by the engine (faces, the manual
+    masks, the requester's boxes spared) into ``out``; the description for the manifest."""
+    from kustosz.custody import subject_review
+    from kustosz.masking import job as masking_job
+    from kustosz.masking.period import mask_period
+
+    width, height = subject_review.picture_size(vault, g.recordings[0])
+    masks, keep = subject_review.engine_regions(regions, g.source.name, width, height)
+
+    def moved(fraction: float, note: str) -> None:
+        if progress:
+            progress(0.85 * (done + fraction) / total, f"Maskowanie osób: kamera {done + 1} z "
+                                                      f"{total} ({g.source.name})")
+
+    described = mask_period(vault, g.source.name, window[0], window[1], out, masks=masks,
+                            keep=keep, progress=moved, max_s=masking_job.MAX_S)
+    described.pop("recording_ids", None)  # the media entry lists them already
+    return {**described, "summary_pl": subject_review.summary_pl(described)}
 
 
 def _playable(g: Group, paths: list[Path], work: Path, number: str,
@@ -383,6 +419,7 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     with vault.reading() as s:
         req, groups = _planned(s, request_id, by, policy)
         window = (req.start_at, req.end_at, req.who)
+        regions = list(req.subject_regions or [])
         maker = printed(s, by)
         planned = next_number(s, year)[1] if wants_playable(req.kind, want_playable) and any(
             g.source.kind == SourceKind.CAMERA for g in groups) else None
@@ -394,7 +431,8 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     try:
         try:
             media = _build_media(vault, groups, work, window, progress, planned,
-                                 data_subject=req.kind == RequestKind.DATA_SUBJECT)
+                                 data_subject=req.kind == RequestKind.DATA_SUBJECT,
+                                 regions=regions)
         except Tampered as exc:
             _refused_tampered(vault, request_id, by, maker, actor, exc)
             raise
@@ -451,7 +489,11 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
                         items=[r.id for g in groups for r in g.recordings],
                         files=bundles.file_entries(work, known), made_by=by, made_at=now,
                         expires_at=expires, bundle=str(final.relative_to(vault.root)),
-                        manifest_sha256=digest, state=CopyState.KEPT)
+                        manifest_sha256=digest, state=CopyState.KEPT,
+                        # a data subject's masked video is watched by a second person and
+                        # approved before it is handed over (custody.subject_review)
+                        review_state="awaiting" if any("masking" in m for m in media)
+                        else None)
             s.add(copy)
             s.flush()
             req.status = RequestStatus.COPIED

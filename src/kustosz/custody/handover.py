@@ -50,6 +50,11 @@ def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -
                          "approver's consent to that request",
                          pl=f"Wniosek nr {req.id} {_STATUS_PL.get(req.status, req.status)}; "
                             "przekazanie kopii wymaga zgody kierownika na ten wniosek.")
+    from kustosz.custody.subject_review import handover_refusal
+
+    refused = handover_refusal(copy, req.kind)
+    if refused is not None:
+        raise refused
     user = get_user(session, by)
     if not user.active or not set(user.roles) & {*COPY_ROLES, "approver"}:
         raise InputError(f"user {by!r} may not hand copies over",

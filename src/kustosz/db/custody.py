@@ -82,6 +82,9 @@ class Request(Base):
     extended_on: Mapped[date | None] = mapped_column(Date)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     extended_by: Mapped[str | None] = mapped_column(String(200))
+    # A data subject's video (issue 17 item 2, migration 0023): the manual masks and the
+    # requester's boxes a person marked before the copy is made (custody.subject_review).
+    subject_regions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (
@@ -135,6 +138,13 @@ class Copy(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))  # kept | destroyed
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A data subject's masked copy is reviewed before it is handed over (issue 17 item 2,
+    # migration 0023): NULL for copies that need no review, else awaiting | approved |
+    # sent_back (custody.subject_review).
+    review_state: Mapped[str | None] = mapped_column(String(12))
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("year", "seq", name="uq_custody_copies_year_seq"),
                       CheckConstraint(check_in("state", CopyState),
                                       name="ck_custody_copies_state"))
@@ -152,6 +162,24 @@ class Handover(Base):
     handed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     medium: Mapped[str | None] = mapped_column(Text)  # e.g. "pendrive, ZIP szyfrowany"
     recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class ReviewPlay(Base):
+    """How far one reviewer watched a masked copy through the media gate: the furthest
+    position reached without skipping ahead, and when the video played to its end."""
+
+    __tablename__ = "custody_review_plays"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("custody_copies.id"))
+    user_name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(400))  # the masked file in the bundle
+    watched_s: Mapped[float] = mapped_column(default=0.0)  # contiguous, checked server-side
+    furthest_s: Mapped[float] = mapped_column(default=0.0)  # furthest position reported
+    skipped: Mapped[bool] = mapped_column(default=False)  # a report jumped ahead of watched_s
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("copy_id", "user_name", "path",
+                                       name="uq_custody_review_plays_copy_user"),)
 
 
 class Destruction(Base):

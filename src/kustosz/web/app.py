@@ -31,6 +31,7 @@ from kustosz.web import (
     pages,
     requests_pages,
     robust,
+    subject_review_pages,
     tokens,
 )
 from kustosz.web.common import (
@@ -88,7 +89,8 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
-                   tokens, api, api_custody, metrics, alert_settings, jobs_pages):
+                   tokens, api, api_custody, metrics, alert_settings, jobs_pages,
+                   subject_review_pages):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

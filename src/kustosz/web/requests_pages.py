@@ -35,7 +35,7 @@ from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestStatus
-from kustosz.web import locations
+from kustosz.web import locations, subject_review_pages
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -321,7 +321,9 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
     with ctx.vault.reading() as s:
         req = get_request(s, req_id)
         decision = decision_of(s, req_id)
-        copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar()
+        # the newest: a data subject's copy sent back at review is followed by a new one
+        copy = s.execute(select(Copy).where(Copy.request_id == req_id)
+                         .order_by(Copy.id.desc())).scalars().first()
         destruction = s.execute(select(Destruction).where(
             Destruction.copy_id == copy.id)).scalar() if copy else None
         users = list_users(s)
@@ -358,6 +360,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                 just_handed=just[0] if just else None,
                 just_handed_number=just[1] if just else None,
                 errors=errors or {}, msg=flash_of(ctx), deadline=deadline,
+                masks=subject_review_pages.region_rows(req, tz),
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
 
@@ -510,7 +513,8 @@ async def request_handover(req_id: PathId, request: Request,
         return _request_page(ctx, req_id, 422, form=form, errors=errors)
     with ctx.vault.reading() as s:
         get_request(s, req_id)  # an unknown request: the app's Polish 404 page
-        copy = s.execute(select(Copy).where(Copy.request_id == req_id)).scalar_one_or_none()
+        copy = s.execute(select(Copy).where(Copy.request_id == req_id)
+                         .order_by(Copy.id.desc())).scalars().first()
     if copy is None:
         return _request_page(ctx, req_id, 409, form=form,
                              error="Do tego wniosku nie sporządzono jeszcze kopii.")

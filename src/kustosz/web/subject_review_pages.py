@@ -1,0 +1,248 @@
+"""A data subject's video in the browser (issue 17 item 2): the masks marked on the request
+before the copy is made, and the review page where a second person watches the masked copy
+through the media gate and approves it or sends it back (custody.subject_review)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from kustosz.access import records
+from kustosz.custody import subject_review as sr
+from kustosz.db.access import ViewingSession
+from kustosz.db.custody import Copy
+from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
+from kustosz.web.gate import gate
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, refusal_answer, start_viewing
+from kustosz.web.pages import form_of
+from kustosz.web.params import PathId
+
+router = APIRouter(include_in_schema=False)
+PURPOSE = "przegląd zamaskowanej kopii przed wydaniem osobie, której dane dotyczą"
+
+
+def seconds_in_period(text: str, start: datetime, tz: Any) -> float | None:
+    """A clock time "GG:MM[:SS]" within the period, as seconds from its start (the day of the
+    period's start; a time before the start falls on the next day); plain seconds too."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if ":" not in text:
+        return float(text.replace(",", "."))
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        raise ValueError(text)
+    h, m, s = (int(p) for p in [*parts, "0"][:3])
+    if h > 23 or m > 59 or s > 59:
+        raise ValueError(text)
+    local = start.astimezone(tz)
+    at = local.replace(hour=h, minute=m, second=s, microsecond=0)
+    if at < local.replace(microsecond=0):
+        at += timedelta(days=1)
+    return (at - local).total_seconds()
+
+
+@router.post("/requests/{req_id}/regions")
+async def region_add(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
+    from kustosz.web.requests_pages import _request_page
+
+    user = ctx.need("custody")
+    form = await form_of(request)
+    tz = ctx.vault.policy.timezone
+    try:
+        with ctx.vault.reading() as s:
+            from kustosz.custody.requests import get_request
+
+            start = get_request(s, req_id).start_at
+        try:
+            t0 = seconds_in_period(form.get("from", ""), start, tz)
+            t1 = seconds_in_period(form.get("to", ""), start, tz)
+        except ValueError:
+            raise FieldError("from", "Podaj czas jako GG:MM:SS (np. 14:05:30).") from None
+        if t0 is None or t1 is None:
+            raise FieldError("from", "Podaj czas od i do (GG:MM:SS).")
+        with ctx.vault.transaction() as s:
+            sr.add_region(s, req_id, kind=form.get("kind", ""), source=form.get("source", ""),
+                          x=form.get("x"), y=form.get("y"), w=form.get("w"), h=form.get("h"),
+                          from_s=t0, to_s=t1, note=form.get("note", ""), actor=user.name)
+    except NotFound:
+        raise
+    except FieldError as exc:
+        return _request_page(ctx, req_id, 422, form=form, errors={exc.field: ctx.said(exc)})
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
+    return redirect(flash_url(f"/requests/{req_id}", "Obszar zapisany.") + "#maski")
+
+
+@router.post("/requests/{req_id}/regions/{number}/delete")
+async def region_remove(req_id: PathId, number: PathId, ctx: Ctx = gate("custody")) -> Response:
+    from kustosz.web.requests_pages import _request_page
+
+    user = ctx.need("custody")
+    try:
+        with ctx.vault.transaction() as s:
+            sr.remove_region(s, req_id, number - 1, user.name)
+    except NotFound:
+        raise
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc))
+    return redirect(flash_url(f"/requests/{req_id}", "Obszar usunięty.") + "#maski")
+
+
+def _number(year: int, seq: int) -> str:
+    return f"{seq}/{year}"
+
+
+def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = None,
+                 token: str | None = None) -> Response:
+    user = ctx.need("custody")
+    with ctx.vault.reading() as s:
+        copy = sr._copy(s, number)
+        files = sr.masked_files(copy)
+        plays = sr.plays_of(s, copy, user.name)
+        from kustosz.web.common import person_pl
+
+        made_by = person_pl(s, copy.made_by)
+        reviewed_by = person_pl(s, copy.reviewed_by) if copy.reviewed_by else ""
+    valid = None
+    if token:
+        with ctx.vault.reading() as s:
+            vs = records.viewing_of(s, token)
+            valid = vs if vs is not None and vs.copy_id == copy.id and \
+                ctx.user is not None and vs.user_id == ctx.user.id and vs.ended_at is None \
+                else None
+    return page(ctx, "review.html", status, copy=copy, files=list(enumerate(files)),
+                plays=plays, made_by=made_by, reviewed_by=reviewed_by, error=error,
+                token=token if valid is not None else None, own=copy.made_by == user.name,
+                review_pl=sr.REVIEW_PL, msg=flash_of(ctx),
+                left=[m.source for m in files if plays.get(m.path) is None
+                      or plays[m.path].ended_at is None])
+
+
+@router.get("/review/{year}/{seq}")
+def review(year: PathId, seq: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
+    return _review_page(ctx, _number(year, seq), token=request.query_params.get("t"))
+
+
+@router.post("/review/{year}/{seq}/open")
+async def review_open(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> Response:
+    """Open the masked copy through the media gate (the reviewer's export authorisation,
+    an access record for every byte), then the page plays it."""
+    number = _number(year, seq)
+    with ctx.vault.reading() as s:
+        copy = sr._copy(s, number)
+        request_id = copy.request_id
+        try:
+            sr._check_reviewable(s, copy, ctx.need("custody").name)
+        except KustoszError as exc:
+            return _review_page(ctx, number, 422, error=ctx.said(exc))
+    try:
+        token = start_viewing(ctx, {"action": "export", "copy": number, "purpose": PURPOSE,
+                                    "request_id": str(request_id)})
+    except records.Refused as exc:
+        return refusal_answer(ctx, exc)
+    except KustoszError as exc:
+        return _review_page(ctx, number, 422, error=ctx.said(exc))
+    return redirect(f"/review/{year}/{seq}?t={token}#odtwarzacz")
+
+
+@router.get("/media/{token}/masked/{number}.mp4", name="media_masked", tags=[MEDIA_TAG])
+def media_masked(token: str, number: PathId, ctx: Ctx = gate(scope="media")) -> Response:
+    """A masked file of the viewing session's copy, through the gate: each request (a
+    player asks in ranges) leaves an access record."""
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        copy = scope.copy
+        if copy is None:
+            return None
+        files = sr.masked_files(copy)
+        index = number - 1
+        if not 0 <= index < len(files):
+            return None
+        path = ctx.vault.root / copy.bundle / files[index].path
+        records.served(s, vs, f"copy {copy.number} {files[index].path}", ctx.client,
+                       path.stat().st_size)
+        return FileResponse(path, media_type="video/mp4", headers=NO_STORE)
+    return guarded(ctx, token, "export", serve)
+
+
+@router.post("/review/{year}/{seq}/played")
+async def review_played(year: PathId, seq: PathId, request: Request,
+                        ctx: Ctx = gate("custody")) -> Response:
+    """The player's report (fetch, X-CSRF-Token): its position, and ``ended``."""
+    user = ctx.need("custody")
+    form = await form_of(request)
+    try:
+        with ctx.vault.transaction() as s:
+            play = sr.record_play(s, _number(year, seq), user.name, form.get("path", ""),
+                                  form.get("position"), form.get("ended") == "1",
+                                  now=datetime.now(UTC))
+            out = {"watched_s": play.watched_s, "furthest_s": play.furthest_s,
+                   "ended": play.ended_at is not None, "skipped": play.skipped}
+    except KustoszError as exc:
+        return JSONResponse({"detail": str(exc), "detail_pl": exc.pl}, status_code=422)
+    return JSONResponse(out, headers=NO_STORE)
+
+
+@router.post("/review/{year}/{seq}/approve")
+async def review_approve(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> Response:
+    user = ctx.need("custody")
+    number = _number(year, seq)
+    try:
+        with ctx.vault.transaction() as s:
+            copy = sr.approve(s, number, user.name, user.name)
+            req_id = copy.request_id
+    except NotFound:
+        raise
+    except KustoszError as exc:
+        return _review_page(ctx, number, 422, error=ctx.said(exc))
+    return redirect(flash_url(f"/requests/{req_id}", f"Kopię nr {number} zatwierdzono po "
+                                                     "przeglądzie; można ją wydać."))
+
+
+@router.post("/review/{year}/{seq}/send-back")
+async def review_send_back(year: PathId, seq: PathId, request: Request,
+                           ctx: Ctx = gate("custody")) -> Response:
+    user = ctx.need("custody")
+    form = await form_of(request)
+    number = _number(year, seq)
+    try:
+        with ctx.vault.transaction() as s:
+            copy, bundle = sr.send_back(s, number, user.name, form.get("reason", ""),
+                                        user.name)
+            req_id = copy.request_id
+    except NotFound:
+        raise
+    except KustoszError as exc:
+        return _review_page(ctx, number, 422, error=ctx.said(exc))
+    sr.remove_bundle(ctx.vault.root, bundle)
+    return redirect(flash_url(f"/requests/{req_id}", f"Kopię nr {number} zwrócono do poprawy i "
+                                                     "zniszczono; popraw maski i sporządź "
+                                                     "kopię ponownie.") + "#maski")
+
+
+def copy_link(copy: Copy) -> str:
+    return f"/review/{copy.year}/{copy.seq}"
+
+
+def region_rows(req: Any, tz: Any) -> dict[str, Any]:
+    """What the request page shows of a data subject's masks (empty for other requests)."""
+    from kustosz.kinds import Material
+    from kustosz.states import RequestKind
+
+    if req.kind != RequestKind.DATA_SUBJECT or req.material != Material.VIDEO:
+        return {}
+    start = req.start_at.astimezone(tz)
+
+    def clock(s: float) -> str:
+        return (start + timedelta(seconds=s)).strftime("%H:%M:%S")
+
+    return {"rows": [(n, r, clock(r["from_s"]), clock(r["to_s"]))
+                     for n, r in enumerate(req.subject_regions or [], 1)],
+            "start": start.strftime("%H:%M:%S"),
+            "end": req.end_at.astimezone(tz).strftime("%H:%M:%S"),
+            "kinds": sr.KIND_PL, "max": sr.MAX_REGIONS, "review_pl": sr.REVIEW_PL}
