@@ -163,6 +163,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     listeners only while the node holds their leases. The data folder may be shared by the
     nodes (each has its own spool and lock); a plain `serve` on it is refused meanwhile."""
     from kustosz.cluster.coordinator import Coordinator
+    from kustosz.cluster.folder import check_shared_folder
     from kustosz.cluster.work import (
         LISTENERS,
         NodePool,
@@ -176,6 +177,8 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     assert settings.node
     leave_the_sweep(vault)
     with node_lock(vault, settings.node):
+        # On local-folder storage the nodes must share the data folder (kustosz.cluster.folder).
+        check_shared_folder(vault, settings.node)
         spool = node_spool(vault, settings.node)
         uploads = use_folder(vault, spool.parent / "uploads")  # this node's, like its spool
 
