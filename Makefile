@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/playable.py
 	$(BIN)/python bench/s3_upload.py
 	$(BIN)/python bench/masking.py
+	$(BIN)/python bench/failover.py
 
 clean:
 	rm -rf $(VENV) demo-data bench/out .pytest_cache .ruff_cache
