@@ -111,9 +111,11 @@ def test_threshold_out_of_range_is_refused(tmp_path: Path, clip: list[Path],
             "Próg wykrywania twarzy")
 
 
-@pytest.mark.parametrize(("opts", "en"), [(Options(every=0), "every 1 to 50 frames"),
+@pytest.mark.parametrize(("opts", "en"), [(Options(every=0), "every 1 to 25 frames"),
+                                          (Options(every=26), "every 1 to 25 frames"),
                                           (Options(box_scale=0.5), "box scale"),
-                                          (Options(hold=-1), "hold must be")])
+                                          (Options(hold=-1), "hold must be"),
+                                          (Options(hold=4), "hold must be")])
 def test_other_bad_options_are_refused(tmp_path: Path, clip: list[Path], opts: Options,
                                        en: str) -> None:
     out = tmp_path / "out" / "m.mp4"

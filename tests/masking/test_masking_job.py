@@ -58,7 +58,7 @@ def test_job_masks_the_period_into_its_own_file(stored: tuple[Vault, datetime]) 
 
 @pytest.mark.parametrize(("args", "err", "en", "pl"), [
     ({"threshold": 1.2}, InputError, "threshold", "Próg wykrywania twarzy"),
-    ({"every": 0}, InputError, "every 1 to 50 frames", "co 1 do 50 klatek"),
+    ({"every": 0}, InputError, "every 1 to 25 frames", "co 1 do 25 klatek"),
     ({"start": "2026-11-23T10:00:00"}, InputError, "needs a time zone", "strefę czasową"),
     ({"end": "wczoraj"}, InputError, "not a date and time", "nie jest datą"),
     ({"end": "START"}, InputError, "period is empty", "Okres jest pusty"),

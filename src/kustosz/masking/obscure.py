@@ -5,10 +5,11 @@ The EDPB (Guidelines 3/2019 on video devices, §6.2, the right to erasure) treat
 contained" as erased. Light blurs and fine mosaics do not meet that: a Gaussian blur is a
 linear filter that deconvolution partly undoes, and faces pixelated in 8–16 px blocks were
 still re-identified by neural networks (McPherson, Shokri, Shmatikov 2016, "Defeating Image
-Obfuscation with Deep Learning"). So Kustosz pixelates coarsely: each rectangle is cut into at
-most ``BLOCKS`` × ``BLOCKS`` blocks (at least ``MIN_BLOCK`` px each), and every pixel of a
-block takes the block's mean colour. What remains of a face is ~16–25 colours; the detail is
-not hidden but gone from the file, so nothing in the copy brings it back. The exact rule goes
+Obfuscation with Deep Learning"). So Kustosz pixelates coarsely: each rectangle is cut into
+square blocks of ``max(MIN_BLOCK, ceil(longer side / BLOCKS))`` px from its top-left corner
+(at most ``BLOCKS`` × ``BLOCKS``), and every pixel of a block takes the block's mean colour.
+What remains of a face is ~16–25 colours; the detail is not hidden but gone from the file, so
+nothing in the copy brings it back. The exact rule goes
 to the copy's manifest (`describe`).
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import cv2
 import numpy as np
 
 from kustosz.masking.regions import Box
@@ -27,7 +27,8 @@ MIN_BLOCK = 8  # px: a small rectangle is one to a few blocks, never a fine mosa
 
 
 def describe() -> dict[str, Any]:
-    return {"method": "pixelation", "blocks_along_longer_side_max": BLOCKS,
+    return {"method": "pixelation", "block_px": f"max({MIN_BLOCK}, ceil(longer side / {BLOCKS}))",
+            "blocks_along_longer_side_max": BLOCKS,
             "block_min_px": MIN_BLOCK, "block_value": "mean colour of the block",
             "irreversible": True,
             "basis": "EDPB Guidelines 3/2019 §6.2: blurred with no retroactive ability to "
@@ -42,10 +43,13 @@ def pixelate(frame: np.ndarray, box: Box, keep: np.ndarray | None = None) -> Non
     if w <= 0 or h <= 0:
         return
     block = max(MIN_BLOCK, math.ceil(max(w, h) / BLOCKS))
-    nx, ny = max(1, math.ceil(w / block)), max(1, math.ceil(h / block))
+    # blocks of `block` px from the box's top-left corner, the last row and column clipped
+    ys, xs = np.arange(0, h, block), np.arange(0, w, block)
+    heights, widths = np.diff(np.append(ys, h)), np.diff(np.append(xs, w))
     region = frame[y1:y2, x1:x2]
-    means = cv2.resize(region, (nx, ny), interpolation=cv2.INTER_AREA)
-    mosaic = cv2.resize(means, (w, h), interpolation=cv2.INTER_NEAREST)
+    sums = np.add.reduceat(np.add.reduceat(region, ys, axis=0, dtype=np.uint32), xs, axis=1)
+    means = np.rint(sums / (heights[:, None, None] * widths[None, :, None])).astype(np.uint8)
+    mosaic = np.repeat(np.repeat(means, heights, axis=0), widths, axis=1)
     if keep is not None:
         spared = keep[y1:y2, x1:x2]
         if spared.any():

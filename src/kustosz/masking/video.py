@@ -53,18 +53,19 @@ class Options:
 
     def check(self) -> None:
         detect.check_threshold(self.threshold)
+        # frames wait in memory for (hold + 3) × every frames: at most 150 (~0.9 GB at 1080p)
         if isinstance(self.every, bool) or not isinstance(self.every, int) \
-                or not 1 <= self.every <= 50:
-            raise InputError(f"faces are detected every 1 to 50 frames, not {self.every}",
-                             pl=f"Twarze wykrywa się co 1 do 50 klatek (podano {self.every}).")
+                or not 1 <= self.every <= 25:
+            raise InputError(f"faces are detected every 1 to 25 frames, not {self.every}",
+                             pl=f"Twarze wykrywa się co 1 do 25 klatek (podano {self.every}).")
         if not isinstance(self.box_scale, int | float) or not 1.0 <= self.box_scale <= 4.0:
             raise InputError(f"the box scale must be 1 to 4, not {self.box_scale}",
                              pl=f"Powiększenie obszaru twarzy musi wynosić od 1 do 4 (podano "
                                 f"{self.box_scale}).")
         if isinstance(self.hold, bool) or not isinstance(self.hold, int) \
-                or not 0 <= self.hold <= 10:
-            raise InputError(f"the hold must be 0 to 10 detections, not {self.hold}",
-                             pl=f"Podtrzymanie maski musi wynosić od 0 do 10 wykryć (podano "
+                or not 0 <= self.hold <= 3:
+            raise InputError(f"the hold must be 0 to 3 detections, not {self.hold}",
+                             pl=f"Podtrzymanie maski musi wynosić od 0 do 3 wykryć (podano "
                                 f"{self.hold}).")
 
 
