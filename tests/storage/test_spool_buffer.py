@@ -66,8 +66,8 @@ def start_store(server: seaweedfs.SeaweedFS) -> None:
 
 
 def s3_vault(root: Path, server: seaweedfs.SeaweedFS, bucket: str, extra: str = "",
-             url: str = "") -> Path:
-    vault = make_vault(root, url=url)
+             url: str = "", preset: str = "pleszew") -> Path:
+    vault = make_vault(root, preset=preset, url=url)
     vault.close()
     creds = root.parent / f"{root.name}-app.toml"
     creds.write_text(f'access_key = "{server.app.access_key}"\n'
@@ -546,5 +546,52 @@ def test_a_kill_while_a_file_is_being_queued_leaves_it_to_be_taken_in_again(
         assert queue_of(vault).files() == []
         # the segment is still where the recorder's settling (or the next pass) takes it
         assert original.read_bytes() == content
+    finally:
+        vault.close()
+
+
+def test_a_chunk_queued_before_a_crash_is_not_taken_in_twice(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """The mail/event chunk spool on an object store that is away: a chunk whose intake
+    committed (its row pending, queued) before a crash kept its folder is not stored twice."""
+    import json
+    import shutil
+    import socket
+
+    from kustosz.db.events import MonitoringEvent
+    from kustosz.ingest.chunks.spool import CHUNK_FILE, close_folder, spool_root
+    from kustosz.ingest.events.search import index_events
+    from kustosz.ingest.events.settings import EndpointSettings, add_endpoint_source
+
+    bucket = seaweed.make_bucket()
+    root = s3_vault(tmp_path / "vault", seaweed, bucket,  # type: ignore[arg-type]
+                    preset="elblag")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        with vault.transaction() as s:
+            add_endpoint_source(s, vault.policy, "siem", "test", EndpointSettings(
+                syslog_udp="127.0.0.1:0", syslog_tcp="127.0.0.1:0", http="127.0.0.1:0"))
+        now = datetime.now(UTC) - timedelta(minutes=5)
+        line = json.dumps({"received": now.isoformat(), "at": now.isoformat(), "host": "pc-1",
+                           "user": "", "app": "t", "category": "device_security",
+                           "message": "event", "problems": []}).encode() + b"\n"
+        folder = spool_root(vault, "siem") / "20261121T090000Z-queued00"
+        folder.mkdir(parents=True)
+        (folder / CHUNK_FILE).write_bytes(line * 2)
+        keep = folder.with_name("copy")
+        shutil.copytree(folder, keep)
+        first = close_folder(vault, "siem", folder, "events", index_events)
+        assert [r.state for r in rows(vault)] == [RecordingState.PENDING]
+        keep.rename(folder)  # the crash hit after the commit, before the folder went
+        again = close_folder(vault, "siem", folder, "events", index_events)
+        assert again.recording_id == first.recording_id and not folder.exists()
+        assert len(rows(vault)) == 1 and queue_of(vault).backlog()[0] == 1
+        with vault.reading() as s:
+            assert len(s.execute(sa.select(MonitoringEvent)).scalars().all()) == 2
     finally:
         vault.close()

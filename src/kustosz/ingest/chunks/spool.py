@@ -40,6 +40,7 @@ from kustosz.db.models import Recording
 from kustosz.index.sources import get_source
 from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.ingest.upload_queue import QUEUED
 from kustosz.kinds import by_chunk
 from kustosz.retention.pressure import after_write, is_disk_full
 from kustosz.states import RecordingState
@@ -218,9 +219,14 @@ def close_folder(vault: Vault, source_name: str, folder: Path, kind: str,
     start, end = min(times), max(times)
     with vault.reading() as s:
         source = get_source(s, source_name)
-        done_before = s.execute(select(Recording.id).where(
-            Recording.source_id == source.id, Recording.start_at == start,
-            Recording.sha256 == sha, Recording.state == RecordingState.STORED)).scalar()
+        # Taken in before a crash that kept the folder: stored, or waiting in the local spool
+        # for the object store (upload_queue: a pending row flagged queued).
+        done_before = next((rid for rid, state, meta in s.execute(
+            select(Recording.id, Recording.state, Recording.meta).where(
+                Recording.source_id == source.id, Recording.start_at == start,
+                Recording.sha256 == sha,
+                Recording.state.in_((RecordingState.STORED, RecordingState.PENDING))))
+            if state == RecordingState.STORED or (meta or {}).get(QUEUED)), None)
     if done_before is not None:
         shutil.rmtree(folder, ignore_errors=True)
         return Closed(done_before, len(records), torn)
