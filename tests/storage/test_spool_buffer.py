@@ -595,3 +595,41 @@ def test_a_chunk_queued_before_a_crash_is_not_taken_in_twice(
             assert len(s.execute(sa.select(MonitoringEvent)).scalars().all()) == 2
     finally:
         vault.close()
+
+
+def test_a_damaged_spool_file_is_never_uploaded_and_does_not_hold_up_the_rest(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    import socket
+
+    bucket = seaweed.make_bucket()
+    root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        with vault.transaction() as s:
+            cam = add_source(s, vault.policy, "hall", "camera", "test").id
+        take_segments(vault, cam, 2)
+    finally:
+        vault.close()
+    config.write_text(config.read_text().replace(away, seaweed.endpoint, 1))
+    vault = Vault.open(root, actor="test")
+    try:
+        first, second = rows(vault)
+        damaged = queue_of(vault).path_for(first.id, first.storage_key)
+        with damaged.open("r+b") as f:  # one flipped byte on the local disk
+            byte = f.read(1)
+            f.seek(0)
+            f.write(bytes([byte[0] ^ 1]))
+        drained = queue_of(vault).drain()
+        assert (drained.uploaded, drained.damaged, drained.error) == (1, 1, None)
+        first, second = rows(vault)
+        assert first.state == RecordingState.PENDING and damaged.exists()
+        assert second.state == RecordingState.STORED
+        view = seaweed.storage(bucket, tmp_path / "s", deleting=True)
+        assert list(view.iterate()) == [second.storage_key]
+    finally:
+        vault.close()

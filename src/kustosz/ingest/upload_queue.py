@@ -99,6 +99,12 @@ class Drained:
     uploaded: int = 0
     left: int = 0  # files still queued after the pass
     error: BaseException | None = None
+    damaged: int = 0  # files whose content no longer has the row's hash (kept, not uploaded)
+
+
+class SpoolDamaged(KustoszError):
+    """A spooled file differs from the hash noted when it was taken in: never uploaded as
+    that recording; it stays for a person to look at."""
 
 
 class UploadQueue:
@@ -237,6 +243,10 @@ class UploadQueue:
                     continue
                 try:
                     stored = self._upload(rec, path)
+                except SpoolDamaged as exc:  # this file only: the others still go up
+                    log.error("%s", exc)
+                    result.damaged += 1
+                    continue
                 except (OSError, KustoszError) as exc:
                     result.error, result.left = exc, len(rows) - n
                     self.away = True
@@ -261,7 +271,7 @@ class UploadQueue:
         store = self.vault.storage
         size, sha = _hash(path)
         if rec.sha256 and sha != rec.sha256:
-            raise KustoszError(
+            raise SpoolDamaged(
                 f"the spooled copy of recording {rec.id} ({path}) does not match the hash "
                 "noted when it was taken in; it is kept, not uploaded",
                 pl=f"Kopia nagrania {rec.id} w buforze lokalnym ({path}) nie zgadza się ze "
