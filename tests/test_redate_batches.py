@@ -86,3 +86,48 @@ def test_redating_to_a_shorter_period_reads_nothing_to_lengthen(
         assert redate_all(s, vault.policy) == 1
     assert calls == []  # the end moved earlier: the object keeps its longer lock
     assert store.lock_of("camera/hall/a.ts").retain_until == far
+
+
+def test_the_legal_holds_job_reads_its_rows_a_page_at_a_time(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """hold.legal_holds over many rows: pages of at most PAGE rows (keyset on the id), every
+    covered object under legal hold at the end (the memory store enforces the lock)."""
+    from kustosz import jobs
+    from kustosz.custody.holds import place_hold
+    from kustosz.custody.object_lock import jobs_queued
+
+    store = MemoryStorage(vault.root / "tmp")
+    vault.storage = store
+    now = datetime.now(UTC).replace(microsecond=0)
+    with vault.transaction() as s:
+        source = add_source(s, vault.policy, "hall", "camera", "test")
+        rows = []
+        for i in range(23):
+            key = f"camera/hall/{i:03d}.ts"
+            got = store.put(key, io.BytesIO(b"\x47" * 188), retain_until=now + timedelta(days=30))
+            at = now - timedelta(hours=2) + timedelta(minutes=i)
+            rows.append({"source_id": source.id, "kind": "camera", "start_at": at,
+                         "end_at": at + timedelta(seconds=10), "size": 188,
+                         "sha256": got.sha256, "storage_key": key, "state": "stored",
+                         "expires_at": now + timedelta(days=30), "ingested_at": at,
+                         "version_id": got.version_id})
+        s.execute(sa.insert(Recording), rows)
+    pages: list[int] = []
+    real = object_lock._objects
+
+    def counting(session, condition, limit=None):  # type: ignore[no-untyped-def]
+        found = real(session, condition, limit)
+        if limit is not None:
+            pages.append(len(found))
+        return found
+
+    monkeypatch.setattr(object_lock, "PAGE", 5)
+    monkeypatch.setattr(object_lock, "_objects", counting)
+    with vault.transaction() as s:
+        place_hold(s, sources=[source], start=now - timedelta(days=1), end=now,
+                   basis="wniosek policji", actor="anna")
+    [job_id] = jobs_queued(s)  # no worker here: the job ran in the caller, after the commit
+    view = jobs.get(vault, job_id)
+    assert view.state == "done" and view.result["objects"] == 23
+    assert pages == [5, 5, 5, 5, 3]
+    assert all(store.lock_of(r["storage_key"]).legal_hold for r in rows)

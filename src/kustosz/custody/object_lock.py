@@ -196,6 +196,8 @@ def apply_legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]
         after = rows[-1].id
         ctx.progress(min(1.0, seen / max(total, 1)),
                      f"{verb} blokady prawnej w magazynie obiektów: {seen} z {total} nagrań")
+        if len(rows) < PAGE:
+            break
     log.info("hold %d: legal hold %s on %d objects", hold_id, "set" if on else "cleared",
              changed)
     return {"hold": hold_id, "on": on, "objects": changed, "covered": seen}
