@@ -116,6 +116,10 @@ def test_with_media_copies_each_indexed_version_and_the_cli_says_where_media_are
     plain = cli("backup", "--to", str(tmp_path / "b1"), "--passphrase-file", str(pp))
     assert f"media not copied, they stay in the bucket {seaweed.endpoint}/{bucket}" in \
         " ".join(plain.output.split())
+    checked = cli("restore", "--from", str(tmp_path / "b1"), "--check",
+                  "--passphrase-file", str(pp))
+    assert f"the media are in the bucket {seaweed.endpoint}/{bucket}, not in the backup" in \
+        " ".join(checked.output.split())
     full = cli("backup", "--to", str(tmp_path / "b2"), "--passphrase-file", str(pp),
                "--with-media")
     assert "stay in the bucket" not in full.output

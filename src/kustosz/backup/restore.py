@@ -92,6 +92,7 @@ class RestoreReport:
     media_checked: int = 0
     media_problems: list[str] = field(default_factory=list)
     holds_active: int = 0
+    media_bucket: str | None = None  # the media are in this bucket, not in the backup
 
     @property
     def ok(self) -> bool:
@@ -245,7 +246,8 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
                        "not match)", "zmieniono po wykonaniu kopii (HMAC się nie zgadza)")
     for name, info in sorted(manifest["files"].items()):
         _check_file(src / name, info["sha256"], info["size"])
-    in_backup = manifest.get("media_in", "backup") == "backup"
+    where = manifest.get("media_in", "backup")
+    in_backup = where == "backup"
     items = [(media_name(m["key"]), m) for m in manifest["media"] if in_backup] + \
             [(f"{FILES}/{m['path']}", m) for m in manifest["extra"]]
     progress.start("sprawdzanie kopii / checking the backup", len(items))
@@ -258,7 +260,9 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         return RestoreReport(src, backup_id, _for_people(manifest["made_at"], src),
                              deletions_known=len(deletions), media_checked=len(items),
                              holds_active=manifest["counts"]["holds_active"],
-                             audit_entries=manifest["audit"]["entries"])
+                             audit_entries=manifest["audit"]["entries"],
+                             media_bucket=None if in_backup
+                             else f"{where['endpoint']}/{where['bucket']}")
     pg = manifest["backend"] == "postgresql"
     engine = None
     schema_existed = False

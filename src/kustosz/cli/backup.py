@@ -128,6 +128,10 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                       f"{found.made_at}): {files} / {_en(found.media_checked, 'file', 'files')}, "
                       f"wpisy dziennika / audit entries: {found.audit_entries}, usunięcia po "
                       f"kopii / deletions since: {found.deletions_known}")
+        if found.media_bucket:
+            console.print("  nagrania są w kubełku, nie w kopii (sprawdzane przy odtwarzaniu) "
+                          f"/ the media are in the bucket {escape(found.media_bucket)}, not in "
+                          "the backup (checked by the restore)")
         return
     if new is None:
         raise InputError("give the new vault's folder with --data NEW (or --check to only "
