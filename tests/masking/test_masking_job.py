@@ -4,6 +4,7 @@ queued."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +26,19 @@ def job_count(vault: Vault) -> int:
         return int(conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar_one())
 
 
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return make_clip(tmp_path_factory.mktemp("job") / "src", seconds=1.2, segment_s=0.6)
+
+
 @pytest.fixture
-def stored(sqlite_vault: Vault, tmp_path: Path) -> tuple[Vault, datetime]:
+def stored(sqlite_vault: Vault, tmp_path: Path, clip: list[Path]) -> tuple[Vault, datetime]:
     setup_camera(sqlite_vault, "cam-hol")
     start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
-    for i, p in enumerate(make_clip(tmp_path / "src", seconds=1.2, segment_s=0.6)):
-        ingest_file(sqlite_vault, "cam-hol", p, start + timedelta(seconds=i * 0.6),
+    for i, p in enumerate(clip):
+        copy = tmp_path / p.name  # the intake takes the file in: a copy of the shared clip
+        shutil.copyfile(p, copy)
+        ingest_file(sqlite_vault, "cam-hol", copy, start + timedelta(seconds=i * 0.6),
                     start + timedelta(seconds=(i + 1) * 0.6))
     return sqlite_vault, start
 
