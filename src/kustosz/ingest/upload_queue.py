@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 QUEUED = "queued"  # recordings.meta: the id of the queue that holds the file
 ID_NAME = "queue.id"
 BACKOFF_MIN_S, BACKOFF_MAX_S = 2.0, 60.0
+AWAY_S = 120.0  # see UploadQueue.away
 IDLE_S = 30.0  # a pass without a wake-up: the limit and the alert are looked at again
 
 
@@ -113,10 +114,18 @@ class UploadQueue:
         self.wake = threading.Event()
         self._id: str | None = None
         self._drain = threading.Lock()  # one pass at a time in this process
-        # The store failed and the queue has not been emptied since: intakes queue at once
-        # instead of each waiting for its own upload to fail (and the order stays oldest
-        # first).
-        self.away = False
+        self._away_until = 0.0
+
+    # The store failed lately: intakes queue at once instead of each waiting for its own
+    # upload to fail. Until the uploader empties the queue, or for AWAY_S (a process without
+    # an uploader, e.g. a lone `kustosz material add`, tries the store again after that).
+    @property
+    def away(self) -> bool:
+        return time.monotonic() < self._away_until
+
+    @away.setter
+    def away(self, value: bool) -> None:
+        self._away_until = time.monotonic() + AWAY_S if value else 0.0
 
     # -- identity and names -----------------------------------------------------------
     def known_id(self) -> str | None:
