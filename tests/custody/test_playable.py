@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import av
 import numpy as np
 import pytest
-from custody_helpers import people, record, setup_camera
+from custody_helpers import people, record, reviewed, setup_camera
 from PIL import Image
 from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
@@ -328,6 +328,7 @@ def test_a_data_subjects_copy_never_names_the_cameras_location(sqlite_vault: Vau
     mine = make_copy(vault, _approved(vault, "data_subject", start, 34), "informatyk", "test")
     theirs = make_copy(vault, _approved(vault, "authority", start, 34), "informatyk", "test",
                        playable=False)
+    reviewed(vault, mine.number)  # issue 17 item 2: approved after a second person watched it
     hand_over(vault, mine.number, receiver="Jan Żółkiewski", by="informatyk", actor="t")
     key = "x"
     with vault.reading() as s:

@@ -96,7 +96,8 @@ def _setup(m: Material, mon: Monitoring) -> dict[tuple[str, str, str], tuple[str
 def _url(path: str, token: str, action: str, m: Material, mon: Monitoring) -> str:
     segment = m.live.id if action == "live" else m.old[0].id
     return (path.replace("{token}", token).replace("{recording_id}", str(segment))
-            .replace("{mail_id}", str(mon.mail_id)).replace("{event_id}", str(mon.event_id)))
+            .replace("{mail_id}", str(mon.mail_id)).replace("{event_id}", str(mon.event_id))
+            .replace("{number}", "1"))  # the copy's first video file (media_copy_video)
 
 
 def test_only_the_authorised_combination_gets_bytes(material: Material) -> None:

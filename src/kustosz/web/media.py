@@ -49,8 +49,9 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     "media_vod": ("playback",), "media_live": ("live",),
     "media_segment": ("playback", "live"), "media_audio": ("listening",),
     "media_copy": ("export",),
-    # web/subject_review_pages.py: a data subject's masked copy watched before it is approved
-    "media_masked": ("export",),
+    # web/subject_review_pages.py: a copy's video played in the page (a data subject's masked
+    # copy watched before it is approved)
+    "media_copy_video": ("export",),
     # web/monitoring.py: mail metadata and IT events (issue 7)
     "media_mail": ("mail",), "media_mail_eml": ("mail",), "media_events": ("events",),
     "media_event": ("events",),

@@ -94,6 +94,12 @@ async def region_remove(req_id: PathId, number: PathId, ctx: Ctx = gate("custody
     return redirect(flash_url(f"/requests/{req_id}", "Obszar usunięty.") + "#maski")
 
 
+def video_paths(copy: Copy) -> list[str]:
+    """The copy's video files in the bundle, in the order of its sources."""
+    return [str(src["path"]) for src in copy.sources or []
+            if str(src.get("path", "")).endswith(".mp4")]
+
+
 def _number(year: int, seq: int) -> str:
     return f"{seq}/{year}"
 
@@ -116,7 +122,9 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
             valid = vs if vs is not None and vs.copy_id == copy.id and \
                 ctx.user is not None and vs.user_id == ctx.user.id and vs.ended_at is None \
                 else None
-    return page(ctx, "review.html", status, copy=copy, files=list(enumerate(files)),
+    order = video_paths(copy)
+    return page(ctx, "review.html", status, copy=copy,
+                files=[(order.index(m.path), m) for m in files],
                 plays=plays, made_by=made_by, reviewed_by=reviewed_by, error=error,
                 token=token if valid is not None else None, own=copy.made_by == user.name,
                 review_pl=sr.REVIEW_PL, msg=flash_of(ctx),
@@ -151,20 +159,21 @@ async def review_open(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> 
     return redirect(f"/review/{year}/{seq}?t={token}#odtwarzacz")
 
 
-@router.get("/media/{token}/masked/{number}.mp4", name="media_masked", tags=[MEDIA_TAG])
-def media_masked(token: str, number: PathId, ctx: Ctx = gate(scope="media")) -> Response:
-    """A masked file of the viewing session's copy, through the gate: each request (a
-    player asks in ranges) leaves an access record."""
+@router.get("/media/{token}/video/{number}.mp4", name="media_copy_video", tags=[MEDIA_TAG])
+def media_copy_video(token: str, number: PathId, ctx: Ctx = gate(scope="media")) -> Response:
+    """A video file of the viewing session's copy (for a data subject's copy: its masked
+    video), through the gate, to be played in the page: each request (a player asks in
+    ranges) leaves an access record."""
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         copy = scope.copy
         if copy is None:
             return None
-        files = sr.masked_files(copy)
+        files = video_paths(copy)
         index = number - 1
         if not 0 <= index < len(files):
             return None
-        path = ctx.vault.root / copy.bundle / files[index].path
-        records.served(s, vs, f"copy {copy.number} {files[index].path}", ctx.client,
+        path = ctx.vault.root / copy.bundle / files[index]
+        records.served(s, vs, f"copy {copy.number} {files[index]}", ctx.client,
                        path.stat().st_size)
         return FileResponse(path, media_type="video/mp4", headers=NO_STORE)
     return guarded(ctx, token, "export", serve)
