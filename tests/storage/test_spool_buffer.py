@@ -473,11 +473,18 @@ def test_a_batch_intake_keeps_its_files_and_commits_what_its_kind_keeps_beside_t
         assert [r.id for r in found] == [getattr(x, "id", None) for x in results]
     finally:
         vault.close()
+    # the command line says where the file is (Polish first)
+    extra = tmp_path / "extra.ts"
+    extra.write_bytes(os.urandom(10_000))
+    said = Cli(root)("ingest", "file", "centrala", str(extra), "--start",
+                     (T0 + timedelta(minutes=9)).isoformat())
+    assert said.exit_code == 0
+    assert "czeka w buforze lokalnym" in said.output and "local spool" in said.output
     config.write_text(config.read_text().replace(away, seaweed.endpoint, 1))
     vault = Vault.open(root, actor="test")
     try:
         drained = queue_of(vault).drain()
-        assert drained.error is None and drained.uploaded == 3
+        assert drained.error is None and drained.uploaded == 4
         found = rows(vault)
         assert {r.state for r in found} == {RecordingState.STORED}
         view = seaweed.storage(bucket, tmp_path / "s", deleting=True)

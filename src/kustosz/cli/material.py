@@ -94,6 +94,11 @@ def ingest_one(source: str, path: Path,
         rec = ingest_file(vault, source, path, t0, t1, actor=actor())
         console.print(f"recording {rec.id}: {path.name} from {local(rec.start_at, vault)}, "
                       f"sha256 {rec.sha256[:16]}…, kept until {local(rec.expires_at, vault)}")
+        if rec.state == RecordingState.PENDING:  # kustosz.ingest.upload_queue
+            console.print("Magazyn obiektów nie odpowiada: plik czeka w buforze lokalnym, "
+                          "kustosz serve prześle go, gdy magazyn wróci. / The object store "
+                          "does not answer: the file waits in the local spool; kustosz serve "
+                          "uploads it when the store is back.")
 
 
 @fails_cleanly
