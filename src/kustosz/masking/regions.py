@@ -105,15 +105,18 @@ def check_in_frame(regions: list[Region], kind: str, width: int, height: int,
 
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in frame pixels, x2/y2 exclusive
+HEAD_TOP = 0.25
 
 
 def dilate(x1: float, y1: float, x2: float, y2: float, scale: float, width: int,
            height: int) -> Box:
-    """The box grown by ``scale`` about its centre (hair, ears, a turned head) and clipped to
-    the frame."""
+    """The box grown by ``scale`` about its centre (ears, a turned head), and upwards by
+    another ``HEAD_TOP`` of its height (CenterFace's box ends at the brow; the hair and the
+    head's outline above it are part of how a person is known), clipped to the frame."""
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     hw, hh = (x2 - x1) * scale / 2, (y2 - y1) * scale / 2
-    return (max(0, math.floor(cx - hw)), max(0, math.floor(cy - hh)),
+    top = cy - hh - (y2 - y1) * HEAD_TOP
+    return (max(0, math.floor(cx - hw)), max(0, math.floor(top)),
             min(width, math.ceil(cx + hw)), min(height, math.ceil(cy + hh)))
 
 

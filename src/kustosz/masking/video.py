@@ -32,7 +32,15 @@ import numpy as np
 
 from kustosz.errors import InputError, KustoszError
 from kustosz.masking import detect, obscure
-from kustosz.masking.regions import Box, Region, as_box, check_in_frame, dilate, parse
+from kustosz.masking.regions import (
+    HEAD_TOP,
+    Box,
+    Region,
+    as_box,
+    check_in_frame,
+    dilate,
+    parse,
+)
 
 Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
@@ -332,7 +340,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
     return {
         "detector": {**detect.describe(), "threshold": opts.threshold,
                      "every_k_frames": opts.every, "detect_width_max": opts.detect_width,
-                     "box_scale": opts.box_scale, "hold_detections": opts.hold},
+                     "box_scale": opts.box_scale, "box_head_top": HEAD_TOP,
+                     "hold_detections": opts.hold},
         "obscuring": obscure.describe(),
         "manual_masks": [m.as_dict() for m in manual],
         "requester_boxes": [m.as_dict() for m in spared],
