@@ -65,6 +65,10 @@ COPY_WORKERS = 16
 _pool: ThreadPoolExecutor | None = None  # kept between batches: starting threads is not free
 
 
+AWAY = "the object store is away (uploads wait in the local spool)"
+AWAY_PL = "Magazyn obiektów nie odpowiada (pliki czekają w buforze lokalnym)."
+
+
 def _buffer(vault: Vault) -> UploadQueue | None:
     """The queue a failed upload leaves its file in, on an object store (upload_queue)."""
     from kustosz.ingest.upload_queue import is_buffered, queue_of
@@ -391,7 +395,7 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
             return
         try:
             if buffer is not None and buffer.away:  # queued at once (upload_queue)
-                raise Unavailable("the object store is away (uploads queued)")
+                raise Unavailable(AWAY, pl=AWAY_PL)
             results[i] = put_retained(vault.storage, keys[i], items[i].path,
                                       retain_until=locks[i][0], legal_hold=locks[i][1],
                                       durable=not batched)
@@ -592,7 +596,7 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
     queue = _buffer(vault)
     try:
         if queue is not None and queue.away:
-            raise Unavailable("the object store is away (uploads queued)")
+            raise Unavailable(AWAY, pl=AWAY_PL)
         stored = put_retained(vault.storage, key, path, retain_until=until,  # a rename on disk
                               legal_hold=bool(held), move=True, sha256=sha)
     except (OSError, KustoszError) as exc:
