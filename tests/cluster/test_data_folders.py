@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from kustosz.cluster.folder import check_shared_folder
+from kustosz.cluster.folder import check_shared_folder, claim_folder
 from kustosz.errors import ConfigError
 from kustosz.ingest.camera.simulated import start_simulated_camera
 from kustosz.ingest.files import ingest_file
@@ -59,12 +59,16 @@ def test_on_local_storage_a_node_with_a_folder_of_its_own_is_refused(
     first = Vault.init(tmp_path / "a", "pleszew", pg_database, actor="test")
     with (first.root / "kustosz.toml").open("a") as f:
         f.write(CLUSTER)
-    check_shared_folder(first, "a")  # the first node's folder is the cluster's
+    check_shared_folder(first, "a")  # the first node: nothing to compare with
+    claim_folder(first, "a")  # once it registered, its folder is the cluster's
     check_shared_folder(first, "a2")  # another node on the same folder (one machine, a mount)
+    claim_folder(first, "a2")
     other = Vault.open(second_folder(first.root, tmp_path / "b"), actor="test")
     try:
         with pytest.raises(ConfigError) as refused:
             check_shared_folder(other, "b")
+        with pytest.raises(ConfigError):
+            claim_folder(other, "b")  # two new folders started at once: the second refused
         assert "is not the one the other nodes keep the media in" in str(refused.value)
         assert refused.value.pl and "nie jest tym, w którym pozostałe węzły" in \
             refused.value.pl

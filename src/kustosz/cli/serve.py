@@ -163,7 +163,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     listeners only while the node holds their leases. The data folder may be shared by the
     nodes (each has its own spool and lock); a plain `serve` on it is refused meanwhile."""
     from kustosz.cluster.coordinator import Coordinator
-    from kustosz.cluster.folder import check_shared_folder
+    from kustosz.cluster.folder import check_shared_folder, claim_folder
     from kustosz.cluster.work import (
         LISTENERS,
         NodePool,
@@ -190,6 +190,11 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                                   backlog=_cached(both, 10.0),
                                   **({"clock": clock} if clock else {}))
         coordinator.register()  # a name in use by a live node stops here
+        try:
+            claim_folder(vault, settings.node)  # two new folders started at once
+        except ConfigError:
+            coordinator.close()
+            raise
         pool = NodePool(vault, coordinator, ffmpeg, options)
         # Only what this node left: other nodes' intakes may be under way right now.
         done = {"spooled_segments": pool.recover(),

@@ -18,6 +18,8 @@ e.g. a shared mount seen under another path, or a restored copy of the folder).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 
 from sqlalchemy import select
@@ -26,24 +28,35 @@ from sqlalchemy.exc import IntegrityError
 from kustosz.db.models import Recording, Setting
 from kustosz.errors import ConfigError
 from kustosz.states import RecordingState
-from kustosz.storage.durable import write_atomic
 from kustosz.vault import Vault
 
 MARK = ".kustosz-folder"
 KEY = "cluster.data_folder"
 
 
-def _identity(vault: Vault) -> str:
+def _identity(vault: Vault, create: bool) -> str | None:
+    """The folder's identity; made (``create``) once, by whichever node's start gets there
+    first: the file is linked into place only if absent, so two nodes starting at once on one
+    folder read the same one."""
     mark = vault.root / MARK
+    with contextlib.suppress(FileNotFoundError):
+        return mark.read_text("ascii").strip() or None
+    if not create:
+        return None
+    tmp = vault.root / f"{MARK}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        found = mark.read_text("ascii").strip()
-    except FileNotFoundError:
-        found = ""
-    if not found:
-        found = uuid.uuid4().hex
-        write_atomic(mark, found)
-        mark.chmod(0o600)
-    return found
+        os.write(fd, uuid.uuid4().hex.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, mark)
+    except FileExistsError:
+        pass  # another node's start made it meanwhile: that one is the folder's
+    finally:
+        tmp.unlink(missing_ok=True)
+    return mark.read_text("ascii").strip() or None
 
 
 def _holds_newest_media(vault: Vault) -> bool | None:
@@ -56,24 +69,29 @@ def _holds_newest_media(vault: Vault) -> bool | None:
 
 
 def check_shared_folder(vault: Vault, node: str) -> None:
-    """Refuse (ConfigError, English and Polish) a node whose data folder is not the cluster's
-    on local-folder storage; nothing to check with an object store."""
+    """Before the node registers, changing nothing: refuse (ConfigError, English and Polish)
+    a data folder that is not the cluster's on local-folder storage; nothing to check with an
+    object store."""
+    if vault.config.s3 is None:
+        _judge(vault, node, _identity(vault, create=False))
+
+
+def claim_folder(vault: Vault, node: str) -> None:
+    """Once the node registered: the first node's folder becomes the cluster's (two new
+    folders starting at once: the second is refused here)."""
     if vault.config.s3 is not None:
         return
-    mine = _identity(vault)
-    for _attempt in range(3):
-        try:
-            with vault.transaction() as s:
-                row = s.get(Setting, KEY, with_for_update=True)
-                if row is None:
-                    s.add(Setting(key=KEY, value=mine))
-                    return
-                if row.value == mine:
-                    return
-            break
-        except IntegrityError:  # another node's first start at the same instant
-            continue
-    if _holds_newest_media(vault):
+    mine = _identity(vault, create=True)
+    with contextlib.suppress(IntegrityError), vault.transaction() as s:
+        if s.get(Setting, KEY) is None:
+            s.add(Setting(key=KEY, value=mine))
+    _judge(vault, node, mine)
+
+
+def _judge(vault: Vault, node: str, mine: str | None) -> None:
+    with vault.reading() as s:
+        row = s.get(Setting, KEY)
+    if row is None or row.value == mine or _holds_newest_media(vault):
         return
     raise ConfigError(
         f"node {node}: its data folder {vault.root} is not the one the other nodes keep the "
