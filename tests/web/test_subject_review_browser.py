@@ -1,0 +1,170 @@
+"""In a real browser (Debian's chromium through Playwright, the app's CSP in force): the masks
+of a data subject's request marked on its page, the masked copy made as a job, and its review
+by a second person — who cannot approve before the video played to its end in the page's
+player (refused by the server), then watches it and approves; the maker cannot review their
+own copy, and the handover form appears only after approval. Screenshots of the mask form and
+the review page."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_DIR
+from tests.conftest import make_vault
+from tests.custody.custody_helpers import people, record, setup_camera
+from web_helpers import PASSWORD, authorise, user
+
+from kustosz.access import accounts
+from kustosz.custody.decisions import decide
+from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.db.custody import Copy, Handover, User
+from kustosz.vault import Vault
+from kustosz.web.server import WebServer
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Vault, int, datetime]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
+    pytest.importorskip("playwright.sync_api")
+    vault = make_vault(tmp_path / "vault")
+    people(vault)
+    setup_camera(vault, "cam-hol")
+    user(vault, "kustosz2", ["custodian"], display="Maria Wrona")
+    with vault.transaction() as s:
+        accounts.set_password(s, s.execute(select(User).where(User.name == "informatyk"))
+                              .scalar_one(), PASSWORD, "test")
+    authorise(vault, "kustosz2", ["export"], kinds=["camera"])
+    base = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    record(vault, "cam-hol", base, 2, tmp_path / "seg")
+    tz = vault.policy.timezone
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        rid = register_request(s, vault.policy, RequestSpec(
+            kind="data_subject", material="video", requester="Jan Nowak, ul. Polna 3",
+            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
+            purpose="dostęp do własnego wizerunku (art. 15 RODO)", description="wizyta w holu",
+            cameras=["cam-hol"], start=base, end=base + timedelta(seconds=4),
+            margin_minutes=0), "test").id
+    with vault.transaction() as s:
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=now.astimezone(tz).date(),
+               actor="test", keyed_by="burmistrz")
+    web = WebServer(vault, "127.0.0.1", _free_port())
+    web.start()
+    try:
+        yield web.url.rstrip("/"), vault, rid, base
+    finally:
+        web.stop()
+        vault.close()
+
+
+def test_review_in_a_real_browser(served: tuple[str, Vault, int, datetime],
+                                  tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, vault, rid, base = served
+    shots = SHOTS_DIR or tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    tz = vault.policy.timezone
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+
+        def signed_in(name: str):  # type: ignore[no-untyped-def]
+            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="pl-PL")
+            ctx.add_init_script(REPORT_VIOLATIONS)
+            page = ctx.new_page()
+            page.set_default_timeout(20000)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
+                    if "Content Security Policy" in msg.text or "CSP violation" in msg.text
+                    else None)
+            page.goto(f"{url}/login")
+            page.fill("#f-username", name)
+            page.fill("#f-password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{url}/")
+            return page
+
+        maker = signed_in("informatyk")
+        maker.goto(f"{url}/requests/{rid}")
+        maker.select_option("#f-kind", "mask")
+        maker.fill("#f-x", "0")
+        maker.fill("#f-y", "50")
+        maker.fill("#f-w", "40")
+        maker.fill("#f-h", "50")
+        maker.fill("#f-note", "ekran komputera")
+        maker.fill("#f-from", base.astimezone(tz).strftime("%H:%M:%S"))
+        maker.fill("#f-to", (base + timedelta(seconds=4)).astimezone(tz).strftime("%H:%M:%S"))
+        maker.locator("#maski").screenshot(path=str(shots / "20-maski-formularz.png"))
+        maker.click("#add-region")
+        maker.wait_for_selector(".flash")
+        assert "ekran komputera" in maker.inner_text("#maski")
+        maker.locator("#maski").screenshot(path=str(shots / "21-maski-lista.png"))
+        maker.click("text=Sporządź kopię")
+        maker.wait_for_load_state()
+        if "/jobs/" in maker.url:  # the copy is made in the background: its progress page
+            maker.screenshot(path=str(shots / "22-kopia-postep.png"), full_page=True)
+            maker.wait_for_url(f"**/requests/{rid}**", timeout=120000)
+        with vault.reading() as s:
+            copy = s.execute(select(Copy).where(Copy.request_id == rid)).scalar_one()
+        assert copy.review_state == "awaiting"
+        maker.goto(f"{url}/requests/{rid}")
+        assert "czeka na przegląd" in maker.content()
+        assert maker.locator("form[action$='/handover']").count() == 0
+        review = f"{url}/review/{copy.year}/{copy.seq}"
+        maker.goto(review)
+        assert maker.locator("#own-copy").count() == 1  # the maker does not review
+        assert maker.locator("#approve").count() == 0
+
+        other = signed_in("kustosz2")
+        other.goto(review)
+        other.click("#approve")  # before watching: refused by the server
+        other.wait_for_load_state()
+        assert "nie zostało obejrzane do końca" in other.content()
+        with vault.reading() as s:
+            assert s.get(Copy, copy.id).review_state == "awaiting"
+        other.goto(review)
+        other.click("#open-review")  # through the media gate: the purpose, an access record
+        other.wait_for_url("**/review/**?t=*")
+        video = other.locator("video.review-video")
+        other.wait_for_function(
+            "() => document.querySelector('video.review-video').readyState >= 1")
+        # Seeking ahead is undone by the player (and would not count on the server)
+        other.evaluate("() => { const v = document.querySelector('video.review-video');"
+                       " v.currentTime = v.duration - 0.2; }")
+        other.wait_for_function(
+            "() => document.querySelector('video.review-video').currentTime < 1")
+        other.evaluate("() => document.querySelector('video.review-video').play()")
+        other.wait_for_timeout(1500)
+        other.screenshot(path=str(shots / "23-przeglad-kopii.png"), full_page=True)
+        other.wait_for_function(
+            "() => document.querySelector('video.review-video').dataset.ended === '1'",
+            timeout=30000)
+        assert video.get_attribute("data-ended") == "1"
+        assert "Obejrzane do końca" in other.inner_text("#odtwarzacz")
+        other.click("#approve")
+        other.wait_for_url(f"**/requests/{rid}**")
+        assert "zatwierdzono po przeglądzie" in other.content()
+        other.fill("#f-receiver", "Jan Nowak (osoba, której dane dotyczą)")
+        other.click("text=Zapisz przekazanie")
+        other.wait_for_selector(".flash")
+        browser.close()
+    with vault.reading() as s:
+        c = s.get(Copy, copy.id)
+        assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
+        assert s.execute(select(Handover).where(Handover.copy_id == copy.id)).first()
+    assert problems == []
