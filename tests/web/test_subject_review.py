@@ -186,8 +186,18 @@ def test_send_back_destroys_and_a_new_copy_can_be_made(
         assert s.get(Request, rid).status == "approved"
     with pytest.raises(InputError, match="destroyed"):
         hand_over(vault, copy.number, receiver="Jan Nowak", by="kustosz2", actor="t")
-    again = make_copy(vault, rid, "informatyk", "test")
+    # Made again; the copy job's progress (its page) follows the masking.
+    notes: list[tuple[float, str]] = []
+    again = make_copy(vault, rid, "informatyk", "test",
+                      progress=lambda f, note: notes.append((f, note)))
     assert again.number != copy.number and again.review_state == "awaiting"
+    masking = [f for f, note in notes if note.startswith("Maskowanie osób: kamera 1 z 1")]
+    assert masking and 0 <= min(masking) < max(masking) <= 0.85, notes
+    from kustosz.db.custody import ActionEntry
+
+    with vault.reading() as s:
+        said = " ".join(a.description for a in s.execute(select(ActionEntry)).scalars())
+    assert f"Zwrócono do poprawy zamaskowaną kopię nr {copy.number}: tablica widoczna" in said
 
 
 def test_bad_input_refused_nothing_changed(

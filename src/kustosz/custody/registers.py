@@ -83,9 +83,13 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
         return "; ".join(parts)
     if decision is not None:
         parts.append(f"zgoda z {_d(decision.decided_on, policy)}{_decided(session, decision)}")
-    copy = session.execute(select(Copy).where(Copy.request_id == req.id)).scalar()
-    if copy is not None:
-        parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})")
+    # every copy of the request: a data subject's copy sent back at review is followed by
+    # a new one (custody.subject_review)
+    for copy in session.execute(select(Copy).where(Copy.request_id == req.id)
+                                .order_by(Copy.id)).scalars():
+        parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})"
+                     + (f", zwróconą po przeglądzie: {copy.review_reason}"
+                        if copy.review_state == "sent_back" else ""))
     for h, number in session.execute(
             select(Handover, Copy.number).join(Copy, Copy.id == Handover.copy_id)
             .where(Handover.request_id == req.id).order_by(Handover.id)).all():
