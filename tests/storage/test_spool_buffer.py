@@ -640,3 +640,23 @@ def test_a_damaged_spool_file_is_never_uploaded_and_does_not_hold_up_the_rest(
         assert list(view.iterate()) == [second.storage_key]
     finally:
         vault.close()
+
+
+def test_a_nodes_backlog_counts_what_waits_for_the_object_store(tmp_path: Path) -> None:
+    """`kustosz nodes` and the dashboard's nodes section show each node's spool backlog:
+    camera segments not yet taken in, and now files waiting for the object store."""
+    from kustosz.cli.serve import node_backlog
+    from kustosz.ingest.upload_queue import UploadQueue
+
+    vault = make_vault(tmp_path / "vault")
+    try:
+        spool = vault.root / "spool" / "nodes" / "a" / "cameras"
+        segment(spool / "1" / "s1", 0, size=1000)
+        uploads = UploadQueue(vault, spool.parent / "uploads")
+        assert node_backlog(spool, uploads) == (1, 1000)
+        waiting = tmp_path / "w.ts"
+        waiting.write_bytes(b"x" * 500)
+        uploads.copy_in(7, "cam/2026/11/20/x.ts", waiting)
+        assert node_backlog(spool, uploads) == (2, 1500)
+    finally:
+        vault.close()

@@ -39,7 +39,13 @@ from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.ingest.files import recover_pending
 from kustosz.ingest.listeners import Listeners, settle_disabled
 from kustosz.ingest.phone.watch import watch as watch_phones
-from kustosz.ingest.upload_queue import Uploader, is_buffered, queue_of, use_folder
+from kustosz.ingest.upload_queue import (
+    Uploader,
+    UploadQueue,
+    is_buffered,
+    queue_of,
+    use_folder,
+)
 from kustosz.logs import check_format, read_format
 from kustosz.logs import setup as setup_logs
 from kustosz.retention import recover
@@ -152,6 +158,15 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             _note_serving(vault, None)
 
 
+def node_backlog(spool: Path, uploads: UploadQueue) -> tuple[int, int]:
+    """A node's spool backlog (`kustosz nodes`, the dashboard): camera segments not yet taken
+    in and files waiting for the object store; how many, how many bytes."""
+    from kustosz.cluster.work import backlog
+
+    (a, b), (c, d) = backlog(spool), uploads.backlog()
+    return a + c, b + d
+
+
 def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
              ffmpeg: str | None = None, options: RecorderOptions | None = None,
              web: tuple[str, int] | None = None,
@@ -168,7 +183,6 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         LISTENERS,
         NodePool,
         Singletons,
-        backlog,
         node_spool,
         run_phones,
     )
@@ -181,13 +195,8 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         check_shared_folder(vault, settings.node)
         spool = node_spool(vault, settings.node)
         uploads = use_folder(vault, spool.parent / "uploads")  # this node's, like its spool
-
-        def both() -> tuple[int, int]:  # segments not yet taken in, files not yet uploaded
-            (a, b), (c, d) = backlog(spool), uploads.backlog()
-            return a + c, b + d
-
         coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),
-                                  backlog=_cached(both, 10.0),
+                                  backlog=_cached(lambda: node_backlog(spool, uploads), 10.0),
                                   **({"clock": clock} if clock else {}))
         coordinator.register()  # a name in use by a live node stops here
         try:
