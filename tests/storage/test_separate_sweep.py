@@ -403,3 +403,47 @@ def test_another_process_of_the_account_cannot_read_the_sweepers_memory() -> Non
         finally:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.mark.slow  # ~20 s: botocore's retries against a store that is away
+def test_the_sweepers_outcome_reaches_the_sweep_alerts(tmp_path: Path,
+                                                       seaweed: S3Server) -> None:
+    """The sweep_failed/sweep_late alerts work with the sweep in its own process: a sweeper
+    whose store is away keeps running (no restart loop), each failed sweep raises
+    `sweep_failed` and `--once` exits with the error; a good sweep clears it and records the
+    last good sweep that serve's `sweep_late` check reads."""
+    import socket
+
+    from kustosz.alerts.checks import Checks
+
+    vault, _file = s3_vault(tmp_path, seaweed, seaweed.make_bucket(), separate=True)
+    vault.close()
+    config = vault.root / "kustosz.toml"
+    good = config.read_text()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    config.write_text(good.replace(seaweed.endpoint, dead))
+    result = Cli(vault.root)("sweeper", "--once", ok=False)
+    assert result.exit_code != 0 and "sweep failed" in result.output
+
+    def open_rows(kind: str) -> int:
+        again = Vault.open(vault.root, actor="test")
+        try:
+            with again.engine.connect() as conn:
+                return int(conn.execute(sa.text(
+                    "SELECT count(*) FROM alerts WHERE kind = :k AND cleared_at IS NULL"),
+                    {"k": kind}).scalar_one())
+        finally:
+            again.close()
+
+    assert open_rows("sweep_failed") == 1
+    config.write_text(good)
+    assert "sweep done: 0 item(s) deleted" in Cli(vault.root)("sweeper", "--once").output
+    assert open_rows("sweep_failed") == 0
+    again = Vault.open(vault.root, actor="test")
+    try:  # serve's check: the sweeper's good sweep counts, nothing is late
+        Checks(again, started=datetime(2026, 1, 1, tzinfo=UTC)).sweep_late(datetime.now(UTC))
+    finally:
+        again.close()
+    assert open_rows("sweep_late") == 0

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from kustosz.config import SWEEP_SEPARATE
 from kustosz.errors import ConfigError
 from kustosz.retention.scheduler import run_scheduler
+from kustosz.storage.base import Unavailable
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ def run_sweeper(vault: Vault, stop: threading.Event, *, lease_seconds: float = 1
                 on_sweep: Callable[[int], None] | None = None,
                 on_failure: Callable[[BaseException], None] | None = None) -> None:
     """Sweep on schedule until ``stop``; on PostgreSQL only while holding `SWEEP_LEASE`."""
-    vault.deleting_storage()  # the credentials and the bucket checked before anything else
+    try:  # the credentials and the bucket checked before anything else
+        vault.deleting_storage()
+    except Unavailable as exc:  # away, not wrong: each sweep fails and says so (sweep_failed)
+        log.warning("%s; the sweeps fail until it answers", exc)
     if vault.engine.dialect.name != "postgresql":
         with _one_sweeper(vault):
             run_scheduler(vault, stop, clock=clock, on_sweep=on_sweep, on_failure=on_failure)
