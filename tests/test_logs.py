@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -128,9 +128,11 @@ def _kustosz(data: Path, *args: str, env: dict[str, str] | None = None) -> None:
     assert done.returncode == 0, f"kustosz {' '.join(args)}: {done.stderr}"
 
 
-def _serve(data: Path, seconds: float, *args: str) -> tuple[str, str]:
+def _serve(data: Path, seconds: float, *args: str,
+           until: Callable[[str], bool] | None = None) -> tuple[str, str]:
     """Runs serve until it has said it started (its signal handlers are set by then), then
-    ``seconds`` more, and stops it with SIGTERM."""
+    ``seconds`` more, or only until ``until(stdout so far)`` holds if given (``seconds`` then
+    bounds the wait), and stops it with SIGTERM."""
     out_file, err_file = data.parent / "serve.out", data.parent / "serve.err"
     with out_file.open("w") as out, err_file.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "kustosz", "--data", str(data),
@@ -140,12 +142,22 @@ def _serve(data: Path, seconds: float, *args: str) -> tuple[str, str]:
     while "Ctrl-C stops" not in err_file.read_text() + out_file.read_text():
         assert proc.poll() is None and time.monotonic() < deadline, err_file.read_text()
         time.sleep(0.2)
-    time.sleep(seconds)
+    if until is None:
+        time.sleep(seconds)
+    else:
+        stop_at = time.monotonic() + seconds
+        while not until(out_file.read_text()) and time.monotonic() < stop_at:
+            time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     said_out, said_err = out_file.read_text(), err_file.read_text()
     assert proc.returncode == 0, said_out + said_err
     return said_out, said_err
+
+
+def _whole_lines(out: str) -> list[dict[str, str]]:
+    """The JSON lines written in full so far (the last may be half written)."""
+    return [json.loads(line) for line in out[:out.rfind("\n") + 1].splitlines()]
 
 
 def test_serve_writes_only_json_lines_and_no_camera_password(tmp_path: Path) -> None:
@@ -162,7 +174,12 @@ def test_serve_writes_only_json_lines_and_no_camera_password(tmp_path: Path) -> 
     with socket.socket() as probe:  # a free port: the web app (uvicorn) logs through it too
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    out, err = _serve(data, 6, "--port", str(port))
+    # stopped once the web app has logged its address and the recorder its failure in ffmpeg's
+    # words (the lines the password could be in), 6 s at most as before
+    out, err = _serve(data, 6, "--port", str(port), until=lambda out: (
+        any(f"127.0.0.1:{port}" in line["msg"] for line in _whole_lines(out))
+        and any("hol-1" in line["msg"] and line["level"] in ("WARNING", "ERROR")
+                for line in _whole_lines(out))))
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines, err
     assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
@@ -175,9 +192,9 @@ def test_serve_writes_only_json_lines_and_no_camera_password(tmp_path: Path) -> 
     # [logging] format = "text" in kustosz.toml: plain lines; --log-format wins over it.
     with (data / "kustosz.toml").open("a") as f:
         f.write('\n[logging]\nformat = "text"\n')
-    out, _err = _serve(data, 3)
+    out, _err = _serve(data, 3, until=bool)  # until its first line (3 s at most)
     assert out.splitlines() and not out.lstrip().startswith("{")
-    out, _err = _serve(data, 3, "--port", "0", "--log-format", "json")
+    out, _err = _serve(data, 3, "--port", "0", "--log-format", "json", until=bool)
     assert all(json.loads(line) for line in out.splitlines())
 
 
