@@ -222,3 +222,31 @@ def test_jobs_finished_long_ago_are_forgotten(vault: Vault,
 
     assert records.prune(vault) == 1
     assert [r[0] for r in job_rows(vault)] == [recent]
+
+
+def steps(ctx: JobContext, notes: list[str], pause: float) -> int:
+    import time
+
+    for i, note in enumerate(notes):
+        ctx.progress(i / len(notes), note)
+        time.sleep(pause)
+    return len(notes)
+
+
+def test_a_caller_watching_its_job_sees_each_step_then_the_end(vault: Vault,
+                                                               kinds: list[str]) -> None:
+    """What `kustosz copies make` shows on a terminal: the job as it stands whenever its
+    progress or note changed, and once more when it is finished."""
+    jobs.register("test.steps", steps)
+    kinds.append("test.steps")
+    seen: list[tuple[str, float, str | None]] = []
+    jobs.use(vault, Inline(watch=lambda v: seen.append((str(v.state), v.progress, v.note))))
+    try:
+        job_id = jobs.defer(vault, "test.steps", notes=["Jeden", "Dwa", "Trzy"], pause=1.2)
+    finally:
+        jobs.use(vault, None)
+    assert jobs.get(vault, job_id).result == 3
+    notes = [note for _state, _p, note in seen]
+    assert [n for n in ("Jeden", "Dwa", "Trzy") if n in notes] == ["Jeden", "Dwa", "Trzy"]
+    assert seen[-1][0] == "done" and seen[-1][1] == 1.0
+    assert len(seen) == len(set(seen))  # only changes are shown
