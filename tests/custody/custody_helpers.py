@@ -127,17 +127,37 @@ def appoint_commission(vault: Vault, *members: str, by: str = "burmistrz") -> No
 
 
 def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> None:
-    """A data subject's masked copy watched to the end by a second custodian and approved
-    (issue 17 item 2: nothing is handed over unreviewed), second by second of server time."""
+    """A data subject's masked copy served to a second custodian through the media gate,
+    watched to the end (second by second of server time) and approved (issue 17 item 2:
+    nothing is handed over unreviewed)."""
     from datetime import UTC
 
+    from sqlalchemy import select
+
+    from kustosz.access import records
+    from kustosz.access.authorisations import issue
     from kustosz.custody import subject_review as sr
     from kustosz.custody.copies import get_copy
+    from kustosz.db.custody import User
 
-    with vault.transaction() as s:
-        if s.execute(select_user(reviewer)).first() is None:
-            add_user(s, reviewer, "Maria Wrona", ["custodian"], "test")
     t = datetime.now(UTC)
+    with vault.transaction() as s:
+        if s.execute(select(User).where(User.name == reviewer)).first() is None:
+            add_user(s, reviewer, "Maria Wrona", ["custodian"], "test")
+            issue(s, holder=reviewer, actions=["export"], sources=[], source_kinds=["camera"],
+                  valid_from=t - timedelta(days=1), valid_to=t + timedelta(days=30),
+                  by="burmistrz", actor="test")
+    with vault.transaction() as s:
+        copy = get_copy(s, number)
+        u = s.execute(select(User).where(User.name == reviewer)).scalar_one()
+        token = records.try_open(s, user=u, action="export", client="127.0.0.1",
+                                 purpose="przegląd kopii", request_id=copy.request_id,
+                                 copy=copy)
+        assert isinstance(token, str), token
+        vs = records.viewing_of(s, token)
+        assert vs is not None
+        for f in sr.masked_files(copy):
+            records.served(s, vs, sr.served_what(copy, f.path), "127.0.0.1", 1)
     with vault.transaction() as s:
         for f in sr.masked_files(get_copy(s, number)):
             steps = int(f.duration_s) + 1
@@ -145,11 +165,3 @@ def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> N
                 sr.record_play(s, number, reviewer, f.path, min(float(i), f.duration_s),
                                i == steps, now=t + timedelta(seconds=i))
         sr.approve(s, number, reviewer, "test")
-
-
-def select_user(name: str):  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from kustosz.db.custody import User
-
-    return select(User).where(User.name == name)

@@ -145,8 +145,24 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     r = other.post(f"/review/{year}/{seq}/approve", data={"csrf": csrf2})
     assert r.status_code == 422 and "nie zostało obejrzane do końca" in r.text
     assert snapshot(vault) == before
-    # Jumping to the end is not watching it.
+    # A report of a file the gate never served to the reviewer does not count.
     path = sr.masked_files(copy)[0].path
+    with vault.transaction() as s, pytest.raises(InputError, match="not served") as exc:
+        sr.record_play(s, copy.number, "kustosz2", path, 0.5, False)
+    assert "bramkę dostępu" in exc.value.pl
+    # Opened for review through the media gate: the file served, with an access record.
+    r = other.post(f"/review/{year}/{seq}/open", data={"csrf": csrf2})
+    assert r.status_code == 303, r.text
+    page = other.get(r.headers["location"])
+    video_url = page.text.split('data-src="')[1].split('"')[0]
+    got = other.get(video_url)
+    assert got.status_code == 200 and got.content == (bundle / path).read_bytes()
+    from kustosz.db.access import AccessEntry
+
+    with vault.reading() as s:
+        assert s.execute(select(AccessEntry).where(
+            AccessEntry.what == f"copy {copy.number} {path}")).first()
+    # Jumping to the end is not watching it.
     t0 = datetime.now(UTC)
     with vault.transaction() as s:
         play = sr.record_play(s, copy.number, "kustosz2", path, 4.0, True, now=t0)

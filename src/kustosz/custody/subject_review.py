@@ -260,6 +260,22 @@ def plays_of(session: Session, copy: Copy, user: str) -> dict[str, ReviewPlay]:
         ReviewPlay.copy_id == copy.id, ReviewPlay.user_name == user)).scalars()}
 
 
+def served_what(copy: Copy, path: str) -> str:
+    """How the access register names a masked file served for review (web)."""
+    return f"copy {copy.number} {path}"
+
+
+def served_to(session: Session, copy: Copy, by: str, path: str) -> bool:
+    """Whether the media gate served ``path`` of the copy to ``by`` (an access record): a
+    report of playback counts only for a file the reviewer really received."""
+    from kustosz.db.access import AccessEntry, ViewingSession
+
+    return session.execute(
+        select(AccessEntry.id).join(ViewingSession, ViewingSession.id == AccessEntry.viewing_id)
+        .where(ViewingSession.user_name == by, ViewingSession.copy_id == copy.id,
+               AccessEntry.what == served_what(copy, path)).limit(1)).first() is not None
+
+
 def record_play(session: Session, number: str, by: str, path: str, position: Any,
                 ended: bool, now: datetime | None = None) -> ReviewPlay:
     """The player's report: where it is (and whether it fired ``ended``)."""
@@ -270,6 +286,12 @@ def record_play(session: Session, number: str, by: str, path: str, position: Any
     if path not in files:
         raise NotFound(f"copy {copy.number} has no masked file {path!r}",
                        pl=f"Kopia nr {copy.number} nie ma takiego pliku.")
+    if not served_to(session, copy, by, path):
+        raise InputError(f"{path} of copy {copy.number} was not served to {by} through the "
+                         "media gate: open the copy for review on its review page",
+                         pl=f"Nagranie kopii nr {copy.number} nie zostało udostępnione tej "
+                            "osobie przez bramkę dostępu: otwórz kopię do przeglądu na "
+                            "stronie przeglądu.")
     pos = _num(position, "position", "pozycja")
     if pos < 0:
         raise InputError("the position is negative", pl="Pozycja odtwarzania jest ujemna.")

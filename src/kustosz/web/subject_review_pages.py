@@ -173,7 +173,7 @@ def media_copy_video(token: str, number: PathId, ctx: Ctx = gate(scope="media"))
         if not 0 <= index < len(files):
             return None
         path = ctx.vault.root / copy.bundle / files[index]
-        records.served(s, vs, f"copy {copy.number} {files[index]}", ctx.client,
+        records.served(s, vs, sr.served_what(copy, files[index]), ctx.client,
                        path.stat().st_size)
         return FileResponse(path, media_type="video/mp4", headers=NO_STORE)
     return guarded(ctx, token, "export", serve)
