@@ -182,6 +182,18 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
         assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
     h, _ = hand_over(vault, copy.number, receiver="Jan Nowak", by="kustosz2", actor="t")
     assert h.id
+    # The answer letter says what was masked (the copy row's "masking" summary).
+    from kustosz.custody.papers import answer_letter_doc
+    from kustosz.documents import render
+
+    with vault.reading() as s:
+        pdf = render(*answer_letter_doc(s, vault.policy, rid))
+    (tmp_path / "odpowiedz.pdf").write_bytes(pdf)
+    letter = " ".join(pg.extract_text() for pg in PdfReader(tmp_path / "odpowiedz.pdf").pages)
+    letter = " ".join(letter.split())
+    assert "wizerunki innych osób zamaskowane" in letter and "nieodwracalna" in letter, letter
+    for where in ("Ratusz", "hol parter"):
+        assert where not in letter
 
 
 def test_send_back_destroys_and_a_new_copy_can_be_made(

@@ -193,12 +193,13 @@ def summary_pl(described: dict[str, Any]) -> str:
     faces = described.get("stats", {}).get("faces_detected", 0)
     manual, keep = len(described.get("manual_masks", [])), len(described.get("requester_boxes",
                                                                               []))
-    text = (f"pikselizacja nieodwracalna; twarze wykrywane automatycznie (detektor {d['name']}, "
-            f"próg {d['threshold']:g}, co {d['every_k_frames']}. klatkę; wykryć: {faces})")
+    threshold = f"{d['threshold']:g}".replace(".", ",")
+    text = (f"pikselizacja nieodwracalna; twarze wykrywane automatycznie detektorem {d['name']} "
+            f"w co {d['every_k_frames']}. klatce, próg {threshold}, łącznie wykryć: {faces}")
     if manual:
         text += f"; obszarów zaznaczonych ręcznie: {manual}"
     if keep:
-        text += f"; Pana/Pani wizerunek pozostawiono widoczny (obszarów: {keep})"
+        text += f"; obszarów z Pana/Pani wizerunkiem pozostawionych widocznymi: {keep}"
     return text + "; nagranie bez dźwięku"
 
 
