@@ -226,6 +226,15 @@ def test_send_back_destroys_and_a_new_copy_can_be_made(
     with vault.reading() as s:
         said = " ".join(a.description for a in s.execute(select(ActionEntry)).scalars())
     assert f"Zwrócono do poprawy zamaskowaną kopię nr {copy.number}: tablica widoczna" in said
+    from tests.office_day import office_today
+
+    from kustosz.custody.registers import copies as copies_register
+
+    with vault.reading() as s:
+        listed = json.dumps([list(map(str, row)) for row in copies_register(
+            s, vault.policy, office_today() - timedelta(days=1), office_today()).rows],
+            ensure_ascii=False)
+    assert "zwrócona po przeglądzie i zniszczona" in listed and "tablica widoczna" in listed
 
 
 def test_bad_input_refused_nothing_changed(

@@ -146,6 +146,9 @@ def _fate(session: Session, copy: Copy, policy: Policy) -> str:
     elif d is not None:
         parts.append(f"zniszczenie rozpoczęte {_d(d.first_at, policy)} — czeka na drugiego "
                      "członka komisji")
+    elif copy.review_state == "sent_back":  # custody.subject_review: never handed over
+        parts.append(f"zwrócona po przeglądzie i zniszczona {_d(copy.destroyed_at, policy)}, "
+                     f"niewydana: {copy.review_reason}")
     if not parts:
         parts.append(f"przechowywana do {kept_until(copy.expires_at, policy)}")
     return "; ".join(parts)
