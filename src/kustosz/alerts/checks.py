@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz.alerts.kinds import AlertRow
+from kustosz.alerts.rows import clear_rows, raise_row
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Setting, Source
 from kustosz.documents.words import count_pl
@@ -61,35 +62,6 @@ def _save(session: Session, state: dict[str, Any]) -> None:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     session.execute(insert(Setting).values(key=STATE_KEY, value=value)
                     .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
-
-
-def raise_row(session: Session, kind: str, message: str, now: datetime,
-              source_id: int | None = None) -> bool:
-    """Open a row of this kind (for this source) unless one is open; its message is kept up
-    to date. True when a new row was opened."""
-    row = session.execute(select(Alert).where(
-        Alert.kind == kind, Alert.cleared_at.is_(None),
-        Alert.source_id.is_(None) if source_id is None else Alert.source_id == source_id)
-    ).scalars().first()
-    if row is not None:
-        row.message = message
-        return False
-    session.add(Alert(raised_at=now, kind=kind, source_id=source_id, message=message))
-    log.warning("alert %s raised: %s", kind, message)
-    return True
-
-
-def clear_rows(session: Session, kind: str, now: datetime, source_id: int | None = None,
-               every_source: bool = False) -> int:
-    query = select(Alert).where(Alert.kind == kind, Alert.cleared_at.is_(None))
-    if not every_source:
-        query = query.where(Alert.source_id.is_(None) if source_id is None
-                            else Alert.source_id == source_id)
-    rows = list(session.execute(query).scalars())
-    for row in rows:
-        row.cleared_at = now
-        log.info("alert %s cleared", kind)
-    return len(rows)
 
 
 # -- reported by others -------------------------------------------------------------------

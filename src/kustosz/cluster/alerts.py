@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from kustosz.alerts.checks import clear_rows, raise_row
 from kustosz.alerts.kinds import AlertRow
+from kustosz.alerts.rows import clear_rows, raise_row
 from kustosz.cluster.leases import NOW
 from kustosz.db.models import Alert, Source
 from kustosz.vault import Vault

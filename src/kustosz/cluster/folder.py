@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from kustosz.db.models import Recording, Setting
 from kustosz.errors import ConfigError
 from kustosz.states import RecordingState
+from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 MARK = ".kustosz-folder"
@@ -47,7 +48,7 @@ def _identity(vault: Vault, create: bool) -> str | None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, uuid.uuid4().hex.encode("ascii"))
-        os.fsync(fd)
+        fsync_file(fd)
     finally:
         os.close(fd)
     try:

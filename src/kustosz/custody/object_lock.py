@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, event, exists, func, select, true
 from sqlalchemy.orm import Session
@@ -43,8 +43,21 @@ from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 
-if TYPE_CHECKING:
-    from kustosz.jobs import JobContext
+
+class Worker(Protocol):
+    """What the legal-hold work needs of whoever runs it: the vault and somewhere to say how
+    far it got (kustosz.jobs.JobContext is one; `_Inline` below another)."""
+
+    vault: Any
+
+    def progress(self, fraction: float, note: str | None = None) -> None: ...
+
+
+# Who queues the legal-hold job once a hold commits: kustosz.jobs.catalogue sets it when the
+# jobs package is imported. The jobs package runs domain work (this module's included), so
+# it is handed in rather than imported from here. Unset (a process that never loaded the
+# jobs package), the legal holds are set right after the commit in the committing process.
+queue_job: Callable[[Any, int, bool, str], int] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +151,15 @@ def _queue_after_commit(session: Session, hold_id: int, on: bool, actor: str) ->
             log.error("hold %d: no vault to queue its legal holds on (the sweep still "
                       "respects the hold)", hold_id)
             return
-        from kustosz import jobs
-
+        if queue_job is None:
+            try:
+                apply_legal_holds(_Inline(vault), hold_id, on)
+            except Exception:  # the hold is committed and the sweep respects it
+                log.exception("hold %d: its legal holds could not be set; the sweep still "
+                              "respects the hold", hold_id)
+            return
         try:
-            job_id = jobs.defer(vault, LEGAL_HOLDS, started_by=actor, hold_id=hold_id, on=on)
+            job_id = queue_job(vault, hold_id, on, actor)
         except Exception:  # the hold is committed and the sweep respects it; say so loudly
             log.exception("hold %d: the job setting its legal holds could not be queued; "
                           "the sweep still respects the hold", hold_id)
@@ -168,7 +186,15 @@ def covered_ever_by(hold_id: int) -> ColumnElement[bool]:
         exists().where(by_item, Hold.id == hold_id)
 
 
-def apply_legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]:
+class _Inline:
+    def __init__(self, vault: Any) -> None:
+        self.vault = vault
+
+    def progress(self, fraction: float, note: str | None = None) -> None:
+        pass
+
+
+def apply_legal_holds(ctx: Worker, hold_id: int, on: bool) -> dict[str, Any]:
     """The job: set (``on``) the legal hold on every object hold ``hold_id`` covers, or clear
     it on each object the released hold covered that no active hold covers now; a page of
     rows at a time (keyset on the id), its progress on the job page."""

@@ -34,11 +34,12 @@ from sqlalchemy.orm import Session
 
 from kustosz import clock
 from kustosz.audit import append as audit
-from kustosz.custody.object_lock import held_ids, lock_until, set_holds
+from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
+from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.kinds import kind_of
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, StoredFile
@@ -476,16 +477,6 @@ def remove_orphans(vault: Vault) -> int:
     return len(orphans)
 
 
-def _hold_late(vault: Vault, session: Session, stored: list[tuple[int, str, str | None]],
-               held: set[int]) -> None:
-    """A hold placed while the objects were being written found no object to set its legal
-    hold on: set it now, in the transaction that marks them stored (a hold committed later
-    finds them, custody/object_lock.py `hold_placed`)."""
-    late = held_ids(session, [rid for rid, _k, _v in stored]) - held
-    if late:
-        set_holds(vault.storage, [row for row in stored if row[0] in late], True)
-
-
 def _mark_many(session: Session, source_id: int, done: list[Stored]) -> None:
     session.execute(
         update(Recording.__table__).where(Recording.__table__.c.id == bindparam("rid"))
@@ -618,14 +609,6 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
         if lockable:
             _hold_late(vault, s, [(rec_id, key, stored.version_id)], held)
     return rec
-
-
-def _mark_stored(session: Session, rec: Recording) -> None:
-    source = session.get(Source, rec.source_id)
-    rec.state = RecordingState.STORED
-    duration = (rec.end_at - rec.start_at).total_seconds()
-    if duration > source.max_duration_s:
-        source.max_duration_s = duration
 
 
 def _finish_adopted(vault: Vault, session: Session, rec: Recording) -> bool:

@@ -45,8 +45,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kustosz.alerts.checks import clear_rows, raise_row
 from kustosz.alerts.kinds import AlertRow
+from kustosz.alerts.rows import clear_rows, raise_row
 from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.models import Recording
 from kustosz.errors import KustoszError
@@ -236,7 +236,7 @@ class UploadQueue:
     def drain(self, stop: threading.Event | None = None) -> Drained:
         """Upload what waits, oldest first; stops at the first failure (the store is away:
         the rest would fail too)."""
-        from kustosz.ingest.files import _hold_late, _mark_stored
+        from kustosz.ingest.marking import _hold_late, _mark_stored
 
         result = Drained()
         if self.known_id() is None:

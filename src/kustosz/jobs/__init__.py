@@ -96,3 +96,18 @@ def stop(vault: Vault, timeout: float) -> None:
     runner = _RUNNERS.pop(vault, None)
     if runner is not None:
         runner.stop(timeout)
+
+
+def _queue_legal_holds(vault: Vault, hold_id: int, on: bool, actor: str) -> int:
+    return defer(vault, "hold.legal_holds", started_by=actor, hold_id=hold_id, on=on)
+
+
+def _hand_in() -> None:
+    # custody.object_lock queues its job through this hook: this package runs custody's work
+    # (catalogue), so custody does not import it back (tests/test_import_cycles.py).
+    from kustosz.custody import object_lock
+
+    object_lock.queue_job = _queue_legal_holds
+
+
+_hand_in()

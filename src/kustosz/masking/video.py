@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import subprocess
 import tempfile
 from collections import deque
@@ -41,6 +40,7 @@ from kustosz.masking.regions import (
     dilate,
     parse,
 )
+from kustosz.storage.durable import replace
 
 Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
@@ -325,7 +325,7 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                              pl="W tym okresie nie udało się odczytać żadnego obrazu; niczego "
                                 "nie zamaskowano.")
         encoder.close()
-        os.replace(part, out)
+        replace(part, out)  # durable: a masked file handed over is whole or absent
     except BaseException:
         if encoder is not None:
             encoder.kill()

@@ -177,8 +177,8 @@ def alert_text(report: CheckReport) -> str:
 
 def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
     """`check_bucket`, then its audit entry and the alert (raised or cleared) at once."""
-    from kustosz.alerts.checks import clear_rows, raise_row
     from kustosz.alerts.kinds import AlertRow
+    from kustosz.alerts.rows import clear_rows, raise_row
     from kustosz.audit import append as audit
 
     report = check_bucket(vault)
