@@ -274,6 +274,22 @@ def test_bad_input_refused_nothing_changed(
     with vault.transaction() as s, pytest.raises(InputError, match="the most") as exc:
         sr.add_region(s, rid, **ok, actor="t")  # type: ignore[arg-type]
     assert "najwięcej" in exc.value.pl and snapshot(vault) == before
+    # A period longer than one masking job takes: refused before the copy job is queued.
+    from kustosz import jobs
+    from kustosz.custody.copies import check_copy
+
+    with vault.transaction() as s:
+        req = s.get(Request, rid)
+        real_end, req.end_at = req.end_at, req.start_at + timedelta(hours=5)
+    before = snapshot(vault)
+    with pytest.raises(InputError, match="masked 4 h at most") as exc:
+        jobs.defer(vault, "copy.make", started_by="informatyk", request_id=rid,
+                   by="informatyk", actor="informatyk")
+    assert "zawęź okres wniosku" in exc.value.pl and snapshot(vault) == before
+    with pytest.raises(InputError, match="masked 4 h at most"):
+        check_copy(vault, rid, "informatyk")
+    with vault.transaction() as s:
+        s.get(Request, rid).end_at = real_end
     # Approving a copy of another kind (an authority's, never masked): refused.
     now = datetime.now(UTC)
     tz = vault.policy.timezone

@@ -375,6 +375,11 @@ def _planned(session: Session, request_id: int, by: str,
     _check_request(session, req)
     _custodian(session, by)
     groups = _gather(session, req, policy)
+    if req.kind == RequestKind.DATA_SUBJECT and any(g.source.kind == SourceKind.CAMERA
+                                                    for g in groups):
+        from kustosz.custody.subject_review import check_period
+
+        check_period(req)  # masked in one job: refused before it is queued
     if not groups:
         raise NotFound(f"request {req.id}: no stored material in the period of the request "
                        "(it may have been deleted before the request was registered)",

@@ -88,6 +88,20 @@ def _check_markable(session: Session, req: Request) -> None:
                             "a przed sporządzeniem kopii.")
 
 
+def check_period(req: Request) -> None:
+    """A data subject's camera period is masked in one job: at most masking.job.MAX_S."""
+    from kustosz.masking.job import MAX_S
+
+    if period_s(req) > MAX_S:
+        raise InputError(f"request {req.id}: the period is {period_s(req) / 3600:.1f} h long; a "
+                         f"data subject's video is masked {MAX_S // 3600} h at most at a time: "
+                         "narrow the period of the request (nothing was queued)",
+                         pl=f"Wniosek nr {req.id}: okres trwa {period_s(req) / 3600:.1f} godz., "
+                            f"a nagranie dla osoby, której dane dotyczą, maskuje się najwyżej "
+                            f"po {MAX_S // 3600} godz. naraz: zawęź okres wniosku (niczego nie "
+                            "zlecono).")
+
+
 def add_region(session: Session, req_id: int, *, kind: str, source: str, x: Any, y: Any,
                w: Any, h: Any, from_s: Any, to_s: Any, note: str, actor: str) -> dict[str, Any]:
     """Mark a rectangle (per cent of the picture) with its time range (seconds from the
