@@ -14,6 +14,7 @@ import pytest
 from custody_helpers import OFFICE_NUMBER, call, people, setup_phone
 from tests.conftest import make_vault, snapshot
 from tests.office_day import office_today
+from tests.support.bundles import bundle_text
 
 from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
@@ -68,6 +69,7 @@ def test_her_calls_only(lines: Vault, tmp_path: Path) -> None:
     manifest = json.loads((lines.root / copy.bundle / "manifest.json").read_text("utf-8"))
     assert [m["source"]["caller"] for m in manifest["media"]] == [HERS]
     assert copy.items == [mine.id]
+    assert "600300400" not in bundle_text(lines.root / copy.bundle)  # grep the whole bundle
 
 
 def test_nothing_found_at_registration_never_copies_whole_lines(lines: Vault,

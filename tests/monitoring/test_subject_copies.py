@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from monitoring_helpers import endpoint, events_listener, mail_listener, mailbox, message, wait_for
 from test_monitoring_copies import approve_and_copy, syslog
 from tests.conftest import snapshot
+from tests.support.bundles import bundle_text
 
 from kustosz.custody.pseudonyms import DOMAIN, Pseudonyms, subject_row
 from kustosz.custody.requests import RequestSpec, register_request
@@ -63,8 +64,10 @@ def test_mail_rows_of_the_subject_with_everyone_else_pseudonymised(elblag: Vault
     text = (bundle / entry["path"]).read_text("utf-8")
     rows = [json.loads(x) for x in text.splitlines()]
     assert len(rows) == 2, rows  # "Budżet" between the other two is not hers
+    everything = bundle_text(bundle).lower()  # the whole bundle: manifest, label, files
     for other in OTHERS:
         assert other.lower() not in text.lower(), other
+        assert other.lower() not in everything, other
     first, reply = rows
     lis = first["from"][0]["address"]
     assert re.fullmatch(rf"osoba-\d@{re.escape(DOMAIN)}", lis)
@@ -100,7 +103,8 @@ def test_event_rows_of_the_subjects_computer(elblag: Vault) -> None:
     [entry] = manifest["media"]  # type: ignore[index]
     rows = [json.loads(x) for x in (bundle / entry["path"]).read_text("utf-8").splitlines()]
     assert [r["host"] for r in rows] == ["pc-042", "pc-042"]  # their computer, kept
-    assert entry["chunks"] == [] and "pc-017" not in json.dumps(rows)
+    assert entry["chunks"] == [] and "pc-017" not in bundle_text(bundle)
+    assert "mkot" not in bundle_text(bundle)  # another account in their session's message
 
 
 def test_a_subjects_mail_request_must_say_whom_it_concerns(elblag: Vault) -> None:
