@@ -138,6 +138,7 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     assert r.status_code == 422 and "approved" in r.text
     assert snapshot(vault) == before
 
+    assert "czeka na przegląd przez drugą osobę" in other.get("/requests").text
     # The maker may not review; the other person may not approve before watching.
     year, seq = copy.year, copy.seq
     r = maker.post(f"/review/{year}/{seq}/approve", data={"csrf": csrf})

@@ -79,6 +79,8 @@ def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Hand
         return "destroyed", f"kopia zniszczona{when}"
     if mine:
         return "handed", f"kopia wydana {day(mine[-1].handed_at)}"
+    if copy is not None and copy.review_state == "awaiting":  # custody.subject_review
+        return "copied", "kopia sporządzona — czeka na przegląd przez drugą osobę"
     if req.kind in RECEIVING_KINDS:
         return "copied", "kopia sporządzona — czeka na wydanie"
     return "copied", "kopia sporządzona"
