@@ -238,7 +238,7 @@ def masked_files(copy: Copy) -> list[Masked]:
     return out
 
 
-def _copy(session: Session, number: str) -> Copy:
+def copy_by_number(session: Session, number: str) -> Copy:
     copy = session.execute(select(Copy).where(Copy.number == number.strip())) \
         .scalar_one_or_none()
     if copy is None:
@@ -246,7 +246,7 @@ def _copy(session: Session, number: str) -> Copy:
     return copy
 
 
-def _check_reviewable(session: Session, copy: Copy, by: str) -> None:
+def check_reviewable(session: Session, copy: Copy, by: str) -> None:
     if copy.review_state is None:
         raise InputError(f"copy {copy.number} is not a data subject's masked copy; it needs "
                          "no review; nothing was changed",
@@ -295,8 +295,8 @@ def record_play(session: Session, number: str, by: str, path: str, position: Any
                 ended: bool, now: datetime | None = None) -> ReviewPlay:
     """The player's report: where it is (and whether it fired ``ended``)."""
     now = now or datetime.now(UTC)
-    copy = _copy(session, number)
-    _check_reviewable(session, copy, by)
+    copy = copy_by_number(session, number)
+    check_reviewable(session, copy, by)
     files = {m.path: m for m in masked_files(copy)}
     if path not in files:
         raise NotFound(f"copy {copy.number} has no masked file {path!r}",
@@ -342,8 +342,8 @@ def unwatched(session: Session, copy: Copy, by: str) -> list[Masked]:
 def approve(session: Session, number: str, by: str, actor: str,
             now: datetime | None = None) -> Copy:
     now = now or datetime.now(UTC)
-    copy = _copy(session, number)
-    _check_reviewable(session, copy, by)
+    copy = copy_by_number(session, number)
+    check_reviewable(session, copy, by)
     left = unwatched(session, copy, by)
     if left:
         raise InputError(f"copy {copy.number} cannot be approved: {by} has not watched "
@@ -365,8 +365,8 @@ def send_back(session: Session, number: str, by: str, reason: str, actor: str,
     """Send the copy back: it is destroyed (marked, its folder removed by the caller after the
     commit: the returned path) and the request may be copied again."""
     now = now or datetime.now(UTC)
-    copy = _copy(session, number)
-    _check_reviewable(session, copy, by)
+    copy = copy_by_number(session, number)
+    check_reviewable(session, copy, by)
     reason = (reason or "").strip()
     if not reason:
         raise InputError("say why the copy is sent back; nothing was changed",

@@ -108,7 +108,7 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
                  token: str | None = None) -> Response:
     user = ctx.need("custody")
     with ctx.vault.reading() as s:
-        copy = sr._copy(s, number)
+        copy = sr.copy_by_number(s, number)
         files = sr.masked_files(copy)
         plays = sr.plays_of(s, copy, user.name)
         from kustosz.web.common import person_pl
@@ -143,10 +143,10 @@ async def review_open(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> 
     an access record for every byte), then the page plays it."""
     number = _number(year, seq)
     with ctx.vault.reading() as s:
-        copy = sr._copy(s, number)
+        copy = sr.copy_by_number(s, number)
         request_id = copy.request_id
         try:
-            sr._check_reviewable(s, copy, ctx.need("custody").name)
+            sr.check_reviewable(s, copy, ctx.need("custody").name)
         except KustoszError as exc:
             return _review_page(ctx, number, 422, error=ctx.said(exc))
     try:
