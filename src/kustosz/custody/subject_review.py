@@ -22,7 +22,7 @@ import math
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from kustosz.custody.registers import record_action
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy, Request, ReviewPlay
 from kustosz.errors import InputError, NotFound
-from kustosz.kinds import Material
+from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestKind, RequestStatus
 
 AWAITING, APPROVED, SENT_BACK = "awaiting", "approved", "sent_back"
@@ -242,7 +242,8 @@ def copy_by_number(session: Session, number: str) -> Copy:
     copy = session.execute(select(Copy).where(Copy.number == number.strip())) \
         .scalar_one_or_none()
     if copy is None:
-        raise NotFound(f"no copy numbered {number!r}", pl=f"Nie ma kopii nr {number}.")
+        raise NotFound(f"no copy numbered {number!r}",
+                       pl=f"Nie ma kopii nr {number}.")
     return copy
 
 
@@ -404,9 +405,29 @@ def handover_refusal(copy: Copy, req_kind: str) -> InputError | None:
                              " — zamaskowaną kopię dla osoby, której dane dotyczą, wydaje się "
                              "dopiero po jej obejrzeniu i zatwierdzeniu przez drugą osobę.")
     if req_kind == RequestKind.DATA_SUBJECT and any(
-            src.get("kind") == "camera" and not src.get("masking") for src in copy.sources):
+            src.get("kind") == SourceKind.CAMERA and not src.get("masking")
+            for src in copy.sources):
         return InputError(f"copy {copy.number} holds unmasked video and may not go to a data "
                           "subject (made before masking; make a masked copy)",
                           pl=f"Kopia nr {copy.number} zawiera niezamaskowane nagranie wizyjne "
                              "i nie może być wydana osobie, której dane dotyczą.")
     return None
+
+
+def region_rows(req: Any, tz: Any) -> dict[str, Any]:
+    """What the request page shows of a data subject's masks (empty for other requests)."""
+    from kustosz.kinds import Material
+    from kustosz.states import RequestKind
+
+    if req.kind != RequestKind.DATA_SUBJECT or req.material != Material.VIDEO:
+        return {}
+    start = req.start_at.astimezone(tz)
+
+    def clock(s: float) -> str:
+        return (start + timedelta(seconds=s)).strftime("%H:%M:%S")
+
+    return {"rows": [(n, r, clock(r["from_s"]), clock(r["to_s"]))
+                     for n, r in enumerate(req.subject_regions or [], 1)],
+            "start": start.strftime("%H:%M:%S"),
+            "end": req.end_at.astimezone(tz).strftime("%H:%M:%S"),
+            "kinds": KIND_PL, "max": MAX_REGIONS, "review_pl": REVIEW_PL}

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz import jobs
 from kustosz.access.users import list_users
-from kustosz.custody import papers
+from kustosz.custody import papers, subject_review
 from kustosz.custody.answer_deadline import deadline_of, extend
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
@@ -35,7 +35,7 @@ from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestStatus
-from kustosz.web import locations, subject_review_pages
+from kustosz.web import locations
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -362,7 +362,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                 just_handed=just[0] if just else None,
                 just_handed_number=just[1] if just else None,
                 errors=errors or {}, msg=flash_of(ctx), deadline=deadline,
-                masks=subject_review_pages.region_rows(req, tz),
+                masks=subject_review.region_rows(req, tz),
                 today=datetime.now(ctx.vault.policy.timezone).date())
 
 

@@ -236,22 +236,3 @@ async def review_send_back(year: PathId, seq: PathId, request: Request,
 
 def copy_link(copy: Copy) -> str:
     return f"/review/{copy.year}/{copy.seq}"
-
-
-def region_rows(req: Any, tz: Any) -> dict[str, Any]:
-    """What the request page shows of a data subject's masks (empty for other requests)."""
-    from kustosz.kinds import Material
-    from kustosz.states import RequestKind
-
-    if req.kind != RequestKind.DATA_SUBJECT or req.material != Material.VIDEO:
-        return {}
-    start = req.start_at.astimezone(tz)
-
-    def clock(s: float) -> str:
-        return (start + timedelta(seconds=s)).strftime("%H:%M:%S")
-
-    return {"rows": [(n, r, clock(r["from_s"]), clock(r["to_s"]))
-                     for n, r in enumerate(req.subject_regions or [], 1)],
-            "start": start.strftime("%H:%M:%S"),
-            "end": req.end_at.astimezone(tz).strftime("%H:%M:%S"),
-            "kinds": sr.KIND_PL, "max": sr.MAX_REGIONS, "review_pl": sr.REVIEW_PL}
