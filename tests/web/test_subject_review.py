@@ -146,6 +146,16 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     r = other.post(f"/review/{year}/{seq}/approve", data={"csrf": csrf2})
     assert r.status_code == 422 and "nie zostało obejrzane do końca" in r.text
     assert snapshot(vault) == before
+    # Nor may it be downloaded (an export viewing of the copy) before approval.
+    r = other.post("/media/start", data={"csrf": csrf2, "action": "export",
+                                         "copy": copy.number, "purpose": "wydanie osobie",
+                                         "case_ref": f"wniosek {rid}"})
+    assert r.status_code == 303, r.text
+    token = r.headers["location"].rsplit("/", 1)[1]
+    zip_url = f"/media/{token}/copy.zip"
+    refused = other.get(zip_url)
+    assert refused.status_code == 409 and "zatwierdzeniu" in refused.json()["detail_pl"]
+
     # A report of a file the gate never served to the reviewer does not count.
     path = sr.masked_files(copy)[0].path
     with vault.transaction() as s, pytest.raises(InputError, match="not served") as exc:
@@ -181,6 +191,7 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     with vault.reading() as s:
         c = s.get(Copy, copy.id)
         assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
+    assert other.get(zip_url).content[:2] == b"PK"  # approved: it may leave now
     h, _ = hand_over(vault, copy.number, receiver="Jan Nowak", by="kustosz2", actor="t")
     assert h.id
     # The answer letter says what was masked (the copy row's "masking" summary).

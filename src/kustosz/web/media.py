@@ -304,6 +304,18 @@ def media_copy(token: str, ctx: Ctx = gate(scope="media")) -> Response:
         copy = scope.copy
         if copy is None:
             return None
+        # A data subject's masked copy leaves the vault only once a second person watched and
+        # approved it (R6.2): the download is refused like the handover, and recorded.
+        from kustosz.custody.subject_review import handover_refusal
+        from kustosz.db.custody import Request as CustodyRequest
+
+        request = s.get(CustodyRequest, copy.request_id)
+        unreviewed = handover_refusal(copy, request.kind if request else "")
+        if unreviewed is not None:
+            audit(s, ctx.user.name if ctx.user else "anonymous", "copy.download.refused",
+                  f"copy {copy.number}", {"viewing": vs.id, "review_state": copy.review_state})
+            return JSONResponse({"detail": str(unreviewed), "detail_pl": unreviewed.pl},
+                                status_code=409, headers=NO_STORE)
         tmp = Path(tempfile.mkdtemp(prefix="kustosz-dl-"))
         out = tmp / f"kopia-{copy.number.replace('/', '-')}.zip"
         write_zip(ctx.vault.root / copy.bundle, out, None)
