@@ -162,7 +162,22 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, int, datetime],
         other.fill("#f-receiver", "Jan Nowak (osoba, której dane dotyczą)")
         other.click("text=Zapisz przekazanie")
         other.wait_for_selector(".flash")
+        # Answered: the request page offers the answer letter, in Polish, naming the masking.
+        other.goto(f"{url}/requests/{rid}")
+        assert "Odpowiedziano" in other.inner_text("#answer-deadline")
+        href = other.get_attribute("#answer-deadline a", "href")
+        assert href == f"/requests/{rid}/answer.pdf"
+        letter = other.request.get(f"{url}{href}")
+        assert letter.ok and letter.headers["content-type"] == "application/pdf"
+        (tmp_path / "odpowiedz.pdf").write_bytes(letter.body())
+        other.screenshot(path=str(shots / "24-zadanie-odpowiedziano.png"), full_page=True)
         browser.close()
+    import subprocess
+
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "odpowiedz.pdf"), "-"],
+                                   check=True, capture_output=True, text=True).stdout.split())
+    assert "Odpowiedź" in text and "wizerunki innych osób zamaskowane" in text, text
+    assert "Prezesa Urzędu Ochrony Danych Osobowych" in text
     with vault.reading() as s:
         c = s.get(Copy, copy.id)
         assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
