@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
 
-from kustosz.custody.answer_deadline import EXTENDED, MONTH, deadline_of, extend, open_deadlines
+from kustosz.custody.answer_deadline import deadline_of, extend, open_deadlines
+from kustosz.custody.answer_due import EXTENDED, MONTH
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, get_request, register_request
 from kustosz.errors import FieldError, InputError

@@ -11,7 +11,7 @@ from tests.conftest import snapshot
 from tests.office_day import office_today
 from web_helpers import Material, csrf_of, signed_in
 
-from kustosz.custody.answer_deadline import EXTENDED, MONTH
+from kustosz.custody.answer_due import EXTENDED, MONTH
 from kustosz.custody.requests import RequestSpec, register_request
 
 
@@ -45,6 +45,16 @@ def test_the_deadline_on_the_request_page_and_the_dashboard(sqlite_material: Mat
     table = dash[dash.index('id="subject-deadlines"'):]
     assert table.index(f"nr {old}") < table.index(f"nr {fresh}")  # the nearest deadline first
     assert "po terminie" in table and _d(due) in table
+    listed = c.get("/requests").text
+    assert f"odpowiedź do {_d(due)}" in listed and "po terminie" in listed
+    from datetime import date as _date
+
+    from kustosz.custody import registers
+
+    with m.vault.reading() as s:
+        reg = registers.disclosures(s, m.vault.policy, _date(2000, 1, 1), today)
+    remarks = " ".join(row[-1] for row in reg.rows)
+    assert f"odpowiedź do {_d(due)} (art. 12 ust. 3 RODO)" in remarks
     # Other kinds of request have no such deadline.
     assert 'id="answer-deadline"' not in c.get("/requests/1").text
 

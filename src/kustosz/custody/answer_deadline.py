@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed
 from kustosz.audit import append as audit
+from kustosz.custody.answer_due import due_on
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.registers import record_action
 from kustosz.custody.requests import get_request
@@ -31,11 +32,8 @@ from kustosz.db.custody import Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
-from kustosz.policy.periods import Period
 from kustosz.states import RequestKind, RequestStatus
 
-MONTH = Period(1, "months")  # art. 12 ust. 3 zd. 1 RODO
-EXTENDED = Period(3, "months")  # one month and "a further two months", zd. 2
 LAW_PL = "art. 12 ust. 3 RODO"
 
 
@@ -71,9 +69,8 @@ def deadline_of(session: Session, req: CustodyRequest, tz: tzinfo) -> AnswerDead
     """The art. 12(3) deadline of a data subject's request; None for any other kind."""
     if req.kind != RequestKind.DATA_SUBJECT:
         return None
-    first = MONTH.last_day(req.received_on)
-    due = EXTENDED.last_day(req.received_on) if req.extended_on else first
-    return AnswerDeadline(due=due, first_due=first, extended_on=req.extended_on,
+    return AnswerDeadline(due=due_on(req.received_on, req.extended_on),
+                          first_due=due_on(req.received_on, None), extended_on=req.extended_on,
                           answered_on=_answered_on(session, req, tz))
 
 

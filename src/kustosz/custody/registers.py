@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed as printed_name
 from kustosz.audit.witness import latest_line
+from kustosz.custody.answer_due import due_on
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
 from kustosz.errors import InputError
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
-from kustosz.states import CopyState, RequestStatus
+from kustosz.states import CopyState, RequestKind, RequestStatus
 
 KINDS = ("disclosures", "copies", "actions")
 
@@ -124,6 +125,12 @@ def disclosures(session: Session, policy: Policy, start: date, end: date) -> Reg
             remarks.append(req.warning)
         if req.case_ref:
             remarks.append(f"znak: {req.case_ref}")
+        if req.kind == RequestKind.DATA_SUBJECT:  # R6.2: the person's deadline
+            remarks.append(f"żądanie osoby, której dane dotyczą — odpowiedź do "
+                           f"{_d(due_on(req.received_on, req.extended_on), policy)} "
+                           "(art. 12 ust. 3 RODO)"
+                           + (f"; termin przedłużono {_d(req.extended_on, policy)}: "
+                              f"{req.extension_reason}" if req.extended_on else ""))
         rows.append([str(n), req.requester, _d(req.received_on, policy), req.purpose,
                      _resolution(session, req, policy), "", "", "; ".join(remarks)])
     return Register("disclosures", "Rejestr udostępnionych nagrań",

@@ -127,12 +127,16 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
     with ctx.vault.reading() as s:
         reqs = list(reversed(list_requests(s)))
         states = states_of(s, reqs, ctx.vault.policy.timezone)
+        deadlines = {r.id: d for r in reqs
+                     if (d := deadline_of(s, r, ctx.vault.policy.timezone)) is not None}
         cams = list(s.execute(select(Source.name).where(Source.kind == SourceKind.CAMERA)
                               .order_by(Source.name)).scalars())
         chunk_sources = [tuple(r) for r in s.execute(
             select(Source.name, Source.kind).where(Source.kind.in_(CHUNK_MATERIALS.values()))
             .order_by(Source.name))]
+    today = datetime.now(ctx.vault.policy.timezone).date()
     return page(ctx, "requests.html", status, reqs=reqs, states=states, kinds=KINDS,
+                deadlines=deadlines, today=today,
                 materials=MATERIALS,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
                 margin=ctx.vault.config.hold_margin_minutes, msg=flash_of(ctx))
