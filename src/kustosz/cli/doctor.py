@@ -40,6 +40,7 @@ class Check:
     check: str
     status: str  # OK | WARN | FAIL | UNKNOWN
     detail: str  # what was found and, unless OK, what to do about it (one line)
+    pl: str = ""  # the same in Polish, where an office worker must act on it
 
 
 def _one_line(text: str) -> str:
@@ -185,6 +186,72 @@ def check_object_store(config: VaultConfig) -> Check:
     return Check("object store", OK, "only kustosz sweeper deletes (sweep = \"separate\")"
                  + ("" if path is None or os.geteuid() != 0 else
                     "; run doctor as the service account to check who can read " + str(path)))
+
+
+def check_delete_rights(config: VaultConfig, root: Path) -> Check:
+    """With media in an object store: does the store itself tell the app's credentials from
+    the sweep's? Only its policy keeps the app's from deleting, so the store is asked
+    (S3Storage.may_delete_versions: a made-up version of a made-up key, nothing created): the
+    app's must be refused; the sweep's, when this account can read them, must not be."""
+    from kustosz.storage.s3 import object_store
+
+    s3 = config.s3
+    assert s3 is not None
+    try:
+        app = object_store(s3, root).may_delete_versions()
+    except KustoszError as exc:
+        return Check("object store rights", UNKNOWN, "the app's credentials could not be "
+                     f"tried: {_one_line(str(exc))}",
+                     pl="Nie udało się sprawdzić uprawnień danych dostępowych aplikacji: "
+                        + _one_line(exc.pl or str(exc)))
+    if app:
+        return Check(
+            "object store rights", FAIL,
+            f"the app's credentials can delete object versions (from {_app_origin(s3)}): "
+            "whoever takes serve over could delete locked material; give "
+            "credentials_file the app's own access key, whose policy grants no "
+            "s3:DeleteObject, s3:DeleteObjectVersion nor s3:BypassGovernanceRetention "
+            "(README, \"Object storage (S3)\"), and keep the sweep's key in "
+            "delete_credentials_file only",
+            pl="Dane dostępowe aplikacji pozwalają usuwać wersje obiektów (z "
+               f"{_app_origin(s3)}): kto przejmie kustosz serve, mógłby usunąć zablokowane "
+               "nagrania. W credentials_file wpisz własny klucz aplikacji, którego polityka "
+               "nie daje s3:DeleteObject, s3:DeleteObjectVersion ani "
+               "s3:BypassGovernanceRetention (README, „Object storage (S3)”), a klucz "
+               "sweepera trzymaj tylko w delete_credentials_file.")
+    done = "the store refuses the app's credentials to delete object versions"
+    path = s3.delete_credentials_file
+    readable = os.access(path, os.R_OK) if path is not None else \
+        bool(os.environ.get("KUSTOSZ_S3_DELETE_ACCESS_KEY"))
+    if not readable:
+        return Check("object store rights", OK, f"{done}; the sweep's were not tried (this "
+                     "account cannot read them, as it should not)")
+    try:
+        sweep = object_store(s3, root, deleting=True).may_delete_versions()
+    except KustoszError as exc:
+        return Check("object store rights", WARN, f"{done}; the sweep's could not be tried: "
+                     f"{_one_line(str(exc))}",
+                     pl="Magazyn nie pozwala aplikacji usuwać wersji obiektów; danych "
+                        "dostępowych sweepera nie udało się sprawdzić: "
+                        + _one_line(exc.pl or str(exc)))
+    if not sweep:
+        return Check(
+            "object store rights", FAIL,
+            f"{done}, and the sweep's too (from {path or '$KUSTOSZ_S3_DELETE_ACCESS_KEY'}): "
+            "nothing will ever be deleted at the end of its period; give the sweep's "
+            "identity the right to delete object versions with the governance bypass "
+            "(SeaweedFS: actions Admin and BypassGovernanceRetention; Ceph: the bucket's "
+            "owner)",
+            pl="Magazyn nie pozwala usuwać wersji obiektów ani aplikacji, ani sweeperowi (z "
+               f"{path or '$KUSTOSZ_S3_DELETE_ACCESS_KEY'}): nic nie zostanie usunięte po "
+               "upływie okresu przechowywania. Nadaj tożsamości sweepera prawo usuwania "
+               "wersji z pominięciem blokady GOVERNANCE (SeaweedFS: akcje Admin i "
+               "BypassGovernanceRetention; Ceph: właściciel kubełka).")
+    return Check("object store rights", OK, f"{done}; the sweep's may")
+
+
+def _app_origin(s3: Any) -> str:
+    return str(s3.credentials_file) if s3.credentials_file else "$KUSTOSZ_S3_ACCESS_KEY"
 
 
 def check_backup(root: Path, vault: Vault | None, now: datetime) -> Check:
@@ -419,6 +486,7 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
             checks.append(check_allowlist(vault))
             if config.s3 is not None:
                 checks.append(check_object_store(config))
+                checks.append(check_delete_rights(config, root))
         except Exception as exc:  # e.g. a schema older than this program: say so, go on
             checks.append(Check("database", FAIL, f"cannot be read ({type(exc).__name__}: "
                                 f"{_one_line(str(exc))[:160]}); start the vault once "
@@ -451,6 +519,8 @@ def doctor(
         width = max(len(c.check) for c in checks)
         for c in checks:
             typer.echo(f"{c.status:<7} {c.check:<{width}}  {c.detail}")
+            if c.pl and c.status != OK:
+                typer.echo(f"{'':<7} {'':<{width}}  {c.pl}")
     if failed:
         raise typer.Exit(1)
 

@@ -615,6 +615,36 @@ class S3Storage:
         with self._errors("delete", key):
             self._s3.delete_object(**args)
 
+    def may_delete_versions(self) -> bool:
+        """Whether the store lets these credentials delete an object version with the
+        governance bypass — the one right that tells the sweep's credentials from the app's,
+        which only the store's policy enforces (a copy of the sweep's file used as the app's
+        would otherwise pass every check).
+
+        Asked with a made-up key under ``kustosz-probe/`` and a made-up version id: no such
+        version exists, and a DELETE that names a version never makes a delete marker, so
+        nothing is created or removed. SeaweedFS 4.x and Ceph RGW 16 answer 403 AccessDenied
+        to credentials without the right and 204 to those with it (tests/storage/
+        test_delete_probe.py). False on AccessDenied; True when the store let the request
+        past its permission check (204, or a 404 for the missing version); the other
+        errors as every call raises them (wrong credentials, store unreachable)."""
+        from botocore.exceptions import ClientError
+
+        args = {"Bucket": self.bucket, "Key": f"kustosz-probe/{uuid.uuid4()}",
+                "VersionId": uuid.uuid4().hex, "BypassGovernanceRetention": True}
+        try:
+            with self._errors("probe the right to delete", args["Key"]):
+                try:
+                    self._s3.delete_object(**args)
+                except ClientError as exc:
+                    code = str(exc.response.get("Error", {}).get("Code", ""))
+                    if code == "AccessDenied":
+                        return False
+                    raise
+        except FileNotFoundError:  # NoSuchVersion: asked, so permitted
+            return True
+        return True
+
     def delete(self, key: str) -> bool:
         """Remove every version of ``key`` (and any delete marker), each by its version id;
         True if there was content. A DELETE without a version id would only hide it."""
