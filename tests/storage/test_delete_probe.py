@@ -1,7 +1,8 @@
 """Review of issue 16, F9: only the store's policy keeps the app's credentials from deleting,
 so Kustosz asks the store (S3Storage.may_delete_versions: a DELETE of a made-up version of a
 made-up key with the governance bypass). The app's must be refused, the sweep's not, and the
-probe must leave nothing behind — no delete marker, no object. `kustosz doctor` FAILs when a
+probe must leave nothing behind — no delete marker, no object. `kustosz doctor` (and
+`kustosz storage check`, exit 1) FAILs when a
 copy of the sweep's key file is used as the app's (the attack the review made), and when the
 sweep's key cannot delete. Real SeaweedFS and Ceph RGW."""
 
@@ -64,6 +65,8 @@ def test_doctor_tells_the_app_credentials_from_the_sweeps(tmp_path: Path,
     assert found["status"] == "OK", found
     assert "refuses the app's credentials" in found["detail"] and "the sweep's may" \
         in found["detail"]
+    checked = Cli(root)("storage", "check", "--json")
+    assert json.loads(checked.output)["app_can_delete"] is False
 
     # the review's attack: a copy of the sweep's key file named as the app's
     root, bucket = _vault(tmp_path / "copied", seaweed, sweep, sweep)
@@ -74,6 +77,12 @@ def test_doctor_tells_the_app_credentials_from_the_sweeps(tmp_path: Path,
     assert "Dane dostępowe aplikacji pozwalają usuwać wersje obiektów" in found["pl"]
     assert "FAIL" in text and "Dane dostępowe aplikacji pozwalają usuwać" in text
     assert Cli(root)("doctor", ok=False).exit_code == 1
+    checked = Cli(root)("storage", "check", ok=False)
+    assert checked.exit_code == 1
+    assert "the app's credentials can delete object versions" in checked.output
+    assert "dane dostępowe aplikacji pozwalają usuwać wersje obiektów" in checked.output
+    assert json.loads(Cli(root)("storage", "check", "--json", ok=False).output)[
+        "app_can_delete"] is True
     _nothing_under_probe(seaweed, bucket)
 
     # the reverse: the app's key named as the sweep's — nothing would ever be deleted

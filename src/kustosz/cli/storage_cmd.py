@@ -14,11 +14,16 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     """List every version in the bucket and name those the index does not know (raises or
     clears the storage_unknown_objects alert; one audit entry). Exit 1 when any is found."""
     from kustosz.storage.check import run_check
+    from kustosz.storage.s3 import S3Storage
 
     with open_vault() as vault:
         report = run_check(vault, actor=actor())
+        # Only the store's policy keeps the app's credentials from deleting: ask it (a
+        # made-up version of a made-up key; nothing created). Review of issue 16, F9.
+        app_deletes = isinstance(vault.storage, S3Storage) and not vault.storage.deleting \
+            and vault.storage.may_delete_versions()
     if as_json:
-        emit_json(report.as_json())
+        emit_json({**report.as_json(), "app_can_delete": app_deletes})
     else:
         console.print(f"bucket {report.bucket}: {report.versions} version(s) listed, "
                       f"{report.known} indexed, {report.unverified} not yet verifiable "
@@ -29,7 +34,14 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
                       f"{report.problems}")
         for line in report.examples():
             console.print(f"  {line}")
-    if report.problems:
+        if app_deletes:
+            console.print("the app's credentials can delete object versions: give "
+                          "credentials_file the app's own key, whose policy grants no delete "
+                          "nor governance bypass (kustosz doctor says more)")
+            console.print("dane dostępowe aplikacji pozwalają usuwać wersje obiektów: w "
+                          "credentials_file wpisz własny klucz aplikacji, bez prawa usuwania "
+                          "ani pomijania blokady (więcej mówi kustosz doctor)")
+    if report.problems or app_deletes:
         raise typer.Exit(1)
 
 
