@@ -116,6 +116,14 @@ class Session:
         self._learn_anchor(path, seg)
         assert self.anchor is not None
         start, end = _at(self.anchor + seg.start), _at(self.anchor + seg.end)
+        if self.last_end is not None and \
+                timedelta(0) < self.last_end - start < timedelta(seconds=THRESHOLD_S):
+            # The anchor learnt from this segment is earlier than the one the previous was
+            # stamped with (that file's close was delayed: a loaded machine). One stream's time
+            # line has no overlaps: it starts where the previous ended. (A step of a clock,
+            # THRESHOLD_S or more, is kustosz.clock's business.)
+            start = self.last_end
+            end = max(end, start)
         if not self._admitted(path, start, end):
             return None
         meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
