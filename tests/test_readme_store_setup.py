@@ -1,0 +1,53 @@
+"""README, "Object storage (S3)" (review of issue 16, F5): what an office admin copies to set
+up the store is what the storage tests run against. The SeaweedFS identities file must load as
+JSON, its application policy (a JSON string, as `weed` wants it) must be the one
+tests/support/seaweedfs.py gives the test gateway (APP_POLICY), and the sweep's actions those
+the tests give; the Ceph bucket policy's Allow must grant the application exactly those
+actions, and every statement must name the user `radosgw-admin user create --uid` makes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.support.seaweedfs import APP_POLICY
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _section() -> str:
+    text = README.read_text("utf-8")
+    start = text.index("### Object storage (S3)")
+    return text[start:text.index("\n### ", start + 1)]
+
+
+def _json_blocks() -> list[object]:
+    return [json.loads(b) for b in re.findall(r"```json\n(.*?)```", _section(), re.S)]
+
+
+def test_the_seaweedfs_identities_file_is_the_tested_one() -> None:
+    (identities,) = [b for b in _json_blocks() if isinstance(b, dict) and "identities" in b]
+    people = {i["name"]: i for i in identities["identities"]}
+    assert people["kustosz-app"]["policyNames"] == ["kustosz-app"]
+    assert "actions" not in people["kustosz-app"]
+    assert set(people["kustosz-sweep"]["actions"]) == {
+        "Admin", "Read", "Write", "List", "Tagging", "BypassGovernanceRetention"}
+    (policy,) = identities["policies"]
+    assert policy["name"] == "kustosz-app" and isinstance(policy["content"], str)
+    assert json.loads(policy["content"]) == APP_POLICY
+
+
+def test_the_ceph_policy_names_the_user_the_commands_make() -> None:
+    (policy,) = [b for b in _json_blocks() if isinstance(b, dict) and "Statement" in b]
+    allow, *denies = policy["Statement"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Action"] == APP_POLICY["Statement"][0]["Action"]
+    assert all(d["Effect"] == "Deny" for d in denies)
+    assert {"s3:BypassGovernanceRetention", "s3:DeleteObject",
+            "s3:DeleteObjectVersion"} <= set(denies[0]["Action"])
+    for statement in policy["Statement"]:
+        assert statement["Principal"] == {"AWS": ["arn:aws:iam:::user/kustosz-app"]}
+    assert "radosgw-admin user create --uid kustosz-app" in _section()
+    assert "install -m 0600 -o kustosz -g kustosz s3-app.toml" in _section()
+    assert "-ip.bind=127.0.0.1" in _section() and "weed s3 -filer=127.0.0.1:8888" in _section()
