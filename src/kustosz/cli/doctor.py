@@ -509,8 +509,8 @@ def doctor(
                                         "channel and report each result."),
 ) -> None:
     """Check this deployment (file modes, TLS, clock, free space, alert channels, audit
-    witness, allow-list, backup) and say what to fix. Changes nothing in the vault. Exit
-    status 1 when a check FAILs."""
+    witness, allow-list, backup; on an object store, who may delete) and say what to fix.
+    Changes nothing in the vault. Exit status 1 when a check FAILs."""
     checks = run_checks(data_dir(), send_test=send_test)
     failed = any(c.status == FAIL for c in checks)
     if as_json:
