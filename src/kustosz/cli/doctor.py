@@ -218,7 +218,8 @@ def check_delete_rights(config: VaultConfig, root: Path) -> Check:
                "nagrania. W credentials_file wpisz własny klucz aplikacji, którego polityka "
                "nie daje s3:DeleteObject, s3:DeleteObjectVersion ani "
                "s3:BypassGovernanceRetention (README, „Object storage (S3)”), a klucz "
-               "sweepera trzymaj tylko w delete_credentials_file.")
+               "usuwania po terminie (kustosz sweeper) trzymaj tylko w "
+               "delete_credentials_file.")
     done = "the store refuses the app's credentials to delete object versions"
     path = s3.delete_credentials_file
     readable = os.access(path, os.R_OK) if path is not None else \
@@ -232,7 +233,8 @@ def check_delete_rights(config: VaultConfig, root: Path) -> Check:
         return Check("object store rights", WARN, f"{done}; the sweep's could not be tried: "
                      f"{_one_line(str(exc))}",
                      pl="Magazyn nie pozwala aplikacji usuwać wersji obiektów; danych "
-                        "dostępowych sweepera nie udało się sprawdzić: "
+                        "dostępowych usuwania po terminie (kustosz sweeper) nie udało "
+                        "się sprawdzić: "
                         + _one_line(exc.pl or str(exc)))
     if not sweep:
         return Check(
@@ -242,9 +244,10 @@ def check_delete_rights(config: VaultConfig, root: Path) -> Check:
             "identity the right to delete object versions with the governance bypass "
             "(SeaweedFS: actions Admin and BypassGovernanceRetention; Ceph: the bucket's "
             "owner)",
-            pl="Magazyn nie pozwala usuwać wersji obiektów ani aplikacji, ani sweeperowi (z "
+            pl="Magazyn nie pozwala usuwać wersji obiektów ani aplikacji, ani procesowi "
+               "usuwania po terminie (kustosz sweeper, dane z "
                f"{path or '$KUSTOSZ_S3_DELETE_ACCESS_KEY'}): nic nie zostanie usunięte po "
-               "upływie okresu przechowywania. Nadaj tożsamości sweepera prawo usuwania "
+               "upływie okresu przechowywania. Nadaj jego tożsamości w magazynie prawo usuwania "
                "wersji z pominięciem blokady GOVERNANCE (SeaweedFS: akcje Admin i "
                "BypassGovernanceRetention; Ceph: właściciel kubełka).")
     return Check("object store rights", OK, f"{done}; the sweep's may")
