@@ -411,9 +411,9 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
     return redirect(flash_url(f"/requests/{req_id}", "Decyzja zapisana."))
 
 
-@router.get("/requests/{req_id}/extension-notice.pdf")
-def extension_notice_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
-    """The notice to the data subject that the answer's deadline is extended."""
+def _request_paper(ctx: Ctx, build: Any, stem: str) -> Response:
+    """A data subject's letter as a PDF; a request without one (not extended, not answered)
+    gets the page saying why, an unknown request the app's 404."""
     ctx.need("custody_read")
 
     def refused(exc: KustoszError) -> Response:
@@ -422,23 +422,21 @@ def extension_notice_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Res
         return page(ctx, "error.html", 409, title="Nie ma takiego dokumentu",
                     message=ctx.said(exc))
 
-    return paper_answer(ctx, lambda s: papers.extension_notice_doc(s, ctx.vault.policy, req_id),
-                        f"zawiadomienie-przedluzenie-wniosek-{req_id}", refused)
+    return paper_answer(ctx, build, stem, refused)
+
+
+@router.get("/requests/{req_id}/extension-notice.pdf")
+def extension_notice_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
+    """The notice to the data subject that the answer's deadline is extended."""
+    return _request_paper(ctx, lambda s: papers.extension_notice_doc(s, ctx.vault.policy, req_id),
+                          f"zawiadomienie-przedluzenie-wniosek-{req_id}")
 
 
 @router.get("/requests/{req_id}/answer.pdf")
 def answer_letter_pdf(req_id: PathId, ctx: Ctx = gate("custody_read")) -> Response:
     """The answer to a data subject's request: what is handed over and what was taken out."""
-    ctx.need("custody_read")
-
-    def refused(exc: KustoszError) -> Response:
-        if isinstance(exc, NotFound):
-            raise exc
-        return page(ctx, "error.html", 409, title="Nie ma takiego dokumentu",
-                    message=ctx.said(exc))
-
-    return paper_answer(ctx, lambda s: papers.answer_letter_doc(s, ctx.vault.policy, req_id),
-                        f"odpowiedz-wniosek-{req_id}", refused)
+    return _request_paper(ctx, lambda s: papers.answer_letter_doc(s, ctx.vault.policy, req_id),
+                          f"odpowiedz-wniosek-{req_id}")
 
 
 @router.post("/requests/{req_id}/extend")
