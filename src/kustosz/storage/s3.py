@@ -57,17 +57,6 @@ PART_WORKERS = 4  # parts of one upload in flight at once (4 x 8 MiB in memory a
 META_SHA256 = "sha256"  # x-amz-meta-sha256: the whole content's hash, for any upload kind
 GOVERNANCE = "GOVERNANCE"
 STALE_UPLOAD = timedelta(days=1)  # an unfinished multipart upload older than this is a leftover
-_PROBES: list[tuple[int, ThreadPoolExecutor]] = []  # (pid, pool): a forked child makes its own
-
-
-def _probes() -> ThreadPoolExecutor:
-    """Threads for the existing-key HEADs of puts running at once (a batch's copies,
-    ingest.files.COPY_WORKERS); kept, as starting a thread per put is not free."""
-    with _SESSION_LOCK:
-        if not _PROBES or _PROBES[0][0] != os.getpid():
-            _PROBES[:] = [(os.getpid(), ThreadPoolExecutor(
-                16, thread_name_prefix="kustosz-s3-probe"))]
-        return _PROBES[0][1]
 
 
 @dataclass(frozen=True)
@@ -331,26 +320,20 @@ class S3Storage:
         check_retain_until(retain_until, datetime.now(UTC))
         if not self._checked:
             self.prepare()
-        # The HEAD that refuses an existing key waits on the store while the content is
-        # hashed here (hashlib lets go of the GIL); nothing is sent before it answered.
-        taken = _probes().submit(self.exists, key)
+        if self.exists(key):
+            raise InputError(f"storage key {key!r} already holds a file",
+                             pl=f"Pod kluczem magazynu „{key}” już jest plik.")
         spooled: Path | None = None
         try:
-            try:
-                if isinstance(source, Path):
-                    path = source
-                    size, digest = _hash_file(path) if sha256 is None else \
-                        (path.stat().st_size, sha256)
-                else:
-                    self.scratch.mkdir(parents=True, exist_ok=True)
-                    spooled = self.scratch / f"{uuid.uuid4().hex}.part"
-                    size, digest = _spool(source, spooled)
-                    path = spooled
-            finally:
-                exists = taken.result()  # its error (the store away, refused) wins
-            if exists:
-                raise InputError(f"storage key {key!r} already holds a file",
-                                 pl=f"Pod kluczem magazynu „{key}” już jest plik.")
+            if isinstance(source, Path):
+                path = source
+                size, digest = _hash_file(path) if sha256 is None else \
+                    (path.stat().st_size, sha256)
+            else:
+                self.scratch.mkdir(parents=True, exist_ok=True)
+                spooled = self.scratch / f"{uuid.uuid4().hex}.part"
+                size, digest = _spool(source, spooled)
+                path = spooled
             # The bucket's owner (the sweep's account, where the app's is another account:
             # Ceph) must be able to read and delete what the app wrote.
             args: dict[str, Any] = {"Bucket": self.bucket, "Key": key,
