@@ -16,11 +16,11 @@ checks that both readings agree on random holds and recordings).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
@@ -152,3 +152,20 @@ def active_holds(session: Session) -> list[HoldFacts]:
     return [HoldFacts(h.id, frozenset(sources.get(h.id, ())), frozenset(items.get(h.id, ())),
                       h.start_at, h.end_at, h.released_at)
             for h in session.execute(select(Hold).where(Hold.released_at.is_(None))).scalars()]
+
+
+# The coverage rule without "the hold is not released": what a released hold covered.
+_EVER = replace(SQL, unset=lambda _col: true())
+
+
+def covered_ever_by(hold_id: int) -> ColumnElement[bool]:
+    """SQL condition: the hold ``hold_id`` covers (or, released, covered) the recording."""
+    by_range = and_(Hold.id == HoldSource.hold_id, range_covers(
+        _EVER, hold_source=HoldSource.source_id, hold_start=Hold.start_at,
+        hold_end=Hold.end_at, released_at=Hold.released_at, rec_source=Recording.source_id,
+        rec_start=Recording.start_at, rec_end=Recording.end_at))
+    by_item = and_(Hold.id == HoldItem.hold_id, item_covers(
+        _EVER, hold_item=HoldItem.recording_id, released_at=Hold.released_at,
+        rec_id=Recording.id))
+    return exists().where(by_range, Hold.id == hold_id) | \
+        exists().where(by_item, Hold.id == hold_id)

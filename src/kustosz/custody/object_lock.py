@@ -29,17 +29,16 @@ the many callers of place_hold and release_hold need not pass it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, event, exists, func, select, true
+from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.orm import Session
 
-from kustosz.custody.coverage import SQL, covered_by_hold, held_map, item_covers, range_covers
-from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
+from kustosz.custody.coverage import covered_by_hold, covered_ever_by, held_map
+from kustosz.db.models import Recording
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 
@@ -167,23 +166,6 @@ def _queue_after_commit(session: Session, hold_id: int, on: bool, actor: str) ->
         committed.info.setdefault("legal_hold_jobs", []).append(job_id)
 
     event.listen(session, "after_commit", queue, once=True)
-
-
-# The coverage rule without "the hold is not released": what a released hold covered.
-_EVER = dataclasses.replace(SQL, unset=lambda _col: true())
-
-
-def covered_ever_by(hold_id: int) -> ColumnElement[bool]:
-    """SQL condition: the hold ``hold_id`` covers (or, released, covered) the recording."""
-    by_range = and_(Hold.id == HoldSource.hold_id, range_covers(
-        _EVER, hold_source=HoldSource.source_id, hold_start=Hold.start_at,
-        hold_end=Hold.end_at, released_at=Hold.released_at, rec_source=Recording.source_id,
-        rec_start=Recording.start_at, rec_end=Recording.end_at))
-    by_item = and_(Hold.id == HoldItem.hold_id, item_covers(
-        _EVER, hold_item=HoldItem.recording_id, released_at=Hold.released_at,
-        rec_id=Recording.id))
-    return exists().where(by_range, Hold.id == hold_id) | \
-        exists().where(by_item, Hold.id == hold_id)
 
 
 class _Inline:
