@@ -146,6 +146,11 @@ def start(folder: Path, timeout: float = 60.0) -> SeaweedFS:
     args = [str(weed_binary()), "mini", f"-dir={data}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", "-master.telemetry=false", "-webdav=false",
             "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            # Every bucket is a collection with volumes of its own: left to itself weed sizes
+            # the number of volume slots by the free disk (0 = auto), and a long test run on a
+            # fuller disk ran out ("failed to find writable volumes"). Small volumes, many
+            # slots: nothing is preallocated, the tests' files are small.
+            "-master.volumeSizeLimitMB=128", "-volume.max=1000",
             f"-s3.config={identities}",
             f"-filer.localSocket={folder / 'filer.sock'}",
             f"-s3.localSocket={folder / 's3.sock'}"]
