@@ -164,3 +164,26 @@ def test_recorded_material_does_not_change_the_deadline(office: Vault, tmp_path:
     with office.reading() as s:
         d = deadline_of(s, get_request(s, rid), tz)
     assert d is not None and d.due == MONTH.last_day(today)
+
+
+def test_the_offices_14_day_rule_does_not_refuse_a_data_subjects_access(cli: Cli) -> None:
+    """Pleszew's zał.5 §6.3-6.4 refuses a request to secure material made more than 14 days after
+    the event; that binds a request for a future proceeding, not a data subject's access under
+    art. 15 RODO, which the regulation cannot shorten. The same late dates: the interested
+    party's request is refused, the data subject's registered with its month to answer."""
+    cli("init", "--preset", "pleszew")
+    vault = Vault.open(cli.data)
+    setup_camera(vault)
+    vault.close()
+    received = office_today() - timedelta(days=1)
+    event = received - timedelta(days=20)
+    for kind in ("interested", "data_subject"):
+        cli("requests", "add", "--kind", kind, "--material", "video", "--requester",
+            "Anna Łęcka, ul. Polna 3", "--received", received.isoformat(), "--date",
+            event.isoformat(), "--time", "10:00", "--place", "Ratusz/hol parter",
+            "--purpose", "dostęp do nagrań z moim udziałem", "--description", "byłam w holu")
+    interested = json.loads(cli("requests", "show", "1", "--json").output)
+    subject = json.loads(cli("requests", "show", "2", "--json").output)
+    assert interested["status"] == "refused" and "po terminie" in interested["reason"]
+    assert subject["status"] == "registered" and not subject["late"]
+    assert subject["answer_due"] == MONTH.last_day(received).isoformat()

@@ -1,5 +1,6 @@
-"""In a real browser (Debian's chromium through Playwright, the app's CSP in force): the masks
-of a data subject's request marked on its page, the masked copy made as a job, and its review
+"""In a real browser (Debian's chromium through Playwright, the app's CSP in force): a data
+subject's request registered on the form (to the second) and agreed by the head, the masks
+marked on its page, the masked copy made as a job, and its review
 by a second person — who cannot approve before the video played to its end in the page's
 player (refused by the server), then watches it and approves; the maker cannot review their
 own copy, and the handover form appears only after approval. Screenshots of the mask form and
@@ -7,6 +8,7 @@ the review page."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,9 +22,7 @@ from tests.custody.custody_helpers import people, record, setup_camera
 from web_helpers import PASSWORD, authorise, user
 
 from kustosz.access import accounts
-from kustosz.custody.decisions import decide
-from kustosz.custody.requests import RequestSpec, register_request
-from kustosz.db.custody import Copy, Handover, User
+from kustosz.db.custody import Copy, Handover, Request, User
 from kustosz.vault import Vault
 from kustosz.web.server import WebServer
 
@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Vault, int, datetime]]:
+def served(tmp_path: Path) -> Iterator[tuple[str, Vault, datetime]]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it when root)")
     pytest.importorskip("playwright.sync_api")
@@ -50,32 +50,26 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Vault, int, datetime]]:
     authorise(vault, "kustosz2", ["export"], kinds=["camera"])
     base = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
     record(vault, "cam-hol", base, 2, tmp_path / "seg")
-    tz = vault.policy.timezone
-    now = datetime.now(UTC)
     with vault.transaction() as s:
-        rid = register_request(s, vault.policy, RequestSpec(
-            kind="data_subject", material="video", requester="Jan Nowak, ul. Polna 3",
-            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
-            purpose="dostęp do własnego wizerunku (art. 15 RODO)", description="wizyta w holu",
-            cameras=["cam-hol"], start=base, end=base + timedelta(seconds=4),
-            margin_minutes=0), "test").id
-    with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=now.astimezone(tz).date(),
-               actor="test", keyed_by="burmistrz")
+        accounts.set_password(s, s.execute(select(User).where(User.name == "burmistrz"))
+                              .scalar_one(), PASSWORD, "test")
+    # This office holds exactly the seconds asked (custody.hold_margin_minutes = 0), so the
+    # masked copy is the 4 s the requester names, not an hour around them.
+    vault.config.hold_margin_minutes = 0
     web = WebServer(vault, "127.0.0.1", _free_port())
     web.start()
     try:
-        yield web.url.rstrip("/"), vault, rid, base
+        yield web.url.rstrip("/"), vault, base
     finally:
         web.stop()
         vault.close()
 
 
-def test_review_in_a_real_browser(served: tuple[str, Vault, int, datetime],
+def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
                                   tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, vault, rid, base = served
+    url, vault, base = served
     shots = SHOTS_DIR or tmp_path / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     tz = vault.policy.timezone
@@ -100,6 +94,37 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, int, datetime],
             return page
 
         maker = signed_in("informatyk")
+        # Intake: the secretariat registers the data subject's request from the letter, with
+        # the seconds the requester was in the hall (the form takes GG:MM:SS).
+        maker.goto(f"{url}/requests")
+        today = datetime.now(tz).date()
+        maker.select_option("#f-kind", "data_subject")
+        maker.select_option("#f-material", "video")
+        maker.fill("#f-requester", "Jan Nowak, ul. Polna 3, Pleszew")
+        maker.fill("#f-received_on", today.isoformat())
+        maker.fill("#f-event_date", base.astimezone(tz).date().isoformat())
+        maker.fill("#f-period_from", base.astimezone(tz).strftime("%H:%M:%S"))
+        maker.fill("#f-period_to", (base + timedelta(seconds=4)).astimezone(tz)
+                   .strftime("%H:%M:%S"))
+        maker.select_option("#f-camera", "cam-hol")
+        maker.fill("#f-description", "wizyta w holu urzędu")
+        maker.fill("#f-purpose", "dostęp do własnego wizerunku (art. 15 RODO)")
+        maker.locator("form[action='/requests']").screenshot(
+            path=str(shots / "19-wniosek-osoby-formularz.png"))
+        maker.click("form[action='/requests'] button")
+        maker.wait_for_url(re.compile(r".*/requests/\d+\?"))
+        rid = int(re.search(r"/requests/(\d+)", maker.url).group(1))  # type: ignore[union-attr]
+        with vault.reading() as s:
+            req = s.get(Request, rid)
+            assert req is not None and req.kind == "data_subject"
+            assert (req.start_at, req.end_at) == (base, base + timedelta(seconds=4))
+        # The head of the office agrees, from his own account.
+        head = signed_in("burmistrz")
+        head.goto(f"{url}/requests/{rid}")
+        head.check("input[name=agree][value=yes]")
+        head.click("text=Zapisz decyzję")
+        head.wait_for_selector(".flash")
+        assert "Decyzja zapisana" in head.inner_text(".flash")
         maker.goto(f"{url}/requests/{rid}")
         maker.select_option("#f-kind", "mask")
         maker.fill("#f-x", "0")

@@ -104,6 +104,7 @@ def test_a_camera_in_a_forbidden_room_says_why_in_polish(sqlite_web_vault: Vault
     assert note.startswith("Kamera w strefie rodzaju „szatnia” jest niedozwolona")
 
 
+@pytest.mark.disk_margin
 def test_disk_alerts_are_polish_on_the_dashboard(sqlite_web_vault: Vault) -> None:
     """Disk pressure with nothing to delete raises both alerts; the page shows them in
     Polish (the log keeps its English line)."""

@@ -24,6 +24,9 @@ def _form(m: Material, **extra: str) -> dict[str, str]:
             "description": "kradzież roweru", "purpose": "postępowanie", **extra}
 
 
+CLOCK = "Podaj godzinę w postaci GG:MM lub GG:MM:SS, np. 14:00 lub 14:02:30."
+
+
 @pytest.mark.parametrize(("extra", "field", "message"), [
     ({"period_from": "16:30", "period_to": "14:00"}, "period_to",
      "Koniec okresu jest przed jego początkiem."),
@@ -31,10 +34,13 @@ def _form(m: Material, **extra: str) -> dict[str, str]:
     ({"period_to": "16:30"}, "period_from", "Podaj też godzinę początku okresu."),
     ({"period_from": "14:00", "period_to": "16:30", "approx_time": "15:00"}, "approx_time",
      "Podaj albo przybliżoną godzinę, albo okres od–do — nie jedno i drugie."),
-    ({"period_from": "14", "period_to": "16:30"}, "period_from",
-     "Podaj godzinę w postaci GG:MM, np. 14:00."),
-    ({"period_from": "14:00", "period_to": "24:00"}, "period_to",
-     "Podaj godzinę w postaci GG:MM, np. 14:00."),
+    ({"period_from": "14", "period_to": "16:30"}, "period_from", CLOCK),
+    ({"period_from": "14:00", "period_to": "24:00"}, "period_to", CLOCK),
+    ({"period_from": "14:00:60", "period_to": "16:30"}, "period_from", CLOCK),
+    ({"period_from": "14:00:5", "period_to": "16:30"}, "period_from", CLOCK),
+    ({"period_from": "14:00:05:01", "period_to": "16:30"}, "period_from", CLOCK),
+    ({"period_from": "14:02:40", "period_to": "14:02:10"}, "period_to",
+     "Koniec okresu jest przed jego początkiem."),
     ({}, "approx_time", "Podaj przybliżoną godzinę zdarzenia albo okres od–do."),
 ])
 def test_a_bad_period_is_refused_at_its_field_and_changes_nothing(
@@ -95,3 +101,26 @@ def test_a_request_with_a_period_holds_exactly_that_window_plus_the_margin(
         hold = s.execute(select(Hold).where(Hold.id == req.hold_id)).scalar_one()
     assert hold.released_at is None
     assert hold.start_at == start and hold.end_at == end
+
+
+def test_a_period_to_the_second_holds_exactly_that_window(sqlite_material: Material) -> None:
+    """A data subject who passed a camera for a moment asks for 14:02:10-14:02:40, not a whole
+    minute: the request and its hold name those seconds (plus the office's margin, none here)."""
+    m = sqlite_material
+    c = client(m.vault)
+    session_for(m.vault, c, "informatyk")
+    m.vault.config.hold_margin_minutes = 0
+    form = _form(m, period_from="14:02:10", period_to="14:02:40")
+    r = c.post("/requests", data={"csrf": csrf_of(m.vault, c), **form})
+    assert r.status_code == 303, r.text[:500]
+    req_id = int(r.headers["location"].split("/")[2].split("?")[0])
+    tz = m.vault.policy.timezone
+    day = date.fromisoformat(form["event_date"])
+    with m.vault.reading() as s:
+        req = s.get(Request, req_id)
+        assert req is not None
+        assert (req.start_at, req.end_at) == (
+            datetime(day.year, day.month, day.day, 14, 2, 10, tzinfo=tz),
+            datetime(day.year, day.month, day.day, 14, 2, 40, tzinfo=tz))
+        hold = s.execute(select(Hold).where(Hold.id == req.hold_id)).scalar_one()
+    assert (hold.start_at, hold.end_at) == (req.start_at, req.end_at)

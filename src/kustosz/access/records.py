@@ -338,6 +338,24 @@ def open_viewing(session: Session, **fields: Any) -> str | None:
     return None if isinstance(opened, Refused) else opened
 
 
+# Actions that look at recorded video: only with an authorised person present (R3.4; the
+# Pleszew regulation, 002 zał.5 §7 ust. 6), whatever the policy. A still frame for the mask
+# form (web/subject_frame) is such a look too and asks the same question here.
+WITNESSED = ("playback",)
+WITNESS_MISSING = "Podaj osobę upoważnioną obecną przy przeglądzie (002 zał.5 §7.6)."
+
+
+def witness_for(action: str, witness: str | None) -> str | None:
+    """The authorised person present, as stored (trimmed; None when none is named and the
+    action needs none). FieldError("witness") when the name is over its limit, or when none is
+    named for a `WITNESSED` action (the one place this rule is written)."""
+    check_texts(witness=witness)
+    witness = (witness or "").strip() or None
+    if action in WITNESSED and witness is None:
+        raise FieldError("witness", WITNESS_MISSING)
+    return witness
+
+
 def try_open(session: Session, *, user: User, action: str, client: str,
              purpose: str | None, case_ref: str | None = None,
              request_id: int | None = None, witness: str | None = None,
@@ -361,9 +379,7 @@ def try_open(session: Session, *, user: User, action: str, client: str,
         raise FieldError("case_ref", "Podaj sprawę lub numer wniosku, któremu służy dostęp.")
     if request_id is not None and session.get(Request, request_id) is None:
         raise FieldError("request_id", f"Nie ma wniosku nr {request_id}.")
-    if action == "playback" and not witness:
-        raise FieldError("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
-                                    "(002 zał.5 §7.6).")
+    witness = witness_for(action, witness)
     if action in ROW_REVIEWS and window is None:
         raise FieldError("from", "Podaj okres, którego dotyczy przegląd.")
     if window is not None and window[1] <= window[0]:

@@ -1,6 +1,11 @@
 """The playable copy for authorities (issue 17 item 4): one MP4 per camera of a copy, with the
 recording time (office zone) and the copy's number burned into the picture.
 
+Where: in a black band added above the camera's picture (ffmpeg's pad), not over it. The
+camera's own clock/OSD sits at the top of its picture on most cameras (Hikvision, Dahua:
+top-left); the authority compares it with ours, so the recorded picture stays whole and
+unobscured below the band, and the file is that band taller than the camera's picture.
+
 The bit-exact segments in the bundle's `media/` stay the evidence; this file is re-encoded
 (H.264, faststart) so that a police officer or a court can press play, and the manifest says
 so (`NOTE_PL`, `NOTE_EN`). It is hashed and signed with the rest of the bundle.
@@ -16,10 +21,16 @@ time: the hour 02:00–03:00 of the last Sunday of October happens twice.
 
 A gap (no segment for more than `GAP_TOLERANCE_S`, and the part of the copy's period before
 the first or after the last segment) is shown as a slate — a still card naming the gap's
-start, end and length — for `SLATE_SECONDS`, not for the gap's real length: a night without
-recording would otherwise be hours of black that nobody watches to the end, and the times on
-the card say all the black would. Runs and slates are encoded with the same settings and
-joined with `-c copy`.
+start, end and length — lasting as long as the gap, so the file's timeline is the period's:
+second N of the file is the period's start plus N seconds (issue 17's test: the file's
+duration is the period). Each slate ends where the next run's indexed start falls on that
+timeline, so what a run's media and its index disagree by (and the gaps under
+`GAP_TOLERANCE_S` that a run joins back to back) is taken up by the next slate instead of
+adding up. A long gap costs little: one `SLATE_CHUNK_S` chunk of the card is encoded and
+listed as many times as the gap needs, plus one chunk of the remainder, so an 8-hour night is
+at most two short encodes and a `-c copy` join. The card is still, without a running clock:
+a clock would need every second of the gap encoded, and the file's position already is the
+time. Runs and slates are encoded with the same settings and joined with `-c copy`.
 
 The font is DejaVu Sans from Debian's fonts-dejavu-core (Makefile DEB_PACKAGES): the typst
 wheel embeds its fonts inside its binary, where ffmpeg cannot read them; nothing is
@@ -43,19 +54,29 @@ from kustosz.storage.durable import replace
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core
 FONT_PACKAGE = "fonts-dejavu-core"
-SLATE_SECONDS = 3.0
+SLATE_CHUNK_S = 10  # a slate is this chunk repeated, plus one chunk of the remainder
 GAP_TOLERANCE_S = 1.0
 DEFAULT_FPS = 25
 ENCODER = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
            "-profile:v", "high", "-bf", "0")
 NOTE_PL = ("Dowodem są nagrania w folderze media/, skopiowane bez zmian (bit po bicie). Plik "
            "odtwarzalny (playable/) jest jedynie ułatwieniem: zakodowano go ponownie, z czasem "
-           "nagrania (strefa Europe/Warsaw) i numerem kopii wpisanymi w obraz; przerwy w "
-           f"nagraniu pokazuje plansza trwająca {SLATE_SECONDS:g} s, a nie tyle, ile przerwa.")
+           "nagrania (strefa Europe/Warsaw) i numerem kopii wpisanymi w obraz. Przerwę w "
+           "nagraniu pokazuje nieruchoma plansza z jej początkiem, końcem i długością, trwająca "
+           "tyle, ile przerwa, więc oś czasu pliku to okres kopii: sekunda N pliku to początek "
+           "okresu plus N sekund (do najbliższej planszy tę zgodność mogą zaburzyć jedynie "
+           f"przerwy krótsze niż {GAP_TOLERANCE_S:g} s, sklejane bez planszy, lub nagranie "
+           "trwające dłużej albo krócej, niż zapisano w indeksie; czas wpisany w obraz jest "
+           "zawsze czasem nagrania).")
 NOTE_EN = ("The evidence is the recordings in media/, copied bit for bit. The playable file "
            "(playable/) is a convenience only: re-encoded, with the recording time "
-           "(Europe/Warsaw) and the copy's number burned into the picture; gaps in the "
-           f"recording are shown as a slate lasting {SLATE_SECONDS:g} s, not the gap's length.")
+           "(Europe/Warsaw) and the copy's number burned into the picture. A gap in the "
+           "recording is shown as a still slate naming its start, end and length, lasting as "
+           "long as the gap, so the file's timeline is the copy's period: second N of the file "
+           "is the period's start plus N seconds (until the next slate, only gaps shorter "
+           f"than {GAP_TOLERANCE_S:g} s, joined without a slate, or a recording longer or "
+           "shorter than its index entry can shift it; the time burned into the picture is "
+           "always the recording's).")
 Progress = Callable[[float], None]
 
 
@@ -150,7 +171,6 @@ def slate_lines(gap: Gap, tz: ZoneInfo) -> list[str]:
     return ["Nagranie nieczytelne" if gap.unreadable else "Brak nagrania",
             f"od {local_text(gap.start_at, tz)}",
             f"do {local_text(gap.end_at, tz)}", f"Długość przerwy: {length}",
-            f"(plansza trwa {SLATE_SECONDS:g} s, nie tyle, ile przerwa)",
             f"Unreadable recording: {length}" if gap.unreadable else
             f"No recording: a gap of {length}"]
 
@@ -183,8 +203,15 @@ class Picture:
 
     @property
     def band(self) -> int:
-        """Height of the dark band at the top that holds the burned-in text (two lines)."""
-        return round(self.fontsize * 2.9)
+        """Height of the black band added above the picture that holds the burned-in text
+        (two lines); even, so the padded frame stays valid for yuv420p."""
+        band = round(self.fontsize * 2.9)
+        return band + band % 2
+
+    @property
+    def out_height(self) -> int:
+        """Height of the playable file's frames: the band, then the whole camera picture."""
+        return self.band + self.height
 
 
 def probe(path: Path) -> tuple[float, int, int, float | None]:
@@ -213,10 +240,13 @@ def _quote(p: Path) -> str:
 
 
 def band_filters(pic: Picture, number_file: Path) -> list[str]:
-    """The dark band at the top and its second line, the copy's number (from a file: no
-    escaping of what it says)."""
+    """A black band added above a picture of ``pic``'s size (pad: the picture moves down by
+    ``pic.band`` rows, none of it covered, so the camera's own clock/OSD at its top stays
+    readable), and the band's second line, the copy's number (from a file: no escaping of
+    what it says). Runs and slates both go through this, so all pieces of the file have the
+    same size and join with ``-c copy``."""
     fs = pic.fontsize
-    return [f"drawbox=x=0:y=0:w=iw:h={pic.band}:color=black@0.75:t=fill",
+    return [f"pad=w=iw:h=ih+{pic.band}:x=0:y={pic.band}:color=black",
             f"drawtext=fontfile={FONT}:fontsize={fs}:fontcolor=white:x={fs // 2}"
             f":y={round(fs * 1.55)}:expansion=none:textfile={number_file}"]
 
@@ -277,18 +307,23 @@ def encode_run(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo,
         "przygotować pliku odtwarzalnego z nagrań")
 
 
-def encode_slate(gap: Gap, pic: Picture, tz: ZoneInfo, number_file: Path, out: Path,
-                 tmp: Path) -> None:
+def encode_slate(gap: Gap, frames: int, pic: Picture, tz: ZoneInfo, number_file: Path,
+                 out: Path, tmp: Path) -> list[tuple[Path, float]]:
+    """The slate of ``gap`` lasting ``frames`` frames, as the pieces to join, each with its
+    length in seconds: one chunk of SLATE_CHUNK_S repeated, and one chunk of the remainder,
+    so at most two encodes of at most SLATE_CHUNK_S each, however long the gap."""
     fs = pic.fontsize
     lines = slate_lines(gap, tz)
     filters = [*band_filters(pic, number_file)]
     # The band's first line says there is no recording instead of a running clock.
     head = tmp / f"{out.stem}-head.txt"
-    head.write_text("Brak nagrania (no recording)")
+    head.write_text("Nagranie nieczytelne (unreadable recording)" if gap.unreadable
+                    else "Brak nagrania (no recording)")
     filters.append(first_line(pic, f"@{head}"))
     # DejaVu Sans averages about 0.55 em a character: the longest line fits the width.
     body = min(fs, int(pic.width * 0.9 / (0.55 * max(len(t) for t in lines))))
-    top = pic.band + (pic.height - pic.band - (len(lines) + 0.5) * body * 1.5) / 2
+    # Centred on the card, below the band the pad has added above it.
+    top = pic.band + (pic.height - (len(lines) + 0.5) * body * 1.5) / 2
     for i, line in enumerate(lines):
         f = tmp / f"{out.stem}-{i}.txt"
         f.write_text(line)
@@ -296,12 +331,22 @@ def encode_slate(gap: Gap, pic: Picture, tz: ZoneInfo, number_file: Path, out: P
         y = round(top + (i + (0.5 if i else 0)) * body * 1.5)
         filters.append(f"drawtext=fontfile={FONT}:fontsize={size}:fontcolor=white"
                        f":x=(w-tw)/2:y={y}:expansion=none:textfile={f}")
-    graph = f"color=c=0x202020:s={pic.width}x{pic.height}:r={pic.fps}:d={SLATE_SECONDS}," \
+    graph = f"color=c=0x202020:s={pic.width}x{pic.height}:r={pic.fps}," \
             + ",".join(filters) + "[v]\n"
     (tmp / f"{out.stem}.graph").write_text(graph)
-    _ff(["-/filter_complex", str(tmp / f"{out.stem}.graph"), "-map", "[v]", *ENCODER,
-         "-g", str(2 * pic.fps), "-f", "mpegts", str(out)],
-        "encode the slate of a gap", "przygotować planszy przerwy w nagraniu")
+    chunk = SLATE_CHUNK_S * pic.fps
+    repeats, rest = divmod(frames, chunk)
+    pieces: list[tuple[Path, float]] = []
+    for count, n in ((chunk, repeats), (rest, 1)):
+        if not (count and n):
+            continue
+        piece = out.with_name(f"{out.stem}-{count}.ts")
+        # The frame count is exact (-frames:v), so each piece's length is known, not probed.
+        _ff(["-/filter_complex", str(tmp / f"{out.stem}.graph"), "-map", "[v]", *ENCODER,
+             "-g", str(2 * pic.fps), "-frames:v", str(count), "-f", "mpegts", str(piece)],
+            "encode the slate of a gap", "przygotować planszy przerwy w nagraniu")
+        pieces += [(piece, count / pic.fps)] * n
+    return pieces
 
 
 def _marked(part: Run | Gap, bad: list[Segment]) -> Run | Gap:
@@ -348,27 +393,39 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
                            pl="Żadnego nagrania z tego okresu nie da się odczytać — nie "
                               "sporządzono pliku odtwarzalnego.")
     parts = [_marked(p, bad) for p in plan([s for s in segments if s not in bad], window)]
+    # The file's timeline starts here: the period's start, or the first recording if that
+    # began earlier (a segment is copied whole).
+    first = parts[0]
+    origin = first.start_at if isinstance(first, Gap) else first.segments[0].start_at
     runs = [p for p in parts if isinstance(p, Run)]
     durations = {id(r): [probed[s.path][0] for s in r.segments] for r in runs}
     _, width, height, rate = probed[runs[0].segments[0].path]
     pic = Picture(width - width % 2, height - height % 2,
                   max(1, min(60, round(rate))) if rate else DEFAULT_FPS)
+    at = 0.0  # where the file has got to, in seconds from origin
     tmp = Path(tempfile.mkdtemp(prefix=".playable-", dir=out.parent))
     try:
         number_file = tmp / "number.txt"
         number_file.write_text(f"Kopia nr {number}")
-        pieces = []
+        pieces: list[tuple[Path, float | None]] = []
         for i, part in enumerate(parts):
             piece = tmp / f"part{i:05d}.ts"
             if isinstance(part, Run):
                 encode_run(part, durations[id(part)], pic, tz, number_file, piece, tmp)
+                pieces.append((piece, None))
+                at += probe(piece)[0]
             else:
-                encode_slate(part, pic, tz, number_file, piece, tmp)
-            pieces.append(piece)
+                # The slate ends where the gap ends on the period's timeline, to the frame;
+                # at least one frame, should the run before it have overrun its index.
+                ends = (part.end_at - origin).total_seconds()
+                frames = max(1, round((ends - at) * pic.fps))
+                pieces += encode_slate(part, frames, pic, tz, number_file, piece, tmp)
+                at += frames / pic.fps
             if progress:
                 progress((i + 1) / (len(parts) + 1))
         lst = tmp / "pieces.txt"
-        lst.write_text("".join(f"file {_quote(p)}\n" for p in pieces))
+        lst.write_text("".join(f"file {_quote(p)}\n" + (f"duration {d:.6f}\n" if d else "")
+                               for p, d in pieces))
         part_out = tmp / "out.mp4"
         _ff(["-f", "concat", "-safe", "0", "-i", str(lst), "-map", "0:v", "-c", "copy",
              "-movflags", "+faststart", "-f", "mp4", str(part_out)],
@@ -383,7 +440,10 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
     return {"note_pl": NOTE_PL, "note_en": NOTE_EN, "number": number,
             "time_zone": str(tz.key), "font": f"DejaVu Sans ({FONT_PACKAGE})",
             "encoder": "H.264 (libx264 " + " ".join(ENCODER[2:6]) + "), faststart",
-            "slate_seconds": SLATE_SECONDS, "gap_tolerance_s": GAP_TOLERANCE_S,
+            "starts_at": origin.astimezone(tz).isoformat(), "duration_seconds": round(at, 3),
+            "slates": "a still card for each gap, lasting as long as the gap: second N of the "
+                      "file is starts_at plus N seconds",
+            "gap_tolerance_s": GAP_TOLERANCE_S,
             "material_seconds": round(material, 3),
             "gaps": [{"from": g.start_at.astimezone(tz).isoformat(),
                       "to": g.end_at.astimezone(tz).isoformat(),

@@ -59,7 +59,11 @@ def _d(value: date | datetime | None, policy: Policy, with_time: bool = False) -
         return ""
     if isinstance(value, datetime):
         local = value.astimezone(policy.timezone)
-        return local.strftime("%d.%m.%Y %H:%M") if with_time else local.strftime("%d.%m.%Y")
+        if not with_time:
+            return local.strftime("%d.%m.%Y")
+        # the seconds only where a time has them (a period asked to the second)
+        return local.strftime("%d.%m.%Y %H:%M:%S" if local.second or local.microsecond
+                              else "%d.%m.%Y %H:%M")
     return value.strftime("%d.%m.%Y")
 
 

@@ -46,9 +46,13 @@ STATUS_PL: dict[str, str] = {"registered": "czeka na decyzję", "approved": "zgo
                              "refused": "odmowa", "copied": "kopia sporządzona"}
 # Which kind of source holds each material that is kept in chunks (R1.9, R1.10).
 CHUNK_MATERIALS: dict[str, str] = {k.material.value: k.name.value for k in CHUNKED}
-# The 14-day rule binds requests of people outside the office's proceedings [002 zał.5 §6.3-6.4;
-# 004 §7.4]; an authority's or an internal case is governed by its own procedure.
-DEADLINE_KINDS = ("interested", "data_subject")
+# The 14-day rule binds a request to *secure* material for a future proceeding [002 zał.5
+# §6.3-6.4: "Podmiot ... zainteresowany zabezpieczeniem danych ... na potrzeby przyszłego
+# postępowania"; 004 §7.4]. A data subject's access (art. 15 RODO) is not such a request: the
+# regulations cannot shorten a right of the RODO, the answer is due within art. 12 ust. 3's month
+# whenever it comes, and if the material is gone by then the answer says no data is held.
+# An authority's or an internal case is governed by its own procedure.
+DEADLINE_KINDS = ("interested",)
 # Either side of the approximate time: requesters remember "about half past two" (R4.2).
 DEFAULT_MARGIN_MINUTES = 30
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

@@ -177,11 +177,15 @@ def local(value: datetime | None, vault: Vault, fmt: str = "%d.%m.%Y %H:%M:%S") 
     return value.astimezone(vault.policy.timezone).strftime(fmt)
 
 
-def span_pl(start: datetime, end: datetime, tz: Any, seconds: bool = False) -> str:
+def span_pl(start: datetime, end: datetime, tz: Any, seconds: bool | None = None) -> str:
     """A period as the registers write it: "01.10.2026 14:00–16:30" within one day,
-    "01.10.2026 00:00 – 22.11.2026 23:59" across days (the end's date is never left out)."""
-    clock = "%H:%M:%S" if seconds else "%H:%M"
+    "01.10.2026 00:00 – 22.11.2026 23:59" across days (the end's date is never left out).
+    With the seconds when either end falls within a minute (a period asked to the second
+    would otherwise read "11:49–11:49"), or when ``seconds`` says so."""
     a, b = start.astimezone(tz), end.astimezone(tz)
+    if seconds is None:
+        seconds = any(t.second or t.microsecond for t in (a, b))
+    clock = "%H:%M:%S" if seconds else "%H:%M"
     if a.date() == b.date():
         return f"{a.strftime('%d.%m.%Y ' + clock)}–{b.strftime(clock)}"
     return f"{a.strftime('%d.%m.%Y ' + clock)} – {b.strftime('%d.%m.%Y ' + clock)}"

@@ -255,17 +255,20 @@ def field_of(said: str, form: dict[str, str]) -> str | None:
 
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# The period's ends may name the second: a data subject who passed a camera for a moment,
+# or an authority's "14:02:10-14:02:40", need not ask for (and mask) a whole minute.
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
 def _clock(form: dict[str, str], name: str, errors: dict[str, str]) -> time | None:
     text = form.get(name, "").strip()
     if not text:
         return None
-    m = _HHMM.match(text)
+    m = _CLOCK.match(text)
     if not m:
-        errors[name] = "Podaj godzinę w postaci GG:MM, np. 14:00."
+        errors[name] = "Podaj godzinę w postaci GG:MM lub GG:MM:SS, np. 14:00 lub 14:02:30."
         return None
-    return time(int(m[1]), int(m[2]))
+    return time(int(m[1]), int(m[2]), int(m[3] or 0))
 
 
 def _period(ctx: Ctx, form: dict[str, str], event: date | None,

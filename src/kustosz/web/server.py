@@ -3,6 +3,7 @@ as the recorders; and what `kustosz demo` prints (address, first administrator).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -24,6 +25,22 @@ DEFAULT_PORT = 8470
 # (kustosz.cli.serve.STOP_WITHIN_S, 9 s), so a download in progress ends cleanly before the
 # process exits rather than being cut by it.
 GRACEFUL_S = 6
+TICK_S = 0.5  # uvicorn's housekeeping (its Date header, whether to stop): see _Server
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's main loop wakes ten times a second to look whether it should stop; in `serve`,
+    beside the recorders, those wake-ups were a fifth of the process's CPU at 8 cameras
+    (bench/recorders.py, issue 18). Twice a second: the Date header is still set every second
+    (on_tick counts tenths) and a stop is noticed within TICK_S."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + round(TICK_S * 10)) % 864000
+            await asyncio.sleep(TICK_S)
+            should_exit = await self.on_tick(counter)
 
 
 class WebServer:
@@ -47,7 +64,7 @@ class WebServer:
                                 http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
                                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                                 timeout_graceful_shutdown=GRACEFUL_S, **ssl)
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.host, self.port = host, port
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)

@@ -4,12 +4,12 @@ through the media gate and approves it or sends it back (custody.subject_review)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kustosz.access import records
 from kustosz.custody import subject_review as sr
@@ -21,30 +21,23 @@ from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, refusal_answer, start_viewing
 from kustosz.web.pages import form_of
 from kustosz.web.params import PathId
+from kustosz.web.subject_frame import frame as subject_frame
+from kustosz.web.subject_frame import seconds_in_period
 
 router = APIRouter(include_in_schema=False)
 PURPOSE = "przegląd zamaskowanej kopii przed wydaniem osobie, której dane dotyczą"
 
 
-def seconds_in_period(text: str, start: datetime, tz: Any) -> float | None:
-    """A clock time "GG:MM[:SS]" within the period, as seconds from its start (the day of the
-    period's start; a time before the start falls on the next day); plain seconds too."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if ":" not in text:
-        return float(text.replace(",", "."))
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise ValueError(text)
-    h, m, s = (int(p) for p in [*parts, "0"][:3])
-    if h > 23 or m > 59 or s > 59:
-        raise ValueError(text)
-    local = start.astimezone(tz)
-    at = local.replace(hour=h, minute=m, second=s, microsecond=0)
-    if at < local.replace(microsecond=0):
-        at += timedelta(days=1)
-    return (at - local).total_seconds()
+@router.post("/requests/{req_id}/frame.jpg")
+async def region_frame(req_id: PathId, request: Request,
+                       ctx: Ctx = gate("custody")) -> Response:
+    """A still frame of the request's camera at a moment of its period, for the mask form
+    (web/subject_frame.py: who may, what is checked, the access record). POST: each frame
+    is an access record, and the person present's name travels in the body, not the URL."""
+    form = await form_of(request)
+    # ffmpeg and the storage block: run off the event loop (the form is read on it).
+    return await run_in_threadpool(subject_frame, ctx, req_id, form.get("source", ""),
+                                   form.get("at", ""), form.get("witness", ""))
 
 
 @router.post("/requests/{req_id}/regions")
