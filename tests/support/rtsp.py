@@ -7,6 +7,12 @@ own ``/usr/bin/python3`` only, so it always runs as a separate process::
         srv.url(1)      # rtsp://u:p@127.0.0.1:PORT/cam1
         srv.restart()   # same port, new pipelines (a gap for recorders)
 
+A benchmark source that does not encode (issue 18): ``pre_encoded_clip()`` makes an
+H.264 clip once with ffmpeg (cached), and ``RtspServer(clip=...)`` serves it on every
+mount in a loop, packetised only::
+
+    with RtspServer(mounts=100, clip=pre_encoded_clip()) as srv: ...
+
 Tests skip with ``pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())``.
 """
 
@@ -40,7 +46,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer
 Gst.init(None)
-missing = [e for e in ("videotestsrc", "audiotestsrc", "x264enc", "rtph264pay", "rtpmp4gpay")
+missing = [e for e in ("videotestsrc", "audiotestsrc", "x264enc", "rtph264pay", "rtpmp4gpay",
+                       "multifilesrc", "tsdemux", "h264parse")
            if Gst.ElementFactory.find(e) is None]
 if not any(Gst.ElementFactory.find(e) for e in ("avenc_aac", "voaacenc", "fdkaacenc")):
     missing.append("an AAC encoder")
@@ -99,7 +106,11 @@ class RtspServer:
         clock_offset: float = 0.0,
         start: bool = True,
         shared: bool = True,
+        clip: Path | None = None,
     ) -> None:
+        """``clip``: a folder made by ``pre_encoded_clip()``; every mount then serves it in a
+        loop without encoding (video only: ``audio``, ``h265``, the size, rate and bitrate
+        are the clip's, the arguments for them are not used)."""
         if audio_only and not audio:
             raise ValueError("audio_only needs audio=True")
         if (user is None) != (password is None):
@@ -118,6 +129,7 @@ class RtspServer:
         # killed with SIGKILL) cannot leave the mount refusing the next one (5XX) until its
         # session times out
         self.shared = shared
+        self.clip = clip
         self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.base_url: str | None = None
@@ -132,7 +144,9 @@ class RtspServer:
             "--mounts", str(self.mounts), "--bitrate-kbps", str(self.bitrate_kbps),
             "--width", str(self.width), "--height", str(self.height), "--fps", str(self.fps),
         ]  # fmt: skip
-        if not self.audio:
+        if self.clip is not None:
+            argv += ["--clip", str(self.clip)]
+        elif not self.audio:
             argv.append("--no-audio")
         if self.audio_only:
             argv.append("--audio-only")
@@ -266,6 +280,67 @@ class RtspServer:
         p = self.password if password is None else password
         cred = f"{quote(u, safe='')}:{quote(p or '', safe='')}@" if u is not None else ""
         return f"rtsp://{cred}{self.host}:{self.port}/cam{mount}"
+
+
+CLIP_PART_SECONDS = 2  # one GOP a part: the server reads a part into one buffer
+
+
+def clip_cache_dir() -> Path:
+    root = os.environ.get("KUSTOSZ_TEST_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kustosz-tests")
+    return Path(root) / "rtsp-clips"
+
+
+def pre_encoded_clip(
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    kbps: int = 4000,
+    seconds: int = 30,
+    cache: Path | None = None,
+) -> Path:
+    """A folder of MPEG-TS parts (one 2 s GOP each) of H.264 at ``kbps``, made once.
+
+    ``testsrc2`` with temporal noise, so that x264 really needs the bitrate (a clean test
+    picture falls far short of 4 Mbit/s); capped with maxrate/bufsize so it does not go
+    over; a key frame every 2 s exactly (no scene cuts), no B-frames (as most cameras),
+    SPS/PPS repeated before every key frame. Cached under ``clip_cache_dir()`` by its
+    parameters; made in a temporary folder and renamed, so an interrupted run or two
+    runs at once never leave a half clip behind.
+    """
+    import imageio_ffmpeg  # the venv's; rtsp_server.py runs under Debian's python
+
+    gop = fps * CLIP_PART_SECONDS
+    folder = (cache or clip_cache_dir()) / f"h264-{width}x{height}-{fps}fps-{kbps}k-{seconds}s"
+    if (folder / "part00000.ts").is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    try:
+        subprocess.run(
+            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
+             "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps},noise=alls=12:allf=t",
+             "-t", str(seconds), "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-preset", "veryfast", "-bf", "0",
+             "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+             "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
+             "-x264-params", "repeat-headers=1",
+             "-f", "segment", "-segment_time", str(CLIP_PART_SECONDS),
+             "-segment_format", "mpegts", str(work / "part%05d.ts")],
+            check=True, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        try:
+            work.rename(folder)
+        except OSError:  # made meanwhile by another run
+            if not (folder / "part00000.ts").is_file():
+                raise
+    finally:
+        if work.exists():
+            for f in work.iterdir():
+                f.unlink()
+            work.rmdir()
+    return folder
 
 
 if __name__ == "__main__":  # manual check: python tests/support/rtsp.py

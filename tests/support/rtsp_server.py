@@ -12,7 +12,15 @@ stdout and then serves until SIGTERM or SIGINT, when it exits with status 0.
 Each mount (``/cam1`` .. ``/camN``) is a shared media (one pipeline for all
 clients, so a client joining or leaving does not reset the others) carrying a
 live test picture (H.264, or H.265 with ``--h265``) and, unless ``--no-audio``,
-an AAC tone; ``--audio-only`` serves the AAC track alone.  gst-rtsp-server's
+an AAC tone; ``--audio-only`` serves the AAC track alone.
+
+``--clip DIR`` serves pre-encoded H.264 instead, without encoding (a benchmark source
+that costs next to nothing): DIR holds an MPEG-TS clip cut at its key frames into
+``part00000.ts`` .. ``partNNNNN.ts`` (``rtsp.py``'s ``pre_encoded_clip`` makes it).
+Every mount reads the parts in a loop (multifilesrc loop=true), and tsdemux turns the
+jump back of the MPEG-TS clock at each wrap into continuing timestamps (measured: one
+extra 20 ms between the last frame and the first), so a client sees one endless stream;
+the mount only demuxes, parses and packetises.  No audio in that mode.  gst-rtsp-server's
 rtpbin sends RTCP sender reports (NTP wall clock <-> RTP time) on every stream;
 the publish clock mode is CLOCK_AND_OFFSET.
 """
@@ -47,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--h265", action="store_true", help="H.265 video instead of H.264")
     p.add_argument("--not-shared", action="store_true",
                    help="a pipeline per client instead of one shared by all of a mount's")
+    p.add_argument("--clip", metavar="DIR",
+                   help="serve the pre-encoded MPEG-TS parts in DIR (part%%05d.ts) in a loop "
+                        "instead of encoding a test picture; video only")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--password-env", metavar="NAME",
@@ -67,7 +78,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--user and --password go together")
     if a.mounts < 1:
         p.error("--mounts must be >= 1")
+    if a.clip is not None:
+        if a.h265 or a.audio_only:
+            p.error("--clip serves the clip's H.264 alone: no --h265, no --audio-only")
+        a.no_audio = True
+        a.clip_parts = len(clip_parts(a.clip))
+        if a.clip_parts == 0:
+            p.error(f"--clip: no part00000.ts.. in {a.clip}")
     return a
+
+
+def clip_parts(folder: str) -> list[str]:
+    """part00000.ts, part00001.ts, ... in order, stopping at the first one missing."""
+    found = []
+    while os.path.isfile(os.path.join(folder, f"part{len(found):05d}.ts")):
+        found.append(os.path.join(folder, f"part{len(found):05d}.ts"))
+    return found
+
+
+def clip_branch(a: argparse.Namespace) -> str:
+    # multifilesrc reads each part whole into one buffer: parts of one GOP (~1 MB at
+    # 4 Mbit/s) keep that small.  Not live: the sinks pace it by its timestamps, and the
+    # CLOCK_AND_OFFSET publish mode (below) makes the media unseekable, so that a client's
+    # PLAY with a Range does not try to seek the looping source (which fails: 503).
+    # identity sync=true holds each frame until its time before the payloader: without it
+    # the payloader runs ahead of the sinks (by what is queued, ~0.7 s), and the RTCP sender
+    # reports, which map RTP time to wall time at the payloader, showed the camera's clock
+    # 0.66 s fast (measured with kustosz's clock probe; -0.04 s with it).
+    location = os.path.join(a.clip, "part%05d.ts")
+    return (
+        f"multifilesrc location={location} start-index=0 stop-index={a.clip_parts - 1} "
+        "loop=true ! tsdemux ! h264parse ! identity sync=true "
+        "! rtph264pay name=pay0 pt=96 config-interval=-1"
+    )
 
 
 def find_aac_encoder() -> str:
@@ -112,7 +155,9 @@ def audio_branch(a: argparse.Namespace, pay_index: int, encoder: str) -> str:
 
 def launch_line(a: argparse.Namespace, mount: int, encoder: str | None) -> str:
     parts = []
-    if not a.audio_only:
+    if a.clip is not None:
+        parts.append(clip_branch(a))
+    elif not a.audio_only:
         parts.append(video_branch(a, mount))
     if encoder is not None:
         parts.append(audio_branch(a, len(parts), encoder))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import itertools
+import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
+from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason, pre_encoded_clip
 
 av = pytest.importorskip("av")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -136,3 +138,94 @@ def test_rtcp_sender_reports_carry_the_camera_clock() -> None:
     assert lags, "no RTCP sender report seen"
     # receive time - camera time = transport/encoder latency (small) - clock offset
     assert min(lags) == pytest.approx(-offset, abs=0.3)
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of one process (all its threads), in seconds."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+def test_pre_encoded_clip_loops_into_continuous_10s_segments(ffmpeg: str, tmp_path: Path) -> None:
+    """The benchmark source: a looped clip, 10 s segments with -c copy, at ~4 Mbit/s, cheap.
+
+    An 8 s clip, so that 25 s of recording cross its wrap three times; two mounts at once.
+    """
+    clip = pre_encoded_clip(seconds=8)
+    streams = 2
+    with RtspServer(mounts=streams, clip=clip) as srv:
+        assert srv.proc is not None
+        procs = [subprocess.Popen(
+            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+             "-i", srv.url(i), "-map", "0:v", "-c", "copy", "-t", "25",
+             "-f", "segment", "-segment_time", "10", "-segment_format", "mpegts",
+             "-segment_list", str(tmp_path / f"list{i}.csv"), "-segment_list_type", "csv",
+             "-reset_timestamps", "0", str(tmp_path / f"cam{i}_%03d.ts")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        ) for i in range(1, streams + 1)]  # fmt: skip
+        cpu0, t0 = process_cpu_s(srv.proc.pid), time.monotonic()
+        try:
+            errors = [p.communicate(timeout=90)[1] for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        server_cpu = process_cpu_s(srv.proc.pid) - cpu0
+        wall = time.monotonic() - t0
+    assert [p.returncode for p in procs] == [0] * streams, errors
+    # real time: a source that is not paced would hand out 25 s of video at once
+    assert 24 < wall < 45, wall
+
+    for i in range(1, streams + 1):
+        rows = list(csv.reader((tmp_path / f"list{i}.csv").open()))
+        assert len(rows) == 3, rows  # 10 + 10 + the rest
+        spans = [(float(r[1]), float(r[2])) for r in rows]
+        for (_s, e), (s2, _e) in itertools.pairwise(spans):
+            assert s2 == pytest.approx(e, abs=0.05), spans  # no hole between segments
+        for k, ((s, e), row) in enumerate(zip(spans[:-1], rows[:-1], strict=True), start=1):
+            # the segmenter cuts at the first key frame (every 2 s) at or after k * 10 s
+            assert -0.05 <= e - 10 * k <= 2.05, spans
+            mbit_s = (tmp_path / row[0]).stat().st_size * 8 / (e - s) / 1e6
+            assert 3.4 <= mbit_s <= 4.8, (row, mbit_s)
+
+        # frame times run on across the clip's wraps: 40 ms apart, never back
+        times = []
+        for row in rows:
+            with av.open(str(tmp_path / row[0])) as c:
+                v = c.streams.video[0]
+                assert (v.codec_context.width, v.codec_context.height) == (1280, 720)
+                times += [float(p.pts * p.time_base) for p in c.demux(v) if p.pts is not None]
+        # (the first frame's step is ffmpeg's: it stamps the packet that arrived before
+        # the first RTCP report one tick before the next)
+        steps = [b - a for a, b in itertools.pairwise(times[1:])]
+        assert len(times) >= 24 * 25, len(times)
+        assert min(steps) > 0.03 and max(steps) < 0.07, (min(steps), max(steps))
+
+    # packetising only: a few per cent of a core for both streams (x264 at 640x360
+    # took ~4 % of a core per stream; this clip is 1280x720)
+    assert server_cpu / wall / streams < 0.05, (server_cpu, wall)
+
+
+def test_pre_encoded_clip_sender_reports_carry_wall_time() -> None:
+    """The looped clip's RTCP sender reports map RTP time to the server's wall clock, as a
+    camera with a right clock would: the payloader must not run ahead of the frames' time
+    (it did by ~0.66 s before identity sync=true went in front of it)."""
+    lags: list[float] = []
+    with (
+        RtspServer(clip=pre_encoded_clip(seconds=8)) as srv,
+        av.open(srv.url(), options={"rtsp_transport": "tcp"}, timeout=10) as c,
+    ):
+        deadline = time.monotonic() + 10
+        for pkt in c.demux(c.streams.video[0]):
+            if pkt.pts is not None and c.start_time_realtime is not None:
+                lags.append(time.time() - (c.start_time_realtime / 1e6
+                                           + float(pkt.pts * pkt.time_base)))
+                if len(lags) == 1:
+                    deadline = min(deadline, time.monotonic() + 1.5)
+            if time.monotonic() > deadline:
+                break
+    assert lags, "no RTCP sender report seen"
+    assert min(lags) == pytest.approx(0.0, abs=0.3)

@@ -71,19 +71,22 @@ def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
              "-i", "pipe:0", "-c", "copy"], input_script(url))
 
 
-def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path
-                     ) -> RecorderCommand:
+def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path,
+                     segment_list: str | None = None) -> RecorderCommand:
     """Video only (`-map 0:v:0 -an`, R1.3), no re-encoding, one MPEG-TS file per segment.
 
     `-reset_timestamps 0` keeps one time line per session so the segment list's start/end
     times chain exactly; the supervisor maps them to wall-clock time. `-nostdin` only stops
-    ffmpeg reading keys from stdin; the input script still comes through it.
+    ffmpeg reading keys from stdin; the input script still comes through it. ``segment_list``:
+    where ffmpeg writes its list of closed segments (the recorder's pipe, `pipe:N`), by
+    default the list file in ``folder``.
     """
     args, script = input_args(url, min(segment_seconds, 2.0))
     return RecorderCommand(
         [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args,
          "-map", "0:v:0", "-an", "-sn", "-dn",
          "-f", "segment", "-segment_time", f"{segment_seconds:g}",
-         "-segment_format", "mpegts", "-segment_list", str(folder / LIST_NAME),
+         "-segment_format", "mpegts",
+         "-segment_list", segment_list or str(folder / LIST_NAME),
          "-segment_list_type", "csv", "-reset_timestamps", "0",
          str(folder / SEGMENT_PATTERN)], script)

@@ -12,10 +12,13 @@ import contextlib
 import ctypes
 import json
 import logging
+import os
+import select as io_select
 import signal
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +32,13 @@ from kustosz.cameras.codecs import BROWSER_CODECS
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.ingest.camera import health
-from kustosz.ingest.camera.clock import measure_offset, store_offset
+from kustosz.ingest.camera.clock import (
+    AGREE_S,
+    Measurement,
+    measure_offset,
+    probe_slot,
+    store_offset,
+)
 from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
@@ -45,6 +54,12 @@ PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,16 @@ class RecorderOptions:
     stall_gap_s: float = 1.0  # a jump this big between segments of one session is a gap
     measure_clock: bool = True
     clock_interval_s: float = 3600.0
-    poll_s: float = 0.25
+    # A reading that is new (the first, or not what the last said) is taken only when a second
+    # probe this much later agrees with it (clock.AGREE_S); probes that disagree are tried
+    # again after clock_retry_s.
+    clock_confirm_s: float = 5.0
+    clock_retry_s: float = 300.0
+    # The longest sleep between looks at a full disk and alerts (and at the open segment, to
+    # hash what ffmpeg wrote of it): a closed segment wakes the recorder at once through
+    # ffmpeg's list pipe, and stop/halt through its own, so this is no polling interval. Each
+    # wake costs the process (8 cameras: 80 a segment at 1 s); 2 s halves that.
+    poll_s: float = 2.0
     # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
     # written is still taken in); serve's whole stop must fit in 10 s (cli/serve.py).
     stop_timeout_s: float = 5.0
@@ -97,6 +121,16 @@ class CameraRecorder:
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
         self.admit: Callable[[datetime, datetime], bool] | None = None
         self._halted = False  # ffmpeg was ended from outside the loop (halt)
+        self._terminated = False  # this session's ffmpeg was sent SIGTERM by the loop
+        self._clock: threading.Thread | None = None
+        self._next_clock = 0.0  # time.monotonic() of the next clock reading
+        # stop/halt wake the loop sleeping on ffmpeg's list pipe (see _follow)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        # Closed with the recorder object (never earlier: a stop() after the thread ended
+        # must not write into a descriptor number reused by something else).
+        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -112,6 +146,12 @@ class CameraRecorder:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        # BlockingIOError: already woken (the pipe is full)
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
 
     def halt(self, within: float) -> None:
         """Stop now, from another thread, without the database: the loop may be stuck in a
@@ -120,6 +160,7 @@ class CameraRecorder:
         SIGKILL if it still runs ``within`` seconds later. Takes no lock the loop may hold."""
         self._halted = True
         self._stop.set()
+        self._wake()
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return
@@ -272,16 +313,28 @@ class CameraRecorder:
         name, folder = new_session(self.spool, self.job.source_id)
         session = Session(self.vault, self.job.source_id, name, folder, admit=self.admit)
         self.sessions += 1
-        command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
-                                   folder)
         health.set_status(self.vault, self.job.source_id, "connecting",
                           f"connecting to {self.job.shown_url}")
         started = datetime.now(UTC)
+        self._terminated = False
         if self._stop.is_set():  # halted while the status was written: no new ffmpeg
             return False
-        self.proc = subprocess.Popen(
-            command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        # ffmpeg's list of closed segments comes through a pipe: a row wakes this thread the
+        # moment its segment is closed (segments.PipedSegmentList keeps the list file too).
+        list_r, list_w = os.pipe()
+        session.follow_pipe(list_r)
+        command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
+                                   folder, segment_list=f"pipe:{list_w}")
+        try:
+            self.proc = subprocess.Popen(
+                command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+                pass_fds=(list_w,))
+        except BaseException:
+            session.close_reader()
+            raise
+        finally:
+            os.close(list_w)  # ffmpeg's copy only: its exit is the pipe's end
         if command.stdin is not None:
             self._hand_over(self.proc, command.stdin)
         self.stderr_tail.clear()
@@ -304,10 +357,12 @@ class CameraRecorder:
             watch.done_writing()
         reader.join(5)
         code = self.proc.returncode
+        session.urgent = True  # serve may be stopping: its stop has a time limit
         try:
             if full is None:
                 for seg in session.poll():
                     self._take(session, seg)
+            session.close_reader()
             session.meta = self._session_meta()
             session.settle()
         except Exception as exc:
@@ -318,7 +373,10 @@ class CameraRecorder:
         if session.last_end is not None:
             self.last_end = session.last_end
         stopped = (0, 255, -signal.SIGTERM) + ((-signal.SIGKILL,) if self._halted else ())
-        if self._stop.is_set() and code in stopped and full is None:
+        # Ended by the stop itself: ffmpeg still opening the camera exits 183 ("Immediate
+        # exit requested"), which is no failure of the camera and must not replace the last
+        # real one in the status ("recorder stopped; last problem: ...").
+        if self._stop.is_set() and (code in stopped or self._terminated) and full is None:
             return session.taken > 0
         failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
                                   self.job.shown_url)
@@ -339,18 +397,23 @@ class CameraRecorder:
         writer found the disk full: its segments would eat the reserve released for the
         sweep's own records."""
         assert self.proc is not None
-        clock: threading.Thread | None = None
-        next_clock = 0.0
+        self._next_clock = 0.0  # each session measures after its first segment
+        poller = io_select.poll()
+        poller.register(self._wake_r, io_select.POLLIN)
+        listing = session.reader.fileno() if hasattr(session.reader, "fileno") else None
+        if listing is not None:
+            poller.register(listing, io_select.POLLIN)
         while True:
             for seg in session.poll():
                 self._take(session, seg)
-            if session.taken and self.opt.measure_clock and time.monotonic() >= next_clock \
+            if session.taken and self.opt.measure_clock \
+                    and time.monotonic() >= self._next_clock \
                     and not self.job.input_url.startswith(SIMULATED_PREFIX) \
-                    and (clock is None or not clock.is_alive()):
-                clock = threading.Thread(target=self._measure_clock, args=(session,),
-                                         daemon=True)
-                clock.start()
-                next_clock = time.monotonic() + self.opt.clock_interval_s
+                    and (self._clock is None or not self._clock.is_alive()):
+                self._next_clock = time.monotonic() + self.opt.clock_interval_s
+                self._clock = threading.Thread(target=self._measure_clock, args=(session,),
+                                               name=f"clock-{self.job.name}", daemon=True)
+                self._clock.start()
             if self.proc.poll() is not None:
                 return False
             if self._stop.is_set():
@@ -361,7 +424,17 @@ class CameraRecorder:
                 return True
             if not session.taken:
                 self._check_down_alert()
-            time.sleep(self.opt.poll_s)
+            if listing is not None and getattr(session.reader, "eof", False):
+                poller.unregister(listing)  # ffmpeg closed its list: it is ending
+                listing = None
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(self.opt.poll_s)
+                continue
+            for fd, _event in poller.poll(self.opt.poll_s * 1000):
+                if fd == self._wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+            session.hash_ahead()
 
     @staticmethod
     def _hand_over(proc: subprocess.Popen[bytes], script: bytes) -> None:
@@ -376,6 +449,7 @@ class CameraRecorder:
 
     def _terminate(self) -> None:
         assert self.proc is not None
+        self._terminated = True
         self.proc.send_signal(signal.SIGTERM)  # ffmpeg closes and lists the last segment
         try:
             self.proc.wait(self.opt.stop_timeout_s)
@@ -432,9 +506,37 @@ class CameraRecorder:
                               "the camera stopped sending for a while")
         self.last_end = end
 
+    def _probe(self) -> Measurement | None:
+        with probe_slot(self._stop) as turn:
+            return measure_offset(self.job.input_url) if turn else None
+
+    def _clock_reading(self) -> Measurement | None:
+        """A probe that agrees with the last reading is taken as it is; a new value (the
+        first, or one that moved) only when a second probe, taken later, agrees with it. One
+        probe spoilt by load (seconds off) is thus neither stored as the camera's offset nor
+        reported to the clock watch, where it would raise a false camera clock jump — now or,
+        as the base the next reading is compared with, an hour later."""
+        first = self._probe()
+        if first is None:
+            return None
+        if self.clock_offset is not None and abs(first.offset_s - self.clock_offset) <= AGREE_S:
+            return first
+        if self._stop.wait(self.opt.clock_confirm_s):
+            return None
+        second = self._probe()
+        if second is None:
+            return None
+        if abs(second.offset_s - first.offset_s) > AGREE_S:
+            log.info("camera %s: two clock probes disagree (%+.3f s, %+.3f s); measuring "
+                     "again later", self.job.name, first.offset_s, second.offset_s)
+            return None
+        return second
+
     def _measure_clock(self, session: Session) -> None:
-        m = measure_offset(self.job.input_url)
+        m = self._clock_reading()
         if m is None:
+            self._next_clock = time.monotonic() + min(self.opt.clock_retry_s,
+                                                      self.opt.clock_interval_s)
             return
         self.clock_offset = round(m.offset_s, 3)
         store_offset(self.vault, self.job.source_id, session.name, m)

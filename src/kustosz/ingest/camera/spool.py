@@ -33,20 +33,29 @@ from typing import Any
 from kustosz import clock
 from kustosz.clock.rebase import later_start
 from kustosz.clock.watch import THRESHOLD_S
-from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
+from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB, SEGMENT_PATTERN
+from kustosz.ingest.camera.index_batch import adopt_segment
 from kustosz.ingest.camera.segments import (
+    GrowingHash,
     ListedSegment,
+    PipedSegmentList,
     SegmentList,
     codec_of,
     inspect,
     parse_rows,
 )
-from kustosz.ingest.files import adopt_file
+from kustosz.ingest.files import SOUND_CHECKED
 from kustosz.storage.durable import write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 ANCHOR_NAME = "anchor"
+# The anchor file is written again only when the anchor moved this far from what it holds (it
+# moves by milliseconds with each segment closed a little sooner than all before, early in a
+# session). It matters only after a crash, for the unfinished segment chained to the last
+# listed one: a stale anchor is never earlier than the true one, so that segment may start
+# this much later than the one before it ended — a gap too small to count, never an overlap.
+ANCHOR_STEP_S = 0.05
 
 
 def spool_root(vault: Vault) -> Path:
@@ -80,15 +89,20 @@ class Session:
     # Several nodes (kustosz.cluster): asked with a segment's span before it is indexed; a
     # segment it refuses (the node lost the camera's lease) is discarded, never indexed.
     admit: Callable[[datetime, datetime], bool] | None = None
+    # Settling (serve stopping or starting): index at once rather than wait for the batch.
+    urgent: bool = False
 
     def __post_init__(self) -> None:
-        self.reader = SegmentList(self.folder / LIST_NAME)
+        self.reader: SegmentList | PipedSegmentList = SegmentList(self.folder / LIST_NAME)
+        self.listed = 0  # rows read from ffmpeg's list: the segment being written is next
+        self.growing: GrowingHash | None = None
         self._generation = clock.generation(self.vault)
         self._reanchor = False
+        self._anchor_kept: float | None = None  # what the anchor file holds
         stored = self.folder / ANCHOR_NAME
         if stored.exists():
             try:
-                self.anchor = float(stored.read_text())
+                self.anchor = self._anchor_kept = float(stored.read_text())
             except ValueError:
                 self.anchor = None
 
@@ -105,7 +119,9 @@ class Session:
             self.anchor, self._reanchor, self.jumped = None, False, True
         if self.anchor is None or candidate < self.anchor:
             self.anchor = candidate
-            write_atomic(self.folder / ANCHOR_NAME, repr(candidate))
+            if self._anchor_kept is None or abs(self._anchor_kept - candidate) >= ANCHOR_STEP_S:
+                write_atomic(self.folder / ANCHOR_NAME, repr(candidate))
+                self._anchor_kept = candidate
 
     def take(self, seg: ListedSegment, extra: dict[str, Any] | None = None
              ) -> tuple[datetime, datetime] | None:
@@ -124,23 +140,25 @@ class Session:
             # THRESHOLD_S or more, is kustosz.clock's business.)
             start = self.last_end
             end = max(end, start)
-        if not self._admitted(path, start, end):
-            return None
+        hashed = self._hash_of(path)
+        # R1.3: ffmpeg wrote it with -an (and settle checked it): playback need not probe it
         meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
-                "stream_start": seg.start, "stream_end": seg.end}
-        adopt_file(self.vault, self.source_id, path, start, end, meta,
-                   retain_from=self._later_reading(path, start, seg.end - seg.start))
+                "stream_start": seg.start, "stream_end": seg.end, SOUND_CHECKED: hashed[1]}
+        if adopt_segment(self.vault, self.source_id, path, start, end, meta,
+                         self._later_reading(path, start, seg.end - seg.start),
+                         hashed, urgent=self.urgent, admit=self.admit) is None:
+            self._refused(path, start, end)
+            return None
         self.last_end, self.taken = end, self.taken + 1
         return start, end
 
-    def _admitted(self, path: Path, start: datetime, end: datetime) -> bool:
-        if self.admit is None or self.admit(start, end):
-            return True
+    def _refused(self, path: Path, start: datetime, end: datetime) -> None:
+        """``admit`` refused the segment (asked by the batch, right before its row would be
+        written)."""
         log.warning("session %s: discarding %s (%s to %s): recorded without this node's "
                     "lease of the camera", self.name, path.name, start.isoformat(),
                     end.isoformat())
         path.unlink(missing_ok=True)
-        return False
 
     def _later_reading(self, path: Path, start: datetime, length: float) -> datetime | None:
         """The later of the other readings of the start, if the anchor's is behind it by
@@ -151,12 +169,42 @@ class Session:
         limit = timedelta(seconds=THRESHOLD_S)
         return later_start(start + limit, by_file, start + timedelta(seconds=behind))
 
+    def _hash_of(self, path: Path) -> tuple[int, str]:
+        """Size and SHA-256 of a closed segment: the rest of what `hash_ahead` began while
+        ffmpeg wrote it, or the whole file (a segment settled after a crash)."""
+        growing = self.growing
+        if growing is not None and growing.path == path:
+            self.growing = None
+            return growing.finish()
+        return GrowingHash(path).finish()
+
+    def hash_ahead(self) -> None:
+        """Hash what ffmpeg has written of the open segment so far (the recorder calls this
+        whenever it wakes): the closed segment then needs only its tail read."""
+        path = self.folder / (SEGMENT_PATTERN % self.listed)
+        if self.growing is None or self.growing.path != path:
+            self.growing = GrowingHash(path)
+        self.growing.advance()
+
+    def follow_pipe(self, fd: int) -> PipedSegmentList:
+        """Read ffmpeg's list from the pipe ``fd`` (kept in the list file as it arrives)."""
+        self.reader = PipedSegmentList(fd, self.folder / LIST_NAME)
+        return self.reader
+
     def poll(self) -> list[ListedSegment]:
-        return self.reader.poll()
+        rows = self.reader.poll()
+        self.listed += len(rows)
+        return rows
+
+    def close_reader(self) -> None:
+        if isinstance(self.reader, PipedSegmentList):
+            self.reader.close()
 
     def settle(self) -> int:
         """After ffmpeg is gone: take every listed segment left and the unlisted last one
         for what it really holds (or discard it); then remove the folder."""
+        self.urgent = True
+        self.close_reader()
         listed = parse_rows((self.folder / LIST_NAME).read_text("utf-8", "replace")) \
             if (self.folder / LIST_NAME).exists() else []
         taken = 0
@@ -169,38 +217,50 @@ class Session:
                 continue
             taken += self.take(seg) is not None
         names = {seg.name for seg in listed}
+        previous = listed[-1] if listed else None
         for path in sorted(self.folder.glob(SEGMENT_GLOB)):
             if path.name not in names:
-                taken += self._take_partial(path, listed[-1] if listed else None)
+                # A kill can leave a closed segment unlisted besides the unfinished one (its
+                # row was in the list's pipe, PipedSegmentList): each is chained to the one
+                # before it, not all stacked at the end of the last listed one.
+                kept, previous = self._take_partial(path, previous)
+                taken += kept
         shutil.rmtree(self.folder, ignore_errors=True)
         return taken
 
-    def _take_partial(self, path: Path, previous: ListedSegment | None) -> bool:
+    def _take_partial(self, path: Path, previous: ListedSegment | None
+                      ) -> tuple[bool, ListedSegment | None]:
+        """(kept, the segment the next unlisted one chains to)."""
         facts = inspect(path)
         if facts is not None and facts.has_audio:  # R1.3: never kept with sound
             log.error("session %s: discarding %s, it holds sound", self.name, path.name)
             path.unlink(missing_ok=True)
-            return False
+            return False, previous
         if facts is None or facts.duration <= 0:
             log.warning("session %s: discarding %s, it holds no readable video", self.name,
                         path.name)
             path.unlink(missing_ok=True)
-            return False
+            return False, previous
+        chained = None
         if previous is not None and self.anchor is not None:
             start = _at(self.anchor + previous.end)
+            chained = ListedSegment(path.name, previous.end, previous.end + facts.duration)
         else:  # no closed segment to chain to: it ended when it was last written
             start = _at(path.stat().st_mtime - facts.duration)
         end = start + timedelta(seconds=facts.duration)
-        if not self._admitted(path, start, end):
-            return False
+        hashed = self._hash_of(path)
         meta = {**self.meta, "session": self.name, "segment": path.name, "partial": True,
-                "codec": facts.codec, "browser_playable": facts.codec == "h264"}
-        adopt_file(self.vault, self.source_id, path, start, end, meta,
-                   retain_from=self._later_reading(path, start, facts.duration))
+                "codec": facts.codec, "browser_playable": facts.codec == "h264",
+                SOUND_CHECKED: hashed[1]}  # inspected above: no sound
+        if adopt_segment(self.vault, self.source_id, path, start, end, meta,
+                         self._later_reading(path, start, facts.duration), hashed,
+                         urgent=True, admit=self.admit) is None:
+            self._refused(path, start, end)
+            return False, chained or previous
         log.info("session %s: kept the unfinished %s as the %.1f s it really holds", self.name,
                  path.name, facts.duration)
         self.last_end, self.taken = end, self.taken + 1
-        return True
+        return True, chained
 
 
 def leftover_sessions(root: Path, source_id: int) -> list[Path]:
