@@ -398,6 +398,7 @@ def test_serve_records_with_the_store_down_and_uploads_the_backlog_when_it_is_ba
     vault.close()
 
 
+@pytest.mark.disk_margin
 def test_a_full_local_disk_deletes_nothing_from_the_object_store(
         tmp_path: Path, seaweed: S3Server, caplog: pytest.LogCaptureFixture) -> None:
     """The full-disk handling applies to the local disk (the spool); deleting the oldest

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import subprocess
 import threading
 import uuid
@@ -27,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -42,13 +41,11 @@ from kustosz.index.sources import get_source
 from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.kinds import kind_of
 from kustosz.states import RecordingState
-from kustosz.storage import Storage, StoredFile
+from kustosz.storage import StoredFile
 from kustosz.storage.base import (
     Lockable,
     Refused,
     Unavailable,
-    check_content,
-    file_sha256,
     legal_hold,
     put_retained,
 )
@@ -115,13 +112,22 @@ class Stored:
 OnStored = Callable[[Session, list[Stored]], None]
 
 
+# recordings.meta of a camera file: the SHA-256 of the content the intake checked and found
+# without sound (R1.3), so playback need not probe it again (web/media.py `sound_checked`).
+# Written only by the intake, after the check; never taken from a caller's meta.
+SOUND_CHECKED = "sound_checked"
+
+
 def check_item(item: Item) -> Item:
     if item.start.tzinfo is None or (item.end is not None and item.end.tzinfo is None):
         raise InputError("times must carry a zone (e.g. 2026-11-21T10:00:00+01:00)")
     end = item.end or item.start
     if end < item.start:
         raise InputError(f"end {end.isoformat()} is before start {item.start.isoformat()}")
-    return Item(item.path, item.start, end, item.meta)
+    meta = item.meta
+    if meta and SOUND_CHECKED in meta:
+        meta = {k: v for k, v in meta.items() if k != SOUND_CHECKED}
+    return Item(item.path, item.start, end, meta)
 
 
 def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
@@ -155,13 +161,19 @@ _MUXERS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mp4": "mp4", 
 
 def _streams(path: Path) -> tuple[int, int, str] | None:
     """(video streams, audio streams, demuxer) as ffmpeg sees the file; None if it is no media
-    file ffmpeg can read (then it holds no sound any player could play either)."""
+    file ffmpeg can read (then it holds no sound any player could play either). An error of
+    the system rather than of the file (no such file, too many open files, an I/O error, no
+    memory) is raised, never read as "no sound": what says so is kept (the intake's
+    `sound_checked` mark, playback's verdict), and a file with sound would then be served
+    with it (R1.3)."""
     import av
 
     try:
         with av.open(str(path)) as c:
             return len(c.streams.video), len(c.streams.audio), c.format.name
-    except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+    except (OSError, MemoryError):
+        raise
+    except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
         return None
 
 
@@ -188,7 +200,11 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
          "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy", "-f", muxer, str(out)],
         capture_output=True, text=True, timeout=3600)
-    checked = _streams(out) if done.returncode == 0 else None
+    try:
+        checked = _streams(out) if done.returncode == 0 else None
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     if checked is None or checked[0] == 0 or checked[1] != 0:
         out.unlink(missing_ok=True)
         raise InputError(f"cannot take the sound track out of {path.name} ({muxer}): "
@@ -197,28 +213,6 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
                          pl=f"Nie udało się usunąć ścieżki dźwiękowej z pliku {path.name}; "
                             "przekształć go najpierw do formatu MP4 lub MPEG-TS.")
     return out
-
-
-def open_segment(storage: Storage, key: str, version: str | None = None,
-                 sha256: str | None = None) -> tuple[BinaryIO, int]:
-    """A stored camera segment as playback serves it, as an open stream and its size: the
-    content as stored, or, for one stored with sound before the intake dropped it, a video-only
-    copy (R1.3) whose scratch file is already unlinked (it lives while the stream is open).
-
-    ``version`` and ``sha256`` are the index's: the segment (2-10 s, read whole here anyway
-    for the sound check) is read at that version and hashed before a byte is served
-    (`Tampered` if it differs), then streamed from the store at the same version, which no
-    write can change."""
-    with storage.local_path(key, version=version) as path:
-        check_content(key, file_sha256(path), sha256)
-        copy = video_only(path, storage.scratch, "mpegts")
-    if copy is None:
-        return storage.open(key, version=version), storage.stat(key, version=version).size
-    try:
-        f = copy.open("rb")
-        return f, os.fstat(f.fileno()).st_size
-    finally:
-        copy.unlink(missing_ok=True)
 
 
 def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Path]]:
@@ -244,7 +238,8 @@ def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Pa
 def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
                  actor: str = "system", audit_it: bool = True,
                  on_stored: OnStored | None = None,
-                 allow_disabled: bool = False) -> list[Stored | OSError]:
+                 allow_disabled: bool = False,
+                 copy_workers: int | None = None) -> list[Stored | OSError]:
     """Take ``items`` in with two transactions in all; per item, `Stored` or the OSError
     (unreadable or vanished file, storage error) that kept it out. A disabled source takes
     nothing in, unless ``allow_disabled``: for what it received while it was enabled (the
@@ -255,6 +250,8 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
     fails, every copy of the batch is removed again and the error raised. Any other error
     while copying stops the copies not yet begun; the whole ones are committed, the rest
     undone, and the error raised.
+
+    ``copy_workers``: at most this many copies at once (default `COPY_WORKERS`).
     """
     items = [check_item(item) for item in items]
     if not items:
@@ -263,12 +260,14 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
         kind = get_source(s, source_name).kind
     if not kind_of(kind).image_only:
         return _ingest_batch(vault, source_name, items, items, actor=actor, audit_it=audit_it,
-                             on_stored=on_stored, allow_disabled=allow_disabled)
+                             on_stored=on_stored, allow_disabled=allow_disabled,
+                             copy_workers=copy_workers)
     stored, scratch = _without_sound(vault, items)
     try:
         return _ingest_batch(vault, source_name, items, stored, actor=actor,
                              audit_it=audit_it, on_stored=on_stored,
-                             allow_disabled=allow_disabled)
+                             allow_disabled=allow_disabled, copy_workers=copy_workers,
+                             sound_checked=True)
     finally:
         for path in scratch:
             path.unlink(missing_ok=True)
@@ -276,9 +275,11 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
 
 def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
                   actor: str, audit_it: bool, on_stored: OnStored | None,
-                  allow_disabled: bool) -> list[Stored | OSError]:
+                  allow_disabled: bool, copy_workers: int | None = None,
+                  sound_checked: bool = False) -> list[Stored | OSError]:
     """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
-    what is stored for each (a camera file without its sound)."""
+    what is stored for each (a camera file without its sound; ``sound_checked``: each was
+    checked, and its row is marked with the SHA-256 stored)."""
     now = datetime.now(UTC)
     # The server's clock was behind the true time when it stamped an item (set back, or
     # jumped since; kustosz.clock): the item counts from the later reading.
@@ -294,8 +295,10 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
                  "expires_at": expiry_of(source, it.start + lag, vault.policy),
                  "ingested_at": now}
                 for it, orig, lag in zip(items, given, behind, strict=True)]
-        ids = list(s.execute(insert(Recording).returning(Recording.id,
-                                                         sort_by_parameter_order=True),
+        # Core, not the ORM's bulk insert: the same executemany with RETURNING, without the
+        # ORM's per-row bookkeeping (a tenth of a tiny-file PBX intake's time).
+        table = Recording.__table__
+        ids = list(s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                              rows).scalars())
         source_id, name = source.id, source.name
         # On a store with a lock each object carries its legal end and, if a hold already
@@ -306,7 +309,7 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     locks = [(lock_until(row["expires_at"], now), rid in held) for row, rid in zip(rows, ids,
                                                                                   strict=True)]
     try:
-        copies, failure = _copy_all(vault, items, keys, locks)
+        copies, failure = _copy_all(vault, items, keys, locks, copy_workers)
     except BaseException:
         _undo(vault, ids, keys)
         raise
@@ -321,12 +324,13 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     try:
         with vault.transaction() as s:
             if done:
-                _mark_many(s, source_id, done)
+                _mark_many(s, source_id, done,
+                           [items[d.index].meta or {} for d in done] if sound_checked else None)
                 if lockable:
                     _hold_late(vault, s, [(d.id, d.key, d.version_id) for d in done], held)
             if queued:
                 assert queue is not None
-                _mark_queued(s, queued, queue.id)
+                _mark_queued(s, queued, queue.id, sound_checked)
             if both:
                 if audit_it:
                     _audit(s, actor, name, both, given, items)
@@ -373,17 +377,20 @@ def _queue_failed(queue: UploadQueue, copies: list[StoredFile | OSError | None],
     return queued, placed
 
 
-def _mark_queued(session: Session, queued: list[Stored], queue_id: str) -> None:
+def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
+                 sound_checked: bool = False) -> None:
     from kustosz.ingest.upload_queue import QUEUED
 
     for q in queued:
         rec = session.get(Recording, q.id)
         rec.size, rec.sha256 = q.size, q.sha256
-        rec.meta = {**(rec.meta or {}), QUEUED: queue_id}
+        rec.meta = {**(rec.meta or {}), QUEUED: queue_id,
+                    **({SOUND_CHECKED: q.sha256} if sound_checked else {})}
 
 
 def _copy_all(vault: Vault, items: list[Item], keys: list[str],
-              locks: list[tuple[datetime | None, bool]]
+              locks: list[tuple[datetime | None, bool]],
+              copy_workers: int | None = None
               ) -> tuple[list[StoredFile | OSError | None], BaseException | None]:
     """Step (2) for every item; None for a copy not begun because another failed."""
     results: list[StoredFile | OSError | None] = [None] * len(items)
@@ -412,15 +419,26 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
     # A single file is fsynced on its own; a batch is flushed with one syncfs at the end,
     # which is far cheaper than two fsyncs per file and just as durable before step (3).
     batched = len(items) > 1
-    if not batched or COPY_WORKERS <= 1:
+    workers = COPY_WORKERS if copy_workers is None else min(copy_workers, COPY_WORKERS)
+    if not batched or workers <= 1:
         for i in range(len(items)):
             copy(i)
     else:
         global _pool
         if _pool is None or _pool._max_workers != COPY_WORKERS:
             _pool = ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="kustosz-copy")
-        list(_pool.map(copy, range(len(items))))
-    if batched and not failure:
+        # Each worker takes the next item until none is left: one task per worker, not a
+        # future per file (for a PBX spool's small recordings the future cost more than the
+        # copy). next() of a shared range iterator is atomic under the GIL.
+        todo = iter(range(len(items)))
+
+        def drain(_: int) -> None:
+            for i in todo:
+                copy(i)
+        list(_pool.map(drain, range(min(workers, len(items)))))
+    # Also after a failure: the copies that did finish are marked stored by the caller before
+    # it raises the failure, so they must be on the disk first (review s24, S4).
+    if batched and any(isinstance(r, StoredFile) for r in results):
         vault.storage.sync()
     return results, (failure[0] if failure else None)
 
@@ -477,12 +495,20 @@ def remove_orphans(vault: Vault) -> int:
     return len(orphans)
 
 
-def _mark_many(session: Session, source_id: int, done: list[Stored]) -> None:
-    session.execute(
-        update(Recording.__table__).where(Recording.__table__.c.id == bindparam("rid"))
-        .values(size=bindparam("rsize"), sha256=bindparam("rsha"), state=RecordingState.STORED,
-                version_id=bindparam("rver")),
-        [{"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id} for d in done])
+def _mark_many(session: Session, source_id: int, done: list[Stored],
+               checked_meta: list[dict[str, Any]] | None = None) -> None:
+    """Step (3); ``checked_meta``: the rows' meta as step (1) wrote it, for files checked for
+    sound (`SOUND_CHECKED` is added, naming the SHA-256 that was stored)."""
+    table = Recording.__table__
+    values: dict[str, Any] = {"size": bindparam("rsize"), "sha256": bindparam("rsha"),
+                              "state": RecordingState.STORED, "version_id": bindparam("rver")}
+    rows = [{"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id}
+            for d in done]
+    if checked_meta is not None:
+        values["meta"] = bindparam("rmeta")
+        for row, d, meta in zip(rows, done, checked_meta, strict=True):
+            row["rmeta"] = {**meta, SOUND_CHECKED: d.sha256}
+    session.execute(update(table).where(table.c.id == bindparam("rid")).values(**values), rows)
     longest = max((d.end - d.start).total_seconds() for d in done)
     session.execute(update(Source).where(Source.id == source_id,
                                          Source.max_duration_s < longest)

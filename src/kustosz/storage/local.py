@@ -1,7 +1,11 @@
-"""Local-folder storage: atomic writes (temp file, fsync, rename, fsync dir), hashed on the way in.
+"""Local-folder storage: atomic writes, hashed on the way in.
 
-A crash at any point leaves either no file under the final key or the whole file; a half
-written file only ever exists under `tmp/` and is removed on the next start.
+A file is written unnamed (O_TMPFILE in `tmp/`), flushed, and then linked under its key, and
+the folder flushed; where the file system cannot make unnamed files, a named temporary file
+in `tmp/` is renamed instead. A crash at any point leaves either no file under the final key
+or the whole file; a half written file is either unnamed (the kernel frees it) or only
+under `tmp/`, removed on the next start. A batch (``durable=False``) skips the per-file
+flushes and is made durable by one `sync()` before anything records it.
 
 Implements `kustosz.storage.base.Storage`. `path`/`fs_path`/`media` are this backend's own
 and are for this package and tests only: no module outside `kustosz.storage` may use them
@@ -11,13 +15,14 @@ and are for this package and tests only: no module outside `kustosz.storage` may
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -58,6 +63,7 @@ class LocalStorage:
         self._media = str(self.media)
         self.tmp = root / "tmp"
         self.scratch = self.tmp
+        self._linkable: bool | None = None  # O_TMPFILE + link here (probed on first put)
 
     def prepare(self) -> None:
         self.media.mkdir(parents=True, exist_ok=True)
@@ -80,6 +86,13 @@ class LocalStorage:
         ``durable=False`` skips the per-file fsyncs: the caller then calls `sync()` once for a
         whole batch before anything records the files as stored.
         """
+        final = self.fs_path(key)
+        if self._unnamed():
+            fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                return self._put_unnamed(key, final, durable, lambda buf: os.readv(fd, [buf]))
+            finally:
+                os.close(fd)
         with source.open("rb") as src:
             return self.put_stream(src, key, durable)
 
@@ -133,6 +146,12 @@ class LocalStorage:
 
     def put_stream(self, stream, key: str,  # type: ignore[no-untyped-def]
                    durable: bool = True) -> StoredFile:
+        if self._unnamed():
+            def fill(buf: bytearray) -> int:
+                chunk = stream.read(len(buf))
+                buf[:len(chunk)] = chunk
+                return len(chunk)
+            return self._put_unnamed(key, self.fs_path(key), durable, fill)
         final = self.path(key)
         if final.exists():
             raise InputError(f"storage key {key!r} already holds a file")
@@ -154,6 +173,56 @@ class LocalStorage:
                 _durable.fsync_dir(final.parent)
         finally:
             temp.unlink(missing_ok=True)
+        return StoredFile(key, size, digest.hexdigest())
+
+    def _unnamed(self) -> bool:
+        """Whether this file system makes an unnamed file in `tmp/` that can then be linked
+        under its key (Linux O_TMPFILE; the link through /proc/self/fd needs no capability).
+        Probed once; elsewhere the named temporary file and rename."""
+        if self._linkable is None:
+            self._linkable = _probe_unnamed(self.tmp)
+        return self._linkable
+
+    def _put_unnamed(self, key: str, final: str, durable: bool,
+                     fill: Callable[[bytearray], int]) -> StoredFile:
+        """Write an unnamed file, hashing it, and give it its key with one link.
+
+        Per file that is one inode and one directory entry, against a named temporary file's
+        create in `tmp/`, its rename into the media folder and the unlink that finds nothing
+        (three changes to two folders, which were most of a small file's intake). A crash
+        before the link leaves nothing to clean up (the kernel frees an unnamed inode); the
+        link refuses an existing key by itself (no check before, no overwrite). Without
+        ``durable`` nothing is flushed here: the caller's `sync()` makes the batch durable
+        before anything records it, as with the rename; a large file's writeback is only
+        started, so that the batch's syncfs finds less to write.
+        """
+        buf = _buffer()
+        view = memoryview(buf)
+        digest = hashlib.sha256()
+        size = 0
+        fd = os.open(self.tmp, _UNNAMED, 0o666)  # the umask makes it private, as open() would
+        try:
+            while n := fill(buf):
+                digest.update(view[:n])
+                done = 0
+                while done < n:
+                    done += os.write(fd, view[done:n])
+                size += n
+            if durable:
+                os.fsync(fd)
+            elif size >= WRITEBACK_FROM:
+                _start_writeback(fd)
+            try:
+                _link(fd, final)
+            except FileNotFoundError:  # a folder not made yet (a new day): make it, again
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                _link(fd, final)
+        except FileExistsError:
+            raise InputError(f"storage key {key!r} already holds a file") from None
+        finally:
+            os.close(fd)
+        if durable:
+            _durable.fsync_dir(Path(final).parent)
         return StoredFile(key, size, digest.hexdigest())
 
     def delete(self, key: str) -> bool:
@@ -220,6 +289,72 @@ class LocalStorage:
 
     def total_bytes(self) -> int:
         return shutil.disk_usage(self.root).total
+
+
+# Bytes a copy moves at once: large enough that a recording of a few minutes is a handful of
+# system calls, small enough that each of the copy threads keeps its own buffer.
+COPY_CHUNK = 256 << 10
+# A file this large has its writeback started as soon as it is written (sync_file_range):
+# the disk then works while the next files are copied, instead of all at the batch's syncfs.
+# Smaller files are left to the syncfs, which writes them together.
+WRITEBACK_FROM = 256 << 10
+_UNNAMED = os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC if hasattr(os, "O_TMPFILE") else 0
+_SYNC_FILE_RANGE_WRITE = 2
+_local = threading.local()
+
+
+def _buffer() -> bytearray:
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(COPY_CHUNK)
+    return buf
+
+
+def _libc_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
+
+
+_sync_file_range = _libc_sync_file_range()
+
+
+def _start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing the file out, without waiting (only a hint: the
+    batch's syncfs is what makes it durable)."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+
+
+def _link(fd: int, target: str) -> None:
+    """Give the unnamed file ``fd`` the name ``target``: linkat(2) with AT_SYMLINK_FOLLOW on
+    its /proc/self/fd entry. os.link passes that flag only when given a folder fd, and ignores
+    one for an absolute path, so the file's own fd stands in (plain link(2) would link the
+    /proc symlink itself and fail with EXDEV)."""
+    os.link(f"/proc/self/fd/{fd}", target, src_dir_fd=fd, follow_symlinks=True)
+
+
+def _probe_unnamed(folder: Path) -> bool:
+    if not _UNNAMED or not os.path.isdir("/proc/self/fd"):
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f"{uuid.uuid4().hex}.probe.part"
+    try:
+        fd = os.open(folder, _UNNAMED, 0o600)
+    except OSError:  # EOPNOTSUPP, EISDIR (an old kernel), EINVAL
+        return False
+    try:
+        _link(fd, str(probe))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    probe.unlink(missing_ok=True)
+    return True
 
 
 def _hash_and_size(path: Path) -> tuple[int, str]:

@@ -3,6 +3,7 @@ file name paired with its call record (the waiting rows of Master.csv)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from kustosz.errors import KustoszError
 from kustosz.ingest.phone.filenames import RecordingName, parse_recording_name, safe_relpath
 from kustosz.ingest.phone.records import CdrRow, pick_record
 from kustosz.ingest.phone.settings import PhoneSettings
-from kustosz.ingest.phone.sidecar import read_sidecar, sidecar_for
+from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES, read_sidecar, sidecar_for
 from kustosz.ingest.phone.spool import audio_seconds
 from kustosz.vault import Vault
 
@@ -46,14 +47,19 @@ class Named:
     seconds: float | None
 
 
-def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int]) -> Facts | Named:
-    """What the file itself (and its sidecar) tells; Skip when it is not a recording."""
-    try:
-        safe_relpath(cfg.spool_path, Path(rel))
-    except KustoszError as exc:
-        raise Skip(str(exc)) from None
+def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
+          checked: bool = False, folder: frozenset[str] | None = None) -> Facts | Named:
+    """What the file itself (and its sidecar) tells; Skip when it is not a recording.
+    ``checked``: the caller already refused unsafe paths (`unsafe_relpaths`, per batch);
+    ``folder``: the names in the file's folder, listed once per batch, where a sidecar is
+    looked for instead of two stats per file."""
+    if not checked:
+        try:
+            safe_relpath(cfg.spool_path, Path(rel))
+        except KustoszError as exc:
+            raise Skip(str(exc)) from None
     path = cfg.spool_path / rel
-    sidecar = sidecar_for(path)
+    sidecar = sidecar_for(path) if folder is None else _sidecar_in(path, folder)
     if sidecar is not None:
         try:
             sc = read_sidecar(sidecar)
@@ -70,6 +76,25 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int]) -> 
         return Named(rel, seen, name, audio_seconds(path, name.ext, seen[0]))
     except (KustoszError, OSError) as exc:
         raise Skip(str(exc)) from None
+
+
+def _sidecar_in(path: Path, folder: frozenset[str]) -> Path | None:
+    """`sidecar_for` given the folder's names: only a name that is there is stat'ed."""
+    for suffix in SIDECAR_SUFFIXES:
+        if path.name + suffix in folder:
+            candidate = path.with_name(path.name + suffix)
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def folder_names(folder: Path) -> frozenset[str] | None:
+    """The names in a spool folder; None if it cannot be listed (then each file's sidecar is
+    looked for by `sidecar_for`)."""
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return None
 
 
 def paired(k: Named, rows: list[CdrRow], claimed: set[int], cfg: PhoneSettings,

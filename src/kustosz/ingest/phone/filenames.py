@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -28,6 +29,7 @@ __all__ = [
     "UnsafePathError",
     "parse_recording_name",
     "safe_relpath",
+    "unsafe_relpaths",
 ]
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -171,6 +173,61 @@ def safe_relpath(spool: Path, candidate: Path) -> Path:
     if not current.resolve().is_relative_to(real_root):
         raise UnsafePathError(f"refusing {str(candidate)!r}: it resolves outside the spool")
     return rel
+
+
+def _refusal(path: str, name: str, kind_ok: Callable[[int], bool], wrong_kind: str
+             ) -> str | None:
+    """Why the spool entry at ``path`` (shown as ``name``) is refused, or None: missing, a
+    symbolic link, or not of the kind ``kind_ok`` accepts (then ``wrong_kind``)."""
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return f"{name!r} does not exist"
+    if stat.S_ISLNK(info.st_mode):
+        return f"{name!r} is a symbolic link, and a spool holds only plain files and directories"
+    return None if kind_ok(info.st_mode) else wrong_kind
+
+
+def unsafe_relpaths(spool: Path, rels: list[str]) -> dict[str, str]:
+    """`safe_relpath` for a batch of spool-relative POSIX paths: what is wrong with each one
+    refused (the ones not named are safe). The same refusals, but the spool is resolved once
+    and each folder on the way is looked at once per batch, not once per file: a day's folder
+    holds thousands of recordings. The file itself still gets its own lstat here."""
+    out: dict[str, str] = {}
+    try:
+        real_root = Path(os.path.abspath(spool)).resolve(strict=True)
+    except (FileNotFoundError, RuntimeError) as exc:
+        why = f"recording spool {str(spool)!r} does not exist ({exc})"
+        return dict.fromkeys(rels, why)
+    if not real_root.is_dir():
+        return dict.fromkeys(rels, f"recording spool {str(spool)!r} is not a directory")
+    root = str(real_root)
+    folders: dict[str, str | None] = {"": None}  # relative folder -> why refused, or None
+
+    def folder(rel_dir: str) -> str | None:
+        if rel_dir in folders:
+            return folders[rel_dir]
+        parent, _, part = rel_dir.rpartition("/")
+        why = folder(parent)
+        if why is None:
+            # Not a folder: "does not exist", as lstat of a path below it would say.
+            why = _refusal(os.path.join(root, rel_dir), part, stat.S_ISDIR,
+                           f"{part!r} does not exist")
+        folders[rel_dir] = why
+        return why
+
+    for rel in rels:
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            out[rel] = f"refusing {rel!r}: '.' or '..' in a spool path, or no file name"
+            continue
+        rel_dir, _, name = rel.rpartition("/")
+        why = folder(rel_dir)
+        if why is None:
+            why = _refusal(os.path.join(root, rel), name, stat.S_ISREG, "not a regular file")
+        if why is not None:
+            out[rel] = f"refusing {rel!r}: {why}"
+    return out
 
 
 def _relative_to_spool(root: Path, real_root: Path, candidate: Path) -> Path:

@@ -18,6 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,9 @@ from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
-from kustosz.ingest.phone.facts import Facts, Named, Skip, paired, parse
-from kustosz.ingest.phone.records import read_new_records, records_for
+from kustosz.ingest.phone.facts import Facts, Named, Skip, folder_names, paired, parse
+from kustosz.ingest.phone.filenames import unsafe_relpaths
+from kustosz.ingest.phone.records import CdrIndex, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.settings import PhoneSettings
@@ -45,11 +47,19 @@ from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 ACTOR = "phone-intake"
-# Files per intake batch (two transactions and one audit entry each): large enough that the
-# per-batch commits and fsyncs are spread thin, small enough that a kill or a concurrent
-# intake costs little work to redo and the progress display moves.
-BATCH_FILES = 64
+# Files per intake batch (two transactions, one syncfs and one audit entry each): large
+# enough that the per-batch commits and the syncfs are spread thin (a syncfs costs 10-20 ms
+# on a shared disk: at 64 files a batch it was a third of a tiny-file intake), small enough
+# that a kill costs little work to redo. The first batch is small and each next one twice as
+# large, so the progress display moves at once and a short pass is not one big batch.
+FIRST_BATCH_FILES = 64
+BATCH_FILES = 1024
 BATCH_BYTES = 256 << 20
+# Files read for their format check at once: an open on a busy disk waits in the kernel far
+# longer than the Python around it (about 1 ms a file with other work on the machine), and
+# the waits overlap.
+PARSE_WORKERS = 8
+_parse_pool: ThreadPoolExecutor | None = None
 
 
 @dataclass
@@ -138,12 +148,14 @@ class _Take:
 def _batches(ready: list[str], seen: dict[str, tuple[int, int]]) -> Iterator[list[str]]:
     batch: list[str] = []
     size = 0
+    limit = min(FIRST_BATCH_FILES, BATCH_FILES)
     for rel in ready:
         batch.append(rel)
         size += seen[rel][0]
-        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+        if len(batch) >= limit or size >= BATCH_BYTES:
             yield batch
             batch, size = [], 0
+            limit = min(limit * 2, BATCH_FILES)
     if batch:
         yield batch
 
@@ -162,6 +174,7 @@ class IntakePass:
     waiting: int = 0
     cdr_lines: int = 0
     skipped: list[str] = field(default_factory=list)
+    cdr: CdrIndex = field(default_factory=CdrIndex)  # the waiting call records (run loads it)
 
     def report(self) -> ScanReport:
         return ScanReport(self.source.name, stored=self.stored, out_of_scope=self.out_of_scope,
@@ -175,6 +188,7 @@ class IntakePass:
         cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
         self.cdr_lines = cdr.lines
         self.skipped.extend(cdr.problems)
+        self.cdr = CdrIndex.load(self.vault, self.source.id)
 
         first = look(cfg.spool_path)
         dealt = dealt_items(self.vault, self.source.id, cfg, [*first.files, *first.refused])
@@ -206,29 +220,45 @@ class IntakePass:
         return self.report()
 
     def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]]) -> None:
-        vault, source, cfg, now = self.vault, self.source, self.cfg, self.now
+        vault, cfg, now = self.vault, self.cfg, self.now
+        # Per batch, not per file: the path checks look at each folder once, each folder is
+        # listed once for sidecars, and the call records come from the pass's index.
+        unsafe = unsafe_relpaths(cfg.spool_path, rels)
+        folders: dict[str, frozenset[str] | None] = {}
+        safe = [rel for rel in rels if rel not in unsafe]
+        for rel in safe:
+            parent = rel.rpartition("/")[0]
+            if parent not in folders:
+                folders[parent] = folder_names(cfg.spool_path / parent)
+        parsed = _parse_all(vault, cfg, safe, seen, folders)
         known: list[Facts | Named] = []
         for rel in rels:
-            try:
-                known.append(parse(vault, cfg, rel, seen[rel]))
-            except Skip as exc:
-                self._skip(rel, seen[rel], str(exc))
-        named = [k for k in known if isinstance(k, Named)]
-        rows = records_for(vault, source.id, [Path(n.rel).name for n in named],
-                           [n.name.uniqueid for n in named]) if named else []
-        claimed: set[int] = set()
+            got = parsed.get(rel)
+            if rel in unsafe:
+                self._skip(rel, seen[rel], unsafe[rel])
+            elif isinstance(got, Skip):
+                self._skip(rel, seen[rel], str(got))
+            elif got is not None:
+                known.append(got)
+        cdr = self.cdr
+        wanted = {k.rel: cdr.candidates(k.rel.rpartition("/")[2], k.name.uniqueid)
+                  for k in known if isinstance(k, Named)}
+        rows = cdr.rows(vault, sorted({i for ids in wanted.values() for i in ids}))
         keep: list[_Take] = []
         out: list[_Take] = []
         maxd = cfg.extension_max_digits
         office = frozenset(cfg.office_numbers)
         for k in known:
-            facts, cdr_id = (paired(k, rows, claimed, cfg, now) if isinstance(k, Named)
-                             else (k, None))
+            if isinstance(k, Named):
+                facts, cdr_id = paired(k, [rows[i] for i in wanted[k.rel] if i in rows],
+                                       cdr.claimed, cfg, now)
+            else:
+                facts, cdr_id = k, None
             if facts is None:
                 self.waiting += 1
                 continue
             if cdr_id is not None:
-                claimed.add(cdr_id)  # one call record per recording, as the old per-file lookup
+                cdr.claimed.add(cdr_id)  # one call record per recording
             direction = facts.direction
             if direction == "unknown":
                 direction = derive_direction(facts.caller_raw, facts.callee_raw,
@@ -248,7 +278,9 @@ class IntakePass:
 
     def _each(self, takes: list[_Take], write: Callable[[list[_Take]], int]) -> int:
         """``write`` the batch; if a concurrent intake committed one of its files first (the
-        unique key refuses it), the batch is undone whole and its files go one by one."""
+        unique key refuses it), the batch is undone whole and goes again in halves, down to
+        the files the other intake took (a few conflicts cost a few halvings, not a
+        transaction per file of a large batch)."""
         try:
             return write(takes)
         except IntegrityError:
@@ -260,7 +292,8 @@ class IntakePass:
             log.warning("phone source %s: %d files not taken: %s", self.source.name,
                         len(takes), exc)
             return 0
-        return sum(self._each([t], write) for t in takes)
+        half = len(takes) // 2
+        return self._each(takes[:half], write) + self._each(takes[half:], write)
 
     def _store(self, takes: list[_Take]) -> int:
         """The batch through `ingest_batch`; calls, spool marks, counters and one audit entry
@@ -269,7 +302,7 @@ class IntakePass:
 
         def on_stored(s: Session, done: list[Stored]) -> None:
             mine = [(d, takes[d.index]) for d in done]
-            s.execute(insert(Call), [
+            s.execute(insert(Call.__table__), [  # Core executemany, not ORM bulk
                 {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
                  "caller": t.caller, "callee": t.callee, "direction": t.direction,
                  "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
@@ -346,13 +379,38 @@ class IntakePass:
                 PhoneCdrRecord.read_at < now - timedelta(hours=self.cfg.cdr_keep_h)))
 
 
+def _parse_all(vault: Vault, cfg: PhoneSettings, rels: list[str],
+               seen: dict[str, tuple[int, int]], folders: dict[str, frozenset[str] | None]
+               ) -> dict[str, Facts | Named | Skip]:
+    """`parse` of every file of a batch, by a few threads that each take the next file."""
+    out: dict[str, Facts | Named | Skip] = {}
+    todo = iter(rels)  # next() of a list iterator is atomic under the GIL
+
+    def drain(_: int) -> None:
+        for rel in todo:
+            try:
+                out[rel] = parse(vault, cfg, rel, seen[rel], checked=True,
+                                 folder=folders[rel.rpartition("/")[0]])
+            except Skip as exc:
+                out[rel] = exc
+
+    global _parse_pool
+    if PARSE_WORKERS <= 1 or len(rels) < 2:
+        drain(0)
+        return out
+    if _parse_pool is None or _parse_pool._max_workers != PARSE_WORKERS:
+        _parse_pool = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="kustosz-parse")
+    list(_parse_pool.map(drain, range(min(PARSE_WORKERS, len(rels)))))
+    return out
+
+
 def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: datetime) -> None:
     """Note files as dealt with (replacing earlier skips) and drop their paired records."""
     hashes = [t.h for t in takes]
     s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
                                            PhoneSpoolItem.item.in_(hashes),
                                            PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
-    s.execute(insert(PhoneSpoolItem), [
+    s.execute(insert(PhoneSpoolItem.__table__), [
         {"source_id": source_id, "item": t.h, "outcome": outcome, "size": t.seen[0],
          "mtime_ns": t.seen[1], "at": now} for t in takes])
     cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
-from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr
+from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
 from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.vault import Vault
 
@@ -54,7 +55,8 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
     with vault.transaction() as s:
         rows = [_cdr_row(source_id, r, now) for r in records]
         if rows:
-            s.execute(insert(PhoneCdrRecord), rows)
+            # Core executemany: the ORM's bulk path costs more per row than the insert itself.
+            s.execute(insert(PhoneCdrRecord.__table__), rows)
         for err in errors:
             # read_cdr counts lines from where it started; people count from the file's top.
             where = f"{path.name} line {lines + (err.lineno or 0)} (byte offset {err.offset})"
@@ -68,34 +70,23 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
     return CdrRead(len(records), tuple(problems))
 
 
+_FIELDS = tuple(f.name for f in fields(CallRecord))
+
+
 def _cdr_row(source_id: int, r: CallRecord, now: datetime) -> dict[str, Any]:
     # Shallow on purpose: dataclasses.asdict deep-copies every value and was a third of the
     # intake's time; CallRecord's fields are all scalars.
-    record = {f.name: (v.isoformat() if isinstance(v := getattr(r, f.name), datetime) else v)
-              for f in fields(r)}
-    record["caller_number"], record["caller_name"] = r.caller_number, r.caller_name
+    record = {name: (v.isoformat() if isinstance(v := getattr(r, name), datetime) else v)
+              for name in _FIELDS}
+    # One split of the caller ID, not one per property (each normalises the number).
+    name, number = split_clid(r.clid)
+    record["caller_number"], record["caller_name"] = number or r.src, name
     return {"source_id": source_id, "uniqueid": r.uniqueid[:64],
             "recordingfile": Path(r.recordingfile).name[:400], "start_at": r.start,
             "read_at": now, "record": record}
 
 
 CdrRow = tuple[int, str, str, dict[str, Any]]  # id, uniqueid, recordingfile, record
-
-
-def records_for(vault: Vault, source_id: int, names: list[str],
-                uniqueids: list[str]) -> list[CdrRow]:
-    """The waiting call records that may belong to a batch of recordings, in one query per
-    few hundred files rather than one per file."""
-    out: dict[int, CdrRow] = {}
-    t = PhoneCdrRecord
-    with vault.reading() as s:
-        for i in range(0, max(len(names), len(uniqueids)), 400):
-            for row in s.execute(select(t.id, t.uniqueid, t.recordingfile, t.record).where(
-                    t.source_id == source_id,
-                    or_(t.recordingfile.in_(names[i:i + 400]),
-                        t.uniqueid.in_(uniqueids[i:i + 400])))):
-                out[row[0]] = (row[0], row[1], row[2], row[3])
-    return [out[k] for k in sorted(out)]
 
 
 def pick_record(rows: list[CdrRow], filename: str, uniqueid: str,
@@ -108,3 +99,44 @@ def pick_record(rows: list[CdrRow], filename: str, uniqueid: str,
     # Stable sort: among equals the oldest line (lowest id) wins.
     mine.sort(key=lambda r: (r[2] != filename, r[3].get("disposition") != "ANSWERED"))
     return mine[0][0], mine[0][3]
+
+
+@dataclass
+class CdrIndex:
+    """The waiting call records of one source, indexed by the file they name and by uniqueid:
+    read once per pass (ids and keys only), so pairing a file is two dict look-ups and the
+    records themselves are fetched by primary key, once per batch, for the files that have
+    one. Records claimed by a file of this pass are not offered again."""
+
+    by_file: dict[str, list[int]] = field(default_factory=dict)
+    by_uid: dict[str, list[int]] = field(default_factory=dict)
+    claimed: set[int] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, vault: Vault, source_id: int) -> CdrIndex:
+        t = PhoneCdrRecord
+        by_file: defaultdict[str, list[int]] = defaultdict(list)
+        by_uid: defaultdict[str, list[int]] = defaultdict(list)
+        with vault.reading() as s:
+            for rid, uid, name in s.execute(select(t.id, t.uniqueid, t.recordingfile)
+                                            .where(t.source_id == source_id).order_by(t.id)):
+                if name:
+                    by_file[name].append(rid)
+                by_uid[uid].append(rid)
+        return cls(dict(by_file), dict(by_uid))
+
+    def candidates(self, filename: str, uniqueid: str) -> list[int]:
+        """Ids of the unclaimed records naming ``filename`` or carrying ``uniqueid``."""
+        ids = {*self.by_file.get(filename, ()), *self.by_uid.get(uniqueid, ())}
+        return sorted(ids - self.claimed)
+
+    def rows(self, vault: Vault, ids: list[int]) -> dict[int, CdrRow]:
+        """The records ``ids`` (one query per few hundred, by primary key)."""
+        out: dict[int, CdrRow] = {}
+        t = PhoneCdrRecord
+        with vault.reading() as s:
+            for i in range(0, len(ids), 500):
+                for row in s.execute(select(t.id, t.uniqueid, t.recordingfile, t.record)
+                                     .where(t.id.in_(ids[i:i + 500]))):
+                    out[row[0]] = (row[0], row[1], row[2], row[3])
+        return out

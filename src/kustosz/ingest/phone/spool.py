@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import os
 import stat
+import struct
 import wave
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES
@@ -38,19 +39,22 @@ class Look:
 def look(spool: Path) -> Look:
     files: dict[str, tuple[int, int]] = {}
     refused: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(spool, followlinks=False):
-        base = Path(dirpath)
-        rel_dir = PurePosixPath(base.relative_to(spool).as_posix())
+    top = os.fspath(spool)
+    # Plain strings, not pathlib: this runs twice a pass over every file of the spool, and
+    # building two Path objects a file cost more than its lstat.
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
         for name in list(dirnames):
-            if (base / name).is_symlink():
-                refused[(rel_dir / name).as_posix()] = (
+            if os.path.islink(os.path.join(dirpath, name)):
+                refused[prefix + name] = (
                     "a symbolic link to a directory; a spool holds only what the PBX wrote")
         for name in filenames:
-            rel = (rel_dir / name).as_posix()
+            rel = prefix + name
             if name.lower().endswith(SIDECAR_SUFFIXES) and not name.startswith("."):
                 continue  # sidecars are read with their audio file
             try:
-                info = os.lstat(base / name)
+                info = os.lstat(os.path.join(dirpath, name))
             except FileNotFoundError:
                 continue  # removed between listing and looking
             if stat.S_ISLNK(info.st_mode):
@@ -72,6 +76,31 @@ def item_hash(key: str, relpath: str) -> str:
     return hmac.new(key.encode(), relpath.encode(), hashlib.sha256).hexdigest()
 
 
+_HEAD = 4096  # one read: what a recorder writes before the samples fits in it
+
+
+def _pcm_seconds(head: bytes) -> float | None:
+    """The length of a plain PCM WAV file (what MixMonitor writes) from the first bytes, as
+    the wave module would compute it (data bytes // frame size / rate), without its dozen
+    small reads; None for anything else (then the wave module decides)."""
+    at, fmt = 12, None
+    while at + 8 <= len(head):
+        chunk, size = head[at:at + 4], struct.unpack_from("<I", head, at + 4)[0]
+        if chunk == b"fmt ":
+            if at + 8 + 16 > len(head):
+                return None
+            tag, channels, rate, _bps, _align, bits = struct.unpack_from("<HHIIHH", head, at + 8)
+            if tag != 1 or not channels or not rate or not bits:  # WAVE_FORMAT_PCM only
+                return None
+            fmt = (channels * ((bits + 7) // 8), rate)
+        elif chunk == b"data":
+            if fmt is None:
+                return None  # the wave module refuses data before fmt
+            return size // fmt[0] / fmt[1]
+        at += 8 + size + (size & 1)  # chunks are padded to an even length
+    return None
+
+
 def audio_seconds(path: Path, ext: str, size: int) -> float | None:
     """Check that ``path`` is audio of type ``ext``; its length in seconds when the header
     tells it. Raises :class:`AudioError` otherwise."""
@@ -79,10 +108,14 @@ def audio_seconds(path: Path, ext: str, size: int) -> float | None:
         raise AudioError("zero-length file (nothing was recorded)")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as stream:
-        head = stream.read(12)
+        first = stream.read(_HEAD)
+        head = first[:12]
         if ext in ("wav", "wav49"):
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
                 raise AudioError(f"not a WAV file (no RIFF/WAVE header) although named .{ext}")
+            seconds = _pcm_seconds(first)
+            if seconds is not None:
+                return seconds
             stream.seek(0)
             try:
                 with wave.open(stream) as w:
