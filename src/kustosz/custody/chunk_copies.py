@@ -9,6 +9,7 @@ messages (.eml), where the policy kept them, come byte for byte for the selected
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from datetime import datetime
@@ -80,13 +81,18 @@ def selected(path: Path, kind: str, start: datetime, end: datetime, who: str | N
 
 def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], info: dict[str, Any],
                       start: datetime, end: datetime, who: str | None, work: Path,
-                      data_subject: bool = False) -> dict[str, Any]:
+                      data_subject: bool = False,
+                      known: dict[str, str] | None = None) -> dict[str, Any]:
     """Write one source's chunks, its filtered JSONL and selected .eml files under ``work``;
     returns its `media` entry of the manifest (the main file is the filtered JSONL).
 
     A data subject's copy (R6.2) carries neither the chunks (they hold everyone's mail) nor
     full messages: only their rows, everyone else in them pseudonymised (custody/pseudonyms);
-    the chunks are still read through their hashes and named in the manifest by them."""
+    the chunks are still read through their hashes and named in the manifest by them.
+    ``known``: filled with the SHA-256 of the files written (the index's for the chunks and
+    messages, checked while copying; the filtered file's from its bytes), so the bundle's
+    manifest does not read them again."""
+    known = {} if known is None else known
     tz = vault.policy.timezone
     base = f"media/{source.name}"
     (work / base).mkdir(parents=True)
@@ -104,6 +110,8 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
                      sha256=rec.sha256)
             if not data_subject:
                 files.append(rel)
+                if rec.sha256 is not None:
+                    known[rel] = rec.sha256
             for line, raw in selected(target, source.kind, start, end, who):
                 rows.append(raw)
                 picked.append((rec.id, line))
@@ -115,7 +123,7 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
         rows = [json.dumps(subject_row(r, source.kind, table), ensure_ascii=False).encode()
                 for r in records]
         rel = f"{base}/{source.name}_wybrane.jsonl"
-        (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))
+        known[rel] = _write(work / rel, rows)
         return {"path": rel, "source": {**info, "who": who}, "segments": len(chunks),
                 "rows": len(rows), "chunks": [], "eml": [],
                 "recording_ids": [r.id for r in chunks],
@@ -133,14 +141,23 @@ def build_chunk_media(vault: Vault, source: Any, recordings: list[Recording], in
             copy_out(vault.storage, rec.storage_key, work / rel, version=rec.version_id,
                      sha256=rec.sha256)
             eml_files.append(rel)
+            if rec.sha256 is not None:
+                known[rel] = rec.sha256
     rel = f"{base}/{source.name}_wybrane.jsonl"
-    (work / rel).write_bytes(b"".join(r + b"\n" for r in rows))
+    known[rel] = _write(work / rel, rows)
     return {"path": rel, "source": {**info, "who": who}, "segments": len(chunks),
             "rows": len(rows), "chunks": files, "eml": eml_files,
             "recording_ids": [r.id for r in chunks],
             "recording_sha256": [r.sha256 for r in chunks],
             "from": min(r.start_at for r in recordings).astimezone(tz).isoformat(),
             "to": max(r.end_at or r.start_at for r in recordings).astimezone(tz).isoformat()}
+
+
+def _write(path: Path, rows: list[bytes]) -> str:
+    """Write the filtered rows, one a line; their SHA-256."""
+    body = b"".join(r + b"\n" for r in rows)
+    path.write_bytes(body)
+    return hashlib.sha256(body).hexdigest()
 
 
 def _emls(vault: Vault, picked: list[tuple[int, int]]) -> set[int]:

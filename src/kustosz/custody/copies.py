@@ -1,20 +1,23 @@
 """Copies (kopie nagrań, R4.3, R2.5): numbered per year ("7/2026"), made as evidence bundles.
 
-Video is remuxed to MP4 with ffmpeg's concat demuxer (`-c copy`, no re-encoding: the bytes of
-the picture are the recorder's); calls are copied byte for byte; mail and IT events as their
-chunks byte for byte plus the request's rows (`chunk_copies`). The slow part (remux, hashing)
-runs before the transaction, so the database is locked only while the number is taken, the
-label printed and the manifest signed.
+Video is remuxed to a fragmented MP4 with ffmpeg's concat demuxer (`-c copy`, no re-encoding:
+the bytes of the picture are the recorder's), hashed while ffmpeg writes it (`remux`); calls
+are copied byte for byte; mail and IT events as their chunks byte for byte plus the request's
+rows (`chunk_copies`). The slow part (remux, hashing) runs before the transaction, so the
+database is locked only while the number is taken, the label printed and the manifest signed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -52,7 +55,7 @@ from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
 from kustosz.states import CopyState, RecordingState, RequestKind, RequestStatus
 from kustosz.storage import copy_out
-from kustosz.storage.base import Tampered, check_content, file_sha256
+from kustosz.storage.base import Tampered, check_content
 from kustosz.storage.durable import replace, sync_tree
 from kustosz.vault import Vault
 
@@ -201,10 +204,29 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def remux(paths: list[Path], out: Path) -> None:
+# The copy's MP4 is hashed while ffmpeg writes it, not read again afterwards (~1.8 GB an
+# hour). ffmpeg gets the file as `pipe:3`: its own write() calls straight into the file, but
+# the pipe protocol is not seekable, so the muxer never goes back to change a byte it wrote,
+# and a thread here hashes the file behind it as it grows (from the page cache). An MP4 with
+# its index at the end needs a seekable output to write the index's size back, so the MP4
+# is fragmented: an empty moov first, a fragment per key frame, the random-access index
+# (mfra) last, which players (Chromium, VLC, ffprobe) use for the duration and seeking. A
+# faststart MP4 (moov first) cannot be hashed in one pass: its moov describes bytes after
+# it, and SHA-256 reads in order. (A real pipe that Python reads and writes to the file
+# costs a copy more and stalls ffmpeg whenever the reader is not scheduled: measured.)
+MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+READ_BYTES = 1 << 20
+CAUGHT_UP_S = 0.01  # how long the hashing waits when it has caught up with ffmpeg
+# The bundle is fsynced before the copy is registered; the hashed part of the MP4 is handed
+# to the disk as it goes (in steps of this size), so that fsync waits for the tail only.
+WRITEBACK_BYTES = 64 << 20
+REMUX_TIMEOUT_S = 3600
+
+
+def remux(paths: list[Path], out: Path) -> str:
     """Join MPEG-TS segments into one MP4 without re-encoding (concat demuxer, -c copy), video
     streams only (`-map 0:v`): a copy never carries sound, even from a segment stored before
-    the intake dropped it (R1.3)."""
+    the intake dropped it (R1.3). Returns the MP4's SHA-256, taken while it was written."""
     # The concat demuxer reads a relative name against the list file's folder (/tmp), not
     # ours: a relative path here is a bug upstream (Vault.open makes the data folder absolute).
     relative = [str(p) for p in paths if not p.is_absolute()]
@@ -214,18 +236,100 @@ def remux(paths: list[Path], out: Path) -> None:
         for p in paths:
             lst.write("file '" + str(p).replace("'", r"'\''") + "'\n")
     try:
-        done = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "concat",
-             "-safe", "0", "-i", lst.name, "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy",
-             "-f", "mp4",
-             str(out)], capture_output=True, text=True, timeout=3600)
+        with tempfile.TemporaryFile() as err:
+            digest, returncode = _remux_into(lst.name, out, err)
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
     finally:
         os.unlink(lst.name)
-    if done.returncode != 0:
+    if returncode != 0:
+        out.unlink(missing_ok=True)
         raise KustoszError(f"ffmpeg could not remux {len(paths)} segments into {out.name}: "
-                           f"{done.stderr.strip()[-500:]}",
+                           f"{stderr.strip()[-500:]}",
                            pl=f"Nie udało się połączyć nagrań w plik kopii {out.name} (błąd "
                               "programu ffmpeg; szczegóły w dzienniku serwera).")
+    return digest
+
+
+def _remux_into(list_file: str, out: Path, err: Any) -> tuple[str, int]:
+    """Run the concat remux into ``out`` (given to ffmpeg as a non-seekable fd) and hash the
+    file as it grows; the SHA-256 and ffmpeg's exit code. ffmpeg's stderr goes to ``err``
+    (a file: a pipe nobody drains could stall it)."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        # Started from this thread, never from a lowered one (`_behind`): a child inherits
+        # the nice value of the thread that starts it.
+        proc = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "concat",
+             "-safe", "0", "-i", list_file, "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy",
+             "-f", "mp4", "-movflags", MP4_FLAGS, f"pipe:{fd}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(fd,))
+    finally:
+        os.close(fd)  # ffmpeg has its own
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="copy-hash") as pool:
+            digest = pool.submit(_behind, _hash_growing, out, proc).result()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        out.unlink(missing_ok=True)
+        raise
+    return digest, proc.returncode
+
+
+def _hash_growing(out: Path, proc: subprocess.Popen[bytes]) -> str:
+    """The SHA-256 of ``out`` while ``proc`` appends to it, up to its last byte."""
+    deadline = time.monotonic() + REMUX_TIMEOUT_S
+    digest = hashlib.sha256()
+    view = memoryview(bytearray(READ_BYTES))
+    hashed = flushed = 0
+    with out.open("rb", buffering=0) as f:
+        # ffmpeg only appends, and a read never returns bytes beyond the file's size,
+        # which a write moves only once its bytes are in: what is read is final.
+        # hashlib and the reads release the GIL (the segments' check runs meanwhile).
+        while True:
+            if n := f.readinto(view):
+                digest.update(view[:n])
+                hashed += n
+                if hashed - flushed >= WRITEBACK_BYTES:
+                    _start_writeback(f.fileno(), flushed, hashed - flushed)
+                    flushed = hashed
+                continue
+            if proc.poll() is not None:
+                while n := f.readinto(view):  # what it wrote before it exited
+                    digest.update(view[:n])
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+            time.sleep(CAUGHT_UP_S)
+    return digest.hexdigest()
+
+
+# The two SHA-256 passes (the segments against the index, the MP4 as written: ~2.5 CPU-s an
+# hour) run in threads of their own, at nice +HASH_NICE (Linux keeps the nice value per
+# thread; the threads end with their pool, and ffmpeg is started from the caller's thread).
+# ffmpeg's demuxing thread is the export's critical path and keeps a core busy: at its
+# priority the hashing took turns with it on the two cores and stretched it; a little lower,
+# the hashing fills the time ffmpeg leaves free, and the recorders (nice 0) go first too.
+# Under load it was faster in 2 rounds of 3 (bench/README.md, export); the idle A/B is
+# `bench/export.py --also-nice 0`.
+HASH_NICE = 5
+
+
+def _behind(work: Callable[..., Any], *args: Any) -> Any:
+    if HASH_NICE:
+        with suppress(OSError):  # not allowed (a container's seccomp): at equal priority then
+            os.nice(HASH_NICE)
+    return work(*args)
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Start writing a range of the file to the disk, without waiting (Linux: DONTNEED
+    writes dirty pages back asynchronously; they stay cached until written). Only a hint:
+    the bundle's sync_tree is what makes it durable."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        advise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _build_media(vault: Vault, groups: list[Group], work: Path,
@@ -233,14 +337,18 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                  progress: Progress | None = None,
                  playable_number: str | None = None,
                  data_subject: bool = False,
-                 regions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                 regions: list[dict[str, Any]] | None = None,
+                 known: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """``window``: the request's period and, for mail and events, whom it concerns.
+    ``known``: filled with the SHA-256 of each file written whose hash is known without
+    reading it again (taken while it was written, or the index's, checked while copying).
     ``playable_number``: the copy's number, to make each camera's playable file too (its
     manifest entry is the media entry's "playable"). ``data_subject``: each camera's file is
     the masked video (masking engine) with ``regions`` marked on the request, never the
     recorder's segments."""
     media_dir = work / "media"  # the bundle's own folder: copies read from the store by key
     media_dir.mkdir(parents=True)
+    known = {} if known is None else known
     out = []
     tz = vault.policy.timezone
     for done, g in enumerate(groups):
@@ -250,7 +358,7 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
         first, last = g.recordings[0], g.recordings[-1]
         if g.source.kind in CHUNK_KINDS:  # mail, events
             out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work,
-                                         data_subject=data_subject))
+                                         data_subject=data_subject, known=known))
             continue
         masking = None
         if g.source.kind == SourceKind.CAMERA and data_subject:
@@ -263,8 +371,10 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
             # itself on the local folder, a scratch copy on any other backend), at the
             # index's version and checked against the index's hash before it is used.
             with ExitStack() as lent:
-                paths = [_lent_checked(vault, lent, r) for r in g.recordings]
-                remux(paths, work / rel)
+                paths = [lent.enter_context(vault.storage.local_path(r.storage_key,
+                                                                     version=r.version_id))
+                         for r in g.recordings]
+                known[rel] = _remux_checked(paths, g.recordings, work / rel)
                 if playable_number is not None:
                     if progress:
                         progress(0.85 * (done + 0.5) / len(groups), "Plik odtwarzalny z "
@@ -276,6 +386,8 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                    f"{g.info.get('caller', 'x')}_{g.info.get('callee', 'x')}_{first.id}{suffix}")
             copy_out(vault.storage, first.storage_key, work / rel, version=first.version_id,
                      sha256=first.sha256)
+            if first.sha256 is not None:  # copy_out checked the bytes against it
+                known[rel] = first.sha256
         out.append({"path": rel, "source": g.info, "segments": len(g.recordings),
                      "recording_ids": [r.id for r in g.recordings],
                      "recording_sha256": [r.sha256 for r in g.recordings],
@@ -344,11 +456,40 @@ class _NumberTaken(Exception):
     """Another copy took the number burned into this one's playable files meanwhile."""
 
 
-def _lent_checked(vault: Vault, lent: ExitStack, rec: Recording) -> Path:
-    path = lent.enter_context(vault.storage.local_path(rec.storage_key,
-                                                       version=rec.version_id))
-    check_content(rec.storage_key, file_sha256(path), rec.sha256)
-    return path
+def segment_sha256(path: Path, view: memoryview) -> str:
+    """A segment's SHA-256, read into one buffer (``view``) reused for every segment: no
+    new 1 MiB object per read."""
+    digest = hashlib.sha256()
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(view):
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def _check_segments(paths: list[Path], recordings: list[Recording]) -> None:
+    view = memoryview(bytearray(READ_BYTES))
+    for path, rec in zip(paths, recordings, strict=True):
+        check_content(rec.storage_key, segment_sha256(path, view), rec.sha256)
+
+
+def _remux_checked(paths: list[Path], recordings: list[Recording], out: Path) -> str:
+    """`remux`, while another thread checks every segment against the index's hash (hashlib
+    releases the GIL: on a second core, and the files are read ahead of ffmpeg rather than
+    twice in a row). A segment that is not the index's refuses the copy (`Tampered`), and its
+    refusal wins over ffmpeg's error about the same bytes. Returns the MP4's SHA-256."""
+    with ThreadPoolExecutor(1, thread_name_prefix="copy-check") as pool:
+        checked = pool.submit(_behind, _check_segments, paths, recordings)
+        try:
+            digest = remux(paths, out)
+        except BaseException:
+            checked.result()
+            raise
+        try:
+            checked.result()
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    return digest
 
 
 def _refused_tampered(vault: Vault, request_id: int, by: str, maker: str, actor: str,
@@ -435,15 +576,19 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     final: Path | None = None
     try:
         try:
+            known: dict[str, str] = {}
             media = _build_media(vault, groups, work, window, progress, planned,
                                  data_subject=req.kind == RequestKind.DATA_SUBJECT,
-                                 regions=regions)
+                                 regions=regions, known=known)
         except Tampered as exc:
             _refused_tampered(vault, request_id, by, maker, actor, exc)
             raise
         if progress:
             progress(0.9, "Podpisywanie i zapisywanie kopii")
-        known = {m["path"]: bundles.sha256_file(work / m["path"]) for m in media}
+        # Hashed here only what was not hashed while written (a masked video, a playable file).
+        for m in media:
+            if m["path"] not in known:
+                known[m["path"]] = bundles.sha256_file(work / m["path"])
         playables = [m.pop("playable") for m in media if "playable" in m]
         for p in playables:
             known[p["path"]] = p["sha256"] = bundles.sha256_file(work / p["path"])
