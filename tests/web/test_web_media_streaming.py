@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 
 import pytest
 from sqlalchemy import func, select, update
-from web_helpers import Material, authorise, client, csrf_of, session_for, user
+from web_helpers import Material, playback_of
 
 from kustosz.db.access import AccessEntry
 from kustosz.db.models import Recording
@@ -18,22 +18,12 @@ from kustosz.web import media
 def test_segment_is_streamed_after_the_access_is_committed(
         material: Material, monkeypatch: pytest.MonkeyPatch) -> None:
     m = material
-    user(m.vault, "ola", ["viewer"], password=None)
-    authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
-    c = client(m.vault)
-    session_for(m.vault, c, "ola")
-    tz = m.vault.policy.timezone
-    r = c.post("/media/start", data={
-        "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
-        "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "purpose": "wyjaśnienie kradzieży", "case_ref": "OR.1", "witness": "Jan Świadek"})
-    token = r.headers["location"].rsplit("/", 1)[1]
+    c, token, _auth = playback_of(m)
     rec = m.old[0]
     with m.vault.storage.open(rec.storage_key) as f:
         content = f.read()
     seen: list[tuple[int, int]] = []  # (bytes asked for, access entries committed)
-    real_open = m.vault.storage.open
+    real_open_segment = media.open_segment
 
     class Watched:
         def __init__(self, stream: BinaryIO) -> None:
@@ -54,8 +44,12 @@ def test_segment_is_streamed_after_the_access_is_committed(
         def __exit__(self, *exc: Any) -> None:
             self.stream.close()
 
-    monkeypatch.setattr(m.vault.storage, "open",
-                        lambda key, *a, **kw: Watched(real_open(key, *a, **kw)))
+    def watched_segment(*a: Any, **kw: Any) -> tuple[Watched, int]:
+        # the stream playback serves (opened once, hashed, then read while it is sent)
+        stream, size = real_open_segment(*a, **kw)
+        return Watched(stream), size
+
+    monkeypatch.setattr(media, "open_segment", watched_segment)
     monkeypatch.setattr(media, "CHUNK", 4096)
     seg = c.get(f"/media/{token}/segment/{rec.id}.ts")
     assert seg.status_code == 200 and seg.content == content

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 import imageio_ffmpeg
-from web_helpers import Material, authorise, client, csrf_of, session_for, user
+from web_helpers import Material, playback_of
 
 from kustosz.db.models import Recording
 
@@ -38,18 +38,7 @@ def test_playback_serves_a_segment_stored_with_sound_as_its_picture_only_002_zal
         row = s.get(Recording, m.old[0].id)
         assert row is not None
         row.sha256, row.size = hashlib.sha256(data).hexdigest(), len(data)
-    user(m.vault, "ola", ["viewer"], password=None)
-    authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
-    c = client(m.vault)
-    session_for(m.vault, c, "ola")
-    tz = m.vault.policy.timezone
-    r = c.post("/media/start", data={
-        "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
-        "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "purpose": "wyjaśnienie kradzieży", "case_ref": "OR.123", "witness": "Jan Świadek"})
-    assert r.status_code == 303, r.text
-    token = r.headers["location"].rsplit("/", 1)[1]
+    c, token, _auth = playback_of(m, case_ref="OR.123")
     seg = c.get(f"/media/{token}/segment/{m.old[0].id}.ts")
     assert seg.status_code == 200 and seg.headers["content-type"] == "video/mp2t"
     assert streams(seg.content, tmp_path) == ["video"]

@@ -218,6 +218,25 @@ def signed_in(vault: Vault, name: str, api: bool = False,
     return c
 
 
+def playback_of(m: Material, case_ref: str = "OR.1", **extra: str) -> tuple[TestClient, str, int]:
+    """Viewer "ola", authorised to play back cam-hol, with a playback session open over the
+    material's window (the start form, the person present named): her client, the session's
+    token and the authorisation's id. ``extra``: more form fields."""
+    user(m.vault, "ola", ["viewer"], password=None)
+    auth_id = authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
+    c = client(m.vault)
+    session_for(m.vault, c, "ola")
+    tz = m.vault.policy.timezone
+    r = c.post("/media/start", data={
+        "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
+        "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
+        "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
+        "purpose": "wyjaśnienie kradzieży", "case_ref": case_ref, "witness": "Jan Świadek",
+        **extra})
+    assert r.status_code == 303, r.text
+    return c, r.headers["location"].rsplit("/", 1)[1], auth_id
+
+
 def undecided_request(m: Material) -> int:
     """An authority's video request for the material's camera window, not yet decided."""
     tz = m.vault.policy.timezone

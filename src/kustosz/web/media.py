@@ -5,10 +5,13 @@ allow-list (R3.5), the login, the viewing session's owner and an authorisation a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -33,10 +36,10 @@ from kustosz.db.models import Recording, Source
 from kustosz.errors import KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
-from kustosz.ingest.files import open_segment
+from kustosz.ingest.files import SOUND_CHECKED, video_only
 from kustosz.kinds import Action
 from kustosz.states import RecordingState
-from kustosz.storage.base import CHUNK, Tampered
+from kustosz.storage.base import CHUNK, Storage, Tampered, check_content
 from kustosz.web.common import Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
@@ -166,7 +169,8 @@ def tampered(ctx: Ctx, s: Session, exc: Tampered, rec: Recording) -> Response:
 def streamed(stream: BinaryIO, size: int, media_type: str) -> Response:
     """Send an open stored stream in chunks. `guarded` has committed the access record (and
     released SQLite's write lock) before Starlette starts iterating; the stream was opened
-    inside the transaction, so a sweep that deletes the key meanwhile cannot cut it short."""
+    before that commit, which found the recording still stored, so a sweep that deletes the
+    key meanwhile cannot cut it short."""
     def chunks() -> Iterator[bytes]:
         with stream:
             while chunk := stream.read(CHUNK):
@@ -250,28 +254,138 @@ def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     return guarded(ctx, token, "live", serve)
 
 
+# SHA-256s of segment contents seen to carry no sound, for segments stored before the intake
+# marked its check (`sound_checked`). Probing a file for its streams (PyAV) cost as much as
+# hashing it, for every segment of every viewer; the verdict is a property of the bytes, and a
+# request uses it only after it hashed the file and found the index's SHA-256, so it is the
+# same content. Bounded: a day of 100 cameras' 10 s segments.
+SOUNDLESS_KEPT = 864_000
+_soundless: dict[str, None] = {}
+_soundless_lock = threading.Lock()
+
+
+def open_segment(storage: Storage, key: str, version: str | None, sha256: str | None,
+                 checked: bool = False) -> tuple[BinaryIO, int]:
+    """A stored camera segment as playback serves it, an open stream and its size: read at the
+    index's version and hashed before a byte is served (`Tampered` if it differs); R1.3: a
+    segment stored with sound before the intake dropped it is served as its picture only,
+    from a scratch copy already unlinked (it lives while the stream is open). ``checked``
+    (`sound_checked`): the intake found this very content without sound, so it is not probed;
+    nor is content already seen here to carry none.
+
+    The file is opened once: the stream served is the one that was hashed (a file put in the
+    key's place after the check is not what is sent; on an object store, no second download)."""
+    with storage.local_path(key, version=version) as path:
+        f = path.open("rb", buffering=0)
+        try:
+            check_content(key, hashlib.file_digest(f, "sha256").hexdigest(), sha256)
+            f.seek(0)
+            copy = None if checked or (sha256 is not None and sha256 in _soundless) \
+                else video_only(path, storage.scratch, "mpegts")
+        except BaseException:
+            f.close()
+            raise
+    if copy is None:
+        if sha256 is not None and not checked:
+            with _soundless_lock:
+                if len(_soundless) >= SOUNDLESS_KEPT:
+                    del _soundless[next(iter(_soundless))]  # the oldest verdict
+                _soundless[sha256] = None
+        return f, os.fstat(f.fileno()).st_size  # type: ignore[return-value]
+    f.close()
+    try:
+        g = copy.open("rb")
+        return g, os.fstat(g.fileno()).st_size
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def sound_checked(rec: Recording) -> bool:
+    """Whether the intake checked this row's content and found no sound: its mark names the
+    SHA-256 it checked, and only the index's own SHA-256 counts (a row whose content was
+    replaced, or a mark written by anything but the intake, is probed as before). The
+    content served is hashed against that SHA-256 first (`open_segment`)."""
+    mark = (rec.meta or {}).get(SOUND_CHECKED)
+    return isinstance(mark, str) and rec.sha256 is not None and mark == rec.sha256
+
+
+def _segment_allowed(rec: Recording | None, vs: ViewingSession, scope: records.Scope
+                     ) -> bool:
+    """Whether this viewing may be served ``rec`` (stored, of its camera, in its window or,
+    live, no older than the live window)."""
+    if rec is None or rec.state != RecordingState.STORED or not scope.sources \
+            or rec.source_id != scope.sources[0].id \
+            or vs.action not in (Action.PLAYBACK, Action.LIVE):
+        return False
+    if vs.action == Action.PLAYBACK:
+        assert vs.window_start is not None and vs.window_end is not None
+        return not (rec.end_at < vs.window_start or rec.start_at > vs.window_end)
+    # live view: nothing older than the live window (R3.1)
+    return rec.start_at >= datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS)
+
+
+def _segment_to_open(ctx: Ctx, token: str, recording_id: int
+                     ) -> tuple[str, str | None, str | None, bool] | None:
+    """(key, version, sha256, `sound_checked`) of a segment this request may be served,
+    checked in a read (no write lock, nothing written); None when any check fails (the caller
+    then takes the path that records the refusal)."""
+    with ctx.vault.reading() as s:
+        if not allowlist.allowed(s, ctx.client) or ctx.must_change:
+            return None
+        try:
+            vs, scope = records.admit(s, token, ctx.user)
+        except records.Refused:
+            return None
+        rec = s.get(Recording, recording_id)
+        if rec is None or not _segment_allowed(rec, vs, scope):
+            return None
+        return rec.storage_key, rec.version_id, rec.sha256, sound_checked(rec)
+
+
 @router.get("/media/{token}/segment/{recording_id}.ts", name="media_segment", tags=[MEDIA_TAG])
 def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media")) -> Response:
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         rec = s.get(Recording, recording_id)
-        if rec is None or rec.state != RecordingState.STORED or not scope.sources \
-                or rec.source_id != scope.sources[0].id \
-                or vs.action not in (Action.PLAYBACK, Action.LIVE):
+        if rec is None or not _segment_allowed(rec, vs, scope):
             return None
-        if vs.action == Action.PLAYBACK:
-            assert vs.window_start is not None and vs.window_end is not None
-            if rec.end_at < vs.window_start or rec.start_at > vs.window_end:
-                return None
-        elif rec.start_at < datetime.now(UTC) - timedelta(seconds=records.LIVE_SECONDS):
-            return None  # live view: nothing older than the live window (R3.1)
         try:  # R1.3: never sound; the index's version, hashed before it is served
             stream, size = open_segment(ctx.vault.storage, rec.storage_key, rec.version_id,
-                                        rec.sha256)
+                                        rec.sha256, sound_checked(rec))
         except Tampered as exc:
             return tampered(ctx, s, exc, rec)
         records.served(s, vs, f"segment {rec.id}", ctx.client, size, rec.id)
         return streamed(stream, size, "video/mp2t")
-    return guarded(ctx, token, None, serve)
+
+    # The segment is hashed and checked for sound (tens of ms for 10 s of 4 Mbit/s) outside
+    # the write transaction: on SQLite that holds the one write lock, and 50 viewers' segments
+    # queued behind each other's hashing (bench/playback.py). The checks are made in a read
+    # first, so nothing is read for a request that will be refused, and again in the write
+    # that records the access, so a right revoked or a segment swept meanwhile is refused.
+    wanted = _segment_to_open(ctx, token, recording_id)
+    if wanted is None:  # refused or not servable: said and recorded as always
+        return guarded(ctx, token, None, serve)
+    key, version, sha256, checked = wanted
+    try:
+        stream, size = open_segment(ctx.vault.storage, key, version, sha256, checked)
+    except (Tampered, OSError):  # the tamper audit (or the store's error) as always
+        return guarded(ctx, token, None, serve)
+
+    def record(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        rec = s.get(Recording, recording_id)
+        if rec is None or not _segment_allowed(rec, vs, scope) \
+                or (rec.storage_key, rec.version_id, rec.sha256, sound_checked(rec)) != wanted:
+            return None
+        records.served(s, vs, f"segment {rec.id}", ctx.client, size, rec.id)
+        return streamed(stream, size, "video/mp2t")
+
+    try:
+        answer = guarded(ctx, token, None, record)
+    except BaseException:
+        stream.close()
+        raise
+    if not isinstance(answer, StreamingResponse):  # refused now: nothing is sent
+        stream.close()
+    return answer
 
 
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
@@ -432,11 +546,15 @@ def start_problems(ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if action not in ACTIONS:
         return errors
-    for name in ("purpose", "case_ref", "witness"):
+    for name in ("purpose", "case_ref"):
         try:
             check_text(name, form.get(name) or None)
         except FieldError as exc:
             errors[name] = ctx.said(exc)
+    try:
+        records.witness_for(action, form.get("witness"))
+    except FieldError as exc:
+        errors["witness"] = ctx.said(exc)
     if action != "live" and not form.get("purpose", "").strip():
         errors.setdefault("purpose", "Podaj cel dostępu.")
     try:
@@ -446,9 +564,6 @@ def start_problems(ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
         request_id = 0
     if action in records.REVIEWS and not form.get("case_ref", "").strip() and not request_id:
         errors.setdefault("case_ref", "Podaj sprawę lub numer wniosku, któremu służy dostęp.")
-    if action == "playback" and not form.get("witness", "").strip():
-        errors.setdefault("witness", "Podaj osobę upoważnioną obecną przy przeglądzie "
-                                     "(002 zał.5 §7.6).")
     if action in ("playback", *ROW_REVIEWS):
         ends: dict[str, datetime | None] = {}
         for name, missing in (("from", "Podaj początek okresu."),
