@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import case, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
@@ -135,20 +135,10 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
         if sweep is None or sweep.finished_at is not None:
             return 0
         sources = _names(s)
-        for source_id in s.execute(select(Recording.source_id).where(
-                Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)
-                .distinct()).scalars():
-            rule = rules(sources[source_id])
-            s.execute(insert(Deletion).from_select(
-                ["sweep_id", "recording_id", "source_id", "start_at", "end_at", "size",
-                 "sha256", "rule", "deleted_at"],
-                select(Recording.sweep_id, Recording.id, Recording.source_id, Recording.start_at,
-                       Recording.end_at, Recording.size, Recording.sha256, literal(rule),
-                       literal(now.replace(tzinfo=None)))
-                .where(Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING,
-                       Recording.source_id == source_id)))
-        s.execute(delete(Recording).where(Recording.sweep_id == sweep_id,
-                                          Recording.state == RecordingState.DELETING))
+        present = s.execute(select(Recording.source_id).where(
+            Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)
+            .distinct()).scalars()
+        _move_to_deletions(s, sweep_id, {sid: rules(sources[sid]) for sid in present}, now)
         digest = hashlib.sha256()
         count = 0
         for rid, sha in s.execute(select(Deletion.recording_id, Deletion.sha256)
@@ -161,6 +151,34 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
             "as_of": sweep.as_of.isoformat(), "deleted": count,
             "deletions_sha256": digest.hexdigest()})
     return count
+
+
+def _move_to_deletions(s: Session, sweep_id: int, rules: dict[int, str], now: datetime) -> None:
+    """The sweep's `deleting` rows become `deletions` rows (with the rule of each one's
+    source; ``rules`` names every source they come from) and leave the index. PostgreSQL: one
+    statement, a DELETE … RETURNING feeding the INSERT, so the rows are read once
+    (bench/retention.py: an expired day of 100 cameras is 864 000 rows, and every pass over
+    them costs seconds); elsewhere an INSERT … SELECT, then the DELETE."""
+    if not rules:
+        return  # nothing of this sweep is left in the index
+    mine = (Recording.sweep_id == sweep_id) & (Recording.state == RecordingState.DELETING)
+    columns = ["sweep_id", "recording_id", "source_id", "start_at", "end_at", "size", "sha256",
+               "rule", "deleted_at"]
+    at = literal(now.replace(tzinfo=None))
+    if s.get_bind().dialect.name == "postgresql":
+        moved = delete(Recording).where(mine).returning(
+            Recording.id, Recording.source_id, Recording.start_at, Recording.end_at,
+            Recording.size, Recording.sha256).cte("moved")
+        rule = case(rules, value=moved.c.source_id)
+        s.execute(insert(Deletion).from_select(columns, select(
+            literal(sweep_id), moved.c.id, moved.c.source_id, moved.c.start_at, moved.c.end_at,
+            moved.c.size, moved.c.sha256, rule, at)))
+        return
+    rule = case(rules, value=Recording.source_id)
+    s.execute(insert(Deletion).from_select(columns, select(
+        Recording.sweep_id, Recording.id, Recording.source_id, Recording.start_at,
+        Recording.end_at, Recording.size, Recording.sha256, rule, at).where(mine)))
+    s.execute(delete(Recording).where(mine))
 
 
 def recover(vault: Vault, actor: str = "system") -> int:
