@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kustosz.db.models import Source
+from kustosz.ingest.camera.index_batch import index_of
 from kustosz.ingest.camera.segments import ListedSegment
 from kustosz.ingest.camera.spool import Session
 from kustosz.vault import Vault
@@ -62,6 +63,10 @@ class Camera:
         folder.mkdir(parents=True)
         self.clock, self.stream, self.count = clock, 0.0, 0
         self.session = Session(vault, source_id, name, folder)
+        # One camera's segments taken one at a time, each awaited: the shared batch's window
+        # (up to 1 s for other cameras' segments to join it) would only make every take wait.
+        # The batches themselves are tested in tests/cameras/test_segment_batches.py.
+        index_of(vault).window_s = 0.0
         self.waiting: list[tuple[ListedSegment, float]] = []  # closed, not yet taken
 
     def record(self, seconds: float) -> tuple[ListedSegment, float]:

@@ -26,6 +26,7 @@ from kustosz.cli import app
 from kustosz.db.engine import make_engine, sqlite_url
 from kustosz.db.migrate import upgrade as real_upgrade
 from kustosz.db.schema import metadata
+from kustosz.ingest.camera import index_batch
 from kustosz.vault import Vault
 
 PG = os.environ.get("KUSTOSZ_TEST_PG")
@@ -35,6 +36,41 @@ def pg_schema_url(schema: str) -> str:
     assert PG
     sep = "&" if "?" in PG else "?"
     return f"{PG}{sep}options=-csearch_path%3D{schema}"
+
+
+# -- test vaults do not react to the host's disk -------------------------------------------------
+# A test vault lives in the host's /tmp and measures that disk's free share. CI once ran on a
+# disk left below 5 % free (a kept 30 GB benchmark database): the vaults' disk-pressure sweep
+# then deleted the mail a fixture had just written, as it should on a full office disk, and 12
+# tests failed over something they do not test. Vaults made by the tests start with no margin
+# (min_free_percent = 0, the reserve and the full-disk handling stay); the tests of disk
+# pressure are marked `disk_margin` and keep the default, measuring disks they control.
+NO_MARGIN = vault_module.TEMPLATE.replace("min_free_percent = 5.0\n", "min_free_percent = 0.0\n")
+assert NO_MARGIN != vault_module.TEMPLATE, "the template's margin line moved"
+
+
+@pytest.fixture(autouse=True)
+def _vaults_ignore_the_host_disk(request: pytest.FixtureRequest,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("disk_margin") is None:
+        monkeypatch.setattr(vault_module, "TEMPLATE", NO_MARGIN)
+
+
+# -- the recorder's index batches do not wait for other cameras ----------------------------------
+# SegmentIndex gathers the segments of every camera that arrive within 1 s (WINDOW_S) into one
+# batch, so each segment waits up to that second before it is stored; a test waiting for its
+# next segment waited with it, at every step. Tests take segments as soon as they come (what
+# is waiting together still goes in one batch); the batches and their window are tested in
+# tests/cameras/test_segment_batches.py, which sets its window itself, as does
+# tests/clock_helpers.Camera.
+@pytest.fixture(autouse=True)
+def _index_batches_do_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = index_batch.SegmentIndex.__init__
+
+    def no_window(self: index_batch.SegmentIndex, vault: Vault, window_s: float = 0.0) -> None:
+        original(self, vault, window_s)
+
+    monkeypatch.setattr(index_batch.SegmentIndex, "__init__", no_window)
 
 
 # -- migrated once per session, copied into each new vault's database --------------------------

@@ -78,7 +78,8 @@ SWEEPS: dict[str, Callable[[Vault], Any]] = {
 }
 
 
-@pytest.mark.parametrize("mode", sorted(SWEEPS))
+@pytest.mark.parametrize("mode", [pytest.param(m, marks=pytest.mark.disk_margin)
+                                  if m == "disk_pressure" else m for m in sorted(SWEEPS)])
 @pytest.mark.parametrize("step", ["marked", "half_unlinked", "unlinked"])
 def test_crash_at_each_step_never_deletes_held(vault: Vault, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch,

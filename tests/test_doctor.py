@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kustosz.access.allowlist import set_allowlist
 from kustosz.cli.doctor import check_clock
 from kustosz.vault import Vault
@@ -154,6 +156,7 @@ def test_witness_writable_ok_unwritable_fails(cli: Cli, tmp_path: Path) -> None:
     assert checks["audit witness"]["status"] == "FAIL"
 
 
+@pytest.mark.disk_margin
 def test_free_space_below_the_pressure_threshold_fails(cli: Cli) -> None:
     cli("init", "--preset", "pleszew")
     config = cli.data / "kustosz.toml"

@@ -29,6 +29,9 @@ from tests.alerts_helpers import SmtpSink, wait_until, write_alerts
 from tests.conftest import make_vault
 from tests.full_disk_helpers import fill, tmpfs, truncate_wal
 
+# Tiny tmpfs disks of their own, with the default margin (tests/conftest.py).
+pytestmark = pytest.mark.disk_margin
+
 ITEM = 512 << 10
 
 

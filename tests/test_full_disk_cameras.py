@@ -39,7 +39,8 @@ from tests.conftest import make_vault
 from tests.full_disk_helpers import fill, tmpfs
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
-pytestmark = [pytest.mark.slow,
+# Tiny tmpfs disks of their own, with the default margin (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.disk_margin,
               pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())]
 # Quick reconnects for a test; no camera_down alert (the disk alerts are what is tested).
 OPTIONS = RecorderOptions(backoff_initial_s=0.5, backoff_max_s=2.0, down_alert_after_s=600,
