@@ -86,7 +86,10 @@ def test_endpoint_added_disabled_moved_while_serve_runs(elblag: Vault,
     (stored,) = wait_until(lambda: [e for e in events(elblag) if not e["pending"]],
                            "the open chunk to be taken in on disable")
     assert stored["recording_id"] is not None and stored["message"] == first["message"]
-    assert not list((elblag.root / "spool" / "monitoring" / "siem").glob("*/chunk.jsonl"))
+    # The folder goes after the commit (a crash between the two keeps it, to be recognised
+    # as stored at the next start), so the stored row can be seen a moment before it goes.
+    spool = elblag.root / "spool" / "monitoring" / "siem"
+    wait_until(lambda: not list(spool.glob("*/chunk.jsonl")), "the closed chunk's folder to go")
 
     cli("sources", "enable", "siem")
     wait_until(lambda: accepts(port), f"port {port} to open again after enable")
