@@ -25,7 +25,7 @@ DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base 
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
 	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0
 
-.PHONY: demo test lint bench deb-packages clean
+.PHONY: demo test lint bench deb-packages bench-deb-packages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,22 @@ deb-packages:
 		echo "not root: tests that need these Debian packages will skip: $$missing"; \
 	fi
 
+# Benchmarks only: nginx is playback.py's static-file baseline. Its package starts a system
+# nginx on port 80 where it can; it is stopped and disabled right after installing (the bench
+# runs its own, on a free port, with its own configuration).
+BENCH_DEB_PACKAGES := nginx-light
+
+bench-deb-packages: deb-packages
+	@missing=$$(for p in $(BENCH_DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages for the benchmarks: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing && \
+		{ (systemctl disable --now nginx || invoke-rc.d nginx stop) >/dev/null 2>&1 || true; }; \
+	else \
+		echo "not root: benchmarks that need these Debian packages will skip: $$missing"; \
+	fi
+
 test: $(STAMP) deb-packages
 	$(BIN)/ruff check .
 	@if [ -z "$$KUSTOSZ_TEST_PG" ] && $(BIN)/python -c "import psycopg; \
@@ -61,8 +77,13 @@ test: $(STAMP) deb-packages
 		export KUSTOSZ_TEST_PG='$(PG_URL)'; fi; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30
 
-bench: $(STAMP)
+bench: $(STAMP) bench-deb-packages
+	$(BIN)/python bench/recorders.py
+	$(BIN)/python bench/calls.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/playback.py
 	$(BIN)/python bench/retention.py
+	$(BIN)/python bench/events.py
 	$(BIN)/python bench/playable.py
 	$(BIN)/python bench/s3_upload.py
 	$(BIN)/python bench/masking.py
