@@ -113,8 +113,29 @@ def test_new_rows_get_the_session_from_meta_however_written(vault: Vault) -> Non
     with vault.reading() as s:
         source = s.get(Source, sid)
         assert source is not None
-        got = [(r.id, r.meta) for r in s.execute(spans(source, T0, T0 + timedelta(hours=1)))]
-    assert [m for _, m in got] == [{"session": "a"}, {"session": "c"}, {"session": "b"}, {}]
+        got = [r.session for r in s.execute(spans(source, T0, T0 + timedelta(hours=1)))]
+    assert got == ["a", "c", "b", None]
+
+
+def test_spans_reads_times_as_the_orm_does(vault: Vault) -> None:
+    """`spans` decodes the index's times itself (PostgreSQL: timestamptz in SQL; SQLite: one
+    parse): the same aware UTC instants as `UTCDateTime`, to the microsecond, and in UTC."""
+    sid = _source(vault, "cam")
+    odd = [T0 + timedelta(seconds=10 * i, microseconds=us)
+           for i, us in enumerate([0, 1, 999_999, 500_000, 123_456])]
+    with vault.transaction() as s:
+        s.execute(insert(Recording), [{**_row(sid, i, {"session": "s"}), "start_at": t,
+                                       "end_at": t + timedelta(seconds=9, microseconds=7)}
+                                      for i, t in enumerate(odd)])
+    with vault.reading() as s:
+        source = s.get(Source, sid)
+        assert source is not None
+        rows = s.execute(spans(source, T0, T0 + timedelta(minutes=5))).all()
+        orm = s.execute(select(Recording.id, Recording.start_at, Recording.end_at)
+                        .where(Recording.source_id == sid).order_by(Recording.start_at)).all()
+    assert [(r.id, r.start_at, r.end_at) for r in rows] == [tuple(r) for r in orm]
+    assert [r.start_at for r in rows] == odd
+    assert all(r.start_at.utcoffset() == timedelta(0) == r.end_at.utcoffset() for r in rows)
 
 
 @pytest.fixture
@@ -143,7 +164,7 @@ def test_the_timeline_and_playlist_query_reads_only_the_index(
         captured.clear()
         rows = s.execute(spans(source, T0 + timedelta(minutes=30),
                                T0 + timedelta(minutes=90))).all()
-    assert len(rows) == 362 and rows[0].meta == {"session": "s0"}
+    assert len(rows) == 362 and rows[0].session == "s0"
     statement, params = captured[-1]
     if vault.engine.dialect.name == "sqlite":
         with vault.engine.connect() as conn:
@@ -161,3 +182,15 @@ def test_the_timeline_and_playlist_query_reads_only_the_index(
             "EXPLAIN (ANALYZE, BUFFERS) " + statement, params))
     assert f"Index Only Scan using {NEW} on recordings" in plan, plan
     assert "Heap Fetches: 0" in plan, plan
+
+
+def test_postgresql_sessions_run_in_utc_and_keep_the_urls_options(vault: Vault) -> None:
+    """The engine adds the session's zone to libpq's options without losing the URL's own:
+    the test's schema (search_path) is such an option, and losing it would put the vault's
+    tables into `public`."""
+    if vault.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's session settings")
+    with vault.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW timezone").scalar() == "UTC"
+        assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("kt_")
+

@@ -53,4 +53,15 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True,
+                         connect_args={"options": pg_options(url)})
+
+
+def pg_options(url: str) -> str:
+    """libpq `options` for the vault's connections: the URL's own (a search_path, say), then
+    the session's zone. Times are naive UTC in the tables (db/types.UTCDateTime); a session in
+    UTC makes what PostgreSQL turns into timestamptz (index.recordings.spans) come back in UTC,
+    whatever zone the server's configuration defaults to."""
+    given = make_url(url).query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return f"{given} -c timezone=UTC".strip()

@@ -200,11 +200,9 @@ def _segment_lines(recs: Sequence[Span]) -> list[str]:
     for r in recs:
         if previous is not None:
             gap = (r.start_at - previous.end_at).total_seconds()
-            session = (r.meta or {}).get("session")
             # A new timeline starts at a gap and wherever the segment is not the next piece
             # of the same recorder session (each taken-in file has its own timestamps).
-            if gap > GAP_TOLERANCE_S or session is None \
-                    or session != (previous.meta or {}).get("session"):
+            if gap > GAP_TOLERANCE_S or r.session is None or r.session != previous.session:
                 lines.append("#EXT-X-DISCONTINUITY")
         lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(r.start_at)}")
         lines.append(f"#EXTINF:{(r.end_at - r.start_at).total_seconds():.3f},")
