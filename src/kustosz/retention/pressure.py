@@ -415,7 +415,7 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                     .execution_options(synchronize_session=False)).rowcount
             report.sweep_ids.append(sweep_id)
             with vault.reading() as s:
-                victims = list(s.execute(select(*sweep.VICTIM_COLUMNS).where(
+                victims = list(s.execute(select(*sweep.UNLINK_COLUMNS).where(
                     Recording.sweep_id == sweep_id,
                     Recording.state == RecordingState.DELETING)).all())
             kept = sweep._unlink_all(vault, victims)  # a hold placed meanwhile keeps some

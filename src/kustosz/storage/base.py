@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
@@ -58,11 +59,14 @@ class Stat:
     modified: datetime
 
 
+# A backslash; an empty part (leading, doubled or trailing slash); a '.' or '..' part. One
+# search: the sweep checks every victim's key, and splitting each cost a third of an unlink.
+_BAD_KEY = re.compile(r"\\|//|\A/|/\Z|(?:\A|/)\.{1,2}(?:/|\Z)")
+
+
 def check_key(key: str) -> str:
     """A key is a relative path inside the store: no empty, '.', '..' parts, no backslash."""
-    parts = key.split("/")
-    if not key or key.startswith("/") or "\\" in key or \
-            any(p in ("", ".", "..") for p in parts):
+    if not key or _BAD_KEY.search(key) is not None:
         raise InputError(f"storage key {key!r} is not a relative path inside the store",
                          pl=f"Klucz magazynu „{key}” nie jest ścieżką względną wewnątrz "
                             "magazynu.")

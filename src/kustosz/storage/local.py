@@ -75,7 +75,7 @@ class LocalStorage:
     def fs_path(self, key: str) -> str:
         """The file's path as text. Checked with string operations: the sweep calls this for
         every victim, and pathlib parsing cost more than the unlink."""
-        return os.path.join(self._media, check_key(key))
+        return f"{self._media}/{check_key(key)}"
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
