@@ -27,12 +27,10 @@ from PIL import Image
 from sqlalchemy import select
 from tests.conftest import snapshot
 from tests.custody.custody_helpers import people, record, setup_camera
-from web_helpers import authorise, signed_in, user
+from web_helpers import authorise, request_of, signed_in, user
 
 from kustosz.access.records import WITNESS_MISSING
 from kustosz.audit.verifier import check
-from kustosz.custody.decisions import decide
-from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.access import AccessEntry, ViewingSession
 from kustosz.db.models import AuditEntry
 from kustosz.ingest.files import ingest_file
@@ -46,23 +44,6 @@ def wide_segment(path: Path, seconds: float = 2.0) -> None:
                     "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=10:d={seconds}",
                     "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-f", "mpegts",
                     str(path)], check=True, capture_output=True)
-
-
-def request_of(vault: Vault, base: datetime, cameras: list[str], seconds: int,
-               kind: str = "data_subject") -> int:
-    tz = vault.policy.timezone
-    now = datetime.now(UTC)
-    with vault.transaction() as s:
-        rid = register_request(s, vault.policy, RequestSpec(
-            kind=kind, material="video", requester="Jan Nowak, ul. Polna 3",
-            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
-            purpose="dostęp do własnego wizerunku (art. 15 RODO)", description="wizyta w holu",
-            cameras=cameras, start=base, end=base + timedelta(seconds=seconds),
-            margin_minutes=0), "test").id
-    with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=now.astimezone(tz).date(),
-               actor="test", keyed_by="burmistrz")
-    return rid
 
 
 @pytest.fixture

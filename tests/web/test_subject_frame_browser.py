@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_subject_frame import WITNESS, request_of, wide_segment
+from test_subject_frame import WITNESS, wide_segment
 from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_DIR
 from tests.conftest import make_vault
 from tests.custody.custody_helpers import people, setup_camera
-from web_helpers import PASSWORD, authorise
+from web_helpers import PASSWORD, authorise, request_of
 
 from kustosz.access import accounts
 from kustosz.db.access import ViewingSession

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from tests.conftest import snapshot
 from tests.custody.custody_helpers import people, record, setup_camera
-from web_helpers import authorise, signed_in, user
+from web_helpers import authorise, request_of, signed_in, user
 
 from kustosz.custody import subject_review as sr
 from kustosz.custody.copies import make_copy
@@ -31,19 +31,7 @@ from kustosz.vault import Vault
 
 
 def subject_request(vault: Vault, base: datetime, seconds: int = 4) -> int:
-    tz = vault.policy.timezone
-    now = datetime.now(UTC)
-    with vault.transaction() as s:
-        rid = register_request(s, vault.policy, RequestSpec(
-            kind="data_subject", material="video", requester="Jan Nowak, ul. Polna 3",
-            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
-            purpose="dostęp do własnego wizerunku (art. 15 RODO)", description="wizyta w holu",
-            cameras=["cam-hol"], start=base, end=base + timedelta(seconds=seconds),
-            margin_minutes=0), "test").id
-    with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=now.astimezone(tz).date(),
-               actor="test", keyed_by="burmistrz")
-    return rid
+    return request_of(vault, base, ["cam-hol"], seconds)
 
 
 @pytest.fixture

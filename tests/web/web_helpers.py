@@ -248,3 +248,22 @@ def undecided_request(m: Material) -> int:
             purpose="postępowanie", description="szkoda", cameras=["cam-hol"],
             start=m.window[0] + timedelta(seconds=5), end=m.window[0] + timedelta(seconds=30),
             margin_minutes=0), "test").id
+
+
+def request_of(vault: Vault, base: datetime, cameras: list[str], seconds: int,
+               kind: str = "data_subject") -> int:
+    """A request for ``cameras`` over ``seconds`` from ``base`` (a data subject's unless
+    ``kind`` says otherwise), registered and agreed to by the head of the office."""
+    tz = vault.policy.timezone
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        rid = register_request(s, vault.policy, RequestSpec(
+            kind=kind, material="video", requester="Jan Nowak, ul. Polna 3",
+            received_on=now.astimezone(tz).date(), event_date=base.astimezone(tz).date(),
+            purpose="dostęp do własnego wizerunku (art. 15 RODO)", description="wizyta w holu",
+            cameras=cameras, start=base, end=base + timedelta(seconds=seconds),
+            margin_minutes=0), "test").id
+    with vault.transaction() as s:
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=now.astimezone(tz).date(),
+               actor="test", keyed_by="burmistrz")
+    return rid
