@@ -28,12 +28,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from kustosz import clock
 from kustosz.audit import append as audit
 from kustosz.custody.object_lock import held_ids, lock_until
+from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.expiry import expiry_of
@@ -297,9 +298,7 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
                 for it, orig, lag in zip(items, given, behind, strict=True)]
         # Core, not the ORM's bulk insert: the same executemany with RETURNING, without the
         # ORM's per-row bookkeeping (a tenth of a tiny-file PBX intake's time).
-        table = Recording.__table__
-        ids = list(s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             rows).scalars())
+        ids = inserted_ids(s, Recording.__table__, rows, "storage_key")
         source_id, name = source.id, source.name
         # On a store with a lock each object carries its legal end and, if a hold already
         # covers it, the legal hold (custody/object_lock.py).

@@ -32,10 +32,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.custody.object_lock import held_ids, lock_until
+from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.expiry import expiry_of
@@ -308,9 +309,7 @@ def _insert_pending(vault: Vault, s: Session, rows: list[_Row]
                                     vault.policy),
             "ingested_at": now})
         out.append(None)  # type: ignore[arg-type]  # filled below
-    ids = list(s.execute(insert(Recording).returning(Recording.id,
-                                                     sort_by_parameter_order=True),
-                         values).scalars()) if values else []
+    ids = inserted_ids(s, Recording.__table__, values, "storage_key")
     held = held_ids(s, ids) if ids and isinstance(vault.storage, Lockable) else set()
     placed = iter(zip(ids, values, strict=True))
     for i, o in enumerate(out):
