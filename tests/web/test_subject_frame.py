@@ -398,3 +398,30 @@ def test_a_clock_time_names_the_first_such_moment_of_the_period(start: datetime,
     got = seconds_in_period(text, start, WARSAW)
     assert got is not None and 0 <= got <= offset
     assert (start + timedelta(seconds=got)).astimezone(WARSAW).strftime("%H:%M:%S") == text
+
+
+def test_request_copied_after_the_frame_was_checked_gets_no_frame(
+        frames: tuple[Vault, int, datetime], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review N3: the request is asked again where the frame's session is opened. Its copy is
+    made between the check of what is asked and the opening: no session, no frame."""
+    from kustosz.db.custody import Request
+    from kustosz.web import subject_frame
+
+    vault, rid, base = frames
+    checked = subject_frame.wanted
+
+    def then_copied(*args: Any, **kw: Any) -> Any:
+        w = checked(*args, **kw)
+        with vault.transaction() as s:  # the copy maker finishes in another window
+            s.get(Request, rid).status = "copied"
+        return w
+
+    monkeypatch.setattr(subject_frame, "wanted", then_copied)
+    before = snapshot(vault)
+    r = ask(browser(vault, "informatyk"), rid, "cam-hol", clock(vault, base))
+    assert r.status_code == 404 and "po zgodzie na wniosek" in r.json()["detail_pl"]
+    assert not r.content.startswith(b"\xff\xd8")
+    after = snapshot(vault)
+    assert after["tables"]["access_log"] == before["tables"]["access_log"]
+    assert after["tables"]["access_viewing_sessions"] == before["tables"][
+        "access_viewing_sessions"]

@@ -35,6 +35,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kustosz.access import allowlist, records
 from kustosz.audit import append as audit
@@ -131,18 +132,25 @@ def _witness(text: str) -> str | None:
         raise FrameProblem(422, en, pl=exc.pl) from None
 
 
-def wanted(ctx: Ctx, req_id: int, source: str, at_text: str, witness: str) -> Wanted:
-    """Check what is asked against the request; FrameProblem when it may not be served."""
+def _markable(s: Session, req_id: int) -> Any:
+    """The request, if masks may be marked on it now (the rule worded once in
+    subject_review); FrameProblem 404 if not, NotFound (the app's 404 page) if there is none."""
     from kustosz.custody import subject_review as sr
     from kustosz.custody.requests import get_request
 
+    req = get_request(s, req_id)
+    try:
+        sr._check_markable(s, req)
+    except KustoszError as exc:
+        raise FrameProblem(404, f"no frame: {exc}", pl=f"Brak klatki: {exc.pl}") from None
+    return req
+
+
+def wanted(ctx: Ctx, req_id: int, source: str, at_text: str, witness: str) -> Wanted:
+    """Check what is asked against the request; FrameProblem when it may not be served."""
     tz = ctx.vault.policy.timezone
     with ctx.vault.reading() as s:
-        req = get_request(s, req_id)  # NotFound: the app's 404 page
-        try:
-            sr._check_markable(s, req)  # the rule of marking masks, worded once
-        except KustoszError as exc:
-            raise FrameProblem(404, f"no frame: {exc}", pl=f"Brak klatki: {exc.pl}") from None
+        req = _markable(s, req_id)
         if source not in (req.sources or []):
             raise FrameProblem(403, f"camera {source!r} is not one of request {req.id}'s "
                                "cameras; no frame is served",
@@ -219,6 +227,9 @@ def open_frame(ctx: Ctx, w: Wanted) -> str | records.Refused:
     committed here); the token, or the refusal."""
     user = ctx.need("custody")
     with ctx.vault.transaction() as s:
+        # Asked again where the session is opened: the request may have been decided otherwise
+        # or its copy made since `wanted` read it (review N3).
+        _markable(s, w.request_id)
         return records.try_open(
             s, user=user, action=FRAME_ACTION, client=ctx.client, purpose=FRAME_PURPOSE,
             request_id=w.request_id, witness=w.witness, source=s.get(Source, w.source_id),
@@ -280,7 +291,10 @@ def frame(ctx: Ctx, req_id: int, source: str, at_text: str, witness: str) -> Res
                 refuse(ctx, s, records.Refused(records.Reason.OUTSIDE_SCOPE),
                        action=FRAME_ACTION, subject=f"{subject} at {at_text.strip()[:20]}")
         return problem(exc)
-    opened = open_frame(ctx, w)
+    try:
+        opened = open_frame(ctx, w)
+    except FrameProblem as exc:
+        return problem(exc)
     if isinstance(opened, records.Refused):  # its audit entry is committed
         return refused_answer(ctx, opened)
     try:
