@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import date
 from itertools import pairwise
+from pathlib import Path
 
+import imageio_ffmpeg
 from sqlalchemy import select
 
 from kustosz.cameras.register import CameraSpec, add_camera
@@ -65,3 +68,11 @@ def index_matches_files(vault: Vault) -> None:
 def largest_gap(recs: list[Recording]) -> float:
     return max(((b.start_at - a.end_at).total_seconds() for a, b in pairwise(recs)),
                default=0.0)
+
+
+def make_ts(path: Path, seconds: float) -> Path:
+    """A small real camera segment: H.264 in MPEG-TS, 160×90 at 10 fps, a key frame a second."""
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x90:rate=10", "-t", str(seconds), "-c:v", "libx264",
+                    "-g", "10", "-pix_fmt", "yuv420p", "-f", "mpegts", str(path)], check=True)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from camera_helpers import register_camera
 
 from kustosz.cameras.register import add_site, add_zone
 from kustosz.vault import Vault
@@ -18,3 +19,7 @@ def site_vault(sqlite_vault: Vault) -> Vault:
     return sqlite_vault
 
 
+@pytest.fixture
+def cam(site_vault: Vault) -> int:
+    """A camera "hol" in the site vault (its URL answers nothing); its source id."""
+    return register_camera(site_vault, "hol", "rtsp://127.0.0.1:9/cam1").source_id

@@ -4,31 +4,17 @@ really holds (PyAV) or discarded, never as whole."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
-from camera_helpers import index_matches_files, register_camera, stored
+from camera_helpers import index_matches_files, make_ts, stored
 from sqlalchemy import select
 
 from kustosz.db.models import Recording
 from kustosz.ingest.camera.spool import Session, settle_leftovers, spool_root
 from kustosz.ingest.files import adopt_file, recover_pending
 from kustosz.vault import Vault
-
-
-def make_ts(path: Path, seconds: float) -> Path:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=160x90:rate=10", "-t", str(seconds), "-c:v", "libx264",
-                    "-g", "10", "-pix_fmt", "yuv420p", "-f", "mpegts", str(path)], check=True)
-    return path
-
-
-@pytest.fixture
-def cam(site_vault: Vault) -> int:
-    return register_camera(site_vault, "hol", "rtsp://127.0.0.1:9/cam1").source_id
 
 
 def test_interrupted_rename_is_finished_by_recovery(site_vault: Vault, cam: int,

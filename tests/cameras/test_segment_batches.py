@@ -17,7 +17,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
-from camera_helpers import index_matches_files, register_camera, stored
+from camera_helpers import index_matches_files, make_ts, register_camera, stored
 
 from kustosz.cameras.register import add_site, add_zone
 from kustosz.ingest.camera import index_batch
@@ -60,13 +60,6 @@ def test_a_file_replaced_while_hashed_is_hashed_again_from_its_start(tmp_path: P
     path.unlink()
     path.write_bytes(b"b" * 300)  # another file under the name, shorter
     assert growing.finish() == (300, hashlib.sha256(b"b" * 300).hexdigest())
-
-
-def make_ts(path: Path, seconds: float) -> Path:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=160x90:rate=10", "-t", str(seconds), "-c:v", "libx264",
-                    "-g", "10", "-pix_fmt", "yuv420p", "-f", "mpegts", str(path)], check=True)
-    return path
 
 
 CAMERAS = 3

@@ -7,27 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from pathlib import Path
 
 import imageio_ffmpeg
-import pytest
-from camera_helpers import register_camera, stored
+from camera_helpers import make_ts, stored
 
 from kustosz.ingest.camera.spool import Session, settle_leftovers, spool_root
 from kustosz.ingest.files import SOUND_CHECKED
 from kustosz.vault import Vault
-
-
-def make_ts(path: Path, seconds: float) -> Path:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=160x90:rate=10", "-t", str(seconds), "-c:v", "libx264",
-                    "-g", "10", "-pix_fmt", "yuv420p", "-f", "mpegts", str(path)], check=True)
-    return path
-
-
-@pytest.fixture
-def cam(site_vault: Vault) -> int:
-    return register_camera(site_vault, "hol", "rtsp://127.0.0.1:9/cam1").source_id
 
 
 def test_taken_and_unfinished_segments_carry_the_mark_of_what_was_stored(

@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import imageio_ffmpeg
 import pytest
-from camera_helpers import register_camera
+from camera_helpers import make_ts, register_camera
 from sqlalchemy import select
 from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
@@ -190,9 +190,7 @@ def test_segments_a_crash_left_with_sound_are_discarded_not_kept_r1_3(
     folder = spool_root(site_vault) / str(cam) / "20261120T100000-cccc"
     folder.mkdir(parents=True)
     with_sound(tmp_path / "a.ts").rename(folder / "seg00000000.ts")
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=160x90:rate=10", "-t", "2", "-c:v", "libx264", "-g", "10",
-                    "-f", "mpegts", str(folder / "seg00000001.ts")], check=True)
+    make_ts(folder / "seg00000001.ts", 2)
     with_sound(tmp_path / "b.ts").rename(folder / "seg00000002.ts")  # unlisted: unfinished
     (folder / "segments.csv").write_text("seg00000000.ts,0.000000,2.000000\n"
                                          "seg00000001.ts,2.000000,4.000000\n")
