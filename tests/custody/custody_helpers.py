@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import struct
 import subprocess
+import tempfile
 import wave
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,11 @@ OFFICE_NUMBER = "+48746640800"
 @functools.cache
 def segment_bytes(seconds: float = 2.0) -> bytes:
     """One real H.264 MPEG-TS segment (testsrc2), made once per test run."""
-    out = Path(f"/tmp/kustosz-custody-seg-{seconds}-{id(segment_bytes)}.ts")
+    # A name of this process's own: under pytest-xdist every worker makes its segment at the
+    # same time, and id() of the same function can be equal in two workers.
+    fd, name = tempfile.mkstemp(prefix=f"kustosz-custody-seg-{seconds}-", suffix=".ts")
+    os.close(fd)
+    out = Path(name)
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
                     "-y", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=10:d={seconds}",
                     "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-f", "mpegts",
