@@ -17,6 +17,7 @@ from kustosz.ingest.camera.index_batch import index_of
 from kustosz.ingest.camera.segments import ListedSegment
 from kustosz.ingest.camera.spool import Session
 from kustosz.vault import Vault
+from tests.opaque import opaque_bytes
 
 DAY = 86400.0
 
@@ -76,7 +77,7 @@ class Camera:
         name = f"seg{self.count:08d}.ts"
         self.count += 1
         path = self.session.folder / name
-        path.write_bytes(os.urandom(376))
+        path.write_bytes(opaque_bytes(str(path), 376))
         os.utime(path, (self.clock.wall(), self.clock.wall()))  # ffmpeg closes it: mtime
         seg = ListedSegment(name, self.stream, self.stream + seconds)
         self.stream += seconds

@@ -28,6 +28,7 @@ from kustosz.ingest.files import ingest_file
 from kustosz.retention.sweep import run_sweep
 from kustosz.vault import Vault
 from tests.conftest import PG, Cli
+from tests.opaque import opaque_bytes
 
 PASSPHRASE = "zielona-żaba-skacze-wysoko"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -46,7 +47,7 @@ def fill(vault: Vault, tmp: Path, count: int = 3) -> list[Recording]:
     recs = []
     for i in range(count):
         path = tmp / f"seg{i}.wav"
-        path.write_bytes(os.urandom(4000 + i))
+        path.write_bytes(opaque_bytes(f"seg{i}", 4000 + i))
         recs.append(ingest_file(vault, "kamera-wejscie", path,
                                 T0.replace(hour=9 + i), T0.replace(hour=9 + i, minute=5)))
     return recs
@@ -158,7 +159,7 @@ def test_second_backup_links_unchanged_media_from_the_base(sqlite_vault: Vault,
     recs = fill(sqlite_vault, tmp_path, 2)
     make_backup(sqlite_vault, tmp_path / "b1", PASSPHRASE)
     extra = tmp_path / "late.wav"
-    extra.write_bytes(os.urandom(3000))
+    extra.write_bytes(opaque_bytes("late", 3000))
     late = ingest_file(sqlite_vault, "kamera-wejscie", extra, T0.replace(hour=15),
                        T0.replace(hour=15, minute=5))
     second = make_backup(sqlite_vault, tmp_path / "b2", PASSPHRASE, base=tmp_path / "b1")

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.conftest import Cli, make_vault, snapshot
+from tests.opaque import opaque_bytes
 from tests.storage.conftest import S3Server
 from tests.support import seaweedfs
 
@@ -89,7 +90,7 @@ def sweep_view(server: seaweedfs.SeaweedFS, bucket: str, scratch: Path) -> S3Sto
 def segment(folder: Path, n: int, size: int = 60_000) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"seg{n:05d}.ts"
-    path.write_bytes(os.urandom(size))
+    path.write_bytes(opaque_bytes(str(path), size))
     return path
 
 
@@ -154,7 +155,7 @@ def test_the_spool_keeps_what_the_store_cannot_take_and_uploads_it_when_it_is_ba
             add_source(s, vault.policy, "desk", "camera", "test")
         made = take_segments(vault, cam, 5)
         clip = tmp_path / "clip.ts"
-        clip.write_bytes(os.urandom(50_000))
+        clip.write_bytes(opaque_bytes(str(clip), 50_000))
         added = ingest_file(vault, "desk", clip, T0 + timedelta(minutes=1))
         assert clip.exists()  # the original is not the spool's to take
         found = rows(vault)
@@ -420,7 +421,7 @@ def test_a_full_local_disk_deletes_nothing_from_the_object_store(
             with vault.transaction() as s:
                 add_source(s, vault.policy, "desk", "camera", "test")
             clip = tmp_path / "clip.ts"
-            clip.write_bytes(os.urandom(50_000))
+            clip.write_bytes(opaque_bytes(str(clip), 50_000))
             rec = ingest_file(vault, "desk", clip, T0)
             assert rec.state == RecordingState.STORED
             fill(disk / "ballast")
