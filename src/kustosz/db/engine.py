@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from kustosz.db.deadline import DeadlineConnection
 from kustosz.db.functions import SQLITE_LOWER, python_lower
 from kustosz.errors import ConfigError
 
@@ -53,15 +54,45 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True,
-                         connect_args={"options": pg_options(url)})
+    engine = create_engine(url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S,
+                           connect_args=pg_connect_args(url))
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        # Every answer awaited with a deadline (db.deadline): a silent server is an error.
+        return DeadlineConnection.connect(*cargs, **cparams)
+
+    return engine
+
+
+# Issue 27: a database that goes away must turn into an error within a bounded time on every
+# path, never a hang. Connecting: libpq's connect_timeout. A peer that vanished (cable, power):
+# TCP keepalives and tcp_user_timeout. A server that holds the connection but stops answering:
+# the client's own deadline (db.deadline). Inside the server: a statement or a lock wait that
+# never ends, and a transaction whose client vanished while holding locks.
+CONNECT_TIMEOUT_S = 10
+POOL_TIMEOUT_S = 30.0
+PG_TIMEOUTS = {"connect_timeout": str(CONNECT_TIMEOUT_S), "keepalives": "1",
+               "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3",
+               "tcp_user_timeout": "30000"}
+SESSION_LIMITS = ("statement_timeout=15min", "lock_timeout=60s",
+                  "idle_in_transaction_session_timeout=15min")
+
+
+def pg_connect_args(url: str) -> dict[str, str]:
+    """libpq parameters: the timeouts above unless the URL sets its own, and the options."""
+    given = make_url(url).query
+    return {**{k: v for k, v in PG_TIMEOUTS.items() if k not in given},
+            "options": pg_options(url)}
 
 
 def pg_options(url: str) -> str:
     """libpq `options` for the vault's connections: the URL's own (a search_path, say), then
-    the session's zone. Times are naive UTC in the tables (db/types.UTCDateTime); a session in
-    UTC makes what PostgreSQL turns into timestamptz (index.recordings.spans) come back in UTC,
-    whatever zone the server's configuration defaults to."""
+    the session's zone and limits (those the URL sets win). Times are naive UTC in the tables
+    (db/types.UTCDateTime); a session in UTC makes what PostgreSQL turns into timestamptz
+    (index.recordings.spans) come back in UTC, whatever zone the server defaults to."""
     given = make_url(url).query.get("options", "")
     given = " ".join(given) if isinstance(given, tuple) else given
-    return f"{given} -c timezone=UTC".strip()
+    limits = " ".join(f"-c {limit}" for limit in SESSION_LIMITS
+                      if limit.split("=")[0] not in given)
+    return f"{given} -c timezone=UTC {limits}".strip()

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
 
+from kustosz.db.deadline import patience
 from kustosz.errors import ConfigError
 
 
@@ -53,8 +54,13 @@ def refuse_newer(engine: Engine, cfg: Config | None = None) -> None:
                f"wersję; niczego nie zmieniono")
 
 
+MIGRATION_PATIENCE_S = 6 * 3600.0
+
+
 def upgrade(engine: Engine) -> None:
     cfg = alembic_config(engine)
     refuse_newer(engine, cfg)
-    # "heads": each material kind has its own migration branch off the core (0001).
-    command.upgrade(cfg, "heads")
+    # "heads": each material kind has its own migration branch off the core (0001). A
+    # migration of a large index may keep the database busy for long (db.deadline).
+    with patience(MIGRATION_PATIENCE_S):
+        command.upgrade(cfg, "heads")

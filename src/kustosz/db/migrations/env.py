@@ -12,5 +12,9 @@ with engine.connect() as connection:
                       # the job queue's tables are made by 0020, outside the model
                       include_name=lambda name, type_, _parents: not outside_model(name, type_))
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # A migration of a large index may outlast the limit ordinary work runs under
+            # (db/engine.SESSION_LIMITS); LOCAL: the pooled connection keeps its limits.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         context.run_migrations()
     connection.commit()

@@ -1,0 +1,80 @@
+"""The database away: how to tell, and how long to wait before asking it again (issue 27).
+
+Every loop of `kustosz serve` (recorders, the segment index, listeners, the scheduler, the
+notifier, the job worker, the camera reconcile) treats an error of the database's connection as
+transient: it keeps what it holds, waits with `Backoff` and asks again, for as long as the
+database is away. A programming error (an `IntegrityError`, a bad statement) is no outage and is
+not retried for ever. The engine (db/engine.py) bounds every wait for the database
+(`db.deadline`), so a database that stops answering turns into such an error too, never a hang.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import exc as sa_exc
+
+# Connection-level SQLSTATE classes: 08 connection exception, 57P0x operator intervention
+# (admin shutdown, crash shutdown, cannot connect now), 53 insufficient resources (too many
+# connections, out of memory or disk), 40 transaction rollback (serialisation, deadlock),
+# 55P03 lock not available (lock_timeout), 57014 query cancelled (statement_timeout).
+_TRANSIENT_STATES = ("08", "57P0", "53", "40", "55P03", "57014", "25P03")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def is_database_away(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database cannot be reached or did not
+    answer in time, rather than that a statement was wrong: try again later."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            state = _sqlstate(current)
+            if state is not None and state.startswith(_TRANSIENT_STATES):
+                return True
+            if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+                return True
+        if isinstance(current, sa_exc.TimeoutError):  # the pool: no connection in time
+            return True
+        if isinstance(current, sqlite3.OperationalError):  # locked, busy, I/O
+            return True
+        if type(current).__module__.startswith("psycopg") and \
+                type(current).__name__ in ("OperationalError", "InterfaceError"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@dataclass
+class Backoff:
+    """Bounded exponential back-off with jitter: 1 s, 2 s, 4 s … at most ``limit_s``; `reset`
+    after a success. ``wait`` returns early (True) when ``stop`` is set."""
+
+    first_s: float = 1.0
+    limit_s: float = 30.0
+    _next: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self._next = self.first_s
+
+    def delay(self) -> float:
+        """The next pause (and doubles the one after)."""
+        now = self._next
+        self._next = min(self.limit_s, self._next * 2)
+        return now * random.uniform(0.8, 1.0)
+
+    def reset(self) -> None:
+        self._next = self.first_s
+
+    def wait(self, stop: threading.Event) -> bool:
+        return stop.wait(self.delay())
