@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ from kustosz.backup.schedule import run_backups
 from kustosz.cli.common import console, fails_cleanly, open_vault
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.errors import ConfigError
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
@@ -121,8 +123,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         jobs.start(vault)  # long work the web app starts (kustosz.jobs): before the web app
         server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
         # Each on its own loop and thread; one whose port is taken is logged and retried.
-        listeners.reconcile()
-        pool.reconcile()
+        following = Following("cameras")
+        Following("listeners").step(listeners.reconcile)  # listeners.run follows them after
+        following.step(pool.reconcile)
         if on_ready:
             on_ready(pool)
         threads = [threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
@@ -148,14 +151,52 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         threads += _uploader(vault, stop)  # the local spool drains into the object store
         for thread in threads:
             thread.start()
-        while not stop.wait(RECONCILE_S):
-            pool.reconcile()
+        while not stop.wait(following.pause(RECONCILE_S)):
+            following.step(pool.reconcile)
     finally:
         # Also when leaving by an error: everything started above ends with serve.
         _stop_jobs(vault)
         _stop_all(stop, sealing, threads, server, listeners, pool)
         if server is not None:
             _note_serving(vault, None)
+
+
+class Following:
+    """serve's main loop following the register (which cameras may record) survives the
+    database away (issue 27 item 1): the recorders keep what they were doing, the step is
+    tried again with a bounded back-off, and the log says once when it began and once when it
+    ended. Any other error is logged and tried again at the next turn too: an exception here
+    must never end recording."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.backoff = Backoff(first_s=1.0, limit_s=RECONCILE_S)
+        self.away_since: float | None = None
+        self.failing = False
+
+    def step(self, action: Callable[[], None]) -> bool:
+        try:
+            action()
+        except Exception as exc:
+            self.failing = True
+            if is_database_away(exc):
+                if self.away_since is None:
+                    self.away_since = time.monotonic()
+                    log.warning("following the %s: the database is away (%s); recording "
+                                "goes on as it was, trying again", self.what,
+                                type(exc).__name__)
+            else:
+                log.exception("following the %s failed; trying again", self.what)
+            return False
+        if self.away_since is not None:
+            log.info("following the %s again: the database answers after %.0f s", self.what,
+                     time.monotonic() - self.away_since)
+        self.away_since, self.failing = None, False
+        self.backoff.reset()
+        return True
+
+    def pause(self, normal: float) -> float:
+        return self.backoff.delay() if self.failing else normal
 
 
 def node_backlog(spool: Path, uploads: UploadQueue) -> tuple[int, int]:
@@ -414,6 +455,25 @@ def _stop_all(stop: threading.Event, sealing: threading.Event,
     log.info("stopped in %.1f s", time.monotonic() - started)
 
 
+LAST_RESORT_S = 0.5
+
+
+def _last_resort(after: float) -> None:
+    """SIGTERM ends serve within 10 s in every state (issue 27 item 5), also where a part does
+    not heed the stop: start-up recovery, a thread waiting for a silent database, the
+    interpreter joining a worker pool at exit. What such a part leaves is the next start's
+    recovery (invariant 5), as after a crash."""
+    time.sleep(after)
+    busy = sorted(t.name for t in threading.enumerate()
+                  if t is not threading.current_thread() and t.is_alive())
+    log.warning("stopping: still busy %.1f s after the signal (%s); exiting now, the next "
+                "start recovers what they leave", after, ", ".join(busy))
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    os._exit(0)
+
+
 def web_settings(vault: Vault, tls_cert: Path | None, tls_key: Path | None,
                  trusted_proxy: list[str] | None) -> tuple[Tls | None, tuple[Network, ...]]:
     """HTTPS and trusted proxies: the command line wins over [web] in kustosz.toml; the
@@ -465,6 +525,9 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping the recorders", signum)
+        if not stop.is_set():
+            threading.Thread(target=_last_resort, args=(STOP_WITHIN_S + LAST_RESORT_S,),
+                             name="stop-deadline", daemon=True).start()
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
