@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
+from kustosz.cli.common import DATABASE_AWAY_EXIT
 from kustosz.db import deadline
 from kustosz.db.engine import make_engine, pg_connect_args
 from kustosz.db.outage import Backoff, is_database_away
+from tests.conftest import Cli, make_vault
 from tests.support.pg_outage import PrivatePostgres, Proxy, available, free_port
 
 
@@ -150,3 +152,33 @@ def test_backoff_doubles_to_its_limit_and_resets() -> None:
     stop = threading.Event()
     stop.set()
     assert backoff.wait(stop) is True  # a stop ends the wait at once
+
+
+def test_sqlite_no_such_table_is_no_outage(tmp_path: Path) -> None:
+    lite = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with pytest.raises(OperationalError) as missing, lite.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        lite.dispose()
+    assert not is_database_away(missing.value)
+
+
+def test_a_verb_with_the_database_away_says_so_in_one_line(tmp_path: Path, pg_url: str,
+                                                           cli: Cli) -> None:
+    """serve (and any verb) started while the database is away: one line in English and one
+    in Polish, exit 75 (EX_TEMPFAIL: systemd starts serve again), no traceback, and the URL's
+    password never shown."""
+    make_vault(cli.data, url=pg_url).close()
+    config = cli.data / "kustosz.toml"
+    away = f"postgresql://kustosz:sekret-hasla@127.0.0.1:{free_port()}/x?connect_timeout=3"
+    text_before = config.read_text()
+    lines = [f'database_url = "{away}"' if line.startswith("database_url") else line
+             for line in text_before.splitlines()]
+    assert lines != text_before.splitlines(), "the vault names its database in kustosz.toml"
+    config.write_text("\n".join(lines) + "\n")
+    result = cli("sources", "list", ok=False)
+    assert result.exit_code == DATABASE_AWAY_EXIT, result.output
+    assert "the database is not reachable" in result.output
+    assert "baza danych jest niedostępna" in result.output
+    assert "Traceback" not in result.output and "sekret-hasla" not in result.output

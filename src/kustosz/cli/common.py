@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from kustosz.db.outage import is_database_away
 from kustosz.errors import InputError, KustoszError
 from kustosz.vault import Vault
 
@@ -97,8 +98,22 @@ def fails_cleanly(fn: F) -> F:
                 err_console.print(f"[bold red]błąd:[/] {escape(exc.pl)}", markup=True,
                                   soft_wrap=True)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if not is_database_away(exc):
+                raise
+            # Issue 27: a database away is no crash of ours; one line, and the exit status a
+            # supervisor reads as "try again later" (systemd restarts serve with back-off).
+            reason = str(getattr(exc, "orig", exc) or type(exc).__name__).splitlines()[0]
+            err_console.print(f"[bold red]error:[/] the database is not reachable: "
+                              f"{escape(reason)}", markup=True, soft_wrap=True)
+            err_console.print("[bold red]błąd:[/] baza danych jest niedostępna; spróbuj "
+                              "ponownie później.", markup=True, soft_wrap=True)
+            raise typer.Exit(DATABASE_AWAY_EXIT) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+DATABASE_AWAY_EXIT = 75  # EX_TEMPFAIL (sysexits.h): a temporary failure, try again later
 
 
 def local(value: datetime | str | None, vault: Vault) -> str:

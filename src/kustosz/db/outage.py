@@ -24,6 +24,9 @@ from sqlalchemy import exc as sa_exc
 _TRANSIENT_STATES = ("08", "57P0", "53", "40", "55P03", "57014", "25P03")
 
 
+_SQLITE_AWAY = ("locked", "busy", "disk i/o", "unable to open")
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     orig = getattr(exc, "orig", exc)
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
@@ -42,11 +45,14 @@ def is_database_away(exc: BaseException) -> bool:
             state = _sqlstate(current)
             if state is not None and state.startswith(_TRANSIENT_STATES):
                 return True
-            if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+            if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError) and \
+                    not isinstance(current.orig, sqlite3.Error):
                 return True
         if isinstance(current, sa_exc.TimeoutError):  # the pool: no connection in time
             return True
-        if isinstance(current, sqlite3.OperationalError):  # locked, busy, I/O
+        # SQLite's OperationalError is also "no such table": only a busy or unreadable file
+        if isinstance(current, sqlite3.OperationalError) and \
+                any(word in str(current).lower() for word in _SQLITE_AWAY):
             return True
         if type(current).__module__.startswith("psycopg") and \
                 type(current).__name__ in ("OperationalError", "InterfaceError"):
