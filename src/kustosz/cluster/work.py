@@ -109,11 +109,14 @@ class NodePool(RecorderPool):
                 recorder.halt(min(self.options.stop_timeout_s,
                                   self.coordinator.settings.margin_seconds / 2))
 
-    def recover(self) -> int:
+    def recover(self, stop: threading.Event | None = None) -> int:
         taken = 0
         for d in decide(self.vault):
+            if stop is not None and stop.is_set():
+                break
             taken += settle_leftovers(self.vault, self.spool, d.job.source_id,
-                                      admit=no_overlap(self.vault, d.job.source_id))
+                                      admit=no_overlap(self.vault, d.job.source_id),
+                                      stop=stop)
         return taken
 
     def decisions(self, now: datetime) -> list[Decision]:

@@ -393,11 +393,26 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                      "recording_sha256": [r.sha256 for r in g.recordings],
                      "from": first.start_at.astimezone(tz).isoformat(),
                      "to": last.end_at.astimezone(tz).isoformat()})
+        if g.source.kind == SourceKind.CAMERA:
+            rebuilt = reconstructed_times(g.recordings)
+            if rebuilt:  # issue 27: a time recovery had to rebuild says so, with its evidence
+                out[-1]["time_reconstructed"] = rebuilt
+                out[-1]["time_reconstructed_pl"] = (
+                    "Czas części nagrań odtworzono po awarii na podstawie dowodów opisanych "
+                    "w polu time_reconstructed.")
         if g.source.kind == SourceKind.CAMERA and playable_number is not None:
             out[-1]["playable"] = extra
         if masking is not None:
             out[-1]["masking"] = masking
     return out
+
+
+def reconstructed_times(recordings: list[Recording]) -> list[dict[str, Any]]:
+    """The segments whose time start-up recovery rebuilt (ingest.camera.recovery), each with
+    how and from what."""
+    return [{"recording_id": r.id, "segment": (r.meta or {}).get("segment"),
+             **r.meta["time_reconstructed"]}
+            for r in recordings if (r.meta or {}).get("time_reconstructed")]
 
 
 def _masked(vault: Vault, g: Group, out: Path, window: tuple[datetime, datetime, str | None],

@@ -152,6 +152,10 @@ class SegmentFacts:
     codec: str
     duration: float  # seconds of video actually in the file
     has_audio: bool
+    # The file's own time stamp of its first picture, in seconds: with -reset_timestamps 0
+    # a session's files share one time line, this offset (ffmpeg's muxing delay) from the
+    # list's (kustosz.ingest.camera.recovery). Raw MPEG-TS time stamps wrap every 2^33 ticks.
+    first_pts: float = 0.0
 
 
 def inspect(path: Path) -> SegmentFacts | None:
@@ -173,7 +177,7 @@ def inspect(path: Path) -> SegmentFacts | None:
             if lo is None or hi is None or v.time_base is None:
                 return None
             return SegmentFacts(v.codec_context.name, float((hi - lo) * v.time_base),
-                                bool(c.streams.audio))
+                                bool(c.streams.audio), float(lo * v.time_base))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         log.warning("segment %s is unreadable: %s", path.name, exc)
         return None

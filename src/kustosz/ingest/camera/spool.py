@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 from kustosz import clock
 from kustosz.clock.rebase import later_start
 from kustosz.clock.watch import THRESHOLD_S
+from kustosz.ingest.camera import recovery
 from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB, SEGMENT_PATTERN
 from kustosz.ingest.camera.index_batch import adopt_segment
 from kustosz.ingest.camera.segments import (
@@ -41,7 +43,6 @@ from kustosz.ingest.camera.segments import (
     PipedSegmentList,
     SegmentList,
     codec_of,
-    inspect,
     parse_rows,
 )
 from kustosz.ingest.files import SOUND_CHECKED
@@ -56,6 +57,8 @@ ANCHOR_NAME = "anchor"
 # listed one: a stale anchor is never earlier than the true one, so that segment may start
 # this much later than the one before it ended — a gap too small to count, never an overlap.
 ANCHOR_STEP_S = 0.05
+# What asks start-up recovery to stop (SIGTERM): an event, or a callable that says so.
+Stop = threading.Event | Callable[[], bool] | None
 
 
 def spool_root(vault: Vault) -> Path:
@@ -91,6 +94,9 @@ class Session:
     admit: Callable[[datetime, datetime], bool] | None = None
     # Settling (serve stopping or starting): index at once rather than wait for the batch.
     urgent: bool = False
+    # Settling: each segment is checked against what the camera has stored already (an
+    # earlier, interrupted recovery), never stored over the same seconds.
+    recovering: bool = False
 
     def __post_init__(self) -> None:
         self.reader: SegmentList | PipedSegmentList = SegmentList(self.folder / LIST_NAME)
@@ -140,10 +146,16 @@ class Session:
             # THRESHOLD_S or more, is kustosz.clock's business.)
             start = self.last_end
             end = max(end, start)
+        moved = None
+        if self.recovering:
+            start, end, moved = self._clear_of_stored(seg.name, start, end)
         hashed = self._hash_of(path)
         # R1.3: ffmpeg wrote it with -an (and settle checked it): playback need not probe it
         meta = {**self.meta, **(extra or {}), "session": self.name, "segment": seg.name,
                 "stream_start": seg.start, "stream_end": seg.end, SOUND_CHECKED: hashed[1]}
+        if moved is not None:
+            meta["time_reconstructed"] = {**moved, "evidence": {
+                **moved["evidence"], "derived": {"from": "segment list", "anchor": self.anchor}}}
         if adopt_segment(self.vault, self.source_id, path, start, end, meta,
                          self._later_reading(path, start, seg.end - seg.start),
                          hashed, urgent=self.urgent, admit=self.admit) is None:
@@ -200,67 +212,116 @@ class Session:
         if isinstance(self.reader, PipedSegmentList):
             self.reader.close()
 
-    def settle(self) -> int:
-        """After ffmpeg is gone: take every listed segment left and the unlisted last one
-        for what it really holds (or discard it); then remove the folder."""
-        self.urgent = True
+    def settle(self, stop: Stop = None) -> int:
+        """After ffmpeg is gone: take every listed segment left and each unlisted one for what
+        it really holds (or discard it); then remove the folder. Idempotent (a kill anywhere,
+        then again: each segment once, at the same time; see kustosz.ingest.camera.recovery);
+        ``stop`` (an event or a callable) is asked between segments, and a stop leaves the
+        rest in the folder for the next start. Returns how many segments were taken."""
+        stopping = _stopper(stop)
+        self.urgent = self.recovering = True
         self.close_reader()
         listed = parse_rows((self.folder / LIST_NAME).read_text("utf-8", "replace")) \
             if (self.folder / LIST_NAME).exists() else []
+        if stopping():
+            return 0
+        if not any(self.folder.glob(SEGMENT_GLOB)):  # nothing left: no database needed
+            recovery.drop_plan(self.folder)
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return 0
+        indexed = recovery.indexed(self.vault, self.source_id, self.name)
+        plan = recovery.plan_unlisted(self.folder, listed, self._settled_anchor(listed),
+                                      indexed, stopping)
+        if plan is None:
+            return 0
         taken = 0
         for seg in listed:
+            path = self.folder / seg.name
+            if not path.is_file():
+                continue  # taken by an earlier run (or never written)
+            if stopping():
+                return taken
             # R1.3: what a crash left is checked like the recorder checks a session's first
             # segment (ffmpeg runs with -an; a file with sound is never kept).
-            if codec_of(self.folder / seg.name)[1]:
+            if codec_of(path)[1]:
                 log.error("session %s: discarding %s, it holds sound", self.name, seg.name)
-                (self.folder / seg.name).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
                 continue
+            self._after_stored(indexed, seg.name)
             taken += self.take(seg) is not None
-        names = {seg.name for seg in listed}
-        previous = listed[-1] if listed else None
-        for path in sorted(self.folder.glob(SEGMENT_GLOB)):
-            if path.name not in names:
-                # A kill can leave a closed segment unlisted besides the unfinished one (its
-                # row was in the list's pipe, PipedSegmentList): each is chained to the one
-                # before it, not all stacked at the end of the last listed one.
-                kept, previous = self._take_partial(path, previous)
-                taken += kept
+        for placed in sorted(plan.values(), key=recovery.order):
+            path = self.folder / placed.name
+            if not path.is_file():
+                continue
+            if stopping():
+                return taken
+            taken += self._take_placed(path, placed)
+        recovery.drop_plan(self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
         return taken
 
-    def _take_partial(self, path: Path, previous: ListedSegment | None
-                      ) -> tuple[bool, ListedSegment | None]:
-        """(kept, the segment the next unlisted one chains to)."""
-        facts = inspect(path)
-        if facts is not None and facts.has_audio:  # R1.3: never kept with sound
-            log.error("session %s: discarding %s, it holds sound", self.name, path.name)
+    def _settled_anchor(self, listed: list[ListedSegment]) -> float | None:
+        """The anchor as taking the listed segments still here will leave it (the smallest
+        mtime − end, `_learn_anchor`)."""
+        anchor = self.anchor
+        for seg in listed:
+            try:
+                candidate = (self.folder / seg.name).stat().st_mtime - seg.end
+            except FileNotFoundError:
+                continue
+            anchor = candidate if anchor is None else min(anchor, candidate)
+        return anchor
+
+    def _after_stored(self, indexed: dict[str, recovery.Stored], name: str) -> None:
+        """The segment before ``name`` is in the index: the next starts no earlier than its
+        stored end (an earlier run stamped it, perhaps with an anchor a few ms apart)."""
+        number = recovery.number_of(name)
+        before = indexed.get(f"seg{number - 1:08d}.ts") if number else None
+        if before is not None:
+            end = _at(before.end)
+            self.last_end = end if self.last_end is None else max(self.last_end, end)
+
+    def _clear_of_stored(self, name: str, start: datetime, end: datetime
+                         ) -> tuple[datetime, datetime, dict[str, Any] | None]:
+        return recovery.clear_of_stored(self.vault, self.source_id, self.name, name, start,
+                                        end)
+
+    def _take_placed(self, path: Path, placed: recovery.Placed) -> bool:
+        """One unlisted segment, at the time the recovery plan decided for it."""
+        if not placed.keep:
+            log.error("session %s: discarding %s, %s", self.name, placed.name, placed.why)
             path.unlink(missing_ok=True)
-            return False, previous
-        if facts is None or facts.duration <= 0:
-            log.warning("session %s: discarding %s, it holds no readable video", self.name,
-                        path.name)
-            path.unlink(missing_ok=True)
-            return False, previous
-        chained = None
-        if previous is not None and self.anchor is not None:
-            start = _at(self.anchor + previous.end)
-            chained = ListedSegment(path.name, previous.end, previous.end + facts.duration)
-        else:  # no closed segment to chain to: it ended when it was last written
-            start = _at(path.stat().st_mtime - facts.duration)
-        end = start + timedelta(seconds=facts.duration)
+            return False
+        start, end = _at(placed.start), _at(placed.end)
+        how = placed.how or {}
+        start, end, moved = self._clear_of_stored(placed.name, start, end)
+        if moved is not None:
+            how = {**moved, "evidence": {**moved["evidence"], "derived": how}}
         hashed = self._hash_of(path)
-        meta = {**self.meta, "session": self.name, "segment": path.name, "partial": True,
-                "codec": facts.codec, "browser_playable": facts.codec == "h264",
-                SOUND_CHECKED: hashed[1]}  # inspected above: no sound
+        meta = {**self.meta, "session": self.name, "segment": placed.name, "partial": True,
+                "codec": placed.codec, "browser_playable": placed.codec == "h264",
+                SOUND_CHECKED: hashed[1],  # inspected by the plan: no sound
+                "time_reconstructed": how}
+        if placed.stream is not None and moved is None:
+            meta["stream_start"], meta["stream_end"] = placed.stream
+        length = placed.pts[1] - placed.pts[0]
         if adopt_segment(self.vault, self.source_id, path, start, end, meta,
-                         self._later_reading(path, start, facts.duration), hashed,
+                         self._later_reading(path, start, length), hashed,
                          urgent=True, admit=self.admit) is None:
             self._refused(path, start, end)
-            return False, chained or previous
-        log.info("session %s: kept the unfinished %s as the %.1f s it really holds", self.name,
-                 path.name, facts.duration)
+            return False
+        log.info("session %s: kept the unlisted %s (%.1f s, %s)", self.name, placed.name,
+                 length, how.get("from"))
         self.last_end, self.taken = end, self.taken + 1
-        return True, chained
+        return True
+
+
+def _stopper(stop: Stop) -> Callable[[], bool]:
+    if stop is None:
+        return lambda: False
+    if isinstance(stop, threading.Event):
+        return stop.is_set
+    return stop
 
 
 def leftover_sessions(root: Path, source_id: int) -> list[Path]:
@@ -269,11 +330,16 @@ def leftover_sessions(root: Path, source_id: int) -> list[Path]:
 
 
 def settle_leftovers(vault: Vault, root: Path, source_id: int,
-                     admit: Callable[[datetime, datetime], bool] | None = None) -> int:
+                     admit: Callable[[datetime, datetime], bool] | None = None,
+                     stop: Stop = None) -> int:
     """On start: take in what earlier runs (crashed or not) left in the spool (``admit``:
-    see Session)."""
+    see Session). ``stop``: asked between segments (SIGTERM during start-up recovery); what
+    is left waits for the next start."""
+    stopping = _stopper(stop)
     taken = 0
     for folder in leftover_sessions(root, source_id):
+        if stopping():
+            break
         meta = {}
         info = folder / "session.json"
         if info.exists():
@@ -282,5 +348,5 @@ def settle_leftovers(vault: Vault, root: Path, source_id: int,
             except ValueError:
                 meta = {}
         taken += Session(vault, source_id, folder.name, folder, meta=meta,
-                         admit=admit).settle()
+                         admit=admit).settle(stopping)
     return taken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,11 +74,15 @@ class RecorderPool:
         self.spool: Path = spool or spool_root(vault)  # a node's own (kustosz.cluster)
         self.recorders: dict[int, CameraRecorder] = {}
 
-    def recover(self) -> int:
-        """Take in what earlier runs left in the spool (run before any recorder starts)."""
+    def recover(self, stop: threading.Event | None = None) -> int:
+        """Take in what earlier runs left in the spool (run before any recorder starts);
+        ``stop`` ends it between segments (what is left waits for the next start)."""
         taken = 0
         for decision in decide(self.vault):
-            taken += settle_leftovers(self.vault, self.spool, decision.job.source_id)
+            if stop is not None and stop.is_set():
+                break
+            taken += settle_leftovers(self.vault, self.spool, decision.job.source_id,
+                                      stop=stop)
         return taken
 
     def reconcile(self, now: datetime | None = None) -> None:
