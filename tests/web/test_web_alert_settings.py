@@ -423,7 +423,7 @@ def test_periods_in_the_page_language_and_kinds_by_their_label(sqlite_vault: Vau
     one; "Zmienione na tej stronie" names a kind by its label, not its key."""
     c = admin_client(sqlite_vault)
     page = c.get("/admin/alerts").text
-    assert 'name="grace_camera_down" type="text" value="2 minuty"' in page
+    assert 'name="grace_camera_down" type="text" value="1 minuta"' in page
     assert 'name="repeat_camera_down" type="text" value="1 godzina"' in page
     assert "minutes" not in page and "hour" not in page
     form = good_form(grace_camera_down="5 minut", repeat_camera_down="nigdy")

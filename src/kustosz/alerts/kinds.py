@@ -46,6 +46,8 @@ class AlertRow(StrEnum):
     STORAGE_UNREACHABLE = "storage_unreachable"
     SPOOL_OVER_LIMIT = "spool_over_limit"
     STORAGE_UNKNOWN_OBJECTS = "storage_unknown_objects"
+    # the database away (kustosz.db.watch, migration 0025): told from memory, written after
+    DATABASE_UNREACHABLE = "database_unreachable"
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,18 @@ class Kind:
     grace: timedelta
     repeat: timedelta | None  # None: no reminders
     label_pl: str
+    # Told from memory by the process that saw it (the database away: there is nowhere to
+    # write the row first); its row is written afterwards for the record and the notifier
+    # must not tell it again.
+    from_memory: bool = False
 
 
 _R = AlertRow
 KINDS: dict[str, Kind] = {k.key: k for k in (
-    Kind("camera_down", (_R.CAMERA_DOWN,), True, timedelta(minutes=2), timedelta(hours=1),
+    # The grace counts from the end of the camera's last stored segment (across restarts of
+    # serve); a minute, as `serve --down-alert-after`: a hole an outage or a restart left
+    # (70 s, issue 27) is told even when it ended before anyone looked (notifier, "past").
+    Kind("camera_down", (_R.CAMERA_DOWN,), True, timedelta(minutes=1), timedelta(hours=1),
          "kamera nie nagrywa"),
     Kind("phone_down", (_R.PHONE_UNREACHABLE, _R.PHONE_BACKLOG, _R.PHONE_SILENT), True,
          timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
@@ -101,6 +110,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "bufor lokalny przekroczył swój limit"),
     Kind("storage_unknown_objects", (_R.STORAGE_UNKNOWN_OBJECTS,), True, timedelta(0),
          timedelta(hours=12), "w magazynie obiektów są pliki nieznane rejestrowi"),
+    # The database did not answer kustosz.db.watch for longer than the grace: told straight
+    # to every channel from memory (alerts/without_database.py), once each way per outage.
+    Kind("database_unreachable", (_R.DATABASE_UNREACHABLE,), True, timedelta(seconds=60),
+         None, "baza danych jest niedostępna", from_memory=True),
     # Any alert row of a kind not named above (a newer release's, after a downgrade) still
     # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),

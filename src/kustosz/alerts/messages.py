@@ -14,7 +14,9 @@ from kustosz.documents.words import count_pl
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 # event: "start" (the problem has lasted its grace), "repeat" (it still lasts), "clear"
-# (it is over), "once" (an event row nobody clears, e.g. the disk-pressure sweep)
+# (it is over), "once" (an event row nobody clears, e.g. the disk-pressure sweep), "past" (a
+# problem that lasted longer than its grace but ended before anyone told it: serve was
+# restarting or the database away; ``since`` and ``at`` are its start and end)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,18 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                       "Certyfikat HTTPS odnowiony"),
     "backup": ("Kopia zapasowa skarbca nie powiodła się albo jej brakuje (od {since})",
                "Kopia zapasowa skarbca znów się udała"),
+    "database_unreachable": ("Baza danych jest niedostępna od {since}",
+                             "Baza danych znów dostępna (była niedostępna przez {span})"),
     "other": ("Alarm od {since}", "Alarm ustał (trwał {span})"),
 }
+# "past": a problem told only after it ended; kinds without words of their own get their
+# start subject and "problem trwał … i już ustał"
+_PAST = {
+    "camera_down": "Kamera „{name}” nie nagrywała przez {span} (od {since})",
+    "phone_down": "Linia telefoniczna „{name}”: nagrania nie docierały przez {span} (od {since})",
+}
+ERRORS = ("camera_down", "phone_down", "disk", "disk_full", "sweep", "audit_verify",
+          "database_unreachable")
 
 
 def compose(item: dict[str, Any], office: str = "") -> Message:
@@ -100,6 +112,14 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
         subject = clear.format(**words)
         lines = [f"{subject}.", f"Problem trwał od {local(since)} do {local(at)}."]
         severity = "notice"
+    elif event == "past":
+        past = _PAST.get(item.get("row_kind") or "") or _PAST.get(kind)
+        subject = past.format(**words) if past else \
+            f"{start.format(**words)}; problem trwał {words['span']} i już ustał"
+        lines = [f"{subject}.", f"Problem trwał od {local(since)} do {local(at)} i ustał, "
+                 "zanim można było wysłać alarm (np. usługa była uruchamiana ponownie albo "
+                 "baza danych była niedostępna)."]
+        severity = "warning"
     else:
         subject = start.format(**words)
         if event == "repeat":
@@ -107,8 +127,7 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
         lines = [item.get("text") or subject]
         if event == "repeat":
             lines.append(f"Problem nadal trwa ({duration_pl(at - since)}, stan na {local(at)}).")
-        severity = "error" if kind in ("camera_down", "phone_down", "disk", "disk_full", "sweep",
-                                       "audit_verify") else "warning"
+        severity = "error" if kind in ERRORS else "warning"
     lines += ["", "Wiadomość wysłana automatycznie przez Kustosza"
               + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
     payload = {"kind": kind, "alert_kind": item.get("row_kind"), "event": event,
@@ -119,10 +138,11 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
     return Message(f"[Kustosz] {subject}", body, severity, payload)
 
 
-_MANY = {  # kind key -> (start, clear) headings of a message that gathers several alerts
-    "camera_down": ("Kamery nie nagrywają", "Kamery znów nagrywają"),
+_MANY = {  # kind key -> (start, clear, past) headings of a message that gathers several
+    "camera_down": ("Kamery nie nagrywają", "Kamery znów nagrywają", "Kamery nie nagrywały"),
     "phone_down": ("Linie telefoniczne: nagrania nie docierają",
-                   "Linie telefoniczne: nagrania znów docierają"),
+                   "Linie telefoniczne: nagrania znów docierają",
+                   "Linie telefoniczne: nagrania nie docierały"),
 }
 
 
@@ -131,10 +151,12 @@ def compose_many(items: list[dict[str, Any]], office: str = "") -> Message:
     pass — a switch that dies takes all its cameras with it: one mail, not twenty."""
     singles = [compose(item, office) for item in items]
     kind, event = items[0]["kind"], items[0]["event"]
-    start, clear = _MANY.get(kind, ("Alarmy", "Alarmy ustały"))
+    start, clear, past = _MANY.get(kind, ("Alarmy", "Alarmy ustały", "Alarmy, które już "
+                                                                       "ustały"))
     names = [item.get("source") or "—" for item in items]
     shown = ", ".join(names[:5]) + (f" i {len(names) - 5} innych" if len(names) > 5 else "")
-    subject = f"{clear if event == 'clear' else start} ({len(items)}): {shown}"
+    heading = {"clear": clear, "past": past}.get(event, start)
+    subject = f"{heading} ({len(items)}): {shown}"
     lines = [s.subject.removeprefix("[Kustosz] ") for s in singles]
     lines += ["", "Wiadomość wysłana automatycznie przez Kustosza"
               + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]

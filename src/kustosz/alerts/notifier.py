@@ -16,6 +16,18 @@ and it survives a restart, so a start message is never sent twice for one alert)
   channel took it. A failing channel keeps its queue (nothing is lost) and is retried after
   `retry_s`; a newer reminder replaces an older undelivered one of the same alert.
 - ``channels``: per channel, since when it fails and why (the dashboard shows it).
+- ``past``: the rows of lasting kinds that cleared before a start was decided, looked at once
+  (``done``: id -> when it cleared, for `PAST_LOOK`; ``from``: rows cleared earlier than the
+  first pass that kept this are never looked at). One that lasted longer than its grace is
+  told once, as what it was ("Kamera „wejscie” nie nagrywała przez 1 min 10 s"): the
+  notifier was not running (serve restarting, the database away) or the row was written
+  only once the problem had ended (kustosz.ingest.camera.health.clear_down_alert).
+
+Kinds told from memory (`Kind.from_memory`, the database away: alerts/without_database.py)
+are told by the process that saw them; their rows are the record and are never told here.
+
+The loop never ends before ``stop``: a database away makes it wait with a bounded back-off
+(db.outage) and ask again; `run_notifier` also builds the notifier that way.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_s
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Source
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -43,6 +56,8 @@ POLL_S = 5.0
 RETRY_S = 60.0
 GATHER_AT = 3  # this many alerts of one kind starting (or clearing) at once: one message
 FIRST_LOOK = timedelta(hours=1)  # one-off rows older than this at first sight are not told
+PAST_LOOK = timedelta(hours=1)  # rows that cleared longer ago than this are not told late
+AWAY_LIMIT_S = 60.0  # the longest wait between passes while the database is away
 
 
 class Channel(Protocol):
@@ -105,7 +120,10 @@ class Notifier:
         from kustosz.alerts.checks import EVERY_S
 
         log.info("alert notifier: channels %s", ", ".join(self.channels) or "none")
-        while True:
+        backoff = Backoff(first_s=self.poll_s, limit_s=max(self.poll_s, AWAY_LIMIT_S))
+        away = False
+        while not stop.is_set():
+            wait = self.poll_s
             try:
                 self.refresh()
                 if time.monotonic() - self._checked >= EVERY_S or not self._checked:
@@ -114,9 +132,20 @@ class Notifier:
                 if self.channels:
                     self.tick()
                 self.digest()
-            except Exception:  # a surprise must not end the notifier for good
-                log.exception("alert notifier pass failed")
-            if stop.wait(self.poll_s):
+                if away:
+                    log.info("alert notifier: the database answers again")
+                away = False
+                backoff.reset()
+            except Exception as exc:  # a surprise must not end the notifier for good
+                if is_database_away(exc):
+                    if not away:
+                        log.warning("alert notifier: the database is away (%s); asking again "
+                                    "with back-off", type(exc).__name__)
+                    away = True
+                    wait = backoff.delay()
+                else:
+                    log.exception("alert notifier pass failed")
+            if stop.wait(wait):
                 return
 
     def digest(self, now: datetime | None = None) -> bool:
@@ -145,16 +174,21 @@ class Notifier:
             newest: dict[str, Alert] = {}
             for row in rows:
                 kind = kind_of(row.kind)
+                if kind.from_memory:  # told by the process that saw it
+                    continue
                 if not kind.clears:
                     newest[f"{row.kind}|{row.source_id or ''}"] = row
                     continue
                 seen.add(str(row.id))
                 self._lasting(s, state, row, kind, names, now)
+            past = state.setdefault("past", {"from": now.isoformat(), "done": {}})
             for alert_id in [a for a in state["open"] if a not in seen]:
                 entry = state["open"].pop(alert_id)
                 row = s.get(Alert, int(alert_id))
                 at = row.cleared_at if row is not None and row.cleared_at else now
+                past["done"][alert_id] = at.isoformat()
                 self._enqueue(state, dict(entry["item"], event="clear", at=at.isoformat()))
+            self._past(s, state, past, names, now)
             for key, row in newest.items():
                 self._one_off(state, key, row, kind_of(row.kind), names, now)
             for name in list(state["queues"]):
@@ -200,6 +234,46 @@ class Notifier:
                                   else None, "since": row.raised_at.isoformat(),
                                   "text": row.message, "event": "once",
                                   "at": now.isoformat()})
+
+    def _past(self, s: Any, state: dict[str, Any], past: dict[str, Any],
+              names: dict[int, str], now: datetime) -> None:
+        """Rows of lasting kinds that cleared with no start decided: one message for each
+        that lasted longer than its grace (see the module's ``past``)."""
+        since_from = max(datetime.fromisoformat(past["from"]), now - PAST_LOOK)
+        done: dict[str, str] = past["done"]
+        for key in [k for k, at in done.items() if datetime.fromisoformat(at) < now - PAST_LOOK]:
+            del done[key]
+        rows = s.execute(select(Alert).where(Alert.cleared_at.is_not(None),
+                                             Alert.cleared_at >= since_from)
+                         .order_by(Alert.cleared_at, Alert.id)).scalars()
+        for row in rows:
+            kind = kind_of(row.kind)
+            if str(row.id) in done or not kind.clears or kind.from_memory:
+                continue
+            assert row.cleared_at is not None
+            done[str(row.id)] = row.cleared_at.isoformat()
+            since = self._since(s, row)
+            end = self._end(s, row, since)
+            grace, _repeat = self.settings(kind)
+            if end - since < grace or end - since <= timedelta(0):
+                continue
+            self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
+                                  "source": names.get(row.source_id) if row.source_id
+                                  else None, "since": since.isoformat(), "text": row.message,
+                                  "event": "past", "at": end.isoformat()})
+
+    @staticmethod
+    def _end(s: Any, row: Alert, since: datetime) -> datetime:
+        """When the problem ended: for a camera, the end of its gap (the first segment after
+        it), not when the row was cleared; otherwise when the row was cleared."""
+        assert row.cleared_at is not None
+        if row.kind == AlertRow.CAMERA_DOWN and row.source_id is not None:
+            end = s.execute(select(Gap.end_at).where(
+                Gap.source_id == row.source_id, Gap.start_at == since,
+                Gap.end_at.is_not(None)).limit(1)).scalar_one_or_none()
+            if end is not None:
+                return min(end, row.cleared_at)
+        return row.cleared_at
 
     @staticmethod
     def _since(s: Any, row: Alert) -> datetime:
@@ -278,12 +352,14 @@ class Notifier:
 
 
 def _batches(queue: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The queue in sending order; a run of at least `GATHER_AT` starts (or all-clears) of
-    one kind decided in the same pass becomes one message."""
+    """The queue in sending order; a run of at least `GATHER_AT` starts (or all-clears, or
+    problems told after they ended) of one kind decided in the same pass becomes one
+    message."""
     out: list[list[dict[str, Any]]] = []
     for item in queue:
         last = out[-1] if out else None
-        if (last and item["event"] in ("start", "clear") and last[0]["event"] == item["event"]
+        if (last and item["event"] in ("start", "clear", "past")
+                and last[0]["event"] == item["event"]
                 and last[0]["kind"] == item["kind"]
                 and last[0].get("decided") == item.get("decided")):
             last.append(item)
@@ -295,4 +371,24 @@ def _batches(queue: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return flat
 
 
-__all__ = ["KINDS", "STATE_KEY", "Notifier", "channel_problems", "load_state"]
+def run_notifier(vault: Vault, stop: threading.Event, tls: Any = None) -> None:
+    """`serve`'s alert thread: the notifier built (its settings are in the database, which
+    may be away at the start: asked again with back-off) and run until ``stop``."""
+    backoff = Backoff(first_s=POLL_S, limit_s=AWAY_LIMIT_S)
+    while not stop.is_set():
+        try:
+            notifier = Notifier(vault, tls=tls)
+        except Exception as exc:
+            if is_database_away(exc):
+                log.warning("alert notifier: the database is away (%s); starting later",
+                            type(exc).__name__)
+            else:
+                log.exception("alert notifier: cannot start; trying again")
+            if backoff.wait(stop):
+                return
+            continue
+        notifier.run(stop)
+        return
+
+
+__all__ = ["KINDS", "STATE_KEY", "Notifier", "channel_problems", "load_state", "run_notifier"]

@@ -28,7 +28,8 @@ import typer
 from rich.console import Console
 
 from kustosz import jobs
-from kustosz.alerts.notifier import Notifier
+from kustosz.alerts.notifier import run_notifier
+from kustosz.alerts.without_database import watch_database
 from kustosz.audit.witness import run_checkpoints
 from kustosz.backup.schedule import run_backups
 from kustosz.cli.common import console, fails_cleanly, open_vault
@@ -57,6 +58,7 @@ from kustosz.storage.base import Unavailable
 from kustosz.vault import Vault
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
+    from kustosz.db.watch import DatabaseWatch
     from kustosz.web.server import WebServer
     from kustosz.web.tls import Network, Tls
 
@@ -67,10 +69,13 @@ PHONE_PASS_S = 30.0  # as `kustosz phones watch`: a file is taken once two passe
 STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
 
 
-def recover_all(vault: Vault, pool: RecorderPool) -> dict[str, int]:
+def recover_all(vault: Vault, pool: RecorderPool,
+                stop: threading.Event | None = None) -> dict[str, int]:
+    """``stop``: a signal during the camera spool's recovery ends it between segments (it is
+    idempotent: the next start finishes it, ingest.camera.recovery)."""
     return {"sweep_rows": recover(vault), "pending_intakes": recover_pending(vault),
             "upload_queue_leftovers": queue_of(vault).clean(),
-            "tmp_files": _clean_tmp(vault), "spooled_segments": pool.recover(),
+            "tmp_files": _clean_tmp(vault), "spooled_segments": pool.recover(stop),
             "disabled_sources_chunks": settle_disabled(vault)}
 
 
@@ -113,8 +118,17 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                web: tuple[str, int] | None, announce: Callable[[str], None] | None,
                tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
     pool = RecorderPool(vault, ffmpeg, options)
-    done = recover_all(vault, pool)
+    # The database asked every few seconds on a path of its own: an outage reaches a person
+    # from memory (alerts.without_database) and /metrics (kustosz_database_up).
+    watch = watch_database(vault)
+    watching = threading.Thread(target=watch.run, args=(stop,), name="database-watch",
+                                daemon=True)
+    watching.start()
+    done = recover_all(vault, pool, stop)
     log.info("start-up recovery: %s", done)
+    if stop.is_set():
+        log.info("stopped during start-up recovery; the next start finishes it")
+        return
     server = None
     listeners = Listeners(vault)
     threads: list[threading.Thread] = []
@@ -122,6 +136,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     try:
         jobs.start(vault)  # long work the web app starts (kustosz.jobs): before the web app
         server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
+        _attach_live(server, pool, watch)
         # Each on its own loop and thread; one whose port is taken is logged and retried.
         following = Following("cameras")
         Following("listeners").step(listeners.reconcile)  # listeners.run follows them after
@@ -140,8 +155,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                    threading.Thread(target=run_checkpoints, args=(vault, sealing),
                                     name="audit-checkpoints", daemon=True),
                    # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
-                   threading.Thread(target=Notifier(vault, tls=tls).run, args=(stop,),
-                                    name="alerts", daemon=True)]
+                   threading.Thread(target=run_notifier, args=(vault, stop),
+                                    kwargs={"tls": tls}, name="alerts", daemon=True),
+                   watching]
         # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
         threads.append(threading.Thread(target=ClockWatch(vault).run, args=(stop,),
                                         name="clock", daemon=True))
@@ -150,7 +166,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                         name="backup", daemon=True))
         threads += _uploader(vault, stop)  # the local spool drains into the object store
         for thread in threads:
-            thread.start()
+            if not thread.is_alive():
+                thread.start()
         while not stop.wait(following.pause(RECONCILE_S)):
             following.step(pool.reconcile)
     finally:
@@ -247,18 +264,29 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             raise
         pool = NodePool(vault, coordinator, ffmpeg, options)
         # Only what this node left: other nodes' intakes may be under way right now.
-        done = {"spooled_segments": pool.recover(),
+        done = {"spooled_segments": pool.recover(stop),
                 "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
                                                    - PENDING_STALE),
                 "upload_queue_leftovers": uploads.clean()}
         log.info("node %s: start-up recovery: %s", settings.node, done)
+        if stop.is_set():
+            log.info("node %s: stopped during start-up recovery; the next start finishes it",
+                     settings.node)
+            coordinator.close()
+            return
         singletons = Singletons(vault, coordinator, tls)
+        watch = watch_database(vault)  # each node tells its own outage
         server = None
         threads: list[threading.Thread] = []
         try:
             jobs.start(vault, node=settings.node)  # this node's worker on the shared queue
             server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
+            # Not this node's recorders: another node may record a camera this one does not
+            # hold, and /metrics answers for the whole vault.
+            _attach_live(server, None, watch)
             threads = [threading.Thread(target=coordinator.run, args=(stop,), name="leases",
+                                        daemon=True),
+                       threading.Thread(target=watch.run, args=(stop,), name="database-watch",
                                         daemon=True),
                        threading.Thread(target=coordinator.watch_deadlines, args=(stop,),
                                         name="lease-deadlines", daemon=True),
@@ -388,6 +416,16 @@ def _start_web(vault: Vault, stop: threading.Event, web: tuple[str, int] | None,
     if announce:
         announce(demo_banner(vault, *web, tls=tls))
     return server
+
+
+def _attach_live(server: WebServer | None, pool: RecorderPool | None,
+                 watch: DatabaseWatch) -> None:
+    """/metrics from what serve sees live: the recorders, the database watch."""
+    if server is None:
+        return
+    from kustosz.web.metrics import attach_live
+
+    attach_live(server.server.config.app, pool, watch)
 
 
 def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = None,

@@ -10,7 +10,10 @@ connection and raises `OperationalError`, which SQLAlchemy takes for a lost conn
 (the pool drops it) and every loop of serve for the database away (db.outage).
 
 The deadline is `DEFAULT_S` unless a thread asks for more around known long work with
-`patience(seconds)` (a sweep of a large index, a migration).
+`patience(seconds)` (a sweep of a large index, a migration), or for less with `hurry(seconds)`
+where a quick answer is all that is worth waiting for (the database watch's probe, a
+scrape of /metrics): a deadline that passes closes that connection, so a block of `hurry`
+must hold nothing but short questions.
 """
 
 from __future__ import annotations
@@ -36,6 +39,18 @@ def patience(seconds: float) -> Iterator[None]:
     """Within the block, this thread's waits for the database may take up to ``seconds``."""
     before = current_s()
     _local.seconds = max(before, seconds)
+    try:
+        yield
+    finally:
+        _local.seconds = before
+
+
+@contextlib.contextmanager
+def hurry(seconds: float) -> Iterator[None]:
+    """Within the block, this thread's waits for the database last at most ``seconds`` (never
+    longer than they would without it; a `patience` inside may raise it again)."""
+    before = current_s()
+    _local.seconds = min(before, seconds)
     try:
         yield
     finally:

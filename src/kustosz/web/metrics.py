@@ -4,8 +4,16 @@ were and how much it stores; the sweep, holds, requests, copies, open alerts, th
 listeners' counters.
 
 Read from the database at scrape time by a custom collector, on a registry of each app's own
-(no global state shared between apps). Reached with an API token of scope `metrics` or from an
-address of `[web] metrics_from` (default: this machine only); no login, no CSRF (GET only).
+(no global state shared between apps). Inside `kustosz serve` the app also gets what serve
+knows in memory (`attach_live`): a camera is up only while its recorder runs and closed a
+segment within `LIVE_SEGMENTS` segment lengths (the status row in the database is written by
+that recorder and says nothing once it stopped or hangs), and `kustosz_database_up` follows
+serve's database watch (kustosz.db.watch). While the database is away the scrape still
+answers, from memory alone: `kustosz_database_up 0` and the cameras' `kustosz_source_up`
+(labelled as at the last scrape that could read the database).
+
+Reached with an API token of scope `metrics` or from an address of `[web] metrics_from`
+(default: this machine only); no login, no CSRF (GET only).
 
 Labels carry no personal data: a source is named as the office named it (a camera, a line, a
 mailbox — never a number, an address or a person); a name that looks like a phone number or
@@ -16,8 +24,9 @@ the code's own reason names.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,8 +47,10 @@ from kustosz.db.access import Employee
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.custody import User
+from kustosz.db.deadline import hurry
 from kustosz.db.events import IntakeCounter
 from kustosz.db.models import Alert, Recording, Source, Sweep
+from kustosz.db.outage import is_database_away
 from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
@@ -58,6 +69,12 @@ IMAP_POLLS_MISSED = 3
 # least STALE_MIN_S seconds): the recorder stalled, or `serve` stopped without saying so.
 SEGMENTS_MISSED = 3
 STALE_MIN_S = 60.0  # an IMAP mailbox is down after this many missed polls
+# What serve knows in memory: a recorder that closed no segment for this many segment lengths
+# (plus LIVE_SLACK_S: ffmpeg cuts at key frames, a little after the nominal length) does not
+# record, whatever its status row says.
+LIVE_SEGMENTS = 2.0
+LIVE_SLACK_S = 5.0
+SCRAPE_DB_S = 10.0  # a scrape waits no longer for any answer of the database (a scraper's limit)
 _PHONE_LIKE = re.compile(r"\d{7,}")
 _COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -98,10 +115,46 @@ def metrics(request: Request, scrape: Scrape = Depends(ScrapeRule(scope=SCOPE)))
         return PlainTextResponse(f"403 forbidden: {scrape.refused}\n", status_code=403)
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
+        state = request.app.state
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(VaultCollector(scrape.ctx.vault))
+        registry.register(VaultCollector(scrape.ctx.vault,
+                                         lambda: getattr(state, "metrics_live", None)))
         request.app.state.metrics_registry = registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# -- what serve knows in memory -------------------------------------------------------------
+@dataclass(frozen=True)
+class Live:
+    """``recorders``: source id -> its running recorder (kustosz.ingest.camera.recorder:
+    ``alive``, ``down_since``, ``recorded_until`` or ``last_end``, ``job.segment_seconds``);
+    None where this process
+    does not record the cameras (a node of several: another node may). ``database``: the
+    database watch (``reading.up``: True, False or None before its first probe)."""
+
+    recorders: Callable[[], Mapping[int, Any]] | None = None
+    database: Any = None
+
+    def database_up(self) -> bool | None:
+        return None if self.database is None else self.database.reading.up
+
+
+def attach_live(app: Any, pool: Any = None, watch: Any = None) -> Live:
+    """Give the web app of `serve` its recorders (a RecorderPool) and its database watch."""
+    live = Live(pool.recorders.copy if pool is not None else None, watch)
+    app.state.metrics_live = live
+    return live
+
+
+def recorder_up(recorder: Any, now: datetime) -> bool:
+    """A camera records while its recorder runs, is in no hole and closed a segment lately."""
+    if recorder is None or not recorder.alive or recorder.down_since is not None:
+        return False
+    # when ffmpeg last closed a segment (recording goes on into the spool while the database
+    # is away), else the end of the last one indexed
+    last = getattr(recorder, "recorded_until", None) or recorder.last_end
+    fresh = timedelta(seconds=LIVE_SEGMENTS * recorder.job.segment_seconds + LIVE_SLACK_S)
+    return last is not None and now - last <= fresh
 
 
 # -- what is measured -----------------------------------------------------------------------
@@ -175,20 +228,60 @@ def source_up(session: Session, source: Source, now: datetime,
 
 
 class VaultCollector(Collector):
-    """Everything read at scrape time, in one reading session."""
+    """Everything read at scrape time, in one reading session; with serve's `Live`, the
+    cameras' `up` and the database's from memory."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, live: Callable[[], Live | None] = lambda: None) -> None:
         self.vault = vault
+        self.live = live
+        # source id -> its labels at the last scrape that read the database (cameras only):
+        # what a scrape while the database is away names them by
+        self._cameras: dict[int, list[str]] = {}
+        self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
-        with self.vault.reading() as s:
-            yield from self._sources(s, now)
-            yield from self._sweeps(s)
-            yield from self._custody(s, now)
-            yield from self._disk(s, now)
+        live = self.live()
+        database = live.database_up() if live is not None else None
+        if database is False:  # not asked: a silent database would hold the scrape
+            yield from self._from_memory(live, now)
+            return
+        try:
+            with hurry(SCRAPE_DB_S), self.vault.reading() as s:
+                families = [*self._sources(s, now, live), *self._sweeps(s),
+                            *self._custody(s, now), *self._disk(s, now)]
+        except Exception as exc:
+            if not is_database_away(exc):
+                raise
+            yield from self._from_memory(live, now)
+            return
+        yield from families
+        yield self._database_up(True)
 
-    def _sources(self, s: Session, now: datetime) -> Iterator[Metric]:
+    @staticmethod
+    def _database_up(up: bool) -> Metric:
+        return GaugeMetricFamily("kustosz_database_up",
+                                 "1 when the database answers (serve's watch: a trivial "
+                                 "question every few seconds, answered within 5 s)",
+                                 value=1.0 if up else 0.0)
+
+    def _from_memory(self, live: Live | None, now: datetime) -> Iterator[Metric]:
+        yield self._database_up(False)
+        if live is None or live.recorders is None:
+            return
+        running = live.recorders()
+        up = GaugeMetricFamily(
+            "kustosz_source_up", "1 when an enabled source delivers (camera: its recorder "
+            "records; phone, mailbox, endpoint: last delivery within its expected interval)",
+            labels=["source", "kind"])
+        with self._lock:
+            cameras = dict(self._cameras)
+        for source_id, values in sorted(cameras.items(), key=lambda kv: kv[1]):
+            up.add_metric(values, 1.0 if recorder_up(running.get(source_id), now) else 0.0)
+        yield up
+
+    def _sources(self, s: Session, now: datetime, live: Live | None = None
+                 ) -> Iterator[Metric]:
         labels = ["source", "kind"]
         enabled = GaugeMetricFamily("kustosz_source_enabled",
                                     "1 when the source is enabled", labels=labels)
@@ -228,12 +321,19 @@ class VaultCollector(Collector):
                 stored=st.stored, out_of_scope=st.out_of_scope, skipped=st.skipped)
         tz = self.vault.policy.timezone
         people = people_words(s)
+        running = live.recorders() if live is not None and live.recorders is not None \
+            else None
+        cameras: dict[int, list[str]] = {}
         for source in sources:
             values = [source_label(source, people), source.kind]
             enabled.add_metric(values, 1.0 if source.enabled else 0.0)
             if source.enabled:
-                up_now = source_up(s, source, now, recorders.get(source.id), tz,
-                                   newest.get(source.id))
+                if running is not None and source.kind == SourceKind.CAMERA:
+                    cameras[source.id] = values
+                    up_now = recorder_up(running.get(source.id), now)
+                else:
+                    up_now = source_up(s, source, now, recorders.get(source.id), tz,
+                                       newest.get(source.id))
                 up.add_metric(values, 1.0 if up_now else 0.0)
             if source.id in newest:
                 age.add_metric(values, _seconds(now - newest[source.id]))
@@ -243,6 +343,9 @@ class VaultCollector(Collector):
             for name, value in sorted(counts.get(source.id, {}).items()):
                 name = name if _COUNTER_NAME.fullmatch(name) else "other"
                 intake.add_metric([*values, name], float(value))
+        if running is not None:
+            with self._lock:
+                self._cameras = cameras
         yield from (enabled, up, age, gaps, stored, intake)
 
     def _sweeps(self, s: Session) -> Iterator[Metric]:

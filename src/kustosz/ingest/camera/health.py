@@ -2,6 +2,13 @@
 
 Log lines and status messages are in English for the IT staff; alert messages are read by
 office staff (later in the web UI) and are in Polish. None of them ever carries credentials.
+
+A camera's hole counts from the end of its last stored segment (`last_delivered`, read from the
+index, so across restarts of serve), not from when this process started. A hole that lasted
+`--down-alert-after` but ended before its camera_down row could be written (the database away,
+serve restarting) still gets its row when it ends (`clear_down_alert`), raised and cleared at
+once: the notifier tells it if it was longer than the kind's grace ("Kamera „wejscie” nie
+nagrywała przez 1 min 10 s").
 """
 
 from __future__ import annotations
@@ -9,19 +16,24 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
-from kustosz.db.models import Alert
+from kustosz.db.models import Alert, Recording, Source
+from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 CAMERA_DOWN = AlertRow.CAMERA_DOWN
+DOWN_AFTER_S = 60.0  # serve --down-alert-after's default (RecorderOptions.down_alert_after_s)
+LATE_WITHIN = timedelta(hours=1)  # a hole that ended longer ago gets no row written late
+# gaps `record_gap` writes whole inside a session (no recorder was down): not a hole to alert
+RECORDED_AT_ONCE = ("clock_jump", "stream_stall")
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,23 @@ def record_gap(vault: Vault, source_id: int, start: datetime, end: datetime, cau
         s.add(Gap(source_id=source_id, start_at=start, end_at=end, cause=cause, detail=detail))
 
 
+def last_delivered(vault: Vault, source_id: int) -> datetime | None:
+    """The end of the camera's last stored segment (the index): where its hole begins when
+    its recorder starts, whatever happened to the processes before."""
+    with vault.reading() as s:
+        return s.execute(select(func.max(Recording.end_at)).where(
+            Recording.source_id == source_id,
+            Recording.state == RecordingState.STORED)).scalar_one_or_none()
+
+
+def _local(vault: Vault, at: datetime) -> str:
+    # the words and time format of the alert's e-mail subject (kustosz.alerts.messages)
+    return at.astimezone(vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
+
+
 def raise_down_alert(vault: Vault, source_id: int, name: str, since: datetime,
                      cause: str) -> None:
-    # the words and time format of the alert's e-mail subject (kustosz.alerts.messages)
-    local = since.astimezone(vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
-    message = (f"Kamera „{name}” nie nagrywa od {local} (przyczyna: "
+    message = (f"Kamera „{name}” nie nagrywa od {_local(vault, since)} (przyczyna: "
                f"{CAUSES_PL.get(cause, cause)}).")
     with vault.transaction() as s:
         open_one = s.execute(select(Alert.id).where(
@@ -133,8 +157,51 @@ def raise_down_alert(vault: Vault, source_id: int, name: str, since: datetime,
               since.isoformat(), cause)
 
 
-def clear_down_alert(vault: Vault, source_id: int) -> None:
+def clear_down_alert(vault: Vault, source_id: int, after_s: float = DOWN_AFTER_S,
+                     since: datetime | None = None, until: datetime | None = None) -> None:
+    """The camera records again: its open camera_down row is cleared. With none open, the
+    hole is looked at — ``since``/``until`` when the recorder knows them (its down_since and
+    the first segment's start), else the camera's newest gap (still open: it ends now): at
+    least ``after_s`` long, ended within `LATE_WITHIN` and with no row raised since it began
+    (the database was away when the recorder would have raised it, or serve restarted in
+    it), it gets its row now, raised when the recorder would have raised it and cleared, so
+    that the notifier tells it and the history shows it. Before or after `close_gap`."""
+    now = datetime.now(UTC)
     with vault.transaction() as s:
-        s.execute(update(Alert).where(Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,
-                                      Alert.cleared_at.is_(None))
-                  .values(cleared_at=datetime.now(UTC)))
+        cleared = s.execute(update(Alert).where(
+            Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,
+            Alert.cleared_at.is_(None)).values(cleared_at=now)).rowcount
+        if cleared:
+            return
+        if since is None:
+            gap = s.execute(select(Gap).where(
+                Gap.source_id == source_id, Gap.cause.not_in(RECORDED_AT_ONCE))
+                .order_by(Gap.start_at.desc(), Gap.id.desc()).limit(1)).scalars().first()
+            if gap is None:
+                return
+            since, until, cause = gap.start_at, gap.end_at or until, gap.cause
+        else:
+            cause = s.execute(select(Gap.cause).where(
+                Gap.source_id == source_id, Gap.start_at <= since,
+                Gap.cause.not_in(RECORDED_AT_ONCE))
+                .order_by(Gap.start_at.desc()).limit(1)).scalar_one_or_none() \
+                or "recorder_not_running"
+        until = until or now
+        if until < now - LATE_WITHIN or (until - since).total_seconds() < after_s:
+            return
+        raised = s.execute(select(Alert.id).where(
+            Alert.source_id == source_id, Alert.kind == CAMERA_DOWN,
+            Alert.raised_at >= since).limit(1)).first()
+        if raised:
+            return
+        source = s.get(Source, source_id)
+        name = source.name if source is not None else str(source_id)
+        message = (f"Kamera „{name}” nie nagrywała od {_local(vault, since)} do "
+                   f"{_local(vault, until)} (przyczyna: {CAUSES_PL.get(cause, cause)}).")
+        s.add(Alert(raised_at=min(since + timedelta(seconds=after_s), now), kind=CAMERA_DOWN,
+                    source_id=source_id, message=message, cleared_at=now))
+        audit(s, "recorder", "alert.camera_down", name, {
+            "since": since.isoformat(), "until": until.isoformat(), "cause": cause,
+            "late": True})
+    log.error("camera %s did not record from %s to %s (%s): alert written after the hole",
+              name, since.isoformat(), until.isoformat(), cause)

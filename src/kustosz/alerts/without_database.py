@@ -1,0 +1,191 @@
+"""Telling a person that the database is away, when no alert row can be written (issue 27).
+
+The notifier keeps its rows and its queues in the database: while the database is away its
+way is shut. `serve`'s database watch (kustosz.db.watch) hands every reading to
+`DatabaseAlerts`: once the database has been away longer than the grace of
+`database_unreachable` (60 s, alerts/kinds.py; `[alerts.kinds.database_unreachable]` or the
+web page may change it), the message is composed in memory and handed straight to every
+configured channel (e-mail, webhook, syslog: none needs the database), once per outage. A
+channel that fails is tried again every `RETRY_S` while the process runs; there is nowhere
+else to keep the message. When the database answers again its end is told the same way
+("Baza danych znów dostępna") and an alert row is written, raised at the outage's start and
+cleared at its end, so that the history shows it; the notifier never tells such a row
+(`Kind.from_memory`). An outage shorter than the grace is neither told nor written (the log
+has it).
+
+The channels and the grace are the settings in force (kustosz.toml with the web's changes)
+as last read while the database answered (again every `REFRESH_S`); until the first such
+read, kustosz.toml's alone. Sending runs on a thread of its own, so a slow relay never delays
+the watch's next probe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kustosz.alerts.channels import build
+from kustosz.alerts.kinds import KINDS, AlertRow
+from kustosz.alerts.messages import Message, compose, duration_pl, local
+from kustosz.db.deadline import hurry
+from kustosz.db.models import Alert
+from kustosz.db.watch import DatabaseWatch, Reading
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+KEY = "database_unreachable"
+ROW = AlertRow.DATABASE_UNREACHABLE
+RETRY_S = 30.0  # a channel that failed is tried again after this long
+REFRESH_S = 300.0  # the settings in force are read again this often while the database answers
+READ_S = 5.0  # reading the settings waits no longer for the database than this
+
+
+class DatabaseAlerts:
+    """A listener of the database watch. ``channels`` and ``grace`` fixed by a test replace
+    the settings in force."""
+
+    def __init__(self, vault: Vault, channels: dict[str, Any] | None = None,
+                 grace: timedelta | None = None, retry_s: float = RETRY_S) -> None:
+        self.vault = vault
+        self._fixed = channels is not None
+        self._fixed_grace = grace
+        self.channels: dict[str, Any] = dict(channels or {})
+        self.grace = grace if grace is not None else KINDS[KEY].grace
+        self.retry_s = retry_s
+        self.told: datetime | None = None  # the start of the outage whose start was told
+        self.owed: list[tuple[datetime, datetime]] = []  # outages whose row is not written
+        self._read_at: float | None = None
+        self._queues: dict[str, list[Message]] = {}
+        self._next_try: dict[str, float] = {}
+        self._lock = threading.Lock()  # the queues: the watch's thread and the sender's
+        self._sending = threading.Lock()  # one delivery at a time: each message sent once
+        self._sender: threading.Thread | None = None
+        if not self._fixed:
+            self._use(vault.config.alerts)  # kustosz.toml's until the database is read
+
+    def __call__(self, reading: Reading) -> None:
+        self.tick(reading, datetime.now(UTC))
+
+    def tick(self, reading: Reading, now: datetime) -> None:
+        if reading.up:
+            self._refresh()
+            if self.told is not None:
+                since, self.told = self.told, None
+                self._enqueue(self._message("clear", since, reading.since))
+                self.owed.append((since, reading.since))
+            self._write_owed()
+        elif reading.up is False and self.told != reading.since \
+                and now - reading.since >= self.grace:
+            self.told = reading.since
+            log.error("database away since %s (%s): the alert goes straight to %d channel(s)",
+                      reading.since.isoformat(), reading.error, len(self.channels))
+            self._enqueue(self._message("start", reading.since, now))
+        self._deliver_in_background()
+
+    # -- the settings ----------------------------------------------------------------------
+    def _use(self, config: Any) -> None:
+        try:
+            secrets = self.vault.secrets
+        except RuntimeError:  # a vault opened without its secrets key (some tests)
+            secrets = None
+        self.channels = dict(build(config.channels, secrets))
+        if self._fixed_grace is None:
+            self.grace = config.kinds.get(KEY, (KINDS[KEY].grace, None))[0]
+
+    def _refresh(self) -> None:
+        if self._fixed or (self._read_at is not None
+                           and time.monotonic() - self._read_at < REFRESH_S):
+            return
+        from kustosz.alerts.settings import effective
+
+        self._read_at = time.monotonic()
+        try:
+            with hurry(READ_S):
+                config = effective(self.vault)
+        except Exception as exc:  # the last settings known stay in force
+            log.warning("database alerts: cannot read the alert settings: %s",
+                        type(exc).__name__)
+            return
+        self._use(config)
+
+    # -- the messages ----------------------------------------------------------------------
+    def _message(self, event: str, since: datetime, at: datetime) -> Message:
+        tz = self.vault.policy.timezone
+        text = None
+        if event == "start":
+            text = (f"Kustosz nie może połączyć się z bazą danych od {local(since, tz)}; "
+                    "szczegóły w dzienniku usługi (journalctl -u kustosz).")
+        item = {"alert": None, "kind": KEY, "row_kind": str(ROW), "source": None,
+                "since": since.isoformat(), "text": text, "event": event,
+                "at": at.isoformat(), "n": 0}
+        return compose(item, self.vault.policy.office_name)
+
+    def _enqueue(self, message: Message) -> None:
+        with self._lock:
+            for name in self.channels:
+                self._queues.setdefault(name, []).append(message)
+                self._next_try.pop(name, None)
+
+    def _deliver_in_background(self) -> None:
+        with self._lock:
+            waiting = any(self._queues.get(name) for name in self.channels)
+        if not waiting or (self._sender is not None and self._sender.is_alive()):
+            return
+        self._sender = threading.Thread(target=self.deliver, name="database-alerts",
+                                        daemon=True)
+        self._sender.start()
+
+    def deliver(self) -> int:
+        """Send what waits, oldest first, to each channel due; returns how many were sent."""
+        with self._sending:
+            return self._deliver()
+
+    def _deliver(self) -> int:
+        sent = 0
+        for name, channel in list(self.channels.items()):
+            with self._lock:
+                if time.monotonic() < self._next_try.get(name, 0.0):
+                    continue
+                queue = list(self._queues.get(name, []))
+            for message in queue:
+                try:
+                    channel.send(message)
+                except Exception as exc:  # a ChannelError, or a channel's own bug
+                    log.error("database alert: channel %s failed: %s; tried again in %.0f s",
+                              name, exc, self.retry_s)
+                    with self._lock:
+                        self._next_try[name] = time.monotonic() + self.retry_s
+                    break
+                sent += 1
+                with self._lock:
+                    self._queues[name].remove(message)
+        return sent
+
+    # -- the record ------------------------------------------------------------------------
+    def _write_owed(self) -> None:
+        while self.owed:
+            since, until = self.owed[0]
+            local_since = local(since, self.vault.policy.timezone)
+            local_until = local(until, self.vault.policy.timezone)
+            message = (f"Baza danych była niedostępna od {local_since} do {local_until} "
+                       f"({duration_pl(until - since)}).")
+            try:
+                with self.vault.transaction() as s:
+                    s.add(Alert(raised_at=since, kind=ROW, source_id=None, message=message,
+                                cleared_at=until))
+            except Exception as exc:  # away again: written at its next return
+                log.warning("database alerts: the outage's row waits: %s", type(exc).__name__)
+                return
+            self.owed.pop(0)
+            log.info("database outage %s - %s written to the alert history", since.isoformat(),
+                     until.isoformat())
+
+
+def watch_database(vault: Vault, **kw: Any) -> DatabaseWatch:
+    """The watch `serve` runs (its thread: ``watch.run(stop)``), telling its outages."""
+    watch = DatabaseWatch.of(vault, **kw)
+    watch.listeners.append(DatabaseAlerts(vault))
+    return watch
