@@ -88,7 +88,7 @@ def test_the_unit_runs_serve_as_kustosz_with_the_hardening_asked_for() -> None:
         "User": "kustosz", "Group": "kustosz", "ProtectSystem": "strict",
         "ReadWritePaths": "/var/lib/kustosz -/var/lib/kustosz-witness", "ProtectHome": "yes",
         "PrivateTmp": "yes", "NoNewPrivileges": "yes", "ProtectProc": "invisible",
-        "CapabilityBoundingSet": "", "AmbientCapabilities": "", "Restart": "on-failure",
+        "CapabilityBoundingSet": "", "AmbientCapabilities": "", "Restart": "always",
         "UMask": "0077", "TimeoutStopSec": "15", "KillSignal": "SIGTERM", "KillMode": "mixed",
         "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
         "RestrictSUIDSGID": "yes", "LockPersonality": "yes", "RestrictNamespaces": "yes",
@@ -103,6 +103,69 @@ def test_the_unit_runs_serve_as_kustosz_with_the_hardening_asked_for() -> None:
     assert port["AmbientCapabilities"] == port["CapabilityBoundingSet"] == \
         ["CAP_NET_BIND_SERVICE"]
     assert "KUSTOSZ_WEB_PORT=443" in port["Environment"]
+
+
+def _systemd_version() -> int:
+    done = subprocess.run([ANALYZE or "systemd-analyze", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    found = re.match(r"systemd (\d+)", done.stdout)
+    assert found, done.stdout
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("unit_file", [UNIT, DEPLOY / "kustosz-sweeper.service"],
+                         ids=["serve", "sweeper"])
+def test_the_units_never_give_up_because_a_dependency_was_away(unit_file: Path) -> None:
+    """Issue 27 item 2: restarted whatever ended it, for ever (no start limit: with the old
+    5 starts in 600 s an outage over a minute left the unit `failed` until a person acted),
+    every few seconds."""
+    unit = _settings(unit_file.read_text())
+    assert unit["Restart"] == ["always"]
+    assert unit["StartLimitIntervalSec"] == ["0"]  # 0: no rate limit at all
+    assert "StartLimitBurst" not in unit
+    assert 1 <= int(unit["RestartSec"][0]) <= 10
+    assert "RestartPreventExitStatus" not in unit and "SuccessExitStatus" not in unit
+
+
+def test_serve_tells_systemd_it_records_and_is_watched_for_progress() -> None:
+    """Issue 27: Type=notify (READY=1 once serve records), a watchdog systemd enforces,
+    and notifications taken from serve itself only (not from its ffmpegs). WatchdogSec is
+    twice the ping interval kustosz.watchdog derives from it, well above one turn of its
+    watch, and within the start timeout."""
+    from kustosz.watchdog import watchdog_interval
+
+    unit = _settings(UNIT.read_text())
+    assert unit["Type"] == ["notify"] and unit["NotifyAccess"] == ["main"]
+    watchdog = unit["WatchdogSec"][0]
+    assert watchdog.endswith("s") and 30 <= int(watchdog[:-1]) <= 300
+    assert watchdog_interval({"WATCHDOG_USEC": str(int(watchdog[:-1]) * 10**6)}) == \
+        int(watchdog[:-1]) / 2
+    assert int(unit["TimeoutStartSec"][0]) >= int(watchdog[:-1])
+    assert int(unit["TimeoutStopSec"][0]) >= 10  # serve stops within 10 s (STOP_WITHIN_S)
+
+
+BACKOFF = DEPLOY / "restart-backoff.conf"
+
+
+@needs_analyze
+def test_the_growing_restart_delay_is_a_drop_in_for_newer_systemd(tmp_path: Path) -> None:
+    """RestartSteps=/RestartMaxDelaySec= exist from systemd 254 (Debian 13); Debian 12 has
+    252, which warns about them: they ship as a drop-in, not in the unit. On a systemd that
+    knows them verify accepts the unit with it; on an older one it names exactly those two
+    (the reason they are apart)."""
+    assert _settings(BACKOFF.read_text()) == {"RestartSteps": ["5"],
+                                              "RestartMaxDelaySec": ["2min"]}
+    unit = _copy(tmp_path, False)
+    (tmp_path / "kustosz.service.d").mkdir()
+    shutil.copy(BACKOFF, tmp_path / "kustosz.service.d" / BACKOFF.name)
+    done = subprocess.run([ANALYZE, "verify", "--man=no", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    said = done.stdout + done.stderr
+    if _systemd_version() >= 254:
+        assert done.returncode == 0 and said == "", said
+    else:
+        unknown = set(re.findall(r"Unknown key (?:name )?'(\w+)'", said))
+        assert unknown == {"RestartSteps", "RestartMaxDelaySec"}, said
 
 
 @needs_analyze

@@ -56,6 +56,7 @@ from kustosz.retention.scheduler import run_scheduler
 from kustosz.retention.sweeper import leave_the_sweep
 from kustosz.storage.base import Unavailable
 from kustosz.vault import Vault
+from kustosz.watchdog import Progress, Watchdog
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
     from kustosz.db.watch import DatabaseWatch
@@ -66,6 +67,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECONCILE_S = 15.0  # how soon enable/disable and a reached start date take effect
 PHONE_PASS_S = 30.0  # as `kustosz phones watch`: a file is taken once two passes agree
+# One turn of the main loop may take RECONCILE_S, a reconcile whose every database wait is
+# bounded (connect 10 s, an answer 60 s: db.deadline) and the back-off after it; beyond this
+# it is hung and serve's watchdog stops pinging systemd (kustosz.watchdog).
+MAIN_ALLOWANCE_S = 180.0
+# Start-up recovery does not beat: systemd's TimeoutStartSec is extended this long at most
+# while it runs (EXTEND_TIMEOUT_USEC), then a start that never finishes is restarted.
+STARTUP_ALLOWANCE_S = 900.0
 STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
 
 
@@ -117,6 +125,12 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                on_ready: Callable[[RecorderPool], None] | None,
                web: tuple[str, int] | None, announce: Callable[[str], None] | None,
                tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
+    progress = Progress()
+    # Before recovery: under systemd (Type=notify) it extends the start while recovery runs,
+    # pings once serve records, and stops pinging when a loop hangs (kustosz.watchdog).
+    watchdog = Watchdog(progress).start()
+    progress.register("start-up", STARTUP_ALLOWANCE_S)
+    watchdog.status("odzyskiwanie po starcie / start-up recovery")
     pool = RecorderPool(vault, ffmpeg, options)
     # The database asked every few seconds on a path of its own: an outage reaches a person
     # from memory (alerts.without_database) and /metrics (kustosz_database_up).
@@ -134,8 +148,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     threads: list[threading.Thread] = []
     sealing = threading.Event()
     try:
-        jobs.start(vault)  # long work the web app starts (kustosz.jobs): before the web app
-        server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
+        # long work the web app starts (kustosz.jobs): before the web app
+        jobs.start(vault, progress=progress)
+        server = _start_web(vault, stop, web, announce, tls, trusted_proxies, progress)
         _attach_live(server, pool, watch)
         # Each on its own loop and thread; one whose port is taken is logged and retried.
         following = Following("cameras")
@@ -168,9 +183,14 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         for thread in threads:
             if not thread.is_alive():
                 thread.start()
+        beat = progress.register("main", MAIN_ALLOWANCE_S)
+        progress.forget("start-up")
+        watchdog.ready()  # recording: systemd's start is done, its watchdog begins
         while not stop.wait(following.pause(RECONCILE_S)):
+            beat()
             following.step(pool.reconcile)
     finally:
+        watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
         # Also when leaving by an error: everything started above ends with serve.
         _stop_jobs(vault)
         _stop_all(stop, sealing, threads, server, listeners, pool)
@@ -262,6 +282,10 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         except ConfigError:
             coordinator.close()
             raise
+        progress = Progress()
+        watchdog = Watchdog(progress).start()
+        progress.register("start-up", STARTUP_ALLOWANCE_S)
+        watchdog.status("odzyskiwanie po starcie / start-up recovery")
         pool = NodePool(vault, coordinator, ffmpeg, options)
         # Only what this node left: other nodes' intakes may be under way right now.
         done = {"spooled_segments": pool.recover(stop),
@@ -279,8 +303,9 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         server = None
         threads: list[threading.Thread] = []
         try:
-            jobs.start(vault, node=settings.node)  # this node's worker on the shared queue
-            server = _start_web(vault, stop, web, announce, tls, trusted_proxies)
+            # this node's worker on the shared queue
+            jobs.start(vault, node=settings.node, progress=progress)
+            server = _start_web(vault, stop, web, announce, tls, trusted_proxies, progress)
             # Not this node's recorders: another node may record a camera this one does not
             # hold, and /metrics answers for the whole vault.
             _attach_live(server, None, watch)
@@ -300,8 +325,12 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                 thread.start()
             if announce:
                 announce(f"node {settings.node}: sharing the work through leases")
+            beat = progress.register("main", MAIN_ALLOWANCE_S)
+            progress.forget("start-up")
+            watchdog.ready()
             last = 0.0
             while not stop.is_set():
+                beat()
                 # A change of leases is acted on at once; the rest every RECONCILE_S.
                 changed = coordinator.changed.wait(0.5)
                 if stop.is_set():
@@ -319,6 +348,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                             log.exception("node %s: following the leases (%s) failed; "
                                           "trying again", settings.node, what)
         finally:
+            watchdog.stopping()
             stop.set()
             _stop_jobs(vault)
             deadline = time.monotonic() + STOP_WITHIN_S
@@ -401,13 +431,15 @@ def node_lock(vault: Vault, node: str) -> Iterator[None]:
 
 def _start_web(vault: Vault, stop: threading.Event, web: tuple[str, int] | None,
                announce: Callable[[str], None] | None, tls: Tls | None,
-               trusted_proxies: tuple[Network, ...]) -> WebServer | None:
+               trusted_proxies: tuple[Network, ...],
+               progress: Progress | None = None) -> WebServer | None:
     if web is None:
         return None
     from kustosz.web.server import demo_banner, run_web
 
     try:
-        server = run_web(vault, stop, *web, tls=tls, trusted_proxies=trusted_proxies)
+        server = run_web(vault, stop, *web, tls=tls, trusted_proxies=trusted_proxies,
+                         progress=progress)
     except RuntimeError as exc:  # e.g. the port is taken: recording goes on regardless
         log.error("%s; recording continues without the web app", exc)
         return None

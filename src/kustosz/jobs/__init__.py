@@ -15,6 +15,7 @@ not give back unchanged, and whatever the kind's own `check` refuses.
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -29,11 +30,13 @@ from kustosz.jobs.runners import Inline, Runner, Threads
 
 if TYPE_CHECKING:
     from kustosz.vault import Vault
+    from kustosz.watchdog import Progress
 
 __all__ = ["Inline", "JobContext", "JobState", "JobView", "Retry", "Retryable", "Runner",
            "Threads", "defer", "get", "kinds", "register", "runner_of", "start", "stop",
            "unregister", "use", "wait"]
 
+log = logging.getLogger(__name__)
 SYSTEM = "system"
 _RUNNERS: weakref.WeakKeyDictionary[Any, Runner] = weakref.WeakKeyDictionary()
 
@@ -77,15 +80,25 @@ def wait(vault: Vault, job_id: int, timeout: float, poll_s: float = 0.1) -> JobV
         time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
 
 
-def start(vault: Vault, *, node: str | None = None, workers: int = 2) -> Runner:
+def start(vault: Vault, *, node: str | None = None, workers: int = 2,
+          progress: Progress | None = None) -> Runner:
     """serve's worker for this node: the shared queue on PostgreSQL, threads on SQLite. Jobs
-    this process queues go to it until `stop`."""
+    this process queues go to it until `stop`. ``progress``: serve's watchdog registry, in
+    which the PostgreSQL worker beats (kustosz.watchdog)."""
     runner: Runner
-    records.prune(vault)
+    try:
+        records.prune(vault)
+    except Exception as exc:  # housekeeping: the database away must not stop serve's start
+        from kustosz.db.outage import is_database_away
+
+        if not is_database_away(exc):
+            raise
+        log.warning("old jobs not pruned, the database is away: %s", exc)
     if vault.engine.dialect.name == "postgresql":
         from kustosz.jobs.queue import QueueWorker
 
-        runner = QueueWorker(vault, name=node or "kustosz", concurrency=workers).start()
+        runner = QueueWorker(vault, name=node or "kustosz", concurrency=workers,
+                             progress=progress).start()
     else:
         runner = Threads(vault, workers).start()
     use(vault, runner)

@@ -15,28 +15,40 @@ its own beat (`runners.Inline`) is as old.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
+from kustosz.db.engine import pg_connect_args
 from kustosz.db.jobs import JobState
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.jobs import records
 from kustosz.jobs.attempt import attempt
+from kustosz.jobs.connections import ANSWER_WITHIN_S, deadline_connection_class
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from kustosz.vault import Vault
+    from kustosz.watchdog import Progress
 
 log = logging.getLogger(__name__)
 TASK = "kustosz.job"
 QUEUE = "kustosz"
 STALLED_S = 60.0  # a worker silent this long is dead: its running jobs go back to the queue
 REAP_EVERY_S = 30.0
+POOL_WAIT_S = 30.0  # a job's wait for a connection of the worker's pool
+HEARTBEAT_S = 5.0  # the worker's beat for serve's watchdog (kustosz.watchdog)
+PROGRESS_NAME = "jobs"
+AWAY_RETRY_S = 30.0  # a job whose attempt could not reach the database: tried again then
 
 
 class RetryLater(Exception):
@@ -72,7 +84,12 @@ def make_app(vault: Vault, **pool: Any) -> procrastinate.App:
     def run_job(job: int, kind: str) -> None:  # kind: for people reading the queue
         # procrastinate hands a job to one worker at a time; one still marked running was
         # given back by the reaper after its worker died.
-        delay = attempt(vault, job, resume=True)
+        try:
+            delay = attempt(vault, job, resume=True)
+        except Exception as exc:
+            if is_database_away(exc):  # the row could not even be read: the job waits
+                raise RetryLater(AWAY_RETRY_S) from exc
+            raise
         if delay is not None:
             raise RetryLater(delay)
         view = records.get(vault, job)
@@ -103,11 +120,22 @@ class Queue:
 
 
 class QueueWorker(Queue):
-    """A procrastinate worker on its own thread and event loop; it also queues."""
+    """A procrastinate worker on its own thread and event loop; it also queues.
+
+    The worker lives as long as serve: whatever ends it other than `stop` — the database cut
+    for longer than the pool rides out, a silence its deadline turned into an error, a bug —
+    it is started again on a fresh event loop after a bounded back-off (db.outage.Backoff),
+    for as long as it takes; what was queued meanwhile is run once the database answers.
+    `stop` ends it within its timeout in every state: never started, running, backing off,
+    hung on a silent database, already stopped. A job still running at the deadline is left
+    to its thread, which never holds the process's exit (`_DaemonExecutor`): procrastinate
+    gives the job back once this worker's heartbeat is stale, as after a crash."""
 
     def __init__(self, vault: Vault, name: str = "kustosz", concurrency: int = 2,
                  poll_s: float = 5.0, stalled_s: float = STALLED_S,
-                 reap_s: float = REAP_EVERY_S) -> None:
+                 reap_s: float = REAP_EVERY_S, backoff: Backoff | None = None,
+                 answer_within_s: float = ANSWER_WITHIN_S,
+                 progress: Progress | None = None) -> None:
         super().__init__(vault)
         self.vault = vault
         self.name = name
@@ -115,46 +143,115 @@ class QueueWorker(Queue):
         self.poll_s = poll_s
         self.stalled_s = stalled_s
         self.reap_s = reap_s
+        self.backoff = backoff or Backoff(first_s=1.0, limit_s=60.0)
+        self.answer_within_s = answer_within_s
+        self.restarts = 0  # times the worker ended by itself and was started again
+        self._progress = progress
+        self._beat: Callable[[], None] = lambda: None
+        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._main_task: asyncio.Task[None] | None = None
+        self._stopping = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jobs-worker", daemon=True)
-        self.worker_app = make_app(vault, min_size=1, max_size=concurrency + 2)
+
+    def _make_app(self) -> procrastinate.App:
+        # Every connection of the worker with the engine's bounds (connect_timeout, TCP
+        # keepalives) and a deadline for every answer: a silent database is an error here
+        # too, never a worker waiting for ever.
+        return make_app(self.vault, min_size=1, max_size=self.concurrency + 2,
+                        kwargs=pg_connect_args(str(self.vault.engine.url)),
+                        connection_class=deadline_connection_class(self.answer_within_s),
+                        timeout=min(POOL_WAIT_S, self.answer_within_s))
 
     def start(self) -> QueueWorker:
+        if self._progress is not None:
+            # Its turns: a beat every HEARTBEAT_S from the worker's event loop, or from each
+            # wait of the back-off; a connect or an answer takes at most answer_within_s.
+            self._beat = self._progress.register(
+                PROGRESS_NAME, 2 * self.answer_within_s + 4 * HEARTBEAT_S)
         self._thread.start()
         self._ready.wait(30)
         return self
 
     def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception:
-            log.exception("the job worker stopped")
-        finally:
-            self._ready.set()
+        while not self._stopping.is_set():
+            began = time.monotonic()
+            error: BaseException | None = None
+            try:
+                asyncio.run(self._main())
+            except asyncio.CancelledError:
+                pass  # stopped
+            except Exception as exc:
+                error = exc
+            finally:
+                self._ready.set()  # a worker that could not start does not hold serve's start
+                with self._lock:
+                    self._loop = self._main_task = None
+            if self._stopping.is_set():
+                break
+            self.restarts += 1
+            if time.monotonic() - began > self.backoff.limit_s:
+                self.backoff.reset()  # it ran well for a while: this is a new outage
+            delay = self.backoff.delay()
+            if error is None:
+                log.warning("the job worker ended by itself; starting it again in %.0f s",
+                            delay)
+            elif is_database_away(error):
+                log.warning("the job worker lost the database (%s); starting it again in "
+                            "%.0f s", _first_line(error), delay)
+            else:
+                log.error("the job worker stopped; starting it again in %.0f s", delay,
+                          exc_info=error)
+            self._pause(delay)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait (stop wakes it), beating: backing off from an outage is progress."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._beat()
+            if self._stopping.wait(min(left, HEARTBEAT_S)):
+                return
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        async with self.worker_app.open_async():
-            self._task = asyncio.create_task(self.worker_app.run_worker_async(
-                queues=[QUEUE], name=self.name, concurrency=self.concurrency, wait=True,
-                install_signal_handlers=False, fetch_job_polling_interval=self.poll_s,
-                delete_jobs="successful", stalled_worker_timeout=self.stalled_s,
-                # a live worker reports well within the time that declares one dead
-                update_heartbeat_interval=min(10.0, self.stalled_s / 4),
-                shutdown_graceful_timeout=5.0))
-            reaper = asyncio.create_task(self._reap())
-            self._ready.set()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            finally:
-                reaper.cancel()
+        loop = asyncio.get_running_loop()
+        # A job's thread (procrastinate runs a sync task in the loop's default executor)
+        # must not keep the process from exiting at SIGTERM.
+        loop.set_default_executor(_DaemonExecutor())
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._loop, self._main_task = loop, asyncio.current_task()
+        app = self._make_app()
+        beating = asyncio.create_task(self._beating())
+        try:
+            async with app.open_async():
+                worker = asyncio.create_task(app.run_worker_async(
+                    queues=[QUEUE], name=self.name, concurrency=self.concurrency, wait=True,
+                    install_signal_handlers=False, fetch_job_polling_interval=self.poll_s,
+                    delete_jobs="successful", stalled_worker_timeout=self.stalled_s,
+                    # a live worker reports well within the time that declares one dead
+                    update_heartbeat_interval=min(10.0, self.stalled_s / 4),
+                    shutdown_graceful_timeout=5.0))
+                reaper = asyncio.create_task(self._reap(app))
+                self._ready.set()
+                try:
+                    await worker
+                finally:
+                    reaper.cancel()
+                    if not worker.done():  # stop() cancelled us, and it: its graceful end
+                        with contextlib.suppress(BaseException):
+                            await worker
+        finally:
+            beating.cancel()
 
-    async def _reap(self) -> None:
-        manager = self.worker_app.job_manager
+    async def _beating(self) -> None:
+        while True:
+            self._beat()
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def _reap(self, app: procrastinate.App) -> None:
+        manager = app.job_manager
         while True:
             try:
                 for job in await manager.get_stalled_jobs(
@@ -165,11 +262,56 @@ class QueueWorker(Queue):
                         records.abandoned, self.vault, timedelta(seconds=self.stalled_s)):
                     log.warning("job %d: the process running it in its caller is gone; "
                                 "marked failed", job_id)
-            except Exception:
-                log.exception("could not look for jobs of dead workers")
+            except Exception as exc:
+                if is_database_away(exc):
+                    log.warning("could not look for jobs of dead workers: %s",
+                                _first_line(exc))
+                else:
+                    log.exception("could not look for jobs of dead workers")
             await asyncio.sleep(self.reap_s)
 
     def stop(self, timeout: float) -> None:
-        if self._loop is not None and self._task is not None:
-            self._loop.call_soon_threadsafe(self._task.cancel)
-        self._thread.join(timeout)
+        """Take no more jobs and end within ``timeout`` seconds, whatever the state."""
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        with self._lock:
+            loop, task = self._loop, self._main_task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(task.cancel)
+        if self._thread.is_alive():
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            if self._thread.is_alive():
+                log.warning("the job worker did not end within %.0f s; left to end with the "
+                            "process (its jobs go back to the queue)", timeout)
+        if self._progress is not None:
+            self._progress.forget(PROGRESS_NAME)
+
+
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """asyncio's default executor for the worker's loop: a daemon thread per call, never
+    joined at the interpreter's exit (ThreadPoolExecutor's are: a copy running for minutes
+    kept SIGTERM from ending serve)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="jobs-task", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None  # nothing pooled; a thread still running ends with the process
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -96,6 +96,11 @@ EN: dict[str, str] = {
     # error pages (web/app.py)
     "Nie znaleziono": "Not found",
     "Nie ma takiej strony": "No such page",
+    "Baza danych jest niedostępna": "The database is unavailable",
+    "Kustosz nie może teraz połączyć się ze swoją bazą danych, więc tej strony nie da się "
+    "wyświetlić. Spróbuj ponownie za chwilę. Jeśli to potrwa dłużej, powiadom administratora "
+    "systemu.": "Kustosz cannot reach its database right now, so this page cannot be shown. "
+    "Try again in a moment. If it lasts longer, tell the system administrator.",
     "Niepoprawna wartość": "Invalid value",
     "Sprawdź, czy w adresie nie ma literówki, albo wróć do pulpitu.":
         "Check the address for a typing mistake, or go back to the dashboard.",

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, StatementError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kustosz.web.outage import DatabaseAway
+
 MAX_BODY = 1024 * 1024  # bytes of one request body
 TOO_LARGE_PL = ("Żądanie jest za duże (najwyżej 1 MB). Skróć wpisany tekst i wyślij "
                 "formularz ponownie.")
@@ -101,9 +103,12 @@ def _overflow(exc: BaseException) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    """The body cap and the database-overflow safety net (ids are bounded in the route
-    declarations already, kustosz.web.params: this catches what a new route forgets)."""
+    """The body cap, the database away answered 503, and the database-overflow safety net
+    (ids are bounded in the route declarations already, kustosz.web.params: this catches
+    what a new route forgets)."""
     app.add_middleware(BodyLimit)
+    # The database away: a 503 with Retry-After, never a 500 and a traceback (web.outage).
+    app.add_middleware(DatabaseAway)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         wants_json = _wants_json(request.url.path)

@@ -9,6 +9,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -18,6 +20,9 @@ from kustosz.web.app import create_app
 from kustosz.web.slow_clients import KEEP_ALIVE_S, MAX_HEADER_BYTES, TimedH11Protocol
 from kustosz.web.tls import Network, Tls
 
+if TYPE_CHECKING:
+    from kustosz.watchdog import Progress
+
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
@@ -26,6 +31,10 @@ DEFAULT_PORT = 8470
 # process exits rather than being cut by it.
 GRACEFUL_S = 6
 TICK_S = 0.5  # uvicorn's housekeeping (its Date header, whether to stop): see _Server
+PROGRESS_NAME = "web"
+# A tick is due every TICK_S; this long without one is an event loop blocked (a request
+# handler doing blocking work on the loop), not a busy machine.
+WEB_ALLOWANCE_S = 60.0
 
 
 class _Server(uvicorn.Server):
@@ -34,23 +43,29 @@ class _Server(uvicorn.Server):
     (bench/recorders.py, issue 18). Twice a second: the Date header is still set every second
     (on_tick counts tenths) and a stop is noticed within TICK_S."""
 
+    beat: Callable[[], None] = staticmethod(lambda: None)  # serve's watchdog (WebServer)
+
     async def main_loop(self) -> None:
         counter = 0
         should_exit = await self.on_tick(counter)
         while not should_exit:
             counter = (counter + round(TICK_S * 10)) % 864000
             await asyncio.sleep(TICK_S)
+            self.beat()  # the event loop turns: requests are being taken
             should_exit = await self.on_tick(counter)
 
 
 class WebServer:
     """``tls``: a checked certificate and key (kustosz.web.tls.check_tls) — the port then
     speaks HTTPS only, cookies are Secure and HSTS is sent. ``trusted_proxies``: peers whose
-    X-Forwarded-For names the client (kustosz.web.tls.client_address)."""
+    X-Forwarded-For names the client (kustosz.web.tls.client_address). ``progress``: serve's
+    watchdog registry (kustosz.watchdog); the server's event loop beats in it every tick, so a
+    blocked loop (no request taken any more) stops serve's pings."""
 
     def __init__(self, vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  secure_cookies: bool = False, tls: Tls | None = None,
-                 trusted_proxies: tuple[Network, ...] = ()) -> None:
+                 trusted_proxies: tuple[Network, ...] = (),
+                 progress: Progress | None = None) -> None:
         app = create_app(vault, secure_cookies=secure_cookies or tls is not None)
         app.state.trusted_proxies = trusted_proxies
         app.state.tls_self_signed = bool(tls and tls.self_signed)
@@ -65,6 +80,9 @@ class WebServer:
                                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                                 timeout_graceful_shutdown=GRACEFUL_S, **ssl)
         self.server = _Server(config)
+        self.progress = progress
+        if progress is not None:
+            self.server.beat = progress.register(PROGRESS_NAME, WEB_ALLOWANCE_S)
         self.host, self.port = host, port
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
@@ -85,15 +103,19 @@ class WebServer:
         log.info("web app at %s", self.url)
 
     def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.forget(PROGRESS_NAME)  # stopping on purpose is no hang
         self.server.should_exit = True
         self.thread.join(timeout=15)
 
 
 def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,
             port: int = DEFAULT_PORT, tls: Tls | None = None,
-            trusted_proxies: tuple[Network, ...] = ()) -> WebServer:
+            trusted_proxies: tuple[Network, ...] = (),
+            progress: Progress | None = None) -> WebServer:
     """Start the web server; it stops when ``stop`` is set."""
-    web = WebServer(vault, host, port, tls=tls, trusted_proxies=trusted_proxies)
+    web = WebServer(vault, host, port, tls=tls, trusted_proxies=trusted_proxies,
+                    progress=progress)
     web.start()
 
     def _watch() -> None:
