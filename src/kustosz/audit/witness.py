@@ -47,6 +47,7 @@ from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import access_chain
 from kustosz.audit import log as audit_log
 from kustosz.db.models import Alert, AuditEntry, Setting
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
 from kustosz.storage.durable import fsync_file
 from kustosz.vault_handle import VaultHandle
@@ -356,12 +357,22 @@ def after_custody(vault: VaultHandle) -> None:
 def run_checkpoints(vault: VaultHandle, stop: threading.Event) -> None:
     """`kustosz serve`'s loop: a checkpoint at start, every `checkpoint_minutes` and at stop."""
     interval = vault.config.audit.checkpoint_minutes * 60
+    # The database away (issue 27): the checkpoint is tried again within a minute, not an
+    # interval later, so the entries of the outage's end are sealed soon after it.
+    backoff = Backoff(first_s=5.0, limit_s=min(60.0, interval))
     while True:
         stopping = stop.is_set()
+        wait = interval
         try:
             checkpoint(vault)
-        except Exception:
-            log.exception("periodic audit checkpoint failed")
+            backoff.reset()
+        except Exception as exc:
+            if is_database_away(exc):
+                wait = min(interval, backoff.delay())
+                log.warning("periodic audit checkpoint: the database is away (%s); trying "
+                            "again in %.0f s", type(exc).__name__, wait)
+            else:
+                log.exception("periodic audit checkpoint failed")
         if stopping:
             return
-        stop.wait(interval)  # once stopped: one last checkpoint seals the run's final entries
+        stop.wait(wait)  # once stopped: one last checkpoint seals the run's final entries

@@ -35,6 +35,7 @@ from kustosz.backup.crypto import read_passphrase
 from kustosz.backup.layout import MANIFEST
 from kustosz.config import CONFIG_NAME
 from kustosz.db.models import Alert
+from kustosz.db.outage import is_database_away
 from kustosz.errors import ConfigError, KustoszError
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,7 @@ def run_backups(vault: Any, stop: threading.Event,
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """`kustosz serve`'s loop: the schedule of [backup] and the deletion journals."""
     shipped = 0.0
+    away_since: datetime | None = None
     while not stop.is_set():
         try:
             now = clock()
@@ -242,6 +244,16 @@ def run_backups(vault: Any, stop: threading.Event,
                 _raise(vault, FAILED, f"Kopie zapasowe nie są wykonywane: {exc.pl or exc}")
                 settings = None
             tick(vault, settings, now)
-        except Exception:
-            log.exception("the backup schedule failed; retrying")
+            if away_since is not None:
+                log.info("the backup schedule goes on: the database answers again")
+                away_since = None
+        except Exception as exc:
+            # The database away (issue 27): tried again every tick (a bounded pause), said
+            # once when it began rather than with a traceback every TICK_S.
+            if not is_database_away(exc):
+                log.exception("the backup schedule failed; retrying")
+            elif away_since is None:
+                away_since = clock()
+                log.warning("the backup schedule waits: the database is away (%s); trying "
+                            "again every %.0f s", type(exc).__name__, TICK_S)
         stop.wait(TICK_S)

@@ -15,12 +15,14 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from kustosz.db.models import Source
+from kustosz.db.outage import is_database_away
 from kustosz.ingest.chunks.service import Background, Service
 from kustosz.kinds import CHUNKED, SourceKind
 from kustosz.vault import Vault
@@ -97,8 +99,13 @@ class Listeners:
         self.vault = vault
         self.running: dict[str, _Running] = {}
         self.failing: dict[str, tuple[str, str]] = {}  # name -> (digest, error)
-        # serve's thread runs the passes; stop_all may come from another (on shutdown).
+        self.away_since: float | None = None  # the register could not be read: the database
+        # One pass at a time (serve's first, then the rescans); `_lock` guards `running`
+        # only, and is never held while the database or a listener is waited for: stop_all
+        # (on shutdown, from another thread) must not wait a minute for a silent database.
+        self._pass = threading.Lock()
         self._lock = threading.Lock()
+        self._stopping = False
 
     def wanted(self) -> dict[str, tuple[str, str]]:
         """Enabled mailbox and endpoint sources: name -> (kind, digest of their settings)."""
@@ -109,14 +116,26 @@ class Listeners:
                         .order_by(Source.name)).scalars()}
 
     def reconcile(self) -> None:
-        """One pass; never raises (a failed look at the register is retried next pass)."""
-        with self._lock:
+        """One pass; never raises (a failed look at the register is retried next pass). While
+        the database is away the running listeners go on as they are: they need it only to
+        take their chunks in, which they retry by themselves."""
+        with self._pass:
             try:
                 wanted = self.wanted()
-            except Exception:
-                log.exception("listeners: the register of sources could not be read; "
-                              "trying again in %.0f s", RESCAN_S)
+            except Exception as exc:
+                if not is_database_away(exc):
+                    log.exception("listeners: the register of sources could not be read; "
+                                  "trying again in %.0f s", RESCAN_S)
+                elif self.away_since is None:
+                    self.away_since = time.monotonic()
+                    log.warning("listeners: the database is away (%s); the %d running "
+                                "listener(s) go on, sources added or changed wait for it",
+                                type(exc).__name__, len(self.running))
                 return
+            if self.away_since is not None:
+                log.info("listeners: the register answers again after %.0f s",
+                         time.monotonic() - self.away_since)
+                self.away_since = None
             for name, run in list(self.running.items()):
                 want = wanted.get(name)
                 if want is None:
@@ -126,7 +145,7 @@ class Listeners:
             for name in set(self.failing) - set(wanted):
                 del self.failing[name]
             for name, (kind, digest) in wanted.items():
-                if name not in self.running:
+                if name not in self.running and not self._stopping:
                     self._start(name, kind, digest)
 
     def _start(self, name: str, kind: str, digest: str) -> None:
@@ -140,13 +159,25 @@ class Listeners:
                           kind, name, exc, RESCAN_S)
             self.failing[name] = state
             return
-        self.running[name] = _Running(kind, digest, bg)
+        with self._lock:
+            stopping = self._stopping
+            if not stopping:
+                self.running[name] = _Running(kind, digest, bg)
+        if stopping:  # serve began to stop while this one started
+            self._stop_one(name, _Running(kind, digest, bg), "serve is stopping")
+            return
         where = ", ".join(f"{k} {h}:{p}" for k, (h, p) in bg.service.addresses.items())
         log.info("%s source %s %s%s", kind, name, f"listening on {where}" if where
                  else "started", " (it failed before)" if self.failing.pop(name, None) else "")
 
     def _stop(self, name: str, why: str) -> None:
-        run = self.running.pop(name)
+        with self._lock:
+            run = self.running.pop(name, None)
+        if run is not None:
+            self._stop_one(name, run, why)
+
+    @staticmethod
+    def _stop_one(name: str, run: _Running, why: str) -> None:
         log.info("%s source %s: stopping (%s)", run.kind, name, why)
         try:
             run.bg.stop()
@@ -156,7 +187,9 @@ class Listeners:
                           name)
 
     def run(self, stop: threading.Event) -> None:
-        """Passes until ``stop`` is set (serve's thread); the first is the caller's."""
+        """Passes until ``stop`` is set (serve's thread); the first is the caller's. A pass
+        never raises, and a database that does not answer ends its look at the register
+        within its deadline (db.deadline): the passes go on through any outage."""
         while not stop.wait(RESCAN_S):
             self.reconcile()
 
@@ -167,7 +200,9 @@ class Listeners:
 
     def stop_all(self) -> None:
         """Stop every listener; stopping closes its open chunk, so what it received is taken
-        in."""
+        in. A pass under way starts nothing more, and stops what it was starting."""
         with self._lock:
-            for name in list(self.running):
-                self._stop(name, "serve is stopping")
+            self._stopping = True
+            running, self.running = self.running, {}
+        for name, run in running.items():
+            self._stop_one(name, run, "serve is stopping")

@@ -49,6 +49,7 @@ from kustosz.alerts.kinds import AlertRow
 from kustosz.alerts.rows import clear_rows, raise_row
 from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.models import Recording
+from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.states import RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
@@ -348,18 +349,27 @@ class Uploader:
     def run(self, stop: threading.Event) -> None:
         delay = self.backoff[0]
         while not stop.is_set():
+            database_away = False
             try:
                 drained = self.queue.drain(stop)
             except Exception as exc:  # the database away: the files wait on disk
-                log.exception("upload pass failed")
+                database_away = is_database_away(exc)
+                if not database_away:
+                    log.exception("upload pass failed")
                 drained = Drained(error=exc)
             if drained.uploaded:
                 log.info("uploaded %d spooled files to the object store; %d left",
                          drained.uploaded, drained.left)
-            if drained.error is not None:
-                log.warning("uploads from the local spool fail (%s); next try in %.0f s",
-                            drained.error, delay)
-            note_alerts(self.vault, self.queue, drained)
+            if database_away:
+                # Not the store's fault: no storage_unreachable alert (it could not be
+                # written anyway); the files wait on disk and the pass is tried again.
+                log.warning("uploads from the local spool wait: the database is away (%s); "
+                            "next try in %.0f s", type(drained.error).__name__, delay)
+            else:
+                if drained.error is not None:
+                    log.warning("uploads from the local spool fail (%s); next try in %.0f s",
+                                drained.error, delay)
+                note_alerts(self.vault, self.queue, drained)
             failed = drained.error is not None
             wait = delay if failed else IDLE_S
             delay = min(delay * 2, self.backoff[1]) if failed else self.backoff[0]

@@ -15,11 +15,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.retention.pressure import relieve_pressure, watch_of
 from kustosz.retention.sweep import run_sweep
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+RETRY_LIMIT_S = 60.0  # the longest pause between sweeps while the database is away
 
 
 def next_run(now: datetime, interval: timedelta, vault: Vault) -> datetime:
@@ -54,33 +56,50 @@ def run_scheduler(vault: Vault, stop: threading.Event,
     watch = watch_of(vault)
     watch.listener = True
     due = clock()
+    # A sweep the database's absence stopped is tried again within RETRY_LIMIT_S rather than
+    # an interval later: one due at midnight must not wait an hour after the outage.
+    backoff = Backoff(first_s=5.0, limit_s=RETRY_LIMIT_S)
     try:
         while not stop.is_set():
             now = clock()
             if now >= due:
                 from kustosz.alerts.checks import note_sweep
 
+                retry: float | None = None
                 try:
                     deleted = sweep_once(vault)
                 except Exception as exc:
-                    log.exception("retention sweep failed; retrying at the next run")
+                    if is_database_away(exc):
+                        retry = backoff.delay()
+                        log.warning("retention sweep: the database is away (%s); trying "
+                                    "again in %.0f s", type(exc).__name__, retry)
+                    else:
+                        log.exception("retention sweep failed; retrying at the next run")
                     note_sweep(vault, exc)  # the sweep_failed alert (kustosz.alerts.checks)
                     if on_failure:
                         on_failure(exc)
                 else:
+                    backoff.reset()
                     note_sweep(vault)
                     if on_sweep:
                         on_sweep(deleted)
                 now = clock()
                 due = max(next_run(now, interval, vault), now + timedelta(seconds=1))
+                if retry is not None:
+                    due = min(due, now + timedelta(seconds=retry))
             elif watch.wake.is_set():
                 watch.wake.clear()
                 try:
                     deleted = len(watch.relieve(actor="scheduler").deleted)  # type: ignore[union-attr]
                     if deleted:
                         log.info("disk-pressure sweep deleted %d item(s)", deleted)
-                except Exception:
-                    log.exception("disk-pressure sweep failed; retrying at the next run")
+                except Exception as exc:
+                    if not is_database_away(exc):
+                        log.exception("disk-pressure sweep failed; retrying at the next run")
+                    else:  # the disk is still short: the sweep that is due soon relieves it
+                        log.warning("disk-pressure sweep: the database is away (%s); the "
+                                    "next sweep relieves the disk", type(exc).__name__)
+                        due = min(due, clock() + timedelta(seconds=backoff.delay()))
             # Short waits: the stop and the disk watch are answered within a second.
             watch.wake.wait(min(max((due - clock()).total_seconds(), 0.0), 1.0))
     finally:

@@ -13,9 +13,12 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kustosz.db import deadline
 from kustosz.db.models import Source
+from kustosz.db.outage import is_database_away
 from kustosz.errors import InputError
 from kustosz.ingest.chunks.counters import Counters
+from kustosz.ingest.chunks.database import DatabaseGate
 from kustosz.ingest.chunks.spool import ChunkSpool, Indexer
 from kustosz.vault import Vault
 
@@ -27,6 +30,10 @@ COUNTERS_EVERY = 5  # ticks
 # minutes to store and index. Giving up earlier would leave that close running in a worker
 # thread while a restarted listener takes the same folder in again.
 STOP_TIMEOUT_S = 3600.0
+# Starting reads the source and takes in what the last run left: with a database that stops
+# answering, that ends in an error at its deadline (db.deadline); the caller waits longer, so
+# it hears that error rather than give up while the start still runs on the listener's loop.
+START_TIMEOUT_S = 2 * deadline.DEFAULT_S
 
 
 class SpoolSettings(Protocol):
@@ -61,8 +68,10 @@ class Service:
             self.source_id: int = source.id
         settings.check()
         self.counters = Counters(self.source_id)
+        self.gate = DatabaseGate(source_name)
         self.spool = ChunkSpool(vault, source_name, material, settings.chunk, indexer,
-                                self.counters)
+                                self.counters, self.gate)
+        self._counting: asyncio.Task[None] | None = None
 
     def source_of(self, session: Session, name: str) -> Source:
         raise NotImplementedError
@@ -76,11 +85,11 @@ class Service:
 
     async def start(self) -> None:
         # Chunks a previous run left open are taken in before anything new is accepted.
-        closed = await asyncio.to_thread(self.spool.recover)
+        closed = await self.gate.run(self.spool.recover)
         if closed:
             log.info("%s: %d chunk(s) left by the previous run taken in", self.source_name,
                      len(closed))
-        await asyncio.to_thread(self.counters.flush, self.vault)
+        await self.gate.run(self.counters.flush, self.vault)
         await self._open()
         self._ticker = asyncio.create_task(self._tick_forever())
 
@@ -91,16 +100,36 @@ class Service:
             n += 1
             try:
                 await self.spool.tick()
-                if n % COUNTERS_EVERY == 0:
-                    await asyncio.to_thread(self.counters.flush, self.vault)
             except Exception:
                 # Keep serving: the data is in the spool and is taken in later.
                 log.exception("%s: periodic flush failed", self.source_name)
+            if n % COUNTERS_EVERY == 0:
+                self._count_later()
+
+    def _count_later(self) -> None:
+        """The counters to the database beside the ticks, never holding them up (a silent
+        database answers in a minute at best); while it is away, kept in memory and tried
+        again after the back-off."""
+        if (self._counting is not None and not self._counting.done()) or \
+                not self.gate.may_ask():
+            return
+        self._counting = asyncio.create_task(self._count())
+
+    async def _count(self) -> None:
+        try:
+            await self.gate.run(self.counters.flush, self.vault)
+        except Exception as exc:
+            if not is_database_away(exc):  # the database away is logged by the gate
+                log.exception("%s: the intake counters could not be written; kept for the "
+                              "next try", self.source_name)
 
     async def flush(self) -> None:
         """Close the open chunk now: what was received becomes stored and searchable."""
         await self.spool.close_all()
-        await asyncio.to_thread(self.counters.flush, self.vault)
+        if self._counting is not None:
+            with contextlib.suppress(Exception):
+                await self._counting
+        await self.gate.run(self.counters.flush, self.vault)
 
     async def stop(self) -> None:
         for server in self.servers:
@@ -122,7 +151,17 @@ class Service:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as exc:
+            if not is_database_away(exc):
+                raise
+            # What was received is in the spool and the next start takes it in; only the
+            # counters of the last seconds are lost.
+            log.warning("%s: stopped while the database is away; %d chunk(s) wait in the "
+                        "spool for the next start", self.source_name, len(self.spool.left))
+        finally:
+            self.gate.close()
 
     async def serve(self, seconds: float | None = None) -> None:
         await self.start()
@@ -144,7 +183,7 @@ class Background:
                                        name="kustosz-listener")
         self.thread.start()
         try:
-            self.service: Service = self.call(self._make(make))
+            self.service: Service = self.call(self._make(make), START_TIMEOUT_S)
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
@@ -163,6 +202,7 @@ class Background:
                 server.close()
             for transport in service.transports:
                 transport.close()
+            service.gate.close()
             raise
         return service
 

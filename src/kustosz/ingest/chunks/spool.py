@@ -37,8 +37,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording
+from kustosz.db.outage import is_database_away
 from kustosz.index.sources import get_source
 from kustosz.ingest.chunks.counters import Counters
+from kustosz.ingest.chunks.database import DatabaseGate
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.upload_queue import QUEUED
 from kustosz.kinds import by_chunk
@@ -270,14 +272,21 @@ class ChunkSpool:
     """The open chunk of one source and the closing of finished ones (asyncio side)."""
 
     def __init__(self, vault: Vault, source_name: str, kind: str, granularity: str,
-                 indexer: Indexer, counters: Counters) -> None:
+                 indexer: Indexer, counters: Counters, gate: DatabaseGate | None = None) -> None:
         if granularity not in GRANULARITIES:
             raise ValueError(f"chunk granularity must be one of {GRANULARITIES}")
         self.vault, self.source_name, self.kind = vault, source_name, kind
         self.granularity, self.indexer, self.counters = granularity, indexer, counters
+        # Closing needs the database: in threads of its own, with back-off while it is away.
+        self.gate = gate or DatabaseGate(source_name)
         self.root = spool_root(vault, source_name)
         self.current: Chunk | None = None
+        # Finished chunks whose close failed because the database was away: their folders
+        # stay in the spool (searchable as open chunks) and the running listener takes them
+        # in once it answers again (`retry_later`), oldest first.
+        self.left: list[Path] = []
         self._closing: set[asyncio.Task[None]] = set()
+        self._retrying: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # one close at a time: they write to the same index
 
     def recover(self) -> list[Closed]:
@@ -310,12 +319,14 @@ class ChunkSpool:
         now = now or datetime.now(UTC)
         chunk = self.current
         if chunk is None:
+            self.retry_later()
             return
         if now >= chunk.end:
             self.current = None
             self._close_later(chunk)
         else:
             await chunk.sync()
+        self.retry_later()
 
     def _close_later(self, chunk: Chunk) -> None:
         task = asyncio.create_task(self._close(chunk))
@@ -325,21 +336,67 @@ class ChunkSpool:
     async def _close(self, chunk: Chunk) -> None:
         async with self._lock:
             await chunk.finish()
-            try:
-                await asyncio.to_thread(close_folder, self.vault, self.source_name,
-                                        chunk.folder, self.kind, self.indexer, self.counters)
-            except Exception as exc:
-                if is_disk_full(exc):  # the reserve goes, the disk-pressure sweep runs
-                    await asyncio.to_thread(after_write, self.vault, True)
-                # The folder stays in the spool: the next start (or close) takes it in.
-                log.exception("closing a chunk of %s failed; it stays in the spool",
-                              self.source_name)
-                self.counters.add("chunk_close_failed")
+            await self._take_in(chunk.folder)
+
+    async def _take_in(self, folder: Path) -> bool:
+        """Close one finished folder (under `_lock`); False if it stays in the spool."""
+        try:
+            await self.gate.run(close_folder, self.vault, self.source_name, folder, self.kind,
+                                self.indexer, self.counters)
+        except Exception as exc:
+            if is_database_away(exc):
+                # Not lost and not acknowledged twice: the folder is the truth, and closing
+                # it again is safe (close_folder); the listener tries again with back-off.
+                if folder not in self.left:
+                    self.left.append(folder)
+                    self.counters.add("chunk_close_failed")
+                    log.warning("closing a chunk of %s failed: the database is away (%s); it "
+                                "stays in the spool and is taken in when the database is "
+                                "back", self.source_name, type(exc).__name__)
+                return False
+            if is_disk_full(exc):  # the reserve goes, the disk-pressure sweep runs
+                await asyncio.to_thread(after_write, self.vault, True)
+            # The folder stays in the spool: the next start takes it in.
+            if folder in self.left:
+                self.left.remove(folder)
+            log.exception("closing a chunk of %s failed; it stays in the spool",
+                          self.source_name)
+            self.counters.add("chunk_close_failed")
+            return False
+        return True
+
+    def retry_later(self) -> None:
+        """Try the chunks left by the database's absence again, unless an attempt is under
+        way or the back-off after the last failure still runs."""
+        if not self.left or (self._retrying is not None and not self._retrying.done()):
+            return
+        if not self.gate.may_ask():
+            return
+        self._retrying = asyncio.create_task(self._retry())
+        self._closing.add(self._retrying)
+        self._retrying.add_done_callback(self._closing.discard)
+
+    async def _retry(self) -> None:
+        async with self._lock:
+            for folder in sorted(self.left, key=lambda p: p.name):
+                if not folder.exists():  # taken in meanwhile (a restarted listener's recover)
+                    self.left.remove(folder)
+                elif await self._take_in(folder):
+                    self.left.remove(folder)
+                    log.info("a chunk of %s left while the database was away is taken in",
+                             self.source_name)
+                elif folder in self.left:
+                    break  # still away: the rest wait for the next attempt
 
     async def close_all(self) -> None:
-        """Close the open chunk now (on stop, or to make everything searchable)."""
+        """Close the open chunk now (on stop, or to make everything searchable), and try
+        once more the chunks the database's absence left."""
         if self.current is not None:
             chunk, self.current = self.current, None
             self._close_later(chunk)
+        if self.left and (self._retrying is None or self._retrying.done()):
+            self._retrying = asyncio.create_task(self._retry())
+            self._closing.add(self._retrying)
+            self._retrying.add_done_callback(self._closing.discard)
         while self._closing:
             await asyncio.gather(*list(self._closing), return_exceptions=True)

@@ -4,7 +4,8 @@
 POST /events  Authorization: Bearer TOKEN
   body: one JSON object, a JSON array of objects, or NDJSON (one object per line)
   202 {"accepted": n, "refused": [{"index": i, "reason": "..."}], "warnings": n}, sent only
-      once the accepted events are fsynced (503: not stored, send them again)
+      once the accepted events are fsynced (503 with Retry-After: not stored, send them
+      again; the database is not needed to accept, so an outage of it is no reason)
 GET /health   200, no token
 """
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_BODY = 4 << 20
 MAX_HEADERS = 64
+RETRY_AFTER_S = 30
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
             404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
             413: "Content Too Large", 431: "Request Header Fields Too Large",
@@ -57,7 +59,9 @@ async def serve_http(intake: Receiver, host: str, port: int,
 async def _respond(writer: asyncio.StreamWriter, status: int, payload: dict[str, Any],
                    keep: bool) -> bool:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    head = (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+    # 503 is "not stored, send again": Retry-After tells a sender that honours it when.
+    retry = f"Retry-After: {RETRY_AFTER_S}\r\n" if status == 503 else ""
+    head = (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n{retry}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n")
     writer.write(head.encode("ascii") + body)

@@ -10,7 +10,9 @@ server hear "250", or the journal mailbox lose its copy.
 
 A message that comes again — the mail server retries when it did not hear "250" (a crash
 between the fsync and the answer), the mailbox still holds one whose removal failed — is
-recognised by its Message-ID and the SHA-256 of its bytes and kept once.
+recognised by its Message-ID and the SHA-256 of its bytes and kept once — unless the
+database is away when it comes again (issue 27): the index cannot be asked within the time a
+sender waits, so the message is kept and acknowledged, counted `duplicate_check_deferred`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.db.events import MailMessage
 from kustosz.db.models import Recording, Source
+from kustosz.db.outage import is_database_away
+from kustosz.ingest.chunks.database import DatabaseAway
 from kustosz.ingest.chunks.service import Service
 from kustosz.ingest.chunks.spool import Chunk, spool_root
 from kustosz.ingest.mail.parse import extract, private_reason
@@ -43,18 +47,26 @@ from kustosz.vault import Vault
 log = logging.getLogger(__name__)
 DELIVERIES = KINDS[SourceKind.MAILBOX].delivery_counter or ""  # counts each message taken
 Key = tuple[str, str]  # (Message-ID, SHA-256 of the raw message)
+# How long a message waits for the index's answer whether it was journalled before: well
+# below a mail server's patience (Postfix waits 10 minutes after the data), and the check
+# is a few milliseconds when the database answers at all.
+CHECK_WAIT_S = 5.0
 
 
-def journalled_before(vault: Vault, source_id: int, key: Key, size: int) -> bool:
-    """Is this exact message (Message-ID and hash) already in a stored chunk of the source?
-    The index has no hash column: the candidates' own chunk lines are read and compared."""
-    message_id, sha = key
+def candidates(vault: Vault, source_id: int, key: Key, size: int) -> list[tuple[str, int,
+                                                                               str | None]]:
+    """The index's part: (storage key, line, version) of stored messages with that
+    Message-ID and size."""
     with vault.reading() as s:
-        rows = s.execute(
+        return [(key_, line, version) for key_, line, version in s.execute(
             select(Recording.storage_key, MailMessage.line, Recording.version_id)
             .join(Recording, Recording.id == MailMessage.recording_id)
-            .where(MailMessage.source_id == source_id, MailMessage.message_id == message_id,
-                   MailMessage.size == size, Recording.state == RecordingState.STORED)).all()
+            .where(MailMessage.source_id == source_id, MailMessage.message_id == key[0],
+                   MailMessage.size == size, Recording.state == RecordingState.STORED))]
+
+
+def in_chunks(vault: Vault, rows: list[tuple[str, int, str | None]], sha: str) -> bool:
+    """The storage's part: does one of those chunk lines hold a message of this hash?"""
     for storage_key, line, version in rows:
         try:
             with vault.storage.open(storage_key, version=version) as f:
@@ -142,8 +154,23 @@ class JournalIntake(Service):
         for chunk, keys in self._spooled.items():
             if key in keys:
                 return True, chunk
-        return await asyncio.to_thread(journalled_before, self.vault, self.source_id, key,
-                                       size), None
+        if self.gate.may_ask():
+            try:
+                rows = await self.gate.run(candidates, self.vault, self.source_id, key, size,
+                                           wait=CHECK_WAIT_S)
+            except Exception as exc:
+                if not isinstance(exc, DatabaseAway) and not is_database_away(exc):
+                    raise  # not the database: the server hears 451 and sends it again
+            else:
+                if not rows:
+                    return False, None
+                return await asyncio.to_thread(in_chunks, self.vault, rows, key[1]), None
+        # The database is away: the message is kept and acknowledged all the same, since
+        # "250" promises what is fsynced in the local spool, and refusing every message for
+        # as long as an outage lasts is a larger harm than what it prevents (a message resent
+        # after a crash between the fsync and the "250" kept twice, and counted so).
+        self.counters.add("duplicate_check_deferred")
+        return False, None
 
     async def take(self, raw: bytes, env_from: str | None, env_rcpts: list[str] | None,
                    peer: str) -> dict[str, Any]:

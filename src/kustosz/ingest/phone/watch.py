@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from kustosz.db.models import Source
+from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, ScanReport, scan
@@ -38,14 +39,24 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
           on_pass: Callable[[ScanReport], None] | None = None) -> None:
     stop = stop or threading.Event()
     observers: dict[str, Observer] = {}
-    failing: dict[str, str] = {}  # name -> what its last pass failed with
+    failing: dict[str, str] = {}  # name -> what its last pass failed with ("": the register)
     done = 0
     while not stop.is_set() and (passes is None or done < passes):
         try:
             current = names or enabled_phone_sources(vault)
-        except Exception:
-            log.exception("phone sources could not be read; trying again next pass")
+        except Exception as exc:
+            # The database away (issue 27): the files wait in the lines' folders, which
+            # the next pass reads again; said once, not with a traceback every pass.
+            if not is_database_away(exc):
+                log.exception("phone sources could not be read; trying again next pass")
+            elif "" not in failing:
+                log.warning("phone lines wait: the database is away (%s); trying again "
+                            "every %.0f s", type(exc).__name__, interval)
+            failing[""] = "database away"
             current = []
+        else:
+            if failing.pop("", None) is not None:
+                log.info("phone lines: the database answers again")
         for name in current:
             try:
                 report = scan(vault, name, observer=observers.setdefault(name, Observer()))
@@ -62,8 +73,9 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
                 failing[name] = problem
             try:
                 check_alerts(vault, name)
-            except Exception:
-                log.exception("phone source %s: alert check failed", name)
+            except Exception as exc:
+                if not is_database_away(exc):  # away: the pass itself said so above
+                    log.exception("phone source %s: alert check failed", name)
         done += 1
         if passes is None or done < passes:
             stop.wait(interval)
