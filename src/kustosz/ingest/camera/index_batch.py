@@ -18,6 +18,19 @@ start-up recovery (`spool.settle_leftovers`); between (1) and (3), `files.recove
 finishes a row whose file is in storage with the noted hash, and removes the row of one that
 is not (its file is still in the spool, taken in again). Each rename of (2) is durable before
 (3) commits, so no row is `stored` before its file is.
+
+The database away (issue 27): every wait here is bounded. A camera's thread waits for its
+segment at most ``ADOPT_WAIT_S`` (or what `waiting` allows it), then gets `IndexTimeout`,
+which every loop takes for the database not answering (`db.outage.is_database_away`): the
+segment stays in its session folder, the recorder keeps it in its backlog and asks again. A
+segment the committer had not begun is withdrawn; one it had begun stays its own, and the
+next `adopt` of the same file waits for that job instead of starting a second (two jobs of
+one file would both write a row). A step (1) whose commit failed may have committed all the
+same (the answer lost with the connection): the next try of that file reuses the `pending`
+row it finds, so no row is left behind. A step (3) that fails leaves the renamed files'
+rows `pending`: the segments are in storage, so their cameras are told so, and the committer
+marks them again with a bounded back-off for as long as serve runs (if serve stops first,
+`recover_pending` finishes them, as after a kill between (2) and (3)).
 """
 
 from __future__ import annotations
@@ -25,23 +38,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.expiry import expiry_of
 from kustosz.ingest import files as _files
-from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, _buffer, storage_key
+from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, ORPHAN, _buffer, storage_key
 from kustosz.ingest.marking import _hold_late
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Unavailable, put_retained
@@ -54,8 +70,44 @@ log = logging.getLogger(__name__)
 
 WINDOW_S = 1.0  # the issue's "one transaction per second"
 UPLOADS = 8  # renames (fsyncs) or uploads of one batch at once
-MARK_RETRIES_S = (0.5, 2.0)  # pauses before step (3) is tried again
 IDLE_EXIT_S = 60.0  # the committer's thread ends after this long without work (restarted lazily)
+# The longest a camera's thread waits for its segment's batch. A healthy batch takes well under
+# a second; one that waits on a database that stopped answering, up to the engine's deadline
+# (db.deadline, 60 s) for each try. The camera's thread has better things to do meanwhile:
+# read ffmpeg's list into the session's list file (what a crash recovery goes by) and notice a
+# stop. A segment given up on waits in the recorder's backlog, no harm done.
+ADOPT_WAIT_S = 20.0
+MARK_RETRIES_S = (0.5, 2.0)  # pauses before step (3) is tried again at once
+QUICK_FAILURE_S = 5.0  # ... if it failed this fast (a silent database: owed at once)
+MARK_BACKOFF = (1.0, 30.0)  # owed step (3): first and longest pause between tries
+
+
+class IndexTimeout(sa_exc.TimeoutError):
+    """The committer did not answer in time (it waits on the database, or the caller was
+    stopped): the segment is still in its session folder, or its job goes on without the
+    caller and the next `adopt` of the same file waits for it. A subclass of SQLAlchemy's
+    timeout, which `db.outage.is_database_away` takes for the database not answering, as it
+    is (the committer waits for nothing else that long)."""
+
+
+_bound = threading.local()
+
+
+@contextmanager
+def waiting(seconds: float, interrupt: threading.Event | None = None) -> Iterator[None]:
+    """This thread's `adopt` waits at most ``seconds`` (and no longer once ``interrupt`` is
+    set): a recorder's loop gives up at its stop, its last takes at a stop within serve's
+    time limit."""
+    before = getattr(_bound, "limit", None)
+    _bound.limit = (seconds, interrupt)
+    try:
+        yield
+    finally:
+        _bound.limit = before
+
+
+def _limit() -> tuple[float, threading.Event | None]:
+    return getattr(_bound, "limit", None) or (ADOPT_WAIT_S, None)
 
 
 Admit = Callable[[datetime, datetime], bool]
@@ -69,6 +121,8 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     rec_id: int | None = None  # None once done: refused by ``admit``
     error: BaseException | None = None
+    claimed: bool = False  # taken into a batch: no longer the caller's to withdraw
+    abandoned: bool = False  # its caller stopped waiting
 
     def fail(self, exc: BaseException) -> None:
         if not self.done.is_set():
@@ -78,9 +132,9 @@ class _Job:
 
 class SegmentIndex:
     """The group committer of one vault. `adopt` blocks until its segment is indexed and
-    stored (or failed); segments that arrive within ``window_s`` of the first waiting one
-    share its two transactions. ``urgent`` (a session being settled: serve stopping or
-    starting) goes at once."""
+    stored (or failed, or `IndexTimeout`); segments that arrive within ``window_s`` of the
+    first waiting one share its two transactions. ``urgent`` (a session being settled: serve
+    stopping or starting) goes at once."""
 
     def __init__(self, vault: Vault, window_s: float = WINDOW_S) -> None:
         self.vault, self.window_s = vault, window_s
@@ -90,29 +144,60 @@ class SegmentIndex:
         self._thread: threading.Thread | None = None
         self.batches = 0  # batches committed (tests, profile)
         self._uploads: ThreadPoolExecutor | None = None
+        self._inflight: dict[Path, _Job] = {}  # every unfinished job, by its file
+        self._outcomes: dict[Path, tuple[datetime, datetime]] = {}  # of jobs given up on
+        self._uncertain: set[Path] = set()  # step (1) failed: it may have committed
+        self._owed: list[_Done] = []  # renamed into storage, step (3) not yet committed
+        self._owed_backoff = Backoff(*MARK_BACKOFF)
+        self._owed_at = 0.0  # time.monotonic() of the next try
 
     def adopt(self, row: _Row, path: Path, urgent: bool = False,
               admit: Admit | None = None) -> int | None:
-        job = _Job(row, path, admit)
+        seconds, interrupt = _limit()
         with self._cond:
-            self._jobs.append(job)
+            job = self._inflight.get(path)
+            if job is None:  # else: a job of this file goes on from an earlier wait
+                job = self._inflight[path] = _Job(row, path, admit)
+                self._jobs.append(job)
+            job.abandoned = False
             self._urgent = self._urgent or urgent
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="segment-index",
                                                 daemon=True)
                 self._thread.start()
             self._cond.notify_all()
-        job.done.wait()
+        if not _wait(job.done, seconds, interrupt):
+            with self._cond:
+                if not job.done.is_set():
+                    if not job.claimed:  # withdrawn: the file stays where it is
+                        self._jobs.remove(job)
+                        del self._inflight[path]
+                    else:
+                        job.abandoned = True
+                    raise IndexTimeout(f"the segment index did not answer within "
+                                       f"{seconds:.0f} s ({path.name})")
         if job.error is not None:
             raise job.error
         return job.rec_id
 
-    def _take_batch(self) -> list[_Job] | None:
+    def outcome_of(self, path: Path) -> tuple[datetime, datetime] | None:
+        """The span a job indexed after its caller had stopped waiting (once): the file is in
+        storage now, no longer in its session folder."""
         with self._cond:
-            if not self._jobs and not self._cond.wait_for(lambda: bool(self._jobs),
-                                                          IDLE_EXIT_S):
-                self._thread = None
-                return None
+            return self._outcomes.pop(path, None)
+
+    def _take_batch(self) -> list[_Job] | None:
+        """The next batch; [] when only owed marks are due; None: nothing to do (the thread
+        ends; `adopt` starts another)."""
+        with self._cond:
+            if not self._jobs:
+                idle = max(0.0, self._owed_at - time.monotonic()) if self._owed else \
+                    IDLE_EXIT_S
+                if not self._cond.wait_for(lambda: bool(self._jobs), idle):
+                    if self._owed:
+                        return []
+                    self._thread = None
+                    return None
             first = time.monotonic()
             while not self._urgent:
                 left = first + self.window_s - time.monotonic()
@@ -120,6 +205,8 @@ class SegmentIndex:
                     break
                 self._cond.wait(left)
             jobs, self._jobs, self._urgent = self._jobs, [], False
+            for job in jobs:
+                job.claimed = True
             return jobs
 
     def _run(self) -> None:
@@ -128,10 +215,29 @@ class SegmentIndex:
             if jobs is None:
                 return
             try:
-                self._batch(jobs)
+                if self._owed and time.monotonic() >= self._owed_at:
+                    self._mark([])
+                if jobs:
+                    self._batch(jobs)
             except BaseException as exc:  # every waiting camera hears of it
                 for job in jobs:
                     job.fail(exc)
+            finally:
+                self._finished(jobs)
+
+    def _finished(self, jobs: list[_Job]) -> None:
+        with self._cond:
+            for job in jobs:
+                if not job.done.is_set():  # cannot happen; never leave a caller waiting
+                    job.fail(RuntimeError("the segment index dropped the job"))
+                if self._inflight.get(job.path) is job:
+                    del self._inflight[job.path]
+                if job.error is None:
+                    self._uncertain.discard(job.path)
+                    if job.abandoned and job.rec_id is not None:
+                        self._outcomes[job.path] = (job.row.start, job.row.end)
+                else:  # its step (1) may have committed: the next try looks first
+                    self._uncertain.add(job.path)
 
     def _batch(self, jobs: list[_Job]) -> None:
         # Several nodes (kustosz.cluster): the fence is asked right before the rows are
@@ -141,11 +247,12 @@ class SegmentIndex:
         if not jobs:
             return
         # (1) every row, pending, in one transaction (one by one if the batch fails: one bad
-        # segment must not keep the others out)
+        # segment must not keep the others out; not when the database is away: each would
+        # wait for it in turn)
         try:
             placed = self._insert(jobs)
-        except Exception:
-            if len(jobs) == 1:
+        except Exception as exc:
+            if len(jobs) == 1 or is_database_away(exc):
                 raise
             log.warning("a batch of %d segment rows failed; writing them one by one",
                         len(jobs), exc_info=True)
@@ -159,25 +266,50 @@ class SegmentIndex:
         stored = [d for d in self._put_all(placed) if d is not None]
         if not stored:
             return
-        # (3) marked stored in one transaction; tried again on an error (a database busy or
-        # briefly gone: every camera's segments of the batch wait on it, and a row left
-        # pending would stay out of the timeline until the next start). Idempotent: the same
-        # rows set to stored, with the same versions.
-        for attempt, pause in enumerate((*MARK_RETRIES_S, None)):
-            try:
-                with self.vault.transaction() as s:
-                    _mark_stored(self.vault, s, [d for _job, d in stored])
-                break
-            except Exception:
-                if pause is None:
-                    raise
-                log.warning("marking %d segments stored failed (attempt %d); trying again in "
-                            "%.1f s", len(stored), attempt + 1, pause, exc_info=True)
-                time.sleep(pause)
-        self.batches += 1
+        # (3) marked stored in one transaction, with whatever earlier batches still owe
+        self._mark([d for _job, d in stored])
         for job, d in stored:
             job.rec_id = d.placed.rec_id
             job.done.set()
+
+    def _mark(self, done: list[_Done]) -> None:
+        """Step (3) of ``done`` and of every row owed before it. Idempotent: the same rows set
+        to stored, with the same versions. A quick failure (a database busy or briefly gone)
+        is tried again at once (MARK_RETRIES_S); a slow one, or the last, owes them all: their
+        files are in storage, so the cameras go on, and the rows are marked again after a
+        pause that grows (a row left pending would stay out of the timeline until the next
+        start)."""
+        rows = [*self._owed, *done]
+        if not rows:
+            return
+        for attempt, pause in enumerate((*MARK_RETRIES_S, None) if done else (None,)):
+            began = time.monotonic()
+            try:
+                with self.vault.transaction() as s:
+                    _mark_stored(self.vault, s, rows)
+                break
+            except Exception as exc:
+                if pause is not None and time.monotonic() - began < QUICK_FAILURE_S:
+                    log.warning("marking %d segments stored failed (attempt %d); trying "
+                                "again in %.1f s", len(rows), attempt + 1, pause,
+                                exc_info=True)
+                    time.sleep(pause)
+                    continue
+                wait = self._owed_backoff.delay()
+                if not self._owed:
+                    away = is_database_away(exc)
+                    log.log(logging.WARNING if away else logging.ERROR,
+                            "marking %d segments stored failed (%s); trying again in %.1f s "
+                            "and on, as long as it fails (their files are in storage)",
+                            len(rows), exc, wait, exc_info=not away)
+                self._owed, self._owed_at = rows, time.monotonic() + wait
+                return
+        if self._owed:
+            log.info("%d segments whose marking was owed are marked stored",
+                     len(self._owed))
+        self._owed = []
+        self._owed_backoff.reset()
+        self.batches += 1
 
     @staticmethod
     def _admitted(job: _Job) -> bool:
@@ -193,10 +325,17 @@ class SegmentIndex:
         return False
 
     def _insert(self, jobs: list[_Job]) -> list[tuple[_Job, _Placed]]:
+        with self._cond:
+            uncertain = [job for job in jobs if job.path in self._uncertain]
         with self.vault.transaction() as s:
-            out = _insert_pending(self.vault, s, [j.row for j in jobs])
+            # A file whose step (1) failed: its row may have been committed all the same
+            again = {id(job): p for job in uncertain if (p := _pending_again(self.vault, s,
+                                                                             job.row))}
+            fresh = [job for job in jobs if id(job) not in again]
+            out = iter(_insert_pending(self.vault, s, [j.row for j in fresh]))
         placed = []
-        for job, o in zip(jobs, out, strict=True):
+        for job in jobs:
+            o = again.get(id(job)) or next(out)
             if isinstance(o, BaseException):
                 job.fail(o)
             else:
@@ -247,6 +386,16 @@ class SegmentIndex:
             return None
         return job, _Done(placed, row.source_id, got.version_id,
                           (row.end - row.start).total_seconds())
+
+
+def _wait(done: threading.Event, seconds: float, interrupt: threading.Event | None) -> bool:
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or (interrupt is not None and interrupt.is_set()):
+            return done.is_set()
+        if done.wait(left if interrupt is None else min(left, 0.2)):
+            return True
 
 
 _lock = threading.Lock()
@@ -318,6 +467,25 @@ def _insert_pending(vault: Vault, s: Session, rows: list[_Row]
             out[i] = _Placed(rid, v["storage_key"], lock_until(v["expires_at"]), rid in held,
                              sources[v["source_id"]].max_duration_s or 0.0)
     return out
+
+
+def _pending_again(vault: Vault, s: Session, row: _Row) -> _Placed | None:
+    """The `pending` row an earlier try of this segment committed (its answer lost with the
+    connection), if there is one: same camera, same bytes, adopted, its file not yet renamed
+    (the rename follows only a step (1) its job saw commit)."""
+    found = s.execute(select(Recording).where(
+        Recording.source_id == row.source_id, Recording.state == RecordingState.PENDING,
+        Recording.sha256 == row.sha256, Recording.size == row.size)).scalars().all()
+    rec = next((r for r in found if (r.meta or {}).get(ADOPTED)
+                and not (r.meta or {}).get(ORPHAN)), None)
+    if rec is None:
+        return None
+    source = s.get(Source, row.source_id)
+    held = rec.id in held_ids(s, [rec.id]) if isinstance(vault.storage, Lockable) else False
+    log.info("segment %s: its row was written by an earlier try; taken in under it",
+             rec.storage_key)
+    return _Placed(rec.id, rec.storage_key, lock_until(rec.expires_at), held,
+                   (source.max_duration_s if source else None) or 0.0)
 
 
 @dataclass(frozen=True)

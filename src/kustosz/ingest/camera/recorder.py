@@ -3,6 +3,12 @@
 Each camera has its own thread and its own ffmpeg process, so one camera's crash or hang
 touches no other. ffmpeg gets PR_SET_PDEATHSIG, so it dies with the supervisor and a
 restarted supervisor never competes with an orphan for the same spool folder.
+
+The database away (issue 27) never stops the recording: ffmpeg writes on, and what needs a row
+waits in the recorder's backlog (kustosz.ingest.camera.backlog) in the order it happened —
+closed segments, settled sessions, gaps — asked again with a bounded back-off and taken in,
+with their true times, when the database answers; status, gap and alert rows are best effort
+and written when it is back. A stop leaves what still waits in the spool for the next start.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from kustosz import clock
 from kustosz.cameras.codecs import BROWSER_CODECS
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
-from kustosz.ingest.camera import health
+from kustosz.db.outage import is_database_away
+from kustosz.ingest.camera import health, index_batch
+from kustosz.ingest.camera.backlog import OwedWrites, Retry, Waiting
 from kustosz.ingest.camera.clock import (
     AGREE_S,
     Measurement,
@@ -93,6 +101,12 @@ class RecorderOptions:
     # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
     # written is still taken in); serve's whole stop must fit in 10 s (cli/serve.py).
     stop_timeout_s: float = 5.0
+    # After ffmpeg ended at a stop, the last segments get this long to be indexed; what is
+    # still waiting then (the database away) stays in the spool for the next start.
+    stop_index_s: float = 2.5
+    # The database away: the first and the longest pause before it is asked again.
+    db_retry_first_s: float = 1.0
+    db_retry_max_s: float = 15.0
 
 
 class CameraRecorder:
@@ -115,7 +129,14 @@ class CameraRecorder:
         self.sessions = 0
         self.last_failure: str | None = None
         self.disk_full = False  # the last session ended because the disk was full
-        self._unsettled: list[Session] = []  # sessions a full disk kept from being taken in
+        # What waits for the database (or for room on a full disk), in the time line's order.
+        self._backlog: collections.deque[Waiting] = collections.deque()
+        self._retry = Retry(self.opt.db_retry_first_s, self.opt.db_retry_max_s)
+        self._owed = OwedWrites(job.name, self._retry)
+        self._closed = 0  # segments ffmpeg closed in the current session
+        self._recorded_until: datetime | None = None  # the last closed segment's file time
+        self._gap_open = False  # a gap was opened on the time line: the next segment ends it
+        self._stop_deadline: float | None = None  # time.monotonic(): the last takes at a stop
         self._gap_owed: tuple[datetime, health.Failure] | None = None
         self._status_owed: str | None = None  # "disk_full" could not be written yet
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
@@ -134,10 +155,18 @@ class CameraRecorder:
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
-        with self.vault.reading() as s:
-            self.last_end = s.execute(select(func.max(Recording.end_at)).where(
-                Recording.source_id == self.job.source_id,
-                Recording.state == RecordingState.STORED)).scalar_one_or_none()
+        try:
+            with self.vault.reading() as s:
+                self.last_end = s.execute(select(func.max(Recording.end_at)).where(
+                    Recording.source_id == self.job.source_id,
+                    Recording.state == RecordingState.STORED)).scalar_one_or_none()
+        except Exception as exc:
+            if not is_database_away(exc):
+                raise
+            # Recording first; the gap since the last run is then the one the start of the
+            # first session closes (or what the next start finds).
+            log.warning("camera %s: the database is away (%s); recording anyway",
+                        self.job.name, exc)
         if self.last_end is not None:
             # The time since the last segment was not recorded (serve stopped or crashed).
             self._down(self.last_end, health.Failure("recorder_not_running",
@@ -191,7 +220,7 @@ class CameraRecorder:
         backoff = self.opt.backoff_initial_s
         while not self._stop.is_set():
             try:
-                self._settle_owed()
+                self._drain()
                 produced = self._session()
             except Exception as exc:  # never let one camera's surprise end its recorder
                 if is_disk_full(exc):
@@ -216,6 +245,14 @@ class CameraRecorder:
             except Exception:  # e.g. an alert row the database cannot take just now
                 log.exception("camera %s: waiting to reconnect failed", self.job.name)
                 self._stop.wait(1.0)
+        if self._backlog:
+            log.warning("camera %s: %d segments and steps not yet in the index stay in the "
+                        "spool for the next start", self.job.name,
+                        sum(1 for w in self._backlog if w.seg is not None))
+        if self._retry.failing_since is not None:
+            return  # the database away: no waiting for it at a stop; the next start writes
+        with contextlib.suppress(Exception):  # e.g. a full disk, as below
+            self._owed.flush()
         last = f"; last problem: {self.last_failure}" if self.down_since and self.last_failure \
             else ""
         try:
@@ -227,6 +264,8 @@ class CameraRecorder:
     def _wait_or_alert(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < deadline:
+            self._drain()  # what the last sessions recorded, as the database returns
+            self._owed.flush()
             self._check_down_alert()
             self._stop.wait(min(0.5, max(0.0, deadline - time.monotonic())))
 
@@ -234,18 +273,33 @@ class CameraRecorder:
         if self.down_since is None:
             return
         if datetime.now(UTC) - self.down_since >= timedelta(seconds=self.opt.down_alert_after_s):
-            health.raise_down_alert(self.vault, self.job.source_id, self.job.name,
-                                    self.down_since, cause or self._down_cause)
+            since, why = self.down_since, cause or self._down_cause
+            self._owed.write("alert", lambda: health.raise_down_alert(
+                self.vault, self.job.source_id, self.job.name, since, why), latest=True)
 
     _down_cause = "recorder_not_running"
 
     def _down(self, since: datetime, failure: health.Failure) -> None:
         if self.down_since is None:
-            self.down_since = since
+            # Recorded until: what ffmpeg closed, indexed or not (the database may be away).
+            until = self._recorded_until
+            self.down_since = max(since, until) if until is not None else since
         self._down_cause = failure.cause
+        if self._backlog and self._retry.failing_since is not None:
+            # The database away: on the time line after what was recorded before it (a full
+            # disk opens it now, after what could be taken in, as ever).
+            self._backlog.append(Waiting(None, down=(since, failure)))
+            with contextlib.suppress(Exception):  # a full disk: drained once there is room
+                self._drain()
+        else:
+            self._open_gap(since, failure)
+
+    def _open_gap(self, since: datetime, failure: health.Failure) -> None:
+        self._gap_open = True
         try:
-            health.open_gap(self.vault, self.job.source_id, since, failure.cause,
-                            failure.message, self.job.name)
+            self._owed.write("gap", lambda: health.open_gap(
+                self.vault, self.job.source_id, since, failure.cause, failure.message,
+                self.job.name))
             self._gap_owed = None
         except Exception as exc:
             if not is_disk_full(exc):
@@ -270,7 +324,9 @@ class CameraRecorder:
         if self._status_owed is None:
             return
         try:
-            health.set_status(self.vault, self.job.source_id, "disk_full", self._status_owed)
+            message = self._status_owed
+            self._owed.write("status", lambda: health.set_status(
+                self.vault, self.job.source_id, "disk_full", message), latest=True)
             self._status_owed = None
         except Exception as exc:
             if not is_disk_full(exc):
@@ -285,7 +341,8 @@ class CameraRecorder:
         while not self._stop.is_set():
             self._write_owed_status()
             if self._gap_owed is not None:
-                self._down(*self._gap_owed)
+                self._open_gap(*self._gap_owed)
+            self._owed.flush()
             if watch.has_room():
                 break
             self._check_down_alert()
@@ -294,30 +351,15 @@ class CameraRecorder:
         self._status_owed = None  # the next session writes "connecting"
         log.info("camera %s: the disk has room again; recording resumes", self.job.name)
 
-    def _settle_owed(self) -> None:
-        """Segments a full disk kept in the spool are taken in once there is room."""
-        while self._unsettled:
-            session = self._unsettled[0]
-            try:
-                session.settle()
-            except Exception as exc:
-                if is_disk_full(exc):
-                    raise
-                # Not for lack of space: left in the spool for the next start's recovery,
-                # rather than keeping this camera from recording.
-                log.exception("camera %s: taking in the session %s failed", self.job.name,
-                              session.name)
-            self._unsettled.pop(0)
-
     def _session(self) -> bool:
         name, folder = new_session(self.spool, self.job.source_id)
         session = Session(self.vault, self.job.source_id, name, folder, admit=self.admit)
         self.sessions += 1
-        health.set_status(self.vault, self.job.source_id, "connecting",
-                          f"connecting to {self.job.shown_url}")
+        self._closed = 0
+        self._stop_deadline = None
         started = datetime.now(UTC)
         self._terminated = False
-        if self._stop.is_set():  # halted while the status was written: no new ffmpeg
+        if self._stop.is_set():  # halted meanwhile: no new ffmpeg
             return False
         # ffmpeg's list of closed segments comes through a pipe: a row wakes this thread the
         # moment its segment is closed (segments.PipedSegmentList keeps the list file too).
@@ -338,7 +380,7 @@ class CameraRecorder:
         if command.stdin is not None:
             self._hand_over(self.proc, command.stdin)
         self.stderr_tail.clear()
-        reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        reader = threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True)
         reader.start()
         watch = watch_of(self.vault)
         full: BaseException | None = None
@@ -359,45 +401,51 @@ class CameraRecorder:
         code = self.proc.returncode
         session.urgent = True  # serve may be stopping: its stop has a time limit
         try:
-            if full is None:
+            try:
                 for seg in session.poll():
-                    self._take(session, seg)
-            session.close_reader()
-            session.meta = self._session_meta()
-            session.settle()
+                    self._closed_segment(session, seg)
+            finally:
+                session.close_reader()
+                session.meta = self._session_meta()
+                # Settled after its segments: the unfinished last one, the folder removed.
+                self._backlog.append(Waiting(session))
+            self._drain(force=self._stop.is_set())
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
-            full = full or exc
-            self._unsettled.append(session)
-        if session.last_end is not None:
-            self.last_end = session.last_end
+            full = full or exc  # what waits is taken in once there is room
+        produced = self._closed > 0
         stopped = (0, 255, -signal.SIGTERM) + ((-signal.SIGKILL,) if self._halted else ())
         # Ended by the stop itself: ffmpeg still opening the camera exits 183 ("Immediate
         # exit requested"), which is no failure of the camera and must not replace the last
         # real one in the status ("recorder stopped; last problem: ...").
         if self._stop.is_set() and (code in stopped or self._terminated) and full is None:
-            return session.taken > 0
-        failure = health.classify(list(self.stderr_tail), code, session.taken > 0,
-                                  self.job.shown_url)
+            return produced
+        failure = health.classify(list(self.stderr_tail), code, produced, self.job.shown_url)
         if full is not None or paused or failure.cause == "disk_full":
             self._disk_is_full(started, f"{type(full).__name__}: {full}" if full is not None
                                else "stopped until there is room" if paused
                                else "ffmpeg could not write the segment (No space left on "
                                     "device)", wrote=not paused)
-            return session.taken > 0
+            return produced
         log.warning("camera %s: %s", self.job.name, failure.message)
         self.last_failure = failure.message
-        health.set_status(self.vault, self.job.source_id, "down", failure.message)
+        self._owed.write("status", lambda: health.set_status(
+            self.vault, self.job.source_id, "down", failure.message), latest=True)
         self._down(self.last_end or started, failure)
-        return session.taken > 0
+        return produced
 
     def _follow(self, session: Session, watch: DiskWatch, started: datetime) -> bool:
-        """Take in the segments while ffmpeg runs. True when it was stopped because another
-        writer found the disk full: its segments would eat the reserve released for the
-        sweep's own records."""
+        """Take in the segments while ffmpeg runs (or keep them in the backlog while the
+        database is away: ffmpeg goes on). True when it was stopped because another writer
+        found the disk full: its segments would eat the reserve released for the sweep's own
+        records."""
         assert self.proc is not None
         self._next_clock = 0.0  # each session measures after its first segment
+        # Written once ffmpeg runs: a database that does not answer delays no recording.
+        url = self.job.shown_url
+        self._owed.write("status", lambda: health.set_status(
+            self.vault, self.job.source_id, "connecting", f"connecting to {url}"), latest=True)
         poller = io_select.poll()
         poller.register(self._wake_r, io_select.POLLIN)
         listing = session.reader.fileno() if hasattr(session.reader, "fileno") else None
@@ -405,8 +453,11 @@ class CameraRecorder:
             poller.register(listing, io_select.POLLIN)
         while True:
             for seg in session.poll():
-                self._take(session, seg)
-            if session.taken and self.opt.measure_clock \
+                self._closed_segment(session, seg)
+            if not self._stop.is_set():  # at a stop: ffmpeg first, then the last takes
+                self._drain()
+                self._owed.flush()
+            if self._closed and self.opt.measure_clock \
                     and time.monotonic() >= self._next_clock \
                     and not self.job.input_url.startswith(SIMULATED_PREFIX) \
                     and (self._clock is None or not self._clock.is_alive()):
@@ -422,7 +473,7 @@ class CameraRecorder:
             if watch.full_at is not None and watch.full_at > started:
                 self._terminate()
                 return True
-            if not session.taken:
+            if not self._closed:
                 self._check_down_alert()
             if listing is not None and getattr(session.reader, "eof", False):
                 poller.unregister(listing)  # ffmpeg closed its list: it is ending
@@ -430,7 +481,10 @@ class CameraRecorder:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(self.opt.poll_s)
                 continue
-            for fd, _event in poller.poll(self.opt.poll_s * 1000):
+            sleep = self.opt.poll_s
+            if self._backlog or self._owed.items:  # asked again when its pause is over
+                sleep = min(sleep, max(0.05, self._retry.left_s()))
+            for fd, _event in poller.poll(sleep * 1000):
                 if fd == self._wake_r:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 4096)
@@ -457,7 +511,7 @@ class CameraRecorder:
             self.proc.kill()
             self.proc.wait()
 
-    def _drain(self, proc: subprocess.Popen[bytes]) -> None:
+    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None
         for raw in proc.stderr:
             line = self._say(raw.decode("utf-8", "replace").rstrip())
@@ -471,39 +525,133 @@ class CameraRecorder:
                 "clock_offset_s": self.clock_offset}
 
     def _take(self, session: Session, seg: ListedSegment) -> None:
-        if not session.taken:
-            codec, audio = codec_of(session.folder / seg.name)
+        """A segment ffmpeg closed: into the backlog, and taken in now if the database
+        answers (and nothing older waits)."""
+        self._closed_segment(session, seg)
+        self._drain()
+
+    def _closed_segment(self, session: Session, seg: ListedSegment) -> None:
+        """What a closed segment needs at once, without the database: the first of a session
+        checked for sound and its codec noted; the disk measured; the camera no longer
+        down. Its row waits its turn in the backlog."""
+        path = session.folder / seg.name
+        first = not self._closed
+        if first:
+            codec, audio = codec_of(path)
             if audio:  # cannot happen with -an; refuse to keep it rather than keep sound
                 log.error("camera %s: segment has an audio stream; discarded", self.job.name)
-                (session.folder / seg.name).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
                 return
             self.codec = codec
             note = None if codec in BROWSER_CODECS else "not playable in browser"
-            health.set_status(self.vault, self.job.source_id, "recording",
-                              f"recording {codec or '?'}" + (f" ({note})" if note else ""),
-                              codec=codec)
+            text = f"recording {codec or '?'}" + (f" ({note})" if note else "")
+            self._owed.write("status", lambda: health.set_status(
+                self.vault, self.job.source_id, "recording", text, codec=codec), latest=True)
             if note:
                 log.warning("camera %s sends %s: recorded as it is, %s", self.job.name, codec,
                             note)
             (session.folder / "session.json").write_text(json.dumps(self._session_meta()))
+        self._closed += 1
+        closed_at = None
+        with contextlib.suppress(OSError):
+            closed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            self._recorded_until = closed_at
+        if self.down_since is not None or first:
+            # The hole, as the files tell it (the database may be away now): from when the
+            # camera stopped delivering to this segment's start; a hole the alert could not
+            # be raised for in time still gets its row (health.clear_down_alert).
+            since, after = self.down_since, self.opt.down_alert_after_s
+            until = closed_at - timedelta(seconds=seg.end - seg.start) \
+                if since is not None and closed_at is not None else None
+            self.down_since = None
+            self._owed.write("alert", lambda: health.clear_down_alert(
+                self.vault, self.job.source_id, after, since=since, until=until), latest=True)
+        # Each closed segment: is the disk short? (the disk-pressure sweep runs at once)
+        watch_of(self.vault).after_write()
+        self._backlog.append(Waiting(session, seg, self._session_meta()))
+
+    def _drain(self, force: bool = False) -> None:
+        """Take in what waits, oldest first, while the database answers (``force``: ask it
+        now, its pause over or not). A full disk is raised (the item waits); the database away
+        ends the turn (asked again after a pause); any other failure drops the item from the
+        backlog, its file left in the spool for the next start's recovery."""
+        while self._backlog:
+            if not (force or self._retry.due()):
+                return
+            if self._stop.is_set():
+                if self._stop_deadline is None:
+                    self._stop_deadline = time.monotonic() + self.opt.stop_index_s
+                left = self._stop_deadline - time.monotonic()
+                if left <= 0:
+                    return  # the rest stays in the spool for the next start
+                bound = index_batch.waiting(left)
+            else:
+                bound = index_batch.waiting(index_batch.ADOPT_WAIT_S, self._stop)
+            item = self._backlog[0]
+            try:
+                with bound:
+                    self._do(item)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise
+                if isinstance(exc, index_batch.IndexTimeout) and self._stop.is_set() \
+                        and self._stop_deadline is None:
+                    return  # the wait ended by the stop: the last takes ask again
+                if is_database_away(exc):
+                    if self._retry.failed():
+                        log.warning("camera %s: the database is away (%s); recording goes "
+                                    "on, the segments wait in the spool", self.job.name, exc)
+                    return
+                log.exception("camera %s: taking in %s failed; left in the spool for the "
+                              "next start", self.job.name,
+                              item.seg.name if item.seg else "a session")
+            self._backlog.popleft()
+            away = self._retry.succeeded()
+            if away is not None:
+                log.info("camera %s: the database answers again after %.0f s; taking in the "
+                         "%d segments that wait", self.job.name, away,
+                         sum(1 for w in self._backlog if w.seg is not None) + 1)
+            force = False
+
+    def _do(self, item: Waiting) -> None:
+        if item.down is not None:
+            since, failure = item.down
+            # After every segment recorded before it: the gap starts where they end.
+            self._open_gap(self.last_end or since, failure)
+        elif item.seg is None:
+            assert item.session is not None
+            item.session.settle()
+            if item.session.last_end is not None:
+                self.last_end = item.session.last_end
+        else:
+            assert item.session is not None
+            self._take_now(item.session, item.seg, item.meta)
+
+    def _take_now(self, session: Session, seg: ListedSegment, meta: dict[str, object]
+                  ) -> None:
+        path = session.folder / seg.name
+        index = index_batch.index_of(self.vault)
         previous = self.last_end
-        span = session.take(seg, self._session_meta())
+        span = index.outcome_of(path) or session.take(seg, meta) or index.outcome_of(path)
         if span is None:
             return
         start, end = span
-        # Each closed segment: is the disk short? (the disk-pressure sweep runs at once)
-        watch_of(self.vault).after_write()
-        if self.down_since is not None or session.taken == 1:
-            health.close_gap(self.vault, self.job.source_id, start, self.job.name)
-            health.clear_down_alert(self.vault, self.job.source_id)
-            self.down_since = None
+        if session.last_end != end:  # indexed by a job an earlier wait had given up on
+            session.last_end, session.taken = end, session.taken + 1
+        if self._gap_open or session.taken == 1:
+            self._owed.write("gap", lambda: health.close_gap(
+                self.vault, self.job.source_id, start, self.job.name))
+            self._gap_open = False
         elif session.jumped and previous is not None and previous != start:
             # Not a pause of the camera: the time line moves with the server's clock.
-            health.record_gap(self.vault, self.job.source_id, min(previous, start),
-                              max(previous, start), "clock_jump", "the server's clock jumped")
+            lo, hi = min(previous, start), max(previous, start)
+            self._owed.write("gap", lambda: health.record_gap(
+                self.vault, self.job.source_id, lo, hi, "clock_jump",
+                "the server's clock jumped"))
         elif previous is not None and (start - previous).total_seconds() > self.opt.stall_gap_s:
-            health.record_gap(self.vault, self.job.source_id, previous, start, "stream_stall",
-                              "the camera stopped sending for a while")
+            self._owed.write("gap", lambda: health.record_gap(
+                self.vault, self.job.source_id, previous, start, "stream_stall",
+                "the camera stopped sending for a while"))
         self.last_end = end
 
     def _probe(self) -> Measurement | None:
@@ -539,7 +687,13 @@ class CameraRecorder:
                                                       self.opt.clock_interval_s)
             return
         self.clock_offset = round(m.offset_s, 3)
-        store_offset(self.vault, self.job.source_id, session.name, m)
+        try:
+            store_offset(self.vault, self.job.source_id, session.name, m)
+        except Exception as exc:  # the offset is in every segment's meta all the same
+            if not is_database_away(exc):
+                raise
+            log.warning("camera %s: its clock offset cannot be stored now (%s)",
+                        self.job.name, exc)
         clock.camera_offset(self.vault, self.job.source_id, self.job.name, m.offset_s)
         log.info("camera %s: clock offset %+.3f s (%d samples)", self.job.name, m.offset_s,
                  m.samples)

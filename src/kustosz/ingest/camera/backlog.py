@@ -1,0 +1,126 @@
+"""What a camera's recorder owes the database while it is away (issue 27).
+
+Recording never waits for the database: ffmpeg writes on into the session folder, and what
+needs a row waits here, in the order it happened, until the database answers again.
+
+- `Waiting`: the recorder's backlog, one ordered queue of its time line across sessions — a
+  closed segment to index, a session to settle once its segments are in (ffmpeg ended), a gap
+  to open where the camera stopped. In order, so that every segment is stamped and every gap
+  placed exactly as if the database had never been away (the times come from the files and
+  ffmpeg's stream times, never from when the row is written). The files stay in their session
+  folders, and ffmpeg's list in each folder names them, so a serve that stops or dies meanwhile
+  leaves them to the next start's recovery, as after a crash.
+- `OwedWrites`: the recorder's status, gap and alert rows that could not be written: best
+  effort, never a reason to stop recording; written in order once the database answers (a
+  status only as the latest one, an alert as the last word on it).
+- `Retry`: when to ask again (a bounded back-off, `db.outage.Backoff`), shared by both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kustosz.db.outage import Backoff, is_database_away
+from kustosz.ingest.camera.health import Failure
+from kustosz.ingest.camera.segments import ListedSegment
+from kustosz.ingest.camera.spool import Session
+from kustosz.retention.pressure import is_disk_full
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Waiting:
+    """One step of a camera's time line that needs the database: a segment (``seg``), the
+    settling of a session whose ffmpeg has ended (neither), a gap to open (``down``)."""
+
+    session: Session | None
+    seg: ListedSegment | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # the session's facts when it closed
+    down: tuple[datetime, Failure] | None = None
+
+
+class Retry:
+    """When to ask the database again after it failed: now, until it fails; then after a
+    pause that doubles up to ``limit_s``; now again once it answered."""
+
+    def __init__(self, first_s: float, limit_s: float) -> None:
+        self._backoff = Backoff(first_s, limit_s)
+        self._at = 0.0
+        self.failing_since: float | None = None  # time.monotonic() of the first failure
+
+    def due(self) -> bool:
+        return time.monotonic() >= self._at
+
+    def left_s(self) -> float:
+        return max(0.0, self._at - time.monotonic())
+
+    def failed(self) -> bool:
+        """Noted; True if it is the first failure since the database last answered."""
+        first = self.failing_since is None
+        if first:
+            self.failing_since = time.monotonic()
+        self._at = time.monotonic() + self._backoff.delay()
+        return first
+
+    def succeeded(self) -> float | None:
+        """Noted; how long it had failed, if it had."""
+        since, self.failing_since, self._at = self.failing_since, None, 0.0
+        self._backoff.reset()
+        return None if since is None else time.monotonic() - since
+
+
+Write = Callable[[], None]
+
+
+class OwedWrites:
+    """A recorder's health rows, written now if the database answers, else owed, in order."""
+
+    def __init__(self, name: str, retry: Retry) -> None:
+        self.name, self.retry = name, retry
+        self.items: list[tuple[str, Write]] = []
+
+    def write(self, key: str, fn: Write, latest: bool = False) -> None:
+        """Write now, or owe it (the database away; or others owed before it: after them).
+        ``latest``: only the last write of ``key`` matters (a status, an alert's state).
+        A full disk is the caller's to handle (raised, nothing owed); any other error too."""
+        if latest:
+            self.items = [item for item in self.items if item[0] != key]
+        if self.items or not self.retry.due():
+            self.items.append((key, fn))
+            self.flush()
+            return
+        try:
+            fn()
+        except Exception as exc:
+            if not is_database_away(exc):
+                raise
+            self.items.append((key, fn))
+            self._failed(exc)
+
+    def flush(self) -> None:
+        """What is owed, oldest first, if it is time to ask again."""
+        if not self.items or not self.retry.due():
+            return
+        while self.items:
+            key, fn = self.items[0]
+            try:
+                fn()
+            except Exception as exc:
+                if is_database_away(exc) or is_disk_full(exc):
+                    self._failed(exc)
+                    return
+                log.exception("camera %s: writing its %s failed; not tried again", self.name,
+                              key)
+            self.items.pop(0)
+        self.retry.succeeded()
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.retry.failed():
+            log.warning("camera %s: the database is away (%s); its status and gaps are "
+                        "written when it answers, recording goes on", self.name, exc)
