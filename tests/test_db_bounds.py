@@ -182,3 +182,19 @@ def test_a_verb_with_the_database_away_says_so_in_one_line(tmp_path: Path, pg_ur
     assert "the database is not reachable" in result.output
     assert "baza danych jest niedostępna" in result.output
     assert "Traceback" not in result.output and "sekret-hasla" not in result.output
+
+
+def test_whole_index_work_waits_as_long_as_the_server_allows() -> None:
+    """The sweep, disk pressure, the bucket check and the version backfill read or write a
+    whole index at once: their waits are bounded by the server's statement limit, not by the
+    deadline of ordinary work."""
+    from kustosz.retention.pressure import relieve_pressure
+    from kustosz.retention.sweep import run_sweep
+    from kustosz.storage.backfill import backfill_versions
+    from kustosz.storage.check import check_bucket
+
+    assert deadline.LONG_WORK_S == 15 * 60  # = SESSION_LIMITS' statement_timeout
+    seen = deadline.patient(deadline.current_s)()
+    assert seen == deadline.LONG_WORK_S and deadline.current_s() == deadline.DEFAULT_S
+    for fn in (run_sweep, relieve_pressure, check_bucket, backfill_versions):
+        assert getattr(fn, "__wrapped__", None) is not None, fn.__name__

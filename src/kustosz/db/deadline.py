@@ -19,9 +19,10 @@ must hold nothing but short questions.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -55,6 +56,24 @@ def hurry(seconds: float) -> Iterator[None]:
         yield
     finally:
         _local.seconds = before
+
+
+# The server's own limit on one statement (db/engine.SESSION_LIMITS): work that reads or
+# writes a whole index at once (the sweep, disk pressure, the bucket check) waits that long.
+LONG_WORK_S = 15 * 60.0
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def patient(fn: F) -> F:
+    """``fn`` runs under `patience(LONG_WORK_S)`: one statement of it may take minutes on an
+    index of tens of millions of rows, which is work, not a silent database."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with patience(LONG_WORK_S):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class DeadlineConnection(psycopg.Connection[Any]):

@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.custody.coverage import covered_by_active_hold
+from kustosz.db.deadline import patient
 from kustosz.db.models import Alert, Recording, Sweep
 from kustosz.retention import sweep
 from kustosz.states import RecordingState, SweepMode
@@ -313,6 +314,7 @@ def _remote(vault: Vault) -> bool:
     return is_buffered(vault)
 
 
+@patient
 def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace | None = None,
                      batch: int = 200) -> sweep.SweepReport:
     """Delete the oldest unheld material until free space is back above the threshold.

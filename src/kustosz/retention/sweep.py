@@ -30,6 +30,7 @@ from kustosz.custody.coverage import (
     holds_of,
 )
 from kustosz.custody.object_lock import held_ids
+from kustosz.db.deadline import patient
 from kustosz.db.models import Deletion, Recording, Source, Sweep
 from kustosz.index.expiry import period_for
 from kustosz.retention.traces import prune_traces
@@ -223,6 +224,7 @@ def _expired(now: datetime) -> Any:
     return (Recording.state == RecordingState.STORED) & (Recording.expires_at <= now)
 
 
+@patient
 def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
               actor: str = "system", detail: bool = True) -> SweepReport:
     before_sweep(vault)  # a clock jump just made re-bases its material first (kustosz.clock)

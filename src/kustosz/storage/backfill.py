@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from kustosz.audit import append as audit
+from kustosz.db.deadline import patient
 from kustosz.db.models import Recording
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
@@ -95,6 +96,7 @@ def match_version(store: Any, key: str, sha256: str, size: int | None
     return None, len(found)
 
 
+@patient
 def backfill_versions(vault: Vault, actor: str = "system", batch: int = BATCH,
                       progress: Callable[[int, int], None] | None = None) -> BackfillReport:
     """Record the version id of every stored row that has none (see above); ``progress``

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from kustosz.db.deadline import patient
 from kustosz.db.models import Recording
 from kustosz.documents.words import count_pl
 from kustosz.storage.base import Refused
@@ -145,6 +146,7 @@ def _recheck(vault: Vault, store: Any, report: CheckReport) -> None:
     report.unknown = still + report.unknown[RECHECK:]
 
 
+@patient
 def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
     """Walk the bucket against the index; changes nothing (see `run_check`)."""
     from kustosz.storage.s3 import S3Storage
