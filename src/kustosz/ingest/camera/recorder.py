@@ -632,7 +632,13 @@ class CameraRecorder:
         path = session.folder / seg.name
         index = index_batch.index_of(self.vault)
         previous = self.last_end
-        span = index.outcome_of(path) or session.take(seg, meta) or index.outcome_of(path)
+        # Catching up after an outage: each segment at once, not after a batch window of its
+        # own (one a second a camera: a 10 min outage of 3 cameras took 5 min to drain).
+        was_urgent, session.urgent = session.urgent, session.urgent or len(self._backlog) > 1
+        try:
+            span = index.outcome_of(path) or session.take(seg, meta) or index.outcome_of(path)
+        finally:
+            session.urgent = was_urgent
         if span is None:
             return
         start, end = span

@@ -1,0 +1,1 @@
+"""End-to-end reliability: `kustosz serve` through outages of its database (issue 27)."""
