@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 
-# Connection-level SQLSTATE classes: 08 connection exception, 57P0x operator intervention
+# SQLSTATEs that pass by themselves: 08 connection exception, 57P0x operator intervention
 # (admin shutdown, crash shutdown, cannot connect now), 53 insufficient resources (too many
 # connections, out of memory or disk), 40 transaction rollback (serialisation, deadlock),
-# 55P03 lock not available (lock_timeout), 57014 query cancelled (statement_timeout).
-_TRANSIENT_STATES = ("08", "57P0", "53", "40", "55P03", "57014", "25P03")
+# 55P03 lock not available (lock_timeout), 25P03 idle in transaction too long. Not 57014 (a
+# statement cancelled by statement_timeout is as slow the next time), nor the rest of 54, 55
+# and 57, which psycopg also raises as OperationalError: a retry does not make them succeed.
+_TRANSIENT_STATES = ("08", "57P0", "53", "40", "55P03", "25P03")
 
 
 _SQLITE_AWAY = ("locked", "busy", "disk i/o", "unable to open")
@@ -43,8 +45,10 @@ def is_database_away(exc: BaseException) -> bool:
             if current.connection_invalidated:
                 return True
             state = _sqlstate(current)
-            if state is not None and state.startswith(_TRANSIENT_STATES):
-                return True
+            if state is not None:  # the server answered: its SQLSTATE alone decides
+                return state.startswith(_TRANSIENT_STATES)
+            # No SQLSTATE: no answer at all (connecting failed, the connection broke, the
+            # deadline of db.deadline passed)
             if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError) and \
                     not isinstance(current.orig, sqlite3.Error):
                 return True
@@ -55,10 +59,19 @@ def is_database_away(exc: BaseException) -> bool:
                 any(word in str(current).lower() for word in _SQLITE_AWAY):
             return True
         if type(current).__module__.startswith("psycopg") and \
-                type(current).__name__ in ("OperationalError", "InterfaceError"):
+                isinstance(current, Exception) and _psycopg_away(current):
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def _psycopg_away(exc: Exception) -> bool:
+    """psycopg's own error (the job worker's connections, not wrapped by SQLAlchemy)."""
+    state = getattr(exc, "sqlstate", None)
+    if state is not None:
+        return bool(state.startswith(_TRANSIENT_STATES))
+    return type(exc).__name__ in ("OperationalError", "InterfaceError", "ConnectionTimeout",
+                                  "PoolTimeout")
 
 
 @dataclass
