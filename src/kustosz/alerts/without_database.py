@@ -10,8 +10,9 @@ channel that fails is tried again every `RETRY_S` while the process runs; there 
 else to keep the message. When the database answers again its end is told the same way
 ("Baza danych znów dostępna") and an alert row is written, raised at the outage's start and
 cleared at its end, so that the history shows it; the notifier never tells such a row
-(`Kind.from_memory`). An outage shorter than the grace is neither told nor written (the log
-has it).
+(`Kind.from_memory`). An outage is over once the database has answered for as long as the
+grace (a flapping database is one outage, `DatabaseAlerts.tick`). An outage shorter than the
+grace is neither told nor written (the log has it).
 
 The channels and the grace are the settings in force (kustosz.toml with the web's changes)
 as last read while the database answered (again every `REFRESH_S`); until the first such
@@ -57,6 +58,10 @@ class DatabaseAlerts:
         self.retry_s = retry_s
         self.told: datetime | None = None  # the start of the outage whose start was told
         self.owed: list[tuple[datetime, datetime]] = []  # outages whose row is not written
+        self._episode: datetime | None = None  # the first unanswered probe of this outage
+        self._up_since: datetime | None = None  # answering again since (not settled yet)
+        self._last_down: datetime | None = None  # the last tick that found it away
+        self._away_s = 0.0  # time away within the episode
         self._read_at: float | None = None
         self._queues: dict[str, list[Message]] = {}
         self._next_try: dict[str, float] = {}
@@ -70,20 +75,47 @@ class DatabaseAlerts:
         self.tick(reading, datetime.now(UTC))
 
     def tick(self, reading: Reading, now: datetime) -> None:
+        """One outage is an episode: from the first probe unanswered until the database has
+        answered for as long as the grace without a break. A database that answers one probe
+        in a dozen (a failing network card, a server in a crash loop) is away nearly all the
+        time, never for the whole grace at once: its time away within the episode counts, and
+        its start and its end are each told once, not at every flap."""
         if reading.up:
             self._refresh()
-            if self.told is not None:
-                since, self.told = self.told, None
-                self._enqueue(self._message("clear", since, reading.since))
-                self.owed.append((since, reading.since))
+            if self._episode is not None:
+                if self._up_since is None:
+                    self._up_since = reading.since
+                if now - self._up_since >= self.grace:
+                    self._end_episode()
             self._write_owed()
-        elif reading.up is False and self.told != reading.since \
-                and now - reading.since >= self.grace:
-            self.told = reading.since
-            log.error("database away since %s (%s): the alert goes straight to %d channel(s)",
-                      reading.since.isoformat(), reading.error, len(self.channels))
-            self._enqueue(self._message("start", reading.since, now))
+        elif reading.up is False:
+            if self._episode is not None and self._up_since is not None and \
+                    reading.since - self._up_since >= self.grace:
+                self._end_episode()  # it had answered long enough: this is a new outage
+            if self._episode is None:
+                self._episode, self._away_s = reading.since, 0.0
+            if self._up_since is not None or self._last_down is None:
+                self._away_s += (now - reading.since).total_seconds()
+            else:
+                self._away_s += (now - self._last_down).total_seconds()
+            self._up_since, self._last_down = None, now
+            if self.told is None and self._away_s >= self.grace.total_seconds():
+                self.told = self._episode
+                log.error("database away since %s (%s): the alert goes straight to %d "
+                          "channel(s)", self._episode.isoformat(), reading.error,
+                          len(self.channels))
+                self._enqueue(self._message("start", self._episode, now))
+        if reading.up:
+            self._last_down = None
         self._deliver_in_background()
+
+    def _end_episode(self) -> None:
+        assert self._episode is not None and self._up_since is not None
+        if self.told is not None:
+            self._enqueue(self._message("clear", self._episode, self._up_since))
+            self.owed.append((self._episode, self._up_since))
+        self._episode = self._up_since = None
+        self.told, self._away_s = None, 0.0
 
     # -- the settings ----------------------------------------------------------------------
     def _use(self, config: Any) -> None:
