@@ -4,13 +4,15 @@ A forward jump of the server's clock by D means everything it stamped since its 
 jump (or since `serve` started watching) was stamped D too early: the material is D younger
 than its index says. Its `start_at` stays as recorded (the clock's own word, and what the
 audit chain saw); `retain_from` becomes `start_at + D` and its expiry is counted from there.
+Where the jump also raised the watch's high-water mark by E, every row taken in before that
+jump counts from E later than it did (`raise_older`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from kustosz.custody.object_lock import lengthen
 from kustosz.db.models import Recording, Source
@@ -57,3 +59,48 @@ def later_start(start: datetime, *readings: datetime | None) -> datetime | None:
     """The latest of the other readings of a start if it is later than ``start``, else None."""
     later = max((r for r in readings if r is not None), default=None)
     return later if later is not None and later > start else None
+
+
+RAISE_BATCH = 2000
+
+
+def raise_older(vault: Vault, mark: datetime, delta_s: float) -> int:
+    """The rows the old clocks stamped count from ``delta_s`` later than they did: the
+    high-water mark rose by as much, so every earlier frame's clock was that much further
+    behind. They are the rows taken in, or counted from, no later than ``mark`` (the mark
+    before the jump, carried on to the watch's reading: no reading of an old clock, and no
+    retention base the watch gave, exceeds it); a row the new clock stamped and took in
+    before the watch noticed the jump is later than it on both (unless taken in within
+    ``delta_s`` of the reading, then kept longer). Returns how many moved."""
+    if delta_s <= 0:
+        return 0
+    shift = timedelta(seconds=delta_s)
+    table = Recording.__table__
+    moved, after = 0, 0
+    while True:
+        with vault.transaction() as s:
+            sources = {src.id: src for src in s.execute(select(Source)).scalars()}
+            rows = s.execute(
+                select(Recording.id, Recording.source_id, Recording.start_at,
+                       Recording.retain_from)
+                .where(Recording.id > after,
+                       or_(Recording.ingested_at <= mark, Recording.retain_from <= mark,
+                           and_(Recording.retain_from.is_(None), Recording.start_at <= mark)),
+                       Recording.state.in_((RecordingState.STORED, RecordingState.PENDING)))
+                .order_by(Recording.id).limit(RAISE_BATCH)).all()
+            if not rows:
+                return moved
+            changes = []
+            for rid, sid, start, base in rows:
+                later = (base if base is not None and base > start else start) + shift
+                try:
+                    expires = expiry_of(sources[sid], later, vault.policy)
+                except ConfigError:
+                    expires = None
+                changes.append({"rid": rid, "base": later, "exp": expires})
+            s.execute(update(table).where(table.c.id == bindparam("rid"))
+                      .values(retain_from=bindparam("base"), expires_at=bindparam("exp")),
+                      changes)
+            lengthen(s, [(c["rid"], c["exp"]) for c in changes])
+            moved += len(changes)
+            after = rows[-1][0]

@@ -1,20 +1,54 @@
-"""The server's wall clock watched against its steady clock (issue 14 item 9).
+"""The server's wall clock watched against its steady clock (issue 14 item 9, issue 27 item 7).
 
 `time.time()` can step (NTP correcting a clock that was 40 days behind, an administrator
 setting the date, a VM restored from a snapshot); the steady clock (CLOCK_BOOTTIME: it also
 runs while the machine sleeps, so a resumed machine is no jump) cannot. Between two readings
-both advance alike; a difference beyond `THRESHOLD_S` is a jump. On a jump:
+both advance alike; a difference beyond `THRESHOLD_S` is a jump.
 
-* forward by D: what the clock stamped since the previous jump (or since watching began) is
-  D younger than the index says, and its retention is counted from the later reading
-  (kustosz.clock.rebase);
+The watch keeps a reference time line, the *high-water mark* H: the highest time the clock
+has shown, carried on by the steady clock. Unless the evidence below says otherwise the
+clock is taken never to be ahead of the true time, so H is a lower bound of it, and material
+counts from H where the clock read less (kept longer, never shorter). On a jump:
+
+* forward by D: what the clock stamped since its frame began (the previous jump, or the
+  persisted start of the frame before serve started) is D younger than the index says, and
+  its retention is counted from the later reading (kustosz.clock.rebase); and where the
+  jump takes the clock above H, H rises by as much and every row taken in before the jump
+  counts from as much later too (the older frames' clocks were that much further behind; two
+  jumps forward in a row left the first frame's rows judged by the second clock otherwise);
 * backward by D: the material stamped before is D older than stamped, which only keeps it
-  longer; what is stamped from now on is counted from the later reading too: the highest time
-  the clock ever showed, carried on by the steady clock (`behind_s`).
+  longer; what is stamped from now on counts from H (`behind_s`, `lag_for`);
+* a *correction*: the clock lands back (within the threshold) on the time line of an earlier
+  frame that was at the high-water mark when it ended, after a forward jump took it above.
+  Either that earlier time line was right and the jump forward was wrong (the clock was
+  wrong-ahead: set ahead by hand, a bad NTP source) and is now undone, or the earlier time
+  line was behind, the jump forward corrected it and the clock has now gone wrong again by
+  exactly as much. The second needs the same error twice; the first is what an undone
+  mistake looks like, and keeping the high-water mark would keep everything recorded from
+  then on D past its legal end (invariant 1 forbids that too). So a correction lowers H to
+  the clock: material from then on counts from its own stamps. What remains undecidable:
+  a clock set back that does *not* return to a known time line (counted from H: kept
+  longer), and a clock that was already wrong when watching began (nothing to compare with
+  but the vault's last times). Material stamped during the wrong-ahead period, and that
+  re-based at the jump forward, keeps its later end (their objects may already be locked to
+  it); that is D late at most, and said in the alert.
 
 Each jump is a `ClockJump` row, an alert (row kind "clock_jump", kustosz.alerts) and an audit
-entry. At start, a clock behind the newest time the vault recorded (the last audit entry, the
-high-water mark kept every minute) counts as a backward jump made while serve was stopped.
+entry.
+
+Across a restart (`check_start`, run by `start` before recovery, intake and the first sweep
+may use the clock): the watch persists, every minute, at every jump and at `close`, the
+high-water mark with a pair of readings (wall, CLOCK_BOOTTIME), the boot id
+(/proc/sys/kernel/random/boot_id), the start of the current frame and the frames it keeps.
+On the same boot the wall clock should read `wall_then + (boottime_now - boottime_then)`; a
+difference beyond the threshold is a jump made while serve was stopped, in either direction,
+handled as a live one (a forward one re-bases what the old frame stamped; a backward one
+counts from H; a return to a known time line is a correction). After a reboot the steady
+clock starts again, so only the backward check is possible from the vault alone: a clock
+behind the newest time the vault recorded (the persisted high-water mark, the last audit
+entry) counts as a jump back made while stopped; a clock set ahead while the machine was off
+cannot be told from a long stop.
+
 The cameras' clocks (RTCP, ingest.camera.clock) are compared too: a camera whose offset to the
 server changes by more than the threshold, beyond what the server's own jumps explain, has
 had its clock stepped, which raises the same alert naming the camera.
@@ -23,6 +57,7 @@ had its clock stepped, which raises the same alert naming the camera.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -36,7 +71,7 @@ from sqlalchemy import select
 
 from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
-from kustosz.clock.rebase import rebase
+from kustosz.clock.rebase import raise_older, rebase
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Setting
@@ -48,6 +83,8 @@ THRESHOLD_S = 2.0
 INTERVAL_S = 1.0
 PERSIST_S = 60.0
 HIGH_WATER_KEY = "clock.high_water"
+READING_KEY = "clock.reading"  # JSON: the readings a start on the same boot compares with
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 FRAMES_KEPT = 64  # the clock's frames remembered for segments taken in after their jump
 ALERT_KIND = AlertRow.CLOCK_JUMP
 
@@ -56,8 +93,28 @@ def steady_clock() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
+def boot_id() -> str | None:
+    """This boot's id (a fresh random one at every boot): the steady clock's readings of two
+    runs compare only within one boot."""
+    try:
+        return BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
+
+
 def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A past frame of the server's clock: the readings it gave (first, last), the jump that
+    ended it, and how far it was below the high-water mark when it ended."""
+
+    first: float
+    last: float
+    delta: float
+    lag_end: float
 
 
 @dataclass(frozen=True)
@@ -68,6 +125,8 @@ class Jump:
     after: datetime  # the first reading after it
     rebased: int = 0
     source_id: int | None = None
+    corrected: bool = False  # the clock returned to a time line it left by a jump forward
+    measured: bool = False  # restart: compared on the same boot (expected reading in before)
 
 
 _watches: dict[Path, ClockWatch] = {}
@@ -99,10 +158,13 @@ def generation(vault: Vault) -> int:
 
 def before_sweep(vault: Vault) -> None:
     """A reading just before the sweep decides what is due: a forward jump in the last second
-    is handled (its material re-based) before the sweep could take it for old."""
+    is handled (its material re-based) before the sweep could take it for old. A watch whose
+    start check has not succeeded yet (the database was away) makes it now, and if it cannot,
+    the sweep does not run (it raises): a sweep must never judge ages by an unchecked clock."""
     watch = watch_of(vault)
     if watch is None:
         return
+    watch.ensure_checked()
     try:
         watch.sample()
     except Exception:  # the watch's own thread reads again within a second; the sweep goes on
@@ -117,25 +179,28 @@ def camera_offset(vault: Vault, source_id: int, name: str, offset_s: float) -> J
 class ClockWatch:
     def __init__(self, vault: Vault, threshold_s: float = THRESHOLD_S,
                  interval_s: float = INTERVAL_S, wall: Callable[[], float] = time.time,
-                 steady: Callable[[], float] = steady_clock) -> None:
+                 steady: Callable[[], float] = steady_clock,
+                 boot: Callable[[], str | None] = boot_id) -> None:
         self.vault, self.threshold_s, self.interval_s = vault, threshold_s, interval_s
-        self._wall, self._steady = wall, steady
+        self._wall, self._steady, self._boot = wall, steady, boot
         self._lock = threading.Lock()
         w, st = wall(), steady()
         self._last = (w, st)
         self._frame_start = w  # rows taken since share this clock's error
-        self._high = (w, st)  # the highest wall reading, carried on by the steady clock
+        self._high = (w, st)  # the high-water mark H, carried on by the steady clock
         self._persisted = st
+        self._checked = False
         self._cameras: dict[int, tuple[float, float]] = {}  # offset, server jumps then
         self.total_s = 0.0  # sum of the server's jumps
         self.generation = 0
         self.jumps: list[Jump] = []
-        # The frames the server's clock has had, oldest first: the readings each frame's clock
-        # gave (first, last) and the jump that ended it. A segment stamped in an old frame may
-        # be taken in after the jump that ended it (the rebase at the jump did not see it).
-        self._frames: deque[tuple[float, float, float]] = deque(maxlen=FRAMES_KEPT)
+        # The frames the server's clock has had, oldest first. A segment stamped in an old
+        # frame may be taken in after the jump that ended it (the rebase at the jump did not
+        # see it), and a session's anchor learnt in a frame may stamp segments the stream
+        # carried on into the next (a take delayed past two jumps).
+        self._frames: deque[Frame] = deque(maxlen=FRAMES_KEPT)
 
-    # -- registration and the thread ------------------------------------------------------
+    # -- registration, start, the thread, stop --------------------------------------------
     def register(self) -> ClockWatch:
         _watches[self.vault.root] = self
         return self
@@ -144,21 +209,54 @@ class ClockWatch:
         if _watches.get(self.vault.root) is self:
             del _watches[self.vault.root]
 
-    def run(self, stop: threading.Event) -> None:
+    def start(self) -> ClockWatch:
+        """Register and compare the clock with what the vault kept (`check_start`): serve
+        calls this before its start-up recovery takes spooled segments in and before the
+        sweep can run. A failed check (the database away) is logged and made again by `run`
+        and by the sweep (`before_sweep`), which does not run until it succeeds."""
         self.register()
         try:
+            self.ensure_checked()
+        except Exception:
+            log.exception("clock watch: the start check failed; retried before any sweep")
+        return self
+
+    def ensure_checked(self) -> None:
+        if not self._checked:
             self.check_start()
-            while not stop.wait(self.interval_s):
-                try:
-                    self.sample()
-                except Exception:  # a database hiccup must not end the watch
-                    log.exception("clock watch: reading failed")
+
+    def run(self, stop: threading.Event) -> None:
+        """Read the clock every `interval_s` until ``stop``. The watch stays registered when
+        ``stop`` is set: the recorders and listeners still close and take in their last
+        segments and chunks, which the watch must still cover; serve calls `close` after
+        stopping them."""
+        self.register()
+        while not self._checked and not stop.is_set():
+            try:
+                self.check_start()
+            except Exception:
+                log.exception("clock watch: the start check failed; trying again")
+                if stop.wait(self.interval_s):
+                    return
+        while not stop.wait(self.interval_s):
+            try:
+                self.sample()
+            except Exception:  # a database hiccup must not end the watch
+                log.exception("clock watch: reading failed")
+
+    def close(self) -> None:
+        """After serve has stopped everything that takes material in: a last reading (a jump
+        in the last second is handled), the readings kept for the next start, unregistered."""
+        try:
+            try:
+                self.sample()
+            except Exception:
+                log.exception("clock watch: the last reading failed")
+            self._persist()
+        except Exception:
+            log.exception("clock watch: high-water mark not kept")
         finally:
             self.unregister()
-            try:
-                self._persist()
-            except Exception:
-                log.exception("clock watch: high-water mark not kept")
 
     # -- readings -------------------------------------------------------------------------
     def _high_now(self, st: float) -> float:
@@ -173,22 +271,27 @@ class ClockWatch:
         """The clock's lag behind the true time in the frame that stamped ``at`` (a reading
         of the server's clock): the current frame's lag as the last reading knew it — not the
         clock read now, which may have jumped since the stamp without the watch knowing yet —
-        plus every jump the watch has seen since the frame ended. A reading several frames
-        gave (the clock went back over its own readings) takes the largest, and so does the
-        lag read now (as `behind_s`): kept longer, never shorter."""
+        plus every jump the watch has seen since the frame ended. A frame's clock can give
+        ``at`` from its first reading on until the time its clock, carried on, would show now
+        (a session's anchor learnt in a frame stamps the segments the stream carried on after
+        the frame ended, if they were taken in only after two jumps; issue 27 item 7 d). A
+        reading several frames can give takes the largest, and so does the lag read now (as
+        `behind_s`): kept longer, never shorter."""
         with self._lock:
             w, st = self._last
-            current = max(0.0, self._high_now(st) - w)
+            st_now = self._steady()
+            current = self._high_now(st) - w
             # ... and the clock read now: a jump back since the last reading, not seen yet,
             # is in it (a jump forward since makes it too small, which the frames make up)
-            found = [self._high_now(self._steady()) - self._wall()]
+            found = [self._high_now(st_now) - self._wall()]
             thr = self.threshold_s
+            reading_now = w + (st_now - st)  # the current frame's clock, now
             if at >= self._frame_start - thr:
                 found.append(current)
             after = 0.0
-            for first, last, delta in reversed(self._frames):
-                after += delta
-                if first - thr <= at <= last + thr:
+            for frame in reversed(self._frames):
+                after += frame.delta
+                if frame.first - thr <= at <= max(frame.last, reading_now - after) + thr:
                     found.append(current + after)
         lag = max(found)
         return lag if lag > self.threshold_s else 0.0
@@ -202,51 +305,123 @@ class ClockWatch:
             delta = (w - w0) - elapsed
             jump = None
             if abs(delta) > self.threshold_s:
-                jump = self._jumped(delta, w0, w, elapsed)
+                jump = self._jumped(delta, w0, w, elapsed, st)
             if w > self._high_now(st):
                 self._high = (w, st)
-            due = st - self._persisted >= PERSIST_S
+            due = jump is not None or st - self._persisted >= PERSIST_S
             if due:
                 self._persisted = st  # a failed write is tried a minute later, not every second
         if due:
             self._persist()  # outside the lock: the recorders ask behind_s meanwhile
         return jump
 
-    def _jumped(self, delta: float, w0: float, w: float, elapsed: float) -> Jump:
+    def _jumped(self, delta: float, w0: float, w: float, elapsed: float, st: float,
+                clock: str = "server", since: float | None = None) -> Jump:
+        """``w0 + elapsed``: the old clock's reading now; ``since``: the earliest reading of
+        the frame that ended (default: the frame's start as the watch knows it)."""
         rebased = 0
+        start = self._frame_start if since is None else since
+        rise = w - self._high_now(st)  # how far the high-water mark rises
+        if rise > self.threshold_s:
+            # Every frame before was behind by as much more as the mark rises (the clock is
+            # taken never to be ahead): all that was taken in before the jump counts from that
+            # much later. First: the re-base below only moves what is still short of it.
+            rebased += raise_older(self.vault, _at(self._high_now(st)), rise)
         if delta > 0:
             # Every reading of the old clock lies in [frame start, w0 + elapsed]; every reading
             # of the new one after w0 + delta. Should elapsed exceed delta (the watch was
             # starved), some new readings fall in the window too: kept longer, never shorter.
-            rebased = rebase(self.vault, _at(self._frame_start), _at(w0 + elapsed), delta)
-        self._frames.append((self._frame_start, w0 + elapsed, delta))
+            rebased += rebase(self.vault, _at(start), _at(w0 + elapsed), delta)
+        lag_end = max(0.0, self._high_now(st) - (w0 + elapsed))
+        self._frames.append(Frame(start, w0 + elapsed, delta, lag_end))
         self._frame_start = w - elapsed  # the earliest the new clock can have read
         self.total_s += delta
         self.generation += 1
-        jump = Jump("server", delta, _at(w0), _at(w), rebased)
+        corrected = self._corrected(w, st)
+        restart = clock == "restart"
+        jump = Jump(clock, delta, _at(w0 + (elapsed if restart else 0.0)), _at(w), rebased,
+                    corrected=corrected, measured=restart)
         self._record(jump)
         return jump
 
+    def _corrected(self, w: float, st: float) -> bool:
+        """The clock is back (within the threshold) on the time line of an earlier frame that
+        was at the high-water mark when it ended, below the mark a jump forward raised since:
+        a wrong-ahead clock corrected (the module's docstring says why). H comes down to the
+        clock, so what is stamped from now on counts from its own stamps."""
+        if self._high_now(st) - w <= self.threshold_s:
+            return False
+        after = 0.0
+        for frame in reversed(self._frames):
+            after += frame.delta
+            if abs(after) <= self.threshold_s and frame.lag_end <= self.threshold_s:
+                self._high = (w, st)
+                return True
+        return False
+
     def check_start(self) -> Jump | None:
-        """A clock behind what the vault recorded before it started (set back while it was
-        stopped): material stamped from now on counts from the later time."""
+        """The clock compared with what the vault kept from before this start (see the
+        module's docstring): on the same boot in both directions, after a reboot only a clock
+        behind the vault's newest time. Material stamped from now on counts from the later
+        time; a clock found moved forward re-bases what the old frame stamped."""
         with self.vault.reading() as s:
             kept = s.get(Setting, HIGH_WATER_KEY)
+            reading = s.get(Setting, READING_KEY)
             last_audit = s.execute(select(AuditEntry.at).order_by(AuditEntry.seq.desc())
                                    .limit(1)).scalar_one_or_none()
+        state = _state_of(reading.value if reading is not None else None)
         seen = [last_audit.timestamp()] if last_audit is not None else []
         if kept is not None:
             with contextlib.suppress(ValueError):
                 seen.append(float(kept.value))
+        boot = self._boot()
         with self._lock:
-            w, st = self._wall(), self._steady()
-            newest = max(seen, default=w)
-            if newest - w <= self.threshold_s:
+            if self._checked:
                 return None
-            self._high = (newest, st)
-            jump = Jump("restart", w - newest, _at(newest), _at(w))
-            self._record(jump)
-            return jump
+            # The first reading (at construction): a jump since is the next sample's.
+            w, st = self._last
+            if state is not None and boot is not None and state["boot"] == boot:
+                jump = self._same_boot(state, w, st)
+            else:
+                # The frame's start is not known for sure: a forward jump later re-bases all
+                # that is older too (kept longer, never shorter).
+                if state is not None:
+                    self._frame_start = min(float(state["frame_start"]), w)  # type: ignore[arg-type]
+                else:
+                    self._frame_start = 0.0
+                jump = self._other_boot(seen, w, st)
+            self._checked = True
+        self._persist()
+        return jump
+
+    def _same_boot(self, state: dict[str, object], w: float, st: float) -> Jump | None:
+        """The steady clock ran on while serve was stopped: the wall clock should read
+        ``wall_then + (steady_now - steady_then)``."""
+        elapsed = st - float(state["steady"])  # type: ignore[arg-type]
+        wall_then = float(state["wall"])  # type: ignore[arg-type]
+        self._frames.clear()  # a check made again after a failed one starts afresh
+        self._frames.extend(Frame(*f) for f in state["frames"])  # type: ignore[attr-defined]
+        self._frame_start = float(state["frame_start"])  # type: ignore[arg-type]
+        self.total_s = float(state.get("total", 0.0))  # type: ignore[arg-type]
+        self._high = (max(float(state["high"]), wall_then), st - elapsed)  # type: ignore[arg-type]
+        delta = w - (wall_then + elapsed)
+        jump = None
+        if abs(delta) > self.threshold_s:
+            jump = self._jumped(delta, wall_then, w, elapsed, st, "restart")
+        if w > self._high_now(st):
+            self._high = (w, st)
+        return jump
+
+    def _other_boot(self, seen: list[float], w: float, st: float) -> Jump | None:
+        """Another boot (or nothing kept): the newest time the vault recorded is all there is;
+        a clock behind it was set back while stopped. A clock set ahead is not told."""
+        newest = max(seen, default=w)
+        if newest - w <= self.threshold_s:
+            return None
+        self._high = (newest, st)
+        jump = Jump("restart", w - newest, _at(newest), _at(w))
+        self._record(jump)
+        return jump
 
     def camera_offset(self, source_id: int, name: str, offset_s: float) -> Jump | None:
         """A new RTCP measurement (camera clock minus server clock). The server's own jumps
@@ -266,15 +441,24 @@ class ClockWatch:
     # -- what a jump leaves ---------------------------------------------------------------
     def _persist(self) -> None:
         with self._lock:
-            high = max(self._high_now(self._steady()), self._wall())
+            st = self._steady()
+            w = self._wall()
+            high = max(self._high_now(st), w)
+            state = json.dumps({
+                "boot": self._boot(), "wall": w, "steady": st, "high": self._high_now(st),
+                "frame_start": self._frame_start, "total": self.total_s,
+                "frames": [[f.first, f.last, f.delta, f.lag_end] for f in self._frames]})
         from sqlalchemy.exc import IntegrityError
 
+        def write() -> None:
+            with self.vault.transaction() as s:
+                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
+                s.merge(Setting(key=READING_KEY, value=state))
+
         try:
-            with self.vault.transaction() as s:
-                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
+            write()
         except IntegrityError:  # another node (kustosz.cluster) made the row meanwhile
-            with self.vault.transaction() as s:
-                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
+            write()
 
     def _record(self, jump: Jump, camera: str | None = None) -> None:
         self.jumps.append(jump)
@@ -297,6 +481,23 @@ class ClockWatch:
                 "after": jump.after.isoformat(), "rebased": jump.rebased})
 
 
+def _state_of(text: str | None) -> dict[str, object] | None:
+    """The persisted readings, or None if absent or not understood (then the start compares
+    with the vault's newest time only)."""
+    if not text:
+        return None
+    try:
+        state = json.loads(text)
+        for key in ("wall", "steady", "high", "frame_start"):
+            float(state[key])
+        state["frames"] = [[float(x) for x in f] for f in state.get("frames", [])]
+        if any(len(f) != 4 for f in state["frames"]):
+            return None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
 def message_pl(jump: Jump, camera: str | None = None) -> str:
     span = span_pl(jump.delta_s)
     if jump.clock == "camera":
@@ -306,11 +507,20 @@ def message_pl(jump: Jump, camera: str | None = None) -> str:
                 "sprawdź ustawienia czasu kamery (NTP).")
     readings = f" (wskazywał {when_pl(jump.before)}, teraz {when_pl(jump.after)})" \
         if jump.before else ""
+    if jump.clock == "restart" and jump.before is not None and jump.measured:
+        return _restart_pl(jump, span)
     if jump.clock == "restart" and jump.before is not None:
         return (f"Zegar serwera wskazuje {when_pl(jump.after)}, o {span} wcześniej niż "
                 f"ostatni zapis w archiwum ({when_pl(jump.before)}). Okres przechowywania "
                 "nowych nagrań liczy się od późniejszego z tych czasów. Sprawdź "
                 "synchronizację czasu serwera (NTP).")
+    if jump.corrected:
+        return (f"Zegar serwera cofnął się o {span}{readings} i wrócił do czasu, który "
+                "wskazywał przed wcześniejszym przeskokiem do przodu: uznano, że wcześniej "
+                "się spieszył, a teraz wskazuje właściwy czas. Okres przechowywania nowych "
+                "nagrań liczy się od ich własnego czasu; nagrania z okresu, gdy zegar się "
+                "spieszył, mogą być przechowywane dłużej, najwyżej o tyle, o ile się "
+                "spieszył. Sprawdź synchronizację czasu serwera (NTP).")
     if jump.delta_s > 0:
         return (f"Zegar serwera przeskoczył o {span} do przodu{readings}. Nagrania zapisane "
                 "przed tą zmianą mają w archiwum zbyt wczesny czas; okres ich przechowywania "
@@ -320,3 +530,23 @@ def message_pl(jump: Jump, camera: str | None = None) -> str:
     return (f"Zegar serwera cofnął się o {span}{readings}. Okres przechowywania nagrań "
             "liczy się od późniejszego odczytu czasu, więc żadne nie zostanie usunięte "
             "przedwcześnie. Sprawdź synchronizację czasu serwera (NTP).")
+
+
+def _restart_pl(jump: Jump, span: str) -> str:
+    """A jump made while serve was stopped, measured on the same boot."""
+    readings = f" (wskazuje {when_pl(jump.after)}, a powinien około {when_pl(jump.before)})" \
+        if jump.before else ""
+    if jump.delta_s > 0:
+        return (f"Zegar serwera przestawiono o {span} do przodu, gdy Kustosz był zatrzymany"
+                f"{readings}. Nagrania zapisane przed tą zmianą mają w archiwum zbyt wczesny "
+                "czas; okres ich przechowywania liczy się od późniejszego odczytu (przeliczono "
+                f"{count_pl(jump.rebased, 'nagranie', 'nagrania', 'nagrań')}). "
+                "Sprawdź synchronizację czasu serwera (NTP).")
+    if jump.corrected:
+        return (f"Zegar serwera cofnięto o {span}, gdy Kustosz był zatrzymany{readings}, do "
+                "czasu, który wskazywał przed wcześniejszym przeskokiem do przodu: uznano, "
+                "że wcześniej się spieszył. Okres przechowywania nowych nagrań liczy się od "
+                "ich własnego czasu. Sprawdź synchronizację czasu serwera (NTP).")
+    return (f"Zegar serwera cofnięto o {span}, gdy Kustosz był zatrzymany{readings}. Okres "
+            "przechowywania nowych nagrań liczy się od późniejszego odczytu czasu, więc żadne "
+            "nie zostanie usunięte przedwcześnie. Sprawdź synchronizację czasu serwera (NTP).")
