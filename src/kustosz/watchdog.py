@@ -13,6 +13,21 @@ backs off (the watchdog is for hangs, not for outages, which serve rides out by 
 serve starts (recovery of a long outage's spool may take minutes) the same rule extends
 systemd's start timeout (EXTEND_TIMEOUT_USEC) instead of pinging.
 
+Every long-running loop of serve beats (issue 27: a hung recorder, segment committer,
+listener, sweep scheduler, notifier, checkpoint, backup, uploader, phone watch or database
+watch must not go unnoticed). The loops find the registry through their vault
+(`progress_of`), as they find the disk watch (retention.pressure.watch_of) and the segment
+committer (ingest.camera.index_batch.index_of), rather than being handed it by serve: several
+are not built by serve at all — the recorders by the pools (a node's `NodePool` too), the
+listeners' services by `Listeners`, the sweep, checkpoints, notifier, backups and listeners of
+a node by `cluster.work.Singletons` as its leases come and go, the committer lazily by the
+first segment — so threading an argument through would touch every one of those constructors
+and their callers for a value that is the same for the whole process. Serve installs a fresh
+registry for its run (`new_progress`) before anything starts; whatever a loop registers after
+that is watched. A loop registers with `Progress.loop` (a `Loop`: its beat, waits that beat,
+a `busy` allowance for a known long step, `forget` that removes only its own registration, so
+a recorder restarted under the same name is not forgotten by its predecessor's late exit).
+
 The protocol is a datagram of newline-separated KEY=VALUE lines to the AF_UNIX socket named
 by $NOTIFY_SOCKET (a path, or an abstract name written with a leading '@'); done here rather
 than with a library (sd_notify(3) is thirty lines of C). Without $NOTIFY_SOCKET (not under
@@ -28,7 +43,10 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 10.0  # how often to ping without WATCHDOG_USEC (harmless to systemd)
@@ -80,29 +98,49 @@ def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
 class Progress:
     """The loops whose turns prove serve is alive. ``register(name, allowance_s)`` gives the
     loop its `beat`; a loop that has not beaten for longer than its allowance is stalled.
-    `forget` when the loop ends on purpose (a stopped recorder is no hang)."""
+    `forget` when the loop ends on purpose (a stopped recorder is no hang). `loop` gives a
+    `Loop` handle instead (what the loops of serve use)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._loops: dict[str, tuple[float, float]] = {}  # name: (allowance, last beat)
+        # name: (allowance, last beat, the registration's token)
+        self._loops: dict[str, tuple[float, float, object]] = {}
 
     def register(self, name: str, allowance_s: float) -> Callable[[], None]:
+        self._enter(name, allowance_s, object())
+        return lambda: self.beat(name)
+
+    def loop(self, name: str, allowance_s: float) -> Loop:
+        """Register ``name`` (replacing an earlier registration of it) and return its handle."""
+        token = object()
+        self._enter(name, allowance_s, token)
+        return Loop(self, name, allowance_s, token)
+
+    def _enter(self, name: str, allowance_s: float, token: object) -> None:
         if allowance_s <= 0:
             raise ValueError("a loop's allowance must be positive")
         with self._lock:
-            self._loops[name] = (allowance_s, self._clock())
-        return lambda: self.beat(name)
+            self._loops[name] = (allowance_s, self._clock(), token)
 
-    def beat(self, name: str) -> None:
+    def beat(self, name: str, token: object = None) -> None:
         with self._lock:
             found = self._loops.get(name)
-            if found is not None:
-                self._loops[name] = (found[0], self._clock())
+            if found is not None and (token is None or found[2] is token):
+                self._loops[name] = (found[0], self._clock(), found[2])
 
-    def forget(self, name: str) -> None:
+    def allow(self, name: str, allowance_s: float, token: object = None) -> None:
+        """A new allowance for ``name`` (counted from now, as a beat)."""
         with self._lock:
-            self._loops.pop(name, None)
+            found = self._loops.get(name)
+            if found is not None and (token is None or found[2] is token):
+                self._loops[name] = (allowance_s, self._clock(), found[2])
+
+    def forget(self, name: str, token: object = None) -> None:
+        with self._lock:
+            found = self._loops.get(name)
+            if found is not None and (token is None or found[2] is token):
+                del self._loops[name]
 
     def names(self) -> list[str]:
         with self._lock:
@@ -112,8 +150,77 @@ class Progress:
         """Each loop over its allowance, with the seconds since its last beat."""
         now = self._clock()
         with self._lock:
-            return {name: now - last for name, (allowance, last) in self._loops.items()
+            return {name: now - last for name, (allowance, last, _token) in self._loops.items()
                     if now - last > allowance}
+
+
+class Loop:
+    """One loop's registration in `Progress`. Call it (or `beat`) every turn; wait with `wait`
+    (it beats meanwhile: a loop backing off from an outage is making progress); wrap a step
+    known to take long honestly (a sweep of a big index, a backup) in `busy`; `forget` when the
+    loop ends on purpose. Only this registration is touched: once the name is registered again
+    (a recorder restarted), this handle's beats and forget are no-ops."""
+
+    def __init__(self, progress: Progress, name: str, allowance_s: float,
+                 token: object) -> None:
+        self.progress, self.name, self.allowance_s = progress, name, allowance_s
+        self._token = token
+
+    def __call__(self) -> None:
+        self.beat()
+
+    def beat(self) -> None:
+        self.progress.beat(self.name, self._token)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """``event.wait(seconds)``, beating at least every quarter of the allowance (and
+        every `WAIT_BEAT_S`); True if the event was set."""
+        end = time.monotonic() + seconds
+        step = max(0.05, min(WAIT_BEAT_S, self.allowance_s / 4))
+        while True:
+            self.beat()
+            left = end - time.monotonic()
+            if left <= 0:
+                return event.is_set()
+            if event.wait(min(left, step)):
+                self.beat()
+                return True
+
+    @contextmanager
+    def busy(self, allowance_s: float) -> Iterator[None]:
+        """A step that honestly takes up to ``allowance_s`` (more than the loop's own)."""
+        self.progress.allow(self.name, max(allowance_s, self.allowance_s), self._token)
+        try:
+            yield
+        finally:
+            self.progress.allow(self.name, self.allowance_s, self._token)
+
+    def forget(self) -> None:
+        self.progress.forget(self.name, self._token)
+
+
+WAIT_BEAT_S = 5.0  # a waiting loop beats at least this often
+
+_registries: weakref.WeakKeyDictionary[Any, Progress] = weakref.WeakKeyDictionary()
+_registries_lock = threading.Lock()
+
+
+def progress_of(vault: Any) -> Progress:
+    """The registry of the loops working on ``vault`` (one per open vault): where a loop
+    registers. Outside serve nobody reads it (a `kustosz phones watch`, a test): harmless."""
+    with _registries_lock:
+        found = _registries.get(vault)
+        if found is None:
+            found = _registries[vault] = Progress()
+        return found
+
+
+def new_progress(vault: Any) -> Progress:
+    """A fresh registry for ``vault``: serve's, installed before anything of it starts (what
+    an earlier run in this process left registered is not watched)."""
+    with _registries_lock:
+        found = _registries[vault] = Progress()
+        return found
 
 
 class Watchdog:

@@ -27,7 +27,9 @@ Kinds told from memory (`Kind.from_memory`, the database away: alerts/without_da
 are told by the process that saw them; their rows are the record and are never told here.
 
 The loop never ends before ``stop``: a database away makes it wait with a bounded back-off
-(db.outage) and ask again; `run_notifier` also builds the notifier that way.
+(db.outage) and ask again; `run_notifier` also builds the notifier that way. It beats
+serve's watchdog (kustosz.watchdog) as ``alerts`` at each step of a pass and while it waits,
+and is forgotten when it ends at the stop.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Source
 from kustosz.db.outage import Backoff, is_database_away
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 POLL_S = 5.0
@@ -58,6 +61,10 @@ GATHER_AT = 3  # this many alerts of one kind starting (or clearing) at once: on
 FIRST_LOOK = timedelta(hours=1)  # one-off rows older than this at first sight are not told
 PAST_LOOK = timedelta(hours=1)  # rows that cleared longer ago than this are not told late
 AWAY_LIMIT_S = 60.0  # the longest wait between passes while the database is away
+# The longest one step of a pass may honestly take: the checks (several reads, each waiting
+# up to connect 10 s + an answer 60 s on a database that went silent: db.deadline), or the
+# messages of a pass (each channel's send bounded at 10 s a step, alerts.channels).
+ALLOWANCE_S = 300.0
 
 
 class Channel(Protocol):
@@ -122,15 +129,19 @@ class Notifier:
         log.info("alert notifier: channels %s", ", ".join(self.channels) or "none")
         backoff = Backoff(first_s=self.poll_s, limit_s=max(self.poll_s, AWAY_LIMIT_S))
         away = False
+        progress = progress_of(self.vault).loop("alerts", ALLOWANCE_S)
         while not stop.is_set():
             wait = self.poll_s
             try:
+                progress.beat()
                 self.refresh()
                 if time.monotonic() - self._checked >= EVERY_S or not self._checked:
                     self._checked = time.monotonic()
                     self.checks.run()
+                    progress.beat()
                 if self.channels:
                     self.tick()
+                    progress.beat()
                 self.digest()
                 if away:
                     log.info("alert notifier: the database answers again")
@@ -145,8 +156,9 @@ class Notifier:
                     wait = backoff.delay()
                 else:
                     log.exception("alert notifier pass failed")
-            if stop.wait(wait):
-                return
+            if progress.wait(stop, wait):
+                break
+        progress.forget()  # stopped on purpose: no hang
 
     def digest(self, now: datetime | None = None) -> bool:
         """The DPO's daily digest, once a day at `[alerts] digest_at` (kustosz.alerts.digest)."""
@@ -375,8 +387,10 @@ def run_notifier(vault: Vault, stop: threading.Event, tls: Any = None) -> None:
     """`serve`'s alert thread: the notifier built (its settings are in the database, which
     may be away at the start: asked again with back-off) and run until ``stop``."""
     backoff = Backoff(first_s=POLL_S, limit_s=AWAY_LIMIT_S)
+    progress = progress_of(vault).loop("alerts", ALLOWANCE_S)  # the notifier's own replaces it
     while not stop.is_set():
         try:
+            progress.beat()
             notifier = Notifier(vault, tls=tls)
         except Exception as exc:
             if is_database_away(exc):
@@ -384,11 +398,13 @@ def run_notifier(vault: Vault, stop: threading.Event, tls: Any = None) -> None:
                             type(exc).__name__)
             else:
                 log.exception("alert notifier: cannot start; trying again")
-            if backoff.wait(stop):
+            if progress.wait(stop, backoff.delay()):
+                progress.forget()
                 return
             continue
         notifier.run(stop)
         return
+    progress.forget()
 
 
 __all__ = ["KINDS", "STATE_KEY", "Notifier", "channel_problems", "load_state", "run_notifier"]

@@ -51,6 +51,7 @@ from kustosz.db.outage import Backoff, is_database_away
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
 from kustosz.storage.durable import fsync_file
 from kustosz.vault_handle import VaultHandle
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,11 @@ class Outcome:
 _local = threading.Lock()  # within one process, one checkpoint at a time
 WAIT_S = 5.0  # how long a custody action waits for the witness before it returns anyway
 LOCK_WAIT_S = 30.0  # how long a checkpoint waits for an earlier one still stuck on the witness
+# The longest serve's checkpoint loop may honestly go without a beat (kustosz.watchdog): one
+# checkpoint — the audit log read and the alert row on a database that went silent (connect
+# 10 s, an answer 60 s each: db.deadline), the wait for an earlier one (LOCK_WAIT_S), the
+# witness written and flushed on its share. A share that hangs past it stalls the watchdog.
+ALLOWANCE_S = 300.0
 
 
 def checkpoint(vault: VaultHandle, actor: str = ACTOR, force: bool = False) -> Outcome:
@@ -360,7 +366,9 @@ def run_checkpoints(vault: VaultHandle, stop: threading.Event) -> None:
     # The database away (issue 27): the checkpoint is tried again within a minute, not an
     # interval later, so the entries of the outage's end are sealed soon after it.
     backoff = Backoff(first_s=5.0, limit_s=min(60.0, interval))
+    progress = progress_of(vault).loop("audit-checkpoints", ALLOWANCE_S)
     while True:
+        progress.beat()
         stopping = stop.is_set()
         wait = interval
         try:
@@ -374,5 +382,6 @@ def run_checkpoints(vault: VaultHandle, stop: threading.Event) -> None:
             else:
                 log.exception("periodic audit checkpoint failed")
         if stopping:
+            progress.forget()  # stopped on purpose: no hang
             return
-        stop.wait(wait)  # once stopped: one last checkpoint seals the run's final entries
+        progress.wait(stop, wait)  # once stopped: one last checkpoint seals the final entries

@@ -11,6 +11,8 @@ about one copy of the media plus what was new each day. A failed backup raises a
 "backup_failed" alert (retried after `RETRY`); none succeeding within a day and `GRACE`
 raises "backup_missing"; the next success clears both. The same loop keeps the deletion
 journals of recent backups up to date (kustosz.backup.journal), with or without a schedule.
+The loop beats serve's watchdog (kustosz.watchdog) as ``backup`` every turn and while it
+waits; a backup is a known long step (`BACKUP_ALLOWANCE_S`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 import threading
 import tomllib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -37,12 +40,19 @@ from kustosz.config import CONFIG_NAME
 from kustosz.db.models import Alert
 from kustosz.db.outage import is_database_away
 from kustosz.errors import ConfigError, KustoszError
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 INTERVAL = timedelta(days=1)
 GRACE = timedelta(hours=2)
 RETRY = timedelta(hours=1)
 TICK_S = 30.0
+# The longest a turn without a backup may honestly take: the deletion journals and the
+# schedule's state on a database that went silent (connect 10 s, an answer 60 s a step:
+# db.deadline).
+ALLOWANCE_S = 300.0
+# A backup copies (or links) the whole vault: hours for terabytes onto a USB disk.
+BACKUP_ALLOWANCE_S = 24 * 3600.0
 FAILED, MISSING = "backup_failed", "backup_missing"
 _TIME = ("%H:%M", "%H:%M:%S")
 
@@ -198,8 +208,10 @@ def _clear(vault: Any, kinds: tuple[str, ...]) -> None:
             alert.cleared_at = datetime.now(UTC)
 
 
-def tick(vault: Any, settings: BackupSettings | None, now: datetime) -> None:
-    """One pass of the schedule: back up when due, raise "backup_missing" when overdue."""
+def tick(vault: Any, settings: BackupSettings | None, now: datetime,
+         progress: Loop | None = None) -> None:
+    """One pass of the schedule: back up when due, raise "backup_missing" when overdue.
+    ``progress``: the loop's watchdog registration (a backup is a long step)."""
     if settings is None:
         return
     with vault.reading() as s:
@@ -211,7 +223,9 @@ def tick(vault: Any, settings: BackupSettings | None, now: datetime) -> None:
     ok = _at((st.get("last_ok") or {}).get("at"))
     failed = _at((st.get("last_failed") or {}).get("at"))
     if (ok is None or ok < due) and (failed is None or failed < due or now - failed >= RETRY):
-        if run_scheduled(vault, settings, now) is not None:
+        with progress.busy(BACKUP_ALLOWANCE_S) if progress is not None else nullcontext():
+            made = run_scheduled(vault, settings, now)
+        if made is not None:
             return
         with vault.reading() as s:
             st = backup_state.load(s)
@@ -232,7 +246,9 @@ def run_backups(vault: Any, stop: threading.Event,
     """`kustosz serve`'s loop: the schedule of [backup] and the deletion journals."""
     shipped = 0.0
     away_since: datetime | None = None
+    progress = progress_of(vault).loop("backup", ALLOWANCE_S)
     while not stop.is_set():
+        progress.beat()
         try:
             now = clock()
             if now.timestamp() - shipped >= journal.SHIP_S:
@@ -243,7 +259,8 @@ def run_backups(vault: Any, stop: threading.Event,
             except ConfigError as exc:
                 _raise(vault, FAILED, f"Kopie zapasowe nie są wykonywane: {exc.pl or exc}")
                 settings = None
-            tick(vault, settings, now)
+            progress.beat()
+            tick(vault, settings, now, progress)
             if away_since is not None:
                 log.info("the backup schedule goes on: the database answers again")
                 away_since = None
@@ -256,4 +273,5 @@ def run_backups(vault: Any, stop: threading.Event,
                 away_since = clock()
                 log.warning("the backup schedule waits: the database is away (%s); trying "
                             "again every %.0f s", type(exc).__name__, TICK_S)
-        stop.wait(TICK_S)
+        progress.wait(stop, TICK_S)
+    progress.forget()  # stopped on purpose: no hang

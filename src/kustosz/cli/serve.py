@@ -56,7 +56,7 @@ from kustosz.retention.scheduler import run_scheduler
 from kustosz.retention.sweeper import leave_the_sweep
 from kustosz.storage.base import Unavailable
 from kustosz.vault import Vault
-from kustosz.watchdog import Progress, Watchdog
+from kustosz.watchdog import Progress, Watchdog, new_progress
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
     from kustosz.db.watch import DatabaseWatch
@@ -125,7 +125,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                on_ready: Callable[[RecorderPool], None] | None,
                web: tuple[str, int] | None, announce: Callable[[str], None] | None,
                tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
-    progress = Progress()
+    # Every loop of serve registers here through the vault (kustosz.watchdog.progress_of).
+    progress = new_progress(vault)
     # Before recovery: under systemd (Type=notify) it extends the start while recovery runs,
     # pings once serve records, and stops pinging when a loop hangs (kustosz.watchdog).
     watchdog = Watchdog(progress).start()
@@ -138,10 +139,18 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     watching = threading.Thread(target=watch.run, args=(stop,), name="database-watch",
                                 daemon=True)
     watching.start()
-    done = recover_all(vault, pool, stop)
+    # Before recovery takes spooled segments in and before the first sweep: a clock moved
+    # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
+    clock_watch = ClockWatch(vault).start()
+    try:
+        done = recover_all(vault, pool, stop)
+    except BaseException:
+        _close_clock(clock_watch)
+        raise
     log.info("start-up recovery: %s", done)
     if stop.is_set():
         log.info("stopped during start-up recovery; the next start finishes it")
+        _close_clock(clock_watch)
         return
     server = None
     listeners = Listeners(vault)
@@ -174,7 +183,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                     kwargs={"tls": tls}, name="alerts", daemon=True),
                    watching]
         # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
-        threads.append(threading.Thread(target=ClockWatch(vault).run, args=(stop,),
+        threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
                                         name="clock", daemon=True))
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
@@ -194,6 +203,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # Also when leaving by an error: everything started above ends with serve.
         _stop_jobs(vault)
         _stop_all(stop, sealing, threads, server, listeners, pool)
+        # After the recorders and listeners took their last in: the watch covered those too
+        # (issue 27 item 7 a).
+        _close_clock(clock_watch)
         if server is not None:
             _note_serving(vault, None)
 
@@ -282,10 +294,11 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         except ConfigError:
             coordinator.close()
             raise
-        progress = Progress()
+        progress = new_progress(vault)  # every loop registers here (watchdog.progress_of)
         watchdog = Watchdog(progress).start()
         progress.register("start-up", STARTUP_ALLOWANCE_S)
         watchdog.status("odzyskiwanie po starcie / start-up recovery")
+        clock_watch = ClockWatch(vault).start()  # before recovery and any sweep (item 7 b)
         pool = NodePool(vault, coordinator, ffmpeg, options)
         # Only what this node left: other nodes' intakes may be under way right now.
         done = {"spooled_segments": pool.recover(stop),
@@ -297,6 +310,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             log.info("node %s: stopped during start-up recovery; the next start finishes it",
                      settings.node)
             coordinator.close()
+            _close_clock(clock_watch)
             return
         singletons = Singletons(vault, coordinator, tls)
         watch = watch_database(vault)  # each node tells its own outage
@@ -318,7 +332,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                        threading.Thread(target=run_phones, args=(vault, coordinator, stop),
                                         kwargs={"interval": PHONE_PASS_S}, name="phones",
                                         daemon=True),
-                       threading.Thread(target=ClockWatch(vault).run, args=(stop,),
+                       threading.Thread(target=clock_watch.run, args=(stop,),
                                         name="clock", daemon=True)]
             threads += _uploader(vault, stop)
             for thread in threads:
@@ -371,6 +385,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                 server.server.should_exit = True
                 server.thread.join(_left(deadline))
                 _note_serving(vault, None)
+            _close_clock(clock_watch)  # after the recorders took their last in (item 7 a)
             coordinator.close()  # after the work stopped: the leases are free at once
         if coordinator.taken_over:  # exits non-zero: a supervisor's restart is refused by name
             raise ConfigError(
@@ -472,6 +487,18 @@ def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = N
             serving.record(vault, *web, tls, trusted_proxies)
     except Exception:  # a fact for doctor: never a reason to stop recording
         log.exception("could not record what the web app serves")
+
+
+CLOCK_CLOSE_S = 2.0
+
+
+def _close_clock(watch: ClockWatch) -> None:
+    """The clock watch's last reading and its state kept for the next start: a write to the
+    database, which may be away; the stop does not wait for it longer than CLOCK_CLOSE_S (the
+    state saved a minute ago serves then)."""
+    closing = threading.Thread(target=watch.close, name="clock-close", daemon=True)
+    closing.start()
+    closing.join(CLOCK_CLOSE_S)
 
 
 def _left(deadline: float) -> float:

@@ -13,6 +13,9 @@ immutable `Reading`, read by `/metrics` (`kustosz_database_up`) and handed after
 to its listeners (the alerts told from memory, kustosz.alerts.without_database). The error's
 words never hold a password or a URL with credentials: only the driver's first line, with the
 password (if any) masked.
+
+The watch's loop beats serve's watchdog (kustosz.watchdog) as ``database-watch`` after every
+probe (the registry of the vault it was made for, `of`); it is forgotten when it ends.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,11 +34,15 @@ import psycopg
 from sqlalchemy.engine import URL, make_url
 
 from kustosz.db.deadline import DeadlineConnection, hurry
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 EVERY_S = 5.0  # between probes
 ANSWER_S = 5.0  # a probe that takes longer is a database away
 _MIN_CONNECT_S = 2  # libpq takes connect_timeout in whole seconds, at least 2
+# The longest a turn may honestly take: a probe (ANSWER_S, bounded whatever the server does)
+# and its listeners (the alerts told from memory: each channel's send bounded at 10 s a step).
+ALLOWANCE_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,15 @@ class DatabaseWatch:
         self.listeners: list[Listener] = []
         self._reading = Reading(None, datetime.now(UTC))
         self._lock = threading.Lock()  # one probe at a time (the thread and a test's check)
+        self._vault: weakref.ref[Any] | None = None  # whose watchdog registry `run` beats
 
     @classmethod
     def of(cls, vault: Any, **kw: float) -> DatabaseWatch:
         """The watch of a vault's database (its engine's URL, password included: it is
         needed to connect and never leaves this object)."""
-        return cls(vault.engine.url, **kw)
+        watch = cls(vault.engine.url, **kw)
+        watch._vault = weakref.ref(vault)
+        return watch
 
     # -- what it knows ------------------------------------------------------------------
     @property
@@ -112,10 +123,19 @@ class DatabaseWatch:
         """Until ``stop``: a probe every `every_s` (the first at once)."""
         log.info("database watch: a probe every %.0f s, %.0f s to answer", self.every_s,
                  self.answer_s)
+        vault = self._vault() if self._vault is not None else None
+        progress = progress_of(vault).loop("database-watch", max(ALLOWANCE_S, 4 * (
+            self.every_s + self.answer_s))) if vault is not None else None
         while not stop.is_set():
+            if progress is not None:
+                progress.beat()
             self.check()
+            if progress is not None:
+                progress.beat()
             if stop.wait(self.every_s):
-                return
+                break
+        if progress is not None:
+            progress.forget()  # stopped on purpose: no hang
 
     def _probe(self) -> str | None:
         """None when the database answered in time, else why not (no secrets)."""

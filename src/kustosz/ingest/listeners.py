@@ -7,6 +7,10 @@ start (its port is taken, its certificate is unreadable) is logged and tried aga
 the office would rather keep recording video than lose everything over one misconfigured
 syslog port. Sources added, changed, disabled or enabled while serve runs are picked up
 within `RESCAN_S`, without a restart (`Listeners`).
+
+The passes beat serve's watchdog (kustosz.watchdog) as ``listeners``: every pass, each listener
+started or stopped, and while a listener starts or closes its chunk; each listener's own event
+loop beats from its ticks (chunks.service). `run` ending at the stop forgets the passes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +31,15 @@ from kustosz.db.outage import is_database_away
 from kustosz.ingest.chunks.service import Background, Service
 from kustosz.kinds import CHUNKED, SourceKind
 from kustosz.vault import Vault
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 KINDS = tuple(k.name.value for k in CHUNKED)  # ("mailbox", "endpoint")
 RESCAN_S = 15.0  # how soon a source added, changed or disabled takes effect under serve
+# The longest the passes may honestly go without a beat: the wait between passes (RESCAN_S)
+# and a look at the register on a database that went silent (connect 10 s, an answer 60 s,
+# db.deadline), or one step of a pass; a listener's start or stop beats while it runs.
+ALLOWANCE_S = 180.0
 
 
 def _service(vault: Vault, kind: str, name: str) -> Service:
@@ -106,6 +116,11 @@ class Listeners:
         self._pass = threading.Lock()
         self._lock = threading.Lock()
         self._stopping = False
+        self._progress: Loop | None = None  # serve's watchdog, while `run` runs
+
+    def _beat(self) -> None:
+        if self._progress is not None:
+            self._progress.beat()
 
     def wanted(self) -> dict[str, tuple[str, str]]:
         """Enabled mailbox and endpoint sources: name -> (kind, digest of their settings)."""
@@ -137,6 +152,7 @@ class Listeners:
                          time.monotonic() - self.away_since)
                 self.away_since = None
             for name, run in list(self.running.items()):
+                self._beat()
                 want = wanted.get(name)
                 if want is None:
                     self._stop(name, "disabled or removed")
@@ -145,12 +161,13 @@ class Listeners:
             for name in set(self.failing) - set(wanted):
                 del self.failing[name]
             for name, (kind, digest) in wanted.items():
+                self._beat()
                 if name not in self.running and not self._stopping:
                     self._start(name, kind, digest)
 
     def _start(self, name: str, kind: str, digest: str) -> None:
         try:
-            bg = Background(lambda: _service(self.vault, kind, name))
+            bg = Background(lambda: _service(self.vault, kind, name), beat=self._beat)
         except Exception as exc:
             state = (digest, f"{type(exc).__name__}: {exc}")
             if self.failing.get(name) != state:
@@ -174,13 +191,14 @@ class Listeners:
         with self._lock:
             run = self.running.pop(name, None)
         if run is not None:
-            self._stop_one(name, run, why)
+            self._stop_one(name, run, why, self._beat)
 
     @staticmethod
-    def _stop_one(name: str, run: _Running, why: str) -> None:
+    def _stop_one(name: str, run: _Running, why: str,
+                  beat: Callable[[], None] | None = None) -> None:
         log.info("%s source %s: stopping (%s)", run.kind, name, why)
         try:
-            run.bg.stop()
+            run.bg.stop(beat)
         except Exception:
             # Not lost: the chunk stays in the spool and the next start takes it in.
             log.exception("%s: stopping failed; its open chunk is taken in at the next start",
@@ -190,8 +208,14 @@ class Listeners:
         """Passes until ``stop`` is set (serve's thread); the first is the caller's. A pass
         never raises, and a database that does not answer ends its look at the register
         within its deadline (db.deadline): the passes go on through any outage."""
-        while not stop.wait(RESCAN_S):
-            self.reconcile()
+        self._progress = progress_of(self.vault).loop("listeners", ALLOWANCE_S)
+        try:
+            while not self._progress.wait(stop, RESCAN_S):
+                self._beat()
+                self.reconcile()
+        finally:
+            if stop.is_set():  # stopped on purpose: no hang
+                self._progress.forget()
 
     def addresses(self, name: str) -> dict[str, tuple[str, int]]:
         with self._lock:

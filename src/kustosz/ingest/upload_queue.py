@@ -38,6 +38,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -55,6 +56,7 @@ from kustosz.states import RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
 from kustosz.storage.durable import fsync_file, replace, write_atomic
 from kustosz.vault import Vault
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ ID_NAME = "queue.id"
 BACKOFF_MIN_S, BACKOFF_MAX_S = 2.0, 60.0
 AWAY_S = 120.0  # see UploadQueue.away
 IDLE_S = 30.0  # a pass without a wake-up: the limit and the alert are looked at again
+# The longest the uploader may honestly go without a beat of serve's watchdog
+# (kustosz.watchdog): one file's upload (a mail or event chunk of a busy day is gigabytes, each
+# request tried 3 times with a 60 s read timeout: storage.s3) and its row (connect 10 s, an
+# answer 60 s: db.deadline). It beats between files and while it waits.
+ALLOWANCE_S = 1800.0
 
 
 def is_buffered(vault: Vault) -> bool:
@@ -234,9 +241,10 @@ class UploadQueue:
         return n
 
     # -- draining ---------------------------------------------------------------------
-    def drain(self, stop: threading.Event | None = None) -> Drained:
+    def drain(self, stop: threading.Event | None = None,
+              beat: Callable[[], None] | None = None) -> Drained:
         """Upload what waits, oldest first; stops at the first failure (the store is away:
-        the rest would fail too)."""
+        the rest would fail too). ``beat``: called before each file (a watchdog's)."""
         from kustosz.ingest.marking import _hold_late, _mark_stored
 
         result = Drained()
@@ -245,6 +253,8 @@ class UploadQueue:
         with self._drain:
             rows = self._rows()
             for n, rec in enumerate(rows):
+                if beat is not None:
+                    beat()
                 if stop is not None and stop.is_set():
                     result.left = len(rows) - n
                     return result
@@ -345,13 +355,16 @@ class Uploader:
                  backoff: tuple[float, float] | None = None) -> None:
         self.vault, self.queue = vault, queue or queue_of(vault)
         self.backoff = backoff or (BACKOFF_MIN_S, BACKOFF_MAX_S)
+        self._progress: Loop | None = None  # serve's watchdog, while `run` runs
 
     def run(self, stop: threading.Event) -> None:
         delay = self.backoff[0]
+        self._progress = progress_of(self.vault).loop("uploads", ALLOWANCE_S)
         while not stop.is_set():
+            self._progress.beat()
             database_away = False
             try:
-                drained = self.queue.drain(stop)
+                drained = self.queue.drain(stop, self._progress.beat)
             except Exception as exc:  # the database away: the files wait on disk
                 database_away = is_database_away(exc)
                 if not database_away:
@@ -374,11 +387,15 @@ class Uploader:
             wait = delay if failed else IDLE_S
             delay = min(delay * 2, self.backoff[1]) if failed else self.backoff[0]
             # While backing off, files queued meanwhile do not cut the wait short.
+            self._progress.beat()
             self._sleep(stop, wait, wakeable=not failed)
+        self._progress.forget()  # stopped on purpose: no hang
 
     def _sleep(self, stop: threading.Event, seconds: float, wakeable: bool) -> None:
         end = time.monotonic() + seconds
         while not stop.is_set():
+            if self._progress is not None:
+                self._progress.beat()  # backing off from an outage is progress
             left = end - time.monotonic()
             if left <= 0:
                 break

@@ -6,6 +6,10 @@ released hold) and retries after failures. Between runs the thread also answers 
 watch (retention/pressure.py): a segment or chunk that closes on a disk short of space wakes
 the disk-pressure sweep at once, in this thread, so that it never runs beside a retention
 sweep.
+
+The loop beats serve's watchdog (kustosz.watchdog) as ``retention`` at every turn (a second at
+most apart while it waits); a sweep is a known long step (`SWEEP_ALLOWANCE_S`), after which it
+must beat again. It is forgotten when it ends at the stop.
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ from kustosz.db.outage import Backoff, is_database_away
 from kustosz.retention.pressure import relieve_pressure, watch_of
 from kustosz.retention.sweep import run_sweep
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 RETRY_LIMIT_S = 60.0  # the longest pause between sweeps while the database is away
+# The longest a turn without a sweep may honestly take: the sweep's alert row or the disk
+# watch on a database that went silent (connect 10 s, an answer 60 s: db.deadline).
+ALLOWANCE_S = 180.0
+# A sweep: each statement over the whole index may wait up to the server's statement limit
+# (15 min, db.deadline.patience) and a big backlog (the first sweep after days away) deletes
+# tens of thousands of files, one request each on an object store. Beyond it, it is hung.
+SWEEP_ALLOWANCE_S = 2 * 3600.0
 
 
 def next_run(now: datetime, interval: timedelta, vault: Vault) -> datetime:
@@ -59,15 +71,18 @@ def run_scheduler(vault: Vault, stop: threading.Event,
     # A sweep the database's absence stopped is tried again within RETRY_LIMIT_S rather than
     # an interval later: one due at midnight must not wait an hour after the outage.
     backoff = Backoff(first_s=5.0, limit_s=RETRY_LIMIT_S)
+    progress = progress_of(vault).loop("retention", ALLOWANCE_S)
     try:
         while not stop.is_set():
+            progress.beat()
             now = clock()
             if now >= due:
                 from kustosz.alerts.checks import note_sweep
 
                 retry: float | None = None
                 try:
-                    deleted = sweep_once(vault)
+                    with progress.busy(SWEEP_ALLOWANCE_S):
+                        deleted = sweep_once(vault)
                 except Exception as exc:
                     if is_database_away(exc):
                         retry = backoff.delay()
@@ -90,7 +105,8 @@ def run_scheduler(vault: Vault, stop: threading.Event,
             elif watch.wake.is_set():
                 watch.wake.clear()
                 try:
-                    deleted = len(watch.relieve(actor="scheduler").deleted)  # type: ignore[union-attr]
+                    with progress.busy(SWEEP_ALLOWANCE_S):
+                        deleted = len(watch.relieve(actor="scheduler").deleted)  # type: ignore[union-attr]
                     if deleted:
                         log.info("disk-pressure sweep deleted %d item(s)", deleted)
                 except Exception as exc:
@@ -104,3 +120,5 @@ def run_scheduler(vault: Vault, stop: threading.Event,
             watch.wake.wait(min(max((due - clock()).total_seconds(), 0.0), 1.0))
     finally:
         watch.listener = False
+        if stop.is_set():  # stopped on purpose: no hang
+            progress.forget()

@@ -31,6 +31,10 @@ row it finds, so no row is left behind. A step (3) that fails leaves the renamed
 rows `pending`: the segments are in storage, so their cameras are told so, and the committer
 marks them again with a bounded back-off for as long as serve runs (if serve stops first,
 `recover_pending` finishes them, as after a kill between (2) and (3)).
+
+The committer's thread beats serve's watchdog (kustosz.watchdog) at each batch and between its
+steps while it runs, and is forgotten when it ends for want of work (the next segment starts it
+again, registered again): a committer hung in a step stalls the watchdog, an idle one does not.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +66,7 @@ from kustosz.ingest.marking import _hold_late
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Unavailable, put_retained
 from kustosz.vault import Vault
+from kustosz.watchdog import Loop, progress_of
 
 if TYPE_CHECKING:
     from kustosz.ingest.upload_queue import UploadQueue
@@ -80,6 +85,13 @@ ADOPT_WAIT_S = 20.0
 MARK_RETRIES_S = (0.5, 2.0)  # pauses before step (3) is tried again at once
 QUICK_FAILURE_S = 5.0  # ... if it failed this fast (a silent database: owed at once)
 MARK_BACKOFF = (1.0, 30.0)  # owed step (3): first and longest pause between tries
+# The longest the committer may honestly go without a beat: an idle wait (IDLE_EXIT_S) and a
+# step's transaction on a database that went silent (connect 10 s, an answer 60 s:
+# db.deadline), or step (3) with its quick retries (MARK_RETRIES_S). Beyond it it is hung.
+ALLOWANCE_S = 240.0
+# Step (2) on an object store that stopped answering: each request tries `attempts` (3) times
+# with a 60 s read timeout (storage.s3) before the segment falls back to the local spool.
+PUTS_ALLOWANCE_S = 600.0
 
 
 class IndexTimeout(sa_exc.TimeoutError):
@@ -150,6 +162,7 @@ class SegmentIndex:
         self._owed: list[_Done] = []  # renamed into storage, step (3) not yet committed
         self._owed_backoff = Backoff(*MARK_BACKOFF)
         self._owed_at = 0.0  # time.monotonic() of the next try
+        self._progress: Loop | None = None  # serve's watchdog, while the thread runs
 
     def adopt(self, row: _Row, path: Path, urgent: bool = False,
               admit: Admit | None = None) -> int | None:
@@ -162,6 +175,7 @@ class SegmentIndex:
             job.abandoned = False
             self._urgent = self._urgent or urgent
             if self._thread is None or not self._thread.is_alive():
+                self._progress = progress_of(self.vault).loop("segment-index", ALLOWANCE_S)
                 self._thread = threading.Thread(target=self._run, name="segment-index",
                                                 daemon=True)
                 self._thread.start()
@@ -197,6 +211,9 @@ class SegmentIndex:
                     if self._owed:
                         return []
                     self._thread = None
+                    if self._progress is not None:  # idle is no hang; `adopt` registers anew
+                        self._progress.forget()
+                        self._progress = None
                     return None
             first = time.monotonic()
             while not self._urgent:
@@ -209,8 +226,13 @@ class SegmentIndex:
                 job.claimed = True
             return jobs
 
+    def _beat(self) -> None:
+        if self._progress is not None:
+            self._progress.beat()
+
     def _run(self) -> None:
         while True:
+            self._beat()
             jobs = self._take_batch()
             if jobs is None:
                 return
@@ -263,7 +285,11 @@ class SegmentIndex:
                 except Exception as exc:
                     job.fail(exc)
         # (2) the renames (uploads, on an object store: in parallel)
-        stored = [d for d in self._put_all(placed) if d is not None]
+        self._beat()
+        progress = self._progress
+        with progress.busy(PUTS_ALLOWANCE_S) if progress is not None else nullcontext():
+            stored = [d for d in self._put_all(placed) if d is not None]
+        self._beat()
         if not stored:
             return
         # (3) marked stored in one transaction, with whatever earlier batches still owe

@@ -9,6 +9,11 @@ waits in the recorder's backlog (kustosz.ingest.camera.backlog) in the order it 
 closed segments, settled sessions, gaps — asked again with a bounded back-off and taken in,
 with their true times, when the database answers; status, gap and alert rows are best effort
 and written when it is back. A stop leaves what still waits in the spool for the next start.
+
+Each recorder's loop beats serve's watchdog (kustosz.watchdog) every time it wakes — at least
+every `poll_s` while ffmpeg runs, every half second while it waits to reconnect or for room on
+the disk — and for each step of its backlog; a recorder stopped on purpose (the camera disabled,
+gated, changed, serve stopping) is forgotten, so only a hung one stalls the watchdog.
 """
 
 from __future__ import annotations
@@ -54,10 +59,16 @@ from kustosz.logs import keep_out_of_logs
 from kustosz.retention.pressure import DiskWatch, is_disk_full, watch_of
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
+# The longest a recorder's loop may honestly go without a beat: a wake of its follow loop
+# (poll_s) with one step of the backlog (a segment's wait for the committer, ADOPT_WAIT_S)
+# and its owed status, gap and alert rows (each a database wait: connect 10 s, an answer
+# 60 s, db.deadline), or ffmpeg's stop (stop_timeout_s). Beyond it the recorder is hung.
+ALLOWANCE_S = 240.0
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -142,6 +153,7 @@ class CameraRecorder:
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
         self.admit: Callable[[datetime, datetime], bool] | None = None
         self._halted = False  # ffmpeg was ended from outside the loop (halt)
+        self._progress: Loop | None = None  # serve's watchdog (registered at `start`)
         self._terminated = False  # this session's ffmpeg was sent SIGTERM by the loop
         self._clock: threading.Thread | None = None
         self._next_clock = 0.0  # time.monotonic() of the next clock reading
@@ -167,6 +179,7 @@ class CameraRecorder:
             # first session closes (or what the next start finds).
             log.warning("camera %s: the database is away (%s); recording anyway",
                         self.job.name, exc)
+        self._progress = progress_of(self.vault).loop(f"camera {self.job.name}", ALLOWANCE_S)
         if self.last_end is not None:
             # The time since the last segment was not recorded (serve stopped or crashed).
             self._down(self.last_end, health.Failure("recorder_not_running",
@@ -215,10 +228,24 @@ class CameraRecorder:
     def _say(self, text: str) -> str:
         return redact(text, *self.job.secrets)
 
+    def _beat(self) -> None:
+        if self._progress is not None:
+            self._progress.beat()
+
     # -- the loop ------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            # Stopped on purpose: no hang. A loop ended any other way stays registered and
+            # stalls the watchdog (serve is restarted: that camera records no more).
+            if self._stop.is_set() and self._progress is not None:
+                self._progress.forget()
+
+    def _loop(self) -> None:
         backoff = self.opt.backoff_initial_s
         while not self._stop.is_set():
+            self._beat()
             try:
                 self._drain()
                 produced = self._session()
@@ -264,6 +291,7 @@ class CameraRecorder:
     def _wait_or_alert(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < deadline:
+            self._beat()  # backing off from a camera (or the database) away is progress
             self._drain()  # what the last sessions recorded, as the database returns
             self._owed.flush()
             self._check_down_alert()
@@ -339,6 +367,7 @@ class CameraRecorder:
         next session starts at once, without waiting out a backoff."""
         watch = watch_of(self.vault)
         while not self._stop.is_set():
+            self._beat()
             self._write_owed_status()
             if self._gap_owed is not None:
                 self._open_gap(*self._gap_owed)
@@ -452,6 +481,7 @@ class CameraRecorder:
         if listing is not None:
             poller.register(listing, io_select.POLLIN)
         while True:
+            self._beat()  # each wake: at least every poll_s
             for seg in session.poll():
                 self._closed_segment(session, seg)
             if not self._stop.is_set():  # at a stop: ffmpeg first, then the last takes
@@ -576,6 +606,7 @@ class CameraRecorder:
         ends the turn (asked again after a pause); any other failure drops the item from the
         backlog, its file left in the spool for the next start's recovery."""
         while self._backlog:
+            self._beat()  # each step: a long backlog taken in after an outage is progress
             if not (force or self._retry.due()):
                 return
             if self._stop.is_set():

@@ -1,5 +1,11 @@
 """What the mail and event listeners share: start, a periodic tick (durable appends, chunk
-rotation, counters to the database), stop; and running one in a background thread."""
+rotation, counters to the database), stop; and running one in a background thread.
+
+Each tick beats serve's watchdog (kustosz.watchdog) as ``listener <source>``: the tick runs on
+the listener's event loop, so a loop blocked (a call that never returns on it) or a tick that
+never ends stalls the watchdog. The database is never waited for on the loop (its work runs in
+the gate's threads, chunks.database), so an outage does not hold the ticks back. A listener
+stopped on purpose is forgotten."""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -21,11 +29,13 @@ from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.chunks.database import DatabaseGate
 from kustosz.ingest.chunks.spool import ChunkSpool, Indexer
 from kustosz.vault import Vault
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK_S = 1.0  # appends become durable at least this often
 COUNTERS_EVERY = 5  # ticks
+BEAT_S = 5.0  # a caller waiting for a listener's start or stop beats this often
 # Stopping closes the open chunk: a busy source's daily chunk (millions of lines) takes
 # minutes to store and index. Giving up earlier would leave that close running in a worker
 # thread while a restarted listener takes the same folder in again.
@@ -34,6 +44,9 @@ STOP_TIMEOUT_S = 3600.0
 # answering, that ends in an error at its deadline (db.deadline); the caller waits longer, so
 # it hears that error rather than give up while the start still runs on the listener's loop.
 START_TIMEOUT_S = 2 * deadline.DEFAULT_S
+# The longest a listener's tick may honestly go without a beat: a tick makes the open chunk
+# durable (an fsync, seconds on a busy disk); closing and indexing chunks runs beside it.
+TICK_ALLOWANCE_S = 120.0
 
 
 class SpoolSettings(Protocol):
@@ -72,6 +85,7 @@ class Service:
         self.spool = ChunkSpool(vault, source_name, material, settings.chunk, indexer,
                                 self.counters, self.gate)
         self._counting: asyncio.Task[None] | None = None
+        self._progress: Loop | None = None  # serve's watchdog, while the ticks run
 
     def source_of(self, session: Session, name: str) -> Source:
         raise NotImplementedError
@@ -91,11 +105,15 @@ class Service:
                      len(closed))
         await self.gate.run(self.counters.flush, self.vault)
         await self._open()
+        self._progress = progress_of(self.vault).loop(f"listener {self.source_name}",
+                                                      TICK_ALLOWANCE_S)
         self._ticker = asyncio.create_task(self._tick_forever())
 
     async def _tick_forever(self) -> None:
         n = 0
         while True:
+            if self._progress is not None:
+                self._progress.beat()
             await asyncio.sleep(TICK_S)
             n += 1
             try:
@@ -151,6 +169,8 @@ class Service:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        if self._progress is not None:  # stopping on purpose: no hang (its close may be long)
+            self._progress.forget()
         try:
             await self.flush()
         except Exception as exc:
@@ -177,13 +197,16 @@ class Service:
 class Background:
     """A service on its own event loop in a thread (tests, `kustosz serve` later)."""
 
-    def __init__(self, make: Callable[[], Service]) -> None:
+    def __init__(self, make: Callable[[], Service],
+                 beat: Callable[[], None] | None = None) -> None:
+        """``beat``: the caller's watchdog beat while the service starts (it takes in what
+        the last run left, which waits for the database)."""
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="kustosz-listener")
         self.thread.start()
         try:
-            self.service: Service = self.call(self._make(make), START_TIMEOUT_S)
+            self.service: Service = self.call(self._make(make), START_TIMEOUT_S, beat)
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
@@ -206,16 +229,30 @@ class Background:
             raise
         return service
 
-    def call(self, coro: Awaitable[T], timeout: float = 60) -> T:
+    def call(self, coro: Awaitable[T], timeout: float = 60,
+             beat: Callable[[], None] | None = None) -> T:
+        """``coro`` on the listener's loop, waited for at most ``timeout`` seconds; ``beat``
+        (a watchdog's) called every few seconds meanwhile."""
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
-        return future.result(timeout)
+        if beat is None:
+            return future.result(timeout)
+        end = time.monotonic() + timeout
+        while True:
+            beat()
+            try:
+                return future.result(max(0.0, min(BEAT_S, end - time.monotonic())))
+            except FutureTimeout:
+                if time.monotonic() >= end:
+                    raise
 
     def flush(self) -> None:
         self.call(self.service.flush())
 
-    def stop(self) -> None:
+    def stop(self, beat: Callable[[], None] | None = None) -> None:
+        """``beat``: the caller's watchdog beat, while the open chunk closes (minutes for a
+        busy source's daily chunk: that is progress)."""
         try:
-            self.call(self.service.stop(), STOP_TIMEOUT_S)
+            self.call(self.service.stop(), STOP_TIMEOUT_S, beat)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)

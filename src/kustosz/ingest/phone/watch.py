@@ -6,6 +6,8 @@ two passes. An inotify trigger (watchfiles) would only shorten the delay, so it 
 Without a list of names each pass reads the enabled sources anew, so a line added, enabled
 or disabled while the watch runs is picked up (or left) on the next pass. A failing source
 is logged when its failure begins or changes, not on every pass (its alert stays open).
+The watch beats serve's watchdog (kustosz.watchdog) as ``phones`` for each line and while it
+waits between passes; it is forgotten when it ends.
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, ScanReport, scan
 from kustosz.kinds import SourceKind
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
+# The longest one line's pass may honestly take: the files that waited (a line's backlog after
+# a downtime: many recordings hashed and moved) and their rows on a database that went silent
+# (connect 10 s, an answer 60 s a step: db.deadline).
+ALLOWANCE_S = 900.0
 
 
 def enabled_phone_sources(vault: Vault) -> list[str]:
@@ -41,7 +48,9 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
     observers: dict[str, Observer] = {}
     failing: dict[str, str] = {}  # name -> what its last pass failed with ("": the register)
     done = 0
+    progress = progress_of(vault).loop("phones", ALLOWANCE_S)
     while not stop.is_set() and (passes is None or done < passes):
+        progress.beat()
         try:
             current = names or enabled_phone_sources(vault)
         except Exception as exc:
@@ -58,6 +67,7 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
             if failing.pop("", None) is not None:
                 log.info("phone lines: the database answers again")
         for name in current:
+            progress.beat()
             try:
                 report = scan(vault, name, observer=observers.setdefault(name, Observer()))
                 if on_pass:
@@ -78,4 +88,5 @@ def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,
                     log.exception("phone source %s: alert check failed", name)
         done += 1
         if passes is None or done < passes:
-            stop.wait(interval)
+            progress.wait(stop, interval)
+    progress.forget()  # ended on purpose (the stop, or its passes done): no hang
