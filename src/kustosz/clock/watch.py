@@ -75,10 +75,16 @@ from kustosz.clock.rebase import raise_older, rebase
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Setting
+from kustosz.db.outage import Backoff, is_database_away
 from kustosz.documents.words import count_pl
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
+# serve's watchdog: a turn of the watch is one reading (a database write a minute, bounded by
+# db.deadline); re-basing a jump's material may take as long as a sweep.
+ALLOWANCE_S = 120.0
+REBASE_ALLOWANCE_S = 2 * 3600.0
 THRESHOLD_S = 2.0
 INTERVAL_S = 1.0
 PERSIST_S = 60.0
@@ -231,18 +237,29 @@ class ClockWatch:
         segments and chunks, which the watch must still cover; serve calls `close` after
         stopping them."""
         self.register()
-        while not self._checked and not stop.is_set():
-            try:
-                self.check_start()
-            except Exception:
-                log.exception("clock watch: the start check failed; trying again")
-                if stop.wait(self.interval_s):
-                    return
-        while not stop.wait(self.interval_s):
-            try:
-                self.sample()
-            except Exception:  # a database hiccup must not end the watch
-                log.exception("clock watch: reading failed")
+        # serve's watchdog (kustosz.watchdog): a reading is a second's work; a jump re-bases
+        # the material of its frames under `busy`.
+        self._loop = progress_of(self.vault).loop("clock", ALLOWANCE_S)
+        try:
+            backoff = Backoff(first_s=self.interval_s, limit_s=30.0)
+            while not self._checked and not stop.is_set():
+                try:
+                    self.check_start()
+                except Exception as exc:
+                    if is_database_away(exc):
+                        log.warning("clock watch: the start check waits for the database")
+                    else:
+                        log.exception("clock watch: the start check failed; trying again")
+                    if self._loop.wait(stop, backoff.delay()):
+                        return
+            while not self._loop.wait(stop, self.interval_s):
+                self._loop.beat()
+                try:
+                    self.sample()
+                except Exception:  # a database hiccup must not end the watch
+                    log.exception("clock watch: reading failed")
+        finally:
+            self._loop.forget()
 
     def close(self) -> None:
         """After serve has stopped everything that takes material in: a last reading (a jump
@@ -319,6 +336,12 @@ class ClockWatch:
                 clock: str = "server", since: float | None = None) -> Jump:
         """``w0 + elapsed``: the old clock's reading now; ``since``: the earliest reading of
         the frame that ended (default: the frame's start as the watch knows it)."""
+        loop = getattr(self, "_loop", None)
+        with loop.busy(REBASE_ALLOWANCE_S) if loop is not None else contextlib.nullcontext():
+            return self._handle_jump(delta, w0, w, elapsed, st, clock, since)
+
+    def _handle_jump(self, delta: float, w0: float, w: float, elapsed: float, st: float,
+                     clock: str, since: float | None) -> Jump:
         rebased = 0
         start = self._frame_start if since is None else since
         rise = w - self._high_now(st)  # how far the high-water mark rises
