@@ -1,6 +1,7 @@
 """One node's job worker as a process of its own, for test_queue.py: opens the vault at argv[1],
 registers the test kind and runs a procrastinate worker named argv[2] until SIGTERM. Prints
-"ready" once the worker listens."""
+"ready" once the worker listens. argv[3], if given: its stalled time in seconds, for a test
+that makes dead workers quickly (the reaper's look and the worker's deadline scale with it)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ def main() -> None:
     jobs.register("test.mark", mark)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker = QueueWorker(vault, name=sys.argv[2], concurrency=2, poll_s=0.2).start()
+    quick: dict[str, float] = {}
+    if len(sys.argv) > 3:
+        stalled = float(sys.argv[3])
+        quick = {"stalled_s": stalled, "reap_s": stalled / 8, "answer_within_s": 3.0}
+    worker = QueueWorker(vault, name=sys.argv[2], concurrency=2, poll_s=0.2, **quick).start()
     print("ready", flush=True)
     stop.wait()
     worker.stop(10)

@@ -5,6 +5,7 @@ failure, and say when to try again."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kustosz.errors import InputError
@@ -19,12 +20,14 @@ log = logging.getLogger(__name__)
 BUILT_IN = catalogue  # imported for its kinds: an attempt on any node knows them all
 
 
-def attempt(vault: Vault, job_id: int, resume: bool = False) -> float | None:
+def attempt(vault: Vault, job_id: int, resume: bool = False,
+            stale: timedelta | None = None) -> float | None:
     """Run the job's next attempt. Returns the seconds to wait before the next one when this
     one failed and the kind's policy retries it; None when the job is finished (done,
     failed for good, or not waiting for an attempt at all). ``resume``: also a job left
-    running by a process that died (records.begin)."""
-    begun = records.begin(vault, job_id, resume)
+    running by a process that died, with ``stale`` only once its row is that old; a job still
+    beating raises `records.StillRunning` (records.begin)."""
+    begun = records.begin(vault, job_id, resume, stale)
     if begun is None:
         return None
     name, args, number = begun

@@ -6,8 +6,10 @@ round. Each `kustosz serve` on PostgreSQL runs one worker; several nodes' worker
 queue and procrastinate hands each job to one of them (a row lock taken with SKIP LOCKED). A
 job's attempts, state and errors are kept in `jobs` by `kustosz.jobs.attempt`, the same as on
 SQLite; procrastinate only carries the job's number, and its retry waits for the delay the
-kind's policy gave (`RetryLater`). Jobs a dead node left running are given back to the queue
-once its heartbeat is older than `STALLED_S`; a job run in its caller (the command line) whose
+kind's policy gave (`RetryLater`). A job runs once at a time (kustosz.jobs.running): its row
+beats while it runs, and a job whose worker's heartbeat is older than `STALLED_S` is given
+back to the queue only once its row, too, has been seen silent that long; a job run in its
+caller (the command line) whose
 process died — not on the queue, so no worker's heartbeat covers it — is marked failed once
 its own beat (`runners.Inline`) is as old.
 """
@@ -30,9 +32,10 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from kustosz.db.engine import pg_connect_args
 from kustosz.db.jobs import JobState
 from kustosz.db.outage import Backoff, is_database_away
-from kustosz.jobs import records
+from kustosz.jobs import records, running
 from kustosz.jobs.attempt import attempt
 from kustosz.jobs.connections import ANSWER_WITHIN_S, deadline_connection_class
+from kustosz.jobs.runners import HEARTBEAT_S as CALLER_BEAT_S
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 TASK = "kustosz.job"
 QUEUE = "kustosz"
 STALLED_S = 60.0  # a worker silent this long is dead: its running jobs go back to the queue
-REAP_EVERY_S = 30.0
+REAP_EVERY_S = 10.0  # running.LOOKS looks span STALLED_S
 POOL_WAIT_S = 30.0  # a job's wait for a connection of the worker's pool
 HEARTBEAT_S = 5.0  # the worker's beat for serve's watchdog (kustosz.watchdog)
 PROGRESS_NAME = "jobs"
@@ -76,16 +79,27 @@ def conninfo(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def make_app(vault: Vault, **pool: Any) -> procrastinate.App:
+def beat_every(stalled_s: float) -> float:
+    """How often a running job's row beats: several times within ``stalled_s``."""
+    return min(CALLER_BEAT_S, stalled_s / 4)
+
+
+def make_app(vault: Vault, stalled_s: float = STALLED_S, **pool: Any) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
         conninfo=conninfo(vault.engine), **pool))
 
     @app.task(name=TASK, queue=QUEUE, retry=_AsTheKindSays())
     def run_job(job: int, kind: str) -> None:  # kind: for people reading the queue
         # procrastinate hands a job to one worker at a time; one still marked running was
-        # given back by the reaper after its worker died.
+        # given back by a reaper after its worker died — or so it seemed: the run it would
+        # repeat may go on here, or on a node that was cut off, so it is taken only once its
+        # row is stale (records.begin), never while this process runs it.
         try:
-            delay = attempt(vault, job, resume=True)
+            with running.running(vault, job, beat_every(stalled_s)):
+                delay = attempt(vault, job, resume=True, stale=timedelta(seconds=stalled_s))
+        except (running.AlreadyHere, records.StillRunning) as exc:
+            log.warning("job %d: %s; looked at again in %.0f s", job, exc, stalled_s)
+            raise RetryLater(stalled_s) from exc
         except Exception as exc:
             if is_database_away(exc):  # the row could not even be read: the job waits
                 raise RetryLater(AWAY_RETRY_S) from exc
@@ -159,7 +173,7 @@ class QueueWorker(Queue):
         # Every connection of the worker with the engine's bounds (connect_timeout, TCP
         # keepalives) and a deadline for every answer: a silent database is an error here
         # too, never a worker waiting for ever.
-        return make_app(self.vault, min_size=1, max_size=self.concurrency + 2,
+        return make_app(self.vault, self.stalled_s, min_size=1, max_size=self.concurrency + 2,
                         kwargs=pg_connect_args(str(self.vault.engine.url)),
                         connection_class=deadline_connection_class(self.answer_within_s),
                         timeout=min(POOL_WAIT_S, self.answer_within_s))
@@ -252,17 +266,24 @@ class QueueWorker(Queue):
 
     async def _reap(self, app: procrastinate.App) -> None:
         manager = app.job_manager
+        silence = running.Silence(self.vault, self.stalled_s)
         while True:
             try:
-                for job in await manager.get_stalled_jobs(
-                        seconds_since_heartbeat=self.stalled_s):
-                    log.warning("job %s: its worker is gone; back to the queue", job.id)
-                    await manager.retry_job(job)
+                stalled = {job.id: job for job in await manager.get_stalled_jobs(
+                    seconds_since_heartbeat=self.stalled_s) if job.id is not None}
+                rows = await asyncio.to_thread(records.beats, self.vault, list(stalled))
+                for queue_id in silence.dead({q: rows.get(q) for q in stalled}):
+                    row = rows.get(queue_id)
+                    log.warning("job %s: its worker is gone; back to the queue",
+                                row.job_id if row else f"(queue {queue_id})")
+                    await manager.retry_job(stalled[queue_id],
+                                            retry_at=row.retry_at if row else None)
                 for job_id in await asyncio.to_thread(
                         records.abandoned, self.vault, timedelta(seconds=self.stalled_s)):
                     log.warning("job %d: the process running it in its caller is gone; "
                                 "marked failed", job_id)
             except Exception as exc:
+                silence.lost()
                 if is_database_away(exc):
                     log.warning("could not look for jobs of dead workers: %s",
                                 _first_line(exc))

@@ -60,21 +60,39 @@ def set_queue_id(conn: Connection, job_id: int, queue_id: int) -> None:
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(queue_id=queue_id))
 
 
-def begin(vault: VaultHandle, job_id: int,
-          resume: bool = False) -> tuple[str, dict[str, Any], int] | None:
+class StillRunning(Exception):
+    """The job is marked running and its runner beat within the staleness given to `begin`:
+    it is alive somewhere (another node, or cut off for a moment) and must not be run again
+    beside it."""
+
+
+def begin(vault: VaultHandle, job_id: int, resume: bool = False,
+          stale: timedelta | None = None) -> tuple[str, dict[str, Any], int] | None:
     """Mark the job running for its next attempt: (kind, args, attempt number), or None when
     it is not waiting for one (running already, finished, or gone). ``resume``: a job an
-    attempt left running when its process died is taken again too."""
+    attempt left running when its process died is taken again too — with ``stale``, only
+    once its row has not beaten for that long (checked in the UPDATE itself, so two nodes
+    never both take it), and a fresh one raises `StillRunning`. Without ``stale`` (SQLite's
+    serve at its start, the only process) any job left running is taken."""
+    now = _now()
+    waiting = jobs.c.state == JobState.QUEUED
+    if resume:
+        left = jobs.c.state == JobState.RUNNING
+        if stale is not None:
+            left = left & (jobs.c.updated_at < now - stale)
+        waiting = waiting | left
     with vault.transaction() as s:
-        row = s.execute(select(jobs.c.kind, jobs.c.args, jobs.c.attempts, jobs.c.state)
-                        .where(jobs.c.id == job_id).with_for_update()).one_or_none()
-        waiting = (JobState.QUEUED, JobState.RUNNING) if resume else (JobState.QUEUED,)
-        if row is None or row.state not in waiting:
+        row = s.execute(update(jobs).where(jobs.c.id == job_id, waiting).values(
+            state=JobState.RUNNING, attempts=jobs.c.attempts + 1, retry_at=None,
+            updated_at=now).returning(jobs.c.kind, jobs.c.args, jobs.c.attempts)
+        ).one_or_none()
+        if row is None:
+            if resume and stale is not None and s.execute(
+                    select(jobs.c.state).where(jobs.c.id == job_id)
+            ).scalar_one_or_none() == JobState.RUNNING:
+                raise StillRunning(f"job {job_id} is running elsewhere")
             return None
-        attempt = row.attempts + 1
-        s.execute(update(jobs).where(jobs.c.id == job_id).values(
-            state=JobState.RUNNING, attempts=attempt, retry_at=None, updated_at=_now()))
-    return row.kind, dict(row.args), attempt
+    return row.kind, dict(row.args), int(row.attempts)
 
 
 def beat(vault: VaultHandle, job_id: int) -> None:
@@ -84,6 +102,27 @@ def beat(vault: VaultHandle, job_id: int) -> None:
         s.execute(update(jobs).where(
             jobs.c.id == job_id, jobs.c.state.in_((JobState.QUEUED, JobState.RUNNING)))
             .values(updated_at=_now()))
+
+
+@dataclass(frozen=True)
+class Beat:
+    """A queued job's row as the reaper sees it (kustosz.jobs.queue)."""
+
+    job_id: int
+    state: JobState
+    updated_at: datetime
+    retry_at: datetime | None
+
+
+def beats(vault: VaultHandle, queue_ids: list[int]) -> dict[int, Beat]:
+    """The rows of the shared queue's jobs ``queue_ids``, by queue id (one gone: absent)."""
+    if not queue_ids:
+        return {}
+    with vault.reading() as s:
+        rows = s.execute(select(jobs.c.queue_id, jobs.c.id, jobs.c.state, jobs.c.updated_at,
+                                jobs.c.retry_at).where(jobs.c.queue_id.in_(queue_ids))).all()
+    return {int(r.queue_id): Beat(int(r.id), JobState(r.state), r.updated_at, r.retry_at)
+            for r in rows}
 
 
 ABANDONED = ("the process running it stopped before it finished (killed, crashed or the "
