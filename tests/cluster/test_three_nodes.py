@@ -2,7 +2,13 @@
 from the test RTSP server (issue 16, the real test): the cameras spread two a node; one node is
 killed with SIGKILL and its cameras resume on the others within the lease plus one segment;
 the node comes back and the leases rebalance, each camera handed over at a segment's end with
-no second gap; the index never holds two overlapping segments of one camera."""
+no second gap; the index never holds two overlapping segments of one camera.
+
+Every wait is for a condition, with WAIT_SCALE's margin as a safety net (issue 27 item 8); the
+bounds asserted are the product's promise (lease plus one segment, with CONNECT for the RTSP
+set-up), measured on the index as it stands when the test ends, so that a segment the victim
+had closed but not yet indexed at the kill (its restart takes it in) is not counted as a hole
+on a slow machine."""
 
 from __future__ import annotations
 
@@ -10,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -68,6 +73,17 @@ def no_overlaps(vault: Vault, ids: list[int]) -> None:
                 (sid, a.meta, a.start_at, a.end_at, b.meta, b.start_at, b.end_at)
 
 
+def diagnosis(srv: RtspServer, logs: dict[str, Path]) -> str:
+    """What a failed wait needs explained: the nodes' warnings and the cameras' server."""
+    parts = []
+    for name, log in logs.items():
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if " WARNING " in line or " ERROR " in line or "took " in line]
+        parts.append(f"--- {name}:\n" + "\n".join(lines[-25:]))
+    parts.append("--- RTSP server:\n" + srv.stderr()[-3000:])
+    return "\n".join(parts)
+
+
 def test_three_nodes_share_six_cameras_and_survive_a_kill(
         tmp_path: Path, pg_database: str) -> None:
     vault = Vault.init(tmp_path / "vault", "pleszew", pg_database, actor="test")
@@ -78,6 +94,9 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")
     logs = {n: tmp_path / f"{n}.log" for n in ("n1", "n2", "n3")}
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # Live encoders, not tests/reliability's pre-encoded clip: a new client of the clip waits
+    # about 4.5 s for its first frame (1.9 s here), which alone would take the hand-over's
+    # CONNECT. The encoders are cheap (six take 0.16 of a core).
     with RtspServer(mounts=6, audio=False, shared=False) as srv:
         names = [f"cam-{i}" for i in range(1, 7)]
         ids = [register_camera(vault, name, srv.url(i), segment=SEGMENT).source_id
@@ -98,15 +117,14 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
             procs[victim].wait(10)
             wait_for(lambda: all(any(r.start_at > killed_at for r in stored(vault, i))
                                  for i in victim_ids), 20, "the victim's cameras resumed")
-            # the gap the kill made, per camera: from its last segment before the kill
             for sid in victim_ids:
-                recs = stored(vault, sid)
-                before = max(r.end_at for r in recs if r.start_at < killed_at)
-                after = min(r.start_at for r in recs if r.start_at > killed_at)
-                gap = (after - before).total_seconds()
-                print(f"camera {sid}: the kill's gap {gap:.1f} s")
-                assert gap <= LEASE + SEGMENT + CONNECT, (sid, gap)
-            assert sorted(spread(vault).values()) == [3, 3]
+                resumed = min(r.start_at for r in stored(vault, sid) if r.start_at > killed_at)
+                print(f"camera {sid}: resumed {(resumed - killed_at).total_seconds():.1f} s "
+                      "after the kill")
+            # the two survivors hold three each (waited for: a renewal that is late on a busy
+            # machine leaves a lease out of `holders` for a moment without anyone losing it)
+            wait_for(lambda: sorted(spread(vault).values()) == [3, 3], 20,
+                     "the victim's cameras on the survivors, three each")
             no_overlaps(vault, ids)
             # the node comes back: the others hand over one camera each, at a segment's end
             back_at = datetime.now(UTC)
@@ -114,9 +132,9 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
             wait_for(lambda: sorted(spread(vault).values()) == [2, 2, 2], 20,
                      "the leases rebalanced")
             settled = datetime.now(UTC)
-            wait_for(lambda: all(any(r.start_at > settled for r in stored(vault, i))
+            # three segments of every camera after it, to look at the hand-overs' gaps in
+            wait_for(lambda: all(sum(r.start_at > settled for r in stored(vault, i)) >= 3
                                  for i in ids), 20, "every camera recording after it")
-            time.sleep(2 * SEGMENT)
             for sid in ids:  # no second gap: a hand-over costs a reconnect, not a lease
                 print(f"camera {sid}: largest gap after the return "
                       f"{max(gaps_after(vault, sid, back_at), default=0):.1f} s")
@@ -127,6 +145,8 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
                 epochs = dict(conn.execute(text(
                     "SELECT resource, epoch FROM leases WHERE resource LIKE 'camera:%'")).all())
             assert max(epochs.values()) >= 2  # moved at least once, each move a new epoch
+        except AssertionError as exc:  # a wait ran out, or a bound was passed: say why
+            raise AssertionError(f"{exc}\n{diagnosis(srv, logs)}") from exc
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
@@ -136,5 +156,14 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
     for name, log in logs.items():
         assert "Traceback" not in log.read_text(), (name, log.read_text()[-5000:])
     assert not [p for p in (vault.root / "spool" / "nodes").rglob("*.ts")]
+    # the hole the kill made, per camera: from its last segment recorded before the kill
+    for sid in victim_ids:
+        recs = stored(vault, sid)
+        before = max(r.end_at for r in recs if r.start_at < killed_at)
+        after = min(r.start_at for r in recs if r.start_at > killed_at)
+        gap = (after - before).total_seconds()
+        print(f"camera {sid}: the kill's gap {gap:.1f} s")
+        assert gap <= LEASE + SEGMENT + CONNECT, (sid, gap)
+    no_overlaps(vault, ids)
     os.environ.get("KUSTOSZ_TEST_PG")  # the database is dropped by the fixture
     vault.close()

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from login_clock import LoginClock, hold_login_clock
 from sqlalchemy import select
 from tests.conftest import snapshot
 from web_helpers import (
@@ -258,7 +260,9 @@ def test_a_token_cannot_make_tokens(sqlite_vault: Vault) -> None:
 
 
 # -- throttling, not lock-out ----------------------------------------------------------------
-def test_failures_slow_down_instead_of_locking(sqlite_vault: Vault) -> None:
+def test_failures_slow_down_instead_of_locking(sqlite_vault: Vault,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = hold_login_clock(monkeypatch)
     user(sqlite_vault, "ania", ["viewer"])
     c = client(sqlite_vault, STRANGER)
     for _ in range(throttle.FREE):
@@ -269,17 +273,22 @@ def test_failures_slow_down_instead_of_locking(sqlite_vault: Vault) -> None:
     assert r.status_code == 401
     r = login(c, "ania")  # the right password, but within the wait: not even checked
     assert r.status_code == 401 and "Zbyt wiele nieudanych prób" in r.text
-    with sqlite_vault.transaction() as s:  # the wait passes
-        for row in throttle.waits(s):
-            row.wait_until = datetime.now(UTC) - timedelta(seconds=1)
+    assert "za 2 sekundy" in r.text  # the first wait, and none of it has passed
+    clock.advance(timedelta(seconds=throttle.BASE_SECONDS) - timedelta(milliseconds=1))
+    r = login(c, "ania")  # a moment before the wait ends: still waiting
+    assert r.status_code == 401 and "za 1 sekundę" in r.text
+    clock.advance(timedelta(milliseconds=1))  # the wait passes
     assert login(c, "ania").status_code == 303
     # the failures are audited; refusals during the wait are not (they check nothing, and
     # anyone could fill the log with them without signing in)
     assert actions(sqlite_vault).count("login.failed") == throttle.FREE + 1
 
 
-def test_the_message_is_the_same_for_existing_and_unknown_accounts(sqlite_vault: Vault
-                                                                   ) -> None:
+def test_the_message_is_the_same_for_existing_and_unknown_accounts(
+        sqlite_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    # held: the wait's seconds are in the message, and they must not depend on how long the
+    # requests took
+    hold_login_clock(monkeypatch)
     user(sqlite_vault, "celina", ["viewer"])
     texts = {}
     for name, address in (("celina", ("10.1.1.1", 1)), ("nieistniejacy", ("10.1.1.2", 1))):
@@ -294,30 +303,44 @@ def test_the_message_is_the_same_for_existing_and_unknown_accounts(sqlite_vault:
     assert texts["celina"] == texts["nieistniejacy"]
 
 
-def test_guessing_elsewhere_does_not_keep_the_administrator_out(sqlite_vault: Vault) -> None:
+def patient_guesses(c: TestClient, names: list[str], clock: LoginClock) -> None:
+    """Wrong passwords, each after the longest wait there can be has passed: every one is
+    checked and counted (none refused unchecked), whatever the machine's speed."""
+    for name in names:
+        clock.advance(throttle.ADDRESS_CAP)
+        r = login(c, name, "guess-guess-guess")
+        assert r.status_code == 401 and "Nieprawidłowa nazwa użytkownika lub hasło" in r.text
+
+
+def test_guessing_elsewhere_does_not_keep_the_administrator_out(
+        sqlite_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     """The finding: anyone could lock the only administrator indefinitely."""
+    clock = hold_login_clock(monkeypatch)
     user(sqlite_vault, "admin", ["administrator"])
     assert login(client(sqlite_vault, OFFICE_PC), "admin").status_code == 303  # her own PC
     attacker = client(sqlite_vault, STRANGER)
-    for _ in range(40):
-        assert login(attacker, "admin", "guess-guess-guess").status_code == 401
+    patient_guesses(attacker, ["admin"] * 40, clock)
     r = login(attacker, "admin")  # even the right password waits at the attacker's address
     assert "Zbyt wiele nieudanych prób" in r.text
     # another workstation she never used waits for the account's short delay, no more
     with sqlite_vault.reading() as s:
         account_wait = s.get(throttle.LoginThrottle, throttle.account_key("admin"))
+        assert account_wait.failures == 40
         assert account_wait.wait_until - account_wait.last_failure_at <= throttle.ACCOUNT_CAP
     assert login(client(sqlite_vault, OFFICE_PC), "admin").status_code == 303
 
 
-def test_administrator_lifts_a_wait(sqlite_vault: Vault, cli: object) -> None:
+def test_administrator_lifts_a_wait(sqlite_vault: Vault, cli: object,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # held: the first wait (2 s) could run out on a loaded machine before the administrator's
+    # page is asked for (seen in CI), and there would be none to lift
+    hold_login_clock(monkeypatch)
     user(sqlite_vault, "admin", ["administrator"])
     user(sqlite_vault, "ania", ["viewer"])
     c = client(sqlite_vault, STRANGER)
-    # Enough failures for a 32 s wait: the first wait (2 s) could run out on a loaded machine
-    # before the administrator's page is asked for (seen in CI), and there would be none to lift.
-    for _ in range(throttle.FREE + 5):
-        login(c, "ania", "wrong-password!")
+    for _ in range(throttle.FREE + 1):
+        assert login(c, "ania", "wrong-password!").status_code == 401
+    assert "Zbyt wiele nieudanych prób" in login(c, "ania").text
     admin = client(sqlite_vault)
     csrf = session_for(sqlite_vault, admin, "admin")
     page = admin.get("/admin/users")
@@ -369,8 +392,10 @@ def test_a_totp_code_is_accepted_once(sqlite_vault: Vault) -> None:
     assert any("TOTP code already used" in d for d in details)
 
 
-def test_wrong_totp_codes_are_counted_and_audited(sqlite_vault: Vault) -> None:
+def test_wrong_totp_codes_are_counted_and_audited(sqlite_vault: Vault,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The finding: 40 wrong codes neither slowed down nor left an audit entry."""
+    hold_login_clock(monkeypatch)  # the right code must come within the first wait (2 s)
     user(sqlite_vault, "ania", ["viewer"])
     totp = _with_totp(sqlite_vault, "ania")
     c = client(sqlite_vault, STRANGER)
@@ -476,15 +501,20 @@ def test_serve_start_never_hands_out_an_administrator_password_again(sqlite_vaul
     assert snapshot(sqlite_vault)["tables"] == before
 
 
-def test_guessing_from_a_shared_address_does_not_keep_others_out(sqlite_vault: Vault) -> None:
+def test_guessing_from_a_shared_address_does_not_keep_others_out(
+        sqlite_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     """Behind one NAT or terminal server, an insider's failures on other accounts must not
     make the head of office wait at the same address."""
+    clock = hold_login_clock(monkeypatch)
     user(sqlite_vault, "admin", ["administrator"])
     shared = ("10.5.5.5", 1)
     assert login(client(sqlite_vault, shared), "admin").status_code == 303
     insider = client(sqlite_vault, shared)
-    for i in range(30):
-        assert login(insider, f"ktos{i % 3}", "guess-guess-guess").status_code == 401
+    patient_guesses(insider, [f"ktos{i % 3}" for i in range(30)], clock)
+    with sqlite_vault.reading() as s:  # the address itself is held back as long as it can be
+        address = s.get(throttle.LoginThrottle, throttle.address_key("10.5.5.5"))
+        assert address.failures == 30
+        assert address.wait_until - address.last_failure_at == throttle.ADDRESS_CAP
     assert "Zbyt wiele" in login(insider, "ktos0", "guess-guess-guess").text
     assert login(client(sqlite_vault, shared), "admin").status_code == 303
 
