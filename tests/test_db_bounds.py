@@ -112,6 +112,12 @@ def test_patience_raises_the_bound_for_its_thread_only() -> None:
         other.join(10)
     seen.append(deadline.current_s())
     assert seen == [600, deadline.DEFAULT_S, deadline.DEFAULT_S]
+    with deadline.hurry(5):
+        with deadline.patience(30):
+            assert deadline.current_s() == 30
+        assert deadline.current_s() == 5
+    # nothing of its own left behind: the thread follows the default, not a frozen copy
+    assert "seconds" not in vars(deadline._local)
 
 
 def test_a_wrong_statement_is_no_outage(pg_url: str, tmp_path: Path) -> None:

@@ -38,24 +38,34 @@ def current_s() -> float:
 @contextlib.contextmanager
 def patience(seconds: float) -> Iterator[None]:
     """Within the block, this thread's waits for the database may take up to ``seconds``."""
-    before = current_s()
-    _local.seconds = max(before, seconds)
+    kept = getattr(_local, "seconds", None)
+    _local.seconds = max(current_s(), seconds)
     try:
         yield
     finally:
-        _local.seconds = before
+        _restore(kept)
 
 
 @contextlib.contextmanager
 def hurry(seconds: float) -> Iterator[None]:
     """Within the block, this thread's waits for the database last at most ``seconds`` (never
     longer than they would without it; a `patience` inside may raise it again)."""
-    before = current_s()
-    _local.seconds = min(before, seconds)
+    kept = getattr(_local, "seconds", None)
+    _local.seconds = min(current_s(), seconds)
     try:
         yield
     finally:
-        _local.seconds = before
+        _restore(kept)
+
+
+def _restore(kept: float | None) -> None:
+    """Back to what the thread had: nothing of its own (DEFAULT_S as it is then) or a bound
+    an outer block set."""
+    if kept is None:
+        with contextlib.suppress(AttributeError):
+            del _local.seconds
+    else:
+        _local.seconds = kept
 
 
 # The server's own limit on one statement (db/engine.SESSION_LIMITS): work that reads or
