@@ -69,6 +69,9 @@ class Vault:
         # "vault": a hold queues the job that sets its legal holds once it commits.
         self._info["vault"] = lambda: self
         self._sessions = sessionmaker(engine, expire_on_commit=False, info=self._info)
+        self._found_key: SecretBox | None = None  # keys/ as `offline` read it
+        self._repaired: Repair | None = None  # modes closed by `offline`, told by `connect`
+        self.connected = True  # False from `offline` until `connect` succeeds
 
     @property
     def secrets(self) -> SecretBox:
@@ -107,39 +110,56 @@ class Vault:
 
     @classmethod
     def open(cls, root: Path, actor: str = SYSTEM, forget_lost_key: bool = False) -> Vault:
+        vault = cls.offline(root)
+        try:
+            vault.connect(actor, forget_lost_key)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
+    @classmethod
+    def offline(cls, root: Path) -> Vault:
+        """The vault's files without its database: configuration, policy, the secrets key as
+        keys/ holds it (not yet checked against the fingerprint the database remembers) and
+        an engine that has not connected. `kustosz serve` started while the database is away
+        records from it (kustosz.ingest.camera.last_register) until `connect` succeeds;
+        nothing else may use it before."""
         root = _absolute(root)
         config = read_config(root)  # first: never touch the modes of a folder that is no vault
         repaired = make_private(root)
         found_key = read_key(root)  # unreadable or malformed: refused before any migration
         policy = load_policy(config.preset, config.policy_overrides)
         url = config.database_url or sqlite_url(root / "kustosz.db")
-        engine = make_engine(url)
-        try:
-            # A schema newer than this program (a later Kustosz ran here) is refused before
-            # anything is written: `upgrade` checks first (kustosz.db.migrate.refuse_newer).
-            upgrade(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-        try:
-            # An object store's credentials are read here and its bucket checked (versioning,
-            # Object Lock) before anything is stored in it.
-            vault = cls(root, config, policy, engine)
-            vault.secrets = open_secrets(vault, found_key, actor, forget_lost_key)
-            try:
-                vault.storage.prepare()
-            except Unavailable as exc:
-                # The store is away, not wrong: recording goes on into the local spool
-                # (kustosz.ingest.upload_queue) and the bucket is checked before the first
-                # upload. A bucket without the lock or refused credentials still stop here.
-                log.warning("%s; segments wait in the local spool until it answers", exc)
-        except BaseException:
-            engine.dispose()
-            raise
-        if repaired:
-            vault._report_repair(repaired, actor)
-        vault._notice_policy_change(actor)
+        vault = cls(root, config, policy, make_engine(url))
+        vault._found_key, vault._repaired = found_key, repaired
+        if found_key is not None:
+            vault.secrets = found_key
+        vault.connected = False
         return vault
+
+    def connect(self, actor: str = SYSTEM, forget_lost_key: bool = False) -> None:
+        """What opening needs the database for: migrations, the secrets key checked against
+        the database, the store prepared, the policy's changes noted. Raises while the
+        database is away (kustosz.db.outage.is_database_away); may be tried again."""
+        # A schema newer than this program (a later Kustosz ran here) is refused before
+        # anything is written: `upgrade` checks first (kustosz.db.migrate.refuse_newer).
+        upgrade(self.engine)
+        # An object store's credentials are read here and its bucket checked (versioning,
+        # Object Lock) before anything is stored in it.
+        self.secrets = open_secrets(self, self._found_key, actor, forget_lost_key)
+        try:
+            self.storage.prepare()
+        except Unavailable as exc:
+            # The store is away, not wrong: recording goes on into the local spool
+            # (kustosz.ingest.upload_queue) and the bucket is checked before the first
+            # upload. A bucket without the lock or refused credentials still stop here.
+            log.warning("%s; segments wait in the local spool until it answers", exc)
+        if self._repaired:
+            self._report_repair(self._repaired, actor)
+            self._repaired = None
+        self._notice_policy_change(actor)
+        self.connected = True
 
     def deleting_storage(self) -> Storage:
         """The store as the sweep and the destruction see it: on an object store opened with

@@ -48,8 +48,9 @@ def data_dir() -> Path:
 
 
 @contextmanager
-def open_vault() -> Iterator[Vault]:
-    vault = Vault.open(data_dir(), actor=actor())
+def open_vault(offline: bool = False) -> Iterator[Vault]:
+    """``offline``: the vault's files only (Vault.offline); the caller connects it."""
+    vault = Vault.offline(data_dir()) if offline else Vault.open(data_dir(), actor=actor())
     try:
         yield vault
     finally:

@@ -32,7 +32,7 @@ from kustosz.alerts.notifier import run_notifier
 from kustosz.alerts.without_database import watch_database
 from kustosz.audit.witness import run_checkpoints
 from kustosz.backup.schedule import run_backups
-from kustosz.cli.common import console, fails_cleanly, open_vault
+from kustosz.cli.common import actor, console, fails_cleanly, open_vault
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
 from kustosz.db.outage import Backoff, is_database_away
@@ -139,6 +139,10 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     watching = threading.Thread(target=watch.run, args=(stop,), name="database-watch",
                                 daemon=True)
     watching.start()
+    if not vault.connected and not _wait_for_database(vault, stop, pool, watch, watchdog,
+                                                      progress):
+        log.info("stopped while waiting for the database; the next start records again")
+        return
     # Before recovery takes spooled segments in and before the first sweep: a clock moved
     # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
     clock_watch = ClockWatch(vault).start()
@@ -190,7 +194,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                         name="backup", daemon=True))
         threads += _uploader(vault, stop)  # the local spool drains into the object store
         for thread in threads:
-            if not thread.is_alive():
+            if thread.ident is None:  # the database watch runs already (or ended by a stop)
                 thread.start()
         beat = progress.register("main", MAIN_ALLOWANCE_S)
         progress.forget("start-up")
@@ -208,6 +212,83 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         _close_clock(clock_watch)
         if server is not None:
             _note_serving(vault, None)
+
+
+# The wait for a database away at start: one turn is a second's look at the database watch
+# and, once it answers, the opening's work (each database wait bounded: db.deadline).
+WAIT_ALLOWANCE_S = 180.0
+
+
+def _wait_for_database(vault: Vault, stop: threading.Event, pool: RecorderPool,
+                       watch: DatabaseWatch, watchdog: Watchdog, progress: Progress) -> bool:
+    """serve started while the database is away (issue 27: an outage of any length costs no
+    video). The cameras of the last register known to work record into the spool
+    (RecorderPool.start_from_kept); the database watch runs, so the outage is told after its
+    grace from memory; the vault is opened (migrations, the key checked, the policy noted)
+    once the watch finds the database answering, tried again with a bounded back-off.
+    Returns False when ``stop`` came first (the recorders are stopped then).
+
+    systemd hears READY=1 with a STATUS saying serve waits: it is doing its work (recording),
+    `systemctl start` and the units ordered after it must not hang for the whole outage, and
+    from READY on WatchdogSec watches this loop's beats, so a hung wait is restarted within a
+    minute rather than after TimeoutStartSec's extensions run out."""
+    progress.forget("start-up")  # an outage has no length limit; this loop beats instead
+    loop = progress.loop("database-wait", WAIT_ALLOWANCE_S)
+    recording = pool.start_from_kept()
+    log.warning("the database is away at start; %d camera(s) record from the last register "
+                "known into the spool until it answers", recording)
+    watchdog.ready(f"czeka na bazę danych; nagrywa kamer: {recording} / waiting for the "
+                   f"database; recording {recording} camera(s)")
+    backoff = Backoff(first_s=1.0, limit_s=30.0)
+    opened = False
+    try:
+        while not stop.is_set():
+            loop.beat()
+            if not watch.is_up:
+                loop.wait(stop, 1.0)
+                continue
+            try:
+                vault.connect(actor())
+            except Exception as exc:
+                if not is_database_away(exc):
+                    raise
+                log.warning("the database answered the watch but not the opening (%s); "
+                            "trying again", type(exc).__name__)
+                backoff.wait(stop)
+                continue
+            opened = True
+            log.info("the database answers: serve starts as usual; the %d recorder(s) "
+                     "running go on", len(pool.recorders))
+            progress.register("start-up", STARTUP_ALLOWANCE_S)
+            watchdog.status("odzyskiwanie po starcie / start-up recovery")
+            return True
+        return False
+    finally:
+        loop.forget()
+        if not opened:  # a stop, or an error that ends serve: nothing else started yet
+            watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
+            _stop_recorders(pool)
+
+
+def _connect_if_there(vault: Vault) -> None:
+    """Open the vault with its database as every verb does; a database away leaves it
+    unconnected, and run_serve waits for it recording (`_wait_for_database`)."""
+    try:
+        vault.connect(actor())
+    except Exception as exc:
+        if not is_database_away(exc):
+            raise
+        log.error("the database is not reachable at start (%s); serve records from the last "
+                  "camera register known and waits for it", type(exc).__name__)
+
+
+def _stop_recorders(pool: RecorderPool) -> None:
+    """A stop before serve started as usual: the recorders close their segments, which wait
+    in the spool for the next start; bounded by `STOP_WITHIN_S` like every stop."""
+    closing = threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
+                               name="stop-recorders", daemon=True)
+    closing.start()
+    closing.join(STOP_WITHIN_S)
 
 
 class Following:
@@ -631,7 +712,9 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
     say: Callable[..., None] = console.print
     undo_logs: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        with open_vault() as vault:
+        # Without the database (issue 27): a start during an outage records from the last
+        # register known and opens the vault when the database answers (run_serve).
+        with open_vault(offline=True) as vault:
             fmt = check_format(log_format) if log_format else read_format(vault.root) or "json"
             undo_logs = setup_logs(fmt)
             # stdout holds only log lines in JSON; what serve says to a person goes to stderr
@@ -657,10 +740,13 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                     log.warning("%s", warning[1], extra={"host": host, "port": port})
             options = RecorderOptions(down_alert_after_s=down_alert_after)
             if cluster.node:
+                # A node records only what its leases give it, which are in the database.
+                vault.connect(actor())
                 run_node(vault, stop, cluster, ffmpeg, options,
                          web=(host, port) if port else None, announce=say, tls=tls,
                          trusted_proxies=proxies)
             else:
+                _connect_if_there(vault)
                 run_serve(vault, stop, ffmpeg, options, web=(host, port) if port else None,
                           announce=say, tls=tls, trusted_proxies=proxies)
     finally:

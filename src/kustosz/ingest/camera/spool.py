@@ -331,15 +331,18 @@ def leftover_sessions(root: Path, source_id: int) -> list[Path]:
 
 def settle_leftovers(vault: Vault, root: Path, source_id: int,
                      admit: Callable[[datetime, datetime], bool] | None = None,
-                     stop: Stop = None) -> int:
+                     stop: Stop = None, skip: Callable[[str], bool] | None = None) -> int:
     """On start: take in what earlier runs (crashed or not) left in the spool (``admit``:
     see Session). ``stop``: asked between segments (SIGTERM during start-up recovery); what
-    is left waits for the next start."""
+    is left waits for the next start. ``skip``: a session folder's name a recorder already
+    running owns (serve started while the database was away): never settled here."""
     stopping = _stopper(stop)
     taken = 0
     for folder in leftover_sessions(root, source_id):
         if stopping():
             break
+        if skip is not None and skip(folder.name):
+            continue
         meta = {}
         info = folder / "session.json"
         if info.exists():

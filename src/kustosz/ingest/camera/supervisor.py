@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,9 @@ from kustosz.db.models import Source
 from kustosz.errors import KustoszError
 from kustosz.ingest.camera import health
 from kustosz.ingest.camera.command import SIMULATED_PREFIX, ffmpeg_exe
+from kustosz.ingest.camera.last_register import KeptCamera, LastRegister
 from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
-from kustosz.ingest.camera.spool import settle_leftovers, spool_root
+from kustosz.ingest.camera.spool import leftover_sessions, settle_leftovers, spool_root
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ class Decision:
     record: bool
     state: str  # what to show when not recording: disabled | waiting | refused
     reason: str
+    # What a start without the database needs to record this camera (last_register): the
+    # password sealed, as the row holds it.
+    kept: KeptCamera | None = None
 
 
 def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
@@ -51,6 +56,8 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
         secrets = tuple(x for x in (address.user, address.password) if x)
         job = CameraJob(source.id, source.name, camera.url, url, secrets,
                         camera.segment_seconds)
+        kept = KeptCamera(source.id, source.name, camera.url, camera.rtsp_user,
+                          camera.rtsp_password, camera.segment_seconds)
         if not source.enabled:
             out.append(Decision(job, False, "disabled", "camera disabled"))
             continue
@@ -61,7 +68,7 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
             out.append(Decision(job, False, "refused", str(exc)))
             continue
         gate = gate_of(camera, vault.policy, now)
-        out.append(Decision(job, gate.may_record, "waiting", gate.reason))
+        out.append(Decision(job, gate.may_record, "waiting", gate.reason, kept))
     return out
 
 
@@ -73,22 +80,67 @@ class RecorderPool:
         self.options = options or RecorderOptions()
         self.spool: Path = spool or spool_root(vault)  # a node's own (kustosz.cluster)
         self.recorders: dict[int, CameraRecorder] = {}
+        self.last_register = LastRegister(self.spool)
+        # Cameras recording since a start without the database (start_from_kept): the
+        # session folders that were in the spool before, the only ones recovery may settle.
+        self._left_before: dict[int, frozenset[str]] = {}
+
+    def start_from_kept(self) -> int:
+        """serve started with the database away: start the recorders of the last register
+        known to work (last_register) into the spool; their segments wait in each recorder's
+        backlog until the database answers. Returns how many started."""
+        try:
+            secrets = self.vault.secrets
+        except RuntimeError:
+            secrets = None
+        for kept in self.last_register.read():
+            if kept.source_id in self.recorders:
+                continue
+            try:
+                job = kept.job(secrets)
+            except Exception as exc:  # this camera only: a key that does not open it
+                log.error("camera %s: cannot be recorded before the database answers: %s",
+                          kept.name, type(exc).__name__)
+                continue
+            self._left_before[kept.source_id] = frozenset(
+                p.name for p in leftover_sessions(self.spool, kept.source_id))
+            recorder = self.make_recorder(job)
+            self.recorders[kept.source_id] = recorder
+            recorder.start()
+            log.info("camera %s: recorder started from the last register known (the "
+                     "database is away) (%s)", job.name, job.shown_url)
+        return len(self.recorders)
+
+    def _live(self, source_id: int) -> Callable[[str], bool] | None:
+        """Sessions a recorder already running owns (started before the database answered):
+        recovery leaves them to it."""
+        before = self._left_before.get(source_id)
+        running = self.recorders.get(source_id)
+        if before is None or running is None:
+            return None
+        return lambda name: name not in before
 
     def recover(self, stop: threading.Event | None = None) -> int:
-        """Take in what earlier runs left in the spool (run before any recorder starts);
+        """Take in what earlier runs left in the spool (run before any recorder starts, or
+        with the recorders `start_from_kept` started: their own sessions are theirs);
         ``stop`` ends it between segments (what is left waits for the next start)."""
         taken = 0
         for decision in decide(self.vault):
             if stop is not None and stop.is_set():
                 break
             taken += settle_leftovers(self.vault, self.spool, decision.job.source_id,
-                                      stop=stop)
+                                      stop=stop, skip=self._live(decision.job.source_id))
         return taken
 
     def reconcile(self, now: datetime | None = None) -> None:
         """Start recorders that may run, stop those that may not (disabled, gated, refused),
         and restart one whose camera changed (address, credentials, segment length)."""
-        for d in self.decisions(now or datetime.now(UTC)):
+        decisions = self.decisions(now or datetime.now(UTC))
+        try:  # the register known to work, for a start without the database
+            self.last_register.keep([d.kept for d in decisions if d.record and d.kept])
+        except OSError as exc:  # e.g. a full disk: recording matters more
+            log.warning("the last camera register was not kept: %s", exc)
+        for d in decisions:
             running = self.recorders.get(d.job.source_id)
             if running is not None and not running.alive:
                 self.recorders.pop(d.job.source_id)
