@@ -365,3 +365,17 @@ def test_rows_that_cleared_before_the_notifier_first_looked_are_not_told(
         notifier.tick(datetime.now(UTC) + timedelta(seconds=2))
         assert hook.posts == []
         v.close()
+
+
+def test_a_gathered_message_names_a_sourceless_alert_by_its_kind() -> None:
+    """Several alerts of no source told together (the disk's, found in the full-disk run) are
+    named by their kind's words, never left as dashes."""
+    from kustosz.alerts.kinds import KINDS
+    from kustosz.alerts.messages import compose_many
+
+    at = datetime(2026, 11, 24, 2, tzinfo=UTC)
+    items = [{"alert": n, "kind": "disk_full", "row_kind": "disk_full", "source": None,
+              "since": at.isoformat(), "text": None, "event": "past",
+              "at": (at + timedelta(minutes=3)).isoformat(), "n": 0} for n in (1, 2)]
+    subject = compose_many(items, "Urząd").subject
+    assert "—" not in subject and KINDS["disk_full"].label_pl in subject, subject

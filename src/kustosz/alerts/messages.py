@@ -146,6 +146,13 @@ _MANY = {  # kind key -> (start, clear, past) headings of a message that gathers
 }
 
 
+def _kind_label(item: dict[str, Any]) -> str:
+    from kustosz.alerts.kinds import KINDS
+
+    kind = KINDS.get(item.get("kind") or "")
+    return kind.label_pl if kind is not None else str(item.get("row_kind") or "—")
+
+
 def compose_many(items: list[dict[str, Any]], office: str = "") -> Message:
     """One message for several alerts of one kind that started (or cleared) in the same
     pass — a switch that dies takes all its cameras with it: one mail, not twenty."""
@@ -153,7 +160,8 @@ def compose_many(items: list[dict[str, Any]], office: str = "") -> Message:
     kind, event = items[0]["kind"], items[0]["event"]
     start, clear, past = _MANY.get(kind, ("Alarmy", "Alarmy ustały", "Alarmy, które już "
                                                                        "ustały"))
-    names = [item.get("source") or "—" for item in items]
+    # An alert of no source (the disk, the sweep) is named by its kind, not left blank.
+    names = [item.get("source") or _kind_label(item) for item in items]
     shown = ", ".join(names[:5]) + (f" i {len(names) - 5} innych" if len(names) > 5 else "")
     heading = {"clear": clear, "past": past}.get(event, start)
     subject = f"{heading} ({len(items)}): {shown}"

@@ -151,6 +151,7 @@ class NodePool(RecorderPool):
         for sid, recorder in leaving.items():
             recorder.join(self.options.stop_timeout_s + 5)
             self.recorders.pop(sid, None)
+            self.let_go(recorder)
             log.info("camera %s: recorder stopped (this node no longer holds it)",
                      recorder.job.name)
         running = {camera(r.job.name) for r in self.recorders.values()}

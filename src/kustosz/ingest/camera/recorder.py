@@ -130,6 +130,11 @@ class CameraRecorder:
         # be masked in every line of every camera; ffmpeg's own words lose both (_redact).
         keep_out_of_logs(unquote(urlsplit(job.input_url).password or "") or None)
         self._stop = threading.Event()
+        # serve stopping: what the database has not taken yet is left to the next start's
+        # recovery after `stop_index_s`. A camera stopped while serve runs (disabled, gated,
+        # its lease gone) keeps taking in its backlog until the database answers instead.
+        self._abandon = threading.Event()
+        self._leaving = False  # stopped, taking in what waited for the database
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
@@ -187,8 +192,16 @@ class CameraRecorder:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop recording; what waits for the database is still taken in when it answers
+        (the thread lives on until then, or until `abandon`)."""
         self._stop.set()
         self._wake()
+
+    def abandon(self) -> None:
+        """serve stops: stop recording, and leave what the database has not taken within
+        `stop_index_s` to the next start's recovery."""
+        self._abandon.set()
+        self.stop()
 
     def _wake(self) -> None:
         # BlockingIOError: already woken (the pipe is full)
@@ -236,6 +249,7 @@ class CameraRecorder:
     def _run(self) -> None:
         try:
             self._loop()
+            self._index_before_leaving()
         finally:
             # Stopped on purpose: no hang. A loop ended any other way stays registered and
             # stalls the watchdog (serve is restarted: that camera records no more).
@@ -287,6 +301,26 @@ class CameraRecorder:
                               "recorder stopped" + last)
         except Exception:  # e.g. a full disk: the status row is the next start's to write
             log.exception("camera %s: cannot note that its recorder stopped", self.job.name)
+
+    def _index_before_leaving(self) -> None:
+        """Stopped while serve runs, with segments the database has not taken yet (it is
+        away): they are taken in, in order and judged by the fence by when they were
+        recorded, once it answers — not left in the spool until a restart of serve."""
+        if not self._backlog or self._abandon.is_set() or self._retry.failing_since is None:
+            return  # nothing waits, serve stops, or not for the database (the next start)
+        log.info("camera %s: stopped; %d segments wait for the database and are taken in when "
+                 "it answers", self.job.name, sum(1 for w in self._backlog if w.seg is not None))
+        self._leaving = True
+        try:
+            while self._backlog and not self._abandon.is_set():
+                self._drain()
+                if self._backlog:
+                    self._abandon.wait(max(0.2, self._retry.left_s()))
+        except Exception:  # e.g. a full disk: the rest is the next start's to take in
+            log.exception("camera %s: taking in what waited after its stop failed; the rest "
+                          "stays in the spool for the next start", self.job.name)
+        finally:
+            self._leaving = False
 
     def _wait_or_alert(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -609,7 +643,7 @@ class CameraRecorder:
             self._beat()  # each step: a long backlog taken in after an outage is progress
             if not (force or self._retry.due()):
                 return
-            if self._stop.is_set():
+            if self._stop.is_set() and not self._leaving:
                 if self._stop_deadline is None:
                     self._stop_deadline = time.monotonic() + self.opt.stop_index_s
                 left = self._stop_deadline - time.monotonic()
@@ -617,7 +651,8 @@ class CameraRecorder:
                     return  # the rest stays in the spool for the next start
                 bound = index_batch.waiting(left)
             else:
-                bound = index_batch.waiting(index_batch.ADOPT_WAIT_S, self._stop)
+                bound = index_batch.waiting(index_batch.ADOPT_WAIT_S,
+                                            self._abandon if self._leaving else self._stop)
             item = self._backlog[0]
             try:
                 with bound:
@@ -626,7 +661,7 @@ class CameraRecorder:
                 if is_disk_full(exc):
                     raise
                 if isinstance(exc, index_batch.IndexTimeout) and self._stop.is_set() \
-                        and self._stop_deadline is None:
+                        and not self._leaving and self._stop_deadline is None:
                     return  # the wait ended by the stop: the last takes ask again
                 if is_database_away(exc):
                     if self._retry.failed():

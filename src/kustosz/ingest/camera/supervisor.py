@@ -80,6 +80,7 @@ class RecorderPool:
         self.options = options or RecorderOptions()
         self.spool: Path = spool or spool_root(vault)  # a node's own (kustosz.cluster)
         self.recorders: dict[int, CameraRecorder] = {}
+        self.leaving: list[CameraRecorder] = []  # stopped, still taking in their backlog
         self.last_register = LastRegister(self.spool)
         # Cameras recording since a start without the database (start_from_kept): the
         # session folders that were in the spool before, the only ones recovery may settle.
@@ -149,6 +150,7 @@ class RecorderPool:
                 running.stop()
                 running.join(self.options.stop_timeout_s + 5)
                 self.recorders.pop(d.job.source_id, None)
+                self.let_go(running)
                 running = None
                 log.info("camera %s: settings changed; restarting its recorder", d.job.name)
             if d.record and running is None:
@@ -161,6 +163,7 @@ class RecorderPool:
                     running.stop()
                     running.join(self.options.stop_timeout_s + 5)
                     self.recorders.pop(d.job.source_id, None)
+                    self.let_go(running)
                     log.info("camera %s: recorder stopped (%s)", d.job.name, d.reason)
                 health.set_status(self.vault, d.job.source_id, d.state, d.reason)
 
@@ -173,8 +176,19 @@ class RecorderPool:
         return CameraRecorder(self.vault, job, self.spool, self.ffmpeg, self.options)
 
     def stop_all(self) -> None:
-        for recorder in self.recorders.values():
-            recorder.stop()
-        for recorder in self.recorders.values():
+        """serve stops: every recorder, and those still taking in what they recorded before
+        they were stopped (their rest waits in the spool for the next start)."""
+        everyone = [*self.recorders.values(), *self.leaving]
+        for recorder in everyone:
+            recorder.abandon()
+        for recorder in everyone:
             recorder.join(self.options.stop_timeout_s + 5)
         self.recorders.clear()
+        self.leaving.clear()
+
+    def let_go(self, recorder: CameraRecorder) -> None:
+        """A recorder stopped while serve runs may still be taking in its backlog (the
+        database away): kept here until it has, so that a stop of serve reaches it too."""
+        self.leaving = [r for r in self.leaving if r.alive]
+        if recorder.alive:
+            self.leaving.append(recorder)
