@@ -721,9 +721,16 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
             # soft_wrap: at 80 columns (the journal) a password or a command is not cut in two
             say = functools.partial(console.print if fmt == "text"
                                     else Console(stderr=True).print, soft_wrap=True)
+            cluster = read_settings(vault.root, node)
+            # The database first, as every verb opens it: a schema newer than this program is
+            # refused before serve says anything. Away: serve records and waits (run_serve);
+            # a node records only what its leases give it, which are in the database.
+            if cluster.node:
+                vault.connect(actor())
+            else:
+                _connect_if_there(vault)
             # Checked before anything starts: a bad certificate or key stops serve here.
             tls, proxies = web_settings(vault, tls_cert, tls_key, trusted_proxy)
-            cluster = read_settings(vault.root, node)
             if cluster.node and vault.engine.dialect.name != "postgresql":
                 raise ConfigError(
                     "--node (or [cluster] node) needs a PostgreSQL database_url: on SQLite "
@@ -740,13 +747,10 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                     log.warning("%s", warning[1], extra={"host": host, "port": port})
             options = RecorderOptions(down_alert_after_s=down_alert_after)
             if cluster.node:
-                # A node records only what its leases give it, which are in the database.
-                vault.connect(actor())
                 run_node(vault, stop, cluster, ffmpeg, options,
                          web=(host, port) if port else None, announce=say, tls=tls,
                          trusted_proxies=proxies)
             else:
-                _connect_if_there(vault)
                 run_serve(vault, stop, ffmpeg, options, web=(host, port) if port else None,
                           announce=say, tls=tls, trusted_proxies=proxies)
     finally:
