@@ -129,17 +129,19 @@ def _kustosz(data: Path, *args: str, env: dict[str, str] | None = None) -> None:
 
 
 def _serve(data: Path, seconds: float, *args: str,
-           until: Callable[[str], bool] | None = None) -> tuple[str, str]:
-    """Runs serve until it has said it started (its signal handlers are set by then), then
-    ``seconds`` more, or only until ``until(stdout so far)`` holds if given (``seconds`` then
-    bounds the wait), and stops it with SIGTERM."""
+           until: Callable[[str], bool] | None = None,
+           ready: str = "Ctrl-C stops") -> tuple[str, str]:
+    """Runs serve until it has said ``ready`` (by default that it started: its signal handlers
+    are set by then; "Aplikacja WWW:" waits for the web app too), then ``seconds`` more, or
+    only until ``until(stdout so far)`` holds if given (``seconds`` then bounds the wait),
+    and stops it with SIGTERM."""
     out_file, err_file = data.parent / "serve.out", data.parent / "serve.err"
     with out_file.open("w") as out, err_file.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "kustosz", "--data", str(data),
                                  "serve", *(args or ("--port", "0"))], stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, text=True)
     deadline = time.monotonic() + 90
-    while "Ctrl-C stops" not in err_file.read_text() + out_file.read_text():
+    while ready not in err_file.read_text() + out_file.read_text():
         assert proc.poll() is None and time.monotonic() < deadline, err_file.read_text()
         time.sleep(0.2)
     if until is None:

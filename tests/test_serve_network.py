@@ -13,6 +13,8 @@ import pytest
 
 from tests.test_logs import _kustosz, _serve
 
+WEB = "Aplikacja WWW:"  # serve has started its web app (under load, well after its banner)
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -27,7 +29,7 @@ def test_plain_http_on_the_network_is_warned_and_the_address_is_usable(
     data = tmp_path / "vault"
     _kustosz(data, "init", "--preset", "pleszew")
     port = _free_port()
-    out, err = _serve(data, 0.5, "--host", "0.0.0.0", "--port", str(port))
+    out, err = _serve(data, 0.5, "--host", "0.0.0.0", "--port", str(port), ready=WEB)
     assert "UWAGA: aplikacja WWW nasłuchuje w sieci (0.0.0.0) bez HTTPS" in err
     assert "WARNING: the web app listens on the network (0.0.0.0) without HTTPS" in err
     warned = [json.loads(line) for line in out.splitlines() if "without HTTPS" in line]
@@ -41,12 +43,12 @@ def test_plain_http_on_the_network_is_warned_and_the_address_is_usable(
                      r"ustawić własne\)$", first), err
 
     # loopback, or HTTPS: nothing to warn about
-    _out, err = _serve(data, 0.2, "--host", "127.0.0.1", "--port", str(_free_port()))
+    _out, err = _serve(data, 0.2, "--host", "127.0.0.1", "--port", str(_free_port()), ready=WEB)
     assert "bez HTTPS" not in err and "without HTTPS" not in _out
     assert "Aplikacja WWW: http://127.0.0.1:" in err
     _kustosz(data, "tls", "self-signed", "--out", str(tmp_path / "tls"))
     _out, err = _serve(data, 0.2, "--host", "0.0.0.0", "--port", str(_free_port()),
                        "--tls-cert", str(tmp_path / "tls" / "kustosz.crt"),
-                       "--tls-key", str(tmp_path / "tls" / "kustosz.key"))
+                       "--tls-key", str(tmp_path / "tls" / "kustosz.key"), ready=WEB)
     assert "bez HTTPS" not in err and "without HTTPS" not in _out
     assert f"Aplikacja WWW: https://{socket.gethostname()}:" in err
