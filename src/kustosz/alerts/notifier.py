@@ -267,7 +267,9 @@ class Notifier:
             since = self._since(s, row)
             end = self._end(s, row, since)
             grace, _repeat = self.settings(kind)
-            if end - since < grace or end - since <= timedelta(0):
+            # A kind told at once (no grace) whose row came and went between two looks (a
+            # full disk freed by the sweep in 2 s): its next episode speaks; not a mail each.
+            if grace <= timedelta(0) or end - since < grace:
                 continue
             self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
                                   "source": names.get(row.source_id) if row.source_id
