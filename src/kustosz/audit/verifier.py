@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.audit import access_chain, witness
+from kustosz.audit import access_chain, identity, witness
 from kustosz.audit.log import AuditProblem, walk
 from kustosz.config import read_config
 from kustosz.db.models import AuditEntry
@@ -220,10 +220,20 @@ def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditP
     and the first problem (`check` has the whole report)."""
     root = session.info.get("data_root")
     witness_file, key = None, None
+    pinned: list[str] = []
     if isinstance(root, Path):  # a vault's session: its witness and key are known
-        witness_file, key = read_config(root).audit.witness, witness.public_key_of(root)
+        try:
+            # The root-owned identity, where there is one, over what the data folder says
+            # (kustosz.audit.identity).
+            found = identity.resolve(root, read_config(root).audit.witness,
+                                     witness.public_key_of(root), witness.vault_id(session))
+        except KustoszError as exc:
+            return 0, AuditProblem(0, str(exc), "witness identity")
+        witness_file, key, pinned = found.witness, found.key, found.problems
     try:
         report = check(session, head_file, witness_file, key)
     except KustoszError as exc:  # the witness missing or unreadable: the check fails, says why
         return 0, AuditProblem(0, str(exc), "witness")
+    if pinned:
+        return report.entries, AuditProblem(0, pinned[0], "witness identity")
     return report.entries, report.problems[0] if report.problems else None

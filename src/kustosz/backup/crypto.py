@@ -24,6 +24,15 @@ PASSPHRASE_ENV = "KUSTOSZ_BACKUP_PASSPHRASE"
 MIN_LENGTH = 12
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
 KEYS_FORMAT = "kustosz-backup-keys/1"
+# What a restore accepts from keys.enc before it derives anything (issue 28 item 8): the cost
+# is read from the backup, so a file asking for n = 2**22 made a restore spend a minute and
+# 4 GiB before failing. Kustosz makes n = 2**15, r = 8, p = 1 (32 MiB); the bounds leave room
+# for a later, costlier default (up to 256 MiB, 128 * n * r * p bytes) and no more.
+SCRYPT_MAX_MEMORY = 256 * 2 ** 20
+SCRYPT_N_RANGE = (2 ** 14, 2 ** 20)
+SCRYPT_R_RANGE = (1, 32)
+SCRYPT_P_RANGE = (1, 4)
+SALT_RANGE = (16, 64)
 
 
 class PassphraseError(InputError):
@@ -103,13 +112,17 @@ def open_keys(blob: bytes, passphrase: str, backup_id: str,
         if doc.get("format") != KEYS_FORMAT:
             raise ValueError
         kdf = doc["kdf"]
-        keys = derive(passphrase, base64.b64decode(kdf["salt"]), int(kdf["n"]), int(kdf["r"]),
-                      int(kdf["p"]))
+        if kdf.get("name") != "scrypt":
+            raise ValueError
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        n, r, p = kdf["n"], kdf["r"], kdf["p"]
         nonce, sealed = base64.b64decode(doc["nonce"]), base64.b64decode(doc["sealed"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError(f"{where} is damaged (not a Kustosz backup's keys file)",
                          pl=f"Plik {where} jest uszkodzony (to nie są klucze kopii "
                             "Kustosza).") from None
+    _check_cost(salt, n, r, p, where)
+    keys = derive(passphrase, salt, n, r, p)
     try:
         plain = AESGCM(keys.aead).decrypt(nonce, sealed, backup_id.encode())
     except InvalidTag:
@@ -118,6 +131,26 @@ def open_keys(blob: bytes, passphrase: str, backup_id: str,
             pl=f"Błędne hasło kopii: nie otwiera pliku {where} (albo plik zmieniono).") from None
     files = {name: base64.b64decode(body) for name, body in json.loads(plain).items()}
     return files, keys
+
+
+def _check_cost(salt: bytes, n: Any, r: Any, p: Any, where: Path) -> None:
+    """Refuse, before any work, a key-derivation cost Kustosz never makes."""
+    def whole(v: Any, bounds: tuple[int, int]) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and bounds[0] <= v <= bounds[1]
+
+    if not (whole(n, SCRYPT_N_RANGE) and n & (n - 1) == 0 and whole(r, SCRYPT_R_RANGE)
+            and whole(p, SCRYPT_P_RANGE) and whole(len(salt), SALT_RANGE)
+            and 128 * n * r * p <= SCRYPT_MAX_MEMORY):
+        raise InputError(
+            f"{where} asks for a key derivation Kustosz never makes (scrypt n={n!s:.20}, "
+            f"r={r!s:.20}, p={p!s:.20}, salt of {len(salt)} bytes; at most n={SCRYPT_N_RANGE[1]}, "
+            f"r={SCRYPT_R_RANGE[1]}, p={SCRYPT_P_RANGE[1]}, {SCRYPT_MAX_MEMORY >> 20} MiB): "
+            "refused without trying (the file was changed or is not a Kustosz backup's)",
+            pl=f"Plik {where} żąda wyprowadzenia klucza, jakiego Kustosz nigdy nie stosuje "
+               f"(scrypt n={n!s:.20}, r={r!s:.20}, p={p!s:.20}, sól {len(salt)} B; najwyżej "
+               f"n={SCRYPT_N_RANGE[1]}, r={SCRYPT_R_RANGE[1]}, p={SCRYPT_P_RANGE[1]}, "
+               f"{SCRYPT_MAX_MEMORY >> 20} MiB): odrzucono bez próby (plik zmieniono albo nie "
+               "pochodzi z kopii Kustosza).")
 
 
 def mac_of(data: bytes, keys: BackupKeys) -> str:

@@ -21,6 +21,7 @@ CONFIG = "kustosz.toml"
 SQLITE_DB = "database.sqlite"
 PG_DUMP = "database.pgdump"
 JOURNAL = "deletions.jsonl"
+JOURNAL_HEAD = "deletions.head"  # the journal's signed length and chain hash
 MEDIA = "media"
 FILES = "files"
 # Besides media: what custody and copies wrote (PDFs, bundles) and the office's templates.

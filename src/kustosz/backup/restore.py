@@ -2,7 +2,8 @@
 
 Everything is checked before anything is written: the passphrase (it opens the keys), the
 manifest (its HMAC), every file against the manifest (size and SHA-256), the deletion journal
-(the office's signature on each line), and the new folder and database (empty). A problem is
+(the office's signature on each line, the chain of its lines against the manifest and its
+signed head: a journal cut short is refused), and the new folder and database (empty). A problem is
 named with its file and nothing is written. The vault is then built in a hidden folder beside
 ``--data`` and moved into place whole; the deletions recorded after the backup are applied
 (material the sweep deleted does not come back), and `audit verify` and a hash check of every
@@ -93,6 +94,7 @@ class RestoreReport:
     media_problems: list[str] = field(default_factory=list)
     holds_active: int = 0
     media_bucket: str | None = None  # the media are in this bucket, not in the backup
+    journal_note: tuple[str, str] | None = None  # (Polish, English): what the journal proves
 
     @property
     def ok(self) -> bool:
@@ -216,8 +218,11 @@ def check_backup(src: Path, passphrase: str,
 
 
 def restore(src: Path, data: Path | None, passphrase: str, database_url: str | None = None,
-            actor: str = "system", progress: Progress | None = None) -> RestoreReport:
-    """``data`` None: check the backup only, write nothing anywhere."""
+            actor: str = "system", progress: Progress | None = None,
+            accept_unchained: bool = False) -> RestoreReport:
+    """``data`` None: check the backup only, write nothing anywhere. ``accept_unchained``:
+    restore a backup made before the deletion journal was chained (see kustosz.backup.journal),
+    which is refused otherwise."""
     progress = progress or NoProgress()
     src = Path(os.path.abspath(src))
     # -- 1. everything checked, nothing written ---------------------------------------------
@@ -255,9 +260,24 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         _check_file(src / rel, info["sha256"], info["size"])
         progress.advance()
     public = _office_public(key_files, src)
-    deletions = journal.read(src, backup_id, public)
+    checked = journal.read(src, backup_id, public, manifest)
+    deletions = checked.lines
+    journal_note = _journal_note(checked, src)
+    if not checked.chained and data is not None and not accept_unchained:
+        raise InputError(
+            f"the backup {src} was made by an earlier Kustosz: its deletion journal is not "
+            "chained, so a journal with lines removed cannot be told from a whole one, and "
+            "material deleted after the backup could come back. If this is the backup you "
+            "mean to restore, give --accept-unchained-journal and compare the deletions "
+            "applied with the old vault's records (nothing was written)",
+            pl=f"Kopię {src} wykonała wcześniejsza wersja Kustosza: jej dziennik usunięć nie "
+               "jest łańcuchem, więc dziennika z usuniętymi wierszami nie da się odróżnić od "
+               "całego, a materiał usunięty po kopii mógłby wrócić. Jeśli to właśnie tę "
+               "kopię chcesz odtworzyć, dodaj --accept-unchained-journal i porównaj "
+               "zastosowane usunięcia z zapisami starego skarbca (niczego nie zapisano).")
     if data is None:
         return RestoreReport(src, backup_id, _for_people(manifest["made_at"], src),
+                             journal_note=journal_note,
                              deletions_known=len(deletions), media_checked=len(items),
                              holds_active=manifest["counts"]["holds_active"],
                              audit_entries=manifest["audit"]["entries"],
@@ -335,7 +355,7 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
 
     # -- 3. deletions since the backup, then the checks ---------------------------------------
     report = RestoreReport(data, backup_id, manifest["made_at"],
-                           deletions_known=len(deletions))
+                           deletions_known=len(deletions), journal_note=journal_note)
     vault = Vault.open(data, actor=actor)
     try:
         made = datetime.fromisoformat(manifest["made_at"]).astimezone(
@@ -436,8 +456,33 @@ def _new_witness(vault: Vault, data: Path, report: RestoreReport, actor: str) ->
     vault.close()
     note = f"the restored vault's checkpoints now go to a new witness file {new}; the old " \
            f"one {old} stays as the record of the old vault"
+    from kustosz.audit import identity
+
+    if identity.find() is not None:  # pinned by root for the old vault: verify fails until
+        note += (f"; pin the new witness as root: kustosz --data {data} audit pin-witness "
+                 f"(the identity {identity.DEFAULT_PATH} names the old one)")
     report.witness_note = f"{report.witness_note}; {note}" if report.witness_note else note
     return Vault.open(data, actor=actor)
+
+
+def _journal_note(checked: journal.Checked, src: Path) -> tuple[str, str]:
+    """What the deletion journal proves, for the administrator (Polish, English)."""
+    if not checked.chained:
+        return ("UWAGA: kopia z wcześniejszej wersji Kustosza — jej dziennik usunięć nie jest "
+                "łańcuchem, więc nie da się wykryć usuniętych z niego wierszy; materiał "
+                "usunięty po kopii mógł wrócić. Porównaj zastosowane usunięcia z zapisami "
+                "starego skarbca.",
+                "WARNING: a backup made by an earlier Kustosz — its deletion journal is not "
+                "chained, so lines removed from it cannot be detected; material deleted after "
+                "the backup may have come back. Compare the deletions applied with the old "
+                "vault's records.")
+    if checked.confirmed_at is None:
+        return ("dziennik usunięć jest cały", "the deletion journal is whole")
+    when = _for_people(checked.confirmed_at, src)
+    return (f"dziennik usunięć jest cały; stary skarbiec potwierdził go ostatnio {when} — "
+            "usunięcia z późniejszego czasu w nim nie figurują",
+            f"the deletion journal is whole; the old vault last confirmed it at {when} — "
+            "deletions after that time are not in it")
 
 
 def _for_people(at: str, src: Path) -> str:

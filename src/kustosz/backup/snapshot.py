@@ -330,7 +330,9 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     for rid in sorted(vanished):
         report.problems.append(f"recording {rid}: its file is missing from the vault")
     signer = office_key(vault.root)
-    journal.append(dest, (journal.line_of(d, backup_id, signer) for d in after))
+    lines, chain = journal.chained(after, backup_id, signer, journal.anchor(backup_id))
+    journal.append(dest, lines)
+    journal.write_head(dest, backup_id, chain, signer)
 
     manifest = {
         "format": FORMAT, "id": backup_id, "made_at": made_at.isoformat(),
@@ -339,6 +341,8 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         "office": vault.policy.office_name, **db, "files": files, "media": listed,
         "media_in": where,
         "extra": extra, **facts,
+        # The journal as it stands now, under the HMAC: a restore refuses one shorter.
+        "journal": {"format": journal.CHAIN_FORMAT, "lines": chain.lines, "hash": chain.hash},
         "base": {"path": str(base)} if base is not None else None,
         "problems": report.problems,
     }

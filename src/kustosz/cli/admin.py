@@ -71,27 +71,48 @@ def policy_show(as_json: bool = typer.Option(False, "--json")) -> None:
         console.print(table)
 
 
+IDENTITY_HELP = ("The witness identity pinned by root (default: /etc/kustosz/"
+                 "audit-witness.json when it exists; see `audit pin-witness`).")
+
+
 @fails_cleanly
 def audit_verify(witness_path: Path | None = typer.Option(
-        None, "--witness", help="The witness file of signed checkpoints (default: [audit] "
-                                "witness in kustosz.toml).")) -> None:
+        None, "--witness", help="The witness file of signed checkpoints (default: the one "
+                                "pinned by root, else [audit] witness in kustosz.toml)."),
+        identity_path: Path | None = typer.Option(None, "--identity", help=IDENTITY_HELP)
+        ) -> None:
     """Check the audit log, the access records and, given the witness, every signed checkpoint;
     report what was changed, removed, inserted, reordered or cut off."""
+    from kustosz.audit import identity
     from kustosz.audit.verifier import check
-    from kustosz.audit.witness import public_key_of
+    from kustosz.audit.witness import public_key_of, vault_id
 
     with open_vault() as vault:
-        path = witness_path or vault.config.audit.witness
         with vault.reading() as s:
-            report = check(s, vault.head_file, path, public_key_of(vault.root))
+            vid = vault_id(s)
+        # The witness and key pinned outside the data folder, not what the data folder says
+        # (kustosz.audit.identity: a repointed [audit] witness fails here).
+        pinned = identity.resolve(vault.root, vault.config.audit.witness,
+                                  public_key_of(vault.root), vid, identity_path)
+        path = witness_path or pinned.witness
+        with vault.reading() as s:
+            report = check(s, vault.head_file, path, pinned.key)
         latest_at = local(report.latest.get("at"), vault) if report.latest else "—"
+        problems = [*pinned.problems, *(str(p) for p in report.problems)]
         if witness_path is None:  # the vault's own witness: its verdict is the alert's
             from kustosz.alerts.checks import note_verify
 
-            note_verify(vault, [str(p) for p in report.problems], by=actor())
+            note_verify(vault, problems, by=actor())
+    if pinned.problems:
+        err_console.print("Weryfikacja nie powiodła się: tożsamość świadka (zapisana przez "
+                          "roota poza katalogiem danych) nie zgadza się ze skarbcem albo nie "
+                          "jest chroniona / verify FAILED: the witness identity pinned by root "
+                          "does not match the vault or is not protected")
+        for text in pinned.problems:
+            err_console.print(f"audit log BROKEN at {escape(text)}")
     for problem in report.problems:
         err_console.print(f"audit log BROKEN at {problem}")
-    if report.problems:
+    if problems:
         raise typer.Exit(1)
     console.print(f"audit log intact: {report.entries} entries verified, "
                   f"{report.access_records} access records verified")
@@ -103,6 +124,55 @@ def audit_verify(witness_path: Path | None = typer.Option(
         console.print(f"witness {path}: {report.witnessed} signed checkpoints agree with the "
                       f"log (latest: no. {report.latest['n']}, entry {report.latest['seq']}, "
                       f"{latest_at})")
+    if pinned.identity is not None:
+        console.print(f"witness identity {escape(str(pinned.identity.path))}: pinned by root "
+                      f"(witness {escape(str(pinned.identity.witness))}, key "
+                      f"{pinned.identity.fingerprint})")
+    elif pinned.note is not None:
+        err_console.print(f"uwaga / note: {escape(pinned.note)}")
+
+
+@fails_cleanly
+def audit_pin_witness(identity_path: Path = typer.Option(
+        None, "--identity", help="Where to write it (default /etc/kustosz/audit-witness.json).")
+        ) -> None:
+    """As root: pin the witness of this vault — its path from kustosz.toml, the office's public
+    key, the vault's id — in a root-owned file outside the data folder, which `audit verify`
+    then uses instead of what the data folder says."""
+    from kustosz.audit import identity
+    from kustosz.audit.verifier import read_witness
+    from kustosz.audit.witness import parse_line, public_key_of, signature_ok
+    from kustosz.config import read_config
+    from kustosz.errors import InputError
+    from kustosz.keys import fingerprint
+
+    # Run by root, so the vault is not opened (the data folder is the service account's, and
+    # a database opened as root could leave root's files in it): the setting and key are read
+    # as files, the vault's id from the witness's first line, which its key must have signed.
+    root = data_dir()
+    where = read_config(root).audit.witness
+    key = public_key_of(root)
+    if where is None or key is None:
+        raise InputError("nothing to pin: set [audit] witness in kustosz.toml (and start the "
+                         "vault once, which makes the office key)",
+                         pl="Nie ma czego zapisać: ustaw [audit] witness w kustosz.toml (i raz "
+                            "uruchom skarbiec, co utworzy klucz urzędu).")
+    try:
+        first = parse_line(read_witness(where)[0])
+    except (InputError, ValueError) as exc:
+        raise InputError(f"the witness {where} holds no checkpoint to pin ({exc}); make one "
+                         "first: kustosz audit checkpoint",
+                         pl=f"Plik-świadek {where} nie zawiera punktu kontrolnego ({exc}); "
+                            "najpierw wykonaj: kustosz audit checkpoint") from None
+    if first["key"] != fingerprint(key) or not signature_ok(first, key):
+        raise InputError(f"the witness {where} was signed by the key {first['key']}, keys/ "
+                         f"holds {fingerprint(key)}: nothing pinned",
+                         pl=f"Plik-świadek {where} podpisano kluczem {first['key']}, a w "
+                            f"keys/ jest {fingerprint(key)}: niczego nie zapisano.")
+    target = identity_path or identity.DEFAULT_PATH
+    identity.pin(target, root, str(first["vault"]), where, key)
+    console.print(f"Świadek przypięty / witness pinned: {escape(str(target))} (root, 0644): "
+                  f"witness {escape(str(where))}")
 
 
 @fails_cleanly
@@ -126,5 +196,6 @@ def register(app: typer.Typer) -> None:
     policy_app.command("show")(policy_show)
     audit_app.command("verify")(audit_verify)
     audit_app.command("checkpoint")(audit_checkpoint)
+    audit_app.command("pin-witness")(audit_pin_witness)
     app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")

@@ -110,7 +110,12 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                                               "(URL; the password from ~/.pgpass or "
                                               "PGPASSWORD is better than in the URL)."),
             passphrase_file: Path = typer.Option(None, "--passphrase-file",
-                                                 help=PASSPHRASE_HELP)) -> None:
+                                                 help=PASSPHRASE_HELP),
+            accept_unchained: bool = typer.Option(
+                False, "--accept-unchained-journal",
+                help="Restore a backup made by a Kustosz before 2026-11 whose deletion "
+                     "journal is not chained (a journal with lines removed cannot be "
+                     "detected in it; the restore warns).")) -> None:
     """Rebuild a vault from a backup in a new folder, apply the deletions recorded after the
     backup, then verify the audit log and every stored item's hash (--check: only check the
     backup)."""
@@ -128,6 +133,7 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                       f"{found.made_at}): {files} / {_en(found.media_checked, 'file', 'files')}, "
                       f"wpisy dziennika / audit entries: {found.audit_entries}, usunięcia po "
                       f"kopii / deletions since: {found.deletions_known}")
+        _journal_note(found.journal_note)
         if found.media_bucket:
             console.print("  nagrania są w kubełku, nie w kopii (sprawdzane przy odtwarzaniu) "
                           f"/ the media are in the bucket {escape(found.media_bucket)}, not in "
@@ -139,13 +145,15 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                          pl="Podaj katalog nowego skarbca opcją --data NOWY (albo --check, "
                             "aby tylko sprawdzić kopię).")
     with _bar() as bar:
-        report = run_restore(source, new, passphrase, database, actor=actor(), progress=bar)
+        report = run_restore(source, new, passphrase, database, actor=actor(), progress=bar,
+                             accept_unchained=accept_unchained)
     console.print(f"Skarbiec odtworzony / vault restored: {escape(str(report.data))} "
                   f"(kopia / backup {report.backup_id} z / of {report.made_at})")
     console.print(f"  usunięcia zapisane po kopii / deletions recorded after the backup: "
                   f"{report.deletions_known}; zastosowane / applied: "
                   f"{report.deletions_applied} — materiał usunięty przez czyszczenie nie "
                   "wraca / material the sweep deleted does not come back")
+    _journal_note(report.journal_note)
     console.print(f"  aktywne zabezpieczenia / active holds: {report.holds_active}")
     if report.witness_note:
         err_console.print(f"[yellow]uwaga / note:[/] {escape(report.witness_note)}")
@@ -165,6 +173,17 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                       f"{_en(report.media_checked, 'item', 'items')})")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _journal_note(note: tuple[str, str] | None) -> None:
+    if note is None:
+        return
+    pl, en = note
+    if pl.startswith("UWAGA"):  # an unchained journal: loud, on stderr, both languages
+        err_console.print(f"[bold yellow]{escape(pl)}[/]")
+        err_console.print(f"[bold yellow]{escape(en)}[/]")
+    else:
+        console.print(f"  {escape(pl)} / {escape(en)}")
 
 
 def _en(n: int, one: str, many: str) -> str:
