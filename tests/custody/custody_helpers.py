@@ -163,7 +163,11 @@ def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> N
         vs = records.viewing_of(s, token)
         assert vs is not None
         for f in sr.masked_files(copy):
-            records.served(s, vs, sr.served_what(copy, f.path), "127.0.0.1", 1)
+            # the whole file served at t (issue 28: watching is counted from bytes served)
+            file = vault.root / copy.bundle / f.path
+            records.served(s, vs, sr.served_what(copy, f.path), "127.0.0.1",
+                           file.stat().st_size)
+            sr.count_served(s, copy.id, reviewer, f.path, file, 0, file.stat().st_size, now=t)
     with vault.transaction() as s:
         for f in sr.masked_files(get_copy(s, number)):
             steps = int(f.duration_s) + 1

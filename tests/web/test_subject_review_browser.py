@@ -180,7 +180,9 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
             "() => document.querySelector('video.review-video').dataset.ended === '1'",
             timeout=30000)
         assert video.get_attribute("data-ended") == "1"
-        assert "Obejrzane do końca" in other.inner_text("#odtwarzacz")
+        assert "Obejrzane do końca (100,0%)" in other.inner_text("#odtwarzacz")
+        assert other.inner_text("#not-watched") == "Wszystkie nagrania obejrzano do końca."
+        other.screenshot(path=str(tmp_path / "przeglad-obejrzane.png"), full_page=True)
         other.click("#approve")
         other.wait_for_url(f"**/requests/{rid}**")
         assert "zatwierdzono po przeglądzie" in other.content()
@@ -206,5 +208,12 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
     with vault.reading() as s:
         c = s.get(Copy, copy.id)
         assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
+        # Counted from the bytes the gate sent, played out at real speed (issue 28 item 2):
+        # the register states the true ratio.
+        from kustosz.db.custody import ActionEntry
+
+        said = " ".join(a.description for a in s.execute(select(ActionEntry).where(
+            ActionEntry.copy_id == copy.id)).scalars())
+        assert "obejrzano przed wydaniem: cam-hol 100,0% (4,0 z 4,0 s)" in said, said
         assert s.execute(select(Handover).where(Handover.copy_id == copy.id)).first()
     assert problems == []

@@ -67,6 +67,8 @@ class Reason(StrEnum):
     POSITION_NOT_LISTED = "position_not_listed"
     AGREEMENT_ENDED = "agreement_ended"  # a contractor's processing agreement is over [004 §6.3]
     LOGIN = "login"
+    # a data subject's masked copy plays only for its reviewer, before approval (issue 28)
+    REVIEW_ONLY = "review_only"
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,16 @@ REASONS: dict[Reason, ReasonWords] = {
         "zakończył się razem z nią.",
         "Jeśli umowę przedłużono, poproś administratora systemu o wpisanie nowego terminu.",
         "umowa powierzenia nr {agreement} do {until}"),
+    Reason.REVIEW_ONLY: ReasonWords(
+        "kopia tylko do przeglądu",
+        "copy {copy} is a data subject's masked copy {state}: its video plays only for the "
+        "second person reviewing it, before approval",
+        "Kopia nr {copy} to zamaskowana kopia dla osoby, której dane dotyczą ({state_pl}): "
+        "jej nagranie odtwarza przed zatwierdzeniem wyłącznie druga osoba, która ją "
+        "przegląda — nie osoba, która ją sporządziła.",
+        "Zatwierdzoną kopię wydaje się w całości (kopia ZIP, protokół wydania); przegląd "
+        "przeprowadza inna osoba z rolą kustosza.",
+        "kopia nr {copy}, {state_pl}"),
 }
 # Older audit entries kept only the English ``why``; the register names their reason too.
 _LEGACY = {"address not allowed": Reason.WORKSTATION, "viewing session over":

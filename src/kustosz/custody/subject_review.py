@@ -7,10 +7,14 @@ range in seconds from the period's start; they go to the masking engine in the p
 pixels (`engine_regions`).
 
 After it: the copy "awaits review". A second person (custody role, not its maker) watches
-every masked file through the media gate; the player reports its position and the ``ended``
-event, and the server counts a file as watched only when the reported positions advanced
-without skipping ahead (`record_play`). Approval is refused until that reviewer watched every
-file to its end; sending the copy back (with a reason) destroys it at once — a masked copy
+every masked file through the media gate, which alone serves it, to that person alone, before
+approval (`may_play`). Watching is counted from the media bytes the gate actually served, in
+order from the file's start (`count_served`): the media time they hold is played out at no
+more than real-time speed on the server's clock (`played_out`), and the player's position
+reports, which must come in order, only hold it back (a paused player); a report never adds
+time. The true watched ratio is kept per file (`custody_review_plays`) and written with the
+approval. Approval is refused until that reviewer watched every file to its end; sending the
+copy back (with a reason) destroys it at once — a masked copy
 that was never handed over, made again from the originals, which the request's hold keeps —
 and the request may be copied again once the masks are corrected. Nothing is handed over
 before approval (custody.handover).
@@ -18,6 +22,8 @@ before approval (custody.handover).
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import shutil
 from contextlib import ExitStack
@@ -39,18 +45,18 @@ from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestKind, RequestStatus
 
 AWAITING, APPROVED, SENT_BACK = "awaiting", "approved", "sent_back"
+RESIDUAL = "residual"  # the check of the masked file found a face (masking.residual)
 REVIEW_PL = {AWAITING: "czeka na przegląd", APPROVED: "zatwierdzona po przeglądzie",
-             SENT_BACK: "zwrócona do poprawy"}
+             SENT_BACK: "zwrócona do poprawy",
+             RESIDUAL: "wstrzymana — sprawdzenie wykryło twarz innej osoby"}
 KIND_PL = {"mask": "maska ręczna", "keep": "obszar osoby wnioskującej"}
 MAX_REGIONS = 40  # per request: more is a sign of a wrong tool (mask the whole camera instead)
 REVIEW_ROLES = ("custodian", "administrator")
-# Playback counted server-side: each report may advance the watched position by at most the
-# wall time since the previous report times MAX_RATE plus SLACK_S, and never by more than
-# MAX_STEP_S (a pause followed by a jump ahead does not count as watching).
-MAX_RATE = 2.0
-SLACK_S = 1.5
-MAX_STEP_S = 5.0
+# Watching is counted from the bytes served (issue 28 item 2): the media time they hold is
+# played out at 1× on the server's clock, with no per-event allowance (an allowance per report
+# was what 1 168 reports in 14 s turned into 30 minutes "watched").
 END_SLACK_S = 0.5  # the last frames: "ended" counts once watched reaches the length minus this
+REPORT_AHEAD_S = 1.0  # a report further than this ahead of what was played out is a skip
 
 
 def _utc(value: datetime) -> datetime:
@@ -208,8 +214,12 @@ def summary_pl(described: dict[str, Any]) -> str:
     manual, keep = len(described.get("manual_masks", [])), len(described.get("requester_boxes",
                                                                               []))
     threshold = f"{d['threshold']:g}".replace(".", ",")
+    every = "w każdej klatce" if d["every_k_frames"] == 1 else f"w co {d['every_k_frames']}. klatce"
     text = (f"pikselizacja nieodwracalna; twarze wykrywane automatycznie detektorem {d['name']} "
-            f"w co {d['every_k_frames']}. klatce, próg {threshold}, łącznie wykryć: {faces}")
+            f"{every}, próg {threshold}, łącznie wykryć: {faces}")
+    if described.get("verification", {}).get("passed"):
+        text += ("; po zamaskowaniu każdą klatkę nagrania sprawdzono ponownie detektorem — "
+                 "nie wykrył twarzy innej osoby")
     if manual:
         text += f"; obszarów zaznaczonych ręcznie: {manual}"
     if keep:
@@ -281,20 +291,119 @@ def served_what(copy: Copy, path: str) -> str:
     return f"copy {copy.number} {path}"
 
 
-def served_to(session: Session, copy: Copy, by: str, path: str) -> bool:
-    """Whether the media gate served ``path`` of the copy to ``by`` (an access record): a
-    report of playback counts only for a file the reviewer really received."""
-    from kustosz.db.access import AccessEntry, ViewingSession
+def may_play(session: Session, copy: Copy, by: str) -> str | None:
+    """Why ``by`` may not have the copy's video played through the gate, or None: a data
+    subject's masked copy plays only for its reviewer (not its maker, a custodian or an
+    administrator), while it awaits review (issue 28 item 3). Other copies: None."""
+    if copy.review_state is None:
+        return None
+    try:
+        check_reviewable(session, copy, by)
+    except InputError as exc:
+        return str(exc)
+    return None
 
-    return session.execute(
-        select(AccessEntry.id).join(ViewingSession, ViewingSession.id == AccessEntry.viewing_id)
-        .where(ViewingSession.user_name == by, ViewingSession.copy_id == copy.id,
-               AccessEntry.what == served_what(copy, path)).limit(1)).first() is not None
+
+@functools.lru_cache(maxsize=4)
+def _packets(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The file's video packets in file order: where each ends (byte) and the earliest
+    presentation time (s) of it and every packet after it. ``size`` and ``mtime_ns`` key the
+    cache: a file made again is read again."""
+    import av
+
+    ends: list[int] = []
+    times: list[float] = []
+    with av.open(path) as c:
+        stream = c.streams.video[0]
+        tb = float(stream.time_base or 0)
+        origin = stream.start_time or 0
+        for pkt in c.demux(stream):
+            if pkt.pos is None or pkt.pts is None or pkt.size == 0:
+                continue
+            at = (pkt.pts - origin) * tb
+            ends.append(int(pkt.pos) + int(pkt.size))
+            times.append(at)
+    order = sorted(range(len(ends)), key=ends.__getitem__)
+    ends = [ends[i] for i in order]
+    earliest = [times[i] for i in order]
+    for i in range(len(earliest) - 2, -1, -1):
+        earliest[i] = min(earliest[i], earliest[i + 1])
+    return tuple(ends), tuple(earliest)
+
+
+def covered_s(file: Path, prefix: int) -> float:
+    """Media time (s from the start) whose every frame lies within the first ``prefix`` bytes
+    of ``file`` (a faststart MP4: the index first, then the frames in order); every frame
+    within: infinity (the caller caps it at the file's length)."""
+    st = file.stat()
+    ends, earliest = _packets(str(file), st.st_size, st.st_mtime_ns)
+    k = bisect.bisect_right(ends, prefix)
+    return math.inf if k >= len(ends) else max(0.0, earliest[k])
+
+
+def played_out(watched: float, served_s: float, since: datetime, now: datetime) -> float:
+    """The served media played at 1× from ``since`` to ``now`` (server clock), never past
+    what was served: a buffer of served frames drains at real-time speed, and time with
+    nothing left in it counts for nothing."""
+    elapsed = max(0.0, (now - _utc(since)).total_seconds())
+    return max(watched, min(served_s, watched + elapsed))
+
+
+def true_watched(play: ReviewPlay) -> float:
+    """What counts as watched: played out from the bytes served, held back by the player's
+    own position (a paused player)."""
+    return min(play.watched_s, play.furthest_s)
+
+
+def _play_row(session: Session, copy: Copy, by: str, path: str) -> ReviewPlay | None:
+    # Locked: the gate's byte counting and the player's reports change one row concurrently.
+    return session.execute(select(ReviewPlay).where(
+        ReviewPlay.copy_id == copy.id, ReviewPlay.user_name == by, ReviewPlay.path == path)
+        .with_for_update()).scalar_one_or_none()
+
+
+def open_plays(session: Session, copy: Copy, by: str, now: datetime | None = None) -> None:
+    """Create the reviewer's rows when the copy is opened for review, so that the streams
+    the player opens at once only ever update them."""
+    now = now or datetime.now(UTC)
+    have = plays_of(session, copy, by)
+    for m in masked_files(copy):
+        if m.path not in have:
+            session.add(ReviewPlay(copy_id=copy.id, user_name=by, path=m.path, watched_s=0.0,
+                                   furthest_s=0.0, skipped=False, updated_at=now,
+                                   served_bytes=0, served_s=0.0))
+    session.flush()
+
+
+def count_served(session: Session, copy_id: int, by: str, path: str, file: Path, start: int,
+                 end: int, now: datetime | None = None) -> ReviewPlay | None:
+    """The media gate handed bytes ``start``–``end`` (exclusive) of a masked file to ``by``.
+    They extend what was served only in order: from within the bytes served so far. Nothing
+    is counted once the copy no longer awaits this person's review."""
+    now = now or datetime.now(UTC)
+    copy = session.get(Copy, copy_id)
+    if copy is None or may_play(session, copy, by) is not None:
+        return None
+    play = _play_row(session, copy, by, path)
+    if play is None:
+        open_plays(session, copy, by, now)
+        play = _play_row(session, copy, by, path)
+        assert play is not None
+    play.watched_s = played_out(play.watched_s, play.served_s, play.updated_at, now)
+    play.updated_at = now
+    if start <= play.served_bytes < end:
+        play.served_bytes = end
+        files = {m.path: m for m in masked_files(copy)}
+        duration = files[path].duration_s if path in files else math.inf
+        play.served_s = min(covered_s(file, end), duration)
+    session.flush()
+    return play
 
 
 def record_play(session: Session, number: str, by: str, path: str, position: Any,
                 ended: bool, now: datetime | None = None) -> ReviewPlay:
-    """The player's report: where it is (and whether it fired ``ended``)."""
+    """The player's report: where it is (and whether it fired ``ended``). Positions come in
+    order, within the file; a report never adds watched time, it only holds it back."""
     now = now or datetime.now(UTC)
     copy = copy_by_number(session, number)
     check_reviewable(session, copy, by)
@@ -302,36 +411,90 @@ def record_play(session: Session, number: str, by: str, path: str, position: Any
     if path not in files:
         raise NotFound(f"copy {copy.number} has no masked file {path!r}",
                        pl=f"Kopia nr {copy.number} nie ma takiego pliku.")
-    if not served_to(session, copy, by, path):
+    play = _play_row(session, copy, by, path)
+    if play is None or play.served_bytes == 0:
         raise InputError(f"{path} of copy {copy.number} was not served to {by} through the "
                          "media gate: open the copy for review on its review page",
                          pl=f"Nagranie kopii nr {copy.number} nie zostało udostępnione tej "
                             "osobie przez bramkę dostępu: otwórz kopię do przeglądu na "
                             "stronie przeglądu.")
     pos = _num(position, "position", "pozycja")
-    if pos < 0:
-        raise InputError("the position is negative", pl="Pozycja odtwarzania jest ujemna.")
-    play = plays_of(session, copy, by).get(path)
-    if play is None:
-        play = ReviewPlay(copy_id=copy.id, user_name=by, path=path, watched_s=0.0,
-                          furthest_s=0.0, skipped=False, updated_at=now)
-        session.add(play)
-    elapsed = max(0.0, (now - _utc(play.updated_at)).total_seconds())
-    step = min(elapsed * MAX_RATE + SLACK_S, MAX_STEP_S)
-    if pos <= play.watched_s + step:
-        play.watched_s = max(play.watched_s, pos)
-    else:
-        play.skipped = True  # jumped ahead: what lies between was not watched
-    play.furthest_s = max(play.furthest_s, pos)
-    play.updated_at = now
     duration = files[path].duration_s
-    if ended and play.ended_at is None and play.watched_s >= duration - END_SLACK_S:
+    if pos < 0:
+        raise InputError("the position is negative; nothing was changed",
+                         pl="Pozycja odtwarzania jest ujemna; niczego nie zmieniono.")
+    if pos > duration + END_SLACK_S:
+        raise InputError(f"the position {pos:g} s lies beyond the end of the file "
+                         f"({duration:g} s); nothing was changed",
+                         pl=f"Pozycja {pos:g} s wykracza poza koniec nagrania ({duration:g} "
+                            "s); niczego nie zmieniono.")
+    if pos < play.furthest_s:
+        raise InputError(f"the position {pos:g} s comes after {play.furthest_s:g} s was "
+                         "reported: reports come in order; nothing was changed",
+                         pl=f"Pozycja {pos:g} s przyszła po zgłoszonej już {play.furthest_s:g}"
+                            " s — pozycje zgłasza się po kolei; niczego nie zmieniono.")
+    play.watched_s = played_out(play.watched_s, play.served_s, play.updated_at, now)
+    play.updated_at = now
+    if pos > play.watched_s + REPORT_AHEAD_S:
+        play.skipped = True  # ahead of what could have been played: not counted beyond it
+    play.furthest_s = min(pos, duration)
+    if ended and play.ended_at is None and true_watched(play) >= duration - END_SLACK_S:
         play.ended_at = now
         audit(session, by, "copy.review.played", f"copy {copy.number}",
-              {"path": path, "watched_s": round(play.watched_s, 3),
-               "furthest_s": round(play.furthest_s, 3), "skipped": play.skipped})
+              {"path": path, "watched_s": round(true_watched(play), 3),
+               "duration_s": duration, "ratio": round(ratio(play, duration), 4),
+               "served_bytes": play.served_bytes, "skipped": play.skipped,
+               "ended_event": bool(ended)})
     session.flush()
     return play
+
+
+def ratio(play: ReviewPlay | None, duration: float) -> float:
+    """The true watched ratio of one file (0–1)."""
+    if play is None or duration <= 0:
+        return 0.0
+    return min(1.0, true_watched(play) / duration)
+
+
+def percent_pl(value: float) -> str:
+    """12,5% — the ratio as a Polish reader writes it (rounded down: never more than seen)."""
+    return f"{math.floor(value * 1000) / 10:.1f}".replace(".", ",") + "%"
+
+
+def _seen_now(plays: dict[str, ReviewPlay], m: Masked, now: datetime | None) -> float:
+    play = plays.get(m.path)
+    if play is None:
+        return 0.0
+    played = play.watched_s if now is None else \
+        played_out(play.watched_s, play.served_s, play.updated_at, now)
+    return min(played, play.furthest_s, m.duration_s)
+
+
+def watched_pl(session: Session, copy: Copy, by: str, now: datetime | None = None) -> str:
+    """The true watched ratio of each file (at ``now``, without changing anything), for the
+    register: "cam-hol 100,0% (4,0 z 4,0 s)"."""
+    plays = plays_of(session, copy, by)
+    out = []
+    for m in masked_files(copy):
+        seen = _seen_now(plays, m, now)
+        share = seen / m.duration_s if m.duration_s > 0 else 0.0
+        out.append(f"{m.source} {percent_pl(share)} ({_s_pl(seen)} z {_s_pl(m.duration_s)} s)")
+    return "; ".join(out)
+
+
+def watched_en(session: Session, copy: Copy, by: str, now: datetime | None = None) -> str:
+    plays = plays_of(session, copy, by)
+    out = []
+    for m in masked_files(copy):
+        seen = _seen_now(plays, m, now)
+        share = seen / m.duration_s if m.duration_s > 0 else 0.0
+        out.append(f"{m.source} {math.floor(share * 1000) / 10:.1f} % ({seen:.1f} of "
+                   f"{m.duration_s:.1f} s)")
+    return "; ".join(out)
+
+
+def _s_pl(seconds: float) -> str:
+    return f"{math.floor(seconds * 10) / 10:.1f}".replace(".", ",")
 
 
 def unwatched(session: Session, copy: Copy, by: str) -> list[Masked]:
@@ -346,17 +509,30 @@ def approve(session: Session, number: str, by: str, actor: str,
     copy = copy_by_number(session, number)
     check_reviewable(session, copy, by)
     left = unwatched(session, copy, by)
+    seen = watched_pl(session, copy, by, now)
     if left:
         raise InputError(f"copy {copy.number} cannot be approved: {by} has not watched "
-                         f"{', '.join(m.source for m in left)} to the end through the player",
+                         f"{', '.join(m.source for m in left)} to the end through the player "
+                         f"(counted from the bytes served at real-time speed: "
+                         f"{watched_en(session, copy, by, now)})",
                          pl=f"Nie można zatwierdzić kopii nr {copy.number}: nagranie "
                             f"({', '.join(m.source for m in left)}) nie zostało obejrzane do "
-                            "końca w odtwarzaczu przez osobę zatwierdzającą.")
+                            "końca w odtwarzaczu przez osobę zatwierdzającą (liczy się to, co "
+                            "bramka dostępu wysłała i co dało się obejrzeć w czasie "
+                            f"rzeczywistym: {seen}).")
     copy.review_state, copy.reviewed_by, copy.reviewed_at = APPROVED, by, now
+    plays = plays_of(session, copy, by)
+    for play in plays.values():  # what played out until this moment, as the register says
+        play.watched_s = played_out(play.watched_s, play.served_s, play.updated_at, now)
+        play.updated_at = max(_utc(play.updated_at), now)
     record_action(session, "copy.review", f"Zatwierdzono po przeglądzie zamaskowaną kopię nr "
-                  f"{copy.number} (obejrzana w całości przed wydaniem).", printed(session, by),
+                  f"{copy.number}; obejrzano przed wydaniem: {seen}.", printed(session, by),
                   request_id=copy.request_id, copy_id=copy.id, at=now)
-    audit(session, actor, "copy.review.approve", f"copy {copy.number}", {"by": by})
+    audit(session, actor, "copy.review.approve", f"copy {copy.number}",
+          {"by": by, "watched": {m.path: {"watched_s": round(true_watched(plays[m.path]), 3),
+                                          "duration_s": m.duration_s,
+                                          "ratio": round(ratio(plays[m.path], m.duration_s), 4)}
+                                 for m in masked_files(copy)}})
     session.flush()
     return copy
 

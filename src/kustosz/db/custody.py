@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -173,9 +174,14 @@ class ReviewPlay(Base):
     copy_id: Mapped[int] = mapped_column(ForeignKey("custody_copies.id"))
     user_name: Mapped[str] = mapped_column(String(100))
     path: Mapped[str] = mapped_column(String(400))  # the masked file in the bundle
-    watched_s: Mapped[float] = mapped_column(default=0.0)  # contiguous, checked server-side
-    furthest_s: Mapped[float] = mapped_column(default=0.0)  # furthest position reported
+    # the served bytes below, played out at no more than real time on the server's clock
+    watched_s: Mapped[float] = mapped_column(default=0.0)
+    furthest_s: Mapped[float] = mapped_column(default=0.0)  # the player's position, in order
     skipped: Mapped[bool] = mapped_column(default=False)  # a report jumped ahead of watched_s
+    # served by the media gate, in order from the file's start (issue 28 item 2), and the
+    # media time those bytes hold
+    served_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    served_s: Mapped[float] = mapped_column(default=0.0, server_default="0")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (UniqueConstraint("copy_id", "user_name", "path",
