@@ -23,6 +23,10 @@ class RecordingState(StrEnum):
     PENDING = "pending"  # the file is being written or adopted
     STORED = "stored"  # whole, hashed and indexed
     DELETING = "deleting"  # a sweep has claimed it (sweep_id) and is removing the file
+    # The object store lacks the indexed version or holds it changed (kustosz storage check,
+    # issue 28 item 4): nothing plays, copies or backs it up; the check sets it back to
+    # stored if the version returns as indexed. Migration 0027.
+    MISSING = "missing"
 
 
 class SweepMode(StrEnum):

@@ -48,6 +48,11 @@ class AlertRow(StrEnum):
     STORAGE_UNKNOWN_OBJECTS = "storage_unknown_objects"
     # the database away (kustosz.db.watch, migration 0025): told from memory, written after
     DATABASE_UNREACHABLE = "database_unreachable"
+    # indexed versions gone from the store or changed there (kustosz.storage.check, 0027)
+    STORAGE_MISSING_VERSIONS = "storage_missing_versions"
+    # the sweep kept victims whose database expiry the audit log contradicts
+    # (kustosz.retention.record, migration 0028)
+    RETENTION_DISAGREES = "retention_disagrees"
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,12 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "bufor lokalny przekroczył swój limit"),
     Kind("storage_unknown_objects", (_R.STORAGE_UNKNOWN_OBJECTS,), True, timedelta(0),
          timedelta(hours=12), "w magazynie obiektów są pliki nieznane rejestrowi"),
+    Kind("storage_missing_versions", (_R.STORAGE_MISSING_VERSIONS,), True, timedelta(0),
+         timedelta(hours=12), "w magazynie obiektów brakuje nagrań z rejestru"),
+    # The sweep refused victims: the database says their time is up, the audit log's record
+    # of their retention (or of a hold on them) says not yet (kustosz.retention.record).
+    Kind("retention_disagrees", (_R.RETENTION_DISAGREES,), True, timedelta(0),
+         timedelta(hours=12), "baza danych skraca okres przechowywania wbrew dziennikowi"),
     # The database did not answer kustosz.db.watch for longer than the grace: told straight
     # to every channel from memory (alerts/without_database.py), once each way per outage.
     Kind("database_unreachable", (_R.DATABASE_UNREACHABLE,), True, timedelta(seconds=60),

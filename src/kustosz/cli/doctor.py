@@ -169,6 +169,30 @@ def check_witness(config: VaultConfig) -> Check:
     return Check("audit witness", OK, f"{path} is writable")
 
 
+def check_witness_identity(config: VaultConfig, root: Path) -> Check:
+    """The witness pinned by root outside the data folder (kustosz.audit.identity)."""
+    from kustosz.audit import identity
+    from kustosz.audit.witness import public_key_of
+
+    name = "audit witness identity"
+    if config.audit.witness is None:
+        return Check(name, OK, "no witness configured (see: audit witness)")
+    pinned = identity.resolve(root, config.audit.witness, public_key_of(root), None)
+    if pinned.problems:
+        return Check(name, FAIL, "; ".join(pinned.problems),
+                     pl="Tożsamość świadka zapisana przez roota nie zgadza się ze skarbcem albo "
+                        "może ją zmienić ktoś inny niż root: " + "; ".join(pinned.problems))
+    if pinned.identity is None:
+        return Check(name, WARN, f"not pinned: whoever holds the data folder can point [audit] "
+                     f"witness at a forged file; as root: kustosz --data {root} audit "
+                     "pin-witness",
+                     pl="Świadek nie jest przypięty: kto ma katalog danych, może wskazać w "
+                        "[audit] witness podrobiony plik; jako root: kustosz --data "
+                        f"{root} audit pin-witness")
+    return Check(name, OK, f"{pinned.identity.path} (root's): witness {pinned.witness}, key "
+                 f"{pinned.identity.fingerprint}")
+
+
 def check_object_store(config: VaultConfig) -> Check:
     """With media in an object store: may serve's account read the sweep's credentials?
     (README, "Object storage (S3)": the sweep in its own unit.)"""
@@ -251,6 +275,125 @@ def check_delete_rights(config: VaultConfig, root: Path) -> Check:
                "wersji z pominięciem blokady GOVERNANCE (SeaweedFS: akcje Admin i "
                "BypassGovernanceRetention; Ceph: właściciel kubełka).")
     return Check("object store rights", OK, f"{done}; the sweep's may")
+
+
+SEAWEED_PORTS = (9333, 8888, 9340, 8080)  # weed's own defaults: master, filer, volume (mini's
+# and server's), probed even when no weed process is visible (another account's, hidepid)
+
+
+def _weed_processes() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "weed":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _listening() -> list[tuple[str, int, int, int]]:
+    """This network namespace's listening TCP sockets: (address, port, uid, inode)."""
+    import ipaddress
+
+    out = []
+    for name, size in (("tcp", 4), ("tcp6", 16)):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != "0A":
+                continue
+            raw, port = cols[1].split(":")
+            # /proc writes each 32-bit word of the address in the host's (little) endianness
+            packed = b"".join(bytes.fromhex(raw[i:i + 8])[::-1] for i in range(0, size * 2, 8))
+            address = ipaddress.ip_address(packed)
+            if address.is_unspecified:
+                address = ipaddress.ip_address("127.0.0.1" if size == 4 else "::1")
+            out.append((str(address), int(port, 16), int(cols[7]), int(cols[9])))
+    return out
+
+
+def _weed_sockets(pids: list[int]) -> tuple[set[int], set[int]]:
+    """The socket inodes of these processes where this account may read their fds, and the
+    uids of those whose fds it may not (their every listening socket is then probed)."""
+    inodes: set[int] = set()
+    uids: set[int] = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+        except PermissionError:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            uids.update(int(x.split()[1]) for x in status.splitlines() if x.startswith("Uid:"))
+        except OSError:
+            continue
+    return inodes, uids
+
+
+def _seaweed_part(address: str, port: int) -> str | None:
+    """What answers there without credentials: "filer", "volume server", "master" of
+    SeaweedFS, or None (not SeaweedFS, not HTTP, or it asks for authentication: the S3
+    gateway's 403, a filer's 401 with JWT reads)."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    host = f"[{address}]" if ":" in address else address
+    try:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/", timeout=2) as r:
+                server, body = r.headers.get("Server", ""), r.read(4096)
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                return None
+            server, body = exc.headers.get("Server", ""), exc.read(4096)
+    except (OSError, ValueError, http.client.HTTPException):  # not HTTP (gRPC, NATS, ...)
+        return None
+    text = server + " " + body.decode(errors="replace")
+    if "SeaweedFS" not in text:
+        return None
+    if "Volume" in server:
+        return "volume server"
+    return "filer" if "Filer" in text else "master"
+
+
+def check_seaweedfs(pids: list[int] | None = None) -> Check:
+    """Does any SeaweedFS master, volume server or filer answer on this machine's network?
+    They delete without authentication (a version under legal hold included), and a port on
+    loopback is every local account's (issue 28 item 4). ``pids``: only these weed processes
+    (the tests: other weed instances run beside them), without the well-known ports."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    inodes, uids = _weed_sockets(_weed_processes() if pids is None else pids)
+    candidates = sorted({(a, p) for a, p, uid, inode in _listening()
+                         if inode in inodes or uid in uids
+                         or (pids is None and p in SEAWEED_PORTS)})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parts = list(pool.map(lambda c: _seaweed_part(*c), candidates))
+    found = [f"{part} at {a}:{p}" for (a, p), part in zip(candidates, parts, strict=True)
+             if part]
+    if not found:
+        return Check("seaweedfs", OK, "no SeaweedFS master, volume server or filer answers "
+                     "on this machine's network")
+    return Check(
+        "seaweedfs", FAIL,
+        f"SeaweedFS's {', '.join(found)} answer(s) without authentication: any account on "
+        "this machine can delete locked and held versions behind the S3 gateway; run weed in "
+        "a network namespace of its own and offer only the S3 gateway (deploy/seaweedfs/, "
+        "README \"Setting up SeaweedFS\")",
+        pl=f"SeaweedFS ({', '.join(found)}) odpowiada bez uwierzytelnienia: każde konto na "
+           "tym komputerze może z pominięciem bramy S3 usunąć zablokowane i zabezpieczone "
+           "nagrania. Uruchom weed we własnej przestrzeni sieciowej i udostępnij tylko bramę "
+           "S3 (deploy/seaweedfs/, README „Setting up SeaweedFS”).")
 
 
 def _app_origin(s3: Any) -> str:
@@ -486,10 +629,12 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
             if send_test:
                 checks.extend(send_tests(vault, now))
             checks.append(check_witness(config))
+            checks.append(check_witness_identity(config, root))
             checks.append(check_allowlist(vault))
             if config.s3 is not None:
                 checks.append(check_object_store(config))
                 checks.append(check_delete_rights(config, root))
+                checks.append(check_seaweedfs())
         except Exception as exc:  # e.g. a schema older than this program: say so, go on
             checks.append(Check("database", FAIL, f"cannot be read ({type(exc).__name__}: "
                                 f"{_one_line(str(exc))[:160]}); start the vault once "
@@ -500,6 +645,7 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
             vault.close()
     else:
         checks.append(check_witness(config))
+        checks.append(check_witness_identity(config, root))
         checks.append(check_backup(root, None, now))
     return checks
 
@@ -512,7 +658,8 @@ def doctor(
                                         "channel and report each result."),
 ) -> None:
     """Check this deployment (file modes, TLS, clock, free space, alert channels, audit
-    witness, allow-list, backup; on an object store, who may delete) and say what to fix.
+    witness, allow-list, backup; on an object store, who may delete, and no SeaweedFS filer,
+    master or volume server open to this machine's accounts) and say what to fix.
     Changes nothing in the vault. Exit status 1 when a check FAILs."""
     checks = run_checks(data_dir(), send_test=send_test)
     failed = any(c.status == FAIL for c in checks)

@@ -12,7 +12,9 @@ storage_app = typer.Typer(no_args_is_help=True, help="The object store (S3) of t
 @fails_cleanly
 def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     """List every version in the bucket and name those the index does not know (raises or
-    clears the storage_unknown_objects alert; one audit entry). Exit 1 when any is found."""
+    clears the storage_unknown_objects alert; one audit entry), and every indexed version the
+    bucket lacks or holds changed (its recording marked missing; the storage_missing_versions
+    alert). Exit 1 when any is found, or any recording is marked missing."""
     from kustosz.storage.check import run_check
     from kustosz.storage.s3 import S3Storage
 
@@ -34,6 +36,24 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
                       f"{report.problems}")
         for line in report.examples():
             console.print(f"  {line}")
+        console.print(f"nagrania z rejestru brakujące w magazynie lub zmienione: "
+                      f"{report.lost_count} (sprawdzono {report.indexed}; oznaczone w "
+                      f"rejestrze jako brakujące: {report.marked_missing})")
+        console.print(f"{report.lost_count} indexed version(s) missing from the store or "
+                      f"changed ({report.indexed} looked up; {report.marked_missing} "
+                      "recording(s) marked missing in the index)")
+        for lost in report.lost[:20]:
+            console.print(f"  {lost.line_pl()}", markup=False)
+            console.print(f"  {lost.line()}", markup=False)
+        earlier = [m for m in report.marked if m.id not in {x.id for x in report.lost}]
+        if earlier:
+            console.print("oznaczone jako brakujące wcześniej / marked missing earlier:")
+        for marked in earlier:
+            console.print(f"  {marked.line_pl(earlier=True)}", markup=False)
+            console.print(f"  {marked.line(earlier=True)}", markup=False)
+        if report.found_again:
+            console.print(f"ponownie w magazynie (znów przechowywane): {report.found_again}"
+                          f" / back in the store (stored again): {report.found_again}")
         if app_deletes:
             console.print("the app's credentials can delete object versions: give "
                           "credentials_file the app's own key, whose policy grants no delete "
@@ -41,7 +61,7 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
             console.print("dane dostępowe aplikacji pozwalają usuwać wersje obiektów: w "
                           "credentials_file wpisz własny klucz aplikacji, bez prawa usuwania "
                           "ani pomijania blokady (więcej mówi kustosz doctor)")
-    if report.problems or app_deletes:
+    if report.problems or app_deletes or report.lost_count or report.marked_missing:
         raise typer.Exit(1)
 
 
