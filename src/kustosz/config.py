@@ -399,6 +399,10 @@ class EmailChannel:
     # set from the web only (kustosz.alerts.settings): the password sealed with the vault's
     # secrets key (kustosz.atrest), opened when sending; never the password in clear
     password_sealed: str | None = None
+    ca_pem: str | None = None  # set from the web only: the office's CA pasted as PEM text
+    # what of the web's stored section was not used, and why (kustosz.alerts.settings):
+    # "password_file"/"ca_file" named on the page, which only kustosz.toml may name now
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -406,6 +410,9 @@ class WebhookChannel:
     url: str  # with url_sealed: only scheme://host, for display and logs
     timeout_s: float = 5.0
     url_sealed: str | None = None  # typed in the web: the whole address, sealed (a secret)
+    # may reach loopback/link-local addresses: only when kustosz.toml says so (its own
+    # literal loopback address, or [alerts] webhook_local = true), never from the web alone
+    local_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -424,6 +431,7 @@ class AlertsConfig:
     forecast_days: int = 14  # the disk_forecast alert: the disk full in fewer days than this
     digest_at: str = "07:30"  # the DPO's daily digest (R6.3), Europe/Warsaw; "" for none
     digest_to: tuple[str, ...] = ()  # its recipients; empty: email.to
+    webhook_local: bool = False  # [alerts] webhook_local: any webhook may reach loopback
 
     @property
     def channels(self) -> dict[str, object]:
@@ -509,12 +517,15 @@ def _email(path: Path, root: Path, table: Any) -> EmailChannel:
                         ca_file)
 
 
-def _webhook(path: Path, table: Any) -> WebhookChannel:
+def _webhook(path: Path, table: Any, local: bool) -> WebhookChannel:
+    from kustosz.alerts.channels import named_local
+
     t = _table(path, table, "alerts.webhook", {"url"})
     url = t.get("url")
     if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
         raise ConfigError(f"{path}: alerts.webhook.url must be an http:// or https:// address")
-    return WebhookChannel(url)
+    # the root-owned file naming a loopback address itself is that file allowing it
+    return WebhookChannel(url, local_ok=local or named_local(url))
 
 
 def _syslog(path: Path, table: Any) -> SyslogChannel:
@@ -529,7 +540,10 @@ def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
     from kustosz.alerts.kinds import KINDS, parse_duration
 
     t = _table(path, table, "alerts", {"email", "webhook", "syslog", "kinds", "forecast_days",
-                                        "digest_at", "digest_to"})
+                                        "digest_at", "digest_to", "webhook_local"})
+    local = t.get("webhook_local", False)
+    if not isinstance(local, bool):
+        raise ConfigError(f"{path}: alerts.webhook_local is true or false")
     kinds_table = t.get("kinds", {})
     if not isinstance(kinds_table, dict):
         raise ConfigError(f"{path}: [alerts.kinds] must hold one table per alert kind")
@@ -562,6 +576,6 @@ def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
                                                   for a in digest_to):
         raise ConfigError(f"{path}: alerts.digest_to must be a list of e-mail addresses")
     return AlertsConfig(_email(path, root, t["email"]) if "email" in t else None,
-                        _webhook(path, t["webhook"]) if "webhook" in t else None,
+                        _webhook(path, t["webhook"], local) if "webhook" in t else None,
                         _syslog(path, t["syslog"]) if "syslog" in t else None, kinds,
-                        days, digest_at, tuple(digest_to))
+                        days, digest_at, tuple(digest_to), local)

@@ -128,7 +128,8 @@ BAD = [
     ({"email_user": "kustosz", "email_host": "localhost"}, "email_password", "Podaj hasło"),
     ({"email_user": "kustosz", "email_password": "x", "email_host": "smtp.um.example.pl"},
      "email_security", "otwartym tekstem"),
-    ({"email_password_file": "/nie/ma/takiego"}, "email_password_file", "Nie ma pliku"),
+    ({"email_security": "starttls", "email_host": "smtp.um.example.pl",
+      "email_ca_pem": "/etc/kustosz/ca.pem"}, "email_ca_pem", "Wklej certyfikat"),
 ]
 
 
@@ -157,20 +158,18 @@ def test_all_errors_at_once(sqlite_vault: Vault) -> None:
     assert "(błędy: 4)" in html
 
 
-def test_password_file_readable_by_others_is_refused(sqlite_vault: Vault,
-                                                      tmp_path: Path) -> None:
+def test_no_password_file_is_named_on_the_page_even_a_private_one(sqlite_vault: Vault,
+                                                                  tmp_path: Path) -> None:
+    """Issue 28 item 6: only kustosz.toml names files (tests/web/test_alert_settings_no_files.py
+    has the attack in full)."""
     secret = tmp_path / "smtp.pass"
     secret.write_text(SECRET)
-    os.chmod(secret, 0o644)
-    c = admin_client(sqlite_vault)
-    html = post(c, good_form(email_user="kustosz", email_host="localhost",
-                             email_password_file=str(secret))).text  # type: ignore[attr-defined]
-    assert "chmod 600" in html and stored(sqlite_vault) == {}
     os.chmod(secret, 0o600)
-    assert post(c, good_form(email_user="kustosz", email_host="localhost",
-                             email_password_file=str(secret))).status_code == 303  # type: ignore[attr-defined]
-    email = alert_settings.effective(sqlite_vault).email
-    assert email is not None and email.password_file == secret and not email.password_sealed
+    c = admin_client(sqlite_vault)
+    answer = post(c, good_form(email_user="kustosz", email_host="localhost",
+                               email_password_file=str(secret)))
+    assert answer.status_code == 422  # type: ignore[attr-defined]
+    assert "tylko kustosz.toml" in answer.text and stored(sqlite_vault) == {}  # type: ignore[attr-defined]
 
 
 def test_non_admin_cannot_see_or_change(sqlite_vault: Vault) -> None:
@@ -349,7 +348,8 @@ def test_webhook_with_user_and_password_in_its_address_sends_basic_auth() -> Non
 
     with WebhookSink() as hook:
         url = hook.url.replace("http://", "http://alarmy:ha%C5%82o%40x@")
-        Webhook(WebhookChannel(url)).send(Message("s", "b", "notice", {"text": "t"}))
+        Webhook(WebhookChannel(url, local_ok=True)).send(Message("s", "b", "notice",
+                                                                 {"text": "t"}))
         assert len(hook.posts) == 1
         assert hook.posts[0]["auth"] == "Basic " + base64.b64encode(
             "alarmy:hało@x".encode()).decode()
@@ -370,7 +370,10 @@ def test_webhook_failures_each_give_a_reason_never_an_unexpected_error() -> None
 
 def test_webhook_address_is_sealed_never_shown_nor_audited_and_still_sends(
         sqlite_vault: Vault) -> None:
-    vault = sqlite_vault
+    # the receiver is on loopback, which only kustosz.toml may allow (issue 28 item 6)
+    write_alerts(sqlite_vault.root, "[alerts]\nwebhook_local = true\n")
+    sqlite_vault.close()
+    vault = Vault.open(sqlite_vault.root)
     c = admin_client(vault)
     with WebhookSink() as hook:
         url = hook.url.replace("http://", "http://alarmy:tajne@")  # ...?token=sekret
@@ -395,6 +398,7 @@ def test_webhook_address_is_sealed_never_shown_nor_audited_and_still_sends(
         post(c, good_form(webhook_off="1"))
         with vault.reading() as s:
             assert alert_settings.effective(vault, s).webhook is None
+    vault.close()
 
 
 def test_webhook_error_form_does_not_echo_the_typed_address(sqlite_vault: Vault) -> None:
@@ -411,7 +415,7 @@ def test_every_webhook_payload_carries_a_text_even_one_composed_without() -> Non
     from kustosz.config import WebhookChannel
 
     with WebhookSink() as hook:
-        Webhook(WebhookChannel(hook.url)).send(Message(
+        Webhook(WebhookChannel(hook.url, local_ok=True)).send(Message(
             "[Kustosz] Wiadomość testowa", "To jest wiadomość testowa.\n", "notice",
             {"kind": "test", "event": "test"}))
         assert hook.posts[0]["json"]["text"] == ("[Kustosz] Wiadomość testowa\n"

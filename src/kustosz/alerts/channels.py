@@ -4,6 +4,12 @@ webhook, a line to the office's syslog server (UDP, RFC 5424).
 A failure is a ChannelError with a reason code (its Polish words are in REASONS_PL) and an
 English detail for the log; neither ever holds the password, nor the webhook's address
 (which may carry a token): only hosts are named.
+
+The relay's password comes typed in the web (sealed) or from a file that only kustosz.toml
+names, owned by root or the service and readable by nobody else (issue 28 item 6). The
+webhook follows no redirect and reaches no loopback, link-local, unspecified nor multicast
+address (checked on every address its name resolves to, and the connection made to the
+address checked) unless kustosz.toml allows it (WebhookChannel.local_ok).
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import base64
 import email.utils
 import http.client
+import ipaddress
 import json
+import os
 import smtplib
 import socket
 import ssl
 import stat
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,7 +41,11 @@ REASONS_PL = {
                "włącz STARTTLS (wiele serwerów oferuje logowanie dopiero po nim)",
     "auth_plain": "serwer pocztowy nie oferuje logowania AUTH PLAIN, potrzebnego dla hasła z "
                   "polskimi literami — zmień hasło na takie bez polskich liter",
-    "password_file": "nie można odczytać pliku z hasłem albo mogą go czytać inni",
+    "password_file": "nie można odczytać pliku z hasłem wskazanego w kustosz.toml albo nie "
+                     "należy on do root ani do konta usługi, albo mogą go czytać inni",
+    "password_reenter": "hasło do serwera pocztowego trzeba wpisać ponownie na stronie "
+                        "„Powiadomienia o alarmach” (wcześniej wskazano tam plik z hasłem, "
+                        "a plik może wskazać tylko kustosz.toml)",
     "password": "nie można odczytać zapisanego hasła do serwera pocztowego",
     "refused": "serwer odrzucił wiadomość",
     "unreachable": "serwer jest nieosiągalny",
@@ -47,6 +57,11 @@ REASONS_PL = {
                "alarmach” albo w kustosz.toml",
     "webhook_url": "nie można użyć zapisanego adresu webhooka: wpisz go ponownie na stronie "
                    "„Powiadomienia o alarmach”",
+    "redirect": "adres webhooka odpowiedział przekierowaniem (3xx), którego Kustosz nie "
+                "wykonuje: wpisz adres docelowy",
+    "webhook_local": "adres webhooka prowadzi do tego komputera (loopback) albo do adresu "
+                     "łącza lokalnego (169.254.…, fe80::…): Kustosz nie wysyła tam alarmów, "
+                     "chyba że kustosz.toml na to pozwala ([alerts] webhook_local = true)",
     "address": "serwer pocztowy nie przyjmie adresu nadawcy albo odbiorcy (np. polskie "
                "litery w adresie)",
     "error": "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)",
@@ -60,13 +75,24 @@ class ChannelError(Exception):
 
 
 def read_password(path: Path) -> str:
-    """The relay's password: the first line of a file only Kustosz may read (0600/0400)."""
+    """The relay's password: the first line of a regular file that kustosz.toml names, owned
+    by root or the service's account and readable by no one else (0600/0400). The owner rule
+    keeps a file some other account planted, or may rewrite, from being sent to the relay."""
     try:
-        st = path.stat()
-        if stat.S_IMODE(st.st_mode) & 0o077:
-            raise ChannelError("password_file", f"the password file {path} is readable by "
-                               f"others (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
-        lines = path.read_text("utf-8").splitlines()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        with open(fd, "rb", closefd=True) as f:
+            st = os.fstat(f.fileno())  # of what was opened, not of a name that may change
+            if not stat.S_ISREG(st.st_mode):
+                raise ChannelError("password_file", f"the password file {path} is not a "
+                                   "regular file")
+            if st.st_uid not in (0, os.geteuid()):
+                raise ChannelError("password_file", f"the password file {path} belongs to "
+                                   f"uid {st.st_uid}, neither root nor the service; chown it")
+            if stat.S_IMODE(st.st_mode) & 0o077:
+                raise ChannelError("password_file", f"the password file {path} is readable "
+                                   f"by others (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 "
+                                   "it")
+            lines = f.read(64 * 1024).decode("utf-8").splitlines()
     except OSError as exc:
         raise ChannelError("password_file", f"cannot read the password file {path}: "
                            f"{exc.strerror}") from None
@@ -105,6 +131,10 @@ class Email:
 
     def _password(self) -> str | None:
         cfg = self.cfg
+        if cfg.user and "password_file" in cfg.dropped and not cfg.password_sealed:
+            raise ChannelError("password_reenter", "the relay's password file was named on "
+                               "the web page, which only kustosz.toml may do now; the "
+                               "password must be typed on the page again")
         if cfg.password_file:
             return read_password(cfg.password_file)
         if cfg.password_sealed:  # typed in the web, sealed with the vault's secrets key
@@ -133,7 +163,7 @@ class Email:
         where = f"{cfg.host}:{cfg.port}"
         try:
             context = ssl.create_default_context(
-                cafile=str(cfg.ca_file) if cfg.ca_file else None)
+                cafile=str(cfg.ca_file) if cfg.ca_file else None, cadata=cfg.ca_pem or None)
             smtp = (smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout_s, context=context)
                     if cfg.tls else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout_s))
             with smtp:
@@ -163,6 +193,76 @@ class Email:
                                f"{type(exc).__name__}: {exc}") from None
         except (ValueError, UnicodeError) as exc:  # e.g. an address smtplib cannot encode
             raise ChannelError("address", f"the relay {where}: {type(exc).__name__}") from None
+
+
+_LOCAL_NAMES = ("localhost", "localhost.")
+
+
+def local_address(address: str) -> bool:
+    """True for an address that reaches this machine or its link rather than a server of the
+    office: loopback (127/8, ::1), link-local (169.254/16 — cloud metadata —, fe80::/10),
+    unspecified (0.0.0.0, ::; Linux connects those to itself) and multicast, also written as
+    an IPv4-mapped or IPv4-compatible IPv6 address (::ffff:127.0.0.1, ::127.0.0.1)."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.packed[:12] == bytes(12) and int(ip) > 1:
+            ip = ipaddress.IPv4Address(ip.packed[12:])
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+
+
+def named_local(url: str) -> bool:
+    """The address names a local host itself (a literal loopback address or "localhost"),
+    not through a name a DNS server answers for."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host.lower() in _LOCAL_NAMES or local_address(host)
+
+
+def resolve_checked(host: str, port: int, local_ok: bool,
+                    timeout: float | None = None) -> list[tuple[Any, ...]]:
+    """Every address ``host`` resolves to, refused as a whole (ChannelError "webhook_local")
+    when any is local and kustosz.toml does not allow it: a name answering both a public and
+    a loopback address must not win on the second try."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ChannelError("unreachable", f"the webhook at {host}: cannot resolve: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not local_ok and (host.lower() in _LOCAL_NAMES
+                         or any(local_address(str(info[4][0]).split("%")[0])
+                                for info in infos)):
+        raise ChannelError("webhook_local", f"the webhook at {host} resolves to a loopback or "
+                           "link-local address; kustosz.toml does not allow it "
+                           "([alerts] webhook_local)")
+    return infos
+
+
+def _connector(local_ok: bool) -> Any:
+    """http.client's socket.create_connection, connecting only to the addresses just checked
+    (no second lookup a DNS server could answer differently)."""
+    def connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,
+                source_address: Any = None) -> socket.socket:
+        host, port = address
+        last: OSError | None = None
+        for family, kind, proto, _name, where in resolve_checked(host, port, local_ok):
+            sock = socket.socket(family, kind, proto)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                    sock.settimeout(timeout)
+                sock.connect(where)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last = exc
+        raise last or OSError(f"no address for {host}")
+    return connect
 
 
 class Webhook:
@@ -198,24 +298,36 @@ class Webhook:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Kustosz"}
         try:
             parts = urllib.parse.urlsplit(self._url())
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ValueError("not an http(s) address")
             if parts.username is not None or parts.password is not None:
-                # urllib refuses user:pass@ in an address (InvalidURL): HTTP Basic instead
+                # user:pass@ in an address goes as HTTP Basic
                 who = urllib.parse.unquote(parts.username or "") + ":" + \
                     urllib.parse.unquote(parts.password or "")
                 keep_out_of_logs(who)
                 headers["Authorization"] = "Basic " + base64.b64encode(
                     who.encode("utf-8")).decode("ascii")
-                parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-            request = urllib.request.Request(urllib.parse.urlunsplit(parts), data=body,
-                                             method="POST", headers=headers)
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as answer:
+            # http.client, not urllib: it follows no redirect and uses no proxy from the
+            # environment, and its socket comes from _connector (addresses checked)
+            conn: http.client.HTTPConnection
+            if parts.scheme.lower() == "https":
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port,
+                                                   timeout=self.cfg.timeout_s,
+                                                   context=ssl.create_default_context())
+            else:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port,
+                                                  timeout=self.cfg.timeout_s)
+            conn._create_connection = _connector(self.cfg.local_ok)  # type: ignore[attr-defined]
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            try:
+                conn.request("POST", target, body=body, headers=headers)
+                answer = conn.getresponse()
                 answer.read(1024)
+                status = answer.status
+            finally:
+                conn.close()
         except ChannelError:
             raise
-        except urllib.error.HTTPError as exc:
-            reason = "http_auth" if exc.code in (401, 403) else "http"
-            raise ChannelError(reason, f"the webhook at {self.host} answered {exc.code}") \
-                from None
         except ssl.SSLError as exc:
             raise ChannelError("tls", f"TLS with the webhook at {self.host} failed: "
                                f"{exc.reason}") from None
@@ -229,6 +341,12 @@ class Webhook:
         except Exception as exc:  # never a bare "unexpected error" without a reason
             raise ChannelError("unreachable", f"the webhook at {self.host}: "
                                f"{type(exc).__name__}") from None
+        if 300 <= status < 400:
+            raise ChannelError("redirect", f"the webhook at {self.host} answered {status} (a "
+                               "redirect, not followed)")
+        if status >= 400 or status < 200:
+            reason = "http_auth" if status in (401, 403) else "http"
+            raise ChannelError(reason, f"the webhook at {self.host} answered {status}")
 
 
 _SEVERITY = {"error": 3, "warning": 4, "notice": 5}

@@ -10,13 +10,20 @@ service account should not need to write it.
 
 The relay's password typed in the web is sealed with the vault's secrets key
 (kustosz.atrest) and stored in the section; it is never shown back, logged nor audited.
+
+The page names no file (issue 28 item 6: a path typed there sent any file the service could
+read to a relay of the typist's choosing). A password file or CA file is named in the
+root-owned kustosz.toml only; the page keeps using the file's one, or takes a password
+typed (sealed) and a CA certificate pasted as text. A section stored by an older version
+with a path the page named is not used for that path (`config_of`): the channel records
+"dropped" and the page and the channel's failure say the password must be typed again.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import stat
+import ssl
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -61,6 +68,7 @@ def sections_of(cfg: AlertsConfig) -> dict[str, Any]:
         "from": e.sender, "to": list(e.to), "user": e.user or "",
         "password_file": str(e.password_file) if e.password_file else "",
         "ca_file": str(e.ca_file) if e.ca_file else "",
+        "ca_pem": e.ca_pem or "",
         "password_sealed": e.password_sealed or ""}
     out["webhook"] = None if cfg.webhook is None else {
         "url": cfg.webhook.url, "url_sealed": cfg.webhook.url_sealed or ""}
@@ -79,17 +87,27 @@ def config_of(base: AlertsConfig, sections: dict[str, Any]) -> AlertsConfig:
     cfg = base
     if "email" in sections:
         e = sections["email"]
+        files, dropped = _toml_files(base), []
+        paths: dict[str, Path | None] = {}
+        for key in ("password_file", "ca_file"):
+            # a path counts only as the one kustosz.toml names (an older version let the page
+            # name any file, whose first line then went to the page's relay): a section
+            # naming a file follows the file's own, or has none and says so
+            paths[key] = Path(files[key]) if e and e.get(key) and files[key] else None
+            if e and e.get(key) and not files[key]:
+                dropped.append(key)
         cfg = replace(cfg, email=None if e is None else EmailChannel(
             e["host"], int(e["port"]), e["from"], tuple(e["to"]),
             starttls=e["security"] == "starttls", tls=e["security"] == "tls",
             user=e.get("user") or None,
-            password_file=Path(e["password_file"]) if e.get("password_file") else None,
-            ca_file=Path(e["ca_file"]) if e.get("ca_file") else None,
-            password_sealed=e.get("password_sealed") or None))
+            password_file=paths["password_file"], ca_file=paths["ca_file"],
+            password_sealed=e.get("password_sealed") or None,
+            ca_pem=e.get("ca_pem") or None, dropped=tuple(dropped)))
     if "webhook" in sections:
         w = sections["webhook"]
+        # typed in the web: local addresses only when kustosz.toml allows them all
         cfg = replace(cfg, webhook=None if w is None else WebhookChannel(
-            w["url"], url_sealed=w.get("url_sealed") or None))
+            w["url"], url_sealed=w.get("url_sealed") or None, local_ok=base.webhook_local))
     if "syslog" in sections:
         y = sections["syslog"]
         cfg = replace(cfg, syslog=None if y is None else SyslogChannel(y["host"],
@@ -105,6 +123,14 @@ def config_of(base: AlertsConfig, sections: dict[str, Any]) -> AlertsConfig:
                                None if value["repeat"] is None
                                else timedelta(seconds=value["repeat"]))
     return replace(cfg, kinds=kinds)
+
+
+def _toml_files(base: AlertsConfig) -> dict[str, str]:
+    """The files kustosz.toml names for the relay ("" for none): the only ones the web's
+    sections may refer to."""
+    e = base.email
+    return {"password_file": str(e.password_file) if e and e.password_file else "",
+            "ca_file": str(e.ca_file) if e and e.ca_file else ""}
 
 
 def effective(vault: Any, session: Session | None = None) -> AlertsConfig:
@@ -154,7 +180,7 @@ def form_of(cfg: AlertsConfig, lang: str = "pl") -> dict[str, str]:
         f.update(email_host=e["host"], email_port=str(e["port"]),
                  email_security=e["security"], email_from=e["from"],
                  email_to="\n".join(e["to"]), email_user=e["user"],
-                 email_password_file=e["password_file"], email_ca_file=e["ca_file"])
+                 email_ca_pem=e["ca_pem"])
     f["webhook_url"] = ""  # a secret: never shown back (webhook_shown names its host)
     f["syslog_host"] = sec["syslog"]["host"] if sec["syslog"] else ""
     f["syslog_port"] = str(sec["syslog"]["port"]) if sec["syslog"] else "514"
@@ -184,28 +210,64 @@ def _port(text: str, field: str, errors: dict[str, str]) -> int | None:
     return port
 
 
-def _private_file(text: str, root: Path, field: str, what: str,
-                  errors: dict[str, str], private: bool) -> str:
-    path = Path(text.strip())
-    full = path if path.is_absolute() else root / path
-    try:
-        st = full.stat()
-    except OSError:
-        errors[field] = f"Nie ma pliku {what} {full} (albo nie można go odczytać)."
+NO_FILE = {
+    "email_password_file": (
+        "Plik z hasłem może wskazać tylko kustosz.toml ([alerts.email] password_file), nie ta "
+        "strona: wpisz hasło w polu „Hasło”. — A password file can be named only in "
+        "kustosz.toml, not on this page: type the password in the “Hasło” field."),
+    "email_ca_file": (
+        "Plik certyfikatu może wskazać tylko kustosz.toml ([alerts.email] ca_file), nie ta "
+        "strona: wklej treść certyfikatu (PEM). — A certificate file can be named only in "
+        "kustosz.toml, not on this page: paste the certificate (PEM) instead."),
+}
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+PEM_MAX = 64 * 1024
+
+
+def _ca_pem(text: str, errors: dict[str, str]) -> str:
+    """Certificates pasted as PEM text, kept only when Python's TLS takes them."""
+    text = text.strip().replace("\r\n", "\n")
+    if len(text) > PEM_MAX:
+        errors["email_ca_pem"] = "Certyfikat jest za długi (najwyżej 64 KB tekstu PEM)."
         return ""
-    if not stat.S_ISREG(st.st_mode):
-        errors[field] = f"{full} nie jest zwykłym plikiem."
-    elif private and stat.S_IMODE(st.st_mode) & 0o077:
-        errors[field] = (f"Plik {full} mogą czytać inne konta (uprawnienia "
-                         f"{stat.S_IMODE(st.st_mode):04o}); ustaw chmod 600.")
-    return str(full)
+    blocks = _PEM.findall(text)
+    if not blocks or _PEM.sub("", text).strip():
+        errors["email_ca_pem"] = ("Wklej certyfikat w postaci PEM: od „-----BEGIN "
+                                  "CERTIFICATE-----” do „-----END CERTIFICATE-----”.")
+        return ""
+    try:
+        ssl.create_default_context(cadata="\n".join(blocks))
+    except (ssl.SSLError, ValueError):
+        errors["email_ca_pem"] = "To nie jest poprawny certyfikat (PEM) urzędu certyfikacji."
+        return ""
+    return "\n".join(blocks) + "\n"
 
 
-def parse_form(form: dict[str, str], root: Path, seal: Any,
-               current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def webhook_local_error(url: str) -> str | None:
+    """Why the page refuses a webhook address reaching this machine or its link (Polish, then
+    English), or None. Checked again at each sending (a name may resolve otherwise later)."""
+    from kustosz.alerts.channels import ChannelError, resolve_checked
+
+    parts = urlsplit(url)
+    try:
+        resolve_checked(parts.hostname or "", parts.port or 80, local_ok=False)
+    except ChannelError as exc:
+        if exc.reason != "webhook_local":
+            return None  # not resolvable now: the test button tells; not a local address
+        return ("Adres webhooka prowadzi do tego komputera (loopback) albo do adresu łącza "
+                "lokalnego (169.254.…, fe80::…): Kustosz nie wysyła tam alarmów, chyba że "
+                "pozwala na to kustosz.toml ([alerts] webhook_local = true). — The webhook's "
+                "address reaches this machine or a link-local address: refused unless "
+                "kustosz.toml allows it.")
+    return None
+
+
+def parse_form(form: dict[str, str], seal: Any, current: dict[str, Any],
+               base: AlertsConfig | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The sections the form asks for, and every problem at once by field (Polish).
     ``seal(text) -> str`` seals a typed password; ``current``: the sections in force (the
-    stored password is kept when none is typed)."""
+    stored password is kept when none is typed); ``base``: kustosz.toml's settings (whether
+    a webhook may reach a local address)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     g = form.get
@@ -236,15 +298,16 @@ def parse_form(form: dict[str, str], root: Path, seal: Any,
                 f"„{a}”" for a in bad) + "."
         user = g("email_user", "").strip()
         typed = g("email_password", "")
-        password_file = g("email_password_file", "").strip()
+        for field, refusal in NO_FILE.items():
+            if g(field, "").strip():  # the page offers no such field: a forged form
+                errors[field] = refusal
         old = current.get("email") or {}
-        sealed = "" if g("email_password_forget") else old.get("password_sealed", "")
+        forget = bool(g("email_password_forget"))
+        sealed = "" if forget else old.get("password_sealed", "")
+        # in force, the file is already kustosz.toml's own (config_of drops any other)
+        password_file = "" if forget else old.get("password_file", "")
         if typed:
-            sealed = seal(typed)
-        if password_file:
-            password_file = _private_file(password_file, root, "email_password_file",
-                                          "z hasłem", errors, private=True)
-            sealed = ""  # a file named: the file is the one source of the password
+            sealed, password_file = seal(typed), ""
         if user and not (sealed or password_file):
             errors["email_password"] = ("Podaj hasło albo plik z hasłem dla użytkownika "
                                         f"„{user}”.")
@@ -253,17 +316,20 @@ def parse_form(form: dict[str, str], root: Path, seal: Any,
         if user and security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
             errors["email_security"] = ("Logowanie bez szyfrowania wysłałoby hasło otwartym "
                                         "tekstem przez sieć: wybierz STARTTLS albo TLS.")
-        ca_file = g("email_ca_file", "").strip()
-        if ca_file:
+        ca_file, ca_pem = old.get("ca_file", ""), g("email_ca_pem", "").strip()
+        if ca_pem:
             if security == "none":
-                errors["email_ca_file"] = ("Certyfikat urzędu certyfikacji ma sens tylko z "
-                                           "STARTTLS albo TLS.")
+                errors["email_ca_pem"] = ("Certyfikat urzędu certyfikacji ma sens tylko z "
+                                          "STARTTLS albo TLS.")
             else:
-                ca_file = _private_file(ca_file, root, "email_ca_file", "certyfikatu",
-                                        errors, private=False)
+                ca_pem, ca_file = _ca_pem(ca_pem, errors), ""
+        if security == "none":
+            ca_file = ""
         out["email"] = {"host": host, "port": port, "security": security, "from": sender,
-                        "to": to, "user": user, "password_file": password_file,
-                        "ca_file": ca_file, "password_sealed": sealed if user else ""}
+                        "to": to, "user": user,
+                        "password_file": password_file if user else "",
+                        "ca_file": ca_file, "ca_pem": ca_pem,
+                        "password_sealed": sealed if user else ""}
     else:
         out["email"] = None
     # webhook: its address is a secret (a token in the path, user:pass): sealed, and only
@@ -286,7 +352,12 @@ def parse_form(form: dict[str, str], root: Path, seal: Any,
             errors["webhook_url"] = ("W adresie webhooka brakuje nazwy serwera albo port nie "
                                      "jest liczbą (np. https://chat.um.example.pl/hooks/…).")
         else:
-            out["webhook"] = {"url": webhook_shown(url), "url_sealed": seal(url, WEBHOOK_WHAT)}
+            local = webhook_local_error(url) if not (base and base.webhook_local) else None
+            if local:
+                errors["webhook_url"] = local
+            else:
+                out["webhook"] = {"url": webhook_shown(url),
+                                  "url_sealed": seal(url, WEBHOOK_WHAT)}
     # syslog
     sys_host = g("syslog_host", "").strip()
     if sys_host:
@@ -354,6 +425,8 @@ def _shown(section: Any) -> Any:
     if "password_sealed" in shown:
         shown["password"] = "stored" if shown.pop("password_sealed") else None
     shown.pop("url_sealed", None)
+    if shown.get("ca_pem"):
+        shown["ca_pem"] = "pasted"
     if "url" in shown:
         shown["url"] = urlsplit(shown["url"]).netloc.rpartition("@")[2]
     return shown

@@ -4,7 +4,8 @@ kustosz.toml's [alerts] is the base; what is changed here is stored as whole sec
 `alerts.settings` row and wins over the file (kustosz.alerts.settings). The page says for
 each section where its values come from; "restore from kustosz.toml" drops the changes. The
 notifier takes a change in at its next pass. The relay's password is sealed with the vault's
-secrets key and never shown back; every change is in the audit log without secrets.
+secrets key and never shown back; every change is in the audit log without secrets. The page
+names no file: a password or CA file only kustosz.toml names (issue 28 item 6).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from kustosz.alerts import settings as alert_settings
 from kustosz.alerts.kinds import KINDS
@@ -51,6 +53,10 @@ def _page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
         form = {k: v for k, v in form.items() if k not in ("email_password", "webhook_url")}
     has_password = bool(cfg.email and cfg.email.password_sealed)
     return page(ctx, "alert_settings.html", status, form=form or in_force,
+                dropped=cfg.email.dropped if cfg.email else (),
+                password_file=str(cfg.email.password_file) if cfg.email and
+                cfg.email.password_file else "",
+                ca_file=str(cfg.email.ca_file) if cfg.email and cfg.email.ca_file else "",
                 errors=errors or {}, origins=origins, origin_pl=ORIGIN_PL,
                 kinds=[(key, ctx._(kind_label(key))) for key in KINDS],
                 security=[(k, ctx._(v)) for k, v in alert_settings.SECURITY.items()],
@@ -78,7 +84,9 @@ async def alerts_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     def seal(text: str, what: str = alert_settings.PASSWORD_WHAT) -> str:
         return str(ctx.vault.secrets.seal(text, what))
 
-    wanted, errors = alert_settings.parse_form(form, ctx.vault.root, seal, current)
+    # off the event loop: a webhook's name is resolved to refuse a local address
+    wanted, errors = await run_in_threadpool(alert_settings.parse_form, form, seal, current,
+                                             ctx.vault.config.alerts)
     if errors:
         return _page(ctx, 422, form=form, errors={
             **errors, "_form": f"Nic nie zapisano. Popraw pola oznaczone poniżej (błędy: "

@@ -165,13 +165,25 @@ EN: dict[str, str] = {
         "A password is stored (not shown); leave empty to keep it.",
     "Przechowywane w postaci zaszyfrowanej kluczem skarbca; nigdy nie jest wyświetlane.":
         "Stored encrypted with the vault's key; never shown.",
-    "albo plik z hasłem": "or a password file",
-    "ścieżka do pliku czytelnego tylko dla Kustosza (chmod 600)":
-        "path of a file only Kustosz can read (chmod 600)",
+    "Hasło do serwera pocztowego trzeba wpisać ponownie. Wcześniej na tej stronie wskazano "
+    "plik z hasłem, a plik może wskazać już tylko kustosz.toml; do czasu wpisania hasła alarmy "
+    "e-mailem nie wychodzą.": "The mail relay's password must be typed again. A password "
+    "file was named on this page before, which only kustosz.toml may do now; until the "
+    "password is typed, no alert goes out by e-mail.",
+    "Certyfikat urzędu certyfikacji trzeba wkleić ponownie (treść PEM). Wcześniej na tej "
+    "stronie wskazano plik certyfikatu, a plik może wskazać już tylko kustosz.toml.":
+        "The certificate authority must be pasted again (PEM text). A certificate file was "
+        "named on this page before, which only kustosz.toml may do now.",
+    "Hasło jest czytane z pliku wskazanego w kustosz.toml:":
+        "The password is read from the file kustosz.toml names:",
+    "Wpisane tutaj zastąpi plik.": "A password typed here replaces the file.",
+    "Teraz: plik wskazany w kustosz.toml:": "Now: the file kustosz.toml names:",
+    "Gdy certyfikat serwera wystawił urząd: wklej treść certyfikatu PEM (od -----BEGIN "
+    "CERTIFICATE-----). Plik certyfikatu można wskazać tylko w kustosz.toml.":
+        "When the office issued the relay's certificate: paste the PEM certificate (from "
+        "-----BEGIN CERTIFICATE-----). A certificate file can be named only in kustosz.toml.",
     "Usuń zapisane hasło": "Remove the stored password",
     "Certyfikat urzędu certyfikacji (opcjonalnie)": "Certificate authority (optional)",
-    "gdy certyfikat serwera wystawił urząd, np. /etc/kustosz/ca.pem":
-        "when the office issued the relay's certificate, e.g. /etc/kustosz/ca.pem",
     "Webhook": "Webhook",
     "webhook": "webhook",
     "Adres (JSON POST)": "Address (JSON POST)",
@@ -228,6 +240,8 @@ EN: dict[str, str] = {
     "Bufor lokalny przekroczył swój limit": "The local spool is over its limit",
     "W magazynie obiektów są pliki nieznane rejestrowi":
         "The object store holds files the index does not know",
+    "W magazynie obiektów brakuje nagrań z rejestru":
+        "Recordings in the index are missing from the object store",
     "Inne alarmy": "Other alerts",
     # alert channel failures (alerts/channels.py REASONS_PL)
     "serwer pocztowy odrzucił logowanie": "the mail relay refused the login",
@@ -238,8 +252,22 @@ EN: dict[str, str] = {
     "serwer pocztowy nie oferuje logowania AUTH PLAIN, potrzebnego dla hasła z polskimi "
     "literami — zmień hasło na takie bez polskich liter": "the mail relay offers no AUTH "
     "PLAIN, needed for a password with Polish letters — use a password without them",
-    "nie można odczytać pliku z hasłem albo mogą go czytać inni":
-        "the password file cannot be read, or others can read it",
+    "nie można odczytać pliku z hasłem wskazanego w kustosz.toml albo nie należy on do root "
+    "ani do konta usługi, albo mogą go czytać inni": "the password file kustosz.toml names "
+    "cannot be read, or belongs to neither root nor the service's account, or others can "
+    "read it",
+    "hasło do serwera pocztowego trzeba wpisać ponownie na stronie „Powiadomienia o "
+    "alarmach” (wcześniej wskazano tam plik z hasłem, a plik może wskazać tylko "
+    "kustosz.toml)": "the relay's password must be typed again on the \"Alert "
+    "notifications\" page (a password file was named there, which only kustosz.toml may do)",
+    "adres webhooka odpowiedział przekierowaniem (3xx), którego Kustosz nie wykonuje: wpisz "
+    "adres docelowy": "the webhook answered with a redirect (3xx), which Kustosz does not "
+    "follow: enter the final address",
+    "adres webhooka prowadzi do tego komputera (loopback) albo do adresu łącza lokalnego "
+    "(169.254.…, fe80::…): Kustosz nie wysyła tam alarmów, chyba że kustosz.toml na to "
+    "pozwala ([alerts] webhook_local = true)": "the webhook's address reaches this machine "
+    "(loopback) or a link-local address (169.254.…, fe80::…): Kustosz sends no alerts there "
+    "unless kustosz.toml allows it ([alerts] webhook_local = true)",
     "nie można odczytać zapisanego hasła do serwera pocztowego":
         "the stored relay password cannot be read",
     "serwer odrzucił wiadomość": "the server refused the message",
