@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from kustosz.cameras.register import add_site, add_zone
+from kustosz.db.models import Source
 from kustosz.db.watch import DatabaseWatch
 from kustosz.ingest.camera.simulated import start_simulated_camera
 from kustosz.ingest.camera.supervisor import RecorderPool
@@ -31,7 +33,7 @@ from tests.support.pg_outage import PrivatePostgres, Proxy, available
 
 LOOPBACK = ("127.0.0.1", 50000)  # on the default [web] metrics_from
 SEGMENT_S = 1.0
-CAM = (("kind", "camera"), ("source", "kamera-demo"))
+CAMERA = ("kind", "camera")  # the one camera of the vault, labelled by its id (R1.7)
 
 
 def scrape(c: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -44,8 +46,11 @@ def scrape(c: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], float]]
     return out
 
 
-def up(c: TestClient, labels: tuple[tuple[str, str], ...] = CAM) -> float | None:
-    return scrape(c)["kustosz_source_up"].get(labels)
+def up(c: TestClient) -> float | None:
+    found = scrape(c)["kustosz_source_up"]
+    cameras = [labels for labels in found if CAMERA in labels]
+    assert len(cameras) <= 1, cameras
+    return found[cameras[0]] if cameras else None
 
 
 def test_a_camera_is_up_only_while_its_recorder_closes_segments(sqlite_vault: Vault) -> None:
@@ -105,7 +110,9 @@ def test_database_up_follows_the_watch_and_a_scrape_answers_while_it_is_silent(
         watch = DatabaseWatch.of(v, answer_s=2.0)
         c = TestClient(create_app(v), client=LOOPBACK)
         attach_live(c.app, RecorderPool(v), watch)  # a pool that records none of them
-        label = (("kind", "camera"), ("source", "wejscie"))
+        with v.reading() as s:
+            wejscie = s.execute(select(Source.id).where(Source.name == "wejscie")).scalar_one()
+        label = (CAMERA, ("source", f"camera-{wejscie}"))
         assert watch.check().up is True
         m = scrape(c)
         assert m["kustosz_database_up"][()] == 1 and m["kustosz_source_up"][label] == 0

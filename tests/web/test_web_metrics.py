@@ -50,7 +50,9 @@ def source_id(vault: Vault, name: str) -> int:
         return s.execute(select(Source.id).where(Source.name == name)).scalar_one()
 
 
-CAM = (("kind", "camera"), ("source", "cam-hol"))
+def camera_labels(vault: Vault, name: str) -> tuple[tuple[str, str], ...]:
+    """A camera's labels: by id (its name only for a scraper that may see locations)."""
+    return (("kind", "camera"), ("source", f"camera-{source_id(vault, name)}"))
 
 
 def test_camera_up_follows_its_recorder(web_vault: Vault, tmp_path: Path) -> None:
@@ -62,33 +64,34 @@ def test_camera_up_follows_its_recorder(web_vault: Vault, tmp_path: Path) -> Non
     cam = source_id(vault, "cam-hol")
     open_gap(vault, cam, now - timedelta(seconds=100), "unreachable", "test", "cam-hol")
     set_status(vault, cam, "recording")
+    hol = camera_labels(vault, "cam-hol")
     c = client(vault)  # loopback: on the default metrics allow-list
     m = scrape(c)
-    assert m["kustosz_source_up"][CAM] == 1
-    assert m["kustosz_source_bytes"][CAM] == seg.size > 0
-    assert 25 <= m["kustosz_source_last_segment_age_seconds"][CAM] < 120
-    assert 95 <= m["kustosz_source_gap_seconds_total"][CAM] < 200
+    assert m["kustosz_source_up"][hol] == 1
+    assert m["kustosz_source_bytes"][hol] == seg.size > 0
+    assert 25 <= m["kustosz_source_last_segment_age_seconds"][hol] < 120
+    assert 95 <= m["kustosz_source_gap_seconds_total"][hol] < 200
     assert m["kustosz_holds_active"][()] == 0
     assert m["kustosz_sweep_deletions_total"][(("mode", "retention"),)] == 0
     assert m["kustosz_disk_free_bytes"][()] > 0
     assert m["kustosz_upload_backlog_files"][()] == 0  # a local store: nothing waits
     for state in ("down", "connecting"):
         set_status(vault, cam, state, "connection refused")
-        assert scrape(c)["kustosz_source_up"][CAM] == 0, state
+        assert scrape(c)["kustosz_source_up"][hol] == 0, state
     set_status(vault, cam, "recording")
-    assert scrape(c)["kustosz_source_up"][CAM] == 1
+    assert scrape(c)["kustosz_source_up"][hol] == 1
     # A status row left at "recording" (a `serve` that died, a stalled recorder) with no
     # segment for minutes is not up; one just started, before its first segment, is.
     setup_camera(vault, "cam-stale")
     record(vault, "cam-stale", now - timedelta(minutes=10), 1, tmp_path / "seg")
     stale = source_id(vault, "cam-stale")
     set_status(vault, stale, "recording")
-    label = (("kind", "camera"), ("source", "cam-stale"))
+    label = (("kind", "camera"), ("source", f"camera-{stale}"))
     assert scrape(c)["kustosz_source_up"][label] == 1
     with vault.transaction() as s:
         s.get(RecorderStatus, stale).since = now - timedelta(minutes=9)
     assert scrape(c)["kustosz_source_up"][label] == 0
-    assert scrape(c)["kustosz_source_up"][CAM] == 1
+    assert scrape(c)["kustosz_source_up"][hol] == 1
 
 
 def test_counts_of_the_vault(sqlite_material: Material) -> None:
@@ -183,7 +186,8 @@ def test_no_personal_data_in_labels(sqlite_material: Material) -> None:
         people = [(u.name, u.display_name) for u in s.execute(select(User)).scalars()]
     m = scrape(client(vault))
     values = {v for samples in m.values() for labels in samples for _, v in labels}
-    assert "cam-hol" in values and "centrala" in values and "dziennik" in values
+    assert f"camera-{source_id(vault, 'cam-hol')}" in values  # a camera: by id (R1.7)
+    assert "centrala" in values and "dziennik" in values
     assert not [v for v in values if PHONE.search(v) or EMAIL.search(v)], values
     words = {w.lower() for _, display in people for w in display.split() if len(w) > 2}
     assert words and not [v for v in values if words & set(re.split(r"[\W_]+", v.lower()))]

@@ -116,23 +116,84 @@ def set_directory(session: Session, user: User, on: bool, actor: str) -> None:
     audit(session, actor, "user.directory", user.name, {"directory": on, **ended})
 
 
+@dataclass(frozen=True)
+class Proof:
+    """A password checked before the login's transaction (kustosz.web.auth): argon2 takes a
+    third of a second and a directory may take seconds, and a transaction held open over
+    them held every other writer (on SQLite every page). ``checked`` False: nothing was
+    checked (the attempt had to wait); ``stored``: the hash the password was verified
+    against — `authenticate` uses the proof only while the account still has that hash."""
+
+    checked: bool
+    stored: str | None = None
+    verified: bool = False
+    directory: directory.Outcome | None = None
+
+
+Found = tuple[str | None, "directory.DirectorySettings | None", bool]
+
+
+def prove(read: Session, name: str, client: str, now: datetime | None = None,
+          unthrottled: bool = False) -> Found:
+    """What `check` needs, read in a short read-only session: (the stored hash, the
+    directory settings when the account's password is the directory's, whether to check
+    at all — not while the attempt must wait)."""
+    now = now or datetime.now(UTC)
+    name = (name or "").strip()[:150]
+    user = read.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is not None and not user.active:
+        user = None
+    if not unthrottled and throttle.waiting(read, name, client, user.id if user else None,
+                                            now) is not None:
+        return None, None, False
+    if user is None:
+        return None, None, True
+    account = read.get(Account, user.id)
+    if account is not None and account.directory:
+        return None, directory.current(read), True
+    return user.password_hash, None, True
+
+
+def check(found: Found, name: str, password: str) -> Proof:
+    """The slow part of a login, outside any transaction: argon2 (the dummy hash for an
+    unknown account, so the answer takes as long) or the directory."""
+    stored, settings, wanted = found
+    if not wanted:
+        return Proof(False)
+    if settings is not None:
+        if not settings.enabled:
+            passwords.verify(None, password or "")
+            return Proof(True, None, False, None)
+        return Proof(True, None, False, directory.check_password(
+            settings, (name or "").strip()[:150], password or ""))
+    return Proof(True, stored, passwords.verify(stored, password or ""))
+
+
 def authenticate(session: Session, name: str, password: str, client: str,
-                 totp_code: str | None = None, now: datetime | None = None) -> LoginResult:
+                 totp_code: str | None = None, now: datetime | None = None,
+                 proof: Proof | None = None, unthrottled: bool = False) -> LoginResult:
     """Check a login; failures are counted and audited (committed by the caller's
     transaction). A waiting attempt is refused before anything is checked, with the same
-    words for an existing and an unknown account."""
+    words for an existing and an unknown account. ``proof``: the password already checked
+    (`prove`, `check`); what it does not cover is checked here. ``unthrottled``: no wait
+    applies (a one-time unlock link the administrator issued, kustosz.access.unlock); the
+    failures are still counted and audited."""
     now = now or datetime.now(UTC)
     name = (name or "").strip()[:150]
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is not None and not user.active:
         user = None
-    wait = throttle.waiting(session, name, client, user.id if user else None, now)
+    wait = None if unthrottled else throttle.waiting(session, name, client,
+                                                     user.id if user else None, now)
     if wait is not None:
         # Not audited: the failures that started the wait are, and a refusal that checks
         # nothing must not let anyone fill the audit log without signing in.
         return LoginResult(None, wait.message)
+    if proof is not None and not proof.checked:
+        proof = None  # the wait ended in between: checked here
     if user is None:
-        passwords.verify(None, password or "")
+        if proof is None:
+            passwords.verify(None, password or "")
         return _failure(session, name, client, "unknown user", now)
     account = account_of(session, user)
     if account.directory:
@@ -140,14 +201,19 @@ def authenticate(session: Session, name: str, password: str, client: str,
         if not settings.enabled:
             # The same answer as a wrong password (a distinct one told strangers that the
             # account exists); the administrator finds the reason in the audit log.
-            passwords.verify(None, password or "")
+            if proof is None:
+                passwords.verify(None, password or "")
             return _failure(session, name, client, "directory login not configured", now)
-        outcome = directory.check_password(settings, user.name, password or "")
+        outcome = proof.directory if proof is not None and proof.directory is not None \
+            else directory.check_password(settings, user.name, password or "")
         if outcome is directory.Outcome.UNAVAILABLE:
             audit(session, user.name, "login.refused", user.name,
                   {"client": client, "why": "directory unavailable"})
             return LoginResult(None, DIRECTORY_DOWN)
         proven = outcome is directory.Outcome.OK
+    elif proof is not None and proof.directory is None and proof.stored is not None \
+            and proof.stored == user.password_hash:
+        proven = proof.verified
     else:
         proven = passwords.verify(user.password_hash, password or "")
     if not proven:

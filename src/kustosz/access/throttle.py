@@ -10,8 +10,14 @@ signed in from in the last 90 days (their own workstation) only the pair's count
 someone guessing the administrator's password elsewhere in the building, or guessing other
 people's passwords from behind the same NAT or terminal server, slows down himself, not her
 (at worst, guessing *her* password from her own address costs her the pair's short wait).
-From anywhere else the account's and the address's counts apply. An administrator can lift a
-wait (`kustosz users unthrottle`, or the users page).
+From anywhere else the address's count applies (and the pair's, which it contains): the
+account's own count is kept — the administrator sees who is being guessed at — but holds
+nobody back, since whoever guesses elsewhere kept a new account's first login, or a person at
+a new workstation, out for as long as he kept guessing (issue 28 item 9). What slows the
+guessing of one account from many addresses is each address's own wait and the few checks
+the server makes at once (kustosz.web.login_pool). An administrator can lift a wait (`kustosz
+users unthrottle`, or the users page) or give the person a one-time unlock link
+(kustosz.access.unlock).
 """
 
 from __future__ import annotations
@@ -83,7 +89,7 @@ def waiting(session: Session, name: str, client: str, user_id: int | None,
     if known_address(session, user_id, client, now):
         keys = [pair_key(name, client)]
     else:
-        keys = [account_key(name), address_key(client)]
+        keys = [address_key(client), pair_key(name, client)]
     until = None
     for key in keys:
         row = _row(session, key)

@@ -71,6 +71,25 @@ def users_unthrottle(name: str = typer.Argument(None, help="Account name."),
 
 
 @fails_cleanly
+def users_unlock_link(name: str,
+                      hours: str = typer.Option("8", "--hours",
+                                                help="Valid for this many hours (1-72).")
+                      ) -> None:
+    """A one-time link letting NAME sign in past login waits (shown once, here)."""
+    from kustosz.access import unlock
+
+    with open_vault() as vault, vault.transaction() as s:
+        link, row = unlock.issue(s, name, actor(), hours)
+        until = local(row.expires_at, vault)
+    console.print(f"Link odblokowujący dla {name} (pokazany tylko teraz; jednorazowy, ważny "
+                  f"do {until}, tylko dla tego konta) — adres aplikacji WWW i dalej: "
+                  f"{unlock.PATH}{link}\n"
+                  f"one-time unlock link for {name} (shown only now; valid until {until}): "
+                  f"the web app's address followed by {unlock.PATH}{link}", soft_wrap=True,
+                  markup=False, highlight=False)
+
+
+@fails_cleanly
 def tokens_list(user: str = typer.Option(None, "--user", help="Only this user's tokens."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """API tokens: owner, name, scopes, state, expiry, last use (never the token itself)."""
@@ -208,6 +227,7 @@ def register(app: typer.Typer) -> None:
     users_app.command("roles")(users_roles)
     users_app.command("reset")(users_reset)
     users_app.command("unthrottle")(users_unthrottle)
+    users_app.command("unlock-link")(users_unlock_link)
     tokens_app.command("list")(tokens_list)
     tokens_app.command("revoke")(tokens_revoke)
     app.add_typer(tokens_app, name="tokens")

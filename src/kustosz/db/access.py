@@ -86,6 +86,23 @@ class LoginThrottle(Base):
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class LoginUnlock(Base):
+    """A one-time link the administrator gives a person kept out by login waits
+    (kustosz.access.unlock): only its SHA-256 is kept."""
+
+    __tablename__ = "access_login_unlocks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_why: Mapped[str | None] = mapped_column(String(40))  # used, wrong passwords, replaced
+    __table_args__ = (Index("ix_access_login_unlocks_user", "user_id"),)
+
+
 class Authorisation(Base):
     """Upoważnienie (R3.2): holder, scope (sources or source kinds × actions), issuer, dates."""
 

@@ -234,6 +234,28 @@ async def users_unthrottle(name: str, ctx: Ctx = gate("admin")) -> Response:
                       must_exist=False)
 
 
+@router.post("/admin/users/{name}/unlock")
+async def users_unlock(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
+    """A one-time unlock link (kustosz.access.unlock), shown once."""
+    from kustosz.access import unlock
+
+    admin = ctx.need("admin")
+    hours = (await form_of(request)).get("hours") or unlock.DEFAULT_HOURS
+    try:
+        with ctx.vault.transaction() as s:
+            link, row = unlock.issue(s, name, admin.name, hours)
+            until = row.expires_at
+    except NotFound as exc:
+        return _users_page(ctx, error=ctx.said(exc), status=404)
+    except InputError as exc:
+        return _users_page(ctx, errors={f"account-{name}": ctx.said(exc)}, status=422)
+    url = str(request.base_url).rstrip("/") + unlock.PATH + link
+    when = until.astimezone(ctx.vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
+    return _users_page(ctx, shown=f"Link odblokowujący dla {name} (pokazany tylko teraz; "
+                                  f"jednorazowy, ważny do {when}, tylko dla tego konta): "
+                                  f"{url}")
+
+
 @router.post("/admin/throttle/address")
 async def address_unthrottle(request: Request, ctx: Ctx = gate("admin")) -> Response:
     address = str((await request.form()).get("address", ""))[:150]

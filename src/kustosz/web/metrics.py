@@ -15,10 +15,16 @@ answers, from memory alone: `kustosz_database_up 0` and the cameras' `kustosz_so
 Reached with an API token of scope `metrics` or from an address of `[web] metrics_from`
 (default: this machine only); no login, no CSRF (GET only).
 
-Labels carry no personal data: a source is named as the office named it (a camera, a line, a
-mailbox — never a number, an address or a person); a name that looks like a phone number or
-holds the name of a person the vault knows is replaced by its kind and id. Counter labels are
-the code's own reason names.
+Labels carry no personal data and no camera's whereabouts. A camera is labelled by its kind
+and id (`camera-7`): offices name cameras after where they hang (`gabinet-burmistrza-ratusz-
+p1`), and where cameras hang is the employer's secret (R1.7) — no filter can tell a place
+from any other word. Its name is shown only to a token whose owner holds the camera
+locations right (PERMS["locations"]), and such a scrape is recorded as a view of camera
+locations (`camera_locations.view`, at most once an hour per person: Prometheus scrapes
+every few seconds). A line, a mailbox or an endpoint is named as the office named it — never a
+number, an address or a person: a name that looks like a phone number or holds the name of a
+person the vault knows is replaced by its kind and id. Counter labels are the code's own
+reason names.
 """
 
 from __future__ import annotations
@@ -109,18 +115,55 @@ class ScrapeRule(Rule):
                            "in kustosz.toml) and no token of scope 'metrics' was sent")
 
 
+LOCATIONS_AUDIT_EVERY = timedelta(hours=1)
+_registries_lock = threading.Lock()
+
+
+def _shows_names(scrape: Scrape) -> bool:
+    """Camera names only to a token whose owner may see camera locations (R1.7)."""
+    return scrape.ctx.via_token and scrape.ctx.user is not None and scrape.ctx.may("locations")
+
+
+def _record_view(request: Request, scrape: Scrape) -> None:
+    user = scrape.ctx.user
+    assert user is not None
+    now = datetime.now(UTC)
+    with _registries_lock:
+        seen: dict[int, datetime] | None = getattr(request.app.state,
+                                                   "metrics_locations_seen", None)
+        if seen is None:
+            seen = request.app.state.metrics_locations_seen = {}
+        last = seen.get(user.id)
+        if last is not None and now - last < LOCATIONS_AUDIT_EVERY:
+            return
+        seen[user.id] = now
+    from kustosz.web import locations
+
+    locations.viewed(scrape.ctx, "metrics: camera names")
+
+
 @router.get("/metrics")
 def metrics(request: Request, scrape: Scrape = Depends(ScrapeRule(scope=SCOPE))) -> Response:
     if scrape.refused is not None:
         return PlainTextResponse(f"403 forbidden: {scrape.refused}\n", status_code=403)
-    registry = getattr(request.app.state, "metrics_registry", None)
-    if registry is None:
-        state = request.app.state
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(VaultCollector(scrape.ctx.vault,
-                                         lambda: getattr(state, "metrics_live", None)))
-        request.app.state.metrics_registry = registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    names = _shows_names(scrape)
+    state = request.app.state
+    with _registries_lock:
+        registries: dict[bool, CollectorRegistry] | None = getattr(
+            state, "metrics_registries", None)
+        if registries is None:
+            registries = state.metrics_registries = {}
+        registry = registries.get(names)
+        if registry is None:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(VaultCollector(scrape.ctx.vault,
+                                             lambda: getattr(state, "metrics_live", None),
+                                             camera_names=names))
+            registries[names] = registry
+    body = generate_latest(registry)
+    if names:
+        _record_view(request, scrape)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 # -- what serve knows in memory -------------------------------------------------------------
@@ -174,11 +217,15 @@ def people_words(session: Session) -> frozenset[str]:
                      if len(w) >= 4)
 
 
-def source_label(source: Source, people: frozenset[str] = frozenset()) -> str:
-    """The source's name as the office gave it, unless it looks like a phone number or holds
-    a person's name (a mailbox called after its owner): then its kind and id."""
+def source_label(source: Source, people: frozenset[str] = frozenset(),
+                 camera_names: bool = False) -> str:
+    """A camera's kind and id, its name only with ``camera_names`` (the scraper may see
+    camera locations); any other source's name as the office gave it, unless it looks like a
+    phone number or holds a person's name (a mailbox called after its owner): then its kind
+    and id."""
     name = source.name.lower()
-    if _PHONE_LIKE.search(re.sub(r"[._-]", "", name)) or any(w in name for w in people):
+    if (source.kind == SourceKind.CAMERA and not camera_names) \
+            or _PHONE_LIKE.search(re.sub(r"[._-]", "", name)) or any(w in name for w in people):
         return f"{source.kind}-{source.id}"
     return source.name
 
@@ -231,9 +278,11 @@ class VaultCollector(Collector):
     """Everything read at scrape time, in one reading session; with serve's `Live`, the
     cameras' `up` and the database's from memory."""
 
-    def __init__(self, vault: Vault, live: Callable[[], Live | None] = lambda: None) -> None:
+    def __init__(self, vault: Vault, live: Callable[[], Live | None] = lambda: None,
+                 camera_names: bool = False) -> None:
         self.vault = vault
         self.live = live
+        self.camera_names = camera_names
         # source id -> its labels at the last scrape that read the database (cameras only):
         # what a scrape while the database is away names them by
         self._cameras: dict[int, list[str]] = {}
@@ -325,7 +374,7 @@ class VaultCollector(Collector):
             else None
         cameras: dict[int, list[str]] = {}
         for source in sources:
-            values = [source_label(source, people), source.kind]
+            values = [source_label(source, people, self.camera_names), source.kind]
             enabled.add_metric(values, 1.0 if source.enabled else 0.0)
             if source.enabled:
                 if running is not None and source.kind == SourceKind.CAMERA:
