@@ -44,7 +44,9 @@ MALFORMED = (b"From: =?utf-8?q?Zepsuty=ZZ?= <a@elblag.eu>\r\n"
 
 def _smtp_send(port: int, msg: EmailMessage | bytes, raw: bool = False) -> None:
     data = msg if isinstance(msg, bytes) else msg.as_bytes(policy=CRLF)
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+    # RFC 5321 4.5.3.2.6: a client waits 10 minutes for the answer to the end of DATA (a 50 MB
+    # message is parsed, hashed and stored before it; on a busy machine that takes a while).
+    with smtplib.SMTP("127.0.0.1", port, timeout=600) as smtp:
         smtp.sendmail("a@elblag.eu", JOURNAL, data)
 
 
