@@ -175,6 +175,28 @@ def test_a_node_that_cannot_renew_stops_before_the_lease_runs_out(pg_vault: Vaul
     assert until
 
 
+def test_a_lease_dropped_while_renewal_was_late_is_given_back_not_kept(
+        pg_vault: Vault) -> None:
+    """A renewal that comes after the node's local deadline (a stalled machine) finds the
+    lease still the node's in the database. Its work stopped; the lease must not be pushed out
+    by every later renewal with nobody recording the camera: it is given back and taken again
+    under a new epoch (found on a fresh clone at load 20: two cameras of a three-node cluster
+    went unrecorded for good)."""
+    a = _coordinator(pg_vault, "a", lease=3.0)
+    a.tick()
+    old = a.holding()[CAMS[0]]
+    with a._lock:  # the node's steady clock passed until - margin before the renewal came
+        a._deadline[CAMS[0]] = time.monotonic() - 0.1
+    a._expire()
+    assert CAMS[0] not in a.holding()
+    deadline = time.monotonic() + 30
+    while CAMS[0] not in a.holding() and time.monotonic() < deadline:
+        a._last_renew = float("-inf")  # every pass renews (as after a third of the lease)
+        a.tick()
+    assert CAMS[0] in a.holding(), "the dropped lease was kept renewed with no work on it"
+    assert a.holding()[CAMS[0]].epoch == old.epoch + 1
+
+
 def test_a_node_whose_clock_is_off_takes_no_leases_and_alerts(pg_vault: Vault) -> None:
     """The node's clock is simulated 30 s ahead (injected clock); the margin is 1 s."""
     skewed = _coordinator(pg_vault, "skewed", offset=30.0)

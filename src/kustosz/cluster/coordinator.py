@@ -200,6 +200,7 @@ class Coordinator:
             renewed, db_now = self.leases.renew()
             self._last_renew = started
             lost: list[str] = []
+            strays: list[Held] = []
             with self._lock:
                 for resource in list(self._held):
                     if resource not in renewed:
@@ -209,13 +210,22 @@ class Coordinator:
                         log.warning("node %s: lost its lease of %s", self.node, resource)
                         lost.append(resource)
                 for resource, held in renewed.items():
-                    if resource not in self._held:  # not ours to work on: let it run out
+                    if resource not in self._held:
+                        strays.append(held)
                         continue
                     self._held[resource] = held
                     self._note_term(held)
                     self._deadline[resource] = self._local_deadline(started, held, db_now)
             if lost:
                 self._stop_work(lost)
+            # A lease this node dropped (its local deadline passed while the database was
+            # slow) but the database still shows as its own: its work stopped here, and every
+            # renewal would push it out again, so nobody would ever record that camera. Give
+            # it back now; the claim below (or another node) takes it under a new epoch.
+            for held in strays:
+                if self.leases.release(held.resource, held.epoch):
+                    log.warning("node %s: gave back %s, whose work had stopped here when its "
+                                "renewal came late", self.node, held.resource)
         self._expire()
         if self.skew_refused:
             self._give_up_all()
