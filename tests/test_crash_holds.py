@@ -56,7 +56,7 @@ def build(vault: Vault, tmp: Path) -> list[int]:
 def crash_at(step: str, monkeypatch: pytest.MonkeyPatch, vault: Vault) -> None:
     real_finish = sweep_mod._finish
 
-    def unlink(_vault: Vault, victims: list[Any]) -> set[int]:
+    def unlink(_vault: Vault, victims: list[Any], *_rest: Any) -> set[int]:
         if step == "half_unlinked":
             for victim in victims[: len(victims) // 2]:
                 vault.storage.delete(victim.storage_key)

@@ -162,9 +162,10 @@ class Vault:
         self.connected = True
 
     def deleting_storage(self) -> Storage:
-        """The store as the sweep and the destruction see it: on an object store opened with
-        [storage] delete_credentials_file (the governance bypass, deletion by version id),
-        which the web app never loads; the local folder has one view for all."""
+        """The store as the sweep sees it: on an object store opened with [storage]
+        delete_credentials_file (deletion by version id after each retain-until, legal
+        holds; no governance bypass), which the web app never loads; the local folder has
+        one view for all."""
         if self.config.s3 is None:
             return self.storage
         if not self.may_delete:

@@ -43,6 +43,14 @@ class S3Server:
     sweep: Credentials
     raw: Any = field(repr=False)  # the server's harness object
     grant_app: bool = False  # Ceph: the bucket policy gives the app user its rights
+    # the approved shortening's identity (SeaweedFS; the Ceph harness has two users only)
+    redate: Credentials | None = None
+    # the store's administrator, for changes behind Kustosz's back (Ceph: the bucket's owner)
+    admin: Credentials | None = None
+
+    @property
+    def owner(self) -> Credentials:
+        return self.admin or self.sweep
 
     def client(self, who: Credentials) -> Any:
         import boto3
@@ -72,7 +80,12 @@ class S3Server:
                  "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]},
                 {"Effect": "Deny", "Principal": {"AWS": user},
                  "Action": ["s3:BypassGovernanceRetention", "s3:DeleteObject",
-                            "s3:DeleteObjectVersion"],
+                            "s3:DeleteObjectVersion", "s3:PutObjectLegalHold"],
+                 "Resource": [f"arn:aws:s3:::{name}/*"]},
+                # the sweep (the bucket's owner) deletes without the bypass (issue 28 item 5)
+                {"Effect": "Deny",
+                 "Principal": {"AWS": [f"arn:aws:iam:::user/{self.raw.sweep.uid}"]},
+                 "Action": ["s3:BypassGovernanceRetention"],
                  "Resource": [f"arn:aws:s3:::{name}/*"]}]}
             sweep.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
         return name
@@ -91,7 +104,11 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield S3Server("seaweedfs", server.endpoint, "us-east-1",
                        Credentials(server.app.access_key, server.app.secret_key, "the test"),
                        Credentials(server.sweep.access_key, server.sweep.secret_key,
-                                   "the test"), server)
+                                   "the test"), server,
+                       redate=Credentials(server.redate.access_key, server.redate.secret_key,
+                                          "the test"),
+                       admin=Credentials(server.admin.access_key, server.admin.secret_key,
+                                         "the test"))
     finally:
         server.stop()
 

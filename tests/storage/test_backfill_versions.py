@@ -69,11 +69,11 @@ def test_backfill_finds_the_indexed_version_and_names_what_matches_none(
     vault, bucket = _vault(tmp_path, seaweed, backend_url)
     try:
         recs = _stored(vault, tmp_path, 5)
-        app, sweep = seaweed.client(seaweed.app), seaweed.client(seaweed.sweep)
+        app, sweep = seaweed.client(seaweed.app), seaweed.client(seaweed.owner)
         forged, replaced, missing = recs[1], recs[2], recs[3]
         # a newer version forged with the app's credentials: the older one is the indexed
         app.put_object(Bucket=bucket, Key=forged.storage_key, Body=b"FORGED")
-        # the original gone (the sweep's credentials, bypass) and other content in its place
+        # the original gone (the store admin, bypass) and other content in its place
         sweep.delete_object(Bucket=bucket, Key=replaced.storage_key,
                             VersionId=replaced.version_id, BypassGovernanceRetention=True)
         app.put_object(Bucket=bucket, Key=replaced.storage_key, Body=b"OTHER")
@@ -136,7 +136,7 @@ def test_the_command_prints_each_unmatched_row_and_exits_1(tmp_path: Path,
     vault, bucket = _vault(tmp_path, seaweed)
     try:
         recs = _stored(vault, tmp_path, 2)
-        sweep = seaweed.client(seaweed.sweep)
+        sweep = seaweed.client(seaweed.owner)
         sweep.delete_object(Bucket=bucket, Key=recs[1].storage_key,
                             VersionId=recs[1].version_id, BypassGovernanceRetention=True)
     finally:

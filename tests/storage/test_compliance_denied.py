@@ -44,7 +44,7 @@ def readme_policy(server: S3Server, bucket: str) -> dict[str, object]:
 def test_what_the_stores_make_of_the_compliance_deny(
         server: S3Server) -> None:
     bucket = f"k-{uuid.uuid4().hex[:16]}"
-    sweep, app = server.client(server.sweep), server.client(server.app)
+    sweep, app = server.client(server.owner), server.client(server.app)
     sweep.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
     sweep.put_bucket_policy(Bucket=bucket, Policy=json.dumps(readme_policy(server, bucket)))
     until = datetime.now(UTC) + timedelta(days=1)

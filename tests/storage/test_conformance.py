@@ -184,47 +184,81 @@ def test_shortening_is_refused_without_bypass(locked: Backend) -> None:
     assert locked.app.lock_of("cam/s.ts").retain_until == until  # type: ignore[attr-defined]
     locked.app.retain("cam/s.ts", until + timedelta(hours=1))  # type: ignore[attr-defined]
     assert locked.app.lock_of("cam/s.ts").retain_until == until + timedelta(hours=1)  # type: ignore[attr-defined]
+    with pytest.raises(Refused):  # the sweep's neither (issue 28 item 5), bypass or not
+        locked.store.retain("cam/s.ts", until)  # type: ignore[attr-defined]
+    with pytest.raises(Refused):
+        locked.store.retain("cam/s.ts", until, bypass=True)  # type: ignore[attr-defined]
     if locked.server:
-        # The store itself: the app's credentials asking for the bypass, and the sweep's
-        # without it, are both refused.
-        for who, bypass in ((locked.server.app, True), (locked.server.sweep, False)):
+        # The store itself: the app's and the sweep's credentials, asking for the bypass or
+        # not, are all refused.
+        for who, bypass in ((locked.server.app, True), (locked.server.sweep, False),
+                            (locked.server.sweep, True)):
             extra = {"BypassGovernanceRetention": True} if bypass else {}
             assert s3_error(lambda: locked.server.client(who).put_object_retention(  # noqa: B023
                 Bucket=locked.bucket, Key="cam/s.ts", VersionId=got.version_id,
                 Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
                 **extra)) == "AccessDenied"  # noqa: B023
-    locked.store.retain("cam/s.ts", until)  # type: ignore[attr-defined]  # the deleting role
-    assert locked.app.lock_of("cam/s.ts").retain_until == until  # type: ignore[attr-defined]
+    assert locked.app.lock_of("cam/s.ts").retain_until == until + timedelta(hours=1)  # type: ignore[attr-defined]
 
 
-def test_delete_is_refused_under_retention_and_under_legal_hold_even_with_bypass(
-        locked: Backend) -> None:
-    got = locked.app.put("cam/h.ts", io.BytesIO(b"x"), retain_until=later(days=1))  # type: ignore[call-arg]
+def test_delete_is_refused_under_retention_and_under_legal_hold(locked: Backend) -> None:
+    """Issue 28 item 5: the sweep's credentials delete nothing before its retain-until — the
+    store itself refuses them, with the bypass header or without — and nothing under a legal
+    hold; once the date has passed and the hold is off, they do."""
+    got = locked.app.put("cam/h.ts", io.BytesIO(b"x"), retain_until=later(seconds=3))  # type: ignore[call-arg]
     with pytest.raises(Refused):
         locked.app.delete("cam/h.ts")
-    if locked.server:  # the sweep's credentials without the bypass header
-        assert s3_error(lambda: locked.server.client(locked.server.sweep).delete_object(
-            Bucket=locked.bucket, Key="cam/h.ts", VersionId=got.version_id)) == "AccessDenied"
-    locked.app.legal_hold("cam/h.ts", True)  # type: ignore[attr-defined]
-    assert locked.app.lock_of("cam/h.ts").legal_hold  # type: ignore[attr-defined]
     with pytest.raises(Refused) as exc:
-        locked.store.delete("cam/h.ts")  # the deleting role, with the bypass
+        locked.store.delete("cam/h.ts")  # the deleting role, before the date
     assert exc.value.pl
-    assert locked.store.exists("cam/h.ts")
+    if locked.server:  # the sweep's credentials asking the store directly
+        for bypass in (False, True):
+            assert s3_error(lambda: locked.server.client(locked.server.sweep).delete_object(
+                Bucket=locked.bucket, Key="cam/h.ts", VersionId=got.version_id,
+                BypassGovernanceRetention=bypass)) == "AccessDenied"  # noqa: B023
+    locked.store.legal_hold("cam/h.ts", True)  # type: ignore[attr-defined]
+    assert locked.app.lock_of("cam/h.ts").legal_hold  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while locked.app.lock_of("cam/h.ts").retain_until > datetime.now(UTC):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    with pytest.raises(Refused):
+        locked.store.delete("cam/h.ts")  # the date has passed; the legal hold keeps it
     with locked.store.open("cam/h.ts") as f:
         assert f.read() == b"x"
-    locked.app.legal_hold("cam/h.ts", False)  # type: ignore[attr-defined]
-    assert locked.store.delete("cam/h.ts")  # governance retention: the bypass may
+    locked.store.legal_hold("cam/h.ts", False)  # type: ignore[attr-defined]
+    assert locked.store.delete("cam/h.ts")
     assert not locked.store.exists("cam/h.ts")
+
+
+def test_the_apps_credentials_cannot_switch_a_legal_hold_off(locked: Backend) -> None:
+    """Issue 28 item 5 (attack): the app's keys switched a legal hold off. The store refuses
+    them any change of a legal hold (it cannot tell on from off); the sweep's identity sets
+    and clears them."""
+    got = locked.app.put("cam/lh.ts", io.BytesIO(b"x"))
+    locked.store.legal_hold("cam/lh.ts", True)  # type: ignore[attr-defined]
+    for on in (False, True):
+        with pytest.raises(Refused):
+            locked.app.legal_hold("cam/lh.ts", on)  # type: ignore[attr-defined]
+    if locked.server:
+        raw = locked.server.client(locked.server.app)
+        assert s3_error(lambda: raw.put_object_legal_hold(
+            Bucket=locked.bucket, Key="cam/lh.ts", VersionId=got.version_id,
+            LegalHold={"Status": "OFF"})) == "AccessDenied"
+    assert locked.store.lock_of("cam/lh.ts").legal_hold  # type: ignore[attr-defined]
+    with pytest.raises(Refused):
+        locked.store.delete("cam/lh.ts")
+    locked.store.legal_hold("cam/lh.ts", False)  # type: ignore[attr-defined]
+    assert locked.store.delete("cam/lh.ts")
 
 
 def test_a_legal_hold_blocks_deletion_without_any_retention(locked: Backend) -> None:
     locked.app.put("cam/l.ts", io.BytesIO(b"x"))
-    locked.app.legal_hold("cam/l.ts", True)  # type: ignore[attr-defined]
+    locked.store.legal_hold("cam/l.ts", True)  # type: ignore[attr-defined]
     assert locked.app.lock_of("cam/l.ts") == Lock(None, True)  # type: ignore[attr-defined]
     with pytest.raises(Refused):
         locked.store.delete("cam/l.ts")
-    locked.app.legal_hold("cam/l.ts", False)  # type: ignore[attr-defined]
+    locked.store.legal_hold("cam/l.ts", False)  # type: ignore[attr-defined]
     assert locked.store.delete("cam/l.ts")
 
 
@@ -234,14 +268,14 @@ def test_version_delete_vs_delete_marker(server: S3Server, tmp_path: Path) -> No
     bucket = server.make_bucket()
     store = server.storage(bucket, tmp_path, deleting=True)
     store.prepare()
-    got = store.put("cam/v.ts", io.BytesIO(b"bytes"), retain_until=later(days=1))
+    got = store.put("cam/v.ts", io.BytesIO(b"bytes"))
     raw = server.client(server.sweep)
     raw.delete_object(Bucket=bucket, Key="cam/v.ts")  # no version id: a marker
     assert not store.exists("cam/v.ts") and list(store.iterate()) == []
     versions = store.versions("cam/v.ts")
     assert (got.version_id, False) in versions and any(m for _v, m in versions)
     body = raw.get_object(Bucket=bucket, Key="cam/v.ts", VersionId=got.version_id)["Body"]
-    assert body.read() == b"bytes"  # still there, still locked
+    assert body.read() == b"bytes"  # still there
     assert store.delete("cam/v.ts")
     assert store.versions("cam/v.ts") == []
 
@@ -315,16 +349,19 @@ def test_retention_that_has_passed_no_longer_protects(locked: Backend) -> None:
 
 @pytest.mark.parametrize("size", [10, 11 << 20], ids=["single", "multipart"])
 def test_a_write_may_carry_a_legal_hold(locked: Backend, tmp_path: Path, size: int) -> None:
-    """Material a hold already covers when it arrives is held from its first byte."""
+    """Written with the sweep's identity, material is held from its first byte; the app's
+    write leaves the legal hold out (its identity may not set one: the sweeper does)."""
     source = tmp_path / "held.ts"
     source.write_bytes(os.urandom(size))
-    until = later(days=1)
-    locked.app.put("cam/held.ts", source, retain_until=until, legal_hold=True)  # type: ignore[call-arg]
-    assert locked.app.lock_of("cam/held.ts") == Lock(until, True)  # type: ignore[attr-defined]
+    locked.store.put("cam/held.ts", source, legal_hold=True)  # type: ignore[call-arg]
+    assert locked.app.lock_of("cam/held.ts") == Lock(None, True)  # type: ignore[attr-defined]
     with pytest.raises(Refused):
         locked.store.delete("cam/held.ts")
-    locked.app.legal_hold("cam/held.ts", False)  # type: ignore[attr-defined]
+    locked.store.legal_hold("cam/held.ts", False)  # type: ignore[attr-defined]
     assert locked.store.delete("cam/held.ts")
+    until = later(days=1)
+    locked.app.put("cam/app.ts", source, retain_until=until, legal_hold=True)  # type: ignore[call-arg]
+    assert locked.app.lock_of("cam/app.ts") == Lock(until, False)  # type: ignore[attr-defined]
 
 
 def test_the_lock_helpers_work_on_every_store(backend: Backend) -> None:
@@ -337,15 +374,17 @@ def test_the_lock_helpers_work_on_every_store(backend: Backend) -> None:
                      retain_until=later(seconds=-1))
     assert not backend.store.exists("cam/past.ts")
     retain(backend.app, "cam/any.ts", until + timedelta(days=1))
-    legal_hold(backend.app, "cam/any.ts", True)
+    legal_hold(backend.store, "cam/any.ts", True)
     if backend.lockable:
         assert backend.app.lock_of("cam/any.ts") == Lock(until + timedelta(days=1), True)  # type: ignore[attr-defined]
         with pytest.raises(Refused):
             backend.store.delete("cam/any.ts")
-        legal_hold(backend.app, "cam/any.ts", False)
+        legal_hold(backend.store, "cam/any.ts", False)
+        with pytest.raises(Refused):  # retained a day yet: no one deletes it
+            backend.store.delete("cam/any.ts")
     else:
         assert not isinstance(backend.store, Lockable)
-    assert backend.store.delete("cam/any.ts")
+        assert backend.store.delete("cam/any.ts")
 
 
 # -- opening an S3 store: bad buckets, bad credentials, a store that goes away -------------------

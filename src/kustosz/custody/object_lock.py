@@ -22,6 +22,18 @@ material before its time or while a hold covers it:
   what a hold placed meanwhile covers (its own job may have run in between);
 * re-dating lengthens the retention where the new end is later (`lengthen`).
 
+Legal holds are the sweep's identity's to set and to clear (issue 28 item 5): the web app's
+credentials may not touch them at all — an object store cannot tell a legal hold switched on
+from one switched off, and the app's keys must not free held evidence. So the work above
+runs with `legal_hold_store`, the sweep's view, where this process has it (serve sweeping
+itself, the memory store of the tests); with [storage] sweep = "separate" serve leaves it,
+and `kustosz sweeper` does it before every sweep (`mirror_legal_holds`): every hold the
+audit log has placed gets its legal holds (and the material taken in under it since, by the
+recording id recorded last time), and a legal hold is cleared only for a hold whose release
+the audit log records. Each pass is recorded (`hold.legal_holds`, with the last recording
+id done). Meanwhile the sweep, the only deleter, keeps what an active hold or an open hold
+of the audit log covers, asked again right before it deletes (retention/sweep.py).
+
 On a store without a lock (the local folder) all of this is a no-op and the sweep alone keeps
 the rules. The store is found through the session (`Vault` puts it in ``session.info``), so
 the many callers of place_hold and release_hold need not pass it.
@@ -39,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.custody.coverage import covered_by_hold, covered_ever_by, held_map
 from kustosz.db.models import Recording
+from kustosz.errors import ConfigError
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 
@@ -82,6 +95,25 @@ def lockable_store(session: Session) -> Lockable | None:
     return store if isinstance(store, Lockable) else None
 
 
+def legal_hold_store(vault: Any) -> Lockable | None:
+    """The store as the identity that may set and clear legal holds sees it (the sweep's),
+    if this process has it; None where legal holds are the sweeper's (sweep = "separate")
+    or the store keeps no lock."""
+    if vault.config.s3 is not None and not vault.may_delete:
+        return None
+    try:
+        store = vault.deleting_storage()
+    except ConfigError:  # no sweep credentials here: the sweep, when it has them, sets them
+        log.warning("no sweep credentials in this process: legal holds wait for the sweep")
+        return None
+    return store if isinstance(store, Lockable) else None
+
+
+def _vault_of(session: Session) -> Any:
+    get = session.info.get("vault")
+    return get() if callable(get) else None
+
+
 def held_ids(session: Session, ids: list[int]) -> set[int]:
     """The recordings among ``ids`` that an active hold covers now (the one rule)."""
     return set(held_map(session, ids))
@@ -118,11 +150,14 @@ def hold_placed(session: Session, hold_id: int, actor: str = "system") -> int:
     """After the (flushed, active) hold: what a sweep may already have chosen goes under
     legal hold now, before the hold commits; the rest by the job queued once it commits.
     How many objects were set now."""
-    store = lockable_store(session)
-    if store is None:
+    if lockable_store(session) is None:
         return 0
-    n = set_holds(store, _objects(session, _sweep_may_have_chosen(hold_id, datetime.now(UTC))),
-                  True)
+    vault = _vault_of(session)
+    store = legal_hold_store(vault) if vault is not None else None
+    n = 0
+    if store is not None:  # else the sweeper asks the holds again before it deletes
+        n = set_holds(store, _objects(
+            session, _sweep_may_have_chosen(hold_id, datetime.now(UTC))), True)
     _queue_after_commit(session, hold_id, True, actor)
     return n
 
@@ -181,14 +216,34 @@ def apply_legal_holds(ctx: Worker, hold_id: int, on: bool) -> dict[str, Any]:
     it on each object the released hold covered that no active hold covers now; a page of
     rows at a time (keyset on the id), its progress on the job page."""
     vault = ctx.vault
-    store = vault.storage
-    if not isinstance(store, Lockable):
+    if not isinstance(vault.storage, Lockable):
         return {"hold": hold_id, "on": on, "objects": 0}
+    store = legal_hold_store(vault)
+    if store is None:
+        log.info("hold %d: its legal holds are kustosz sweeper's to %s", hold_id,
+                 "set" if on else "clear")
+        return {"hold": hold_id, "on": on, "objects": 0, "left_to": "kustosz sweeper"}
+    return _apply(ctx, vault, store, hold_id, on)
+
+
+def _apply(ctx: Worker, vault: Any, store: Lockable, hold_id: int, on: bool, after: int = 0,
+           actor: str = "system") -> dict[str, Any]:
+    from kustosz.audit import append as audit
+    from kustosz.retention.record import record_of
+
+    if not on:
+        with vault.reading() as s:
+            if hold_id not in record_of(vault, s).released:
+                # a release only the database tells of: its legal holds stay
+                log.error("hold %d: released in the database but not in the audit log; its "
+                          "legal holds are kept", hold_id)
+                return {"hold": hold_id, "on": on, "objects": 0, "refused": True}
     condition = covered_by_hold(hold_id) if on else covered_ever_by(hold_id)
+    first = after
     with vault.reading() as s:
-        total = s.execute(select(func.count()).select_from(Recording).where(condition)
-                          ).scalar_one()
-    after, seen, changed = 0, 0, 0
+        total = s.execute(select(func.count()).select_from(Recording).where(
+            condition & (Recording.id > after))).scalar_one()
+    seen, changed = 0, 0
     verb = "Ustawianie" if on else "Zdejmowanie"
     ctx.progress(0.0, f"{verb} blokady prawnej w magazynie obiektów: 0 z {total} nagrań")
     while True:
@@ -208,15 +263,62 @@ def apply_legal_holds(ctx: Worker, hold_id: int, on: bool) -> dict[str, Any]:
             break
     log.info("hold %d: legal hold %s on %d objects", hold_id, "set" if on else "cleared",
              changed)
+    if on:  # an intake still under way keeps its place: done by a later pass
+        with vault.reading() as s:
+            waiting = s.execute(select(func.min(Recording.id)).where(
+                condition & (Recording.id > first) & (Recording.id <= after)
+                & (Recording.state == RecordingState.PENDING))).scalar()
+        if waiting is not None:
+            after = waiting - 1
+    if after > first or not on or first == 0:
+        with vault.transaction() as s:
+            audit(s, actor, "hold.legal_holds", f"hold {hold_id}",
+                  {"on": on, "through": after, "objects": changed})
     return {"hold": hold_id, "on": on, "objects": changed, "covered": seen}
 
 
-def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
-    """Clear the legal hold of ``rows`` no active hold covers; then ask again and set back
-    what a hold placed meanwhile covers (its job may have set it just before this cleared
-    it). A legal hold too many is harmless; one too few is not."""
+def mirror_legal_holds(vault: Any, actor: str = "system") -> int:
+    """The sweeper's pass (before each sweep): the legal holds of every hold the audit log
+    has placed, for material not yet done; cleared for each hold whose release the audit log
+    records and no pass has cleared yet. How many objects changed."""
+    from kustosz.db.models import Hold
+    from kustosz.retention.record import record_of
+
+    if not isinstance(vault.storage, Lockable):
+        return 0
+    store = legal_hold_store(vault)
+    if store is None:
+        return 0
     with vault.reading() as s:
-        still = held_ids(s, [r.id for r in rows])
+        record = record_of(vault, s)
+        in_db = set(s.execute(select(Hold.id)).scalars())
+        todo = [(hid, record.mirrored_on.get(hid, 0))
+                for hid in sorted({h.id for h in record.open_holds()})
+                if hid not in record.released and hid in in_db]
+        clear = [hid for hid in sorted(record.released)
+                 if hid not in record.mirrored_off and hid in in_db]
+    n = 0
+    for hid, done in todo:
+        with vault.reading() as s:
+            newer = s.execute(select(func.max(Recording.id)).where(
+                covered_by_hold(hid) & (Recording.id > done))).scalar()
+        if newer is not None or hid not in record.mirrored_on:
+            n += int(_apply(_Inline(vault), vault, store, hid, True, done, actor)["objects"])
+    for hid in clear:
+        n += int(_apply(_Inline(vault), vault, store, hid, False, 0, actor)["objects"])
+    return n
+
+
+def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
+    """Clear the legal hold of ``rows`` no active hold covers (in the database, nor open in
+    the audit log); then ask again and set back what a hold placed meanwhile covers (its job
+    may have set it just before this cleared it). A legal hold too many is harmless; one too
+    few is not."""
+    from kustosz.retention.record import held_in_record
+
+    with vault.reading() as s:
+        ids = [r.id for r in rows]
+        still = held_ids(s, ids) | held_in_record(vault, s, ids)
     free = [r for r in rows if r.id not in still]
     n = set_holds(store, free, False)
     if free:
@@ -231,8 +333,9 @@ def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
 def lengthen(session: Session, changed: Iterable[tuple[int, datetime | None]]) -> int:
     """After a re-dating: each object's retention to its recording's new end where that is
     later than the lock it has. Lengthening is the app's credentials' right; shortening is
-    not (GOVERNANCE needs the bypass, which only the sweep's credentials hold) and is not
-    needed: the sweep deletes by the index's date with the bypass."""
+    not (GOVERNANCE needs the bypass): only the approved, two-person shortening of a period
+    does it (kustosz.retention.shorten), and until then the store keeps the longer date and
+    the sweep, which has no bypass, cannot delete before it."""
     store = lockable_store(session)
     if store is None:
         return 0

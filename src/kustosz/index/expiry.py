@@ -44,8 +44,9 @@ REDATE_BATCH = 1000  # rows read at once to lengthen their objects' retention (l
 def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> int:
     """Recompute expiry of all stored material after a policy change; returns rows changed.
     On a store with a lock each object's retention is lengthened where its end moved later;
-    where it moved earlier the object keeps the longer date, which the sweep's governance
-    bypass overrides when it deletes (the app's credentials may not shorten it).
+    where it moved earlier the object keeps the longer date until two people approve the
+    shorter period (kustosz.retention.shorten, issue 28 item 5): the sweep has no governance
+    bypass, and until then the audit log's record keeps the material too.
 
     The rows whose end moves are read a page of ``batch`` at a time (keyset on the id, within
     one source's day), never the whole index at once: a vault of years holds millions."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kustosz.custody.object_lock import held_ids, set_holds
+from kustosz.custody.object_lock import held_ids, legal_hold_store, set_holds
 from kustosz.db.models import Recording, Source
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
@@ -18,8 +18,9 @@ def _hold_late(vault: Vault, session: Session, stored: list[tuple[int, str, str 
     hold on: set it now, in the transaction that marks them stored (a hold committed later
     finds them, custody/object_lock.py `hold_placed`)."""
     late = held_ids(session, [rid for rid, _k, _v in stored]) - held
-    if late:
-        set_holds(vault.storage, [row for row in stored if row[0] in late], True)
+    store = legal_hold_store(vault) if late else None
+    if store is not None:  # else kustosz sweeper sets them (issue 28 item 5, object_lock.py)
+        set_holds(store, [row for row in stored if row[0] in late], True)
 
 
 def _mark_stored(session: Session, rec: Recording) -> None:

@@ -5,6 +5,13 @@ Crash safety: a sweep (1) marks its victims `deleting` with its sweep id and com
 digest covers every deletion record. A sweep killed anywhere is finished by the next start
 (`recover`): rows a hold has meanwhile covered and whose files still exist go back to
 `stored`; the rest are deleted and recorded. Unlinks are idempotent, so repeating is safe.
+
+The database is not trusted alone (issue 28 item 5). Before anything is deleted, each victim
+is checked against the audit log's record of its retention and of the holds on it
+(`kustosz.retention.record`): one the record keeps goes back to `stored`, and the alert
+`retention_disagrees` says so. On an object store the store checks too: the sweep deletes
+without the governance bypass, so a version whose retain-until is ahead is refused by the
+store itself and kept the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from typing import Any
 from sqlalchemy import case, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from kustosz.alerts.kinds import AlertRow
+from kustosz.alerts.rows import clear_rows, raise_row
 from kustosz.audit import append as audit
 from kustosz.clock.watch import before_sweep
 from kustosz.custody.coverage import (
@@ -29,10 +38,11 @@ from kustosz.custody.coverage import (
     covering,
     holds_of,
 )
-from kustosz.custody.object_lock import held_ids
+from kustosz.custody.object_lock import held_ids, mirror_legal_holds
 from kustosz.db.deadline import patient
 from kustosz.db.models import Deletion, Recording, Source, Sweep
 from kustosz.index.expiry import period_for
+from kustosz.retention.record import Disagreement, disagreements
 from kustosz.retention.traces import prune_traces
 from kustosz.states import RecordingState, SweepMode
 from kustosz.storage.base import Lockable, Refused, delete_content
@@ -59,13 +69,14 @@ class SweepReport:
     kept_by_hold: list[dict[str, Any]] = field(default_factory=list)
     recovered: int = 0
     traces: int = 0  # rows about skipped phone files removed with their period (traces.py)
+    refused: list[int] = field(default_factory=list)  # kept against the database (record.py)
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "mode": self.mode,
                 "sweeps": self.sweep_ids, "recovered": self.recovered,
                 "deleted_count": len(self.deleted), "kept_by_hold_count": len(self.kept_by_hold),
                 "deleted": self.deleted, "kept_by_hold": self.kept_by_hold,
-                "traces_removed": self.traces}
+                "traces_removed": self.traces, "refused": self.refused}
 
 
 def _rule(source: Source, vault: Vault) -> str:
@@ -84,16 +95,19 @@ def _names(session: Session) -> dict[int, Source]:
     return {s.id: s for s in session.execute(select(Source)).scalars()}
 
 
-def _unlink_all(vault: Vault, victims: list[Any]) -> set[int]:
+def _unlink_all(vault: Vault, victims: list[Any], now: datetime,
+                early: list[Disagreement]) -> set[int]:
     """Remove the victims' content (rows with id, storage_key, version_id); the ids kept
-    because a hold covered them meanwhile (they are `stored` again)."""
+    because a hold covered them meanwhile or the store's lock still keeps them (they are
+    `stored` again; the latter also added to ``early``)."""
     store = vault.deleting_storage()
     if not isinstance(store, Lockable) and not any(v.version_id for v in victims):
         # unlink(2) releases the GIL; a few threads keep the disk queue busy.
         store.delete_many([v.storage_key for v in victims], UNLINK_WORKERS)
         return set()
     # On an object store only the sweep's credentials may delete: the version the index
-    # names, with the governance bypass. A legal hold refuses even them.
+    # names, without the governance bypass. A legal hold, or a retain-until still ahead,
+    # refuses them.
     refused: list[tuple[Any, Refused]] = []
 
     def one(victim: Any) -> None:
@@ -104,32 +118,105 @@ def _unlink_all(vault: Vault, victims: list[Any]) -> set[int]:
 
     with ThreadPoolExecutor(UNLINK_WORKERS, thread_name_prefix="kustosz-unlink") as pool:
         list(pool.map(one, victims))
-    return _refused(vault, store, refused) if refused else set()
+    return _refused(vault, store, refused, now, early) if refused else set()
 
 
-def _refused(vault: Vault, store: Any, refused: list[tuple[Any, Refused]]) -> set[int]:
-    """Victims whose object is under legal hold: a hold placed after the sweep chose them
-    covers them (the object lock saved them: they go back to `stored`), or the legal hold is
-    stale — set by a hold that never committed or left by a release whose clearing did not
-    happen (custody/object_lock.py) — and no active hold covers them (the one rule, asked
-    again now): then it is cleared and the content deleted."""
+def _refused(vault: Vault, store: Any, refused: list[tuple[Any, Refused]], now: datetime,
+             early: list[Disagreement]) -> set[int]:
+    """Victims the store refused: its retain-until is still ahead (the database says the
+    time is up, the store's lock says not: kept, and told), or the object is under legal
+    hold — a hold placed after the sweep chose them covers them (the object lock saved them:
+    they go back to `stored`), or the legal hold is stale, left by a release whose clearing
+    did not happen or a hold that never committed (custody/object_lock.py), and no hold
+    covers them, active in the database or open in the audit log (asked before the
+    deletion): then it is cleared and the content deleted."""
     with vault.transaction() as s:
         kept = held_ids(s, [v.id for v, _exc in refused])
-        if kept:
-            s.execute(update(Recording).where(Recording.id.in_(kept),
-                                              Recording.state == RecordingState.DELETING)
-                      .values(state=RecordingState.STORED, sweep_id=None)
-                      .execution_options(synchronize_session=False))
+    stale = []
     for victim, exc in refused:
         if victim.id in kept:
             continue
-        if not store.lock_of(victim.storage_key, victim.version_id).legal_hold:
+        lock = store.lock_of(victim.storage_key, victim.version_id)
+        if lock.retain_until is not None and lock.retain_until > datetime.now(UTC):
+            kept.add(victim.id)
+            early.append(Disagreement(victim.id, victim.storage_key, None, lock.retain_until))
+        elif lock.legal_hold:
+            stale.append(victim)
+        else:
             raise exc  # not the lock: the credentials (named in the message)
-        log.warning("a legal hold no active hold stands behind on %s: cleared before its "
-                    "deletion", victim.storage_key)
+    _back_to_stored(vault, kept)
+    for victim in stale:
+        log.warning("a legal hold no hold stands behind on %s: cleared before its deletion",
+                    victim.storage_key)
         store.legal_hold(victim.storage_key, False, victim.version_id)
         delete_content(store, victim.storage_key, victim.version_id)
     return kept
+
+
+def _back_to_stored(vault: Vault, ids: set[int]) -> None:
+    if not ids:
+        return
+    with vault.transaction() as s:
+        s.execute(update(Recording).where(Recording.id.in_(ids),
+                                          Recording.state == RecordingState.DELETING)
+                  .values(state=RecordingState.STORED, sweep_id=None)
+                  .execution_options(synchronize_session=False))
+
+
+def _checked(vault: Vault, victims: list[Any], now: datetime, early: list[Disagreement],
+             *, expiry: bool = True, present: Callable[[Any], bool] | None = None
+             ) -> list[Any]:
+    """The victims the audit log lets go (and no hold placed meanwhile covers); the others
+    go back to `stored`, those the record keeps added to ``early``. ``present``: whether a
+    victim's content is still there (recovery: one already gone is recorded deleted)."""
+    if not victims:
+        return victims
+    with vault.reading() as s:
+        ids = [v.id for v in victims]
+        found = disagreements(vault, s, ids, now, expiry)
+        held = held_ids(s, ids)
+    early += found
+    keep = held | {d.id for d in found}
+    if present is not None:
+        keep = {v.id for v in victims if v.id in keep and present(v)}
+    _back_to_stored(vault, keep)
+    return [v for v in victims if v.id not in keep]
+
+
+def _tell(vault: Vault, sweep_id: int, early: list[Disagreement], actor: str) -> None:
+    """Record (audit) and raise the alert for victims kept against the database; clear the
+    alert after a sweep that found none."""
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        if not early:
+            clear_rows(s, AlertRow.RETENTION_DISAGREES, now)
+            return
+        early = sorted({d.id: d for d in early}.values(), key=lambda d: d.id)
+        audit(s, actor, "sweep.refused", f"sweep {sweep_id}", {
+            "count": len(early), "recordings": [d.as_json() for d in early[:200]]})
+        raise_row(s, AlertRow.RETENTION_DISAGREES, disagreement_text(early), now)
+
+
+def disagreement_text(early: list[Disagreement]) -> str:
+    """The alert's words, Polish first."""
+    shown = ", ".join(str(d.id) for d in early[:20]) + (" …" if len(early) > 20 else "")
+    holds = sorted({h for d in early for h in d.holds})
+    held_pl = (f" Dziennik zdarzeń zapisał też aktywne zabezpieczenia nr "
+               f"{', '.join(map(str, holds))}, których baza danych nie uwzględnia."
+               if holds else "")
+    held_en = (f" The audit log also has holds {', '.join(map(str, holds))} open that the "
+               "database leaves out." if holds else "")
+    return (f"Usuwanie po terminie wstrzymało usunięcie nagrań ({len(early)}; nr {shown}): "
+            "baza danych podaje dla nich termin wcześniejszy niż okres przechowywania "
+            f"zapisany w dzienniku zdarzeń albo w magazynie obiektów.{held_pl} Nagrania "
+            "zostały zachowane. Sprawdź, kto zmieniał bazę danych (kustosz audit verify); "
+            "jeśli okres skrócono w kustosz.toml, skrócenie musi zatwierdzić druga osoba "
+            "(kustosz retention shorten propose, approve). / The sweep kept "
+            f"{len(early)} recording(s) (nos. {shown}): the database gives them an earlier end "
+            f"than the retention the audit log or the object store records.{held_en} Nothing "
+            "of them was deleted. Find who changed the database (kustosz audit verify); if "
+            "a period was shortened in kustosz.toml, a second person must approve it "
+            "(kustosz retention shorten propose, approve).")
 
 
 def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], str]) -> int:
@@ -212,7 +299,17 @@ def recover(vault: Vault, actor: str = "system") -> int:
                     rec.state, rec.sweep_id = RecordingState.STORED, None
                 else:
                     gone.append(rec)
-        _unlink_all(vault, gone)
+            as_of = s.get(Sweep, sweep_id).as_of  # type: ignore[union-attr]
+        # An open sweep with rows `deleting` is a database's word too: the record is asked
+        # as of the sweep's time, never later than now.
+        early: list[Disagreement] = []
+        at = min(as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of,
+                 datetime.now(UTC))
+        gone = _checked(vault, gone, at, early, expiry=mode == SweepMode.RETENTION,
+                        present=lambda v: vault.storage.exists(v.storage_key))
+        _unlink_all(vault, gone, at, early)
+        if early:
+            _tell(vault, sweep_id, early, actor)
         handled += len(rows)
         rules = (lambda src: _rule(src, vault)) if mode == SweepMode.RETENTION else \
             (lambda src: "disk pressure (recovered)")
@@ -232,6 +329,7 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     report = SweepReport(as_of=now, dry_run=dry_run)
     if not dry_run:
         report.recovered = recover(vault, actor)
+        mirror_legal_holds(vault, actor)  # the sweep's identity alone sets and clears them
     with vault.reading() as s:
         sources = _names(s)
         if detail:
@@ -258,8 +356,11 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
         # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
         victims = list(s.execute(select(*(VICTIM_COLUMNS if detail else UNLINK_COLUMNS)).where(
             Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
-    kept = _unlink_all(vault, victims)
+    early: list[Disagreement] = []
+    victims = _checked(vault, victims, now, early)
+    kept = _unlink_all(vault, victims, now, early)
     victims = [r for r in victims if r.id not in kept]
+    report.refused = sorted({d.id for d in early})
     if detail:
         report.deleted = [_item(r, sources[r.source_id].name, rule=_rule(sources[r.source_id],
                                                                          vault))
@@ -267,6 +368,7 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     else:
         report.deleted = [{"id": r.id} for r in victims]
     _finish(vault, sweep_id, actor, lambda src: _rule(src, vault))
+    _tell(vault, sweep_id, early, actor)
     with vault.transaction() as s:
         report.traces = prune_traces(s, vault.policy, now, actor)
     return report

@@ -190,15 +190,18 @@ class Lockable(Protocol):
     store mimics it for tests). A store without it (the local folder) relies on the sweep
     alone; `put_retained`, `retain` and `legal_hold` below are no-ops there.
 
-    Retention may be lengthened by anyone who may write; shortening it, and deleting before
-    it ends, needs the deleting role (the sweep's and the destruction's credentials, which
-    hold the governance bypass). A legal hold blocks deletion even for that role."""
+    Retention may be lengthened by anyone who may write. Nobody deletes before it ends: the
+    deleting role (the sweep's credentials) deletes after it, and sets and clears legal holds;
+    the app's touches no legal hold. Shortening it needs the governance bypass, which only
+    the re-dating identity of an approved, two-person shortening holds (issue 28 item 5,
+    kustosz.retention.shorten). A legal hold blocks deletion whatever the date."""
 
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
             move: bool = False, sha256: str | None = None,
             retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile: ...
 
-    def retain(self, key: str, until: datetime, version_id: str | None = None) -> None: ...
+    def retain(self, key: str, until: datetime, version_id: str | None = None, *,
+               bypass: bool = False) -> None: ...
 
     def legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None: ...
 

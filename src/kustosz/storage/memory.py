@@ -2,11 +2,14 @@
 custody flow runs on it (tests/custody/test_custody_memory_storage.py) shows the interface is
 enough, and that no module reaches around it to the data folder. Not durable, not for use.
 
-It enforces the object lock as the S3 store does (GOVERNANCE mode, `base.Lockable`): a content
-under retention or legal hold is not deleted, retention is shortened only by the deleting role
-(``deleting=True``, the default: the sweep's view), and a store made with ``deleting=False``
-(the web app's credentials) deletes nothing at all. Property tests run the lock rules here
-fast and against the real stores in tests/storage."""
+It enforces the object lock as the S3 store does (GOVERNANCE mode, `base.Lockable`, issue 28
+item 5): a content is not deleted before its retain-until nor under a legal hold, by anyone;
+the deleting role (``deleting=True``, the default: the sweep's view) deletes after it and
+sets and clears legal holds; a view made with ``deleting=False`` (the web app's credentials)
+deletes nothing and touches no legal hold (one asked with a write is left out, as on S3);
+retention is shortened only with ``bypass`` by the re-dating view (``redating=True``, the
+approved shortening's credentials). Property tests run the lock rules here fast and against
+the real stores in tests/storage."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -37,7 +40,8 @@ from kustosz.storage.base import (
 
 class MemoryStorage:
     def __init__(self, scratch: Path | None = None, total: int = 1 << 40, *,
-                 deleting: bool = True) -> None:
+                 deleting: bool = True,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.scratch = scratch or Path(tempfile.mkdtemp(prefix="kustosz-mem-"))
         self._objects: dict[str, tuple[bytes, datetime]] = {}
         self._locks: dict[str, Lock] = {}
@@ -45,15 +49,19 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._total = total
         self.deleting = deleting
+        self.redating = False
+        # the time a deletion is judged by against retain-until: a test that sweeps as of a
+        # later time than now moves it with the sweep
+        self.clock = clock
 
     def prepare(self) -> None:
         self.scratch.mkdir(parents=True, exist_ok=True)
 
-    def as_role(self, deleting: bool) -> MemoryStorage:
-        """The same content seen with other credentials: the app's (``deleting=False``) or
-        the sweep's, as two S3 clients see one bucket."""
+    def as_role(self, deleting: bool, redating: bool = False) -> MemoryStorage:
+        """The same content seen with other credentials: the app's (``deleting=False``), the
+        sweep's, or (``redating``) the approved shortening's, as S3 clients see one bucket."""
         view = copy.copy(self)  # shares the objects, the locks and the mutex
-        view.deleting = deleting
+        view.deleting, view.redating = deleting, redating
         return view
 
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
@@ -72,7 +80,8 @@ class MemoryStorage:
             if key in self._objects:
                 raise InputError(f"storage key {key!r} already holds a file")
             self._objects[key] = (data, datetime.now(UTC))
-            self._locks[key] = Lock(retain_until, legal_hold)
+            # the app's identity may not set legal holds: left to the sweeper, as on S3
+            self._locks[key] = Lock(retain_until, legal_hold and self.deleting)
             self._versions[key] = version = uuid.uuid4().hex
         if move and isinstance(source, Path):
             source.unlink()
@@ -124,29 +133,40 @@ class MemoryStorage:
         if lock.legal_hold:
             raise Refused(f"{key} is under a legal hold and cannot be deleted",
                           pl=f"{key} jest objęty blokadą prawną i nie może być usunięty.")
-        # GOVERNANCE: the deleting role bypasses a retention date that has not passed
+        # GOVERNANCE without the bypass, which no deleting identity holds (issue 28 item 5)
+        if lock.retain_until is not None and lock.retain_until > self.clock():
+            raise Refused(f"{key} is retained until {lock.retain_until.isoformat()} and "
+                          "cannot be deleted before",
+                          pl=f"{key} jest chroniony do {lock.retain_until.isoformat()} i nie "
+                             "może być usunięty wcześniej.")
 
     # -- the lock (kustosz.storage.base.Lockable) ------------------------------------------
     def lock_of(self, key: str, version_id: str | None = None) -> Lock:
         self._get(key)
         return self._locks.get(key, Lock(None, False))
 
-    def retain(self, key: str, until: datetime, version_id: str | None = None) -> None:
+    def retain(self, key: str, until: datetime, version_id: str | None = None, *,
+               bypass: bool = False) -> None:
         check_retain_until(until, datetime.now(UTC))
         with self._lock:
             self._get(key)
             lock = self._locks.get(key, Lock(None, False))
             if lock.retain_until is not None and until < lock.retain_until \
-                    and not self.deleting:
-                raise Refused(f"retention of {key} cannot be shortened with the "
-                              "application's credentials",
-                              pl=f"Okresu przechowywania {key} nie można skrócić danymi "
-                                 "dostępowymi aplikacji.")
+                    and not (bypass and self.redating):
+                raise Refused(f"retention of {key} cannot be shortened except by the "
+                              "approved shortening of a period",
+                              pl=f"Okresu przechowywania {key} nie można skrócić inaczej niż "
+                                 "zatwierdzonym skróceniem okresu.")
             self._locks[key] = Lock(until, lock.legal_hold)
 
     def legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         with self._lock:
-            self._get(key)
+            self._get(key)  # a missing key first, as S3's HEAD answers it
+            if not self.deleting:
+                raise Refused(f"the legal hold of {key} cannot be changed with the "
+                              "application's credentials",
+                              pl=f"Danymi dostępowymi aplikacji nie można zmienić blokady "
+                                 f"prawnej {key}.")
             lock = self._locks.get(key, Lock(None, False))
             self._locks[key] = Lock(lock.retain_until, on)
 

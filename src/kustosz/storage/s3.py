@@ -7,11 +7,19 @@ delete → DELETE of each version *by its version id* (a DELETE without one only
 marker and frees nothing), checksum → a streamed GET hashed on the way.
 
 The lock is the store's, not Kustosz's: the bucket must have versioning and Object Lock
-(checked by `prepare`, refused otherwise), each object is written in GOVERNANCE mode with its
-retain-until date, and only the *deleting role* — the store opened with the sweep's or the
-destruction's credentials, which hold s3:BypassGovernanceRetention and s3:DeleteObjectVersion —
-sends the bypass. The web app's credentials can write, read, list, lengthen retention and set
-legal holds, and nothing else: whoever steals them cannot delete recorded material.
+(checked by `prepare`, refused otherwise), and each object is written in GOVERNANCE mode with
+its retain-until date. Three identities (issue 28 item 5), each refused by the store what it
+must not do:
+
+* the web app's can write, read, list and lengthen retention, and nothing else — no delete,
+  no legal hold (the store cannot tell a legal hold switched on from one switched off), no
+  bypass: whoever steals them cannot delete recorded material nor free it of a hold;
+* the *deleting role*, the sweep's (`kustosz sweeper`): deletes object versions and sets and
+  clears legal holds, but holds no s3:BypassGovernanceRetention — the store refuses it every
+  version before that version's retain-until, whatever the database says;
+* the re-dating identity, used only by the approved, two-person shortening of a period
+  (`kustosz retention shorten approve --credentials FILE`, kustosz.retention.shorten): it may
+  shorten retention with the governance bypass (`retain(..., bypass=True)`) and nothing else.
 
 Secrets: the secret key is handed to botocore and never put in a message, a log line or a
 repr; errors name the endpoint, the bucket and the key, never the credentials.
@@ -183,8 +191,9 @@ class _Body(io.RawIOBase):
 
 
 class S3Storage:
-    """One bucket of an S3-compatible store. ``deleting``: opened with the credentials of the
-    sweep or the destruction (governance bypass); the web app's never are."""
+    """One bucket of an S3-compatible store. ``deleting``: opened with the sweep's
+    credentials (deletes versions past their retain-until, sets and clears legal holds); the
+    web app's never are."""
 
     def __init__(self, endpoint: str, bucket: str, credentials: Credentials, scratch: Path, *,
                  region: str = "us-east-1", deleting: bool = False,
@@ -342,7 +351,11 @@ class S3Storage:
             if retain_until is not None:
                 args["ObjectLockMode"] = GOVERNANCE
                 args["ObjectLockRetainUntilDate"] = retain_until
-            if legal_hold:  # material a hold already covers when it arrives
+            # Material a hold already covers when it arrives: the app's identity may not
+            # touch legal holds (a PUT carrying one needs s3:PutObjectLegalHold, which would
+            # let it switch them off too); the sweeper sets it (custody/object_lock.py).
+            legal_hold = legal_hold and self.deleting
+            if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"
             if size > self.multipart_threshold:
                 version, checksum = self._multipart(path, size, args)
@@ -564,18 +577,22 @@ class S3Storage:
         return Lock(until.astimezone(UTC) if until else None,
                     head.get("ObjectLockLegalHoldStatus") == "ON")
 
-    def retain(self, key: str, until: datetime, version_id: str | None = None) -> None:
-        """Re-date the retention. Lengthening is anyone's; shortening is the deleting role's
-        (with the governance bypass) and refused to the app's credentials."""
+    def retain(self, key: str, until: datetime, version_id: str | None = None, *,
+               bypass: bool = False) -> None:
+        """Re-date the retention. Lengthening is anyone's; shortening needs ``bypass`` —
+        asked only by the approved shortening of a period (kustosz.retention.shorten) — and
+        the store grants it only to the re-dating identity."""
         check_retain_until(until, datetime.now(UTC))
         args = self._version_args(key, version_id)
         current = self.lock_of(key, version_id).retain_until
         shorter = current is not None and until < current
-        if shorter and not self.deleting:
+        if shorter and not bypass:
             raise Refused(f"retention of {key} cannot be shortened (to {until.isoformat()}, "
-                          f"from {current.isoformat()}) with the application's credentials",
+                          f"from {current.isoformat()}) except by the approved shortening "
+                          "of a period (kustosz retention shorten)",
                           pl=f"Okresu przechowywania {key} nie można skrócić (do "
-                             f"{until.isoformat()}) danymi dostępowymi aplikacji.")
+                             f"{until.isoformat()}) inaczej niż zatwierdzonym skróceniem "
+                             "okresu (kustosz retention shorten).")
         if shorter:
             args["BypassGovernanceRetention"] = True
         with self._errors("re-date the retention of", key):
@@ -590,17 +607,16 @@ class S3Storage:
 
     # -- deleting -------------------------------------------------------------------------
     def delete_version(self, key: str, version_id: str) -> None:
-        """Remove one version for good. The deleting role sends the governance bypass (a
-        legal hold still refuses it); the app's credentials are refused by the store."""
+        """Remove one version for good. Never with the governance bypass: the store refuses
+        it before the version's retain-until and under a legal hold, whoever asks (the app's
+        credentials always)."""
         args = self._version_args(key, version_id)
-        if self.deleting:
-            args["BypassGovernanceRetention"] = True
         with self._errors("delete", key):
             self._s3.delete_object(**args)
 
     def may_delete_versions(self) -> bool:
-        """Whether the store lets these credentials delete an object version with the
-        governance bypass — the one right that tells the sweep's credentials from the app's,
+        """Whether the store lets these credentials delete an object version — the one
+        right that tells the sweep's credentials from the app's,
         which only the store's policy enforces (a copy of the sweep's file used as the app's
         would otherwise pass every check).
 
@@ -614,7 +630,7 @@ class S3Storage:
         from botocore.exceptions import ClientError
 
         args = {"Bucket": self.bucket, "Key": f"kustosz-probe/{uuid.uuid4()}",
-                "VersionId": uuid.uuid4().hex, "BypassGovernanceRetention": True}
+                "VersionId": uuid.uuid4().hex}
         try:
             with self._errors("probe the right to delete", args["Key"]):
                 try:
