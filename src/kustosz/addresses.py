@@ -4,6 +4,7 @@ allow-list, the event listeners' senders, the trusted proxies and the metrics re
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 from collections.abc import Iterable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -22,3 +23,33 @@ def in_networks(address: str | None, networks: Iterable[Network]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return any(ip in net for net in networks)
+
+
+LOCAL_NAMES = ("localhost", "localhost.")
+
+
+def local_address(address: str) -> bool:
+    """True for an address that reaches this machine or its link rather than a server of the
+    office: loopback (127/8, ::1), link-local (169.254/16 — cloud metadata —, fe80::/10),
+    unspecified (0.0.0.0, ::; Linux connects those to itself) and multicast, also written as
+    an IPv4-mapped or IPv4-compatible IPv6 address (::ffff:127.0.0.1, ::127.0.0.1)."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.packed[:12] == bytes(12) and int(ip) > 1:
+            ip = ipaddress.IPv4Address(ip.packed[12:])
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+
+
+def named_local(url: str) -> bool:
+    """The address names a local host itself (a literal loopback address or "localhost"),
+    not through a name a DNS server answers for."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host.lower() in LOCAL_NAMES or local_address(host)

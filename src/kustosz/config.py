@@ -518,7 +518,7 @@ def _email(path: Path, root: Path, table: Any) -> EmailChannel:
 
 
 def _webhook(path: Path, table: Any, local: bool) -> WebhookChannel:
-    from kustosz.alerts.channels import named_local
+    from kustosz.addresses import named_local
 
     t = _table(path, table, "alerts.webhook", {"url"})
     url = t.get("url")

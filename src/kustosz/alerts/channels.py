@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import http.client
-import ipaddress
 import json
 import os
 import smtplib
@@ -30,6 +29,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from kustosz.addresses import LOCAL_NAMES as _LOCAL_NAMES
+from kustosz.addresses import local_address
 from kustosz.alerts.messages import Message, chat_text
 from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.logs import keep_out_of_logs
@@ -66,6 +67,9 @@ REASONS_PL = {
                "litery w adresie)",
     "error": "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)",
 }
+
+PASSWORD_WHAT = "alerts.email_password"  # the sealed value's associated data
+WEBHOOK_WHAT = "alerts.webhook_url"  # the webhook's address may carry a token or user:pass
 
 
 class ChannelError(Exception):
@@ -138,8 +142,6 @@ class Email:
         if cfg.password_file:
             return read_password(cfg.password_file)
         if cfg.password_sealed:  # typed in the web, sealed with the vault's secrets key
-            from kustosz.alerts.settings import PASSWORD_WHAT
-
             if self.secrets is None:
                 raise ChannelError("password", "the relay's stored password cannot be "
                                    "opened: the vault's secrets key is not loaded")
@@ -195,36 +197,6 @@ class Email:
             raise ChannelError("address", f"the relay {where}: {type(exc).__name__}") from None
 
 
-_LOCAL_NAMES = ("localhost", "localhost.")
-
-
-def local_address(address: str) -> bool:
-    """True for an address that reaches this machine or its link rather than a server of the
-    office: loopback (127/8, ::1), link-local (169.254/16 — cloud metadata —, fe80::/10),
-    unspecified (0.0.0.0, ::; Linux connects those to itself) and multicast, also written as
-    an IPv4-mapped or IPv4-compatible IPv6 address (::ffff:127.0.0.1, ::127.0.0.1)."""
-    try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip.packed[:12] == bytes(12) and int(ip) > 1:
-            ip = ipaddress.IPv4Address(ip.packed[12:])
-    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
-
-
-def named_local(url: str) -> bool:
-    """The address names a local host itself (a literal loopback address or "localhost"),
-    not through a name a DNS server answers for."""
-    try:
-        host = urllib.parse.urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return host.lower() in _LOCAL_NAMES or local_address(host)
-
-
 def resolve_checked(host: str, port: int, local_ok: bool,
                     timeout: float | None = None) -> list[tuple[Any, ...]]:
     """Every address ``host`` resolves to, refused as a whole (ChannelError "webhook_local")
@@ -278,8 +250,6 @@ class Webhook:
     def _url(self) -> str:
         if not self.cfg.url_sealed:
             return self.cfg.url
-        from kustosz.alerts.settings import WEBHOOK_WHAT
-
         if self.secrets is None:
             raise ChannelError("webhook_url", "the webhook's stored address cannot be opened: "
                                "the vault's secrets key is not loaded")

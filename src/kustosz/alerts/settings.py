@@ -32,14 +32,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from kustosz.alerts.channels import WEBHOOK_WHAT
 from kustosz.alerts.kinds import KINDS, parse_duration
 from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
 
 KEY = "alerts.settings"
-PASSWORD_WHAT = "alerts.email_password"  # the sealed value's associated data
-WEBHOOK_WHAT = "alerts.webhook_url"  # the webhook's address may carry a token or user:pass
 _ADDRESS = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kustosz.errors import InputError
 from kustosz.keys import fingerprint, load_public
+from kustosz.storage import durable
 
 DEFAULT_PATH = Path("/etc/kustosz/audit-witness.json")
 FORMAT = "kustosz-audit-witness-identity/1"
@@ -145,10 +146,9 @@ def pin(path: Path, data_root: Path, vault_id: str, witness: Path,
     with os.fdopen(fd, "wb") as f:
         f.write(body(data_root, vault_id, witness, key))
         f.flush()
-        os.fsync(f.fileno())
     os.chown(tmp, 0, 0)
     os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    durable.replace(tmp, path)
 
 
 @dataclass
