@@ -1,6 +1,13 @@
-"""Masking speed (issue 17 item 5, first half): frames per second of `kustosz.masking.mask_video`
-at 640×360 and 1280×720 with detection on every 5th frame, against the camera's real-time rate
+"""Masking speed (issue 17 item 5; issue 28 item 1): frames per second of
+`kustosz.masking.mask_video` at 640×360 and 1280×720, against the camera's real-time rate
 (25 fps). Target: ≥ 1× real time at 640×360.
+
+Each size is masked twice in the same run, on the same clip and the same loaded detector:
+"now" (the default: faces detected on every frame, the hold grown by each face's speed, and
+every frame of the output checked again by the detector) and "baseline" (the schedule of
+issue 17 before issue 28: detection on every 5th frame, a fixed hold of one detection, no
+check), and the ratio of their times is printed. The machine's load average is printed too:
+on a shared machine the absolute figures move with it, the ratio much less.
 
     .venv/bin/python bench/masking.py                 # 20 s of video per size
     .venv/bin/python bench/masking.py --seconds 60 --profile
@@ -45,12 +52,16 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run(folder: Path, width: int, height: int, seconds: float, every: int,
+BASELINE = Options(every=5, hold=1, motion=False, verify=False)  # issue 17's schedule
+
+
+def run(folder: Path, width: int, height: int, seconds: float, opts: Options, label: str,
         profile: bool) -> dict[str, object]:
-    src = make_clip(folder / f"src{width}", width=width, height=height, seconds=seconds,
-                    fps=REAL_TIME_FPS, segment_s=2.0, audio=True)
-    out = folder / f"masked{width}.mp4"
-    opts = Options(every=every)
+    src_dir = folder / f"src{width}"
+    src = sorted(src_dir.glob("seg*.ts")) or make_clip(
+        src_dir, width=width, height=height, seconds=seconds, fps=REAL_TIME_FPS,
+        segment_s=2.0, audio=True)
+    out = folder / f"masked{width}-{label}.mp4"
     detector = CenterFace(opts.threshold, opts.detect_width)  # loaded once per job, not timed
     prof = cProfile.Profile() if profile else None
     started, cpu0 = time.perf_counter(), _cpu()
@@ -65,13 +76,16 @@ def run(folder: Path, width: int, height: int, seconds: float, every: int,
     with av.open(str(out)) as c:  # the bench's own correctness check
         ok = (not c.streams.audio and c.streams.video[0].frames == frames
               and frames == round(seconds * REAL_TIME_FPS))
+    checked = described.get("verification") or {}
+    if checked:
+        ok = ok and checked["frames_checked"] == frames
     result: dict[str, object] = {
-        "size": f"{width}x{height}", "frames": frames, "seconds": round(wall, 2),
+        "size": f"{width}x{height}", "variant": label, "frames": frames, "seconds": round(wall, 2),
         "fps": round(frames / wall, 1), "x_real_time": round(frames / wall / REAL_TIME_FPS, 2),
         "cpu_s": round(cpu, 2), "fps_per_cpu_s": round(frames / cpu, 1),
         "target": TARGET.get((width, height)), "faces_per_detection": round(
             described["stats"]["faces_detected"] / described["stats"]["detection_rounds"], 1),
-        "ok": ok}
+        "residual_frames": checked.get("frames_with_residual", "-"), "ok": ok}
     if prof:
         text = io.StringIO()
         pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(12)
@@ -82,30 +96,43 @@ def run(folder: Path, width: int, height: int, seconds: float, every: int,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="video per size (default 20)")
-    ap.add_argument("--every", type=int, default=5, help="detect on every k-th frame")
+    ap.add_argument("--only", choices=["now", "baseline"], default=None,
+                    help="run one variant only (no ratio)")
     ap.add_argument("--profile", action="store_true", help="cProfile each run (slower)")
     ap.add_argument("--json", action="store_true", help="one JSON line on stdout")
     ap.add_argument("--dir", type=Path, default=None)
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="kustosz-bench-masking-", dir=args.dir))
     try:
-        results = [run(folder, w, h, args.seconds, args.every, args.profile) for w, h in SIZES]
+        variants = [(label, opts) for label, opts in (("now", Options()),
+                                                      ("baseline", BASELINE))
+                    if args.only in (None, label)]
+        results = [run(folder, w, h, args.seconds, opts, label, args.profile)
+                   for w, h in SIZES for label, opts in variants]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     load = os.getloadavg()
     report = sys.stderr if args.json else sys.stdout
-    print(f"masking, detection every {args.every}th frame, {args.seconds:g} s per size; "
-          f"{os.cpu_count()} CPUs, {platform.python_version()}, load average "
-          f"{load[0]:.2f} {load[1]:.2f}", file=report)
-    print(f"{'size':>10} {'frames':>7} {'wall s':>7} {'fps':>7} {'× 25 fps':>9} "
-          f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8}", file=report)
+    print(f"masking, {args.seconds:g} s per size; now: every frame + motion hold + output "
+          f"check; baseline: every 5th frame, no check; {os.cpu_count()} CPUs, "
+          f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}", file=report)
+    print(f"{'size':>10} {'variant':>9} {'frames':>7} {'wall s':>7} {'fps':>7} {'× 25 fps':>9} "
+          f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8} {'residual':>9}",
+          file=report)
     for r in results:
-        target = f"≥ {r['target']:g}" if r["target"] else "-"
-        print(f"{r['size']:>10} {r['frames']:>7} {r['seconds']:>7} {r['fps']:>7} "
-              f"{r['x_real_time']:>9} {target:>7} {r['faces_per_detection']:>6} "
-              f"{r['cpu_s']:>7} {r['fps_per_cpu_s']:>8}", file=report)
+        target = f"≥ {r['target']:g}" if r["target"] and r["variant"] == "now" else "-"
+        print(f"{r['size']:>10} {r['variant']:>9} {r['frames']:>7} {r['seconds']:>7} "
+              f"{r['fps']:>7} {r['x_real_time']:>9} {target:>7} {r['faces_per_detection']:>6} "
+              f"{r['cpu_s']:>7} {r['fps_per_cpu_s']:>8} {r['residual_frames']!s:>9}",
+              file=report)
         if "profile" in r:
             print(r["profile"], file=report)
+    for w, h in SIZES:
+        pair = {r["variant"]: r for r in results if r["size"] == f"{w}x{h}"}
+        if len(pair) == 2:
+            ratio = float(pair["now"]["seconds"]) / float(pair["baseline"]["seconds"])
+            print(f"{w}x{h}: now takes {ratio:.2f}× the baseline's time", file=report)
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "profile"} for r in results]))
     bad = [r["size"] for r in results if not r["ok"]]

@@ -51,6 +51,7 @@ from kustosz.index.calls import search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import Material, SourceKind
+from kustosz.masking import residual
 from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
 from kustosz.states import CopyState, RecordingState, RequestKind, RequestStatus
@@ -438,6 +439,25 @@ def _masked(vault: Vault, g: Group, out: Path, window: tuple[datetime, datetime,
     return {**described, "summary_pl": subject_review.summary_pl(described)}
 
 
+def _withhold(s: Session, copy: Copy, req: Request, bad: list[dict[str, Any]], maker: str,
+              actor: str, policy: Policy, now: datetime) -> None:
+    """A masked copy whose check found a face other than the requester's (issue 28 item 1):
+    kept for the record but never offered for review (nor handed over: its review state is
+    not approved), why in its state, the register and the audit log; the request may be
+    copied again once the masks are corrected."""
+    en, pl = residual.reason(bad, req.start_at, policy.timezone)
+    copy.review_reason = f"{pl} / {en}"
+    req.status = RequestStatus.APPROVED
+    record_action(s, "copy.review", f"Kopia nr {copy.number}: {pl}", maker,
+                  request_id=req.id, copy_id=copy.id, at=now)
+    audit(s, actor, "copy.review.residual", f"copy {copy.number}", {
+        "reason": en, "files": [{"path": m["path"],
+                                 "verification": {k: v for k, v in
+                                                  (residual.verification(m) or {}).items()
+                                                  if k != "worst_frames"}}
+                                for m in bad]})
+
+
 def _playable(g: Group, paths: list[Path], work: Path, number: str,
               window: tuple[datetime, datetime, str | None], tz: Any) -> dict[str, Any]:
     """The camera's playable file (custody/playable.py) beside its bit-exact MP4."""
@@ -605,6 +625,7 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
             if m["path"] not in known:
                 known[m["path"]] = bundles.sha256_file(work / m["path"])
         playables = [m.pop("playable") for m in media if "playable" in m]
+        withheld = residual.failed(media)
         for p in playables:
             known[p["path"]] = p["sha256"] = bundles.sha256_file(work / p["path"])
         key = bundles.office_key(vault.root)
@@ -656,12 +677,16 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
                         expires_at=expires, bundle=str(final.relative_to(vault.root)),
                         manifest_sha256=digest, state=CopyState.KEPT,
                         # a data subject's masked video is watched by a second person and
-                        # approved before it is handed over (custody.subject_review)
-                        review_state="awaiting" if any("masking" in m for m in media)
-                        else None)
+                        # approved before it is handed over (custody.subject_review), once
+                        # the check of every frame of it found no face but the requester's
+                        # (masking.residual: else it is not offered for review at all)
+                        review_state=(residual.STATE if withheld else "awaiting")
+                        if any("masking" in m for m in media) else None)
             s.add(copy)
             s.flush()
             req.status = RequestStatus.COPIED
+            if withheld:
+                _withhold(s, copy, req, withheld, maker, actor, policy, now)
             record_action(s, "copy.make", f"Sporządzono kopię nr {number} (okres "
                           f"{fmt(first, policy)} – {fmt(last, policy)}) na wniosek nr {req.id}.",
                           maker, request_id=req.id, copy_id=copy.id, at=now)

@@ -93,8 +93,9 @@ class CenterFace:
         h = height * w / width
         return max(32, math.ceil(w / 32) * 32), max(32, math.ceil(h / 32) * 32)
 
-    def __call__(self, rgb: np.ndarray) -> list[Detection]:
-        """Faces in an RGB frame (H×W×3 uint8), in the frame's pixels."""
+    def __call__(self, rgb: np.ndarray, threshold: float | None = None) -> list[Detection]:
+        """Faces in an RGB frame (H×W×3 uint8), in the frame's pixels. ``threshold``: this
+        call's own (the output's check reports the closest calls below the masking one)."""
         height, width = rgb.shape[:2]
         in_w, in_h = self.input_size(width, height)
         small = cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_AREA)
@@ -102,7 +103,8 @@ class CenterFace:
         with self._lock:
             self._net.setInput(blob)
             heatmap, scale, offset, _ = self._net.forward(OUTPUTS)
-        found = _decode(heatmap, scale, offset, in_w, in_h, self.threshold)
+        found = _decode(heatmap, scale, offset, in_w, in_h,
+                        self.threshold if threshold is None else check_threshold(threshold))
         sx, sy = width / in_w, height / in_h
         return [Detection(float(d[0]) * sx, float(d[1]) * sy, float(d[2]) * sx,
                           float(d[3]) * sy, float(d[4])) for d in found]

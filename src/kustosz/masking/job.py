@@ -46,7 +46,7 @@ def _options(threshold: float, every: int) -> Options:
 
 
 def check(vault: Vault, source: str, start: str, end: str, masks: list[Any] | None = None,
-          keep: list[Any] | None = None, threshold: float = 0.2, every: int = 5) -> None:
+          keep: list[Any] | None = None, threshold: float = 0.2, every: int = 1) -> None:
     """What the job would refuse, refused before it is queued."""
     t0, t1 = _when(start, "start", "Początek"), _when(end, "end", "Koniec")
     detect.check_threshold(threshold)
@@ -76,7 +76,7 @@ def check(vault: Vault, source: str, start: str, end: str, masks: list[Any] | No
 
 def run(ctx: JobContext, source: str, start: str, end: str, masks: list[Any] | None = None,
         keep: list[Any] | None = None, threshold: float = 0.2,
-        every: int = 5) -> dict[str, Any]:
+        every: int = 1) -> dict[str, Any]:
     vault = ctx.vault
     folder = vault.root / FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)

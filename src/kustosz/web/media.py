@@ -55,6 +55,8 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     # web/subject_review_pages.py: a copy's video played in the page (a data subject's masked
     # copy watched before it is approved)
     "media_copy_video": ("export",),
+    # web/residual_pages.py: a frame of that copy the masking check scored highest (issue 28)
+    "media_copy_residual": ("export",),
     # web/monitoring.py: mail metadata and IT events (issue 7)
     "media_mail": ("mail",), "media_mail_eml": ("mail",), "media_events": ("events",),
     "media_event": ("events",),

@@ -4,10 +4,16 @@ through the media gate and approves it or sends it back (custody.subject_review)
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,15 +22,25 @@ from kustosz.custody import subject_review as sr
 from kustosz.db.access import ViewingSession
 from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.masking import residual
+from kustosz.storage.base import CHUNK
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
-from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, refusal_answer, start_viewing
+from kustosz.web.media import (
+    MEDIA_TAG,
+    NO_STORE,
+    guarded,
+    refusal_answer,
+    refuse,
+    start_viewing,
+)
 from kustosz.web.pages import form_of
 from kustosz.web.params import PathId
 from kustosz.web.subject_frame import frame as subject_frame
 from kustosz.web.subject_frame import seconds_in_period
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 PURPOSE = "przegląd zamaskowanej kopii przed wydaniem osobie, której dane dotyczą"
 
 
@@ -117,11 +133,17 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
                 else None
     order = video_paths(copy)
     return page(ctx, "review.html", status, copy=copy,
+                residual=residual.rows(copy, order, ctx.vault.policy.timezone),
                 files=[(order.index(m.path), m) for m in files],
                 plays=plays, made_by=made_by, reviewed_by=reviewed_by, error=error,
                 token=token if valid is not None else None, own=copy.made_by == user.name,
                 review_pl=sr.REVIEW_PL, msg=flash_of(ctx),
-                left=[m.source for m in files if plays.get(m.path) is None
+                seen={m.path: (sr.true_watched(plays[m.path]) if m.path in plays else 0.0,
+                               sr.percent_pl(sr.ratio(plays.get(m.path), m.duration_s)))
+                      for m in files},
+                left=[f"{m.source} (obejrzano dotąd: "
+                      f"{sr.percent_pl(sr.ratio(plays.get(m.path), m.duration_s))})"
+                      for m in files if plays.get(m.path) is None
                       or plays[m.path].ended_at is None])
 
 
@@ -149,14 +171,115 @@ async def review_open(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> 
         return refusal_answer(ctx, exc)
     except KustoszError as exc:
         return _review_page(ctx, number, 422, error=ctx.said(exc))
+    with ctx.vault.transaction() as s:
+        sr.open_plays(s, sr.copy_by_number(s, number), ctx.need("custody").name)
     return redirect(f"/review/{year}/{seq}?t={token}#odtwarzacz")
 
 
+class BadRange(Exception):
+    """A Range header the video route does not take (issue 28: a clear answer, nothing
+    served, nothing counted)."""
+
+    def __init__(self, status: int, en: str, pl: str) -> None:
+        super().__init__(en)
+        self.status, self.en, self.pl = status, en, pl
+
+
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """One byte range of ``Range`` (RFC 9110 §14.1.2): (first, last) either of which may be
+    open, or None without the header. Several ranges, other units or a malformed one: 400."""
+    if header is None:
+        return None
+    m = _RANGE.fullmatch(header.strip())
+    if m is None or (not m[1] and not m[2]):
+        raise BadRange(400, f"malformed Range header {header[:60]!r}: one range of bytes, "
+                            "bytes=FIRST-[LAST] or bytes=-SUFFIX",
+                       "Nieprawidłowy nagłówek Range: jeden zakres bajtów (bytes=OD-[DO] "
+                       "albo bytes=-ILE); niczego nie wysłano.")
+    first, last = (int(m[1]) if m[1] else None), (int(m[2]) if m[2] else None)
+    if first is not None and last is not None and last < first:
+        raise BadRange(400, f"malformed Range header {header[:60]!r}: the last byte comes "
+                            "before the first",
+                       "Nieprawidłowy nagłówek Range: koniec zakresu przed jego początkiem; "
+                       "niczego nie wysłano.")
+    return first, last
+
+
+def byte_span(spec: tuple[int | None, int | None] | None, size: int) -> tuple[int, int]:
+    """The bytes to send, [start, end), of a file of ``size`` bytes; 416 beyond its end."""
+    if spec is None:
+        return 0, size
+    first, last = spec
+    if first is None:  # the last ``last`` bytes
+        if not last or size == 0:
+            raise BadRange(416, "the Range asks for no bytes of the file",
+                           "Zakres bajtów (Range) jest pusty; niczego nie wysłano.")
+        return max(0, size - last), size
+    if first >= size:
+        raise BadRange(416, f"the Range starts at byte {first}, beyond the file's {size} bytes",
+                       f"Zakres bajtów (Range) zaczyna się za końcem pliku ({size} B); "
+                       "niczego nie wysłano.")
+    return first, size if last is None else min(size, last + 1)
+
+
+def _bad_range(exc: BadRange, size: int | None = None) -> Response:
+    headers = dict(NO_STORE)
+    if size is not None:
+        headers["Content-Range"] = f"bytes */{size}"
+    return JSONResponse({"detail": exc.en, "detail_pl": exc.pl}, status_code=exc.status,
+                        headers=headers)
+
+
+FLUSH_S = 0.5  # how often a long stream writes down what it has served so far
+
+
+def counted_stream(vault: Any, copy_id: int, user: str, path: str, file: Path, start: int,
+                   end: int) -> Iterator[bytes]:
+    """The bytes [start, end) of a masked file, each chunk counted as served once it was
+    handed on (the loop asks for the next only after the server sent this one): what the
+    reviewer received, not what was asked for (custody.subject_review.count_served)."""
+    def count(a: int, b: int) -> None:
+        try:
+            with vault.transaction() as s:
+                sr.count_served(s, copy_id, user, path, file, a, b)
+        except Exception:  # the stream goes on; what was not counted is simply not watched
+            log.exception("review bytes %d-%d of %s not counted", a, b, path)
+
+    sent = counted = start
+    last = 0.0
+    with file.open("rb") as f:
+        f.seek(start)
+        try:
+            while sent < end:
+                chunk = f.read(min(CHUNK, end - sent))
+                if not chunk:
+                    break
+                yield chunk
+                sent += len(chunk)
+                if counted == start or time.monotonic() - last >= FLUSH_S:
+                    count(counted, sent)
+                    counted, last = sent, time.monotonic()
+        finally:
+            if sent > counted:
+                count(counted, sent)
+
+
 @router.get("/media/{token}/video/{number}.mp4", name="media_copy_video", tags=[MEDIA_TAG])
-def media_copy_video(token: str, number: PathId, ctx: Ctx = gate(scope="media")) -> Response:
-    """A video file of the viewing session's copy (for a data subject's copy: its masked
-    video), through the gate, to be played in the page: each request (a player asks in
-    ranges) leaves an access record."""
+def media_copy_video(token: str, number: PathId, request: Request,
+                     ctx: Ctx = gate(scope="media")) -> Response:
+    """A video file of the viewing session's copy, through the gate, played in the page. A
+    data subject's masked copy plays only for its reviewer while it awaits review — not its
+    maker, nobody after approval (it then leaves whole, as copy.zip and a handover): a refusal
+    is an access record like any other. Every request (a player asks in ranges) leaves an
+    access record of the bytes asked; the bytes actually sent count as watched."""
+    try:
+        spec = parse_range(request.headers.get("range"))
+    except BadRange as exc:
+        return _bad_range(exc)
+
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         copy = scope.copy
         if copy is None:
@@ -165,11 +288,41 @@ def media_copy_video(token: str, number: PathId, ctx: Ctx = gate(scope="media"))
         index = number - 1
         if not 0 <= index < len(files):
             return None
+        user = ctx.need_user().name
+        why = sr.may_play(s, copy, user)
+        if why is not None:
+            state = copy.review_state or ""
+            refused = refuse(ctx, s, records.Refused(records.Reason.REVIEW_ONLY, {
+                "copy": copy.number, "state": state,
+                "state_pl": sr.REVIEW_PL.get(state, state), "viewing": vs.id,
+                "action": vs.action}), token, vs.action).refused
+            return refusal_answer(ctx, refused)
         path = ctx.vault.root / copy.bundle / files[index]
-        records.served(s, vs, sr.served_what(copy, files[index]), ctx.client,
-                       path.stat().st_size)
-        return FileResponse(path, media_type="video/mp4", headers=NO_STORE)
+        size = path.stat().st_size
+        try:
+            start, end = byte_span(spec, size)
+        except BadRange as exc:
+            return _bad_range(exc, size)
+        records.served(s, vs, sr.served_what(copy, files[index]), ctx.client, end - start)
+        headers = {**NO_STORE, "Accept-Ranges": "bytes", "Content-Length": str(end - start)}
+        if spec is not None:
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        if copy.review_state is None:  # nothing to count
+            body: Iterator[bytes] = _plain_stream(path, start, end)
+        else:
+            body = counted_stream(ctx.vault, copy.id, user, files[index], path, start, end)
+        return StreamingResponse(body, status_code=206 if spec is not None else 200,
+                                 media_type="video/mp4", headers=headers)
     return guarded(ctx, token, "export", serve)
+
+
+def _plain_stream(file: Path, start: int, end: int) -> Iterator[bytes]:
+    with file.open("rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0 and (chunk := f.read(min(CHUNK, left))):
+            left -= len(chunk)
+            yield chunk
 
 
 @router.post("/review/{year}/{seq}/played")
@@ -183,7 +336,12 @@ async def review_played(year: PathId, seq: PathId, request: Request,
             play = sr.record_play(s, _number(year, seq), user.name, form.get("path", ""),
                                   form.get("position"), form.get("ended") == "1",
                                   now=datetime.now(UTC))
-            out = {"watched_s": play.watched_s, "furthest_s": play.furthest_s,
+            duration = {m.path: m.duration_s for m in sr.masked_files(
+                sr.copy_by_number(s, _number(year, seq)))}[play.path]
+            out = {"watched_s": sr.true_watched(play), "served_s": play.served_s,
+                   "furthest_s": play.furthest_s, "duration_s": duration,
+                   "ratio": sr.ratio(play, duration),
+                   "ratio_pl": sr.percent_pl(sr.ratio(play, duration)),
                    "ended": play.ended_at is not None, "skipped": play.skipped}
     except KustoszError as exc:
         return JSONResponse({"detail": str(exc), "detail_pl": exc.pl}, status_code=422)
