@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -135,5 +136,13 @@ def test_the_migration_lists_exactly_the_enums_values() -> None:
     enums' values, so the program and the database accept the same states."""
     migration = importlib.import_module("kustosz.db.migrations.versions.0016_checks")
     enums: dict[tuple[str, str], type[StrEnum]] = CHECKED
-    assert {k: tuple(v) for k, v in migration.CHECKS.items()} == \
-        {k: tuple(str(m) for m in e) for k, e in enums.items() if k in migration.CHECKS}
+    # a list a later migration writes anew (0027 adds 'missing' to recordings' states) is
+    # compared there: tests/test_migration_0017.py checks each column's newest list
+    later: set[tuple[str, str]] = set()
+    for path in Path(migration.__file__).parent.glob("0*.py"):
+        if path.stem > "0016_checks":
+            module = importlib.import_module(f"kustosz.db.migrations.versions.{path.stem}")
+            later |= set(getattr(module, "CHECKS", {}))
+    assert {k: tuple(v) for k, v in migration.CHECKS.items() if k not in later} == \
+        {k: tuple(str(m) for m in e) for k, e in enums.items()
+         if k in migration.CHECKS and k not in later}

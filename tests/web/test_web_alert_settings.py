@@ -17,6 +17,7 @@ from tests.alerts_helpers import SmtpSink, WebhookSink, write_alerts
 from web_helpers import PASSWORD, client, csrf_in, login, user
 
 from kustosz.alerts import settings as alert_settings
+from kustosz.alerts.channels import PASSWORD_WHAT
 from kustosz.alerts.notifier import Notifier
 from kustosz.db.models import AuditEntry, Setting
 from kustosz.vault import Vault
@@ -100,7 +101,7 @@ def test_saving_stores_only_changed_sections_seals_the_password_and_audits_witho
     assert "(zmienione na tej stronie)" in page.text
     cfg = alert_settings.effective(vault)
     assert cfg.email is not None and cfg.email.user == "kustosz"
-    assert vault.secrets.open(cfg.email.password_sealed, alert_settings.PASSWORD_WHAT) == SECRET
+    assert vault.secrets.open(cfg.email.password_sealed, PASSWORD_WHAT) == SECRET
     # Saved again without typing it: the password is kept.
     post(c, good_form(email_user="kustosz", email_host="localhost", email_port="2526"))
     again = alert_settings.effective(vault).email

@@ -65,7 +65,8 @@ def issue(session: Session, name: str, actor: str, hours: object = DEFAULT_HOURS
     valid_for = check_hours(hours)
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user {name!r}", pl=f"Nie ma użytkownika {name}.")
+        raise NotFound(f"no user {name!r}",
+                       pl=f"Nie ma użytkownika „{name}”.")
     if not user.active:
         raise InputError(f"the account {name} is disabled: enable it first",
                          pl=f"Konto {name} jest wyłączone — najpierw je włącz.")

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from kustosz.alerts import settings as alert_settings
+from kustosz.alerts.channels import PASSWORD_WHAT
 from kustosz.alerts.kinds import KINDS
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
@@ -81,7 +82,7 @@ async def alerts_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     with ctx.vault.reading() as s:
         current = alert_settings.sections_of(alert_settings.effective(ctx.vault, s))
 
-    def seal(text: str, what: str = alert_settings.PASSWORD_WHAT) -> str:
+    def seal(text: str, what: str = PASSWORD_WHAT) -> str:
         return str(ctx.vault.secrets.seal(text, what))
 
     # off the event loop: a webhook's name is resolved to refuse a local address
