@@ -4,7 +4,9 @@
 
 Each size is masked twice in the same run, on the same clip and the same loaded detector:
 "now" (the default: faces detected on every frame, the hold grown by each face's speed, and
-every frame of the output checked again by the detector) and "baseline" (the schedule of
+every frame of the output checked again by the detector, on a second network beside the
+masking as the encoder writes it; "passes" > 1 means the check found a residual and the
+period was masked again) and "baseline" (the schedule of
 issue 17 before issue 28: detection on every 5th frame, a fixed hold of one detection, no
 check), and the ratio of their times is printed. The machine's load average is printed too:
 on a shared machine the absolute figures move with it, the ratio much less.
@@ -85,7 +87,8 @@ def run(folder: Path, width: int, height: int, seconds: float, opts: Options, la
         "cpu_s": round(cpu, 2), "fps_per_cpu_s": round(frames / cpu, 1),
         "target": TARGET.get((width, height)), "faces_per_detection": round(
             described["stats"]["faces_detected"] / described["stats"]["detection_rounds"], 1),
-        "residual_frames": checked.get("frames_with_residual", "-"), "ok": ok}
+        "residual_frames": checked.get("frames_with_residual", "-"),
+        "passes": checked.get("passes", 1), "ok": ok}
     if prof:
         text = io.StringIO()
         pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(12)
@@ -118,13 +121,14 @@ def main() -> int:
           f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}", file=report)
     print(f"{'size':>10} {'variant':>9} {'frames':>7} {'wall s':>7} {'fps':>7} {'× 25 fps':>9} "
-          f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8} {'residual':>9}",
+          f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8} {'residual':>9} {'passes':>6}",
           file=report)
     for r in results:
         target = f"≥ {r['target']:g}" if r["target"] and r["variant"] == "now" else "-"
         print(f"{r['size']:>10} {r['variant']:>9} {r['frames']:>7} {r['seconds']:>7} "
               f"{r['fps']:>7} {r['x_real_time']:>9} {target:>7} {r['faces_per_detection']:>6} "
-              f"{r['cpu_s']:>7} {r['fps_per_cpu_s']:>8} {r['residual_frames']!s:>9}",
+              f"{r['cpu_s']:>7} {r['fps_per_cpu_s']:>8} {r['residual_frames']!s:>9} "
+              f"{r['passes']:>6}",
               file=report)
         if "profile" in r:
             print(r["profile"], file=report)

@@ -4,6 +4,7 @@ source frame by frame (SSIM from scikit-image, a test dependency)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,17 +16,19 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from kustosz.masking import Options, Segment, mask_video
-from kustosz.masking.regions import Box
+from kustosz.masking.regions import HEAD_TOP, NECK_BELOW, Box
 from tests.masking.scene import make_clip
 
 SEGMENT_S = 2.0
+BOX_SCALE = 1.3  # Options' default, used below
 MASKED_MAX = 0.5  # SSIM of a masked box against the source (seen: median 0.35, max 0.46)
 KEPT_MIN = 0.85  # SSIM of what must stay, outside the boxes and the requester (seen: 0.98)
 # In the 640×360 clip: the requester is the astronaut (her face is near (130, 160) at the
-# start and moves ~70 px left over the clip); the manual mask covers the space shuttle.
+# start and moves ~70 px left over the clip); the manual mask covers the space shuttle, below
+# the reach of the row of faces' masks (their necks: `regions.NECK_BELOW`).
 REQUESTER = {"x": 40, "y": 80, "w": 200, "h": 170, "from_s": 0.0, "to_s": 10.0,
              "note": "wnioskodawczyni"}
-MANUAL = {"x": 240, "y": 90, "w": 60, "h": 110, "from_s": 1.0, "to_s": 2.0, "note": "ekran"}
+MANUAL = {"x": 240, "y": 110, "w": 60, "h": 90, "from_s": 1.0, "to_s": 2.0, "note": "ekran"}
 
 
 @dataclass
@@ -53,6 +56,15 @@ def ssim_in(a: np.ndarray, b: np.ndarray, box: Box) -> float:
     pa, pb = gray(a[y1:y2, x1:x2]), gray(b[y1:y2, x1:x2])
     win = min(7, *pa.shape) // 2 * 2 + 1
     return float(structural_similarity(pa, pb, data_range=255.0, win_size=max(3, win)))
+
+
+def face_part(box: Box) -> Box:
+    """A face's mask without the neck below the face (`regions.NECK_BELOW`): often plain
+    background, which the mosaic leaves as it was, so it says nothing of whether the face is
+    still recognisable. Measured on a box clipped at the top of the frame, less is cut."""
+    x1, y1, x2, y2 = box
+    share = NECK_BELOW / (BOX_SCALE + HEAD_TOP + NECK_BELOW)
+    return (x1, y1, x2, y2 - math.floor((y2 - y1) * share))
 
 
 def ssim_outside(a: np.ndarray, b: np.ndarray, boxes: list[Box], margin: int = 6) -> float:
@@ -112,11 +124,13 @@ def test_faces_masked_the_rest_and_the_requester_kept(masked: Masked) -> None:
         req = (REQUESTER["x"], REQUESTER["y"], REQUESTER["x"] + REQUESTER["w"],
                REQUESTER["y"] + REQUESTER["h"])
         for box in boxes:
-            assert ssim_in(src, out, box) < MASKED_MAX, (index, box)
+            assert ssim_in(src, out, face_part(box)) < MASKED_MAX, (index, box)
         assert ssim_in(src, out, req) > KEPT_MIN, index
         for box in spared:  # the requester's face itself, not just the area around it
             inner = (max(box[0], req[0]), max(box[1], req[1]),
                      min(box[2], req[2]), min(box[3], req[3]))
+            if min(inner[2] - inner[0], inner[3] - inner[1]) < 7:
+                continue  # another face's mask (its neck) just reaching into her box
             assert ssim_in(src, out, inner) > KEPT_MIN, (index, box)
         assert ssim_outside(src, out, boxes + spared + manual) > KEPT_MIN, index
         checked += 1

@@ -86,6 +86,11 @@ class CenterFace:
         self._net = cv2.dnn.readNetFromONNX(str(model_path()))
         self._lock = threading.Lock()
 
+    def twin(self) -> CenterFace:
+        """Another detector like this one, with a network of its own: the output's check
+        runs beside the masking's detections, not after them (`video._Checker`)."""
+        return type(self)(self.threshold, self.detect_width)
+
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         """The network's input for a ``width``×``height`` frame: reduced to at most
         ``detect_width`` wide, both sides multiples of 32 (the network's stride)."""

@@ -55,6 +55,10 @@ def reason(bad: list[dict[str, Any]], period_start: datetime, tz: Any) -> tuple[
             en.append(f"{name}: the masked file was not checked")
             pl.append(f"{name}: zamaskowanego nagrania nie sprawdzono")
             continue
+        if v.get("frames_match_the_file") is False:
+            en.append(f"{name}: the frames checked are not the masked file's frames")
+            pl.append(f"{name}: sprawdzone klatki różnią się od klatek zamaskowanego nagrania")
+            continue
         worst = max(v.get("worst_frames") or [{"t": 0.0, "score": 0.0}],
                     key=lambda w: w["score"])
         at = (period_start + timedelta(seconds=float(worst["t"]))).astimezone(tz)
@@ -113,7 +117,8 @@ def thumbnail(path: Path, frame: int, box: list[int]) -> bytes:
     """Frame number ``frame`` of the masked file (counted from 0, as the check counted), the
     face the check found outlined in red, at most `THUMB_WIDTH` wide, as JPEG."""
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise InputError(f"no frame {frame!r}", pl=f"Nie ma klatki {frame!r}.")
+        raise InputError(f"no frame {frame!r}",
+                         pl=f"Nie ma klatki „{frame}”.")
     picture: np.ndarray | None = None
     with av.open(str(path)) as c:
         stream = c.streams.video[0]

@@ -7,18 +7,22 @@ each box is grown (`Options.box_scale`) and held: a frame is masked with the box
 frames between (its speed, measured against the detection before; a face just appeared is
 given `NEW_FACE_SPEED`), so a face that moves, turns or is missed on a frame stays covered.
 
-Then the output is checked, not assumed (`verify`): the finished file is decoded and every
-frame goes through the detector again, at the masking threshold; any face found that is not
-the requester's is a residual, and the description lists how many frames hold one and the
-frames with the highest residual scores (a copy with a residual is not offered for review:
-custody.copies). A residual found is first masked again (on the frames around it too, in a
-new pass over the period, `REMASK_ROUNDS` at most) before the file is judged.
+Then the output is checked, not assumed (`_Check`): every frame of the encoded output goes
+through the detector again, at the masking threshold; any face found that is not the
+requester's is a residual, and the description lists how many frames hold one and the frames
+with the highest residual scores (a copy with a residual is not offered for review:
+custody.copies). The check runs while the period is masked, not after it (issue 28 item 1's
+cost: a second run over the file doubled the time): the encoder hands each packet it writes
+to a thread (`_Checker`) that decodes it as a player would, on networks of its own; the
+finished file is then decoded once more and each frame's pixels compared with those checked,
+so what was checked is the file. A residual found is first masked again (on the frames
+around it too, in a new pass over the period, `REMASK_ROUNDS` at most) before the file is
+judged.
 
 The manual masks a person drew are pixelated while their time range lasts; the requester's
 boxes are spared from the automatic masking (never from a manual mask: a person drew that on
-purpose, over a screen or a document beside the requester). The result goes to ffmpeg (from
-the imageio-ffmpeg wheel) as raw frames, so encoding runs in its own process beside the
-decoding here, and detection runs in a thread of its own.
+purpose, over a screen or a document beside the requester). The result is encoded by
+libx264 in this process (PyAV), detection runs in a thread of its own.
 
 The output is written under a temporary name and renamed when whole: a failure leaves no file.
 """
@@ -26,9 +30,10 @@ The output is written under a temporary name and renamed when whole: a failure l
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
-import subprocess
-import tempfile
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +50,7 @@ from kustosz.errors import InputError, KustoszError
 from kustosz.masking import detect, obscure
 from kustosz.masking.regions import (
     HEAD_TOP,
+    NECK_BELOW,
     Box,
     Region,
     as_box,
@@ -65,7 +71,9 @@ GAP_SLATE_S = 1.0  # a gap this long or longer is shown black, a shorter one as 
 NEW_FACE_SPEED = 0.25
 MAX_SPEED = 0.5  # of the box's width per frame: a faster "match" is another face
 WORST_FRAMES = 8  # the frames with the highest residual scores kept for the reviewer
-VERIFY_FLOOR = 0.05  # the checker reports the closest calls down to this score
+# The checker reports the closest calls down to this score, for the reviewer to look at: masks
+# that reach below the chin (`regions.NECK_BELOW`) leave few calls above 0.05 to show.
+VERIFY_FLOOR = 0.02
 REMASK_ROUNDS = 2  # times the output is masked again over residuals before it is judged
 # When the check finds a residual, the pass that masks again covers the near misses too (the
 # "faces" it scored at this share of the threshold or more): a face is often found on one
@@ -76,6 +84,9 @@ NEAR_SHARE = 0.5
 # masked frame is mostly a sliver beside a mask (a chin, an ear, a face at the picture's edge),
 # and masking only the sliver leaves the next sliver beside it.
 REMASK_SCALE = 2.0
+# Networks the output's check runs on, each in a thread: two, so that it uses the core the
+# masking's detection leaves idle (on the bench's pan most detections are carried over).
+CHECK_NETS = 2
 REQUESTER_SHARE = 0.5  # a face this much inside a requester's box is the requester's
 # A "face" this much inside a rectangle that was pixelated on that frame is the detector's
 # guess at the mosaic (the block means left there, at most 5 × 5 a box), not a face left
@@ -194,47 +205,258 @@ class _Decoded:
 
 
 class _Encoder:
-    def __init__(self, out: Path, width: int, height: int, fps: Fraction, opts: Options) -> None:
-        self.err = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close/kill)
-        self.proc = subprocess.Popen(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-             "-r", f"{fps.numerator}/{fps.denominator}", "-i", "-",
-             "-an", "-sn", "-dn", "-map_metadata", "-1",
-             # yuv420p needs even sides: an odd last row or column is dropped
-             "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",
-             "-c:v", "libx264", "-preset", opts.preset, "-crf", str(opts.crf),
-             "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(out)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
+    """H.264 in this process (PyAV's libx264), so that each packet written to the file is
+    handed to the output's check (`_Checker`) at once: the check decodes the output while
+    the period is still being masked, on the other core, instead of in a second run over the
+    finished file (issue 28 item 1's cost)."""
 
-    def _failed(self) -> KustoszError:
-        self.err.seek(0)
-        detail = self.err.read().decode(errors="replace").strip()[-500:]
-        return KustoszError(f"ffmpeg could not encode the masked video: {detail}",
-                            pl="Nie udało się zapisać zamaskowanego nagrania (błąd programu "
+    def __init__(self, out: Path, width: int, height: int, fps: Fraction, opts: Options,
+                 checker: _Checker | None) -> None:
+        # yuv420p needs even sides: an odd last row or column is dropped
+        self.width, self.height = width - width % 2, height - height % 2
+        self.checker, self.index = checker, 0
+        try:
+            self.container = av.open(str(out), mode="w", format="mp4",
+                                     options={"movflags": "+faststart"})
+            self.stream = self.container.add_stream("libx264", rate=fps)
+            self.stream.width, self.stream.height = self.width, self.height
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.codec_context.time_base = Fraction(1) / fps
+            self.stream.options = {"crf": str(opts.crf), "preset": opts.preset}
+        except av.error.FFmpegError as exc:
+            raise self._failed(exc) from None
+
+    @staticmethod
+    def _failed(exc: BaseException) -> KustoszError:
+        return KustoszError(f"ffmpeg could not encode the masked video: {str(exc)[-500:]}",
+                            pl="Nie udało się zapisać zamaskowanego nagrania (błąd biblioteki "
                                "ffmpeg; szczegóły w dzienniku serwera).")
 
+    def _out(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            if self.checker is not None:
+                self.checker.put(packet, self.stream.codec_context.extradata)
+            self.container.mux(packet)
+
     def write(self, rgb: np.ndarray) -> None:
-        assert self.proc.stdin is not None
+        frame = av.VideoFrame.from_ndarray(
+            np.ascontiguousarray(rgb[:self.height, :self.width]), format="rgb24")
+        frame.pts, frame.time_base = self.index, self.stream.codec_context.time_base
+        self.index += 1
         try:
-            self.proc.stdin.write(memoryview(np.ascontiguousarray(rgb)).cast("B"))
-        except BrokenPipeError:
-            self.proc.wait()
-            raise self._failed() from None
+            self._out(self.stream.encode(frame))
+        except av.error.FFmpegError as exc:
+            raise self._failed(exc) from None
 
     def close(self) -> None:
-        assert self.proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            self.proc.stdin.close()
-        if self.proc.wait() != 0:
-            raise self._failed()
-        self.err.close()
+        try:
+            self._out(self.stream.encode(None))
+            self.container.close()
+        except av.error.FFmpegError as exc:
+            raise self._failed(exc) from None
+        if self.checker is not None:
+            self.checker.put(None, None)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.err.close()
+        with contextlib.suppress(Exception):
+            self.container.close()
+
+
+class _Check:
+    """The output's check, frame by frame, in the order the output's frames are shown: the
+    faces that are not the requester's (less than `REQUESTER_SHARE` of the face inside a
+    requester's box active then) nor a guess at a mosaic (`MOSAIC_SHARE` inside a rectangle
+    pixelated on that frame, and not in a requester's box, whose pixels a face's mask
+    spares). `result`: what the description says, and, when there is a residual (score at or
+    above the masking threshold), the boxes to mask again by frame: the residuals and the
+    near misses (`NEAR_SHARE`)."""
+
+    def __init__(self, spared: list[Region], opts: Options, detector: Any,
+                 pixelated: dict[int, list[Box]], times: list[float]) -> None:
+        self.spared, self.opts, self.detector = spared, opts, detector
+        self.pixelated, self.times = pixelated, times
+        self.fps = Fraction(25)
+        self.checked = self.guesses = 0
+        self.per_frame: list[tuple[float, int, Box]] = []  # the best "other" face of each frame
+        self.residual: set[int] = set()
+        self.near: dict[int, list[Box]] = {}
+        self.digests: list[bytes] = []  # of each checked frame's pixels (`_Checker.matches`)
+
+    def at(self, index: int) -> float:
+        return self.times[index] if index < len(self.times) else index / float(self.fps)
+
+    @staticmethod
+    def look(frame: av.VideoFrame, detector: Any) -> tuple[bytes, tuple[int, int], list[Any]]:
+        """The detector's findings on one decoded frame (any thread, its own network)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        return _digest(frame), (rgb.shape[0], rgb.shape[1]), detector(rgb, threshold=VERIFY_FLOOR)
+
+    def record(self, index: int, seen: tuple[bytes, tuple[int, int], list[Any]]) -> None:
+        """What `look` found on the output's frame ``index``; frames are recorded in order."""
+        opts = self.opts
+        digest, (height, width), found = seen
+        self.digests.append(digest)
+        keep = [as_box(m) for m in self.spared if m.active(self.at(index))]
+        others = [d for d in found if _share_inside(d, keep) < REQUESTER_SHARE]
+        masked = self.pixelated.get(index, [])
+        mosaic = [d for d in others if _share_inside(d, masked) >= MOSAIC_SHARE
+                  and _share_inside(d, keep) <= 1 - MOSAIC_SHARE]
+        self.guesses += sum(d.score >= opts.threshold for d in mosaic)
+        others = [d for d in others if d not in mosaic]
+        self.checked += 1
+        if others:
+            top = max(others, key=lambda d: d.score)
+            self.per_frame.append((top.score, index, (math.floor(top.x1), math.floor(top.y1),
+                                                      math.ceil(top.x2), math.ceil(top.y2))))
+            near_now = [d for d in others if d.score >= opts.threshold * NEAR_SHARE]
+            if near_now:
+                self.near[index] = [dilate(d.x1, d.y1, d.x2, d.y2, REMASK_SCALE, width,
+                                           height) for d in near_now]
+            if any(d.score >= opts.threshold for d in others):
+                self.residual.add(index)
+
+    def result(self, matched: bool) -> tuple[dict[str, Any], dict[int, list[Box]]]:
+        opts, fps = self.opts, self.fps
+        # the reviewer is shown the worst frames, at least half a second apart (not eight
+        # neighbouring frames of one face)
+        worst: list[dict[str, Any]] = []
+        apart = max(1, round(float(fps) / 2))
+        for score, index, box in sorted(self.per_frame, reverse=True):
+            if len(worst) >= WORST_FRAMES:
+                break
+            if any(abs(index - w["frame"]) < apart for w in worst):
+                continue
+            worst.append({"frame": index, "t": round(self.at(index), 3),
+                          "score": round(score, 3), "box": list(box),
+                          "residual": score >= opts.threshold})
+        residual = bool(self.residual)
+        return {"checker": f"{detect.NAME} on every frame of the output file",
+                "threshold": opts.threshold, "floor": VERIFY_FLOOR,
+                "requester_share": REQUESTER_SHARE, "mosaic_share": MOSAIC_SHARE,
+                "guesses_in_mask": self.guesses, "frames_checked": self.checked,
+                "frames_with_residual": len(self.residual),
+                "frames_match_the_file": matched,
+                "max_residual_score": round(max((p[0] for p in self.per_frame),
+                                                default=0.0), 3),
+                "worst_frames": sorted(worst, key=lambda w: w["frame"]),
+                "passed": self.checked > 0 and matched and not residual}, \
+            self.near if residual else {}
+
+
+def _digest(frame: av.VideoFrame) -> bytes:
+    """The picture of a decoded frame, as the decoder gave it (its Y, U and V planes)."""
+    return hashlib.blake2b(frame.to_ndarray(format="yuv420p").tobytes(),
+                           digest_size=16).digest()
+
+
+class _Checker:
+    """`_Check` in a thread of its own, fed the encoder's packets as they are written: it
+    decodes them as a player of the file would and runs its own networks (`detector.twin`,
+    `CHECK_NETS`) on each frame, beside the masking's detections. `matches` then decodes
+    the finished file itself and compares every frame's pixels with those checked: what was
+    checked is the file, frame for frame, not the encoder's intention."""
+
+    QUEUE = 64  # packets: the masking waits for the check rather than outrun it in memory
+
+    def __init__(self, check: _Check, nets: list[Any]) -> None:
+        self.check = check
+        # each frame's detection on whichever network is free, so that the check uses the
+        # core the masking's detection leaves idle (a still scene carries most detections)
+        self.nets: queue.Queue[Any] = queue.Queue()
+        for net in nets:
+            self.nets.put(net)
+        self.pool = ThreadPoolExecutor(len(nets), thread_name_prefix="masking-check")
+        self.width = len(nets)
+        self.packets: queue.Queue[tuple[bytes, int | None, int | None] | None] = \
+            queue.Queue(self.QUEUE)
+        self.extradata: bytes | None = None
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="masking-check", daemon=True)
+        self.thread.start()
+
+    def put(self, packet: av.Packet | None, extradata: bytes | None) -> None:
+        if self.stopped:
+            return
+        if packet is None:
+            self.packets.put(None)
+            return
+        if self.extradata is None:
+            self.extradata = extradata
+        while True:
+            try:
+                self.packets.put((bytes(packet), packet.pts, packet.dts), timeout=0.5)
+                return
+            except queue.Full:
+                if self.error is not None or not self.thread.is_alive():
+                    return  # the check failed: `finish` says so
+
+    def _look(self, frame: av.VideoFrame) -> tuple[bytes, tuple[int, int], list[Any]]:
+        net = self.nets.get()
+        try:
+            return self.check.look(frame, net)
+        finally:
+            self.nets.put(net)
+
+    def _run(self) -> None:
+        pending: deque[Future[tuple[bytes, tuple[int, int], list[Any]]]] = deque()
+        index = 0
+        try:
+            decoder: Any = None
+            while True:
+                item = self.packets.get()
+                if decoder is None:
+                    decoder = av.CodecContext.create("h264", "r")
+                    if self.extradata:
+                        decoder.extradata = self.extradata
+                    decoder.thread_type = "AUTO"
+                if item is None:
+                    frames = decoder.decode(None)
+                else:
+                    data, pts, dts = item
+                    packet = av.Packet(data)
+                    packet.pts, packet.dts = pts, dts
+                    frames = decoder.decode(packet)
+                for frame in frames:
+                    pending.append(self.pool.submit(self._look, frame))
+                    while len(pending) > 2 * self.width:
+                        self.check.record(index, pending.popleft().result())
+                        index += 1
+                if item is None or self.stopped:
+                    break
+            while pending and not self.stopped:
+                self.check.record(index, pending.popleft().result())
+                index += 1
+        except BaseException as exc:  # handed to the masking thread (`finish`)
+            self.error = exc
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def stop(self) -> None:
+        self.stopped = True
+        with contextlib.suppress(queue.Full):
+            self.packets.put_nowait(None)
+        self.thread.join()
+
+    def finish(self, path: Path) -> tuple[dict[str, Any], dict[int, list[Box]]]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.check.result(self.matches(path))
+
+    def matches(self, path: Path) -> bool:
+        """Whether the file's frames are, one for one, the frames checked (cheap: decoding
+        without the detector)."""
+        digests = self.check.digests
+        n = 0
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in c.decode(stream):
+                if n >= len(digests) or _digest(frame) != digests[n]:
+                    return False
+                n += 1
+        return n == len(digests)
 
 
 def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = None,
@@ -260,6 +482,11 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         raise InputError(f"{out.name} exists already; nothing was masked",
                          pl=f"Plik {out.name} już istnieje; niczego nie zamaskowano.")
     detector = detector or detect.CenterFace(opts.threshold, opts.detect_width)
+    # the check runs beside the masking, on networks of its own (a network runs one frame
+    # at a time)
+    twin = getattr(detector, "twin", None)
+    checkers = [twin() for _ in range(CHECK_NETS)] if opts.verify and twin is not None \
+        else [detector]
     part = out.with_name(f".{out.name}.part")
     # Detections are made once: a pass that masks again over residuals reuses them.
     cache: dict[int, list[_Track]] = {}
@@ -272,15 +499,12 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
             passes += 1
             done = _Pass(segments, part, manual, spared, opts, detector, cache, extra,
                          found_stats, duration_s, trace,
-                         _scaled(progress, 0.0, 0.5 if opts.verify else 1.0)
-                         if passes == 1 else None)
+                         _scaled(progress, 0.0, 0.99) if passes == 1 else None,
+                         checkers if opts.verify else None)
             done.run()
-            if not opts.verify:
+            if done.verified is None:
                 break
-            if progress:
-                progress(0.5, "Sprawdzanie zamaskowanego nagrania, klatka po klatce")
-            verification, residual = _verify(part, done.times, done.pixelated, spared, opts,
-                                             detector, done.fps, _scaled(progress, 0.5, 0.99))
+            verification, residual = done.verified
             if not residual or passes > REMASK_ROUNDS:
                 break
             # mask again where the checker still found a face, and on the frames around it
@@ -304,6 +528,7 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         "detector": {**detect.describe(), "threshold": opts.threshold,
                      "every_k_frames": opts.every, "detect_width_max": opts.detect_width,
                      "box_scale": opts.box_scale, "box_head_top": HEAD_TOP,
+                     "box_neck_below": NECK_BELOW,
                      "hold_detections": opts.hold,
                      "hold_grown_by_motion": opts.motion,
                      "new_face_speed_box_widths_per_frame": NEW_FACE_SPEED},
@@ -343,7 +568,7 @@ class _Pass:
                  spared: list[Region], opts: Options, detector: Any,
                  cache: dict[int, list[_Track]], extra: dict[int, list[Box]],
                  found_stats: dict[str, int], duration_s: float | None, trace: Trace | None,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, check_with: Any = None) -> None:
         self.segments, self.part, self.manual, self.spared = segments, part, manual, spared
         self.opts, self.detector, self.cache, self.extra = opts, detector, cache, extra
         self.found_stats, self.duration_s = found_stats, duration_s
@@ -359,6 +584,9 @@ class _Pass:
         self.encoder: _Encoder | None = None
         self.seen: np.ndarray | None = None  # the last frame detected on, in blocks
         self.pixelated: dict[int, list[Box]] = {}  # frame → the rectangles pixelated on it
+        self.check_with = check_with  # the output's check's detectors (None: no check)
+        self.checker: _Checker | None = None
+        self.verified: tuple[dict[str, Any], dict[int, list[Box]]] | None = None
 
     def find(self, rgb: np.ndarray, r: int) -> list[_Track]:
         height, width = rgb.shape[:2]
@@ -481,7 +709,8 @@ class _Pass:
         self.pending.append(_Frame(index, t, rgb))
         if self.progress and index % PROGRESS_EVERY == 0:
             done = t / self.duration_s if self.duration_s else self.decoded.done_fraction
-            self.progress(min(0.99, done), "Maskowanie osób na nagraniu")
+            self.progress(min(0.99, done),
+                          "Maskowanie osób na nagraniu i sprawdzanie każdej klatki")
 
     def run(self) -> None:
         # The output keeps the period's time: frame n is at n / fps from the period's start
@@ -504,7 +733,13 @@ class _Pass:
                     check_in_frame(self.spared, "keep", width, height, duration_s)
                     self.fps = self.decoded.fps or Fraction(25)
                     dt = float(1 / self.fps)
-                    self.encoder = _Encoder(self.part, width, height, self.fps, self.opts)
+                    if self.check_with is not None:
+                        check = _Check(self.spared, self.opts, self.check_with[0],
+                                       self.pixelated, self.times)
+                        check.fps = self.fps
+                        self.checker = _Checker(check, self.check_with)
+                    self.encoder = _Encoder(self.part, width, height, self.fps, self.opts,
+                                            self.checker)
                 elif self.size != (width, height):
                     raise InputError(
                         f"the picture size changes within the period ({self.size[0]}×"
@@ -540,7 +775,11 @@ class _Pass:
                                  pl="W tym okresie nie udało się odczytać żadnego obrazu; "
                                     "niczego nie zamaskowano.")
             self.encoder.close()
+            if self.checker is not None:
+                self.verified = self.checker.finish(self.part)
         except BaseException:
+            if self.checker is not None:
+                self.checker.stop()
             if self.encoder is not None:
                 self.encoder.kill()
             raise
@@ -556,69 +795,6 @@ def _share_inside(d: detect.Detection, boxes: list[Box]) -> float:
         if ix > 0 and iy > 0:
             best = max(best, ix * iy / area)
     return best
-
-
-def _verify(path: Path, times: list[float], pixelated: dict[int, list[Box]],
-            spared: list[Region], opts: Options, detector: Any, fps: Fraction,
-            progress: Progress | None) -> tuple[dict[str, Any], dict[int, list[Box]]]:
-    """Every frame of the encoded file through the detector: the faces that are not the
-    requester's (less than `REQUESTER_SHARE` of the face inside a requester's box active
-    then) nor a guess at a mosaic (`MOSAIC_SHARE` inside a rectangle pixelated on that frame,
-    and not in a requester's box, whose pixels a face's mask spares). What the description
-    says, and, when there is a residual (score at or above the masking threshold), the
-    boxes to mask again by frame: the residuals and the near misses (`NEAR_SHARE`)."""
-    checked = guesses = 0
-    per_frame: list[tuple[float, int, Box]] = []  # the best "other" face of each frame
-    residual: set[int] = set()
-    near: dict[int, list[Box]] = {}
-    with av.open(str(path)) as c:
-        stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
-        for index, frame in enumerate(c.decode(stream)):
-            rgb = frame.to_ndarray(format="rgb24")
-            height, width = rgb.shape[:2]
-            t = times[index] if index < len(times) else index / float(fps)
-            keep = [as_box(m) for m in spared if m.active(t)]
-            others = [d for d in detector(rgb, threshold=VERIFY_FLOOR)
-                      if _share_inside(d, keep) < REQUESTER_SHARE]
-            masked = pixelated.get(index, [])
-            mosaic = [d for d in others if _share_inside(d, masked) >= MOSAIC_SHARE
-                      and _share_inside(d, keep) <= 1 - MOSAIC_SHARE]
-            guesses += sum(d.score >= opts.threshold for d in mosaic)
-            others = [d for d in others if d not in mosaic]
-            checked += 1
-            if others:
-                top = max(others, key=lambda d: d.score)
-                per_frame.append((top.score, index, (math.floor(top.x1), math.floor(top.y1),
-                                                     math.ceil(top.x2), math.ceil(top.y2))))
-                near_now = [d for d in others if d.score >= opts.threshold * NEAR_SHARE]
-                if near_now:
-                    near[index] = [dilate(d.x1, d.y1, d.x2, d.y2, REMASK_SCALE, width,
-                                          height) for d in near_now]
-                if any(d.score >= opts.threshold for d in others):
-                    residual.add(index)
-            if progress and index % PROGRESS_EVERY == 0 and times:
-                progress(index / len(times), "Sprawdzanie zamaskowanego nagrania")
-    # the reviewer is shown the worst frames, at least half a second apart (not eight
-    # neighbouring frames of one face)
-    worst: list[dict[str, Any]] = []
-    apart = max(1, round(float(fps) / 2))
-    for score, index, box in sorted(per_frame, reverse=True):
-        if len(worst) >= WORST_FRAMES:
-            break
-        if any(abs(index - w["frame"]) < apart for w in worst):
-            continue
-        t = times[index] if index < len(times) else index / float(fps)
-        worst.append({"frame": index, "t": round(t, 3), "score": round(score, 3),
-                      "box": list(box), "residual": score >= opts.threshold})
-    return {"checker": f"{detect.NAME} on every frame of the output file",
-            "threshold": opts.threshold, "floor": VERIFY_FLOOR,
-            "requester_share": REQUESTER_SHARE, "mosaic_share": MOSAIC_SHARE,
-            "guesses_in_mask": guesses, "frames_checked": checked,
-            "frames_with_residual": len(residual),
-            "max_residual_score": round(max((p[0] for p in per_frame), default=0.0), 3),
-            "worst_frames": sorted(worst, key=lambda w: w["frame"]),
-            "passed": checked > 0 and not residual}, near if residual else {}
 
 
 def _merge(boxes: list[Box], iou: float = 0.1) -> list[Box]:
