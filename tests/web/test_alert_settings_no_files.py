@@ -16,29 +16,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
 from tests.alerts_helpers import SmtpSink, WebhookSink, write_alerts
-from web_helpers import client, csrf_in, login, user
+from tests.web.test_web_alert_settings import admin_client, audit_text, post, stored
+from web_helpers import user
 
 from kustosz.alerts import settings as alert_settings
 from kustosz.alerts.channels import ChannelError, Webhook, local_address, read_password
 from kustosz.alerts.messages import Message
 from kustosz.config import WebhookChannel
-from kustosz.db.models import AuditEntry, Setting
+from kustosz.db.models import Setting
 from kustosz.vault import Vault
 
 SECRET = "Hasło-przekaźnika-ŻÓŁW-28"
 MSG = Message("s", "b", "notice", {"text": "t"})
 
 
-def admin_client(vault: Vault) -> TestClient:
-    user(vault, "admin", ["administrator"])
-    c = client(vault)
-    login(c, "admin")
-    return c
 
 
 def good_form(**changes: str) -> dict[str, str]:
@@ -57,20 +51,6 @@ def good_form(**changes: str) -> dict[str, str]:
     return form
 
 
-def post(c: TestClient, form: dict[str, str], url: str = "/admin/alerts") -> object:
-    page = c.get("/admin/alerts")
-    return c.post(url, data={**form, "csrf": csrf_in(page.text)})
-
-
-def stored(vault: Vault) -> dict[str, object]:
-    with vault.reading() as s:
-        return alert_settings.stored(s)
-
-
-def audit_text(vault: Vault) -> str:
-    with vault.reading() as s:
-        return "\n".join(f"{e.action} {e.subject} {e.details}" for e in s.execute(
-            select(AuditEntry).order_by(AuditEntry.seq)).scalars())
 
 
 def error_at(html: str, field: str) -> str:
