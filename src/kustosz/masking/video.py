@@ -38,9 +38,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 import cv2
@@ -64,7 +66,10 @@ Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
 Trace = Callable[[int, float, list[Box], list[Box], list[Box]], None]
 PROGRESS_EVERY = 25  # frames
-GAP_SLATE_S = 1.0  # a gap this long or longer is shown black, a shorter one as a still
+# A gap this long or longer is shown as a slate naming its start, end and length (the playable
+# copy's card, custody.playable; black where the period's clock is not given), a shorter one as
+# a still of the frame before it (or, before the first frame, of that frame).
+GAP_SLATE_S = 1.0
 # A face seen on one detection only has no measured speed: it is held as if it moved this
 # share of its box's width per frame (a person walking across a 640 px picture in 2 s moves
 # ~13 px per frame, about a quarter of a face's width there).
@@ -85,7 +90,10 @@ NEAR_SHARE = 0.5
 # and masking only the sliver leaves the next sliver beside it.
 REMASK_SCALE = 2.0
 # Networks the output's check runs on, each in a thread: two, so that it uses the core the
-# masking's detection leaves idle (on the bench's pan most detections are carried over).
+# masking's detection leaves idle (on the bench's pan most detections are carried over). Each
+# network computes in its calling thread only (`detect.THREADS` = 1): three such threads on
+# two cores cost a context switch now and then, whereas onnxruntime's own pools (2 threads a
+# network) spin while they wait and doubled the CPU a frame (bench/README.md, masking.py).
 CHECK_NETS = 2
 REQUESTER_SHARE = 0.5  # a face this much inside a requester's box is the requester's
 # A "face" this much inside a rectangle that was pixelated on that frame is the detector's
@@ -138,11 +146,17 @@ class Options:
 
 @dataclass(frozen=True)
 class Segment:
-    """A file of the period and where it starts, in seconds from the period's start."""
+    """A file of the period and where it starts, in seconds from the period's start, and how
+    long the index says it is (None: unknown), so a gap over a damaged one is said as such."""
 
     path: Path
     offset_s: float
     name: str = ""
+    length_s: float | None = None
+
+
+# The period's start and the office's zone: with them a gap's slate names its times.
+Clock = tuple[datetime, ZoneInfo]
 
 
 def ffmpeg_exe() -> str:
@@ -156,6 +170,7 @@ class _Frame:
     index: int
     t: float
     rgb: np.ndarray
+    slate: bool = False  # a gap's card: no picture, nothing on it is masked
 
 
 class _Decoded:
@@ -200,7 +215,10 @@ class _Decoded:
                         raise av.error.InvalidDataError(0, "no picture could be decoded")
             except (av.error.FFmpegError, OSError) as exc:
                 self.damaged.append({"segment": seg.name or seg.path.name,
-                                     "offset_s": round(seg.offset_s, 3), "error": str(exc)[:200]})
+                                     "offset_s": round(seg.offset_s, 3),
+                                     **({"length_s": round(seg.length_s, 3)}
+                                        if seg.length_s is not None else {}),
+                                     "error": str(exc)[:200]})
             self.done_fraction = (number + 1) / len(self.segments)
 
 
@@ -463,10 +481,12 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                keep: list[Any] | None = None, options: Options | None = None,
                duration_s: float | None = None, progress: Progress | None = None,
                detector: detect.CenterFace | None = None,
-               trace: Trace | None = None) -> dict[str, Any]:
+               trace: Trace | None = None, clock: Clock | None = None) -> dict[str, Any]:
     """Mask ``segments`` into ``out`` (MP4, H.264, no sound); what was done, for the copy's
     manifest. ``masks``: the manual masks, ``keep``: the requester's boxes (`regions.parse`).
-    ``duration_s``: the period's length (frames after it are left out; None: all).
+    ``duration_s``: the period's length (frames after it are left out, a period without
+    material before the first frame or after the last is filled like a gap; None: the
+    material's own length). ``clock``: the period's start and zone, for the slates' times.
     ``trace``: told, for every frame, which boxes were masked (tests; a reviewer's overlay)."""
     opts = options or Options()
     opts.check()
@@ -500,7 +520,7 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
             done = _Pass(segments, part, manual, spared, opts, detector, cache, extra,
                          found_stats, duration_s, trace,
                          _scaled(progress, 0.0, 0.99) if passes == 1 else None,
-                         checkers if opts.verify else None)
+                         checkers if opts.verify else None, clock)
             done.run()
             if done.verified is None:
                 break
@@ -542,6 +562,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         "stats": stats,
         "damaged_segments": done.decoded.damaged,
         "gaps": done.gaps,
+        "gap_fill": "a slate naming the gap's start, end and length"
+                    if clock is not None else "black",
         "time_zero": "period start" if duration_s is not None else "first frame",
     }
     if verification is not None:
@@ -568,7 +590,8 @@ class _Pass:
                  spared: list[Region], opts: Options, detector: Any,
                  cache: dict[int, list[_Track]], extra: dict[int, list[Box]],
                  found_stats: dict[str, int], duration_s: float | None, trace: Trace | None,
-                 progress: Progress | None, check_with: Any = None) -> None:
+                 progress: Progress | None, check_with: Any = None,
+                 clock: Clock | None = None) -> None:
         self.segments, self.part, self.manual, self.spared = segments, part, manual, spared
         self.opts, self.detector, self.cache, self.extra = opts, detector, cache, extra
         self.found_stats, self.duration_s = found_stats, duration_s
@@ -580,7 +603,8 @@ class _Pass:
         self.size: tuple[int, int] | None = None
         self.fps = Fraction(25)
         self.times: list[float] = []
-        self.gaps: list[dict[str, float]] = []
+        self.gaps: list[dict[str, Any]] = []
+        self.clock = clock
         self.encoder: _Encoder | None = None
         self.seen: np.ndarray | None = None  # the last frame detected on, in blocks
         self.pixelated: dict[int, list[Box]] = {}  # frame → the rectangles pixelated on it
@@ -665,6 +689,12 @@ class _Pass:
         return _merge(grown + self.extra.get(frame.index, []))
 
     def emit(self, frame: _Frame) -> None:
+        if frame.slate:  # a card with the gap's times: no one on it, nothing to mask
+            if self.trace:
+                self.trace(frame.index, frame.t, [], [], [])
+            assert self.encoder is not None
+            self.encoder.write(frame.rgb)
+            return
         boxes = self.boxes_for(frame)
         manual_now = [as_box(m) for m in self.manual if m.active(frame.t)]
         spare_now = [m for m in self.spared if m.active(frame.t)]
@@ -687,6 +717,42 @@ class _Pass:
         assert self.encoder is not None
         self.encoder.write(frame.rgb)
 
+    def slate(self, start_s: float, end_s: float, like: np.ndarray) -> np.ndarray:
+        """The picture shown for a gap of the period from ``start_s`` to ``end_s``: the card
+        naming its times (black without the period's clock), listed in ``gaps``."""
+        from kustosz.custody.playable import Gap, slate_picture
+
+        entry: dict[str, Any] = {"from_s": round(start_s, 3), "to_s": round(end_s, 3)}
+        unreadable = any(d["offset_s"] < end_s and d["offset_s"] + d.get("length_s", 0) > start_s
+                         for d in self.decoded.damaged)
+        if unreadable:
+            entry["unreadable"] = True
+        self.gaps.append(entry)
+        if self.clock is None:
+            return np.zeros_like(like)
+        start, tz = self.clock
+        gap = Gap(start + timedelta(seconds=start_s), start + timedelta(seconds=end_s),
+                  unreadable=unreadable)
+        entry.update({"from": gap.start_at.astimezone(tz).isoformat(),
+                      "to": gap.end_at.astimezone(tz).isoformat()})
+        height, width = like.shape[:2]
+        return slate_picture(gap, width, height, tz)
+
+    def fill(self, expected: float, missing: int, before: np.ndarray | None, after: np.ndarray,
+             faces: ThreadPoolExecutor) -> None:
+        """``missing`` frames from ``expected`` s on, where the material has none: a slate
+        for a gap of `GAP_SLATE_S` or more, else a still of the frame ``before`` it (of the
+        frame ``after`` it at the period's start)."""
+        dt = float(1 / self.fps)
+        if missing * dt >= GAP_SLATE_S:
+            card = self.slate(expected, expected + missing * dt, after)
+            for n in range(missing):
+                self.take(expected + n * dt, card, True, faces)
+            return
+        still = before if before is not None else after
+        for n in range(missing):  # still unmasked: frames wait in `pending`
+            self.take(expected + n * dt, still.copy(), False, faces)
+
     def take(self, t: float, rgb: np.ndarray, gap: bool, faces: ThreadPoolExecutor) -> None:
         opts, rounds = self.opts, self.rounds
         index = self.stats["frames"]
@@ -706,7 +772,7 @@ class _Pass:
             while self.pending and self.pending[0].index // opts.every + 2 + opts.hold <= r:
                 self.emit(self.pending.popleft())
             rounds.pop(r - 2 * opts.hold - 3, None)
-        self.pending.append(_Frame(index, t, rgb))
+        self.pending.append(_Frame(index, t, rgb, slate=gap))
         if self.progress and index % PROGRESS_EVERY == 0:
             done = t / self.duration_s if self.duration_s else self.decoded.done_fraction
             self.progress(min(0.99, done),
@@ -715,9 +781,10 @@ class _Pass:
     def run(self) -> None:
         # The output keeps the period's time: frame n is at n / fps from the period's start
         # (from the first frame when the period's length is not given). A gap in the material
-        # is filled (frozen picture under GAP_SLATE_S, black above it, listed in "gaps"), a
+        # is filled (`fill`: a still under GAP_SLATE_S, a slate naming its times above it,
+        # listed in "gaps"), so is the period before the first frame and after the last; a
         # frame that an overlapping segment already showed is left out.
-        # Detections run in a thread of their own (OpenCV's DNN lets go of the GIL), one
+        # Detections run in a thread of their own (onnxruntime lets go of the GIL), one
         # round behind: decoding and masking go on meanwhile.
         faces = ThreadPoolExecutor(1, thread_name_prefix="faces")
         duration_s = self.duration_s
@@ -755,19 +822,15 @@ class _Pass:
                     continue
                 missing = math.floor((t - expected) / dt + 0.5 + 1e-6)  # half a frame up: a gap
                 if missing > 0:
-                    slate = last is None or missing * dt >= GAP_SLATE_S
-                    if slate:
-                        self.gaps.append({"from_s": round(expected, 3),
-                                          "to_s": round(expected + missing * dt, 3)})
-                        black = np.zeros_like(rgb)
-                    for n in range(missing):
-                        if slate:
-                            self.take(expected + n * dt, black, True, faces)
-                        else:
-                            assert last is not None  # still unmasked: frames wait in `pending`
-                            self.take(expected + n * dt, last.copy(), False, faces)
+                    self.fill(expected, missing, last, rgb, faces)
                 self.take(t, rgb, False, faces)
                 last = rgb
+            if duration_s is not None and last is not None and base is not None:
+                # the period goes on after the material's last frame: up to its end
+                expected = base + self.stats["frames"] * dt
+                missing = math.ceil((duration_s - expected) / dt - 1e-6)
+                if missing > 0:
+                    self.fill(expected, missing, last, last, faces)
             while self.pending:
                 self.emit(self.pending.popleft())
             if self.encoder is None:
