@@ -45,6 +45,13 @@ from tests.monitoring.relp_helpers import RSYSLOGD, Rsyslog
 
 KILLS = 2  # per test run: each kill is followed by a restart
 SEND_BEFORE_KILL_S = 1.5
+LISTENING_WITHIN_S = 240
+# rsyslog delivers what it holds in its own time: at load 20 on two cores about 1 000 lines a
+# second, far slower than the writer writes, and after a restart it reconnects only when its
+# back-off (resumeInterval × (retries / 10 + 1)) allows. So the test waits for as long as
+# lines keep arriving; it gives up when none has for this long (rsyslog stuck, or serve).
+DELIVERY_STALL_S = 120
+DELIVERY_WITHIN_S = 1200  # the overall bound of that wait
 
 
 def _port() -> int:
@@ -72,7 +79,9 @@ class Serve:
                  str(_port())], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
     def wait_listening(self, port: int) -> None:
-        deadline = time.monotonic() + 60
+        # A hang detector, not a promise: at load 20 on two cores a restarted serve took 35 s
+        # from exec to its listener (imports, start-up recovery, the chunk the killed run left).
+        deadline = time.monotonic() + LISTENING_WITHIN_S
         while not _listening(port):
             assert self.proc.poll() is None, self.log.read_text()
             assert time.monotonic() < deadline, f"no listener on {port}:\n{self.log.read_text()}"
@@ -299,17 +308,24 @@ def test_relp_from_rsyslog_loses_no_line_across_kills(tmp_path: Path,
         finally:
             stop.set()
             writer.join(10)
-        # rsyslog resends what was not acknowledged; wait until everything written is here.
+        assert not writer.is_alive()
+        # rsyslog resends what was not acknowledged and works through its queue; wait until
+        # the last line written is here (a fixed 60 s, as before, ended under load with tens
+        # of thousands of lines still in rsyslog's queue, none acknowledged: issue 27).
         spool = cli.data / "spool" / "monitoring" / "siem"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            spooled = sum(p.read_bytes().count(b"\n") for p in spool.rglob("chunk.jsonl"))
-            if spooled and _all_spooled(spool, written[-1]):
-                break
-            time.sleep(0.3)
-        serve.stop()
+        delivered = _wait_delivered(spool, written[-1])
     finally:
         sender.stop()
+    serve.stop()
+    # serve keeps its 10 s stop even when closing the chunk takes longer (under load): the
+    # chunk then waits in the spool, durable, and the next start takes it in before it
+    # listens. That start is the end of the story an acknowledgment promises.
+    if any(spool.rglob("chunk.jsonl")):
+        last = Serve(cli.data, "last")
+        serves.append(last)
+        last.wait_listening(port)
+        last.stop()
+    assert not any(p.read_bytes() for p in spool.rglob("chunk.jsonl")), "left in the spool"
     numbers = Counter(int(m.group(1)) for line in _stored_lines(cli.data, "siem")
                       if (m := re.match(r"line (\d+) from", str(line["message"]))))
     lost = [i for i in written if i not in numbers]
@@ -317,9 +333,31 @@ def test_relp_from_rsyslog_loses_no_line_across_kills(tmp_path: Path,
     print(f"RELP: {len(written)} lines written, {len(numbers)} stored, {len(lost)} lost, "
           f"{twice} stored again after a kill (at-least-once) over {KILLS} kills")
     assert len(written) > 1000
-    assert lost == [], (lost[:20], sender.log.read_text()[-2000:])
+    # rsyslog sends in order and resends from the first line it holds unacknowledged, so a
+    # line missing below the highest one stored was acknowledged and then lost.
+    top = max(numbers)
+    gaps = [i for i in written if i < top and i not in numbers]
+    assert gaps == [], f"acknowledged and lost: {gaps[:20]}"
+    assert lost == [], (f"not delivered by rsyslog ({delivered})", lost[:20],
+                        sender.log.read_text()[-2000:])
 
 
-def _all_spooled(spool: Path, last: int) -> bool:
+def _wait_delivered(spool: Path, last: int) -> str:
+    """Wait until the line numbered ``last`` is in the spool, for as long as the spool keeps
+    growing (DELIVERY_STALL_S without a new byte ends it) and at most DELIVERY_WITHIN_S;
+    says how it ended."""
     needle = f"line {last} from".encode()
-    return any(needle in p.read_bytes() for p in spool.rglob("chunk.jsonl"))
+    started = moved = time.monotonic()
+    size = -1
+    while True:
+        files = list(spool.rglob("chunk.jsonl"))
+        now_size = sum(p.stat().st_size for p in files)
+        if now_size != size:
+            size, moved = now_size, time.monotonic()
+            if any(needle in p.read_bytes() for p in files):
+                return f"all here after {time.monotonic() - started:.0f} s"
+        if time.monotonic() - moved > DELIVERY_STALL_S:
+            return f"nothing new for {DELIVERY_STALL_S} s"
+        if time.monotonic() - started > DELIVERY_WITHIN_S:
+            return f"still arriving after {DELIVERY_WITHIN_S} s"
+        time.sleep(1)

@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.alerts.kinds import AlertRow
 from kustosz.alerts.rows import clear_rows, raise_row
+from kustosz.audit import witness as witness_log
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Setting, Source
 from kustosz.documents.words import count_pl
@@ -92,12 +94,16 @@ LAST_VERIFY_KEY = "audit_last_verify"  # the one "last verified" the dashboard s
 
 
 def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
-                by: str = "schedule", entries: int | None = None, how: str | None = None
-                ) -> None:
+                by: str = "schedule", entries: int | None = None, how: str | None = None,
+                pending: Path | None = None) -> None:
     """The verdict of an audit verification, whoever made it (`serve`'s daily one,
     `kustosz audit verify`, the dashboard's button: ``how`` "schedule" | "cli" | "web"):
     the dashboard's "last verified" row, and problems raise `audit_verify_failed`, none
-    clears it."""
+    clears it. ``problems`` are the verifier's English words (kept for the dashboard's
+    technical details); the alert says them in Polish (kustosz.audit.polish). ``pending``:
+    the witness was not written yet and the log was checked without it — the daily check
+    comes again as soon as it is (`Checks.verify_if_due`)."""
+    from kustosz.audit.polish import problem_pl
     from kustosz.db.models import AuditEntry
 
     now = now or datetime.now(UTC)
@@ -105,6 +111,7 @@ def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
     with vault.transaction() as s:
         state = _state(s)
         state["verified_at"], state["verify_ok"] = now.isoformat(), not problems
+        state["witness_pending"] = str(pending) if pending is not None else None
         _save(s, state)
         if entries is None:
             entries = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
@@ -112,8 +119,9 @@ def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
             "at": now.isoformat(), "entries": entries, "by": by, "how": how,
             "problem": "; ".join(problems) if problems else None}, ensure_ascii=False)))
         if problems:
-            shown = "; ".join(problems[:3]) + (f" i {len(problems) - 3} innych"
-                                               if len(problems) > 3 else "")
+            said = [problem_pl(p) for p in problems]
+            shown = "; ".join(said[:3]) + (f" i {len(said) - 3} innych"
+                                           if len(said) > 3 else "")
             raise_row(s, AUDIT_VERIFY_FAILED, "Sprawdzenie dziennika zdarzeń (audit verify, "
                       f"{'zaplanowane' if how == 'schedule' else 'uruchomione ręcznie'}) "
                       f"wykazało naruszenie: {shown}. Zabezpiecz kopię bazy danych i "
@@ -123,20 +131,35 @@ def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
 
 
 def verify_now(vault: Vault, now: datetime | None = None) -> list[str]:
-    """Run `audit verify` as the command does, with the configured witness; record it."""
-    from kustosz.audit.verifier import check
-    from kustosz.audit.witness import public_key_of
-    from kustosz.errors import KustoszError
+    """Run `audit verify` as the command does with no options — the witness and key pinned by
+    root, else the configured ones; a witness not written yet waited for, not a violation
+    (kustosz.audit.verifier.vault_report) — and record it."""
+    from kustosz.audit.verifier import vault_report
 
-    try:
-        with vault.reading() as s:
-            report = check(s, vault.head_file, vault.config.audit.witness,
-                           public_key_of(vault.root))
-        problems, entries = [str(p) for p in report.problems], report.entries
-    except KustoszError as exc:  # e.g. the witness file cannot be read
-        problems, entries = [getattr(exc, "pl", None) or str(exc)], None
-    note_verify(vault, problems, now, entries=entries)
+    with vault.reading() as s:
+        report = vault_report(s, vault.head_file)
+    problems = [str(p) for p in report.problems]
+    for problem in problems:  # the English words, for the log; the alert says them in Polish
+        log.warning("audit verify: %s", problem)
+    if report.pending is not None:
+        log.info("audit verify: the witness %s is not written yet (the first checkpoint "
+                 "writes it); the log was checked without it", report.pending)
+    note_verify(vault, problems, now, entries=report.entries, pending=report.pending)
     return problems
+
+
+witness_log.on_cut(verify_now)  # a witness found cut is verified at once
+
+
+def _pending_written(vault: Vault, state: dict[str, Any]) -> bool:
+    """The verification ran before the witness was first written, and it is written now."""
+    from kustosz.audit.verifier import ever_written
+
+    pending = state.get("witness_pending")
+    if not pending:
+        return False
+    with vault.reading() as s:
+        return ever_written(s, Path(pending))
 
 
 # -- the periodic checks ------------------------------------------------------------------
@@ -287,7 +310,10 @@ class Checks:
         with self.vault.reading() as s:
             state = _state(s)
         last = state.get("verified_at")
-        if last and now - datetime.fromisoformat(last) < VERIFY_EVERY:
+        # Checked before the first checkpoint wrote the witness (the first start with one):
+        # again as soon as it is written, not a day later.
+        if last and now - datetime.fromisoformat(last) < VERIFY_EVERY \
+                and not _pending_written(self.vault, state):
             return
         if self._verifying is not None and self._verifying.is_alive():
             return

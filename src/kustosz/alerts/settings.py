@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from kustosz.addresses import mail_address
 from kustosz.alerts.channels import WEBHOOK_WHAT
 from kustosz.alerts.kinds import KINDS, parse_duration
 from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
@@ -39,7 +40,6 @@ from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
 
 KEY = "alerts.settings"
-_ADDRESS = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$", re.I)
@@ -286,10 +286,10 @@ def parse_form(form: dict[str, str], seal: Any, current: dict[str, Any],
         sender = g("email_from", "").strip()
         if not sender:
             errors["email_from"] = "Podaj adres nadawcy."
-        elif not _ADDRESS.match(sender):
+        elif not mail_address(sender):
             errors["email_from"] = f"„{sender}” nie jest adresem e-mail."
         to = _addresses(g("email_to", ""))
-        bad = [a for a in to if not _ADDRESS.match(a)]
+        bad = [a for a in to if not mail_address(a)]
         if not to:
             errors["email_to"] = "Podaj co najmniej jednego odbiorcę."
         elif bad:
@@ -380,7 +380,7 @@ def parse_form(form: dict[str, str], seal: Any, current: dict[str, Any],
     if at and not _TIME.match(at):
         errors["digest_at"] = "Podaj godzinę w postaci GG:MM (np. 07:30) albo zostaw puste."
     digest_to = _addresses(g("digest_to", ""))
-    bad = [a for a in digest_to if not _ADDRESS.match(a)]
+    bad = [a for a in digest_to if not mail_address(a)]
     if bad:
         errors["digest_to"] = "To nie są adresy e-mail: " + ", ".join(
             f"„{a}”" for a in bad) + "."

@@ -5,6 +5,15 @@ Without a witness, a log cut together with `audit.head`, or rewritten with its c
 recomputed, cannot be told from a genuine one; the report says so. With it, verify fails on any
 changed, removed, inserted or reordered entry or access record up to the latest witnessed
 checkpoint, on a log shorter than a checkpoint, on an empty log and on a recomputed chain.
+
+A witness this vault has never written to yet — set in kustosz.toml and waiting for the first
+checkpoint, which `serve` makes seconds after it starts — is not a violation (issue 29 item
+4): the log is checked without it and the report says the witness is still to be written
+(``Report.pending``). Absence alone is never trusted once the witness was written: the vault
+records the first write to each witness in its own chained log (`audit.witness`, with the
+`audit_witness` setting), and a pinned identity names only a witness that held a checkpoint
+(`audit pin-witness` refuses an empty one). A witness that was written and is now missing,
+empty, cut short or changed fails as before.
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ class Report:
     witness: Path | None = None
     witnessed: int = 0  # checkpoint lines checked
     latest: dict[str, Any] | None = None  # the witness's last line
+    # The witness the vault has not written to yet (missing or empty, never written): the log
+    # was checked without it, and that is not a problem (`not_yet_written`).
+    pending: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -45,26 +57,59 @@ def read_witness(path: Path) -> list[str]:
     """The witness's lines; InputError (nothing changed) when it is missing, unreadable or not
     a Kustosz witness at all."""
     if not path.exists():
-        raise InputError(f"witness {path} does not exist")
+        raise InputError(f"witness {path} does not exist",
+                         pl=f"Plik-świadek {path} nie istnieje.")
     if not path.is_file():
-        raise InputError(f"witness {path} is not a file")
+        raise InputError(f"witness {path} is not a file",
+                         pl=f"Plik-świadek {path} nie jest plikiem.")
+    unreadable = f"Nie można odczytać pliku-świadka {path}."
+    foreign = f"Plik {path} nie jest plikiem-świadkiem dziennika zdarzeń Kustosza."
     try:
         text = path.read_text("utf-8")
     except PermissionError:
-        raise InputError(f"witness {path} cannot be read (permission denied)") from None
+        raise InputError(f"witness {path} cannot be read (permission denied)",
+                         pl=f"Nie można odczytać pliku-świadka {path} (brak uprawnień).") \
+            from None
     except UnicodeDecodeError:
-        raise InputError(f"witness {path} is not a Kustosz audit witness (not text)") from None
+        raise InputError(f"witness {path} is not a Kustosz audit witness (not text)",
+                         pl=foreign) from None
     except OSError as exc:
-        raise InputError(f"witness {path} cannot be read: {exc.strerror or exc}") from None
+        raise InputError(f"witness {path} cannot be read: {exc.strerror or exc}",
+                         pl=unreadable) from None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
-        raise InputError(f"witness {path} is empty: it holds no checkpoint")
+        raise InputError(f"witness {path} is empty: it holds no checkpoint",
+                         pl=f"Plik-świadek {path} jest pusty: nie zawiera żadnego punktu "
+                            "kontrolnego.")
     try:
         witness.parse_line(lines[0])
     except ValueError:
         raise InputError(f"witness {path} is not a Kustosz audit witness (its first line is "
-                         "not a checkpoint)") from None
+                         "not a checkpoint)", pl=foreign) from None
     return lines
+
+
+def ever_written(session: Session, path: Path) -> bool:
+    """Whether this vault's checkpoints were ever written to the witness at ``path``."""
+    return witness.ever_written(session, path)
+
+
+def not_yet_written(session: Session, path: Path | None,
+                    pinned: identity.Identity | None = None) -> bool:
+    """True when ``path`` is a witness still waiting for its first checkpoint: nothing there
+    (no file, or an empty one) and no record that this vault ever wrote to it. A pinned
+    witness was written before it was pinned (`audit pin-witness` needs its first line), so it
+    never waits; anything in the file is checked as it is."""
+    if path is None or (pinned is not None and pinned.witness == path):
+        return False
+    try:
+        if path.is_file() and path.read_bytes().strip():
+            return False
+        if path.exists() and not path.is_file():
+            return False  # a folder where the witness should be: read_witness says so
+    except OSError:
+        return False  # unreadable: read_witness says why
+    return not ever_written(session, path)
 
 
 def _chunks(values: list[int], size: int = 900) -> Iterable[list[int]]:
@@ -82,8 +127,12 @@ def _hashes_at(session: Session, column_seq: Any, column_hash: Any,
 
 
 def check(session: Session, head_file: Path | None = None, witness_path: Path | None = None,
-          public_key: Ed25519PublicKey | None = None) -> Report:
-    report = Report(witness=witness_path)
+          public_key: Ed25519PublicKey | None = None, pending: Path | None = None) -> Report:
+    """The whole report. ``pending``: the vault's witness, not written yet (`not_yet_written`;
+    ``witness_path`` is then None): the log is checked without it, and the witness the vault
+    wrote to before is not asked for (the next checkpoint writes the new one, and audits the
+    change)."""
+    report = Report(witness=witness_path, pending=pending)
     lines = read_witness(witness_path) if witness_path is not None else []
     opened: dict[int, tuple[str, str, dict[str, Any]]] = {}
     sealed: dict[int, tuple[int, int, str]] = {}  # checkpoint n -> (entry seq, access head)
@@ -133,7 +182,8 @@ def check(session: Session, head_file: Path | None = None, witness_path: Path | 
     if problem is None:  # after a broken chain the sessions' entries are not all known
         report.problems.extend(AuditProblem(0, p.split(": ", 1)[1], p.split(": ", 1)[0])
                                for p in access_chain.check_viewings(session, opened, served))
-    if witness_path is None and (known := witness.witnessed_at(session)) is not None:
+    if witness_path is None and pending is None \
+            and (known := witness.witnessed_at(session)) is not None:
         report.problems.append(AuditProblem(
             0, f"this vault's checkpoints were written to the witness {known}; verify against "
                "it (--witness PATH, or [audit] witness in kustosz.toml) — without it a cut or "
@@ -214,12 +264,13 @@ def _check_lines(report: Report, lines: list[str], session: Session,
     return parsed
 
 
-def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
-    """The main chain, the access chain, the viewing sessions and — when the vault's
-    `[audit] witness` is set — every signed checkpoint; return how many entries were checked
-    and the first problem (`check` has the whole report)."""
+def vault_report(session: Session, head_file: Path | None = None) -> Report:
+    """`audit verify` of a vault's session with no options, as the dashboard and `serve`'s
+    daily check run it: the witness and key the root-pinned identity names (kustosz.audit.
+    identity; else kustosz.toml's and keys/'), a witness not written yet waited for
+    (`not_yet_written`). Every problem is in the report, the identity's first."""
     root = session.info.get("data_root")
-    witness_file, key = None, None
+    witness_file, key, ident = None, None, None
     pinned: list[str] = []
     if isinstance(root, Path):  # a vault's session: its witness and key are known
         try:
@@ -228,12 +279,21 @@ def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditP
             found = identity.resolve(root, read_config(root).audit.witness,
                                      witness.public_key_of(root), witness.vault_id(session))
         except KustoszError as exc:
-            return 0, AuditProblem(0, str(exc), "witness identity")
-        witness_file, key, pinned = found.witness, found.key, found.problems
+            return Report(problems=[AuditProblem(0, str(exc), "witness identity")])
+        witness_file, key, ident, pinned = found.witness, found.key, found.identity, \
+            found.problems
+    pending = witness_file if not_yet_written(session, witness_file, ident) else None
     try:
-        report = check(session, head_file, witness_file, key)
+        report = check(session, head_file, None if pending else witness_file, key, pending)
     except KustoszError as exc:  # the witness missing or unreadable: the check fails, says why
-        return 0, AuditProblem(0, str(exc), "witness")
-    if pinned:
-        return report.entries, AuditProblem(0, pinned[0], "witness identity")
+        report = Report(witness=witness_file, problems=[AuditProblem(0, str(exc), "witness")])
+    report.problems[:0] = [AuditProblem(0, p, "witness identity") for p in pinned]
+    return report
+
+
+def verify(session: Session, head_file: Path | None = None) -> tuple[int, AuditProblem | None]:
+    """The main chain, the access chain, the viewing sessions and — when the vault's
+    `[audit] witness` is set — every signed checkpoint; return how many entries were checked
+    and the first problem (`vault_report` has them all)."""
+    report = vault_report(session, head_file)
     return report.entries, report.problems[0] if report.problems else None

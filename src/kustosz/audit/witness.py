@@ -33,6 +33,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,10 @@ LATEST = "audit_checkpoint"  # vault_settings: the latest line, for bundles and 
 # fails while it is set, so removing `[audit] witness` from kustosz.toml does not quietly
 # turn the check into a chain-only one (issue 11 re-test); a change of witness is audited.
 WITNESSED = "audit_witness"
+# vault_settings: how far the witness was written ({"witness": path, "n": checkpoint no.}). A
+# witness written before is never filled again from nothing: missing, empty or ending before
+# that checkpoint, it was cut (issue 29 item 4) — refilling it would erase the evidence.
+HIGH = "audit_witness_high"
 ACTOR = "system"
 TAIL = 64 * 1024  # enough to hold the witness's last line
 FIELDS = ("format", "vault", "n", "seq", "hash", "access_seq", "access_hash", "at", "key")
@@ -70,6 +75,11 @@ FIELDS = ("format", "vault", "n", "seq", "hash", "access_seq", "access_hash", "a
 
 class WitnessError(Exception):
     """The witness could not be read or written (message for the operator, in English)."""
+
+
+class WitnessCut(WitnessError):
+    """A witness this vault wrote to is missing, empty or ends before a checkpoint it held:
+    left as it is, and the log is verified at once (`checkpoint`)."""
 
 
 def vault_id(session: Session) -> str | None:
@@ -203,13 +213,50 @@ def _witnessed(f: Any, path: Path, vid: str) -> tuple[int, int]:
     return data["n"], data["seq"]
 
 
+def ever_written(session: Session, path: Path) -> bool:
+    """Whether this vault's checkpoints were ever written to the witness at ``path``: the
+    chained `audit.witness` entry its first write left (`_remember_witness`), or the setting
+    kept beside it."""
+    if witnessed_at(session) == str(path):
+        return True
+    for details in session.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "audit.witness")).scalars():
+        try:
+            if json.loads(details).get("witness") == str(path):
+                return True
+        except (ValueError, AttributeError):
+            continue  # a damaged entry: the chain's own check reports it
+    return False
+
+
+def written_up_to(session: Session, path: Path) -> int:
+    """The last checkpoint this vault wrote to ``path`` (0: none); at least 1 where the log
+    records a write to it made before the number was kept."""
+    row = session.get(Setting, HIGH)
+    if row is not None:
+        try:
+            kept = json.loads(row.value)
+            if kept.get("witness") == str(path):
+                return int(kept["n"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            pass
+    return 1 if ever_written(session, path) else 0
+
+
 def append_to_witness(session: Session, path: Path, key: Ed25519PrivateKey) -> list[str]:
-    """Append the lines of every checkpoint the witness does not have yet; return them."""
+    """Append the lines of every checkpoint the witness does not have yet; return them.
+    WitnessCut, nothing written, when a witness written before is missing, empty or ends
+    before the last checkpoint written to it."""
     vid = vault_id(session)
     if vid is None:
         return []
     if not path.parent.is_dir():
         raise WitnessError(f"witness {path}: its folder {path.parent} cannot be reached")
+    before = written_up_to(session, path)
+    if before and not path.exists():
+        raise WitnessCut(f"witness {path} does not exist, but checkpoints up to no. {before} "
+                         "were written to it: removed (or its share is not mounted); not "
+                         "written anew")
     try:
         f = path.open("a+b")
     except OSError as exc:
@@ -219,6 +266,10 @@ def append_to_witness(session: Session, path: Path, key: Ed25519PrivateKey) -> l
             # Two processes (serve and a command) may checkpoint at once: one writer at a time.
             fcntl.flock(f, fcntl.LOCK_EX)
             n, seq = _witnessed(f, path, vid)
+            if n < before:
+                raise WitnessCut(f"witness {path} ends at checkpoint {n}, but checkpoint "
+                                 f"{before} was written to it: cut short or replaced; left "
+                                 "untouched")
             entries = session.execute(select(AuditEntry).where(
                 AuditEntry.action == ACTION, AuditEntry.seq > seq)
                 .order_by(AuditEntry.seq)).scalars()
@@ -271,7 +322,9 @@ def checkpoint(vault: VaultHandle, actor: str = ACTOR, force: bool = False) -> O
 
     Never raises for an unreachable witness: a custody action must not fail because a share
     is down. The problem becomes an open alert (cleared by the next checkpoint that gets
-    through), and the lines not written are written by the next checkpoint."""
+    through), and the lines not written are written by the next checkpoint. A witness written
+    before and now missing, empty or cut short is not filled anew (`WitnessCut`): it is left
+    as evidence, and the log is verified at once, which raises the violation alarm."""
     cfg = vault.config.audit
     if not _local.acquire(timeout=LOCK_WAIT_S):
         problem = "an earlier checkpoint is still waiting for the witness (a hung share?)"
@@ -283,6 +336,7 @@ def checkpoint(vault: VaultHandle, actor: str = ACTOR, force: bool = False) -> O
             entry = make(s, key, actor, force)
         written: list[str] = []
         problem = None
+        cut = False
         try:
             with vault.reading() as s:
                 if cfg.witness is not None:
@@ -290,31 +344,57 @@ def checkpoint(vault: VaultHandle, actor: str = ACTOR, force: bool = False) -> O
                 elif entry is not None:
                     written = [line_of(entry, key)]
             if cfg.witness is not None:
-                _remember_witness(vault, cfg.witness, actor)
+                _remember_witness(vault, cfg.witness, actor,
+                                  parse_line(written[-1])["n"] if written else None)
             if cfg.syslog is not None and written:
                 send_syslog(cfg.syslog, written)
         except WitnessError as exc:
-            problem = str(exc)
+            problem, cut = str(exc), isinstance(exc, WitnessCut)
             log.error("audit checkpoint not witnessed: %s", problem)
         _alert(vault, problem)
-        return Outcome(entry, written, problem)
     finally:
         _local.release()
+    if cut:  # after the lock: a long log's verification must not hold up the next checkpoint
+        _verify_at_once(vault)
+    return Outcome(entry, written, problem)
 
 
-def _remember_witness(vault: VaultHandle, path: Path, actor: str) -> None:
+def _remember_witness(vault: VaultHandle, path: Path, actor: str, n: int | None) -> None:
+    """The witness written to (a change audited), and the last checkpoint ``n`` written."""
+    high = json.dumps({"witness": str(path), "n": n}) if n is not None else None
     with vault.reading() as s:
         known = s.get(Setting, WITNESSED)
-        if known is not None and known.value == str(path):
+        if known is not None and known.value == str(path) and high is None:
             return
     with vault.transaction() as s:
         known = s.get(Setting, WITNESSED)
-        if known is not None and known.value == str(path):
-            return
-        audit_log.append(s, actor, "audit.witness", "audit log",
-                         {"witness": str(path),
-                          "previous": known.value if known is not None else None})
-        s.merge(Setting(key=WITNESSED, value=str(path)))
+        if known is None or known.value != str(path):
+            audit_log.append(s, actor, "audit.witness", "audit log",
+                             {"witness": str(path),
+                              "previous": known.value if known is not None else None})
+            s.merge(Setting(key=WITNESSED, value=str(path)))
+        if high is not None and written_up_to(s, path) <= (n or 0):  # never back
+            s.merge(Setting(key=HIGH, value=high))
+
+
+# Who verifies the log when a witness is found cut: kustosz.alerts.checks registers its
+# verification here (the alerts sit above the audit log, which must not import them).
+_CUT_HANDLERS: list[Callable[[VaultHandle], object]] = []
+
+
+def on_cut(handler: Callable[[VaultHandle], object]) -> None:
+    if handler not in _CUT_HANDLERS:
+        _CUT_HANDLERS.append(handler)
+
+
+def _verify_at_once(vault: VaultHandle) -> None:
+    """A witness cut: the log verified now (its alarm, in Polish, names what was found), not
+    at the next daily check."""
+    for handler in list(_CUT_HANDLERS):
+        try:
+            handler(vault)
+        except Exception:
+            log.exception("could not verify the audit log after finding its witness cut")
 
 
 def witnessed_at(session: Session) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import typer
@@ -24,6 +25,7 @@ from kustosz.cli import (
     secrets_cmd,
     tls,
 )
+from kustosz.cli import serve as serve_cmd
 from kustosz.cli.common import state
 from kustosz.logs import setup_cli
 
@@ -63,7 +65,17 @@ def main() -> None:
     # alone, ffmpeg's segments included (children inherit it). `python -m kustosz` and the
     # `kustosz` script both come through here.
     private_umask()
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if serve_cmd.ENDS_PROCESS.is_set():  # serve has stopped: the process ends at once
+            serve_cmd.end_process(exc.code)
+        raise
+    except BaseException:
+        if not serve_cmd.ENDS_PROCESS.is_set():
+            raise
+        traceback.print_exc()
+        serve_cmd.end_process(1)
 
 
 if __name__ == "__main__":

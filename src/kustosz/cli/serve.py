@@ -17,12 +17,13 @@ import functools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -75,6 +76,34 @@ MAIN_ALLOWANCE_S = 180.0
 # while it runs (EXTEND_TIMEOUT_USEC), then a start that never finishes is restarted.
 STARTUP_ALLOWANCE_S = 900.0
 STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
+# Of STOP_WITHIN_S, what follows the parts' stop (_stop_all): the clock watch's last reading
+# (_close_clock), the note for doctor (NOTE_S), the database closed and the process ended
+# (END_S). The parts get the rest, counted from the signal.
+AFTER_PARTS_S = 2.0
+NOTE_S = 0.5
+END_S = 0.5
+
+
+class Stop(threading.Event):
+    """serve's stop, which knows when it was first asked for: the whole stop, from the signal
+    to the process's end, counts against STOP_WITHIN_S (`_stop_by`), also when the main loop
+    noticed it late."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked_at: float | None = None
+
+    def set(self) -> None:
+        if self.asked_at is None:
+            self.asked_at = time.monotonic()
+        super().set()
+
+
+def _stop_by(stop: threading.Event) -> float:
+    """When the process is to have ended: STOP_WITHIN_S after the stop was asked for (a plain
+    Event, as tests pass, from now)."""
+    asked = getattr(stop, "asked_at", None)
+    return (asked if asked is not None else time.monotonic()) + STOP_WITHIN_S
 
 
 def recover_all(vault: Vault, pool: RecorderPool,
@@ -205,13 +234,16 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     finally:
         watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
         # Also when leaving by an error: everything started above ends with serve.
-        _stop_jobs(vault)
-        _stop_all(stop, sealing, threads, server, listeners, pool)
+        stop.set()
+        stop_by = _stop_by(stop)
+        _stop_jobs(vault, stop_by)
+        _stop_all(stop, sealing, threads, server, listeners, pool, stop_by - AFTER_PARTS_S)
         # After the recorders and listeners took their last in: the watch covered those too
         # (issue 27 item 7 a).
-        _close_clock(clock_watch)
+        _close_clock(clock_watch, stop_by)
         if server is not None:
-            _note_serving(vault, None)
+            _within(lambda: _note_serving(vault, None), "note-serving",
+                    min(NOTE_S, _left(stop_by) - END_S))
 
 
 # The wait for a database away at start: one turn is a second's look at the database watch
@@ -267,7 +299,8 @@ def _wait_for_database(vault: Vault, stop: threading.Event, pool: RecorderPool,
         loop.forget()
         if not opened:  # a stop, or an error that ends serve: nothing else started yet
             watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
-            _stop_recorders(pool)
+            stop.set()
+            _stop_recorders(pool, _stop_by(stop) - END_S)
 
 
 def _connect_if_there(vault: Vault) -> None:
@@ -282,13 +315,11 @@ def _connect_if_there(vault: Vault) -> None:
                   "camera register known and waits for it", type(exc).__name__)
 
 
-def _stop_recorders(pool: RecorderPool) -> None:
+def _stop_recorders(pool: RecorderPool, deadline: float) -> None:
     """A stop before serve started as usual: the recorders close their segments, which wait
-    in the spool for the next start; bounded by `STOP_WITHIN_S` like every stop."""
-    closing = threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
-                               name="stop-recorders", daemon=True)
-    closing.start()
-    closing.join(STOP_WITHIN_S)
+    in the spool for the next start; bounded by ``deadline`` like every stop."""
+    _within(functools.partial(_quietly, pool.stop_all, "recorders"), "stop-recorders",
+            _left(deadline))
 
 
 class Following:
@@ -445,14 +476,16 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
         finally:
             watchdog.stopping()
             stop.set()
-            _stop_jobs(vault)
-            deadline = time.monotonic() + STOP_WITHIN_S
+            stop_by = _stop_by(stop)
+            _stop_jobs(vault, stop_by)
+            deadline = stop_by - AFTER_PARTS_S  # as on one machine (_stop_all)
             # As on one machine: recorders and listeners first, at once; then the sweep and
             # the scheduled work, whose last audit checkpoint seals what they stored.
             closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
                                         daemon=True),
                        threading.Thread(target=singletons.stop_all,
-                                        args=(STOP_WITHIN_S - 2, (LISTENERS,)), daemon=True)]
+                                        args=(max(0.5, _left(deadline) - 2), (LISTENERS,)),
+                                        daemon=True)]
             for thread in closing:
                 thread.start()
             for thread in closing:
@@ -465,9 +498,12 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             if server is not None:
                 server.server.should_exit = True
                 server.thread.join(_left(deadline))
-                _note_serving(vault, None)
-            _close_clock(clock_watch)  # after the recorders took their last in (item 7 a)
-            coordinator.close()  # after the work stopped: the leases are free at once
+                _within(lambda: _note_serving(vault, None), "note-serving",
+                        min(NOTE_S, _left(stop_by) - END_S))
+            # after the recorders took their last in (item 7 a)
+            _close_clock(clock_watch, stop_by)
+            # After the work stopped: the leases are free at once (or run out by themselves).
+            _within(coordinator.close, "leases-close", _left(stop_by) - END_S)
         if coordinator.taken_over:  # exits non-zero: a supervisor's restart is refused by name
             raise ConfigError(
                 f"node {settings.node}: another kustosz serve took over this node's name while "
@@ -479,11 +515,12 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
                    "jeden proces.")
 
 
-def _stop_jobs(vault: Vault) -> None:
-    """The job worker takes no more jobs and ends beside the rest; a job still running at the
-    deadline is taken up again at the next start (on PostgreSQL by any node's worker)."""
-    threading.Thread(target=jobs.stop, args=(vault, STOP_WITHIN_S - 2), name="stop-jobs",
-                     daemon=True).start()
+def _stop_jobs(vault: Vault, stop_by: float) -> None:
+    """The job worker takes no more jobs and ends beside the rest, by the time the parts
+    must have stopped; a job still running then is taken up again at the next start (on
+    PostgreSQL by any node's worker)."""
+    threading.Thread(target=jobs.stop, args=(vault, max(0.0, _left(stop_by) - AFTER_PARTS_S)),
+                     name="stop-jobs", daemon=True).start()
 
 
 PENDING_STALE = timedelta(minutes=10)  # an intake pending this long was interrupted
@@ -573,17 +610,30 @@ def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = N
 CLOCK_CLOSE_S = 2.0
 
 
-def _close_clock(watch: ClockWatch) -> None:
+def _close_clock(watch: ClockWatch, stop_by: float | None = None) -> None:
     """The clock watch's last reading and its state kept for the next start: a write to the
-    database, which may be away; the stop does not wait for it longer than CLOCK_CLOSE_S (the
-    state saved a minute ago serves then)."""
-    closing = threading.Thread(target=watch.close, name="clock-close", daemon=True)
-    closing.start()
-    closing.join(CLOCK_CLOSE_S)
+    database, which may be away; the stop does not wait for it longer than CLOCK_CLOSE_S, nor
+    past what the rest of the stop needs (the state saved a minute ago serves then)."""
+    within = CLOCK_CLOSE_S if stop_by is None else \
+        min(CLOCK_CLOSE_S, _left(stop_by) - NOTE_S - END_S)
+    _within(watch.close, "clock-close", within)
 
 
 def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
+
+
+def _within(step: Callable[[], object], name: str, seconds: float) -> bool:
+    """``step`` in a thread of its own, waited for ``seconds`` at most: one that does not end
+    by then (a database that does not answer) ends with the process. True if it ended."""
+    thread = threading.Thread(target=step, name=name, daemon=True)
+    thread.start()
+    thread.join(max(0.0, seconds))
+    if thread.is_alive():
+        log.warning("stopping: %s not finished within %.1f s; left to end with the process",
+                    name, max(0.0, seconds))
+        return False
+    return True
 
 
 def _quietly(step: Callable[[], None], what: str) -> None:
@@ -595,8 +645,9 @@ def _quietly(step: Callable[[], None], what: str) -> None:
 
 def _stop_all(stop: threading.Event, sealing: threading.Event,
               threads: list[threading.Thread], server: WebServer | None,
-              listeners: Listeners, pool: RecorderPool) -> None:
-    """SIGTERM to exit within `STOP_WITHIN_S` (systemd's TimeoutStopSec=15 kills after that).
+              listeners: Listeners, pool: RecorderPool, deadline: float) -> None:
+    """SIGTERM to exit within `STOP_WITHIN_S` (systemd's TimeoutStopSec=15 kills after that):
+    the parts by ``deadline``, `AFTER_PARTS_S` before it, so that what follows them fits too.
 
     All at once rather than one after another: the web app begins its graceful stop
     (run_web's watcher), the sweep, the phone passes and the alerts end at their next wait,
@@ -608,7 +659,6 @@ def _stop_all(stop: threading.Event, sealing: threading.Event,
     recovery finishes what it left, as after a crash.
     """
     started = time.monotonic()
-    deadline = started + STOP_WITHIN_S
     stop.set()
     closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
                                 name="stop-recorders", daemon=True),
@@ -627,13 +677,46 @@ def _stop_all(stop: threading.Event, sealing: threading.Event,
     busy = [t.name for t in (*closing, *threads, *([server.thread] if server else ()))
             if t.is_alive()]
     if busy:
-        log.warning("stopping: %s not finished after %.0f s; left to end with the process "
+        log.warning("stopping: %s not finished after %.1f s; left to end with the process "
                     "(the next start recovers what they leave)", ", ".join(busy),
-                    STOP_WITHIN_S)
-    log.info("stopped in %.1f s", time.monotonic() - started)
+                    time.monotonic() - started)
+    log.info("recorders, listeners and the rest stopped in %.1f s",
+             time.monotonic() - started)
 
 
 LAST_RESORT_S = 0.5
+# serve ran in this process: kustosz.cli.main ends the process as soon as the command returns
+# (`end_process`), not through the interpreter's teardown.
+ENDS_PROCESS = threading.Event()
+
+
+def end_process(code: object) -> NoReturn:
+    """End the process now, with the status ``SystemExit(code)`` would give. serve has stopped
+    what it ran (or left it to end with the process); the interpreter's own teardown after it
+    is skipped. That teardown joins every pool thread a part left behind (concurrent.futures
+    at exit) and collects the heap module by module — a CPU-bound second or two for serve's
+    modules, and over 10 s after "stopped" on a machine loaded beside it (2 cores, load 12:
+    issue 27's fresh-clone run), where `_last_resort` cannot cut it short: no daemon thread
+    runs once the teardown began. What the teardown would flush is flushed here."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # as the interpreter does with SystemExit("text")
+        with contextlib.suppress(Exception):
+            print(code, file=sys.stderr)
+        status = 1
+    _flush_output()
+    os._exit(status)
+
+
+def _flush_output() -> None:
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _last_resort(after: float) -> None:
@@ -646,9 +729,7 @@ def _last_resort(after: float) -> None:
                   if t is not threading.current_thread() and t.is_alive())
     log.warning("stopping: still busy %.1f s after the signal (%s); exiting now, the next "
                 "start recovers what they leave", after, ", ".join(busy))
-    for handler in logging.getLogger().handlers:
-        with contextlib.suppress(Exception):
-            handler.flush()
+    _flush_output()
     os._exit(0)
 
 
@@ -699,7 +780,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
     recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("kustosz").setLevel(logging.INFO)
-    stop = threading.Event()
+    ENDS_PROCESS.set()
+    stop = Stop()
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping the recorders", signum)
@@ -756,6 +838,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if stop.asked_at is not None:  # the process ends right after (kustosz.cli.main)
+            log.info("stopped in %.1f s; the process ends", time.monotonic() - stop.asked_at)
         undo_logs()
     say("stopped")
 

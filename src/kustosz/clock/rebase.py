@@ -6,15 +6,25 @@ than its index says. Its `start_at` stays as recorded (the clock's own word, and
 audit chain saw); `retain_from` becomes `start_at + D` and its expiry is counted from there.
 Where the jump also raised the watch's high-water mark by E, every row taken in before that
 jump counts from E later than it did (`raise_older`).
+
+Each move is kept (`clock_rebased`: the value before and the value set, under the jump's id):
+a jump forward that a later correction shows to have been wrong is undone from there, by two
+people (kustosz.clock.undo). It is one more row written beside each row the batch updates
+already (and, on an object store, beside a lock call per object): jumps are rare.
+
+`retain_from`, when set, is the retention base, whether later than `start_at` (a clock found
+behind) or earlier (material stamped by a clock an approved undo found ahead).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from kustosz.custody.object_lock import lengthen
+from kustosz.db.clock import ClockRebased
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
 from kustosz.index.expiry import expiry_of
@@ -22,7 +32,17 @@ from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 
-def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float) -> int:
+def kept(s: Any, jump_id: int | None, changes: list[dict[str, Any]]) -> None:
+    """Each move of ``changes`` ({"rid", "was", "base"}) kept under ``jump_id``."""
+    if jump_id is None or not changes:
+        return
+    s.execute(insert(ClockRebased.__table__), [
+        {"jump_id": jump_id, "recording_id": c["rid"], "retain_from_before": c["was"],
+         "retain_from_after": c["base"]} for c in changes])
+
+
+def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float,
+           jump_id: int | None = None) -> int:
     """Rows taken since ``since`` and stamped no later than ``until`` (readings of the clock
     before the jump) count from ``start_at + delta_s`` unless they already count from later;
     returns how many. A segment the old clock stamped but taken in after the jump is among
@@ -44,11 +64,12 @@ def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float) -> in
                 expires = expiry_of(sources[sid], later, vault.policy)
             except ConfigError:  # no period for the kind: nothing expires it anyway
                 expires = None
-            changes.append({"rid": rid, "base": later, "exp": expires})
+            changes.append({"rid": rid, "base": later, "exp": expires, "was": base})
         if changes:
             s.execute(update(table).where(table.c.id == bindparam("rid"))
                       .values(retain_from=bindparam("base"), expires_at=bindparam("exp")),
                       changes)
+            kept(s, jump_id, changes)
             # Later ends only: the object store's retention is lengthened with the app's
             # credentials (custody/object_lock.py).
             lengthen(s, [(c["rid"], c["exp"]) for c in changes])
@@ -64,7 +85,8 @@ def later_start(start: datetime, *readings: datetime | None) -> datetime | None:
 RAISE_BATCH = 2000
 
 
-def raise_older(vault: Vault, mark: datetime, delta_s: float) -> int:
+def raise_older(vault: Vault, mark: datetime, delta_s: float,
+                jump_id: int | None = None) -> int:
     """The rows the old clocks stamped count from ``delta_s`` later than they did: the
     high-water mark rose by as much, so every earlier frame's clock was that much further
     behind. They are the rows taken in, or counted from, no later than ``mark`` (the mark
@@ -92,15 +114,16 @@ def raise_older(vault: Vault, mark: datetime, delta_s: float) -> int:
                 return moved
             changes = []
             for rid, sid, start, base in rows:
-                later = (base if base is not None and base > start else start) + shift
+                later = (base if base is not None else start) + shift
                 try:
                     expires = expiry_of(sources[sid], later, vault.policy)
                 except ConfigError:
                     expires = None
-                changes.append({"rid": rid, "base": later, "exp": expires})
+                changes.append({"rid": rid, "base": later, "exp": expires, "was": base})
             s.execute(update(table).where(table.c.id == bindparam("rid"))
                       .values(retain_from=bindparam("base"), expires_at=bindparam("exp")),
                       changes)
+            kept(s, jump_id, changes)
             lengthen(s, [(c["rid"], c["exp"]) for c in changes])
             moved += len(changes)
             after = rows[-1][0]

@@ -31,7 +31,13 @@ counts from H where the clock read less (kept longer, never shorter). On a jump:
   longer), and a clock that was already wrong when watching began (nothing to compare with
   but the vault's last times). Material stamped during the wrong-ahead period, and that
   re-based at the jump forward, keeps its later end (their objects may already be locked to
-  it); that is D late at most, and said in the alert.
+  it) until two people undo the jump: the watch cannot tell the undone mistake from a
+  correct jump forward followed by a clock set back by as much (which whoever controls the
+  clock could stage to have correct ends shortened), so only an approved
+  `kustosz clock undo` shortens them (kustosz.clock.undo). Until then they are D late at
+  most, and the alert says how many and names the step. The correction's row and audit
+  entry name the forward jump it corrects, the jumps whose moves an undo would put back, and
+  the ahead period's frames: the readings they gave and how far ahead each was.
 
 Each jump is a `ClockJump` row, an alert (row kind "clock_jump", kustosz.alerts) and an audit
 entry.
@@ -67,14 +73,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.clock.rebase import raise_older, rebase
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
-from kustosz.db.models import Alert, AuditEntry, Setting
+from kustosz.db.models import Alert, AuditEntry, Recording, Setting
 from kustosz.db.outage import Backoff, is_database_away
 from kustosz.documents.words import count_pl
 from kustosz.vault import Vault
@@ -121,6 +127,20 @@ class Frame:
     last: float
     delta: float
     lag_end: float
+    jump_id: int | None = None  # the ClockJump row of the jump that ended it
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What a correction undid (kustosz.clock.undo): the forward jump that began the ahead
+    period (None: not known, frames kept before migration 0030), the jumps whose moves an
+    undo puts back, and the period's frames as (first, last, ahead_s) — the readings the
+    clock gave in each and how far ahead of the restored time line it was."""
+
+    corrects: int | None
+    undoes: tuple[int, ...]
+    ahead: tuple[tuple[float, float, float], ...]
+    kept_late: int = 0  # recordings kept past their end until an undo is approved
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,8 @@ class Jump:
     source_id: int | None = None
     corrected: bool = False  # the clock returned to a time line it left by a jump forward
     measured: bool = False  # restart: compared on the same boot (expected reading in before)
+    correction: Correction | None = None
+    id: int | None = None  # its ClockJump row
 
 
 _watches: dict[Path, ClockWatch] = {}
@@ -343,44 +365,73 @@ class ClockWatch:
     def _handle_jump(self, delta: float, w0: float, w: float, elapsed: float, st: float,
                      clock: str, since: float | None) -> Jump:
         rebased = 0
+        restart = clock == "restart"
+        before, after = _at(w0 + (elapsed if restart else 0.0)), _at(w)
+        # The jump's row first: what it moves is kept under its id (kustosz.clock.undo).
+        jump_id = self._open(clock, delta, before, after)
         start = self._frame_start if since is None else since
         rise = w - self._high_now(st)  # how far the high-water mark rises
         if rise > self.threshold_s:
             # Every frame before was behind by as much more as the mark rises (the clock is
             # taken never to be ahead): all that was taken in before the jump counts from that
             # much later. First: the re-base below only moves what is still short of it.
-            rebased += raise_older(self.vault, _at(self._high_now(st)), rise)
+            rebased += raise_older(self.vault, _at(self._high_now(st)), rise, jump_id)
         if delta > 0:
             # Every reading of the old clock lies in [frame start, w0 + elapsed]; every reading
             # of the new one after w0 + delta. Should elapsed exceed delta (the watch was
             # starved), some new readings fall in the window too: kept longer, never shorter.
-            rebased += rebase(self.vault, _at(start), _at(w0 + elapsed), delta)
+            rebased += rebase(self.vault, _at(start), _at(w0 + elapsed), delta, jump_id)
         lag_end = max(0.0, self._high_now(st) - (w0 + elapsed))
-        self._frames.append(Frame(start, w0 + elapsed, delta, lag_end))
+        self._frames.append(Frame(start, w0 + elapsed, delta, lag_end, jump_id))
         self._frame_start = w - elapsed  # the earliest the new clock can have read
         self.total_s += delta
         self.generation += 1
-        corrected = self._corrected(w, st)
-        restart = clock == "restart"
-        jump = Jump(clock, delta, _at(w0 + (elapsed if restart else 0.0)), _at(w), rebased,
-                    corrected=corrected, measured=restart)
+        correction = self._corrected(w, st)
+        if correction is not None:
+            from kustosz.clock.undo import kept_late  # it reads the retention record
+
+            with self.vault.reading() as s:
+                correction = Correction(correction.corrects, correction.undoes,
+                                        correction.ahead,
+                                        kept_late(s, correction.undoes, correction.ahead,
+                                                  self.threshold_s))
+        jump = Jump(clock, delta, before, after, rebased, corrected=correction is not None,
+                    measured=restart, correction=correction, id=jump_id)
         self._record(jump)
         return jump
 
-    def _corrected(self, w: float, st: float) -> bool:
+    def _open(self, clock: str, delta: float, before: datetime, after: datetime) -> int:
+        with self.vault.transaction() as s:
+            row = ClockJump(detected_at=after, clock=clock, delta_s=delta, before_at=before,
+                            rebased=0)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def _corrected(self, w: float, st: float) -> Correction | None:
         """The clock is back (within the threshold) on the time line of an earlier frame that
         was at the high-water mark when it ended, below the mark a jump forward raised since:
         a wrong-ahead clock corrected (the module's docstring says why). H comes down to the
-        clock, so what is stamped from now on counts from its own stamps."""
+        clock, so what is stamped from now on counts from its own stamps. Returns what the
+        correction undid: the jump that ended that frame, the jumps since (this one's frame
+        is the last), and each later frame with how far ahead of that time line it was."""
         if self._high_now(st) - w <= self.threshold_s:
-            return False
+            return None
+        frames = list(self._frames)
         after = 0.0
-        for frame in reversed(self._frames):
-            after += frame.delta
-            if abs(after) <= self.threshold_s and frame.lag_end <= self.threshold_s:
+        for i in range(len(frames) - 1, -1, -1):
+            after += frames[i].delta
+            if abs(after) <= self.threshold_s and frames[i].lag_end <= self.threshold_s:
                 self._high = (w, st)
-                return True
-        return False
+                ahead: list[tuple[float, float, float]] = []
+                since = 0.0
+                for later in reversed(frames[i + 1:]):
+                    since += later.delta  # the jumps from the one that ended it on
+                    if abs(since) > self.threshold_s:
+                        ahead.append((later.first, later.last, -since))
+                undoes = tuple(f.jump_id for f in frames[i:-1] if f.jump_id is not None)
+                return Correction(frames[i].jump_id, undoes, tuple(reversed(ahead)))
+        return None
 
     def check_start(self) -> Jump | None:
         """The clock compared with what the vault kept from before this start (see the
@@ -470,7 +521,8 @@ class ClockWatch:
             state = json.dumps({
                 "boot": self._boot(), "wall": w, "steady": st, "high": self._high_now(st),
                 "frame_start": self._frame_start, "total": self.total_s,
-                "frames": [[f.first, f.last, f.delta, f.lag_end] for f in self._frames]})
+                "frames": [[f.first, f.last, f.delta, f.lag_end, f.jump_id]
+                           for f in self._frames]})
         from sqlalchemy.exc import IntegrityError
 
         def write() -> None:
@@ -484,6 +536,8 @@ class ClockWatch:
             write()
 
     def _record(self, jump: Jump, camera: str | None = None) -> None:
+        """The jump's row (made here, or by `_open` before its material was moved), alert
+        and audit entry."""
         self.jumps.append(jump)
         way = "forward" if jump.delta_s > 0 else "backward"
         log.warning("clock jump: %s clock moved %s by %.1f s%s; %d recordings re-based",
@@ -492,16 +546,33 @@ class ClockWatch:
                     if jump.before else "", jump.rebased,
                     extra={"clock": jump.clock, "delta_s": round(jump.delta_s, 3),
                            "rebased": jump.rebased, "source_id": jump.source_id})
+        fix = jump.correction
         with self.vault.transaction() as s:
-            s.add(ClockJump(detected_at=jump.after, clock=jump.clock, source_id=jump.source_id,
-                            delta_s=jump.delta_s, before_at=jump.before,
-                            rebased=jump.rebased))
+            row = s.get(ClockJump, jump.id) if jump.id is not None else None
+            if row is None:
+                row = ClockJump(detected_at=jump.after, clock=jump.clock,
+                                source_id=jump.source_id, delta_s=jump.delta_s,
+                                before_at=jump.before)
+                s.add(row)
+            row.rebased = jump.rebased
+            row.corrects_id = fix.corrects if fix is not None else None
+            s.flush()
             s.add(Alert(raised_at=jump.after, kind=ALERT_KIND, source_id=jump.source_id,
                         message=message_pl(jump, camera)))
-            audit(s, "system", "clock.jump", camera or "server clock", {
-                "clock": jump.clock, "delta_s": round(jump.delta_s, 3),
+            details: dict[str, object] = {
+                "id": row.id, "clock": jump.clock, "delta_s": round(jump.delta_s, 3),
                 "before": jump.before.isoformat() if jump.before else None,
-                "after": jump.after.isoformat(), "rebased": jump.rebased})
+                "after": jump.after.isoformat(), "rebased": jump.rebased}
+            if fix is not None:
+                # The facts an undo is checked against (kustosz.clock.undo): the newest
+                # recording taken in by then ends the ahead period's intake.
+                details.update({
+                    "corrects": fix.corrects, "undoes": list(fix.undoes),
+                    "ahead": [[_at(a).isoformat(), _at(b).isoformat(), round(d, 3)]
+                              for a, b, d in fix.ahead],
+                    "last_recording": s.execute(select(func.max(Recording.id))).scalar(),
+                    "kept_late": fix.kept_late})
+            audit(s, "system", "clock.jump", camera or "server clock", details)
 
 
 def _state_of(text: str | None) -> dict[str, object] | None:
@@ -513,8 +584,11 @@ def _state_of(text: str | None) -> dict[str, object] | None:
         state = json.loads(text)
         for key in ("wall", "steady", "high", "frame_start"):
             float(state[key])
-        state["frames"] = [[float(x) for x in f] for f in state.get("frames", [])]
-        if any(len(f) != 4 for f in state["frames"]):
+        # (first, last, delta, lag_end[, the id of the jump that ended it]; before 0030: none)
+        state["frames"] = [[float(x) for x in f[:4]] + [None if len(f) < 5 or f[4] is None
+                                                        else int(f[4])]
+                           for f in state.get("frames", [])]
+        if any(len(f) != 5 for f in state["frames"]):
             return None
     except (ValueError, TypeError, KeyError):
         return None
@@ -541,9 +615,8 @@ def message_pl(jump: Jump, camera: str | None = None) -> str:
         return (f"Zegar serwera cofnął się o {span}{readings} i wrócił do czasu, który "
                 "wskazywał przed wcześniejszym przeskokiem do przodu: uznano, że wcześniej "
                 "się spieszył, a teraz wskazuje właściwy czas. Okres przechowywania nowych "
-                "nagrań liczy się od ich własnego czasu; nagrania z okresu, gdy zegar się "
-                "spieszył, mogą być przechowywane dłużej, najwyżej o tyle, o ile się "
-                "spieszył. Sprawdź synchronizację czasu serwera (NTP).")
+                f"nagrań liczy się od ich własnego czasu.{_kept_late_pl(jump)} Sprawdź "
+                "synchronizację czasu serwera (NTP).")
     if jump.delta_s > 0:
         return (f"Zegar serwera przeskoczył o {span} do przodu{readings}. Nagrania zapisane "
                 "przed tą zmianą mają w archiwum zbyt wczesny czas; okres ich przechowywania "
@@ -569,7 +642,28 @@ def _restart_pl(jump: Jump, span: str) -> str:
         return (f"Zegar serwera cofnięto o {span}, gdy Kustosz był zatrzymany{readings}, do "
                 "czasu, który wskazywał przed wcześniejszym przeskokiem do przodu: uznano, "
                 "że wcześniej się spieszył. Okres przechowywania nowych nagrań liczy się od "
-                "ich własnego czasu. Sprawdź synchronizację czasu serwera (NTP).")
+                f"ich własnego czasu.{_kept_late_pl(jump)} Sprawdź synchronizację czasu "
+                "serwera (NTP).")
     return (f"Zegar serwera cofnięto o {span}, gdy Kustosz był zatrzymany{readings}. Okres "
             "przechowywania nowych nagrań liczy się od późniejszego odczytu czasu, więc żadne "
             "nie zostanie usunięte przedwcześnie. Sprawdź synchronizację czasu serwera (NTP).")
+
+
+def _kept_late_pl(jump: Jump) -> str:
+    """A correction: how much material is kept how long too long, and the two-person step
+    that alone may shorten it (kustosz.clock.undo)."""
+    fix = jump.correction
+    if fix is None or fix.kept_late == 0 or not fix.ahead:
+        return ""
+    late = span_pl(max(d for _, _, d in fix.ahead))
+    how = (f"administrator proponuje cofnięcie przeskoku nr {fix.corrects} (kustosz clock "
+           f"undo propose {fix.corrects} --reason PRZYCZYNA --by KONTO), a inna osoba z rolą "
+           "zatwierdzającego zatwierdza je (kustosz clock undo approve NR --by KONTO "
+           "--credentials PLIK)") if fix.corrects is not None else \
+        "tego przeskoku nie można jednak wskazać (zapisano go przed aktualizacją)"
+    return (" Nagrania zapisane, gdy zegar się spieszył, oraz przeliczone przy przeskoku do "
+            f"przodu (razem {count_pl(fix.kept_late, 'nagranie', 'nagrania', 'nagrań')}) będą "
+            f"przechowywane nawet o {late} dłużej, niż pozwala ich okres przechowywania. "
+            "System nie skraca go sam, bo nie odróżni cofniętej pomyłki od zegara celowo "
+            "przestawionego z powrotem; skrócić go może tylko dwuosobowa procedura: "
+            f"{how}.")

@@ -14,6 +14,11 @@ sweep derives from it, for each victim:
   periods are recorded since the last approval the longest end counts. The period runs from
   the latest of its start in the database, the start its storage key was named with (the
   key names the object: a row pointed elsewhere deletes nothing of it) and its `retain_from`;
+  where an approved undo of a wrong-ahead clock (`clock.undo.approve`, kustosz.clock.undo)
+  names the victim — its source, its id among those the undo re-counted, the time its key
+  names within one of the ahead period's frames — its start and its key's time count from
+  as much earlier as that frame's clock was ahead (and `retain_from` as the database has it:
+  the undo set it so); without that approval, never earlier than the stamps;
 * the holds that cover it: every `hold.place` without a `hold.release`.
 
 A victim whose recorded end is still ahead, or that an open hold of the audit log covers, is
@@ -32,7 +37,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -51,8 +56,9 @@ SOURCE_ADD = "source.add"
 HOLD_PLACE, HOLD_RELEASE = "hold.place", "hold.release"
 LEGAL_HOLDS = "hold.legal_holds"  # the sweeper's mirror of a hold onto the store's objects
 PROPOSE, APPROVE = "retention.shorten.propose", "retention.shorten.approve"
+UNDO_PROPOSE, UNDO_APPROVE = "clock.undo.propose", "clock.undo.approve"
 ACTIONS = (POLICY_CHANGED, SOURCE_ADD, HOLD_PLACE, HOLD_RELEASE, LEGAL_HOLDS, PROPOSE,
-           APPROVE)
+           APPROVE, UNDO_PROPOSE, UNDO_APPROVE)
 _HOLD = re.compile(r"\Ahold (\d+)\Z")
 # storage_key (ingest/files.py): "<source>/YYYY/MM/DD/HHMMSS-<random><suffix>", UTC
 _KEY_TIME = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})(\d{2})(\d{2})-[0-9a-f]+")
@@ -68,6 +74,31 @@ class HoldSpec:
     start_at: datetime | None
     end_at: datetime | None
     items: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Undone:
+    """An approved undo of a wrong-ahead clock, as its `clock.undo.approve` entry names the
+    material it re-counted: the sources, the ids (lo..hi and the few taken in after the
+    correction) and the ahead period's frames (first, last reading, how far ahead)."""
+
+    jump: int
+    sources: frozenset[str]
+    lo: int
+    hi: int
+    late: frozenset[int]
+    frames: tuple[tuple[datetime, datetime, float], ...]
+    slack_s: float
+
+    def ahead_s(self, source: str, rid: int, stamped: datetime | None) -> float:
+        """How far ahead the clock was that stamped ``stamped`` (the victim's key time), if
+        this undo re-counted the victim; 0 otherwise. Frames that overlap: the least."""
+        if stamped is None or source not in self.sources or not (
+                self.lo <= rid <= self.hi or rid in self.late):
+            return 0.0
+        slack = timedelta(seconds=self.slack_s + 1)  # a key names the whole second
+        found = [d for first, last, d in self.frames if first - slack <= stamped <= last + slack]
+        return min(found, default=0.0)
 
 
 @dataclass
@@ -87,6 +118,10 @@ class AuditRecord:
     mirrored_off: set[int] = field(default_factory=set)
     proposals: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> details
     approved: dict[int, int] = field(default_factory=dict)  # proposal seq -> approval seq
+    # clock undos (kustosz.clock.undo): proposals, approvals, what the approvals re-counted
+    undo_proposals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    undo_approved: dict[int, int] = field(default_factory=dict)
+    undone: list[Undone] = field(default_factory=list)
 
     # -- reading the log ------------------------------------------------------------------
     def refresh(self, session: Session, current: dict[str, Period | None]) -> AuditRecord:
@@ -154,6 +189,18 @@ class AuditRecord:
             proposal = int(details["proposal"])
             self.approved[proposal] = seq
             self.periods[str(details["kind"])] = (Period.parse(details["period"]),)
+        elif action == UNDO_PROPOSE:
+            self.undo_proposals[seq] = details
+        elif action == UNDO_APPROVE:
+            self.undo_approved[int(details["proposal"])] = seq
+            ids, late = details.get("ids") or [1, 0], details.get("late") or []
+            if details.get("sources"):
+                self.undone.append(Undone(
+                    int(details["jump"]), frozenset(str(n) for n in details["sources"]),
+                    int(ids[0]), int(ids[1]), frozenset(int(i) for i in late),
+                    tuple((_time(a), _time(b), float(d))  # type: ignore[misc]
+                          for a, b, d in details["ahead"]),
+                    float(details.get("slack_s", 2.0))))
 
     def _lengthen(self, kind: str, period: Period) -> None:
         """A policy's period joins the recorded ones; shorter ones wait for an approval
@@ -180,6 +227,20 @@ class AuditRecord:
 
     def pending_proposals(self) -> dict[int, dict[str, Any]]:
         return {seq: d for seq, d in self.proposals.items() if seq not in self.approved}
+
+    def undone_jumps(self) -> set[int]:
+        return {int(self.undo_proposals[p]["jump"]) for p in self.undo_approved
+                if p in self.undo_proposals}
+
+    def pending_undos(self) -> dict[int, dict[str, Any]]:
+        return {seq: d for seq, d in self.undo_proposals.items()
+                if seq not in self.undo_approved}
+
+    def ahead_s(self, source: str, rid: int, stamped: datetime | None) -> float:
+        """How far ahead of the true time an approved undo found the clock that stamped a
+        recording (0: none did)."""
+        return min((u.ahead_s(source, rid, stamped) for u in self.undone
+                    if u.ahead_s(source, rid, stamped)), default=0.0)
 
 
 def _retention(policy: dict[str, Any]) -> dict[str, Period | None]:
@@ -214,6 +275,11 @@ def key_time(key: str) -> datetime | None:
         return None
 
 
+def key_source(key: str) -> str:
+    """The source a storage key was named for (ingest/files.py `storage_key`)."""
+    return key.split("/", 1)[0]
+
+
 def record_of(vault: Any, session: Session) -> AuditRecord:
     """The vault's record, brought up to date with the entries appended since."""
     record = getattr(vault, "_retention_record", None)
@@ -243,13 +309,19 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def recorded_end(record: AuditRecord, source: Source, start: datetime,
-                 retain_from: datetime | None, storage_key: str, tz: Any) -> datetime | None:
+                 retain_from: datetime | None, storage_key: str, tz: Any,
+                 rid: int | None = None) -> datetime | None:
     """The end of retention the audit log gives a recording: the longest of its recorded
-    periods, counted from the latest of the starts it is known by."""
+    periods, counted from the latest of the starts it is known by — its stamps counted back
+    by as much as an approved clock undo found their clock ahead."""
     periods = record.periods_of(source.name, source.kind)
     if not periods:
         return None
-    base = max(t for t in (start, retain_from, key_time(storage_key)) if t is not None)
+    stamped = key_time(storage_key)
+    ahead = timedelta(seconds=record.ahead_s(key_source(storage_key), rid, stamped)) \
+        if rid is not None and record.undone else timedelta(0)
+    base = max(t for t in (start - ahead, retain_from,
+                           stamped - ahead if stamped is not None else None) if t is not None)
     day = local_day(base.astimezone(UTC) if base.tzinfo else base.replace(tzinfo=UTC), tz)
     return max(p.end(day, tz) for p in periods)
 
@@ -298,7 +370,7 @@ def disagreements(vault: Any, session: Session, ids: Iterable[int], now: datetim
             held = tuple(covering(holds, ItemFacts(row.id, row.source_id, _utc(row.start_at),
                                                    _utc(row.end_at))))
             end = recorded_end(record, sources[row.source_id], _utc(row.start_at),
-                               _utc(row.retain_from), row.storage_key, tz)
+                               _utc(row.retain_from), row.storage_key, tz, row.id)
             if held or (expiry and (end is None or end > now)):
                 found.append(Disagreement(row.id, row.storage_key, _utc(row.expires_at), end,
                                           held))

@@ -159,8 +159,9 @@ def _redate(vault: Vault, kind: str, store: Storage) -> tuple[int, int]:
             if not page:
                 return rows, objects
             for row in page:
-                end = expiry_of(sources[row.source_id],
-                                max(row.start_at, row.retain_from or row.start_at),
+                # retain_from, when set, is the base: later than the start (a clock found
+                # behind) or earlier (an approved clock undo, kustosz.clock.undo)
+                end = expiry_of(sources[row.source_id], row.retain_from or row.start_at,
                                 vault.policy)
                 if row.expires_at != end:
                     s.execute(update(Recording).where(Recording.id == row.id)

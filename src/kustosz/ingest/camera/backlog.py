@@ -13,7 +13,12 @@ needs a row waits here, in the order it happened, until the database answers aga
 - `OwedWrites`: the recorder's status, gap and alert rows that could not be written: best
   effort, never a reason to stop recording; written in order once the database answers (a
   status only as the latest one, an alert as the last word on it).
-- `Retry`: when to ask again (a bounded back-off, `db.outage.Backoff`), shared by both.
+- `Retry`: when to ask again (a bounded back-off, `db.outage.Backoff`), shared by both, and
+  what the log says of the database: once that it is away, once that it answers again. Only a
+  call the database answered ends an outage: a step that needed no call (a session that
+  recorded nothing settled, a row owed rather than written, a row dropped for an error of its
+  own) says nothing of the database, so it neither resets the pause nor is logged as its
+  return.
 """
 
 from __future__ import annotations
@@ -47,11 +52,14 @@ class Waiting:
 
 class Retry:
     """When to ask the database again after it failed: now, until it fails; then after a
-    pause that doubles up to ``limit_s``; now again once it answered."""
+    pause that doubles up to ``limit_s``; now again once it answered. ``waiting``: how many
+    segments wait for it (for the log)."""
 
-    def __init__(self, first_s: float, limit_s: float) -> None:
+    def __init__(self, first_s: float, limit_s: float, name: str = "?",
+                 waiting: Callable[[], int] = lambda: 0) -> None:
         self._backoff = Backoff(first_s, limit_s)
         self._at = 0.0
+        self.name, self._waiting = name, waiting
         self.failing_since: float | None = None  # time.monotonic() of the first failure
 
     def due(self) -> bool:
@@ -60,19 +68,26 @@ class Retry:
     def left_s(self) -> float:
         return max(0.0, self._at - time.monotonic())
 
-    def failed(self) -> bool:
-        """Noted; True if it is the first failure since the database last answered."""
-        first = self.failing_since is None
-        if first:
+    def failed(self, exc: BaseException) -> None:
+        """The database did not answer (``exc``): asked again after a pause; the first
+        failure since it last answered is logged."""
+        if self.failing_since is None:
             self.failing_since = time.monotonic()
+            log.warning("camera %s: the database is away (%s); recording goes on, its "
+                        "segments wait in the spool and its status and gaps are written when "
+                        "it answers", self.name, exc)
         self._at = time.monotonic() + self._backoff.delay()
-        return first
 
-    def succeeded(self) -> float | None:
-        """Noted; how long it had failed, if it had."""
+    def answered(self) -> None:
+        """The database answered a call (nothing else may say so): asked at once from now on;
+        the end of an outage is logged."""
         since, self.failing_since, self._at = self.failing_since, None, 0.0
         self._backoff.reset()
-        return None if since is None else time.monotonic() - since
+        if since is not None:
+            waiting = self._waiting()
+            log.info("camera %s: the database answers again after %.0f s%s", self.name,
+                     time.monotonic() - since,
+                     f"; taking in the {waiting} segments that wait" if waiting else "")
 
 
 Write = Callable[[], None]
@@ -101,7 +116,9 @@ class OwedWrites:
             if not is_database_away(exc):
                 raise
             self.items.append((key, fn))
-            self._failed(exc)
+            self.retry.failed(exc)
+            return
+        self.retry.answered()
 
     def flush(self) -> None:
         """What is owed, oldest first, if it is time to ask again."""
@@ -113,14 +130,11 @@ class OwedWrites:
                 fn()
             except Exception as exc:
                 if is_database_away(exc) or is_disk_full(exc):
-                    self._failed(exc)
+                    self.retry.failed(exc)
                     return
+                # Dropped: its own error, which says nothing of whether the database answers
                 log.exception("camera %s: writing its %s failed; not tried again", self.name,
                               key)
+            else:
+                self.retry.answered()
             self.items.pop(0)
-        self.retry.succeeded()
-
-    def _failed(self, exc: BaseException) -> None:
-        if self.retry.failed():
-            log.warning("camera %s: the database is away (%s); its status and gaps are "
-                        "written when it answers, recording goes on", self.name, exc)

@@ -52,7 +52,7 @@ from kustosz.ingest.camera.clock import (
     probe_slot,
     store_offset,
 )
-from kustosz.ingest.camera.command import SIMULATED_PREFIX, recorder_command
+from kustosz.ingest.camera.command import SEGMENT_GLOB, SIMULATED_PREFIX, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.logs import keep_out_of_logs
@@ -110,8 +110,9 @@ class RecorderOptions:
     # wake costs the process (8 cameras: 80 a segment at 1 s); 2 s halves that.
     poll_s: float = 2.0
     # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
-    # written is still taken in); serve's whole stop must fit in 10 s (cli/serve.py).
-    stop_timeout_s: float = 5.0
+    # written is still taken in). With `stop_index_s` it is the recorders' share of serve's
+    # stop: STOP_WITHIN_S less what follows the parts (cli/serve.py: 9 − 2 s).
+    stop_timeout_s: float = 4.5
     # After ffmpeg ended at a stop, the last segments get this long to be indexed; what is
     # still waiting then (the database away) stays in the spool for the next start.
     stop_index_s: float = 2.5
@@ -147,7 +148,8 @@ class CameraRecorder:
         self.disk_full = False  # the last session ended because the disk was full
         # What waits for the database (or for room on a full disk), in the time line's order.
         self._backlog: collections.deque[Waiting] = collections.deque()
-        self._retry = Retry(self.opt.db_retry_first_s, self.opt.db_retry_max_s)
+        self._retry = Retry(self.opt.db_retry_first_s, self.opt.db_retry_max_s, job.name,
+                            lambda: sum(1 for w in list(self._backlog) if w.seg is not None))
         self._owed = OwedWrites(job.name, self._retry)
         self._closed = 0  # segments ffmpeg closed in the current session
         self._recorded_until: datetime | None = None  # the last closed segment's file time
@@ -181,9 +183,9 @@ class CameraRecorder:
             if not is_database_away(exc):
                 raise
             # Recording first; the gap since the last run is then the one the start of the
-            # first session closes (or what the next start finds).
-            log.warning("camera %s: the database is away (%s); recording anyway",
-                        self.job.name, exc)
+            # first session closes (or what the next start finds). The outage begins here,
+            # for the log and the pause alike.
+            self._retry.failed(exc)
         self._progress = progress_of(self.vault).loop(f"camera {self.job.name}", ALLOWANCE_S)
         if self.last_end is not None:
             # The time since the last segment was not recorded (serve stopped or crashed).
@@ -656,7 +658,7 @@ class CameraRecorder:
             item = self._backlog[0]
             try:
                 with bound:
-                    self._do(item)
+                    answered = self._do(item)
             except Exception as exc:
                 if is_disk_full(exc):
                     raise
@@ -664,37 +666,40 @@ class CameraRecorder:
                         and not self._leaving and self._stop_deadline is None:
                     return  # the wait ended by the stop: the last takes ask again
                 if is_database_away(exc):
-                    if self._retry.failed():
-                        log.warning("camera %s: the database is away (%s); recording goes "
-                                    "on, the segments wait in the spool", self.job.name, exc)
+                    self._retry.failed(exc)
                     return
                 log.exception("camera %s: taking in %s failed; left in the spool for the "
                               "next start", self.job.name,
                               item.seg.name if item.seg else "a session")
+                answered = False  # its own error says nothing of the database
+            if answered:
+                self._retry.answered()
             self._backlog.popleft()
-            away = self._retry.succeeded()
-            if away is not None:
-                log.info("camera %s: the database answers again after %.0f s; taking in the "
-                         "%d segments that wait", self.job.name, away,
-                         sum(1 for w in self._backlog if w.seg is not None) + 1)
             force = False
 
-    def _do(self, item: Waiting) -> None:
+    def _do(self, item: Waiting) -> bool:
+        """One step; True if the database answered a call of it (what ends an outage: a step
+        that needed none — a session that recorded nothing, a gap owed while the database is
+        away — is no sign of it; a row written through `_owed` is noted there)."""
         if item.down is not None:
             since, failure = item.down
             # After every segment recorded before it: the gap starts where they end.
             self._open_gap(self.last_end or since, failure)
-        elif item.seg is None:
-            assert item.session is not None
+            return False
+        assert item.session is not None
+        if item.seg is None:
+            # Settling asks the database (what is indexed of it) only for segment files left
+            # in the folder; an empty one is removed without it (Session.settle).
+            asks = any(item.session.folder.glob(SEGMENT_GLOB))
             item.session.settle()
             if item.session.last_end is not None:
                 self.last_end = item.session.last_end
-        else:
-            assert item.session is not None
-            self._take_now(item.session, item.seg, item.meta)
+            return asks
+        return self._take_now(item.session, item.seg, item.meta)
 
     def _take_now(self, session: Session, seg: ListedSegment, meta: dict[str, object]
-                  ) -> None:
+                  ) -> bool:
+        """The segment indexed (True: by the database's answer), or gone from the folder."""
         path = session.folder / seg.name
         index = index_batch.index_of(self.vault)
         previous = self.last_end
@@ -706,7 +711,7 @@ class CameraRecorder:
         finally:
             session.urgent = was_urgent
         if span is None:
-            return
+            return False  # no file to take (taken before), or refused by the fence
         start, end = span
         if session.last_end != end:  # indexed by a job an earlier wait had given up on
             session.last_end, session.taken = end, session.taken + 1
@@ -725,6 +730,7 @@ class CameraRecorder:
                 self.vault, self.job.source_id, previous, start, "stream_stall",
                 "the camera stopped sending for a while"))
         self.last_end = end
+        return True
 
     def _probe(self) -> Measurement | None:
         with probe_slot(self._stop) as turn:

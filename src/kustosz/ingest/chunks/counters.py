@@ -32,10 +32,12 @@ class Counters:
             pending, self._pending = dict(self._pending), Counter()
         return pending
 
-    def flush(self, vault: Vault) -> None:
+    def flush(self, vault: Vault) -> bool:
+        """Add what was counted since to the database; False if there was nothing (then the
+        database was not asked)."""
         pending = self.take()
         if not pending:
-            return
+            return False
         try:
             with vault.transaction() as s:
                 add_counts(s, self.source_id, pending)
@@ -43,6 +45,7 @@ class Counters:
             with self._lock:  # not lost: the next flush tries again
                 self._pending.update(pending)
             raise
+        return True
 
 
 def add_counts(session: Session, source_id: int, counts: dict[str, int]) -> None:

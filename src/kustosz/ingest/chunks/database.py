@@ -9,7 +9,8 @@ executor: the fsyncs behind every acknowledgment run there, and six threads wait
 each for a silent database would hold every acknowledgment back with them. Once the database
 has been found away, it is asked again only after a bounded back-off (`may_ask`), so a long
 outage costs one attempt every few seconds, not one per message; the log says once when it
-went away and once when it answers again.
+went away and once when it answers again — when a call reached it and was answered: work that
+needed no call (no counts to add, a chunk with nothing in it) says nothing of the database.
 """
 
 from __future__ import annotations
@@ -50,10 +51,13 @@ class DatabaseGate:
         """False while the back-off after a failure runs: the answer would be the same."""
         return time.monotonic() >= self._retry_at
 
-    async def run(self, fn: Callable[..., T], *args: Any, wait: float | None = None) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, wait: float | None = None,
+                  asked: Callable[[T], bool] = lambda _result: True) -> T:
         """``fn(*args)`` in a thread of the gate. With ``wait``, give up waiting after that
         many seconds (the thread goes on until the database's own deadline, db.deadline) and
-        raise `DatabaseAway`. An error of the database marks it away and is raised as is."""
+        raise `DatabaseAway`. An error of the database marks it away and is raised as is.
+        ``asked``: whether ``fn``, by its result, called the database (only an answer to a
+        call ends an outage)."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.executor, functools.partial(fn, *args))
         try:
@@ -65,7 +69,8 @@ class DatabaseGate:
             if is_database_away(exc):
                 self.went_away(type(exc).__name__)
             raise
-        self.answered()
+        if asked(result):
+            self.answered()
         return result
 
     def went_away(self, why: str) -> None:

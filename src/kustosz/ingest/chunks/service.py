@@ -99,11 +99,12 @@ class Service:
 
     async def start(self) -> None:
         # Chunks a previous run left open are taken in before anything new is accepted.
-        closed = await self.gate.run(self.spool.recover)
+        closed = await self.gate.run(self.spool.recover,
+                                     asked=lambda done: any(c.asked for c in done))
         if closed:
             log.info("%s: %d chunk(s) left by the previous run taken in", self.source_name,
                      len(closed))
-        await self.gate.run(self.counters.flush, self.vault)
+        await self.gate.run(self.counters.flush, self.vault, asked=bool)
         await self._open()
         self._progress = progress_of(self.vault).loop(f"listener {self.source_name}",
                                                       TICK_ALLOWANCE_S)
@@ -135,7 +136,7 @@ class Service:
 
     async def _count(self) -> None:
         try:
-            await self.gate.run(self.counters.flush, self.vault)
+            await self.gate.run(self.counters.flush, self.vault, asked=bool)
         except Exception as exc:
             if not is_database_away(exc):  # the database away is logged by the gate
                 log.exception("%s: the intake counters could not be written; kept for the "
@@ -147,7 +148,7 @@ class Service:
         if self._counting is not None:
             with contextlib.suppress(Exception):
                 await self._counting
-        await self.gate.run(self.counters.flush, self.vault)
+        await self.gate.run(self.counters.flush, self.vault, asked=bool)
 
     async def stop(self) -> None:
         for server in self.servers:

@@ -66,6 +66,12 @@ class Closed:
     lines: int
     torn: int
 
+    @property
+    def asked(self) -> bool:
+        """Whether closing it called the database (a chunk with nothing in it is removed
+        without it)."""
+        return self.lines > 0
+
 
 # (session, source id, chunk recording id, [(line number, record)], {eml name: recording id})
 Indexer = Callable[[Session, int, int, list[tuple[int, dict[str, Any]]], dict[str, int]], None]
@@ -342,7 +348,8 @@ class ChunkSpool:
         """Close one finished folder (under `_lock`); False if it stays in the spool."""
         try:
             await self.gate.run(close_folder, self.vault, self.source_name, folder, self.kind,
-                                self.indexer, self.counters)
+                                self.indexer, self.counters,
+                                asked=lambda closed: closed.asked)
         except Exception as exc:
             if is_database_away(exc):
                 # Not lost and not acknowledged twice: the folder is the truth, and closing
