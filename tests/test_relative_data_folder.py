@@ -100,7 +100,8 @@ def test_every_main_verb_with_a_relative_data_folder(here: Path) -> None:
     day_hi = (office_today() + timedelta(days=1)).isoformat()
     cli("registers", "print", "--kind", "copies", "--from", day_lo, "--to", day_hi,
         "--format", "csv", "--out", "kopie.csv")
-    printed = list(csv.reader(Path("kopie.csv").read_text("utf-8-sig").splitlines()))
+    printed = list(csv.reader(Path("kopie.csv").read_text("utf-8-sig").splitlines(),
+                              delimiter=";"))  # the Excel-ready form (issue 29 item 11)
     assert [r[0] for r in printed[1:]] == [copy["number"]]
     cli("registers", "print", "--kind", "disclosures", "--from", day_lo, "--to", day_hi)
     assert list((here / "demo-data" / "documents").glob("rejestr-disclosures-*.pdf"))

@@ -4,6 +4,7 @@ allow-list, the event listeners' senders, the trusted proxies and the metrics re
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 from collections.abc import Iterable
 
@@ -53,3 +54,15 @@ def named_local(url: str) -> bool:
     except ValueError:
         return False
     return host.lower() in LOCAL_NAMES or local_address(host)
+
+
+# A mailbox as kustosz.toml and the alerts page take it: local part, "@", a domain of labels
+# separated by single dots. A domain without a dot is valid (RFC 5321 §2.3.5 leaves it to the
+# relay): "it@localhost" or "root@serwer" is a mailbox of the local MTA (Postfix delivers it
+# on this machine), which is how a small office reads the alerts of its own server.
+_MAIL = re.compile(r"^[^@\s<>\",;()\[\]]+@(?!\.)(?!.*\.\.)[^@\s<>\",;()\[\]]+(?<!\.)$")
+
+
+def mail_address(text: object) -> bool:
+    """True for one e-mail address (``it@um.pleszew.pl``, ``it@localhost``)."""
+    return isinstance(text, str) and _MAIL.match(text) is not None

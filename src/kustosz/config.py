@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kustosz.addresses import mail_address
 from kustosz.errors import ConfigError
 
 CONFIG_NAME = "kustosz.toml"
@@ -439,7 +440,29 @@ class AlertsConfig:
                                           ("syslog", self.syslog)) if ch is not None}
 
 
-_ADDRESS = re.compile(r"^[^@\s<>\",]+@[^@\s<>\",]+\.[^@\s<>\",]+$")
+
+
+def _addresses(path: Path, value: Any, key: str, empty_ok: bool) -> list[str]:
+    """A list of e-mail addresses (or one as a string) under ``key``; names the bad ones."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value) or (
+            not value and not empty_ok):
+        raise ConfigError(f"{path}: {key} must be a list of e-mail addresses, "
+                          'e.g. ["it@um.example.pl"]',
+                          pl=f"{path}: {key} — podaj listę adresów e-mail, np. "
+                             '["it@um.example.pl"] albo ["it@localhost"] (serwer pocztowy na '
+                             "tym komputerze).")
+    bad = [a for a in value if not mail_address(a)]
+    if bad:
+        said = ", ".join(repr(a) for a in bad)
+        raise ConfigError(f"{path}: {key} must be a list of e-mail addresses; not one: "
+                          f"{said}",
+                          pl=f"{path}: {key} — to nie jest adres e-mail: "
+                             + ", ".join(f"„{a}”" for a in bad)
+                             + " (adres ma postać nazwa@domena, np. it@um.example.pl albo "
+                               "it@localhost).")
+    return value
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -483,16 +506,13 @@ def _email(path: Path, root: Path, table: Any) -> EmailChannel:
                           "not both")
     port = _port(path, t.get("port", 465 if tls else 587 if starttls else 25),
                  "alerts.email.port")
-    to = t["to"]
-    if isinstance(to, str):
-        to = [to]
-    if not isinstance(to, list) or not to or not all(isinstance(a, str) and _ADDRESS.match(a)
-                                                     for a in to):
-        raise ConfigError(f"{path}: alerts.email.to must be a list of e-mail addresses, "
-                          'e.g. ["it@um.example.pl"]')
+    to = _addresses(path, t["to"], "alerts.email.to", empty_ok=False)
     sender = t["from"]
-    if not isinstance(sender, str) or not _ADDRESS.match(sender):
-        raise ConfigError(f"{path}: alerts.email.from must be an e-mail address")
+    if not mail_address(sender):
+        raise ConfigError(f"{path}: alerts.email.from must be an e-mail address",
+                          pl=f"{path}: alerts.email.from — to nie jest adres e-mail: "
+                             f"„{sender}” (adres ma postać nazwa@domena, np. "
+                             "kustosz@um.example.pl albo kustosz@localhost).")
     user, password_file = t.get("user"), t.get("password_file")
     if (user is None) != (password_file is None):
         raise ConfigError(f"{path}: alerts.email: give user and password_file together "
@@ -569,12 +589,7 @@ def _alerts(path: Path, root: Path, table: Any) -> AlertsConfig:
             digest_at == "" or re.match(r"^([01]\d|2[0-3]):[0-5]\d$", digest_at)):
         raise ConfigError(f"{path}: alerts.digest_at must be a time HH:MM (Europe/Warsaw), "
                           'e.g. "07:30", or "" for no daily digest')
-    digest_to = t.get("digest_to", [])
-    if isinstance(digest_to, str):
-        digest_to = [digest_to]
-    if not isinstance(digest_to, list) or not all(isinstance(a, str) and _ADDRESS.match(a)
-                                                  for a in digest_to):
-        raise ConfigError(f"{path}: alerts.digest_to must be a list of e-mail addresses")
+    digest_to = _addresses(path, t.get("digest_to", []), "alerts.digest_to", empty_ok=True)
     return AlertsConfig(_email(path, root, t["email"]) if "email" in t else None,
                         _webhook(path, t["webhook"], local) if "webhook" in t else None,
                         _syslog(path, t["syslog"]) if "syslog" in t else None, kinds,

@@ -93,6 +93,10 @@ class MaterialKind:
     # tells (a camera's segments, a phone line's files).
     delivery_counter: str | None = None
     quiet: timedelta | None = None
+    # Its items' times are the server clock's readings (the camera spool stamps segments by
+    # it): an approved undo of a wrong-ahead clock counts them back (kustosz.clock.undo).
+    # Others may carry a device's own time, which an ahead server clock did not touch.
+    server_clock: bool = False
 
     @property
     def time_key(self) -> str | None:
@@ -116,7 +120,7 @@ KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in 
         ingest="kustosz.ingest.camera", layout=_FILE_LAYOUT, material_pl="monitoring wizyjny",
         choose_pl="Wybierz kamerę.", absent_en="monitors with no cameras",
         absent_pl="nie stosuje monitoringu wizyjnego", clause_pl="monitoringu wizyjnego",
-        image_only=True),
+        image_only=True, server_clock=True),
     MaterialKind(
         SourceKind.PHONE, "rozmowy telefoniczne", "telephone calls", "linie telefoniczne",
         Material.CALLS, frozenset({Action.LISTENING, Action.CALLS, Action.EXPORT}),

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from camera_helpers import register_camera
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kustosz.atrest.sealing import PREFIX, RTSP_PASSWORD, SecretBox
@@ -71,6 +71,9 @@ def test_an_unreadable_register_records_nothing_and_says_so(tmp_path: Path) -> N
 @given(user=st.one_of(st.none(), st.text(min_size=1, max_size=20).filter(str.isprintable)),
        password=st.text(min_size=6, max_size=40).filter(str.isprintable),
        seconds=st.sampled_from([1.0, 2.0, 10.0, 60.0]))
+# The login may be the password: JSON writes both as the same escaped text (a fresh clone's
+# counterexample), which is no leak of the secret.
+@example(user='00000"', password='00000"', seconds=1.0)
 def test_any_password_round_trips_and_is_never_on_disk_in_clear(
         tmp_path_factory: object, user: str | None, password: str, seconds: float) -> None:
     folder = tmp_path_factory.mktemp("spool") / "cameras"  # type: ignore[attr-defined]
@@ -82,8 +85,9 @@ def test_any_password_round_trips_and_is_never_on_disk_in_clear(
     # What the file holds without the secret (the login, the address, the format's own
     # words) may contain a short password by chance; anything else would be the password.
     public = raw.replace(sealed, "") if sealed else raw
-    assume(password not in public and password not in (sealed or ""))
-    assert password not in raw and json.dumps(password) not in raw
+    forms = (password, json.dumps(password)[1:-1])  # as typed, and as JSON writes it
+    assume(not any(f in public for f in forms) and password not in (sealed or ""))
+    assert not any(f in raw for f in forms)
     (kept,) = LastRegister(folder).read()
     address = RtspAddress(url, user, password if user is not None else None)
     secrets = tuple(x for x in (address.user, address.password) if x)

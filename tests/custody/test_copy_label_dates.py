@@ -97,12 +97,13 @@ def test_label_period_and_kept_until_agree_everywhere(vault: Vault, tmp_path: Pa
     page = c.get("/copies")
     assert page.status_code == 200
     assert "31.10.2026" in page.text and "01.11.2026" not in page.text
-    assert "31.07.2026 08:35:05 – 08:35:11" in page.text
+    assert "31.07.2026 08:35:05–08:35:11" in page.text  # web.common.span_pl
     assert "<td>Piotr Wiśniewski, informatyk</td>" in page.text  # by name, not the login
 
     with vault.reading() as s:
         reg = registers.build(s, vault.policy, "copies", date(2026, 8, 1), date(2026, 8, 31))
-    rows = list(csv.reader(io.StringIO(registers.to_csv(reg), newline="")))
+    rows = list(csv.reader(io.StringIO(registers.to_csv(reg, "rfc4180").decode(),
+                                       newline="")))
     (row,) = rows[1:]
     fate = row[rows[0].index("Udostępnienie lub zniszczenie")]
     assert fate == "przechowywana do 31.10.2026", fate

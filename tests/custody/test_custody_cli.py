@@ -80,7 +80,7 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
     csv_out = tmp_path / "copies.csv"
     cli("registers", "print", "--kind", "copies", "--from", lo, "--to", hi, "--format", "csv",
         "--out", str(csv_out))
-    rows = list(csv.reader(csv_out.open(encoding="utf-8-sig")))
+    rows = list(csv.reader(csv_out.open(encoding="utf-8-sig", newline=""), delimiter=";"))
     assert rows[0][0] == "Nr porządkowy kopii" and [r[0] for r in rows[1:]] == [number]
     assert "Piotr Wiśniewski" in rows[1][6] and "zniszczono" in rows[1][8]
     pdf_out = tmp_path / "disclosures.pdf"

@@ -30,7 +30,9 @@ def _spec(vault: Vault, caller: str | None, callee: str | None, now: datetime) -
                        received_on=office_today(),
                        event_date=now.astimezone(vault.policy.timezone).date(),
                        purpose="dostęp do nagrań moich rozmów", caller=caller, callee=callee,
-                       start=now - timedelta(hours=2), end=now, margin_minutes=0)
+                       # ended a minute ago: a copy covers only the past (issue 29 item 1)
+                       start=now - timedelta(hours=2), end=now - timedelta(minutes=1),
+                       margin_minutes=0)
 
 
 def _approved(vault: Vault, spec: RequestSpec) -> int:

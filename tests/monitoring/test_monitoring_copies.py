@@ -36,7 +36,8 @@ def syslog(port: int, at: datetime, host: str, text: str) -> None:
         s.sendall(f"<38>1 {at.isoformat()} {host} sshd 77 - - {text}\n".encode())
 
 
-def approve_and_copy(vault: Vault, spec: RequestSpec) -> tuple[object, dict[str, object]]:
+def approve_and_copy(vault: Vault, spec: RequestSpec, at: datetime | None = None
+                     ) -> tuple[object, dict[str, object]]:
     with vault.transaction() as s:
         if not s.execute(select(Hold)).first():
             add_user(s, "prezydent", "Jan Kowalski", ["approver"], "t",
@@ -47,7 +48,7 @@ def approve_and_copy(vault: Vault, spec: RequestSpec) -> tuple[object, dict[str,
         rid = req.id
         decide(s, vault.policy, rid, by="prezydent", agree=True,
                on=office_today(), actor="t", keyed_by="prezydent")
-    copy = make_copy(vault, rid, "informatyk", "t")
+    copy = make_copy(vault, rid, "informatyk", "t", now=at)
     bundle = vault.root / copy.bundle
     verdict = verify_bundle(bundle)
     assert verdict.ok, verdict.problems
@@ -55,12 +56,21 @@ def approve_and_copy(vault: Vault, spec: RequestSpec) -> tuple[object, dict[str,
     return copy, manifest
 
 
+def ready_at_the_end(end: datetime) -> datetime:
+    """When a copy of a period ending at ``end`` may be made (custody.copies.SETTLE_S)."""
+    from kustosz.custody.copies import SETTLE_S
+
+    return end + timedelta(seconds=SETTLE_S + 1)
+
+
 def spec(vault: Vault, material: str, sources: list[str], who: str | None,
          now: datetime) -> RequestSpec:
+    """A police request for the hour up to ``now`` (a copy covers only the past: made once
+    that is over, issue 29 item 1)."""
     local = now.astimezone(vault.policy.timezone)
     return RequestSpec(kind="authority", material=material, requester="Policja KMP Elbląg",
                        received_on=local.date(), event_date=local.date(), purpose="dochodzenie",
-                       start=now - timedelta(hours=1), end=now + timedelta(minutes=5),
+                       start=now - timedelta(hours=1), end=now,
                        margin_minutes=0, sources=sources, who=who, case_ref="RSD-1/26")
 
 
@@ -77,7 +87,9 @@ def test_events_copy_has_chunks_and_the_request_rows(elblag: Vault) -> None:
         bg.flush()
     finally:
         bg.stop()
-    copy, manifest = approve_and_copy(elblag, spec(elblag, "events", ["siem"], "PC-042", now))
+    end = datetime.now(UTC)  # after the events arrived: a chunk's span is their receipt
+    copy, manifest = approve_and_copy(elblag, spec(elblag, "events", ["siem"], "PC-042", end),
+                                      at=ready_at_the_end(end))
     bundle = elblag.root / copy.bundle  # type: ignore[attr-defined]
     [entry] = manifest["media"]  # type: ignore[index]
     rows = [json.loads(x) for x in (bundle / entry["path"]).read_text("utf-8").splitlines()]
@@ -107,7 +119,8 @@ def test_mail_copy_narrowed_to_a_person(elblag: Vault) -> None:
     finally:
         bg.stop()
     now = datetime.now(UTC)
-    copy, manifest = approve_and_copy(elblag, spec(elblag, "mail", [], "a.nowak", now))
+    copy, manifest = approve_and_copy(elblag, spec(elblag, "mail", [], "a.nowak", now),
+                                      at=ready_at_the_end(now))
     bundle = elblag.root / copy.bundle  # type: ignore[attr-defined]
     [entry] = manifest["media"]  # type: ignore[index]
     rows = [json.loads(x) for x in (bundle / entry["path"]).read_text("utf-8").splitlines()]

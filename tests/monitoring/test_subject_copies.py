@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from monitoring_helpers import endpoint, events_listener, mail_listener, mailbox, message, wait_for
-from test_monitoring_copies import approve_and_copy, syslog
+from test_monitoring_copies import approve_and_copy, ready_at_the_end, syslog
 from tests.conftest import snapshot
 from tests.support.bundles import bundle_text
 
@@ -53,8 +53,9 @@ def test_mail_rows_of_the_subject_with_everyone_else_pseudonymised(elblag: Vault
         bg.flush()
     finally:
         bg.stop()
-    copy, manifest = approve_and_copy(elblag, _subject(elblag, "mail", [], "a.nowak",
-                                                       datetime.now(UTC)))
+    now = datetime.now(UTC)
+    copy, manifest = approve_and_copy(elblag, _subject(elblag, "mail", [], "a.nowak", now),
+                                      at=ready_at_the_end(now + timedelta(minutes=5)))
     bundle = elblag.root / copy.bundle  # type: ignore[attr-defined]
     [entry] = manifest["media"]  # type: ignore[index]
     assert entry["chunks"] == [] and entry["eml"] == []  # everyone's mail stays in the vault
@@ -98,7 +99,8 @@ def test_event_rows_of_the_subjects_computer(elblag: Vault) -> None:
         bg.flush()
     finally:
         bg.stop()
-    copy, manifest = approve_and_copy(elblag, _subject(elblag, "events", ["siem"], "pc-042", now))
+    copy, manifest = approve_and_copy(elblag, _subject(elblag, "events", ["siem"], "pc-042", now),
+                                      at=ready_at_the_end(now + timedelta(minutes=5)))
     bundle = elblag.root / copy.bundle  # type: ignore[attr-defined]
     [entry] = manifest["media"]  # type: ignore[index]
     rows = [json.loads(x) for x in (bundle / entry["path"]).read_text("utf-8").splitlines()]

@@ -173,7 +173,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.goto(f"{base}/registers")
         form = page.locator("form[action='/registers/copies.pdf']")
         with page.expect_download() as dl:  # the CSV is an attachment
-            form.locator("button.secondary").click()
+            form.locator("button", has_text="CSV (Excel)").click()
         csv_text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
         assert m.copy_number in csv_text
         start_day = form.locator("input[name=start]").input_value()

@@ -339,14 +339,15 @@ def test_the_register_downloads_as_csv_with_refusals_and_their_reasons(
     dpo = signed_in(m.vault, "iod")
     r = dpo.get("/access-log", params={"format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(r.text)))
+    # the Excel-ready form (issue 29 item 11): a BOM, ";" between cells
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:7] == ["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy"]
     access, refusal = rows[1], rows[2]  # newest first
     assert access[5].startswith("dostęp (sesja nr") and access[8].startswith("'=HYPERLINK")
     assert refusal[2] == "Ola (ola)" and refusal[4] == "źródło cam-hol" and refusal[5] == "odmowa"
     assert refusal[6] == "brak upoważnienia"
     only = list(csv.reader(io.StringIO(dpo.get(
-        "/access-log", params={"format": "csv", "show": "refused"}).text)))
+        "/access-log", params={"format": "csv", "show": "refused", "csv": "rfc4180"}).text)))
     assert [row[5] for row in only[1:]] == ["odmowa"]
     # a forged filter is said on the page, not turned into a file
     r = dpo.get("/access-log", params={"format": "csv", "reason": "=1+1"})

@@ -42,7 +42,10 @@ def test_register_cells_that_would_start_a_formula_are_neutralised(
         "from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat(),
         "format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(r.text, newline="")))
+    # the default form, what Polish Excel opens (issue 29 item 11): a BOM, ";" between cells
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline=""),
+                           delimiter=";"))
     header, body = rows[0], rows[1:]
     requester, purpose = header.index("Wnioskodawca"), header.index("Cel udostępnienia")
     # (the request keeps the text stripped of surrounding white space, as for any field)

@@ -25,11 +25,13 @@ def _form(m: Material, **extra: str) -> dict[str, str]:
 
 
 CLOCK = "Podaj godzinę w postaci GG:MM lub GG:MM:SS, np. 14:00 lub 14:02:30."
+# an end before the start is the next day (issue 29 item 7), for a night, not for 21 hours
+OVERNIGHT = ("Koniec okresu jest przed jego początkiem — okres przez północ (do godziny "
+             "następnego dnia) może trwać najwyżej 12 godzin.")
 
 
 @pytest.mark.parametrize(("extra", "field", "message"), [
-    ({"period_from": "16:30", "period_to": "14:00"}, "period_to",
-     "Koniec okresu jest przed jego początkiem."),
+    ({"period_from": "16:30", "period_to": "14:00"}, "period_to", OVERNIGHT),
     ({"period_from": "14:00"}, "period_to", "Podaj też godzinę końca okresu."),
     ({"period_to": "16:30"}, "period_from", "Podaj też godzinę początku okresu."),
     ({"period_from": "14:00", "period_to": "16:30", "approx_time": "15:00"}, "approx_time",
@@ -39,8 +41,7 @@ CLOCK = "Podaj godzinę w postaci GG:MM lub GG:MM:SS, np. 14:00 lub 14:02:30."
     ({"period_from": "14:00:60", "period_to": "16:30"}, "period_from", CLOCK),
     ({"period_from": "14:00:5", "period_to": "16:30"}, "period_from", CLOCK),
     ({"period_from": "14:00:05:01", "period_to": "16:30"}, "period_from", CLOCK),
-    ({"period_from": "14:02:40", "period_to": "14:02:10"}, "period_to",
-     "Koniec okresu jest przed jego początkiem."),
+    ({"period_from": "14:02:40", "period_to": "14:02:10"}, "period_to", OVERNIGHT),
     ({}, "approx_time", "Podaj przybliżoną godzinę zdarzenia albo okres od–do."),
 ])
 def test_a_bad_period_is_refused_at_its_field_and_changes_nothing(

@@ -6,13 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.agreements import OFFICE_TZ
 from kustosz.audit import append as audit
+from kustosz.collation import person_key
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
 from kustosz.documents.words import count_pl
@@ -213,14 +215,20 @@ def add_employee(session: Session, actor: str, *, full_name: str, position: str,
     return emp
 
 
+def office_today(tz: tzinfo = OFFICE_TZ) -> date:
+    """Today in the office (a declaration's date, a last working day): from 00:00 to 01:00
+    (02:00 in summer) Warsaw is already a day ahead of UTC."""
+    return datetime.now(UTC).astimezone(tz).date()
+
+
 def acknowledge(session: Session, employee_id: int, on: date, actor: str,
-                version: str | None = None) -> NoticeAcknowledgment:
+                version: str | None = None, tz: tzinfo = OFFICE_TZ) -> NoticeAcknowledgment:
     emp = session.get(Employee, employee_id)
     if emp is None:
         raise InputError(f"no employee {employee_id}",
                          pl=f"Nie ma pracownika nr {employee_id}.")
     version = version or notice_version(session)
-    if on > datetime.now(UTC).date():
+    if on > office_today(tz):
         raise FieldError("on", "the declaration's date is in the future",
                          pl="Data oświadczenia jest w przyszłości.")
     exists = session.execute(select(NoticeAcknowledgment).where(
@@ -265,12 +273,13 @@ def rows(session: Session) -> list[tuple[Employee, NoticeAcknowledgment | None]]
     version = notice_version(session)
     acks = {a.employee_id: a for a in session.execute(select(NoticeAcknowledgment).where(
         NoticeAcknowledgment.notice_version == version)).scalars()}
-    emps = session.execute(select(Employee).order_by(Employee.full_name)).scalars()
+    emps = sorted(session.execute(select(Employee)).scalars(),
+                  key=lambda e: (person_key(e.full_name), e.id))
     return [(e, acks.get(e.id)) for e in emps]
 
 
-def without_acknowledgment(session: Session) -> list[Employee]:
+def without_acknowledgment(session: Session, tz: tzinfo = OFFICE_TZ) -> list[Employee]:
     """Employed (or about to start) and without an acknowledgment of the version in force."""
-    today = datetime.now(UTC).date()
+    today = office_today(tz)
     return [e for e, a in rows(session)
             if a is None and (e.ends_on is None or e.ends_on >= today)]

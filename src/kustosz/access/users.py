@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+from kustosz.collation import person_key
 from kustosz.db.custody import User
 from kustosz.errors import FieldError, InputError, NotFound
 
@@ -147,7 +148,9 @@ def require_role(session: Session, name: str, role: str, doing: str) -> User:
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.name)).scalars())
+    """Every account, as people are listed: by surname in Polish order (then the login)."""
+    return sorted(session.execute(select(User)).scalars(),
+                  key=lambda u: (person_key(u.display_name), u.name))
 
 
 def printed(session: Session, name: str) -> str:

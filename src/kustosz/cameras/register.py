@@ -298,7 +298,7 @@ def add_simulated_camera(session: Session, policy: Policy, name: str, site: str,
     zone_row = get_zone(session, site, zone)
     check_purpose("property", policy.video)
     check_forbidden_zone(zone_row.kind, None, None, video=policy.video)
-    today = datetime.now(UTC).date()
+    today = datetime.now(UTC).astimezone(policy.timezone).date()  # the office's day
     spec = CameraSpec(name, site, zone, f"{SIMULATED_PREFIX}testsrc2", "property",
                       notice_date=today, signage_date=today, segment_seconds=segment_seconds,
                       start_override_reason="kamera demonstracyjna (obraz testowy)")

@@ -84,8 +84,10 @@ def audit_verify(witness_path: Path | None = typer.Option(
     """Check the audit log, the access records and, given the witness, every signed checkpoint;
     report what was changed, removed, inserted, reordered or cut off."""
     from kustosz.audit import identity
-    from kustosz.audit.verifier import check
+    from kustosz.audit.log import AuditProblem
+    from kustosz.audit.verifier import Report, check, not_yet_written
     from kustosz.audit.witness import public_key_of, vault_id
+    from kustosz.errors import InputError
 
     with open_vault() as vault:
         with vault.reading() as s:
@@ -96,13 +98,25 @@ def audit_verify(witness_path: Path | None = typer.Option(
                                   public_key_of(vault.root), vid, identity_path)
         path = witness_path or pinned.witness
         with vault.reading() as s:
-            report = check(s, vault.head_file, path, pinned.key)
+            # The vault's own witness still waiting for its first checkpoint is no violation
+            # (issue 29 item 4); one named with --witness must be there.
+            pending = path if witness_path is None and not_yet_written(
+                s, path, pinned.identity) else None
+            try:
+                report = check(s, vault.head_file, None if pending else path, pinned.key,
+                               pending)
+            except InputError as exc:
+                if witness_path is not None:  # the file asked for: a bad input, exit 2
+                    raise
+                # The vault's own witness, written before and now gone or unreadable: a
+                # finding of the check (exit 1, and its alert), as the daily check says it.
+                report = Report(witness=path, problems=[AuditProblem(0, str(exc), "witness")])
         latest_at = local(report.latest.get("at"), vault) if report.latest else "—"
         problems = [*pinned.problems, *(str(p) for p in report.problems)]
         if witness_path is None:  # the vault's own witness: its verdict is the alert's
             from kustosz.alerts.checks import note_verify
 
-            note_verify(vault, problems, by=actor())
+            note_verify(vault, problems, by=actor(), pending=pending)
     if pinned.problems:
         err_console.print("Weryfikacja nie powiodła się: tożsamość świadka (zapisana przez "
                           "roota poza katalogiem danych) nie zgadza się ze skarbcem albo nie "
@@ -116,7 +130,13 @@ def audit_verify(witness_path: Path | None = typer.Option(
         raise typer.Exit(1)
     console.print(f"audit log intact: {report.entries} entries verified, "
                   f"{report.access_records} access records verified")
-    if path is None:
+    if pending is not None:
+        err_console.print(f"uwaga / note: plik-świadek {escape(str(pending))} nie został "
+                          "jeszcze zapisany — zapisze go pierwszy punkt kontrolny (`kustosz "
+                          "audit checkpoint` albo uruchomiona usługa); dziennik sprawdzono bez "
+                          "niego / the witness is not written yet — the first checkpoint "
+                          "writes it; the log was checked without it")
+    elif path is None:
         err_console.print("no witness: a log cut together with audit.head, or rewritten with "
                           "its chain recomputed, cannot be detected without one — set \\[audit] "
                           "witness in kustosz.toml or give --witness")

@@ -228,13 +228,18 @@ def registers_print(kind: str = typer.Option(..., "--kind",
                     start: str = typer.Option(..., "--from", help="YYYY-MM-DD"),
                     end: str = typer.Option(..., "--to", help="YYYY-MM-DD"),
                     fmt: str = typer.Option("pdf", "--format", help="pdf or csv."),
+                    csv_form: str = typer.Option(
+                        "excel", "--csv", help="The CSV's form: excel (';' and UTF-8 with a "
+                        "BOM, what Polish Excel opens) or rfc4180 (',' without a BOM)."),
                     out: Path = typer.Option(None, "--out", help="File to write."),
                     locations: bool = typer.Option(
                         False, "--locations", help="Print where the copied cameras hang "
                         "(R1.7: the employer's secret; the look is audited).")) -> None:
     """Print a register for a date range."""
     if fmt not in ("pdf", "csv"):
-        raise InputError("--format must be pdf or csv")
+        raise InputError("--format must be pdf or csv",
+                         pl="--format przyjmuje pdf albo csv.")
+    form = registers.csv_form(csv_form)
     lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
     assert lo is not None and hi is not None
     with open_vault() as vault, vault.reading() as s:
@@ -244,7 +249,7 @@ def registers_print(kind: str = typer.Option(..., "--kind",
         target = out or _papers_dir(vault) / f"rejestr-{kind}-{lo}-{hi}.{fmt}"
         if fmt == "csv":
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(registers.to_csv(reg), "utf-8-sig")
+            target.write_bytes(registers.to_csv(reg, form))
         else:
             render("register", registers.pdf_data(reg, vault.policy, lo, hi), target,
                    vault.root)

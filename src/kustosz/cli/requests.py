@@ -61,14 +61,27 @@ def users_add(name: str, display: str = typer.Option(..., "--display",
               until: str = typer.Option(None, "--contractor-until",
                                         help="The agreement's last day (YYYY-MM-DD).")) -> None:
     """Add a user (approver, commission member, custodian, …)."""
+    from kustosz.access import accounts, passwords
     from kustosz.access.contractors import parse_day
 
     last_day = parse_day(until, "contractor_until")
+    # As the users page does: the account gets a one-time password, shown here once (never
+    # logged; the audit log records only that one was set), changed at the first sign-in.
+    # Without one the new person could not sign in until someone thought of `users reset`.
+    password = passwords.one_time_password()
     with open_vault() as vault, vault.transaction() as s:
-        add_user(s, name, display, list(role or []), actor(), title=title, position=position,
-                 contractor_agreement=agreement, contractor_until=last_day,
-                 contractor=agreement is not None or until is not None)
-    console.print(f"user {name} added")
+        user = add_user(s, name, display, list(role or []), actor(), title=title,
+                        position=position, contractor_agreement=agreement,
+                        contractor_until=last_day,
+                        contractor=agreement is not None or until is not None)
+        accounts.set_password(s, user, password, actor(), one_time=True, check=False)
+    console.print(f"Dodano użytkownika {name}. Hasło jednorazowe (pokazane tylko teraz; "
+                  f"przy pierwszym logowaniu trzeba je zmienić): {password}\n"
+                  f"user {name} added; one-time password (shown only now; it must be changed "
+                  f"at the first login): {password}\n"
+                  f"Gdy hasło zaginie, nowe da: kustosz users reset {name} "
+                  f"(if it is lost: kustosz users reset {name})", soft_wrap=True, markup=False,
+                  highlight=False)
 
 
 @fails_cleanly

@@ -153,5 +153,8 @@ def register(app: typer.Typer) -> None:
     from kustosz.cli import shorten  # kustosz retention shorten (issue 28 item 5)
 
     shorten.register(retention_app)
+    from kustosz.cli import clock_undo  # kustosz clock undo (issue 27 item 7 c)
+
+    clock_undo.register(app)
     app.add_typer(retention_app, name="retention")
     app.command("recover")(recover_cmd)

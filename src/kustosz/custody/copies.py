@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -37,12 +37,14 @@ from kustosz.custody.registers import record_action
 from kustosz.custody.requests import (
     KINDS,
     STATUS_PL,
+    copy_period,
     end_request_holds,
     get_request,
     subject_number,
 )
 from kustosz.db.calls import Call
-from kustosz.db.cameras import Camera, Site, Zone
+from kustosz.db.cameras import Camera, RecorderStatus, Site, Zone
+from kustosz.db.cameras import Gap as CameraGap
 from kustosz.db.custody import Copy, Request
 from kustosz.db.models import Recording, Source
 from kustosz.documents.words import period_pl
@@ -54,7 +56,13 @@ from kustosz.kinds import Material, SourceKind
 from kustosz.masking import residual
 from kustosz.policy import Policy
 from kustosz.policy.periods import local_day
-from kustosz.states import CopyState, RecordingState, RequestKind, RequestStatus
+from kustosz.states import (
+    CopyState,
+    RecorderState,
+    RecordingState,
+    RequestKind,
+    RequestStatus,
+)
 from kustosz.storage import copy_out
 from kustosz.storage.base import Tampered, check_content
 from kustosz.storage.durable import replace, sync_tree
@@ -65,6 +73,11 @@ COPY_ROLES = ("custodian", "administrator")
 # kept with the copy's row too, for the answer letter and the register.
 PROTECTED = ("pseudonymised", "masking")
 Progress = Callable[[float, str], None]
+# A copy covers only the past (issue 29 item 1). Once the period asked for is over, its last
+# piece reaches the index when the recorder closes the segment holding the period's end (the
+# camera's segment_seconds) and the committer has stored it (batches of up to 1 s, each file
+# hashed and flushed): SETTLE_S on top of that is the allowance for a busy disk.
+SETTLE_S = 30.0
 
 
 def fmt(value: datetime, policy: Policy, seconds: bool = True) -> str:
@@ -144,13 +157,25 @@ def _subject_calls(session: Session, req: Request) -> tuple[list[int], str]:
     whole lines the hold covers; and only those in which the person's own number took part."""
     theirs = subject_number(session, req.caller, req.callee)
     number, other = (req.caller, req.callee) if req.caller else (req.callee, None)
-    hits = search_calls(session, number=number, callee=other, begin=req.start_at,
-                        end=req.end_at)
+    start, end = copy_period(req)
+    hits = search_calls(session, number=number, callee=other, begin=start, end=end)
     return [h.recording_id for h in hits], theirs
 
 
+def _within(rec: Recording, start: datetime, end: datetime) -> bool:
+    """Whether a stored item holds part of [start, end): one that only touches an end (a
+    segment ending as the period begins) holds none of it; a call of no length at a moment
+    of the period is in it."""
+    if rec.start_at == rec.end_at:
+        return start <= rec.start_at <= end
+    return rec.start_at < end and rec.end_at > start
+
+
 def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
+    """What a copy of ``req`` holds: the stored material of the period asked for
+    (`copy_period`), never the hold's margin around it (issue 29 item 2)."""
     groups: list[Group] = []
+    start, end = copy_period(req)
     items, theirs = req.items, None
     if req.material == Material.CALLS and req.kind == RequestKind.DATA_SUBJECT:
         items, theirs = _subject_calls(session, req)
@@ -166,6 +191,8 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
             if theirs is not None and (call is None or theirs not in (call.caller,
                                                                        call.callee)):
                 continue
+            if not _within(rec, start, end):  # found in the held window, outside the period
+                continue
             caller = call.caller if call and call.caller else "nieznany"
             callee = call.callee if call else "nieznany"
             groups.append(Group(source, [rec], {
@@ -176,7 +203,14 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
     offsets = latest_offsets(session)
     for name in req.sources:
         source = get_source(session, name)
-        recs = list(session.execute(overlapping(source, req.start_at, req.end_at)).scalars())
+        if source.kind in CHUNK_KINDS:
+            # A chunk spans its lines' receipt, a line is picked by its own time (sent late,
+            # a sender's clock): the chunks of the window held, their lines of the period.
+            recs = list(session.execute(overlapping(source, req.start_at, req.end_at))
+                        .scalars())
+        else:
+            recs = [r for r in session.execute(overlapping(source, start, end)).scalars()
+                    if _within(r, start, end)]
         if not recs:
             continue
         info: dict[str, Any] = {"kind": source.kind, "name": source.name,
@@ -197,6 +231,69 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
         info["clock_measured_at"] = offset[1].isoformat() if offset else None
         groups.append(Group(source, recs, info))
     return groups
+
+
+def ready_at(session: Session, req: Request) -> datetime:
+    """The moment from which the whole period asked for is in the index (`SETTLE_S`): a copy
+    made before it would hold a part of the period only, and name the rest a gap the cameras
+    never had (issue 29 item 1)."""
+    end = copy_period(req)[1]
+    longest = None
+    if req.material == Material.VIDEO:
+        longest = session.execute(
+            select(func.max(Camera.segment_seconds)).join(Source, Source.id == Camera.source_id)
+            .where(Source.name.in_(list(req.sources or [])))).scalar()
+    return end + timedelta(seconds=(longest or 0.0) + SETTLE_S)
+
+
+def _check_ready(session: Session, req: Request, vault: Vault, now: datetime) -> None:
+    """Refuse a copy of a period not yet over (and in the index), naming the time from which
+    it can be made (issue 29 item 1): a copy covers only the past, and a part of the period
+    copied now would be the request's only copy."""
+    policy = vault.policy
+    start, end = copy_period(req)
+    ready = ready_at(session, req)
+    if now < ready:
+        until = fmt(end, policy)
+        when = fmt(ready, policy)
+        raise InputError(
+            f"request {req.id}: the period asked for ends at {until} (Europe/Warsaw); a copy "
+            f"covers only the past and can be made from {when}, once the recordings of the "
+            "period's end are stored (nothing was made)",
+            pl=f"Wniosek nr {req.id}: okres objęty wnioskiem kończy się {until}. Kopia obejmuje "
+               f"tylko to, co już nagrano: można ją sporządzić od {when}, gdy nagrania z końca "
+               "okresu zostaną zapisane (niczego nie sporządzono).")
+    if req.material != Material.VIDEO:
+        return
+    tol = timedelta(seconds=playable.GAP_TOLERANCE_S)
+    for name in req.sources or []:
+        source = get_source(session, name)
+        if source.kind != SourceKind.CAMERA:
+            continue
+        # The camera's material ends before the period does, nothing of it was stored after,
+        # no gap is recorded there, and its recorder says it records: the end of the period
+        # is not a gap the index holds but recordings not yet taken in (a backlog after the
+        # database was away). Named a gap, it would be one that never was.
+        last = session.execute(select(func.max(Recording.end_at)).where(
+            Recording.source_id == source.id,
+            Recording.state == RecordingState.STORED)).scalar()
+        if last is None or last >= end - tol:
+            continue
+        hole = max(last, start)
+        gap = session.execute(select(CameraGap.id).where(
+            CameraGap.source_id == source.id, CameraGap.start_at <= end,
+            (CameraGap.end_at.is_(None)) | (CameraGap.end_at >= hole))).first()
+        status = session.get(RecorderStatus, source.id)
+        if gap is None and status is not None and status.state == RecorderState.RECORDING:
+            since = fmt(last, policy)
+            raise InputError(
+                f"request {req.id}: camera {name} is recording, but the index holds none of "
+                f"its recordings after {since} (Europe/Warsaw) and no gap there: the end of the "
+                "period may still be waiting to be stored; try again later (nothing was made)",
+                pl=f"Wniosek nr {req.id}: kamera {name} nagrywa, lecz w indeksie nie ma jej "
+                   f"nagrań od {since} ani zapisanej przerwy w nagrywaniu: nagrania z końca "
+                   "okresu mogą jeszcze czekać na zapisanie. Spróbuj ponownie później "
+                   "(niczego nie sporządzono).")
 
 
 def ffmpeg_exe() -> str:
@@ -404,7 +501,9 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
         if g.source.kind == SourceKind.CAMERA and playable_number is not None:
             out[-1]["playable"] = extra
         if masking is not None:
-            out[-1]["masking"] = masking
+            # the masked file is the period to the frame (slates where nothing was recorded)
+            out[-1].update({"from": window[0].astimezone(tz).isoformat(),
+                            "to": window[1].astimezone(tz).isoformat(), "masking": masking})
     return out
 
 
@@ -439,13 +538,27 @@ def _masked(vault: Vault, g: Group, out: Path, window: tuple[datetime, datetime,
     return {**described, "summary_pl": subject_review.summary_pl(described)}
 
 
+def _regions_from(regions: list[dict[str, Any]], shift_s: float, length_s: float
+                  ) -> list[dict[str, Any]]:
+    """The request's rectangles with their times moved from the held window's start to the
+    copy's period's start (``shift_s`` later), cut to its ``length_s``; those wholly outside
+    the period are left out (nothing of theirs is in the copy)."""
+    out = []
+    for r in regions:
+        t0, t1 = float(r["from_s"]) - shift_s, float(r["to_s"]) - shift_s
+        if t1 <= 0 or t0 >= length_s:
+            continue
+        out.append({**r, "from_s": round(max(0.0, t0), 3), "to_s": round(min(length_s, t1), 3)})
+    return out
+
+
 def _withhold(s: Session, copy: Copy, req: Request, bad: list[dict[str, Any]], maker: str,
               actor: str, policy: Policy, now: datetime) -> None:
     """A masked copy whose check found a face other than the requester's (issue 28 item 1):
     kept for the record but never offered for review (nor handed over: its review state is
     not approved), why in its state, the register and the audit log; the request may be
     copied again once the masks are corrected."""
-    en, pl = residual.reason(bad, req.start_at, policy.timezone)
+    en, pl = residual.reason(bad, copy.start_at, policy.timezone)
     copy.review_reason = f"{pl} / {en}"
     req.status = RequestStatus.APPROVED
     record_action(s, "copy.review", f"Kopia nr {copy.number}: {pl}", maker,
@@ -544,13 +657,14 @@ def next_number(session: Session, year: int) -> tuple[int, str]:
     return seq, f"{seq}/{year}"
 
 
-def _planned(session: Session, request_id: int, by: str,
-             policy: Policy) -> tuple[Request, list[Group]]:
+def _planned(session: Session, request_id: int, by: str, vault: Vault,
+             now: datetime) -> tuple[Request, list[Group]]:
     """What a copy of the request would hold; everything that refuses one before any work."""
     req = get_request(session, request_id)
     _check_request(session, req)
     _custodian(session, by)
-    groups = _gather(session, req, policy)
+    _check_ready(session, req, vault, now)
+    groups = _gather(session, req, vault.policy)
     if req.kind == RequestKind.DATA_SUBJECT and any(g.source.kind == SourceKind.CAMERA
                                                     for g in groups):
         from kustosz.custody.subject_review import check_period
@@ -566,10 +680,10 @@ def _planned(session: Session, request_id: int, by: str,
 
 
 def check_copy(vault: Vault, request_id: int, by: str, actor: str = "",
-               playable: bool | None = None) -> None:
+               playable: bool | None = None, now: datetime | None = None) -> None:
     """Refuse, as make_copy would, before a copy is queued to be made in the background."""
     with vault.reading() as s:
-        req, _ = _planned(s, request_id, by, vault.policy)
+        req, _ = _planned(s, request_id, by, vault, now or datetime.now(UTC))
         wants_playable(req.kind, playable)
 
 
@@ -598,9 +712,13 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     now = now or datetime.now(UTC)
     year = now.astimezone(policy.timezone).year
     with vault.reading() as s:
-        req, groups = _planned(s, request_id, by, policy)
-        window = (req.start_at, req.end_at, req.who)
-        regions = list(req.subject_regions or [])
+        req, groups = _planned(s, request_id, by, vault, now)
+        period = copy_period(req)
+        window = (*period, req.who)
+        # marked in seconds from the start of the window held (the mask form's period)
+        regions = _regions_from(req.subject_regions or [],
+                                (period[0] - req.start_at).total_seconds(),
+                                (period[1] - period[0]).total_seconds())
         maker = printed(s, by)
         planned = next_number(s, year)[1] if wants_playable(req.kind, want_playable) and any(
             g.source.kind == SourceKind.CAMERA for g in groups) else None
@@ -636,8 +754,10 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
             seq, number = next_number(s, year)
             if planned is not None and number != planned:
                 raise _NumberTaken(number)
-            first = min(r.start_at for g in groups for r in g.recordings)
-            last = max(r.end_at for g in groups for r in g.recordings)
+            # The span of what the copy holds (copy_dates.held_period reads it back from the
+            # row): the period asked for, or the stored segments that overlap it, whole.
+            first = min(datetime.fromisoformat(m["from"]) for m in media)
+            last = max(datetime.fromisoformat(m["to"]) for m in media)
             expires = expiry(policy, first, now)
             label = {"office": policy.office_name, "number": number,
                      "from": fmt(first, policy), "to": fmt(last, policy),
@@ -651,8 +771,10 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
                 "request": {"id": req.id, "kind": req.kind, "kind_pl": KINDS[req.kind],
                             "requester": req.requester, "received_on": req.received_on,
                             "case_ref": req.case_ref},
-                "period": {"from": req.start_at.astimezone(policy.timezone).isoformat(),
-                           "to": req.end_at.astimezone(policy.timezone).isoformat()},
+                # the period asked for: what the copy holds (issue 29 item 2); the window the
+                # request's hold keeps, the office's margin on each side, is not handed over
+                "period": {"from": period[0].astimezone(policy.timezone).isoformat(),
+                           "to": period[1].astimezone(policy.timezone).isoformat()},
                 "sources": [g.info for g in groups], "media": media,
                 "made_by": maker, "made_at": now.astimezone(policy.timezone).isoformat(),
                 "expires_at": expires.astimezone(policy.timezone).isoformat(),
@@ -662,13 +784,21 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
                 # this copy's making follows, checkable with the office's public key.
                 "audit_checkpoint": latest_line(s),
             }
+            if period != (req.start_at, req.end_at):
+                manifest["secured_period"] = {
+                    "from": req.start_at.astimezone(policy.timezone).isoformat(),
+                    "to": req.end_at.astimezone(policy.timezone).isoformat(),
+                    "note_pl": "Okres zabezpieczony na czas rozpatrzenia wniosku, z zapasem "
+                               "przed i po; kopia obejmuje tylko okres, o który wniesiono.",
+                    "note_en": "The window held while the request was decided, with a margin "
+                               "on each side; the copy holds only the period asked for."}
             if playables:
                 manifest["playable"] = {"note_pl": playable.NOTE_PL,
                                         "note_en": playable.NOTE_EN, "files": playables}
             digest = bundles.seal(work, _jsonable(manifest), key, known)
             final = store / str(year) / f"{seq:04d}"
             copy = Copy(number=number, year=year, seq=seq, request_id=req.id,
-                        start_at=req.start_at, end_at=req.end_at,
+                        start_at=period[0], end_at=period[1],
                         sources=[{**m["source"], "path": m["path"], "from": m["from"],
                                   "to": m["to"], **{k: m[k] for k in PROTECTED if k in m}}
                                  for m in media],

@@ -19,6 +19,10 @@ timestamps, not the count of frames), and a DST change is handled by Python's zo
 by ffmpeg's idea of the local zone. The zone's abbreviation (CET/CEST) is printed beside the
 time: the hour 02:00–03:00 of the last Sunday of October happens twice.
 
+The file is the copy's period to the frame (issue 29 item 2): a segment that begins before
+the period or ends after it is cut there (`cut_of`, ffmpeg's trim after the clock is drawn,
+so every frame keeps its own time); the bit-exact segments in `media/` stay whole.
+
 A gap (no segment for more than `GAP_TOLERANCE_S`, and the part of the copy's period before
 the first or after the last segment) is shown as a slate — a still card naming the gap's
 start, end and length — lasting as long as the gap, so the file's timeline is the period's:
@@ -292,13 +296,46 @@ def _fit(pic: Picture) -> str:
             f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={pic.fps}")
 
 
+def run_time(run: Run, durations: list[float], at: datetime) -> float:
+    """Where the instant ``at`` falls in the run's own time (seconds from its first frame):
+    in the segment that holds it, by the index's start of that segment."""
+    offset = 0.0
+    for seg, dur in zip(run.segments, durations, strict=True):
+        if at < seg.end_at or seg is run.segments[-1]:
+            return offset + (at - seg.start_at).total_seconds()
+        offset += dur
+    return offset
+
+
+def cut_of(run: Run, durations: list[float], window: tuple[datetime, datetime] | None
+           ) -> tuple[float, float | None]:
+    """What of the run lies inside the copy's period, as (from, to) in the run's time (None:
+    to its end): a segment is the recorder's unit and may begin before the period or end
+    after it, but the playable file holds the period asked for (issue 29 item 2)."""
+    if window is None:
+        return 0.0, None
+    begin = max(0.0, run_time(run, durations, window[0])) \
+        if run.segments[0].start_at < window[0] else 0.0
+    end = run_time(run, durations, window[1]) if run.segments[-1].end_at > window[1] else None
+    return begin, end
+
+
 def encode_run(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo,
-               number_file: Path, out: Path, tmp: Path) -> None:
+               number_file: Path, out: Path, tmp: Path,
+               cut: tuple[float, float | None] = (0.0, None)) -> None:
+    """Encode one run with the time burned in; ``cut``: keep only (from, to) of its time
+    (`cut_of`), the clock drawn before the cut so that it still shows each frame's time."""
     lst = tmp / f"{out.stem}.txt"
     lst.write_text("".join(f"file {_quote(s.path)}\nduration {d:.6f}\n"
                            for s, d in zip(run.segments, durations, strict=True)))
+    begin, end = cut
+    trim = []
+    if begin > 0 or end is not None:
+        trim = ["trim=" + ":".join([f"start={begin:.6f}"]
+                                   + ([f"end={end:.6f}"] if end is not None else [])),
+                "setpts=PTS-STARTPTS"]
     graph = ",".join(["[0:v]setpts=PTS-STARTPTS", _fit(pic), *band_filters(pic, number_file),
-                      *clock_filters(run, durations, pic, tz)]) + "[v]\n"
+                      *clock_filters(run, durations, pic, tz), *trim]) + "[v]\n"
     (tmp / f"{out.stem}.graph").write_text(graph)
     _ff(["-f", "concat", "-safe", "0", "-i", str(lst), "-/filter_complex",
          str(tmp / f"{out.stem}.graph"), "-map", "[v]", "-an", "-sn", "-dn", *ENCODER,
@@ -307,12 +344,67 @@ def encode_run(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo,
         "przygotować pliku odtwarzalnego z nagrań")
 
 
+CARD_COLOUR = "0x202020"  # the slate's dark grey
+
+
+def card_text(lines: list[str], pic: Picture, below: int, stem: Path) -> list[str]:
+    """The slate's words (`slate_lines`) as drawtext filters, centred on a card of ``pic``'s
+    size that starts ``below`` rows down (under the playable file's band; 0 on a masked copy,
+    which has none); each line's words from a file (``stem``-N.txt: no escaping)."""
+    fs = pic.fontsize
+    # DejaVu Sans averages about 0.55 em a character: the longest line fits the width.
+    body = min(fs, int(pic.width * 0.9 / (0.55 * max(len(t) for t in lines))))
+    top = below + (pic.height - (len(lines) + 0.5) * body * 1.5) / 2
+    out = []
+    for i, line in enumerate(lines):
+        f = stem.with_name(f"{stem.name}-{i}.txt")
+        f.write_text(line)
+        size = round(body * 1.5) if i == 0 else body
+        y = round(top + (i + (0.5 if i else 0)) * body * 1.5)
+        out.append(f"drawtext=fontfile={FONT}:fontsize={size}:fontcolor=white"
+                   f":x=(w-tw)/2:y={y}:expansion=none:textfile={f}")
+    return out
+
+
+def slate_picture(gap: Gap, width: int, height: int, tz: ZoneInfo) -> Any:
+    """The slate of ``gap`` as one RGB picture (numpy, height × width × 3) of the camera's
+    size, without the band: what a data subject's masked copy shows for a gap — the same
+    card and words as the playable file's (issue 29 item 2: never plain black)."""
+    import numpy as np
+
+    _need_font()
+    pic = Picture(width, height, DEFAULT_FPS)
+    tmp = Path(tempfile.mkdtemp(prefix="kustosz-slate-"))
+    try:
+        graph = f"color=c={CARD_COLOUR}:s={width}x{height}:r=1," \
+            + ",".join(card_text(slate_lines(gap, tz), pic, 0, tmp / "card")) + "[v]\n"
+        (tmp / "card.graph").write_text(graph)
+        done = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-/filter_complex",
+             str(tmp / "card.graph"), "-map", "[v]", "-frames:v", "1", "-f", "rawvideo",
+             "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, timeout=60)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if done.returncode != 0 or len(done.stdout) != width * height * 3:
+        raise KustoszError("ffmpeg could not draw the slate of a gap: "
+                           f"{done.stderr.decode('utf-8', 'replace').strip()[-500:]}",
+                           pl="Nie udało się przygotować planszy przerwy w nagraniu (błąd "
+                              "programu ffmpeg; szczegóły w dzienniku serwera).")
+    return np.frombuffer(done.stdout, dtype=np.uint8).reshape(height, width, 3).copy()
+
+
+def _need_font() -> None:
+    if not FONT.is_file():
+        raise KustoszError(f"the font {FONT} is missing; install the Debian package "
+                           f"{FONT_PACKAGE}",
+                           pl=f"Brak czcionki {FONT}; zainstaluj pakiet {FONT_PACKAGE}.")
+
+
 def encode_slate(gap: Gap, frames: int, pic: Picture, tz: ZoneInfo, number_file: Path,
                  out: Path, tmp: Path) -> list[tuple[Path, float]]:
     """The slate of ``gap`` lasting ``frames`` frames, as the pieces to join, each with its
     length in seconds: one chunk of SLATE_CHUNK_S repeated, and one chunk of the remainder,
     so at most two encodes of at most SLATE_CHUNK_S each, however long the gap."""
-    fs = pic.fontsize
     lines = slate_lines(gap, tz)
     filters = [*band_filters(pic, number_file)]
     # The band's first line says there is no recording instead of a running clock.
@@ -320,18 +412,9 @@ def encode_slate(gap: Gap, frames: int, pic: Picture, tz: ZoneInfo, number_file:
     head.write_text("Nagranie nieczytelne (unreadable recording)" if gap.unreadable
                     else "Brak nagrania (no recording)")
     filters.append(first_line(pic, f"@{head}"))
-    # DejaVu Sans averages about 0.55 em a character: the longest line fits the width.
-    body = min(fs, int(pic.width * 0.9 / (0.55 * max(len(t) for t in lines))))
-    # Centred on the card, below the band the pad has added above it.
-    top = pic.band + (pic.height - (len(lines) + 0.5) * body * 1.5) / 2
-    for i, line in enumerate(lines):
-        f = tmp / f"{out.stem}-{i}.txt"
-        f.write_text(line)
-        size = round(body * 1.5) if i == 0 else body
-        y = round(top + (i + (0.5 if i else 0)) * body * 1.5)
-        filters.append(f"drawtext=fontfile={FONT}:fontsize={size}:fontcolor=white"
-                       f":x=(w-tw)/2:y={y}:expansion=none:textfile={f}")
-    graph = f"color=c=0x202020:s={pic.width}x{pic.height}:r={pic.fps}," \
+    # centred on the card, below the band the pad has added above it
+    filters += card_text(lines, pic, pic.band, tmp / out.stem)
+    graph = f"color=c={CARD_COLOUR}:s={pic.width}x{pic.height}:r={pic.fps}," \
             + ",".join(filters) + "[v]\n"
     (tmp / f"{out.stem}.graph").write_text(graph)
     chunk = SLATE_CHUNK_S * pic.fps
@@ -372,10 +455,7 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
     says of it. Refuses (nothing written) without a number or without material."""
     number = check_number(number)
     plan(segments, window)  # refuses an empty period before anything is read
-    if not FONT.is_file():
-        raise KustoszError(f"the font {FONT} is missing; install the Debian package "
-                           f"{FONT_PACKAGE}",
-                           pl=f"Brak czcionki {FONT}; zainstaluj pakiet {FONT_PACKAGE}.")
+    _need_font()
     if out.exists():
         raise InputError(f"{out} already exists; refusing to overwrite it",
                          pl=f"Plik {out.name} już istnieje; nie zostanie nadpisany.")
@@ -393,10 +473,11 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
                            pl="Żadnego nagrania z tego okresu nie da się odczytać — nie "
                               "sporządzono pliku odtwarzalnego.")
     parts = [_marked(p, bad) for p in plan([s for s in segments if s not in bad], window)]
-    # The file's timeline starts here: the period's start, or the first recording if that
-    # began earlier (a segment is copied whole).
+    # The file's timeline starts here: the period's start (a segment that began before it is
+    # cut there, `cut_of`), or the first recording where no period is given.
     first = parts[0]
-    origin = first.start_at if isinstance(first, Gap) else first.segments[0].start_at
+    origin = window[0] if window is not None else \
+        first.start_at if isinstance(first, Gap) else first.segments[0].start_at
     runs = [p for p in parts if isinstance(p, Run)]
     durations = {id(r): [probed[s.path][0] for s in r.segments] for r in runs}
     _, width, height, rate = probed[runs[0].segments[0].path]
@@ -411,7 +492,8 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
         for i, part in enumerate(parts):
             piece = tmp / f"part{i:05d}.ts"
             if isinstance(part, Run):
-                encode_run(part, durations[id(part)], pic, tz, number_file, piece, tmp)
+                encode_run(part, durations[id(part)], pic, tz, number_file, piece, tmp,
+                           cut_of(part, durations[id(part)], window))
                 pieces.append((piece, None))
                 at += probe(piece)[0]
             else:

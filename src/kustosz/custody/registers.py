@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from kustosz.audit.witness import latest_line
 from kustosz.custody.answer_due import due_on
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.states import CopyState, RequestKind, RequestStatus
@@ -255,14 +256,41 @@ def spreadsheet_safe(cell: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def to_csv(register: Register) -> str:
+# The forms of a CSV download (issue 29 item 11). "excel", the default: what Excel on a Polish
+# Windows opens by a double click — UTF-8 with a byte order mark (without one it reads the
+# file as Windows-1250: "Łęcka" turns into "ĹÄ™cka") and ";" between cells (Polish Excel's
+# list separator; "," is the decimal comma). "rfc4180": plain RFC 4180 for programs — UTF-8
+# without a BOM, ",". Both end lines with CRLF and quote every cell, so a neutralised cell
+# stays one cell whatever separator a spreadsheet guesses.
+CSV_FORMS = {"excel": ";", "rfc4180": ","}
+CSV_FORMS_PL = {"excel": "dla programu Excel (średnik, UTF-8 ze znacznikiem BOM)",
+                "rfc4180": "zwykły RFC 4180 (przecinek, UTF-8 bez BOM)"}
+BOM = "\ufeff"
+
+
+def csv_form(text: str | None) -> str:
+    """The CSV form a download asks for: "excel" unless it names "rfc4180"."""
+    form = (text or "excel").strip().lower()
+    if form not in CSV_FORMS:
+        raise FieldError("csv", f"unknown CSV form {text!r}; use excel or rfc4180",
+                         pl=f"Nieznana postać pliku CSV „{text}”; dostępne: excel "
+                            "(domyślna, dla programu Excel) albo rfc4180 (zwykły CSV).")
+    return form
+
+
+def csv_bytes(columns: list[str], rows: Iterable[Iterable[object]],
+              form: str = "excel") -> bytes:
+    """A table as a CSV file in ``form`` (CSV_FORMS); every cell made spreadsheet-safe."""
     buf = io.StringIO()
-    # RFC 4180, quoting every cell: opens cleanly in spreadsheets, and a neutralised cell stays
-    # one cell whatever separator the spreadsheet guesses.
-    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow([spreadsheet_safe(c) for c in register.columns])
-    writer.writerows([spreadsheet_safe(c) for c in row] for row in register.rows)
-    return buf.getvalue()
+    writer = csv.writer(buf, delimiter=CSV_FORMS[form], lineterminator="\r\n",
+                        quoting=csv.QUOTE_ALL)
+    writer.writerow([spreadsheet_safe(c) for c in columns])
+    writer.writerows([spreadsheet_safe(c) for c in row] for row in rows)
+    return ((BOM if form == "excel" else "") + buf.getvalue()).encode("utf-8")
+
+
+def to_csv(register: Register, form: str = "excel") -> bytes:
+    return csv_bytes(register.columns, register.rows, form)
 
 
 def pdf_data(register: Register, policy: Policy, start: date, end: date) -> dict[str, Any]:

@@ -335,7 +335,9 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         approx_time=_text(spec.approx_time),
         place=_text(spec.place), who=_text(spec.who),
         sources=[s.name for s in sources], caller=caller, callee=callee, start_at=start,
-        end_at=end, items=items, description=_text(spec.description),
+        end_at=end, asked_start_at=spec.start if spec.start is not None else start,
+        asked_end_at=spec.end if spec.end is not None else end, items=items,
+        description=_text(spec.description),
         purpose=spec.purpose.strip(), case_ref=_text(spec.case_ref), status=status,
         status_reason=reason, late=late, warning=warning, extends_copy=_text(spec.extends_copy),
         registered_by=actor, registered_at=now)
@@ -354,9 +356,20 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
     audit(session, actor, "request.register", f"request {req.id}", {
         "kind": req.kind, "material": req.material, "status": req.status, "late": late,
         "sources": req.sources, "items": items, "from": start.isoformat(),
-        "to": end.isoformat(), "hold": req.hold_id})
+        "to": end.isoformat(), "asked_from": req.asked_start_at.isoformat(),
+        "asked_to": req.asked_end_at.isoformat(), "hold": req.hold_id})
     session.flush()
     return req
+
+
+def copy_period(req: Request) -> tuple[datetime, datetime]:
+    """The period a copy of the request holds: the one asked for, never the margin the hold
+    adds on each side (issue 29 item 2; data minimisation, art. 5 ust. 1 lit. c RODO). An
+    approximate hour, a whole day and a request registered before migration 0031 have no
+    narrower period than the window held."""
+    if req.asked_start_at is None or req.asked_end_at is None:
+        return req.start_at, req.end_at
+    return req.asked_start_at, req.asked_end_at
 
 
 def get_request(session: Session, request_id: int) -> Request:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody.registers import record_action
-from kustosz.custody.requests import get_request
+from kustosz.custody.requests import copy_period, get_request
 from kustosz.db.custody import Copy, Request, ReviewPlay
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
@@ -95,14 +95,17 @@ def _check_markable(session: Session, req: Request) -> None:
 
 
 def check_period(req: Request) -> None:
-    """A data subject's camera period is masked in one job: at most masking.job.MAX_S."""
+    """A data subject's camera period is masked in one job: at most masking.job.MAX_S. The
+    period is the one the copy holds, the one asked for (custody.requests.copy_period)."""
     from kustosz.masking.job import MAX_S
 
-    if period_s(req) > MAX_S:
-        raise InputError(f"request {req.id}: the period is {period_s(req) / 3600:.1f} h long; a "
+    start, end = copy_period(req)
+    length = (end - start).total_seconds()
+    if length > MAX_S:
+        raise InputError(f"request {req.id}: the period is {length / 3600:.1f} h long; a "
                          f"data subject's video is masked {MAX_S // 3600} h at most at a time: "
                          "narrow the period of the request (nothing was queued)",
-                         pl=f"Wniosek nr {req.id}: okres trwa {period_s(req) / 3600:.1f} godz., "
+                         pl=f"Wniosek nr {req.id}: okres trwa {length / 3600:.1f} godz., "
                             f"a nagranie dla osoby, której dane dotyczą, maskuje się najwyżej "
                             f"po {MAX_S // 3600} godz. naraz: zawęź okres wniosku (niczego nie "
                             "zlecono).")

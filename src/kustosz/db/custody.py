@@ -67,6 +67,12 @@ class Request(Base):
     callee: Mapped[str | None] = mapped_column(String(32))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the window the request means
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The period the requester asked for (issue 29 item 2, migration 0031): what a copy holds.
+    # start_at/end_at above is what the hold keeps, the office's margin on each side of a
+    # period "od–do"; an approximate hour has no narrower period than that window. NULL on a
+    # request registered before: its copy holds the window, as it did then.
+    asked_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    asked_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     items: Mapped[list[int]] = mapped_column(JSON, default=list)  # recordings found at intake
     description: Mapped[str | None] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(Text)

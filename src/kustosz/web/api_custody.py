@@ -225,7 +225,9 @@ def copies_destruction_protocol(number: str,
 def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
                   start: str = Query("", alias="from", description="YYYY-MM-DD"),
                   end: str = Query("", alias="to", description="YYYY-MM-DD"),
-                  fmt: str = Query("csv", alias="format", description="csv or pdf")) -> Any:
+                  fmt: str = Query("csv", alias="format", description="csv or pdf"),
+                  csv: str = Query("excel", description="the CSV's form: excel (';', UTF-8 "
+                                   "with a BOM) or rfc4180 (',', no BOM)")) -> Any:
     """A register for a date range, as CSV or PDF."""
     ctx.need("custody_read")
     if kind not in KINDS:
@@ -240,6 +242,8 @@ def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
         return _field_error("to", "ends before it starts")
     if fmt not in FORMATS:
         return _field_error("format", "format must be csv or pdf")
+    if csv not in registers.CSV_FORMS:
+        return _field_error("csv", "csv must be excel or rfc4180")
     try:
         with ctx.vault.reading() as s:
             reg = registers.build(s, ctx.vault.policy, kind, days["from"], days["to"],
@@ -250,7 +254,7 @@ def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
         locations.viewed(ctx, f"register {kind} {days['from']}–{days['to']} ({fmt})")
     name = f"rejestr-{kind}-{days['from']}-{days['to']}"
     if fmt == "csv":
-        return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
+        return Response(registers.to_csv(reg, csv), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     from kustosz.documents import render
 

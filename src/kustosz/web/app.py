@@ -24,6 +24,7 @@ from kustosz.web import (
     auth,
     calls,
     employees,
+    first_day,
     jobs_pages,
     media,
     metrics,
@@ -91,7 +92,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
                    tokens, api, api_custody, metrics, alert_settings, jobs_pages,
-                   subject_review_pages, residual_pages):
+                   subject_review_pages, residual_pages, first_day):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

@@ -201,7 +201,8 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
         "kept_until": lambda v: kept_until(v, ctx.vault.policy),
         "recorder_notes": lambda: _recorder_notes(ctx),
         "printed": lambda name: _printed(ctx, name),
-        "span": lambda a, b: span_pl(a, b, ctx.vault.policy.timezone), **data},
+        "span": lambda a, b, seconds=None: span_pl(a, b, ctx.vault.policy.timezone, seconds),
+        **data},
         status_code=status_code)
 
 

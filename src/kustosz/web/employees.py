@@ -3,15 +3,16 @@ declaration (003 annex 2)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kustosz.access import employees as emp_mod
-from kustosz.db.access import Employee
+from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, InputError
+from kustosz.web import list_filters
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
@@ -19,17 +20,34 @@ from kustosz.web.params import PathId
 router = APIRouter(include_in_schema=False)
 
 
+# The acknowledgment of the notice version in force (R6.1): given or not.
+STATES_PL = {"acknowledged": "oświadczenie złożone", "missing": "bez oświadczenia"}
+
+
+def employee_facts(row: tuple[Employee, NoticeAcknowledgment | None]) -> list_filters.Facts:
+    """An employee is found by the HR identifier, the name, the day they start work and
+    whether the acknowledgment of the version in force is given."""
+    emp, ack = row
+    return list_filters.Facts(numbers=[emp.external_id or ""], people=[emp.full_name],
+                              state="acknowledged" if ack else "missing", day=emp.starts_on)
+
+
 def _page(ctx: Ctx, status: int = 200, error: str | None = None,
           errors: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
     """``errors``: the add form's by field, ``file`` (import), ``version``, and a row's
     acknowledgment as ``on-<id>`` (``form`` keeps the date typed there under that key)."""
+    flt = list_filters.parse(ctx.request.query_params, STATES_PL)
     with ctx.vault.reading() as s:
-        listing = emp_mod.rows(s)
+        every = emp_mod.rows(s)
         version = emp_mod.notice_version(s)
-        missing = {e.id for e in emp_mod.without_acknowledgment(s)}
-    return page(ctx, "employees.html", status, rows=listing, version=version, missing=missing,
+        missing = {e.id for e in emp_mod.without_acknowledgment(s, ctx.vault.policy.timezone)}
+    paging = list_filters.paged(flt, list_filters.apply(flt, every, employee_facts))
+    if flt.errors and status == 200:
+        status = 422
+    return page(ctx, "employees.html", status, rows=paging.rows, version=version,
+                missing=missing, flt=flt, paging=paging, filter_states=list(STATES_PL.items()),
                 error=error, errors=errors or {}, form=form or {}, msg=flash_of(ctx),
-                today=datetime.now(ctx.vault.policy.timezone).date(),
+                today=emp_mod.office_today(ctx.vault.policy.timezone),
                 columns=";".join(emp_mod.COLUMNS))
 
 
@@ -86,7 +104,7 @@ async def employees_ack(employee_id: PathId, request: Request,
                      form={key: typed})
     try:
         with ctx.vault.transaction() as s:
-            emp_mod.acknowledge(s, employee_id, on, user.name)
+            emp_mod.acknowledge(s, employee_id, on, user.name, tz=ctx.vault.policy.timezone)
     except InputError as exc:
         return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
     return redirect(flash_url("/employees", "Oświadczenie zapisane."))

@@ -121,8 +121,11 @@ def wants_page(ctx: Ctx) -> bool:
     if path.startswith("/api/") or ctx.via_token \
             or ctx.request.query_params.get("format") == "json":
         return False
+    # htmx asks with "Accept: */*": its search forms show the refusal's words where the
+    # results go (static/htmx_errors.js), not an English JSON body
     return path == "/media/start" or not path.startswith("/media/") \
-        or "text/html" in ctx.request.headers.get("accept", "")
+        or "text/html" in ctx.request.headers.get("accept", "") \
+        or ctx.request.headers.get("HX-Request") == "true"
 
 
 def refusal_answer(ctx: Ctx, refused: records.Refused, **data: Any) -> Response:
@@ -722,6 +725,14 @@ def access_register(ctx: Ctx) -> Response:
     if reason is not None:
         show = "refused"
     as_csv = ctx.request.query_params.get("format") == "csv"
+    from kustosz.custody.registers import CSV_FORMS_PL, csv_form
+
+    form_csv, csv_error = "excel", None
+    if as_csv:
+        try:
+            form_csv = csv_form(ctx.request.query_params.get("csv"))
+        except FieldError as exc:
+            csv_error = ctx.said(exc)
     with ctx.vault.reading() as s:
         rows = records.register(s, ctx.vault.policy.timezone, show, reason,
                                 limit=CSV_ROWS if as_csv else PAGE_ROWS)
@@ -732,17 +743,18 @@ def access_register(ctx: Ctx) -> Response:
         if r.refused:
             r.what = asked_pl(r.what)
     form = {"show": show, "reason": reason.value if reason else ""}
-    if as_csv and not errors:
-        return Response(_register_csv(ctx, rows, names, people, copies),
+    if as_csv and not errors and csv_error is None:
+        return Response(_register_csv(ctx, rows, names, people, copies, form_csv),
                         media_type="text/csv; charset=utf-8",
                         headers={**NO_STORE, "Content-Disposition":
                                  'attachment; filename="rejestr-dostepu.csv"'})
-    return page(ctx, "access_log.html", 422 if errors else 200, rows=rows, names=names,
-                copies=copies,
+    return page(ctx, "access_log.html", 422 if errors or csv_error else 200, rows=rows,
+                names=names, copies=copies, error=csv_error,
                 actions=ACTIONS, shows=SHOW_PL, reasons=records.REASONS, form=form,
                 reason_options=[(r.value, w.label) for r, w in records.REASONS.items()],
                 errors=errors, refused_count=sum(1 for r in rows if r.refused), people=people,
-                csv_query=urlencode({k: v for k, v in {**form, "format": "csv"}.items() if v}))
+                csv_query=urlencode({k: v for k, v in {**form, "format": "csv"}.items() if v}),
+                csv_forms=CSV_FORMS_PL)
 
 
 # What a refused request asked for, said as a person would (records keeps the address's
@@ -785,13 +797,10 @@ def asked_pl(what: str) -> str:
 
 
 def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, str],
-                  people: dict[str, str], copies: dict[int, str]) -> str:
-    """The register as shown, for a spreadsheet (cells that would start a formula are
-    neutralised: purposes and cases are typed by people)."""
-    import csv
-    import io
-
-    from kustosz.custody.registers import spreadsheet_safe
+                  people: dict[str, str], copies: dict[int, str], form: str) -> bytes:
+    """The register as shown, for a spreadsheet in ``form`` (registers.CSV_FORMS; cells
+    that would start a formula are neutralised: purposes and cases are typed by people)."""
+    from kustosz.custody.registers import csv_bytes
 
     tz = ctx.vault.policy.timezone
 
@@ -801,11 +810,7 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
     def who(name: str) -> str:
         return f"{people[name]} ({name})" if name in people else name
 
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy",
-                     "Szczegóły odmowy", "Cel", "Sprawa", "Wniosek", "Obecny", "Stanowisko",
-                     "Pobrań"])
+    lines: list[list[object]] = []
     for r in rows:
         v = r.viewing
         if v is None:
@@ -823,5 +828,7 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
                      ACTIONS.get(v.action, v.action), what, f"dostęp (sesja nr {v.id})", "", "",
                      v.purpose, v.case_ref or "", v.request_id or "", v.witness or "",
                      v.client, v.served]
-        writer.writerow([spreadsheet_safe(c) for c in cells])
-    return buf.getvalue()
+        lines.append(cells)
+    return csv_bytes(["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy",
+                      "Szczegóły odmowy", "Cel", "Sprawa", "Wniosek", "Obecny", "Stanowisko",
+                      "Pobrań"], lines, form)

@@ -17,14 +17,14 @@ from kustosz.access.authorisations import Authorisation
 from kustosz.access.users import printed
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
-from kustosz.custody import papers, registers
+from kustosz.custody import papers, registers, subject_review
 from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
 from kustosz.custody.object_lock import jobs_queued
 from kustosz.custody.requests import overdue_requests
 from kustosz.db.cameras import Gap, RecorderStatus
-from kustosz.db.custody import Destruction
+from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.jobs import JobState
 from kustosz.db.models import Hold, Recording, Source
@@ -35,7 +35,7 @@ from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
-from kustosz.web import locations
+from kustosz.web import list_filters, locations
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -44,6 +44,7 @@ from kustosz.web.common import (
     paper_answer,
     person_pl,
     redirect,
+    span_pl,
 )
 from kustosz.web.gate import gate
 from kustosz.web.jobs_pages import failure, settle, waiting
@@ -122,7 +123,7 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             ).scalar_one()
             from kustosz.access.employees import without_acknowledgment
 
-            data["no_ack"] = len(without_acknowledgment(s))
+            data["no_ack"] = len(without_acknowledgment(s, ctx.vault.policy.timezone))
             if ctx.vault.policy.access.listening_protocol:  # 001 §3 ust. 3
                 from kustosz.access.listening import without_protocol
 
@@ -162,16 +163,115 @@ def dashboard(ctx: Ctx = gate()) -> Response:
 
 
 # -- cameras: register, timeline with gaps (R1.7 locations by role) --------------------------
+# The day timeline's zoom (issue 29 item 14): the window's length, the step of its "at"
+# (a window starts on a whole hour or a whole ten minutes), the ticks' step, and the shortest
+# gap worth drawing at that scale.
+ZOOMS: dict[str, tuple[timedelta, timedelta, timedelta, float]] = {
+    "day": (timedelta(days=1), timedelta(days=1), timedelta(hours=3), 60.0),
+    "hour": (timedelta(hours=1), timedelta(hours=1), timedelta(minutes=10), 10.0),
+    "10min": (timedelta(minutes=10), timedelta(minutes=10), timedelta(minutes=1), 2.0),
+}
+ZOOM_PL = {"day": "cały dzień", "hour": "godzina", "10min": "10 minut"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of the day the timeline shows: its zoom, where it starts (local), the links
+    to the windows before and after, and the ticks (percent, label)."""
+
+    zoom: str
+    start: datetime
+    end: datetime
+    ticks: list[tuple[float, str]]
+
+
+def timeline_window(day: date, zoom: str, at: str, tz: Any) -> tuple[Window, str | None]:
+    """The window of ``day`` for ``zoom`` starting at ``at`` ("HH:MM", floored to the zoom's
+    step), and a Polish message when ``zoom`` or ``at`` could not be read (then the whole
+    day)."""
+    problem = None
+    if zoom not in ZOOMS:
+        problem = (f"Nieznane powiększenie osi czasu „{zoom[:40]}”: wybierz cały dzień, "
+                   "godzinę albo 10 minut. Pokazano cały dzień.")
+        zoom = "day"
+    length, step, tick, _ = ZOOMS[zoom]
+    first = datetime.combine(day, time(0), tzinfo=tz)
+    start = first
+    if zoom != "day":
+        try:
+            hour, minute = (int(x) for x in at.split(":")) if at else (0, 0)
+            if not (0 <= hour < 24 and 0 <= minute < 60):
+                raise ValueError(at)
+        except ValueError:
+            problem = (f"Nieprawidłowa godzina „{at[:40]}” (GG:MM, np. 14:30). Pokazano "
+                       "cały dzień.")
+            zoom, (length, step, tick, _) = "day", ZOOMS["day"]
+        else:
+            minutes = hour * 60 + minute
+            minutes -= minutes % int(step.total_seconds() // 60)
+            start = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=tz)
+    end = start + length
+    total = (end - start).total_seconds()
+    ticks = []
+    t = start
+    while t <= end:
+        label = "24:00" if t == end and zoom == "day" else t.astimezone(tz).strftime("%H:%M")
+        ticks.append((round((t - start).total_seconds() / total * 100, 3), label))
+        t += tick
+    return Window(zoom, start, end, ticks), problem
+
+
+def zoom_links(day: date, win: Window, tz: Any) -> dict[str, Any]:
+    """The zoom's links: the three scales (at the window's start), the windows before and
+    after (across midnight into the next or previous day), and the parts of this window
+    one scale closer."""
+    def url(d: date, zoom: str, at: datetime | None = None) -> str:
+        query = f"day={d.isoformat()}"
+        if zoom != "day":
+            query += f"&zoom={zoom}&at={at.astimezone(tz):%H:%M}" if at else f"&zoom={zoom}"
+        return f"/cameras?{query}"
+
+    local = win.start.astimezone(tz)
+    length = win.end - win.start
+    before, after = win.start - length, win.end
+    inner = {"day": "hour", "hour": "10min"}.get(win.zoom)
+    parts = []
+    if inner:
+        part, t = ZOOMS[inner][0], win.start
+        while t < win.end:
+            parts.append((t.astimezone(tz).strftime("%H:%M"), url(day, inner, t)))
+            t += part
+    return {
+        "scales": [(z, ZOOM_PL[z], url(day, z, win.start)) for z in ZOOMS],
+        "prev": url(before.astimezone(tz).date(), win.zoom, before) if win.zoom != "day"
+        else url(day - timedelta(days=1), "day"),
+        "next": url(after.astimezone(tz).date(), win.zoom, after) if win.zoom != "day"
+        else url(day + timedelta(days=1), "day"),
+        "prev_label": (before.astimezone(tz).strftime("%H:%M") if win.zoom != "day"
+                       else (day - timedelta(days=1)).strftime("%d.%m.%Y")),
+        "next_label": (after.astimezone(tz).strftime("%H:%M") if win.zoom != "day"
+                       else (day + timedelta(days=1)).strftime("%d.%m.%Y")),
+        "inner": inner, "inner_pl": ZOOM_PL.get(inner or "", ""), "parts": parts,
+        "zoom_in": parts[0][1] if parts else None,
+        "zoom_out": None if win.zoom == "day" else url(
+            day, {"10min": "hour", "hour": "day"}[win.zoom], win.start),
+        "label": (local.strftime("%d.%m.%Y") if win.zoom == "day" else
+                  f"{local:%d.%m.%Y}, {local:%H:%M}–{win.end.astimezone(tz):%H:%M}"),
+    }
+
+
 @router.get("/cameras")
-def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
+def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
+            at: str = "") -> Response:
     ctx.need_user()
     tz = ctx.vault.policy.timezone
     try:
         the_day = date.fromisoformat(day) if day else datetime.now(tz).date()
     except ValueError:
         the_day = datetime.now(tz).date()
-    start = datetime.combine(the_day, time(0), tzinfo=tz)
-    end = start + timedelta(days=1)
+    win, problem = timeline_window(the_day, zoom, at, tz)
+    start, end = win.start, win.end
+    shortest = ZOOMS[win.zoom][3]
     timelines = []
     with ctx.vault.reading() as s:
         see = locations.may_see(ctx)
@@ -192,20 +292,32 @@ def cameras(ctx: Ctx = gate(), day: str | None = None) -> Response:
                 width = max(0.15, (min(b, end) - max(a, start)).total_seconds() / total * 100)
                 return round(left, 3), round(width, 3)
 
-            merged = _merge(recs)
+            merged = [(max(a, start), min(b, end)) for a, b in _merge(recs)
+                      if b > start and a < end]
             gaps = [g for g in gaps_in(s, source, start, min(end, datetime.now(UTC)), recs,
                                        edges=False)
-                    if (g[1] - g[0]).total_seconds() >= 60] if recs else []
+                    if (g[1] - g[0]).total_seconds() >= shortest] if recs else []
             timelines.append({"name": name, "spans": [pct(a, b) for a, b in merged],
                               "gaps": [(*pct(a, b), a, b, why) for a, b, why in gaps],
-                              "first": merged[0][0] if merged else None,
-                              "last": merged[-1][1] if merged else None,
+                              "play": play_period(merged[0][0], merged[-1][1])
+                              if merged else None,
                               "count": len(recs)})
     if see and rows:
         locations.viewed(ctx, "cameras")
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
-                day=the_day, prev=the_day - timedelta(days=1), next=the_day + timedelta(days=1),
+                day=the_day, win=win, nav=zoom_links(the_day, win, tz), error=problem,
                 see_locations=see)
+
+
+def play_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The "Od"/"Do" of the cameras page's "Odtwórz": the start form takes whole minutes, so
+    the first recording's minute to the minute after the last one ends. A clip of a few
+    seconds inside one minute would otherwise give Od = Do, which the form refuses."""
+    start = first.replace(second=0, microsecond=0)
+    end = last.replace(second=0, microsecond=0)
+    if end < last or end <= start:
+        end += timedelta(minutes=1)
+    return start, end
 
 
 def _merge(recs: Sequence[Span]) -> list[tuple[datetime, datetime]]:
@@ -245,15 +357,39 @@ def items_summary(s: Any, ids: Sequence[int]) -> Items:
                  min((r[1] for r in rows), default=None), max((r[2] for r in rows), default=None))
 
 
+HOLD_STATES_PL = {"active": "aktywne", "released": "zwolnione"}
+
+
+def hold_facts(view: holds_mod.HoldView, placer: str, found: Items | None,
+               tz: Any) -> list_filters.Facts:
+    """A hold is found by its number or case reference, who placed it, the period it holds
+    (a day inside it; recordings held one by one: the time they span; else the day it was
+    placed), and whether it is active."""
+    hold = view.hold
+    first, last = (hold.start_at, hold.end_at) if hold.start_at and hold.end_at else (
+        (found.start, found.end) if found and found.start and found.end else
+        (hold.placed_at, hold.placed_at))
+    return list_filters.Facts(
+        numbers=[str(hold.id), hold.case_ref or ""], people=[placer, hold.placed_by],
+        state="released" if hold.released_at else "active",
+        span=(first.astimezone(tz).date(), last.astimezone(tz).date()))
+
+
 def _holds_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str],
                 status: int = 200, error: str | None = None) -> Response:
+    flt = list_filters.parse(ctx.request.query_params, HOLD_STATES_PL)
+    tz = ctx.vault.policy.timezone
     with ctx.vault.reading() as s:
-        views = holds_mod.list_holds(s, include_released=True)
-        found = {v.hold.id: items_summary(s, v.items) for v in views if v.items}
+        every = list(reversed(holds_mod.list_holds(s, include_released=True)))
+        found = {v.hold.id: items_summary(s, v.items) for v in every if v.items}
         sources = [x.name for x in s.execute(select(Source).order_by(Source.name)).scalars()]
-        placers = {v.hold.placed_by: person_pl(s, v.hold.placed_by) for v in views}
-    return page(ctx, "holds.html", status, views=views, sources=sources, placers=placers,
-                found=found,
+        placers = {v.hold.placed_by: person_pl(s, v.hold.placed_by) for v in every}
+    paging = list_filters.paged(flt, list_filters.apply(flt, every, lambda v: hold_facts(
+        v, placers[v.hold.placed_by], found.get(v.hold.id), tz)))
+    if flt.errors and status == 200:
+        status = 422
+    return page(ctx, "holds.html", status, views=paging.rows, sources=sources, placers=placers,
+                found=found, flt=flt, paging=paging, filter_states=list(HOLD_STATES_PL.items()),
                 source_options=[(name, name) for name in sources], form=form,
                 errors=errors, error=error, msg=flash_of(ctx))
 
@@ -342,14 +478,59 @@ def copies(ctx: Ctx = gate("custody_read")) -> Response:
     return _copies_page(ctx)
 
 
+def copy_state(copy: Copy, handovers: Sequence[Handover], tz: Any) -> tuple[str, str]:
+    """What became of a copy, in the registers' words (code for the page's colour, words):
+    wydana (with each handover's date), przechowywana, zniszczona, and where a data subject's
+    masked copy stands in its review."""
+    def day(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%d.%m.%Y") if value else ""
+
+    given = f"wydana {', '.join(day(h.handed_at) for h in handovers)}" if handovers else ""
+    if copy.state == CopyState.DESTROYED:
+        gone = f"zniszczona {day(copy.destroyed_at)}".rstrip()
+        if copy.review_state == subject_review.SENT_BACK:
+            return "destroyed", f"zwrócona po przeglądzie, niewydana; {gone}"
+        return "destroyed", f"{given}; {gone}" if given else gone
+    if given:
+        return "handed", given
+    if copy.review_state in (subject_review.AWAITING, subject_review.RESIDUAL):
+        return "kept", f"przechowywana — {subject_review.REVIEW_PL[copy.review_state]}"
+    if copy.review_state == subject_review.APPROVED:
+        return "kept", "przechowywana — zatwierdzona po przeglądzie, czeka na wydanie"
+    return "kept", "przechowywana"
+
+
+COPY_STATES_PL = {"kept": "przechowywana", "handed": "wydana", "destroyed": "zniszczona"}
+
+
+def copy_facts(copy: Copy, state: str, maker: str, handovers: Sequence[Handover],
+               tz: Any) -> list_filters.Facts:
+    """A copy is found by its number or its request's, who made it or received it, the day
+    it was made, and what became of it (copy_state)."""
+    return list_filters.Facts(
+        numbers=[copy.number, str(copy.request_id)],
+        people=[maker, copy.made_by, *(h.receiver for h in handovers)], state=state,
+        day=copy.made_at.astimezone(tz).date())
+
+
 def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = None,
                  form: dict[str, str] | None = None) -> Response:
     now = datetime.now(UTC)
+    flt = list_filters.parse(ctx.request.query_params, COPY_STATES_PL)
     with ctx.vault.reading() as s:
-        rows = list(reversed(list_copies(s)))
+        every = list(reversed(list_copies(s)))
+        tz = ctx.vault.policy.timezone
+        handed: dict[int, list[Handover]] = {}
+        for h in s.execute(select(Handover).order_by(Handover.handed_at)).scalars():
+            handed.setdefault(h.copy_id, []).append(h)
+        states = {c.id: copy_state(c, handed.get(c.id, []), tz) for c in every}
+        names = {c.made_by: printed(s, c.made_by) for c in every}
+        paging = list_filters.paged(flt, list_filters.apply(flt, every, lambda c: copy_facts(
+            c, states[c.id][0], names[c.made_by], handed.get(c.id, []), tz)))
+        rows = paging.rows
         due = {c.id for c in rows if is_due(c, now)}  # the one definition (custody.copies)
         destructions = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
-        periods = {c.id: held_period(c) for c in rows}
+        periods = {c.id: span_pl(*held_period(c), tz, seconds=True) for c in rows}
         # A first confirmation before the copy's time asks for the commission's reason.
         early = {c.id: words for c in rows if c.state == CopyState.KEPT
                  and (words := reason_needed(s, c, ctx.vault.policy, now)) is not None}
@@ -357,8 +538,11 @@ def _copies_page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = No
         logins = {c.made_by for c in rows} | {n for d in destructions.values()
                                               for n in (d.first_by, d.second_by) if n}
         makers = {name: printed(s, name) for name in logins}
+    if flt.errors and status == 200:
+        status = 422
     return page(ctx, "copies.html", status, rows=rows, due=due, destructions=destructions,
-                periods=periods, makers=makers, early=early,
+                flt=flt, paging=paging, filter_states=list(COPY_STATES_PL.items()),
+                periods=periods, makers=makers, early=early, states=states,
                 msg=flash_of(ctx), error=None, errors=errors or {},
                 form=form or {})
 
@@ -472,12 +656,14 @@ def registers_page(ctx: Ctx = gate("custody_read")) -> Response:
     ctx.need("custody_read")
     today = datetime.now(ctx.vault.policy.timezone).date()
     return page(ctx, "registers.html", kinds=REGISTERS_PL,
-                start=today.replace(month=1, day=1), end=today)
+                start=today.replace(month=1, day=1), end=today, csv_forms=registers.CSV_FORMS_PL)
 
 
 @router.get("/registers/{kind}.{fmt}")
 def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), start: str = "",
-                      end: str = "") -> Response:
+                      end: str = "", csv: str = "") -> Response:
+    """A register as PDF or CSV; ``csv``: the CSV's form, "excel" (the default) or "rfc4180"
+    (registers.CSV_FORMS)."""
     ctx.need("custody_read")
     if kind not in REGISTER_FILES:
         return page(ctx, "error.html", 404, title="Nie znaleziono",
@@ -492,6 +678,11 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
         return page(ctx, "error.html", 422, message="Nie można przygotować rejestru: podaj "
                     "daty „od” i „do” w postaci RRRR-MM-DD.")
     try:
+        form = registers.csv_form(csv)
+    except FieldError as exc:
+        return page(ctx, "error.html", 422,
+                    message=f"Nie można przygotować rejestru: {ctx.said(exc)}")
+    try:
         with ctx.vault.reading() as s:
             reg = registers.build(s, ctx.vault.policy, kind, a, b,
                                   locations=locations.may_see(ctx))
@@ -499,7 +690,7 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
             locations.viewed(ctx, f"register {kind} {a}–{b} ({fmt})")
         filename = f"{REGISTER_FILES[kind]}-{a.isoformat()}-{b.isoformat()}.{fmt}"
         if fmt == "csv":
-            return Response(registers.to_csv(reg), media_type="text/csv; charset=utf-8",
+            return Response(registers.to_csv(reg, form), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition":
                                      f'attachment; filename="{filename}"'})
         from kustosz.documents import render

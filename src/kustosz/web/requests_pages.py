@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -35,7 +35,7 @@ from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestStatus
-from kustosz.web import locations
+from kustosz.web import list_filters, locations
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -108,25 +108,46 @@ def asked_and_held(req: CustodyRequest, margin_minutes: int, tz: Any) -> dict[st
     a, b = req.start_at.astimezone(tz), req.end_at.astimezone(tz)
     day = req.event_date.strftime("%d.%m.%Y")
     if req.approx_time:
-        minutes = round((b - a).total_seconds() / 120)
+        minutes = round((req.end_at - req.start_at).total_seconds() / 120)
         return {"asked": f"około godz. {req.approx_time}, {day}",
                 "held": held + (f" (±{minutes} min)" if minutes else "")}
     if a.time() == time(0) and b - a == timedelta(days=1) and a.date() == req.event_date:
         return {"asked": f"cały dzień {day}", "held": ""}
     margin = timedelta(minutes=margin_minutes)
-    start, end = a + margin, b - margin
-    if not margin or start > end or start.date() != req.event_date:
+    # in UTC: a margin across the night the clocks change is real minutes, not wall-clock ones
+    if not margin or req.start_at + margin > req.end_at - margin:
+        return {"asked": "", "held": held}
+    start, end = (req.start_at + margin).astimezone(tz), (req.end_at - margin).astimezone(tz)
+    if start.date() != req.event_date:
         return {"asked": "", "held": held}
     return {"asked": span_pl(start, end, tz),
             "held": f"{held} (z zapasem {margin_minutes} min przed i po)"}
 
 
 # -- requests ---------------------------------------------------------------------------------
+# The requests list's filter by state: the states shown_state gives.
+FILTER_STATES_PL = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
+                    "refused": "odmowa", "copied": "kopia sporządzona, niewydana",
+                    "handed": "kopia wydana", "destroyed": "kopia zniszczona"}
+
+
+def request_facts(req: CustodyRequest, state: str) -> list_filters.Facts:
+    """A request is found by its number or case reference, the requester or the person it
+    concerns, the day it came in, and the state the list shows."""
+    return list_filters.Facts(numbers=[str(req.id), req.case_ref or ""],
+                              people=[req.requester, req.who or ""], state=state,
+                              day=req.received_on)
+
+
 def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], status: int = 200,
                    error: str | None = None) -> Response:
+    flt = list_filters.parse(ctx.request.query_params, FILTER_STATES_PL)
     with ctx.vault.reading() as s:
-        reqs = list(reversed(list_requests(s)))
-        states = states_of(s, reqs, ctx.vault.policy.timezone)
+        every = list(reversed(list_requests(s)))
+        states = states_of(s, every, ctx.vault.policy.timezone)
+        found = list_filters.apply(flt, every, lambda r: request_facts(r, states[r.id][0]))
+        paging = list_filters.paged(flt, found)
+        reqs = paging.rows
         deadlines = {r.id: d for r in reqs
                      if (d := deadline_of(s, r, ctx.vault.policy.timezone)) is not None}
         cams = list(s.execute(select(Source.name).where(Source.kind == SourceKind.CAMERA)
@@ -135,8 +156,11 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
             select(Source.name, Source.kind).where(Source.kind.in_(CHUNK_MATERIALS.values()))
             .order_by(Source.name))]
     today = datetime.now(ctx.vault.policy.timezone).date()
+    if flt.errors and status == 200:
+        status = 422
     return page(ctx, "requests.html", status, reqs=reqs, states=states, kinds=KINDS,
-                deadlines=deadlines, today=today,
+                deadlines=deadlines, today=today, flt=flt, paging=paging,
+                filter_states=list(FILTER_STATES_PL.items()),
                 materials=MATERIALS,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
                 margin=ctx.vault.config.hold_margin_minutes, msg=flash_of(ctx))
@@ -271,6 +295,11 @@ def _clock(form: dict[str, str], name: str, errors: dict[str, str]) -> time | No
     return time(int(m[1]), int(m[2]), int(m[3] or 0))
 
 
+# "16:30–14:00" is a slip of the pen, "23:50–00:20" a night: an end before the start is read
+# as the next day only for a period this long at most.
+OVERNIGHT_MAX = timedelta(hours=12)
+
+
 def _period(ctx: Ctx, form: dict[str, str], event: date | None,
             errors: dict[str, str]) -> tuple[datetime, datetime] | None:
     """The period 'od godziny – do godziny' on the event date, in the office's local time (an
@@ -290,15 +319,22 @@ def _period(ctx: Ctx, form: dict[str, str], event: date | None,
         return None
     if start is None or end is None or event is None:
         return None
-    if end < start:
-        errors["period_to"] = "Koniec okresu jest przed jego początkiem."
-        return None
     tz = ctx.vault.policy.timezone
-    begin = datetime.combine(event, start, tzinfo=tz)
-    if begin > datetime.now(tz):
+    # An end earlier than the start is on the next day: a police request for 23:50–00:20.
+    # Each end is placed in the zone on its own day, then compared in UTC: on the nights the
+    # clocks change the wall-clock difference is not the period's length.
+    begin = datetime.combine(event, start, tzinfo=tz).astimezone(UTC)
+    finish = datetime.combine(event + timedelta(days=1) if end < start else event, end,
+                              tzinfo=tz).astimezone(UTC)
+    if end < start and finish - begin > OVERNIGHT_MAX:
+        errors["period_to"] = ("Koniec okresu jest przed jego początkiem — okres przez północ "
+                               "(do godziny następnego dnia) może trwać najwyżej "
+                               f"{OVERNIGHT_MAX.seconds // 3600} godzin.")
+        return None
+    if begin > datetime.now(UTC):
         errors["period_from"] = "Okres zaczyna się w przyszłości."
         return None
-    return begin, datetime.combine(event, end, tzinfo=tz)
+    return begin, finish
 
 
 def _check_chunk_fields(ctx: Ctx, form: dict[str, str], errors: dict[str, str]) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -189,20 +190,104 @@ def wanted(ctx: Ctx, req_id: int, source: str, at_text: str, witness: str) -> Wa
                       present)
 
 
-def _ffmpeg(path: str, offset: float | None) -> bytes:
+class _Slow(Exception):
+    """The frame's time budget (`FFMPEG_TIMEOUT_S`) ran out."""
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """Where the frame on screen at a moment is in a segment (seconds, the file's own time
+    line as ffmpeg reads it with ``-copyts``)."""
+
+    start: float  # the file's start (what ffmpeg's ``-ss`` counts from)
+    shown: float  # the presentation time of the frame on screen at the moment
+    key: float  # the key frame it is decoded from (the last one at or before it)
+
+
+def _pick(path: str, offset: float, deadline: float) -> _Pick | None:
+    """Read (not decode) the segment's video packets: the frame on screen ``offset`` s into
+    the file — the last one presented at or before that moment, the last frame of the file
+    past its end, the first before its first — and the key frame before it. None when the
+    file holds no video frame."""
+    import av
+
+    with av.open(path) as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        start = (container.start_time or 0) / 1_000_000
+        target = start + offset
+        frames: list[tuple[float, bool]] = []
+        for packet in container.demux(stream):
+            if time.monotonic() > deadline:
+                raise _Slow
+            if packet.pts is None or packet.is_corrupt:
+                continue
+            frames.append((float(packet.pts * packet.time_base), bool(packet.is_keyframe)))
+    if not frames:
+        return None
+    frames.sort()
+    # A microsecond's slack: the moment and the frame's time are the same number read two ways.
+    before = [f for f in frames if f[0] <= target + 1e-6]
+    shown = before[-1][0] if before else frames[0][0]
+    keys = [t for t, key in frames if key and t <= shown]
+    return _Pick(start, shown, keys[-1] if keys else frames[0][0])
+
+
+def _ffmpeg(path: str, pick: _Pick, deadline: float, *, seek: bool) -> bytes:
+    """The JPEG of the frame ``pick.shown``, decoded from its key frame when ``seek``.
+
+    MPEG-TS has no index: ffmpeg's input ``-ss`` lands on whatever packet is at or before the
+    time asked, usually not a key frame, and the decoder then shows nothing until the next
+    key frame — a later picture, or none at all past a segment's last key frame (issue 29
+    item 3). So the seek goes to the key frame itself (landing there or earlier is harmless:
+    decoding starts at a key frame at or before it), the timestamps are kept (``-copyts``)
+    and ``select`` keeps exactly the frame wanted; anything else decodes to no output.
+    """
     from kustosz.masking.video import ffmpeg_exe
 
-    seek = ["-sseof", "-0.5"] if offset is None else ["-ss", f"{offset:.3f}"]
-    done = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *seek, "-i", path,
-         "-an", "-frames:v", "1", "-vf", f"scale='min({MAX_WIDTH},iw)':-2,format=yuvj420p",
-         "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"],
-        capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Slow
+    where = ["-ss", f"{max(0.0, pick.key - pick.start):.6f}"] if seek else []
+    exact = f"select='lt(abs(t-{pick.shown:.6f})\\,0.0005)'"
+    try:
+        done = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *where,
+             "-copyts", "-i", path, "-map", "0:v:0", "-an", "-frames:v", "1",
+             "-vf", f"{exact},scale='min({MAX_WIDTH},iw)':-2,format=yuvj420p",
+             "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"],
+            capture_output=True, timeout=left, check=False)
+    except subprocess.TimeoutExpired:
+        raise _Slow from None
     if done.returncode != 0:
-        log.warning("ffmpeg could not take a frame of %s: %s", path,
+        log.warning("ffmpeg could not take the frame at %.3f s of %s: %s", pick.shown, path,
                     done.stderr.decode("utf-8", "replace")[-300:])
         return b""
     return done.stdout
+
+
+def still(path: str, offset: float, *, timeout: float = FFMPEG_TIMEOUT_S) -> bytes:
+    """The JPEG of the frame on screen ``offset`` s into a stored segment, or b"" when the file
+    holds no decodable picture; `_Slow` when that took longer than ``timeout`` seconds."""
+    import av
+
+    deadline = time.monotonic() + timeout
+    try:
+        pick = _pick(path, offset, deadline)
+    except av.FFmpegError as exc:
+        log.warning("cannot read the video packets of %s: %s", path, exc)
+        return b""
+    if pick is None:
+        return b""
+    jpeg = _ffmpeg(path, pick, deadline, seek=True)
+    if not jpeg.startswith(b"\xff\xd8"):
+        # Not expected (the seek lands at or before the key frame); decoding the file from
+        # its start finds the frame all the same, within what is left of the time allowed.
+        log.warning("the seek to %.3f s in %s gave no frame; decoding from the start",
+                    pick.key, path)
+        jpeg = _ffmpeg(path, pick, deadline, seek=False)
+    return jpeg
 
 
 def extract(ctx: Ctx, w: Wanted) -> bytes:
@@ -210,14 +295,24 @@ def extract(ctx: Ctx, w: Wanted) -> bytes:
     the index's version, its SHA-256 checked first)."""
     with ctx.vault.storage.local_path(w.storage_key, version=w.version_id) as path:
         check_content(w.storage_key, file_sha256(path), w.sha256)
-        jpeg = _ffmpeg(str(path), w.offset_s)
-        if not jpeg:  # the moment fell after the segment's last frame: its last one
-            jpeg = _ffmpeg(str(path), None)
+        try:
+            jpeg = still(str(path), w.offset_s, timeout=FFMPEG_TIMEOUT_S)
+        except _Slow:
+            log.warning("taking the frame of recording %s at %.3f s took over %d s",
+                        w.recording_id, w.offset_s, FFMPEG_TIMEOUT_S)
+            raise FrameProblem(
+                503, f"reading the frame of recording {w.recording_id} at {w.clock} took "
+                f"over {FFMPEG_TIMEOUT_S} s and was stopped",
+                pl=f"Odczyt klatki z chwili {w.clock} (kamera {w.source}) trwał dłużej niż "
+                   f"{FFMPEG_TIMEOUT_S} s i został przerwany — spróbuj ponownie za chwilę "
+                   "albo wybierz inną chwilę.") from None
     if not jpeg.startswith(b"\xff\xd8"):
+        # The index holds a segment here, so this is not a gap: its picture cannot be read.
         raise FrameProblem(404, f"no decodable picture in recording {w.recording_id} at "
                            f"{w.clock}",
-                           pl=f"Brak nagrania w tej chwili ({w.clock}): nie udało się "
-                              "odczytać obrazu z zapisanego segmentu.")
+                           pl=f"Nie udało się odczytać obrazu z nagrania z chwili {w.clock} "
+                              f"(kamera {w.source}): zapisany segment nie zawiera czytelnej "
+                              "klatki — wybierz inną chwilę.")
     return jpeg
 
 

@@ -124,6 +124,15 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
 
         made_by = person_pl(s, copy.made_by)
         reviewed_by = person_pl(s, copy.reviewed_by) if copy.reviewed_by else ""
+        # The rule that opens the recording and takes the decision (check_reviewable) says
+        # whom the page offers them to: the data protection officer reads the page but does
+        # not review, and was offered a button that then refused him (issue 29 item 12).
+        refusal = None
+        if copy.review_state == sr.AWAITING and copy.made_by != user.name:
+            try:
+                sr.check_reviewable(s, copy, user.name)
+            except KustoszError as exc:
+                refusal = ctx.said(exc)
     valid = None
     if token:
         with ctx.vault.reading() as s:
@@ -136,7 +145,8 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
                 residual=residual.rows(copy, order, ctx.vault.policy.timezone),
                 files=[(order.index(m.path), m) for m in files],
                 plays=plays, made_by=made_by, reviewed_by=reviewed_by, error=error,
-                token=token if valid is not None else None, own=copy.made_by == user.name,
+                token=token if valid is not None and refusal is None else None,
+                own=copy.made_by == user.name, refusal=refusal,
                 review_pl=sr.REVIEW_PL, msg=flash_of(ctx),
                 seen={m.path: (sr.true_watched(plays[m.path]) if m.path in plays else 0.0,
                                sr.percent_pl(sr.ratio(plays.get(m.path), m.duration_s)))

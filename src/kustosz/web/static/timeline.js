@@ -23,3 +23,27 @@
     if (width !== null) { el.style.width = width; }
   }
 })();
+
+// The zoom by keyboard (issue 29 item 14): "+" and "-" follow the page's zoom links, the
+// arrows its links to the window before and after. The links themselves are the controls (Tab
+// and Enter reach them too, and they work without scripts); keys typed into a form are left
+// alone.
+(function () {
+  "use strict";
+  var keys = { "+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "\u2212": "zoom-out",
+               "ArrowLeft": "tl-prev", "ArrowRight": "tl-next" };
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var target = event.target;
+    var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable)) {
+      return;
+    }
+    var id = keys[event.key];
+    if (!id) { return; }
+    var link = document.getElementById(id);
+    if (!link) { return; }
+    event.preventDefault();
+    link.click();
+  });
+})();
