@@ -176,3 +176,35 @@ def test_an_owed_row_dropped_for_its_own_error_is_no_answer_of_the_database(
     assert status_of(vault, cam) == "down"
     assert retry.failing_since is None and retry.due()
     assert len(said(caplog.records, BACK)) == 1, said(caplog.records, BACK)
+
+
+def test_an_owed_row_that_finds_the_disk_full_is_not_called_a_database_outage(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A full disk met while writing what is owed is said as a full disk, once; the row stays
+    owed for when there is room, and no "database is away"/"answers again" is logged for it."""
+    import errno
+
+    caplog.set_level(logging.INFO, logger="kustosz")
+    retry = Retry(0.05, 0.2, "hol")
+    owed = OwedWrites("hol", retry)
+    done: list[str] = []
+    room = {"free": False}
+
+    def status() -> None:
+        if not room["free"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        done.append("status")
+
+    owed.items.append(("status", status))  # owed from an outage before
+    for _ in range(3):
+        wait_for(retry.due, 5, "the pause over")
+        owed.flush()
+    assert [key for key, _ in owed.items] == ["status"] and done == []
+    full = said(caplog.records, "no room to write")
+    assert len(full) == 1 and "No space left on device" in full[0], full
+    assert said(caplog.records, AWAY) == [] and retry.failing_since is None
+    room["free"] = True
+    wait_for(retry.due, 5, "the pause over")
+    owed.flush()
+    assert owed.items == [] and done == ["status"] and not retry.full
+    assert said(caplog.records, BACK) == []

@@ -61,6 +61,7 @@ class Retry:
         self._at = 0.0
         self.name, self._waiting = name, waiting
         self.failing_since: float | None = None  # time.monotonic() of the first failure
+        self.full = False  # the last failure was no room to write (said once until it passes)
 
     def due(self) -> bool:
         return time.monotonic() >= self._at
@@ -78,10 +79,21 @@ class Retry:
                         "it answers", self.name, exc)
         self._at = time.monotonic() + self._backoff.delay()
 
+    def no_room(self, exc: BaseException) -> None:
+        """A write found no room (this disk's or the database's): asked again after a pause,
+        like an outage, but said for what it is: the database answered, the disk is full
+        (the disk watch raises the alarm and frees room)."""
+        if not self.full:
+            self.full = True
+            log.warning("camera %s: no room to write its status and gaps (%s); they are "
+                        "written when there is room again", self.name, exc)
+        self._at = time.monotonic() + self._backoff.delay()
+
     def answered(self) -> None:
         """The database answered a call (nothing else may say so): asked at once from now on;
         the end of an outage is logged."""
         since, self.failing_since, self._at = self.failing_since, None, 0.0
+        self.full = False
         self._backoff.reset()
         if since is not None:
             waiting = self._waiting()
@@ -129,7 +141,10 @@ class OwedWrites:
             try:
                 fn()
             except Exception as exc:
-                if is_database_away(exc) or is_disk_full(exc):
+                if is_disk_full(exc):
+                    self.retry.no_room(exc)
+                    return
+                if is_database_away(exc):
                     self.retry.failed(exc)
                     return
                 # Dropped: its own error, which says nothing of whether the database answers
