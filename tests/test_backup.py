@@ -232,11 +232,11 @@ def test_items_the_sweep_deletes_during_the_backup_are_not_resurrected(
     hold_first(sqlite_vault, recs[0])
 
     class SweepMeanwhile:
-        def start(self, what: str, total: int) -> None:
+        def start(self, what: str, total: int, total_bytes: int = 0) -> None:
             if what.endswith("media"):
                 run_sweep(sqlite_vault, now=datetime(2027, 6, 1, tzinfo=UTC), actor="test")
 
-        def advance(self, n: int = 1) -> None:
+        def advance(self, n: int = 1, nbytes: int = 0) -> None:
             pass
 
     made = make_backup(sqlite_vault, tmp_path / "b", PASSPHRASE, progress=SweepMeanwhile())

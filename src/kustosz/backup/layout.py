@@ -37,16 +37,19 @@ def media_name(key: str) -> str:
 
 
 class Progress(Protocol):
-    def start(self, what: str, total: int) -> None: ...
+    """A step of ``total`` files (of ``total_bytes`` when their sizes are known), then
+    ``n`` more files done and ``nbytes`` more bytes copied (kustosz.backup.progress)."""
 
-    def advance(self, n: int = 1) -> None: ...
+    def start(self, what: str, total: int, total_bytes: int = 0) -> None: ...
+
+    def advance(self, n: int = 1, nbytes: int = 0) -> None: ...
 
 
 class NoProgress:
-    def start(self, what: str, total: int) -> None:
+    def start(self, what: str, total: int, total_bytes: int = 0) -> None:
         pass
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, nbytes: int = 0) -> None:
         pass
 
 

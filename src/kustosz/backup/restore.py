@@ -255,10 +255,11 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
     in_backup = where == "backup"
     items = [(media_name(m["key"]), m) for m in manifest["media"] if in_backup] + \
             [(f"{FILES}/{m['path']}", m) for m in manifest["extra"]]
-    progress.start("sprawdzanie kopii / checking the backup", len(items))
+    progress.start("sprawdzanie kopii / checking the backup", len(items),
+                   sum(int(info["size"]) for _, info in items))
     for rel, info in items:
         _check_file(src / rel, info["sha256"], info["size"])
-        progress.advance()
+        progress.advance(1, int(info["size"]))
     public = _office_public(key_files, src)
     checked = journal.read(src, backup_id, public, manifest)
     deletions = checked.lines
@@ -323,15 +324,16 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
         bucket = _bucket_of(staging)
         target = data_folder_store(staging)
         target.prepare()
-        progress.start("odtwarzanie nagrań / restoring media", len(items))
+        progress.start("odtwarzanie nagrań / restoring media", len(items),
+                       sum(int(info["size"]) for _, info in items))
         for info in manifest["media"] if bucket is None else []:
             _put_media(target, src / media_name(info["key"]), info)
-            progress.advance()
+            progress.advance(1, int(info["size"]))
         for info in manifest["extra"]:
             dest = staging / info["path"]
             private_dir(dest.parent)
             copy_private(src / f"{FILES}/{info['path']}", dest)
-            progress.advance()
+            progress.advance(1, int(info["size"]))
         if pg:
             _pg_restore(src / PG_DUMP, database_url or "", schema_existed, manifest["schema"])
         else:
@@ -638,7 +640,7 @@ def _verify_media(vault: Vault, report: RestoreReport, progress: Progress) -> No
         rows = list(s.execute(select(Recording.id, Recording.storage_key, Recording.size,
                                      Recording.sha256, Recording.version_id)
                               .where(Recording.state == RecordingState.STORED)))
-    progress.start("kontrola skrótów / hash check", len(rows))
+    progress.start("kontrola skrótów / hash check", len(rows), sum(int(r[2] or 0) for r in rows))
     for _rid, key, size, sha, version in rows:
         try:
             stored = vault.storage.checksum(key, version=version)
@@ -649,4 +651,4 @@ def _verify_media(vault: Vault, report: RestoreReport, progress: Progress) -> No
             if got_size != size or (sha is not None and got_sha != sha):
                 report.media_problems.append(f"media/{key}: differs from the index")
         report.media_checked += 1
-        progress.advance()
+        progress.advance(1, int(size or 0))

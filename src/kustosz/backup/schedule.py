@@ -164,6 +164,7 @@ def _remove_unfinished(folder: Path) -> None:
 def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
                   actor: str = "scheduler") -> Path | None:
     """One scheduled backup; alerts raised or cleared. Returns the new folder or None."""
+    from kustosz.backup.progress import Logged
     from kustosz.backup.snapshot import make_backup, note_failure
 
     dest = settings.folder / now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -172,8 +173,9 @@ def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
         check_folder(settings.folder)
         _remove_unfinished(settings.folder)
         previous = finished(settings.folder)
+        # hours for months of media: serve's log says how far it got and how long is left
         make_backup(vault, dest, passphrase, base=previous[-1] if previous else None,
-                    actor=actor, now=now)
+                    actor=actor, now=now, progress=Logged())
     except Exception as exc:
         why = str(exc) if isinstance(exc, KustoszError) else f"{type(exc).__name__}: {exc}"
         log.error("scheduled backup into %s failed: %s", dest, why)

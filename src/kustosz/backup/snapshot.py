@@ -178,8 +178,11 @@ def _base_index(base: Path | None) -> dict[str, tuple[str, int]]:
 
 
 def _take(src: Path, dest: Path, rel: str, expected: str | None, base: Path | None,
-          known: dict[str, tuple[str, int]], report: BackupReport) -> tuple[str, int]:
-    """One file into the backup: linked from the base when it holds the same, else copied."""
+          known: dict[str, tuple[str, int]], report: BackupReport,
+          progress: Progress | None = None) -> tuple[str, int]:
+    """One file into the backup: linked from the base when it holds the same, else copied
+    (``progress`` told its bytes as they go, and the file once it is in)."""
+    progress = progress or NoProgress()
     target = dest / rel
     private_dir(target.parent)
     prior = known.get(rel)
@@ -191,12 +194,19 @@ def _take(src: Path, dest: Path, rel: str, expected: str | None, base: Path | No
                     report.linked += 1
                 else:
                     report.copied += 1
+                progress.advance(1, prior[1])
                 return prior
         except FileNotFoundError:
             pass  # not in the base after all: copied below
     digest = hashlib.sha256()
-    size = copy_private(src, target, digest.update)
+
+    def block(data: bytes) -> None:
+        digest.update(data)
+        progress.advance(0, len(data))
+
+    size = copy_private(src, target, block)
     report.copied += 1
+    progress.advance(1)
     return digest.hexdigest(), size
 
 
@@ -260,6 +270,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     started = datetime.now(UTC)
     report = BackupReport(dest, {})
     files: dict[str, dict[str, Any]] = {}
+    progress.start("baza danych / database", 1)  # one step: its size is not known before
     with _snapshot(vault, dest) as (conn, db):
         facts = _facts(conn)
         media = list(conn.execute(select(Recording.id, Recording.storage_key, Recording.size,
@@ -285,25 +296,26 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         listed = [{"id": rid, "key": key, "size": size, "sha256": sha, "version_id": version}
                   for rid, key, size, sha, version in media]
         media = []
-    progress.start("nagrania / media", len(media))
+    progress.advance()
+    progress.start("nagrania / media", len(media), sum(int(m[2] or 0) for m in media))
     for rid, key, _size, sha, version in media:
         try:
             # A local file to copy or hard-link from: the stored file itself on the local folder
             # (on an object store the index's version, not one put under the key since).
             with vault.storage.local_path(key, version=version) as src:
                 got_sha, got_size = _take(src, dest, media_name(key), sha, base, known,
-                                          report)
+                                          report, progress)
         except FileNotFoundError:
             report.gone.append(rid)
-            progress.advance()
+            progress.advance(1, int(_size or 0))
             continue
         if sha is not None and got_sha != sha:
             report.problems.append(f"media/{key}: its content no longer matches the index "
                                    "(damaged in the vault)")
         listed.append({"id": rid, "key": key, "size": got_size, "sha256": got_sha,
                        "version_id": version})
-        progress.advance()
     extra = []
+    found: list[tuple[Path, int]] = []
     for folder in EXTRA_DIRS:
         top = vault.root / folder  # documents, copies, templates: not media
         if not top.is_dir():
@@ -311,13 +323,21 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         for dirpath, _dirs, names in os.walk(top):
             for name in sorted(names):
                 path = Path(dirpath, name)
-                rel = path.relative_to(vault.root).as_posix()
                 try:
-                    got_sha, got_size = _take(path, dest, f"{FILES}/{rel}", None, base, known,
-                                              report)
+                    found.append((path, path.stat().st_size))
                 except FileNotFoundError:
                     continue
-                extra.append({"path": rel, "size": got_size, "sha256": got_sha})
+    progress.start("dokumenty i kopie / documents and copies", len(found),
+                   sum(size for _, size in found))
+    for path, size in found:
+        rel = path.relative_to(vault.root).as_posix()
+        try:
+            got_sha, got_size = _take(path, dest, f"{FILES}/{rel}", None, base, known,
+                                      report, progress)
+        except FileNotFoundError:
+            progress.advance(1, size)
+            continue
+        extra.append({"path": rel, "size": got_size, "sha256": got_sha})
 
     with vault.reading() as s:
         after = journal.deletions_after(s, facts["deletions_after"])

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kustosz.cli.common import actor, console, err_console, fails_cleanly, open_vault
+from kustosz.cli.progress_bar import StepBar, step_bar
 from kustosz.documents.words import count_pl
 from kustosz.errors import KustoszError
 
@@ -25,25 +25,11 @@ PASSPHRASE_HELP = ("A file (chmod 600) holding the passphrase that encrypts the 
 both_languages = fails_cleanly
 
 
-class _Bar:
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: Any = None
-
-    def start(self, what: str, total: int) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, visible=False)
-        self.task = self.progress.add_task(what, total=total)
-
-    def advance(self, n: int = 1) -> None:
-        self.progress.advance(self.task, n)
-
-
 @contextmanager
-def _bar() -> Iterator[_Bar]:
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as progress:
-        yield _Bar(progress)
+def _bar() -> Iterator[StepBar]:
+    """The backup's or restore's steps as a bar on stderr: files, bytes, the time left."""
+    with step_bar() as bar:
+        yield bar
 
 
 @both_languages

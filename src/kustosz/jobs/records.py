@@ -15,6 +15,7 @@ from kustosz.logs import redact
 from kustosz.vault_handle import VaultHandle
 
 MAX_ERROR = 2000
+STARTED = "attempt_started_at"  # in `result` while an attempt runs (see `begin`)
 KEEP_FINISHED = timedelta(days=90)  # a finished job's row: long enough for any question
 FAILED_PL = ("Zadanie nie powiodło się z przyczyn technicznych; szczegóły są w dzienniku "
              "serwera. Zgłoś to administratorowi.")
@@ -39,10 +40,21 @@ class JobView:
     updated_at: datetime
     retry_at: datetime | None
     finished_at: datetime | None
+    started_at: datetime | None = None  # the running attempt's start (its pace: jobs.eta)
 
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
+
+    def estimate(self, lang: str = "pl", now: datetime | None = None) -> str | None:
+        """How long the running attempt still needs, in words (kustosz.jobs.eta); None
+        when it is not running or it is too early to say."""
+        from kustosz.jobs import eta
+
+        if self.state != JobState.RUNNING or self.started_at is None:
+            return None
+        elapsed = ((now or _now()) - self.started_at).total_seconds()
+        return eta.estimate(self.progress, elapsed, lang)
 
 
 def _now() -> datetime:
@@ -82,8 +94,12 @@ def begin(vault: VaultHandle, job_id: int, resume: bool = False,
             left = left & (jobs.c.updated_at < now - stale)
         waiting = waiting | left
     with vault.transaction() as s:
+        # Each attempt starts from nothing: its progress, and its start in `result` (the row
+        # has no column of its own for it; `result` holds nothing else until the job is
+        # done), from which the page that waits reckons the pace (`JobView.estimate`).
         row = s.execute(update(jobs).where(jobs.c.id == job_id, waiting).values(
             state=JobState.RUNNING, attempts=jobs.c.attempts + 1, retry_at=None,
+            progress=0.0, note=None, result={STARTED: now.isoformat()},
             updated_at=now).returning(jobs.c.kind, jobs.c.args, jobs.c.attempts)
         ).one_or_none()
         if row is None:
@@ -178,7 +194,7 @@ def failed(vault: VaultHandle, job_id: int, exc: BaseException, retry_in: float 
     for good (None)."""
     en, pl = describe(exc)
     now = _now()
-    values: dict[str, Any] = {"error": en, "error_pl": pl, "updated_at": now}
+    values: dict[str, Any] = {"error": en, "error_pl": pl, "updated_at": now, "result": None}
     if retry_in is None:
         values.update(state=JobState.FAILED, finished_at=now, retry_at=None)
     else:
@@ -196,6 +212,12 @@ def get(vault: VaultHandle, job_id: int) -> JobView | None:
     data.pop("queue_id")
     data["state"] = JobState(data["state"])
     data["args"] = dict(data["args"])
+    if data["state"] != JobState.DONE:  # a running attempt's start, not a result
+        started = (data["result"] or {}).get(STARTED) if isinstance(data["result"], dict) \
+            else None
+        data["result"] = None
+        if data["state"] == JobState.RUNNING and started:
+            data["started_at"] = datetime.fromisoformat(started)
     return JobView(**data)
 
 

@@ -66,6 +66,16 @@ Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
 Trace = Callable[[int, float, list[Box], list[Box], list[Box]], None]
 PROGRESS_EVERY = 25  # frames
+# A pass's share of its progress (issue 29 item 14): the frames masked and encoded, the same
+# frames decoded and looked at again by the check (in a thread beside the masking, a little
+# behind it), and the finished file decoded once more to compare it with what was checked.
+# Without the check the masking is the whole pass.
+MASKED_SHARE, CHECKED_SHARE, MATCHED_SHARE = 0.5, 0.45, 0.05
+# The first pass is nearly all the work; a pass that masks again over residuals (rare) has
+# what is left, so the fraction shown never goes back.
+PASS_SPANS = ((0.0, 0.96), (0.96, 0.98), (0.98, 0.99))
+PROGRESS_NOTE = "Maskowanie osób na nagraniu i sprawdzanie każdej klatki"
+CHECK_NOTE = "Sprawdzanie zamaskowanego nagrania klatka po klatce"
 # A gap this long or longer is shown as a slate naming its start, end and length (the playable
 # copy's card, custody.playable; black where the period's clock is not given), a shorter one as
 # a still of the frame before it (or, before the first frame, of that frame).
@@ -299,6 +309,7 @@ class _Check:
         self.residual: set[int] = set()
         self.near: dict[int, list[Box]] = {}
         self.digests: list[bytes] = []  # of each checked frame's pixels (`_Checker.matches`)
+        self.expected = 0  # the frames the file will have (known once the masking is done)
 
     def at(self, index: int) -> float:
         return self.times[index] if index < len(self.times) else index / float(self.fps)
@@ -456,13 +467,20 @@ class _Checker:
             self.packets.put_nowait(None)
         self.thread.join()
 
-    def finish(self, path: Path) -> tuple[dict[str, Any], dict[int, list[Box]]]:
-        self.thread.join()
+    def finish(self, path: Path, told: Callable[[float, float], None] | None = None
+               ) -> tuple[dict[str, Any], dict[int, list[Box]]]:
+        """``told(checked, matched)``: the shares (0..1) of the file's frames checked and
+        compared with the file so far, while this waits for them."""
+        total = max(1, self.check.expected)
+        while self.thread.is_alive():
+            self.thread.join(0.5)
+            if told is not None:
+                told(min(1.0, len(self.check.digests) / total), 0.0)
         if self.error is not None:
             raise self.error
-        return self.check.result(self.matches(path))
+        return self.check.result(self.matches(path, told))
 
-    def matches(self, path: Path) -> bool:
+    def matches(self, path: Path, told: Callable[[float, float], None] | None = None) -> bool:
         """Whether the file's frames are, one for one, the frames checked (cheap: decoding
         without the detector)."""
         digests = self.check.digests
@@ -474,6 +492,8 @@ class _Checker:
                 if n >= len(digests) or _digest(frame) != digests[n]:
                     return False
                 n += 1
+                if told is not None and n % PROGRESS_EVERY == 0:
+                    told(1.0, n / max(1, len(digests)))
         return n == len(digests)
 
 
@@ -517,9 +537,9 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
     try:
         while True:
             passes += 1
+            span = PASS_SPANS[min(passes, len(PASS_SPANS)) - 1]
             done = _Pass(segments, part, manual, spared, opts, detector, cache, extra,
-                         found_stats, duration_s, trace,
-                         _scaled(progress, 0.0, 0.99) if passes == 1 else None,
+                         found_stats, duration_s, trace, _scaled(progress, *span),
                          checkers if opts.verify else None, clock)
             done.run()
             if done.verified is None:
@@ -533,8 +553,6 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                 for near in range(index - opts.hold - 1, index + opts.hold + 2):
                     extra.setdefault(near, []).extend(boxes)
             part.unlink()
-            if progress:
-                progress(0.5, "Ponowne maskowanie twarzy znalezionych przy sprawdzaniu")
         replace(part, out)  # durable: a masked file handed over is whole or absent
     except BaseException:
         part.unlink(missing_ok=True)
@@ -775,8 +793,26 @@ class _Pass:
         self.pending.append(_Frame(index, t, rgb, slate=gap))
         if self.progress and index % PROGRESS_EVERY == 0:
             done = t / self.duration_s if self.duration_s else self.decoded.done_fraction
-            self.progress(min(0.99, done),
-                          "Maskowanie osób na nagraniu i sprawdzanie każdej klatki")
+            checked = 0.0
+            if self.checker is not None:
+                # the frames this pass will have: the period's, or as many again as the
+                # share of the material decoded so far says
+                total = self.duration_s * float(self.fps) if self.duration_s else \
+                    index / max(done, 1e-6)
+                checked = len(self.checker.check.digests) / max(1.0, total)
+            self.told(min(1.0, done), min(1.0, checked), 0.0)
+
+    def told(self, masked: float, checked: float, matched: float) -> None:
+        """How far the pass got: the shares of its frames masked, checked and compared
+        with the file (`MASKED_SHARE` and the others)."""
+        if not self.progress:
+            return
+        if self.checker is None:
+            self.progress(min(0.99, masked), PROGRESS_NOTE)
+            return
+        note = PROGRESS_NOTE if masked < 1.0 else CHECK_NOTE
+        self.progress(min(0.99, MASKED_SHARE * masked + CHECKED_SHARE * checked
+                          + MATCHED_SHARE * matched), note)
 
     def run(self) -> None:
         # The output keeps the period's time: frame n is at n / fps from the period's start
@@ -839,7 +875,9 @@ class _Pass:
                                     "niczego nie zamaskowano.")
             self.encoder.close()
             if self.checker is not None:
-                self.verified = self.checker.finish(self.part)
+                self.checker.check.expected = self.stats["frames"]
+                self.verified = self.checker.finish(
+                    self.part, lambda checked, matched: self.told(1.0, checked, matched))
         except BaseException:
             if self.checker is not None:
                 self.checker.stop()

@@ -87,6 +87,12 @@ async def _own(ctx: Ctx, job_id: int) -> JobView:
     return view
 
 
+def _percent(view: JobView) -> int:
+    """Whole percent, never 100 before the work is done (99.6 % is not finished)."""
+    shown = round(view.progress * 100)
+    return 99 if shown == 100 and view.state != JobState.DONE else shown
+
+
 @router.get("/api/jobs/{job_id}")
 async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, Any]:
     """A job you started (any, for an administrator): state (queued, running, done, failed),
@@ -95,6 +101,7 @@ async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, 
     return {"id": view.id, "kind": view.kind, "state": str(view.state),
             "progress": view.progress, "note": view.note, "attempts": view.attempts,
             "error": view.error, "result": view.result,
+            "estimate": view.estimate(ctx.lang),  # the time left in words, or None
             "created_at": view.created_at.isoformat(),
             "retry_at": view.retry_at.isoformat() if view.retry_at else None,
             "finished_at": view.finished_at.isoformat() if view.finished_at else None}
@@ -112,7 +119,7 @@ async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
     back = BACK[view.kind](view) if view.kind in BACK else None
     answer = page(ctx, "job.html", view=view, title=title, back=back,
                   back_label=BACK_LABEL.get(view.kind, "Wróć do wniosku"),
-                  percent=round(view.progress * 100),
+                  percent=_percent(view), estimate=view.estimate(ctx.lang),
                   reason=failure(ctx, view) if view.state == JobState.FAILED else None,
                   status_code=200)
     if not view.finished:
