@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
 from kustosz.custody import commission
+from kustosz.custody.actions import record_action
 from kustosz.custody.copies import fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.holds import held_map
-from kustosz.custody.registers import record_action
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold
@@ -39,7 +39,7 @@ from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
-from kustosz.states import CopyState
+from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.storage.durable import replace
 from kustosz.vault import Vault
 
@@ -57,10 +57,45 @@ def _own_holds(session: Session, copy: Copy) -> set[int]:
     return {r.hold_id for r in own_requests(session, copy) if r.hold_id is not None}
 
 
+def _passing_holds(session: Session, ids: set[int]) -> set[int]:
+    """Of the holds ``ids``, the automatic holds of requests that this copy neither answers
+    nor is needed by: a request already answered with a copy of its own (status "copied"),
+    whose hold ends with *that* copy — made, handed over or destroyed
+    (policy.custody.hold_ends); and a request that only a copy of its own can answer — an
+    interested person's, a data subject's (masked or narrowed to them, R6.2), an internal
+    case's — whose hold keeps the originals that copy is made from. Only an authority is
+    handed a copy made on another request [004 §7.1, 002 zał.5 §7.4]."""
+    if not ids:
+        return set()
+    return set(session.execute(select(Request.hold_id).where(
+        Request.hold_id.in_(ids),
+        (Request.status == RequestStatus.COPIED) | (Request.kind != RequestKind.AUTHORITY)))
+        .scalars())
+
+
+def _waiting_requests(session: Session, holds: list[Hold]) -> list[Request]:
+    """The requests whose automatic holds are among ``holds`` (other_holds: still waiting)."""
+    ids = [h.id for h in holds]
+    if not ids:
+        return []
+    return list(session.execute(select(Request).where(Request.hold_id.in_(ids))
+                                .order_by(Request.id)).scalars())
+
+
 def other_holds(session: Session, copy: Copy) -> list[Hold]:
-    """Active holds on the copied material other than the copy's own requests' holds."""
+    """Active holds on the copied material that keep this copy from destruction.
+
+    Issue 30 item 1: in Wałbrzych two persons asked to secure the same call; each request's
+    hold lasts until its own copy is destroyed [004 §7.3], so counting the other's hold made
+    each copy wait for the other — for ever. A request's hold keeps the originals for that
+    request's own answer (`_passing_holds`); what keeps this copy is a hold placed as evidence
+    (R2.3, until the proceedings end: released explicitly) and the hold of an authority's
+    request still waiting for its answer (registered or approved), which this very copy may be
+    handed over on [004 §7.1, 002 zał.5 §7.4: a copy is kept for the authorities who ask]:
+    deciding it, copying it or handing this copy over on it ends the wait."""
     mine = _own_holds(session, copy)
-    ids = sorted({h for hs in held_map(session, list(copy.items)).values() for h in hs} - mine)
+    held = {h for hs in held_map(session, list(copy.items)).values() for h in hs} - mine
+    ids = sorted(held - _passing_holds(session, held))
     return [h for h in (session.get(Hold, i) for i in ids) if h is not None]
 
 
@@ -114,6 +149,24 @@ def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
                                    f"{policy.names.approver_gen}. Wyznaczenie wpisuje "
                                    "zatwierdzający na stronie „Komisja niszcząca”.")
     others = other_holds(session, copy)
+    waiting = _waiting_requests(session, others)
+    if waiting:
+        # Not evidence yet: a request on the same material waits for its answer, which may be
+        # this copy. Say what ends the wait.
+        nums = ", ".join(str(r.id) for r in waiting)
+        one = len(waiting) == 1
+        raise InputError(f"copy {copy.number} holds material that the authority's "
+                         f"request(s) {nums} still wait for (not yet decided or copied); this "
+                         "copy may be handed over on them. Decide them, make their copy or "
+                         "hand this copy over on them first",
+                         pl=f"Kopia nr {copy.number} obejmuje nagrania, na które "
+                            + (f"czeka wniosek nr {nums}" if one else f"czekają wnioski nr {nums}")
+                            + " uprawnionego organu (bez decyzji albo bez kopii); ta kopia może "
+                            "zostać wydana na "
+                            + ("ten wniosek. Najpierw rozpatrz wniosek, sporządź do niego kopię "
+                               "albo wydaj na niego tę kopię." if one else
+                               "te wnioski. Najpierw rozpatrz wnioski, sporządź do nich kopie "
+                               "albo wydaj na nie tę kopię."))
     if others:
         names = ", ".join(f"{h.id} ({h.basis})" for h in others)
         raise InputError(f"copy {copy.number} holds material under another active hold "

@@ -2,7 +2,8 @@
 
 The moment a request is registered its material is held (cameras of the place × the window, or
 the calls found by the numbers), so nothing is lost while it waits for a decision. The 14-day
-rule follows the office's policy: `reject` records a late request as refused and holds nothing
+rule (its end moved off a Saturday or a day free from work, art. 115 k.c.: policy.holidays)
+follows the office's policy: `reject` records a late request as refused and holds nothing
 (002 zał.5 §6.4 "nie będą rozpatrywane"); `warn` accepts it and tells the requester the material
 may already be gone (004 §7.4).
 """
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed
 from kustosz.audit import append as audit
+from kustosz.custody.actions import record_action
 from kustosz.custody.holds import place_hold, release_hold
-from kustosz.custody.registers import record_action
 from kustosz.db.cameras import Camera, Site, Zone
-from kustosz.db.custody import Request
+from kustosz.db.custody import Copy, Decision, Request
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, InputError, NotFound
@@ -32,6 +33,8 @@ from kustosz.kinds import CHUNKED, Material, SourceKind
 from kustosz.kinds import KINDS as MATERIAL_KINDS
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
+from kustosz.policy.holidays import act_last_day, why_moved_pl
+from kustosz.policy.periods import Period
 from kustosz.states import RecordingState, RequestKind, RequestStatus
 
 KINDS: dict[str, str] = {
@@ -87,6 +90,14 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
+def _cite(policy: Policy, spec: RequestSpec) -> str:
+    """Pleszew's list of what a request contains [002 zał.5 §6.6], cited only there and not
+    for a data subject, whose request the regulation does not govern (art. 15 RODO)."""
+    if policy.preset == "pleszew" and spec.kind != RequestKind.DATA_SUBJECT:
+        return " [002 zał.5 §6.6]"
+    return ""
+
+
 def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
     tz = policy.timezone
     margin = timedelta(minutes=spec.margin_minutes)
@@ -111,10 +122,13 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
         centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
         return centre - margin, centre + margin
     if spec.material == Material.VIDEO:
+        # The time is what finds a person on hours of video, whoever asks; only Pleszew's
+        # regulation lists it among a request's contents [002 zał.5 §6.6].
+        cite = _cite(policy, spec)
         raise InputError("a video request needs the approximate time of the event (--time "
-                         "HH:MM) or a window (--from/--to) [002 zał.5 §6.6]",
+                         f"HH:MM) or a window (--from/--to){cite}",
                          pl="Wniosek o nagranie z monitoringu wizyjnego wymaga przybliżonej "
-                            "godziny zdarzenia lub okresu od–do [002 zał.5 §6.6].")
+                            f"godziny zdarzenia lub okresu od–do{cite}.")
     begin = datetime.combine(spec.event_date, time(0), tzinfo=tz)
     return begin, datetime.combine(spec.event_date + timedelta(days=1), time(0), tzinfo=tz)
 
@@ -136,7 +150,10 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
     if not _text(spec.requester):
         raise InputError("the request needs the requester's data (dane wnioskodawcy)",
                          pl="Wniosek wymaga danych wnioskodawcy.")
-    if not _text(spec.purpose):
+    # A data subject need not say why (art. 15 RODO; EDPB Guidelines 01/2022 pt 12-13): the
+    # purpose and the event's description bind a request to secure or disclose material only.
+    subject = spec.kind == RequestKind.DATA_SUBJECT
+    if not subject and not _text(spec.purpose):
         raise InputError("the request needs its purpose (cel uzyskania nagrania)",
                          pl="Wniosek wymaga podania celu uzyskania nagrania.")
     if not 0 <= spec.margin_minutes <= 24 * 60:
@@ -155,11 +172,12 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
         raise InputError("the request is dated before the event it describes",
                          pl="Data wniosku jest wcześniejsza niż data opisanego zdarzenia.")
     if spec.material == Material.VIDEO:
-        if not _text(spec.description):
+        if not subject and not _text(spec.description):
+            cite = _cite(policy, spec)
             raise InputError("a video request needs the description of the event "
-                             "(opis zdarzenia) [002 zał.5 §6.6]",
+                             f"(opis zdarzenia){cite}",
                              pl="Wniosek o nagranie z monitoringu wizyjnego wymaga opisu "
-                                "zdarzenia [002 zał.5 §6.6].")
+                                f"zdarzenia{cite}.")
         if not _text(spec.place) and not spec.cameras:
             raise InputError("a video request needs the place (--place SITE[/ZONE]) or "
                              "--camera",
@@ -318,15 +336,17 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
     status, reason = RequestStatus.REGISTERED, None
     # No deadline where the office's regulation sets none (000, 001, 003): never late.
     if spec.kind in DEADLINE_KINDS and policy.request_deadline is not None:
-        last = policy.request_deadline.last_day(spec.event_date)
+        # A period for the person's act: its end moves off a Saturday or a day free from
+        # work to the next working day (art. 115 k.c.; issue 30 item 5, policy.holidays).
+        last = act_last_day(policy.request_deadline, spec.event_date)
         late = spec.received_on > last
+        shown = last_day_pl(policy.request_deadline, spec.event_date)
         if late and policy.after_deadline == "reject":
             status = RequestStatus.REFUSED
             reason = (f"Wniosek złożony po terminie {period_pl(policy.request_deadline)} od dnia "
-                      "zdarzenia "
-                      f"(ostatni dzień: {last.isoformat()}) — nie podlega rozpatrzeniu.")
+                      f"zdarzenia (ostatni dzień: {shown}) — nie podlega rozpatrzeniu.")
         elif late:
-            warning = (f"Wniosek złożony po terminie (ostatni dzień: {last.isoformat()}): "
+            warning = (f"Wniosek złożony po terminie (ostatni dzień: {shown}): "
                        "zabezpieczenie nagrania nie jest gwarantowane — mogło ono zostać już "
                        "usunięte.")
     req = Request(
@@ -338,7 +358,7 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         end_at=end, asked_start_at=spec.start if spec.start is not None else start,
         asked_end_at=spec.end if spec.end is not None else end, items=items,
         description=_text(spec.description),
-        purpose=spec.purpose.strip(), case_ref=_text(spec.case_ref), status=status,
+        purpose=(spec.purpose or "").strip(), case_ref=_text(spec.case_ref), status=status,
         status_reason=reason, late=late, warning=warning, extends_copy=_text(spec.extends_copy),
         registered_by=actor, registered_at=now)
     session.add(req)
@@ -360,6 +380,17 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         "asked_to": req.asked_end_at.isoformat(), "hold": req.hold_id})
     session.flush()
     return req
+
+
+def last_day_pl(period: Period, start: date) -> str:
+    """The last day of a request's deadline as the office reads it: "23.11.2026 — 21.11.2026
+    to sobota; termin upływa następnego dnia roboczego (art. 115 k.c.)" when art. 115 moved
+    it, the plain date otherwise."""
+    plain, last = period.last_day(start), act_last_day(period, start)
+    if plain == last:
+        return last.strftime("%d.%m.%Y")
+    return (f"{last.strftime('%d.%m.%Y')} — {why_moved_pl(plain)}; termin upływa następnego "
+            "dnia roboczego (art. 115 k.c.)")
 
 
 def copy_period(req: Request) -> tuple[datetime, datetime]:
@@ -433,6 +464,66 @@ def overdue_requests(session: Session, policy: Policy, now: datetime | None = No
     waiting = list_requests(session, RequestStatus.REGISTERED)
     return [r for r in waiting
             if policy.custody.decision_overdue_after.last_day(r.received_on) < today]
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A request past the office's time for its next step (issue 30 item 4): the decision
+    (policy.custody.decision_overdue_after, from the day it was lodged) or, once approved, its
+    copy (copy_overdue_after, from the day it could first be made: the decision, the end of the
+    period asked for, or the day a copy of it was sent back at review). Its material stays held
+    meanwhile — a hold ends only by its own event — so the office must see it."""
+
+    step: str  # "decision" | "copy"
+    since: date  # the first day it is overdue (the day after its last day)
+    counted_from: date
+
+    def pl(self) -> str:
+        what = "bez decyzji" if self.step == "decision" else "zatwierdzony, bez kopii"
+        return f"{what} — po terminie od {self.since.strftime('%d.%m.%Y')}"
+
+
+def _copy_counted_from(session: Session, policy: Policy, req: Request) -> date:
+    tz = policy.timezone
+    decided = session.execute(select(Decision.decided_on).where(
+        Decision.request_id == req.id)).scalar()
+    sent_back = session.execute(select(func.max(Copy.reviewed_at)).where(
+        Copy.request_id == req.id, Copy.review_state == "sent_back")).scalar()
+    days = [decided or req.received_on, copy_period(req)[1].astimezone(tz).date()]
+    if sent_back is not None:
+        days.append((sent_back if sent_back.tzinfo else sent_back.replace(tzinfo=UTC))
+                    .astimezone(tz).date())
+    return max(days)
+
+
+def overdue_since(session: Session, policy: Policy, req: Request,
+                  now: datetime | None = None) -> Overdue | None:
+    """Whether ``req`` is overdue on the office's day of ``now``, and since when — None when it
+    is not (yet) or has nothing left to wait for (refused, copied). The one definition for the
+    dashboard and the registers. Plain days (art. 111 k.c.), not moved by art. 115: the office's
+    own reminder, never later than the day a person counts."""
+    today = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
+    if req.status == RequestStatus.REGISTERED:
+        step, start, span = "decision", req.received_on, policy.custody.decision_overdue_after
+    elif req.status == RequestStatus.APPROVED:
+        step, span = "copy", policy.custody.copy_overdue_after
+        start = _copy_counted_from(session, policy, req)
+    else:
+        return None
+    since = span.last_day(start) + timedelta(days=1)
+    return Overdue(step, since, start) if since <= today else None
+
+
+def overdue_copies(session: Session, policy: Policy, now: datetime | None = None
+                   ) -> list[tuple[Request, Overdue]]:
+    """Approved requests still without a copy past policy.custody.copy_overdue_after, the
+    longest waiting first: their material is held until the copy is made (issue 30 item 4)."""
+    found = []
+    for req in list_requests(session, RequestStatus.APPROVED):
+        late = overdue_since(session, policy, req, now)
+        if late is not None:
+            found.append((req, late))
+    return sorted(found, key=lambda pair: (pair[1].since, pair[0].id))
 
 
 def material_count(session: Session, req: Request) -> int:

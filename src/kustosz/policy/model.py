@@ -32,7 +32,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                "deputy_title_genitive": str, "deputy_title_accusative": str, "timezone": str},
     "retention": dict.fromkeys(SOURCE_KINDS, str),
     "requests": {"deadline": str, "after_deadline": str, "person_hold_ends": str,
-                 "authority_hold_ends": str, "decision_overdue_after": str},
+                 "authority_hold_ends": str, "decision_overdue_after": str,
+                 "copy_overdue_after": str},
     "copies": {"lifetime": str, "counted_from": str, "ceiling": str},
     "calls": {"scope": str},
     # Video monitoring's purposes and rooms (issue 13 item 5): see VideoRules.
@@ -235,20 +236,38 @@ def _access_rules(data: dict[str, Any]) -> AccessRules:
 # When a request's own automatic hold ends (issue 13 item 1): when its copy is made, when a copy
 # is handed over on it, or with the copy it answers (destroyed by the commission).
 HOLD_ENDS = ("copy_made", "handover", "copy_destroyed")
+# A data subject's request (art. 15 RODO) in every office (issue 30 items 2-3): the hold keeps
+# the originals until the copy is handed over — so a masked copy sent back at review is made
+# again from them (custody.subject_review), where "copy_made" lost them to the sweep while the
+# copy awaited review — and not a day longer: the regulations' extensions of retention (004 §7.3
+# "na podstawie wniosków osób fizycznych", for proceedings) serve a request to secure material,
+# not access, and keeping the original for the copy's 4 months would breach art. 5 ust. 1
+# lit. c and e RODO. Not an office's setting: no regulation governs it.
+SUBJECT_HOLD_ENDS = "handover"
 DECISION_OVERDUE_AFTER = Period(14, "days")  # when a preset does not say
+# An approved request waiting this long for its copy is overdue (issue 30 item 4). The seeds set
+# no time for it; 14 days is the span they give a requester, as for the decision. Like it, an
+# office's reminder, not a period of law: counted in plain days (art. 111 k.c.), not moved off
+# a weekend by art. 115 k.c. (policy.holidays), so it never shows later than a person expects.
+COPY_OVERDUE_AFTER = Period(14, "days")
 
 
 @dataclass(frozen=True)
 class CustodyRules:
     """Request holds and copy ceilings (issue 13 items 1-2); a preset cites a clause for each.
 
-    * person_hold_ends — an interested person's or a data subject's request: "copy_made" where
-      the copy is the answer and the original keeps its own period [002 zał.5 §6.3, §7.1];
-      "copy_destroyed" where such a request extends the original's retention [004 §7.3];
+    * person_hold_ends — an interested person's request: "copy_made" where the copy is the
+      answer and the original keeps its own period [002 zał.5 §6.3, §7.1]; "copy_destroyed"
+      where such a request extends the original's retention [004 §7.3];
     * authority_hold_ends — an authority's request, likewise ("handover": until the copy is
       handed over on it); the requests of the office's own cases end with their copy;
+    * a data subject's request is no request to secure material and no office sets its end:
+      its hold lasts until the answer is given — the copy handed over (art. 15 ust. 3 RODO) —
+      and no longer (issue 30 items 2-3, `SUBJECT_HOLD_ENDS`);
     * decision_overdue_after — a request waiting this long for the decision is shown as overdue
       (its material stays held until it is decided);
+    * copy_overdue_after — an approved request waiting this long for its copy is shown as
+      overdue (its material stays held until it is copied; custody.requests.overdue_since);
     * copy_ceiling — the clause that makes the copy's lifetime a ceiling no request extends
       [002 zał.5 §7.4]; None: a new request extends it [004 §7.9].
     """
@@ -257,10 +276,13 @@ class CustodyRules:
     authority_hold_ends: str = "copy_destroyed"
     decision_overdue_after: Period = DECISION_OVERDUE_AFTER
     copy_ceiling: str | None = None
+    copy_overdue_after: Period = COPY_OVERDUE_AFTER
 
     def hold_ends(self, kind: str) -> str:
         """The rule for a request of ``kind`` (custody.requests.KINDS)."""
-        if kind in ("interested", "data_subject"):
+        if kind == "data_subject":
+            return SUBJECT_HOLD_ENDS
+        if kind == "interested":
             return self.person_hold_ends
         if kind == "authority":
             return self.authority_hold_ends
@@ -270,7 +292,8 @@ class CustodyRules:
         """The [requests] keys, as the preset files write them."""
         return {"person_hold_ends": self.person_hold_ends,
                 "authority_hold_ends": self.authority_hold_ends,
-                "decision_overdue_after": str(self.decision_overdue_after)}
+                "decision_overdue_after": str(self.decision_overdue_after),
+                "copy_overdue_after": str(self.copy_overdue_after)}
 
 
 def _custody_rules(data: dict[str, Any]) -> CustodyRules:
@@ -279,6 +302,8 @@ def _custody_rules(data: dict[str, Any]) -> CustodyRules:
                   else "copy_destroyed") for key in ("person_hold_ends", "authority_hold_ends")}
     overdue = (_period(data, "requests", "decision_overdue_after")
                if "decision_overdue_after" in requests else DECISION_OVERDUE_AFTER)
+    copy_overdue = (_period(data, "requests", "copy_overdue_after")
+                    if "copy_overdue_after" in requests else COPY_OVERDUE_AFTER)
     ceiling = copies.get("ceiling")
     if ceiling is not None and not ceiling.strip():
         raise ConfigError("policy copies.ceiling is empty; leave it out when a new request "
@@ -288,7 +313,8 @@ def _custody_rules(data: dict[str, Any]) -> CustodyRules:
     return CustodyRules(person_hold_ends=ends["person_hold_ends"],
                         authority_hold_ends=ends["authority_hold_ends"],
                         decision_overdue_after=overdue,
-                        copy_ceiling=ceiling.strip() if ceiling else None)
+                        copy_ceiling=ceiling.strip() if ceiling else None,
+                        copy_overdue_after=copy_overdue)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Art. 111 k.c.: a period in days ends with the end of its last day, and the day o
 that starts it is not counted. Art. 112 k.c.: a period in weeks, months or years ends with the
 end of the day that corresponds by name or date to the starting day, or with the end of the
 last day of the month where there is no such day. Both are applied to the *local* calendar of
-the office (Europe/Warsaw), so a period never ends at a UTC midnight by accident.
+the office (Europe/Warsaw), so a period never ends at a UTC midnight by accident. Art. 115 k.c.
+(an act's deadline on a Saturday or a day free from work) is in policy/holidays.py, which says
+which period follows which rule.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ class Period:
     def end(self, start: date, tz: ZoneInfo = WARSAW) -> datetime:
         """The instant (UTC) at which the period has run out: local midnight after its last day.
 
-        Material kept "not longer than" this period must be gone by this instant.
+        Material kept "not longer than" this period must be gone by this instant. A storage
+        period (retention, a copy's lifetime) is such a maximum, not a period for performing an
+        act: art. 115 k.c. does not move its end off a weekend or holiday (that would keep data
+        longer than allowed). Periods for an act: policy.holidays.act_last_day.
         """
         following = self.last_day(start) + timedelta(days=1)
         return datetime.combine(following, time(0), tzinfo=tz).astimezone(UTC)
