@@ -132,6 +132,7 @@ def test_the_cli_shows_the_deadline_and_extends_it(cli: Cli, tmp_path: object) -
     cli("init", "--preset", "pleszew")
     vault = Vault.open(cli.data)
     setup_camera(vault)
+    people(vault)  # the notice is signed by a person of the office (--by, issue 30 item 9)
     vault.close()
     received = office_today() - timedelta(days=2)
     cli("requests", "add", "--kind", "data_subject", "--material", "video", "--requester",
@@ -142,14 +143,16 @@ def test_the_cli_shows_the_deadline_and_extends_it(cli: Cli, tmp_path: object) -
     shown = json.loads(cli("requests", "show", "1", "--json").output)
     assert shown["answer_due"] == MONTH.last_day(received).isoformat()
     assert shown["extended_on"] is None
-    bad = cli("requests", "extend", "1", "--reason", " ", ok=False)
+    bad = cli("requests", "extend", "1", "--reason", " ", "--by", "informatyk", ok=False)
     assert bad.exit_code != 0 and "error:" in bad.output and "błąd:" in bad.output
     assert "--reason" in bad.output
-    cli("requests", "extend", "1", "--reason", "skomplikowany charakter żądania")
+    cli("requests", "extend", "1", "--reason", "skomplikowany charakter żądania",
+        "--by", "informatyk")
     shown = json.loads(cli("requests", "show", "1", "--json").output)
     assert shown["answer_due"] == EXTENDED.last_day(received).isoformat()
     assert shown["extension_reason"] == "skomplikowany charakter żądania"
-    again = cli("requests", "extend", "1", "--reason", "jeszcze raz", ok=False)
+    again = cli("requests", "extend", "1", "--reason", "jeszcze raz", "--by", "informatyk",
+                ok=False)
     assert again.exit_code != 0 and "już" in again.output
 
 

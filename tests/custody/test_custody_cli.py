@@ -82,7 +82,10 @@ def test_cli_paperwork(cli: Cli, tmp_path: Path) -> None:
         "--out", str(csv_out))
     rows = list(csv.reader(csv_out.open(encoding="utf-8-sig", newline=""), delimiter=";"))
     assert rows[0][0] == "Nr porządkowy kopii" and [r[0] for r in rows[1:]] == [number]
-    assert "Piotr Wiśniewski" in rows[1][6] and "zniszczono" in rows[1][8]
+    # Pleszew records no calls: no phone-number columns (issue 30 item 10)
+    made_by, fate = rows[0].index("Dane osoby sporządzającej"), rows[0].index(
+        "Udostępnienie lub zniszczenie")
+    assert "Piotr Wiśniewski" in rows[1][made_by] and "zniszczono" in rows[1][fate]
     pdf_out = tmp_path / "disclosures.pdf"
     cli("registers", "print", "--kind", "disclosures", "--from", lo, "--to", hi,
         "--out", str(pdf_out))
@@ -125,7 +128,8 @@ def test_every_document_renders_blank_in_polish(cli: Cli, tmp_path: Path, name: 
                 "request-video": "monitoringu wizyjnego", "listening-protocol": "odsłuchania",
                 "authorisation": "Upoważnienie", "clause": "Gmina Miejska Bolesławiec",
                 "sign": "OBIEKT MONITOROWANY", "announcement": "gwiazdka",
-                "declaration": "Oświadczenie pracownika"}[name]
+                "declaration": "Oświadczenie pracownika",
+                "request-subject": "Żądanie dostępu do danych osobowych"}[name]
     assert expected in text
 
 
@@ -136,4 +140,5 @@ def test_the_blank_declaration_has_the_offices_own_wording(cli: Cli, tmp_path: P
     target = tmp_path / "declaration.pdf"
     cli("documents", "render", "declaration", "--out", str(target))
     text = " ".join(text_of(target).split())
-    assert "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego" in text
+    assert ("Załącznik nr 2 do Regulaminu funkcjonowania, obsługi i eksploatacji monitoringu "
+            "wizyjnego") in text

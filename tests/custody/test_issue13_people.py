@@ -91,7 +91,7 @@ def test_003_3_4_an_authorisation_stops_when_the_position_changes(gmina: Vault) 
         cam = s.query(Source).filter_by(name="cam-hol").one()
         assert active_for(s, user, "playback", [cam]) is None
         refused = records.try_open(s, user=user, action="playback", client="127.0.0.1",
-                                   purpose="kontrola", case_ref="OR.1", witness="Wójt",
+                                   purpose="kontrola", case_ref="OR.1", witness="wojt",
                                    source=cam, window=(NOW - timedelta(hours=2), NOW))
     assert isinstance(refused, records.Refused)
     assert refused.code is records.Reason.POSITION_NOT_LISTED

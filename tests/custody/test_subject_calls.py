@@ -115,7 +115,7 @@ def test_the_answer_letter(lines: Vault, tmp_path: Path) -> None:
               actor="t", request_id=rid, medium="płyta CD")
     with lines.reading() as s:
         text = _text(render(*papers.answer_letter_doc(s, lines.policy, rid)), tmp_path)
-    assert f"kopię danych osobowych nr {copy.number}" in text and "płyta CD" in text
+    assert f"przekazuję ich kopię nr {copy.number}" in text and "płyta CD" in text
     assert f"z numeru {HERS}" in text and "wyłącznie rozmowy, w których uczestniczył" in text
     assert "art. 15 ust. 4 RODO" not in text  # nothing of others was taken out of calls
     assert "Prezesa Urzędu Ochrony Danych Osobowych" in text

@@ -249,8 +249,11 @@ def acknowledge(session: Session, employee_id: int, on: date, actor: str,
 # 003 annex 2 (Miedziana Góra) names the purposes in the declaration itself; the seed's words.
 DECLARATION = {
     "miedziana-gora": {
-        "annex": "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego "
-                 "w Urzędzie Gminy Miedziana Góra",
+        # the regulation's full title, as its own heading prints it (003, zał. 4 do
+        # Regulaminu Pracy: "Regulamin funkcjonowania, obsługi i eksploatacji monitoringu
+        # wizyjnego na terenie Urzędu Gminy Miedziana Góra")
+        "annex": "Załącznik nr 2 do Regulaminu funkcjonowania, obsługi i eksploatacji "
+                 "monitoringu wizyjnego na terenie Urzędu Gminy Miedziana Góra",
         "purposes": "zapewnienia porządku publicznego i bezpieczeństwa obywateli oraz ochrony "
                     "przeciwpożarowej i przeciwpowodziowej, zapewnienia bezpieczeństwa "
                     "pracowników, ochrony mienia Gminy oraz zachowania w tajemnicy informacji, "

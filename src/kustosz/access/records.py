@@ -352,20 +352,168 @@ def open_viewing(session: Session, **fields: Any) -> str | None:
 
 # Actions that look at recorded video: only with an authorised person present (R3.4; the
 # Pleszew regulation, 002 zał.5 §7 ust. 6), whatever the policy. A still frame for the mask
-# form (web/subject_frame) is such a look too and asks the same question here.
+# form (web/subject_frame) is such a look too and asks the same question here. Any other
+# action may name one (the start form offers it for listening, 001 zał. 2: "osoby …
+# dokonały odsłuchania"); whoever is named is checked the same way.
 WITNESSED = ("playback",)
 WITNESS_MISSING = "Podaj osobę upoważnioną obecną przy przeglądzie (002 zał.5 §7.6)."
+USER_REF, EMPLOYEE_REF = "user:", "employee:"
 
 
-def witness_for(action: str, witness: str | None) -> str | None:
-    """The authorised person present, as stored (trimmed; None when none is named and the
-    action needs none). FieldError("witness") when the name is over its limit, or when none is
-    named for a `WITNESSED` action (the one place this rule is written)."""
+@dataclass(frozen=True)
+class Witness:
+    """The person present at a viewing (R3.4): who (an account or an employee of the
+    register) and the name as the access log and the protocol print it."""
+
+    name: str
+    user_id: int | None = None
+    employee_id: int | None = None
+    ref: str = ""  # as a form or the API names them again: user:LOGIN or employee:ID
+
+
+def _same_person(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def _unknown(text: str) -> FieldError:
+    shown = text[:60]
+    return FieldError(
+        "witness", f"no person {shown!r} in the office: choose an active account (user:LOGIN) "
+                   "or an employee of the register (employee:ID)",
+        pl=f"Nie ma w urzędzie osoby „{shown}”. Wybierz osobę obecną z listy: konto w "
+           "systemie albo pracownika z ewidencji pracowników.")
+
+
+def _self(viewer: User) -> FieldError:
+    return FieldError(
+        "witness", f"{viewer.name} cannot be the witness of their own viewing: another "
+                   "authorised person must be present (002 zał.5 §7.6)",
+        pl="Nie możesz wskazać siebie: przegląd odbywa się w obecności innej osoby "
+           "upoważnionej (002 zał.5 §7 ust. 6).")
+
+
+def person_of(session: Session, text: str, viewer: User | None,
+              now: datetime | None = None) -> Witness:
+    """The person ``text`` names — ``user:LOGIN`` (or the bare login) for an account,
+    ``employee:ID`` for an employee of the register — checked: the account active (and a
+    contractor's agreement in force), the employee employed today, and not ``viewer``
+    themself. FieldError("witness") naming what is wrong otherwise."""
+    from kustosz.access.employees import office_today
+    from kustosz.access.users import printed
+    from kustosz.db.access import Employee
+
+    now = now or datetime.now(UTC)
+    text = text.strip()
+    if text.startswith(EMPLOYEE_REF):
+        number = text[len(EMPLOYEE_REF):].strip()
+        emp = session.get(Employee, int(number)) if number.isascii() \
+            and number.isdigit() and int(number) < 2**31 else None
+        if emp is None:
+            raise _unknown(text)
+        today = office_today()
+        if emp.ends_on is not None and emp.ends_on < today:
+            raise FieldError(
+                "witness", f"employee {emp.id} ({emp.full_name}) left on "
+                           f"{emp.ends_on.isoformat()}",
+                pl=f"{emp.full_name} nie jest już pracownikiem urzędu (ostatni dzień pracy "
+                   f"{emp.ends_on.strftime('%d.%m.%Y')}) — wybierz osobę obecną z listy.")
+        if emp.starts_on > today:
+            raise FieldError(
+                "witness", f"employee {emp.id} ({emp.full_name}) starts on "
+                           f"{emp.starts_on.isoformat()}",
+                pl=f"{emp.full_name} rozpoczyna pracę dopiero "
+                   f"{emp.starts_on.strftime('%d.%m.%Y')} — wybierz osobę obecną z listy.")
+        if viewer is not None and _same_person(emp.full_name, viewer.display_name):
+            raise _self(viewer)
+        name = f"{emp.full_name}, {emp.position}" if emp.position else emp.full_name
+        return Witness(name[:200], employee_id=emp.id, ref=f"{EMPLOYEE_REF}{emp.id}")
+    login = text[len(USER_REF):].strip() if text.startswith(USER_REF) else text
+    user = session.execute(select(User).where(User.name == login)).scalar_one_or_none() \
+        if login else None
+    if user is None:
+        raise _unknown(text)
+    if viewer is not None and user.id == viewer.id:
+        raise _self(viewer)
+    if not user.active:
+        raise FieldError(
+            "witness", f"the account {user.name} is disabled",
+            pl=f"Konto {user.display_name} ({user.name}) jest wyłączone — wybierz osobę z "
+               "czynnym kontem albo pracownika z ewidencji.")
+    if contractors.ended(user, now):
+        raise FieldError(
+            "witness", f"{user.name}'s processing agreement is over",
+            pl=f"Umowa powierzenia {user.display_name} wygasła — wybierz osobę obecną z "
+               "listy.")
+    return Witness(printed(session, user.name)[:200], user_id=user.id,
+                   ref=f"{USER_REF}{user.name}")
+
+
+def witness_for(action: str, witness: str | None, session: Session | None = None,
+                viewer: User | None = None, now: datetime | None = None
+                ) -> Witness | None:
+    """The authorised person present (None when none is named and the action needs none).
+    FieldError("witness") when the text is over its limit, when none is named for a
+    `WITNESSED` action (the one place this rule is written), and — given the ``session`` —
+    when the person named is not one of the office's (`person_of`). Without a session only
+    the form's own checks are made (the start form's list of every problem at once)."""
     check_texts(witness=witness)
-    witness = (witness or "").strip() or None
-    if action in WITNESSED and witness is None:
-        raise FieldError("witness", WITNESS_MISSING)
-    return witness
+    text = (witness or "").strip()
+    if not text:
+        if action in WITNESSED:
+            raise FieldError("witness", WITNESS_MISSING)
+        return None
+    if session is None:
+        return Witness(text)
+    return person_of(session, text, viewer, now)
+
+
+def witness_choices(session: Session, viewer: User | None) -> list[tuple[str, list[tuple[str,
+                                                                                     str]]]]:
+    """Who may be named as present, for the form's list: (group, [(ref, name)]) — the active
+    accounts but the viewer's own, then the employees of the register employed today."""
+    from kustosz.access.employees import office_today
+    from kustosz.access.users import list_users
+    from kustosz.collation import person_key
+    from kustosz.db.access import Employee
+
+    now = datetime.now(UTC)
+    accounts = [(f"{USER_REF}{u.name}",
+                 f"{u.display_name}, {u.title}" if u.title else u.display_name)
+                for u in list_users(session)
+                if u.active and (viewer is None or u.id != viewer.id)
+                and not contractors.ended(u, now)]
+    today = office_today()
+    staff = sorted((e for e in session.execute(select(Employee)).scalars()
+                    if e.starts_on <= today and (e.ends_on is None or e.ends_on >= today)
+                    and not (viewer is not None
+                             and _same_person(e.full_name, viewer.display_name))),
+                   key=lambda e: (person_key(e.full_name), e.id))
+    employees = [(f"{EMPLOYEE_REF}{e.id}",
+                  f"{e.full_name}, {e.position}" if e.position else e.full_name)
+                 for e in staff]
+    return [(g, people) for g, people in (("Konta w systemie", accounts),
+                                         ("Pracownicy (ewidencja)", employees)) if people]
+
+
+def with_witness(listeners: str, vs: ViewingSession) -> str:
+    """The listening protocol's persons (001 zał. 2: "osoby … dokonały odsłuchania") as
+    typed, with the person present at the session added when the text does not name them."""
+    if not vs.witness:
+        return listeners
+    surname_first = vs.witness.split(",")[0].strip()
+    if not surname_first or surname_first.casefold() in listeners.casefold():
+        return listeners
+    return f"{listeners}\n{vs.witness}" if listeners else vs.witness
+
+
+def witness_shown(vs: ViewingSession) -> str:
+    """The person present as the access log shows it; a name typed before people were
+    chosen from the list (before 0032) is marked as typed."""
+    if not vs.witness:
+        return ""
+    if vs.witness_user_id is None and vs.witness_employee_id is None:
+        return f"{vs.witness} (wpisano ręcznie)"
+    return vs.witness
 
 
 def try_open(session: Session, *, user: User, action: str, client: str,
@@ -391,7 +539,7 @@ def try_open(session: Session, *, user: User, action: str, client: str,
         raise FieldError("case_ref", "Podaj sprawę lub numer wniosku, któremu służy dostęp.")
     if request_id is not None and session.get(Request, request_id) is None:
         raise FieldError("request_id", f"Nie ma wniosku nr {request_id}.")
-    witness = witness_for(action, witness)
+    present = witness_for(action, witness, session, user, now)
     if action in ROW_REVIEWS and window is None:
         raise FieldError("from", "Podaj okres, którego dotyczy przegląd.")
     if window is not None and window[1] <= window[0]:
@@ -402,7 +550,10 @@ def try_open(session: Session, *, user: User, action: str, client: str,
                         copy_id=copy.id if copy else None,
                         window_start=window[0] if window else None,
                         window_end=window[1] if window else None, purpose=purpose,
-                        case_ref=case_ref, request_id=request_id, witness=witness,
+                        case_ref=case_ref, request_id=request_id,
+                        witness=present.name if present else None,
+                        witness_user_id=present.user_id if present else None,
+                        witness_employee_id=present.employee_id if present else None,
                         client=client[:100], started_at=now, last_at=now, served=0,
                         bytes_served=0)
     scope = scope_of_new(session, vs)
@@ -419,7 +570,9 @@ def try_open(session: Session, *, user: User, action: str, client: str,
     session.flush()
     audit(session, user.name, "access.open", _what(vs, scope), {
         "viewing": vs.id, "action": action, "authorisation": auth.id, "purpose": purpose,
-        "case_ref": case_ref, "request": request_id, "witness": witness, "client": client,
+        "case_ref": case_ref, "request": request_id,
+        "witness": present.name if present else None,
+        "witness_ref": present.ref if present else None, "client": client,
         "from": vs.window_start.isoformat() if vs.window_start else None,
         "to": vs.window_end.isoformat() if vs.window_end else None})
     return token

@@ -1,7 +1,8 @@
 """Users and roles (minimal: the people the custody paperwork names).
 
 A role says what a person may be asked to do — decide on a request (approver), sit on the
-destruction commission (commission), keep and make copies (custodian) — never what material
+destruction commission (commission), keep and make copies (custodian), supervise the use of the
+recordings from the registers and the access log (supervisor: 001 §4) — never what material
 they may open; that is the individual authorisation's job (R3.2), added by the access work.
 """
 
@@ -29,12 +30,16 @@ ROLES: dict[str, str] = {
     "auditor": "wgląd w rejestry i listy, bez zmian",
     "custodian": "sporządzanie i przechowywanie kopii",
     "commission": "członek komisji niszczącej kopie",
+    # 001 §4 (the Sekretarz Miasta), 002 zał.5 §1 ust. 4 (the DPO); R6.3: reports, no material
+    "supervisor": "nadzór nad wykorzystaniem, odsłuchiwaniem, udostępnianiem i "
+                  "przechowywaniem nagrań, np. Sekretarz Miasta; rejestry i rejestr dostępu, "
+                  "bez dostępu do nagrań",
 }
 # Short labels for where space is tight (the page header); ROLES above says what each means.
 ROLE_SHORT: dict[str, str] = {
     "administrator": "administrator", "dpo": "IOD", "approver": "zatwierdzający",
     "operator": "operator", "viewer": "przeglądający", "auditor": "kontrola",
-    "custodian": "kopie", "commission": "komisja",
+    "custodian": "kopie", "commission": "komisja", "supervisor": "nadzorujący",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 

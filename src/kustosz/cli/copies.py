@@ -69,22 +69,20 @@ def _copy_by_job(vault: Vault, request_id: int, by: str, playable: bool | None) 
     """Through the same job as the request page's and the API's copy (`copy.make`), run
     here and waited for; on a terminal its progress is shown as it goes (on stderr)."""
     from kustosz import jobs
+    from kustosz.cli.progress_bar import job_bar
     from kustosz.custody.copies import get_copy
     from kustosz.errors import KustoszError
     from kustosz.jobs.runners import Inline
 
-    def show(view: jobs.JobView) -> None:
-        if not view.finished and view.note:
-            err_console.print(f"{view.progress:4.0%}  {view.note}", markup=False,
-                              highlight=False)
-
     args: dict[str, object] = {} if playable is None else {"playable": playable}
-    jobs.use(vault, Inline(watch=show if err_console.is_terminal else None))
-    try:
-        job_id = jobs.defer(vault, "copy.make", started_by=actor(), request_id=request_id,
-                            by=by, actor=actor(), **args)
-    finally:
-        jobs.use(vault, None)
+    # a bar with the time left on a terminal (issue 29 item 14)
+    with job_bar("Sporządzanie kopii / making the copy") as show:
+        jobs.use(vault, Inline(watch=show))
+        try:
+            job_id = jobs.defer(vault, "copy.make", started_by=actor(), request_id=request_id,
+                                by=by, actor=actor(), **args)
+        finally:
+            jobs.use(vault, None)
     view = jobs.get(vault, job_id)
     if view.state != jobs.JobState.DONE:
         raise KustoszError(f"the copy was not made (job {job_id}): {view.error or 'failed'}",
@@ -276,7 +274,8 @@ def documents_render(name: str,
         raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
     with open_vault() as vault, vault.reading() as s:
         policy = vault.policy
-        if name in ("request-calls", "request-video") and request_id is not None:
+        if name in ("request-calls", "request-video", "request-subject") \
+                and request_id is not None:
             name, data = papers.request_form(s, policy, request_id)
         elif name == "decision":
             if request_id is None:

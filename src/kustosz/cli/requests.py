@@ -28,7 +28,7 @@ from kustosz.custody.requests import (
     register_request,
 )
 from kustosz.db.custody import Request
-from kustosz.errors import FieldError, InputError
+from kustosz.errors import FieldError, InputError, NotFound
 from kustosz.states import RequestStatus
 from kustosz.vault import Vault
 
@@ -260,14 +260,32 @@ def requests_extend(request_id: int,
                         ..., "--reason", help="Why: the request's complexity or the number of "
                                               "requests (told to the data subject)."),
                     on: str = typer.Option(None, "--on",
-                                           help="Day the data subject was told (today).")
+                                           help="Day the data subject was told (today)."),
+                    by: str = typer.Option(
+                        ..., "--by", help="Who signs the notice: the office's user name (the "
+                                          "command line's login is not a person of the "
+                                          "office).")
                     ) -> None:
     """Extend a data subject's answer deadline by two months (art. 12 ust. 3 RODO)."""
+    from kustosz.access.users import get_user
+
     with open_vault() as vault, vault.transaction() as s:
         today = vault.now().astimezone(vault.policy.timezone).date()
         try:
+            signer = get_user(s, by.strip())
+        except NotFound:
+            raise InputError(f"no user named {by!r} signs the notice [--by] (see: kustosz "
+                             "users list)",
+                             pl=f"Nie ma użytkownika {by}, który mógłby podpisać zawiadomienie "
+                                "[--by] (wykaz: kustosz users list).") from None
+        if not signer.active:
+            raise InputError(f"user {signer.name!r} is deactivated and cannot sign the notice "
+                             "[--by]",
+                             pl=f"Użytkownik {signer.name} jest nieaktywny — nie może podpisać "
+                                "zawiadomienia [--by].")
+        try:
             d = extend(s, vault.policy.timezone, request_id, reason=reason,
-                       on=parse_day(on, "--on") or today, by=actor(), actor=actor(),
+                       on=parse_day(on, "--on") or today, by=signer.name, actor=actor(),
                        today=today)
         except FieldError as exc:
             raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]",

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed
 from kustosz.audit import append as audit
+from kustosz.custody.actions import record_action
 from kustosz.custody.answer_due import due_on
 from kustosz.custody.decisions import decision_of
-from kustosz.custody.registers import record_action
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Handover
 from kustosz.db.custody import Request as CustodyRequest
@@ -136,7 +136,7 @@ def extend(session: Session, tz: tzinfo, request_id: int, *, reason: str, on: da
                             "na przedłużenie jest za późno.")
     req.extended_on = on
     req.extension_reason = reason
-    req.extended_by = actor
+    req.extended_by = by  # who signs the notice (issue 30 item 9), not who keyed it
     new = deadline_of(session, req, tz)
     assert new is not None
     audit(session, actor, "request.extend", f"request {req.id}",

@@ -30,10 +30,10 @@ from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
-from kustosz.custody import bundles, playable
+from kustosz.custody import bundles, copy_progress, playable
+from kustosz.custody.actions import record_action
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.copy_dates import held_period, kept_until
-from kustosz.custody.registers import record_action
 from kustosz.custody.requests import (
     KINDS,
     STATUS_PL,
@@ -86,7 +86,8 @@ def fmt(value: datetime, policy: Policy, seconds: bool = True) -> str:
 
 
 def expiry(policy: Policy, first_recording: datetime, made_at: datetime) -> datetime:
-    """R2.5: lifetime counted from the day of recording or the day the copy was made."""
+    """R2.5: lifetime counted from the day of recording or the day the copy was made; a maximum
+    ("nie dłuższy niż"), so art. 111/112 k.c. only, never moved by art. 115 (policy.holidays)."""
     start = first_recording if policy.copy_counted_from == "recording_date" else made_at
     return policy.copy_lifetime.end(local_day(start, policy.timezone), policy.timezone)
 
@@ -449,10 +450,12 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
     known = {} if known is None else known
     out = []
     tz = vault.policy.timezone
+    shares = copy_progress.spans(groups)  # each source's part of the page's progress bar
     for done, g in enumerate(groups):
+        lo, hi = shares[done]
+        note = f"Kopiowanie nagrań: źródło {done + 1} z {len(groups)} ({g.source.name})"
         if progress:  # the page that waits for a copy made in the background shows it
-            progress(0.85 * done / len(groups), f"Przygotowanie nagrań: źródło {done + 1} z "
-                                                f"{len(groups)} ({g.source.name})")
+            progress(lo, note)
         first, last = g.recordings[0], g.recordings[-1]
         if g.source.kind in CHUNK_KINDS:  # mail, events
             out.append(build_chunk_media(vault, g.source, g.recordings, g.info, *window, work,
@@ -462,7 +465,7 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
         if g.source.kind == SourceKind.CAMERA and data_subject:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
             masking = _masked(vault, g, work / rel, window, regions, progress, done,
-                              len(groups))
+                              len(groups), (lo, hi))
         elif g.source.kind == SourceKind.CAMERA:
             rel = f"media/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
             # ffmpeg reads files: the storage lends a local path for each segment (the file
@@ -472,12 +475,16 @@ def _build_media(vault: Vault, groups: list[Group], work: Path,
                 paths = [lent.enter_context(vault.storage.local_path(r.storage_key,
                                                                      version=r.version_id))
                          for r in g.recordings]
-                known[rel] = _remux_checked(paths, g.recordings, work / rel)
+                mid = hi if playable_number is None else \
+                    lo + (hi - lo) * copy_progress.REMUX_SHARE_WITH_PLAYABLE
+                with copy_progress.growing(work / rel, sum(r.size or 0 for r in g.recordings),
+                                           copy_progress.within(progress, lo, mid, note)):
+                    known[rel] = _remux_checked(paths, g.recordings, work / rel)
                 if playable_number is not None:
-                    if progress:
-                        progress(0.85 * (done + 0.5) / len(groups), "Plik odtwarzalny z "
-                                 f"czasem nagrania: źródło {done + 1} z {len(groups)}")
-                    extra = _playable(g, paths, work, playable_number, window, tz)
+                    extra = _playable(g, paths, work, playable_number, window, tz,
+                                      copy_progress.within(
+                                          progress, mid, hi, "Plik odtwarzalny z czasem "
+                                          f"nagrania: źródło {done + 1} z {len(groups)}"))
         else:
             suffix = PurePosixPath(first.storage_key).suffix or ".bin"
             rel = (f"media/{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}_"
@@ -517,20 +524,22 @@ def reconstructed_times(recordings: list[Recording]) -> list[dict[str, Any]]:
 
 def _masked(vault: Vault, g: Group, out: Path, window: tuple[datetime, datetime, str | None],
             regions: list[dict[str, Any]] | None, progress: Progress | None, done: int,
-            total: int) -> dict[str, Any]:
+            total: int, span: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
     """A data subject's camera (R6.2): the period masked by the engine (faces, the manual
     masks, the requester's boxes spared) into ``out``; the description for the manifest."""
     from kustosz.custody import subject_review
     from kustosz.masking import job as masking_job
     from kustosz.masking.period import mask_period
+    from kustosz.masking.video import PROGRESS_NOTE as MASKING_NOTE
 
     width, height = subject_review.picture_size(vault, g.recordings[0])
     masks, keep = subject_review.engine_regions(regions, g.source.name, width, height)
 
     def moved(fraction: float, note: str) -> None:
-        if progress:
-            progress(0.85 * (done + fraction) / total, f"Maskowanie osób: kamera {done + 1} z "
-                                                      f"{total} ({g.source.name})")
+        if progress:  # masking, then (the engine says) checking every frame it masked
+            what = "Maskowanie osób" if note == MASKING_NOTE else note
+            progress(span[0] + (span[1] - span[0]) * fraction,
+                     f"{what}: kamera {done + 1} z {total} ({g.source.name})")
 
     described = mask_period(vault, g.source.name, window[0], window[1], out, masks=masks,
                             keep=keep, progress=moved, max_s=masking_job.MAX_S)
@@ -572,14 +581,16 @@ def _withhold(s: Session, copy: Copy, req: Request, bad: list[dict[str, Any]], m
 
 
 def _playable(g: Group, paths: list[Path], work: Path, number: str,
-              window: tuple[datetime, datetime, str | None], tz: Any) -> dict[str, Any]:
+              window: tuple[datetime, datetime, str | None], tz: Any,
+              told: Callable[[float], None] | None = None) -> dict[str, Any]:
     """The camera's playable file (custody/playable.py) beside its bit-exact MP4."""
     first = g.recordings[0]
     rel = f"playable/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
     (work / "playable").mkdir(exist_ok=True)
     segs = [playable.Segment(p, r.start_at, r.end_at) for p, r in zip(paths, g.recordings,
                                                                          strict=True)]
-    info = playable.make_playable(segs, work / rel, number, tz, window=window[:2])
+    info = playable.make_playable(segs, work / rel, number, tz, window=window[:2],
+                                  progress=told)
     return {"path": rel, "source": g.source.name,
             **{k: v for k, v in info.items() if not k.startswith("note_")}}
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody import bundles
+from kustosz.custody.actions import record_action
 from kustosz.custody.copies import COPY_ROLES, fmt, get_copy
-from kustosz.custody.registers import record_action
 from kustosz.custody.requests import end_request_holds, get_request
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError

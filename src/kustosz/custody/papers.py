@@ -17,14 +17,14 @@ from kustosz.custody import destruction, handover
 from kustosz.custody.copies import fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
-from kustosz.custody.requests import KINDS, MATERIALS, get_request
+from kustosz.custody.requests import KINDS, MATERIALS, copy_period, get_request
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Decision, Handover, Request, User
 from kustosz.documents.office import refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
-from kustosz.states import RequestStatus
+from kustosz.states import RequestKind, RequestStatus
 
 # Where each office's own forms come from, printed in the corner as the seeds print them.
 ANNEX = {
@@ -67,29 +67,64 @@ def entry_pl(session: Session, policy: Policy, d: Decision) -> str:
     return f"Decyzję wprowadził(a) do systemu: {keyer}, {when}."
 
 
+def _asked_time(req: Request, policy: Policy) -> str:
+    """The time the applicant gave (002 zał. 3 "zakres czasowy"): the hour they remember, or
+    the period they asked for — not the margin the hold adds either side (R4.2)."""
+    if req.approx_time:
+        return f"ok. {req.approx_time}"
+    start, end = copy_period(req)
+    if (end - start).total_seconds() >= 86_400 and _clock(start, policy) == "00:00":
+        return "cały dzień"  # a calls request without an hour holds the whole day
+    return f"{_clock(start, policy)} – {_clock(end, policy)}"
+
+
+def _clock(at: Any, policy: Policy) -> str:
+    """HH:MM, or HH:MM:SS where the time names its second (one format within a line)."""
+    local = at.astimezone(policy.timezone)
+    return local.strftime("%H:%M:%S" if local.second else "%H:%M")
+
+
+def _what_identifies(req: Request) -> str:
+    """The place, numbers or person that find the material, as one phrase; never empty."""
+    if req.place:
+        return req.place
+    numbers = [n for n in (req.caller, req.callee) if n]
+    if numbers:
+        return " → ".join(numbers)
+    if req.who:
+        return req.who
+    return ", ".join(req.sources) or "—"
+
+
 def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
     req = get_request(session, request_id)
-    name = "request-calls" if req.material == Material.CALLS else "request-video"
+    subject = req.kind == RequestKind.DATA_SUBJECT
+    name = ("request-subject" if subject else
+            "request-calls" if req.material == Material.CALLS else "request-video")
     notes = [f"Wniosek nr {req.id} ({KINDS[req.kind]}) zarejestrowano "
              f"{fmt(req.registered_at, policy, seconds=False)}."]
     if req.hold_id:
-        notes.append(f"Nagranie zabezpieczono z chwilą rejestracji (zabezpieczenie nr "
-                     f"{req.hold_id}).")
+        notes.append(f"Nagrania z okresu {fmt(req.start_at, policy, seconds=False)[11:]} – "
+                     f"{fmt(req.end_at, policy, seconds=False)[11:]} zabezpieczono z chwilą "
+                     f"rejestracji (zabezpieczenie nr {req.hold_id}).")
     if req.warning:
         notes.append(req.warning)
     if req.status == RequestStatus.REFUSED and req.status_reason:
         notes.append(req.status_reason)
-    window = (f"{fmt(req.start_at, policy, seconds=False)[11:]} – "
-              f"{fmt(req.end_at, policy, seconds=False)[11:]}")
     place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
     data = {**policy.doc_names(),
             "title": f"Wniosek nr {req.id}", "annex": ANNEX.get((policy.preset, name)),
             "requester": req.requester, "contact": req.contact,
             "received_on": _d(req.received_on), "event_date": _d(req.event_date),
-            "approx_time": req.approx_time, "window": window, "place": place,
+            "approx_time": req.approx_time, "window": _asked_time(req, policy), "place": place,
             "caller": req.caller, "callee": req.callee, "description": req.description,
-            "purpose": req.purpose, "decision": _decision(session, policy, req),
+            "purpose": req.purpose or None, "decision": _decision(session, policy, req),
+            "securing": policy.preset == "walbrzych" and req.kind == RequestKind.INTERESTED,
             "notes": notes, "footer": f"wniosek nr {req.id}"}
+    if subject:
+        data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
+                    material=MATERIALS[req.material], who=req.who,
+                    identifies=_what_identifies(req))
     return name, data
 
 
@@ -101,13 +136,13 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
                          pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony — nie ma "
                             "decyzji do wydrukowania.")
     subject = (f"{MATERIALS[req.material]}, {_d(req.event_date)}, "
-               f"{fmt(req.start_at, policy, False)[11:]}–{fmt(req.end_at, policy, False)[11:]}, "
-               + (req.place or req.who or ", ".join(x for x in (req.caller, req.callee) if x)))
+               f"{_asked_time(req, policy)}, {_what_identifies(req)}")
     return "decision", {
         **policy.doc_names(),
         "title": f"Decyzja — wniosek nr {req.id}", "date": d["on"], "request_id": req.id,
         "received_on": _d(req.received_on), "requester": req.requester,
-        "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose, "decision": d}
+        "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose or None,
+        "data_subject": req.kind == RequestKind.DATA_SUBJECT, "decision": d}
 
 
 def extension_notice_doc(session: Session, policy: Policy, request_id: int
@@ -136,7 +171,7 @@ def _handed_items(policy: Policy, copy: Any) -> list[str]:
     """What the data subject receives, source by source, and what was taken out of it."""
     out = []
     for src in copy.sources or []:
-        span = f"{fmt(_at(src['from']), policy, False)} – {fmt(_at(src['to']), policy, False)}"
+        span = f"{fmt(_at(src['from']), policy)} – {fmt(_at(src['to']), policy)}"
         if src.get("kind") == SourceKind.PHONE:
             line = (f"nagranie rozmowy z numeru {src.get('caller')} na numer "
                     f"{src.get('callee')} ({span})")
@@ -146,9 +181,10 @@ def _handed_items(policy: Policy, copy: Any) -> list[str]:
                     f"wpisy dotyczące Pana/Pani; adresy, nazwy, komputery i konta innych osób "
                     f"({n}) zastąpiono pseudonimami")
         elif src.get("masking"):
-            m = src["masking"]
-            line = (f"nagranie z kamery {src.get('name')} ({span}) — wizerunki innych osób "
-                    f"zamaskowane ({m.get('summary_pl', 'rozmycie nieodwracalne')})")
+            # Plain words for the citizen (art. 12 ust. 1 RODO); how the masking was done
+            # (detector, sampling, threshold, detections) stays in the copy's manifest.
+            line = (f"nagranie z kamery {src.get('name')} ({span}) — twarze innych osób "
+                    "zamazane w sposób nieodwracalny")
         else:
             line = f"{src.get('label') or src.get('name')} ({span})"
         out.append(line)
@@ -168,12 +204,74 @@ MATERIALS_BY_KIND = {SourceKind.MAILBOX.value: "wpisy z monitoringu poczty elekt
                      SourceKind.ENDPOINT.value: "wpisy z monitoringu aktywności IT"}
 
 
+# One form of address in a letter to one person: the clauses speak to everyone, some in the
+# plural ("Posiadają Państwo prawo", 001 zał. 1), some "Pani/Pana" (002 zał. 2); the letter
+# says "Pan/Pani" throughout.
+_SINGULAR = (("Posiadają Państwo prawo", "Przysługuje Panu/Pani prawo"),
+             ("Mają Państwo prawo", "Przysługuje Panu/Pani prawo"),
+             ("gdy uznają Państwo", "gdy uzna Pan/Pani"), ("przez Państwa", "przez Pana/Panią"),
+             ("Państwa danych", "Pana/Pani danych"), ("Państwa dane", "Pana/Pani dane"),
+             ("Pani/Panu", "Panu/Pani"), ("Pani/Pana", "Pana/Pani"), ("Pani/Pan", "Pan/Pani"))
+
+
+def to_one_person(text: str) -> str:
+    for plural, singular in _SINGULAR:
+        text = text.replace(plural, singular)
+    return text
+
+
+# What registration notes when it finds nothing in the period asked (custody.requests).
+NOTHING_FOUND = "nie znaleziono nagrań"
+
+
+def _sources_pl(policy: Policy, copy: Any) -> list[str]:
+    """Where the person's data came from (art. 15 ust. 1 lit. g RODO), one line a source."""
+    office = policy.names.office_gen
+    out = []
+    for src in copy.sources or []:
+        kind = src.get("kind")
+        if kind == SourceKind.PHONE:
+            line = (f"nagranie rozmowy z systemu rejestracji rozmów telefonicznych {office} "
+                    f"(linia {src.get('name')}), zarejestrowane podczas rozmowy z udziałem "
+                    "Pana/Pani numeru telefonu")
+        elif kind == SourceKind.CAMERA:
+            line = (f"obraz zarejestrowany przez kamerę {src.get('name')} monitoringu "
+                    f"wizyjnego {office}")
+        else:
+            line = (f"{MATERIALS_BY_KIND.get(kind, 'dane')} {office} (źródło "
+                    f"{src.get('name')})")
+        if line not in out:
+            out.append(line)
+    return out
+
+
+def _recipients_so_far(session: Session, policy: Policy, req: Request, own: Any) -> list[str]:
+    """Copies of the same material handed to anyone else (art. 15 ust. 1 lit. c RODO: the
+    recipients to whom the data "zostały ujawnione")."""
+    start, end = copy_period(req)
+    out = []
+    rows = session.execute(select(Handover, Copy).join(Copy, Copy.id == Handover.copy_id)
+                           .order_by(Handover.handed_at)).all()
+    for h, c in rows:
+        if own is not None and c.id == own.id:
+            continue
+        same = bool(set(req.items or []) & set(c.items or [])) or any(
+            src.get("name") in req.sources and _at(src["from"]) < end
+            and _at(src["to"]) > start for src in c.sources or [])
+        if same:
+            out.append(f"{h.receiver} ({_d(h.handed_at.astimezone(policy.timezone))})")
+    return list(dict.fromkeys(out))
+
+
 def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
-    """The answer to a data subject's request (art. 15 and 12 ust. 3-4 RODO): what is handed
-    over and what was taken out of it and why, or why nothing is; the rights the office's own
-    clause names; the complaint to the Prezes UODO. Printed once the request is answered."""
+    """The answer to a data subject's request (art. 15 and 12 ust. 3-4 RODO): the copy and
+    what was taken out of it and why, with every art. 15 ust. 1 item built from the policy
+    (the facts the office's clause prints) and per source the data came from; a confirmation
+    that no data are processed where nothing was found; or the refusal with its basis. The
+    rights the office's own clause names; the complaint to the Prezes UODO. Printed once the
+    request is answered."""
     from kustosz.custody.answer_deadline import deadline_of
-    from kustosz.documents.clauses import clause_points
+    from kustosz.documents.clauses import access_facts, clause_points
 
     req = get_request(session, request_id)
     d = deadline_of(session, req, policy.timezone)
@@ -193,7 +291,8 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
             Material.MAIL: SourceKind.MAILBOX, Material.EVENTS: SourceKind.ENDPOINT}[
         Material(req.material)]
     try:
-        rights = [p for p in clause_points(policy, kind.value) if _RIGHTS.search(p)]
+        rights = [to_one_person(p) for p in clause_points(policy, kind.value)
+                  if _RIGHTS.search(p)]
     except InputError:
         rights = []
     notes = []
@@ -201,6 +300,24 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
         notes.append("Kopia obejmuje wyłącznie rozmowy, w których uczestniczył Pana/Pani numer "
                      "telefonu.")
     decision = _decision(session, policy, req)
+    facts = access_facts(policy, kind.value) if policy.retention.get(kind.value) else None
+    none_found = copy is None and NOTHING_FOUND in (req.warning or "")
+    art15 = None
+    if copy is not None and facts is not None:
+        recipients = _recipients_so_far(session, policy, req, copy)
+        art15 = [
+            ("Cele i podstawa przetwarzania", facts["purposes"]),
+            ("Kategorie danych", facts["categories"]),
+            ("Odbiorcy danych", facts["recipients"]
+             + (f"; kopie nagrań z okresu objętego żądaniem przekazano dotąd: "
+                f"{', '.join(recipients)}" if recipients else
+                "; kopii nagrań z okresu objętego żądaniem nie przekazano dotąd nikomu")
+             + f"; {facts['transfer']}"),
+            ("Okres przechowywania", facts["period"]),
+            ("Źródło danych", "; ".join(_sources_pl(policy, copy))),
+            ("Zautomatyzowane podejmowanie decyzji", facts["automated"]),
+        ]
+    start, end = copy_period(req)
     return "answer-letter", {
         **policy.doc_names(), "title": f"Odpowiedź — wniosek nr {req.id}",
         "date": _d(d.answered_on), "requester": req.requester, "contact": req.contact,
@@ -208,19 +325,25 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
         "material": MATERIALS[req.material], "copy": copy.number if copy else None,
         "medium": handover.medium if handover else None,
         "items": _handed_items(policy, copy) if copy else [],
-        "refusal": (decision or {}).get("reason") if copy is None else None,
+        "art15": [{"what": w, "text": t} for w, t in art15] if art15 else None,
+        "none_found": {"asked": f"{_d(req.event_date)}, {_asked_time(req, policy)}, "
+                                f"{_what_identifies(req)}",
+                       "period": facts["period"] if facts else None} if none_found else None,
+        "refusal": (decision or {}).get("reason") if copy is None and not none_found else None,
         "extended": _d(d.extended_on), "rights": rights, "notes": notes,
         "protected": bool(copy) and any(src.get("pseudonymised") or src.get("masking")
                                         for src in copy.sources or []),
         # The clause's own words name the complaint already: not said twice.
         "complaint_said": any("skarg" in p for p in rights),
         "signed_by": printed(session, handover.handed_by) if handover else
-        (decision or {}).get("by"), "footer": f"wniosek nr {req.id}"}
+        (decision or {}).get("by"), "footer": f"wniosek nr {req.id}",
+        "period_asked": f"{fmt(start, policy, False)} – {fmt(end, policy, False)}"}
 
 
 def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str
               ) -> tuple[str, dict]:
     copy = get_copy(session, number)
+    req = session.get(Request, copy.request_id) if copy.request_id else None
     first, last = held_period(copy)
     return "label", {"office": policy.office_name, "number": copy.number,
                      "from": fmt(first, policy), "to": fmt(last, policy),
@@ -228,7 +351,10 @@ def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: st
                      "made_on": fmt(copy.made_at, policy, seconds=False),
                      "made_by": printed(session, copy.made_by),
                      "expires_on": kept_until(copy.expires_at, policy),
-                     "key_fingerprint": key_fingerprint}
+                     "key_fingerprint": key_fingerprint,
+                     # the data subject's own copy (art. 15 ust. 3 RODO): given to them, not
+                     # kept by the office for authorities
+                     "data_subject": req is not None and req.kind == RequestKind.DATA_SUBJECT}
 
 
 def handovers_of(session: Session, number: str) -> list[Handover]:
@@ -255,23 +381,43 @@ def the_handover(session: Session, number: str, handover_id: int | None = None) 
                    pl=f"Kopia nr {number} nie ma przekazania nr {handover_id}.")
 
 
+def _protocol(session: Session, policy: Policy, number: str,
+              handover_id: int | None) -> dict[str, Any]:
+    """The handover's data; a data subject's copy is theirs (art. 15 ust. 3 RODO): no purpose
+    binds them and they are no authority, so their papers say neither."""
+    h = the_handover(session, number, handover_id)
+    data = handover.protocol_data(session, policy, h)
+    req = session.get(Request, h.request_id)
+    data["data_subject"] = req is not None and req.kind == RequestKind.DATA_SUBJECT
+    return data
+
+
 def handover_doc(session: Session, policy: Policy, number: str,
                  handover_id: int | None = None) -> tuple[str, dict]:
-    data = handover.protocol_data(session, policy, the_handover(session, number, handover_id))
-    data["annex"] = ANNEX.get((policy.preset, "handover-protocol"))
+    data = _protocol(session, policy, number, handover_id)
+    data["annex"] = (None if data["data_subject"] else
+                     ANNEX.get((policy.preset, "handover-protocol")))
     return "handover-protocol", data
 
 
 def receipt_doc(session: Session, policy: Policy, number: str,
                 handover_id: int | None = None) -> tuple[str, dict]:
-    data = handover.protocol_data(session, policy, the_handover(session, number, handover_id))
+    data = _protocol(session, policy, number, handover_id)
     data["title"] = f"Pokwitowanie — kopia nr {number}"
     return "receipt", data
 
 
 def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
-    return "destruction-protocol", destruction.protocol_data(
-        session, policy, get_copy(session, number))
+    """The protocol; besides the files, every medium the copy was handed out on, for the
+    commission to record how it was physically destroyed or that it stays with its receiver
+    (004 §7 ust. 9 "fizycznemu zniszczeniu"; 002 zał. 5 §8 ust. 2)."""
+    copy = get_copy(session, number)
+    data = destruction.protocol_data(session, policy, copy)
+    data["media"] = [{"medium": h.medium or "nośnik bez opisu",
+                      "handed": f"wydany {_d(h.handed_at.astimezone(policy.timezone))}: "
+                                f"{h.receiver}"}
+                     for h in handovers_of(session, number)]
+    return "destruction-protocol", data
 
 
 # Blank forms about one kind of material: an office that keeps none gets no such form (a
@@ -279,7 +425,10 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
 FORM_KIND = {"request-video": (SourceKind.CAMERA, "video request form",
                                "formularza wniosku o dane z monitoringu wizyjnego się nie drukuje"),
              "request-calls": (SourceKind.PHONE, "call recording request form",
-                               "formularza wniosku o nagrania rozmów się nie drukuje")}
+                               "formularza wniosku o nagrania rozmów się nie drukuje"),
+             # 001 zał. 2: a protocol of listening to a recorded call
+             "listening-protocol": (SourceKind.PHONE, "call listening protocol",
+                                    "protokołu z odsłuchania rozmowy się nie drukuje")}
 
 
 def blank(name: str, policy: Policy) -> dict[str, Any]:
@@ -290,6 +439,8 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
     data = {**policy.doc_names(),
             "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
             "rows": [], "members": [], "sources": [], "files": []}
+    if name == "request-calls":  # an interested person asks Wałbrzych to secure [004 §7.4]
+        data["securing"] = policy.preset == "walbrzych"
     if name == "declaration":  # the same wording as the web's, from its one definition
         wording = DECLARATION.get(policy.preset or "", {})
         data.update(annex=wording.get("annex"), purposes=wording.get("purposes"))

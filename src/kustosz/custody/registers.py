@@ -32,16 +32,6 @@ from kustosz.states import CopyState, RequestKind, RequestStatus
 KINDS = ("disclosures", "copies", "actions")
 
 
-def record_action(session: Session, kind: str, description: str, by: str, *,
-                  request_id: int | None = None, copy_id: int | None = None,
-                  at: datetime | None = None) -> ActionEntry:
-    entry = ActionEntry(at=at or datetime.now(UTC), kind=kind, description=description, by=by,
-                        request_id=request_id, copy_id=copy_id)
-    session.add(entry)
-    session.flush()
-    return entry
-
-
 @dataclass
 class Register:
     kind: str
@@ -119,7 +109,48 @@ def _decided(session: Session, d: Decision) -> str:
     return text + ")"
 
 
+def _own(policy: Policy, preset: str) -> bool:
+    from kustosz.documents.office import own_texts
+
+    return policy.preset == preset and own_texts(policy)
+
+
+# Where each office's register models come from, printed in the corner as the seeds print them.
+REGISTER_ANNEX = {("pleszew", "disclosures"): "Załącznik nr 4 do Regulaminu funkcjonowania "
+                                              "monitoringu wizyjnego w Urzędzie Miasta i Gminy "
+                                              "Pleszew"}
+
+
+def _purpose(req: Request) -> str:
+    """A data subject gives no purpose (art. 15 RODO needs none): the column says what the
+    request is instead of standing empty."""
+    if req.kind == RequestKind.DATA_SUBJECT and not (req.purpose or "").strip():
+        return "dostęp osoby, której dane dotyczą, do jej danych (art. 15 RODO)"
+    return req.purpose
+
+
+def _subject_deadline(session: Session, req: Request, policy: Policy) -> str:
+    """A data subject's request: answered on a day (a handover or a refusal), or the day the
+    answer is due (art. 12 ust. 3 RODO), with any extension."""
+    from kustosz.custody.answer_deadline import deadline_of
+
+    d = deadline_of(session, req, policy.timezone)
+    extended = (f"; termin przedłużono {_d(req.extended_on, policy)}: {req.extension_reason}"
+                if req.extended_on else "")
+    if d is not None and d.answered_on is not None:
+        how = "odmowa" if req.status == RequestStatus.REFUSED else "wydano kopię"
+        return (f"żądanie osoby, której dane dotyczą — odpowiedziano {_d(d.answered_on, policy)}"
+                f" ({how}){extended}")
+    if req.status == RequestStatus.REFUSED:
+        return f"żądanie osoby, której dane dotyczą — odmowa{extended}"
+    return (f"żądanie osoby, której dane dotyczą — odpowiedź do "
+            f"{_d(due_on(req.received_on, req.extended_on), policy)} (art. 12 ust. 3 RODO)"
+            f"{extended}")
+
+
 def disclosures(session: Session, policy: Policy, start: date, end: date) -> Register:
+    from kustosz.custody.requests import overdue_since
+
     rows = []
     reqs = session.execute(select(Request).where(Request.received_on >= start,
                                                  Request.received_on <= end)
@@ -131,14 +162,17 @@ def disclosures(session: Session, policy: Policy, start: date, end: date) -> Reg
         if req.case_ref:
             remarks.append(f"znak: {req.case_ref}")
         if req.kind == RequestKind.DATA_SUBJECT:  # R6.2: the person's deadline
-            remarks.append(f"żądanie osoby, której dane dotyczą — odpowiedź do "
-                           f"{_d(due_on(req.received_on, req.extended_on), policy)} "
-                           "(art. 12 ust. 3 RODO)"
-                           + (f"; termin przedłużono {_d(req.extended_on, policy)}: "
-                              f"{req.extension_reason}" if req.extended_on else ""))
-        rows.append([str(n), req.requester, _d(req.received_on, policy), req.purpose,
+            remarks.append(_subject_deadline(session, req, policy))
+        late = overdue_since(session, policy, req)  # its material is held meanwhile
+        if late is not None:
+            remarks.append(late.pl())
+        rows.append([str(n), req.requester, _d(req.received_on, policy), _purpose(req),
                      _resolution(session, req, policy), "", "", "; ".join(remarks)])
-    return Register("disclosures", "Rejestr udostępnionych nagrań",
+    # Pleszew keeps the register its regulation's zał. 4 models, under that title.
+    title = ("Rejestr udostępnionych nagrań z monitoringu wizyjnego "
+             f"{policy.names.office_gen}" if _own(policy, "pleszew")
+             else "Rejestr udostępnionych nagrań")
+    return Register("disclosures", title,
                     ["Lp.", "Wnioskodawca", "Data złożenia wniosku", "Cel udostępnienia",
                      "Sposób załatwienia wniosku", "Podpis odbierającego nośnik",
                      "Podpis wydającego nośnik", "Uwagi"],
@@ -179,6 +213,8 @@ def copies(session: Session, policy: Policy, start: date, end: date,
     lo, hi = _bounds(start, end, policy)
     rows = []
     shown = False
+    # The phone-number columns [004 §7.8 c-d] only where the office records calls.
+    phones = policy.retention.get(SourceKind.PHONE.value) is not None
     for copy in session.execute(select(Copy).where(Copy.made_at >= lo, Copy.made_at < hi)
                                 .order_by(Copy.year, Copy.seq)).scalars():
         calls = [s for s in copy.sources if s.get("kind") == SourceKind.PHONE]
@@ -190,16 +226,24 @@ def copies(session: Session, policy: Policy, start: date, end: date,
         callees = "; ".join(s.get("callee", "") for s in calls)
         who = (printed or {}).get(copy.made_by) or printed_name(session, copy.made_by)
         first, last = held_period(copy)
-        rows.append([copy.number, f"{_d(first, policy, True)} – "
-                     f"{_d(last, policy, True)}", source,
-                     callers, callees, _d(copy.made_at, policy), who, "",
-                     _fate(session, copy, policy)])
-    return Register("copies", "Rejestr kopii",
-                    ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
-                     "Nr telefonu dzwoniącego", "Nr telefonu, na który dzwoniono",
-                     "Data wykonania kopii",
-                     "Dane osoby sporządzającej", "Podpis", "Udostępnienie lub zniszczenie"],
-                    [1.5, 1.9, 2, 1.4, 1.4, 1.3, 1.8, 1.1, 2.6], rows, shows_locations=shown)
+        row = [copy.number, f"{_second(first, policy)} – {_second(last, policy)}", source,
+               callers, callees, _d(copy.made_at, policy), who, "",
+               _fate(session, copy, policy)]
+        rows.append(row if phones else row[:3] + row[5:])
+    columns = ["Nr porządkowy kopii", "Okres (data i godzina)", "Źródło danych",
+               "Nr telefonu dzwoniącego", "Nr telefonu, na który dzwoniono",
+               "Data wykonania kopii", "Dane osoby sporządzającej", "Podpis",
+               "Udostępnienie lub zniszczenie"]
+    widths = [1.5, 1.9, 2, 1.4, 1.4, 1.3, 1.8, 1.1, 2.6]
+    if not phones:  # an office that records no calls has no numbers to enter [004 §7.8 c]
+        columns, widths = columns[:3] + columns[5:], widths[:3] + widths[5:]
+    return Register("copies", "Rejestr kopii", columns, widths, rows, shows_locations=shown)
+
+
+def _second(at: datetime, policy: Policy) -> str:
+    """A copy's period to the second, every row alike (a copy holds a period asked to the
+    second; "10:00" beside "10:00:02" reads as two precisions)."""
+    return at.astimezone(policy.timezone).strftime("%d.%m.%Y %H:%M:%S")
 
 
 def actions(session: Session, policy: Policy, start: date, end: date) -> Register:
@@ -294,8 +338,13 @@ def to_csv(register: Register, form: str = "excel") -> bytes:
 
 
 def pdf_data(register: Register, policy: Policy, start: date, end: date) -> dict[str, Any]:
-    return {"office": policy.office_name, "title": f"{register.title} — {policy.office_name}",
-            "heading": register.title, "period": f"{_d(start, policy)} – {_d(end, policy)}",
+    named = policy.names.office_gen in register.title  # the title names the office already
+    return {"office": policy.office_name,
+            "title": register.title if named else f"{register.title} — {policy.office_name}",
+            "heading": register.title, "sub": None if named else policy.office_name,
+            "annex": REGISTER_ANNEX.get((policy.preset or "", register.kind))
+            if _own(policy, policy.preset or "") else None,
+            "period": f"{_d(start, policy)} – {_d(end, policy)}",
             "columns": register.columns, "widths": register.widths, "rows": register.rows,
             "printed_at": _d(datetime.now(UTC), policy, True),
             "checkpoint": checkpoint_note(register.checkpoint, policy)}

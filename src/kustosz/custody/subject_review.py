@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
-from kustosz.custody.registers import record_action
+from kustosz.custody.actions import record_action
 from kustosz.custody.requests import copy_period, get_request
 from kustosz.db.custody import Copy, Request, ReviewPlay
 from kustosz.errors import InputError, NotFound

@@ -145,7 +145,11 @@ class ViewingSession(Base):
     purpose: Mapped[str] = mapped_column(Text)
     case_ref: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("custody_requests.id"))
+    # The person present (R3.4) as named when the session opened; since 0032 also who it is:
+    # an account or an employee of the register (older rows keep the typed name only).
     witness: Mapped[str | None] = mapped_column(String(200))
+    witness_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    witness_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     client: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -26,7 +26,17 @@ INTRO = ("Zgodnie z art. 13 Rozporządzenia Parlamentu Europejskiego i Rady (UE)
 KIND_PL = {k.name.value: k.clause_pl for k in CLAUSED if k.clause_pl}
 
 
+# Pleszew's clause words its purposes in its own sentence (002 zał. 2 pkt 3) rather than as a
+# [documents] list; the same words serve its clause and its answers to data subjects.
+PLESZEW_AIMS = ("zapewnienia porządku publicznego oraz bezpieczeństwa użytkowników obiektu (ze "
+                "szczególnym uwzględnieniem pracowników i klientów urzędu), ochrony mienia oraz "
+                "zachowania w tajemnicy informacji, których ujawnienie mogłoby narazić "
+                "pracodawcę na szkody")
+
+
 def _aims(policy: Policy) -> str:
+    if policy.preset == "pleszew" and own_texts(policy) and not purposes(policy):
+        return PLESZEW_AIMS
     return listing(purposes(policy)) or BLANK
 
 
@@ -248,3 +258,54 @@ def clause_data(policy: Policy, kind: str) -> dict[str, Any]:
     return {**policy.doc_names(), "title": f"Klauzula informacyjna — {KIND_PL[kind]}",
             "heading": f"Klauzula informacyjna dotycząca {KIND_PL[kind]}", "intro": INTRO,
             "points": points, "kind": kind}
+
+
+# What a data subject is told under art. 15 ust. 1 RODO, from the same facts the office's clause
+# prints: the purposes and basis (lit. a), the categories (b), the recipients (c), the period
+# (d), the source (g, per source: papers.answer_letter_doc) and automated decisions (h).
+CATEGORIES = {
+    SourceKind.CAMERA.value: "wizerunek (obraz bez dźwięku) utrwalony przez kamerę monitoringu "
+                             "wizyjnego, z datą, godziną i miejscem nagrania",
+    SourceKind.PHONE.value: "głos i treść rozmowy telefonicznej, numer telefonu oraz data, "
+                            "godzina i czas trwania połączenia",
+    SourceKind.MAILBOX.value: "adres poczty elektronicznej oraz dane wiadomości zapisane w "
+                              "monitoringu poczty (nadawca, odbiorcy, data i godzina)",
+    SourceKind.ENDPOINT.value: "nazwa konta i komputera, adres sieciowy oraz data i godzina "
+                               "zdarzeń zapisanych w monitoringu aktywności IT",
+}
+# The recipients as each office's clause names them (002 zał. 2 pkt 7; 001 zał. 1 pkt 4;
+# 004 klauzula pkt 4; 003 zał. 1 pkt 6; 000 §1 pkt 12).
+RECIPIENTS = {
+    "pleszew": "podmioty uprawnione do uzyskania danych osobowych na podstawie przepisów prawa "
+               "oraz podmioty realizujące usługi w imieniu i na rzecz administratora",
+    "boleslawiec": "wyłącznie podmioty uprawnione do uzyskania danych osobowych na podstawie "
+                   "przepisów prawa",
+    "walbrzych": "wyłącznie podmioty uprawnione do uzyskania danych osobowych na podstawie "
+                 "przepisów prawa",
+    "miedziana-gora": "osoby, które wykażą potrzebę uzyskania dostępu do nagrań (interes "
+                      "realizowany przez stronę trzecią), oraz organy uprawnione na podstawie "
+                      "przepisów prawa",
+    "elblag": "wyłącznie organy uprawnione, na ich pisemny wniosek — w szczególności sądy, "
+              "prokuratura, policja oraz inne podmioty prowadzące czynności "
+              "dochodzeniowo-śledcze",
+}
+GENERAL_RECIPIENTS = "wyłącznie podmioty uprawnione na podstawie przepisów prawa"
+
+
+def access_facts(policy: Policy, kind: str) -> dict[str, str]:
+    """The art. 15 ust. 1 RODO facts about material of ``kind``, each a sentence's end."""
+    period = policy.retention_for(kind)
+    own = own_texts(policy)
+    return {
+        "purposes": f"w celu {_aims(policy)}, na podstawie {fact(policy, 'basis')}",
+        "categories": CATEGORIES.get(kind, "dane zapisane w systemie monitoringu"),
+        "recipients": (RECIPIENTS.get(policy.preset or "", GENERAL_RECIPIENTS) if own
+                       else GENERAL_RECIPIENTS),
+        "period": (f"nie dłużej niż {period_pl(period)} od dnia nagrania, a gdy nagranie stanowi "
+                   "dowód w postępowaniu prowadzonym na podstawie przepisów prawa — do czasu "
+                   "prawomocnego zakończenia postępowania; następnie dane są trwale usuwane"),
+        "transfer": "dane nie są przekazywane do państwa trzeciego ani organizacji "
+                    "międzynarodowej",
+        "automated": "dane nie służą do zautomatyzowanego podejmowania decyzji, w tym "
+                     "profilowania (art. 22 RODO)",
+    }

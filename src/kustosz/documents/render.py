@@ -23,6 +23,8 @@ NAMES: dict[str, tuple[str, str]] = {
     "request-calls": ("request_calls.typ", "wniosek o udostępnienie nagrań rozmów (001 zał. 3)"),
     "request-video": ("request_video.typ",
                       "wniosek o zabezpieczenie i udostępnienie danych (002 zał. 3)"),
+    "request-subject": ("request_subject.typ",
+                        "żądanie dostępu osoby, której dane dotyczą (art. 15 RODO)"),
     "decision": ("decision.typ", "decyzja w sprawie wniosku"),
     "handover-protocol": ("handover.typ", "protokół przekazania, 2 egz. (001 zał. 4)"),
     "receipt": ("receipt.typ", "pokwitowanie (003 §5 ust. 8)"),

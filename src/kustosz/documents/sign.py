@@ -45,12 +45,22 @@ def sign_data(policy: Policy) -> dict[str, Any]:
         f"{period_pl(policy.retention_for('camera'))} od dnia nagrania, a gdy stanowią dowód w "
         "postępowaniu — do czasu jego prawomocnego zakończenia; następnie podlegają "
         "zniszczeniu.",
-        "Przysługuje Pani/Panu prawo dostępu do swoich danych, ich sprostowania i ograniczenia "
-        "przetwarzania oraz prawo wniesienia skargi do Prezesa Urzędu Ochrony Danych "
-        "Osobowych.",
+        _rights(policy),
         (f"Pełna treść klauzuli informacyjnej (art. 13 RODO) dostępna jest {d['published']}."
          if d.get("published") else
          "Pełną treść klauzuli informacyjnej (art. 13 RODO) udostępnia administrator."),
     ]
     data.update(lines=lines, controller=controller)
     return data
+
+
+def _rights(policy: Policy) -> str:
+    """The rights as the office's clause names them: Miedziana Góra's (003 zał. 1 pkt 7) are
+    access and restriction, with the complaint — no rectification."""
+    if policy.preset == "miedziana-gora" and own_texts(policy):
+        return ("Przysługuje Pani/Panu prawo żądania dostępu do swoich danych osobowych oraz "
+                "ograniczenia ich przetwarzania, a także prawo wniesienia skargi do Prezesa "
+                "Urzędu Ochrony Danych Osobowych.")
+    return ("Przysługuje Pani/Panu prawo dostępu do swoich danych, ich sprostowania i "
+            "ograniczenia przetwarzania oraz prawo wniesienia skargi do Prezesa Urzędu Ochrony "
+            "Danych Osobowych.")
