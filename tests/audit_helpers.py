@@ -61,7 +61,7 @@ def make_history(vault: Vault, witness: Path) -> History:
         source = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
         token = open_viewing(s, user=user, action="playback", client="127.0.0.1",
                              purpose="wyjaśnienie zdarzenia", case_ref="OR.0001.1.2026",
-                             witness="Jan Kowalski", source=source)
+                             witness="burmistrz", source=source)
         assert token is not None
         vs = s.execute(select(ViewingSession)).scalar_one()
         for i in range(3):

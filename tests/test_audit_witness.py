@@ -429,7 +429,7 @@ def test_opening_a_viewing_is_checkpointed_at_once(history: History) -> None:
         who = s.execute(select(User).where(User.name == "ogladajacy")).scalar_one()
         source = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
         assert open_viewing(s, user=who, action="playback", client="127.0.0.1",
-                            purpose="kontrola", case_ref="OR.2", witness="Jan Kowalski",
+                            purpose="kontrola", case_ref="OR.2", witness="burmistrz",
                             source=source) is not None
     lines = witness_lines(history.witness)
     assert len(lines) == before + 1

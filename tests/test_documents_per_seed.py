@@ -124,7 +124,7 @@ def rendered(preset: str, document: str) -> str | KustoszError:
 # Calls only: no camera sign, no video request form; no call recording: no announcements, no
 # call request form.
 REFUSED = {(p, d) for p in CALLS for d in ("sign", "request-video")} | \
-    {(p, d) for p in VIDEO for d in ("announcement", "request-calls")}
+    {(p, d) for p in VIDEO for d in ("announcement", "request-calls", "listening-protocol")}
 
 
 @pytest.mark.parametrize("preset,document", sorted(REFUSED))
@@ -268,7 +268,7 @@ REQUIRED: dict[tuple[str, str], list[str]] = {
         "mogą wnioskować o zabezpieczenie nagrania"],
     # 003 zał. 2: the model text — the office and its address, the four purposes.
     ("miedziana-gora", "declaration"): [
-        "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego",
+        "Załącznik nr 2 do Regulaminu funkcjonowania, obsługi i eksploatacji monitoringu wizyjnego",
         "wykonujący(-a) pracę na stanowisku referent w Urzędzie Gminy Miedziana Góra, adres:",
         "przyjmuję do wiadomości, że mój pracodawca stosuje monitoring wizyjny, w celu "
         "zapewnienia porządku publicznego i bezpieczeństwa obywateli oraz ochrony "

@@ -96,7 +96,7 @@ def _playback(m: Material) -> tuple[object, str]:
     session_for(m.vault, c, "ola")
     r = _start(m, c, action="playback", source="cam-hol",
                **{"from": _local(m, m.window[0]), "to": _local(m, m.window[1])},
-               purpose="wyjaśnienie kradzieży", case_ref="OR.123", witness="Jan Świadek")
+               purpose="wyjaśnienie kradzieży", case_ref="OR.123", witness="zastepca")
     assert r.status_code == 303, r.text
     return c, r.headers["location"].rsplit("/", 1)[1]
 

@@ -199,7 +199,7 @@ def test_play_a_camera_with_one_short_clip(site: Site, browsing: Browsing,
     assert end == (site.clip + timedelta(minutes=1)).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
     page.fill("#f-purpose", "wyjaśnienie zdarzenia w holu")
     page.fill("#f-case_ref", "OR.1431.9.2026")
-    page.fill("#f-witness", "Anna Nowak, sekretarz")
+    page.select_option("#f-witness", "user:zastepca")
     page.click("button[type=submit]")
     page.wait_for_url("**/view/**")
     page.evaluate("() => document.getElementById('player').play()")

@@ -71,7 +71,10 @@ def clock(vault: Vault, at: datetime) -> str:
     return at.astimezone(vault.policy.timezone).strftime("%H:%M:%S")
 
 
-WITNESS = "Anna Świadek"  # the authorised person present at the viewing
+# The authorised person present at the viewing (tests.custody.custody_helpers.people's
+# deputy), as named (users.printed) and as the mask form's list sends her (issue 30).
+WITNESS = "Anna Nowak, Zastępca Burmistrza"
+WITNESS_REF = "user:zastepca"
 PLAYBACK_SAYS = "Podaj osobę upoważnioną obecną przy przeglądzie (002 zał.5 §7.6)."
 
 
@@ -96,7 +99,7 @@ def browser(vault: Vault, name: str, **kw: Any) -> Any:
     return signed_in(vault, name, api=True, **kw)
 
 
-def ask(web: Any, rid: int, source: str, at: str, witness: str | None = WITNESS,
+def ask(web: Any, rid: int, source: str, at: str, witness: str | None = WITNESS_REF,
         **kw: Any) -> Any:
     """POST the mask form's frame fields (the CSRF token rides in the client's header)."""
     data = {"source": source, "at": at}
@@ -114,7 +117,7 @@ def test_frame_served_scaled_not_cached_and_recorded(
                                  ("cam-hol", 3, (320, 240)), ("cam-szeroka", 0, (960, 540))):
         # The name as typed, spaces around it: stored trimmed.
         r = ask(web, rid, source, clock(vault, base + timedelta(seconds=second)),
-                f"  {WITNESS} ")
+                f"  {WITNESS_REF} ")
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == "image/jpeg"
         assert r.headers["cache-control"] == "no-store"
@@ -314,11 +317,19 @@ def test_no_frame_without_the_person_present(frames: tuple[Vault, int, datetime]
         assert not s.execute(select(ViewingSession).where(
             ViewingSession.purpose.like("klatka%"))).first()
     # Named: served, and stored.
+    # A name typed instead of a person of the office (issue 30 item 11): refused likewise.
+    before = snapshot(vault)
     r = ask(web, rid, "cam-hol", inside, "Jan Kierownik")
+    assert r.status_code == 422 and "Nie ma w urzędzie osoby „Jan Kierownik”" in \
+        r.json()["detail_pl"], r.text
+    assert snapshot(vault) == before
+    # Named: served, and stored by name and reference.
+    r = ask(web, rid, "cam-hol", inside, "user:burmistrz")
     assert r.status_code == 200 and r.content.startswith(b"\xff\xd8")
     with vault.reading() as s:
         assert s.execute(select(ViewingSession.witness).where(
-            ViewingSession.purpose.like("klatka%"))).scalars().all() == ["Jan Kierownik"]
+            ViewingSession.purpose.like("klatka%"))).scalars().all() == [
+            "Jan Kowalski, Burmistrz Miasta i Gminy Pleszew"]
 
 
 def test_the_custody_right_alone_gets_no_frame(frames: tuple[Vault, int, datetime]) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from test_subject_frame import WITNESS, ask, browser, clock
+from test_subject_frame import WITNESS_REF, ask, browser, clock
 from tests.custody.custody_helpers import people, setup_camera
 from web_helpers import authorise, request_of
 
@@ -223,7 +223,7 @@ def test_a_slow_read_is_stopped_and_said(counted: tuple[Vault, int, datetime, li
     vault, rid, base, _ = counted
     monkeypatch.setattr(subject_frame, "FFMPEG_TIMEOUT_S", 0)
     r = ask(browser(vault, "informatyk"), rid, "cam-hol",
-            clock(vault, base + timedelta(seconds=3)), WITNESS)
+            clock(vault, base + timedelta(seconds=3)), WITNESS_REF)
     assert r.status_code == 503
     body = r.json()
     assert next(iter(body)) == "detail_pl"

@@ -192,7 +192,11 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     (tmp_path / "odpowiedz.pdf").write_bytes(pdf)
     letter = " ".join(pg.extract_text() for pg in PdfReader(tmp_path / "odpowiedz.pdf").pages)
     letter = " ".join(letter.split())
-    assert "wizerunki innych osób zamaskowane" in letter and "nieodwracalna" in letter, letter
+    # plain words (art. 12 ust. 1 RODO); the detector's settings stay in the manifest
+    assert "twarze innych osób zamazane w sposób nieodwracalny" in letter, letter
+    assert "CenterFace" not in letter and "próg" not in letter and "klatce" not in letter
+    manifest = (vault.root / copy.bundle / "manifest.json").read_text("utf-8")
+    assert "summary_pl" in manifest
     for where in ("Ratusz", "hol parter"):
         assert where not in letter
 

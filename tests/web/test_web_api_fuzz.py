@@ -46,7 +46,7 @@ MAX_EXAMPLES = 25  # per operation and generation mode (valid and invalid input)
 # app's event loop too); a worker that has run hundreds of tests before has more to collect.
 REQUEST_TIMEOUT_S = 120
 ALL_ROLES = ["administrator", "dpo", "approver", "viewer", "auditor", "custodian",
-             "commission", "operator"]
+             "commission", "operator", "supervisor"]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from kustosz.web import create_app
 from kustosz.web.app import iter_routes
 from kustosz.web.media import ROUTE_ACTIONS
 
-ROLES = ("administrator", "dpo", "approver", "operator", "viewer", "auditor")
+ROLES = ("administrator", "dpo", "approver", "operator", "viewer", "auditor", "supervisor")
 STATES = ("none", "active", "expired", "revoked", "wrong_source", "wrong_action")
 
 

@@ -214,7 +214,7 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
         assert page.locator("#f-witness:invalid").count() == 1 and "/media/start" in page.url
         page.fill("#f-purpose", "wyjaśnienie zdarzenia na parkingu")
         page.fill("#f-case_ref", "OR.1431.5.2026")
-        page.fill("#f-witness", "Anna Nowak, sekretarz")
+        page.select_option("#f-witness", "user:zastepca")
         page.screenshot(path=str(SHOTS / "07-cel-dostepu.png"), full_page=True)
         page.click("button[type=submit]")
         page.wait_for_url("**/view/**")

@@ -137,7 +137,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
                   f"&to={m.window[1].astimezone(tz).strftime(fmt)}")
         page.fill("#f-purpose", "sprawdzenie zdarzenia na parkingu")
         page.fill("#f-case_ref", "SM.5510.2.2026")
-        page.fill("#f-witness", "Anna Nowak, sekretarz")  # 002 zał.5 §7.7: in someone's presence
+        page.select_option("#f-witness", "user:zastepca")  # 002 zał.5 §7.7: in someone's presence
         page.click("button[type=submit]")
         page.wait_for_load_state()
         assert "/view/" in page.url, page.inner_text("main")

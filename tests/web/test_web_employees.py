@@ -187,7 +187,8 @@ def test_declaration_in_miedziana_gora_has_the_regulations_words(tmp_path: Path)
         text = _pdf_text(c.get("/employees/1/declaration").content, tmp_path)
     finally:
         vault.close()
-    assert "Załącznik nr 2 do Regulaminu funkcjonowania monitoringu wizyjnego" in text
+    assert ("Załącznik nr 2 do Regulaminu funkcjonowania, obsługi i eksploatacji monitoringu "
+            "wizyjnego") in text
     assert "przyjmuję do wiadomości, że mój pracodawca stosuje monitoring wizyjny" in text
     assert "ochrony mienia Gminy" in text and "wersja 1" in text
     assert "na stanowisku ....." in text

@@ -167,7 +167,7 @@ def test_the_playback_page_counts_its_segments_in_polish(sqlite_material: Materi
         "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
         "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
         "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "purpose": "wyjaśnienie kradzieży", "case_ref": "OR.123", "witness": "Jan Świadek"})
+        "purpose": "wyjaśnienie kradzieży", "case_ref": "OR.123", "witness": "zastepca"})
     assert r.status_code == 303
     page = c.get(r.headers["location"]).text
     assert " · 3 segmenty · " in page and "segmentów" not in page

@@ -23,7 +23,7 @@ from kustosz.web.common import Ctx
 from kustosz.web.gate import SCOPES, check_declared, gate, rule_of
 
 ALL_ROLES = ["administrator", "dpo", "approver", "operator", "viewer", "auditor", "custodian",
-             "commission"]
+             "commission", "supervisor"]
 # Every single scope, nothing at all is not possible (a token needs one), and all of them.
 SCOPE_SETS: list[tuple[str, ...]] = [(s,) for s in SCOPES] + [tuple(SCOPES)] + \
     [c for c in combinations(SCOPES, 2) if "media" in c]
@@ -121,7 +121,7 @@ def test_read_token_opens_no_material_and_changes_nothing(sqlite_material: Mater
     start, end = sqlite_material.window
     tz = vault.policy.timezone
     body = {"action": "playback", "source": "cam-hol", "purpose": "kontrola",
-            "case_ref": "S-1", "witness": "Jan Świadek",
+            "case_ref": "S-1", "witness": "zastepca",
             "from": start.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
             "to": end.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")}
     before = snapshot(vault)["tables"]

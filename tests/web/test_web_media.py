@@ -20,6 +20,7 @@ from web_helpers import (
     user,
 )
 
+from kustosz.access.users import printed
 from kustosz.db.access import AccessEntry, ListeningProtocol, ViewingSession
 from kustosz.db.custody import ActionEntry, Request
 from kustosz.db.models import Recording
@@ -50,7 +51,7 @@ def test_playback_needs_purpose_and_witness_then_plays_from_the_index(
     assert r.status_code == 422 and "osobę upoważnioną obecną" in r.text
     assert snapshot(m.vault)["tables"]["access_viewing_sessions"] == before
     r = _start(m, c, **window, purpose="wyjaśnienie kradzieży", case_ref="OR.123",
-               witness="Jan Świadek")
+               witness="user:zastepca")
     assert r.status_code == 303
     view = r.headers["location"]
     token = view.rsplit("/", 1)[1]
@@ -78,8 +79,11 @@ def test_playback_needs_purpose_and_witness_then_plays_from_the_index(
     with m.vault.reading() as s:
         vs = s.execute(select(ViewingSession)).scalar_one()
         entries = list(s.execute(select(AccessEntry)).scalars())
+        deputy = printed(s, "zastepca")
+    # the person present: one of the office's people, by name and as a reference (issue 30)
     assert (vs.purpose, vs.case_ref, vs.witness, vs.client) == (
-        "wyjaśnienie kradzieży", "OR.123", "Jan Świadek", "127.0.0.1")
+        "wyjaśnienie kradzieży", "OR.123", deputy, "127.0.0.1")
+    assert vs.witness_user_id is not None and vs.witness_employee_id is None
     assert vs.served == 3 and len(entries) == 3 and vs.last_at >= vs.started_at
     # outside the window, or another camera's segment: refused
     assert c.get(f"/media/{token}/segment/{m.live.id}.ts").status_code == 403
@@ -91,7 +95,7 @@ def test_refused_without_authorisation_or_from_a_stranger_address(material: Mate
     c = client(m.vault)
     session_for(m.vault, c, "ola")
     form = {"action": "playback", "source": "cam-hol", "from": _local(m, m.window[0]),
-            "to": _local(m, m.window[1]), "purpose": "p", "case_ref": "c", "witness": "w"}
+            "to": _local(m, m.window[1]), "purpose": "p", "case_ref": "c", "witness": "zastepca"}
     r = _start(m, c, **form)
     assert r.status_code == 403 and "upoważnienia" in r.text
     authorise(m.vault, "ola", ["playback"], sources=["cam-hol"])
@@ -148,7 +152,7 @@ def test_revoked_mid_session_stops_the_next_segment(material: Material) -> None:
     session_for(m.vault, c, "ola")
     r = _start(m, c, action="playback", source="cam-hol",
                **{"from": _local(m, m.window[0]), "to": _local(m, m.window[1]),
-                  "purpose": "p", "case_ref": "c", "witness": "w"})
+                  "purpose": "p", "case_ref": "c", "witness": "zastepca"})
     token = r.headers["location"].rsplit("/", 1)[1]
     assert c.get(f"/media/{token}/segment/{m.old[0].id}.ts").status_code == 200
     from kustosz.access.authorisations import revoke

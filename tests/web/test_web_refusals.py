@@ -42,7 +42,7 @@ def _local(vault: Vault, value: datetime, fmt: str = "%Y-%m-%dT%H:%M:%S") -> str
 def _form(m: Material, source: str = "cam-hol") -> dict[str, str]:
     return {"action": "playback", "source": source, "from": _local(m.vault, m.window[0]),
             "to": _local(m.vault, m.window[1]), "purpose": "wyjaśnienie szkody",
-            "case_ref": "OR.7", "witness": "Jan Świadek"}
+            "case_ref": "OR.7", "witness": "user:zastepca"}
 
 
 def _box(page: str) -> tuple[str, str]:
@@ -184,7 +184,8 @@ def test_each_refusal_says_its_condition_and_the_dpo_sees_it(material: Material,
     for words in expected:
         assert words in text, (words, text)
     assert "Próba została zapisana" in text
-    assert "jan" not in text.lower() and "Jan Świadek" in r.text  # what she typed is kept
+    # what she chose is kept: the person present stays selected in the list (issue 30)
+    assert "anna" not in text.lower() and 'value="user:zastepca" selected' in r.text
     # the API: English detail and the machine-readable reason
     api = signed_in(m.vault, "ola", api=True, address=address)
     r = api.post("/api/media/sessions", json=_form(m))

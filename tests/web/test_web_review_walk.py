@@ -83,7 +83,7 @@ def test_the_access_register_says_what_was_asked_for_and_the_whole_period(
     r = c.post("/media/start", data={
         "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
         "from": start.strftime("%Y-%m-%dT%H:%M"), "to": end.strftime("%Y-%m-%dT%H:%M"),
-        "purpose": "wyjaśnienie szkody", "case_ref": "OR.1.2026", "witness": "Jan Kowalski"})
+        "purpose": "wyjaśnienie szkody", "case_ref": "OR.1.2026", "witness": "burmistrz"})
     assert r.status_code == 303, r.text[:500]
     assert c.get("/media/nie-ma-takiej/copy.zip").status_code == 403
     user(m.vault, "iod", ["dpo"], password=None)

@@ -25,7 +25,7 @@ from kustosz.web.params import DB_INT_MAX
 from kustosz.web.robust import MAX_BODY
 
 ALL_ROLES = ["administrator", "dpo", "approver", "viewer", "auditor", "custodian",
-             "commission", "operator"]
+             "commission", "operator", "supervisor"]
 HUGE = (2**63, 2**64, 10**30)  # one past the database's integers, and far past
 
 
@@ -145,7 +145,7 @@ def test_a_20_mb_form_is_refused_before_it_is_read(material: Material) -> None:
     before = snapshot(m.vault)
     r = c.post("/media/start", data={"csrf": csrf, "action": "playback", "source": "cam-hol",
                                      "purpose": "x" * (20 * 1024 * 1024), "case_ref": "OR.1",
-                                     "witness": "Jan"})
+                                     "witness": "zastepca"})
     assert r.status_code == 413 and "za duże" in r.text
     r = c.post("/api/media/sessions", content=json.dumps({"purpose": "x" * 2 * MAX_BODY}),
                headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
@@ -175,7 +175,7 @@ def test_a_purpose_over_the_limit_is_refused_naming_the_field_and_nothing_change
     authorise(m.vault, "wszystko", ["playback"], sources=["cam-hol"])
     limit = TEXT_LIMITS["purpose"][0]
     tz = m.vault.policy.timezone
-    form = {"action": "playback", "source": "cam-hol", "case_ref": "OR.1", "witness": "Jan",
+    form = {"action": "playback", "source": "cam-hol", "case_ref": "OR.1", "witness": "zastepca",
             "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
             "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")}
     before = snapshot(m.vault)

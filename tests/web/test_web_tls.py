@@ -311,7 +311,7 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(sqlite_material: Mater
     form = {"action": "playback", "source": "cam-hol",
             "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
             "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-            "purpose": "p", "case_ref": "c", "witness": "w"}
+            "purpose": "p", "case_ref": "c", "witness": "zastepca"}
     office = {"X-Forwarded-For": "127.0.0.1"}  # the allow-listed workstation
 
     def as_(peer: tuple[str, int]) -> TestClient:

@@ -231,7 +231,7 @@ def playback_of(m: Material, case_ref: str = "OR.1", **extra: str) -> tuple[Test
         "csrf": csrf_of(m.vault, c), "action": "playback", "source": "cam-hol",
         "from": m.window[0].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
         "to": m.window[1].astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S"),
-        "purpose": "wyjaśnienie kradzieży", "case_ref": case_ref, "witness": "Jan Świadek",
+        "purpose": "wyjaśnienie kradzieży", "case_ref": case_ref, "witness": "user:zastepca",
         **extra})
     assert r.status_code == 303, r.text
     return c, r.headers["location"].rsplit("/", 1)[1], auth_id

@@ -25,7 +25,7 @@ from kustosz.access.users import (
     set_roles,
 )
 from kustosz.audit import append as audit
-from kustosz.custody.registers import record_action
+from kustosz.custody.actions import record_action
 from kustosz.db.access import Account, ListeningProtocol
 from kustosz.db.calls import Call
 from kustosz.db.custody import User
@@ -132,14 +132,16 @@ async def users_reset(name: str, request: Request, ctx: Ctx = gate("admin")) -> 
     with ctx.vault.transaction() as s:
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if user is None:
-            return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+            return _users_page(ctx, error=ctx._("Nie ma użytkownika {name}.", name=name),
+                               status=404)
         if accounts.account_of(s, user).directory:
-            return _users_page(ctx, errors={f"account-{name}": (
-                f"Hasło użytkownika {name} sprawdza katalog (LDAP/Active Directory); zmienia "
-                "się je w katalogu.")}, status=409)
+            return _users_page(ctx, errors={f"account-{name}": ctx._(
+                "Hasło użytkownika {name} sprawdza katalog (LDAP/Active Directory); zmienia "
+                "się je w katalogu.", name=name)}, status=409)
         accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
-    return _users_page(ctx, shown=f"Nowe hasło jednorazowe dla {name} (pokazane tylko teraz): "
-                                  f"{password}")
+    return _users_page(ctx, shown=ctx._(
+        "Nowe hasło jednorazowe dla {name} (pokazane tylko teraz): {password}", name=name,
+        password=password))
 
 
 @router.post("/admin/users/{name}/directory")
@@ -151,37 +153,41 @@ async def users_directory(name: str, request: Request, ctx: Ctx = gate("admin"))
     with ctx.vault.transaction() as s:
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if user is None:
-            return _users_page(ctx, error=f"Nie ma użytkownika {name}.", status=404)
+            return _users_page(ctx, error=ctx._("Nie ma użytkownika {name}.", name=name),
+                               status=404)
         to_directory = not accounts.account_of(s, user).directory
         accounts.set_directory(s, user, to_directory, admin.name)
         if not to_directory:
             accounts.set_password(s, user, password, admin.name, one_time=True, check=False)
     if to_directory:
-        return _users_page(ctx, shown=f"{name} loguje się teraz hasłem z katalogu "
-                                      "(LDAP/Active Directory).")
-    return _users_page(ctx, shown=f"{name} loguje się teraz hasłem lokalnym — hasło "
-                                  f"jednorazowe (pokazane tylko teraz): {password}")
+        return _users_page(ctx, shown=ctx._(
+            "{name} loguje się teraz hasłem z katalogu (LDAP/Active Directory).", name=name))
+    return _users_page(ctx, shown=ctx._(
+        "{name} loguje się teraz hasłem lokalnym — hasło jednorazowe (pokazane tylko teraz): "
+        "{password}", name=name, password=password))
 
 
 @router.post("/admin/users/{name}/disable")
 async def users_disable(name: str, ctx: Ctx = gate("admin")) -> Response:
     return _lifecycle(ctx, name, lambda s, who: set_active(s, name, False, who),
-                      f"Konto {name} wyłączone; jego sesje i tokeny API zakończone.",
+                      ctx._("Konto {name} wyłączone; jego sesje i tokeny API zakończone.",
+                            name=name),
                       field=f"account-{name}")
 
 
 @router.post("/admin/users/{name}/enable")
 async def users_enable(name: str, ctx: Ctx = gate("admin")) -> Response:
     return _lifecycle(ctx, name, lambda s, who: set_active(s, name, True, who),
-                      f"Konto {name} włączone.", field=f"account-{name}")
+                      ctx._("Konto {name} włączone.", name=name), field=f"account-{name}")
 
 
 @router.post("/admin/users/{name}/roles")
 async def users_roles(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
     roles = [r for r in (await request.form()).getlist("roles") if isinstance(r, str)]
     return _lifecycle(ctx, name, lambda s, who: set_roles(s, name, roles, who),
-                      f"Role użytkownika {name} zmienione; jego sesje i tokeny API "
-                      "zakończone.", field=f"roles-{name}", asked={name: roles})
+                      ctx._("Role użytkownika {name} zmienione; jego sesje i tokeny API "
+                            "zakończone.", name=name), field=f"roles-{name}",
+                      asked={name: roles})
 
 
 @router.post("/admin/users/{name}/position")
@@ -191,11 +197,11 @@ async def users_position(name: str, request: Request, ctx: Ctx = gate("admin")) 
     position = (await form_of(request)).get("position", "")
     listed = ctx.vault.policy.access.positions
     if position and position not in listed:
-        return _users_page(ctx, errors={f"position-{name}": (
-            f"Stanowiska „{position[:100]}” nie ma w wykazie: {', '.join(listed)}.")},
-            status=422)
+        return _users_page(ctx, errors={f"position-{name}": ctx._(
+            "Stanowiska „{position}” nie ma w wykazie: {listed}.", position=position[:100],
+            listed=", ".join(listed))}, status=422)
     return _lifecycle(ctx, name, lambda s, who: set_position(s, name, position, who),
-                      f"Stanowisko użytkownika {name} zmienione.",
+                      ctx._("Stanowisko użytkownika {name} zmienione.", name=name),
                       field=f"position-{name}")
 
 
@@ -220,8 +226,9 @@ async def users_contractor(name: str, request: Request, ctx: Ctx = gate("admin")
     except FieldError as exc:
         part = "agreement" if exc.field == "contractor_agreement" else "until"
         return _users_page(ctx, errors={f"{key}-{part}": ctx.said(exc)}, status=422)
-    return redirect(flash_url("/admin/users", f"Umowa powierzenia użytkownika {name} "
-                                              "zapisana; jego sesje i tokeny API zakończone."))
+    return redirect(flash_url("/admin/users", ctx._(
+        "Umowa powierzenia użytkownika {name} zapisana; jego sesje i tokeny API zakończone.",
+        name=name)))
 
 
 @router.post("/admin/users/{name}/unthrottle")
@@ -251,9 +258,9 @@ async def users_unlock(name: str, request: Request, ctx: Ctx = gate("admin")) ->
         return _users_page(ctx, errors={f"account-{name}": ctx.said(exc)}, status=422)
     url = str(request.base_url).rstrip("/") + unlock.PATH + link
     when = until.astimezone(ctx.vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
-    return _users_page(ctx, shown=f"Link odblokowujący dla {name} (pokazany tylko teraz; "
-                                  f"jednorazowy, ważny do {when}, tylko dla tego konta): "
-                                  f"{url}")
+    return _users_page(ctx, shown=ctx._(
+        "Link odblokowujący dla {name} (pokazany tylko teraz; jednorazowy, ważny do {when}, "
+        "tylko dla tego konta): {url}", name=name, when=when, url=url))
 
 
 @router.post("/admin/throttle/address")
@@ -264,8 +271,8 @@ async def address_unthrottle(request: Request, ctx: Ctx = gate("admin")) -> Resp
         lifted = throttle.lift(s, client=address)
         audit(s, admin.name, "login.unthrottle", address, {"address": address,
                                                             "lifted": lifted})
-    return redirect(flash_url("/admin/users", f"Zdjęto spowolnienie logowania z adresu "
-                                              f"{address}."))
+    return redirect(flash_url("/admin/users", ctx._(
+        "Zdjęto spowolnienie logowania z adresu {address}.", address=address)))
 
 
 def _lifecycle(ctx: Ctx, name: str, change: Any, done: str, must_exist: bool = True,
@@ -346,7 +353,7 @@ async def authorisations_issue(request: Request, ctx: Ctx = gate("authorise")) -
             number = a.id
     except FieldError as exc:
         return _auth_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
-    return redirect(flash_url("/authorisations", f"Wydano upoważnienie nr {number}."))
+    return redirect(flash_url("/authorisations", ctx._("Wydano upoważnienie nr {n}.", n=number)))
 
 
 @router.post("/authorisations/{auth_id}/revoke")
@@ -360,7 +367,8 @@ async def authorisations_revoke(auth_id: PathId, request: Request,
     except KustoszError as exc:
         return _auth_page(ctx, {f"reason-{auth_id}": form.get("reason", "")},
                           {f"reason-{auth_id}": ctx.said(exc)}, 422)
-    return redirect(flash_url("/authorisations", f"Upoważnienie nr {auth_id} odwołane."))
+    return redirect(flash_url("/authorisations", ctx._("Upoważnienie nr {n} odwołane.",
+                                                         n=auth_id)))
 
 
 @router.get("/authorisations/{auth_id}.pdf")
@@ -418,7 +426,8 @@ async def commission_appoint(request: Request, ctx: Ctx = gate("authorise")) -> 
                                      order_ref=form.get("order_ref", ""), appointed_on=on,
                                      ends_on=until, approver=approver.name,
                                      actor=approver.name)
-            said = f"Wyznaczono {printed(s, row.member)} ({commission.words(row)})."
+            said = ctx._("Wyznaczono {who} ({order}).", who=printed(s, row.member),
+                         order=ctx._(commission.words(row)))
     except FieldError as exc:
         return _commission_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     return redirect(flash_url("/commission", said))
@@ -441,7 +450,8 @@ async def commission_end(appointment_id: PathId, request: Request,
     except InputError as exc:
         return _commission_page(ctx, {key: form.get("ends_on", "")}, {key: ctx.said(exc)},
                                 422)
-    return redirect(flash_url("/commission", f"Wyznaczenie nr {appointment_id} zakończone."))
+    return redirect(flash_url("/commission", ctx._("Wyznaczenie nr {n} zakończone.",
+                                                      n=appointment_id)))
 
 
 # -- settings: the workstation allow-list (R3.5) ----------------------------------------------
@@ -561,6 +571,10 @@ async def listening_protocol(token: str, request: Request,
         data = blank("listening-protocol", ctx.vault.policy)
         now = datetime.now(UTC)
         data.update({f: form.get(f, "").strip() or None for f in PROTOCOL_FIELDS})
+        # the person present at the session is one of those who listened (R3.4, issue 30)
+        from kustosz.access.records import with_witness
+
+        data["listeners"] = with_witness(data["listeners"] or "", vs) or None
         data.update({"date": now.astimezone(tz).strftime("%d.%m.%Y"),
                      "call_date": rec.start_at.astimezone(tz).strftime("%d.%m.%Y"),
                      "call_time": rec.start_at.astimezone(tz).strftime("%H:%M:%S")})
@@ -574,7 +588,8 @@ async def listening_protocol(token: str, request: Request,
         render("listening-protocol", data, out, ctx.vault.root)
         row.pdf = str(out.relative_to(ctx.vault.root))
         record_action(s, "listening.protocol", f"Protokół z odsłuchania rozmowy nr {rec.id} "
-                      f"({data['call_date']} {data['call_time']}); cel: {vs.purpose}.",
+                      f"({data['call_date']} {data['call_time']}); cel: {vs.purpose}"
+                      + (f"; obecny: {vs.witness}." if vs.witness else "."),
                       printed(s, user.name), request_id=vs.request_id, at=now)
         audit(s, user.name, "listening.protocol", f"recording {rec.id}",
               {"protocol": row.id, "viewing": vs.id, "request": vs.request_id,

@@ -14,15 +14,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from kustosz.access import accounts, tokens
 from kustosz.access.users import ROLE_SHORT
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
-from kustosz.documents.words import plural
 from kustosz.errors import KustoszError, for_people
 from kustosz.vault import Vault
-from kustosz.web.i18n import LANGS, translate
+from kustosz.web.i18n import LANGS, plural_in, translate
 from kustosz.web.tls import client_address
 
 SESSION_COOKIE = "kustosz_session"
@@ -36,14 +36,33 @@ PERMS: dict[str, frozenset[str]] = {
     "authorise": frozenset({"approver"}),
     "custody": frozenset({"administrator", "dpo", "approver", "custodian", "commission"}),
     "custody_read": frozenset({"administrator", "dpo", "approver", "custodian", "commission",
-                               "auditor"}),
+                               "auditor", "supervisor"}),
     "locations": frozenset({"administrator", "dpo", "approver"}),  # R1.7
-    "oversight": frozenset({"administrator", "dpo", "approver", "auditor"}),
+    # the supervisor of monitoring (001 §4: Sekretarz Miasta; R6.3) reads, opens nothing
+    "oversight": frozenset({"administrator", "dpo", "approver", "auditor", "supervisor"}),
 }
 
 TEMPLATES = Jinja2Templates(directory=str(resources.files("kustosz.web") / "templates"))
-TEMPLATES.env.filters["role_short"] = lambda role: ROLE_SHORT.get(role, role)
-TEMPLATES.env.filters["plural"] = plural  # {{ n|plural("plik", "pliki", "plików") }}
+
+
+@pass_context
+def _role_short(context: Any, role: str) -> str:
+    return translate(ROLE_SHORT.get(role, role), _lang_of(context))
+
+
+@pass_context
+def _plural(context: Any, n: int, one: str, few: str, many: str) -> str:
+    """{{ n|plural("plik", "pliki", "plików") }}: English from i18n.EN_N on English pages."""
+    return plural_in(_lang_of(context), n, one, few, many)
+
+
+def _lang_of(context: Any) -> str:
+    ctx = context.get("ctx")
+    return getattr(ctx, "lang", "pl")
+
+
+TEMPLATES.env.filters["role_short"] = _role_short
+TEMPLATES.env.filters["plural"] = _plural
 
 
 class NeedLogin(Exception):
@@ -103,8 +122,8 @@ class Ctx:
             raise MustChangePassword()
         return self.user
 
-    def _(self, text: str) -> str:
-        return translate(text, self.lang)
+    def _(self, text: str, **values: Any) -> str:
+        return translate(text, self.lang, **values)
 
     def said(self, exc: BaseException) -> str:
         """A domain error in the reader's language (kustosz.errors.for_people)."""

@@ -10,11 +10,11 @@ from fastapi.responses import Response
 
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee, NoticeAcknowledgment
-from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, InputError
 from kustosz.web import list_filters
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.i18n import plural_in
 from kustosz.web.params import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -71,8 +71,9 @@ async def employees_import(request: Request, ctx: Ctx = gate("custody")) -> Resp
             count = emp_mod.import_csv(s, text, user.name)
     except InputError as exc:
         return _page(ctx, 422, errors={"file": ctx.said(exc)})
-    loaded = count_pl(count, "pracownika", "pracowników", "pracowników")
-    return redirect(flash_url("/employees", f"Wczytano {loaded}."))
+    loaded = plural_in(ctx.lang, count, "Wczytano {n} pracownika.", "Wczytano {n} pracowników.",
+                       "Wczytano {n} pracowników.")
+    return redirect(flash_url("/employees", loaded.format(n=count)))
 
 
 @router.post("/employees/add")
@@ -87,7 +88,7 @@ async def employees_add(request: Request, ctx: Ctx = gate("custody")) -> Respons
             name = emp.full_name
     except emp_mod.EmployeeFormError as exc:
         return _page(ctx, 422, errors=exc.errors, form=form)
-    return redirect(flash_url("/employees", f"Dodano pracownika: {name}."))
+    return redirect(flash_url("/employees", ctx._("Dodano pracownika: {name}.", name=name)))
 
 
 @router.post("/employees/{employee_id}/acknowledge")

@@ -40,7 +40,7 @@ from kustosz.ingest.files import SOUND_CHECKED, video_only
 from kustosz.kinds import Action
 from kustosz.states import RecordingState
 from kustosz.storage.base import CHUNK, Storage, Tampered, check_content
-from kustosz.web.common import Ctx, page, redirect, span_pl
+from kustosz.web.common import TEMPLATES, Ctx, page, redirect, span_pl
 from kustosz.web.gate import gate
 from kustosz.web.params import DB_INT_MAX, PathId
 
@@ -554,8 +554,9 @@ def start_problems(ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
             check_text(name, form.get(name) or None)
         except FieldError as exc:
             errors[name] = ctx.said(exc)
-    try:
-        records.witness_for(action, form.get("witness"))
+    try:  # who is named: one of the office's people, not the viewer (R3.4)
+        with ctx.vault.reading() as s:
+            records.witness_for(action, form.get("witness"), s, ctx.user)
     except FieldError as exc:
         errors["witness"] = ctx.said(exc)
     if action != "live" and not form.get("purpose", "").strip():
@@ -582,6 +583,16 @@ def start_problems(ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
         if start is not None and end is not None and end <= start:
             errors["to"] = "Koniec okresu musi być po jego początku."
     return errors
+
+
+def witness_choices(ctx: Ctx) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The people a form offers as the person present (records.witness_choices), in groups;
+    a template global (the start form, the mask form's still frame)."""
+    with ctx.vault.reading() as s:
+        return records.witness_choices(s, ctx.user)
+
+
+TEMPLATES.env.globals["witness_choices"] = witness_choices
 
 
 @router.get("/media/start", include_in_schema=False)
@@ -673,6 +684,10 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                                        recs)
             if vs.action == Action.LISTENING and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
+                # the protocol's persons: the one listening and the person present (R3.4)
+                from kustosz.access.users import printed
+
+                data["listeners"] = records.with_witness(printed(s, vs.user_name), vs)
                 if ctx.request.query_params.get("protocol") == "missing":  # 001 §3 ust. 3
                     data["error"] = listening.close_refused(s, ctx.vault.policy, vs)
     if vs is not None and vs.action in ROW_REVIEWS:
@@ -826,7 +841,7 @@ def _register_csv(ctx: Ctx, rows: list[records.RegisterRow], names: dict[int, st
                 what += f" ({span_pl(v.window_start, v.window_end, tz, seconds=True)})"
             cells = [when(v.started_at), when(v.last_at), who(v.user_name),
                      ACTIONS.get(v.action, v.action), what, f"dostęp (sesja nr {v.id})", "", "",
-                     v.purpose, v.case_ref or "", v.request_id or "", v.witness or "",
+                     v.purpose, v.case_ref or "", v.request_id or "", records.witness_shown(v),
                      v.client, v.served]
         lines.append(cells)
     return csv_bytes(["Od", "Do", "Kto", "Czynność", "Co", "Wynik", "Powód odmowy",

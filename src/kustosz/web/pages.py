@@ -22,13 +22,13 @@ from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
 from kustosz.custody.object_lock import jobs_queued
-from kustosz.custody.requests import overdue_requests
+from kustosz.custody.requests import overdue_copies, overdue_requests
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.jobs import JobState
 from kustosz.db.models import Hold, Recording, Source
-from kustosz.documents.words import count_pl, period_pl
+from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
@@ -47,6 +47,7 @@ from kustosz.web.common import (
     span_pl,
 )
 from kustosz.web.gate import gate
+from kustosz.web.i18n import plural_in
 from kustosz.web.jobs_pages import failure, settle, waiting
 from kustosz.web.params import PathId
 
@@ -100,6 +101,10 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["overdue_after"] = period_pl(ctx.vault.policy.custody.decision_overdue_after)
             data["waiting_copy"] = s.execute(select(func.count()).select_from(
                 CustodyRequest).where(CustodyRequest.status == RequestStatus.APPROVED)).scalar_one()
+            # Approved, never copied: held until copied, so shown with the day it became
+            # overdue (issue 30 item 4; custody.requests.overdue_since).
+            data["overdue_copy"] = overdue_copies(s, ctx.vault.policy, now)
+            data["copy_overdue_after"] = period_pl(ctx.vault.policy.custody.copy_overdue_after)
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
             # Data subjects' requests and their deadline (art. 12 ust. 3 RODO), nearest first.
             from kustosz.custody.answer_deadline import open_deadlines
@@ -436,10 +441,10 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
         if not view.finished:
             return redirect(waiting(view))  # months of material: the job's progress
         if view.state == JobState.FAILED:
-            return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone; "
-                                      "blokady prawnej w magazynie obiektów nie udało się "
-                                      f"ustawić: {failure(ctx, view)}"))
-    return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} założone."))
+            return redirect(flash_url("/holds", ctx._(
+                "Zabezpieczenie nr {n} założone; blokady prawnej w magazynie obiektów nie "
+                "udało się ustawić: {why}", n=hold_id, why=failure(ctx, view))))
+    return redirect(flash_url("/holds", ctx._("Zabezpieczenie nr {n} założone.", n=hold_id)))
 
 
 @router.post("/holds/{hold_id}/release")
@@ -468,7 +473,7 @@ async def holds_release(hold_id: PathId, request: Request, ctx: Ctx = gate("cust
         return _holds_page(ctx, typed, {field: ctx.said(exc)}, 422)
     except KustoszError as exc:
         return _holds_page(ctx, typed, {}, 422, error=ctx.said(exc))
-    return redirect(flash_url("/holds", f"Zabezpieczenie nr {hold_id} zwolnione."))
+    return redirect(flash_url("/holds", ctx._("Zabezpieczenie nr {n} zwolnione.", n=hold_id)))
 
 
 # -- copies -----------------------------------------------------------------------------------
@@ -585,10 +590,12 @@ async def copies_destroy(request: Request, ctx: Ctx = gate("custody")) -> Respon
     except KustoszError as exc:
         return _copies_page(ctx, 422, errors={f"confirm-{number}": ctx.said(exc)}, form=typed)
     if done:
-        return redirect(flash_url("/copies", f"Kopia nr {number} zniszczona. Protokół "
-                                             "zniszczenia jest w kolumnie „Zniszczenie”."))
-    return redirect(flash_url("/copies", f"Pierwsze potwierdzenie zniszczenia kopii nr {number} "
-                                         "zapisane; potrzebne drugie, innego członka komisji."))
+        return redirect(flash_url("/copies", ctx._(
+            "Kopia nr {n} zniszczona. Protokół zniszczenia jest w kolumnie „Zniszczenie”.",
+            n=number)))
+    return redirect(flash_url("/copies", ctx._(
+        "Pierwsze potwierdzenie zniszczenia kopii nr {n} zapisane; potrzebne drugie, innego "
+        "członka komisji.", n=number)))
 
 
 # -- custody paperwork as PDFs: handover protocol (001 annex 4, two copies), receipt
@@ -681,7 +688,8 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
         form = registers.csv_form(csv)
     except FieldError as exc:
         return page(ctx, "error.html", 422,
-                    message=f"Nie można przygotować rejestru: {ctx.said(exc)}")
+                    message=ctx._("Nie można przygotować rejestru: {why}",
+                                   why=ctx.said(exc)))
     try:
         with ctx.vault.reading() as s:
             reg = registers.build(s, ctx.vault.policy, kind, a, b,
@@ -701,7 +709,8 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
                         headers={"Content-Disposition": f'inline; filename="{filename}"'})
     except KustoszError as exc:
         return page(ctx, "error.html", 422,
-                    message=f"Nie można przygotować rejestru: {ctx.said(exc)}")
+                    message=ctx._("Nie można przygotować rejestru: {why}",
+                                   why=ctx.said(exc)))
 
 
 # -- access records (R6.3 supervision) --------------------------------------------------------
@@ -743,6 +752,8 @@ async def audit_verify(request: Request, ctx: Ctx = gate("oversight")) -> Respon
                 entries=count, how="web")
     with ctx.vault.transaction() as s:
         audit_append(s, user.name, "audit.verify", "audit log", result)
-    return redirect(flash_url("/", "Dziennik zdarzeń sprawdzony: " + (
-        f"błąd — {problem}" if problem else
-        f"{count_pl(count, 'wpis', 'wpisy', 'wpisów')}, łańcuch nienaruszony.")))
+    return redirect(flash_url("/", ctx._("Dziennik zdarzeń sprawdzony: błąd — {problem}",
+                                         problem=problem) if problem else ctx._(plural_in(
+        ctx.lang, count, "Dziennik zdarzeń sprawdzony: {n} wpis, łańcuch nienaruszony.",
+        "Dziennik zdarzeń sprawdzony: {n} wpisy, łańcuch nienaruszony.",
+        "Dziennik zdarzeń sprawdzony: {n} wpisów, łańcuch nienaruszony."), n=count)))

@@ -34,7 +34,7 @@ from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.kinds import Material, SourceKind
-from kustosz.states import CopyState, RequestStatus
+from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.web import list_filters, locations
 from kustosz.web.common import (
     Ctx,
@@ -177,9 +177,11 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     user = ctx.need("custody")
     form = await form_of(request)
     errors: dict[str, str] = {}
+    # A data subject's access needs no purpose nor an event's description (art. 15 RODO).
+    subject = form.get("kind") == RequestKind.DATA_SUBJECT
     for name, message in (("requester", "Podaj dane wnioskodawcy."),
                           ("purpose", "Podaj cel uzyskania nagrania.")):
-        if not form.get(name, "").strip():
+        if not form.get(name, "").strip() and not (subject and name == "purpose"):
             errors[name] = message
     if form.get("kind") not in KINDS:
         errors["kind"] = "Wybierz rodzaj wniosku."
@@ -188,7 +190,7 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     received = _day(form.get("received_on"), "received_on", errors)
     event = _day(form.get("event_date"), "event_date", errors)
     if form.get("material") == Material.VIDEO:
-        if not form.get("description", "").strip():
+        if not subject and not form.get("description", "").strip():
             errors["description"] = "Opisz zdarzenie."
         if not form.get("camera") and not form.get("place", "").strip():
             errors["camera"] = "Wskaż kamerę albo miejsce."
@@ -205,7 +207,7 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
     assert received is not None and event is not None
     spec = RequestSpec(kind=form["kind"], material=form["material"],
                        requester=form["requester"], received_on=received, event_date=event,
-                       purpose=form["purpose"], contact=form.get("contact") or None,
+                       purpose=form.get("purpose", ""), contact=form.get("contact") or None,
                        approx_time=form.get("approx_time") or None,
                        start=period[0] if period else None, end=period[1] if period else None,
                        margin_minutes=ctx.vault.config.hold_margin_minutes,
@@ -224,11 +226,12 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
         return _requests_page(ctx, form, {exc.field: ctx.said(exc)}, 422)
     except KustoszError as exc:
         said = ctx.said(exc)
-        where = field_of(said, form)
+        where = field_of(exc.pl or said, form)  # placed by its Polish words in either language
         if where:
             return _requests_page(ctx, form, {where: said}, 422)
         return _requests_page(ctx, form, {}, 422, error=said)
-    return redirect(flash_url(f"/requests/{req_id}", f"Wniosek nr {req_id} zarejestrowany."))
+    return redirect(flash_url(f"/requests/{req_id}",
+                              ctx._("Wniosek nr {n} zarejestrowany.", n=req_id)))
 
 
 def _dates_and_hour(ctx: Ctx, form: dict[str, str], received: date | None, event: date | None,
@@ -503,8 +506,8 @@ async def request_extend(req_id: PathId, request: Request, ctx: Ctx = gate("cust
         return _request_page(ctx, req_id, 422, form=form, errors={field: ctx.said(exc)})
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
-    return redirect(flash_url(f"/requests/{req_id}",
-                              f"Termin odpowiedzi przedłużono do {d.due.strftime('%d.%m.%Y')}."))
+    return redirect(flash_url(f"/requests/{req_id}", ctx._(
+        "Termin odpowiedzi przedłużono do {day}.", day=d.due.strftime("%d.%m.%Y"))))
 
 
 def not_someone_else(given: str | None, acting: str) -> str | None:
@@ -570,7 +573,7 @@ async def request_handover(req_id: PathId, request: Request,
     except KustoszError as exc:
         return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
     url = flash_url(f"/requests/{req_id}?handed={h.id}",
-                    f"Przekazanie kopii nr {copy.number} zapisane (nr {h.id}). Wydrukuj "
-                    "protokół przekazania w dwóch egzemplarzach i pokwitowanie — odnośniki "
-                    "poniżej, w części „Dokumenty”.")
+                    ctx._("Przekazanie kopii nr {number} zapisane (nr {n}). Wydrukuj protokół "
+                          "przekazania w dwóch egzemplarzach i pokwitowanie — odnośniki "
+                          "poniżej, w części „Dokumenty”.", number=copy.number, n=h.id))
     return redirect(url + "#dokumenty")

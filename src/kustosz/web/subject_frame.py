@@ -122,15 +122,16 @@ def _clock(text: str) -> str:
     return text
 
 
-def _witness(text: str) -> str | None:
-    """The person present, by playback's rule (`records.witness_for`) for the frame's action."""
+def _witness(s: Session, text: str, viewer: Any) -> str | None:
+    """The person present, by playback's rule (`records.witness_for`: one of the office's
+    people, not the viewer) for the frame's action; its reference (`records.Witness.ref`)."""
     try:
-        return records.witness_for(WITNESS_RULE, text)
+        present = records.witness_for(WITNESS_RULE, text, s, viewer)
     except FieldError as exc:
-        en = ("the witness's name is too long" if (text or "").strip() else
-              "the authorised person present at the viewing (witness) is not named; no frame "
-              "is served (002 zał.5 §7 ust. 6)")
+        en = ("the authorised person present at the viewing (witness) is not named; no frame "
+              "is served (002 zał.5 §7 ust. 6)" if not (text or "").strip() else str(exc))
         raise FrameProblem(422, en, pl=exc.pl) from None
+    return present.ref if present else None
 
 
 def _markable(s: Session, req_id: int) -> Any:
@@ -163,7 +164,7 @@ def wanted(ctx: Ctx, req_id: int, source: str, at_text: str, witness: str) -> Wa
             raise FrameProblem(422, f"the time {at_text[:20]!r} is not a clock time "
                                "(HH:MM:SS)",
                                pl="Podaj chwilę jako GG:MM:SS (np. 14:05:30).") from None
-        present = _witness(witness)
+        present = _witness(s, witness, ctx.user)
         start, end = req.start_at, req.end_at
         length = (end - start).total_seconds()
         if offset is None or not 0 <= offset < length:

@@ -370,8 +370,8 @@ async def review_approve(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) 
         raise
     except KustoszError as exc:
         return _review_page(ctx, number, 422, error=ctx.said(exc))
-    return redirect(flash_url(f"/requests/{req_id}", f"Kopię nr {number} zatwierdzono po "
-                                                     "przeglądzie; można ją wydać."))
+    return redirect(flash_url(f"/requests/{req_id}", ctx._(
+        "Kopię nr {n} zatwierdzono po przeglądzie; można ją wydać.", n=number)))
 
 
 @router.post("/review/{year}/{seq}/send-back")
@@ -390,9 +390,9 @@ async def review_send_back(year: PathId, seq: PathId, request: Request,
     except KustoszError as exc:
         return _review_page(ctx, number, 422, error=ctx.said(exc))
     sr.remove_bundle(ctx.vault.root, bundle)
-    return redirect(flash_url(f"/requests/{req_id}", f"Kopię nr {number} zwrócono do poprawy i "
-                                                     "zniszczono; popraw maski i sporządź "
-                                                     "kopię ponownie.") + "#maski")
+    return redirect(flash_url(f"/requests/{req_id}", ctx._(
+        "Kopię nr {n} zwrócono do poprawy i zniszczono; popraw maski i sporządź kopię "
+        "ponownie.", n=number)) + "#maski")
 
 
 def copy_link(copy: Copy) -> str:
