@@ -27,7 +27,7 @@ from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.models import Hold, Recording
-from kustosz.errors import InputError
+from kustosz.errors import InputError, NotFound
 from kustosz.vault import Vault
 
 
@@ -57,10 +57,13 @@ def approve_and_copy(vault: Vault, spec: RequestSpec, at: datetime | None = None
 
 
 def ready_at_the_end(end: datetime) -> datetime:
-    """When a copy of a period ending at ``end`` may be made (custody.copies.SETTLE_S)."""
+    """When a copy of mail or events of a period ending at ``end`` may be made: once the
+    hourly chunk holding the period's end has closed (custody.copies.SETTLE_S after it)."""
     from kustosz.custody.copies import SETTLE_S
+    from kustosz.policy.periods import chunk_window
 
-    return end + timedelta(seconds=SETTLE_S + 1)
+    closes = chunk_window(end - timedelta(microseconds=1), "hour")[1]
+    return closes + timedelta(seconds=SETTLE_S + 1)
 
 
 def spec(vault: Vault, material: str, sources: list[str], who: str | None,
@@ -134,3 +137,31 @@ def test_mail_request_refuses_an_endpoint_source(elblag: Vault) -> None:
     with elblag.transaction() as s, pytest.raises(InputError, match="mailbox"):
         register_request(s, elblag.policy, spec(elblag, "mail", ["siem"], None,
                                                 datetime.now(UTC)), "t")
+
+
+def test_a_mail_copy_waits_for_the_chunk_that_holds_the_periods_end(elblag: Vault) -> None:
+    """Mail and events are stored an hour's chunk at a time: a copy asked for after the
+    period's end but before that hour's chunk closed would leave out what the open chunk
+    holds, so it is refused, naming when it can be made, and nothing is made (issue 29)."""
+    mailbox(elblag)
+    end = datetime(2026, 11, 24, 10, 20, tzinfo=UTC)  # 11:20 in Warsaw; its chunk: to 12:00
+    with elblag.transaction() as s:
+        add_user(s, "prezydent", "Jan Kowalski", ["approver"], "t",
+                 title=elblag.policy.approver_title)
+        add_user(s, "informatyk", "Piotr Wiśniewski", ["custodian"], "t")
+        req = register_request(s, elblag.policy, spec(elblag, "mail", [], "a.nowak", end), "t")
+        rid = req.id
+        decide(s, elblag.policy, rid, by="prezydent", agree=True, on=office_today(),
+               actor="t", keyed_by="prezydent")
+    with elblag.reading() as s:
+        before = s.execute(select(Recording.id)).all()
+    for at in (end + timedelta(minutes=5), datetime(2026, 11, 24, 11, 0, 29, tzinfo=UTC)):
+        with pytest.raises(InputError, match=r"can be made from 24\.11\.2026 12:00:30") as caught:
+            make_copy(elblag, rid, "informatyk", "t", now=at)
+        assert "można ją sporządzić od 24.11.2026 12:00:30" in (caught.value.pl or "")
+    with elblag.reading() as s:
+        assert s.execute(select(Recording.id)).all() == before
+    # Once the chunk has closed, the time no longer stands in the way (this vault received
+    # no mail then: what refuses now is the material, not the time).
+    with pytest.raises(NotFound, match="no stored material"):
+        make_copy(elblag, rid, "informatyk", "t", now=ready_at_the_end(end))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,7 +56,7 @@ from kustosz.index.sources import get_source
 from kustosz.kinds import Material, SourceKind
 from kustosz.masking import residual
 from kustosz.policy import Policy
-from kustosz.policy.periods import local_day
+from kustosz.policy.periods import WARSAW, chunk_window, local_day
 from kustosz.states import (
     CopyState,
     RecorderState,
@@ -234,17 +235,24 @@ def _gather(session: Session, req: Request, policy: Policy) -> list[Group]:
     return groups
 
 
-def ready_at(session: Session, req: Request) -> datetime:
+def ready_at(session: Session, req: Request, tz: ZoneInfo = WARSAW) -> datetime:
     """The moment from which the whole period asked for is in the index (`SETTLE_S`): a copy
     made before it would hold a part of the period only, and name the rest a gap the cameras
-    never had (issue 29 item 1)."""
+    never had (issue 29 item 1). Mail and events are stored a chunk at a time: their copy
+    waits for the chunk that holds the period's end to close (its hour, or its day)."""
     end = copy_period(req)[1]
     longest = None
     if req.material == Material.VIDEO:
         longest = session.execute(
             select(func.max(Camera.segment_seconds)).join(Source, Source.id == Camera.source_id)
             .where(Source.name.in_(list(req.sources or [])))).scalar()
-    return end + timedelta(seconds=(longest or 0.0) + SETTLE_S)
+    ready = end + timedelta(seconds=(longest or 0.0))
+    last = end - timedelta(microseconds=1)  # a period ending on the hour ends in that hour
+    for source in session.execute(select(Source).where(
+            Source.name.in_(list(req.sources or [])), Source.kind.in_(CHUNK_KINDS))).scalars():
+        granularity = str((source.settings or {}).get("chunk") or "hour")
+        ready = max(ready, chunk_window(last, granularity, tz)[1])
+    return ready + timedelta(seconds=SETTLE_S)
 
 
 def _check_ready(session: Session, req: Request, vault: Vault, now: datetime) -> None:
@@ -253,7 +261,7 @@ def _check_ready(session: Session, req: Request, vault: Vault, now: datetime) ->
     copied now would be the request's only copy."""
     policy = vault.policy
     start, end = copy_period(req)
-    ready = ready_at(session, req)
+    ready = ready_at(session, req, policy.timezone)
     if now < ready:
         until = fmt(end, policy)
         when = fmt(ready, policy)

@@ -93,6 +93,20 @@ class Period:
         return self.count * per
 
 
+def chunk_window(at: datetime, granularity: str, tz: ZoneInfo = WARSAW
+                 ) -> tuple[datetime, datetime]:
+    """The window of the monitoring chunk that holds ``at``: its UTC hour, or its local day
+    (the day of recording retention counts from). A listener's spool closes a chunk at the
+    window's end (kustosz.ingest.chunks.spool); a copy of the lines waits for it
+    (kustosz.custody.copies.ready_at)."""
+    if granularity == "hour":
+        start = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return start, start + timedelta(hours=1)
+    day = at.astimezone(tz).date()
+    return (datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
+
+
 def local_day(instant: datetime, tz: ZoneInfo = WARSAW) -> date:
     """The office's calendar day on which an instant falls ("day of recording")."""
     if instant.tzinfo is None:

@@ -29,7 +29,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from kustosz.ingest.chunks.database import DatabaseGate
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.upload_queue import QUEUED
 from kustosz.kinds import by_chunk
+from kustosz.policy.periods import chunk_window
 from kustosz.retention.pressure import after_write, is_disk_full
 from kustosz.states import RecordingState
 from kustosz.storage.durable import fsync_dir, fsync_file
@@ -86,19 +87,11 @@ def spool_dir(data_root: Path, source_name: str) -> Path:
 
 
 def window_start(at: datetime, granularity: str, vault: Vault) -> datetime:
-    if granularity == "hour":
-        return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    # A daily chunk is one local day: the day of recording that retention counts from.
-    tz = vault.policy.timezone
-    return datetime.combine(at.astimezone(tz).date(), time(0), tzinfo=tz).astimezone(UTC)
+    return chunk_window(at, granularity, vault.policy.timezone)[0]
 
 
 def window_end(start: datetime, granularity: str, vault: Vault) -> datetime:
-    if granularity == "hour":
-        return start + timedelta(hours=1)
-    tz = vault.policy.timezone
-    day = start.astimezone(tz).date() + timedelta(days=1)
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return chunk_window(start, granularity, vault.policy.timezone)[1]
 
 
 def record_time(record: dict[str, Any], key: str) -> datetime:
