@@ -67,9 +67,14 @@ def test_an_unreadable_register_records_nothing_and_says_so(tmp_path: Path) -> N
     assert LastRegister(tmp_path / "cameras").read() == []
 
 
+# Drawn from printable characters, not filtered to them: filtering st.text() threw away five
+# of six draws and failed Hypothesis's health check on a loaded fresh clone (issue 27).
+PRINTABLE = st.one_of(st.characters(blacklist_categories=("C", "Z")), st.just(" "))
+
+
 @settings(max_examples=60, deadline=None)
-@given(user=st.one_of(st.none(), st.text(min_size=1, max_size=20).filter(str.isprintable)),
-       password=st.text(min_size=6, max_size=40).filter(str.isprintable),
+@given(user=st.one_of(st.none(), st.text(PRINTABLE, min_size=1, max_size=20)),
+       password=st.text(PRINTABLE, min_size=6, max_size=40),
        seconds=st.sampled_from([1.0, 2.0, 10.0, 60.0]))
 # The login may be the password: JSON writes both as the same escaped text (a fresh clone's
 # counterexample), which is no leak of the secret.

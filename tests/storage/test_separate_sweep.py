@@ -10,6 +10,8 @@ import os
 import shutil
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -187,6 +189,18 @@ def test_bad_sweep_settings_are_refused(tmp_path: Path) -> None:
     assert exc.value.pl
 
 
+# Long enough that a renewal late on a loaded machine does not let the lease lapse (3 s did,
+# on a fresh clone beside another suite: issue 27); the waits below are for conditions.
+LEASE_S = 12.0
+
+
+def _until(check: Callable[[], bool], what: str, within: float = 180.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {within:.0f} s waiting for {what}"
+        time.sleep(0.1)
+
+
 def test_one_sweeper_of_two_holds_the_lease(tmp_path: Path, seaweed: S3Server,
                                             pg_database: str) -> None:  # noqa: F811
     """PostgreSQL: two sweepers (two machines) — one holds `singleton:sweep` and sweeps, the
@@ -201,7 +215,8 @@ def test_one_sweeper_of_two_holds_the_lease(tmp_path: Path, seaweed: S3Server,
             swept[name] += 1
 
         thread = threading.Thread(target=run_sweeper, args=(v, stops[name]), kwargs={
-            "lease_seconds": 3.0, "margin_seconds": 1.0, "name": f"sweeper-{name}",
+            "lease_seconds": LEASE_S, "margin_seconds": LEASE_S / 3,
+            "name": f"sweeper-{name}",
             "on_sweep": counted}, daemon=True)
         thread.start()
         return thread
@@ -214,19 +229,13 @@ def test_one_sweeper_of_two_holds_the_lease(tmp_path: Path, seaweed: S3Server,
 
     try:
         a = start("a", vault)
-        for _ in range(100):
-            if swept["a"]:
-                break
-            stops["a"].wait(0.1)
+        _until(lambda: swept["a"] >= 1, "sweeper-a's first sweep")
         b = start("b", other)
         stops["b"].wait(2.5)
         assert holder() == "sweeper-a" and swept["a"] >= 1 and swept["b"] == 0
         stops["a"].set()
         a.join(15)
-        for _ in range(100):
-            if swept["b"]:
-                break
-            stops["b"].wait(0.1)
+        _until(lambda: swept["b"] >= 1, "sweeper-b to take over")
         assert holder() == "sweeper-b" and swept["b"] >= 1
     finally:
         for stop in stops.values():
