@@ -203,7 +203,10 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
 
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "odpowiedz.pdf"), "-"],
                                    check=True, capture_output=True, text=True).stdout.split())
-    assert "Odpowiedź" in text and "wizerunki innych osób zamaskowane" in text, text
+    # Plain Polish for the citizen (issue 30 item 9): the detector's settings stay in the
+    # manifest, the letter says what was done.
+    assert "Odpowiedź" in text and "twarze innych osób zamazane" in text, text
+    assert "CenterFace" not in text and "klatce" not in text, text
     assert "Prezesa Urzędu Ochrony Danych Osobowych" in text
     with vault.reading() as s:
         c = s.get(Copy, copy.id)
