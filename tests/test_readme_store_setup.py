@@ -1,4 +1,5 @@
-"""README, "Object storage (S3)" (review of issue 16, F5): what an office admin copies to set
+"""docs/operations/s3.md, "Object storage (S3)" — the README's section until issue 31 — (review of
+issue 16, F5): what an office admin copies to set
 up the store is what the storage tests run against. The SeaweedFS identities file must load as
 JSON, its application policy (a JSON string, as `weed` wants it) must be the one
 tests/support/seaweedfs.py gives the test gateway (APP_POLICY), and the sweep's and the
@@ -14,13 +15,13 @@ from pathlib import Path
 
 from tests.support.seaweedfs import APP_POLICY, REDATE_POLICY, SWEEP_POLICY
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "operations" / "s3.md"
 
 
 def _section() -> str:
-    text = README.read_text("utf-8")
-    start = text.index("### Object storage (S3)")
-    return text[start:text.index("\n### ", start + 1)]
+    text = PAGE.read_text("utf-8")
+    assert text.startswith("# Magazyn obiektów / Object storage (S3)\n")
+    return text
 
 
 def _json_blocks() -> list[object]:
