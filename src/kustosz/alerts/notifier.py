@@ -14,7 +14,12 @@ and it survives a restart, so a start message is never sent twice for one alert)
 - ``queues``: per channel, the messages decided but not yet delivered, oldest first. A
   decision and its queue entry are one transaction; an entry leaves the queue only once the
   channel took it. A failing channel keeps its queue (nothing is lost) and is retried after
-  `retry_s`; a newer reminder replaces an older undelivered one of the same alert.
+  `retry_s`; a newer reminder replaces an older undelivered one of the same alert. A message
+  the channel took just as the database stopped answering (its entry not yet out of the
+  queue) is remembered by the running notifier and written off first when the database
+  answers again, before anything is sent: a notifier that lives through an outage never sends
+  it twice (issue 27). Only a process that ends in that moment sends it again at its next
+  start: at least once, never lost.
 - ``channels``: per channel, since when it fails and why (the dashboard shows it).
 - ``past``: the rows of lasting kinds that cleared before a start was decided, looked at once
   (``done``: id -> when it cleared, for `PAST_LOOK`; ``from``: rows cleared earlier than the
@@ -93,6 +98,9 @@ class Notifier:
                              tls.not_after if tls is not None else None,
                              str(tls.cert) if tls is not None else None)
         self._checked = 0.0
+        # per channel, the messages (their ``n``) it took whose leaving the queue is not
+        # written yet: the database stopped answering between the two (``queues`` above)
+        self._unsaved: dict[str, set[int]] = {}
 
     def _in_force(self) -> AlertsConfig:
         from kustosz.alerts.settings import effective
@@ -315,6 +323,7 @@ class Notifier:
     def deliver(self, now: datetime) -> None:
         office = self.vault.policy.office_name
         for name, channel in self.channels.items():
+            self._settle(name)
             with self.vault.reading() as s:
                 state = load_state(s)
             status = state["channels"].get(name) or {}
@@ -332,11 +341,20 @@ class Notifier:
                     failure = ChannelError("error", f"{type(exc).__name__}")
                     log.exception("alert channel %s: unexpected error", name)
                     break
-                self._done(name, {item["n"] for item in batch})
+                self._unsaved.setdefault(name, set()).update(item["n"] for item in batch)
+                self._settle(name)
             if failure is not None:
                 self._failed(name, failure, now)
             elif status:
                 self._recovered(name)
+
+    def _settle(self, name: str) -> None:
+        """What ``name`` took leaves its queue. While the database is away this raises and
+        the notifier keeps it in memory, to write off before it sends anything more."""
+        sent = self._unsaved.get(name)
+        if sent:
+            self._done(name, sent)
+            del self._unsaved[name]
 
     def _done(self, name: str, sent: set[int]) -> None:
         with self.vault.transaction() as s:
