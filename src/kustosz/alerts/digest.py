@@ -73,7 +73,7 @@ def _listed(lines: list[str]) -> list[str]:
 def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "") -> Message:
     from kustosz.access.records import REFUSAL_ACTIONS
     from kustosz.custody.copies import list_copies
-    from kustosz.custody.requests import list_requests
+    from kustosz.custody.requests import list_requests, overdue_copies
     from kustosz.db.models import Alert, AuditEntry, Deletion, Source
 
     tz = vault.policy.timezone
@@ -104,6 +104,9 @@ def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "
                              .group_by(AuditEntry.action, AuditEntry.actor)).all()
         waiting = list_requests(s, "registered")
         approved = list_requests(s, "approved")
+        # Approved, still without a copy past the office's time (issue 30 item 4): their
+        # material stays held until the copy is made, so the officer must see them.
+        late_copies = overdue_copies(s, policy, now=end)
         due_copies = list_copies(s, due_only=True, now=end)
         deleted, size, sweeps = s.execute(
             select(func.count(), func.coalesce(func.sum(Deletion.size), 0),
@@ -148,6 +151,12 @@ def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "
             lines.append(f"  - wniosek nr {r.id} z {r.received_on:%d.%m.%Y}: termin decyzji "
                          f"{last_day:%d.%m.%Y}")
     out += _listed(lines)
+    if late_copies:
+        out.append(f"   Wnioski zatwierdzone bez kopii — po terminie: {len(late_copies)} "
+                   "(nagrania pozostają zabezpieczone, dopóki kopia nie zostanie sporządzona).")
+        out += _listed([f"  - wniosek nr {r.id} z {r.received_on:%d.%m.%Y}: kopia "
+                        f"nie została sporządzona, po terminie od {late.since:%d.%m.%Y}"
+                        for r, late in late_copies])
     out.append("")
 
     out.append(f"4. Kopie do zniszczenia (upłynął okres ich przechowywania): {len(due_copies)}.")

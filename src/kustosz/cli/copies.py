@@ -21,7 +21,7 @@ from kustosz.cli.common import (
 )
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
-from kustosz.custody.copies import extend_copy, is_due, list_copies
+from kustosz.custody.copies import extend_copy, get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
@@ -30,8 +30,9 @@ from kustosz.documents import NAMES, render
 from kustosz.documents.announcements import announcement_data
 from kustosz.documents.clauses import clause_data
 from kustosz.documents.sign import sign_data
-from kustosz.errors import InputError
+from kustosz.errors import FieldError, InputError
 from kustosz.kinds import CLAUSED, SourceKind
+from kustosz.states import CopyState
 from kustosz.vault import Vault
 
 copies_app = typer.Typer(no_args_is_help=True, help="Copies (kopie nagrań) as evidence bundles.")
@@ -188,6 +189,36 @@ def copies_destroy(number: str, by: str = typer.Option(..., "--by",
 
 
 @fails_cleanly
+def copies_medium(number: str,
+                  handover_id: int = typer.Option(..., "--handover",
+                                                  help="The handover the medium went out on."),
+                  how: str = typer.Option(..., "--how",
+                                          help="How the commission destroyed the medium, or "
+                                               "that it stays with its receiver."),
+                  by: str = typer.Option(..., "--by", help="Commission member recording it.")
+                  ) -> None:
+    """Record how a medium the copy was handed out on was destroyed (printed in the
+    destruction protocol, 004 §7.9 / 002 zał.5 §8.2)."""
+    from kustosz.custody.destruction import record_medium
+
+    with open_vault() as vault:
+        with vault.transaction() as s:
+            try:
+                record_medium(s, number, handover_id, how, by, actor(), now=vault.now())
+            except FieldError as exc:
+                raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]",
+                                 pl=f"{exc.pl} [--{exc.field.replace('_', '-')}]") from None
+            destroyed = get_copy(s, number).state == CopyState.DESTROYED
+        out = None
+        if destroyed:
+            with vault.reading() as s:
+                out = _render(vault, *papers.destruction_doc(s, vault.policy, number),
+                              f"protokol-zniszczenia-{number}")
+    console.print(f"copy {number}: the medium of handover {handover_id} recorded"
+                  + (f"; destruction protocol: {out}" if out else ""))
+
+
+@fails_cleanly
 def bundle_verify(path: Path, key: Path = typer.Option(None, "--key",
                                                        help="The office's public key (PEM)."),
                   password: str = typer.Option(None, "--password",
@@ -320,7 +351,8 @@ def documents_render(name: str,
 
 def register(app: typer.Typer) -> None:
     for verb, fn in (("make", copies_make), ("list", copies_list), ("extend", copies_extend),
-                     ("handover", copies_handover), ("destroy", copies_destroy)):
+                     ("handover", copies_handover), ("destroy", copies_destroy),
+                     ("medium-destroyed", copies_medium)):
         copies_app.command(verb)(fn)
     bundle_app.command("verify")(bundle_verify)
     bundle_app.command("key")(bundle_key)

@@ -60,7 +60,7 @@ def _fresh_vault(root: Path, preset: str) -> Vault:
 
 # One account per role, so that a newcomer can try every role's work in the browser at once
 # (issue 12: the demo documented the administrator only). login -> (name, roles, title)
-DEMO_PEOPLE: dict[str, tuple[str, list[str], str | None]] = {
+DEMO_PEOPLE_BASE: dict[str, tuple[str, list[str], str | None]] = {
     "kierownik": ("Jan Kowalski", ["approver"], None),  # the office's head: its title
     "sekretariat": ("Anna Nowak", ["custodian"], "sekretarz"),
     "iod": ("Ewa Zielińska", ["dpo"], "Inspektor Ochrony Danych"),
@@ -69,6 +69,34 @@ DEMO_PEOPLE: dict[str, tuple[str, list[str], str | None]] = {
     "komisja2": ("Tomasz Wójcik", ["commission"], "członek komisji"),
     "kontrola": ("Barbara Dąbrowska", ["auditor"], "audytor wewnętrzny"),
 }
+# Who supervises the use of the recordings (R6.3: registers and the access log, no
+# material), as each office's regulation names them. Bolesławiec: "Sekretarz Miasta sprawuje
+# nadzór nad właściwym wykorzystaniem rejestrowanych połączeń" [001 §4]. Pleszew: "Nadzór
+# prowadzi Inspektor Ochrony Danych Osobowych" [002 zał.5 §1 ust. 4] — the IOD's own account
+# holds the role. The other regulations name no one; the demo shows the role all the same.
+SUPERVISOR_LOGIN = "nadzor"
+SUPERVISORS: dict[str, str | None] = {
+    "boleslawiec": "Sekretarz Miasta",
+    "pleszew": None,  # the IOD
+}
+SUPERVISOR_DEFAULT = "osoba nadzorująca monitoring"
+
+
+def demo_people(preset: str) -> dict[str, tuple[str, list[str], str | None]]:
+    """DEMO_PEOPLE with the office's supervisor: a "nadzor" account titled as the regulation
+    names the post, or the supervisor role on the IOD where the IOD supervises."""
+    people = dict(DEMO_PEOPLE_BASE)
+    title = SUPERVISORS.get(preset, SUPERVISOR_DEFAULT)
+    if title is None:
+        name, roles, iod_title = people["iod"]
+        people["iod"] = (name, [*roles, "supervisor"], iod_title)
+    else:
+        people[SUPERVISOR_LOGIN] = ("Krystyna Mazur", ["supervisor"], title)
+    return people
+
+
+# The accounts of the demo's default preset (Pleszew).
+DEMO_PEOPLE = demo_people("pleszew")
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -90,7 +118,7 @@ def _demo_people(vault: Vault) -> str:
     password = passwords.one_time_password()
     now = datetime.now(UTC)
     with vault.transaction() as s:
-        for login, (name, roles, title) in DEMO_PEOPLE.items():
+        for login, (name, roles, title) in demo_people(vault.policy.preset).items():
             user = add_user(s, login, name, roles, "demo",
                             title=title or vault.policy.approver_title)
             accounts.set_password(s, user, password, "demo", check=False)
@@ -168,7 +196,7 @@ def demo(preset: str = typer.Option("pleszew", "--preset"),
     people = Table("login", "rola / role", "osoba / person")
     from kustosz.access.users import ROLE_SHORT
 
-    for login, (name, roles, _title) in DEMO_PEOPLE.items():
+    for login, (name, roles, _title) in demo_people(vault.policy.preset).items():
         people.add_row(login, ", ".join(ROLE_SHORT.get(r, r) for r in roles), name)
     console.print(people)
     console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "

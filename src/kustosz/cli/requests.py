@@ -127,6 +127,9 @@ def requests_add(
     description: str = typer.Option(None, "--description", help="Description of the event."),
     purpose: str = typer.Option(None, "--purpose", help="Purpose (cel uzyskania nagrania)."),
     case_ref: str = typer.Option(None, "--case", help="Case reference of the authority."),
+    delivery: str = typer.Option(None, "--delivery",
+                                 help="A data subject's choice how to receive the copy: "
+                                      "in_person, post or electronic (art. 15 ust. 3 RODO)."),
     margin: int = typer.Option(None, "--margin",
                                help="Minutes held either side of the time or window "
                                     "(default: custody.hold_margin_minutes in kustosz.toml)."),
@@ -143,7 +146,7 @@ def requests_add(
             end=parse_time(end, "--to") if end else None, place=place,
             cameras=list(camera or []), caller=caller, callee=callee,
             sources=list(source or []), who=who,
-            description=description, case_ref=case_ref,
+            description=description, case_ref=case_ref, delivery=delivery,
             margin_minutes=vault.config.hold_margin_minutes if margin is None else margin)
         with vault.transaction() as s:
             req = register_request(s, vault.policy, spec, actor())
@@ -169,6 +172,8 @@ def _row(vault: Vault, req: Request) -> dict[str, object]:
             "items": req.items, "purpose": req.purpose, "description": req.description,
             "status": req.status, "reason": req.status_reason, "late": req.late,
             "warning": req.warning, "hold": req.hold_id, "case_ref": req.case_ref,
+            "delivery": req.delivery, "no_data_on": req.no_data_on.isoformat()
+            if req.no_data_on else None,
             **_deadline(vault, req)}
 
 
@@ -294,6 +299,35 @@ def requests_extend(request_id: int,
                   f"(extended; the data subject was told on {d.extended_on})")
 
 
+@fails_cleanly
+def requests_no_data(request_id: int,
+                     by: str = typer.Option(..., "--by",
+                                            help="Who signs the answer: the office's user name "
+                                                 "(custodian, administrator or approver)."),
+                     on: str = typer.Option(None, "--on", help="Day of the answer (today).")
+                     ) -> None:
+    """Answer a data subject that no data of theirs are processed (art. 15 ust. 1 RODO):
+    nothing of theirs is stored any more; the request is answered and its hold released."""
+    from kustosz.custody.no_data import answer_no_data
+
+    with open_vault() as vault, vault.transaction() as s:
+        today = vault.now().astimezone(vault.policy.timezone).date()
+        try:
+            req = answer_no_data(s, vault.policy, request_id, by=by.strip(),
+                                 on=parse_day(on, "--on") or today, actor=actor(),
+                                 now=vault.now())
+        except FieldError as exc:
+            raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]",
+                             pl=f"{exc.pl} [--{exc.field.replace('_', '-')}]") from None
+        day = req.no_data_on
+    assert day is not None
+    console.print(f"Żądanie nr {request_id}: odpowiedziano {day.strftime('%d.%m.%Y')}, że nie "
+                  "przetwarzamy danych tej osoby; zabezpieczenie zwolniono. Odpowiedź: kustosz "
+                  f"documents render answer-letter --request {request_id}\n"
+                  f"request {request_id}: answered on {day.isoformat()} that no data of the "
+                  "person are processed; its hold is released", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)
@@ -302,5 +336,6 @@ def register(app: typer.Typer) -> None:
     requests_app.command("show")(requests_show)
     requests_app.command("decide")(requests_decide)
     requests_app.command("extend")(requests_extend)
+    requests_app.command("no-data")(requests_no_data)
     app.add_typer(users_app, name="users")
     app.add_typer(requests_app, name="requests")

@@ -9,7 +9,8 @@ the month, or the month's last day where there is none): received 31 January, du
 February. The date is not moved off a weekend or a public holiday: the office answers by the
 date shown, which is never later than the law allows.
 
-A request counts as answered when the copy was handed over on it, or when it was refused
+A request counts as answered when the copy was handed over on it, when it was refused, or
+when the person was told that no data of theirs are processed (custody.no_data);
 (the refusal is the answer, with its reasons); until then it is open and its days are
 counted on the dashboard and the request's page.
 """
@@ -55,6 +56,8 @@ class AnswerDeadline:
 
 
 def _answered_on(session: Session, req: CustodyRequest, tz: tzinfo) -> date | None:
+    if req.no_data_on is not None:
+        return req.no_data_on  # "nie przetwarzamy Pana/Pani danych" (custody.no_data)
     if req.status == RequestStatus.REFUSED:
         # A refusal by decision is dated by it; a late request refused at registration
         # (policy "reject") was answered the day it was registered.

@@ -122,6 +122,9 @@ class Group:
 
 
 def _check_request(session: Session, req: Request) -> None:
+    from kustosz.custody.no_data import refuse_if_answered
+
+    refuse_if_answered(req)
     if req.status == RequestStatus.REFUSED:
         raise InputError(f"request {req.id} was refused"
                          + (f" ({req.status_reason})" if req.status_reason else "")

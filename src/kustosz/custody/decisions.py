@@ -33,6 +33,9 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     now = now or datetime.now(UTC)
     check_texts(reason=reason, paper_ref=paper_ref)
     req = get_request(session, request_id)
+    from kustosz.custody.no_data import refuse_if_answered
+
+    refuse_if_answered(req)
     existing = session.execute(select(Decision).where(Decision.request_id == req.id)) \
         .scalar_one_or_none()
     if existing is not None:

@@ -29,7 +29,7 @@ from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
 from kustosz.custody import commission
 from kustosz.custody.actions import record_action
-from kustosz.custody.copies import fmt, get_copy
+from kustosz.custody.copies import ceiling, fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.holds import held_map
 from kustosz.custody.requests import release_request_hold
@@ -51,6 +51,18 @@ def own_requests(session: Session, copy: Copy) -> list[Request]:
     return list(session.execute(select(Request).where(
         (Request.id == copy.request_id) | (Request.extends_copy == copy.number)
         | Request.id.in_(handed)).order_by(Request.id)).scalars())
+
+
+def ended_requests(session: Session, copy: Copy) -> list[Request]:
+    """Of `own_requests`, those whose holds end with the copy's destruction: the request it was
+    made on and those it was handed over on. A request to extend its keeping (R2.5,
+    ``extends_copy``) still waiting for its decision or its copy keeps its hold: the material
+    stays secured for that request's own answer, whatever happens to this copy."""
+    handed = set(session.execute(select(Handover.request_id).where(
+        Handover.copy_id == copy.id)).scalars())
+    return [r for r in own_requests(session, copy)
+            if r.id == copy.request_id or r.id in handed
+            or r.status not in (RequestStatus.REGISTERED, RequestStatus.APPROVED)]
 
 
 def _own_holds(session: Session, copy: Copy) -> set[int]:
@@ -97,6 +109,13 @@ def other_holds(session: Session, copy: Copy) -> list[Hold]:
     held = {h for hs in held_map(session, list(copy.items)).values() for h in hs} - mine
     ids = sorted(held - _passing_holds(session, held))
     return [h for h in (session.get(Hold, i) for i in ids) if h is not None]
+
+
+def past_ceiling(policy: Policy, copy: Copy, now: datetime | None) -> bool:
+    """Whether ``copy`` has reached the office's ceiling (policy.custody.copy_ceiling), past
+    which nothing keeps it."""
+    limit = ceiling(policy, copy)
+    return limit is not None and limit <= (now or datetime.now(UTC))
 
 
 def makers(session: Session, copy: Copy) -> set[str]:
@@ -150,6 +169,12 @@ def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
                                    "zatwierdzający na stronie „Komisja niszcząca”.")
     others = other_holds(session, copy)
     waiting = _waiting_requests(session, others)
+    if waiting and policy is not None and past_ceiling(policy, copy, now):
+        # Pleszew: "nie dłuższy niż 3 miesiące od dnia nagrania" [002 zał.5 §7.4] is a ceiling
+        # that no request extends, a waiting authority's least of all: the copy goes; the
+        # request's own hold keeps the originals for its own copy.
+        ended = {r.hold_id for r in waiting}
+        others, waiting = [h for h in others if h.id not in ended], []
     if waiting:
         # Not evidence yet: a request on the same material waits for its answer, which may be
         # this copy. Say what ends the wait.
@@ -245,7 +270,7 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
             if folder.exists():
                 trash = folder.with_name(f".destroyed-{folder.name}")
                 replace(folder, trash, sync_source=False)
-            for req in own_requests(s, copy):
+            for req in ended_requests(s, copy):
                 release_request_hold(s, req, f"kopia nr {copy.number} zniszczona", actor, at=now)
             members = f"{printed(s, d.first_by)}; {printed(s, by)}"
             early = early_words(s, copy, policy, d.first_at)
@@ -267,6 +292,51 @@ def confirm(vault: Vault, number: str, by: str, actor: str, reason: str | None =
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
     return d, True
+
+
+def record_medium(session: Session, number: str, handover_id: int, how: str, by: str,
+                  actor: str, now: datetime | None = None) -> Handover:
+    """How the commission destroyed the medium a copy was handed out on — or that it stays
+    with its receiver (004 §7.9 "fizycznemu zniszczeniu"; 002 zał.5 §8.2) — recorded once,
+    by a member of the commission, once the copy's destruction has begun; the protocol
+    prints it in place of the column filled in by hand."""
+    now = now or datetime.now(UTC)
+    check_texts(medium=how)  # the limits of a medium's description (limits.TEXT_LIMITS)
+    copy = get_copy(session, number)
+    h = session.get(Handover, handover_id)
+    if h is None or h.copy_id != copy.id:
+        raise FieldError("handover", f"copy {copy.number} was not handed out by handover "
+                         f"{handover_id}",
+                         pl=f"Kopii nr {copy.number} nie wydano w przekazaniu nr "
+                            f"{handover_id} — podaj przekazanie tej kopii.")
+    text = (how or "").strip()
+    if not text:
+        raise FieldError("how", "say how the medium was destroyed (or that it stays with its "
+                         "receiver)",
+                         pl="Podaj sposób zniszczenia nośnika (np. „płytę pocięto w "
+                            "niszczarce”) albo informację, że nośnik pozostaje u odbiorcy.")
+    d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
+    if d is None:
+        raise InputError(f"the destruction of copy {copy.number} has not begun; its media are "
+                         "recorded with it",
+                         pl=f"Niszczenia kopii nr {copy.number} jeszcze nie rozpoczęto — sposób "
+                            "zniszczenia nośnika zapisuje się razem z nim.")
+    if h.medium_destroyed is not None:
+        raise InputError(f"the medium of handover {h.id} is recorded already: "
+                         f"{h.medium_destroyed}",
+                         pl=f"Sposób zniszczenia nośnika z przekazania nr {h.id} jest już "
+                            f"zapisany: {h.medium_destroyed}.")
+    require_role(session, by, "commission", "record how a medium was destroyed")
+    h.medium_destroyed = text
+    record_action(session, "copy.medium.destroy",
+                  f"Nośnik kopii nr {copy.number} ({h.medium or 'nośnik bez opisu'}; "
+                  f"przekazanie nr {h.id}, odbiorca: {h.receiver}) — sposób zniszczenia: "
+                  f"{text}.", printed(session, by),
+                  copy_id=copy.id, request_id=h.request_id, at=now)
+    audit(session, actor, "copy.medium.destroy", f"copy {copy.number}",
+          {"handover": h.id, "how": text, "by": by})
+    session.flush()
+    return h
 
 
 def _appointments(session: Session, policy: Policy, d: Destruction) -> str | None:

@@ -21,13 +21,39 @@ from kustosz.errors import InputError
 from kustosz.kinds import SourceKind
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
-from kustosz.states import CopyState, RequestStatus
+from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.vault import Vault
 
 # Disclosure only to authorised bodies [000 §1.12; 002 zał.5 §6.1; 004 §7.1], and to the data
 # subject exercising the right of access (R6.2).
 RECEIVING_KINDS = ("authority", "data_subject")
 _STATUS_PL = {"registered": "czeka na decyzję", "refused": "został odrzucony (odmowa)"}
+
+
+def _check_own_copy(session: Session, copy: Copy, req: Request) -> None:
+    """R6.2: a data subject receives only the copy made on their own request — narrowed to
+    them, masked or pseudonymised for them — never one made for another request (another
+    person's calls, an authority's unmasked copy). A data subject's copy in turn is theirs:
+    it goes to no one on another request. Only an authority is handed a copy made on
+    another request [004 §7.1, 002 zał.5 §7.4]."""
+    if req.id == copy.request_id:
+        return
+    if req.kind == RequestKind.DATA_SUBJECT:
+        raise InputError(f"copy {copy.number} was made for request {copy.request_id}, not for "
+                         f"the data subject's request {req.id}; a data subject receives only "
+                         "the copy made on their own request (R6.2)",
+                         pl=f"Kopia nr {copy.number} została sporządzona do wniosku nr "
+                            f"{copy.request_id}, a nie do żądania nr {req.id}. Osobie, której "
+                            "dane dotyczą, wydaje się wyłącznie kopię sporządzoną na jej "
+                            "własne żądanie — kopia z innego wniosku może zawierać dane "
+                            "innych osób.")
+    own = session.get(Request, copy.request_id) if copy.request_id else None
+    if own is not None and own.kind == RequestKind.DATA_SUBJECT:
+        raise InputError(f"copy {copy.number} is the data subject's copy of request {own.id}; "
+                         f"it is handed only on that request, not on request {req.id}",
+                         pl=f"Kopia nr {copy.number} jest kopią sporządzoną na żądanie osoby, "
+                            f"której dane dotyczą (wniosek nr {own.id}); wydaje się ją tylko tej "
+                            f"osobie, a nie na wniosek nr {req.id}.")
 
 
 def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -> None:
@@ -50,6 +76,10 @@ def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -
                          "approver's consent to that request",
                          pl=f"Wniosek nr {req.id} {_STATUS_PL.get(req.status, req.status)}; "
                             "przekazanie kopii wymaga zgody kierownika na ten wniosek.")
+    _check_own_copy(session, copy, req)
+    from kustosz.custody.no_data import refuse_if_answered
+
+    refuse_if_answered(req)
     from kustosz.custody.subject_review import handover_refusal
 
     refused = handover_refusal(copy, req.kind)

@@ -17,7 +17,7 @@ from kustosz.custody import destruction, handover
 from kustosz.custody.copies import fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.decisions import decision_of
-from kustosz.custody.requests import KINDS, MATERIALS, copy_period, get_request
+from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, get_request
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Decision, Handover, Request, User
 from kustosz.documents.office import refuse_unless
@@ -124,7 +124,9 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
     if subject:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
                     material=MATERIALS[req.material], who=req.who,
-                    identifies=_what_identifies(req))
+                    identifies=_what_identifies(req),
+                    # the box ticked (custody.requests.DELIVERY); None: left to tick by hand
+                    delivery=req.delivery)
     return name, data
 
 
@@ -301,7 +303,13 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
                      "telefonu.")
     decision = _decision(session, policy, req)
     facts = access_facts(policy, kind.value) if policy.retention.get(kind.value) else None
-    none_found = copy is None and NOTHING_FOUND in (req.warning or "")
+    # Nothing found at registration, or found then and deleted before it could be copied
+    # (custody.no_data): either way the answer confirms that no data are processed.
+    none_found = copy is None and (NOTHING_FOUND in (req.warning or "")
+                                   or req.no_data_on is not None)
+    # Deleted since registration: the letter says why the data no longer exist, not that they
+    # never did.
+    deleted = none_found and NOTHING_FOUND not in (req.warning or "")
     art15 = None
     if copy is not None and facts is not None:
         recipients = _recipients_so_far(session, policy, req, copy)
@@ -324,11 +332,13 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
         "received_on": _d(req.received_on), "request_id": req.id,
         "material": MATERIALS[req.material], "copy": copy.number if copy else None,
         "medium": handover.medium if handover else None,
+        "delivery": DELIVERY.get(req.delivery or "") if copy else None,
         "items": _handed_items(policy, copy) if copy else [],
         "art15": [{"what": w, "text": t} for w, t in art15] if art15 else None,
         "none_found": {"asked": f"{_d(req.event_date)}, {_asked_time(req, policy)}, "
                                 f"{_what_identifies(req)}",
-                       "period": facts["period"] if facts else None} if none_found else None,
+                       "period": facts["period"] if facts else None,
+                       "deleted": deleted} if none_found else None,
         "refusal": (decision or {}).get("reason") if copy is None and not none_found else None,
         "extended": _d(d.extended_on), "rights": rights, "notes": notes,
         "protected": bool(copy) and any(src.get("pseudonymised") or src.get("masking")
@@ -336,6 +346,7 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
         # The clause's own words name the complaint already: not said twice.
         "complaint_said": any("skarg" in p for p in rights),
         "signed_by": printed(session, handover.handed_by) if handover else
+        printed(session, req.no_data_by) if req.no_data_by else
         (decision or {}).get("by"), "footer": f"wniosek nr {req.id}",
         "period_asked": f"{fmt(start, policy, False)} – {fmt(end, policy, False)}"}
 
@@ -415,7 +426,9 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str,
     data = destruction.protocol_data(session, policy, copy)
     data["media"] = [{"medium": h.medium or "nośnik bez opisu",
                       "handed": f"wydany {_d(h.handed_at.astimezone(policy.timezone))}: "
-                                f"{h.receiver}"}
+                                f"{h.receiver}",
+                      # recorded by the commission (destruction.record_medium), else by hand
+                      "destroyed": h.medium_destroyed}
                      for h in handovers_of(session, number)]
     return "destruction-protocol", data
 

@@ -92,6 +92,9 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
         parts.append(f"wydano kopię nr {number} ({_d(h.handed_at, policy)}): {h.receiver}")
     if req.extends_copy:
         parts.append(f"przedłużono przechowywanie kopii nr {req.extends_copy}")
+    if req.no_data_on is not None:  # custody.no_data
+        parts.append(f"odpowiedziano {req.no_data_on:%d.%m.%Y}: nie przetwarzamy danych tej "
+                     "osoby (art. 15 ust. 1 RODO)")
     if not parts:
         parts.append("w toku — zabezpieczono nagranie, oczekuje na decyzję")
     return "; ".join(parts)
@@ -138,7 +141,9 @@ def _subject_deadline(session: Session, req: Request, policy: Policy) -> str:
     extended = (f"; termin przedłużono {_d(req.extended_on, policy)}: {req.extension_reason}"
                 if req.extended_on else "")
     if d is not None and d.answered_on is not None:
-        how = "odmowa" if req.status == RequestStatus.REFUSED else "wydano kopię"
+        how = ("odmowa" if req.status == RequestStatus.REFUSED
+               else "nie przetwarzamy danych tej osoby" if req.no_data_on is not None
+               else "wydano kopię")
         return (f"żądanie osoby, której dane dotyczą — odpowiedziano {_d(d.answered_on, policy)}"
                 f" ({how}){extended}")
     if req.status == RequestStatus.REFUSED:

@@ -56,6 +56,14 @@ CHUNK_MATERIALS: dict[str, str] = {k.material.value: k.name.value for k in CHUNK
 # whenever it comes, and if the material is gone by then the answer says no data is held.
 # An authority's or an internal case is governed by its own procedure.
 DEADLINE_KINDS = ("interested",)
+# How a data subject chose to receive the copy (art. 15 ust. 3 RODO: "jeżeli osoba, której
+# dane dotyczą, zwraca się o kopię drogą elektroniczną ... informacji udziela się
+# powszechnie stosowaną drogą elektroniczną"), as the request form's boxes say it.
+DELIVERY: dict[str, str] = {
+    "in_person": "odbiór osobisty w siedzibie administratora",
+    "post": "przesyłka pocztowa na adres podany we wniosku",
+    "electronic": "w postaci elektronicznej",
+}
 # Either side of the approximate time: requesters remember "about half past two" (R4.2).
 DEFAULT_MARGIN_MINUTES = 30
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -83,6 +91,7 @@ class RequestSpec:
     case_ref: str | None = None
     margin_minutes: int = DEFAULT_MARGIN_MINUTES
     extends_copy: str | None = None
+    delivery: str | None = None  # a data subject's choice (DELIVERY)
 
 
 def _text(value: str | None) -> str | None:
@@ -156,6 +165,24 @@ def check_spec(spec: RequestSpec, policy: Policy, now: datetime) -> tuple[dateti
     if not subject and not _text(spec.purpose):
         raise InputError("the request needs its purpose (cel uzyskania nagrania)",
                          pl="Wniosek wymaga podania celu uzyskania nagrania.")
+    if spec.delivery is not None:
+        if spec.delivery not in DELIVERY:
+            raise FieldError("delivery", f"unknown way to receive the copy {spec.delivery!r}; "
+                             f"use one of {', '.join(DELIVERY)}",
+                             pl=f"Nieznany sposób otrzymania kopii „{spec.delivery}”; "
+                                f"dostępne: {', '.join(DELIVERY.values())}.")
+        if not subject:
+            raise FieldError("delivery", "the way to receive the copy is a data subject's "
+                             "choice (art. 15 ust. 3 RODO); others receive it on a medium "
+                             "handed over with a protocol",
+                             pl="Sposób otrzymania kopii wybiera osoba, której dane dotyczą "
+                                "(art. 15 ust. 3 RODO); pozostałym wnioskodawcom kopię wydaje "
+                                "się na nośniku, z protokołem przekazania.")
+        if spec.delivery in ("post", "electronic") and not _text(spec.contact):
+            raise FieldError("contact", "a copy sent by post or electronically needs the "
+                             "address to send it to (contact)",
+                             pl="Kopia wysyłana pocztą lub elektronicznie wymaga adresu, na "
+                                "który ma zostać wysłana (kontakt).")
     if not 0 <= spec.margin_minutes <= 24 * 60:
         raise InputError("the margin must be between 0 and 1440 minutes",
                          pl="Margines musi wynosić od 0 do 1440 minut.")
@@ -360,6 +387,7 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         description=_text(spec.description),
         purpose=(spec.purpose or "").strip(), case_ref=_text(spec.case_ref), status=status,
         status_reason=reason, late=late, warning=warning, extends_copy=_text(spec.extends_copy),
+        delivery=spec.delivery,
         registered_by=actor, registered_at=now)
     session.add(req)
     session.flush()
@@ -377,6 +405,7 @@ def register_request(session: Session, policy: Policy, spec: RequestSpec, actor:
         "kind": req.kind, "material": req.material, "status": req.status, "late": late,
         "sources": req.sources, "items": items, "from": start.isoformat(),
         "to": end.isoformat(), "asked_from": req.asked_start_at.isoformat(),
+        "delivery": req.delivery,
         "asked_to": req.asked_end_at.isoformat(), "hold": req.hold_id})
     session.flush()
     return req
@@ -503,6 +532,8 @@ def overdue_since(session: Session, policy: Policy, req: Request,
     dashboard and the registers. Plain days (art. 111 k.c.), not moved by art. 115: the office's
     own reminder, never later than the day a person counts."""
     today = (now or datetime.now(UTC)).astimezone(policy.timezone).date()
+    if req.no_data_on is not None:
+        return None  # answered: no data of the person are processed (custody.no_data)
     if req.status == RequestStatus.REGISTERED:
         step, start, span = "decision", req.received_on, policy.custody.decision_overdue_after
     elif req.status == RequestStatus.APPROVED:

@@ -92,6 +92,12 @@ class Request(Base):
     # A data subject's video (issue 17 item 2, migration 0023): the manual masks and the
     # requester's boxes a person marked before the copy is made (custody.subject_review).
     subject_regions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # A data subject answered that no data of theirs are processed (art. 15 ust. 1 RODO,
+    # migration 0033): the day and who signs the letter; and how the person chose to receive
+    # the copy (art. 15 ust. 3): in_person | post | electronic (custody.requests.DELIVERY).
+    no_data_on: Mapped[date | None] = mapped_column(Date)
+    no_data_by: Mapped[str | None] = mapped_column(String(200))
+    delivery: Mapped[str | None] = mapped_column(String(20))
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (
@@ -169,6 +175,9 @@ class Handover(Base):
     handed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     medium: Mapped[str | None] = mapped_column(Text)  # e.g. "pendrive, ZIP szyfrowany"
     recorded_by: Mapped[str] = mapped_column(String(200))
+    # How the commission destroyed this medium, or that it stays with its receiver, recorded
+    # with the copy's destruction (004 §7.9; 002 zał.5 §8.2; migration 0034).
+    medium_destroyed: Mapped[str | None] = mapped_column(Text)
 
 
 class ReviewPlay(Base):

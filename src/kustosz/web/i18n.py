@@ -1590,6 +1590,39 @@ EN: dict[str, str] = {
     "Nieprawidłowa nazwa użytkownika lub hasło.": "Wrong user name or password.",
     "Podaj chwilę jako GG:MM:SS (np. 14:05:30).": "Give the moment as HH:MM:SS (e.g. 14:05:30).",
     "Wybierz plik.": "Choose a file.",
+    # a data subject answered that no data are processed; the delivery choice (issue 30
+    # leftovers 1 and 9: request.html, requests.html)
+    "odpowiedziano — nie przetwarzamy danych tej osoby":
+        "answered — we process no data of this person",
+    "Odpowiedź: nie przetwarzamy danych": "Answer: we process no data",
+    "Gdy w systemie nie ma już nagrań z danymi tej osoby (np. usunięto je po upływie okresu "
+    "przechowywania), kopii nie da się sporządzić, a odmowa nie jest właściwą odpowiedzią. "
+    "Odpowiedzią jest potwierdzenie, że nie przetwarzamy jej danych (art. 15 ust. 1 RODO). "
+    "Zapisanie tej odpowiedzi zamyka żądanie i zwalnia zabezpieczenie; system odmówi, jeśli "
+    "dane tej osoby nadal są przechowywane.":
+        "When the system holds no recordings with this person's data any more (e.g. they were "
+        "deleted when their retention period ended), no copy can be made, and a refusal is not "
+        "the right answer. The answer is a confirmation that we process no data of theirs "
+        "(art. 15(1) GDPR). Recording it closes the request and releases its hold; the system "
+        "refuses while any of this person's data is still stored.",
+    "Podpisuje:": "Signed by:",
+    "Data odpowiedzi": "Date of the answer",
+    "Zapisz odpowiedź: nie przetwarzamy danych": "Record the answer: we process no data",
+    "Zapisano odpowiedź: nie przetwarzamy danych tej osoby. Zabezpieczenie zwolniono — "
+    "wydrukuj odpowiedź (PDF).":
+        "Answer recorded: we process no data of this person. The hold is released — print "
+        "the answer (PDF).",
+    "Sposób otrzymania kopii (osoba, której dane dotyczą)":
+        "How the copy is received (data subject)",
+    "tylko przy żądaniu osoby, której dane dotyczą (art. 15 ust. 3 RODO); przy wysyłce pocztą "
+    "lub elektronicznie podaj adres w polu „Kontakt”":
+        "only for a data subject's request (art. 15(3) GDPR); for post or e-mail give the "
+        "address in the “Contact” field",
+    "odbiór osobisty w siedzibie administratora": "collected in person at the controller's "
+                                                  "office",
+    "przesyłka pocztowa na adres podany we wniosku": "by post to the address in the request",
+    "w postaci elektronicznej": "electronically",
+    "Sposób otrzymania kopii": "How the copy is received",
 }
 
 # Words that go with a number (the ``plural`` filter, plural_in): the Polish singular ->

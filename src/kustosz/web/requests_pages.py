@@ -22,6 +22,7 @@ from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
 from kustosz.custody.requests import (
     CHUNK_MATERIALS,
+    DELIVERY,
     KINDS,
     MATERIALS,
     RequestSpec,
@@ -65,6 +66,8 @@ def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Hand
     The status column stops at "copied"; what happened to the copy afterwards (handed over
     on this request, destroyed) is read from the handovers and the destruction, here only —
     the requests list and the request page both ask this function."""
+    if req.no_data_on is not None:  # custody.no_data: answered, nothing of theirs is held
+        return "answered", "odpowiedziano — nie przetwarzamy danych tej osoby"
     if req.status != RequestStatus.COPIED:
         return req.status, STATUS_PL.get(req.status, req.status)
     mine = sorted((h for h in handovers if h.request_id == req.id), key=lambda h: h.handed_at)
@@ -128,7 +131,8 @@ def asked_and_held(req: CustodyRequest, margin_minutes: int, tz: Any) -> dict[st
 # The requests list's filter by state: the states shown_state gives.
 FILTER_STATES_PL = {"registered": "czeka na decyzję", "approved": "zgoda — czeka na kopię",
                     "refused": "odmowa", "copied": "kopia sporządzona, niewydana",
-                    "handed": "kopia wydana", "destroyed": "kopia zniszczona"}
+                    "handed": "kopia wydana", "destroyed": "kopia zniszczona",
+                    "answered": "odpowiedziano — nie przetwarzamy danych tej osoby"}
 
 
 def request_facts(req: CustodyRequest, state: str) -> list_filters.Facts:
@@ -161,7 +165,7 @@ def _requests_page(ctx: Ctx, form: dict[str, str], errors: dict[str, str], statu
     return page(ctx, "requests.html", status, reqs=reqs, states=states, kinds=KINDS,
                 deadlines=deadlines, today=today, flt=flt, paging=paging,
                 filter_states=list(FILTER_STATES_PL.items()),
-                materials=MATERIALS,
+                materials=MATERIALS, deliveries=DELIVERY,
                 cameras=cams, chunk_sources=chunk_sources, form=form, errors=errors, error=error,
                 margin=ctx.vault.config.hold_margin_minutes, msg=flash_of(ctx))
 
@@ -217,7 +221,8 @@ async def requests_register(request: Request, ctx: Ctx = gate("custody")) -> Res
                        description=form.get("description") or None,
                        case_ref=form.get("case_ref") or None,
                        sources=[form["monitoring_source"]] if form.get("monitoring_source")
-                       else [], who=form.get("who") or None)
+                       else [], who=form.get("who") or None,
+                       delivery=form.get("delivery") or None)
     try:
         with ctx.vault.transaction() as s:
             req = register_req(s, ctx.vault.policy, spec, user.name)
@@ -398,9 +403,16 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
     # the form goes once a handover on it is recorded (another body asks by its own request).
     handed_here = [h for h, _n in handovers if h.request_id == req.id]
     may_hand_over = req.kind in RECEIVING_KINDS and not handed_here
+    # A data subject's request with nothing of theirs left to copy is answered "nie
+    # przetwarzamy Pana/Pani danych" (custody.no_data); offered while it waits for its answer.
+    may_answer_none = (req.kind == RequestKind.DATA_SUBJECT and deadline is not None
+                       and deadline.answered_on is None and not handed_here
+                       and req.status in (RequestStatus.REGISTERED, RequestStatus.APPROVED)
+                       and (copy is None or copy.state != CopyState.KEPT))
     return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
                 state=state, found=found, made_by=made_by, handed_here=handed_here,
-                may_hand_over=may_hand_over,
+                may_hand_over=may_hand_over, may_answer_none=may_answer_none,
+                deliveries=DELIVERY,
                 period=asked_and_held(req, ctx.vault.config.hold_margin_minutes, tz),
                 destruction=destruction, approvers=approvers, custodians=custodians,
                 see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
@@ -508,6 +520,37 @@ async def request_extend(req_id: PathId, request: Request, ctx: Ctx = gate("cust
         return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
     return redirect(flash_url(f"/requests/{req_id}", ctx._(
         "Termin odpowiedzi przedłużono do {day}.", day=d.due.strftime("%d.%m.%Y"))))
+
+
+@router.post("/requests/{req_id}/no-data")
+async def request_no_data(req_id: PathId, request: Request,
+                          ctx: Ctx = gate("custody")) -> Response:
+    """Answer a data subject that no data of theirs are processed (art. 15 ust. 1 RODO):
+    signed by the person signed in, on the day given; the request's hold is released."""
+    from kustosz.custody.no_data import answer_no_data
+
+    user = ctx.need("custody")
+    form = await form_of(request)
+    errors: dict[str, str] = {}
+    on = _day(form.get("no_data_on"), "no_data_on", errors)
+    if errors:
+        return _request_page(ctx, req_id, 422, form=form, errors=errors)
+    assert on is not None
+    try:
+        with ctx.vault.transaction() as s:
+            answer_no_data(s, ctx.vault.policy, req_id, by=user.name, on=on, actor=user.name)
+    except NotFound:
+        raise
+    except FieldError as exc:
+        field = "no_data_on" if exc.field == "on" else exc.field
+        if field == "by":
+            return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
+        return _request_page(ctx, req_id, 422, form=form, errors={field: ctx.said(exc)})
+    except KustoszError as exc:
+        return _request_page(ctx, req_id, 422, error=ctx.said(exc), form=form)
+    return redirect(flash_url(f"/requests/{req_id}", ctx._(
+        "Zapisano odpowiedź: nie przetwarzamy danych tej osoby. Zabezpieczenie zwolniono — "
+        "wydrukuj odpowiedź (PDF).")))
 
 
 def not_someone_else(given: str | None, acting: str) -> str | None:
