@@ -24,19 +24,61 @@ TEST_WORKERS ?= 3
 # cluster on 127.0.0.1; the packages start no daemon of their own without a configured cluster).
 # fonts-dejavu-core: DejaVu Sans, which ffmpeg's drawtext burns the time and the copy's number
 # into a playable copy with (custody/playable.py; a production host needs it too).
+# mmdebstrap: the clean Debian 12 root tests/test_deb_package.py installs the .deb into.
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
-	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0
+	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap
 
 .PHONY: demo test lint bench deb-packages bench-deb-packages clean
+.PHONY: lock upgrade-deps
+.PHONY: docs
 
-$(STAMP): pyproject.toml
+# The exact versions the suite passes with, pip-tools' output with every file's SHA-256 (README,
+# "Dependencies and why": why pip-tools): requirements.lock is what Kustosz runs on (the .deb
+# installs it), requirements-test.lock is that plus every extra at the same versions (make test,
+# make demo, CI). pyproject.toml keeps the `>=` floors for those who install Kustosz as a library.
+# A changed lock re-installs; what it no longer pins is uninstalled (as pip-sync would), so the
+# venv is the lock and nothing else (tests/test_lock.py).
+LOCK      := requirements.lock
+TEST_LOCK := requirements-test.lock
+PIP_TOOLS := $(VENV)/.pip-tools
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --quiet \
+	--generate-hashes --reuse-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
+
+$(STAMP): pyproject.toml $(LOCK) $(TEST_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip list --format=freeze --exclude-editable --exclude pip --exclude setuptools \
+		--exclude wheel | sed 's/==.*//' | tr A-Z a-z | sed -E 's/[-_.]+/-/g' | sort \
+		> $(VENV)/.names-installed
+	@sed -nE 's/^([A-Za-z0-9][A-Za-z0-9._-]*)==.*/\1/p' $(TEST_LOCK) | tr A-Z a-z \
+		| sed -E 's/[-_.]+/-/g' | sort > $(VENV)/.names-locked
+	@extra=$$(comm -23 $(VENV)/.names-installed $(VENV)/.names-locked); \
+	if [ -n "$$extra" ]; then echo "not in $(TEST_LOCK), uninstalled:" $$extra; \
+		$(BIN)/pip uninstall --quiet --yes $$extra; fi
+	$(BIN)/pip check
 	touch $(STAMP)
+
+$(PIP_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(PIP_TOOLS)
+	$(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.6.2
+
+# After a dependency is added to or changed in pyproject.toml: both locks resolved again, every
+# pin that still fits kept (the test lock constrained by the runtime lock: the same versions).
+lock: $(PIP_TOOLS)/bin/pip-compile
+	$(PIP_COMPILE) -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --all-extras -c $(LOCK) -o $(TEST_LOCK) pyproject.toml
+
+# The newest versions pyproject.toml's floors allow, installed, then the whole suite on them:
+# commit the two locks only when it passes (README, "Dependencies and why").
+upgrade-deps:
+	$(MAKE) lock LOCK_ARGS=--upgrade
+	$(MAKE) test
 
 demo: $(STAMP)
 	$(BIN)/kustosz demo $(ARGS)
@@ -93,6 +135,19 @@ bench: $(STAMP) bench-deb-packages
 	$(BIN)/python bench/s3_upload.py
 	$(BIN)/python bench/masking.py
 	$(BIN)/python bench/failover.py
+
+# The documentation site into site/ (MkDocs + Material): strict, so a broken link or anchor fails
+# the build; the CLI and API references are generated from the program (docs/hooks/).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The Debian package (docs/install.md): dist/kustosz_VERSION_ARCH.deb with its own locked
+# environment in /opt/kustosz/.venv; built by Debian 12's python3 and dpkg-deb
+# (packaging/deb/build.py), so only on Debian 12. tests/test_deb_package.py installs it
+# into a clean Debian 12 root.
+.PHONY: deb
+deb:
+	/usr/bin/python3 packaging/deb/build.py --out dist
 
 clean:
 	rm -rf $(VENV) demo-data bench/out .pytest_cache .ruff_cache

@@ -275,25 +275,27 @@ BAD = [
     ('[alerts.email]\nhost = "smtp.um.pl"\nfrom = "k@um.pl"\nto = ["it@um.pl"]\nuser = "k"\n'
      'password_file = "p"\n', "would send the password in clear"),
     ('[alerts.email]\nhost = "smtp"\nfrom = "k@um.pl"\nto = ["nie adres"]\n',
-     "alerts.email.to must be a list of e-mail addresses"),
+     "`alerts.email.to`: must be a list of e-mail addresses"),
     ('[alerts.email]\nhost = "smtp"\nfrom = "k@um.pl"\nto = []\n',
-     "alerts.email.to must be a list of e-mail addresses"),
-    ('[alerts.email]\nhost = "smtp"\nto = ["it@um.pl"]\n', "alerts.email.from is missing"),
+     "`alerts.email.to`: must be a list of e-mail addresses"),
+    ('[alerts.email]\nhost = "smtp"\nto = ["it@um.pl"]\n',
+     "`alerts.email.from`: required key is missing"),
     ('[alerts.email]\nhost = "smtp"\nport = 70000\nfrom = "k@um.pl"\nto = ["it@um.pl"]\n',
-     "alerts.email.port must be a port number"),
+     "`alerts.email.port`: must be a whole number from 1 to 65535"),
     ('[alerts.email]\nhost = "smtp"\nfrom = "k@um.pl"\nto = ["it@um.pl"]\nca_file = "ca.pem"\n',
      "alerts.email.ca_file is used only with starttls or tls"),
-    ('[alerts.webhook]\nurl = "ftp://x"\n', "alerts.webhook.url must be an http://"),
-    ('[alerts.syslog]\nhost = "10.0.0.1"\nport = "514"\n', "alerts.syslog.port must be a port"),
-    ('[alerts.pager]\nnumber = "1"\n', "unknown setting(s) alerts.pager"),
-    ('[alerts.kinds.camera_gone]\ngrace = "1 minute"\n', "unknown alert kind "
-     "alerts.kinds.camera_gone"),
-    ('[alerts.kinds.camera_down]\ngrace = "dwie minuty"\n', "cannot read alerts.kinds."
-     "camera_down.grace 'dwie minuty'"),
+    ('[alerts.webhook]\nurl = "ftp://x"\n', "`alerts.webhook.url`: must be an http://"),
+    ('[alerts.syslog]\nhost = "10.0.0.1"\nport = "514"\n',
+     "`alerts.syslog.port`: must be a whole number"),
+    ('[alerts.pager]\nnumber = "1"\n', "`alerts.pager`: unknown key"),
+    ('[alerts.kinds.camera_gone]\ngrace = "1 minute"\n', "`alerts.kinds.camera_gone`: "
+     "unknown alert kind"),
+    ('[alerts.kinds.camera_down]\ngrace = "dwie minuty"\n', "`alerts.kinds."
+     "camera_down.grace`: cannot read grace 'dwie minuty'"),
     ('[alerts.kinds.camera_down]\nrepeat = "0 minutes"\n', "repeat must be longer than zero"),
-    ('[alerts.kinds.camera_down]\ngrace = 120\n', "cannot read alerts.kinds.camera_down.grace"),
+    ('[alerts.kinds.camera_down]\ngrace = 120\n', "`alerts.kinds.camera_down.grace`: must be text"),
     ('[alerts.kinds.camera_down]\nevery = "1 hour"\n',
-     "unknown setting(s) alerts.kinds.camera_down.every"),
+     "`alerts.kinds.camera_down.every`: unknown key"),
 ]
 
 

@@ -73,10 +73,10 @@ def test_witness_inside_the_data_folder_is_refused(sqlite_vault: Vault) -> None:
 @pytest.mark.parametrize("setting, message", [
     ("checkpoint_minutes = 0", "checkpoint_minutes"),
     ('checkpoint_minutes = "often"', "checkpoint_minutes"),
-    ('syslog = "nohost"', "audit.syslog must be host:port"),
-    ('syslog = "host:99999"', "audit.syslog must be host:port"),
-    ("witness = 5", "audit.witness must be a path"),
-    ('colour = "red"', "unknown setting(s) audit.colour"),
+    ('syslog = "nohost"', "`audit.syslog`: must be host:port"),
+    ('syslog = "host:99999"', "`audit.syslog`: must be host:port"),
+    ("witness = 5", "`audit.witness`: must be text"),
+    ('colour = "red"', "`audit.colour`: unknown key"),
 ])
 def test_bad_audit_settings_are_refused(sqlite_vault: Vault, setting: str,
                                         message: str) -> None:

@@ -103,7 +103,7 @@ def test_backup_settings_are_checked(sqlite_vault: Vault, tmp_path: Path) -> Non
             (f'folder = "{sqlite_vault.root / "kopie"}"', "inside the data folder"),
             (f'folder = "{tmp_path}"\nat = "pół do trzeciej"', "backup.at"),
             (f'folder = "{tmp_path}"\nkeep = 0', "backup.keep"),
-            (f'folder = "{tmp_path}"\npassword = "x"', "unknown setting")):
+            (f'folder = "{tmp_path}"\npassword = "x"', "unknown key")):
         config.write_text(base + f"\n[backup]\n{table}\n")
         with pytest.raises(ConfigError) as caught:
             read_settings(sqlite_vault.root)

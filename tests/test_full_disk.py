@@ -215,8 +215,8 @@ def test_a_bad_reserve_setting_is_refused_clearly(tmp_path: Path, value: str) ->
                                    f"min_free_percent = 5.0\nreserve_mib = {value}\n"), "utf-8")
     with pytest.raises(ConfigError) as refused:
         read_config(vault.root)
-    assert "storage.reserve_mib must be a number of MiB from 0 to 65536" in str(refused.value)
-    assert "musi być liczbą MiB" in (refused.value.pl or "")
+    assert "`storage.reserve_mib`: must be a number from 0 to 65536" in str(refused.value)
+    assert "`storage.reserve_mib`: musi być liczbą od 0 do 65536" in (refused.value.pl or "")
     assert not (vault.root / RESERVE_NAME).exists()
 
 

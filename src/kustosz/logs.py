@@ -21,7 +21,6 @@ import logging
 import re
 import sys
 import threading
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,24 +118,16 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def read_format(root: Path) -> str | None:
-    """`[logging] format` from the data folder's kustosz.toml (None if not set)."""
+    """`[logging] format` from the data folder's kustosz.toml (None if not set); the table's
+    keys: kustosz.config_schema.logging."""
+    from kustosz import config_schema as schema
+
     path = root / "kustosz.toml"
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = schema.parse(path)
+    except ConfigError:
         return None  # read_config says what is wrong with the file
-    table = data.get("logging", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [logging] must be a table",
-                          pl=f"{path}: [logging] musi być tabelą.")
-    unknown = set(table) - {"format"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) in [logging]: "
-                          f"{', '.join(sorted(unknown))}",
-                          pl=f"{path}: nieznane ustawienia w [logging]: "
-                             f"{', '.join(sorted(unknown))}.")
-    value = table.get("format")
-    return None if value is None else check_format(value, f"{path}: logging.format")
+    return schema.table("logging", data, path, root).format
 
 
 def check_format(value: object, what: str = "--log-format") -> str:

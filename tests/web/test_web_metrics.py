@@ -161,7 +161,7 @@ def test_metrics_from_in_the_config(tmp_path: Path) -> None:
     finally:
         vault.close()
     for bad, said in [('"10.9.9.9"', "list"), ('["10.9.9.300"]', "10.9.9.300"),
-                      ('["intranet"]', "intranet"), ("[5]", "list")]:
+                      ('["intranet"]', "intranet"), ("[5]", "must be text")]:
         config.write_text(with_web(plain, f"metrics_from = {bad}"))
         with pytest.raises(ConfigError, match=said):
             Vault.open(root)

@@ -21,7 +21,6 @@ import logging
 import re
 import shutil
 import threading
-import tomllib
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -32,11 +31,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from kustosz import config_schema as schema
 from kustosz.backup import journal
 from kustosz.backup import state as backup_state
 from kustosz.backup.crypto import read_passphrase
 from kustosz.backup.layout import MANIFEST
 from kustosz.config import CONFIG_NAME
+from kustosz.config_schema.backup import parse_at
 from kustosz.db.models import Alert
 from kustosz.db.outage import is_database_away
 from kustosz.errors import ConfigError, KustoszError
@@ -54,7 +55,6 @@ ALLOWANCE_S = 300.0
 # A backup copies (or links) the whole vault: hours for terabytes onto a USB disk.
 BACKUP_ALLOWANCE_S = 24 * 3600.0
 FAILED, MISSING = "backup_failed", "backup_missing"
-_TIME = ("%H:%M", "%H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -66,57 +66,19 @@ class BackupSettings:
 
 
 def read_settings(root: Path) -> BackupSettings | None:
-    """``[backup]`` of the vault's kustosz.toml; None when there is none."""
+    """``[backup]`` of the vault's kustosz.toml; None when there is none. What it may hold
+    and its defaults: kustosz.config_schema.backup."""
     path = root / CONFIG_NAME
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeError):
+        data = schema.parse(path)
+    except ConfigError:
         return None  # read_config reports a broken file; this is not the place
-    table = data.get("backup")
+    table = schema.table("backup", data, path, root)
     if table is None:
         return None
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [backup] must be a table",
-                          pl=f"{path}: [backup] musi być tabelą.")
-    unknown = set(table) - {"folder", "at", "passphrase_file", "keep"}
-    if unknown:
-        names = ", ".join(f"backup.{n}" for n in sorted(unknown))
-        raise ConfigError(f"{path}: unknown setting(s) {names}",
-                          pl=f"{path}: nieznane ustawienia {names}.")
-    folder = table.get("folder")
-    if not isinstance(folder, str) or not folder:
-        raise ConfigError(f"{path}: backup.folder must be a path (outside the data folder)",
-                          pl=f"{path}: backup.folder musi być ścieżką (poza katalogiem "
-                             "danych).")
-    where = (root / folder).resolve()
-    if where == root.resolve() or where.is_relative_to(root.resolve()):
-        raise ConfigError(f"{path}: backup.folder {folder} is inside the data folder; put "
-                          "it on another disk or a share",
-                          pl=f"{path}: backup.folder {folder} leży w katalogu danych; wskaż "
-                             "inny dysk albo udział sieciowy.")
-    at = _time(path, table.get("at", "02:30"))
-    keep = table.get("keep", 7)
-    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 365:
-        raise ConfigError(f"{path}: backup.keep must be a whole number from 1 to 365",
-                          pl=f"{path}: backup.keep musi być liczbą całkowitą od 1 do 365.")
-    passphrase = table.get("passphrase_file")
-    if passphrase is not None and not isinstance(passphrase, str):
-        raise ConfigError(f"{path}: backup.passphrase_file must be a path",
-                          pl=f"{path}: backup.passphrase_file musi być ścieżką.")
-    return BackupSettings(where, at, root / passphrase if passphrase else None, keep)
-
-
-def _time(path: Path, value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str):
-        for fmt in _TIME:
-            try:
-                return datetime.strptime(value.strip(), fmt).time()
-            except ValueError:
-                continue
-    raise ConfigError(f"{path}: backup.at must be a time of day, e.g. \"02:30\"",
-                      pl=f"{path}: backup.at musi być godziną, np. „02:30”.")
+    return BackupSettings((root / table.folder).resolve(), parse_at(table.at),
+                          root / table.passphrase_file if table.passphrase_file else None,
+                          table.keep)
 
 
 def check_folder(folder: Path) -> None:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import typer
 
+from kustosz import __version__
 from kustosz.atrest.modes import private_umask
 from kustosz.cli import (
     accounts,
     admin,
     backup,
     cameras,
+    config_cmd,
     custody,
     custody_docs,
     demo,
@@ -33,11 +35,19 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Kustosz — the monitoring vault of a public office.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kustosz {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     data: Path = typer.Option(None, "--data", envvar="KUSTOSZ_DATA",
                               help="The vault's data folder (or KUSTOSZ_DATA)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and stop."),
 ) -> None:
     state.data = data
     setup_cli(verbose)  # text on stderr, secrets and phone numbers masked (kustosz.logs)
@@ -57,6 +67,7 @@ secrets_cmd.register(app)
 accounts.register(app)
 tls.register(app)
 doctor.register(app)
+config_cmd.register(app)  # kustosz config check / schema
 backup.register(app)
 
 

@@ -611,11 +611,29 @@ def _serving(vault: Vault | None) -> tuple[dict[str, Any] | None, Callable[[str]
     return fact, lambda value: local(value, vault)
 
 
+def check_config(root: Path) -> Check:
+    """`kustosz config check` of the data folder's kustosz.toml: every table and key."""
+    from kustosz.config_schema import CONFIG_NAME, check_file
+
+    problems = check_file(root / CONFIG_NAME, root)
+    if not problems:
+        return Check("config", OK, f"{CONFIG_NAME} matches the schema",
+                     f"{CONFIG_NAME} jest zgodny ze schematem")
+    more = f" (+{len(problems) - 1} more: kustosz config check)" if len(problems) > 1 else ""
+    more_pl = f" (i {len(problems) - 1} więcej: kustosz config check)" \
+        if len(problems) > 1 else ""
+    return Check("config", FAIL, _one_line(problems[0].text("en")) + more,
+                 _one_line(problems[0].text("pl")) + more_pl)
+
+
 def run_checks(root: Path, send_test: bool = False, now: datetime | None = None) -> list[Check]:
     now = now or datetime.now(UTC)
     root = _absolute(root)
+    config_ok = check_config(root) if (root / "kustosz.toml").is_file() else None
+    if config_ok is not None and config_ok.status == FAIL:
+        return [config_ok, check_modes(root)]  # nothing else can be read from the file
     config = read_config(root)  # not a vault at all: ConfigError, exit status 2
-    checks = [check_modes(root)]
+    checks = [c for c in (config_ok, check_modes(root)) if c is not None]
     try:
         vault = open_read_mostly(root, config)
     except KustoszError as exc:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+from kustosz.config_schema.sources import stored
 from kustosz.db.models import Source
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source, get_source
@@ -25,6 +27,9 @@ LISTENERS = ("syslog_udp", "syslog_tcp", "syslog_tls", "relp", "http")
 
 @dataclass
 class EndpointSettings:
+    # what `of` refuses: keys not declared here (kustosz.config_schema.sources)
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     syslog_udp: str = ""  # HOST:PORT, empty = off
     syslog_tcp: str = ""
     syslog_tls: str = ""  # TCP with TLS (RFC 5425); needs tls_cert
@@ -40,8 +45,9 @@ class EndpointSettings:
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> EndpointSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+        """Stored settings read back: an unknown key or a wrong type is refused, never
+        dropped (kustosz.config_schema.sources)."""
+        return stored(cls, raw, "endpoint settings")
 
     def check(self) -> None:
         for name in LISTENERS:

@@ -13,15 +13,17 @@ to the poller), and `redacted` replaces it wherever settings are shown or audite
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.atrest.sealing import IMAP_PASSWORD, SecretBox, is_sealed, secrets_of
 from kustosz.audit import append as audit
+from kustosz.config_schema.sources import stored
 from kustosz.db.models import Source
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source, get_source
@@ -50,6 +52,9 @@ IMAP_ONLY = {"imap_port": "--imap-port", "imap_tls": "--imap-tls",
 
 @dataclass
 class MailSettings:
+    # what `of` refuses: keys not declared here (kustosz.config_schema.sources)
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     listen: str = "127.0.0.1:2525"
     hostname: str = ""  # name in the SMTP greeting; empty: this machine's name
     allow_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
@@ -78,8 +83,9 @@ class MailSettings:
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> MailSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+        """Stored settings read back: an unknown key or a wrong type is refused, never
+        dropped (kustosz.config_schema.sources)."""
+        return stored(cls, raw, "mailbox settings")
 
     @property
     def mode(self) -> str:

@@ -5,10 +5,13 @@ and the documented legal basis and purpose without which it cannot be enabled.""
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict
+
+from kustosz.config_schema.sources import stored
 from kustosz.errors import InputError
 from kustosz.phone_numbers import InvalidNumber, normalize
 
@@ -23,6 +26,9 @@ DEFAULT_SILENT_MINUTES = 120.0
 
 @dataclass
 class PhoneSettings:
+    # what `of` refuses: keys not declared here (kustosz.config_schema.sources)
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     spool: str
     cdr: str
     office_numbers: list[str] = field(default_factory=list)  # canonical forms
@@ -53,8 +59,9 @@ class PhoneSettings:
 
     @classmethod
     def of(cls, settings: dict[str, Any]) -> PhoneSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in settings.items() if k in known})
+        """Stored settings read back: an unknown key or a wrong type is refused, never
+        dropped (kustosz.config_schema.sources)."""
+        return stored(cls, settings, "phone line settings")
 
     def documented(self) -> bool:
         return bool(self.legal_basis.strip()) and bool(self.purpose.strip())

@@ -1,0 +1,477 @@
+"""The one schema of kustosz.toml: every table, every key, its type, range and default.
+
+Pydantic models (v2) with ``extra="forbid"``: a mistyped key is refused with its path and the
+nearest valid name instead of being dropped while the default silently stays in force. This
+is the only place the defaults live; kustosz.config turns a checked file into the objects
+the rest of Kustosz reads. `kustosz config check` and `kustosz config schema` (the JSON Schema
+editors validate with) stand on it, and `kustosz doctor` runs the check.
+
+[policy] is the one table whose keys belong to the regulation presets (kustosz.policy): the
+schema takes it as a table and the policy's own loader, which refuses unknown keys too,
+checks it (`config check` runs it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from kustosz.config_schema.alerts import Alerts
+from kustosz.config_schema.audit import Audit
+from kustosz.config_schema.backup import Backup
+from kustosz.config_schema.base import Table
+from kustosz.config_schema.cluster import Cluster
+from kustosz.config_schema.custody import Custody
+from kustosz.config_schema.logging import Logging
+from kustosz.config_schema.retention import Retention
+from kustosz.config_schema.storage import Storage
+from kustosz.config_schema.web import Web
+from kustosz.errors import ConfigError
+
+CONFIG_NAME = "kustosz.toml"
+
+
+class KustoszToml(Table):
+    """The data folder's kustosz.toml."""
+
+    preset: str | None = Field(
+        None, description="The regulation preset (kustosz policy presets lists them)."
+    )
+    database_url: str = Field(
+        "",
+        description="Empty: SQLite (WAL) in the data folder; or "
+        '"postgresql://user@host:5432/kustosz".',
+    )
+    storage: Storage = Field(default_factory=Storage)
+    retention: Retention = Field(default_factory=Retention)
+    custody: Custody = Field(default_factory=Custody)
+    audit: Audit = Field(default_factory=Audit)
+    web: Web = Field(default_factory=Web)
+    alerts: Alerts = Field(default_factory=Alerts)
+    backup: Backup | None = None
+    logging: Logging = Field(default_factory=Logging)
+    cluster: Cluster = Field(default_factory=Cluster)
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the preset's rules (kustosz policy show prints them).",
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the file: the key's dotted path and what is wrong, both languages."""
+
+    where: str
+    en: str
+    pl: str
+    line: int | None = None
+
+    def text(self, lang: str = "en") -> str:
+        at = (
+            f" (line {self.line})"
+            if lang == "en" and self.line
+            else f" (wiersz {self.line})"
+            if self.line
+            else ""
+        )
+        said = self.en if lang == "en" else self.pl
+        return f"`{self.where}`: {said}{at}" if self.where else f"{said}{at}"
+
+
+class ConfigProblems(ConfigError):
+    """The file has these problems (each with its key's path); a ConfigError like any other."""
+
+    def __init__(self, path: Path | str, problems: list[Problem]) -> None:
+        self.path, self.problems = path, problems
+        en = "\n".join(p.text("en") for p in problems)
+        pl = "\n".join(p.text("pl") for p in problems)
+        sep = " " if len(problems) == 1 else "\n"
+        super().__init__(f"{path}:{sep}{en}", pl=f"{path}:{sep}{pl}")
+
+
+# -- reading the file ---------------------------------------------------------------------
+
+
+def _line_of(text: bytes | str, offset: int) -> int:
+    return text[:offset].count(b"\n" if isinstance(text, bytes) else "\n") + 1
+
+
+def parse(path: Path) -> dict[str, Any]:
+    """The file's TOML; a ConfigProblems naming what is wrong (missing, not UTF-8, not TOML:
+    a key given twice is one of those, with its line)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigProblems(path, [Problem("", "no such file", "nie ma takiego pliku")]) from None
+    except IsADirectoryError:
+        raise ConfigProblems(
+            path, [Problem("", "is a folder, not a file", "to katalog, a nie plik")]
+        ) from None
+    except OSError as exc:
+        raise ConfigProblems(
+            path,
+            [
+                Problem(
+                    "",
+                    f"cannot be read: {exc.strerror}",
+                    f"nie można odczytać pliku: {exc.strerror}",
+                )
+            ],
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = _line_of(raw, exc.start)
+        guess = ""
+        try:
+            raw.decode("cp1250")
+            guess = " (it looks like Windows-1250)"
+        except UnicodeDecodeError:
+            pass
+        raise ConfigProblems(
+            path,
+            [
+                Problem(
+                    "",
+                    f"is not UTF-8 text{guess}: byte 0x{raw[exc.start]:02x} at line {line}; save "
+                    "the file as UTF-8",
+                    f"plik nie jest tekstem UTF-8{' (wygląda na Windows-1250)' if guess else ''}: "
+                    f"bajt 0x{raw[exc.start]:02x} w wierszu {line}; zapisz plik w kodowaniu UTF-8",
+                )
+            ],
+        ) from None
+    text = text.removeprefix("\ufeff")  # a BOM some Windows editors write
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        why = str(exc)
+        twice = "overwrite" in why or "already" in why.lower()
+        found = re.search(r"\(at line (\d+), column \d+\)$", why)
+        line = int(found.group(1)) if found else None
+        where = f" (line {line})" if line else ""
+        msg = why[: found.start()].strip() if found else why
+        if twice:
+            en = f"is not valid TOML: a key or table given twice{where}: {msg}"
+            pl = (
+                f"to nie jest poprawny TOML: klucz albo tabela podana dwa razy"
+                f"{f' (wiersz {line})' if line else ''}"
+            )
+        else:
+            en = f"is not valid TOML: {why}"
+            pl = f"to nie jest poprawny TOML{f' (wiersz {line})' if line else ''}: {msg}"
+        raise ConfigProblems(path, [Problem("", en, pl)]) from None
+
+
+def validate(data: Any, path: Path | str, root: Path | None = None) -> KustoszToml:
+    """``data`` (a parsed kustosz.toml) checked against the schema; every problem listed in
+    one ConfigProblems. ``root``: the data folder relative paths are read against."""
+    try:
+        return KustoszToml.model_validate(data, context={"root": root})
+    except ValidationError as exc:
+        raise ConfigProblems(path, [_problem(e) for e in exc.errors(include_url=False)]) from None
+
+
+def load(path: Path, root: Path | None = None) -> KustoszToml:
+    data = parse(path)
+    try:
+        return validate(data, path, root if root is not None else path.parent)
+    except ConfigProblems as exc:
+        lines = key_lines(path.read_text("utf-8-sig"))
+        located = [_with_line(p, lines) for p in exc.problems]
+        raise ConfigProblems(path, sorted(located, key=lambda p: p.line or 0)) from None
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+    r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+)
+
+
+def _dotted_key(text: str) -> str:
+    parts = re.findall(r"[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'", text)
+    return ".".join(p.strip("\"'") for p in parts)
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Where each table and key of the file starts (1-based lines), by its dotted path: what
+    a problem's "where" is shown with. A plain scan; a multi-line string's inner lines may
+    be taken for keys, which only ever adds a wrong line number, never a problem."""
+    out: dict[str, int] = {}
+    prefix = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            prefix = _dotted_key(header.group(1))
+            out.setdefault(prefix, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            full = f"{prefix}.{_dotted_key(key.group(1))}" if prefix else _dotted_key(key.group(1))
+            out.setdefault(full, number)
+    return out
+
+
+def _with_line(problem: Problem, lines: dict[str, int]) -> Problem:
+    where = re.sub(r"\[\d+\]$", "", problem.where)
+    while where and where not in lines:
+        where = where.rpartition(".")[0]
+    line = lines.get(where) if where else None
+    return Problem(problem.where, problem.en, problem.pl, line)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = KustoszToml.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "kustosz.toml"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+# -- the words of each problem --------------------------------------------------------------
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model (or container) behind ``X | None``."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
+    """The table model ``loc`` leads to, and the readable path through it."""
+    current: Any = KustoszToml
+    shown: list[str] = []
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            by_key = {f.alias or n: f for n, f in current.model_fields.items()}
+            field = by_key.get(part) if isinstance(part, str) else None
+            if field is None:
+                shown.append(str(part))
+                current = None
+                continue
+            shown.append(part)
+            current = _unwrap(field.annotation)
+        elif typing.get_origin(current) in (dict, list):
+            shown.append(f"[{part}]" if isinstance(part, int) else str(part))
+            current = _unwrap(typing.get_args(current)[-1])
+        else:
+            current = None  # a leaf's union tag (pydantic names the member it tried)
+    model = current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return model, shown
+
+
+def _dotted(parts: list[str]) -> str:
+    return ".".join(parts).replace(".[", "[")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _shown_pl(value: Any) -> str:
+    if isinstance(value, str):
+        return f"„{value}”"
+    return {"a table": "tabela", "a list": "lista"}.get(_shown(value), _shown(value))
+
+
+_TYPES = {
+    "float_parsing": ("a number", "liczbą"),
+    "int_parsing": ("a whole number", "liczbą całkowitą"),
+    "bool_parsing": ("true or false", "wartością true albo false"),
+    "float_type": ("a number", "liczbą"),
+    "int_type": ("a whole number", "liczbą całkowitą"),
+    "int_from_float": ("a whole number", "liczbą całkowitą"),
+    "bool_type": ("true or false", "wartością true albo false"),
+    "string_type": ("text in quotes", "tekstem w cudzysłowie"),
+    "list_type": ('a list, e.g. ["…"]', 'listą, np. ["…"]'),
+    "dict_type": ("a table", "tabelą"),
+    "model_type": ("a table", "tabelą"),
+    "model_attributes_type": ("a table", "tabelą"),
+}
+_BOUNDS = {
+    "greater_than": ("gt", "above", "większe od"),
+    "greater_than_equal": ("ge", "at least", "co najmniej"),
+    "less_than": ("lt", "below", "mniejsze od"),
+    "less_than_equal": ("le", "at most", "najwyżej"),
+}
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _range(loc: tuple[Any, ...]) -> tuple[str, str] | None:
+    """A number's whole range in words ("a number from 0 to 65536"), when its key has one."""
+    parent, _ = _model_at(loc[:-1])
+    if parent is None or not loc:
+        return None
+    field = {f.alias or n: f for n, f in parent.model_fields.items()}.get(loc[-1])
+    if field is None:
+        return None
+    kind = _unwrap(field.annotation)
+    if kind not in (int, float):
+        return None
+    bounds = {
+        type(m).__name__.lower(): getattr(m, type(m).__name__.lower())
+        for m in field.metadata
+        if type(m).__name__ in ("Ge", "Gt", "Le", "Lt")
+    }
+    en, pl = ("a whole number", "liczbą całkowitą") if kind is int else ("a number", "liczbą")
+    if "ge" in bounds and "le" in bounds:
+        return (
+            f"{en} from {_num(bounds['ge'])} to {_num(bounds['le'])}",
+            f"{pl} od {_num(bounds['ge'])} do {_num(bounds['le'])}",
+        )
+    words = {
+        "ge": ("at least", "nie mniejszą niż"),
+        "gt": ("above", "większą od"),
+        "le": ("at most", "nie większą niż"),
+        "lt": ("below", "mniejszą od"),
+    }
+    said = [(words[k][0], words[k][1], _num(v)) for k, v in bounds.items()]
+    if not said:
+        return None
+    return (
+        f"{en} " + " and ".join(f"{w} {v}" for w, _, v in said),
+        f"{pl} " + " i ".join(f"{w} {v}" for _, w, v in said),
+    )
+
+
+def _problem(error: Any) -> Problem:
+    kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        parent, shown = _model_at(loc[:-1])
+        key = str(loc[-1])
+        where = _dotted([*shown, key])
+        what_en, what_pl = ("table or key", "tabela lub klucz") if not shown else ("key", "klucz")
+        unknown_pl = "nieznana" if not shown else "nieznany"
+        if parent is not None and parent.__name__ == "AlertKinds":
+            what_en, what_pl, unknown_pl = "alert kind", "rodzaj alarmu", "nieznany"
+        near = (
+            difflib.get_close_matches(key, _keys_of(parent), n=1, cutoff=0.6)
+            if parent is not None
+            else []
+        )
+        if near:
+            return Problem(
+                where,
+                f"unknown {what_en} — did you mean `{near[0]}`?",
+                f"{unknown_pl} {what_pl} — czy chodziło o `{near[0]}`?",
+            )
+        valid = ", ".join(_keys_of(parent)) if parent is not None else ""
+        return Problem(
+            where,
+            f"unknown {what_en}; valid: {valid}",
+            f"{unknown_pl} {what_pl}; dozwolone: {valid}",
+        )
+    _, shown = _model_at(loc)
+    where = _dotted(shown)
+    if kind == "kustosz":
+        return Problem(where, ctx["en"], ctx["pl"])
+    if kind == "missing":
+        return Problem(where, "required key is missing", "brak wymaganego klucza")
+    if kind in _TYPES or kind in _BOUNDS:
+        ranged = _range(loc)
+        if ranged is not None:
+            en, pl = ranged
+        elif kind in _TYPES:
+            en, pl = _TYPES[kind]
+        else:
+            key, en, pl = _BOUNDS[kind]
+            en, pl = f"{en} {_num(ctx[key])}", f"{pl} {_num(ctx[key])}"
+        return Problem(
+            where,
+            f"must be {en} (got {_shown(given)})",
+            f"musi być {pl} (podano: {_shown_pl(given)})",
+        )
+    if kind == "literal_error":
+        values = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        en = " or ".join(
+            [", ".join(f'"{v}"' for v in values[:-1]), f'"{values[-1]}"'][
+                0 if len(values) > 1 else 1 :
+            ]
+        )
+        pl = " i ".join(
+            [", ".join(f"„{v}”" for v in values[:-1]), f"„{values[-1]}”"][
+                0 if len(values) > 1 else 1 :
+            ]
+        )
+        return Problem(
+            where,
+            f"must be {en}, not {_shown(given)}",
+            f"dozwolone wartości to {pl} (podano: {_shown_pl(given)})",
+        )
+    if kind == "string_too_short":
+        return Problem(where, "must not be empty", "nie może być puste")
+    return Problem(where, error["msg"], error["msg"])
+
+
+__all__ = [
+    "CONFIG_NAME",
+    "ConfigProblems",
+    "KustoszToml",
+    "Problem",
+    "json_schema",
+    "json_schema_text",
+    "load",
+    "parse",
+    "validate",
+]
+
+
+def table(name: str, data: dict[str, Any], path: Path | str, root: Path | None = None) -> Any:
+    """One table of a parsed file checked alone (its default when absent), for the readers
+    that tolerate a file read_config reports on: [cluster], [backup], [logging]."""
+    model = _unwrap(KustoszToml.model_fields[name].annotation)
+    if name not in data:
+        return KustoszToml.model_fields[name].get_default(call_default_factory=True)
+    try:
+        return model.model_validate(data[name], context={"root": root})
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            problems.append(_problem({**e, "loc": (name, *e["loc"])}))
+        raise ConfigProblems(path, problems) from None
+
+
+def check_file(path: Path, root: Path | None = None) -> list[Problem]:
+    """Every problem of the file at ``path`` (empty: it is valid), starting nothing: the
+    schema, then the [policy] overrides against the preset they change."""
+    try:
+        doc = load(path, root)
+    except ConfigProblems as exc:
+        return exc.problems
+    from kustosz.policy import load_policy
+
+    try:
+        load_policy(doc.preset or None, doc.policy)
+    except ConfigError as exc:
+        return [Problem("policy" if doc.policy else "preset", str(exc), exc.pl or str(exc))]
+    return []

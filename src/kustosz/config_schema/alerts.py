@@ -1,0 +1,237 @@
+"""[alerts]: the channels that bring alerts to a person, and each kind's timing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, create_model, field_validator, model_validator
+
+from kustosz.config_schema.base import Table, checked, problem
+
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _no_password(data: object, table: str) -> object:
+    if isinstance(data, dict) and "password" in data:
+        raise problem(
+            f"{table}.password is not allowed: put the password in a file only "
+            "Kustosz can read (chmod 600) and name it in password_file",
+            f"{table}.password jest niedozwolone: hasło umieść w pliku, który "
+            "czyta tylko Kustosz (chmod 600), i wskaż go w password_file",
+        )
+    return data
+
+
+def addresses(value: list[str], empty_ok: bool) -> list[str]:
+    """E-mail addresses; names the bad ones."""
+    from kustosz.addresses import mail_address
+
+    if not value and not empty_ok:
+        raise problem(
+            'must be a list of e-mail addresses, e.g. ["it@um.example.pl"]',
+            'podaj listę adresów e-mail, np. ["it@um.example.pl"] albo '
+            '["it@localhost"] (serwer pocztowy na tym komputerze)',
+        )
+    bad = [a for a in value if not mail_address(a)]
+    if bad:
+        raise problem(
+            "must be a list of e-mail addresses; not one: " + ", ".join(repr(a) for a in bad),
+            "to nie jest adres e-mail: "
+            + ", ".join(f"„{a}”" for a in bad)
+            + " (adres ma postać nazwa@domena, np. it@um.example.pl albo "
+            "it@localhost)",
+        )
+    return value
+
+
+def _host(value: str) -> str:
+    if not value.strip() or any(c.isspace() for c in value):
+        raise problem("must be a host name or address", "musi być nazwą hosta albo adresem")
+    return value
+
+
+class Email(Table):
+    host: str = Field(description="The mail relay.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Default: 465 with tls, 587 with starttls, else 25."
+    )
+    starttls: bool = False
+    tls: bool = False
+    user: str | None = Field(None, min_length=1, description="With password_file.")
+    password_file: str | None = Field(
+        None, min_length=1, description="A file holding the password (chmod 600)."
+    )
+    sender: str = Field(alias="from", description="The sender's address.")
+    to: list[str] = Field(description="The recipients.")
+    ca_file: str | None = Field(
+        None, min_length=1, description="The office's CA for the relay's certificate."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password(cls, data: object) -> object:
+        return _no_password(data, "alerts.email")
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: list[str]) -> list[str]:
+        return addresses(value, empty_ok=False)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host(value).strip("[]")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from kustosz.addresses import mail_address
+
+        if not mail_address(value):
+            raise problem(
+                "must be an e-mail address",
+                f"to nie jest adres e-mail: „{value}” (adres ma postać "
+                "nazwa@domena, np. kustosz@um.example.pl albo kustosz@localhost)",
+            )
+        return value
+
+    @property
+    def port_or_default(self) -> int:
+        if self.port is not None:
+            return self.port
+        return 465 if self.tls else 587 if self.starttls else 25
+
+    @model_validator(mode="after")
+    def _together(self) -> Email:
+        if self.starttls and self.tls:
+            raise problem(
+                "alerts.email: choose starttls (port 587) or tls (port 465), not both",
+                "alerts.email: wybierz starttls (port 587) albo tls (port 465), nie oba",
+            )
+        if (self.user is None) != (self.password_file is None):
+            raise problem(
+                "alerts.email: give user and password_file together (or neither, "
+                "when the relay needs no login)",
+                "alerts.email: podaj user i password_file razem (albo żadnego, gdy "
+                "serwer nie wymaga logowania)",
+            )
+        if self.user is not None and not (self.starttls or self.tls) and self.host not in LOOPBACK:
+            raise problem(
+                f"alerts.email: a login to {self.host} without starttls or tls would "
+                "send the password in clear over the network",
+                f"alerts.email: logowanie do {self.host} bez starttls ani tls "
+                "wysłałoby hasło przez sieć otwartym tekstem",
+            )
+        if self.ca_file is not None and not (self.starttls or self.tls):
+            raise problem(
+                "alerts.email.ca_file is used only with starttls or tls",
+                "alerts.email.ca_file działa tylko ze starttls albo tls",
+            )
+        return self
+
+
+class Webhook(Table):
+    url: str = Field(description="An http:// or https:// address alerts are POSTed to.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise problem(
+                "must be an http:// or https:// address", "musi być adresem http:// albo https://"
+            )
+        return value
+
+
+class Syslog(Table):
+    host: str
+    port: int = Field(514, ge=1, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host(value).strip("[]")
+
+
+class AlertKind(Table):
+    grace: str | None = Field(
+        None, description='How long the cause lasts before the alert is raised, e.g. "2 minutes".'
+    )
+    repeat: str | None = Field(
+        None, description='Reminders while it lasts, e.g. "1 hour", or "never".'
+    )
+
+    @field_validator("grace")
+    @classmethod
+    def _grace(cls, value: str | None) -> str | None:
+        from kustosz.alerts.kinds import parse_duration
+
+        if value is not None:
+            checked(parse_duration, value, "grace")
+        return value
+
+    @field_validator("repeat")
+    @classmethod
+    def _repeat(cls, value: str | None) -> str | None:
+        from kustosz.alerts.kinds import parse_duration
+
+        if value is not None and value != "never":
+            checked(parse_duration, value, "repeat", zero=False)
+        return value
+
+
+def _kinds_model() -> type[Table]:
+    from kustosz.alerts.kinds import KINDS
+
+    fields: dict[str, Any] = {key: (AlertKind | None, None) for key in KINDS}
+    return create_model("AlertKinds", __base__=Table, **fields)
+
+
+AlertKinds = _kinds_model()
+
+
+class Alerts(Table):
+    email: Email | None = None
+    webhook: Webhook | None = None
+    syslog: Syslog | None = None
+    kinds: AlertKinds = Field(
+        default_factory=AlertKinds,  # type: ignore[valid-type]
+        description="One table per alert kind: grace and repeat.",
+    )
+    forecast_days: int = Field(
+        14, ge=1, le=365, description="disk_forecast: the disk full in fewer days than this."
+    )
+    digest_at: str = Field(
+        "07:30", description='The DPO\'s daily digest, Europe/Warsaw; "" for none.'
+    )
+    digest_to: list[str] = Field(
+        default_factory=list, description="Its recipients; empty: email.to."
+    )
+    webhook_local: bool = Field(False, description="Any webhook may reach loopback addresses.")
+
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_at(cls, value: str) -> str:
+        if value and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise problem(
+                'must be a time HH:MM (Europe/Warsaw), e.g. "07:30", or "" for no daily digest',
+                'musi być godziną GG:MM (Europe/Warsaw), np. "07:30", albo "" gdy '
+                "codzienne podsumowanie nie jest wysyłane",
+            )
+        return value
+
+    @field_validator("digest_to", mode="before")
+    @classmethod
+    def _digest_to_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("digest_to")
+    @classmethod
+    def _digest_to(cls, value: list[str]) -> list[str]:
+        return addresses(value, empty_ok=True)

@@ -1,0 +1,340 @@
+"""The Debian package (issue 31 item 1): `make deb`'s package installed into a clean Debian 12
+root made with mmdebstrap, used there through chroot (in its own mount and PID namespace,
+with /proc and /dev mounted for it): the first install, `kustosz init`, the units verified,
+an upgrade that keeps the administrator's settings and the vault, an upgrade refused until
+a backup exists, a purge that keeps the data folder, and one that is asked to delete it.
+
+What cannot run here: systemd as PID 1 (this machine runs none, and a chroot has none), so
+the service is never started. `systemd-analyze verify` checks the installed units without
+a running systemd; that the maintainer scripts stop a running service before the upgrade
+and start it again afterwards only if it was running is checked against a stand-in
+`systemctl` in the chroot that records what it is asked and answers `is-active` as told —
+what systemd then does with the unit is not exercised here.
+
+The clean root comes from a tarball cached in /var/cache/kustosz-test (KUSTOSZ_TEST_CACHE),
+made again when missing or when the list of packages below changes (~3 min from
+deb.debian.org); the package is built from this checkout each run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD = REPO / "packaging" / "deb" / "build.py"
+CACHE = Path(os.environ.get("KUSTOSZ_TEST_CACHE", "/var/cache/kustosz-test"))
+MIRROR = "http://deb.debian.org/debian"
+# The package's Depends and Recommends, and systemd for systemd-analyze, sysusers and
+# tmpfiles: installed in the cached root, so installing the .deb downloads nothing.
+BASE_PACKAGES = (
+    "python3",
+    "libgl1",
+    "libglib2.0-0",
+    "fonts-dejavu-core",
+    "util-linux",
+    "passwd",
+    "systemd",
+    "postgresql-client",
+)
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PASSPHRASE = "correct horse battery staple 31"
+
+# A stand-in for systemctl (see the module's docstring): records each call with the
+# maintainer script that made it, and says a unit is active while /tmp/active-UNIT exists.
+SYSTEMCTL = """#!/bin/sh
+echo "${DPKG_MAINTSCRIPT_NAME:-?} $*" >> /tmp/systemctl.log
+for last; do :; done
+case "$*" in
+    *is-active*) [ -e "/tmp/active-$last" ] && exit 0; exit 3 ;;
+    *stop*) rm -f "/tmp/active-$last" ;;
+    *start*) touch "/tmp/active-$last" ;;
+esac
+exit 0
+"""
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chroot, mounts, dpkg in it)"),
+    pytest.mark.skipif(
+        shutil.which("mmdebstrap") is None,
+        reason="mmdebstrap is not installed (apt-get install mmdebstrap)",
+    ),
+    pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="not a Debian machine"),
+]
+
+
+def _base_tarball() -> Path:
+    key = hashlib.sha256(" ".join(BASE_PACKAGES).encode()).hexdigest()[:12]
+    tarball = CACHE / f"bookworm-{key}.tar"
+    if not tarball.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = tarball.with_suffix(".partial.tar")
+        subprocess.run(
+            [
+                "mmdebstrap",
+                "--quiet",
+                "--variant=apt",
+                f"--include={','.join(BASE_PACKAGES)}",
+                "bookworm",
+                str(partial),
+                MIRROR,
+            ],
+            check=True,
+            timeout=1200,
+        )
+        partial.rename(tarball)
+    return tarball
+
+
+def _inside(
+    root: Path,
+    *cmd: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """A command in the chroot, in new mount and PID namespaces: its /proc and /dev mounts
+    vanish with it."""
+    script = 'mount --rbind /dev "$0/dev" && mount --make-rslave "$0/dev" && exec chroot "$0" "$@"'
+    base = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            f"--mount-proc={root}/proc",
+            "sh",
+            "-c",
+            script,
+            str(root),
+            *cmd,
+        ],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} → {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _repack(deb: Path, dest: Path, version: str, needs_backup: str | None = None) -> Path:
+    """The same build under another version (and, for the refusal, another preinst list):
+    dpkg-deb -R / -b instead of building twice."""
+    tree = dest.parent / f"tree-{version}"
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+    control = tree / "DEBIAN" / "control"
+    control.write_text(re.sub(r"(?m)^Version: .*$", f"Version: {version}", control.read_text()))
+    if needs_backup is not None:
+        preinst = tree / "DEBIAN" / "preinst"
+        text = preinst.read_text()
+        assert 'NEEDS_BACKUP=""' in text
+        preinst.write_text(text.replace('NEEDS_BACKUP=""', f'NEEDS_BACKUP="{needs_backup}"'))
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Znone", "-b", str(tree), str(dest)],
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(tree)
+    return dest
+
+
+def _version(root: Path) -> str | None:
+    done = _inside(root, "dpkg-query", "-W", "-f=${Status} ${Version}", "kustosz", check=False)
+    if done.returncode != 0 or not done.stdout.startswith("install ok installed"):
+        return None
+    return done.stdout.split()[-1]
+
+
+def _owner(root: Path, path: str) -> tuple[str, str, int]:
+    st = (root / path.lstrip("/")).lstat()
+    users = {
+        int(f[2]): f[0]
+        for f in (line.split(":") for line in (root / "etc/passwd").read_text().splitlines())
+    }
+    groups = {
+        int(f[2]): f[0]
+        for f in (line.split(":") for line in (root / "etc/group").read_text().splitlines())
+    }
+    return users.get(st.st_uid, "?"), groups.get(st.st_gid, "?"), st.st_mode & 0o7777
+
+
+def _apt_install(root: Path, deb: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # Every dependency is already in the root, which has no package lists: a missing one
+    # fails here instead of coming from a mirror. (--no-download would say so too, but apt
+    # 2.6 then refuses a local .deb: "Pathname to install is not absolute".)
+    return _inside(root, "apt-get", "install", "-y", deb, check=check)
+
+
+def test_install_init_upgrade_refusal_and_purge_on_a_clean_debian_12(tmp_path: Path) -> None:
+    times: dict[str, float] = {}
+    started = time.monotonic()
+
+    # -- the package: built from this checkout, and the "previous" one repacked from it ----
+    out = tmp_path / "dist"
+    subprocess.run(
+        ["/usr/bin/python3", str(BUILD), "--out", str(out), "--work", str(tmp_path / "work")],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
+    (deb,) = out.glob("kustosz_*.deb")
+    version = deb.name.split("_")[1]
+    old = _repack(deb, tmp_path / "old.deb", f"{version}~test0")
+    times["build"] = time.monotonic() - started
+
+    root = tmp_path / "root"
+    root.mkdir()
+    subprocess.run(
+        ["tar", "--numeric-owner", "-xpf", str(_base_tarball()), "-C", str(root)], check=True
+    )
+    for name, path in (("old", old), ("new", deb)):
+        shutil.copyfile(path, root / "tmp" / f"{name}.deb")
+    times["root"] = time.monotonic() - started - times["build"]
+
+    # -- first install: apt install ./kustosz_*.deb ----------------------------------------
+    _apt_install(root, "/tmp/old.deb")
+    assert _version(root) == f"{version}~test0"
+    assert _inside(root, "getent", "passwd", "kustosz").stdout.split(":")[5:] == [
+        "/var/lib/kustosz",
+        "/usr/sbin/nologin\n",
+    ]
+    _inside(root, "getent", "group", "kustosz-sweep")
+    assert _owner(root, "/var/lib/kustosz") == ("kustosz", "kustosz", 0o700)
+    assert _owner(root, "/var/lib/kustosz-witness") == ("kustosz", "kustosz", 0o700)
+    assert _owner(root, "/etc/kustosz/kustosz.toml") == ("root", "kustosz", 0o640)
+    conffiles = _inside(root, "dpkg-query", "-W", "-f=${Conffiles}", "kustosz").stdout
+    assert "/etc/kustosz/kustosz.toml" in conffiles
+    assert (root / "etc/systemd/system/multi-user.target.wants/kustosz.service").is_symlink()
+    assert (root / "opt/kustosz/.venv/bin/kustosz").is_file()
+    assert not list((root / "opt/kustosz").rglob("pip")), "pip is not shipped"
+
+    shown = _inside(root, "kustosz", "--version")
+    assert shown.stdout.strip() == f"kustosz {version.split('~')[0]}", shown.stdout
+
+    units = ["/lib/systemd/system/kustosz.service", "/lib/systemd/system/kustosz-sweeper.service"]
+    verified = _inside(root, "systemd-analyze", "verify", *units, check=False)
+    assert verified.returncode == 0, verified.stderr
+    assert "kustosz" not in verified.stderr, verified.stderr  # no warning about our units
+
+    # -- kustosz init, as root: runs as the account, settings in /etc ---------------------
+    made = _inside(root, "kustosz", "init", "--preset", "pleszew")
+    assert "/etc/kustosz/kustosz.toml" in made.stdout
+    config = root / "var/lib/kustosz/kustosz.toml"
+    assert config.is_symlink() and os.readlink(config) == "/etc/kustosz/kustosz.toml"
+    etc = root / "etc/kustosz/kustosz.toml"
+    assert re.search(r'(?m)^preset = "pleszew"$', etc.read_text())
+    for path in (root / "var/lib/kustosz").iterdir():
+        assert _owner(root, f"/var/lib/kustosz/{path.name}")[0] == "kustosz", path
+    assert "pleszew" in _inside(root, "kustosz", "policy", "show").stdout
+    again = _inside(root, "kustosz", "init", "--preset", "pleszew", check=False)
+    assert again.returncode != 0 and "already holds a vault" in again.stderr + again.stdout
+    _inside(root, "kustosz", "config", "check")
+    etc.write_text(etc.read_text().replace("[storage]", "[storage]\nmin_free_percnet = 50", 1))
+    typo = _inside(root, "kustosz", "config", "check", check=False)
+    said = typo.stdout + typo.stderr
+    assert typo.returncode == 1 and "did you mean `min_free_percent`" in said, said
+    etc.write_text(etc.read_text().replace("min_free_percnet = 50\n", "", 1))
+    _inside(root, "kustosz", "config", "check")
+    # The administrator's own change, which every upgrade must keep.
+    etc.write_text(etc.read_text() + "\n# ustawione przez urząd / set by the office\n")
+    times["install+init"] = time.monotonic() - started - sum(times.values())
+
+    # -- upgrade over a running older version: stopped first, started again ----------------
+    (root / "run/systemd/system").mkdir(parents=True)
+    # In place of the real one: apt runs maintainer scripts with its own DPkg::Path
+    # (/usr/sbin:/usr/bin:/sbin:/bin), so a stand-in in /usr/local/bin would never be called.
+    shim = root / "usr/bin/systemctl"
+    real = shim.with_name("systemctl.real")
+    shim.rename(real)
+    shim.write_text(SYSTEMCTL)
+    shim.chmod(0o755)
+    (root / "tmp/active-kustosz.service").touch()
+    _apt_install(root, "/tmp/new.deb")
+    assert _version(root) == version
+    calls = (root / "tmp/systemctl.log").read_text().splitlines()
+    assert "prerm stop kustosz.service" in calls, calls
+    assert "postinst start kustosz.service" in calls, calls
+    assert calls.index("prerm stop kustosz.service") < calls.index("postinst start kustosz.service")
+    assert not any("start kustosz-sweeper" in c for c in calls), calls  # was not running
+
+    # ... and over a stopped one: nothing is started
+    (root / "tmp/systemctl.log").unlink()
+    (root / "tmp/active-kustosz.service").unlink()
+    _inside(root, "dpkg", "-i", "/tmp/new.deb")
+    calls = (root / "tmp/systemctl.log").read_text().splitlines()
+    assert not any(" start " in f" {c} " for c in calls), calls
+    real.replace(shim)
+    shutil.rmtree(root / "run/systemd")
+
+    # the settings and the vault came through: the edit kept, the link kept, the chain whole
+    assert "set by the office" in etc.read_text()
+    assert config.is_symlink()
+    _inside(root, "kustosz", "audit", "verify")
+    times["upgrade"] = time.monotonic() - started - sum(times.values())
+
+    # -- an upgrade across a migration that needs a backup: refused until there is one ----
+    _repack(deb, root / "tmp/newer.deb", f"{version}+test1", needs_backup="9999")
+    refused = _apt_install(root, "/tmp/newer.deb", check=False)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "kopii zapasowej" in said and "needs a backup" in said, said
+    assert _version(root) == version  # the installed version stays, configured
+    _inside(
+        root,
+        "install",
+        "-d",
+        "-m",
+        "0700",
+        "-o",
+        "kustosz",
+        "-g",
+        "kustosz",
+        "/var/backups/kustosz",
+    )
+    _inside(
+        root,
+        "kustosz",
+        "backup",
+        "--to",
+        "/var/backups/kustosz/1",
+        env={"KUSTOSZ_BACKUP_PASSPHRASE": PASSPHRASE},
+    )
+    _apt_install(root, "/tmp/newer.deb")
+    assert _version(root) == f"{version}+test1"
+    times["backup refusal"] = time.monotonic() - started - sum(times.values())
+
+    # -- purge: the program and /etc/kustosz go, the vault stays whole ------------------
+    settings = etc.read_text()
+    _inside(root, "apt-get", "purge", "-y", "kustosz")
+    assert _version(root) is None
+    assert not (root / "opt/kustosz").exists() and not (root / "usr/bin/kustosz").exists()
+    assert not etc.exists()
+    assert config.is_file() and not config.is_symlink() and config.read_text() == settings
+    assert _owner(root, "/var/lib/kustosz/kustosz.toml")[0] == "kustosz"
+    for kept in ("kustosz.db", "keys", "audit.head"):
+        assert (root / "var/lib/kustosz" / kept).exists(), kept
+    # installed again, the kept vault opens as it was
+    _apt_install(root, "/tmp/new.deb")
+    _inside(root, "kustosz", "audit", "verify")
+
+    # -- purge when asked to delete the data too ------------------------------------------
+    (root / "etc/kustosz/purge-data").touch()
+    _inside(root, "apt-get", "purge", "-y", "kustosz")
+    assert not (root / "var/lib/kustosz").exists()
+    assert not (root / "var/lib/kustosz-witness").exists()
+    times["purge"] = time.monotonic() - started - sum(times.values())
+    print(
+        f"package {deb.stat().st_size / 2**20:.0f} MiB; times (s): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in times.items())
+    )
