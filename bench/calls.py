@@ -57,9 +57,9 @@ from tests.calls.calls_pbx import (
 
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording
+from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.index.calls import search_calls, window
 from kustosz.index.sources import add_source
-from kustosz.ingest.camera.command import ffmpeg_exe
 from kustosz.ingest.phone.intake import scan
 from kustosz.vault import Vault
 

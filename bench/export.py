@@ -60,8 +60,8 @@ from kustosz.custody import bundles, copies
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.models import Recording
+from kustosz.fsutil import fsync_file
 from kustosz.ingest.files import Item, ingest_batch
-from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

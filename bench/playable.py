@@ -6,7 +6,7 @@ apart from a local morning.
 
 Timed, alternating which goes first (medians reported):
 
-* playable: `kustosz.custody.playable.make_playable` over the segments — decode, burn in the
+* playable: `kustosz.playable.make_playable` over the segments — decode, burn in the
   time and the copy's number with drawtext, re-encode with libx264 (veryfast, CRF 23),
   join, faststart: what an authority's copy adds beside the bit-exact bundle;
 * baseline: `ffmpeg -f concat -safe 0 -i list -c copy out.mp4` of the very same files.
@@ -32,7 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from export import SEGMENT_S, ff, machine, make_segments  # bench/ is the script's folder
-from kustosz.custody.playable import Segment, make_playable
+from kustosz.playable import Segment, make_playable
 
 TZ = ZoneInfo("Europe/Warsaw")
 

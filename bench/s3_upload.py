@@ -114,7 +114,7 @@ def empty_bucket(store: Store, bucket: str) -> None:
 def _encode(out: Path, seconds: int, kbit: int) -> None:
     """A real MPEG-TS camera segment (H.264 of a noisy test picture: incompressible enough to
     reach the bitrate), as a camera's recorder writes them."""
-    from kustosz.ingest.camera.command import ffmpeg_exe
+    from kustosz.ffmpeg import ffmpeg_exe
 
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi",

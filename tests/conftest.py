@@ -327,3 +327,15 @@ def cli(tmp_path: Path) -> Cli:
 
 def iso(value: datetime) -> str:
     return value.isoformat()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The soft size budget after a whole run (tests/support/size_budget.py); not in xdist
+    workers, and not when only a few tests were picked."""
+    whole = ([], list(config.getini("testpaths")), [str(config.rootpath)])
+    if hasattr(config, "workerinput") or config.args not in whole:
+        return
+    from tests.support.size_budget import report
+
+    for line in report(Path(__file__).resolve().parents[1] / "src" / "kustosz"):
+        terminalreporter.write_line(line)

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from kustosz.alert_kinds import KINDS, kind_of
 from kustosz.alerts.checks import (
     RESTART_WINDOW,
     Checks,
     note_sweep,
     verify_now,
 )
-from kustosz.alerts.kinds import KINDS, kind_of
 from kustosz.alerts.messages import compose
 from kustosz.alerts.notifier import Notifier
 from kustosz.config import read_config

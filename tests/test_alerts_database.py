@@ -24,7 +24,6 @@ import pytest
 from sqlalchemy import select
 
 from kustosz.alerts import notifier as notifier_mod
-from kustosz.alerts.kinds import AlertRow
 from kustosz.alerts.messages import Message, duration_pl
 from kustosz.alerts.notifier import Channel, Notifier, load_state, run_notifier
 from kustosz.alerts.without_database import DatabaseAlerts, watch_database
@@ -33,6 +32,7 @@ from kustosz.db.models import Alert, Recording, Source
 from kustosz.db.outage import is_database_away
 from kustosz.db.watch import DatabaseWatch
 from kustosz.ingest.camera import health
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from tests.alerts_helpers import SmtpSink, SyslogSink, WebhookSink, wait_until, write_alerts
 from tests.support.pg_outage import PrivatePostgres, Proxy, available
@@ -422,7 +422,7 @@ def test_rows_that_cleared_before_the_notifier_first_looked_are_not_told(
 def test_a_gathered_message_names_a_sourceless_alert_by_its_kind() -> None:
     """Several alerts of no source told together (the disk's, found in the full-disk run) are
     named by their kind's words, never left as dashes."""
-    from kustosz.alerts.kinds import KINDS
+    from kustosz.alert_kinds import KINDS
     from kustosz.alerts.messages import compose_many
 
     at = datetime(2026, 11, 24, 2, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kustosz.alerts.kinds import kind_of
+from kustosz.alert_kinds import kind_of
 from kustosz.backup.layout import MANIFEST
 from kustosz.backup.schedule import FAILED, MISSING, finished, read_settings, tick
 from kustosz.cli.doctor import run_checks

@@ -582,7 +582,7 @@ def test_random_toml_gives_a_clean_error_or_a_valid_config(tmp_path: Path) -> No
             "syslog_udp",
         ),
         (
-            "kustosz.ingest.phone.settings.PhoneSettings",
+            "kustosz.phones.settings.PhoneSettings",
             {"spool": "/s", "cdr": "/c", "settle": 2},
             "settle",
             "settle_s",
@@ -605,7 +605,7 @@ def test_stored_source_settings_refuse_unknown_keys(
 
 def test_stored_source_settings_check_types_and_keep_what_they_are() -> None:
     from kustosz.ingest.mail.settings import MailSettings
-    from kustosz.ingest.phone.settings import PhoneSettings
+    from kustosz.phones.settings import PhoneSettings
 
     with pytest.raises(ConfigError, match="`imap_port`: must be a whole number"):
         MailSettings.of({"imap_port": "sto czterdzieści trzy", "imap_password": "tajne"})

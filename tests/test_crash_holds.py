@@ -3,7 +3,7 @@ its steps — after marking its victims `deleting`, half-way through unlinking, 
 but before recording — and is then recovered never deletes held material: what a hold covered
 before the sweep is never marked, and what a hold placed after the crash covers goes back to
 `stored` whenever its file is still there (crash recovery reads the coverage rule of
-kustosz.custody.coverage). Released holds protect nothing. Real files, real database (SQLite
+kustosz.holds.coverage). Released holds protect nothing. Real files, real database (SQLite
 and PostgreSQL); the crash is an exception raised at the step, as a SIGKILL would leave it
 (tests/test_crash.py kills a real process at random points)."""
 

@@ -194,10 +194,10 @@ def test_whole_index_work_waits_as_long_as_the_server_allows() -> None:
     """The sweep, disk pressure, the bucket check and the version backfill read or write a
     whole index at once: their waits are bounded by the server's statement limit, not by the
     deadline of ordinary work."""
+    from kustosz.maintenance.backfill import backfill_versions
+    from kustosz.maintenance.store_check import check_bucket
     from kustosz.retention.pressure import relieve_pressure
     from kustosz.retention.sweep import run_sweep
-    from kustosz.storage.backfill import backfill_versions
-    from kustosz.storage.check import check_bucket
 
     assert deadline.LONG_WORK_S == 15 * 60  # = SESSION_LIMITS' statement_timeout
     seen = deadline.patient(deadline.current_s)()

@@ -1,4 +1,4 @@
-"""DESIGN invariant 1: the hold-coverage rule (R2.3) is written once (kustosz.custody.coverage)
+"""DESIGN invariant 1: the hold-coverage rule (R2.3) is written once (kustosz.holds.coverage)
 and every reading of it agrees with the plain rule on random holds and recordings, on SQLite and
 PostgreSQL: the SQL condition the sweep and disk pressure select through, `holds_of` (the
 sweep's report), `held_map` (destruction of copies, the material list) and the Python reading
@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kustosz.custody.coverage import (
+from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
+from kustosz.holds.coverage import (
     ItemFacts,
     active_holds,
     covered_by_active_hold,
@@ -28,7 +29,6 @@ from kustosz.custody.coverage import (
     held_map,
     holds_of,
 )
-from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
 from kustosz.index.sources import add_source
 from kustosz.vault import Vault
 from tests.conftest import PG, pg_schema_url
@@ -125,7 +125,7 @@ def test_every_reading_of_coverage_agrees(shared: Vault, items: list, holds: lis
 
 
 def test_the_rule_is_written_only_in_coverage() -> None:
-    """Only custody/coverage.py decides coverage; holds.py places and lists holds, db/ defines
+    """Only holds/coverage.py decides coverage; holds.py places and lists holds, db/ defines
     the tables. A second spelling of the rule elsewhere would escape the test above."""
     src = Path(__file__).resolve().parent.parent / "src" / "kustosz"
     allowed = {src / "custody" / "coverage.py", src / "custody" / "holds.py"}
@@ -133,6 +133,6 @@ def test_the_rule_is_written_only_in_coverage() -> None:
                     if p not in allowed and (src / "db") not in p.parents
                     and re.search(r"\bHold(Source|Item)\b|\bhold_(sources|items)\b",
                                   p.read_text("utf-8")))
-    assert naming == [], f"hold tables read outside custody/coverage.py: {naming}"
+    assert naming == [], f"hold tables read outside holds/coverage.py: {naming}"
     holds = (src / "custody" / "holds.py").read_text("utf-8")
     assert not re.search(r"(start|end)_at\s*[<>]=", holds), "coverage arithmetic in holds.py"

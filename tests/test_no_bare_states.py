@@ -9,9 +9,9 @@ import ast
 from enum import StrEnum
 from pathlib import Path
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.kinds import Action, Material, SourceKind
 from kustosz.states import (
+    AlertRow,
     Capacity,
     CopyState,
     RecorderState,

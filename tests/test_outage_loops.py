@@ -207,8 +207,8 @@ def test_the_uploader_waits_for_the_database_and_uploads_after_it(
     assert not t.is_alive()
     assert queue.backlog()[0] == 0
     with vault.reading() as s:
-        from kustosz.alerts.kinds import AlertRow
         from kustosz.db.models import Alert
+        from kustosz.states import AlertRow
 
         kinds = set(s.execute(select(Alert.kind)).scalars())
     assert AlertRow.STORAGE_UNREACHABLE.value not in {str(k) for k in kinds}

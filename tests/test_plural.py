@@ -1,4 +1,4 @@
-"""The Polish plural rule (issue 12 item 7): one definition, kustosz.documents.words.plural,
+"""The Polish plural rule (issue 12 item 7): one definition, kustosz.words.plural,
 used by the pages, the documents' texts and the alerts. The expected forms are written out
 here by hand, not computed by a second copy of the rule."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kustosz.documents.words import count_pl, period_pl, plural
 from kustosz.policy import Period
+from kustosz.words import count_pl, period_pl, plural
 
 # o = one, f = few, m = many; position i is the number start + i
 FORMS_0_25 = "m" "o" "fff" "mmmmmmmmmmmmmmmmm" "fff" "m"  # 0, 1, 2–4, 5–21, 22–24, 25

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kustosz.custody import object_lock
 from kustosz.db.models import Recording
+from kustosz.holds import object_lock
 from kustosz.index.expiry import redate_all
 from kustosz.index.sources import add_source
 from kustosz.policy import Period
@@ -94,7 +94,7 @@ def test_the_legal_holds_job_reads_its_rows_a_page_at_a_time(
     covered object under legal hold at the end (the memory store enforces the lock)."""
     from kustosz import jobs
     from kustosz.custody.holds import place_hold
-    from kustosz.custody.object_lock import jobs_queued
+    from kustosz.holds.object_lock import jobs_queued
 
     store = MemoryStorage(vault.root / "tmp")
     vault.storage = store

@@ -374,7 +374,7 @@ class S3VaultMachine(VaultMachine):
         assert markers == 0, "a delete without a version id left a marker"
         # Material taken in under a hold gets its legal hold from the sweep's identity, at
         # its next pass (the app's may not set one: issue 28 item 5); one pass here.
-        from kustosz.custody.object_lock import mirror_legal_holds
+        from kustosz.holds.object_lock import mirror_legal_holds
 
         mirror_legal_holds(self.vault, "prop")
         for rid, key, version in rows:

@@ -269,7 +269,7 @@ class AlertsConfig:
 
 def _alerts(t: schema.Alerts, root: Path) -> AlertsConfig:
     from kustosz.addresses import named_local
-    from kustosz.alerts.kinds import KINDS, parse_duration
+    from kustosz.alert_kinds import KINDS, parse_duration
 
     kinds: dict[str, tuple[timedelta, timedelta | None]] = {}
     for key in KINDS:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kustosz.errors import InputError
-from kustosz.storage.durable import write_atomic
+from kustosz.fsutil import write_atomic
 
 KEY_FILE = "office_ed25519.pem"
 

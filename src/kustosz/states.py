@@ -13,8 +13,45 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.kinds import Action, Material, SourceKind
+
+
+class AlertRow(StrEnum):
+    """``alerts.kind``: what an alert row reports (the database refuses any other value,
+    migration 0017). The raising modules name their rows with these."""
+
+    CAMERA_DOWN = "camera_down"
+    PHONE_UNREACHABLE = "phone.unreachable"
+    PHONE_BACKLOG = "phone.backlog"
+    PHONE_SILENT = "phone.silent"
+    DISK_PRESSURE = "disk_pressure"
+    DISK_FULL = "disk_full"
+    DISK_FULL_HELD = "disk_full_held"
+    AUDIT_WITNESS = "audit.witness"
+    RECORDER_RESTARTING = "recorder_restarting"
+    DISK_FORECAST = "disk_forecast"
+    SWEEP_FAILED = "sweep_failed"
+    SWEEP_LATE = "sweep_late"
+    AUDIT_VERIFY_FAILED = "audit_verify_failed"
+    CERT_EXPIRING = "cert_expiring"
+    CLOCK_JUMP = "clock_jump"
+    BACKUP_MISSING = "backup_missing"
+    BACKUP_FAILED = "backup_failed"
+    # recorder nodes (kustosz.cluster, migration 0018)
+    NODE_MISSING = "node_missing"
+    SOURCE_WITHOUT_NODE = "source_without_node"
+    NODE_CLOCK_SKEW = "node_clock_skew"
+    # the object store (kustosz.storage.s3, migration 0021)
+    STORAGE_UNREACHABLE = "storage_unreachable"
+    SPOOL_OVER_LIMIT = "spool_over_limit"
+    STORAGE_UNKNOWN_OBJECTS = "storage_unknown_objects"
+    # the database away (kustosz.db.watch, migration 0025): told from memory, written after
+    DATABASE_UNREACHABLE = "database_unreachable"
+    # indexed versions gone from the store or changed there (kustosz.maintenance.store_check, 0027)
+    STORAGE_MISSING_VERSIONS = "storage_missing_versions"
+    # the sweep kept victims whose database expiry the audit log contradicts
+    # (kustosz.holds.record, migration 0028)
+    RETENTION_DISAGREES = "retention_disagrees"
 
 
 class RecordingState(StrEnum):

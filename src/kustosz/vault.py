@@ -63,7 +63,7 @@ class Vault:
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
         # password it stores (set by open(): a vault is never used without its key).
         self._info: dict[str, object] = {"data_root": root}
-        # "storage": holds and re-dating set the object store's lock (custody/object_lock.py);
+        # "storage": holds and re-dating set the object store's lock (holds/object_lock.py);
         # read when used, as a test may swap the store.
         self._info["storage"] = lambda: self.storage
         # "vault": a hold queues the job that sets its legal holds once it commits.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kustosz.cluster import nodes
-from kustosz.cluster.leases import Leases
+from kustosz.db.leases import Leases
 from kustosz.vault import Vault
 from kustosz.web.server import WebServer
 from tests.web.web_helpers import PASSWORD, both_vault, client, login, user

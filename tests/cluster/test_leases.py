@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.cluster import balance, nodes
 from kustosz.cluster.coordinator import Coordinator
-from kustosz.cluster.leases import Leases
 from kustosz.cluster.settings import ClusterSettings
+from kustosz.db.leases import Leases
 from kustosz.db.models import Alert
 from kustosz.errors import ConfigError
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 CAMS = [f"camera:cam-{i}" for i in range(6)]

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.cluster import nodes
 from kustosz.cluster.alerts import check_cluster
-from kustosz.cluster.leases import Leases
+from kustosz.db.leases import Leases
 from kustosz.db.models import Alert, Source
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from tests.conftest import Cli, snapshot
 

@@ -31,7 +31,7 @@ from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
 from tests.web.web_helpers import client, csrf_of, session_for
 
-from kustosz.custody import playable
+from kustosz import playable
 from kustosz.custody import subject_review as sr
 from kustosz.custody.copies import SETTLE_S, fmt, make_copy
 from kustosz.custody.decisions import decide

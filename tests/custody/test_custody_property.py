@@ -31,7 +31,6 @@ from tests.conftest import make_vault
 from tests.custody.custody_helpers import call, people, setup_phone
 
 from kustosz.custody.copies import is_due, make_copy
-from kustosz.custody.coverage import held_map
 from kustosz.custody.decisions import decide
 from kustosz.custody.destruction import confirm, other_holds
 from kustosz.custody.handover import hand_over
@@ -39,6 +38,7 @@ from kustosz.custody.requests import RequestSpec, overdue_since, register_reques
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.db.models import Hold, Recording
 from kustosz.errors import KustoszError
+from kustosz.holds.coverage import held_map
 from kustosz.retention.sweep import run_sweep
 from kustosz.states import CopyState, RequestStatus
 from kustosz.vault import Vault

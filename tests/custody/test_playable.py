@@ -24,13 +24,13 @@ from skimage.metrics import structural_similarity
 from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
 
-from kustosz.custody import playable
+from kustosz import playable
 from kustosz.custody.bundles import verify_bundle
 from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
-from kustosz.custody.playable import Picture, Segment, make_playable
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.errors import InputError, KustoszError, NotFound
+from kustosz.playable import Picture, Segment, make_playable
 from kustosz.vault import Vault
 
 TZ = ZoneInfo("Europe/Warsaw")

@@ -16,6 +16,7 @@ import pytest
 from kustosz import jobs
 from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.ingest.files import ingest_file
+from kustosz.jobs.catalogue import masking_period
 from kustosz.vault import Vault
 from tests.custody.custody_helpers import setup_camera
 from tests.masking.scene import make_clip
@@ -46,10 +47,9 @@ def stored(sqlite_vault: Vault, tmp_path: Path, clip: list[Path]) -> tuple[Vault
 def test_job_masks_the_period_into_its_own_file(stored: tuple[Vault, datetime]) -> None:
     vault, start = stored
     mask = {"x": 10, "y": 10, "w": 50, "h": 40, "from_s": 0, "to_s": 0.5, "note": "ekran"}
-    job_id = jobs.defer(vault, "masking.period", started_by="anna", source="cam-hol",
-                        start=start.isoformat(),
-                        end=(start + timedelta(seconds=1.2)).isoformat(),
-                        masks=[mask], keep=[], threshold=0.3, every=5)
+    job_id = masking_period.defer(vault, "anna", source="cam-hol", start=start.isoformat(),
+                                  end=(start + timedelta(seconds=1.2)).isoformat(),
+                                  masks=[mask], keep=[], threshold=0.3, every=5)
     view = jobs.get(vault, job_id)
     assert view.state == jobs.JobState.DONE, view.error
     assert view.progress == 1.0
@@ -90,7 +90,7 @@ def test_bad_input_is_refused_before_queueing(stored: tuple[Vault, datetime],
         full[key] = value
     before = job_count(vault)
     with pytest.raises(err) as e:
-        jobs.defer(vault, "masking.period", **full)
+        masking_period.defer(vault, jobs.SYSTEM, **full)
     assert en in str(e.value) and pl in (e.value.pl or "")
     assert job_count(vault) == before
     assert not (vault.root / "masked").exists()

@@ -18,8 +18,8 @@ from tests.conftest import Cli
 
 from kustosz.cli.serve import run_serve
 from kustosz.ingest import listeners
+from kustosz.ingest.enable import set_enabled
 from kustosz.ingest.events.search import search_events
-from kustosz.ingest.events.settings import set_enabled
 from kustosz.ingest.listeners import settle_disabled
 from kustosz.vault import Vault
 

@@ -264,7 +264,7 @@ class Outage:
 class Rig:
     def __init__(self, tmp: Path, pg: PrivatePostgres, proxy: Proxy, rtsp: RtspServer,
                  hook: WebhookSink) -> None:
-        from kustosz.alerts.kinds import KINDS
+        from kustosz.alert_kinds import KINDS
         from kustosz.cameras.register import add_site, add_zone
         from tests.cameras.camera_helpers import register_camera
 

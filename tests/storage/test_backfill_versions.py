@@ -19,8 +19,8 @@ from tests.storage.test_s3_vault import s3_lines, set_storage, write_credentials
 from kustosz.db.models import AuditEntry, Recording
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
-from kustosz.storage import backfill
-from kustosz.storage.backfill import backfill_versions
+from kustosz.maintenance import backfill
+from kustosz.maintenance.backfill import backfill_versions
 from kustosz.vault import Vault
 
 

@@ -20,7 +20,7 @@ from kustosz.alerts.checks import Checks
 from kustosz.db.models import Alert, AuditEntry, Recording
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
-from kustosz.storage.check import check_bucket, run_check
+from kustosz.maintenance.store_check import check_bucket, run_check
 
 KIND = "storage_unknown_objects"
 
@@ -120,7 +120,7 @@ def test_a_flood_of_forgeries_is_counted_not_kept(tmp_path: Path, seaweed: S3Ser
                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Memory stays bounded whatever an attacker writes: past `KEEP` unknown versions are
     only counted (here KEEP = 2 over pages of 3)."""
-    from kustosz.storage import check
+    from kustosz.maintenance import store_check as check
 
     monkeypatch.setattr(check, "KEEP", 2)
     bucket = seaweed.make_bucket()

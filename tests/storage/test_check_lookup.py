@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kustosz.storage.check import _digest, listed_in
+from kustosz.maintenance.store_check import _digest, listed_in
 
 KEYS = st.text(min_size=1, max_size=40)
 VERSIONS = st.text(alphabet="0123456789abcdef", min_size=1, max_size=32)

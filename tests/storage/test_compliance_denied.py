@@ -8,10 +8,10 @@ What each store does with it, checked here and said in the README: neither Ceph 
 (Debian 12's) nor SeaweedFS evaluates the condition on PutObject — the app's COMPLIANCE PUT is
 stored, in a bucket policy and (SeaweedFS) in the identity's own policy alike — so the Deny is
 kept for stores that do (AWS S3 documents the key) and the bucket-vs-index check is what finds
-such an object (kustosz.storage.check). What both do refuse: turning an existing GOVERNANCE
-object into COMPLIANCE (s3:PutObjectRetention), since that needs the governance bypass the
-app is denied. The test fails the day a store starts to enforce the PUT condition: then the
-README should say so.
+such an object (kustosz.maintenance.store_check). What both do refuse: turning an existing
+GOVERNANCE object into COMPLIANCE (s3:PutObjectRetention), since that needs the governance
+bypass the app is denied. The test fails the day a store starts to enforce the PUT condition:
+then the README should say so.
 """
 
 from __future__ import annotations

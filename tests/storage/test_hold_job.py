@@ -20,8 +20,8 @@ from tests.web.web_helpers import client, session_for, user
 
 from kustosz import jobs
 from kustosz.custody.holds import place_hold, release_hold
-from kustosz.custody.object_lock import PAGE, jobs_queued
 from kustosz.db.models import Recording, Source
+from kustosz.holds.object_lock import PAGE, jobs_queued
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
 from kustosz.jobs import records

@@ -414,7 +414,7 @@ def test_holds_set_and_clear_the_legal_hold_and_the_sweep_deletes_by_version(
         late = tmp_path / "late.ts"
         late.write_bytes(b"\x47" * 188 * 12)
         recs.append(ingest_file(vault, "hall", late, t0 + timedelta(minutes=45)))
-        from kustosz.custody.object_lock import mirror_legal_holds
+        from kustosz.holds.object_lock import mirror_legal_holds
 
         mirror_legal_holds(vault)
         assert lock(recs[2])[0] == "ON"

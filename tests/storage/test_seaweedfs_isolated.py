@@ -38,8 +38,8 @@ from tests.support import seaweedfs
 from kustosz.db.models import Alert, AuditEntry, Recording
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
+from kustosz.maintenance.store_check import run_check
 from kustosz.states import RecordingState
-from kustosz.storage.check import run_check
 from kustosz.storage.s3 import Credentials
 
 pytestmark = pytest.mark.skipif(

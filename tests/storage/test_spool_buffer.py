@@ -27,7 +27,6 @@ from tests.opaque import opaque_bytes
 from tests.storage.conftest import S3Server
 from tests.support import seaweedfs
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.cli.doctor import OK, WARN, check_space
 from kustosz.config import read_config
 from kustosz.db.models import Alert, Recording
@@ -36,7 +35,7 @@ from kustosz.index.sources import add_source
 from kustosz.ingest import upload_queue
 from kustosz.ingest.files import adopt_file, ingest_file, recover_pending
 from kustosz.ingest.upload_queue import QUEUED, Uploader, note_alerts, queue_of
-from kustosz.states import RecordingState
+from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.s3 import Credentials, S3Storage
 from kustosz.vault import Vault
 

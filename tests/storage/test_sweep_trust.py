@@ -5,7 +5,7 @@ SQLite and PostgreSQL.
 
 The attack as measured: two rows' expiry edited, `kustosz sweeper --once` deleted both versions
 a month early, `audit verify` intact. Now the sweep checks each victim against the audit log's
-record of its retention (kustosz.retention.record) and the store refuses the sweep's keys
+record of its retention (kustosz.holds.record) and the store refuses the sweep's keys
 every version before its retain-until; shortening a period is a two-person step that alone
 re-dates the objects with the bypass (kustosz.retention.shorten)."""
 
@@ -156,7 +156,7 @@ def test_a_normal_sweep_at_expiry_still_deletes(tmp_path: Path, seaweed: S3Serve
             ingest_file(vault, "hall", _segment(tmp_path, f"j{hour}"),
                         datetime(2026, 1, 1, hour, tzinfo=UTC))
         with vault.transaction() as s:
-            from kustosz.alerts.rows import raise_row
+            from kustosz.alert_rows import raise_row
 
             raise_row(s, "retention_disagrees", "earlier", datetime.now(UTC))
     finally:

@@ -36,7 +36,7 @@ MSG = Message("s", "b", "notice", {"text": "t"})
 
 
 def good_form(**changes: str) -> dict[str, str]:
-    from kustosz.alerts.kinds import KINDS
+    from kustosz.alert_kinds import KINDS
 
     form = {"email_on": "1", "email_host": "127.0.0.1", "email_port": "2525",
             "email_security": "none", "email_from": "kustosz@um.example.pl",

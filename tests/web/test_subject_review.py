@@ -134,7 +134,12 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
     r = other.post(f"/review/{year}/{seq}/approve", data={"csrf": csrf2})
     assert r.status_code == 422 and "nie zostało obejrzane do końca" in r.text
     assert snapshot(vault) == before
-    # Nor may it be downloaded (an export viewing of the copy) before approval.
+    # Nor may it be downloaded (an export viewing of the copy) before approval; the request
+    # page and the copies list do not offer it either (issue 29: a link that only refuses).
+    export_link = "/media/start?action=export&copy="  # the only copy in this vault
+    for url in (f"/requests/{rid}", "/copies"):
+        shown = other.get(url)
+        assert shown.status_code == 200 and export_link not in shown.text, url
     r = other.post("/media/start", data={"csrf": csrf2, "action": "export",
                                          "copy": copy.number, "purpose": "wydanie osobie",
                                          "case_ref": f"wniosek {rid}"})
@@ -181,6 +186,8 @@ def test_masked_copy_reviewed_then_handed_over(subject: tuple[Vault, int, dateti
         c = s.get(Copy, copy.id)
         assert c.review_state == "approved" and c.reviewed_by == "kustosz2"
     assert other.get(zip_url).content[:2] == b"PK"  # approved: it may leave now
+    for url in (f"/requests/{rid}", "/copies"):  # and the pages offer it
+        assert export_link in other.get(url).text, url
     h, _ = hand_over(vault, copy.number, receiver="Jan Nowak", by="kustosz2", actor="t")
     assert h.id
     # The answer letter says what was masked (the copy row's "masking" summary).

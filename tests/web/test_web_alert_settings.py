@@ -39,7 +39,7 @@ def good_form(**changes: str) -> dict[str, str]:
             "email_password": "", "email_password_file": "", "email_ca_file": "",
             "webhook_url": "", "syslog_host": "", "syslog_port": "514",
             "forecast_days": "14", "digest_at": "07:30", "digest_to": ""}
-    from kustosz.alerts.kinds import KINDS
+    from kustosz.alert_kinds import KINDS
 
     for key, kind in KINDS.items():
         form[f"grace_{key}"] = f"{int(kind.grace.total_seconds())} s"

@@ -17,9 +17,9 @@ from kustosz.audit import append as audit
 from kustosz.collation import person_key
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
-from kustosz.documents.words import count_pl
 from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
+from kustosz.words import count_pl
 
 VERSION_KEY = "notice_version"
 COLUMNS = ("imie_nazwisko", "stanowisko", "komorka", "data_rozpoczecia", "identyfikator")

@@ -8,8 +8,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from kustosz.documents.words import plural
 from kustosz.errors import InputError
+from kustosz.words import plural
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 MIN_LENGTH = 12

@@ -36,10 +36,10 @@ from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
-from kustosz.documents.words import count_pl
 from kustosz.kinds import ROW_REVIEWS
 from kustosz.limits import check_texts
 from kustosz.states import CopyState, RecordingState
+from kustosz.words import count_pl
 
 SESSION_HOURS = 4  # a viewing session's URLs stop working after this long
 LIVE_SECONDS = 60  # live view reaches only segments this recent (R3.1: no recorded material)

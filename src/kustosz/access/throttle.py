@@ -30,7 +30,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kustosz.db.access import LoginThrottle, WebSession
-from kustosz.documents.words import plural
+from kustosz.words import plural
 
 FREE = 3  # failures that cost nothing (typos)
 BASE_SECONDS = 2.0

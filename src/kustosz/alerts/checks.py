@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kustosz.alerts.kinds import AlertRow
-from kustosz.alerts.rows import clear_rows, raise_row
+from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import witness as witness_log
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Setting, Source
-from kustosz.documents.words import count_pl
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
 STATE_KEY = "alerts.checks"
@@ -292,7 +292,7 @@ class Checks:
             _save(s, state)
 
         def run() -> None:
-            from kustosz.storage.check import run_check
+            from kustosz.maintenance.store_check import run_check
 
             try:
                 run_check(self.vault)

@@ -22,13 +22,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kustosz.alert_kinds import kind_of
 from kustosz.alerts.channels import ChannelError
-from kustosz.alerts.kinds import kind_of
 from kustosz.alerts.messages import WARSAW, Message
 from kustosz.alerts.state import channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
-from kustosz.documents.words import count_pl
 from kustosz.vault import Vault
+from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
 NEAR_DAYS = 3  # a request's decision deadline this close is named

@@ -48,14 +48,15 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from kustosz.alert_kinds import KINDS, Kind, kind_of
 from kustosz.alerts.channels import ChannelError, build
-from kustosz.alerts.kinds import KINDS, AlertRow, Kind, kind_of
 from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Source
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 

@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from kustosz.addresses import mail_address
+from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.alerts.channels import WEBHOOK_WHAT
-from kustosz.alerts.kinds import KINDS, parse_duration
 from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
@@ -155,7 +155,7 @@ _UNITS_PL = ((86400, ("dzień", "dni", "dni")), (3600, ("godzina", "godziny", "g
 def span_text(seconds: int | None, lang: str = "pl") -> str:
     """A period as the form shows it, in the page's language (parse_duration reads both):
     "2 minuty", "1 godzina", "nigdy" / "2 minutes", "1 hour", "never"."""
-    from kustosz.documents.words import plural
+    from kustosz.words import plural
 
     if seconds is None:
         return "nigdy" if lang == "pl" else "never"

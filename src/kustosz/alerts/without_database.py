@@ -3,7 +3,7 @@
 The notifier keeps its rows and its queues in the database: while the database is away its
 way is shut. `serve`'s database watch (kustosz.db.watch) hands every reading to
 `DatabaseAlerts`: once the database has been away longer than the grace of
-`database_unreachable` (60 s, alerts/kinds.py; `[alerts.kinds.database_unreachable]` or the
+`database_unreachable` (60 s, alert_kinds.py; `[alerts.kinds.database_unreachable]` or the
 web page may change it), the message is composed in memory and handed straight to every
 configured channel (e-mail, webhook, syslog: none needs the database), once per outage. A
 channel that fails is tried again every `RETRY_S` while the process runs; there is nowhere
@@ -28,12 +28,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kustosz.alert_kinds import KINDS
 from kustosz.alerts.channels import build
-from kustosz.alerts.kinds import KINDS, AlertRow
 from kustosz.alerts.messages import Message, compose, duration_pl, local
 from kustosz.db.deadline import hurry
 from kustosz.db.models import Alert
 from kustosz.db.watch import DatabaseWatch, Reading
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

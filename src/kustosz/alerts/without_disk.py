@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from kustosz.alerts.kinds import kind_of
+from kustosz.alert_kinds import kind_of
 from kustosz.alerts.messages import compose
 from kustosz.vault import Vault
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from kustosz.errors import ConfigError
-from kustosz.storage.durable import fsync_dir, fsync_file
+from kustosz.fsutil import fsync_dir, fsync_file
 
 KEY_FILE = "secrets.key"
 PREFIX = "kustosz-sealed:1:"

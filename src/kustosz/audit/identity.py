@@ -32,9 +32,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kustosz import fsutil as durable
 from kustosz.errors import InputError
 from kustosz.keys import fingerprint, load_public
-from kustosz.storage import durable
 
 DEFAULT_PATH = Path("/etc/kustosz/audit-witness.json")
 FORMAT = "kustosz-audit-witness-identity/1"

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import AuditEntry
-from kustosz.storage.durable import write_atomic
+from kustosz.fsutil import write_atomic
 
 GENESIS = "0" * 64
 # Audit actions of custody (holds, requests, copies): each is followed by a signed checkpoint.

@@ -44,13 +44,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import access_chain
 from kustosz.audit import log as audit_log
 from kustosz.db.models import Alert, AuditEntry, Setting
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.fsutil import fsync_file
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
-from kustosz.storage.durable import fsync_file
+from kustosz.states import AlertRow
 from kustosz.vault_handle import VaultHandle
 from kustosz.watchdog import progress_of
 

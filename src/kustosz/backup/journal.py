@@ -47,10 +47,10 @@ from sqlalchemy.orm import Session
 from kustosz.backup import state as backup_state
 from kustosz.backup.layout import JOURNAL, JOURNAL_HEAD, MANIFEST
 from kustosz.db.models import Deletion
-from kustosz.documents.words import count_pl
 from kustosz.errors import InputError
+from kustosz.fsutil import fsync_file, write_atomic
 from kustosz.keys import office_key
-from kustosz.storage.durable import fsync_file, write_atomic
+from kustosz.words import count_pl
 
 if TYPE_CHECKING:
     from kustosz.vault import Vault

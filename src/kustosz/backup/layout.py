@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kustosz.errors import InputError
-from kustosz.storage.durable import fsync_file
+from kustosz.fsutil import fsync_file
 
 FORMAT = "kustosz-backup/1"
 MANIFEST = "kustosz-backup.json"

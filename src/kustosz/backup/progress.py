@@ -61,7 +61,7 @@ class Counted:
     def line(self) -> str:
         """'nagrania / media: 45% (340 z 800 plików, 1,2 GB z 2,7 GB), około 5 minut do
         końca'."""
-        from kustosz.documents.words import plural
+        from kustosz.words import plural
 
         files = (f"{self.files} z {self.files_total} "
                  f"{plural(self.files_total, 'pliku', 'plików', 'plików')}")

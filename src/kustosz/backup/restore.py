@@ -67,14 +67,14 @@ from kustosz.backup.snapshot import BackupError, pg_env
 from kustosz.config import CONFIG_NAME
 from kustosz.db.engine import normalise_url
 from kustosz.db.models import Deletion, Hold, Recording, Setting, Sweep
-from kustosz.documents.words import count_pl
 from kustosz.errors import InputError
+from kustosz.fsutil import replace, syncfs, write_atomic
 from kustosz.keys import KEY_FILE as OFFICE_KEY
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, data_folder_store
-from kustosz.storage.durable import replace, syncfs, write_atomic
 from kustosz.storage.s3 import S3Storage
 from kustosz.vault import Vault
+from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
 _DB_URL_LINE = re.compile(r'^database_url\s*=.*$', re.MULTILINE)

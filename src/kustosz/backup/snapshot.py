@@ -66,9 +66,9 @@ from kustosz.config import CONFIG_NAME
 from kustosz.db.engine import sqlite_url
 from kustosz.db.models import AuditEntry, Deletion, Hold, Recording
 from kustosz.errors import KustoszError
+from kustosz.fsutil import fsync_dir, syncfs
 from kustosz.keys import office_key
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_dir, syncfs
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

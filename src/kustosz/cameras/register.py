@@ -41,6 +41,9 @@ from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.states import RecorderState
 
+# What a demo camera's address starts with: ffmpeg's lavfi test pattern, not a camera
+# (add_simulated_camera; the recorder reads it without RTSP).
+SIMULATED_PREFIX = "lavfi:"
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
 
 
@@ -293,8 +296,6 @@ def add_simulated_camera(session: Session, policy: Policy, name: str, site: str,
                          segment_seconds: float, actor: str) -> Camera:
     """A demo camera: ffmpeg's test pattern (with a tone) instead of an RTSP URL. Not
     reachable from the CLI's `cameras add`, which accepts rtsp:// only."""
-    from kustosz.ingest.camera.command import SIMULATED_PREFIX
-
     zone_row = get_zone(session, site, zone)
     check_purpose("property", policy.video)
     check_forbidden_zone(zone_row.kind, None, None, video=policy.video)

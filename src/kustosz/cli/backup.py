@@ -12,8 +12,8 @@ from rich.markup import escape
 
 from kustosz.cli.common import actor, console, err_console, fails_cleanly, open_vault
 from kustosz.cli.progress_bar import StepBar, step_bar
-from kustosz.documents.words import count_pl
 from kustosz.errors import KustoszError
+from kustosz.words import count_pl
 
 F = TypeVar("F", bound=Callable[..., Any])
 PASSPHRASE_HELP = ("A file (chmod 600) holding the passphrase that encrypts the keys; "

@@ -83,7 +83,7 @@ def undo_approve(proposal: int = typer.Argument(..., help="The proposal's number
 def undo_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Corrected forward jumps that may be undone, and proposals waiting for approval."""
     from kustosz.clock.undo import corrections
-    from kustosz.retention.record import record_of
+    from kustosz.holds.record import record_of
 
     with open_vault() as vault, vault.reading() as s:
         record = record_of(vault, s)

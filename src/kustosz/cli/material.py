@@ -61,7 +61,7 @@ def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
-    from kustosz.ingest.events.settings import set_enabled
+    from kustosz.ingest.enable import set_enabled
     from kustosz.ingest.listeners import RESCAN_S
 
     with open_vault() as vault, vault.transaction() as s:

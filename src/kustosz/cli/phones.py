@@ -30,8 +30,8 @@ from kustosz.ingest.phone.lines import (
     phone_sources,
     phone_status,
 )
-from kustosz.ingest.phone.settings import DEFAULT_NO_CDR_WAIT_S, PhoneSettings
 from kustosz.ingest.phone.watch import watch
+from kustosz.phones.settings import DEFAULT_NO_CDR_WAIT_S, PhoneSettings
 from kustosz.states import RecordingState
 
 phones_app = typer.Typer(no_args_is_help=True, help="Phone lines: the PBX's recordings.")

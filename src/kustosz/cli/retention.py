@@ -52,7 +52,7 @@ def retention_run(now: str = typer.Option(None, "--now",
         if report.recovered:
             console.print(f"finished {report.recovered} deletion(s) an interrupted sweep left")
         if report.refused:  # the database and the audit log (or the store) disagree
-            from kustosz.documents.words import count_pl
+            from kustosz.words import count_pl
 
             n = len(report.refused)
             console.print(f"zachowano {count_pl(n, 'nagranie', 'nagrania', 'nagrań')}, które "
@@ -107,8 +107,8 @@ def sweeper(once: bool = typer.Option(False, "--once",
     import threading
 
     from kustosz.cluster.settings import read_settings
-    from kustosz.documents.words import count_pl
     from kustosz.retention.sweeper import check_separate, not_dumpable, run_sweeper
+    from kustosz.words import count_pl
 
     hidden = not_dumpable()  # first: before the credentials are in this process's memory
     stop = threading.Event()

@@ -74,7 +74,7 @@ def shorten_approve(proposal: int = typer.Argument(..., help="The proposal's num
 @fails_cleanly
 def shorten_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Proposals waiting for approval."""
-    from kustosz.retention.record import record_of
+    from kustosz.holds.record import record_of
 
     with open_vault() as vault, vault.reading() as s:
         pending = record_of(vault, s).pending_proposals()

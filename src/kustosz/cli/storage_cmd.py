@@ -15,7 +15,7 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     clears the storage_unknown_objects alert; one audit entry), and every indexed version the
     bucket lacks or holds changed (its recording marked missing; the storage_missing_versions
     alert). Exit 1 when any is found, or any recording is marked missing."""
-    from kustosz.storage.check import run_check
+    from kustosz.maintenance.store_check import run_check
     from kustosz.storage.s3 import S3Storage
 
     with open_vault() as vault:
@@ -76,7 +76,7 @@ def storage_backfill_versions(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kustosz.cli.common import err_console
-    from kustosz.storage.backfill import backfill_versions
+    from kustosz.maintenance.backfill import backfill_versions
 
     with open_vault() as vault, Progress(
             TextColumn("wersje / versions"), BarColumn(), MofNCompleteColumn(),

@@ -23,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
-from kustosz.custody.object_lock import lengthen
 from kustosz.db.clock import ClockRebased
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
+from kustosz.holds.object_lock import lengthen
 from kustosz.index.expiry import expiry_of
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
@@ -71,7 +71,7 @@ def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float,
                       changes)
             kept(s, jump_id, changes)
             # Later ends only: the object store's retention is lengthened with the app's
-            # credentials (custody/object_lock.py).
+            # credentials (holds/object_lock.py).
             lengthen(s, [(c["rid"], c["exp"]) for c in changes])
     return len(changes)
 

@@ -20,7 +20,7 @@ step here, in the pattern of kustosz.retention.shorten:
    and each object whose retain-until is later is re-dated with the governance bypass, with
    the re-dating identity's credentials (`--credentials FILE`), as an approved shortening
    does. The audit entry `clock.undo.approve` names what was re-counted (sources, ids, the
-   ahead period's frames) so that the sweep's record check (kustosz.retention.record)
+   ahead period's frames) so that the sweep's record check (kustosz.holds.record)
    counts those victims from as much earlier, and no other.
 
 Only camera segments are re-counted from earlier than their stamps (the kinds whose
@@ -48,10 +48,10 @@ from kustosz.audit import append as audit
 from kustosz.db.clock import ClockJump, ClockRebased
 from kustosz.db.models import AuditEntry, Recording, Source
 from kustosz.errors import ConfigError, FieldError, InputError, NotFound
+from kustosz.holds.record import UNDO_APPROVE, UNDO_PROPOSE, key_source, record_of
 from kustosz.index.expiry import expiry_of
 from kustosz.kinds import KINDS
 from kustosz.limits import check_texts
-from kustosz.retention.record import UNDO_APPROVE, UNDO_PROPOSE, key_source, record_of
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 from kustosz.vault import Vault

@@ -75,16 +75,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.clock.rebase import raise_older, rebase
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Recording, Setting
 from kustosz.db.outage import Backoff, is_database_away
-from kustosz.documents.words import count_pl
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
+from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
 # serve's watchdog: a turn of the watch is one reading (a database write a minute, bounded by

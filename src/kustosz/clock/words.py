@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kustosz.documents.words import count_pl
 from kustosz.policy.periods import WARSAW
+from kustosz.words import count_pl
 
 # Accusative: the span follows "o" ("przeskoczył o 1 godzinę", "o 3 godziny", "o 5 minut").
 _UNITS = ((86400, ("dzień", "dni", "dni")), (3600, ("godzinę", "godziny", "godzin")),

@@ -1,4 +1,4 @@
-"""The cluster's alert rows (kinds in kustosz.alerts.kinds; the notifier delivers them): a node
+"""The cluster's alert rows (kinds in kustosz.alert_kinds; the notifier delivers them): a node
 that stopped beating, a camera or phone line no node took over within a lease time, a node
 whose clock is off the database's beyond the margin (it refuses leases)."""
 
@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from kustosz.alerts.kinds import AlertRow
-from kustosz.alerts.rows import clear_rows, raise_row
-from kustosz.cluster.leases import NOW
+from kustosz.alert_rows import clear_rows, raise_row
+from kustosz.db.leases import NOW
 from kustosz.db.models import Alert, Source
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 

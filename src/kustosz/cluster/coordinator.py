@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from kustosz.cluster import balance, nodes
-from kustosz.cluster.leases import Held, Leases
 from kustosz.cluster.settings import ClusterSettings
+from kustosz.db.leases import Held, Leases
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

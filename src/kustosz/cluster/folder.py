@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from kustosz.db.models import Recording, Setting
 from kustosz.errors import ConfigError
+from kustosz.fsutil import fsync_file
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 MARK = ".kustosz-folder"

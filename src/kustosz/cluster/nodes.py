@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from kustosz.cluster.leases import NOW, _aware
+from kustosz.db.leases import NOW, _aware
 from kustosz.errors import ConfigError
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from kustosz.cluster import nodes
 from kustosz.cluster.balance import CAMERA, MOVABLE, PHONE
-from kustosz.cluster.leases import NOW
 from kustosz.cluster.settings import read_settings
+from kustosz.db.leases import NOW
 from kustosz.vault import Vault
 
 SINGLETON_PL = {"scheduler": "usuwanie po terminie i zadania okresowe",

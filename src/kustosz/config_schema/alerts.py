@@ -170,7 +170,7 @@ class AlertKind(Table):
     @field_validator("grace")
     @classmethod
     def _grace(cls, value: str | None) -> str | None:
-        from kustosz.alerts.kinds import parse_duration
+        from kustosz.alert_kinds import parse_duration
 
         if value is not None:
             checked(parse_duration, value, "grace")
@@ -179,7 +179,7 @@ class AlertKind(Table):
     @field_validator("repeat")
     @classmethod
     def _repeat(cls, value: str | None) -> str | None:
-        from kustosz.alerts.kinds import parse_duration
+        from kustosz.alert_kinds import parse_duration
 
         if value is not None and value != "never":
             checked(parse_duration, value, "repeat", zero=False)
@@ -187,7 +187,7 @@ class AlertKind(Table):
 
 
 def _kinds_model() -> type[Table]:
-    from kustosz.alerts.kinds import KINDS
+    from kustosz.alert_kinds import KINDS
 
     fields: dict[str, Any] = {key: (AlertKind | None, None) for key in KINDS}
     return create_model("AlertKinds", __base__=Table, **fields)

@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kustosz import playable
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.audit.witness import latest_line
 from kustosz.cameras.register import latest_offsets
-from kustosz.custody import bundles, copy_progress, playable
+from kustosz.custody import bundles, copy_progress
 from kustosz.custody.actions import record_action
 from kustosz.custody.chunk_copies import CHUNK_KINDS, build_chunk_media
 from kustosz.custody.copy_dates import held_period, kept_until
@@ -41,6 +42,7 @@ from kustosz.custody.requests import (
     copy_period,
     end_request_holds,
     get_request,
+    refuse_if_answered,
     subject_number,
 )
 from kustosz.db.calls import Call
@@ -48,8 +50,8 @@ from kustosz.db.cameras import Camera, RecorderStatus, Site, Zone
 from kustosz.db.cameras import Gap as CameraGap
 from kustosz.db.custody import Copy, Request
 from kustosz.db.models import Recording, Source
-from kustosz.documents.words import period_pl
 from kustosz.errors import InputError, KustoszError, NotFound
+from kustosz.fsutil import replace, sync_tree
 from kustosz.index.calls import search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
@@ -66,8 +68,8 @@ from kustosz.states import (
 )
 from kustosz.storage import copy_out
 from kustosz.storage.base import Tampered, check_content
-from kustosz.storage.durable import replace, sync_tree
 from kustosz.vault import Vault
+from kustosz.words import period_pl
 
 COPY_ROLES = ("custodian", "administrator")
 # What a media entry says of other people's data taken out of it (a data subject's copy, R6.2):
@@ -122,8 +124,6 @@ class Group:
 
 
 def _check_request(session: Session, req: Request) -> None:
-    from kustosz.custody.no_data import refuse_if_answered
-
     refuse_if_answered(req)
     if req.status == RequestStatus.REFUSED:
         raise InputError(f"request {req.id} was refused"
@@ -594,7 +594,7 @@ def _withhold(s: Session, copy: Copy, req: Request, bad: list[dict[str, Any]], m
 def _playable(g: Group, paths: list[Path], work: Path, number: str,
               window: tuple[datetime, datetime, str | None], tz: Any,
               told: Callable[[float], None] | None = None) -> dict[str, Any]:
-    """The camera's playable file (custody/playable.py) beside its bit-exact MP4."""
+    """The camera's playable file (playable.py) beside its bit-exact MP4."""
     first = g.recordings[0]
     rel = f"playable/{g.source.name}_{first.start_at.astimezone(tz):%Y%m%d-%H%M%S}.mp4"
     (work / "playable").mkdir(exist_ok=True)

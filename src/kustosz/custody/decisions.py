@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
-from kustosz.custody.requests import STATUS_PL, get_request, release_request_hold
+from kustosz.custody.requests import (
+    STATUS_PL,
+    get_request,
+    refuse_if_answered,
+    release_request_hold,
+)
 from kustosz.db.custody import Decision
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
@@ -33,8 +38,6 @@ def decide(session: Session, policy: Policy, request_id: int, *, by: str, agree:
     now = now or datetime.now(UTC)
     check_texts(reason=reason, paper_ref=paper_ref)
     req = get_request(session, request_id)
-    from kustosz.custody.no_data import refuse_if_answered
-
     refuse_if_answered(req)
     existing = session.execute(select(Decision).where(Decision.request_id == req.id)) \
         .scalar_one_or_none()

@@ -35,13 +35,13 @@ from kustosz.custody.holds import held_map
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold
-from kustosz.documents.words import count_pl, period_pl
 from kustosz.errors import FieldError, InputError
+from kustosz.fsutil import replace
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.states import CopyState, RequestKind, RequestStatus
-from kustosz.storage.durable import replace
 from kustosz.vault import Vault
+from kustosz.words import count_pl, period_pl
 
 
 def own_requests(session: Session, copy: Copy) -> list[Request]:

@@ -15,7 +15,7 @@ from kustosz.audit import append as audit
 from kustosz.custody import bundles
 from kustosz.custody.actions import record_action
 from kustosz.custody.copies import COPY_ROLES, fmt, get_copy
-from kustosz.custody.requests import end_request_holds, get_request
+from kustosz.custody.requests import end_request_holds, get_request, refuse_if_answered
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError
 from kustosz.kinds import SourceKind
@@ -77,8 +77,6 @@ def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -
                          pl=f"Wniosek nr {req.id} {_STATUS_PL.get(req.status, req.status)}; "
                             "przekazanie kopii wymaga zgody kierownika na ten wniosek.")
     _check_own_copy(session, copy, req)
-    from kustosz.custody.no_data import refuse_if_answered
-
     refuse_if_answered(req)
     from kustosz.custody.subject_review import handover_refusal
 

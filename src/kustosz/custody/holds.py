@@ -14,16 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+from kustosz.db.models import Hold, HoldItem, HoldSource, Recording, Source
+from kustosz.errors import InputError, NotFound
 
 # The coverage rule lives in coverage.py; callers have always found it here.
-from kustosz.custody.coverage import (  # noqa: F401
+from kustosz.holds.coverage import (  # noqa: F401
     covered_by_active_hold,
     held_map,
     holds_of,
 )
-from kustosz.custody.object_lock import hold_placed, hold_released
-from kustosz.db.models import Hold, HoldItem, HoldSource, Recording, Source
-from kustosz.errors import InputError, NotFound
+from kustosz.holds.object_lock import hold_placed, hold_released
 from kustosz.limits import check_texts
 from kustosz.states import RecordingState
 
@@ -65,7 +65,7 @@ def place_hold(session: Session, *, sources: list[Source], start: datetime | Non
         session.add(HoldItem(hold_id=hold.id, recording_id=item))
     session.flush()
     # The object store's legal hold (no-op on the local folder): what a running sweep may have
-    # chosen now, the rest by a job queued once this commits (custody/object_lock.py).
+    # chosen now, the rest by a job queued once this commits (holds/object_lock.py).
     hold_placed(session, hold.id, actor)
     audit(session, actor, "hold.place", f"hold {hold.id}", {
         "basis": hold.basis, "case_ref": case_ref, "sources": [s.name for s in sources],

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody.actions import record_action
-from kustosz.custody.requests import get_request, release_request_hold
+from kustosz.custody.requests import get_request, refuse_if_answered, release_request_hold
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import FieldError, InputError, NotFound
 from kustosz.policy import Policy
@@ -33,22 +33,6 @@ from kustosz.states import CopyState, RequestKind, RequestStatus
 # Who may sign the answer: those who answer a data subject with a copy (custody.handover).
 SIGNING_ROLES = ("custodian", "administrator", "approver")
 WHY_PL = "nie przetwarzamy danych osobowych osoby, której dotyczy żądanie (art. 15 ust. 1 RODO)"
-
-
-def answered_no_data(req: Request) -> bool:
-    return req.no_data_on is not None
-
-
-def refuse_if_answered(req: Request) -> None:
-    """What a later copy, handover or decision is told once the answer was given."""
-    if req.no_data_on is not None:
-        raise InputError(
-            f"request {req.id} was answered on {req.no_data_on.isoformat()} that "
-            "no data of the person are processed; nothing more is done on it",
-            pl=f"Na żądanie nr {req.id} odpowiedziano "
-            f"{req.no_data_on.strftime('%d.%m.%Y')}, że nie przetwarzamy "
-            "danych tej osoby — w tej sprawie nie ma już nic do zrobienia.",
-        )
 
 
 def _still_stored(session: Session, policy: Policy, req: Request) -> int:

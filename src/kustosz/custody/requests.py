@@ -24,7 +24,6 @@ from kustosz.custody.holds import place_hold, release_hold
 from kustosz.db.cameras import Camera, Site, Zone
 from kustosz.db.custody import Copy, Decision, Request
 from kustosz.db.models import Hold, Recording, Source
-from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, InputError, NotFound
 from kustosz.index.calls import canonical, search_calls
 from kustosz.index.recordings import overlapping
@@ -36,6 +35,7 @@ from kustosz.policy import Policy
 from kustosz.policy.holidays import act_last_day, why_moved_pl
 from kustosz.policy.periods import Period
 from kustosz.states import RecordingState, RequestKind, RequestStatus
+from kustosz.words import period_pl
 
 KINDS: dict[str, str] = {
     "authority": "uprawniony organ",
@@ -296,7 +296,7 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
 
 def office_lines(session: Session) -> set[str]:
     """The office's own numbers (every phone line's DIDs and long extensions, canonical)."""
-    from kustosz.ingest.phone.settings import PhoneSettings
+    from kustosz.phones.settings import PhoneSettings
 
     return {n for source in session.execute(select(Source).where(
         Source.kind == SourceKind.PHONE)).scalars()
@@ -564,3 +564,16 @@ def material_count(session: Session, req: Request) -> int:
             Recording.id.in_(req.items), Recording.state == RecordingState.STORED)).scalar_one()
     sources = [get_source(session, n) for n in req.sources]
     return _found(session, sources, [], req.start_at, req.end_at)
+
+
+def refuse_if_answered(req: Request) -> None:
+    """What a later copy, handover or decision is told once the request was answered that
+    no data of the person are processed (custody.no_data)."""
+    if req.no_data_on is not None:
+        raise InputError(
+            f"request {req.id} was answered on {req.no_data_on.isoformat()} that "
+            "no data of the person are processed; nothing more is done on it",
+            pl=f"Na żądanie nr {req.id} odpowiedziano "
+            f"{req.no_data_on.strftime('%d.%m.%Y')}, że nie przetwarzamy "
+            "danych tej osoby — w tej sprawie nie ma już nic do zrobienia.",
+        )

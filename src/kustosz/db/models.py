@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.db.types import BigId, UTCDateTime
 from kustosz.kinds import SourceKind, check_in
-from kustosz.states import RecordingState, SweepMode
+from kustosz.states import AlertRow, RecordingState, SweepMode
 
 
 class Base(DeclarativeBase):
@@ -171,7 +170,7 @@ class Alert(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(primary_key=True)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(60))  # AlertRow (kustosz.alerts.kinds)
+    kind: Mapped[str] = mapped_column(String(60))  # AlertRow (kustosz.alert_kinds)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     message: Mapped[str] = mapped_column(Text)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

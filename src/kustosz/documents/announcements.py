@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kustosz.documents.office import own_texts, purposes, refuse_unless
-from kustosz.documents.words import listing
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.words import listing
 
 # 001 §1 ust. 3 and ust. 4, verbatim.
 _BOLESLAWIEC_IN = (

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kustosz.documents.office import BLANK, fact, own_texts, purposes, refuse_unless
-from kustosz.documents.words import listing, period_gen, period_pl
 from kustosz.errors import InputError
 from kustosz.kinds import CLAUSED, SourceKind
 from kustosz.policy import Policy
+from kustosz.words import listing, period_gen, period_pl
 
 INTRO = ("Zgodnie z art. 13 Rozporządzenia Parlamentu Europejskiego i Rady (UE) 2016/679 z dnia "
           "27 kwietnia 2016 r. w sprawie ochrony osób fizycznych w związku z przetwarzaniem "

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.errors import InputError
-from kustosz.storage.durable import write_atomic
+from kustosz.fsutil import write_atomic
 
 # name -> (template file, what it is)
 NAMES: dict[str, tuple[str, str]] = {

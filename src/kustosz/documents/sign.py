@@ -10,9 +10,9 @@ from typing import Any
 
 from kustosz.documents.clauses import INTRO, clause_points
 from kustosz.documents.office import BLANK, fact, own_texts, purposes, refuse_unless
-from kustosz.documents.words import listing, period_pl
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.words import listing, period_pl
 
 # Presets whose regulation makes the clause itself the sign's text.
 FULL_TEXT = {"pleszew"}  # 002 zał.5 §5.2–5.3: "Wzór tabliczki informacyjnej stanowi zał. nr 2"

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kustosz.db.models import Recording, Source
-from kustosz.documents.words import period_pl
 from kustosz.errors import ConfigError
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
+from kustosz.words import period_pl
 
 
 def period_for(source: Source, policy: Policy) -> Period:
@@ -50,7 +50,7 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
 
     The rows whose end moves are read a page of ``batch`` at a time (keyset on the id, within
     one source's day), never the whole index at once: a vault of years holds millions."""
-    from kustosz.custody.object_lock import lockable_store
+    from kustosz.holds.object_lock import lockable_store
 
     lockable = lockable_store(session) is not None
     changed = 0
@@ -93,7 +93,7 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
 def _lengthen_day(session: Session, batch: int, new_end: datetime,
                   where: tuple[ColumnElement[bool], ...]) -> None:
     """Lengthen to ``new_end`` the objects of the rows ``where`` selects, a page at a time."""
-    from kustosz.custody.object_lock import lengthen
+    from kustosz.holds.object_lock import lengthen
 
     after = 0
     while True:
@@ -126,7 +126,7 @@ def _redate_rebased(session: Session, source: Source, policy: Policy,
                         .where(Recording.__table__.c.id == bindparam("rid"))
                         .values(expires_at=bindparam("exp")), rows)
         if lockable:
-            from kustosz.custody.object_lock import lengthen
+            from kustosz.holds.object_lock import lengthen
 
             lengthen(session, [(r["rid"], r["exp"]) for r in rows])
         n += len(rows)

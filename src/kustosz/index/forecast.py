@@ -41,7 +41,7 @@ class Forecast:
     @property
     def lasts_pl(self) -> str:
         """How long the free space lasts, in the dashboard's words."""
-        from kustosz.documents.words import count_pl
+        from kustosz.words import count_pl
 
         days = self.days_left
         if days is None:

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from kustosz import clock
 from kustosz.audit import append as audit
-from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError, KustoszError
+from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest.marking import _hold_late, _mark_stored
@@ -183,7 +183,7 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
     ``scratch`` holding its video streams only (`-map 0:v -c copy`: no re-encoding), checked
     to have no audio, in ``muxer`` or the file's own container. A file with sound and no
     picture is refused."""
-    from kustosz.ingest.camera.command import ffmpeg_exe
+    from kustosz.ffmpeg import ffmpeg_exe
 
     found = _streams(path)
     if found is None or found[1] == 0:
@@ -301,7 +301,7 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
         ids = inserted_ids(s, Recording.__table__, rows, "storage_key")
         source_id, name = source.id, source.name
         # On a store with a lock each object carries its legal end and, if a hold already
-        # covers it, the legal hold (custody/object_lock.py).
+        # covers it, the legal hold (holds/object_lock.py).
         lockable = isinstance(vault.storage, Lockable)
         held = held_ids(s, ids) if lockable else set()
     keys = [row["storage_key"] for row in rows]

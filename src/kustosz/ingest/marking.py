@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kustosz.custody.object_lock import held_ids, legal_hold_store, set_holds
 from kustosz.db.models import Recording, Source
+from kustosz.holds.object_lock import held_ids, legal_hold_store, set_holds
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
@@ -16,7 +16,7 @@ def _hold_late(vault: Vault, session: Session, stored: list[tuple[int, str, str 
                held: set[int]) -> None:
     """A hold placed while the objects were being written found no object to set its legal
     hold on: set it now, in the transaction that marks them stored (a hold committed later
-    finds them, custody/object_lock.py `hold_placed`)."""
+    finds them, holds/object_lock.py `hold_placed`)."""
     late = held_ids(session, [rid for rid, _k, _v in stored]) - held
     store = legal_hold_store(vault) if late else None
     if store is not None:  # else kustosz sweeper sets them (issue 28 item 5, object_lock.py)

@@ -46,15 +46,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kustosz.alerts.kinds import AlertRow
-from kustosz.alerts.rows import clear_rows, raise_row
-from kustosz.custody.object_lock import held_ids, lock_until
+from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.db.models import Recording
 from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
-from kustosz.states import RecordingState
+from kustosz.fsutil import fsync_file, replace, write_atomic
+from kustosz.holds.object_lock import held_ids, lock_until
+from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
-from kustosz.storage.durable import fsync_file, replace, write_atomic
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
 

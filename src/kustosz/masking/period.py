@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kustosz.errors import InputError, NotFound
+from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import SourceKind
 from kustosz.masking.video import Options, Progress, Segment, mask_video
-from kustosz.storage.base import check_content, file_sha256
+from kustosz.storage.base import check_content
 
 if TYPE_CHECKING:
     from kustosz.vault import Vault

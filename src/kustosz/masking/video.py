@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 
 from kustosz.errors import InputError, KustoszError
+from kustosz.fsutil import replace
 from kustosz.masking import detect, obscure
 from kustosz.masking.regions import (
     HEAD_TOP,
@@ -60,7 +61,6 @@ from kustosz.masking.regions import (
     dilate,
     parse,
 )
-from kustosz.storage.durable import replace
 
 Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
@@ -77,7 +77,7 @@ PASS_SPANS = ((0.0, 0.96), (0.96, 0.98), (0.98, 0.99))
 PROGRESS_NOTE = "Maskowanie osób na nagraniu i sprawdzanie każdej klatki"
 CHECK_NOTE = "Sprawdzanie zamaskowanego nagrania klatka po klatce"
 # A gap this long or longer is shown as a slate naming its start, end and length (the playable
-# copy's card, custody.playable; black where the period's clock is not given), a shorter one as
+# copy's card, kustosz.playable; black where the period's clock is not given), a shorter one as
 # a still of the frame before it (or, before the first frame, of that frame).
 GAP_SLATE_S = 1.0
 # A face seen on one detection only has no measured speed: it is held as if it moved this
@@ -738,7 +738,7 @@ class _Pass:
     def slate(self, start_s: float, end_s: float, like: np.ndarray) -> np.ndarray:
         """The picture shown for a gap of the period from ``start_s`` to ``end_s``: the card
         naming its times (black without the period's clock), listed in ``gaps``."""
-        from kustosz.custody.playable import Gap, slate_picture
+        from kustosz.playable import Gap, slate_picture
 
         entry: dict[str, Any] = {"from_s": round(start_s, 3), "to_s": round(end_s, 3)}
         unreadable = any(d["offset_s"] < end_s and d["offset_s"] + d.get("length_s", 0) > start_s

@@ -10,11 +10,11 @@ from importlib import resources
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kustosz.documents.words import period_pl
 from kustosz.errors import ConfigError
 from kustosz.kinds import KINDS, SourceKind
 from kustosz.policy.periods import Period
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
+from kustosz.words import period_pl
 
 # The policy's [retention] keys and their Polish names (kustosz.kinds), as plain strings.
 SOURCE_KINDS = tuple(k.retention_key for k in KINDS.values())

@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
-from kustosz.custody.coverage import covered_by_active_hold
 from kustosz.db.deadline import patient
 from kustosz.db.models import Alert, Recording, Sweep
+from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.retention import sweep
-from kustosz.states import RecordingState, SweepMode
+from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.reserve import Reserve, Space
 
 if TYPE_CHECKING:
@@ -421,7 +420,7 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                     Recording.sweep_id == sweep_id,
                     Recording.state == RecordingState.DELETING)).all())
             # Before its end by design (the disk is full): only the holds, in the database
-            # and open in the audit log, are asked again (retention/record.py).
+            # and open in the audit log, are asked again (holds/record.py).
             early: list[sweep.Disagreement] = []
             now = datetime.now(UTC)
             victims = sweep._checked(vault, victims, now, early, expiry=False)

@@ -13,7 +13,7 @@ for deletion until two people have agreed to it:
    credentials (`--credentials FILE`, which neither serve nor the sweeper holds) — and the
    audit entry `retention.shorten.approve` records it.
 
-Until then the sweep keeps the material (kustosz.retention.record: the recorded period is the
+Until then the sweep keeps the material (kustosz.holds.record: the recorded period is the
 longer one; the store's retain-until too) and says so (alert `retention_disagrees`). Early
 destruction of a copy by the commission (custody/destruction.py) is another matter: a copy is
 a bundle in the data folder, never an object under the store's lock.
@@ -29,13 +29,13 @@ from sqlalchemy import select, update
 
 from kustosz.access.users import require_role
 from kustosz.audit import append as audit
-from kustosz.custody.object_lock import lock_until
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError, FieldError, InputError, NotFound
+from kustosz.holds.object_lock import lock_until
+from kustosz.holds.record import APPROVE, PROPOSE, record_of
 from kustosz.index.expiry import expiry_of
 from kustosz.limits import check_texts
 from kustosz.policy import Period
-from kustosz.retention.record import APPROVE, PROPOSE, record_of
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 from kustosz.vault import Vault

@@ -8,7 +8,7 @@ digest covers every deletion record. A sweep killed anywhere is finished by the 
 
 The database is not trusted alone (issue 28 item 5). Before anything is deleted, each victim
 is checked against the audit log's record of its retention and of the holds on it
-(`kustosz.retention.record`): one the record keeps goes back to `stored`, and the alert
+(`kustosz.holds.record`): one the record keeps goes back to `stored`, and the alert
 `retention_disagrees` says so. On an object store the store checks too: the sweep deletes
 without the governance bypass, so a version whose retain-until is ahead is refused by the
 store itself and kept the same way.
@@ -27,24 +27,23 @@ from typing import Any
 from sqlalchemy import case, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from kustosz.alerts.kinds import AlertRow
-from kustosz.alerts.rows import clear_rows, raise_row
+from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import append as audit
 from kustosz.clock.watch import before_sweep
-from kustosz.custody.coverage import (
+from kustosz.db.deadline import patient
+from kustosz.db.models import Deletion, Recording, Source, Sweep
+from kustosz.holds.coverage import (
     ItemFacts,
     active_holds,
     covered_by_active_hold,
     covering,
     holds_of,
 )
-from kustosz.custody.object_lock import held_ids, mirror_legal_holds
-from kustosz.db.deadline import patient
-from kustosz.db.models import Deletion, Recording, Source, Sweep
+from kustosz.holds.object_lock import held_ids, mirror_legal_holds
+from kustosz.holds.record import Disagreement, disagreements
 from kustosz.index.expiry import period_for
-from kustosz.retention.record import Disagreement, disagreements
 from kustosz.retention.traces import prune_traces
-from kustosz.states import RecordingState, SweepMode
+from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.base import Lockable, Refused, delete_content
 from kustosz.vault import Vault
 
@@ -127,7 +126,7 @@ def _refused(vault: Vault, store: Any, refused: list[tuple[Any, Refused]], now: 
     time is up, the store's lock says not: kept, and told), or the object is under legal
     hold — a hold placed after the sweep chose them covers them (the object lock saved them:
     they go back to `stored`), or the legal hold is stale, left by a release whose clearing
-    did not happen or a hold that never committed (custody/object_lock.py), and no hold
+    did not happen or a hold that never committed (holds/object_lock.py), and no hold
     covers them, active in the database or open in the audit log (asked before the
     deletion): then it is cleared and the content deleted."""
     with vault.transaction() as s:
@@ -292,7 +291,7 @@ def recover(vault: Vault, actor: str = "system") -> int:
                 Recording.sweep_id == sweep_id,
                 Recording.state == RecordingState.DELETING)).scalars())
             gone = []
-            holds = active_holds(s)  # the coverage rule read in Python (custody/coverage.py)
+            holds = active_holds(s)  # the coverage rule read in Python (holds/coverage.py)
             for rec in rows:
                 facts = ItemFacts(rec.id, rec.source_id, rec.start_at, rec.end_at)
                 if covering(holds, facts) and vault.storage.exists(rec.storage_key):

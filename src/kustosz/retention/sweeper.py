@@ -9,7 +9,7 @@ scheduler (`run_scheduler`: every `interval_minutes` and at local midnight, each
 reported to the `sweep_failed`/`sweep_late` alerts that serve's checks raise).
 
 Exactly one sweep: on PostgreSQL it works only while it holds the cluster's lease
-``singleton:sweep`` (kustosz.cluster.leases; a second sweeper on another machine waits and
+``singleton:sweep`` (kustosz.db.leases; a second sweeper on another machine waits and
 takes over within a lease time when the first dies), on SQLite the data folder's lock
 `sweeper` keeps a second one out. It makes itself non-dumpable at start, so a process of the
 same account (serve, if it were taken over) can neither ptrace it nor read its memory
@@ -104,7 +104,7 @@ def run_sweeper(vault: Vault, stop: threading.Event, *, lease_seconds: float = 1
         with _one_sweeper(vault):
             run_scheduler(vault, stop, clock=clock, on_sweep=on_sweep, on_failure=on_failure)
         return
-    from kustosz.cluster.leases import Leases
+    from kustosz.db.leases import Leases
 
     leases = Leases(vault.engine, name or sweeper_name(), lease_seconds)
     renew_s = lease_seconds / 3

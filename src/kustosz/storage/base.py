@@ -286,14 +286,6 @@ def copy_out(storage: Storage, key: str, dest: Path, *, version: str | None = No
     return size
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_line(storage: Storage, key: str, number: int, version: str | None = None
               ) -> bytes | None:
     """Line ``number`` (1-based) of a stored chunk, without the newline, read line by line

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from kustosz import fsutil as _durable
 from kustosz.errors import InputError
-from kustosz.storage import durable as _durable
 from kustosz.storage.base import CHUNK, Stat, StoredFile, check_key
 
 __all__ = ["CHUNK", "LocalStorage", "StoredFile"]

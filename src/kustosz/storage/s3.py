@@ -353,7 +353,7 @@ class S3Storage:
                 args["ObjectLockRetainUntilDate"] = retain_until
             # Material a hold already covers when it arrives: the app's identity may not
             # touch legal holds (a PUT carrying one needs s3:PutObjectLegalHold, which would
-            # let it switch them off too); the sweeper sets it (custody/object_lock.py).
+            # let it switch them off too); the sweeper sets it (holds/object_lock.py).
             legal_hold = legal_hold and self.deleting
             if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from kustosz.alert_kinds import KINDS
 from kustosz.alerts import settings as alert_settings
 from kustosz.alerts.channels import PASSWORD_WHAT
-from kustosz.alerts.kinds import KINDS
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import form_of

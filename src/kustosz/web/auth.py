@@ -16,7 +16,6 @@ from kustosz.access import accounts, directory, passwords, throttle, unlock
 from kustosz.audit import append as audit
 from kustosz.db.access import WebSession
 from kustosz.db.custody import User
-from kustosz.documents.words import plural
 from kustosz.errors import InputError
 from kustosz.vault import Vault
 from kustosz.web import login_pool
@@ -33,6 +32,7 @@ from kustosz.web.common import (
 )
 from kustosz.web.gate import gate, public
 from kustosz.web.login_pool import Busy
+from kustosz.words import plural
 
 router = APIRouter()
 

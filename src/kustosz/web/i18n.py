@@ -1868,9 +1868,9 @@ def english(text: str) -> str:
 
 
 def plural_in(lang: str, n: int, one: str, few: str, many: str) -> str:
-    """The Polish form for ``n`` (kustosz.documents.words.plural), or in English the
+    """The Polish form for ``n`` (kustosz.words.plural), or in English the
     singular or plural EN_N gives for the Polish singular ``one``."""
-    from kustosz.documents.words import plural
+    from kustosz.words import plural
 
     if lang == "en" and one in EN_N:
         en_one, en_many = EN_N[one]

@@ -60,8 +60,8 @@ from kustosz.db.outage import is_database_away
 from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
-from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.kinds import SourceKind, kind_of
+from kustosz.phones.settings import PhoneSettings
 from kustosz.states import RecorderState, RecordingState, RequestStatus, SweepMode
 from kustosz.vault import Vault
 from kustosz.web.common import Ctx, context

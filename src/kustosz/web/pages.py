@@ -21,15 +21,14 @@ from kustosz.custody import papers, registers, subject_review
 from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
-from kustosz.custody.object_lock import jobs_queued
 from kustosz.custody.requests import overdue_copies, overdue_requests
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.jobs import JobState
 from kustosz.db.models import Hold, Recording, Source
-from kustosz.documents.words import period_pl
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.holds.object_lock import jobs_queued
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.kinds import SourceKind
@@ -50,6 +49,7 @@ from kustosz.web.gate import gate
 from kustosz.web.i18n import plural_in
 from kustosz.web.jobs_pages import failure, settle, waiting
 from kustosz.web.params import PathId
+from kustosz.words import period_pl
 
 router = APIRouter(include_in_schema=False)
 
@@ -430,7 +430,7 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
 
     try:
         # In a thread: on an object store the commit queues the job that sets the legal
-        # holds (custody/object_lock.py), which runs right there without serve's worker.
+        # holds (holds/object_lock.py), which runs right there without serve's worker.
         hold_id, queued = await run_in_threadpool(place)
     except FieldError as exc:
         return _holds_page(ctx, form, {exc.field: ctx.said(exc)}, 422)

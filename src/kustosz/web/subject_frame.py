@@ -43,9 +43,10 @@ from kustosz.audit import append as audit
 from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording, Source
 from kustosz.errors import FieldError, KustoszError
+from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
 from kustosz.kinds import Action
-from kustosz.storage.base import Tampered, check_content, file_sha256
+from kustosz.storage.base import Tampered, check_content
 from kustosz.web.common import Ctx
 from kustosz.web.media import NO_STORE, refuse
 

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kustosz.errors import ConfigError
+from kustosz.cameras.register import SIMULATED_PREFIX
 
 SEGMENT_PATTERN = "seg%08d.ts"
 SEGMENT_GLOB = "seg*.ts"
 LIST_NAME = "segments.csv"
 # A camera that stops sending without closing the connection is noticed after this long.
 IO_TIMEOUT_S = 5.0
-SIMULATED_PREFIX = "lavfi:"
-
-
-def ffmpeg_exe(choice: str | None = None) -> str:
-    """`wheel` (default: the imageio-ffmpeg binary), `system` (ffmpeg on PATH) or a path."""
-    if not choice or choice == "wheel":
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    if choice == "system":
-        found = shutil.which("ffmpeg")
-        if not found:
-            raise ConfigError("ffmpeg=system, but there is no ffmpeg on PATH")
-        return found
-    if not Path(choice).is_file():
-        raise ConfigError(f"ffmpeg {choice!r} does not exist")
-    return choice
 
 
 # The camera's address (with its password) reaches ffmpeg on its stdin, as a one-line

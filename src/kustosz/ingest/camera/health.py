@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
-from kustosz.states import RecordingState
+from kustosz.states import AlertRow, RecordingState
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

@@ -54,11 +54,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from kustosz.custody.object_lock import held_ids, lock_until
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.db.outage import Backoff, is_database_away
 from kustosz.errors import InputError, KustoszError
+from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.ingest import files as _files
 from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, ORPHAN, _buffer, storage_key

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.atrest.sealing import RTSP_PASSWORD, SecretBox
+from kustosz.cameras.register import SIMULATED_PREFIX
 from kustosz.cameras.rules import RtspAddress
-from kustosz.ingest.camera.command import SIMULATED_PREFIX
+from kustosz.fsutil import write_atomic
 from kustosz.ingest.camera.recorder import CameraJob
-from kustosz.storage.durable import write_atomic
 
 log = logging.getLogger(__name__)
 FILE_NAME = "register.json"

@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 
 from kustosz import clock
 from kustosz.cameras.codecs import BROWSER_CODECS
+from kustosz.cameras.register import SIMULATED_PREFIX
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.db.outage import is_database_away
@@ -52,7 +53,7 @@ from kustosz.ingest.camera.clock import (
     probe_slot,
     store_offset,
 )
-from kustosz.ingest.camera.command import SEGMENT_GLOB, SIMULATED_PREFIX, recorder_command
+from kustosz.ingest.camera.command import SEGMENT_GLOB, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.logs import keep_out_of_logs

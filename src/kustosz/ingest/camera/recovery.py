@@ -37,10 +37,10 @@ from sqlalchemy import select
 
 from kustosz.clock.watch import THRESHOLD_S
 from kustosz.db.models import Recording
+from kustosz.fsutil import write_atomic
 from kustosz.ingest.camera.command import SEGMENT_GLOB
 from kustosz.ingest.camera.segments import ListedSegment, SegmentFacts, inspect
 from kustosz.states import RecordingState
-from kustosz.storage.durable import write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

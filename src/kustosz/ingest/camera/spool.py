@@ -34,6 +34,7 @@ from typing import Any
 from kustosz import clock
 from kustosz.clock.rebase import later_start
 from kustosz.clock.watch import THRESHOLD_S
+from kustosz.fsutil import write_atomic
 from kustosz.ingest.camera import recovery
 from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB, SEGMENT_PATTERN
 from kustosz.ingest.camera.index_batch import adopt_segment
@@ -46,7 +47,6 @@ from kustosz.ingest.camera.segments import (
     parse_rows,
 )
 from kustosz.ingest.files import SOUND_CHECKED
-from kustosz.storage.durable import write_atomic
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

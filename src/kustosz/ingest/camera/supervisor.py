@@ -11,13 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kustosz.cameras.register import address_of, gate_of
+from kustosz.cameras.register import SIMULATED_PREFIX, address_of, gate_of
 from kustosz.cameras.rules import check_may_record
 from kustosz.db.cameras import Camera, Zone
 from kustosz.db.models import Source
 from kustosz.errors import KustoszError
+from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.ingest.camera import health
-from kustosz.ingest.camera.command import SIMULATED_PREFIX, ffmpeg_exe
 from kustosz.ingest.camera.last_register import KeptCamera, LastRegister
 from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
 from kustosz.ingest.camera.spool import leftover_sessions, settle_leftovers, spool_root

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording
 from kustosz.db.outage import is_database_away
+from kustosz.fsutil import fsync_dir, fsync_file
 from kustosz.index.sources import get_source
 from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.chunks.database import DatabaseGate
@@ -47,7 +48,6 @@ from kustosz.kinds import by_chunk
 from kustosz.policy.periods import chunk_window
 from kustosz.retention.pressure import after_write, is_disk_full
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_dir, fsync_file
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

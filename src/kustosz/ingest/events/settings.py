@@ -127,28 +127,6 @@ def change_endpoint(session: Session, name: str, actor: str,
     return token
 
 
-def set_enabled(session: Session, name: str, actor: str, enabled: bool) -> Source:
-    """Enable or disable a mailbox or endpoint source (audited); a running `kustosz serve`
-    starts or stops its listener, and stopping stores what it received. Cameras and phone
-    lines have their own verbs: theirs check notices and legal bases."""
-    source = get_source(session, name)
-    if source.kind not in (SourceKind.MAILBOX, SourceKind.ENDPOINT):
-        verb = "cameras" if source.kind == SourceKind.CAMERA else "phones"
-        raise InputError(f"source {name!r} is a {source.kind}; use: kustosz {verb} "
-                         f"{'enable' if enabled else 'disable'} {name}")
-    if enabled:  # a source that could not listen is refused now, not in serve's log
-        if source.kind == SourceKind.ENDPOINT:
-            EndpointSettings.of(source.settings).check()
-        else:
-            from kustosz.ingest.mail.settings import MailSettings
-
-            MailSettings.of(source.settings).check()
-    if source.enabled != enabled:
-        source.enabled = enabled
-        audit(session, actor, "source.enable" if enabled else "source.disable", name, {})
-    return source
-
-
 def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any]] | None,
               fallback: str) -> None:
     """Replace the source's categorisation rules (None: the defaults); checked first."""

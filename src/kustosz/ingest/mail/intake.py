@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from kustosz.db.events import MailMessage
 from kustosz.db.models import Recording, Source
 from kustosz.db.outage import is_database_away
+from kustosz.fsutil import fsync_file
 from kustosz.ingest.chunks.database import DatabaseAway
 from kustosz.ingest.chunks.service import Service
 from kustosz.ingest.chunks.spool import Chunk, spool_root
@@ -41,7 +42,6 @@ from kustosz.ingest.mail.search import index_mail
 from kustosz.ingest.mail.settings import MailSettings, mail_source
 from kustosz.kinds import KINDS, SourceKind
 from kustosz.states import RecordingState
-from kustosz.storage.durable import fsync_file
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from kustosz.alerts.kinds import AlertRow
 from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
-from kustosz.documents.words import count_pl, plural
 from kustosz.ingest.phone.intake import dealt_items, is_dealt, load
 from kustosz.ingest.phone.spool import look
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import count_pl, plural
 
 BACKLOG_MARGIN = timedelta(minutes=15)
 ACTOR = "phone-watch"

@@ -12,9 +12,9 @@ from typing import Any
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.filenames import RecordingName, parse_recording_name, safe_relpath
 from kustosz.ingest.phone.records import CdrRow, pick_record
-from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES, read_sidecar, sidecar_for
 from kustosz.ingest.phone.spool import audio_seconds
+from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 
 

@@ -38,10 +38,10 @@ from kustosz.ingest.phone.filenames import unsafe_relpaths
 from kustosz.ingest.phone.records import CdrIndex, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import derive_direction, in_scope
-from kustosz.ingest.phone.settings import PhoneSettings
 from kustosz.ingest.phone.spool import item_hash, look, stable
 from kustosz.kinds import SourceKind
 from kustosz.phone_numbers import is_internal, try_normalize
+from kustosz.phones.settings import PhoneSettings
 from kustosz.states import SpoolOutcome
 from kustosz.vault import Vault
 

@@ -20,8 +20,8 @@ from kustosz.db.calls import PhoneIntakeState, PhoneProblem
 from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import add_source, get_source
-from kustosz.ingest.phone.settings import PhoneSettings, make_settings
 from kustosz.kinds import SourceKind
+from kustosz.phones.settings import PhoneSettings, make_settings
 from kustosz.policy import Policy
 
 

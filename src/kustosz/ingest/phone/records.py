@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
 from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
-from kustosz.ingest.phone.settings import PhoneSettings
+from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)

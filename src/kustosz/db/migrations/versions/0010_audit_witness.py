@@ -9,6 +9,9 @@ Revises: 0009
 Create Date: 2026-11-22 11:00:00.000000
 """
 
+import hashlib
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,10 +21,22 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5000
+GENESIS = "0" * 64
+
+
+def access_hash(seq: int, viewing_id: int, at: datetime, what: str, recording_id: int | None,
+                client: str, nbytes: int, prev_hash: str) -> str:
+    """The access chain's hash as this migration first wrote it, copied here rather than
+    imported from kustosz.audit.access_chain: a later change there must not change what an
+    old migration does (tests/test_migration_0010.py holds the two equal while they should be)."""
+    payload = "\x1f".join([str(seq), str(viewing_id),
+                           at.astimezone(UTC).isoformat(timespec="microseconds"), what,
+                           "" if recording_id is None else str(recording_id), client,
+                           str(nbytes), prev_hash])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def upgrade() -> None:
-    from kustosz.audit.access_chain import GENESIS, access_hash
     from kustosz.db.types import UTCDateTime
 
     with op.batch_alter_table("access_log", schema=None) as batch_op:

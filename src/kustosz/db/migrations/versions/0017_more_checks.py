@@ -2,7 +2,7 @@
 session's action are refused when the program does not know them
 
 Issue 15 item 1, after 0016: the closed lists of kustosz.states (RecorderState, SpoolOutcome),
-kustosz.alerts.kinds (AlertRow) and kustosz.kinds (Action) become CHECK constraints named
+kustosz.alert_kinds (AlertRow) and kustosz.kinds (Action) become CHECK constraints named
 ck_<table>_<column>. Every value a vault of any earlier release holds is on the lists; a row
 that is not stops the upgrade with the rows named, and nothing is changed.
 

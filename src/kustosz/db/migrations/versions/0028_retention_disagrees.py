@@ -2,7 +2,7 @@
 is earlier than the retention the audit log records for them
 
 Issue 28 item 5: the sweep checks each victim's expiry against the audit log's record of its
-retention (kustosz.retention.record); a row edited to expire early, a hold the audit log still
+retention (kustosz.holds.record); a row edited to expire early, a hold the audit log still
 has open that the database lost, or a shortened period nobody approved is kept and this alert
 raised. The CHECK constraint of 0027 (alert kinds) is replaced by one that also takes the new
 kind; the downgrade refuses while rows hold it, naming them, and changes nothing. On SQLite the

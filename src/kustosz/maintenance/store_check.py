@@ -58,10 +58,10 @@ from sqlalchemy import func, select, update
 
 from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
-from kustosz.documents.words import count_pl
 from kustosz.states import RecordingState
 from kustosz.storage.base import Refused
 from kustosz.vault import Vault
+from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
 EXAMPLES = 5  # keys/versions named in the alert and the audit entry
@@ -358,9 +358,9 @@ def missing_text(report: CheckReport, examples: list[Lost]) -> str:
 def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
     """`check_bucket`, then its audit entries, the rows found missing marked so (and those
     back set to stored), and the alerts (raised or cleared) at once."""
-    from kustosz.alerts.kinds import AlertRow
-    from kustosz.alerts.rows import clear_rows, raise_row
+    from kustosz.alert_rows import clear_rows, raise_row
     from kustosz.audit import append as audit
+    from kustosz.states import AlertRow
 
     report = check_bucket(vault)
     now = datetime.now(UTC)

@@ -54,7 +54,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import InputError, KustoszError, NotFound
-from kustosz.storage.durable import replace
+from kustosz.fsutil import replace
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core
 FONT_PACKAGE = "fonts-dejavu-core"

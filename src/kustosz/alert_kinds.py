@@ -12,47 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 
 from kustosz.errors import ConfigError
-
-
-class AlertRow(StrEnum):
-    """``alerts.kind``: what an alert row reports (the database refuses any other value,
-    migration 0017). The raising modules name their rows with these."""
-
-    CAMERA_DOWN = "camera_down"
-    PHONE_UNREACHABLE = "phone.unreachable"
-    PHONE_BACKLOG = "phone.backlog"
-    PHONE_SILENT = "phone.silent"
-    DISK_PRESSURE = "disk_pressure"
-    DISK_FULL = "disk_full"
-    DISK_FULL_HELD = "disk_full_held"
-    AUDIT_WITNESS = "audit.witness"
-    RECORDER_RESTARTING = "recorder_restarting"
-    DISK_FORECAST = "disk_forecast"
-    SWEEP_FAILED = "sweep_failed"
-    SWEEP_LATE = "sweep_late"
-    AUDIT_VERIFY_FAILED = "audit_verify_failed"
-    CERT_EXPIRING = "cert_expiring"
-    CLOCK_JUMP = "clock_jump"
-    BACKUP_MISSING = "backup_missing"
-    BACKUP_FAILED = "backup_failed"
-    # recorder nodes (kustosz.cluster, migration 0018)
-    NODE_MISSING = "node_missing"
-    SOURCE_WITHOUT_NODE = "source_without_node"
-    NODE_CLOCK_SKEW = "node_clock_skew"
-    # the object store (kustosz.storage.s3, migration 0021)
-    STORAGE_UNREACHABLE = "storage_unreachable"
-    SPOOL_OVER_LIMIT = "spool_over_limit"
-    STORAGE_UNKNOWN_OBJECTS = "storage_unknown_objects"
-    # the database away (kustosz.db.watch, migration 0025): told from memory, written after
-    DATABASE_UNREACHABLE = "database_unreachable"
-    # indexed versions gone from the store or changed there (kustosz.storage.check, 0027)
-    STORAGE_MISSING_VERSIONS = "storage_missing_versions"
-    # the sweep kept victims whose database expiry the audit log contradicts
-    # (kustosz.retention.record, migration 0028)
-    RETENTION_DISAGREES = "retention_disagrees"
+from kustosz.states import AlertRow
 
 
 @dataclass(frozen=True)
@@ -118,7 +80,7 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("storage_missing_versions", (_R.STORAGE_MISSING_VERSIONS,), True, timedelta(0),
          timedelta(hours=12), "w magazynie obiektów brakuje nagrań z rejestru"),
     # The sweep refused victims: the database says their time is up, the audit log's record
-    # of their retention (or of a hold on them) says not yet (kustosz.retention.record).
+    # of their retention (or of a hold on them) says not yet (kustosz.holds.record).
     Kind("retention_disagrees", (_R.RETENTION_DISAGREES,), True, timedelta(0),
          timedelta(hours=12), "baza danych skraca okres przechowywania wbrew dziennikowi"),
     # The database did not answer kustosz.db.watch for longer than the grace: told straight

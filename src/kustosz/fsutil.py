@@ -12,6 +12,7 @@ tests/test_storage_interface.py unless its allow-list says why.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -101,3 +102,10 @@ def syncfs(path: Path) -> None:
             os.close(fd)
     except (AttributeError, OSError):
         os.sync()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a whole file, as hex: the one definition (hashlib.file_digest reads it
+    into one reused buffer, with the GIL released)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -43,9 +43,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kustosz.custody.coverage import HoldFacts, ItemFacts, covering
 from kustosz.db.models import AuditEntry, Recording, Source
 from kustosz.errors import ConfigError
+from kustosz.holds.coverage import HoldFacts, ItemFacts, covering
 from kustosz.policy import Period
 from kustosz.policy.periods import local_day
 

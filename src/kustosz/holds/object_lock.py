@@ -1,7 +1,7 @@
 """The object store's lock follows the index (issue 16 item 1; DESIGN invariants 1 and 5).
 
 The index decides what must be kept (a recording's legal end, the holds that cover it, by the
-one coverage rule of custody/coverage.py); on a store that enforces a lock itself
+one coverage rule of holds/coverage.py); on a store that enforces a lock itself
 (`storage.base.Lockable`: S3 Object Lock in GOVERNANCE mode) the same decision is written onto
 each object, so that someone holding only the application's credentials cannot delete
 material before its time or while a hold covers it:
@@ -49,9 +49,9 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.orm import Session
 
-from kustosz.custody.coverage import covered_by_hold, covered_ever_by, held_map
 from kustosz.db.models import Recording
 from kustosz.errors import ConfigError
+from kustosz.holds.coverage import covered_by_hold, covered_ever_by, held_map
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
 
@@ -229,7 +229,7 @@ def apply_legal_holds(ctx: Worker, hold_id: int, on: bool) -> dict[str, Any]:
 def _apply(ctx: Worker, vault: Any, store: Lockable, hold_id: int, on: bool, after: int = 0,
            actor: str = "system") -> dict[str, Any]:
     from kustosz.audit import append as audit
-    from kustosz.retention.record import record_of
+    from kustosz.holds.record import record_of
 
     if not on:
         with vault.reading() as s:
@@ -282,7 +282,7 @@ def mirror_legal_holds(vault: Any, actor: str = "system") -> int:
     has placed, for material not yet done; cleared for each hold whose release the audit log
     records and no pass has cleared yet. How many objects changed."""
     from kustosz.db.models import Hold
-    from kustosz.retention.record import record_of
+    from kustosz.holds.record import record_of
 
     if not isinstance(vault.storage, Lockable):
         return 0
@@ -314,7 +314,7 @@ def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
     the audit log); then ask again and set back what a hold placed meanwhile covers (its job
     may have set it just before this cleared it). A legal hold too many is harmless; one too
     few is not."""
-    from kustosz.retention.record import held_in_record
+    from kustosz.holds.record import held_in_record
 
     with vault.reading() as s:
         ids = [r.id for r in rows]
