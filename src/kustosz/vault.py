@@ -28,6 +28,7 @@ from kustosz.policy import Policy, load_policy
 from kustosz.storage import Storage, data_folder_store
 from kustosz.storage.base import Unavailable
 from kustosz.storage.s3 import object_store
+from kustosz.vault_services import Services
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -63,11 +64,11 @@ class Vault:
         # of mail and events reads the open chunks in its spool); "secrets" lets it seal a
         # password it stores (set by open(): a vault is never used without its key).
         self._info: dict[str, object] = {"data_root": root}
-        # "storage": holds and re-dating set the object store's lock (holds/object_lock.py);
-        # read when used, as a test may swap the store.
-        self._info["storage"] = lambda: self.storage
-        # "vault": a hold queues the job that sets its legal holds once it commits.
-        self._info["vault"] = lambda: self
+        # "vault": holds and re-dating set the object store's lock through it, and a hold
+        # queues the job that sets its legal holds once it commits (holds/object_lock.py).
+        self._info["vault"] = self
+        # The per-vault services, made on first use by their owners (kustosz.vault_services).
+        self.services = Services()
         self._sessions = sessionmaker(engine, expire_on_commit=False, info=self._info)
         self._found_key: SecretBox | None = None  # keys/ as `offline` read it
         self._repaired: Repair | None = None  # modes closed by `offline`, told by `connect`
@@ -181,6 +182,7 @@ class Vault:
         return self._deleting
 
     def close(self) -> None:
+        self.services.close()
         self.engine.dispose()
 
     # -- transactions ------------------------------------------------------------------

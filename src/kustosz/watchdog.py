@@ -43,10 +43,12 @@ import socket
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kustosz.vault_services import Services
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 10.0  # how often to ping without WATCHDOG_USEC (harmless to systemd)
@@ -201,26 +203,19 @@ class Loop:
 
 WAIT_BEAT_S = 5.0  # a waiting loop beats at least this often
 
-_registries: weakref.WeakKeyDictionary[Any, Progress] = weakref.WeakKeyDictionary()
-_registries_lock = threading.Lock()
-
-
 def progress_of(vault: Any) -> Progress:
-    """The registry of the loops working on ``vault`` (one per open vault): where a loop
-    registers. Outside serve nobody reads it (a `kustosz phones watch`, a test): harmless."""
-    with _registries_lock:
-        found = _registries.get(vault)
-        if found is None:
-            found = _registries[vault] = Progress()
-        return found
+    """The registry of the loops working on ``vault`` (one per open vault, among its services:
+    kustosz.vault_services): where a loop registers. Outside serve nobody reads it (a
+    `kustosz phones watch`, a test): harmless."""
+    services: Services = vault.services
+    return services.of(Progress, Progress)
 
 
 def new_progress(vault: Any) -> Progress:
     """A fresh registry for ``vault``: serve's, installed before anything of it starts (what
     an earlier run in this process left registered is not watched)."""
-    with _registries_lock:
-        found = _registries[vault] = Progress()
-        return found
+    services: Services = vault.services
+    return services.put(Progress, Progress())
 
 
 class Watchdog:

@@ -37,11 +37,11 @@ from kustosz.backup.progress import Counted, Logged
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.jobs import JobState
-from kustosz.documents.words import plural
 from kustosz.jobs import Threads, eta
 from kustosz.jobs.context import JobContext
 from kustosz.vault import Vault
 from kustosz.web import jobs_pages
+from kustosz.words import plural
 from tests.conftest import make_vault
 from tests.custody.custody_helpers import people, record, setup_camera
 from tests.office_day import office_today

@@ -73,15 +73,15 @@ def _copy_by_job(vault: Vault, request_id: int, by: str, playable: bool | None) 
     from kustosz.cli.progress_bar import job_bar
     from kustosz.custody.copies import get_copy
     from kustosz.errors import KustoszError
+    from kustosz.jobs.catalogue import copy_make
     from kustosz.jobs.runners import Inline
 
-    args: dict[str, object] = {} if playable is None else {"playable": playable}
     # a bar with the time left on a terminal (issue 29 item 14)
     with job_bar("Sporządzanie kopii / making the copy") as show:
         jobs.use(vault, Inline(watch=show))
         try:
-            job_id = jobs.defer(vault, "copy.make", started_by=actor(), request_id=request_id,
-                                by=by, actor=actor(), **args)
+            job_id = copy_make.defer(vault, actor(), request_id=request_id, by=by,
+                                     actor=actor(), playable=playable)
         finally:
             jobs.use(vault, None)
     view = jobs.get(vault, job_id)

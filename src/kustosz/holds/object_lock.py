@@ -35,7 +35,7 @@ id done). Meanwhile the sweep, the only deleter, keeps what an active hold or an
 of the audit log covers, asked again right before it deletes (retention/sweep.py).
 
 On a store without a lock (the local folder) all of this is a no-op and the sweep alone keeps
-the rules. The store is found through the session (`Vault` puts it in ``session.info``), so
+the rules. The store is found through the session (`Vault` puts itself in ``session.info``), so
 the many callers of place_hold and release_hold need not pass it.
 """
 
@@ -89,9 +89,10 @@ def lock_until(expires_at: datetime | None, now: datetime | None = None) -> date
 
 
 def lockable_store(session: Session) -> Lockable | None:
-    """The vault's store as ``session`` knows it, if it keeps a lock of its own."""
-    get = session.info.get("storage")
-    store = get() if callable(get) else None
+    """The vault's store as ``session`` knows it, if it keeps a lock of its own (read when
+    used: a test may swap the store)."""
+    vault = _vault_of(session)
+    store = getattr(vault, "storage", None)
     return store if isinstance(store, Lockable) else None
 
 
@@ -110,8 +111,8 @@ def legal_hold_store(vault: Any) -> Lockable | None:
 
 
 def _vault_of(session: Session) -> Any:
-    get = session.info.get("vault")
-    return get() if callable(get) else None
+    """The open vault whose session this is (Vault puts itself in its sessions' info)."""
+    return session.info.get("vault")
 
 
 def held_ids(session: Session, ids: list[int]) -> set[int]:
@@ -179,8 +180,7 @@ def jobs_queued(session: Session) -> list[int]:
 
 def _queue_after_commit(session: Session, hold_id: int, on: bool, actor: str) -> None:
     def queue(committed: Session) -> None:
-        get = committed.info.get("vault")
-        vault = get() if callable(get) else None
+        vault = _vault_of(committed)
         if vault is None:
             log.error("hold %d: no vault to queue its legal holds on (the sweep still "
                       "respects the hold)", hold_id)

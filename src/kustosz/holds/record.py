@@ -282,10 +282,7 @@ def key_source(key: str) -> str:
 
 def record_of(vault: Any, session: Session) -> AuditRecord:
     """The vault's record, brought up to date with the entries appended since."""
-    record = getattr(vault, "_retention_record", None)
-    if record is None:
-        record = AuditRecord()
-        vault._retention_record = record
+    record = vault.services.of(AuditRecord, AuditRecord)  # kustosz.vault_services
     return record.refresh(session, dict(vault.policy.retention))
 
 

@@ -79,18 +79,15 @@ def is_buffered(vault: Vault) -> bool:
 
 
 def queue_of(vault: Vault) -> UploadQueue:
-    found = getattr(vault, "_upload_queue", None)
-    if found is None:
-        found = UploadQueue(vault, vault.root / "spool" / "uploads")
-        vault._upload_queue = found  # type: ignore[attr-defined]
-    return found  # type: ignore[no-any-return]
+    """The vault's upload queue (kustosz.vault_services): the data folder's own spool unless
+    `use_folder` named a node's."""
+    return vault.services.of(UploadQueue,
+                             lambda: UploadQueue(vault, vault.root / "spool" / "uploads"))
 
 
 def use_folder(vault: Vault, folder: Path) -> UploadQueue:
     """A node's own queue (serve --node): set before anything records."""
-    queue = UploadQueue(vault, folder)
-    vault._upload_queue = queue  # type: ignore[attr-defined]
-    return queue
+    return vault.services.put(UploadQueue, UploadQueue(vault, folder))
 
 
 def _hash(path: Path) -> tuple[int, str]:

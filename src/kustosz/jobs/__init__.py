@@ -1,7 +1,8 @@
 """Long background work, one API on both databases (issue 16 item 2).
 
-    register("copy.make", run, check=..., retry=Retry(...), title_pl="Sporządzanie kopii")
-    job_id = defer(vault, "copy.make", started_by="anna", request_id=7, by="anna")
+    copy_make = register("copy.make", run, check=..., retry=Retry(...),
+                         title_pl="Sporządzanie kopii")     # in kustosz.jobs.catalogue
+    job_id = copy_make.defer(vault, "anna", request_id=7, by="anna", actor="anna")
     get(vault, job_id)  -> JobView: state (queued, running, done, failed), progress, note,
                            error (English and Polish, secrets taken out), result, attempts
 
@@ -10,21 +11,38 @@ Where the work runs is the process's business: `kustosz serve` starts one worker
 job another queued; on SQLite a few threads of its own. Anywhere else (the command line, a
 test's web client) a job runs in the caller at once, so nothing changes for a one-machine
 office. Bad input is refused before anything is queued: an unknown kind, arguments JSON would
-not give back unchanged, and whatever the kind's own `check` refuses.
+not give back unchanged, an argument the kind's function does not take (or one it needs left
+out), and whatever the kind's own `check` refuses.
+
+A kind is queued through its typed object (`JobKind.defer`: ``started_by`` comes second, by
+position — a ParamSpec admits no keyword of the call's own beside the function's — then the
+function's own arguments), so a type checker and go-to-definition follow the call to the
+function. `defer(vault, "name", ...)` by the stored name is the same step for kinds made at
+run time (tests); the program's own code does not use it (tests/jobs/test_typed_jobs.py).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kustosz.db.jobs import JobState
 from kustosz.errors import NotFound
 from kustosz.jobs import records
+from kustosz.jobs.catalogue import hold_legal_holds
 from kustosz.jobs.context import JobContext
-from kustosz.jobs.kinds import Retry, Retryable, check_json, kind_of, kinds, register, unregister
+from kustosz.jobs.kinds import (
+    JobKind,
+    Retry,
+    Retryable,
+    defer_by_name,
+    hand_over_to,
+    kinds,
+    register,
+    unregister,
+)
 from kustosz.jobs.records import JobView
 from kustosz.jobs.runners import Inline, Runner, Threads
 
@@ -32,34 +50,43 @@ if TYPE_CHECKING:
     from kustosz.vault import Vault
     from kustosz.watchdog import Progress
 
-__all__ = ["Inline", "JobContext", "JobState", "JobView", "Retry", "Retryable", "Runner",
-           "Threads", "defer", "get", "kinds", "register", "runner_of", "start", "stop",
-           "unregister", "use", "wait"]
+__all__ = ["SYSTEM", "Inline", "JobContext", "JobKind", "JobState", "JobView", "Retry",
+           "Retryable", "Runner", "Threads", "defer", "get", "kinds", "register", "runner_of",
+           "start", "stop", "unregister", "use", "wait"]
 
 log = logging.getLogger(__name__)
-SYSTEM = "system"
-_RUNNERS: weakref.WeakKeyDictionary[Any, Runner] = weakref.WeakKeyDictionary()
+SYSTEM = "system"  # started_by of a job no person started
+
+
+@dataclass(frozen=True)
+class InUse:
+    """The runner a vault's jobs go to in this process, as the vault's services keep it
+    (kustosz.vault_services: a runner is a protocol, so it is held under this type)."""
+
+    runner: Runner
 
 
 def use(vault: Vault, runner: Runner | None) -> None:
     """Jobs of ``vault`` queued in this process go to ``runner`` (None: run in the caller)."""
     if runner is None:
-        _RUNNERS.pop(vault, None)
+        vault.services.drop(InUse)
     else:
-        _RUNNERS[vault] = runner
+        vault.services.put(InUse, InUse(runner))
 
 
 def runner_of(vault: Vault) -> Runner:
-    return _RUNNERS.get(vault) or Inline()
+    used = vault.services.get(InUse)
+    return used.runner if used is not None else Inline()
 
 
 def defer(vault: Vault, kind: str, /, *, started_by: str = SYSTEM, **args: Any) -> int:
-    """Queue a job of ``kind`` with ``args``; its number. Bad input raises (InputError and
-    the kind's own errors) with nothing queued."""
-    found = kind_of(kind)
-    check_json(args)
-    if found.check is not None:
-        found.check(vault, **args)
+    """Queue a job of the kind named ``kind`` with ``args``; its number. Bad input raises
+    (InputError and the kind's own errors) with nothing queued. By name, for kinds a test
+    registers: the program queues its own through their `JobKind` (catalogue)."""
+    return defer_by_name(vault, kind, args, started_by)
+
+
+def _submit(vault: Vault, kind: str, args: dict[str, Any], started_by: str) -> int:
     return runner_of(vault).submit(vault, kind, args, started_by)
 
 
@@ -106,21 +133,23 @@ def start(vault: Vault, *, node: str | None = None, workers: int = 2,
 
 
 def stop(vault: Vault, timeout: float) -> None:
-    runner = _RUNNERS.pop(vault, None)
-    if runner is not None:
-        runner.stop(timeout)
+    used = vault.services.get(InUse)
+    vault.services.drop(InUse, used)
+    if used is not None:
+        used.runner.stop(timeout)
 
 
 def _queue_legal_holds(vault: Vault, hold_id: int, on: bool, actor: str) -> int:
-    return defer(vault, "hold.legal_holds", started_by=actor, hold_id=hold_id, on=on)
+    return hold_legal_holds.defer(vault, actor, hold_id=hold_id, on=on)
 
 
 def _hand_in() -> None:
-    # custody.object_lock queues its job through this hook: this package runs custody's work
+    # holds.object_lock queues its job through this hook: this package runs custody's work
     # (catalogue), so custody does not import it back (tests/test_import_cycles.py).
-    from kustosz.custody import object_lock
+    from kustosz.holds import object_lock
 
     object_lock.queue_job = _queue_legal_holds
+    hand_over_to(_submit)  # kinds.queue hands a checked job to this process's runner
 
 
 _hand_in()

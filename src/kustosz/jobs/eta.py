@@ -7,14 +7,14 @@ more precisely than it can be: under a minute, whole minutes up to ten, five min
 hour, half hours up to three, whole hours beyond. A number the next refresh would contradict
 by a minute is noise, not help.
 
-Polish counts go through `kustosz.documents.words.plural`; after "około" the noun is in the
+Polish counts go through `kustosz.words.plural`; after "około" the noun is in the
 genitive (około minuty, około 2 minut, około 5 godzin, około 1,5 godziny)."""
 
 from __future__ import annotations
 
 import math
 
-from kustosz.documents.words import plural
+from kustosz.words import plural
 
 MIN_DONE = 0.03  # of the work done before any estimate
 MIN_ELAPSED_S = 8.0  # seconds of work behind it before any estimate

@@ -25,7 +25,6 @@ import errno
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -287,16 +286,9 @@ class DiskWatch:
                     self.full_since, self.row_written = since, written
 
 
-_watches: weakref.WeakKeyDictionary[Vault, DiskWatch] = weakref.WeakKeyDictionary()
-_watches_lock = threading.Lock()
-
-
 def watch_of(vault: Vault) -> DiskWatch:
-    with _watches_lock:
-        watch = _watches.get(vault)
-        if watch is None:
-            watch = _watches[vault] = DiskWatch(vault)
-        return watch
+    """The vault's disk watch (kustosz.vault_services), made on first use."""
+    return vault.services.of(DiskWatch, lambda: DiskWatch(vault))
 
 
 def after_write(vault: Vault, failed: bool = False) -> bool:

@@ -23,6 +23,7 @@ from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.jobs.catalogue import copy_make
 from kustosz.web import locations
 from kustosz.web.api import _field_error
 from kustosz.web.common import Ctx, paper_answer
@@ -83,9 +84,8 @@ async def copies_make(body: CopyIn, request: Request,
         return bad
     by = body.by or user.name
     try:
-        job_id = await run_in_threadpool(lambda: jobs.defer(
-            ctx.vault, "copy.make", started_by=user.name, request_id=body.request, by=by,
-            actor=user.name))
+        job_id = await run_in_threadpool(lambda: copy_make.defer(
+            ctx.vault, user.name, request_id=body.request, by=by, actor=user.name))
     except KustoszError as exc:
         return _field_error(_blame(exc, by, "request"), str(exc))
     view = await settle(ctx, job_id)

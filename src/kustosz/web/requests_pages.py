@@ -34,6 +34,7 @@ from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.jobs.catalogue import copy_make
 from kustosz.kinds import Material, SourceKind
 from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.web import list_filters, locations
@@ -571,9 +572,8 @@ async def request_copy(req_id: PathId, request: Request, ctx: Ctx = gate("custod
     try:
         # Made as a job (kustosz.jobs): by serve's worker, or right here without one; what
         # refuses a copy (the request not approved, no material) is refused before that.
-        job_id = await run_in_threadpool(lambda: jobs.defer(
-            ctx.vault, "copy.make", started_by=user.name, request_id=req_id, by=user.name,
-            actor=user.name))
+        job_id = await run_in_threadpool(lambda: copy_make.defer(
+            ctx.vault, user.name, request_id=req_id, by=user.name, actor=user.name))
     except NotFound:
         raise
     except KustoszError as exc:

@@ -424,16 +424,9 @@ def _wait(done: threading.Event, seconds: float, interrupt: threading.Event | No
             return True
 
 
-_lock = threading.Lock()
-
-
 def index_of(vault: Vault) -> SegmentIndex:
-    with _lock:
-        found = getattr(vault, "_segment_index", None)
-        if found is None:
-            found = SegmentIndex(vault)
-            vault._segment_index = found  # type: ignore[attr-defined]
-        return found  # type: ignore[no-any-return]
+    """The vault's one segment index (kustosz.vault_services), made on first use."""
+    return vault.services.of(SegmentIndex, lambda: SegmentIndex(vault))
 
 
 # -- the two steps that write rows ----------------------------------------------------------
