@@ -37,6 +37,13 @@ class ShiftedClock:
     def advance(self, seconds: float) -> None:
         self.true += seconds
 
+    def catch_up(self) -> None:
+        """Let the true time pass up to the real clock's now. What the vault wrote meanwhile
+        (accounts, audit entries) is stamped by the real clock; a watch started after it on a
+        clock still at its creation would find the vault's newest time ahead of it — a clock
+        behind — whenever setting up took longer than the threshold (a busy machine)."""
+        self.true = max(self.true, datetime.now(UTC).timestamp())
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         clock = self
 

@@ -40,6 +40,7 @@ def _at(epoch: float) -> datetime:
 
 def started(vault: Vault, clock: ShiftedClock, boot: str = BOOT) -> ClockWatch:
     """As serve starts it: registered and checked before recovery, intake and the sweep."""
+    clock.catch_up()  # what the vault wrote before is not taken for a clock behind
     return ClockWatch(vault, wall=clock.wall, steady=clock.steady, boot=lambda: boot).start()
 
 

@@ -271,6 +271,7 @@ def _jumps_of_every_kind(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[st
     vault = make_vault(root)
     try:
         people(vault)
+        clock.catch_up()
         watch = ClockWatch(vault, wall=clock.wall, steady=clock.steady,
                            boot=lambda: BOOT).start()
         _before, _ahead, corrected = wrong_ahead(vault, clock, watch)
@@ -450,6 +451,7 @@ def test_after_approval_every_end_is_its_true_end_and_never_earlier_without(
     clock = ShiftedClock()
     clock.install(monkeypatch)
     vault = make_vault(Path(tmp_path_factory.mktemp("u")) / "vault")
+    clock.catch_up()
     watch = ClockWatch(vault, wall=clock.wall, steady=clock.steady, boot=lambda: BOOT).start()
     try:
         people(vault)

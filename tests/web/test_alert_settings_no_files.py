@@ -367,7 +367,7 @@ def test_webhook_local_must_be_true_or_false(sqlite_vault: Vault) -> None:
     from kustosz.errors import KustoszError
 
     write_alerts(sqlite_vault.root, '[alerts]\nwebhook_local = "yes"\n')
-    with pytest.raises(KustoszError, match="webhook_local is true or false"):
+    with pytest.raises(KustoszError, match=r"`alerts\.webhook_local`: must be true or false"):
         Vault.open(sqlite_vault.root)
 
 

@@ -379,11 +379,12 @@ def test_a_wrong_alert_address_is_named_in_polish_with_its_key(sqlite_vault: Vau
     _alerts_toml(root, to)
     with pytest.raises(ConfigError) as exc:
         read_config(root)
-    assert exc.value.pl and "alerts.email.to — to nie jest adres e-mail: „" in exc.value.pl
+    # the schema's form (issue 31 item 2): the key's path, then what is wrong, in Polish
+    assert exc.value.pl and "`alerts.email.to`: to nie jest adres e-mail: „" in exc.value.pl
     bad = Cli(root)("users", "list", ok=False)
     assert bad.exit_code == 2
     said = " ".join(bad.output.split())
-    assert "błąd:" in said and "alerts.email.to — to nie jest adres e-mail" in said
+    assert "błąd:" in said and "`alerts.email.to`: to nie jest adres e-mail" in said
 
 
 def test_users_add_prints_the_one_time_password(sqlite_vault: Vault, tmp_path: Path) -> None:
