@@ -40,7 +40,7 @@ class Services:
                 if not isinstance(found, kind):
                     raise TypeError(f"made a {type(found).__name__}, not a {kind.__name__}")
                 self._held[kind] = found
-            return found  # type: ignore[no-any-return]
+            return found
 
     def put(self, kind: type[T], service: T) -> T:
         """Use ``service`` from now on (a node's own upload folder, a test's runner)."""

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from kustosz.access import contractors
 from kustosz.access.authorisations import (
     ACTIONS,
-    FieldError,
     active_for,
     covers,
     eligible,
@@ -36,6 +35,7 @@ from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
+from kustosz.errors import FieldError
 from kustosz.kinds import ROW_REVIEWS
 from kustosz.limits import check_texts
 from kustosz.states import CopyState, RecordingState

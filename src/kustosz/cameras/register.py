@@ -21,8 +21,6 @@ from kustosz.cameras.codecs import BROWSER_CODECS
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.cameras.rules import (
     DEFAULT_SEGMENT_SECONDS,
-    PURPOSES,
-    ZONE_KINDS,
     RtspAddress,
     StartGate,
     check_forbidden_zone,
@@ -39,6 +37,7 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.states import RecorderState
 
 # What a demo camera's address starts with: ffmpeg's lavfi test pattern, not a camera

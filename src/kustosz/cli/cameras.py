@@ -24,13 +24,14 @@ from kustosz.cameras.register import (
     site_rows,
     zone_rows,
 )
-from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, PURPOSES, ZONE_KINDS, parse_rtsp_url
+from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, parse_rtsp_url
 from kustosz.cli import serve
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
 from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
+from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 

@@ -17,8 +17,8 @@ from kustosz.cli.common import (
     open_vault,
     parse_time,
 )
-from kustosz.custody.holds import held_map
 from kustosz.db.models import Recording, Source
+from kustosz.holds.coverage import held_map
 from kustosz.index.expiry import period_for
 from kustosz.index.sources import add_source, get_source, list_sources
 from kustosz.ingest.files import ingest_file

@@ -22,7 +22,7 @@ from kustosz.db.calls import Call
 from kustosz.db.models import Recording
 from kustosz.errors import InputError, NotFound
 from kustosz.index.calls import search_calls, window
-from kustosz.ingest.phone.intake import ScanReport, scan
+from kustosz.ingest.phone.intake import scan
 from kustosz.ingest.phone.lines import (
     add_phone_source,
     disable_phone_source,
@@ -30,6 +30,7 @@ from kustosz.ingest.phone.lines import (
     phone_sources,
     phone_status,
 )
+from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.watch import watch
 from kustosz.phones.settings import DEFAULT_NO_CDR_WAIT_S, PhoneSettings
 from kustosz.states import RecordingState

@@ -227,7 +227,7 @@ class Singletons:
             return _Running(stop, [
                 self._thread(run_scheduler, "retention", vault, stop),
                 self._thread(run_checkpoints, "audit-checkpoints", vault, stop),
-                self._thread(Notifier(vault, tls=self.tls).run, "alerts", stop),  # type: ignore[arg-type]
+                self._thread(Notifier(vault, tls=self.tls).run, "alerts", stop),
                 self._thread(run_backups, "backup", vault, stop),
                 self._thread(self._check_cluster, "cluster-alerts", stop)])
         from kustosz.ingest.listeners import Listeners, settle_disabled

@@ -201,7 +201,7 @@ class Alerts(Table):
     webhook: Webhook | None = None
     syslog: Syslog | None = None
     kinds: AlertKinds = Field(
-        default_factory=AlertKinds,  # type: ignore[valid-type]
+        default_factory=AlertKinds,
         description="One table per alert kind: grace and repeat.",
     )
     forecast_days: int = Field(

@@ -31,12 +31,12 @@ from kustosz.custody import commission
 from kustosz.custody.actions import record_action
 from kustosz.custody.copies import ceiling, fmt, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
-from kustosz.custody.holds import held_map
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold
 from kustosz.errors import FieldError, InputError
 from kustosz.fsutil import replace
+from kustosz.holds.coverage import held_map
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
 from kustosz.states import CopyState, RequestKind, RequestStatus

@@ -410,7 +410,7 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
             results[i] = exc
         except BaseException as exc:
             if buffer is not None and isinstance(exc, KustoszError):
-                results[i] = exc  # type: ignore[assignment]  # kept in the local spool
+                results[i] = exc  # kept in the local spool
                 return
             stop.set()
             failure.append(exc)

@@ -407,21 +407,13 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
                     .values(state=RecordingState.DELETING, sweep_id=sweep_id)
                     .execution_options(synchronize_session=False)).rowcount
             report.sweep_ids.append(sweep_id)
-            with vault.reading() as s:
-                victims = list(s.execute(select(*sweep.UNLINK_COLUMNS).where(
-                    Recording.sweep_id == sweep_id,
-                    Recording.state == RecordingState.DELETING)).all())
             # Before its end by design (the disk is full): only the holds, in the database
             # and open in the audit log, are asked again (holds/record.py).
-            early: list[sweep.Disagreement] = []
-            now = datetime.now(UTC)
-            victims = sweep._checked(vault, victims, now, early, expiry=False)
-            kept = sweep._unlink_all(vault, victims, now, early)  # a hold placed meanwhile
+            victims, kept, _early = sweep.delete_marked(
+                vault, sweep_id, datetime.now(UTC), actor, lambda _src: rule,
+                expiry=False, clear_agreed=False)
             report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
-                                  if r.id not in kept)
-            sweep._finish(vault, sweep_id, actor, lambda _src: rule)
-            if early:
-                sweep._tell(vault, sweep_id, early, actor)
+                                  if r.id not in kept)  # kept: a hold placed meanwhile
         if not marked:
             stuck = ("disk pressure persists: only held material is left; add storage or "
                      "release holds that are no longer needed")

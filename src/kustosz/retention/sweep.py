@@ -218,6 +218,30 @@ def disagreement_text(early: list[Disagreement]) -> str:
             "(kustosz retention shorten propose, approve).")
 
 
+def delete_marked(vault: Vault, sweep_id: int, now: datetime, actor: str,
+                  rules: Callable[[Source], str], *, columns: tuple[Any, ...] = UNLINK_COLUMNS,
+                  expiry: bool = True, clear_agreed: bool = True
+                  ) -> tuple[list[Any], set[int], list[Disagreement]]:
+    """The steps after a sweep marked its victims `deleting`, the one way for the retention
+    sweep and disk pressure alike: each victim asked again against the audit log's record
+    (``expiry``: its period too, not only its holds), unlinked, the sweep finished and what
+    the record kept told. Returns the victims read, the ids kept after all (a hold placed
+    meanwhile) and the disagreements. ``clear_agreed``: a sweep that found none clears the
+    `retention_disagrees` alert (disk pressure, which does not ask about periods, leaves it).
+    """
+    with vault.reading() as s:
+        # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
+        victims = list(s.execute(select(*columns).where(
+            Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
+    early: list[Disagreement] = []
+    victims = _checked(vault, victims, now, early, expiry=expiry)
+    kept = _unlink_all(vault, victims, now, early)
+    _finish(vault, sweep_id, actor, rules)
+    if early or clear_agreed:
+        _tell(vault, sweep_id, early, actor)
+    return victims, kept, early
+
+
 def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], str]) -> int:
     """Step 3: record the deletions of a sweep whose files are gone, and close the sweep."""
     now = datetime.now(UTC)
@@ -351,13 +375,9 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
                   .values(state=RecordingState.DELETING, sweep_id=sweep_id)
                   .execution_options(synchronize_session=False))
     report.sweep_ids.append(sweep_id)
-    with vault.reading() as s:
-        # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
-        victims = list(s.execute(select(*(VICTIM_COLUMNS if detail else UNLINK_COLUMNS)).where(
-            Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
-    early: list[Disagreement] = []
-    victims = _checked(vault, victims, now, early)
-    kept = _unlink_all(vault, victims, now, early)
+    victims, kept, early = delete_marked(
+        vault, sweep_id, now, actor, lambda src: _rule(src, vault),
+        columns=VICTIM_COLUMNS if detail else UNLINK_COLUMNS)
     victims = [r for r in victims if r.id not in kept]
     report.refused = sorted({d.id for d in early})
     if detail:
@@ -366,8 +386,6 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
                           for r in victims]
     else:
         report.deleted = [{"id": r.id} for r in victims]
-    _finish(vault, sweep_id, actor, lambda src: _rule(src, vault))
-    _tell(vault, sweep_id, early, actor)
     with vault.transaction() as s:
         report.traces = prune_traces(s, vault.policy, now, actor)
     return report

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from kustosz.config import SWEEP_SEPARATE
+from kustosz.config_schema.storage import SWEEP_SEPARATE
 from kustosz.errors import ConfigError
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.storage.base import Unavailable

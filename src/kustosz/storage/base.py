@@ -229,7 +229,7 @@ def put_retained(storage: Storage, key: str, source: BinaryIO | Path, *,
     """`Storage.put` with a retention date (and a legal hold, for material a hold already
     covers when it arrives), which a store without a lock does not keep."""
     if isinstance(storage, Lockable):
-        return storage.put(key, source, retain_until=retain_until,  # type: ignore[arg-type]
+        return storage.put(key, source, retain_until=retain_until,
                            legal_hold=legal_hold, **kwargs)
     check_retain_until(retain_until, datetime.now(UTC))
     log.debug("%s keeps no object lock: retention of %s is the sweep's alone",

@@ -131,7 +131,7 @@ class LocalStorage:
             f.seek(offset)
         if length is None:
             return f
-        return io.BufferedReader(_Window(f, length), CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_Window(f, length), CHUNK)
 
     def stat(self, key: str, *, version: str | None = None) -> Stat:
         st = os.stat(self.fs_path(key))
@@ -317,7 +317,7 @@ def _libc_sync_file_range() -> Callable[[int, int, int, int], int] | None:
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 _sync_file_range = _libc_sync_file_range()

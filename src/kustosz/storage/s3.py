@@ -495,7 +495,7 @@ class S3Storage:
                 return io.BytesIO(b"")
             raise
         raw = _Body(got["Body"], key)
-        return io.BufferedReader(raw, CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(raw, CHUNK)
 
     def stat(self, key: str, *, version: str | None = None) -> Stat:
         head = self._head(key, version)

@@ -26,7 +26,7 @@ from kustosz.access.users import (
 )
 from kustosz.audit import append as audit
 from kustosz.custody.actions import record_action
-from kustosz.db.access import Account, ListeningProtocol
+from kustosz.db.access import Account, Authorisation, ListeningProtocol
 from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
@@ -378,7 +378,7 @@ def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
     from kustosz.documents import render
 
     with ctx.vault.reading() as s:
-        a = s.get(auths.Authorisation, auth_id)
+        a = s.get(Authorisation, auth_id)
         if a is None or (a.holder_id != user.id and not ctx.may("authorise")
                          and not ctx.may("oversight")):
             return page(ctx, "error.html", 404, message="Nie ma takiego upoważnienia.")

@@ -154,7 +154,7 @@ async def authorisations_issue(body: AuthorisationIn, request: Request,
                             valid_to=body.valid_to, by=user.name, actor=user.name,
                             basis=body.basis, policy=ctx.vault.policy)
             return {"id": a.id}
-    except auths.FieldError as exc:
+    except FieldError as exc:
         return _field_error(exc.field, str(exc))
 
 

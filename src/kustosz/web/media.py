@@ -26,16 +26,16 @@ from starlette.background import BackgroundTask
 
 from kustosz import kinds
 from kustosz.access import allowlist, listening, records
-from kustosz.access.authorisations import ACTIONS, FieldError
+from kustosz.access.authorisations import ACTIONS
 from kustosz.audit import append as audit
+from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.access import ViewingSession
 from kustosz.db.calls import Call
 from kustosz.db.cameras import Gap
 from kustosz.db.custody import Copy, User
 from kustosz.db.models import Recording, Source
-from kustosz.errors import KustoszError
+from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
-from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.ingest.files import SOUND_CHECKED, video_only
 from kustosz.kinds import Action
 from kustosz.states import RecordingState
@@ -294,7 +294,7 @@ def open_segment(storage: Storage, key: str, version: str | None, sha256: str | 
                 if len(_soundless) >= SOUNDLESS_KEPT:
                     del _soundless[next(iter(_soundless))]  # the oldest verdict
                 _soundless[sha256] = None
-        return f, os.fstat(f.fileno()).st_size  # type: ignore[return-value]
+        return f, os.fstat(f.fileno()).st_size
     f.close()
     try:
         g = copy.open("rb")

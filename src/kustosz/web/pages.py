@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from kustosz.access.authorisations import Authorisation
 from kustosz.access.users import printed
+from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.cameras.register import camera_rows
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import papers, registers, subject_review
@@ -22,15 +22,16 @@ from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
 from kustosz.custody.requests import overdue_copies, overdue_requests
+from kustosz.db.access import Authorisation
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.jobs import JobState
 from kustosz.db.models import Hold, Recording, Source
 from kustosz.errors import FieldError, KustoszError, NotFound
+from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.holds.object_lock import jobs_queued
 from kustosz.index.recordings import Span, spans
-from kustosz.ingest.camera.health import CAUSES_PL
 from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
@@ -115,7 +116,7 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["expiring"] = s.execute(select(func.count()).select_from(Recording).where(
                 Recording.state == RecordingState.STORED,
                 Recording.expires_at <= now + timedelta(days=7),
-                ~holds_mod.covered_by_active_hold())).scalar_one()
+                ~covered_by_active_hold())).scalar_one()
             from kustosz.index.forecast import forecast
 
             disk = ctx.vault.storage

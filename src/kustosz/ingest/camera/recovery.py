@@ -80,9 +80,9 @@ class Placed:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Placed:
         return cls(d["name"], bool(d["keep"]), d.get("why", ""), float(d.get("start", 0.0)),
-                   float(d.get("end", 0.0)), tuple(d.get("pts", (0.0, 0.0))),  # type: ignore[arg-type]
+                   float(d.get("end", 0.0)), tuple(d.get("pts", (0.0, 0.0))),
                    d.get("codec", ""), d.get("how"),
-                   tuple(d["stream"]) if d.get("stream") else None)  # type: ignore[arg-type]
+                   tuple(d["stream"]) if d.get("stream") else None)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class JournalMailbox:
                                   ssl_context=tls)
         else:
             box = MailBoxUnencrypted(st.imap_host, st.imap_port, timeout=self.timeout)
-        box.email_message_class = RawMessage  # type: ignore[assignment]
+        box.email_message_class = RawMessage
         self.box = box
         try:
             if (st.imap_user + st.imap_password).isascii():
@@ -154,7 +154,7 @@ class JournalMailbox:
         assert self.box is not None
         # BODY.PEEK: fetching must not set \Seen. In the \Seen mode a message marked seen
         # before it is durable in the spool would never be fetched again after a crash.
-        found = self._call(lambda: list(self.box.fetch(  # type: ignore[union-attr]
+        found = self._call(lambda: list(self.box.fetch(
             uid_list=[uid], mark_seen=False, bulk=False)))
         for msg in found:
             if msg.uid == uid:

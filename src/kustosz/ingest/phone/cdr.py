@@ -309,7 +309,7 @@ def _time(
         return None
     try:
         plain = _TIME.match(value)
-        naive = (datetime(*map(int, plain.groups())) if plain  # type: ignore[misc]
+        naive = (datetime(*map(int, plain.groups())) if plain
                  else datetime.strptime(value, _TIME_FORMAT))
     except ValueError:
         raise CdrError(f"{name} time {value!r} is not YYYY-MM-DD HH:MM:SS", lineno=lineno) from None

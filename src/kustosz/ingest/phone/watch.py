@@ -22,7 +22,8 @@ from kustosz.db.models import Source
 from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.alerts import check_alerts
-from kustosz.ingest.phone.intake import Observer, ScanReport, scan
+from kustosz.ingest.phone.intake import Observer, scan
+from kustosz.ingest.phone.report import ScanReport
 from kustosz.kinds import SourceKind
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
