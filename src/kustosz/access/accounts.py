@@ -8,7 +8,6 @@ login: a planted cookie is worth nothing) and ends the one the browser presented
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,14 +19,11 @@ from kustosz.access import agreements, directory, passwords, throttle, tokens
 from kustosz.audit import append as audit
 from kustosz.db.access import Account, WebSession
 from kustosz.db.custody import User
+from kustosz.digests import token_digest as digest
 from kustosz.errors import InputError
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 10
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def account_of(session: Session, user: User) -> Account:

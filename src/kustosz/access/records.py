@@ -10,7 +10,6 @@ grow with it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -35,6 +34,7 @@ from kustosz.audit import append as audit
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy, Request, User
 from kustosz.db.models import Recording, Source
+from kustosz.digests import token_digest as digest
 from kustosz.errors import FieldError
 from kustosz.kinds import ROW_REVIEWS
 from kustosz.limits import check_texts
@@ -308,10 +308,6 @@ def log_refusal(session: Session, actor: str, subject: str, refused: Refused,
         else "access.refused"
     audit(session, actor, action, subject[:400],
           {**{k: v for k, v in context.items() if v is not None}, **refused.details()})
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -5,7 +5,6 @@ Only a token's SHA-256 is kept: a copy of the database opens nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,15 +16,12 @@ from kustosz.access.agreements import ended
 from kustosz.audit import append as audit
 from kustosz.db.access import ApiToken
 from kustosz.db.custody import User
+from kustosz.digests import token_digest as digest
 from kustosz.errors import FieldError, InputError, NotFound
 
 PREFIX = "ksz_"
 MAX_DAYS = 730
 LAST_USED_PRECISION = timedelta(minutes=1)  # no write on every request of a busy script
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def state(row: ApiToken, now: datetime | None = None) -> str:

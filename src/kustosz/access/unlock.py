@@ -15,7 +15,6 @@ alone; the right password typed there signs in whatever waits stand, once:
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +25,7 @@ from kustosz.access import throttle
 from kustosz.audit import append as audit
 from kustosz.db.access import LoginUnlock
 from kustosz.db.custody import User
+from kustosz.digests import token_digest as digest
 from kustosz.errors import InputError, NotFound
 
 PATH = "/unlock/"
@@ -39,10 +39,6 @@ OTHER_ACCOUNT_PL = ("Ten link odblokowujący wydano dla innego konta. Zaloguj si
                     "tylko jako osoba, dla której go wydano.")
 OTHER_SESSION_PL = ("W tej przeglądarce jest zalogowana inna osoba. Link odblokowujący działa "
                     "tylko dla osoby, dla której go wydano — najpierw się wyloguj.")
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def check_hours(hours: object) -> int:

@@ -16,6 +16,7 @@ from kustosz.access import accounts, directory, passwords, throttle, unlock
 from kustosz.audit import append as audit
 from kustosz.db.access import WebSession
 from kustosz.db.custody import User
+from kustosz.digests import token_digest
 from kustosz.errors import InputError
 from kustosz.vault import Vault
 from kustosz.web import login_pool
@@ -76,7 +77,7 @@ class _Login:
 
 def _signed_in_as(s: Session, token: str | None) -> int | None:
     """Whose live session the browser presented, if any."""
-    row = s.get(WebSession, accounts.digest(token)) if token else None
+    row = s.get(WebSession, token_digest(token)) if token else None
     if row is None or row.ended_at is not None or row.expires_at <= datetime.now(UTC):
         return None
     return row.user_id

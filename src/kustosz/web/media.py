@@ -34,6 +34,7 @@ from kustosz.db.calls import Call
 from kustosz.db.cameras import Gap
 from kustosz.db.custody import Copy, User
 from kustosz.db.models import Recording, Source
+from kustosz.digests import token_digest
 from kustosz.errors import FieldError, KustoszError
 from kustosz.index.recordings import Span, spans
 from kustosz.ingest.files import SOUND_CHECKED, video_only
@@ -702,7 +703,7 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     with ctx.vault.transaction() as s:
         vs = s.execute(select(ViewingSession).where(
-            ViewingSession.token_hash == records.digest(token))).scalar_one_or_none()
+            ViewingSession.token_hash == token_digest(token))).scalar_one_or_none()
         if vs is not None and ctx.user is not None and vs.user_id == ctx.user.id:
             # 001 §3.3: where the office requires it, no listening closes without its protocol
             not_yet = listening.close_refused(s, ctx.vault.policy, vs)

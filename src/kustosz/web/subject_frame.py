@@ -42,6 +42,7 @@ from kustosz.access import allowlist, records
 from kustosz.audit import append as audit
 from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording, Source
+from kustosz.digests import token_digest
 from kustosz.errors import FieldError, KustoszError
 from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
@@ -339,7 +340,7 @@ def record_served(ctx: Ctx, token: str, w: Wanted, nbytes: int) -> int:
     now = datetime.now(UTC)
     with ctx.vault.transaction() as s:
         vs = s.execute(select(ViewingSession).where(
-            ViewingSession.token_hash == records.digest(token))).scalar_one()
+            ViewingSession.token_hash == token_digest(token))).scalar_one()
         records.served(s, vs, f"frame {w.source} {w.at.isoformat()} request {w.request_id}",
                        ctx.client, nbytes, w.recording_id, now=now)
         records.end_viewing(s, vs, now)
@@ -350,7 +351,7 @@ def _end(ctx: Ctx, token: str) -> None:
     """A session that served nothing (no picture, a forged segment) ends at once."""
     with ctx.vault.transaction() as s:
         vs = s.execute(select(ViewingSession).where(
-            ViewingSession.token_hash == records.digest(token))).scalar_one()
+            ViewingSession.token_hash == token_digest(token))).scalar_one()
         records.end_viewing(s, vs)
 
 

@@ -18,8 +18,8 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from kustosz.digests import token_digest as token_hash
 from kustosz.ingest.events.receiver import Receiver
-from kustosz.ingest.events.settings import token_hash
 from kustosz.ingest.net import peer_ip
 
 if TYPE_CHECKING:

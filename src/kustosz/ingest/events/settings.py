@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.config_schema.sources import stored
 from kustosz.db.models import Source
+from kustosz.digests import token_digest as token_hash
 from kustosz.errors import ConfigError, InputError
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.chunks.spool import GRANULARITIES
@@ -66,10 +66,6 @@ class EndpointSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def add_endpoint_source(session: Session, policy: Policy, name: str, actor: str,
