@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from kustosz import jobs
+from kustosz.clock.watch import ClockWatch
+from kustosz.clock.watch import watch_of as clock_watch_of
 from kustosz.ingest.camera.index_batch import SegmentIndex, index_of
 from kustosz.ingest.upload_queue import UploadQueue, queue_of, use_folder
 from kustosz.retention.pressure import DiskWatch, watch_of
@@ -79,6 +81,13 @@ def test_the_vaults_services_are_its_own_and_go_when_it_closes(sqlite_vault: Vau
     assert jobs.runner_of(sqlite_vault) is runner
     jobs.stop(sqlite_vault, 5)
     assert jobs.runner_of(sqlite_vault) is not runner
+    assert clock_watch_of(sqlite_vault) is None  # nothing watches until serve registers one
+    clock = ClockWatch(sqlite_vault).register()
+    assert clock_watch_of(sqlite_vault) is clock
+    ClockWatch(sqlite_vault).unregister()  # another watch's leaving does not remove it
+    assert clock_watch_of(sqlite_vault) is clock
+    clock.unregister()
+    assert clock_watch_of(sqlite_vault) is None
     node = use_folder(sqlite_vault, tmp_path / "node-uploads")
     assert queue_of(sqlite_vault) is node is not queue
     sqlite_vault.services.close()

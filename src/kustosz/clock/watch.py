@@ -157,11 +157,10 @@ class Jump:
     id: int | None = None  # its ClockJump row
 
 
-_watches: dict[Path, ClockWatch] = {}
-
-
 def watch_of(vault: Vault) -> ClockWatch | None:
-    return _watches.get(vault.root)
+    """The watch registered for ``vault`` (among its services: kustosz.vault_services), or
+    None where nothing watches the clock (a command run by hand, most tests)."""
+    return vault.services.get(ClockWatch)
 
 
 def behind_s(vault: Vault) -> float:
@@ -230,12 +229,10 @@ class ClockWatch:
 
     # -- registration, start, the thread, stop --------------------------------------------
     def register(self) -> ClockWatch:
-        _watches[self.vault.root] = self
-        return self
+        return self.vault.services.put(ClockWatch, self)
 
     def unregister(self) -> None:
-        if _watches.get(self.vault.root) is self:
-            del _watches[self.vault.root]
+        self.vault.services.drop(ClockWatch, self)
 
     def start(self) -> ClockWatch:
         """Register and compare the clock with what the vault kept (`check_start`): serve
