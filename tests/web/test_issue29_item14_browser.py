@@ -146,9 +146,10 @@ def test_search_on_the_four_lists(site: Site, desk: Page, shots: Path) -> None:
     desk.screenshot(path=str(shots / "29-14-kopie-szukaj.png"), full_page=True)
 
     desk.goto(f"{site.url}/holds")
-    today = datetime.now(site.vault.policy.timezone).date().isoformat()
-    desk.fill("#flt-from", today)
-    desk.fill("#flt-to", today)
+    # The material's hold covers two hours ago: yesterday's date too, after local midnight.
+    today = datetime.now(site.vault.policy.timezone).date()
+    desk.fill("#flt-from", (today - timedelta(days=1)).isoformat())
+    desk.fill("#flt-to", today.isoformat())
     desk.select_option("#flt-state", "released")
     desk.click("#flt-apply")
     desk.wait_for_url("**/holds?*")
