@@ -59,6 +59,8 @@ STEP = st.one_of(
 # after a large jump forward the watch had not read yet; the base it was given lay above the
 # mark by less than the threshold, and the rise left it out.
 @example(steps=[("record", 1.0), ("back", 4.0), ("forward", 2677971.0)])
+@example(steps=[("record", 1.0), ("back", 6.0), ("forward", 2676134.0)])
+@example(steps=[("record", 1.0), ("back", 86400.0), ("forward", 2676134.0)])
 def test_retention_never_ends_before_true_age_allows(tmp_path_factory: pytest.TempPathFactory,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      steps: list[tuple[str, float]]) -> None:

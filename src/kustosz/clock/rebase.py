@@ -86,14 +86,18 @@ RAISE_BATCH = 2000
 
 
 def raise_older(vault: Vault, mark: datetime, delta_s: float,
-                jump_id: int | None = None) -> int:
+                jump_id: int | None = None, new_from: datetime | None = None) -> int:
     """The rows the old clocks stamped count from ``delta_s`` later than they did: the
     high-water mark rose by as much, so every earlier frame's clock was that much further
     behind. They are the rows taken in, or counted from, no later than ``mark`` (the mark
     before the jump, carried on to the watch's reading: no reading of an old clock, and no
-    retention base the watch gave, exceeds it); a row the new clock stamped and took in
+    retention base the watch gave, exceeds it, but for a stamp given the larger of two
+    frames' lags: its start is below it); a row the new clock stamped and took in
     before the watch noticed the jump is later than it on both (unless taken in within
-    ``delta_s`` of the reading, then kept longer). Returns how many moved."""
+    ``delta_s`` of the reading, then kept longer). ``new_from``: the earliest reading the
+    new clock can have given; a row an old clock stamped (its start no later than the mark)
+    whose base lies above the mark but below that — `lag_for` gave its stamp the larger of
+    two frames' lags — moves too. Returns how many moved."""
     if delta_s <= 0:
         return 0
     shift = timedelta(seconds=delta_s)
@@ -105,9 +109,17 @@ def raise_older(vault: Vault, mark: datetime, delta_s: float,
             rows = s.execute(
                 select(Recording.id, Recording.source_id, Recording.start_at,
                        Recording.retain_from)
+                # A stamp two frames could have read gets the larger lag, which may put its
+                # base above the mark though an old clock stamped it (a segment stamped
+                # before a jump back, taken in after a jump forward the watch had not read
+                # yet: tests/test_clock_jump_property.py); a base the new clock gave is no
+                # earlier than ``new_from``.
                 .where(Recording.id > after,
                        or_(Recording.ingested_at <= mark, Recording.retain_from <= mark,
-                           and_(Recording.retain_from.is_(None), Recording.start_at <= mark)),
+                           and_(Recording.start_at <= mark,
+                                Recording.retain_from.is_(None) if new_from is None else
+                                or_(Recording.retain_from.is_(None),
+                                    Recording.retain_from < new_from))),
                        Recording.state.in_((RecordingState.STORED, RecordingState.PENDING)))
                 .order_by(Recording.id).limit(RAISE_BATCH)).all()
             if not rows:

@@ -372,13 +372,8 @@ class ClockWatch:
             # Every frame before was behind by as much more as the mark rises (the clock is
             # taken never to be ahead): all that was taken in before the jump counts from that
             # much later. First: the re-base below only moves what is still short of it.
-            # The mark carried on, widened by the threshold: `lag_for` gives a stamp of an
-            # old clock the lag of a frame that reads it within the threshold, so a base it
-            # gave may lie that much above the mark (a segment stamped before a small jump
-            # back, taken in after a large jump forward not yet read: found by
-            # tests/test_clock_jump_property.py).
-            rebased += raise_older(self.vault, _at(self._high_now(st) + self.threshold_s),
-                                   rise, jump_id)
+            rebased += raise_older(self.vault, _at(self._high_now(st)), rise, jump_id,
+                                   new_from=_at(w - elapsed))
         if delta > 0:
             # Every reading of the old clock lies in [frame start, w0 + elapsed]; every reading
             # of the new one after w0 + delta. Should elapsed exceed delta (the watch was
