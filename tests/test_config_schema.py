@@ -241,6 +241,12 @@ def test_the_issues_own_example(tmp_path: Path) -> None:
             "no secrets in kustosz.toml",
             "nie wpisuje się sekretów",
         ),
+        (  # found by the property test: an empty table was read as "no certificate"
+            "[web]\ntls_cert = {}\n",
+            "web.tls_cert",
+            "must be text",
+            "musi być tekstem",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_path_and_both_languages(
