@@ -16,8 +16,11 @@ import imageio_ffmpeg
 
 from kustosz.access.users import add_user
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
+from kustosz.custody.decisions import decide
+from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.calls import Call
-from kustosz.db.models import Recording
+from kustosz.db.custody import Request
+from kustosz.db.models import Hold, Recording
 from kustosz.ingest.files import ingest_file
 from kustosz.ingest.phone.lines import add_phone_source, enable_phone_source
 from kustosz.vault import Vault
@@ -175,3 +178,32 @@ def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> N
                 sr.record_play(s, number, reviewer, f.path, min(float(i), f.duration_s),
                                i == steps, now=t + timedelta(seconds=i))
         sr.approve(s, number, reviewer, "test")
+
+
+def registered(vault: Vault, spec: RequestSpec, now: datetime, agree: bool | None = True
+               ) -> Request:
+    """A request registered at ``now`` and, unless ``agree`` is None, decided by the head."""
+    with vault.transaction() as s:
+        req = register_request(s, vault.policy, spec, "test", now=now)
+        if agree is not None:
+            decide(s, vault.policy, req.id, by="burmistrz", agree=agree,
+                   on=now.astimezone(vault.policy.timezone).date(), actor="test",
+                   keyed_by="burmistrz", now=now)
+        s.flush()
+        s.expunge(req)
+    return req
+
+
+def hold_row(vault: Vault, hold_id: int | None) -> Hold:
+    assert hold_id is not None
+    with vault.reading() as s:
+        hold = s.get(Hold, hold_id)
+        assert hold is not None
+        s.expunge(hold)
+        return hold
+
+
+def is_stored(vault: Vault, rec_id: int) -> bool:
+    with vault.reading() as s:
+        rec = s.get(Recording, rec_id)  # a deleted recording's row moves to `deletions`
+        return rec is not None and rec.state == "stored"

@@ -25,8 +25,11 @@ import pytest
 from tests.conftest import make_vault, snapshot
 from tests.custody.custody_helpers import (
     call,
+    hold_row,
+    is_stored,
     people,
     record,
+    registered,
     reviewed,
     setup_camera,
     setup_phone,
@@ -41,10 +44,8 @@ from kustosz.custody.requests import (
     RequestSpec,
     overdue_copies,
     overdue_since,
-    register_request,
 )
 from kustosz.db.custody import Copy, Request
-from kustosz.db.models import Hold, Recording
 from kustosz.errors import ConfigError, InputError
 from kustosz.policy import load_policy
 from kustosz.retention.sweep import run_sweep
@@ -69,32 +70,10 @@ def _calls(event: datetime, received: date, kind: str, requester: str,
                        caller=caller, approx_time=event.strftime("%H:%M"))
 
 
-def _register(vault: Vault, spec: RequestSpec, now: datetime, agree: bool | None = True
-              ) -> Request:
-    with vault.transaction() as s:
-        req = register_request(s, vault.policy, spec, "test", now=now)
-        if agree is not None:
-            decide(s, vault.policy, req.id, by="burmistrz", agree=agree,
-                   on=now.astimezone(vault.policy.timezone).date(), actor="test",
-                   keyed_by="burmistrz", now=now)
-        s.flush()
-        s.expunge(req)
-    return req
 
 
-def _hold(vault: Vault, hold_id: int | None) -> Hold:
-    assert hold_id is not None
-    with vault.reading() as s:
-        hold = s.get(Hold, hold_id)
-        assert hold is not None
-        s.expunge(hold)
-        return hold
 
 
-def _stored(vault: Vault, rec_id: int) -> bool:
-    with vault.reading() as s:
-        rec = s.get(Recording, rec_id)  # a deleted recording's row moves to `deletions`
-        return rec is not None and rec.state == "stored"
 
 
 def _destroy(vault: Vault, number: str, now: datetime) -> None:
@@ -120,13 +99,13 @@ def test_two_persons_securing_one_call_both_copies_are_destroyed_004_s7_9(
     event = _at(vault, _today(vault) - timedelta(days=3))
     rec = call(vault, tmp_path / "calls", event, CALLER)
     now = event + timedelta(days=1)
-    first = _register(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
-    second = _register(vault, _calls(event, now.date(), "interested", "Jerzy Żak"), now)
+    first = registered(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
+    second = registered(vault, _calls(event, now.date(), "interested", "Jerzy Żak"), now)
     copies = [make_copy(vault, r.id, "informatyk", "test", now=now + timedelta(hours=1))
               for r in (first, second)]
     # 004 §7.3: both keep the original past its 30 days while their copies are kept.
     run_sweep(vault, now=rec.expires_at + timedelta(hours=1))
-    assert _stored(vault, rec.id)
+    assert is_stored(vault, rec.id)
     due = max(c.expires_at for c in copies) + timedelta(hours=1)
     with vault.reading() as s:
         assert sorted(c.number for c in list_copies(s, due_only=True, now=due)) == sorted(
@@ -136,7 +115,7 @@ def test_two_persons_securing_one_call_both_copies_are_destroyed_004_s7_9(
             assert other_holds(s, s.get(Copy, c.id)) == []
     # A third request on the call, still undecided: this copy may be its answer — refused,
     # saying what ends the wait, and nothing changes.
-    police = _register(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now,
+    police = registered(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now,
                        agree=None)
     before = snapshot(vault)
     with pytest.raises(InputError) as caught:
@@ -150,14 +129,14 @@ def test_two_persons_securing_one_call_both_copies_are_destroyed_004_s7_9(
         decide(s, vault.policy, police.id, by="burmistrz", agree=False, on=now.date(),
                actor="test", keyed_by="burmistrz", now=now)
     _destroy(vault, copies[0].number, due)
-    assert _hold(vault, first.hold_id).released_at is not None
-    assert _hold(vault, second.hold_id).released_at is None
+    assert hold_row(vault, first.hold_id).released_at is not None
+    assert hold_row(vault, second.hold_id).released_at is None
     run_sweep(vault, now=due + timedelta(minutes=5))
-    assert _stored(vault, rec.id)  # the second copy is still kept, and so is the original
+    assert is_stored(vault, rec.id)  # the second copy is still kept, and so is the original
     _destroy(vault, copies[1].number, due)
-    assert _hold(vault, second.hold_id).released_at is not None
+    assert hold_row(vault, second.hold_id).released_at is not None
     run_sweep(vault, now=due + timedelta(minutes=10))
-    assert not _stored(vault, rec.id)
+    assert not is_stored(vault, rec.id)
 
 
 def test_an_evidence_hold_still_keeps_the_copy(walbrzych: Vault, tmp_path: Path) -> None:
@@ -168,7 +147,7 @@ def test_an_evidence_hold_still_keeps_the_copy(walbrzych: Vault, tmp_path: Path)
     event = _at(vault, _today(vault) - timedelta(days=3))
     rec = call(vault, tmp_path / "calls", event, CALLER)
     now = event + timedelta(days=1)
-    req = _register(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
+    req = registered(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
     copy = make_copy(vault, req.id, "informatyk", "test", now=now)
     with vault.transaction() as s:
         hold = place_hold(s, sources=[], start=None, end=None, items=[rec.id], actor="test",
@@ -192,17 +171,17 @@ def test_a_data_subject_answered_the_original_keeps_its_30_days_004_s7_2(
     event = _at(vault, _today(vault) - timedelta(days=3))
     rec = call(vault, tmp_path / "calls", event, CALLER)
     now = event + timedelta(days=1)
-    req = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+    req = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
     copy = make_copy(vault, req.id, "informatyk", "test", now=now)
-    assert _hold(vault, req.hold_id).released_at is None  # made, not yet given
+    assert hold_row(vault, req.hold_id).released_at is None  # made, not yet given
     hand_over(vault, copy.number, receiver="Anna Łęcka (osobiście)", by="informatyk",
               actor="test", now=now + timedelta(hours=2))
-    hold = _hold(vault, req.hold_id)
+    hold = hold_row(vault, req.hold_id)
     assert hold.released_at is not None and "wydano kopię" in (hold.release_reason or "")
     # The original follows its own 30 days [004 §7.2], not the copy's 4 months [§7.9].
     assert copy.expires_at > rec.expires_at + timedelta(days=60)
     run_sweep(vault, now=rec.expires_at + timedelta(hours=1))
-    assert not _stored(vault, rec.id)
+    assert not is_stored(vault, rec.id)
     assert (vault.root / copy.bundle).exists()
 
 
@@ -218,14 +197,14 @@ def test_a_data_subjects_calls_stay_held_until_handed_over(preset: str, tmp_path
         event = _at(vault, _today(vault) - timedelta(days=3))
         rec = call(vault, tmp_path / "calls", event, CALLER)
         now = event + timedelta(days=1)
-        req = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+        req = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
         copy = make_copy(vault, req.id, "informatyk", "test", now=now)
         run_sweep(vault, now=rec.expires_at + timedelta(hours=1))
-        assert _stored(vault, rec.id)
+        assert is_stored(vault, rec.id)
         hand_over(vault, copy.number, receiver="Anna Łęcka", by="informatyk", actor="test",
                   now=rec.expires_at + timedelta(hours=2))
         run_sweep(vault, now=rec.expires_at + timedelta(hours=3))
-        assert not _stored(vault, rec.id)
+        assert not is_stored(vault, rec.id)
     finally:
         vault.close()
 
@@ -248,11 +227,11 @@ def test_a_masked_copy_sent_back_after_the_originals_period_is_made_again(
         assert copy.review_state == "awaiting"
         with vault.reading() as s:
             hold_id = s.get(Request, rid).hold_id
-        assert _hold(vault, hold_id).released_at is None  # awaiting review: still held
+        assert hold_row(vault, hold_id).released_at is None  # awaiting review: still held
         # The originals' period ends while the copy awaits review: the hold keeps them.
         after = max(r.expires_at for r in recs) + timedelta(hours=1)
         run_sweep(vault, now=after)
-        assert all(_stored(vault, r.id) for r in recs)
+        assert all(is_stored(vault, r.id) for r in recs)
         from kustosz.access.users import add_user
 
         with vault.transaction() as s:
@@ -269,9 +248,9 @@ def test_a_masked_copy_sent_back_after_the_originals_period_is_made_again(
         assert again.number != copy.number and again.items == copy.items
         reviewed(vault, again.number)
         hand_over(vault, again.number, receiver="Jan Nowak", by="informatyk", actor="test")
-        assert _hold(vault, hold_id).released_at is not None
+        assert hold_row(vault, hold_id).released_at is not None
         run_sweep(vault, now=after + timedelta(minutes=5))
-        assert not any(_stored(vault, r.id) for r in recs)
+        assert not any(is_stored(vault, r.id) for r in recs)
     finally:
         vault.close()
 
@@ -289,7 +268,7 @@ def test_an_approved_request_never_copied_is_overdue_from_a_day(vault: Vault,
                        received_on=date(2026, 11, 2), event_date=event.date(),
                        purpose="dowód w sprawie", approx_time="12:00",
                        place="Ratusz/hol parter", margin_minutes=1, description="kradzież")
-    req = _register(vault, spec, _at(vault, date(2026, 11, 2), time(9)))
+    req = registered(vault, spec, _at(vault, date(2026, 11, 2), time(9)))
     with vault.reading() as s:
         r = s.get(Request, req.id)
         assert overdue_since(s, vault.policy, r, now=_at(vault, date(2026, 11, 16), time(23)))\
@@ -301,8 +280,8 @@ def test_an_approved_request_never_copied_is_overdue_from_a_day(vault: Vault,
         assert [x.id for x, _ in overdue_copies(s, vault.policy,
                                                 now=_at(vault, date(2026, 12, 24)))] == [req.id]
     run_sweep(vault, now=rec.expires_at + timedelta(days=40))
-    assert _stored(vault, rec.id)
-    assert _hold(vault, req.hold_id).released_at is None
+    assert is_stored(vault, rec.id)
+    assert hold_row(vault, req.hold_id).released_at is None
 
 
 def test_the_dashboard_shows_the_request_overdue_for_a_copy(vault: Vault,
@@ -318,7 +297,7 @@ def test_the_dashboard_shows_the_request_overdue_for_a_copy(vault: Vault,
                        received_on=event.date() + timedelta(days=1), event_date=event.date(),
                        purpose="dowód w sprawie", approx_time="12:00",
                        place="Ratusz/hol parter", margin_minutes=1, description="kradzież")
-    req = _register(vault, spec, event + timedelta(days=2))
+    req = registered(vault, spec, event + timedelta(days=2))
     since = event.date() + timedelta(days=2 + 15)
     web = client(vault)
     session_for(vault, web, "burmistrz")
@@ -357,11 +336,11 @@ def test_pleszew_14_days_end_on_the_next_working_day_art_115_kc(
     setup_camera(vault)
     people(vault)
     record(vault, "cam-hol", _at(vault, event) - timedelta(seconds=1), 1, tmp_path / "segs")
-    kept = _register(vault, _video(event, last), _at(vault, last), agree=None)
+    kept = registered(vault, _video(event, last), _at(vault, last), agree=None)
     assert kept.status == "registered" and not kept.late and kept.hold_id is not None
-    assert _hold(vault, kept.hold_id).released_at is None
+    assert hold_row(vault, kept.hold_id).released_at is None
     day_after = last + timedelta(days=1)
-    refused = _register(vault, _video(event, day_after), _at(vault, day_after), agree=None)
+    refused = registered(vault, _video(event, day_after), _at(vault, day_after), agree=None)
     assert refused.status == "refused" and refused.late and refused.hold_id is None
     assert (f"(ostatni dzień: {last.strftime('%d.%m.%Y')} — {why}; termin upływa następnego "
             "dnia roboczego (art. 115 k.c.)) — nie podlega rozpatrzeniu") in (
@@ -372,7 +351,7 @@ def test_a_working_day_14_is_not_moved(vault: Vault, tmp_path: Path) -> None:
     """Event 2.11.2026: day 14 is Monday 16.11; a request of 17.11 is late, the date plain."""
     setup_camera(vault)
     people(vault)
-    refused = _register(vault, _video(date(2026, 11, 2), date(2026, 11, 17)),
+    refused = registered(vault, _video(date(2026, 11, 2), date(2026, 11, 17)),
                         _at(vault, date(2026, 11, 17)), agree=None)
     assert refused.status == "refused"
     assert "(ostatni dzień: 16.11.2026) — nie podlega" in (refused.status_reason or "")
@@ -383,10 +362,10 @@ def test_walbrzych_warns_only_after_the_moved_end_004_s7_4(walbrzych: Vault,
     vault = walbrzych
     event = _at(vault, date(2026, 11, 7))
     call(vault, tmp_path / "calls", event, CALLER)
-    monday = _register(vault, _calls(event, date(2026, 11, 23), "interested", "Anna Łęcka"),
+    monday = registered(vault, _calls(event, date(2026, 11, 23), "interested", "Anna Łęcka"),
                        _at(vault, date(2026, 11, 23)), agree=None)
     assert not monday.late and not (monday.warning or "").startswith("Wniosek złożony po")
-    tuesday = _register(vault, _calls(event, date(2026, 11, 24), "interested", "Jerzy Żak"),
+    tuesday = registered(vault, _calls(event, date(2026, 11, 24), "interested", "Jerzy Żak"),
                         _at(vault, date(2026, 11, 24)), agree=None)
     assert tuesday.late and tuesday.status == "registered"
     assert "ostatni dzień: 23.11.2026 — 21.11.2026 to sobota" in (tuesday.warning or "")

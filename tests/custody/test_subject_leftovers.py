@@ -21,7 +21,16 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import make_vault, snapshot
-from tests.custody.custody_helpers import call, people, record, setup_camera, setup_phone
+from tests.custody.custody_helpers import (
+    call,
+    hold_row,
+    is_stored,
+    people,
+    record,
+    registered,
+    setup_camera,
+    setup_phone,
+)
 
 from kustosz.custody import papers
 from kustosz.custody.answer_deadline import deadline_of
@@ -30,9 +39,8 @@ from kustosz.custody.decisions import decide
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.custody.no_data import answer_no_data
-from kustosz.custody.requests import RequestSpec, overdue_since, register_request
+from kustosz.custody.requests import RequestSpec, overdue_since
 from kustosz.db.custody import Request
-from kustosz.db.models import Hold, Recording
 from kustosz.documents import render
 from kustosz.errors import FieldError, InputError, KustoszError
 from kustosz.retention.sweep import run_sweep
@@ -65,39 +73,10 @@ def _calls(
     )
 
 
-def _register(vault: Vault, spec: RequestSpec, now: datetime, agree: bool | None = True) -> Request:
-    with vault.transaction() as s:
-        req = register_request(s, vault.policy, spec, "test", now=now)
-        if agree is not None:
-            decide(
-                s,
-                vault.policy,
-                req.id,
-                by="burmistrz",
-                agree=agree,
-                on=now.astimezone(vault.policy.timezone).date(),
-                actor="test",
-                keyed_by="burmistrz",
-                now=now,
-            )
-        s.flush()
-        s.expunge(req)
-    return req
 
 
-def _hold(vault: Vault, hold_id: int | None) -> Hold:
-    assert hold_id is not None
-    with vault.reading() as s:
-        hold = s.get(Hold, hold_id)
-        assert hold is not None
-        s.expunge(hold)
-        return hold
 
 
-def _stored(vault: Vault, rec_id: int) -> bool:
-    with vault.reading() as s:
-        rec = s.get(Recording, rec_id)
-        return rec is not None and rec.state == "stored"
 
 
 def _destroy(vault: Vault, number: str, now: datetime, reason: str | None = None) -> None:
@@ -136,7 +115,7 @@ def test_a_data_subject_with_nothing_left_is_answered_no_data(
     # Someone else's call in the period: the lines are held, nothing of hers is there.
     theirs = call(vault, tmp_path / "calls", event, OTHER)
     now = event + timedelta(days=1)
-    req = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+    req = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
     # Stuck before: nothing to copy, and a decided request cannot be refused.
     with pytest.raises(KustoszError, match="no stored material"):
         make_copy(vault, req.id, "informatyk", "test", now=now)
@@ -180,7 +159,7 @@ def test_a_data_subject_with_nothing_left_is_answered_no_data(
         answer_no_data(
             s, vault.policy, req.id, by="informatyk", on=now.date(), actor="test", now=now
         )
-    hold = _hold(vault, req.hold_id)
+    hold = hold_row(vault, req.hold_id)
     assert hold.released_at is not None and "nie przetwarzamy" in (hold.release_reason or "")
     with vault.reading() as s:
         fresh = s.get(Request, req.id)
@@ -206,7 +185,7 @@ def test_a_data_subject_with_nothing_left_is_answered_no_data(
             s, vault.policy, req.id, by="informatyk", on=now.date(), actor="test", now=now
         )
     run_sweep(vault, now=theirs.expires_at + timedelta(hours=1))
-    assert not _stored(vault, theirs.id)
+    assert not is_stored(vault, theirs.id)
 
 
 def test_no_data_is_refused_while_her_calls_are_stored(walbrzych: Vault, tmp_path: Path) -> None:
@@ -214,8 +193,8 @@ def test_no_data_is_refused_while_her_calls_are_stored(walbrzych: Vault, tmp_pat
     event = _at(vault, _today(vault) - timedelta(days=3))
     call(vault, tmp_path / "calls", event, HERS)
     now = event + timedelta(days=1)
-    req = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
-    police = _register(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
+    req = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+    police = registered(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
     before = snapshot(vault)
     with vault.transaction() as s, pytest.raises(InputError) as caught:
         answer_no_data(
@@ -243,7 +222,7 @@ def test_no_data_from_the_command_line(tmp_path: Path) -> None:
         event = _at(vault, _today(vault) - timedelta(days=3))
         call(vault, tmp_path / "calls", event, OTHER)
         now = event + timedelta(days=1)
-        req = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+        req = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
     finally:
         vault.close()
     bad = cli("requests", "no-data", str(req.id), "--by", "nikt", ok=False)
@@ -330,11 +309,11 @@ def test_a_data_subject_is_never_handed_another_requests_copy(
     call(vault, tmp_path / "calls", event, HERS)
     call(vault, tmp_path / "calls", event + timedelta(minutes=3), OTHER)
     now = event + timedelta(days=1)
-    his = _register(
+    his = registered(
         vault, _calls(event, now.date(), "data_subject", "Jerzy Żak", caller=OTHER), now
     )
-    hers = _register(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
-    police = _register(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
+    hers = registered(vault, _calls(event, now.date(), "data_subject", "Anna Łęcka"), now)
+    police = registered(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
     his_copy = make_copy(vault, his.id, "informatyk", "test", now=now)
     police_copy = make_copy(vault, police.id, "informatyk", "test", now=now)
     before = snapshot(vault)
@@ -385,18 +364,18 @@ def test_destroying_a_copy_keeps_a_waiting_extension_requests_hold(
     event = _at(vault, _today(vault) - timedelta(days=3))
     rec = call(vault, tmp_path / "calls", event, HERS)
     now = event + timedelta(days=1)
-    first = _register(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
+    first = registered(vault, _calls(event, now.date(), "interested", "Anna Łęcka"), now)
     copy = make_copy(vault, first.id, "informatyk", "test", now=now)
     later = now + timedelta(days=2)
     spec = _calls(event, later.date(), "authority", "KMP Wałbrzych")
     spec.extends_copy = copy.number  # asks for the copy to be kept longer [004 §7.9]
-    extension = _register(vault, spec, later, agree=None)
+    extension = registered(vault, spec, later, agree=None)
     _destroy(vault, copy.number, later + timedelta(hours=1), reason="nośnik uszkodzony")
-    assert _hold(vault, first.hold_id).released_at is not None
+    assert hold_row(vault, first.hold_id).released_at is not None
     # The extension still waits for its decision: the material stays secured for it.
-    assert _hold(vault, extension.hold_id).released_at is None
+    assert hold_row(vault, extension.hold_id).released_at is None
     run_sweep(vault, now=rec.expires_at + timedelta(hours=1))
-    assert _stored(vault, rec.id)
+    assert is_stored(vault, rec.id)
 
 
 # -- 4 -----------------------------------------------------------------------------------------
@@ -425,9 +404,9 @@ def test_pleszew_a_waiting_authority_does_not_keep_a_copy_past_3_months(
         event = _at(vault, _today(vault) - timedelta(days=3))
         record(vault, "cam-hol", event - timedelta(seconds=2), 2, tmp_path / "segs")
         now = event + timedelta(days=1)
-        person = _register(vault, _video("interested", event, now.date(), "Jan Żółkiewski"), now)
+        person = registered(vault, _video("interested", event, now.date(), "Jan Żółkiewski"), now)
         copy = make_copy(vault, person.id, "informatyk", "test", now=now)
-        police = _register(
+        police = registered(
             vault, _video("authority", event, now.date(), "KPP Pleszew"), now, agree=None
         )
         due = copy.expires_at + timedelta(hours=1)
@@ -435,7 +414,7 @@ def test_pleszew_a_waiting_authority_does_not_keep_a_copy_past_3_months(
         assert copy.expires_at <= _at(vault, event.date() + timedelta(days=93))
         _destroy(vault, copy.number, due)
         # The authority's request keeps its own hold on the originals, for its own copy.
-        assert _hold(vault, police.hold_id).released_at is None
+        assert hold_row(vault, police.hold_id).released_at is None
     finally:
         vault.close()
 
@@ -450,9 +429,9 @@ def test_pleszew_before_the_ceiling_the_waiting_authority_still_keeps_it(
         event = _at(vault, _today(vault) - timedelta(days=3))
         record(vault, "cam-hol", event - timedelta(seconds=2), 2, tmp_path / "segs")
         now = event + timedelta(days=1)
-        person = _register(vault, _video("interested", event, now.date(), "Jan Żółkiewski"), now)
+        person = registered(vault, _video("interested", event, now.date(), "Jan Żółkiewski"), now)
         copy = make_copy(vault, person.id, "informatyk", "test", now=now)
-        police = _register(
+        police = registered(
             vault, _video("authority", event, now.date(), "KPP Pleszew"), now, agree=None
         )
         before = snapshot(vault)
@@ -481,7 +460,7 @@ def test_the_digest_names_approved_requests_overdue_for_a_copy(
     event = _at(vault, _today(vault) - timedelta(days=3))
     call(vault, tmp_path / "calls", event, HERS)
     now = event + timedelta(days=1)
-    req = _register(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
+    req = registered(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
     fresh = compose_digest(vault, now, now + timedelta(hours=1)).body
     assert "bez kopii — po terminie" not in fresh  # not late yet
     later = now + timedelta(days=60)
@@ -506,7 +485,7 @@ def test_how_each_medium_was_destroyed_is_recorded_and_printed(
     event = _at(vault, _today(vault) - timedelta(days=3))
     call(vault, tmp_path / "calls", event, HERS)
     now = event + timedelta(days=1)
-    police = _register(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
+    police = registered(vault, _calls(event, now.date(), "authority", "KMP Wałbrzych"), now)
     copy = make_copy(vault, police.id, "informatyk", "test", now=now)
     h, _pw = hand_over(
         vault,
