@@ -11,7 +11,7 @@ Timed, 3 rounds alternating which goes first (medians reported):
 * kustosz: `kustosz.custody.copies.make_copy` on an approved request covering the hour
   (`kustosz copies make`): remux with the concat demuxer into the MP4 (fragmented), which a
   thread hashes (SHA-256) behind ffmpeg as it grows, while another thread checks every
-  segment against the index's SHA-256 (both threads at nice +copies.HASH_NICE); fsync of the
+  segment against the index's SHA-256 (both threads at nice +copy_remux.HASH_NICE); fsync of the
   bundle, label PDF (typst), manifest + one Ed25519 signature, copy register, audit. The
   request is registered and decided (by the approver) before the clock starts, like the
   paperwork it is.
@@ -56,7 +56,7 @@ import imageio_ffmpeg
 from kustosz import documents
 from kustosz.access.users import add_user
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
-from kustosz.custody import bundles, copies
+from kustosz.custody import bundles, copies, copy_remux
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.models import Recording
@@ -228,10 +228,10 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--also-nice", type=int, default=None, metavar="N",
                    help="in every round, also time the copy with its hashing threads at nice "
-                        "+N instead of copies.HASH_NICE (0: at ffmpeg's priority): A/B of the "
+                        "+N instead of copy_remux.HASH_NICE (0: at ffmpeg's priority): A/B of the "
                         "threads' priority in the same conditions")
     a = p.parse_args()
-    print(machine(), f"; hashing threads at nice +{copies.HASH_NICE}; load average",
+    print(machine(), f"; hashing threads at nice +{copy_remux.HASH_NICE}; load average",
           " ".join(f"{x:.2f}" for x in os.getloadavg()))
     tmp = Path(tempfile.mkdtemp(prefix="kustosz-bench-export-", dir=a.dir))
     try:
@@ -268,7 +268,7 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
         vault.storage.path(r.storage_key).read_bytes()
 
     rows: list[dict[str, Any]] = []
-    nice = copies.HASH_NICE
+    nice = copy_remux.HASH_NICE
     for i in range(a.rounds):
         rid = approved_request(vault, t0, seconds)
         k_first = i % 2 == 0
@@ -276,12 +276,12 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
         sides = ["kustosz", "ffmpeg"] + (["alt"] if a.also_nice is not None else [])
         for which in (sides if k_first else sides[::-1]):
             if which == "alt":
-                copies.HASH_NICE = a.also_nice
+                copy_remux.HASH_NICE = a.also_nice
                 try:
                     alt_s, alt_cpu, _, copy = time_kustosz(
                         vault, approved_request(vault, t0, seconds))
                 finally:
-                    copies.HASH_NICE = nice
+                    copy_remux.HASH_NICE = nice
                 result.update(alt_s=alt_s, alt_cpu_s=alt_cpu)
                 shutil.rmtree(vault.root / copy.bundle)
             elif which == "kustosz":

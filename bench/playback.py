@@ -222,7 +222,7 @@ def prepare(tmp: Path, n_viewers: int) -> Prepared:
     from kustosz.cameras.register import set_enabled
     from kustosz.db.models import Recording, Source
     from kustosz.index.recordings import spans
-    from kustosz.web.media import vod_playlist
+    from kustosz.web.media_playlists import vod_playlist
 
     t = time.perf_counter()
     segs = make_segments(tmp / "made", 1.0)
@@ -373,15 +373,15 @@ def put_marks(vault_root: Path, taken: dict[int, Any]) -> None:
 
 
 def open_cpu_ms(vault_root: Path, n: int = 60) -> dict[str, float]:
-    """CPU (this process, one thread) of `web.media.open_segment` and reading what it opened,
-    per segment, median over ``n`` segments taken in turn with and without the intake's mark
-    (the in-process verdict cache emptied before each): the steady part of ``--ab`` on a
+    """CPU (this process, one thread) of `web.media_streams.open_segment` and reading what it
+    opened, per segment, median over ``n`` segments taken in turn with and without the intake's
+    mark (the in-process verdict cache emptied before each): the steady part of ``--ab`` on a
     shared machine, where the rates above swing with the load."""
     from sqlalchemy import select
 
     from kustosz.db.models import Recording
     from kustosz.vault import Vault
-    from kustosz.web import media
+    from kustosz.web import media, media_streams
 
     vault = Vault.open(vault_root, actor="bench")
     out: dict[str, list[float]] = {"probed": [], "marked": []}
@@ -392,10 +392,10 @@ def open_cpu_ms(vault_root: Path, n: int = 60) -> dict[str, float]:
                     for r in recs]
         for i, (key, version, sha, checked) in enumerate(rows):
             for mode in (["probed", "marked"] if i % 2 else ["marked", "probed"]):
-                media._soundless.clear()
+                media_streams._soundless.clear()
                 t = time.process_time()
-                f, _size = media.open_segment(vault.storage, key, version, sha,
-                                              checked and mode == "marked")
+                f, _size = media_streams.open_segment(vault.storage, key, version, sha,
+                                                      checked and mode == "marked")
                 with f:
                     while f.read(1 << 20):
                         pass

@@ -33,7 +33,7 @@ from kustosz.kinds import (
 from kustosz.policy.model import KIND_PL
 from kustosz.policy.model import SOURCE_KINDS as RETENTION_KEYS
 from kustosz.web.media import ROW_REVIEWS as MEDIA_ROW_REVIEWS
-from kustosz.web.media import SOURCE_OF
+from kustosz.web.media_start import SOURCE_OF
 from kustosz.web.monitoring import KIND_OF
 
 

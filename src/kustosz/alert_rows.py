@@ -5,15 +5,20 @@ back (tests/test_import_cycles.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kustosz.db.models import Alert
+from kustosz.db.models import Alert, Setting
 
 log = logging.getLogger("kustosz.alerts.checks")  # the name the alerts' log lines always had
+# The checks' own state (alerts/checks.py): last runs and outcomes, one settings row; the
+# retention layer's sweep writes its outcome into it too (retention/sweep_alert.py).
+CHECKS_STATE_KEY = "alerts.checks"
 
 
 def raise_row(session: Session, kind: str, message: str, now: datetime,
@@ -43,3 +48,25 @@ def clear_rows(session: Session, kind: str, now: datetime, source_id: int | None
         row.cleared_at = now
         log.info("alert %s cleared", kind)
     return len(rows)
+
+
+def checks_state(session: Session) -> dict[str, Any]:
+    # Locked until the transaction ends: the sweep's report and the checks (two threads, or
+    # on PostgreSQL two serve nodes) read, change and write this row; without the lock one
+    # would write back the other's stale copy (a good sweep forgotten: a false sweep_late).
+    row = session.get(Setting, CHECKS_STATE_KEY, with_for_update=True)
+    return json.loads(row.value) if row is not None else {}
+
+
+def save_checks_state(session: Session, state: dict[str, Any]) -> None:
+    # An upsert: the first two writers of the row must not fail on each other's insert.
+    value = json.dumps(state, sort_keys=True)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect's own
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
+    session.execute(insert(Setting).values(key=CHECKS_STATE_KEY, value=value)
+                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
+
+
+# -- reported by others -------------------------------------------------------------------

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kustosz import config_schema as schema
+from kustosz.addresses import named_local
+from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by others)
     DEFAULT_SPOOL_LIMIT,
     S3_KEYS,
@@ -22,6 +24,7 @@ from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by
 )
 from kustosz.config_schema.web import METRICS_FROM_DEFAULT
 from kustosz.errors import ConfigError
+from kustosz.sizes import parse_size
 
 CONFIG_NAME = schema.CONFIG_NAME
 Network = IPv4Network | IPv6Network
@@ -189,8 +192,6 @@ class S3Config:
 
 
 def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
-    from kustosz.sizes import parse_size
-
     if storage.kind != "s3":
         return None
     assert storage.endpoint is not None and storage.bucket is not None  # the schema's check
@@ -268,9 +269,6 @@ class AlertsConfig:
 
 
 def _alerts(t: schema.Alerts, root: Path) -> AlertsConfig:
-    from kustosz.addresses import named_local
-    from kustosz.alert_kinds import KINDS, parse_duration
-
     kinds: dict[str, tuple[timedelta, timedelta | None]] = {}
     for key in KINDS:
         s = getattr(t.kinds, key)

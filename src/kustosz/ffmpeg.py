@@ -13,7 +13,7 @@ from kustosz.errors import ConfigError
 def ffmpeg_exe(choice: str | None = None) -> str:
     """`wheel` (default: the imageio-ffmpeg binary), `system` (ffmpeg on PATH) or a path."""
     if not choice or choice == "wheel":
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
         return imageio_ffmpeg.get_ffmpeg_exe()
     if choice == "system":

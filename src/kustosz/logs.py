@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kustosz import config_schema as schema
 from kustosz.errors import ConfigError
 
 FORMATS = ("json", "text")
@@ -120,7 +121,6 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 def read_format(root: Path) -> str | None:
     """`[logging] format` from the data folder's kustosz.toml (None if not set); the table's
     keys: kustosz.config_schema.logging."""
-    from kustosz import config_schema as schema
 
     path = root / "kustosz.toml"
     try:

@@ -181,7 +181,7 @@ def slate_lines(gap: Gap, tz: ZoneInfo) -> list[str]:
 
 # -- ffmpeg --------------------------------------------------------------------------------
 def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     return imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -221,7 +221,7 @@ class Picture:
 def probe(path: Path) -> tuple[float, int, int, float | None]:
     """(duration s, width, height, frame rate) of a segment, as the concat demuxer will see
     its duration (the container's)."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
         with av.open(str(path)) as c:
@@ -370,7 +370,7 @@ def slate_picture(gap: Gap, width: int, height: int, tz: ZoneInfo) -> Any:
     """The slate of ``gap`` as one RGB picture (numpy, height × width × 3) of the camera's
     size, without the band: what a data subject's masked copy shows for a gap — the same
     card and words as the playable file's (issue 29 item 2: never plain black)."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     _need_font()
     pic = Picture(width, height, DEFAULT_FPS)

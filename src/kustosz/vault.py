@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
@@ -20,14 +21,14 @@ from kustosz.audit import witness
 from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
 from kustosz.db.engine import make_engine, normalise_url, sqlite_url
 from kustosz.db.migrate import upgrade
-from kustosz.db.models import Setting
+from kustosz.db.models import Alert, Setting
 from kustosz.errors import ConfigError
 from kustosz.index.expiry import redate_all
 from kustosz.keys import fingerprint, office_key
 from kustosz.policy import Policy, load_policy
 from kustosz.storage import Storage, data_folder_store
 from kustosz.storage.base import Unavailable
-from kustosz.storage.s3 import object_store
+from kustosz.storage.s3 import S3Storage, object_store
 from kustosz.vault_services import Services
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ class Vault:
         self._found_key: SecretBox | None = None  # keys/ as `offline` read it
         self._repaired: Repair | None = None  # modes closed by `offline`, told by `connect`
         self.connected = True  # False from `offline` until `connect` succeeds
+
+    @property
+    def store_is_remote(self) -> bool:
+        """The store is an object store: an upload that fails leaves its file in the local
+        spool (kustosz.ingest.upload_queue), and disk pressure frees only that spool."""
+        return isinstance(self.storage, S3Storage)
 
     @property
     def secrets(self) -> SecretBox:
@@ -253,7 +260,6 @@ class Vault:
         serve's own, and two `serve`s would record every camera twice. The lock is released
         by the kernel if the holder dies, so a crash never leaves the folder locked.
         """
-        import fcntl
 
         handle = (self.root / "serve.lock").open("a+")
         try:
@@ -284,8 +290,6 @@ class Vault:
         return datetime.now(UTC)
 
     def alerts_open(self) -> list[str]:
-        from kustosz.db.models import Alert
-
         with self.reading() as s:
             return [a.message for a in s.execute(
                 select(Alert).where(Alert.cleared_at.is_(None))).scalars()]

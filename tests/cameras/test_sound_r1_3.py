@@ -23,7 +23,8 @@ from tests.conftest import Cli, snapshot
 from tests.office_day import office_today
 
 from kustosz.access.users import add_user
-from kustosz.custody.copies import make_copy, remux
+from kustosz.custody.copies import make_copy
+from kustosz.custody.copy_remux import remux
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.models import AuditEntry, Recording

@@ -33,7 +33,9 @@ from tests.web.web_helpers import client, csrf_of, session_for
 
 from kustosz import playable
 from kustosz.custody import subject_review as sr
-from kustosz.custody.copies import SETTLE_S, fmt, make_copy
+from kustosz.custody.copies import make_copy
+from kustosz.custody.copy_material import SETTLE_S
+from kustosz.custody.copy_terms import fmt
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Request

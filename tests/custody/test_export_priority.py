@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from custody_helpers import segment_bytes
 
-from kustosz.custody import copies
+from kustosz.custody import copy_remux as copies
 from kustosz.storage.base import Tampered
 
 

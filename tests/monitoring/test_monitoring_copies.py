@@ -59,7 +59,7 @@ def approve_and_copy(vault: Vault, spec: RequestSpec, at: datetime | None = None
 def ready_at_the_end(end: datetime) -> datetime:
     """When a copy of mail or events of a period ending at ``end`` may be made: once the
     hourly chunk holding the period's end has closed (custody.copies.SETTLE_S after it)."""
-    from kustosz.custody.copies import SETTLE_S
+    from kustosz.custody.copy_material import SETTLE_S
     from kustosz.policy.periods import chunk_window
 
     closes = chunk_window(end - timedelta(microseconds=1), "hour")[1]

@@ -288,7 +288,7 @@ def test_bad_input_refused_nothing_changed(
     assert "najwięcej" in exc.value.pl and snapshot(vault) == before
     # A period longer than one masking job takes: refused before the copy job is queued.
     from kustosz import jobs
-    from kustosz.custody.copies import check_copy
+    from kustosz.custody.copy_making import check_copy
 
     with vault.transaction() as s:
         req = s.get(Request, rid)

@@ -15,7 +15,7 @@ from web_helpers import Material, playback_of
 from kustosz.db.access import AccessEntry, ViewingSession
 from kustosz.db.models import AuditEntry, Recording
 from kustosz.states import RecordingState
-from kustosz.web import media
+from kustosz.web import media_streams as media
 
 
 def _viewing(m: Material) -> tuple[Any, str, int]:

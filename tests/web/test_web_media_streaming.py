@@ -12,7 +12,7 @@ from web_helpers import Material, playback_of
 
 from kustosz.db.access import AccessEntry
 from kustosz.db.models import Recording
-from kustosz.web import media
+from kustosz.web import media_streams as media
 
 
 def test_segment_is_streamed_after_the_access_is_committed(

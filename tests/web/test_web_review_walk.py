@@ -16,7 +16,7 @@ from kustosz.custody.destruction import confirm
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import Copy
 from kustosz.vault import Vault
-from kustosz.web.media import asked_pl
+from kustosz.web.media_register import asked_pl
 
 
 def _day(m: Material, days: int = 1) -> str:

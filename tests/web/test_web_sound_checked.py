@@ -23,7 +23,7 @@ from kustosz.db.access import AccessEntry
 from kustosz.db.models import Recording
 from kustosz.ingest import files
 from kustosz.ingest.files import SOUND_CHECKED, ingest_file
-from kustosz.web import media
+from kustosz.web import media_streams as media
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "kustosz"
 

@@ -8,10 +8,12 @@ login: a planted cookie is worth nothing) and ends the one the browser presented
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -252,9 +254,6 @@ TOTP_STEP_SECONDS = 30
 
 def totp_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step (one either side of now, for clock drift) whose code this is."""
-    import hmac
-
-    import pyotp
 
     code = (code or "").strip()
     if not code.isdigit():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from kustosz.access import accounts, passwords
-from kustosz.access.users import add_user
+from kustosz.access.users import add_user, set_roles
 from kustosz.db.custody import User
 from kustosz.vault import Vault
 
@@ -27,8 +27,6 @@ def first_admin(vault: Vault, actor: str = "system") -> str | None:
             user = add_user(s, FIRST_ADMIN, "Administrator systemu", ["administrator"], actor,
                             title="administrator systemu (IT)")
         elif "administrator" not in user.roles:
-            from kustosz.access.users import set_roles
-
             set_roles(s, user.name, [*user.roles, "administrator"], actor)
         accounts.set_password(s, user, password, actor, one_time=True, check=False)
         return password

@@ -91,7 +91,7 @@ def set_settings(session: Session, settings: DirectorySettings, actor: str) -> N
 
 
 def bind_dn_for(settings: DirectorySettings, name: str) -> str:
-    from ldap3.utils.dn import escape_rdn
+    from ldap3.utils.dn import escape_rdn  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     # User names are already restricted to [a-z0-9._-]; escaping is defence in depth
     # against a DN built from a name the directory would read as more than one value.
@@ -102,8 +102,8 @@ def check_password(settings: DirectorySettings, name: str, password: str) -> Out
     """A simple bind as the person; OK only when the directory accepts this password."""
     if not settings.enabled or not password:
         return Outcome.WRONG
-    import ldap3
-    from ldap3.core.exceptions import LDAPException
+    import ldap3  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
+    from ldap3.core.exceptions import LDAPException  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED)
     server = ldap3.Server(settings.url, connect_timeout=settings.timeout, get_info=ldap3.NONE,

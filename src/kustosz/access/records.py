@@ -29,11 +29,14 @@ from kustosz.access.authorisations import (
     eligible,
     position_changed,
 )
+from kustosz.access.employees import office_today
+from kustosz.access.users import list_users, printed
 from kustosz.audit import access_chain
 from kustosz.audit import append as audit
-from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
+from kustosz.collation import person_key
+from kustosz.db.access import AccessEntry, Authorisation, Employee, ViewingSession
 from kustosz.db.custody import Copy, Request, User
-from kustosz.db.models import Recording, Source
+from kustosz.db.models import AuditEntry, Recording, Source
 from kustosz.digests import token_digest as digest
 from kustosz.errors import FieldError
 from kustosz.kinds import ROW_REVIEWS
@@ -394,9 +397,6 @@ def person_of(session: Session, text: str, viewer: User | None,
     ``employee:ID`` for an employee of the register — checked: the account active (and a
     contractor's agreement in force), the employee employed today, and not ``viewer``
     themself. FieldError("witness") naming what is wrong otherwise."""
-    from kustosz.access.employees import office_today
-    from kustosz.access.users import printed
-    from kustosz.db.access import Employee
 
     now = now or datetime.now(UTC)
     text = text.strip()
@@ -467,10 +467,6 @@ def witness_choices(session: Session, viewer: User | None) -> list[tuple[str, li
                                                                                      str]]]]:
     """Who may be named as present, for the form's list: (group, [(ref, name)]) — the active
     accounts but the viewer's own, then the employees of the register employed today."""
-    from kustosz.access.employees import office_today
-    from kustosz.access.users import list_users
-    from kustosz.collation import person_key
-    from kustosz.db.access import Employee
 
     now = datetime.now(UTC)
     accounts = [(f"{USER_REF}{u.name}",
@@ -710,7 +706,6 @@ def register(session: Session, tz: tzinfo, show: str = "all", reason: Reason | N
     """The newest ``limit`` lines of the access register, newest first: viewing sessions
     (``show`` "access"), refused attempts (``show`` "refused", optionally of one reason), or
     both."""
-    from kustosz.db.models import AuditEntry
 
     if show not in SHOWS:
         raise ValueError(f"unknown register filter {show!r}")

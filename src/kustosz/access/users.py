@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.access.accounts import end_credentials
+from kustosz.access.contractors import agreement_problems
 from kustosz.audit import append as audit
 from kustosz.collation import person_key
 from kustosz.db.custody import User
@@ -52,7 +54,6 @@ def new_user_problems(session: Session, name: str, display_name: str,
     """Everything wrong with a new user's details, one error per field (a form shows them all
     at once; ``add_user`` refuses with the first). A maintenance contractor needs the
     processing agreement and its last day [004 §6.3]."""
-    from kustosz.access.contractors import agreement_problems
 
     problems = []
     if not (name or "").strip():
@@ -173,7 +174,6 @@ def _active_admins(session: Session) -> list[User]:
 def set_active(session: Session, name: str, active: bool, actor: str) -> User:
     """Disable (or enable again) a person's account. A disabled person's sessions and API
     tokens end at once; their name stays on every document and register they appear in."""
-    from kustosz.access.accounts import end_credentials
 
     user = get_user(session, name)
     if user.active == active:
@@ -194,7 +194,6 @@ def set_active(session: Session, name: str, active: bool, actor: str) -> User:
 
 def set_roles(session: Session, name: str, roles: list[str], actor: str) -> User:
     """Replace a person's roles. What proved the old roles (sessions, API tokens) ends."""
-    from kustosz.access.accounts import end_credentials
 
     user = get_user(session, name)
     if actor == name:

@@ -21,18 +21,28 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from kustosz.alert_rows import clear_rows, raise_row
+from kustosz.alert_rows import (
+    CHECKS_STATE_KEY,
+    checks_state,
+    clear_rows,
+    raise_row,
+    save_checks_state,
+)
 from kustosz.audit import witness as witness_log
+from kustosz.audit.polish import problem_pl
+from kustosz.audit.verifier import ever_written, vault_report
 from kustosz.db.cameras import Gap
-from kustosz.db.models import Alert, Setting, Source
+from kustosz.db.models import Alert, AuditEntry, Setting, Source
+from kustosz.index.forecast import forecast
+from kustosz.maintenance.store_check import run_check
+from kustosz.retention.sweep_alert import note_sweep as note_sweep  # the sweep's word
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.words import count_pl
 
 log = logging.getLogger(__name__)
-STATE_KEY = "alerts.checks"
+STATE_KEY = CHECKS_STATE_KEY  # the checks' settings row
 EVERY_S = 60.0
 # A recorder that lost its stream this many times within the window is in a loop: a camera
 # that stays down is one gap (camera_down says so), a loop is many short ones.
@@ -45,49 +55,6 @@ LATE_FACTOR = 2  # no good sweep within this many intervals: late
 RECORDER_RESTARTING, DISK_FORECAST = AlertRow.RECORDER_RESTARTING, AlertRow.DISK_FORECAST
 SWEEP_FAILED, SWEEP_LATE = AlertRow.SWEEP_FAILED, AlertRow.SWEEP_LATE
 AUDIT_VERIFY_FAILED, CERT_EXPIRING = AlertRow.AUDIT_VERIFY_FAILED, AlertRow.CERT_EXPIRING
-
-
-def _state(session: Session) -> dict[str, Any]:
-    # Locked until the transaction ends: the sweep's report and the checks (two threads, or
-    # on PostgreSQL two serve nodes) read, change and write this row; without the lock one
-    # would write back the other's stale copy (a good sweep forgotten: a false sweep_late).
-    row = session.get(Setting, STATE_KEY, with_for_update=True)
-    return json.loads(row.value) if row is not None else {}
-
-
-def _save(session: Session, state: dict[str, Any]) -> None:
-    # An upsert: the first two writers of the row must not fail on each other's insert.
-    value = json.dumps(state, sort_keys=True)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    session.execute(insert(Setting).values(key=STATE_KEY, value=value)
-                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
-
-
-# -- reported by others -------------------------------------------------------------------
-def note_sweep(vault: Vault, error: BaseException | None = None,
-               now: datetime | None = None) -> None:
-    """The retention scheduler's report of one sweep: a failure raises `sweep_failed` (the
-    error's type only: a message may name a file), a success clears it and `sweep_late`.
-    Never raises: the sweep's own outcome matters more than its alert."""
-    now = now or datetime.now(UTC)
-    try:
-        with vault.transaction() as s:
-            state = _state(s)
-            if error is None:
-                state["sweep_ok"] = now.isoformat()
-                clear_rows(s, SWEEP_FAILED, now)
-                clear_rows(s, SWEEP_LATE, now)
-            else:
-                state["sweep_failed"] = now.isoformat()
-                raise_row(s, SWEEP_FAILED, "Usuwanie nagrań po upływie okresu przechowywania "
-                          f"nie powiodło się ({type(error).__name__}); zostanie ponowione przy "
-                          "następnym przebiegu. Szczegóły w dzienniku usługi.", now)
-            _save(s, state)
-    except Exception:
-        log.exception("could not record the sweep's outcome for the alerts")
 
 
 LAST_VERIFY_KEY = "audit_last_verify"  # the one "last verified" the dashboard shows
@@ -103,16 +70,14 @@ def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
     technical details); the alert says them in Polish (kustosz.audit.polish). ``pending``:
     the witness was not written yet and the log was checked without it — the daily check
     comes again as soon as it is (`Checks.verify_if_due`)."""
-    from kustosz.audit.polish import problem_pl
-    from kustosz.db.models import AuditEntry
 
     now = now or datetime.now(UTC)
     how = how or ("schedule" if by == "schedule" else "cli")
     with vault.transaction() as s:
-        state = _state(s)
+        state = checks_state(s)
         state["verified_at"], state["verify_ok"] = now.isoformat(), not problems
         state["witness_pending"] = str(pending) if pending is not None else None
-        _save(s, state)
+        save_checks_state(s, state)
         if entries is None:
             entries = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
         s.merge(Setting(key=LAST_VERIFY_KEY, value=json.dumps({
@@ -134,7 +99,6 @@ def verify_now(vault: Vault, now: datetime | None = None) -> list[str]:
     """Run `audit verify` as the command does with no options — the witness and key pinned by
     root, else the configured ones; a witness not written yet waited for, not a violation
     (kustosz.audit.verifier.vault_report) — and record it."""
-    from kustosz.audit.verifier import vault_report
 
     with vault.reading() as s:
         report = vault_report(s, vault.head_file)
@@ -153,7 +117,6 @@ witness_log.on_cut(verify_now)  # a witness found cut is verified at once
 
 def _pending_written(vault: Vault, state: dict[str, Any]) -> bool:
     """The verification ran before the witness was first written, and it is written now."""
-    from kustosz.audit.verifier import ever_written
 
     pending = state.get("witness_pending")
     if not pending:
@@ -221,8 +184,6 @@ class Checks:
                     clear_rows(s, RECORDER_RESTARTING, now, source_id)
 
     def forecast(self, now: datetime) -> None:
-        from kustosz.index.forecast import forecast
-
         disk = self.vault.storage
         if self.vault.config.s3 is not None:
             # Stored material grows the bucket, not this disk; what fills this disk (the
@@ -244,7 +205,7 @@ class Checks:
     def sweep_late(self, now: datetime) -> None:
         interval = timedelta(minutes=self.vault.config.sweep_interval_minutes)
         with self.vault.transaction() as s:
-            state = _state(s)
+            state = checks_state(s)
             last = max(self.started, datetime.fromisoformat(state["sweep_ok"])) \
                 if state.get("sweep_ok") else self.started
             if now - last > LATE_FACTOR * interval:
@@ -281,19 +242,17 @@ class Checks:
         if s3 is None or s3.check_hours <= 0:
             return
         with self.vault.reading() as s:
-            last = _state(s).get("storage_checked_at")
+            last = checks_state(s).get("storage_checked_at")
         if last and now - datetime.fromisoformat(last) < timedelta(hours=s3.check_hours):
             return
         if self._checking is not None and self._checking.is_alive():
             return
         with self.vault.transaction() as s:  # claimed first: one run per interval
-            state = _state(s)
+            state = checks_state(s)
             state["storage_checked_at"] = now.isoformat()
-            _save(s, state)
+            save_checks_state(s, state)
 
         def run() -> None:
-            from kustosz.maintenance.store_check import run_check
-
             try:
                 run_check(self.vault)
             except Exception:
@@ -308,7 +267,7 @@ class Checks:
 
     def verify_if_due(self, now: datetime, in_thread: bool = True) -> None:
         with self.vault.reading() as s:
-            state = _state(s)
+            state = checks_state(s)
         last = state.get("verified_at")
         # Checked before the first checkpoint wrote the witness (the first start with one):
         # again as soon as it is written, not a day later.
@@ -332,3 +291,4 @@ class Checks:
         # A long log takes a while to walk: the notifier goes on meanwhile.
         self._verifying = threading.Thread(target=run, name="audit-verify", daemon=True)
         self._verifying.start()
+

@@ -22,11 +22,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kustosz.access.records import REFUSAL_ACTIONS
 from kustosz.alert_kinds import kind_of
 from kustosz.alerts.channels import ChannelError
 from kustosz.alerts.messages import WARSAW, Message
 from kustosz.alerts.state import channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
+from kustosz.custody.copies import list_copies
+from kustosz.custody.requests import list_requests, overdue_copies
+from kustosz.db.models import Alert, AuditEntry, Deletion, Source
 from kustosz.vault import Vault
 from kustosz.words import count_pl
 
@@ -71,11 +75,6 @@ def _listed(lines: list[str]) -> list[str]:
 
 
 def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "") -> Message:
-    from kustosz.access.records import REFUSAL_ACTIONS
-    from kustosz.custody.copies import list_copies
-    from kustosz.custody.requests import list_requests, overdue_copies
-    from kustosz.db.models import Alert, AuditEntry, Deletion, Source
-
     tz = vault.policy.timezone
     policy = vault.policy
     with vault.reading() as s:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kustosz.alert_kinds import KINDS
 from kustosz.words import count_pl
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -147,8 +148,6 @@ _MANY = {  # kind key -> (start, clear, past) headings of a message that gathers
 
 
 def _kind_label(item: dict[str, Any]) -> str:
-    from kustosz.alert_kinds import KINDS
-
     kind = KINDS.get(item.get("kind") or "")
     return kind.label_pl if kind is not None else str(item.get("row_kind") or "—")
 

@@ -50,7 +50,10 @@ from sqlalchemy import select
 
 from kustosz.alert_kinds import KINDS, Kind, kind_of
 from kustosz.alerts.channels import ChannelError, build
+from kustosz.alerts.checks import Checks
+from kustosz.alerts.digest import send_if_due
 from kustosz.alerts.messages import Message, compose, compose_many
+from kustosz.alerts.settings import effective
 from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
@@ -86,7 +89,6 @@ class Notifier:
         """Without ``config`` the settings in force are read again at each pass
         (kustosz.toml with the web's changes, kustosz.alerts.settings). ``tls``: the
         certificate `serve` serves, watched by the cert_expiring check."""
-        from kustosz.alerts.checks import Checks
 
         self.vault = vault
         self._follow = config is None and channels is None
@@ -104,8 +106,6 @@ class Notifier:
         self._unsaved: dict[str, set[int]] = {}
 
     def _in_force(self) -> AlertsConfig:
-        from kustosz.alerts.settings import effective
-
         return effective(self.vault)
 
     def _secrets(self) -> Any:
@@ -133,7 +133,7 @@ class Notifier:
     def run(self, stop: threading.Event) -> None:
         """Until ``stop``: the checks that raise rows (every `checks.EVERY_S`), the
         messages, the daily digest. Without channels the rows still reach the dashboard."""
-        from kustosz.alerts.checks import EVERY_S
+        from kustosz.alerts.checks import EVERY_S  # noqa: PLC0415 - read when asked: tests shorten it
 
         log.info("alert notifier: channels %s", ", ".join(self.channels) or "none")
         backoff = Backoff(first_s=self.poll_s, limit_s=max(self.poll_s, AWAY_LIMIT_S))
@@ -171,7 +171,6 @@ class Notifier:
 
     def digest(self, now: datetime | None = None) -> bool:
         """The DPO's daily digest, once a day at `[alerts] digest_at` (kustosz.alerts.digest)."""
-        from kustosz.alerts.digest import send_if_due
 
         email = self.channels.get("email")
         return send_if_due(self.vault, self.config, email, now or datetime.now(UTC),

@@ -34,10 +34,12 @@ from sqlalchemy.orm import Session
 
 from kustosz.addresses import mail_address
 from kustosz.alert_kinds import KINDS, parse_duration
-from kustosz.alerts.channels import WEBHOOK_WHAT
+from kustosz.alerts.channels import WEBHOOK_WHAT, ChannelError, resolve_checked
+from kustosz.audit import append as audit
 from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
+from kustosz.words import plural
 
 KEY = "alerts.settings"
 _HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+$")
@@ -155,7 +157,6 @@ _UNITS_PL = ((86400, ("dzień", "dni", "dni")), (3600, ("godzina", "godziny", "g
 def span_text(seconds: int | None, lang: str = "pl") -> str:
     """A period as the form shows it, in the page's language (parse_duration reads both):
     "2 minuty", "1 godzina", "nigdy" / "2 minutes", "1 hour", "never"."""
-    from kustosz.words import plural
 
     if seconds is None:
         return "nigdy" if lang == "pl" else "never"
@@ -245,7 +246,6 @@ def _ca_pem(text: str, errors: dict[str, str]) -> str:
 def webhook_local_error(url: str) -> str | None:
     """Why the page refuses a webhook address reaching this machine or its link (Polish, then
     English), or None. Checked again at each sending (a name may resolve otherwise later)."""
-    from kustosz.alerts.channels import ChannelError, resolve_checked
 
     parts = urlsplit(url)
     try:
@@ -435,7 +435,6 @@ def save(session: Session, vault: Any, wanted: dict[str, Any], actor: str,
          password_changed: bool = False) -> list[str]:
     """Store the sections that differ from kustosz.toml (the others follow the file again);
     the audit entry names what changed, without secrets. Returns the changed sections."""
-    from kustosz.audit import append as audit
 
     base = sections_of(vault.config.alerts)
     before = stored(session)
@@ -463,7 +462,6 @@ def save(session: Session, vault: Any, wanted: dict[str, Any], actor: str,
 
 def restore(session: Session, actor: str) -> bool:
     """Drop the web's changes: kustosz.toml alone is in force again."""
-    from kustosz.audit import append as audit
 
     row = session.get(Setting, KEY)
     if row is None:

@@ -31,6 +31,7 @@ from typing import Any
 from kustosz.alert_kinds import KINDS
 from kustosz.alerts.channels import build
 from kustosz.alerts.messages import Message, compose, duration_pl, local
+from kustosz.alerts.settings import effective
 from kustosz.db.deadline import hurry
 from kustosz.db.models import Alert
 from kustosz.db.watch import DatabaseWatch, Reading
@@ -132,7 +133,6 @@ class DatabaseAlerts:
         if self._fixed or (self._read_at is not None
                            and time.monotonic() - self._read_at < REFRESH_S):
             return
-        from kustosz.alerts.settings import effective
 
         self._read_at = time.monotonic()
         try:

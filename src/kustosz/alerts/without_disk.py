@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from kustosz.alert_kinds import kind_of
 from kustosz.alerts.messages import compose
+from kustosz.alerts.notifier import Notifier
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 
 def tell_without_disk(vault: Vault, row_kind: str, text: str, since: datetime) -> int:
     """Send ``text`` to every channel now; returns how many channels took it."""
-    from kustosz.alerts.notifier import Notifier
 
     try:
         channels = Notifier(vault).channels

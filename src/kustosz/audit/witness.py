@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -136,7 +137,6 @@ def public_key_of(root: Path) -> Ed25519PublicKey | None:
     path = root / "keys" / KEY_FILE
     if not path.is_file():
         return None
-    from cryptography.hazmat.primitives import serialization
 
     private = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(private, Ed25519PrivateKey):

@@ -161,13 +161,10 @@ def mac_ok(data: bytes, expected: str, keys: BackupKeys) -> bool:
     return hmac.compare_digest(mac_of(data, keys), expected.strip())
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
+def sha256_file(path: Path) -> tuple[str, int]:
     with path.open("rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+        digest = hashlib.file_digest(f, "sha256")
+        return digest.hexdigest(), f.tell()
 
 
 def as_json(data: Any) -> bytes:

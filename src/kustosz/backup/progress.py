@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from kustosz.jobs import eta
+from kustosz.words import plural
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 60.0  # a scheduled backup's progress line at most this often
@@ -61,7 +62,6 @@ class Counted:
     def line(self) -> str:
         """'nagrania / media: 45% (340 z 800 plików, 1,2 GB z 2,7 GB), około 5 minut do
         końca'."""
-        from kustosz.words import plural
 
         files = (f"{self.files} z {self.files_total} "
                  f"{plural(self.files_total, 'pliku', 'plików', 'plików')}")

@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import subprocess
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, func, insert, select
 
 from kustosz.audit import append as audit
+from kustosz.audit import identity
+from kustosz.audit.verifier import check
+from kustosz.audit.witness import checkpoint, public_key_of
 from kustosz.backup import journal
 from kustosz.backup import state as backup_state
 from kustosz.backup.crypto import mac_ok, open_keys, sha256_file
@@ -64,15 +68,17 @@ from kustosz.backup.layout import (
     write_private,
 )
 from kustosz.backup.snapshot import BackupError, pg_env
-from kustosz.config import CONFIG_NAME
+from kustosz.config import CONFIG_NAME, read_config
 from kustosz.db.engine import normalise_url
 from kustosz.db.models import Deletion, Hold, Recording, Setting, Sweep
-from kustosz.errors import InputError
+from kustosz.errors import InputError, KustoszError
 from kustosz.fsutil import replace, syncfs, write_atomic
 from kustosz.keys import KEY_FILE as OFFICE_KEY
+from kustosz.policy import load_policy
 from kustosz.states import RecordingState
 from kustosz.storage import Storage, data_folder_store
-from kustosz.storage.s3 import S3Storage
+from kustosz.storage.base import delete_content
+from kustosz.storage.s3 import S3Storage, object_store
 from kustosz.vault import Vault
 from kustosz.words import count_pl
 
@@ -376,8 +382,6 @@ def restore(src: Path, data: Path | None, passphrase: str, database_url: str | N
                 "backup": backup_id, "made_at": manifest["made_at"], "from": str(src),
                 "deletions_applied": report.deletions_applied})
         if vault.config.audit.witness is not None:
-            from kustosz.audit.witness import checkpoint
-
             outcome = checkpoint(vault, actor, force=True)  # the new witness: whole history
             if outcome.problem:
                 report.audit_problems.append(f"witness: {outcome.problem}")
@@ -397,9 +401,6 @@ _WITNESS_LINE = re.compile(r'^(\s*witness\s*=\s*)(".*?"|\'.*?\')\s*$', re.MULTIL
 def _bucket_of(staging: Path) -> S3Storage | None:
     """The object store the restored kustosz.toml names, checked as the vault will open it
     (its credentials, versioning and Object Lock); None for the data folder's media."""
-    from kustosz.config import read_config
-    from kustosz.errors import KustoszError
-    from kustosz.storage.s3 import object_store
 
     settings = read_config(staging).s3
     if settings is None:
@@ -458,7 +459,6 @@ def _new_witness(vault: Vault, data: Path, report: RestoreReport, actor: str) ->
     vault.close()
     note = f"the restored vault's checkpoints now go to a new witness file {new}; the old " \
            f"one {old} stays as the record of the old vault"
-    from kustosz.audit import identity
 
     if identity.find() is not None:  # pinned by root for the old vault: verify fails until
         note += (f"; pin the new witness as root: kustosz --data {data} audit pin-witness "
@@ -489,9 +489,6 @@ def _journal_note(checked: journal.Checked, src: Path) -> tuple[str, str]:
 
 def _for_people(at: str, src: Path) -> str:
     """The backup's time in the office's zone (its policy, from the backed-up kustosz.toml)."""
-    import tomllib
-
-    from kustosz.policy import load_policy
 
     when = datetime.fromisoformat(at).replace(microsecond=0)
     try:
@@ -569,8 +566,6 @@ def _deleted_in_bucket(vault: Vault, versions: list[tuple[str, str | None]],
     """The old vault's sweep deleted these versions from the same bucket; one still there is
     deleted with the sweep's credentials, never the application's (the lock exists to keep
     those from deleting), or named as a problem."""
-    from kustosz.errors import KustoszError
-    from kustosz.storage.base import delete_content
 
     left = []
     for key, version in versions:
@@ -598,8 +593,6 @@ def _check_witness(vault: Vault, manifest: dict[str, Any], report: RestoreReport
     """Before anything is appended: the restored log against the witness, if the vault has
     one. Checkpoints made after the backup cannot match (those entries were lost with the old
     vault); everything up to the backup must."""
-    from kustosz.audit.verifier import check
-    from kustosz.audit.witness import public_key_of
 
     path = vault.config.audit.witness
     if path is None or not path.exists():
@@ -620,9 +613,6 @@ def _check_witness(vault: Vault, manifest: dict[str, Any], report: RestoreReport
 
 
 def _verify_audit(vault: Vault, report: RestoreReport) -> None:
-    from kustosz.audit.verifier import check
-    from kustosz.audit.witness import public_key_of
-
     witness = vault.config.audit.witness
     with vault.reading() as s:
         try:

@@ -36,6 +36,8 @@ from kustosz.backup import journal
 from kustosz.backup import state as backup_state
 from kustosz.backup.crypto import read_passphrase
 from kustosz.backup.layout import MANIFEST
+from kustosz.backup.progress import Logged
+from kustosz.backup.snapshot import make_backup, note_failure
 from kustosz.config import CONFIG_NAME
 from kustosz.config_schema.backup import parse_at
 from kustosz.db.models import Alert
@@ -126,8 +128,6 @@ def _remove_unfinished(folder: Path) -> None:
 def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
                   actor: str = "scheduler") -> Path | None:
     """One scheduled backup; alerts raised or cleared. Returns the new folder or None."""
-    from kustosz.backup.progress import Logged
-    from kustosz.backup.snapshot import make_backup, note_failure
 
     dest = settings.folder / now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:

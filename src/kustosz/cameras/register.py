@@ -31,9 +31,9 @@ from kustosz.cameras.rules import (
     parse_rtsp_url,
     start_gate,
 )
-from kustosz.db.cameras import Camera, ClockOffset, Site, Zone
+from kustosz.db.cameras import Camera, ClockOffset, Gap, RecorderStatus, Site, Zone
 from kustosz.db.models import Source
-from kustosz.errors import InputError, NotFound
+from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
@@ -312,8 +312,6 @@ def recorder_notes(session: Session, policy: Policy,
     """What the dashboard says about each camera's recorder, in Polish. The status row's own
     message is English for the IT staff (logs, `kustosz cameras status`); the page builds its
     words from the state, the codec, the open gap's cause and the camera's own rules."""
-    from kustosz.db.cameras import Gap, RecorderStatus
-    from kustosz.errors import KustoszError
 
     causes = {g.source_id: g.cause for g in session.execute(
         select(Gap).where(Gap.end_at.is_(None)).order_by(Gap.start_at)).scalars()}

@@ -3,6 +3,9 @@ from the terminal (the same rules as the administration pages)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TypedDict
+
 import typer
 from rich.table import Table
 
@@ -14,6 +17,33 @@ from kustosz.db.custody import User
 from kustosz.errors import InputError
 
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: list and revoke.")
+
+
+class TokenRow(TypedDict):
+    """One line of `tokens list` (its --json object)."""
+
+    id: int
+    user: str
+    name: str
+    scopes: list[str]
+    state: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoke_reason: str | None
+
+
+class AppointmentRow(TypedDict):
+    """One line of `commission list` (its --json object)."""
+
+    id: int
+    member: str
+    order: str
+    appointed_on: str
+    ends_on: str | None
+    approver: str
+    words: str
 
 
 @fails_cleanly
@@ -95,11 +125,11 @@ def tokens_list(user: str = typer.Option(None, "--user", help="Only this user's 
     """API tokens: owner, name, scopes, state, expiry, last use (never the token itself)."""
     with open_vault() as vault, vault.reading() as s:
         owner: User | None = get_user(s, user) if user else None
-        rows = [{"id": t.id, "user": n, "name": t.name, "scopes": t.scopes,
-                 "state": tokens.state(t), "created_at": t.created_at,
-                 "expires_at": t.expires_at, "last_used_at": t.last_used_at,
-                 "revoked_at": t.revoked_at, "revoke_reason": t.revoke_reason}
-                for t, n in tokens.list_tokens(s, owner)]
+        rows: list[TokenRow] = [{"id": t.id, "user": n, "name": t.name, "scopes": t.scopes,
+                                 "state": tokens.state(t), "created_at": t.created_at,
+                                 "expires_at": t.expires_at, "last_used_at": t.last_used_at,
+                                 "revoked_at": t.revoked_at, "revoke_reason": t.revoke_reason}
+                                for t, n in tokens.list_tokens(s, owner)]
         if as_json:
             emit_json(rows)
             return
@@ -201,11 +231,12 @@ def commission_list(as_json: bool = typer.Option(False, "--json")) -> None:
     from kustosz.custody import commission
 
     with open_vault() as vault, vault.reading() as s:
-        rows = [{"id": a.id, "member": a.member, "order": a.order_ref,
-                 "appointed_on": a.appointed_on.isoformat(),
-                 "ends_on": a.ends_on.isoformat() if a.ends_on else None,
-                 "approver": a.approver, "words": commission.words(a)}
-                for a in commission.list_appointments(s)]
+        rows: list[AppointmentRow] = [
+            {"id": a.id, "member": a.member, "order": a.order_ref,
+             "appointed_on": a.appointed_on.isoformat(),
+             "ends_on": a.ends_on.isoformat() if a.ends_on else None,
+             "approver": a.approver, "words": commission.words(a)}
+            for a in commission.list_appointments(s)]
     if as_json:
         emit_json(rows)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypedDict
 
 import typer
 from rich.table import Table
@@ -24,6 +25,32 @@ from kustosz.index.sources import add_source, get_source, list_sources
 from kustosz.ingest.files import ingest_file
 from kustosz.kinds import SourceKind
 from kustosz.states import RecordingState
+
+
+class SourceRow(TypedDict):
+    """One line of `sources list` (its --json object)."""
+
+    name: str
+    kind: str
+    enabled: bool
+    retention: str
+    retention_origin: str
+
+
+class RecordingRow(TypedDict):
+    """One line of `recordings list` (its --json object)."""
+
+    id: int
+    source: str
+    kind: str
+    start: str
+    end: str
+    size: int
+    sha256: str | None
+    storage_key: str
+    expires_at: str | None
+    held_by: list[int]
+    meta: dict[str, Any]  # as the intake wrote it (JSON)
 
 sources_app = typer.Typer(no_args_is_help=True, help="Sources: cameras, lines, mailboxes.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Take material into the vault.")
@@ -47,10 +74,11 @@ def sources_add(name: str, kind: str = typer.Option(..., "--kind",
 def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List sources with their retention."""
     with open_vault() as vault, vault.reading() as s:
-        rows = [{"name": src.name, "kind": src.kind, "enabled": src.enabled,
-                 "retention": str(period_for(src, vault.policy)),
-                 "retention_origin": "source" if src.retention else "policy"}
-                for src in list_sources(s)]
+        rows: list[SourceRow] = [
+            {"name": src.name, "kind": src.kind, "enabled": src.enabled,
+             "retention": str(period_for(src, vault.policy)),
+             "retention_origin": "source" if src.retention else "policy"}
+            for src in list_sources(s)]
     if as_json:
         emit_json(rows)
         return
@@ -92,6 +120,7 @@ def ingest_one(source: str, path: Path,
     t1 = parse_time(end, "--end") if end else None
     with open_vault() as vault:
         rec = ingest_file(vault, source, path, t0, t1, actor=actor())
+        assert rec.sha256 is not None  # stored or waiting in the spool: hashed either way
         console.print(f"recording {rec.id}: {path.name} from {local(rec.start_at, vault)}, "
                       f"sha256 {rec.sha256[:16]}…, kept until {local(rec.expires_at, vault)}")
         if rec.state == RecordingState.PENDING:  # kustosz.ingest.upload_queue
@@ -113,11 +142,12 @@ def recordings_list(source: str = typer.Option(None, "--source"),
             query = query.where(Recording.source_id == get_source(s, source).id)
         rows = s.execute(query).all()
         held = held_map(s, [rec.id for rec, _ in rows])
-        items = [{"id": rec.id, "source": name, "kind": rec.kind,
-                  "start": rec.start_at.isoformat(), "end": rec.end_at.isoformat(),
-                  "size": rec.size, "sha256": rec.sha256, "storage_key": rec.storage_key,
-                  "expires_at": rec.expires_at.isoformat() if rec.expires_at else None,
-                  "held_by": held.get(rec.id, []), "meta": rec.meta} for rec, name in rows]
+        items: list[RecordingRow] = [
+            {"id": rec.id, "source": name, "kind": rec.kind,
+             "start": rec.start_at.isoformat(), "end": rec.end_at.isoformat(),
+             "size": rec.size, "sha256": rec.sha256, "storage_key": rec.storage_key,
+             "expires_at": rec.expires_at.isoformat() if rec.expires_at else None,
+             "held_by": held.get(rec.id, []), "meta": rec.meta} for rec, name in rows]
         if as_json:
             emit_json(items)
             return

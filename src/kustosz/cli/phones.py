@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from pathlib import Path
+from typing import TypedDict
 
 import typer
 from rich.progress import Progress
@@ -70,14 +71,23 @@ def phones_add(
                   f"kustosz phones enable {name}")
 
 
+class PhoneRow(TypedDict):
+    """One line of `phones list` (its --json object)."""
+
+    name: str
+    enabled: bool
+    spool: str
+    legal_basis: str
+
+
 @fails_cleanly
 def phones_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List phone sources."""
     with open_vault() as vault, vault.reading() as s:
-        rows = [{"name": src.name, "enabled": src.enabled,
-                 "spool": PhoneSettings.of(src.settings).spool,
-                 "legal_basis": PhoneSettings.of(src.settings).legal_basis}
-                for src in phone_sources(s)]
+        rows: list[PhoneRow] = [{"name": src.name, "enabled": src.enabled,
+                                 "spool": PhoneSettings.of(src.settings).spool,
+                                 "legal_basis": PhoneSettings.of(src.settings).legal_basis}
+                                for src in phone_sources(s)]
     if as_json:
         emit_json(rows)
         return

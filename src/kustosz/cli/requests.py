@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 import typer
 from rich.table import Table
@@ -84,16 +85,34 @@ def users_add(name: str, display: str = typer.Option(..., "--display",
                   highlight=False)
 
 
+class ContractorRow(TypedDict):
+    agreement: str
+    until: str | None
+
+
+class UserRow(TypedDict):
+    """One line of `users list` (its --json object)."""
+
+    name: str
+    display_name: str
+    title: str | None
+    roles: list[str]
+    active: bool
+    position: str | None
+    contractor: ContractorRow | None
+
+
 @fails_cleanly
 def users_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List users and their roles."""
     with open_vault() as vault, vault.reading() as s:
-        rows = [{"name": u.name, "display_name": u.display_name, "title": u.title,
-                 "roles": u.roles, "active": u.active, "position": u.position,
-                 "contractor": {"agreement": u.contractor_agreement,
-                                "until": u.contractor_until.isoformat()
-                                if u.contractor_until else None}
-                 if u.contractor_agreement else None} for u in list_users(s)]
+        rows: list[UserRow] = [
+            {"name": u.name, "display_name": u.display_name, "title": u.title,
+             "roles": u.roles, "active": u.active, "position": u.position,
+             "contractor": {"agreement": u.contractor_agreement,
+                            "until": u.contractor_until.isoformat()
+                            if u.contractor_until else None}
+             if u.contractor_agreement else None} for u in list_users(s)]
     if as_json:
         emit_json(rows)
         return

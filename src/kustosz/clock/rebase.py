@@ -19,12 +19,14 @@ behind) or earlier (material stamped by a clock an approved undo found ahead).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from kustosz.db.clock import ClockRebased
 from kustosz.db.models import Recording, Source
+from kustosz.db.tables import table_of
 from kustosz.errors import ConfigError
 from kustosz.holds.object_lock import lengthen
 from kustosz.index.expiry import expiry_of
@@ -32,11 +34,21 @@ from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
 
-def kept(s: Any, jump_id: int | None, changes: list[dict[str, Any]]) -> None:
-    """Each move of ``changes`` ({"rid", "was", "base"}) kept under ``jump_id``."""
+class Move(TypedDict):
+    """One row's new retention base: the parameters of the batch's UPDATE, and what
+    `kept` records."""
+
+    rid: int
+    base: datetime  # retain_from set
+    exp: datetime | None  # expires_at counted from it (None: no period for the kind)
+    was: datetime | None  # retain_from before
+
+
+def kept(s: Session, jump_id: int | None, changes: list[Move]) -> None:
+    """Each move of ``changes`` kept under ``jump_id``."""
     if jump_id is None or not changes:
         return
-    s.execute(insert(ClockRebased.__table__), [
+    s.execute(insert(table_of(ClockRebased)), [
         {"jump_id": jump_id, "recording_id": c["rid"], "retain_from_before": c["was"],
          "retain_from_after": c["base"]} for c in changes])
 
@@ -48,10 +60,10 @@ def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float,
     returns how many. A segment the old clock stamped but taken in after the jump is among
     them; material of other kinds stamped with its own, earlier times is too (kept longer)."""
     shift = timedelta(seconds=delta_s)
-    table = Recording.__table__
+    table = table_of(Recording)
     with vault.transaction() as s:
         sources = {src.id: src for src in s.execute(select(Source)).scalars()}
-        changes = []
+        changes: list[Move] = []
         for rid, sid, start, base in s.execute(
                 select(Recording.id, Recording.source_id, Recording.start_at,
                        Recording.retain_from)
@@ -101,7 +113,7 @@ def raise_older(vault: Vault, mark: datetime, delta_s: float,
     if delta_s <= 0:
         return 0
     shift = timedelta(seconds=delta_s)
-    table = Recording.__table__
+    table = table_of(Recording)
     moved, after = 0, 0
     while True:
         with vault.transaction() as s:
@@ -124,7 +136,7 @@ def raise_older(vault: Vault, mark: datetime, delta_s: float,
                 .order_by(Recording.id).limit(RAISE_BATCH)).all()
             if not rows:
                 return moved
-            changes = []
+            changes: list[Move] = []
             for rid, sid, start, base in rows:
                 later = (base if base is not None else start) + shift
                 try:

@@ -48,6 +48,7 @@ from kustosz.audit import append as audit
 from kustosz.db.clock import ClockJump, ClockRebased
 from kustosz.db.models import AuditEntry, Recording, Source
 from kustosz.errors import ConfigError, FieldError, InputError, NotFound
+from kustosz.holds.object_lock import shorten_object
 from kustosz.holds.record import UNDO_APPROVE, UNDO_PROPOSE, key_source, record_of
 from kustosz.index.expiry import expiry_of
 from kustosz.kinds import KINDS
@@ -286,12 +287,10 @@ class _Undo:
                                retain_from_before=p["was"], retain_from_after=p["base"])
                   for p in params)
         if self.lockable:
-            from kustosz.retention.shorten import _shorten_object
-
             for p in params:
                 if p["exp"] is not None:
-                    self.objects += _shorten_object(self.store, p["key"], p["version"],
-                                                    p["exp"], self.now)
+                    self.objects += shorten_object(self.store, p["key"], p["version"],
+                                                   p["exp"], self.now)
 
     def ahead_pass(self) -> int:
         """The camera segments the clock stamped in the ahead period's frames, taken in

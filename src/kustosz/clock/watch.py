@@ -74,9 +74,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kustosz.audit import append as audit
 from kustosz.clock.rebase import raise_older, rebase
+from kustosz.clock.undo import kept_late
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Recording, Setting
@@ -386,8 +388,6 @@ class ClockWatch:
         self.generation += 1
         correction = self._corrected(w, st)
         if correction is not None:
-            from kustosz.clock.undo import kept_late  # it reads the retention record
-
             with self.vault.reading() as s:
                 correction = Correction(correction.corrects, correction.undoes,
                                         correction.ahead,
@@ -521,7 +521,6 @@ class ClockWatch:
                 "frame_start": self._frame_start, "total": self.total_s,
                 "frames": [[f.first, f.last, f.delta, f.lag_end, f.jump_id]
                            for f in self._frames]})
-        from sqlalchemy.exc import IntegrityError
 
         def write() -> None:
             with self.vault.transaction() as s:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from kustosz.cluster import balance, nodes
+from kustosz.cluster.alerts import clock_skew
 from kustosz.cluster.settings import ClusterSettings
 from kustosz.db.leases import Held, Leases
 from kustosz.vault import Vault
@@ -270,8 +271,6 @@ class Coordinator:
         return asked_at + left - self.settings.margin_seconds
 
     def _note_skew(self) -> None:
-        from kustosz.cluster.alerts import clock_skew
-
         assert self.skew_s is not None
         refused = abs(self.skew_s) > self.settings.margin_seconds
         if refused != self.skew_refused:

@@ -24,12 +24,22 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kustosz.alerts.notifier import Notifier
+from kustosz.audit.witness import run_checkpoints
+from kustosz.backup.schedule import run_backups
+from kustosz.cluster.alerts import check_cluster
 from kustosz.cluster.balance import CAMERA, PHONE
 from kustosz.cluster.coordinator import Coordinator
 from kustosz.db.models import Recording
 from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
 from kustosz.ingest.camera.spool import settle_leftovers
 from kustosz.ingest.camera.supervisor import Decision, RecorderPool, decide
+from kustosz.ingest.listeners import Listeners, settle_disabled
+from kustosz.ingest.phone.alerts import check_alerts
+from kustosz.ingest.phone.intake import Observer, scan
+from kustosz.ingest.phone.watch import enabled_phone_sources
+from kustosz.retention import recover
+from kustosz.retention.scheduler import run_scheduler
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
@@ -85,7 +95,6 @@ def no_overlap(vault: Vault, source_id: int) -> Callable[[datetime, datetime], b
 def wanted(vault: Vault) -> list[str]:
     """Every resource some node should work on: the cameras that may record now, the
     enabled phone lines, the singletons."""
-    from kustosz.ingest.phone.watch import enabled_phone_sources
 
     cams = [camera(d.job.name) for d in decide(vault) if d.record]
     return cams + [phone(n) for n in enabled_phone_sources(vault)] + list(SINGLETONS)
@@ -217,12 +226,6 @@ class Singletons:
         stop = threading.Event()
         vault = self.vault
         if resource == SCHEDULER:
-            from kustosz.alerts.notifier import Notifier
-            from kustosz.audit.witness import run_checkpoints
-            from kustosz.backup.schedule import run_backups
-            from kustosz.retention import recover
-            from kustosz.retention.scheduler import run_scheduler
-
             log.info("sweeps a crash interrupted: %d row(s) finished", recover(vault))
             return _Running(stop, [
                 self._thread(run_scheduler, "retention", vault, stop),
@@ -230,7 +233,6 @@ class Singletons:
                 self._thread(Notifier(vault, tls=self.tls).run, "alerts", stop),
                 self._thread(run_backups, "backup", vault, stop),
                 self._thread(self._check_cluster, "cluster-alerts", stop)])
-        from kustosz.ingest.listeners import Listeners, settle_disabled
 
         settle_disabled(vault)
         listeners = Listeners(vault)
@@ -239,8 +241,6 @@ class Singletons:
                         after=listeners.stop_all)
 
     def _check_cluster(self, stop: threading.Event) -> None:
-        from kustosz.cluster.alerts import check_cluster
-
         while not stop.wait(CHECK_CLUSTER_S):
             try:
                 check_cluster(self.vault, self.coordinator.settings.lease_seconds)
@@ -252,8 +252,6 @@ def run_phones(vault: Vault, coordinator: Coordinator, stop: threading.Event,
                interval: float = 30.0) -> None:
     """`ingest.phone.watch` for the lines this node holds (a line changes node between
     passes: the intake is restart-safe, a file counts as taken only once its row commits)."""
-    from kustosz.ingest.phone.alerts import check_alerts
-    from kustosz.ingest.phone.intake import Observer, scan
 
     observers: dict[str, Observer] = {}
     while not stop.wait(interval):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from kustosz.config_schema.alerts import Alerts
 from kustosz.config_schema.audit import Audit
@@ -36,6 +37,7 @@ from kustosz.config_schema.retention import Retention
 from kustosz.config_schema.storage import Storage
 from kustosz.config_schema.web import Web
 from kustosz.errors import ConfigError
+from kustosz.policy import load_policy
 
 CONFIG_NAME = "kustosz.toml"
 
@@ -101,8 +103,8 @@ class ConfigProblems(ConfigError):
 # -- reading the file ---------------------------------------------------------------------
 
 
-def _line_of(text: bytes | str, offset: int) -> int:
-    return text[:offset].count(b"\n" if isinstance(text, bytes) else "\n") + 1
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw[:offset].count(b"\n") + 1
 
 
 def parse(path: Path) -> dict[str, Any]:
@@ -156,22 +158,22 @@ def parse(path: Path) -> dict[str, Any]:
         why = str(exc)
         twice = "overwrite" in why or "already" in why.lower()
         found = re.search(r"\(at line (\d+), column \d+\)$", why)
-        line = int(found.group(1)) if found else None
-        where = f" (line {line})" if line else ""
+        at = int(found.group(1)) if found else None
+        where = f" (line {at})" if at else ""
         msg = why[: found.start()].strip() if found else why
         if twice:
             en = f"is not valid TOML: a key or table given twice{where}: {msg}"
             pl = (
                 f"to nie jest poprawny TOML: klucz albo tabela podana dwa razy"
-                f"{f' (wiersz {line})' if line else ''}"
+                f"{f' (wiersz {at})' if at else ''}"
             )
         else:
             en = f"is not valid TOML: {why}"
-            pl = f"to nie jest poprawny TOML{f' (wiersz {line})' if line else ''}: {msg}"
+            pl = f"to nie jest poprawny TOML{f' (wiersz {at})' if at else ''}: {msg}"
         raise ConfigProblems(path, [Problem("", en, pl)]) from None
 
 
-def validate(data: Any, path: Path | str, root: Path | None = None) -> KustoszToml:
+def validate(data: dict[str, Any], path: Path | str, root: Path | None = None) -> KustoszToml:
     """``data`` (a parsed kustosz.toml) checked against the schema; every problem listed in
     one ConfigProblems. ``root``: the data folder relative paths are read against."""
     try:
@@ -255,7 +257,7 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
+def _model_at(loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, list[str]]:
     """The table model ``loc`` leads to, and the readable path through it."""
     current: Any = KustoszToml
     shown: list[str] = []
@@ -263,7 +265,7 @@ def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
         if isinstance(current, type) and issubclass(current, BaseModel):
             by_key = {f.alias or n: f for n, f in current.model_fields.items()}
             field = by_key.get(part) if isinstance(part, str) else None
-            if field is None:
+            if field is None or not isinstance(part, str):
                 shown.append(str(part))
                 current = None
                 continue
@@ -282,7 +284,7 @@ def _dotted(parts: list[str]) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -294,7 +296,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _shown_pl(value: Any) -> str:
+def _shown_pl(value: object) -> str:
     if isinstance(value, str):
         return f"„{value}”"
     return {"a table": "tabela", "a list": "lista"}.get(_shown(value), _shown(value))
@@ -322,16 +324,19 @@ _BOUNDS = {
 }
 
 
-def _num(value: Any) -> str:
+def _num(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _range(loc: tuple[Any, ...]) -> tuple[str, str] | None:
+def _range(loc: tuple[int | str, ...]) -> tuple[str, str] | None:
     """A number's whole range in words ("a number from 0 to 65536"), when its key has one."""
     parent, _ = _model_at(loc[:-1])
     if parent is None or not loc:
         return None
-    field = {f.alias or n: f for n, f in parent.model_fields.items()}.get(loc[-1])
+    key = loc[-1]
+    if not isinstance(key, str):  # a list's index: no key of its own
+        return None
+    field = {f.alias or n: f for n, f in parent.model_fields.items()}.get(key)
     if field is None:
         return None
     kind = _unwrap(field.annotation)
@@ -363,7 +368,7 @@ def _range(loc: tuple[Any, ...]) -> tuple[str, str] | None:
     )
 
 
-def _problem(error: Any) -> Problem:
+def _problem(error: ErrorDetails) -> Problem:
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
     given = error.get("input")
     if kind == "extra_forbidden":
@@ -468,7 +473,6 @@ def check_file(path: Path, root: Path | None = None) -> list[Problem]:
         doc = load(path, root)
     except ConfigProblems as exc:
         return exc.problems
-    from kustosz.policy import load_policy
 
     try:
         load_policy(doc.preset or None, doc.policy)

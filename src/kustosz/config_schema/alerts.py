@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import Field, create_model, field_validator, model_validator
 
+from kustosz.addresses import mail_address
+from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.config_schema.base import Table, checked, problem
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -25,7 +27,6 @@ def _no_password(data: object, table: str) -> object:
 
 def addresses(value: list[str], empty_ok: bool) -> list[str]:
     """E-mail addresses; names the bad ones."""
-    from kustosz.addresses import mail_address
 
     if not value and not empty_ok:
         raise problem(
@@ -91,8 +92,6 @@ class Email(Table):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from kustosz.addresses import mail_address
-
         if not mail_address(value):
             raise problem(
                 "must be an e-mail address",
@@ -170,8 +169,6 @@ class AlertKind(Table):
     @field_validator("grace")
     @classmethod
     def _grace(cls, value: str | None) -> str | None:
-        from kustosz.alert_kinds import parse_duration
-
         if value is not None:
             checked(parse_duration, value, "grace")
         return value
@@ -179,16 +176,12 @@ class AlertKind(Table):
     @field_validator("repeat")
     @classmethod
     def _repeat(cls, value: str | None) -> str | None:
-        from kustosz.alert_kinds import parse_duration
-
         if value is not None and value != "never":
             checked(parse_duration, value, "repeat", zero=False)
         return value
 
 
 def _kinds_model() -> type[Table]:
-    from kustosz.alert_kinds import KINDS
-
     fields: dict[str, Any] = {key: (AlertKind | None, None) for key in KINDS}
     return create_model("AlertKinds", __base__=Table, **fields)
 

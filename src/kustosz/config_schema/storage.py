@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from kustosz.config_schema.base import Table, checked, problem
+from kustosz.sizes import parse_size
 
 SWEEP_IN_SERVE, SWEEP_SEPARATE = "serve", "separate"  # [storage] sweep: who deletes
 # What may wait in the local spool for the store before `spool_over_limit` is raised (recording
@@ -97,8 +98,6 @@ class Storage(Table):
     @field_validator("spool_limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        from kustosz.sizes import parse_size
-
         checked(parse_size, value, "storage.spool_limit", least=1 << 20)
         return value
 

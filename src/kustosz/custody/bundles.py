@@ -80,7 +80,7 @@ def seal(folder: Path, manifest: dict[str, Any], key: Ed25519PrivateKey,
 def write_zip(folder: Path, out: Path, password: str | None) -> None:
     """The bundle as one ZIP; AES-256 encrypted when a password is given (for removable media;
     the password reaches the receiver separately)."""
-    import pyzipper  # the stdlib's zipfile cannot write encrypted archives
+    import pyzipper  # noqa: PLC0415 - heavy; the stdlib's zipfile cannot write encrypted archives
 
     if out.exists():
         raise InputError(f"{out} already exists; refusing to overwrite it",
@@ -114,7 +114,7 @@ class Verdict:
 
 
 def _extract(path: Path, password: str | None, into: Path) -> Path:
-    import pyzipper
+    import pyzipper  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
         with pyzipper.AESZipFile(path) as z:

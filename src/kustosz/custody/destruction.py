@@ -29,8 +29,9 @@ from kustosz.access.users import printed, require_role
 from kustosz.audit import append as audit
 from kustosz.custody import commission
 from kustosz.custody.actions import record_action
-from kustosz.custody.copies import ceiling, fmt, get_copy
+from kustosz.custody.copies import ceiling, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
+from kustosz.custody.copy_terms import fmt
 from kustosz.custody.requests import release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold

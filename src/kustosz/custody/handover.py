@@ -14,8 +14,10 @@ from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody import bundles
 from kustosz.custody.actions import record_action
-from kustosz.custody.copies import COPY_ROLES, fmt, get_copy
+from kustosz.custody.copies import get_copy
+from kustosz.custody.copy_terms import COPY_ROLES, fmt
 from kustosz.custody.requests import end_request_holds, get_request, refuse_if_answered
+from kustosz.custody.subject_review import handover_refusal
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import InputError
 from kustosz.kinds import SourceKind
@@ -78,7 +80,6 @@ def _check(session: Session, copy: Copy, req: Request, by: str, receiver: str) -
                             "przekazanie kopii wymaga zgody kierownika na ten wniosek.")
     _check_own_copy(session, copy, req)
     refuse_if_answered(req)
-    from kustosz.custody.subject_review import handover_refusal
 
     refused = handover_refusal(copy, req.kind)
     if refused is not None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody.actions import record_action
+from kustosz.custody.copy_material import gather as _gather
 from kustosz.custody.requests import get_request, refuse_if_answered, release_request_hold
 from kustosz.db.custody import Copy, Handover, Request
 from kustosz.errors import FieldError, InputError, NotFound
@@ -38,7 +39,6 @@ WHY_PL = "nie przetwarzamy danych osobowych osoby, której dotyczy żądanie (ar
 def _still_stored(session: Session, policy: Policy, req: Request) -> int:
     """How many of the person's stored recordings a copy of the request would hold now (the
     data subject's own calls only, R6.2)."""
-    from kustosz.custody.copies import _gather
 
     return sum(len(g.recordings) for g in _gather(session, req, policy))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,15 @@ from kustosz.access.authorisations import scope_pl
 from kustosz.access.employees import DECLARATION
 from kustosz.access.users import printed
 from kustosz.custody import destruction, handover
-from kustosz.custody.copies import fmt, get_copy
+from kustosz.custody.answer_deadline import deadline_of
+from kustosz.custody.copies import get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
+from kustosz.custody.copy_terms import fmt
 from kustosz.custody.decisions import decision_of
 from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, get_request
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Decision, Handover, Request, User
+from kustosz.documents.clauses import access_facts, clause_points
 from kustosz.documents.office import refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
@@ -40,8 +44,18 @@ ANNEX = {
                                     "telefonicznych MOPS w Wałbrzychu",
 }
 
+# A document: its template's name and the data it prints (any values a template can show, as
+# the templates in documents/ take them).
+Doc = tuple[str, dict[str, Any]]
 
-def _d(value: Any) -> str | None:
+
+def _annex(policy: Policy, name: str) -> str | None:
+    """The corner note of ``name`` in the office's own forms; None for an office without a
+    preset."""
+    return ANNEX.get((policy.preset, name)) if policy.preset is not None else None
+
+
+def _d(value: date | None) -> str | None:
     return value.strftime("%d.%m.%Y") if value is not None else None
 
 
@@ -78,7 +92,7 @@ def _asked_time(req: Request, policy: Policy) -> str:
     return f"{_clock(start, policy)} – {_clock(end, policy)}"
 
 
-def _clock(at: Any, policy: Policy) -> str:
+def _clock(at: datetime, policy: Policy) -> str:
     """HH:MM, or HH:MM:SS where the time names its second (one format within a line)."""
     local = at.astimezone(policy.timezone)
     return local.strftime("%H:%M:%S" if local.second else "%H:%M")
@@ -96,7 +110,7 @@ def _what_identifies(req: Request) -> str:
     return ", ".join(req.sources) or "—"
 
 
-def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
     req = get_request(session, request_id)
     subject = req.kind == RequestKind.DATA_SUBJECT
     name = ("request-subject" if subject else
@@ -113,7 +127,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
         notes.append(req.status_reason)
     place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
     data = {**policy.doc_names(),
-            "title": f"Wniosek nr {req.id}", "annex": ANNEX.get((policy.preset, name)),
+            "title": f"Wniosek nr {req.id}", "annex": _annex(policy, name),
             "requester": req.requester, "contact": req.contact,
             "received_on": _d(req.received_on), "event_date": _d(req.event_date),
             "approx_time": req.approx_time, "window": _asked_time(req, policy), "place": place,
@@ -130,7 +144,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> tuple[str
     return name, data
 
 
-def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+def decision_doc(session: Session, policy: Policy, request_id: int) -> Doc:
     req = get_request(session, request_id)
     d = _decision(session, policy, req)
     if d is None:
@@ -148,10 +162,9 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> tuple[str
 
 
 def extension_notice_doc(session: Session, policy: Policy, request_id: int
-                         ) -> tuple[str, dict]:
+                         ) -> Doc:
     """The notice telling a data subject that the answer's deadline is extended by two months,
     with the reason (art. 12 ust. 3 RODO); dated the day the person was told."""
-    from kustosz.custody.answer_deadline import deadline_of
 
     req = get_request(session, request_id)
     d = deadline_of(session, req, policy.timezone)
@@ -169,7 +182,7 @@ def extension_notice_doc(session: Session, policy: Policy, request_id: int
         "footer": f"wniosek nr {req.id}"}
 
 
-def _handed_items(policy: Policy, copy: Any) -> list[str]:
+def _handed_items(policy: Policy, copy: Copy) -> list[str]:
     """What the data subject receives, source by source, and what was taken out of it."""
     out = []
     for src in copy.sources or []:
@@ -179,7 +192,7 @@ def _handed_items(policy: Policy, copy: Any) -> list[str]:
                     f"{src.get('callee')} ({span})")
         elif src.get("pseudonymised"):
             n = src["pseudonymised"].get("people_and_hosts", 0)
-            line = (f"{MATERIALS_BY_KIND.get(src.get('kind'), 'dane')} ({span}) — wyłącznie "
+            line = (f"{MATERIALS_BY_KIND.get(src.get('kind') or '', 'dane')} ({span}) — wyłącznie "
                     f"wpisy dotyczące Pana/Pani; adresy, nazwy, komputery i konta innych osób "
                     f"({n}) zastąpiono pseudonimami")
         elif src.get("masking"):
@@ -193,9 +206,7 @@ def _handed_items(policy: Policy, copy: Any) -> list[str]:
     return out
 
 
-def _at(text: str) -> Any:
-    from datetime import datetime
-
+def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
@@ -226,7 +237,7 @@ def to_one_person(text: str) -> str:
 NOTHING_FOUND = "nie znaleziono nagrań"
 
 
-def _sources_pl(policy: Policy, copy: Any) -> list[str]:
+def _sources_pl(policy: Policy, copy: Copy) -> list[str]:
     """Where the person's data came from (art. 15 ust. 1 lit. g RODO), one line a source."""
     office = policy.names.office_gen
     out = []
@@ -240,14 +251,15 @@ def _sources_pl(policy: Policy, copy: Any) -> list[str]:
             line = (f"obraz zarejestrowany przez kamerę {src.get('name')} monitoringu "
                     f"wizyjnego {office}")
         else:
-            line = (f"{MATERIALS_BY_KIND.get(kind, 'dane')} {office} (źródło "
+            line = (f"{MATERIALS_BY_KIND.get(kind or '', 'dane')} {office} (źródło "
                     f"{src.get('name')})")
         if line not in out:
             out.append(line)
     return out
 
 
-def _recipients_so_far(session: Session, policy: Policy, req: Request, own: Any) -> list[str]:
+def _recipients_so_far(session: Session, policy: Policy, req: Request, own: Copy | None
+                       ) -> list[str]:
     """Copies of the same material handed to anyone else (art. 15 ust. 1 lit. c RODO: the
     recipients to whom the data "zostały ujawnione")."""
     start, end = copy_period(req)
@@ -265,15 +277,13 @@ def _recipients_so_far(session: Session, policy: Policy, req: Request, own: Any)
     return list(dict.fromkeys(out))
 
 
-def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tuple[str, dict]:
+def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> Doc:
     """The answer to a data subject's request (art. 15 and 12 ust. 3-4 RODO): the copy and
     what was taken out of it and why, with every art. 15 ust. 1 item built from the policy
     (the facts the office's clause prints) and per source the data came from; a confirmation
     that no data are processed where nothing was found; or the refusal with its basis. The
     rights the office's own clause names; the complaint to the Prezes UODO. Printed once the
     request is answered."""
-    from kustosz.custody.answer_deadline import deadline_of
-    from kustosz.documents.clauses import access_facts, clause_points
 
     req = get_request(session, request_id)
     d = deadline_of(session, req, policy.timezone)
@@ -341,7 +351,7 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
                        "deleted": deleted} if none_found else None,
         "refusal": (decision or {}).get("reason") if copy is None and not none_found else None,
         "extended": _d(d.extended_on), "rights": rights, "notes": notes,
-        "protected": bool(copy) and any(src.get("pseudonymised") or src.get("masking")
+        "protected": copy is not None and any(src.get("pseudonymised") or src.get("masking")
                                         for src in copy.sources or []),
         # The clause's own words name the complaint already: not said twice.
         "complaint_said": any("skarg" in p for p in rights),
@@ -352,7 +362,7 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> tupl
 
 
 def label_doc(session: Session, policy: Policy, number: str, key_fingerprint: str
-              ) -> tuple[str, dict]:
+              ) -> Doc:
     copy = get_copy(session, number)
     req = session.get(Request, copy.request_id) if copy.request_id else None
     first, last = held_period(copy)
@@ -404,21 +414,21 @@ def _protocol(session: Session, policy: Policy, number: str,
 
 
 def handover_doc(session: Session, policy: Policy, number: str,
-                 handover_id: int | None = None) -> tuple[str, dict]:
+                 handover_id: int | None = None) -> Doc:
     data = _protocol(session, policy, number, handover_id)
     data["annex"] = (None if data["data_subject"] else
-                     ANNEX.get((policy.preset, "handover-protocol")))
+                     _annex(policy, "handover-protocol"))
     return "handover-protocol", data
 
 
 def receipt_doc(session: Session, policy: Policy, number: str,
-                handover_id: int | None = None) -> tuple[str, dict]:
+                handover_id: int | None = None) -> Doc:
     data = _protocol(session, policy, number, handover_id)
     data["title"] = f"Pokwitowanie — kopia nr {number}"
     return "receipt", data
 
 
-def destruction_doc(session: Session, policy: Policy, number: str) -> tuple[str, dict]:
+def destruction_doc(session: Session, policy: Policy, number: str) -> Doc:
     """The protocol; besides the files, every medium the copy was handed out on, for the
     commission to record how it was physically destroyed or that it stays with its receiver
     (004 §7 ust. 9 "fizycznemu zniszczeniu"; 002 zał. 5 §8 ust. 2)."""
@@ -449,9 +459,9 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
     refused for a form about material the office does not keep."""
     if name in FORM_KIND:
         refuse_unless(policy, *FORM_KIND[name])
-    data = {**policy.doc_names(),
-            "annex": ANNEX.get((policy.preset, name)), "decision": None, "notes": [],
-            "rows": [], "members": [], "sources": [], "files": []}
+    data: dict[str, Any] = {**policy.doc_names(),
+                            "annex": _annex(policy, name), "decision": None, "notes": [],
+                            "rows": [], "members": [], "sources": [], "files": []}
     if name == "request-calls":  # an interested person asks Wałbrzych to secure [004 §7.4]
         data["securing"] = policy.preset == "walbrzych"
     if name == "declaration":  # the same wording as the web's, from its one definition

@@ -21,9 +21,12 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.users import printed as printed_name
 from kustosz.audit.witness import latest_line
+from kustosz.custody.answer_deadline import deadline_of
 from kustosz.custody.answer_due import due_on
 from kustosz.custody.copy_dates import held_period, kept_until
+from kustosz.custody.requests import overdue_since
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
+from kustosz.documents.office import own_texts
 from kustosz.errors import FieldError, InputError
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
@@ -113,8 +116,6 @@ def _decided(session: Session, d: Decision) -> str:
 
 
 def _own(policy: Policy, preset: str) -> bool:
-    from kustosz.documents.office import own_texts
-
     return policy.preset == preset and own_texts(policy)
 
 
@@ -135,7 +136,6 @@ def _purpose(req: Request) -> str:
 def _subject_deadline(session: Session, req: Request, policy: Policy) -> str:
     """A data subject's request: answered on a day (a handover or a refusal), or the day the
     answer is due (art. 12 ust. 3 RODO), with any extension."""
-    from kustosz.custody.answer_deadline import deadline_of
 
     d = deadline_of(session, req, policy.timezone)
     extended = (f"; termin przedłużono {_d(req.extended_on, policy)}: {req.extension_reason}"
@@ -154,8 +154,6 @@ def _subject_deadline(session: Session, req: Request, policy: Policy) -> str:
 
 
 def disclosures(session: Session, policy: Policy, start: date, end: date) -> Register:
-    from kustosz.custody.requests import overdue_since
-
     rows = []
     reqs = session.execute(select(Request).where(Request.received_on >= start,
                                                  Request.received_on <= end)

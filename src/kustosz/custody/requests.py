@@ -31,6 +31,7 @@ from kustosz.index.sources import get_source
 from kustosz.kinds import CHUNKED, Material, SourceKind
 from kustosz.kinds import KINDS as MATERIAL_KINDS
 from kustosz.limits import check_texts
+from kustosz.phones.settings import PhoneSettings
 from kustosz.policy import Policy
 from kustosz.policy.holidays import act_last_day, why_moved_pl
 from kustosz.policy.periods import Period
@@ -296,7 +297,6 @@ def _chunk_sources(session: Session, spec: RequestSpec) -> list[Source]:
 
 def office_lines(session: Session) -> set[str]:
     """The office's own numbers (every phone line's DIDs and long extensions, canonical)."""
-    from kustosz.phones.settings import PhoneSettings
 
     return {n for source in session.execute(select(Source).where(
         Source.kind == SourceKind.PHONE)).scalars()

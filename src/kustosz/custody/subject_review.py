@@ -42,6 +42,7 @@ from kustosz.custody.requests import copy_period, get_request
 from kustosz.db.custody import Copy, Request, ReviewPlay
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
+from kustosz.masking.job import MAX_S
 from kustosz.states import CopyState, RequestKind, RequestStatus
 
 AWAITING, APPROVED, SENT_BACK = "awaiting", "approved", "sent_back"
@@ -97,7 +98,6 @@ def _check_markable(session: Session, req: Request) -> None:
 def check_period(req: Request) -> None:
     """A data subject's camera period is masked in one job: at most masking.job.MAX_S. The
     period is the one the copy holds, the one asked for (custody.requests.copy_period)."""
-    from kustosz.masking.job import MAX_S
 
     start, end = copy_period(req)
     length = (end - start).total_seconds()
@@ -200,7 +200,7 @@ def engine_regions(regions: list[dict[str, Any]] | None, source: str, width: int
 
 def picture_size(vault: Any, recording: Any) -> tuple[int, int]:
     """The stored picture's size, read from the first segment (lent by the storage)."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     with ExitStack() as lent:
         path = lent.enter_context(vault.storage.local_path(recording.storage_key,
@@ -312,7 +312,7 @@ def _packets(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, ...], tupl
     """The file's video packets in file order: where each ends (byte) and the earliest
     presentation time (s) of it and every packet after it. ``size`` and ``mtime_ns`` key the
     cache: a file made again is read again."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     ends: list[int] = []
     times: list[float] = []
@@ -595,8 +595,6 @@ def handover_refusal(copy: Copy, req_kind: str) -> InputError | None:
 
 def region_rows(req: Any, tz: Any) -> dict[str, Any]:
     """What the request page shows of a data subject's masks (empty for other requests)."""
-    from kustosz.kinds import Material
-    from kustosz.states import RequestKind
 
     if req.kind != RequestKind.DATA_SUBJECT or req.material != Material.VIDEO:
         return {}

@@ -10,7 +10,8 @@ from typing import Any
 
 from kustosz.errors import InputError
 from kustosz.kinds import kind_of
-from kustosz.policy import Policy
+from kustosz.policy import Policy, load_policy
+from kustosz.policy.model import KIND_PL
 
 # A value the office has not set: a dotted line to fill in by hand, as the seeds' own
 # models leave blanks (003 zał. 1: "adres: .....").
@@ -32,8 +33,6 @@ def purposes(policy: Policy) -> list[str]:
 
 @cache
 def _preset_office_name(preset: str) -> str | None:
-    from kustosz.policy import load_policy
-
     return load_policy(preset).office_name
 
 
@@ -56,7 +55,6 @@ def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) ->
     says in Polish what follows ("tabliczki … się nie drukuje")."""
     if records(policy, kind):
         return
-    from kustosz.policy.model import KIND_PL
 
     en, pl = kind_of(kind).absent_en, kind_of(kind).absent_pl
     kept = [k for k, v in policy.retention.items() if v]

@@ -54,7 +54,7 @@ def _default(value: Any) -> Any:
 def render(name: str, data: dict[str, Any], out: Path | None = None,
            data_root: Path | None = None) -> bytes:
     """PDF bytes of template ``name`` filled with ``data``; also written to ``out`` if given."""
-    import typst
+    import typst  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     if name not in NAMES:
         raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")

@@ -10,6 +10,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
+from kustosz.holds import object_lock
+from kustosz.holds.object_lock import lockable_store
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
 from kustosz.words import period_pl
@@ -50,7 +52,6 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
 
     The rows whose end moves are read a page of ``batch`` at a time (keyset on the id, within
     one source's day), never the whole index at once: a vault of years holds millions."""
-    from kustosz.holds.object_lock import lockable_store
 
     lockable = lockable_store(session) is not None
     changed = 0
@@ -93,15 +94,13 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
 def _lengthen_day(session: Session, batch: int, new_end: datetime,
                   where: tuple[ColumnElement[bool], ...]) -> None:
     """Lengthen to ``new_end`` the objects of the rows ``where`` selects, a page at a time."""
-    from kustosz.holds.object_lock import lengthen
-
     after = 0
     while True:
         ids = list(session.execute(select(Recording.id).where(*where, Recording.id > after)
                                    .order_by(Recording.id).limit(batch)).scalars())
         if not ids:
             return
-        lengthen(session, [(rid, new_end) for rid in ids])
+        object_lock.lengthen(session, [(rid, new_end) for rid in ids])
         after = ids[-1]
         if len(ids) < batch:
             return
@@ -126,9 +125,7 @@ def _redate_rebased(session: Session, source: Source, policy: Policy,
                         .where(Recording.__table__.c.id == bindparam("rid"))
                         .values(expires_at=bindparam("exp")), rows)
         if lockable:
-            from kustosz.holds.object_lock import lengthen
-
-            lengthen(session, [(r["rid"], r["exp"]) for r in rows])
+            object_lock.lengthen(session, [(r["rid"], r["exp"]) for r in rows])
         n += len(rows)
         after = found[-1][0]
         if len(found) < batch:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.db.models import Deletion, Recording
 from kustosz.states import RecordingState
+from kustosz.words import count_pl
 
 WINDOW_DAYS = 7
 # Beyond a year a count of days says nothing an office can act on ("ok. 1224797 dni" on a
@@ -41,7 +42,6 @@ class Forecast:
     @property
     def lasts_pl(self) -> str:
         """How long the free space lasts, in the dashboard's words."""
-        from kustosz.words import count_pl
 
         days = self.days_left
         if days is None:

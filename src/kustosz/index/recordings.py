@@ -18,7 +18,7 @@ from kustosz.db.models import Recording, Source
 from kustosz.states import RecordingState
 
 
-def overlapping(source: Source, start: datetime, end: datetime) -> Select[tuple[Recording]]:
+def overlapping(source: Source, start: datetime, end: datetime) -> Select[Recording]:
     """Stored items of one source that overlap [start, end].
 
     The lower bound on start_at (start minus the longest item the source ever had) keeps this

@@ -35,19 +35,23 @@ from kustosz import clock
 from kustosz.audit import append as audit
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
+from kustosz.db.tables import table_of
 from kustosz.errors import InputError, KustoszError
+from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest.marking import _hold_late, _mark_stored
+from kustosz.ingest.upload_queue import QUEUED, is_buffered
+from kustosz.ingest.upload_queue import queue_of as of
 from kustosz.kinds import kind_of
+from kustosz.retention.orphans import ORPHAN
 from kustosz.states import RecordingState
 from kustosz.storage import StoredFile
 from kustosz.storage.base import (
     Lockable,
     Refused,
     Unavailable,
-    legal_hold,
     put_retained,
 )
 from kustosz.vault import Vault
@@ -70,14 +74,10 @@ AWAY_PL = "Magazyn obiektów nie odpowiada (pliki czekają w buforze lokalnym)."
 
 def _buffer(vault: Vault) -> UploadQueue | None:
     """The queue a failed upload leaves its file in, on an object store (upload_queue)."""
-    from kustosz.ingest.upload_queue import is_buffered, queue_of
-
-    return queue_of(vault) if is_buffered(vault) else None
+    return of(vault) if is_buffered(vault) else None
 
 
 def queue_of(vault: Vault) -> UploadQueue:
-    from kustosz.ingest.upload_queue import queue_of as of
-
     return of(vault)
 
 
@@ -145,13 +145,13 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
         one = on_stored
 
         def hook(s: Session, done: list[Stored]) -> None:
-            one(s, s.get(Recording, done[0].id))
+            one(s, s.get_one(Recording, done[0].id))
     (result,) = ingest_batch(vault, source_name, [item], actor=actor, audit_it=audit_it,
                              on_stored=hook)
     if isinstance(result, BaseException):
         raise result
     with vault.reading() as s:
-        return s.get(Recording, result.id)
+        return s.get_one(Recording, result.id)
 
 
 # Muxers for the usual camera-file suffixes; anything else is written back in the container
@@ -167,7 +167,7 @@ def _streams(path: Path) -> tuple[int, int, str] | None:
     memory) is raised, never read as "no sound": what says so is kept (the intake's
     `sound_checked` mark, playback's verdict), and a file with sound would then be served
     with it (R1.3)."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
         with av.open(str(path)) as c:
@@ -183,7 +183,6 @@ def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | No
     ``scratch`` holding its video streams only (`-map 0:v -c copy`: no re-encoding), checked
     to have no audio, in ``muxer`` or the file's own container. A file with sound and no
     picture is refused."""
-    from kustosz.ffmpeg import ffmpeg_exe
 
     found = _streams(path)
     if found is None or found[1] == 0:
@@ -240,9 +239,10 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
                  actor: str = "system", audit_it: bool = True,
                  on_stored: OnStored | None = None,
                  allow_disabled: bool = False,
-                 copy_workers: int | None = None) -> list[Stored | OSError]:
+                 copy_workers: int | None = None) -> list[Stored | OSError | KustoszError]:
     """Take ``items`` in with two transactions in all; per item, `Stored` or the OSError
-    (unreadable or vanished file, storage error) that kept it out. A disabled source takes
+    (unreadable or vanished file, storage error) that kept it out (on an object store, the
+    KustoszError of an upload the local spool could not keep either). A disabled source takes
     nothing in, unless ``allow_disabled``: for what it received while it was enabled (the
     open chunk a listener closes because its source was disabled).
 
@@ -277,7 +277,7 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
 def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
                   actor: str, audit_it: bool, on_stored: OnStored | None,
                   allow_disabled: bool, copy_workers: int | None = None,
-                  sound_checked: bool = False) -> list[Stored | OSError]:
+                  sound_checked: bool = False) -> list[Stored | OSError | KustoszError]:
     """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
     what is stored for each (a camera file without its sound; ``sound_checked``: each was
     checked, and its row is marked with the SHA-256 stored)."""
@@ -289,31 +289,34 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
             raise InputError(f"source {source_name!r} is disabled")
-        rows = [{"source_id": source.id, "kind": source.kind, "start_at": it.start,
-                 "end_at": it.end, "storage_key": storage_key(source, it.start, orig.path.suffix),
-                 "meta": it.meta or {}, "state": RecordingState.PENDING, "size": 0,
-                 "retain_from": it.start + lag if lag else None,
-                 "expires_at": expiry_of(source, it.start + lag, vault.policy),
-                 "ingested_at": now}
-                for it, orig, lag in zip(items, given, behind, strict=True)]
+        keys = [storage_key(source, it.start, orig.path.suffix)
+                for it, orig in zip(items, given, strict=True)]
+        expiries = [expiry_of(source, it.start + lag, vault.policy)
+                    for it, lag in zip(items, behind, strict=True)]
+        rows: list[dict[str, Any]] = [  # Core's parameters, as inserted_ids takes them
+            {"source_id": source.id, "kind": source.kind, "start_at": it.start,
+             "end_at": it.end, "storage_key": key, "meta": it.meta or {},
+             "state": RecordingState.PENDING, "size": 0,
+             "retain_from": it.start + lag if lag else None, "expires_at": expires,
+             "ingested_at": now}
+            for it, key, lag, expires in zip(items, keys, behind, expiries, strict=True)]
         # Core, not the ORM's bulk insert: the same executemany with RETURNING, without the
         # ORM's per-row bookkeeping (a tenth of a tiny-file PBX intake's time).
-        ids = inserted_ids(s, Recording.__table__, rows, "storage_key")
+        ids = inserted_ids(s, table_of(Recording), rows, "storage_key")
         source_id, name = source.id, source.name
         # On a store with a lock each object carries its legal end and, if a hold already
         # covers it, the legal hold (holds/object_lock.py).
         lockable = isinstance(vault.storage, Lockable)
         held = held_ids(s, ids) if lockable else set()
-    keys = [row["storage_key"] for row in rows]
-    locks = [(lock_until(row["expires_at"], now), rid in held) for row, rid in zip(rows, ids,
-                                                                                  strict=True)]
+    locks = [(lock_until(expires, now), rid in held)
+             for expires, rid in zip(expiries, ids, strict=True)]
     try:
         copies, failure = _copy_all(vault, items, keys, locks, copy_workers)
     except BaseException:
         _undo(vault, ids, keys)
         raise
-    done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start, items[i].end,
-                   c.version_id)
+    done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start,
+                   items[i].end or items[i].start, c.version_id)
             for i, c in enumerate(copies) if isinstance(c, StoredFile)]
     queue = _buffer(vault)
     queued, placed = _queue_failed(queue, copies, ids, keys, items) if queue else ([], [])
@@ -346,10 +349,20 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     if failure is not None:
         raise failure
     by_index = {d.index: d for d in both}
-    return [by_index.get(i, c) for i, c in enumerate(copies)]  # type: ignore[misc]
+    out: list[Stored | OSError | KustoszError] = []
+    for i, c in enumerate(copies):
+        if i in by_index:
+            out.append(by_index[i])
+        else:
+            # Whole copies are all in `both`; a copy not begun (None) only follows a failure,
+            # raised above.
+            assert isinstance(c, (OSError, KustoszError)), c
+            out.append(c)
+    return out
 
 
-def _queue_failed(queue: UploadQueue, copies: list[StoredFile | OSError | None],
+def _queue_failed(queue: UploadQueue,
+                  copies: list[StoredFile | OSError | KustoszError | None],
                   ids: list[int], keys: list[str], items: list[Item]
                   ) -> tuple[list[Stored], list[Path]]:
     """The items whose upload failed (the store, not the file: a KustoszError), copied into
@@ -378,10 +391,9 @@ def _queue_failed(queue: UploadQueue, copies: list[StoredFile | OSError | None],
 
 def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
                  sound_checked: bool = False) -> None:
-    from kustosz.ingest.upload_queue import QUEUED
 
     for q in queued:
-        rec = session.get(Recording, q.id)
+        rec = session.get_one(Recording, q.id)
         rec.size, rec.sha256 = q.size, q.sha256
         rec.meta = {**(rec.meta or {}), QUEUED: queue_id,
                     **({SOUND_CHECKED: q.sha256} if sound_checked else {})}
@@ -390,9 +402,9 @@ def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
 def _copy_all(vault: Vault, items: list[Item], keys: list[str],
               locks: list[tuple[datetime | None, bool]],
               copy_workers: int | None = None
-              ) -> tuple[list[StoredFile | OSError | None], BaseException | None]:
+              ) -> tuple[list[StoredFile | OSError | KustoszError | None], BaseException | None]:
     """Step (2) for every item; None for a copy not begun because another failed."""
-    results: list[StoredFile | OSError | None] = [None] * len(items)
+    results: list[StoredFile | OSError | KustoszError | None] = [None] * len(items)
     buffer = _buffer(vault)
     stop = threading.Event()
     failure: list[BaseException] = []
@@ -449,13 +461,6 @@ def _undo(vault: Vault, ids: list[int], keys: list[str]) -> None:
         _mark_orphans(s, kept)
 
 
-# An intake undone whose object the app's credentials may not delete (an object store's lock,
-# or a store that stopped answering): its row stays `pending` with this flag until the sweep,
-# with the sweep's credentials, removes both (`remove_orphans`). The row keeps the key known:
-# an object that no row names would never be found again.
-ORPHAN = "orphan"
-
-
 def _remove(vault: Vault, key: str) -> bool:
     """Delete an undone intake's object with the app's credentials; False if it may be left
     in the store (then its row is kept as an orphan)."""
@@ -471,43 +476,15 @@ def _mark_orphans(session: Session, ids: set[int]) -> None:
         rec.meta = {**(rec.meta or {}), ORPHAN: True}
 
 
-def remove_orphans(vault: Vault) -> int:
-    """The sweep's part (its credentials, `Vault.deleting_storage`): remove the objects of
-    undone intakes that the app could not delete, and their rows. A legal hold on such an
-    object (a hold covered its times when it was written) is cleared first: nothing of it is
-    material, it was never stored."""
-    with vault.reading() as s:
-        orphans = [(rec.id, rec.storage_key) for rec in s.execute(select(Recording).where(
-            Recording.state == RecordingState.PENDING)).scalars()
-            if (rec.meta or {}).get(ORPHAN)]
-    if not orphans:
-        return 0
-    store = vault.deleting_storage()
-    removed = []
-    for rid, key in orphans:
-        try:
-            store.delete(key)
-        except Refused:
-            legal_hold(store, key, False)
-            try:
-                store.delete(key)
-            except Refused:  # its retain-until is ahead (no bypass, issue 28): a later sweep
-                continue
-        removed.append(rid)
-    with vault.transaction() as s:
-        s.execute(delete(Recording).where(Recording.id.in_(removed)))
-    return len(removed)
-
-
 def _mark_many(session: Session, source_id: int, done: list[Stored],
                checked_meta: list[dict[str, Any]] | None = None) -> None:
     """Step (3); ``checked_meta``: the rows' meta as step (1) wrote it, for files checked for
     sound (`SOUND_CHECKED` is added, naming the SHA-256 that was stored)."""
-    table = Recording.__table__
-    values: dict[str, Any] = {"size": bindparam("rsize"), "sha256": bindparam("rsha"),
+    table = table_of(Recording)
+    values: dict[str, object] = {"size": bindparam("rsize"), "sha256": bindparam("rsha"),
                               "state": RecordingState.STORED, "version_id": bindparam("rver")}
-    rows = [{"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id}
-            for d in done]
+    rows: list[dict[str, object]] = [
+        {"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id} for d in done]
     if checked_meta is not None:
         values["meta"] = bindparam("rmeta")
         for row, d, meta in zip(rows, done, checked_meta, strict=True):
@@ -574,12 +551,9 @@ ADOPTED = "adopted"  # meta flag: step (2) was a rename, the original is gone af
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+        digest = hashlib.file_digest(f, "sha256")
+        return f.tell(), digest.hexdigest()
 
 
 def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: datetime,
@@ -631,9 +605,9 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
             log.warning("upload of %s failed (%s); kept in the local spool", key, exc)
         queue.away = True
         with vault.reading() as s:
-            return s.get(Recording, rec_id)
+            return s.get_one(Recording, rec_id)
     with vault.transaction() as s:
-        rec = s.get(Recording, rec_id)
+        rec = s.get_one(Recording, rec_id)
         rec.version_id = stored.version_id
         _mark_stored(s, rec)
         if lockable:

@@ -28,7 +28,13 @@ from sqlalchemy import select
 
 from kustosz.db.models import Source
 from kustosz.db.outage import is_database_away
+from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.chunks.service import Background, Service
+from kustosz.ingest.chunks.spool import ChunkSpool, spool_root
+from kustosz.ingest.events.intake import EventIntake
+from kustosz.ingest.events.search import index_events
+from kustosz.ingest.mail.search import index_mail
+from kustosz.ingest.mail.service import mail_service
 from kustosz.kinds import CHUNKED, SourceKind
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
@@ -46,10 +52,7 @@ def _service(vault: Vault, kind: str, name: str) -> Service:
     # Imported here: the mail intake pulls in aiosmtpd or imap-tools, which a camera-only
     # office never uses. A mailbox either listens for SMTP or polls its IMAP journal mailbox.
     if kind == SourceKind.MAILBOX:
-        from kustosz.ingest.mail.service import mail_service
-
         return mail_service(vault, name)
-    from kustosz.ingest.events.intake import EventIntake
 
     return EventIntake(vault, name)
 
@@ -59,10 +62,6 @@ def settle_disabled(vault: Vault) -> int:
     the source disabled before the next start): what they hold was received while they were
     enabled, and it must come under retention rather than wait for a listener that is not
     started. Enabled sources' leftovers are taken in as their listeners start."""
-    from kustosz.ingest.chunks.counters import Counters
-    from kustosz.ingest.chunks.spool import ChunkSpool, spool_root
-    from kustosz.ingest.events.search import index_events
-    from kustosz.ingest.mail.search import index_mail
 
     with vault.reading() as s:
         idle = [(src.id, src.name, src.kind) for src in s.execute(select(Source).where(

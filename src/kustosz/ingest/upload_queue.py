@@ -52,6 +52,7 @@ from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.fsutil import fsync_file, replace, write_atomic
 from kustosz.holds.object_lock import held_ids, lock_until
+from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
 from kustosz.vault import Vault
@@ -73,9 +74,7 @@ ALLOWANCE_S = 1800.0
 
 def is_buffered(vault: Vault) -> bool:
     """The store is remote: an upload that fails leaves the file in the local spool."""
-    from kustosz.storage.s3 import S3Storage
-
-    return isinstance(vault.storage, S3Storage)
+    return vault.store_is_remote
 
 
 def queue_of(vault: Vault) -> UploadQueue:
@@ -91,12 +90,9 @@ def use_folder(vault: Vault, folder: Path) -> UploadQueue:
 
 
 def _hash(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
     with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+        digest = hashlib.file_digest(f, "sha256")
+        return f.tell(), digest.hexdigest()
 
 
 @dataclass
@@ -241,7 +237,6 @@ class UploadQueue:
               beat: Callable[[], None] | None = None) -> Drained:
         """Upload what waits, oldest first; stops at the first failure (the store is away:
         the rest would fail too). ``beat``: called before each file (a watchdog's)."""
-        from kustosz.ingest.marking import _hold_late, _mark_stored
 
         result = Drained()
         if self.known_id() is None:

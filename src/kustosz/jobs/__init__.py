@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kustosz.db.jobs import JobState
+from kustosz.db.outage import is_database_away
 from kustosz.errors import NotFound
+from kustosz.holds import object_lock
 from kustosz.jobs import records
 from kustosz.jobs.catalogue import hold_legal_holds
 from kustosz.jobs.context import JobContext
@@ -43,6 +45,7 @@ from kustosz.jobs.kinds import (
     register,
     unregister,
 )
+from kustosz.jobs.queue import QueueWorker
 from kustosz.jobs.records import JobView
 from kustosz.jobs.runners import Inline, Runner, Threads
 
@@ -116,14 +119,10 @@ def start(vault: Vault, *, node: str | None = None, workers: int = 2,
     try:
         records.prune(vault)
     except Exception as exc:  # housekeeping: the database away must not stop serve's start
-        from kustosz.db.outage import is_database_away
-
         if not is_database_away(exc):
             raise
         log.warning("old jobs not pruned, the database is away: %s", exc)
     if vault.engine.dialect.name == "postgresql":
-        from kustosz.jobs.queue import QueueWorker
-
         runner = QueueWorker(vault, name=node or "kustosz", concurrency=workers,
                              progress=progress).start()
     else:
@@ -146,7 +145,6 @@ def _queue_legal_holds(vault: Vault, hold_id: int, on: bool, actor: str) -> int:
 def _hand_in() -> None:
     # holds.object_lock queues its job through this hook: this package runs custody's work
     # (catalogue), so custody does not import it back (tests/test_import_cycles.py).
-    from kustosz.holds import object_lock
 
     object_lock.queue_job = _queue_legal_holds
     hand_over_to(_submit)  # kinds.queue hands a checked job to this process's runner

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from kustosz.custody import copy_making
+from kustosz.holds import object_lock
 from kustosz.jobs.context import JobContext
 from kustosz.jobs.kinds import Retry, register
+from kustosz.masking import job
 
 
 def make_copy(ctx: JobContext, request_id: int, by: str, actor: str,
               playable: bool | None = None) -> dict[str, Any]:
     """A request's copy (evidence bundle, custody.copies) made in the background (the request
     page, `POST /api/copies`, `kustosz copies make`)."""
-    from kustosz.custody.copies import make_copy as make
-
-    copy = make(ctx.vault, request_id, by=by, actor=actor, progress=ctx.progress,
-                playable=playable)
+    copy = copy_making.make_copy(ctx.vault, request_id, by=by, actor=actor,
+                                 progress=ctx.progress, playable=playable)
     return {"number": copy.number, "request": copy.request_id, "state": str(copy.state),
             "expires_at": copy.expires_at.isoformat()}
 
 
 def check_copy(vault: Any, request_id: int, by: str, actor: str,
                playable: bool | None = None) -> None:
-    from kustosz.custody.copies import check_copy as check
-
-    check(vault, request_id, by, actor)
+    copy_making.check_copy(vault, request_id, by, actor)
 
 
 # A copy whose making failed on a store that did not answer is tried again; one refused
@@ -41,9 +40,7 @@ copy_make = register("copy.make", make_copy, check=check_copy,
 def legal_holds(ctx: JobContext, hold_id: int, on: bool) -> dict[str, Any]:
     """A hold's legal holds on the object store (holds.object_lock): set on every object it
     covers once it is placed, cleared where no other hold covers once it is released."""
-    from kustosz.holds.object_lock import apply_legal_holds
-
-    return apply_legal_holds(ctx, hold_id, on)
+    return object_lock.apply_legal_holds(ctx, hold_id, on)
 
 
 # A store that did not answer is tried again; setting a legal hold twice is harmless.
@@ -58,19 +55,15 @@ def mask_period(ctx: JobContext, source: str, start: str, end: str,
                 masks: list[Any] | None = None, keep: list[Any] | None = None,
                 threshold: float = 0.2, every: int = 1) -> dict[str, Any]:
     """A camera's period masked into a file of the job's own (kustosz.masking.job)."""
-    from kustosz.masking.job import run
-
-    return run(ctx, source=source, start=start, end=end, masks=masks, keep=keep,
-               threshold=threshold, every=every)
+    return job.run(ctx, source=source, start=start, end=end, masks=masks, keep=keep,
+                   threshold=threshold, every=every)
 
 
 def check_mask_period(vault: Any, source: str, start: str, end: str,
                       masks: list[Any] | None = None, keep: list[Any] | None = None,
                       threshold: float = 0.2, every: int = 1) -> None:
-    from kustosz.masking.job import check
-
-    check(vault, source=source, start=start, end=end, masks=masks, keep=keep,
-          threshold=threshold, every=every)
+    job.check(vault, source=source, start=start, end=end, masks=masks, keep=keep,
+              threshold=threshold, every=every)
 
 
 # Bad input is refused again by each attempt; only a failure of the machine is worth another.

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 
 from kustosz.db.jobs import JobState, jobs
 from kustosz.errors import KustoszError
+from kustosz.jobs import eta
 from kustosz.logs import redact
 from kustosz.vault_handle import VaultHandle
 
@@ -49,7 +50,6 @@ class JobView:
     def estimate(self, lang: str = "pl", now: datetime | None = None) -> str | None:
         """How long the running attempt still needs, in words (kustosz.jobs.eta); None
         when it is not running or it is too early to say."""
-        from kustosz.jobs import eta
 
         if self.state != JobState.RUNNING or self.started_at is None:
             return None

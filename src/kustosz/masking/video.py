@@ -61,6 +61,7 @@ from kustosz.masking.regions import (
     dilate,
     parse,
 )
+from kustosz.playable import Gap, slate_picture
 
 Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
@@ -170,7 +171,7 @@ Clock = tuple[datetime, ZoneInfo]
 
 
 def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     return imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -738,7 +739,6 @@ class _Pass:
     def slate(self, start_s: float, end_s: float, like: np.ndarray) -> np.ndarray:
         """The picture shown for a gap of the period from ``start_s`` to ``end_s``: the card
         naming its times (black without the period's clock), listed in ``gaps``."""
-        from kustosz.playable import Gap, slate_picture
 
         entry: dict[str, Any] = {"from_s": round(start_s, 3), "to_s": round(end_s, 3)}
         unreadable = any(d["offset_s"] < end_s and d["offset_s"] + d.get("length_s", 0) > start_s

@@ -6,8 +6,9 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kustosz.errors import ConfigError
@@ -52,6 +53,13 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
                   "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
                   "basis": str, "monitored": str, "published": str},
+    # The accessibility statement (web/accessibility.py; ustawa z dnia 4 kwietnia 2019 r.
+    # o dostępności cyfrowej…, art. 10): the person or unit who answers for the app's
+    # accessibility, the day the office put the app into service (YYYY-MM-DD) and what it says
+    # of its building's accessibility. Each optional: without a contact the statement names
+    # the office's own ([documents] address, phone, e-mail).
+    "accessibility": {"contact": str, "email": str, "phone": str, "published": str,
+                      "architecture": str},
 }
 
 
@@ -103,7 +111,8 @@ def _names(office: dict[str, Any]) -> Names:
     loc = office.get("name_locative")
     office_in = in_(loc) if loc else f"w jednostce: {name}"
 
-    def title(key: str, default: tuple[str, str, str], kind: str) -> tuple[str, str, str]:
+    def title(key: str, default: tuple[str, str, str], kind: tuple[str, str]
+              ) -> tuple[str, str, str]:
         nom = office.get(key)
         if not nom:
             return default
@@ -348,7 +357,7 @@ class Policy:
         return _names({"name": self.office_name, "approver_title": self.approver_title,
                        "deputy_title": self.deputy_title})
 
-    def doc_names(self) -> dict[str, str]:
+    def doc_names(self) -> dict[str, str | None]:
         """The names for a document's data: "office" and "approver" in the nominative (as
         headings and footers print them) and each declined form under its own key; and the
         system the documents speak of ("w systemie …"): an office that records calls only
@@ -363,6 +372,11 @@ class Policy:
     def documents(self) -> dict[str, Any]:
         """The [documents] table: what documents print about the office (see _SCHEMA)."""
         return dict(self.raw.get("documents", {}))
+
+    @property
+    def accessibility(self) -> dict[str, str]:
+        """The [accessibility] table: the accessibility statement's contact and dates."""
+        return dict(self.raw.get("accessibility", {}))
 
     def retention_for(self, kind: str) -> Period:
         period = self.retention.get(kind)
@@ -452,14 +466,19 @@ def _check_shape(data: dict[str, Any]) -> None:
                                   pl=f"Klucz zasad {section}.{key} ma zły typ: „{item}”.")
 
 
-def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[str, ...]) -> Any:
+Choice = TypeVar("Choice", bound=str)
+
+
+def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[Choice, ...]
+            ) -> Choice:
     value = data.get(section, {}).get(key)
-    if value not in allowed:
-        raise ConfigError(f"policy {section}.{key} must be one of {', '.join(allowed)}, "
-                          f"got {value!r}",
-                          pl=f"Zasada {section}.{key} musi mieć jedną z wartości: "
-                             f"{', '.join(allowed)}; podano „{value}”.")
-    return value
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise ConfigError(f"policy {section}.{key} must be one of {', '.join(allowed)}, "
+                      f"got {value!r}",
+                      pl=f"Zasada {section}.{key} musi mieć jedną z wartości: "
+                         f"{', '.join(allowed)}; podano „{value}”.")
 
 
 def _period(data: dict[str, Any], section: str, key: str) -> Period:
@@ -474,7 +493,8 @@ def _period(data: dict[str, Any], section: str, key: str) -> Period:
                           pl=f"Zasada {section}.{key}: {exc.pl or exc}") from None
 
 
-def _deadline(data: dict[str, Any]) -> tuple[Period | None, Any]:
+def _deadline(data: dict[str, Any]
+              ) -> tuple[Period | None, Literal["reject", "warn"] | None]:
     """requests.deadline and what happens after it; both or neither (a regulation that sets no
     deadline: 000, 001, 003)."""
     requests = data.get("requests", {})
@@ -484,8 +504,10 @@ def _deadline(data: dict[str, Any]) -> tuple[Period | None, Any]:
                               pl="Zasada requests.after_deadline wymaga określenia terminu "
                                  "(requests.deadline).")
         return None, None
-    return (_period(data, "requests", "deadline"),
-            _choice(data, "requests", "after_deadline", ("reject", "warn")))
+    deadline = _period(data, "requests", "deadline")
+    after: Literal["reject", "warn"] = _choice(data, "requests", "after_deadline",
+                                               ("reject", "warn"))
+    return deadline, after
 
 
 def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
@@ -507,19 +529,21 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
                              "(office.timezone).") from None
     retention: dict[str, Period | None] = {}
     for kind in SOURCE_KINDS:
-        retention[kind] = (_period(data, "retention", kind)
-                           if kind in data.get("retention", {}) else None)
+        period = (_period(data, "retention", kind)
+                  if kind in data.get("retention", {}) else None)
+        retention[kind] = period
         cap = STATUTORY_MAX.get(kind)
-        if retention[kind] and cap and retention[kind].max_days() > cap.max_days():
+        if period and cap and period.max_days() > cap.max_days():
             raise ConfigError(
-                f"policy retention.{kind} = {retention[kind]} exceeds the statutory maximum "
+                f"policy retention.{kind} = {period} exceeds the statutory maximum "
                 f"of {cap} (Kodeks pracy art. 22² §3)",
-                pl=f"Okres retention.{kind} = {period_pl(retention[kind])} przekracza "
+                pl=f"Okres retention.{kind} = {period_pl(period)} przekracza "
                    f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3).")
     purposes = data.get("documents", {}).get("purposes", [])
     if any(not isinstance(p, str) or not p.strip() for p in purposes):
         raise ConfigError("policy documents.purposes must list non-empty texts",
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
+    _check_accessibility(data.get("accessibility", {}))
     deadline, after_deadline = _deadline(data)
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
@@ -571,7 +595,27 @@ def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str
     out = {**base, "office": office}
     if "name" in o and o["name"] != b.get("name"):
         out.pop("documents", None)
+        out.pop("accessibility", None)
     return out
+
+
+def _check_accessibility(section: dict[str, Any]) -> None:
+    """[accessibility]: no empty value (leave a key out instead: the statement then names the
+    office's own contact), and the publication day as the statement prints it, YYYY-MM-DD."""
+    for key, value in section.items():
+        if not value.strip():
+            raise ConfigError(f"policy accessibility.{key} is empty; leave it out instead",
+                              pl=f"Zasada accessibility.{key} jest pusta; pomiń ją zamiast "
+                                 "tego.")
+    published = section.get("published")
+    if published is not None:
+        try:
+            date.fromisoformat(published.strip())
+        except ValueError:
+            raise ConfigError(f"policy accessibility.published must be a date YYYY-MM-DD, "
+                              f"got {published!r}",
+                              pl="Zasada accessibility.published musi być datą w postaci "
+                                 f"RRRR-MM-DD; podano „{published}”.") from None
 
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:

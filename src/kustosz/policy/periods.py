@@ -98,7 +98,7 @@ def chunk_window(at: datetime, granularity: str, tz: ZoneInfo = WARSAW
     """The window of the monitoring chunk that holds ``at``: its UTC hour, or its local day
     (the day of recording retention counts from). A listener's spool closes a chunk at the
     window's end (kustosz.ingest.chunks.spool); a copy of the lines waits for it
-    (kustosz.custody.copies.ready_at)."""
+    (kustosz.custody.copy_material.ready_at)."""
     if granularity == "hour":
         start = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         return start, start + timedelta(hours=1)

@@ -228,7 +228,7 @@ class DiskWatch:
             if self.told:
                 return
             self.told = True
-        from kustosz.alerts.without_disk import tell_without_disk
+        from kustosz.alerts.without_disk import tell_without_disk  # noqa: PLC0415 - alerts are above retention (a tie to cut, pyproject's ignore_imports)
 
         threading.Thread(target=tell_without_disk, args=(self.vault, row_kind, text, since),
                          name="alert-without-disk", daemon=True).start()
@@ -300,9 +300,7 @@ FreeSpace = Callable[[], tuple[int, int]]
 
 
 def _remote(vault: Vault) -> bool:
-    from kustosz.ingest.upload_queue import is_buffered
-
-    return is_buffered(vault)
+    return vault.store_is_remote
 
 
 @patient

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, time, timedelta
 from kustosz.db.outage import Backoff, is_database_away
 from kustosz.retention.pressure import relieve_pressure, watch_of
 from kustosz.retention.sweep import run_sweep
+from kustosz.retention.sweep_alert import note_sweep
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 
@@ -77,8 +78,6 @@ def run_scheduler(vault: Vault, stop: threading.Event,
             progress.beat()
             now = clock()
             if now >= due:
-                from kustosz.alerts.checks import note_sweep
-
                 retry: float | None = None
                 try:
                     with progress.busy(SWEEP_ALLOWANCE_S):
@@ -90,7 +89,7 @@ def run_scheduler(vault: Vault, stop: threading.Event,
                                     "again in %.0f s", type(exc).__name__, retry)
                     else:
                         log.exception("retention sweep failed; retrying at the next run")
-                    note_sweep(vault, exc)  # the sweep_failed alert (kustosz.alerts.checks)
+                    note_sweep(vault, exc)  # the sweep_failed alert (kustosz.retention.sweep_alert)
                     if on_failure:
                         on_failure(exc)
                 else:

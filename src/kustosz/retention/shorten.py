@@ -22,7 +22,7 @@ a bundle in the data folder, never an object under the store's lock.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,7 +31,7 @@ from kustosz.access.users import require_role
 from kustosz.audit import append as audit
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError, FieldError, InputError, NotFound
-from kustosz.holds.object_lock import lock_until
+from kustosz.holds.object_lock import SHORTEN_GRACE, shorten_object
 from kustosz.holds.record import APPROVE, PROPOSE, record_of
 from kustosz.index.expiry import expiry_of
 from kustosz.limits import check_texts
@@ -42,9 +42,7 @@ from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 PAGE = 500
-# An object whose new end has passed already: the store refuses a past date, so it is kept
-# this much longer and the sweep deletes it then.
-GRACE = timedelta(minutes=1)
+GRACE = SHORTEN_GRACE  # a past end is kept this much longer (holds.object_lock)
 
 
 def _period(text: str) -> Period:
@@ -168,19 +166,6 @@ def _redate(vault: Vault, kind: str, store: Storage) -> tuple[int, int]:
                               .values(expires_at=end))
                 rows += 1
                 if lockable:
-                    objects += _shorten_object(store, row.storage_key, row.version_id, end,
-                                               now)
+                    objects += shorten_object(store, row.storage_key, row.version_id, end,
+                                              now, GRACE)
             after = page[-1].id
-
-
-def _shorten_object(store: Any, key: str, version: str | None, end: datetime,
-                    now: datetime) -> int:
-    until = lock_until(end, now + GRACE) or now + GRACE
-    try:
-        current = store.lock_of(key, version).retain_until
-    except FileNotFoundError:  # an intake under way is written with the new date
-        return 0
-    if current is None or current <= until:
-        return 0
-    store.retain(key, until, version, bypass=True)
-    return 1

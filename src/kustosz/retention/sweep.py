@@ -42,6 +42,7 @@ from kustosz.holds.coverage import (
 from kustosz.holds.object_lock import held_ids, mirror_legal_holds
 from kustosz.holds.record import Disagreement, disagreements
 from kustosz.index.expiry import period_for
+from kustosz.retention.orphans import remove_orphans
 from kustosz.retention.traces import prune_traces
 from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.base import Lockable, Refused, delete_content
@@ -306,8 +307,6 @@ def recover(vault: Vault, actor: str = "system") -> int:
     with vault.reading() as s:
         open_sweeps = list(s.execute(select(Sweep.id, Sweep.mode)
                                      .where(Sweep.finished_at.is_(None))).all())
-    from kustosz.ingest.files import remove_orphans  # ingest imports the vault's pieces too
-
     handled += remove_orphans(vault)  # undone intakes the app's credentials could not remove
     for sweep_id, mode in open_sweeps:
         with vault.transaction() as s:

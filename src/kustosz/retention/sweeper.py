@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import socket
 import threading
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from kustosz.config_schema.storage import SWEEP_SEPARATE
+from kustosz.db.leases import Leases
 from kustosz.errors import ConfigError
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.storage.base import Unavailable
@@ -74,7 +76,6 @@ def check_separate(vault: Vault) -> None:
 @contextlib.contextmanager
 def _one_sweeper(vault: Vault) -> Iterator[None]:
     """One sweeper per data folder on SQLite (the kernel releases the lock of a dead one)."""
-    import fcntl
 
     with (vault.root / "sweeper.lock").open("a+") as handle:
         try:
@@ -104,7 +105,6 @@ def run_sweeper(vault: Vault, stop: threading.Event, *, lease_seconds: float = 1
         with _one_sweeper(vault):
             run_scheduler(vault, stop, clock=clock, on_sweep=on_sweep, on_failure=on_failure)
         return
-    from kustosz.db.leases import Leases
 
     leases = Leases(vault.engine, name or sweeper_name(), lease_seconds)
     renew_s = lease_seconds / 3

@@ -358,12 +358,9 @@ def _probe_unnamed(folder: Path) -> bool:
 
 
 def _hash_and_size(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
     with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+        digest = hashlib.file_digest(f, "sha256")
+        return f.tell(), digest.hexdigest()
 
 
 def _hash(path: Path) -> str:

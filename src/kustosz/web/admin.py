@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kustosz.access import accounts, allowlist, contractors, directory, passwords, throttle
+from kustosz.access import accounts, allowlist, contractors, directory, passwords, throttle, unlock
 from kustosz.access import authorisations as auths
+from kustosz.access.records import with_witness
 from kustosz.access.users import (
     ROLES,
     add_user,
@@ -25,11 +26,14 @@ from kustosz.access.users import (
     set_roles,
 )
 from kustosz.audit import append as audit
+from kustosz.custody import commission
 from kustosz.custody.actions import record_action
+from kustosz.custody.papers import authorisation_doc_data, blank
 from kustosz.db.access import Account, Authorisation, ListeningProtocol
 from kustosz.db.calls import Call
 from kustosz.db.custody import User
 from kustosz.db.models import Source
+from kustosz.documents import render
 from kustosz.errors import FieldError, InputError, KustoszError, NotFound
 from kustosz.kinds import SourceKind
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
@@ -244,7 +248,6 @@ async def users_unthrottle(name: str, ctx: Ctx = gate("admin")) -> Response:
 @router.post("/admin/users/{name}/unlock")
 async def users_unlock(name: str, request: Request, ctx: Ctx = gate("admin")) -> Response:
     """A one-time unlock link (kustosz.access.unlock), shown once."""
-    from kustosz.access import unlock
 
     admin = ctx.need("admin")
     hours = (await form_of(request)).get("hours") or unlock.DEFAULT_HOURS
@@ -374,8 +377,6 @@ async def authorisations_revoke(auth_id: PathId, request: Request,
 @router.get("/authorisations/{auth_id}.pdf")
 def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
-    from kustosz.custody.papers import authorisation_doc_data
-    from kustosz.documents import render
 
     with ctx.vault.reading() as s:
         a = s.get(Authorisation, auth_id)
@@ -392,7 +393,6 @@ def authorisation_pdf(auth_id: PathId, ctx: Ctx = gate()) -> Response:
 # -- the destruction commission's appointments (002 zał.5 §8.2) ------------------------------
 def _commission_page(ctx: Ctx, form: dict[str, str] | None = None,
                      errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    from kustosz.custody import commission
 
     with ctx.vault.reading() as s:
         rows = commission.list_appointments(s)
@@ -414,7 +414,6 @@ def commission_list(ctx: Ctx = gate("custody_read")) -> Response:
 @router.post("/commission")
 async def commission_appoint(request: Request, ctx: Ctx = gate("authorise")) -> Response:
     """The head (an approver) records whom an order appointed to the commission."""
-    from kustosz.custody import commission
 
     approver = ctx.need("authorise")
     form = await form_of(request)
@@ -436,7 +435,6 @@ async def commission_appoint(request: Request, ctx: Ctx = gate("authorise")) -> 
 @router.post("/commission/{appointment_id}/end")
 async def commission_end(appointment_id: PathId, request: Request,
                          ctx: Ctx = gate("authorise")) -> Response:
-    from kustosz.custody import commission
 
     approver = ctx.need("authorise")
     form = await form_of(request)
@@ -550,8 +548,6 @@ async def listening_protocol(token: str, request: Request,
                              ctx: Ctx = gate()) -> Response:
     user = ctx.need_user()
     form = await form_of(request)
-    from kustosz.custody.papers import blank
-    from kustosz.documents import render
 
     errors = {f: "To pole jest wymagane." for f in ("listeners", "breach")
               if not form.get(f, "").strip()}
@@ -572,7 +568,6 @@ async def listening_protocol(token: str, request: Request,
         now = datetime.now(UTC)
         data.update({f: form.get(f, "").strip() or None for f in PROTOCOL_FIELDS})
         # the person present at the session is one of those who listened (R3.4, issue 30)
-        from kustosz.access.records import with_witness
 
         data["listeners"] = with_witness(data["listeners"] or "", vs) or None
         data.update({"date": now.astimezone(tz).strftime("%d.%m.%Y"),

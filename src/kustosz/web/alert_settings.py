@@ -18,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz.alert_kinds import KINDS
 from kustosz.alerts import settings as alert_settings
-from kustosz.alerts.channels import PASSWORD_WHAT
+from kustosz.alerts.channels import NAMES_PL, PASSWORD_WHAT, REASONS_PL, ChannelError, build
+from kustosz.alerts.messages import Message, local
+from kustosz.audit import append as audit
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.pages import form_of
@@ -114,9 +116,6 @@ async def alerts_restore(request: Request, ctx: Ctx = gate("admin")) -> Response
 @router.post("/admin/alerts/test")
 async def alerts_test(request: Request, ctx: Ctx = gate("admin")) -> Response:
     """A test message through each channel in force (the saved settings, not the form)."""
-    from kustosz.alerts.channels import NAMES_PL, REASONS_PL, ChannelError, build
-    from kustosz.alerts.messages import Message, local
-    from kustosz.audit import append as audit
 
     admin = ctx.need("admin")
     await form_of(request)

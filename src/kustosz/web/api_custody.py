@@ -22,6 +22,7 @@ from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import get_request
 from kustosz.db.custody import Copy
+from kustosz.documents import render
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.jobs.catalogue import copy_make
 from kustosz.web import locations
@@ -256,7 +257,6 @@ def registers_get(kind: str, ctx: Ctx = gate("custody_read", scope="read"),
     if fmt == "csv":
         return Response(registers.to_csv(reg, csv), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    from kustosz.documents import render
 
     pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, days["from"],
                                                  days["to"]), data_root=ctx.vault.root)

@@ -26,7 +26,11 @@ from kustosz.web import (
     employees,
     first_day,
     jobs_pages,
-    media,
+    media_downloads,
+    media_playlists,
+    media_start,
+    media_streams,
+    media_view,
     metrics,
     monitoring,
     pages,
@@ -90,7 +94,8 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.state.secure_cookies = secure_cookies
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, media, monitoring, calls, pages, requests_pages, admin, employees,
+    for module in (auth, media_playlists, media_streams, media_downloads, media_start,
+                   media_view, monitoring, calls, pages, requests_pages, admin, employees,
                    tokens, api, api_custody, metrics, alert_settings, jobs_pages,
                    subject_review_pages, residual_pages, first_day):
         app.include_router(module.router)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import pyotp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -325,7 +326,6 @@ def language(code: str, request: Request, _ctx: Ctx = public()) -> Response:
 @router.get("/account/totp", include_in_schema=False)
 def totp_form(ctx: Ctx = gate()) -> Response:
     """Turn on the optional second factor: the secret to type into an authenticator app."""
-    import pyotp
 
     user = ctx.need_user()
     secret = pyotp.random_base32()
@@ -338,8 +338,6 @@ def totp_form(ctx: Ctx = gate()) -> Response:
 
 @router.post("/account/totp", include_in_schema=False)
 async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
-    import pyotp
-
     user = ctx.need_user()
     form = await request.form()
     secret, code = str(form.get("secret", "")), str(form.get("code", "")).strip()

@@ -10,16 +10,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from sqlalchemy import select
 
 from kustosz.access import accounts, tokens
-from kustosz.access.users import ROLE_SHORT
+from kustosz.access.users import ROLE_SHORT, printed
+from kustosz.cameras.register import recorder_notes
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
+from kustosz.documents import render
 from kustosz.errors import KustoszError, for_people
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, plural_in, translate
@@ -234,9 +238,6 @@ def person_pl(session: Any, name: str | None) -> str:
     server's operator; "" for no one."""
     if not name:
         return ""
-    from sqlalchemy import select
-
-    from kustosz.access.users import printed
 
     if session.execute(select(User.id).where(User.name == name)).first() is None:
         return SERVER_OPERATOR
@@ -252,7 +253,6 @@ def _printed(ctx: Ctx, name: str | None) -> str:
 
 def _recorder_notes(ctx: Ctx) -> dict[int, str]:
     """The recorders' state in Polish words for the page (cameras.register.recorder_notes)."""
-    from kustosz.cameras.register import recorder_notes
 
     with ctx.vault.reading() as s:
         return recorder_notes(s, ctx.vault.policy)
@@ -286,8 +286,6 @@ def _flash_sig(message: str) -> str:
 
 
 def flash_url(url: str, message: str) -> str:
-    from urllib.parse import quote
-
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}msg={quote(message)}&sig={_flash_sig(message)}"
 
@@ -314,7 +312,6 @@ def paper_answer(ctx: Ctx, build: Callable[[Any], tuple[str, dict[str, Any]]], s
     """A custody document as an inline PDF named ``stem``: ``build(session)`` gives its
     template and data; a KustoszError (no such copy, nothing to print yet) goes to
     ``refused`` — a page for the browser routes, JSON for the API's."""
-    from kustosz.documents import render
 
     try:
         with ctx.vault.reading() as s:

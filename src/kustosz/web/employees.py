@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee, NoticeAcknowledgment
+from kustosz.documents import render
 from kustosz.errors import FieldError, InputError
 from kustosz.web import list_filters
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
@@ -129,7 +130,6 @@ def declaration(employee_id: PathId, ctx: Ctx = gate("custody_read")) -> Respons
     """The declaration as a PDF like every other document (issue 12): a printed web page
     carried the navigation and the footer onto paper."""
     ctx.need("custody_read")
-    from kustosz.documents import render
 
     with ctx.vault.reading() as s:
         emp = s.get(Employee, employee_id)

@@ -15,8 +15,13 @@ from fastapi.responses import Response
 
 from kustosz.access import allowlist
 from kustosz.access.users import list_users, printed
+from kustosz.alerts.settings import effective
+from kustosz.alerts.state import channel_problems
+from kustosz.backup import state as backup_state
+from kustosz.backup.schedule import read_settings
 from kustosz.custody import commission
 from kustosz.db.models import Setting
+from kustosz.errors import ConfigError
 from kustosz.web.common import Ctx, page
 from kustosz.web.gate import gate
 
@@ -86,9 +91,6 @@ def _witness(ctx: Ctx) -> Item:
 
 
 def _alerts(s: Any, ctx: Ctx) -> Item:
-    from kustosz.alerts.settings import effective
-    from kustosz.alerts.state import channel_problems
-
     channels = effective(ctx.vault, s).channels
     failing = channel_problems(s)
     names = {"email": "e-mail", "webhook": "webhook", "syslog": "syslog"}
@@ -107,10 +109,6 @@ def _alerts(s: Any, ctx: Ctx) -> Item:
 
 
 def _backup(s: Any, ctx: Ctx) -> Item:
-    from kustosz.backup import state as backup_state
-    from kustosz.backup.schedule import read_settings
-    from kustosz.errors import ConfigError
-
     try:
         settings = read_settings(ctx.vault.root)
         problem = None

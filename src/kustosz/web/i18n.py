@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import re
 
+from kustosz.words import plural
+
 LANGS = ("pl", "en")
 
 EN: dict[str, str] = {
     "Pulpit": "Dashboard",
+    # the page header's skip link and folding menu (issue 33, base.html)
+    "Przejdź do treści": "Skip to content",
+    "Menu": "Menu",
+    "Więcej": "More",
     # approved requests never copied (issue 30 item 4, dashboard.html)
     "Wnioski zatwierdzone bez kopii — po terminie": "Approved requests without a copy — overdue",
     "Kopię można sporządzić od": "Copy possible from",
@@ -519,7 +525,7 @@ EN: dict[str, str] = {
     "Dostęp": "Access",
     "Brak wpisów.": "No entries.",
     "operator serwera (wiersz poleceń)": "server operator (command line)",
-    # the access log (access_log.html, web/media.py, access.records)
+    # the access log (access_log.html, web/media_register.py, access.records)
     "Każdy przegląd, odsłuch, podgląd i pobranie: kto, co, kiedy, w jakim celu, w obecności "
     "kogo, z którego stanowiska — oraz każda próba, której odmówiono, z powodem odmowy.":
         "Every review, listening, live view and download: who, what, when, for what purpose, "
@@ -1623,6 +1629,19 @@ EN: dict[str, str] = {
     "przesyłka pocztowa na adres podany we wniosku": "by post to the address in the request",
     "w postaci elektronicznej": "electronically",
     "Sposób otrzymania kopii": "How the copy is received",
+    # the accessibility statement and the session's time limit (issue 33, web/accessibility.py)
+    "Deklaracja dostępności": "Accessibility statement",
+    "Przedłuż sesję": "Extend session",
+    "Zaloguj się ponownie": "Sign in again",
+    "Z powodu braku aktywności sesja wygaśnie o {time}. Aby pracować dalej, przedłuż ją.":
+        "Because of inactivity the session ends at {time}. To go on working, extend it.",
+    "Sesja zakończy się najpóźniej o {time} — tego czasu nie można przedłużyć. Zapisz pracę; "
+    "potem zaloguj się ponownie.":
+        "The session ends at {time} at the latest — that time cannot be extended. Save your "
+        "work; then sign in again.",
+    "Sesja wygasła. Aby pracować dalej, zaloguj się ponownie.":
+        "The session has ended. To go on working, sign in again.",
+    "Sesja przedłużona do {time}.": "Session extended until {time}.",
 }
 
 # Words that go with a number (the ``plural`` filter, plural_in): the Polish singular ->
@@ -1822,7 +1841,7 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "{0}){1}"),
     (re.compile(r"^ i zanim została wydana uprawnionemu organowi$"),
      " and before it was handed over to an authority"),
-    # what a long job is doing (custody/copies.py, masking/video.py; job.html)
+    # what a long job is doing (custody/copy_making.py, masking/video.py; job.html)
     (re.compile(r"^Kopiowanie nagrań: źródło (\d+) z (\d+) \((.+)\)$"),
      "Copying the recordings: source {0} of {1} ({2})"),
     (re.compile(r"^Plik odtwarzalny z czasem nagrania: źródło (\d+) z (\d+)$"),
@@ -1870,7 +1889,6 @@ def english(text: str) -> str:
 def plural_in(lang: str, n: int, one: str, few: str, many: str) -> str:
     """The Polish form for ``n`` (kustosz.words.plural), or in English the
     singular or plural EN_N gives for the Polish singular ``one``."""
-    from kustosz.words import plural
 
     if lang == "en" and one in EN_N:
         en_one, en_many = EN_N[one]

@@ -60,10 +60,12 @@ from kustosz.db.outage import is_database_away
 from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
+from kustosz.ingest.upload_queue import queue_of
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phones.settings import PhoneSettings
 from kustosz.states import RecorderState, RecordingState, RequestStatus, SweepMode
 from kustosz.vault import Vault
+from kustosz.web import locations
 from kustosz.web.common import Ctx, context
 from kustosz.web.gate import Rule
 
@@ -137,7 +139,6 @@ def _record_view(request: Request, scrape: Scrape) -> None:
         if last is not None and now - last < LOCATIONS_AUDIT_EVERY:
             return
         seen[user.id] = now
-    from kustosz.web import locations
 
     locations.viewed(scrape.ctx, "metrics: camera names")
 
@@ -443,7 +444,6 @@ class VaultCollector(Collector):
                                 "Size of the data folder's disk", value=fc.total_bytes)
         # What waits in the local spool for the object store (kustosz.ingest.upload_queue;
         # 0 on a local store). A node's own queue is in its row of `kustosz nodes`.
-        from kustosz.ingest.upload_queue import queue_of
 
         files, size = queue_of(self.vault).backlog()
         yield GaugeMetricFamily("kustosz_upload_backlog_files",

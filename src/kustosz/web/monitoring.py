@@ -34,7 +34,8 @@ from kustosz.states import RecordingState
 from kustosz.storage import read_line
 from kustosz.web.common import TEMPLATES, Ctx, local, page
 from kustosz.web.gate import gate
-from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, streamed
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.media_streams import streamed
 from kustosz.web.params import PathId
 
 router = APIRouter()

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kustosz.db.outage import is_database_away
+from kustosz.web.common import error_html
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
@@ -56,7 +57,6 @@ def answer(scope: Scope) -> Response:
                             media_type="application/problem+json", headers=headers)
     if kind == "text":
         return PlainTextResponse(DETAIL + "\n", status_code=503, headers=headers)
-    from kustosz.web.common import error_html
 
     # No caller looked up (that needs the database): the page without signed-in navigation.
     return error_html(Request(scope), 503, TITLE_PL, MESSAGE_PL, headers=headers)

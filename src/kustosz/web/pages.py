@@ -3,6 +3,7 @@ confirmations), registers, the access log. Requests are in requests_pages.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,11 +14,20 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from kustosz.access.authorisations import scope_pl
+from kustosz.access.employees import without_acknowledgment
+from kustosz.access.listening import without_protocol
 from kustosz.access.users import printed
+from kustosz.alerts.checks import note_verify
+from kustosz.alerts.notifier import channel_problems
+from kustosz.audit import append as audit_append
+from kustosz.audit.verifier import verify
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.cameras.register import camera_rows
+from kustosz.cluster.status import SINGLETON_PL, cluster_status
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import papers, registers, subject_review
+from kustosz.custody.answer_deadline import open_deadlines
 from kustosz.custody.copies import get_copy, is_due, list_copies
 from kustosz.custody.copy_dates import held_period
 from kustosz.custody.destruction import confirm, reason_needed
@@ -27,11 +37,14 @@ from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.custody import Copy, Destruction, Handover
 from kustosz.db.custody import Request as CustodyRequest
 from kustosz.db.jobs import JobState
-from kustosz.db.models import Hold, Recording, Source
+from kustosz.db.models import Hold, Recording, Setting, Source
+from kustosz.documents import render
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.holds.object_lock import jobs_queued
+from kustosz.index.forecast import forecast
 from kustosz.index.recordings import Span, spans
+from kustosz.index.sources import get_source
 from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
@@ -49,6 +62,8 @@ from kustosz.web.common import (
 from kustosz.web.gate import gate
 from kustosz.web.i18n import plural_in
 from kustosz.web.jobs_pages import failure, settle, waiting
+from kustosz.web.media_playlists import gaps_in
+from kustosz.web.media_register import access_register
 from kustosz.web.params import PathId
 from kustosz.words import period_pl
 
@@ -108,7 +123,6 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["copy_overdue_after"] = period_pl(ctx.vault.policy.custody.copy_overdue_after)
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
             # Data subjects' requests and their deadline (art. 12 ust. 3 RODO), nearest first.
-            from kustosz.custody.answer_deadline import open_deadlines
 
             tz = ctx.vault.policy.timezone
             data["subject_deadlines"] = open_deadlines(s, tz)
@@ -117,7 +131,6 @@ def dashboard(ctx: Ctx = gate()) -> Response:
                 Recording.state == RecordingState.STORED,
                 Recording.expires_at <= now + timedelta(days=7),
                 ~covered_by_active_hold())).scalar_one()
-            from kustosz.index.forecast import forecast
 
             disk = ctx.vault.storage
             data["forecast"] = forecast(s, disk.free_bytes(), disk.total_bytes(), now)
@@ -127,11 +140,9 @@ def dashboard(ctx: Ctx = gate()) -> Response:
                                      Authorisation.valid_to > now,
                                      Authorisation.valid_to <= now + timedelta(days=30))
             ).scalar_one()
-            from kustosz.access.employees import without_acknowledgment
 
             data["no_ack"] = len(without_acknowledgment(s, ctx.vault.policy.timezone))
             if ctx.vault.policy.access.listening_protocol:  # 001 §3 ust. 3
-                from kustosz.access.listening import without_protocol
 
                 data["no_protocol"] = len(without_protocol(s, ctx.vault.policy))
             data["recorders"] = s.execute(select(RecorderStatus, Source.name).join(
@@ -140,29 +151,23 @@ def dashboard(ctx: Ctx = gate()) -> Response:
                 Source, Source.id == Gap.source_id).where(
                 (Gap.end_at.is_(None)) | (Gap.start_at >= now - timedelta(days=1)))
                 .order_by(Gap.start_at.desc()).limit(10)).all()
-        from kustosz.db.models import Setting
 
         last = s.get(Setting, AUDIT_KEY)
         if last is not None:
-            import json
-
             data["audit"] = json.loads(last.value)
             data["audit"]["at"] = datetime.fromisoformat(data["audit"]["at"])
         data["mine"] = list(s.execute(select(Authorisation).where(
             Authorisation.holder_id == user.id).order_by(Authorisation.id.desc())).scalars())
     data["alerts"] = ctx.vault.alerts_open() if ctx.may("oversight") else []
     if ctx.may("oversight"):  # an alert channel that fails (kustosz.alerts)
-        from kustosz.alerts.notifier import channel_problems
 
         with ctx.vault.reading() as s:
             data["alert_channels"] = channel_problems(s)
         # Several serve nodes on one PostgreSQL (kustosz.cluster): shown when there are two
-        from kustosz.cluster.status import SINGLETON_PL, cluster_status
 
         cluster = cluster_status(ctx.vault)
         if cluster is not None and len(cluster.nodes) > 1:
             data["cluster"], data["singletons_pl"] = cluster, SINGLETON_PL
-    from kustosz.access.authorisations import scope_pl
 
     return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,
                 msg=flash_of(ctx))
@@ -286,7 +291,6 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
         extra = [src.name for src in s.execute(select(Source).where(
             Source.kind == SourceKind.CAMERA).order_by(Source.name)).scalars()
             if src.name not in names]
-        from kustosz.web.media import gaps_in
 
         for name in [*(r["name"] for r in rows), *extra]:
             source = s.execute(select(Source).where(Source.name == name)).scalar_one()
@@ -421,8 +425,6 @@ async def holds_place(request: Request, ctx: Ctx = gate("custody")) -> Response:
         return _holds_page(ctx, form, errors, 422)
     def place() -> tuple[int, list[int]]:
         with ctx.vault.transaction() as s:
-            from kustosz.index.sources import get_source
-
             hold = holds_mod.place_hold(
                 s, sources=[get_source(s, n) for n in chosen], start=start, end=end,
                 basis=form["basis"], case_ref=form.get("case_ref") or None, actor=user.name)
@@ -702,8 +704,6 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
             return Response(registers.to_csv(reg, form), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition":
                                      f'attachment; filename="{filename}"'})
-        from kustosz.documents import render
-
         pdf = render("register", registers.pdf_data(reg, ctx.vault.policy, a, b),
                      data_root=ctx.vault.root)
         return Response(pdf, media_type="application/pdf",
@@ -717,8 +717,6 @@ def register_download(kind: str, fmt: str, ctx: Ctx = gate("custody_read"), star
 # -- access records (R6.3 supervision) --------------------------------------------------------
 @router.get("/access-log")
 def access_log(ctx: Ctx = gate("oversight")) -> Response:
-    from kustosz.web.media import access_register  # accesses and refusals (issue 12 item 8)
-
     return access_register(ctx)
 
 
@@ -738,10 +736,6 @@ AUDIT_KEY = "audit_last_verify"  # = alerts.checks.LAST_VERIFY_KEY: whoever veri
 @router.post("/audit/verify")
 async def audit_verify(request: Request, ctx: Ctx = gate("oversight")) -> Response:
     user = ctx.need("oversight")
-
-    from kustosz.alerts.checks import note_verify
-    from kustosz.audit import append as audit_append
-    from kustosz.audit.verifier import verify
 
     with ctx.vault.reading() as s:
         count, problem = verify(s, ctx.vault.head_file)

@@ -20,6 +20,7 @@ from kustosz.custody import papers, subject_review
 from kustosz.custody.answer_deadline import deadline_of, extend
 from kustosz.custody.decisions import decide, decision_of
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
+from kustosz.custody.no_data import answer_no_data
 from kustosz.custody.requests import (
     CHUNK_MATERIALS,
     DELIVERY,
@@ -528,7 +529,6 @@ async def request_no_data(req_id: PathId, request: Request,
                           ctx: Ctx = gate("custody")) -> Response:
     """Answer a data subject that no data of theirs are processed (art. 15 ust. 1 RODO):
     signed by the person signed in, on the day given; the request's hold is released."""
-    from kustosz.custody.no_data import answer_no_data
 
     user = ctx.need("custody")
     form = await form_of(request)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, StatementError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kustosz.web.common import error_html
 from kustosz.web.outage import DatabaseAway
 
 MAX_BODY = 1024 * 1024  # bytes of one request body
@@ -78,7 +79,6 @@ def _wants_json(path: str) -> bool:
 def _page(request: Request, status: int, title: str, message: str) -> Response:
     """The Polish error page (error.html) for a person; the caller is not looked up: the
     refusal comes before the app, and a page of plain text would do as well for a robot."""
-    from kustosz.web.common import error_html
 
     return error_html(request, status, title, message)
 

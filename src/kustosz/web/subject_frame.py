@@ -40,6 +40,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.access import allowlist, records
 from kustosz.audit import append as audit
+from kustosz.custody import subject_review as sr
+from kustosz.custody.requests import get_request
 from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording, Source
 from kustosz.digests import token_digest
@@ -47,6 +49,7 @@ from kustosz.errors import FieldError, KustoszError
 from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
 from kustosz.kinds import Action
+from kustosz.masking.video import ffmpeg_exe
 from kustosz.storage.base import Tampered, check_content
 from kustosz.web.common import Ctx
 from kustosz.web.media import NO_STORE, refuse
@@ -139,8 +142,6 @@ def _witness(s: Session, text: str, viewer: Any) -> str | None:
 def _markable(s: Session, req_id: int) -> Any:
     """The request, if masks may be marked on it now (the rule worded once in
     subject_review); FrameProblem 404 if not, NotFound (the app's 404 page) if there is none."""
-    from kustosz.custody import subject_review as sr
-    from kustosz.custody.requests import get_request
 
     req = get_request(s, req_id)
     try:
@@ -212,7 +213,7 @@ def _pick(path: str, offset: float, deadline: float) -> _Pick | None:
     the file — the last one presented at or before that moment, the last frame of the file
     past its end, the first before its first — and the key frame before it. None when the
     file holds no video frame."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     with av.open(path) as container:
         if not container.streams.video:
@@ -247,7 +248,6 @@ def _ffmpeg(path: str, pick: _Pick, deadline: float, *, seek: bool) -> bytes:
     decoding starts at a key frame at or before it), the timestamps are kept (``-copyts``)
     and ``select`` keeps exactly the frame wanted; anything else decodes to no output.
     """
-    from kustosz.masking.video import ffmpeg_exe
 
     left = deadline - time.monotonic()
     if left <= 0:
@@ -273,7 +273,7 @@ def _ffmpeg(path: str, pick: _Pick, deadline: float, *, seek: bool) -> bytes:
 def still(path: str, offset: float, *, timeout: float = FFMPEG_TIMEOUT_S) -> bytes:
     """The JPEG of the frame on screen ``offset`` s into a stored segment, or b"" when the file
     holds no decodable picture; `_Slow` when that took longer than ``timeout`` seconds."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     deadline = time.monotonic() + timeout
     try:

@@ -19,23 +19,19 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz.access import records
 from kustosz.custody import subject_review as sr
+from kustosz.custody.requests import get_request
 from kustosz.db.access import ViewingSession
 from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.masking import residual
 from kustosz.storage.base import CHUNK
-from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect
 from kustosz.web.gate import gate
-from kustosz.web.media import (
-    MEDIA_TAG,
-    NO_STORE,
-    guarded,
-    refusal_answer,
-    refuse,
-    start_viewing,
-)
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, refusal_answer, refuse
+from kustosz.web.media_start import start_viewing
 from kustosz.web.pages import form_of
 from kustosz.web.params import PathId
+from kustosz.web.requests_pages import _request_page
 from kustosz.web.subject_frame import frame as subject_frame
 from kustosz.web.subject_frame import seconds_in_period
 
@@ -58,15 +54,11 @@ async def region_frame(req_id: PathId, request: Request,
 
 @router.post("/requests/{req_id}/regions")
 async def region_add(req_id: PathId, request: Request, ctx: Ctx = gate("custody")) -> Response:
-    from kustosz.web.requests_pages import _request_page
-
     user = ctx.need("custody")
     form = await form_of(request)
     tz = ctx.vault.policy.timezone
     try:
         with ctx.vault.reading() as s:
-            from kustosz.custody.requests import get_request
-
             start = get_request(s, req_id).start_at
         try:
             t0 = seconds_in_period(form.get("from", ""), start, tz)
@@ -90,8 +82,6 @@ async def region_add(req_id: PathId, request: Request, ctx: Ctx = gate("custody"
 
 @router.post("/requests/{req_id}/regions/{number}/delete")
 async def region_remove(req_id: PathId, number: PathId, ctx: Ctx = gate("custody")) -> Response:
-    from kustosz.web.requests_pages import _request_page
-
     user = ctx.need("custody")
     try:
         with ctx.vault.transaction() as s:
@@ -120,7 +110,6 @@ def _review_page(ctx: Ctx, number: str, status: int = 200, error: str | None = N
         copy = sr.copy_by_number(s, number)
         files = sr.masked_files(copy)
         plays = sr.plays_of(s, copy, user.name)
-        from kustosz.web.common import person_pl
 
         made_by = person_pl(s, copy.made_by)
         reviewed_by = person_pl(s, copy.reviewed_by) if copy.reviewed_by else ""

@@ -4,8 +4,10 @@ and the client address behind a trusted reverse proxy (X-Forwarded-For)."""
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import os
+import pwd
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -115,8 +117,6 @@ def tls_pair(cert: Path | None, key: Path | None) -> Tls | None:
 def parse_owner(text: str) -> tuple[int, int]:
     """`USER[:GROUP]` for `kustosz tls self-signed --owner`: the account the service runs as
     must read the key it makes as root. Without GROUP, the user's own group."""
-    import grp
-    import pwd
 
     user, _, group = text.partition(":")
     if os.geteuid() != 0:

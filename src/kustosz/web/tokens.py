@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kustosz.access import tokens
+from kustosz.access.users import printed
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import SCOPES, gate
@@ -57,8 +58,6 @@ def reason_pl(reason: str | None, who: Callable[[str], str] = str) -> str:
 
 
 def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response:
-    from kustosz.access.users import printed
-
     with ctx.vault.reading() as s:
         rows = tokens.list_tokens(s, None if everyone else ctx.user)
         owners = {owner: printed(s, owner) for _t, owner in rows}
@@ -73,8 +72,6 @@ def _page(ctx: Ctx, everyone: bool, status: int = 200, **extra: Any) -> Response
 
 
 def _printed_name(ctx: Ctx, login: str) -> str:
-    from kustosz.access.users import printed
-
     with ctx.vault.reading() as s:
         return printed(s, login)
 

@@ -55,7 +55,7 @@ class Measurement:
 def measure_offset(url: str, window_s: float = WINDOW_S, timeout_s: float = 10.0
                    ) -> Measurement | None:
     """Connect once more to the camera and measure; None if it sends no sender reports."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     lags: list[float] = []
     try:

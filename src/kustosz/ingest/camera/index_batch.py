@@ -61,8 +61,9 @@ from kustosz.errors import InputError, KustoszError
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.ingest import files as _files
-from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, ORPHAN, _buffer, storage_key
+from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, _buffer, storage_key
 from kustosz.ingest.marking import _hold_late
+from kustosz.retention.orphans import ORPHAN
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Unavailable, put_retained
 from kustosz.vault import Vault

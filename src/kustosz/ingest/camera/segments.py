@@ -160,7 +160,7 @@ class SegmentFacts:
 
 def inspect(path: Path) -> SegmentFacts | None:
     """Open the file with PyAV and measure the video it holds; None if there is none."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
         with av.open(str(path)) as c:
@@ -185,7 +185,7 @@ def inspect(path: Path) -> SegmentFacts | None:
 
 def codec_of(path: Path) -> tuple[str | None, bool]:
     """(video codec, has an audio stream) from the container header only."""
-    import av
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
         with av.open(str(path)) as c:

@@ -36,7 +36,7 @@ _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
 
 
 async def serve_http(intake: Receiver, host: str, port: int,
-                     tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
+                     tls: ssl.SSLContext | None) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = peer_ip(writer.get_extra_info("peername"))
         try:

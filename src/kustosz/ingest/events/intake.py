@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -98,7 +99,7 @@ class EventIntake(Service):
                      "message": p.message[:MAX_MESSAGE], "sd": p.sd,
                      "problems": p.problems}, now)
 
-    def take_json(self, item: Any, peer: str, touched: set[Chunk] | None = None) -> str | None:
+    def take_json(self, item: object, peer: str, touched: set[Chunk] | None = None) -> str | None:
         """Keep one JSON event; returns why it was refused, or None. The chunk it went to is
         added to ``touched``: the caller syncs those before it acknowledges."""
         if not isinstance(item, dict):
@@ -156,8 +157,7 @@ class EventIntake(Service):
             if getattr(st, name):
                 host, port = parse_listen(getattr(st, name), name)
                 server = await asyncio.start_server(
-                    lambda r, w, via=name: self._tcp(r, w, via), host, port, ssl=ctx,
-                    limit=1 << 20)
+                    partial(self._tcp, via=name), host, port, ssl=ctx, limit=1 << 20)
                 self.servers.append(server)
                 self.addresses[name] = server.sockets[0].getsockname()[:2]
         if st.relp:
@@ -231,7 +231,7 @@ class _Udp(asyncio.DatagramProtocol):
             log.exception("%s: error on a datagram from %s", self.intake.source_name, peer)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -239,7 +239,7 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _json_time(value: Any) -> datetime | None:
+def _json_time(value: object) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -256,7 +256,7 @@ def _json_time(value: Any) -> datetime | None:
     return None
 
 
-def _severity(value: Any) -> int | None:
+def _severity(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 7:
         return value
     if isinstance(value, str):

@@ -24,5 +24,5 @@ class Receiver(Protocol):
 
     def take_syslog(self, data: bytes, peer: str, via: str) -> Chunk: ...
 
-    def take_json(self, item: Any, peer: str, touched: set[Chunk] | None = None) -> str | None:
+    def take_json(self, item: object, peer: str, touched: set[Chunk] | None = None) -> str | None:
         ...

@@ -145,7 +145,7 @@ def response(txnr: int, text: bytes) -> bytes:
     return b"%d rsp %d %s\n" % (txnr, len(text), text)
 
 
-async def serve_relp(intake: Receiver, host: str, port: int) -> asyncio.AbstractServer:
+async def serve_relp(intake: Receiver, host: str, port: int) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = peer_ip(writer.get_extra_info("peername"))
         if intake.refuse_peer(peer):
@@ -191,9 +191,10 @@ async def _session(intake: Receiver, reader: asyncio.StreamReader,
             data = reading.result()
             if not data:
                 return
-            opened = await _frames(intake, parser, opened, data, writer, peer)
-            if opened is None:
+            still_open = await _frames(intake, parser, opened, data, writer, peer)
+            if still_open is None:
                 return
+            opened = still_open
     finally:
         stopping.cancel()
         if reading is not None and not reading.done():
@@ -237,7 +238,8 @@ async def _frames(intake: Receiver, parser: Parser, opened: bool, data: bytes,
                 try:
                     touched.add(intake.take_syslog(frame.data, peer, "relp"))
                 except OSError:
-                    return _not_stored(intake, writer, peer)
+                    _not_stored(intake, writer, peer)
+                    return None
             answers.append(response(frame.txnr, OK))
         elif frame.command == "close":
             answers.append(response(frame.txnr, OK))
@@ -260,7 +262,8 @@ async def _frames(intake: Receiver, parser: Parser, opened: bool, data: bytes,
         for chunk in touched:
             await chunk.sync()
     except OSError:
-        return _not_stored(intake, writer, peer)
+        _not_stored(intake, writer, peer)
+        return None
     if answers:
         writer.write(b"".join(answers))
     if end:

@@ -42,7 +42,7 @@ class Round:
 
 def backoff(poll_s: float, failures: int) -> float:
     """Seconds before the next attempt after ``failures`` failed rounds in a row."""
-    return min(poll_s * 2 ** max(failures - 1, 0), max(poll_s, MAX_BACKOFF_S))
+    return min(poll_s * 2.0 ** max(failures - 1, 0), max(poll_s, MAX_BACKOFF_S))
 
 
 class ImapIntake(JournalIntake):

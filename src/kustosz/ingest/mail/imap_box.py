@@ -12,7 +12,8 @@ import contextlib
 import imaplib
 import re
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import ImapToolsError, MailboxLoginError
@@ -23,6 +24,8 @@ from kustosz.ingest.mail.settings import REDACTED, MailSettings
 TIMEOUT_S = 60.0  # per network operation: a silent server must not stall the poller forever
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ImapFailure(Exception):
@@ -59,7 +62,7 @@ class JournalMailbox:
         return ImapFailure(kind, redact(redact(text, self.st.imap_password),
                                         repr(self.st.imap_password)[1:-1]))
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except ImapFailure:
@@ -151,13 +154,15 @@ class JournalMailbox:
 
     def fetch(self, uid: str) -> bytes | None:
         """The message as raw bytes; None if it is gone meanwhile."""
-        assert self.box is not None
+        box = self.box
+        assert box is not None
         # BODY.PEEK: fetching must not set \Seen. In the \Seen mode a message marked seen
         # before it is durable in the spool would never be fetched again after a crash.
-        found = self._call(lambda: list(self.box.fetch(
+        found = self._call(lambda: list(box.fetch(
             uid_list=[uid], mark_seen=False, bulk=False)))
         for msg in found:
-            if msg.uid == uid:
+            # A RawMessage: `_connect` makes it the box's message class.
+            if isinstance(msg, RawMessage) and msg.uid == uid:
                 return bytes(msg.raw)
         return None
 
@@ -174,10 +179,13 @@ class JournalMailbox:
             self._ok(client.uid("STORE", joined, "+FLAGS.SILENT", r"(\Seen)"), "STORE \\Seen")
             return
         if st.imap_keep_on_server:
+            # imaplib's stub takes str only: the folder's modified UTF-7 is ASCII, which
+            # imaplib encodes back to the same bytes.
+            folder = encode_folder(st.imap_move_to).decode("ascii")
             if "MOVE" in self.capabilities:
-                self._ok(client.uid("MOVE", joined, encode_folder(st.imap_move_to)), "MOVE")
+                self._ok(client.uid("MOVE", joined, folder), "MOVE")
                 return
-            self._ok(client.uid("COPY", joined, encode_folder(st.imap_move_to)), "COPY")
+            self._ok(client.uid("COPY", joined, folder), "COPY")
         self._ok(client.uid("STORE", joined, "+FLAGS.SILENT", r"(\Deleted)"), "STORE \\Deleted")
         # UID EXPUNGE removes exactly these; a plain EXPUNGE would also take messages some
         # person flagged \Deleted in the journal mailbox before Kustosz saw them.
@@ -187,7 +195,7 @@ class JournalMailbox:
             self._ok(client.expunge(), "EXPUNGE")
 
     @staticmethod
-    def _ok(result: tuple[str, Any], what: str) -> None:
+    def _ok(result: tuple[str, object], what: str) -> None:
         if result[0] != "OK":
             raise ImapFailure("connect", f"{what} refused by the server: {result[1]!r}")
 

@@ -88,10 +88,12 @@ def _attachments(msg: Message, problems: list[str]) -> list[dict[str, Any]]:
             continue  # the body text itself: neither kept nor described (R1.9)
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()
-            data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            first = inner[0] if isinstance(inner, list) and inner else None
+            data = first.as_bytes() if isinstance(first, Message) else b""
         else:
             try:
-                data = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)  # bytes: a leaf is no multipart
+                data = payload if isinstance(payload, bytes) else b""
             except Exception:
                 data = b""
                 problems.append("undecodable_attachment")
@@ -116,12 +118,12 @@ def _leaves(msg: Message) -> list[Message]:
             continue
         payload = part.get_payload()
         if isinstance(payload, list):
-            stack.extend(reversed(payload))
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
     return out
 
 
 def _defects(msg: Message) -> list[str]:
-    names = set()
+    names: set[str] = set()
     for part in msg.walk():
         names.update(type(d).__name__ for d in getattr(part, "defects", []))
     return sorted(names)
@@ -135,12 +137,13 @@ def _exchange_report(msg: Message) -> tuple[dict[str, list[str]], Message | None
         ctype = part.get_content_type()
         if ctype == "message/rfc822" and original is None:
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 original = inner[0]
         elif ctype == "text/plain" and not fields:
             try:
-                payload = part.get_payload(decode=True) or b""
-                text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+                payload = part.get_payload(decode=True)  # bytes: a text part is no multipart
+                raw = payload if isinstance(payload, bytes) else b""
+                text = raw.decode(part.get_content_charset() or "utf-8", "replace")
             except (LookupError, TypeError):  # an unknown charset
                 text = ""
             for key, value in _REPORT_LINE.findall(text):

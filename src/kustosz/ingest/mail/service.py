@@ -3,7 +3,9 @@ poller. Both build on `JournalIntake`; choosing between them lives above all thr
 
 from __future__ import annotations
 
+from kustosz.ingest.mail.imap import ImapIntake
 from kustosz.ingest.mail.intake import JournalIntake
+from kustosz.ingest.mail.listener import MailIntake
 from kustosz.ingest.mail.settings import MailSettings, mail_source
 from kustosz.vault import Vault
 
@@ -14,9 +16,6 @@ def mail_service(vault: Vault, source_name: str) -> JournalIntake:
         mode = MailSettings.of(mail_source(s, source_name).settings).mode
     # Imported here: each pulls in its own library (aiosmtpd, imap-tools).
     if mode == "imap":
-        from kustosz.ingest.mail.imap import ImapIntake
-
         return ImapIntake(vault, source_name)
-    from kustosz.ingest.mail.listener import MailIntake
 
     return MailIntake(vault, source_name)

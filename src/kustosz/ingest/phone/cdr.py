@@ -309,8 +309,11 @@ def _time(
         return None
     try:
         plain = _TIME.match(value)
-        naive = (datetime(*map(int, plain.groups())) if plain
-                 else datetime.strptime(value, _TIME_FORMAT))
+        if plain:
+            y, mo, d, h, mi, sec = (int(g) for g in plain.groups())
+            naive = datetime(y, mo, d, h, mi, sec)
+        else:
+            naive = datetime.strptime(value, _TIME_FORMAT)
     except ValueError:
         raise CdrError(f"{name} time {value!r} is not YYYY-MM-DD HH:MM:SS", lineno=lineno) from None
     if utc:

@@ -197,8 +197,7 @@ def unsafe_relpaths(spool: Path, rels: list[str]) -> dict[str, str]:
     try:
         real_root = Path(os.path.abspath(spool)).resolve(strict=True)
     except (FileNotFoundError, RuntimeError) as exc:
-        why = f"recording spool {str(spool)!r} does not exist ({exc})"
-        return dict.fromkeys(rels, why)
+        return dict.fromkeys(rels, f"recording spool {str(spool)!r} does not exist ({exc})")
     if not real_root.is_dir():
         return dict.fromkeys(rels, f"recording spool {str(spool)!r} is not a directory")
     root = str(real_root)

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from kustosz.audit import append as audit
 from kustosz.db.calls import Call, PhoneCdrRecord, PhoneIntakeState, PhoneProblem, PhoneSpoolItem
 from kustosz.db.models import Source
-from kustosz.errors import InputError
+from kustosz.db.tables import table_of
+from kustosz.errors import InputError, KustoszError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.phone.facts import Facts, Named, Skip, folder_names, paired, parse
@@ -302,7 +303,7 @@ class IntakePass:
 
         def on_stored(s: Session, done: list[Stored]) -> None:
             mine = [(d, takes[d.index]) for d in done]
-            s.execute(insert(Call.__table__), [  # Core executemany, not ORM bulk
+            s.execute(insert(table_of(Call)), [  # Core executemany, not ORM bulk
                 {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
                  "caller": t.caller, "callee": t.callee, "direction": t.direction,
                  "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
@@ -329,6 +330,12 @@ class IntakePass:
         for t, result in zip(takes, results, strict=True):
             if isinstance(result, FileNotFoundError):  # the PBX removed it between looks
                 log.warning("phone source %s: %s not taken: %s", source.name, t.rel, result)
+            elif isinstance(result, KustoszError):
+                # The store's failure, not the file's (an object store away and the local
+                # spool unable to keep it): nothing is kept, so the file stays the PBX's,
+                # unmarked, and the next pass takes it (`Unavailable` is an OSError too).
+                log.warning("phone source %s: %s not taken now, tried again on the next "
+                            "pass: %s", source.name, t.rel, result)
             elif isinstance(result, OSError):
                 self._skip(t.rel, t.seen, f"cannot be read: {result}")
             else:
@@ -366,7 +373,7 @@ class IntakePass:
         source_id, now = self.source.id, self.now
         newest = max((mtime for _, mtime in files.values()), default=None)
         with self.vault.transaction() as s:
-            state = s.get(PhoneIntakeState, source_id)
+            state = s.get_one(PhoneIntakeState, source_id)
             state.last_scan_at, state.waiting = now, self.waiting
             if newest is not None:
                 newest_at = datetime.fromtimestamp(newest / 1e9, UTC)
@@ -410,7 +417,7 @@ def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: dat
     s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
                                            PhoneSpoolItem.item.in_(hashes),
                                            PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
-    s.execute(insert(PhoneSpoolItem.__table__), [
+    s.execute(insert(table_of(PhoneSpoolItem)), [
         {"source_id": source_id, "item": t.h, "outcome": outcome, "size": t.seen[0],
          "mtime_ns": t.seen[1], "at": now} for t in takes])
     cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
+from kustosz.db.tables import table_of
 from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
 from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
@@ -34,7 +35,7 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
     if not path.is_file():
         return CdrRead()  # no call yet, or not reachable: recordings wait, then go no_cdr
     with vault.reading() as s:
-        state = s.get(PhoneIntakeState, source_id)
+        state = s.get_one(PhoneIntakeState, source_id)  # made with the source's first pass
         offset, lines = state.cdr_offset, state.cdr_lines
     args: dict[str, Any] = {"tz": vault.policy.timezone, "utc": cfg.cdr_utc}
     try:
@@ -56,7 +57,7 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
         rows = [_cdr_row(source_id, r, now) for r in records]
         if rows:
             # Core executemany: the ORM's bulk path costs more per row than the insert itself.
-            s.execute(insert(PhoneCdrRecord.__table__), rows)
+            s.execute(insert(table_of(PhoneCdrRecord)), rows)
         for err in errors:
             # read_cdr counts lines from where it started; people count from the file's top.
             where = f"{path.name} line {lines + (err.lineno or 0)} (byte offset {err.offset})"

@@ -83,7 +83,9 @@ def _pcm_seconds(head: bytes) -> float | None:
     """The length of a plain PCM WAV file (what MixMonitor writes) from the first bytes, as
     the wave module would compute it (data bytes // frame size / rate), without its dozen
     small reads; None for anything else (then the wave module decides)."""
-    at, fmt = 12, None
+    at = 12
+    fmt: tuple[int, int] | None = None  # (bytes a frame, frames a second)
+    size: int  # struct's values are untyped: "<I" reads an unsigned integer
     while at + 8 <= len(head):
         chunk, size = head[at:at + 4], struct.unpack_from("<I", head, at + 4)[0]
         if chunk == b"fmt ":

@@ -1,0 +1,244 @@
+"""The object store's connection (kustosz.storage.s3): the credentials an identity comes with,
+one boto3 session for the process, a client with its retries and timeouts, the bucket's check,
+and botocore's exceptions turned into Kustosz's.
+
+Secrets: the secret key is handed to botocore and never put in a message, a log line or a
+repr; errors name the endpoint, the bucket and the key, never the credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kustosz.errors import ConfigError, InputError
+from kustosz.storage.base import Refused, Unavailable, check_key
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str = field(repr=False)
+    origin: str = "the environment"  # where they came from, for messages (never the secret)
+
+
+ENV_ACCESS, ENV_SECRET = "KUSTOSZ_S3_ACCESS_KEY", "KUSTOSZ_S3_SECRET_KEY"
+ENV_DELETE_ACCESS, ENV_DELETE_SECRET = ("KUSTOSZ_S3_DELETE_ACCESS_KEY",
+                                        "KUSTOSZ_S3_DELETE_SECRET_KEY")
+
+
+def read_credentials(path: Path, group_ok: bool = False) -> Credentials:
+    """An access key and its secret from a TOML file only this account may read::
+
+        access_key = "…"
+        secret_key = "…"
+
+    ``group_ok`` (the sweep's file): it may also be readable by a group that is not this
+    process's own — the group the sweeper unit alone is given (SupplementaryGroups=
+    kustosz-sweep, deploy/systemd/kustosz-sweeper.service), so serve cannot read it.
+    """
+    try:
+        st = path.stat()
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"the object store credentials file {path} does not exist",
+                          pl=f"Plik z danymi dostępowymi do magazynu obiektów {path} nie "
+                             "istnieje.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the object store credentials file {path} cannot be read "
+                          f"({type(exc).__name__})",
+                          pl=f"Nie można odczytać pliku z danymi dostępowymi do magazynu "
+                             f"obiektów {path}.") from None
+    shared = group_ok and not st.st_mode & 0o037 and st.st_gid != os.getgid()
+    if st.st_mode & 0o077 and not shared:
+        raise ConfigError(f"the object store credentials file {path} is readable by other "
+                          f"accounts (mode {st.st_mode & 0o777:o}); chmod 600 {path}",
+                          pl=f"Plik z danymi dostępowymi do magazynu obiektów {path} mogą "
+                             f"czytać inne konta (uprawnienia {st.st_mode & 0o777:o}); "
+                             f"wykonaj chmod 600 {path}.")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        # the parser's message may quote the line, and the line may hold the secret
+        data = None
+    access, secret = (data or {}).get("access_key"), (data or {}).get("secret_key")
+    if not (isinstance(access, str) and access and isinstance(secret, str) and secret) \
+            or set(data or {}) - {"access_key", "secret_key"}:
+        raise ConfigError(f"the object store credentials file {path} must hold exactly "
+                          'access_key = "…" and secret_key = "…"',
+                          pl=f"Plik z danymi dostępowymi do magazynu obiektów {path} musi "
+                             'zawierać dokładnie access_key = "…" i secret_key = "…".')
+    return Credentials(access, secret, str(path))
+
+
+def credentials_from_env(deleting: bool = False) -> Credentials:
+    names = (ENV_DELETE_ACCESS, ENV_DELETE_SECRET) if deleting else (ENV_ACCESS, ENV_SECRET)
+    access, secret = (os.environ.get(n, "") for n in names)
+    if not access or not secret:
+        raise ConfigError(f"no object store credentials: set {names[0]} and {names[1]} or name "
+                          "a file in [storage] "
+                          + ("delete_credentials_file" if deleting else "credentials_file"),
+                          pl=f"Brak danych dostępowych do magazynu obiektów: ustaw {names[0]} "
+                             f"i {names[1]} albo wskaż plik w [storage] "
+                             + ("delete_credentials_file." if deleting
+                                else "credentials_file."))
+    return Credentials(access, secret, f"${names[0]}")
+
+
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: list[Any] = []
+
+
+def _session(boto3: Any) -> Any:
+    """One boto3 session for the process: it reads S3's service model once (0.3 s a client
+    otherwise; the sweep's store is opened at every run). Credentials are the client's own."""
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
+
+
+class S3Client:
+    """One bucket reached with one identity's credentials: the requests every part of the
+    store makes (`_errors` around each, `_head`, `_version_args`) and the bucket's check."""
+
+    def __init__(self, endpoint: str, bucket: str, credentials: Credentials, scratch: Path, *,
+                 region: str = "us-east-1", deleting: bool = False,
+                 ca_file: Path | None = None, attempts: int = 3,
+                 connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
+        # boto3 and botocore take 0.4 s to load, and only an s3 store needs them
+        import boto3  # noqa: PLC0415 - heavy, only for an s3 store
+        from botocore.config import Config  # noqa: PLC0415 - heavy, only for an s3 store
+
+        self.endpoint, self.bucket, self.region = endpoint.rstrip("/"), bucket, region
+        self.deleting = deleting
+        self.scratch = scratch
+        self._origin = credentials.origin
+        # Nothing is written before the bucket was found to keep the lock: a vault opened
+        # while the store was away (Vault.open) checks it at the first upload instead.
+        self._checked = False
+        config = Config(
+            s3={"addressing_style": "path"}, region_name=region,
+            retries={"mode": "standard", "total_max_attempts": max(attempts, 1)},
+            connect_timeout=connect_timeout, read_timeout=read_timeout,
+            # The checksums Kustosz wants are sent explicitly (SHA-256); no CRC32 trailers
+            # that older S3-compatible servers refuse.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required")
+        with _SESSION_LOCK:  # a boto3 session is not thread-safe; its clients are
+            self._s3 = _session(boto3).client(
+                "s3", endpoint_url=self.endpoint, region_name=region, config=config,
+                aws_access_key_id=credentials.access_key,
+                aws_secret_access_key=credentials.secret_key,
+                verify=str(ca_file) if ca_file else None)
+
+    # -- errors ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, what: str, key: str | None = None) -> Iterator[None]:
+        """botocore's exceptions as ours: FileNotFoundError for a missing key, Refused for
+        what the lock or the credentials do not allow, Unavailable for a store that cannot
+        be reached, InputError for the rest; never the secret."""
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - heavy
+
+        where = f"{self.endpoint}/{self.bucket}" + (f"/{key}" if key else "")
+        try:
+            yield
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("NoSuchKey", "NotFound", "NoSuchVersion") or \
+                    (status == 404 and code not in ("NoSuchBucket",)):
+                raise FileNotFoundError(where) from None
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                        "ExpiredToken"):
+                raise Refused(
+                    f"the object store {self.endpoint} does not accept the credentials from "
+                    f"{self._origin} ({code}); check the access key and secret",
+                    pl=f"Magazyn obiektów {self.endpoint} nie przyjmuje danych dostępowych "
+                       f"z {self._origin} ({code}); sprawdź klucz dostępu i sekret.") from None
+            if code == "NoSuchBucket":
+                raise InputError(f"the object store {self.endpoint} has no bucket "
+                                 f"{self.bucket!r}",
+                                 pl=f"Magazyn obiektów {self.endpoint} nie ma kubełka "
+                                    f"„{self.bucket}”.") from None
+            if code == "AccessDenied" or status == 403:
+                role = "the sweep's (deleting)" if self.deleting else "the application's"
+                raise Refused(f"the object store refused to {what} {where} with {role} "
+                              f"credentials: the object's lock or the credentials do not "
+                              f"allow it ({code})",
+                              pl=f"Magazyn obiektów odmówił: {what} {where} — blokada "
+                                 f"obiektu albo uprawnienia danych dostępowych na to nie "
+                                 f"pozwalają ({code}).") from None
+            message = str(err.get("Message", "")) or code
+            raise InputError(f"the object store refused to {what} {where}: {code} {message}",
+                             pl=f"Magazyn obiektów odmówił operacji ({what}) na {where}: "
+                                f"{code} {message}.") from None
+        except BotoCoreError as exc:
+            # EndpointConnectionError, timeouts, a connection closed mid-request …
+            raise Unavailable(f"the object store {self.endpoint} is not reachable or stopped "
+                              f"answering while trying to {what} {where} "
+                              f"({type(exc).__name__})",
+                              pl=f"Magazyn obiektów {self.endpoint} jest nieosiągalny albo "
+                                 f"przestał odpowiadać ({what} {where}).") from None
+
+    # -- opening --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Refuse a bucket that cannot keep the lock: versioning and Object Lock must be on
+        (the store refuses to switch them off again, so this is checked once per start)."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        with self._errors("check the bucket"):
+            versioning = self._s3.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        if versioning != "Enabled":
+            raise InputError(
+                f"the bucket {self.bucket!r} at {self.endpoint} has no versioning; Kustosz "
+                "needs a bucket created with Object Lock (which turns versioning on)",
+                pl=f"Kubełek „{self.bucket}” w {self.endpoint} nie ma wersjonowania; Kustosz "
+                   "potrzebuje kubełka utworzonego z blokadą obiektów (Object Lock), która "
+                   "włącza wersjonowanie.")
+        try:
+            with self._errors("check the bucket"):
+                lock = self._s3.get_object_lock_configuration(Bucket=self.bucket)
+        except FileNotFoundError:  # ObjectLockConfigurationNotFoundError (404)
+            lock = {}
+        except InputError as exc:
+            if "ObjectLockConfigurationNotFound" not in str(exc):
+                raise
+            lock = {}
+        enabled = lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        if enabled != "Enabled":
+            raise InputError(
+                f"the bucket {self.bucket!r} at {self.endpoint} has no Object Lock; create "
+                "the bucket with Object Lock enabled (it cannot be added later on most "
+                "stores): without it anyone holding the credentials could delete material "
+                "before its time",
+                pl=f"Kubełek „{self.bucket}” w {self.endpoint} nie ma blokady obiektów "
+                   "(Object Lock); utwórz kubełek z włączoną blokadą: bez niej każdy, kto ma "
+                   "dane dostępowe, mógłby usunąć nagrania przed czasem.")
+        self._checked = True
+
+    # -- one object -----------------------------------------------------------------------
+    def _version_args(self, key: str, version_id: str | None) -> dict[str, Any]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if version_id:
+            args["VersionId"] = version_id
+        return args
+
+    def _head(self, key: str, version_id: str | None = None) -> dict[str, Any]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if version_id:
+            args["VersionId"] = version_id
+        with self._errors("read", key):
+            return self._s3.head_object(**args)  # type: ignore[no-any-return]
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._head(key)
+        except FileNotFoundError:
+            return False
+        return True

@@ -1,0 +1,177 @@
+"""Writing to the object store (kustosz.storage.s3): one PUT, or a multipart upload for a large
+file (its parts in flight a few at once, each with its own SHA-256), then a HEAD that verifies
+the size, our SHA-256 and the store's checksum, and the lock the store was asked to keep."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from kustosz.errors import InputError
+from kustosz.storage.base import CHUNK, StoredFile, Unavailable, check_key, check_retain_until
+from kustosz.storage.s3_lock import GOVERNANCE, S3Lock
+
+MULTIPART_THRESHOLD = 32 << 20  # above this a file goes up in parts (retried part by part)
+PART_SIZE = 8 << 20  # S3's smallest part is 5 MiB (all but the last)
+PART_WORKERS = 4  # parts of one upload in flight at once (4 x 8 MiB in memory at most)
+META_SHA256 = "sha256"  # x-amz-meta-sha256: the whole content's hash, for any upload kind
+
+
+class S3Upload(S3Lock):
+    """Uploads, each verified before it is handed back; the sizes are the store's own
+    (`S3Storage` sets them)."""
+
+    multipart_threshold: int
+    part_size: int
+
+    def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
+            move: bool = False, sha256: str | None = None,
+            retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile:
+        """Upload, verify (HEAD: size, our SHA-256 and the store's checksum), and only then
+        hand back what was stored. A stream is spooled to scratch first, hashed on the way:
+        the upload must be repeatable and its size known."""
+        check_key(key)
+        check_retain_until(retain_until, datetime.now(UTC))
+        if not self._checked:
+            self.prepare()
+        if self.exists(key):
+            raise InputError(f"storage key {key!r} already holds a file",
+                             pl=f"Pod kluczem magazynu „{key}” już jest plik.")
+        spooled: Path | None = None
+        try:
+            if isinstance(source, Path):
+                path = source
+                size, digest = _hash_file(path) if sha256 is None else \
+                    (path.stat().st_size, sha256)
+            else:
+                self.scratch.mkdir(parents=True, exist_ok=True)
+                spooled = self.scratch / f"{uuid.uuid4().hex}.part"
+                size, digest = _spool(source, spooled)
+                path = spooled
+            # The bucket's owner (the sweep's account, where the app's is another account:
+            # Ceph) must be able to read and delete what the app wrote.
+            args: dict[str, Any] = {"Bucket": self.bucket, "Key": key,
+                                    "Metadata": {META_SHA256: digest},
+                                    "ACL": "bucket-owner-full-control"}
+            if retain_until is not None:
+                args["ObjectLockMode"] = GOVERNANCE
+                args["ObjectLockRetainUntilDate"] = retain_until
+            # Material a hold already covers when it arrives: the app's identity may not
+            # touch legal holds (a PUT carrying one needs s3:PutObjectLegalHold, which would
+            # let it switch them off too); the sweeper sets it (holds/object_lock.py).
+            legal_hold = legal_hold and self.deleting
+            if legal_hold:
+                args["ObjectLockLegalHoldStatus"] = "ON"
+            if size > self.multipart_threshold:
+                version, checksum = self._multipart(path, size, args)
+            else:
+                version, checksum = self._single(path, size, digest, args)
+            head = self._verify(key, version, size, digest, checksum)
+            self._check_lock(key, version, retain_until, legal_hold, head)
+        finally:
+            if spooled is not None:
+                spooled.unlink(missing_ok=True)
+        if move and isinstance(source, Path):
+            source.unlink(missing_ok=True)
+        return StoredFile(key, size, digest, version)
+
+    def _single(self, path: Path, size: int, digest: str, args: dict[str, Any]
+                ) -> tuple[str | None, str | None]:
+        checksum = base64.b64encode(bytes.fromhex(digest)).decode()
+        with path.open("rb") as body, self._errors("upload", args["Key"]):
+            got = self._s3.put_object(Body=body, ContentLength=size, ChecksumSHA256=checksum,
+                                      **args)
+        return got.get("VersionId"), checksum
+
+    def _multipart(self, path: Path, size: int, args: dict[str, Any]
+                   ) -> tuple[str | None, str | None]:
+        """Parts with their own SHA-256 (the store checks each); the lock is given when the
+        upload is created and so carried by the object it completes into. A failure aborts
+        the upload: no part is left behind to be billed or found."""
+        key = args["Key"]
+        with self._errors("start an upload of", key):
+            upload = self._s3.create_multipart_upload(ChecksumAlgorithm="SHA256", **args)
+        upload_id = upload["UploadId"]
+        count = max(1, -(-size // self.part_size))
+
+        def send(number: int) -> tuple[dict[str, Any], bytes]:
+            with path.open("rb") as f:
+                f.seek((number - 1) * self.part_size)
+                chunk = f.read(self.part_size)
+            raw = hashlib.sha256(chunk).digest()
+            checksum = base64.b64encode(raw).decode()
+            with self._errors(f"upload part {number} of", key):
+                got = self._s3.upload_part(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                    Body=chunk, ChecksumSHA256=checksum)
+            return {"PartNumber": number, "ETag": got["ETag"], "ChecksumSHA256": checksum}, raw
+
+        try:
+            # A few parts in flight at once, as `aws s3 cp` does: one request at a time leaves
+            # the link idle while the store acknowledges each part.
+            with ThreadPoolExecutor(min(PART_WORKERS, count),
+                                    thread_name_prefix="kustosz-s3-part") as pool:
+                sent = list(pool.map(send, range(1, count + 1)))
+            parts = [part for part, _raw in sent]
+            sums = [raw for _part, raw in sent]
+            with self._errors("complete the upload of", key):
+                done = self._s3.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id,
+                    MultipartUpload={"Parts": parts})
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key,
+                                                UploadId=upload_id)
+            raise
+        composite = base64.b64encode(hashlib.sha256(b"".join(sums)).digest()).decode()
+        return done.get("VersionId"), f"{composite}-{len(sums)}"
+
+    def _verify(self, key: str, version: str | None, size: int, digest: str,
+                checksum: str | None) -> dict[str, Any]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ChecksumMode": "ENABLED"}
+        if version:
+            args["VersionId"] = version
+        with self._errors("verify", key):
+            head = self._s3.head_object(**args)
+        problems = []
+        if head.get("ContentLength") != size:
+            problems.append(f"size {head.get('ContentLength')} instead of {size}")
+        if head.get("Metadata", {}).get(META_SHA256) != digest:
+            problems.append("SHA-256 metadata differs")
+        stored = head.get("ChecksumSHA256")
+        # A store that keeps checksums must report the one sent (whole or part-composite).
+        if stored and checksum and stored.split("-")[0] != checksum.split("-")[0]:
+            problems.append("the store's SHA-256 checksum differs")
+        if version is None:
+            problems.append("no version id (is versioning on?)")
+        if problems:
+            raise Unavailable(f"the upload of {key} to {self.endpoint}/{self.bucket} did not "
+                              f"verify: {', '.join(problems)}",
+                              pl=f"Przesłanie {key} do magazynu obiektów nie zostało "
+                                 f"potwierdzone: {', '.join(problems)}.")
+        return head  # type: ignore[no-any-return]
+
+    def sync(self) -> None:
+        """Nothing to do: the store acknowledges a PUT once it is stored."""
+
+
+def _spool(stream: BinaryIO, dest: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with dest.open("wb") as out:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+        return f.tell(), digest.hexdigest()
