@@ -25,11 +25,14 @@ TEST_WORKERS ?= 3
 # fonts-dejavu-core: DejaVu Sans, which ffmpeg's drawtext burns the time and the copy's number
 # into a playable copy with (custody/playable.py; a production host needs it too).
 # mmdebstrap: the clean Debian 12 root tests/test_deb_package.py installs the .deb into.
+# nodejs: `npm ci` installs axe-core (package-lock.json) for the accessibility tests; npm is not
+# listed: NodeSource's nodejs carries it and conflicts with Debian's npm ($(NODE_STAMP) adds that).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
-	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap
+	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap \
+	nodejs
 
 .PHONY: demo test lint bench deb-packages bench-deb-packages clean
 .PHONY: lock upgrade-deps
@@ -63,6 +66,18 @@ $(STAMP): pyproject.toml $(LOCK) $(TEST_LOCK)
 		$(BIN)/pip uninstall --quiet --yes $$extra; fi
 	$(BIN)/pip check
 	touch $(STAMP)
+
+# axe-core at the version package-lock.json pins (with its SHA-512), for tests/a11y: the
+# accessibility tests inject node_modules/axe-core/axe.min.js into Debian's Chromium, nothing is
+# fetched while they run. --ignore-scripts: no package runs code at install time.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json | deb-packages
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; fi; \
+	if ! command -v npm >/dev/null; then \
+		echo "no npm: the accessibility tests (tests/a11y) will skip"; exit 0; fi; \
+	npm ci --ignore-scripts --no-audit --no-fund && touch $(NODE_STAMP)
 
 $(PIP_TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(PIP_TOOLS)
@@ -116,7 +131,7 @@ bench-deb-packages: deb-packages
 		echo "not root: benchmarks that need these Debian packages will skip: $$missing"; \
 	fi
 
-test: $(STAMP) deb-packages
+test: $(STAMP) deb-packages $(NODE_STAMP)
 	$(BIN)/ruff check .
 	@if [ -z "$$KUSTOSZ_TEST_PG" ] && $(BIN)/python -c "import psycopg; \
 		psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
@@ -150,4 +165,4 @@ deb:
 	/usr/bin/python3 packaging/deb/build.py --out dist
 
 clean:
-	rm -rf $(VENV) demo-data bench/out .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-data bench/out .pytest_cache .ruff_cache

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kustosz.errors import NotFound
 from kustosz.vault import Vault
 from kustosz.web import (
+    accessibility,
     admin,
     alert_settings,
     api,
@@ -97,7 +98,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,
                    media_view, monitoring, calls, pages, requests_pages, admin, employees,
                    tokens, api, api_custody, metrics, alert_settings, jobs_pages,
-                   subject_review_pages, residual_pages, first_day):
+                   subject_review_pages, residual_pages, first_day, accessibility):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range
