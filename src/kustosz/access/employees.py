@@ -19,6 +19,7 @@ from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
 from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
+from kustosz.policy import Policy
 from kustosz.words import count_pl
 
 VERSION_KEY = "notice_version"
@@ -262,7 +263,7 @@ DECLARATION = {
 }
 
 
-def declaration_data(session: Session, policy: Any, emp: Employee) -> dict[str, Any]:
+def declaration_data(session: Session, policy: Policy, emp: Employee) -> dict[str, Any]:
     """Data for declaration.typ: the employee's declaration about monitoring (003 annex 2)."""
     wording = DECLARATION.get(policy.preset or "", {})
     return {**policy.doc_names(), "title": f"Oświadczenie — {emp.full_name}",

@@ -229,7 +229,7 @@ class _Facts(dict[str, Any]):
         return "?"
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
@@ -682,7 +682,7 @@ def _subject_pl(subject: str) -> str:
     return subject
 
 
-def refusal_row(entry: Any, tz: tzinfo) -> RegisterRow:
+def refusal_row(entry: AuditEntry, tz: tzinfo) -> RegisterRow:
     try:
         details = json.loads(entry.details)
     except ValueError:

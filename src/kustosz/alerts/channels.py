@@ -24,6 +24,7 @@ import socket
 import ssl
 import stat
 import urllib.parse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any
 from kustosz.addresses import LOCAL_NAMES as _LOCAL_NAMES
 from kustosz.addresses import local_address
 from kustosz.alerts.messages import Message, chat_text
+from kustosz.atrest.sealing import SecretBox
 from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.logs import keep_out_of_logs
 
@@ -130,7 +132,7 @@ class Email:
     name = "email"
 
     def __init__(self, cfg: EmailChannel, timeout_s: float = 10.0,
-                 secrets: Any = None) -> None:
+                 secrets: SecretBox | None = None) -> None:
         self.cfg, self.timeout_s, self.secrets = cfg, timeout_s, secrets
 
     def _password(self) -> str | None:
@@ -216,7 +218,7 @@ def resolve_checked(host: str, port: int, local_ok: bool,
     return infos
 
 
-def _connector(local_ok: bool) -> Any:
+def _connector(local_ok: bool) -> Callable[..., socket.socket]:
     """http.client's socket.create_connection, connecting only to the addresses just checked
     (no second lookup a DNS server could answer differently)."""
     def connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,
@@ -240,7 +242,7 @@ def _connector(local_ok: bool) -> Any:
 class Webhook:
     name = "webhook"
 
-    def __init__(self, cfg: WebhookChannel, secrets: Any = None) -> None:
+    def __init__(self, cfg: WebhookChannel, secrets: SecretBox | None = None) -> None:
         self.cfg, self.secrets = cfg, secrets
         try:
             self.host = urllib.parse.urlsplit(cfg.url).hostname or "?"
@@ -356,7 +358,7 @@ class Syslog:
                                f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
-def build(channels: dict[str, object], secrets: Any = None
+def build(channels: dict[str, object], secrets: SecretBox | None = None
           ) -> dict[str, Email | Webhook | Syslog]:
     """``secrets``: the vault's SecretBox, for a relay password typed in the web."""
     made: dict[str, Email | Webhook | Syslog] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -39,7 +40,7 @@ NEAR_DAYS = 3  # a request's decision deadline this close is named
 LISTED = 15  # at most this many lines per list; the rest is counted
 
 
-def window(day: date, at: str, tz: Any = WARSAW) -> tuple[datetime, datetime]:
+def window(day: date, at: str, tz: ZoneInfo = WARSAW) -> tuple[datetime, datetime]:
     """The span the digest of local ``day`` covers: from the digest time of the day before
     to that of ``day`` (wall-clock times; 23 or 25 hours across a clock change)."""
     hh, mm = (int(x) for x in at.split(":"))
@@ -49,7 +50,7 @@ def window(day: date, at: str, tz: Any = WARSAW) -> tuple[datetime, datetime]:
     return start, end
 
 
-def due_day(now: datetime, at: str, last: str | None, tz: Any = WARSAW) -> date | None:
+def due_day(now: datetime, at: str, last: str | None, tz: ZoneInfo = WARSAW) -> date | None:
     """The local day whose digest is due at ``now``, or None."""
     if not at:
         return None
@@ -59,7 +60,7 @@ def due_day(now: datetime, at: str, last: str | None, tz: Any = WARSAW) -> date 
     return today
 
 
-def _local(at: datetime, tz: Any) -> str:
+def _local(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
 

@@ -44,9 +44,11 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kustosz.alert_kinds import KINDS, Kind, kind_of
 from kustosz.alerts.channels import ChannelError, build
@@ -55,6 +57,7 @@ from kustosz.alerts.digest import send_if_due
 from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.alerts.settings import effective
 from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
+from kustosz.atrest.sealing import SecretBox
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Source
@@ -74,6 +77,16 @@ AWAY_LIMIT_S = 60.0  # the longest wait between passes while the database is awa
 # up to connect 10 s + an answer 60 s on a database that went silent: db.deadline), or the
 # messages of a pass (each channel's send bounded at 10 s a step, alerts.channels).
 ALLOWANCE_S = 300.0
+
+
+class Certificate(Protocol):
+    """The certificate `serve` serves (kustosz.web.tls.Tls, a layer up, is one)."""
+
+    @property
+    def cert(self) -> Path: ...
+
+    @property
+    def not_after(self) -> datetime: ...
 
 
 class Channel(Protocol):
@@ -108,7 +121,7 @@ class Notifier:
     def _in_force(self) -> AlertsConfig:
         return effective(self.vault)
 
-    def _secrets(self) -> Any:
+    def _secrets(self) -> SecretBox | None:
         try:
             return self.vault.secrets
         except RuntimeError:  # a vault opened without its secrets key (some tests)
@@ -218,7 +231,7 @@ class Notifier:
             if json.dumps(state, sort_keys=True) != before:
                 save_state(s, state)
 
-    def _lasting(self, s: Any, state: dict[str, Any], row: Alert, kind: Kind,
+    def _lasting(self, s: Session, state: dict[str, Any], row: Alert, kind: Kind,
                  names: dict[int, str], now: datetime) -> None:
         grace, repeat = self.settings(kind)
         entry = state["open"].get(str(row.id))
@@ -255,7 +268,7 @@ class Notifier:
                                   "text": row.message, "event": "once",
                                   "at": now.isoformat()})
 
-    def _past(self, s: Any, state: dict[str, Any], past: dict[str, Any],
+    def _past(self, s: Session, state: dict[str, Any], past: dict[str, Any],
               names: dict[int, str], now: datetime) -> None:
         """Rows of lasting kinds that cleared with no start decided: one message for each
         that lasted longer than its grace (see the module's ``past``)."""
@@ -285,7 +298,7 @@ class Notifier:
                                   "event": "past", "at": end.isoformat()})
 
     @staticmethod
-    def _end(s: Any, row: Alert, since: datetime) -> datetime:
+    def _end(s: Session, row: Alert, since: datetime) -> datetime:
         """When the problem ended: for a camera, the end of its gap (the first segment after
         it), not when the row was cleared; otherwise when the row was cleared."""
         assert row.cleared_at is not None
@@ -298,7 +311,7 @@ class Notifier:
         return row.cleared_at
 
     @staticmethod
-    def _since(s: Any, row: Alert) -> datetime:
+    def _since(s: Session, row: Alert) -> datetime:
         """When the problem began: for a camera, the gap the recorder opened (the row is
         written only `--down-alert-after` later); otherwise when the row was raised."""
         if row.kind == AlertRow.CAMERA_DOWN and row.source_id is not None:
@@ -403,7 +416,7 @@ def _batches(queue: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return flat
 
 
-def run_notifier(vault: Vault, stop: threading.Event, tls: Any = None) -> None:
+def run_notifier(vault: Vault, stop: threading.Event, tls: Certificate | None = None) -> None:
     """`serve`'s alert thread: the notifier built (its settings are in the database, which
     may be away at the start: asked again with back-off) and run until ``stop``."""
     backoff = Backoff(first_s=POLL_S, limit_s=AWAY_LIMIT_S)

@@ -27,7 +27,7 @@ import ssl
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from kustosz.audit import append as audit
 from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
+from kustosz.vault_handle import VaultHandle
 from kustosz.words import plural
 
 KEY = "alerts.settings"
@@ -134,7 +135,7 @@ def _toml_files(base: AlertsConfig) -> dict[str, str]:
             "ca_file": str(e.ca_file) if e and e.ca_file else ""}
 
 
-def effective(vault: Any, session: Session | None = None) -> AlertsConfig:
+def effective(vault: VaultHandle, session: Session | None = None) -> AlertsConfig:
     """The settings in force: kustosz.toml with the web's changes."""
     if session is None:
         with vault.reading() as s:
@@ -142,7 +143,7 @@ def effective(vault: Any, session: Session | None = None) -> AlertsConfig:
     return config_of(vault.config.alerts, stored(session))
 
 
-def origins(vault: Any, session: Session) -> dict[str, str]:
+def origins(vault: VaultHandle, session: Session) -> dict[str, str]:
     """Per section: "web" when the page changed it, else "toml"."""
     web = stored(session)
     return {name: "web" if name in web else "toml"
@@ -261,7 +262,13 @@ def webhook_local_error(url: str) -> str | None:
     return None
 
 
-def parse_form(form: dict[str, str], seal: Any, current: dict[str, Any],
+class Seal(Protocol):
+    """Seals a secret typed in the form with the vault's secrets key (``what``: which)."""
+
+    def __call__(self, text: str, what: str = ...) -> str: ...
+
+
+def parse_form(form: dict[str, str], seal: Seal, current: dict[str, Any],
                base: AlertsConfig | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The sections the form asks for, and every problem at once by field (Polish).
     ``seal(text) -> str`` seals a typed password; ``current``: the sections in force (the
@@ -415,7 +422,7 @@ def webhook_shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
-def _shown(section: Any) -> Any:
+def _shown(section: object) -> object:
     """A section as the audit log may keep it: no password, the webhook's host only (its
     address may carry a token)."""
     if not isinstance(section, dict):
@@ -431,7 +438,7 @@ def _shown(section: Any) -> Any:
     return shown
 
 
-def save(session: Session, vault: Any, wanted: dict[str, Any], actor: str,
+def save(session: Session, vault: VaultHandle, wanted: dict[str, Any], actor: str,
          password_changed: bool = False) -> list[str]:
     """Store the sections that differ from kustosz.toml (the others follow the file again);
     the audit entry names what changed, without secrets. Returns the changed sections."""

@@ -8,13 +8,15 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from kustosz.alerts.channels import NAMES_PL, REASONS_PL
 from kustosz.db.models import Setting
 
 STATE_KEY = "alerts.notifier"
 
 
-def load_state(session: Any) -> dict[str, Any]:
+def load_state(session: Session) -> dict[str, Any]:
     row = session.get(Setting, STATE_KEY)
     state = json.loads(row.value) if row is not None else {}
     for key in ("open", "once", "queues", "channels", "digest"):
@@ -23,11 +25,11 @@ def load_state(session: Any) -> dict[str, Any]:
     return state
 
 
-def save_state(session: Any, state: dict[str, Any]) -> None:
+def save_state(session: Session, state: dict[str, Any]) -> None:
     session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
 
 
-def channel_problems(session: Any) -> list[dict[str, Any]]:
+def channel_problems(session: Session) -> list[dict[str, Any]]:
     """The failing channels for the dashboard: Polish name, since when, why, how many wait."""
     state = load_state(session)
     return [{"name": NAMES_PL.get(name, name), "since": datetime.fromisoformat(st["since"]),

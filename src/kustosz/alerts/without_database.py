@@ -32,6 +32,7 @@ from kustosz.alert_kinds import KINDS
 from kustosz.alerts.channels import build
 from kustosz.alerts.messages import Message, compose, duration_pl, local
 from kustosz.alerts.settings import effective
+from kustosz.config import AlertsConfig
 from kustosz.db.deadline import hurry
 from kustosz.db.models import Alert
 from kustosz.db.watch import DatabaseWatch, Reading
@@ -120,7 +121,7 @@ class DatabaseAlerts:
         self.told, self._away_s = None, 0.0
 
     # -- the settings ----------------------------------------------------------------------
-    def _use(self, config: Any) -> None:
+    def _use(self, config: AlertsConfig) -> None:
         try:
             secrets = self.vault.secrets
         except RuntimeError:  # a vault opened without its secrets key (some tests)

@@ -104,7 +104,7 @@ def check_chain(session: Session, wanted: set[int]) -> tuple[AccessCheck, dict[i
     return result, per_viewing
 
 
-def _same_time(stated: Any, kept: datetime | None) -> bool:
+def _same_time(stated: object, kept: datetime | None) -> bool:
     if stated is None or kept is None:
         return stated is None and kept is None
     try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kustosz.audit import access_chain, identity, witness
 from kustosz.audit.log import AuditProblem, walk
@@ -117,8 +117,8 @@ def _chunks(values: list[int], size: int = 900) -> Iterable[list[int]]:
         yield values[i:i + size]
 
 
-def _hashes_at(session: Session, column_seq: Any, column_hash: Any,
-               seqs: set[int]) -> dict[int, str]:
+def _hashes_at(session: Session, column_seq: InstrumentedAttribute[int],
+               column_hash: InstrumentedAttribute[str], seqs: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for part in _chunks(sorted(seqs)):
         found.update((seq, digest) for seq, digest in session.execute(

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -189,7 +189,7 @@ def latest_line(session: Session) -> dict[str, Any] | None:
 
 
 # -- the witness file and syslog -----------------------------------------------------------
-def _tail_line(f: Any) -> str | None:
+def _tail_line(f: IO[bytes]) -> str | None:
     f.seek(0, os.SEEK_END)
     size = f.tell()
     f.seek(max(0, size - TAIL))
@@ -197,7 +197,7 @@ def _tail_line(f: Any) -> str | None:
     return lines[-1].decode("utf-8", "replace") if lines else None
 
 
-def _witnessed(f: Any, path: Path, vid: str) -> tuple[int, int]:
+def _witnessed(f: IO[bytes], path: Path, vid: str) -> tuple[int, int]:
     """(n, seq) of the witness's last checkpoint; (0, 0) for an empty file."""
     last = _tail_line(f)
     if last is None:

@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -133,9 +133,9 @@ def open_keys(blob: bytes, passphrase: str, backup_id: str,
     return files, keys
 
 
-def _check_cost(salt: bytes, n: Any, r: Any, p: Any, where: Path) -> None:
+def _check_cost(salt: bytes, n: object, r: object, p: object, where: Path) -> None:
     """Refuse, before any work, a key-derivation cost Kustosz never makes."""
-    def whole(v: Any, bounds: tuple[int, int]) -> bool:
+    def whole(v: object, bounds: tuple[int, int]) -> TypeGuard[int]:
         return isinstance(v, int) and not isinstance(v, bool) and bounds[0] <= v <= bounds[1]
 
     if not (whole(n, SCRYPT_N_RANGE) and n & (n - 1) == 0 and whole(r, SCRYPT_R_RANGE)
@@ -167,5 +167,5 @@ def sha256_file(path: Path) -> tuple[str, int]:
         return digest.hexdigest(), f.tell()
 
 
-def as_json(data: Any) -> bytes:
+def as_json(data: object) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()

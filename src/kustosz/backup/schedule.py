@@ -26,7 +26,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -43,6 +42,7 @@ from kustosz.config_schema.backup import parse_at
 from kustosz.db.models import Alert
 from kustosz.db.outage import is_database_away
 from kustosz.errors import ConfigError, KustoszError
+from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _remove_unfinished(folder: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
+def run_scheduled(vault: Vault, settings: BackupSettings, now: datetime,
                   actor: str = "scheduler") -> Path | None:
     """One scheduled backup; alerts raised or cleared. Returns the new folder or None."""
 
@@ -158,21 +158,21 @@ def run_scheduled(vault: Any, settings: BackupSettings, now: datetime,
     return dest
 
 
-def _raise(vault: Any, kind: str, message: str) -> None:
+def _raise(vault: Vault, kind: str, message: str) -> None:
     with vault.transaction() as s:
         if s.execute(select(Alert.id).where(Alert.kind == kind,
                                             Alert.cleared_at.is_(None))).first() is None:
             s.add(Alert(raised_at=datetime.now(UTC), kind=kind, message=message))
 
 
-def _clear(vault: Any, kinds: tuple[str, ...]) -> None:
+def _clear(vault: Vault, kinds: tuple[str, ...]) -> None:
     with vault.transaction() as s:
         for alert in s.execute(select(Alert).where(Alert.kind.in_(kinds),
                                                    Alert.cleared_at.is_(None))).scalars():
             alert.cleared_at = datetime.now(UTC)
 
 
-def tick(vault: Any, settings: BackupSettings | None, now: datetime,
+def tick(vault: Vault, settings: BackupSettings | None, now: datetime,
          progress: Loop | None = None) -> None:
     """One pass of the schedule: back up when due, raise "backup_missing" when overdue.
     ``progress``: the loop's watchdog registration (a backup is a long step)."""
@@ -205,7 +205,7 @@ def tick(vault: Any, settings: BackupSettings | None, now: datetime,
                  f"{settings.folder}.")
 
 
-def run_backups(vault: Any, stop: threading.Event,
+def run_backups(vault: Vault, stop: threading.Event,
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """`kustosz serve`'s loop: the schedule of [backup] and the deletion journals."""
     shipped = 0.0

@@ -53,16 +53,31 @@ from kustosz.audit import append as audit
 from kustosz.db.models import Hold, Recording
 from kustosz.errors import ConfigError
 from kustosz.holds.coverage import covered_by_hold, covered_ever_by, held_map
-from kustosz.holds.record import held_in_record, record_of
+from kustosz.holds.record import RecordVault, held_in_record, record_of
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Storage
+from kustosz.vault_handle import VaultHandle
+
+
+class LockVault(VaultHandle, RecordVault, Protocol):
+    """What the legal-hold work needs of an open vault (kustosz.vault.Vault, a layer up, is
+    one)."""
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def may_delete(self) -> bool: ...
+
+    def deleting_storage(self) -> Storage: ...
 
 
 class Worker(Protocol):
     """What the legal-hold work needs of whoever runs it: the vault and somewhere to say how
     far it got (kustosz.jobs.JobContext is one; `_Inline` below another)."""
 
-    vault: Any
+    @property
+    def vault(self) -> LockVault: ...
 
     def progress(self, fraction: float, note: str | None = None) -> None: ...
 
@@ -119,7 +134,7 @@ def lockable_store(session: Session) -> Lockable | None:
     return store if isinstance(store, Lockable) else None
 
 
-def legal_hold_store(vault: Any) -> Lockable | None:
+def legal_hold_store(vault: LockVault) -> Lockable | None:
     """The store as the identity that may set and clear legal holds sees it (the sweep's),
     if this process has it; None where legal holds are the sweeper's (sweep = "separate")
     or the store keeps no lock."""
@@ -133,7 +148,7 @@ def legal_hold_store(vault: Any) -> Lockable | None:
     return store if isinstance(store, Lockable) else None
 
 
-def _vault_of(session: Session) -> Any:
+def _vault_of(session: Session) -> LockVault | None:
     """The open vault whose session this is (Vault puts itself in its sessions' info)."""
     return session.info.get("vault")
 
@@ -143,7 +158,8 @@ def held_ids(session: Session, ids: list[int]) -> set[int]:
     return set(held_map(session, ids))
 
 
-def _objects(session: Session, condition: Any, limit: int | None = None) -> list[Any]:
+def _objects(session: Session, condition: ColumnElement[bool], limit: int | None = None
+             ) -> list[Any]:
     query = select(Recording.id, Recording.storage_key, Recording.version_id).where(condition)
     if limit is not None:
         query = query.order_by(Recording.id).limit(limit)
@@ -227,7 +243,7 @@ def _queue_after_commit(session: Session, hold_id: int, on: bool, actor: str) ->
 
 
 class _Inline:
-    def __init__(self, vault: Any) -> None:
+    def __init__(self, vault: LockVault) -> None:
         self.vault = vault
 
     def progress(self, fraction: float, note: str | None = None) -> None:
@@ -249,7 +265,7 @@ def apply_legal_holds(ctx: Worker, hold_id: int, on: bool) -> dict[str, Any]:
     return _apply(ctx, vault, store, hold_id, on)
 
 
-def _apply(ctx: Worker, vault: Any, store: Lockable, hold_id: int, on: bool, after: int = 0,
+def _apply(ctx: Worker, vault: LockVault, store: Lockable, hold_id: int, on: bool, after: int = 0,
            actor: str = "system") -> dict[str, Any]:
 
     if not on:
@@ -298,7 +314,7 @@ def _apply(ctx: Worker, vault: Any, store: Lockable, hold_id: int, on: bool, aft
     return {"hold": hold_id, "on": on, "objects": changed, "covered": seen}
 
 
-def mirror_legal_holds(vault: Any, actor: str = "system") -> int:
+def mirror_legal_holds(vault: LockVault, actor: str = "system") -> int:
     """The sweeper's pass (before each sweep): the legal holds of every hold the audit log
     has placed, for material not yet done; cleared for each hold whose release the audit log
     records and no pass has cleared yet. How many objects changed."""
@@ -328,7 +344,7 @@ def mirror_legal_holds(vault: Any, actor: str = "system") -> int:
     return n
 
 
-def _clear_uncovered(vault: Any, store: Lockable, rows: list[Any]) -> int:
+def _clear_uncovered(vault: LockVault, store: Lockable, rows: list[Any]) -> int:
     """Clear the legal hold of ``rows`` no active hold covers (in the database, nor open in
     the audit log); then ask again and set back what a hold placed meanwhile covers (its job
     may have set it just before this cleared it). A legal hold too many is harmless; one too

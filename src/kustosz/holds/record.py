@@ -38,7 +38,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,8 +47,20 @@ from sqlalchemy.orm import Session
 from kustosz.db.models import AuditEntry, Recording, Source
 from kustosz.errors import ConfigError
 from kustosz.holds.coverage import HoldFacts, ItemFacts, covering
-from kustosz.policy import Period
+from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
+from kustosz.vault_services import Services
+
+
+class RecordVault(Protocol):
+    """What the record needs of an open vault (kustosz.vault.Vault, a layer up, is one)."""
+
+    @property
+    def services(self) -> Services: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +293,7 @@ def key_source(key: str) -> str:
     return key.split("/", 1)[0]
 
 
-def record_of(vault: Any, session: Session) -> AuditRecord:
+def record_of(vault: RecordVault, session: Session) -> AuditRecord:
     """The vault's record, brought up to date with the entries appended since."""
     record = vault.services.of(AuditRecord, AuditRecord)  # kustosz.vault_services
     return record.refresh(session, dict(vault.policy.retention))
@@ -306,7 +319,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def recorded_end(record: AuditRecord, source: Source, start: datetime,
-                 retain_from: datetime | None, storage_key: str, tz: Any,
+                 retain_from: datetime | None, storage_key: str, tz: ZoneInfo,
                  rid: int | None = None) -> datetime | None:
     """The end of retention the audit log gives a recording: the longest of its recorded
     periods, counted from the latest of the starts it is known by — its stamps counted back
@@ -330,7 +343,7 @@ def _open_hold_facts(record: AuditRecord, session: Session) -> list[HoldFacts]:
             for h in record.open_holds()]
 
 
-def held_in_record(vault: Any, session: Session, ids: Iterable[int]) -> set[int]:
+def held_in_record(vault: RecordVault, session: Session, ids: Iterable[int]) -> set[int]:
     """The recordings among ``ids`` that a hold open in the audit log covers (whatever the
     database says of that hold)."""
     holds = _open_hold_facts(record_of(vault, session), session)
@@ -348,7 +361,7 @@ def held_in_record(vault: Any, session: Session, ids: Iterable[int]) -> set[int]
     return found
 
 
-def disagreements(vault: Any, session: Session, ids: Iterable[int], now: datetime,
+def disagreements(vault: RecordVault, session: Session, ids: Iterable[int], now: datetime,
                   expiry: bool = True) -> list[Disagreement]:
     """The victims among ``ids`` the audit log keeps: their recorded end is after ``now``
     (or no period is recorded for them; not asked without ``expiry``: disk pressure deletes

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording, Source
@@ -95,7 +95,7 @@ def search_query(number: str | None, callee: str | None, begin: datetime | None,
         raise InputError("give --number or --callee",
                          pl="Podaj numer dzwoniącego albo numer wybrany.")
 
-    def on(column: Any, value: str) -> Any:
+    def on(column: InstrumentedAttribute[str], value: str) -> ColumnElement[bool]:
         parts = [column == value]
         if begin is not None:
             parts.append(Call.start_at >= begin)
@@ -114,7 +114,7 @@ def search_query(number: str | None, callee: str | None, begin: datetime | None,
     return _hits(where, limit)
 
 
-def _hits(where: Any, limit: int) -> Select[Any]:
+def _hits(where: ColumnElement[bool], limit: int) -> Select[Any]:
     return (select(Call, Recording.end_at, Recording.sha256, Source.name)
             .join(Recording, Recording.id == Call.recording_id)
             .join(Source, Source.id == Call.source_id)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -83,7 +83,7 @@ def _aware_utc_pg(element: _AwareUTC, compiler: SQLCompiler, **kw: Any) -> str:
     return f"timezone('UTC', {compiler.process(element.clauses, **kw)})"
 
 
-def _aware(column: Any, name: str) -> ColumnElement[datetime]:
+def _aware(column: InstrumentedAttribute[datetime | None], name: str) -> ColumnElement[datetime]:
     return _AwareUTC(column).label(name)
 
 

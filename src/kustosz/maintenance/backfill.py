@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
@@ -75,7 +75,7 @@ class BackfillReport:
                                "versions": u.versions} for u in self.unmatched]}
 
 
-def _missing() -> Any:
+def _missing() -> ColumnElement[bool]:
     return (Recording.version_id.is_(None)) & (Recording.state == RecordingState.STORED) & \
         (Recording.sha256.is_not(None))
 

@@ -49,12 +49,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import append as audit
@@ -193,7 +195,7 @@ def _judge(report: CheckReport, page: list[dict[str, Any]],
             report.known += 1
 
 
-def _pages(store: Any, page_size: int) -> Any:
+def _pages(store: S3Storage, page_size: int) -> Iterator[list[dict[str, Any]]]:
     """The bucket's versions and delete markers, a page at a time."""
     pages = store._s3.get_paginator("list_object_versions").paginate(
         Bucket=store.bucket, PaginationConfig={"PageSize": page_size})
@@ -204,7 +206,7 @@ def _pages(store: Any, page_size: int) -> Any:
             yield items
 
 
-def _recheck(vault: Vault, store: Any, report: CheckReport) -> None:
+def _recheck(vault: Vault, store: S3Storage, report: CheckReport) -> None:
     """Ask again about what looked unknown: an intake may have committed its row after its
     page was judged, and the sweep may have deleted a version after it was listed."""
     head = report.unknown[:RECHECK]
@@ -248,7 +250,7 @@ def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
     return report
 
 
-def _find_lost(vault: Vault, store: Any, report: CheckReport, seen: array) -> None:
+def _find_lost(vault: Vault, store: S3Storage, report: CheckReport, seen: array) -> None:
     """Every stored row (with a version id) whose version the walk did not list, or listed
     with another size; and the rows marked missing whose version is back as indexed."""
     import numpy as np  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
@@ -313,7 +315,7 @@ def listed_in(listed: Any, digests: list[int]) -> Any:
     return (at < len(listed)) & (listed[np.minimum(at, len(listed) - 1)] == want)
 
 
-def _as_indexed(store: Any, key: str, version: str, size: int | None, sha256: str | None,
+def _as_indexed(store: S3Storage, key: str, version: str, size: int | None, sha256: str | None,
                 locked: bool) -> bool | None:
     """The version as the index has it (True), gone (False) or there but changed (None): of
     another size, another SHA-256 than intake noted in its metadata, or without the lock
@@ -410,7 +412,7 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
     return report
 
 
-def _marked_examples(s: Any, limit: int) -> list[Lost]:
+def _marked_examples(s: Session, limit: int) -> list[Lost]:
     """The first rows marked missing (``changed`` unknown here: False)."""
     return [Lost(rid, key, version or "", name, start_at, False)
             for rid, key, version, name, start_at in s.execute(

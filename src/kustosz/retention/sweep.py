@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, case, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
@@ -339,7 +339,7 @@ def recover(vault: Vault, actor: str = "system") -> int:
     return handled
 
 
-def _expired(now: datetime) -> Any:
+def _expired(now: datetime) -> ColumnElement[bool]:
     return (Recording.state == RecordingState.STORED) & (Recording.expires_at <= now)
 
 
