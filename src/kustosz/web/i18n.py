@@ -1642,6 +1642,14 @@ EN: dict[str, str] = {
     "Sesja wygasła. Aby pracować dalej, zaloguj się ponownie.":
         "The session has ended. To go on working, sign in again.",
     "Sesja przedłużona do {time}.": "Session extended until {time}.",
+    # the cameras page's timeline as a table (issue 33, cameras.html)
+    "Nagrania i przerwy w tabeli": "Recordings and gaps as a table",
+    "Nagrania i przerwy": "Recordings and gaps",
+    "Przyczyna przerwy": "Cause of the gap",
+    # the players' names for assistive technology (issue 33, view.html)
+    "Odtwarzacz nagrania": "Recording player",
+    "Podgląd z kamery": "Camera live view",
+    "Odtwarzacz rozmowy": "Call player",
 }
 
 # Words that go with a number (the ``plural`` filter, plural_in): the Polish singular ->

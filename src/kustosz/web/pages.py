@@ -308,6 +308,7 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
                                        edges=False)
                     if (g[1] - g[0]).total_seconds() >= shortest] if recs else []
             timelines.append({"name": name, "spans": [pct(a, b) for a, b in merged],
+                              "recorded": merged,  # the bar's table (cameras.html)
                               "gaps": [(*pct(a, b), a, b, why) for a, b, why in gaps],
                               "play": play_period(merged[0][0], merged[-1][1])
                               if merged else None,

@@ -1,0 +1,198 @@
+"""WCAG 2.1.1 Keyboard and 2.4.7 Focus visible (issue 33): the viewing of a recording and a
+request's decision done with the keyboard alone, in Debian's Chromium with the app's CSP. No
+mouse event at all: only page.keyboard and focus(); each stop of Tab on the view page shows a
+focus indicator and has an accessible name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import a11y_site
+import pytest
+from a11y_site import AXE_RUN, CHROMIUM, NARROW, REFLOW, WIDE, new_context, office
+from test_web_browser import ARGS
+from web_helpers import PASSWORD, authorise
+
+pytestmark = pytest.mark.slow
+
+# what Tab landed on: enough to find it and to say what it was in a failure
+FOCUSED = """() => { const e = document.activeElement;
+  return {tag: e.tagName.toLowerCase(), id: e.id || "", href: e.getAttribute("href") || "",
+          text: (e.textContent || "").trim().slice(0, 60),
+          inMain: e.closest("main") !== null}; }"""
+# a visible focus indicator (2.4.7): an outline or a box-shadow drawn while focused
+INDICATOR = """() => { const s = getComputedStyle(document.activeElement);
+  return (parseFloat(s.outlineWidth) > 0 && s.outlineStyle !== "none")
+    || (s.boxShadow && s.boxShadow !== "none"); }"""
+# the accessible name, as far as the markup gives it (4.1.2): aria-label(ledby), a label,
+# the content, title or alt
+NAME = """() => { const e = document.activeElement;
+  const by = e.getAttribute("aria-labelledby");
+  const parts = [e.getAttribute("aria-label") || "",
+    by ? by.split(" ").map(i => (document.getElementById(i) || {}).textContent || "").join(" ")
+       : "",
+    e.labels ? [...e.labels].map(l => l.textContent).join(" ") : "",
+    e.tagName === "INPUT" ? (e.value || "") : (e.textContent || ""),
+    e.getAttribute("title") || "", e.getAttribute("alt") || ""];
+  return parts.join(" ").trim(); }"""
+
+
+def focused(page: Any) -> dict[str, Any]:
+    found: dict[str, Any] = page.evaluate(FOCUSED)
+    return found
+
+
+def tab_to(page: Any, test: Any, most: int = 150) -> dict[str, Any]:
+    """Tab until the focused element passes ``test``; fails if it never does."""
+    seen = []
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if test(now):
+            return now
+        seen.append(f"{now['tag']}#{now['id']} {now['href']} {now['text'][:20]}")
+    raise AssertionError(f"Tab never reached the element; went through: {seen}")
+
+
+def sign_in(page: Any, base: str, name: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/login")
+    page.focus("#f-username")
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/login" not in page.url, page.inner_text("main")
+
+
+def follow(page: Any) -> None:
+    """Enter on the focused link or button, and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state()
+
+
+def view_recording(page: Any, base: str) -> None:
+    sign_in(page, base, "ogladajacy")
+    tab_to(page, lambda f: f["href"] == "/cameras")
+    follow(page)
+    assert page.url.endswith("/cameras"), page.url
+    # the timeline's text alternative opens by keyboard and passes axe, also at 320 px
+    tab_to(page, lambda f: f["tag"] == "summary" and "tabeli" in f["text"])
+    page.keyboard.press("Enter")
+    table = page.locator("details.tl-table[open] table").first
+    assert table.locator("caption").count() == 1
+    kinds = table.locator("tbody td:nth-child(3)").all_inner_texts()
+    assert "nagranie" in kinds, kinds
+    for viewport in (WIDE, NARROW):
+        page.set_viewport_size(viewport)
+        assert page.evaluate(AXE_RUN) == [], viewport
+    scroll, inner = page.evaluate(REFLOW)
+    assert scroll <= inner, (scroll, inner)
+    page.set_viewport_size(WIDE)
+    tab_to(page, lambda f: f["href"].startswith("/media/start?action=playback")
+           and "cam-hol" in f["href"])
+    follow(page)
+    assert "/media/start" in page.url, page.url
+    tab_to(page, lambda f: f["id"] == "f-purpose")
+    page.keyboard.type("sprawdzenie zgłoszenia o uszkodzeniu samochodu")
+    tab_to(page, lambda f: f["id"] == "f-case_ref", 5)
+    page.keyboard.type("OR.1234.5.2026")
+    tab_to(page, lambda f: f["id"] == "f-witness", 5)
+    page.keyboard.press("ArrowDown")  # the first person on the list
+    assert page.evaluate("() => document.activeElement.value"), "no witness chosen"
+    tab_to(page, lambda f: f["tag"] == "button" and f["inMain"], 5)
+    follow(page)
+    assert "/view/" in page.url, (page.url, page.inner_text("main")[:500])
+
+    page.focus("#content")
+    stops = []
+    problems = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if not now["inMain"]:
+            break
+        stops.append(now)
+        label = f"{now['tag']}#{now['id']} {now['text'][:30]!r}"
+        if not page.evaluate(INDICATOR):
+            problems.append(f"{label}: no visible focus indicator")
+        if not page.evaluate(NAME):
+            problems.append(f"{label}: no accessible name")
+    assert any(s["id"] == "player" for s in stops), \
+        f"Tab never reaches the player's controls: {stops}"
+    assert problems == [], "\n".join(problems)
+
+
+def decide_request(page: Any, base: str) -> None:
+    sign_in(page, base, "burmistrz")
+    tab_to(page, lambda f: f["href"] == "/requests")
+    follow(page)
+    tab_to(page, lambda f: f["href"].startswith("/requests/") and f["inMain"]
+           and f["href"].rstrip("/").split("/")[-1].isdigit())
+    follow(page)
+    tab_to(page, lambda f: f["tag"] == "input"
+           and page.evaluate("() => document.activeElement.name") == "agree")
+    # Tab enters a radio group on its first button; the arrows move within it
+    if page.evaluate("() => document.activeElement.value") != "yes":
+        page.keyboard.press("ArrowUp")
+    page.keyboard.press("Space")
+    assert page.evaluate("() => document.activeElement.checked"), "the radio is not checked"
+    tab_to(page, lambda f: f["tag"] == "button" and "decyzj" in f["text"].lower(), 20)
+    follow(page)
+    assert page.locator("main .error").count() == 0, page.inner_text("main")[:800]
+    assert "/requests/" in page.url, page.url
+    assert page.locator("form[action$='/decide']").count() == 0, "the decision was not taken"
+
+
+def search_calls(page: Any, base: str) -> None:
+    """The calls search answers through htmx into #results: focus stays on the form, never
+    dropped to <body> by the swap, and the answer lands in a live region."""
+    sign_in(page, base, "iod")
+    page.goto(f"{base}/media/start?action=calls&source=centrala"
+              "&from=2000-01-01T00:00&to=2100-01-01T00:00")
+    tab_to(page, lambda f: f["id"] == "f-purpose")
+    page.keyboard.type("sprawdzenie skargi na obsługę")
+    tab_to(page, lambda f: f["id"] == "f-case_ref", 5)
+    page.keyboard.type("OR.1234.6.2026")
+    tab_to(page, lambda f: f["tag"] == "button" and f["inMain"], 5)
+    follow(page)
+    assert "/calls" in page.url, (page.url, page.inner_text("main .error, main .refusal"))
+    assert page.get_attribute("#results", "aria-live") == "polite"
+    page.focus("#f-number")
+    page.keyboard.type("600")
+    with page.expect_response(lambda r: "/calls" in r.url
+                              and r.request.headers.get("hx-request") == "true"):
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(300)  # the swap and htmx's settle step
+    assert focused(page)["tag"] != "body", "focus fell to <body> after the htmx swap"
+    assert "/calls" in page.url and "/login" not in page.url, page.url
+
+
+def test_viewing_and_deciding_by_keyboard_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.chdir(tmp_path)
+
+    def with_calls(vault: Any, holder: str, actions: list[str], **kw: Any) -> int:
+        # the IOD also reviews the calls list here: the one page whose search answers by htmx
+        extra = ["calls"] if holder == "iod" else []
+        return authorise(vault, holder, [*actions, *extra], **kw)
+    monkeypatch.setattr(a11y_site, "authorise", with_calls)
+    with office(tmp_path) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = new_context(browser)
+        page = context.new_page()
+        violations: list[str] = []
+        page.on("console", lambda msg: violations.append(msg.text)
+                if "CSP violation" in msg.text else None)
+        view_recording(page, base)
+        decide_request(page, base)
+        search_calls(page, base)
+        context.close()
+        browser.close()
+    assert violations == [], violations
