@@ -209,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         permissions.add_permission_for_role("user", "media.factory.access", True)
         permissions.add_permission_for_role("user", "media.factory.construct", True)
 
+    # A client thread per connection (the pool's default is one thread for all): a DESCRIBE
+    # prepares its media in the client's thread and waits for its preroll there, so with one
+    # thread a media slow to preroll on a loaded machine held every other camera's new
+    # connection behind it (the cluster test's hand-overs timed out for a minute in CI).
+    server.get_thread_pool().set_max_threads(32)
     mounts = server.get_mount_points()
     for i in range(1, a.mounts + 1):
         factory = GstRtspServer.RTSPMediaFactory()
