@@ -113,8 +113,11 @@ def office(tmp: Path) -> Iterator[str]:
             cameras=["cam-hol"], start=now - timedelta(hours=2, minutes=1),
             end=now - timedelta(hours=1, minutes=59)), "test")
     authorise(vault, "ogladajacy", ["playback"], sources=["cam-hol"], by="zastepca")
-    authorise(vault, "iod", ["playback", "listening"], kinds=["camera", "phone"],
+    authorise(vault, "iod", ["playback", "listening", "calls"], kinds=["camera", "phone"],
               by="zastepca")
+    authorise(vault, "iod", ["mail", "events"], kinds=["mailbox", "endpoint"], by="zastepca")
+    authorise(vault, "operator1", ["live"], sources=["cam-hol"], by="zastepca")
+    authorise(vault, "sekretariat", ["export"], kinds=["camera"], by="zastepca")
     web = WebServer(vault, "127.0.0.1", _free_port())
     web.start()
     try:
@@ -256,6 +259,92 @@ def keyboard(page: Page, base: str, findings: Findings, shots: Path | None) -> N
         findings.problems.append("Escape does not close „Więcej” with focus back on it")
 
 
+# The pages a role reaches only through a form (a POST to /media/start), each from the link a
+# person follows: (role, the page with the link, the link, what the page shows then). The
+# listening adds its protocol: the form on the player, then /protocols/N.
+THROUGH_A_FORM: list[tuple[str, str, str, str]] = [
+    ("przegladajacy", "/cameras", "a[href*='action=playback']", "odtwarzanie"),
+    ("operator", "/cameras", "a[href*='action=live']", "podglad-biezacy"),
+    ("sekretariat", "/copies", "a[href*='action=export']", "wydanie-kopii"),
+    ("iod", "/calls", "a[href*='action=calls']", "rozmowy-wyniki"),
+    ("iod", "/mail", "a[href*='action=mail']", "poczta-wyniki"),
+    ("iod", "/events", "a[href*='action=events']", "zdarzenia-wyniki"),
+]
+
+
+def through_start_form(page: Page, case: str) -> None:
+    """The access form filled as a person would: a purpose (typed, or the first on the
+    office's list), a case reference, the period searched, a witness where one is required;
+    then sent."""
+    purpose = page.locator("#f-purpose")
+    if purpose.evaluate("e => e.tagName") == "SELECT":
+        purpose.select_option(index=1)
+    else:
+        purpose.fill("sprawdzenie zgłoszenia (test dostępności)")
+    if page.locator("#f-case_ref").count():
+        page.fill("#f-case_ref", case)
+    for field_id, value in (("#f-from", "2000-01-01T00:00"), ("#f-to", "2100-01-01T00:00")):
+        if page.locator(field_id).count() and not page.input_value(field_id):
+            page.fill(field_id, value)  # a search of every call, mail or event kept
+    witness = page.locator("#f-witness")
+    if witness.count() and witness.evaluate("e => e.required"):
+        witness.select_option(index=1)
+    form = page.locator("main form[action='/media/start']")
+    invalid = form.evaluate("f => [...f.elements].filter(e => !e.checkValidity())"
+                            ".map(e => e.name)")
+    assert invalid == [], f"{page.url}: the access form's fields left invalid: {invalid}"
+    with page.expect_navigation():
+        form.locator("button").click()
+    page.wait_for_load_state()
+
+
+def after_a_form(browser: Any, base: str, findings: Findings, shots: Path | None) -> None:
+    """The player (recording, live, a copy's release, a call), the calls, mail and events
+    found, and a listening's protocol: each checked like a menu page."""
+    for role, start, link, name in THROUGH_A_FORM:
+        context = new_context(browser)
+        page = context.new_page()
+        sign_in(page, base, ROLES[role][0])
+        page.goto(base + start)
+        if page.locator(f"main {link}").count() == 0:
+            findings.problems.append(f"{role} {start}: no link {link} to follow")
+            context.close()
+            continue
+        with page.expect_navigation():
+            page.click(f"main {link} >> nth=0")
+        through_start_form(page, "OR.1234.7.2026")
+        if "/media/start" in page.url:
+            said = page.locator("main .error, main .refusal").all_inner_texts()
+            findings.problems.append(f"{role} {start}: the access form was refused: {said}")
+            context.close()
+            continue
+        check(page, f"{role} {urlsplit(page.url).path}", findings, shots, f"{role}-{name}")
+        if name == "rozmowy-wyniki":
+            listening(page, base, findings, shots)
+        context.close()
+
+
+def listening(page: Page, base: str, findings: Findings, shots: Path | None) -> None:
+    """From the calls found: a call listened to, its protocol written, the protocol's page."""
+    calls = page.locator("main a[href*='action=listening']")
+    if calls.count() == 0:
+        findings.problems.append("the calls found offer no call to listen to")
+        return
+    with page.expect_navigation():
+        calls.first.click()
+    through_start_form(page, "OR.1234.8.2026")
+    check(page, f"iod {urlsplit(page.url).path} (odsłuch)", findings, shots, "iod-odsluch")
+    page.fill("#f-breach", "rozmowa z klientem zakończona skargą (test dostępności)")
+    with page.expect_navigation():
+        page.click("form[action$='/protocol'] button")
+    page.wait_for_load_state()
+    if "/protocols/" not in page.url:
+        findings.problems.append("the listening's protocol was not saved: "
+                                 + page.inner_text("main")[:300])
+        return
+    check(page, f"iod {urlsplit(page.url).path}", findings, shots, "iod-protokol-odsluchu")
+
+
 def new_context(browser: Any) -> BrowserContext:
     context: BrowserContext = browser.new_context(viewport=WIDE, locale="pl-PL")
     # CDP scripts run outside the page's CSP: axe-core is in every page the context opens,
@@ -289,6 +378,8 @@ def walk(browser: Any, base: str, findings: Findings, shots: Path | None = None,
             name = f"{role}-{page_key(urlsplit(url).path)}"
             check(page, f"{role} {url}", findings, shots, name)
         context.close()
+    if only is None:
+        after_a_form(browser, base, findings, shots)
     context = new_context(browser)
     page = context.new_page()
     page.goto(f"{base}/login")

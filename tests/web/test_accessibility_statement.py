@@ -158,6 +158,19 @@ def test_the_contact_and_dates_from_the_policy(tmp_path: Path) -> None:
         vault.close()
 
 
+def test_the_address_people_reach_behind_a_proxy(tmp_path: Path) -> None:
+    """Behind a reverse proxy the request comes to an internal address: the statement names
+    the one the office configured, and the request's own only without it."""
+    vault = _with_config(tmp_path / "vault", OWN_CONTACT
+                         + 'address = "https://kustosz.pleszew.example/"\n')
+    try:
+        html = client(vault).get(ADDRESS).text
+        assert 'id="a11y-url" href="https://kustosz.pleszew.example/"' in html
+        assert "testserver" not in _text(html)
+    finally:
+        vault.close()
+
+
 def test_the_administrator_is_told_where_the_contact_goes(sqlite_web_vault: Vault) -> None:
     user(sqlite_web_vault, "admin", ["administrator"], password=None)
     c = client(sqlite_web_vault)
@@ -177,6 +190,10 @@ def test_the_accessibility_policy_refuses_bad_values() -> None:
         load_policy("pleszew", {"accessibility": {"fax": "1"}})
     with pytest.raises(ConfigError, match="wrong type"):
         load_policy("pleszew", {"accessibility": {"phone": 627428300}})
+    for address in ("kustosz.pleszew.local", "ftp://kustosz/", "https:// spacja/", "https://"):
+        with pytest.raises(ConfigError, match=r"accessibility\.address") as raised:
+            load_policy("pleszew", {"accessibility": {"address": address}})
+        assert "accessibility.address" in raised.value.pl
     good = load_policy("pleszew", {"accessibility": {"contact": "Jan Nowak",
                                                      "published": "2026-02-28"}})
     assert good.accessibility == {"contact": "Jan Nowak", "published": "2026-02-28"}

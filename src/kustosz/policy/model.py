@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,9 +58,10 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     # o dostępności cyfrowej…, art. 10): the person or unit who answers for the app's
     # accessibility, the day the office put the app into service (YYYY-MM-DD) and what it says
     # of its building's accessibility. Each optional: without a contact the statement names
-    # the office's own ([documents] address, phone, e-mail).
+    # the office's own ([documents] address, phone, e-mail). `address` is the app's address
+    # as the office's staff reach it (behind a reverse proxy the server cannot know it).
     "accessibility": {"contact": str, "email": str, "phone": str, "published": str,
-                      "architecture": str},
+                      "architecture": str, "address": str},
 }
 
 
@@ -607,6 +609,12 @@ def _check_accessibility(section: dict[str, Any]) -> None:
             raise ConfigError(f"policy accessibility.{key} is empty; leave it out instead",
                               pl=f"Zasada accessibility.{key} jest pusta; pomiń ją zamiast "
                                  "tego.")
+    address = section.get("address")
+    if address is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", address.strip()):
+        raise ConfigError(f"policy accessibility.address must be the app's address, "
+                          f"http(s)://host/…, got {address!r}",
+                          pl="Zasada accessibility.address musi być adresem aplikacji w "
+                             f"postaci http(s)://serwer/…; podano „{address}”.")
     published = section.get("published")
     if published is not None:
         try:

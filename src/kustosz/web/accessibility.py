@@ -155,7 +155,8 @@ def statement(request: Request, ctx: Ctx = public()) -> Response:
     policy = ctx.vault.policy
     names = policy.doc_names()
     return page(ctx, "accessibility.html",
-                names=names, address=str(request.base_url),
+                names=names, address=policy.accessibility.get("address", "").strip()
+                or str(request.base_url),
                 published=_published(policy), reviewed=REVIEWED, version=__version__,
                 shortcomings=[s.in_(ctx.lang) for s in SHORTCOMINGS],
                 contact=contact_of(policy),
