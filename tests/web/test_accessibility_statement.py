@@ -17,17 +17,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_english_pages import polish_in, read_text
+from tests.test_documents_per_seed import CALLS, DOCUMENTS, PRESETS, REFUSED, _data
 from web_helpers import PASSWORD, both_vault, client, session_for, user
 
 from kustosz.access import accounts
 from kustosz.db.access import WebSession
 from kustosz.documents.render import render
-from kustosz.documents.sign import sign_data
-from kustosz.errors import ConfigError
+from kustosz.errors import ConfigError, InputError
 from kustosz.policy import load_policy
 from kustosz.vault import Vault
 from kustosz.web import create_app
-from kustosz.web.accessibility import REVIEWED, WARN_SECONDS
+from kustosz.web.accessibility import REVIEWED, SHORTCOMINGS, WARN_SECONDS
 from kustosz.web.app import iter_routes
 from kustosz.web.server import WebServer
 
@@ -203,12 +203,36 @@ def test_the_accessibility_policy_refuses_bad_values() -> None:
 
 
 def test_what_the_statement_says_of_the_pdfs_holds() -> None:
-    """The statement says the PDFs carry structure tags, a title and a language (Typst's
-    tagged output, on by default in the installed version), not that they are PDF/UA."""
-    pdf = render("sign", sign_data(load_policy("pleszew")))
-    assert b"/StructTreeRoot" in pdf and b"/MarkInfo" in pdf
-    assert b"/Lang" in pdf and b"/Title" in pdf
-    assert b"pdfuaid" not in pdf  # no PDF/UA claim in the file either
+    """The statement says the PDFs conform to PDF/UA-1 with tags, a title and a language:
+    every packaged document says so in its metadata (typst checks it as it composes)."""
+    for preset in PRESETS:
+        for document in DOCUMENTS:
+            if (preset, document) in REFUSED:
+                continue
+            pdf = render(document, _data(preset, document))
+            assert b"<pdfuaid:part>1</pdfuaid:part>" in pdf, (preset, document)
+            assert b"/StructTreeRoot" in pdf and b"/MarkInfo" in pdf, (preset, document)
+            assert b"/Lang" in pdf and b"/Title" in pdf, (preset, document)
+    said = " ".join(s.what_pl for s in SHORTCOMINGS)
+    assert "PDF/UA-1" in said and "nie zbadano" not in said
+
+
+def test_an_office_template_breaking_pdf_ua_still_prints(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An office's own template whose first heading is not of level 1 breaks PDF/UA-1: the
+    document is printed all the same, without the claim, and the log says why; a template
+    with a real error is still refused."""
+    own = tmp_path / "templates"
+    own.mkdir()
+    (own / "announcement.typ").write_text(
+        '#import "common.typ": *\n#show: doc\n== Komunikat\n#get("incoming")\n')
+    with caplog.at_level("WARNING", logger="kustosz.documents.render"):
+        pdf = render("announcement", _data(sorted(CALLS)[0], "announcement"), data_root=tmp_path)
+    assert pdf.startswith(b"%PDF") and b"pdfuaid" not in pdf
+    assert "breaks PDF/UA-1" in caplog.text and "announcement.typ" in caplog.text
+    (own / "announcement.typ").write_text('#import "common.typ": *\n#nie_ma_takiej()\n')
+    with pytest.raises(InputError, match="could not be rendered"):
+        render("announcement", _data(sorted(CALLS)[0], "announcement"), data_root=tmp_path)
 
 
 def test_the_english_statement(sqlite_web_vault: Vault) -> None:

@@ -97,17 +97,23 @@ SHORTCOMINGS: tuple[Shortcoming, ...] = (
         "person may do it."),
     Shortcoming(
         "Dokumenty PDF tworzone przez aplikację (wnioski, decyzje, protokoły, rejestry, "
-        "klauzule, tabliczka) mają znaczniki struktury, tytuł i język, ale ich zgodności ze "
-        "standardem PDF/UA nie zbadano. Piktogram kamery na tabliczce nie ma opisu "
-        "alternatywnego.",
+        "klauzule, tabliczka) są zgodne ze standardem PDF/UA-1: mają znaczniki struktury, "
+        "tytuł, język i nagłówki w porządku, co przy każdym wydruku sprawdza program "
+        "składający dokument. Nie sprawdzono ich czytnikiem ekranu. Piktogram kamery na "
+        "tabliczce jest oznaczony jako ozdobny i nie ma opisu alternatywnego. Wzór dokumentu "
+        "zmieniony przez urząd, który standardu nie spełnia, jest drukowany bez niego.",
         "Dokumenty służą przede wszystkim do wydruku i podpisu. Znaczenie piktogramu podaje "
-        "napis „OBIEKT MONITOROWANY” obok niego.",
+        "napis „OBIEKT MONITOROWANY” obok niego. Wzór zmieniony przez urząd jest drukowany, "
+        "aby nie wstrzymywać sprawy; aplikacja zapisuje wtedy ostrzeżenie.",
         "The PDF documents the app makes (requests, decisions, protocols, registers, "
-        "clauses, the sign) carry structure tags, a title and a language, but their "
-        "conformance to PDF/UA has not been checked. The camera pictogram on the sign has "
-        "no text alternative.",
+        "clauses, the sign) conform to PDF/UA-1: they carry structure tags, a title, a "
+        "language and headings in order, which the program composing them checks at every "
+        "print. They have not been tried with a screen reader. The camera pictogram on the "
+        "sign is marked as decorative and has no text alternative. A document template the "
+        "office changed that breaks the standard is printed without it.",
         "The documents are meant above all to be printed and signed. The words beside the "
-        "pictogram say what it means."),
+        "pictogram say what it means. A template the office changed is still printed so as "
+        "not to hold a case up; the app logs a warning."),
     Shortcoming(
         f"Sesji nie można przedłużyć ponad {_hours_pl(ABSOLUTE_HOURS)} od zalogowania.",
         f"To wymóg bezpieczeństwa dostępu do nagrań. Aplikacja ostrzega "
