@@ -29,7 +29,7 @@ TEST_WORKERS ?= 3
 # listed: NodeSource's nodejs carries it and conflicts with Debian's npm ($(NODE_STAMP) adds that).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-	gstreamer1.0-libav bsdutils chromium slapd ldap-utils postfix dovecot-imapd \
+	gstreamer1.0-libav bsdutils chromium chromium-l10n slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
 	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap \
 	nodejs

@@ -25,7 +25,13 @@ for _folder in (REPO, REPO / "tests" / "web"):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, _free_port  # noqa: E402
+from test_web_browser import (  # noqa: E402
+    ARGS,
+    BROWSER_ENV,
+    CHROMIUM,
+    REPORT_VIOLATIONS,
+    _free_port,
+)
 from web_helpers import (  # noqa: E402
     PASSWORD,
     authorise,
@@ -43,7 +49,7 @@ from kustosz.web.server import WebServer  # noqa: E402
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-__all__ = ["ARGS", "CHROMIUM", "REPORT_VIOLATIONS"]
+__all__ = ["ARGS", "BROWSER_ENV", "CHROMIUM", "REPORT_VIOLATIONS"]
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 WIDE = {"width": 1280, "height": 800}
@@ -182,7 +188,8 @@ def crawl(page: Page, base: str) -> list[str]:
 def check(page: Page, label: str, findings: Findings, shots: Path | None = None,
           name: str = "") -> None:
     """axe-core's WCAG 2.0/2.1 A and AA rules at 1280 and at 320 px, and reflow at 320 px
-    (WCAG 1.4.10): the page itself never scrolls sideways. The page is loaded already."""
+    (WCAG 1.4.10; 320 px is 1280 px at 400 % zoom): the page itself never scrolls sideways,
+    nor at 1280 px with its text at 200 % (1.4.4). The page is loaded already."""
     findings.pages += 1
     for viewport in (WIDE, NARROW):
         page.set_viewport_size(viewport)
@@ -198,6 +205,17 @@ def check(page: Page, label: str, findings: Findings, shots: Path | None = None,
             if menu >= 2 * item > 0:
                 findings.problems.append(f"{label} at 1280 px: the menu takes more than one "
                                          f"line ({menu} px high, an item {item} px)")
+        if width == WIDE["width"]:
+            # 1.4.4 Resize text: the text at 200 % (the root size doubled, as the browser's
+            # text-only zoom does) still fits, nothing pushed off sideways
+            page.evaluate("() => document.documentElement.style.fontSize = '200%'")
+            scroll, inner = page.evaluate(REFLOW)
+            if shots is not None and name.startswith("administrator-"):  # the widest menu
+                page.screenshot(path=str(shots / f"{name}-tekst200.png"))
+            page.evaluate("() => document.documentElement.style.fontSize = ''")
+            if scroll > inner:
+                findings.problems.append(
+                    f"{label} at 1280 px with text at 200 %: the page is {scroll} px wide")
         if width == NARROW["width"]:
             scroll, inner = page.evaluate(REFLOW)
             if scroll > inner:

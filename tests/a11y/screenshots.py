@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from a11y_site import ARGS, AXE, CHROMIUM, Findings, office, walk
+from a11y_site import ARGS, AXE, BROWSER_ENV, CHROMIUM, Findings, office, walk
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
@@ -35,12 +35,13 @@ def main() -> int:
     findings = Findings()
     with tempfile.TemporaryDirectory() as tmp, office(Path(tmp)) as base, \
             sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         walk(browser, base, findings, shots)
         browser.close()
     for png in shots.glob("*-320.png"):
         _small(png)
-    for png in shots.glob("*-1280.png"):
+    for png in [*shots.glob("*-1280.png"), *shots.glob("*-tekst200.png")]:
         _small(png)
     print(f"{findings.pages} pages, screenshots in {shots}")
     for problem in findings.problems:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from a11y_site import AXE, CHROMIUM, Findings, office, walk
-from test_web_browser import ARGS
+from test_web_browser import ARGS, BROWSER_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,8 @@ def test_every_page_of_every_role_at_1280_and_320_px(
     monkeypatch.chdir(tmp_path)
     findings = Findings()
     with office(tmp_path) as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         walk(browser, base, findings)
         browser.close()
     assert findings.pages > 40, findings.pages  # the crawl really reached the roles' pages

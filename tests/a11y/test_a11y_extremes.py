@@ -24,7 +24,7 @@ from a11y_site import (
     new_context,
     through_start_form,
 )
-from test_web_browser import ARGS, _free_port
+from test_web_browser import ARGS, BROWSER_ENV, _free_port
 from tests.custody.custody_helpers import segment_bytes, setup_camera
 from web_helpers import PASSWORD, authorise, both_vault
 
@@ -86,7 +86,8 @@ def test_long_names_and_a_crowded_day_reflow_at_320_px(
     web.start()
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
             context = new_context(browser)
             page = context.new_page()
             base = web.url.rstrip("/")

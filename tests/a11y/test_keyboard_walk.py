@@ -11,7 +11,7 @@ from typing import Any
 import a11y_site
 import pytest
 from a11y_site import AXE_RUN, CHROMIUM, NARROW, REFLOW, WIDE, new_context, office
-from test_web_browser import ARGS
+from test_web_browser import ARGS, BROWSER_ENV
 from web_helpers import PASSWORD, authorise
 
 pytestmark = pytest.mark.slow
@@ -184,7 +184,8 @@ def test_viewing_and_deciding_by_keyboard_alone(
         return authorise(vault, holder, [*actions, *extra], **kw)
     monkeypatch.setattr(a11y_site, "authorise", with_calls)
     with office(tmp_path) as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         context = new_context(browser)
         page = context.new_page()
         violations: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -440,3 +441,62 @@ def test_the_warning_appears_and_extends_in_chromium(served: tuple[str, Vault]) 
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
         browser.close()
     assert problems == []
+
+
+@pytest.mark.slow
+def test_watching_a_recording_is_not_idling(served: tuple[str, Vault]) -> None:
+    """The player's media fetches pass the gate, which moves the session's idle end: the page
+    learns of them (resource timing) and moves its own, so it does not warn of an end the
+    server has moved. A static file is no activity to either."""
+    from playwright.sync_api import sync_playwright
+    from test_web_browser import ARGS
+
+    base, vault = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(locale="pl-PL")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(15000)
+        page.clock.install()
+        page.goto(f"{base}/login")
+        page.fill("#f-username", "ania")
+        page.fill("#f-password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        left = int(page.get_attribute("#session-expiry", "data-left") or "0")
+        idle_s = left - WARN_SECONDS - 30  # idle until a little before the warning
+        page.clock.fast_forward(idle_s * 1000)
+        with vault.transaction() as s:  # the server's idle clock as far along as the page's
+            row = s.execute(select(WebSession)).scalars().one()
+            row.last_seen_at = datetime.now(UTC) - timedelta(seconds=idle_s)
+        ends = "() => JSON.parse(localStorage.getItem('kustosz-session-ends')).ends - Date.now()"
+
+        def page_ends_in(more_than_s: float) -> bool:
+            # the page's timers and its observer's deliveries run as its fake clock moves
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                page.clock.run_for(100)
+                if page.evaluate(ends) > more_than_s * 1000:
+                    return True
+            return False
+
+        page.evaluate("() => fetch('/static/favicon.svg', {cache: 'no-store'}).then(r => r.text())")
+        page.clock.run_for(1000)
+        assert page.evaluate(ends) < (WARN_SECONDS + 60) * 1000  # a static file moved nothing
+        # A fetch under /media/ that the gate lets through, as the player's are (the access
+        # form stands in for a playlist here, which would need a recording and a viewing
+        # session)
+        # (read whole, as a player reads a segment: the browser times a request once its
+        # answer has arrived)
+        status = page.evaluate("() => fetch('/media/start', {cache: 'no-store'})"
+                               ".then(r => r.text().then(() => r.status))")
+        assert status == 200, status
+        with vault.reading() as s:
+            seen = s.execute(select(WebSession.last_seen_at)).scalars().one()
+        assert (datetime.now(UTC) - seen).total_seconds() < 30  # the server counted it
+        assert page_ends_in(20 * 60)
+        page.clock.fast_forward(120_000)  # past where the warning was due
+        assert "wygaśnie" not in page.locator("#session-expiry-msg").inner_text()
+        browser.close()
+    assert errors == []

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=pl-PL"]
+# Chromium on Linux takes its interface language, and with it how a date field shows its
+# value, from LANGUAGE (its --lang only on Windows); with Debian's chromium-l10n the fields read
+# 25.11.2026, 05:30 as an office's browser shows them, not the US 11/25/2026, 05:30 AM.
+BROWSER_ENV = {**os.environ, "LANGUAGE": "pl"}
 # The suite must not rewrite tracked files: screenshots go to a temporary folder unless
 # KUSTOSZ_SCREENSHOTS names one (`KUSTOSZ_SCREENSHOTS=docs/screenshots` refreshes the README's).
 SHOTS_ENV = os.environ.get("KUSTOSZ_SCREENSHOTS")
@@ -150,7 +154,8 @@ def test_in_a_real_browser(site: tuple[str, Material, Monitoring], tmp_path: Pat
     SHOTS.mkdir(parents=True, exist_ok=True)
     tz = m.vault.policy.timezone
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         # The app's CSP stays in force (no bypass_csp): an office's browser enforces it, and a
         # test that switched it off drew timelines that real users saw blank. The probes below
         # are arrow functions: Playwright calls those, a bare expression it would eval (refused).

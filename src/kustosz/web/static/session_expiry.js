@@ -4,7 +4,8 @@
 // the live region says so and "Przedłuż sesję" appears; it posts /session/extend with the
 // page's CSRF token. The absolute end cannot be moved: it is announced earlier, without a
 // button. Other tabs of the same session share what they learn (localStorage), and the page's
-// own htmx requests count as activity, as the server counts them.
+// own htmx requests and the player's media fetches count as activity, as the server counts
+// them.
 (function () {
   "use strict";
   var box = document.getElementById("session-expiry");
@@ -92,6 +93,19 @@
     later(Date.now() + idle - TOUCH_MS);
     share();
   });
+  // The player's own fetches (a recording's HLS playlists and segments, its MP4, a call's
+  // audio) pass the gate as well, which counts them as activity: a person watching a long
+  // recording is not idle. The browser's resource timing sees them, whoever made them.
+  if (window.PerformanceObserver) {
+    try {
+      new PerformanceObserver(function (list) {
+        var fetched = list.getEntries().some(function (e) {
+          return e.name.indexOf(window.location.origin + "/media/") === 0 && e.transferSize !== 0;
+        });
+        if (fetched) { later(Date.now() + idle - TOUCH_MS); share(); }
+      }).observe({ type: "resource" });
+    } catch (e) { /* no resource timing: the warning may come early, the button still works */ }
+  }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
