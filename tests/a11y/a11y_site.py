@@ -98,7 +98,7 @@ def office(tmp: Path) -> Iterator[str]:
     """A served vault with cameras, calls, mail, events, a request, a copy and a person in
     each role; yields the server's base URL."""
     vault = both_vault(tmp / "vault")
-    make_material(vault, tmp / "material")
+    material = make_material(vault, tmp / "material")
     make_monitoring(vault)
     now = datetime.now(UTC)
     tz = vault.policy.timezone
@@ -118,6 +118,16 @@ def office(tmp: Path) -> Iterator[str]:
             purpose="uszkodzenie samochodu na parkingu", description="otarcie drzwi",
             cameras=["cam-hol"], start=now - timedelta(hours=2, minutes=1),
             end=now - timedelta(hours=1, minutes=59)), "test")
+        # the police's request, not yet decided: the keyboard walk decides it, has its copy
+        # made and hands it over (the newest request, first on the list)
+        register_request(s, vault.policy, RequestSpec(
+            kind="authority", material="video",
+            requester="Komenda Powiatowa Policji w Pleszewie",
+            received_on=now.astimezone(tz).date(),
+            event_date=material.window[0].astimezone(tz).date(),
+            purpose="postępowanie przygotowawcze", description="kradzież roweru",
+            cameras=["cam-hol"], start=material.window[0], end=material.window[1],
+            margin_minutes=0), "test")
     authorise(vault, "ogladajacy", ["playback"], sources=["cam-hol"], by="zastepca")
     authorise(vault, "iod", ["playback", "listening", "calls"], kinds=["camera", "phone"],
               by="zastepca")

@@ -1,7 +1,8 @@
-"""WCAG 2.1.1 Keyboard and 2.4.7 Focus visible (issue 33): the viewing of a recording and a
-request's decision done with the keyboard alone, in Debian's Chromium with the app's CSP. No
-mouse event at all: only page.keyboard and focus(); each stop of Tab on the view page shows a
-focus indicator and has an accessible name."""
+"""WCAG 2.1.1 Keyboard and 2.4.7 Focus visible (issue 33): the viewing of a recording, a
+request's decision, its copy, its handover and the handover protocol's download done with the
+keyboard alone, in Debian's Chromium with the app's CSP. No mouse event at all: only
+page.keyboard and focus(); each stop of Tab on the view page shows a focus indicator and has
+an accessible name."""
 
 from __future__ import annotations
 
@@ -147,6 +148,45 @@ def decide_request(page: Any, base: str) -> None:
     assert page.locator("form[action$='/decide']").count() == 0, "the decision was not taken"
 
 
+def copy_and_hand_over(page: Any, base: str, tmp: Path) -> None:
+    """The custodian, by keyboard: the decided request, its copy made, handed over to the
+    police, and the handover protocol downloaded."""
+    sign_in(page, base, "sekretariat")
+    tab_to(page, lambda f: f["href"] == "/requests")
+    follow(page)
+    tab_to(page, lambda f: f["href"].startswith("/requests/") and f["inMain"]
+           and f["href"].rstrip("/").split("/")[-1].isdigit())
+    follow(page)
+    request_page = page.url
+    tab_to(page, lambda f: f["tag"] == "button" and "Sporządź kopię" in f["text"])
+    follow(page)
+    if "/jobs/" in page.url:  # a slow machine: the copy's progress page, then back
+        page.wait_for_url(request_page + "*", timeout=120_000)
+    assert page.url.startswith(request_page), (page.url, page.inner_text("main")[:500])
+    assert page.locator("main .error").count() == 0, page.inner_text("main .error")
+    tab_to(page, lambda f: f["id"] == "f-receiver")
+    page.keyboard.type("asp. Ewa Łęcka, Komenda Powiatowa Policji w Pleszewie")
+    tab_to(page, lambda f: f["id"] == "f-medium", 5)
+    page.keyboard.type("pendrive nr 3")
+    tab_to(page, lambda f: f["tag"] == "button" and "przekazanie" in f["text"].lower(), 5)
+    follow(page)
+    assert page.locator("main .error").count() == 0, page.inner_text("main")[:800]
+    tab_to(page, lambda f: f["href"].endswith("/protocol.pdf"))
+    # the protocol opens in the browser (inline, to print) or downloads, as the browser does
+    with page.expect_response(lambda r: r.url.endswith("/protocol.pdf")) as got:
+        page.keyboard.press("Enter")
+    response = got.value
+    assert response.status == 200, response.status
+    # Chromium's PDF viewer stands between the page and the file: the file itself, fetched
+    # again with the same session, is what was opened
+    saved = tmp / "protokol-przekazania.pdf"
+    again = page.context.request.get(response.url)
+    assert again.headers["content-type"].startswith("application/pdf"), again.headers
+    saved.write_bytes(again.body())
+    assert saved.read_bytes().startswith(b"%PDF"), saved.read_bytes()[:100]
+    assert b"<pdfuaid:part>1</pdfuaid:part>" in saved.read_bytes()
+
+
 def search_calls(page: Any, base: str) -> None:
     """The calls search answers through htmx into #results: focus stays on the form, never
     dropped to <body> by the swap, and the answer lands in a live region."""
@@ -193,6 +233,7 @@ def test_viewing_and_deciding_by_keyboard_alone(
                 if "CSP violation" in msg.text else None)
         view_recording(page, base)
         decide_request(page, base)
+        copy_and_hand_over(page, base, tmp_path)
         search_calls(page, base)
         context.close()
         browser.close()
