@@ -525,6 +525,7 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
             if view.estimate() is not None and view.progress >= 0.2:
                 break
             watched.go.release()
+        from tests.a11y.a11y_site import AXE, Findings, check
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--lang=pl-PL"])
@@ -532,6 +533,8 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
                                           locale="pl-PL")
             context.add_cookies([{"name": "kustosz_session", "value": token,
                                   "url": base}])
+            if AXE.exists():  # `make test` installs it (npm ci)
+                context.add_init_script(path=str(AXE))
             page = context.new_page()
             page.goto(f"{base}/jobs/{job_id}")
             eta_text = page.locator(".job-eta").inner_text()
@@ -539,6 +542,10 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
             assert page.locator("progress").get_attribute("value") == str(
                 round(jobs.get(vault, job_id).progress * 100))
             page.screenshot(path=str(shot))
+            if AXE.exists():  # WCAG 2.1 AA at 1280 and 320 px and reflow (issue 33)
+                a11y = Findings()
+                check(page, "the job's progress page", a11y)
+                assert a11y.problems == [], "\n".join(a11y.problems)
             watched.go.release()  # the job goes on; reports pass without waiting from now
             monkeypatch.setattr(watched.go, "acquire", lambda timeout=None: True)
             page.wait_for_url(re.compile(rf".*/requests/{rid}\?msg=.*"), timeout=600_000)

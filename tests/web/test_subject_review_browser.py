@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_DIR
+from tests.a11y.a11y_site import AXE, Findings, check
 from tests.conftest import make_vault
 from tests.custody.custody_helpers import people, record, setup_camera
 from web_helpers import PASSWORD, authorise, user
@@ -80,6 +81,8 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         def signed_in(name: str):  # type: ignore[no-untyped-def]
             ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="pl-PL")
             ctx.add_init_script(REPORT_VIOLATIONS)
+            if AXE.exists():  # `make test` installs it (npm ci); the issue-33 checks below
+                ctx.add_init_script(path=str(AXE))
             page = ctx.new_page()
             page.set_default_timeout(20000)
             page.on("pageerror", lambda e: problems.append(str(e)))
@@ -92,6 +95,15 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
             page.click("button[type=submit]")
             page.wait_for_url(f"{url}/")
             return page
+
+        a11y = Findings()
+
+        def accessible(page, label: str, name: str) -> None:  # type: ignore[no-untyped-def]
+            """WCAG 2.1 AA by axe-core at 1280 and 320 px and reflow (issue 33): the pages
+            reached only through this flow, which the crawl in tests/a11y cannot reach."""
+            if AXE.exists():
+                check(page, label, a11y, shots, name)
+                page.set_viewport_size({"width": 1280, "height": 900})
 
         maker = signed_in("informatyk")
         # Intake: the secretariat registers the data subject's request from the letter, with
@@ -143,6 +155,7 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         maker.wait_for_load_state()
         if "/jobs/" in maker.url:  # the copy is made in the background: its progress page
             maker.screenshot(path=str(shots / "22-kopia-postep.png"), full_page=True)
+            accessible(maker, "the copy's progress", "a11y-kopia-postep")
             maker.wait_for_url(f"**/requests/{rid}**", timeout=120000)
         with vault.reading() as s:
             copy = s.execute(select(Copy).where(Copy.request_id == rid)).scalar_one()
@@ -153,10 +166,12 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         review = f"{url}/review/{copy.year}/{copy.seq}"
         maker.goto(review)
         assert maker.locator("#own-copy").count() == 1  # the maker does not review
+        accessible(maker, "the review page, its maker's", "a11y-przeglad-autor")
         assert maker.locator("#approve").count() == 0
 
         other = signed_in("kustosz2")
         other.goto(review)
+        accessible(other, "the review page, before it is opened", "a11y-przeglad")
         other.click("#approve")  # before watching: refused by the server
         other.wait_for_load_state()
         assert "nie zostało obejrzane do końca" in other.content()
@@ -182,6 +197,7 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         assert video.get_attribute("data-ended") == "1"
         assert "Obejrzane do końca (100,0%)" in other.inner_text("#odtwarzacz")
         assert other.inner_text("#not-watched") == "Wszystkie nagrania obejrzano do końca."
+        accessible(other, "the review page, watched", "a11y-przeglad-obejrzane")
         other.screenshot(path=str(tmp_path / "przeglad-obejrzane.png"), full_page=True)
         other.click("#approve")
         other.wait_for_url(f"**/requests/{rid}**")
@@ -220,3 +236,4 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         assert "obejrzano przed wydaniem: cam-hol 100,0% (4,0 z 4,0 s)" in said, said
         assert s.execute(select(Handover).where(Handover.copy_id == copy.id)).first()
     assert problems == []
+    assert a11y.problems == [], "\n".join(a11y.problems)
