@@ -26,7 +26,7 @@ from kustosz.custody import bundles
 from kustosz.custody.actions import record_action
 from kustosz.custody.copy_checks import check_request, planned, wants_playable
 from kustosz.custody.copy_media import build_media, regions_from
-from kustosz.custody.copy_numbers import NumberTaken, next_number
+from kustosz.custody.copy_numbers import NumberTaken, next_number, planned_number
 from kustosz.custody.copy_progress import Report
 from kustosz.custody.copy_seal import CopyFacts, Sealed, seal_copy
 from kustosz.custody.copy_terms import PROTECTED, fmt
@@ -81,7 +81,7 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
                                (period[0] - req.start_at).total_seconds(),
                                (period[1] - period[0]).total_seconds())
         maker = printed(s, by)
-        burned = next_number(s, year)[1] if wants_playable(req.kind, want_playable) and any(
+        burned = planned_number(s, year) if wants_playable(req.kind, want_playable) and any(
             g.source.kind == SourceKind.CAMERA for g in groups) else None
     store = vault.root / "copies"  # bundles, not media: files of the data folder itself
     store.mkdir(mode=0o700, exist_ok=True)
@@ -110,7 +110,7 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
         facts = CopyFacts(policy, period, groups, media, playables, maker, now,
                           bundles.office_key(vault.root))
         with vault.reading() as s:  # the label and manifest as the database stands now
-            sealed = seal_copy(work, facts.papers(burned or next_number(s, year)[1],
+            sealed = seal_copy(work, facts.papers(burned or planned_number(s, year),
                                                   get_request(s, request_id), latest_line(s)),
                                facts.key, known, vault.root)
         # The whole bundle flushed before the write lock is taken (the long part): a power
