@@ -1,0 +1,64 @@
+"""`kustosz cameras onvif ADDRESS`: what a camera says of itself over ONVIF — make, model,
+serial, firmware, its media profiles with their stream addresses, and its clock against this
+machine's — before it is added (issue 34). The password comes from a file or a variable,
+never the command line; nothing is written anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kustosz.cli.common import console, emit_json, fails_cleanly
+from kustosz.cli.secret_input import read_secret
+from kustosz.onvif.address import parse_address
+
+
+@fails_cleanly
+def cameras_onvif(
+    address: str = typer.Argument(..., help="host, host:port or http(s)://host[:port]/path "
+                                            "of the camera's ONVIF device service"),
+    user: str = typer.Option(..., "--user", help="The camera's ONVIF user name."),
+    password_file: Path = typer.Option(None, "--password-file",
+                                       help="File holding the camera's password (first line)."),
+    password_env: str = typer.Option(None, "--password-env",
+                                     help="Environment variable holding the camera's password."),
+    timeout: float = typer.Option(5.0, "--timeout", min=0.5, max=60.0,
+                                  help="Seconds to wait for each answer."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ask a camera over ONVIF what it is and which streams it offers."""
+    from kustosz.onvif.device import read_camera  # the ONVIF client only for this command
+
+    where = parse_address(address)
+    password = read_secret(password_file, password_env, "camera password", "--password-file",
+                           "--password-env") or ""
+    facts = read_camera(where, user, password, timeout)
+    main, live = facts.main_profile(), facts.live_profile()
+    if as_json:
+        emit_json({"address": str(facts.address), "device": asdict(facts.device),
+                   "profiles": [asdict(p) for p in facts.profiles],
+                   "record": main.token if main else None,
+                   "live": live.token if live else None,
+                   "clock": asdict(facts.clock) if facts.clock else None})
+        return
+    d = facts.device
+    console.print(f"{facts.address}: {d.make} {d.model}, serial {d.serial or '—'}, "
+                  f"firmware {d.firmware or '—'}")
+    table = Table("profile", "name", "codec", "size", "fps", "kbit/s", "stream", "use")
+    for p in facts.profiles:
+        size = f"{p.width}x{p.height}" if p.width and p.height else "—"
+        use = "record" if main and p.token == main.token else (
+            "live view" if live and p.token == live.token else "")
+        table.add_row(p.token, p.name, p.encoding, size, f"{p.fps:g}" if p.fps else "—",
+                      str(p.bitrate_kbps or "—"), p.uri, use)
+    console.print(table)
+    if facts.clock is None:
+        console.print("clock: the camera does not give its time in UTC")
+    else:
+        c = facts.clock
+        within = 0.5 + c.round_trip_s / 2  # whole seconds from the camera, and the call
+        console.print(f"clock: {c.offset_s:+.1f} s against this machine (±{within:.1f} s; "
+                      f"{'NTP' if c.ntp else 'set by hand'})")

@@ -1,0 +1,180 @@
+"""What one camera says of itself over ONVIF, read in one short session: its device facts for
+the register, its media profiles with the stream address of each (Media2 where offered,
+Media1 otherwise, chosen by onveef), and its clock against ours. Every call is bounded by a
+timeout; a camera that refuses the credentials, does not answer or does not speak ONVIF gets a
+clear error in both languages, never a traceback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import onveef
+
+from kustosz.errors import KustoszError
+from kustosz.onvif.address import OnvifAddress
+
+TIMEOUT_S = 5.0  # per call; a camera on the office's network answers in well under a second
+
+
+class OnvifUnreachable(KustoszError):
+    """The camera did not answer, or not as an ONVIF device."""
+
+
+class OnvifRefused(KustoszError):
+    """The camera refused the user name or password."""
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """GetDeviceInformation: what the camera register keeps (R1.6)."""
+
+    make: str
+    model: str
+    firmware: str
+    serial: str
+    hardware_id: str
+
+
+@dataclass(frozen=True)
+class StreamProfile:
+    """One media profile: an encoder's settings and the RTSP address of its stream, as the
+    camera gives it (GetStreamUri; never typed by a person)."""
+
+    token: str
+    name: str
+    encoding: str
+    width: int | None
+    height: int | None
+    fps: float | None
+    bitrate_kbps: int | None
+    uri: str
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """The camera's clock against this machine's: GetSystemDateAndTime gives whole seconds,
+    so the offset is good to about a second plus half the call's round trip."""
+
+    camera_utc: datetime
+    offset_s: float  # camera minus this machine; positive: the camera is ahead
+    round_trip_s: float
+    ntp: bool  # the camera says it sets its clock by NTP
+
+
+@dataclass(frozen=True)
+class CameraFacts:
+    address: OnvifAddress
+    device: DeviceFacts
+    profiles: tuple[StreamProfile, ...]
+    clock: ClockReading | None  # None: the camera would not say
+
+    def main_profile(self) -> StreamProfile | None:
+        """The profile to record: the most pixels, then the highest bitrate (the main
+        stream; a person may pick another)."""
+        return max(self.profiles, key=lambda p: (p.pixels, p.bitrate_kbps or 0), default=None)
+
+    def live_profile(self) -> StreamProfile | None:
+        """A lighter profile for live view (a sub-stream), if the camera has one."""
+        main = self.main_profile()
+        lighter = [p for p in self.profiles if main is not None and p.token != main.token
+                   and p.pixels < main.pixels]
+        return max(lighter, key=lambda p: p.pixels, default=None)
+
+
+@contextmanager
+def _said_plainly(address: OnvifAddress) -> Iterator[None]:
+    """onveef's errors as Kustosz's: what failed and where, in both languages."""
+    where = f"{address.host}:{address.port}"
+    try:
+        yield
+    except onveef.OnvifAuthError:
+        raise OnvifRefused(f"the camera at {where} refused the user name or password",
+                           pl=f"Kamera {where} odrzuciła nazwę użytkownika lub hasło.") from None
+    except (onveef.OnvifTimeoutError, onveef.OnvifTransportError) as exc:
+        raise OnvifUnreachable(
+            f"the camera at {where} does not answer ({type(exc).__name__}: {exc})",
+            pl=f"Kamera {where} nie odpowiada (sprawdź adres, port i sieć).") from None
+    except onveef.OnvifError as exc:
+        raise OnvifUnreachable(
+            f"{where} does not answer as an ONVIF camera ({type(exc).__name__}: {exc})",
+            pl=f"Urządzenie {where} nie odpowiada jak kamera ONVIF.") from None
+
+
+def _client(address: OnvifAddress, user: str, password: str,
+            timeout_s: float) -> onveef.OnvifClient:
+    return onveef.OnvifClient(address.host, address.port, user, password,
+                              use_https=address.https, device_path=address.path,
+                              timeout_s=timeout_s, retries=0)
+
+
+def _device(info: dict[str, str]) -> DeviceFacts:
+    return DeviceFacts(make=info.get("Manufacturer", ""), model=info.get("Model", ""),
+                       firmware=info.get("FirmwareVersion", ""),
+                       serial=info.get("SerialNumber", ""),
+                       hardware_id=info.get("HardwareId", ""))
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _profile(raw: dict[str, Any], uri: str) -> StreamProfile:
+    enc = raw.get("video_encoder") or {}
+    width, height = _number(enc.get("width")), _number(enc.get("height"))
+    bitrate = _number(enc.get("bitrate_kbps"))
+    return StreamProfile(token=str(raw.get("token", "")), name=str(raw.get("name", "")),
+                         encoding=str(enc.get("encoding", "")),
+                         width=int(width) if width else None,
+                         height=int(height) if height else None,
+                         fps=_number(enc.get("fps_limit")),
+                         bitrate_kbps=int(bitrate) if bitrate else None, uri=uri)
+
+
+def _clock(client: onveef.OnvifClient) -> ClockReading | None:
+    before = time.time()
+    try:
+        said = client.get_system_date_time()
+    except onveef.OnvifOperationNotSupportedError:
+        return None
+    after = time.time()
+    utc = said.get("UTCDateTime") or {}
+    try:
+        camera = datetime(int(utc["year"]), int(utc["month"]), int(utc["day"]),
+                          int(utc["hour"]), int(utc["minute"]), int(utc["second"]), tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        return None  # a camera that gives only its local time cannot be compared here
+    # the camera read its clock somewhere in the call: the middle of it, to within half of it
+    middle = (before + after) / 2
+    return ClockReading(camera_utc=camera, offset_s=camera.timestamp() - middle,
+                        round_trip_s=after - before,
+                        ntp=str(said.get("date_time_type", "")).upper() == "NTP")
+
+
+def read_camera(address: OnvifAddress, user: str, password: str,
+                timeout_s: float = TIMEOUT_S) -> CameraFacts:
+    """Device facts, every media profile with its stream address, and the clock."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        device = _device(client.get_device_information())
+        profiles = tuple(_profile(p, client.get_stream_uri(profile_token=str(p["token"])))
+                         for p in client.get_profiles() if p.get("token"))
+        clock = _clock(client)
+    return CameraFacts(address=address, device=device, profiles=profiles, clock=clock)
+
+
+def read_clock(address: OnvifAddress, user: str, password: str,
+               timeout_s: float = TIMEOUT_S) -> ClockReading | None:
+    """The camera's clock alone (the periodic check)."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        return _clock(client)

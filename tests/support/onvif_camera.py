@@ -1,0 +1,113 @@
+"""A third-party virtual ONVIF camera for the tests (issue 34): ipycam's SOAP services (device,
+Media1 profiles and stream addresses, the system date and time, WS-UsernameToken/digest
+authentication, WS-Discovery), run in a process of its own without ipycam's video pipeline (no
+webcam, go2rtc or ffmpeg): its GetStreamUri names a mount of the tests' GStreamer RTSP server,
+so what Kustosz learns over ONVIF is recorded from a real stream.
+
+What ipycam does not offer (events, Media2, SetNTP/SetSystemDateAndTime) it answers with a
+fault or not at all; tests of those paths say so where they stand."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+READY_TIMEOUT = 30.0
+
+# Run as `python -c`: the launcher is ipycam's own classes wired without the video side.
+LAUNCHER = r"""
+import os, sys
+from ipycam.camera import IPCamera, ReusableThreadingTCPServer
+from ipycam.config import CameraConfig
+from ipycam.http import IPCameraHTTPHandler
+
+port, rtsp_port, main, sub, serial = sys.argv[1:6]
+cfg = CameraConfig(name="Kamera testowa", manufacturer="PythonCam", model="VirtualCam-1",
+                   serial_number=serial, firmware_version="1.3.0", local_ip="127.0.0.1",
+                   onvif_port=int(port), rtsp_port=int(rtsp_port), main_stream_name=main,
+                   sub_stream_name=sub, main_width=640, main_height=360, main_fps=10,
+                   sub_width=320, sub_height=180, sub_fps=5,
+                   username=os.environ.get("ONVIF_USER", ""),
+                   password=os.environ.get("ONVIF_PASSWORD", ""))
+IPCameraHTTPHandler.camera = IPCamera(cfg)
+server = ReusableThreadingTCPServer(("127.0.0.1", int(port)), IPCameraHTTPHandler)
+print("READY", flush=True)
+server.serve_forever()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OnvifCamera:
+    """One virtual camera: `with OnvifCamera(rtsp_port, user=…, password=…) as cam:`;
+    `cam.port` is its ONVIF port on 127.0.0.1. The password goes by environment, never on a
+    command line (the tests of secrets look at every process's)."""
+
+    def __init__(self, rtsp_port: int, main: str = "cam1", sub: str = "cam2",
+                 user: str = "admin", password: str = "tajne-haslo-1",
+                 serial: str = "PY-000001") -> None:
+        self.rtsp_port, self.main, self.sub = rtsp_port, main, sub
+        self.user, self.password, self.serial = user, password, serial
+        self.port = free_port()
+        self.proc: subprocess.Popen[str] | None = None
+        self._log = tempfile.TemporaryFile("w+", prefix="kustosz-onvif-")  # noqa: SIM115
+
+    def start(self) -> OnvifCamera:
+        env = {**os.environ, "ONVIF_USER": self.user, "ONVIF_PASSWORD": self.password}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(self.port), str(self.rtsp_port), self.main,
+             self.sub, self.serial],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, text=True,
+            env=env, start_new_session=True)
+        assert self.proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + READY_TIMEOUT
+        line = ""
+        while (left := deadline - time.monotonic()) > 0 and sel.select(left):
+            line = self.proc.stdout.readline()
+            break
+        sel.close()
+        if not line.startswith("READY"):
+            self.stop()
+            raise RuntimeError(f"the virtual ONVIF camera did not start: {self.log()}")
+        return self
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read()[-3000:]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def __enter__(self) -> OnvifCamera:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._log.close()
+
+
+def ipycam_available() -> bool:
+    try:
+        import ipycam  # noqa: F401
+    except ImportError:
+        return False
+    return Path(sys.executable).exists()
