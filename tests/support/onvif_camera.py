@@ -27,38 +27,44 @@ from ipycam.camera import IPCamera, ReusableThreadingTCPServer
 from ipycam.config import CameraConfig
 from ipycam.http import IPCameraHTTPHandler
 
-port, rtsp_port, main, sub, serial = sys.argv[1:6]
+port, rtsp_port, main, sub, serial, discovery, host = sys.argv[1:8]
 cfg = CameraConfig(name="Kamera testowa", manufacturer="PythonCam", model="VirtualCam-1",
-                   serial_number=serial, firmware_version="1.3.0", local_ip="127.0.0.1",
+                   serial_number=serial, firmware_version="1.3.0", local_ip=host,
                    onvif_port=int(port), rtsp_port=int(rtsp_port), main_stream_name=main,
                    sub_stream_name=sub, main_width=640, main_height=360, main_fps=10,
                    sub_width=320, sub_height=180, sub_fps=5,
                    username=os.environ.get("ONVIF_USER", ""),
                    password=os.environ.get("ONVIF_PASSWORD", ""))
-IPCameraHTTPHandler.camera = IPCamera(cfg)
-server = ReusableThreadingTCPServer(("127.0.0.1", int(port)), IPCameraHTTPHandler)
+camera = IPCameraHTTPHandler.camera = IPCamera(cfg)
+server = ReusableThreadingTCPServer((host, int(port)), IPCameraHTTPHandler)
+if discovery == "1":  # answers WS-Discovery probes on 239.255.255.250:3702 (joined on lo)
+    from ipycam.discovery import WSDiscoveryServer
+    WSDiscoveryServer(camera.onvif).start()
 print("READY", flush=True)
 server.serve_forever()
 """
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
 class OnvifCamera:
     """One virtual camera: `with OnvifCamera(rtsp_port, user=…, password=…) as cam:`;
-    `cam.port` is its ONVIF port on 127.0.0.1. The password goes by environment, never on a
-    command line (the tests of secrets look at every process's)."""
+    `cam.port` is its ONVIF port on `cam.host` (127.0.0.1, or another loopback address for a
+    camera of its own). The password goes by environment, never on a command line (the tests
+    of secrets look at every process's)."""
 
     def __init__(self, rtsp_port: int, main: str = "cam1", sub: str = "cam2",
                  user: str = "admin", password: str = "tajne-haslo-1",
-                 serial: str = "PY-000001") -> None:
+                 serial: str = "PY-000001", discovery: bool = False,
+                 host: str = "127.0.0.1") -> None:
         self.rtsp_port, self.main, self.sub = rtsp_port, main, sub
         self.user, self.password, self.serial = user, password, serial
-        self.port = free_port()
+        self.discovery, self.host = discovery, host  # any 127.x.y.z: a camera of its own
+        self.port = free_port(host)
         self.proc: subprocess.Popen[str] | None = None
         self._log = tempfile.TemporaryFile("w+", prefix="kustosz-onvif-")  # noqa: SIM115
 
@@ -66,7 +72,7 @@ class OnvifCamera:
         env = {**os.environ, "ONVIF_USER": self.user, "ONVIF_PASSWORD": self.password}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", LAUNCHER, str(self.port), str(self.rtsp_port), self.main,
-             self.sub, self.serial],
+             self.sub, self.serial, "1" if self.discovery else "0", self.host],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, text=True,
             env=env, start_new_session=True)
         assert self.proc.stdout is not None

@@ -26,7 +26,7 @@ from kustosz.cameras.register import (
 )
 from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, parse_rtsp_url
 from kustosz.cli import serve
-from kustosz.cli.cameras_onvif import cameras_onvif
+from kustosz.cli.cameras_onvif import cameras_discover, cameras_onvif
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
 from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
@@ -283,6 +283,7 @@ def register(app: typer.Typer) -> None:
     cameras_app.command("disable")(cameras_disable)
     cameras_app.command("override-start")(cameras_override_start)
     cameras_app.command("onvif")(cameras_onvif)
+    cameras_app.command("discover")(cameras_discover)
     recorders_app.command("status")(recorders_status)
     app.add_typer(sites_app, name="sites")
     app.add_typer(zones_app, name="zones")

@@ -1,18 +1,24 @@
 """`kustosz cameras onvif ADDRESS`: what a camera says of itself over ONVIF — make, model,
 serial, firmware, its media profiles with their stream addresses, and its clock against this
 machine's — before it is added (issue 34). The password comes from a file or a variable,
-never the command line; nothing is written anywhere."""
+never the command line; nothing is written anywhere. `kustosz cameras discover` finds them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
-from kustosz.cli.common import console, emit_json, fails_cleanly
+from kustosz.cli.common import console, emit_json, fails_cleanly, open_vault
 from kustosz.cli.secret_input import read_secret
+from kustosz.db.cameras import Camera
+from kustosz.db.models import Source
+from kustosz.errors import KustoszError
 from kustosz.onvif.address import parse_address
 
 
@@ -62,3 +68,61 @@ def cameras_onvif(
         within = 0.5 + c.round_trip_s / 2  # whole seconds from the camera, and the call
         console.print(f"clock: {c.offset_s:+.1f} s against this machine (±{within:.1f} s; "
                       f"{'NTP' if c.ntp else 'set by hand'})")
+
+
+def _registered_hosts() -> dict[str, str]:
+    """host -> the registered camera recording from it (by its RTSP address's host)."""
+    with open_vault() as vault, vault.reading() as s:
+        rows = s.execute(select(Source.name, Camera.url).join(
+            Camera, Camera.source_id == Source.id)).all()
+    return {(urlsplit(url).hostname or ""): name for name, url in rows}
+
+
+@fails_cleanly
+def cameras_discover(
+    interface: str = typer.Option(None, "--interface",
+                                  help="This machine's IPv4 address to probe from (the "
+                                       "office network's); every interface by default."),
+    timeout: float = typer.Option(3.0, "--timeout", help="Seconds to wait for answers "
+                                                         "(0.5-30)."),
+    user: str = typer.Option(None, "--user",
+                             help="With a password: also ask each camera its make, model, "
+                                  "serial and firmware."),
+    password_file: Path = typer.Option(None, "--password-file",
+                                       help="File holding the cameras' password (first line)."),
+    password_env: str = typer.Option(None, "--password-env",
+                                     help="Environment variable holding the password."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find ONVIF cameras on the office's network (WS-Discovery); multicast does not cross a
+    VLAN's router: a camera elsewhere is asked by address (`kustosz cameras onvif`)."""
+    from kustosz.onvif.device import read_device  # the ONVIF client only for this command
+    from kustosz.onvif.discovery import discover
+
+    password = read_secret(password_file, password_env, "camera password", "--password-file",
+                           "--password-env")
+    found = discover(interface, timeout)
+    registered = _registered_hosts()
+    rows: list[dict[str, Any]] = []
+    for f in found:
+        row: dict[str, Any] = {"address": str(f.address), "name": f.name, "hardware": f.hardware,
+               "location": f.location, "registered_as": registered.get(f.address.host)}
+        if user and password is not None:
+            try:
+                row["device"] = asdict(read_device(f.address, user, password))
+            except KustoszError as exc:  # one camera's refusal is that camera's line
+                row["device_error"] = str(exc)
+        rows.append(row)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print(f"no ONVIF camera answered within {timeout:g} s")
+        return
+    table = Table("address", "name", "make, model", "serial", "firmware", "registered as")
+    for r in rows:
+        d: dict[str, str] = r.get("device") or {}
+        what = f"{d['make']} {d['model']}" if d else (r.get("device_error") or r["hardware"])
+        table.add_row(r["address"], r["name"], what, d.get("serial", "—"),
+                      d.get("firmware", "—"), r["registered_as"] or "—")
+    console.print(table)

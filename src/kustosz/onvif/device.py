@@ -173,6 +173,13 @@ def read_camera(address: OnvifAddress, user: str, password: str,
     return CameraFacts(address=address, device=device, profiles=profiles, clock=clock)
 
 
+def read_device(address: OnvifAddress, user: str, password: str,
+                timeout_s: float = TIMEOUT_S) -> DeviceFacts:
+    """The device facts alone (a found camera's line)."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        return _device(client.get_device_information())
+
+
 def read_clock(address: OnvifAddress, user: str, password: str,
                timeout_s: float = TIMEOUT_S) -> ClockReading | None:
     """The camera's clock alone (the periodic check)."""

@@ -1,0 +1,64 @@
+"""Finding cameras on the office's network (issue 34 item 1): a WS-Discovery probe sent on the
+interface the administrator names, answered within a bounded time. Multicast does not cross a
+VLAN's router, so a camera elsewhere is added by its address instead (`device.read_camera`)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from onveef import wsdiscovery
+
+from kustosz.errors import InputError
+from kustosz.onvif.address import OnvifAddress, parse_address
+
+LONGEST_S = 30.0  # a probe waits at most this long for answers
+
+
+@dataclass(frozen=True)
+class FoundCamera:
+    """A device that answered the probe, as its answer describes it (no credentials yet)."""
+
+    address: OnvifAddress
+    name: str
+    hardware: str
+    location: str
+    endpoint: str
+
+
+def local_interfaces() -> list[str]:
+    """This machine's IPv4 addresses a probe can go out from."""
+    return sorted(set(wsdiscovery.local_ipv4_addresses()) | {"127.0.0.1"})
+
+
+def discover(interface_ip: str | None = None, timeout_s: float = 3.0) -> list[FoundCamera]:
+    """The ONVIF devices that answer a probe sent from ``interface_ip`` (every interface of
+    this machine when None), one entry per device service, by address."""
+    if not 0.5 <= timeout_s <= LONGEST_S:
+        raise InputError(f"the probe's time must be from 0.5 to {LONGEST_S:g} s",
+                         pl=f"Czas wyszukiwania musi wynosić od 0,5 do {LONGEST_S:g} s.")
+    if interface_ip is not None:
+        try:
+            ipaddress.IPv4Address(interface_ip)
+        except ValueError:
+            raise InputError(f"{interface_ip!r} is not an IPv4 address",
+                             pl=f"„{interface_ip}” nie jest adresem IPv4.") from None
+        if interface_ip not in local_interfaces():
+            raise InputError(
+                f"this machine has no interface {interface_ip} (it has "
+                f"{', '.join(local_interfaces())})",
+                pl=f"Ten komputer nie ma interfejsu o adresie {interface_ip} (ma: "
+                   f"{', '.join(local_interfaces())}).")
+    answers = wsdiscovery.discover(timeout_s=timeout_s, interface_ip=interface_ip)
+    found: dict[str, FoundCamera] = {}
+    for device in answers:
+        if not device.device_service:
+            continue
+        try:
+            address = parse_address(device.device_service)
+        except InputError:
+            continue  # an answer naming no usable address: nothing a person could add
+        found.setdefault(str(address), FoundCamera(
+            address=address, name=device.name, hardware=device.hardware,
+            location=device.location, endpoint=device.endpoint_reference))
+    return sorted(found.values(), key=lambda f: (f.address.host, f.address.port))
