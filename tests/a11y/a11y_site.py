@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 # The web tests' helpers import each other by their bare names (pytest puts tests/web on the
@@ -371,6 +372,16 @@ def listening(page: Page, base: str, findings: Findings, shots: Path | None) -> 
                                  + page.inner_text("main")[:300])
         return
     check(page, f"iod {urlsplit(page.url).path}", findings, shots, "iod-protokol-odsluchu")
+
+
+def playwright_or_skip() -> Any:
+    """Playwright's sync API, with Debian's Chromium and axe-core in place; the test is
+    skipped, saying what is missing, where they are not (`make test` installs both)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: `npm ci --ignore-scripts` (make test runs it)")
+    return pytest.importorskip("playwright.sync_api")
 
 
 def new_context(browser: Any) -> BrowserContext:

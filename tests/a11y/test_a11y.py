@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from a11y_site import AXE, CHROMIUM, Findings, office, walk
+from a11y_site import CHROMIUM, Findings, office, playwright_or_skip, walk
 from test_web_browser import ARGS, BROWSER_ENV
 
 pytestmark = pytest.mark.slow
@@ -18,11 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_every_page_of_every_role_at_1280_and_320_px(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed: `npm ci --ignore-scripts` (make test runs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_or_skip()
     monkeypatch.chdir(tmp_path)
     findings = Findings()
     with office(tmp_path) as base, sync_api.sync_playwright() as p:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from a11y_site import (
-    AXE,
     AXE_RUN,
     CHROMIUM,
     NARROW,
@@ -22,6 +21,7 @@ from a11y_site import (
     Findings,
     check,
     new_context,
+    playwright_or_skip,
     through_start_form,
 )
 from test_web_browser import ARGS, BROWSER_ENV, _free_port
@@ -60,11 +60,7 @@ def long_day(vault: object, tmp: Path) -> None:
 
 def test_long_names_and_a_crowded_day_reflow_at_320_px(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it when root)")
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed: `npm ci --ignore-scripts` (make test runs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_or_skip()
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "vault"
     vault = both_vault(root)

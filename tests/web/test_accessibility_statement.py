@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -391,6 +392,17 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Vault]]:
         vault.close()
 
 
+def _signed_in_with_a_fake_clock(page: Any, base: str) -> None:
+    """Ania signed in on a page whose timers run on Playwright's clock, moved by the test."""
+    page.set_default_timeout(15000)
+    page.clock.install()
+    page.goto(f"{base}/login")
+    page.fill("#f-username", "ania")
+    page.fill("#f-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 @pytest.mark.slow
 def test_the_warning_appears_and_extends_in_chromium(served: tuple[str, Vault]) -> None:
     from playwright.sync_api import sync_playwright
@@ -400,17 +412,11 @@ def test_the_warning_appears_and_extends_in_chromium(served: tuple[str, Vault]) 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 800}, locale="pl-PL")
-        page.set_default_timeout(15000)
         problems: list[str] = []
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("console", lambda m: problems.append(m.text)
                 if "Content Security Policy" in m.text else None)
-        page.clock.install()
-        page.goto(f"{base}/login")
-        page.fill("#f-username", "ania")
-        page.fill("#f-password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        _signed_in_with_a_fake_clock(page, base)
         msg = page.locator("#session-expiry-msg")
         assert msg.inner_text() == "" and page.locator("#session-expiry-form").is_hidden()
         with vault.reading() as s:
@@ -457,13 +463,7 @@ def test_watching_a_recording_is_not_idling(served: tuple[str, Vault]) -> None:
         page = browser.new_page(locale="pl-PL")
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_default_timeout(15000)
-        page.clock.install()
-        page.goto(f"{base}/login")
-        page.fill("#f-username", "ania")
-        page.fill("#f-password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        _signed_in_with_a_fake_clock(page, base)
         left = int(page.get_attribute("#session-expiry", "data-left") or "0")
         idle_s = left - WARN_SECONDS - 30  # idle until a little before the warning
         page.clock.fast_forward(idle_s * 1000)
