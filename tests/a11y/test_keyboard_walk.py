@@ -127,13 +127,18 @@ def view_recording(page: Any, base: str) -> None:
     assert problems == [], "\n".join(problems)
 
 
-def decide_request(page: Any, base: str) -> None:
-    sign_in(page, base, "burmistrz")
+def newest_request(page: Any, base: str, user: str) -> None:
+    """Signed in as ``user``, by Tab and Enter: the requests, then the newest one."""
+    sign_in(page, base, user)
     tab_to(page, lambda f: f["href"] == "/requests")
     follow(page)
     tab_to(page, lambda f: f["href"].startswith("/requests/") and f["inMain"]
            and f["href"].rstrip("/").split("/")[-1].isdigit())
     follow(page)
+
+
+def decide_request(page: Any, base: str) -> None:
+    newest_request(page, base, "burmistrz")
     tab_to(page, lambda f: f["tag"] == "input"
            and page.evaluate("() => document.activeElement.name") == "agree")
     # Tab enters a radio group on its first button; the arrows move within it
@@ -151,12 +156,7 @@ def decide_request(page: Any, base: str) -> None:
 def copy_and_hand_over(page: Any, base: str, tmp: Path) -> None:
     """The custodian, by keyboard: the decided request, its copy made, handed over to the
     police, and the handover protocol downloaded."""
-    sign_in(page, base, "sekretariat")
-    tab_to(page, lambda f: f["href"] == "/requests")
-    follow(page)
-    tab_to(page, lambda f: f["href"].startswith("/requests/") and f["inMain"]
-           and f["href"].rstrip("/").split("/")[-1].isdigit())
-    follow(page)
+    newest_request(page, base, "sekretariat")
     request_page = page.url
     tab_to(page, lambda f: f["tag"] == "button" and "Sporządź kopię" in f["text"])
     follow(page)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 from tests.conftest import make_vault
-from tests.custody.custody_helpers import setup_camera
+from tests.custody.custody_helpers import registered, setup_camera
 
 from kustosz.custody.copy_numbers import next_number
-from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.custody.requests import RequestSpec
 from kustosz.db.custody import Copy
 
 
@@ -33,12 +33,11 @@ def test_two_copies_at_once_take_two_numbers(tmp_path: Path, pg_url: str) -> Non
         setup_camera(vault)
         now = datetime.now(UTC)
         tz = vault.policy.timezone
-        with vault.transaction() as s:
-            rid = register_request(s, vault.policy, RequestSpec(
-                kind="authority", material="video", requester="KPP Pleszew",
-                received_on=now.astimezone(tz).date(), event_date=now.astimezone(tz).date(),
-                purpose="postępowanie", description="kradzież", cameras=["cam-hol"],
-                start=now - timedelta(minutes=5), end=now), "test").id
+        rid = registered(vault, RequestSpec(
+            kind="authority", material="video", requester="KPP Pleszew",
+            received_on=now.astimezone(tz).date(), event_date=now.astimezone(tz).date(),
+            purpose="postępowanie", description="kradzież", cameras=["cam-hol"],
+            start=now - timedelta(minutes=5), end=now), now, agree=None).id
         first_has_it = threading.Event()
         second: dict[str, object] = {}
 

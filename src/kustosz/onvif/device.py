@@ -178,10 +178,3 @@ def read_device(address: OnvifAddress, user: str, password: str,
     """The device facts alone (a found camera's line)."""
     with _said_plainly(address), _client(address, user, password, timeout_s) as client:
         return _device(client.get_device_information())
-
-
-def read_clock(address: OnvifAddress, user: str, password: str,
-               timeout_s: float = TIMEOUT_S) -> ClockReading | None:
-    """The camera's clock alone (the periodic check)."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
-        return _clock(client)
