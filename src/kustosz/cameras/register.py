@@ -31,7 +31,15 @@ from kustosz.cameras.rules import (
     parse_rtsp_url,
     start_gate,
 )
-from kustosz.db.cameras import Camera, ClockOffset, Gap, RecorderStatus, Site, Zone
+from kustosz.db.cameras import (
+    Camera,
+    CameraDevice,
+    ClockOffset,
+    Gap,
+    RecorderStatus,
+    Site,
+    Zone,
+)
 from kustosz.db.models import Source
 from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.index.sources import add_source, get_source
@@ -250,11 +258,13 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
     """The register for display. Without `may_see_locations` site and zone are hidden (R1.7)."""
     offsets = latest_offsets(session)
     rows = session.execute(
-        select(Camera, Source, Zone, Site).join(Source, Source.id == Camera.source_id)
+        select(Camera, Source, Zone, Site, CameraDevice)
+        .join(Source, Source.id == Camera.source_id)
         .join(Zone, Zone.id == Camera.zone_id).join(Site, Site.id == Zone.site_id)
+        .outerjoin(CameraDevice, CameraDevice.source_id == Camera.source_id)
         .order_by(Source.name)).all()
     out = []
-    for camera, source, zone, site in rows:
+    for camera, source, zone, site, device in rows:
         gate = gate_of(camera, policy, now)
         offset = offsets.get(source.id)
         out.append({
@@ -268,8 +278,19 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
             "may_record": gate.may_record, "start_rule": gate.reason,
             "start_rule_pl": gate.reason_pl,
             "clock_offset_s": round(offset[0], 3) if offset else None,
-            "clock_measured_at": offset[1].isoformat() if offset else None})
+            "clock_measured_at": offset[1].isoformat() if offset else None,
+            "device": None if device is None else device_facts(device)})
     return out
+
+
+def device_facts(device: CameraDevice) -> dict[str, Any]:
+    """What an ONVIF camera said of itself, for the register (R1.6)."""
+    return {"make": device.make, "model": device.model, "serial": device.serial,
+            "firmware": device.firmware, "mac": device.mac,
+            "onvif_address": device.onvif_address, "record_profile": device.record_profile,
+            "record_profile_desc": device.record_profile_desc,
+            "live_profile": device.live_profile, "live_url": device.live_url,
+            "read_at": device.read_at.isoformat()}
 
 
 def zone_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from kustosz.audit import append as audit
+from kustosz.cameras.onvif_register import ProfileChoice
 from kustosz.cameras.register import (
     CameraSpec,
     add_camera,
@@ -26,7 +27,7 @@ from kustosz.cameras.register import (
 )
 from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, parse_rtsp_url
 from kustosz.cli import serve
-from kustosz.cli.cameras_onvif import cameras_discover, cameras_onvif
+from kustosz.cli.cameras_onvif import add_by_onvif, cameras_discover, cameras_onvif
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
 from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera, Gap, RecorderStatus
@@ -111,7 +112,22 @@ def cameras_add(
     name: str,
     site: str = typer.Option(..., "--site"),
     zone: str = typer.Option(..., "--zone"),
-    url: str = typer.Option(..., "--url", help="rtsp://[user@]host[:port]/path"),
+    url: str = typer.Option(None, "--url", help="rtsp://[user@]host[:port]/path — for a "
+                                                "camera without ONVIF (else --onvif)"),
+    onvif: str = typer.Option(None, "--onvif",
+                              help="The camera's ONVIF address (host[:port] or URL): its "
+                                   "make, model, serial and stream addresses are read from it."),
+    user: str = typer.Option(None, "--user", help="With --onvif: the camera's user name."),
+    profile: str = typer.Option(None, "--profile",
+                                help="With --onvif: the media profile to record (the one "
+                                     "with the most pixels by default)."),
+    live_profile: str = typer.Option(None, "--live-profile",
+                                     help="With --onvif: the profile for live view (a lighter "
+                                          "H.264 sub-stream by default)."),
+    no_live_profile: bool = typer.Option(False, "--no-live-profile",
+                                         help="With --onvif: watch the recorded stream live."),
+    timeout: float = typer.Option(5.0, "--timeout", min=0.5, max=60.0,
+                                  help="With --onvif: seconds to wait for each answer."),
     purpose: str = typer.Option(..., "--purpose", help=", ".join(PURPOSES)),
     notice_date: str = typer.Option(None, "--notice-date",
                                     help="Day employees were notified (YYYY-MM-DD)."),
@@ -131,8 +147,24 @@ def cameras_add(
     password_env: str = typer.Option(None, "--password-env",
                                      help="Environment variable holding the camera's password."),
 ) -> None:
-    """Register a camera (the user name goes in the URL, the password in a file or an
-    environment variable; it is kept sealed and never shown)."""
+    """Register a camera: by its ONVIF address (--onvif, --user) or by an RTSP URL (the user
+    name in it). The password goes in a file or an environment variable; it is kept sealed and
+    never shown."""
+    if (url is None) == (onvif is None):
+        raise InputError("give the camera's ONVIF address (--onvif) or its RTSP URL (--url), "
+                         "one of them")
+    onvif_only = {"--user": user, "--profile": profile, "--live-profile": live_profile,
+                  "--no-live-profile": no_live_profile or None}
+    if url is not None and any(v is not None for v in onvif_only.values()):
+        given = ", ".join(k for k, v in onvif_only.items() if v is not None)
+        raise InputError(f"{given}: only with --onvif (with --url the user name is in the URL)")
+    if onvif is not None:
+        spec = CameraSpec(name, site, zone, "", purpose, _date(notice_date, "--notice-date"),
+                          _date(signage_date, "--signage-date"), segment_seconds,
+                          unrecognisable, consent, start_override, retention)
+        add_by_onvif(spec, onvif, user, password_file, password_env,
+                     ProfileChoice(profile, live_profile, no_live_profile), timeout)
+        return
     if parse_rtsp_url(url).password is not None:
         raise InputError("a password in --url would be readable by every local account (ps, "
                          "/proc) and kept in the shell's history: put rtsp://USER@host/… in "
@@ -162,10 +194,14 @@ def cameras_list(locations: bool = typer.Option(False, "--locations",
     if as_json:
         emit_json(rows)
         return
-    table = Table("name", "on", "url", "purpose", "site", "zone", "may record", "clock offset")
+    table = Table("name", "on", "url", "device (ONVIF)", "purpose", "site", "zone",
+                  "may record", "clock offset")
     for r in rows:
         offset = "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s"
-        table.add_row(r["name"], "yes" if r["enabled"] else "no", r["url"], r["purpose_pl"],
+        d = r["device"]
+        device = "—" if d is None else f"{d['make']} {d['model']}, s/n {d['serial'] or '—'}"
+        table.add_row(r["name"], "yes" if r["enabled"] else "no", r["url"], device,
+                      r["purpose_pl"],
                       r["site"], r["zone"], ("yes" if r["may_record"] else "no: ")
                       + ("" if r["may_record"] else r["start_rule"]), offset)
     console.print(table)

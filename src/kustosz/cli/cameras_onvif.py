@@ -14,11 +14,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from kustosz.cli.common import console, emit_json, fails_cleanly, open_vault
+from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera, describe
+from kustosz.cameras.register import CameraSpec
+from kustosz.cli.common import actor, console, emit_json, fails_cleanly, open_vault
 from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera
 from kustosz.db.models import Source
-from kustosz.errors import KustoszError
+from kustosz.errors import InputError, KustoszError
 from kustosz.onvif.address import parse_address
 
 
@@ -126,3 +128,32 @@ def cameras_discover(
         table.add_row(r["address"], r["name"], what, d.get("serial", "—"),
                       d.get("firmware", "—"), r["registered_as"] or "—")
     console.print(table)
+
+
+def add_by_onvif(spec: CameraSpec, address: str, user: str | None, password_file: Path | None,
+                 password_env: str | None, choice: ProfileChoice, timeout: float) -> None:
+    """`kustosz cameras add NAME --onvif ADDRESS`: the camera is asked first (a refusal or
+    silence stores nothing), then registered with every check of a camera added by URL."""
+    from kustosz.onvif.device import read_camera  # the ONVIF client only for this command
+
+    where = parse_address(address)
+    password = read_secret(password_file, password_env, "camera password", "--password-file",
+                           "--password-env") or ""
+    if password and not user:
+        raise InputError("a camera password needs its user name: --user NAME",
+                         pl="Hasło kamery wymaga nazwy użytkownika: --user NAZWA.")
+    facts = read_camera(where, user or "", password, timeout)
+    with open_vault() as vault, vault.transaction() as s:
+        camera, device = add_onvif_camera(s, vault.policy, spec, facts, user or "", password,
+                                          choice, actor())
+        url = camera.url
+    console.print(f"camera {spec.name} added: {device.make} {device.model}, serial "
+                  f"{device.serial or '—'}, firmware {device.firmware or '—'}")
+    console.print(f"  records profile {device.record_profile} ({device.record_profile_desc}) "
+                  f"from {url}")
+    live = next((p for p in facts.profiles if p.token == device.live_profile), None)
+    console.print(f"  live view: profile {live.token} ({describe(live)})" if live else
+                  "  live view: the recorded stream (the camera has no lighter H.264 profile)")
+    if facts.clock is not None and abs(facts.clock.offset_s) > 2.0:
+        console.print(f"[bold yellow]the camera's clock is {facts.clock.offset_s:+.0f} s off "
+                      "this machine's:[/] set it to the office's NTP server")

@@ -61,6 +61,32 @@ class Camera(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CameraDevice(Base):
+    """What a camera added over ONVIF says of itself (issue 34): make, model, serial number,
+    firmware and MAC for the register (R1.6), where its ONVIF service answers, and which of its
+    media profiles is recorded and which is watched live. The ONVIF account is the camera's
+    RTSP account (cameras.rtsp_user, the sealed cameras.rtsp_password): one user, one
+    password, one place to change it. A camera added by URL has no row here."""
+
+    __tablename__ = "camera_devices"
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    onvif_address: Mapped[str] = mapped_column(String(300))
+    make: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    # NULL where the camera gives none; two cameras never share one (the same device twice)
+    serial: Mapped[str | None] = mapped_column(String(200))
+    firmware: Mapped[str | None] = mapped_column(String(200))
+    hardware_id: Mapped[str | None] = mapped_column(String(200))
+    mac: Mapped[str | None] = mapped_column(String(40))
+    record_profile: Mapped[str] = mapped_column(String(100))
+    record_profile_desc: Mapped[str | None] = mapped_column(String(200))
+    # The sub-stream for live view; its address as GetStreamUri gave it, without credentials
+    live_profile: Mapped[str | None] = mapped_column(String(100))
+    live_url: Mapped[str | None] = mapped_column(String(1000))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("uq_camera_devices_serial", "serial", unique=True),)
+
+
 class Gap(Base):
     """Przerwa w nagraniu: a time a camera was expected to record and did not."""
 

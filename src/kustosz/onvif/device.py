@@ -76,6 +76,7 @@ class CameraFacts:
     device: DeviceFacts
     profiles: tuple[StreamProfile, ...]
     clock: ClockReading | None  # None: the camera would not say
+    mac: str | None = None  # GetNetworkInterfaces, where the camera offers it
 
     def main_profile(self) -> StreamProfile | None:
         """The profile to record: the most pixels, then the highest bitrate (the main
@@ -162,15 +163,41 @@ def _clock(client: onveef.OnvifClient) -> ClockReading | None:
                         ntp=str(said.get("date_time_type", "")).upper() == "NTP")
 
 
+def _uri(client: onveef.OnvifClient, token: str) -> str:
+    """A profile's stream address; "" for a profile the camera gives none for (a fault for
+    that profile alone, e.g. a metadata-only or disabled one): it is listed, never recorded.
+    A refused password or a silent camera still ends the whole reading."""
+    try:
+        return client.get_stream_uri(profile_token=token)
+    except (onveef.OnvifAuthError, onveef.OnvifTimeoutError, onveef.OnvifTransportError):
+        raise
+    except onveef.OnvifError:
+        return ""
+
+
+def _mac(client: onveef.OnvifClient) -> str | None:
+    """The first enabled interface's hardware address (a camera has one)."""
+    try:
+        interfaces = client.get_network_interfaces()
+    except onveef.OnvifOperationNotSupportedError:
+        return None
+    for iface in interfaces:
+        mac = str(iface.get("hardware_address") or "").strip().lower()
+        if mac and iface.get("enabled", True):
+            return mac[:40]
+    return None
+
+
 def read_camera(address: OnvifAddress, user: str, password: str,
                 timeout_s: float = TIMEOUT_S) -> CameraFacts:
     """Device facts, every media profile with its stream address, and the clock."""
     with _said_plainly(address), _client(address, user, password, timeout_s) as client:
         device = _device(client.get_device_information())
-        profiles = tuple(_profile(p, client.get_stream_uri(profile_token=str(p["token"])))
+        profiles = tuple(_profile(p, _uri(client, str(p["token"])))
                          for p in client.get_profiles() if p.get("token"))
         clock = _clock(client)
-    return CameraFacts(address=address, device=device, profiles=profiles, clock=clock)
+        mac = _mac(client)
+    return CameraFacts(address=address, device=device, profiles=profiles, clock=clock, mac=mac)
 
 
 def read_device(address: OnvifAddress, user: str, password: str,
