@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
 from kustosz import config_schema as schema
 from kustosz.addresses import named_local
 from kustosz.alert_kinds import KINDS, parse_duration
+from kustosz.config_schema.cameras import CAMERA_NETWORKS_DEFAULT
 from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by others)
     DEFAULT_SPOOL_LIMIT,
     S3_KEYS,
@@ -104,6 +105,13 @@ checkpoint_minutes = 15
 # lease_seconds = 15     # a dead node's cameras move within this plus one segment
 # margin_seconds = 5     # stop this long before a lease runs out; allowed clock difference
 
+# Cameras added over ONVIF (kustosz cameras discover / add --onvif): the office's networks
+# (a camera found elsewhere is not offered), and the watch on each camera's own clock.
+# [cameras]
+# networks = ["192.168.10.0/24"]   # default: the private ranges
+# clock_limit_seconds = 2          # alert when a camera's clock is off by more
+# clock_check_minutes = 15
+
 # Daily backups under `kustosz serve` (kustosz backup --to DIR makes one by hand):
 # [backup]
 # folder = "/mnt/kopie/kustosz"
@@ -128,6 +136,24 @@ class VaultConfig:
     s3: S3Config | None = None  # [storage] kind = "s3" (kustosz.storage.s3); None: media/
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
+    cameras: CamerasConfig = field(default_factory=lambda: CamerasConfig())
+
+
+@dataclass(frozen=True)
+class CamerasConfig:
+    """[cameras]: the office's networks (a camera found elsewhere is not offered) and the
+    watch on each ONVIF camera's own clock."""
+
+    networks: tuple[Network, ...] = tuple(ip_network(n) for n in CAMERA_NETWORKS_DEFAULT)
+    clock_limit_s: float = _D.cameras.clock_limit_seconds
+    clock_check_minutes: float = _D.cameras.clock_check_minutes
+
+    def in_office(self, address: str) -> bool:
+        try:
+            ip = ip_address(address.strip("[]"))
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
 
 
 @dataclass(frozen=True)
@@ -170,7 +196,11 @@ def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
                   root / web.tls_key if web.tls_key else None, tuple(web.trusted_proxies)),
         metrics_from=tuple(ip_network(v.strip(), strict=False) for v in web.metrics_from),
         reserve_mib=storage.reserve_mib, alerts=_alerts(doc.alerts, root),
-        s3=_s3(storage, root))
+        s3=_s3(storage, root),
+        cameras=CamerasConfig(tuple(ip_network(n.strip(), strict=False)
+                                    for n in doc.cameras.networks),
+                              doc.cameras.clock_limit_seconds,
+                              doc.cameras.clock_check_minutes))
 
 
 # -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---

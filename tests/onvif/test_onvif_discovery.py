@@ -72,3 +72,28 @@ def test_discover_refuses_what_cannot_be_probed(
     cli, _known, _new = office
     refused = cli("cameras", "discover", *args, ok=False)
     assert refused.exit_code != 0 and said in refused.output, refused.output
+
+
+def test_an_answer_from_outside_the_office_networks_is_not_offered(
+        office: tuple[Cli, OnvifCamera, OnvifCamera]) -> None:
+    """A discovery answer names the address the credentials would go to: outside the office's
+    networks ([cameras] networks) it is listed apart and never asked, even with a password."""
+    cli, known, new = office
+    with (cli.data / "kustosz.toml").open("a") as toml:
+        toml.write(f'\n[cameras]\nnetworks = ["{known.host}/32"]\n')
+    result = cli("cameras", "discover", "--interface", "127.0.0.1", "--timeout", "2", "--json")
+    rows = json.loads(result.stdout)
+    hosts = {r["address"].split("//")[1].split(":")[0] for r in rows}
+    assert known.host in hosts and new.host not in hosts
+    assert f"outside the office's networks ([cameras] networks): http://{new.host}:{new.port}" \
+        in result.stderr
+
+
+def test_office_networks_that_are_no_networks_are_refused(
+        office: tuple[Cli, OnvifCamera, OnvifCamera]) -> None:
+    cli, _known, _new = office
+    with (cli.data / "kustosz.toml").open("a") as toml:
+        toml.write('\n[cameras]\nnetworks = ["biuro"]\n')
+    refused = cli("cameras", "discover", "--timeout", "1", ok=False)
+    assert refused.exit_code != 0 and "cameras.networks" in refused.output, refused.output
+    assert "'biuro' is not a network" in refused.output

@@ -13,10 +13,18 @@ from urllib.parse import urlsplit
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera, describe
 from kustosz.cameras.register import CameraSpec
-from kustosz.cli.common import actor, console, emit_json, fails_cleanly, open_vault
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    err_console,
+    fails_cleanly,
+    open_vault,
+)
 from kustosz.cli.secret_input import read_secret
 from kustosz.db.cameras import Camera
 from kustosz.db.models import Source
@@ -72,11 +80,10 @@ def cameras_onvif(
                       f"{'NTP' if c.ntp else 'set by hand'})")
 
 
-def _registered_hosts() -> dict[str, str]:
+def registered_hosts(session: Session) -> dict[str, str]:
     """host -> the registered camera recording from it (by its RTSP address's host)."""
-    with open_vault() as vault, vault.reading() as s:
-        rows = s.execute(select(Source.name, Camera.url).join(
-            Camera, Camera.source_id == Source.id)).all()
+    rows = session.execute(select(Source.name, Camera.url).join(
+        Camera, Camera.source_id == Source.id)).all()
     return {(urlsplit(url).hostname or ""): name for name, url in rows}
 
 
@@ -99,12 +106,14 @@ def cameras_discover(
     """Find ONVIF cameras on the office's network (WS-Discovery); multicast does not cross a
     VLAN's router: a camera elsewhere is asked by address (`kustosz cameras onvif`)."""
     from kustosz.onvif.device import read_device  # the ONVIF client only for this command
-    from kustosz.onvif.discovery import discover
+    from kustosz.onvif.discovery import discover, offered
 
     password = read_secret(password_file, password_env, "camera password", "--password-file",
                            "--password-env")
-    found = discover(interface, timeout)
-    registered = _registered_hosts()
+    with open_vault() as vault:
+        found, outside = offered(discover(interface, timeout), vault.config.cameras.in_office)
+        with vault.reading() as s:
+            registered = registered_hosts(s)
     rows: list[dict[str, Any]] = []
     for f in found:
         row: dict[str, Any] = {"address": str(f.address), "name": f.name, "hardware": f.hardware,
@@ -115,6 +124,9 @@ def cameras_discover(
             except KustoszError as exc:  # one camera's refusal is that camera's line
                 row["device_error"] = str(exc)
         rows.append(row)
+    if outside:  # said apart from the table (and from --json's output)
+        err_console.print("not offered — outside the office's networks ([cameras] networks): "
+                          + ", ".join(str(f.address) for f in outside), markup=False)
     if as_json:
         emit_json(rows)
         return

@@ -30,6 +30,7 @@ from kustosz.config_schema.alerts import Alerts
 from kustosz.config_schema.audit import Audit
 from kustosz.config_schema.backup import Backup
 from kustosz.config_schema.base import Table
+from kustosz.config_schema.cameras import Cameras
 from kustosz.config_schema.cluster import Cluster
 from kustosz.config_schema.custody import Custody
 from kustosz.config_schema.logging import Logging
@@ -62,6 +63,7 @@ class KustoszToml(Table):
     backup: Backup | None = None
     logging: Logging = Field(default_factory=Logging)
     cluster: Cluster = Field(default_factory=Cluster)
+    cameras: Cameras = Field(default_factory=Cameras)
     policy: dict[str, Any] = Field(
         default_factory=dict,
         description="Overrides of the preset's rules (kustosz policy show prints them).",

@@ -5,6 +5,8 @@ VLAN's router, so a camera elsewhere is added by its address instead (`device.re
 from __future__ import annotations
 
 import ipaddress
+import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from onveef import wsdiscovery
@@ -62,3 +64,29 @@ def discover(interface_ip: str | None = None, timeout_s: float = 3.0) -> list[Fo
             address=address, name=device.name, hardware=device.hardware,
             location=device.location, endpoint=device.endpoint_reference))
     return sorted(found.values(), key=lambda f: (f.address.host, f.address.port))
+
+
+def _addresses_of(host: str) -> list[str]:
+    """A host's IP addresses: itself when it is one, else what the resolver says (none: the
+    name leads nowhere this machine knows)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+    except (OSError, UnicodeError):
+        return []
+
+
+def offered(found: Iterable[FoundCamera],
+            in_office: Callable[[str], bool]) -> tuple[list[FoundCamera], list[FoundCamera]]:
+    """The answers whose service address lies in the office's networks, and the others. An
+    answer names the address its credentials would be sent to; one outside the office's
+    networks (a spoofed or misconfigured answer) is never offered to be asked."""
+    inside: list[FoundCamera] = []
+    outside: list[FoundCamera] = []
+    for f in found:
+        ips = _addresses_of(f.address.host)
+        (inside if ips and all(in_office(ip) for ip in ips) else outside).append(f)
+    return inside, outside
