@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -181,3 +182,11 @@ def add_onvif_camera(session: Session, policy: Policy, spec: CameraSpec, facts: 
 
 def device_of(session: Session, source_id: int) -> CameraDevice | None:
     return session.get(CameraDevice, source_id)
+
+
+def registered_hosts(session: Session) -> dict[str, str]:
+    """host -> the registered camera recording from it (by its RTSP address's host): what
+    a found camera is already registered as."""
+    rows = session.execute(select(Source.name, Camera.url).join(
+        Camera, Camera.source_id == Source.id)).all()
+    return {(urlsplit(url).hostname or ""): name for name, url in rows}

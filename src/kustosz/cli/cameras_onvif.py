@@ -8,14 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera, describe
+from kustosz.cameras.onvif_register import (
+    ProfileChoice,
+    add_onvif_camera,
+    describe,
+    registered_hosts,
+)
 from kustosz.cameras.register import CameraSpec
 from kustosz.cli.common import (
     actor,
@@ -26,8 +28,6 @@ from kustosz.cli.common import (
     open_vault,
 )
 from kustosz.cli.secret_input import read_secret
-from kustosz.db.cameras import Camera
-from kustosz.db.models import Source
 from kustosz.errors import InputError, KustoszError
 from kustosz.onvif.address import parse_address
 
@@ -78,13 +78,6 @@ def cameras_onvif(
         within = 0.5 + c.round_trip_s / 2  # whole seconds from the camera, and the call
         console.print(f"clock: {c.offset_s:+.1f} s against this machine (±{within:.1f} s; "
                       f"{'NTP' if c.ntp else 'set by hand'})")
-
-
-def registered_hosts(session: Session) -> dict[str, str]:
-    """host -> the registered camera recording from it (by its RTSP address's host)."""
-    rows = session.execute(select(Source.name, Camera.url).join(
-        Camera, Camera.source_id == Source.id)).all()
-    return {(urlsplit(url).hostname or ""): name for name, url in rows}
 
 
 @fails_cleanly

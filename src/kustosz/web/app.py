@@ -24,6 +24,7 @@ from kustosz.web import (
     api_custody,
     auth,
     calls,
+    cameras_find,
     employees,
     first_day,
     jobs_pages,
@@ -98,7 +99,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,
                    media_view, monitoring, calls, pages, requests_pages, admin, employees,
                    tokens, api, api_custody, metrics, alert_settings, jobs_pages,
-                   subject_review_pages, residual_pages, first_day, accessibility):
+                   subject_review_pages, residual_pages, first_day, accessibility, cameras_find):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

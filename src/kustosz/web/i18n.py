@@ -638,6 +638,113 @@ EN: dict[str, str] = {
     "Godzina:": "Hour:",
     "seg.)": "seg.)",
     "Rejestr kamer": "Camera register",
+    "Adres ONVIF": "ONVIF address",
+    'Adres ONVIF kamery': "The camera's ONVIF address",
+    "Brak stref do wyboru: dodaj budynek i strefę (kustosz sites add, kustosz zones add) albo "
+    "poproś o uprawnienie do rozmieszczenia kamer.":
+        "No zones to choose from: add a site and a zone (kustosz sites add, kustosz zones add) "
+        "or ask for the camera locations right.",
+    "Budynek i strefa": "Site and zone",
+    "Cel monitoringu (art. 22² § 1 Kodeksu pracy)":
+        "Purpose of monitoring (Labour Code art. 22² § 1)",
+    "Czas oczekiwania na odpowiedzi (sekundy)": "Time to wait for answers (seconds)",
+    "Dodaj kamerę": "Add a camera",
+    "Dodaj kamerę do rejestru": "Add the camera to the register",
+    "Dodaj kamerę po adresie": "Add a camera by its address",
+    "Działanie": "Action",
+    "Dzień oznakowania miejsca": "Day the place was marked",
+    "Dzień powiadomienia pracowników": "Day employees were notified",
+    "Długość segmentu (sekundy)": "Segment length (seconds)",
+    'Hasło kamer (opcjonalnie)': "Cameras' password (optional)",
+    'Hasło kamery': "Camera's password",
+    "Interfejs sieciowy": "Network interface",
+    "Kamera bez ONVIF: dodaj ją poleceniem kustosz cameras add --url.":
+        "A camera without ONVIF: add it with kustosz cameras add --url.",
+    "Kamery odpowiadają na zapytanie wysłane z wybranego interfejsu tego komputera. Zapytanie "
+    "nie przechodzi przez router do innej sieci (VLAN) — kamerę z innej sieci dodaj po adresie "
+    "(poniżej).":
+        "Cameras answer a probe sent from the chosen interface of this computer. The probe "
+        "does not cross a router into another network (VLAN): add a camera there by its "
+        "address (below).",
+    "Kamery, które odpowiedziały": "Cameras that answered",
+    "Kustosz zapyta kamerę (ONVIF) o producenta, model, numer seryjny, strumienie obrazu i "
+    "zegar. Adresu strumienia nie trzeba wpisywać.":
+        "Kustosz asks the camera (ONVIF) for its make, model, serial number, video streams and "
+        "clock. No stream address needs typing.",
+    "Nagrywaj": "Record",
+    "Nazwa kamery": "Camera name",
+    "Obraz": "Picture",
+    "Oprogramowanie": "Firmware",
+    "Podgląd": "Live view",
+    "Podgląd z lżejszego strumienia (H.264) nie obciąża łącza ani telefonu pełną "
+    "rozdzielczością; nagrywany jest zawsze strumień wybrany w kolumnie „Nagrywaj”.":
+        "Live view from a lighter stream (H.264) spares the link and a phone the full "
+        'resolution; the stream chosen under "Record" is always the one recorded.',
+    "Podgląd ze strumienia nagrywanego": "Live view from the recorded stream",
+    "Pomieszczenie szczególne: jak osoby są nierozpoznawalne":
+        "Special room: how people are made unrecognisable",
+    "Pominięto odpowiedzi spoza sieci urzędu (ustawienie [cameras] networks) — hasło nie "
+    "zostanie tam wysłane:":
+        "Answers from outside the office's networks were left out ([cameras] networks setting) "
+        "— no password is sent there:",
+    "Połącz i odczytaj": "Connect and read",
+    "Połącz z kamerą": "Connect to the camera",
+    "Producent i model": "Make and model",
+    "Profil": "Profile",
+    "Profile kamery: wybierz strumień nagrywany i strumień podglądu":
+        "The camera's profiles: choose the recorded stream and the live-view stream",
+    "Strumienie obrazu": "Video streams",
+    'Użytkownik kamer (opcjonalnie)': "Cameras' user name (optional)",
+    'Użytkownik kamery': "Camera's user name",
+    "W rejestrze": "In the register",
+    "Wcześniejsze uruchomienie: przyczyna": "Earlier start: reason",
+    "Wróć do wyszukiwania": "Back to the search",
+    'Wyszukaj w sieci urzędu (ONVIF)': "Search the office's network (ONVIF)",
+    'Zegar kamery': "Camera's clock",
+    "Znajdź i dodaj kamery": "Find and add cameras",
+    "Znajdź kamery": "Find cameras",
+    "Znalezione kamery": "Cameras found",
+    "brak adresu strumienia": "no stream address",
+    "kamera nie podaje czasu UTC": "the camera does not give UTC time",
+    "krok 1 z 2": "step 1 of 2",
+    "krok 2 z 2": "step 2 of 2",
+    "nagrywanie przed upływem terminów powiadomienia i oznakowania; odnotowane w dzienniku":
+        "recording before the notice and marking periods have passed; recorded in the log",
+    "nagrywanie zacznie się nie wcześniej niż 2 tygodnie później (art. 22² § 7)":
+        "recording starts no earlier than 2 weeks later (art. 22² § 7)",
+    "nie wcześniej niż dzień później (art. 22² § 9)": "no earlier than a day later (art. 22² § 9)",
+    "np. 192.168.10.21 lub 192.168.10.21:8080": "e.g. 192.168.10.21 or 192.168.10.21:8080",
+    "np. 192.168.10.21 lub http://192.168.10.21:8080/onvif/device_service":
+        "e.g. 192.168.10.21 or http://192.168.10.21:8080/onvif/device_service",
+    "np. hol-parter-1": "e.g. hol-parter-1",
+    "przechowywane w postaci zaszyfrowanej; nigdy nie jest wyświetlane":
+        "kept encrypted; never shown",
+    "puste: wszystkie interfejsy": "empty: every interface",
+    "tylko łazienki, szatnie, stołówki, palarnie (art. 22² § 2)":
+        "sanitary rooms, changing rooms, canteens, smoking rooms only (art. 22² § 2)",
+    'ustaw w kamerze serwer czasu (NTP) urzędu': "set the office's time server (NTP) in the camera",
+    "więcej niż dopuszczalne": "more than the allowed",
+    "względem serwera": "against the server",
+    "z hasłem: każda kamera poda producenta, model, numer seryjny i oprogramowanie":
+        "with a password each camera tells its make, model, serial number and firmware",
+    "Łazienka: zgoda przedstawicieli pracowników (dokument)":
+        "Sanitary room: the employee representatives' consent (document)",
+    "Żadna kamera nie odpowiedziała w ciągu": "No camera answered within",
+    "Podaj liczbę sekund od 0,5 do 30.": "Give a number of seconds from 0.5 to 30.",
+    "Podaj liczbę sekund od 0,5 do 600.": "Give a number of seconds from 0.5 to 600.",
+    "Podaj nazwę kamery.": "Give the camera a name.",
+    "Wybierz strefę.": "Choose a zone.",
+    "Wybierz cel monitoringu.": "Choose the purpose of monitoring.",
+    "Nie ma takiej strefy.": "There is no such zone.",
+    'Podaj nazwę użytkownika kamery.': "Give the camera's user name.",
+    "Odczyt kamery wygasł (po 10 minutach) lub pochodzi z innej sesji — podaj dane kamery "
+    "ponownie. Nic nie zapisano.":
+        "The camera's reading has expired (after 10 minutes) or belongs to another session — "
+        "give the camera's details again. Nothing was saved.",
+    "Kamerę dodano do rejestru. Nagrywanie zacznie się samo, gdy pozwolą na to daty "
+    "powiadomienia pracowników i oznakowania miejsca.":
+        "The camera was added to the register. Recording starts by itself when the days of the "
+        "notice to employees and of the marking allow it.",
     "Urządzenie": "Device",
     "Nr seryjny": "Serial no.",
     "oprogramowanie": "firmware",

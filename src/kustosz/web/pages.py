@@ -317,7 +317,7 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
         locations.viewed(ctx, "cameras")
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
                 day=the_day, win=win, nav=zoom_links(the_day, win, tz), error=problem,
-                see_locations=see)
+                see_locations=see, msg=flash_of(ctx))
 
 
 def play_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
