@@ -107,10 +107,12 @@ class RtspServer:
         start: bool = True,
         shared: bool = True,
         clip: Path | None = None,
+        sub_stream: bool = False,
     ) -> None:
         """``clip``: a folder made by ``pre_encoded_clip()``; every mount then serves it in a
         loop without encoding (video only: ``audio``, ``h265``, the size, rate and bitrate
-        are the clip's, the arguments for them are not used)."""
+        are the clip's, the arguments for them are not used). ``sub_stream``: the last mount
+        is a camera's sub-stream, at half the width and height."""
         if audio_only and not audio:
             raise ValueError("audio_only needs audio=True")
         if (user is None) != (password is None):
@@ -130,6 +132,7 @@ class RtspServer:
         # session times out
         self.shared = shared
         self.clip = clip
+        self.sub_stream = sub_stream
         self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.base_url: str | None = None
@@ -144,6 +147,8 @@ class RtspServer:
             "--mounts", str(self.mounts), "--bitrate-kbps", str(self.bitrate_kbps),
             "--width", str(self.width), "--height", str(self.height), "--fps", str(self.fps),
         ]  # fmt: skip
+        if self.sub_stream:
+            argv.append("--sub-stream")
         if self.clip is not None:
             argv += ["--clip", str(self.clip)]
         elif not self.audio:

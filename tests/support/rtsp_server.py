@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--sub-stream", action="store_true",
+                   help="the last mount is a sub-stream: half the width and height")
     p.add_argument("--bitrate-kbps", type=int, default=1000)
     p.add_argument("--no-audio", action="store_true")
     p.add_argument("--audio-only", action="store_true", help="AAC track only, no video")
@@ -124,9 +126,12 @@ def video_branch(a: argparse.Namespace, mount: int) -> str:
     gop = max(1, a.fps * 2)
     # a different test pattern per mount makes streams easy to tell apart
     pattern = ("ball", "smpte", "snow", "pinwheel")[(mount - 1) % 4]
+    width, height = a.width, a.height
+    if a.sub_stream and mount == a.mounts:  # a camera's lighter stream for live view
+        width, height = a.width // 2, a.height // 2
     src = (
         f"videotestsrc is-live=true pattern={pattern} "
-        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        f"! video/x-raw,width={width},height={height},framerate={a.fps}/1 "
         f"! timeoverlay ! videoconvert ! video/x-raw,format=I420 "
     )
     if a.h265:

@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import product
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from tests.cameras.camera_helpers import wait_for
 from tests.custody.custody_helpers import record
 from web_helpers import OFFICE_PC, STRANGER, Material, Monitoring, client, make_monitoring
 
@@ -21,6 +24,7 @@ from kustosz.access.users import add_user
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
 from kustosz.db.custody import Copy
 from kustosz.db.models import AuditEntry, Source
+from kustosz.ingest.camera import live_relay
 from kustosz.vault import Vault
 from kustosz.web import create_app
 from kustosz.web.app import iter_routes
@@ -122,15 +126,37 @@ class LiveSegment:
         return self.m.live.id
 
 
-def _url(path: str, token: str, action: str, m: Material, mon: Monitoring) -> str:
+def _sub_stream(vault: Vault, c: TestClient, users: dict[tuple[str, str, str], tuple[str, str]],
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Live view from cam-hol's sub-stream (media_live_sub): a real ffmpeg relay of the demo
+    camera's test picture (no camera streams here), started for every live session as an
+    authorised start would start it; kept running for the whole matrix. Its parts' folder."""
+    monkeypatch.setattr(live_relay, "IDLE_S", 3600.0)
+    with vault.reading() as s:
+        sid = s.execute(select(Source.id).where(Source.name == "cam-hol")).scalar_one()
+    relays = c.app.state.live_relays  # type: ignore[attr-defined]
+    for (_role, _state, action), (_name, token) in users.items():
+        if action == "live":
+            relays.watch(records.digest(token), sid, lambda: "lavfi:testsrc2")
+    folder = relays.root / str(sid)
+    wait_for(lambda: any(folder.glob("live*.ts")), 30, "the relay's first part")
+    return folder
+
+
+def _url(path: str, token: str, action: str, m: Material, mon: Monitoring,
+         parts: Path) -> str:
     segment = m.live.id if action == "live" else m.old[0].id
+    part = max(parts.glob("live*.ts"), key=lambda p: p.stat().st_mtime).name \
+        if "{part}" in path else ""
     return (path.replace("{token}", token).replace("{recording_id}", str(segment))
+            .replace("{part}", part)
             .replace("{mail_id}", str(mon.mail_id)).replace("{event_id}", str(mon.event_id))
             .replace("{number}", "1")  # the copy's first video file (media_copy_video)
             .replace("{k}", "1"))  # its highest-scoring frame (media_copy_residual)
 
 
-def test_only_the_authorised_combination_gets_bytes(material: Material, tmp_path: Path) -> None:
+def test_only_the_authorised_combination_gets_bytes(material: Material, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     m = material
     live = LiveSegment(m, tmp_path / "live")
     vault = m.vault
@@ -149,7 +175,25 @@ def test_only_the_authorised_combination_gets_bytes(material: Material, tmp_path
     clients = {OFFICE_PC: client(vault, OFFICE_PC), STRANGER: client(vault, STRANGER)}
     for c in clients.values():
         c.__enter__()  # one event-loop portal for all requests (much faster)
-    wrong, served = [], 0
+    parts = _sub_stream(vault, clients[OFFICE_PC], users, monkeypatch)
+    try:
+        wrong, served = _matrix(routes, users, cookies, clients, live, m, mon, parts, vault)
+    finally:
+        clients[OFFICE_PC].app.state.live_relays.close()  # type: ignore[attr-defined]
+        for c in clients.values():
+            c.__exit__(None, None, None)
+    assert wrong == []
+    # Every action has at least one authorised role, so every route served something.
+    assert served == sum(len(ELIGIBLE[a] & set(ROLES)) for r in routes for a in ROUTE_ACTIONS[r])
+
+
+def _matrix(routes: dict[str, str], users: dict[tuple[str, str, str], tuple[str, str]],
+            cookies: dict[str, str], clients: dict[tuple[str, int], TestClient],
+            live: LiveSegment, m: Material, mon: Monitoring, parts: Path,
+            vault: Vault) -> tuple[list[tuple[object, ...]], int]:
+    """Every media route × action × role × state × address: who gets bytes, each on record."""
+    wrong: list[tuple[object, ...]] = []
+    served = 0
     before = _count(vault)
     for route, path in routes.items():
         for action in ROUTE_ACTIONS[route]:
@@ -159,7 +203,7 @@ def test_only_the_authorised_combination_gets_bytes(material: Material, tmp_path
                 c.cookies.set("kustosz_session", cookies[name], domain="testserver.local")
                 if action == "live":
                     live.now()
-                r = c.get(_url(path, token, action, m, mon))
+                r = c.get(_url(path, token, action, m, mon, parts))
                 expect = (state == "active" and role in ELIGIBLE[action]
                           and address == OFFICE_PC)
                 got = r.status_code == 200 and len(r.content) > 0
@@ -173,11 +217,7 @@ def test_only_the_authorised_combination_gets_bytes(material: Material, tmp_path
                     before = after
                 elif _count(vault) != before:
                     wrong.append((route, action, role, state, "entry without bytes"))
-    for c in clients.values():
-        c.__exit__(None, None, None)
-    assert wrong == []
-    # Every action has at least one authorised role, so every route served something.
-    assert served == sum(len(ELIGIBLE[a] & set(ROLES)) for r in routes for a in ROUTE_ACTIONS[r])
+    return wrong, served
 
 
 def test_blocked_address_is_audited_and_anonymous_gets_nothing(material: Material) -> None:

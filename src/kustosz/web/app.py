@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kustosz.errors import NotFound
+from kustosz.ingest.camera.live_relay import Relays
 from kustosz.vault import Vault
 from kustosz.web import (
     accessibility,
@@ -29,6 +30,7 @@ from kustosz.web import (
     first_day,
     jobs_pages,
     media_downloads,
+    media_live_sub,
     media_playlists,
     media_start,
     media_streams,
@@ -94,11 +96,14 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
                   docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.vault = vault
     app.state.secure_cookies = secure_cookies
+    # live view from cameras' sub-streams (issue 34): started by an authorised live session,
+    # stopped by WebServer.stop (and each one after IDLE_S unwatched)
+    app.state.live_relays = Relays(vault.root) if vault is not None else None
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,
-                   media_view, monitoring, calls, pages, requests_pages, admin, employees,
-                   tokens, api, api_custody, metrics, alert_settings, jobs_pages,
+                   media_view, media_live_sub, monitoring, calls, pages, requests_pages, admin,
+                   employees, tokens, api, api_custody, metrics, alert_settings, jobs_pages,
                    subject_review_pages, residual_pages, first_day, accessibility, cameras_find):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))

@@ -23,6 +23,7 @@ from kustosz.states import RecordingState
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.media_live_sub import sub_playlist, wait_for_sub_stream
 
 router = APIRouter()
 GAP_TOLERANCE_S = 0.5
@@ -86,8 +87,14 @@ def media_vod(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 
 @router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
 def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
+    relay = wait_for_sub_stream(ctx, token)  # before the transaction: a relay may be starting
+
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
+        if relay is not None and relay.source_id == source.id:
+            sub = sub_playlist(s, vs, relay, ctx.client, source.name)
+            if sub is not None:
+                return sub
         recs = _live_recs(s, source, datetime.now(UTC))
         first = recs[0].start_at if recs else datetime.now(UTC)
         seq = s.execute(select(func.count()).select_from(Recording).where(

@@ -22,6 +22,7 @@ from kustosz.limits import check_text
 from kustosz.web.common import TEMPLATES, Ctx, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.media import ROW_REVIEWS, refusal_answer, refuse
+from kustosz.web.media_live_sub import start_sub_stream
 from kustosz.web.params import DB_INT_MAX
 
 router = APIRouter()
@@ -200,6 +201,7 @@ async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
         return refusal_answer(ctx, exc, template="start.html", form=form, actions=ACTIONS)
     except KustoszError as exc:
         return page(ctx, "start.html", 422, form=form, actions=ACTIONS, error=ctx.said(exc))
+    start_sub_stream(ctx, token)
     return redirect(f"/view/{token}")
 
 
@@ -221,6 +223,7 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
         return refusal_answer(ctx, exc)
     except KustoszError as exc:  # e.g. a text over its limit
         return JSONResponse({"detail": str(exc)}, status_code=422)
+    start_sub_stream(ctx, token)
     base = f"/media/{token}"
     return JSONResponse({"token": token, "view": f"/view/{token}",
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",

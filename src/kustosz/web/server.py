@@ -84,6 +84,7 @@ class WebServer:
         if progress is not None:
             self.server.beat = progress.register(PROGRESS_NAME, WEB_ALLOWANCE_S)
         self.host, self.port = host, port
+        self.relays = app.state.live_relays
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
@@ -107,6 +108,8 @@ class WebServer:
             self.progress.forget(PROGRESS_NAME)  # stopping on purpose is no hang
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        if self.relays is not None:  # no camera's sub-stream pulled with nobody to watch it
+            self.relays.close()
 
 
 def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,

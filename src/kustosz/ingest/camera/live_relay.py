@@ -1,0 +1,222 @@
+"""Live view from a camera's sub-stream (issue 34 item 2): while somebody watches, one ffmpeg
+per camera copies its lighter stream (the live-view profile it was added with) into a short
+rolling HLS window in the data folder's `live/`, which the web app serves through its gate.
+
+Nothing of it is evidence: the files are never indexed, never stored, never in a copy, and are
+deleted as ffmpeg rolls its window and when the relay stops — the recording is the main
+stream's, by the recorder, untouched by this. A relay nobody fetched from for IDLE_S stops;
+one whose camera does not answer ends by itself (ffmpeg's own I/O time-out) and is started
+again at most once per RETRY_S. The camera's password reaches ffmpeg on its stdin, never on a
+command line, and the sound is never asked for (R1.3): the recorder's input script."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kustosz.ffmpeg import ffmpeg_exe
+from kustosz.ingest.camera.command import input_args
+
+log = logging.getLogger(__name__)
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+IDLE_S = 30.0  # no fetch for this long: nobody watches, the relay stops
+RETRY_S = 5.0  # a relay that ended is not started again sooner
+PART_S = 1  # HLS part length: live view runs this far behind, plus the player's buffer
+WINDOW = 6  # parts in the playlist (and on disk)
+PLAYLIST = "live.m3u8"
+PART = re.compile(r"^live\d{1,9}\.ts$")
+
+
+def _die_with_keeper() -> None:  # in the child between fork and exec
+    # The signal comes when the forking *thread* ends: relays are started only from the
+    # long-lived keeper thread (Relays), which ends with serve — so a serve killed with
+    # SIGKILL leaves no ffmpeg pulling a camera for nobody.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def relay_command(ffmpeg: str, url: str, folder: Path) -> tuple[list[str], bytes | None]:
+    args, script = input_args(url, PART_S)
+    return ([ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *args,
+             "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "hls", "-hls_time", str(PART_S),
+             "-hls_list_size", str(WINDOW),
+             "-hls_flags", "delete_segments+omit_endlist+program_date_time+temp_file",
+             "-hls_segment_filename", str(folder / "live%d.ts"), str(folder / PLAYLIST)],
+            script)
+
+
+class Relay:
+    """One camera's sub-stream as rolling HLS, while it is fetched from."""
+
+    def __init__(self, source_id: int, url: str, folder: Path) -> None:
+        self.source_id, self._url, self.folder = source_id, url, folder
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started = self.used = time.monotonic()  # a relay about to start is not retried
+
+    def start(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.parent.mkdir(mode=0o700, exist_ok=True)
+        self.folder.mkdir(mode=0o700)
+        self.folder.parent.chmod(0o700)  # the service's alone, whatever the umask
+        self.folder.chmod(0o700)
+        argv, script = relay_command(ffmpeg_exe(), self._url, self.folder)
+        self.started = self.used = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, preexec_fn=_die_with_keeper)
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(script or b"")
+            self.proc.stdin.close()
+        except OSError:  # it ended at once; said by running() on the next look
+            pass
+        log.info("live view relay of camera %s started (sub-stream)", self.source_id)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def playlist(self) -> str | None:
+        try:
+            text = (self.folder / PLAYLIST).read_text()
+        except OSError:
+            return None
+        return text if "#EXTINF" in text else None
+
+    def part(self, name: str) -> Path | None:
+        if not PART.match(name):
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
+
+
+class Relays:
+    """The data folder's relays, one per camera watched; stops the idle ones."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "live"
+        self._relays: dict[int, Relay] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._viewers: dict[str, int] = {}  # a live viewing session's token digest -> camera
+        shutil.rmtree(self.root, ignore_errors=True)  # a previous run's parts are no one's
+        self._keeper: threading.Thread | None = None
+        self._jobs: queue.Queue[tuple[Relay, threading.Event]] = queue.Queue()
+
+    def _keeping(self) -> None:
+        """Starts relays (their ffmpeg is this thread's child: see _die_with_keeper) and stops
+        the idle ones."""
+        while not self._closed.is_set():
+            try:
+                job = self._jobs.get(timeout=IDLE_S / 6)
+            except queue.Empty:
+                job = None
+            try:
+                if job is not None:
+                    job[0].start()
+                self.reap()
+            except Exception:  # the loop outlives one bad start or stop; said in the log
+                log.exception("live view relays: a start or a stop failed")
+            finally:
+                if job is not None:
+                    job[1].set()
+
+    def _start(self, relay: Relay) -> None:
+        """Start ``relay`` in the keeper thread and wait (bounded) until it has."""
+        if self._keeper is None or not self._keeper.is_alive():
+            self._keeper = threading.Thread(target=self._keeping, name="live-relays",
+                                            daemon=True)
+            self._keeper.start()
+        done = threading.Event()
+        self._jobs.put((relay, done))
+        done.wait(10)
+
+    def touch(self, source_id: int, url: Callable[[], str]) -> Relay | None:
+        """The camera's running relay, started if needed (``url`` opens the sealed password
+        only then); None while a relay that ended waits out RETRY_S."""
+        now = time.monotonic()
+        with self._lock:
+            self._reap(now)
+            relay = self._relays.get(source_id)
+            if relay is not None and relay.running():
+                relay.used = now
+                return relay
+            if relay is not None and now - relay.started < RETRY_S:
+                return None
+            if relay is not None:
+                relay.stop()
+                log.warning("live view relay of camera %s ended; starting it again",
+                            source_id)
+            relay = Relay(source_id, url(), self.root / str(source_id))
+            self._relays[source_id] = relay
+        self._start(relay)
+        return relay
+
+    def watch(self, viewer: str, source_id: int, url: Callable[[], str]) -> Relay | None:
+        """A live viewing session (by its token's digest) opened on this camera: its relay."""
+        with self._lock:
+            self._viewers[viewer] = source_id
+        return self.touch(source_id, url)
+
+    def watched(self, viewer: str) -> Relay | None:
+        """The running relay of the camera this viewing session watches, kept alive by the
+        asking; None when it has none (the recorded stream is played instead)."""
+        now = time.monotonic()
+        with self._lock:
+            source_id = self._viewers.get(viewer)
+            relay = self._relays.get(source_id) if source_id is not None else None
+            if relay is None:
+                return None
+            if not relay.running():
+                if now - relay.started < RETRY_S:
+                    return None
+                log.warning("live view relay of camera %s ended; starting it again",
+                            relay.source_id)
+                relay.stop()
+                relay.started = now
+                restart = True
+            else:
+                restart = False
+            relay.used = now
+        if restart:
+            self._start(relay)
+        return relay
+
+    def _reap(self, now: float) -> None:
+        for sid, relay in list(self._relays.items()):
+            if now - relay.used > IDLE_S:
+                relay.stop()
+                del self._relays[sid]
+                for viewer in [v for v, watched in self._viewers.items() if watched == sid]:
+                    del self._viewers[viewer]
+                log.info("live view relay of camera %s stopped (nobody watches)", sid)
+
+    def reap(self) -> None:
+        with self._lock:
+            self._reap(time.monotonic())
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            for relay in self._relays.values():
+                relay.stop()
+            self._relays.clear()

@@ -1,0 +1,109 @@
+"""Live view from the camera's sub-stream (issue 34 item 2), where the camera was added over
+ONVIF with a live-view profile: the relay (ingest/camera/live_relay.py) is started when an
+authorised live viewing session opens — never by a request that has not passed the gate — and
+its rolling HLS parts are served through the same gate, each one recorded like every byte
+served. Where there is no live-view profile, or the relay does not deliver, the live view plays
+the recorded main stream as before (media_playlists.media_live)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kustosz.access import records
+from kustosz.atrest.sealing import secrets_of
+from kustosz.cameras.register import address_of
+from kustosz.cameras.rules import RtspAddress
+from kustosz.db.access import ViewingSession
+from kustosz.db.cameras import Camera, CameraDevice
+from kustosz.digests import token_digest
+from kustosz.ingest.camera.live_relay import Relay, Relays
+from kustosz.web.common import Ctx
+from kustosz.web.gate import gate
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+
+router = APIRouter()
+
+FIRST_PART_S = 8.0  # the live playlist waits this long for a just-started relay's first part
+
+
+def relays_of(request: Request) -> Relays:
+    relays: Relays = request.app.state.live_relays
+    return relays
+
+
+def _sub_address(s: Session, source_id: int) -> RtspAddress | None:
+    """The live-view stream's address with the camera's credentials, if it has one."""
+    device = s.get(CameraDevice, source_id)
+    if device is None or not device.live_url:
+        return None
+    camera = s.execute(select(Camera).where(Camera.source_id == source_id)).scalar_one()
+    main = address_of(camera, secrets_of(s))
+    return RtspAddress(device.live_url, main.user, main.password)
+
+
+def start_sub_stream(ctx: Ctx, token: str) -> None:
+    """After a live viewing session opened (authorised): its camera's relay, if any."""
+    with ctx.vault.reading() as s:
+        vs = s.execute(select(ViewingSession).where(
+            ViewingSession.token_hash == token_digest(token))).scalar_one_or_none()
+        if vs is None or vs.action != "live" or vs.source_id is None:
+            return
+        source_id = vs.source_id
+        address = _sub_address(s, source_id)
+    if address is None:
+        return
+    relays_of(ctx.request).watch(token_digest(token), source_id,
+                                 address.with_credentials)
+
+
+def wait_for_sub_stream(ctx: Ctx, token: str) -> Relay | None:
+    """The relay of this session's camera once it has a part, waited for (without a database
+    transaction open) while it starts; None: play the recorded stream."""
+    relays = relays_of(ctx.request)
+    deadline = time.monotonic() + FIRST_PART_S
+    while True:
+        relay = relays.watched(token_digest(token))
+        if relay is None:
+            return None
+        if relay.playlist() is not None:
+            return relay
+        if not relay.running() or time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+
+
+def sub_playlist(s: Session, vs: ViewingSession, relay: Relay, client: str,
+                 name: str) -> Response | None:
+    text = relay.playlist()
+    if text is None:
+        return None
+    body = "\n".join(f"sub/{line}" if line and not line.startswith("#") else line
+                     for line in text.splitlines()) + "\n"
+    records.served(s, vs, f"live playlist {name} (sub-stream)", client, len(body))
+    return Response(body, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
+
+
+@router.get("/media/{token}/sub/{part}", name="media_live_sub", tags=[MEDIA_TAG])
+def media_live_sub(token: str, part: str, ctx: Ctx = gate(scope="media")) -> Response:
+    """One part of the live view from the camera's sub-stream."""
+    relay = relays_of(ctx.request).watched(token_digest(token))
+
+    def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
+        source = scope.sources[0]
+        if relay is None or relay.source_id != source.id:
+            return None
+        path = relay.part(part)
+        if path is None:
+            return None
+        try:
+            body = path.read_bytes()
+        except OSError:  # rolled out of the window meanwhile
+            return None
+        records.served(s, vs, f"live part {source.name} (sub-stream)", ctx.client, len(body))
+        return Response(body, media_type="video/mp2t", headers=NO_STORE)
+    return guarded(ctx, token, "live", serve)
