@@ -87,6 +87,13 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     # to every channel from memory (alerts/without_database.py), once each way per outage.
     Kind("database_unreachable", (_R.DATABASE_UNREACHABLE,), True, timedelta(seconds=60),
          None, "baza danych jest niedostępna", from_memory=True),
+    # A camera added over ONVIF (issue 34): its own clock, the time burned into its picture,
+    # is off the server's by more than [cameras] clock_limit_seconds; its ONVIF service stopped
+    # answering (the stream may still record: the dashboard says which).
+    Kind("camera_clock", (_R.CAMERA_CLOCK_OFF,), True, timedelta(0), timedelta(days=1),
+         "zegar kamery rozmija się z czasem serwera"),
+    Kind("camera_onvif", (_R.CAMERA_ONVIF_UNREACHABLE,), True, timedelta(minutes=5),
+         timedelta(hours=4), "kamera nie odpowiada przez ONVIF"),
     # Any alert row of a kind not named above (a newer release's, after a downgrade) still
     # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),

@@ -52,6 +52,10 @@ class AlertRow(StrEnum):
     # the sweep kept victims whose database expiry the audit log contradicts
     # (kustosz.holds.record, migration 0028)
     RETENTION_DISAGREES = "retention_disagrees"
+    # a camera's own clock read over ONVIF is off; its ONVIF service does not answer
+    # (kustosz.cameras.onvif_clock, migration 0036)
+    CAMERA_CLOCK_OFF = "camera_clock_off"
+    CAMERA_ONVIF_UNREACHABLE = "camera_onvif_unreachable"
 
 
 class RecordingState(StrEnum):

@@ -33,6 +33,7 @@ from kustosz.cameras.rules import (
 )
 from kustosz.db.cameras import (
     Camera,
+    CameraClockReading,
     CameraDevice,
     ClockOffset,
     Gap,
@@ -257,6 +258,7 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
                 now: datetime | None = None) -> list[dict[str, Any]]:
     """The register for display. Without `may_see_locations` site and zone are hidden (R1.7)."""
     offsets = latest_offsets(session)
+    own = latest_onvif_offsets(session)
     rows = session.execute(
         select(Camera, Source, Zone, Site, CameraDevice)
         .join(Source, Source.id == Camera.source_id)
@@ -279,7 +281,10 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
             "start_rule_pl": gate.reason_pl,
             "clock_offset_s": round(offset[0], 3) if offset else None,
             "clock_measured_at": offset[1].isoformat() if offset else None,
-            "device": None if device is None else device_facts(device)})
+            "device": None if device is None else device_facts(device) | {
+                "clock_offset_s": round(own[source.id][0], 1) if source.id in own else None,
+                "clock_measured_at": own[source.id][1].isoformat() if source.id in own
+                else None}})
     return out
 
 
@@ -290,7 +295,10 @@ def device_facts(device: CameraDevice) -> dict[str, Any]:
             "onvif_address": device.onvif_address, "record_profile": device.record_profile,
             "record_profile_desc": device.record_profile_desc,
             "live_profile": device.live_profile, "live_url": device.live_url,
-            "read_at": device.read_at.isoformat()}
+            "read_at": device.read_at.isoformat(),
+            "onvif_ok_at": device.onvif_ok_at.isoformat() if device.onvif_ok_at else None,
+            "onvif_error": device.onvif_error, "clock_setting": device.clock_setting,
+            "clock_consent_by": device.clock_consent_by, "ntp_server": device.ntp_server}
 
 
 def zone_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]:
@@ -375,3 +383,41 @@ def recorder_notes(session: Session, policy: Policy,
             note = ""
         out[st.source_id] = note
     return out
+
+
+ONVIF_AWAY_PL = "kamera nie odpowiada przez ONVIF"
+STREAM_AWAY_PL = "kamera odpowiada przez ONVIF, ale jej obraz nie dociera"
+CLOCK_OFF_PL = "zegar kamery rozmija się z czasem serwera"
+
+
+def onvif_notes(session: Session, limit_s: float) -> dict[int, list[str]]:
+    """What the dashboard adds for a camera added over ONVIF (issue 34 item 5): its ONVIF
+    service away, or answering while the stream does not arrive (which of the two fails), and
+    its own clock off. Fixed phrases: the page translates each."""
+    recorders = {r.source_id: r.state for r in session.execute(select(RecorderStatus))
+                 .scalars()}
+    offsets = latest_onvif_offsets(session)
+    out: dict[int, list[str]] = {}
+    for device in session.execute(select(CameraDevice)).scalars():
+        notes = []
+        if device.onvif_error is not None:
+            notes.append(ONVIF_AWAY_PL)
+        elif device.onvif_ok_at is not None and recorders.get(device.source_id) == \
+                RecorderState.DOWN:
+            notes.append(STREAM_AWAY_PL)
+        offset = offsets.get(device.source_id)
+        if offset is not None and abs(offset[0]) > limit_s:
+            notes.append(CLOCK_OFF_PL)
+        if notes:
+            out[device.source_id] = notes
+    return out
+
+
+def latest_onvif_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
+    """Each ONVIF camera's own clock at its last reading (camera_clock_readings)."""
+    latest = select(CameraClockReading.source_id,
+                    func.max(CameraClockReading.id).label("id")) \
+        .group_by(CameraClockReading.source_id).subquery()
+    rows = session.execute(select(CameraClockReading)
+                           .join(latest, latest.c.id == CameraClockReading.id)).scalars()
+    return {r.source_id: (r.offset_s, r.measured_at) for r in rows}

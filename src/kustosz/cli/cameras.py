@@ -19,6 +19,7 @@ from kustosz.cameras.register import (
     add_zone,
     camera_rows,
     latest_offsets,
+    latest_onvif_offsets,
     override_start,
     set_enabled,
     set_password,
@@ -27,10 +28,15 @@ from kustosz.cameras.register import (
 )
 from kustosz.cameras.rules import DEFAULT_SEGMENT_SECONDS, parse_rtsp_url
 from kustosz.cli import serve
-from kustosz.cli.cameras_onvif import add_by_onvif, cameras_discover, cameras_onvif
+from kustosz.cli.cameras_onvif import (
+    add_by_onvif,
+    cameras_clock,
+    cameras_discover,
+    cameras_onvif,
+)
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
 from kustosz.cli.secret_input import read_secret
-from kustosz.db.cameras import Camera, Gap, RecorderStatus
+from kustosz.db.cameras import Camera, CameraDevice, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
@@ -265,6 +271,8 @@ def status_rows(vault: Vault) -> list[dict[str, Any]]:
             select(Alert).where(Alert.cleared_at.is_(None), Alert.source_id.is_not(None)))
             .scalars()}
         offsets = latest_offsets(s)
+        own = latest_onvif_offsets(s)
+        devices = {d.source_id: d for d in s.execute(select(CameraDevice)).scalars()}
     rows = []
     for source, st in cams:
         gap = gaps.get(source.id)
@@ -279,7 +287,12 @@ def status_rows(vault: Vault) -> list[dict[str, Any]]:
             "open_gap_since": gap.start_at.isoformat() if gap else None,
             "open_gap_cause": gap.cause if gap else None,
             "alert": alerts.get(source.id),
-            "clock_offset_s": round(offsets[source.id][0], 3) if source.id in offsets else None})
+            "clock_offset_s": round(offsets[source.id][0], 3) if source.id in offsets else None,
+            # a camera added over ONVIF: its own clock, and whether ONVIF answers (issue 34)
+            "camera_clock_offset_s": round(own[source.id][0], 1) if source.id in own else None,
+            "onvif": None if source.id not in devices else (
+                "answers" if devices[source.id].onvif_error is None else
+                devices[source.id].onvif_error)})
     return rows
 
 
@@ -292,7 +305,7 @@ def recorders_status(as_json: bool = typer.Option(False, "--json")) -> None:
             emit_json(rows)
             return
         table = Table("camera", "state", "message", "last segment (local)", "gap since",
-                      "clock offset")
+                      "clock offset (RTCP)", "camera clock (ONVIF)")
         for r in rows:
             msg = r["message"] or ""
             if r["codec"] and not r["browser_playable"]:
@@ -300,7 +313,9 @@ def recorders_status(as_json: bool = typer.Option(False, "--json")) -> None:
             table.add_row(r["name"], r["state"], msg,
                           local(r["last_segment_end"], vault),
                           local(r["open_gap_since"], vault),
-                          "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s")
+                          "—" if r["clock_offset_s"] is None else f"{r['clock_offset_s']:+.3f} s",
+                          "—" if r["camera_clock_offset_s"] is None
+                          else f"{r['camera_clock_offset_s']:+.1f} s")
         console.print(table)
         for r in rows:
             if r["alert"]:
@@ -320,6 +335,7 @@ def register(app: typer.Typer) -> None:
     cameras_app.command("override-start")(cameras_override_start)
     cameras_app.command("onvif")(cameras_onvif)
     cameras_app.command("discover")(cameras_discover)
+    cameras_app.command("clock")(cameras_clock)
     recorders_app.command("status")(recorders_status)
     app.add_typer(sites_app, name="sites")
     app.add_typer(zones_app, name="zones")

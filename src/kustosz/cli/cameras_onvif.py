@@ -162,3 +162,54 @@ def add_by_onvif(spec: CameraSpec, address: str, user: str | None, password_file
     if facts.clock is not None and abs(facts.clock.offset_s) > 2.0:
         console.print(f"[bold yellow]the camera's clock is {facts.clock.offset_s:+.0f} s off "
                       "this machine's:[/] set it to the office's NTP server")
+
+
+@fails_cleanly
+def cameras_clock(
+    name: str,
+    allow: str = typer.Option(None, "--allow",
+                              help="Let Kustosz set this camera's clock: ntp (SetNTP to "
+                                   "--ntp-server) or time (SetSystemDateAndTime); audited."),
+    ntp_server: str = typer.Option(None, "--ntp-server",
+                                   help="With --allow ntp: the office's NTP server (IPv4)."),
+    forbid: bool = typer.Option(False, "--forbid", help="Withdraw that consent."),
+    set_now: bool = typer.Option(False, "--set-now",
+                                 help="Set the clock now, as consented (refused without)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A camera added over ONVIF: its own clock against the server's (read now), and whether
+    Kustosz may set it. `kustosz serve` reads it every [cameras] clock_check_minutes and
+    raises camera_clock_off beyond [cameras] clock_limit_seconds."""
+    from kustosz.cameras import onvif_clock  # the ONVIF client only for this command
+
+    if allow and forbid:
+        raise InputError("--allow and --forbid exclude each other")
+    with open_vault() as vault:
+        if allow or forbid:
+            with vault.transaction() as s:
+                if forbid:
+                    onvif_clock.forbid_setting(s, name, actor())
+                else:
+                    onvif_clock.allow_setting(s, name, allow, ntp_server, actor())
+        if set_now:
+            check = onvif_clock.set_now(vault, name, actor())
+        else:
+            with vault.reading() as s:
+                target = onvif_clock.target_of(s, name)
+            check = onvif_clock.check_camera(vault, target, vault.config.cameras, actor())
+        limit = vault.config.cameras.clock_limit_s
+    if as_json:
+        emit_json(asdict(check) | {"limit_s": limit})
+        return
+    if check.error:
+        console.print(f"camera {name}: {check.error}")
+        raise typer.Exit(1)
+    if check.set_by:
+        console.print(f"camera {name}: clock set by {check.set_by} (it was "
+                      f"{check.offset_before_s:+.1f} s off)")
+    if check.offset_s is None:
+        console.print(f"camera {name}: the camera does not give its time in UTC")
+        return
+    state = "within" if abs(check.offset_s) <= limit else "[bold red]beyond[/]"
+    console.print(f"camera {name}: clock {check.offset_s:+.1f} s against this server "
+                  f"({state} the limit of {limit:g} s)")

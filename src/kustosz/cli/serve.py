@@ -219,6 +219,11 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
                                         name="clock", daemon=True))
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
+        # The clocks of the cameras added over ONVIF (issue 34); the ONVIF client loads here,
+        # not with every command of the command line
+        from kustosz.cameras.onvif_clock import run_camera_clocks
+        threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop),
+                                        name="camera-clocks", daemon=True))
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
                                         name="backup", daemon=True))
         threads += _uploader(vault, stop)  # the local spool drains into the object store

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz import playable
+from kustosz.cameras.clock_readings import readings_between
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody.chunk_copies import CHUNK_KINDS
 from kustosz.custody.copy_terms import fmt
@@ -124,6 +125,11 @@ def gather(session: Session, req: Request, policy: Policy) -> list[Group]:
         offset = offsets.get(source.id)
         info["clock_offset_s"] = round(offset[0], 3) if offset else None
         info["clock_measured_at"] = offset[1].isoformat() if offset else None
+        if source.kind == SourceKind.CAMERA:
+            # the camera's own clock read over ONVIF (issue 34): at the time of the recording
+            own = readings_between(session, source.id, start, end)
+            if own:
+                info["camera_clock_readings"] = own
         groups.append(Group(source, recs, info))
     return groups
 

@@ -84,7 +84,30 @@ class CameraDevice(Base):
     live_profile: Mapped[str | None] = mapped_column(String(100))
     live_url: Mapped[str | None] = mapped_column(String(1000))
     read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last check over ONVIF (kustosz.cameras.onvif_clock): when it answered, or why not
+    onvif_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    onvif_error: Mapped[str | None] = mapped_column(Text)
+    # The administrator's consent to let Kustosz set this camera's clock, and how: "ntp"
+    # (SetNTP to ntp_server) or "time" (SetSystemDateAndTime to the server's UTC)
+    clock_consent_by: Mapped[str | None] = mapped_column(String(200))
+    clock_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clock_setting: Mapped[str | None] = mapped_column(String(10))
+    ntp_server: Mapped[str | None] = mapped_column(String(300))
     __table_args__ = (Index("uq_camera_devices_serial", "serial", unique=True),)
+
+
+class CameraClockReading(Base):
+    """R1.8 for a camera added over ONVIF: its own clock (GetSystemDateAndTime) minus the
+    server's, read on serve's start and every [cameras] clock_check_minutes."""
+
+    __tablename__ = "camera_clock_readings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    offset_s: Mapped[float] = mapped_column()
+    round_trip_s: Mapped[float] = mapped_column()
+    ntp: Mapped[bool] = mapped_column()
+    __table_args__ = (Index("ix_camera_clock_readings_source", "source_id", "measured_at"),)
 
 
 class Gap(Base):

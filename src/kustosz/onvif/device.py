@@ -29,6 +29,10 @@ class OnvifRefused(KustoszError):
     """The camera refused the user name or password."""
 
 
+class OnvifUnsupported(KustoszError):
+    """The camera answers but does not offer (or refuses) the operation asked."""
+
+
 @dataclass(frozen=True)
 class DeviceFacts:
     """GetDeviceInformation: what the camera register keeps (R1.6)."""
@@ -100,6 +104,12 @@ def _said_plainly(address: OnvifAddress) -> Iterator[None]:
     except onveef.OnvifAuthError:
         raise OnvifRefused(f"the camera at {where} refused the user name or password",
                            pl=f"Kamera {where} odrzuciła nazwę użytkownika lub hasło.") from None
+    except onveef.OnvifOperationNotSupportedError as exc:
+        raise OnvifUnsupported(f"the camera at {where} does not offer this: {exc}",
+                               pl=f"Kamera {where} nie obsługuje tej operacji ONVIF.") from None
+    except onveef.OnvifFaultError as exc:
+        raise OnvifUnsupported(f"the camera at {where} refused the operation: {exc}",
+                               pl=f"Kamera {where} odmówiła wykonania operacji ONVIF.") from None
     except (onveef.OnvifTimeoutError, onveef.OnvifTransportError) as exc:
         raise OnvifUnreachable(
             f"the camera at {where} does not answer ({type(exc).__name__}: {exc})",
@@ -205,3 +215,26 @@ def read_device(address: OnvifAddress, user: str, password: str,
     """The device facts alone (a found camera's line)."""
     with _said_plainly(address), _client(address, user, password, timeout_s) as client:
         return _device(client.get_device_information())
+
+
+def read_clock(address: OnvifAddress, user: str, password: str,
+               timeout_s: float = TIMEOUT_S) -> ClockReading | None:
+    """The camera's clock against this machine's (None: it does not give UTC)."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        return _clock(client)
+
+
+def set_clock_by_ntp(address: OnvifAddress, user: str, password: str, server: str,
+                     timeout_s: float = TIMEOUT_S) -> None:
+    """SetNTP to the office's server (an IPv4 address), then the camera's clock to follow
+    it (SetSystemDateAndTime, DateTimeType NTP)."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        client.set_ntp(from_dhcp=False, ipv4_servers=[server])
+        client.set_system_date_time(date_time_type="NTP")
+
+
+def set_clock_to(address: OnvifAddress, user: str, password: str, utc: datetime,
+                 timeout_s: float = TIMEOUT_S) -> None:
+    """SetSystemDateAndTime: the camera's clock set by hand to ``utc`` (whole seconds)."""
+    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+        client.set_system_date_time(date_time_type="Manual", utc_datetime=utc, timezone="UTC0")

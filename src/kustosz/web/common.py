@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from kustosz.access import accounts, tokens
 from kustosz.access.users import ROLE_SHORT, printed
-from kustosz.cameras.register import recorder_notes
+from kustosz.cameras.register import onvif_notes, recorder_notes
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
 from kustosz.documents import render
@@ -223,6 +223,7 @@ def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLRe
         "local": lambda v, f="%d.%m.%Y %H:%M:%S": local(v, ctx.vault, f),
         "kept_until": lambda v: kept_until(v, ctx.vault.policy),
         "recorder_notes": lambda: _recorder_notes(ctx),
+        "onvif_notes": lambda: _onvif_notes(ctx),
         "printed": lambda name: _printed(ctx, name),
         "span": lambda a, b, seconds=None: span_pl(a, b, ctx.vault.policy.timezone, seconds),
         **data},
@@ -256,6 +257,12 @@ def _recorder_notes(ctx: Ctx) -> dict[int, str]:
 
     with ctx.vault.reading() as s:
         return recorder_notes(s, ctx.vault.policy)
+
+
+def _onvif_notes(ctx: Ctx) -> dict[int, list[str]]:
+    """ONVIF reachability and the camera's own clock (cameras.register.onvif_notes)."""
+    with ctx.vault.reading() as s:
+        return onvif_notes(s, ctx.vault.config.cameras.clock_limit_s)
 
 
 def error_html(request: Request, status: int, title: str, message: str,

@@ -638,6 +638,11 @@ EN: dict[str, str] = {
     "Godzina:": "Hour:",
     "seg.)": "seg.)",
     "Rejestr kamer": "Camera register",
+    "kamera nie odpowiada przez ONVIF": "the camera does not answer over ONVIF",
+    "kamera odpowiada przez ONVIF, ale jej obraz nie dociera":
+        "the camera answers over ONVIF, but its picture does not arrive",
+    "zegar kamery rozmija się z czasem serwera": "the camera's clock is off the server's",
+    "zegar kamery": "camera's clock",
     "Adres ONVIF": "ONVIF address",
     'Adres ONVIF kamery': "The camera's ONVIF address",
     "Brak stref do wyboru: dodaj budynek i strefę (kustosz sites add, kustosz zones add) albo "

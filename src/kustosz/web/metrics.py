@@ -51,7 +51,7 @@ from kustosz.custody.holds import list_holds
 from kustosz.custody.requests import list_requests
 from kustosz.db.access import Employee
 from kustosz.db.calls import PhoneIntakeState
-from kustosz.db.cameras import Camera, Gap, RecorderStatus
+from kustosz.db.cameras import Camera, CameraClockReading, CameraDevice, Gap, RecorderStatus
 from kustosz.db.custody import User
 from kustosz.db.deadline import hurry
 from kustosz.db.events import IntakeCounter
@@ -397,6 +397,38 @@ class VaultCollector(Collector):
             with self._lock:
                 self._cameras = cameras
         yield from (enabled, up, age, gaps, stored, intake)
+        yield from self._onvif(s, sources, people)
+
+    def _onvif(self, s: Session, sources: list[Source],
+               people: frozenset[str]) -> Iterator[Metric]:
+        """Cameras added over ONVIF (issue 34 item 5): whether the last check reached the
+        camera's ONVIF service, and its own clock against the server's at the last reading —
+        beside kustosz_source_up, so a camera that answers ONVIF but whose stream fails shows
+        as just that."""
+        labels = ["source", "kind"]
+        onvif_up = GaugeMetricFamily("kustosz_camera_onvif_up",
+                                     "1 when the camera's ONVIF service answered its last "
+                                     "check (cameras added over ONVIF)", labels=labels)
+        clock = GaugeMetricFamily("kustosz_camera_clock_offset_seconds",
+                                  "The camera's own clock minus the server's at its last "
+                                  "ONVIF reading (GetSystemDateAndTime)", labels=labels)
+        devices = {d.source_id: d for d in s.execute(select(CameraDevice)).scalars()}
+        latest = select(CameraClockReading.source_id,
+                        func.max(CameraClockReading.id).label("id")) \
+            .group_by(CameraClockReading.source_id).subquery()
+        offsets = dict(s.execute(select(CameraClockReading.source_id,
+                                        CameraClockReading.offset_s)
+                                 .join(latest, latest.c.id == CameraClockReading.id)).all())
+        for source in sources:
+            device = devices.get(source.id)
+            if device is None or not source.enabled:
+                continue
+            values = [source_label(source, people, self.camera_names), source.kind]
+            onvif_up.add_metric(values, 1.0 if device.onvif_ok_at is not None
+                                and device.onvif_error is None else 0.0)
+            if source.id in offsets:
+                clock.add_metric(values, float(offsets[source.id]))
+        yield from (onvif_up, clock)
 
     def _sweeps(self, s: Session) -> Iterator[Metric]:
         deletions = CounterMetricFamily("kustosz_sweep_deletions",
