@@ -213,3 +213,36 @@ def test_a_camera_added_by_url_has_no_clock_to_set(office: Cli, tmp_path: Path) 
     vault.close()
     refused = office("cameras", "clock", "stara", "--allow", "time", ok=False)
     assert refused.exit_code != 0 and "was not added over ONVIF" in refused.output
+
+
+def test_a_copys_manifest_names_the_camera_clock_of_its_period(office: Cli,
+                                                               tmp_path: Path) -> None:
+    """The offset measured at the time of the recording goes with the copy: the manifest's
+    source entry (copy_seal writes `sources: [group.info]`) names the readings of its period."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.custody.custody_helpers import people, record, registered
+
+    from kustosz.custody.copy_material import gather
+    from kustosz.custody.requests import RequestSpec
+    from kustosz.db.custody import Request
+
+    with OnvifCamera(RTSP_PORT, password=PASSWORD, clock_offset_s=12.0) as cam:
+        register(office, cam)
+        vault = Vault.open(office.data)
+        onvif_clock.check_all(vault, vault.config.cameras)
+    people(vault)
+    now = datetime.now(UTC).replace(microsecond=0)
+    record(vault, "hol-1", now - timedelta(seconds=30), 2, tmp_path / "seg")
+    tz = vault.policy.timezone
+    rid = registered(vault, RequestSpec(
+        kind="authority", material="video", requester="KPP Pleszew",
+        received_on=now.astimezone(tz).date(), event_date=now.astimezone(tz).date(),
+        purpose="postępowanie", description="kradzież", cameras=["hol-1"],
+        start=now - timedelta(minutes=2), end=now + timedelta(minutes=1)), now).id
+    with vault.reading() as s:
+        (group,) = gather(s, s.get(Request, rid), vault.policy)
+    (reading,) = group.info["camera_clock_readings"]
+    assert 11 <= reading["offset_s"] <= 13 and reading["ntp"] is True
+    json.dumps(group.info)  # as the manifest writes it
+    vault.close()
