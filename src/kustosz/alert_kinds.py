@@ -94,6 +94,12 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "zegar kamery rozmija się z czasem serwera"),
     Kind("camera_onvif", (_R.CAMERA_ONVIF_UNREACHABLE,), True, timedelta(minutes=5),
          timedelta(hours=4), "kamera nie odpowiada przez ONVIF"),
+    # What the camera reports itself (ONVIF events): told at once, cleared when it reports
+    # the end (a covered or turned camera, a lost picture: someone must look now).
+    Kind("camera_tamper", (_R.CAMERA_TAMPER,), True, timedelta(0), timedelta(hours=1),
+         "kamera zgłasza sabotaż (zasłonięcie, przestawienie, oślepienie)"),
+    Kind("camera_video_loss", (_R.CAMERA_VIDEO_LOSS,), True, timedelta(0), timedelta(hours=1),
+         "kamera zgłasza utratę obrazu"),
     # Any alert row of a kind not named above (a newer release's, after a downgrade) still
     # reaches a person.
     Kind("other", (), True, timedelta(0), timedelta(hours=12), "alarm"),

@@ -56,6 +56,9 @@ class AlertRow(StrEnum):
     # (kustosz.cameras.onvif_clock, migration 0036)
     CAMERA_CLOCK_OFF = "camera_clock_off"
     CAMERA_ONVIF_UNREACHABLE = "camera_onvif_unreachable"
+    # what the camera itself reports over ONVIF events (kustosz.cameras.onvif_events)
+    CAMERA_TAMPER = "camera_tamper"
+    CAMERA_VIDEO_LOSS = "camera_video_loss"
 
 
 class RecordingState(StrEnum):

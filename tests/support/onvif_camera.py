@@ -83,6 +83,111 @@ if os.environ.get("CAMERA_SETTABLE", "1") == "1":
         return handle(action, body)
 
     onvif.handle_action = handle_action
+
+# The ONVIF Events service (PullPoint), which ipycam lacks: ours, as the ONVIF Event Service
+# and WS-BaseNotification define it. The test raises an event by POSTing JSON
+# {"topic": "tns1:VideoSource/SignalLoss", "state": true} to /kustosz-test/event; every
+# subscription gets it at its next PullMessages (a long poll, answered at once when one waits).
+import datetime as _dt, json, threading
+from ipycam.http import IPCameraHTTPHandler as _Handler
+EVENTS_NS = ('xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+             'xmlns:tt="http://www.onvif.org/ver10/schema" '
+             'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+             'xmlns:tev="http://www.onvif.org/ver10/events/wsdl" '
+             'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" '
+             'xmlns:wsa="http://www.w3.org/2005/08/addressing" '
+             'xmlns:tns1="http://www.onvif.org/ver10/topics"')
+subscriptions = {}  # id -> queued messages
+waiting = threading.Condition()
+base_url = f"http://{host}:{port}"
+
+def _now(later=0):
+    at = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=later + offset[0])
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def _envelope(body):
+    return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope {EVENTS_NS}>'
+            f'<s:Body>{body}</s:Body></s:Envelope>')
+
+def _times():
+    return (f"<wsnt:CurrentTime>{_now()}</wsnt:CurrentTime>"
+            f"<wsnt:TerminationTime>{_now(60)}</wsnt:TerminationTime>")
+
+def _message(topic, state, at):
+    value = "true" if state else "false"
+    return ('<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/'
+            f'topicExpression/ConcreteSet">{topic}</wsnt:Topic><wsnt:Message>'
+            f'<tt:Message UtcTime="{at}" PropertyOperation="Changed"><tt:Source>'
+            '<tt:SimpleItem Name="Source" Value="VS_1"/></tt:Source><tt:Data>'
+            f'<tt:SimpleItem Name="State" Value="{value}"/></tt:Data></tt:Message>'
+            '</wsnt:Message></wsnt:NotificationMessage>')
+
+services_xml = onvif.get_services
+capabilities_xml = onvif.get_capabilities
+events_url = f"http://{host}:{port}/onvif/events_service"
+onvif.get_services = lambda: services_xml().replace("</tds:GetServicesResponse>", (
+    "<tds:Service><tds:Namespace>http://www.onvif.org/ver10/events/wsdl</tds:Namespace>"
+    f"<tds:XAddr>{events_url}</tds:XAddr><tds:Version><tt:Major>2</tt:Major>"
+    "<tt:Minor>6</tt:Minor></tds:Version></tds:Service></tds:GetServicesResponse>"))
+onvif.get_capabilities = lambda: capabilities_xml().replace("</tds:Capabilities>", (
+    f"<tt:Events><tt:XAddr>{events_url}</tt:XAddr><tt:WSSubscriptionPolicySupport>false"
+    "</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport>"
+    "</tt:Events></tds:Capabilities>"))
+before_events = onvif.handle_action
+
+def events_action(action, body):
+    said = action or ""
+    if "CreatePullPointSubscription" in said or "CreatePullPointSubscription>" in body:
+        with waiting:
+            sid = str(len(subscriptions) + 1)
+            subscriptions[sid] = []
+        print("SUBSCRIBED " + sid, file=sys.stderr, flush=True)
+        return _envelope(
+            "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>"
+            f"<wsa:Address>{base_url}/onvif/subscription/{sid}</wsa:Address>"
+            f"</tev:SubscriptionReference>{_times()}</tev:CreatePullPointSubscriptionResponse>")
+    if "PullMessages" in said or "PullMessages>" in body:
+        wait = re.search(r"Timeout>PT(\d+(?:\.\d+)?)S<", body)
+        with waiting:
+            sid = getattr(current, "sid", "")
+            if sid not in subscriptions:
+                return onvif.fault("unknown subscription")
+            waiting.wait_for(lambda: subscriptions[sid],
+                             timeout=float(wait.group(1)) if wait else 5.0)
+            queued, subscriptions[sid] = subscriptions[sid], []
+        return _envelope(
+            f"<tev:PullMessagesResponse><tev:CurrentTime>{_now()}</tev:CurrentTime>"
+            f"<tev:TerminationTime>{_now(60)}</tev:TerminationTime>{''.join(queued)}"
+            "</tev:PullMessagesResponse>")
+    if "Renew" in said or ":Renew>" in body:
+        print("RENEWED", file=sys.stderr, flush=True)
+        return _envelope(f"<wsnt:RenewResponse>{_times()}</wsnt:RenewResponse>")
+    if "Unsubscribe" in said or ":Unsubscribe>" in body:
+        with waiting:
+            subscriptions.pop(getattr(current, "sid", ""), None)
+        return _envelope("<wsnt:UnsubscribeResponse/>")
+    return before_events(action, body)
+
+onvif.handle_action = events_action
+current = threading.local()  # the subscription a request was posted to (its path)
+before_post = _Handler.do_POST
+
+def do_post(self):
+    path = self.path.split("?")[0]
+    if path == "/kustosz-test/event":
+        said = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        message = _message(said["topic"], said["state"], _now())
+        with waiting:
+            for queued in subscriptions.values():
+                queued.append(message)
+            waiting.notify_all()
+        self.send_response(204)
+        self.end_headers()
+        return
+    current.sid = path.rsplit("/", 1)[1] if path.startswith("/onvif/subscription/") else ""
+    before_post(self)
+
+_Handler.do_POST = do_post
 print("READY", flush=True)
 server.serve_forever()
 """
@@ -135,6 +240,17 @@ class OnvifCamera:
             self.stop()
             raise RuntimeError(f"the virtual ONVIF camera did not start: {self.log()}")
         return self
+
+    def event(self, topic: str, state: bool) -> None:
+        """The camera reports an event (ours: the launcher's events service)."""
+        import json
+        import urllib.request
+        request = urllib.request.Request(
+            f"http://{self.host}:{self.port}/kustosz-test/event", method="POST",
+            data=json.dumps({"topic": topic, "state": state}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 204
 
     def log(self) -> str:
         self._log.seek(0)

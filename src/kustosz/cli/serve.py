@@ -218,12 +218,15 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
         threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
                                         name="clock", daemon=True))
-        # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
-        # The clocks of the cameras added over ONVIF (issue 34); the ONVIF client loads here,
-        # not with every command of the command line
+        # The clocks and the events of the cameras added over ONVIF (issue 34); the ONVIF
+        # client loads here, not with every command of the command line
         from kustosz.cameras.onvif_clock import run_camera_clocks
+        from kustosz.cameras.onvif_events import run_camera_events
         threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop),
                                         name="camera-clocks", daemon=True))
+        threads.append(threading.Thread(target=run_camera_events, args=(vault, stop),
+                                        name="camera-events", daemon=True))
+        # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
                                         name="backup", daemon=True))
         threads += _uploader(vault, stop)  # the local spool drains into the object store

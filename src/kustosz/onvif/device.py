@@ -96,7 +96,7 @@ class CameraFacts:
 
 
 @contextmanager
-def _said_plainly(address: OnvifAddress) -> Iterator[None]:
+def said_plainly(address: OnvifAddress) -> Iterator[None]:
     """onveef's errors as Kustosz's: what failed and where, in both languages."""
     where = f"{address.host}:{address.port}"
     try:
@@ -201,7 +201,7 @@ def _mac(client: onveef.OnvifClient) -> str | None:
 def read_camera(address: OnvifAddress, user: str, password: str,
                 timeout_s: float = TIMEOUT_S) -> CameraFacts:
     """Device facts, every media profile with its stream address, and the clock."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+    with said_plainly(address), _client(address, user, password, timeout_s) as client:
         device = _device(client.get_device_information())
         profiles = tuple(_profile(p, _uri(client, str(p["token"])))
                          for p in client.get_profiles() if p.get("token"))
@@ -213,14 +213,14 @@ def read_camera(address: OnvifAddress, user: str, password: str,
 def read_device(address: OnvifAddress, user: str, password: str,
                 timeout_s: float = TIMEOUT_S) -> DeviceFacts:
     """The device facts alone (a found camera's line)."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+    with said_plainly(address), _client(address, user, password, timeout_s) as client:
         return _device(client.get_device_information())
 
 
 def read_clock(address: OnvifAddress, user: str, password: str,
                timeout_s: float = TIMEOUT_S) -> ClockReading | None:
     """The camera's clock against this machine's (None: it does not give UTC)."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+    with said_plainly(address), _client(address, user, password, timeout_s) as client:
         return _clock(client)
 
 
@@ -228,7 +228,7 @@ def set_clock_by_ntp(address: OnvifAddress, user: str, password: str, server: st
                      timeout_s: float = TIMEOUT_S) -> None:
     """SetNTP to the office's server (an IPv4 address), then the camera's clock to follow
     it (SetSystemDateAndTime, DateTimeType NTP)."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+    with said_plainly(address), _client(address, user, password, timeout_s) as client:
         client.set_ntp(from_dhcp=False, ipv4_servers=[server])
         client.set_system_date_time(date_time_type="NTP")
 
@@ -236,5 +236,5 @@ def set_clock_by_ntp(address: OnvifAddress, user: str, password: str, server: st
 def set_clock_to(address: OnvifAddress, user: str, password: str, utc: datetime,
                  timeout_s: float = TIMEOUT_S) -> None:
     """SetSystemDateAndTime: the camera's clock set by hand to ``utc`` (whole seconds)."""
-    with _said_plainly(address), _client(address, user, password, timeout_s) as client:
+    with said_plainly(address), _client(address, user, password, timeout_s) as client:
         client.set_system_date_time(date_time_type="Manual", utc_datetime=utc, timezone="UTC0")

@@ -1,14 +1,16 @@
-"""the camera's own clock read over ONVIF, and its alerts
+"""the camera's own clock read over ONVIF, and the ONVIF alerts
 
 Issue 34 item 3: serve reads the clock of each camera added over ONVIF (GetSystemDateAndTime)
 on start and every [cameras] clock_check_minutes: each reading is a row of
 camera_clock_readings (a copy's manifest names the ones of its period), and the last answer
 or failure is kept on camera_devices (onvif_ok_at, onvif_error: item 5's health). The
 administrator's consent to let Kustosz set a camera's clock (SetNTP to the office's server,
-or SetSystemDateAndTime) is kept per camera: who, when, how. Two alert kinds join the CHECK
-constraint of 0028: camera_clock_off and camera_onvif_unreachable; the downgrade refuses while
-rows hold them, naming them, and changes nothing, else drops the table and the columns. On
-SQLite the constraint is rewritten in the table's definition in sqlite_master, as 0016-0028 do.
+or SetSystemDateAndTime) is kept per camera: who, when, how. Four alert kinds join the CHECK
+constraint of 0028: camera_clock_off and camera_onvif_unreachable, and what a camera reports
+itself over ONVIF events (item 4), camera_tamper and camera_video_loss; the downgrade refuses
+while rows hold them, naming them, and changes nothing, else drops the table and the columns.
+On SQLite the constraint is rewritten in the table's definition in sqlite_master, as 0016-0028
+do.
 
 Revision ID: 0036
 Revises: 0035
@@ -35,7 +37,8 @@ _KINDS_BEFORE = (  # 0028's
     "storage_unreachable", "spool_over_limit", "storage_unknown_objects",
     "database_unreachable", "storage_missing_versions", "retention_disagrees")
 NEW: dict[tuple[str, str], tuple[str, ...]] = {
-    ("alerts", "kind"): ("camera_clock_off", "camera_onvif_unreachable")}
+    ("alerts", "kind"): ("camera_clock_off", "camera_onvif_unreachable", "camera_tamper",
+                         "camera_video_loss")}
 _BEFORE: dict[tuple[str, str], tuple[str, ...]] = {("alerts", "kind"): _KINDS_BEFORE}
 # Written out, not imported (a migration stays as it ran); the newest list of each column is
 # its enum's values (tests/test_migration_0017.py).
