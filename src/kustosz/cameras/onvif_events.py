@@ -4,8 +4,10 @@ taken up within RESCAN_S of a camera added, enabled or disabled. Tampering (the 
 turned away or blinded) and video loss raise an alert through the office's alert channels at
 once and clear when the camera reports their end. A camera that stops answering is tried
 again with a growing pause (its reachability is the clock check's alert,
-`camera_onvif_unreachable`). Motion and digital inputs are received and not yet kept: their
-intervals, under the camera's retention and holds, are the next part of this issue."""
+`camera_onvif_unreachable`). Motion and digital inputs become intervals (camera_marks, one row
+per interval, not per message): shown on the playback page's timeline, named in a copy's
+manifest, and kept under the camera's retention and holds (retention/traces.py). An interval
+still open when its subscription ends is closed then: its true end was not heard."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.cameras.onvif_clock import Target, targets
+from kustosz.db.cameras import CameraMark
 from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.onvif.events import CameraEvent, EventStream
@@ -37,23 +43,44 @@ def message(name: str, event: CameraEvent) -> str:
     return f"Kamera {name} zgłasza utratę obrazu. Sprawdź kamerę i jej połączenie."
 
 
+MARKS = ("motion", "input")
+
+
+def _open_mark(s: Session, source_id: int, kind: str) -> CameraMark | None:
+    return s.execute(select(CameraMark).where(
+        CameraMark.source_id == source_id, CameraMark.kind == kind,
+        CameraMark.end_at.is_(None)).order_by(CameraMark.id.desc())).scalars().first()
+
+
 def take(vault: Vault, target: Target, events: list[CameraEvent]) -> None:
-    """Act on what one camera reported: the alerts raised or cleared, in order."""
-    kept = [e for e in events if e.kind in ALERTS]
-    for e in events:
-        if e.kind not in ALERTS:
-            log.debug("camera %s reported %s %s (not kept yet)", target.name, e.kind,
-                      "begun" if e.active else "ended")
-    if not kept:
+    """Act on what one camera reported, in order: alerts raised or cleared, intervals opened
+    or closed (a repeated "begun" extends the open one; an "ended" without one is ignored)."""
+    if not events:
         return
     with vault.transaction() as s:
-        for e in kept:
-            row = ALERTS[e.kind]
-            if e.active:
-                raise_row(s, row, message(target.name, e), e.at.astimezone(UTC),
-                          target.source_id)
-            else:
-                clear_rows(s, row, datetime.now(UTC), target.source_id)
+        for e in events:
+            at = e.at.astimezone(UTC)
+            if e.kind in ALERTS:
+                if e.active:
+                    raise_row(s, ALERTS[e.kind], message(target.name, e), at,
+                              target.source_id)
+                else:
+                    clear_rows(s, ALERTS[e.kind], datetime.now(UTC), target.source_id)
+            elif e.kind in MARKS:
+                mark = _open_mark(s, target.source_id, e.kind)
+                if e.active and mark is None:
+                    s.add(CameraMark(source_id=target.source_id, kind=e.kind, start_at=at))
+                elif not e.active and mark is not None:
+                    mark.end_at = max(at, mark.start_at)
+
+
+def close_open_marks(vault: Vault, source_id: int) -> None:
+    """Intervals left open when a subscription ended: closed now (their end went unheard)."""
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        for mark in s.execute(select(CameraMark).where(
+                CameraMark.source_id == source_id, CameraMark.end_at.is_(None))).scalars():
+            mark.end_at = max(now, mark.start_at)
 
 
 class Subscriber:
@@ -75,6 +102,7 @@ class Subscriber:
             try:
                 with EventStream(t.address, t.user, t.password) as stream:
                     log.info("camera %s: subscribed to its events", t.name)
+                    close_open_marks(self.vault, t.source_id)  # heard before: ended unheard
                     pause = RETRY_S[0]
                     while not self.stopping():
                         take(self.vault, t, stream.pull())

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz import playable
-from kustosz.cameras.clock_readings import readings_between
+from kustosz.cameras.onvif_metadata import marks_between, readings_between
 from kustosz.cameras.register import latest_offsets
 from kustosz.custody.chunk_copies import CHUNK_KINDS
 from kustosz.custody.copy_terms import fmt
@@ -130,6 +130,11 @@ def gather(session: Session, req: Request, policy: Policy) -> list[Group]:
             own = readings_between(session, source.id, start, end)
             if own:
                 info["camera_clock_readings"] = own
+            marks = marks_between(session, source.id, start, end)
+            if marks:  # what the camera reported over the period: motion, inputs
+                info["camera_marks"] = [
+                    {"kind": m.kind, "start_at": m.start_at.isoformat(),
+                     "end_at": m.end_at.isoformat() if m.end_at else None} for m in marks]
         groups.append(Group(source, recs, info))
     return groups
 

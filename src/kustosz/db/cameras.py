@@ -148,3 +148,18 @@ class RecorderStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (CheckConstraint(check_in("state", RecorderState),
                                       name="ck_camera_recorder_status_state"),)
+
+
+class CameraMark(Base):
+    """What a camera added over ONVIF reported over an interval (issue 34 item 4): motion, a
+    digital input. Metadata of the recording: a mark goes when no stored recording of its
+    camera overlaps it and its camera's period has passed since its end (retention/traces.py),
+    so it lives under the same retention and holds as the video."""
+
+    __tablename__ = "camera_marks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # motion, input
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # open while it lasts
+    __table_args__ = (Index("ix_camera_marks_source_start", "source_id", "start_at"),)

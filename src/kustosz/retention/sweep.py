@@ -43,7 +43,7 @@ from kustosz.holds.object_lock import held_ids, mirror_legal_holds
 from kustosz.holds.record import Disagreement, disagreements
 from kustosz.index.expiry import period_for
 from kustosz.retention.orphans import remove_orphans
-from kustosz.retention.traces import prune_traces
+from kustosz.retention.traces import prune_marks, prune_traces
 from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.base import Lockable, Refused, delete_content
 from kustosz.vault import Vault
@@ -386,5 +386,6 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     else:
         report.deleted = [{"id": r.id} for r in victims]
     with vault.transaction() as s:
-        report.traces = prune_traces(s, vault.policy, now, actor)
+        report.traces = prune_traces(s, vault.policy, now, actor) + prune_marks(
+            s, vault.policy, now, actor)
     return report

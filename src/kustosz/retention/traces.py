@@ -1,4 +1,5 @@
-"""Traces of material that must not outlive it (R2.2).
+"""Traces of material that must not outlive it (R2.2): the phone intake's notes about files it
+skipped, and the cameras' motion and input intervals (prune_marks).
 
 The phone intake keeps a row per file it had to skip, with the file's spool path: for a PBX
 that path holds the numbers of the call (e.g. ``in-600100200-…wav``). Such a row is as personal
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneProblem
-from kustosz.db.models import Source
+from kustosz.db.cameras import CameraMark
+from kustosz.db.models import Recording, Source
 from kustosz.index.expiry import period_for
 from kustosz.kinds import SourceKind
 from kustosz.policy import Period, Policy
+from kustosz.states import RecordingState
 
 
 def first_kept_day_start(period: Period, now: datetime, policy: Policy) -> datetime:
@@ -42,4 +45,26 @@ def prune_traces(session: Session, policy: Policy, now: datetime, actor: str) ->
         removed += result.rowcount or 0
     if removed:
         audit(session, actor, "retention.traces", "phone_problems", {"removed": removed})
+    return removed
+
+
+def prune_marks(session: Session, policy: Policy, now: datetime, actor: str) -> int:
+    """Delete the cameras' motion and input intervals (issue 34) that outlived their video:
+    ended on a day whose recordings' period has passed, and overlapping no recording of their
+    camera still kept — a hold that keeps the video keeps its marks. Returns how many."""
+    removed = 0
+    kept = exists().where(
+        Recording.source_id == CameraMark.source_id,
+        Recording.state.in_((RecordingState.STORED, RecordingState.PENDING,
+                             RecordingState.DELETING)),
+        Recording.start_at <= CameraMark.end_at, Recording.end_at >= CameraMark.start_at)
+    for source in session.execute(select(Source).where(Source.kind == SourceKind.CAMERA)
+                                  ).scalars():
+        cutoff = first_kept_day_start(period_for(source, policy), now, policy)
+        result = session.execute(delete(CameraMark).where(and_(
+            CameraMark.source_id == source.id, CameraMark.end_at.is_not(None),
+            CameraMark.end_at < cutoff, ~kept)).execution_options(synchronize_session=False))
+        removed += result.rowcount or 0
+    if removed:
+        audit(session, actor, "retention.traces", "camera_marks", {"removed": removed})
     return removed

@@ -643,6 +643,9 @@ EN: dict[str, str] = {
         "the camera answers over ONVIF, but its picture does not arrive",
     "zegar kamery rozmija się z czasem serwera": "the camera's clock is off the server's",
     "zegar kamery": "camera's clock",
+    "Zdarzenia zgłoszone przez kamerę": "Events the camera reported",
+    "ruch w obrazie": "motion in the picture",
+    "wejście alarmowe kamery": "the camera's alarm input",
     "Adres ONVIF": "ONVIF address",
     'Adres ONVIF kamery': "The camera's ONVIF address",
     "Brak stref do wyboru: dodaj budynek i strefę (kustosz sites add, kustosz zones add) albo "

@@ -13,6 +13,7 @@ from kustosz.access import listening, records
 from kustosz.access.authorisations import ACTIONS
 from kustosz.access.users import printed
 from kustosz.audit import append as audit
+from kustosz.cameras.onvif_metadata import MARK_WORDS, marks_between
 from kustosz.db.access import ViewingSession
 from kustosz.db.calls import Call
 from kustosz.digests import token_digest
@@ -42,6 +43,10 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                 data["recs"] = recs
                 data["gaps"] = gaps_in(s, scope.sources[0], vs.window_start, vs.window_end,
                                        recs)
+                # what the camera reported itself over the period (ONVIF events, issue 34)
+                data["marks"] = marks_between(s, scope.sources[0].id, vs.window_start,
+                                              vs.window_end)
+                data["mark_words"] = MARK_WORDS
             if vs.action == Action.LISTENING and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
                 # the protocol's persons: the one listening and the person present (R3.4)

@@ -24,4 +24,28 @@
     video.src = src;
   }
   video.addEventListener("timeupdate", show);
+  // The camera's own marks (motion, inputs; issue 34): each button plays from its moment.
+  function seekTo(ms) {
+    var hlsNow = window.kustoszHls;
+    var details = hlsNow && hlsNow.levels && hlsNow.levels[0] && hlsNow.levels[0].details;
+    if (!details) { return false; }
+    var frags = details.fragments, i;
+    for (i = frags.length - 1; i >= 0; i--) {
+      if (frags[i].programDateTime && frags[i].programDateTime <= ms) {
+        video.currentTime = frags[i].start + (ms - frags[i].programDateTime) / 1000;
+        return true;
+      }
+    }
+    if (frags.length) { video.currentTime = frags[0].start; return true; }
+    return false;
+  }
+  var jumps = document.querySelectorAll("button.jump[data-at]");
+  Array.prototype.forEach.call(jumps, function (button) {
+    button.addEventListener("click", function () {
+      if (seekTo(Number(button.getAttribute("data-at")))) {
+        video.setAttribute("data-jumped", button.getAttribute("data-at"));
+        video.focus();
+      }
+    });
+  });
 })();

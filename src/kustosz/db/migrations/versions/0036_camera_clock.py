@@ -3,7 +3,8 @@
 Issue 34 item 3: serve reads the clock of each camera added over ONVIF (GetSystemDateAndTime)
 on start and every [cameras] clock_check_minutes: each reading is a row of
 camera_clock_readings (a copy's manifest names the ones of its period), and the last answer
-or failure is kept on camera_devices (onvif_ok_at, onvif_error: item 5's health). The
+or failure is kept on camera_devices (onvif_ok_at, onvif_error: item 5's health); motion
+and digital inputs the camera reports are intervals in camera_marks (item 4). The
 administrator's consent to let Kustosz set a camera's clock (SetNTP to the office's server,
 or SetSystemDateAndTime) is kept per camera: who, when, how. Four alert kinds join the CHECK
 constraint of 0028: camera_clock_off and camera_onvif_unreachable, and what a camera reports
@@ -95,6 +96,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_camera_clock_readings_source", "camera_clock_readings",
                     ["source_id", "measured_at"])
+    op.create_table(
+        "camera_marks",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("source_id", sa.Integer(), sa.ForeignKey("sources.id"), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("start_at", UTCDateTime(), nullable=False),
+        sa.Column("end_at", UTCDateTime(), nullable=True),
+    )
+    op.create_index("ix_camera_marks_source_start", "camera_marks", ["source_id", "start_at"])
     with op.batch_alter_table("camera_devices") as batch:
         batch.add_column(sa.Column("onvif_ok_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("onvif_error", sa.Text(), nullable=True))
@@ -117,6 +127,8 @@ def downgrade() -> None:
     with op.batch_alter_table("camera_devices") as batch:
         for column in DEVICE_COLUMNS:
             batch.drop_column(column)
+    op.drop_index("ix_camera_marks_source_start", table_name="camera_marks")
+    op.drop_table("camera_marks")
     op.drop_index("ix_camera_clock_readings_source", table_name="camera_clock_readings")
     op.drop_table("camera_clock_readings")
     _set(conn, _BEFORE)
