@@ -1,8 +1,9 @@
-"""Migration 0036 (issue 34 item 3) up and down on SQLite and PostgreSQL: the table of the
-cameras' own clock readings, the consent and health columns of camera_devices, and the alert
-kinds camera_clock_off and camera_onvif_unreachable added to the CHECK constraint; the
-downgrade refuses (changing nothing) while alert rows of the new kinds exist, and otherwise
-takes them away, the ONVIF cameras' facts of 0035 kept."""
+"""Migration 0036 (issue 34 items 3-5) up and down on SQLite and PostgreSQL: the tables of
+the cameras' own clock readings and of their motion and input intervals, the consent and health
+columns of camera_devices, and the alert kinds camera_clock_off, camera_onvif_unreachable,
+camera_tamper and camera_video_loss added to the CHECK constraint; the downgrade refuses
+(changing nothing) while alert rows of the new kinds exist, and otherwise takes them away, the
+ONVIF cameras' facts of 0035 kept."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _state(vault: Vault) -> tuple[set[str], set[str]]:
 def test_0036_adds_clock_readings_consent_and_alert_kinds_and_goes_back(vault: Vault) -> None:
     cfg = alembic_config(vault.engine)
     tables, columns = _state(vault)
-    assert "camera_clock_readings" in tables and columns >= COLUMNS
+    assert {"camera_clock_readings", "camera_marks"} <= tables and columns >= COLUMNS
     with vault.engine.begin() as conn:
         conn.execute(text("INSERT INTO sources (id, name, kind, enabled, max_duration_s, "
                           "settings, created_at) VALUES (1, 'hol', 'camera', true, 10, '{}', "
@@ -59,12 +60,14 @@ def test_0036_adds_clock_readings_consent_and_alert_kinds_and_goes_back(vault: V
         conn.execute(text("DELETE FROM alerts"))
     command.downgrade(cfg, PREVIOUS)
     tables, columns = _state(vault)
-    assert "camera_clock_readings" not in tables and not COLUMNS & columns
+    assert not {"camera_clock_readings", "camera_marks"} & tables and not COLUMNS & columns
     with vault.engine.connect() as conn:
         assert conn.execute(text("SELECT serial FROM camera_devices")).scalar_one() == "S1"
     with pytest.raises((IntegrityError, DBAPIError)):
         _alert(vault, "camera_onvif_unreachable")
     upgrade(vault.engine)
     _alert(vault, "camera_onvif_unreachable")
+    _alert(vault, "camera_tamper")
+    _alert(vault, "camera_video_loss")
     tables, columns = _state(vault)
-    assert "camera_clock_readings" in tables and columns >= COLUMNS
+    assert {"camera_clock_readings", "camera_marks"} <= tables and columns >= COLUMNS

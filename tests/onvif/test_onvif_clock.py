@@ -27,13 +27,14 @@ from tests.cameras.camera_helpers import wait_for
 from tests.conftest import Cli
 from tests.support.onvif_camera import OnvifCamera, ipycam_available
 
-from kustosz.cameras import onvif_clock
+from kustosz.cameras import onvif_clock, onvif_events
 from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
 from kustosz.db.cameras import CameraClockReading
 from kustosz.db.models import Alert, AuditEntry
 from kustosz.onvif.address import parse_address
 from kustosz.onvif.device import read_camera
+from kustosz.onvif.events import CameraEvent
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -215,10 +216,17 @@ def test_a_camera_added_by_url_has_no_clock_to_set(office: Cli, tmp_path: Path) 
     assert refused.exit_code != 0 and "was not added over ONVIF" in refused.output
 
 
+def group_source(vault: Vault) -> int:
+    from kustosz.db.models import Source
+    with vault.reading() as s:
+        return int(s.execute(select(Source.id).where(Source.name == "hol-1")).scalar_one())
+
+
 def test_a_copys_manifest_names_the_camera_clock_of_its_period(office: Cli,
                                                                tmp_path: Path) -> None:
     """The offset measured at the time of the recording goes with the copy: the manifest's
-    source entry (copy_seal writes `sources: [group.info]`) names the readings of its period."""
+    source entry (copy_seal writes `sources: [group.info]`) names the readings of its period,
+    and the motion the camera reported in it (issue 34 item 4)."""
     from datetime import UTC, datetime, timedelta
 
     from tests.custody.custody_helpers import people, record, registered
@@ -234,6 +242,10 @@ def test_a_copys_manifest_names_the_camera_clock_of_its_period(office: Cli,
     people(vault)
     now = datetime.now(UTC).replace(microsecond=0)
     record(vault, "hol-1", now - timedelta(seconds=30), 2, tmp_path / "seg")
+    target = onvif_clock.Target(group_source(vault), "hol-1", parse_address("10.0.0.5"), "a")
+    onvif_events.take(vault, target, [  # motion the camera reported within the period
+        CameraEvent("motion", True, now - timedelta(seconds=28), "tns1:VideoSource/Motion"),
+        CameraEvent("motion", False, now - timedelta(seconds=27), "tns1:VideoSource/Motion")])
     tz = vault.policy.timezone
     rid = registered(vault, RequestSpec(
         kind="authority", material="video", requester="KPP Pleszew",
@@ -244,5 +256,8 @@ def test_a_copys_manifest_names_the_camera_clock_of_its_period(office: Cli,
         (group,) = gather(s, s.get(Request, rid), vault.policy)
     (reading,) = group.info["camera_clock_readings"]
     assert 11 <= reading["offset_s"] <= 13 and reading["ntp"] is True
+    (mark,) = group.info["camera_marks"]
+    assert mark["kind"] == "motion"
+    assert mark["start_at"] == (now - timedelta(seconds=28)).isoformat()
     json.dumps(group.info)  # as the manifest writes it
     vault.close()
