@@ -84,3 +84,29 @@ def test_the_dashboard_and_metrics_tell_onvif_from_the_stream(
     english = signed_in(vault, "adm")
     english.cookies.set("kustosz_lang", "en", domain="testserver.local")
     assert "the camera does not answer over ONVIF" in english.get("/").text
+
+
+def test_the_camera_register_pdf_names_the_device_and_is_for_the_locations_right(
+        office: tuple[Vault, OnvifCamera], tmp_path: Path) -> None:
+    """The register PDF (R1.6; issue 34 item 2): each camera's place, purpose and device —
+    make, model, serial, firmware and ONVIF address. Where cameras hang is the employer's
+    secret (R1.7): only the locations right prints it, and each print is on record."""
+    import io
+
+    from pypdf import PdfReader
+
+    from kustosz.db.models import AuditEntry
+    vault, cam = office
+    answer = signed_in(vault, "adm").get("/cameras/register.pdf")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.content)).pages)
+    for said in ("Rejestr kamer", "hol-onvif", "Ratusz", "hol parter", "PythonCam",
+                 "VirtualCam-1", "PY-000001", "1.3.0", f"127.0.0.1:{cam.port}"):
+        assert said in text, said
+    (tmp_path / "rejestr-kamer.pdf").write_bytes(answer.content)
+    with vault.reading() as s:
+        views = [e.subject for e in s.execute(select(AuditEntry).where(
+            AuditEntry.action == "camera_locations.view")).scalars()]
+    assert "camera register (pdf)" in views
+    user(vault, "ola", ["viewer"])
+    assert signed_in(vault, "ola").get("/cameras/register.pdf").status_code == 403

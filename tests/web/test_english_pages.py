@@ -203,7 +203,8 @@ def _setup(m: Material) -> tuple[Monitoring, dict[str, str]]:
                  "year": year, "seq": seq, "event_id": str(mon.event_id),
                  "mail_id": str(mon.mail_id), "handover_id": "1", "job_id": "999999",
                  "link": "no-such-link", "auth_id": "1", "employee_id": "1",
-                 "recording_id": str(m.call.id), "k": "0", "kind": "copies", "fmt": "csv"}
+                 "recording_id": str(m.call.id), "k": "0", "kind": "copies", "fmt": "csv",
+                 "part": "live1.ts"}  # a live part: refused (no sub-stream), in English
 
 
 def _data_of(m: Material) -> tuple[str, ...]:

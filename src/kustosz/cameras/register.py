@@ -421,3 +421,30 @@ def latest_onvif_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
     rows = session.execute(select(CameraClockReading)
                            .join(latest, latest.c.id == CameraClockReading.id)).scalars()
     return {r.source_id: (r.offset_s, r.measured_at) for r in rows}
+
+
+REGISTER_COLUMNS = ["Kamera", "Budynek", "Strefa", "Cel (art. 22² § 1 Kp)",
+                    "Urządzenie (producent, model)", "Nr seryjny", "Oprogramowanie, MAC",
+                    "Adres ONVIF", "Powiadomienie, oznakowanie", "Nagrywa"]
+REGISTER_WIDTHS = [0.9, 0.8, 1.1, 1.3, 1.2, 1.0, 1.45, 1.6, 1.45, 1.0]
+
+
+def register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """The camera register as the printed register's table (R1.6; issue 34 item 2): each
+    camera with its place, purpose, the device's own facts and its dates. ``rows`` are
+    camera_rows(..., may_see_locations=True): the document shows where cameras hang."""
+    def day(value: date | None) -> str:
+        return value.strftime("%d.%m.%Y") if value else "—"
+    out = []
+    for r in rows:
+        d = r["device"] or {}
+        out.append([
+            r["name"] + ("" if r["enabled"] else " (wyłączona)"), r["site"],
+            f"{r['zone']} ({r['zone_kind']})", r["purpose_pl"],
+            f"{d['make']} {d['model']}" if d else "dodana adresem RTSP",
+            d.get("serial") or "—",
+            ", ".join(x for x in (d.get("firmware"), d.get("mac")) if x) or "—",
+            d.get("onvif_address") or "—",
+            f"{day(r['notice_date'])}, {day(r['signage_date'])}",
+            "tak" if r["may_record"] else r["start_rule_pl"]])
+    return out

@@ -23,7 +23,12 @@ from kustosz.alerts.notifier import channel_problems
 from kustosz.audit import append as audit_append
 from kustosz.audit.verifier import verify
 from kustosz.cameras.gap_causes import CAUSES_PL
-from kustosz.cameras.register import camera_rows
+from kustosz.cameras.register import (
+    REGISTER_COLUMNS,
+    REGISTER_WIDTHS,
+    camera_rows,
+    register_rows,
+)
 from kustosz.cluster.status import SINGLETON_PL, cluster_status
 from kustosz.custody import holds as holds_mod
 from kustosz.custody import papers, registers, subject_review
@@ -668,6 +673,30 @@ def registers_page(ctx: Ctx = gate("custody_read")) -> Response:
     today = datetime.now(ctx.vault.policy.timezone).date()
     return page(ctx, "registers.html", kinds=REGISTERS_PL,
                 start=today.replace(month=1, day=1), end=today, csv_forms=registers.CSV_FORMS_PL)
+
+
+@router.get("/cameras/register.pdf")
+def camera_register_pdf(ctx: Ctx = gate("locations")) -> Response:
+    """The camera register as a PDF (R1.6): where each camera hangs, its purpose, its device
+    (make, model, serial, firmware, MAC, ONVIF address) and its dates. Camera locations: the
+    locations right only, and each print is on record (R1.7)."""
+    ctx.need("locations")
+    now = datetime.now(UTC)
+    with ctx.vault.reading() as s:
+        rows = camera_rows(s, ctx.vault.policy, True, now)
+    locations.viewed(ctx, "camera register (pdf)")
+    policy = ctx.vault.policy
+    today = now.astimezone(policy.timezone)
+    pdf = render("register", {
+        "office": policy.office_name, "title": f"Rejestr kamer — {policy.office_name}",
+        "heading": "Rejestr kamer", "sub": policy.office_name, "annex": None,
+        "period": today.strftime("%d.%m.%Y"),
+        "period_line": f"Stan na {today.strftime('%d.%m.%Y, godz. %H:%M')}",
+        "columns": REGISTER_COLUMNS, "widths": REGISTER_WIDTHS, "rows": register_rows(rows),
+        "printed_at": today.strftime("%d.%m.%Y, %H:%M:%S"), "checkpoint": None},
+        data_root=ctx.vault.root)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="rejestr-kamer-{today.date()}.pdf"'})
 
 
 @router.get("/registers/{kind}.{fmt}")
