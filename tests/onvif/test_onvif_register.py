@@ -133,7 +133,8 @@ def silent_port() -> tuple[socket.socket, int]:
 
 @pytest.mark.parametrize("case", ["wrong password", "silent address", "unknown profile",
                                   "unknown live profile", "url and onvif", "user with url",
-                                  "neither", "password without user"])
+                                  "neither", "password without user", "outside the office",
+                                  "a name leading nowhere"])
 def test_bad_input_stores_nothing(camera: tuple[OnvifCamera, RtspServer], office: Cli,
                                   case: str) -> None:
     cam, _ = camera
@@ -167,6 +168,12 @@ def test_bad_input_stores_nothing(camera: tuple[OnvifCamera, RtspServer], office
     elif case == "neither":
         out = office("cameras", "add", "k", *common, ok=False)
         said = "one of them"
+    elif case == "outside the office":  # never asked: its password would leave the office
+        out = add(office, "k", "203.0.113.7", ok=False)
+        said = "is outside the office's networks ([cameras] networks"
+    elif case == "a name leading nowhere":
+        out = add(office, "k", "kamera-hol.invalid", ok=False)
+        said = "names no address this machine can find"
     else:
         out = office("cameras", "add", "k", "--onvif", here, *secret_file, *common, ok=False)
         said = "needs its user name"

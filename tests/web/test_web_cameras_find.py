@@ -253,3 +253,12 @@ def test_an_answer_from_outside_the_office_networks_is_not_offered(
     assert 'id="outside"' in found.text and address in found.text
     assert f"/admin/cameras/add?address={address}" not in found.text.replace("%3A", ":") \
         .replace("%2F", "/")
+
+
+def test_a_typed_address_outside_the_office_networks_is_never_asked(office: Vault) -> None:
+    c = admin(office)
+    before = kept(office)
+    refused = read(c, "203.0.113.7")
+    assert refused.status_code == 422 and "poza sieciami urzędu" in refused.text
+    assert CAMERA_PASSWORD not in refused.text
+    assert kept(office) == before

@@ -22,14 +22,28 @@ from kustosz.cameras.register import CameraSpec
 from kustosz.cli.common import (
     actor,
     console,
+    data_dir,
     emit_json,
     err_console,
     fails_cleanly,
     open_vault,
 )
 from kustosz.cli.secret_input import read_secret
-from kustosz.errors import InputError, KustoszError
+from kustosz.config import CONFIG_NAME, CamerasConfig, read_config
+from kustosz.errors import ConfigError, InputError, KustoszError
 from kustosz.onvif.address import parse_address
+
+
+def office_networks() -> CamerasConfig:
+    """[cameras] of the data folder's kustosz.toml; the defaults (the private ranges) where
+    there is no data folder yet (`cameras onvif` may look at a camera before `init`)."""
+    try:
+        return read_config(data_dir()).cameras
+    except ConfigError as exc:
+        if (data_dir() / CONFIG_NAME).exists():
+            raise  # a file that says something wrong is said, not passed over
+        del exc
+        return CamerasConfig()
 
 
 @fails_cleanly
@@ -47,8 +61,10 @@ def cameras_onvif(
 ) -> None:
     """Ask a camera over ONVIF what it is and which streams it offers."""
     from kustosz.onvif.device import read_camera  # the ONVIF client only for this command
+    from kustosz.onvif.discovery import check_in_office
 
     where = parse_address(address)
+    check_in_office(where, office_networks().in_office)
     password = read_secret(password_file, password_env, "camera password", "--password-file",
                            "--password-env") or ""
     facts = read_camera(where, user, password, timeout)
@@ -140,8 +156,10 @@ def add_by_onvif(spec: CameraSpec, address: str, user: str | None, password_file
     """`kustosz cameras add NAME --onvif ADDRESS`: the camera is asked first (a refusal or
     silence stores nothing), then registered with every check of a camera added by URL."""
     from kustosz.onvif.device import read_camera  # the ONVIF client only for this command
+    from kustosz.onvif.discovery import check_in_office
 
     where = parse_address(address)
+    check_in_office(where, office_networks().in_office)
     password = read_secret(password_file, password_env, "camera password", "--password-file",
                            "--password-env") or ""
     if password and not user:

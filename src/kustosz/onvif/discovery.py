@@ -90,3 +90,21 @@ def offered(found: Iterable[FoundCamera],
         ips = _addresses_of(f.address.host)
         (inside if ips and all(in_office(ip) for ip in ips) else outside).append(f)
     return inside, outside
+
+
+def check_in_office(address: OnvifAddress, in_office: Callable[[str], bool]) -> None:
+    """A typed address is asked only inside the office's networks, as a found one is: the
+    camera's password goes to whatever answers there."""
+    ips = _addresses_of(address.host)
+    if not ips:
+        raise InputError(f"{address.host!r} names no address this machine can find",
+                         pl=f"Nazwa „{address.host}” nie wskazuje adresu, który ten komputer "
+                            "potrafi znaleźć.")
+    outside = [ip for ip in ips if not in_office(ip)]
+    if outside:
+        raise InputError(
+            f"{address.host} ({', '.join(outside)}) is outside the office's networks "
+            "([cameras] networks in kustosz.toml): its password would leave the office",
+            pl=f"Adres {address.host} ({', '.join(outside)}) leży poza sieciami urzędu "
+               "(ustawienie [cameras] networks w kustosz.toml): hasło kamery nie zostanie tam "
+               "wysłane.")

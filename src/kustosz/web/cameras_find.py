@@ -40,7 +40,13 @@ from kustosz.db.cameras import Site, Zone
 from kustosz.errors import InputError, KustoszError
 from kustosz.onvif.address import parse_address
 from kustosz.onvif.device import CameraFacts, OnvifRefused, read_camera, read_device
-from kustosz.onvif.discovery import LONGEST_S, discover, local_interfaces, offered
+from kustosz.onvif.discovery import (
+    LONGEST_S,
+    check_in_office,
+    discover,
+    local_interfaces,
+    offered,
+)
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
@@ -176,6 +182,7 @@ async def add_read(request: Request, ctx: Ctx = gate("admin")) -> Response:
     user = form.get("user", "").strip()
     try:
         where = parse_address(form.get("address", ""))
+        await run_in_threadpool(check_in_office, where, ctx.vault.config.cameras.in_office)
     except InputError as exc:
         return _read_page(ctx, 422, form, {"address": ctx.said(exc)})
     if password and not user:
