@@ -11,8 +11,9 @@ that could not be taken in.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import CursorResult, and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
@@ -61,9 +62,9 @@ def prune_marks(session: Session, policy: Policy, now: datetime, actor: str) -> 
     for source in session.execute(select(Source).where(Source.kind == SourceKind.CAMERA)
                                   ).scalars():
         cutoff = first_kept_day_start(period_for(source, policy), now, policy)
-        result = session.execute(delete(CameraMark).where(and_(
+        result = cast("CursorResult[Any]", session.execute(delete(CameraMark).where(and_(
             CameraMark.source_id == source.id, CameraMark.end_at.is_not(None),
-            CameraMark.end_at < cutoff, ~kept)).execution_options(synchronize_session=False))
+            CameraMark.end_at < cutoff, ~kept)).execution_options(synchronize_session=False)))
         removed += result.rowcount or 0
     if removed:
         audit(session, actor, "retention.traces", "camera_marks", {"removed": removed})
