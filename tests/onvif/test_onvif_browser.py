@@ -8,7 +8,6 @@ and reflows; screenshots are kept."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from tests.a11y.a11y_site import Findings, check, new_context, playwright_or_skip, sign_in
 from tests.conftest import make_vault
-from tests.support.onvif_camera import OnvifCamera, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, free_port, ipycam_available
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 from tests.web.web_helpers import user
 
@@ -33,12 +32,6 @@ CAMERA_PASSWORD = "kamera-haslo-6"
 SERIAL = "PL-NOWA-0006"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Vault, OnvifCamera, RtspServer]]:
     playwright_or_skip()
@@ -47,7 +40,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Vault, OnvifCamera, RtspServer
         add_site(s, "Ratusz", "test", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")
     user(vault, "informatyk", ["administrator"], display="Jan Informatyk")
-    web = WebServer(vault, "127.0.0.1", _free_port())
+    web = WebServer(vault, "127.0.0.1", free_port())
     web.start()
     try:
         with RtspServer(mounts=2, audio=False) as rtsp, \

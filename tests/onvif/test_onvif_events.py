@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,14 @@ from sqlalchemy import select
 from tests.alerts_helpers import SmtpSink, write_alerts
 from tests.cameras.camera_helpers import wait_for
 from tests.conftest import make_vault
+from tests.onvif.onvif_helpers import add_virtual, with_zone
 from tests.support.onvif_camera import OnvifCamera, ipycam_available
 
 from kustosz.alerts.notifier import Notifier
 from kustosz.cameras import onvif_events
-from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera
-from kustosz.cameras.register import CameraSpec, add_site, add_zone
 from kustosz.config import read_config
 from kustosz.db.models import Alert
 from kustosz.onvif import events
-from kustosz.onvif.address import parse_address
-from kustosz.onvif.device import read_camera
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -43,17 +39,9 @@ LOSS = "tns1:VideoSource/SignalLoss"
 
 @pytest.fixture
 def watched(tmp_path: Path) -> Iterator[tuple[Vault, OnvifCamera, SmtpSink]]:
-    vault = make_vault(tmp_path / "vault")
-    with vault.transaction() as s:
-        add_site(s, "Ratusz", "test")
-        add_zone(s, "Ratusz", "hol parter", "corridor", "test")
+    vault = with_zone(make_vault(tmp_path / "vault"))
     with SmtpSink() as smtp, OnvifCamera(8554, password=PASSWORD) as cam:
-        facts = read_camera(parse_address(f"127.0.0.1:{cam.port}"), "admin", PASSWORD)
-        with vault.transaction() as s:
-            add_onvif_camera(s, vault.policy, CameraSpec(
-                "hol-onvif", "Ratusz", "hol parter", "", vault.policy.video.purposes[0],
-                date(2026, 1, 1), date(2026, 1, 2)), facts, "admin", PASSWORD,
-                ProfileChoice(), "test")
+        add_virtual(vault, cam)
         write_alerts(vault.root, f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
                                  'from = "kustosz@um.example.pl"\n'
                                  'to = ["informatyk@um.example.pl"]\n')
@@ -116,18 +104,10 @@ def test_the_subscription_is_renewed_and_made_again_when_the_camera_forgot_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "TERMINATION_S", 4)  # renewed every 2 s
     monkeypatch.setattr(onvif_events, "RETRY_S", (0.5, 1.0))
-    vault = make_vault(tmp_path / "vault")
-    with vault.transaction() as s:
-        add_site(s, "Ratusz", "test")
-        add_zone(s, "Ratusz", "hol parter", "corridor", "test")
+    vault = with_zone(make_vault(tmp_path / "vault"))
     cam = OnvifCamera(8554, password=PASSWORD).start()
     port = cam.port
-    facts = read_camera(parse_address(f"127.0.0.1:{port}"), "admin", PASSWORD)
-    with vault.transaction() as s:
-        add_onvif_camera(s, vault.policy, CameraSpec(
-            "hol-onvif", "Ratusz", "hol parter", "", vault.policy.video.purposes[0],
-            date(2026, 1, 1), date(2026, 1, 2)), facts, "admin", PASSWORD, ProfileChoice(),
-            "test")
+    add_virtual(vault, cam)
     stop = threading.Event()
     loop = threading.Thread(target=onvif_events.run_camera_events, args=(vault, stop))
     loop.start()

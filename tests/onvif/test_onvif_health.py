@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.onvif.onvif_helpers import add_virtual, with_zone
 from tests.support.onvif_camera import OnvifCamera, ipycam_available
 from tests.web.web_helpers import both_vault, client, signed_in, user
 
 from kustosz.cameras import onvif_clock
-from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera
-from kustosz.cameras.register import CameraSpec, add_site, add_zone
 from kustosz.db.cameras import RecorderStatus
 from kustosz.db.models import Source
-from kustosz.onvif.address import parse_address
-from kustosz.onvif.device import read_camera
 from kustosz.states import RecorderState
 from kustosz.vault import Vault
 
@@ -33,18 +30,10 @@ PASSWORD = "kamera-haslo-9"
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[tuple[Vault, OnvifCamera]]:
-    vault = both_vault(tmp_path / "vault")
-    with vault.transaction() as s:
-        add_site(s, "Ratusz", "test")
-        add_zone(s, "Ratusz", "hol parter", "corridor", "test")
+    vault = with_zone(both_vault(tmp_path / "vault"))
     user(vault, "adm", ["administrator"])
     with OnvifCamera(8554, password=PASSWORD, clock_offset_s=45.0) as cam:
-        facts = read_camera(parse_address(f"127.0.0.1:{cam.port}"), "admin", PASSWORD)
-        with vault.transaction() as s:
-            add_onvif_camera(s, vault.policy, CameraSpec(
-                "hol-onvif", "Ratusz", "hol parter", "", vault.policy.video.purposes[0],
-                date(2026, 1, 1), date(2026, 1, 2)), facts, "admin", PASSWORD,
-                ProfileChoice(), "test")
+        add_virtual(vault, cam)
         yield vault, cam
     vault.close()
 

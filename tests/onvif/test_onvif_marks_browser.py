@@ -5,7 +5,6 @@ list, and each entry's button plays the recording from that moment; the page pas
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from tests.a11y.a11y_site import Findings, check, new_context, playwright_or_skip, sign_in
 from tests.conftest import make_vault
 from tests.custody.custody_helpers import people, record, setup_camera
+from tests.support.onvif_camera import free_port
 from tests.web.web_helpers import authorise, user
 
 from kustosz.cameras import onvif_events
@@ -26,12 +26,6 @@ from kustosz.vault import Vault
 from kustosz.web.server import WebServer
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Vault, datetime]]:
     onvif_events.take(vault, target, [
         CameraEvent("motion", True, start + timedelta(seconds=9), "tns1:VideoSource/Motion"),
         CameraEvent("motion", False, start + timedelta(seconds=12), "tns1:VideoSource/Motion")])
-    web = WebServer(vault, "127.0.0.1", _free_port())
+    web = WebServer(vault, "127.0.0.1", free_port())
     web.start()
     try:
         yield web.url.rstrip("/"), vault, start

@@ -35,7 +35,11 @@ from kustosz.cli.cameras_onvif import (
     cameras_onvif,
 )
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, open_vault
-from kustosz.cli.secret_input import read_secret
+from kustosz.cli.secret_input import (
+    camera_password,
+    password_env_option,
+    password_file_option,
+)
 from kustosz.db.cameras import Camera, CameraDevice, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
@@ -148,10 +152,8 @@ def cameras_add(
     start_override: str = typer.Option(None, "--start-override-reason",
                                        help="Record before notice + 14 days / signage + 1 day."),
     retention: str = typer.Option(None, "--retention"),
-    password_file: Path = typer.Option(None, "--password-file",
-                                       help="File holding the camera's password (first line)."),
-    password_env: str = typer.Option(None, "--password-env",
-                                     help="Environment variable holding the camera's password."),
+    password_file: Path = password_file_option(),
+    password_env: str = password_env_option(),
 ) -> None:
     """Register a camera: by its ONVIF address (--onvif, --user) or by an RTSP URL (the user
     name in it). The password goes in a file or an environment variable; it is kept sealed and
@@ -176,8 +178,7 @@ def cameras_add(
                          "/proc) and kept in the shell's history: put rtsp://USER@host/… in "
                          "--url and the password in --password-file FILE or --password-env "
                          "VARIABLE")
-    password = read_secret(password_file, password_env, "camera password", "--password-file",
-                           "--password-env")
+    password = camera_password(password_file, password_env)
     spec = CameraSpec(name, site, zone, url, purpose, _date(notice_date, "--notice-date"),
                       _date(signage_date, "--signage-date"), segment_seconds, unrecognisable,
                       consent, start_override, retention, password=password)
@@ -216,14 +217,11 @@ def cameras_list(locations: bool = typer.Option(False, "--locations",
 @fails_cleanly
 def cameras_password(
     name: str,
-    password_file: Path = typer.Option(None, "--password-file",
-                                       help="File holding the new password (first line)."),
-    password_env: str = typer.Option(None, "--password-env",
-                                     help="Environment variable holding the new password."),
+    password_file: Path = password_file_option("the new password"),
+    password_env: str = password_env_option("the new password"),
 ) -> None:
     """Replace a camera's password (a running serve restarts its recorder with it)."""
-    password = read_secret(password_file, password_env, "camera password", "--password-file",
-                           "--password-env")
+    password = camera_password(password_file, password_env)
     if password is None:
         raise InputError("give the new password: --password-file FILE or --password-env "
                          "VARIABLE")

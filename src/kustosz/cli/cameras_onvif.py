@@ -28,7 +28,11 @@ from kustosz.cli.common import (
     fails_cleanly,
     open_vault,
 )
-from kustosz.cli.secret_input import read_secret
+from kustosz.cli.secret_input import (
+    camera_password,
+    password_env_option,
+    password_file_option,
+)
 from kustosz.config import CONFIG_NAME, CamerasConfig, read_config
 from kustosz.errors import ConfigError, InputError, KustoszError
 from kustosz.onvif.address import parse_address
@@ -51,10 +55,8 @@ def cameras_onvif(
     address: str = typer.Argument(..., help="host, host:port or http(s)://host[:port]/path "
                                             "of the camera's ONVIF device service"),
     user: str = typer.Option(..., "--user", help="The camera's ONVIF user name."),
-    password_file: Path = typer.Option(None, "--password-file",
-                                       help="File holding the camera's password (first line)."),
-    password_env: str = typer.Option(None, "--password-env",
-                                     help="Environment variable holding the camera's password."),
+    password_file: Path = password_file_option(),
+    password_env: str = password_env_option(),
     timeout: float = typer.Option(5.0, "--timeout", min=0.5, max=60.0,
                                   help="Seconds to wait for each answer."),
     as_json: bool = typer.Option(False, "--json"),
@@ -65,8 +67,7 @@ def cameras_onvif(
 
     where = parse_address(address)
     check_in_office(where, office_networks().in_office)
-    password = read_secret(password_file, password_env, "camera password", "--password-file",
-                           "--password-env") or ""
+    password = camera_password(password_file, password_env) or ""
     facts = read_camera(where, user, password, timeout)
     main, live = facts.main_profile(), facts.live_profile()
     if as_json:
@@ -106,10 +107,8 @@ def cameras_discover(
     user: str = typer.Option(None, "--user",
                              help="With a password: also ask each camera its make, model, "
                                   "serial and firmware."),
-    password_file: Path = typer.Option(None, "--password-file",
-                                       help="File holding the cameras' password (first line)."),
-    password_env: str = typer.Option(None, "--password-env",
-                                     help="Environment variable holding the password."),
+    password_file: Path = password_file_option("the cameras' password"),
+    password_env: str = password_env_option("the cameras' password"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find ONVIF cameras on the office's network (WS-Discovery); multicast does not cross a
@@ -117,8 +116,7 @@ def cameras_discover(
     from kustosz.onvif.device import read_device  # the ONVIF client only for this command
     from kustosz.onvif.discovery import discover, offered
 
-    password = read_secret(password_file, password_env, "camera password", "--password-file",
-                           "--password-env")
+    password = camera_password(password_file, password_env)
     with open_vault() as vault:
         found, outside = offered(discover(interface, timeout), vault.config.cameras.in_office)
         with vault.reading() as s:
@@ -160,8 +158,7 @@ def add_by_onvif(spec: CameraSpec, address: str, user: str | None, password_file
 
     where = parse_address(address)
     check_in_office(where, office_networks().in_office)
-    password = read_secret(password_file, password_env, "camera password", "--password-file",
-                           "--password-env") or ""
+    password = camera_password(password_file, password_env) or ""
     if password and not user:
         raise InputError("a camera password needs its user name: --user NAME",
                          pl="Hasło kamery wymaga nazwy użytkownika: --user NAZWA.")

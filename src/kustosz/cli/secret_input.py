@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import typer
 
 from kustosz.errors import InputError
 
@@ -34,3 +37,20 @@ def read_secret(file: Path | None, env: str | None, what: str, file_option: str,
                              "empty")
         return secret
     return None
+
+
+PASSWORD_FILE, PASSWORD_ENV = "--password-file", "--password-env"
+
+
+def password_file_option(whose: str = "the camera's password") -> Any:
+    """The `--password-file FILE` option, one definition for every command that takes one."""
+    return typer.Option(None, PASSWORD_FILE, help=f"File holding {whose} (first line).")
+
+
+def password_env_option(whose: str = "the camera's password") -> Any:
+    return typer.Option(None, PASSWORD_ENV, help=f"Environment variable holding {whose}.")
+
+
+def camera_password(file: Path | None, env: str | None) -> str | None:
+    """The camera's password from --password-file or --password-env (None: neither)."""
+    return read_secret(file, env, "camera password", PASSWORD_FILE, PASSWORD_ENV)
