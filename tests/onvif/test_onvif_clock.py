@@ -224,40 +224,40 @@ def group_source(vault: Vault) -> int:
 
 def test_a_copys_manifest_names_the_camera_clock_of_its_period(office: Cli,
                                                                tmp_path: Path) -> None:
-    """The offset measured at the time of the recording goes with the copy: the manifest's
-    source entry (copy_seal writes `sources: [group.info]`) names the readings of its period,
-    and the motion the camera reported in it (issue 34 item 4)."""
+    """The offset measured at the time of the recording goes with the copy: a copy's
+    manifest names the camera's clock readings of its period, and the motion the camera
+    reported in it (issue 34 items 3 and 4)."""
     from datetime import UTC, datetime, timedelta
 
     from tests.custody.custody_helpers import people, record, registered
 
-    from kustosz.custody.copy_material import gather
+    from kustosz.custody.copies import make_copy
     from kustosz.custody.requests import RequestSpec
-    from kustosz.db.custody import Request
 
     with OnvifCamera(RTSP_PORT, password=PASSWORD, clock_offset_s=12.0) as cam:
         register(office, cam)
         vault = Vault.open(office.data)
-        onvif_clock.check_all(vault, vault.config.cameras)
+        onvif_clock.check_all(vault, vault.config.cameras)  # a reading now: in the period
     people(vault)
     now = datetime.now(UTC).replace(microsecond=0)
-    record(vault, "hol-1", now - timedelta(seconds=30), 2, tmp_path / "seg")
+    record(vault, "hol-1", now - timedelta(seconds=4), 4, tmp_path / "seg")
     target = onvif_clock.Target(group_source(vault), "hol-1", parse_address("10.0.0.5"), "a")
     onvif_events.take(vault, target, [  # motion the camera reported within the period
-        CameraEvent("motion", True, now - timedelta(seconds=28), "tns1:VideoSource/Motion"),
-        CameraEvent("motion", False, now - timedelta(seconds=27), "tns1:VideoSource/Motion")])
+        CameraEvent("motion", True, now - timedelta(seconds=2), "tns1:VideoSource/Motion"),
+        CameraEvent("motion", False, now + timedelta(seconds=1), "tns1:VideoSource/Motion")])
     tz = vault.policy.timezone
+    start, end = now - timedelta(seconds=4), now + timedelta(seconds=4)
     rid = registered(vault, RequestSpec(
         kind="authority", material="video", requester="KPP Pleszew",
         received_on=now.astimezone(tz).date(), event_date=now.astimezone(tz).date(),
         purpose="postępowanie", description="kradzież", cameras=["hol-1"],
-        start=now - timedelta(minutes=2), end=now + timedelta(minutes=1)), now).id
-    with vault.reading() as s:
-        (group,) = gather(s, s.get(Request, rid), vault.policy)
-    (reading,) = group.info["camera_clock_readings"]
+        start=start, end=end), now).id
+    copy = make_copy(vault, rid, "informatyk", "test", now=now + timedelta(minutes=10))
+    manifest = json.loads((vault.root / copy.bundle / "manifest.json").read_text("utf-8"))
+    (source,) = manifest["sources"]
+    (reading,) = source["camera_clock_readings"]
     assert 11 <= reading["offset_s"] <= 13 and reading["ntp"] is True
-    (mark,) = group.info["camera_marks"]
+    (mark,) = source["camera_marks"]
     assert mark["kind"] == "motion"
-    assert mark["start_at"] == (now - timedelta(seconds=28)).isoformat()
-    json.dumps(group.info)  # as the manifest writes it
+    assert mark["start_at"] == (now - timedelta(seconds=2)).isoformat()
     vault.close()
