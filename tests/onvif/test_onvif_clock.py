@@ -141,6 +141,9 @@ def test_a_camera_that_refuses_to_be_set_keeps_its_alert(office: Cli) -> None:
         (check,) = onvif_clock.check_all(vault, vault.config.cameras)
         assert check.set_by is None and check.error is not None
         assert audit_of(vault, "camera.clock_set") == []
+        # the attempt is on record: a camera may have taken part of it
+        tried = audit_of(vault, "camera.clock_set_failed")
+        assert tried and tried[-1]["how"] == "time"
         vault.close()
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import pytest
@@ -169,3 +170,34 @@ def test_the_command_shows_it_and_keeps_the_password_off_the_command_line(
                   "--password-env", "KAMERA_HASLO", ok=False)
     assert refused.exit_code != 0 and "refused the user name or password" in refused.output
     assert "zle-haslo-7" not in refused.output
+
+
+class BasicOnly(BaseHTTPRequestHandler):
+    """A device on the office network that answers every call with a Basic challenge: what a
+    laptop answering a discovery probe could do to collect the cameras' password."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        BasicOnly.seen.append(self.headers.get("Authorization", ""))
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_basic_challenge_never_gets_the_password_in_clear() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BasicOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises((OnvifRefused, OnvifUnreachable)):
+            read_camera(parse_address(f"127.0.0.1:{server.server_address[1]}"), "admin",
+                        PASSWORD, timeout_s=2)
+    finally:
+        server.shutdown()
+    assert BasicOnly.seen  # it was asked
+    assert not any(h.lower().startswith("basic") for h in BasicOnly.seen), BasicOnly.seen

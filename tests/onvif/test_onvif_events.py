@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -145,5 +146,18 @@ def test_the_subscription_is_renewed_and_made_again_when_the_camera_forgot_it(
 ])
 def test_what_is_acted_on_and_what_is_left_out(message: dict[str, object],
                                                expected: tuple[str, bool] | None) -> None:
-    found = events.events_of([{**message, "utc_time": "2026-11-25T08:00:00Z"}])
+    received = datetime(2026, 11, 25, 8, 0, 30, tzinfo=UTC)
+    found = events.events_of([{**message, "utc_time": "2026-11-25T08:00:00Z"}], received)
     assert [(e.kind, e.active) for e in found] == ([expected] if expected else [])
+    assert all(e.at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC) for e in found)
+
+
+@pytest.mark.parametrize("said", ["0001-01-01T00:00:00+05:00", "2099-01-01T00:00:00Z",
+                                  "wczoraj", ""])
+def test_a_time_far_from_the_receipt_or_unreadable_is_the_receipts(said: str) -> None:
+    """A camera's clock off by days, a time out of range, or none: the event is kept at the
+    moment it was received — nothing raised, no mark where no one looks or past its period."""
+    received = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    (found,) = events.events_of([{"topic": TAMPER, "data": {"State": "true"},
+                                  "utc_time": said}], received)
+    assert found.at == received

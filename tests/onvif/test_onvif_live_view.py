@@ -160,3 +160,28 @@ def test_a_sub_stream_that_does_not_answer_falls_back_to_the_recorded_stream(
     wait_for(lambda: not c.app.state.live_relays._relays[1].running()  # type: ignore[attr-defined]
              if 1 in c.app.state.live_relays._relays else True, 10,  # type: ignore[attr-defined]
              "the relay to end")
+
+
+@pytest.mark.parametrize("why", ["disabled", "before its signage day"])
+def test_a_camera_that_may_not_be_watched_gets_no_relay(office: Vault, why: str) -> None:
+    """The recorder's own conditions hold for the live sub-stream too: a camera disabled, or
+    whose start date (notice + 14 days, signage + 1 day: art. 22² §7, §9) has not come, is
+    not pulled for anyone — and a relay already running stops when the camera is disabled."""
+    from datetime import date
+
+    from kustosz.db.cameras import Camera
+    from kustosz.db.models import Source
+    c, playlist_url = live_session(office)
+    assert "sub/" in c.get(playlist_url).text  # watched: its relay runs
+    with office.transaction() as s:
+        if why == "disabled":
+            s.execute(select(Source).where(Source.name == "hol-onvif")).scalar_one() \
+                .enabled = False
+        else:
+            s.execute(select(Camera)).scalar_one().signage_date = date(2099, 1, 1)
+    assert "sub/" not in c.get(playlist_url).text
+    relays = c.app.state.live_relays  # type: ignore[attr-defined]
+    assert not any(r.running() for r in relays._relays.values())
+    again, url = live_session(office)
+    assert "sub/" not in again.get(url).text
+    assert not any(r.running() for r in again.app.state.live_relays._relays.values())  # type: ignore[attr-defined]

@@ -88,3 +88,14 @@ def test_marks_go_with_their_video_and_stay_with_a_kept_recording(
         removed = prune_marks(s, vault.policy, datetime.now(UTC), "test")
     assert removed == 1
     assert [m[1] for m in marks(vault)] == [kept_rec.start_at, recent]
+
+
+def test_an_interval_never_closed_goes_with_the_period_of_its_start(
+        vault: Vault, camera: Target) -> None:
+    """A camera gone before its interval was closed (a crash, its register entry removed):
+    the open row counts from its start and does not stay for ever."""
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    onvif_events.take(vault, camera, [CameraEvent("motion", True, long_ago, "m")])
+    with vault.transaction() as s:
+        assert prune_marks(s, vault.policy, datetime.now(UTC), "test") == 1
+    assert marks(vault) == []

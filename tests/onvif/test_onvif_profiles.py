@@ -77,6 +77,16 @@ def test_a_chosen_profile_that_cannot_serve_is_refused(choice: ProfileChoice, sa
     assert refused.value.pl
 
 
+@pytest.mark.parametrize("uri,said", [
+    ("rtsp://[x/a", "cannot be read as an address"),  # a hostile camera's answer
+    ("rtsp://10.0.0.5/" + "a" * 1000, "longer than 900 characters"),
+])
+def test_a_stream_address_no_register_could_keep_is_refused(uri: str, said: str) -> None:
+    with pytest.raises(InputError) as refused:
+        pick_profiles(facts(profile("main", uri=uri)), ProfileChoice(record="main"))
+    assert said in str(refused.value) and refused.value.pl
+
+
 def test_a_stream_address_that_is_not_rtsp_is_refused() -> None:
     with pytest.raises(InputError) as refused:
         pick_profiles(facts(profile("main", uri="http://10.0.0.5/video.mjpg")),

@@ -183,6 +183,8 @@ def test_a_sanitary_room_without_consent_is_refused_and_the_reading_kept_for_the
     ("name", "", "Podaj nazwę kamery."),
     ("zone", "999999", "Nie ma takiej strefy."),
     ("zone", "hol", "Nie ma takiej strefy."),
+    ("zone", "²", "Nie ma takiej strefy."),  # a digit to str.isdigit, not to int()
+    ("zone", "9" * 30, "Nie ma takiej strefy."),
     ("purpose", "", "Wybierz cel monitoringu."),
     ("notice_date", "1.1.2026", "Nieprawidłowa data"),
     ("segment_seconds", "0", "od 0,5 do 600"),

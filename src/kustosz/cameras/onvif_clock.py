@@ -116,13 +116,20 @@ def check_camera(vault: Vault, target: Target, config: CamerasConfig,
     set_by = error = None
     error_pl = ""
     before = None
+    set_failed = None
     try:
         reading = read_clock(target.address, target.user, target.password)
         if reading is not None:
             readings.append((datetime.now(UTC), reading))
             if abs(reading.offset_s) > limit and target.setting:
                 before = reading.offset_s
-                set_by = _set(target, reading.offset_s)
+                try:
+                    set_by = _set(target, reading.offset_s)
+                except KustoszError as exc:
+                    # it may have changed part of it (SetNTP done, the second call refused):
+                    # the attempt is on record too
+                    set_failed = str(exc)
+                    raise
                 again = read_clock(target.address, target.user, target.password)
                 if again is not None:
                     readings.append((datetime.now(UTC), again))
@@ -139,6 +146,10 @@ def check_camera(vault: Vault, target: Target, config: CamerasConfig,
             s.add(CameraClockReading(source_id=target.source_id, measured_at=at,
                                      offset_s=r.offset_s, round_trip_s=r.round_trip_s,
                                      ntp=r.ntp))
+        if set_failed is not None:
+            audit(s, actor, "camera.clock_set_failed", target.name, {
+                "how": target.setting, "offset_before_s": round(before or 0.0, 1),
+                "error": set_failed[:500], "consent_by": device.clock_consent_by})
         if set_by is not None:
             audit(s, actor, "camera.clock_set", target.name, {
                 "how": set_by, "ntp_server": target.ntp_server if set_by == "ntp" else None,
@@ -260,7 +271,10 @@ def set_now(vault: Vault, name: str, actor: str) -> ClockCheck:
     reading = read_clock(target.address, target.user, target.password)
     before = reading.offset_s if reading is not None else 0.0
     how = _set(target, before)
-    again = read_clock(target.address, target.user, target.password)
+    try:  # set: on record even when the camera does not answer the reading after it
+        again = read_clock(target.address, target.user, target.password)
+    except KustoszError:
+        again = None
     with vault.transaction() as s:
         now = datetime.now(UTC)
         for r in (reading, again):

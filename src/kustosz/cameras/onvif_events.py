@@ -7,7 +7,8 @@ again with a growing pause (its reachability is the clock check's alert,
 `camera_onvif_unreachable`). Motion and digital inputs become intervals (camera_marks, one row
 per interval, not per message): shown on the playback page's timeline, named in a copy's
 manifest, and kept under the camera's retention and holds (retention/traces.py). An interval
-still open when its subscription ends is closed then: its true end was not heard."""
+still open when its subscription ends is closed then (or, after a crash, when the next one
+begins): its true end was not heard."""
 
 from __future__ import annotations
 
@@ -95,6 +96,16 @@ class Subscriber:
     def stopping(self) -> bool:
         return self._stop.is_set() or self.ended.is_set()
 
+    def _close_marks(self) -> None:
+        """The subscription ended (the camera away, disabled, serve stopping): intervals it
+        left open end now, their true end unheard."""
+        try:
+            close_open_marks(self.vault, self.target.source_id)
+        except Exception as exc:  # the database away: the next subscription closes them
+            if not is_database_away(exc):
+                log.exception("camera %s: its open marks could not be closed",
+                              self.target.name)
+
     def run(self) -> None:
         pause = RETRY_S[0]
         while not self.stopping():
@@ -112,6 +123,7 @@ class Subscriber:
             except Exception as exc:  # the database away, or a bug: the thread lives on
                 if not is_database_away(exc):
                     log.exception("camera %s: taking its events failed", t.name)
+            self._close_marks()
             if self._stop.wait(pause) or self.ended.is_set():
                 break
             pause = min(pause * 2, RETRY_S[1])

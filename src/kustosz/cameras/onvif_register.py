@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # the ONVIF client itself loads only where a camera is asked
 RECORDABLE = {"H264": "H.264", "H265": "H.265", "HEVC": "H.265"}
 # what a browser plays: the live view is watched there
 LIVE_ENCODINGS = {"H264"}
+MAX_URI = 900  # the register keeps 1000 characters, a user name added
+MAX_ADDRESS = 300
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ def stream_address(p: StreamProfile) -> str:
     if not p.uri:
         raise InputError(f"the camera gives no stream address for profile {p.token!r}",
                          pl=f"Kamera nie podaje adresu strumienia dla profilu „{p.token}”.")
+    if len(p.uri) > MAX_URI:
+        raise InputError(f"the camera's stream address for profile {p.token!r} is longer than "
+                         f"{MAX_URI} characters",
+                         pl=f"Adres strumienia profilu „{p.token}” jest dłuższy niż {MAX_URI} "
+                            "znaków.")
     try:
         return parse_rtsp_url(p.uri).url  # credentials a camera put in its answer are dropped
     except InputError as exc:
@@ -158,6 +165,9 @@ def add_onvif_camera(session: Session, policy: Policy, spec: CameraSpec, facts: 
     """Register a camera from what it said over ONVIF; every check runs before a write.
     `spec.url` is ignored: the address is the recorded profile's."""
     record, live = pick_profiles(facts, choice)
+    if len(str(facts.address)) > MAX_ADDRESS:
+        raise InputError(f"the camera's ONVIF address is longer than {MAX_ADDRESS} characters",
+                         pl=f"Adres ONVIF kamery jest dłuższy niż {MAX_ADDRESS} znaków.")
     serial = _text(facts.device.serial)
     _no_twin(session, serial)
     url = RtspAddress(stream_address(record), user or None, None).with_credentials()

@@ -189,7 +189,11 @@ def parse_rtsp_url(text: str) -> RtspAddress:
         raise InputError("camera URL must not hold control characters or line breaks",
                          pl="Adres kamery nie może zawierać znaków sterujących ani końców "
                             "wiersza.")
-    parts = urlsplit(text.strip())
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # e.g. "rtsp://[x/a": an unclosed IPv6 bracket
+        raise InputError(f"camera URL {redact(text)!r} cannot be read as an address",
+                         pl=f"Adresu kamery „{redact(text)}” nie da się odczytać.") from None
     if parts.scheme.lower() not in ("rtsp", "rtsps"):
         raise InputError(f"camera URL must start with rtsp:// (got {redact(text)!r})",
                          pl=f"Adres kamery musi zaczynać się od rtsp:// (podano "

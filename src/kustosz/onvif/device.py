@@ -122,9 +122,12 @@ def said_plainly(address: OnvifAddress) -> Iterator[None]:
 
 def _client(address: OnvifAddress, user: str, password: str,
             timeout_s: float) -> onveef.OnvifClient:
+    # http_auth="digest": a device answering 401 with a Basic challenge is not given the
+    # password in clear (onveef's "auto" would retry with Basic) — anything on the office's
+    # network can answer a discovery probe
     return onveef.OnvifClient(address.host, address.port, user, password,
                               use_https=address.https, device_path=address.path,
-                              timeout_s=timeout_s, retries=0)
+                              timeout_s=timeout_s, retries=0, http_auth="digest")
 
 
 def _device(info: dict[str, str]) -> DeviceFacts:

@@ -59,22 +59,31 @@ def _active(data: dict[str, Any]) -> bool | None:
     return None
 
 
-def _at(text: object) -> datetime:
+TRUSTED_S = 60.0  # a camera's time of an event is taken when within this of its receipt
+
+
+def _at(text: object, received: datetime) -> datetime:
+    """The camera's time of the event when it is near its receipt (a long poll hands it over
+    within seconds); else the receipt's: a camera whose clock is off, or a time out of range,
+    does not put a mark where no one looks or keep it past its period."""
     try:
         at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        at = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return received
+    return at if abs((at - received).total_seconds()) <= TRUSTED_S else received
 
 
-def events_of(messages: list[dict[str, Any]]) -> list[CameraEvent]:
+def events_of(messages: list[dict[str, Any]],
+              received: datetime | None = None) -> list[CameraEvent]:
+    received = received or datetime.now(UTC)
     out = []
     for m in messages:
         topic = str(m.get("topic") or "")
         kind = kind_of(topic)
         active = _active(m.get("data") or {})
         if kind is not None and active is not None:
-            out.append(CameraEvent(kind, active, _at(m.get("utc_time")), topic))
+            out.append(CameraEvent(kind, active, _at(m.get("utc_time"), received), topic))
     return out
 
 
@@ -85,7 +94,8 @@ class EventStream:
         self.address = address
         self._client = onveef.OnvifClient(
             address.host, address.port, user, password, use_https=address.https,
-            device_path=address.path, timeout_s=POLL_S + 10.0, retries=0)
+            device_path=address.path, timeout_s=POLL_S + 10.0, retries=0,
+            http_auth="digest")  # never Basic: device.py's _client says why
         self._url = ""
         self._renew_at = 0.0
 

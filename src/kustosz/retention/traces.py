@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, exists, select
+from sqlalchemy import CursorResult, and_, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
@@ -58,13 +58,16 @@ def prune_marks(session: Session, policy: Policy, now: datetime, actor: str) -> 
         Recording.source_id == CameraMark.source_id,
         Recording.state.in_((RecordingState.STORED, RecordingState.PENDING,
                              RecordingState.DELETING)),
-        Recording.start_at <= CameraMark.end_at, Recording.end_at >= CameraMark.start_at)
+        Recording.start_at <= func.coalesce(CameraMark.end_at, CameraMark.start_at),
+        Recording.end_at >= CameraMark.start_at)
     for source in session.execute(select(Source).where(Source.kind == SourceKind.CAMERA)
                                   ).scalars():
         cutoff = first_kept_day_start(period_for(source, policy), now, policy)
+        # an interval never closed (its camera gone before it was) counts from its start
         result = cast("CursorResult[Any]", session.execute(delete(CameraMark).where(and_(
-            CameraMark.source_id == source.id, CameraMark.end_at.is_not(None),
-            CameraMark.end_at < cutoff, ~kept)).execution_options(synchronize_session=False)))
+            CameraMark.source_id == source.id,
+            func.coalesce(CameraMark.end_at, CameraMark.start_at) < cutoff, ~kept))
+            .execution_options(synchronize_session=False)))
         removed += result.rowcount or 0
     if removed:
         audit(session, actor, "retention.traces", "camera_marks", {"removed": removed})

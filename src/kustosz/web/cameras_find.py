@@ -15,6 +15,7 @@ PENDING_S, and only for the session that typed it."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -86,6 +87,9 @@ def _keep(ctx: Ctx, facts: CameraFacts, user: str, password: str) -> str:
 
 def _held(ctx: Ctx, token: str) -> _Pending | None:
     with _lock:
+        now = time.monotonic()
+        for key in [k for k, p in _pending.items() if p.until < now]:
+            del _pending[key]  # an expired password does not wait in memory for the next
         held = _pending.get(token)
         if held is None or held.until < time.monotonic() or \
                 held.session != (ctx.session_id or ""):
@@ -106,7 +110,7 @@ def _registered(ctx: Ctx) -> dict[str, str]:
 # -- find --------------------------------------------------------------------------------------
 def _find_page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
                errors: dict[str, str] | None = None, **data: Any) -> Response:
-    interfaces = [(ip, ip) for ip in local_interfaces()]
+    interfaces = [(ip, ip) for ip in local_interfaces()]  # a name look-up: in a thread
     return page(ctx, "cameras_find.html", status, form=form or {"timeout": "3"},
                 errors=errors or {}, interfaces=interfaces, **data)
 
@@ -132,7 +136,8 @@ async def find_run(request: Request, ctx: Ctx = gate("admin")) -> Response:
     password = form.pop("password", "")
     timeout = _seconds(form.get("timeout", "3"), 0.5, LONGEST_S)
     if timeout is None:
-        return _find_page(ctx, 422, form, {"timeout": "Podaj liczbę sekund od 0,5 do 30."})
+        return await run_in_threadpool(_find_page, ctx, 422, form,
+                                       {"timeout": "Podaj liczbę sekund od 0,5 do 30."})
     user = form.get("user", "").strip()
     registered = _registered(ctx)
 
@@ -157,9 +162,11 @@ async def find_run(request: Request, ctx: Ctx = gate("admin")) -> Response:
     try:
         rows, outside = await run_in_threadpool(search)
     except InputError as exc:
-        return _find_page(ctx, 422, form, {"interface": ctx.said(exc)})
-    return _find_page(ctx, 200, form, found=rows, outside=outside, searched=True,
-                      timeout=timeout)
+        return await run_in_threadpool(_find_page, ctx, 422, form,
+                                       {"interface": ctx.said(exc)})
+    return await run_in_threadpool(lambda: _find_page(ctx, 200, form, found=rows,
+                                                      outside=outside, searched=True,
+                                                      timeout=timeout))
 
 
 # -- read --------------------------------------------------------------------------------------
@@ -259,7 +266,7 @@ async def add_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     if segment is None:
         errors["segment_seconds"] = "Podaj liczbę sekund od 0,5 do 600."
     zone_row = None
-    if form.get("zone", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", form.get("zone", "")):
         with ctx.vault.reading() as s:
             zone_row = s.execute(select(Zone, Site).join(Site, Site.id == Zone.site_id)
                                  .where(Zone.id == int(form["zone"]))).first()

@@ -16,12 +16,15 @@ from sqlalchemy.orm import Session
 
 from kustosz.access import records
 from kustosz.atrest.sealing import secrets_of
-from kustosz.cameras.register import address_of
-from kustosz.cameras.rules import RtspAddress
+from kustosz.cameras.register import address_of, gate_of
+from kustosz.cameras.rules import RtspAddress, check_may_record
 from kustosz.db.access import ViewingSession
-from kustosz.db.cameras import Camera, CameraDevice
+from kustosz.db.cameras import Camera, CameraDevice, Zone
+from kustosz.db.models import Source
 from kustosz.digests import token_digest
+from kustosz.errors import KustoszError
 from kustosz.ingest.camera.live_relay import Relay, Relays
+from kustosz.policy import Policy
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
@@ -36,6 +39,25 @@ def relays_of(request: Request) -> Relays:
     return relays
 
 
+def may_watch(s: Session, source_id: int, policy: Policy) -> bool:
+    """Whether the camera may be watched at all — the recorder's own conditions (ingest/camera/
+    supervisor.decide): enabled, allowed where it hangs (art. 22² §2), past its notice and
+    signage days (§7, §9). Recorded material was only ever there when they held; a camera's
+    live stream is not, so the relay asks them itself."""
+    source = s.get(Source, source_id)
+    row = s.execute(select(Camera, Zone).join(Zone, Zone.id == Camera.zone_id)
+                    .where(Camera.source_id == source_id)).first()
+    if source is None or row is None or not source.enabled:
+        return False
+    camera, zone = row
+    try:
+        check_may_record(zone.kind, camera.purpose, camera.unrecognisable_reason,
+                         camera.representatives_consent, video=policy.video)
+    except KustoszError:
+        return False
+    return gate_of(camera, policy).may_record
+
+
 def _sub_address(s: Session, source_id: int) -> RtspAddress | None:
     """The live-view stream's address with the camera's credentials, if it has one."""
     device = s.get(CameraDevice, source_id)
@@ -47,13 +69,16 @@ def _sub_address(s: Session, source_id: int) -> RtspAddress | None:
 
 
 def start_sub_stream(ctx: Ctx, token: str) -> None:
-    """After a live viewing session opened (authorised): its camera's relay, if any."""
+    """After a live viewing session opened (authorised): its camera's relay, if it has a
+    sub-stream and may be watched. Blocking (the keeper starts ffmpeg): called in a thread."""
     with ctx.vault.reading() as s:
         vs = s.execute(select(ViewingSession).where(
             ViewingSession.token_hash == token_digest(token))).scalar_one_or_none()
-        if vs is None or vs.action != "live" or vs.source_id is None:
+        if vs is None or vs.action != "live" or vs.source_id is None or vs.ended_at:
             return
         source_id = vs.source_id
+        if not may_watch(s, source_id, ctx.vault.policy):
+            return
         address = _sub_address(s, source_id)
     if address is None:
         return
@@ -63,11 +88,12 @@ def start_sub_stream(ctx: Ctx, token: str) -> None:
 
 def wait_for_sub_stream(ctx: Ctx, token: str) -> Relay | None:
     """The relay of this session's camera once it has a part, waited for (without a database
-    transaction open) while it starts; None: play the recorded stream."""
+    transaction open) while it starts; None: play the recorded stream. Only looks: nothing
+    is kept alive or started again before the gate has admitted the request (`keep`)."""
     relays = relays_of(ctx.request)
     deadline = time.monotonic() + FIRST_PART_S
     while True:
-        relay = relays.watched(token_digest(token))
+        relay = relays.peek(token_digest(token))
         if relay is None:
             return None
         if relay.playlist() is not None:
@@ -75,6 +101,17 @@ def wait_for_sub_stream(ctx: Ctx, token: str) -> Relay | None:
         if not relay.running() or time.monotonic() > deadline:
             return None
         time.sleep(0.2)
+
+
+def keep(ctx: Ctx, token: str, s: Session, source_id: int) -> Relay | None:
+    """Inside the admitted request: the relay kept alive (started again if it ended) while
+    the camera may still be watched; stopped the moment it may not (disabled, its start
+    date not reached, its room forbidden)."""
+    relays = relays_of(ctx.request)
+    if not may_watch(s, source_id, ctx.vault.policy):
+        relays.drop(source_id)
+        return None
+    return relays.watched(token_digest(token))
 
 
 def sub_playlist(s: Session, vs: ViewingSession, relay: Relay, client: str,
@@ -91,10 +128,9 @@ def sub_playlist(s: Session, vs: ViewingSession, relay: Relay, client: str,
 @router.get("/media/{token}/sub/{part}", name="media_live_sub", tags=[MEDIA_TAG])
 def media_live_sub(token: str, part: str, ctx: Ctx = gate(scope="media")) -> Response:
     """One part of the live view from the camera's sub-stream."""
-    relay = relays_of(ctx.request).watched(token_digest(token))
-
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
+        relay = keep(ctx, token, s, source.id)
         if relay is None or relay.source_id != source.id:
             return None
         path = relay.part(part)

@@ -23,7 +23,7 @@ from kustosz.states import RecordingState
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
-from kustosz.web.media_live_sub import sub_playlist, wait_for_sub_stream
+from kustosz.web.media_live_sub import keep, sub_playlist, wait_for_sub_stream
 
 router = APIRouter()
 GAP_TOLERANCE_S = 0.5
@@ -87,10 +87,11 @@ def media_vod(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 
 @router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
 def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
-    relay = wait_for_sub_stream(ctx, token)  # before the transaction: a relay may be starting
+    starting = wait_for_sub_stream(ctx, token)  # before the transaction: it may be starting
 
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
+        relay = keep(ctx, token, s, source.id) if starting is not None else None
         if relay is not None and relay.source_id == source.id:
             sub = sub_playlist(s, vs, relay, ctx.client, source.name)
             if sub is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from kustosz import kinds
 from kustosz.access import allowlist, listening, records
@@ -201,7 +202,7 @@ async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
         return refusal_answer(ctx, exc, template="start.html", form=form, actions=ACTIONS)
     except KustoszError as exc:
         return page(ctx, "start.html", 422, form=form, actions=ACTIONS, error=ctx.said(exc))
-    start_sub_stream(ctx, token)
+    await run_in_threadpool(start_sub_stream, ctx, token)
     return redirect(f"/view/{token}")
 
 
@@ -223,7 +224,7 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
         return refusal_answer(ctx, exc)
     except KustoszError as exc:  # e.g. a text over its limit
         return JSONResponse({"detail": str(exc)}, status_code=422)
-    start_sub_stream(ctx, token)
+    await run_in_threadpool(start_sub_stream, ctx, token)
     base = f"/media/{token}"
     return JSONResponse({"token": token, "view": f"/view/{token}",
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",

@@ -72,6 +72,9 @@ async def view_end(token: str, request: Request, ctx: Ctx = gate()) -> Response:
             if not_yet is not None and vs.ended_at is None:
                 return redirect(f"/view/{token}?protocol=missing")  # said there, as an error
             records.end_viewing(s, vs)
+            relays = ctx.request.app.state.live_relays
+            if relays is not None:
+                relays.forget(vs.token_hash)  # its token keeps no camera's relay alive
             audit(s, ctx.user.name, "access.close", f"viewing {vs.id}",
                   {"served": vs.served, "bytes": vs.bytes_served})
     return redirect("/")

@@ -64,6 +64,8 @@ class Relay:
         self.started = self.used = time.monotonic()  # a relay about to start is not retried
 
     def start(self) -> None:
+        if self.running():
+            return  # asked twice (a start that outlasted its wait): one ffmpeg, not two
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.parent.mkdir(mode=0o700, exist_ok=True)
         self.folder.mkdir(mode=0o700)
@@ -176,6 +178,29 @@ class Relays:
         with self._lock:
             self._viewers[viewer] = source_id
         return self.touch(source_id, url)
+
+    def peek(self, viewer: str) -> Relay | None:
+        """The relay of this viewer's camera, if one runs; nothing kept alive or started."""
+        with self._lock:
+            source_id = self._viewers.get(viewer)
+            relay = self._relays.get(source_id) if source_id is not None else None
+        return relay if relay is not None and relay.running() else None
+
+    def drop(self, source_id: int) -> None:
+        """Stop the camera's relay now and forget who watched it (it may not be watched)."""
+        with self._lock:
+            relay = self._relays.pop(source_id, None)
+            for viewer in [v for v, watched in self._viewers.items() if watched == source_id]:
+                del self._viewers[viewer]
+        if relay is not None:
+            relay.stop()
+            log.info("live view relay of camera %s stopped (it may not be watched now)",
+                     source_id)
+
+    def forget(self, viewer: str) -> None:
+        """A live viewing session ended: its token keeps nothing alive any more."""
+        with self._lock:
+            self._viewers.pop(viewer, None)
 
     def watched(self, viewer: str) -> Relay | None:
         """The running relay of the camera this viewing session watches, kept alive by the
