@@ -24,6 +24,7 @@ from kustosz.db.models import Source
 from kustosz.digests import token_digest
 from kustosz.errors import KustoszError
 from kustosz.ingest.camera.live_relay import Relay, Relays
+from kustosz.kinds import Action
 from kustosz.policy import Policy
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
@@ -74,7 +75,7 @@ def start_sub_stream(ctx: Ctx, token: str) -> None:
     with ctx.vault.reading() as s:
         vs = s.execute(select(ViewingSession).where(
             ViewingSession.token_hash == token_digest(token))).scalar_one_or_none()
-        if vs is None or vs.action != "live" or vs.source_id is None or vs.ended_at:
+        if vs is None or vs.action != Action.LIVE or vs.source_id is None or vs.ended_at:
             return
         source_id = vs.source_id
         if not may_watch(s, source_id, ctx.vault.policy):
