@@ -62,8 +62,9 @@ def test_a_newcomer_adds_the_onvif_camera_in_the_browser_without_typing_a_url(
     findings = Findings()
     address = f"http://{HOST}:{cam.port}/onvif/device_service"
     with sync_playwright() as p:
-        from tests.web.test_web_browser import ARGS, CHROMIUM
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        from tests.web.test_web_browser import ARGS, BROWSER_ENV, CHROMIUM
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         page = new_context(browser).new_page()
         sign_in(page, base, "informatyk")
         page.goto(f"{base}/cameras")

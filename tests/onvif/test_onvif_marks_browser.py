@@ -56,12 +56,13 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Vault, datetime]]:
 def test_the_viewer_jumps_to_what_the_camera_reported(
         served: tuple[str, Vault, datetime], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
-    from tests.web.test_web_browser import ARGS, CHROMIUM
+    from tests.web.test_web_browser import ARGS, BROWSER_ENV, CHROMIUM
     base, vault, start = served
     tz = vault.policy.timezone
     findings = Findings()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
         page = new_context(browser).new_page()
         sign_in(page, base, "ola")
         fmt = "%Y-%m-%dT%H:%M"
