@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -247,11 +247,20 @@ def address_of(camera: Camera, secrets: SecretBox) -> RtspAddress:
     return RtspAddress(camera.url, camera.rtsp_user, password)
 
 
+_Offsets = TypeVar("_Offsets", ClockOffset, CameraClockReading)
+
+
+def _latest(session: Session, model: type[_Offsets]) -> dict[int, tuple[float, datetime]]:
+    """Each camera's newest row of a table of clock offsets: (offset, when measured)."""
+    latest = select(model.source_id, func.max(model.id).label("id")) \
+        .group_by(model.source_id).subquery()
+    rows = session.execute(select(model).join(latest, latest.c.id == model.id)).scalars()
+    return {r.source_id: (r.offset_s, r.measured_at) for r in rows}
+
+
 def latest_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
-    latest = select(ClockOffset.source_id, func.max(ClockOffset.id).label("id")) \
-        .group_by(ClockOffset.source_id).subquery()
-    rows = session.execute(select(ClockOffset).join(latest, latest.c.id == ClockOffset.id))
-    return {o.source_id: (o.offset_s, o.measured_at) for o in rows.scalars()}
+    """Each camera's stream clock at its last RTCP measurement (camera_clock_offsets)."""
+    return _latest(session, ClockOffset)
 
 
 def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
@@ -415,12 +424,7 @@ def onvif_notes(session: Session, limit_s: float) -> dict[int, list[str]]:
 
 def latest_onvif_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
     """Each ONVIF camera's own clock at its last reading (camera_clock_readings)."""
-    latest = select(CameraClockReading.source_id,
-                    func.max(CameraClockReading.id).label("id")) \
-        .group_by(CameraClockReading.source_id).subquery()
-    rows = session.execute(select(CameraClockReading)
-                           .join(latest, latest.c.id == CameraClockReading.id)).scalars()
-    return {r.source_id: (r.offset_s, r.measured_at) for r in rows}
+    return _latest(session, CameraClockReading)
 
 
 REGISTER_COLUMNS = ["Kamera", "Budynek", "Strefa", "Cel (art. 22² § 1 Kp)",

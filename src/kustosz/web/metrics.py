@@ -46,12 +46,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz.addresses import in_networks
+from kustosz.cameras.register import latest_onvif_offsets
 from kustosz.custody.copies import list_copies
 from kustosz.custody.holds import list_holds
 from kustosz.custody.requests import list_requests
 from kustosz.db.access import Employee
 from kustosz.db.calls import PhoneIntakeState
-from kustosz.db.cameras import Camera, CameraClockReading, CameraDevice, Gap, RecorderStatus
+from kustosz.db.cameras import Camera, CameraDevice, Gap, RecorderStatus
 from kustosz.db.custody import User
 from kustosz.db.deadline import hurry
 from kustosz.db.events import IntakeCounter
@@ -413,12 +414,7 @@ class VaultCollector(Collector):
                                   "The camera's own clock minus the server's at its last "
                                   "ONVIF reading (GetSystemDateAndTime)", labels=labels)
         devices = {d.source_id: d for d in s.execute(select(CameraDevice)).scalars()}
-        latest = select(CameraClockReading.source_id,
-                        func.max(CameraClockReading.id).label("id")) \
-            .group_by(CameraClockReading.source_id).subquery()
-        offsets = dict(s.execute(select(CameraClockReading.source_id,
-                                        CameraClockReading.offset_s)
-                                 .join(latest, latest.c.id == CameraClockReading.id)).all())
+        offsets = {sid: offset for sid, (offset, _at) in latest_onvif_offsets(s).items()}
         for source in sources:
             device = devices.get(source.id)
             if device is None or not source.enabled:
