@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kustosz.clock.watch import ClockWatch
+from kustosz.clock.watch import THRESHOLD_S, ClockWatch
 from kustosz.db.models import Recording, Source
 from kustosz.index.expiry import expiry_of
 from kustosz.retention import run_sweep
@@ -120,3 +120,68 @@ def _check(vault: Vault, taken: list[tuple[int, float]]) -> None:
             assert rid in rows, "deleted before its period ended"
             due = expiry_of(source, datetime.fromtimestamp(true_start, UTC), vault.policy)
             assert rows[rid].expires_at >= due, (rows[rid].start_at, rows[rid].retain_from)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=3, max_size=14))
+# Issue 27 ("keep nothing late"), found by this test: a segment taken in after a jump forward
+# the watch had not read yet, which undid a jump back it had read: the lag the last reading
+# knew (4 s) was given to a stamp the clock behind could not have given yet.
+@example(steps=[("back", 4.0), ("forward", 4.0), ("record", 1.0)])
+@example(steps=[("back", 40 * DAY), ("sample", 1.0), ("forward", 40 * DAY), ("record", 5.0)])
+def test_a_clock_never_ahead_keeps_nothing_late(tmp_path_factory: pytest.TempPathFactory,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                steps: list[tuple[str, float]]) -> None:
+    """The other half of invariant 1 where the watch can know it: a clock that is right when
+    watching begins and is never ahead of the true time — set back, set right again, by any
+    amounts, serve restarted on the same boot — keeps no segment longer than its true age
+    allows (within the watch's threshold), each segment taken in as it closes. (A clock
+    ahead is taken for a right one until a correction shows it, then undone by two people:
+    tests/test_clock_undo.py. A segment taken in only after a jump back the watch had not
+    read yet could have been stamped on either side of it, and is kept the longer.)"""
+    vault = make_vault(Path(tmp_path_factory.mktemp("v")) / "vault")
+    clock = ShiftedClock()
+    clock.install(monkeypatch)
+    watch = ClockWatch(vault, wall=clock.wall, steady=clock.steady, boot=lambda: "b1").start()
+    try:
+        feed = Camera(vault, camera_source(vault), clock, "20261122T100000-late")
+        taken: list[tuple[int, float]] = []
+        unseen = False
+        for what, size in steps:
+            if what in ("forward", "restart"):  # never past the right time
+                size = min(size, -clock.error_s)
+                if what == "forward" and size <= 2 * THRESHOLD_S:
+                    continue
+            if what in ("forward", "back") and unseen:
+                clock.advance(1)
+                watch.sample()
+            unseen = what in ("forward", "back") or (unseen and what not in ("sample",
+                                                                            "restart"))
+            if what == "restart":
+                watch.close()
+                clock.advance(1)
+                clock.error_s += size
+                clock.advance(1)
+                watch = ClockWatch(vault, wall=clock.wall, steady=clock.steady,
+                                   boot=lambda: "b1").start()
+            elif what == "record":
+                feed.record(size)
+                taken += feed.take()
+            elif what == "sample":
+                clock.advance(size)
+                watch.sample()
+            elif what == "forward":
+                clock.error_s += size
+            elif what == "back":
+                clock.error_s -= size
+            assert clock.error_s <= 1e-6
+        with vault.reading() as s:
+            rows = {r.id: r for r in s.execute(select(Recording)).scalars()}
+        for rid, true_start in taken:
+            base = rows[rid].retain_from or rows[rid].start_at
+            late = base.replace(tzinfo=UTC).timestamp() - true_start
+            assert late <= THRESHOLD_S + 1, f"{steps}: kept {late:.1f} s late"
+    finally:
+        watch.close()
+        vault.close()

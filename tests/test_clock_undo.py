@@ -151,6 +151,74 @@ def test_an_approved_undo_ends_each_recording_at_its_true_end(vault: Vault,
         watch.close()
 
 
+def test_other_kinds_taken_in_while_the_mark_was_ahead_end_at_their_true_end_after_an_undo(
+        clock: ShiftedClock, tmp_path: Path, backend_url: str) -> None:
+    """Issue 27 item 7 c, for what is not a camera: calls taken in with their own (right)
+    times while the clock was 40 days ahead — during the ahead period, and in the second
+    between the correction and the watch's reading of it — were counted from the ahead mark
+    (the clock is taken never to be ahead), 40 days late; a call taken in before was raised
+    by the jump. The correction's alert counts them all; until two people agree, none ends
+    earlier; after the approved undo each ends at its true end."""
+    from kustosz.ingest.files import ingest_file
+
+    vault = make_vault(tmp_path / "vault", "walbrzych", backend_url)  # its calls kept 30 days
+    people(vault)
+    with vault.transaction() as s:
+        s.add(Source(name="centrala", kind="phone", created_at=_at(clock.wall())))
+    watch = started(vault, clock)
+    calls: list[tuple[int, float]] = []
+
+    def call(n: int) -> None:
+        """A call of a minute that ended a minute ago, by the PBX's own (right) clock."""
+        path = tmp_path / f"call{n}.wav"
+        path.write_bytes(b"RIFF" + bytes(40 + n))
+        start = clock.true - 120
+        rec = ingest_file(vault, "centrala", path, _at(start), _at(start + 60))
+        calls.append((rec.id, start))
+
+    def end_of(true_start: float) -> datetime:
+        with vault.reading() as s:
+            source = s.execute(select(Source).where(Source.name == "centrala")).scalar_one()
+            return expiry_of(source, _at(true_start), vault.policy)
+
+    try:
+        call(0)  # the clock right
+        clock.advance(1)
+        clock.error_s = AHEAD
+        forward = watch.sample()
+        assert forward is not None and forward.delta_s > 0
+        call(1)
+        clock.advance(3600)
+        watch.sample()
+        call(2)
+        clock.advance(1)
+        clock.error_s = 0.0
+        call(3)  # after the correction, before the watch has read it
+        fix = watch.sample()
+        assert fix is not None and fix.corrected and fix.correction is not None
+        # the first call by the forward jump's raise, the others by their intake
+        assert fix.correction.kept_late == 4
+        rows = _rows(vault)
+        for rid, true_start in calls:  # 40 days late until two people agree
+            assert rows[rid].expires_at - end_of(true_start) >= timedelta(days=39), rid
+        run_sweep(vault, now=_at(clock.true))
+        assert set(_rows(vault)) >= {rid for rid, _ in calls}
+        done = approve(vault, propose(vault, forward.id, "zegar ustawiony o 40 dni do "  # type: ignore[arg-type]
+                                      "przodu", "anna", "test"), "jan", "test")
+        assert (done["intake"], done["restored"], done["recounted"]) == (3, 1, 0)
+        rows = _rows(vault)
+        for rid, true_start in calls:
+            assert rows[rid].retain_from is None, rid  # counted from the call's own time
+            assert abs(rows[rid].expires_at - end_of(true_start)) < timedelta(seconds=1), rid
+        # and the sweep agrees with the record: each goes right after its true end
+        ends = sorted({end_of(t) for _, t in calls})
+        assert sweep_at(vault, ends[0] - timedelta(seconds=5)) == set()
+        assert sweep_at(vault, ends[-1] + timedelta(seconds=5)) == {rid for rid, _ in calls}
+    finally:
+        watch.close()
+        vault.close()
+
+
 def test_without_approval_nothing_is_deleted_early(vault: Vault, clock: ShiftedClock) -> None:
     """Corrected, proposed by one person, never approved: the sweep keeps the material of the
     ahead period and before until the later end (up to 40 days late; said in the alert),

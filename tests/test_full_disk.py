@@ -149,6 +149,61 @@ def test_alert_goes_straight_to_the_channels_when_its_row_cannot_be_written(
             vault.close()
 
 
+def test_a_sweep_whose_record_the_full_disk_refuses_is_finished_once_there_is_room(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27 (a fresh clone's full-disk run): the disk-pressure sweep unlinked its victims,
+    and before it could write their record another writer took the room they freed, so
+    SQLite refused the sweep's last transaction and its rows stayed `deleting` until the next
+    start. Now the sweep keeps it as unfinished, tries again at once, and — the disk still
+    full — finishes it on the next closing segment once there is room: every victim
+    recorded, no row left `deleting`, the audit chain whole. (The other writer is the test's
+    file, written right after the unlinks: a recorder's timing cannot be forced.)"""
+    from kustosz.retention import sweep as sweep_module
+
+    with tmpfs(tmp_path / "disk", 24) as disk:
+        vault = make_vault(disk / "vault")
+        try:
+            recs = _material(vault, tmp_path)
+            watch = watch_of(vault)
+            assert watch.reserve.ensure()
+            truncate_wal(vault.root / "kustosz.db")
+            fill(disk / "ballast")
+            unlink_all = sweep_module._unlink_all
+            refilled: list[int] = []
+
+            def unlink_then_refill(*args, **kwargs):  # type: ignore[no-untyped-def]
+                kept = unlink_all(*args, **kwargs)
+                if not refilled:  # the room the unlinks made, taken at once
+                    refilled.append(fill(disk / "another-writer"))
+                return kept
+
+            monkeypatch.setattr(sweep_module, "_unlink_all", unlink_then_refill)
+            relieve_pressure(vault, actor="test", batch=1)
+            assert refilled and watch.unfinished
+            with vault.reading() as s:
+                deleting = list(s.execute(select(Recording.id).where(
+                    Recording.state == "deleting")).scalars())
+            assert deleting  # the record could not be written: what the fix finishes
+            for rid in deleting:
+                assert not vault.storage.exists(next(r.storage_key for r in recs
+                                                     if r.id == rid))
+
+            (disk / "another-writer").unlink()  # the other writer's file went
+            watch.after_write()  # a segment closed: the unfinished sweep is run again
+            wait_until(lambda: not watch.unfinished, 20, "the unfinished sweep finished")
+            with vault.reading() as s:
+                states = set(s.execute(select(Recording.state)).scalars())
+                gone = set(s.execute(select(Deletion.recording_id)).scalars())
+                sweeps = list(s.execute(select(Sweep)).scalars())
+                audit = check(s, vault.head_file)
+            assert "deleting" not in states
+            assert set(deleting) <= gone
+            assert sweeps and all(sw.finished_at is not None for sw in sweeps)
+            assert audit.ok, audit.problems
+        finally:
+            vault.close()
+
+
 def test_a_closing_segment_on_a_short_disk_wakes_the_sweep_at_once(tmp_path: Path) -> None:
     """The schedule says every 15 minutes; a segment that closes on a disk below the margin
     has the disk-pressure sweep run within a second, in the scheduler's thread."""

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.access.users import require_role
@@ -75,6 +75,10 @@ class Corrected:
     ahead: tuple[tuple[datetime, datetime, float], ...]
     last_recording: int | None
     at: datetime
+    # the correction's readings: the ahead clock's last before it, the right clock's first
+    # after (None: an entry written before they were read here)
+    before: datetime | None = None
+    after: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"correction": self.correction, "jump": self.jump, "undoes": list(self.undoes),
@@ -101,7 +105,9 @@ def corrections(session: Session) -> dict[int, Corrected]:
             found[int(d["corrects"])] = Corrected(
                 int(d["id"]), int(d["corrects"]), tuple(int(i) for i in d.get("undoes", ())),
                 tuple((_time(a), _time(b), float(x)) for a, b, x in d.get("ahead", ())),
-                None if d.get("last_recording") is None else int(d["last_recording"]), at)
+                None if d.get("last_recording") is None else int(d["last_recording"]), at,
+                _time(d["before"]) if d.get("before") else None,
+                _time(d["after"]) if d.get("after") else None)
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("clock.jump entry not understood: %s", exc)
     return found
@@ -118,11 +124,14 @@ def _span(ahead: Sequence[tuple[Any, Any, float]]) -> tuple[Any, Any] | None:
 
 
 def kept_late(s: Session, undoes: Iterable[int],
-              ahead: Sequence[tuple[float, float, float]], slack_s: float = SLACK_S) -> int:
+              ahead: Sequence[tuple[float, float, float]], slack_s: float = SLACK_S,
+              window: tuple[float, float] | None = None) -> int:
     """At a correction: the recordings kept past their end until an undo is approved — those
-    the period's jumps moved and the camera segments stamped in its frames."""
+    the period's jumps moved, the camera segments stamped in its frames, and those whose
+    base the intake set from the ahead mark: taken in during the period or in ``window``
+    (the right clock's readings between the correction and the watch's reading of it)."""
     moved = select(ClockRebased.recording_id).where(ClockRebased.jump_id.in_(list(undoes)))
-    which = [Recording.id.in_(moved)]
+    which: list[ColumnElement[bool]] = [Recording.id.in_(moved)]
     span = _span([(a, b, d) for a, b, d in ahead if d > slack_s])
     if span is not None:
         slack = timedelta(seconds=slack_s)
@@ -130,6 +139,10 @@ def kept_late(s: Session, undoes: Iterable[int],
         which.append(and_(Recording.source_id.in_(cameras),
                           Recording.start_at >= datetime.fromtimestamp(span[0], UTC) - slack,
                           Recording.start_at <= datetime.fromtimestamp(span[1], UTC) + slack))
+        for lo, hi in [span, *([window] if window is not None else [])]:
+            which.append(and_(Recording.retain_from > Recording.start_at,
+                              Recording.ingested_at >= datetime.fromtimestamp(lo, UTC) - slack,
+                              Recording.ingested_at <= datetime.fromtimestamp(hi, UTC) + slack))
     return int(s.execute(select(func.count()).select_from(Recording)
                          .where(Recording.state.in_(LIVE), or_(*which))).scalar() or 0)
 
@@ -219,11 +232,13 @@ def approve(vault: Vault, proposal: int, by: str, actor: str,
     undo = _Undo(vault, fixed, store)
     restored = undo.ahead_pass()
     restored += undo.restore_pass()
+    recounted_intake = undo.intake_pass()
     last = fixed.last_recording if fixed.last_recording is not None else 0
     main = [i for i in undo.ids if i <= last]
     done = {"proposal": proposal, "jump": jump_id, "correction": fixed.correction,
             "by": by, "proposed_by": details.get("by"), "restored": restored,
-            "recounted": len(undo.ids), "objects": undo.objects,
+            "recounted": len(undo.ids), "intake": recounted_intake,
+            "objects": undo.objects,
             "ahead": [[a.isoformat(), b.isoformat(), d] for a, b, d in fixed.ahead],
             "slack_s": SLACK_S, "sources": sorted(undo.sources),
             # the re-counted segments as the record check finds them: lo..hi, and the few
@@ -349,6 +364,81 @@ class _Undo:
                 self._apply(s, sources, changes)
             after = page[-1].id
 
+    def _intake_ahead(self, row_id: int, ingested: datetime) -> float | None:
+        """How far the high-water mark was ahead of the restored time line when a row was
+        taken in, if it was: taken in during the ahead period (its intake time a reading of
+        one of the period's frames), or after the correction but before the watch read it
+        (a reading of the right clock within the correction's interval). The intake counted
+        such a row's lag from that mark (kustosz.clock.watch lag_for: the clock taken never
+        to be ahead), which the approved undo says was ahead by at least the frame's own
+        amount. None: taken in when the mark was right."""
+        frames = [(a, b, d) for a, b, d in self.fixed.ahead if d > SLACK_S]
+        if not frames:
+            return None
+        slack = timedelta(seconds=SLACK_S)
+        at = _utc(ingested)
+        during = [d for a, b, d in frames if a - slack <= at <= b + slack]
+        if during:
+            return min(during)
+        fixed, last = self.fixed, self.fixed.last_recording
+        if fixed.before is None or fixed.after is None or last is None or row_id > last:
+            return None
+        # the interval between the watch's last reading of the ahead clock and its first of
+        # the right one: the ahead clock's last frame ends where that clock stood then
+        interval = max(timedelta(0), frames[-1][1] - fixed.before)
+        if fixed.after - interval - slack <= at <= fixed.after + slack:
+            return frames[-1][2]
+        return None
+
+    @staticmethod
+    def _less(start: datetime, base: datetime | None, ahead: float | None) -> datetime | None:
+        """``base`` less how far the mark was ahead, never before ``start`` (the row's own
+        time; only the camera segments the ahead clock stamped count from earlier)."""
+        if base is None or ahead is None:
+            return base
+        less = _utc(base) - timedelta(seconds=ahead)
+        return less if less > _utc(start) + timedelta(milliseconds=1) else None
+
+    def intake_pass(self) -> int:
+        """Rows of every kind whose retention base the intake set later than their own time
+        while the mark was ahead (and no jump moved since): counted from as much earlier,
+        never before their own time. Returns how many."""
+        frames = [(a, b, d) for a, b, d in self.fixed.ahead if d > SLACK_S]
+        span = _span(frames)
+        if span is None:
+            return 0
+        slack = timedelta(seconds=SLACK_S)
+        ends = [span[1]] + ([self.fixed.after] if self.fixed.after is not None else [])
+        lo, hi = min(span[0], *ends) - slack, max(ends) + slack
+        n, after = 0, 0
+        while True:
+            with self.vault.transaction() as s:
+                sources = {src.id: src for src in s.execute(select(Source)).scalars()}
+                page = s.execute(select(
+                    Recording.id, Recording.source_id, Recording.start_at,
+                    Recording.retain_from, Recording.storage_key, Recording.version_id,
+                    Recording.ingested_at)
+                    .where(Recording.id > after, Recording.state.in_(LIVE),
+                           Recording.retain_from.is_not(None),
+                           Recording.ingested_at >= lo, Recording.ingested_at <= hi)
+                    .order_by(Recording.id).limit(PAGE)).all()
+                if not page:
+                    return n
+                rids = [row.id for row in page]
+                moves, done = self._moves(s, rids), self._done(s, rids)
+                changes = []
+                for row in page:
+                    if row.id in done or row.id in self.ids or row.id in moves:
+                        continue  # counted already, or the restore put back its base
+                    ahead = self._intake_ahead(row.id, row.ingested_at)
+                    if ahead is None or _utc(row.retain_from) <= _utc(row.start_at):
+                        continue
+                    changes.append((row, row.retain_from,
+                                    self._less(row.start_at, row.retain_from, ahead)))
+                n += len(changes)
+                self._apply(s, sources, changes)
+            after = page[-1].id
+
     def restore_pass(self) -> int:
         """Every other recording the period's jumps moved gets its base back, where it still
         holds the value the jump set. Returns how many."""
@@ -367,12 +457,16 @@ class _Undo:
                 changes = []
                 for row in s.execute(select(
                         Recording.id, Recording.source_id, Recording.start_at,
-                        Recording.retain_from, Recording.storage_key, Recording.version_id)
+                        Recording.retain_from, Recording.storage_key, Recording.version_id,
+                        Recording.ingested_at)
                         .where(Recording.id.in_(rids), Recording.state.in_(LIVE))):
                     if row.id in done or row.id in self.ids:
                         continue
                     first, set_to = moves[row.id]
                     if _same(row.retain_from, set_to):
+                        # the base before the jump, itself from the intake while ahead
+                        first = self._less(row.start_at, first,
+                                           self._intake_ahead(row.id, row.ingested_at))
                         changes.append((row, row.retain_from, first))
                 n += len(changes)
                 self._apply(s, sources, changes)

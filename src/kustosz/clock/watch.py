@@ -172,11 +172,14 @@ def behind_s(vault: Vault) -> float:
     return watch.behind_s() if watch is not None else 0.0
 
 
-def lag_for(vault: Vault, start: datetime) -> float:
+def lag_for(vault: Vault, start: datetime, end: datetime | None = None) -> float:
     """How far behind the true time the clock was when it stamped ``start`` (0 within the
-    threshold, or when nothing watches): what an intake adds to count retention from."""
+    threshold, or when nothing watches): what an intake adds to count retention from.
+    ``end``: the end the same clock stamped, at or before now (a camera segment's)."""
     watch = watch_of(vault)
-    return watch.lag_for(start.timestamp()) if watch is not None else 0.0
+    if watch is None:
+        return 0.0
+    return watch.lag_for(start.timestamp(), None if end is None else end.timestamp())
 
 
 def generation(vault: Vault) -> int:
@@ -305,7 +308,7 @@ class ClockWatch:
             gap = self._high_now(self._steady()) - self._wall()
         return gap if gap > self.threshold_s else 0.0
 
-    def lag_for(self, at: float) -> float:
+    def lag_for(self, at: float, end: float | None = None) -> float:
         """The clock's lag behind the true time in the frame that stamped ``at`` (a reading
         of the server's clock): the current frame's lag as the last reading knew it — not the
         clock read now, which may have jumped since the stamp without the watch knowing yet —
@@ -314,7 +317,9 @@ class ClockWatch:
         (a session's anchor learnt in a frame stamps the segments the stream carried on after
         the frame ended, if they were taken in only after two jumps; issue 27 item 7 d). A
         reading several frames can give takes the largest, and so does the lag read now (as
-        `behind_s`): kept longer, never shorter."""
+        `behind_s`): kept longer, never shorter. ``end``, where the same clock stamped it
+        by now (a segment's end: never later than the reading at its close), bounds from
+        above the frames that can have given the stamp."""
         with self._lock:
             w, st = self._last
             st_now = self._steady()
@@ -324,12 +329,16 @@ class ClockWatch:
             found = [self._high_now(st_now) - self._wall()]
             thr = self.threshold_s
             reading_now = w + (st_now - st)  # the current frame's clock, now
-            if at >= self._frame_start - thr:
+            last = at if end is None else max(at, end)
+            # The current frame's clock, carried on, reads ``reading_now``: a later stamp was
+            # given after a jump forward not read yet, by a clock whose lag is the one read now
+            if self._frame_start - thr <= at and last <= reading_now + thr:
                 found.append(current)
             after = 0.0
             for frame in reversed(self._frames):
                 after += frame.delta
-                if frame.first - thr <= at <= max(frame.last, reading_now - after) + thr:
+                if frame.first - thr <= at and \
+                        last <= max(frame.last, reading_now - after) + thr:
                     found.append(current + after)
         lag = max(found)
         return lag if lag > self.threshold_s else 0.0
@@ -392,7 +401,7 @@ class ClockWatch:
                 correction = Correction(correction.corrects, correction.undoes,
                                         correction.ahead,
                                         kept_late(s, correction.undoes, correction.ahead,
-                                                  self.threshold_s))
+                                                  self.threshold_s, (w - elapsed, w)))
         jump = Jump(clock, delta, before, after, rebased, corrected=correction is not None,
                     measured=restart, correction=correction, id=jump_id)
         self._record(jump)

@@ -91,6 +91,9 @@ class DiskWatch:
         self.row_written = False  # the disk_full row of this episode is in the database
         self.rows_open: bool | None = None  # unknown until looked at
         self.stuck_until = 0.0
+        # this process's disk-pressure sweeps whose files are gone but whose record the
+        # full disk refused: finished by the next run (the next closing segment wakes it)
+        self.unfinished: set[int] = set()
         self._lock = threading.Lock()  # one sweep at a time (scheduled or woken)
         self._state = threading.Lock()
         # the recorders' ffmpeg sessions now writing (thread -> when each began), so that
@@ -161,8 +164,8 @@ class DiskWatch:
         if failed or self.critical(space):
             self.disk_full("a write failed: no space left" if failed else
                            f"only {space.free} bytes free")
-        if short or failed:
-            self.trigger(force=failed)
+        if short or failed or self.unfinished:
+            self.trigger(force=failed or bool(self.unfinished))
         elif self.full_since is not None or self.rows_open is not False or \
                 space.reserve < self.reserve.size(space.total):
             self.space_back()
@@ -286,6 +289,25 @@ class DiskWatch:
                     self.full_since, self.row_written = since, written
 
 
+def _finish_unfinished(vault: Vault, watch: DiskWatch, actor: str,
+                       report: sweep.SweepReport) -> bool:
+    """This process's disk-pressure sweeps cut short by the full disk, finished
+    (kustosz.retention.sweep.finish_open, as a start's recovery would). False: the disk still
+    refuses their record (left for the next run)."""
+    for sweep_id in sorted(watch.unfinished):
+        try:
+            sweep.finish_open(vault, sweep_id, SweepMode.DISK_PRESSURE, actor)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("disk-pressure sweep %d: its record still cannot be written", sweep_id)
+            return False
+        watch.unfinished.discard(sweep_id)
+        if sweep_id not in report.sweep_ids:
+            report.sweep_ids.append(sweep_id)
+    return True
+
+
 def watch_of(vault: Vault) -> DiskWatch:
     """The vault's disk watch (kustosz.vault_services), made on first use."""
     return vault.services.of(DiskWatch, lambda: DiskWatch(vault))
@@ -329,6 +351,8 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
     report = sweep.SweepReport(as_of=datetime.now(UTC), dry_run=False, mode=SweepMode.DISK_PRESSURE)
     if not vault.may_delete:  # serve with [storage] sweep = "separate": the sweeper deletes
         return report
+    if watch is not None and not _finish_unfinished(vault, watch, actor, report):
+        return report  # still no room for the record of what was deleted: the next write
     threshold = vault.config.min_free_percent
     free, total = measure()
     if total <= 0 or free * 100 / total >= threshold:
@@ -407,9 +431,23 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
             report.sweep_ids.append(sweep_id)
             # Before its end by design (the disk is full): only the holds, in the database
             # and open in the audit log, are asked again (holds/record.py).
-            victims, kept, _early = sweep.delete_marked(
-                vault, sweep_id, datetime.now(UTC), actor, lambda _src: rule,
-                expiry=False, clear_agreed=False)
+            try:
+                victims, kept, _early = sweep.delete_marked(
+                    vault, sweep_id, datetime.now(UTC), actor, lambda _src: rule,
+                    expiry=False, clear_agreed=False)
+            except Exception as exc:
+                if watch is None or not is_disk_full(exc):
+                    raise
+                # Its files are gone (or going) but the disk refused the record of it: the
+                # rows stay `deleting` until it is finished, here once the unlinks made
+                # room, else by the next run.
+                log.warning("disk-pressure sweep %d: its record could not be written (%s); "
+                            "finishing it when there is room", sweep_id, exc)
+                watch.unfinished.add(sweep_id)
+                watch.disk_full("the sweep's record of its deletions could not be written")
+                if not _finish_unfinished(vault, watch, actor, report):
+                    return report
+                continue
             report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
                                   if r.id not in kept)  # kept: a hold placed meanwhile
         if not marked:

@@ -309,34 +309,43 @@ def recover(vault: Vault, actor: str = "system") -> int:
                                      .where(Sweep.finished_at.is_(None))).all())
     handled += remove_orphans(vault)  # undone intakes the app's credentials could not remove
     for sweep_id, mode in open_sweeps:
-        with vault.transaction() as s:
-            rows = list(s.execute(select(Recording).where(
-                Recording.sweep_id == sweep_id,
-                Recording.state == RecordingState.DELETING)).scalars())
-            gone = []
-            holds = active_holds(s)  # the coverage rule read in Python (holds/coverage.py)
-            for rec in rows:
-                facts = ItemFacts(rec.id, rec.source_id, rec.start_at, rec.end_at)
-                if covering(holds, facts) and vault.storage.exists(rec.storage_key):
-                    rec.state, rec.sweep_id = RecordingState.STORED, None
-                else:
-                    gone.append(rec)
-            as_of = s.get(Sweep, sweep_id).as_of  # type: ignore[union-attr]
-        # An open sweep with rows `deleting` is a database's word too: the record is asked
-        # as of the sweep's time, never later than now.
-        early: list[Disagreement] = []
-        at = min(as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of,
-                 datetime.now(UTC))
-        gone = _checked(vault, gone, at, early, expiry=mode == SweepMode.RETENTION,
-                        present=lambda v: vault.storage.exists(v.storage_key))
-        _unlink_all(vault, gone, at, early)
-        if early:
-            _tell(vault, sweep_id, early, actor)
-        handled += len(rows)
-        rules = (lambda src: _rule(src, vault)) if mode == SweepMode.RETENTION else \
-            (lambda src: "disk pressure (recovered)")
-        _finish(vault, sweep_id, actor, rules)
+        handled += finish_open(vault, sweep_id, mode, actor)
     return handled
+
+
+def finish_open(vault: Vault, sweep_id: int, mode: str, actor: str = "system") -> int:
+    """Finish one sweep cut short after it marked its victims: each still `deleting` goes
+    back to `stored` if a hold covers it and its file is there, else is unlinked (if it is
+    not gone already) and recorded; the sweep closed. By `recover` at a start, and by the
+    disk-pressure sweep for its own sweep whose last write the full disk refused. Returns
+    the rows handled."""
+    with vault.transaction() as s:
+        rows = list(s.execute(select(Recording).where(
+            Recording.sweep_id == sweep_id,
+            Recording.state == RecordingState.DELETING)).scalars())
+        gone = []
+        holds = active_holds(s)  # the coverage rule read in Python (holds/coverage.py)
+        for rec in rows:
+            facts = ItemFacts(rec.id, rec.source_id, rec.start_at, rec.end_at)
+            if covering(holds, facts) and vault.storage.exists(rec.storage_key):
+                rec.state, rec.sweep_id = RecordingState.STORED, None
+            else:
+                gone.append(rec)
+        as_of = s.get(Sweep, sweep_id).as_of  # type: ignore[union-attr]
+    # An open sweep with rows `deleting` is a database's word too: the record is asked
+    # as of the sweep's time, never later than now.
+    early: list[Disagreement] = []
+    at = min(as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of,
+             datetime.now(UTC))
+    gone = _checked(vault, gone, at, early, expiry=mode == SweepMode.RETENTION,
+                    present=lambda v: vault.storage.exists(v.storage_key))
+    _unlink_all(vault, gone, at, early)
+    if early:
+        _tell(vault, sweep_id, early, actor)
+    rules = (lambda src: _rule(src, vault)) if mode == SweepMode.RETENTION else \
+        (lambda src: "disk pressure (recovered)")
+    _finish(vault, sweep_id, actor, rules)
+    return len(rows)
 
 
 def _expired(now: datetime) -> ColumnElement[bool]:

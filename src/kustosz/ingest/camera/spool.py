@@ -177,7 +177,7 @@ class Session:
         more than the threshold (kustosz.clock): the file's own time, the highest time the
         server's clock has shown."""
         by_file = _at(path.stat().st_mtime - length)
-        behind = clock.lag_for(self.vault, start)
+        behind = clock.lag_for(self.vault, start, start + timedelta(seconds=length))
         limit = timedelta(seconds=THRESHOLD_S)
         return later_start(start + limit, by_file, start + timedelta(seconds=behind))
 
