@@ -23,9 +23,14 @@ from kustosz.cluster.alerts import clock_skew
 from kustosz.cluster.settings import ClusterSettings
 from kustosz.db.leases import Held, Leases
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0  # how often free resources are looked for (a hand-over waits at most this)
+# serve's watchdog (kustosz.watchdog): a lease pass is a few statements, each bounded by the
+# database's deadline (db.deadline), and the stopping of what a lost lease ran.
+LEASES_ALLOWANCE_S = 300.0
+DEADLINES_ALLOWANCE_S = 120.0  # dropping leases past their deadline: memory and stop hooks
 
 
 class Coordinator:
@@ -139,22 +144,32 @@ class Coordinator:
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("node %s: lease pass failed; trying again", self.node)
-                self._expire()
-            if self.taken_over:
-                stop.set()  # the node stops its work and exits (cli.serve.run_node)
-                return
-            stop.wait(TICK_S)
+        loop = progress_of(self.vault).loop("leases", LEASES_ALLOWANCE_S)
+        try:
+            while not stop.is_set():
+                loop.beat()
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("node %s: lease pass failed; trying again", self.node)
+                    self._expire()
+                if self.taken_over:
+                    stop.set()  # the node stops its work and exits (cli.serve.run_node)
+                    return
+                loop.wait(stop, TICK_S)
+        finally:
+            loop.forget()
 
     def watch_deadlines(self, stop: threading.Event) -> None:
         """Apart from the lease pass, which may hang on the database: a lease whose local
         deadline passed is dropped at once, so its work stops before the lease runs out."""
-        while not stop.wait(0.2):
-            self._expire()
+        loop = progress_of(self.vault).loop("lease-deadlines", DEADLINES_ALLOWANCE_S)
+        try:
+            while not loop.wait(stop, 0.2):
+                loop.beat()
+                self._expire()
+        finally:
+            loop.forget()
 
     def _expire(self) -> None:
         now = time.monotonic()

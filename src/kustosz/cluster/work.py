@@ -37,11 +37,13 @@ from kustosz.ingest.camera.supervisor import Decision, RecorderPool, decide
 from kustosz.ingest.listeners import Listeners, settle_disabled
 from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, scan
+from kustosz.ingest.phone.watch import ALLOWANCE_S as PHONES_ALLOWANCE_S
 from kustosz.ingest.phone.watch import enabled_phone_sources
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 # The sweep goes with the scheduled work (checkpoints, notifier, backups, the cluster's
@@ -254,14 +256,22 @@ def run_phones(vault: Vault, coordinator: Coordinator, stop: threading.Event,
     passes: the intake is restart-safe, a file counts as taken only once its row commits)."""
 
     observers: dict[str, Observer] = {}
-    while not stop.wait(interval):
-        for resource in sorted(r for r in coordinator.holding() if r.startswith(phone(""))):
-            name = resource.partition(":")[2]
-            try:
-                scan(vault, name, observer=observers.setdefault(name, Observer()))
-                check_alerts(vault, name)
-            except Exception:
-                log.exception("phone source %s: intake pass failed", name)
-        for resource in coordinator.releasing():
-            if resource.startswith(phone("")):
-                coordinator.done_with(resource)
+    # serve's watchdog (kustosz.watchdog), as the one machine's phone watch
+    loop = progress_of(vault).loop("phones", PHONES_ALLOWANCE_S)
+    try:
+        while not loop.wait(stop, interval):
+            loop.beat()
+            for resource in sorted(r for r in coordinator.holding()
+                                   if r.startswith(phone(""))):
+                name = resource.partition(":")[2]
+                loop.beat()
+                try:
+                    scan(vault, name, observer=observers.setdefault(name, Observer()))
+                    check_alerts(vault, name)
+                except Exception:
+                    log.exception("phone source %s: intake pass failed", name)
+            for resource in coordinator.releasing():
+                if resource.startswith(phone("")):
+                    coordinator.done_with(resource)
+    finally:
+        loop.forget()
