@@ -15,9 +15,10 @@ systemd's start timeout (EXTEND_TIMEOUT_USEC) instead of pinging.
 
 Every long-running loop of serve beats (issue 27: a hung recorder, segment committer,
 listener, sweep scheduler, notifier, checkpoint, backup, uploader, phone watch or database
-watch must not go unnoticed; on a cluster node the lease pass and its deadlines too). The loops find the registry through their vault
-(`progress_of`), as they find the disk watch (retention.pressure.watch_of) and the segment
-committer (ingest.camera.index_batch.index_of), rather than being handed it by serve: several
+watch must not go unnoticed; on a cluster node the lease pass and its deadlines too). The
+loops find the registry through their vault (`progress_of`), as they find the disk watch
+(retention.pressure.watch_of) and the segment committer (ingest.camera.index_batch.index_of),
+rather than being handed it by serve: several
 are not built by serve at all — the recorders by the pools (a node's `NodePool` too), the
 listeners' services by `Listeners`, the sweep, checkpoints, notifier, backups and listeners of
 a node by `cluster.work.Singletons` as its leases come and go, the committer lazily by the

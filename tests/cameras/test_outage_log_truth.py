@@ -82,6 +82,56 @@ def status_of(vault: Vault, source_id: int) -> str | None:
 
 
 @needs_camera
+def test_a_camera_retried_through_a_long_outage_piles_nothing_up(
+        outage: tuple[Vault, Proxy], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27: the database goes away while the camera records (its segments wait), then
+    the camera goes away too and is tried again and again. What waits for the database does
+    not grow with the tries — one gap to open, the sessions that recorded nothing settled
+    without it — however long the outage; when both are back, the camera's time line has one
+    gap for the time it was down, closed, and every segment recorded is stored."""
+    vault, proxy = outage
+    settled: list[float] = []
+    real_settle = Session.settle
+
+    def noting(self: Session, stop: Stop = None) -> int:
+        settled.append(time.monotonic())
+        return real_settle(self, stop)
+
+    monkeypatch.setattr(Session, "settle", noting)
+    with RtspServer(audio=False) as srv:
+        cam = register_camera(vault, "hol", srv.url(), segment=SEGMENT_S).source_id
+        pool = RecorderPool(vault, options=OPTIONS)
+        pool.reconcile()
+        recorder = pool.recorders[cam]
+        try:
+            wait_for(lambda: stored(vault, cam), 30, "recording")
+            proxy.cut()
+            wait_for(lambda: any(w.seg is not None for w in recorder._backlog), 60,
+                     "a segment waiting for the database")
+            srv.stop()
+            began = len(settled)
+            wait_for(lambda: len(settled) >= began + 6, 90,
+                     "the camera tried again and again while the database is cut")
+            downs = [w for w in recorder._backlog if w.down is not None]
+            others = [w for w in recorder._backlog if w.seg is None and w.down is None]
+            assert len(downs) == 1, recorder._backlog
+            assert len(others) <= 2, others  # the session that recorded, and one at most
+            assert len(recorder._owed.items) <= 3, [k for k, _ in recorder._owed.items]
+
+            proxy.restore()
+            srv.restart()
+            wait_for(lambda: not recorder._backlog and not open_gaps(vault, cam)
+                     and status_of(vault, cam) == "recording", 90,
+                     "recording again, the backlog taken in, the gap closed")
+            with vault.reading() as s:
+                gaps = list(s.execute(select(Gap).where(Gap.source_id == cam)).scalars())
+            assert len(gaps) == 1, [(g.start_at, g.end_at, g.cause) for g in gaps]
+            assert gaps[0].end_at is not None and gaps[0].end_at > gaps[0].start_at
+        finally:
+            pool.stop_all()
+
+
+@needs_camera
 def test_a_camera_down_through_an_outage_never_says_the_database_answers(
         outage: tuple[Vault, Proxy], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -116,6 +166,8 @@ def test_a_camera_down_through_an_outage_never_says_the_database_answers(
             wait_for(lambda: len(settled) >= began + 3, 60,
                      "empty sessions settled while the database is cut")
             during = caplog.records[cut_at:]
+            # each try owes no new row: the gap already open, its status and alert the latest
+            assert len(recorder._owed.items) <= 3, [k for k, _ in recorder._owed.items]
             assert said(during, BACK) == [], said(during, BACK)
             assert len(said(during, AWAY)) == 1, said(during, AWAY)
             assert recorder._retry.failing_since is not None  # nothing answered it

@@ -9,10 +9,14 @@ needs a row waits here, in the order it happened, until the database answers aga
   placed exactly as if the database had never been away (the times come from the files and
   ffmpeg's stream times, never from when the row is written). The files stay in their session
   folders, and ffmpeg's list in each folder names them, so a serve that stops or dies meanwhile
-  leaves them to the next start's recovery, as after a crash.
+  leaves them to the next start's recovery, as after a crash. It does not grow with the
+  tries of a camera that is down: a session that left no segment file is settled at once (it
+  needs no database and holds no place on the time line), and a gap already waiting is not
+  queued again, only its cause brought up to date (the recorder).
 - `OwedWrites`: the recorder's status, gap and alert rows that could not be written: best
   effort, never a reason to stop recording; written in order once the database answers (a
-  status only as the latest one, an alert as the last word on it).
+  status only as the latest one, an alert as the last word on it, a gap opened once however
+  often the camera is tried).
 - `Retry`: when to ask again (a bounded back-off, `db.outage.Backoff`), shared by both, and
   what the log says of the database: once that it is away, once that it answers again. Only a
   call the database answered ends an outage: a step that needed no call (a session that

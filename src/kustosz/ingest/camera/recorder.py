@@ -65,6 +65,16 @@ from kustosz.watchdog import Loop, progress_of
 log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
+GAP_OPEN = "gap-open"  # an owed open_gap (kustosz.ingest.camera.backlog.OwedWrites' key)
+
+
+@dataclass
+class OwedGap:
+    """An open_gap owed while the database is away: a camera still down at the next try
+    brings only its failure up to date."""
+
+    since: datetime
+    failure: health.Failure
 # The longest a recorder's loop may honestly go without a beat: a wake of its follow loop
 # (poll_s) with one step of the backlog (a segment's wait for the committer, ADOPT_WAIT_S)
 # and its owed status, gap and alert rows (each a database wait: connect 10 s, an answer
@@ -157,6 +167,7 @@ class CameraRecorder:
         self._gap_open = False  # a gap was opened on the time line: the next segment ends it
         self._stop_deadline: float | None = None  # time.monotonic(): the last takes at a stop
         self._gap_owed: tuple[datetime, health.Failure] | None = None
+        self._owed_gap: OwedGap | None = None  # the open_gap owed last
         self._status_owed: str | None = None  # "disk_full" could not be written yet
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
         self.admit: Callable[[datetime, datetime], bool] | None = None
@@ -352,7 +363,12 @@ class CameraRecorder:
         self._down_cause = failure.cause
         if self._backlog and self._retry.failing_since is not None:
             # The database away: on the time line after what was recorded before it (a full
-            # disk opens it now, after what could be taken in, as ever).
+            # disk opens it now, after what could be taken in, as ever). A camera still down
+            # at the next try adds nothing: the gap waiting already starts where it stopped.
+            last = self._backlog[-1]
+            if last.down is not None and last.session is None:
+                last.down = (last.down[0], failure)  # its start stands, the latest cause
+                return
             self._backlog.append(Waiting(None, down=(since, failure)))
             with contextlib.suppress(Exception):  # a full disk: drained once there is room
                 self._drain()
@@ -361,10 +377,19 @@ class CameraRecorder:
 
     def _open_gap(self, since: datetime, failure: health.Failure) -> None:
         self._gap_open = True
+        if self._owed.items and self._owed.items[-1][0] == GAP_OPEN and \
+                self._owed_gap is not None:
+            # Still down at the next try while the database is away: the gap owed already
+            # opens where the camera stopped; only its detail is the latest (as open_gap does
+            # to an open row), so nothing piles up however long the outage.
+            self._owed_gap.failure = failure
+            self._gap_owed = None
+            return
+        owed = self._owed_gap = OwedGap(since, failure)  # the owed write reads it when made
         try:
-            self._owed.write("gap", lambda: health.open_gap(
-                self.vault, self.job.source_id, since, failure.cause, failure.message,
-                self.job.name))
+            self._owed.write(GAP_OPEN, lambda: health.open_gap(
+                self.vault, self.job.source_id, owed.since, owed.failure.cause,
+                owed.failure.message, self.job.name))
             self._gap_owed = None
         except Exception as exc:
             if not is_disk_full(exc):
@@ -474,7 +499,15 @@ class CameraRecorder:
                 session.close_reader()
                 session.meta = self._session_meta()
                 # Settled after its segments: the unfinished last one, the folder removed.
-                self._backlog.append(Waiting(session))
+                # A session with no segment file left (a camera that did not answer, or all
+                # taken in) needs no database and holds no place on the time line: settled
+                # at once, so that a camera retried through a long outage piles nothing up.
+                if self._backlog and not any(session.folder.glob(SEGMENT_GLOB)):
+                    session.settle()
+                    if session.last_end is not None:
+                        self.last_end = session.last_end
+                else:
+                    self._backlog.append(Waiting(session))
             self._drain(force=self._stop.is_set())
         except Exception as exc:
             if not is_disk_full(exc):
