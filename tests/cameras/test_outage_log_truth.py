@@ -64,6 +64,20 @@ def outage(tmp_path: Path) -> Iterator[tuple[Vault, Proxy]]:
         pg.stop()
 
 
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """time.monotonic() of each session a recorder settled (each try to reach the camera)."""
+    times: list[float] = []
+    real_settle = Session.settle
+
+    def noting(self: Session, stop: Stop = None) -> int:
+        times.append(time.monotonic())
+        return real_settle(self, stop)
+
+    monkeypatch.setattr(Session, "settle", noting)
+    return times
+
+
 def said(records: list[logging.LogRecord], words: str, camera: str = "hol") -> list[str]:
     lines = [r.getMessage() for r in records]
     return [line for line in lines if words in line and line.startswith(f"camera {camera}:")]
@@ -83,21 +97,13 @@ def status_of(vault: Vault, source_id: int) -> str | None:
 
 @needs_camera
 def test_a_camera_retried_through_a_long_outage_piles_nothing_up(
-        outage: tuple[Vault, Proxy], monkeypatch: pytest.MonkeyPatch) -> None:
+        outage: tuple[Vault, Proxy], settled: list[float]) -> None:
     """Issue 27: the database goes away while the camera records (its segments wait), then
     the camera goes away too and is tried again and again. What waits for the database does
     not grow with the tries — one gap to open, the sessions that recorded nothing settled
     without it — however long the outage; when both are back, the camera's time line has one
     gap for the time it was down, closed, and every segment recorded is stored."""
     vault, proxy = outage
-    settled: list[float] = []
-    real_settle = Session.settle
-
-    def noting(self: Session, stop: Stop = None) -> int:
-        settled.append(time.monotonic())
-        return real_settle(self, stop)
-
-    monkeypatch.setattr(Session, "settle", noting)
     with RtspServer(audio=False) as srv:
         cam = register_camera(vault, "hol", srv.url(), segment=SEGMENT_S).source_id
         pool = RecorderPool(vault, options=OPTIONS)
@@ -133,21 +139,13 @@ def test_a_camera_retried_through_a_long_outage_piles_nothing_up(
 
 @needs_camera
 def test_a_camera_down_through_an_outage_never_says_the_database_answers(
-        outage: tuple[Vault, Proxy], monkeypatch: pytest.MonkeyPatch,
+        outage: tuple[Vault, Proxy], settled: list[float],
         caplog: pytest.LogCaptureFixture) -> None:
     """The camera goes away, then the database: each try to reach the camera is a session
     that recorded nothing, settled without the database. None of them is the database's
     answer: the log says once that it is away, never that it answers, until it does."""
     vault, proxy = outage
     caplog.set_level(logging.INFO, logger="kustosz")
-    settled: list[float] = []  # time.monotonic() of each session the recorder settled
-    real_settle = Session.settle
-
-    def noting(self: Session, stop: Stop = None) -> int:
-        settled.append(time.monotonic())
-        return real_settle(self, stop)
-
-    monkeypatch.setattr(Session, "settle", noting)
     with RtspServer(audio=False) as srv:
         cam = register_camera(vault, "hol", srv.url(), segment=SEGMENT_S).source_id
         pool = RecorderPool(vault, options=OPTIONS)
