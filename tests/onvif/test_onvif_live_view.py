@@ -140,6 +140,39 @@ def test_the_relay_stops_when_nobody_watches(office: Vault,
     assert not any(r.running() for r in relays._relays.values())
 
 
+def test_a_relay_that_ended_is_started_again_for_its_viewer(office: Vault) -> None:
+    """A relay's ffmpeg that ends while somebody watches (the camera dropped the sub-stream, a
+    busy machine's I/O time-out) is started again by the viewer's next admitted fetch — the
+    live view does not stay on the recorded stream for the rest of the session."""
+    c, playlist_url = live_session(office)
+    sub_stream_playlist(c, playlist_url)
+    relays = c.app.state.live_relays  # type: ignore[attr-defined]
+    (relay,) = relays._relays.values()
+    first = relay.proc
+    first.kill()
+    first.wait(10)
+    playlist = sub_stream_playlist(c, playlist_url)
+    (again,) = relays._relays.values()
+    assert again.proc is not None and again.proc is not first and again.running()
+    part = next(line for line in playlist.splitlines() if line.startswith("sub/"))
+    assert c.get(f"{playlist_url.rsplit('/', 1)[0]}/{part}").status_code == 200
+
+
+def test_a_viewer_who_comes_back_after_the_relay_stopped_gets_the_sub_stream_again(
+        office: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay stops when nobody fetched for IDLE_S (a paused player, a tab in the
+    background); the same open session fetching again is admitted and starts it again."""
+    c, playlist_url = live_session(office)
+    sub_stream_playlist(c, playlist_url)
+    relays = c.app.state.live_relays  # type: ignore[attr-defined]
+    with monkeypatch.context() as idle:
+        idle.setattr(live_relay, "IDLE_S", 0.0)
+        relays.reap()
+    assert not relays._relays
+    sub_stream_playlist(c, playlist_url)
+    assert [r.running() for r in relays._relays.values()] == [True]
+
+
 def test_without_a_sub_stream_live_view_plays_the_recorded_stream(
         office: Vault, tmp_path: Path) -> None:
     from tests.custody.custody_helpers import record, setup_camera

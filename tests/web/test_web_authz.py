@@ -22,6 +22,7 @@ from kustosz.access import records
 from kustosz.access.authorisations import ACTIONS, ELIGIBLE
 from kustosz.access.users import add_user
 from kustosz.db.access import AccessEntry, Authorisation, ViewingSession
+from kustosz.db.cameras import CameraDevice
 from kustosz.db.custody import Copy
 from kustosz.db.models import AuditEntry, Source
 from kustosz.ingest.camera import live_relay
@@ -130,10 +131,16 @@ def _sub_stream(vault: Vault, c: TestClient, users: dict[tuple[str, str, str], t
                 monkeypatch: pytest.MonkeyPatch) -> Path:
     """Live view from cam-hol's sub-stream (media_live_sub): a real ffmpeg relay of the demo
     camera's test picture (no camera streams here), started for every live session as an
-    authorised start would start it; kept running for the whole matrix. Its parts' folder."""
+    authorised start would start it; kept running for the whole matrix. cam-hol is given the
+    register entry of an ONVIF camera with a live-view profile, as only those have a relay.
+    Its parts' folder."""
     monkeypatch.setattr(live_relay, "IDLE_S", 3600.0)
-    with vault.reading() as s:
+    with vault.transaction() as s:
         sid = s.execute(select(Source.id).where(Source.name == "cam-hol")).scalar_one()
+        s.add(CameraDevice(source_id=sid, onvif_address="http://127.0.0.1:9/onvif/device_service",
+                           make="test", model="test", record_profile="main",
+                           live_profile="sub", live_url="rtsp://127.0.0.1:9/sub",
+                           read_at=datetime.now(UTC)))
     relays = c.app.state.live_relays  # type: ignore[attr-defined]
     for (_role, _state, action), (_name, token) in users.items():
         if action == "live":

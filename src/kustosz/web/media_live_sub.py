@@ -87,32 +87,37 @@ def start_sub_stream(ctx: Ctx, token: str) -> None:
                                  address.with_credentials)
 
 
-def wait_for_sub_stream(ctx: Ctx, token: str) -> Relay | None:
-    """The relay of this session's camera once it has a part, waited for (without a database
-    transaction open) while it starts; None: play the recorded stream. Only looks: nothing
-    is kept alive or started again before the gate has admitted the request (`keep`)."""
+def wait_for_sub_stream(ctx: Ctx, token: str) -> None:
+    """While this session's camera's relay runs but has no part yet (it was just started),
+    wait for its first (without a database transaction open), at most FIRST_PART_S. Only
+    looks: nothing is kept alive or started before the gate has admitted the request."""
     relays = relays_of(ctx.request)
     deadline = time.monotonic() + FIRST_PART_S
-    while True:
+    while time.monotonic() < deadline:
         relay = relays.peek(token_digest(token))
-        if relay is None:
-            return None
-        if relay.playlist() is not None:
-            return relay
-        if not relay.running() or time.monotonic() > deadline:
-            return None
+        if relay is None or relay.playlist() is not None:
+            return
         time.sleep(0.2)
 
 
 def keep(ctx: Ctx, token: str, s: Session, source_id: int) -> Relay | None:
-    """Inside the admitted request: the relay kept alive (started again if it ended) while
-    the camera may still be watched; stopped the moment it may not (disabled, its start
-    date not reached, its room forbidden)."""
+    """Inside the admitted request: the camera's relay kept alive — started again if it
+    ended or stopped while nobody fetched, so a live view does not stay on the recorded stream
+    for the rest of its session — while the camera may still be watched; stopped the moment it
+    may not (disabled, its start date not reached, its room forbidden). None: no sub-stream."""
     relays = relays_of(ctx.request)
+    device = s.get(CameraDevice, source_id)
+    if device is None or not device.live_url:
+        return None
     if not may_watch(s, source_id, ctx.vault.policy):
         relays.drop(source_id)
         return None
-    return relays.watched(token_digest(token))
+
+    def url() -> str:  # the sealed password is opened only when ffmpeg is to be started
+        address = _sub_address(s, source_id)
+        assert address is not None  # the device's live_url was read in this transaction
+        return address.with_credentials()
+    return relays.watch(token_digest(token), source_id, url)
 
 
 def sub_playlist(s: Session, vs: ViewingSession, relay: Relay, client: str,

@@ -87,11 +87,11 @@ def media_vod(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 
 @router.get("/media/{token}/live.m3u8", name="media_live", tags=[MEDIA_TAG])
 def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
-    starting = wait_for_sub_stream(ctx, token)  # before the transaction: it may be starting
+    wait_for_sub_stream(ctx, token)  # before the transaction: a relay may be starting
 
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
-        relay = keep(ctx, token, s, source.id) if starting is not None else None
+        relay = keep(ctx, token, s, source.id)
         if relay is not None and relay.source_id == source.id:
             sub = sub_playlist(s, vs, relay, ctx.client, source.name)
             if sub is not None:

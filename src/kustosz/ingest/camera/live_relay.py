@@ -202,30 +202,6 @@ class Relays:
         with self._lock:
             self._viewers.pop(viewer, None)
 
-    def watched(self, viewer: str) -> Relay | None:
-        """The running relay of the camera this viewing session watches, kept alive by the
-        asking; None when it has none (the recorded stream is played instead)."""
-        now = time.monotonic()
-        with self._lock:
-            source_id = self._viewers.get(viewer)
-            relay = self._relays.get(source_id) if source_id is not None else None
-            if relay is None:
-                return None
-            if not relay.running():
-                if now - relay.started < RETRY_S:
-                    return None
-                log.warning("live view relay of camera %s ended; starting it again",
-                            relay.source_id)
-                relay.stop()
-                relay.started = now
-                restart = True
-            else:
-                restart = False
-            relay.used = now
-        if restart:
-            self._start(relay)
-        return relay
-
     def _reap(self, now: float) -> None:
         for sid, relay in list(self._relays.items()):
             if now - relay.used > IDLE_S:
