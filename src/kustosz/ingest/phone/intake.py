@@ -27,13 +27,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kustosz.audit import append as audit
-from kustosz.db.calls import Call, PhoneCdrRecord, PhoneIntakeState, PhoneProblem, PhoneSpoolItem
+from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem, PhoneSpoolItem
 from kustosz.db.models import Source
 from kustosz.db.tables import table_of
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.ingest.phone.calls_written import NewCall, write_calls
 from kustosz.ingest.phone.facts import Facts, Named, Skip, folder_names, paired, parse
 from kustosz.ingest.phone.filenames import unsafe_relpaths
 from kustosz.ingest.phone.records import CdrIndex, read_new_records
@@ -303,22 +303,10 @@ class IntakePass:
 
         def on_stored(s: Session, done: list[Stored]) -> None:
             mine = [(d, takes[d.index]) for d in done]
-            s.execute(insert(table_of(Call)), [  # Core executemany, not ORM bulk
-                {"recording_id": d.id, "source_id": source.id, "start_at": t.facts.start,
-                 "caller": t.caller, "callee": t.callee, "direction": t.direction,
-                 "uniqueid": t.facts.uniqueid, "disposition": (t.facts.disposition or "")[:20],
-                 "no_cdr": t.facts.no_cdr} for d, t in mine])
+            write_calls(s, source, [NewCall(d, t.facts.start, t.caller, t.callee, t.direction,
+                                            t.facts.uniqueid, t.facts.disposition or "",
+                                            t.facts.no_cdr) for d, t in mine], now, ACTOR)
             _mark(s, source.id, [t for _, t in mine], SpoolOutcome.STORED, now)
-            s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
-                      .values(stored=PhoneIntakeState.stored + len(done), last_intake_at=now))
-            # No numbers or file names here: the audit log outlives the recordings (R2.2).
-            calls = {str(d.id): {"start": t.facts.start.isoformat(), "sha256": d.sha256,
-                                 "size": d.size, "direction": t.direction,
-                                 "no_cdr": t.facts.no_cdr} for d, t in mine}
-            subject = (f"recording {done[0].id}" if len(done) == 1
-                       else f"recordings {done[0].id}..{done[-1].id}")
-            audit(s, ACTOR, "call.ingest", subject,
-                  {"source": source.name, "count": len(done), "calls": calls})
 
         items = [Item(cfg.spool_path / t.rel, t.facts.start, t.facts.end,
                       {**t.facts.meta, "caller_raw": t.facts.caller_raw,

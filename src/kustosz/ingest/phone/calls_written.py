@@ -1,0 +1,48 @@
+"""The rows a stored call recording gets beside it, whichever way it came in (a PBX spool, a
+SIPREC session): its call row, the line's counters and one audit entry per batch — written in
+the transaction in which the recordings become `stored` (ingest_batch's ``on_stored``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from kustosz.audit import append as audit
+from kustosz.db.calls import Call, PhoneIntakeState
+from kustosz.db.models import Source
+from kustosz.db.tables import table_of
+from kustosz.ingest.files import Stored
+
+
+@dataclass(frozen=True)
+class NewCall:
+    stored: Stored
+    start: datetime
+    caller: str  # canonical
+    callee: str
+    direction: str
+    uniqueid: str
+    disposition: str
+    no_cdr: bool
+
+
+def write_calls(s: Session, source: Source, calls: list[NewCall], now: datetime,
+                actor: str) -> None:
+    s.execute(insert(table_of(Call)), [  # Core executemany, not ORM bulk
+        {"recording_id": c.stored.id, "source_id": source.id, "start_at": c.start,
+         "caller": c.caller, "callee": c.callee, "direction": c.direction,
+         "uniqueid": c.uniqueid[:64], "disposition": c.disposition[:20], "no_cdr": c.no_cdr}
+        for c in calls])
+    s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
+              .values(stored=PhoneIntakeState.stored + len(calls), last_intake_at=now))
+    # No numbers or file names here: the audit log outlives the recordings (R2.2).
+    entries = {str(c.stored.id): {"start": c.start.isoformat(), "sha256": c.stored.sha256,
+                                  "size": c.stored.size, "direction": c.direction,
+                                  "no_cdr": c.no_cdr} for c in calls}
+    first, last = calls[0].stored.id, calls[-1].stored.id
+    subject = f"recording {first}" if len(calls) == 1 else f"recordings {first}..{last}"
+    audit(s, actor, "call.ingest", subject,
+          {"source": source.name, "count": len(calls), "calls": entries})
