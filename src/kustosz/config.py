@@ -17,6 +17,7 @@ from kustosz import config_schema as schema
 from kustosz.addresses import named_local
 from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.config_schema.cameras import CAMERA_NETWORKS_DEFAULT
+from kustosz.config_schema.siprec import Siprec
 from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by others)
     DEFAULT_SPOOL_LIMIT,
     S3_KEYS,
@@ -112,6 +113,15 @@ checkpoint_minutes = 15
 # clock_limit_seconds = 2          # alert when a camera's clock is off by more
 # clock_check_minutes = 15
 
+# Calls recorded without a recording PBX (kustosz phones add-siprec): the SIPREC recording
+# server the office's SBC sends each call's media to, while a line is recorded that way.
+# [siprec]
+# listen = "0.0.0.0:5060"
+# address = "192.168.10.5"   # this machine as the SBC reaches it (default: as it was called)
+# rtp_ports = "40000-40999"
+# silence_seconds = 600      # a session without RTP or SIP this long is closed
+# invite_rate = 10           # new sessions a second from one address
+
 # Daily backups under `kustosz serve` (kustosz backup --to DIR makes one by hand):
 # [backup]
 # folder = "/mnt/kopie/kustosz"
@@ -137,6 +147,7 @@ class VaultConfig:
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
     cameras: CamerasConfig = field(default_factory=lambda: CamerasConfig())
+    siprec: Siprec = field(default_factory=lambda: Siprec())
 
 
 @dataclass(frozen=True)
@@ -200,7 +211,8 @@ def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
         cameras=CamerasConfig(tuple(ip_network(n.strip(), strict=False)
                                     for n in doc.cameras.networks),
                               doc.cameras.clock_limit_seconds,
-                              doc.cameras.clock_check_minutes))
+                              doc.cameras.clock_check_minutes),
+        siprec=doc.siprec)
 
 
 # -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---

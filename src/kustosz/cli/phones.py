@@ -26,6 +26,7 @@ from kustosz.index.calls import search_calls, window
 from kustosz.ingest.phone.intake import scan
 from kustosz.ingest.phone.lines import (
     add_phone_source,
+    add_siprec_line,
     disable_phone_source,
     enable_phone_source,
     phone_sources,
@@ -71,6 +72,33 @@ def phones_add(
                   f"kustosz phones enable {name}")
 
 
+@fails_cleanly
+def phones_add_siprec(
+    name: str,
+    sbc: list[str] = typer.Option(..., "--from",
+                                  help="The SBC or PBX sending recording sessions (address "
+                                       "or network); repeatable."),
+    office_number: list[str] = typer.Option(None, "--office-number",
+                                            help="The office's own number (DID); repeatable."),
+    extension_digits: int = typer.Option(4, "--extension-digits",
+                                         help="Numbers this short are extensions."),
+    legal_basis: str = typer.Option("", "--legal-basis", help="Podstawa prawna nagrywania."),
+    purpose: str = typer.Option("", "--purpose", help="Cel nagrywania."),
+    retention: str = typer.Option(None, "--retention", help="Shorter period for this line."),
+) -> None:
+    """Register a line whose calls Kustosz records itself, from the recording sessions (SIPREC)
+    its SBC sends to `kustosz serve` ([siprec] in kustosz.toml); disabled until enabled."""
+    with open_vault() as vault, vault.transaction() as s:
+        add_siprec_line(s, vault.policy, name, actor(), sources=list(sbc),
+                        numbers=list(office_number or []), retention=retention,
+                        extension_max_digits=extension_digits, legal_basis=legal_basis,
+                        purpose=purpose)
+        scope = vault.policy.call_scope
+        listen = vault.config.siprec.listen
+    console.print(f"phone line {name} added (disabled; scope {scope}); its SBC sends recording "
+                  f"sessions to {listen}; enable it with: kustosz phones enable {name}")
+
+
 class PhoneRow(TypedDict):
     """One line of `phones list` (its --json object)."""
 
@@ -80,12 +108,16 @@ class PhoneRow(TypedDict):
     legal_basis: str
 
 
+def _intake_of(cfg: PhoneSettings) -> str:
+    return f"SIPREC from {', '.join(cfg.siprec_from)}" if cfg.by_siprec else cfg.spool
+
+
 @fails_cleanly
 def phones_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List phone sources."""
     with open_vault() as vault, vault.reading() as s:
         rows: list[PhoneRow] = [{"name": src.name, "enabled": src.enabled,
-                                 "spool": PhoneSettings.of(src.settings).spool,
+                                 "spool": _intake_of(PhoneSettings.of(src.settings)),
                                  "legal_basis": PhoneSettings.of(src.settings).legal_basis}
                                 for src in phone_sources(s)]
     if as_json:
@@ -269,7 +301,8 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
 
 
 def register(app: typer.Typer) -> None:
-    for verb, fn in (("add", phones_add), ("list", phones_list), ("enable", phones_enable),
+    for verb, fn in (("add", phones_add), ("add-siprec", phones_add_siprec),
+                     ("list", phones_list), ("enable", phones_enable),
                      ("disable", phones_disable), ("scan", phones_scan),
                      ("status", phones_status), ("watch", phones_watch)):
         phones_app.command(verb)(fn)

@@ -226,6 +226,10 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                         name="camera-clocks", daemon=True))
         threads.append(threading.Thread(target=run_camera_events, args=(vault, stop),
                                         name="camera-events", daemon=True))
+        # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
+        from kustosz.ingest.phone.siprec.run import run_siprec
+        threads.append(threading.Thread(target=run_siprec, args=(vault, stop),
+                                        name="siprec", daemon=True))
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
                                         name="backup", daemon=True))

@@ -35,6 +35,7 @@ from kustosz.config_schema.cluster import Cluster
 from kustosz.config_schema.custody import Custody
 from kustosz.config_schema.logging import Logging
 from kustosz.config_schema.retention import Retention
+from kustosz.config_schema.siprec import Siprec
 from kustosz.config_schema.storage import Storage
 from kustosz.config_schema.web import Web
 from kustosz.errors import ConfigError
@@ -64,6 +65,7 @@ class KustoszToml(Table):
     logging: Logging = Field(default_factory=Logging)
     cluster: Cluster = Field(default_factory=Cluster)
     cameras: Cameras = Field(default_factory=Cameras)
+    siprec: Siprec = Field(default_factory=Siprec)
     policy: dict[str, Any] = Field(
         default_factory=dict,
         description="Overrides of the preset's rules (kustosz policy show prints them).",

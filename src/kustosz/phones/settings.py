@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ DEFAULT_CDR_KEEP_H = 48.0
 DEFAULT_WORKDAYS = (0, 1, 2, 3, 4)
 DEFAULT_WORK_HOURS = (8, 15)
 DEFAULT_SILENT_MINUTES = 120.0
+INTAKE_SPOOL, INTAKE_SIPREC = "spool", "siprec"
 
 
 @dataclass
@@ -45,6 +47,10 @@ class PhoneSettings:
     silent_minutes: float = DEFAULT_SILENT_MINUTES
     # Key of the hashes that name spool files in phone_spool_items (never the path in clear).
     item_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    # How the line's calls come in (issue 35): "spool" (the PBX records, Kustosz takes its
+    # files) or "siprec" (Kustosz records: the SBC's recording sessions from these addresses).
+    intake: str = "spool"
+    siprec_from: list[str] = field(default_factory=list)  # networks (CIDR)
 
     @property
     def spool_path(self) -> Path:
@@ -62,6 +68,10 @@ class PhoneSettings:
         """Stored settings read back: an unknown key or a wrong type is refused, never
         dropped (kustosz.config_schema.sources)."""
         return stored(cls, settings, "phone line settings")
+
+    @property
+    def by_siprec(self) -> bool:
+        return self.intake == INTAKE_SIPREC
 
     def documented(self) -> bool:
         return bool(self.legal_basis.strip()) and bool(self.purpose.strip())
@@ -106,3 +116,33 @@ def make_settings(spool: Path, cdr: Path, numbers: list[str], *, extension_max_d
         extension_max_digits=extension_max_digits, cdr_utc=cdr_utc,
         legal_basis=legal_basis.strip(), purpose=purpose.strip(),
         remove_after_intake=remove_after_intake, no_cdr_wait_s=no_cdr_wait_s)
+
+
+def siprec_networks(raw: list[str]) -> list[str]:
+    """The SRC addresses (or networks) a SIPREC line takes recording sessions from."""
+    out = []
+    for value in raw:
+        try:
+            out.append(str(ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise InputError(f"{value!r} is not an address or network of an SBC "
+                             "(e.g. 192.168.10.2 or 192.168.10.0/28)") from None
+    if not out:
+        raise InputError("name the SBC or PBX that sends the recording sessions "
+                         "(--from ADDRESS, repeatable)")
+    if any(ip_network(n).num_addresses > 65536 for n in out):
+        raise InputError("a network wider than /16 is not one SBC: name the SBC's own "
+                         "addresses")
+    return sorted(set(out))
+
+
+def make_siprec_settings(sources: list[str], numbers: list[str], *,
+                         extension_max_digits: int = 4, legal_basis: str = "",
+                         purpose: str = "") -> PhoneSettings:
+    """A line whose calls Kustosz records itself, from the SBC's recording sessions."""
+    if not 1 <= extension_max_digits <= 8:
+        raise InputError("extension digits must be between 1 and 8")
+    return PhoneSettings(
+        spool="", cdr="", office_numbers=office_numbers(numbers, extension_max_digits),
+        extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),
+        purpose=purpose.strip(), intake=INTAKE_SIPREC, siprec_from=siprec_networks(sources))

@@ -86,6 +86,9 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
     source, cfg = load(vault, name)
     if not source.enabled:
         raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})")
+    if cfg.by_siprec:
+        raise InputError(f"phone line {name!r} is recorded through SIPREC by kustosz serve; "
+                         "it has no spool to scan")
     if not cfg.spool_path.is_dir():
         raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable")
     return IntakePass(vault, source, cfg, now or datetime.now(UTC)).run(observer, sleep,
@@ -93,7 +96,7 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
 
 
 # -- the call records ----------------------------------------------------------------------
-def _ensure_state(vault: Vault, source_id: int) -> None:
+def ensure_state(vault: Vault, source_id: int) -> None:
     with vault.reading() as s:
         if s.get(PhoneIntakeState, source_id) is not None:
             return
@@ -185,7 +188,7 @@ class IntakePass:
     def run(self, observer: Observer | None, sleep: Callable[[float], None],
             progress: Callable[[int, int], None] | None) -> ScanReport:
         cfg = self.cfg
-        _ensure_state(self.vault, self.source.id)
+        ensure_state(self.vault, self.source.id)
         cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
         self.cdr_lines = cdr.lines
         self.skipped.extend(cdr.problems)

@@ -21,7 +21,7 @@ from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
-from kustosz.phones.settings import PhoneSettings, make_settings
+from kustosz.phones.settings import PhoneSettings, make_settings, make_siprec_settings
 from kustosz.policy import Policy
 
 
@@ -29,6 +29,27 @@ def add_phone_source(session: Session, policy: Policy, name: str, actor: str, *,
                      cdr: Path, numbers: list[str], retention: str | None = None,
                      **options: Any) -> Source:
     cfg = make_settings(spool, cdr, numbers, **options)
+    source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
+                        settings=cfg.as_settings())
+    source.enabled = False  # recording calls needs a documented basis first
+    audit(session, actor, "phone.configure", name, _public(cfg))
+    return source
+
+
+def add_siprec_line(session: Session, policy: Policy, name: str, actor: str, *,
+                    sources: list[str], numbers: list[str], retention: str | None = None,
+                    extension_max_digits: int = 4, legal_basis: str = "",
+                    purpose: str = "") -> Source:
+    """A line whose calls Kustosz records itself (issue 35): the recording sessions of the SBCs
+    at ``sources``; disabled until enabled with its legal basis, as every line."""
+    cfg = make_siprec_settings(sources, numbers, extension_max_digits=extension_max_digits,
+                               legal_basis=legal_basis, purpose=purpose)
+    taken = {net: src.name for src in phone_sources(session)
+             for net in PhoneSettings.of(src.settings).siprec_from}
+    clash = [f"{net} ({taken[net]})" for net in cfg.siprec_from if net in taken]
+    if clash:
+        raise InputError(f"already the SBC of another line: {', '.join(clash)}; a recording "
+                         "session must belong to one line")
     source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
                         settings=cfg.as_settings())
     source.enabled = False  # recording calls needs a documented basis first

@@ -25,6 +25,7 @@ from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, scan
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.kinds import SourceKind
+from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 
@@ -35,11 +36,15 @@ log = logging.getLogger(__name__)
 ALLOWANCE_S = 900.0
 
 
-def enabled_phone_sources(vault: Vault) -> list[str]:
+def enabled_phone_sources(vault: Vault, *, siprec: bool = False) -> list[str]:
+    """The enabled lines whose calls come from a PBX spool (with ``siprec``: the ones
+    recorded through SIPREC instead)."""
     with vault.reading() as s:
-        return list(s.execute(select(Source.name).where(
+        rows = s.execute(select(Source.name, Source.settings).where(
             Source.kind == SourceKind.PHONE, Source.enabled.is_(True))
-            .order_by(Source.name)).scalars())
+            .order_by(Source.name)).all()
+    return [name for name, settings in rows
+            if PhoneSettings.of(settings).by_siprec == siprec]
 
 
 def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,

@@ -1,0 +1,159 @@
+"""The recording server under `kustosz serve`: it listens while at least one enabled phone line
+is recorded through SIPREC ([siprec] in kustosz.toml says where), takes its lines' SBC
+addresses and numbers from the register every LINES_S, stores each ended session as a call,
+and at start stores what a killed run left (the sessions' folders under `siprec/`).
+
+The database away does not stop it: sessions are answered from the lines last read, their
+sound is written to their folders, and a session whose call cannot be stored now stays in its
+folder for the next start (or the next session's end) to store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from ipaddress import ip_network
+from pathlib import Path
+
+from sqlalchemy import update
+
+from kustosz.db.calls import PhoneIntakeState
+from kustosz.db.outage import is_database_away
+from kustosz.index.sources import get_source
+from kustosz.ingest.phone.intake import ensure_state
+from kustosz.ingest.phone.siprec.server import LineRule, Srs, SrsSettings
+from kustosz.ingest.phone.siprec.session import SessionFolder
+from kustosz.ingest.phone.siprec.store import store_leftovers, store_session
+from kustosz.ingest.phone.watch import enabled_phone_sources
+from kustosz.phones.settings import PhoneSettings
+from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
+
+log = logging.getLogger(__name__)
+LINES_S = 10.0  # how soon a line added, changed or disabled is followed
+IDLE_S = 30.0  # with no SIPREC line: how often to look for one
+ALLOWANCE_S = 300.0
+
+
+def siprec_root(vault: Vault) -> Path:
+    return vault.root / "siprec"
+
+
+def read_lines(vault: Vault) -> list[LineRule]:
+    names = enabled_phone_sources(vault, siprec=True)
+    out = []
+    with vault.reading() as s:
+        for name in names:
+            cfg = PhoneSettings.of(get_source(s, name).settings)
+            out.append(LineRule(name, tuple(ip_network(n) for n in cfg.siprec_from),
+                                frozenset(cfg.office_numbers), cfg.extension_max_digits,
+                                vault.policy.call_scope))
+    return out
+
+
+def settings_of(vault: Vault) -> SrsSettings:
+    c = vault.config.siprec
+    host, port = c.host_port
+    ports = c.ports
+    assert ports is not None  # the schema checked it
+    return SrsSettings(siprec_root(vault), host=host, port=port, address=c.address,
+                       rtp_ports=ports, silence_s=c.silence_seconds, invite_rate=c.invite_rate,
+                       invite_burst=max(1, int(c.invite_rate * 2)),
+                       max_sessions=c.max_sessions)
+
+
+def count_out_of_scope(vault: Vault, line: str) -> None:
+    """R1.4: a call not recorded is only counted."""
+    with vault.reading() as s:
+        source_id = get_source(s, line).id
+    ensure_state(vault, source_id)
+    with vault.transaction() as s:
+        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
+                  .values(out_of_scope=PhoneIntakeState.out_of_scope + 1))
+
+
+def store_ended(vault: Vault, folder: SessionFolder) -> None:
+    facts = folder.facts()
+    with vault.reading() as s:
+        source_id = get_source(s, facts.line).id
+    ensure_state(vault, source_id)
+    store_session(vault, folder)
+
+
+def run_siprec(vault: Vault, stop: threading.Event) -> None:
+    progress = progress_of(vault).loop("siprec", ALLOWANCE_S)
+    said_away = False
+    while not stop.is_set():
+        progress.beat()
+        try:
+            lines = read_lines(vault)
+        except Exception as exc:
+            if not is_database_away(exc):
+                log.exception("SIPREC lines could not be read; trying again")
+            elif not said_away:
+                log.warning("SIPREC: the database is away; the lines are read again when it "
+                            "answers")
+            said_away = True
+            progress.wait(stop, IDLE_S)
+            continue
+        said_away = False
+        if not lines:
+            progress.wait(stop, IDLE_S)
+            continue
+        try:
+            store_leftovers(vault, siprec_root(vault))
+            asyncio.run(_serve(vault, lines, stop, progress.beat))
+        except OSError as exc:  # the port taken, the address not this machine's
+            log.error("SIPREC recording server cannot listen on %s: %s; trying again in "
+                      "%.0f s", vault.config.siprec.listen, exc, IDLE_S)
+            progress.wait(stop, IDLE_S)
+    progress.forget()
+
+
+async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
+                 beat: Callable[[], None]) -> None:
+    current = lines
+    pending: set[asyncio.Task[None]] = set()
+
+    def out_of_scope(line: str) -> None:
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(_quiet, count_out_of_scope, vault, line))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    def problem(kind: str, line: str, text: str) -> None:
+        log.warning("SIPREC line %s: %s (%s)", line, text, kind)
+
+    srs = Srs(settings_of(vault), lambda: current, lambda f: store_ended(vault, f),
+              out_of_scope, problem)
+    await srs.start()
+    read_at = time.monotonic()
+    try:
+        while not stop.is_set():
+            await asyncio.sleep(0.5)
+            beat()
+            if time.monotonic() - read_at > LINES_S:
+                read_at = time.monotonic()
+                try:
+                    current = await asyncio.to_thread(read_lines, vault)
+                except Exception as exc:  # the lines last read go on serving
+                    if not is_database_away(exc):
+                        log.exception("SIPREC lines could not be read again")
+                if not current and not srs.sessions:
+                    log.info("SIPREC: no line is recorded through SIPREC any more; the "
+                             "recording server stops")
+                    break
+    finally:
+        await srs.close("stopped")
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _quiet(step: Callable[..., None], *args: object) -> None:
+    try:
+        step(*args)
+    except Exception as exc:
+        if not is_database_away(exc):
+            log.exception("SIPREC: %s failed", step.__name__)

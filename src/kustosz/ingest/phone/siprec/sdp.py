@@ -1,0 +1,134 @@
+"""The media of a recording session: what the SRC offers (one `m=audio` line per recorded
+stream, each with its `a=label`, RFC 7866 §8.1.1) and Kustosz's answer — each stream received
+only (`a=recvonly`) in the first codec of the offer that Kustosz can decode; a stream that is
+not to be recorded (the call is out of the office's scope) is declined with port 0, which
+keeps the session (and so the SRC's call) up while no byte of it is sent (RFC 3264 §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sippy.Exceptions.SdpParseError import SdpParseError
+from sippy.SdpBody import SdpBody
+
+from kustosz.errors import InputError
+
+
+class BadOffer(InputError):
+    """The offer cannot be recorded; ``status`` is the SIP answer that says why."""
+
+    def __init__(self, message: str, status: int = 488) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Codec:
+    name: str  # as in a=rtpmap
+    clock: int  # the RTP clock rate
+    ffmpeg: str  # ffmpeg's raw input format
+    rate: int  # the decoded sample rate
+    silence: int  # the byte of silence (a hole in the stream is filled with it)
+
+
+# Each takes one byte per RTP clock tick (G.722 runs its RTP clock at 8000 Hz for its 16 kHz
+# sound, RFC 3551 §4.5.2), so a stream's file offset is its RTP time.
+PCMU = Codec("PCMU", 8000, "mulaw", 8000, 0xFF)
+PCMA = Codec("PCMA", 8000, "alaw", 8000, 0xD5)
+G722 = Codec("G722", 8000, "g722", 16000, 0x00)
+CODECS = {c.name: c for c in (PCMA, PCMU, G722)}
+STATIC = {0: PCMU, 8: PCMA, 9: G722}
+
+
+@dataclass(frozen=True)
+class Stream:
+    index: int  # the m-line's position
+    label: str
+    address: str  # where its RTP comes from (the c= address)
+    port: int
+    payload: int
+    codec: Codec
+    direction: str  # sendonly, inactive...
+
+
+def _attributes(section: object) -> list[str]:
+    return [str(a) for a in getattr(section, "a_headers", [])]
+
+
+def _codec_of(payload: int, rtpmaps: dict[int, str]) -> Codec | None:
+    if payload in rtpmaps:
+        name, _, rest = rtpmaps[payload].partition("/")
+        codec = CODECS.get(name.upper())
+        clock = rest.split("/")[0]
+        return codec if codec is not None and clock == str(codec.clock) else None
+    return STATIC.get(payload)
+
+
+def parse_offer(text: str) -> list[Stream]:
+    """The audio streams offered; BadOffer (488 Not Acceptable Here, or 400) when one cannot
+    be recorded: no stream, no label, a codec Kustosz cannot decode, SRTP (not yet)."""
+    try:
+        body = SdpBody(text)
+    except (SdpParseError, ValueError, IndexError, AttributeError) as exc:
+        raise BadOffer(f"the SDP offer cannot be read: {exc}", 400) from None
+    out: list[Stream] = []
+    for i, section in enumerate(body.sections):
+        m = section.m_header
+        if m is None or getattr(m, "stype", "") != "audio":
+            continue
+        attrs = _attributes(section)
+        transport = str(getattr(m, "transport", "")).upper()
+        if "SAVP" in transport:
+            keys = [a for a in attrs if a.lower().startswith("crypto:")]
+            raise BadOffer("SRTP media " + ("is not supported yet" if keys
+                                            else "without keys (no a=crypto) cannot be "
+                                                 "decrypted"))
+        if transport != "RTP/AVP":
+            raise BadOffer(f"media transport {transport or '?'} is not RTP/AVP")
+        labels = [a.partition(":")[2].strip() for a in attrs if a.lower().startswith("label:")]
+        if not labels or not labels[0]:
+            raise BadOffer(f"the offer's stream {i + 1} has no a=label", 400)
+        rtpmaps: dict[int, str] = {}
+        for a in attrs:
+            if a.lower().startswith("rtpmap:"):
+                pt, _, enc = a[7:].partition(" ")
+                if pt.strip().isdigit():
+                    rtpmaps[int(pt)] = enc.strip()
+        chosen = next(((int(f), c) for f in m.formats if str(f).isdigit()
+                       if (c := _codec_of(int(f), rtpmaps)) is not None), None)
+        if chosen is None:
+            names = ", ".join(rtpmaps.get(int(f), str(f)) for f in m.formats
+                              if str(f).isdigit())
+            raise BadOffer(f"no codec of stream {labels[0]!r} can be recorded ({names}); "
+                           "Kustosz records G.711 (PCMA, PCMU) and G.722")
+        direction = next((a for a in attrs if a in ("sendonly", "sendrecv", "recvonly",
+                                                      "inactive")), "sendonly")
+        c = section.c_header
+        out.append(Stream(i, labels[0], str(c.addr) if c is not None else "", int(m.port),
+                          chosen[0], chosen[1], direction))
+    if not out:
+        raise BadOffer("the offer has no audio stream to record")
+    return out
+
+
+def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, int] | None,
+           session: int, version: int) -> str:
+    """The SDP answer: every offered m-line answered in order (RFC 3264 §6), the recorded
+    ones receive-only on ``ports`` (by label); with ``ports`` None every stream is declined."""
+    by_index = {s.index: s for s in streams}
+    lines = ["v=0", f"o=Kustosz {session} {version} IN IP4 {address}", "s=Kustosz",
+             f"c=IN IP4 {address}", "t=0 0"]
+    for i in range(sections):
+        s = by_index.get(i)
+        if s is None:  # not audio: declined
+            lines.append("m=audio 0 RTP/AVP 0")
+            continue
+        port = ports.get(s.label, 0) if ports is not None else 0
+        lines += [f"m=audio {port} RTP/AVP {s.payload}",
+                  f"a=rtpmap:{s.payload} {s.codec.name}/{s.codec.clock}",
+                  f"a=label:{s.label}", "a=recvonly" if port else "a=inactive"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def sections_of(text: str) -> int:
+    return len(SdpBody(text).sections)

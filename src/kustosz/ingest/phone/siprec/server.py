@@ -1,0 +1,577 @@
+"""The SIPREC recording server (SRS, RFC 7866): an SRC (the office's SBC or PBX) opens a
+recording session per call with an INVITE carrying the call's streams (SDP, one labelled
+m-line per stream) and who is speaking on which (RFC 7865 metadata); Kustosz answers with
+receive-only media, writes each stream as it comes (rtp.py) and, at BYE, makes the call's
+recording and hands it over (``ended``, which stores it like every call).
+
+Before anything is written the session is checked: the SRC's address must be on a SIPREC
+line's list (else 403), within the INVITE rate (else 503), and the call within the office's
+scope (R1.4) — a call that is not (say an internal one where only external incoming calls may
+be recorded) is answered with every stream declined (port 0), so its SRC keeps the call up and
+sends nothing, and no byte of it reaches a disk. A session that goes silent (no RTP, no SIP)
+for ``silence_s`` is closed and marked so."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from ipaddress import IPv4Network, IPv6Network, ip_address
+from pathlib import Path
+
+from sippy.MsgBody import MsgBody
+from sippy.SipHeader import SipHeader
+from sippy.SipRequest import SipRequest
+
+from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
+from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
+from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
+from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
+from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
+from kustosz.ingest.phone.siprec.sip import (
+    BadMessage,
+    Origin,
+    Retransmit,
+    TcpConnection,
+    UdpEndpoint,
+    parse,
+)
+from kustosz.phone_numbers import is_internal, try_normalize
+
+log = logging.getLogger(__name__)
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+MAX_QUEUED = 10_000
+
+
+@dataclass(frozen=True)
+class SrsSettings:
+    root: Path  # the data folder's siprec/
+    host: str = "0.0.0.0"
+    port: int = 5060
+    address: str = ""  # this machine's address as the SRC reaches it (SDP, Contact); "": the
+    # address the SRC sent its INVITE to (the Request-URI's host)
+    rtp_ports: tuple[int, int] = (40000, 40999)
+    silence_s: float = 600.0
+    invite_rate: float = 10.0  # new sessions per second per SRC address
+    invite_burst: int = 20
+    max_sessions: int = 200
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A phone line recorded through SIPREC: the SRCs it takes sessions from, its numbers."""
+
+    name: str
+    networks: tuple[IPv4Network | IPv6Network, ...]
+    office_numbers: frozenset[str]
+    extension_max_digits: int
+    scope: Scope  # the policy's call scope
+
+    def internal(self, number: str) -> bool:
+        return is_internal(number, self.office_numbers, self.extension_max_digits)
+
+
+@dataclass
+class Counters:
+    sessions: int = 0  # recorded sessions opened
+    out_of_scope: int = 0
+    refused: int = 0
+    malformed: int = 0
+    rate_limited: int = 0
+    last_session_at: float | None = None  # monotonic
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class Recording:
+    key: str  # the SRC's Call-ID
+    line: str
+    origin: Origin
+    to_tag: str
+    folder: SessionFolder | None  # None: out of scope, nothing written
+    facts: CallFacts | None
+    sections: int = 0
+    version: int = 1
+    sdp_session: int = field(default_factory=lambda: secrets.randbelow(1 << 31))
+    writers: dict[str, StreamWriter] = field(default_factory=dict)
+    sockets: dict[str, asyncio.DatagramTransport] = field(default_factory=dict)
+    streams: list[Stream] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    last_sip: float = field(default_factory=time.monotonic)
+    closed: bool = False
+
+    def last_heard(self) -> float:
+        return max([self.last_sip, *(w.counts.last_at or 0.0 for w in self.writers.values())])
+
+
+class Srs:
+    def __init__(self, settings: SrsSettings, lines: Callable[[], list[LineRule]],
+                 ended: Callable[[SessionFolder], None],
+                 out_of_scope: Callable[[str], None] = lambda line: None,
+                 problem: Callable[[str, str, str], None] = lambda kind, line, text: None,
+                 ) -> None:
+        self.settings, self.lines = settings, lines
+        self.ended, self.out_of_scope_cb, self.problem = ended, out_of_scope, problem
+        self.sessions: dict[str, Recording] = {}
+        self.counters = Counters()
+        self.retransmit = Retransmit()
+        self._buckets: dict[str, _Bucket] = {}
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.Server | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._used_ports: set[int] = set()
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._queue: asyncio.Queue[tuple[bytes, Origin]] = asyncio.Queue()
+        self._handler: asyncio.Task[None] | None = None
+
+    # -- life -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        self._udp, _ = await loop.create_datagram_endpoint(
+            lambda: UdpEndpoint(self.received), local_addr=(s.host, s.port))
+        self._tcp = await loop.create_server(
+            lambda: TcpConnection(self.received, self._bad), s.host, self.port)
+        self._watch = loop.create_task(self._silence_watch())
+        self._handler = loop.create_task(self._handling())
+        log.info("SIPREC recording server listening on %s:%d (UDP, TCP)", s.host, self.port)
+
+    @property
+    def port(self) -> int:
+        if self._udp is not None:
+            return int(self._udp.get_extra_info("sockname")[1])
+        return self.settings.port
+
+    async def close(self, why: str = "stopped") -> None:
+        for task in (self._watch, self._handler):
+            if task is not None:
+                task.cancel()
+        for rec in list(self.sessions.values()):
+            self._end(rec, why)
+        if self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
+        self.retransmit.close()
+        if self._udp is not None:
+            self._udp.close()
+        if self._tcp is not None:
+            self._tcp.close()
+            await self._tcp.wait_closed()
+
+    def active(self) -> int:
+        return sum(1 for r in self.sessions.values() if r.folder is not None)
+
+    # -- messages ---------------------------------------------------------------------------
+    def _bad(self, host: str, why: str) -> None:
+        self.counters.malformed += 1
+        log.info("SIPREC: a malformed message from %s dropped (%s)", host, why)
+
+    def received(self, data: bytes, origin: Origin) -> None:
+        """A message off the wire: handled in arrival order by one task (`_handling`), so an
+        ACK is never looked at before the INVITE it answers."""
+        if self._queue.qsize() > MAX_QUEUED:
+            self._bad(origin.host, "the server is behind; dropped")
+            return
+        self._queue.put_nowait((data, origin))
+
+    async def _handling(self) -> None:
+        while True:
+            data, origin = await self._queue.get()
+            try:
+                msg = parse(data)
+            except BadMessage as exc:
+                self._bad(origin.host, str(exc))
+                continue
+            if not isinstance(msg, SipRequest):
+                continue  # Kustosz sends no requests: a response is no one's
+            try:
+                await self._request(msg, origin)
+            except Exception:  # one message must not end the server; said with its cause
+                log.exception("SIPREC: a %s from %s could not be handled", msg.getMethod(),
+                              origin.host)
+                try:
+                    self._reply(msg, origin, 500, "Server Internal Error")
+                except Exception:
+                    log.exception("SIPREC: no answer could be made")
+
+    def media_address(self, req: SipRequest) -> str:
+        if self.settings.address:
+            return self.settings.address
+        host = str(req.getRURI().host).strip("[]")
+        try:
+            return str(ip_address(host))
+        except ValueError:
+            return "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+
+    def _reply(self, req: SipRequest, origin: Origin, code: int, reason: str, *,
+               to_tag: str | None = None, sdp: str | None = None,
+               extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+        resp = req.genResponse(code, reason)
+        if to_tag is not None and resp.getHFBody("to").getTag() is None:
+            resp.getHFBody("to").setTag(to_tag)
+        if code < 300 and req.getMethod() in ("INVITE", "UPDATE"):
+            resp.appendHeader(SipHeader(name="contact", bodys=(
+                f"<sip:kustosz@{self.media_address(req)}:{self.port}"
+                f";transport={origin.transport}>")))
+        for name, value in extra:
+            resp.appendHeader(SipHeader(name=name, bodys=value))
+        if sdp is not None:
+            resp.setBody(MsgBody(sdp))
+        payload = str(resp).encode()
+        origin.send(payload)
+        branch = req.getHFBody("via").getBranch() or ""
+        self.retransmit.answered(branch, req.getMethod(), payload)
+        return payload
+
+    async def _request(self, req: SipRequest, origin: Origin) -> None:
+        method = req.getMethod()
+        branch = req.getHFBody("via").getBranch() or ""
+        if method != "ACK":
+            again = self.retransmit.again(branch, method)
+            if again is not None:
+                origin.send(again)
+                return
+        key = str(req.getHFBody("call-id"))
+        rec = self.sessions.get(key)
+        if rec is not None:
+            rec.last_sip = time.monotonic()
+        if method == "OPTIONS":
+            self._reply(req, origin, 200, "OK", extra=(("allow", ALLOW),
+                                                       ("supported", "siprec")))
+        elif method == "ACK":
+            self.retransmit.acked(key)
+        elif method == "INVITE" and rec is None:
+            await self._new_session(req, origin, key)
+        elif method in ("INVITE", "UPDATE") and rec is not None:
+            await self._change(req, origin, rec)
+        elif method == "BYE" and rec is not None:
+            self._reply(req, origin, 200, "OK")
+            self._end(rec, "bye")
+        elif method == "CANCEL" and rec is not None:
+            self._reply(req, origin, 200, "OK")  # answered at once: nothing left to cancel
+        elif method in ("BYE", "CANCEL", "UPDATE"):
+            self._reply(req, origin, 481, "Call/Transaction Does Not Exist")
+        else:
+            self._reply(req, origin, 405, "Method Not Allowed", extra=(("allow", ALLOW),))
+
+    # -- a new recording session --------------------------------------------------------------
+    def _line_of(self, host: str) -> LineRule | None:
+        try:
+            addr = ip_address(host)
+        except ValueError:
+            return None
+        for line in self.lines():
+            if any(addr in net for net in line.networks):
+                return line
+        return None
+
+    def _rate_ok(self, host: str) -> bool:
+        s, now = self.settings, time.monotonic()
+        bucket = self._buckets.setdefault(host, _Bucket(float(s.invite_burst), now))
+        bucket.tokens = min(float(s.invite_burst),
+                            bucket.tokens + (now - bucket.at) * s.invite_rate)
+        bucket.at = now
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+    def _refuse(self, req: SipRequest, origin: Origin, code: int, reason: str,
+                why: str) -> None:
+        self.counters.refused += 1
+        log.warning("SIPREC: a recording session from %s refused (%d): %s", origin.host,
+                    code, why)
+        self._reply(req, origin, code, reason, to_tag=secrets.token_hex(6),
+                    extra=(("warning", f'399 kustosz "{why[:200]}"'),))
+
+    async def _new_session(self, req: SipRequest, origin: Origin, key: str) -> None:
+        line = self._line_of(origin.host)
+        if line is None:
+            self._refuse(req, origin, 403, "Forbidden",
+                         "this address may not send recording sessions")
+            return
+        if not self._rate_ok(origin.host):
+            self.counters.rate_limited += 1
+            self._reply(req, origin, 503, "Service Unavailable", to_tag=secrets.token_hex(6),
+                        extra=(("retry-after", "5"),))
+            return
+        if len(self.sessions) >= self.settings.max_sessions:
+            self._refuse(req, origin, 503, "Service Unavailable", "too many sessions at once")
+            return
+        try:
+            sdp_text, meta_text = _parts(req)
+            streams = parse_offer(sdp_text)
+            meta = parse_metadata(meta_text)
+            _check_labels(meta, streams)
+        except BadOffer as exc:
+            self._refuse(req, origin, exc.status,
+                         "Not Acceptable Here" if exc.status == 488 else "Bad Request",
+                         str(exc))
+            if exc.status == 488:
+                self.problem("siprec_refused", line.name, str(exc))
+            return
+        except BadMetadata as exc:
+            self._refuse(req, origin, 400, "Bad Request", str(exc))
+            return
+        caller, callee = _sides(meta)
+        direction = derive_direction(
+            try_normalize(caller.number, internal_max_digits=line.extension_max_digits) or "",
+            try_normalize(callee.number, internal_max_digits=line.extension_max_digits) or "",
+            line.internal, extension_max_digits=line.extension_max_digits) \
+            if caller.number or callee.number else "unknown"
+        to_tag = secrets.token_hex(8)
+        sections = sections_of(sdp_text)
+        if not in_scope(direction, caller.number, callee.number, line.scope, line.internal,
+                        extension_max_digits=line.extension_max_digits):
+            # R1.4: nothing written; the SRC's call goes on, no media is sent to Kustosz
+            rec = Recording(key, line.name, origin, to_tag, None, None, sections)
+            self.sessions[key] = rec
+            self.counters.out_of_scope += 1
+            self.out_of_scope_cb(line.name)
+            payload = self._reply(req, origin, 200, "OK", to_tag=to_tag, sdp=answer(
+                streams, sections, self.media_address(req), None, rec.sdp_session, 1))
+            self.retransmit.until_ack(key, payload, origin, lambda: None)
+            return
+        facts = CallFacts(line.name, key, meta.session_ids,
+                          datetime.now(UTC).isoformat(), caller.number, callee.number,
+                          caller.name, callee.name, direction, origin.host)
+        rec = Recording(key, line.name, origin, to_tag, None, facts, sections)
+        try:
+            ports = await self._open_streams(rec, streams, meta)
+        except OSError as exc:
+            self._close_sockets(rec)
+            self._refuse(req, origin, 503, "Service Unavailable", f"no RTP port: {exc}")
+            self.problem("siprec_refused", line.name, f"no RTP port: {exc}")
+            return
+        self.sessions[key] = rec
+        self.counters.sessions += 1
+        self.counters.last_session_at = time.monotonic()
+        payload = self._reply(req, origin, 200, "OK", to_tag=to_tag, sdp=answer(
+            streams, sections, self.media_address(req), ports, rec.sdp_session, rec.version))
+        self.retransmit.until_ack(key, payload, origin, lambda: None)
+        assert rec.folder is not None
+        log.info("SIPREC: recording session %s on line %s (%d streams, %s)",
+                 rec.folder.path.name, line.name, len(streams), direction)
+
+    async def _change(self, req: SipRequest, origin: Origin, rec: Recording) -> None:
+        """A re-INVITE or UPDATE: a stream added (a transfer, a conference), the metadata
+        changed, a hold; the streams already received keep their ports."""
+        if req.getHFBody("to").getTag() != rec.to_tag:
+            self._reply(req, origin, 481, "Call/Transaction Does Not Exist")
+            return
+        has_body = req.getBody() is not None
+        ports: dict[str, int] | None = None
+        sdp = None
+        if has_body:
+            try:
+                sdp_text, meta_text = _parts(req, metadata_required=False)
+                streams = parse_offer(sdp_text)
+                meta = parse_metadata(meta_text) if meta_text else None
+                if meta is not None:
+                    _check_labels(meta, streams)
+            except (BadOffer, BadMetadata) as exc:
+                status = getattr(exc, "status", 400)
+                self._reply(req, origin, status,
+                            "Not Acceptable Here" if status == 488 else "Bad Request",
+                            extra=(("warning", f'399 kustosz "{str(exc)[:200]}"'),))
+                return
+            rec.sections = sections_of(sdp_text)
+            rec.version += 1
+            if rec.folder is not None:
+                try:
+                    ports = await self._open_streams(rec, streams, meta)
+                except OSError as exc:
+                    self._reply(req, origin, 503, "Service Unavailable",
+                                extra=(("warning", f'399 kustosz "no RTP port: {exc}"'),))
+                    return
+                assert rec.facts is not None
+                rec.folder.save(rec.facts)
+            sdp = answer(streams, rec.sections, self.media_address(req), ports,
+                         rec.sdp_session, rec.version)
+        payload = self._reply(req, origin, 200, "OK", to_tag=rec.to_tag, sdp=sdp)
+        if req.getMethod() == "INVITE":
+            self.retransmit.until_ack(rec.key, payload, origin, lambda: None)
+
+    # -- the media ----------------------------------------------------------------------------
+    def _ports(self, count: int) -> int:
+        """The first even port of ``count`` free pairs in a row (stream i at base + 2i, its
+        RTCP at +1: the layout SIPp's pcap replay and most SRCs expect)."""
+        low, high = self.settings.rtp_ports
+        base = low + (low % 2)
+        while base + 2 * count - 1 <= high:
+            if all(p not in self._used_ports for p in range(base, base + 2 * count)):
+                return base
+            base += 2
+        raise OSError("every RTP port of the range is in use")
+
+    async def _open_streams(self, rec: Recording, streams: list[Stream],
+                            meta: Metadata | None) -> dict[str, int]:
+        """Sockets and files for the streams not yet received; every stream's port."""
+        new = [s for s in streams if s.label not in rec.writers]
+        if new:
+            assert rec.facts is not None
+            base, socks = self._bind_block(len(new))
+            loop = asyncio.get_running_loop()
+            if rec.folder is None:
+                rec.folder = SessionFolder.create(self.settings.root, rec.facts)
+            caller = _sides(meta)[0] if meta is not None else None
+            first_index = min(s.index for s in streams)
+            for i, (stream, sock) in enumerate(zip(new, socks, strict=True)):
+                sender = meta.sender_of(stream.label) if meta is not None else None
+                if sender is not None and caller is not None:
+                    side = 0 if sender.id == caller.id else 1
+                else:
+                    side = 0 if stream.index == first_index else 1
+                writer = StreamWriter(stream, rec.folder.stream_path(stream.label), rec.started,
+                                      port=base + 2 * i)
+                writer.open()
+                rec.writers[stream.label] = writer
+                rec.streams.append(stream)
+                rec.facts.streams.append(StreamFacts(stream.label, stream.codec.name, side,
+                                                     sender.aor if sender else ""))
+                transport, _ = await loop.create_datagram_endpoint(
+                    functools.partial(RtpProtocol, writer, stream.address), sock=sock)
+                rec.sockets[stream.label] = transport
+            rec.folder.save(rec.facts)
+        return {label: w.port for label, w in rec.writers.items()}
+
+    def _bind_block(self, count: int) -> tuple[int, list[socket.socket]]:
+        for _ in range(50):
+            base = self._ports(count)
+            self._used_ports.update(range(base, base + 2 * count))
+            socks: list[socket.socket] = []
+            try:
+                for i in range(count):
+                    socks.append(_bind(self.settings.host, base + 2 * i))
+                return base, socks
+            except OSError:  # another program holds one of them: that block is left out
+                for sock in socks:
+                    sock.close()
+        raise OSError("no free block of RTP ports")
+
+    def _close_sockets(self, rec: Recording) -> None:
+        for transport in rec.sockets.values():
+            transport.close()
+        rec.sockets.clear()
+        for w in rec.writers.values():
+            w.close()
+            if w.port:
+                self._used_ports.difference_update((w.port, w.port + 1))
+
+    # -- the end ------------------------------------------------------------------------------
+    def _end(self, rec: Recording, why: str) -> None:
+        if rec.closed:
+            return
+        rec.closed = True
+        self.sessions.pop(rec.key, None)
+        self.retransmit.acked(rec.key)
+        self._close_sockets(rec)
+        if rec.folder is None or rec.facts is None:
+            return
+        rec.facts.end = datetime.now(UTC).isoformat()
+        rec.facts.ended = why
+        rec.facts.lost = sum(w.lost() for w in rec.writers.values())
+        rec.facts.unexpected = sum(w.counts.unexpected for w in rec.writers.values())
+        rec.folder.save(rec.facts)
+        if not any(w.counts.received for w in rec.writers.values()):
+            self.problem("siprec_no_rtp", rec.line,
+                         f"recording session {rec.folder.path.name}: no RTP arrived")
+        folder = rec.folder
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._hand_over, folder))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    def _hand_over(self, folder: SessionFolder) -> None:
+        try:
+            self.ended(folder)
+        except Exception:  # the folder stays; the next start stores it
+            log.exception("SIPREC: session %s not stored now; the next start tries again",
+                          folder.path.name)
+
+    async def _silence_watch(self) -> None:
+        while True:
+            await asyncio.sleep(min(5.0, self.settings.silence_s / 4))
+            now = time.monotonic()
+            for rec in list(self.sessions.values()):
+                if now - rec.last_heard() > self.settings.silence_s:
+                    log.warning("SIPREC: session %s silent for %.0f s; closed", rec.key,
+                                self.settings.silence_s)
+                    self._end(rec, "silence")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _parts(req: SipRequest, metadata_required: bool = True) -> tuple[str, str]:
+    """The SDP and the recording metadata of a request's body (multipart/mixed, RFC 7866
+    §9.1); BadOffer/BadMetadata when one is missing."""
+    body = req.getBody()
+    if body is None:
+        raise BadOffer("the request has no body (an SDP offer and recording metadata)", 400)
+    kind = str(body.mtype).split(";")[0].strip().lower()
+    if kind == "application/sdp":
+        if metadata_required:
+            raise BadMetadata("the recording session has no metadata "
+                              "(application/rs-metadata+xml)")
+        return str(body.content), ""
+    if kind != "multipart/mixed":
+        raise BadOffer(f"the body is {kind}, not multipart/mixed", 415)
+    try:
+        body.parse()
+        parts = body.content.parts
+    except Exception as exc:
+        raise BadOffer(f"the multipart body cannot be read: {exc}", 400) from None
+    sdp = [str(p.content) for p in parts if str(p.mtype).split(";")[0].strip().lower()
+           == "application/sdp"]
+    meta = [str(p.content) for p in parts if str(p.mtype).split(";")[0].strip().lower()
+            == "application/rs-metadata+xml"]
+    if not sdp:
+        raise BadOffer("the multipart body has no SDP offer", 400)
+    if not meta and metadata_required:
+        raise BadMetadata("the recording session has no metadata "
+                          "(application/rs-metadata+xml)")
+    return sdp[0], meta[0] if meta else ""
+
+
+def _check_labels(meta: Metadata, streams: list[Stream]) -> None:
+    labels = {s.label for s in streams}
+    missing = sorted(set(meta.streams.values()) - labels)
+    if missing:
+        raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class _Side:
+    id: str
+    number: str
+    name: str
+    aor: str
+
+
+def _sides(meta: Metadata | None) -> tuple[_Side, _Side]:
+    """The caller and the callee: the metadata's first and second participant (the order
+    SBCs write them in: Cisco CUBE, OpenSIPS, FreeSWITCH); without them, nobody."""
+    people = meta.participants if meta is not None else []
+    out = [_Side(p.id, p.number, p.name, p.aor) for p in people[:2]]
+    while len(out) < 2:
+        out.append(_Side(f"-{len(out)}", "", "", ""))
+    return out[0], out[1]

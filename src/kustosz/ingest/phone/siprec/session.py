@@ -1,0 +1,146 @@
+"""A recording session on disk while its call runs: a folder of the data folder's `siprec/`
+(the service's alone) with `session.json` — the call's facts, written whole before any byte of
+sound — and one file per stream (rtp.StreamWriter). When the call ends, `finish` makes the
+recording: a WAV with the caller's side on the left channel and the other side on the right.
+
+Only calls within the office's scope ever get a folder: the scope is decided from the
+recording session's metadata before anything is written (R1.4). A folder left by a crash is
+finished by the next start with what was received until the crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+import wave
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kustosz.errors import KustoszError
+from kustosz.ffmpeg import ffmpeg_exe
+from kustosz.fsutil import write_atomic
+from kustosz.ingest.phone.siprec.sdp import CODECS
+
+FACTS = "session.json"
+RECORDING = "call.wav"
+
+
+@dataclass
+class StreamFacts:
+    label: str
+    codec: str  # sdp.CODECS key
+    side: int  # 0: the caller's (left channel), 1: the other side (right)
+    participant: str = ""
+
+
+@dataclass
+class CallFacts:
+    line: str  # the phone line (source name)
+    src_session: str  # the recording session's Call-ID at the SRC
+    call_ids: list[str]  # the recorded call's own session ids (metadata)
+    start: str  # ISO, UTC
+    caller: str
+    callee: str
+    caller_name: str
+    callee_name: str
+    direction: str
+    src: str  # the SRC's address
+    streams: list[StreamFacts] = field(default_factory=list)
+    end: str | None = None
+    ended: str = ""  # bye, silence (closed after the silence time-out), crash, stopped
+    lost: int = 0
+    unexpected: int = 0
+
+    def as_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()
+
+    @classmethod
+    def read(cls, path: Path) -> CallFacts:
+        raw: dict[str, Any] = json.loads(path.read_text())
+        streams = [StreamFacts(**s) for s in raw.pop("streams", [])]
+        return cls(**raw, streams=streams)
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.fromisoformat(self.start)
+
+
+class SessionFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, root: Path, facts: CallFacts) -> SessionFolder:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        root.chmod(0o700)
+        path = root / uuid.uuid4().hex
+        path.mkdir(mode=0o700)
+        folder = cls(path)
+        folder.save(facts)
+        return folder
+
+    def save(self, facts: CallFacts) -> None:
+        write_atomic(self.path / FACTS, facts.as_json())
+
+    def facts(self) -> CallFacts:
+        return CallFacts.read(self.path / FACTS)
+
+    def stream_path(self, label: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)[:40]
+        return self.path / f"stream-{safe}.raw"
+
+
+def leftovers(root: Path) -> list[SessionFolder]:
+    """The sessions a previous run did not finish (killed mid-call)."""
+    if not root.is_dir():
+        return []
+    return [SessionFolder(p) for p in sorted(root.iterdir())
+            if p.is_dir() and (p / FACTS).is_file()]
+
+
+def _decode(path: Path, codec: str, rate: int) -> np.ndarray:
+    if not path.is_file() or path.stat().st_size == 0:
+        return np.zeros(0, dtype=np.int16)
+    c = CODECS[codec]
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+                          "-f", c.ffmpeg, "-ar", str(c.clock if codec != "G722" else c.rate),
+                          "-ac", "1", "-i", str(path), "-f", "s16le", "-ac", "1",
+                          "-ar", str(rate), "-"], capture_output=True, timeout=600)
+    if out.returncode != 0:
+        raise KustoszError(f"stream {path.name} cannot be decoded: "
+                           f"{out.stderr.decode(errors='replace')[-300:]}")
+    return np.frombuffer(out.stdout, dtype="<i2").astype(np.int16)
+
+
+def finish(folder: SessionFolder) -> Path:
+    """The call's WAV (stereo: the caller's side left, the other right), from the streams'
+    files as they are; returns its path (in the folder)."""
+    facts = folder.facts()
+    rate = max((CODECS[s.codec].rate for s in facts.streams), default=8000)
+    sides: list[np.ndarray] = [np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)]
+    for s in facts.streams:
+        pcm = _decode(folder.stream_path(s.label), s.codec, rate).astype(np.int32)
+        side = sides[1 if s.side else 0]
+        if len(pcm) > len(side):
+            side = np.concatenate([side, np.zeros(len(pcm) - len(side), dtype=np.int32)])
+        side[:len(pcm)] += pcm
+        sides[1 if s.side else 0] = side
+    n = max(len(sides[0]), len(sides[1]))
+    frames = np.zeros((n, 2), dtype=np.int16)
+    for i, side in enumerate(sides):
+        frames[:len(side), i] = np.clip(side, -32768, 32767)
+    out = folder.path / RECORDING
+    tmp = out.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames.astype("<i2").tobytes())
+    os.replace(tmp, out)
+    return out
