@@ -219,3 +219,92 @@ def best_match(recorded: np.ndarray, sent: np.ndarray) -> float:
     window = pad[best:best + len(ref)]
     denom = np.linalg.norm(window) * np.linalg.norm(ref)
     return float(corr[best] / denom) if denom else 0.0
+
+
+class SipClient:
+    """A bare SRC over UDP for the bad-input tests: each request crafted here, its final
+    answer read back (SIPp cannot send a malformed message or an unknown codec's offer)."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", source: str = "127.0.0.1") -> None:
+        import socket
+        self.port, self.host = port, host
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((source, 0))
+        self.sock.settimeout(10)
+        self.local = self.sock.getsockname()
+        self.n = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendto(data, (self.host, self.port))
+
+    def request(self, method: str, call_id: str, body: str = "", content_type: str = "",
+                to_tag: str | None = None, cseq: int = 1, wait: bool = True) -> str:
+        self.n += 1
+        host, port = self.local
+        lines = [f"{method} sip:srs@{self.host}:{self.port} SIP/2.0",
+                 f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-t{self.n}-{call_id}",
+                 f"From: <sip:src@{host}:{port}>;tag=src-{call_id}",
+                 f"To: <sip:srs@{self.host}:{self.port}>" + (f";tag={to_tag}" if to_tag else ""),
+                 f"Call-ID: {call_id}", f"CSeq: {cseq} {method}",
+                 f"Contact: <sip:src@{host}:{port}>;+sip.src", "Max-Forwards: 70"]
+        raw = body.replace("\n", "\r\n").encode()
+        if content_type:
+            lines.append(f"Content-Type: {content_type}")
+        lines.append(f"Content-Length: {len(raw)}")
+        self.send_raw(("\r\n".join(lines) + "\r\n\r\n").encode() + raw)
+        if not wait:
+            return ""
+        while True:
+            answer = self.sock.recvfrom(65535)[0].decode()
+            if not answer.startswith("SIP/2.0 1"):
+                return answer
+
+    def ack(self, call_id: str, to_tag: str, cseq: int = 1) -> None:
+        self.request("ACK", call_id, to_tag=to_tag, cseq=cseq, wait=False)
+
+
+def status_of(answer: str) -> int:
+    return int(answer.split(" ", 2)[1])
+
+
+def to_tag_of(answer: str) -> str:
+    for line in answer.split("\r\n"):
+        if line.lower().startswith("to:"):
+            return line.split("tag=", 1)[1].split(";")[0].strip()
+    raise AssertionError(f"no To tag in {answer!r}")
+
+
+def answered_ports(answer: str) -> list[int]:
+    return [int(line.split()[1]) for line in answer.split("\r\n") if line.startswith("m=audio")]
+
+
+def offer(codec: str = "8", rtpmap: str = "a=rtpmap:8 PCMA/8000",
+          transport: str = "RTP/AVP", labels: tuple[str, ...] = ("1", "2"),
+          extra: str = "") -> str:
+    media = "".join(f"m=audio {6000 + 2 * i} {transport} {codec}\n{rtpmap}\n"
+                    f"a=label:{label}\na=sendonly\n{extra}" for i, label in enumerate(labels))
+    return ("v=0\no=SRC 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n" + media)
+
+
+def metadata(caller: str = "+48581112233", callee: str = "+48221234567",
+             labels: tuple[str, ...] = ("1", "2")) -> str:
+    return (METADATA.replace("[call_id]", "rs").replace("[caller]", caller)
+            .replace("[callee]", callee).replace("[caller_name]", "Jan")
+            .replace("<label>1</label>", f"<label>{labels[0]}</label>")
+            .replace("<label>2</label>", f"<label>{labels[1]}</label>"))
+
+
+def multipart(*parts: tuple[str, str]) -> tuple[str, str]:
+    """A body of (content type, text) parts and its Content-Type."""
+    out = []
+    for kind, text in parts:
+        out += ["--b0undary", f"Content-Type: {kind}", "", text.strip(), ""]
+    out.append("--b0undary--")
+    return "\n".join(out) + "\n", "multipart/mixed;boundary=b0undary"
+
+
+def rtp_packet(seq: int, ts: int, payload: bytes, pt: int = 8, ssrc: int = 0x1234) -> bytes:
+    return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
