@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from kustosz.vault import Vault
 from tests.cameras.camera_helpers import wait_for
 from tests.conftest import make_vault
 from tests.siprec.siprec_helpers import (
@@ -34,6 +32,8 @@ from tests.support.siprec import (
     status_of,
     to_tag_of,
 )
+
+from kustosz.vault import Vault
 
 
 @pytest.fixture
