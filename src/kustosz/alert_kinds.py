@@ -40,6 +40,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "kamera nie nagrywa"),
     Kind("phone_down", (_R.PHONE_UNREACHABLE, _R.PHONE_BACKLOG, _R.PHONE_SILENT), True,
          timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
+    # One row per call: folded into one message an hour per line.
+    Kind("phone_recording", (_R.PHONE_SESSION_REFUSED, _R.PHONE_NO_SOUND, _R.PHONE_LOSS),
+         False, timedelta(0), timedelta(hours=1),
+         "rozmowa nagrana z ubytkami albo nienagrana"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.

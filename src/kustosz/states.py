@@ -59,6 +59,11 @@ class AlertRow(StrEnum):
     # what the camera itself reports over ONVIF events (kustosz.cameras.onvif_events)
     CAMERA_TAMPER = "camera_tamper"
     CAMERA_VIDEO_LOSS = "camera_video_loss"
+    # A SIPREC line (issue 35): a recording session refused for what it offered (a codec, no
+    # RTP port), a call whose sound never came, a call that lost more packets than allowed.
+    PHONE_SESSION_REFUSED = "phone.session_refused"
+    PHONE_NO_SOUND = "phone.no_sound"
+    PHONE_LOSS = "phone.loss"
 
 
 class RecordingState(StrEnum):

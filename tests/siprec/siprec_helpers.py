@@ -19,12 +19,7 @@ from tests.support.siprec import free_port_block
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording
 from kustosz.ingest.phone.lines import add_siprec_line, enable_phone_source
-from kustosz.ingest.phone.siprec.run import (
-    count_out_of_scope,
-    read_lines,
-    settings_of,
-    store_ended,
-)
+from kustosz.ingest.phone.siprec.run import make_server, read_lines, settings_of
 from kustosz.ingest.phone.siprec.server import Srs, SrsSettings
 from kustosz.vault import Vault
 
@@ -49,8 +44,7 @@ def recording_server(vault: Vault, **overrides: object) -> Iterator[Srs]:
     thread = threading.Thread(target=loop.run_forever, name="srs-test", daemon=True)
     thread.start()
     lines = read_lines(vault)
-    srs = Srs(settings, lambda: lines, lambda f: store_ended(vault, f),
-              lambda line: count_out_of_scope(vault, line))
+    srs = make_server(vault, settings, lambda: lines)
     asyncio.run_coroutine_threadsafe(srs.start(), loop).result(30)
     try:
         yield srs

@@ -66,6 +66,12 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                     "Kamera „{name}” znów nagrywa (przerwa {span})"),
     "phone_down": ("Linia telefoniczna „{name}”: nagrania nie docierają od {since}",
                    "Linia telefoniczna „{name}”: nagrania znów docierają (przerwa {span})"),
+    "phone.session_refused": ("Linia telefoniczna „{name}”: sesja nagrywania odrzucona "
+                              "({since})", "Linia telefoniczna „{name}”: sesje znów przyjmowane"),
+    "phone.no_sound": ("Linia telefoniczna „{name}”: rozmowa bez dźwięku ({since})",
+                       "Linia telefoniczna „{name}”: dźwięk rozmów znów dociera"),
+    "phone.loss": ("Linia telefoniczna „{name}”: rozmowa nagrana z ubytkami ({since})",
+                   "Linia telefoniczna „{name}”: rozmowy znów nagrywane bez ubytków"),
     "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),

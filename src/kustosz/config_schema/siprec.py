@@ -46,6 +46,10 @@ class Siprec(Table):
         description="New recording sessions per second one address may open; more are "
         "answered 503.",
     )
+    loss_percent: float = Field(
+        1.0, ge=0, le=100,
+        description="A call whose streams lost more of their packets than this is alerted.",
+    )
     max_sessions: int = Field(
         200, ge=1, le=5000, description="Recording sessions at once; more are answered 503."
     )

@@ -244,6 +244,7 @@ EN: dict[str, str] = {
         "The camera reports tampering (covered, turned, blinded)",
     "Kamera zgłasza utratę obrazu": "The camera reports video loss",
     "Linia telefoniczna nie dostarcza nagrań": "Phone line not delivering recordings",
+    "Rozmowa nagrana z ubytkami albo nienagrana": "Call recorded with gaps, or not recorded",
     "Mało miejsca na dysku": "Low disk space",
     "Dysk pełny": "Disk full",
     "Zapis punktu kontrolnego dziennika nie powiódł się": "Audit checkpoint not written",

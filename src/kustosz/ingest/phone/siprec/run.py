@@ -23,11 +23,13 @@ from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.outage import is_database_away
 from kustosz.index.sources import get_source
 from kustosz.ingest.phone.intake import ensure_state
+from kustosz.ingest.phone.siprec.alerts import check_silence, raise_event, session_opened
 from kustosz.ingest.phone.siprec.server import LineRule, Srs, SrsSettings
 from kustosz.ingest.phone.siprec.session import SessionFolder
 from kustosz.ingest.phone.siprec.store import store_leftovers, store_session
 from kustosz.ingest.phone.watch import enabled_phone_sources
 from kustosz.phones.settings import PhoneSettings
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 
@@ -61,7 +63,7 @@ def settings_of(vault: Vault) -> SrsSettings:
     return SrsSettings(siprec_root(vault), host=host, port=port, address=c.address,
                        rtp_ports=ports, silence_s=c.silence_seconds, invite_rate=c.invite_rate,
                        invite_burst=max(1, int(c.invite_rate * 2)),
-                       max_sessions=c.max_sessions)
+                       max_sessions=c.max_sessions, loss_percent=c.loss_percent)
 
 
 def count_out_of_scope(vault: Vault, line: str) -> None:
@@ -112,22 +114,27 @@ def run_siprec(vault: Vault, stop: threading.Event) -> None:
     progress.forget()
 
 
+def make_server(vault: Vault, settings: SrsSettings,
+                lines: Callable[[], list[LineRule]]) -> Srs:
+    """The recording server on ``vault``: sessions stored as calls, declined ones counted,
+    problems alerted, each SBC's sessions noted for the silence alert — every database step
+    in a thread of its own (Srs.later)."""
+    srs: Srs
+
+    def problem(row: AlertRow, line: str, text: str) -> None:
+        log.warning("SIPREC line %s: %s (%s)", line, text, row)
+        srs.later(_quiet, raise_event, vault, line, row, text)
+
+    srs = Srs(settings, lines, lambda f: store_ended(vault, f),
+              lambda line: srs.later(_quiet, count_out_of_scope, vault, line), problem,
+              lambda line: srs.later(_quiet, session_opened, vault, line))
+    return srs
+
+
 async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                  beat: Callable[[], None]) -> None:
     current = lines
-    pending: set[asyncio.Task[None]] = set()
-
-    def out_of_scope(line: str) -> None:
-        task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(_quiet, count_out_of_scope, vault, line))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    def problem(kind: str, line: str, text: str) -> None:
-        log.warning("SIPREC line %s: %s (%s)", line, text, kind)
-
-    srs = Srs(settings_of(vault), lambda: current, lambda f: store_ended(vault, f),
-              out_of_scope, problem)
+    srs = make_server(vault, settings_of(vault), lambda: current)
     await srs.start()
     read_at = time.monotonic()
     try:
@@ -136,6 +143,8 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
             beat()
             if time.monotonic() - read_at > LINES_S:
                 read_at = time.monotonic()
+                for line in current:
+                    srs.later(_quiet, check_silence, vault, line.name)
                 try:
                     current = await asyncio.to_thread(read_lines, vault)
                 except Exception as exc:  # the lines last read go on serving
@@ -147,11 +156,9 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                     break
     finally:
         await srs.close("stopped")
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _quiet(step: Callable[..., None], *args: object) -> None:
+def _quiet(step: Callable[..., object], *args: object) -> None:
     try:
         step(*args)
     except Exception as exc:

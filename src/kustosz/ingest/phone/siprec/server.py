@@ -43,6 +43,7 @@ from kustosz.ingest.phone.siprec.sip import (
     parse,
 )
 from kustosz.phone_numbers import is_internal, try_normalize
+from kustosz.states import AlertRow
 
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
@@ -61,6 +62,7 @@ class SrsSettings:
     invite_rate: float = 10.0  # new sessions per second per SRC address
     invite_burst: int = 20
     max_sessions: int = 200
+    loss_percent: float = 1.0  # a call that lost more of its packets is alerted
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,14 @@ class Srs:
     def __init__(self, settings: SrsSettings, lines: Callable[[], list[LineRule]],
                  ended: Callable[[SessionFolder], None],
                  out_of_scope: Callable[[str], None] = lambda line: None,
-                 problem: Callable[[str, str, str], None] = lambda kind, line, text: None,
-                 ) -> None:
+                 problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
+                 opened: Callable[[str], None] = lambda line: None) -> None:
+        """``ended``: a session's folder to store (in a thread); ``out_of_scope``: a line's
+        session that was declined; ``problem``: an alert row for a line's call; ``opened``:
+        a line's SBC opened a session (it is alive)."""
         self.settings, self.lines = settings, lines
         self.ended, self.out_of_scope_cb, self.problem = ended, out_of_scope, problem
+        self.opened = opened
         self.sessions: dict[str, Recording] = {}
         self.counters = Counters()
         self.retransmit = Retransmit()
@@ -131,7 +137,7 @@ class Srs:
         self._tcp: asyncio.Server | None = None
         self._watch: asyncio.Task[None] | None = None
         self._used_ports: set[int] = set()
-        self._finishing: set[asyncio.Task[None]] = set()
+        self._finishing: set[asyncio.Task[object]] = set()
         self._queue: asyncio.Queue[tuple[bytes, Origin]] = asyncio.Queue()
         self._handler: asyncio.Task[None] | None = None
 
@@ -318,7 +324,7 @@ class Srs:
                          "Not Acceptable Here" if exc.status == 488 else "Bad Request",
                          str(exc))
             if exc.status == 488:
-                self.problem("siprec_refused", line.name, str(exc))
+                self.problem(AlertRow.PHONE_SESSION_REFUSED, line.name, str(exc))
             return
         except BadMetadata as exc:
             self._refuse(req, origin, 400, "Bad Request", str(exc))
@@ -338,6 +344,7 @@ class Srs:
             self.sessions[key] = rec
             self.counters.out_of_scope += 1
             self.out_of_scope_cb(line.name)
+            self.opened(line.name)
             payload = self._reply(req, origin, 200, "OK", to_tag=to_tag, sdp=answer(
                 streams, sections, self.media_address(req), None, rec.sdp_session, 1))
             self.retransmit.until_ack(key, payload, origin, lambda: None)
@@ -351,11 +358,12 @@ class Srs:
         except OSError as exc:
             self._close_sockets(rec)
             self._refuse(req, origin, 503, "Service Unavailable", f"no RTP port: {exc}")
-            self.problem("siprec_refused", line.name, f"no RTP port: {exc}")
+            self.problem(AlertRow.PHONE_SESSION_REFUSED, line.name, f"no RTP port: {exc}")
             return
         self.sessions[key] = rec
         self.counters.sessions += 1
         self.counters.last_session_at = time.monotonic()
+        self.opened(line.name)
         payload = self._reply(req, origin, 200, "OK", to_tag=to_tag, sdp=answer(
             streams, sections, self.media_address(req), ports, rec.sdp_session, rec.version))
         self.retransmit.until_ack(key, payload, origin, lambda: None)
@@ -483,11 +491,20 @@ class Srs:
         rec.facts.lost = sum(w.lost() for w in rec.writers.values())
         rec.facts.unexpected = sum(w.counts.unexpected for w in rec.writers.values())
         rec.folder.save(rec.facts)
-        if not any(w.counts.received for w in rec.writers.values()):
-            self.problem("siprec_no_rtp", rec.line,
+        received = sum(w.counts.received for w in rec.writers.values())
+        if not received:
+            self.problem(AlertRow.PHONE_NO_SOUND, rec.line,
                          f"recording session {rec.folder.path.name}: no RTP arrived")
-        folder = rec.folder
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._hand_over, folder))
+        elif rec.facts.lost > received * self.settings.loss_percent / 100:
+            self.problem(AlertRow.PHONE_LOSS, rec.line,
+                         f"recording session {rec.folder.path.name}: {rec.facts.lost} of "
+                         f"{received + rec.facts.lost} packets lost")
+        self.later(self._hand_over, rec.folder)
+
+    def later(self, step: Callable[..., object], *args: object) -> None:
+        """Blocking work (the database) in a thread, off the loop the packets are read on;
+        awaited by `close`."""
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(step, *args))
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 

@@ -1,0 +1,115 @@
+"""A person hears of what a SIPREC line did not record (issue 35 item 5): a session refused for
+what it offered, a call whose sound never came, a call that lost packets past the limit, an
+SBC that opens no session during working hours. Each is an alert row the notifier sends."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from tests.cameras.camera_helpers import wait_for
+from tests.conftest import make_vault
+from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.support.siprec import (
+    SipClient,
+    answered_ports,
+    metadata,
+    multipart,
+    offer,
+    rtp_packet,
+    status_of,
+    to_tag_of,
+)
+
+from kustosz.alert_kinds import kind_of
+from kustosz.db.models import Alert
+from kustosz.ingest.phone.siprec.alerts import check_silence, session_opened
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Iterator[Vault]:
+    vault = make_vault(tmp_path / "vault", "boleslawiec")
+    add_line(vault)
+    yield vault
+    vault.close()
+
+
+def alerts(vault: Vault, row: AlertRow) -> list[Alert]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert).where(Alert.kind == row)).scalars())
+
+
+def test_a_refused_session_is_alerted_in_polish(office: Vault) -> None:
+    with recording_server(office) as srs:
+        client = SipClient(srs.port)
+        answer = client.request("INVITE", "g729", *multipart(
+            ("application/sdp", offer("18", "a=rtpmap:18 G729/8000")),
+            ("application/rs-metadata+xml", metadata())))
+        assert status_of(answer) == 488
+        client.close()
+        wait_for(lambda: alerts(office, AlertRow.PHONE_SESSION_REFUSED), 30, "the alert")
+    (alert,) = alerts(office, AlertRow.PHONE_SESSION_REFUSED)
+    assert alert.message.startswith("Linia telefoniczna sbc: sesja nagrywania")
+    assert "G729" in alert.message
+    assert kind_of(alert.kind).key == "phone_recording"
+
+
+def _call(client: SipClient, call_id: str, packets: list[int]) -> None:
+    answer = client.request("INVITE", call_id, *multipart(
+        ("application/sdp", offer()), ("application/rs-metadata+xml", metadata())))
+    tag = to_tag_of(answer)
+    client.ack(call_id, tag)
+    ports = answered_ports(answer)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in packets:
+        sender.sendto(rtp_packet(i, i * 160, b"\xd5" * 160), ("127.0.0.1", ports[0]))
+        time.sleep(0.002)
+    sender.close()
+    time.sleep(0.2)
+    assert status_of(client.request("BYE", call_id, to_tag=tag, cseq=2)) == 200
+
+
+def test_a_call_without_sound_is_kept_and_alerted(office: Vault) -> None:
+    with recording_server(office) as srs:
+        client = SipClient(srs.port)
+        _call(client, "mute", [])
+        client.close()
+    ((_, rec),) = wait_for_calls(office, 1)
+    assert rec.meta["no_sound"] is True  # kept as a call without sound, not dropped
+    wait_for(lambda: alerts(office, AlertRow.PHONE_NO_SOUND), 30, "the alert")
+
+
+def test_a_call_that_lost_packets_past_the_limit_is_alerted(office: Vault) -> None:
+    with recording_server(office, loss_percent=5.0) as srs:
+        client = SipClient(srs.port)
+        _call(client, "whole", list(range(100)))  # nothing lost: no alert
+        _call(client, "holes", [i for i in range(100) if i % 10 != 5])  # 10 of 100 lost
+        client.close()
+    calls = wait_for_calls(office, 2)
+    assert sorted(r.meta["lost"] for _, r in calls) == [0, 10]
+    wait_for(lambda: alerts(office, AlertRow.PHONE_LOSS), 30, "the alert")
+    assert len(alerts(office, AlertRow.PHONE_LOSS)) == 1
+
+
+def test_an_sbc_silent_in_working_hours_is_alerted_and_cleared_by_its_next_session(
+        office: Vault) -> None:
+    tuesday_10 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Warsaw
+    session_opened(office, "sbc", now=tuesday_10 - timedelta(hours=3))
+    assert check_silence(office, "sbc", now=tuesday_10)
+    assert check_silence(office, "sbc", now=tuesday_10)  # one alert, not two
+    (alert,) = alerts(office, AlertRow.PHONE_SILENT)
+    assert "nie otworzyła żadnej sesji nagrywania" in alert.message
+    sunday = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    session_opened(office, "sbc", now=sunday - timedelta(hours=30))
+    assert not check_silence(office, "sbc", now=sunday)  # not in working hours
+    session_opened(office, "sbc", now=tuesday_10)
+    assert not check_silence(office, "sbc", now=tuesday_10 + timedelta(minutes=1))
+    (alert,) = alerts(office, AlertRow.PHONE_SILENT)
+    assert alert.cleared_at is not None
