@@ -244,6 +244,8 @@ EN: dict[str, str] = {
         "The camera reports tampering (covered, turned, blinded)",
     "Kamera zgłasza utratę obrazu": "The camera reports video loss",
     "Linia telefoniczna nie dostarcza nagrań": "Phone line not delivering recordings",
+    "Nagrywanie rozmów (SIPREC)": "Call recording (SIPREC)",
+    "Rozmowy nagrywane teraz (SIPREC)": "Calls being recorded now (SIPREC)",
     "Rozmowa nagrana z ubytkami albo nienagrana": "Call recorded with gaps, or not recorded",
     "Mało miejsca na dysku": "Low disk space",
     "Dysk pełny": "Disk full",
@@ -1808,6 +1810,8 @@ EN_N: dict[str, tuple[str, str]] = {
         "call listening without a listening protocol",
         "call listenings without a listening protocol"),
     "dzień": ("day", "days"),
+    "Teraz nagrywana jest {n} rozmowa.": ("{n} call is being recorded now.",
+                                          "{n} calls are being recorded now."),
     "{n} wpis, łańcuch nienaruszony.": ("{n} entry, the chain is intact.",
                                         "{n} entries, the chain is intact."),
     "Dziennik zdarzeń sprawdzony: {n} wpis, łańcuch nienaruszony.": (

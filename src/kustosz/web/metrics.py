@@ -61,6 +61,7 @@ from kustosz.db.outage import is_database_away
 from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
+from kustosz.ingest.phone.siprec import status as siprec_status
 from kustosz.ingest.upload_queue import queue_of
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phones.settings import PhoneSettings
@@ -307,6 +308,7 @@ class VaultCollector(Collector):
             yield from self._from_memory(live, now)
             return
         yield from families
+        yield from self._siprec()
         yield self._database_up(True)
 
     @staticmethod
@@ -316,8 +318,30 @@ class VaultCollector(Collector):
                                  "question every few seconds, answered within 5 s)",
                                  value=1.0 if up else 0.0)
 
+    @staticmethod
+    def _siprec() -> Iterator[Metric]:
+        """The recording server of this serve (issue 35): sessions recorded now per line (a
+        count, never who), and what it took, declined and refused since it started."""
+        now = siprec_status.current()
+        if not now.listening:
+            return
+        active = GaugeMetricFamily("kustosz_siprec_sessions_active",
+                                   "Calls being recorded through SIPREC now", labels=["line"])
+        for line, n in sorted(now.active.items()):
+            active.add_metric([line], float(n))
+        yield active
+        total = CounterMetricFamily("kustosz_siprec_sessions",
+                                    "Recording sessions since serve started, by outcome",
+                                    labels=["outcome"])
+        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope),
+                           ("refused", now.refused), ("malformed", now.malformed),
+                           ("rate_limited", now.rate_limited)):
+            total.add_metric([outcome], float(n))
+        yield total
+
     def _from_memory(self, live: Live | None, now: datetime) -> Iterator[Metric]:
         yield self._database_up(False)
+        yield from self._siprec()
         if live is None or live.recorders is None:
             return
         running = live.recorders()

@@ -50,6 +50,7 @@ from kustosz.holds.object_lock import jobs_queued
 from kustosz.index.forecast import forecast
 from kustosz.index.recordings import Span, spans
 from kustosz.index.sources import get_source
+from kustosz.ingest.phone.siprec import status as siprec_status
 from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
@@ -170,6 +171,9 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["alert_channels"] = channel_problems(s)
         # Several serve nodes on one PostgreSQL (kustosz.cluster): shown when there are two
 
+        # Calls this serve records through SIPREC now: a count per line, never who (issue 35)
+        if siprec_status.current().listening:
+            data["siprec"] = siprec_status.current()
         cluster = cluster_status(ctx.vault)
         if cluster is not None and len(cluster.nodes) > 1:
             data["cluster"], data["singletons_pl"] = cluster, SINGLETON_PL

@@ -42,6 +42,7 @@ from kustosz.ingest.phone.siprec.sip import (
     UdpEndpoint,
     parse,
 )
+from kustosz.ingest.phone.siprec.status import Snapshot, publish
 from kustosz.phone_numbers import is_internal, try_normalize
 from kustosz.states import AlertRow
 
@@ -151,6 +152,7 @@ class Srs:
             lambda: TcpConnection(self.received, self._bad), s.host, self.port)
         self._watch = loop.create_task(self._silence_watch())
         self._handler = loop.create_task(self._handling())
+        publish(self.snapshot())
         log.info("SIPREC recording server listening on %s:%d (UDP, TCP)", s.host, self.port)
 
     @property
@@ -165,6 +167,7 @@ class Srs:
                 task.cancel()
         for rec in list(self.sessions.values()):
             self._end(rec, why)
+        publish(Snapshot())
         if self._finishing:
             await asyncio.gather(*self._finishing, return_exceptions=True)
         self.retransmit.close()
@@ -176,6 +179,16 @@ class Srs:
 
     def active(self) -> int:
         return sum(1 for r in self.sessions.values() if r.folder is not None)
+
+    def snapshot(self, listening: bool = True) -> Snapshot:
+        """Called on the server's loop only (the sessions change there)."""
+        active: dict[str, int] = {}
+        for rec in self.sessions.values():
+            if rec.folder is not None:
+                active[rec.line] = active.get(rec.line, 0) + 1
+        c = self.counters
+        return Snapshot(listening, active, c.sessions, c.out_of_scope, c.refused,
+                        c.malformed, c.rate_limited)
 
     # -- messages ---------------------------------------------------------------------------
     def _bad(self, host: str, why: str) -> None:
@@ -202,6 +215,7 @@ class Srs:
                 continue  # Kustosz sends no requests: a response is no one's
             try:
                 await self._request(msg, origin)
+                publish(self.snapshot())
             except Exception:  # one message must not end the server; said with its cause
                 log.exception("SIPREC: a %s from %s could not be handled", msg.getMethod(),
                               origin.host)
@@ -524,6 +538,7 @@ class Srs:
                     log.warning("SIPREC: session %s silent for %.0f s; closed", rec.key,
                                 self.settings.silence_s)
                     self._end(rec, "silence")
+                    publish(self.snapshot())
 
 
 def _bind(host: str, port: int) -> socket.socket:
