@@ -146,6 +146,7 @@ bench: $(STAMP) bench-deb-packages
 	$(BIN)/python bench/playback.py
 	$(BIN)/python bench/retention.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/siprec.py
 	$(BIN)/python bench/playable.py
 	$(BIN)/python bench/s3_upload.py
 	$(BIN)/python bench/masking.py

@@ -168,7 +168,7 @@ Content-Length: 0
 """
 
 
-def free_port_block(count: int = 200) -> tuple[int, int]:
+def free_port_block(count: int = 400) -> tuple[int, int]:
     """A range of UDP ports nobody here binds (an xdist worker's own, by its number)."""
     import os
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or "0"

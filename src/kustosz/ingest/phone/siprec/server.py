@@ -505,7 +505,8 @@ class Srs:
         rec.facts.lost = sum(w.lost() for w in rec.writers.values())
         rec.facts.unexpected = sum(w.counts.unexpected for w in rec.writers.values())
         rec.folder.save(rec.facts)
-        received = sum(w.counts.received for w in rec.writers.values())
+        received = rec.facts.received = sum(w.counts.received for w in rec.writers.values())
+        rec.folder.save(rec.facts)
         if not received:
             self.problem(AlertRow.PHONE_NO_SOUND, rec.line,
                          f"recording session {rec.folder.path.name}: no RTP arrived")

@@ -55,6 +55,7 @@ class CallFacts:
     ended: str = ""  # bye, silence (closed after the silence time-out), crash, stopped
     lost: int = 0
     unexpected: int = 0
+    received: int = 0  # RTP packets written, all streams
 
     def as_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()

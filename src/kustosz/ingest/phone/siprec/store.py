@@ -67,7 +67,7 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
             "caller_raw": facts.caller, "callee_raw": facts.callee,
             "caller_name": facts.caller_name, "callee_name": facts.callee_name,
             "direction": facts.direction, "ended": facts.ended, "lost": facts.lost,
-            "unexpected": facts.unexpected, "no_sound": silent,
+            "unexpected": facts.unexpected, "received": facts.received, "no_sound": silent,
             "channels": {"left": "caller", "right": "callee"},
             "streams": [{"label": st.label, "codec": st.codec, "side": st.side,
                          "participant": st.participant} for st in facts.streams]}
