@@ -146,10 +146,23 @@ class Srs:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         s = self.settings
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: UdpEndpoint(self.received), local_addr=(s.host, s.port))
-        self._tcp = await loop.create_server(
-            lambda: TcpConnection(self.received, self._bad), s.host, self.port)
+        for _ in range(20 if s.port == 0 else 1):
+            # TCP first: with port 0 (the tests) a free TCP port is then tried for UDP too
+            self._tcp = await loop.create_server(
+                lambda: TcpConnection(self.received, self._bad), s.host, s.port)
+            port = int(self._tcp.sockets[0].getsockname()[1])
+            try:
+                self._udp, _ = await loop.create_datagram_endpoint(
+                    lambda: UdpEndpoint(self.received), local_addr=(s.host, port))
+                break
+            except OSError:
+                self._tcp.close()
+                await self._tcp.wait_closed()
+                self._tcp = None
+                if s.port != 0:
+                    raise
+        if self._udp is None:
+            raise OSError("no port free for both UDP and TCP")
         self._watch = loop.create_task(self._silence_watch())
         self._handler = loop.create_task(self._handling())
         publish(self.snapshot())
