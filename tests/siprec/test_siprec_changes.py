@@ -72,6 +72,7 @@ def test_a_hold_is_kept_as_silence_of_its_length_and_a_stream_added_is_recorded(
             ("application/sdp", offer(extra="").replace("a=sendonly", "a=inactive"))),
             to_tag=tag, cseq=2)
         assert status_of(hold) == 200 and answered_ports(hold) == ports  # the same ports
+        assert hold.count("a=inactive") == 2 and "a=recvonly" not in hold
         client.ack("held", tag, cseq=2)
         time.sleep(1.5)  # on hold: nothing sent
         three = offer(labels=("1", "2", "3"))

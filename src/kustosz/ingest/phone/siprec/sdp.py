@@ -126,7 +126,9 @@ def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, 
         port = ports.get(s.label, 0) if ports is not None else 0
         lines += [f"m=audio {port} RTP/AVP {s.payload}",
                   f"a=rtpmap:{s.payload} {s.codec.name}/{s.codec.clock}",
-                  f"a=label:{s.label}", "a=recvonly" if port else "a=inactive"]
+                  # RFC 3264 §6.1: an inactive offer (a hold) is answered inactive
+                  f"a=label:{s.label}",
+                  "a=recvonly" if port and s.direction != "inactive" else "a=inactive"]
     return "\r\n".join(lines) + "\r\n"
 
 
