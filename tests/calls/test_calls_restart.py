@@ -18,6 +18,7 @@ from calls_pbx import OFFICE_DID, Pbx, PhoneCall, add_line, state_of, stored_cal
 from tests.conftest import make_vault
 
 import kustosz.ingest.files as files
+import kustosz.ingest.phone.calls_written as calls_written
 import kustosz.ingest.phone.intake as intake
 from kustosz.ingest.files import recover_pending
 from kustosz.ingest.phone.intake import scan
@@ -124,7 +125,7 @@ def test_failure_while_committing_undoes_the_copy(tmp_path: Path,
     pbx = Pbx(tmp_path / "pbx")
     originals = busy_day(pbx, 6)
     add_line(vault, pbx)
-    real_audit = intake.audit
+    real_audit = calls_written.audit  # the audit entry written with a batch's call rows
     calls = {"n": 0}
     # Batches of three files, one audit entry each: the second batch's commit fails.
     monkeypatch.setattr(intake, "BATCH_FILES", 3)
@@ -135,13 +136,13 @@ def test_failure_while_committing_undoes_the_copy(tmp_path: Path,
             raise RuntimeError("database went away")
         return real_audit(*args, **kwargs)
 
-    monkeypatch.setattr(intake, "audit", failing_audit)
+    monkeypatch.setattr(calls_written, "audit", failing_audit)
     with pytest.raises(RuntimeError):
         scan(vault, "centrala", sleep=lambda _: None)
     # The second batch's copies are gone again and no pending row is left behind.
     assert len(stored_calls(vault)) == 3 and len(list(vault.storage.keys())) == 3
     assert recover_pending(vault) == 0
-    monkeypatch.setattr(intake, "audit", real_audit)
+    monkeypatch.setattr(calls_written, "audit", real_audit)
     scan(vault, "centrala", sleep=lambda _: None)
     agree(vault, originals)
     vault.close()

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from kustosz.vault import Vault
 from tests.conftest import make_vault
 from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
 from tests.support.siprec import (
@@ -36,6 +34,8 @@ from tests.support.siprec import (
     status_of,
     to_tag_of,
 )
+
+from kustosz.vault import Vault
 
 
 @pytest.fixture

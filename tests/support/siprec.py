@@ -176,16 +176,39 @@ def free_port_block(count: int = 400) -> tuple[int, int]:
     return low, low + count - 1
 
 
+def free_media_port() -> int:
+    """An even UDP port with the next three free, for SIPp's own media sockets (-mp): tests
+    in parallel workers run their SIPp side by side."""
+    import socket
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1]) & ~1
+        try:
+            held = []
+            for p in range(port, port + 4):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(s)
+                s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return port
+    raise RuntimeError("no free media port for SIPp")
+
+
 def run_sipp(scenario_text: str, folder: Path, target: str, *, keys: dict[str, str],
              calls: int = 1, rate: int | None = None, limit: int | None = None,
-             transport: str = "u1", local_port: int = 0, media_port: int = 6000,
+             transport: str = "u1", local_port: int = 0, media_port: int | None = None,
              timeout: float = 120.0, expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
     """SIPp as the SRC (Debian's sip-tester), ``calls`` sessions against ``target``."""
     folder.mkdir(parents=True, exist_ok=True)
     xml = folder / "src.xml"
     xml.write_text(scenario_text)
     argv = ["sipp", "-sf", str(xml), "-m", str(calls), "-i", "127.0.0.1", "-mi", "127.0.0.1",
-            "-mp", str(media_port), "-t", transport, "-timeout", f"{int(timeout)}s",
+            "-mp", str(media_port or free_media_port()), "-t", transport, "-timeout", f"{int(timeout)}s",
             "-nostdin", "-trace_err", "-trace_stat", "-fd", "1"]
     if local_port:
         argv += ["-p", str(local_port)]
