@@ -208,7 +208,8 @@ def run_sipp(scenario_text: str, folder: Path, target: str, *, keys: dict[str, s
     xml = folder / "src.xml"
     xml.write_text(scenario_text)
     argv = ["sipp", "-sf", str(xml), "-m", str(calls), "-i", "127.0.0.1", "-mi", "127.0.0.1",
-            "-mp", str(media_port or free_media_port()), "-t", transport, "-timeout", f"{int(timeout)}s",
+            "-mp", str(media_port or free_media_port()), "-t", transport,
+            "-timeout", f"{int(timeout)}s",
             "-nostdin", "-trace_err", "-trace_stat", "-fd", "1"]
     if local_port:
         argv += ["-p", str(local_port)]
