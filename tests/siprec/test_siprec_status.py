@@ -41,7 +41,11 @@ def scrape(vault: Vault) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
 
 
 def test_the_calls_recorded_now_are_counted_per_line_and_never_named(office: Vault) -> None:
-    assert "kustosz_siprec_sessions_active" not in scrape(office)  # no server: no family
+    metrics = scrape(office)
+    assert "kustosz_siprec_sessions_active" not in metrics  # no server: no family
+    line_up = [v for labels, v in metrics["kustosz_source_up"].items()
+               if ("kind", "phone") in labels]
+    assert line_up == [0.0]  # nobody listens for its SBC
     with recording_server(office) as srs:
         client = SipClient(srs.port)
         answer = client.request("INVITE", "now", *multipart(
@@ -54,6 +58,8 @@ def test_the_calls_recorded_now_are_counted_per_line_and_never_named(office: Vau
         wait_for(lambda: status.current().active == {"sbc": 1}, 10, "the count")
         metrics = scrape(office)
         assert metrics["kustosz_siprec_sessions_active"] == {(("line", "sbc"),): 1.0}
+        assert [v for labels, v in metrics["kustosz_source_up"].items()
+                if ("kind", "phone") in labels] == [1.0]
         totals = metrics["kustosz_siprec_sessions_total"]
         assert totals[(("outcome", "recorded"),)] == 1.0
         assert totals[(("outcome", "refused"),)] == 1.0

@@ -253,10 +253,13 @@ def source_up(session: Session, source: Source, now: datetime,
         fresh = timedelta(seconds=max(STALE_MIN_S, SEGMENTS_MISSED * segment))
         return now - recorder.since <= fresh or (newest is not None and now - newest <= fresh)
     if source.kind == SourceKind.PHONE:
-        if not source.settings.get("spool"):  # never configured: nothing can arrive
-            return False
+        if not source.settings.get("spool") and source.settings.get("intake") != "siprec":
+            return False  # never configured: nothing can arrive
         cfg = PhoneSettings.of(source.settings)
-        if not cfg.spool_path.is_dir():
+        if cfg.by_siprec:  # the SBC's sessions reach this serve's recording server
+            if not siprec_status.current().listening:
+                return False
+        elif not cfg.spool_path.is_dir():
             return False
         state = session.get(PhoneIntakeState, source.id)
         last = state.last_file_at if state and state.last_file_at else source.created_at
