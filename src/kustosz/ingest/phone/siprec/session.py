@@ -108,9 +108,10 @@ def _decode(path: Path, codec: str, rate: int) -> np.ndarray:
     if not path.is_file() or path.stat().st_size == 0:
         return np.zeros(0, dtype=np.int16)
     c = CODECS[codec]
+    # G.722's raw demuxer knows its own rate (16 kHz) and takes no -ar/-ac
+    given = [] if codec == "G722" else ["-ar", str(c.clock), "-ac", "1"]
     out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
-                          "-f", c.ffmpeg, "-ar", str(c.clock if codec != "G722" else c.rate),
-                          "-ac", "1", "-i", str(path), "-f", "s16le", "-ac", "1",
+                          "-f", c.ffmpeg, *given, "-i", str(path), "-f", "s16le", "-ac", "1",
                           "-ar", str(rate), "-"], capture_output=True, timeout=600)
     if out.returncode != 0:
         raise KustoszError(f"stream {path.name} cannot be decoded: "
