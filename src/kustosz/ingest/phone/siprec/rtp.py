@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+import pylibsrtp
+
 from kustosz.ingest.phone.siprec.sdp import Stream
 
+PROFILES = {"AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+            "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32}
 MAX_LEAP_S = 2.0  # RTP time this far from the arrival time is placed again by arrival
 MAX_SESSION_S = 24 * 3600  # no call's stream is written further than this into its file
 
@@ -123,11 +127,19 @@ def _extend(seq: int, highest: int) -> int:
 
 
 class RtpProtocol(asyncio.DatagramProtocol):
-    """The socket of one stream: packets from the offered address are written."""
+    """The socket of one stream: packets from the offered address are written — decrypted
+    first when it is SRTP (RFC 3711, the SDES key of the offer: a packet that fails its
+    authentication is not the SRC's and is counted, never written)."""
 
     def __init__(self, writer: StreamWriter, expected: str) -> None:
         self.writer, self.expected = writer, expected
         self.transport: asyncio.DatagramTransport | None = None
+        crypto = writer.stream.crypto
+        self.srtp: pylibsrtp.Session | None = None
+        if crypto is not None:
+            self.srtp = pylibsrtp.Session(policy=pylibsrtp.Policy(
+                key=crypto.key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+                srtp_profile=PROFILES[crypto.suite]))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # asyncio's own UDP transport does not subclass DatagramTransport
@@ -137,6 +149,12 @@ class RtpProtocol(asyncio.DatagramProtocol):
         if self.expected and addr[0] != self.expected:
             self.writer.counts.unexpected += 1
             return
+        if self.srtp is not None:
+            try:
+                data = self.srtp.unprotect(data)
+            except pylibsrtp.Error:  # not authentic, replayed, or not SRTP at all
+                self.writer.counts.unexpected += 1
+                return
         try:
             taken = self.writer.take(data, time.monotonic())
         except OSError:  # the disk refused: counted as lost, the call goes on

@@ -6,6 +6,9 @@ keeps the session (and so the SRC's call) up while no byte of it is sent (RFC 32
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from dataclasses import dataclass
 
 from sippy.Exceptions.SdpParseError import SdpParseError
@@ -41,6 +44,19 @@ STATIC = {0: PCMU, 8: PCMA, 9: G722}
 
 
 @dataclass(frozen=True)
+class Crypto:
+    """SDES keys of an SRTP stream (RFC 4568): the SRC's, to decrypt what it sends."""
+
+    tag: str
+    suite: str
+    key: bytes  # master key || master salt (30 bytes)
+
+
+# The suites libsrtp takes with a 30-byte master key and salt (RFC 4568 §6.2)
+SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")
+
+
+@dataclass(frozen=True)
 class Stream:
     index: int  # the m-line's position
     label: str
@@ -49,6 +65,35 @@ class Stream:
     payload: int
     codec: Codec
     direction: str  # sendonly, inactive...
+    crypto: Crypto | None = None  # SRTP: the keys it is sent with
+
+    @property
+    def transport(self) -> str:
+        return "RTP/SAVP" if self.crypto is not None else "RTP/AVP"
+
+
+def _crypto(attrs: list[str], label: str) -> Crypto:
+    """The first offered SDES key Kustosz can use; BadOffer when none (RFC 4568 §7.1.2:
+    then the offer is refused)."""
+    offered = [a[7:].split() for a in attrs if a.lower().startswith("crypto:")]
+    if not offered:
+        raise BadOffer(f"SRTP stream {label!r} without keys (no a=crypto): its sound cannot "
+                       "be decrypted")
+    for parts in offered:
+        if len(parts) < 3 or parts[1] not in SUITES or not parts[2].startswith("inline:"):
+            continue
+        inline = parts[2][7:].split("|")
+        if len(inline) > 2 or (len(inline) == 2 and ":" in inline[1]):
+            continue  # an MKI: not taken
+        try:
+            key = base64.b64decode(inline[0], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if len(key) == 30:
+            return Crypto(parts[0], parts[1], key)
+    suites = ", ".join(p[1] for p in offered if len(p) > 1)
+    raise BadOffer(f"no SRTP key of stream {label!r} can be used ({suites}); Kustosz takes "
+                   f"{' or '.join(SUITES)} with an inline key and no MKI")
 
 
 def _attributes(section: object) -> list[str]:
@@ -66,7 +111,8 @@ def _codec_of(payload: int, rtpmaps: dict[int, str]) -> Codec | None:
 
 def parse_offer(text: str) -> list[Stream]:
     """The audio streams offered; BadOffer (488 Not Acceptable Here, or 400) when one cannot
-    be recorded: no stream, no label, a codec Kustosz cannot decode, SRTP (not yet)."""
+    be recorded: no stream, no label, a codec Kustosz cannot decode, SRTP without a usable
+    SDES key."""
     try:
         body = SdpBody(text)
     except (SdpParseError, ValueError, IndexError, AttributeError) as exc:
@@ -78,16 +124,13 @@ def parse_offer(text: str) -> list[Stream]:
             continue
         attrs = _attributes(section)
         transport = str(getattr(m, "transport", "")).upper()
-        if "SAVP" in transport:
-            keys = [a for a in attrs if a.lower().startswith("crypto:")]
-            raise BadOffer("SRTP media " + ("is not supported yet" if keys
-                                            else "without keys (no a=crypto) cannot be "
-                                                 "decrypted"))
-        if transport != "RTP/AVP":
-            raise BadOffer(f"media transport {transport or '?'} is not RTP/AVP")
         labels = [a.partition(":")[2].strip() for a in attrs if a.lower().startswith("label:")]
         if not labels or not labels[0]:
             raise BadOffer(f"the offer's stream {i + 1} has no a=label", 400)
+        if transport not in ("RTP/AVP", "RTP/SAVP"):
+            raise BadOffer(f"media transport {transport or '?'} is neither RTP/AVP nor "
+                           "RTP/SAVP (DTLS-SRTP is not taken)")
+        crypto = _crypto(attrs, labels[0]) if transport == "RTP/SAVP" else None
         rtpmaps: dict[int, str] = {}
         for a in attrs:
             if a.lower().startswith("rtpmap:"):
@@ -105,7 +148,7 @@ def parse_offer(text: str) -> list[Stream]:
                                                       "inactive")), "sendonly")
         c = section.c_header
         out.append(Stream(i, labels[0], str(c.addr) if c is not None else "", int(m.port),
-                          chosen[0], chosen[1], direction))
+                          chosen[0], chosen[1], direction, crypto))
     if not out:
         raise BadOffer("the offer has no audio stream to record")
     return out
@@ -124,8 +167,12 @@ def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, 
             lines.append("m=audio 0 RTP/AVP 0")
             continue
         port = ports.get(s.label, 0) if ports is not None else 0
-        lines += [f"m=audio {port} RTP/AVP {s.payload}",
+        lines += [f"m=audio {port} {s.transport} {s.payload}",
                   f"a=rtpmap:{s.payload} {s.codec.name}/{s.codec.clock}",
+                  # our own key (RFC 4568 §7.1.3): the answer needs one; nothing is sent with it
+                  *([f"a=crypto:{s.crypto.tag} {s.crypto.suite} inline:"
+                     f"{base64.b64encode(secrets.token_bytes(30)).decode()}"]
+                    if s.crypto is not None and port else []),
                   # RFC 3264 §6.1: an inactive offer (a hold) is answered inactive
                   f"a=label:{s.label}",
                   "a=recvonly" if port and s.direction != "inactive" else "a=inactive"]
