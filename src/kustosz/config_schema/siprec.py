@@ -28,6 +28,15 @@ class Siprec(Table):
         description="Address and port the SIP listener takes recording sessions on "
         "(UDP and TCP).",
     )
+    tls_listen: str = Field(
+        "",
+        description="Address and port of SIP over TLS (e.g. 0.0.0.0:5061), with tls_cert "
+        "and tls_key; default: none.",
+    )
+    tls_cert: str = Field("", description="The office's certificate (PEM) for SIP over TLS; "
+                          "a relative path is the data folder's.")
+    tls_key: str = Field("", description="Its private key (PEM, readable by the service "
+                         "alone).")
     address: str = Field(
         "",
         description="This machine's address as the SRC reaches it, for the media it is "
@@ -62,6 +71,14 @@ class Siprec(Table):
                           f"„{value}” nie jest adresem z portem (np. 0.0.0.0:5060)")
         return value.strip()
 
+    @field_validator("tls_listen")
+    @classmethod
+    def _tls_listen(cls, value: str) -> str:
+        if value.strip() and _host_port(value) is None:
+            raise problem(f"{value!r} is not an address and port (e.g. 0.0.0.0:5061)",
+                          f"„{value}” nie jest adresem z portem (np. 0.0.0.0:5061)")
+        return value.strip()
+
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
@@ -72,6 +89,14 @@ class Siprec(Table):
                 raise problem(f"{value!r} is not an IP address (e.g. 192.168.10.5)",
                               f"„{value}” nie jest adresem IP (np. 192.168.10.5)") from None
         return value.strip()
+
+    @model_validator(mode="after")
+    def _tls(self) -> Siprec:
+        if bool(self.tls_listen) != bool(self.tls_cert and self.tls_key):
+            raise problem(
+                "siprec.tls_listen needs siprec.tls_cert and siprec.tls_key, and they need it",
+                "siprec.tls_listen wymaga siprec.tls_cert i siprec.tls_key, a one — jego")
+        return self
 
     @model_validator(mode="after")
     def _ports(self) -> Siprec:
@@ -90,6 +115,10 @@ class Siprec(Table):
             return None
         lo, hi = int(low), int(high)
         return (lo, hi) if lo >= 1024 and hi <= 65535 and hi - lo >= 3 else None
+
+    @property
+    def tls_host_port(self) -> tuple[str, int] | None:
+        return _host_port(self.tls_listen) if self.tls_listen else None
 
     @property
     def host_port(self) -> tuple[str, int]:

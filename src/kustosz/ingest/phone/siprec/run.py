@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -55,15 +56,36 @@ def read_lines(vault: Vault) -> list[LineRule]:
     return out
 
 
+def tls_context(vault: Vault) -> ssl.SSLContext | None:
+    """SIP over TLS with the office's certificate, or None (not configured, or the files
+    unreadable: said in the log, and SIP goes on over UDP and TCP)."""
+    c = vault.config.siprec
+    if not c.tls_listen:
+        return None
+    cert, key = (vault.root / c.tls_cert), (vault.root / c.tls_key)
+    try:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        log.error("SIPREC over TLS not started: the certificate %s or its key cannot be used "
+                  "(%s); SIP over UDP and TCP goes on", cert, exc)
+        return None
+    return ctx
+
+
 def settings_of(vault: Vault) -> SrsSettings:
     c = vault.config.siprec
     host, port = c.host_port
     ports = c.ports
     assert ports is not None  # the schema checked it
+    tls = c.tls_host_port
     return SrsSettings(siprec_root(vault), host=host, port=port, address=c.address,
                        rtp_ports=ports, silence_s=c.silence_seconds, invite_rate=c.invite_rate,
                        invite_burst=max(1, int(c.invite_rate * 2)),
-                       max_sessions=c.max_sessions, loss_percent=c.loss_percent)
+                       max_sessions=c.max_sessions, loss_percent=c.loss_percent,
+                       tls=tls_context(vault), tls_port=tls[1] if tls else 5061,
+                       tls_host=tls[0] if tls else "")
 
 
 def count_out_of_scope(vault: Vault, line: str) -> None:

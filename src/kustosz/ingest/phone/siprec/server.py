@@ -18,6 +18,7 @@ import functools
 import logging
 import secrets
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class SrsSettings:
     invite_burst: int = 20
     max_sessions: int = 200
     loss_percent: float = 1.0  # a call that lost more of its packets is alerted
+    tls: ssl.SSLContext | None = None  # SIP over TLS on tls_port, with the office's certificate
+    tls_port: int = 5061
+    tls_host: str = ""  # default: host
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class Srs:
         self._buckets: dict[str, _Bucket] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
+        self._tls: asyncio.Server | None = None
         self._watch: asyncio.Task[None] | None = None
         self._used_ports: set[int] = set()
         self._finishing: set[asyncio.Task[object]] = set()
@@ -163,10 +168,19 @@ class Srs:
                     raise
         if self._udp is None:
             raise OSError("no port free for both UDP and TCP")
+        if s.tls is not None:
+            self._tls = await loop.create_server(
+                lambda: TcpConnection(self.received, self._bad, "tls"), s.tls_host or s.host,
+                s.tls_port,
+                ssl=s.tls, ssl_handshake_timeout=10)
         self._watch = loop.create_task(self._silence_watch())
         self._handler = loop.create_task(self._handling())
         publish(self.snapshot())
         log.info("SIPREC recording server listening on %s:%d (UDP, TCP)", s.host, self.port)
+
+    @property
+    def tls_port(self) -> int | None:
+        return int(self._tls.sockets[0].getsockname()[1]) if self._tls is not None else None
 
     @property
     def port(self) -> int:
@@ -186,9 +200,10 @@ class Srs:
         self.retransmit.close()
         if self._udp is not None:
             self._udp.close()
-        if self._tcp is not None:
-            self._tcp.close()
-            await self._tcp.wait_closed()
+        for server in (self._tcp, self._tls):
+            if server is not None:
+                server.close()
+                await server.wait_closed()
 
     def active(self) -> int:
         return sum(1 for r in self.sessions.values() if r.folder is not None)

@@ -32,7 +32,7 @@ class Origin:
 
     host: str
     port: int
-    transport: str  # "udp" | "tcp"
+    transport: str  # "udp" | "tcp" | "tls"
     send: Send
 
 
@@ -77,11 +77,12 @@ class UdpEndpoint(asyncio.DatagramProtocol):
 
 
 class TcpConnection(asyncio.Protocol):
-    """One TCP connection: messages framed by their Content-Length (RFC 3261 §18.3)."""
+    """One TCP (or TLS) connection: messages framed by their Content-Length (RFC 3261
+    §18.3)."""
 
     def __init__(self, received: Callable[[bytes, Origin], None],
-                 bad: Callable[[str, str], None]) -> None:
-        self.received, self.bad = received, bad
+                 bad: Callable[[str, str], None], transport: str = "tcp") -> None:
+        self.received, self.bad, self.kind = received, bad, transport
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
         self.origin: Origin | None = None
@@ -94,7 +95,7 @@ class TcpConnection(asyncio.Protocol):
         def send(payload: bytes) -> None:
             if not transport.is_closing():
                 transport.write(payload)
-        self.origin = Origin(str(host), int(port), "tcp", send)
+        self.origin = Origin(str(host), int(port), self.kind, send)
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None and self.origin is not None
