@@ -82,9 +82,13 @@ def test_a_hold_is_kept_as_silence_of_its_length_and_a_stream_added_is_recorded(
         now = answered_ports(resumed)
         assert now[:2] == ports and now[2] not in (0, *ports)  # the added stream's own port
         client.ack("held", tag, cseq=3)
+        # an offerless re-INVITE (a session refresh): the 200 offers the streams as they are
+        refresh = client.request("INVITE", "held", to_tag=tag, cseq=4)
+        assert status_of(refresh) == 200 and answered_ports(refresh) == now
+        client.ack("held", tag, cseq=4)
         # the RTP clock went on through the hold (the SRC's clock runs): 1.5 s further
         _send(now, 50 + 75, 50, 0x2A)
-        assert status_of(client.request("BYE", "held", to_tag=tag, cseq=4)) == 200
+        assert status_of(client.request("BYE", "held", to_tag=tag, cseq=5)) == 200
         client.close()
     ((_, rec),) = wait_for_calls(office, 1)
     assert [s["label"] for s in rec.meta["streams"]] == ["1", "2", "3"]

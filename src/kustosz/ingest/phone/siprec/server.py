@@ -448,6 +448,12 @@ class Srs:
                 rec.folder.save(rec.facts)
             sdp = answer(streams, rec.sections, self.media_address(req), ports,
                          rec.sdp_session, rec.version)
+        elif req.getMethod() == "INVITE":
+            # an offerless re-INVITE (RFC 3261 §14.2): the 200 carries the offer, the streams
+            # as they are received now; the SRC's answer comes in its ACK
+            current = {label: w.port for label, w in rec.writers.items()} or None
+            sdp = answer(rec.streams, rec.sections, self.media_address(req), current,
+                         rec.sdp_session, rec.version)
         payload = self._reply(req, origin, 200, "OK", to_tag=rec.to_tag, sdp=sdp)
         if req.getMethod() == "INVITE":
             self.retransmit.until_ack(rec.key, payload, origin, lambda: None)
