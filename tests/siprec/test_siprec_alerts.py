@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
-from tests.conftest import make_vault
-from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls
 from tests.support.siprec import (
     SipClient,
     answered_ports,
@@ -31,14 +27,6 @@ from kustosz.db.models import Alert
 from kustosz.ingest.phone.siprec.alerts import check_silence, session_opened
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def alerts(vault: Vault, row: AlertRow) -> list[Alert]:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from tests.cameras.camera_helpers import wait_for
-from tests.conftest import make_vault
 from tests.siprec.siprec_helpers import (
-    add_line,
     calls_of,
     files_under,
     recording_server,
@@ -34,14 +30,6 @@ from tests.support.siprec import (
 )
 
 from kustosz.vault import Vault
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def nothing_written(vault: Vault) -> None:

@@ -10,13 +10,11 @@ import io
 import socket
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import make_vault
-from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls
 from tests.support.siprec import (
     SipClient,
     alaw_to_pcm,
@@ -36,14 +34,6 @@ from tests.support.siprec import (
 )
 
 from kustosz.vault import Vault
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def _send(ports: list[int], first: int, count: int, byte: int) -> None:

@@ -10,13 +10,11 @@ import socket
 import subprocess
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import make_vault
-from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls
 from tests.support.siprec import (
     SipClient,
     answered_ports,
@@ -36,14 +34,6 @@ from kustosz.vault import Vault
 
 pytestmark = pytest.mark.skipif(not sipp_available(), reason="espeak-ng or sox missing")
 FORMATS = {"PCMA": ("alaw", 8, 8000), "PCMU": ("mulaw", 0, 8000), "G722": ("g722", 9, 16000)}
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def _encode(wav: Path, codec: str, rate: int) -> bytes:

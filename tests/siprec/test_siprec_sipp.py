@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,14 +59,6 @@ def call_audio(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes, 
 def talk_ms(audio: tuple[bytes, bytes, Path]) -> int:
     """SIPp replays the pcap beside its scenario: the BYE a second after the longer side."""
     return max(len(audio[0]), len(audio[1])) // 8 + 1000
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")  # every call is recorded
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def channels(vault: Vault, rec: Recording) -> tuple[int, np.ndarray]:

@@ -13,15 +13,12 @@ import secrets
 import socket
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pylibsrtp
 import pytest
-from tests.conftest import make_vault
 from tests.siprec.siprec_helpers import (
-    add_line,
     calls_of,
     files_under,
     recording_server,
@@ -46,14 +43,6 @@ from kustosz.vault import Vault
 
 pytestmark = pytest.mark.skipif(not sipp_available(), reason="espeak-ng or sox missing")
 SUITE = "AES_CM_128_HMAC_SHA1_80"
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def srtp_offer(keys: list[bytes], suite: str = SUITE) -> str:

@@ -4,29 +4,16 @@ outcome; on the dashboard the same count. Read with prometheus-client's own pars
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.cameras.camera_helpers import wait_for
-from tests.conftest import make_vault
-from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls
 from tests.support.siprec import SipClient, metadata, multipart, offer, status_of, to_tag_of
 from tests.web.web_helpers import signed_in, user
 
 from kustosz.ingest.phone.siprec import status
 from kustosz.vault import Vault
 from kustosz.web.metrics import VaultCollector
-
-
-@pytest.fixture
-def office(tmp_path: Path) -> Iterator[Vault]:
-    vault = make_vault(tmp_path / "vault", "boleslawiec")
-    add_line(vault)
-    yield vault
-    vault.close()
 
 
 def scrape(vault: Vault) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
