@@ -101,3 +101,27 @@ def test_an_sbc_silent_in_working_hours_is_alerted_and_cleared_by_its_next_sessi
     assert not check_silence(office, "sbc", now=tuesday_10 + timedelta(minutes=1))
     (alert,) = alerts(office, AlertRow.PHONE_SILENT)
     assert alert.cleared_at is not None
+
+
+def test_a_call_not_stored_when_it_ended_is_stored_once_it_can_be_without_a_restart(
+        office: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database (or the object store) away when a call ends: its folder stays, and the
+    running server stores it as soon as it can — not only at the next start. The outage is
+    injected into the store step (a real database cut is tests/reliability's): the first two
+    tries fail as a database away does, with a KustoszError."""
+    from kustosz.errors import KustoszError
+    from kustosz.ingest.phone.siprec import run
+    real, tries = run.store_session, {"n": 0}
+
+    def away_twice(vault: Vault, folder: object, **kw: object) -> int | None:
+        tries["n"] += 1
+        if tries["n"] <= 2:
+            raise KustoszError("the database does not answer")
+        return real(vault, folder, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(run, "store_session", away_twice)
+    with recording_server(office, retry_s=0.5) as srs:
+        client = SipClient(srs.port)
+        _call(client, "during-outage", list(range(20)))
+        client.close()
+        ((_, rec),) = wait_for_calls(office, 1, timeout=30)
+        assert tries["n"] == 3 and rec.meta["received"] == 20

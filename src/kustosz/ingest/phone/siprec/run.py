@@ -5,7 +5,7 @@ and at start stores what a killed run left (the sessions' folders under `siprec/
 
 The database away does not stop it: sessions are answered from the lines last read, their
 sound is written to their folders, and a session whose call cannot be stored now stays in its
-folder for the next start (or the next session's end) to store."""
+folder and is tried again every `SrsSettings.retry_s` (and at the next start)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +31,17 @@ from sippy.MsgBody import MsgBody
 from sippy.SipHeader import SipHeader
 from sippy.SipRequest import SipRequest
 
+from kustosz.errors import KustoszError
 from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
 from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
-from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
+from kustosz.ingest.phone.siprec.session import (
+    CallFacts,
+    SessionFolder,
+    StreamFacts,
+    leftovers,
+)
 from kustosz.ingest.phone.siprec.sip import (
     BadMessage,
     Origin,
@@ -67,6 +74,7 @@ class SrsSettings:
     loss_percent: float = 1.0  # a call that lost more of its packets is alerted
     tls: ssl.SSLContext | None = None  # SIP over TLS on tls_port, with the office's certificate
     tls_port: int = 5061
+    retry_s: float = 30.0  # an ended session not stored (the database away) is tried again
     tls_host: str = ""  # default: host
 
 
@@ -144,6 +152,9 @@ class Srs:
         self._watch: asyncio.Task[None] | None = None
         self._used_ports: set[int] = set()
         self._finishing: set[asyncio.Task[object]] = set()
+        self._handing: set[str] = set()  # session folders being stored now
+        self._handing_lock = threading.Lock()
+        self._failing: set[str] = set()  # ... that could not be, said once each
         self._queue: asyncio.Queue[tuple[bytes, Origin]] = asyncio.Queue()
         self._handler: asyncio.Task[None] | None = None
 
@@ -558,16 +569,47 @@ class Srs:
         task.add_done_callback(self._finishing.discard)
 
     def _hand_over(self, folder: SessionFolder) -> None:
+        name = folder.path.name
+        with self._handing_lock:
+            if name in self._handing:
+                return  # a hand-over of it runs already
+            self._handing.add(name)
         try:
             self.ended(folder)
-        except Exception:  # the folder stays; the next start stores it
-            log.exception("SIPREC: session %s not stored now; the next start tries again",
-                          folder.path.name)
+            self._failing.discard(name)
+        except Exception as exc:  # the folder stays; tried again every retry_s
+            if name not in self._failing:
+                log.warning("SIPREC: session %s not stored now (%s: %s); tried again every "
+                            "%.0f s and at the next start", name, type(exc).__name__, exc,
+                            self.settings.retry_s,
+                            exc_info=not isinstance(exc, (KustoszError, OSError)))
+            self._failing.add(name)
+        finally:
+            with self._handing_lock:
+                self._handing.discard(name)
+
+    def _retry_finished(self) -> None:
+        """The ended sessions whose call could not be stored (the database or the store away)
+        are stored as soon as they can be, not at the next start."""
+        active = {r.folder.path.name for r in self.sessions.values() if r.folder is not None}
+        for folder in leftovers(self.settings.root):
+            if folder.path.name in active:
+                continue
+            try:
+                ended = folder.facts().end is not None
+            except (OSError, ValueError):
+                continue
+            if ended:
+                self.later(self._hand_over, folder)
 
     async def _silence_watch(self) -> None:
+        retried = time.monotonic()
         while True:
-            await asyncio.sleep(min(5.0, self.settings.silence_s / 4))
+            await asyncio.sleep(min(5.0, self.settings.silence_s / 4, self.settings.retry_s))
             now = time.monotonic()
+            if now - retried >= self.settings.retry_s:
+                retried = now
+                self._retry_finished()
             for rec in list(self.sessions.values()):
                 if now - rec.last_heard() > self.settings.silence_s:
                     log.warning("SIPREC: session %s silent for %.0f s; closed", rec.key,
