@@ -8,6 +8,7 @@ import socket
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
 from tests.siprec.siprec_helpers import recording_server, wait_for_calls
