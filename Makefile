@@ -32,7 +32,7 @@ DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base 
 	gstreamer1.0-libav bsdutils chromium chromium-l10n slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
 	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap \
-	nodejs sip-tester sox espeak-ng
+	nodejs sip-tester sox espeak-ng tcpdump
 
 .PHONY: demo test lint bench deb-packages bench-deb-packages clean
 .PHONY: lock upgrade-deps

@@ -1,0 +1,163 @@
+"""SIP dialogs followed from what a mirrored port shows (issue 35 item 2): an INVITE's offer
+and its 200's answer say where each side receives its sound, so an RTP datagram sent to one
+side's media address is the other side speaking. Who called whom comes from the INVITE's
+From and To (P-Asserted-Identity first, as a trunk asserts it); a dialog is answered by its
+2xx, ends with BYE, and fails with CANCEL or a final error — a call never answered is not a
+recording. The messages are read by sippy (siprec.sip.parse), as the recording server's."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sippy.SipRequest import SipRequest
+from sippy.SipResponse import SipResponse
+
+from kustosz.ingest.phone.capture.frames import Datagram
+from kustosz.ingest.phone.siprec.sip import BadMessage, parse
+
+_USER = re.compile(r"<?(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
+_SIP_START = re.compile(rb"^(?:[A-Z]+ \S+ SIP/2\.0|SIP/2\.0 \d{3} )")
+
+
+@dataclass(frozen=True)
+class Media:
+    address: str
+    port: int
+    payloads: tuple[int, ...]
+
+
+@dataclass
+class Dialog:
+    call_id: str
+    caller: str
+    callee: str
+    caller_name: str
+    started: float
+    offer: list[Media] = field(default_factory=list)  # where the caller receives
+    answer: list[Media] = field(default_factory=list)  # where the callee receives
+    answered: float | None = None
+    ended: float | None = None
+    failed: str = ""
+
+    def side_of(self, dst: str, dport: int) -> int | None:
+        """Who speaks in an RTP datagram sent to ``dst``:``dport``: 0 the caller (sent to
+        the callee's address), 1 the callee; None: not this call's."""
+        if any(m.address == dst and m.port == dport for m in self.answer):
+            return 0
+        if any(m.address == dst and m.port == dport for m in self.offer):
+            return 1
+        return None
+
+
+def _user(header: str) -> str:
+    m = _USER.search(header)
+    return m.group(1) if m else ""
+
+
+def _display(header: str) -> str:
+    name = header.split("<", 1)[0].strip().strip('"') if "<" in header else ""
+    return name
+
+
+def media_of(sdp: str) -> list[Media]:
+    """The audio streams of an SDP body: where their RTP is to be sent."""
+    session_addr = ""
+    out: list[Media] = []
+    current: str | None = None
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("c=IN IP"):
+            addr = line.split()[-1]
+            if current is None:
+                session_addr = addr
+            elif out:
+                out[-1] = Media(addr, out[-1].port, out[-1].payloads)
+        elif line.startswith("m=audio "):
+            parts = line.split()
+            if len(parts) >= 4 and parts[1].isdigit() and int(parts[1]):
+                current = "m"
+                out.append(Media(session_addr, int(parts[1]),
+                                 tuple(int(p) for p in parts[3:] if p.isdigit())))
+            else:
+                current = "m-declined"
+        elif line.startswith("m="):
+            current = "other"
+    return out
+
+
+def _by_callee(msg: SipRequest | SipResponse, dialog: Dialog) -> bool:
+    """Whether the transaction was begun by the callee (a re-INVITE of its own: its From is
+    the callee; a response carries its request's From)."""
+    return dialog.caller != dialog.callee and _user(str(msg.getHFBody("from"))) == dialog.callee
+
+
+class Dialogs:
+    """Every call seen on the port, by Call-ID."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Dialog] = {}
+        self.malformed = 0
+
+    @staticmethod
+    def is_sip(payload: bytes) -> bool:
+        return bool(_SIP_START.match(payload[:64]))
+
+    def sip(self, at: float, d: Datagram) -> Dialog | None:
+        """One SIP message; the dialog it changed, if any."""
+        try:
+            msg = parse(d.payload)
+        except BadMessage:
+            self.malformed += 1
+            return None
+        call_id = str(msg.getHFBody("call-id"))
+        body = msg.getBody()
+        text = str(body.content) if body is not None and \
+            str(body.mtype).split(";")[0].strip().lower() == "application/sdp" else ""
+        if isinstance(msg, SipRequest):
+            method = msg.getMethod()
+            dialog = self.calls.get(call_id)
+            if method == "INVITE" and dialog is None:
+                frm = str(msg.getHFBody("from"))
+                asserted = msg.getHFs("p-asserted-identity")
+                who = str(asserted[0].getBody()) if asserted else frm
+                dialog = Dialog(call_id, _user(who), _user(str(msg.getHFBody("to"))),
+                                _display(who), at, offer=media_of(text))
+                self.calls[call_id] = dialog
+            elif dialog is None:
+                return None
+            elif method in ("INVITE", "UPDATE") and text:  # a re-INVITE: its sender's side
+                if _by_callee(msg, dialog):
+                    dialog.answer = media_of(text) or dialog.answer
+                else:
+                    dialog.offer = media_of(text) or dialog.offer
+            elif method == "ACK" and text and not dialog.offer:
+                dialog.offer = media_of(text)  # a late offer: the caller's side comes last
+            elif method == "BYE" and dialog.ended is None:
+                dialog.ended = at
+            elif method == "CANCEL" and dialog.answered is None:
+                dialog.failed, dialog.ended = "cancelled", at
+            return dialog
+        dialog = self.calls.get(call_id)
+        if dialog is None or msg.getHFBody("cseq").getCSeqMethod() != "INVITE":
+            return dialog
+        code = msg.scode
+        if 200 <= code < 300:
+            if dialog.answered is None:
+                dialog.answered = at
+            if text and _by_callee(msg, dialog):  # the answer to the callee's re-INVITE
+                dialog.offer = media_of(text) or dialog.offer
+            elif text:  # the callee's side: where it receives
+                dialog.answer = media_of(text) or dialog.answer
+        elif code >= 300 and dialog.answered is None:
+            dialog.failed, dialog.ended = f"{code}", at
+        return dialog
+
+    def rtp(self, d: Datagram) -> tuple[Dialog, int] | None:
+        """The answered call an RTP datagram belongs to and the side speaking in it."""
+        for dialog in self.calls.values():
+            if dialog.answered is None or dialog.ended is not None:
+                continue
+            side = dialog.side_of(d.dst, d.dport)
+            if side is not None:
+                return dialog, side
+        return None

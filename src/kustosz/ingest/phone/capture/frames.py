@@ -1,0 +1,92 @@
+"""The UDP datagrams in captured Ethernet frames (what AF_PACKET and a pcap of a mirrored
+port give): Ethernet II with up to two VLAN tags (802.1Q, 802.1ad), IPv4 (unfragmented: a
+fragment is counted, not reassembled — SIP over UDP above the MTU is rare and RTP never is)
+and IPv6 without extension headers. Anything else is not a call's and is skipped."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+ETH_IPV4, ETH_IPV6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
+UDP = 17
+
+
+@dataclass(frozen=True)
+class Datagram:
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    payload: bytes
+
+
+class Skipped(ValueError):
+    """Not a whole UDP datagram (another protocol, a fragment, truncated); says which."""
+
+
+def datagram(frame: bytes) -> Datagram:
+    """The UDP datagram in an Ethernet frame; Skipped when there is none."""
+    if len(frame) < 14:
+        raise Skipped("short frame")
+    kind, at = struct.unpack("!H", frame[12:14])[0], 14
+    for _ in range(2):
+        if kind not in (ETH_VLAN, ETH_QINQ):
+            break
+        if len(frame) < at + 4:
+            raise Skipped("short VLAN tag")
+        kind, at = struct.unpack("!H", frame[at + 2:at + 4])[0], at + 4
+    if kind == ETH_IPV4:
+        if len(frame) < at + 20:
+            raise Skipped("short IPv4 header")
+        ihl = (frame[at] & 0x0F) * 4
+        total = struct.unpack("!H", frame[at + 2:at + 4])[0]
+        flags_fragment = struct.unpack("!H", frame[at + 6:at + 8])[0]
+        if flags_fragment & 0x3FFF:  # more fragments, or an offset: a fragment
+            raise Skipped("IPv4 fragment")
+        if frame[at + 9] != UDP:
+            raise Skipped("not UDP")
+        src = socket.inet_ntop(socket.AF_INET, frame[at + 12:at + 16])
+        dst = socket.inet_ntop(socket.AF_INET, frame[at + 16:at + 20])
+        end = min(len(frame), at + total)
+        at += ihl
+    elif kind == ETH_IPV6:
+        if len(frame) < at + 40:
+            raise Skipped("short IPv6 header")
+        if frame[at + 6] != UDP:
+            raise Skipped("not UDP (or IPv6 extension headers)")
+        length = struct.unpack("!H", frame[at + 4:at + 6])[0]
+        src = socket.inet_ntop(socket.AF_INET6, frame[at + 8:at + 24])
+        dst = socket.inet_ntop(socket.AF_INET6, frame[at + 24:at + 40])
+        at += 40
+        end = min(len(frame), at + length)
+    else:
+        raise Skipped(f"ethertype {kind:#06x}")
+    if end < at + 8:
+        raise Skipped("short UDP header")
+    sport, dport, length = struct.unpack("!HHH", frame[at:at + 6])
+    if at + length > end or length < 8:
+        raise Skipped("truncated UDP datagram")
+    return Datagram(src, sport, dst, dport, frame[at + 8:at + length])
+
+
+def pcap_frames(data: bytes) -> list[tuple[float, bytes]]:
+    """The frames of a classic pcap file (Ethernet link type), with their times."""
+    if len(data) < 24:
+        raise Skipped("not a pcap file")
+    magic = data[:4]
+    order = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+             b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}.get(magic)
+    if order is None:
+        raise Skipped("not a pcap file (pcapng is not read)")
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    if struct.unpack(order + "I", data[20:24])[0] != 1:
+        raise Skipped("not an Ethernet capture")
+    out, at = [], 24
+    while at + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(order + "IIII", data[at:at + 16])
+        at += 16
+        out.append((sec + frac / (1e9 if nano else 1e6), data[at:at + caplen]))
+        at += caplen
+    return out
