@@ -23,7 +23,7 @@ import numpy as np
 
 from kustosz.errors import KustoszError
 from kustosz.ffmpeg import ffmpeg_exe
-from kustosz.fsutil import write_atomic
+from kustosz.fsutil import replace, write_atomic
 from kustosz.ingest.phone.siprec.sdp import CODECS
 
 FACTS = "session.json"
@@ -144,5 +144,5 @@ def finish(folder: SessionFolder) -> Path:
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(frames.astype("<i2").tobytes())
-    os.replace(tmp, out)
+    replace(tmp, out)  # flushed, renamed, the folder flushed (fsutil)
     return out
