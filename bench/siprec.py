@@ -86,6 +86,7 @@ def main() -> int:
     # SIPp replays the pcap beside the scenario: the BYE half a second after its end
     xml.write_text(scenario(pcap, args.seconds * 1000 + 500))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     sipp = subprocess.Popen(
         ["sipp", "-sf", str(xml), "-m", str(args.calls), "-l", str(args.calls), "-r", "20",
@@ -108,7 +109,13 @@ def main() -> int:
         time.sleep(0.5)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     asyncio.run_coroutine_threadsafe(srs.close(), loop).result(120)
-    server_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the children: SIPp (waited for: its whole CPU) and the ffmpeg that decode each call's
+    # streams into its WAV (the recording server's too)
+    kids = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+    sipp_cpu = max(sipp_cpu, 0.0)
+    decode_cpu = max(0.0, kids - sipp_cpu)
+    server_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime) + decode_cpu
     lost = sum(m["lost"] for m in stored)
     received = sum(m["received"] for m in stored)
     never = 2 * per_stream * len(stored) - received  # sent by SIPp, never counted
@@ -119,9 +126,11 @@ def main() -> int:
     print(f"packets: {2 * per_stream * args.calls} sent, {received} received; lost as the "
           f"receiver counts it: {lost}, never arrived: {never} (target 0)"
           f"{' — MISSED' if bad else ' — met'}")
-    print(f"CPU of the recording server: {server_cpu:.2f} s, {server_cpu / args.calls * 1000:.0f} "
-          f"ms per call, {server_cpu / args.calls / args.seconds * 100:.2f} % of a core per "
-          f"call while it talks")
+    print(f"CPU of the recording server (its process and the ffmpeg making each WAV, "
+          f"{decode_cpu:.2f} s of it): {server_cpu:.2f} s, "
+          f"{server_cpu / args.calls * 1000:.0f} ms per call, "
+          f"{server_cpu / args.calls / args.seconds * 100:.2f} % of a core per call while it "
+          f"talks")
     print(f"CPU of SIPp sending the same packets: {sipp_cpu:.2f} s; ratio recording server / "
           f"SIPp: {server_cpu / sipp_cpu if sipp_cpu else float('nan'):.2f}")
     if sipp.returncode != 0:
