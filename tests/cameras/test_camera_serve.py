@@ -45,7 +45,10 @@ def ffmpeg_pids(root: Path) -> list[int]:
 
 def test_serve_killed_then_restarted(site_vault: Vault, tmp_path: Path) -> None:
     root, log = site_vault.root, tmp_path / "serve.log"
-    with RtspServer(audio=True) as srv:
+    # A pipeline per client: a shared media whose client was SIGKILLed is unprepared by an EOS
+    # through its encoder, and under load the test server answered the restarted recorder
+    # 5XX for over 90 s meanwhile (a fresh clone, 2026-11-25) — the test server's, not serve's
+    with RtspServer(audio=True, shared=False) as srv:
         cam = register_camera(site_vault, "hol", srv.url())
         serve = start_serve(root, log)
         try:
