@@ -227,8 +227,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         threads.append(threading.Thread(target=run_camera_events, args=(vault, stop),
                                         name="camera-events", daemon=True))
         # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
-        from kustosz.ingest.phone.siprec.run import run_siprec
-        threads.append(threading.Thread(target=run_siprec, args=(vault, stop),
+        threads.append(threading.Thread(target=_run_siprec, args=(vault, stop),
                                         name="siprec", daemon=True))
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
@@ -536,6 +535,13 @@ def _stop_jobs(vault: Vault, stop_by: float) -> None:
 
 
 PENDING_STALE = timedelta(minutes=10)  # an intake pending this long was interrupted
+
+
+def _run_siprec(vault: Vault, stop: threading.Event) -> None:
+    """The SIPREC recording server's loop, imported in its own thread: sippy, numpy and
+    libsrtp load there, not on serve's way to recording."""
+    from kustosz.ingest.phone.siprec.run import run_siprec
+    run_siprec(vault, stop)
 
 
 def _cached(read: Callable[[], T], seconds: float) -> Callable[[], T]:
