@@ -76,3 +76,13 @@ def settle(srs: Srs, timeout: float = 30) -> None:
 
 def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
+
+
+def wait_received(srs: Srs, call_id: str, packets: int, timeout: float = 30) -> None:
+    """Before a BYE: the session's sockets have read ``packets`` RTP packets (a BYE closes
+    them, and on a busy machine the last packets sent may still wait in their buffers)."""
+    def read() -> bool:
+        rec = srs.sessions.get(call_id)
+        return rec is not None and sum(w.counts.received + w.counts.unexpected
+                                       for w in list(rec.writers.values())) >= packets
+    wait_for(read, timeout, f"{packets} RTP packets read by session {call_id}")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
-from tests.siprec.siprec_helpers import recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls, wait_received
 from tests.support.siprec import (
     SipClient,
     answered_ports,
@@ -26,6 +26,7 @@ from tests.support.siprec import (
 from kustosz.alert_kinds import kind_of
 from kustosz.db.models import Alert
 from kustosz.ingest.phone.siprec.alerts import check_silence, session_opened
+from kustosz.ingest.phone.siprec.server import Srs
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -50,7 +51,7 @@ def test_a_refused_session_is_alerted_in_polish(office: Vault) -> None:
     assert kind_of(alert.kind).key == "phone_recording"
 
 
-def _call(client: SipClient, call_id: str, packets: list[int]) -> None:
+def _call(srs: Srs, client: SipClient, call_id: str, packets: list[int]) -> None:
     answer = client.request("INVITE", call_id, *multipart(
         ("application/sdp", offer()), ("application/rs-metadata+xml", metadata())))
     tag = to_tag_of(answer)
@@ -61,14 +62,14 @@ def _call(client: SipClient, call_id: str, packets: list[int]) -> None:
         sender.sendto(rtp_packet(i, i * 160, b"\xd5" * 160), ("127.0.0.1", ports[0]))
         time.sleep(0.002)
     sender.close()
-    time.sleep(0.2)
+    wait_received(srs, call_id, len(packets))
     assert status_of(client.request("BYE", call_id, to_tag=tag, cseq=2)) == 200
 
 
 def test_a_call_without_sound_is_kept_and_alerted(office: Vault) -> None:
     with recording_server(office) as srs:
         client = SipClient(srs.port)
-        _call(client, "mute", [])
+        _call(srs, client, "mute", [])
         client.close()
     ((_, rec),) = wait_for_calls(office, 1)
     assert rec.meta["no_sound"] is True  # kept as a call without sound, not dropped
@@ -78,8 +79,8 @@ def test_a_call_without_sound_is_kept_and_alerted(office: Vault) -> None:
 def test_a_call_that_lost_packets_past_the_limit_is_alerted(office: Vault) -> None:
     with recording_server(office, loss_percent=5.0) as srs:
         client = SipClient(srs.port)
-        _call(client, "whole", list(range(100)))  # nothing lost: no alert
-        _call(client, "holes", [i for i in range(100) if i % 10 != 5])  # 10 of 100 lost
+        _call(srs, client, "whole", list(range(100)))  # nothing lost: no alert
+        _call(srs, client, "holes", [i for i in range(100) if i % 10 != 5])  # 10 of 100 lost
         client.close()
     calls = wait_for_calls(office, 2)
     assert sorted(r.meta["lost"] for _, r in calls) == [0, 10]
@@ -122,7 +123,7 @@ def test_a_call_not_stored_when_it_ended_is_stored_once_it_can_be_without_a_rest
     monkeypatch.setattr(run, "store_session", away_twice)
     with recording_server(office, retry_s=0.5) as srs:
         client = SipClient(srs.port)
-        _call(client, "during-outage", list(range(20)))
+        _call(srs, client, "during-outage", list(range(20)))
         client.close()
         ((_, rec),) = wait_for_calls(office, 1, timeout=30)
         assert tries["n"] == 3 and rec.meta["received"] == 20

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.siprec.siprec_helpers import recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import recording_server, wait_for_calls, wait_received
 from tests.support.siprec import (
     SipClient,
     alaw_to_pcm,
@@ -78,6 +78,7 @@ def test_a_hold_is_kept_as_silence_of_its_length_and_a_stream_added_is_recorded(
         client.ack("held", tag, cseq=4)
         # the RTP clock went on through the hold (the SRC's clock runs): 1.5 s further
         _send(now, 50 + 75, 50, 0x2A)
+        wait_received(srs, "held", 50 * 2 + 50 * 3)
         assert status_of(client.request("BYE", "held", to_tag=tag, cseq=5)) == 200
         client.close()
     ((_, rec),) = wait_for_calls(office, 1)

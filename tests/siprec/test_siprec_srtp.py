@@ -23,6 +23,7 @@ from tests.siprec.siprec_helpers import (
     files_under,
     recording_server,
     wait_for_calls,
+    wait_received,
 )
 from tests.support.siprec import (
     SipClient,
@@ -92,7 +93,7 @@ def test_an_srtp_session_is_decrypted_with_its_offered_key_and_forgeries_are_cou
             packets += 1  # paced as a phone sends: 20 ms a packet
             time.sleep(max(0.0, start + packets * 0.02 - time.monotonic()))
         sock.close()
-        time.sleep(0.3)
+        wait_received(srs, "srtp", 3 * packets)  # the forgeries counted too
         assert status_of(client.request("BYE", "srtp", to_tag=tag, cseq=2)) == 200
         client.close()
     ((_, rec),) = wait_for_calls(office, 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import make_vault
-from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls
+from tests.siprec.siprec_helpers import add_line, recording_server, wait_for_calls, wait_received
 from tests.support.siprec import (
     answered_ports,
     metadata,
@@ -109,6 +109,7 @@ def test_a_session_over_tls_is_recorded_and_plain_tcp_to_its_port_gets_nothing(
                                                                  answered_ports(answer)[0]))
             time.sleep(0.02)
         sender.close()
+        wait_received(srs, "tls-1", 20)
         assert status_of(client.request("BYE", "tls-1", to_tag=tag, cseq=2)) == 200
         client.sock.close()
     ((call, rec),) = wait_for_calls(office, 1)
