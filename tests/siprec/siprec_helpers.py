@@ -70,7 +70,7 @@ def wait_for_calls(vault: Vault, count: int, timeout: float = 60) -> list[tuple[
 def settle(srs: Srs, timeout: float = 30) -> None:
     """Every ended session handed over (stored or left for the next start)."""
     deadline = time.monotonic() + timeout
-    while (srs.sessions or srs._finishing) and time.monotonic() < deadline:
+    while (srs.sessions or srs.handover._finishing) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 

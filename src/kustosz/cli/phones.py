@@ -25,6 +25,7 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.calls import search_calls, window
 from kustosz.ingest.phone.intake import scan
 from kustosz.ingest.phone.lines import (
+    add_capture_line,
     add_phone_source,
     add_siprec_line,
     disable_phone_source,
@@ -99,6 +100,35 @@ def phones_add_siprec(
                   f"sessions to {listen}; enable it with: kustosz phones enable {name}")
 
 
+@fails_cleanly
+def phones_add_capture(
+    name: str,
+    interface: str = typer.Option(..., "--interface",
+                                  help="The network interface the mirrored switch port "
+                                       "(SPAN) is connected to, e.g. eth1."),
+    office_number: list[str] = typer.Option(None, "--office-number",
+                                            help="The office's own number (DID); repeatable; "
+                                                 "at least one."),
+    extension_digits: int = typer.Option(4, "--extension-digits",
+                                         help="Numbers this short are extensions."),
+    legal_basis: str = typer.Option("", "--legal-basis", help="Podstawa prawna nagrywania."),
+    purpose: str = typer.Option("", "--purpose", help="Cel nagrywania."),
+    retention: str = typer.Option(None, "--retention", help="Shorter period for this line."),
+) -> None:
+    """Register a line whose calls Kustosz records itself from a mirrored switch port: SIP and
+    RTP read off INTERFACE by the capture process (kustosz-capture.service) and recorded by
+    `kustosz serve`; disabled until enabled."""
+    with open_vault() as vault, vault.transaction() as s:
+        add_capture_line(s, vault.policy, name, actor(), interface=interface,
+                         numbers=list(office_number or []), retention=retention,
+                         extension_max_digits=extension_digits, legal_basis=legal_basis,
+                         purpose=purpose)
+        scope = vault.policy.call_scope
+    console.print(f"phone line {name} added (disabled; scope {scope}); its calls are read off "
+                  f"{interface.strip()} by the capture process (kustosz capture, run by "
+                  f"kustosz-capture.service); enable it with: kustosz phones enable {name}")
+
+
 class PhoneRow(TypedDict):
     """One line of `phones list` (its --json object)."""
 
@@ -109,6 +139,8 @@ class PhoneRow(TypedDict):
 
 
 def _intake_of(cfg: PhoneSettings) -> str:
+    if cfg.by_capture:
+        return f"mirrored port {cfg.capture}"
     return f"SIPREC from {', '.join(cfg.siprec_from)}" if cfg.by_siprec else cfg.spool
 
 
@@ -300,8 +332,31 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
         console.print(f"{key}: {value}")
 
 
+@fails_cleanly
+def capture() -> None:
+    """The capture process: reads the mirrored ports of the lines recorded off the wire and
+    hands their SIP and RTP frames to `kustosz serve` over the data folder's capture.sock.
+    Needs CAP_NET_RAW and nothing else (deploy/systemd/kustosz-capture.service); opens no
+    database and holds no key."""
+    import signal
+    import threading
+
+    from kustosz.cli.common import data_dir
+    from kustosz.ingest.phone.capture.helper import run
+    from kustosz.ingest.phone.capture.wire import socket_path
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    path = socket_path(data_dir())
+    console.print(f"kustosz capture: serving kustosz serve at {path}")
+    run(path, stop)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("capture")(capture)
     for verb, fn in (("add", phones_add), ("add-siprec", phones_add_siprec),
+                     ("add-capture", phones_add_capture),
                      ("list", phones_list), ("enable", phones_enable),
                      ("disable", phones_disable), ("scan", phones_scan),
                      ("status", phones_status), ("watch", phones_watch)):

@@ -229,6 +229,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
         threads.append(threading.Thread(target=_run_siprec, args=(vault, stop),
                                         name="siprec", daemon=True))
+        # Calls read off a mirrored port (issue 35): the capture process's frames, recorded
+        threads.append(threading.Thread(target=_run_capture, args=(vault, stop),
+                                        name="capture", daemon=True))
         # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
         threads.append(threading.Thread(target=run_backups, args=(vault, stop),
                                         name="backup", daemon=True))
@@ -542,6 +545,12 @@ def _run_siprec(vault: Vault, stop: threading.Event) -> None:
     libsrtp load there, not on serve's way to recording."""
     from kustosz.ingest.phone.siprec.run import run_siprec
     run_siprec(vault, stop)
+
+
+def _run_capture(vault: Vault, stop: threading.Event) -> None:
+    """The capture recorder's loop, imported in its own thread (as the SIPREC server's)."""
+    from kustosz.ingest.phone.capture.run import run_capture
+    run_capture(vault, stop)
 
 
 def _cached(read: Callable[[], T], seconds: float) -> Callable[[], T]:

@@ -23,7 +23,9 @@ DEFAULT_CDR_KEEP_H = 48.0
 DEFAULT_WORKDAYS = (0, 1, 2, 3, 4)
 DEFAULT_WORK_HOURS = (8, 15)
 DEFAULT_SILENT_MINUTES = 120.0
-INTAKE_SPOOL, INTAKE_SIPREC = "spool", "siprec"
+INTAKE_SPOOL, INTAKE_SIPREC, INTAKE_CAPTURE = "spool", "siprec", "capture"
+INTAKES = (INTAKE_SPOOL, INTAKE_SIPREC, INTAKE_CAPTURE)
+IFNAMSIZ = 16  # the kernel's limit of an interface name, its final NUL included
 
 
 @dataclass
@@ -48,9 +50,11 @@ class PhoneSettings:
     # Key of the hashes that name spool files in phone_spool_items (never the path in clear).
     item_key: str = field(default_factory=lambda: secrets.token_hex(16))
     # How the line's calls come in (issue 35): "spool" (the PBX records, Kustosz takes its
-    # files) or "siprec" (Kustosz records: the SBC's recording sessions from these addresses).
+    # files), "siprec" (Kustosz records: the SBC's recording sessions from these addresses) or
+    # "capture" (Kustosz records: SIP and RTP read off a mirrored switch port, `capture`).
     intake: str = "spool"
     siprec_from: list[str] = field(default_factory=list)  # networks (CIDR)
+    capture: str = ""  # the network interface the mirrored port is on (capture lines)
 
     @property
     def spool_path(self) -> Path:
@@ -72,6 +76,15 @@ class PhoneSettings:
     @property
     def by_siprec(self) -> bool:
         return self.intake == INTAKE_SIPREC
+
+    @property
+    def by_capture(self) -> bool:
+        return self.intake == INTAKE_CAPTURE
+
+    @property
+    def recorded_by_kustosz(self) -> bool:
+        """The line's calls are recorded by Kustosz itself (no PBX spool to take in)."""
+        return self.intake in (INTAKE_SIPREC, INTAKE_CAPTURE)
 
     def documented(self) -> bool:
         return bool(self.legal_basis.strip()) and bool(self.purpose.strip())
@@ -146,3 +159,35 @@ def make_siprec_settings(sources: list[str], numbers: list[str], *,
         spool="", cdr="", office_numbers=office_numbers(numbers, extension_max_digits),
         extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),
         purpose=purpose.strip(), intake=INTAKE_SIPREC, siprec_from=siprec_networks(sources))
+
+
+def interface_name(raw: str) -> str:
+    """A network interface's name as the kernel takes it (the mirrored port's); InputError
+    names what is wrong with it."""
+    name = raw.strip()
+    if not name:
+        raise InputError("name the network interface the mirrored switch port is connected "
+                         "to (--interface, e.g. eth1)")
+    if len(name.encode()) >= IFNAMSIZ or any(ch in name for ch in "/:") or \
+            any(ch.isspace() or not ch.isprintable() for ch in name) or name in (".", ".."):
+        raise InputError(f"{raw!r} is not a network interface name (at most 15 characters, "
+                         "no spaces, '/' or ':'; e.g. eth1 or enp3s0)")
+    return name
+
+
+def make_capture_settings(interface: str, numbers: list[str], *,
+                          extension_max_digits: int = 4, legal_basis: str = "",
+                          purpose: str = "") -> PhoneSettings:
+    """A line whose calls Kustosz records itself, read off a mirrored switch port."""
+    if not 1 <= extension_max_digits <= 8:
+        raise InputError("extension digits must be between 1 and 8")
+    canonical = office_numbers(numbers, extension_max_digits)
+    if not canonical:
+        # the wire says only numbers: without the office's own, no call could be told
+        # incoming from outgoing, and the scope could not be applied before writing
+        raise InputError("give the office's own numbers (--office-number, repeatable): a "
+                         "call read off the wire is told incoming or outgoing by them")
+    return PhoneSettings(
+        spool="", cdr="", office_numbers=canonical,
+        extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),
+        purpose=purpose.strip(), intake=INTAKE_CAPTURE, capture=interface_name(interface))

@@ -86,9 +86,10 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
     source, cfg = load(vault, name)
     if not source.enabled:
         raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})")
-    if cfg.by_siprec:
-        raise InputError(f"phone line {name!r} is recorded through SIPREC by kustosz serve; "
-                         "it has no spool to scan")
+    if cfg.recorded_by_kustosz:
+        how = "through SIPREC" if cfg.by_siprec else f"off the mirrored port {cfg.capture}"
+        raise InputError(f"phone line {name!r} is recorded {how} by kustosz serve; it has no "
+                         "spool to scan")
     if not cfg.spool_path.is_dir():
         raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable")
     return IntakePass(vault, source, cfg, now or datetime.now(UTC)).run(observer, sleep,

@@ -7,6 +7,7 @@ so a phone source starts disabled, and enabling it requires the basis and purpos
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,12 @@ from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
-from kustosz.phones.settings import PhoneSettings, make_settings, make_siprec_settings
+from kustosz.phones.settings import (
+    PhoneSettings,
+    make_capture_settings,
+    make_settings,
+    make_siprec_settings,
+)
 from kustosz.policy import Policy
 
 
@@ -50,6 +56,32 @@ def add_siprec_line(session: Session, policy: Policy, name: str, actor: str, *,
     if clash:
         raise InputError(f"already the SBC of another line: {', '.join(clash)}; a recording "
                          "session must belong to one line")
+    source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
+                        settings=cfg.as_settings())
+    source.enabled = False  # recording calls needs a documented basis first
+    audit(session, actor, "phone.configure", name, _public(cfg))
+    return source
+
+
+def add_capture_line(session: Session, policy: Policy, name: str, actor: str, *,
+                     interface: str, numbers: list[str], retention: str | None = None,
+                     extension_max_digits: int = 4, legal_basis: str = "",
+                     purpose: str = "") -> Source:
+    """A line whose calls Kustosz records itself from a mirrored switch port on ``interface``
+    (issue 35 item 2); disabled until enabled with its legal basis, as every line."""
+    cfg = make_capture_settings(interface, numbers, extension_max_digits=extension_max_digits,
+                                legal_basis=legal_basis, purpose=purpose)
+    try:
+        socket.if_nametoindex(cfg.capture)
+    except OSError:
+        raise InputError(f"this machine has no network interface {cfg.capture!r} (`ip link` "
+                         "lists them); the mirrored switch port must be connected to one "
+                         "of its own") from None
+    for src in phone_sources(session):
+        other = PhoneSettings.of(src.settings)
+        if other.by_capture and other.capture == cfg.capture:
+            raise InputError(f"the interface {cfg.capture} is already the mirrored port of "
+                             f"line {src.name!r}; a call read off it must belong to one line")
     source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
                         settings=cfg.as_settings())
     source.enabled = False  # recording calls needs a documented basis first

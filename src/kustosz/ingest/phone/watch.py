@@ -25,7 +25,7 @@ from kustosz.ingest.phone.alerts import check_alerts
 from kustosz.ingest.phone.intake import Observer, scan
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.kinds import SourceKind
-from kustosz.phones.settings import PhoneSettings
+from kustosz.phones.settings import INTAKE_SPOOL, PhoneSettings
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 
@@ -36,15 +36,15 @@ log = logging.getLogger(__name__)
 ALLOWANCE_S = 900.0
 
 
-def enabled_phone_sources(vault: Vault, *, siprec: bool = False) -> list[str]:
-    """The enabled lines whose calls come from a PBX spool (with ``siprec``: the ones
-    recorded through SIPREC instead)."""
+def enabled_phone_sources(vault: Vault, *, intake: str = INTAKE_SPOOL) -> list[str]:
+    """The enabled lines whose calls come in by ``intake``: from a PBX spool (the default),
+    recorded through SIPREC, or read off a mirrored port (phones.settings.INTAKES)."""
     with vault.reading() as s:
         rows = s.execute(select(Source.name, Source.settings).where(
             Source.kind == SourceKind.PHONE, Source.enabled.is_(True))
             .order_by(Source.name)).all()
     return [name for name, settings in rows
-            if PhoneSettings.of(settings).by_siprec == siprec]
+            if PhoneSettings.of(settings).intake == intake]
 
 
 def watch(vault: Vault, names: list[str] | None = None, interval: float = 30.0,

@@ -53,7 +53,8 @@ def session_opened(vault: Vault, line: str, now: datetime | None = None) -> None
 
 
 def check_silence(vault: Vault, line: str, now: datetime | None = None) -> bool:
-    """Raise or clear `phone.silent` for a SIPREC line; True while it is open."""
+    """Raise or clear `phone.silent` for a line Kustosz records itself (SIPREC, or off a
+    mirrored port); True while it is open."""
     now = now or datetime.now(UTC)
     with vault.reading() as s:
         source = get_source(s, line)
@@ -69,11 +70,14 @@ def check_silence(vault: Vault, line: str, now: datetime | None = None) -> bool:
             Alert.source_id == source.id, Alert.kind == AlertRow.PHONE_SILENT,
             Alert.cleared_at.is_(None))).scalars().first()
         if silent and open_ is None:
+            since = f"{last.astimezone(vault.policy.timezone):%Y-%m-%d %H:%M}"
+            what = (f"na porcie lustrzanym (interfejs {cfg.capture}) nie pojawiła się żadna "
+                    "rozmowa, choć trwają godziny pracy. Sprawdź kopię ruchu (port "
+                    "mirroring) na przełączniku." if cfg.by_capture else
+                    "centrala (SBC) nie otworzyła żadnej sesji nagrywania, choć trwają "
+                    "godziny pracy. Sprawdź nagrywanie SIPREC w SBC.")
             s.add(Alert(raised_at=now, kind=AlertRow.PHONE_SILENT, source_id=source.id,
-                        message=(f"Linia telefoniczna {line}: od "
-                                 f"{last.astimezone(vault.policy.timezone):%Y-%m-%d %H:%M} "
-                                 "centrala (SBC) nie otworzyła żadnej sesji nagrywania, choć "
-                                 "trwają godziny pracy. Sprawdź nagrywanie SIPREC w SBC.")))
+                        message=f"Linia telefoniczna {line}: od {since} {what}"))
             audit(s, ACTOR, f"alert.{AlertRow.PHONE_SILENT}", line, {})
         elif not silent and open_ is not None:
             open_.cleared_at = now

@@ -29,7 +29,7 @@ from kustosz.ingest.phone.siprec.server import LineRule, Srs, SrsSettings
 from kustosz.ingest.phone.siprec.session import SessionFolder
 from kustosz.ingest.phone.siprec.store import store_leftovers, store_session
 from kustosz.ingest.phone.watch import enabled_phone_sources
-from kustosz.phones.settings import PhoneSettings
+from kustosz.phones.settings import INTAKE_SIPREC, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
@@ -45,7 +45,7 @@ def siprec_root(vault: Vault) -> Path:
 
 
 def read_lines(vault: Vault) -> list[LineRule]:
-    names = enabled_phone_sources(vault, siprec=True)
+    names = enabled_phone_sources(vault, intake=INTAKE_SIPREC)
     out = []
     with vault.reading() as s:
         for name in names:
@@ -145,11 +145,11 @@ def make_server(vault: Vault, settings: SrsSettings,
 
     def problem(row: AlertRow, line: str, text: str) -> None:
         log.warning("SIPREC line %s: %s (%s)", line, text, row)
-        srs.later(_quiet, raise_event, vault, line, row, text)
+        srs.later(quietly, raise_event, vault, line, row, text)
 
     srs = Srs(settings, lines, lambda f: store_ended(vault, f),
-              lambda line: srs.later(_quiet, count_out_of_scope, vault, line), problem,
-              lambda line: srs.later(_quiet, session_opened, vault, line))
+              lambda line: srs.later(quietly, count_out_of_scope, vault, line), problem,
+              lambda line: srs.later(quietly, session_opened, vault, line))
     return srs
 
 
@@ -166,7 +166,7 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
             if time.monotonic() - read_at > LINES_S:
                 read_at = time.monotonic()
                 for line in current:
-                    srs.later(_quiet, check_silence, vault, line.name)
+                    srs.later(quietly, check_silence, vault, line.name)
                 try:
                     current = await asyncio.to_thread(read_lines, vault)
                 except Exception as exc:  # the lines last read go on serving
@@ -180,9 +180,10 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
         await srs.close("stopped")
 
 
-def _quiet(step: Callable[..., object], *args: object) -> None:
+def quietly(step: Callable[..., object], *args: object) -> None:
+    """A recorder's database step in its thread: the database away is said elsewhere."""
     try:
         step(*args)
     except Exception as exc:
         if not is_database_away(exc):
-            log.exception("SIPREC: %s failed", step.__name__)
+            log.exception("%s failed", step.__name__)

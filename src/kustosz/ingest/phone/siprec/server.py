@@ -19,7 +19,6 @@ import logging
 import secrets
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,8 +30,8 @@ from sippy.MsgBody import MsgBody
 from sippy.SipHeader import SipHeader
 from sippy.SipRequest import SipRequest
 
-from kustosz.errors import KustoszError
 from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
+from kustosz.ingest.phone.siprec.handover import HandOver
 from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
@@ -40,7 +39,6 @@ from kustosz.ingest.phone.siprec.session import (
     CallFacts,
     SessionFolder,
     StreamFacts,
-    leftovers,
 )
 from kustosz.ingest.phone.siprec.sip import (
     BadMessage,
@@ -151,10 +149,7 @@ class Srs:
         self._tls: asyncio.Server | None = None
         self._watch: asyncio.Task[None] | None = None
         self._used_ports: set[int] = set()
-        self._finishing: set[asyncio.Task[object]] = set()
-        self._handing: set[str] = set()  # session folders being stored now
-        self._handing_lock = threading.Lock()
-        self._failing: set[str] = set()  # ... that could not be, said once each
+        self.handover = HandOver(ended, settings.retry_s)
         self._queue: asyncio.Queue[tuple[bytes, Origin]] = asyncio.Queue()
         self._handler: asyncio.Task[None] | None = None
 
@@ -206,8 +201,7 @@ class Srs:
         for rec in list(self.sessions.values()):
             self._end(rec, why)
         publish(Snapshot())
-        if self._finishing:
-            await asyncio.gather(*self._finishing, return_exceptions=True)
+        await self.handover.wait()
         self.retransmit.close()
         if self._udp is not None:
             self._udp.close()
@@ -559,48 +553,12 @@ class Srs:
             self.problem(AlertRow.PHONE_LOSS, rec.line,
                          f"recording session {rec.folder.path.name}: {rec.facts.lost} of "
                          f"{received + rec.facts.lost} packets lost")
-        self.later(self._hand_over, rec.folder)
+        self.later(self.handover.store, rec.folder)
 
     def later(self, step: Callable[..., object], *args: object) -> None:
         """Blocking work (the database) in a thread, off the loop the packets are read on;
         awaited by `close`."""
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(step, *args))
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
-
-    def _hand_over(self, folder: SessionFolder) -> None:
-        name = folder.path.name
-        with self._handing_lock:
-            if name in self._handing:
-                return  # a hand-over of it runs already
-            self._handing.add(name)
-        try:
-            self.ended(folder)
-            self._failing.discard(name)
-        except Exception as exc:  # the folder stays; tried again every retry_s
-            if name not in self._failing:
-                log.warning("SIPREC: session %s not stored now (%s: %s); tried again every "
-                            "%.0f s and at the next start", name, type(exc).__name__, exc,
-                            self.settings.retry_s,
-                            exc_info=not isinstance(exc, (KustoszError, OSError)))
-            self._failing.add(name)
-        finally:
-            with self._handing_lock:
-                self._handing.discard(name)
-
-    def _retry_finished(self) -> None:
-        """The ended sessions whose call could not be stored (the database or the store away)
-        are stored as soon as they can be, not at the next start."""
-        active = {r.folder.path.name for r in self.sessions.values() if r.folder is not None}
-        for folder in leftovers(self.settings.root):
-            if folder.path.name in active:
-                continue
-            try:
-                ended = folder.facts().end is not None
-            except (OSError, ValueError):
-                continue
-            if ended:
-                self.later(self._hand_over, folder)
+        self.handover.later(step, *args)
 
     async def _silence_watch(self) -> None:
         retried = time.monotonic()
@@ -609,7 +567,8 @@ class Srs:
             now = time.monotonic()
             if now - retried >= self.settings.retry_s:
                 retried = now
-                self._retry_finished()
+                self.handover.retry(self.settings.root, {
+                    r.folder.path.name for r in self.sessions.values() if r.folder is not None})
             for rec in list(self.sessions.values()):
                 if now - rec.last_heard() > self.settings.silence_s:
                     log.warning("SIPREC: session %s silent for %.0f s; closed", rec.key,

@@ -56,6 +56,7 @@ class CallFacts:
     lost: int = 0
     unexpected: int = 0
     received: int = 0  # RTP packets written, all streams
+    intake: str = "siprec"  # how it was recorded: siprec, capture (phones.settings.INTAKES)
 
     def as_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()

@@ -1,6 +1,7 @@
-"""The running recording server's counts, for `/metrics` and the dashboard of the same serve
-(its web app runs in another thread): how many sessions each line records now — a count,
-never who is calling — and the totals since serve started."""
+"""The running recorders' counts, for `/metrics` and the dashboard of the same serve (its web
+app runs in another thread): how many calls each line records now — a count, never who is
+calling — and the totals since serve started; one snapshot per way of recording (``via``:
+"siprec", the recording server; "capture", the calls read off a mirrored port)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,20 @@ class Snapshot:
     refused: int = 0
     malformed: int = 0
     rate_limited: int = 0
+    # the capture recorder: its capture process connected, each interface's state ("": read)
+    connected: bool = False
+    interfaces: dict[str, str] = field(default_factory=dict)
+    dropped: int = 0  # frames the kernel dropped (the reader too slow)
 
 
-_now = Snapshot()
+_now: dict[str, Snapshot] = {}
 
 
-def publish(snapshot: Snapshot) -> None:
-    """The server's state, replaced whole (one assignment: a reader sees an old one or the
+def publish(snapshot: Snapshot, via: str = "siprec") -> None:
+    """A recorder's state, replaced whole (one assignment: a reader sees an old one or the
     new one, never half)."""
-    global _now
-    _now = snapshot
+    _now[via] = snapshot
 
 
-def current() -> Snapshot:
-    return _now
+def current(via: str = "siprec") -> Snapshot:
+    return _now.get(via) or Snapshot()

@@ -25,7 +25,6 @@ from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
-ACTOR = "siprec"
 
 
 def _already(vault: Vault, source_id: int, uniqueid: str) -> bool:
@@ -63,7 +62,7 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
     start, end = facts.start_at, max(facts.start_at, datetime.fromisoformat(facts.end))
     now = datetime.now(UTC)
     silent = sum(1 for p in folder.path.glob("stream-*.raw") if p.stat().st_size) == 0
-    meta = {"siprec": True, "src_session": facts.src_session, "call_ids": facts.call_ids,
+    meta = {"intake": facts.intake, "src_session": facts.src_session, "call_ids": facts.call_ids,
             "caller_raw": facts.caller, "callee_raw": facts.callee,
             "caller_name": facts.caller_name, "callee_name": facts.callee_name,
             "direction": facts.direction, "ended": facts.ended, "lost": facts.lost,
@@ -76,17 +75,18 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
         write_calls(s, source, [NewCall(
             d, start, try_normalize(facts.caller, internal_max_digits=maxd) or "",
             try_normalize(facts.callee, internal_max_digits=maxd) or "", facts.direction,
-            uniqueid, "", False) for d in done], now, ACTOR)
+            uniqueid, "", False) for d in done], now, actor)
 
-    (result,) = ingest_batch(vault, source.name, [Item(wav, start, end, meta)], actor=ACTOR,
+    actor = facts.intake  # "siprec" or "capture": the part of serve that recorded it
+    (result,) = ingest_batch(vault, source.name, [Item(wav, start, end, meta)], actor=actor,
                              audit_it=False, on_stored=on_stored, allow_disabled=True)
     if isinstance(result, KustoszError):
         raise result
     if isinstance(result, OSError):
         raise KustoszError(f"the call of session {uniqueid} was not stored: {result}")
     shutil.rmtree(folder.path, ignore_errors=True)
-    log.info("phone line %s: call recorded through SIPREC stored as recording %s (%s)",
-             source.name, result.id, facts.ended)
+    log.info("phone line %s: call recorded (%s) stored as recording %s (%s)",
+             source.name, facts.intake, result.id, facts.ended)
     return result.id
 
 
@@ -98,6 +98,6 @@ def store_leftovers(vault: Vault, root: Path) -> int:
             if store_session(vault, folder, crashed=True) is not None:
                 done += 1
         except (KustoszError, OSError) as exc:
-            log.warning("SIPREC session %s left by an earlier run not stored yet: %s",
-                        folder.path.name, exc)
+            log.warning("call %s left by an earlier run (%s) not stored yet: %s",
+                        folder.path.name, root.name, exc)
     return done

@@ -1,0 +1,260 @@
+"""The capture process (`kustosz capture`, its own unit kustosz-capture.service): the only part
+of Kustosz with CAP_NET_RAW, and with nothing else — no database, no key, no recording. It
+connects to serve's `capture.sock`, opens the interfaces serve names (AF_PACKET, promiscuous:
+a mirrored port's frames are addressed to other machines) with a kernel filter that lets only
+UDP through (and VLAN-tagged frames, which the filter cannot look into), and hands every such
+frame over as it was read. Serve parses them; this process never does, so what arrives from
+the network meets no code that holds the capability.
+
+Serve away (stopped, restarting): the interfaces are closed (no promiscuous mode with nobody to
+record) and the connection tried again every second; the calls of that time are serve's to
+miss, as with SIPREC. The kernel's drops (a reader too slow) are counted and reported."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+from kustosz.ingest.phone.capture.wire import (
+    MAX_MESSAGE,
+    PROTOCOL,
+    RECORD,
+    BadMessage,
+    control,
+    read_control,
+)
+
+log = logging.getLogger(__name__)
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_MR_PROMISC = 1
+PACKET_STATISTICS = 6
+PACKET_OUTGOING = 4
+SO_ATTACH_FILTER = 26
+RCVBUF = 8 << 20
+STATS_S = 5.0
+RECONNECT_S = 1.0
+SNAP = 65535
+MAX_BATCH = 512  # frames read from one interface before the batch is sent
+
+# Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP, and 802.1Q/802.1ad tagged
+# frames whole (the tag may hide either); everything else is dropped in the kernel.
+# (code, jt, jf, k); a jump goes to the next instruction + jt (or jf).
+_FILTER = (
+    (0x28, 0, 0, 12),  # ldh [12]: the ethertype
+    (0x15, 3, 0, 0x0800),  # IPv4 -> 5
+    (0x15, 4, 0, 0x86DD),  # IPv6 -> 7
+    (0x15, 5, 0, 0x8100),  # 802.1Q -> accept
+    (0x15, 4, 5, 0x88A8),  # 802.1ad -> accept, else drop
+    (0x30, 0, 0, 23),  # ldb [23]: IPv4's protocol
+    (0x15, 2, 3, 17),  # UDP -> accept, else drop
+    (0x30, 0, 0, 20),  # ldb [20]: IPv6's next header
+    (0x15, 0, 1, 17),  # UDP -> accept, else drop
+    (0x06, 0, 0, SNAP),  # accept (up to SNAP bytes)
+    (0x06, 0, 0, 0),  # drop
+)
+
+
+def _attach_filter(sock: socket.socket) -> None:
+    program = b"".join(struct.pack("HBBI", *ins) for ins in _FILTER)
+    buf = ctypes.create_string_buffer(program)
+    fprog = struct.pack("HL", len(_FILTER), ctypes.addressof(buf))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+class Interface:
+    """One interface read: its packet socket and the kernel's counts."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.loopback = name == "lo"
+        index = socket.if_nametoindex(name)  # OSError: no such interface
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            _attach_filter(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            sock.bind((name, ETH_P_ALL))
+            sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP,
+                            struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b""))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+        self.packets = 0
+        self.drops = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read(self, index: int, out: bytearray) -> None:
+        """Frames waiting on the socket, appended to ``out`` as wire records."""
+        for _ in range(MAX_BATCH):
+            try:
+                frame, addr = self.sock.recvfrom(SNAP)
+            except BlockingIOError:
+                return
+            if addr[0] != self.name:
+                continue  # read between the socket's opening and its bind
+            if self.loopback and addr[2] == PACKET_OUTGOING:
+                continue  # loopback shows each packet twice, leaving and arriving
+            out += RECORD.pack(index, time.time(), len(frame))
+            out += frame
+            if len(out) >= MAX_MESSAGE:
+                return
+
+    def counts(self) -> tuple[int, int]:
+        """The kernel's counts since the last call (reading them resets them)."""
+        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        packets, drops = struct.unpack("II", raw)
+        self.packets += packets
+        self.drops += drops
+        return packets, drops
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Capture:
+    """One connection to serve: the interfaces it asks for, read until it goes away."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.names: list[str] = []
+        self.open: dict[str, Interface] = {}
+        self.said: dict[str, str] = {}
+
+    def close(self) -> None:
+        for iface in self.open.values():
+            iface.close()
+        self.open.clear()
+
+    def send(self, message: bytes) -> None:
+        self.conn.sendall(message)
+
+    def asked(self, names: list[str]) -> None:
+        """Serve's list: open what is new (or failed before), close what is no longer
+        asked for; every interface's state said back."""
+        self.names = [str(n) for n in names][:255]
+        for name in list(self.open):
+            if name not in self.names:
+                self.open.pop(name).close()
+        state: dict[str, str] = {}
+        for name in self.names:
+            if name in self.open:
+                state[name] = ""
+                continue
+            try:
+                self.open[name] = Interface(name)
+                state[name] = ""
+            except OSError as exc:
+                state[name] = _why(name, exc)
+            if state[name] != self.said.get(name):
+                if state[name]:
+                    log.error("capture: %s", state[name])
+                else:
+                    log.info("capture: reading %s", name)
+        self.said = state
+        self.send(control({"opened": state}))
+
+    def stats(self) -> None:
+        out = {}
+        for name, iface in self.open.items():
+            packets, drops = iface.counts()
+            out[name] = {"packets": packets, "drops": drops}
+            if drops:
+                log.warning("capture: the kernel dropped %d of %d frames on %s (serve reads "
+                            "too slowly)", drops, packets, name)
+        self.send(control({"stats": out}))
+
+    def run(self, stop: threading.Event) -> None:
+        self.send(control({"hello": "kustosz-capture", "pid": os.getpid(),
+                           "protocol": PROTOCOL}))
+        stats_at = time.monotonic()
+        while not stop.is_set():
+            readers: list[socket.socket | Interface] = [self.conn, *self.open.values()]
+            ready, _, _ = select.select(readers, [], [], 0.5)
+            if self.conn in ready:
+                message = self.conn.recv(MAX_MESSAGE)
+                if not message:
+                    return  # serve went away
+                if message[:1] == b"J":
+                    try:
+                        asked = read_control(message).get("interfaces")
+                    except BadMessage as exc:
+                        log.error("capture: serve sent what it never sends: %s", exc)
+                        return
+                    if isinstance(asked, list):
+                        self.asked(asked)
+            batch = bytearray(b"F")
+            for iface in ready:
+                if isinstance(iface, Interface):
+                    try:
+                        iface.read(self.names.index(iface.name), batch)
+                    except OSError as exc:  # the interface went down or away
+                        log.error("capture: %s", _why(iface.name, exc))
+                        self.open.pop(iface.name, None)
+                        iface.close()
+                        self.said[iface.name] = _why(iface.name, exc)
+                        self.send(control({"opened": self.said}))
+                if len(batch) >= MAX_MESSAGE:
+                    self.send(bytes(batch))
+                    batch = bytearray(b"F")
+            if len(batch) > 1:
+                self.send(bytes(batch))
+            if time.monotonic() - stats_at >= STATS_S:
+                stats_at = time.monotonic()
+                self.stats()
+
+
+def _why(name: str, exc: OSError) -> str:
+    if exc.errno == errno.EPERM or isinstance(exc, PermissionError):
+        return (f"interface {name}: not permitted to capture (the capture process needs "
+                "CAP_NET_RAW: run it by kustosz-capture.service)")
+    if exc.errno in (errno.ENODEV, errno.ENXIO) or "no interface" in str(exc).lower():
+        return f"interface {name}: no such interface on this machine"
+    if exc.errno == errno.ENETDOWN:
+        return f"interface {name}: down"
+    return f"interface {name}: {exc.strerror or exc}"
+
+
+def run(path: Path, stop: threading.Event | None = None) -> None:
+    """Connect to serve at ``path`` and capture for it, until ``stop``; serve away is waited
+    for (said once)."""
+    stop = stop or threading.Event()
+    waiting = False
+    while not stop.is_set():
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            conn.connect(str(path))
+        except OSError as exc:
+            conn.close()
+            if not waiting:
+                log.warning("capture: serve does not listen at %s (%s); trying every %.0f s",
+                            path, exc.strerror or exc, RECONNECT_S)
+                waiting = True
+            stop.wait(RECONNECT_S)
+            continue
+        waiting = False
+        log.info("capture: connected to serve at %s", path)
+        capture = Capture(conn)
+        try:
+            capture.run(stop)
+        except OSError as exc:
+            log.warning("capture: the connection to serve ended (%s)", exc)
+        finally:
+            capture.close()
+            conn.close()
+        if not stop.is_set():
+            log.info("capture: serve went away; interfaces closed, waiting for it")
+            stop.wait(RECONNECT_S)

@@ -1,0 +1,439 @@
+"""Calls recorded off a mirrored switch port, in `kustosz serve` (issue 35 item 2): the capture
+process (helper.py) hands over the UDP frames of the lines' interfaces through `capture.sock`;
+here they are read (frames.py), the SIP dialogs followed (dialogs.py) and each answered call
+recorded like a SIPREC session: a folder of the data folder's `capture/` with the call's facts
+and one stream file per side (siprec.rtp.StreamWriter), stored at its end as a stereo WAV
+(caller left) through the same step (siprec.store).
+
+The office's scope is decided when the call is answered, from its numbers, before any byte of
+it is written: a call out of scope never gets a folder, its RTP is dropped as read (R1.4).
+A call whose RTP never appears (encrypted, another path) is alerted after `no_sound_s` and
+stored at its end as a call without sound; a call whose BYE is never seen is closed after
+`silence_s` without SIP or RTP, and marked so. Times are the frames' capture times."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kustosz.ingest.phone.capture import wire
+from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs
+from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
+from kustosz.ingest.phone.scope import derive_direction, in_scope
+from kustosz.ingest.phone.siprec.handover import HandOver
+from kustosz.ingest.phone.siprec.rtp import StreamWriter
+from kustosz.ingest.phone.siprec.sdp import STATIC, Stream
+from kustosz.ingest.phone.siprec.server import LineRule
+from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
+from kustosz.ingest.phone.siprec.status import Snapshot, publish
+from kustosz.phone_numbers import try_normalize
+from kustosz.states import AlertRow
+
+log = logging.getLogger(__name__)
+VIA = "capture"
+SIDES = ("caller", "callee")
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    root: Path  # the data folder's capture/
+    socket: Path  # the data folder's capture.sock
+    silence_s: float = 600.0  # an answered call with neither SIP nor RTP this long is closed
+    no_sound_s: float = 15.0  # an answered call without RTP this long is alerted
+    unanswered_s: float = 300.0  # a dialog never answered (nor failed) is forgotten after
+    loss_percent: float = 1.0
+    max_calls: int = 1000  # dialogs followed at once; more are not followed, and counted
+    retry_s: float = 30.0
+    watch_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class CaptureLine:
+    interface: str
+    rule: LineRule  # the line's name, numbers and the policy's scope
+
+
+@dataclass
+class Counters:
+    calls: int = 0  # recorded calls (in scope)
+    out_of_scope: int = 0
+    skipped: int = 0  # frames that were not a whole UDP datagram
+    unmatched: int = 0  # UDP datagrams that were neither SIP nor a followed call's RTP
+    not_followed: int = 0  # dialogs past max_calls
+    dropped: int = 0  # the kernel's drops, as the capture process reported them
+
+
+@dataclass
+class Call:
+    interface: str
+    dialog: Dialog
+    line: LineRule
+    started: float  # the answer's capture time
+    folder: SessionFolder | None  # None: out of scope, nothing written
+    facts: CallFacts | None
+    writers: dict[int, StreamWriter] = field(default_factory=dict)
+    media: set[tuple[str, str, int]] = field(default_factory=set)  # its index keys
+    last_heard: float = 0.0
+    unsupported: set[int] = field(default_factory=set)  # payload types not recorded
+    no_sound_said: bool = False
+    closed: bool = False
+
+    def received(self) -> int:
+        return sum(w.counts.received for w in self.writers.values())
+
+
+class Recorder:
+    def __init__(self, settings: CaptureSettings, lines: Callable[[], list[CaptureLine]],
+                 ended: Callable[[SessionFolder], None],
+                 out_of_scope: Callable[[str], None] = lambda line: None,
+                 problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
+                 seen: Callable[[str], None] = lambda line: None) -> None:
+        """``ended``: a call's folder to store (in a thread); ``out_of_scope``: a line's
+        call that was not recorded; ``problem``: an alert row for a line's call; ``seen``: a
+        call was offered on the line's port (its SIP reaches Kustosz)."""
+        self.settings, self.lines = settings, lines
+        self.out_of_scope_cb, self.problem, self.seen = out_of_scope, problem, seen
+        self.handover = HandOver(ended, settings.retry_s, "capture")
+        self.counters = Counters()
+        self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
+        self.media: dict[tuple[str, str, int], tuple[Call, int]] = {}  # where RTP goes
+        self.dialogs: dict[str, Dialogs] = {}  # by interface
+        self.connected = False
+        self.interfaces: dict[str, str] = {}  # as the capture process said: "" read, or why
+        self._names: list[str] = []  # the capture process's list, for the frames' index
+        self._listener: socket.socket | None = None
+        self._conn: socket.socket | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- life -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        path = self.settings.socket
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # a socket left by a killed serve
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        old = os.umask(0o177)  # the socket is the service's alone (0600) from its birth
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old)
+        sock.listen(2)
+        sock.setblocking(False)
+        self._listener = sock
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._accepting()), loop.create_task(self._watch())]
+        self.publish()
+        log.info("capture: waiting for the capture process at %s", path)
+
+    async def close(self, why: str = "stopped") -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for call in list(self.calls.values()):
+            self._end(call, why, time.time())
+        await self.handover.wait()
+        for sock in (self._conn, self._listener):
+            if sock is not None:
+                sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.settings.socket.unlink()
+        publish(Snapshot(), VIA)
+
+    def publish(self) -> None:
+        active: dict[str, int] = {}
+        for call in self.calls.values():
+            if call.folder is not None:
+                active[call.line.name] = active.get(call.line.name, 0) + 1
+        c = self.counters
+        publish(Snapshot(True, active, c.calls, c.out_of_scope, 0, c.skipped, 0,
+                         connected=self.connected, interfaces=dict(self.interfaces),
+                         dropped=c.dropped), VIA)
+
+    def active(self) -> int:
+        return sum(1 for c in self.calls.values() if c.folder is not None)
+
+    # -- the capture process ------------------------------------------------------------------
+    async def _accepting(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._listener is not None
+        while True:
+            conn, _ = await loop.sock_accept(self._listener)
+            conn.setblocking(False)
+            if self._conn is not None:  # a new capture process replaces the old
+                log.warning("capture: another capture process connected; the earlier one is "
+                            "let go")
+                self._conn.close()
+            self._conn = conn
+            self._tasks = [t for t in self._tasks if not t.done()]
+            self._tasks.append(loop.create_task(self._reading(conn)))
+
+    def ask(self) -> None:
+        """Tell the capture process which interfaces to read (at connection, and again every
+        few seconds: a line added, changed or disabled; an interface that failed)."""
+        conn = self._conn
+        if conn is None:
+            return
+        wanted = sorted({line.interface for line in self.lines()})
+        with contextlib.suppress(OSError):  # it went away: _reading sees it
+            conn.send(wire.control({"interfaces": wanted}))
+
+    async def _reading(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        self.connected = True
+        self.publish()
+        log.info("capture: the capture process connected")
+        self.ask()
+        try:
+            while True:
+                message = await loop.sock_recv(conn, 2 * wire.MAX_MESSAGE)
+                if not message:
+                    break
+                try:
+                    if message[:1] == b"F":
+                        self._frames(message)
+                    elif message[:1] == b"J":
+                        self._control(wire.read_control(message))
+                    else:
+                        raise wire.BadMessage(f"a message of kind {message[:1]!r}")
+                except wire.BadMessage as exc:
+                    log.error("capture: the capture process sent what it never sends (%s); "
+                              "its connection is closed", exc)
+                    break
+        except OSError as exc:
+            log.warning("capture: the connection of the capture process failed: %s", exc)
+        finally:
+            conn.close()
+            if self._conn is conn:
+                self._conn = None
+                self.connected = False
+                self.interfaces = {}
+                log.warning("capture: the capture process went away; calls on the mirrored "
+                            "ports are not seen until it is back")
+                self.publish()
+
+    def _control(self, message: dict[str, object]) -> None:
+        opened = message.get("opened")
+        if isinstance(opened, dict):
+            self._names = [str(n) for n in opened]
+            for name, why in opened.items():
+                if why and self.interfaces.get(str(name)) != why:
+                    log.error("capture: %s", why)
+            self.interfaces = {str(k): str(v) for k, v in opened.items()}
+            self.publish()
+        stats = message.get("stats")
+        if isinstance(stats, dict):
+            for counts in stats.values():
+                if isinstance(counts, dict):
+                    self.counters.dropped += int(counts.get("drops", 0) or 0)
+
+    # -- frames -------------------------------------------------------------------------------
+    def _frames(self, message: bytes) -> None:
+        by_interface = {line.interface: line.rule for line in self.lines()}
+        for index, when, frame in wire.frames(message):
+            if index >= len(self._names):
+                continue
+            interface = self._names[index]
+            rule = by_interface.get(interface)
+            if rule is None:
+                continue  # its line disabled a moment ago
+            try:
+                d = datagram(frame)
+            except Skipped:
+                self.counters.skipped += 1
+                continue
+            if Dialogs.is_sip(d.payload):
+                self._sip(interface, rule, when, d)
+            else:
+                self._rtp(interface, when, d)
+
+    def _sip(self, interface: str, rule: LineRule, when: float, d: Datagram) -> None:
+        dialogs = self.dialogs.setdefault(interface, Dialogs())
+        known = len(dialogs.calls)
+        dialog = dialogs.sip(when, d)
+        if dialog is None:
+            return
+        if len(dialogs.calls) > known:  # a new call offered on the port
+            if known >= self.settings.max_calls:
+                dialogs.calls.pop(dialog.call_id, None)
+                self.counters.not_followed += 1
+                return
+            self.seen(rule.name)
+        call = self.calls.get((interface, dialog.call_id))
+        if call is None:
+            if dialog.ended is not None:  # failed, cancelled, or ended before its answer
+                dialogs.calls.pop(dialog.call_id, None)
+            elif dialog.answered is not None:
+                self._answered(interface, rule, dialog)
+            return
+        call.last_heard = when
+        self._index(call)  # a re-INVITE may have moved a side's media
+        if dialog.ended is not None:
+            self._end(call, "bye", dialog.ended)
+
+    def _answered(self, interface: str, rule: LineRule, dialog: Dialog) -> None:
+        """The call answered: in the office's scope or not, decided now, before any of its
+        sound is written (R1.4)."""
+        assert dialog.answered is not None
+        maxd = rule.extension_max_digits
+        caller = try_normalize(dialog.caller, internal_max_digits=maxd) or ""
+        callee = try_normalize(dialog.callee, internal_max_digits=maxd) or ""
+        direction = derive_direction(caller, callee, rule.internal,
+                                     extension_max_digits=maxd) \
+            if dialog.caller or dialog.callee else "unknown"
+        started = dialog.answered
+        if not in_scope(direction, dialog.caller, dialog.callee, rule.scope, rule.internal,
+                        extension_max_digits=maxd):
+            call = Call(interface, dialog, rule, started, None, None, last_heard=started)
+            self.counters.out_of_scope += 1
+            self.out_of_scope_cb(rule.name)
+        else:
+            facts = CallFacts(rule.name, dialog.call_id, [dialog.call_id],
+                              datetime.fromtimestamp(started, UTC).isoformat(), dialog.caller,
+                              dialog.callee, dialog.caller_name, "", direction, "",
+                              intake=VIA)
+            call = Call(interface, dialog, rule, started,
+                        SessionFolder.create(self.settings.root, facts), facts,
+                        last_heard=started)
+            self.counters.calls += 1
+            assert call.folder is not None
+            log.info("capture: call %s on line %s recorded (%s)", call.folder.path.name,
+                     rule.name, direction)
+        self.calls[(interface, dialog.call_id)] = call
+        self._index(call)
+        self.publish()
+
+    def _index(self, call: Call) -> None:
+        """Where each side's RTP is sent: the callee's media address carries the caller's
+        voice (side 0), the caller's the callee's (side 1)."""
+        keys = {(call.interface, m.address, m.port): 0 for m in call.dialog.answer}
+        keys.update({(call.interface, m.address, m.port): 1 for m in call.dialog.offer})
+        for key in call.media - set(keys):
+            if self.media.get(key, (None,))[0] is call:
+                del self.media[key]
+        for key, side in keys.items():
+            self.media[key] = (call, side)
+        call.media = set(keys)
+
+    def _rtp(self, interface: str, when: float, d: Datagram) -> None:
+        hit = self.media.get((interface, d.dst, d.dport))
+        if hit is None:
+            self.counters.unmatched += 1
+            return
+        call, side = hit
+        if call.folder is None or call.facts is None:
+            return  # out of scope: dropped as read, never written
+        call.last_heard = when
+        writer = call.writers.get(side)
+        if writer is None:
+            writer = self._writer(call, side, d)
+            if writer is None:
+                return
+        try:
+            taken = writer.take(d.payload, when)
+        except OSError:  # the disk refused: counted as lost, the call goes on
+            taken = False
+        if not taken:
+            writer.counts.unexpected += 1
+
+    def _writer(self, call: Call, side: int, d: Datagram) -> StreamWriter | None:
+        """A side's stream file, opened at its first RTP packet (its codec is the packet's
+        payload type: the SDP's names are not needed for the static ones recorded)."""
+        assert call.folder is not None and call.facts is not None
+        packet = d.payload
+        if len(packet) < 12 or packet[0] >> 6 != 2:
+            self.counters.unmatched += 1
+            return None
+        payload = packet[1] & 0x7F
+        codec = STATIC.get(payload)
+        if codec is None:
+            if payload not in call.unsupported and not 96 <= payload <= 127:
+                log.warning("capture: call %s sends payload type %d, which Kustosz does not "
+                            "record (G.711, G.722)", call.folder.path.name, payload)
+            call.unsupported.add(payload)
+            return None
+        label = SIDES[side]
+        stream = Stream(side, label, d.src, d.dport, payload, codec, "sendonly")
+        writer = StreamWriter(stream, call.folder.stream_path(label), call.started,
+                              port=d.dport)
+        writer.open()
+        call.writers[side] = writer
+        number = call.dialog.caller if side == 0 else call.dialog.callee
+        call.facts.streams.append(StreamFacts(label, codec.name, side, number))
+        call.folder.save(call.facts)
+        return writer
+
+    # -- the end ------------------------------------------------------------------------------
+    def _end(self, call: Call, why: str, when: float) -> None:
+        if call.closed:
+            return
+        call.closed = True
+        self.calls.pop((call.interface, call.dialog.call_id), None)
+        self.dialogs.get(call.interface, Dialogs()).calls.pop(call.dialog.call_id, None)
+        for key in call.media:
+            if self.media.get(key, (None,))[0] is call:
+                del self.media[key]
+        for w in call.writers.values():
+            w.close()
+        self.publish()
+        if call.folder is None or call.facts is None:
+            return
+        facts = call.facts
+        facts.end = datetime.fromtimestamp(max(when, call.started), UTC).isoformat()
+        facts.ended = why
+        facts.lost = sum(w.lost() for w in call.writers.values())
+        facts.unexpected = sum(w.counts.unexpected for w in call.writers.values())
+        received = facts.received = call.received()
+        call.folder.save(facts)
+        name = call.folder.path.name
+        if not received and not call.no_sound_said:
+            self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
+                         f"call {name} read off {call.interface}: no RTP seen")
+        elif received and facts.lost > received * self.settings.loss_percent / 100:
+            self.problem(AlertRow.PHONE_LOSS, call.line.name,
+                         f"call {name} read off {call.interface}: {facts.lost} of "
+                         f"{received + facts.lost} packets lost")
+        self.handover.later(self.handover.store, call.folder)
+
+    def later(self, step: Callable[..., object], *args: object) -> None:
+        self.handover.later(step, *args)
+
+    async def _watch(self) -> None:
+        retried = time.monotonic()
+        asked = time.monotonic()
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.watch_s)
+            now = time.time()
+            if time.monotonic() - asked >= 5.0:
+                asked = time.monotonic()
+                self.ask()
+            if time.monotonic() - retried >= s.retry_s:
+                retried = time.monotonic()
+                self.handover.retry(s.root, {c.folder.path.name for c in self.calls.values()
+                                             if c.folder is not None})
+            for call in list(self.calls.values()):
+                if call.folder is not None and not call.no_sound_said and \
+                        not call.received() and now - call.started > s.no_sound_s:
+                    call.no_sound_said = True
+                    self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
+                                 f"call {call.folder.path.name} read off {call.interface}: "
+                                 f"no RTP seen {s.no_sound_s:.0f} s after its answer "
+                                 "(encrypted media, or it takes another path)")
+                if now - call.last_heard > s.silence_s:
+                    log.warning("capture: call %s silent for %.0f s; closed",
+                                call.dialog.call_id, s.silence_s)
+                    self._end(call, "silence", call.last_heard)
+            for dialogs in self.dialogs.values():
+                for call_id, dialog in list(dialogs.calls.items()):
+                    if dialog.answered is None and now - dialog.started > s.unanswered_s:
+                        del dialogs.calls[call_id]

@@ -1,0 +1,188 @@
+"""The capture recorder under `kustosz serve`: it waits for the capture process at the data
+folder's `capture.sock` while at least one enabled phone line is recorded off a mirrored port,
+takes its lines' interfaces and numbers from the register every LINES_S, stores each ended
+call, and at start stores what a killed run left (the calls' folders under `capture/`).
+
+A person hears of it when the lines' calls cannot be seen: the capture process not connected
+(not running, not permitted) or a line's interface not read, for longer than ABSENT_S, raises
+`phone.unreachable` for the line, cleared when it reads again; a port where no call is offered
+during working hours raises `phone.silent` (siprec.alerts.check_silence)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kustosz.audit import append as audit
+from kustosz.db.models import Alert
+from kustosz.db.outage import is_database_away
+from kustosz.index.sources import get_source
+from kustosz.ingest.phone.capture.recorder import CaptureLine, CaptureSettings, Recorder
+from kustosz.ingest.phone.capture.wire import socket_path
+from kustosz.ingest.phone.siprec.alerts import check_silence, raise_event, session_opened
+from kustosz.ingest.phone.siprec.run import count_out_of_scope, quietly, store_ended
+from kustosz.ingest.phone.siprec.server import LineRule
+from kustosz.ingest.phone.siprec.store import store_leftovers
+from kustosz.ingest.phone.watch import enabled_phone_sources
+from kustosz.phones.settings import INTAKE_CAPTURE, PhoneSettings
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+from kustosz.watchdog import progress_of
+
+log = logging.getLogger(__name__)
+LINES_S = 10.0
+IDLE_S = 30.0
+ABSENT_S = 60.0  # the capture process may take this long to (re)connect before it is alerted
+ALLOWANCE_S = 300.0
+ACTOR = "capture"
+
+
+def capture_root(vault: Vault) -> Path:
+    return vault.root / "capture"
+
+
+def read_lines(vault: Vault) -> list[CaptureLine]:
+    out = []
+    with vault.reading() as s:
+        for name in enabled_phone_sources(vault, intake=INTAKE_CAPTURE):
+            cfg = PhoneSettings.of(get_source(s, name).settings)
+            out.append(CaptureLine(cfg.capture, LineRule(
+                name, (), frozenset(cfg.office_numbers), cfg.extension_max_digits,
+                vault.policy.call_scope)))
+    return out
+
+
+def settings_of(vault: Vault) -> CaptureSettings:
+    c = vault.config.siprec  # the calls' silence and loss limits are the same for both ways
+    return CaptureSettings(capture_root(vault), socket_path(vault.root),
+                           silence_s=c.silence_seconds, loss_percent=c.loss_percent)
+
+
+def check_reading(vault: Vault, line: str, why: str, now: datetime | None = None) -> bool:
+    """Raise (``why``: what keeps the line's calls unseen) or clear (``why`` "")
+    `phone.unreachable` for a line read off a mirrored port; True while it is open."""
+    now = now or datetime.now(UTC)
+    with vault.transaction() as s:
+        source = get_source(s, line)
+        cfg = PhoneSettings.of(source.settings)
+        open_ = s.execute(select(Alert).where(
+            Alert.source_id == source.id, Alert.kind == AlertRow.PHONE_UNREACHABLE,
+            Alert.cleared_at.is_(None))).scalars().first()
+        if why and open_ is None:
+            s.add(Alert(raised_at=now, kind=AlertRow.PHONE_UNREACHABLE, source_id=source.id,
+                        message=(f"Linia telefoniczna {line}: rozmowy z portu lustrzanego "
+                                 f"(interfejs {cfg.capture}) nie są nagrywane — {why}.")))
+            audit(s, ACTOR, f"alert.{AlertRow.PHONE_UNREACHABLE}", line, {})
+        elif not why and open_ is not None:
+            open_.cleared_at = now
+            audit(s, ACTOR, f"alert.{AlertRow.PHONE_UNREACHABLE}.cleared", line, {})
+    return bool(why)
+
+
+def why_unseen(recorder: Recorder, line: CaptureLine, absent_since: float | None,
+               now: float) -> str:
+    """What keeps a line's calls from being seen now (Polish, for the alert), or ""."""
+    if not recorder.connected:
+        if absent_since is not None and now - absent_since > ABSENT_S:
+            return ("proces przechwytywania (kustosz capture, usługa kustosz-capture) nie "
+                    "jest połączony z usługą Kustosz")
+        return ""
+    why = recorder.interfaces.get(line.interface)
+    if why:
+        return f"proces przechwytywania nie czyta interfejsu ({why})"
+    return ""
+
+
+def run_capture(vault: Vault, stop: threading.Event) -> None:
+    progress = progress_of(vault).loop("capture", ALLOWANCE_S)
+    said_away = False
+    while not stop.is_set():
+        progress.beat()
+        try:
+            lines = read_lines(vault)
+        except Exception as exc:
+            if not is_database_away(exc):
+                log.exception("capture lines could not be read; trying again")
+            elif not said_away:
+                log.warning("capture: the database is away; the lines are read again when "
+                            "it answers")
+            said_away = True
+            progress.wait(stop, IDLE_S)
+            continue
+        said_away = False
+        if not lines:
+            progress.wait(stop, IDLE_S)
+            continue
+        try:
+            store_leftovers(vault, capture_root(vault))
+            asyncio.run(_serve(vault, lines, stop, progress.beat))
+        except OSError as exc:
+            log.error("capture: cannot wait for the capture process at %s: %s; trying again "
+                      "in %.0f s", socket_path(vault.root), exc, IDLE_S)
+            progress.wait(stop, IDLE_S)
+    progress.forget()
+
+
+def make_recorder(vault: Vault, settings: CaptureSettings,
+                  lines: Callable[[], list[CaptureLine]]) -> Recorder:
+    """The capture recorder on ``vault``: calls stored, those out of scope counted, problems
+    alerted, each port's offered calls noted for the silence alert — every database step in a
+    thread of its own."""
+    recorder: Recorder
+
+    def problem(row: AlertRow, line: str, text: str) -> None:
+        log.warning("capture line %s: %s (%s)", line, text, row)
+        recorder.later(quietly, raise_event, vault, line, row, text)
+
+    recorder = Recorder(
+        settings, lines, lambda f: store_ended(vault, f),
+        lambda line: recorder.later(quietly, count_out_of_scope, vault, line), problem,
+        lambda line: recorder.later(quietly, session_opened, vault, line))
+    return recorder
+
+
+async def _serve(vault: Vault, lines: list[CaptureLine], stop: threading.Event,
+                 beat: Callable[[], None]) -> None:
+    current = lines
+    recorder = make_recorder(vault, settings_of(vault), lambda: current)
+    await recorder.start()
+    read_at = time.monotonic()
+    absent_since: float | None = time.monotonic()
+    said: dict[str, str] = {}
+    try:
+        while not stop.is_set():
+            await asyncio.sleep(0.5)
+            beat()
+            now = time.monotonic()
+            if recorder.connected:
+                absent_since = None
+            elif absent_since is None:
+                absent_since = now
+            for line in current:
+                why = why_unseen(recorder, line, absent_since, now)
+                if said.get(line.rule.name) != why:
+                    said[line.rule.name] = why
+                    recorder.later(quietly, check_reading, vault, line.rule.name, why)
+            if now - read_at > LINES_S:
+                read_at = now
+                for line in current:
+                    recorder.later(quietly, check_silence, vault, line.rule.name)
+                try:
+                    current = await asyncio.to_thread(read_lines, vault)
+                except Exception as exc:  # the lines last read go on being recorded
+                    if not is_database_away(exc):
+                        log.exception("capture lines could not be read again")
+                if not current and not recorder.calls:
+                    log.info("capture: no line is recorded off a mirrored port any more")
+                    break
+                recorder.ask()
+    finally:
+        await recorder.close("stopped")
+

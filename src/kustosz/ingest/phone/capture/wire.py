@@ -1,0 +1,64 @@
+"""What the capture process and `kustosz serve` say to each other over the data folder's
+`capture.sock` (a Unix SOCK_SEQPACKET socket: reliable, in order, each message whole).
+
+The capture process (helper.py) holds CAP_NET_RAW and nothing else of Kustosz: it opens the
+interfaces serve names, and hands over every UDP frame as read — it parses nothing it is sent
+from the network beyond the kernel's filter. Serve, without the capability, reads the frames
+(frames.py), follows the calls (dialogs.py) and records them (recorder.py).
+
+Messages begin with their kind:
+- ``J`` + JSON: control. Serve → capture: ``{"interfaces": [...]}`` (what to capture, sent
+  at connection and again every few seconds). Capture → serve: ``{"hello": ...}``,
+  ``{"opened": {name: ""|why}}`` (each interface asked for: open, or why not) and
+  ``{"stats": {name: {"packets": n, "drops": n}}}`` (the kernel's counts since the last).
+- ``F`` + frames: each ``!BdI`` (the interface's index in the list last asked for, the time it
+  was read — UTC seconds —, the frame's length) followed by the frame."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SOCKET_NAME = "capture.sock"
+RECORD = struct.Struct("!BdI")
+MAX_MESSAGE = 256 * 1024  # a batch of frames is sent before it grows past this
+PROTOCOL = 1
+
+
+class BadMessage(ValueError):
+    """A message neither side sends."""
+
+
+def socket_path(data: Path) -> Path:
+    return data / SOCKET_NAME
+
+
+def control(payload: dict[str, Any]) -> bytes:
+    return b"J" + json.dumps(payload, separators=(",", ":")).encode()
+
+
+def read_control(message: bytes) -> dict[str, Any]:
+    try:
+        out = json.loads(message[1:])
+    except ValueError as exc:
+        raise BadMessage(f"control message not JSON: {exc}") from None
+    if not isinstance(out, dict):
+        raise BadMessage("control message not an object")
+    return out
+
+
+def frames(message: bytes) -> Iterator[tuple[int, float, bytes]]:
+    """The frames of an ``F`` message: (interface index, time read, frame)."""
+    at = 1
+    while at < len(message):
+        if at + RECORD.size > len(message):
+            raise BadMessage("a frame record cut short")
+        index, when, length = RECORD.unpack_from(message, at)
+        at += RECORD.size
+        if at + length > len(message):
+            raise BadMessage("a frame cut short")
+        yield index, when, message[at:at + length]
+        at += length
