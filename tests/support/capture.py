@@ -227,3 +227,44 @@ def _listening(veth: Veth) -> bool:
     out = subprocess.run(["ip", "netns", "exec", veth.namespace, "ss", "-uln"],
                          capture_output=True, text=True, timeout=10).stdout
     return f"{veth.inside_ip}:5060" in out
+
+
+def udp_frame(src: str, sport: int, dst: str, dport: int, payload: bytes,
+              flags_fragment: int = 0) -> bytes:
+    """An Ethernet II frame of one IPv4 UDP datagram, as a mirrored port shows it."""
+    import socket
+    import struct
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, flags_fragment, 64, 17,
+                         0, socket.inet_aton(src), socket.inet_aton(dst))
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + \
+        header + udp
+
+
+class FakeCaptureProcess:
+    """The capture process's side of capture.sock, played by the test to put crafted frames
+    before serve's recorder (what no switch would send on demand); the socket, the protocol
+    and the recorder are the product's own."""
+
+    def __init__(self, path: Path, interfaces: list[str]) -> None:
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.settimeout(30)
+        self.sock.connect(str(path))
+        from kustosz.ingest.phone.capture import wire
+        self.wire = wire
+        asked = wire.read_control(self.sock.recv(65536))
+        assert asked["interfaces"] == interfaces, asked
+        self.sock.sendall(wire.control({"opened": {name: "" for name in interfaces}}))
+
+    def send(self, frames: list[tuple[float, bytes]], index: int = 0) -> None:
+        out = bytearray(b"F")
+        for when, frame in frames:
+            out += self.wire.RECORD.pack(index, when, len(frame)) + frame
+        self.sock.sendall(bytes(out))
+
+    def send_raw(self, message: bytes) -> None:
+        self.sock.sendall(message)
+
+    def close(self) -> None:
+        self.sock.close()

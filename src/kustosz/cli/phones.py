@@ -338,11 +338,15 @@ def capture() -> None:
     hands their SIP and RTP frames to `kustosz serve` over the data folder's capture.sock.
     Needs CAP_NET_RAW and nothing else (deploy/systemd/kustosz-capture.service); opens no
     database and holds no key."""
+    import logging
     import signal
     import threading
 
     from kustosz.cli.common import data_dir
     from kustosz.ingest.phone.capture.helper import run
+
+    # a daemon: its connections and interfaces are worth a line in the journal each
+    logging.getLogger("kustosz.ingest.phone.capture").setLevel(logging.INFO)
     from kustosz.ingest.phone.capture.wire import socket_path
 
     stop = threading.Event()
