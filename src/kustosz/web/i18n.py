@@ -246,6 +246,12 @@ EN: dict[str, str] = {
     "Linia telefoniczna nie dostarcza nagrań": "Phone line not delivering recordings",
     "Nagrywanie rozmów (SIPREC)": "Call recording (SIPREC)",
     "Rozmowy nagrywane teraz (SIPREC)": "Calls being recorded now (SIPREC)",
+    "Nagrywanie rozmów z portu lustrzanego": "Call recording from a mirrored port",
+    "Rozmowy nagrywane teraz (port lustrzany)": "Calls being recorded now (mirrored port)",
+    "Proces przechwytywania (kustosz capture) nie jest połączony — rozmowy nie są "
+    "nagrywane.": "The capture process (kustosz capture) is not connected — calls are not "
+                  "being recorded.",
+    "Interfejs {iface} nie jest czytany: {why}": "Interface {iface} is not being read: {why}",
     "Rozmowa nagrana z ubytkami albo nienagrana": "Call recorded with gaps, or not recorded",
     "Mało miejsca na dysku": "Low disk space",
     "Dysk pełny": "Disk full",

@@ -253,11 +253,16 @@ def source_up(session: Session, source: Source, now: datetime,
         fresh = timedelta(seconds=max(STALE_MIN_S, SEGMENTS_MISSED * segment))
         return now - recorder.since <= fresh or (newest is not None and now - newest <= fresh)
     if source.kind == SourceKind.PHONE:
-        if not source.settings.get("spool") and source.settings.get("intake") != "siprec":
+        if not source.settings.get("spool") and \
+                source.settings.get("intake") not in ("siprec", "capture"):
             return False  # never configured: nothing can arrive
         cfg = PhoneSettings.of(source.settings)
         if cfg.by_siprec:  # the SBC's sessions reach this serve's recording server
             if not siprec_status.current().listening:
+                return False
+        elif cfg.by_capture:  # the capture process reads the port for this serve
+            port = siprec_status.current("capture")
+            if not port.connected or port.interfaces.get(cfg.capture) != "":
                 return False
         elif not cfg.spool_path.is_dir():
             return False
@@ -324,7 +329,9 @@ class VaultCollector(Collector):
     @staticmethod
     def _siprec() -> Iterator[Metric]:
         """The recording server of this serve (issue 35): sessions recorded now per line (a
-        count, never who), and what it took, declined and refused since it started."""
+        count, never who), and what it took, declined and refused since it started; then
+        the calls read off mirrored ports."""
+        yield from VaultCollector._capture()
         now = siprec_status.current()
         if not now.listening:
             return
@@ -341,6 +348,33 @@ class VaultCollector(Collector):
                            ("rate_limited", now.rate_limited)):
             total.add_metric([outcome], float(n))
         yield total
+
+    @staticmethod
+    def _capture() -> Iterator[Metric]:
+        """The calls this serve reads off mirrored ports (issue 35 item 2): recorded now per
+        line (a count, never who), the capture process connected, and since serve started
+        the calls by outcome and the frames the kernel dropped."""
+        now = siprec_status.current("capture")
+        if not now.listening:
+            return
+        active = GaugeMetricFamily("kustosz_capture_calls_active",
+                                   "Calls being recorded off a mirrored port now",
+                                   labels=["line"])
+        for line, n in sorted(now.active.items()):
+            active.add_metric([line], float(n))
+        yield active
+        yield GaugeMetricFamily("kustosz_capture_process_connected",
+                                "1 while the capture process (kustosz capture) is connected",
+                                value=1.0 if now.connected else 0.0)
+        total = CounterMetricFamily("kustosz_capture_calls",
+                                    "Calls read off mirrored ports since serve started, by "
+                                    "outcome", labels=["outcome"])
+        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope)):
+            total.add_metric([outcome], float(n))
+        yield total
+        yield CounterMetricFamily("kustosz_capture_frames_dropped",
+                                  "Frames the kernel dropped before the capture process read "
+                                  "them (serve too slow)", value=float(now.dropped))
 
     def _from_memory(self, live: Live | None, now: datetime) -> Iterator[Metric]:
         yield self._database_up(False)

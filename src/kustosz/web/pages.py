@@ -174,6 +174,8 @@ def dashboard(ctx: Ctx = gate()) -> Response:
         # Calls this serve records through SIPREC now: a count per line, never who (issue 35)
         if siprec_status.current().listening:
             data["siprec"] = siprec_status.current()
+        if siprec_status.current("capture").listening:  # ... and off mirrored ports
+            data["capture"] = siprec_status.current("capture")
         cluster = cluster_status(ctx.vault)
         if cluster is not None and len(cluster.nodes) > 1:
             data["cluster"], data["singletons_pl"] = cluster, SINGLETON_PL
