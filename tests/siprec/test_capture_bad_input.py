@@ -39,12 +39,12 @@ IFACE = "lo"  # every machine has it: the line's interface must exist when it is
 
 
 def _sip(first: str, call_id: str, cseq: str, sdp: str = "", frm: str = "", to: str = "",
-         ) -> bytes:
+         extra: tuple[str, ...] = ()) -> bytes:
     body = sdp.replace("\n", "\r\n")
     head = [first, f"Via: SIP/2.0/UDP {TRUNK}:5060;branch=z9hG4bK{call_id}{cseq[:1]}",
             f"From: {frm or f'<sip:{CALLER}@{TRUNK}>;tag=a1'}",
             f"To: {to or f'<sip:{OFFICE}@{PHONE}>'}", f"Call-ID: {call_id}",
-            f"CSeq: {cseq}", "Max-Forwards: 70"]
+            f"CSeq: {cseq}", "Max-Forwards: 70", *extra]
     if body:
         head.append("Content-Type: application/sdp")
     head.append(f"Content-Length: {len(body.encode())}")
@@ -66,9 +66,11 @@ class Wire:
         self.fake.send([(time.time(), udp_frame(src, 5060, dst, 5060, message))])
 
     def call(self, call_id: str, *, caller_port: int = 20000, phone_port: int = 30000,
-             payload: int = 8, answer: bool = True) -> None:
+             payload: int = 8, answer: bool = True, frm: str = "",
+             extra: tuple[str, ...] = ()) -> None:
         self.sip(TRUNK, PHONE, _sip(f"INVITE sip:{OFFICE}@{PHONE} SIP/2.0", call_id,
-                                    "1 INVITE", _sdp(TRUNK, caller_port, payload)))
+                                    "1 INVITE", _sdp(TRUNK, caller_port, payload), frm=frm,
+                                    extra=extra))
         if answer:
             self.sip(PHONE, TRUNK, b"SIP/2.0 200 OK" + _sip(
                 "", call_id, "1 INVITE", _sdp(PHONE, phone_port, payload),
@@ -123,6 +125,20 @@ def test_malformed_sip_and_frames_that_are_not_udp_are_counted_and_nothing_is_wr
     wait_for(lambda: recorder.dialogs[IFACE].malformed >= 2, 30, "malformed SIP counted")
     assert recorder.calls == {} and files_under(vault.root / "capture") == []
     _good_call(wire, vault, "good-1", 1)
+
+
+def test_a_trunk_asserting_the_caller_as_a_tel_uri_is_followed_by_that_number(
+        port: tuple[Vault, Recorder, Wire]) -> None:
+    """Trunks assert the caller as `tel:` (RFC 3966), which sippy's own parser refuses; the
+    identities are read from the message's text, the withheld From is not the caller."""
+    vault, _, wire = port
+    wire.call("asserted", frm='"Anonymous" <sip:anonymous@anonymous.invalid>;tag=x9',
+              extra=(f"P-Asserted-Identity: \"Jan Kowalski\" <tel:{CALLER}>",))
+    wire.rtp((PHONE, 30000), 50)
+    wire.bye("asserted")
+    ((call, rec),) = wait_for_calls(vault, 1)
+    assert (call.caller, call.callee, call.direction) == (CALLER, OFFICE, "incoming")
+    assert rec.meta["caller_name"] == "Jan Kowalski" and rec.meta["received"] == 50
 
 
 def test_rtp_of_no_call_is_counted_and_rtp_of_an_unrecorded_codec_is_not_written(

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.capture import caller_scenario
 from tests.support.siprec import (
     free_media_port,
     rtp_pcap,
@@ -29,58 +30,6 @@ pytestmark = pytest.mark.skipif(
     not (sipp_available() and shutil.which("tcpdump") and os.geteuid() == 0),
     reason="needs root, tcpdump, sipp, espeak-ng and sox")
 
-CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller">
-<send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Jan Kowalski" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:[caller]@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=- 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8
-a=rtpmap:8 PCMA/8000
-]]></send>
-<recv response="100" optional="true"/>
-<recv response="180" optional="true"/>
-<recv response="200" rtd="true"/>
-<send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Jan Kowalski" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<nop><action><exec play_pcap_audio="PCAP"/></action></nop>
-<pause milliseconds="TALK"/>
-<send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Jan Kowalski" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
-</scenario>
-"""
 
 
 def _udp_port() -> int:
@@ -111,8 +60,7 @@ def test_a_call_on_the_wire_is_followed_and_its_rtp_given_to_each_side(tmp_path:
              "-timeout", "60s"], cwd=tmp_path, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         scenario = tmp_path / "caller.xml"
-        scenario.write_text(CALLER_SCENARIO.replace("PCAP", str(pcap))
-                            .replace("TALK", str(len(audio) // 8 + 1000)))
+        scenario.write_text(caller_scenario(pcap, len(audio) // 8 + 1000))
         subprocess.run(["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p",
                         str(caller_port), "-mi", "127.0.0.1", "-mp", str(caller_media),
                         "-m", "1", "-nostdin", "-timeout", "60s", "-key", "caller",

@@ -3,7 +3,10 @@ and its 200's answer say where each side receives its sound, so an RTP datagram 
 side's media address is the other side speaking. Who called whom comes from the INVITE's
 From and To (P-Asserted-Identity first, as a trunk asserts it); a dialog is answered by its
 2xx, ends with BYE, and fails with CANCEL or a final error — a call never answered is not a
-recording. The messages are read by sippy (siprec.sip.parse), as the recording server's."""
+recording. The messages are read by sippy (siprec.sip.parse), as the recording server's; the
+identities and the dialog's headers are read from the message's own text, as sippy refuses the
+tel: URIs that trunks assert (P-Asserted-Identity: <tel:+48...>). A message that cannot be
+followed is counted as malformed, never an error of the reader's."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from kustosz.ingest.phone.siprec.sip import BadMessage, parse
 
 _USER = re.compile(r"<?(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
 _SIP_START = re.compile(rb"^(?:[A-Z]+ \S+ SIP/2\.0|SIP/2\.0 \d{3} )")
+_HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
+_COMPACT = {"f": "from", "t": "to", "i": "call-id"}
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,23 @@ def media_of(sdp: str) -> list[Media]:
     return out
 
 
-def _by_callee(msg: SipRequest | SipResponse, dialog: Dialog) -> bool:
+def headers_of(payload: bytes) -> dict[str, str]:
+    """The first value of each header of a SIP message (names in lower case, compact forms
+    written out), read from its text."""
+    head = payload.split(b"\r\n\r\n", 1)[0].decode("utf-8", errors="replace")
+    out: dict[str, str] = {}
+    for line in head.split("\r\n")[1:]:
+        m = _HEADER.match(line)
+        if m is not None:
+            name = m.group(1).lower()
+            out.setdefault(_COMPACT.get(name, name), m.group(2))
+    return out
+
+
+def _by_callee(headers: dict[str, str], dialog: Dialog) -> bool:
     """Whether the transaction was begun by the callee (a re-INVITE of its own: its From is
     the callee; a response carries its request's From)."""
-    return dialog.caller != dialog.callee and _user(str(msg.getHFBody("from"))) == dialog.callee
+    return dialog.caller != dialog.callee and _user(headers.get("from", "")) == dialog.callee
 
 
 class Dialogs:
@@ -106,10 +124,19 @@ class Dialogs:
         """One SIP message; the dialog it changed, if any."""
         try:
             msg = parse(d.payload)
+            return self._follow(at, msg, headers_of(d.payload))
         except BadMessage:
             self.malformed += 1
             return None
-        call_id = str(msg.getHFBody("call-id"))
+        except Exception:  # sippy raises many kinds for a message it cannot read whole
+            self.malformed += 1
+            return None
+
+    def _follow(self, at: float, msg: SipRequest | SipResponse,
+                headers: dict[str, str]) -> Dialog | None:
+        call_id = headers.get("call-id", "")
+        if not call_id:
+            raise BadMessage("no Call-ID")
         body = msg.getBody()
         text = str(body.content) if body is not None and \
             str(body.mtype).split(";")[0].strip().lower() == "application/sdp" else ""
@@ -117,16 +144,15 @@ class Dialogs:
             method = msg.getMethod()
             dialog = self.calls.get(call_id)
             if method == "INVITE" and dialog is None:
-                frm = str(msg.getHFBody("from"))
-                asserted = msg.getHFs("p-asserted-identity")
-                who = str(asserted[0].getBody()) if asserted else frm
-                dialog = Dialog(call_id, _user(who), _user(str(msg.getHFBody("to"))),
-                                _display(who), at, offer=media_of(text))
+                frm = headers.get("from", "")
+                who = headers.get("p-asserted-identity", "") or frm
+                dialog = Dialog(call_id, _user(who), _user(headers.get("to", "")),
+                                _display(who) or _display(frm), at, offer=media_of(text))
                 self.calls[call_id] = dialog
             elif dialog is None:
                 return None
             elif method in ("INVITE", "UPDATE") and text:  # a re-INVITE: its sender's side
-                if _by_callee(msg, dialog):
+                if _by_callee(headers, dialog):
                     dialog.answer = media_of(text) or dialog.answer
                 else:
                     dialog.offer = media_of(text) or dialog.offer
@@ -138,13 +164,13 @@ class Dialogs:
                 dialog.failed, dialog.ended = "cancelled", at
             return dialog
         dialog = self.calls.get(call_id)
-        if dialog is None or msg.getHFBody("cseq").getCSeqMethod() != "INVITE":
+        if dialog is None or headers.get("cseq", "").split()[-1:] != ["INVITE"]:
             return dialog
         code = msg.scode
         if 200 <= code < 300:
             if dialog.answered is None:
                 dialog.answered = at
-            if text and _by_callee(msg, dialog):  # the answer to the callee's re-INVITE
+            if text and _by_callee(headers, dialog):  # the answer to the callee's re-INVITE
                 dialog.offer = media_of(text) or dialog.offer
             elif text:  # the callee's side: where it receives
                 dialog.answer = media_of(text) or dialog.answer

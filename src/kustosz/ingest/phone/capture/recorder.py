@@ -69,6 +69,7 @@ class Counters:
     unmatched: int = 0  # UDP datagrams that were neither SIP nor a followed call's RTP
     not_followed: int = 0  # dialogs past max_calls
     dropped: int = 0  # the kernel's drops, as the capture process reported them
+    failed: int = 0  # frames whose handling failed (a fault of Kustosz's, logged)
 
 
 @dataclass
@@ -251,10 +252,16 @@ class Recorder:
             except Skipped:
                 self.counters.skipped += 1
                 continue
-            if Dialogs.is_sip(d.payload):
-                self._sip(interface, rule, when, d)
-            else:
-                self._rtp(interface, when, d)
+            try:
+                if Dialogs.is_sip(d.payload):
+                    self._sip(interface, rule, when, d)
+                else:
+                    self._rtp(interface, when, d)
+            except Exception:  # one frame must not end the reading of every call; said once
+                self.counters.failed += 1
+                if self.counters.failed == 1:
+                    log.exception("capture: a frame on %s could not be handled (said once; "
+                                  "counted from now on)", interface)
 
     def _sip(self, interface: str, rule: LineRule, when: float, d: Datagram) -> None:
         dialogs = self.dialogs.setdefault(interface, Dialogs())
@@ -413,7 +420,10 @@ class Recorder:
         s = self.settings
         while True:
             await asyncio.sleep(s.watch_s)
-            now = time.time()
+            try:
+                self._look(s, time.time())
+            except Exception:  # the watch goes on: the next look may succeed
+                log.exception("capture: the calls' watch failed once")
             if time.monotonic() - asked >= 5.0:
                 asked = time.monotonic()
                 self.ask()
@@ -421,19 +431,22 @@ class Recorder:
                 retried = time.monotonic()
                 self.handover.retry(s.root, {c.folder.path.name for c in self.calls.values()
                                              if c.folder is not None})
-            for call in list(self.calls.values()):
-                if call.folder is not None and not call.no_sound_said and \
-                        not call.received() and now - call.started > s.no_sound_s:
-                    call.no_sound_said = True
-                    self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
-                                 f"call {call.folder.path.name} read off {call.interface}: "
-                                 f"no RTP seen {s.no_sound_s:.0f} s after its answer "
-                                 "(encrypted media, or it takes another path)")
-                if now - call.last_heard > s.silence_s:
-                    log.warning("capture: call %s silent for %.0f s; closed",
-                                call.dialog.call_id, s.silence_s)
-                    self._end(call, "silence", call.last_heard)
-            for dialogs in self.dialogs.values():
-                for call_id, dialog in list(dialogs.calls.items()):
-                    if dialog.answered is None and now - dialog.started > s.unanswered_s:
-                        del dialogs.calls[call_id]
+
+    def _look(self, s: CaptureSettings, now: float) -> None:
+        """Calls without sound, calls gone silent, dialogs never answered."""
+        for call in list(self.calls.values()):
+            if call.folder is not None and not call.no_sound_said and \
+                    not call.received() and now - call.started > s.no_sound_s:
+                call.no_sound_said = True
+                self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
+                             f"call {call.folder.path.name} read off {call.interface}: "
+                             f"no RTP seen {s.no_sound_s:.0f} s after its answer "
+                             "(encrypted media, or it takes another path)")
+            if now - call.last_heard > s.silence_s:
+                log.warning("capture: call %s silent for %.0f s; closed",
+                            call.dialog.call_id, s.silence_s)
+                self._end(call, "silence", call.last_heard)
+        for dialogs in self.dialogs.values():
+            for call_id, dialog in list(dialogs.calls.items()):
+                if dialog.answered is None and now - dialog.started > s.unanswered_s:
+                    del dialogs.calls[call_id]
