@@ -2,11 +2,13 @@
 them without a warning (the unit alone and with the port-443 drop-in), the hardening the
 issue asks for is there, systemd's own exposure score stays low, the account and folders
 are made by systemd-sysusers / systemd-tmpfiles, and serve works under the kernel's
-write-xor-execute rule that MemoryDenyWriteExecute=yes imposes."""
+write-xor-execute rule that MemoryDenyWriteExecute=yes imposes. The capture process's unit
+(issue 35 item 2) alone holds CAP_NET_RAW, and `kustosz capture` works under its confinement."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shutil
 import signal
@@ -113,8 +115,9 @@ def _systemd_version() -> int:
     return int(found.group(1))
 
 
-@pytest.mark.parametrize("unit_file", [UNIT, DEPLOY / "kustosz-sweeper.service"],
-                         ids=["serve", "sweeper"])
+@pytest.mark.parametrize("unit_file", [UNIT, DEPLOY / "kustosz-sweeper.service",
+                                       DEPLOY / "kustosz-capture.service"],
+                         ids=["serve", "sweeper", "capture"])
 def test_the_units_never_give_up_because_a_dependency_was_away(unit_file: Path) -> None:
     """Issue 27 item 2: restarted whatever ended it, for ever (no start limit: with the old
     5 starts in 600 s an outage over a minute left the unit `failed` until a person acted),
@@ -301,3 +304,243 @@ def test_only_the_sweeper_unit_gets_the_group_that_reads_the_sweep_credentials()
     assert [line.split() for line in users if line.startswith("g ")] == \
         [["g", "kustosz-sweep", "-"]]
     assert not [line for line in users if line.startswith("m ")]  # no membership
+
+
+# -- kustosz-capture.service: CAP_NET_RAW in a unit of its own (issue 35 item 2) -----------
+CAPTURE = DEPLOY / "kustosz-capture.service"
+
+
+def _capture_unit(tmp_path: Path, drop_in: Path | None = None) -> Path:
+    here = Path(sys.executable).parent / "kustosz"
+    text = CAPTURE.read_text()
+    assert text.count(SHIPPED_EXEC) == 1
+    unit = tmp_path / "kustosz-capture.service"
+    unit.write_text(text.replace(SHIPPED_EXEC, str(here)))
+    if drop_in is not None:  # the Debian package's (packaging/deb)
+        (tmp_path / "kustosz-capture.service.d").mkdir()
+        shutil.copy(drop_in, tmp_path / "kustosz-capture.service.d" / "package.conf")
+    return unit
+
+
+@needs_analyze
+@pytest.mark.parametrize("drop_in", [False, True], ids=["unit", "with-package-drop-in"])
+def test_systemd_analyze_verify_accepts_the_capture_unit(tmp_path: Path, drop_in: bool) -> None:
+    package = DEPLOY.parents[1] / "packaging" / "deb" / "kustosz.service.d-package.conf"
+    unit = _capture_unit(tmp_path, package if drop_in else None)
+    done = subprocess.run([ANALYZE, "verify", "--man=no", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
+
+
+@needs_analyze
+def test_systemd_rates_the_capture_unit_well_hardened(tmp_path: Path) -> None:
+    unit = _capture_unit(tmp_path)
+    done = subprocess.run([ANALYZE, "security", "--offline=yes", "--no-pager", str(unit)],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 and "offline" in done.stderr:
+        pytest.skip(f"this systemd-analyze cannot rate a unit file offline: {done.stderr}")
+    score = re.search(r"Overall exposure level for kustosz-capture\.service: ([0-9.]+)",
+                      done.stdout)
+    assert score, done.stdout + done.stderr
+    assert float(score.group(1)) <= 2.0, done.stdout  # 1.4 when written, as serve's
+
+
+def test_only_the_capture_unit_holds_cap_net_raw_and_nothing_else() -> None:
+    """The capability promise: the capture process — which parses nothing — gets CAP_NET_RAW
+    and no other capability; serve (which parses what the port carries), its drop-ins and the
+    sweeper get none of it. The capture unit keeps serve's hardening, reaches no IP socket,
+    writes nowhere and cannot see the keys, the database, the settings or the witness."""
+    capture, serve = _settings(CAPTURE.read_text()), _settings(UNIT.read_text())
+    assert capture["ExecStart"] == [f"{SHIPPED_EXEC} --data /var/lib/kustosz capture"]
+    assert capture["User"] == ["kustosz"] and "SupplementaryGroups" not in capture
+    assert capture["CapabilityBoundingSet"] == capture["AmbientCapabilities"] == ["CAP_NET_RAW"]
+    assert capture["NoNewPrivileges"] == ["yes"]
+    assert capture["RestrictAddressFamilies"] == ["AF_UNIX AF_PACKET"]
+    assert "ReadWritePaths" not in capture and capture["ProtectSystem"] == ["strict"]
+    hidden = " ".join(capture["InaccessiblePaths"]).split()
+    for path in ("/var/lib/kustosz/keys", "/var/lib/kustosz/kustosz.db",
+                 "/var/lib/kustosz/kustosz.toml", "/etc/kustosz", "/var/lib/kustosz-witness"):
+        assert f"-{path}" in hidden, path
+    assert "PrivateUsers" not in capture and "PrivateNetwork" not in capture
+    for key in ("ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectProc",
+                "ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups",
+                "RestrictSUIDSGID", "RestrictNamespaces", "LockPersonality",
+                "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter",
+                "SystemCallErrorNumber", "UMask"):
+        assert capture[key] == serve[key], key
+    assert serve["CapabilityBoundingSet"] == [""] and serve["AmbientCapabilities"] == [""]
+    others = [UNIT, SWEEPER, BACKOFF, *sorted((DEPLOY / "kustosz.service.d").glob("*.conf"))]
+    for path in others:
+        assert "CAP_NET_RAW" not in path.read_text(), path
+        assert "AF_PACKET" not in path.read_text(), path
+    sweeper = _settings(SWEEPER.read_text())
+    assert sweeper["CapabilityBoundingSet"] == [""] and sweeper["AmbientCapabilities"] == [""]
+
+
+# The unit's confinement, imposed by hand on the real `kustosz capture` (no systemd runs
+# here): the data folder a read-only bind mount (ProtectSystem=strict); the owner of the data
+# folder and the socket, stripped of root's powers (securebits noroot: like the account
+# kustosz, it gets no capability from an exec) with CAP_NET_RAW alone, ambient; no_new_privs;
+# socket() refused for every family but AF_UNIX and AF_PACKET with EAFNOSUPPORT (what
+# RestrictAddressFamilies= answers); and the kernel's write-xor-execute rule
+# (MemoryDenyWriteExecute=). The code below runs in the confined process just before it
+# execs its command.
+_CONFINE = r"""
+import ctypes, os, platform, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+arch, nr = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}[platform.machine()]
+ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 97  # SECCOMP_RET_ALLOW, ERRNO(EAFNOSUPPORT)
+program = [  # (code, jt, jf, k); a jump goes to the next instruction + jt (or jf)
+    (0x20, 0, 0, 4),  # ld the ABI
+    (0x15, 0, 6, arch),  # another one -> allow
+    (0x20, 0, 0, 0),  # ld the call's number
+    (0x15, 0, 4, nr),  # not socket() -> allow
+    (0x20, 0, 0, 16),  # ld its first argument (the low half): the family
+    (0x15, 2, 0, 1),  # AF_UNIX -> allow
+    (0x15, 1, 0, 17),  # AF_PACKET -> allow
+    (0x06, 0, 0, REFUSE),
+    (0x06, 0, 0, ALLOW),
+]
+buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+fprog = ctypes.create_string_buffer(struct.pack("HL", len(program), ctypes.addressof(buf)))
+ulong = ctypes.c_ulong
+if libc.prctl(ulong(65), ulong(1), ulong(0), ulong(0), ulong(0)) != 0:  # PR_SET_MDWE
+    raise OSError(ctypes.get_errno(), "prctl(PR_SET_MDWE)")
+if libc.prctl(ulong(22), ulong(2), ulong(ctypes.addressof(fprog)), ulong(0), ulong(0)) != 0:
+    raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def _confinable() -> str:
+    """Why the unit's confinement cannot be imposed here ("" when it can)."""
+    import platform
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "needs root (a mount namespace, CAP_NET_RAW, capabilities to give away)"
+    if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+        return "needs unshare and setpriv (util-linux)"
+    if platform.machine() not in ("x86_64", "aarch64"):
+        return "the seccomp filter here knows x86_64 and aarch64 only"
+    if not _kernel_has_mdwe():
+        return "this kernel has no PR_SET_MDWE (Linux 6.3+)"
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        return f"no mount namespace here: {probe.stderr.decode(errors='replace')}"
+    return ""
+
+
+def _confined(data: Path, command: list[str], capability: bool = True) -> list[str]:
+    caps = ["--inh-caps=-all,+net_raw", "--ambient-caps=+net_raw"] if capability else \
+        ["--inh-caps=-all"]
+    # root in the namespace: a write that the read-only mount does not refuse ends it (99)
+    mount = ('mount --bind -o ro "$0" "$0" && ! touch "$0/probe" 2>/dev/null || exit 99; '
+             'exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(data),
+            "setpriv", "--securebits=+noroot,+noroot_locked", "--bounding-set=-all,+net_raw",
+            *caps, "--no-new-privs",
+            sys.executable, "-c", _CONFINE, *command]
+
+
+class _Serve:
+    """Serve's side of capture.sock, as the capture recorder makes it (0600)."""
+
+    def __init__(self, data: Path) -> None:
+        from kustosz.ingest.phone.capture.wire import socket_path
+
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        path = socket_path(data)
+        old = os.umask(0o177)
+        try:
+            self.listener.bind(str(path))
+        finally:
+            os.umask(old)
+        self.listener.listen(1)
+        self.listener.settimeout(60)
+        self.conn: socket.socket | None = None
+
+    def accept(self) -> None:
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(30)
+
+    def control(self, key: str) -> object:
+        """The next control message carrying ``key`` (frames before it are skipped)."""
+        from kustosz.ingest.phone.capture.wire import read_control
+
+        assert self.conn is not None
+        while True:
+            message = self.conn.recv(1 << 20)
+            assert message, "the capture process went away"
+            if message[:1] == b"J" and key in (said := read_control(message)):
+                return said[key]
+
+    def close(self) -> None:
+        for sock in (self.conn, self.listener):
+            if sock is not None:
+                sock.close()
+
+
+def _hands_over_a_datagram(serve: _Serve) -> bool:
+    """A UDP datagram sent on lo comes to serve's side in a frame message."""
+    from kustosz.ingest.phone.capture.wire import frames
+
+    assert serve.conn is not None
+    marker = b"kustosz-capture-unit-" + os.urandom(8).hex().encode()
+    deadline = time.monotonic() + 30
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        while time.monotonic() < deadline:
+            udp.sendto(marker, ("127.0.0.1", 9))
+            message = serve.conn.recv(1 << 20)
+            if message[:1] == b"F" and any(marker in f for _, _, f in frames(message)):
+                return True
+    return False
+
+
+_NOT_CONFINABLE = _confinable()
+
+
+@pytest.mark.skipif(bool(_NOT_CONFINABLE), reason=_NOT_CONFINABLE or "-")
+def test_the_capture_process_reads_an_interface_within_its_units_confinement(
+        tmp_path: Path) -> None:
+    """What the unit allows is enough, and what it takes away is not needed: under the
+    confinement above, `kustosz capture` connects to serve's socket on a read-only mount (no
+    ReadWritePaths), finds the interface's index and opens it (AF_UNIX and AF_PACKET, no
+    AF_NETLINK), and hands over a datagram sent on it; without the ambient capability it says
+    it is not permitted. The filter is really on: an IP socket is refused in the same
+    confinement. The data folder holds the socket alone: the process needs no settings, key
+    or database."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    kustosz = str(Path(sys.executable).parent / "kustosz")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data), "PYTHONUNBUFFERED": "1"}
+    refused = subprocess.run(
+        _confined(data, [sys.executable, "-c", "import socket; socket.socket()"]),
+        capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode != 0 and "Errno 97" in refused.stderr, refused.stderr
+    for capability in (True, False):
+        serve = _Serve(data)
+        log = tmp_path / f"capture-{capability}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                _confined(data, [kustosz, "--data", str(data), "capture"], capability),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            serve.accept()
+            assert serve.control("hello") == "kustosz-capture"
+            assert serve.conn is not None
+            serve.conn.send(b'J{"interfaces":["lo"]}')
+            opened = serve.control("opened")
+            if not capability:
+                assert isinstance(opened, dict) and "not permitted" in opened["lo"], opened
+            else:
+                assert opened == {"lo": ""}, (opened, log.read_text())
+                assert _hands_over_a_datagram(serve), log.read_text()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(30)
+            serve.close()
+            (data / "capture.sock").unlink()
+        said = log.read_text()
+        assert code == 0, said
+        assert "Traceback" not in said, said
