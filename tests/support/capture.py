@@ -98,13 +98,15 @@ o=- 1 1 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
-m=audio [media_port] RTP/AVP 8
+m=audio MEDIA_PORT RTP/AVP 8
 a=rtpmap:8 PCMA/8000"""
+ONE_PORT, PORT_PER_CALL = "[media_port]", "[auto_media_port]"
 
 
-def caller_scenario(pcap: Path | None, talk_ms: int) -> str:
+def caller_scenario(pcap: Path | None, talk_ms: int, media: str = ONE_PORT) -> str:
     """A phone (or the trunk) calling: INVITE with its offer, ACK, its pcap, BYE. The numbers
-    are SIPp's keys: caller, callee (the Request-URI's user: -s)."""
+    are SIPp's keys: caller, callee (the Request-URI's user: -s). ``media``: PORT_PER_CALL
+    for many calls at once (each its own media port, as phones have)."""
     play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>' if pcap else ""
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="caller">
@@ -120,7 +122,7 @@ Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
-{_SDP}
+{_SDP.replace("MEDIA_PORT", media)}
 ]]></send>
 <recv response="100" optional="true"/>
 <recv response="180" optional="true"/>
@@ -154,7 +156,7 @@ Content-Length: 0
 """
 
 
-def callee_scenario(pcap: Path | None) -> str:
+def callee_scenario(pcap: Path | None, media: str = ONE_PORT) -> str:
     """The office's phone answering: 200 with its offer's answer, then its pcap, until the
     caller's BYE."""
     play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>' if pcap else ""
@@ -172,7 +174,7 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-{_SDP}
+{_SDP.replace("MEDIA_PORT", media)}
 ]]></send>
 <recv request="ACK"/>
 {play}

@@ -113,6 +113,7 @@ class Recorder:
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     # -- life -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -135,6 +136,7 @@ class Recorder:
         log.info("capture: waiting for the capture process at %s", path)
 
     async def close(self, why: str = "stopped") -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -218,9 +220,10 @@ class Recorder:
                 self._conn = None
                 self.connected = False
                 self.interfaces = {}
-                log.warning("capture: the capture process went away; calls on the mirrored "
-                            "ports are not seen until it is back")
-                self.publish()
+                if not self._closing:
+                    log.warning("capture: the capture process went away; calls on the "
+                                "mirrored ports are not seen until it is back")
+                    self.publish()
 
     def _control(self, message: dict[str, object]) -> None:
         opened = message.get("opened")
