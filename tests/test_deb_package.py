@@ -222,7 +222,10 @@ def test_install_init_upgrade_refusal_and_purge_on_a_clean_debian_12(tmp_path: P
     shown = _inside(root, "kustosz", "--version")
     assert shown.stdout.strip() == f"kustosz {version.split('~')[0]}", shown.stdout
 
-    units = ["/lib/systemd/system/kustosz.service", "/lib/systemd/system/kustosz-sweeper.service"]
+    units = [
+        f"/lib/systemd/system/{name}"
+        for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service")
+    ]
     verified = _inside(root, "systemd-analyze", "verify", *units, check=False)
     assert verified.returncode == 0, verified.stderr
     assert "kustosz" not in verified.stderr, verified.stderr  # no warning about our units
@@ -267,6 +270,7 @@ def test_install_init_upgrade_refusal_and_purge_on_a_clean_debian_12(tmp_path: P
     assert "postinst start kustosz.service" in calls, calls
     assert calls.index("prerm stop kustosz.service") < calls.index("postinst start kustosz.service")
     assert not any("start kustosz-sweeper" in c for c in calls), calls  # was not running
+    assert not any("start kustosz-capture" in c for c in calls), calls
 
     # ... and over a stopped one: nothing is started
     (root / "tmp/systemctl.log").unlink()

@@ -231,12 +231,9 @@ def install(src: Path, dest: Path, mode: int = 0o644) -> None:
 
 def lay_out(stage: Path, venv: Path, work: Path) -> None:
     units = stage / "lib/systemd/system"
-    for name in ("kustosz.service", "kustosz-sweeper.service"):
+    for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service"):
         install(SYSTEMD / name, units / name)
-    install(HERE / "kustosz.service.d-package.conf", units / "kustosz.service.d/package.conf")
-    install(
-        HERE / "kustosz.service.d-package.conf", units / "kustosz-sweeper.service.d/package.conf"
-    )
+        install(HERE / "kustosz.service.d-package.conf", units / f"{name}.d/package.conf")
     install(SYSTEMD / "kustosz.sysusers", stage / "usr/lib/sysusers.d/kustosz.conf")
     install(SYSTEMD / "kustosz.tmpfiles", stage / "usr/lib/tmpfiles.d/kustosz.conf")
     install(HERE / "kustosz-wrapper", stage / "usr/bin/kustosz", 0o755)
