@@ -41,7 +41,8 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("phone_down", (_R.PHONE_UNREACHABLE, _R.PHONE_BACKLOG, _R.PHONE_SILENT), True,
          timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
     # One row per call: folded into one message an hour per line.
-    Kind("phone_recording", (_R.PHONE_SESSION_REFUSED, _R.PHONE_NO_SOUND, _R.PHONE_LOSS),
+    Kind("phone_recording", (_R.PHONE_SESSION_REFUSED, _R.PHONE_NO_SOUND, _R.PHONE_LOSS,
+                             _R.PHONE_NOT_STORED),
          False, timedelta(0), timedelta(hours=1),
          "rozmowa nagrana z ubytkami albo nienagrana"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),

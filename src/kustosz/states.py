@@ -64,6 +64,8 @@ class AlertRow(StrEnum):
     PHONE_SESSION_REFUSED = "phone.session_refused"
     PHONE_NO_SOUND = "phone.no_sound"
     PHONE_LOSS = "phone.loss"
+    # ... and a call Kustosz recorded whose recording cannot be made or stored (migration 0038)
+    PHONE_NOT_STORED = "phone.not_stored"
 
 
 class RecordingState(StrEnum):

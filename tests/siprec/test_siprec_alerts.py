@@ -11,7 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
-from tests.siprec.siprec_helpers import recording_server, wait_for_calls, wait_received
+from tests.siprec.siprec_helpers import (
+    calls_of,
+    recording_server,
+    wait_for_calls,
+    wait_received,
+)
 from tests.support.siprec import (
     SipClient,
     answered_ports,
@@ -127,3 +132,33 @@ def test_a_call_not_stored_when_it_ended_is_stored_once_it_can_be_without_a_rest
         client.close()
         ((_, rec),) = wait_for_calls(office, 1, timeout=30)
         assert tries["n"] == 3 and rec.meta["received"] == 20
+
+
+def test_a_call_that_cannot_be_made_into_a_recording_is_alerted_once_and_kept(
+        office: Vault) -> None:
+    """Issue 35's left-over: a finished call whose recording cannot be made (here a stream
+    of a codec ffmpeg is not asked for) stays in its folder and is tried again — and a
+    person hears of it once (phone.not_stored), not only the log; mended, it is stored by
+    the next try."""
+    from kustosz.ingest.phone.siprec.run import siprec_root
+    from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
+
+    now = datetime.now(UTC).isoformat()
+    facts = CallFacts("sbc", "broken", ["broken"], now, "+48581112233", "+48221234567", "",
+                      "", "incoming", "127.0.0.1", [StreamFacts("1", "G729", 0)], end=now,
+                      ended="bye", received=1)
+    folder = SessionFolder.create(siprec_root(office), facts)
+    folder.stream_path("1").write_bytes(b"\xd5" * 1600)
+    with recording_server(office, retry_s=0.3) as srs:
+        wait_for(lambda: alerts(office, AlertRow.PHONE_NOT_STORED), 30, "the alert")
+        wait_for(lambda: srs.handover.failures >= 4, 30, "several tries more")
+        (alert,) = alerts(office, AlertRow.PHONE_NOT_STORED)  # still one
+        assert folder.path.is_dir() and kind_of(alert.kind).key == "phone_recording"
+        message = alert.message
+        assert message.startswith("Linia telefoniczna sbc: rozmowa została nagrana, ale nie "
+                                  "udało się zapisać jej w systemie")
+        assert folder.path.name in message
+        facts.streams = [StreamFacts("1", "PCMA", 0)]
+        folder.save(facts)
+        wait_for(lambda: calls_of(office), 30, "the mended call stored")
+    assert not folder.path.exists()

@@ -79,7 +79,7 @@ def test_a_recording_session_is_a_call_with_both_sides_in_their_channels(
                  keys={"caller": CALLER, "callee": OFFICE, "caller_name": "Jan Kowalski"})
         ((call, rec),) = wait_for_calls(office, 1)
     assert (call.caller, call.callee, call.direction) == (CALLER, OFFICE, "incoming")
-    assert rec.meta["siprec"] and rec.meta["ended"] == "bye" and rec.meta["lost"] == 0
+    assert rec.meta["intake"] == "siprec" and rec.meta["ended"] == "bye" and rec.meta["lost"] == 0
     assert rec.meta["caller_name"] == "Jan Kowalski"
     assert 3 <= (rec.end_at - rec.start_at).total_seconds() <= 30
     rate, frames = channels(office, rec)

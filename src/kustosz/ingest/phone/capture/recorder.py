@@ -28,7 +28,7 @@ from kustosz.ingest.phone.capture import wire
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs
 from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
 from kustosz.ingest.phone.scope import derive_direction, in_scope
-from kustosz.ingest.phone.siprec.handover import HandOver
+from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.rtp import StreamWriter
 from kustosz.ingest.phone.siprec.sdp import STATIC, Stream
 from kustosz.ingest.phone.siprec.server import LineRule
@@ -96,13 +96,15 @@ class Recorder:
                  ended: Callable[[SessionFolder], None],
                  out_of_scope: Callable[[str], None] = lambda line: None,
                  problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
-                 seen: Callable[[str], None] = lambda line: None) -> None:
+                 seen: Callable[[str], None] = lambda line: None,
+                 not_stored: NotStored | None = None) -> None:
         """``ended``: a call's folder to store (in a thread); ``out_of_scope``: a line's
         call that was not recorded; ``problem``: an alert row for a line's call; ``seen``: a
-        call was offered on the line's port (its SIP reaches Kustosz)."""
+        call was offered on the line's port (its SIP reaches Kustosz); ``not_stored``: a
+        call that could not be stored, said once (in the hand-over's thread)."""
         self.settings, self.lines = settings, lines
         self.out_of_scope_cb, self.problem, self.seen = out_of_scope, problem, seen
-        self.handover = HandOver(ended, settings.retry_s, "capture")
+        self.handover = HandOver(ended, settings.retry_s, "capture", told(not_stored))
         self.counters = Counters()
         self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
         self.media: dict[tuple[str, str, int], tuple[Call, int]] = {}  # where RTP goes

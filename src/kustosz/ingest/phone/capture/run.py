@@ -27,7 +27,12 @@ from kustosz.index.sources import get_source
 from kustosz.ingest.phone.capture.recorder import CaptureLine, CaptureSettings, Recorder
 from kustosz.ingest.phone.capture.wire import socket_path
 from kustosz.ingest.phone.siprec.alerts import check_silence, raise_event, session_opened
-from kustosz.ingest.phone.siprec.run import count_out_of_scope, quietly, store_ended
+from kustosz.ingest.phone.siprec.run import (
+    count_out_of_scope,
+    not_stored,
+    quietly,
+    store_ended,
+)
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.siprec.store import store_leftovers
 from kustosz.ingest.phone.watch import enabled_phone_sources
@@ -144,7 +149,7 @@ def make_recorder(vault: Vault, settings: CaptureSettings,
     recorder = Recorder(
         settings, lines, lambda f: store_ended(vault, f),
         lambda line: recorder.later(quietly, count_out_of_scope, vault, line), problem,
-        lambda line: recorder.later(quietly, session_opened, vault, line))
+        lambda line: recorder.later(quietly, session_opened, vault, line), not_stored(vault))
     return recorder
 
 

@@ -27,6 +27,8 @@ _WORDS = {
     AlertRow.PHONE_NO_SOUND: "rozmowa została zapisana bez dźwięku: strumienie RTP nie "
                              "dotarły (szyfrowanie, inna trasa, zapora)",
     AlertRow.PHONE_LOSS: "w nagraniu rozmowy brakuje części pakietów dźwięku",
+    AlertRow.PHONE_NOT_STORED: "rozmowa została nagrana, ale nie udało się zapisać jej w "
+                               "systemie; czeka w folderze danych, zapis jest ponawiany",
 }
 
 

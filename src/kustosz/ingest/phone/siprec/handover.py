@@ -12,21 +12,40 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.siprec.session import SessionFolder, leftovers
 
 log = logging.getLogger(__name__)
+NotStored = Callable[[str, str], None]  # (line, what happened): a call not stored, said once
+
+
+def told(not_stored: NotStored | None) -> Callable[[SessionFolder, BaseException],
+                                                   None] | None:
+    """The hand-over's ``failed`` for a recorder's ``not_stored``: the call's line and its
+    reason."""
+    if not_stored is None:
+        return None
+
+    def failed(folder: SessionFolder, exc: BaseException) -> None:
+        not_stored(folder.facts().line, f"call {folder.path.name}: {type(exc).__name__}: "
+                                        f"{str(exc)[:300]}")
+    return failed
 
 
 class HandOver:
     def __init__(self, ended: Callable[[SessionFolder], None], retry_s: float,
-                 what: str = "SIPREC") -> None:
-        """``ended``: stores one call's folder (blocking: run in a thread)."""
-        self.ended, self.retry_s, self.what = ended, retry_s, what
+                 what: str = "SIPREC",
+                 failed: Callable[[SessionFolder, BaseException], None] | None = None) -> None:
+        """``ended``: stores one call's folder (blocking: run in a thread); ``failed``: a
+        call that could not be stored for another reason than the database away — said once
+        per call (the database away has its own alert, and every call would wait on it)."""
+        self.ended, self.retry_s, self.what, self.failed = ended, retry_s, what, failed
         self._finishing: set[asyncio.Task[object]] = set()
         self._handing: set[str] = set()  # folders being stored now
         self._lock = threading.Lock()
         self._failing: set[str] = set()  # ... that could not be, said once each
+        self.failures = 0  # tries that failed, all calls
 
     def later(self, step: Callable[..., object], *args: object) -> None:
         """Blocking work (the database) in a thread, off the loop the packets are read on;
@@ -49,11 +68,18 @@ class HandOver:
             self.ended(folder)
             self._failing.discard(name)
         except Exception as exc:  # the folder stays; tried again every retry_s
+            self.failures += 1
             if name not in self._failing:
                 log.warning("%s: call %s not stored now (%s: %s); tried again every %.0f s "
                             "and at the next start", self.what, name, type(exc).__name__, exc,
                             self.retry_s,
                             exc_info=not isinstance(exc, (KustoszError, OSError)))
+                if self.failed is not None and not is_database_away(exc):
+                    try:
+                        self.failed(folder, exc)
+                    except Exception as told:  # the alert itself failed: the log has it
+                        log.warning("%s: the alert of call %s failed: %s", self.what, name,
+                                    told)
             self._failing.add(name)
         finally:
             with self._lock:

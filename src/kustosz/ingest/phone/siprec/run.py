@@ -149,7 +149,8 @@ def make_server(vault: Vault, settings: SrsSettings,
 
     srs = Srs(settings, lines, lambda f: store_ended(vault, f),
               lambda line: srs.later(quietly, count_out_of_scope, vault, line), problem,
-              lambda line: srs.later(quietly, session_opened, vault, line))
+              lambda line: srs.later(quietly, session_opened, vault, line),
+              not_stored(vault))
     return srs
 
 
@@ -178,6 +179,15 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                     break
     finally:
         await srs.close("stopped")
+
+
+def not_stored(vault: Vault) -> Callable[[str, str], None]:
+    """A call recorded but not stored (ffmpeg refused a stream, the file was not taken):
+    `phone.not_stored` for its line, written from the hand-over's own thread."""
+    def say(line: str, text: str) -> None:
+        log.warning("phone line %s: %s not stored (phone.not_stored)", line, text)
+        quietly(raise_event, vault, line, AlertRow.PHONE_NOT_STORED, text)
+    return say
 
 
 def quietly(step: Callable[..., object], *args: object) -> None:

@@ -31,7 +31,7 @@ from sippy.SipHeader import SipHeader
 from sippy.SipRequest import SipRequest
 
 from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
-from kustosz.ingest.phone.siprec.handover import HandOver
+from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
@@ -133,10 +133,12 @@ class Srs:
                  ended: Callable[[SessionFolder], None],
                  out_of_scope: Callable[[str], None] = lambda line: None,
                  problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
-                 opened: Callable[[str], None] = lambda line: None) -> None:
+                 opened: Callable[[str], None] = lambda line: None,
+                 not_stored: NotStored | None = None) -> None:
         """``ended``: a session's folder to store (in a thread); ``out_of_scope``: a line's
         session that was declined; ``problem``: an alert row for a line's call; ``opened``:
-        a line's SBC opened a session (it is alive)."""
+        a line's SBC opened a session (it is alive); ``not_stored``: a call that could not
+        be stored, said once (in the hand-over's thread)."""
         self.settings, self.lines = settings, lines
         self.ended, self.out_of_scope_cb, self.problem = ended, out_of_scope, problem
         self.opened = opened
@@ -149,7 +151,7 @@ class Srs:
         self._tls: asyncio.Server | None = None
         self._watch: asyncio.Task[None] | None = None
         self._used_ports: set[int] = set()
-        self.handover = HandOver(ended, settings.retry_s)
+        self.handover = HandOver(ended, settings.retry_s, "SIPREC", told(not_stored))
         self._queue: asyncio.Queue[tuple[bytes, Origin]] = asyncio.Queue()
         self._handler: asyncio.Task[None] | None = None
 
