@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from pathlib import Path
-from typing import TypedDict
+from typing import Annotated, TypedDict
 
 import typer
 from rich.progress import Progress
@@ -42,24 +42,32 @@ phones_app = typer.Typer(no_args_is_help=True, help="Phone lines: the PBX's reco
 calls_app = typer.Typer(no_args_is_help=True, help="Recorded calls: search and show.")
 PROGRESS_FROM = 200  # files; shorter passes finish before a bar would help
 
+# The options every way of adding a line shares (phones add, add-siprec, add-capture)
+OfficeNumbers = Annotated[list[str] | None, typer.Option(
+    "--office-number", help="The office's own number (DID); repeatable.")]
+ExtensionDigits = Annotated[int, typer.Option("--extension-digits",
+                                              help="Numbers this short are extensions.")]
+LegalBasis = Annotated[str, typer.Option("--legal-basis", help="Podstawa prawna nagrywania.")]
+Purpose = Annotated[str, typer.Option("--purpose", help="Cel nagrywania.")]
+Retention = Annotated[str | None, typer.Option("--retention",
+                                               help="Shorter period for this line.")]
+
 
 @fails_cleanly
 def phones_add(
     name: str,
     spool: Path = typer.Option(..., "--spool", help="Folder the PBX records into."),
     cdr: Path = typer.Option(..., "--cdr", help="The PBX's Master.csv (cdr_csv)."),
-    office_number: list[str] = typer.Option(None, "--office-number",
-                                            help="The office's own number (DID); repeatable."),
-    extension_digits: int = typer.Option(4, "--extension-digits",
-                                         help="Numbers this short are extensions."),
-    legal_basis: str = typer.Option("", "--legal-basis", help="Podstawa prawna nagrywania."),
-    purpose: str = typer.Option("", "--purpose", help="Cel nagrywania."),
+    office_number: OfficeNumbers = None,
+    extension_digits: ExtensionDigits = 4,
+    legal_basis: LegalBasis = "",
+    purpose: Purpose = "",
     remove_after_intake: bool = typer.Option(False, "--remove-after-intake",
                                              help="Delete from the spool once stored."),
     cdr_utc: bool = typer.Option(False, "--cdr-utc", help="The PBX logs UTC (usegmtime=yes)."),
     no_cdr_wait: float = typer.Option(DEFAULT_NO_CDR_WAIT_S, "--no-cdr-wait",
                                       help="Seconds to wait for a call record."),
-    retention: str = typer.Option(None, "--retention", help="Shorter period for this line."),
+    retention: Retention = None,
 ) -> None:
     """Register a PBX as a phone source (disabled until enabled with a legal basis)."""
     with open_vault() as vault, vault.transaction() as s:
@@ -79,13 +87,11 @@ def phones_add_siprec(
     sbc: list[str] = typer.Option(..., "--from",
                                   help="The SBC or PBX sending recording sessions (address "
                                        "or network); repeatable."),
-    office_number: list[str] = typer.Option(None, "--office-number",
-                                            help="The office's own number (DID); repeatable."),
-    extension_digits: int = typer.Option(4, "--extension-digits",
-                                         help="Numbers this short are extensions."),
-    legal_basis: str = typer.Option("", "--legal-basis", help="Podstawa prawna nagrywania."),
-    purpose: str = typer.Option("", "--purpose", help="Cel nagrywania."),
-    retention: str = typer.Option(None, "--retention", help="Shorter period for this line."),
+    office_number: OfficeNumbers = None,
+    extension_digits: ExtensionDigits = 4,
+    legal_basis: LegalBasis = "",
+    purpose: Purpose = "",
+    retention: Retention = None,
 ) -> None:
     """Register a line whose calls Kustosz records itself, from the recording sessions (SIPREC)
     its SBC sends to `kustosz serve` ([siprec] in kustosz.toml); disabled until enabled."""
@@ -106,14 +112,11 @@ def phones_add_capture(
     interface: str = typer.Option(..., "--interface",
                                   help="The network interface the mirrored switch port "
                                        "(SPAN) is connected to, e.g. eth1."),
-    office_number: list[str] = typer.Option(None, "--office-number",
-                                            help="The office's own number (DID); repeatable; "
-                                                 "at least one."),
-    extension_digits: int = typer.Option(4, "--extension-digits",
-                                         help="Numbers this short are extensions."),
-    legal_basis: str = typer.Option("", "--legal-basis", help="Podstawa prawna nagrywania."),
-    purpose: str = typer.Option("", "--purpose", help="Cel nagrywania."),
-    retention: str = typer.Option(None, "--retention", help="Shorter period for this line."),
+    office_number: OfficeNumbers = None,
+    extension_digits: ExtensionDigits = 4,
+    legal_basis: LegalBasis = "",
+    purpose: Purpose = "",
+    retention: Retention = None,
 ) -> None:
     """Register a line whose calls Kustosz records itself from a mirrored switch port: SIP and
     RTP read off INTERFACE by the capture process (kustosz-capture.service) and recorded by

@@ -620,8 +620,10 @@ EN: dict[str, str] = {
     "Linia": "Line",
     "Włączona": "Enabled",
     "Przeglądaj wykaz": "Review the list",
-    "Nie skonfigurowano linii telefonicznych (kustosz phones add).":
-        "No phone lines are configured (kustosz phones add).",
+    "Nie skonfigurowano linii telefonicznych (kustosz phones add — nagrania centrali; "
+    "add-siprec — nagrywanie przez SBC; add-capture — z portu lustrzanego).":
+        "No phone lines are configured (kustosz phones add — the PBX's recordings; "
+        "add-siprec — recorded through the SBC; add-capture — off a mirrored port).",
     "Odsłuchanie rozmowy jest dopuszczalne tylko w wyjątkowych i uzasadnionych przypadkach, w "
     "określonym celu; po odsłuchaniu sporządza się protokół.": "Listening to a call is allowed "
     "only in exceptional, justified cases, for a stated purpose; a protocol is made "
