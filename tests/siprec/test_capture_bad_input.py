@@ -7,14 +7,19 @@ stored; the capture process's own answers for an interface it cannot read."""
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import socket
 import stat
 import struct
 import time
-from collections.abc import Iterator
+import wave
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+import pylibsrtp
 import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
@@ -22,7 +27,7 @@ from tests.conftest import make_vault, snapshot
 from tests.siprec.capture_helpers import add_capture, capture_recorder, settle
 from tests.siprec.siprec_helpers import OFFICE, calls_of, files_under, wait_for_calls
 from tests.support.capture import FakeCaptureProcess, udp_frame
-from tests.support.siprec import rtp_packet
+from tests.support.siprec import alaw_to_pcm, best_match, rtp_packet
 
 from kustosz.db.models import Alert
 from kustosz.errors import InputError
@@ -51,9 +56,15 @@ def _sip(first: str, call_id: str, cseq: str, sdp: str = "", frm: str = "", to: 
     return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
 
 
-def _sdp(address: str, port: int, payload: int = 8) -> str:
+def _sdp(address: str, port: int, payload: int = 8, crypto: str = "") -> str:
+    profile = "RTP/SAVP" if crypto else "RTP/AVP"
     return (f"v=0\no=- 1 1 IN IP4 {address}\ns=-\nc=IN IP4 {address}\nt=0 0\n"
-            f"m=audio {port} RTP/AVP {payload}\n")
+            f"m=audio {port} {profile} {payload}\n" + (f"{crypto}\n" if crypto else ""))
+
+
+def sound(i: int) -> bytes:
+    """The i-th packet's 20 ms of A-law, the same each run."""
+    return bytes((0x20 + 37 * (i * 160 + j)) % 256 for j in range(160))
 
 
 class Wire:
@@ -67,20 +78,20 @@ class Wire:
 
     def call(self, call_id: str, *, caller_port: int = 20000, phone_port: int = 30000,
              payload: int = 8, answer: bool = True, frm: str = "",
-             extra: tuple[str, ...] = ()) -> None:
+             extra: tuple[str, ...] = (), crypto: tuple[str, str] = ("", "")) -> None:
+        """``crypto``: the offer's and the answer's a=crypto lines (SRTP)."""
         self.sip(TRUNK, PHONE, _sip(f"INVITE sip:{OFFICE}@{PHONE} SIP/2.0", call_id,
-                                    "1 INVITE", _sdp(TRUNK, caller_port, payload), frm=frm,
-                                    extra=extra))
+                                    "1 INVITE", _sdp(TRUNK, caller_port, payload, crypto[0]),
+                                    frm=frm, extra=extra))
         if answer:
             self.sip(PHONE, TRUNK, b"SIP/2.0 200 OK" + _sip(
-                "", call_id, "1 INVITE", _sdp(PHONE, phone_port, payload),
+                "", call_id, "1 INVITE", _sdp(PHONE, phone_port, payload, crypto[1]),
                 to=f"<sip:{OFFICE}@{PHONE}>;tag=b2")[1:])
 
     def rtp(self, to: tuple[str, int], count: int, payload: int = 8, start: int = 0,
-            src: str = TRUNK) -> None:
-        frames = [(time.time(), udp_frame(src, 20000, to[0], to[1], rtp_packet(
-            start + i, (start + i) * 160, bytes([0x55 + (i % 7)]) * 160, pt=payload)))
-            for i in range(count)]
+            src: str = TRUNK, protect: Callable[[bytes], bytes] = lambda p: p) -> None:
+        frames = [(time.time(), udp_frame(src, 20000, to[0], to[1], protect(rtp_packet(
+            start + i, (start + i) * 160, sound(i), pt=payload)))) for i in range(count)]
         for at in range(0, len(frames), 100):
             self.fake.send(frames[at:at + 100])
 
@@ -139,6 +150,54 @@ def test_a_trunk_asserting_the_caller_as_a_tel_uri_is_followed_by_that_number(
     ((call, rec),) = wait_for_calls(vault, 1)
     assert (call.caller, call.callee, call.direction) == (CALLER, OFFICE, "incoming")
     assert rec.meta["caller_name"] == "Jan Kowalski" and rec.meta["received"] == 50
+
+
+def _srtp_sender(key: bytes) -> Callable[[bytes], bytes]:
+    session = pylibsrtp.Session(policy=pylibsrtp.Policy(
+        key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+        srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+    return lambda packet: bytes(session.protect(packet))
+
+
+def _crypto(key: bytes, suite: str = "AES_CM_128_HMAC_SHA1_80") -> str:
+    return f"a=crypto:1 {suite} inline:{base64.b64encode(key).decode()}"
+
+
+def test_srtp_whose_keys_cross_the_port_is_decrypted_and_forgeries_are_not_written(
+        port: tuple[Vault, Recorder, Wire]) -> None:
+    """SIP over plain UDP carries each side's SDES key (RFC 4568) past the mirrored port as
+    it carries it to the other side: each side's SRTP is decrypted with the key its sender
+    offered (libsrtp, the sender here too) — its sound, not noise; a packet that fails its
+    authentication is counted, never written."""
+    vault, _, wire = port
+    caller_key, phone_key = bytes(range(30)), bytes(range(100, 130))
+    wire.call("srtp", crypto=(_crypto(caller_key), _crypto(phone_key)))
+    wire.rtp((PHONE, 30000), 50, protect=_srtp_sender(caller_key))
+    wire.rtp((TRUNK, 20000), 40, src=PHONE, protect=_srtp_sender(phone_key))
+    forged = _srtp_sender(bytes(30))  # another key: not the sender's
+    wire.rtp((PHONE, 30000), 10, start=50, protect=forged)
+    wire.bye("srtp")
+    ((_, rec),) = wait_for_calls(vault, 1)
+    assert rec.meta["received"] == 90 and rec.meta["unexpected"] == 10
+    with vault.storage.open(rec.storage_key) as f, wave.open(io.BytesIO(f.read())) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    said = alaw_to_pcm(b"".join(sound(i) for i in range(40)))
+    assert best_match(frames[:, 0], said) > 0.99 and best_match(frames[:, 1], said) > 0.99
+
+
+def test_srtp_without_a_usable_key_is_not_written_as_noise_and_is_alerted(
+        port: tuple[Vault, Recorder, Wire]) -> None:
+    vault, _, wire = port
+    key = bytes(range(30))
+    wire.call("dtls", crypto=(_crypto(key, "AEAD_AES_256_GCM"), _crypto(key, "F8_128")))
+    wire.rtp((PHONE, 30000), 30, protect=_srtp_sender(key))
+    wire.bye("dtls")
+    ((_, rec),) = wait_for_calls(vault, 1)
+    assert rec.meta["received"] == 0 and rec.meta["no_sound"] is True
+    with vault.reading() as s:
+        (message,) = s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.PHONE_NO_SOUND)).scalars().all()
+    assert "encrypted (SRTP, 30 packets seen)" in message
 
 
 def test_rtp_of_no_call_is_counted_and_rtp_of_an_unrecorded_codec_is_not_written(

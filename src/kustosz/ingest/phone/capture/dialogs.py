@@ -10,13 +10,15 @@ followed is counted as malformed, never an error of the reader's."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sippy.SipRequest import SipRequest
 from sippy.SipResponse import SipResponse
 
 from kustosz.ingest.phone.capture.frames import Datagram
+from kustosz.ingest.phone.siprec.sdp import BadOffer, Crypto, sdes_key
 from kustosz.ingest.phone.siprec.sip import BadMessage, parse
 
 _USER = re.compile(r"<?(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
@@ -30,6 +32,8 @@ class Media:
     address: str
     port: int
     payloads: tuple[int, ...]
+    secure: bool = False  # SRTP (RTP/SAVP, or SDES keys offered)
+    key: Crypto | None = None  # the SDES key its sender protects it with, where usable
 
 
 @dataclass
@@ -66,27 +70,40 @@ def _display(header: str) -> str:
 
 
 def media_of(sdp: str) -> list[Media]:
-    """The audio streams of an SDP body: where their RTP is to be sent."""
+    """The audio streams of an SDP body: where their RTP is to be sent, and whether it is
+    encrypted (SRTP: RTP/SAVP or SAVPF, or SDES keys in the section) — with the SDES key
+    its side sends with (RFC 4568 §6.1: each side's a=crypto is the key of what it sends),
+    which SIP over plain UDP shows on the wire as it shows it to the other side."""
     session_addr = ""
     out: list[Media] = []
+    keys: list[list[str]] = []  # each stream's a=crypto lines
     current: str | None = None
     for line in sdp.replace("\r\n", "\n").split("\n"):
         if line.startswith("c=IN IP"):
             addr = line.split()[-1]
             if current is None:
                 session_addr = addr
-            elif out:
-                out[-1] = Media(addr, out[-1].port, out[-1].payloads)
+            elif current == "m" and out:
+                out[-1] = replace(out[-1], address=addr)
         elif line.startswith("m=audio "):
             parts = line.split()
             if len(parts) >= 4 and parts[1].isdigit() and int(parts[1]):
                 current = "m"
                 out.append(Media(session_addr, int(parts[1]),
-                                 tuple(int(p) for p in parts[3:] if p.isdigit())))
+                                 tuple(int(p) for p in parts[3:] if p.isdigit()),
+                                 "SAVP" in parts[2].upper()))
+                keys.append([])
             else:
                 current = "m-declined"
+        elif line.startswith("a=crypto:") and current == "m" and out:
+            out[-1] = replace(out[-1], secure=True)
+            keys[-1].append(line[2:].strip())
         elif line.startswith("m="):
             current = "other"
+    for i, lines in enumerate(keys):
+        if lines:
+            with contextlib.suppress(BadOffer):  # a suite, an MKI Kustosz cannot use
+                out[i] = replace(out[i], key=sdes_key(lines, str(i + 1)))
     return out
 
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pylibsrtp
+
 from kustosz.ingest.phone.capture import wire
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs
 from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
-from kustosz.ingest.phone.siprec.rtp import StreamWriter
-from kustosz.ingest.phone.siprec.sdp import STATIC, Stream
+from kustosz.ingest.phone.siprec.rtp import PROFILES, StreamWriter
+from kustosz.ingest.phone.siprec.sdp import STATIC, Crypto, Stream
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
@@ -53,6 +55,15 @@ class CaptureSettings:
     max_calls: int = 1000  # dialogs followed at once; more are not followed, and counted
     retry_s: float = 30.0
     watch_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How a stream's RTP is read: in clear, or SRTP with its sender's SDES key (None: the
+    key is not usable, the sound cannot be read)."""
+
+    secure: bool = False
+    key: Crypto | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,9 @@ class Call:
     media: set[tuple[str, str, int]] = field(default_factory=set)  # its index keys
     last_heard: float = 0.0
     unsupported: set[int] = field(default_factory=set)  # payload types not recorded
+    encrypted: int = 0  # SRTP packets without a usable key (not written: noise)
+    forged: int = 0  # SRTP packets failing their authentication (not written)
+    srtp: dict[int, pylibsrtp.Session] = field(default_factory=dict)  # by side
     no_sound_said: bool = False
     closed: bool = False
 
@@ -107,7 +121,8 @@ class Recorder:
         self.handover = HandOver(ended, settings.retry_s, "capture", told(not_stored))
         self.counters = Counters()
         self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
-        self.media: dict[tuple[str, str, int], tuple[Call, int]] = {}  # where RTP goes
+        # where RTP goes: its call, the side speaking, and how it is read
+        self.media: dict[tuple[str, str, int], tuple[Call, int, Protection]] = {}
         self.dialogs: dict[str, Dialogs] = {}  # by interface
         self.connected = False
         self.interfaces: dict[str, str] = {}  # as the capture process said: "" read, or why
@@ -327,13 +342,19 @@ class Recorder:
     def _index(self, call: Call) -> None:
         """Where each side's RTP is sent: the callee's media address carries the caller's
         voice (side 0), the caller's the callee's (side 1)."""
-        keys = {(call.interface, m.address, m.port): 0 for m in call.dialog.answer}
-        keys.update({(call.interface, m.address, m.port): 1 for m in call.dialog.offer})
+        offer, answer = call.dialog.offer, call.dialog.answer
+        keys: dict[tuple[str, str, int], tuple[int, Protection]] = {}
+        for side, to, by in ((1, offer, answer), (0, answer, offer)):
+            for i, m in enumerate(to):
+                sender = by[i] if i < len(by) else None  # its i-th stream sends to it
+                secure = m.secure or (sender is not None and sender.secure)
+                keys[(call.interface, m.address, m.port)] = (side, Protection(
+                    secure, sender.key if sender is not None else None))
         for key in call.media - set(keys):
             if self.media.get(key, (None,))[0] is call:
                 del self.media[key]
-        for key, side in keys.items():
-            self.media[key] = (call, side)
+        for key, (side, protection) in keys.items():
+            self.media[key] = (call, side, protection)
         call.media = set(keys)
 
     def _rtp(self, interface: str, when: float, d: Datagram) -> None:
@@ -341,21 +362,46 @@ class Recorder:
         if hit is None:
             self.counters.unmatched += 1
             return
-        call, side = hit
+        call, side, protection = hit
         if call.folder is None or call.facts is None:
             return  # out of scope: dropped as read, never written
         call.last_heard = when
+        packet = d.payload
+        if protection.secure:  # SRTP: decrypted with its sender's key, or not written
+            packet = self._decrypt(call, side, protection, packet)
+            if packet is None:
+                return
+            d = Datagram(d.src, d.sport, d.dst, d.dport, packet)
         writer = call.writers.get(side)
         if writer is None:
             writer = self._writer(call, side, d)
             if writer is None:
                 return
         try:
-            taken = writer.take(d.payload, when)
+            taken = writer.take(packet, when)
         except OSError:  # the disk refused: counted as lost, the call goes on
             taken = False
         if not taken:
             writer.counts.unexpected += 1
+
+    @staticmethod
+    def _decrypt(call: Call, side: int, protection: Protection, packet: bytes) -> bytes | None:
+        """An SRTP packet's RTP (RFC 3711), with the SDES key its sender offered; None when
+        it cannot be read — no usable key (noise is not a recording), or a packet failing its
+        authentication (not the sender's) — counted either way."""
+        if protection.key is None:
+            call.encrypted += 1
+            return None
+        srtp = call.srtp.get(side)
+        if srtp is None:
+            srtp = call.srtp[side] = pylibsrtp.Session(policy=pylibsrtp.Policy(
+                key=protection.key.key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+                srtp_profile=PROFILES[protection.key.suite]))
+        try:
+            return bytes(srtp.unprotect(packet))
+        except pylibsrtp.Error:
+            call.forged += 1
+            return None
 
     def _writer(self, call: Call, side: int, d: Datagram) -> StreamWriter | None:
         """A side's stream file, opened at its first RTP packet (its codec is the packet's
@@ -403,13 +449,14 @@ class Recorder:
         facts.end = datetime.fromtimestamp(max(when, call.started), UTC).isoformat()
         facts.ended = why
         facts.lost = sum(w.lost() for w in call.writers.values())
-        facts.unexpected = sum(w.counts.unexpected for w in call.writers.values())
+        facts.unexpected = sum(w.counts.unexpected for w in call.writers.values()) + \
+            call.encrypted + call.forged
         received = facts.received = call.received()
         call.folder.save(facts)
         name = call.folder.path.name
         if not received and not call.no_sound_said:
             self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
-                         f"call {name} read off {call.interface}: no RTP seen")
+                         f"call {name} read off {call.interface}: {_why_silent(call)}")
         elif received and facts.lost > received * self.settings.loss_percent / 100:
             self.problem(AlertRow.PHONE_LOSS, call.line.name,
                          f"call {name} read off {call.interface}: {facts.lost} of "
@@ -445,8 +492,7 @@ class Recorder:
                 call.no_sound_said = True
                 self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
                              f"call {call.folder.path.name} read off {call.interface}: "
-                             f"no RTP seen {s.no_sound_s:.0f} s after its answer "
-                             "(encrypted media, or it takes another path)")
+                             f"{_why_silent(call)} {s.no_sound_s:.0f} s after its answer")
             if now - call.last_heard > s.silence_s:
                 log.warning("capture: call %s silent for %.0f s; closed",
                             call.dialog.call_id, s.silence_s)
@@ -455,3 +501,15 @@ class Recorder:
             for call_id, dialog in list(dialogs.calls.items()):
                 if dialog.answered is None and now - dialog.started > s.unanswered_s:
                     del dialogs.calls[call_id]
+
+
+def _why_silent(call: Call) -> str:
+    if call.encrypted:
+        return (f"its sound is encrypted (SRTP, {call.encrypted} packets seen) with no key "
+                "Kustosz can use (DTLS-SRTP, an MKI, another suite)")
+    if call.forged:
+        return f"every SRTP packet of it failed its authentication ({call.forged})"
+    if call.unsupported:
+        return (f"its sound is in a codec not recorded (RTP payload types "
+                f"{', '.join(map(str, sorted(call.unsupported)))})")
+    return "no RTP seen (it takes another path, or a firewall drops it)"

@@ -72,7 +72,7 @@ class Stream:
         return "RTP/SAVP" if self.crypto is not None else "RTP/AVP"
 
 
-def _crypto(attrs: list[str], label: str) -> Crypto:
+def sdes_key(attrs: list[str], label: str) -> Crypto:
     """The first offered SDES key Kustosz can use; BadOffer when none (RFC 4568 §7.1.2:
     then the offer is refused)."""
     offered = [a[7:].split() for a in attrs if a.lower().startswith("crypto:")]
@@ -130,7 +130,7 @@ def parse_offer(text: str) -> list[Stream]:
         if transport not in ("RTP/AVP", "RTP/SAVP"):
             raise BadOffer(f"media transport {transport or '?'} is neither RTP/AVP nor "
                            "RTP/SAVP (DTLS-SRTP is not taken)")
-        crypto = _crypto(attrs, labels[0]) if transport == "RTP/SAVP" else None
+        crypto = sdes_key(attrs, labels[0]) if transport == "RTP/SAVP" else None
         rtpmaps: dict[int, str] = {}
         for a in attrs:
             if a.lower().startswith("rtpmap:"):
