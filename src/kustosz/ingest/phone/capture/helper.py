@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import logging
 import os
 import select
@@ -72,6 +73,30 @@ def _attach_filter(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
+SIOCGIFFLAGS = 0x8913
+IFF_UP, IFF_RUNNING = 0x1, 0x40
+
+
+class NotReadable(OSError):
+    """The interface is there but carries nothing to read (down, or no link)."""
+
+
+def link_state(name: str) -> str:
+    """Why ``name`` carries nothing now ("" when it is up with a link): asked of the kernel
+    before a socket is opened on it, so that an interface that is down is said so, steadily —
+    not opened, read, failed and opened again at every ask (an alert raised and cleared every
+    few seconds)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        raw = fcntl.ioctl(probe.fileno(), SIOCGIFFLAGS,
+                          struct.pack("16sH14s", name.encode()[:15], 0, b""))
+    flags = struct.unpack("16sH14s", raw)[1]
+    if not flags & IFF_UP:
+        return f"interface {name}: down (ip link set {name} up)"
+    if not flags & IFF_RUNNING:
+        return f"interface {name}: no link (the cable, or the switch's mirrored port)"
+    return ""
+
+
 class Interface:
     """One interface read: its packet socket and the kernel's counts."""
 
@@ -79,6 +104,9 @@ class Interface:
         self.name = name
         self.loopback = name == "lo"
         index = socket.if_nametoindex(name)  # OSError: no such interface
+        why = link_state(name)
+        if why:
+            raise NotReadable(errno.ENETDOWN, why)
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         try:
             _attach_filter(sock)
@@ -167,6 +195,21 @@ class Capture:
         self.said = state
         self.send(control({"opened": state}))
 
+    def links(self) -> None:
+        """An interface open but gone down (or its link lost) is closed and said so: a down
+        interface may simply deliver nothing, never an error."""
+        for name in list(self.open):
+            try:
+                why = link_state(name)
+            except OSError as exc:
+                why = _why(name, exc)
+            if why:
+                log.error("capture: %s", why)
+                self.open.pop(name).close()
+                self.said[name] = why
+        if any(self.said.get(n) for n in self.names):
+            self.send(control({"opened": self.said}))
+
     def stats(self) -> None:
         out = {}
         for name, iface in self.open.items():
@@ -214,10 +257,13 @@ class Capture:
                 self.send(bytes(batch))
             if time.monotonic() - stats_at >= STATS_S:
                 stats_at = time.monotonic()
+                self.links()
                 self.stats()
 
 
 def _why(name: str, exc: OSError) -> str:
+    if isinstance(exc, NotReadable):
+        return str(exc.strerror)
     if exc.errno == errno.EPERM or isinstance(exc, PermissionError):
         return (f"interface {name}: not permitted to capture (the capture process needs "
                 "CAP_NET_RAW: run it by kustosz-capture.service)")

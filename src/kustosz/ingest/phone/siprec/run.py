@@ -124,6 +124,9 @@ def run_siprec(vault: Vault, stop: threading.Event) -> None:
             continue
         said_away = False
         if not lines:
+            # what a killed run left is stored even when no line is enabled now (its line
+            # disabled, or changed, after the kill)
+            quietly(store_leftovers, vault, siprec_root(vault))
             progress.wait(stop, IDLE_S)
             continue
         try:
