@@ -30,7 +30,6 @@ def _ip(*argv: str) -> None:
 
 
 @pytest.fixture
-@needs_root
 def pair() -> Iterator[tuple[str, str]]:
     tag = f"{os.getpid() % 100000:05d}"
     a, b = f"kzp{tag}a", f"kzp{tag}b"
