@@ -270,3 +270,18 @@ class FakeCaptureProcess:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def udp6_frame(src: str, sport: int, dst: str, dport: int, payload: bytes,
+               vlan: int | None = None) -> bytes:
+    """An Ethernet II frame of one IPv6 UDP datagram, with an 802.1Q tag when ``vlan``
+    (a trunk port mirrored with its tags)."""
+    import socket
+    import struct
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    header = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64,
+                         socket.inet_pton(socket.AF_INET6, src),
+                         socket.inet_pton(socket.AF_INET6, dst))
+    tag = struct.pack("!HH", 0x8100, vlan) if vlan is not None else b""
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + tag + b"\x86\xdd" + \
+        header + udp

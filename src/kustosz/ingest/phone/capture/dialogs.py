@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field, replace
+from ipaddress import ip_address
 
 from sippy.SipRequest import SipRequest
 from sippy.SipResponse import SipResponse
@@ -69,6 +70,15 @@ def _display(header: str) -> str:
     return name
 
 
+def _address(text: str) -> str:
+    """An SDP address as the frames name it (inet_ntop's form: an IPv6 address written
+    out in full in the SDP is still the same address); a name is kept as written."""
+    try:
+        return str(ip_address(text.split("/")[0]))
+    except ValueError:
+        return text
+
+
 def media_of(sdp: str) -> list[Media]:
     """The audio streams of an SDP body: where their RTP is to be sent, and whether it is
     encrypted (SRTP: RTP/SAVP or SAVPF, or SDES keys in the section) — with the SDES key
@@ -80,7 +90,7 @@ def media_of(sdp: str) -> list[Media]:
     current: str | None = None
     for line in sdp.replace("\r\n", "\n").split("\n"):
         if line.startswith("c=IN IP"):
-            addr = line.split()[-1]
+            addr = _address(line.split()[-1])
             if current is None:
                 session_addr = addr
             elif current == "m" and out:
