@@ -8,6 +8,7 @@ write-xor-execute rule that MemoryDenyWriteExecute=yes imposes. The capture proc
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 
 from kustosz.db.models import Recording
 from kustosz.ingest.camera.simulated import start_simulated_camera
+from kustosz.ingest.phone.capture.wire import socket_path
 from kustosz.vault import Vault
 from tests.conftest import Cli
 
@@ -349,7 +351,9 @@ def test_only_the_capture_unit_holds_cap_net_raw_and_nothing_else() -> None:
     """The capability promise: the capture process — which parses nothing — gets CAP_NET_RAW
     and no other capability; serve (which parses what the port carries), its drop-ins and the
     sweeper get none of it. The capture unit keeps serve's hardening, reaches no IP socket,
-    writes nowhere and cannot see the keys, the database, the settings or the witness."""
+    writes nowhere, sees of the data folder the socket's folder alone (an empty read-only
+    tmpfs over it, that folder bound in read-only: the one wire.socket_path names) and
+    cannot see the settings of /etc/kustosz or the witness."""
     capture, serve = _settings(CAPTURE.read_text()), _settings(UNIT.read_text())
     assert capture["ExecStart"] == [f"{SHIPPED_EXEC} --data /var/lib/kustosz capture"]
     assert capture["User"] == ["kustosz"] and "SupplementaryGroups" not in capture
@@ -357,9 +361,18 @@ def test_only_the_capture_unit_holds_cap_net_raw_and_nothing_else() -> None:
     assert capture["NoNewPrivileges"] == ["yes"]
     assert capture["RestrictAddressFamilies"] == ["AF_UNIX AF_PACKET"]
     assert "ReadWritePaths" not in capture and capture["ProtectSystem"] == ["strict"]
+    data = Path("/var/lib/kustosz")
+    assert capture["TemporaryFileSystem"] == [f"{data}:ro"]
+    # no "-": a unit started without the folder would never see the socket (see the unit)
+    assert capture["BindReadOnlyPaths"] == [str(socket_path(data).parent)]
+    assert socket_path(data).parent != data and socket_path(data).parent.parent == data
+    for key in ("BindPaths", "ReadOnlyPaths", "ReadWritePaths", "TemporaryFileSystem"):
+        others = " ".join(capture.get(key, [])).split()
+        assert not [p for p in others if p != f"{data}:ro"
+                    and Path(p.lstrip("-+").split(":")[0]).is_relative_to(data)], key
+    assert capture["WorkingDirectory"] == [str(data)]  # the tmpfs's top: it exists
     hidden = " ".join(capture["InaccessiblePaths"]).split()
-    for path in ("/var/lib/kustosz/keys", "/var/lib/kustosz/kustosz.db",
-                 "/var/lib/kustosz/kustosz.toml", "/etc/kustosz", "/var/lib/kustosz-witness"):
+    for path in ("/etc/kustosz", "/var/lib/kustosz-witness"):
         assert f"-{path}" in hidden, path
     assert "PrivateUsers" not in capture and "PrivateNetwork" not in capture
     for key in ("ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectProc",
@@ -378,13 +391,14 @@ def test_only_the_capture_unit_holds_cap_net_raw_and_nothing_else() -> None:
 
 
 # The unit's confinement, imposed by hand on the real `kustosz capture` (no systemd runs
-# here): the data folder a read-only bind mount (ProtectSystem=strict); the owner of the data
-# folder and the socket, stripped of root's powers (securebits noroot: like the account
-# kustosz, it gets no capability from an exec) with CAP_NET_RAW alone, ambient; no_new_privs;
-# socket() refused for every family but AF_UNIX and AF_PACKET with EAFNOSUPPORT (what
-# RestrictAddressFamilies= answers); and the kernel's write-xor-execute rule
-# (MemoryDenyWriteExecute=). The code below runs in the confined process just before it
-# execs its command.
+# here): over the data folder an empty tmpfs, read-only (TemporaryFileSystem=…:ro), with the
+# socket's folder alone bound back in, read-only (BindReadOnlyPaths=; the whole file system
+# is read-only under ProtectSystem=strict); the owner of the data folder and the socket,
+# stripped of root's powers (securebits noroot: like the account kustosz, it gets no
+# capability from an exec) with CAP_NET_RAW alone, ambient; no_new_privs; socket() refused
+# for every family but AF_UNIX and AF_PACKET with EAFNOSUPPORT (what RestrictAddressFamilies=
+# answers); and the kernel's write-xor-execute rule (MemoryDenyWriteExecute=). The code below
+# runs in the confined process just before it execs its command.
 _CONFINE = r"""
 import ctypes, os, platform, struct, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -434,23 +448,31 @@ def _confinable() -> str:
 def _confined(data: Path, command: list[str], capability: bool = True) -> list[str]:
     caps = ["--inh-caps=-all,+net_raw", "--ambient-caps=+net_raw"] if capability else \
         ["--inh-caps=-all"]
-    # root in the namespace: a write that the read-only mount does not refuse ends it (99)
-    mount = ('mount --bind -o ro "$0" "$0" && ! touch "$0/probe" 2>/dev/null || exit 99; '
-             'exec "$@"')
+    run = socket_path(data).parent
+    # In the namespace (root's): the socket's folder kept aside on a folder of its own, the
+    # tmpfs over the data folder (systemd's is nodev, strictatime, 0755 root), the folder
+    # bound back read-only, the tmpfs made read-only. A step failing, or a write that the
+    # mounts do not refuse, ends it (99).
+    mount = ('stage=$(mktemp -d) && mount --bind "$1" "$stage" '
+             '&& mount -t tmpfs -o nodev,strictatime,mode=0755 tmpfs "$0" '
+             '&& mkdir "$1" && mount --bind -o ro "$stage" "$1" && umount "$stage" '
+             '&& rmdir "$stage" && mount -o remount,ro "$0" '
+             '&& ! touch "$0/probe" 2>/dev/null && ! touch "$1/probe" 2>/dev/null || exit 99; '
+             'shift; exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(data),
-            "setpriv", "--securebits=+noroot,+noroot_locked", "--bounding-set=-all,+net_raw",
-            *caps, "--no-new-privs",
+            str(run), "setpriv", "--securebits=+noroot,+noroot_locked",
+            "--bounding-set=-all,+net_raw", *caps, "--no-new-privs",
             sys.executable, "-c", _CONFINE, *command]
 
 
 class _Serve:
-    """Serve's side of capture.sock, as the capture recorder makes it (0600)."""
+    """Serve's side of capture.sock, as the capture recorder makes it (0600, in its folder
+    made 0700 if missing)."""
 
     def __init__(self, data: Path) -> None:
-        from kustosz.ingest.phone.capture.wire import socket_path
-
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         path = socket_path(data)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         old = os.umask(0o177)
         try:
             self.listener.bind(str(path))
@@ -499,6 +521,16 @@ def _hands_over_a_datagram(serve: _Serve) -> bool:
 
 _NOT_CONFINABLE = _confinable()
 
+# What a confined process sees of the data folder: its top, the socket's folder, and which of
+# the paths named (relative to the data folder) it finds.
+_LOOK = r"""
+import json, os, sys
+data, names = sys.argv[1], sys.argv[2:]
+folder = os.path.join(data, "run")
+print(json.dumps({"top": sorted(os.listdir(data)), "folder": sorted(os.listdir(folder)),
+                  "found": [n for n in names if os.path.lexists(os.path.join(data, n))]}))
+"""
+
 
 @pytest.mark.skipif(bool(_NOT_CONFINABLE), reason=_NOT_CONFINABLE or "-")
 def test_the_capture_process_reads_an_interface_within_its_units_confinement(
@@ -508,16 +540,37 @@ def test_the_capture_process_reads_an_interface_within_its_units_confinement(
     ReadWritePaths), finds the interface's index and opens it (AF_UNIX and AF_PACKET, no
     AF_NETLINK), and hands over a datagram sent on it; without the ambient capability it says
     it is not permitted. The filter is really on: an IP socket is refused in the same
-    confinement. The data folder holds the socket alone: the process needs no settings, key
-    or database."""
+    confinement. Of a data folder holding what a vault holds — the database, the settings,
+    the keys, recordings, calls being recorded — the process sees the socket's folder alone,
+    and in it the socket: it needs no settings, key or database."""
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
+    kept = {"kustosz.db": b"SQLite format 3\0", "kustosz.toml": b'[database]\nurl = "pw"\n',
+            "keys/secrets.key": os.urandom(32), "media/2026/11/21/call.wav": b"RIFF",
+            "capture/call-1/session.json": b"{}", "siprec/call-2/session.json": b"{}",
+            "documents/bundle.pdf": b"%PDF"}
+    for name, content in kept.items():
+        (data / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (data / name).write_bytes(content)
+    tops = sorted({name.split("/")[0] for name in kept})
     kustosz = str(Path(sys.executable).parent / "kustosz")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(data), "PYTHONUNBUFFERED": "1"}
-    refused = subprocess.run(
-        _confined(data, [sys.executable, "-c", "import socket; socket.socket()"]),
-        capture_output=True, text=True, timeout=60, env=env)
-    assert refused.returncode != 0 and "Errno 97" in refused.stderr, refused.stderr
+    serve = _Serve(data)
+    try:
+        refused = subprocess.run(
+            _confined(data, [sys.executable, "-c", "import socket; socket.socket()"]),
+            capture_output=True, text=True, timeout=60, env=env)
+        assert refused.returncode != 0 and "Errno 97" in refused.stderr, refused.stderr
+        look = subprocess.run(
+            _confined(data, [sys.executable, "-c", _LOOK, str(data), *kept, *tops]),
+            capture_output=True, text=True, timeout=60, env=env)
+    finally:
+        serve.close()
+        socket_path(data).unlink()
+    assert look.returncode == 0, look.stderr
+    assert json.loads(look.stdout) == {"top": [socket_path(data).parent.name],
+                                       "folder": [socket_path(data).name], "found": []}
+    assert all((data / name).is_file() for name in kept)  # there all the while, unseen
     for capability in (True, False):
         serve = _Serve(data)
         log = tmp_path / f"capture-{capability}.log"
@@ -528,6 +581,12 @@ def test_the_capture_process_reads_an_interface_within_its_units_confinement(
         try:
             serve.accept()
             assert serve.control("hello") == "kustosz-capture"
+            # the data folder as the capture process itself sees it (unshare, sh and
+            # setpriv exec one another: one process)
+            seen = Path(f"/proc/{proc.pid}/root{data}")
+            assert sorted(os.listdir(seen)) == [socket_path(data).parent.name]
+            assert os.listdir(seen / socket_path(data).parent.name) == \
+                [socket_path(data).name]
             assert serve.conn is not None
             serve.conn.send(b'J{"interfaces":["lo"]}')
             opened = serve.control("opened")
@@ -540,7 +599,7 @@ def test_the_capture_process_reads_an_interface_within_its_units_confinement(
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(30)
             serve.close()
-            (data / "capture.sock").unlink()
+            socket_path(data).unlink()
         said = log.read_text()
         assert code == 0, said
         assert "Traceback" not in said, said

@@ -33,7 +33,7 @@ from kustosz.db.models import Alert
 from kustosz.errors import InputError
 from kustosz.ingest.phone.capture.helper import Capture
 from kustosz.ingest.phone.capture.recorder import Recorder
-from kustosz.ingest.phone.capture.wire import read_control
+from kustosz.ingest.phone.capture.wire import read_control, socket_path
 from kustosz.ingest.phone.lines import add_capture_line
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -106,7 +106,7 @@ def port(tmp_path: Path) -> Iterator[tuple[Vault, Recorder, Wire]]:
     add_capture(vault, IFACE)
     with capture_recorder(vault, watch_s=0.2, silence_s=3.0, no_sound_s=1.0,
                           unanswered_s=2.0, max_calls=5) as recorder:
-        fake = FakeCaptureProcess(vault.root / "capture.sock", [IFACE])
+        fake = FakeCaptureProcess(socket_path(vault.root), [IFACE])
         wait_for(lambda: recorder.interfaces.get(IFACE) == "", 30, "the interface said open")
         yield vault, recorder, Wire(fake)
         fake.close()
@@ -263,14 +263,14 @@ def test_what_the_capture_process_never_sends_closes_its_connection_and_a_new_on
         wire.fake.send_raw(bad)
         wait_for(lambda: not recorder.connected, 30, "the connection closed")
         wire.fake.close()
-        wire.fake = FakeCaptureProcess(vault.root / "capture.sock", [IFACE])
+        wire.fake = FakeCaptureProcess(socket_path(vault.root), [IFACE])
         wait_for(lambda: recorder.connected, 30, "a new connection")
     _good_call(wire, vault, "after-garbage", 1)
 
 
 def test_the_socket_is_the_services_alone(port: tuple[Vault, Recorder, Wire]) -> None:
     vault, _, _ = port
-    mode = os.stat(vault.root / "capture.sock").st_mode
+    mode = os.stat(socket_path(vault.root)).st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
 
 

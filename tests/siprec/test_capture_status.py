@@ -24,6 +24,7 @@ from tests.web.web_helpers import signed_in, user
 
 from kustosz.db.models import Alert
 from kustosz.ingest.phone.capture import run as capture_run
+from kustosz.ingest.phone.capture.wire import socket_path
 from kustosz.ingest.phone.siprec import status
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -55,8 +56,8 @@ def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_
         (message,) = _open_unreachable(line)
         assert message.startswith("Linia telefoniczna port: rozmowy z portu lustrzanego "
                                   "(interfejs lo) nie są nagrywane — proces przechwytywania")
-        wait_for(lambda: (line.root / "capture.sock").exists(), 30, "the socket")
-        fake = FakeCaptureProcess(line.root / "capture.sock", [IFACE])
+        wait_for(lambda: socket_path(line.root).exists(), 30, "the socket")
+        fake = FakeCaptureProcess(socket_path(line.root), [IFACE])
         wait_for(lambda: not _open_unreachable(line), 30, "the alert cleared")
         fake.send_raw(fake.wire.control({"opened": {IFACE: "interface lo: down"}}))
         wait_for(lambda: _open_unreachable(line), 30, "phone.unreachable: the interface down")
@@ -89,7 +90,7 @@ def test_metrics_and_the_dashboard_count_the_calls_recorded_now_and_name_nobody(
                 if ("kind", "phone") in labels] == [0.0]
         html = page.get("/").text
         assert "Proces przechwytywania (kustosz capture) nie jest połączony" in html
-        wire = Wire(FakeCaptureProcess(line.root / "capture.sock", [IFACE]))
+        wire = Wire(FakeCaptureProcess(socket_path(line.root), [IFACE]))
         wait_for(lambda: recorder.interfaces.get(IFACE) == "", 30, "the interface read")
         for n in range(2):
             wire.call(f"c{n}", phone_port=30000 + 2 * n)

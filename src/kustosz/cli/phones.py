@@ -338,7 +338,7 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
 @fails_cleanly
 def capture() -> None:
     """The capture process: reads the mirrored ports of the lines recorded off the wire and
-    hands their SIP and RTP frames to `kustosz serve` over the data folder's capture.sock.
+    hands their SIP and RTP frames to `kustosz serve` over the data folder's run/capture.sock.
     Needs CAP_NET_RAW and nothing else (deploy/systemd/kustosz-capture.service); opens no
     database and holds no key."""
     import logging

@@ -1,5 +1,10 @@
-"""What the capture process and `kustosz serve` say to each other over the data folder's
-`capture.sock` (a Unix SOCK_SEQPACKET socket: reliable, in order, each message whole).
+"""What the capture process and `kustosz serve` say to each other over `run/capture.sock` in
+the data folder (a Unix SOCK_SEQPACKET socket: reliable, in order, each message whole).
+
+The socket has a folder of its own, `run/` (0700, made by serve with the socket), and nothing
+else is kept there: the capture unit (deploy/systemd/kustosz-capture.service) shows the
+capture process an empty data folder with that one folder bound in, so of the data folder it
+sees the socket alone — no recording, no call, no database, no key.
 
 The capture process (helper.py) holds CAP_NET_RAW and nothing else of Kustosz: it opens the
 interfaces serve names, and hands over every UDP frame as read — it parses nothing it is sent
@@ -22,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+SOCKET_FOLDER = "run"  # the socket's alone: see socket_path
 SOCKET_NAME = "capture.sock"
 RECORD = struct.Struct("!BdI")
 MAX_MESSAGE = 256 * 1024  # a batch of frames is sent before it grows past this
@@ -33,7 +39,9 @@ class BadMessage(ValueError):
 
 
 def socket_path(data: Path) -> Path:
-    return data / SOCKET_NAME
+    """Serve's socket in the data folder ``data``: ``run/capture.sock``. Its folder holds
+    nothing else (the capture unit lets the capture process see that folder alone)."""
+    return data / SOCKET_FOLDER / SOCKET_NAME
 
 
 def control(payload: dict[str, Any]) -> bytes:
