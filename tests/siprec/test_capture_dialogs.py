@@ -87,7 +87,8 @@ def test_a_call_on_the_wire_is_followed_and_its_rtp_given_to_each_side(tmp_path:
     assert (call.caller, call.callee, call.caller_name) == ("+48581112233", "+48221234567",
                                                            "Jan Kowalski")
     assert call.answered is not None and call.ended is not None and not call.failed
-    assert call.offer == media_of(f"c=IN IP4 127.0.0.1\nm=audio {caller_media} RTP/AVP 8")
+    assert call.offer == media_of(f"c=IN IP4 127.0.0.1\nm=audio {caller_media} RTP/AVP 8\n"
+                                  "a=rtpmap:8 PCMA/8000")
     assert seen[0] == packets  # every packet the caller said, given to the caller's side
     assert seen[1] >= packets * 0.9  # the echo: the callee's side
     assert skipped == 0 and dialogs.malformed == 0

@@ -86,3 +86,56 @@ def test_each_codec_is_kept_as_it_was_sent(office: Vault, tmp_path: Path,
     assert rate == max(FORMATS[c][2] for c in codecs)
     for channel in (0, 1):
         assert best_match(frames[:, channel], _pcm(wav, rate)) > 0.9, (codecs, channel)
+
+
+def test_opus_is_kept_as_it_was_sent_beside_g711_and_a_lost_packet_is_silence(
+        office: Vault, tmp_path: Path) -> None:
+    """Opus (RFC 7587, dynamic payload type, "opus/48000/2"): its packets vary in size, so its
+    stream is a log of packets with their RTP time, decoded by libopus at the end; a G.711
+    side beside it is resampled to the call's 48 kHz. A packet lost is silence in its place,
+    the rest where it was said."""
+    from tests.support.siprec import opus_packets, speech_pcm
+
+    words = speech_pcm("Dzień dobry, urząd gminy, w czym mogę pomóc?", tmp_path, "opus")
+    packets = opus_packets(words)
+    assert len({len(p) for _, p in packets}) > 3  # of varying size indeed
+    speech("Dzień dobry, urząd gminy, w czym mogę pomóc?", tmp_path, "mowa")
+    alaw = _encode(tmp_path / "mowa.wav", "PCMA", 8000)
+    body = ("v=0\no=SRC 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+            "m=audio 6000 RTP/AVP 111 0\na=rtpmap:111 opus/48000/2\na=fmtp:111 useinbandfec=1"
+            "\na=label:1\na=sendonly\n"
+            "m=audio 6002 RTP/AVP 8\na=rtpmap:8 PCMA/8000\na=label:2\na=sendonly\n")
+    with recording_server(office) as srs:
+        client = SipClient(srs.port)
+        answer = client.request("INVITE", "opus", *multipart(
+            ("application/sdp", body), ("application/rs-metadata+xml", metadata())))
+        assert status_of(answer) == 200 and "a=rtpmap:111 OPUS/48000" in answer, answer
+        tag = to_tag_of(answer)
+        client.ack("opus", tag)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ports = answered_ports(answer)
+        lost = len(packets) // 2
+        start = time.monotonic()
+        for n, (tick, payload) in enumerate(packets):
+            if n != lost:
+                sender.sendto(rtp_packet(n, tick, payload, pt=111), ("127.0.0.1", ports[0]))
+            i = n * 160
+            if i + 160 <= len(alaw):
+                sender.sendto(rtp_packet(n, i, alaw[i:i + 160]), ("127.0.0.1", ports[1]))
+            # at the pace a phone sends: RTP time running ahead of arrival by more than
+            # rtp.MAX_LEAP_S is placed again by arrival (a leap), as it should be
+            time.sleep(max(0.0, start + (n + 1) * 0.02 - time.monotonic()))
+        sender.close()
+        assert status_of(client.request("BYE", "opus", to_tag=tag, cseq=2)) == 200
+        client.close()
+    ((_, rec),) = wait_for_calls(office, 1)
+    assert [s["codec"] for s in rec.meta["streams"]] == ["OPUS", "PCMA"]
+    assert rec.meta["lost"] == 1
+    with office.storage.open(rec.storage_key) as f, wave.open(io.BytesIO(f.read())) as w:
+        assert w.getframerate() == 48000
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    said = words.astype(np.int16)
+    before, after = said[:lost * 960 - 2000], said[lost * 960 + 3000:]
+    assert best_match(frames[:, 0], before) > 0.9 and best_match(frames[:, 0], after) > 0.9
+    assert best_match(frames[:, 0], said) > 0.9  # whole: each part where it was said
+    assert best_match(frames[:, 1], _pcm(tmp_path / "mowa.wav", 48000)) > 0.9

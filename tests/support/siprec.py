@@ -332,3 +332,32 @@ def multipart(*parts: tuple[str, str]) -> tuple[str, str]:
 
 def rtp_packet(seq: int, ts: int, payload: bytes, pt: int = 8, ssrc: int = 0x1234) -> bytes:
     return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
+
+
+def speech_pcm(text: str, folder: Path, name: str, rate: int = 48000) -> np.ndarray:
+    """``text`` spoken, as 16-bit mono PCM at ``rate``."""
+    wav = folder / f"{name}.wav"
+    subprocess.run(["espeak-ng", "-v", "pl", "-w", str(wav), text], check=True,
+                   capture_output=True, timeout=60)
+    raw = folder / f"{name}.s16"
+    subprocess.run(["sox", str(wav), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed",
+                    "-t", "raw", str(raw)], check=True, capture_output=True, timeout=60)
+    return np.frombuffer(raw.read_bytes(), dtype="<i2")
+
+
+def opus_packets(pcm: np.ndarray, bit_rate: int = 32000) -> list[tuple[int, bytes]]:
+    """48 kHz mono PCM encoded by libopus (PyAV), 20 ms a packet: (RTP tick, payload) —
+    packets of varying size, as an SBC's Opus is."""
+    import av
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "mono", "s16"
+    encoder.bit_rate = bit_rate
+    encoder.open()
+    out: list[tuple[int, bytes]] = []
+    for i in range(0, len(pcm) - 959, 960):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[i:i + 960]).reshape(1, -1),
+                                           format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48000, i
+        out += [(len(out) * 960, bytes(p)) for p in encoder.encode(frame)]
+    out += [(len(out) * 960, bytes(p)) for p in encoder.encode(None)]
+    return out

@@ -35,6 +35,7 @@ class Media:
     payloads: tuple[int, ...]
     secure: bool = False  # SRTP (RTP/SAVP, or SDES keys offered)
     key: Crypto | None = None  # the SDES key its sender protects it with, where usable
+    rtpmaps: tuple[tuple[int, str], ...] = ()  # a=rtpmap: payload type, encoding/clock
 
 
 @dataclass
@@ -108,6 +109,11 @@ def media_of(sdp: str) -> list[Media]:
         elif line.startswith("a=crypto:") and current == "m" and out:
             out[-1] = replace(out[-1], secure=True)
             keys[-1].append(line[2:].strip())
+        elif line.startswith("a=rtpmap:") and current == "m" and out:
+            pt, _, encoding = line[9:].strip().partition(" ")
+            if pt.isdigit():
+                out[-1] = replace(out[-1], rtpmaps=(*out[-1].rtpmaps,
+                                                    (int(pt), encoding.strip())))
         elif line.startswith("m="):
             current = "other"
     for i, lines in enumerate(keys):

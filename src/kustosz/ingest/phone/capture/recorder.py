@@ -32,7 +32,7 @@ from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.rtp import PROFILES, StreamWriter
-from kustosz.ingest.phone.siprec.sdp import STATIC, Crypto, Stream
+from kustosz.ingest.phone.siprec.sdp import STATIC, Crypto, Stream, codec_of
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
@@ -60,10 +60,12 @@ class CaptureSettings:
 @dataclass(frozen=True)
 class Protection:
     """How a stream's RTP is read: in clear, or SRTP with its sender's SDES key (None: the
-    key is not usable, the sound cannot be read)."""
+    key is not usable, the sound cannot be read); its dynamic payload types by the two
+    sides' a=rtpmap (the receiver's first: it chose the numbers the sender uses)."""
 
     secure: bool = False
     key: Crypto | None = None
+    rtpmaps: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Recorder:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a socket left by a killed serve
+        with contextlib.suppress(FileNotFoundError):  # where 0.x before run/ kept it
+            (self.settings.root.parent / path.name).unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         old = os.umask(0o177)  # the socket is the service's alone (0600) from its birth
         try:
@@ -349,7 +353,8 @@ class Recorder:
                 sender = by[i] if i < len(by) else None  # its i-th stream sends to it
                 secure = m.secure or (sender is not None and sender.secure)
                 keys[(call.interface, m.address, m.port)] = (side, Protection(
-                    secure, sender.key if sender is not None else None))
+                    secure, sender.key if sender is not None else None,
+                    m.rtpmaps + (sender.rtpmaps if sender is not None else ())))
         for key in call.media - set(keys):
             if self.media.get(key, (None,))[0] is call:
                 del self.media[key]
@@ -374,7 +379,7 @@ class Recorder:
             d = Datagram(d.src, d.sport, d.dst, d.dport, packet)
         writer = call.writers.get(side)
         if writer is None:
-            writer = self._writer(call, side, d)
+            writer = self._writer(call, side, d, protection)
             if writer is None:
                 return
         try:
@@ -403,20 +408,24 @@ class Recorder:
             call.forged += 1
             return None
 
-    def _writer(self, call: Call, side: int, d: Datagram) -> StreamWriter | None:
+    def _writer(self, call: Call, side: int, d: Datagram,
+                protection: Protection) -> StreamWriter | None:
         """A side's stream file, opened at its first RTP packet (its codec is the packet's
-        payload type: the SDP's names are not needed for the static ones recorded)."""
+        payload type: a static one, or a dynamic one the SDP named)."""
         assert call.folder is not None and call.facts is not None
         packet = d.payload
         if len(packet) < 12 or packet[0] >> 6 != 2:
             self.counters.unmatched += 1
             return None
         payload = packet[1] & 0x7F
-        codec = STATIC.get(payload)
+        named = dict(reversed(protection.rtpmaps))  # the receiver's name wins
+        codec = codec_of(payload, named) if payload in named else STATIC.get(payload)
         if codec is None:
-            if payload not in call.unsupported and not 96 <= payload <= 127:
-                log.warning("capture: call %s sends payload type %d, which Kustosz does not "
-                            "record (G.711, G.722)", call.folder.path.name, payload)
+            if payload not in call.unsupported and named.get(payload, "").lower()[:15] \
+                    != "telephone-event":
+                log.warning("capture: call %s sends payload type %d (%s), which Kustosz does "
+                            "not record (G.711, G.722, Opus)", call.folder.path.name, payload,
+                            named.get(payload, "unnamed"))
             call.unsupported.add(payload)
             return None
         label = SIDES[side]

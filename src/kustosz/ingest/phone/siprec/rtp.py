@@ -1,9 +1,11 @@
 """One recorded stream's RTP (RFC 3550) received and written to its file as it comes.
 
 Each packet's payload is written at its place in time — the file's offset is the stream's RTP
-time since the session began, one byte per tick for every codec Kustosz records (sdp.CODECS) —
+time since the session began, one byte per tick for the codecs of fixed size (G.711, G.722) —
 and a hole (a lost packet, the other side on hold) is filled with the codec's silence, so the
-two sides of a call stay aligned and a crash keeps every byte received until it. Where the RTP
+two sides of a call stay aligned and a crash keeps every byte received until it. A codec whose
+packets vary in size (Opus) is kept as a log instead: each packet appended with its RTP time
+(``!IH``: tick, length), which a crash may cut only in its last record. Where the RTP
 time leaps (a new SSRC after a transfer, a resumed hold with a new clock) the stream is placed
 again by its arrival time. Packets from any address but the one the offer named are not the
 call's: ignored and counted; so are packets that are not RTP or not of the answered codec."""
@@ -22,6 +24,7 @@ import pylibsrtp
 
 from kustosz.ingest.phone.siprec.sdp import Stream
 
+PACKET = struct.Struct("!IH")  # a packet log's record: its tick, its payload's length
 PROFILES = {"AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
             "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32}
 MAX_LEAP_S = 2.0  # RTP time this far from the arrival time is placed again by arrival
@@ -61,7 +64,8 @@ class StreamWriter:
     _sources: dict[int, _Source] = field(default_factory=dict)
 
     def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        append = os.O_APPEND if self.stream.codec.packets else 0
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | append, 0o600)
         self._end = os.fstat(self._fd).st_size
 
     def close(self) -> None:
@@ -102,7 +106,10 @@ class StreamWriter:
             src.anchor_ts, src.anchor_at, at = ts, arrived, arrived
         if at < 0 or at > MAX_SESSION_S * rate:
             return False
-        self._write(at, packet[start:end])
+        if self.stream.codec.packets:
+            os.write(self._fd, PACKET.pack(at, end - start) + packet[start:end])
+        else:
+            self._write(at, packet[start:end])
         self.counts.received += 1
         self.counts.last_at = now
         return True

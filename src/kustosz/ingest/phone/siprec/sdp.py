@@ -29,9 +29,10 @@ class BadOffer(InputError):
 class Codec:
     name: str  # as in a=rtpmap
     clock: int  # the RTP clock rate
-    ffmpeg: str  # ffmpeg's raw input format
+    ffmpeg: str  # ffmpeg's raw input format ("" for a packet log)
     rate: int  # the decoded sample rate
     silence: int  # the byte of silence (a hole in the stream is filled with it)
+    packets: bool = False  # frames of varying size: kept as a log of packets, not by tick
 
 
 # Each takes one byte per RTP clock tick (G.722 runs its RTP clock at 8000 Hz for its 16 kHz
@@ -39,7 +40,11 @@ class Codec:
 PCMU = Codec("PCMU", 8000, "mulaw", 8000, 0xFF)
 PCMA = Codec("PCMA", 8000, "alaw", 8000, 0xD5)
 G722 = Codec("G722", 8000, "g722", 16000, 0x00)
-CODECS = {c.name: c for c in (PCMA, PCMU, G722)}
+# Opus (RFC 7587: always "opus/48000/2" in the SDP, whatever it carries): its packets vary in
+# size, so its stream is a log of packets with their RTP time (rtp.StreamWriter), decoded by
+# libopus at the end (session.finish).
+OPUS = Codec("OPUS", 48000, "", 48000, 0, packets=True)
+CODECS = {c.name: c for c in (PCMA, PCMU, G722, OPUS)}
 STATIC = {0: PCMU, 8: PCMA, 9: G722}
 
 
@@ -100,7 +105,7 @@ def _attributes(section: object) -> list[str]:
     return [str(a) for a in getattr(section, "a_headers", [])]
 
 
-def _codec_of(payload: int, rtpmaps: dict[int, str]) -> Codec | None:
+def codec_of(payload: int, rtpmaps: dict[int, str]) -> Codec | None:
     if payload in rtpmaps:
         name, _, rest = rtpmaps[payload].partition("/")
         codec = CODECS.get(name.upper())
@@ -138,12 +143,12 @@ def parse_offer(text: str) -> list[Stream]:
                 if pt.strip().isdigit():
                     rtpmaps[int(pt)] = enc.strip()
         chosen = next(((int(f), c) for f in m.formats if str(f).isdigit()
-                       if (c := _codec_of(int(f), rtpmaps)) is not None), None)
+                       if (c := codec_of(int(f), rtpmaps)) is not None), None)
         if chosen is None:
             names = ", ".join(rtpmaps.get(int(f), str(f)) for f in m.formats
                               if str(f).isdigit())
             raise BadOffer(f"no codec of stream {labels[0]!r} can be recorded ({names}); "
-                           "Kustosz records G.711 (PCMA, PCMU) and G.722")
+                           "Kustosz records G.711 (PCMA, PCMU), G.722 and Opus")
         direction = next((a for a in attrs if a in ("sendonly", "sendrecv", "recvonly",
                                                       "inactive")), "sendonly")
         c = section.c_header

@@ -19,12 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 
 from kustosz.errors import KustoszError
 from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.fsutil import replace, write_atomic
-from kustosz.ingest.phone.siprec.sdp import CODECS
+from kustosz.ingest.phone.siprec.rtp import PACKET
+from kustosz.ingest.phone.siprec.sdp import CODECS, OPUS
 
 FACTS = "session.json"
 RECORDING = "call.wav"
@@ -105,10 +107,48 @@ def leftovers(root: Path) -> list[SessionFolder]:
             if p.is_dir() and (p / FACTS).is_file()]
 
 
+def _decode_packets(path: Path, rate: int) -> np.ndarray:
+    """A packet log's sound (Opus, by libopus through PyAV), each packet at its tick; a lost
+    packet is silence, a record cut by a crash is left out."""
+    data = path.read_bytes()
+    records: list[tuple[int, bytes]] = []
+    at = 0
+    while at + PACKET.size <= len(data):
+        tick, length = PACKET.unpack_from(data, at)
+        at += PACKET.size
+        if at + length > len(data):
+            break  # the last record, cut by a crash
+        records.append((tick, data[at:at + length]))
+        at += length
+    decoder = av.CodecContext.create("libopus", "r")
+    decoder.sample_rate = OPUS.rate
+    decoder.layout = "mono"
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    placed: list[tuple[int, np.ndarray]] = []
+    for tick, payload in sorted(records, key=lambda r: r[0]):
+        try:
+            frames = decoder.decode(av.Packet(payload))
+        except av.error.FFmpegError:  # one damaged packet: silence in its place
+            continue
+        where = tick * rate // OPUS.clock
+        for frame in frames:
+            for out in resampler.resample(frame):
+                pcm = out.to_ndarray().reshape(-1).astype(np.int16)
+                placed.append((where, pcm))
+                where += len(pcm)
+    size = max((w + len(p) for w, p in placed), default=0)
+    sound = np.zeros(size, dtype=np.int16)
+    for where, pcm in placed:
+        sound[where:where + len(pcm)] = pcm
+    return sound
+
+
 def _decode(path: Path, codec: str, rate: int) -> np.ndarray:
     if not path.is_file() or path.stat().st_size == 0:
         return np.zeros(0, dtype=np.int16)
     c = CODECS[codec]
+    if c.packets:
+        return _decode_packets(path, rate)
     # G.722's raw demuxer knows its own rate (16 kHz) and takes no -ar/-ac
     given = [] if codec == "G722" else ["-ar", str(c.clock), "-ac", "1"]
     out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
