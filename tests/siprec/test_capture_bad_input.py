@@ -185,6 +185,21 @@ def test_srtp_whose_keys_cross_the_port_is_decrypted_and_forgeries_are_not_writt
     assert best_match(frames[:, 0], said) > 0.99 and best_match(frames[:, 1], said) > 0.99
 
 
+def test_srtp_is_decrypted_with_the_offered_key_the_answer_took(
+        port: tuple[Vault, Recorder, Wire]) -> None:
+    """An offer may list several keys (RFC 4568 §6.1); the caller sends with the one whose
+    tag the answer kept — not simply the first."""
+    vault, _, wire = port
+    first, taken, phone_key = bytes(range(30)), bytes(range(50, 80)), bytes(range(100, 130))
+    offer = "\n".join((_crypto(first, "AES_CM_128_HMAC_SHA1_32"),
+                       _crypto(taken).replace("crypto:1", "crypto:2")))
+    wire.call("two-keys", crypto=(offer, _crypto(phone_key).replace("crypto:1", "crypto:2")))
+    wire.rtp((PHONE, 30000), 40, protect=_srtp_sender(taken))
+    wire.bye("two-keys")
+    ((_, rec),) = wait_for_calls(vault, 1)
+    assert rec.meta["received"] == 40 and rec.meta["unexpected"] == 0
+
+
 def test_srtp_without_a_usable_key_is_not_written_as_noise_and_is_alerted(
         port: tuple[Vault, Recorder, Wire]) -> None:
     vault, _, wire = port

@@ -79,3 +79,26 @@ def test_any_message_on_the_socket_is_frames_or_a_bad_message(message: bytes) ->
         pass
     with contextlib.suppress(wire.BadMessage):
         assert isinstance(wire.read_control(b"J" + message), dict)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 48000 * 5), st.binary(max_size=200)), max_size=20),
+       st.integers(0, 12))
+def test_any_opus_packet_log_decodes_to_sound_or_silence_never_an_error(
+        records: list[tuple[int, bytes]], cut: int) -> None:
+    """Whatever an Opus stream's packet log holds — damaged packets (what a mirrored port or
+    an SRC may carry), a last record cut by a crash — the call's sound is made from it: a
+    packet libopus refuses is silence in its place."""
+    import tempfile
+    from pathlib import Path
+
+    from kustosz.ingest.phone.siprec.rtp import PACKET
+    from kustosz.ingest.phone.siprec.session import _decode_packets
+
+    data = b"".join(PACKET.pack(tick, len(p)) + p for tick, p in records)
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "stream-1.raw"
+        log.write_bytes(data[:max(0, len(data) - cut)])
+        sound = _decode_packets(log, 48000)
+    assert sound.dtype.name == "int16"
+    assert len(sound) <= 48000 * 5 + 48000  # nothing placed beyond the last tick's packet

@@ -34,7 +34,7 @@ class Media:
     port: int
     payloads: tuple[int, ...]
     secure: bool = False  # SRTP (RTP/SAVP, or SDES keys offered)
-    key: Crypto | None = None  # the SDES key its sender protects it with, where usable
+    keys: tuple[Crypto, ...] = ()  # the usable SDES keys of its section, by their tags
     rtpmaps: tuple[tuple[int, str], ...] = ()  # a=rtpmap: payload type, encoding/clock
 
 
@@ -117,10 +117,23 @@ def media_of(sdp: str) -> list[Media]:
         elif line.startswith("m="):
             current = "other"
     for i, lines in enumerate(keys):
-        if lines:
+        usable = []
+        for one in lines:
             with contextlib.suppress(BadOffer):  # a suite, an MKI Kustosz cannot use
-                out[i] = replace(out[i], key=sdes_key(lines, str(i + 1)))
+                usable.append(sdes_key([one], str(i + 1)))
+        out[i] = replace(out[i], keys=tuple(usable))
     return out
+
+
+def sending_key(sender: Media, receiver: Media) -> Crypto | None:
+    """The key ``sender`` protects what it sends with: of the keys its SDP offered, the one
+    whose tag the other side's answer took (RFC 4568 §6.1: an answer keeps the tag of the
+    offered line it accepts); the first usable one where nothing says otherwise."""
+    taken = {k.tag for k in receiver.keys}
+    for key in sender.keys:
+        if key.tag in taken:
+            return key
+    return sender.keys[0] if sender.keys else None
 
 
 def headers_of(payload: bytes) -> dict[str, str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pylibsrtp
 
 from kustosz.ingest.phone.capture import wire
-from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs
+from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
 from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
@@ -353,7 +353,7 @@ class Recorder:
                 sender = by[i] if i < len(by) else None  # its i-th stream sends to it
                 secure = m.secure or (sender is not None and sender.secure)
                 keys[(call.interface, m.address, m.port)] = (side, Protection(
-                    secure, sender.key if sender is not None else None,
+                    secure, sending_key(sender, m) if sender is not None else None,
                     m.rtpmaps + (sender.rtpmaps if sender is not None else ())))
         for key in call.media - set(keys):
             if self.media.get(key, (None,))[0] is call:
@@ -373,9 +373,10 @@ class Recorder:
         call.last_heard = when
         packet = d.payload
         if protection.secure:  # SRTP: decrypted with its sender's key, or not written
-            packet = self._decrypt(call, side, protection, packet)
-            if packet is None:
+            clear = self._decrypt(call, side, protection, packet)
+            if clear is None:
                 return
+            packet = clear
             d = Datagram(d.src, d.sport, d.dst, d.dport, packet)
         writer = call.writers.get(side)
         if writer is None:

@@ -31,21 +31,18 @@ from kustosz.ingest.phone.siprec.run import (
     count_out_of_scope,
     not_stored,
     quietly,
+    run_recorder,
     store_ended,
 )
 from kustosz.ingest.phone.siprec.server import LineRule
-from kustosz.ingest.phone.siprec.store import store_leftovers
 from kustosz.ingest.phone.watch import enabled_phone_sources
 from kustosz.phones.settings import INTAKE_CAPTURE, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
-from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
 LINES_S = 10.0
-IDLE_S = 30.0
 ABSENT_S = 60.0  # the capture process may take this long to (re)connect before it is alerted
-ALLOWANCE_S = 300.0
 ACTOR = "capture"
 
 
@@ -106,36 +103,9 @@ def why_unseen(recorder: Recorder, line: CaptureLine, absent_since: float | None
 
 
 def run_capture(vault: Vault, stop: threading.Event) -> None:
-    progress = progress_of(vault).loop("capture", ALLOWANCE_S)
-    said_away = False
-    while not stop.is_set():
-        progress.beat()
-        try:
-            lines = read_lines(vault)
-        except Exception as exc:
-            if not is_database_away(exc):
-                log.exception("capture lines could not be read; trying again")
-            elif not said_away:
-                log.warning("capture: the database is away; the lines are read again when "
-                            "it answers")
-            said_away = True
-            progress.wait(stop, IDLE_S)
-            continue
-        said_away = False
-        if not lines:
-            # what a killed run left is stored even when no line is enabled now (its line
-            # disabled, or changed, after the kill)
-            quietly(store_leftovers, vault, capture_root(vault))
-            progress.wait(stop, IDLE_S)
-            continue
-        try:
-            store_leftovers(vault, capture_root(vault))
-            asyncio.run(_serve(vault, lines, stop, progress.beat))
-        except OSError as exc:
-            log.error("capture: cannot wait for the capture process at %s: %s; trying again "
-                      "in %.0f s", socket_path(vault.root), exc, IDLE_S)
-            progress.wait(stop, IDLE_S)
-    progress.forget()
+    run_recorder(vault, stop, "capture", capture_root(vault), read_lines, _serve,
+                 lambda exc: f"capture: cannot wait for the capture process at "
+                             f"{socket_path(vault.root)}: {exc}")
 
 
 def make_recorder(vault: Vault, settings: CaptureSettings,

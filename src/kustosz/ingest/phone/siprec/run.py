@@ -14,9 +14,10 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from ipaddress import ip_network
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import update
 
@@ -35,6 +36,7 @@ from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
 
 log = logging.getLogger(__name__)
+L = TypeVar("L")  # a recorder's line
 LINES_S = 10.0  # how soon a line added, changed or disabled is followed
 IDLE_S = 30.0  # with no SIPREC line: how often to look for one
 ALLOWANCE_S = 300.0
@@ -106,37 +108,49 @@ def store_ended(vault: Vault, folder: SessionFolder) -> None:
     store_session(vault, folder)
 
 
-def run_siprec(vault: Vault, stop: threading.Event) -> None:
-    progress = progress_of(vault).loop("siprec", ALLOWANCE_S)
+def run_recorder(vault: Vault, stop: threading.Event, what: str, root: Path,
+                 read: Callable[[Vault], list[L]],
+                 serve: Callable[[Vault, list[L], threading.Event, Callable[[], None]],
+                                 Coroutine[object, object, None]],
+                 cannot: Callable[[OSError], str]) -> None:
+    """A recorder Kustosz runs itself (``what``: SIPREC, capture), as serve's thread: its
+    lines read from the register (the database away: said once, read again every IDLE_S),
+    served while there are any, and what a killed run left under ``root`` stored at each
+    start — and while no line is enabled too (its line disabled, or changed, after the
+    kill). ``cannot``: what to say when it cannot start (the port taken...), tried again."""
+    progress = progress_of(vault).loop(what.lower(), ALLOWANCE_S)
     said_away = False
     while not stop.is_set():
         progress.beat()
         try:
-            lines = read_lines(vault)
+            lines = read(vault)
         except Exception as exc:
             if not is_database_away(exc):
-                log.exception("SIPREC lines could not be read; trying again")
+                log.exception("%s lines could not be read; trying again", what)
             elif not said_away:
-                log.warning("SIPREC: the database is away; the lines are read again when it "
-                            "answers")
+                log.warning("%s: the database is away; the lines are read again when it "
+                            "answers", what)
             said_away = True
             progress.wait(stop, IDLE_S)
             continue
         said_away = False
         if not lines:
-            # what a killed run left is stored even when no line is enabled now (its line
-            # disabled, or changed, after the kill)
-            quietly(store_leftovers, vault, siprec_root(vault))
+            quietly(store_leftovers, vault, root)
             progress.wait(stop, IDLE_S)
             continue
         try:
-            store_leftovers(vault, siprec_root(vault))
-            asyncio.run(_serve(vault, lines, stop, progress.beat))
-        except OSError as exc:  # the port taken, the address not this machine's
-            log.error("SIPREC recording server cannot listen on %s: %s; trying again in "
-                      "%.0f s", vault.config.siprec.listen, exc, IDLE_S)
+            store_leftovers(vault, root)
+            asyncio.run(serve(vault, lines, stop, progress.beat))
+        except OSError as exc:
+            log.error("%s; trying again in %.0f s", cannot(exc), IDLE_S)
             progress.wait(stop, IDLE_S)
     progress.forget()
+
+
+def run_siprec(vault: Vault, stop: threading.Event) -> None:
+    run_recorder(vault, stop, "SIPREC", siprec_root(vault), read_lines, _serve,
+                 lambda exc: f"SIPREC recording server cannot listen on "
+                             f"{vault.config.siprec.listen}: {exc}")
 
 
 def make_server(vault: Vault, settings: SrsSettings,
