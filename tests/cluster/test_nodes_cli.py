@@ -155,3 +155,25 @@ def test_the_templates_cluster_block_reads_back(sqlite_vault: Vault) -> None:
         ("rejestrator-1", 15.0, 5.0)
     assert read_settings(sqlite_vault.root, "inny").node == "inny"  # --node wins
     Vault.open(sqlite_vault.root).close()  # the vault's own reading accepts [cluster]
+
+
+def test_a_line_kustosz_records_itself_is_alerted_on_nodes_which_do_not_record_it(
+        pg_vault: Vault) -> None:
+    """SIPREC and mirrored-port lines are recorded by a plain `kustosz serve` only (their SBC
+    or switch port is tied to one machine): on a cluster they are said to be unrecorded, not
+    left silent; a line disabled is cleared."""
+    from kustosz.ingest.phone.lines import disable_phone_source
+    from kustosz.phones.settings import make_siprec_settings
+
+    cfg = make_siprec_settings(["192.0.2.10"], ["+48221234567"])
+    with pg_vault.transaction() as s:  # as add_siprec_line makes it, enabled
+        s.add(Source(name="sbc", kind="phone", created_at=datetime.now(UTC), enabled=True,
+                     settings=cfg.as_settings()))
+    check_cluster(pg_vault, 15)
+    (alert,) = _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE)
+    assert alert.message.startswith("Linia telefoniczna sbc jest nagrywana przez SIPREC, "
+                                    "czego węzły (kustosz serve --node) nie robią")
+    with pg_vault.transaction() as s:
+        disable_phone_source(s, "sbc", "test")
+    check_cluster(pg_vault, 15)
+    assert _open(pg_vault, AlertRow.SOURCE_WITHOUT_NODE) == []

@@ -1,6 +1,8 @@
 """The cluster's alert rows (kinds in kustosz.alert_kinds; the notifier delivers them): a node
 that stopped beating, a camera or phone line no node took over within a lease time, a node
-whose clock is off the database's beyond the margin (it refuses leases)."""
+whose clock is off the database's beyond the margin (it refuses leases) — and a phone line
+that nodes do not record at all: one Kustosz records itself (SIPREC, a mirrored port), whose
+SBC or switch port is tied to one machine, which `kustosz serve --node` does not run."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from sqlalchemy import select, text
 from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.db.leases import NOW
 from kustosz.db.models import Alert, Source
+from kustosz.kinds import SourceKind
+from kustosz.phones.settings import PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -72,6 +76,21 @@ def check_cluster(vault: Vault, lease_seconds: float) -> None:
             raise_row(s, AlertRow.SOURCE_WITHOUT_NODE,
                       f"Źródło {name} nie jest nagrywane przez żaden węzeł. / Source {name} "
                       "has no node recording it.", now, source_id=sid)
+        for name, sid, settings in s.execute(select(Source.name, Source.id, Source.settings)
+                                             .where(Source.kind == SourceKind.PHONE,
+                                                    Source.enabled.is_(True))).all():
+            cfg = PhoneSettings.of(settings)
+            if not cfg.recorded_by_kustosz:
+                continue
+            how = ("przez SIPREC" if cfg.by_siprec else
+                   f"z portu lustrzanego (interfejs {cfg.capture})")
+            raise_row(s, AlertRow.SOURCE_WITHOUT_NODE,
+                      f"Linia telefoniczna {name} jest nagrywana {how}, czego węzły "
+                      "(kustosz serve --node) nie robią: jej rozmowy nie są nagrywane. "
+                      f"/ Phone line {name} is recorded by Kustosz itself "
+                      f"({'SIPREC' if cfg.by_siprec else 'a mirrored port'}), which nodes "
+                      "do not run: its calls are not recorded.", now, source_id=sid)
+            sources[name] = sid
         open_rows = s.execute(select(Alert).where(
             Alert.kind == AlertRow.SOURCE_WITHOUT_NODE, Alert.cleared_at.is_(None))).scalars()
         for row in open_rows:
