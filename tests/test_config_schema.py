@@ -247,6 +247,13 @@ def test_the_issues_own_example(tmp_path: Path) -> None:
             "must be text",
             "musi być tekstem",
         ),
+        (  # the SBC's authority checks its certificate over TLS: without TLS it checks nothing
+            '[siprec]\ntls_client_ca = "sbc-ca.pem"\n',
+            "siprec",
+            "siprec.tls_client_ca checks the SBC's certificate over TLS: it needs "
+            "siprec.tls_listen",
+            "wymaga siprec.tls_listen",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_path_and_both_languages(

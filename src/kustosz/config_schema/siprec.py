@@ -37,6 +37,11 @@ class Siprec(Table):
                           "a relative path is the data folder's.")
     tls_key: str = Field("", description="Its private key (PEM, readable by the service "
                          "alone).")
+    tls_client_ca: str = Field(
+        "", description="The certificate authority (PEM) that signed the SBC's own "
+        "certificate: with it, SIP over TLS is taken only from an SBC that presents a "
+        "certificate it signed (mutual TLS) — not by its address alone; a relative path is the "
+        "data folder's. Default: none (the SBC is admitted by its address).")
     address: str = Field(
         "",
         description="This machine's address as the SRC reaches it, for the media it is "
@@ -96,6 +101,12 @@ class Siprec(Table):
             raise problem(
                 "siprec.tls_listen needs siprec.tls_cert and siprec.tls_key, and they need it",
                 "siprec.tls_listen wymaga siprec.tls_cert i siprec.tls_key, a one — jego")
+        if self.tls_client_ca.strip() and not self.tls_listen:
+            raise problem(
+                "siprec.tls_client_ca checks the SBC's certificate over TLS: it needs "
+                "siprec.tls_listen (with tls_cert and tls_key)",
+                "siprec.tls_client_ca sprawdza certyfikat SBC przy połączeniu TLS: wymaga "
+                "siprec.tls_listen (z tls_cert i tls_key)")
         return self
 
     @model_validator(mode="after")

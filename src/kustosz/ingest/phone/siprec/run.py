@@ -73,6 +73,17 @@ def tls_context(vault: Vault) -> ssl.SSLContext | None:
         log.error("SIPREC over TLS not started: the certificate %s or its key cannot be used "
                   "(%s); SIP over UDP and TCP goes on", cert, exc)
         return None
+    if c.tls_client_ca.strip():
+        # mutual TLS: an SBC without a certificate the office's CA signed gets no session
+        # (its handshake fails); an unreadable CA leaves TLS off, never open to any client
+        ca = vault.root / c.tls_client_ca.strip()
+        try:
+            ctx.load_verify_locations(cafile=str(ca))
+        except (OSError, ssl.SSLError) as exc:
+            log.error("SIPREC over TLS not started: the SBC's certificate authority %s cannot "
+                      "be used (%s); SIP over UDP and TCP goes on", ca, exc)
+            return None
+        ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
 
 
