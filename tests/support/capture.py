@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.cameras.camera_helpers import wait_for
+from tests.support.siprec import free_media_port
 
 
 def netns_available() -> bool:
@@ -49,7 +50,9 @@ def _ip(*argv: str, namespace: str | None = None, check: bool = True) -> None:
 def veth_pair() -> Iterator[Veth]:
     """A namespace of its own with a veth pair into it; both gone afterwards."""
     tag = f"{os.getpid() % 10000:04d}{random.randrange(100):02d}"
-    subnet = random.randrange(1, 250)
+    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True,
+                          timeout=30).stdout  # tests beside this one have their own subnets
+    subnet = random.choice([n for n in range(1, 250) if f"10.78.{n}." not in used])
     v = Veth(f"kzcap{tag}", f"kzc{tag}o", f"kzc{tag}i", f"10.78.{subnet}.1",
              f"10.78.{subnet}.2")
     _ip("netns", "add", v.namespace)
@@ -209,7 +212,7 @@ def call_across(veth: Veth, folder: Path, *, caller: str, callee: str,
         wait_for(lambda: _listening(veth), 30, "the callee's SIPp listening")
         done = subprocess.run(
             ["sipp", "-sf", str(folder / "caller.xml"), "-i", veth.outside_ip, "-p", "0",
-             "-mi", veth.outside_ip, "-mp", "18000", "-m", "1", "-nostdin",
+             "-mi", veth.outside_ip, "-mp", str(free_media_port()), "-m", "1", "-nostdin",
              "-timeout", f"{int(timeout)}s", "-trace_err", "-key", "caller", caller,
              "-s", callee, f"{veth.inside_ip}:5060"],
             cwd=folder, capture_output=True, text=True, timeout=timeout + 30)
