@@ -40,7 +40,11 @@ PASSWORD = "kamera-haslo-7"
 
 @pytest.fixture(scope="module")
 def camera() -> Iterator[tuple[OnvifCamera, RtspServer]]:
-    with RtspServer(mounts=2, audio=True, sub_stream=True) as rtsp, \
+    # a pipeline per client: a test kills a relay's ffmpeg, and a shared media whose client
+    # vanished without TEARDOWN answers every client 5XX until its EOS unprepare ends — on a
+    # loaded fresh clone past the 180 s of every later test of this module (as it did for
+    # test_camera_serve's restart)
+    with RtspServer(mounts=2, audio=True, sub_stream=True, shared=False) as rtsp, \
             OnvifCamera(rtsp.port, password=PASSWORD, serial="PL-LIVE-7") as cam:
         yield cam, rtsp
 
