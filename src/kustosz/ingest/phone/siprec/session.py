@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from kustosz.errors import KustoszError
@@ -110,6 +109,8 @@ def leftovers(root: Path) -> list[SessionFolder]:
 def _decode_packets(path: Path, rate: int) -> np.ndarray:
     """A packet log's sound (Opus, by libopus through PyAV), each packet at its tick; a lost
     packet is silence, a record cut by a crash is left out."""
+    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
+
     data = path.read_bytes()
     records: list[tuple[int, bytes]] = []
     at = 0
