@@ -37,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.siprec import _cpu_of  # noqa: E402 - one reading of a process's CPU
 from sqlalchemy import select  # noqa: E402
 from tests.support.capture import (  # noqa: E402
     PORT_PER_CALL,
@@ -54,12 +55,6 @@ from kustosz.ingest.phone.lines import add_capture_line, enable_phone_source  # 
 from kustosz.vault import Vault  # noqa: E402
 
 OFFICE = "+48221234567"
-
-
-def _cpu_of(pid: int) -> float:
-    """utime + stime of a running process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0  # USER_HZ
 
 
 def main() -> int:
