@@ -29,7 +29,7 @@ from kustosz.cli.cameras import status_rows
 from kustosz.cli.serve import run_serve
 from kustosz.custody.holds import place_hold
 from kustosz.db.cameras import Gap
-from kustosz.db.models import Alert, Deletion, Source
+from kustosz.db.models import Alert, Deletion, Recording, Source
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.storage.reserve import RESERVE_NAME
 from kustosz.vault import Vault
@@ -124,7 +124,8 @@ def test_three_cameras_fill_a_small_disk_and_the_vault_recovers_by_itself(
                 deleted = {d.recording_id: d for d in s.execute(select(Deletion)).scalars()}
             assert deleted, "the disk-pressure sweep deleted nothing"
             assert oldest_unheld.id in deleted or oldest_unheld.id in {r.id for r in first}
-            assert all(d.rule.startswith("disk pressure") for d in deleted.values())
+            assert all(d.rule.startswith("disk pressure") for d in deleted.values()), \
+                {d.rule for d in deleted.values()}
             assert not set(deleted) & {r.id for r in first}  # held: never touched
             assert (disk / "ballast").exists()  # the vault freed its own oldest, nothing else
 
@@ -177,7 +178,16 @@ def test_three_cameras_fill_a_small_disk_and_the_vault_recovers_by_itself(
                 Alert.cleared_at.is_(None))).scalars())
             audit = check(s, vault.head_file)
         assert {g.source_id for g in gaps} == {c.source_id for c in cams}  # recorded
-        assert all(g.end_at is not None and g.end_at > g.start_at for g in gaps)
+        assert all(g.end_at is not None and g.end_at > g.start_at for g in gaps), \
+            [(g.source_id, g.start_at, g.end_at, g.detail) for g in gaps]
+        # the time line is true: nothing stored where a gap says the camera was not recording
+        # (loaded runs found a gap closed a segment late, over the segment that ended it)
+        with vault.reading() as s:
+            inside = [(g.source_id, g.start_at, g.end_at, r.start_at, r.end_at)
+                      for g in gaps for r in s.execute(select(Recording).where(
+                          Recording.source_id == g.source_id, Recording.end_at > g.start_at,
+                          Recording.start_at < g.end_at)).scalars()]
+        assert inside == []
         assert still_open == []
         for key, sha in held.items():
             assert vault.storage.hash_of(key) == sha

@@ -33,6 +33,7 @@ from test_web_browser import (  # noqa: E402
     REPORT_VIOLATIONS,
     _free_port,
 )
+from tests.custody.custody_helpers import record  # noqa: E402
 from web_helpers import (  # noqa: E402
     PASSWORD,
     authorise,
@@ -49,6 +50,8 @@ from kustosz.web.server import WebServer  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
+
+    from kustosz.vault import Vault
 
 __all__ = ["ARGS", "BROWSER_ENV", "CHROMIUM", "REPORT_VIOLATIONS"]
 
@@ -137,11 +140,27 @@ def office(tmp: Path) -> Iterator[str]:
     authorise(vault, "sekretariat", ["export"], kinds=["camera"], by="zastepca")
     web = WebServer(vault, "127.0.0.1", _free_port())
     web.start()
+    base = web.url.rstrip("/")
+    _SITES[base] = (vault, tmp / "material")
     try:
-        yield web.url.rstrip("/")
+        yield base
     finally:
+        _SITES.pop(base, None)
         web.stop()
         vault.close()
+
+
+_SITES: dict[str, tuple[Vault, Path]] = {}
+
+
+def record_now(base: str) -> None:
+    """A segment of cam-hol that ended a moment ago, for a step that opens today's
+    `/cameras` and follows its playback link: the walk takes minutes, and the segment
+    `make_material` recorded before it is yesterday's once midnight (Warsaw) passed meanwhile
+    (a CI run at 22:55 UTC)."""
+    vault, folder = _SITES[base]
+    record(vault, "cam-hol", datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=3),
+           1, folder / "seg")
 
 
 def page_key(path: str) -> str:
@@ -331,6 +350,8 @@ def after_a_form(browser: Any, base: str, findings: Findings, shots: Path | None
     """The player (recording, live, a copy's release, a call), the calls, mail and events
     found, and a listening's protocol: each checked like a menu page."""
     for role, start, link, name in THROUGH_A_FORM:
+        if start == "/cameras":
+            record_now(base)
         context = new_context(browser)
         page = context.new_page()
         sign_in(page, base, ROLES[role][0])

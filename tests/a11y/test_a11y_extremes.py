@@ -7,7 +7,7 @@ MPEG-TS clip stored through the intake; Debian's Chromium with the app's CSP."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from web_helpers import PASSWORD, authorise, both_vault
 from kustosz.access import accounts
 from kustosz.access.users import add_user
 from kustosz.ingest.files import ingest_file
+from kustosz.vault import Vault
 from kustosz.web.server import WebServer
 
 pytestmark = pytest.mark.slow
@@ -41,11 +42,15 @@ LONG_OFFICE = ("Urząd Miasta i Gminy Wielkopolskiej Miejscowości o Bardzo Dłu
 SEGMENTS, GAPS = 2000, 300
 
 
-def long_day(vault: object, tmp: Path) -> None:
-    """2000 two-second segments of one camera, an hour or so before now, with 300 gaps of
-    five seconds spread through them."""
+def long_day(vault: Vault, tmp: Path) -> date:
+    """2000 two-second segments of one camera, from noon of yesterday in the office's time,
+    with 300 gaps of five seconds spread through them; returns that day. A day wholly in the
+    past: "two hours before now" fell on the day before the cameras page's today when the
+    suite ran between midnight and half past three in Warsaw (a CI run at 23:40 UTC)."""
     data = segment_bytes(2)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    tz = vault.policy.timezone
+    day = datetime.now(tz).date() - timedelta(days=1)
+    start = datetime.combine(day, time(12), tz).astimezone(UTC)
     gap_every = SEGMENTS // GAPS
     t = start
     tmp.mkdir()
@@ -54,8 +59,10 @@ def long_day(vault: object, tmp: Path) -> None:
             t += timedelta(seconds=5)
         path = tmp / f"{i:05d}.ts"
         path.write_bytes(data)
-        ingest_file(vault, LONG_CAMERA, path, t, t + timedelta(seconds=2))  # type: ignore[arg-type]
+        ingest_file(vault, LONG_CAMERA, path, t, t + timedelta(seconds=2))
         t += timedelta(seconds=2)
+    assert t.astimezone(tz).date() == day  # the whole run on the one page asked for
+    return day
 
 
 def test_long_names_and_a_crowded_day_reflow_at_320_px(
@@ -67,7 +74,6 @@ def test_long_names_and_a_crowded_day_reflow_at_320_px(
     vault.close()
     with (root / "kustosz.toml").open("a") as f:
         f.write(f'\n[policy.office]\nname = "{LONG_OFFICE}"\n')
-    from kustosz.vault import Vault
     vault = Vault.open(root)
     assert vault.policy.office_name == LONG_OFFICE
     setup_camera(vault, LONG_CAMERA)
@@ -76,7 +82,7 @@ def test_long_names_and_a_crowded_day_reflow_at_320_px(
         accounts.set_password(s, u, PASSWORD, "test")
         add_user(s, "zastepca", "Anna Nowak", ["approver"], "test")
     authorise(vault, "ogladajacy", ["playback"], sources=[LONG_CAMERA], by="zastepca")
-    long_day(vault, tmp_path / "segments")
+    day = long_day(vault, tmp_path / "segments")
     findings = Findings()  # the screenshots stay in tmp_path, to look at after a failure
     web = WebServer(vault, "127.0.0.1", _free_port())
     web.start()
@@ -92,7 +98,7 @@ def test_long_names_and_a_crowded_day_reflow_at_320_px(
             page.fill("#f-password", PASSWORD)
             with page.expect_navigation():
                 page.click("button[type=submit]")
-            page.goto(f"{base}/cameras")
+            page.goto(f"{base}/cameras?day={day.isoformat()}")
             assert LONG_CAMERA in page.inner_text("main")
             assert LONG_OFFICE in page.inner_text("header")
             check(page, "/cameras (a long day)", findings, tmp_path, "cameras")

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+from sqlalchemy import select
 from tests.siprec.siprec_helpers import OFFICE
 
+from kustosz.db.models import Alert
 from kustosz.ingest.phone.capture.recorder import Recorder
 from kustosz.ingest.phone.capture.run import make_recorder, read_lines, settings_of
 from kustosz.ingest.phone.lines import add_capture_line, enable_phone_source
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 
@@ -51,3 +54,10 @@ def settle(recorder: Recorder, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while (recorder.calls or recorder.handover._finishing) and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def open_unreachable(vault: Vault) -> list[str]:
+    """The messages of the open `phone.unreachable` alerts."""
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.PHONE_UNREACHABLE, Alert.cleared_at.is_(None))).scalars())

@@ -105,7 +105,7 @@ def test_frames_that_are_not_a_whole_udp_datagram_are_skipped_with_a_reason() ->
     for frame, why in ((eth + b"\x08\x06" + b"\x00" * 28, "ethertype"),
                        (eth + b"\x08\x00" + ipv4[:6] + b"\x20\x01" + ipv4[8:] + udp,
                         "fragment"),
-                       (eth + b"\x08\x00" + ipv4[:9] + b"\x06" + ipv4[10:] + udp, "not UDP"),
+                       (eth + b"\x08\x00" + ipv4[:9] + b"\x01" + ipv4[10:] + udp, "not UDP"),
                        (eth + b"\x08\x00" + ipv4 + udp[:10], "truncated"),
                        (b"\x00" * 8, "short")):
         with pytest.raises(Skipped, match=why):

@@ -61,11 +61,13 @@ def test_an_interface_down_or_without_a_link_is_said_so_steadily_and_read_once_i
             assert _asked(capture, serve_side, [a]) == {
                 a: f"interface {a}: no link (the cable, or the switch's mirrored port)"}
             assert capture.open == {}
+        # The kernel tells a carrier's change to the interface's flags a moment later (its
+        # link watch runs asynchronously, up to a second), so each change is waited for.
         _ip("link", "set", b, "up")
-        assert _asked(capture, serve_side, [a]) == {a: ""} and set(capture.open) == {a}
+        wait_for(lambda: _asked(capture, serve_side, [a]) == {a: ""}, 30, "the link up")
+        assert set(capture.open) == {a}
         _ip("link", "set", b, "down")  # the link lost while it is read
-        capture.links()
-        assert capture.open == {}
+        wait_for(lambda: (capture.links(), capture.open == {})[1], 30, "the link lost seen")
         assert read_control(serve_side.recv(65536))["opened"] == {
             a: f"interface {a}: no link (the cable, or the switch's mirrored port)"}
     finally:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
 from tests.conftest import make_vault
-from tests.siprec.capture_helpers import add_capture, capture_recorder
+from tests.siprec.capture_helpers import add_capture, capture_recorder, open_unreachable
 from tests.siprec.siprec_helpers import wait_for_calls
 from tests.siprec.test_capture_bad_input import IFACE, PHONE, Wire
 from tests.siprec.test_siprec_status import scrape
@@ -26,7 +26,6 @@ from kustosz.db.models import Alert
 from kustosz.ingest.phone.capture import run as capture_run
 from kustosz.ingest.phone.capture.wire import socket_path
 from kustosz.ingest.phone.siprec import status
-from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 
@@ -38,12 +37,6 @@ def line(tmp_path: Path) -> Iterator[Vault]:
     vault.close()
 
 
-def _open_unreachable(vault: Vault) -> list[str]:
-    with vault.reading() as s:
-        return list(s.execute(select(Alert.message).where(
-            Alert.kind == AlertRow.PHONE_UNREACHABLE, Alert.cleared_at.is_(None))).scalars())
-
-
 def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_it_reads(
         line: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capture_run, "ABSENT_S", 1.0)
@@ -52,19 +45,19 @@ def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_
     loop.start()
     fake = None
     try:
-        wait_for(lambda: _open_unreachable(line), 60, "phone.unreachable: nobody captures")
-        (message,) = _open_unreachable(line)
+        wait_for(lambda: open_unreachable(line), 60, "phone.unreachable: nobody captures")
+        (message,) = open_unreachable(line)
         assert message.startswith("Linia telefoniczna port: rozmowy z portu lustrzanego "
                                   "(interfejs lo) nie są nagrywane — proces przechwytywania")
         wait_for(lambda: socket_path(line.root).exists(), 30, "the socket")
         fake = FakeCaptureProcess(socket_path(line.root), [IFACE])
-        wait_for(lambda: not _open_unreachable(line), 30, "the alert cleared")
+        wait_for(lambda: not open_unreachable(line), 30, "the alert cleared")
         fake.send_raw(fake.wire.control({"opened": {IFACE: "interface lo: down"}}))
-        wait_for(lambda: _open_unreachable(line), 30, "phone.unreachable: the interface down")
-        (message,) = _open_unreachable(line)
+        wait_for(lambda: open_unreachable(line), 30, "phone.unreachable: the interface down")
+        (message,) = open_unreachable(line)
         assert "nie czyta interfejsu (interface lo: down)" in message
         fake.send_raw(fake.wire.control({"opened": {IFACE: ""}}))
-        wait_for(lambda: not _open_unreachable(line), 30, "cleared again")
+        wait_for(lambda: not open_unreachable(line), 30, "cleared again")
     finally:
         stop.set()
         loop.join(60)

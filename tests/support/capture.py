@@ -198,20 +198,24 @@ Content-Length: 0
 
 def call_across(veth: Veth, folder: Path, *, caller: str, callee: str,
                 caller_pcap: Path | None, callee_pcap: Path | None, talk_ms: int,
-                timeout: float = 120) -> None:
+                timeout: float = 120, transport: str = "u1") -> None:
     """One call from outside the namespace (the caller) to inside it (the callee), both
-    SIPp, whole: the callee's SIPp is waited for too."""
+    SIPp, whole: the callee's SIPp is waited for too. ``transport``: SIPp's -t (u1 UDP,
+    t1 one TCP connection)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "callee.xml").write_text(callee_scenario(callee_pcap))
     (folder / "caller.xml").write_text(caller_scenario(caller_pcap, talk_ms))
     uas = veth.run(["sipp", "-sf", str(folder / "callee.xml"), "-i", veth.inside_ip,
-                    "-p", "5060", "-mi", veth.inside_ip, "-mp", "16000", "-m", "1",
+                    "-p", "5060", "-t", transport, "-mi", veth.inside_ip, "-mp", "16000",
+                    "-m", "1",
                     "-nostdin", "-timeout", f"{int(timeout)}s", "-trace_err"],
                    cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: _listening(veth), 30, "the callee's SIPp listening")
+        wait_for(lambda: _listening(veth, tcp=transport.startswith("t")), 30,
+                 "the callee's SIPp listening")
         done = subprocess.run(
             ["sipp", "-sf", str(folder / "caller.xml"), "-i", veth.outside_ip, "-p", "0",
+             "-t", transport,
              "-mi", veth.outside_ip, "-mp", str(free_media_port()), "-m", "1", "-nostdin",
              "-timeout", f"{int(timeout)}s", "-trace_err", "-key", "caller", caller,
              "-s", callee, f"{veth.inside_ip}:5060"],
@@ -228,8 +232,16 @@ def call_across(veth: Veth, folder: Path, *, caller: str, callee: str,
             uas.wait(10)
 
 
-def _listening(veth: Veth) -> bool:
-    out = subprocess.run(["ip", "netns", "exec", veth.namespace, "ss", "-uln"],
+def set_mtu(veth: Veth, mtu: int) -> None:
+    """Both ends' MTU, and no segmentation offload: a SIP message longer than the MTU crosses
+    in several segments, each seen on its own as a switch's mirror shows them (with GSO, the
+    packet socket would see the one large segment the stack handed the veth)."""
+    for end, namespace in ((veth.outside, None), (veth.inside, veth.namespace)):
+        _ip("link", "set", end, "mtu", str(mtu), "gso_max_segs", "1", namespace=namespace)
+
+
+def _listening(veth: Veth, tcp: bool = False) -> bool:
+    out = subprocess.run(["ip", "netns", "exec", veth.namespace, "ss", "-tln" if tcp else "-uln"],
                          capture_output=True, text=True, timeout=10).stdout
     return f"{veth.inside_ip}:5060" in out
 
@@ -244,6 +256,19 @@ def udp_frame(src: str, sport: int, dst: str, dport: int, payload: bytes,
                          0, socket.inet_aton(src), socket.inet_aton(dst))
     return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + \
         header + udp
+
+
+def tcp_frame(src: str, sport: int, dst: str, dport: int, seq: int, payload: bytes,
+              flags: int = 0x18) -> bytes:
+    """An Ethernet II frame of one IPv4 TCP segment (flags: PSH|ACK unless said)."""
+    import socket
+    import struct
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq % (1 << 32), 0, 5 << 4, flags, 65535,
+                      0, 0) + payload
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
+                         socket.inet_aton(src), socket.inet_aton(dst))
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + \
+        header + tcp
 
 
 class FakeCaptureProcess:

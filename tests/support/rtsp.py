@@ -127,9 +127,9 @@ class RtspServer:
         self.width, self.height, self.fps = width, height, fps
         self.host = host
         self.clock_offset = clock_offset
-        # False: a pipeline per client, so a client killed without TEARDOWN (a recorder node
-        # killed with SIGKILL) cannot leave the mount refusing the next one (5XX) until its
-        # session times out
+        # False: a pipeline per client (each client's its own, a camera that starts anew for
+        # each). A client killed without TEARDOWN no longer leaves a shared mount refusing the
+        # next one (503): rtsp_server.py unprepares without waiting for an EOS
         self.shared = shared
         self.clip = clip
         self.sub_stream = sub_stream

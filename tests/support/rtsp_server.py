@@ -225,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         factory.set_launch(launch_line(a, i, encoder))
         factory.set_shared(not a.not_shared)
         factory.set_publish_clock_mode(GstRtspServer.RTSPPublishClockMode.CLOCK_AND_OFFSET)
-        factory.set_eos_shutdown(True)
+        # No EOS before a media is unprepared: with it, a shared mount whose client vanished
+        # without TEARDOWN (an ffmpeg killed with SIGKILL) began answering DESCRIBE 503 about
+        # 16 s after the kill, idle, and beside two CPU hogs still did 100 s after it (every
+        # one from 59 s to 100 s); without it, 34 DESCRIBEs of 34 in those 100 s were
+        # answered. A test source has nothing to finish writing at an EOS.
+        factory.set_eos_shutdown(False)
         if permissions is not None:
             factory.set_permissions(permissions)
         if a.clock_offset:

@@ -14,7 +14,7 @@ import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +65,8 @@ class Site:
     night: str  # a copy whose material runs across midnight
     gone: str  # a destroyed copy
     review: str  # /review/… of a masked copy awaiting review
+    night_at: datetime  # the midnight the night copy runs across
+    built_on: date  # the office's day the copies were handed over and destroyed on
 
 
 def _free_port() -> int:
@@ -104,13 +106,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     setup_camera(vault, "cam-krotka")
     clip = (datetime.now(UTC) - timedelta(hours=3)).replace(second=10, microsecond=0)
     record(vault, "cam-krotka", clip, 1, tmp / "short")
-    midnight = datetime.combine(datetime.now(tz).date(), time(0), tzinfo=tz)
+    # Yesterday's midnight: the copy of the period across today's would be refused in the
+    # first half-minute of the day (its material cannot be complete yet).
+    midnight = datetime.combine(datetime.now(tz).date() - timedelta(days=1), time(0), tzinfo=tz)
     night = _copy(vault, midnight - timedelta(seconds=2), 4, tmp / "night")
     gone = _copy(vault, midnight - timedelta(hours=5), 2, tmp / "gone")
     confirm(vault, gone, "komisja1", "test", reason="wniosek cofnięty")
     confirm(vault, gone, "komisja2", "test")
     hand_over(vault, m.copy_number, receiver="asp. Ewa Łęcka, KPP Pleszew", by="informatyk",
               actor="test")
+    built_on = datetime.now(tz).date()
     user(vault, "iod", ["dpo"], display="Iwona Dąbrowska")
     user(vault, "kustosz2", ["custodian"], display="Maria Wrona")
     authorise(vault, "kustosz2", ["export"], kinds=["camera"])
@@ -133,7 +138,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     web.start()
     try:
         yield Site(web.url.rstrip("/"), vault, m, mon, clip, night, gone,
-                   f"/review/{masked.year}/{masked.seq}")
+                   f"/review/{masked.year}/{masked.seq}", midnight, built_on)
     finally:
         web.stop()
         vault.close()
@@ -299,11 +304,10 @@ def test_a_police_period_across_midnight(site: Site, browsing: Browsing, shots: 
 def test_copies_say_what_became_of_them(site: Site, browsing: Browsing, shots: Path) -> None:
     """Item 8: wydana / przechowywana / zniszczona with their dates; both dates of a period
     across midnight."""
-    tz = site.vault.policy.timezone
     desk = browsing.signed_in("informatyk")
     desk.goto(f"{site.url}/copies")
-    today = datetime.now(tz)
-    eve = today - timedelta(days=1)
+    today, day = site.built_on, site.night_at.date()  # the days the fixture used
+    eve = day - timedelta(days=1)
 
     def state(number: str) -> str:
         return desk.locator("tr", has=desk.locator(f"td:text-is('{number}')")) \
@@ -313,7 +317,7 @@ def test_copies_say_what_became_of_them(site: Site, browsing: Browsing, shots: P
     assert state(site.night).startswith("przechowywana")
     assert state(site.gone) == f"zniszczona {today:%d.%m.%Y}"
     night = desk.locator("tr", has=desk.locator(f"td:text-is('{site.night}')")).inner_text()
-    assert f"{eve:%d.%m.%Y} 23:59:58 – {today:%d.%m.%Y} 00:00:02" in night, night
+    assert f"{eve:%d.%m.%Y} 23:59:58 – {day:%d.%m.%Y} 00:00:02" in night, night
     desk.screenshot(path=str(shots / "29-08-kopie.png"), full_page=True)
 
 

@@ -19,7 +19,8 @@ empty, cut short or changed fails as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,9 +132,34 @@ def check(session: Session, head_file: Path | None = None, witness_path: Path | 
     """The whole report. ``pending``: the vault's witness, not written yet (`not_yet_written`;
     ``witness_path`` is then None): the log is checked without it, and the witness the vault
     wrote to before is not asked for (the next checkpoint writes the new one, and audits the
-    change)."""
-    report = Report(witness=witness_path, pending=pending)
+    change).
+
+    The anchors outside the database (the witness, then `audit.head` in `walk`) are read before
+    the log, and the log in a reading transaction of the check's own: everything they name was
+    committed before they were written, so it is in that view. The caller's session may have
+    read already (`vault_report` reads the vault's identity first), and on SQLite a reading
+    transaction sees the database as at its first read — an entry committed since then (a
+    recorder, a sweep, a sign-in) looked like a cut log, a false tamper alarm."""
     lines = read_witness(witness_path) if witness_path is not None else []
+    with _own_view(session) as view:
+        return _check(view, head_file, witness_path, public_key, pending, lines)
+
+
+@contextmanager
+def _own_view(session: Session) -> Iterator[Session]:
+    bind = session.get_bind()
+    own = Session(bind=getattr(bind, "engine", bind), info=dict(session.info))
+    try:
+        own.connection(execution_options={"kustosz_read": True})
+        yield own
+    finally:
+        own.close()
+
+
+def _check(session: Session, head_file: Path | None, witness_path: Path | None,
+           public_key: Ed25519PublicKey | None, pending: Path | None,
+           lines: list[str]) -> Report:
+    report = Report(witness=witness_path, pending=pending)
     opened: dict[int, tuple[str, str, dict[str, Any]]] = {}
     sealed: dict[int, tuple[int, int, str]] = {}  # checkpoint n -> (entry seq, access head)
     first: list[AuditEntry] = []

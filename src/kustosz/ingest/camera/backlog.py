@@ -14,9 +14,9 @@ needs a row waits here, in the order it happened, until the database answers aga
   needs no database and holds no place on the time line), and a gap already waiting is not
   queued again, only its cause brought up to date (the recorder).
 - `OwedWrites`: the recorder's status, gap and alert rows that could not be written: best
-  effort, never a reason to stop recording; written in order once the database answers (a
-  status only as the latest one, an alert as the last word on it, a gap opened once however
-  often the camera is tried).
+  effort, never a reason to stop recording; written in order once the database answers or
+  has room again (a status only as the latest one, an alert as the last word on it, a gap
+  opened once however often the camera is tried).
 - `Retry`: when to ask again (a bounded back-off, `db.outage.Backoff`), shared by both, and
   what the log says of the database: once that it is away, once that it answers again. Only a
   call the database answered ends an outage: a step that needed no call (a session that
@@ -52,6 +52,7 @@ class Waiting:
     seg: ListedSegment | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the session's facts when it closed
     down: tuple[datetime, Failure] | None = None
+    before_gap: bool = False  # a segment recorded before the gap opened while it waited
 
 
 class Retry:
@@ -117,9 +118,11 @@ class OwedWrites:
         self.items: list[tuple[str, Write]] = []
 
     def write(self, key: str, fn: Write, latest: bool = False) -> None:
-        """Write now, or owe it (the database away; or others owed before it: after them).
+        """Write now, or owe it (the database away, or no room to write; or others owed
+        before it: after them), so that the rows of a time line are written in the order it
+        happened — a gap's close never before its opening, never dropped.
         ``latest``: only the last write of ``key`` matters (a status, an alert's state).
-        A full disk is the caller's to handle (raised, nothing owed); any other error too."""
+        Any other error is the caller's."""
         if latest:
             self.items = [item for item in self.items if item[0] != key]
         if self.items or not self.retry.due():
@@ -129,6 +132,10 @@ class OwedWrites:
         try:
             fn()
         except Exception as exc:
+            if is_disk_full(exc):
+                self.items.append((key, fn))
+                self.retry.no_room(exc)
+                return
             if not is_database_away(exc):
                 raise
             self.items.append((key, fn))

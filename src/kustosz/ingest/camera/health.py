@@ -118,6 +118,15 @@ def close_gap(vault: Vault, source_id: int, end: datetime, name: str) -> None:
                 "cause": gap.cause})
 
 
+def start_gap_after(vault: Vault, source_id: int, end: datetime) -> None:
+    """A segment recorded before the open gap began, taken in after it opened: the gap
+    starts where it ends."""
+    with vault.transaction() as s:
+        for gap in s.execute(select(Gap).where(Gap.source_id == source_id,
+                                               Gap.end_at.is_(None))).scalars():
+            gap.start_at = max(gap.start_at, end)
+
+
 def record_gap(vault: Vault, source_id: int, start: datetime, end: datetime, cause: str,
                detail: str) -> None:
     with vault.transaction() as s:

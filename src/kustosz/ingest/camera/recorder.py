@@ -166,7 +166,6 @@ class CameraRecorder:
         self._recorded_until: datetime | None = None  # the last closed segment's file time
         self._gap_open = False  # a gap was opened on the time line: the next segment ends it
         self._stop_deadline: float | None = None  # time.monotonic(): the last takes at a stop
-        self._gap_owed: tuple[datetime, health.Failure] | None = None
         self._owed_gap: OwedGap | None = None  # the open_gap owed last
         self._status_owed: str | None = None  # "disk_full" could not be written yet
         # Several nodes (kustosz.cluster): the fence each segment passes before it is indexed.
@@ -361,10 +360,19 @@ class CameraRecorder:
             until = self._recorded_until
             self.down_since = max(since, until) if until is not None else since
         self._down_cause = failure.cause
-        if self._backlog and self._retry.failing_since is not None:
-            # The database away: on the time line after what was recorded before it (a full
-            # disk opens it now, after what could be taken in, as ever). A camera still down
-            # at the next try adds nothing: the gap waiting already starts where it stopped.
+        if self._backlog and self._retry.failing_since is None:
+            # Segments recorded before it wait for room: the gap is opened now (the status
+            # shows it while the disk is full), and they do not close it when taken in —
+            # each moves its start to where it ends (a gap of no length, the hole after them
+            # without a row, when the first of them closed it).
+            for waiting in self._backlog:
+                waiting.before_gap = True
+            self._open_gap(since, failure)
+            return
+        if self._backlog:
+            # The database away: on the time line after what was recorded before it. A camera
+            # still down at the next try adds nothing: the gap waiting already starts where it
+            # stopped.
             last = self._backlog[-1]
             if last.down is not None and last.session is None:
                 last.down = (last.down[0], failure)  # its start stands, the latest cause
@@ -383,18 +391,14 @@ class CameraRecorder:
             # opens where the camera stopped; only its detail is the latest (as open_gap does
             # to an open row), so nothing piles up however long the outage.
             self._owed_gap.failure = failure
-            self._gap_owed = None
             return
         owed = self._owed_gap = OwedGap(since, failure)  # the owed write reads it when made
-        try:
-            self._owed.write(GAP_OPEN, lambda: health.open_gap(
-                self.vault, self.job.source_id, owed.since, owed.failure.cause,
-                owed.failure.message, self.job.name))
-            self._gap_owed = None
-        except Exception as exc:
-            if not is_disk_full(exc):
-                raise
-            self._gap_owed = (since, failure)  # written once the disk has room
+        # Owed in line when there is no room either: its close, when the camera records
+        # again, comes after it (kept aside, a close written first found nothing open and the
+        # gap was opened later over what was recorded since, or never).
+        self._owed.write(GAP_OPEN, lambda: health.open_gap(
+            self.vault, self.job.source_id, owed.since, owed.failure.cause,
+            owed.failure.message, self.job.name))
 
     # -- a full disk ---------------------------------------------------------------------
     def _disk_is_full(self, since: datetime, detail: str, wrote: bool = True) -> None:
@@ -413,16 +417,10 @@ class CameraRecorder:
     def _write_owed_status(self) -> None:
         if self._status_owed is None:
             return
-        try:
-            message = self._status_owed
-            self._owed.write("status", lambda: health.set_status(
-                self.vault, self.job.source_id, "disk_full", message), latest=True)
-            self._status_owed = None
-        except Exception as exc:
-            if not is_disk_full(exc):
-                raise
-            log.error("camera %s: cannot write its status either: the disk is full; "
-                      "trying again", self.job.name)
+        message, self._status_owed = self._status_owed, None
+        # No room for it either: owed, and said once (Retry.no_room)
+        self._owed.write("status", lambda: health.set_status(
+            self.vault, self.job.source_id, "disk_full", message), latest=True)
 
     def _wait_for_space(self) -> None:
         """Until the disk has room again (the sweep or the administrator freed it): then the
@@ -431,8 +429,14 @@ class CameraRecorder:
         while not self._stop.is_set():
             self._beat()
             self._write_owed_status()
-            if self._gap_owed is not None:
-                self._open_gap(*self._gap_owed)
+            # What waited for room: the segments recorded before the disk filled, and after
+            # them the gap (`_down`), if the database can write (the reserve is given back
+            # for it).
+            try:
+                self._drain()
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
             self._owed.flush()
             if watch.has_room():
                 break
@@ -729,10 +733,10 @@ class CameraRecorder:
             if item.session.last_end is not None:
                 self.last_end = item.session.last_end
             return asks
-        return self._take_now(item.session, item.seg, item.meta)
+        return self._take_now(item.session, item.seg, item.meta, item.before_gap)
 
-    def _take_now(self, session: Session, seg: ListedSegment, meta: dict[str, object]
-                  ) -> bool:
+    def _take_now(self, session: Session, seg: ListedSegment, meta: dict[str, object],
+                  before_gap: bool = False) -> bool:
         """The segment indexed (True: by the database's answer), or gone from the folder."""
         path = session.folder / seg.name
         index = index_batch.index_of(self.vault)
@@ -749,7 +753,10 @@ class CameraRecorder:
         start, end = span
         if session.last_end != end:  # indexed by a job an earlier wait had given up on
             session.last_end, session.taken = end, session.taken + 1
-        if self._gap_open or session.taken == 1:
+        if before_gap and self._gap_open:
+            self._owed.write("gap", lambda: health.start_gap_after(
+                self.vault, self.job.source_id, end))
+        elif self._gap_open or session.taken == 1:
             self._owed.write("gap", lambda: health.close_gap(
                 self.vault, self.job.source_id, start, self.job.name))
             self._gap_open = False

@@ -15,10 +15,8 @@ import re
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
 
-from sippy.SipRequest import SipRequest
-from sippy.SipResponse import SipResponse
-
 from kustosz.ingest.phone.capture.frames import Datagram
+from kustosz.ingest.phone.sip_stack import SipRequest, SipResponse
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Crypto, sdes_key
 from kustosz.ingest.phone.siprec.sip import BadMessage, parse
 

@@ -1,7 +1,8 @@
-"""The UDP datagrams in captured Ethernet frames (what AF_PACKET and a pcap of a mirrored
-port give): Ethernet II with up to two VLAN tags (802.1Q, 802.1ad), IPv4 (unfragmented: a
-fragment is counted, not reassembled — SIP over UDP above the MTU is rare and RTP never is)
-and IPv6 without extension headers. Anything else is not a call's and is skipped."""
+"""The UDP datagrams and TCP segments in captured Ethernet frames (what AF_PACKET and a pcap
+of a mirrored port give): Ethernet II with up to two VLAN tags (802.1Q, 802.1ad), IPv4
+(unfragmented: a fragment is counted, not reassembled — SIP over UDP above the MTU is rare and
+RTP never is) and IPv6 without extension headers. TCP is there for SIP over TCP (sip_tcp.py
+puts its messages together again). Anything else is not a call's and is skipped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import struct
 from dataclasses import dataclass
 
 ETH_IPV4, ETH_IPV6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
-UDP = 17
+UDP, TCP = 17, 6
+FIN, SYN, RST = 0x01, 0x02, 0x04
 
 
 @dataclass(frozen=True)
@@ -22,12 +24,34 @@ class Datagram:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A TCP segment: its flow's ends, sequence number, flags and data."""
+
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    seq: int
+    flags: int
+    payload: bytes
+
+
 class Skipped(ValueError):
-    """Not a whole UDP datagram (another protocol, a fragment, truncated); says which."""
+    """Not a whole UDP datagram or TCP segment (another protocol, a fragment, truncated);
+    says which."""
 
 
 def datagram(frame: bytes) -> Datagram:
     """The UDP datagram in an Ethernet frame; Skipped when there is none."""
+    d = packet(frame)
+    if not isinstance(d, Datagram):
+        raise Skipped("not UDP (TCP)")
+    return d
+
+
+def packet(frame: bytes) -> Datagram | Segment:
+    """The UDP datagram or TCP segment in an Ethernet frame; Skipped when there is none."""
     if len(frame) < 14:
         raise Skipped("short frame")
     kind, at = struct.unpack("!H", frame[12:14])[0], 14
@@ -45,8 +69,9 @@ def datagram(frame: bytes) -> Datagram:
         flags_fragment = struct.unpack("!H", frame[at + 6:at + 8])[0]
         if flags_fragment & 0x3FFF:  # more fragments, or an offset: a fragment
             raise Skipped("IPv4 fragment")
-        if frame[at + 9] != UDP:
-            raise Skipped("not UDP")
+        proto = frame[at + 9]
+        if proto not in (UDP, TCP):
+            raise Skipped("not UDP or TCP")
         src = socket.inet_ntop(socket.AF_INET, frame[at + 12:at + 16])
         dst = socket.inet_ntop(socket.AF_INET, frame[at + 16:at + 20])
         end = min(len(frame), at + total)
@@ -54,8 +79,9 @@ def datagram(frame: bytes) -> Datagram:
     elif kind == ETH_IPV6:
         if len(frame) < at + 40:
             raise Skipped("short IPv6 header")
-        if frame[at + 6] != UDP:
-            raise Skipped("not UDP (or IPv6 extension headers)")
+        proto = frame[at + 6]
+        if proto not in (UDP, TCP):
+            raise Skipped("not UDP or TCP (or IPv6 extension headers)")
         length = struct.unpack("!H", frame[at + 4:at + 6])[0]
         src = socket.inet_ntop(socket.AF_INET6, frame[at + 8:at + 24])
         dst = socket.inet_ntop(socket.AF_INET6, frame[at + 24:at + 40])
@@ -63,6 +89,14 @@ def datagram(frame: bytes) -> Datagram:
         end = min(len(frame), at + length)
     else:
         raise Skipped(f"ethertype {kind:#06x}")
+    if proto == TCP:
+        if end < at + 20:
+            raise Skipped("short TCP header")
+        sport, dport, seq = struct.unpack("!HHI", frame[at:at + 8])
+        offset = (frame[at + 12] >> 4) * 4
+        if offset < 20 or at + offset > end:
+            raise Skipped("truncated TCP segment")
+        return Segment(src, sport, dst, dport, seq, frame[at + 13], frame[at + offset:end])
     if end < at + 8:
         raise Skipped("short UDP header")
     sport, dport, length = struct.unpack("!HHH", frame[at:at + 6])

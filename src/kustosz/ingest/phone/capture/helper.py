@@ -2,9 +2,9 @@
 of Kustosz with CAP_NET_RAW, and with nothing else — no database, no key, no recording. It
 connects to serve's `capture.sock`, opens the interfaces serve names (AF_PACKET, promiscuous:
 a mirrored port's frames are addressed to other machines) with a kernel filter that lets only
-UDP through (and VLAN-tagged frames, which the filter cannot look into), and hands every such
-frame over as it was read. Serve parses them; this process never does, so what arrives from
-the network meets no code that holds the capability.
+UDP and SIP's TCP through (and VLAN-tagged frames, which the filter cannot look into), and
+hands every such frame over as it was read. Serve parses them; this process never does, so
+what arrives from the network meets no code that holds the capability.
 
 Serve away (stopped, restarting): the interfaces are closed (no promiscuous mode with nobody to
 record) and the connection tried again every second; the calls of that time are serve's to
@@ -48,22 +48,70 @@ RECONNECT_S = 1.0
 SNAP = 65535
 MAX_BATCH = 512  # frames read from one interface before the batch is sent
 
-# Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP, and 802.1Q/802.1ad tagged
-# frames whole (the tag may hide either); everything else is dropped in the kernel.
-# (code, jt, jf, k); a jump goes to the next instruction + jt (or jf).
-_FILTER = (
-    (0x28, 0, 0, 12),  # ldh [12]: the ethertype
-    (0x15, 3, 0, 0x0800),  # IPv4 -> 5
-    (0x15, 4, 0, 0x86DD),  # IPv6 -> 7
-    (0x15, 5, 0, 0x8100),  # 802.1Q -> accept
-    (0x15, 4, 5, 0x88A8),  # 802.1ad -> accept, else drop
-    (0x30, 0, 0, 23),  # ldb [23]: IPv4's protocol
-    (0x15, 2, 3, 17),  # UDP -> accept, else drop
-    (0x30, 0, 0, 20),  # ldb [20]: IPv6's next header
-    (0x15, 0, 1, 17),  # UDP -> accept, else drop
-    (0x06, 0, 0, SNAP),  # accept (up to SNAP bytes)
-    (0x06, 0, 0, 0),  # drop
-)
+# Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP, TCP to or from a SIP port (SIP
+# over TCP or TLS: sip_tcp.py), and 802.1Q/802.1ad tagged frames whole (the tag may hide
+# either); everything else — the office's other TCP — is dropped in the kernel.
+# (code, jt, jf, k); a jump goes to the next instruction + jt (or jf), or to a label.
+_LD_H, _LD_B, _LDX_MSH, _LD_H_IND, _JEQ, _RET = 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
+_SIP_PORTS = (5060, 5061)  # sip_tcp.SIP_PORT, SIPS_PORT
+
+
+Target = int | str  # a relative jump, or a label's name
+Instruction = tuple[int, Target, Target, int]
+
+
+def _assemble(program: list[Instruction | str]) -> tuple[tuple[int, int, int, int], ...]:
+    """The kernel's instructions of ``program``, whose strings are labels: the place a jump
+    naming one goes to."""
+    labels: dict[str, int] = {}
+    at = 0
+    for ins in program:
+        if isinstance(ins, str):
+            labels[ins] = at
+        else:
+            at += 1
+    out: list[tuple[int, int, int, int]] = []
+    for ins in program:
+        if isinstance(ins, str):
+            continue
+        code, jt, jf, k = ins
+        following = len(out) + 1
+        jt, jf = (labels[t] - following if isinstance(t, str) else t for t in (jt, jf))
+        out.append((code, jt, jf, k))
+    return tuple(out)
+
+
+def _ports(load: int, src_at: int, dst_at: int) -> list[Instruction | str]:
+    """Accept when the TCP source or destination port is a SIP port, else drop."""
+    steps: list[Instruction | str] = []
+    for at in (src_at, dst_at):
+        steps.append((load, 0, 0, at))
+        steps += [(_JEQ, "accept", 0, port) for port in _SIP_PORTS]
+    return [*steps, (_RET, 0, 0, 0)]
+
+
+_FILTER = _assemble([
+    (_LD_H, 0, 0, 12),  # the ethertype
+    (_JEQ, "ipv4", 0, 0x0800),
+    (_JEQ, "ipv6", 0, 0x86DD),
+    (_JEQ, "accept", 0, 0x8100),
+    (_JEQ, "accept", "drop", 0x88A8),
+    "ipv4",
+    (_LD_B, 0, 0, 23),  # IPv4's protocol
+    (_JEQ, "accept", 0, 17),  # UDP
+    (_JEQ, 0, "drop", 6),  # TCP: its ports, after the IPv4 header (its length in X)
+    (_LDX_MSH, 0, 0, 14),
+    *_ports(_LD_H_IND, 14, 16),
+    "ipv6",
+    (_LD_B, 0, 0, 20),  # IPv6's next header
+    (_JEQ, "accept", 0, 17),
+    (_JEQ, 0, "drop", 6),
+    *_ports(_LD_H, 54, 56),
+    "accept",
+    (_RET, 0, 0, SNAP),  # up to SNAP bytes
+    "drop",
+    (_RET, 0, 0, 0),
+])
 
 
 def _attach_filter(sock: socket.socket) -> None:

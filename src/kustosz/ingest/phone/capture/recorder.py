@@ -1,9 +1,10 @@
 """Calls recorded off a mirrored switch port, in `kustosz serve` (issue 35 item 2): the capture
-process (helper.py) hands over the UDP frames of the lines' interfaces through `capture.sock`;
-here they are read (frames.py), the SIP dialogs followed (dialogs.py) and each answered call
-recorded like a SIPREC session: a folder of the data folder's `capture/` with the call's facts
-and one stream file per side (siprec.rtp.StreamWriter), stored at its end as a stereo WAV
-(caller left) through the same step (siprec.store).
+process (helper.py) hands over the UDP frames, and the SIP ports' TCP, of the lines' interfaces
+through `capture.sock`; here they are read (frames.py; SIP over TCP put together again by
+sip_tcp.py), the SIP dialogs followed (dialogs.py) and each answered call recorded like a
+SIPREC session: a folder of the data folder's `capture/` with the call's facts and one stream
+file per side (siprec.rtp.StreamWriter), stored at its end as a stereo WAV (caller left)
+through the same step (siprec.store).
 
 The office's scope is decided when the call is answered, from its numbers, before any byte of
 it is written: a call out of scope never gets a folder, its RTP is dropped as read (R1.4).
@@ -28,7 +29,8 @@ import pylibsrtp
 
 from kustosz.ingest.phone.capture import wire
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
-from kustosz.ingest.phone.capture.frames import Datagram, Skipped, datagram
+from kustosz.ingest.phone.capture.frames import Datagram, Segment, Skipped, packet
+from kustosz.ingest.phone.capture.sip_tcp import SipOverTcp
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.rtp import PROFILES, StreamWriter
@@ -55,6 +57,7 @@ class CaptureSettings:
     max_calls: int = 1000  # dialogs followed at once; more are not followed, and counted
     retry_s: float = 30.0
     watch_s: float = 1.0
+    tls_recent_s: float = 300.0  # SIP over TLS seen this recently keeps its alert open
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class CaptureLine:
 class Counters:
     calls: int = 0  # recorded calls (in scope)
     out_of_scope: int = 0
-    skipped: int = 0  # frames that were not a whole UDP datagram
+    skipped: int = 0  # frames that were not a whole UDP datagram or TCP segment
     unmatched: int = 0  # UDP datagrams that were neither SIP nor a followed call's RTP
     not_followed: int = 0  # dialogs past max_calls
     dropped: int = 0  # the kernel's drops, as the capture process reported them
@@ -126,6 +129,8 @@ class Recorder:
         # where RTP goes: its call, the side speaking, and how it is read
         self.media: dict[tuple[str, str, int], tuple[Call, int, Protection]] = {}
         self.dialogs: dict[str, Dialogs] = {}  # by interface
+        self.tcp: dict[str, SipOverTcp] = {}  # SIP over TCP, by interface
+        self._tcp_lost_said: dict[str, int] = {}
         self.connected = False
         self.interfaces: dict[str, str] = {}  # as the capture process said: "" read, or why
         self._names: list[str] = []  # the capture process's list, for the frames' index
@@ -272,12 +277,14 @@ class Recorder:
             if rule is None:
                 continue  # its line disabled a moment ago
             try:
-                d = datagram(frame)
+                d = packet(frame)
             except Skipped:
                 self.counters.skipped += 1
                 continue
             try:
-                if Dialogs.is_sip(d.payload):
+                if isinstance(d, Segment):
+                    self._tcp(interface, rule, when, d)
+                elif Dialogs.is_sip(d.payload):
                     self._sip(interface, rule, when, d)
                 else:
                     self._rtp(interface, when, d)
@@ -286,6 +293,20 @@ class Recorder:
                 if self.counters.failed == 1:
                     log.exception("capture: a frame on %s could not be handled (said once; "
                                   "counted from now on)", interface)
+
+    def _tcp(self, interface: str, rule: LineRule, when: float, seg: Segment) -> None:
+        streams = self.tcp.get(interface)
+        if streams is None:
+            streams = self.tcp[interface] = SipOverTcp()
+        for at, message in streams.segment(when, seg):
+            self._sip(interface, rule, at, message)
+
+    def sip_over_tls(self, interface: str, now: float | None = None) -> bool:
+        """Whether SIP over TLS was seen on ``interface`` lately: calls signalled over it
+        cannot be followed from the port (only its two ends hold the keys)."""
+        streams = self.tcp.get(interface)
+        at = streams.tls_at if streams is not None else None
+        return at is not None and (now or time.time()) - at < self.settings.tls_recent_s
 
     def _sip(self, interface: str, rule: LineRule, when: float, d: Datagram) -> None:
         dialogs = self.dialogs.setdefault(interface, Dialogs())
@@ -495,7 +516,21 @@ class Recorder:
                                              if c.folder is not None})
 
     def _look(self, s: CaptureSettings, now: float) -> None:
-        """Calls without sound, calls gone silent, dialogs never answered."""
+        """Calls without sound, calls gone silent, dialogs never answered; SIP over TCP
+        waiting behind a gap too long."""
+        by_interface = {line.interface: line.rule for line in self.lines()}
+        for interface, streams in self.tcp.items():
+            waited = streams.expire(now)
+            if streams.lost > self._tcp_lost_said.get(interface, 0):
+                log.warning("capture: SIP over TCP on %s: %d stretch(es) of it lost (segments "
+                            "the mirror did not show, or not SIP) — a call whose INVITE or "
+                            "answer was in one is not seen", interface,
+                            streams.lost - self._tcp_lost_said.get(interface, 0))
+                self._tcp_lost_said[interface] = streams.lost
+            rule = by_interface.get(interface)
+            for at, message in waited:
+                if rule is not None:  # its line disabled a moment ago: not followed
+                    self._sip(interface, rule, at, message)
         for call in list(self.calls.values()):
             if call.folder is not None and not call.no_sound_said and \
                     not call.received() and now - call.started > s.no_sound_s:

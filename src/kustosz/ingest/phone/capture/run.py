@@ -4,9 +4,10 @@ takes its lines' interfaces and numbers from the register every LINES_S, stores 
 call, and at start stores what a killed run left (the calls' folders under `capture/`).
 
 A person hears of it when the lines' calls cannot be seen: the capture process not connected
-(not running, not permitted) or a line's interface not read, for longer than ABSENT_S, raises
-`phone.unreachable` for the line, cleared when it reads again; a port where no call is offered
-during working hours raises `phone.silent` (siprec.alerts.check_silence)."""
+(not running, not permitted) or a line's interface not read, for longer than ABSENT_S, or SIP
+over TLS on the line's port (its calls cannot be followed), raises `phone.unreachable` for the
+line, cleared when it reads again (and no TLS has been seen for TLS_RECENT_S); a port where no
+call is offered during working hours raises `phone.silent` (siprec.alerts.check_silence)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from kustosz.vault import Vault
 log = logging.getLogger(__name__)
 LINES_S = 10.0
 ABSENT_S = 60.0  # the capture process may take this long to (re)connect before it is alerted
+TLS_RECENT_S = 300.0  # SIP over TLS seen on a port keeps its alert open this long after
 ACTOR = "capture"
 
 
@@ -64,7 +66,8 @@ def read_lines(vault: Vault) -> list[CaptureLine]:
 def settings_of(vault: Vault) -> CaptureSettings:
     c = vault.config.siprec  # the calls' silence and loss limits are the same for both ways
     return CaptureSettings(capture_root(vault), socket_path(vault.root),
-                           silence_s=c.silence_seconds, loss_percent=c.loss_percent)
+                           silence_s=c.silence_seconds, loss_percent=c.loss_percent,
+                           tls_recent_s=TLS_RECENT_S)
 
 
 def check_reading(vault: Vault, line: str, why: str, now: datetime | None = None) -> bool:
@@ -99,6 +102,10 @@ def why_unseen(recorder: Recorder, line: CaptureLine, absent_since: float | None
     why = recorder.interfaces.get(line.interface)
     if why:
         return f"proces przechwytywania nie czyta interfejsu ({why})"
+    if recorder.sip_over_tls(line.interface):
+        return ("sygnalizacja SIP jest tam szyfrowana (SIP przez TLS, port 5061), a rozmów "
+                "zestawianych przez TLS nie da się nagrać z portu lustrzanego; nagrywaj je "
+                "przez SIPREC z SBC albo z centrali")
     return ""
 
 

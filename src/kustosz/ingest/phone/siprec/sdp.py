@@ -11,10 +11,8 @@ import binascii
 import secrets
 from dataclasses import dataclass
 
-from sippy.Exceptions.SdpParseError import SdpParseError
-from sippy.SdpBody import SdpBody
-
 from kustosz.errors import InputError
+from kustosz.ingest.phone.sip_stack import SdpBody, SdpParseError
 
 
 class BadOffer(InputError):

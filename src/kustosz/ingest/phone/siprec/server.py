@@ -26,11 +26,8 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
-from sippy.MsgBody import MsgBody
-from sippy.SipHeader import SipHeader
-from sippy.SipRequest import SipRequest
-
 from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
+from kustosz.ingest.phone.sip_stack import MsgBody, SipHeader, SipRequest
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sippy.SipRequest import SipRequest
-from sippy.SipResponse import SipResponse
+from kustosz.ingest.phone.sip_stack import SipRequest, SipResponse
 
 log = logging.getLogger(__name__)
 
