@@ -30,21 +30,15 @@ def test_a_vault_made_by_a_modules_fixture_keeps_no_margin(module_vault: Vault) 
     assert module_vault.config.reserve_mib == 1
 
 
-def test_a_vault_made_by_a_test_keeps_no_margin(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("margin", "reserve"), [
+    pytest.param(0.0, 1, id="a-test-keeps-no-margin"),
+    pytest.param(5.0, 64, id="a-disk-margin-test-keeps-the-products-default",
+                 marks=pytest.mark.disk_margin),
+])
+def test_a_vault_made_by_a_test(tmp_path: Path, margin: float, reserve: int) -> None:
     vault = make_vault(tmp_path / "vault")
     try:
-        assert vault.config.min_free_percent == 0.0
-        assert vault.config.reserve_mib == 1
-    finally:
-        vault.close()
-
-
-@pytest.mark.disk_margin
-def test_a_disk_margin_test_keeps_the_products_default(tmp_path: Path) -> None:
-    vault = make_vault(tmp_path / "vault")
-    try:
-        assert vault.config.min_free_percent == 5.0
-        assert vault.config.reserve_mib == 64
+        assert (vault.config.min_free_percent, vault.config.reserve_mib) == (margin, reserve)
     finally:
         vault.close()
 
