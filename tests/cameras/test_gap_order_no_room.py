@@ -19,8 +19,9 @@ from __future__ import annotations
 import errno
 import itertools
 import threading
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from camera_helpers import index_matches_files, register_camera, stored, wait_fo
 from sqlalchemy import select
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
-from kustosz.db.cameras import Gap
+from kustosz.db.cameras import Camera, Gap
 from kustosz.ingest.camera import health
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.spool import Session
@@ -38,6 +39,21 @@ from kustosz.vault import Vault
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
 FAST = RecorderOptions(backoff_initial_s=0.5, backoff_max_s=2.0, down_alert_after_s=1.5,
                        db_retry_first_s=0.2, db_retry_max_s=1.0, measure_clock=False)
+
+
+@contextmanager
+def recording(vault: Vault) -> Iterator[tuple[RtspServer, Camera, datetime]]:
+    """The camera "hol" recorded from a real RTSP server, once two of its segments are stored:
+    (the server, the camera, the first segment's start); the recorders stopped at the end."""
+    with RtspServer(audio=False) as srv:
+        cam = register_camera(vault, "hol", srv.url())
+        pool = RecorderPool(vault, options=FAST)
+        pool.reconcile()
+        try:
+            wait_for(lambda: len(stored(vault)) >= 2, 30, "two segments")
+            yield srv, cam, stored(vault)[0].start_at
+        finally:
+            pool.stop_all()
 
 
 class NoRoom:
@@ -82,24 +98,16 @@ def test_a_gap_refused_for_lack_of_room_is_written_before_its_close(
         site_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     no_room = NoRoom(health.open_gap)
     monkeypatch.setattr(health, "open_gap", no_room)
-    with RtspServer(audio=False) as srv:
-        cam = register_camera(site_vault, "hol", srv.url())
-        pool = RecorderPool(site_vault, options=FAST)
-        pool.reconcile()
-        try:
-            wait_for(lambda: len(stored(site_vault)) >= 2, 30, "two segments")
-            first = stored(site_vault)[0].start_at
-            no_room.full.set()
-            srv.stop()
-            wait_for(lambda: no_room.refused, 20, "the gap's row refused for lack of room")
-            before = stored(site_vault)[-1].end_at
-            srv.restart()
-            wait_for(lambda: stored(site_vault)[-1].start_at > before, 30, "recording again")
-            no_room.full.clear()  # room again: what was owed is written, in order
-            wait_for(lambda: (g := gaps_after(site_vault, cam.source_id, first))
-                     and g[-1].end_at is not None, 20, "the hole recorded and closed")
-        finally:
-            pool.stop_all()
+    with recording(site_vault) as (srv, cam, first):
+        no_room.full.set()
+        srv.stop()
+        wait_for(lambda: no_room.refused, 20, "the gap's row refused for lack of room")
+        before = stored(site_vault)[-1].end_at
+        srv.restart()
+        wait_for(lambda: stored(site_vault)[-1].start_at > before, 30, "recording again")
+        no_room.full.clear()  # room again: what was owed is written, in order
+        wait_for(lambda: (g := gaps_after(site_vault, cam.source_id, first))
+                 and g[-1].end_at is not None, 20, "the hole recorded and closed")
     gaps = gaps_after(site_vault, cam.source_id, first)
     assert len(gaps) == 1, [(g.start_at, g.end_at, g.cause) for g in gaps]
     assert gaps[0].start_at >= before and gaps[0].end_at > before  # where recording stopped
@@ -111,26 +119,18 @@ def test_segments_waiting_for_room_when_the_camera_goes_down_do_not_close_its_ga
         site_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     no_room = NoRoom(Session.take)
     monkeypatch.setattr(Session, "take", lambda self, *a, **kw: no_room(self, *a, **kw))
-    with RtspServer(audio=False) as srv:
-        cam = register_camera(site_vault, "hol", srv.url())
-        pool = RecorderPool(site_vault, options=FAST)
-        pool.reconcile()
-        try:
-            wait_for(lambda: len(stored(site_vault)) >= 2, 30, "two segments")
-            first = stored(site_vault)[0].start_at
-            no_room.full.set()  # the next segments wait in the spool for room
-            wait_for(lambda: no_room.refused >= 1, 20, "a segment waiting for room")
-            srv.stop()  # ... and the camera goes down meanwhile
-            refused = no_room.refused
-            wait_for(lambda: no_room.refused > refused, 20, "still no room")
-            no_room.full.clear()
-            srv.restart()
-            wait_for(lambda: (g := gaps_after(site_vault, cam.source_id, first))
-                     and g[-1].end_at is not None
-                     and stored(site_vault)[-1].start_at >= g[-1].end_at, 40,
-                     "recording after the hole, the hole closed")
-        finally:
-            pool.stop_all()
+    with recording(site_vault) as (srv, cam, first):
+        no_room.full.set()  # the next segments wait in the spool for room
+        wait_for(lambda: no_room.refused >= 1, 20, "a segment waiting for room")
+        srv.stop()  # ... and the camera goes down meanwhile
+        refused = no_room.refused
+        wait_for(lambda: no_room.refused > refused, 20, "still no room")
+        no_room.full.clear()
+        srv.restart()
+        wait_for(lambda: (g := gaps_after(site_vault, cam.source_id, first))
+                 and g[-1].end_at is not None
+                 and stored(site_vault)[-1].start_at >= g[-1].end_at, 40,
+                 "recording after the hole, the hole closed")
     gaps = gaps_after(site_vault, cam.source_id, first)
     assert gaps, "the hole has no row"
     assert_true_time_line(site_vault, cam.source_id, gaps)
@@ -144,26 +144,18 @@ def test_the_close_of_a_gap_refused_for_lack_of_room_is_owed_not_lost(
     but at the next one, over the first (its close, refused by the full disk, was dropped)."""
     no_room = NoRoom(health.close_gap)
     monkeypatch.setattr(health, "close_gap", no_room)
-    with RtspServer(audio=False) as srv:
-        cam = register_camera(site_vault, "hol", srv.url())
-        pool = RecorderPool(site_vault, options=FAST)
-        pool.reconcile()
-        try:
-            wait_for(lambda: len(stored(site_vault)) >= 2, 30, "two segments")
-            first = stored(site_vault)[0].start_at
-            srv.stop()
-            wait_for(lambda: gaps_after(site_vault, cam.source_id, first), 20, "the gap open")
-            before = stored(site_vault)[-1].end_at
-            no_room.full.set()
-            srv.restart()
-            wait_for(lambda: no_room.refused, 30, "the gap's close refused for lack of room")
-            wait_for(lambda: len([r for r in stored(site_vault) if r.start_at > before]) >= 2,
-                     30, "two segments after the hole")
-            no_room.full.clear()
-            wait_for(lambda: gaps_after(site_vault, cam.source_id, first)[-1].end_at, 20,
-                     "the gap closed")
-        finally:
-            pool.stop_all()
+    with recording(site_vault) as (srv, cam, first):
+        srv.stop()
+        wait_for(lambda: gaps_after(site_vault, cam.source_id, first), 20, "the gap open")
+        before = stored(site_vault)[-1].end_at
+        no_room.full.set()
+        srv.restart()
+        wait_for(lambda: no_room.refused, 30, "the gap's close refused for lack of room")
+        wait_for(lambda: len([r for r in stored(site_vault) if r.start_at > before]) >= 2,
+                 30, "two segments after the hole")
+        no_room.full.clear()
+        wait_for(lambda: gaps_after(site_vault, cam.source_id, first)[-1].end_at, 20,
+                 "the gap closed")
     gaps = gaps_after(site_vault, cam.source_id, first)
     assert len(gaps) == 1, [(g.start_at, g.end_at, g.cause) for g in gaps]
     after = [r for r in stored(site_vault, cam.source_id) if r.start_at > before]
