@@ -45,6 +45,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
                              _R.PHONE_NOT_STORED),
          False, timedelta(0), timedelta(hours=1),
          "rozmowa nagrana z ubytkami albo nienagrana"),
+    # Input from outside Kustosz cannot read or must refuse (issue 47): one row per device and
+    # hour (kustosz.ingest.refusals folds the rest into it), told as it comes.
+    Kind("input_refused", (_R.INPUT_REFUSED,), False, timedelta(0), timedelta(hours=1),
+         "urządzenie przysłało dane, których nie można przyjąć"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.

@@ -66,6 +66,10 @@ class AlertRow(StrEnum):
     PHONE_LOSS = "phone.loss"
     # ... and a call Kustosz recorded whose recording cannot be made or stored (migration 0038)
     PHONE_NOT_STORED = "phone.not_stored"
+    # Input from outside that Kustosz cannot read or must refuse (issue 47 item 5): a SIPREC
+    # body, a camera's answer, a CDR line — one row per device and hour, its count kept in
+    # input_refusals (migration 0039).
+    INPUT_REFUSED = "input.refused"
 
 
 class RecordingState(StrEnum):

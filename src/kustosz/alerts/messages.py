@@ -72,6 +72,8 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                        "Linia telefoniczna „{name}”: dźwięk rozmów znów dociera"),
     "phone.loss": ("Linia telefoniczna „{name}”: rozmowa nagrana z ubytkami ({since})",
                    "Linia telefoniczna „{name}”: rozmowy znów nagrywane bez ubytków"),
+    "input_refused": ("Odrzucono dane przysłane przez urządzenie ({since})",
+                      "Urządzenie znów przysyła dane, które można przyjąć"),
     "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),

@@ -177,6 +177,22 @@ class Alert(Base):
     __table_args__ = (CheckConstraint(check_in("kind", AlertRow), name="ck_alerts_kind"),)
 
 
+class InputRefusal(Base):
+    """What one outside device sent that Kustosz refused: counted for /metrics, and the alert
+    row the refusals of the last hour are folded into (kustosz.ingest.refusals)."""
+
+    __tablename__ = "input_refusals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), unique=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_reason: Mapped[str] = mapped_column(Text)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    alert_count: Mapped[int] = mapped_column(BigInteger)  # refusals folded into alert_id
+
+
 class Setting(Base):
     """Small facts the vault keeps about itself (e.g. the digest of the policy in force)."""
 

@@ -62,6 +62,7 @@ from kustosz.index.forecast import forecast
 from kustosz.ingest.chunks.counters import counter_times
 from kustosz.ingest.mail.settings import DEFAULT_POLL_S, MailSettings
 from kustosz.ingest.phone.siprec import status as siprec_status
+from kustosz.ingest.refusals import counts as refusal_counts
 from kustosz.ingest.upload_queue import queue_of
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phones.settings import PhoneSettings
@@ -431,6 +432,9 @@ class VaultCollector(Collector):
         for st in s.execute(select(PhoneIntakeState)).scalars():
             counts.setdefault(st.source_id, {}).update(
                 stored=st.stored, out_of_scope=st.out_of_scope, skipped=st.skipped)
+        for refused_id, n in refusal_counts(s).items():
+            if refused_id is not None:
+                counts.setdefault(refused_id, {})["input_refused"] = n
         tz = self.vault.policy.timezone
         people = people_words(s)
         running = live.recorders() if live is not None and live.recorders is not None \
@@ -523,6 +527,10 @@ class VaultCollector(Collector):
                 Alert.cleared_at.is_(None)).group_by(Alert.kind).order_by(Alert.kind)):
             alerts.add_metric([kind], float(n))
         yield alerts
+        yield CounterMetricFamily(
+            "kustosz_input_refused_unattributed", "Inputs refused from devices that are no "
+            "source (an SBC no line names); a source's are its intake counter input_refused",
+            value=float(refusal_counts(s).get(None, 0)))
 
     def _disk(self, s: Session, now: datetime) -> Iterator[Metric]:
         disk = self.vault.storage
