@@ -115,7 +115,24 @@ def undo_list(as_json: bool = typer.Option(False, "--json")) -> None:
                       f"{p.get('by')}): {p.get('reason')}")
 
 
+@fails_cleanly
+def confirm(by: str = typer.Option(..., "--by", help="The administrator's account."),
+            reason: str = typer.Option(..., "--reason", help="How you know the clock is right "
+                                       "(skąd wiadomo, że zegar jest prawidłowy).")) -> None:
+    """Vouch for the server's clock after a reboot held the retention sweep (potwierdzenie
+    zegara): only when the time it shows is right."""
+    from kustosz.clock.confirm import confirm as vouch
+
+    with open_vault() as vault:
+        done = vouch(vault, by, reason, actor())
+    console.print("the clock is confirmed: the retention sweep runs again / zegar potwierdzony: "
+                  "usuwanie po terminie wznowione" if done else
+                  "nothing to confirm: no sweep is held by the clock / nic do potwierdzenia: "
+                  "zegar nie wstrzymuje usuwania")
+
+
 def register(app: typer.Typer) -> None:
+    clock_app.command("confirm")(confirm)
     undo_app.command("propose")(undo_propose)
     undo_app.command("approve")(undo_approve)
     undo_app.command("list")(undo_list)

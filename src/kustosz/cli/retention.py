@@ -35,6 +35,10 @@ def retention_run(now: str = typer.Option(None, "--now",
         if as_json:
             emit_json(report.as_json())
             return
+        if report.held_by_clock:
+            console.print("zegar serwera niepotwierdzony od ponownego uruchomienia: usuwanie "
+                          "po terminie wstrzymane (kustosz clock confirm) / the server's clock "
+                          "is unconfirmed since a reboot: nothing deleted for its period")
         verb = "would delete" if dry_run else "deleted"
         console.print(f"retention sweep as of {local(report.as_of, vault)} "
                       f"({vault.policy.timezone.key}): {verb} {len(report.deleted)} item(s)")

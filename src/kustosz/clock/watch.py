@@ -77,6 +77,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kustosz.audit import append as audit
+from kustosz.clock.confirm import SUSPECT_S, hold, release, synchronised, unconfirmed
 from kustosz.clock.rebase import raise_older, rebase
 from kustosz.clock.undo import kept_late
 from kustosz.clock.words import span_pl, when_pl
@@ -212,9 +213,11 @@ class ClockWatch:
     def __init__(self, vault: Vault, threshold_s: float = THRESHOLD_S,
                  interval_s: float = INTERVAL_S, wall: Callable[[], float] = time.time,
                  steady: Callable[[], float] = steady_clock,
-                 boot: Callable[[], str | None] = boot_id) -> None:
+                 boot: Callable[[], str | None] = boot_id,
+                 synced: Callable[[], bool | None] = synchronised) -> None:
         self.vault, self.threshold_s, self.interval_s = vault, threshold_s, interval_s
-        self._wall, self._steady, self._boot = wall, steady, boot
+        self._wall, self._steady, self._boot, self._synced = wall, steady, boot, synced
+        self.held = False  # a reboot left the clock unconfirmed (kustosz.clock.confirm)
         self._lock = threading.Lock()
         w, st = wall(), steady()
         self._last = (w, st)
@@ -280,6 +283,9 @@ class ClockWatch:
                 self._loop.beat()
                 try:
                     self.sample()
+                    if self.held and self._synced():
+                        release(self.vault, "synchronised", "clock")
+                        self.held = False
                 except Exception:  # a database hiccup must not end the watch
                     log.exception("clock watch: reading failed")
         finally:
@@ -450,6 +456,7 @@ class ClockWatch:
             reading = s.get(Setting, READING_KEY)
             last_audit = s.execute(select(AuditEntry.at).order_by(AuditEntry.seq.desc())
                                    .limit(1)).scalar_one_or_none()
+            self.held = unconfirmed(s) is not None  # a start before this one's, unconfirmed
         state = _state_of(reading.value if reading is not None else None)
         seen = [last_audit.timestamp()] if last_audit is not None else []
         if kept is not None:
@@ -497,6 +504,10 @@ class ClockWatch:
         """Another boot (or nothing kept): the newest time the vault recorded is all there is;
         a clock behind it was set back while stopped. A clock set ahead is not told."""
         newest = max(seen, default=w)
+        if w - newest > SUSPECT_S and not self._synced():
+            with self.vault.transaction() as s:  # a clock that may be ahead: sweeps wait
+                hold(s, newest, w)
+            self.held = True
         if newest - w <= self.threshold_s:
             return None
         self._high = (newest, st)

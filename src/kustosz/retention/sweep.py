@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import append as audit
+from kustosz.clock.confirm import unconfirmed
 from kustosz.clock.watch import before_sweep
 from kustosz.db.deadline import patient
 from kustosz.db.models import Deletion, Recording, Source, Sweep
@@ -70,13 +71,15 @@ class SweepReport:
     recovered: int = 0
     traces: int = 0  # rows about skipped phone files removed with their period (traces.py)
     refused: list[int] = field(default_factory=list)  # kept against the database (record.py)
+    held_by_clock: bool = False  # a reboot left the clock unconfirmed (kustosz.clock.confirm)
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "mode": self.mode,
                 "sweeps": self.sweep_ids, "recovered": self.recovered,
                 "deleted_count": len(self.deleted), "kept_by_hold_count": len(self.kept_by_hold),
                 "deleted": self.deleted, "kept_by_hold": self.kept_by_hold,
-                "traces_removed": self.traces, "refused": self.refused}
+                "traces_removed": self.traces, "refused": self.refused,
+                "held_by_clock": self.held_by_clock}
 
 
 def _rule(source: Source, vault: Vault) -> str:
@@ -358,6 +361,12 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
     before_sweep(vault)  # a clock jump just made re-bases its material first (kustosz.clock)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     report = SweepReport(as_of=now, dry_run=dry_run)
+    with vault.reading() as s:
+        report.held_by_clock = unconfirmed(s) is not None
+    if report.held_by_clock and not dry_run:
+        log.warning("retention sweep held: the server's clock is unconfirmed since a reboot "
+                    "(kustosz clock confirm)")
+        return report
     if not dry_run:
         report.recovered = recover(vault, actor)
         mirror_legal_holds(vault, actor)  # the sweep's identity alone sets and clears them
