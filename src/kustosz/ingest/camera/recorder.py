@@ -357,8 +357,11 @@ class CameraRecorder:
     def _down(self, since: datetime, failure: health.Failure) -> None:
         if self.down_since is None:
             # Recorded until: what ffmpeg closed, indexed or not (the database may be away).
+            # The grace counts from there, not from ffmpeg's give-up: a camera gone silent
+            # without a reset is noticed only after ffmpeg's I/O timeout, and a minute's
+            # silence measured from then ended before the grace (issue 48 item 9).
             until = self._recorded_until
-            self.down_since = max(since, until) if until is not None else since
+            self.down_since = min(since, until) if until is not None else since
         self._down_cause = failure.cause
         if self._backlog and self._retry.failing_since is None:
             # Segments recorded before it wait for room: the gap is opened now (the status
