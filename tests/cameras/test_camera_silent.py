@@ -16,13 +16,13 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import select
+from tests.alerts_helpers import camera_under_serve
+from tests.cameras.camera_helpers import stored, wait_for
+from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.db.models import AuditEntry
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.vault import Vault
-from tests.alerts_helpers import camera_under_serve
-from tests.cameras.camera_helpers import stored, wait_for
-from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
 GRACE_S = 10.0

@@ -9,8 +9,11 @@ so cutting entries off the end of the table is noticed too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import AuditEntry
 from kustosz.fsutil import write_atomic
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 # Audit actions of custody (holds, requests, copies): each is followed by a signed checkpoint.
 CUSTODY = frozenset({"hold", "request", "copy"})
@@ -43,11 +48,60 @@ def entry_hash(seq: int, at: datetime, actor: str, action: str, subject: str, de
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+CHAIN_LOCK = 7311000001
+# A holder of the chain's lock idle in its transaction this long has no client any more: every
+# appender commits within its statements (issue 48 item 15: a transaction cut on the client's
+# side, by a proxy or a NAT that forgot it, kept the lock on the server for the 15 minutes of
+# idle_in_transaction_session_timeout, and starts waited 260 s instead of 25).
+STALE_HOLDER_S = 30.0
+TURN_S = 2.0
+_STALE_HOLDERS = text(
+    "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
+    "AND l.objsubid = 1 AND a.state = 'idle in transaction' AND a.pid <> pg_backend_pid() "
+    "AND a.state_change < clock_timestamp() - make_interval(secs => :stale)")
+
+
 def lock_chain(session: Session) -> None:
     # Several processes may append; the chain needs one writer at a time. SQLite already holds
     # the write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7311000001)"))
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock = text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+    if session.execute(text(f"SELECT pg_try_advisory_xact_lock({CHAIN_LOCK})")).scalar():
+        return
+    # Waited for in the server's queue a few seconds at a time (a savepoint each): between
+    # turns a holder whose client is gone is found and ended; past the stale age plus the
+    # lock_timeout the session had, the wait fails as it always did.
+    before = session.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    session.execute(text("SELECT set_config('lock_timeout', :t, true)"),
+                    {"t": f"{int(TURN_S * 1000)}ms"})
+    end = time.monotonic() + STALE_HOLDER_S + TURN_S
+    try:
+        while True:
+            try:
+                with session.begin_nested():
+                    session.execute(lock)
+                return
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03" or time.monotonic() > end:
+                    raise
+            _end_stale_holders(session)
+    finally:
+        with contextlib.suppress(Exception):  # a broken connection: its own error goes up
+            session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": before})
+
+
+def _end_stale_holders(session: Session) -> None:
+    for pid in session.execute(_STALE_HOLDERS, {"hi": CHAIN_LOCK >> 32,
+                                                "lo": CHAIN_LOCK & 0xFFFFFFFF,
+                                                "stale": STALE_HOLDER_S}).scalars():
+        # The vault's own role may end its own sessions: this one's client is gone, and its
+        # transaction rolls back as it would have had the client's connection broken.
+        if session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar():
+            log.warning("audit chain: ended session %s, idle in its transaction for over %.0f "
+                        "s while holding the chain's lock (its client is gone)", pid,
+                        STALE_HOLDER_S)
 
 
 def append(session: Session, actor: str, action: str, subject: str,
