@@ -1,0 +1,180 @@
+"""Real SBCs' recording sessions (issue 47; tests/corpus/siprec, each sample's provenance in
+its README): each replayed to the product's recording server over UDP and over TCP, a tone
+sent on every stream the answer gives, BYE, and the call stored as the vendor's metadata
+says — its caller and callee, its direction, each side's sound in its own channel (the
+caller's on the left). Before issue 47 every one of them was answered 400 Bad Request.
+
+The corpus's hostile neighbours (a body that is no multipart at all, metadata of a type no
+SRC writes, metadata that is not XML) are refused with their reason, an alert on the line
+naming the SBC, and nothing written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from tests.cameras.camera_helpers import wait_for
+from tests.conftest import make_vault
+from tests.siprec.corpus_helpers import (
+    CORPUS,
+    Src,
+    answered,
+    in_dialog,
+    invite,
+    loudest,
+    send_tones,
+)
+from tests.siprec.siprec_helpers import (
+    calls_of,
+    files_under,
+    recording_server,
+    wait_for_calls,
+    wait_received,
+)
+from tests.siprec.test_siprec_sipp import channels
+from tests.support.siprec import status_of, to_tag_of
+
+from kustosz.db.models import Alert
+from kustosz.ingest.phone.lines import add_siprec_line, enable_phone_source
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+
+CALLER_HZ, CALLEE_HZ = 440.0, 1250.0
+
+
+@dataclass(frozen=True)
+class Case:
+    sample: str
+    caller: str  # as stored (canonical where the number can be read so)
+    callee: str
+    direction: str
+    caller_label: str  # the stream the caller is heard on (the left channel)
+    callee_label: str | None  # the right channel's (None: one mixed stream)
+    numbers: tuple[str, ...] = ("+48221234567",)  # the line's own numbers
+
+
+CASES = [
+    # RFC 7865's form; a third body part (application/gtd), no closing delimiter
+    Case("cisco/cube-offer.txt", "7301", "7300", "internal", "1", "2"),
+    # the drafts' form: participant id=, stream id=, <send> in <participant>, callingParty
+    Case("oracle/acme-offer.txt", "9000", "1002", "internal", "16777227", "16777228"),
+    # Avaya behind an Oracle SBC: a foreign national number (NL) is kept as written, its
+    # direction left unknown (no country to read it in)
+    Case("avaya-oracle/avaya-offer.txt", "31624895902", "33187164021", "unknown",
+         "201835599", "201835600"),
+    # an AOR without sip:, a prefixed root element, the caller sending on label 2
+    Case("ribbon/sonus-offer.txt", "2249888500", "2249888012", "unknown", "2", "1"),
+    # Avaya SBCE's participant beside BroadWorks': its AOR has no number
+    Case("broadworks/broadworks-offer-2.txt", "9878942259", "", "unknown", "10", "20"),
+    # a whole INVITE; application/rs-metadata; one mixed stream, one participant
+    Case("intrado/intrado-invite.txt", "4058327108", "", "unknown", "1", None),
+    # an SDP without t= and c=; the line owns the callee's number, so: incoming
+    Case("opensips/connectel-offer.txt", "+48771121212", "+48760516936", "incoming", "1",
+         "2", numbers=("+48760516936",)),
+    # application/rs-metadata, no closing delimiter, an AOR "Extension-016190619@..."
+    Case("sems/procomm-offer.txt", "016190200", "016190619", "unknown", "a_leg", "b_leg"),
+]
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.sample.split("/")[0])
+def test_a_real_sbcs_recording_session_is_stored_with_its_facts_and_both_sides(
+        tmp_path: Path, case: Case, transport: str) -> None:
+    vault = make_vault(tmp_path / "vault", "boleslawiec")
+    try:
+        _replay_and_check(vault, case, transport)
+    finally:
+        vault.close()
+
+
+def _replay_and_check(vault: Vault, case: Case, transport: str) -> None:
+    with vault.transaction() as s:
+        add_siprec_line(s, vault.policy, "sbc", "test", sources=["127.0.0.1"],
+                        numbers=list(case.numbers))
+        enable_phone_source(s, "sbc", "test", legal_basis="art. 6 ust. 1 lit. e RODO",
+                            purpose="bezpieczeństwo informacji")
+    with recording_server(vault) as srs:
+        src = Src(srs.port, transport)
+        inv = invite(case.sample, src, srs.port, quoted=transport == "TCP")
+        src.send(inv.data)
+        answer = src.final()
+        assert status_of(answer) == 200, answer
+        tag = to_tag_of(answer)
+        src.send(in_dialog("ACK", inv, src, srs.port, tag, 1))
+        streams = answered(answer)
+        freqs = {case.caller_label: CALLER_HZ}
+        if case.callee_label is not None:
+            freqs[case.callee_label] = CALLEE_HZ
+        assert set(streams) == set(freqs)
+        sent = send_tones(streams, freqs)
+        wait_received(srs, inv.call_id, sent)
+        src.send(in_dialog("BYE", inv, src, srs.port, tag, 2))
+        assert status_of(src.final()) == 200
+        ((call, rec),) = wait_for_calls(vault, 1)
+        src.close()
+    assert (call.caller, call.callee, call.direction) == (
+        case.caller, case.callee, case.direction)
+    assert rec.meta["received"] == sent and rec.meta["unexpected"] == 0
+    _, frames = channels(vault, rec)
+    left, right = frames[:, 0], frames[:, 1]
+    assert abs(loudest(left) - CALLER_HZ) < 10  # the caller's own tone, on the left
+    if case.callee_label is not None:
+        assert abs(loudest(right) - CALLEE_HZ) < 10
+    else:
+        assert not right.any()  # one mixed stream: nothing on the right
+
+
+def _refusals(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.PHONE_SESSION_REFUSED)).scalars())
+
+
+def _cisco_with_metadata(text: str) -> str:
+    """Cisco CUBE's offer with its metadata replaced (a hostile neighbour made from it)."""
+    sample = (CORPUS / "cisco/cube-offer.txt").read_text()
+    head, _, rest = sample.partition("<?xml")
+    return head + text + rest[rest.index("</recording>") + len("</recording>"):]
+
+
+HOSTILE = {
+    # BroadWorks' offer as drachtio keeps it: its metadata part's type damaged
+    "broadworks damaged": ("broadworks/broadworks-offer.txt", "", 400, "no metadata"),
+    # drachtio's "non-SIPREC payload" (an SDP alone) where a multipart body should be...
+    "not multipart": ("hostile/non-siprec-payload.txt", "text/plain", 415,
+                      "not multipart/mixed"),
+    # ...and claiming to be one
+    "no boundary in it": ("hostile/non-siprec-payload.txt",
+                          "multipart/mixed;boundary=uniqueBoundary", 400, "no part"),
+    "metadata not xml": ("", "", 400, "not well-formed XML"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_a_hostile_neighbour_is_refused_with_its_reason_alerted_and_nothing_written(
+        office: Vault, case: str, tmp_path: Path) -> None:
+    sample, content_type, code, words = HOSTILE[case]
+    source: str | Path = sample
+    if not sample:
+        source = tmp_path / "garbled" / "cube-offer.txt"
+        source.parent.mkdir()
+        source.write_text(_cisco_with_metadata("<recording><participant></recording"))
+    with recording_server(office) as srs:
+        src = Src(srs.port, "UDP")
+        inv = invite(source, src, srs.port, content_type=content_type)
+        src.send(inv.data)
+        answer = src.final()
+        assert status_of(answer) == code, answer
+        assert words in answer  # the reason, for the SBC's log (Warning: 399)
+        src.send(in_dialog("ACK", inv, src, srs.port, to_tag_of(answer), 1))
+        wait_for(lambda: len(_refusals(office)) == 1, 30, "the refusal's alert")
+        assert srs.counters.refused == 1 and not srs.sessions
+        src.close()
+    (message,) = _refusals(office)
+    assert message.startswith("Linia telefoniczna sbc: sesja nagrywania od centrali (SBC) "
+                              "została odrzucona")
+    assert "127.0.0.1" in message and words in message
+    assert files_under(office.root / "siprec") == []
+    assert calls_of(office) == []
