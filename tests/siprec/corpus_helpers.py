@@ -151,14 +151,14 @@ def invite(sample: str | Path, src: Src, server_port: int, quoted: bool = False,
                             else f"multipart/mixed;boundary={_boundary(raw)}")
     call_id = f"corpus-{path.parent.name}-{path.stem}-{t}"
     from_header = f"<sip:src@127.0.0.1:{lport}>;tag=src-{t}"
-    head = [f"INVITE sip:srs@127.0.0.1:{server_port} SIP/2.0",
+    lines = [f"INVITE sip:srs@127.0.0.1:{server_port} SIP/2.0",
             f"Via: SIP/2.0/{t} 127.0.0.1:{lport};branch=z9hG4bK-{call_id}",
             f"From: {from_header}", f"To: <sip:srs@127.0.0.1:{server_port}>",
             f"Call-ID: {call_id}", "CSeq: 1 INVITE",
             f"Contact: <sip:src@127.0.0.1:{lport};transport={t}>;+sip.src",
             "Require: siprec", "Max-Forwards: 70", f"Content-Type: {kind}",
             f"Content-Length: {len(body)}"]
-    return Invite("\r\n".join(head).encode() + b"\r\n\r\n" + body, call_id, from_header)
+    return Invite("\r\n".join(lines).encode() + b"\r\n\r\n" + body, call_id, from_header)
 
 
 def in_dialog(method: str, inv: Invite, src: Src, server_port: int, to_tag: str,

@@ -16,7 +16,6 @@ from kustosz.errors import InputError
 
 NS = "urn:ietf:params:xml:ns:recording:1"
 MAX_BYTES = 64 * 1024
-_SIP_USER = re.compile(r"^(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
 
 
 class BadMetadata(InputError):
@@ -29,13 +28,13 @@ class Participant:
     aor: str  # sip:+48221234567@example.org, tel:+48221234567
     name: str = ""
     sends: list[str] = field(default_factory=list)  # stream ids
+    calling: bool | None = None  # said by the SRC (Oracle's callingParty, a <role>)
 
     @property
     def number(self) -> str:
-        """The user part of the address of record: the number, in whatever writing the SRC
-        used (normalised by the phone intake)."""
-        m = _SIP_USER.match(self.aor.strip())
-        return m.group(1) if m else self.aor.strip()
+        """The number of the address of record, in whatever writing the SRC used
+        (normalised by the phone intake): sip:, sips:, tel: or no scheme at all."""
+        return number_of(self.aor)
 
 
 @dataclass
@@ -69,6 +68,24 @@ def _text(el: ET.Element, name: str) -> str:
     return ""
 
 
+def _id(el: ET.Element, name: str) -> str:
+    """An element's id: RFC 7865 writes ``participant_id=``/``stream_id=``, the drafts it
+    grew from (draft-ietf-siprec-metadata, still sent by Oracle/Acme Packet SBCs) ``id=``."""
+    return (el.get(name) or el.get("id") or "").strip()
+
+
+def _calling(p: ET.Element) -> bool | None:
+    """Whether the SRC marks this participant as the caller: Oracle/Acme's extension
+    ``<apkt:callingParty>``, or a ``<role>`` of calling/called (Intrado)."""
+    for el in p.iter():
+        name, text = _local(el.tag).lower(), (el.text or "").strip().lower()
+        if name == "callingparty" and text in ("true", "false"):
+            return text == "true"
+        if name == "role" and text in ("calling", "caller", "called", "callee"):
+            return text in ("calling", "caller")
+    return None
+
+
 def parse_metadata(text: str) -> Metadata:
     """The participants and streams of a recording session; BadMetadata says what is wrong."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -84,27 +101,45 @@ def parse_metadata(text: str) -> Metadata:
                           "not <recording>")
     streams: dict[str, str] = {}
     for s in _children(root, "stream"):
-        sid = s.get("stream_id", "").strip()
-        label = _text(s, "label")
+        sid, label = _id(s, "stream_id"), _text(s, "label")
         if sid and label:
             streams[sid] = label
     people: dict[str, Participant] = {}
     for p in _children(root, "participant"):
-        pid = p.get("participant_id", "").strip()
+        pid = _id(p, "participant_id")
         ids = _children(p, "nameID")
         if not pid or not ids:
             continue
         aor = ids[0].get("aor", "").strip()
-        people[pid] = Participant(pid, aor, _text(ids[0], "name"))
+        people[pid] = Participant(pid, aor, _text(ids[0], "name"), calling=_calling(p))
+        # the drafts (and RFC 7865's first form) write <send> inside <participant>
+        people[pid].sends.extend(c.text.strip() for c in _children(p, "send") if c.text)
     for assoc in _children(root, "participantstreamassoc"):
-        who = people.get(assoc.get("participant_id", "").strip())
+        who = people.get(_id(assoc, "participant_id"))
         if who is not None:
-            who.sends.extend(c.text.strip() for c in _children(assoc, "send") if c.text)
-    # RFC 7865 also allows <send> inside <participant> (its first drafts did)
-    for p in _children(root, "participant"):
-        who = people.get(p.get("participant_id", "").strip())
-        if who is not None:
-            who.sends.extend(c.text.strip() for c in _children(p, "send")
+            who.sends.extend(c.text.strip() for c in _children(assoc, "send")
                              if c.text and c.text.strip() not in who.sends)
     sessions = [_text(s, "sipSessionID") for s in _children(root, "session")]
-    return Metadata(list(people.values()), streams, [s for s in sessions if s])
+    # the caller first (server._sides): as the SRC marks it, else in the SRC's own order
+    ordered = sorted(people.values(), key=lambda p: {True: 0, None: 1, False: 2}[p.calling])
+    return Metadata(ordered, streams, [s for s in sessions if s])
+
+
+def number_of(aor: str) -> str:
+    """The number an address of record carries, as the SRC wrote it: the user part of a
+    ``sip:``/``sips:`` URI, a ``tel:`` URI's number, or an AOR without a scheme (Ribbon/Sonus
+    write ``2249888500@172.16.198.55``, SEMS ``Extension-016190619@…``); parameters and
+    visual separators left to the phone intake."""
+    text = aor.strip().strip("<>").strip()
+    scheme, sep, rest = text.partition(":")
+    if sep and scheme.lower() in ("sip", "sips", "tel"):
+        text = rest
+    user = text.split("@", 1)[0].split(";", 1)[0].strip()
+    if _NUMBER.match(user):
+        return user
+    runs = re.findall(r"\d{3,}", user)
+    # a number behind a word ("Extension-016190619"), where it is the only one
+    return runs[0] if len(runs) == 1 and re.fullmatch(r"[A-Za-z_.-]*\d+", user) else user
+
+
+_NUMBER = re.compile(r"^\+?[\d\s().\-/]+$")

@@ -117,7 +117,7 @@ def parse_offer(text: str) -> list[Stream]:
     be recorded: no stream, no label, a codec Kustosz cannot decode, SRTP without a usable
     SDES key."""
     try:
-        body = SdpBody(text)
+        body = SdpBody(completed(text))
     except (SdpParseError, ValueError, IndexError, AttributeError) as exc:
         raise BadOffer(f"the SDP offer cannot be read: {exc}", 400) from None
     out: list[Stream] = []
@@ -150,7 +150,8 @@ def parse_offer(text: str) -> list[Stream]:
         direction = next((a for a in attrs if a in ("sendonly", "sendrecv", "recvonly",
                                                       "inactive")), "sendonly")
         c = section.c_header
-        out.append(Stream(i, labels[0], str(c.addr) if c is not None else "", int(m.port),
+        address = str(c.addr) if c is not None else ""
+        out.append(Stream(i, labels[0], "" if address == "0.0.0.0" else address, int(m.port),
                           chosen[0], chosen[1], direction, crypto))
     if not out:
         raise BadOffer("the offer has no audio stream to record")
@@ -183,4 +184,21 @@ def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, 
 
 
 def sections_of(text: str) -> int:
-    return len(SdpBody(text).sections)
+    return len(SdpBody(completed(text)).sections)
+
+
+def completed(text: str) -> str:
+    """The offer with the lines OpenSIPS's siprec module leaves out, where only one reading
+    is possible (RFC 4566 makes both mandatory, and sippy refuses their absence): ``t=0 0``
+    (a recording session has no schedule: unbounded), and, where no ``c=`` is written at
+    all, an unspecified one (0.0.0.0: the stream's RTP is then taken from the address the
+    session came from, never from anyone). Each goes where RFC 4566 §5 orders it."""
+    lines = text.splitlines(keepends=True)
+    end = "\r\n" if "\r\n" in text else "\n"
+    missing = [f"{kind}{end}" for kind, line in (("c=IN IP4 0.0.0.0", "c="), ("t=0 0", "t="))
+               if not any(x.startswith(line) for x in lines)]
+    if not missing:
+        return text
+    at = next((i for i, line in enumerate(lines) if line[:2] in ("r=", "z=", "k=", "a=", "m=")),
+              len(lines))
+    return "".join(lines[:at] + missing + lines[at:])

@@ -30,6 +30,7 @@ from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
 from kustosz.ingest.phone.sip_stack import MsgBody, SipHeader, SipRequest
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
+from kustosz.ingest.phone.siprec.multipart import BadBody, recording_parts
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
 from kustosz.ingest.phone.siprec.session import (
@@ -52,6 +53,7 @@ from kustosz.states import AlertRow
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 MAX_QUEUED = 10_000
+_REASONS = {415: "Unsupported Media Type", 488: "Not Acceptable Here"}
 
 
 @dataclass(frozen=True)
@@ -365,15 +367,11 @@ class Srs:
             streams = parse_offer(sdp_text)
             meta = parse_metadata(meta_text)
             _check_labels(meta, streams)
-        except BadOffer as exc:
-            self._refuse(req, origin, exc.status,
-                         "Not Acceptable Here" if exc.status == 488 else "Bad Request",
-                         str(exc))
-            if exc.status == 488:
-                self.problem(AlertRow.PHONE_SESSION_REFUSED, line.name, str(exc))
-            return
-        except BadMetadata as exc:
-            self._refuse(req, origin, 400, "Bad Request", str(exc))
+        except (BadOffer, BadBody, BadMetadata) as exc:
+            status = getattr(exc, "status", 400)
+            self._refuse(req, origin, status, _REASONS.get(status, "Bad Request"), str(exc))
+            self.problem(AlertRow.PHONE_SESSION_REFUSED, line.name,
+                         f"{origin.host}: {status} {exc}")
             return
         caller, callee = _sides(meta)
         direction = derive_direction(
@@ -433,10 +431,11 @@ class Srs:
                 meta = parse_metadata(meta_text) if meta_text else None
                 if meta is not None:
                     _check_labels(meta, streams)
-            except (BadOffer, BadMetadata) as exc:
+            except (BadOffer, BadBody, BadMetadata) as exc:
                 status = getattr(exc, "status", 400)
-                self._reply(req, origin, status,
-                            "Not Acceptable Here" if status == 488 else "Bad Request",
+                log.warning("SIPREC: a change of session %s from %s refused (%d): %s",
+                            rec.key, origin.host, status, exc)
+                self._reply(req, origin, status, _REASONS.get(status, "Bad Request"),
                             extra=(("warning", f'399 kustosz "{str(exc)[:200]}"'),))
                 return
             rec.sections = sections_of(sdp_text)
@@ -500,7 +499,8 @@ class Srs:
                 rec.facts.streams.append(StreamFacts(stream.label, stream.codec.name, side,
                                                      sender.aor if sender else ""))
                 transport, _ = await loop.create_datagram_endpoint(
-                    functools.partial(RtpProtocol, writer, stream.address), sock=sock)
+                    functools.partial(RtpProtocol, writer, stream.address or rec.origin.host),
+                    sock=sock)
                 rec.sockets[stream.label] = transport
             rec.folder.save(rec.facts)
         return {label: w.port for label, w in rec.writers.items()}
@@ -589,34 +589,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _parts(req: SipRequest, metadata_required: bool = True) -> tuple[str, str]:
-    """The SDP and the recording metadata of a request's body (multipart/mixed, RFC 7866
-    §9.1); BadOffer/BadMetadata when one is missing."""
+    """The SDP and the recording metadata of a request's body (multipart.py reads it, not
+    sippy's MultipartMixBody, which fails on what real SBCs send)."""
     body = req.getBody()
     if body is None:
-        raise BadOffer("the request has no body (an SDP offer and recording metadata)", 400)
-    kind = str(body.mtype).split(";")[0].strip().lower()
-    if kind == "application/sdp":
-        if metadata_required:
-            raise BadMetadata("the recording session has no metadata "
-                              "(application/rs-metadata+xml)")
-        return str(body.content), ""
-    if kind != "multipart/mixed":
-        raise BadOffer(f"the body is {kind}, not multipart/mixed", 415)
-    try:
-        body.parse()
-        parts = body.content.parts
-    except Exception as exc:
-        raise BadOffer(f"the multipart body cannot be read: {exc}", 400) from None
-    sdp = [str(p.content) for p in parts if str(p.mtype).split(";")[0].strip().lower()
-           == "application/sdp"]
-    meta = [str(p.content) for p in parts if str(p.mtype).split(";")[0].strip().lower()
-            == "application/rs-metadata+xml"]
-    if not sdp:
-        raise BadOffer("the multipart body has no SDP offer", 400)
-    if not meta and metadata_required:
-        raise BadMetadata("the recording session has no metadata "
-                          "(application/rs-metadata+xml)")
-    return sdp[0], meta[0] if meta else ""
+        raise BadBody("the request has no body (an SDP offer and recording metadata)")
+    return recording_parts(str(body.mtype), str(body.content), metadata_required)
 
 
 def _check_labels(meta: Metadata, streams: list[Stream]) -> None:

@@ -7,6 +7,7 @@ folder's name."""
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,8 +74,7 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
 
     def on_stored(s: Session, done: list[Stored]) -> None:
         write_calls(s, source, [NewCall(
-            d, start, try_normalize(facts.caller, internal_max_digits=maxd) or "",
-            try_normalize(facts.callee, internal_max_digits=maxd) or "", facts.direction,
+            d, start, _number(facts.caller, maxd), _number(facts.callee, maxd), facts.direction,
             uniqueid, "", False) for d in done], now, actor)
 
     actor = facts.intake  # "siprec" or "capture": the part of serve that recorded it
@@ -101,3 +101,14 @@ def store_leftovers(vault: Vault, root: Path) -> int:
             log.warning("call %s left by an earlier run (%s) not stored yet: %s",
                         folder.path.name, root.name, exc)
     return done
+
+
+def _number(raw: str, maxd: int) -> str:
+    """The number in canonical form, or, where it cannot be read so (a foreign national
+    number written without its country: "2249888500" from a Ribbon SBC), its digits as the
+    SBC wrote them — a call stored without its number could be found by no one."""
+    canonical = try_normalize(raw, internal_max_digits=maxd)
+    if canonical:
+        return canonical
+    digits = re.sub(r"[\s().\-/]", "", raw.strip())
+    return digits if re.fullmatch(r"\+?\d{3,20}", digits) else ""
