@@ -178,3 +178,35 @@ def test_a_hostile_neighbour_is_refused_with_its_reason_alerted_and_nothing_writ
     assert "127.0.0.1" in message and words in message
     assert files_under(office.root / "siprec") == []
     assert calls_of(office) == []
+
+
+def test_a_held_call_cisco_offers_inactive_is_answered_inactive_and_kept_with_its_numbers(
+        tmp_path: Path) -> None:
+    """Cisco CUBE opening a session for a call on hold: both streams a=inactive (RFC 3264
+    §6.1: answered inactive), no RTP; the call is stored with its numbers and said to have
+    no sound."""
+    vault = make_vault(tmp_path / "vault", "boleslawiec")
+    with vault.transaction() as s:
+        add_siprec_line(s, vault.policy, "sbc", "test", sources=["127.0.0.1"],
+                        numbers=["+972546136443"])
+        enable_phone_source(s, "sbc", "test", legal_basis="art. 6 ust. 1 lit. e RODO",
+                            purpose="bezpieczeństwo informacji")
+    try:
+        with recording_server(vault) as srs:
+            src = Src(srs.port, "UDP")
+            inv = invite("cisco/cube-inactive-offer.txt", src, srs.port)
+            src.send(inv.data)
+            answer = src.final()
+            assert status_of(answer) == 200, answer
+            assert answer.count("a=inactive") == 2 and "a=recvonly" not in answer
+            tag = to_tag_of(answer)
+            src.send(in_dialog("ACK", inv, src, srs.port, tag, 1))
+            src.send(in_dialog("BYE", inv, src, srs.port, tag, 2))
+            assert status_of(src.final()) == 200
+            ((call, rec),) = wait_for_calls(vault, 1)
+            src.close()
+        assert (call.caller, call.callee, call.direction) == (
+            "+48733165805", "+972546136443", "incoming")
+        assert rec.meta["no_sound"] is True
+    finally:
+        vault.close()
