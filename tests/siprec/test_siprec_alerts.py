@@ -56,6 +56,33 @@ def test_a_refused_session_is_alerted_in_polish(office: Vault) -> None:
     assert kind_of(alert.kind).key == "phone_recording"
 
 
+def test_a_stranger_and_junk_are_alerted_as_refused_input_folded_per_device(
+        office: Vault) -> None:
+    """Issue 47: input from a device on no line (403), and a message that is no SIP, are
+    `input.refused` alerts naming the device — a flood of them one row, not one a packet."""
+    with recording_server(office) as srs:
+        stranger = SipClient(srs.port, source="127.0.0.2")
+        for i in range(5):
+            answer = stranger.request("INVITE", f"stranger-{i}", *multipart(
+                ("application/sdp", offer()), ("application/rs-metadata+xml", metadata())))
+            assert status_of(answer) == 403
+        stranger.close()
+        known = SipClient(srs.port)
+        for _ in range(50):
+            known.send_raw(b"\x00\xff" * 300)
+        assert status_of(known.request("OPTIONS", "still-there")) == 200
+        known.close()
+        wait_for(lambda: len(alerts(office, AlertRow.INPUT_REFUSED)) == 2, 30, "two alerts")
+    by_device = {a.message.split(":", 1)[0]: a for a in alerts(office, AlertRow.INPUT_REFUSED)}
+    assert set(by_device) == {"Odrzucono dane przysłane przez SBC 127.0.0.2",
+                              "Odrzucono dane przysłane przez SBC 127.0.0.1"}
+    assert "nie należy do żadnej linii SIPREC" in by_device[
+        "Odrzucono dane przysłane przez SBC 127.0.0.2"].message
+    junk = by_device["Odrzucono dane przysłane przez SBC 127.0.0.1"]
+    assert "nieczytelna wiadomość SIP" in junk.message
+    assert junk.source_id is not None  # the junk came from the line's own SBC
+
+
 def _call(srs: Srs, client: SipClient, call_id: str, packets: list[int]) -> None:
     answer = client.request("INVITE", call_id, *multipart(
         ("application/sdp", offer()), ("application/rs-metadata+xml", metadata())))

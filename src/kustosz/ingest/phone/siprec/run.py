@@ -10,6 +10,7 @@ folder and is tried again every `SrsSettings.retry_s` (and at the next start).""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import threading
@@ -30,6 +31,7 @@ from kustosz.ingest.phone.siprec.server import LineRule, Srs, SrsSettings
 from kustosz.ingest.phone.siprec.session import SessionFolder
 from kustosz.ingest.phone.siprec.store import store_leftovers, store_session
 from kustosz.ingest.phone.watch import enabled_phone_sources
+from kustosz.ingest.refusals import refused
 from kustosz.phones.settings import INTAKE_SIPREC, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -40,6 +42,7 @@ L = TypeVar("L")  # a recorder's line
 LINES_S = 10.0  # how soon a line added, changed or disabled is followed
 IDLE_S = 30.0  # with no SIPREC line: how often to look for one
 ALLOWANCE_S = 300.0
+REFUSAL_S = 60.0  # one refusal's alert write per device and reason at most this often
 
 
 def siprec_root(vault: Vault) -> Path:
@@ -175,10 +178,25 @@ def make_server(vault: Vault, settings: SrsSettings,
         log.warning("SIPREC line %s: %s (%s)", line, text, row)
         srs.later(quietly, raise_event, vault, line, row, text)
 
+    told_at: dict[tuple[str, str], float] = {}
+
+    def stranger(device: str, line: str | None, reason_pl: str, detail: str) -> None:
+        # a flood of junk from one address is one database write a minute, not one a packet
+        # (refused() folds them into the hour's alert row all the same)
+        now = time.monotonic()
+        if now - told_at.get((device, reason_pl), -REFUSAL_S) < REFUSAL_S:
+            return
+        if len(told_at) > 10_000:
+            told_at.clear()
+        told_at[(device, reason_pl)] = now
+        srs.later(functools.partial(refused, vault, device=f"SBC {device}",
+                                    reason_pl=reason_pl, detail=f"SIPREC: {detail}",
+                                    source=line))
+
     srs = Srs(settings, lines, lambda f: store_ended(vault, f),
               lambda line: srs.later(quietly, count_out_of_scope, vault, line), problem,
               lambda line: srs.later(quietly, session_opened, vault, line),
-              not_stored(vault))
+              not_stored(vault), stranger)
     return srs
 
 

@@ -56,6 +56,10 @@ MAX_QUEUED = 10_000
 _REASONS = {415: "Unsupported Media Type", 488: "Not Acceptable Here"}
 
 
+# (device, its line's name or None, the reason in Polish, the detail in English)
+Refused = Callable[[str, str | None, str, str], None]
+
+
 @dataclass(frozen=True)
 class SrsSettings:
     root: Path  # the data folder's siprec/
@@ -133,14 +137,16 @@ class Srs:
                  out_of_scope: Callable[[str], None] = lambda line: None,
                  problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
                  opened: Callable[[str], None] = lambda line: None,
-                 not_stored: NotStored | None = None) -> None:
+                 not_stored: NotStored | None = None,
+                 refused: Refused = lambda device, line, reason_pl, detail: None) -> None:
         """``ended``: a session's folder to store (in a thread); ``out_of_scope``: a line's
         session that was declined; ``problem``: an alert row for a line's call; ``opened``:
         a line's SBC opened a session (it is alive); ``not_stored``: a call that could not
-        be stored, said once (in the hand-over's thread)."""
+        be stored, said once (in the hand-over's thread); ``refused``: input refused that
+        belongs to no session of a line (a stranger, a message that is no SIP)."""
         self.settings, self.lines = settings, lines
         self.ended, self.out_of_scope_cb, self.problem = ended, out_of_scope, problem
-        self.opened = opened
+        self.opened, self.refused = opened, refused
         self.sessions: dict[str, Recording] = {}
         self.counters = Counters()
         self.retransmit = Retransmit()
@@ -228,6 +234,8 @@ class Srs:
     def _bad(self, host: str, why: str) -> None:
         self.counters.malformed += 1
         log.info("SIPREC: a malformed message from %s dropped (%s)", host, why)
+        line = self._line_of(host)
+        self.refused(host, line.name if line else None, "nieczytelna wiadomość SIP", why)
 
     def received(self, data: bytes, origin: Origin) -> None:
         """A message off the wire: handled in arrival order by one task (`_handling`), so an
@@ -353,6 +361,8 @@ class Srs:
         if line is None:
             self._refuse(req, origin, 403, "Forbidden",
                          "this address may not send recording sessions")
+            self.refused(origin.host, None, "adres nie należy do żadnej linii SIPREC, sesja "
+                         "nagrywania odrzucona", "403: not on any SIPREC line's list")
             return
         if not self._rate_ok(origin.host):
             self.counters.rate_limited += 1
