@@ -73,6 +73,14 @@ CASES = [
     # an SDP without t= and c=; the line owns the callee's number, so: incoming
     Case("opensips/connectel-offer.txt", "+48771121212", "+48760516936", "incoming", "1",
          "2", numbers=("+48760516936",)),
+    # the drafts' form with participant ids that are numbers, AORs "+31…@host" (no scheme),
+    # application/rs-metadata; the line owns the callee's number
+    Case("audiocodes/audiocodes-offer.txt", "+31534889935", "+31886601071", "incoming", "1",
+         "2", numbers=("+31886601071",)),
+    # a caller's name with a bare "&" (not well-formed XML as sent); the caller's number
+    # without its "+": kept as written, and (not the office's) outside: incoming
+    Case("cisco/cube-unescaped-ampersand.txt", "17203032570", "+17209132000", "incoming",
+         "1", "2", numbers=("+17209132000",)),
     # application/rs-metadata, no closing delimiter, an AOR "Extension-016190619@..."
     Case("sems/procomm-offer.txt", "016190200", "016190619", "unknown", "a_leg", "b_leg"),
 ]
@@ -85,6 +93,19 @@ def test_a_real_sbcs_recording_session_is_stored_with_its_facts_and_both_sides(
     vault = make_vault(tmp_path / "vault", "boleslawiec")
     try:
         _replay_and_check(vault, case, transport)
+    finally:
+        vault.close()
+
+
+def test_under_external_incoming_only_a_real_sbcs_incoming_call_is_kept(
+        tmp_path: Path) -> None:
+    """The issue's office (MOPS Wałbrzych: external incoming calls only): before issue 47 an
+    SBC's calls had no numbers, so direction "unknown", so nothing was kept at all."""
+    vault = make_vault(tmp_path / "vault", "walbrzych")
+    assert vault.policy.call_scope == "external_incoming"
+    try:
+        _replay_and_check(vault, CASES[[c.sample for c in CASES].index(
+            "opensips/connectel-offer.txt")], "UDP")
     finally:
         vault.close()
 

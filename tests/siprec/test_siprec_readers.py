@@ -133,6 +133,15 @@ def test_a_role_names_the_caller_and_a_prefixed_root_is_read() -> None:
     assert [p.number for p in parse_metadata(text).participants] == ["+48221234567", "200"]
 
 
+def test_a_bare_ampersand_is_read_as_itself_and_an_undefined_entity_stays_refused() -> None:
+    text = ("<recording><participant participant_id='a'><nameID aor='sip:+17209132000@x'>"
+            "<name>DENVER CITY&CNT &amp; &#38; &#x26;</name></nameID></participant></recording>")
+    (who,) = parse_metadata(text).participants
+    assert who.name == "DENVER CITY&CNT & & &"
+    with pytest.raises(BadMetadata, match="not well-formed"):
+        parse_metadata("<recording>&undefined;</recording>")
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("not xml at all", "not well-formed XML"),
     ("<recording><participant></recording", "not well-formed XML"),

@@ -53,6 +53,11 @@ class Metadata:
         return None
 
 
+# Cisco CUBE writes a caller's name as the network gives it, "DENVER CITY&CNT" unescaped;
+# such an "&" can only mean itself (no entity is ever defined: a DOCTYPE is refused)
+_BARE_AMPERSAND = re.compile(r"&(?!(?:[A-Za-z][\w.-]*|#\d+|#x[0-9A-Fa-f]+);)")
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -93,7 +98,7 @@ def parse_metadata(text: str) -> Metadata:
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise BadMetadata("the recording metadata declares a document type; refused")
     try:
-        root = ET.fromstring(text)
+        root = ET.fromstring(_BARE_AMPERSAND.sub("&amp;", text))
     except ET.ParseError as exc:
         raise BadMetadata(f"the recording metadata is not well-formed XML: {exc}") from None
     if _local(root.tag) != "recording":
