@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from kustosz.errors import InputError
+from kustosz.ingest.phone.siprec.sdp import Stream
 
 NS = "urn:ietf:params:xml:ns:recording:1"
 MAX_BYTES = 64 * 1024
@@ -125,7 +126,7 @@ def parse_metadata(text: str) -> Metadata:
             who.sends.extend(c.text.strip() for c in _children(assoc, "send")
                              if c.text and c.text.strip() not in who.sends)
     sessions = [_text(s, "sipSessionID") for s in _children(root, "session")]
-    # the caller first (server._sides): as the SRC marks it, else in the SRC's own order
+    # the caller first (sides): as the SRC marks it, else in the SRC's own order
     ordered = sorted(people.values(), key=lambda p: {True: 0, None: 1, False: 2}[p.calling])
     return Metadata(ordered, streams, [s for s in sessions if s])
 
@@ -148,3 +149,30 @@ def number_of(aor: str) -> str:
 
 
 _NUMBER = re.compile(r"^\+?[\d\s().\-/]+$")
+
+
+def check_labels(meta: Metadata, streams: list[Stream]) -> None:
+    """BadMetadata when the metadata names a stream the SDP does not offer."""
+    labels = {s.label for s in streams}
+    missing = sorted(set(meta.streams.values()) - labels)
+    if missing:
+        raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class Side:
+    id: str
+    number: str
+    name: str
+    aor: str
+
+
+def sides(meta: Metadata | None) -> tuple[Side, Side]:
+    """The caller and the callee: the participant the SRC marks as calling, else the first
+    written (the order Cisco CUBE, OpenSIPS, FreeSWITCH write them in), then the next;
+    without them, nobody."""
+    people = meta.participants if meta is not None else []
+    out = [Side(p.id, p.number, p.name, p.aor) for p in people[:2]]
+    while len(out) < 2:
+        out.append(Side(f"-{len(out)}", "", "", ""))
+    return out[0], out[1]

@@ -29,7 +29,13 @@ from pathlib import Path
 from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
 from kustosz.ingest.phone.sip_stack import MsgBody, SipHeader, SipRequest
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
-from kustosz.ingest.phone.siprec.metadata import BadMetadata, Metadata, parse_metadata
+from kustosz.ingest.phone.siprec.metadata import (
+    BadMetadata,
+    Metadata,
+    check_labels,
+    parse_metadata,
+    sides,
+)
 from kustosz.ingest.phone.siprec.multipart import BadBody, recording_parts
 from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
@@ -376,14 +382,14 @@ class Srs:
             sdp_text, meta_text = _parts(req)
             streams = parse_offer(sdp_text)
             meta = parse_metadata(meta_text)
-            _check_labels(meta, streams)
+            check_labels(meta, streams)
         except (BadOffer, BadBody, BadMetadata) as exc:
             status = getattr(exc, "status", 400)
             self._refuse(req, origin, status, _REASONS.get(status, "Bad Request"), str(exc))
             self.problem(AlertRow.PHONE_SESSION_REFUSED, line.name,
                          f"{origin.host}: {status} {exc}")
             return
-        caller, callee = _sides(meta)
+        caller, callee = sides(meta)
         direction = derive_direction(
             try_normalize(caller.number, internal_max_digits=line.extension_max_digits) or "",
             try_normalize(callee.number, internal_max_digits=line.extension_max_digits) or "",
@@ -440,7 +446,7 @@ class Srs:
                 streams = parse_offer(sdp_text)
                 meta = parse_metadata(meta_text) if meta_text else None
                 if meta is not None:
-                    _check_labels(meta, streams)
+                    check_labels(meta, streams)
             except (BadOffer, BadBody, BadMetadata) as exc:
                 status = getattr(exc, "status", 400)
                 log.warning("SIPREC: a change of session %s from %s refused (%d): %s",
@@ -493,7 +499,7 @@ class Srs:
             loop = asyncio.get_running_loop()
             if rec.folder is None:
                 rec.folder = SessionFolder.create(self.settings.root, rec.facts)
-            caller = _sides(meta)[0] if meta is not None else None
+            caller = sides(meta)[0] if meta is not None else None
             first_index = min(s.index for s in streams)
             for i, (stream, sock) in enumerate(zip(new, socks, strict=True)):
                 sender = meta.sender_of(stream.label) if meta is not None else None
@@ -605,28 +611,3 @@ def _parts(req: SipRequest, metadata_required: bool = True) -> tuple[str, str]:
     if body is None:
         raise BadBody("the request has no body (an SDP offer and recording metadata)")
     return recording_parts(str(body.mtype), str(body.content), metadata_required)
-
-
-def _check_labels(meta: Metadata, streams: list[Stream]) -> None:
-    labels = {s.label for s in streams}
-    missing = sorted(set(meta.streams.values()) - labels)
-    if missing:
-        raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}")
-
-
-@dataclass(frozen=True)
-class _Side:
-    id: str
-    number: str
-    name: str
-    aor: str
-
-
-def _sides(meta: Metadata | None) -> tuple[_Side, _Side]:
-    """The caller and the callee: the metadata's first and second participant (the order
-    SBCs write them in: Cisco CUBE, OpenSIPS, FreeSWITCH); without them, nobody."""
-    people = meta.participants if meta is not None else []
-    out = [_Side(p.id, p.number, p.name, p.aor) for p in people[:2]]
-    while len(out) < 2:
-        out.append(_Side(f"-{len(out)}", "", "", ""))
-    return out[0], out[1]
