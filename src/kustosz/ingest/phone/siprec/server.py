@@ -237,17 +237,20 @@ class Srs:
                         c.malformed, c.rate_limited)
 
     # -- messages ---------------------------------------------------------------------------
-    def _bad(self, host: str, why: str) -> None:
+    def _bad(self, host: str, why: str, theirs: bool = True) -> None:
+        """A message dropped; ``theirs``: for what the sender sent (an alert), not for the
+        server being behind."""
         self.counters.malformed += 1
         log.info("SIPREC: a malformed message from %s dropped (%s)", host, why)
-        line = self._line_of(host)
-        self.refused(host, line.name if line else None, "nieczytelna wiadomość SIP", why)
+        if theirs:
+            line = self._line_of(host)
+            self.refused(host, line.name if line else None, "nieczytelna wiadomość SIP", why)
 
     def received(self, data: bytes, origin: Origin) -> None:
         """A message off the wire: handled in arrival order by one task (`_handling`), so an
         ACK is never looked at before the INVITE it answers."""
         if self._queue.qsize() > MAX_QUEUED:
-            self._bad(origin.host, "the server is behind; dropped")
+            self._bad(origin.host, "the server is behind; dropped", theirs=False)
             return
         self._queue.put_nowait((data, origin))
 
