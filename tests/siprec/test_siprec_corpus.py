@@ -175,7 +175,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_a_hostile_neighbour_is_refused_with_its_reason_alerted_and_nothing_written(
-        office: Vault, case: str, tmp_path: Path) -> None:
+        office: Vault, case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     sample, content_type, code, words = HOSTILE[case]
     source: str | Path = sample
     if not sample:
@@ -191,6 +191,8 @@ def test_a_hostile_neighbour_is_refused_with_its_reason_alerted_and_nothing_writ
         assert words in answer  # the reason, for the SBC's log (Warning: 399)
         src.send(in_dialog("ACK", inv, src, srs.port, to_tag_of(answer), 1))
         wait_for(lambda: len(_refusals(office)) == 1, 30, "the refusal's alert")
+        refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+        assert any(words in r and "127.0.0.1" in r for r in refusals), refusals  # the log
         assert srs.counters.refused == 1 and not srs.sessions
         src.close()
     (message,) = _refusals(office)
