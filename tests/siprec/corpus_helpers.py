@@ -49,13 +49,14 @@ class Src:
 
     port: int
     transport: str  # "UDP" | "TCP"
+    host: str = "127.0.0.1"  # another loopback address: a host that is no SBC of a line
     sock: socket.socket = field(init=False)
     buffer: bytes = b""
 
     def __post_init__(self) -> None:
         kind = socket.SOCK_DGRAM if self.transport == "UDP" else socket.SOCK_STREAM
         self.sock = socket.socket(socket.AF_INET, kind)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((self.host, 0))
         self.sock.settimeout(15)
         if self.transport == "TCP":
             self.sock.connect(("127.0.0.1", self.port))

@@ -51,6 +51,7 @@ from kustosz.ingest.phone.siprec.sip import (
     TcpConnection,
     UdpEndpoint,
     parse,
+    peer_of,
 )
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
 from kustosz.phone_numbers import is_internal, try_normalize
@@ -301,19 +302,30 @@ class Srs:
         payload = str(resp).encode()
         origin.send(payload)
         branch = req.getHFBody("via").getBranch() or ""
-        self.retransmit.answered(branch, req.getMethod(), payload)
+        self.retransmit.answered(branch, req.getMethod(), payload, peer_of(origin))
         return payload
 
     async def _request(self, req: SipRequest, origin: Origin) -> None:
         method = req.getMethod()
         branch = req.getHFBody("via").getBranch() or ""
         if method != "ACK":
-            again = self.retransmit.again(branch, method)
+            again = self.retransmit.again(branch, method, peer_of(origin))
             if again is not None:
                 origin.send(again)
                 return
         key = str(req.getHFBody("call-id"))
         rec = self.sessions.get(key)
+        if rec is not None and peer_of(origin) != peer_of(rec.origin):
+            # In-dialog requests only from the SBC that opened the session (issue 48 item 4):
+            # a BYE, re-INVITE or UPDATE naming a running session's Call-ID from anyone else
+            # is answered as for a session that does not exist, and alerted.
+            self.refused(origin.host, rec.line, "żądanie w trakcie rozmowy od obcego adresu",
+                         f"{method} for a session opened by {rec.origin.host} over "
+                         f"{rec.origin.transport}, sent from {origin.host} over "
+                         f"{origin.transport}")
+            if method != "ACK":
+                self._reply(req, origin, 481, "Call/Transaction Does Not Exist")
+            return
         if rec is not None:
             rec.last_sip = time.monotonic()
         if method == "OPTIONS":

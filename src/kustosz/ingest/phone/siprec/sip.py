@@ -35,6 +35,13 @@ class Origin:
     send: Send
 
 
+def peer_of(origin: Origin) -> tuple[str, str]:
+    """Who a message came from, as far as a dialog is bound to it: the host and the kind of
+    transport (a TCP or TLS SBC may open a new connection for its BYE; TLS only ever as TLS,
+    whose handshake checked the SBC's certificate)."""
+    return (origin.host, "udp" if origin.transport == "udp" else origin.transport)
+
+
 class BadMessage(ValueError):
     pass
 
@@ -140,19 +147,25 @@ class Retransmit:
     requests kept for a request sent again (§17.2.1, §17.2.2)."""
 
     def __init__(self) -> None:
-        self.answers: dict[tuple[str, str], tuple[float, bytes]] = {}  # (branch, method)
+        # (branch, method) -> (when, who asked, the answer): an answer is sent again only to
+        # the peer it answered — it carries the dialog's To tag and media ports, which anyone
+        # repeating the Via branch would otherwise be handed (issue 48 item 4).
+        self.answers: dict[tuple[str, str], tuple[float, tuple[str, str], bytes]] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}  # dialog key -> retransmit task
 
-    def answered(self, branch: str, method: str, payload: bytes) -> None:
+    def answered(self, branch: str, method: str, payload: bytes,
+                 peer: tuple[str, str] = ("", "")) -> None:
         now = time.monotonic()
-        self.answers[(branch, method)] = (now, payload)
+        self.answers[(branch, method)] = (now, peer, payload)
         if len(self.answers) > 4096:
-            for key in [k for k, (at, _) in self.answers.items() if now - at > T_END]:
+            for key in [k for k, (at, _, _) in self.answers.items() if now - at > T_END]:
                 del self.answers[key]
 
-    def again(self, branch: str, method: str) -> bytes | None:
+    def again(self, branch: str, method: str, peer: tuple[str, str] = ("", "")) -> bytes | None:
         got = self.answers.get((branch, method))
-        return got[1] if got and time.monotonic() - got[0] < T_END else None
+        if got is None or time.monotonic() - got[0] >= T_END or got[1] != peer:
+            return None
+        return got[2]
 
     def until_ack(self, key: str, payload: bytes, origin: Origin,
                   on_timeout: Callable[[], None]) -> None:
