@@ -29,6 +29,14 @@ PROFILES = {"AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_S
             "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32}
 MAX_LEAP_S = 2.0  # RTP time this far from the arrival time is placed again by arrival
 MAX_SESSION_S = 24 * 3600  # no call's stream is written further than this into its file
+# A packet log grows by what arrives, not by time (issue 48 item 6: 20 000 oversized Opus
+# packets wrote 19.6 MB in 0.8 s, and disk pressure then deleted older evidence). Opus tops out
+# at 510 kbit/s (RFC 6716 §2.1.1) in packets of at most 120 ms of 1275-byte frames; a stream's
+# log may hold what that rate fills in the time since the session began, plus a burst, and no
+# packet over an Ethernet frame's size: the rest is not the call's, counted and dropped.
+MAX_PACKET_BYTES = 1500
+MAX_LOG_BYTES_S = 510_000 // 8 + 50 * PACKET.size
+LOG_BURST_S = 5.0
 
 
 @dataclass
@@ -107,7 +115,12 @@ class StreamWriter:
         if at < 0 or at > MAX_SESSION_S * rate:
             return False
         if self.stream.codec.packets:
+            size = PACKET.size + end - start
+            allowed = (max(arrived / rate, 0.0) + LOG_BURST_S) * MAX_LOG_BYTES_S
+            if end - start > MAX_PACKET_BYTES or self._end + size > allowed:
+                return False
             os.write(self._fd, PACKET.pack(at, end - start) + packet[start:end])
+            self._end += size
         else:
             self._write(at, packet[start:end])
         self.counts.received += 1
