@@ -173,3 +173,20 @@ def test_a_session_that_never_sends_bye_is_closed_after_the_silence_and_marked_s
         assert not srs.sessions
         client.close()
     assert files_under(office.root / "siprec") == []
+
+
+def test_500_foreign_invites_write_one_warning_line_not_500(
+        office: Vault, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 48 item 10: each refusal is counted, but the log says it once a minute per
+    address and answer; the next line carries how many were not written."""
+    with recording_server(office) as srs:
+        stranger = SipClient(srs.port, source="127.0.0.2")
+        body = multipart(("application/sdp", offer()),
+                         ("application/rs-metadata+xml", metadata()))
+        for n in range(500):
+            assert status_of(refused(stranger, body, f"stranger-{n}")) == 403
+        stranger.close()
+        assert srs.counters.refused == 500
+    lines = [r for r in caplog.records if r.levelname == "WARNING"
+             and "recording session from 127.0.0.2 refused" in r.getMessage()]
+    assert len(lines) == 1, len(lines)

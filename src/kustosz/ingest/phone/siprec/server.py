@@ -59,6 +59,7 @@ from kustosz.states import AlertRow
 
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+LOG_FOLD_S = 60.0
 MAX_QUEUED = 10_000
 _REASONS = {415: "Unsupported Media Type", 488: "Not Acceptable Here"}
 
@@ -157,6 +158,7 @@ class Srs:
         self.sessions: dict[str, Recording] = {}
         self.counters = Counters()
         self.retransmit = Retransmit()
+        self._told: dict[tuple[str, int], tuple[float, int]] = {}  # refusals' log lines
         self._buckets: dict[str, _Bucket] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -372,8 +374,19 @@ class Srs:
     def _refuse(self, req: SipRequest, origin: Origin, code: int, reason: str,
                 why: str) -> None:
         self.counters.refused += 1
-        log.warning("SIPREC: a recording session from %s refused (%d): %s", origin.host,
-                    code, why)
+        # One line a minute per address and answer (issue 48 item 10: 500 foreign INVITEs
+        # wrote 500 WARNING lines); the count of those not written goes with the next one.
+        now, key = time.monotonic(), (origin.host, code)
+        last, held = self._told.get(key, (-LOG_FOLD_S, 0))
+        if now - last < LOG_FOLD_S:
+            self._told[key] = (last, held + 1)
+        else:
+            if len(self._told) > 10_000:
+                self._told.clear()
+            self._told[key] = (now, 0)
+            log.warning("SIPREC: a recording session from %s refused (%d): %s%s", origin.host,
+                        code, why, f" (and {held} more refused since the last line)"
+                        if held else "")
         self._reply(req, origin, code, reason, to_tag=secrets.token_hex(6),
                     extra=(("warning", f'399 kustosz "{why[:200]}"'),))
 
