@@ -35,10 +35,12 @@ def test_0039_adds_the_refusal_alert_and_table_and_goes_back(vault: Vault) -> No
     command.downgrade(cfg, PREVIOUS)
     with vault.engine.connect() as conn:
         assert "input_refusals" not in inspect(conn).get_table_names()
-    with pytest.raises((IntegrityError, DBAPIError)):
-        _alert(vault, "input.refused")
+    for kind in ("input.refused", "serve.unclean_stop"):
+        with pytest.raises((IntegrityError, DBAPIError)):
+            _alert(vault, kind)
     _alert(vault, "phone.not_stored")  # 0038's kinds stay
     upgrade(vault.engine)
     _alert(vault, "input.refused")
+    _alert(vault, "serve.unclean_stop")
     with vault.engine.connect() as conn:
         assert "input_refusals" in inspect(conn).get_table_names()

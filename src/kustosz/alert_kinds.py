@@ -49,6 +49,8 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     # hour (kustosz.ingest.refusals folds the rest into it), told as it comes.
     Kind("input_refused", (_R.INPUT_REFUSED,), False, timedelta(0), timedelta(hours=1),
          "urządzenie przysłało dane, których nie można przyjąć"),
+    Kind("serve_unclean_stop", (_R.SERVE_UNCLEAN_STOP,), False, timedelta(0),
+         timedelta(hours=1), "usługa Kustosz zatrzymała się nieoczekiwanie"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.

@@ -70,6 +70,9 @@ class AlertRow(StrEnum):
     # body, a camera's answer, a CDR line — one row per device and hour, its count kept in
     # input_refusals (migration 0039).
     INPUT_REFUSED = "input.refused"
+    # serve started after a stop it did not make itself (kill, crash, power): what it cost
+    # (kustosz.alerts.unclean_stop, issue 48 item 8; migration 0039)
+    SERVE_UNCLEAN_STOP = "serve.unclean_stop"
 
 
 class RecordingState(StrEnum):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
 from tests.conftest import make_vault
 from tests.siprec.siprec_helpers import add_line, calls_of
@@ -32,10 +33,17 @@ from tests.support.siprec import (
 )
 from tests.test_ack_kill import Serve, serves  # noqa: F401 (the fixture)
 
+from kustosz.db.models import Alert
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 pytestmark = [pytest.mark.skipif(not sipp_available(), reason="espeak-ng or sox missing"),
               pytest.mark.slow]
+
+
+def _alerts(vault: Vault, kind: AlertRow) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(Alert.kind == kind)).scalars())
 
 
 def _sip_port() -> int:
@@ -113,6 +121,18 @@ def test_a_call_running_at_a_kill_keeps_what_was_received_and_the_next_is_record
         wait_for(lambda: len(calls_of(vault)) == 1, 60, "the call cut by the kill, stored")
         ((_, rec),) = calls_of(vault)
         assert rec.meta["ended"] == "crash"
+        # issue 48 item 8: what was received is counted from the files (the count was in the
+        # killed process's memory), the cut call is told on its line, and the start after
+        # the kill is an alert saying what such a stop costs
+        # (its length: the silence before the first packet counts too, a file cannot tell)
+        assert len(sent) // 160 <= rec.meta["received"] <= len(sent) // 160 + 50
+        wait_for(lambda: _alerts(vault, AlertRow.SERVE_UNCLEAN_STOP), 60, "the unclean stop")
+        (unclean,) = _alerts(vault, AlertRow.SERVE_UNCLEAN_STOP)
+        assert unclean.startswith("Usługa Kustosz zatrzymała się nieoczekiwanie")
+        assert "ostatni znak życia" in unclean and "nie zostały nagrane" in unclean
+        wait_for(lambda: _alerts(vault, AlertRow.PHONE_LOSS), 60, "the cut call's alert")
+        (cut,) = _alerts(vault, AlertRow.PHONE_LOSS)
+        assert "przerwana o" in cut and "nieoczekiwanym zatrzymaniem usługi Kustosz" in cut
         with vault.storage.open(rec.storage_key) as f, wave.open(io.BytesIO(f.read())) as w:
             frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         left = frames.reshape(-1, 2)[:, 0]
@@ -127,3 +147,4 @@ def test_a_call_running_at_a_kill_keeps_what_was_received_and_the_next_is_record
         vault.close()
     second.stop()
     assert not any((data / "siprec").iterdir())
+    assert not (data / "run" / "serve.running").exists()  # a stop serve made itself

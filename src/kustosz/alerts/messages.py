@@ -74,6 +74,8 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                    "Linia telefoniczna „{name}”: rozmowy znów nagrywane bez ubytków"),
     "input_refused": ("Odrzucono dane przysłane przez urządzenie ({since})",
                       "Urządzenie znów przysyła dane, które można przyjąć"),
+    "serve_unclean_stop": ("Usługa Kustosz zatrzymała się nieoczekiwanie ({since})",
+                           "Usługa Kustosz działa"),
     "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),

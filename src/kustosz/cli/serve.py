@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from kustosz import jobs
+from kustosz.alerts import unclean_stop
 from kustosz.alerts.notifier import run_notifier
 from kustosz.alerts.without_database import watch_database
 from kustosz.audit.witness import run_checkpoints
@@ -145,15 +146,22 @@ def run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None = None,
     ``trusted_proxies``: whose X-Forwarded-For names the client."""
     leave_the_sweep(vault)
     with vault.exclusive("serve"):
-        _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce, tls,
-                   trusted_proxies)
+        # a stop this run makes itself removes the mark; one it does not is told at the next
+        # start (kustosz.alerts.unclean_stop)
+        previous = unclean_stop.begin(vault.root)
+        try:
+            _run_serve(vault, stop, ffmpeg, options, on_ready, web, announce, tls,
+                       trusted_proxies, previous)
+        finally:
+            unclean_stop.end(vault.root)
 
 
 def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                options: RecorderOptions | None,
                on_ready: Callable[[RecorderPool], None] | None,
                web: tuple[str, int] | None, announce: Callable[[str], None] | None,
-               tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = ()) -> None:
+               tls: Tls | None = None, trusted_proxies: tuple[Network, ...] = (),
+               unclean: dict[str, Any] | None = None) -> None:
     # Every loop of serve registers here through the vault (kustosz.watchdog.progress_of).
     progress = new_progress(vault)
     # Before recovery: under systemd (Type=notify) it extends the start while recovery runs,
@@ -172,11 +180,14 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                                       progress):
         log.info("stopped while waiting for the database; the next start records again")
         return
+    seen = unclean_stop.last_alive(vault) if unclean is not None else None  # before the watch
     # Before recovery takes spooled segments in and before the first sweep: a clock moved
     # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
     clock_watch = ClockWatch(vault).start()
     try:
         done = recover_all(vault, pool, stop)
+        if unclean is not None:
+            unclean_stop.tell(vault, unclean, seen)
     except BaseException:
         _close_clock(clock_watch)
         raise

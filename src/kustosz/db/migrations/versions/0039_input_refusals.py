@@ -4,9 +4,10 @@ Issue 47 item 5: input from outside that Kustosz cannot read or must refuse (a S
 camera's answer, a CDR line) is an alert naming the device and the reason, folded per device,
 and counted in /metrics. input_refusals keeps one row per device: the count, the last reason
 and the alert row the last hour's refusals are folded into; input.refused joins the CHECK
-constraint of 0038. The downgrade refuses while alert rows hold it, naming them, and changes
-nothing; otherwise it drops the table. On SQLite the constraint is rewritten in the table's
-definition in sqlite_master, as 0016-0038 do.
+constraint of 0038, and with it serve.unclean_stop (issue 48 item 8: a start after a stop
+serve did not make itself, with what it cost). The downgrade refuses while alert rows hold
+either, naming them, and changes nothing; otherwise it drops the table. On SQLite the
+constraint is rewritten in the table's definition in sqlite_master, as 0016-0038 do.
 
 Revision ID: 0039
 Revises: 0038
@@ -35,7 +36,7 @@ _KINDS_BEFORE = (  # 0038's
     "camera_clock_off", "camera_onvif_unreachable", "camera_tamper", "camera_video_loss",
     "phone.session_refused", "phone.no_sound", "phone.loss", "phone.not_stored")
 NEW: dict[tuple[str, str], tuple[str, ...]] = {
-    ("alerts", "kind"): ("input.refused",)}
+    ("alerts", "kind"): ("input.refused", "serve.unclean_stop")}
 _BEFORE: dict[tuple[str, str], tuple[str, ...]] = {("alerts", "kind"): _KINDS_BEFORE}
 # Written out, not imported (a migration stays as it ran); the newest list of each column is
 # its enum's values (tests/test_migration_0017.py).

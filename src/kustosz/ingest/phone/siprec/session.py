@@ -106,6 +106,28 @@ def leftovers(root: Path) -> list[SessionFolder]:
             if p.is_dir() and (p / FACTS).is_file()]
 
 
+def packets_in(folder: SessionFolder) -> int:
+    """How many RTP packets the streams' files hold, counted from the files themselves: a
+    crash leaves the in-memory count unwritten (issue 48 item 8: calls cut by a kill were
+    stored "received: 0" while holding speech). A packet log's records are counted; a stream
+    placed by its RTP time is counted as the 20-ms packets (RFC 3551's default packet time)
+    its length spans — a hole filled with silence counts too: what a file cannot tell."""
+    total = 0
+    for s in folder.facts().streams:
+        path = folder.stream_path(s.label)
+        if not path.is_file():
+            continue
+        codec = CODECS[s.codec]
+        if not codec.packets:
+            total += -(-path.stat().st_size // (codec.clock // 50))
+            continue
+        data, at = path.read_bytes(), 0
+        while at + PACKET.size <= len(data):
+            at += PACKET.size + PACKET.unpack_from(data, at)[1]
+            total += at <= len(data)
+    return total
+
+
 def _decode_packets(path: Path, rate: int) -> np.ndarray:
     """A packet log's sound (Opus, by libopus through PyAV), each packet at its tick; a lost
     packet is silence, a record cut by a crash is left out."""

@@ -20,9 +20,17 @@ from kustosz.errors import KustoszError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.phone.calls_written import NewCall, write_calls
-from kustosz.ingest.phone.siprec.session import RECORDING, SessionFolder, finish, leftovers
+from kustosz.ingest.phone.siprec.alerts import raise_event
+from kustosz.ingest.phone.siprec.session import (
+    RECORDING,
+    SessionFolder,
+    finish,
+    leftovers,
+    packets_in,
+)
 from kustosz.phone_numbers import try_normalize
 from kustosz.phones.settings import PhoneSettings
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,8 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
     if facts.end is None or crashed:
         facts.end = facts.end or _end_of(folder).isoformat()
         facts.ended = facts.ended or "crash"
+        if not facts.received:  # the count was in the killed process's memory
+            facts.received = packets_in(folder)
         folder.save(facts)
     uniqueid = folder.path.name
     with vault.reading() as s:
@@ -95,12 +105,23 @@ def store_leftovers(vault: Vault, root: Path) -> int:
     done = 0
     for folder in leftovers(root):
         try:
+            before = folder.facts()  # the folder is gone once stored
+            end = before.end or _end_of(folder).isoformat()
             if store_session(vault, folder, crashed=True) is not None:
                 done += 1
+                if before.ended in ("", "crash"):  # cut by a stop serve did not make: told
+                    _tell_cut(vault, before.line, end)
         except (KustoszError, OSError) as exc:
             log.warning("call %s left by an earlier run (%s) not stored yet: %s",
                         folder.path.name, root.name, exc)
     return done
+
+
+def _tell_cut(vault: Vault, line: str, end: str) -> None:
+    at = datetime.fromisoformat(end).astimezone(vault.policy.timezone)
+    raise_event(vault, line, AlertRow.PHONE_LOSS,
+                f"rozmowa z {at:%d.%m.%Y} przerwana o {at:%H:%M:%S} nieoczekiwanym "
+                "zatrzymaniem usługi Kustosz; zapisano to, co dotarło do tej chwili")
 
 
 def _number(raw: str, maxd: int) -> str:
