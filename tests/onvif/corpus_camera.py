@@ -1,0 +1,215 @@
+"""A camera that answers as a real one did (issue 47): an HTTP server on 127.0.0.1 replaying,
+for each SOAP action, the answer a real device gave (tests/corpus/onvif/, each file as it was
+published, see the README there), and checking the WS-Security UsernameToken digest as real
+cameras require: the password digest, a nonce used once, and the token's time against the
+camera's own clock (the time its recorded GetSystemDateAndTime answer says, ticking from the
+fake's start) — a camera whose clock was never set refuses a client that trusts its own.
+
+What the fake adds of its own, said where it stands: the HTTP status of a recorded fault (SOAP
+1.2's HTTP binding: a Sender fault is 400, a Receiver fault 500 — the recordings keep the body
+only), the refusal for a token it does not accept (a `Refusal`: a recorded one where the
+corpus has the make's, else an envelope of the test's own around a wording quoted from a
+public report), and `NO_ANSWER` for an action the corpus holds no answer to."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from xml.etree import ElementTree
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "onvif"
+WINDOW_S = 60.0  # a token's time may differ this much from the camera's clock
+PRE_AUTH = {"device:GetSystemDateAndTime"}  # ONVIF Core: answered before authentication
+SERVICES = {"http://www.onvif.org/ver10/device/wsdl": "device",
+            "http://www.onvif.org/ver10/media/wsdl": "media",
+            "http://www.onvif.org/ver20/media/wsdl": "media2",
+            "http://www.onvif.org/ver10/events/wsdl": "events"}
+WSSE = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}"
+WSU = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}"
+
+
+def sample(path: str) -> str:
+    """A corpus file's text, as stored."""
+    return (CORPUS / path).read_text(encoding="utf-8")
+
+
+def fault_envelope(reason: str, subcode: str | None = None, code: str = "Sender") -> str:
+    """The test's own SOAP 1.2 fault envelope (NOT a recording) around a wording a real device
+    is reported to use; see tests/corpus/onvif/README.md, "Wordings"."""
+    sub = (f"<env:Subcode><env:Value>{subcode}</env:Value></env:Subcode>" if subcode else "")
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
+            'xmlns:ter="http://www.onvif.org/ver10/error"><env:Body><env:Fault><env:Code>'
+            f"<env:Value>env:{code}</env:Value>{sub}</env:Code><env:Reason>"
+            f'<env:Text xml:lang="en">{reason}</env:Text></env:Reason></env:Fault></env:Body>'
+            "</env:Envelope>")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the camera answers a token it does not accept."""
+
+    body: str
+    status: int = 400
+
+
+# the fake's own answer to an action the corpus holds no answer to (never a recording)
+NO_ANSWER = Refusal(fault_envelope("no recorded answer for this action (test fake)",
+                                   "ter:ActionNotSupported", "Receiver"), 500)
+
+
+def status_of(body: str) -> int:
+    """SOAP 1.2 over HTTP: a Receiver fault is 500, any other fault 400, an answer 200."""
+    if ":Fault>" not in body and "<Fault>" not in body:
+        return 200
+    return 500 if re.search(r"Value>\s*[\w-]*:?Receiver\s*<", body) else 400
+
+
+@dataclass
+class Recording:
+    """One real device's answers: "service:Action" -> a corpus file (or a `Refusal`)."""
+
+    folder: str
+    answers: dict[str, str | Refusal]
+    clock: datetime  # what the device's recorded GetSystemDateAndTime said
+    streams_for: tuple[str, ...] = ()  # the profile tokens the recorded GetStreamUri was for
+
+    def answer(self, key: str) -> Refusal:
+        given = self.answers.get(key)
+        if given is None:
+            return NO_ANSWER
+        if isinstance(given, Refusal):
+            return given
+        body = sample(f"{self.folder}/{given}")
+        return Refusal(body, status_of(body))
+
+
+@dataclass
+class Seen:
+    key: str
+    authorised: bool
+    path: str
+
+
+class CorpusCamera:
+    """`with CorpusCamera(recording, "admin", "haslo", refusal) as cam:` — cam.port."""
+
+    def __init__(self, recording: Recording, user: str, password: str, refusal: Refusal,
+                 answer_all: Refusal | None = None) -> None:
+        self.recording = recording
+        self.user, self.password, self.refusal = user, password, refusal
+        self.answer_all = answer_all  # every request answered so (a hostile neighbour)
+        self.seen: list[Seen] = []
+        self._nonces: set[str] = set()
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"camera": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = int(self._server.server_address[1])
+
+    def camera_now(self) -> datetime:
+        return self.recording.clock + timedelta(seconds=time.monotonic() - self._started)
+
+    def __enter__(self) -> CorpusCamera:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def keys(self) -> list[str]:
+        return [s.key for s in self.seen]
+
+    def token_ok(self, header: ElementTree.Element | None) -> bool | None:
+        """None: no token; else whether the digest, nonce and time hold."""
+        token = None if header is None else header.find(f".//{WSSE}UsernameToken")
+        if token is None:
+            return None
+        user = token.findtext(f"{WSSE}Username") or ""
+        digest = token.findtext(f"{WSSE}Password") or ""
+        nonce = token.findtext(f"{WSSE}Nonce") or ""
+        created = token.findtext(f"{WSU}Created") or ""
+        try:
+            raw = base64.b64decode(nonce, validate=True)
+            at = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        expected = base64.b64encode(hashlib.sha1(
+            raw + created.encode() + self.password.encode(), usedforsecurity=False).digest())
+        with self._lock:
+            fresh = nonce not in self._nonces
+            self._nonces.add(nonce)
+        on_time = abs((at.astimezone(UTC) - self.camera_now()).total_seconds()) <= WINDOW_S
+        return (user == self.user and digest.encode() == expected and fresh and on_time)
+
+    def respond(self, path: str, body: bytes) -> Refusal:
+        try:
+            root = ElementTree.fromstring(body)
+        except ElementTree.ParseError:
+            return NO_ANSWER
+        header = next((c for c in root if c.tag.endswith("}Header")), None)
+        soap_body = next((c for c in root if c.tag.endswith("}Body")), None)
+        first = soap_body[0] if soap_body is not None and len(soap_body) else None
+        if first is None:
+            return NO_ANSWER
+        ns, _, action = first.tag[1:].partition("}")
+        key = f"{SERVICES.get(ns, ns)}:{action}"
+        ok = self.token_ok(header)
+        self.seen.append(Seen(key, bool(ok), path))
+        if self.answer_all is not None:
+            return self.answer_all
+        if ok is False or (ok is None and key not in PRE_AUTH):
+            return self.refusal
+        if key.endswith(":GetStreamUri") and self.recording.streams_for:
+            token = "".join(first.itertext()).strip()
+            if not any(token.endswith(t) for t in self.recording.streams_for):
+                return NO_ANSWER
+        return self.recording.answer(key)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    camera: CorpusCamera
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        size = min(int(self.headers.get("Content-Length", 0) or 0), 1_000_000)
+        said = self.camera.respond(self.path, self.rfile.read(size))
+        data = said.body.encode("utf-8")
+        self.send_response(said.status)
+        self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+# -- the recordings --------------------------------------------------------------------------
+def ipd_h4k8m05() -> Recording:
+    """IPD-H4K8M05-BS (a PTZ dome that names no manufacturer), as published by easy_onvif."""
+    return Recording("ipd-h4k8m05-bs", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2025, 4, 6, 17, 38, 53, tzinfo=UTC), streams_for=("MainStream",))
+
+
+RECORDINGS: dict[str, Callable[[], Recording]] = {"ipd-h4k8m05-bs": ipd_h4k8m05}
+__all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
+           "fault_envelope", "sample", "status_of"]
