@@ -100,7 +100,15 @@ def _recorded(facts: CameraFacts, token: str | None) -> StreamProfile:
                 pl=f"Profil „{token}” ma kodowanie {chosen.encoding or 'nieznane'}; "
                    f"{_supported_pl()}.")
         return chosen
-    usable = [p for p in facts.profiles if _encoding(p) in RECORDABLE and p.uri]
+    recordable = [p for p in facts.profiles if _encoding(p) in RECORDABLE]
+    usable = [p for p in recordable if p.uri]
+    if recordable and not usable:
+        tokens = ", ".join(p.token for p in recordable)
+        raise InputError(f"the camera gives no stream address for its H.264/H.265 profiles "
+                         f"({tokens}): GetStreamUri answered none",
+                         pl=f"Kamera nie podaje adresu strumienia dla żadnego profilu H.264 "
+                            f"ani H.265 ({tokens}); sprawdź w ustawieniach kamery, czy "
+                            "strumienie RTSP są włączone.")
     if not usable:
         offered = ", ".join(sorted({p.encoding or "?" for p in facts.profiles}))
         raise InputError(f"the camera offers only {offered}; Kustosz records H.264 or H.265 "
@@ -128,6 +136,23 @@ def _live(facts: CameraFacts, record: StreamProfile,
     lighter = [p for p in facts.profiles if p.token != record.token and p.uri
                and _encoding(p) in LIVE_ENCODINGS and p.pixels < record.pixels]
     return max(lighter, key=lambda p: p.pixels, default=None)
+
+
+def live_said(record: StreamProfile, live: StreamProfile | None) -> tuple[str, str]:
+    """What live view plays, in words (English, Polish): the lighter H.264 profile, else the
+    recorded stream — which a browser plays only when it is H.264."""
+    if live is not None:
+        return (f"live view: profile {live.token} ({describe(live)})",
+                f"podgląd na żywo: profil {live.token} ({describe(live)})")
+    if _encoding(record) in LIVE_ENCODINGS:
+        return ("live view: the recorded stream (the camera has no lighter H.264 profile "
+                "with a stream address)",
+                "podgląd na żywo: strumień nagrywany (kamera nie ma lżejszego profilu H.264 "
+                "z adresem strumienia)")
+    return (f"live view: the recorded stream, {record.encoding}, which a browser may not "
+            "play (set an H.264 sub-stream in the camera's own settings)",
+            f"podgląd na żywo: strumień nagrywany w {record.encoding}, którego przeglądarka "
+            "może nie odtworzyć — ustaw w kamerze strumień pomocniczy H.264")
 
 
 def pick_profiles(facts: CameraFacts,

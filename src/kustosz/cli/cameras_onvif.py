@@ -15,7 +15,8 @@ from rich.table import Table
 from kustosz.cameras.onvif_register import (
     ProfileChoice,
     add_onvif_camera,
-    describe,
+    live_said,
+    pick_profiles,
     registered_hosts,
 )
 from kustosz.cameras.register import CameraSpec
@@ -69,12 +70,16 @@ def cameras_onvif(
     check_in_office(where, office_networks().in_office)
     password = camera_password(password_file, password_env) or ""
     facts = read_camera(where, user, password, timeout)
-    main, live = facts.main_profile(), facts.live_profile()
+    try:  # what `cameras add --onvif` would pick, or why it could not
+        main, live = pick_profiles(facts, ProfileChoice())
+        problem = None
+    except InputError as exc:
+        main, live, problem = None, None, str(exc)
     if as_json:
         emit_json({"address": str(facts.address), "device": asdict(facts.device),
                    "profiles": [asdict(p) for p in facts.profiles],
                    "record": main.token if main else None,
-                   "live": live.token if live else None,
+                   "live": live.token if live else None, "problem": problem,
                    "clock": asdict(facts.clock) if facts.clock else None})
         return
     d = facts.device
@@ -88,6 +93,10 @@ def cameras_onvif(
         table.add_row(p.token, p.name, p.encoding, size, f"{p.fps:g}" if p.fps else "—",
                       str(p.bitrate_kbps or "—"), p.uri, use)
     console.print(table)
+    if main is not None:
+        console.print(live_said(main, live)[0], markup=False)
+    if problem:
+        console.print(f"cannot be added as it is: {problem}", markup=False)
     if facts.clock is None:
         console.print("clock: the camera does not give its time in UTC")
     else:
@@ -171,9 +180,9 @@ def add_by_onvif(spec: CameraSpec, address: str, user: str | None, password_file
                   f"{device.serial or '—'}, firmware {device.firmware or '—'}")
     console.print(f"  records profile {device.record_profile} ({device.record_profile_desc}) "
                   f"from {url}")
+    record = next(p for p in facts.profiles if p.token == device.record_profile)
     live = next((p for p in facts.profiles if p.token == device.live_profile), None)
-    console.print(f"  live view: profile {live.token} ({describe(live)})" if live else
-                  "  live view: the recorded stream (the camera has no lighter H.264 profile)")
+    console.print(f"  {live_said(record, live)[0]}", markup=False)
     if facts.clock is not None and abs(facts.clock.offset_s) > 2.0:
         console.print(f"[bold yellow]the camera's clock is {facts.clock.offset_s:+.0f} s off "
                       "this machine's:[/] set it to the office's NTP server")

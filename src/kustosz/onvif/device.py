@@ -1,6 +1,7 @@
 """What one camera says of itself over ONVIF, read in one short session: its device facts for
 the register, its media profiles with the stream address of each (Media2 where offered,
-Media1 otherwise, chosen by onveef), and its clock against ours. Every call is bounded by a
+Media1 otherwise: onvif.client, which also corrects onveef where it misreads real cameras),
+and its clock against ours. Every call is bounded by a
 timeout; a camera that refuses the credentials, does not answer or does not speak ONVIF gets a
 clear error in both languages, never a traceback."""
 
@@ -17,6 +18,7 @@ import onveef
 
 from kustosz.errors import KustoszError
 from kustosz.onvif.address import OnvifAddress
+from kustosz.onvif.client import Client, OnvifUnusableAnswer
 
 TIMEOUT_S = 5.0  # per call; a camera on the office's network answers in well under a second
 
@@ -31,6 +33,10 @@ class OnvifRefused(KustoszError):
 
 class OnvifUnsupported(KustoszError):
     """The camera answers but does not offer (or refuses) the operation asked."""
+
+
+class OnvifUnusable(OnvifUnreachable):
+    """The camera answered with something that is not XML Kustosz can read."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,12 @@ class CameraFacts:
         return max(self.profiles, key=lambda p: (p.pixels, p.bitrate_kbps or 0), default=None)
 
     def live_profile(self) -> StreamProfile | None:
-        """A lighter profile for live view (a sub-stream), if the camera has one."""
+        """A lighter profile for live view (a sub-stream) a browser plays (H.264) and the
+        camera gives an address for; None: live view plays the main stream."""
         main = self.main_profile()
         lighter = [p for p in self.profiles if main is not None and p.token != main.token
-                   and p.pixels < main.pixels]
+                   and p.pixels < main.pixels and p.uri
+                   and p.encoding.upper().replace(".", "") == "H264"]
         return max(lighter, key=lambda p: p.pixels, default=None)
 
 
@@ -110,6 +118,15 @@ def said_plainly(address: OnvifAddress) -> Iterator[None]:
     except onveef.OnvifFaultError as exc:
         raise OnvifUnsupported(f"the camera at {where} refused the operation: {exc}",
                                pl=f"Kamera {where} odmówiła wykonania operacji ONVIF.") from None
+    except onveef.OnvifCapabilityMissingError as exc:
+        raise OnvifUnsupported(f"the camera at {where} offers no media service: {exc}",
+                               pl=f"Kamera {where} nie udostępnia przez ONVIF usługi obrazu "
+                                  "(Media) — nie ma profili ani adresów strumieni.") from None
+    except OnvifUnusableAnswer as exc:
+        raise OnvifUnusable(
+            f"{where} does not answer as an ONVIF camera: {exc}",
+            pl=f"Urządzenie {where} nie odpowiada jak kamera ONVIF: jego odpowiedź nie jest "
+               "czytelnym dokumentem XML.") from None
     except (onveef.OnvifTimeoutError, onveef.OnvifTransportError) as exc:
         raise OnvifUnreachable(
             f"the camera at {where} does not answer ({type(exc).__name__}: {exc})",
@@ -121,11 +138,11 @@ def said_plainly(address: OnvifAddress) -> Iterator[None]:
 
 
 def _client(address: OnvifAddress, user: str, password: str,
-            timeout_s: float) -> onveef.OnvifClient:
+            timeout_s: float) -> Client:
     # http_auth="digest": a device answering 401 with a Basic challenge is not given the
     # password in clear (onveef's "auto" would retry with Basic) — anything on the office's
     # network can answer a discovery probe
-    return onveef.OnvifClient(address.host, address.port, user, password,
+    return Client(address.host, address.port, user, password,
                               use_https=address.https, device_path=address.path,
                               timeout_s=timeout_s, retries=0, http_auth="digest")
 
@@ -156,7 +173,7 @@ def _profile(raw: dict[str, Any], uri: str) -> StreamProfile:
                          bitrate_kbps=int(bitrate) if bitrate else None, uri=uri)
 
 
-def _clock(client: onveef.OnvifClient) -> ClockReading | None:
+def _clock(client: Client) -> ClockReading | None:
     before = time.time()
     try:
         said = client.get_system_date_time()
@@ -176,7 +193,7 @@ def _clock(client: onveef.OnvifClient) -> ClockReading | None:
                         ntp=str(said.get("date_time_type", "")).upper() == "NTP")
 
 
-def _uri(client: onveef.OnvifClient, token: str) -> str:
+def _uri(client: Client, token: str) -> str:
     """A profile's stream address; "" for a profile the camera gives none for (a fault for
     that profile alone, e.g. a metadata-only or disabled one): it is listed, never recorded.
     A refused password or a silent camera still ends the whole reading."""
@@ -188,7 +205,7 @@ def _uri(client: onveef.OnvifClient, token: str) -> str:
         return ""
 
 
-def _mac(client: onveef.OnvifClient) -> str | None:
+def _mac(client: Client) -> str | None:
     """The first enabled interface's hardware address (a camera has one)."""
     try:
         interfaces = client.get_network_interfaces()
@@ -201,13 +218,28 @@ def _mac(client: onveef.OnvifClient) -> str | None:
     return None
 
 
+def _profiles(client: Client) -> list[dict[str, Any]]:
+    """The media profiles (Media2 where offered); a Media2 profile given without its encoder
+    settings (as cameras answer GetProfiles without Type=All) takes Media1's of its token."""
+    profiles = client.get_profiles()
+    if all(p.get("video_encoder") for p in profiles):
+        return profiles
+    try:
+        media1 = {str(p.get("token")): p for p in client.media1_profiles()}
+    except (onveef.OnvifFaultError, onveef.OnvifOperationNotSupportedError):
+        return profiles
+    return [p if p.get("video_encoder") or str(p.get("token")) not in media1
+            else {**p, "video_encoder": media1[str(p.get("token"))].get("video_encoder")}
+            for p in profiles]
+
+
 def read_camera(address: OnvifAddress, user: str, password: str,
                 timeout_s: float = TIMEOUT_S) -> CameraFacts:
     """Device facts, every media profile with its stream address, and the clock."""
     with said_plainly(address), _client(address, user, password, timeout_s) as client:
         device = _device(client.get_device_information())
         profiles = tuple(_profile(p, _uri(client, str(p["token"])))
-                         for p in client.get_profiles() if p.get("token"))
+                         for p in _profiles(client) if p.get("token"))
         clock = _clock(client)
         mac = _mac(client)
     return CameraFacts(address=address, device=device, profiles=profiles, clock=clock, mac=mac)

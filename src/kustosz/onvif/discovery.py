@@ -8,6 +8,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from onveef import wsdiscovery
 
@@ -51,7 +52,17 @@ def discover(interface_ip: str | None = None, timeout_s: float = 3.0) -> list[Fo
                 f"{', '.join(local_interfaces())})",
                 pl=f"Ten komputer nie ma interfejsu o adresie {interface_ip} (ma: "
                    f"{', '.join(local_interfaces())}).")
-    answers = wsdiscovery.discover(timeout_s=timeout_s, interface_ip=interface_ip)
+    return found_of(wsdiscovery.discover(timeout_s=timeout_s, interface_ip=interface_ip))
+
+
+def _scope(value: str) -> str:
+    """A scope's value as people read it: ONVIF scopes are URIs, so a name with a space comes
+    as "My%20Camera" (percent-decoded, whitespace folded, cut at 200 characters)."""
+    return " ".join(unquote(value, errors="replace").split())[:200]
+
+
+def found_of(answers: Iterable[wsdiscovery.DiscoveredDevice]) -> list[FoundCamera]:
+    """The probe's answers as cameras a person could add, one per device service."""
     found: dict[str, FoundCamera] = {}
     for device in answers:
         if not device.device_service:
@@ -61,8 +72,8 @@ def discover(interface_ip: str | None = None, timeout_s: float = 3.0) -> list[Fo
         except InputError:
             continue  # an answer naming no usable address: nothing a person could add
         found.setdefault(str(address), FoundCamera(
-            address=address, name=device.name, hardware=device.hardware,
-            location=device.location, endpoint=device.endpoint_reference))
+            address=address, name=_scope(device.name), hardware=_scope(device.hardware),
+            location=_scope(device.location), endpoint=device.endpoint_reference))
     return sorted(found.values(), key=lambda f: (f.address.host, f.address.port))
 
 

@@ -20,6 +20,7 @@ import onveef
 from onveef import envelopes, parsers
 
 from kustosz.onvif.address import OnvifAddress
+from kustosz.onvif.client import Client
 from kustosz.onvif.device import said_plainly
 
 POLL_S = 5  # the camera holds a pull this long when it has nothing to say
@@ -92,7 +93,7 @@ class EventStream:
 
     def __init__(self, address: OnvifAddress, user: str, password: str) -> None:
         self.address = address
-        self._client = onveef.OnvifClient(
+        self._client = Client(
             address.host, address.port, user, password, use_https=address.https,
             device_path=address.path, timeout_s=POLL_S + 10.0, retries=0,
             http_auth="digest")  # never Basic: device.py's _client says why
