@@ -166,6 +166,34 @@ def test_the_commands_show_and_add_the_recorded_camera(office: tuple[Cli, Corpus
     assert PASSWORD not in said
 
 
+def test_an_answer_kustosz_cannot_use_during_the_clock_check_is_an_alert_naming_it(
+        office: tuple[Cli, CorpusCamera]) -> None:
+    from sqlalchemy import select
+
+    from kustosz.cameras.onvif_clock import check_camera, target_of
+    from kustosz.db.models import Alert
+    from kustosz.ingest.refusals import refused
+    from kustosz.states import AlertRow
+    from kustosz.vault import Vault
+
+    cli, cam = office
+    cli("cameras", "add", "hol-ptz", "--onvif", here(cam), "--user", "admin",
+        "--password-file", str(cli.data.parent / "haslo.txt"), "--site", "Urząd Gminy",
+        "--zone", "hol", "--purpose", "employee_safety", "--notice-date", "2026-01-01",
+        "--signage-date", "2026-01-10")
+    vault = Vault.open(cli.data)
+    with vault.reading() as s:
+        target = target_of(s, "hol-ptz")
+    cam.answer_all = Refusal("<html><body>Zaloguj się</body></html>", 200)  # a proxy's page
+    check = check_camera(vault, target, vault.config.cameras, refuse=refused)
+    assert check.error is not None and check.offset_s is None
+    with vault.reading() as s:
+        rows = {a.kind: a.message for a in s.execute(select(Alert)).scalars()}
+    assert "kamera hol-ptz" in rows[AlertRow.INPUT_REFUSED]
+    assert "nie jest czytelnym dokumentem XML" in rows[AlertRow.INPUT_REFUSED]
+    assert rows[AlertRow.CAMERA_ONVIF_UNREACHABLE].startswith("Kamera hol-ptz")
+
+
 # -- hostile neighbours ----------------------------------------------------------------------
 BOMB = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -31,7 +32,13 @@ from kustosz.db.models import Source
 from kustosz.db.outage import is_database_away
 from kustosz.errors import InputError, KustoszError
 from kustosz.onvif.address import OnvifAddress, parse_address
-from kustosz.onvif.device import ClockReading, read_clock, set_clock_by_ntp, set_clock_to
+from kustosz.onvif.device import (
+    ClockReading,
+    OnvifUnusable,
+    read_clock,
+    set_clock_by_ntp,
+    set_clock_to,
+)
 from kustosz.states import AlertRow
 from kustosz.watchdog import progress_of
 
@@ -107,8 +114,24 @@ def _set(target: Target, offset: float) -> str | None:
     return None
 
 
+# kustosz.ingest.refusals.refused, handed down by `kustosz serve` (kustosz.cameras sits below
+# kustosz.ingest: it is given the function, never imports it)
+Refuse = Callable[..., None]
+
+
+def answer_refused(vault: Vault, target: Target, exc: KustoszError,
+                   refuse: Refuse | None) -> None:
+    """An answer of the camera Kustosz cannot use (not XML, an XML bomb): an `input.refused`
+    alert naming the camera, beside its ONVIF status row (call outside a transaction)."""
+    if refuse is not None and isinstance(exc, OnvifUnusable):
+        refuse(vault, device=f"kamera {target.name} ({target.address.host}:"
+                              f"{target.address.port})",
+                reason_pl="odpowiedź ONVIF kamery nie jest czytelnym dokumentem XML",
+                detail=str(exc), source=target.name)
+
+
 def check_camera(vault: Vault, target: Target, config: CamerasConfig,
-                 actor: str = "kustosz serve") -> ClockCheck:
+                 actor: str = "kustosz serve", refuse: Refuse | None = None) -> ClockCheck:
     """Read one camera's clock, set it where consented and needed, keep the readings and
     raise or clear its alerts. The calls to the camera run outside any transaction."""
     limit = config.clock_limit_s
@@ -136,6 +159,7 @@ def check_camera(vault: Vault, target: Target, config: CamerasConfig,
     except KustoszError as exc:
         error = str(exc)
         error_pl = exc.pl or str(exc)
+        answer_refused(vault, target, exc, refuse)
     now = datetime.now(UTC)
     last = readings[-1][1].offset_s if readings else None
     with vault.transaction() as s:
@@ -173,7 +197,7 @@ def check_camera(vault: Vault, target: Target, config: CamerasConfig,
 
 
 def check_all(vault: Vault, config: CamerasConfig, stop: threading.Event | None = None,
-              beat: object = None) -> list[ClockCheck]:
+              beat: object = None, refuse: Refuse | None = None) -> list[ClockCheck]:
     with vault.reading() as s:
         found = targets(s)
     done = []
@@ -182,11 +206,12 @@ def check_all(vault: Vault, config: CamerasConfig, stop: threading.Event | None 
             break
         if callable(beat):
             beat()
-        done.append(check_camera(vault, target, config))
+        done.append(check_camera(vault, target, config, refuse=refuse))
     return done
 
 
-def run_camera_clocks(vault: Vault, stop: threading.Event) -> None:
+def run_camera_clocks(vault: Vault, stop: threading.Event,
+                      refuse: Refuse | None = None) -> None:
     """`kustosz serve`'s loop: every ONVIF camera's clock on start and every
     [cameras] clock_check_minutes; a database away waits, a camera away is its own alert."""
     progress = progress_of(vault).loop("camera-clocks", ALLOWANCE_S)
@@ -195,7 +220,7 @@ def run_camera_clocks(vault: Vault, stop: threading.Event) -> None:
     while not stop.is_set():
         progress.beat()
         try:
-            check_all(vault, config, stop, progress.beat)
+            check_all(vault, config, stop, progress.beat, refuse)
             away = False
         except Exception as exc:
             if not is_database_away(exc):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
-from kustosz.cameras.onvif_clock import Target, targets
+from kustosz.cameras.onvif_clock import Refuse, Target, answer_refused, targets
 from kustosz.db.cameras import CameraMark
 from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
@@ -87,8 +87,9 @@ def close_open_marks(vault: Vault, source_id: int) -> None:
 class Subscriber:
     """One camera's subscription, in its own thread, until stopped."""
 
-    def __init__(self, vault: Vault, target: Target, stop: threading.Event) -> None:
-        self.vault, self.target, self._stop = vault, target, stop
+    def __init__(self, vault: Vault, target: Target, stop: threading.Event,
+                 refuse: Refuse | None = None) -> None:
+        self.vault, self.target, self._stop, self.refuse = vault, target, stop, refuse
         self.ended = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"events-{target.source_id}",
                                        daemon=True)
@@ -120,6 +121,7 @@ class Subscriber:
             except KustoszError as exc:
                 log.warning("camera %s: its events cannot be received (%s); trying again in "
                             "%.0f s", t.name, exc, pause)
+                answer_refused(self.vault, t, exc, self.refuse)
             except Exception as exc:  # the database away, or a bug: the thread lives on
                 if not is_database_away(exc):
                     log.exception("camera %s: taking its events failed", t.name)
@@ -129,7 +131,8 @@ class Subscriber:
             pause = min(pause * 2, RETRY_S[1])
 
 
-def run_camera_events(vault: Vault, stop: threading.Event) -> None:
+def run_camera_events(vault: Vault, stop: threading.Event,
+                      refuse: Refuse | None = None) -> None:
     """`kustosz serve`'s loop: a subscriber per enabled ONVIF camera."""
     progress = progress_of(vault).loop("camera-events", ALLOWANCE_S)
     running: dict[int, Subscriber] = {}
@@ -148,7 +151,7 @@ def run_camera_events(vault: Vault, stop: threading.Event) -> None:
                 del running[sid]
         for sid, target in wanted.items():
             if sid not in running:
-                running[sid] = Subscriber(vault, target, stop)
+                running[sid] = Subscriber(vault, target, stop, refuse)
                 running[sid].thread.start()
         progress.wait(stop, RESCAN_S)
     for sub in running.values():

@@ -229,13 +229,13 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
         threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
                                         name="clock", daemon=True))
-        # The clocks and the events of the cameras added over ONVIF (issue 34); the ONVIF
-        # client loads here, not with every command of the command line
+        # The cameras' clocks and events over ONVIF (issue 34): the client loads only here
         from kustosz.cameras.onvif_clock import run_camera_clocks
         from kustosz.cameras.onvif_events import run_camera_events
-        threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop),
+        from kustosz.ingest.refusals import refused  # an answer Kustosz cannot use: an alert
+        threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop, refused),
                                         name="camera-clocks", daemon=True))
-        threads.append(threading.Thread(target=run_camera_events, args=(vault, stop),
+        threads.append(threading.Thread(target=run_camera_events, args=(vault, stop, refused),
                                         name="camera-events", daemon=True))
         # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
         threads.append(threading.Thread(target=_run_siprec, args=(vault, stop),
