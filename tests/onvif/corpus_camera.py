@@ -90,7 +90,10 @@ class Recording:
             return NO_ANSWER
         if isinstance(given, Refusal):
             return given
-        body = sample(f"{self.folder}/{given}")
+        name, _, part = given.partition("#")
+        body = sample(f"{self.folder}/{name}")
+        if part == "RESPONSE":  # a published log: the answer is what follows "RESPONSE:"
+            body = body.rpartition("RESPONSE:\n")[2]
         return Refusal(body, status_of(body))
 
 
@@ -210,6 +213,19 @@ def ipd_h4k8m05() -> Recording:
     }, clock=datetime(2025, 4, 6, 17, 38, 53, tzinfo=UTC), streams_for=("MainStream",))
 
 
-RECORDINGS: dict[str, Callable[[], Recording]] = {"ipd-h4k8m05-bs": ipd_h4k8m05}
+def xm530() -> Recording:
+    """XM530_50X50-WG_8M (a XiongMai board in a SUNBA PTZ; it names itself "H264"), as
+    published by easy_onvif: Media1 and Media2 offered, Media2's answers recorded."""
+    return Recording("xm530-sunba", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media2:GetProfiles": "Media2GetProfilesLog.xml#RESPONSE",
+        "media2:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2025, 4, 27, 1, 27, 42, tzinfo=UTC), streams_for=("000",))
+
+
+RECORDINGS: dict[str, Callable[[], Recording]] = {"ipd-h4k8m05-bs": ipd_h4k8m05,
+                                                  "xm530-sunba": xm530}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

@@ -28,6 +28,7 @@ from tests.onvif.corpus_camera import (
     fault_envelope,
     ipd_h4k8m05,
     sample,
+    xm530,
 )
 
 from kustosz.cameras.onvif_register import ProfileChoice, pick_profiles
@@ -97,6 +98,27 @@ def test_a_wrong_password_is_said_so_whatever_the_wording(wording: Refusal) -> N
     said = refused.value.pl or ""
     assert said.startswith(f"Kamera {here(cam)} odrzuciła nazwę użytkownika lub hasło")
     assert "zle-haslo-7" not in said + str(refused.value)
+
+
+def test_media2_is_preferred_where_the_camera_offers_it(wording: Refusal) -> None:
+    with CorpusCamera(xm530(), "admin", PASSWORD, wording) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        keys = cam.keys()
+    assert "media2:GetProfiles" in keys and "media2:GetStreamUri" in keys
+    assert not [k for k in keys if k.startswith("media:")], keys  # Media1 never asked
+    d = facts.device
+    assert (d.make, d.model, d.serial) == ("H264", "XM530_50X50-WG_8M", "f0d2d8a9c5380a0f")
+    assert [(p.token, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps)
+            for p in facts.profiles] == [("000", "H264", 2592, 1944, 12, 2205),
+                                          ("001", "H264", 704, 480, 12, 551)]
+    main = facts.profiles[0]
+    assert main.uri == ("rtsp://127.0.0.1:554/user=admin_password=_channel=1_stream=0"
+                        "&protocol=unicast&onvif=ture.sdp?real_stream")
+    record, live = pick_profiles(facts, ProfileChoice())
+    assert record.token == "000" and live is None  # no address recorded for "001"
+    assert facts.clock is not None
+    expected = datetime(2025, 4, 27, 1, 27, 42, tzinfo=UTC).timestamp() - time.time()
+    assert abs(facts.clock.offset_s - expected) < 5 + facts.clock.round_trip_s
 
 
 @pytest.mark.parametrize("fault", ["sunba/Fault.xml", "ipd-h4k8m05-bs/Fault.xml"])
