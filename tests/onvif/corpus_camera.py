@@ -225,7 +225,16 @@ def xm530() -> Recording:
     }, clock=datetime(2025, 4, 27, 1, 27, 42, tzinfo=UTC), streams_for=("000",))
 
 
+def dahua() -> Recording:
+    """A Dahua camera's GetCapabilities and GetStreamUri (go2rtc's test data; no other answer
+    of it is published: GetServices gets the fake's own "not supported")."""
+    return Recording("dahua", {
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime.now(UTC))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {"ipd-h4k8m05-bs": ipd_h4k8m05,
-                                                  "xm530-sunba": xm530}
+                                                  "xm530-sunba": xm530, "dahua": dahua}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

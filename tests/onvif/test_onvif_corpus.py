@@ -25,6 +25,7 @@ from tests.onvif.corpus_camera import (
     CorpusCamera,
     Recording,
     Refusal,
+    dahua,
     fault_envelope,
     ipd_h4k8m05,
     sample,
@@ -132,6 +133,21 @@ def test_services_not_implemented_falls_back_to_capabilities(fault: str) -> None
     assert "device:GetServices" in keys and "device:GetCapabilities" in keys
     assert [p.token for p in facts.profiles] == ["MainStream", "SubStream"]
     assert facts.profiles[0].uri == "rtsp://127.0.0.1:554/1/h264major"
+
+
+def test_a_dahua_without_get_services_is_read_through_its_capabilities() -> None:
+    from kustosz.onvif.client import Client
+
+    with CorpusCamera(dahua(), "admin", PASSWORD, WORDINGS["dahua"]) as cam, \
+            Client("127.0.0.1", cam.port, "admin", PASSWORD, retries=0, timeout_s=2,
+                   http_auth="digest") as client:
+        services = client.discover_services()
+        uri = client.get_stream_uri(profile_token="MediaProfile00000")
+        keys = cam.keys()
+    assert services["media"] == f"http://127.0.0.1:{cam.port}/onvif/media_service"
+    assert uri == "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=1&unicast=true" \
+                  "&proto=Onvif"
+    assert keys[:2] == ["device:GetServices", "device:GetCapabilities"]
 
 
 def test_the_live_view_is_the_recorded_stream_when_no_lighter_h264_has_an_address() -> None:
