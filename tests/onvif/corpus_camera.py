@@ -234,7 +234,17 @@ def dahua() -> Recording:
     }, clock=datetime.now(UTC))
 
 
-RECORDINGS: dict[str, Callable[[], Recording]] = {"ipd-h4k8m05-bs": ipd_h4k8m05,
-                                                  "xm530-sunba": xm530, "dahua": dahua}
+def dlink_dcs6511() -> Recording:
+    """A D-Link DCS-6511's GetCapabilities (every service at /onvif/device_service) and Media1
+    profiles, as published by easy_onvif; no stream address of it is published."""
+    return Recording("dlink-dcs-6511", {
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+    }, clock=datetime.now(UTC))
+
+
+RECORDINGS: dict[str, Callable[[], Recording]] = {
+    "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
+    "dlink-dcs-6511": dlink_dcs6511}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

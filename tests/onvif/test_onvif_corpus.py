@@ -26,6 +26,7 @@ from tests.onvif.corpus_camera import (
     Recording,
     Refusal,
     dahua,
+    dlink_dcs6511,
     fault_envelope,
     ipd_h4k8m05,
     sample,
@@ -148,6 +149,28 @@ def test_a_dahua_without_get_services_is_read_through_its_capabilities() -> None
     assert uri == "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=1&unicast=true" \
                   "&proto=Onvif"
     assert keys[:2] == ["device:GetServices", "device:GetCapabilities"]
+
+
+def test_a_dlink_whose_services_all_live_at_the_device_address() -> None:
+    """D-Link's GetCapabilities names /onvif/device_service for Media too: its profiles are
+    read there; with no stream address for any profile, the add says exactly that."""
+    from kustosz.onvif.client import Client
+    from kustosz.onvif.device import CameraFacts, DeviceFacts, _profile, _profiles, _uri
+
+    with CorpusCamera(dlink_dcs6511(), "admin", PASSWORD, WORDINGS["hikvision"]) as cam, \
+            Client("127.0.0.1", cam.port, "admin", PASSWORD, retries=0, timeout_s=2,
+                   http_auth="digest") as client:
+        profiles = tuple(_profile(p, _uri(client, str(p["token"]))) for p in _profiles(client))
+        seen = cam.seen
+    assert [(p.token, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps) for p in profiles] \
+        == [("Profile1", "H264", 1280, 1024, 7, 4096), ("Profile2", "H264", 640, 480, 30, 2048)]
+    assert {s.path for s in seen if s.key.startswith("media:")} == {"/onvif/device_service"}
+    facts = CameraFacts(parse_address(here(cam)), DeviceFacts("", "", "", "", ""), profiles,
+                        None)
+    with pytest.raises(InputError) as refused:
+        pick_profiles(facts, ProfileChoice())
+    assert "nie podaje adresu strumienia" in (refused.value.pl or "")
+    assert "Profile1, Profile2" in (refused.value.pl or "")
 
 
 def test_the_live_view_is_the_recorded_stream_when_no_lighter_h264_has_an_address() -> None:
