@@ -41,6 +41,7 @@ from kustosz.onvif.device import (
     OnvifUnreachable,
     OnvifUnsupported,
     read_camera,
+    read_device,
 )
 
 PASSWORD = "haslo-kamery-9"
@@ -149,6 +150,25 @@ def test_a_dahua_without_get_services_is_read_through_its_capabilities() -> None
     assert uri == "rtsp://127.0.0.1:554/cam/realmonitor?channel=1&subtype=1&unicast=true" \
                   "&proto=Onvif"
     assert keys[:2] == ["device:GetServices", "device:GetCapabilities"]
+
+
+@pytest.mark.parametrize("folder,expected", [
+    ("ipd-h4k8m05-bs", ("", "IPD-H4K8M05-BS", "071D3E36963F", "V1.04.10-190309")),
+    ("xm530-sunba", ("H264", "XM530_50X50-WG_8M", "f0d2d8a9c5380a0f",
+                     "V5.00.R02.L5330747.10010.349917..ONVIF 16.12")),
+    ("enp1a14-ir-25x", ("ONVIF", "ENP1A14-IR/25X", "ENP1A14-IR/25X20190430AAWRD14878498W",
+                        "V5.5.3 build 180822")),
+    ("gx728mf-ir28", ("NONE", "GX728MF-IR28", "210235T8HQ3197000191",
+                      "IPC_G6106-B0005P11D1812C03")),
+])
+def test_a_found_camera_tells_its_device_facts(folder: str,
+                                               expected: tuple[str, ...]) -> None:
+    """What `kustosz cameras discover --user` shows of each found camera (read_device)."""
+    recording = Recording(folder, {"device:GetDeviceInformation":
+                                   "GetDeviceInformationResponse.xml"}, clock=datetime.now(UTC))
+    with CorpusCamera(recording, "admin", PASSWORD, WORDINGS["vivotek"]) as cam:
+        d = read_device(parse_address(here(cam)), "admin", PASSWORD)
+    assert (d.make, d.model, d.serial, d.firmware) == expected
 
 
 def test_a_dlink_whose_services_all_live_at_the_device_address() -> None:
