@@ -74,7 +74,8 @@ def test_a_wrong_password_is_refused_plainly(camera: tuple[OnvifCamera, RtspServ
     with pytest.raises(OnvifRefused) as refused:
         read_camera(here(cam), "admin", "zle-haslo-7")
     assert refused.value.pl == f"Kamera 127.0.0.1:{cam.port} odrzuciła nazwę użytkownika " \
-                               "lub hasło."
+                               "lub hasło: są nieprawidłowe albo konto nie ma w kamerze " \
+                               "uprawnień ONVIF."
     assert "zle-haslo-7" not in str(refused.value) + (refused.value.pl or "")
 
 

@@ -110,8 +110,13 @@ def said_plainly(address: OnvifAddress) -> Iterator[None]:
     try:
         yield
     except onveef.OnvifAuthError:
-        raise OnvifRefused(f"the camera at {where} refused the user name or password",
-                           pl=f"Kamera {where} odrzuciła nazwę użytkownika lub hasło.") from None
+        # the camera's clock was read and allowed for before (onvif.client): a refusal now
+        # means the credentials themselves
+        raise OnvifRefused(f"the camera at {where} refused the user name or password (wrong, "
+                           "or the account has no ONVIF rights on the camera)",
+                           pl=f"Kamera {where} odrzuciła nazwę użytkownika lub hasło: są "
+                              "nieprawidłowe albo konto nie ma w kamerze uprawnień ONVIF."
+                           ) from None
     except onveef.OnvifOperationNotSupportedError as exc:
         raise OnvifUnsupported(f"the camera at {where} does not offer this: {exc}",
                                pl=f"Kamera {where} nie obsługuje tej operacji ONVIF.") from None
