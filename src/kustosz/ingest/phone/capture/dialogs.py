@@ -21,7 +21,11 @@ from kustosz.ingest.phone.siprec.sdp import BadOffer, Crypto, sdes_key
 from kustosz.ingest.phone.siprec.sip import BadMessage, parse
 
 _USER = re.compile(r"<?(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
-_SIP_START = re.compile(rb"^(?:[A-Z]+ \S+ SIP/2\.0|SIP/2\.0 \d{3} )")
+_SIP_START = re.compile(rb"^(?:[A-Z]+ [^ \r\n]+ SIP/2\.0\r\n|SIP/2\.0 \d{3} )")
+# How far into a datagram its start line is looked for: a B2BUA's Request-URI with its tags
+# and parameters runs past a hundred bytes (a Wireshark sample's INVITE: 75), so a short
+# window took such INVITEs for RTP and the call was seen only from a later re-INVITE.
+START_LINE_MAX = 2048
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
 _COMPACT = {"f": "from", "t": "to", "i": "call-id"}
 
@@ -159,21 +163,20 @@ class Dialogs:
     def __init__(self) -> None:
         self.calls: dict[str, Dialog] = {}
         self.malformed = 0
+        self.last_error = ""  # why the last malformed message could not be read
 
     @staticmethod
     def is_sip(payload: bytes) -> bool:
-        return bool(_SIP_START.match(payload[:64]))
+        return bool(_SIP_START.match(payload[:START_LINE_MAX]))
 
     def sip(self, at: float, d: Datagram) -> Dialog | None:
         """One SIP message; the dialog it changed, if any."""
         try:
             msg = parse(d.payload)
             return self._follow(at, msg, headers_of(d.payload))
-        except BadMessage:
+        except Exception as exc:  # sippy raises many kinds for a message it cannot read whole
             self.malformed += 1
-            return None
-        except Exception:  # sippy raises many kinds for a message it cannot read whole
-            self.malformed += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"[:200]
             return None
 
     def _follow(self, at: float, msg: SipRequest | SipResponse,

@@ -30,6 +30,7 @@ import pylibsrtp
 from kustosz.ingest.phone.capture import wire
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
 from kustosz.ingest.phone.capture.frames import Datagram, Segment, Skipped, packet
+from kustosz.ingest.phone.capture.refusals import Refusals, Refuse, why_silent
 from kustosz.ingest.phone.capture.sip_tcp import SipOverTcp
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
@@ -109,6 +110,9 @@ class Call:
     def received(self) -> int:
         return sum(w.counts.received for w in self.writers.values())
 
+    def why_silent(self) -> str:
+        return why_silent(self.encrypted, self.forged, self.unsupported)
+
 
 class Recorder:
     def __init__(self, settings: CaptureSettings, lines: Callable[[], list[CaptureLine]],
@@ -116,15 +120,18 @@ class Recorder:
                  out_of_scope: Callable[[str], None] = lambda line: None,
                  problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
                  seen: Callable[[str], None] = lambda line: None,
-                 not_stored: NotStored | None = None) -> None:
+                 not_stored: NotStored | None = None,
+                 refuse: Refuse = lambda line, device, reason, detail: None) -> None:
         """``ended``: a call's folder to store (in a thread); ``out_of_scope``: a line's
         call that was not recorded; ``problem``: an alert row for a line's call; ``seen``: a
         call was offered on the line's port (its SIP reaches Kustosz); ``not_stored``: a
-        call that could not be stored, said once (in the hand-over's thread)."""
+        call that could not be stored, said once (in the hand-over's thread); ``refuse``: SIP
+        unreadable (line, sender, reason, detail), once a second per line and sender."""
         self.settings, self.lines = settings, lines
         self.out_of_scope_cb, self.problem, self.seen = out_of_scope, problem, seen
         self.handover = HandOver(ended, settings.retry_s, "capture", told(not_stored))
         self.counters = Counters()
+        self.refusals = Refusals(refuse)
         self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
         # where RTP goes: its call, the side speaking, and how it is read
         self.media: dict[tuple[str, str, int], tuple[Call, int, Protection]] = {}
@@ -310,8 +317,11 @@ class Recorder:
 
     def _sip(self, interface: str, rule: LineRule, when: float, d: Datagram) -> None:
         dialogs = self.dialogs.setdefault(interface, Dialogs())
-        known = len(dialogs.calls)
+        known, malformed = len(dialogs.calls), dialogs.malformed
         dialog = dialogs.sip(when, d)
+        if dialogs.malformed > malformed:
+            self.refusals.unreadable_sip(rule.name, interface, d.src, d.sport, d.dst, d.dport,
+                                         d.payload, dialogs.last_error)
         if dialog is None:
             return
         if len(dialogs.calls) > known:  # a new call offered on the port
@@ -487,7 +497,7 @@ class Recorder:
         name = call.folder.path.name
         if not received and not call.no_sound_said:
             self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
-                         f"call {name} read off {call.interface}: {_why_silent(call)}")
+                         f"call {name} read off {call.interface}: {call.why_silent()}")
         elif received and facts.lost > received * self.settings.loss_percent / 100:
             self.problem(AlertRow.PHONE_LOSS, call.line.name,
                          f"call {name} read off {call.interface}: {facts.lost} of "
@@ -519,15 +529,15 @@ class Recorder:
         """Calls without sound, calls gone silent, dialogs never answered; SIP over TCP
         waiting behind a gap too long."""
         by_interface = {line.interface: line.rule for line in self.lines()}
+        self.refusals.flush()
         for interface, streams in self.tcp.items():
             waited = streams.expire(now)
-            if streams.lost > self._tcp_lost_said.get(interface, 0):
-                log.warning("capture: SIP over TCP on %s: %d stretch(es) of it lost (segments "
-                            "the mirror did not show, or not SIP) — a call whose INVITE or "
-                            "answer was in one is not seen", interface,
-                            streams.lost - self._tcp_lost_said.get(interface, 0))
-                self._tcp_lost_said[interface] = streams.lost
             rule = by_interface.get(interface)
+            if streams.lost > self._tcp_lost_said.get(interface, 0):
+                if rule is not None:  # a call whose INVITE or answer was in one is not seen
+                    self.refusals.tcp_lost(rule.name, interface, streams.lost -
+                                           self._tcp_lost_said.get(interface, 0))
+                self._tcp_lost_said[interface] = streams.lost
             for at, message in waited:
                 if rule is not None:  # its line disabled a moment ago: not followed
                     self._sip(interface, rule, at, message)
@@ -537,7 +547,7 @@ class Recorder:
                 call.no_sound_said = True
                 self.problem(AlertRow.PHONE_NO_SOUND, call.line.name,
                              f"call {call.folder.path.name} read off {call.interface}: "
-                             f"{_why_silent(call)} {s.no_sound_s:.0f} s after its answer")
+                             f"{call.why_silent()} {s.no_sound_s:.0f} s after its answer")
             if now - call.last_heard > s.silence_s:
                 log.warning("capture: call %s silent for %.0f s; closed",
                             call.dialog.call_id, s.silence_s)
@@ -547,14 +557,3 @@ class Recorder:
                 if dialog.answered is None and now - dialog.started > s.unanswered_s:
                     del dialogs.calls[call_id]
 
-
-def _why_silent(call: Call) -> str:
-    if call.encrypted:
-        return (f"its sound is encrypted (SRTP, {call.encrypted} packets seen) with no key "
-                "Kustosz can use (DTLS-SRTP, an MKI, another suite)")
-    if call.forged:
-        return f"every SRTP packet of it failed its authentication ({call.forged})"
-    if call.unsupported:
-        return (f"its sound is in a codec not recorded (RTP payload types "
-                f"{', '.join(map(str, sorted(call.unsupported)))})")
-    return "no RTP seen (it takes another path, or a firewall drops it)"

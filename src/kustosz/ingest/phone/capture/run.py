@@ -37,6 +37,7 @@ from kustosz.ingest.phone.siprec.run import (
 )
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.watch import enabled_phone_sources
+from kustosz.ingest.refusals import refused
 from kustosz.phones.settings import INTAKE_CAPTURE, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -126,10 +127,15 @@ def make_recorder(vault: Vault, settings: CaptureSettings,
         log.warning("capture line %s: %s (%s)", line, text, row)
         recorder.later(quietly, raise_event, vault, line, row, text)
 
+    def refuse(line: str, device: str, reason_pl: str, detail: str) -> None:
+        recorder.later(lambda: refused(vault, device=device, reason_pl=reason_pl,
+                                       detail=detail, source=line))
+
     recorder = Recorder(
         settings, lines, lambda f: store_ended(vault, f),
         lambda line: recorder.later(quietly, count_out_of_scope, vault, line), problem,
-        lambda line: recorder.later(quietly, session_opened, vault, line), not_stored(vault))
+        lambda line: recorder.later(quietly, session_opened, vault, line), not_stored(vault),
+        refuse)
     return recorder
 
 

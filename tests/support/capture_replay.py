@@ -1,0 +1,186 @@
+"""Third-party captures replayed onto a veth pair (issue 47): the frames of a pcap or pcapng file
+written by another project are sent, in their order and with their spacing shortened, from
+inside the test's network namespace through a packet socket on the veth's inner end, so that
+they arrive on the outer end that the real capture process reads — as a mirrored switch port
+hands a recorder what crossed the switch.
+
+The binary captures are not in this repository: they lie in the corpus folder beside it,
+`../shared/corpus/pcap/` from the repository's root (or where KUSTOSZ_PCAP_CORPUS says), each
+under its source's folder, and each is checked against the SHA-256 its README names before it
+is used. A test whose capture is not there skips, naming the file.
+
+Also the converter of hex text dumps (one frame a file, as PcapPlusPlus keeps its examples) for
+the captures kept as text in tests/corpus/pcap/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tests.support.capture import Veth
+
+REPO = Path(__file__).resolve().parents[2]
+TEXT_CORPUS = REPO / "tests" / "corpus" / "pcap"
+LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 1, 113, 276
+
+
+def corpus_folder() -> Path:
+    """Where the binary captures are: KUSTOSZ_PCAP_CORPUS, else ../shared/corpus/pcap."""
+    return Path(os.environ.get("KUSTOSZ_PCAP_CORPUS") or REPO.parent / "shared" / "corpus"
+                / "pcap")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One third-party capture: its place under the corpus folder and its SHA-256."""
+
+    path: str  # e.g. "ndpi/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap"
+    sha256: str
+
+    def file(self) -> Path:
+        """The capture, checked; the test skips when it is not in the corpus folder."""
+        f = corpus_folder() / self.path
+        if not f.is_file():
+            pytest.skip(f"third-party capture {f} is not in the corpus folder (set "
+                        "KUSTOSZ_PCAP_CORPUS; see tests/corpus/pcap/README.md)")
+        digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        assert digest == self.sha256, f"{f}: SHA-256 {digest}, not the corpus's {self.sha256}"
+        return f
+
+
+class NotACapture(ValueError):
+    pass
+
+
+def _ethernet(linktype: int, frame: bytes) -> bytes | None:
+    """The frame as Ethernet II (what a mirrored port gives): a Linux cooked capture's header
+    becomes an Ethernet header with the same protocol; other link types None."""
+    if linktype == LINKTYPE_ETHERNET:
+        return frame
+    macs = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+    if linktype == LINKTYPE_LINUX_SLL and len(frame) >= 16:
+        return macs + frame[14:16] + frame[16:]
+    if linktype == LINKTYPE_LINUX_SLL2 and len(frame) >= 20:
+        return macs + frame[0:2] + frame[20:]
+    return None
+
+
+def _pcapng(data: bytes) -> list[tuple[float, bytes]]:
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    out: list[tuple[float, bytes]] = []
+    links: list[tuple[int, float]] = []  # each interface's link type and time unit
+    at = 0
+    while at + 12 <= len(data):
+        kind, length = struct.unpack(order + "II", data[at:at + 8])
+        if length < 12 or at + length > len(data):
+            raise NotACapture(f"a pcapng block cut short at {at}")
+        body = data[at + 8:at + length - 4]
+        if kind == 0x0A0D0D0A:
+            order = "<" if body[:4] == b"\x4d\x3c\x2b\x1a" else ">"
+            links = []
+        elif kind == 1:
+            unit = 1e-6
+            opt = 8
+            while opt + 4 <= len(body):
+                code, size = struct.unpack(order + "HH", body[opt:opt + 4])
+                if code == 0:
+                    break
+                if code == 9:  # if_tsresol
+                    v = body[opt + 4]
+                    unit = 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -v
+                opt += 4 + (size + 3) // 4 * 4
+            links.append((struct.unpack(order + "H", body[:2])[0], unit))
+        elif kind == 6:
+            iface, high, low, caplen = struct.unpack(order + "IIII", body[:16])
+            linktype, unit = links[iface]
+            frame = _ethernet(linktype, body[20:20 + caplen])
+            if frame is not None:
+                out.append((((high << 32) | low) * unit, frame))
+        at += length
+    return out
+
+
+def read_capture(path: Path) -> list[tuple[float, bytes]]:
+    """The frames of a pcap or pcapng file, as Ethernet II, with their capture times."""
+    data = path.read_bytes()
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        return _pcapng(data)
+    magic = data[:4]
+    order = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+             b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}.get(magic)
+    if order is None or len(data) < 24:
+        raise NotACapture(f"{path} is neither pcap nor pcapng")
+    scale = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
+    linktype = struct.unpack(order + "I", data[20:24])[0] & 0xFFFF
+    out: list[tuple[float, bytes]] = []
+    at = 24
+    while at + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(order + "IIII", data[at:at + 16])
+        frame = _ethernet(linktype, data[at + 16:at + 16 + caplen])
+        if frame is not None:
+            out.append((sec + frac * scale, frame))
+        at += 16 + caplen
+    return out
+
+
+def hex_frames(*names: str) -> list[bytes]:
+    """Frames kept as hex text under tests/corpus/pcap/ (one frame a file)."""
+    return [bytes.fromhex("".join((TEXT_CORPUS / n).read_text().split())) for n in names]
+
+
+def replay(veth: Veth, frames: list[tuple[float, bytes]], *, speedup: float = 20.0,
+           max_gap: float = 0.02) -> None:
+    """Send ``frames`` into the veth's outer end from inside its namespace, in order; each
+    gap the capture had is divided by ``speedup`` and kept under ``max_gap`` seconds (the
+    capture process reads at its own pace; the order is what a call's reading depends on)."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".frames", delete=False) as f:
+        last: float | None = None
+        for when, frame in frames:
+            gap = 0.0 if last is None else min(max(when - last, 0.0) / speedup, max_gap)
+            last = when
+            f.write(struct.pack("!dI", gap, len(frame)) + frame)
+    try:
+        subprocess.run(["ip", "netns", "exec", veth.namespace, sys.executable,
+                        "-m", "tests.support.capture_replay", veth.inside,
+                        f.name], check=True, cwd=REPO, timeout=600,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                           [str(REPO), *os.environ.get("PYTHONPATH", "").split(os.pathsep)])})
+    finally:
+        os.unlink(f.name)
+
+
+def _send(interface: str, path: str) -> None:
+    import socket
+    data = Path(path).read_bytes()
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((interface, 0))
+    at = 0
+    while at < len(data):
+        gap, length = struct.unpack("!dI", data[at:at + 12])
+        frame = data[at + 12:at + 12 + length]
+        at += 12 + length
+        if gap:
+            time.sleep(gap)  # the capture's own spacing, shortened
+        for _ in range(100):
+            try:
+                sock.send(frame)
+                break
+            except BlockingIOError:  # the veth's queue full: a moment, then again
+                time.sleep(0.001)
+            except OSError as exc:
+                if exc.errno != 105:  # ENOBUFS: likewise; anything else is the test's fault
+                    raise
+                time.sleep(0.001)
+    sock.close()
+
+
+if __name__ == "__main__":
+    _send(sys.argv[1], sys.argv[2])
