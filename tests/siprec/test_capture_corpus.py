@@ -1,0 +1,196 @@
+"""Calls other projects captured, replayed off a mirrored port into the real capture path (issue
+47): the frames of each third-party capture are sent, in their order, into a veth end that the
+real capture process (`kustosz capture`) reads, and serve's capture recorder follows and keeps
+the calls. What each test asserts is what the capture itself shows (tshark's reading of it is
+in tests/corpus/pcap/README.md), never what Kustosz happened to make of it.
+
+The binary captures lie outside the repository (tests/support/capture_replay.py says where);
+a test whose capture is missing skips. The frames kept as hex text (tests/corpus/pcap/) are
+always there. Needs root and iproute2 (a namespace, a packet socket)."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from tests.cameras.camera_helpers import wait_for
+from tests.conftest import make_vault
+from tests.siprec.capture_helpers import add_capture, capture_recorder, settle
+from tests.siprec.siprec_helpers import calls_of, files_under
+from tests.support.capture import (
+    capture_process,
+    netns_available,
+    set_mtu,
+    udp_frame,
+    veth_pair,
+    wait_reading,
+)
+from tests.support.capture_replay import Sample, hex_frames, read_capture, replay
+from tests.support.siprec import alaw_to_pcm, best_match
+
+from kustosz.db.models import Alert, Recording
+from kustosz.ingest.phone.capture.frames import Datagram, packet
+from kustosz.ingest.phone.capture.recorder import Recorder
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+
+pytestmark = pytest.mark.skipif(not netns_available(), reason="needs root and iproute2")
+
+FAX = Sample("ndpi/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap",
+             "b402d3ee4ccb32fba3c75a90fdb8ae50ab9a58f9f5e51a72d9d873b18a68d99e")
+SIP_TCP = Sample("suricata-verify/sip-tcp.pcap",
+                 "8730ef1a0796ce186f2bd853fe41db35268d3d8c822ceb6c7da9491e03d3a667")
+WIRESHARK_SIP = Sample("sngrep/aaa.pcap",
+                       "da24856f4c9943b93926ebcec9e9b28bd5b4eaf14274aad72a3f5d612cfaef2e")
+B2BUA_LEG = "00e9d4a500e9d48-0015-0001-0000-0000@10.35.40.25"
+TRUNK_LEG = "SD4909701-9ff11bf72eb4a347c92974d8fbbc2668-ao8o3i1"
+
+
+def _replayed(vault: Vault, frames: list[tuple[float, bytes]], realtime: bool = False,
+              **settings: object) -> tuple[Recorder, str]:
+    """``frames`` replayed into the real capture process on a veth; the recorder once every
+    call it followed is handed over, and the interface it read. ``realtime``: the capture's
+    own spacing (pauses over half a second shortened), which a call's sound needs — its RTP
+    is placed by its timestamps only while they keep within two seconds of its arrival."""
+    with veth_pair() as veth:
+        set_mtu(veth, 9000)  # a capture's frames as they were, none cut by the veth
+        add_capture(vault, veth.outside)
+        with capture_recorder(vault, **settings) as recorder, capture_process(vault.root):
+            wait_reading(recorder, veth.outside)
+            replay(veth, frames, **({"speedup": 1.0, "max_gap": 0.5} if realtime else {}))
+            wait_for(lambda: not recorder.calls, 60, "every call of the capture ended")
+            settle(recorder)
+    return recorder, veth.outside
+
+
+def _stereo(vault: Vault, rec: Recording) -> np.ndarray:
+    with vault.storage.open(rec.storage_key) as f, wave.open(io.BytesIO(f.read())) as w:
+        assert w.getnchannels() == 2 and w.getframerate() == 8000
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+
+
+def _sent(frames: list[tuple[float, bytes]], dst: str, dport: int, after: float,
+          count: int) -> np.ndarray:
+    """What was said in ``count`` PCMA packets in a row (by sequence number) sent to
+    ``dst``:``dport``, from the first one ``after`` seconds into the capture."""
+    first = frames[0][0]
+    run: list[bytes] = []
+    last_seq = -1
+    for when, frame in frames:
+        d = packet(frame)
+        if not isinstance(d, Datagram) or (d.dst, d.dport) != (dst, dport) or \
+                when - first < after or d.payload[1] & 0x7F != 8:
+            continue
+        seq = int.from_bytes(d.payload[2:4], "big")
+        run = [*run, d.payload[12:]] if seq == last_seq + 1 else [d.payload[12:]]
+        last_seq = seq
+        if len(run) == count:
+            return alaw_to_pcm(b"".join(run))
+    raise AssertionError(f"no {count} PCMA packets in a row to {dst}:{dport}")
+
+
+def _refusals(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.INPUT_REFUSED)).scalars())
+
+
+def test_a_b2bua_fax_call_in_g711a_is_kept_with_its_caller_callee_and_both_sides(
+        tmp_path: Path) -> None:
+    """Wireshark's sample FAX-Call-t38-CA-TDM-SIP-FB-1 (as nDPI's tests keep it): a call to
+    061963177 from a withheld number, seen on several hops of a B2BUA (two Call-IDs), its
+    INVITE's start line 75 bytes long, answered, re-INVITEd by the callee, then switched to
+    T.38 and hung up by BYE. The leg whose RTP the capture holds (10.23.1.52:16756 ⇄
+    10.35.60.100:15580) is kept in PCMA on both channels, each side's sound whole in its own
+    (cross-correlated with the capture's payloads): 1163 PCMA packets cross, 3 of them early
+    media before the 200 OK, which no recording holds; CN (PT 13) and PT 100 are not sound.
+    Replayed at the capture's pace (about 50 s)."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    frames = read_capture(FAX.file())
+    _replayed(vault, frames, realtime=True)
+    stored = {rec.meta["src_session"]: (call, rec) for call, rec in calls_of(vault)}
+    assert set(stored) == {B2BUA_LEG, TRUNK_LEG}
+    call, rec = stored[B2BUA_LEG]
+    assert (rec.meta["caller_raw"], rec.meta["callee_raw"]) == ("unavailable", "061963177")
+    assert call.direction == "unknown"  # neither number is the office's
+    assert rec.meta["ended"] == "bye" and rec.meta["received"] == 1160
+    assert sorted((s["label"], s["codec"]) for s in rec.meta["streams"]) == [
+        ("callee", "PCMA"), ("caller", "PCMA")]
+    stereo = _stereo(vault, rec)
+    to_b2bua = _sent(frames, "10.35.60.100", 15580, 31.0, 100)
+    to_gateway = _sent(frames, "10.23.1.52", 16756, 31.0, 10)
+    # the caller's side (left) is what was sent to the answering side's address, whole
+    assert best_match(stereo[:, 0], to_b2bua) > 0.99
+    assert best_match(stereo[:, 1], to_gateway) > 0.99  # the fax machine's (right)
+    assert best_match(stereo[:, 0], to_gateway) < 0.5  # not the other side's
+    trunk = stored[TRUNK_LEG][1]  # the trunk's leg: its media took another path
+    assert trunk.meta["received"] == 0 and trunk.meta["no_sound"] is True
+    assert (trunk.meta["caller_raw"], trunk.meta["callee_raw"]) == ("unavailable", "061963177")
+    assert _refusals(vault) == []
+    assert files_under(vault.root / "capture") == []
+    vault.close()
+
+
+def test_a_register_over_tcp_cut_across_segments_is_read_whole(tmp_path: Path) -> None:
+    """suricata-verify's sip-tcp-method: a REGISTER over TCP in two segments (400 + 185
+    bytes) and its 200 OK. Put together and read as SIP (not a call: nothing written)."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, interface = _replayed(vault, read_capture(SIP_TCP.file()))
+    assert recorder.tcp[interface].lost == 0
+    assert recorder.dialogs[interface].malformed == 0  # both messages reached the dialogs
+    assert calls_of(vault) == [] and _refusals(vault) == []
+    vault.close()
+
+
+def test_registrations_and_calls_never_answered_write_nothing(tmp_path: Path) -> None:
+    """Wireshark's SIP sample (as sngrep's tests keep it, tests/aaa.pcap): REGISTERs refused
+    and accepted, INVITEs cancelled, timed out (408) and refused (407, 480), DNS, FTP: 81 SIP
+    messages, every one read, no call answered — nothing is written and nothing refused."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, interface = _replayed(vault, read_capture(WIRESHARK_SIP.file()))
+    assert recorder.dialogs[interface].malformed == 0
+    assert recorder.counters.calls == 0 and calls_of(vault) == []
+    assert _refusals(vault) == []
+    vault.close()
+
+
+def test_a_microsip_invite_on_other_ports_is_followed_and_a_cut_one_refused(
+        tmp_path: Path) -> None:
+    """PcapPlusPlus's sip_non_default_port1 (text, tests/corpus/pcap/pcapplusplus/): MicroSIP
+    3.22.3's INVITE from 1005 to 1006 between ports 53309 and 52380, offering PCMA, PCMU and
+    DTMF at 192.168.20.68:4004, is followed as a call offered. The same INVITE cut at 900
+    bytes (its body short of its Content-Length, as a mirror's snap length cuts it) is an
+    input.refused alert naming the sender and the line, not only a counter."""
+    invite = hex_frames("pcapplusplus/sip_non_default_port1.dat")[0]
+    d = packet(invite)
+    assert isinstance(d, Datagram)
+    cut = udp_frame(d.src, d.sport, d.dst, d.dport, d.payload[:900])
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    with veth_pair() as veth:
+        add_capture(vault, veth.outside)
+        with capture_recorder(vault) as recorder, capture_process(vault.root):
+            wait_reading(recorder, veth.outside)
+            replay(veth, [(0.0, invite)])
+            wait_for(lambda: "0c3bab2cebe34ec997a80daa4346b393" in
+                     getattr(recorder.dialogs.get(veth.outside), "calls", {}), 30,
+                     "the INVITE followed")
+            dialog = recorder.dialogs[veth.outside].calls["0c3bab2cebe34ec997a80daa4346b393"]
+            assert (dialog.caller, dialog.callee) == ("1005", "1006")
+            assert [(m.address, m.port, m.payloads) for m in dialog.offer] == [
+                ("192.168.20.68", 4004, (8, 0, 101))]
+            replay(veth, [(0.0, cut)])
+            wait_for(lambda: _refusals(vault), 30, "the cut INVITE refused")
+    (message,) = _refusals(vault)
+    assert message.startswith("Odrzucono dane przysłane przez 192.168.20.68:53309: wiadomość "
+                              "SIP z portu lustrzanego jest nieczytelna")
+    assert "Truncated SIP body" in message and f"interface {veth.outside}" in message
+    with vault.reading() as s:
+        source_id = s.execute(select(Alert.source_id).where(
+            Alert.kind == AlertRow.INPUT_REFUSED)).scalar()
+    assert source_id is not None  # the line's
+    assert calls_of(vault) == []
+    vault.close()
