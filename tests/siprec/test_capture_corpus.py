@@ -46,6 +46,8 @@ SIP_TCP = Sample("suricata-verify/sip-tcp.pcap",
                  "8730ef1a0796ce186f2bd853fe41db35268d3d8c822ceb6c7da9491e03d3a667")
 WIRESHARK_SIP = Sample("sngrep/aaa.pcap",
                        "da24856f4c9943b93926ebcec9e9b28bd5b4eaf14274aad72a3f5d612cfaef2e")
+IPV6_FRAGMENTS = Sample("sngrep/ipv6frag.pcap",
+                        "4713f5de75473576b1dda41e8e5e8b85f886d83e32c2f71ad9e78af347966973")
 B2BUA_LEG = "00e9d4a500e9d48-0015-0001-0000-0000@10.35.40.25"
 TRUNK_LEG = "SD4909701-9ff11bf72eb4a347c92974d8fbbc2668-ao8o3i1"
 
@@ -193,4 +195,20 @@ def test_a_microsip_invite_on_other_ports_is_followed_and_a_cut_one_refused(
             Alert.kind == AlertRow.INPUT_REFUSED)).scalar()
     assert source_id is not None  # the line's
     assert calls_of(vault) == []
+    vault.close()
+
+
+def test_an_ipv6_call_in_fragments_answered_with_100rel_is_followed_and_kept(
+        tmp_path: Path) -> None:
+    """sngrep's tests/ipv6frag.pcap (a Linux cooked capture): an IMS-style call over IPv6
+    from 08019200026 to "mcr", its INVITE, 183s, PRACKs, UPDATEs and 200s cut into IPv6
+    fragments, the answer's SDP in the reliable 183 (RFC 3262) and the UPDATE's 200, ended
+    by BYE. Its sound (AMR-WB) is not in the capture: the call is kept without sound. The
+    capture filter used to drop every IPv6 fragment: no call was seen at all."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, _ = _replayed(vault, read_capture(IPV6_FRAGMENTS.file()))
+    ((_, rec),) = calls_of(vault)
+    assert (rec.meta["caller_raw"], rec.meta["callee_raw"]) == ("08019200026", "mcr")
+    assert rec.meta["ended"] == "bye" and rec.meta["no_sound"] is True
+    assert recorder.fragments.given_up == 0 and _refusals(vault) == []
     vault.close()

@@ -2,7 +2,8 @@
 and its 200's answer say where each side receives its sound, so an RTP datagram sent to one
 side's media address is the other side speaking. Who called whom comes from the INVITE's
 From and To (P-Asserted-Identity first, as a trunk asserts it); a dialog is answered by its
-2xx, ends with BYE, and fails with CANCEL or a final error — a call never answered is not a
+2xx (its answer's SDP may come before, in a reliable 18x, or later in an UPDATE's 2xx), ends
+with BYE, and fails with CANCEL or a final error — a call never answered is not a
 recording. The messages are read by sippy (siprec.sip.parse), as the recording server's; the
 identities and the dialog's headers are read from the message's own text, as sippy refuses the
 tel: URIs that trunks assert (P-Asserted-Identity: <tel:+48...>). A message that cannot be
@@ -211,17 +212,19 @@ class Dialogs:
                 dialog.failed, dialog.ended = "cancelled", at
             return dialog
         dialog = self.calls.get(call_id)
-        if dialog is None or headers.get("cseq", "").split()[-1:] != ["INVITE"]:
+        method = headers.get("cseq", "").split()[-1:]
+        if dialog is None or method not in (["INVITE"], ["UPDATE"]):
             return dialog
         code = msg.scode
-        if 200 <= code < 300:
-            if dialog.answered is None:
-                dialog.answered = at
-            if text and _by_callee(headers, dialog):  # the answer to the callee's re-INVITE
-                dialog.offer = media_of(text) or dialog.offer
-            elif text:  # the callee's side: where it receives
-                dialog.answer = media_of(text) or dialog.answer
-        elif code >= 300 and dialog.answered is None:
+        if 200 <= code < 300 and method == ["INVITE"] and dialog.answered is None:
+            dialog.answered = at
+        # An answer comes in a 2xx, or before it in a 18x (early media; with 100rel, RFC
+        # 3262, the only answer there is), or in the 2xx to an UPDATE (RFC 3311)
+        if 100 < code < 300 and text and _by_callee(headers, dialog):  # the callee asked
+            dialog.offer = media_of(text) or dialog.offer
+        elif 100 < code < 300 and text:  # the callee's side: where it receives
+            dialog.answer = media_of(text) or dialog.answer
+        elif code >= 300 and method == ["INVITE"] and dialog.answered is None:
             dialog.failed, dialog.ended = f"{code}", at
         return dialog
 

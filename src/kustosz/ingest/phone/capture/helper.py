@@ -48,9 +48,10 @@ RECONNECT_S = 1.0
 SNAP = 65535
 MAX_BATCH = 512  # frames read from one interface before the batch is sent
 
-# Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP, TCP to or from a SIP port (SIP
-# over TCP or TLS: sip_tcp.py), and 802.1Q/802.1ad tagged frames whole (the tag may hide
-# either); everything else — the office's other TCP — is dropped in the kernel.
+# Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP (IPv6 fragments too), TCP to or
+# from a SIP port (SIP over TCP or TLS: sip_tcp.py), and 802.1Q/802.1ad tagged frames whole
+# (the tag may hide either); everything else — the office's other TCP — is dropped in the
+# kernel.
 # (code, jt, jf, k); a jump goes to the next instruction + jt (or jf), or to a label.
 _LD_H, _LD_B, _LDX_MSH, _LD_H_IND, _JEQ, _RET = 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
 _SIP_PORTS = (5060, 5061)  # sip_tcp.SIP_PORT, SIPS_PORT
@@ -105,6 +106,7 @@ _FILTER = _assemble([
     "ipv6",
     (_LD_B, 0, 0, 20),  # IPv6's next header
     (_JEQ, "accept", 0, 17),
+    (_JEQ, "accept", 0, 44),  # a fragment header: a UDP datagram in pieces (fragments.py)
     (_JEQ, 0, "drop", 6),
     *_ports(_LD_H, 54, 56),
     "accept",

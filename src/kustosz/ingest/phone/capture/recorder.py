@@ -29,6 +29,7 @@ import pylibsrtp
 
 from kustosz.ingest.phone.capture import wire
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
+from kustosz.ingest.phone.capture.fragments import Fragments
 from kustosz.ingest.phone.capture.frames import Datagram, Segment, Skipped, packet
 from kustosz.ingest.phone.capture.refusals import Refusals, Refuse, why_silent
 from kustosz.ingest.phone.capture.sip_tcp import SipOverTcp
@@ -132,6 +133,7 @@ class Recorder:
         self.handover = HandOver(ended, settings.retry_s, "capture", told(not_stored))
         self.counters = Counters()
         self.refusals = Refusals(refuse)
+        self.fragments = Fragments()
         self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
         # where RTP goes: its call, the side speaking, and how it is read
         self.media: dict[tuple[str, str, int], tuple[Call, int, Protection]] = {}
@@ -194,9 +196,6 @@ class Recorder:
         publish(Snapshot(True, active, c.calls, c.out_of_scope, 0, c.skipped, 0,
                          connected=self.connected, interfaces=dict(self.interfaces),
                          dropped=c.dropped), VIA)
-
-    def active(self) -> int:
-        return sum(1 for c in self.calls.values() if c.folder is not None)
 
     # -- the capture process ------------------------------------------------------------------
     async def _accepting(self) -> None:
@@ -285,9 +284,11 @@ class Recorder:
                 continue  # its line disabled a moment ago
             try:
                 d = packet(frame)
-            except Skipped:
-                self.counters.skipped += 1
-                continue
+            except Skipped as skipped:  # a fragment, perhaps the last its datagram waited for
+                if (whole := self.fragments.add(skipped, when)) is None:
+                    self.counters.skipped += 1
+                    continue
+                d = whole
             try:
                 if isinstance(d, Segment):
                     self._tcp(interface, rule, when, d)
