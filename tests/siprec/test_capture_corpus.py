@@ -48,6 +48,12 @@ WIRESHARK_SIP = Sample("sngrep/aaa.pcap",
                        "da24856f4c9943b93926ebcec9e9b28bd5b4eaf14274aad72a3f5d612cfaef2e")
 IPV6_FRAGMENTS = Sample("sngrep/ipv6frag.pcap",
                         "4713f5de75473576b1dda41e8e5e8b85f886d83e32c2f71ad9e78af347966973")
+BAD_LENGTH = Sample("zeek/invalid-content-length.pcap",
+                    "bb0c0f02bd2adaf54e76a6e3d43433c85d936a4bc6853caa66a6dbbb2a19c988")
+TCP_CALL = Sample("heplify/sip_ipv4_tcp.pcap",
+                  "44372315839bee6cba406fafde380dcaf159faa3eb44d5221edf42d117a61cc1")
+IPV6_CALL = Sample("heplify/sip_ipv6_udp.pcap",
+                   "63e9e5dd2e64ec7528c51b887374b6c75e04fc6dc1f9e97a4b1bd8b3288e1368")
 B2BUA_LEG = "00e9d4a500e9d48-0015-0001-0000-0000@10.35.40.25"
 TRUNK_LEG = "SD4909701-9ff11bf72eb4a347c92974d8fbbc2668-ao8o3i1"
 
@@ -211,4 +217,64 @@ def test_an_ipv6_call_in_fragments_answered_with_100rel_is_followed_and_kept(
     assert (rec.meta["caller_raw"], rec.meta["callee_raw"]) == ("08019200026", "mcr")
     assert rec.meta["ended"] == "bye" and rec.meta["no_sound"] is True
     assert recorder.fragments.given_up == 0 and _refusals(vault) == []
+    vault.close()
+
+
+def test_an_invite_and_answer_with_a_content_length_not_a_number_are_refused(
+        tmp_path: Path) -> None:
+    """Zeek's hostile input testing/btest/Traces/sip/invalid-content-length.pcap: alice's
+    INVITE to bob ("Content-Length: bad") and bob's 200 OK ("Content-Length: xyz"). Neither
+    can be read whole: each is an input.refused alert naming its sender and the line, and
+    nothing is followed or written."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, interface = _replayed(vault, read_capture(BAD_LENGTH.file()))
+    wait_for(lambda: len(_refusals(vault)) == 2, 30, "both messages refused")
+    alice, bob = sorted(_refusals(vault))
+    assert alice.startswith("Odrzucono dane przysłane przez 10.0.0.1:5060: wiadomość SIP")
+    assert "'bad'" in alice and "INVITE sip:bob@10.0.0.2 SIP/2.0" in alice
+    assert bob.startswith("Odrzucono dane przysłane przez 10.0.0.2:5060: wiadomość SIP")
+    assert "'xyz'" in bob
+    assert recorder.dialogs[interface].calls == {} and calls_of(vault) == []
+    vault.close()
+
+
+
+def test_a_call_signalled_over_tcp_in_g711a_is_kept_with_each_side_in_its_channel(
+        tmp_path: Path) -> None:
+    """heplify's example sip_ipv4_tcp.pcap: extension 101 calls 201, the whole dialog over
+    one TCP connection to port 5060 (INVITE 788 bytes, 100, 180, 200, ACK, BYE, 200), G.711a
+    both ways (10.33.6.100:6000 ⇄ 10.33.6.101:6050: 24 and 42 packets with CN, 60 PCMA in
+    all). Kept as an internal call, each side's sound in its own channel."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    frames = read_capture(TCP_CALL.file())
+    recorder, interface = _replayed(vault, frames, realtime=True)
+    ((call, rec),) = calls_of(vault)
+    assert (call.caller, call.callee, call.direction) == ("101", "201", "internal")
+    assert rec.meta["ended"] == "bye" and rec.meta["received"] == 60
+    assert sorted((s["label"], s["codec"]) for s in rec.meta["streams"]) == [
+        ("callee", "PCMA"), ("caller", "PCMA")]
+    stereo = _stereo(vault, rec)
+    to_callee = _sent(frames, "10.33.6.101", 6050, 4.3, 10)  # the caller's words
+    to_caller = _sent(frames, "10.33.6.100", 6000, 4.3, 10)
+    assert best_match(stereo[:, 0], to_callee) > 0.99
+    assert best_match(stereo[:, 1], to_caller) > 0.99
+    assert recorder.tcp[interface].lost == 0 and _refusals(vault) == []
+    vault.close()
+
+
+def test_sip_writing_ipv6_addresses_without_brackets_is_refused_and_alerted(
+        tmp_path: Path) -> None:
+    """heplify's example sip_ipv6_udp.pcap (a Valid8 test agent): 9876 calls 4321 over
+    IPv6, every URI and Via writing its IPv6 address without the brackets RFC 3261 §19.1.1
+    requires (`sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060`) — not SIP a reader can take
+    apart (which colon starts the port?). The requests are refused, as one alert naming the
+    sender, folded; nothing is written."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, _ = _replayed(vault, read_capture(IPV6_CALL.file()))
+    wait_for(lambda: _refusals(vault), 30, "the requests refused")
+    (message,) = _refusals(vault)
+    assert message.startswith("Odrzucono dane przysłane przez [fe80::21a:a0ff:fe07:32e0]:5060:"
+                              " wiadomość SIP z portu lustrzanego jest nieczytelna")
+    assert " sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c" in message
+    assert calls_of(vault) == [] and recorder.counters.calls == 0
     vault.close()

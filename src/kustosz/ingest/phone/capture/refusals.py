@@ -38,8 +38,8 @@ class Refusals:
     def unreadable_sip(self, line: str, interface: str, src: str, sport: int, dst: str,
                        dport: int, payload: bytes, why: str) -> None:
         first = payload.split(b"\r\n", 1)[0][:120].decode("utf-8", errors="replace")
-        self._add(line, f"{src}:{sport}", UNREADABLE_SIP,
-                  f"interface {interface}, to {dst}:{dport}: {why}; first line {first!r}")
+        self._add(line, _end(src, sport), UNREADABLE_SIP,
+                  f"interface {interface}, to {_end(dst, dport)}: {why}; first line {first!r}")
 
     def tcp_lost(self, line: str, interface: str, stretches: int) -> None:
         self._add(line, f"port lustrzany {interface}", TCP_LOST,
@@ -65,6 +65,10 @@ class Refusals:
             detail = one.detail if one.count == 1 else \
                 f"{one.count} messages; the first: {one.detail}"
             self.refuse(line, device, one.reason_pl, detail)
+
+
+def _end(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def why_silent(encrypted: int, forged: int, unsupported: set[int]) -> str:
