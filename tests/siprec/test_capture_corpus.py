@@ -20,8 +20,9 @@ from sqlalchemy import select
 from tests.cameras.camera_helpers import wait_for
 from tests.conftest import make_vault
 from tests.siprec.capture_helpers import add_capture, capture_recorder, settle
-from tests.siprec.siprec_helpers import calls_of, files_under
+from tests.siprec.siprec_helpers import OFFICE, calls_of, files_under, wait_for_calls
 from tests.support.capture import (
+    call_across,
     capture_process,
     netns_available,
     set_mtu,
@@ -30,7 +31,7 @@ from tests.support.capture import (
     wait_reading,
 )
 from tests.support.capture_replay import Sample, hex_frames, read_capture, replay
-from tests.support.siprec import alaw_to_pcm, best_match
+from tests.support.siprec import alaw_to_pcm, best_match, sipp_available
 
 from kustosz.db.models import Alert, Recording
 from kustosz.ingest.phone.capture.frames import Datagram, packet
@@ -54,6 +55,8 @@ TCP_CALL = Sample("heplify/sip_ipv4_tcp.pcap",
                   "44372315839bee6cba406fafde380dcaf159faa3eb44d5221edf42d117a61cc1")
 IPV6_CALL = Sample("heplify/sip_ipv6_udp.pcap",
                    "63e9e5dd2e64ec7528c51b887374b6c75e04fc6dc1f9e97a4b1bd8b3288e1368")
+SIPP_G711A = Sample("sipp/g711a.pcap",
+                    "2ab156fc6df6d2a7d64c57ad726d05b25091a783c226fb7caec87321342b6fe2")
 B2BUA_LEG = "00e9d4a500e9d48-0015-0001-0000-0000@10.35.40.25"
 TRUNK_LEG = "SD4909701-9ff11bf72eb4a347c92974d8fbbc2668-ao8o3i1"
 
@@ -277,4 +280,27 @@ def test_sip_writing_ipv6_addresses_without_brackets_is_refused_and_alerted(
                               " wiadomość SIP z portu lustrzanego jest nieczytelna")
     assert " sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c" in message
     assert calls_of(vault) == [] and recorder.counters.calls == 0
+    vault.close()
+
+
+
+@pytest.mark.skipif(not sipp_available(), reason="needs sipp")
+def test_sipps_own_g711a_recording_played_in_a_call_is_kept_whole(tmp_path: Path) -> None:
+    """SIPp's pcap/g711a.pcap (236 RTP packets of PCMA speech over 7 s, what SIPp ships to
+    play in calls), played by a caller SIPp in a call across the veth: the caller's channel
+    holds that sound (cross-correlated with 1.5 s of it, 50 packets in a row)."""
+    g711a = SIPP_G711A.file()
+    sent = _sent(read_capture(g711a), "10.1.6.18", 2006, 1.0, 50)  # speech, not its hiss
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    with veth_pair() as veth:
+        add_capture(vault, veth.outside)
+        with capture_recorder(vault) as recorder, capture_process(vault.root):
+            wait_reading(recorder, veth.outside)
+            call_across(veth, tmp_path / "sipp", caller="+48581112233", callee=OFFICE,
+                        caller_pcap=g711a, callee_pcap=None, talk_ms=9000)
+            ((call, rec),) = wait_for_calls(vault, 1)
+    assert (call.caller, call.callee, call.direction) == ("+48581112233", OFFICE, "incoming")
+    assert rec.meta["received"] == 236 and rec.meta["lost"] == 0
+    assert [(s["label"], s["codec"]) for s in rec.meta["streams"]] == [("caller", "PCMA")]
+    assert best_match(_stereo(vault, rec)[:, 0], sent) > 0.99
     vault.close()
