@@ -304,3 +304,19 @@ def test_sipps_own_g711a_recording_played_in_a_call_is_kept_whole(tmp_path: Path
     assert [(s["label"], s["codec"]) for s in rec.meta["streams"]] == [("caller", "PCMA")]
     assert best_match(_stereo(vault, rec)[:, 0], sent) > 0.99
     vault.close()
+
+
+
+def test_the_tcp_call_mirrored_off_a_trunk_port_with_its_vlan_tags_is_kept(
+        tmp_path: Path) -> None:
+    """No third-party capture of SIP in 802.1Q tags was found (issue 47's report): heplify's
+    TCP call above, each frame given an 802.1Q tag (VLAN 42) by this test, as a switch
+    mirroring a trunk port with its tags shows it — kept as without them."""
+    frames = [(when, frame[:12] + b"\x81\x00\x00\x2a" + frame[12:])
+              for when, frame in read_capture(TCP_CALL.file())]
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    _replayed(vault, frames, realtime=True)
+    ((call, rec),) = calls_of(vault)
+    assert (call.caller, call.callee, rec.meta["ended"]) == ("101", "201", "bye")
+    assert rec.meta["received"] == 60 and _refusals(vault) == []
+    vault.close()
