@@ -90,6 +90,10 @@ class StreamWriter:
             return False
         flags, marker_pt, seq, ts, ssrc = struct.unpack("!BBHII", packet[:12])
         if marker_pt & 0x7F != self.stream.payload:
+            known = self._sources.get(ssrc)
+            if known is not None:  # the same source's comfort noise or DTMF: not a loss
+                known.highest = max(known.highest, _extend(seq, known.highest))
+                known.received += 1
             return False
         start = 12 + 4 * (flags & 0x0F)
         if flags & 0x10:  # header extension
