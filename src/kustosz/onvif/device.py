@@ -19,8 +19,12 @@ import onveef
 from kustosz.errors import KustoszError
 from kustosz.onvif.address import OnvifAddress
 from kustosz.onvif.client import Client, OnvifUnusableAnswer
+from kustosz.onvif.deadline import session_transport
 
 TIMEOUT_S = 5.0  # per call; a camera on the office's network answers in well under a second
+# One session's calls (services, device, profiles, a stream address each, the clock) answered
+# in all within this many calls' time.
+SESSION_CALLS = 6
 
 
 class OnvifUnreachable(KustoszError):
@@ -147,9 +151,12 @@ def _client(address: OnvifAddress, user: str, password: str,
     # http_auth="digest": a device answering 401 with a Basic challenge is not given the
     # password in clear (onveef's "auto" would retry with Basic) — anything on the office's
     # network can answer a discovery probe
+    # and the whole session bounded, not each read (onvif.deadline): a device that dribbles
+    # its answers is that camera's "does not answer", never a hang
     return Client(address.host, address.port, user, password,
-                              use_https=address.https, device_path=address.path,
-                              timeout_s=timeout_s, retries=0, http_auth="digest")
+                  use_https=address.https, device_path=address.path,
+                  timeout_s=timeout_s, retries=0, http_auth="digest",
+                  transport=session_transport(SESSION_CALLS * timeout_s))
 
 
 def _device(info: dict[str, str]) -> DeviceFacts:
