@@ -909,6 +909,7 @@ EN: dict[str, str] = {
     "recordings is recorded.",
     "DW:": "Cc:",
     "UDW:": "Bcc:",
+    "Wg raportu dziennika:": "Per the journal report:",
     "(bez nazwy)": "(no name)",
     "monitoring poczty elektronicznej": "e-mail monitoring",
     "monitoring aktywności w systemach informatycznych": "IT-activity monitoring",

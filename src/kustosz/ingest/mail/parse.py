@@ -147,9 +147,15 @@ def _exchange_report(msg: Message) -> tuple[dict[str, list[str]], Message | None
             except (LookupError, TypeError):  # an unknown charset
                 text = ""
             for key, value in _REPORT_LINE.findall(text):
-                # "To: a@x, Forwarded: b@y" / "Expanded: list@x": the first item is the
-                # recipient, the rest say how it was reached.
-                fields.setdefault(key.lower(), []).append(value.split(",")[0].strip())
+                # "To: member@x, Expanded: list@x" / "Cc: fwd@x, Forwarded: user@x": the first
+                # item is the recipient, the rest say how it was reached (the list it was
+                # expanded from, the mailbox forwarded from): addresses the message went to.
+                first, *rest = value.split(",")
+                fields.setdefault(key.lower(), []).append(first.strip())
+                for item in rest:
+                    how, _, address = item.partition(":")
+                    if how.strip().lower() in ("expanded", "forwarded") and address.strip():
+                        fields.setdefault("via", []).append(address.strip())
     return fields, original
 
 
@@ -193,7 +199,7 @@ def extract(raw: bytes, env_from: str | None, env_rcpts: list[str] | None, peer:
                 record["env_from"] = fields["sender"][0].lower()[:320]
             record["bcc"] = [{"name": "", "address": a.lower()} for a in fields.get("bcc", [])]
             record["journal_rcpt"] = sorted({a.lower()[:320] for key in (
-                "to", "cc", "bcc", "recipient") for a in fields.get(key, []) if "@" in a})
+                "to", "cc", "bcc", "recipient", "via") for a in fields.get(key, []) if "@" in a})
             if original is None:
                 problems.append("journal_report_without_message")
                 original = msg

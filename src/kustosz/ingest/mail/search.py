@@ -156,6 +156,9 @@ def _shown(mail_id: int | None, source: str, m: dict[str, Any], people: dict[str
             "date": m["date_at"], "message_id": m["message_id"], "env_from": m["env_from"],
             "from": m["header_from"], "to": sorted(people.get("to", [])),
             "cc": sorted(people.get("cc", [])), "bcc": sorted(people.get("bcc", [])),
+            # Everyone an Exchange journal report names (list members, Bcc, forwards,
+            # unverified "Recipient:" lines): indexed as env_rcpt, shown as well.
+            "journal_rcpt": sorted(people.get("env_rcpt", [])),
             "subject": m["subject"], "size": m["size"], "attachments": m["attachments"],
             "private": m["private"], "journal": m["journal"], "body_kept": body_kept,
             "problems": m["problems"], "recording_id": recording_id, "line": line}
