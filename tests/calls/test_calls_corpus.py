@@ -1,0 +1,167 @@
+"""Issue 47: the call records and recording names real Asterisk-family exchanges write
+(tests/corpus/cdr, see its README) through the real spool intake (`scan`). Master.csv lines are
+the corpus's bytes; only the recording a test must create is named and timed for its line (the
+WAV itself is the test's), which each test says. What Kustosz cannot read is an alert row
+naming the line's PBX and the reason, and nothing of it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from calls_pbx import Pbx, add_line, stored_calls, write_wav
+from sqlalchemy import func, select
+from tests.conftest import make_vault
+
+from kustosz.db.calls import Call, PhoneCdrRecord
+from kustosz.db.models import Alert, Recording
+from kustosz.ingest.phone.intake import scan
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+
+CORPUS = Path(__file__).parents[1] / "corpus" / "cdr"
+WARSAW_OFFSET = timedelta(hours=1)  # the corpus's January and April 2009/2010 dates: CET/CEST
+
+
+def no_sleep(_: float) -> None:
+    pass
+
+
+@pytest.fixture
+def pbx(tmp_path: Path) -> Pbx:
+    return Pbx(tmp_path / "pbx")
+
+
+@pytest.fixture
+def vault(tmp_path: Path, backend_url: str) -> Iterator[Vault]:
+    v = make_vault(tmp_path / "vault", "boleslawiec", backend_url)  # every call in scope
+    yield v
+    v.close()
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def refusals(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.INPUT_REFUSED).order_by(Alert.id)).scalars())
+
+
+def test_asterisk_loguniqueid_pairs_a_recording_named_by_its_uniqueid(vault: Vault,
+                                                                     pbx: Pbx) -> None:
+    """Asterisk's test suite's Master.csv (18 columns: loguniqueid, loguserfield), as written;
+    the recording is named as `MixMonitor(${UNIQUEID}.wav)` names it (the name is the test's)."""
+    pbx.master.write_bytes(corpus("asterisk-testsuite/good.csv"))
+    write_wav(pbx.spool / "1231977075.0.wav", 2.0)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped, report.cdr_lines) == (1, [], 5)
+    call, rec = stored_calls(vault)["1231977075.0"]
+    assert (call.callee, call.disposition, call.no_cdr) == ("100", "ANSWERED", False)
+    assert rec.meta["src"] == "test" and rec.meta["caller_name"] == "Test User"
+    # No time in the name: the call starts when its record says it was answered (Warsaw).
+    assert call.start_at.astimezone(UTC) == datetime(2009, 1, 14, 23, 51, 15,
+                                                     tzinfo=UTC) - WARSAW_OFFSET
+    assert refusals(vault) == []
+
+
+def test_asterisk_systemname_prefixed_uniqueid_pairs(vault: Vault, pbx: Pbx) -> None:
+    """rsclib's Master.csv line of an Asterisk with `systemname` set (uniqueid
+    `asterisk-1240499812.774`), as written; the recording named by that uniqueid (the test's)."""
+    pbx.master.write_bytes(corpus("rsclib/ast_cdr_doctest.csv"))
+    write_wav(pbx.spool / "asterisk-1240499812.774.wav", 2.0)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped) == (1, [])
+    call, rec = stored_calls(vault)["asterisk-1240499812.774"]
+    assert (call.callee, call.no_cdr, call.disposition) == ("11", False, "ANSWERED")
+    assert rec.meta["channel"] == "lcr/439" and rec.meta["dstchannel"] == "IAX2/pbx-14597"
+
+
+def test_freepbx_names_with_and_without_systemname_are_taken(vault: Vault, pbx: Pbx) -> None:
+    """The two FreePBX names of a real monitor/2024/11/17 listing, one as written and one with
+    a `systemname` ("pbx1") in its uniqueid, as FreePBX's ${UNIQUEID} then carries it (that
+    name is adapted, the test's). No call record: each is taken after the wait from its name
+    alone, and that is an alert naming the PBX and the file."""
+    real, second = corpus("freepbx/monitor-2024-11-17.txt").decode().split()
+    named = second.replace("-1731862119.0.", "-pbx1-1731862119.0.")
+    for name in (real, named):
+        write_wav(pbx.spool / "2024" / "11" / "17" / name, 2.0)
+    add_line(vault, pbx, no_cdr_wait_s=0)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped) == (2, [])
+    kept = stored_calls(vault)
+    assert set(kept) == {"1731861697.2", "pbx1-1731862119.0"}
+    for call, _ in kept.values():
+        assert (call.caller, call.callee, call.direction, call.no_cdr) == (
+            "1101", "1100", "internal", True)
+    alerts = refusals(vault)
+    assert len(alerts) == 1  # folded per PBX
+    assert "centrala linii centrala" in alerts[0] and "rekordu połączenia" in alerts[0]
+    assert "2024/11/17/internal-1100-1101-20241117-16" in alerts[0]
+
+
+def _default_form(line: bytes) -> bytes:
+    """What cdr_csv writes for the same call without loguniqueid and loguserfield: the first
+    sixteen columns (asterisk/asterisk cdr/cdr_csv.c) — the corpus has no verbatim 16-column
+    Master.csv with a provenance (see its README)."""
+    fields = line.rstrip(b"\n").split(b",")
+    return b",".join(fields[:16]) + b"\n"
+
+
+def test_default_sixteen_columns_pair_by_time_and_number(vault: Vault, pbx: Pbx) -> None:
+    """Asterisk's default Master.csv has no uniqueid: a FreePBX-named recording pairs with the
+    line whose start, end and number fit its name. Two calls to the same number six minutes
+    apart each get their own line. The names are made from each line's dst, src and start (the
+    test's); the lines are the test suite's Master.csv cut to the default sixteen columns."""
+    lines = corpus("asterisk-testsuite/Master.csv").splitlines(keepends=True)
+    pbx.master.write_bytes(b"".join(_default_form(line) for line in lines))
+    names = {"1270167992.0": "in-1-unknown-20100402-002632-1270167992.0.wav",
+             "1270168442.0": "in-1-unknown-20100402-003402-1270168442.0.wav"}
+    for name in names.values():
+        write_wav(pbx.spool / "2010" / "04" / "02" / name, 2.0)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped, report.cdr_lines) == (2, [], 2)
+    kept = stored_calls(vault)
+    assert set(kept) == set(names)
+    for uid, local_start in (("1270167992.0", "2010-04-02 00:26:32"),
+                             ("1270168442.0", "2010-04-02 00:34:02")):
+        call, rec = kept[uid]
+        assert (call.no_cdr, call.disposition, call.callee) == (False, "ANSWERED", "1")
+        assert rec.meta["channel"] == "Console/dsp"
+        assert datetime.fromisoformat(rec.meta["start"]) == datetime.fromisoformat(
+            local_start).replace(tzinfo=vault.policy.timezone)
+    with vault.reading() as s:
+        assert s.execute(select(func.count()).select_from(PhoneCdrRecord)).scalar_one() == 0
+    assert refusals(vault) == []
+
+
+def test_unreadable_lines_are_alerts_and_nothing_of_them_is_written(vault: Vault,
+                                                                  pbx: Pbx) -> None:
+    """The test suite's buggy.csv (a line cut inside its last quoted field), as written, and a
+    line of two columns (the test's hostile neighbour), then a good line: the bad two are
+    refused by line number with an alert naming the PBX; the good one is still read."""
+    good = corpus("asterisk-testsuite/good.csv").splitlines(keepends=True)[0]
+    pbx.master.write_bytes(corpus("asterisk-testsuite/buggy.csv") + b'"","short"\n' + good)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert report.cdr_lines == 1 and len(report.skipped) == 2
+    assert "Master.csv line 1" in report.skipped[0] and "quoting" in report.skipped[0]
+    assert "Master.csv line 2" in report.skipped[1] and "got 2" in report.skipped[1]
+    alerts = refusals(vault)
+    assert len(alerts) == 1  # both folded into the PBX's row, with their count
+    assert alerts[0].startswith("Odrzucono dane przysłane przez centrala linii centrala: ")
+    assert "Master.csv" in alerts[0] and "wiersz 2" in alerts[0] and "2 razy" in alerts[0]
+    with vault.reading() as s:
+        rows = [r.record["disposition"] for r in s.execute(select(PhoneCdrRecord)).scalars()]
+        assert rows == ["ANSWERED"]  # only the good line
+        assert s.execute(select(func.count()).select_from(Call)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(Recording)).scalar_one() == 0
+    # Read once: a second pass refuses nothing again.
+    assert scan(vault, "centrala", sleep=no_sleep).skipped == []
+    assert len(refusals(vault)) == 1
