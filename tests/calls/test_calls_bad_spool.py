@@ -14,8 +14,10 @@ from sqlalchemy import select
 from tests.conftest import make_vault, snapshot
 
 from kustosz.db.calls import PhoneProblem
+from kustosz.db.models import Alert
 from kustosz.ingest.phone.intake import scan
 from kustosz.ingest.phone.lines import phone_status
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 # The tables whose whole point is to record that a bad item was seen.
@@ -69,7 +71,7 @@ def linked_directory(pbx: Pbx, outside: Path) -> None:
 BAD: dict[str, tuple[Callable[[Pbx, Path], None], str]] = {
     "malformed CSV line": (bad_csv_quote, "Master.csv line 7"),
     "unparseable date": (bad_csv_date, "start time '20.11.2026 18:29' is not YYYY-MM-DD"),
-    "name matching no pattern": (name_without_pattern, "not a FreePBX recording name"),
+    "name matching no pattern": (name_without_pattern, "not a FreePBX or Asterisk recording name"),
     "zero-length file": (zero_length, "zero-length file"),
     "non-audio file": (not_audio, "not a WAV file"),
     "symlink leaving the spool": (link_leaving_spool, "symbolic link"),
@@ -84,9 +86,25 @@ def vault(tmp_path: Path, backend_url: str) -> Iterator[Vault]:
     v.close()
 
 
+# ... and those of the alert naming the PBX that each refusal raises (issue 47), checked apart.
+REFUSAL_TABLES = ("alerts", "input_refusals", "audit_log")
+
+
 def without_intake_tables(snap: dict) -> dict:
-    return {**snap, "tables": {k: v for k, v in snap["tables"].items()
-                               if k not in INTAKE_TABLES}}
+    return {**snap, "head": "", "tables": {k: v for k, v in snap["tables"].items()
+                                           if k not in INTAKE_TABLES + REFUSAL_TABLES}}
+
+
+def refusal_written(vault: Vault, before: dict) -> None:
+    """The refusal is one input.refused alert naming the line's PBX, with its own audit
+    entry, and nothing else in those tables changed."""
+    after = snapshot(vault)["tables"]
+    new_audit = [row for row in after["audit_log"] if row not in before["tables"]["audit_log"]]
+    assert [row[3] for row in new_audit] == ["alert.input.refused"]
+    assert len(after["alerts"]) == len(before["tables"]["alerts"]) + 1
+    with vault.reading() as s:
+        (alert,) = s.execute(select(Alert).where(Alert.kind == AlertRow.INPUT_REFUSED)).scalars()
+    assert alert.message.startswith("Odrzucono dane przysłane przez centrala linii centrala: ")
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
@@ -108,6 +126,7 @@ def test_bad_item_is_skipped_counted_shown_and_disturbs_nothing(
     assert len(report.skipped) == 1 and expected in report.skipped[0], report.skipped
     assert report.stored == 0 and set(stored_calls(vault)) == stored_before
     assert without_intake_tables(snapshot(vault)) == without_intake_tables(before)
+    refusal_written(vault, before)
     assert state_of(vault).skipped == 1
     with vault.reading() as s:
         status = phone_status(s, "centrala")

@@ -7,7 +7,7 @@ naming the line's PBX and the reason, and nothing of it is written."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "cdr"
-WARSAW_OFFSET = timedelta(hours=1)  # the corpus's January and April 2009/2010 dates: CET/CEST
 
 
 def no_sleep(_: float) -> None:
@@ -63,9 +62,9 @@ def test_asterisk_loguniqueid_pairs_a_recording_named_by_its_uniqueid(vault: Vau
     call, rec = stored_calls(vault)["1231977075.0"]
     assert (call.callee, call.disposition, call.no_cdr) == ("100", "ANSWERED", False)
     assert rec.meta["src"] == "test" and rec.meta["caller_name"] == "Test User"
-    # No time in the name: the call starts when its record says it was answered (Warsaw).
-    assert call.start_at.astimezone(UTC) == datetime(2009, 1, 14, 23, 51, 15,
-                                                     tzinfo=UTC) - WARSAW_OFFSET
+    # No time in the name: the call starts at its uniqueid's epoch (1231977075), a moment
+    # that needs no time zone.
+    assert call.start_at.astimezone(UTC) == datetime(2009, 1, 14, 23, 51, 15, tzinfo=UTC)
     assert refusals(vault) == []
 
 
@@ -102,7 +101,8 @@ def test_freepbx_names_with_and_without_systemname_are_taken(vault: Vault, pbx: 
     alerts = refusals(vault)
     assert len(alerts) == 1  # folded per PBX
     assert "centrala linii centrala" in alerts[0] and "rekordu połączenia" in alerts[0]
-    assert "2024/11/17/internal-1100-1101-20241117-16" in alerts[0]
+    assert "z katalogu 2024/11/17" in alerts[0] and "2 razy" in alerts[0]
+    assert "1101" not in alerts[0]  # the numbers stay with the call, out of the dashboard
 
 
 def _default_form(line: bytes) -> bytes:
@@ -156,7 +156,7 @@ def test_unreadable_lines_are_alerts_and_nothing_of_them_is_written(vault: Vault
     alerts = refusals(vault)
     assert len(alerts) == 1  # both folded into the PBX's row, with their count
     assert alerts[0].startswith("Odrzucono dane przysłane przez centrala linii centrala: ")
-    assert "Master.csv" in alerts[0] and "wiersz 2" in alerts[0] and "2 razy" in alerts[0]
+    assert "Master.csv" in alerts[0] and "wiersza 2" in alerts[0] and "2 razy" in alerts[0]
     with vault.reading() as s:
         rows = [r.record["disposition"] for r in s.execute(select(PhoneCdrRecord)).scalars()]
         assert rows == ["ANSWERED"]  # only the good line
@@ -164,4 +164,23 @@ def test_unreadable_lines_are_alerts_and_nothing_of_them_is_written(vault: Vault
         assert s.execute(select(func.count()).select_from(Recording)).scalar_one() == 0
     # Read once: a second pass refuses nothing again.
     assert scan(vault, "centrala", sleep=no_sleep).skipped == []
+    assert len(refusals(vault)) == 1
+
+
+def test_default_form_pairs_nothing_whose_time_or_numbers_do_not_fit(vault: Vault,
+                                                                    pbx: Pbx) -> None:
+    """The same 16-column lines; a recording of another number at the first call's time, and
+    one of the right number an hour later, are not paired with them (the names are the test's).
+    Both are taken after the wait from their names alone, with the alert."""
+    lines = corpus("asterisk-testsuite/Master.csv").splitlines(keepends=True)
+    pbx.master.write_bytes(b"".join(_default_form(line) for line in lines))
+    for name in ("in-2-unknown-20100402-002632-1270167992.5.wav",
+                 "in-1-unknown-20100402-012632-1270171592.0.wav"):
+        write_wav(pbx.spool / "2010" / "04" / "02" / name, 2.0)
+    add_line(vault, pbx, no_cdr_wait_s=0)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert report.stored == 2
+    assert all(call.no_cdr for call, _ in stored_calls(vault).values())
+    with vault.reading() as s:
+        assert s.execute(select(func.count()).select_from(PhoneCdrRecord)).scalar_one() == 2
     assert len(refusals(vault)) == 1

@@ -369,3 +369,28 @@ def test_call_record_is_immutable() -> None:
     assert isinstance(record, CallRecord)
     with pytest.raises(AttributeError):
         record.src = "x"  # type: ignore[misc]
+
+
+CORPUS = Path(__file__).parents[1] / "corpus" / "cdr"
+
+
+def test_corpus_lines_of_real_asterisks() -> None:
+    """tests/corpus/cdr as written: the test suite's 18-column lines, rsclib's line with a
+    systemname-prefixed uniqueid; the same line without its userfield (17 columns: only
+    loguniqueid on, derived here) still tells the uniqueid from a userfield."""
+    records, errors, _ = read_cdr(CORPUS / "asterisk-testsuite" / "good.csv")
+    assert errors == [] and [r.disposition for r in records] == [
+        "ANSWERED", "ANSWERED", "FAILED", "NO ANSWER", "BUSY"]
+    assert records[0].caller_name == "Test User" and records[0].uniqueid == "1231977075.0"
+    line = (CORPUS / "rsclib" / "ast_cdr_doctest.csv").read_text()
+    record = parse_line(line, 1)
+    assert (record.uniqueid, record.userfield, record.dst) == (
+        "asterisk-1240499812.774", "102441/54", "11")
+    only_uid = parse_line(line.rsplit(",", 1)[0], 1)
+    assert (only_uid.uniqueid, only_uid.userfield) == ("asterisk-1240499812.774", "")
+
+
+def test_corpus_line_cut_in_its_quoting_is_refused() -> None:
+    records, errors, _ = read_cdr(CORPUS / "asterisk-testsuite" / "buggy.csv")
+    assert records == [] and len(errors) == 1
+    assert "buggy.csv line 1" in str(errors[0]) and "malformed CSV quoting" in str(errors[0])

@@ -66,12 +66,12 @@ def test_caller_id_with_hyphens() -> None:
 @pytest.mark.parametrize(
     ("filename", "fragment"),
     [
-        ("random.wav", "not a FreePBX recording name"),
-        ("in-201-202-20240115-100000.wav", "not a FreePBX recording name"),
-        ("in-201-202-20240115-1000-1705309200.42.wav", "not a FreePBX recording name"),
-        ("in-201-202-20240115-100000-1705309200.wav", "not a FreePBX recording name"),
-        ("OUT201-20240115-100000-1705309200.42.wav", "not a FreePBX recording name"),
-        ("in-201-202-20240115-100000-1705309200.42", "not a FreePBX recording name"),
+        ("random.wav", "not a FreePBX or Asterisk recording name"),
+        ("in-201-202-20240115-100000.wav", "not a FreePBX or Asterisk recording name"),
+        ("in-201-202-20240115-1000-1705309200.42.wav", "not a FreePBX or Asterisk recording name"),
+        ("in-201-202-20240115-100000-1705309200.wav", "not a FreePBX or Asterisk recording name"),
+        ("OUT201-20240115-100000-1705309200.42.wav", "not a FreePBX or Asterisk recording name"),
+        ("in-201-202-20240115-100000-1705309200.42", "not a FreePBX or Asterisk recording name"),
         ("zz-201-202-20240115-100000-1705309200.42.wav", "unknown recording type 'zz'"),
         ("in-201-202-20240115-100000-1705309200.42.txt", "not an audio file extension"),
         ("in-201-202-20241315-100000-1705309200.42.wav", "impossible date"),
@@ -173,3 +173,43 @@ def test_a_fifo_is_not_a_regular_file(spool: Path) -> None:
 def test_missing_spool(tmp_path: Path) -> None:
     with pytest.raises(UnsafePathError, match="does not exist"):
         safe_relpath(tmp_path / "nowhere", REL)
+
+
+CORPUS = Path(__file__).parents[1] / "corpus" / "cdr"
+
+
+def test_real_freepbx_names_and_the_same_with_a_systemname() -> None:
+    """The FreePBX names of tests/corpus/cdr/freepbx, as written; the second also with the
+    systemname its ${UNIQUEID} carries where asterisk.conf sets one (adapted: "pbx1-")."""
+    first, second = (CORPUS / "freepbx" / "monitor-2024-11-17.txt").read_text().split()
+    name = parse_recording_name(f"2024/11/17/{first}")
+    assert (name.type, name.dest, name.src, name.uniqueid) == (
+        "internal", "1100", "1101", "1731861697.2")
+    assert name.started_local == datetime(2024, 11, 17, 16, 41, 37)
+    named = parse_recording_name(second.replace("-1731862119.0.", "-pbx1-1731862119.0."))
+    assert (named.type, named.dest, named.uniqueid) == ("internal", "1100", "pbx1-1731862119.0")
+
+
+@pytest.mark.parametrize(
+    ("filename", "uniqueid", "started"),
+    [
+        ("1231977075.0.wav", "1231977075.0", datetime(2009, 1, 14, 23, 51, 15, tzinfo=UTC)),
+        ("asterisk-1240499812.774.WAV", "asterisk-1240499812.774",
+         datetime(2009, 4, 23, 15, 16, 52, tzinfo=UTC)),
+        ("pbx-office.example-1700000000.5.gsm", "pbx-office.example-1700000000.5",
+         datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+    ],
+)
+def test_names_that_are_asterisk_uniqueids(filename: str, uniqueid: str,
+                                           started: datetime) -> None:
+    """MixMonitor(${UNIQUEID}.wav): no numbers, a start at the uniqueid's epoch."""
+    name = parse_recording_name(filename)
+    assert (name.type, name.dest, name.src, name.direction) == ("uniqueid", "", "", "unknown")
+    assert (name.uniqueid, name.started) == (uniqueid, started)
+
+
+@pytest.mark.parametrize("filename", ["12345.6.wav", "1700000000.wav", "pbx-01-1700000000.5.wav",
+                                      "-1700000000.5.wav", "1700000000.5.txt"])
+def test_not_uniqueid_names(filename: str) -> None:
+    with pytest.raises(RecordingNameError):
+        parse_recording_name(filename)

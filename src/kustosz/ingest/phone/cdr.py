@@ -64,7 +64,8 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # What cdr_csv always writes; read without strptime (a third of a large Master.csv's reading
 # time). Anything else still goes through strptime, which decides what it accepts.
 _TIME = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})$")
-_UNIQUEID = re.compile(r"^\d+\.\d+$")
+# "<epoch>.<n>", after "<systemname>-" when asterisk.conf sets a systemname.
+_UNIQUEID = re.compile(r"^(?:[^\s\",]+-)?\d+\.\d+$")
 _UINT = re.compile(r"^\d+$")
 _AUDIO_FILE = re.compile(
     r"[^\s,;|=\"'<>]+\.(?:wav49|wav|gsm|mp3|ogg|opus|flac|sln)(?![\w])", re.IGNORECASE
@@ -282,7 +283,7 @@ def _column_names(fields: list[str]) -> tuple[str, ...] | None:
         return (*BASE_COLUMNS, "uniqueid", "userfield", *NEWCDR_COLUMNS)
     if extra in (1, 4):
         # Only one of loguniqueid/loguserfield is on; Asterisk's uniqueid is never empty and
-        # always "<epoch>.<n>", which tells it from a userfield.
+        # always "[<systemname>-]<epoch>.<n>", which tells it from a userfield.
         which = "uniqueid" if _UNIQUEID.match(fields[len(BASE_COLUMNS)]) else "userfield"
         return (*BASE_COLUMNS, which, *(NEWCDR_COLUMNS if extra == 4 else ()))
     return None

@@ -102,7 +102,7 @@ def paired(k: Named, rows: list[CdrRow], claimed: set[int], cfg: PhoneSettings,
     """The call as its record (or, after the wait, its name alone) describes it; (None, None)
     while it should wait for its call record."""
     name, filename = k.name, Path(k.rel).name
-    matched = pick_record(rows, filename, name.uniqueid, claimed)
+    matched = pick_record(rows, filename, name.uniqueid, claimed, name)
     cdr_id, rec = matched if matched else (None, None)
     if rec is None:
         modified = datetime.fromtimestamp(k.seen[1] / 1e9, UTC)

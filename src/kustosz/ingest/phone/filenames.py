@@ -1,8 +1,11 @@
-"""FreePBX call recording names, and keeping recording paths inside the spool.
+"""Asterisk-family call recording names, and keeping recording paths inside the spool.
 
-FreePBX names a recording ``<type>-<dest>-<from>-<YYYYMMDD-HHMMSS>-<uniqueid>.<ext>`` and files
-it under ``<spool>/YYYY/MM/DD/`` (the spool is usually ``/var/spool/asterisk/monitor``). The
-time in the name is the PBX's local time when recording started.
+FreePBX (and Issabel, which keeps its dialplan) names a recording
+``<type>-<dest>-<from>-<YYYYMMDD-HHMMSS>-<uniqueid>.<ext>`` and files it under
+``<spool>/YYYY/MM/DD/`` (the spool is usually ``/var/spool/asterisk/monitor``); the time in the
+name is the PBX's local time when recording started. A plain Asterisk dialplan's
+``MixMonitor(${UNIQUEID}.wav)`` names it ``<uniqueid>.<ext>``. Asterisk's uniqueid is
+``<epoch>.<n>``, or ``<systemname>-<epoch>.<n>`` when ``systemname`` is set in asterisk.conf.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from kustosz.errors import KustoszError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "PLAIN_TYPE",
     "RECORDING_TYPES",
     "WARSAW",
     "Direction",
@@ -56,19 +60,28 @@ RECORDING_TYPES: dict[str, Direction] = {
 
 AUDIO_EXTENSIONS = frozenset({"wav", "gsm", "mp3", "ogg", "opus", "wav49"})
 
+# Asterisk's uniqueid, with the systemname Asterisk puts before it when one is set: a host
+# name, which may hold hyphens, none of whose hyphenated parts is only digits (else a
+# malformed FreePBX name, "in-201-202-20240115-1000-<uniqueid>", would read as one). The
+# epoch has 9 to 12 digits, so it is a real time.
+_SYSTEMNAME = r"(?:[A-Za-z0-9_.]*[A-Za-z_.][A-Za-z0-9_.]*-)+"
+_UNIQUEID = rf"(?P<uniqueid>(?:{_SYSTEMNAME})?(?P<epoch>\d{{9,12}})\.\d+)"
 _NAME = re.compile(
     r"^(?P<type>[A-Za-z]+)"
     r"-(?P<dest>[^-/\\]*)"
     # The caller ID may carry hyphens; the fixed tail below anchors where it ends.
     r"-(?P<src>[^/\\]*?)"
     r"-(?P<date>\d{8})-(?P<time>\d{6})"
-    r"-(?P<uniqueid>\d+\.\d+)"
+    rf"-{_UNIQUEID}"
     r"\.(?P<ext>[A-Za-z0-9]+)$"
 )
+# MixMonitor(${UNIQUEID}.wav) of a plain Asterisk dialplan.
+_PLAIN = re.compile(rf"^{_UNIQUEID}\.(?P<ext>[A-Za-z0-9]+)$")
+PLAIN_TYPE = "uniqueid"
 
 
 class RecordingNameError(KustoszError, ValueError):
-    """A file name in the spool is not a FreePBX recording name."""
+    """A file name in the spool is not a recording name Kustosz knows."""
 
 
 class UnsafePathError(KustoszError, ValueError):
@@ -77,7 +90,7 @@ class UnsafePathError(KustoszError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RecordingName:
-    """What a FreePBX recording's file name says about the call."""
+    """What a recording's file name says about the call."""
 
     type: str
     dest: str
@@ -93,26 +106,38 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
     """Parse the file name of ``relpath``; the directories above it are not looked at.
 
     ``started_local`` is the naive local time from the name, ``started`` the same moment as an
-    aware UTC datetime. ``src`` is ``""`` for ``unknown``/``anonymous`` callers; ``ext`` is
-    lower-case. Raises :class:`RecordingNameError` for a name matching no FreePBX pattern.
+    aware UTC datetime; a ``<uniqueid>.<ext>`` name (type ``uniqueid``, no numbers) starts at
+    its uniqueid's epoch, when Asterisk created the channel. ``src`` is ``""`` for
+    ``unknown``/``anonymous`` callers; ``ext`` is lower-case. Raises
+    :class:`RecordingNameError` for a name matching neither form.
     """
     name = PurePath(relpath).name
     match = _NAME.match(name)
-    if not match:
+    plain = None if match else _PLAIN.match(name)
+    if not match and not plain:
         raise RecordingNameError(
-            f"not a FreePBX recording name: {name!r} (expected "
-            "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext>)"
+            f"not a FreePBX or Asterisk recording name: {name!r} (expected "
+            "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> or <uniqueid>.<ext>)"
         )
-    kind = match.group("type").lower()
-    if kind not in RECORDING_TYPES:
-        known = ", ".join(sorted(RECORDING_TYPES))
-        raise RecordingNameError(f"unknown recording type {kind!r} in {name!r} (known: {known})")
-    ext = match.group("ext").lower()
+    found = match or plain
+    assert found is not None
+    ext = found.group("ext").lower()
     if ext not in AUDIO_EXTENSIONS:
         known = ", ".join(sorted(AUDIO_EXTENSIONS))
         raise RecordingNameError(
             f"not an audio file extension: {ext!r} in {name!r} (known: {known})"
         )
+    if plain:
+        started = datetime.fromtimestamp(int(plain.group("epoch")), UTC)
+        return RecordingName(type=PLAIN_TYPE, dest="", src="",
+                             started_local=started.astimezone(tz).replace(tzinfo=None),
+                             started=started, uniqueid=plain.group("uniqueid"), ext=ext,
+                             direction="unknown")
+    assert match is not None
+    kind = match.group("type").lower()
+    if kind not in RECORDING_TYPES:
+        known = ", ".join(sorted(RECORDING_TYPES))
+        raise RecordingNameError(f"unknown recording type {kind!r} in {name!r} (known: {known})")
     stamp = match.group("date") + match.group("time")
     try:
         started_local = datetime.strptime(stamp, "%Y%m%d%H%M%S")

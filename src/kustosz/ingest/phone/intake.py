@@ -33,6 +33,7 @@ from kustosz.db.tables import table_of
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.ingest.phone import refusing
 from kustosz.ingest.phone.calls_written import NewCall, write_calls
 from kustosz.ingest.phone.facts import Facts, Named, Skip, folder_names, paired, parse
 from kustosz.ingest.phone.filenames import unsafe_relpaths
@@ -193,6 +194,8 @@ class IntakePass:
         cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
         self.cdr_lines = cdr.lines
         self.skipped.extend(cdr.problems)
+        for lineno, problem in cdr.refused:
+            refusing.cdr_line(self.vault, self.source.name, cfg.cdr_path.name, lineno, problem)
         self.cdr = CdrIndex.load(self.vault, self.source.id)
 
         first = look(cfg.spool_path)
@@ -246,7 +249,8 @@ class IntakePass:
             elif got is not None:
                 known.append(got)
         cdr = self.cdr
-        wanted = {k.rel: cdr.candidates(k.rel.rpartition("/")[2], k.name.uniqueid)
+        wanted = {k.rel: cdr.candidates(k.rel.rpartition("/")[2], k.name.uniqueid,
+                                        k.name.started)
                   for k in known if isinstance(k, Named)}
         rows = cdr.rows(vault, sorted({i for ids in wanted.values() for i in ids}))
         keep: list[_Take] = []
@@ -333,8 +337,8 @@ class IntakePass:
             else:
                 stored += 1
                 if t.facts.no_cdr:
-                    log.warning("phone source %s: %s taken without a call record (none after "
-                                "%gs)", source.name, t.rel, cfg.no_cdr_wait_s)
+                    refusing.no_record(self.vault, source.name, t.rel, t.facts.uniqueid,
+                                       cfg.cdr_path.name, cfg.no_cdr_wait_s)
                 if cfg.remove_after_intake:
                     _remove(cfg.spool_path / t.rel, t.seen, source.name)
         return stored
@@ -360,6 +364,7 @@ class IntakePass:
             s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
                       .values(skipped=PhoneIntakeState.skipped + 1))
         self.skipped.append(f"{rel}: {why}")
+        refusing.file_skipped(self.vault, self.source.name, rel, why)
 
     def _finish(self, files: dict[str, tuple[int, int]]) -> None:
         source_id, now = self.source.id, self.now

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import insert, select, update
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
 from kustosz.db.tables import table_of
 from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
+from kustosz.ingest.phone.filenames import RecordingName
 from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 
@@ -26,6 +28,7 @@ class CdrRead:
     """What one reading of Master.csv did: records taken, and the bad lines skipped."""
     lines: int = 0
     problems: tuple[str, ...] = ()
+    refused: tuple[tuple[int, str], ...] = ()  # (line of the file, what is wrong with it)
 
 
 def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
@@ -53,6 +56,7 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
         log.warning("phone source %s: cannot read %s: %s", source_id, path, exc)
         return CdrRead()
     problems: list[str] = []
+    refused: list[tuple[int, str]] = []
     with vault.transaction() as s:
         rows = [_cdr_row(source_id, r, now) for r in records]
         if rows:
@@ -65,10 +69,11 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
             log.warning("phone source %s: skipped call record: %s", source_id, message)
             s.add(PhoneProblem(source_id=source_id, at=now, item=path.name, message=message))
             problems.append(message)
+            refused.append((lines + (err.lineno or 0), err.problem))
         s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
                   .values(cdr_offset=new_offset, cdr_lines=lines + consumed,
                           skipped=PhoneIntakeState.skipped + len(errors)))
-    return CdrRead(len(records), tuple(problems))
+    return CdrRead(len(records), tuple(problems), tuple(refused))
 
 
 _FIELDS = tuple(f.name for f in fields(CallRecord))
@@ -90,16 +95,55 @@ def _cdr_row(source_id: int, r: CallRecord, now: datetime) -> dict[str, Any]:
 CdrRow = tuple[int, str, str, dict[str, Any]]  # id, uniqueid, recordingfile, record
 
 
-def pick_record(rows: list[CdrRow], filename: str, uniqueid: str,
-                claimed: set[int]) -> tuple[int, dict[str, Any]] | None:
+def pick_record(rows: list[CdrRow], filename: str, uniqueid: str, claimed: set[int],
+                name: RecordingName | None = None) -> tuple[int, dict[str, Any]] | None:
     """The call record of a recording: the line naming this file, else the answered line
-    of its uniqueid, else any line of it; never one an earlier file of the batch took."""
+    of its uniqueid, else any line of it; never one an earlier file of the batch took.
+    Asterisk's default Master.csv has no uniqueid: then the line whose call was up when the
+    recording started and whose numbers are the name's (`_fits`), the latest such."""
     mine = [r for r in rows if r[0] not in claimed and (r[2] == filename or r[1] == uniqueid)]
+    if not mine and name is not None:
+        timed = [(at, r) for r in rows if r[0] not in claimed and not r[1]
+                 and (at := _fits(r[3], name)) is not None]
+        if timed:
+            latest = max(at for at, _ in timed)
+            mine = [r for at, r in timed if at == latest]
     if not mine:
         return None
     # Stable sort: among equals the oldest line (lowest id) wins.
     mine.sort(key=lambda r: (r[2] != filename, r[3].get("disposition") != "ANSWERED"))
     return mine[0][0], mine[0][3]
+
+
+# How far the seconds of a name and of a call record may disagree: both are cut to the second,
+# and MixMonitor starts a moment after the channel.
+SLACK = timedelta(seconds=2)
+# How long before its recording a call may have started (ringing, a queue) and still be
+# looked for by time.
+RING_MAX = timedelta(minutes=30)
+
+
+def _fits(record: dict[str, Any], name: RecordingName) -> datetime | None:
+    """The call's start if the recording ``name`` fits it: started while the call was up,
+    and, if the name gives numbers, one of them is one of the record's (not all: an incoming
+    call's dst is the DID on one exchange, the extension or "s" on another); None otherwise."""
+    try:
+        start = datetime.fromisoformat(record["start"])
+        end = (datetime.fromisoformat(record["end"]) if record.get("end")
+               else start + timedelta(seconds=int(record.get("duration") or 0)))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not start - SLACK <= name.started <= end + SLACK:
+        return None
+    numbers = {_digits(record.get(k) or "") for k in ("src", "dst", "caller_number")} - {""}
+    parties = {_digits(party) for party in (name.dest, name.src)} - {""}
+    return start if not parties or parties & numbers else None
+
+
+def _digits(number: str) -> str:
+    """A number as both sides may write it: its digits, without a country or trunk 0."""
+    digits = "".join(c for c in number if c.isdigit())
+    return digits.removeprefix("48").lstrip("0") if len(digits) > 9 else digits.lstrip("0")
 
 
 @dataclass
@@ -112,23 +156,38 @@ class CdrIndex:
     by_file: dict[str, list[int]] = field(default_factory=dict)
     by_uid: dict[str, list[int]] = field(default_factory=dict)
     claimed: set[int] = field(default_factory=set)
+    # Records without a uniqueid (Asterisk's default Master.csv), by start: found by time.
+    timeless: list[tuple[datetime, int]] = field(default_factory=list)
 
     @classmethod
     def load(cls, vault: Vault, source_id: int) -> CdrIndex:
         t = PhoneCdrRecord
         by_file: defaultdict[str, list[int]] = defaultdict(list)
         by_uid: defaultdict[str, list[int]] = defaultdict(list)
+        timeless: list[tuple[datetime, int]] = []
         with vault.reading() as s:
-            for rid, uid, name in s.execute(select(t.id, t.uniqueid, t.recordingfile)
-                                            .where(t.source_id == source_id).order_by(t.id)):
+            for rid, uid, name, start in s.execute(
+                    select(t.id, t.uniqueid, t.recordingfile, t.start_at)
+                    .where(t.source_id == source_id).order_by(t.id)):
                 if name:
                     by_file[name].append(rid)
-                by_uid[uid].append(rid)
-        return cls(dict(by_file), dict(by_uid))
+                if uid:
+                    by_uid[uid].append(rid)
+                else:
+                    timeless.append((start, rid))
+        timeless.sort()
+        return cls(dict(by_file), dict(by_uid), timeless=timeless)
 
-    def candidates(self, filename: str, uniqueid: str) -> list[int]:
-        """Ids of the unclaimed records naming ``filename`` or carrying ``uniqueid``."""
+    def candidates(self, filename: str, uniqueid: str,
+                   started: datetime | None = None) -> list[int]:
+        """Ids of the unclaimed records naming ``filename`` or carrying ``uniqueid``, and,
+        given the recording's start, those without a uniqueid whose call began up to
+        `RING_MAX` before it (`pick_record` decides which fits)."""
         ids = {*self.by_file.get(filename, ()), *self.by_uid.get(uniqueid, ())}
+        if started is not None and self.timeless:
+            low = bisect_left(self.timeless, (started - RING_MAX, -1))
+            high = bisect_right(self.timeless, (started + SLACK, 1 << 62))
+            ids.update(rid for _, rid in self.timeless[low:high])
         return sorted(ids - self.claimed)
 
     def rows(self, vault: Vault, ids: list[int]) -> dict[int, CdrRow]:

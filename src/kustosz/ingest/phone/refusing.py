@@ -1,0 +1,45 @@
+"""What a PBX's spool intake cannot use is an `input.refused` alert naming the line's PBX and
+the reason (issue 47): a Master.csv line it cannot read, a file it will not take, a recording
+whose call record never came. Each goes through `kustosz.ingest.refusals.refused`, called
+outside the intake's transactions; the rows fold per PBX and hour.
+
+The alerts are read by whoever watches the dashboard, not only by those allowed to hear
+calls: they name a recording by its folder and uniqueid, never by the numbers in its name."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from kustosz.ingest.refusals import refused
+from kustosz.vault import Vault
+
+
+def device_of(line: str) -> str:
+    return f"centrala linii {line}"
+
+
+def cdr_line(vault: Vault, line: str, cdr_file: str, lineno: int, problem: str) -> None:
+    refused(vault, device=device_of(line), source=line, detail=problem,
+            reason_pl=f"nie można odczytać wiersza {lineno} pliku {cdr_file}; tego połączenia "
+                      "nie da się powiązać z nagraniem")
+
+
+def no_record(vault: Vault, line: str, rel: str, uniqueid: str, cdr_file: str,
+              waited_s: float) -> None:
+    folder = str(PurePosixPath(rel).parent)
+    refused(vault, device=device_of(line), source=line,
+            detail=f"no line of {cdr_file} names the file, its uniqueid or fits its start "
+                   f"time after {waited_s:g} s",
+            reason_pl=f"nagranie {uniqueid or '(bez uniqueid)'} z katalogu "
+                      f"{'/' if folder == '.' else folder} nie ma swojego wiersza w "
+                      f"{cdr_file} (brak rekordu połączenia); zapisano je z numerami i czasem "
+                      "z nazwy pliku")
+
+
+def file_skipped(vault: Vault, line: str, rel: str, why: str) -> None:
+    path = PurePosixPath(rel)
+    folder = str(path.parent)
+    refused(vault, device=device_of(line), source=line,
+            detail=why.replace(path.name, "<file>") if path.name else why,
+            reason_pl=f"pominięto plik z katalogu nagrań ({'/' if folder == '.' else folder}): "
+                      "nie jest nagraniem, które Kustosz umie przyjąć")
