@@ -394,3 +394,30 @@ def test_corpus_line_cut_in_its_quoting_is_refused() -> None:
     records, errors, _ = read_cdr(CORPUS / "asterisk-testsuite" / "buggy.csv")
     assert records == [] and len(errors) == 1
     assert "buggy.csv line 1" in str(errors[0]) and "malformed CSV quoting" in str(errors[0])
+
+
+def test_a_record_without_uniqueid_is_picked_by_time_and_number() -> None:
+    """Asterisk's default form (no uniqueid): the call that was up when the recording started,
+    with one of the name's numbers; a uniqueid-only name must start with its call."""
+    from kustosz.ingest.phone.filenames import parse_recording_name
+    from kustosz.ingest.phone.records import pick_record
+
+    def row(rid: int, start: str, end: str, src: str, dst: str
+            ) -> tuple[int, str, str, dict[str, str]]:
+        return (rid, "", "", {"start": start, "end": end, "src": src, "dst": dst,
+                              "caller_number": src, "disposition": "ANSWERED"})
+
+    rows = [row(1, "2024-01-15T09:00:00+00:00", "2024-01-15T09:05:00+00:00", "600100200", "201"),
+            row(2, "2024-01-15T09:01:00+00:00", "2024-01-15T09:03:00+00:00", "600100200", "202"),
+            row(3, "2024-01-15T09:01:30+00:00", "2024-01-15T09:02:00+00:00", "500", "203")]
+
+    def picked(name: str, claimed: frozenset[int] = frozenset()) -> int | None:
+        parsed = parse_recording_name(name)
+        found = pick_record(rows, "x", parsed.uniqueid, set(claimed), parsed)
+        return None if found is None else found[0]
+
+    assert picked("in-202-600100200-20240115-100200-1705309320.1.wav") == 2
+    assert picked("in-202-600100200-20240115-100200-1705309320.1.wav", frozenset({2})) == 1
+    assert picked("in-999-777-20240115-100200-1705309320.1.wav") is None
+    assert picked("1705309290.7.wav") == 3  # 09:01:30 UTC: the third call's start
+    assert picked("1705309295.7.wav") is None  # five seconds into all three: none

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
 from kustosz.db.tables import table_of
 from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
-from kustosz.ingest.phone.filenames import RecordingName
+from kustosz.ingest.phone.filenames import PLAIN_TYPE, RecordingName
 from kustosz.phones.settings import PhoneSettings
 from kustosz.vault import Vault
 
@@ -134,6 +134,10 @@ def _fits(record: dict[str, Any], name: RecordingName) -> datetime | None:
     except (KeyError, TypeError, ValueError):
         return None
     if not start - SLACK <= name.started <= end + SLACK:
+        return None
+    if name.type == PLAIN_TYPE and name.started > start + SLACK:
+        # A name that is only a uniqueid starts at the channel's creation, which is the
+        # call's start too: "up at the time" alone would take any concurrent call.
         return None
     numbers = {_digits(record.get(k) or "") for k in ("src", "dst", "caller_number")} - {""}
     parties = {_digits(party) for party in (name.dest, name.src)} - {""}
