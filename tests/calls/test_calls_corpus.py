@@ -184,3 +184,20 @@ def test_default_form_pairs_nothing_whose_time_or_numbers_do_not_fit(vault: Vaul
     with vault.reading() as s:
         assert s.execute(select(func.count()).select_from(PhoneCdrRecord)).scalar_one() == 2
     assert len(refusals(vault)) == 1
+
+
+def test_issabel_name_with_a_masked_number_is_taken_from_its_name(vault: Vault,
+                                                                  pbx: Pbx) -> None:
+    """The Issabel name quoted on a documentation page, as written (its number partly masked
+    by the page's author), filed under its day; no call record, so after the wait it is taken
+    with what the name tells, the masked number kept as written, and the alert raised."""
+    name = corpus("issabel/recording-name.txt").decode().strip()
+    write_wav(pbx.spool / "2025" / "03" / "27" / name, 2.0)
+    add_line(vault, pbx, no_cdr_wait_s=0)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped) == (1, [])
+    call, rec = stored_calls(vault)["1743042317.12206"]
+    assert (call.callee, call.no_cdr) == ("", True)  # "0821XXXX8663" is no number to index
+    assert (rec.meta["type"], rec.meta["callee_raw"], rec.meta["caller_raw"]) == (
+        "force", "0821XXXX8663", "3201")
+    assert len(refusals(vault)) == 1
