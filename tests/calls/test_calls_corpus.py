@@ -201,3 +201,29 @@ def test_issabel_name_with_a_masked_number_is_taken_from_its_name(vault: Vault,
     assert (rec.meta["type"], rec.meta["callee_raw"], rec.meta["caller_raw"]) == (
         "force", "0821XXXX8663", "3201")
     assert len(refusals(vault)) == 1
+
+
+def test_a_file_of_any_name_is_taken_when_its_call_record_names_it(vault: Vault,
+                                                                   pbx: Pbx) -> None:
+    """A plain Asterisk whose dialplan names recordings its own way and logs the name with
+    `Set(CDR(userfield)=${MIXMONITOR_FILENAME})`: the test suite's first good.csv line with
+    its (empty) userfield set to such a name (the adaptation is the test's). The record gives
+    the call's facts; a file of another unknown name, named by no record, is skipped after the
+    wait with the alert."""
+    line = corpus("asterisk-testsuite/good.csv").splitlines(keepends=True)[0]
+    path = b"/var/spool/asterisk/monitor/20090114-235115-test-100.wav"
+    assert line.endswith(b',""\n')
+    pbx.master.write_bytes(line[:-4] + b',"' + path + b'"\n')
+    write_wav(pbx.spool / "20090114-235115-test-100.wav", 2.0)
+    write_wav(pbx.spool / "20090114-235116-test-101.wav", 2.0)
+    add_line(vault, pbx, no_cdr_wait_s=0)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert report.stored == 1 and len(report.skipped) == 1
+    assert "20090114-235116-test-101.wav" in report.skipped[0]
+    assert "no line of Master.csv names the file" in report.skipped[0]
+    call, rec = stored_calls(vault)["1231977075.0"]
+    assert (call.callee, call.disposition, call.no_cdr) == ("100", "ANSWERED", False)
+    assert rec.meta["file"] == "20090114-235115-test-100.wav"
+    assert call.start_at == datetime(2009, 1, 14, 23, 51, 15, tzinfo=vault.policy.timezone)
+    (alert,) = refusals(vault)
+    assert "pominięto plik" in alert and "<file>" in alert and "test-101" not in alert

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from kustosz.errors import KustoszError
-from kustosz.ingest.phone.filenames import RecordingName, parse_recording_name, safe_relpath
+from kustosz.ingest.phone.filenames import (
+    AUDIO_EXTENSIONS,
+    RecordingName,
+    RecordingNameError,
+    parse_recording_name,
+    safe_relpath,
+)
 from kustosz.ingest.phone.records import CdrRow, pick_record
 from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES, read_sidecar, sidecar_for
 from kustosz.ingest.phone.spool import audio_seconds
@@ -48,7 +54,8 @@ class Named:
 
 
 def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
-          checked: bool = False, folder: frozenset[str] | None = None) -> Facts | Named:
+          checked: bool = False, folder: frozenset[str] | None = None
+          ) -> Facts | Named | Unnamed:
     """What the file itself (and its sidecar) tells; Skip when it is not a recording.
     ``checked``: the caller already refused unsafe paths (`unsafe_relpaths`, per batch);
     ``folder``: the names in the file's folder, listed once per batch, where a sidecar is
@@ -73,9 +80,53 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
                                                    "sidecar": sidecar.name})
     try:
         name = parse_recording_name(rel, tz=vault.policy.timezone)
+    except RecordingNameError as exc:
+        return _unnamed(path, rel, seen, str(exc))
+    try:
         return Named(rel, seen, name, audio_seconds(path, name.ext, seen[0]))
     except (KustoszError, OSError) as exc:
         raise Skip(str(exc)) from None
+
+
+@dataclass
+class Unnamed:
+    """An audio file whose name is no form Kustosz knows: it is a recording only if a call
+    record names it (its userfield, MixMonitor's argument)."""
+
+    rel: str
+    seen: tuple[int, int]
+    seconds: float | None
+    why: str
+
+
+def _unnamed(path: Path, rel: str, seen: tuple[int, int], why: str) -> Unnamed:
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in AUDIO_EXTENSIONS:
+        raise Skip(why)
+    try:
+        return Unnamed(rel, seen, audio_seconds(path, ext, seen[0]), why)
+    except (KustoszError, OSError):
+        raise Skip(why) from None  # neither a known name nor audio: the name is the news
+
+
+def named_by(k: Unnamed, rows: list[CdrRow]) -> Named | None:
+    """The recording ``k`` as the call record naming it describes it (None if none does):
+    answered at the record's answer time (else its start), its numbers the record's."""
+    filename = Path(k.rel).name
+    matched = pick_record(rows, filename, "", set())
+    if matched is None:
+        return None
+    rec = matched[1]
+    try:
+        started = datetime.fromisoformat(rec.get("answer") or rec["start"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+    name = RecordingName(type="cdr", dest=str(rec.get("dst") or ""),
+                         src=str(rec.get("caller_number") or ""),
+                         started_local=started.replace(tzinfo=None), started=started,
+                         uniqueid=str(rec.get("uniqueid") or ""),
+                         ext=Path(filename).suffix.lower().lstrip("."), direction="unknown")
+    return Named(k.rel, k.seen, name, k.seconds)
 
 
 def _sidecar_in(path: Path, folder: frozenset[str]) -> Path | None:

@@ -35,7 +35,16 @@ from kustosz.index.sources import get_source
 from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.phone import refusing
 from kustosz.ingest.phone.calls_written import NewCall, write_calls
-from kustosz.ingest.phone.facts import Facts, Named, Skip, folder_names, paired, parse
+from kustosz.ingest.phone.facts import (
+    Facts,
+    Named,
+    Skip,
+    Unnamed,
+    folder_names,
+    named_by,
+    paired,
+    parse,
+)
 from kustosz.ingest.phone.filenames import unsafe_relpaths
 from kustosz.ingest.phone.records import CdrIndex, read_new_records
 from kustosz.ingest.phone.report import ScanReport
@@ -240,14 +249,19 @@ class IntakePass:
                 folders[parent] = folder_names(cfg.spool_path / parent)
         parsed = _parse_all(vault, cfg, safe, seen, folders)
         known: list[Facts | Named] = []
+        unnamed: list[Unnamed] = []
         for rel in rels:
             got = parsed.get(rel)
             if rel in unsafe:
                 self._skip(rel, seen[rel], unsafe[rel])
             elif isinstance(got, Skip):
                 self._skip(rel, seen[rel], str(got))
+            elif isinstance(got, Unnamed):
+                unnamed.append(got)
             elif got is not None:
                 known.append(got)
+        if unnamed:
+            known.extend(self._by_record(unnamed))
         cdr = self.cdr
         wanted = {k.rel: cdr.candidates(k.rel.rpartition("/")[2], k.name.uniqueid,
                                         k.name.started)
@@ -284,6 +298,25 @@ class IntakePass:
             self.out_of_scope += self._each(out, self._count_out_of_scope)
         if keep:
             self.stored += self._each(keep, self._store)
+
+    def _by_record(self, unnamed: list[Unnamed]) -> list[Named]:
+        """Files of no known name, taken when a call record names them; without one they
+        wait for it as any recording does, then are skipped for their name."""
+        cdr, found = self.cdr, []
+        ids = {u.rel: [i for i in cdr.by_file.get(u.rel.rpartition("/")[2], ())
+                       if i not in cdr.claimed] for u in unnamed}
+        rows = cdr.rows(self.vault, sorted({i for v in ids.values() for i in v}))
+        wait = timedelta(seconds=self.cfg.no_cdr_wait_s)
+        for u in unnamed:
+            named = named_by(u, [rows[i] for i in ids[u.rel] if i in rows])
+            if named is not None:
+                found.append(named)
+            elif self.now - datetime.fromtimestamp(u.seen[1] / 1e9, UTC) < wait:
+                self.waiting += 1
+            else:
+                self._skip(u.rel, u.seen, f"{u.why}; no line of {self.cfg.cdr_path.name} "
+                                          "names the file")
+        return found
 
     def _each(self, takes: list[_Take], write: Callable[[list[_Take]], int]) -> int:
         """``write`` the batch; if a concurrent intake committed one of its files first (the
@@ -385,9 +418,9 @@ class IntakePass:
 
 def _parse_all(vault: Vault, cfg: PhoneSettings, rels: list[str],
                seen: dict[str, tuple[int, int]], folders: dict[str, frozenset[str] | None]
-               ) -> dict[str, Facts | Named | Skip]:
+               ) -> dict[str, Facts | Named | Unnamed | Skip]:
     """`parse` of every file of a batch, by a few threads that each take the next file."""
-    out: dict[str, Facts | Named | Skip] = {}
+    out: dict[str, Facts | Named | Unnamed | Skip] = {}
     todo = iter(rels)  # next() of a list iterator is atomic under the GIL
 
     def drain(_: int) -> None:
