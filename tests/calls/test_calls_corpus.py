@@ -227,3 +227,15 @@ def test_a_file_of_any_name_is_taken_when_its_call_record_names_it(vault: Vault,
     assert call.start_at == datetime(2009, 1, 14, 23, 51, 15, tzinfo=vault.policy.timezone)
     (alert,) = refusals(vault)
     assert "pominięto plik" in alert and "<file>" in alert and "test-101" not in alert
+
+
+def test_a_whole_file_of_unreadable_lines_is_a_few_alerts(vault: Vault, pbx: Pbx) -> None:
+    """A Master.csv in a layout Kustosz does not read (the test's: 300 lines of two columns):
+    every line is in `phones status`, the alert row counts the first lines one by one and the
+    rest in one refusal."""
+    pbx.master.write_bytes(b'"","short"\n' * 300)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert len(report.skipped) == 300
+    (alert,) = refusals(vault)
+    assert "kolejnych 280 wierszy" in alert and "21 razy" in alert

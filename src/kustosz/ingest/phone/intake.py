@@ -203,8 +203,7 @@ class IntakePass:
         cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
         self.cdr_lines = cdr.lines
         self.skipped.extend(cdr.problems)
-        for lineno, problem in cdr.refused:
-            refusing.cdr_line(self.vault, self.source.name, cfg.cdr_path.name, lineno, problem)
+        refusing.cdr_lines(self.vault, self.source.name, cfg.cdr_path.name, cdr.refused)
         self.cdr = CdrIndex.load(self.vault, self.source.id)
 
         first = look(cfg.spool_path)

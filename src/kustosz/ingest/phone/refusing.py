@@ -13,6 +13,11 @@ from pathlib import PurePosixPath
 from kustosz.ingest.refusals import refused
 from kustosz.vault import Vault
 
+# Lines of one reading alerted one by one; past them one refusal says how many more (a
+# Master.csv in a layout Kustosz does not read would otherwise cost a transaction a line; each
+# line is still in `phones status`).
+CDR_LINES_ALERTED = 20
+
 
 def device_of(line: str) -> str:
     return f"centrala linii {line}"
@@ -22,6 +27,18 @@ def cdr_line(vault: Vault, line: str, cdr_file: str, lineno: int, problem: str) 
     refused(vault, device=device_of(line), source=line, detail=problem,
             reason_pl=f"nie można odczytać wiersza {lineno} pliku {cdr_file}; tego połączenia "
                       "nie da się powiązać z nagraniem")
+
+
+def cdr_lines(vault: Vault, line: str, cdr_file: str, bad: tuple[tuple[int, str], ...]
+              ) -> None:
+    for lineno, problem in bad[:CDR_LINES_ALERTED]:
+        cdr_line(vault, line, cdr_file, lineno, problem)
+    if len(bad) > CDR_LINES_ALERTED:
+        more = len(bad) - CDR_LINES_ALERTED
+        refused(vault, device=device_of(line), source=line,
+                detail=f"{more} more unreadable lines, the last line {bad[-1][0]}: {bad[-1][1]}",
+                reason_pl=f"nie można odczytać kolejnych {more} wierszy pliku {cdr_file} "
+                          "(wszystkie w: kustosz phones status)")
 
 
 def no_record(vault: Vault, line: str, rel: str, uniqueid: str, cdr_file: str,
