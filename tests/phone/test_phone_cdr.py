@@ -421,3 +421,11 @@ def test_a_record_without_uniqueid_is_picked_by_time_and_number() -> None:
     assert picked("in-999-777-20240115-100200-1705309320.1.wav") is None
     assert picked("1705309290.7.wav") == 3  # 09:01:30 UTC: the third call's start
     assert picked("1705309295.7.wav") is None  # five seconds into all three: none
+
+
+def test_numbers_compare_as_both_sides_write_them() -> None:
+    from kustosz.ingest.phone.records import _digits
+
+    assert {_digits(n) for n in ("+48 600 100 200", "0048600100200", "0600100200",
+                                 "600100200")} == {"600100200"}
+    assert _digits("201") == "201" and _digits("") == ""

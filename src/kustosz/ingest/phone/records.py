@@ -101,7 +101,8 @@ def pick_record(rows: list[CdrRow], filename: str, uniqueid: str, claimed: set[i
     of its uniqueid, else any line of it; never one an earlier file of the batch took.
     Asterisk's default Master.csv has no uniqueid: then the line whose call was up when the
     recording started and whose numbers are the name's (`_fits`), the latest such."""
-    mine = [r for r in rows if r[0] not in claimed and (r[2] == filename or r[1] == uniqueid)]
+    mine = [r for r in rows if r[0] not in claimed
+            and (r[2] == filename or (uniqueid and r[1] == uniqueid))]
     if not mine and name is not None:
         timed = [(at, r) for r in rows if r[0] not in claimed and not r[1]
                  and (at := _fits(r[3], name)) is not None]
@@ -145,9 +146,10 @@ def _fits(record: dict[str, Any], name: RecordingName) -> datetime | None:
 
 
 def _digits(number: str) -> str:
-    """A number as both sides may write it: its digits, without a country or trunk 0."""
-    digits = "".join(c for c in number if c.isdigit())
-    return digits.removeprefix("48").lstrip("0") if len(digits) > 9 else digits.lstrip("0")
+    """A number as both sides may write it: its digits, without Poland's country code
+    (the offices' exchanges) or a trunk 0, so "+48 600…", "0048600…" and "600…" compare."""
+    digits = "".join(c for c in number if c.isdigit()).lstrip("0")
+    return digits.removeprefix("48") if len(digits) > 9 else digits
 
 
 @dataclass
