@@ -34,7 +34,7 @@ def test_one_row_per_device_and_hour_with_its_count(vault: Vault) -> None:
                 reason_pl="treść zaproszenia INVITE nie jest poprawnym multipart/mixed",
                 detail=f"no boundary #{i}", now=T0 + timedelta(seconds=i))
     [row] = _alerts(vault)
-    assert row.message.startswith("Odrzucono dane przysłane przez SBC 198.51.100.9:5060: "
+    assert row.message.startswith("Odrzucono dane od urządzenia „SBC 198.51.100.9:5060”: "
                                   "treść zaproszenia INVITE")
     assert "(no boundary #499)" in row.message
     assert "Powtórzyło się 500 razy od 2026-11-26 10:00" in row.message  # Warsaw time

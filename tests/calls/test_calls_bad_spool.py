@@ -104,7 +104,7 @@ def refusal_written(vault: Vault, before: dict) -> None:
     assert len(after["alerts"]) == len(before["tables"]["alerts"]) + 1
     with vault.reading() as s:
         (alert,) = s.execute(select(Alert).where(Alert.kind == AlertRow.INPUT_REFUSED)).scalars()
-    assert alert.message.startswith("Odrzucono dane przysłane przez centrala linii centrala: ")
+    assert alert.message.startswith("Odrzucono dane od urządzenia „centrala linii centrala”: ")
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))

@@ -101,6 +101,7 @@ def test_freepbx_names_with_and_without_systemname_are_taken(vault: Vault, pbx: 
     alerts = refusals(vault)
     assert len(alerts) == 1  # folded per PBX
     assert "centrala linii centrala" in alerts[0] and "rekordu połączenia" in alerts[0]
+    assert alerts[0].startswith("Przyjęto niepełne dane od urządzenia")  # taken, not refused
     assert "z katalogu 2024/11/17" in alerts[0] and "2 razy" in alerts[0]
     assert "1101" not in alerts[0]  # the numbers stay with the call, out of the dashboard
 
@@ -155,7 +156,7 @@ def test_unreadable_lines_are_alerts_and_nothing_of_them_is_written(vault: Vault
     assert "Master.csv line 2" in report.skipped[1] and "got 2" in report.skipped[1]
     alerts = refusals(vault)
     assert len(alerts) == 1  # both folded into the PBX's row, with their count
-    assert alerts[0].startswith("Odrzucono dane przysłane przez centrala linii centrala: ")
+    assert alerts[0].startswith("Odrzucono dane od urządzenia „centrala linii centrala”: ")
     assert "Master.csv" in alerts[0] and "wiersza 2" in alerts[0] and "2 razy" in alerts[0]
     with vault.reading() as s:
         rows = [r.record["disposition"] for r in s.execute(select(PhoneCdrRecord)).scalars()]

@@ -196,7 +196,7 @@ def test_a_microsip_invite_on_other_ports_is_followed_and_a_cut_one_refused(
             replay(veth, [(0.0, cut)])
             wait_for(lambda: _refusals(vault), 30, "the cut INVITE refused")
     (message,) = _refusals(vault)
-    assert message.startswith("Odrzucono dane przysłane przez 192.168.20.68:53309: wiadomość "
+    assert message.startswith("Odrzucono dane od urządzenia „192.168.20.68:53309”: wiadomość "
                               "SIP z portu lustrzanego jest nieczytelna")
     assert "Truncated SIP body" in message and f"interface {veth.outside}" in message
     with vault.reading() as s:
@@ -233,9 +233,9 @@ def test_an_invite_and_answer_with_a_content_length_not_a_number_are_refused(
     recorder, interface = _replayed(vault, read_capture(BAD_LENGTH.file()))
     wait_for(lambda: len(_refusals(vault)) == 2, 30, "both messages refused")
     alice, bob = sorted(_refusals(vault))
-    assert alice.startswith("Odrzucono dane przysłane przez 10.0.0.1:5060: wiadomość SIP")
+    assert alice.startswith("Odrzucono dane od urządzenia „10.0.0.1:5060”: wiadomość SIP")
     assert "'bad'" in alice and "INVITE sip:bob@10.0.0.2 SIP/2.0" in alice
-    assert bob.startswith("Odrzucono dane przysłane przez 10.0.0.2:5060: wiadomość SIP")
+    assert bob.startswith("Odrzucono dane od urządzenia „10.0.0.2:5060”: wiadomość SIP")
     assert "'xyz'" in bob
     assert recorder.dialogs[interface].calls == {} and calls_of(vault) == []
     vault.close()
@@ -276,7 +276,7 @@ def test_sip_writing_ipv6_addresses_without_brackets_is_refused_and_alerted(
     recorder, _ = _replayed(vault, read_capture(IPV6_CALL.file()))
     wait_for(lambda: _refusals(vault), 30, "the requests refused")
     (message,) = _refusals(vault)
-    assert message.startswith("Odrzucono dane przysłane przez [fe80::21a:a0ff:fe07:32e0]:5060:"
+    assert message.startswith("Odrzucono dane od urządzenia „[fe80::21a:a0ff:fe07:32e0]:5060”:"
                               " wiadomość SIP z portu lustrzanego jest nieczytelna")
     assert " sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c" in message
     assert calls_of(vault) == [] and recorder.counters.calls == 0

@@ -74,11 +74,11 @@ def test_a_stranger_and_junk_are_alerted_as_refused_input_folded_per_device(
         known.close()
         wait_for(lambda: len(alerts(office, AlertRow.INPUT_REFUSED)) == 2, 30, "two alerts")
     by_device = {a.message.split(":", 1)[0]: a for a in alerts(office, AlertRow.INPUT_REFUSED)}
-    assert set(by_device) == {"Odrzucono dane przysłane przez SBC 127.0.0.2",
-                              "Odrzucono dane przysłane przez SBC 127.0.0.1"}
+    assert set(by_device) == {"Odrzucono dane od urządzenia „SBC 127.0.0.2”",
+                              "Odrzucono dane od urządzenia „SBC 127.0.0.1”"}
     assert "nie należy do żadnej linii SIPREC" in by_device[
-        "Odrzucono dane przysłane przez SBC 127.0.0.2"].message
-    junk = by_device["Odrzucono dane przysłane przez SBC 127.0.0.1"]
+        "Odrzucono dane od urządzenia „SBC 127.0.0.2”"].message
+    junk = by_device["Odrzucono dane od urządzenia „SBC 127.0.0.1”"]
     assert "nieczytelna wiadomość SIP" in junk.message
     assert junk.source_id is not None  # the junk came from the line's own SBC
 

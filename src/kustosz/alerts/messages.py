@@ -72,7 +72,7 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                        "Linia telefoniczna „{name}”: dźwięk rozmów znów dociera"),
     "phone.loss": ("Linia telefoniczna „{name}”: rozmowa nagrana z ubytkami ({since})",
                    "Linia telefoniczna „{name}”: rozmowy znów nagrywane bez ubytków"),
-    "input_refused": ("Odrzucono dane przysłane przez urządzenie ({since})",
+    "input_refused": ("Odrzucono dane od urządzenia ({since})",
                       "Urządzenie znów przysyła dane, które można przyjąć"),
     "serve_unclean_stop": ("Usługa Kustosz zatrzymała się nieoczekiwanie ({since})",
                            "Usługa Kustosz działa"),

@@ -42,8 +42,11 @@ def clean(text: str, limit: int) -> str:
 
 
 def refused(vault: Vault, *, device: str, reason_pl: str, detail: str = "",
-            source: str | None = None, now: datetime | None = None) -> None:
-    """Record one refusal of `device`'s input. Opens its own transaction; never raises (the
+            source: str | None = None, now: datetime | None = None,
+            taken: bool = False) -> None:
+    """Record one refusal of `device`'s input (``taken``: not refused, but taken without a
+    part it should have had — a recording without its call record). Opens its own
+    transaction; never raises (the
     refusal itself is already the caller's answer to the device — a database away must not
     turn it into a crash), the database's trouble is logged and left to its own alert."""
     now = now or datetime.now(UTC)
@@ -53,7 +56,8 @@ def refused(vault: Vault, *, device: str, reason_pl: str, detail: str = "",
     for attempt in (1, 2):
         try:
             with vault.transaction() as s:
-                _record(s, device, reason_pl, detail, source, now, vault.policy.timezone)
+                _record(s, device, reason_pl, detail, source, now, vault.policy.timezone,
+                        taken)
             return
         except IntegrityError:  # another thread recorded this device's first refusal first
             if attempt == 2:
@@ -64,7 +68,7 @@ def refused(vault: Vault, *, device: str, reason_pl: str, detail: str = "",
 
 
 def _record(s: Session, device: str, reason_pl: str, detail: str, source: str | None,
-            now: datetime, tz: tzinfo) -> None:
+            now: datetime, tz: tzinfo, taken: bool) -> None:
     source_id = None
     if source is not None:
         source_id = s.execute(select(Source.id).where(Source.name == source)).scalar()
@@ -81,18 +85,22 @@ def _record(s: Session, device: str, reason_pl: str, detail: str, source: str | 
     if alert is not None and now - alert.raised_at < FOLD:
         row.alert_count += 1
         alert.message = _message(device, reason_pl, detail, row.alert_count,
-                                 alert.raised_at.astimezone(tz))
+                                 alert.raised_at.astimezone(tz), taken)
         return
     alert = Alert(raised_at=now, kind=AlertRow.INPUT_REFUSED, source_id=row.source_id,
-                  message=_message(device, reason_pl, detail, 1, now.astimezone(tz)))
+                  message=_message(device, reason_pl, detail, 1, now.astimezone(tz), taken))
     s.add(alert)
     s.flush()
     row.alert_id, row.alert_count = alert.id, 1
     audit(s, ACTOR, f"alert.{AlertRow.INPUT_REFUSED}", device, {"reason": reason_pl})
 
 
-def _message(device: str, reason_pl: str, detail: str, count: int, since: datetime) -> str:
-    text = f"Odrzucono dane przysłane przez {device}: {reason_pl}"
+def _message(device: str, reason_pl: str, detail: str, count: int, since: datetime,
+             taken: bool = False) -> str:
+    # the device named in quotes after "urządzenia" (genitive): its own words ("kamera hol",
+    # "centrala linii X", an SBC's address) keep their form
+    text = (f"Przyjęto niepełne dane od urządzenia „{device}”: {reason_pl}" if taken else
+            f"Odrzucono dane od urządzenia „{device}”: {reason_pl}")
     if detail:
         text += f" ({detail})"
     text += "."

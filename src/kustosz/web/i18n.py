@@ -262,6 +262,9 @@ EN: dict[str, str] = {
     "Sprawdzenie dziennika zdarzeń wykazało naruszenie": "Audit log verification failed",
     "Certyfikat HTTPS wkrótce wygaśnie": "HTTPS certificate expiring soon",
     "Zegar serwera lub kamery przestawił się skokowo": "Server or camera clock jumped",
+    "Urządzenie przysłało dane, których nie można przyjąć":
+        "A device sent data that cannot be accepted",
+    "Usługa Kustosz zatrzymała się nieoczekiwanie": "The Kustosz service stopped unexpectedly",
     "Kopia zapasowa się nie powiodła albo jej brakuje": "Backup failed or missing",
     "Węzeł rejestratora przestał odpowiadać": "A recorder node stopped answering",
     "Źródło nie ma węzła, który je nagrywa": "A source has no node recording it",

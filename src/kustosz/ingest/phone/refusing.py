@@ -44,7 +44,7 @@ def cdr_lines(vault: Vault, line: str, cdr_file: str, bad: tuple[tuple[int, str]
 def no_record(vault: Vault, line: str, rel: str, uniqueid: str, cdr_file: str,
               waited_s: float) -> None:
     folder = str(PurePosixPath(rel).parent)
-    refused(vault, device=device_of(line), source=line,
+    refused(vault, device=device_of(line), source=line, taken=True,
             detail=f"no line of {cdr_file} names the file, its uniqueid or fits its start "
                    f"time after {waited_s:g} s",
             reason_pl=f"nagranie {uniqueid or '(bez uniqueid)'} z katalogu "
