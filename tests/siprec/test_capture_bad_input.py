@@ -35,6 +35,7 @@ from kustosz.ingest.phone.capture.helper import Capture
 from kustosz.ingest.phone.capture.recorder import Recorder
 from kustosz.ingest.phone.capture.wire import read_control, socket_path
 from kustosz.ingest.phone.lines import add_capture_line
+from kustosz.ingest.phone.siprec.status import current
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -269,6 +270,39 @@ def test_a_flood_of_invites_is_followed_up_to_the_limit_and_counted(
     assert len(recorder.dialogs[IFACE].calls) <= 5  # never more followed than the limit
     wait_for(lambda: recorder.dialogs[IFACE].calls == {}, 30, "the five forgotten unanswered")
     _good_call(wire, vault, "after-flood", 1)
+
+
+def test_junk_invites_never_keep_out_a_real_call_and_are_told(
+        port: tuple[Vault, Recorder, Wire]) -> None:
+    """Issue 48 item 5: unanswered INVITEs filled the table (max_calls) and every real call
+    after them went unrecorded, counted only in a number nothing read, while the junk kept
+    the "no call in working hours" alert quiet. Now the oldest unanswered offer makes room,
+    an answered call is never pushed out, junk is no call seen, and what was dropped is
+    published and alerted."""
+    vault, recorder, wire = port
+    seen: list[str] = []
+    recorder.seen = seen.append
+    wire.call("early-real")  # answered before the flood: must survive it
+    for i in range(40):
+        wire.call(f"junk-{i}", answer=False)
+    wait_for(lambda: recorder.counters.not_followed >= 36, 30, "the junk past the limit")
+    assert len(seen) == 1  # the answered call only: junk is no call seen
+    wire.call("during-flood")  # a real call while junk still fills the table
+    wire.rtp((PHONE, 30000), 50)
+    for call_id in ("early-real", "during-flood"):
+        wire.bye(call_id)
+    stored = wait_for_calls(vault, 2)
+    assert [rec.meta["ended"] for _, rec in stored] == ["bye", "bye"]
+    assert len(seen) == 2
+    assert current("capture").refused == recorder.counters.not_followed
+    wait_for(lambda: _refusals(vault), 30, "the dropped offers' alert")
+    assert "nieodebranych zaproszeń" in _refusals(vault)[0]
+
+
+def _refusals(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.INPUT_REFUSED)).scalars())
 
 
 def test_what_the_capture_process_never_sends_closes_its_connection_and_a_new_one_works(

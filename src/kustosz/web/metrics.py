@@ -370,7 +370,8 @@ class VaultCollector(Collector):
         total = CounterMetricFamily("kustosz_capture_calls",
                                     "Calls read off mirrored ports since serve started, by "
                                     "outcome", labels=["outcome"])
-        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope)):
+        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope),
+                           ("not_followed", now.refused)):  # offers past max_calls
             total.add_metric([outcome], float(n))
         yield total
         yield CounterMetricFamily("kustosz_capture_frames_dropped",

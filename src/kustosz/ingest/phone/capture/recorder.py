@@ -56,7 +56,7 @@ class CaptureSettings:
     no_sound_s: float = 15.0  # an answered call without RTP this long is alerted
     unanswered_s: float = 300.0  # a dialog never answered (nor failed) is forgotten after
     loss_percent: float = 1.0
-    max_calls: int = 1000  # dialogs followed at once; more are not followed, and counted
+    max_calls: int = 1000  # offers followed at once; past it the oldest unanswered goes
     retry_s: float = 30.0
     watch_s: float = 1.0
     tls_recent_s: float = 300.0  # SIP over TLS seen this recently keeps its alert open
@@ -193,7 +193,7 @@ class Recorder:
             if call.folder is not None:
                 active[call.line.name] = active.get(call.line.name, 0) + 1
         c = self.counters
-        publish(Snapshot(True, active, c.calls, c.out_of_scope, 0, c.skipped, 0,
+        publish(Snapshot(True, active, c.calls, c.out_of_scope, c.not_followed, c.skipped, 0,
                          connected=self.connected, interfaces=dict(self.interfaces),
                          dropped=c.dropped), VIA)
 
@@ -325,17 +325,23 @@ class Recorder:
                                          d.payload, dialogs.last_error)
         if dialog is None:
             return
-        if len(dialogs.calls) > known:  # a new call offered on the port
-            if known >= self.settings.max_calls:
-                dialogs.calls.pop(dialog.call_id, None)
-                self.counters.not_followed += 1
+        if len(dialogs.calls) > known and known >= self.settings.max_calls:
+            # Full of offers: the oldest never answered makes room (issue 48 item 5: 1 000
+            # unanswered INVITEs used to fill the table and every real call after them was
+            # not followed). An answered call is never pushed out; what is, is told.
+            oldest = next((c for c, g in dialogs.calls.items() if g.answered is None),
+                          dialog.call_id)
+            dialogs.calls.pop(oldest)
+            self.counters.not_followed += 1
+            self.refusals.not_followed(rule.name, interface, self.settings.max_calls, oldest)
+            if oldest == dialog.call_id:
                 return
-            self.seen(rule.name)
         call = self.calls.get((interface, dialog.call_id))
         if call is None:
             if dialog.ended is not None:  # failed, cancelled, or ended before its answer
                 dialogs.calls.pop(dialog.call_id, None)
             elif dialog.answered is not None:
+                self.seen(rule.name)  # a call answered: junk offers never count as calls
                 self._answered(interface, rule, dialog)
             return
         call.last_heard = when

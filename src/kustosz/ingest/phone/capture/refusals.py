@@ -21,6 +21,10 @@ UNREADABLE_SIP = ("wiadomość SIP z portu lustrzanego jest nieczytelna — rozm
 TCP_LOST = ("część sygnalizacji SIP przez TCP z portu lustrzanego nie dotarła lub nie była "
             "SIP — rozmowa, której dotyczyła, może nie zostać nagrana")
 
+NOT_FOLLOWED = ("na porcie lustrzanym jest naraz ponad {limit} nieodebranych zaproszeń do "
+                "rozmowy (możliwy zalew fałszywymi INVITE) — najstarsze przestaje być "
+                "śledzone; odebrane rozmowy są nagrywane dalej")
+
 
 @dataclass
 class _Pending:
@@ -45,6 +49,11 @@ class Refusals:
         self._add(line, f"port lustrzany {interface}", TCP_LOST,
                   f"SIP over TCP on {interface}: {stretches} stretch(es) lost (segments the "
                   "mirror did not show, or not SIP)")
+
+    def not_followed(self, line: str, interface: str, limit: int, call_id: str) -> None:
+        self._add(line, f"port lustrzany {interface}", NOT_FOLLOWED.format(limit=limit),
+                  f"more than {limit} calls offered and not answered at once on "
+                  f"{interface}: the oldest ({clean(call_id, 80)}) is no longer followed")
 
     def _add(self, line: str, device: str, reason_pl: str, detail: str) -> None:
         self.total += 1
