@@ -372,3 +372,35 @@ def test_one_interface_belongs_to_one_line(tmp_path: Path) -> None:
                          numbers=[OFFICE])
     assert snapshot(vault) == before
     vault.close()
+
+
+def test_a_capture_process_gone_mid_call_ends_the_call_at_its_last_packet_and_is_told(
+        tmp_path: Path) -> None:
+    """Issue 48 item 7: the capture process died mid-call and the call was stored ending at
+    serve's stop (18-s calls indexed as 250-557 s, the unheard rest as no loss), the process's
+    absence cleared before its alert's grace. Now the call ends at the last packet heard and
+    the loss is told on its line at once."""
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    add_capture(vault, IFACE)
+    with capture_recorder(vault, watch_s=0.2, silence_s=600.0) as recorder:
+        wire = Wire(FakeCaptureProcess(socket_path(vault.root), [IFACE]))
+        wait_for(lambda: recorder.interfaces.get(IFACE) == "", 30, "the interface said open")
+        wire.call("cut-by-capture")
+        wire.rtp((PHONE, 30000), 50)
+        wait_for(lambda: bool(recorder.calls) and
+                 next(iter(recorder.calls.values())).received() == 50, 30, "the call's sound")
+        heard = next(iter(recorder.calls.values())).last_heard
+        wire.fake.close()  # the capture process is gone
+        wait_for(lambda: not recorder.connected, 30, "the capture process gone")
+        wait_for(lambda: bool(_loss(vault)), 30, "the loss told on the line")
+        assert "the capture process went away" in _loss(vault)[0]
+        time.sleep(2.0)  # serve runs on without it: that time is no part of the call
+    ((_call, rec),) = wait_for_calls(vault, 1)
+    vault.close()
+    assert abs(rec.end_at.timestamp() - heard) < 1.0, (rec.end_at, heard)
+
+
+def _loss(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == AlertRow.PHONE_LOSS)).scalars())

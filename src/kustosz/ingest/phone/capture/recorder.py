@@ -178,7 +178,9 @@ class Recorder:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for call in list(self.calls.values()):
-            self._end(call, why, time.time())
+            # its end is the last packet heard (issue 48 item 7: a call whose capture process
+            # died mid-call was stored ending at serve's stop, the unheard rest as no loss)
+            self._end(call, why, call.last_heard)
         await self.handover.wait()
         for sock in (self._conn, self._listener):
             if sock is not None:
@@ -255,7 +257,19 @@ class Recorder:
                 if not self._closing:
                     log.warning("capture: the capture process went away; calls on the "
                                 "mirrored ports are not seen until it is back")
+                    self._cut_short()
                     self.publish()
+
+    def _cut_short(self) -> None:
+        """Every call recorded now loses what the port shows while the capture process is
+        away: told on its line at once, whatever the process's own alert's grace."""
+        at = datetime.now(UTC).strftime("%H:%M:%S UTC")
+        for call in self.calls.values():
+            if call.folder is not None:
+                self.problem(AlertRow.PHONE_LOSS, call.line.name,
+                             f"call {call.folder.path.name} read off {call.interface}: the "
+                             f"capture process went away at {at}; what the port carried "
+                             "until it is back is not recorded")
 
     def _control(self, message: dict[str, object]) -> None:
         opened = message.get("opened")
