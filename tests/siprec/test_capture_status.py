@@ -89,7 +89,7 @@ def test_metrics_and_the_dashboard_count_the_calls_recorded_now_and_name_nobody(
             wire.call(f"c{n}", phone_port=30000 + 2 * n)
         wait_for(lambda: status.current("capture").active == {"port": 2}, 10, "two calls")
         metrics = scrape(line)
-        assert metrics["kustosz_capture_calls_active"] == {(("line", "port"),): 2.0}
+        assert metrics["kustosz_capture_calls_active"] == {(): 2.0}
         assert metrics["kustosz_capture_process_connected"] == {(): 1.0}
         assert metrics["kustosz_capture_calls_total"][(("outcome", "recorded"),)] == 2.0
         assert [v for labels, v in metrics["kustosz_source_up"].items()

@@ -15,16 +15,17 @@ answers, from memory alone: `kustosz_database_up 0` and the cameras' `kustosz_so
 Reached with an API token of scope `metrics` or from an address of `[web] metrics_from`
 (default: this machine only); no login, no CSRF (GET only).
 
-Labels carry no personal data and no camera's whereabouts. A camera is labelled by its kind
-and id (`camera-7`): offices name cameras after where they hang (`gabinet-burmistrza-ratusz-
-p1`), and where cameras hang is the employer's secret (R1.7) — no filter can tell a place
-from any other word. Its name is shown only to a token whose owner holds the camera
-locations right (PERMS["locations"]), and such a scrape is recorded as a view of camera
-locations (`camera_locations.view`, at most once an hour per person: Prometheus scrapes
-every few seconds). A line, a mailbox or an endpoint is named as the office named it — never a
-number, an address or a person: a name that looks like a phone number or holds the name of a
-person the vault knows is replaced by its kind and id. Counter labels are the code's own
-reason names.
+Labels carry no personal data and no whereabouts. Every source is labelled by its kind and
+id (`camera-7`, `phone-3`): offices name cameras after where they hang (`gabinet-burmistrza-
+ratusz-p1`), and lines and mailboxes after rooms and people (`tel55x239x3000`), and where
+cameras hang is the employer's secret (R1.7) — no filter can tell a place from any other word
+(issue 48 item 11). Names are shown only to a token whose owner holds the camera locations
+right (PERMS["locations"]), and such a scrape is recorded as a view of camera locations
+(`camera_locations.view`, at most once an hour per person: Prometheus scrapes every few
+seconds); even then a name that looks like a phone number or holds the name of a person the
+vault knows stays by id. Calls recorded now are one number for all lines: per line, second by
+second, they would tell when who is on the phone. Counter labels are the code's own reason
+names.
 """
 
 from __future__ import annotations
@@ -223,13 +224,14 @@ def people_words(session: Session) -> frozenset[str]:
 
 def source_label(source: Source, people: frozenset[str] = frozenset(),
                  camera_names: bool = False) -> str:
-    """A camera's kind and id, its name only with ``camera_names`` (the scraper may see
-    camera locations); any other source's name as the office gave it, unless it looks like a
-    phone number or holds a person's name (a mailbox called after its owner): then its kind
-    and id."""
+    """A source's kind and id; its name only with ``camera_names`` (the scraper may see
+    camera locations). Offices name lines and mailboxes after places and people as they name
+    cameras (`gabinet-burmistrza-ratusz-p1`, `tel55x239x3000`: issue 48 item 11) — no filter
+    tells a place or a number written around from any other word. Even then a name that looks
+    like a phone number or holds a person's name stays by id."""
     name = source.name.lower()
-    if (source.kind == SourceKind.CAMERA and not camera_names) \
-            or _PHONE_LIKE.search(re.sub(r"[._-]", "", name)) or any(w in name for w in people):
+    if not camera_names or _PHONE_LIKE.search(re.sub(r"[._-]", "", name)) \
+            or any(w in name for w in people):
         return f"{source.kind}-{source.id}"
     return source.name
 
@@ -336,11 +338,11 @@ class VaultCollector(Collector):
         now = siprec_status.current()
         if not now.listening:
             return
-        active = GaugeMetricFamily("kustosz_siprec_sessions_active",
-                                   "Calls being recorded through SIPREC now", labels=["line"])
-        for line, n in sorted(now.active.items()):
-            active.add_metric([line], float(n))
-        yield active
+        # all lines together: per line, second by second, it would tell when who is on the
+        # phone (issue 48 item 11)
+        yield GaugeMetricFamily("kustosz_siprec_sessions_active",
+                                "Calls being recorded through SIPREC now, all lines",
+                                value=float(sum(now.active.values())))
         total = CounterMetricFamily("kustosz_siprec_sessions",
                                     "Recording sessions since serve started, by outcome",
                                     labels=["outcome"])
@@ -358,12 +360,9 @@ class VaultCollector(Collector):
         now = siprec_status.current("capture")
         if not now.listening:
             return
-        active = GaugeMetricFamily("kustosz_capture_calls_active",
-                                   "Calls being recorded off a mirrored port now",
-                                   labels=["line"])
-        for line, n in sorted(now.active.items()):
-            active.add_metric([line], float(n))
-        yield active
+        yield GaugeMetricFamily("kustosz_capture_calls_active",
+                                "Calls being recorded off a mirrored port now, all lines",
+                                value=float(sum(now.active.values())))
         yield GaugeMetricFamily("kustosz_capture_process_connected",
                                 "1 while the capture process (kustosz capture) is connected",
                                 value=1.0 if now.connected else 0.0)
