@@ -243,8 +243,20 @@ def dlink_dcs6511() -> Recording:
     }, clock=datetime.now(UTC))
 
 
+def enp1a14() -> Recording:
+    """ENP1A14-IR/25X (make "ONVIF", Hikvision-style firmware and serial), as published by
+    easy_onvif: GetServices (Media1 at /onvif/Media, Media2 at /onvif/Media2) and Media2's
+    GetProfiles, whose three profiles come without their configurations; its Media1 profiles
+    and stream addresses are not in the stored public text (the fake's own "not supported")."""
+    return Recording("enp1a14-ir-25x", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "media2:GetProfiles": "Media2GetProfilesResponse.xml",
+    }, clock=datetime.now(UTC))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
-    "dlink-dcs-6511": dlink_dcs6511}
+    "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

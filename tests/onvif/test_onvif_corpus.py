@@ -27,6 +27,7 @@ from tests.onvif.corpus_camera import (
     Refusal,
     dahua,
     dlink_dcs6511,
+    enp1a14,
     fault_envelope,
     ipd_h4k8m05,
     sample,
@@ -191,6 +192,35 @@ def test_a_dlink_whose_services_all_live_at_the_device_address() -> None:
         pick_profiles(facts, ProfileChoice())
     assert "nie podaje adresu strumienia" in (refused.value.pl or "")
     assert "Profile1, Profile2" in (refused.value.pl or "")
+
+
+def test_media2_profiles_without_their_configurations_are_completed_from_media1() -> None:
+    """The ENP1A14-IR/25X answers Media2's GetProfiles with names and tokens only (empty
+    Configurations): Kustosz asks Media1 for the encoder settings of those tokens; where Media1
+    gives none either (not recorded: the fake's "not supported"), the profiles are listed as
+    given, and the add says what the camera did not tell (encoding, stream address) instead
+    of asking to "set H.264" or recording a guess."""
+    with CorpusCamera(enp1a14(), "admin", PASSWORD, WORDINGS["hikvision"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    assert seen[:4] == [("device:GetDeviceInformation", "/onvif/device_service"),
+                        ("device:GetServices", "/onvif/device_service"),
+                        ("media2:GetProfiles", "/onvif/Media2"),
+                        ("media:GetProfiles", "/onvif/Media")]
+    assert ("media2:GetStreamUri", "/onvif/Media2") in seen  # asked for each, answered none
+    d = facts.device
+    assert (d.make, d.model, d.serial, d.hardware_id) == (
+        "ONVIF", "ENP1A14-IR/25X", "ENP1A14-IR/25X20190430AAWRD14878498W", "88")
+    assert [(p.token, p.name, p.encoding, p.width, p.uri) for p in facts.profiles] == [
+        ("Profile_1", "mainStream", "", None, ""), ("Profile_2", "subStream", "", None, ""),
+        ("Profile_3", "thirdStream", "", None, "")]
+    with pytest.raises(InputError) as refused:
+        pick_profiles(facts, ProfileChoice())
+    said = refused.value.pl or ""
+    # what the camera did not say, not "set H.264" (it may well be sending H.264)
+    assert said.startswith("Kamera nie podaje kodowania swoich profili obrazu "
+                           "(Profile_1, Profile_2, Profile_3) ani adresu strumienia"), said
+    assert "ustaw strumień H.264" not in said and "offers only" not in str(refused.value)
 
 
 def test_the_live_view_is_the_recorded_stream_when_no_lighter_h264_has_an_address() -> None:

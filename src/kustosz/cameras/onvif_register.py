@@ -109,6 +109,8 @@ def _recorded(facts: CameraFacts, token: str | None) -> StreamProfile:
                          pl=f"Kamera nie podaje adresu strumienia dla żadnego profilu H.264 "
                             f"ani H.265 ({tokens}); sprawdź w ustawieniach kamery, czy "
                             "strumienie RTSP są włączone.")
+    if not usable and not any(p.encoding for p in facts.profiles):
+        _encodings_untold(facts)
     if not usable:
         offered = ", ".join(sorted({p.encoding or "?" for p in facts.profiles}))
         raise InputError(f"the camera offers only {offered}; Kustosz records H.264 or H.265 "
@@ -116,6 +118,22 @@ def _recorded(facts: CameraFacts, token: str | None) -> StreamProfile:
                          pl=f"Kamera udostępnia tylko {offered}; {_supported_pl()} — ustaw "
                             "strumień H.264 w ustawieniach kamery.")
     return max(usable, key=lambda p: (p.pixels, p.bitrate_kbps or 0))
+
+
+def _encodings_untold(facts: CameraFacts) -> None:
+    """A camera that named its profiles but gave no encoder settings for any (a Media2
+    GetProfiles answered without Configurations, Media1 not answering): it is not told to
+    "set H.264", which it may well be sending — it is told what it did not say."""
+    tokens = ", ".join(p.token for p in facts.profiles)
+    no_uri = not any(p.uri for p in facts.profiles)
+    raise InputError(
+        f"the camera does not say the encoding of its profiles ({tokens})"
+        + (" nor give a stream address for them" if no_uri else "")
+        + "; check that ONVIF and RTSP are fully enabled, or add the camera by --url",
+        pl=f"Kamera nie podaje kodowania swoich profili obrazu ({tokens})"
+           + (" ani adresu strumienia dla nich" if no_uri else "")
+           + "; sprawdź w ustawieniach kamery, czy ONVIF i strumienie RTSP są w pełni "
+             "włączone, albo dodaj kamerę po adresie RTSP (--url).")
 
 
 def _live(facts: CameraFacts, record: StreamProfile,
