@@ -223,6 +223,35 @@ def test_media2_profiles_without_their_configurations_are_completed_from_media1(
     assert "ustaw strumień H.264" not in said and "offers only" not in str(refused.value)
 
 
+def test_media2_listed_but_not_implemented_falls_back_to_media1() -> None:
+    """A camera that lists Media2 in GetServices and answers its GetProfiles "Optional Action
+    Not Implemented" (reported of Hikvision firmware, rvi/ONVIFCamera#4) is read over Media1.
+    The recordings are of two devices, said here: the XM530's GetServices (Media1 and Media2
+    listed), SUNBA's recorded fault as Media2's answer, and the IPD-H4K8M05-BS's Media1
+    profiles and stream address — the path is what is tested, not one device."""
+    recording = xm530()
+    recording.answers = {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media2:GetProfiles": "../sunba/Fault.xml",
+        "media:GetProfiles": "../ipd-h4k8m05-bs/GetProfilesResponse.xml",
+        "media:GetStreamUri": "../ipd-h4k8m05-bs/GetStreamUriResponse.xml"}
+    recording.streams_for = ("MainStream",)
+    with CorpusCamera(recording, "admin", PASSWORD, WORDINGS["hikvision"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    media = [k for k in seen if k[0].startswith(("media:", "media2:"))]
+    assert media[:2] == [("media2:GetProfiles", "/onvif/Media2"),
+                         ("media:GetProfiles", "/onvif/Media")]
+    assert ("media:GetStreamUri", "/onvif/Media") in seen
+    assert not [k for k, _ in seen if k == "media2:GetStreamUri"]  # Media2 never asked again
+    assert [(p.token, p.encoding, p.width) for p in facts.profiles] == [
+        ("MainStream", "H264", 2592), ("SubStream", "H264", 640)]
+    record, live = pick_profiles(facts, ProfileChoice())
+    assert record.uri == "rtsp://127.0.0.1:554/1/h264major" and live is None
+
+
 def test_the_live_view_is_the_recorded_stream_when_no_lighter_h264_has_an_address() -> None:
     with CorpusCamera(ipd_h4k8m05(), "admin", PASSWORD, WORDINGS["hikvision"]) as cam:
         facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)

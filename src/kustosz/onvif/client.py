@@ -12,7 +12,8 @@ four ways, each worked around here and tested with recorded answers (tests/corpu
   ONVIF Core answers GetSystemDateAndTime before authentication, so it is read without one;
 - GetServices falls back to GetCapabilities on a generic fault only, not on the standard
   "optional action not implemented" (ter:ActionNotSupported) an older camera answers;
-- Media1 is used wherever offered; Kustosz prefers Media2 where the camera offers it.
+- Media1 is used wherever offered; Kustosz prefers Media2 where the camera offers it, and
+  goes back to Media1 where a camera lists Media2 but answers it "not implemented".
 
 An answer that is not XML at all (a router's page, a truncated body, an XML bomb refused by
 defusedxml) is refused as such instead of being read as an empty answer."""
@@ -79,7 +80,7 @@ def _reason(text: str) -> str:
 
 
 class Client(onveef.OnvifClient):
-    """`onveef.OnvifClient` with the module's four corrections."""
+    """`onveef.OnvifClient` with the module's corrections."""
 
     def _post_soap(self, *, url: str, envelope: str, content_type: str,
                    read_timeout_s: float | None = None) -> tuple[int, str]:
@@ -142,10 +143,21 @@ class Client(onveef.OnvifClient):
                 return None
         return None
 
+    # a camera may list Media2 and answer it "not implemented" (see media1_only)
+    _media2_refused = False
+
     def _media_service(self) -> tuple[str, bool]:
-        if self._has("media2"):
+        if self._has("media2") and not self._media2_refused:
             return "media2", True
         return super()._media_service()
+
+    def media1_only(self) -> bool:
+        """Use Media1 from here on, as for a camera that lists Media2 in GetServices but
+        answers its GetProfiles "optional action not implemented"; False: no Media1 to use."""
+        if not self._has("media"):
+            return False
+        self._media2_refused = True
+        return True
 
     def media1_profiles(self) -> list[dict[str, Any]]:
         """Media1's profiles (Media2's may come without their encoder settings)."""

@@ -231,9 +231,15 @@ def _mac(client: Client) -> str | None:
 
 
 def _profiles(client: Client) -> list[dict[str, Any]]:
-    """The media profiles (Media2 where offered); a Media2 profile given without its encoder
-    settings (as cameras answer GetProfiles without Type=All) takes Media1's of its token."""
-    profiles = client.get_profiles()
+    """The media profiles (Media2 where offered, Media1 where Media2 is listed but answered
+    "not implemented"); a Media2 profile given without its encoder settings (as cameras
+    answer GetProfiles without Type=All) takes Media1's of its token."""
+    try:
+        profiles = client.get_profiles()
+    except onveef.OnvifOperationNotSupportedError:
+        if not client.media1_only():
+            raise
+        profiles = client.get_profiles()  # Media1's, with their encoder settings
     if all(p.get("video_encoder") for p in profiles):
         return profiles
     try:
