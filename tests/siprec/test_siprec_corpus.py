@@ -83,11 +83,23 @@ CASES = [
          "1", "2", numbers=("+17209132000",)),
     # application/rs-metadata, no closing delimiter, an AOR "Extension-016190619@..."
     Case("sems/procomm-offer.txt", "016190200", "016190619", "unknown", "a_leg", "b_leg"),
+    # a caller's name written with its quotes (&quot;), a caller's number without its "+";
+    # the line owns the callee's number
+    Case("oracle/acme-quoted-name-offer.txt", "22938884455", "+12298558585", "incoming",
+         "33675086", "33675087", numbers=("+12298558585",)),
+    # BroadWorks' own form: root <recording_metadata>, <aor> elements, <send><id>, the
+    # metadata before the SDP; the caller (the user's own call, origCall) on label 1
+    Case("broadworks/broadworks-recording-metadata-offer.txt", "1001", "15550001002",
+         "unknown", "1", "2"),
+    # the same form for a call the user took (termCall): the caller is heard on label 2; an
+    # E.164 caller to a short extension: incoming
+    Case("broadworks/broadworks-termcall-offer.txt", "+15550001002", "1001", "incoming",
+         "2", "1"),
 ]
 
 
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.sample.split("/")[0])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.sample.rsplit(".", 1)[0])
 def test_a_real_sbcs_recording_session_is_stored_with_its_facts_and_both_sides(
         tmp_path: Path, case: Case, transport: str) -> None:
     vault = make_vault(tmp_path / "vault", "boleslawiec")

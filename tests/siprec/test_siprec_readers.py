@@ -142,12 +142,44 @@ def test_a_bare_ampersand_is_read_as_itself_and_an_undefined_entity_stays_refuse
         parse_metadata("<recording>&undefined;</recording>")
 
 
+def _broadworks(kind: str, calling: str, called: str) -> str:
+    return ("<recording_metadata xmlns='urn:ietf:params:xml:ns:siprec'>"
+            "<participant id='u'><aor>sip:user1007@example.test</aor>"
+            "<send>\n <id>s1</id>\n</send></participant>"
+            "<participant id='o'><aor>sip:+48221234567@192.0.2.10;user=phone</aor>"
+            "<send><id>s2</id></send></participant>"
+            "<stream id='s1'><label>1</label></stream><stream id='s2'><label>2</label></stream>"
+            "<extensiondata><broadWorksRecordingMetadata "
+            "xmlns='http://schema.broadsoft.com/broadworksCallRecording'>"
+            f"<userID>user1007@example.test</userID><callType><{kind}>"
+            f"<callingPartyNumber>{calling}</callingPartyNumber>"
+            f"<calledPartyNumber>{called}</calledPartyNumber></{kind}></callType>"
+            "</broadWorksRecordingMetadata></extensiondata></recording_metadata>")
+
+
+@pytest.mark.parametrize(("kind", "calling", "called", "first"), [
+    # the user's own call: the user (no number in the AOR, known by userID) calls
+    ("origCall", "sip:+48220000007@192.0.2.10", "sip:+48221234567@192.0.2.10", "1007"),
+    # a call the user took: the other party, known by its number, calls
+    ("termCall", "sip:+48221234567@192.0.2.10;user=phone", "sip:+48220000007@x", "+48221234567"),
+])
+def test_broadworks_own_form_is_read_with_the_caller_its_extension_names(
+        kind: str, calling: str, called: str, first: str) -> None:
+    """Cisco BroadWorks writes <recording_metadata> (urn:ietf:params:xml:ns:siprec), an
+    <aor> element, <send><id>…</id></send>, and says who called only in its extension
+    (tests/corpus/siprec/broadworks)."""
+    meta = parse_metadata(_broadworks(kind, calling, called))
+    assert next(p.number for p in meta.participants) == first
+    assert {p.number: meta.label_of(p) for p in meta.participants} == {
+        "1007": ["1"], "+48221234567": ["2"]}
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("not xml at all", "not well-formed XML"),
     ("<recording><participant></recording", "not well-formed XML"),
     ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><recording>&a;</recording>',
      "document type"),
-    ("<recording_metadata/>", "not <recording>"),
+    ("<html><body>recording</body></html>", "not <recording>"),
     ("<recording>" + "<x/>" * 20000 + "</recording>", "larger than"),
 ])
 def test_metadata_that_cannot_be_used_stays_refused(text: str, words: str) -> None:

@@ -92,6 +92,53 @@ def _calling(p: ET.Element) -> bool | None:
     return None
 
 
+# the roots a recording's metadata is written under: RFC 7865's (and its drafts'), and
+# Cisco BroadWorks' <recording_metadata> (namespace urn:ietf:params:xml:ns:siprec)
+_ROOTS = ("recording", "recording_metadata")
+
+
+def _sends(p: ET.Element) -> list[str]:
+    """The stream ids a participant sends: ``<send>id</send>`` (RFC 7865 and its drafts) or
+    ``<send><id>id</id></send>`` (BroadWorks)."""
+    out: list[str] = []
+    for send in _children(p, "send"):
+        ids = [(i.text or "").strip() for i in _children(send, "id")]
+        out.extend(i for i in ids or [(send.text or "").strip()] if i and i not in out)
+    return out
+
+
+def _aor(p: ET.Element) -> str:
+    """A participant's address of record: ``<nameID aor=…>`` (RFC 7865 and its drafts), else
+    an ``<aor>`` element of its own (BroadWorks)."""
+    ids = _children(p, "nameID")
+    return (ids[0].get("aor", "") if ids else _text(p, "aor")).strip()
+
+
+def _broadworks_caller(root: ET.Element, people: dict[str, Participant]) -> None:
+    """BroadWorks says who called in its extension (``broadWorksRecordingMetadata``): the
+    call half's calling and called party, and whether its user (``userID``) made the call
+    (``origCall``) or took it (``termCall``). A participant not already marked is marked by
+    its number, else (the user's own address, no number in it) by the call half's kind."""
+    ext = next((e for e in root.iter() if _local(e.tag) == "broadWorksRecordingMetadata"),
+               None)
+    if ext is None:
+        return
+    found = {_local(e.tag): (e.text or "").strip() for e in ext.iter()}
+    kind = "origCall" if "origCall" in found else "termCall" if "termCall" in found else ""
+    if not kind:
+        return
+    calling = number_of(found.get("callingPartyNumber", ""))
+    called = number_of(found.get("calledPartyNumber", ""))
+    user = found.get("userID", "")
+    for p in people.values():
+        if p.calling is not None:
+            continue
+        if p.number and p.number in (calling, called):
+            p.calling = p.number == calling
+        elif user and p.aor.split(":", 1)[-1].split(";", 1)[0] == user:
+            p.calling = kind == "origCall"
+
+
 def parse_metadata(text: str) -> Metadata:
     """The participants and streams of a recording session; BadMetadata says what is wrong."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -102,7 +149,7 @@ def parse_metadata(text: str) -> Metadata:
         root = ET.fromstring(_BARE_AMPERSAND.sub("&amp;", text))
     except ET.ParseError as exc:
         raise BadMetadata(f"the recording metadata is not well-formed XML: {exc}") from None
-    if _local(root.tag) != "recording":
+    if _local(root.tag) not in _ROOTS:
         raise BadMetadata(f"the recording metadata's root is <{_local(root.tag)}>, "
                           "not <recording>")
     streams: dict[str, str] = {}
@@ -112,19 +159,19 @@ def parse_metadata(text: str) -> Metadata:
             streams[sid] = label
     people: dict[str, Participant] = {}
     for p in _children(root, "participant"):
-        pid = _id(p, "participant_id")
-        ids = _children(p, "nameID")
-        if not pid or not ids:
+        pid, ids = _id(p, "participant_id"), _children(p, "nameID")
+        if not pid or not (ids or _children(p, "aor")):
             continue
-        aor = ids[0].get("aor", "").strip()
-        people[pid] = Participant(pid, aor, _text(ids[0], "name"), calling=_calling(p))
+        name = _text(ids[0], "name") if ids else _text(p, "name")
+        people[pid] = Participant(pid, _aor(p), name, calling=_calling(p))
         # the drafts (and RFC 7865's first form) write <send> inside <participant>
-        people[pid].sends.extend(c.text.strip() for c in _children(p, "send") if c.text)
+        people[pid].sends.extend(_sends(p))
     for assoc in _children(root, "participantstreamassoc"):
         who = people.get(_id(assoc, "participant_id"))
         if who is not None:
             who.sends.extend(c.text.strip() for c in _children(assoc, "send")
                              if c.text and c.text.strip() not in who.sends)
+    _broadworks_caller(root, people)
     sessions = [_text(s, "sipSessionID") for s in _children(root, "session")]
     # the caller first (sides): as the SRC marks it, else in the SRC's own order
     ordered = sorted(people.values(), key=lambda p: {True: 0, None: 1, False: 2}[p.calling])
