@@ -53,6 +53,7 @@ class Case:
     caller_label: str  # the stream the caller is heard on (the left channel)
     callee_label: str | None  # the right channel's (None: one mixed stream)
     numbers: tuple[str, ...] = ("+48221234567",)  # the line's own numbers
+    caller_name: str | None = None  # checked where the sample's name is a case of its own
 
 
 CASES = [
@@ -86,7 +87,7 @@ CASES = [
     # a caller's name written with its quotes (&quot;), a caller's number without its "+";
     # the line owns the callee's number
     Case("oracle/acme-quoted-name-offer.txt", "22938884455", "+12298558585", "incoming",
-         "33675086", "33675087", numbers=("+12298558585",)),
+         "33675086", "33675087", numbers=("+12298558585",), caller_name="ECG Tester"),
     # BroadWorks' own form: root <recording_metadata>, <aor> elements, <send><id>, the
     # metadata before the SDP; the caller (the user's own call, origCall) on label 1
     Case("broadworks/broadworks-recording-metadata-offer.txt", "1001", "15550001002",
@@ -150,6 +151,8 @@ def _replay_and_check(vault: Vault, case: Case, transport: str) -> None:
     assert (call.caller, call.callee, call.direction) == (
         case.caller, case.callee, case.direction)
     assert rec.meta["received"] == sent and rec.meta["unexpected"] == 0
+    if case.caller_name is not None:
+        assert rec.meta["caller_name"] == case.caller_name
     _, frames = channels(vault, rec)
     left, right = frames[:, 0], frames[:, 1]
     assert abs(loudest(left) - CALLER_HZ) < 10  # the caller's own tone, on the left

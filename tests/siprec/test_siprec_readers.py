@@ -174,6 +174,18 @@ def test_broadworks_own_form_is_read_with_the_caller_its_extension_names(
         "1007": ["1"], "+48221234567": ["2"]}
 
 
+@pytest.mark.parametrize(("written", "name"), [
+    ("&quot;ECG Tester&quot;", "ECG Tester"),  # Oracle/Acme: SIP's quotes copied in
+    ('"Kowalski \\"Jan\\""', 'Kowalski "Jan"'),
+    ("O'Brien \"Jr\"", "O'Brien \"Jr\""),  # quotes inside a name are its own
+    ('"', '"'),
+])
+def test_a_display_name_loses_the_quotes_sip_wrote_around_it(written: str, name: str) -> None:
+    text = (f"<recording><participant participant_id='a'><nameID aor='sip:1@x'>"
+            f"<name>{written}</name></nameID></participant></recording>")
+    assert parse_metadata(text).participants[0].name == name
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("not xml at all", "not well-formed XML"),
     ("<recording><participant></recording", "not well-formed XML"),

@@ -107,6 +107,15 @@ def _sends(p: ET.Element) -> list[str]:
     return out
 
 
+def _display(name: str) -> str:
+    """A display name without the quotes of SIP's quoted-string (RFC 3261 §25.1), which Oracle
+    SBCs copy into ``<name>`` (``&quot;ECG Tester&quot;``): they are not part of the name."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"').strip()
+    return name
+
+
 def _aor(p: ET.Element) -> str:
     """A participant's address of record: ``<nameID aor=…>`` (RFC 7865 and its drafts), else
     an ``<aor>`` element of its own (BroadWorks)."""
@@ -162,7 +171,7 @@ def parse_metadata(text: str) -> Metadata:
         pid, ids = _id(p, "participant_id"), _children(p, "nameID")
         if not pid or not (ids or _children(p, "aor")):
             continue
-        name = _text(ids[0], "name") if ids else _text(p, "name")
+        name = _display(_text(ids[0], "name") if ids else _text(p, "name"))
         people[pid] = Participant(pid, _aor(p), name, calling=_calling(p))
         # the drafts (and RFC 7865's first form) write <send> inside <participant>
         people[pid].sends.extend(_sends(p))
