@@ -89,13 +89,15 @@ CASES = [
     Case("oracle/acme-quoted-name-offer.txt", "22938884455", "+12298558585", "incoming",
          "33675086", "33675087", numbers=("+12298558585",), caller_name="ECG Tester"),
     # BroadWorks' own form: root <recording_metadata>, <aor> elements, <send><id>, the
-    # metadata before the SDP; the caller (the user's own call, origCall) on label 1
-    Case("broadworks/broadworks-recording-metadata-offer.txt", "1001", "15550001002",
-         "unknown", "1", "2"),
-    # the same form for a call the user took (termCall): the caller is heard on label 2; an
-    # E.164 caller to a short extension: incoming
-    Case("broadworks/broadworks-termcall-offer.txt", "+15550001002", "1001", "incoming",
-         "2", "1"),
+    # metadata before the SDP; who called, and the user's number (its AOR is a name,
+    # user1001@…), only in BroadWorks' extension. The user's own call (origCall), the caller
+    # on label 1; the line owns the user's number, but the number called is written without
+    # its country ("15550001002"): kept as written, the direction left unknown
+    Case("broadworks/broadworks-recording-metadata-offer.txt", "+15550001001", "15550001002",
+         "unknown", "1", "2", numbers=("+15550001001",)),
+    # the same form for a call the user took (termCall): the caller heard on label 2
+    Case("broadworks/broadworks-termcall-offer.txt", "+15550001002", "+15550001001",
+         "incoming", "2", "1", numbers=("+15550001001",)),
 ]
 
 

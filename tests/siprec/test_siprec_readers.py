@@ -159,7 +159,8 @@ def _broadworks(kind: str, calling: str, called: str) -> str:
 
 @pytest.mark.parametrize(("kind", "calling", "called", "first"), [
     # the user's own call: the user (no number in the AOR, known by userID) calls
-    ("origCall", "sip:+48220000007@192.0.2.10", "sip:+48221234567@192.0.2.10", "1007"),
+    ("origCall", "sip:+48220000007@192.0.2.10", "sip:+48221234567@192.0.2.10",
+     "+48220000007"),
     # a call the user took: the other party, known by its number, calls
     ("termCall", "sip:+48221234567@192.0.2.10;user=phone", "sip:+48220000007@x", "+48221234567"),
 ])
@@ -170,8 +171,9 @@ def test_broadworks_own_form_is_read_with_the_caller_its_extension_names(
     (tests/corpus/siprec/broadworks)."""
     meta = parse_metadata(_broadworks(kind, calling, called))
     assert next(p.number for p in meta.participants) == first
+    # the user's number: the one the extension gives, not the digits in the user's name
     assert {p.number: meta.label_of(p) for p in meta.participants} == {
-        "1007": ["1"], "+48221234567": ["2"]}
+        "+48220000007": ["1"], "+48221234567": ["2"]}
 
 
 @pytest.mark.parametrize(("written", "name"), [

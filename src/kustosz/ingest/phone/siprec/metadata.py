@@ -30,12 +30,14 @@ class Participant:
     name: str = ""
     sends: list[str] = field(default_factory=list)  # stream ids
     calling: bool | None = None  # said by the SRC (Oracle's callingParty, a <role>)
+    said_number: str = ""  # the number the SRC's extension gives, where the AOR has none
 
     @property
     def number(self) -> str:
         """The number of the address of record, in whatever writing the SRC used
-        (normalised by the phone intake): sip:, sips:, tel: or no scheme at all."""
-        return number_of(self.aor)
+        (normalised by the phone intake): sip:, sips:, tel: or no scheme at all; or the one
+        the SRC's extension data gives for an AOR that is a user's name (BroadWorks)."""
+        return self.said_number or number_of(self.aor)
 
 
 @dataclass
@@ -127,7 +129,9 @@ def _broadworks_caller(root: ET.Element, people: dict[str, Participant]) -> None
     """BroadWorks says who called in its extension (``broadWorksRecordingMetadata``): the
     call half's calling and called party, and whether its user (``userID``) made the call
     (``origCall``) or took it (``termCall``). A participant not already marked is marked by
-    its number, else (the user's own address, no number in it) by the call half's kind."""
+    its number, else (the user's own address, no number in it) by the call half's kind —
+    and given the user's number from the extension (Webex Calling's users have addresses
+    like ``sip:kculs9klre@….webex.com``)."""
     ext = next((e for e in root.iter() if _local(e.tag) == "broadWorksRecordingMetadata"),
                None)
     if ext is None:
@@ -146,6 +150,7 @@ def _broadworks_caller(root: ET.Element, people: dict[str, Participant]) -> None
             p.calling = p.number == calling
         elif user and p.aor.split(":", 1)[-1].split(";", 1)[0] == user:
             p.calling = kind == "origCall"
+            p.said_number = calling if p.calling else called
 
 
 def parse_metadata(text: str) -> Metadata:
