@@ -118,7 +118,10 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
     at = datetime.fromisoformat(item["at"])
     # A row kind with words of its own (two problems of one alert kind) before its kind's.
     start, clear = _WHAT.get(item.get("row_kind") or "") or _WHAT.get(kind, _WHAT["other"])
-    words = {"name": name, "since": local(since), "span": duration_pl(at - since)}
+    # its length is the time between less the server clock's steps (alerts.notifier.jumped_s)
+    span = max(at - since - timedelta(seconds=float(item.get("jumped_s") or 0.0)),
+               timedelta(0))
+    words = {"name": name, "since": local(since), "span": duration_pl(span)}
     if event == "clear":
         subject = clear.format(**words)
         lines = [f"{subject}.", f"Problem trwał od {local(since)} do {local(at)}."]

@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kustosz.alert_kinds import KINDS, Kind, kind_of
@@ -60,6 +60,7 @@ from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_s
 from kustosz.atrest.sealing import SecretBox
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
+from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, Source
 from kustosz.db.outage import Backoff, is_database_away
 from kustosz.states import AlertRow
@@ -78,6 +79,16 @@ AWAY_LIMIT_S = 60.0  # the longest wait between passes while the database is awa
 # messages of a pass (each channel's send bounded at 10 s a step, alerts.channels).
 ALLOWANCE_S = 300.0
 
+
+
+def jumped_s(s: Session, since: datetime, at: datetime) -> float:
+    """How far the server's clock stepped between ``since`` and ``at`` (kustosz.clock): a
+    problem's length is the time between them less that (issue 48 item 14: a camera down
+    across a clock set 40 days ahead was told "przerwa 40 dni")."""
+    total = s.execute(select(func.sum(ClockJump.delta_s)).where(
+        ClockJump.clock.in_(("server", "restart")), ClockJump.detected_at > since,
+        ClockJump.detected_at <= at)).scalar()
+    return float(total or 0.0)
 
 class Certificate(Protocol):
     """The certificate `serve` serves (kustosz.web.tls.Tls, a layer up, is one)."""
@@ -220,7 +231,9 @@ class Notifier:
                 row = s.get(Alert, int(alert_id))
                 at = row.cleared_at if row is not None and row.cleared_at else now
                 past["done"][alert_id] = at.isoformat()
-                self._enqueue(state, dict(entry["item"], event="clear", at=at.isoformat()))
+                since = datetime.fromisoformat(entry["item"]["since"])
+                self._enqueue(state, dict(entry["item"], event="clear", at=at.isoformat(),
+                                          jumped_s=jumped_s(s, since, at)))
             self._past(s, state, past, names, now)
             for key, row in newest.items():
                 self._one_off(state, key, row, kind_of(row.kind), names, now)
@@ -295,7 +308,8 @@ class Notifier:
             self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
                                   "source": names.get(row.source_id) if row.source_id
                                   else None, "since": since.isoformat(), "text": row.message,
-                                  "event": "past", "at": end.isoformat()})
+                                  "event": "past", "at": end.isoformat(),
+                                  "jumped_s": jumped_s(s, since, end)})
 
     @staticmethod
     def _end(s: Session, row: Alert, since: datetime) -> datetime:
