@@ -109,7 +109,7 @@ checkpoint_minutes = 15
 # Cameras added over ONVIF (kustosz cameras discover / add --onvif): the office's networks
 # (a camera found elsewhere is not offered), and the watch on each camera's own clock.
 # [cameras]
-# networks = ["192.168.10.0/24"]   # default: the private ranges
+# networks = ["192.168.10.0/24"]   # default: the private ranges (not loopback, link-local)
 # clock_limit_seconds = 2          # alert when a camera's clock is off by more
 # clock_check_minutes = 15
 

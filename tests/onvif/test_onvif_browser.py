@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from tests.a11y.a11y_site import Findings, check, new_context, playwright_or_skip, sign_in
 from tests.conftest import make_vault
-from tests.support.onvif_camera import OnvifCamera, free_port, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, cameras_on_loopback, free_port, ipycam_available
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 from tests.web.web_helpers import user
 
@@ -36,6 +36,7 @@ SERIAL = "PL-NOWA-0006"
 def served(tmp_path: Path) -> Iterator[tuple[str, Vault, OnvifCamera, RtspServer]]:
     playwright_or_skip()
     vault = make_vault(tmp_path / "vault")
+    cameras_on_loopback(vault)
     with vault.transaction() as s:
         add_site(s, "Ratusz", "test", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")

@@ -33,6 +33,7 @@ from tests.onvif.corpus_camera import (
     sample,
     xm530,
 )
+from tests.support.onvif_camera import cameras_on_loopback
 
 from kustosz.cameras.onvif_register import ProfileChoice, pick_profiles
 from kustosz.errors import InputError
@@ -181,7 +182,8 @@ def test_a_dlink_whose_services_all_live_at_the_device_address() -> None:
     with CorpusCamera(dlink_dcs6511(), "admin", PASSWORD, WORDINGS["hikvision"]) as cam, \
             Client("127.0.0.1", cam.port, "admin", PASSWORD, retries=0, timeout_s=2,
                    http_auth="digest") as client:
-        profiles = tuple(_profile(p, _uri(client, str(p["token"]))) for p in _profiles(client))
+        profiles = tuple(_profile(p, _uri(client, str(p["token"]), parse_address(here(cam))))
+                         for p in _profiles(client))
         seen = cam.seen
     assert [(p.token, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps) for p in profiles] \
         == [("Profile1", "H264", 1280, 1024, 7, 4096), ("Profile2", "H264", 640, 480, 30, 2048)]
@@ -276,6 +278,7 @@ def test_a_camera_giving_no_stream_address_is_told_so() -> None:
 def office(cli: Cli) -> Iterator[tuple[Cli, CorpusCamera]]:
     (cli.data.parent / "haslo.txt").write_text(PASSWORD + "\n")
     cli("init", "--preset", "miedziana-gora")
+    cameras_on_loopback(cli.data)
     cli("sites", "add", "Urząd Gminy")
     cli("zones", "add", "hol", "--site", "Urząd Gminy", "--kind", "corridor")
     with CorpusCamera(ipd_h4k8m05(), "admin", PASSWORD, WORDINGS["dahua"]) as cam:
@@ -388,3 +391,34 @@ def test_an_h265_sub_stream_is_never_proposed_for_live_view() -> None:
                         (main, sub), None)
     assert facts.live_profile() is None
     assert pick_profiles(facts, ProfileChoice()) == (main, None)
+
+
+def test_a_stream_address_naming_another_host_is_held_to_the_camera_without_the_library(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 48 item 12: the recorded camera names its own LAN address (192.168.…) in
+    GetStreamUri; the recorder must ask only the host that was checked against
+    `[cameras] networks`, and Kustosz holds that itself — here with onveef's `rewrite_host`
+    turned off, as a change of its default would."""
+    from onveef import transport
+
+    monkeypatch.setattr(transport.SyncTransport, "_fix_url", lambda self, url: url)
+    with CorpusCamera(ipd_h4k8m05(), "admin", PASSWORD, WORDINGS["hikvision"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+    record, _live = pick_profiles(facts, ProfileChoice())
+    assert record.uri == "rtsp://127.0.0.1:554/1/h264major"
+
+
+@pytest.mark.parametrize(("said", "kept"), [
+    ("rtsp://192.168.1.64:554/Streaming/Channels/101",
+     "rtsp://10.0.5.7:554/Streaming/Channels/101"),
+    ("rtsp://127.0.0.1:5432/", "rtsp://10.0.5.7:5432/"),
+    ("RTSP://169.254.169.254/latest", "rtsp://10.0.5.7/latest"),
+    ("rtsp://admin:x@[fe80::1]:8554/a?b=1", "rtsp://admin:x@10.0.5.7:8554/a?b=1"),
+    ("rtsps://cam.example.pl/s", "rtsps://10.0.5.7/s"),
+    ("http://10.0.5.7/mjpeg", ""), ("file:///etc/shadow", ""), ("/relative/path", ""),
+    ("rtsp://", ""), ("rtsp://host:99999999/", ""), ("", ""),
+])
+def test_every_stream_address_is_on_the_cameras_own_host(said: str, kept: str) -> None:
+    from kustosz.onvif.device import at_camera
+
+    assert at_camera(said, parse_address("10.0.5.7")) == kept

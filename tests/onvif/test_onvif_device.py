@@ -21,7 +21,7 @@ from typing import ClassVar
 import av
 import pytest
 from tests.conftest import Cli
-from tests.support.onvif_camera import OnvifCamera, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, cameras_on_loopback, ipycam_available
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.errors import InputError
@@ -156,6 +156,14 @@ def test_the_command_shows_it_and_keeps_the_password_off_the_command_line(
     cam, rtsp = camera
     secret = tmp_path / "haslo.txt"
     secret.write_text(PASSWORD + "\n")
+    # Issue 48: this machine is not one of the office's networks by default — the page and
+    # the command would otherwise probe the server's own services with a camera's password.
+    own = cli("cameras", "onvif", f"127.0.0.1:{cam.port}", "--user", "admin",
+              "--password-file", str(secret), ok=False)
+    assert own.exit_code == 2 and "wskazuje ten komputer" in own.output, own.output
+    assert PASSWORD not in own.output
+    cli("init", "--preset", "miedziana-gora")
+    cameras_on_loopback(cli.data)
     shown = cli("cameras", "onvif", f"127.0.0.1:{cam.port}", "--user", "admin",
                 "--password-file", str(secret), "--json")
     said = json.loads(shown.output)

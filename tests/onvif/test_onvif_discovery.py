@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import Cli, make_vault
-from tests.support.onvif_camera import OnvifCamera, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, cameras_on_loopback, ipycam_available
 
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
 
@@ -26,6 +26,7 @@ PASSWORD = "tajne-haslo-1"
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[tuple[Cli, OnvifCamera, OnvifCamera]]:
     vault = make_vault(tmp_path / "vault")
+    cameras_on_loopback(vault)
     with vault.transaction() as s:
         add_site(s, "Ratusz", "test", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")
@@ -79,8 +80,9 @@ def test_an_answer_from_outside_the_office_networks_is_not_offered(
     """A discovery answer names the address the credentials would go to: outside the office's
     networks ([cameras] networks) it is listed apart and never asked, even with a password."""
     cli, known, new = office
-    with (cli.data / "kustosz.toml").open("a") as toml:
-        toml.write(f'\n[cameras]\nnetworks = ["{known.host}/32"]\n')
+    config = cli.data / "kustosz.toml"
+    config.write_text(config.read_text().replace('networks = ["127.0.0.0/8"]',
+                                                 f'networks = ["{known.host}/32"]'))
     result = cli("cameras", "discover", "--interface", "127.0.0.1", "--timeout", "2", "--json")
     rows = json.loads(result.stdout)
     hosts = {r["address"].split("//")[1].split(":")[0] for r in rows}
@@ -95,8 +97,9 @@ def test_an_answer_from_outside_the_office_networks_is_not_offered(
 def test_office_networks_that_are_no_networks_are_refused(
         office: tuple[Cli, OnvifCamera, OnvifCamera]) -> None:
     cli, _known, _new = office
-    with (cli.data / "kustosz.toml").open("a") as toml:
-        toml.write('\n[cameras]\nnetworks = ["biuro"]\n')
+    config = cli.data / "kustosz.toml"
+    config.write_text(config.read_text().replace('networks = ["127.0.0.0/8"]',
+                                                 'networks = ["biuro"]'))
     refused = cli("cameras", "discover", "--timeout", "1", ok=False)
     assert refused.exit_code != 0 and "cameras.networks" in refused.output, refused.output
     assert "'biuro' is not a network" in refused.output

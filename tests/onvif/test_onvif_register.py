@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 from tests.cameras.camera_helpers import stored, wait_for
 from tests.conftest import Cli, snapshot
-from tests.support.onvif_camera import OnvifCamera, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, cameras_on_loopback, ipycam_available
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.db.cameras import Camera, CameraDevice
@@ -47,6 +47,7 @@ def office(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
     (cli.data.parent / "haslo.txt").write_text(PASSWORD + "\n")
     monkeypatch.setenv("ZLE_HASLO", "zle-haslo-7")
     cli("init", "--preset", "miedziana-gora")
+    cameras_on_loopback(cli.data)
     cli("sites", "add", "Urząd Gminy")
     cli("zones", "add", "hol", "--site", "Urząd Gminy", "--kind", "corridor")
     cli("zones", "add", "łazienka", "--site", "Urząd Gminy", "--kind", "sanitary")

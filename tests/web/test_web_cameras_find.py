@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.conftest import snapshot
-from tests.support.onvif_camera import OnvifCamera, ipycam_available
+from tests.support.onvif_camera import OnvifCamera, cameras_on_loopback, ipycam_available
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 from web_helpers import PASSWORD as USER_PASSWORD
 from web_helpers import csrf_in, login, signed_in, user
@@ -47,6 +47,7 @@ def camera() -> Iterator[tuple[OnvifCamera, RtspServer]]:
 
 @pytest.fixture
 def office(sqlite_web_vault: Vault) -> Vault:
+    cameras_on_loopback(sqlite_web_vault)
     with sqlite_web_vault.transaction() as s:
         add_site(s, "Ratusz", "test", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")

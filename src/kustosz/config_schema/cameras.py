@@ -9,11 +9,12 @@ from pydantic import Field, field_validator
 
 from kustosz.config_schema.base import Table, problem
 
-# The private ranges (RFC 1918), loopback, link-local and IPv6 unique-local: a discovery
-# answer naming an address outside the office's networks is never offered — asking it would
-# send the camera's password out of the office.
-CAMERA_NETWORKS_DEFAULT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
-                           "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")
+# The private ranges (RFC 1918) and IPv6 unique-local: a discovery answer naming an address
+# outside the office's networks is never offered — asking it would send the camera's
+# password out of the office. Not this machine (loopback) nor link-local (169.254/16 holds
+# cloud metadata services): the add page would otherwise probe the server's own services,
+# as webhooks refuse to (issue 48). An office whose cameras sit there names the range.
+CAMERA_NETWORKS_DEFAULT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 CLOCK_LIMIT_S = 2.0
 CLOCK_CHECK_MINUTES = 15.0
 

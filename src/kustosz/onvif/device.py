@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import onveef
 
@@ -205,16 +206,35 @@ def _clock(client: Client) -> ClockReading | None:
                         ntp=str(said.get("date_time_type", "")).upper() == "NTP")
 
 
-def _uri(client: Client, token: str) -> str:
+def _uri(client: Client, token: str, address: OnvifAddress) -> str:
     """A profile's stream address; "" for a profile the camera gives none for (a fault for
     that profile alone, e.g. a metadata-only or disabled one): it is listed, never recorded.
     A refused password or a silent camera still ends the whole reading."""
     try:
-        return client.get_stream_uri(profile_token=token)
+        return at_camera(client.get_stream_uri(profile_token=token), address)
     except (onveef.OnvifAuthError, onveef.OnvifTimeoutError, onveef.OnvifTransportError):
         raise
     except onveef.OnvifError:
         return ""
+
+
+def at_camera(uri: str, address: OnvifAddress) -> str:
+    """The stream address on the camera's own host, whatever host its answer named (cameras
+    name their own LAN address; a hostile answer names another machine, where the recorder
+    would send the camera's password). Held here, not left to onveef's `rewrite_host`
+    default (issue 48): only the host that was checked against `[cameras] networks` is ever
+    asked. "" for an answer that is not an rtsp(s) address (listed, never recorded)."""
+    try:
+        parts = urlsplit(uri.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
+        return ""
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    user = parts.netloc.rpartition("@")[0]
+    netloc = (f"{user}@" if user else "") + host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _mac(client: Client) -> str | None:
@@ -256,7 +276,7 @@ def read_camera(address: OnvifAddress, user: str, password: str,
     """Device facts, every media profile with its stream address, and the clock."""
     with said_plainly(address), _client(address, user, password, timeout_s) as client:
         device = _device(client.get_device_information())
-        profiles = tuple(_profile(p, _uri(client, str(p["token"])))
+        profiles = tuple(_profile(p, _uri(client, str(p["token"]), address))
                          for p in _profiles(client) if p.get("token"))
         clock = _clock(client)
         mac = _mac(client)

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from onveef import wsdiscovery
 
+from kustosz.addresses import local_address
 from kustosz.errors import InputError
 from kustosz.onvif.address import OnvifAddress, parse_address
 
@@ -112,6 +113,14 @@ def check_in_office(address: OnvifAddress, in_office: Callable[[str], bool]) -> 
                          pl=f"Nazwa „{address.host}” nie wskazuje adresu, który ten komputer "
                             "potrafi znaleźć.")
     outside = [ip for ip in ips if not in_office(ip)]
+    if outside and any(local_address(ip) for ip in outside):
+        raise InputError(
+            f"{address.host} ({', '.join(outside)}) is this machine or its link (loopback, "
+            "link-local): no camera is asked there unless [cameras] networks in kustosz.toml "
+            "names it",
+            pl=f"Adres {address.host} ({', '.join(outside)}) wskazuje ten komputer albo adres "
+               "łącza lokalnego (127.…, 169.254.…, fe80::…): Kustosz nie pyta tam kamer, chyba "
+               "że ustawienie [cameras] networks w kustosz.toml obejmuje ten adres.")
     if outside:
         raise InputError(
             f"{address.host} ({', '.join(outside)}) is outside the office's networks "
