@@ -67,6 +67,7 @@ class Retry:
         self.name, self._waiting = name, waiting
         self.failing_since: float | None = None  # time.monotonic() of the first failure
         self.full = False  # the last failure was no room to write (said once until it passes)
+        self.silent = "database"  # what the failing calls wait on (its log lines name it)
 
     def due(self) -> bool:
         return time.monotonic() >= self._at
@@ -79,9 +80,12 @@ class Retry:
         failure since it last answered is logged."""
         if self.failing_since is None:
             self.failing_since = time.monotonic()
-            log.warning("camera %s: the database is away (%s); recording goes on, its "
+            # what did not answer: the database, or the object store the segments go to
+            # (index_batch.StoreTimeout) — a silent store is not told as the database's
+            self.silent = getattr(exc, "waits_on", "database")
+            log.warning("camera %s: the %s is away (%s); recording goes on, its "
                         "segments wait in the spool and its status and gaps are written when "
-                        "it answers", self.name, exc)
+                        "it answers", self.name, self.silent, exc)
         self._at = time.monotonic() + self._backoff.delay()
 
     def no_room(self, exc: BaseException) -> None:
@@ -102,8 +106,8 @@ class Retry:
         self._backoff.reset()
         if since is not None:
             waiting = self._waiting()
-            log.info("camera %s: the database answers again after %.0f s%s", self.name,
-                     time.monotonic() - since,
+            log.info("camera %s: the %s answers again after %.0f s%s", self.name,
+                     self.silent, time.monotonic() - since,
                      f"; taking in the {waiting} segments that wait" if waiting else "")
 
 

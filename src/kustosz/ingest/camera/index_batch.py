@@ -99,8 +99,19 @@ class IndexTimeout(sa_exc.TimeoutError):
     """The committer did not answer in time (it waits on the database, or the caller was
     stopped): the segment is still in its session folder, or its job goes on without the
     caller and the next `adopt` of the same file waits for it. A subclass of SQLAlchemy's
-    timeout, which `db.outage.is_database_away` takes for the database not answering, as it
-    is (the committer waits for nothing else that long)."""
+    timeout, which `db.outage.is_database_away` takes for an outage to wait out: the camera
+    keeps the segment in its backlog and asks again. ``waits_on`` names what is silent, for
+    the people reading the log."""
+
+    waits_on = "database"
+
+
+class StoreTimeout(IndexTimeout):
+    """The committer was in step (2), its uploads to an object store that stopped answering
+    (each request up to `attempts` × a 60 s read timeout): waited out as an outage, told as
+    the store's (issue 48 item 13: it was logged as "the database is away")."""
+
+    waits_on = "object store"
 
 
 _bound = threading.local()
@@ -164,6 +175,7 @@ class SegmentIndex:
         self._owed_backoff = Backoff(*MARK_BACKOFF)
         self._owed_at = 0.0  # time.monotonic() of the next try
         self._progress: Loop | None = None  # serve's watchdog, while the thread runs
+        self._storing = False  # step (2) under way: a wait that ends now waits on the store
 
     def adopt(self, row: _Row, path: Path, urgent: bool = False,
               admit: Admit | None = None) -> int | None:
@@ -189,6 +201,9 @@ class SegmentIndex:
                         del self._inflight[path]
                     else:
                         job.abandoned = True
+                    if self._storing:
+                        raise StoreTimeout(f"the object store did not take the segments "
+                                           f"within {seconds:.0f} s ({path.name})")
                     raise IndexTimeout(f"the segment index did not answer within "
                                        f"{seconds:.0f} s ({path.name})")
         if job.error is not None:
@@ -289,7 +304,11 @@ class SegmentIndex:
         self._beat()
         progress = self._progress
         with progress.busy(PUTS_ALLOWANCE_S) if progress is not None else nullcontext():
-            stored = [d for d in self._put_all(placed) if d is not None]
+            self._storing = True
+            try:
+                stored = [d for d in self._put_all(placed) if d is not None]
+            finally:
+                self._storing = False
         self._beat()
         if not stored:
             return
