@@ -108,6 +108,7 @@ def test_the_administrator_finds_reads_and_adds_a_camera_without_typing_a_url(
     assert SERIAL in step2.text and "Profile_Main" in step2.text and "Profile_Sub" in step2.text
     assert 'value="Profile_Main" id="record-1" aria-label="Nagrywaj: MainStream" checked' in \
         step2.text
+    assert '<p class="hint" id="live-said">Podgląd na żywo: profil Profile_Sub (' in step2.text
     assert CAMERA_PASSWORD not in step2.text
     done = c.post("/admin/cameras/add", data={
         "csrf": csrf_in(step2.text), "token": token_in(step2.text), "name": "hol-onvif",
@@ -265,3 +266,26 @@ def test_a_typed_address_outside_the_office_networks_is_never_asked(office: Vaul
     assert refused.status_code == 422 and "poza sieciami urzędu" in refused.text
     assert CAMERA_PASSWORD not in refused.text
     assert kept(office) == before
+
+
+def test_a_camera_whose_only_stream_is_h265_is_told_live_view_may_not_play(
+        office: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 47: an H.265-only camera (no lighter H.264 profile) is recorded as it is, and the
+    add page says, before it is added, that a browser may not play its live view and what to
+    set in the camera — not a silent black tile later."""
+    from kustosz.onvif.address import OnvifAddress
+    from kustosz.onvif.device import CameraFacts, DeviceFacts, StreamProfile
+    from kustosz.web import cameras_find
+
+    def h265_only(where: OnvifAddress, *_args: object) -> CameraFacts:
+        return CameraFacts(where, DeviceFacts("Make", "H265-1", "1.0", "SN-265", ""),
+                           (StreamProfile("main", "main", "H265", 3840, 2160, 25.0, 8192,
+                                          f"rtsp://{HOST}:554/main"),), None)
+
+    monkeypatch.setattr(cameras_find, "read_camera", h265_only)
+    step2 = read(admin(office), f"http://{HOST}:8000/onvif/device_service")
+    assert step2.status_code == 200, step2.text
+    warning = step2.text.split('id="live-said"')[1].split("</p>")[0]
+    assert step2.text.count('class="warning" id="live-said" role="status"') == 1
+    assert "strumień nagrywany w H265, którego przeglądarka może nie odtworzyć" in warning
+    assert "ustaw w kamerze strumień pomocniczy H.264" in warning

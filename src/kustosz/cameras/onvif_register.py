@@ -156,6 +156,11 @@ def _live(facts: CameraFacts, record: StreamProfile,
     return max(lighter, key=lambda p: p.pixels, default=None)
 
 
+def live_plays(record: StreamProfile, live: StreamProfile | None) -> bool:
+    """A browser can play the live view chosen (an H.264 profile, or the recorded one)."""
+    return live is not None or _encoding(record) in LIVE_ENCODINGS
+
+
 def live_said(record: StreamProfile, live: StreamProfile | None) -> tuple[str, str]:
     """What live view plays, in words (English, Polish): the lighter H.264 profile, else the
     recorded stream — which a browser plays only when it is H.264."""

@@ -32,6 +32,8 @@ from kustosz.cameras.onvif_register import (
     ProfileChoice,
     add_onvif_camera,
     describe,
+    live_plays,
+    live_said,
     pick_profiles,
     registered_hosts,
 )
@@ -221,11 +223,16 @@ def _add_page(ctx: Ctx, token: str, facts: CameraFacts, status: int = 200,
               form: dict[str, str] | None = None,
               errors: dict[str, str] | None = None) -> Response:
     chosen = dict(form or {})
+    live_note, live_ok = "", True
     try:
         record, live = pick_profiles(facts, ProfileChoice())
         chosen.setdefault("record", record.token)
         chosen.setdefault("live", live.token if live else "")
         problem = None
+        # what live view will play, said before the camera is added: an H.265 recorded
+        # stream with no lighter H.264 profile is one a browser may not play (issue 47)
+        en, pl = live_said(record, live)
+        live_note, live_ok = (pl if ctx.lang == "pl" else en), live_plays(record, live)
     except InputError as exc:
         problem = ctx.said(exc)
     purposes = [(p, PURPOSES[p]) for p in ctx.vault.policy.video.purposes]
@@ -233,6 +240,7 @@ def _add_page(ctx: Ctx, token: str, facts: CameraFacts, status: int = 200,
     return page(ctx, "cameras_add.html", status, token=token, facts=facts,
                 profiles=[(p, describe(p)) for p in facts.profiles], form=chosen,
                 errors=errors or {}, zones=_zones(ctx), purposes=purposes, problem=problem,
+                live_note=live_note, live_ok=live_ok,
                 clock_off=facts.clock is not None and abs(facts.clock.offset_s) > limit,
                 clock_limit=limit)
 
