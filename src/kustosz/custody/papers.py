@@ -258,25 +258,6 @@ def _sources_pl(policy: Policy, copy: Copy) -> list[str]:
     return out
 
 
-def _recipients_so_far(session: Session, policy: Policy, req: Request, own: Copy | None
-                       ) -> list[str]:
-    """Copies of the same material handed to anyone else (art. 15 ust. 1 lit. c RODO: the
-    recipients to whom the data "zostały ujawnione")."""
-    start, end = copy_period(req)
-    out = []
-    rows = session.execute(select(Handover, Copy).join(Copy, Copy.id == Handover.copy_id)
-                           .order_by(Handover.handed_at)).all()
-    for h, c in rows:
-        if own is not None and c.id == own.id:
-            continue
-        same = bool(set(req.items or []) & set(c.items or [])) or any(
-            src.get("name") in req.sources and _at(src["from"]) < end
-            and _at(src["to"]) > start for src in c.sources or [])
-        if same:
-            out.append(f"{h.receiver} ({_d(h.handed_at.astimezone(policy.timezone))})")
-    return list(dict.fromkeys(out))
-
-
 def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> Doc:
     """The answer to a data subject's request (art. 15 and 12 ust. 3-4 RODO): the copy and
     what was taken out of it and why, with every art. 15 ust. 1 item built from the policy
@@ -322,14 +303,18 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> Doc:
     deleted = none_found and NOTHING_FOUND not in (req.warning or "")
     art15 = None
     if copy is not None and facts is not None:
-        recipients = _recipients_so_far(session, policy, req, copy)
         art15 = [
             ("Cele i podstawa przetwarzania", facts["purposes"]),
             ("Kategorie danych", facts["categories"]),
+            # Copies go only to authorities within their proceedings and to data subjects
+            # (custody.handover.RECEIVING_KINDS): neither is a recipient to be named here
+            # (issue 49 item 2) — an authority is none (art. 4 pkt 9 zd. 2 RODO; naming the
+            # police can tip off a suspect), another data subject's name and request are
+            # that person's data (art. 15 ust. 4). The sentence is true either way and does
+            # not tell which.
             ("Odbiorcy danych", facts["recipients"]
-             + (f"; kopie nagrań z okresu objętego żądaniem przekazano dotąd: "
-                f"{', '.join(recipients)}" if recipients else
-                "; kopii nagrań z okresu objętego żądaniem nie przekazano dotąd nikomu")
+             + "; kopii nagrań z okresu objętego żądaniem nie przekazano dotąd odbiorcom "
+               "w rozumieniu art. 4 pkt 9 RODO"
              + f"; {facts['transfer']}"),
             ("Okres przechowywania", facts["period"]),
             ("Źródło danych", "; ".join(_sources_pl(policy, copy))),
