@@ -84,3 +84,26 @@ def test_copies_go_to_no_one_the_letter_would_have_to_name() -> None:
     from kustosz.custody.handover import RECEIVING_KINDS
 
     assert set(RECEIVING_KINDS) == {"authority", "data_subject"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ("pleszew", "walbrzych", "miedziana-gora", "boleslawiec"))
+def test_the_right_to_object_is_told_where_the_basis_is_a_public_task(
+        preset: str, tmp_path: Path) -> None:
+    """Issue 49 item 5: art. 15 ust. 1 lit. e RODO — where the office processes on art. 6
+    ust. 1 lit. e (Wałbrzych's clause pkt 2; Pleszew's commune and municipal guard tasks)
+    the letter tells the right to object (art. 21), said once whether or not the office's
+    clause says it; Bolesławiec's clause says it itself (its basis includes consent)."""
+    vault, start = _office(preset, tmp_path)
+    try:
+        rid, _number = _answered(vault, preset, start)
+        letter = _letter(vault, rid)
+        told = letter.count("sprzeciw")
+        if preset in ("pleszew", "walbrzych"):
+            assert told == 1 and "art. 21 ust. 1 RODO" in letter, letter
+        elif preset == "boleslawiec":
+            assert told == 1 and "art. 21 ust. 1 RODO" not in letter, letter
+        else:
+            assert told == 0, letter
+    finally:
+        vault.close()

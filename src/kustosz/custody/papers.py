@@ -213,6 +213,11 @@ def _at(text: str) -> datetime:
 # The clause's paragraphs that state the person's rights (access, rectification, erasure,
 # restriction, objection, complaint), whichever way each office's clause words them.
 _RIGHTS = re.compile(r"\bprawo (do |dostępu|wniesienia|sprzeciwu|żądania)", re.IGNORECASE)
+# The right to object where the processing rests on art. 6 ust. 1 lit. e RODO (policy
+# [documents] public_task) and the office's clause does not say it (issue 49 item 5).
+OBJECTION = ("Przysługuje Panu/Pani prawo wniesienia sprzeciwu wobec przetwarzania Pana/Pani "
+             "danych osobowych — z przyczyn związanych z Pana/Pani szczególną sytuacją "
+             "(art. 21 ust. 1 RODO).")
 MATERIALS_BY_KIND = {SourceKind.MAILBOX.value: "wpisy z monitoringu poczty elektronicznej",
                      SourceKind.ENDPOINT.value: "wpisy z monitoringu aktywności IT"}
 
@@ -288,6 +293,8 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> Doc:
                   if _RIGHTS.search(p)]
     except InputError:
         rights = []
+    if policy.documents.get("public_task") and not any("sprzeciw" in r for r in rights):
+        rights.append(OBJECTION)  # art. 15 ust. 1 lit. e: where art. 21 applies, it is told
     notes = []
     if copy is not None and kind == SourceKind.PHONE:
         notes.append("Kopia obejmuje wyłącznie rozmowy, w których uczestniczył Pana/Pani numer "

@@ -50,10 +50,12 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     # What documents (sign, clause, declaration, announcement) print about the office: the
     # controller as its regulation names it, contact details, the DPO, the purposes in the
     # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
-    # published. A missing value prints as a dotted line to fill in by hand.
+    # published. A missing value prints as a dotted line to fill in by hand. `public_task`:
+    # the basis includes art. 6 ust. 1 lit. e RODO, so the right to object (art. 21) is
+    # told with the other rights (issue 49 item 5).
     "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
                   "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
-                  "basis": str, "monitored": str, "published": str},
+                  "basis": str, "monitored": str, "published": str, "public_task": bool},
     # The accessibility statement (web/accessibility.py; ustawa z dnia 4 kwietnia 2019 r.
     # o dostępności cyfrowej…, art. 10): the person or unit who answers for the app's
     # accessibility, the day the office put the app into service (YYYY-MM-DD) and what it says
