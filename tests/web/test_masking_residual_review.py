@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.custody.custody_helpers import people, setup_camera
+from tests.custody.custody_helpers import people, reviewed, setup_camera
 from tests.masking import motion_scene as ms
 from web_helpers import authorise, request_of, signed_in, user
 
@@ -120,6 +120,31 @@ def test_a_copy_with_a_face_left_is_not_offered_for_review(
     with pytest.raises(InputError, match="approved") as exc:
         hand_over(vault, copy.number, receiver="Jan Nowak", by="kustosz2", actor="t")
     assert "zatwierdzeniu" in exc.value.pl
+
+    # Issue 49 item 1: following the advice (the masks corrected — here the detector sees
+    # again), the same request is copied again: a new copy, offered for review, approved by a
+    # second person and handed over. The withheld one stays in the register for the record.
+    maker = signed_in(vault, "informatyk")
+    for url in (f"/requests/{rid}", "/requests"):
+        shown = maker.get(url).text
+        assert f"kopia nr {copy.number} wstrzymana" in shown, url
+        assert "popraw maski i sporządź kopię ponownie" in shown, url
+    assert f'action="/requests/{rid}/copy"' in maker.get(f"/requests/{rid}").text
+    monkeypatch.setattr(detect, "CenterFace", type(real))
+    again = make_copy(vault, rid, "informatyk", "test")
+    assert again.number != copy.number and again.review_state == "awaiting", \
+        again.review_reason
+    reviewed(vault, again.number, reviewer="kustosz2")
+    hand_over(vault, again.number, receiver="Jan Nowak (osobiście)", by="informatyk",
+              actor="t", request_id=rid, medium="pendrive")
+    with vault.reading() as s:
+        assert s.get(Request, rid).status == RequestStatus.COPIED
+        kept = {c.number: c.review_state for c in s.execute(
+            select(Copy).where(Copy.request_id == rid)).scalars()}
+    assert kept == {copy.number: "residual", again.number: sr.APPROVED}
+    # once handed over, no third copy
+    with pytest.raises(InputError):
+        make_copy(vault, rid, "informatyk", "test")
 
 
 def test_a_clean_copy_shows_its_check_and_closest_frames_through_the_gate(

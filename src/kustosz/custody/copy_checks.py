@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kustosz.access.users import get_user
 from kustosz.custody.copy_material import Group, check_ready, gather
 from kustosz.custody.copy_terms import COPY_ROLES
 from kustosz.custody.requests import get_request, refuse_if_answered
-from kustosz.custody.subject_review import check_period
+from kustosz.custody.subject_review import SENT_BACK, check_period
 from kustosz.db.custody import Copy, Request
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import SourceKind
+from kustosz.masking import residual
 from kustosz.states import RequestKind, RequestStatus
 from kustosz.vault import Vault
 
@@ -35,10 +36,14 @@ def check_request(session: Session, req: Request) -> None:
                          "approver's consent comes first (kustosz requests decide)",
                          pl=f"Wniosek nr {req.id} nie został jeszcze rozpatrzony; najpierw "
                             "potrzebna jest zgoda zatwierdzającego.")
-    # A copy sent back at review (custody.subject_review) was destroyed unhanded: the request
-    # is copied again once its masks are corrected.
+    # A copy sent back at review (custody.subject_review) was destroyed unhanded, and one the
+    # every-frame check withheld (masking.residual) can be neither reviewed nor handed over:
+    # either way the request is copied again once its masks are corrected (issue 49 item 1:
+    # a withheld copy was a dead end, the only way out a new request).
     made = session.execute(select(Copy.number).where(
-        Copy.request_id == req.id, Copy.review_state.is_distinct_from("sent_back"))).scalar()
+        Copy.request_id == req.id,
+        or_(Copy.review_state.is_(None),
+            Copy.review_state.not_in((SENT_BACK, residual.STATE))))).scalar()
     if made is not None:
         raise InputError(f"request {req.id} already has copy {made}",
                          pl=f"Do wniosku nr {req.id} sporządzono już kopię nr {made}.")

@@ -37,6 +37,7 @@ from kustosz.db.models import Source
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.jobs.catalogue import copy_make
 from kustosz.kinds import Material, SourceKind
+from kustosz.masking import residual
 from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.web import list_filters, locations
 from kustosz.web.common import (
@@ -70,6 +71,10 @@ def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Hand
     the requests list and the request page both ask this function."""
     if req.no_data_on is not None:  # custody.no_data: answered, nothing of theirs is held
         return "answered", "odpowiedziano — nie przetwarzamy danych tej osoby"
+    if req.status == RequestStatus.APPROVED and copy is not None \
+            and copy.review_state == residual.STATE:  # a step of the request, not its end
+        return "approved", (f"kopia nr {copy.number} wstrzymana (sprawdzenie wykryło twarz "
+                            "innej osoby) — popraw maski i sporządź kopię ponownie")
     if req.status != RequestStatus.COPIED:
         return req.status, STATUS_PL.get(req.status, req.status)
     mine = sorted((h for h in handovers if h.request_id == req.id), key=lambda h: h.handed_at)
@@ -93,8 +98,8 @@ def shown_state(req: CustodyRequest, copy: Copy | None, handovers: Iterable[Hand
 
 def states_of(s: Any, reqs: list[CustodyRequest], tz: Any) -> dict[int, tuple[str, str]]:
     """shown_state of many requests with three queries."""
-    copies = {c.id: c for c in s.execute(select(Copy)).scalars()}
-    own = {c.request_id: c for c in copies.values()}
+    copies = {c.id: c for c in s.execute(select(Copy).order_by(Copy.id)).scalars()}
+    own = {c.request_id: c for c in copies.values()}  # the newest (a withheld one is followed)
     handovers = list(s.execute(select(Handover)).scalars())
     destroyed = {d.copy_id: d for d in s.execute(select(Destruction)).scalars()}
     out = {}
