@@ -223,3 +223,68 @@ def test_import_names_every_bad_line_at_once_and_saves_nothing(sqlite_vault: Vau
         assert said in page, said
     assert "Wiersz 3" not in page
     assert snapshot(sqlite_vault)["tables"] == before
+
+
+def test_a_leaver_is_recorded_by_csv_and_by_the_form_and_leaves_the_lists(
+        sqlite_vault: Vault) -> None:
+    """Issue 49 item 3: `Employee.ends_on` was honoured but nothing set it. The CSV's optional
+    `data_zakonczenia` and the row's own form record a leaver's last working day; from the
+    next day the leaver is not counted as without the declaration and is not offered as the
+    person present at a viewing (002 zał. 5 §7.6). Bad dates change nothing."""
+    from datetime import timedelta
+
+    from kustosz.access.employees import office_today
+    from kustosz.access.records import witness_choices
+
+    c = _signed_in(sqlite_vault)
+    csrf = csrf_of(sqlite_vault, c)
+    today = office_today(sqlite_vault.policy.timezone)
+    gone = (today - timedelta(days=3)).isoformat()
+    csv = ("imie_nazwisko;stanowisko;komorka;data_rozpoczecia;identyfikator;data_zakonczenia\n"
+           f"Anna Kowalczyk;referent;Biuro Obsługi;2026-01-05;P-1;{gone}\n"
+           "Jan Nowak;kierowca;Transport;2026-01-05;P-2;\n"
+           "Ewa Lis;sekretarka;Sekretariat;2026-01-05;P-3;\n")
+    before = snapshot(sqlite_vault)["tables"]
+    bad = csv + "Ola Mak;referent;Biuro;2026-03-01;P-4;2026-02-01\nIza Bąk;referent;Biuro;" \
+        "2026-03-01;P-5;kiedyś\n"
+    r = c.post("/employees/import", data={"csrf": csrf},
+               files={"file": ("p.csv", bad.encode(), "text/csv")})
+    assert r.status_code == 422
+    assert "Wiersz 5: data zakończenia pracy 01.02.2026 jest wcześniejsza" in r.text
+    assert "Wiersz 6: data zakończenia pracy „kiedyś” nie jest datą" in r.text
+    assert snapshot(sqlite_vault)["tables"] == before
+    r = c.post("/employees/import", data={"csrf": csrf},
+               files={"file": ("p.csv", csv.encode(), "text/csv")})
+    assert r.status_code == 303
+    page = c.get("/employees").text
+    assert "<b>2</b> pracowników bez oświadczenia" in page  # Anna left: not asked
+    assert (today - timedelta(days=3)).strftime("%d.%m.%Y") in page
+    assert page.count("nie dotyczy — po zakończeniu pracy") == 1
+
+    # the row's form: Jan Nowak leaves yesterday; a day before his start is refused
+    with sqlite_vault.reading() as s:
+        jan = s.execute(select(Employee).where(Employee.external_id == "P-2")).scalar_one()
+    r = c.post(f"/employees/{jan.id}/end", data={"csrf": csrf, "ends_on": "2025-12-31"})
+    assert r.status_code == 422 and "jest wcześniejsza niż dopuszczenie do pracy" in r.text
+    r = c.post(f"/employees/{jan.id}/end", data={"csrf": csrf, "ends_on": "wczoraj"})
+    assert r.status_code == 422 and "Podaj datę zakończenia pracy" in r.text
+    yesterday = today - timedelta(days=1)
+    r = c.post(f"/employees/{jan.id}/end", data={"csrf": csrf,
+                                                  "ends_on": yesterday.isoformat()})
+    assert r.status_code == 303
+    assert "<b>1</b> pracownik bez oświadczenia" in c.get("/employees").text
+    with sqlite_vault.reading() as s:
+        offered = [label for _group, choices in witness_choices(s, None)
+                   for _ref, label in choices]
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).where(
+            AuditEntry.action == "employees.end"))]
+    assert any("Ewa Lis" in o for o in offered)
+    assert not any("Anna Kowalczyk" in o or "Jan Nowak" in o for o in offered), offered
+    assert actions == ["employees.end"]
+
+    # a file without the column leaves every leaver as recorded
+    c.post("/employees/import", data={"csrf": csrf},
+           files={"file": ("p.csv", GOOD.encode(), "text/csv")})
+    with sqlite_vault.reading() as s:
+        anna = s.execute(select(Employee).where(Employee.external_id == "P-1")).scalar_one()
+    assert anna.ends_on == today - timedelta(days=3)

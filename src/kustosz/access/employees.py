@@ -24,6 +24,9 @@ from kustosz.words import count_pl
 
 VERSION_KEY = "notice_version"
 COLUMNS = ("imie_nazwisko", "stanowisko", "komorka", "data_rozpoczecia", "identyfikator")
+# Optional: the last working day of a leaver (issue 49 item 3). A file without the column
+# changes no one's; in a file with it an empty cell means still employed.
+END_COLUMN = "data_zakonczenia"
 
 
 def notice_version(session: Session) -> str:
@@ -109,6 +112,25 @@ def day_of(text: str) -> date | None:
         return None
 
 
+def _end_problem(line: int, row: dict[str, str | None],
+                 starts: date | None) -> tuple[tuple[str, str] | None, date | None]:
+    """The row's last working day (data_zakonczenia), or what is wrong with it."""
+    typed = (row.get(END_COLUMN) or "").strip()
+    if not typed:
+        return None, None
+    ends = day_of(typed)
+    if ends is None:
+        return ((f"line {line}: data_zakonczenia {typed!r} is not a date (YYYY-MM-DD or "
+                 "DD.MM.YYYY)",
+                 f"Wiersz {line}: data zakończenia pracy „{typed}” nie jest datą "
+                 "(RRRR-MM-DD albo DD.MM.RRRR)."), None)
+    if starts is not None and ends < starts:
+        return ((f"line {line}: data_zakonczenia {typed} is before data_rozpoczecia",
+                 f"Wiersz {line}: data zakończenia pracy {ends:%d.%m.%Y} jest wcześniejsza niż "
+                 f"data rozpoczęcia {starts:%d.%m.%Y}."), None)
+    return None, ends
+
+
 def _row_problems(line: int, row: dict[str, str | None]) -> tuple[list[tuple[str, str]],
                                                                     date | None]:
     """(English, Polish) for each thing wrong with one row, and its start date."""
@@ -128,6 +150,9 @@ def _row_problems(line: int, row: dict[str, str | None]) -> tuple[list[tuple[str
                     unit=row.get("komorka"), external_id=row.get("identyfikator"))
     except FieldError as exc:
         problems.append((f"line {line}: {exc}", f"Wiersz {line}: {for_people(exc)}"))
+    bad_end, _ends = _end_problem(line, row, starts)
+    if bad_end is not None:
+        problems.append(bad_end)
     return problems, starts
 
 
@@ -171,6 +196,8 @@ def import_csv(session: Session, text: str, actor: str) -> int:
         emp.full_name, emp.starts_on = name, starts
         emp.position = (row.get("stanowisko") or "").strip() or None
         emp.unit = (row.get("komorka") or "").strip() or None
+        if END_COLUMN in (reader.fieldnames or ()):
+            emp.ends_on = _end_problem(0, row, starts)[1]
     session.flush()
     audit(session, actor, "employees.import", "employees", {"rows": len(rows)})
     return len(rows)
@@ -213,6 +240,22 @@ def add_employee(session: Session, actor: str, *, full_name: str, position: str,
     session.add(emp)
     session.flush()
     audit(session, actor, "employees.add", f"employee {emp.id}", {"rows": 1})
+    return emp
+
+
+def end_employment(session: Session, employee_id: int, on: date, actor: str) -> Employee:
+    """The employee's last working day (a leaver): from the next day they are neither asked
+    for the declaration nor offered as the person present at a viewing (002 zał. 5 §7.6)."""
+    emp = session.get(Employee, employee_id)
+    if emp is None:
+        raise InputError(f"no employee {employee_id}", pl=f"Nie ma pracownika nr {employee_id}.")
+    if on < emp.starts_on:
+        raise FieldError("ends_on", f"the last working day {on} is before the start "
+                         f"{emp.starts_on}",
+                         pl=f"Data zakończenia pracy {on:%d.%m.%Y} jest wcześniejsza niż "
+                            f"dopuszczenie do pracy {emp.starts_on:%d.%m.%Y}.")
+    emp.ends_on = on
+    audit(session, actor, "employees.end", f"employee {emp.id}", {"ends_on": on.isoformat()})
     return emp
 
 

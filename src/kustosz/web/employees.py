@@ -49,7 +49,7 @@ def _page(ctx: Ctx, status: int = 200, error: str | None = None,
                 missing=missing, flt=flt, paging=paging, filter_states=list(STATES_PL.items()),
                 error=error, errors=errors or {}, form=form or {}, msg=flash_of(ctx),
                 today=emp_mod.office_today(ctx.vault.policy.timezone),
-                columns=";".join(emp_mod.COLUMNS))
+                columns=";".join(emp_mod.COLUMNS), end_column=emp_mod.END_COLUMN)
 
 
 @router.get("/employees")
@@ -90,6 +90,27 @@ async def employees_add(request: Request, ctx: Ctx = gate("custody")) -> Respons
     except emp_mod.EmployeeFormError as exc:
         return _page(ctx, 422, errors=exc.errors, form=form)
     return redirect(flash_url("/employees", ctx._("Dodano pracownika: {name}.", name=name)))
+
+
+@router.post("/employees/{employee_id}/end")
+async def employees_end(employee_id: PathId, request: Request,
+                        ctx: Ctx = gate("custody")) -> Response:
+    """A leaver's last working day (issue 49 item 3)."""
+    user = ctx.need("custody")
+    typed = str((await request.form()).get("ends_on", ""))
+    key = f"ends-{employee_id}"
+    try:
+        on = date.fromisoformat(typed)
+    except ValueError:
+        return _page(ctx, 422, errors={key: "Podaj datę zakończenia pracy (RRRR-MM-DD)."},
+                     form={key: typed})
+    try:
+        with ctx.vault.transaction() as s:
+            name = emp_mod.end_employment(s, employee_id, on, user.name).full_name
+    except InputError as exc:
+        return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
+    return redirect(flash_url("/employees", ctx._(
+        "Zapisano zakończenie pracy: {name}, {day}.", name=name, day=on.strftime("%d.%m.%Y"))))
 
 
 @router.post("/employees/{employee_id}/acknowledge")

@@ -863,8 +863,15 @@ EN: dict[str, str] = {
     "Plik CSV (UTF-8 lub Windows-1250, separator ; lub ,)":
         "CSV file (UTF-8 or Windows-1250, separator ; or ,)",
     "Nagłówek:": "Header:",
-    "; data rozpoczęcia jako RRRR-MM-DD albo DD.MM.RRRR (jak zapisuje Excel)":
-        "; start date as YYYY-MM-DD or DD.MM.YYYY (as Excel writes it)",
+    ", nieobowiązkowo także": ", optionally also",
+    "(ostatni dzień pracy; pusta komórka — nadal zatrudniony); daty jako RRRR-MM-DD albo "
+    "DD.MM.RRRR (jak zapisuje Excel)":
+        "(the last working day; an empty cell: still employed); dates as YYYY-MM-DD or "
+        "DD.MM.YYYY (as Excel writes them)",
+    "Zakończenie pracy": "Last working day",
+    "ostatni dzień pracy": "last working day",
+    "Zapisz zakończenie": "Save the last day",
+    "nie dotyczy — po zakończeniu pracy": "not applicable — no longer employed",
     "Wczytaj": "Load",
     "Wersja informacji o monitoringu": "Version of the monitoring notice",
     "Obowiązująca wersja": "Version in force",
@@ -1494,6 +1501,7 @@ EN: dict[str, str] = {
     "Wszystkie ustawienia już pochodzą z pliku kustosz.toml.":
         "All settings already come from kustosz.toml.",
     "Dodano pracownika: {name}.": "Employee added: {name}.",
+    "Zapisano zakończenie pracy: {name}, {day}.": "Last working day saved: {name}, {day}.",
     "Oświadczenie zapisane.": "Acknowledgment saved.",
     "Zmieniono wersję informacji o monitoringu.": "The monitoring notice version was changed.",
     "Zabezpieczenie nr {n} założone; blokady prawnej w magazynie obiektów nie udało się "
@@ -1723,6 +1731,7 @@ EN: dict[str, str] = {
     "Directory) — change it as in Windows or the office's mail.",
     "Nieprawidłowy numer telefonu.": "Invalid phone number.",
     "Podaj datę oświadczenia (RRRR-MM-DD).": "Give the date of the acknowledgment (YYYY-MM-DD).",
+    "Podaj datę zakończenia pracy (RRRR-MM-DD).": "Give the last working day (YYYY-MM-DD).",
     "Wpisana wartość (np. data) jest poza zakresem.": "A value typed (e.g. a date) is out of "
     "range.",
     "Wpisany tekst jest za długi.": "The text typed is too long.",
