@@ -32,7 +32,7 @@ from kustosz.custody.actions import record_action
 from kustosz.custody.copies import ceiling, get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.copy_terms import fmt
-from kustosz.custody.requests import release_request_hold
+from kustosz.custody.requests import HANDED_TO_PL, release_request_hold
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import AuditEntry, Hold
 from kustosz.errors import FieldError, InputError
@@ -138,7 +138,9 @@ def early_words(session: Session, copy: Copy, policy: Policy, at: datetime) -> s
     words = (f"przed upływem okresu przechowywania (kopia miała być przechowywana do "
              f"{kept_until(copy.expires_at, policy)})")
     if not handed:
-        words += " i zanim została wydana uprawnionemu organowi"
+        req = session.get(Request, copy.request_id)
+        words += (" i zanim została wydana "
+                  + HANDED_TO_PL.get(req.kind if req else "", HANDED_TO_PL["authority"]))
     return words
 
 

@@ -81,14 +81,20 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
                          f"{_decided(session, decision)}")
         return "; ".join(parts)
     if decision is not None:
-        parts.append(f"zgoda z {_d(decision.decided_on, policy)}{_decided(session, decision)}")
-    # every copy of the request: a data subject's copy sent back at review is followed by
-    # a new one (custody.subject_review)
+        # a data subject's right is granted, not consented to (issue 49 item 11)
+        granted = "udzielono dostępu — decyzja z" if req.kind == RequestKind.DATA_SUBJECT \
+            else "zgoda z"
+        parts.append(f"{granted} {_d(decision.decided_on, policy)}"
+                     f"{_decided(session, decision)}")
+    # every copy of the request: a data subject's copy sent back at review, or withheld by
+    # the every-frame check, is followed by a new one (custody.subject_review, copy_checks)
     for copy in session.execute(select(Copy).where(Copy.request_id == req.id)
                                 .order_by(Copy.id)).scalars():
+        why = (copy.review_reason or "").split(" / ")[0].rstrip(". ")  # its Polish half
         parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})"
-                     + (f", zwróconą po przeglądzie: {copy.review_reason}"
-                        if copy.review_state == "sent_back" else ""))
+                     + (f", zwróconą po przeglądzie: {why}"
+                        if copy.review_state == "sent_back" else "")
+                     + (f", wstrzymaną: {why}" if copy.review_state == "residual" else ""))
     for h, number in session.execute(
             select(Handover, Copy.number).join(Copy, Copy.id == Handover.copy_id)
             .where(Handover.request_id == req.id).order_by(Handover.id)).all():

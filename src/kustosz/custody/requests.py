@@ -465,7 +465,11 @@ def release_request_hold(session: Session, req: Request, reason: str, actor: str
 
 # Why a request's hold ends, as the hold's release reason and the register of actions say it.
 _ENDS_PL = {"copy_made": "sporządzono kopię nr {number}",
-            "handover": "wydano kopię nr {number} uprawnionemu organowi"}
+            "handover": "wydano kopię nr {number} {receiver}"}
+# Who a copy is handed to, in the dative, by the request's kind (custody.handover's
+# RECEIVING_KINDS): a data subject is no authority (issue 49 item 8).
+HANDED_TO_PL = {"authority": "uprawnionemu organowi",
+                "data_subject": "osobie, której dane dotyczą"}
 
 
 def end_request_holds(session: Session, policy: Policy, reqs: list[Request], event: str,
@@ -478,7 +482,9 @@ def end_request_holds(session: Session, policy: Policy, reqs: list[Request], eve
     for req in {r.id: r for r in reqs}.values():
         if policy.custody.hold_ends(req.kind) != event or req.hold_id is None:
             continue
-        why = (f"wniosek nr {req.id}: {_ENDS_PL[event].format(number=number)}; nagrania "
+        said = _ENDS_PL[event].format(number=number,
+                                      receiver=HANDED_TO_PL.get(req.kind, "wnioskodawcy"))
+        why = (f"wniosek nr {req.id}: {said}; nagrania "
                "źródłowe podlegają odtąd zwykłemu okresowi przechowywania")
         if release_request_hold(session, req, why, actor, at=at):
             released.append(req.hold_id)

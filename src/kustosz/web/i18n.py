@@ -2001,6 +2001,8 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "{0}){1}"),
     (re.compile(r"^ i zanim została wydana uprawnionemu organowi$"),
      " and before it was handed over to an authority"),
+    (re.compile(r"^ i zanim została wydana osobie, której dane dotyczą$"),
+     " and before it was handed over to the data subject"),
     # what a long job is doing (custody/copy_making.py, masking/video.py; job.html)
     (re.compile(r"^Kopiowanie nagrań: źródło (\d+) z (\d+) \((.+)\)$"),
      "Copying the recordings: source {0} of {1} ({2})"),

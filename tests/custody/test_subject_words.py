@@ -1,0 +1,36 @@
+"""Issue 49 items 8 and 11: what the registers say of a data subject's request — the hold
+released at the handover names the person, not "an authorised body" (item 8), the register
+of disclosures says access was granted, not "zgoda", and no sentence ends ".;" (item 11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from tests.custody.test_papers30 import _answered, _office
+
+from kustosz.custody import registers
+from kustosz.db.custody import Request
+
+
+@pytest.mark.parametrize("preset", ("pleszew", "walbrzych"))
+def test_a_data_subjects_request_is_said_as_a_right_not_an_authoritys(
+        preset: str, tmp_path: Path) -> None:
+    vault, start = _office(preset, tmp_path)
+    try:
+        rid, number = _answered(vault, preset, start)
+        with vault.engine.connect() as conn:
+            actions = [r[0] for r in conn.exec_driver_sql(
+                f"SELECT description FROM custody_actions WHERE request_id = {int(rid)}")]
+        with vault.reading() as s:
+            said = registers._resolution(s, s.execute(
+                select(Request).where(Request.id == rid)).scalar_one(), vault.policy)
+        assert not any("uprawnionemu organowi" in a for a in actions), actions
+        # a data subject's hold ends at the handover (policy.model.SUBJECT_HOLD_ENDS)
+        assert any(f"wydano kopię nr {number} osobie, której dane dotyczą" in a
+                   for a in actions), actions
+        assert said.startswith("udzielono dostępu — decyzja z "), said
+        assert "zgoda" not in said and ".;" not in said and ". ;" not in said, said
+    finally:
+        vault.close()
