@@ -34,3 +34,29 @@ def test_a_data_subjects_request_is_said_as_a_right_not_an_authoritys(
         assert "zgoda" not in said and ".;" not in said and ". ;" not in said, said
     finally:
         vault.close()
+
+
+@pytest.mark.parametrize(("preset", "helps", "unasked"), [
+    ("walbrzych", "np. z kim lub w jakiej sprawie rozmawiano", "ubiór"),
+    ("pleszew", "np. ubiór, rodzaj sprawy", "rozmawiano")])
+def test_the_subjects_form_asks_what_finds_this_material(preset: str, helps: str,
+                                                        unasked: str, tmp_path: Path) -> None:
+    """Issue 49 item 15: the form of a data subject's request for calls asked for clothing."""
+    from datetime import timedelta
+
+    from tests.custody.test_papers30 import _subject_spec, text_of
+
+    from kustosz.custody import papers
+    from kustosz.custody.requests import register_request
+    from kustosz.documents import render
+
+    vault, start = _office(preset, tmp_path)
+    try:
+        with vault.transaction() as s:
+            rid = register_request(s, vault.policy, _subject_spec(
+                preset, start, start + timedelta(minutes=1)), "t").id
+        with vault.reading() as s:
+            form = text_of(render(*papers.request_form(s, vault.policy, rid)))
+    finally:
+        vault.close()
+    assert helps in form and unasked not in form, form

@@ -288,3 +288,21 @@ def test_a_leaver_is_recorded_by_csv_and_by_the_form_and_leaves_the_lists(
     with sqlite_vault.reading() as s:
         anna = s.execute(select(Employee).where(Employee.external_id == "P-1")).scalar_one()
     assert anna.ends_on == today - timedelta(days=3)
+
+
+@pytest.mark.parametrize(("preset", "footer", "not_said"), [
+    ("walbrzych", "oświadczenie pracownika o rejestrowaniu rozmów telefonicznych", "monitoring"),
+    ("pleszew", "oświadczenie pracownika o monitoringu", "rozmów telefonicznych")])
+def test_the_declaration_speaks_of_what_the_office_records(preset: str, footer: str,
+                                                           not_said: str, tmp_path: Path) -> None:
+    """Issue 49 item 13: a calls-only office's declaration said "o monitoringu" in its footer."""
+    vault = make_vault(tmp_path / preset, preset=preset)
+    try:
+        c = _signed_in(vault)
+        c.post("/employees/add", data={
+            "csrf": csrf_of(vault, c), "full_name": "Łukasz Żółć", "position": "referent",
+            "unit": "", "starts_on": "2026-03-02", "external_id": ""})
+        text = " ".join(_pdf_text(c.get("/employees/1/declaration").content, tmp_path).split())
+    finally:
+        vault.close()
+    assert footer in text and not_said not in text, text

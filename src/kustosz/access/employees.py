@@ -309,8 +309,13 @@ DECLARATION = {
 def declaration_data(session: Session, policy: Policy, emp: Employee) -> dict[str, Any]:
     """Data for declaration.typ: the employee's declaration about monitoring (003 annex 2)."""
     wording = DECLARATION.get(policy.preset or "", {})
-    return {**policy.doc_names(), "title": f"Oświadczenie — {emp.full_name}",
-            "footer": "oświadczenie pracownika o monitoringu",
+    names = policy.doc_names()
+    # an office that records calls only speaks of recording calls (issue 49 item 13)
+    about = "rejestrowaniu rozmów telefonicznych" \
+        if names.get("system_gen") == "systemu rejestracji rozmów telefonicznych" \
+        else "monitoringu"
+    return {**names, "title": f"Oświadczenie — {emp.full_name}",
+            "footer": f"oświadczenie pracownika o {about}",
             "annex": wording.get("annex"), "purposes": wording.get("purposes"),
             "employee": emp.full_name, "position": emp.position, "unit": emp.unit,
             "version": notice_version(session)}

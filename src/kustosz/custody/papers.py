@@ -110,6 +110,12 @@ def _what_identifies(req: Request) -> str:
     return ", ".join(req.sources) or "—"
 
 
+HELPS_FIND = {Material.VIDEO: "np. ubiór, rodzaj sprawy",
+              Material.CALLS: "np. z kim lub w jakiej sprawie rozmawiano",
+              Material.MAIL: "np. temat wiadomości, nadawca lub adresat",
+              Material.EVENTS: "np. stanowisko komputerowe, rodzaj czynności"}
+
+
 def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
     req = get_request(session, request_id)
     subject = req.kind == RequestKind.DATA_SUBJECT
@@ -139,6 +145,9 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
                     material=MATERIALS[req.material], who=req.who,
                     identifies=_what_identifies(req),
+                    # what may help find them, by material: clothing shows on video only
+                    # (issue 49 item 15: the calls' form asked for it)
+                    helps=HELPS_FIND.get(req.material, "np. rodzaj sprawy"),
                     # the box ticked (custody.requests.DELIVERY); None: left to tick by hand
                     delivery=req.delivery)
     return name, data
