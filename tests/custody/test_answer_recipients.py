@@ -107,3 +107,24 @@ def test_the_right_to_object_is_told_where_the_basis_is_a_public_task(
             assert told == 0, letter
     finally:
         vault.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ("walbrzych", "pleszew", "boleslawiec"))
+def test_the_signature_never_stands_alone_on_a_page(preset: str, tmp_path: Path) -> None:
+    """Issue 49 item 7: Wałbrzych's answer letter put its signature alone onto page 2."""
+    import io
+
+    from pypdf import PdfReader
+
+    vault, start = _office(preset, tmp_path)
+    try:
+        rid, _number = _answered(vault, preset, start)
+        _letter(vault, rid)
+        pages = [p.extract_text() or "" for p in
+                 PdfReader(io.BytesIO((tmp_path / "letter.pdf").read_bytes())).pages]
+    finally:
+        vault.close()
+    last = " ".join(pages[-1].split())
+    assert "podpis osoby działającej w imieniu administratora" in last
+    assert "prawo" in last, (len(pages), last)  # a paragraph goes with it

@@ -303,7 +303,9 @@ def answer_letter_doc(session: Session, policy: Policy, request_id: int) -> Doc:
     except InputError:
         rights = []
     if policy.documents.get("public_task") and not any("sprzeciw" in r for r in rights):
-        rights.append(OBJECTION)  # art. 15 ust. 1 lit. e: where art. 21 applies, it is told
+        # art. 15 ust. 1 lit. e: where art. 21 applies it is told, before the complaint
+        complaint = next((i for i, r in enumerate(rights) if "skarg" in r), len(rights))
+        rights.insert(complaint, OBJECTION)
     notes = []
     if copy is not None and kind == SourceKind.PHONE:
         notes.append("Kopia obejmuje wyłącznie rozmowy, w których uczestniczył Pana/Pani numer "
