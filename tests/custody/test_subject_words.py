@@ -60,3 +60,21 @@ def test_the_subjects_form_asks_what_finds_this_material(preset: str, helps: str
     finally:
         vault.close()
     assert helps in form and unasked not in form, form
+
+
+@pytest.mark.parametrize(("preset", "caption"), [
+    ("boleslawiec", "Prezydent Miasta Bolesławiec (w imieniu administratora danych)"),
+    ("miedziana-gora", "Wójt Gminy Miedziana Góra (w imieniu administratora danych)"),
+    ("walbrzych", "Społecznej w Wałbrzychu (administrator danych)")])
+def test_the_head_signs_an_authorisation_in_the_capacity_the_clause_gives(
+        preset: str, caption: str) -> None:
+    """Issue 49 item 12: the head was captioned "(administrator danych)" where the office's
+    clause names the commune as the controller."""
+    from tests.custody.test_papers30 import text_of
+
+    from kustosz.custody.papers import blank
+    from kustosz.documents import render
+    from kustosz.policy import load_policy
+
+    text = text_of(render("authorisation", blank("authorisation", load_policy(preset))))
+    assert caption in text, text

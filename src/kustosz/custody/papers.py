@@ -470,7 +470,20 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
     if name == "declaration":  # the same wording as the web's, from its one definition
         wording = DECLARATION.get(policy.preset or "", {})
         data.update(annex=wording.get("annex"), purposes=wording.get("purposes"))
+    if name == "authorisation":
+        data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
     return data
+
+
+def signs_as(policy: Policy, approver: str) -> str:
+    """The head's capacity under a signature: the controller itself where the clause names
+    the head (MOPS's Dyrektor), else acting for it — the commune or the office the clause
+    names (Gmina Miejska Bolesławiec, Gmina Miedziana Góra; issue 49 item 12)."""
+    controller = str(policy.documents.get("controller") or "").strip()
+    if not controller or not approver or approver.startswith(controller) \
+            or controller.startswith(approver):
+        return "administrator danych"
+    return "w imieniu administratora danych"
 
 
 def authorisation_doc_data(session: Session, policy: Policy, a: Authorisation) -> dict[str, Any]:
