@@ -78,3 +78,25 @@ def test_the_head_signs_an_authorisation_in_the_capacity_the_clause_gives(
 
     text = text_of(render("authorisation", blank("authorisation", load_policy(preset))))
     assert caption in text, text
+
+
+@pytest.mark.parametrize("preset", ("pleszew", "walbrzych"))
+def test_the_handover_protocol_declines_no_name(preset: str, tmp_path: Path) -> None:
+    """Issue 49 item 10: "przekazuje Maria Wiśniewska zwanemu dalej Przyjmującym" — the
+    receiver's name in the nominative inside a dative phrase, and its gender guessed. The
+    sentence now stands around the name."""
+    from tests.custody.test_papers30 import text_of
+
+    from kustosz.custody import papers
+    from kustosz.documents import render
+
+    vault, start = _office(preset, tmp_path)
+    try:
+        _rid, number = _answered(vault, preset, start)
+        with vault.reading() as s:
+            text = text_of(render(*papers.handover_doc(s, vault.policy, number)))
+    finally:
+        vault.close()
+    assert "przekazuje osobie, której dane dotyczą, zwanej dalej Przyjmującym dane: " \
+        "Jan Żółkiewski (osobiście) w odpowiedzi na żądanie z dnia" in text, text
+    assert "zwanemu" not in text
