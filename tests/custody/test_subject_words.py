@@ -100,3 +100,21 @@ def test_the_handover_protocol_declines_no_name(preset: str, tmp_path: Path) -> 
     assert "przekazuje osobie, której dane dotyczą, zwanej dalej Przyjmującym dane: " \
         "Jan Żółkiewski (osobiście) w odpowiedzi na żądanie z dnia" in text, text
     assert "zwanemu" not in text
+
+
+@pytest.mark.parametrize(("preset", "title"), [
+    ("walbrzych", "Rejestr kopii z systemu rejestracji rozmów telefonicznych"),
+    ("pleszew", "Rejestr kopii")])
+def test_the_copy_register_has_the_title_the_regulation_gives(preset: str, title: str,
+                                                              tmp_path: Path) -> None:
+    """Issue 49 item 14: 004 §7.8 names Wałbrzych's "rejestr kopii z systemu rejestracji
+    rozmów telefonicznych"."""
+    from datetime import date
+
+    vault, _start = _office(preset, tmp_path)
+    try:
+        with vault.reading() as s:
+            register = registers.copies(s, vault.policy, date(2026, 1, 1), date(2026, 12, 31))
+    finally:
+        vault.close()
+    assert register.title == title

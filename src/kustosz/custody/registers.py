@@ -246,7 +246,12 @@ def copies(session: Session, policy: Policy, start: date, end: date,
     widths = [1.5, 1.9, 2, 1.4, 1.4, 1.3, 1.8, 1.1, 2.6]
     if not phones:  # an office that records no calls has no numbers to enter [004 §7.8 c]
         columns, widths = columns[:3] + columns[5:], widths[:3] + widths[5:]
-    return Register("copies", "Rejestr kopii", columns, widths, rows, shows_locations=shown)
+    # A calls-only office's regulation names it "rejestr kopii z systemu rejestracji rozmów
+    # telefonicznych" [004 §7.8] (issue 49 item 14); the others say "rejestr kopii".
+    system = policy.doc_names().get("system_gen")
+    title = "Rejestr kopii" + (f" z {system}" if system == "systemu rejestracji rozmów "
+                               "telefonicznych" else "")
+    return Register("copies", title, columns, widths, rows, shows_locations=shown)
 
 
 def _second(at: datetime, policy: Policy) -> str:
