@@ -118,3 +118,30 @@ def test_the_copy_register_has_the_title_the_regulation_gives(preset: str, title
     finally:
         vault.close()
     assert register.title == title
+
+
+@pytest.mark.parametrize("preset", ("pleszew", "walbrzych"))
+def test_a_data_subjects_copy_is_due_at_its_handover_and_its_label_is_theirs(
+        preset: str, tmp_path: Path) -> None:
+    """Issue 49 item 4: handed to the person, the office's copy stayed `kept` 3–4 months
+    while its label said the office keeps only a record of it; and the label sealed inside
+    the copy said "udostępniać wyłącznie uprawnionym organom"."""
+    from datetime import UTC, datetime
+
+    from tests.custody.test_papers30 import text_of
+
+    from kustosz.custody.copies import get_copy, is_due
+    from kustosz.db.custody import Handover
+
+    vault, start = _office(preset, tmp_path)
+    try:
+        _rid, number = _answered(vault, preset, start)
+        with vault.reading() as s:
+            copy = get_copy(s, number)
+            handed = s.execute(select(Handover.handed_at)).scalar_one()
+        label = text_of((vault.root / copy.bundle / "label.pdf").read_bytes())
+    finally:
+        vault.close()
+    assert copy.expires_at == handed and is_due(copy, datetime.now(UTC))
+    assert "KOPIA DLA OSOBY, KTÓREJ DANE DOTYCZĄ" in label
+    assert "uprawnionym organom" not in label and "zachowuje wyłącznie zapis" in label

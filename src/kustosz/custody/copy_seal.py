@@ -26,6 +26,7 @@ from kustosz.custody.requests import KINDS
 from kustosz.db.custody import Request
 from kustosz.documents import render
 from kustosz.policy import Policy
+from kustosz.states import RequestKind
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ class CopyFacts:
                  "sources": [g.info["label"] for g in self.groups],
                  "made_on": fmt(now, policy, seconds=False), "made_by": self.maker,
                  "expires_on": kept_until(self.expires, policy),
-                 "key_fingerprint": bundles.fingerprint(self.key.public_key())}
+                 "key_fingerprint": bundles.fingerprint(self.key.public_key()),
+                 # the label sealed inside a data subject's copy is theirs: not "for
+                 # authorities only" (issue 49 item 4), as papers.label_doc prints it
+                 "data_subject": req.kind == RequestKind.DATA_SUBJECT}
         manifest = {
             "number": number, "office": policy.office_name,
             "request": {"id": req.id, "kind": req.kind, "kind_pl": KINDS[req.kind],

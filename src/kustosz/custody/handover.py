@@ -127,11 +127,17 @@ def hand_over(vault: Vault, number: str, *, receiver: str, by: str, actor: str,
             # Where the office's rule ends a request's hold with the handover (policy.custody):
             # the request it is handed over on, and the copy's own.
             own = s.get(Request, copy.request_id)
+            if own is not None and own.kind == RequestKind.DATA_SUBJECT and now < copy.expires_at:
+                # Handed to the person, the office's copy has no purpose left (art. 5 ust. 1
+                # lit. c, e RODO) and its label says only a record of it is kept (issue 49
+                # item 4): due for destruction from now, not at the end of its period.
+                copy.expires_at = now
             end_request_holds(s, vault.policy, [req, *([own] if own else [])], "handover",
                               copy.number, actor, at=now)
             s.flush()
             audit(s, actor, "copy.handover", f"copy {copy.number}", {
-                "request": req.id, "receiver": h.receiver, "by": by, "zip": bool(zip_to)})
+                "request": req.id, "receiver": h.receiver, "by": by, "zip": bool(zip_to),
+                "expires_at": copy.expires_at.isoformat()})
     except BaseException:
         if zip_to is not None:
             zip_to.unlink(missing_ok=True)
