@@ -255,8 +255,50 @@ def enp1a14() -> Recording:
     }, clock=datetime.now(UTC))
 
 
+def axis_q6045e() -> Recording:
+    """AXIS Q6045-E (firmware 5.55.1.2), as published by onvif-nvt: GetCapabilities (Media,
+    Events and PTZ all at /onvif/services), Media1 profiles (H.264 and JPEG), and the stream
+    address of the JPEG profile only; its GetServices answer is not in the stored public text
+    (the fake's own "not supported": the GetCapabilities path)."""
+    return Recording("axis-q6045-e", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2018, 2, 21, 16, 19, 59, tzinfo=UTC), streams_for=("profile_1_jpeg",))
+
+
+def hikvision_ds2df7276() -> Recording:
+    """HIKVISION DS-2DF7276-AEL (firmware V5.1.6 build 140401), as published by onvif-nvt:
+    GetServices (Media1 at /onvif/Media), three Media1 profiles and the main stream's
+    address; a clock set by hand."""
+    return Recording("hikvision-ds-2df7276-ael", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2018, 2, 25, 16, 59, 2, tzinfo=UTC), streams_for=("Profile_1",))
+
+
+def pelco_d6230l() -> Recording:
+    """Pelco D6230L (firmware 2.9.0.4.9340-A0.0), as published by onvif-nvt: GetCapabilities,
+    Media1 profiles (H.264 and JPEG) and the address it gave for profile "0" when asked for
+    RTP over HTTP (an http:// address); a clock never set (1970-01-02)."""
+    return Recording("pelco-d6230l", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(1970, 1, 2, 0, 31, 54, tzinfo=UTC), streams_for=("0",))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
-    "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14}
+    "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14,
+    "axis-q6045-e": axis_q6045e, "hikvision-ds-2df7276-ael": hikvision_ds2df7276,
+    "pelco-d6230l": pelco_d6230l}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

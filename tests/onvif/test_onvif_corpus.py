@@ -25,11 +25,14 @@ from tests.onvif.corpus_camera import (
     CorpusCamera,
     Recording,
     Refusal,
+    axis_q6045e,
     dahua,
     dlink_dcs6511,
     enp1a14,
     fault_envelope,
+    hikvision_ds2df7276,
     ipd_h4k8m05,
+    pelco_d6230l,
     sample,
     xm530,
 )
@@ -162,6 +165,11 @@ def test_a_dahua_without_get_services_is_read_through_its_capabilities() -> None
                         "V5.5.3 build 180822")),
     ("gx728mf-ir28", ("NONE", "GX728MF-IR28", "210235T8HQ3197000191",
                       "IPC_G6106-B0005P11D1812C03")),
+    ("axis-q6045-e", ("AXIS", "AXIS Q6045-E", "00408CFAB754", "5.55.1.2")),
+    ("hikvision-ds-2df7276-ael", ("HIKVISION", "DS-2DF7276-AEL",
+                                  "DS-2DF7276-AEL20140613CCWR468714298B",
+                                  "V5.1.6 build 140401")),
+    ("pelco-d6230l", ("Pelco", "D6230L", "J250117", "2.9.0.4.9340-A0.0")),
 ])
 def test_a_found_camera_tells_its_device_facts(folder: str,
                                                expected: tuple[str, ...]) -> None:
@@ -194,6 +202,89 @@ def test_a_dlink_whose_services_all_live_at_the_device_address() -> None:
         pick_profiles(facts, ProfileChoice())
     assert "nie podaje adresu strumienia" in (refused.value.pl or "")
     assert "Profile1, Profile2" in (refused.value.pl or "")
+
+
+def test_a_hikvision_is_read_over_its_services_after_its_clock_is(wording: Refusal) -> None:
+    """HIKVISION DS-2DF7276-AEL (onvif-nvt's recording): its clock set by hand to 2018 is
+    read without a password and allowed for; GetServices names Media1 at /onvif/Media; three
+    H.264 profiles; the main stream's address (RTSP on port 80) is kept on the camera's own
+    host. No address is recorded for the sub-streams: live view is the recorded stream."""
+    with CorpusCamera(hikvision_ds2df7276(), "admin", PASSWORD, wording) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    d = facts.device
+    assert (d.make, d.model, d.serial, d.firmware, d.hardware_id) == (
+        "HIKVISION", "DS-2DF7276-AEL", "DS-2DF7276-AEL20140613CCWR468714298B",
+        "V5.1.6 build 140401", "88")
+    assert ("media:GetProfiles", "/onvif/Media") in seen
+    assert "device:GetCapabilities" not in [k for k, _ in seen]  # GetServices answered
+    assert [(p.token, p.name, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps)
+            for p in facts.profiles] == [
+        ("Profile_1", "mainStream", "H264", 1280, 720, 10, 4096),
+        ("Profile_2", "subStream", "H264", 704, 480, 30, 1024),
+        ("Profile_3", "thirdStream", "H264", 704, 480, 30, 1024)]
+    assert facts.clock is not None and not facts.clock.ntp
+    expected = datetime(2018, 2, 25, 16, 59, 2, tzinfo=UTC).timestamp() - time.time()
+    assert abs(facts.clock.offset_s - expected) < 5 + facts.clock.round_trip_s
+    record, live = pick_profiles(facts, ProfileChoice())
+    assert record.token == "Profile_1" and live is None
+    assert record.uri == ("rtsp://127.0.0.1:80/Streaming/Channels/1?transportmode=unicast"
+                          "&profile=Profile_1")
+
+
+def test_an_axis_whose_media_service_is_at_onvif_services() -> None:
+    """AXIS Q6045-E (onvif-nvt's recording): GetServices not answered (not in the stored
+    text: the fake's own "not supported"), so GetCapabilities, which names /onvif/services for
+    Media; an H.264 and a JPEG profile, BitrateLimit 0 (no limit) read as no bitrate; the
+    only recorded stream address is the JPEG profile's — listed on the camera's host, never
+    proposed for recording, and the add says the H.264 profile has no address."""
+    with CorpusCamera(axis_q6045e(), "admin", PASSWORD, WORDINGS["vivotek"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    d = facts.device
+    assert (d.make, d.model, d.serial, d.hardware_id) == (
+        "AXIS", "AXIS Q6045-E", "00408CFAB754", "1C9.2")
+    keys = [k for k, _ in seen]
+    assert keys.index("device:GetServices") < keys.index("device:GetCapabilities")
+    assert {p for k, p in seen if k.startswith("media:")} == {"/onvif/services"}
+    assert [(p.token, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps, p.uri)
+            for p in facts.profiles] == [
+        ("profile_1_h264", "H264", 1280, 720, 30, None, ""),
+        ("profile_1_jpeg", "JPEG", 1280, 720, 30, None,
+         "rtsp://127.0.0.1/onvif-media/media.amp?profile=profile_1_jpeg&sessiontimeout=60"
+         "&streamtype=unicast")]
+    assert facts.clock is not None and facts.clock.ntp
+    with pytest.raises(InputError) as refused:
+        pick_profiles(facts, ProfileChoice())
+    said = refused.value.pl or ""
+    assert "nie podaje adresu strumienia" in said and "profile_1_h264" in said, said
+    assert "profile_1_jpeg" not in said
+
+
+def test_a_pelco_whose_clock_was_never_set_and_gives_an_http_address() -> None:
+    """Pelco D6230L (onvif-nvt's recording): a clock at 1970-01-02 (never set) is read and
+    allowed for; Media from GetCapabilities; the address recorded for profile "0" is the
+    answer to an RTP-over-HTTP request (http://…:86/stream1_v): not an RTSP address, so it is
+    never recorded, and the add says no H.264 profile has a stream address."""
+    with CorpusCamera(pelco_d6230l(), "admin", PASSWORD, WORDINGS["dahua"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    d = facts.device
+    assert (d.make, d.model, d.serial, d.firmware, d.hardware_id) == (
+        "Pelco", "D6230L", "J250117", "2.9.0.4.9340-A0.0", "00:04:7d:0e:b8:5c")
+    assert ("media:GetStreamUri", "/onvif/media_service") in seen
+    assert [(p.token, p.name, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps, p.uri)
+            for p in facts.profiles] == [
+        ("0", "Primary", "H264", 1920, 1080, 30, 6000, ""),
+        ("1", "Secondary", "JPEG", 1920, 1080, 5, 5000, "")]
+    assert facts.clock is not None and not facts.clock.ntp
+    expected = datetime(1970, 1, 2, 0, 31, 54, tzinfo=UTC).timestamp() - time.time()
+    assert abs(facts.clock.offset_s - expected) < 5 + facts.clock.round_trip_s
+    with pytest.raises(InputError) as refused:
+        pick_profiles(facts, ProfileChoice())
+    said = refused.value.pl or ""
+    assert "nie podaje adresu strumienia" in said and "(0)" in said, said
+    assert "10.10.1.66" not in said + str(refused.value)
 
 
 def test_media2_profiles_without_their_configurations_are_completed_from_media1() -> None:
