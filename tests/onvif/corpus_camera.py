@@ -295,10 +295,23 @@ def pelco_d6230l() -> Recording:
     }, clock=datetime(1970, 1, 2, 0, 31, 54, tzinfo=UTC), streams_for=("0",))
 
 
+def trendnet_tvip320pi() -> Recording:
+    """TRENDnet TV-IP320PI (firmware V5.3.4 build 160830, Hikvision's numbering), as
+    published by onvif-nvt: GetServices (Media1 at /onvif/Media), an H.264 main and a JPEG
+    sub-stream profile, the main stream's address; an NTP clock."""
+    return Recording("trendnet-tv-ip320pi", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2018, 2, 27, 18, 36, 51, tzinfo=UTC), streams_for=("Profile_1",))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
     "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14,
     "axis-q6045-e": axis_q6045e, "hikvision-ds-2df7276-ael": hikvision_ds2df7276,
-    "pelco-d6230l": pelco_d6230l}
+    "pelco-d6230l": pelco_d6230l, "trendnet-tv-ip320pi": trendnet_tvip320pi}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "fault_envelope", "sample", "status_of"]

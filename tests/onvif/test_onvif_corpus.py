@@ -34,6 +34,7 @@ from tests.onvif.corpus_camera import (
     ipd_h4k8m05,
     pelco_d6230l,
     sample,
+    trendnet_tvip320pi,
     xm530,
 )
 from tests.support.onvif_camera import cameras_on_loopback
@@ -170,6 +171,8 @@ def test_a_dahua_without_get_services_is_read_through_its_capabilities() -> None
                                   "DS-2DF7276-AEL20140613CCWR468714298B",
                                   "V5.1.6 build 140401")),
     ("pelco-d6230l", ("Pelco", "D6230L", "J250117", "2.9.0.4.9340-A0.0")),
+    ("trendnet-tv-ip320pi", ("TRENDnet", "TV-IP320PI", "TV-IP320PI20161206AAWR863642784",
+                             "V5.3.4 build 160830")),
 ])
 def test_a_found_camera_tells_its_device_facts(folder: str,
                                                expected: tuple[str, ...]) -> None:
@@ -285,6 +288,28 @@ def test_a_pelco_whose_clock_was_never_set_and_gives_an_http_address() -> None:
     said = refused.value.pl or ""
     assert "nie podaje adresu strumienia" in said and "(0)" in said, said
     assert "10.10.1.66" not in said + str(refused.value)
+
+
+def test_a_trendnet_with_a_jpeg_sub_stream_is_watched_live_on_its_recorded_stream() -> None:
+    """TRENDnet TV-IP320PI (onvif-nvt's recording; Hikvision's numbering): GetServices,
+    an H.264 main stream with its address (RTSP on port 80) and a JPEG sub-stream (no
+    address published for it, and not H.264): live view is the recorded stream."""
+    with CorpusCamera(trendnet_tvip320pi(), "admin", PASSWORD, WORDINGS["hanwha"]) as cam:
+        facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
+        seen = [(s.key, s.path) for s in cam.seen]
+    d = facts.device
+    assert (d.make, d.model, d.serial, d.hardware_id) == (
+        "TRENDnet", "TV-IP320PI", "TV-IP320PI20161206AAWR863642784", "88")
+    assert ("media:GetProfiles", "/onvif/Media") in seen
+    assert [(p.token, p.name, p.encoding, p.width, p.height, p.fps, p.bitrate_kbps)
+            for p in facts.profiles] == [
+        ("Profile_1", "mainStream", "H264", 1280, 720, 30, 2048),
+        ("Profile_2", "subStream", "JPEG", 352, 240, 30, 512)]
+    assert facts.clock is not None and facts.clock.ntp
+    record, live = pick_profiles(facts, ProfileChoice())
+    assert record.token == "Profile_1" and live is None
+    assert record.uri == ("rtsp://127.0.0.1:80/Streaming/Channels/101?transportmode=unicast"
+                          "&profile=Profile_1")
 
 
 def test_media2_profiles_without_their_configurations_are_completed_from_media1() -> None:
