@@ -479,6 +479,7 @@ def test_the_digest_names_approved_requests_overdue_for_a_copy(
 def test_how_each_medium_was_destroyed_is_recorded_and_printed(
     walbrzych: Vault, tmp_path: Path
 ) -> None:
+    from kustosz.custody.copies import get_copy
     from kustosz.custody.destruction import record_medium
 
     vault = walbrzych
@@ -502,12 +503,8 @@ def test_how_each_medium_was_destroyed_is_recorded_and_printed(
         with vault.transaction() as s:
             record_medium(s, copy.number, handover, how, by, "test", now=later)
 
-    before = snapshot(vault)
-    with pytest.raises(InputError) as caught:  # before the destruction began
-        medium(h.id, "płytę pocięto w niszczarce")
-    assert "jeszcze nie rozpoczęto" in (caught.value.pl or "")
-    assert snapshot(vault) == before
-    _destroy(vault, copy.number, later)
+    # Issue 49 item 16: the police return the medium while the copy is still kept; the
+    # commission destroys it then, and records it then — the copy's own destruction follows.
     before = snapshot(vault)
     for bad, text, said in (
         (h.id + 99, "pocięto", "nie wydano w przekazaniu"),
@@ -523,6 +520,9 @@ def test_how_each_medium_was_destroyed_is_recorded_and_printed(
     with pytest.raises(InputError) as caught:  # recorded once
         medium(h.id, "inaczej")
     assert "jest już zapisany" in (caught.value.pl or "")
+    with vault.reading() as s:
+        assert get_copy(s, copy.number).state == "kept"  # recorded before the copy's end
+    _destroy(vault, copy.number, later)
     with vault.reading() as s:
         text = _pdf_text(render(*papers.destruction_doc(s, vault.policy, copy.number)), tmp_path)
     # the table cell wraps: its words, in order

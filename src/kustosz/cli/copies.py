@@ -198,7 +198,8 @@ def copies_medium(number: str,
                   by: str = typer.Option(..., "--by", help="Commission member recording it.")
                   ) -> None:
     """Record how a medium the copy was handed out on was destroyed (printed in the
-    destruction protocol, 004 §7.9 / 002 zał.5 §8.2)."""
+    destruction protocol, 004 §7.9 / 002 zał.5 §8.2) — when it happens: a medium returned
+    while the copy is still kept is recorded when the commission destroys it."""
     from kustosz.custody.destruction import record_medium
 
     with open_vault() as vault:

@@ -301,8 +301,10 @@ def record_medium(session: Session, number: str, handover_id: int, how: str, by:
                   actor: str, now: datetime | None = None) -> Handover:
     """How the commission destroyed the medium a copy was handed out on — or that it stays
     with its receiver (004 §7.9 "fizycznemu zniszczeniu"; 002 zał.5 §8.2) — recorded once,
-    by a member of the commission, once the copy's destruction has begun; the protocol
-    prints it in place of the column filled in by hand."""
+    by a member of the commission, whenever it happens: a medium returned while the copy is
+    still kept is destroyed when it comes back (issue 49 item 16: it could be recorded only
+    once the copy's destruction had begun); the copy's protocol prints it in place of the
+    column filled in by hand."""
     now = now or datetime.now(UTC)
     check_texts(medium=how)  # the limits of a medium's description (limits.TEXT_LIMITS)
     copy = get_copy(session, number)
@@ -318,12 +320,6 @@ def record_medium(session: Session, number: str, handover_id: int, how: str, by:
                          "receiver)",
                          pl="Podaj sposób zniszczenia nośnika (np. „płytę pocięto w "
                             "niszczarce”) albo informację, że nośnik pozostaje u odbiorcy.")
-    d = session.execute(select(Destruction).where(Destruction.copy_id == copy.id)).scalar()
-    if d is None:
-        raise InputError(f"the destruction of copy {copy.number} has not begun; its media are "
-                         "recorded with it",
-                         pl=f"Niszczenia kopii nr {copy.number} jeszcze nie rozpoczęto — sposób "
-                            "zniszczenia nośnika zapisuje się razem z nim.")
     if h.medium_destroyed is not None:
         raise InputError(f"the medium of handover {h.id} is recorded already: "
                          f"{h.medium_destroyed}",
