@@ -122,3 +122,21 @@ def test_watch_takes_calls_in_over_passes(line: tuple[Cli, Pbx, dict]) -> None:
     cli("phones", "watch", "centrala", "--interval", "0.05", "--passes", "2")
     status = json.loads(cli("phones", "status", "centrala", "--json").output)
     assert (status["stored"], status["out_of_scope"]) == (3, 2)
+
+
+def test_adding_and_enabling_a_line_says_the_callers_must_hear_the_announcement(
+        cli: Cli) -> None:
+    """Issue 49 item 6: a line recorded over SIPREC or off a mirrored port — where Kustosz
+    plays nothing to the caller — reminds the office of the announcement [001 §1.3–1.4;
+    004 §8 ust. 2; art. 13 RODO], when added and when enabled."""
+    cli("init", "--preset", "walbrzych")
+    said = [cli("phones", "add-siprec", "sbc", "--from", "10.0.5.1",
+                "--office-number", "74 664 08 00").output,
+            cli("phones", "add-capture", "span", "--interface", "lo",
+                "--office-number", "74 664 08 01").output,
+            cli("phones", "enable", "sbc", "--legal-basis", "art. 6 ust. 1 lit. c RODO",
+                "--purpose", "bezpieczeństwo osób i mienia [004 §3.1]").output]
+    for out in said:
+        flat = " ".join(out.split())
+        assert "dzwoniący muszą usłyszeć komunikat o nagrywaniu rozmowy" in flat, out
+        assert "Kustosz go nie odtwarza" in flat

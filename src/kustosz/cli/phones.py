@@ -53,6 +53,16 @@ Retention = Annotated[str | None, typer.Option("--retention",
                                                help="Shorter period for this line.")]
 
 
+# Said whenever a line is added or enabled (issue 49 item 6): the callers must hear that the
+# call is recorded before it begins [001 §1.3–1.4; 004 §8 ust. 2; art. 13 RODO], and Kustosz,
+# recording a copy of the media (SIPREC, a mirrored port), plays nothing to them.
+ANNOUNCEMENT = ("Pamiętaj: dzwoniący muszą usłyszeć komunikat o nagrywaniu rozmowy, zanim "
+                "rozmowa się zacznie (art. 13 RODO) — ustaw go w centrali lub w SBC; Kustosz go "
+                "nie odtwarza. / Callers must hear that the call is recorded before it begins "
+                "(art. 13 GDPR): set the announcement in the PBX or the SBC; Kustosz does not "
+                "play it.")
+
+
 @fails_cleanly
 def phones_add(
     name: str,
@@ -79,6 +89,9 @@ def phones_add(
         scope = vault.policy.call_scope
     console.print(f"phone source {name} added (disabled; scope {scope}); enable it with: "
                   f"kustosz phones enable {name}")
+    console.print(ANNOUNCEMENT, markup=False)
+
+
 
 
 @fails_cleanly
@@ -104,6 +117,7 @@ def phones_add_siprec(
         listen = vault.config.siprec.listen
     console.print(f"phone line {name} added (disabled; scope {scope}); its SBC sends recording "
                   f"sessions to {listen}; enable it with: kustosz phones enable {name}")
+    console.print(ANNOUNCEMENT, markup=False)
 
 
 @fails_cleanly
@@ -130,6 +144,7 @@ def phones_add_capture(
     console.print(f"phone line {name} added (disabled; scope {scope}); its calls are read off "
                   f"{interface.strip()} by the capture process (kustosz capture, run by "
                   f"kustosz-capture.service); enable it with: kustosz phones enable {name}")
+    console.print(ANNOUNCEMENT, markup=False)
 
 
 class PhoneRow(TypedDict):
@@ -172,6 +187,7 @@ def phones_enable(name: str, legal_basis: str = typer.Option("", "--legal-basis"
     with open_vault() as vault, vault.transaction() as s:
         enable_phone_source(s, name, actor(), legal_basis=legal_basis, purpose=purpose)
     console.print(f"phone source {name} enabled")
+    console.print(ANNOUNCEMENT, markup=False)
 
 
 @fails_cleanly
