@@ -145,3 +145,30 @@ def test_a_data_subjects_copy_is_due_at_its_handover_and_its_label_is_theirs(
     assert copy.expires_at == handed and is_due(copy, datetime.now(UTC))
     assert "KOPIA DLA OSOBY, KTÓREJ DANE DOTYCZĄ" in label
     assert "uprawnionym organom" not in label and "zachowuje wyłącznie zapis" in label
+
+
+def test_a_new_masks_times_default_to_the_period_asked(tmp_path: Path) -> None:
+    """Issue 49 item 17: the mask form's times defaulted to the window held (the period asked
+    with the office's margin on each side), not to the period asked — what the copy holds."""
+    from datetime import timedelta
+
+    from tests.custody.test_papers30 import _subject_spec
+
+    from kustosz.custody.requests import register_request
+    from kustosz.custody.subject_review import region_rows
+
+    vault, start = _office("pleszew", tmp_path)
+    tz = vault.policy.timezone
+    try:
+        with vault.transaction() as s:
+            rid = register_request(s, vault.policy, _subject_spec(
+                "pleszew", start, start + timedelta(minutes=2), margin_minutes=30), "t").id
+        with vault.reading() as s:
+            req = s.get(Request, rid)
+            held = (req.start_at, req.end_at)
+            rows = region_rows(req, tz)
+    finally:
+        vault.close()
+    assert held[0] < start  # the hold's margin
+    assert rows["start"] == start.astimezone(tz).strftime("%H:%M:%S")
+    assert rows["end"] == (start + timedelta(minutes=2)).astimezone(tz).strftime("%H:%M:%S")

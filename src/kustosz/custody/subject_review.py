@@ -603,8 +603,11 @@ def region_rows(req: Any, tz: Any) -> dict[str, Any]:
     def clock(s: float) -> str:
         return (start + timedelta(seconds=s)).strftime("%H:%M:%S")
 
+    # a new mask's times default to the period asked, not the window held around it (the
+    # office's margin on each side; issue 49 item 17): that is what the copy holds
+    asked = copy_period(req)
     return {"rows": [(n, r, clock(r["from_s"]), clock(r["to_s"]))
                      for n, r in enumerate(req.subject_regions or [], 1)],
-            "start": start.strftime("%H:%M:%S"),
-            "end": req.end_at.astimezone(tz).strftime("%H:%M:%S"),
+            "start": asked[0].astimezone(tz).strftime("%H:%M:%S"),
+            "end": asked[1].astimezone(tz).strftime("%H:%M:%S"),
             "kinds": KIND_PL, "max": MAX_REGIONS, "review_pl": REVIEW_PL}
