@@ -500,3 +500,22 @@ def test_watching_a_recording_is_not_idling(served: tuple[str, Vault]) -> None:
         assert "wygaśnie" not in page.locator("#session-expiry-msg").inner_text()
         browser.close()
     assert errors == []
+
+
+@pytest.mark.parametrize(("preset", "said", "unsaid"), [
+    ("walbrzych", "Nagrania rozmów telefonicznych (odsłuch) nie mają transkrypcji",
+     "monitoringu wizyjnego (odtwarzanie"),
+    ("miedziana-gora", "monitoringu wizyjnego (odtwarzanie",
+     "Nagrania rozmów telefonicznych (odsłuch)")])
+def test_the_shortcomings_are_the_offices_own(preset: str, said: str, unsaid: str,
+                                              tmp_path: Path) -> None:
+    """Issue 49 item 9: a calls-only office listed video's shortcomings and the reverse."""
+    from tests.conftest import make_vault
+
+    vault = make_vault(tmp_path / preset, preset=preset)
+    try:
+        text = _text(client(vault).get(ADDRESS).text)
+    finally:
+        vault.close()
+    assert said in text and unsaid not in text
+    assert ("przegląd klatka po klatce" in text) == (preset != "walbrzych")

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from kustosz import __version__
 from kustosz.access.accounts import ABSOLUTE_HOURS, IDLE_MINUTES
 from kustosz.db.access import WebSession
+from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.web.common import TEMPLATES, Ctx, page, redirect
 from kustosz.web.gate import gate, public
@@ -61,6 +62,7 @@ class Shortcoming:
     why_pl: str
     what_en: str
     why_en: str
+    kind: str | None = None  # the material it concerns: listed only where the office keeps it
 
     def in_(self, lang: str) -> tuple[str, str]:
         return (self.what_en, self.why_en) if lang == "en" else (self.what_pl, self.why_pl)
@@ -78,14 +80,16 @@ SHORTCOMINGS: tuple[Shortcoming, ...] = (
         "description or text description of what the picture shows.",
         "They are material the cameras record continuously, not content the office "
         "publishes: it cannot be described in advance, and only authorised persons open it. "
-        "The page gives the recording's time, its segments and its gaps as text."),
+        "The page gives the recording's time, its segments and its gaps as text.",
+        kind=SourceKind.CAMERA),
     Shortcoming(
         "Nagrania rozmów telefonicznych (odsłuch) nie mają transkrypcji.",
         "To materiał rejestrowany, nie publikowany; przebieg i ustalenia odsłuchu zapisuje "
         "protokół z odsłuchania rozmowy telefonicznej.",
         "Recorded telephone calls (listening) have no transcript.",
         "They are recorded material, not published content; what a listening found is "
-        "written in the listening protocol."),
+        "written in the listening protocol.",
+        kind=SourceKind.PHONE),
     Shortcoming(
         "Sprawdzenie, czy osoby na kopii nagrania zostały zamaskowane (przegląd klatka po "
         "klatce), wymaga oceny wzrokowej.",
@@ -94,7 +98,8 @@ SHORTCOMINGS: tuple[Shortcoming, ...] = (
         "Checking that the people on a copy of a recording were masked (the frame-by-frame "
         "review) needs sight.",
         "Its purpose is to judge the picture; it has no text equivalent. Another authorised "
-        "person may do it."),
+        "person may do it.",
+        kind=SourceKind.CAMERA),
     Shortcoming(
         "Dokumenty PDF tworzone przez aplikację (wnioski, decyzje, protokoły, rejestry, "
         "klauzule, tabliczka) są zgodne ze standardem PDF/UA-1: mają znaczniki struktury, "
@@ -128,6 +133,13 @@ SHORTCOMINGS: tuple[Shortcoming, ...] = (
         f"\"Extend session\" button of the warning shown {WARN_SECONDS // 60} minutes before "
         f"its end."),
 )
+
+
+def shortcomings(policy: Policy) -> list[Shortcoming]:
+    """What is not accessible in this office's app: a calls-only office lists no video, a
+    video-only office no calls (issue 49 item 9)."""
+    kept = {k for k, v in policy.retention.items() if v}
+    return [s for s in SHORTCOMINGS if s.kind is None or s.kind in kept]
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,7 @@ def statement(request: Request, ctx: Ctx = public()) -> Response:
                 names=names, address=policy.accessibility.get("address", "").strip()
                 or str(request.base_url),
                 published=_published(policy), reviewed=REVIEWED, version=__version__,
-                shortcomings=[s.in_(ctx.lang) for s in SHORTCOMINGS],
+                shortcomings=[s.in_(ctx.lang) for s in shortcomings(ctx.vault.policy)],
                 contact=contact_of(policy),
                 architecture=policy.accessibility.get("architecture", ""),
                 idle_minutes=IDLE_MINUTES, warn_minutes=WARN_SECONDS // 60,
