@@ -3,10 +3,12 @@ declaration (003 annex 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from kustosz.access import employees as emp_mod
 from kustosz.db.access import Employee, NoticeAcknowledgment
@@ -92,45 +94,49 @@ async def employees_add(request: Request, ctx: Ctx = gate("custody")) -> Respons
     return redirect(flash_url("/employees", ctx._("Dodano pracownika: {name}.", name=name)))
 
 
+async def _row_day(ctx: Ctx, request: Request, key: str, field: str, ask_pl: str,
+                   act: Callable[[Session, date], str]) -> Response:
+    """A date typed in an employee's row (``field``), checked and acted on; its error shown
+    in that row (``key``); ``act`` returns the flash message."""
+    typed = str((await request.form()).get(field, ""))
+    try:
+        on = date.fromisoformat(typed)
+    except ValueError:
+        return _page(ctx, 422, errors={key: ask_pl}, form={key: typed})
+    try:
+        with ctx.vault.transaction() as s:
+            said = act(s, on)
+    except InputError as exc:
+        return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
+    return redirect(flash_url("/employees", said))
+
+
 @router.post("/employees/{employee_id}/end")
 async def employees_end(employee_id: PathId, request: Request,
                         ctx: Ctx = gate("custody")) -> Response:
     """A leaver's last working day (issue 49 item 3)."""
     user = ctx.need("custody")
-    typed = str((await request.form()).get("ends_on", ""))
-    key = f"ends-{employee_id}"
-    try:
-        on = date.fromisoformat(typed)
-    except ValueError:
-        return _page(ctx, 422, errors={key: "Podaj datę zakończenia pracy (RRRR-MM-DD)."},
-                     form={key: typed})
-    try:
-        with ctx.vault.transaction() as s:
-            name = emp_mod.end_employment(s, employee_id, on, user.name).full_name
-    except InputError as exc:
-        return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
-    return redirect(flash_url("/employees", ctx._(
-        "Zapisano zakończenie pracy: {name}, {day}.", name=name, day=on.strftime("%d.%m.%Y"))))
+
+    def end(s: Session, on: date) -> str:
+        name = emp_mod.end_employment(s, employee_id, on, user.name).full_name
+        return ctx._("Zapisano zakończenie pracy: {name}, {day}.", name=name,
+                     day=on.strftime("%d.%m.%Y"))
+
+    return await _row_day(ctx, request, f"ends-{employee_id}", "ends_on",
+                          "Podaj datę zakończenia pracy (RRRR-MM-DD).", end)
 
 
 @router.post("/employees/{employee_id}/acknowledge")
 async def employees_ack(employee_id: PathId, request: Request,
                         ctx: Ctx = gate("custody")) -> Response:
     user = ctx.need("custody")
-    form = await request.form()
-    typed = str(form.get("on", ""))
-    key = f"on-{employee_id}"
-    try:
-        on = date.fromisoformat(typed)
-    except ValueError:
-        return _page(ctx, 422, errors={key: "Podaj datę oświadczenia (RRRR-MM-DD)."},
-                     form={key: typed})
-    try:
-        with ctx.vault.transaction() as s:
-            emp_mod.acknowledge(s, employee_id, on, user.name, tz=ctx.vault.policy.timezone)
-    except InputError as exc:
-        return _page(ctx, 422, errors={key: ctx.said(exc)}, form={key: typed})
-    return redirect(flash_url("/employees", "Oświadczenie zapisane."))
+
+    def ack(s: Session, on: date) -> str:
+        emp_mod.acknowledge(s, employee_id, on, user.name, tz=ctx.vault.policy.timezone)
+        return "Oświadczenie zapisane."
+
+    return await _row_day(ctx, request, f"on-{employee_id}", "on",
+                          "Podaj datę oświadczenia (RRRR-MM-DD).", ack)
 
 
 @router.post("/employees/version")
