@@ -147,7 +147,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
                     identifies=_what_identifies(req),
                     # what may help find them, by material: clothing shows on video only
                     # (issue 49 item 15: the calls' form asked for it)
-                    helps=HELPS_FIND.get(req.material, "np. rodzaj sprawy"),
+                    helps=HELPS_FIND.get(Material(req.material), "np. rodzaj sprawy"),
                     # the box ticked (custody.requests.DELIVERY); None: left to tick by hand
                     delivery=req.delivery)
     return name, data
