@@ -38,6 +38,7 @@ from kustosz.cli.common import actor, console, fails_cleanly, open_vault
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.diagnostics import tracemalloc_dump
 from kustosz.errors import ConfigError
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
@@ -837,6 +838,8 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
         with open_vault(offline=True) as vault:
             fmt = check_format(log_format) if log_format else read_format(vault.root) or "json"
             undo_logs = setup_logs(fmt)
+            # Only with KUSTOSZ_TRACEMALLOC_DIR set (a soak, bench/soak_memory.py): else nothing.
+            tracemalloc_dump.start_from_env(vault.root)
             # stdout holds only log lines in JSON; what serve says to a person goes to stderr
             # soft_wrap: at 80 columns (the journal) a password or a command is not cut in two
             say = functools.partial(console.print if fmt == "text"

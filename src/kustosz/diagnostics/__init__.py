@@ -1,0 +1,1 @@
+"""Diagnostics that run only when asked for (environment variables); nothing by default."""
