@@ -153,10 +153,14 @@ def analyze(out: Path, warmup_min: float, top: int = 15) -> None:
         print(f"RSS: {len(points)} samples over {total / 60:.1f} min; at the start "
               f"{points[0][1] / 1024:.1f} MiB, after warm-up ({after[0][0] / 60:.1f} min) "
               f"{after[0][1] / 1024:.1f} MiB, at the end {points[-1][1] / 1024:.1f} MiB")
-        print("RSS slope (kB/min): first half "
-              + ("-" if s1 is None else f"{s1:.1f}") + ", second half "
-              + ("-" if s2 is None else f"{s2:.1f}") + ", after warm-up "
-              + ("-" if sw is None else f"{sw:.1f}"))
+        mid = (after[0][0] + total) / 2  # the time after warm-up, halved
+        w1 = slope_kb_min([p for p in after if p[0] <= mid])
+        w2 = slope_kb_min([p for p in after if p[0] >= mid])
+
+        def fmt(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f}"
+        print(f"RSS slope (kB/min): first half of the run {fmt(s1)}, second half {fmt(s2)}; "
+              f"after warm-up {fmt(sw)} (its first half {fmt(w1)}, second half {fmt(w2)})")
     files = sorted((out / "snapshots").glob("snapshot-*.pickle"))
     if not files:
         return
@@ -164,14 +168,21 @@ def analyze(out: Path, warmup_min: float, top: int = 15) -> None:
     def seconds(p: Path) -> float:
         return float(p.stem.split("-")[2])
 
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap*>"),
+            tracemalloc.Filter(False, "<unknown>")]
+    # the traced Python heap at every snapshot: levels off, or a slope
+    heap = [(seconds(p), sum(t.size for t in tracemalloc.Snapshot.load(str(p))
+                                 .filter_traces(keep[:1]).traces) // 1024) for p in files]
+    print("traced heap (min: KiB): " + ", ".join(f"{t / 60:.0f}: {kb}" for t, kb in heap))
+    after_heap = [h for h in heap if h[0] >= warmup_min * 60]
+    hs = slope_kb_min([(t, kb) for t, kb in after_heap])
+    print("traced heap slope after warm-up (KiB/min): " + ("-" if hs is None else f"{hs:.1f}"))
     base = next((p for p in files if seconds(p) >= warmup_min * 60), files[0])
     last = files[-1]
     if base == last:
         print(f"one snapshot after warm-up only ({base.name}): nothing to compare")
         return
-    keep = [tracemalloc.Filter(False, tracemalloc.__file__),
-            tracemalloc.Filter(False, "<frozen importlib._bootstrap*>"),
-            tracemalloc.Filter(False, "<unknown>")]
     s0 = tracemalloc.Snapshot.load(str(base)).filter_traces(keep)
     s1_ = tracemalloc.Snapshot.load(str(last)).filter_traces(keep)
     t0, t1 = seconds(base), seconds(last)
