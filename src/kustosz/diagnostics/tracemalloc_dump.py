@@ -15,6 +15,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from kustosz.fsutil import replace
+
 log = logging.getLogger(__name__)
 
 DIR_ENV = "KUSTOSZ_TRACEMALLOC_DIR"
@@ -50,7 +52,7 @@ def dump(folder: Path, number: int, started: float) -> Path:
     path = folder / f"snapshot-{number:04d}-{time.monotonic() - started:07.0f}.pickle"
     part = path.with_suffix(".part")
     tracemalloc.take_snapshot().dump(str(part))
-    part.rename(path)
+    replace(part, path)
     return path
 
 

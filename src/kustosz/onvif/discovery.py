@@ -12,7 +12,6 @@ from urllib.parse import unquote
 
 from onveef import wsdiscovery
 
-from kustosz.addresses import local_address
 from kustosz.errors import InputError
 from kustosz.onvif.address import OnvifAddress, parse_address
 
@@ -104,6 +103,18 @@ def offered(found: Iterable[FoundCamera],
     return inside, outside
 
 
+def _this_machine_or_link(address: str) -> bool:
+    """Loopback or link-local, also written as an IPv4-mapped IPv6 address (a lower layer
+    than kustosz.addresses, whose local_address says the same for webhooks)."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified
+
+
 def check_in_office(address: OnvifAddress, in_office: Callable[[str], bool]) -> None:
     """A typed address is asked only inside the office's networks, as a found one is: the
     camera's password goes to whatever answers there."""
@@ -113,7 +124,7 @@ def check_in_office(address: OnvifAddress, in_office: Callable[[str], bool]) -> 
                          pl=f"Nazwa „{address.host}” nie wskazuje adresu, który ten komputer "
                             "potrafi znaleźć.")
     outside = [ip for ip in ips if not in_office(ip)]
-    if outside and any(local_address(ip) for ip in outside):
+    if outside and any(_this_machine_or_link(ip) for ip in outside):
         raise InputError(
             f"{address.host} ({', '.join(outside)}) is this machine or its link (loopback, "
             "link-local): no camera is asked there unless [cameras] networks in kustosz.toml "
