@@ -213,19 +213,27 @@ def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
             proc.wait()
 
 
-def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
-                warmup: float, profile: Path | None = None) -> tuple[Side, float]:
-    root = tmp / "vault"
+def office_with_cameras(root: Path, server: RtspServer, n: int,
+                        segment: float | None = None) -> None:
+    """A fresh vault at ``root`` with ``n`` cameras on the server's mounts (also
+    bench/soak_memory.py's); ``segment``: their segment length, else the default."""
     vault = Vault.init(root, "pleszew", actor="bench")
+    extra = {} if segment is None else {"segment_seconds": segment}
     with vault.transaction() as s:
         add_site(s, "Ratusz", "bench", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "bench")
         for i in range(1, n + 1):
             add_camera(s, vault.policy, CameraSpec(
                 f"cam{i:02d}", "Ratusz", "hol parter", server.url(i), "property",
-                notice_date=date(2026, 1, 1), signage_date=date(2026, 1, 1),
-                segment_seconds=segment), "bench")
+                notice_date=date(2026, 1, 1), signage_date=date(2026, 1, 1), **extra),
+                "bench")
     vault.close()
+
+
+def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
+                warmup: float, profile: Path | None = None) -> tuple[Side, float]:
+    root = tmp / "vault"
+    office_with_cameras(root, server, n, segment)
     db = sqlite3.connect(root / "kustosz.db", timeout=30)
 
     def counts() -> list[int]:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +43,7 @@ from tests.support.rtsp import (  # noqa: E402
     pre_encoded_clip,
 )
 
-from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone  # noqa: E402
-from kustosz.vault import Vault  # noqa: E402
+from recorders import office_with_cameras  # noqa: E402 - the same office as the recorders bench
 
 
 def cpu_model() -> str:
@@ -70,18 +69,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_vault(root: Path, server: RtspServer, n: int) -> None:
-    vault = Vault.init(root, "pleszew", actor="bench")
-    with vault.transaction() as s:
-        add_site(s, "Ratusz", "bench", "Rynek 1")
-        add_zone(s, "Ratusz", "hol parter", "corridor", "bench")
-        for i in range(1, n + 1):
-            add_camera(s, vault.policy, CameraSpec(
-                f"cam{i:02d}", "Ratusz", "hol parter", server.url(i), "property",
-                notice_date=date(2026, 1, 1), signage_date=date(2026, 1, 1)), "bench")
-    vault.close()
-
-
 def slope_kb_min(points: list[tuple[float, int]]) -> float | None:
     """Least-squares slope of (seconds, kB) in kB per minute."""
     if len(points) < 2:
@@ -100,7 +87,7 @@ def soak(a: argparse.Namespace, out: Path) -> None:
     snaps = out / "snapshots"
     with RtspServer(mounts=a.cameras, bitrate_kbps=a.bitrate_kbps, clip=clip) as server:
         vault = out / "vault"
-        make_vault(vault, server, a.cameras)
+        office_with_cameras(vault, server, a.cameras)
         env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
         env.pop("KUSTOSZ_TRACEMALLOC_DIR", None)
         if a.tracemalloc:
