@@ -234,8 +234,10 @@ def test_a_call_request_names_its_line_and_leaves_out_what_is_unknown(
     row = holds.split(f"<tr><td>{hold_id}</td>")[1].split("</tr>")[0]
     assert "centrala (1 nagranie)" in row and "nagr.)" not in row
     start = m.call.start_at.astimezone(tz)
-    # a call's own times: to the second where they have seconds (web.common.span_pl)
-    clock = "%H:%M:%S" if start.second or start.microsecond else "%H:%M"
+    # a call's own times: to the second where either end has seconds (web.common.span_pl);
+    # a start on the full minute still shows its seconds when the end has them
+    clock = "%H:%M:%S" if any(t.second or t.microsecond
+                              for t in (m.call.start_at, m.call.end_at)) else "%H:%M"
     assert start.strftime(f"%d.%m.%Y {clock}–") in row
 
 
