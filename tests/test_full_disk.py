@@ -15,13 +15,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from kustosz.alerts.notifier import Notifier, load_state
 from kustosz.audit.verifier import check
 from kustosz.custody.holds import place_hold
 from kustosz.db.models import Alert, Deletion, Recording, Sweep
+from kustosz.db.outage import is_disk_full
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
-from kustosz.retention.pressure import is_disk_full, relieve_pressure, watch_of
+from kustosz.retention.pressure import relieve_pressure, watch_of
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.storage.reserve import RESERVE_NAME, reserve_size
 from kustosz.vault import Vault
@@ -152,6 +155,52 @@ def test_alert_goes_straight_to_the_channels_when_its_row_cannot_be_written(
             assert len(smtp.mails) == 1
         finally:
             vault.close()
+
+
+def test_an_alert_row_written_before_the_disk_filled_is_told_once_while_it_is_full(
+        tmp_path: Path) -> None:
+    """A fresh clone's run (issue 48): the disk-full row was written with the reserve's
+    room, the cameras took the rest, and no pass of the notifier could save its decision:
+    the mail never went while the disk stayed full (everything held)."""
+    with tmpfs(tmp_path / "disk", 16) as disk, SmtpSink() as smtp:
+        vault = make_vault(disk / "vault")
+        write_alerts(vault.root, f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
+                                 'from = "kustosz@um.example.pl"\nto = ["it@um.example.pl"]\n')
+        vault.close()
+        vault = Vault.open(vault.root)
+        try:
+            notifier = Notifier(vault)
+            notifier.tick()  # its state row exists, as in a running serve
+            with vault.transaction() as s:
+                s.add(Alert(raised_at=datetime.now(UTC), kind="disk_full",
+                            message="dysk pełny"))
+            truncate_wal(vault.root / "kustosz.db")
+            fill(disk / "ballast")
+            _full_write_fails(vault)
+
+            notifier.tick()
+            assert [t.split(" — ")[0] for t in smtp.subjects()] == ["[Kustosz] Dysk pełny"]
+            for _ in range(3):  # passes while the disk stays full: not a mail each
+                notifier.tick()
+            assert len(smtp.mails) == 1
+            with vault.reading() as s:  # nothing of it could be written yet
+                assert str(_open_alert_id(s)) not in load_state(s)["open"]
+
+            (disk / "ballast").unlink()  # the administrator made room
+            notifier.tick()
+            with vault.reading() as s:
+                state = load_state(s)
+                assert str(_open_alert_id(s)) in state["open"]  # written from memory
+            assert state["queues"]["email"] == []
+            assert notifier.held.memory is None
+            notifier.tick()
+            assert len(smtp.mails) == 1
+        finally:
+            vault.close()
+
+
+def _open_alert_id(s: Session) -> int:
+    return int(s.execute(select(Alert.id).where(Alert.kind == "disk_full")).scalar_one())
 
 
 def test_a_sweep_whose_record_the_full_disk_refuses_is_finished_once_there_is_room(

@@ -39,7 +39,6 @@ and is forgotten when it ends at the stop.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -56,7 +55,7 @@ from kustosz.alerts.checks import Checks
 from kustosz.alerts.digest import send_if_due
 from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.alerts.settings import effective
-from kustosz.alerts.state import STATE_KEY, channel_problems, load_state, save_state
+from kustosz.alerts.state import STATE_KEY, HeldState, channel_problems, load_state
 from kustosz.atrest.sealing import SecretBox
 from kustosz.config import AlertsConfig
 from kustosz.db.cameras import Gap
@@ -128,6 +127,7 @@ class Notifier:
         # per channel, the messages (their ``n``) it took whose leaving the queue is not
         # written yet: the database stopped answering between the two (``queues`` above)
         self._unsaved: dict[str, set[int]] = {}
+        self.held = HeldState(vault)  # the state, in memory while a full disk refuses it
 
     def _in_force(self) -> AlertsConfig:
         return effective(self.vault)
@@ -208,9 +208,7 @@ class Notifier:
     # -- deciding ------------------------------------------------------------------------
     def decide(self, now: datetime) -> None:
         self._pass = now.isoformat()  # the items decided together (see _batches)
-        with self.vault.transaction() as s:
-            state = load_state(s)
-            before = json.dumps(state, sort_keys=True)
+        with self.held.change() as (s, state):
             names = dict(s.execute(select(Source.id, Source.name)).all())
             rows = list(s.execute(select(Alert).where(Alert.cleared_at.is_(None))
                                   .order_by(Alert.id)).scalars())
@@ -228,8 +226,8 @@ class Notifier:
             past = state.setdefault("past", {"from": now.isoformat(), "done": {}})
             for alert_id in [a for a in state["open"] if a not in seen]:
                 entry = state["open"].pop(alert_id)
-                row = s.get(Alert, int(alert_id))
-                at = row.cleared_at if row is not None and row.cleared_at else now
+                gone = s.get(Alert, int(alert_id))
+                at = gone.cleared_at if gone is not None and gone.cleared_at else now
                 past["done"][alert_id] = at.isoformat()
                 since = datetime.fromisoformat(entry["item"]["since"])
                 self._enqueue(state, dict(entry["item"], event="clear", at=at.isoformat(),
@@ -241,8 +239,6 @@ class Notifier:
                 if name not in self.channels:  # a channel taken out of kustosz.toml
                     del state["queues"][name]
                     state["channels"].pop(name, None)
-            if json.dumps(state, sort_keys=True) != before:
-                save_state(s, state)
 
     def _lasting(self, s: Session, state: dict[str, Any], row: Alert, kind: Kind,
                  names: dict[int, str], now: datetime) -> None:
@@ -351,8 +347,7 @@ class Notifier:
         office = self.vault.policy.office_name
         for name, channel in self.channels.items():
             self._settle(name)
-            with self.vault.reading() as s:
-                state = load_state(s)
+            state = self.held.read()
             status = state["channels"].get(name) or {}
             if status.get("next_try") and datetime.fromisoformat(status["next_try"]) > now:
                 continue
@@ -384,29 +379,23 @@ class Notifier:
             del self._unsaved[name]
 
     def _done(self, name: str, sent: set[int]) -> None:
-        with self.vault.transaction() as s:
-            state = load_state(s)
+        with self.held.change() as (_s, state):
             state["queues"][name] = [q for q in state["queues"].get(name, [])
                                      if q["n"] not in sent]
-            save_state(s, state)
 
     def _failed(self, name: str, exc: ChannelError, now: datetime) -> None:
-        with self.vault.transaction() as s:
-            state = load_state(s)
+        with self.held.change() as (_s, state):
             status = state["channels"].get(name) or {"since": now.isoformat()}
             status.update(reason=exc.reason, detail=str(exc),
                           next_try=(now + timedelta(seconds=self.retry_s)).isoformat())
             state["channels"][name] = status
             waiting = len(state["queues"].get(name, []))
-            save_state(s, state)
         log.error("alert channel %s failed: %s; %d message(s) wait, retried in %.0f s", name,
                   exc, waiting, self.retry_s)
 
     def _recovered(self, name: str) -> None:
-        with self.vault.transaction() as s:
-            state = load_state(s)
+        with self.held.change() as (_s, state):
             state["channels"].pop(name, None)
-            save_state(s, state)
         log.info("alert channel %s works again; what waited was sent", name)
 
 

@@ -10,6 +10,7 @@ not retried for ever. The engine (db/engine.py) bounds every wait for the databa
 
 from __future__ import annotations
 
+import errno
 import random
 import sqlite3
 import threading
@@ -97,3 +98,23 @@ class Backoff:
 
     def wait(self, stop: threading.Event) -> bool:
         return stop.wait(self.delay())
+
+
+_FULL_WORDS = ("database or disk is full", "no space left on device", "could not extend file",
+               "disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether a failure (OSError, SQLite's or PostgreSQL's, wrapped by SQLAlchemy or not)
+    was the disk running out of space."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(exc, "sqlstate", None) == "53100":  # PostgreSQL disk_full
+            return True
+        if any(w in str(exc).lower() for w in _FULL_WORDS):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False

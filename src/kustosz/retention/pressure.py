@@ -21,7 +21,6 @@ of one `serve` share it.
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 import time
@@ -36,6 +35,7 @@ from sqlalchemy.orm import aliased
 from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
 from kustosz.db.models import Alert, Recording, Sweep
+from kustosz.db.outage import is_disk_full
 from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.retention import sweep
 from kustosz.states import AlertRow, RecordingState, SweepMode
@@ -56,24 +56,6 @@ STUCK_RETRY_S = 60.0
 DISK_FULL_PL = ("Dysk z danymi Kustosza jest pełny: nowe nagrania i zdarzenia nie mogą być "
                 "zapisywane. Kustosz zwalnia miejsce, usuwając najstarsze nagrania nieobjęte "
                 "zabezpieczeniem; nagrywanie wznowi się samo, gdy miejsce się zwolni.")
-_FULL_WORDS = ("database or disk is full", "no space left on device", "could not extend file",
-               "disk quota exceeded")
-
-
-def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether a failure (OSError, SQLite's or PostgreSQL's, wrapped by SQLAlchemy or not)
-    was the disk running out of space."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if getattr(exc, "sqlstate", None) == "53100":  # PostgreSQL disk_full
-            return True
-        if any(w in str(exc).lower() for w in _FULL_WORDS):
-            return True
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    return False
 
 
 class DiskWatch:

@@ -34,11 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kustosz.db.outage import Backoff, is_database_away
+from kustosz.db.outage import Backoff, is_database_away, is_disk_full
 from kustosz.ingest.camera.health import Failure
 from kustosz.ingest.camera.segments import ListedSegment
 from kustosz.ingest.camera.spool import Session
-from kustosz.retention.pressure import is_disk_full
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from kustosz.cameras.codecs import BROWSER_CODECS
 from kustosz.cameras.register import SIMULATED_PREFIX
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
-from kustosz.db.outage import is_database_away
+from kustosz.db.outage import is_database_away, is_disk_full
 from kustosz.ingest.camera import health, index_batch
 from kustosz.ingest.camera.backlog import OwedWrites, Retry, Waiting
 from kustosz.ingest.camera.clock import (
@@ -57,7 +57,7 @@ from kustosz.ingest.camera.command import SEGMENT_GLOB, recorder_command
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.logs import keep_out_of_logs
-from kustosz.retention.pressure import DiskWatch, is_disk_full, watch_of
+from kustosz.retention.pressure import DiskWatch, watch_of
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of

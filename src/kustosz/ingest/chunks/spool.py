@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording
-from kustosz.db.outage import is_database_away
+from kustosz.db.outage import is_database_away, is_disk_full
 from kustosz.fsutil import fsync_dir, fsync_file
 from kustosz.index.sources import get_source
 from kustosz.ingest.chunks.counters import Counters
@@ -46,7 +46,7 @@ from kustosz.ingest.files import Item, Stored, ingest_batch
 from kustosz.ingest.upload_queue import QUEUED
 from kustosz.kinds import by_chunk
 from kustosz.policy.periods import chunk_window
-from kustosz.retention.pressure import after_write, is_disk_full
+from kustosz.retention.pressure import after_write
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
