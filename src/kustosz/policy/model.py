@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kustosz.errors import ConfigError
 from kustosz.kinds import KINDS, SourceKind
+from kustosz.policy.accessibility import SCHEMA as ACCESSIBILITY_SCHEMA
+from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.words import period_pl
@@ -56,14 +56,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
                   "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
                   "basis": str, "monitored": str, "published": str, "public_task": bool},
-    # The accessibility statement (web/accessibility.py; ustawa z dnia 4 kwietnia 2019 r.
-    # o dostępności cyfrowej…, art. 10): the person or unit who answers for the app's
-    # accessibility, the day the office put the app into service (YYYY-MM-DD) and what it says
-    # of its building's accessibility. Each optional: without a contact the statement names
-    # the office's own ([documents] address, phone, e-mail). `address` is the app's address
-    # as the office's staff reach it (behind a reverse proxy the server cannot know it).
-    "accessibility": {"contact": str, "email": str, "phone": str, "published": str,
-                      "architecture": str, "address": str},
+    # The accessibility statement's facts of the office (policy/accessibility.py).
+    "accessibility": dict(ACCESSIBILITY_SCHEMA),
 }
 
 
@@ -378,8 +372,8 @@ class Policy:
         return dict(self.raw.get("documents", {}))
 
     @property
-    def accessibility(self) -> dict[str, str]:
-        """The [accessibility] table: the accessibility statement's contact and dates."""
+    def accessibility(self) -> dict[str, Any]:
+        """The [accessibility] table: what the accessibility statement says of the office."""
         return dict(self.raw.get("accessibility", {}))
 
     def retention_for(self, kind: str) -> Period:
@@ -547,7 +541,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
     if any(not isinstance(p, str) or not p.strip() for p in purposes):
         raise ConfigError("policy documents.purposes must list non-empty texts",
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
-    _check_accessibility(data.get("accessibility", {}))
+    check_accessibility(data.get("accessibility", {}))
     deadline, after_deadline = _deadline(data)
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
@@ -601,31 +595,6 @@ def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str
         out.pop("documents", None)
         out.pop("accessibility", None)
     return out
-
-
-def _check_accessibility(section: dict[str, Any]) -> None:
-    """[accessibility]: no empty value (leave a key out instead: the statement then names the
-    office's own contact), and the publication day as the statement prints it, YYYY-MM-DD."""
-    for key, value in section.items():
-        if not value.strip():
-            raise ConfigError(f"policy accessibility.{key} is empty; leave it out instead",
-                              pl=f"Zasada accessibility.{key} jest pusta; pomiń ją zamiast "
-                                 "tego.")
-    address = section.get("address")
-    if address is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", address.strip()):
-        raise ConfigError(f"policy accessibility.address must be the app's address, "
-                          f"http(s)://host/…, got {address!r}",
-                          pl="Zasada accessibility.address musi być adresem aplikacji w "
-                             f"postaci http(s)://serwer/…; podano „{address}”.")
-    published = section.get("published")
-    if published is not None:
-        try:
-            date.fromisoformat(published.strip())
-        except ValueError:
-            raise ConfigError(f"policy accessibility.published must be a date YYYY-MM-DD, "
-                              f"got {published!r}",
-                              pl="Zasada accessibility.published musi być datą w postaci "
-                                 f"RRRR-MM-DD; podano „{published}”.") from None
 
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ extended; the statement says so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,14 +30,17 @@ from kustosz.access.accounts import ABSOLUTE_HOURS, IDLE_MINUTES
 from kustosz.db.access import WebSession
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
+from kustosz.policy.accessibility import day
 from kustosz.web.common import TEMPLATES, Ctx, page, redirect
 from kustosz.web.gate import gate, public
 from kustosz.words import plural
 
 router = APIRouter()
 
-# The day the statement was last checked against the app (the self-assessment below): move it
-# with every change that touches the list of shortcomings, and no other way.
+# The day the authors last checked the list of shortcomings against the app (axe-core and a
+# manual review): move it with every change that touches the list, and no other way. It dates
+# that list only: the statement's own dates and how it was prepared are the office's
+# ([accessibility], issue 49 item 9).
 REVIEWED = date(2026, 11, 25)
 # How long before the end the page warns. WCAG 2.2.1 asks for at least 20 seconds to answer;
 # two minutes leave time to finish a sentence first. The absolute end cannot be moved, so it
@@ -158,14 +162,36 @@ def contact_of(policy: Policy) -> Contact:
     given, office = policy.accessibility, policy.documents
     own = any(given.get(k) for k in ("contact", "email", "phone"))
     pick = given if own else office
-    return Contact(own=own, person=given.get("contact", "") if own else "",
+    return Contact(own=own, person=str(given.get("contact") or "") if own else "",
                    email=str(pick.get("email") or ""), phone=str(pick.get("phone") or ""),
                    address=str(office.get("address") or ""))
 
 
-def _published(policy: Policy) -> date | None:
-    text = policy.accessibility.get("published")
-    return date.fromisoformat(text.strip()) if text else None
+@dataclass(frozen=True)
+class Facts:
+    """What the statement says of the office and of the statement itself, all from the
+    office's [accessibility]; None or empty where the office has not said (the page then says
+    it was not given and shows an administrator the setting)."""
+
+    published: date | None
+    updated: date | None
+    prepared: date | None
+    reviewed: date | None
+    basis: str | None  # "self": the office's self-assessment; "external": `examiner`'s study
+    examiner: str
+    architecture: tuple[str, ...]  # paragraphs
+
+
+def facts_of(policy: Policy) -> Facts:
+    given = policy.accessibility
+    examiner = str(given.get("examiner") or "").strip()
+    basis = "external" if examiner else "self" if given.get("self_assessment") else None
+    text = str(given.get("architecture") or "")
+    return Facts(published=day(given, "published"), updated=day(given, "updated"),
+                 prepared=day(given, "prepared"), reviewed=day(given, "reviewed"),
+                 basis=basis, examiner=examiner,
+                 architecture=tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text)
+                                    if p.strip()))
 
 
 @router.get("/deklaracja-dostepnosci", include_in_schema=False)
@@ -175,10 +201,9 @@ def statement(request: Request, ctx: Ctx = public()) -> Response:
     return page(ctx, "accessibility.html",
                 names=names, address=policy.accessibility.get("address", "").strip()
                 or str(request.base_url),
-                published=_published(policy), reviewed=REVIEWED, version=__version__,
+                facts=facts_of(policy), reviewed=REVIEWED, version=__version__,
                 shortcomings=[s.in_(ctx.lang) for s in shortcomings(ctx.vault.policy)],
                 contact=contact_of(policy),
-                architecture=policy.accessibility.get("architecture", ""),
                 idle_minutes=IDLE_MINUTES, warn_minutes=WARN_SECONDS // 60,
                 warn_pl=_minutes_pl(WARN_SECONDS // 60), rpo_url=RPO_URL)
 
