@@ -88,6 +88,21 @@ def test_the_honest_set_up_verifies(history: History, pinned: Path) -> None:
     assert check.status == OK, check
 
 
+def test_a_witness_pinned_with_a_relative_data_folder_is_this_vaults(
+        history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 50 item 9: `kustosz --data ./vault audit pin-witness` wrote the relative path,
+    and `doctor` (the vault opened by its absolute path) said the identity was another's."""
+    path = tmp_path / "etc" / "kustosz" / "audit-witness.json"
+    monkeypatch.setattr(identity, "DEFAULT_PATH", path)
+    monkeypatch.chdir(history.vault.root.parent)
+    assert "witness pinned" in Cli(Path(history.vault.root.name))(
+        "audit", "pin-witness").output
+    assert json.loads(path.read_text())["data"] == str(history.vault.root.resolve())
+    monkeypatch.chdir(tmp_path / "share")  # doctor and verify, from anywhere
+    check = check_witness_identity(read_config(history.vault.root), history.vault.root)
+    assert check.status == OK, check
+
+
 def test_the_repointed_witness_fails_verify_with_no_options(history: History, pinned: Path,
                                                             tmp_path: Path) -> None:
     attack(history, tmp_path)

@@ -144,7 +144,8 @@ def pin(path: Path, data_root: Path, vault_id: str, witness: Path,
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "wb") as f:
-        f.write(body(data_root, vault_id, witness, key))
+        # absolute: `--data ./vault` would name another folder from wherever doctor runs
+        f.write(body(data_root.resolve(), vault_id, witness.resolve(), key))
         f.flush()
     os.chown(tmp, 0, 0)
     os.chmod(tmp, 0o644)
