@@ -30,6 +30,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "packaging" / "deb" / "build.py"
+INSTALL_DOC = REPO / "docs" / "install.md"
 CACHE = Path(os.environ.get("KUSTOSZ_TEST_CACHE", "/var/cache/kustosz-test"))
 MIRROR = "http://deb.debian.org/debian"
 # The package's Depends and Recommends, and systemd for systemd-analyze, sysusers and
@@ -189,6 +190,10 @@ def test_install_init_upgrade_refusal_and_purge_on_a_clean_debian_12(tmp_path: P
         timeout=1800,
     )
     (deb,) = out.glob("kustosz_*.deb")
+    # the size docs/install.md tells the administrator who downloads it (issue 50 item 9)
+    low, high = map(int, re.search(r"the package is about (\d+)–(\d+) MiB",
+                                   " ".join(INSTALL_DOC.read_text().split())).groups())
+    assert low <= deb.stat().st_size / 2**20 <= high, deb.stat().st_size / 2**20
     version = deb.name.split("_")[1]
     old = _repack(deb, tmp_path / "old.deb", f"{version}~test0")
     times["build"] = time.monotonic() - started
