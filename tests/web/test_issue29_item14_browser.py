@@ -266,3 +266,44 @@ def test_timeline_zoom_by_keyboard(site: Site, desk: Page, shots: Path) -> None:
     assert desk.evaluate("document.activeElement.id") == "zoom-10min"
     desk.keyboard.press("Enter")
     desk.wait_for_url("**zoom=10min*")
+
+
+def test_keys_stay_where_the_page_uses_them_and_turn_off(site: Site, desk: Page,
+                                                        shots: Path) -> None:
+    """Issue 50 items 3 and 5 (WCAG 2.1.1, 2.1.4): → in the camera register's scrolled region
+    scrolls it at 320 px, not the page to the next day; the shortcuts can be turned off, and
+    the browser remembers it."""
+    day = site.m.old[0].start_at.astimezone(site.vault.policy.timezone).date().isoformat()
+    desk.set_viewport_size({"width": 320, "height": 800})
+    desk.goto(f"{site.url}/cameras?day={day}")
+    url = desk.url
+    region = desk.get_by_role("region", name="Rejestr kamer")
+    assert region.evaluate("r => r.scrollWidth > r.clientWidth")  # hidden columns at 320 px
+    region.focus()
+    for _ in range(8):
+        desk.keyboard.press("ArrowRight")
+    desk.wait_for_function("() => document.activeElement.scrollLeft > 0")
+    assert desk.url == url
+    region.focus()
+    desk.keyboard.press("+")
+    assert desk.url == url
+    desk.screenshot(path=str(shots / "50-3-rejestr-kamer-320.png"), full_page=False)
+
+    desk.set_viewport_size({"width": 1280, "height": 900})
+    toggle = desk.get_by_role("checkbox", name="skróty klawiszowe włączone")
+    assert toggle.is_checked()
+    toggle.uncheck()
+    desk.goto(url)  # remembered
+    assert not desk.get_by_role("checkbox", name="skróty klawiszowe włączone").is_checked()
+    desk.locator("h1").click()
+    # the page's handler on document runs before this one on window: what it took, it marked
+    desk.evaluate("() => { window.taken = []; window.addEventListener('keydown', "
+                  "e => window.taken.push(e.defaultPrevented)); }")
+    desk.keyboard.press("ArrowRight")
+    desk.keyboard.press("+")
+    assert desk.evaluate("() => window.taken") == [False, False]
+    assert desk.url == url
+    desk.get_by_role("checkbox", name="skróty klawiszowe włączone").check()
+    desk.locator("h1").click()
+    desk.keyboard.press("ArrowRight")
+    desk.wait_for_function(f"() => location.href !== {url!r}")

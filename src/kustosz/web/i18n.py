@@ -652,6 +652,7 @@ EN: dict[str, str] = {
     "+ przybliż": "+ zoom in",
     "klawisze: + przybliża, − oddala, strzałki ← → przesuwają":
         "keys: + zooms in, − zooms out, arrows ← → move",
+    "skróty klawiszowe włączone": "keyboard shortcuts on",
     "Wybierz fragment": "Choose a part",
     "Wybierz fragment:": "Choose a part:",
     "Godzina:": "Hour:",

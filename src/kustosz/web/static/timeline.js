@@ -27,18 +27,40 @@
 // The zoom by keyboard (issue 29 item 14): "+" and "-" follow the page's zoom links, the
 // arrows its links to the window before and after. The links themselves are the controls (Tab
 // and Enter reach them too, and they work without scripts); keys typed into a form are left
-// alone.
+// alone. Issue 50 items 3 and 5: a key pressed where the page itself uses it (a scrolled
+// table region, a disclosure, a control) does that, never the page's shortcut (WCAG 2.1.1),
+// and the shortcuts can be turned off by the checkbox the page shows, remembered in this
+// browser (WCAG 2.1.4).
 (function () {
   "use strict";
+  var STORE = "kustosz.timelineKeys";
   var keys = { "+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "\u2212": "zoom-out",
                "ArrowLeft": "tl-prev", "ArrowRight": "tl-next" };
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
-    var target = event.target;
-    var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
-    if (tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable)) {
-      return;
+  var toggle = document.getElementById("tl-keys");
+  function stored() {
+    try { return window.localStorage.getItem(STORE); } catch (e) { return null; }
+  }
+  function on() { return toggle ? toggle.checked : stored() !== "off"; }
+  if (toggle) {
+    toggle.checked = stored() !== "off";
+    var holder = document.getElementById("tl-keys-field");
+    if (holder) { holder.hidden = false; }
+    toggle.addEventListener("change", function () {
+      try { window.localStorage.setItem(STORE, toggle.checked ? "on" : "off"); } catch (e) { }
+    });
+  }
+  function ownKeys(target) {
+    if (!target || !target.closest) { return false; }
+    var tag = target.tagName ? target.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || tag === "button" ||
+        tag === "summary" || target.isContentEditable) {
+      return true;
     }
+    return target.closest(".scroll-x, [role=region], details, [role=application]") !== null;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || !on()) { return; }
+    if (ownKeys(event.target)) { return; }
     var id = keys[event.key];
     if (!id) { return; }
     var link = document.getElementById(id);
