@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.custody.custody_helpers import record
 from web_helpers import Material, both_vault, make_material, signed_in, user
 
 from kustosz.access import employees
@@ -272,6 +274,33 @@ def test_timeline_window_and_its_links() -> None:
         whole, problem = timeline_window(day, zoom, at, tz)
         assert problem is not None and problem.startswith(words)
         assert whole.zoom == "day" and whole.end - whole.start == timedelta(days=1)
+
+
+def test_zoom_in_lands_where_the_recordings_or_now_are(sqlite_material: Material,
+                                                       tmp_path: Path) -> None:
+    """Issue 50 item 6: "+ przybliż" from a whole day went to 00:00–01:00 whatever the day
+    held; it goes to the hour of now on today, and of the latest recording on another day."""
+    from zoneinfo import ZoneInfo
+
+    from kustosz.web.pages import timeline_window, zoom_links
+
+    tz = ZoneInfo("Europe/Warsaw")
+    day = date(2026, 3, 15)
+    win, _ = timeline_window(day, "day", "", tz)
+    focus = datetime(2026, 3, 15, 14, 37, tzinfo=tz)
+    hour = "/cameras?day=2026-03-15&zoom=hour&at="
+    assert zoom_links(day, win, tz, focus)["zoom_in"] == hour + "14:00"
+    assert zoom_links(day, win, tz)["zoom_in"] == hour + "00:00"
+    m = sqlite_material
+    c = signed_in(m.vault, "informatyk")
+    now = datetime.now(tz)
+    html = c.get(f"/cameras?day={now.date().isoformat()}").text
+    assert f'&amp;zoom=hour&amp;at={now:%H}:00" id="zoom-in"' in html
+    # a past day: where its latest recording is (14:20 three days ago)
+    past = datetime.combine(now.date() - timedelta(days=3), time(14, 20), tzinfo=tz)
+    record(m.vault, "cam-hol", past.astimezone(UTC), 1, tmp_path / "past")
+    html = c.get(f"/cameras?day={past.date().isoformat()}").text
+    assert '&amp;zoom=hour&amp;at=14:00" id="zoom-in"' in html
 
 
 def test_first_day_is_for_administrators_only(office: Office) -> None:

@@ -243,10 +243,13 @@ def timeline_window(day: date, zoom: str, at: str, tz: Any) -> tuple[Window, str
     return Window(zoom, start, end, ticks), problem
 
 
-def zoom_links(day: date, win: Window, tz: Any) -> dict[str, Any]:
+def zoom_links(day: date, win: Window, tz: Any, focus: datetime | None = None
+               ) -> dict[str, Any]:
     """The zoom's links: the three scales (at the window's start), the windows before and
     after (across midnight into the next or previous day), and the parts of this window
-    one scale closer."""
+    one scale closer. "+" zooms into the part holding ``focus`` (now, or the latest
+    recording shown), not the window's first part (issue 50 item 6: from the whole day it
+    landed on 00:00–01:00, where nothing is)."""
     def url(d: date, zoom: str, at: datetime | None = None) -> str:
         query = f"day={d.isoformat()}"
         if zoom != "day":
@@ -258,10 +261,13 @@ def zoom_links(day: date, win: Window, tz: Any) -> dict[str, Any]:
     before, after = win.start - length, win.end
     inner = {"day": "hour", "hour": "10min"}.get(win.zoom)
     parts = []
+    zoom_in = None
     if inner:
         part, t = ZOOMS[inner][0], win.start
         while t < win.end:
             parts.append((t.astimezone(tz).strftime("%H:%M"), url(day, inner, t)))
+            if zoom_in is None or (focus is not None and t <= focus < t + part):
+                zoom_in = parts[-1][1]
             t += part
     return {
         "scales": [(z, ZOOM_PL[z], url(day, z, win.start)) for z in ZOOMS],
@@ -274,7 +280,7 @@ def zoom_links(day: date, win: Window, tz: Any) -> dict[str, Any]:
         "next_label": (after.astimezone(tz).strftime("%H:%M") if win.zoom != "day"
                        else (day + timedelta(days=1)).strftime("%d.%m.%Y")),
         "inner": inner, "inner_pl": ZOOM_PL.get(inner or "", ""), "parts": parts,
-        "zoom_in": parts[0][1] if parts else None,
+        "zoom_in": zoom_in,
         "zoom_out": None if win.zoom == "day" else url(
             day, {"10min": "hour", "hour": "day"}[win.zoom], win.start),
         "label": (local.strftime("%d.%m.%Y") if win.zoom == "day" else
@@ -327,8 +333,18 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
     if see and rows:
         locations.viewed(ctx, "cameras")
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
-                day=the_day, win=win, nav=zoom_links(the_day, win, tz), error=problem,
+                day=the_day, win=win, nav=zoom_links(the_day, win, tz, _focus(win, timelines)),
+                error=problem,
                 see_locations=see, msg=flash_of(ctx))
+
+
+def _focus(win: Window, timelines: list[dict[str, Any]]) -> datetime | None:
+    """Where "+" zooms: now when the window holds it, else the last moment recorded in it."""
+    now = datetime.now(UTC)
+    if win.start <= now < win.end:
+        return now
+    latest = max((b for t in timelines for _a, b in t["recorded"]), default=None)
+    return latest - timedelta(microseconds=1) if latest is not None else None
 
 
 def play_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
