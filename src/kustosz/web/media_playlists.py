@@ -112,7 +112,11 @@ def media_live(token: str, ctx: Ctx = gate(scope="media")) -> Response:
 def gaps_in(s: Session, source: Source, start: datetime, end: datetime,
             recs: Sequence[Span], edges: bool = True) -> list[tuple[datetime, datetime, str]]:
     """Gaps to show: recorded by the recorder (camera_gaps) and holes between segments (with
-    ``edges``, also before the first and after the last segment of the period)."""
+    ``edges``, also before the first and after the last segment of the period). Never past
+    now: what is still to come was not missed (issue 50 item 6)."""
+    end = min(end, datetime.now(UTC))
+    if end <= start:
+        return []
     out = [(max(g.start_at, start), min(g.end_at or end, end), CAUSES_PL.get(g.cause, g.cause))
            for g in s.execute(select(Gap).where(
                Gap.source_id == source.id, Gap.start_at <= end,
