@@ -51,6 +51,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "urządzenie przysłało dane, których nie można przyjąć"),
     Kind("serve_unclean_stop", (_R.SERVE_UNCLEAN_STOP,), False, timedelta(0),
          timedelta(hours=1), "usługa Kustosz zatrzymała się nieoczekiwanie"),
+    # serve refused a changed kustosz.toml on reload (SIGHUP) and runs on what it had;
+    # cleared by the next reload that takes the file.
+    Kind("config_reload", (_R.CONFIG_RELOAD_FAILED,), True, timedelta(0), timedelta(days=1),
+         "zmieniony plik kustosz.toml nie został wczytany"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.

@@ -148,6 +148,9 @@ class VaultConfig:
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
     cameras: CamerasConfig = field(default_factory=lambda: CamerasConfig())
     siprec: Siprec = field(default_factory=lambda: Siprec())
+    # the checked file this was made from: serve's reload (SIGHUP) compares the file's tables
+    # with it to tell what changed (kustosz.cli.serve_reload)
+    doc: schema.KustoszToml | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
                                     for n in doc.cameras.networks),
                               doc.cameras.clock_limit_seconds,
                               doc.cameras.clock_check_minutes),
-        siprec=doc.siprec)
+        siprec=doc.siprec, doc=doc)
 
 
 # -- [storage] kind = "s3": media in an object store with Object Lock (kustosz.storage.s3) ---

@@ -73,6 +73,9 @@ class AlertRow(StrEnum):
     # serve started after a stop it did not make itself (kill, crash, power): what it cost
     # (kustosz.alerts.unclean_stop, issue 48 item 8; migration 0039)
     SERVE_UNCLEAN_STOP = "serve.unclean_stop"
+    # A changed kustosz.toml that serve's reload (SIGHUP) refused: serve goes on with what it
+    # had (kustosz.cli.serve_reload, issue 50 item 8; migration 0040)
+    CONFIG_RELOAD_FAILED = "config.reload_failed"
 
 
 class RecordingState(StrEnum):

@@ -74,6 +74,9 @@ class Vault:
         self._found_key: SecretBox | None = None  # keys/ as `offline` read it
         self._repaired: Repair | None = None  # modes closed by `offline`, told by `connect`
         self.connected = True  # False from `offline` until `connect` succeeds
+        # How many times serve's reload put a changed kustosz.toml in force (`reload`): a
+        # loop that idles until something changes looks again when it grows.
+        self.reloads = 0
 
     @property
     def store_is_remote(self) -> bool:
@@ -230,6 +233,20 @@ class Vault:
                          {"count": len(repair.changed), "examples": repair.changed[:5]})
 
     # -- policy ------------------------------------------------------------------------
+    def reload(self, config: VaultConfig, policy: Policy, actor: str) -> None:
+        """Put a changed kustosz.toml in force while serve runs (kustosz.cli.serve_reload):
+        a changed policy is noted and re-dates the index exactly as at opening (a shorter
+        period counts for deletion only once two people approved it: the audit log's record,
+        kustosz.holds.record). Fails whole: the config and policy in force stay."""
+        before = self.config, self.policy
+        self.config, self.policy = config, policy
+        try:
+            self._notice_policy_change(actor)
+        except BaseException:
+            self.config, self.policy = before
+            raise
+        self.reloads += 1
+
     def _notice_policy_change(self, actor: str) -> None:
         """Record a changed policy in the audit log and re-date what it governs."""
         digest = self.policy.digest()

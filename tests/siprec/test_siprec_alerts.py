@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -189,3 +190,32 @@ def test_a_call_that_cannot_be_made_into_a_recording_is_alerted_once_and_kept(
         folder.save(facts)
         wait_for(lambda: calls_of(office), 30, "the mended call stored")
     assert not folder.path.exists()
+
+
+def test_a_call_not_stored_is_said_in_polish_and_never_cut_mid_word(tmp_path: Path) -> None:
+    """Issue 50 item 8: a call on a line whose kind the running policy sets no period for was
+    alerted in English inside the Polish mail, cut mid-word at 300 characters. The reason is
+    the error's Polish words, whole; a reason with none (a library's own error) is cut at a
+    word's end and marked so."""
+    from kustosz.errors import ConfigError
+    from kustosz.ingest.phone.siprec.handover import told
+    from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder
+
+    now = datetime.now(UTC).isoformat()
+    folder = SessionFolder.create(tmp_path / "siprec", CallFacts(
+        "sbc", "s1", ["s1"], now, "+48581112233", "+48221234567", "", "", "incoming",
+        "127.0.0.1"))
+    said: list[tuple[str, str]] = []
+    failed = told(lambda line, text: said.append((line, text)))
+    assert failed is not None
+    pl = ("Zasady urzędu nie określają okresu przechowywania dla materiału typu „rozmowa "
+          "telefoniczna” (retention.phone): regulamin go nie obejmuje. " * 4).strip()
+    failed(folder, ConfigError("the policy sets no retention period for phone material " * 6,
+                               pl=pl))
+    line, text = said[-1]
+    assert line == "sbc" and pl.rstrip(".") in text and "the policy" not in text
+    assert text.startswith(f"rozmowa {folder.path.name}: ")
+    failed(folder, RuntimeError(" ".join(["przechowywania"] * 60)))
+    text = said[-1][1]
+    assert text.endswith("…") and len(text) <= 400
+    assert text.removesuffix("…").rstrip().endswith("przechowywania")

@@ -78,6 +78,8 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                            "Usługa Kustosz działa"),
     "audit_witness": ("Punkt kontrolny dziennika zdarzeń nie został zapisany ({since})",
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
+    "config_reload": ("Zmiany w pliku kustosz.toml nie zostały wczytane ({since})",
+                      "Plik kustosz.toml wczytany ponownie bez błędów"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),
     "disk_full": ("Dysk pełny — nagrania nie są zapisywane (od {since})",
                   "Dysk znów ma wolne miejsce — nagrywanie wznowione (przerwa {span})"),

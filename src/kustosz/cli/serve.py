@@ -7,7 +7,8 @@ pass (`PHONE_PASS_S`). Start-up recovery needs no manual step (invariant 5): int
 sweeps are finished, interrupted intakes undone or completed, temp files removed and the
 segments earlier runs left in the spool taken in — an unfinished one only for what it
 really holds. A signed checkpoint of the audit log goes to the witness at start and every
-`[audit] checkpoint_minutes`.
+`[audit] checkpoint_minutes`. SIGHUP (`systemctl reload`) reads kustosz.toml again
+(kustosz.cli.serve_reload).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from kustosz.alerts.notifier import run_notifier
 from kustosz.alerts.without_database import watch_database
 from kustosz.audit.witness import run_checkpoints
 from kustosz.backup.schedule import run_backups
+from kustosz.cli import serve_reload
 from kustosz.cli.common import actor, console, fails_cleanly, open_vault
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
@@ -254,8 +256,9 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         beat = progress.register("main", MAIN_ALLOWANCE_S)
         progress.forget("start-up")
         watchdog.ready()  # recording: systemd's start is done, its watchdog begins
-        while not stop.wait(following.pause(RECONCILE_S)):
+        while not serve_reload.wait(stop, following.pause(RECONCILE_S)):
             beat()
+            serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP: kustosz.toml again
             following.step(pool.reconcile)
     finally:
         watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
@@ -483,6 +486,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             last = 0.0
             while not stop.is_set():
                 beat()
+                serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP (as above)
                 # A change of leases is acted on at once; the rest every RECONCILE_S.
                 changed = coordinator.changed.wait(0.5)
                 if stop.is_set():
@@ -830,6 +834,7 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, serve_reload.on_signal)  # reload
     say: Callable[..., None] = console.print
     undo_logs: Callable[[], None] = lambda: None  # noqa: E731
     try:

@@ -253,6 +253,8 @@ EN: dict[str, str] = {
                   "being recorded.",
     "Interfejs {iface} nie jest czytany: {why}": "Interface {iface} is not being read: {why}",
     "Rozmowa nagrana z ubytkami albo nienagrana": "Call recorded with gaps, or not recorded",
+    "Zmieniony plik kustosz.toml nie został wczytany":
+        "A changed kustosz.toml was not loaded",
     "Mało miejsca na dysku": "Low disk space",
     "Dysk pełny": "Disk full",
     "Zapis punktu kontrolnego dziennika nie powiódł się": "Audit checkpoint not written",

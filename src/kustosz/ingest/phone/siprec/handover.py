@@ -28,9 +28,25 @@ def told(not_stored: NotStored | None) -> Callable[[SessionFolder, BaseException
         return None
 
     def failed(folder: SessionFolder, exc: BaseException) -> None:
-        not_stored(folder.facts().line, f"call {folder.path.name}: {type(exc).__name__}: "
-                                        f"{str(exc)[:300]}")
+        not_stored(folder.facts().line, f"rozmowa {folder.path.name}: {reason_pl(exc)}")
     return failed
+
+
+REASON_CHARS = 300  # a reason without Polish words of its own (a library's) is cut here
+
+
+def reason_pl(exc: BaseException) -> str:
+    """What the alert (a Polish mail) says of ``exc``: its Polish words whole — they say what
+    to do, e.g. which period to add to kustosz.toml — else its own, cut at a word's end."""
+    pl = getattr(exc, "pl", None)
+    if pl:
+        return str(pl).rstrip(".")
+    text = f"{type(exc).__name__}: {exc}"
+    if len(text) <= REASON_CHARS:
+        return text
+    cut = text[:REASON_CHARS + 1].rsplit(None, 1)[0] if " " in text[:REASON_CHARS] \
+        else text[:REASON_CHARS]
+    return cut.rstrip(" ,;:") + "…"
 
 
 class HandOver:

@@ -35,7 +35,7 @@ from kustosz.ingest.refusals import refused
 from kustosz.phones.settings import INTAKE_SIPREC, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
-from kustosz.watchdog import progress_of
+from kustosz.watchdog import Loop, progress_of
 
 log = logging.getLogger(__name__)
 L = TypeVar("L")  # a recorder's line
@@ -150,15 +150,24 @@ def run_recorder(vault: Vault, stop: threading.Event, what: str, root: Path,
         said_away = False
         if not lines:
             quietly(store_leftovers, vault, root)
-            progress.wait(stop, IDLE_S)
+            idle(vault, stop, progress)
             continue
         try:
             store_leftovers(vault, root)
             asyncio.run(serve(vault, lines, stop, progress.beat))
         except OSError as exc:
             log.error("%s; trying again in %.0f s", cannot(exc), IDLE_S)
-            progress.wait(stop, IDLE_S)
+            idle(vault, stop, progress)
     progress.forget()
+
+
+def idle(vault: Vault, stop: threading.Event, progress: Loop) -> None:
+    """IDLE_S, or until serve's reload put a changed kustosz.toml in force (Vault.reload):
+    a line set up with its [siprec] and its kind's period is served at once."""
+    seen, end = vault.reloads, time.monotonic() + IDLE_S
+    while vault.reloads == seen and (left := end - time.monotonic()) > 0:
+        if progress.wait(stop, min(left, 1.0)):
+            return
 
 
 def run_siprec(vault: Vault, stop: threading.Event) -> None:
@@ -203,6 +212,7 @@ def make_server(vault: Vault, settings: SrsSettings,
 async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                  beat: Callable[[], None]) -> None:
     current = lines
+    started_on = vault.config.siprec
     srs = make_server(vault, settings_of(vault), lambda: current)
     await srs.start()
     read_at = time.monotonic()
@@ -223,6 +233,11 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                     log.info("SIPREC: no line is recorded through SIPREC any more; the "
                              "recording server stops")
                     break
+            if vault.config.siprec != started_on and not srs.sessions:
+                # [siprec] reloaded (kustosz.cli.serve_reload): between calls, never in one
+                log.info("SIPREC: [siprec] changed in kustosz.toml; the recording server "
+                         "starts again with it")
+                break
     finally:
         await srs.close("stopped")
 
