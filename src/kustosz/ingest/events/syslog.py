@@ -17,11 +17,20 @@ _3164_TIME = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (.*)$
 _TAG = re.compile(r"^([^\s:\[\]]{1,64})(?:\[([^\]]{0,32})\])?: ?(.*)$", re.S)
 _MONTHS = {m: i for i, m in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
+# Whom a line names, most specific first (issue 51 item 3: a loose "login <word>" put
+# "failed" and "login" in as users). A name is read only after a key with "=" or ":", or
+# in the fixed phrases of sshd and PAM ("for [invalid user] X from", "for user X",
+# "succeeded for X"); CEF's acting user (suser) before its target (duser).
+_NAME = r"\"?([\w.@\\$-]{1,64})"
 _USER = [re.compile(p) for p in (
+    r"\bsuser=" + _NAME,
     r"\bfor (?:invalid user |illegal user )?([\w.@\\$-]{1,64}) from\b",
-    r"\b(?:user|username|account|login|USER|User)[=: ]\"?([\w.@\\$-]{1,64})",
-    r"\bruser=\S* rhost=\S*\s+user=([\w.@\\$-]{1,64})",
+    r"(?<![\w-])(?i:user|username|account|login|usr|duser)\s*[=:]\s*" + _NAME,
+    r"\bfor user " + _NAME,
+    r"\b(?:succeeded|failed|accepted|denied|rejected|successful) for " + _NAME,
 )]
+_NOT_NAMES = frozenset({"failed", "succeeded", "success", "successful", "login", "logged",
+                        "user", "from", "by", "for", "invalid", "session", "account"})
 SD_USER_KEYS = ("user", "username", "usr", "account", "login")
 
 
@@ -158,9 +167,9 @@ def user_of(parsed: Parsed) -> str:
             if params.get(key):
                 return params[key][:255]
     for pattern in _USER:
-        m = pattern.search(parsed.message)
-        if m:
-            return m.group(1)
+        for m in pattern.finditer(parsed.message):
+            if m.group(1).lower() not in _NOT_NAMES:
+                return m.group(1)
     return ""
 
 
