@@ -57,6 +57,11 @@ EN: dict[str, str] = {
     "Podgląd bieżący": "Live view",
     "Przerwa w nagraniu": "Gap in recording",
     "Przerwy w nagraniu": "Gaps in recording",
+    "Podgląd na żywo": "Watch live",
+    "nie nagrywa od {since}": "not recording since {since}",
+    "Przerwa w nagraniu od {since} (przyczyna: {why}) — trwa":
+        "Gap in recording since {since} (cause: {why}) — ongoing",
+    "rejestrator nie nagrywa": "the recorder is not recording",
     "Fotografowanie i filmowanie ekranu podczas przeglądu nagrań jest zabronione.":
         "Photographing or filming the screen while viewing recordings is forbidden.",
     "system monitoringu": "monitoring system",

@@ -55,6 +55,7 @@ from kustosz.kinds import SourceKind
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
 from kustosz.web import list_filters, locations
+from kustosz.web.alarms import alarms_for
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -68,9 +69,9 @@ from kustosz.web.common import (
 from kustosz.web.gate import gate
 from kustosz.web.i18n import plural_in
 from kustosz.web.jobs_pages import failure, settle, waiting
-from kustosz.web.media_playlists import gaps_in
 from kustosz.web.media_register import access_register
 from kustosz.web.params import PathId
+from kustosz.web.timeline_gaps import bar_gaps
 from kustosz.words import period_pl
 
 router = APIRouter(include_in_schema=False)
@@ -164,7 +165,8 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["audit"]["at"] = datetime.fromisoformat(data["audit"]["at"])
         data["mine"] = list(s.execute(select(Authorisation).where(
             Authorisation.holder_id == user.id).order_by(Authorisation.id.desc())).scalars())
-    data["alerts"] = ctx.vault.alerts_open() if ctx.may("oversight") else []
+        # every role that watches is told, each only of what it may see (issue 50 item 1)
+        data["alarms"] = alarms_for(s, user, ctx.may("oversight"), now)
     if ctx.may("oversight"):  # an alert channel that fails (kustosz.alerts)
 
         with ctx.vault.reading() as s:
@@ -321,12 +323,13 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
 
             merged = [(max(a, start), min(b, end)) for a, b in _merge(recs)
                       if b > start and a < end]
-            gaps = [g for g in gaps_in(s, source, start, min(end, datetime.now(UTC)), recs,
-                                       edges=False)
-                    if (g[1] - g[0]).total_seconds() >= shortest] if recs else []
+            # whether or not anything was stored: a dead camera has nothing (issue 50)
+            gaps = bar_gaps(s, source, (start, end), datetime.now(UTC), recs, shortest, pct,
+                            the_day, tz)
             timelines.append({"name": name, "spans": [pct(a, b) for a, b in merged],
                               "recorded": merged,  # the bar's table (cameras.html)
-                              "gaps": [(*pct(a, b), a, b, why) for a, b, why in gaps],
+                              "gaps": gaps,
+                              "down": next((g for g in gaps if g.until is None), None),
                               "play": play_period(merged[0][0], merged[-1][1])
                               if merged else None,
                               "count": len(recs)})
