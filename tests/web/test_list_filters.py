@@ -254,7 +254,7 @@ def test_no_javascript_is_needed(office: Office) -> None:
 def test_timeline_window_and_its_links() -> None:
     from zoneinfo import ZoneInfo
 
-    from kustosz.web.pages import timeline_window, zoom_links
+    from kustosz.web.cameras_page import timeline_window, zoom_links
 
     tz = ZoneInfo("Europe/Warsaw")
     day = date(2026, 3, 15)
@@ -282,7 +282,7 @@ def test_zoom_in_lands_where_the_recordings_or_now_are(sqlite_material: Material
     held; it goes to the hour of now on today, and of the latest recording on another day."""
     from zoneinfo import ZoneInfo
 
-    from kustosz.web.pages import timeline_window, zoom_links
+    from kustosz.web.cameras_page import timeline_window, zoom_links
 
     tz = ZoneInfo("Europe/Warsaw")
     day = date(2026, 3, 15)
