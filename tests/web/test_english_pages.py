@@ -80,20 +80,32 @@ CITATION = re.compile(r"\b\d{3} zał\.\s?\d+ §\s?\d+(?:\.\d+)?(?: ust\. \d+)?"
                       r"|\bart\. \d+[²³]? §\s?\d+(?: Kp\b)?")
 
 
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                  "source", "track", "wbr"})
+
+
 class _Text(HTMLParser):
     """What a person reads: text outside scripts and styles, plus the attributes a browser
     shows (placeholder, tooltip, button caption). <code> is left out: it holds what is typed
-    literally (commands, kustosz.toml lines, the CSV header an import expects)."""
+    literally (commands, kustosz.toml lines, the CSV header an import expects); so is what is
+    marked ``lang="pl"`` within the page (Polish by nature, read in Polish: WCAG 3.1.2), kept
+    in ``.polish``; a Polish page's own <html lang="pl"> marks nothing apart."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.polish: list[str] = []
         self._hidden = 0
+        self._pl = 0  # open elements from the outermost lang="pl" one down
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in HIDDEN_TAGS:
             self._hidden += 1
         a = dict(attrs)
+        if tag not in VOID and (self._pl or (a.get("lang") == "pl" and tag != "html")):
+            self._pl += 1
+        if self._pl:
+            return
         for name in ATTRS_READ:
             if a.get(name):
                 self.parts.append(str(a[name]))
@@ -103,16 +115,25 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in HIDDEN_TAGS and self._hidden:
             self._hidden -= 1
+        if self._pl and tag not in VOID:
+            self._pl -= 1
 
     def handle_data(self, data: str) -> None:
         if not self._hidden and data.strip():
-            self.parts.append(data.strip())
+            (self.polish if self._pl else self.parts).append(data.strip())
 
 
 def read_text(html: str) -> list[str]:
     p = _Text()
     p.feed(html)
     return p.parts
+
+
+def marked_polish(html: str) -> list[str]:
+    """The text of the elements marked ``lang="pl"``."""
+    p = _Text()
+    p.feed(html)
+    return p.polish
 
 
 def polish_in(parts: list[str], data: tuple[str, ...]) -> list[str]:
@@ -299,6 +320,9 @@ def test_the_check_sees_polish() -> None:
     assert polish_in(["Request by KPP Pleszew"], ("KPP Pleszew",)) == []
     assert read_text("<p title='Usuń'>x</p><script>var a='się'</script><code>ł</code>") == [
         "Usuń", "x"]
+    marked = "<li>Alarm: <span lang='pl'>Dysk <b>pełny</b><br>już</span> now</li>"
+    assert read_text(marked) == ["Alarm:", "now"]
+    assert marked_polish(marked) == ["Dysk", "pełny", "już"]
 
 
 def test_what_forms_answer_is_in_english(material: Material) -> None:

@@ -198,7 +198,7 @@ def _withhold(s: Session, copy: Copy, req: Request, bad: list[dict[str, Any]], m
     not approved), why in its state, the register and the audit log; the request may be
     copied again once the masks are corrected."""
     en, pl = residual.reason(bad, copy.start_at, policy.timezone)
-    copy.review_reason = f"{pl} / {en}"
+    copy.review_reason = residual.stored_reason(en, pl)
     req.status = RequestStatus.APPROVED
     record_action(s, "copy.review", f"Kopia nr {copy.number}: {pl}", maker,
                   request_id=req.id, copy_id=copy.id, at=now)

@@ -29,6 +29,7 @@ from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handove
 from kustosz.documents.office import own_texts
 from kustosz.errors import FieldError, InputError
 from kustosz.kinds import SourceKind
+from kustosz.masking import residual
 from kustosz.policy import Policy
 from kustosz.states import CopyState, RequestKind, RequestStatus
 
@@ -90,7 +91,10 @@ def _resolution(session: Session, req: Request, policy: Policy) -> str:
     # the every-frame check, is followed by a new one (custody.subject_review, copy_checks)
     for copy in session.execute(select(Copy).where(Copy.request_id == req.id)
                                 .order_by(Copy.id)).scalars():
-        why = (copy.review_reason or "").split(" / ")[0].rstrip(". ")  # its Polish half
+        why = copy.review_reason or ""
+        if copy.review_state == residual.STATE:  # the check's reason: its Polish half
+            why = residual.reason_in(why, "pl")
+        why = why.rstrip(". ")
         parts.append(f"sporządzono kopię nr {copy.number} ({_d(copy.made_at, policy)})"
                      + (f", zwróconą po przeglądzie: {why}"
                         if copy.review_state == "sent_back" else "")

@@ -69,12 +69,31 @@ def reason(bad: list[dict[str, Any]], period_start: datetime, tz: Any) -> tuple[
         pl.append(f"{name}: sprawdzenie wykryło twarz innej osoby niż wnioskująca w "
                   f"{v.get('frames_with_residual', 0)} z {v.get('frames_checked', 0)} klatek "
                   f"(najwyższy wynik {score.replace('.', ',')} o {at:%H:%M:%S})")
-    return ("the masked copy is not offered for review: " + "; ".join(en)
+    return (_EN_START + "; ".join(en)
             + ". Add manual masks over those faces (or correct the requester's box) and "
               "make the copy again.",
             "Zamaskowanej kopii nie przekazano do przeglądu: " + "; ".join(pl)
             + ". Dodaj maski ręczne na te twarze (albo popraw obszar osoby wnioskującej) i "
               "sporządź kopię ponownie.")
+
+
+_EN_START = "the masked copy is not offered for review: "
+_BETWEEN = " / "  # the copy row keeps both halves, Polish first (copy.review_reason)
+
+
+def stored_reason(en: str, pl: str) -> str:
+    """`reason`'s two halves as the copy row keeps them: one column, Polish first."""
+    return f"{pl}{_BETWEEN}{en}"
+
+
+def reason_in(stored: str, lang: str) -> str:
+    """The half of a stored reason in ``lang`` ("pl" or "en"): a page speaks one language
+    (issue 50 item 6). Split where the English half begins, not at the first " / ": a camera's
+    name may hold one. Text of any other shape is returned as it is."""
+    pl, found, en = stored.partition(_BETWEEN + _EN_START)
+    if not found:
+        return stored
+    return _EN_START + en if lang == "en" else pl
 
 
 def rows(copy: Any, video_paths: list[str], tz: Any) -> list[dict[str, Any]]:

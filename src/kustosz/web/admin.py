@@ -312,7 +312,7 @@ def _auth_page(ctx: Ctx, form: dict[str, str] | None = None,
     return page(ctx, "authorisations.html", status, rows=rows, users=names, sources=sources,
                 actions=auths.ACTIONS, kinds=auths.SOURCE_KINDS, form=form or {},
                 errors=errors or {}, state=lambda a: auths.state(a, now),
-                states=auths.STATES_PL, scope=auths.scope_pl,
+                states=auths.STATES_PL,
                 msg=flash_of(ctx))
 
 

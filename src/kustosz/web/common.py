@@ -16,17 +16,20 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from kustosz.access import accounts, tokens
+from kustosz.access.authorisations import ACTIONS, SOURCE_KINDS
 from kustosz.access.users import ROLE_SHORT, printed
 from kustosz.cameras.register import onvif_notes, recorder_notes
 from kustosz.custody.copy_dates import kept_until
 from kustosz.db.custody import User
 from kustosz.documents import render
 from kustosz.errors import KustoszError, for_people
+from kustosz.masking import residual
 from kustosz.vault import Vault
-from kustosz.web.i18n import LANGS, plural_in, translate
+from kustosz.web.i18n import LANGS, english, plural_in, translate
 from kustosz.web.tls import client_address
 
 SESSION_COOKIE = "kustosz_session"
@@ -65,8 +68,56 @@ def _lang_of(context: Any) -> str:
     return getattr(ctx, "lang", "pl")
 
 
+def scope_in(a: Any, lang: str) -> str:
+    """An authorisation's scope (access.authorisations.scope_pl) composed in ``lang`` from
+    its parts: the whole sentence, a list of several actions and sources, is in no
+    catalogue."""
+    what = ", ".join(translate(ACTIONS.get(x, x), lang) for x in a.actions)
+    where = ", ".join([*(translate("źródło {name}", lang, name=n) for n in a.sources),
+                       *(translate("wszystkie {kinds}", lang,
+                                   kinds=translate(SOURCE_KINDS.get(k, k), lang))
+                         for k in a.source_kinds)])
+    return f"{what} — {where}"
+
+
+def polish_marked(text: str, lang: str) -> Markup:
+    """Text stored in Polish (an alert row's message, written when it was raised; what a
+    person typed): as it is on a Polish page; on an English one the catalogue's English when
+    it has some, else marked ``lang="pl"`` so a screen reader reads it in Polish (WCAG
+    3.1.2)."""
+    if lang == "pl" or not text:
+        return escape(text)
+    said = english(text)
+    if said != text:
+        return escape(said)
+    return Markup('<span lang="pl">{}</span>').format(text)
+
+
+@pass_context
+def _scope_words(context: Any, a: Any) -> str:
+    return scope_in(a, _lang_of(context))
+
+
+@pass_context
+def _stored_pl(context: Any, text: str | None) -> Markup:
+    return polish_marked(text or "", _lang_of(context))
+
+
+@pass_context
+def _review_reason(context: Any, copy: Any) -> Markup:
+    """Why a copy was withheld or sent back at review, in the page's language: the check's
+    reason is kept in both (masking.residual.stored_reason), a reviewer's is typed."""
+    lang, why = _lang_of(context), copy.review_reason or ""
+    if copy.review_state == residual.STATE:
+        return escape(residual.reason_in(why, lang))
+    return polish_marked(why, lang)
+
+
 TEMPLATES.env.filters["role_short"] = _role_short
 TEMPLATES.env.filters["plural"] = _plural
+TEMPLATES.env.filters["scope_words"] = _scope_words
+TEMPLATES.env.filters["stored_pl"] = _stored_pl
+TEMPLATES.env.filters["review_reason"] = _review_reason
 
 
 class NeedLogin(Exception):

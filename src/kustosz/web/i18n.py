@@ -538,7 +538,12 @@ EN: dict[str, str] = {
     "zatwierdzona po przeglądzie": "approved after review",
     "zwrócona do poprawy": "sent back for correction",
     "wstrzymana — sprawdzenie wykryło twarz innej osoby":
-        "held — the check found another person's face",
+        "withheld — the check found another person's face",
+    # the kinds of rectangle marked on a data subject's request (custody.subject_review)
+    "maska ręczna": "manual mask",
+    "obszar osoby wnioskującej": "the requester's area",
+    # an authorisation's scope, composed of parts (web.common.scope_in)
+    "źródło {name}": "source {name}",
     "dla programu Excel (średnik, UTF-8 ze znacznikiem BOM)":
         "for Excel (semicolon, UTF-8 with a BOM)",
     "zwykły RFC 4180 (przecinek, UTF-8 bez BOM)": "plain RFC 4180 (comma, UTF-8 without a BOM)",
@@ -1889,6 +1894,22 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^wiadomość e-mail nr (\d+)$"), "e-mail message no. {0}"),
     (re.compile(r"^zdarzenie IT nr (\d+)$"), "IT event no. {0}"),
     (re.compile(r"^(.+) — źródło (.+)$"), "{0} — source {1}"),
+    (re.compile(r"^źródło (.+)$"), "source {0}"),  # what a refusal asked for (access log)
+    # a camera's open alert row (ingest.camera.health), the dashboard's first alarm
+    (re.compile(r"^Kamera „(.+)” nie nagrywa od (.+) \(przyczyna: (.+)\)\.$"),
+     "Camera \"{0}\" has not recorded since {1} (cause: {2})."),
+    # a request's state and held period (web.requests_pages.shown_state, asked_and_held)
+    (re.compile(r"^kopia nr (\S+) wstrzymana \(sprawdzenie wykryło twarz innej osoby\) — "
+                r"popraw maski i sporządź kopię ponownie$"),
+     "copy no. {0} withheld (the check found another person's face) — correct the masks "
+     "and make the copy again"),
+    (re.compile(r"^kopia wydana (\S+)$"), "copy handed over {0}"),
+    (re.compile(r"^kopia wydana (\S+), zniszczona$"), "copy handed over {0}, destroyed"),
+    (re.compile(r"^kopia wydana (\S+), zniszczona (\S+)$"),
+     "copy handed over {0}, destroyed {1}"),
+    (re.compile(r"^kopia zniszczona (\S+)$"), "copy destroyed {0}"),
+    (re.compile(r"^(.+) \(z zapasem (\d+) min przed i po\)$"),
+     "{0} (with a margin of {1} min before and after)"),
     (re.compile(r"^wniosek nr (\d+) \((.+), (.+)\): zabezpieczenie do rozpatrzenia$"),
      "request no. {0} ({1}, {2}): held until it is decided"),
     (re.compile(r"^zarządzenie nr (.+) z dnia (.+)$"), "order no. {0} of {1}"),

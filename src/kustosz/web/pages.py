@@ -14,7 +14,6 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from kustosz.access.authorisations import scope_pl
 from kustosz.access.employees import without_acknowledgment
 from kustosz.access.listening import without_protocol
 from kustosz.access.users import printed
@@ -179,7 +178,7 @@ def dashboard(ctx: Ctx = gate()) -> Response:
         if cluster is not None and len(cluster.nodes) > 1:
             data["cluster"], data["singletons_pl"] = cluster, SINGLETON_PL
 
-    return page(ctx, "dashboard.html", **data, scope=scope_pl, causes=CAUSES_PL,
+    return page(ctx, "dashboard.html", **data, causes=CAUSES_PL,
                 msg=flash_of(ctx))
 
 
