@@ -11,7 +11,7 @@ from typing import Any
 
 from kustosz.documents.office import own_texts, purposes, refuse_unless
 from kustosz.kinds import SourceKind
-from kustosz.policy import Policy
+from kustosz.policy import Policy, load_policy
 from kustosz.words import listing
 
 # 001 §1 ust. 3 and ust. 4, verbatim.
@@ -25,9 +25,19 @@ _BOLESLAWIEC_OUT = (
     "nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
 
 
-# Where the office's own regulation says its recording rules stand (printed as the basis).
-BASIS = {"boleslawiec": "§ 1 ust. 3 i 4 zarządzenia nr 259/2019 Prezydenta Miasta Bolesławiec",
-         "walbrzych": "§ 8 ust. 2 Regulaminu rejestrowania rozmów telefonicznych"}
+def own_clause(policy: Policy) -> str | None:
+    """Where the office's own regulation says callers hear the announcement (`[calls]
+    announcement_clause`: 001 §1 ust. 3-4, 004 §8 ust. 2); None where the office has not said,
+    or took a preset under its own name and kept its clause (another office's paragraphs)."""
+    clause = _clause(policy)
+    if not clause or (policy.preset and not own_texts(policy)
+                      and clause == _clause(load_policy(policy.preset))):
+        return None
+    return clause
+
+
+def _clause(policy: Policy) -> str:
+    return str(policy.raw.get("calls", {}).get("announcement_clause", "")).strip()
 
 
 def _general_in(policy: Policy) -> str:
@@ -53,8 +63,7 @@ def announcement_data(policy: Policy) -> dict[str, Any]:
         incoming, outgoing = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT
     else:
         incoming, outgoing = _general_in(policy), _BOLESLAWIEC_OUT
-    basis = (BASIS.get(policy.preset or "") if own_texts(policy) else None) or \
-        "regulamin rejestrowania rozmów telefonicznych"
+    basis = own_clause(policy) or "regulamin rejestrowania rozmów telefonicznych"
     # An office recording only external incoming calls [004 §3 ust. 4] records no outgoing
     # call, so no sentence is read before one.
     if policy.call_scope == "external_incoming":

@@ -37,7 +37,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                  "authority_hold_ends": str, "decision_overdue_after": str,
                  "copy_overdue_after": str},
     "copies": {"lifetime": str, "counted_from": str, "ceiling": str},
-    "calls": {"scope": str},
+    # `announcement_clause`: where the regulation says callers hear the announcement.
+    "calls": {"scope": str, "announcement_clause": str},
     # Video monitoring's purposes and rooms (issue 13 item 5): see VideoRules.
     "video": {"purposes": list, "purposes_clause": str, "excluded_zones": list,
               "excluded_clause": str},
@@ -45,7 +46,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
     # Who may view, how listening is done, who destroys (issue 13 items 7-9).
-    "access": {"positions": list, "listening_purposes": list, "listening_protocol": bool},
+    "access": {"positions": list, "listening_purposes": list, "listening_basis": str,
+               "listening_not_for": str, "listening_protocol": bool},
     "commission": {"appointed": bool},
     # What documents (sign, clause, declaration, announcement) print about the office: the
     # controller as its regulation names it, contact details, the DPO, the purposes in the
@@ -205,7 +207,11 @@ class AccessRules:
     * positions — only persons in these positions may hold an authorisation to open
       recordings [003 §3.4]; empty: any position;
     * listening_purposes — a listening states one of these purposes, not free text
-      [001 §1.2, §3.1]; empty: free text;
+      [001 §1.2, §3.1; 004 §3.1, §4.1]; empty: free text;
+    * listening_basis — where the regulation states them, as it follows "określone w":
+      "zarządzeniu (§1 ust. 2, §3 ust. 1)"; empty: "zasadach urzędu" (no paragraphs);
+    * listening_not_for — what the regulation says recordings do not serve, quoted with its
+      clause [004 §4.2]; told with the purposes and in a refusal;
     * listening_protocol — a listening session is not closed without its protocol
       [001 §3.3];
     * commission_appointed — only members the head appointed (by order) confirm a
@@ -214,12 +220,16 @@ class AccessRules:
 
     positions: tuple[str, ...] = ()
     listening_purposes: tuple[str, ...] = ()
+    listening_basis: str = ""
+    listening_not_for: str = ""
     listening_protocol: bool = False
     commission_appointed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"positions": list(self.positions),
                 "listening_purposes": list(self.listening_purposes),
+                "listening_basis": self.listening_basis,
+                "listening_not_for": self.listening_not_for,
                 "listening_protocol": self.listening_protocol,
                 "commission_appointed": self.commission_appointed}
 
@@ -235,6 +245,8 @@ def _access_rules(data: dict[str, Any]) -> AccessRules:
         lists[key] = tuple(i.strip() for i in items)
     return AccessRules(positions=lists["positions"],
                        listening_purposes=lists["listening_purposes"],
+                       listening_basis=access.get("listening_basis", "").strip(),
+                       listening_not_for=access.get("listening_not_for", "").strip(),
                        listening_protocol=bool(access.get("listening_protocol", False)),
                        commission_appointed=bool(data.get("commission", {})
                                                  .get("appointed", False)))

@@ -2,7 +2,10 @@
 before the office relies on it, each item done or not as the vault stands now — never a box
 someone ticked. The workstation allow-list (R3.5), the destruction commission, the audit log's
 witness, the alert channels, the backup schedule, the HTTPS certificate; each with where it is
-done (a page of Kustosz, or the line of kustosz.toml / the command when there is no page)."""
+done (a page of Kustosz, or the line of kustosz.toml / the command when there is no page).
+Where the office records calls, the callers' announcement (issue 49 item 6): the one thing
+Kustosz cannot see, so the item is done by a person's confirmation on record
+(kustosz.phones.announcement), never by a box ticked without a name."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from kustosz.access import allowlist
 from kustosz.access.users import list_users, printed
@@ -21,8 +25,9 @@ from kustosz.backup import state as backup_state
 from kustosz.backup.schedule import read_settings
 from kustosz.custody import commission
 from kustosz.db.models import Setting
-from kustosz.errors import ConfigError
-from kustosz.web.common import Ctx, page
+from kustosz.errors import ConfigError, InputError
+from kustosz.phones import announcement
+from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +42,7 @@ class Item:
     todo: str  # what to do while not done ("" when done)
     link: str | None  # the page where it is done
     where: str  # the page's name, or the setting / command when there is no page
+    confirm: str | None = None  # a person's confirmation on this page: its button's words
 
 
 def _allowlist(s: Any) -> Item:
@@ -159,15 +165,66 @@ def _certificate(ctx: Ctx) -> Item:
                 None, "kustosz.toml: [web] tls_cert, tls_key")
 
 
+def _announcement(s: Session, ctx: Ctx) -> Item:
+    policy = ctx.vault.policy
+    lines = announcement.lines(s)
+    done_by = announcement.confirmed(s)
+    missing = announcement.not_covered(s)
+    if not lines:
+        status = "Nie dodano jeszcze żadnej linii telefonicznej."
+    elif done_by is None:
+        status = f"Nikt jeszcze tego nie potwierdził; linie: {', '.join(lines)}."
+    else:
+        covered = [n for n in lines if n not in missing]
+        when = f"{done_by.at.astimezone(policy.timezone):%d.%m.%Y %H:%M}"
+        status = (f"Potwierdzenie: {printed(s, done_by.by)}, {when}; linie: "
+                  f"{', '.join(covered) or 'żadna z obecnych'}.")
+        if missing:
+            status += f" Bez potwierdzenia: {', '.join(missing)}."
+    done = bool(lines) and not missing
+    todo = ("Kustosz nie odtwarza komunikatu: ustaw go w centrali lub w SBC dla każdej linii, "
+            "zadzwoń na każdą z nich z zewnątrz i sprawdź, że słychać go, zanim rozmowa się "
+            "zacznie, a potem potwierdź to przyciskiem poniżej — Twoje imię i nazwisko, data "
+            "i lista linii trafią do dziennika zdarzeń." if lines else
+            "Dodaj linie telefoniczne (kustosz phones add …); gdy komunikat będzie ustawiony "
+            "w centrali, zadzwoń na każdą linię i potwierdź go tutaj.")
+    return Item(
+        "announcement", "Komunikat o nagrywaniu rozmów dla dzwoniących", done,
+        "Dzwoniący muszą usłyszeć komunikat o nagrywaniu rozmowy, zanim zacznie się "
+        f"nagrywanie ({announcement.basis(policy)}). {status}",
+        "" if done else todo, None, "kustosz documents render announcement",
+        "Potwierdzam: na każdej linii dzwoniący słyszą komunikat, zanim rozmowa się zacznie"
+        if missing else None)
+
+
 def checklist(ctx: Ctx) -> list[Item]:
     """The items as the vault stands now."""
     with ctx.vault.reading() as s:
-        return [_allowlist(s), _commission(s, ctx), _witness(ctx), _alerts(s, ctx),
-                _backup(s, ctx), _certificate(ctx)]
+        items = [_allowlist(s), _commission(s, ctx), _witness(ctx), _alerts(s, ctx),
+                 _backup(s, ctx), _certificate(ctx)]
+        if announcement.records_calls(s, ctx.vault.policy):
+            items.append(_announcement(s, ctx))
+        return items
 
 
 @router.get("/admin/first-day")
 def first_day(ctx: Ctx = gate("admin")) -> Response:
     ctx.need("admin")
     items = checklist(ctx)
-    return page(ctx, "first_day.html", items=items, done=sum(i.done for i in items))
+    return page(ctx, "first_day.html", items=items, done=sum(i.done for i in items),
+                msg=flash_of(ctx))
+
+
+@router.post("/admin/first-day/announcement")
+def announcement_confirm(ctx: Ctx = gate("admin")) -> Response:
+    """A person confirms the callers hear the announcement on every line there is now."""
+    admin = ctx.need("admin")
+    try:
+        with ctx.vault.transaction() as s:
+            announcement.confirm(s, ctx.vault.policy, admin.name)
+    except InputError as exc:
+        items = checklist(ctx)
+        return page(ctx, "first_day.html", 409, items=items, done=sum(i.done for i in items),
+                    error=ctx.said(exc))
+    return redirect(flash_url("/admin/first-day", "Zapisano potwierdzenie komunikatu.")
+                    + "#item-announcement")

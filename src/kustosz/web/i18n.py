@@ -896,6 +896,28 @@ EN: dict[str, str] = {
     "System jest przygotowany.": "The system is prepared.",
     "Pozostałe punkty trzeba wykonać, zanim urząd zacznie polegać na systemie.":
         "The remaining items must be done before the office relies on the system.",
+    # the callers' announcement on the first-day page (issue 49 item 6)
+    "Wyjątek: komunikatu dla dzwoniących Kustosz nie słyszy — potwierdza go osoba, która go "
+    "sprawdziła, a jej imię i nazwisko oraz data trafiają do dziennika zdarzeń.":
+        "The exception: Kustosz cannot hear the callers' announcement — the person who checked "
+        "it confirms it, and their name and the date go into the audit log.",
+    "Komunikat o nagrywaniu rozmów dla dzwoniących": "The call recording announcement for callers",
+    "Nie dodano jeszcze żadnej linii telefonicznej.": "No phone line has been added yet.",
+    "żadna z obecnych": "none of the present ones",
+    "Kustosz nie odtwarza komunikatu: ustaw go w centrali lub w SBC dla każdej linii, zadzwoń "
+    "na każdą z nich z zewnątrz i sprawdź, że słychać go, zanim rozmowa się zacznie, a potem "
+    "potwierdź to przyciskiem poniżej — Twoje imię i nazwisko, data i lista linii trafią do "
+    "dziennika zdarzeń.": "Kustosz does not play the announcement: set it in the PBX or the "
+    "SBC for every line, call each of them from outside and check that it is heard before the "
+    "call begins, then confirm it with the button below — your name, the date and the list of "
+    "lines go into the audit log.",
+    "Dodaj linie telefoniczne (kustosz phones add …); gdy komunikat będzie ustawiony w "
+    "centrali, zadzwoń na każdą linię i potwierdź go tutaj.": "Add the phone lines (kustosz "
+    "phones add …); once the announcement is set in the PBX, call every line and confirm it "
+    "here.",
+    "Potwierdzam: na każdej linii dzwoniący słyszą komunikat, zanim rozmowa się zacznie":
+        "I confirm: on every line callers hear the announcement before the call begins",
+    "Zapisano potwierdzenie komunikatu.": "The announcement's confirmation was saved.",
     "Stan każdego punktu jest odczytywany z systemu przy każdym otwarciu strony — nie da się "
     "go zaznaczyć ręcznie.": "Each item's state is read from the system whenever the page "
     "opens — it cannot be ticked by hand.",
@@ -1050,8 +1072,6 @@ EN: dict[str, str] = {
     "Podaj okres, którego dotyczy sprawa: wyszukiwanie obejmie tylko dane z tego okresu.":
         "Give the period the case concerns: the search covers only data from that period.",
     "Cel odsłuchania": "Purpose of listening",
-    "tylko cele określone w zarządzeniu (§1 ust. 2, §3 ust. 1)":
-        "only the purposes the order states (§1(2), §3(1))",
     "jeśli dostęp służy wnioskowi": "if the access serves a request",
     "Przejdź do odsłuchu": "Go to listening",
     "Dalej": "Next",
@@ -1886,6 +1906,13 @@ _UNITS = {"dzień": ("day", "days"), "dni": ("day", "days"), "tydzień": ("week"
           "sekund": ("second", "seconds")}
 _COUNT = re.compile(r"^(\d+) (" + "|".join(_UNITS) + r")$")
 EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # the listening purposes' hint: the office's own paragraphs (access/listening.hint)
+    (re.compile(r"^tylko cele określone w \S+ \(([^()]*)\)$"),
+     "only the purposes the office's regulation states ({0})"),
+    (re.compile(r"^tylko cele określone w \S+ \(([^()]*)\); (.+)$"),
+     "only the purposes the office's regulation states ({0}); {1}"),
+    (re.compile(r"^tylko cele określone w zasadach urzędu(.*)$"),
+     "only the purposes the office's rules state{0}"),
     (re.compile(r"^wystarczy na ok\. (.+)$"), "lasts about {0}"),
     (re.compile(r"^(.+) \(sesja nr (\d+)\)$"), "{0} (session no. {1})"),
     (re.compile(r"^(.+) \(nieznana sesja\)$"), "{0} (unknown session)"),
@@ -2008,6 +2035,18 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "recorder stopped; last problem: {0}"),
     (re.compile(r"^(.+) z dnia (\d\d\.\d\d\.\d{4})$"), "{0} of {1}"),
     (re.compile(r"^dozwolone adresy: (.+)$"), "allowed addresses: {0}"),
+    (re.compile(r"^Dzwoniący muszą usłyszeć komunikat o nagrywaniu rozmowy, zanim zacznie się "
+                r"nagrywanie \((.+?)\)\. (.+)$"),
+     "Callers must hear that the call is recorded before the recording begins ({0}). {1}"),
+    (re.compile(r"^art\. 13 RODO$"), "art. 13 GDPR"),
+    (re.compile(r"^(.+); art\. 13 RODO$"), "{0}; art. 13 GDPR"),
+    (re.compile(r"^Nikt jeszcze tego nie potwierdził; linie: (.+)\.$"),
+     "No one has confirmed it yet; lines: {0}."),
+    (re.compile(r"^Potwierdzenie: (.+), (\d\d\.\d\d\.\d{4} \d\d:\d\d); linie: (.+?)\. "
+                r"Bez potwierdzenia: (.+)\.$"),
+     "Confirmed by {0}, {1}; lines: {2}. Not confirmed: {3}."),
+    (re.compile(r"^Potwierdzenie: (.+), (\d\d\.\d\d\.\d{4} \d\d:\d\d); linie: (.+)\.$"),
+     "Confirmed by {0}, {1}; lines: {2}."),
     (re.compile(r"^wyznaczeni zarządzeniem: (.+)$"), "appointed by order: {0}"),
     (re.compile(r"^członkowie komisji: (.+)$"), "commission members: {0}"),
     (re.compile(r"^(.+) — jeszcze nie zapisany \(pierwszy punkt kontrolny zapisuje go serwer "

@@ -179,6 +179,8 @@ def witness_choices(ctx: Ctx) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 TEMPLATES.env.globals["witness_choices"] = witness_choices
+# The purposes' hint names the office's own paragraphs (policy data, issue 49 item 18).
+TEMPLATES.env.globals["listening_hint"] = listening.hint
 
 
 @router.get("/media/start", include_in_schema=False)
