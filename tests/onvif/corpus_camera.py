@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import threading
 import time
@@ -41,6 +42,14 @@ WSU = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utili
 def sample(path: str) -> str:
     """A corpus file's text, as stored."""
     return (CORPUS / path).read_text(encoding="utf-8")
+
+
+def captured(path: str) -> Refusal:
+    """The camera's own answer held in a diagnostics capture (onvif-go's `capture_NNN.json`):
+    its `response_body` as the camera sent it, with the HTTP status recorded beside it. The
+    archive's `capture_NNN_response.xml` is the tool's re-serialisation, not the camera's."""
+    said = json.loads(sample(path))
+    return Refusal(str(said["response_body"]), int(said["status_code"]))
 
 
 def fault_envelope(reason: str, subcode: str | None = None, code: str = "Sender") -> str:
@@ -80,9 +89,10 @@ class Recording:
     """One real device's answers: "service:Action" -> a corpus file (or a `Refusal`)."""
 
     folder: str
-    answers: dict[str, str | Refusal]
+    answers: dict[str, str | Refusal]  # also "service:GetStreamUri[token]": one profile's
     clock: datetime  # what the device's recorded GetSystemDateAndTime said
     streams_for: tuple[str, ...] = ()  # the profile tokens the recorded GetStreamUri was for
+    checks_time: bool = True  # False: a token far off the camera's clock accepted, as recorded
 
     def answer(self, key: str) -> Refusal:
         given = self.answers.get(key)
@@ -91,6 +101,8 @@ class Recording:
         if isinstance(given, Refusal):
             return given
         name, _, part = given.partition("#")
+        if name.endswith(".json"):
+            return captured(f"{self.folder}/{name}")
         body = sample(f"{self.folder}/{name}")
         if part == "RESPONSE":  # a published log: the answer is what follows "RESPONSE:"
             body = body.rpartition("RESPONSE:\n")[2]
@@ -154,7 +166,8 @@ class CorpusCamera:
         with self._lock:
             fresh = nonce not in self._nonces
             self._nonces.add(nonce)
-        on_time = abs((at.astimezone(UTC) - self.camera_now()).total_seconds()) <= WINDOW_S
+        on_time = (not self.recording.checks_time
+                   or abs((at.astimezone(UTC) - self.camera_now()).total_seconds()) <= WINDOW_S)
         return (user == self.user and digest.encode() == expected and fresh and on_time)
 
     def respond(self, path: str, body: bytes) -> Refusal:
@@ -175,6 +188,9 @@ class CorpusCamera:
             return self.answer_all
         if ok is False or (ok is None and key not in PRE_AUTH):
             return self.refusal
+        asked = next((e.text or "" for e in first.iter() if e.tag.endswith("}ProfileToken")), "")
+        if f"{key}[{asked.strip()}]" in self.recording.answers:  # one answer per profile
+            return self.recording.answer(f"{key}[{asked.strip()}]")
         if key.endswith(":GetStreamUri") and self.recording.streams_for:
             token = "".join(first.itertext()).strip()
             if not any(token.endswith(t) for t in self.recording.streams_for):
@@ -308,10 +324,30 @@ def trendnet_tvip320pi() -> Recording:
     }, clock=datetime(2018, 2, 27, 18, 36, 51, tzinfo=UTC), streams_for=("Profile_1",))
 
 
+def bosch_flexidome_5100i() -> Recording:
+    """Bosch FLEXIDOME indoor 5100i IR (firmware 8.71.0066), captured by onvif-go's
+    diagnostics tool on 2025-11-10: GetCapabilities (Media at /onvif/media_service; its
+    GetServices was not asked, so the fake's own "not supported"), four H.264 Media1 profiles
+    and the stream address of each; a clock set by hand to 2023-05-24. As recorded, the camera
+    accepted tokens 2.5 years off its clock (`checks_time`); by default the fake refuses them,
+    as most cameras do."""
+    return Recording("bosch-flexidome-5100i-ir", {
+        "device:GetDeviceInformation": "capture_001.json",
+        "device:GetSystemDateAndTime": "capture_002.json",
+        "device:GetCapabilities": "capture_003.json",
+        "media:GetProfiles": "capture_005.json",
+        "media:GetStreamUri[0]": "capture_006.json",
+        "media:GetStreamUri[1]": "capture_007.json",
+        "media:GetStreamUri[2]": "capture_008.json",
+        "media:GetStreamUri[3]": "capture_009.json",
+    }, clock=datetime(2023, 5, 24, 21, 25, 5, tzinfo=UTC))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
     "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14,
     "axis-q6045-e": axis_q6045e, "hikvision-ds-2df7276-ael": hikvision_ds2df7276,
-    "pelco-d6230l": pelco_d6230l, "trendnet-tv-ip320pi": trendnet_tvip320pi}
+    "pelco-d6230l": pelco_d6230l, "trendnet-tv-ip320pi": trendnet_tvip320pi,
+    "bosch-flexidome-5100i-ir": bosch_flexidome_5100i}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
-           "fault_envelope", "sample", "status_of"]
+           "captured", "fault_envelope", "sample", "status_of"]
