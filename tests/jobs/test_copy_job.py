@@ -92,7 +92,9 @@ def test_under_serve_the_person_waits_on_a_page_then_lands_on_the_request(
     assert r.status_code == 303 and r.headers["location"].startswith("/jobs/")
     job_url = r.headers["location"]
     waiting = c.get(job_url, follow_redirects=False)
-    assert waiting.status_code == 200 and waiting.headers["refresh"] == "2"
+    # never reloaded (issue 50 item 4): its script asks the job's JSON
+    assert waiting.status_code == 200 and "refresh" not in waiting.headers
+    assert f'data-job-poll="/api{job_url}"' in waiting.text
     assert "Sporządzanie kopii nagrań" in waiting.text
     assert "Zadanie czeka na rozpoczęcie." in waiting.text and 'value="0"' in waiting.text
     assert _copy_of(m.vault, req_id) is None

@@ -487,7 +487,7 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
         office: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A data subject's masked copy made by serve's worker; the person's browser shows the
     job's page at a moment the estimate means something (the job held there meanwhile), then
-    the page goes on by itself to the request once the copy is done."""
+    the page says the copy is made, in place, and its link leads to the request."""
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
 
@@ -548,7 +548,12 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
                 assert a11y.problems == [], "\n".join(a11y.problems)
             watched.go.release()  # the job goes on; reports pass without waiting from now
             monkeypatch.setattr(watched.go, "acquire", lambda timeout=None: True)
-            page.wait_for_url(re.compile(rf".*/requests/{rid}\?msg=.*"), timeout=600_000)
+            # never reloaded (issue 50 item 4): the end is said in place, with the link on
+            done = page.get_by_role("link", name="Przejdź do wniosku i kopii")
+            done.wait_for(state="visible", timeout=600_000)
+            assert page.inner_text("#job-said").startswith("Gotowe. Sporządzono kopię nr")
+            done.click()
+            page.wait_for_url(re.compile(rf".*/requests/{rid}\?msg=.*"))
             assert "Sporządzono kopię nr" in page.content()
             browser.close()
     finally:

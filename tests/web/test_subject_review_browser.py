@@ -156,7 +156,9 @@ def test_review_in_a_real_browser(served: tuple[str, Vault, datetime],
         if "/jobs/" in maker.url:  # the copy is made in the background: its progress page
             maker.screenshot(path=str(shots / "22-kopia-postep.png"), full_page=True)
             accessible(maker, "the copy's progress", "a11y-kopia-postep")
-            maker.wait_for_url(f"**/requests/{rid}**", timeout=120000)
+            # said in place once made, never reloaded (issue 50 item 4): on by its link
+            maker.get_by_role("link", name="Przejdź do wniosku i kopii").click(timeout=120000)
+            maker.wait_for_url(f"**/requests/{rid}**")
         with vault.reading() as s:
             copy = s.execute(select(Copy).where(Copy.request_id == rid)).scalar_one()
         assert copy.review_state == "awaiting"

@@ -335,14 +335,21 @@ EN: dict[str, str] = {
     "Zadanie czeka na rozpoczęcie.": "Waiting to start.",
     "Poprzednia próba nie powiodła się; kolejna o": "The last attempt failed; the next one at",
     "W toku…": "In progress…",
-    "Strona odświeża się sama. Można ją zamknąć — praca trwa dalej na serwerze.":
-        "This page refreshes itself. You may close it: the work goes on on the server.",
+    "Można zamknąć tę stronę — praca trwa dalej na serwerze.":
+        "You may close this page: the work goes on on the server.",
     "Odśwież": "Refresh",
+    "— pokaże, jak daleko doszła praca.": "— shows how far the work got.",
+    "Postęp": "Progress",
+    "Przejdź do wniosku i kopii": "Go to the request and its copy",
+    "Przejdź do listy zabezpieczeń": "Go to the holds",
+    "Przejdź do wyniku": "Go to the result",
     "Wróć do wniosku": "Back to the request",
     "Wróć do listy zabezpieczeń": "Back to the holds",
     "Blokada prawna nagrań w magazynie obiektów": "Legal hold of recordings in the object store",
     "Podpisywanie i zapisywanie kopii": "Signing and saving the copy",
     # every page (base.html, _macros.html, _filters.html)
+    "Błąd": "Error",
+    "Formularz zawiera błędy": "The form has errors",
     "nagrania z monitoringu nie są informacją publiczną":
         "monitoring recordings are not public information",
     "Pierwszy dzień": "First day",

@@ -4,7 +4,11 @@ it leads on to where its result is (a copy: the request's page, with the usual m
 
 A route that starts a job waits a moment for it (`settle`, without holding up the server):
 work that ends within it answers exactly as it did when it ran in the request; longer work
-sends the person here. The page reloads itself (the HTTP Refresh header: no script)."""
+sends the person here. The page never reloads itself (issue 50 item 4: a reload every few
+seconds throws focus and a screen reader back to the top, WCAG 2.2.1): its script
+(static/job.js) asks `GET /api/jobs/{id}` — the same gate and owner check as the page — and
+updates the progress bar and a polite live region in place; once the work is done the link to
+its result appears there. Without scripts the page has an "Odśwież" link."""
 
 from __future__ import annotations
 
@@ -21,29 +25,31 @@ from kustosz.db.jobs import JobState
 from kustosz.errors import NotFound
 from kustosz.jobs import JobView
 from kustosz.jobs.kinds import kind_of
-from kustosz.web.common import Ctx, flash_url, page, redirect
+from kustosz.web.common import Ctx, flash_url, local, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
 
 router = APIRouter()
-REFRESH_S = 2
+POLL_S = 2  # how often the page's script asks how the job stands
 SETTLE_S = 3.0  # how long a route that starts a job waits for it before sending here
 
 
-def _copy_made(view: JobView) -> str:
-    return flash_url(f"/requests/{view.args['request_id']}",
-                     f"Sporządzono kopię nr {view.result['number']}.")
+def _copy_made(view: JobView) -> tuple[str, str]:
+    return (f"/requests/{view.args['request_id']}",
+            f"Sporządzono kopię nr {view.result['number']}.")
 
 
-def _legal_holds_set(view: JobView) -> str:
+def _legal_holds_set(view: JobView) -> tuple[str, str]:
     hold = view.args["hold_id"]
-    return flash_url("/holds", f"Zabezpieczenie nr {hold} założone." if view.args["on"]
-                     else f"Zabezpieczenie nr {hold} zwolnione.")
+    return "/holds", (f"Zabezpieczenie nr {hold} założone." if view.args["on"]
+                      else f"Zabezpieczenie nr {hold} zwolnione.")
 
 
-# Where a finished job of each kind leads; the result page says the rest.
-NEXT: dict[str, Callable[[JobView], str]] = {"copy.make": _copy_made,
-                                             "hold.legal_holds": _legal_holds_set}
+# Where a finished job of each kind leads and what it says there; the result page says the rest.
+DONE: dict[str, Callable[[JobView], tuple[str, str]]] = {"copy.make": _copy_made,
+                                                         "hold.legal_holds": _legal_holds_set}
+NEXT_LABEL = {"copy.make": "Przejdź do wniosku i kopii",
+              "hold.legal_holds": "Przejdź do listy zabezpieczeń"}
 BACK: dict[str, Callable[[JobView], str]] = {
     "copy.make": lambda view: f"/requests/{view.args['request_id']}",
     "hold.legal_holds": lambda view: "/holds"}
@@ -69,8 +75,24 @@ def failure(ctx: Ctx, view: JobView) -> str:
 
 
 def next_page(view: JobView) -> str:
-    """Where a job done leads (its kind's page of the result)."""
-    return NEXT[view.kind](view)
+    """Where a job done leads (its kind's page of the result, with its message)."""
+    return flash_url(*DONE[view.kind](view))
+
+
+def said(ctx: Ctx, view: JobView) -> str:
+    """Where the job stands in the reader's words: the page's live region says it, and says
+    it again only when it changes (a phase, the end, a failure)."""
+    if view.state == JobState.FAILED:
+        return failure(ctx, view)
+    if view.state == JobState.DONE:
+        done = ctx._("Gotowe.")
+        return f"{done} {ctx._(DONE[view.kind](view)[1])}" if view.kind in DONE else done
+    if view.state == JobState.QUEUED:
+        if view.retry_at:
+            return (f"{ctx._('Poprzednia próba nie powiodła się; kolejna o')} "
+                    f"{local(view.retry_at, ctx.vault, '%H:%M:%S')}.")
+        return ctx._("Zadanie czeka na rozpoczęcie.")
+    return ctx._(view.note) if view.note else ctx._("W toku…")
 
 
 def waiting(view: JobView) -> str:
@@ -96,10 +118,15 @@ def _percent(view: JobView) -> int:
 @router.get("/api/jobs/{job_id}")
 async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, Any]:
     """A job you started (any, for an administrator): state (queued, running, done, failed),
-    progress 0-1, what it is doing, the last error, the result once done."""
+    progress 0-1, what it is doing, the last error, the result once done; and what the job's
+    page shows (its script asks here): `percent`, `said` (the page's words, in the reader's
+    language) and `next` (the page of the result, once done)."""
     view = await _own(ctx, job_id)
+    done = view.state == JobState.DONE
     return {"id": view.id, "kind": view.kind, "state": str(view.state),
             "progress": view.progress, "note": view.note, "attempts": view.attempts,
+            "percent": _percent(view), "said": said(ctx, view),
+            "next": next_page(view) if done and view.kind in DONE else None,
             "error": view.error, "result": view.result,
             "estimate": view.estimate(ctx.lang),  # the time left in words, or None
             "created_at": view.created_at.isoformat(),
@@ -110,18 +137,16 @@ async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, 
 @router.get("/jobs/{job_id}")
 async def job_page(job_id: PathId, ctx: Ctx = gate()) -> Response:
     view = await _own(ctx, job_id)
-    if view.state == JobState.DONE and view.kind in NEXT:
+    if view.state == JobState.DONE and view.kind in DONE:
         return redirect(next_page(view))
     try:
         title = kind_of(view.kind).title_pl
     except NotFound:
         title = "Zadanie w tle"
     back = BACK[view.kind](view) if view.kind in BACK else None
-    answer = page(ctx, "job.html", view=view, title=title, back=back,
-                  back_label=BACK_LABEL.get(view.kind, "Wróć do wniosku"),
-                  percent=_percent(view), estimate=view.estimate(ctx.lang),
-                  reason=failure(ctx, view) if view.state == JobState.FAILED else None,
-                  status_code=200)
-    if not view.finished:
-        answer.headers["Refresh"] = str(REFRESH_S)
-    return answer
+    return page(ctx, "job.html", view=view, title=title, back=back,
+                back_label=BACK_LABEL.get(view.kind, "Wróć do wniosku"),
+                next_label=NEXT_LABEL.get(view.kind, "Przejdź do wyniku")
+                if view.kind in DONE else None, poll_ms=POLL_S * 1000,
+                percent=_percent(view), estimate=view.estimate(ctx.lang),
+                said=said(ctx, view), status_code=200)
