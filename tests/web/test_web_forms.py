@@ -501,7 +501,7 @@ def test_revoking_a_token_twice_is_refused_in_polish(sqlite_vault: Vault) -> Non
     assert c.post(f"/account/tokens/{token_id}/revoke", data={"csrf": csrf}).status_code == 303
     r = c.post(f"/account/tokens/{token_id}/revoke", data={"csrf": csrf})
     assert r.status_code == 409
-    error = r.text.split('<p class="error box">')[1].split("</p>")[0]
+    error = r.text.split('id="error-summary"')[1].split("</div>")[0]  # focused (issue 50 M3)
     assert f"Token nr {token_id}" in error and "już unieważniony" in error
     r = c.post("/account/tokens/999/revoke", data={"csrf": csrf})
     assert r.status_code == 404 and "Nie ma tokenu nr 999." in r.text

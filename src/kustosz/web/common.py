@@ -268,6 +268,10 @@ def span_pl(start: datetime, end: datetime, tz: Any, seconds: bool | None = None
 def page(ctx: Ctx, template: str, status_code: int = 200, **data: Any) -> HTMLResponse:
     data.setdefault("form", {})
     data.setdefault("errors", {})
+    # A form sent back with its errors, or a refusal of the page's own (issue 50 M3): base.html
+    # puts the summary first in the content, "Błąd: " in the title, and its script focuses it.
+    data.setdefault("form_failed", bool(data["errors"])
+                    or (bool(data.get("error")) and status_code >= 400))
     return TEMPLATES.TemplateResponse(ctx.request, template, {
         "ctx": ctx, "user": ctx.user, "csrf": ctx.csrf, "_": ctx._, "vault": ctx.vault,
         "office": ctx.vault.policy.office_name, "http_status": status_code,
