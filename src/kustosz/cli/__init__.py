@@ -23,6 +23,7 @@ from kustosz.cli import (
     material,
     monitoring,
     phones,
+    report,
     retention,
     secrets_cmd,
     tls,
@@ -69,6 +70,7 @@ tls.register(app)
 doctor.register(app)
 config_cmd.register(app)  # kustosz config check / schema
 backup.register(app)
+report.register(app)  # kustosz report accountability / verify
 
 
 def main() -> None:

@@ -1,0 +1,79 @@
+"""The report's content as one JSON document: stable key order, nothing that depends on when it
+was made (no "generated at": that is the manifest's), so a report made again for the same
+period gives the same bytes. FORMAT names its shape; a change of shape is a new version."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from kustosz.audit.witness import vault_id
+from kustosz.db.models import AuditEntry
+from kustosz.report import access_facts, custody_facts, material
+from kustosz.report.common import utc
+from kustosz.report.findings import findings
+from kustosz.report.integrity import alerts, integrity, policy_changes
+from kustosz.report.material import Facts
+from kustosz.report.period import ReportPeriod, check_within
+from kustosz.vault import Vault
+
+FORMAT = "kustosz-accountability-report/1"
+REPORT_FILE = "report.json"
+
+
+def began(vault: Vault) -> datetime | None:
+    """When the vault came to be: its first audit entry (vault.init)."""
+    with vault.reading() as s:
+        first = s.execute(select(AuditEntry.at).order_by(AuditEntry.seq).limit(1)).scalar()
+    return utc(first) if first is not None else None
+
+
+def _by_kind(recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, dict[str, Any]] = {}
+    for r in recorded:
+        k = out.setdefault(r["kind"], {"sources": 0, "items": 0, "hours": 0.0,
+                                       "gaps_seconds": 0})
+        k["sources"] += 1
+        k["items"] += r["items"]
+        k["hours"] = round(k["hours"] + r["hours"], 3)
+        k["gaps_seconds"] += r["gaps_seconds"]
+    return dict(sorted(out.items()))
+
+
+def build(vault: Vault, period: ReportPeriod, now: datetime) -> dict[str, Any]:
+    """The report of ``period`` as of ``now`` (which only decides whether the period is over
+    and the vault existed in it; the content is read as it stood at the period's end)."""
+    check_within(period, began(vault), now)
+    with vault.reading() as s:
+        f = Facts(s, vault.policy, period,
+                  timedelta(minutes=vault.config.sweep_interval_minutes))
+        recorded = material.recorded(f)
+        report: dict[str, Any] = {
+            "format": FORMAT,
+            "office": {"name": vault.policy.office_name, "preset": vault.policy.preset,
+                       "vault": vault_id(s), "timezone": vault.policy.timezone.key},
+            "period": period.as_json(),
+            "integrity": integrity(f),
+            "policy_changes": policy_changes(f),
+            "recorded": {"by_kind": _by_kind(recorded), "sources": recorded},
+            "kept": material.kept(f),
+            "deleted": material.deleted(f),
+            "holds": custody_facts.holds(f),
+            "requests": custody_facts.requests(f),
+            "copies": custody_facts.copies(f),
+            "access": access_facts.access(f),
+            "acknowledgments": access_facts.acknowledgments(f),
+            "cameras_added": access_facts.cameras_added(f),
+            "alerts": alerts(f),
+        }
+    report["findings"] = findings(report)
+    return report
+
+
+def to_bytes(report: dict[str, Any]) -> bytes:
+    """Canonical: sorted keys, UTF-8, two-space indent, one final newline."""
+    return (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n") \
+        .encode("utf-8")

@@ -1,0 +1,131 @@
+"""A month of varied activity made through the product's own functions, with two departures
+planted: a deletion a day late and a request left undecided past the office's 14 days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kustosz.access import records
+from kustosz.access.authorisations import issue
+from kustosz.access.users import add_user
+from kustosz.alert_rows import clear_rows, raise_row
+from kustosz.custody.copies import make_copy
+from kustosz.custody.decisions import decide
+from kustosz.custody.destruction import confirm
+from kustosz.custody.handover import hand_over
+from kustosz.custody.requests import RequestSpec, register_request
+from kustosz.db.custody import User
+from kustosz.db.models import Deletion, Source
+from kustosz.report.period import ReportPeriod, parse
+from kustosz.retention.sweep import run_sweep
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
+from tests.custody.custody_helpers import people, record, setup_camera
+
+
+@dataclass
+class Month:
+    period: ReportPeriod
+    now: datetime  # the report's "now": just after the period ended
+    late_deletions: list[int]  # deletion row ids
+    late_request: int
+    copy_number: str
+
+
+def this_month(vault: Vault) -> ReportPeriod:
+    today = datetime.now(UTC).astimezone(vault.policy.timezone)
+    return parse(f"{today:%Y-%m}", None, None, vault.policy.timezone)
+
+
+def _spec(kind: str, received: datetime, **kw: object) -> RequestSpec:
+    base: dict[str, object] = dict(
+        kind=kind, material="video", requester="Komenda Powiatowa Policji w Pleszewie",
+        received_on=received.date(), event_date=received.date(), approx_time="12:00",
+        place="Ratusz/hol parter", margin_minutes=1, purpose="postępowanie przygotowawcze",
+        description="kradzież roweru przy wejściu")
+    base.update(kw)
+    return RequestSpec(**base)  # type: ignore[arg-type]
+
+
+def plant_late_deletion(vault: Vault, tmp: Path) -> list[int]:
+    """One segment of a day 33 days ago and one of the day after; a sweep ten minutes after
+    the second day's period ended: the first is deleted a day late, the second in time."""
+    tz = vault.policy.timezone
+    day = datetime.now(UTC).astimezone(tz).date() - timedelta(days=33)
+    first = datetime.combine(day, time(10), tzinfo=tz)
+    old = record(vault, "cam-parking", first, 1, tmp / "old")
+    on_time = record(vault, "cam-parking", first + timedelta(days=1), 1, tmp / "old")
+    assert on_time[0].expires_at is not None
+    run_sweep(vault, now=on_time[0].expires_at + timedelta(minutes=10))
+    with vault.reading() as s:
+        return list(s.execute(select(Deletion.id).where(
+            Deletion.recording_id == old[0].id)).scalars())
+
+
+def _viewing(vault: Vault, now: datetime) -> None:
+    with vault.transaction() as s:
+        add_user(s, "ochrona", "Adam Stróż", ["viewer"], "test")
+    with vault.transaction() as s:
+        issue(s, holder="ochrona", actions=["playback"], sources=[],
+              source_kinds=["camera"], valid_from=now - timedelta(days=1),
+              valid_to=now + timedelta(days=30), by="burmistrz", actor="test")
+    with vault.transaction() as s:
+        user = s.execute(select(User).where(User.name == "ochrona")).scalar_one()
+        cam = s.execute(select(Source).where(Source.name == "cam-hol")).scalar_one()
+        token = records.try_open(s, user=user, action="playback", client="127.0.0.1",
+                                 purpose="sprawdzenie zdarzenia", witness="user:zastepca",
+                                 case_ref="RSD-1/26",
+                                 source=cam, window=(now - timedelta(hours=1), now))
+        assert isinstance(token, str), token
+        other = s.execute(select(User).where(User.name == "komisja1")).scalar_one()
+        refused = records.try_open(s, user=other, action="playback", client="127.0.0.1",
+                                   purpose="ciekawość", case_ref="RSD-1/26", source=cam,
+                                   witness="user:zastepca",
+                                   window=(now - timedelta(hours=1), now))
+        assert not isinstance(refused, str)
+
+
+def month_of_activity(vault: Vault, tmp: Path) -> Month:
+    tz = vault.policy.timezone
+    people(vault)
+    setup_camera(vault)
+    setup_camera(vault, "cam-parking", zone="parking")
+    late_deletions = plant_late_deletion(vault, tmp)
+    now = datetime.now(UTC).replace(microsecond=0)
+    record(vault, "cam-hol", now - timedelta(minutes=2), 3, tmp / "segs")
+    today = now.astimezone(tz)
+    with vault.transaction() as s:  # the police: approved, copied, handed over, destroyed
+        police = register_request(s, vault.policy, _spec(
+            "authority", today, case_ref="RSD-1/26", approx_time=None, place=None,
+            cameras=["cam-hol"], start=now - timedelta(minutes=3),
+            end=now - timedelta(minutes=1),
+            margin_minutes=0), "test")
+        decide(s, vault.policy, police.id, by="burmistrz", agree=True, on=today.date(),
+               actor="t", keyed_by="burmistrz")
+        person = register_request(s, vault.policy, _spec(
+            "interested", today, requester="Jan Żółkiewski, ul. Łąkowa 5",
+            purpose="dowód w sprawie o kradzież roweru"), "test")
+        decide(s, vault.policy, person.id, by="burmistrz", agree=False, on=today.date(),
+               actor="t", keyed_by="burmistrz", reason="brak interesu prawnego")
+        register_request(s, vault.policy, _spec(
+            "data_subject", today, requester="Maria Kos", purpose=""), "test")
+        late = register_request(s, vault.policy, _spec(
+            "interested", today - timedelta(days=20), requester="Ewa Lis",
+            event_date=(today - timedelta(days=21)).date()), "test")
+        police_id, late_id = police.id, late.id
+    copy = make_copy(vault, police_id, "informatyk", "test")
+    hand_over(vault, copy.number, receiver="st. asp. Ewa Łęcka, KPP Pleszew",
+              by="informatyk", actor="t")
+    confirm(vault, copy.number, "komisja1", "t", reason="sprawa zakończona")
+    confirm(vault, copy.number, "komisja2", "t")
+    _viewing(vault, now)
+    with vault.transaction() as s:  # an alert raised and cleared within the hour
+        raise_row(s, AlertRow.CAMERA_DOWN, "Kamera cam-parking nie nagrywa.", now)
+        clear_rows(s, AlertRow.CAMERA_DOWN, now + timedelta(minutes=30))
+    period = this_month(vault)
+    return Month(period, period.hi + timedelta(seconds=1), late_deletions, late_id,
+                 copy.number)

@@ -1,0 +1,210 @@
+"""The accountability report (issue 53): a month of varied activity made through the product's
+own functions, with a late deletion and a late request planted, gives findings that name
+exactly those; counts equal the registers'; the bundle verifies offline and fails naming the
+file on any change; a report made again gives the same report.json bytes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from kustosz.access import records
+from kustosz.custody import registers
+from kustosz.custody.bundles import public_pem
+from kustosz.custody.requests import get_request, overdue_since
+from kustosz.db.models import Deletion
+from kustosz.errors import InputError
+from kustosz.report import build, bundle, period, verify
+from kustosz.vault import Vault
+from tests.conftest import Cli
+from tests.report.report_helpers import Month, month_of_activity, this_month
+
+
+@pytest.fixture
+def month(sqlite_vault: Vault, tmp_path: Path) -> Month:
+    return month_of_activity(sqlite_vault, tmp_path)
+
+
+@pytest.fixture
+def both(vault: Vault, tmp_path: Path) -> Month:
+    """The month on SQLite and on PostgreSQL (the fixture ``vault`` is both)."""
+    return month_of_activity(vault, tmp_path)
+
+
+def test_findings_name_exactly_the_planted_departures(vault: Vault, both: Month) -> None:
+    month = both
+    report = build.build(vault, month.period, month.now)
+    found = sorted((f["kind"], f["register"], f["row"]) for f in report["findings"])
+    assert found == sorted([("late_decision", "custody_requests", month.late_request),
+                            *[("late_deletion", "deletions", d) for d in month.late_deletions]])
+    assert len(month.late_deletions) == 1
+    late = report["deleted"]["late"][0]
+    assert 23 * 3600 < late["late_seconds"] < 25 * 3600  # a day late, and by how much
+    assert report["integrity"]["verified"]
+    words = {f["kind"]: f["pl"] for f in report["findings"]}
+    assert "h po upływie okresu przechowywania" in words["late_deletion"]
+    assert "," in words["late_deletion"].split(" h po")[0]  # 24,2 h: the decimal comma
+    assert "bez decyzji po terminie" in words["late_decision"]
+
+
+def test_counts_equal_the_registers(vault: Vault, both: Month) -> None:
+    month, p = both, both.period
+    report = build.build(vault, p, month.now)
+    with vault.reading() as s:
+        disclosures = registers.disclosures(s, vault.policy, p.first, p.last)
+        copies = registers.copies(s, vault.policy, p.first, p.last)
+        accesses = [r for r in records.register(s, vault.policy.timezone, "access")
+                    if p.lo <= r.at.replace(tzinfo=UTC) < p.hi]
+        refusals = records.register(s, vault.policy.timezone, "refused")
+        deleted = s.execute(select(func.count()).select_from(Deletion)).scalar_one()
+        late = overdue_since(s, vault.policy, get_request(s, month.late_request),
+                             now=p.hi - timedelta(microseconds=1))
+    requests = report["requests"]
+    assert requests["received"] == len(disclosures.rows)
+    with vault.reading() as s:  # the planted request was received 20 days ago
+        earlier = get_request(s, month.late_request).received_on < p.first
+    assert requests["by_kind"] == {"authority": 1, "data_subject": 1,
+                                   "interested": 1 if earlier else 2}
+    assert requests["decided_in_time"] == 2 and requests["data_subjects"] == 1
+    assert [r["reason"] for r in requests["refused"]] == ["brak interesu prawnego"]
+    assert report["copies"]["made"] == [row[0] for row in copies.rows] == [month.copy_number]
+    assert [d["copy"] for d in report["copies"]["destroyed"]] == [month.copy_number]
+    assert len(report["copies"]["handed_over"]) == 1
+    assert report["access"]["sessions"] == len(accesses) == 1
+    assert report["access"]["with_witness"] == 1
+    assert report["access"]["refused"] == len(refusals) >= 1
+    assert report["deleted"]["count"] == deleted == 2
+    assert late is not None  # the register's own rule says the planted request is overdue
+    assert report["alerts"]["raised"] == 1 and not report["alerts"]["alerts"][0]["too_long"]
+    hol = next(r for r in report["recorded"]["sources"] if r["source"] == "cam-hol")
+    assert hol["items"] == 3 and hol["hours"] == pytest.approx(6 / 3600, abs=1e-3)
+
+
+def test_the_bundle_verifies_and_names_an_altered_file(sqlite_vault: Vault, month: Month,
+                                                       tmp_path: Path) -> None:
+    vault = sqlite_vault
+    report = build.build(vault, month.period, month.now)
+    out = bundle.write(vault, report, tmp_path / "r", month.now)
+    verdict = verify.verify(out, public_key=None)
+    assert verdict.ok, verdict.problems
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["audit_head"] == report["integrity"]["covered_head"]
+    assert {f["path"] for f in manifest["files"]} >= {"report.json"}
+
+    # openssl alone, as docs/operations/accountability.md says
+    sig = json.loads((out / "manifest.sig").read_text())["signature"]
+    (tmp_path / "sig.bin").write_bytes(__import__("base64").b64decode(sig))
+    done = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
+                           str(out / "office_public_key.pem"), "-rawin", "-in",
+                           str(out / "manifest.json"), "-sigfile", str(tmp_path / "sig.bin")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "Signature Verified Successfully" in done.stdout
+
+    body = bytearray((out / "report.json").read_bytes())
+    body[10] ^= 1
+    (out / "report.json").write_bytes(bytes(body))
+    verdict = verify.verify(out)
+    assert not verdict.ok and verdict.problems == [
+        "report.json: changed (SHA-256 differs from the manifest)"]
+
+
+def test_a_bundle_of_another_vaults_key_is_refused(sqlite_vault: Vault, month: Month,
+                                                   tmp_path: Path) -> None:
+    vault = sqlite_vault
+    out = bundle.write(vault, build.build(vault, month.period, month.now), tmp_path / "r.zip",
+                       month.now)
+    own = Ed25519PrivateKey.generate().public_key()  # another office's key
+    assert verify.verify(out).ok
+    verdict = verify.verify(out, own)
+    assert not verdict.ok and "made with another key" in verdict.problems[0]
+    from kustosz.keys import office_key
+    assert verify.verify(out, office_key(vault.root).public_key()).ok
+    assert public_pem(own)  # the key exported as PEM is what --key reads
+
+
+def test_regenerating_gives_the_same_bytes(sqlite_vault: Vault, month: Month,
+                                           tmp_path: Path) -> None:
+    vault = sqlite_vault
+    first = build.to_bytes(build.build(vault, month.period, month.now))
+    later = build.to_bytes(build.build(vault, month.period, month.now + timedelta(days=40)))
+    assert first == later
+    a = bundle.write(vault, build.build(vault, month.period, month.now), tmp_path / "a",
+                     month.now)
+    assert (a / "report.json").read_bytes() == first
+
+
+def test_bad_periods_are_refused_in_polish_and_english(sqlite_vault: Vault) -> None:
+    vault = sqlite_vault
+    tz = vault.policy.timezone
+    now = datetime.now(UTC)
+    with pytest.raises(InputError) as exc:
+        build.build(vault, this_month(vault), now)
+    assert "has not ended" in str(exc.value) and "nie skończył" in (exc.value.pl or "")
+    future = now.astimezone(tz) + timedelta(days=400)
+    with pytest.raises(InputError) as exc:
+        build.build(vault, period.parse(None, None, f"{future:%Y}", tz), now)
+    assert "nie skończył" in (exc.value.pl or "")
+    with pytest.raises(InputError) as exc:
+        build.build(vault, period.parse("2020-01", None, None, tz), now)
+    assert "before this vault existed" in str(exc.value) and "zanim powstał" in (
+        exc.value.pl or "")
+    for bad in ("2026-13", "26-11", "listopad"):
+        with pytest.raises(InputError, match="is not YYYY-MM"):
+            period.parse(bad, None, None, tz)
+    with pytest.raises(InputError, match="exactly one"):
+        period.parse("2026-11", "2026-Q4", None, tz)
+    q = period.parse(None, "2026-Q4", None, tz)
+    assert (q.first.isoformat(), q.last.isoformat()) == ("2026-10-01", "2026-12-31")
+    assert q.lo == datetime(2026, 9, 30, 22, tzinfo=UTC)  # summer time ends in October
+    assert q.hi == datetime(2026, 12, 31, 23, tzinfo=UTC)
+
+
+def test_a_period_spanning_a_policy_change_names_both_rules(cli: Cli) -> None:
+    cli("init", "--preset", "pleszew")
+    config = cli.data / "kustosz.toml"
+    config.write_text(config.read_text() + '\n[policy.retention]\ncamera = "7 days"\n')
+    vault = Vault.open(cli.data)
+    try:
+        p = this_month(vault)
+        report = build.build(vault, p, p.hi + timedelta(seconds=1))
+    finally:
+        vault.close()
+    [change] = report["policy_changes"]
+    assert change["before"]["retention"]["camera"] == "30 days"
+    assert change["after"]["retention"]["camera"] == "7 days"
+
+
+def test_a_vault_whose_chain_fails_still_gets_its_report_saying_so_first(
+        sqlite_vault: Vault, month: Month) -> None:
+    vault = sqlite_vault
+    with vault.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET actor = 'ktoś inny' WHERE seq = 2")
+    report = build.build(vault, month.period, month.now)
+    assert not report["integrity"]["verified"] and report["integrity"]["problems"]
+    assert report["findings"][0]["kind"] == "audit_chain_fails"
+
+
+def test_the_cli_makes_and_verifies_a_report(cli: Cli, tmp_path: Path) -> None:
+    cli("init", "--preset", "pleszew")
+    result = cli("report", "accountability", "--month", "2020-01", ok=False)
+    assert result.exit_code == 2 and "zanim powstał" in result.output
+    result = cli("report", "accountability", "--month", "2026-13", ok=False)
+    assert result.exit_code == 2 and "RRRR-MM" in result.output
+    # a bundle made here, verified by the command line
+    vault = Vault.open(cli.data)
+    try:
+        p = this_month(vault)
+        out = bundle.write(vault, build.build(vault, p, p.hi + timedelta(seconds=1)),
+                           tmp_path / "b", datetime.now(UTC))
+    finally:
+        vault.close()
+    assert "verified" in cli("report", "verify", str(out)).output
+    (out / "report.json").write_bytes((out / "report.json").read_bytes() + b" ")
+    bad = cli("report", "verify", str(out), ok=False)
+    assert bad.exit_code == 1 and "report.json: changed" in bad.output
