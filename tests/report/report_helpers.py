@@ -44,7 +44,10 @@ def this_month(vault: Vault) -> ReportPeriod:
 def _spec(kind: str, received: datetime, **kw: object) -> RequestSpec:
     base: dict[str, object] = dict(
         kind=kind, material="video", requester="Komenda Powiatowa Policji w Pleszewie",
-        received_on=received.date(), event_date=received.date(), approx_time="12:00",
+        # the event the day before it was received: "12:00" of the same day would lie in
+        # the future for a run before noon (a run just after midnight refused it)
+        received_on=received.date(), event_date=received.date() - timedelta(days=1),
+        approx_time="12:00",
         place="Ratusz/hol parter", margin_minutes=1, purpose="postępowanie przygotowawcze",
         description="kradzież roweru przy wejściu")
     base.update(kw)
