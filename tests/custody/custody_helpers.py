@@ -135,7 +135,8 @@ def appoint_commission(vault: Vault, *members: str, by: str = "burmistrz") -> No
                                appointed_on=date(2020, 1, 2), approver=by, actor="test")
 
 
-def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> None:
+def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad",
+             head: str = "burmistrz") -> None:
     """A data subject's masked copy served to a second custodian through the media gate,
     watched to the end (second by second of server time) and approved (issue 17 item 2:
     nothing is handed over unreviewed)."""
@@ -155,7 +156,7 @@ def reviewed(vault: Vault, number: str, reviewer: str = "kustosz-przeglad") -> N
             add_user(s, reviewer, "Maria Wrona", ["custodian"], "test")
             issue(s, holder=reviewer, actions=["export"], sources=[], source_kinds=["camera"],
                   valid_from=t - timedelta(days=1), valid_to=t + timedelta(days=30),
-                  by="burmistrz", actor="test")
+                  by=head, actor="test")
     with vault.transaction() as s:
         copy = get_copy(s, number)
         u = s.execute(select(User).where(User.name == reviewer)).scalar_one()

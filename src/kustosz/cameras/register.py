@@ -49,8 +49,8 @@ from kustosz.policy import Policy
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.states import RecorderState
 
-# What a demo camera's address starts with: ffmpeg's lavfi test pattern, not a camera
-# (add_simulated_camera; the recorder reads it without RTSP).
+# What a demo camera's address starts with: ffmpeg makes the picture itself, not a camera
+# (add_simulated_camera; the recorder reads it without RTSP: ingest.camera.command).
 SIMULATED_PREFIX = "lavfi:"
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
 
@@ -331,7 +331,7 @@ def site_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]
 
 def add_simulated_camera(session: Session, policy: Policy, name: str, site: str, zone: str,
                          segment_seconds: float, actor: str) -> Camera:
-    """A demo camera: ffmpeg's test pattern (with a tone) instead of an RTSP URL. Not
+    """A demo camera: the demo's picture (with a tone) instead of an RTSP URL. Not
     reachable from the CLI's `cameras add`, which accepts rtsp:// only."""
     zone_row = get_zone(session, site, zone)
     check_purpose("property", policy.video)

@@ -25,12 +25,15 @@ DEMO_PORT = 8470
 
 
 def _sample_clip(folder: Path) -> Path:
-    """Two seconds of test pattern as MPEG-TS, video only, made by ffmpeg from the wheel."""
+    """Two seconds of the demo's picture (two people, real faces: a data subject's copy has a
+    face to spare and one to mask) as MPEG-TS, video only, made by ffmpeg from the wheel."""
     import imageio_ffmpeg
 
+    from kustosz.ingest.camera.command import DEMO_PAN, demo_scene_input
+
     out = folder / "sample.ts"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x180:rate=10", "-t", "2", "-an", "-c:v", "libx264",
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *demo_scene_input(10),
+                    "-t", "2", "-vf", DEMO_PAN, "-an", "-c:v", "libx264",
                     "-pix_fmt", "yuv420p", "-f", "mpegts", str(out)], check=True)
     return out
 
@@ -212,8 +215,9 @@ def _live_sources(vault: Vault, root: Path) -> None:
     from kustosz.ingest.phone.demo import make_demo_line
 
     start_simulated_camera(vault, start=False)
-    console.print("Simulated camera [bold]kamera-demo[/] registered: a test pattern with a "
-                  "tone; the recorder keeps the picture and drops the sound (R1.3).")
+    console.print("Simulated camera [bold]kamera-demo[/] registered: two people in a photograph "
+                  "(a data subject's copy masks the other one) with a tone; the recorder keeps "
+                  "the picture and drops the sound (R1.3).")
     note = make_demo_line(vault, root / "pbx-spool")
     console.print(note or "Simulated phone exchange [bold]centrala-demo[/]: calls taken in "
                   f"from {root / 'pbx-spool'} (FreePBX layout, Asterisk Master.csv).")

@@ -12,6 +12,13 @@ SEGMENT_GLOB = "seg*.ts"
 LIST_NAME = "segments.csv"
 # A camera that stops sending without closing the connection is noticed after this long.
 IO_TIMEOUT_S = 5.0
+# The demo's picture (kustosz/demo/README.md): two people in public-domain photographs, so
+# that a data subject's copy in the demo masks a real face. ffmpeg's test pattern had none,
+# and the face detector scored its checkerboard above the masking threshold (issue 49).
+DEMO_SCENE = Path(__file__).resolve().parents[2] / "demo" / "scene.jpg"
+# A 640×360 window panning slowly (30 s there and back) across the 720×360 picture: a live
+# camera's picture moves, and the masks follow the faces.
+DEMO_PAN = "crop=640:360:x='40+40*sin(2*PI*t/30)':y=0"
 
 
 # The camera's address (with its password) reaches ffmpeg on its stdin, as a one-line
@@ -41,14 +48,23 @@ def input_script(url: str) -> bytes:
             f"option timeout {int(IO_TIMEOUT_S * 1e6)}\n").encode()
 
 
+def demo_scene_input(fps: int) -> list[str]:
+    """ffmpeg's input options for the demo's picture, repeated at ``fps`` (its pan,
+    `DEMO_PAN`, is an output option: after every input)."""
+    # pattern_type none: a "%" in the installed path is not a frame number's pattern
+    return ["-loop", "1", "-framerate", str(fps), "-pattern_type", "none",
+            "-i", str(DEMO_SCENE)]
+
+
 def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
     if url.startswith(SIMULATED_PREFIX):
-        # The demo's camera: a test pattern with a tone, encoded live like a camera would; the
-        # tone is there to show that the recorder drops audio.
-        return ["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=15",
+        # The demo's camera: the demo's picture with a tone, encoded live like a camera would;
+        # the tone is there to show that the recorder drops audio.
+        return ["-re", *demo_scene_input(15),
                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-                "-pix_fmt", "yuv420p", "-g", str(max(1, round(15 * gop_seconds)))], None
+                "-vf", DEMO_PAN, "-c:v", "libx264", "-preset", "ultrafast",
+                "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+                "-g", str(max(1, round(15 * gop_seconds)))], None
     return (["-f", "concat", "-safe", "0", "-protocol_whitelist", PIPED_PROTOCOLS,
              "-i", "pipe:0", "-c", "copy"], input_script(url))
 

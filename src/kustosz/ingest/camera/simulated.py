@@ -1,5 +1,6 @@
-"""A simulated camera for `kustosz demo`: a test pattern with a tone, recorded by the same
-recorder as a real camera (the tone shows that audio is dropped)."""
+"""A simulated camera for `kustosz demo`: the demo's picture of two people (kustosz/demo)
+with a tone, recorded by the same recorder as a real camera (the tone shows that audio is
+dropped)."""
 
 from __future__ import annotations
 
