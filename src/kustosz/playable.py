@@ -151,15 +151,32 @@ def zone_pieces(start: datetime, end: datetime, tz: ZoneInfo
                 lo = mid
             else:
                 hi = mid
-        at = hi.replace(microsecond=0) if hi.microsecond == 0 else hi
+        # A zone's offset changes on a whole second (tzdata's transitions): the one in
+        # (lo, hi], which is less than a second long, is the one after lo's.
+        at = lo.replace(microsecond=0) + timedelta(seconds=1)
         if at >= end:
             return pieces
+
+
+# The burned-in time's one format, for the playable file's running clock (`clock_text`, in
+# ffmpeg's expansion), a data subject's masked copy (masking/band.py, the same clock) and the
+# slates' words (`local_text`): "2026-11-23 14:05:07 CET", the zone's abbreviation after it.
+CLOCK_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def local_text(at: datetime, tz: ZoneInfo) -> str:
     """A time as burned into the picture: "2026-11-23 14:05:07 CET"."""
     local = at.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+    return f"{local.strftime(CLOCK_FORMAT)} {local.tzname()}"
+
+
+def clock_text(base: float, abbr: str) -> str:
+    """`CLOCK_FORMAT` as the value of drawtext's text option in a filter graph: the time of
+    the frame whose pts is t s is ``base + t`` (seconds since the epoch, already shifted into
+    the zone, so ffmpeg's gmtime shows local time), ``abbr`` beside it. The colons are
+    escaped for strftime's place in the expansion and again for the graph's parser."""
+    fmt = CLOCK_FORMAT.replace(":", "\\\\\\:")
+    return f"'%{{pts\\:gmtime\\:{base:.6f}\\:{fmt}}} {abbr}'"
 
 
 def _seconds_pl(seconds: float) -> str:
@@ -167,6 +184,12 @@ def _seconds_pl(seconds: float) -> str:
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return " ".join(f"{v} {u}" for v, u in ((h, "h"), (m, "min"), (sec, "s")) if v) or "0 s"
+
+
+def slate_head(unreadable: bool) -> str:
+    """The band's first line over a gap's slate, instead of the running clock."""
+    return "Nagranie nieczytelne (unreadable recording)" if unreadable \
+        else "Brak nagrania (no recording)"
 
 
 def slate_lines(gap: Gap, tz: ZoneInfo) -> list[str]:
@@ -285,8 +308,7 @@ def clock_filters(run: Run, durations: list[float], pic: Picture, tz: ZoneInfo) 
         if i + 1 < len(spans):
             conds.append(f"lt(t\\,{spans[i + 1][0]:.6f})")
         enable = f":enable='{'*'.join(conds)}'" if conds else ""
-        out.append(first_line(pic, f"'%{{pts\\:gmtime\\:{base:.6f}\\:%Y-%m-%d "
-                                   f"%H\\\\\\:%M\\\\\\:%S}} {abbr}'") + enable)
+        out.append(first_line(pic, clock_text(base, abbr)) + enable)
     return out
 
 
@@ -372,7 +394,7 @@ def slate_picture(gap: Gap, width: int, height: int, tz: ZoneInfo) -> Any:
     card and words as the playable file's (issue 29 item 2: never plain black)."""
     import numpy as np  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
-    _need_font()
+    need_font()
     pic = Picture(width, height, DEFAULT_FPS)
     tmp = Path(tempfile.mkdtemp(prefix="kustosz-slate-"))
     try:
@@ -393,7 +415,7 @@ def slate_picture(gap: Gap, width: int, height: int, tz: ZoneInfo) -> Any:
     return np.frombuffer(done.stdout, dtype=np.uint8).reshape(height, width, 3).copy()
 
 
-def _need_font() -> None:
+def need_font() -> None:
     if not FONT.is_file():
         raise KustoszError(f"the font {FONT} is missing; install the Debian package "
                            f"{FONT_PACKAGE}",
@@ -409,8 +431,7 @@ def encode_slate(gap: Gap, frames: int, pic: Picture, tz: ZoneInfo, number_file:
     filters = [*band_filters(pic, number_file)]
     # The band's first line says there is no recording instead of a running clock.
     head = tmp / f"{out.stem}-head.txt"
-    head.write_text("Nagranie nieczytelne (unreadable recording)" if gap.unreadable
-                    else "Brak nagrania (no recording)")
+    head.write_text(slate_head(gap.unreadable))
     filters.append(first_line(pic, f"@{head}"))
     # centred on the card, below the band the pad has added above it
     filters += card_text(lines, pic, pic.band, tmp / out.stem)
@@ -455,7 +476,7 @@ def make_playable(segments: Sequence[Segment], out: Path, number: str, tz: ZoneI
     says of it. Refuses (nothing written) without a number or without material."""
     number = check_number(number)
     plan(segments, window)  # refuses an empty period before anything is read
-    _need_font()
+    need_font()
     if out.exists():
         raise InputError(f"{out} already exists; refusing to overwrite it",
                          pl=f"Plik {out.name} już istnieje; nie zostanie nadpisany.")

@@ -22,7 +22,9 @@ judged.
 The manual masks a person drew are pixelated while their time range lasts; the requester's
 boxes are spared from the automatic masking (never from a manual mask: a person drew that on
 purpose, over a screen or a document beside the requester). The result is encoded by
-libx264 in this process (PyAV), detection runs in a thread of its own.
+libx264 in this process (PyAV), detection runs in a thread of its own. Given the period's
+clock, each frame is encoded under a band with its recording time, as the playable file's
+(masking/band.py), added after the masking; the check looks at the picture below it.
 
 The output is written under a temporary name and renamed when whole: a failure leaves no file.
 """
@@ -51,6 +53,7 @@ import numpy as np
 from kustosz.errors import InputError, KustoszError
 from kustosz.fsutil import replace
 from kustosz.masking import detect, obscure
+from kustosz.masking.band import TimeBand
 from kustosz.masking.regions import (
     HEAD_TOP,
     NECK_BELOW,
@@ -182,6 +185,7 @@ class _Frame:
     t: float
     rgb: np.ndarray
     slate: bool = False  # a gap's card: no picture, nothing on it is masked
+    head: np.ndarray | None = None  # the band over a slate (`TimeBand.slate`)
 
 
 class _Decoded:
@@ -240,15 +244,20 @@ class _Encoder:
     finished file (issue 28 item 1's cost)."""
 
     def __init__(self, out: Path, width: int, height: int, fps: Fraction, opts: Options,
-                 checker: _Checker | None) -> None:
+                 checker: _Checker | None, top: int = 0) -> None:
         # yuv420p needs even sides: an odd last row or column is dropped
         self.width, self.height = width - width % 2, height - height % 2
         self.checker, self.index = checker, 0
+        # ``top`` rows of band (`TimeBand`, even) above each picture: one frame of both is
+        # assembled here and encoded once
+        self.top = top
+        self.canvas = np.zeros((top + self.height, self.width, 3), dtype=np.uint8) \
+            if top else None
         try:
             self.container = av.open(str(out), mode="w", format="mp4",
                                      options={"movflags": "+faststart"})
             self.stream = self.container.add_stream("libx264", rate=fps)
-            self.stream.width, self.stream.height = self.width, self.height
+            self.stream.width, self.stream.height = self.width, top + self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.codec_context.time_base = Fraction(1) / fps
             self.stream.options = {"crf": str(opts.crf), "preset": opts.preset}
@@ -267,9 +276,13 @@ class _Encoder:
                 self.checker.put(packet, self.stream.codec_context.extradata)
             self.container.mux(packet)
 
-    def write(self, rgb: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(
-            np.ascontiguousarray(rgb[:self.height, :self.width]), format="rgb24")
+    def write(self, rgb: np.ndarray, head: np.ndarray | None = None) -> None:
+        picture = rgb[:self.height, :self.width]
+        if self.canvas is not None:
+            self.canvas[:self.top] = 0 if head is None else head
+            self.canvas[self.top:] = picture
+            picture = self.canvas
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
         frame.pts, frame.time_base = self.index, self.stream.codec_context.time_base
         self.index += 1
         try:
@@ -311,14 +324,17 @@ class _Check:
         self.near: dict[int, list[Box]] = {}
         self.digests: list[bytes] = []  # of each checked frame's pixels (`_Checker.matches`)
         self.expected = 0  # the frames the file will have (known once the masking is done)
+        self.top = 0  # rows of the burned-in time's band above the picture (`TimeBand`)
 
     def at(self, index: int) -> float:
         return self.times[index] if index < len(self.times) else index / float(self.fps)
 
-    @staticmethod
-    def look(frame: av.VideoFrame, detector: Any) -> tuple[bytes, tuple[int, int], list[Any]]:
-        """The detector's findings on one decoded frame (any thread, its own network)."""
-        rgb = frame.to_ndarray(format="rgb24")
+    def look(self, frame: av.VideoFrame, detector: Any
+             ) -> tuple[bytes, tuple[int, int], list[Any]]:
+        """The detector's findings on one decoded frame (any thread, its own network): on
+        its picture, below the band (whose text is no face and was never masked), so that
+        they are in the picture's pixels as the masks are; the digest is of all of it."""
+        rgb = frame.to_ndarray(format="rgb24")[self.top:]
         return _digest(frame), (rgb.shape[0], rgb.shape[1]), detector(rgb, threshold=VERIFY_FLOOR)
 
     def record(self, index: int, seen: tuple[bytes, tuple[int, int], list[Any]]) -> None:
@@ -335,9 +351,11 @@ class _Check:
         others = [d for d in others if d not in mosaic]
         self.checked += 1
         if others:
-            top = max(others, key=lambda d: d.score)
-            self.per_frame.append((top.score, index, (math.floor(top.x1), math.floor(top.y1),
-                                                      math.ceil(top.x2), math.ceil(top.y2))))
+            # the reviewer's box is in the file's pixels (`residual.thumbnail`): below the band
+            top, band = max(others, key=lambda d: d.score), self.top
+            self.per_frame.append((top.score, index, (
+                math.floor(top.x1), math.floor(top.y1) + band, math.ceil(top.x2),
+                math.ceil(top.y2) + band)))
             near_now = [d for d in others if d.score >= opts.threshold * NEAR_SHARE]
             if near_now:
                 self.near[index] = [dilate(d.x1, d.y1, d.x2, d.y2, REMASK_SCALE, width,
@@ -575,7 +593,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         "manual_masks": [m.as_dict() for m in manual],
         "requester_boxes": [m.as_dict() for m in spared],
         "video": {"codec": "H.264", "audio": False, "width": size[0] - size[0] % 2,
-                  "height": size[1] - size[1] % 2, "fps": float(fps),
+                  "height": size[1] - size[1] % 2 + (done.band.rows if done.band else 0),
+                  "fps": float(fps),
                   "frames": done.stats["frames"],
                   "options": {k: v for k, v in asdict(opts).items() if k in ("crf", "preset")}},
         "stats": stats,
@@ -585,6 +604,8 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
                     if clock is not None else "black",
         "time_zero": "period start" if duration_s is not None else "first frame",
     }
+    if done.band is not None:
+        described["time_burned_in"] = done.band.describe()
     if verification is not None:
         verification["passes"] = passes
         verification["frames_masked_again"] = sum(
@@ -625,6 +646,7 @@ class _Pass:
         self.gaps: list[dict[str, Any]] = []
         self.clock = clock
         self.encoder: _Encoder | None = None
+        self.band: TimeBand | None = None  # the burned-in time, where the clock is given
         self.seen: np.ndarray | None = None  # the last frame detected on, in blocks
         self.pixelated: dict[int, list[Box]] = {}  # frame → the rectangles pixelated on it
         self.check_with = check_with  # the output's check's detectors (None: no check)
@@ -712,7 +734,7 @@ class _Pass:
             if self.trace:
                 self.trace(frame.index, frame.t, [], [], [])
             assert self.encoder is not None
-            self.encoder.write(frame.rgb)
+            self.encoder.write(frame.rgb, frame.head)
             return
         boxes = self.boxes_for(frame)
         manual_now = [as_box(m) for m in self.manual if m.active(frame.t)]
@@ -734,7 +756,8 @@ class _Pass:
             self.trace(frame.index, frame.t, [b for b in boxes if b not in near], near,
                        manual_now)
         assert self.encoder is not None
-        self.encoder.write(frame.rgb)
+        # the time is added once the frame is masked: nothing masks it
+        self.encoder.write(frame.rgb, self.band.at(frame.t) if self.band else None)
 
     def slate(self, start_s: float, end_s: float, like: np.ndarray) -> np.ndarray:
         """The picture shown for a gap of the period from ``start_s`` to ``end_s``: the card
@@ -764,14 +787,17 @@ class _Pass:
         dt = float(1 / self.fps)
         if missing * dt >= GAP_SLATE_S:
             card = self.slate(expected, expected + missing * dt, after)
+            head = self.band.slate(bool(self.gaps[-1].get("unreadable"))) if self.band \
+                else None
             for n in range(missing):
-                self.take(expected + n * dt, card, True, faces)
+                self.take(expected + n * dt, card, True, faces, head)
             return
         still = before if before is not None else after
         for n in range(missing):  # still unmasked: frames wait in `pending`
             self.take(expected + n * dt, still.copy(), False, faces)
 
-    def take(self, t: float, rgb: np.ndarray, gap: bool, faces: ThreadPoolExecutor) -> None:
+    def take(self, t: float, rgb: np.ndarray, gap: bool, faces: ThreadPoolExecutor,
+             head: np.ndarray | None = None) -> None:
         opts, rounds = self.opts, self.rounds
         index = self.stats["frames"]
         self.stats["frames"] += 1
@@ -790,7 +816,7 @@ class _Pass:
             while self.pending and self.pending[0].index // opts.every + 2 + opts.hold <= r:
                 self.emit(self.pending.popleft())
             rounds.pop(r - 2 * opts.hold - 3, None)
-        self.pending.append(_Frame(index, t, rgb, slate=gap))
+        self.pending.append(_Frame(index, t, rgb, slate=gap, head=head))
         if self.progress and index % PROGRESS_EVERY == 0:
             done = t / self.duration_s if self.duration_s else self.decoded.done_fraction
             checked = 0.0
@@ -836,13 +862,16 @@ class _Pass:
                     check_in_frame(self.spared, "keep", width, height, duration_s)
                     self.fps = self.decoded.fps or Fraction(25)
                     dt = float(1 / self.fps)
+                    if self.clock is not None:
+                        self.band = TimeBand(*self.clock, width, height)
+                    top = self.band.rows if self.band else 0
                     if self.check_with is not None:
                         check = _Check(self.spared, self.opts, self.check_with[0],
                                        self.pixelated, self.times)
-                        check.fps = self.fps
+                        check.fps, check.top = self.fps, top
                         self.checker = _Checker(check, self.check_with)
                     self.encoder = _Encoder(self.part, width, height, self.fps, self.opts,
-                                            self.checker)
+                                            self.checker, top)
                 elif self.size != (width, height):
                     raise InputError(
                         f"the picture size changes within the period ({self.size[0]}×"
