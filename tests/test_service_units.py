@@ -74,7 +74,7 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path, drop_in: bool)
 def test_reload_sends_serve_the_signal_it_reloads_on() -> None:
     """`systemctl reload kustosz` (issue 50 item 8): SIGHUP to serve alone, which reads
     kustosz.toml again (tests/siprec/test_siprec_reload.py sends it to a real serve)."""
-    assert _settings(UNIT.read_text())["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert _settings(UNIT.read_text())["ExecReload"] == ["/bin/sh -c 'kill -HUP $MAINPID'"]
 
 
 @needs_analyze

@@ -13,7 +13,7 @@ from web_helpers import Material, signed_in
 def test_the_switch_keeps_the_day_the_zoom_and_the_search(sqlite_material: Material) -> None:
     c = signed_in(sqlite_material.vault, "informatyk")
     for here in ("/cameras?day=2026-11-20&zoom=hour&at=10:00",
-                 "/requests?person=Łęcka&state=open"):
+                 "/requests?state=open&from=2026-11-01"):
         page = c.get(here).text
         link = re.search(r'<a href="(/lang/en\?next=[^"]*)"', page)
         assert link is not None
@@ -23,6 +23,13 @@ def test_the_switch_keeps_the_day_the_zoom_and_the_search(sqlite_material: Mater
         assert answer.status_code in (302, 303)
         assert unquote(answer.headers["location"]) == here
         assert 'kustosz_lang=en' in answer.headers["set-cookie"]
+
+
+def test_the_switch_never_carries_a_person_or_a_number(sqlite_material: Material) -> None:
+    c = signed_in(sqlite_material.vault, "informatyk")
+    page = c.get("/requests?person=Łęcka&state=open").text
+    href = unescape(re.search(r'<a href="(/lang/en\?next=[^"]*)"', page).group(1))  # type: ignore[union-attr]
+    assert unquote(unquote(href)).endswith("/requests?state=open")
 
 
 def test_the_switch_never_leads_off_the_site(sqlite_material: Material) -> None:

@@ -141,17 +141,20 @@ def covering(holds: Iterable[HoldFacts], rec: ItemFacts) -> list[int]:
     return sorted(h.id for h in holds if covers(h, rec))
 
 
-def active_holds(session: Session) -> list[HoldFacts]:
-    """Every unreleased hold, as facts for `covering`."""
+def active_holds(session: Session, at: datetime | None = None) -> list[HoldFacts]:
+    """Every unreleased hold, as facts for `covering`; with ``at``, the holds in force then
+    (placed before it, not released by it), as unreleased facts (the accountability report)."""
     sources: dict[int, set[int]] = {}
     items: dict[int, set[int]] = {}
     for hid, sid in session.execute(select(HoldSource.hold_id, HoldSource.source_id)):
         sources.setdefault(hid, set()).add(sid)
     for hid, rid in session.execute(select(HoldItem.hold_id, HoldItem.recording_id)):
         items.setdefault(hid, set()).add(rid)
+    which = Hold.released_at.is_(None) if at is None else and_(
+        Hold.placed_at < at, Hold.released_at.is_(None) | (Hold.released_at >= at))
     return [HoldFacts(h.id, frozenset(sources.get(h.id, ())), frozenset(items.get(h.id, ())),
-                      h.start_at, h.end_at, h.released_at)
-            for h in session.execute(select(Hold).where(Hold.released_at.is_(None))).scalars()]
+                      h.start_at, h.end_at, h.released_at if at is None else None)
+            for h in session.execute(select(Hold).where(which).order_by(Hold.id)).scalars()]
 
 
 # The coverage rule without "the hold is not released": what a released hold covered.

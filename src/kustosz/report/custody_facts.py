@@ -21,6 +21,7 @@ from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import Hold
 from kustosz.report.common import counted, in_period, iso, utc
 from kustosz.report.material import Facts
+from kustosz.states import RequestStatus
 
 
 def holds(f: Facts) -> dict[str, Any]:
@@ -44,16 +45,16 @@ def _decision(f: Facts, req: Request) -> dict[str, Any]:
     if d is not None and d.decided_on > last:
         d = None  # decided after the period: undecided at its end
     day = d.decided_on if d is not None else None
-    if d is None and req.status == "refused" and utc(req.registered_at) < f.period.hi:
+    if d is None and req.status == RequestStatus.REFUSED and utc(req.registered_at) < f.period.hi:
         day = req.registered_at.astimezone(f.policy.timezone).date()  # refused at intake
     if req.no_data_on is not None and req.no_data_on <= last:
         day = day or req.no_data_on  # answered: no data of the person (custody.no_data)
     due = f.policy.custody.decision_overdue_after.last_day(req.received_on)
     return {"decided_on": day.isoformat() if day else None, "due": due.isoformat(),
-            "agree": d.agree if d is not None else (False if day and req.status == "refused"
-                                                    else None),
+            "agree": d.agree if d is not None else (
+                False if day and req.status == RequestStatus.REFUSED else None),
             "reason": (d.reason if d is not None and not d.agree else None)
-            or (req.status_reason if req.status == "refused" and day else None),
+            or (req.status_reason if req.status == RequestStatus.REFUSED and day else None),
             "late": day > due if day else due < last}
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.alerts.checks import LATE_FACTOR
 from kustosz.db.cameras import ClockOffset, Gap
-from kustosz.db.models import Deletion, Hold, HoldItem, HoldSource, Recording, Source, Sweep
-from kustosz.holds.coverage import HoldFacts, ItemFacts, covering
+from kustosz.db.models import Deletion, Recording, Source, Sweep
+from kustosz.holds.coverage import HoldFacts, ItemFacts, active_holds, covering
 from kustosz.index.expiry import expiry_of
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
@@ -89,18 +89,8 @@ def recorded(f: Facts) -> list[dict[str, Any]]:
 
 
 def holds_at(session: Session, at: datetime) -> list[HoldFacts]:
-    """The holds in force at ``at`` (placed before, not yet released), as coverage facts."""
-    srcs: dict[int, set[int]] = {}
-    items: dict[int, set[int]] = {}
-    for hid, sid in session.execute(select(HoldSource.hold_id, HoldSource.source_id)):
-        srcs.setdefault(hid, set()).add(sid)
-    for hid, rid in session.execute(select(HoldItem.hold_id, HoldItem.recording_id)):
-        items.setdefault(hid, set()).add(rid)
-    return [HoldFacts(h.id, frozenset(srcs.get(h.id, ())), frozenset(items.get(h.id, ())),
-                      h.start_at, h.end_at, None)
-            for h in session.execute(select(Hold).where(
-                Hold.placed_at < at, (Hold.released_at.is_(None)) | (Hold.released_at >= at))
-                .order_by(Hold.id)).scalars()]
+    """The holds in force at ``at``, as coverage facts (the rule's one home)."""
+    return active_holds(session, at)
 
 
 def deletion_expiry(row: Deletion, source: Source, policy: Policy) -> datetime:
