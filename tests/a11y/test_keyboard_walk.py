@@ -6,6 +6,7 @@ an accessible name."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import a11y_site
 import pytest
 from a11y_site import AXE_RUN, CHROMIUM, NARROW, REFLOW, WIDE, new_context, office, record_now
 from test_web_browser import ARGS, BROWSER_ENV
+from tests.custody.custody_helpers import record
 from web_helpers import PASSWORD, authorise
 
 pytestmark = pytest.mark.slow
@@ -26,6 +28,7 @@ FOCUSED = """() => { const e = document.activeElement;
 INDICATOR = """() => { const s = getComputedStyle(document.activeElement);
   return (parseFloat(s.outlineWidth) > 0 && s.outlineStyle !== "none")
     || (s.boxShadow && s.boxShadow !== "none"); }"""
+IN_FOOTER = "() => document.activeElement.closest('footer') !== null"
 # the accessible name, as far as the markup gives it (4.1.2): aria-label(ledby), a label,
 # the content, title or alt
 NAME = """() => { const e = document.activeElement;
@@ -45,14 +48,21 @@ def focused(page: Any) -> dict[str, Any]:
 
 
 def tab_to(page: Any, test: Any, most: int = 150) -> dict[str, Any]:
-    """Tab until the focused element passes ``test``; fails if it never does."""
+    """Tab until the focused element passes ``test``; fails if it never does, if focus fell
+    to <body> on the way (lost), or if the element reached shows no focus indicator."""
     seen = []
     for _ in range(most):
         page.keyboard.press("Tab")
         now = focused(page)
+        # past the page's last stop (the footer) Tab leaves for the browser and comes back
+        # at the top: <body> there is the wrap, anywhere else focus was lost
+        assert now["tag"] != "body" or not seen or seen[-1].startswith("footer"), \
+            f"focus was lost (fell to <body>) after {seen[-3:]} on {page.url}"
         if test(now):
+            assert page.evaluate(INDICATOR), f"no visible focus indicator on {now} ({page.url})"
             return now
-        seen.append(f"{now['tag']}#{now['id']} {now['href']} {now['text'][:20]}")
+        seen.append(("footer " if page.evaluate(IN_FOOTER) else "")
+                    + f"{now['tag']}#{now['id']} {now['href']} {now['text'][:20]}")
     raise AssertionError(f"Tab never reached the element; went through: {seen}")
 
 
@@ -128,6 +138,100 @@ def view_recording(page: Any, base: str) -> None:
     assert problems == [], "\n".join(problems)
 
 
+def choose(page: Any, value: str, most: int = 30) -> None:
+    """A focused <select> set to ``value`` by the arrow keys alone."""
+    for _ in range(most):
+        if page.evaluate("() => document.activeElement.value") == value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"the arrows never reached option {value!r}")
+
+
+def type_date(page: Any, day: date) -> None:
+    """A date typed into a focused <input type=date> as a person does in a Polish browser
+    (dd.mm.rrrr: the field moves on by itself after each part)."""
+    page.keyboard.type(day.strftime("%d%m%Y"))
+    assert page.evaluate("() => document.activeElement.value") == day.isoformat(), \
+        page.evaluate("() => document.activeElement.value")
+
+
+def yesterday_at_ten(base: str) -> tuple[date, datetime]:
+    """Three segments of cam-hol from 10:00 yesterday (Warsaw): what the walk looks for."""
+    vault, folder = a11y_site._SITES[base]
+    tz = vault.policy.timezone
+    day = datetime.now(tz).date() - timedelta(days=1)
+    ten = datetime.combine(day, time(10, 0), tzinfo=tz).astimezone(UTC)
+    record(vault, "cam-hol", ten, 3, folder / "yesterday")
+    return day, ten
+
+
+def view_yesterday_at_ten(page: Any, base: str) -> date:
+    """The viewer, by keyboard: the cameras' timeline, the day before, its 10:00 hour, and
+    cam-hol's recording from there played (issue 50's done-when)."""
+    day, _ = yesterday_at_ten(base)
+    sign_in(page, base, "ogladajacy")
+    tab_to(page, lambda f: f["href"] == "/cameras")
+    follow(page)
+    tab_to(page, lambda f: f["id"] == "tl-prev")
+    follow(page)
+    assert f"day={day.isoformat()}" in page.url, page.url
+    tab_to(page, lambda f: f["text"] == "10:00" and "zoom=hour" in f["href"])
+    follow(page)
+    assert "at=10:00" in page.url, page.url
+    assert page.inner_text("#tl-window").endswith("10:00–11:00"), page.inner_text("#tl-window")
+    tab_to(page, lambda f: "action=playback" in f["href"] and "cam-hol" in f["href"])
+    assert f"from={day.isoformat()}T10:0" in focused(page)["href"], focused(page)["href"]
+    follow(page)
+    tab_to(page, lambda f: f["id"] == "f-purpose")
+    page.keyboard.type("sprawdzenie zgłoszenia kradzieży roweru")
+    tab_to(page, lambda f: f["id"] == "f-case_ref", 5)
+    page.keyboard.type("OR.1234.7.2026")
+    tab_to(page, lambda f: f["id"] == "f-witness", 5)
+    page.keyboard.press("ArrowDown")
+    tab_to(page, lambda f: f["tag"] == "button" and f["inMain"], 5)
+    follow(page)
+    assert "/view/" in page.url, (page.url, page.inner_text("main")[:500])
+    page.focus("#content")
+    tab_to(page, lambda f: f["id"] == "player", 30)
+    return day
+
+
+def register_police_request(page: Any, base: str, day: date) -> None:
+    """The secretariat, by keyboard: the police's written request for cam-hol at 10:00 of
+    ``day`` registered in the form of the requests page."""
+    sign_in(page, base, "sekretariat")
+    tab_to(page, lambda f: f["href"] == "/requests")
+    follow(page)
+    tab_to(page, lambda f: f["id"] == "f-kind")
+    choose(page, "authority")
+    tab_to(page, lambda f: f["id"] == "f-material", 5)
+    choose(page, "video")
+    tab_to(page, lambda f: f["id"] == "f-requester", 5)
+    page.keyboard.type("Komenda Powiatowa Policji w Pleszewie, asp. Ewa Łęcka")
+    tab_to(page, lambda f: f["id"] == "f-received_on", 5)
+    type_date(page, datetime.now(UTC).astimezone(_tz(base)).date())
+    tab_to(page, lambda f: f["id"] == "f-event_date", 5)
+    type_date(page, day)
+    tab_to(page, lambda f: f["id"] == "f-approx_time", 5)
+    page.keyboard.type("10:00")
+    tab_to(page, lambda f: f["id"] == "f-camera", 10)
+    choose(page, "cam-hol")
+    tab_to(page, lambda f: f["id"] == "f-description", 10)
+    page.keyboard.type("kradzież roweru sprzed wejścia do urzędu")
+    tab_to(page, lambda f: f["id"] == "f-purpose", 5)
+    page.keyboard.type("postępowanie przygotowawcze w sprawie kradzieży")
+    tab_to(page, lambda f: f["id"] == "f-case_ref", 5)
+    page.keyboard.type("RSD-123/26")
+    tab_to(page, lambda f: f["tag"] == "button" and "Zarejestruj" in f["text"], 10)
+    follow(page)
+    assert page.locator("main .error").count() == 0, page.inner_text("main")[:800]
+    assert "kradzież roweru sprzed wejścia" in page.inner_text("main"), page.url
+
+
+def _tz(base: str) -> Any:
+    return a11y_site._SITES[base][0].policy.timezone
+
+
 def newest_request(page: Any, base: str, user: str) -> None:
     """Signed in as ``user``, by Tab and Enter: the requests, then the newest one."""
     sign_in(page, base, user)
@@ -140,6 +244,7 @@ def newest_request(page: Any, base: str, user: str) -> None:
 
 def decide_request(page: Any, base: str) -> None:
     newest_request(page, base, "burmistrz")
+    assert "RSD-123/26" in page.inner_text("main"), "not the request the walk registered"
     tab_to(page, lambda f: f["tag"] == "input"
            and page.evaluate("() => document.activeElement.name") == "agree")
     # Tab enters a radio group on its first button; the arrows move within it
@@ -234,6 +339,8 @@ def test_viewing_and_deciding_by_keyboard_alone(
         page.on("console", lambda msg: violations.append(msg.text)
                 if "CSP violation" in msg.text else None)
         view_recording(page, base)
+        day = view_yesterday_at_ten(page, base)
+        register_police_request(page, base, day)
         decide_request(page, base)
         copy_and_hand_over(page, base, tmp_path)
         search_calls(page, base)
