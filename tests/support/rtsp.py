@@ -108,6 +108,9 @@ class RtspServer:
         shared: bool = True,
         clip: Path | None = None,
         sub_stream: bool = False,
+        flash: float | None = None,
+        flash_log: Path | None = None,
+        gop: float = 2.0,
     ) -> None:
         """``clip``: a folder made by ``pre_encoded_clip()``; every mount then serves it in a
         loop without encoding (video only: ``audio``, ``h265``, the size, rate and bitrate
@@ -133,6 +136,7 @@ class RtspServer:
         self.shared = shared
         self.clip = clip
         self.sub_stream = sub_stream
+        self.flash, self.flash_log, self.gop = flash, flash_log, gop
         self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.base_url: str | None = None
@@ -149,6 +153,10 @@ class RtspServer:
         ]  # fmt: skip
         if self.sub_stream:
             argv.append("--sub-stream")
+        if self.flash is not None:
+            argv += ["--flash", repr(self.flash), "--flash-log", str(self.flash_log)]
+        if self.gop != 2.0:
+            argv += ["--gop", repr(self.gop)]
         if self.clip is not None:
             argv += ["--clip", str(self.clip)]
         elif not self.audio:

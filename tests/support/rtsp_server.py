@@ -31,6 +31,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 
 import gi
 
@@ -60,6 +61,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clip", metavar="DIR",
                    help="serve the pre-encoded MPEG-TS parts in DIR (part%%05d.ts) in a loop "
                         "instead of encoding a test picture; video only")
+    p.add_argument("--flash", type=float, metavar="SECONDS",
+                   help="a plain grey picture changing its shade at every multiple of "
+                        "SECONDS of the wall clock (FLASH_LEVELS in turn), each change "
+                        "written to --flash-log (bench/live_latency.py: glass-to-glass "
+                        "latency); no sound")
+    p.add_argument("--flash-log", metavar="FILE",
+                   help="with --flash: one line per change, 'MOUNT EPOCH_NS LEVEL'")
+    p.add_argument("--gop", type=float, default=2.0, metavar="SECONDS",
+                   help="key frame interval of the encoded picture (real cameras: 1-2 s)")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--password-env", metavar="NAME",
@@ -80,6 +90,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--user and --password go together")
     if a.mounts < 1:
         p.error("--mounts must be >= 1")
+    if a.flash is not None:
+        if a.clip is not None or a.h265 or a.audio_only or not a.flash_log:
+            p.error("--flash needs --flash-log and an H.264 picture (no --clip/--h265)")
+        a.no_audio = True
     if a.clip is not None:
         if a.h265 or a.audio_only:
             p.error("--clip serves the clip's H.264 alone: no --h265, no --audio-only")
@@ -123,16 +137,19 @@ def find_aac_encoder() -> str:
 
 
 def video_branch(a: argparse.Namespace, mount: int) -> str:
-    gop = max(1, a.fps * 2)
+    gop = max(1, round(a.fps * a.gop))
     # a different test pattern per mount makes streams easy to tell apart
     pattern = ("ball", "smpte", "snow", "pinwheel")[(mount - 1) % 4]
+    if a.flash is not None:  # one shade over the whole picture, nothing drawn over it
+        pattern = f"solid-color foreground-color={grey(FLASH_LEVELS[0])}"
     width, height = a.width, a.height
     if a.sub_stream and mount == a.mounts:  # a camera's lighter stream for live view
         width, height = a.width // 2, a.height // 2
+    overlay = "" if a.flash is not None else "! timeoverlay "
     src = (
-        f"videotestsrc is-live=true pattern={pattern} "
+        f"videotestsrc name=src is-live=true pattern={pattern} "
         f"! video/x-raw,width={width},height={height},framerate={a.fps}/1 "
-        f"! timeoverlay ! videoconvert ! video/x-raw,format=I420 "
+        f"{overlay}! videoconvert ! video/x-raw,format=I420 "
     )
     if a.h265:
         enc = (
@@ -194,6 +211,40 @@ def use_clock_time_for_rtcp(_factory, media) -> None:
     pipeline.connect("element-added", on_added)
 
 
+# --flash's shades, in turn: each far from the one before (a change is never a small step)
+# and from each other (a shade seen says which change it was, up to six periods late)
+FLASH_LEVELS = (20, 140, 60, 180, 100, 220)
+
+
+def grey(level: int) -> int:
+    return 0xFF000000 | level << 16 | level << 8 | level
+
+
+def flasher(period: float, log_path: str):
+    """media-configure handler of --flash: the mount's picture changes its shade at each
+    multiple of ``period`` on the wall clock (a timer checks every 2 ms), each change logged
+    with the wall time it was made at: the moment the camera's glass saw it."""
+    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - open while the server runs
+
+    def configure(_factory, media, mount: int) -> None:
+        src = media.get_element().get_by_name("src")
+        state = {"turn": 0, "next": (int(time.time() / period) + 1) * period}
+
+        def tick() -> bool:
+            now = time.time()
+            if now >= state["next"]:
+                state["turn"] += 1
+                level = FLASH_LEVELS[state["turn"] % len(FLASH_LEVELS)]
+                src.set_property("foreground-color", grey(level))
+                log.write(f"{mount} {time.time_ns()} {level}\n")
+                state["next"] = (int(now / period) + 1) * period
+            return True
+
+        GLib.timeout_add(2, tick)
+
+    return configure
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     Gst.init(None)
@@ -236,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.clock_offset:
             factory.set_clock(skewed_ntp_clock(a.clock_offset))
             factory.connect("media-configure", use_clock_time_for_rtcp)
+        if a.flash is not None:
+            factory.connect("media-configure", flasher(a.flash, a.flash_log), i)
         mounts.add_factory(f"/cam{i}", factory)
 
     loop = GLib.MainLoop()
