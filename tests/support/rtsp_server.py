@@ -223,11 +223,13 @@ def grey(level: int) -> int:
 def flasher(period: float, log_path: str):
     """media-configure handler of --flash: the mount's picture changes its shade at each
     multiple of ``period`` on the wall clock (a timer checks every 2 ms), each change logged
-    with the wall time it was made at: the moment the camera's glass saw it."""
+    with the wall time it was made at: the moment the camera's glass saw it. One timer and
+    one count of changes per mount, whatever the number of pipelines the mount has had (a
+    shared media made again after its last client left), so each change is logged once."""
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 - open while the server runs
+    sources: dict[int, object] = {}
 
-    def configure(_factory, media, mount: int) -> None:
-        src = media.get_element().get_by_name("src")
+    def start(mount: int) -> None:
         state = {"turn": 0, "next": (int(time.time() / period) + 1) * period}
 
         def tick() -> bool:
@@ -235,12 +237,19 @@ def flasher(period: float, log_path: str):
             if now >= state["next"]:
                 state["turn"] += 1
                 level = FLASH_LEVELS[state["turn"] % len(FLASH_LEVELS)]
+                src = sources[mount]
                 src.set_property("foreground-color", grey(level))
                 log.write(f"{mount} {time.time_ns()} {level}\n")
                 state["next"] = (int(now / period) + 1) * period
             return True
 
         GLib.timeout_add(2, tick)
+
+    def configure(_factory, media, mount: int) -> None:
+        first = mount not in sources
+        sources[mount] = media.get_element().get_by_name("src")
+        if first:
+            start(mount)
 
     return configure
 

@@ -31,6 +31,7 @@ from kustosz.web import (
     first_day,
     jobs_pages,
     media_downloads,
+    media_live_stream,
     media_live_sub,
     media_playlists,
     media_start,
@@ -103,10 +104,10 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,
-                   media_view, media_live_sub, monitoring, calls, pages, requests_pages, admin,
-                   employees, tokens, api, api_custody, metrics, alert_settings, jobs_pages,
-                   subject_review_pages, residual_pages, first_day, accessibility, cameras_find,
-                   cameras_page):
+                   media_view, media_live_sub, media_live_stream, monitoring, calls, pages,
+                   requests_pages, admin, employees, tokens, api, api_custody, metrics,
+                   alert_settings, jobs_pages, subject_review_pages, residual_pages, first_day,
+                   accessibility, cameras_find, cameras_page):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

@@ -28,6 +28,8 @@ ROUTE_ACTIONS: dict[str, tuple[str, ...]] = {
     "media_segment": ("playback", "live"), "media_audio": ("listening",),
     # web/media_live_sub.py: a part of the live view from the camera's sub-stream (issue 34)
     "media_live_sub": ("live",),
+    # web/media_live_stream.py: the same sub-stream as fragmented MP4 (issue 52)
+    "media_live_mp4": ("live",),
     "media_copy": ("export",),
     # web/subject_review_pages.py: a copy's video played in the page (a data subject's masked
     # copy watched before it is approved)

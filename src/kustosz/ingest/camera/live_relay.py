@@ -25,6 +25,7 @@ from pathlib import Path
 
 from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.ingest.camera.command import input_args
+from kustosz.ingest.camera.live_stream import LiveStream
 
 log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -45,14 +46,18 @@ def _die_with_keeper() -> None:  # in the child between fork and exec
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def relay_command(ffmpeg: str, url: str, folder: Path) -> tuple[list[str], bytes | None]:
+def relay_command(ffmpeg: str, url: str) -> tuple[list[str], bytes | None]:
+    """One reading of the camera, two outputs through ffmpeg's tee muxer (the picture copied,
+    or encoded once for the demo): the rolling HLS window in the working folder (the
+    fallback), and fragmented MP4 with a fragment per frame on stdout (live_stream.py). Run
+    in the relay's folder: the tee's option syntax then never meets a path."""
     args, script = input_args(url, PART_S)
+    hls = (f"[f=hls:hls_time={PART_S}:hls_list_size={WINDOW}"
+           ":hls_flags=delete_segments+omit_endlist+program_date_time+temp_file"
+           f":hls_segment_filename=live%d.ts]{PLAYLIST}")
+    mp4 = "[f=mp4:movflags=empty_moov+default_base_moof+frag_every_frame]pipe:1"
     return ([ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *args,
-             "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "hls", "-hls_time", str(PART_S),
-             "-hls_list_size", str(WINDOW),
-             "-hls_flags", "delete_segments+omit_endlist+program_date_time+temp_file",
-             "-hls_segment_filename", str(folder / "live%d.ts"), str(folder / PLAYLIST)],
-            script)
+             "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "tee", f"{hls}|{mp4}"], script)
 
 
 class Relay:
@@ -61,6 +66,7 @@ class Relay:
     def __init__(self, source_id: int, url: str, folder: Path) -> None:
         self.source_id, self._url, self.folder = source_id, url, folder
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stream = LiveStream()
         self.started = self.used = time.monotonic()  # a relay about to start is not retried
 
     def start(self) -> None:
@@ -71,11 +77,15 @@ class Relay:
         self.folder.mkdir(mode=0o700)
         self.folder.parent.chmod(0o700)  # the service's alone, whatever the umask
         self.folder.chmod(0o700)
-        argv, script = relay_command(ffmpeg_exe(), self._url, self.folder)
+        argv, script = relay_command(ffmpeg_exe(), self._url)
         self.started = self.used = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=_die_with_keeper)
-        assert self.proc.stdin is not None
+        self.stream = LiveStream()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, cwd=self.folder,
+                                     preexec_fn=_die_with_keeper)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        threading.Thread(target=self.stream.read, args=(self.proc.stdout,), daemon=True,
+                         name=f"live-stream-{self.source_id}").start()
         try:
             self.proc.stdin.write(script or b"")
             self.proc.stdin.close()
@@ -95,6 +105,7 @@ class Relay:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+        self.stream.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def playlist(self) -> str | None:

@@ -1,0 +1,173 @@
+"""The live view as a stream of fragmented MP4 (issue 52 item 1): the relay's ffmpeg writes the
+sub-stream, copied, as one MP4 fragment per frame to its stdout; this reads the boxes, keeps
+the initialisation (ftyp + moov) and the fragments since the last key frame, and hands each
+fragment to every viewer's queue as it comes. A viewer joining gets the initialisation and the
+current group of pictures at once, so the browser (Media Source Extensions) can start at the
+last key frame and play from the live edge — a frame is on its way the moment the camera sent
+it, not when a 1-2 s HLS part closes.
+
+Nothing here is stored: fragments live in memory only while the relay runs. A viewer whose
+queue stays full (a stalled connection) is dropped rather than holding frames for it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import struct
+import threading
+from typing import IO
+
+log = logging.getLogger(__name__)
+
+QUEUE_FRAGMENTS = 600  # ~40 s at 15 fps: past that the viewer is not reading, and is dropped
+MAX_BOX = 32 * 1024 * 1024  # one frame of a sub-stream is ~10-200 kB; a box past this is junk
+MAX_GOP_BYTES = 16 * 1024 * 1024  # the kept group of pictures; a camera without key frames
+END = b""  # put in a viewer's queue when the stream ends
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The child boxes of a box's payload: (type, payload)."""
+    out, i = [], 0
+    while i + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[i:i + 8])
+        if size < 8 or i + size > len(data):
+            break
+        out.append((kind, data[i + 8:i + size]))
+        i += size
+    return out
+
+
+def starts_with_key_frame(moof: bytes) -> bool:
+    """Whether a fragment's first sample is a sync sample (ISO 14496-12 §8.8.3 sample flags:
+    sample_is_non_sync_sample is bit 16): trun's first-sample flags, else its first sample's
+    flags, else tfhd's default."""
+    for kind, traf in _boxes(moof):
+        if kind != b"traf":
+            continue
+        default = None
+        for sub, body in _boxes(traf):
+            if sub == b"tfhd" and len(body) >= 8:
+                flags = int.from_bytes(body[1:4], "big")
+                at = 8 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0) \
+                    + (4 if flags & 0x8 else 0) + (4 if flags & 0x10 else 0)
+                if flags & 0x20 and len(body) >= at + 4:
+                    default = int.from_bytes(body[at:at + 4], "big")
+            elif sub == b"trun" and len(body) >= 8:
+                flags = int.from_bytes(body[1:4], "big")
+                at = 8 + (4 if flags & 0x1 else 0)
+                if flags & 0x4 and len(body) >= at + 4:
+                    return not int.from_bytes(body[at:at + 4], "big") & 0x10000
+                at += 4 if flags & 0x100 else 0
+                at += 4 if flags & 0x200 else 0
+                if flags & 0x400 and len(body) >= at + 4:
+                    return not int.from_bytes(body[at:at + 4], "big") & 0x10000
+                if default is not None:
+                    return not default & 0x10000
+    return False
+
+
+class LiveStream:
+    """One relay's fragments, fanned out to its viewers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.init: bytes | None = None
+        self._gop: list[bytes] = []
+        self._gop_bytes = 0
+        self._viewers: list[queue.Queue[bytes]] = []
+        self.ended = False
+
+    def read(self, pipe: IO[bytes]) -> None:
+        """Read ffmpeg's MP4 until it ends (the relay's reader thread). Boxes a browser
+        joining live does not need (styp, sidx, free, mfra) are passed over; what cannot be
+        read ends the stream for its viewers, but the pipe is still drained to its end, so
+        ffmpeg never blocks on it and the HLS fallback it also writes goes on."""
+        head: list[bytes] = []
+        moof: bytes | None = None
+        try:
+            while (box := self._box(pipe)) is not None:
+                kind = box[4:8]
+                if kind in (b"ftyp", b"moov"):
+                    head.append(box)
+                    if kind == b"moov":
+                        with self._lock:
+                            self.init = b"".join(head)
+                elif kind == b"moof":
+                    moof = box
+                elif kind == b"mdat" and moof is not None:
+                    self._fragment(moof + box, starts_with_key_frame(moof[8:]))
+                    moof = None
+        except ValueError as exc:
+            log.warning("live view stream: %s; the HLS fallback goes on", exc)
+            self.close()
+            while pipe.read(65536):
+                pass
+        except OSError as exc:
+            log.warning("live view stream: %s", exc)
+        finally:
+            self.close()
+
+    @staticmethod
+    def _box(pipe: IO[bytes]) -> bytes | None:
+        header = pipe.read(8)
+        if len(header) < 8:
+            return None
+        size = struct.unpack(">I", header[:4])[0]
+        if size < 8 or size > MAX_BOX:
+            raise ValueError(f"an MP4 box of {size} bytes: not ffmpeg's fragmented MP4")
+        body = pipe.read(size - 8)
+        return header + body if len(body) == size - 8 else None
+
+    def _fragment(self, fragment: bytes, key: bool) -> None:
+        with self._lock:
+            if key or self._gop_bytes + len(fragment) > MAX_GOP_BYTES:
+                self._gop, self._gop_bytes = [], 0
+            if key or self._gop:  # nothing before the first key frame is of use to anyone
+                self._gop.append(fragment)
+                self._gop_bytes += len(fragment)
+            for q in list(self._viewers):
+                try:
+                    q.put_nowait(fragment)
+                except queue.Full:  # a viewer that stopped reading: let its stream end
+                    self._viewers.remove(q)
+                    _end(q)
+
+    def join(self) -> queue.Queue[bytes] | None:
+        """A new viewer's queue, holding the initialisation and the current group of
+        pictures; None until the first key frame came (the caller waits or falls back)."""
+        with self._lock:
+            if self.ended or self.init is None or not self._gop:
+                return None
+            q: queue.Queue[bytes] = queue.Queue(QUEUE_FRAGMENTS + len(self._gop) + 1)
+            q.put_nowait(self.init + b"".join(self._gop))
+            self._viewers.append(q)
+            return q
+
+    def join_ready(self) -> bool:
+        """Whether a viewer joining now would get a picture (a key frame came)."""
+        with self._lock:
+            return self.ended or (self.init is not None and bool(self._gop))
+
+    def watching(self, q: queue.Queue[bytes]) -> bool:
+        """Whether ``q`` still gets fragments (not dropped as stalled, the stream not over)."""
+        with self._lock:
+            return q in self._viewers
+
+    def leave(self, q: queue.Queue[bytes]) -> None:
+        with self._lock:
+            if q in self._viewers:
+                self._viewers.remove(q)
+
+    def close(self) -> None:
+        with self._lock:
+            self.ended = True
+            viewers, self._viewers = self._viewers, []
+        for q in viewers:
+            _end(q)
+
+
+def _end(q: queue.Queue[bytes]) -> None:
+    # a full queue: its reader sees the stream ended by `watching` once it drains
+    with contextlib.suppress(queue.Full):
+        q.put_nowait(END)

@@ -1,0 +1,199 @@
+"""The live view as one fragmented-MP4 stream (issue 52 item 1): the camera's sub-stream, a
+fragment per frame, through the same gate as every media route, served by the real web server
+(a stream never ends, so not through the in-process test client). The viewer gets the
+sub-stream's picture without sound (R1.3) from its last key frame; the opening and the end are
+access records, the end with the bytes carried; a session ended while it runs ends the stream
+within the recheck; another person, or a session that is not live, gets nothing; a camera
+without a sub-stream answers 404 (the page falls back to HLS). In Chromium the live page plays
+the stream, and falls back to HLS when it is refused."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.a11y.a11y_site import ARGS, BROWSER_ENV, CHROMIUM
+from tests.cameras.camera_helpers import wait_for
+from tests.onvif.test_onvif_live_view import (  # noqa: F401 - fixtures
+    _relays_stop,
+    camera,
+    live_session,
+    office,
+)
+from tests.support.onvif_camera import free_port, ipycam_available
+from tests.support.rtsp import gst_available, gst_skip_reason
+from tests.web.web_helpers import PASSWORD, authorise, user
+
+from kustosz.access import records
+from kustosz.db.access import AccessEntry
+from kustosz.db.cameras import CameraDevice
+from kustosz.ffmpeg import ffmpeg_exe
+from kustosz.ingest.camera.live_stream import LiveStream, starts_with_key_frame
+from kustosz.vault import Vault
+from kustosz.web import media_live_stream
+from kustosz.web.server import WebServer
+
+pytestmark = [pytest.mark.skipif(not ipycam_available(), reason="ipycam is not installed"),
+              pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())]
+
+
+@pytest.fixture
+def served(office: Vault) -> Iterator[str]:  # noqa: F811
+    web = WebServer(office, "127.0.0.1", free_port())
+    web.start()
+    try:
+        yield web.url.rstrip("/")
+    finally:
+        web.stop()
+
+
+def stream_url(c: object, urls: str, base: str) -> tuple[str, dict[str, str]]:
+    token = c.cookies.get("kustosz_session")  # type: ignore[attr-defined]
+    return base + urls.replace("live.m3u8", "live.mp4"), {"kustosz_session": token}
+
+
+def opened(h: httpx.Client, url: str) -> httpx.Response | None:
+    """The stream, once it has a key frame to start from (503 before)."""
+    r = h.send(h.build_request("GET", url), stream=True)
+    if r.status_code == 200:
+        return r
+    r.close()
+    return None
+
+
+def read_some(url: str, cookies: dict[str, str], nbytes: int) -> tuple[int, bytes]:
+    with httpx.Client(cookies=cookies, timeout=60) as h, h.stream("GET", url) as r:
+        got = b""
+        if r.status_code == 200:
+            for chunk in r.iter_bytes():
+                got += chunk
+                if len(got) >= nbytes:
+                    break
+        return r.status_code, got
+
+
+def test_the_stream_is_the_sub_stream_without_sound_from_a_key_frame_and_recorded(
+        office: Vault, served: str) -> None:  # noqa: F811
+    c, urls = live_session(office)
+    url, cookies = stream_url(c, urls, served)
+    _, body = wait_for(lambda: (lambda got: got if got[0] == 200 else None)(
+        read_some(url, cookies, 200_000)), 60, "the stream's first key frame")
+    assert body[4:8] == b"ftyp"
+    with av.open(io.BytesIO(body), format="mp4") as container:
+        assert not container.streams.audio  # R1.3
+        frame = next(container.decode(video=0))
+        assert frame.key_frame  # it starts where a picture can be drawn
+    assert (frame.width, frame.height) == (320, 180)  # the sub-stream
+    found = wait_for(lambda: (lambda w: w if any("ended" in x for x in w) else None)(
+        _entries(office)), 10, "the stream's end recorded when the viewer left")
+    assert any(w.startswith("live stream hol-onvif (sub-stream) 0") for w in found), found
+    ended = [w for w in found if "ended" in w]
+    assert int(ended[-1].rsplit(" ", 1)[1]) >= 200_000, ended
+
+
+def _entries(vault: Vault) -> list[str]:
+    """Each access record as "what bytes"."""
+    with vault.reading() as s:
+        return [f"{e.what} {e.bytes}" for e in s.execute(select(AccessEntry)).scalars()]
+
+
+def test_a_session_ended_while_streaming_ends_the_stream(
+        office: Vault, served: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setattr(media_live_stream, "RECHECK_S", 1.0)
+    c, urls = live_session(office)
+    url, cookies = stream_url(c, urls, served)
+    ended_at: list[float] = []
+    with httpx.Client(cookies=cookies, timeout=60) as h:
+        r = wait_for(lambda: opened(h, url), 60, "the stream")
+        token = urls.split("/")[2]
+        with office.transaction() as s:
+            vs = records.viewing_of(s, token)
+            assert vs is not None
+            records.end_viewing(s, vs)
+        started = time.monotonic()
+        for _ in r.iter_bytes():
+            assert time.monotonic() - started < 30, "the stream went on after the session ended"
+        ended_at.append(time.monotonic() - started)
+        r.close()
+    assert ended_at and ended_at[0] < 30
+
+
+def test_others_get_nothing_and_a_camera_without_sub_stream_answers_404(
+        office: Vault, served: str) -> None:  # noqa: F811
+    c, urls = live_session(office)
+    url, _ = stream_url(c, urls, served)
+    user(office, "ewa", ["viewer"])
+    authorise(office, "ewa", ["live"], sources=["hol-onvif"])
+    other, _ = live_session(office, "ewa")
+    status, body = read_some(url, {"kustosz_session": other.cookies.get("kustosz_session")}, 1)
+    assert status == 403 and body == b""
+    status, body = read_some(url, {}, 1)
+    assert status in (401, 403) or status == 303, status
+    assert body == b""
+    with office.transaction() as s:
+        for d in s.execute(select(CameraDevice)).scalars():
+            d.live_url = None
+    mine = stream_url(c, urls, served)[1]
+    assert read_some(url, mine, 1)[0] == 404
+
+
+def test_live_stream_key_frames_and_viewers() -> None:
+    # ffmpeg's own fragmented MP4 of a test picture, a key frame every 5 frames
+    out = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         "testsrc2=size=160x90:rate=10", "-t", "2", "-c:v", "libx264", "-g", "5",
+         "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_every_frame", "pipe:1"],
+        capture_output=True, check=True).stdout
+    stream = LiveStream()
+    assert stream.join() is None  # nothing yet
+    stream.read(io.BytesIO(out))  # to the end: the stream is over
+    assert stream.ended and stream.join() is None
+    stream = LiveStream()
+    keys = []
+    pipe = io.BytesIO(out)
+    # read box by box as the relay does, noting each fragment's key flag
+    while True:
+        box = LiveStream._box(pipe)
+        if box is None:
+            break
+        if box[4:8] == b"moof":
+            keys.append(starts_with_key_frame(box[8:]))
+    assert keys[:11] == [True, False, False, False, False] * 2 + [True], keys[:11]
+
+
+def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
+        office: Vault, served: str) -> None:  # noqa: F811
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
+        for refuse in (False, True):
+            page = browser.new_page()
+            if refuse:
+                page.route("**/live.mp4", lambda route: route.abort())
+            page.goto(f"{served}/login")
+            page.fill("#f-username", "ola")
+            page.fill("#f-password", PASSWORD)
+            with page.expect_navigation():
+                page.press("#f-password", "Enter")
+            page.goto(f"{served}/media/start?action=live&source=hol-onvif")
+            if page.locator("#f-purpose").count():
+                page.fill("#f-purpose", "sprawdzenie podglądu")
+            with page.expect_navigation():
+                page.locator("main button").first.click()
+            page.wait_for_function("() => document.getElementById('player').currentTime > 1",
+                                   timeout=60_000)
+            mode = page.get_attribute("#player", "data-mode")
+            assert mode == (None if refuse else "stream"), (refuse, mode)
+            assert page.get_attribute("#player", "data-error") is None
+            page.close()
+        browser.close()
