@@ -70,6 +70,7 @@ class Refusal:
 
     body: str
     status: int = 400
+    content_type: str = "application/soap+xml; charset=utf-8"  # as recorded, where it was
 
 
 # the fake's own answer to an action the corpus holds no answer to (never a recording)
@@ -207,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         said = self.camera.respond(self.path, self.rfile.read(size))
         data = said.body.encode("utf-8")
         self.send_response(said.status)
-        self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
+        self.send_header("Content-Type", said.content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -343,11 +344,39 @@ def bosch_flexidome_5100i() -> Recording:
     }, clock=datetime(2023, 5, 24, 21, 25, 5, tzinfo=UTC))
 
 
+def dvc_dcn_bf5365() -> Recording:
+    """DVC DCN-BF5365 (firmware 4.2), captured by 2BAD/onvif's fixture tool on 2026-10-03
+    (serial, hardware id and addresses scrubbed by its publisher): GetServices (Media1 and
+    Media2 at their own paths), three Media2 profiles (H.265 main, H.264 and H.265 subs) and
+    the stream address of the first; a clock set by hand (Manual, CET)."""
+    return Recording("dvc-dcn-bf5365", {
+        "device:GetDeviceInformation": "device.GetDeviceInformation.xml",
+        "device:GetServices": "device.GetServices.xml",
+        "device:GetSystemDateAndTime": "device.GetSystemDateAndTime.xml",
+        "media2:GetProfiles": "media2.GetProfiles.xml",
+        "media2:GetStreamUri": "media2.GetStreamUri.xml",
+    }, clock=datetime(2026, 10, 3, 2, 6, 16, tzinfo=UTC), streams_for=("profile_token_1",))
+
+
+def ezviz_ds2de2c400() -> Recording:
+    """EZVIZ DS-2DE2C400IG-W-W (firmware V5.3.8 build 260123, Hikvision's numbering), captured
+    by 2BAD/onvif's fixture tool on 2026-10-07 (serial and addresses scrubbed): GetServices,
+    two Media2 profiles, both H.265, and the main stream's address; an NTP clock."""
+    return Recording("ezviz-ds-2de2c400ig-w-w", {
+        "device:GetDeviceInformation": "device.GetDeviceInformation.xml",
+        "device:GetServices": "device.GetServices.xml",
+        "device:GetSystemDateAndTime": "device.GetSystemDateAndTime.xml",
+        "media2:GetProfiles": "media2.GetProfiles.xml",
+        "media2:GetStreamUri": "media2.GetStreamUri.xml",
+    }, clock=datetime(2026, 10, 7, 17, 46, 20, tzinfo=UTC), streams_for=("Profile_1",))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
     "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14,
     "axis-q6045-e": axis_q6045e, "hikvision-ds-2df7276-ael": hikvision_ds2df7276,
     "pelco-d6230l": pelco_d6230l, "trendnet-tv-ip320pi": trendnet_tvip320pi,
-    "bosch-flexidome-5100i-ir": bosch_flexidome_5100i}
+    "bosch-flexidome-5100i-ir": bosch_flexidome_5100i, "dvc-dcn-bf5365": dvc_dcn_bf5365,
+    "ezviz-ds-2de2c400ig-w-w": ezviz_ds2de2c400}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "captured", "fault_envelope", "sample", "status_of"]
