@@ -40,8 +40,9 @@ WSU = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utili
 
 
 def sample(path: str) -> str:
-    """A corpus file's text, as stored."""
-    return (CORPUS / path).read_text(encoding="utf-8")
+    """A corpus file's text, as stored — its CR LF line ends kept (read_text would drop the
+    CRs, and the fake would then serve bytes the camera did not send)."""
+    return (CORPUS / path).read_bytes().decode("utf-8")
 
 
 def captured(path: str) -> Refusal:
