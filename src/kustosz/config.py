@@ -234,6 +234,9 @@ class S3Config:
     # `kustosz sweeper` process (its own unit and group) does (kustosz.retention.sweeper)
     sweep: str = _D.storage.sweep
     check_hours: float = _D.storage.check_hours  # the bucket-vs-index check; 0: never
+    # each call's deadline: this, plus its size at the rate (bytes a second; storage.s3_deadline)
+    deadline_seconds: float = _D.storage.deadline_seconds
+    deadline_min_rate: int = parse_size(_D.storage.deadline_min_rate, "storage.deadline_min_rate")
 
 
 def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
@@ -254,7 +257,10 @@ def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
                              "aplikacji nie mogą pozwalać na usuwanie.")
     return S3Config(storage.endpoint, storage.bucket, storage.region, app, sweep,
                     files["ca_file"], parse_size(storage.spool_limit, "storage.spool_limit"),
-                    sweep=storage.sweep, check_hours=storage.check_hours)
+                    sweep=storage.sweep, check_hours=storage.check_hours,
+                    deadline_seconds=storage.deadline_seconds,
+                    deadline_min_rate=parse_size(storage.deadline_min_rate,
+                                                 "storage.deadline_min_rate"))
 
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------

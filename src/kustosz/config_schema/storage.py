@@ -15,6 +15,9 @@ SWEEP_IN_SERVE, SWEEP_SEPARATE = "serve", "separate"  # [storage] sweep: who del
 # What may wait in the local spool for the store before `spool_over_limit` is raised (recording
 # goes on past it while the disk has room: kustosz.ingest.upload_queue).
 DEFAULT_SPOOL_LIMIT = "20 GB"
+# Each call to the object store ends by its deadline (kustosz.storage.s3_deadline): this much
+# for any call, plus its size at the least rate for one that carries content.
+DEFAULT_DEADLINE_MIN_RATE = "256 kB"
 S3_KEYS = (
     "endpoint",
     "bucket",
@@ -25,6 +28,8 @@ S3_KEYS = (
     "spool_limit",
     "sweep",
     "check_hours",
+    "deadline_seconds",
+    "deadline_min_rate",
 )
 SECRET_KEYS = ("access_key", "secret_key", "secret")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -81,6 +86,19 @@ class Storage(Table):
         description="How often the bucket is compared with the index; 0: never.",
     )
 
+    deadline_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="The longest one call to the object store may take, whatever its size; "
+        "past it the call is abandoned, its connection closed, and tried again later.",
+    )
+    deadline_min_rate: str = Field(
+        DEFAULT_DEADLINE_MIN_RATE,
+        description="A call carrying content is also given its size at this rate (a second), "
+        'e.g. "256 kB": a 32 MB upload may take 60 s + 125 s.',
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: object) -> object:
@@ -99,6 +117,12 @@ class Storage(Table):
     @classmethod
     def _size(cls, value: str) -> str:
         checked(parse_size, value, "storage.spool_limit", least=1 << 20)
+        return value
+
+    @field_validator("deadline_min_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        checked(parse_size, value, "storage.deadline_min_rate", least=1000)
         return value
 
     @field_validator("endpoint")

@@ -57,6 +57,7 @@ from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
+from kustosz.words import count_pl, plural
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,10 @@ BACKOFF_MIN_S, BACKOFF_MAX_S = 2.0, 60.0
 AWAY_S = 120.0  # see UploadQueue.away
 IDLE_S = 30.0  # a pass without a wake-up: the limit and the alert are looked at again
 # The longest the uploader may honestly go without a beat of serve's watchdog
-# (kustosz.watchdog): one file's upload (a mail or event chunk of a busy day is gigabytes, each
-# request tried 3 times with a 60 s read timeout: storage.s3) and its row (connect 10 s, an
-# answer 60 s: db.deadline). It beats between files and while it waits.
+# (kustosz.watchdog): one file's upload (a mail or event chunk of a busy day is gigabytes; each
+# call to the store ends by its deadline, [storage] deadline_seconds plus the size at
+# deadline_min_rate: storage.s3_deadline) and its row (connect 10 s, an answer 60 s:
+# db.deadline). It beats between files and while it waits.
 ALLOWANCE_S = 1800.0
 
 
@@ -308,6 +310,21 @@ class UploadQueue:
 
 
 # -- the background thread --------------------------------------------------------------
+def _unreachable(vault: Vault, error: BaseException, files: int, size: int) -> str:
+    """The alert names the store and why it did not take the upload (unreachable, refusing,
+    or too slow: a call past its deadline, kustosz.storage.s3_deadline)."""
+    s3 = vault.config.s3
+    store = f"{s3.endpoint}/{s3.bucket}" if s3 is not None else "?"
+    why_pl = getattr(error, "pl", None) or str(error) or type(error).__name__
+    why = str(error) or type(error).__name__
+    waiting = plural(files, ("czeka", "zostanie wysłany"), ("czekają", "zostaną wysłane"),
+                     ("czeka", "zostanie wysłanych"))
+    return (f"Magazyn obiektów {store} nie przyjmuje nagrań: {why_pl.rstrip('.')}. "
+            f"{count_pl(files, 'plik', 'pliki', 'plików')} ({size / 1e9:.2f} GB) {waiting[0]} "
+            f"w buforze lokalnym i {waiting[1]} po jego powrocie. / The object store "
+            f"{store} does not take uploads: {why}; {files} files wait in the local spool.")
+
+
 def note_alerts(vault: Vault, queue: UploadQueue, drained: Drained,
                 now: datetime | None = None) -> None:
     """Raise or clear ``storage_unreachable`` and ``spool_over_limit``. Never raises: the
@@ -319,11 +336,7 @@ def note_alerts(vault: Vault, queue: UploadQueue, drained: Drained,
         with vault.transaction() as s:
             if drained.error is not None:
                 raise_row(s, AlertRow.STORAGE_UNREACHABLE,
-                          f"Magazyn obiektów nie przyjmuje nagrań; {files} plików "
-                          f"({size / 1e9:.2f} GB) czeka w buforze lokalnym i zostanie wysłanych "
-                          f"po jego powrocie. / The object store does not take uploads "
-                          f"({type(drained.error).__name__}); {files} files wait in the local "
-                          "spool.", now)
+                          _unreachable(vault, drained.error, files, size), now)
             elif files == 0 or drained.uploaded:
                 clear_rows(s, AlertRow.STORAGE_UNREACHABLE, now)
             if limit is not None and size > limit:

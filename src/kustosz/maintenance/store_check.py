@@ -197,13 +197,13 @@ def _judge(report: CheckReport, page: list[dict[str, Any]],
 
 def _pages(store: S3Storage, page_size: int) -> Iterator[list[dict[str, Any]]]:
     """The bucket's versions and delete markers, a page at a time."""
-    pages = store._s3.get_paginator("list_object_versions").paginate(
-        Bucket=store.bucket, PaginationConfig={"PageSize": page_size})
-    with store._errors("list the versions in"):
-        for page in pages:
-            items = [{**v, "marker": False} for v in page.get("Versions", [])]
-            items += [{**m, "marker": True} for m in page.get("DeleteMarkers", [])]
-            yield items
+    # each page its own call with its own deadline (storage.s3_deadline), the listing of a
+    # large bucket as long as it needs
+    for page in store._pages("list_object_versions", "list the versions in",
+                             Bucket=store.bucket, PaginationConfig={"PageSize": page_size}):
+        items = [{**v, "marker": False} for v in page.get("Versions", [])]
+        items += [{**m, "marker": True} for m in page.get("DeleteMarkers", [])]
+        yield items
 
 
 def _recheck(vault: Vault, store: S3Storage, report: CheckReport) -> None:

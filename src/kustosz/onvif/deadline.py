@@ -7,40 +7,30 @@ turn) stopped its watchdog pings and systemd restarted the whole service, again 
 the admin's "find and add cameras" page hung for minutes. Here every connect, read and write
 of the sockets of one ONVIF session is given at most what is left of the session's time, so
 the session ends by its deadline whatever the device does; the caller says so as that
-camera's trouble ("does not answer").
+camera's trouble ("does not answer"). The deadline is kustosz.deadline's, as the object
+store's requests are.
 """
 
 from __future__ import annotations
 
 import ssl
-import time
 import typing
 
 import httpcore
 import httpx
 
-
-class _Clock:
-    def __init__(self, total_s: float) -> None:
-        self.total_s = total_s
-        self.deadline = time.monotonic() + total_s
-
-    def left(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise error(f"the device's answers took longer than {self.total_s:.0f} s in all")
-        return left if timeout is None else min(timeout, left)
+from kustosz.deadline import Deadline
 
 
 class _Stream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream, clock: _Clock) -> None:
+    def __init__(self, stream: httpcore.NetworkStream, clock: Deadline) -> None:
         self._stream, self._clock = stream, clock
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._clock.left(timeout, httpcore.ReadTimeout))
+        return self._stream.read(max_bytes, self._clock.bound(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, self._clock.left(timeout, httpcore.WriteTimeout))
+        self._stream.write(buffer, self._clock.bound(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -48,7 +38,7 @@ class _Stream(httpcore.NetworkStream):
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
         return _Stream(self._stream.start_tls(
-            ssl_context, server_hostname, self._clock.left(timeout, httpcore.ConnectTimeout)),
+            ssl_context, server_hostname, self._clock.bound(timeout, httpcore.ConnectTimeout)),
             self._clock)
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -56,7 +46,7 @@ class _Stream(httpcore.NetworkStream):
 
 
 class _Backend(httpcore.NetworkBackend):
-    def __init__(self, clock: _Clock) -> None:
+    def __init__(self, clock: Deadline) -> None:
         self._inner, self._clock = httpcore.SyncBackend(), clock
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -64,14 +54,14 @@ class _Backend(httpcore.NetworkBackend):
                     socket_options: typing.Iterable[typing.Any] | None = None
                     ) -> httpcore.NetworkStream:
         return _Stream(self._inner.connect_tcp(
-            host, port, self._clock.left(timeout, httpcore.ConnectTimeout), local_address,
+            host, port, self._clock.bound(timeout, httpcore.ConnectTimeout), local_address,
             socket_options), self._clock)
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: typing.Iterable[typing.Any] | None = None
                             ) -> httpcore.NetworkStream:
         return _Stream(self._inner.connect_unix_socket(
-            path, self._clock.left(timeout, httpcore.ConnectTimeout), socket_options),
+            path, self._clock.bound(timeout, httpcore.ConnectTimeout), socket_options),
             self._clock)
 
     def sleep(self, seconds: float) -> None:
@@ -87,5 +77,5 @@ def session_transport(total_s: float, verify: bool | str | ssl.SSLContext = True
     transport._pool = httpcore.ConnectionPool(
         ssl_context=httpx.create_ssl_context(verify=verify), max_connections=4,
         max_keepalive_connections=4, keepalive_expiry=5.0,
-        network_backend=_Backend(_Clock(total_s)))
+        network_backend=_Backend(Deadline(total_s)))
     return transport

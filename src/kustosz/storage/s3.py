@@ -36,7 +36,7 @@ import hashlib
 import io
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -53,6 +53,7 @@ from kustosz.storage.s3_client import (
     credentials_from_env,
     read_credentials,
 )
+from kustosz.storage.s3_deadline import CallLimits, Cut
 from kustosz.storage.s3_lock import GOVERNANCE
 from kustosz.storage.s3_upload import (
     META_SHA256,
@@ -81,26 +82,43 @@ def object_store(settings: S3Config, root: Path, *, deleting: bool = False) -> S
         creds = read_credentials(settings.credentials_file) \
             if settings.credentials_file else credentials_from_env()
     return S3Storage(settings.endpoint, settings.bucket, creds, root / "tmp",
-                     region=settings.region, deleting=deleting, ca_file=settings.ca_file)
+                     region=settings.region, deleting=deleting, ca_file=settings.ca_file,
+                     limits=limits_of(settings))
+
+
+def limits_of(settings: S3Config) -> CallLimits:
+    """The deadline of each call to the store ([storage] deadline_seconds, deadline_min_rate)."""
+    return CallLimits(settings.deadline_seconds, settings.deadline_min_rate)
 
 
 class _Body(io.RawIOBase):
     """A GET's streamed body as a raw stream (wrapped in a BufferedReader: line iteration
-    and small reads without one request or one byte at a time)."""
+    and small reads without one request or one byte at a time). ``per_read``: each read has
+    its own deadline (the store's time to deliver it, never the reader's between reads);
+    otherwise the call's deadline, armed by the caller, covers the whole body."""
 
-    def __init__(self, body: Any, where: str) -> None:
+    def __init__(self, body: Any, where: str, call: Cut, limits: CallLimits | None,
+                 too_slow: Callable[[Cut], Unavailable]) -> None:
         self._body, self._where = body, where
+        self._call, self._limits, self._too_slow = call, limits, too_slow
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._limits is not None:
+            self._call.arm(self._limits.for_size(len(buffer)))
         try:
             data = self._body.read(len(buffer))
         except Exception as exc:  # urllib3/botocore errors of a dropped connection
+            if self._call.passed:
+                raise self._too_slow(self._call) from None
             raise Unavailable(f"the object store stopped sending {self._where} "
                               f"({type(exc).__name__})",
                               pl=f"Magazyn obiektów przestał przesyłać {self._where}.") from None
+        finally:
+            if self._limits is not None:
+                self._call.disarm()
         n = len(data)
         buffer[:n] = data
         return n
@@ -120,10 +138,12 @@ class S3Storage(S3Upload):
                  region: str = "us-east-1", deleting: bool = False,
                  ca_file: Path | None = None, multipart_threshold: int = MULTIPART_THRESHOLD,
                  part_size: int = PART_SIZE, attempts: int = 3,
-                 connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
+                 connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 limits: CallLimits | None = None) -> None:
         super().__init__(endpoint, bucket, credentials, scratch, region=region,
                          deleting=deleting, ca_file=ca_file, attempts=attempts,
-                         connect_timeout=connect_timeout, read_timeout=read_timeout)
+                         connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         limits=limits)
         self.multipart_threshold = multipart_threshold
         self.part_size = max(part_size, 5 << 20)
         self.page_size = 1000  # keys per LIST request
@@ -147,51 +167,60 @@ class S3Storage(S3Upload):
             end = "" if length is None else str(offset + length - 1)
             args["Range"] = f"bytes={offset}-{end}"
         try:
-            with self._errors("read", key):
+            with self._errors("read", key) as call:
                 got = self._s3.get_object(**args)
         except InputError as exc:
             if "InvalidRange" in str(exc):  # a range past the end: nothing there, as on disk
                 return io.BytesIO(b"")
             raise
-        raw = _Body(got["Body"], key)
+        raw = _Body(got["Body"], key, call, self.limits, self._late(key))
         return io.BufferedReader(raw, CHUNK)
+
+    def _late(self, key: str) -> Callable[[Cut], Unavailable]:
+        where = f"{self.endpoint}/{self.bucket}/{key}"
+        return lambda call: self.too_slow("read", where, call)
+
+    def _whole(self, key: str, version: str | None, call: Cut) -> tuple[Any, io.BufferedReader]:
+        """A GET whose body is read at once, by us: one deadline for all of it, the floor
+        plus its length at the least rate."""
+        got = self._s3.get_object(**self._version_args(key, version))
+        call.extend(int(got.get("ContentLength") or 0) / self.limits.min_rate)
+        return got, io.BufferedReader(_Body(got["Body"], key, call, None, self._late(key)),
+                                      CHUNK)
 
     def stat(self, key: str, *, version: str | None = None) -> Stat:
         head = self._head(key, version)
         return Stat(key, int(head["ContentLength"]), head["LastModified"].astimezone(UTC))
 
     def iterate(self, prefix: str = "") -> Iterator[str]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": self.page_size})
-        with self._errors("list", prefix or None):
-            for page in pages:
-                for item in page.get("Contents", []):
-                    yield item["Key"]
+        for page in self._pages("list_objects_v2", "list", prefix or None, Bucket=self.bucket,
+                                Prefix=prefix, PaginationConfig={"PageSize": self.page_size}):
+            for item in page.get("Contents", []):
+                yield item["Key"]
 
     def versions(self, key: str) -> list[tuple[str, bool]]:
         """Every version id of ``key`` (newest first), and whether it is a delete marker."""
         check_key(key)
         found: list[tuple[str, bool]] = []
-        pages = self._s3.get_paginator("list_object_versions").paginate(
-            Bucket=self.bucket, Prefix=key, PaginationConfig={"PageSize": self.page_size})
-        with self._errors("list the versions of", key):
-            for page in pages:
-                found += [(v["VersionId"], False) for v in page.get("Versions", [])
-                          if v["Key"] == key]
-                found += [(m["VersionId"], True) for m in page.get("DeleteMarkers", [])
-                          if m["Key"] == key]
+        for page in self._pages("list_object_versions", "list the versions of", key,
+                                Bucket=self.bucket, Prefix=key,
+                                PaginationConfig={"PageSize": self.page_size}):
+            found += [(v["VersionId"], False) for v in page.get("Versions", [])
+                      if v["Key"] == key]
+            found += [(m["VersionId"], True) for m in page.get("DeleteMarkers", [])
+                      if m["Key"] == key]
         return found
 
     def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
         """Read the content (of ``version``) back, streamed, and hash it (not the store's own
         checksum: this is the check that the bytes are still the bytes)."""
-        with self._errors("read", key):
-            got = self._s3.get_object(**self._version_args(key, version))
         digest, size = hashlib.sha256(), 0
-        with io.BufferedReader(_Body(got["Body"], key), CHUNK) as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+        with self._errors("read", key) as call:
+            got, body = self._whole(key, version, call)
+            with body as f:
+                while chunk := f.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
         return StoredFile(key, size, digest.hexdigest(), got.get("VersionId"))
 
     def hash_of(self, key: str, *, version: str | None = None) -> str:
@@ -201,16 +230,18 @@ class S3Storage(S3Upload):
     def local_path(self, key: str, *, version: str | None = None) -> Iterator[Path]:
         """The object (``version`` of it) downloaded to scratch (ffmpeg needs a file),
         removed after the block."""
-        with self.open(key, version=version) as src:
-            folder = self.scratch / uuid.uuid4().hex
-            folder.mkdir(parents=True)
-            path = folder / key.rsplit("/", 1)[-1]  # the same name: tools look at the suffix
-            try:
-                with path.open("wb") as out:
+        check_key(key)
+        folder = self.scratch / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        path = folder / key.rsplit("/", 1)[-1]  # the same name: tools look at the suffix
+        try:
+            with self._errors("read", key) as call:
+                _got, body = self._whole(key, version, call)
+                with body as src, path.open("wb") as out:
                     shutil.copyfileobj(src, out, CHUNK)
-            except BaseException:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         try:
             yield path
         finally:
@@ -276,15 +307,14 @@ class S3Storage(S3Upload):
                 part.unlink(missing_ok=True)
                 n += 1
         cutoff = datetime.now(UTC) - self.stale_upload
-        pages = self._s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket)
-        with self._errors("list unfinished uploads in"):
-            for page in pages:
-                for upload in page.get("Uploads", []):
-                    if upload["Initiated"] < cutoff:
-                        self._s3.abort_multipart_upload(Bucket=self.bucket,
-                                                        Key=upload["Key"],
+        for page in self._pages("list_multipart_uploads", "list unfinished uploads in",
+                                Bucket=self.bucket):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < cutoff:
+                    with self._errors("abort an unfinished upload of", upload["Key"]):
+                        self._s3.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
                                                         UploadId=upload["UploadId"])
-                        n += 1
+                    n += 1
         return n
 
     # What can fill is the local disk: the spool where segments wait while the store is

@@ -2,6 +2,8 @@
 one boto3 session for the process, a client with its retries and timeouts, the bucket's check,
 and botocore's exceptions turned into Kustosz's.
 
+Every request is held to its call's deadline (s3_deadline): `_errors` is the call.
+
 Secrets: the secret key is handed to botocore and never put in a message, a log line or a
 repr; errors name the endpoint, the bucket and the key, never the credentials.
 """
@@ -15,10 +17,11 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kustosz.errors import ConfigError, InputError
 from kustosz.storage.base import Refused, Unavailable, check_key
+from kustosz.storage.s3_deadline import CallLimits, Cut, DeadlinePassed, current, install, within
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,8 @@ class S3Client:
     def __init__(self, endpoint: str, bucket: str, credentials: Credentials, scratch: Path, *,
                  region: str = "us-east-1", deleting: bool = False,
                  ca_file: Path | None = None, attempts: int = 3,
-                 connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
+                 connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 limits: CallLimits | None = None) -> None:
         # boto3 and botocore take 0.4 s to load, and only an s3 store needs them
         import boto3  # noqa: PLC0415 - heavy, only for an s3 store
         from botocore.config import Config  # noqa: PLC0415 - heavy, only for an s3 store
@@ -118,6 +122,7 @@ class S3Client:
         self.endpoint, self.bucket, self.region = endpoint.rstrip("/"), bucket, region
         self.deleting = deleting
         self.scratch = scratch
+        self.limits = limits or CallLimits()
         self._origin = credentials.origin
         # Nothing is written before the bucket was found to keep the lock: a vault opened
         # while the store was away (Vault.open) checks it at the first upload instead.
@@ -136,56 +141,96 @@ class S3Client:
                 aws_access_key_id=credentials.access_key,
                 aws_secret_access_key=credentials.secret_key,
                 verify=str(ca_file) if ca_file else None)
+        install(self._s3)
 
     # -- errors ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _errors(self, what: str, key: str | None = None) -> Iterator[None]:
-        """botocore's exceptions as ours: FileNotFoundError for a missing key, Refused for
+    def _errors(self, what: str, key: str | None = None, *, size: int = 0,
+                cut: Cut | None = None) -> Iterator[Cut]:
+        """One call to the store: its deadline (`s3_deadline`: [storage] deadline_seconds,
+        plus ``size`` bytes at deadline_min_rate; ``cut``: a call begun in another thread,
+        e.g. an upload's parts; a call already under way in this thread: that one's), and
+        botocore's exceptions as ours: FileNotFoundError for a missing key, Refused for
         what the lock or the credentials do not allow, Unavailable for a store that cannot
-        be reached, InputError for the rest; never the secret."""
+        be reached or did not finish in time, InputError for the rest; never the secret."""
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - heavy
 
         where = f"{self.endpoint}/{self.bucket}" + (f"/{key}" if key else "")
+        own = cut is None and current() is None
+        call = cut or current() or Cut(self.limits.for_size(size))
         try:
-            yield
+            with within(call):
+                yield call
         except ClientError as exc:
-            err = exc.response.get("Error", {})
-            code = str(err.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("NoSuchKey", "NotFound", "NoSuchVersion") or \
-                    (status == 404 and code not in ("NoSuchBucket",)):
-                raise FileNotFoundError(where) from None
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
-                        "ExpiredToken"):
-                raise Refused(
-                    f"the object store {self.endpoint} does not accept the credentials from "
-                    f"{self._origin} ({code}); check the access key and secret",
-                    pl=f"Magazyn obiektów {self.endpoint} nie przyjmuje danych dostępowych "
-                       f"z {self._origin} ({code}); sprawdź klucz dostępu i sekret.") from None
-            if code == "NoSuchBucket":
-                raise InputError(f"the object store {self.endpoint} has no bucket "
-                                 f"{self.bucket!r}",
-                                 pl=f"Magazyn obiektów {self.endpoint} nie ma kubełka "
-                                    f"„{self.bucket}”.") from None
-            if code == "AccessDenied" or status == 403:
-                role = "the sweep's (deleting)" if self.deleting else "the application's"
-                raise Refused(f"the object store refused to {what} {where} with {role} "
-                              f"credentials: the object's lock or the credentials do not "
-                              f"allow it ({code})",
-                              pl=f"Magazyn obiektów odmówił: {what} {where} — blokada "
-                                 f"obiektu albo uprawnienia danych dostępowych na to nie "
-                                 f"pozwalają ({code}).") from None
-            message = str(err.get("Message", "")) or code
-            raise InputError(f"the object store refused to {what} {where}: {code} {message}",
-                             pl=f"Magazyn obiektów odmówił operacji ({what}) na {where}: "
-                                f"{code} {message}.") from None
-        except BotoCoreError as exc:
+            self._refused(exc, what, where)
+        except (BotoCoreError, DeadlinePassed) as exc:
+            if call.passed:
+                raise self.too_slow(what, where, call) from None
             # EndpointConnectionError, timeouts, a connection closed mid-request …
             raise Unavailable(f"the object store {self.endpoint} is not reachable or stopped "
                               f"answering while trying to {what} {where} "
                               f"({type(exc).__name__})",
                               pl=f"Magazyn obiektów {self.endpoint} jest nieosiągalny albo "
                                  f"przestał odpowiadać ({what} {where}).") from None
+        finally:
+            if own:
+                call.disarm()
+
+    def too_slow(self, what: str, where: str, call: Cut) -> Unavailable:
+        """The call did not finish by its deadline: abandoned, its connection closed."""
+        return Unavailable(
+            f"the object store {self.endpoint} did not finish a call in time: to {what} "
+            f"{where} took longer than its deadline of {call.total_s:.0f} s ([storage] "
+            "deadline_seconds, deadline_min_rate); the call was abandoned and its connection "
+            "closed",
+            pl=f"Magazyn obiektów {self.endpoint} nie zakończył wywołania w wyznaczonym "
+               f"czasie: operacja ({what} {where}) trwała dłużej niż {call.total_s:.0f} s "
+               "([storage] deadline_seconds, deadline_min_rate); wywołanie przerwano, a "
+               "połączenie zamknięto.")
+
+    def _refused(self, exc: Any, what: str, where: str) -> NoReturn:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("NoSuchKey", "NotFound", "NoSuchVersion") or \
+                (status == 404 and code not in ("NoSuchBucket",)):
+            raise FileNotFoundError(where) from None
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                    "ExpiredToken"):
+            raise Refused(
+                f"the object store {self.endpoint} does not accept the credentials from "
+                f"{self._origin} ({code}); check the access key and secret",
+                pl=f"Magazyn obiektów {self.endpoint} nie przyjmuje danych dostępowych "
+                   f"z {self._origin} ({code}); sprawdź klucz dostępu i sekret.") from None
+        if code == "NoSuchBucket":
+            raise InputError(f"the object store {self.endpoint} has no bucket "
+                             f"{self.bucket!r}",
+                             pl=f"Magazyn obiektów {self.endpoint} nie ma kubełka "
+                                f"„{self.bucket}”.") from None
+        if code == "AccessDenied" or status == 403:
+            role = "the sweep's (deleting)" if self.deleting else "the application's"
+            raise Refused(f"the object store refused to {what} {where} with {role} "
+                          f"credentials: the object's lock or the credentials do not "
+                          f"allow it ({code})",
+                          pl=f"Magazyn obiektów odmówił: {what} {where} — blokada "
+                             f"obiektu albo uprawnienia danych dostępowych na to nie "
+                             f"pozwalają ({code}).") from None
+        message = str(err.get("Message", "")) or code
+        raise InputError(f"the object store refused to {what} {where}: {code} {message}",
+                         pl=f"Magazyn obiektów odmówił operacji ({what}) na {where}: "
+                            f"{code} {message}.") from None
+
+    def _pages(self, operation: str, what: str, key: str | None = None,
+               **args: Any) -> Iterator[dict[str, Any]]:
+        """A paginated LIST, each page its own call: the deadline never counts the time the
+        consumer takes between pages, nor holds its own calls to a LIST's deadline."""
+        pages = iter(self._s3.get_paginator(operation).paginate(**args))
+        while True:
+            with self._errors(what, key):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
 
     # -- opening --------------------------------------------------------------------------
     def prepare(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from kustosz.errors import InputError
 from kustosz.storage.base import CHUNK, StoredFile, Unavailable, check_key, check_retain_until
+from kustosz.storage.s3_deadline import Cut
 from kustosz.storage.s3_lock import GOVERNANCE, S3Lock
 
 MULTIPART_THRESHOLD = 32 << 20  # above this a file goes up in parts (retried part by part)
@@ -84,7 +85,7 @@ class S3Upload(S3Lock):
     def _single(self, path: Path, size: int, digest: str, args: dict[str, Any]
                 ) -> tuple[str | None, str | None]:
         checksum = base64.b64encode(bytes.fromhex(digest)).decode()
-        with path.open("rb") as body, self._errors("upload", args["Key"]):
+        with path.open("rb") as body, self._errors("upload", args["Key"], size=size):
             got = self._s3.put_object(Body=body, ContentLength=size, ChecksumSHA256=checksum,
                                       **args)
         return got.get("VersionId"), checksum
@@ -94,8 +95,17 @@ class S3Upload(S3Lock):
         """Parts with their own SHA-256 (the store checks each); the lock is given when the
         upload is created and so carried by the object it completes into. A failure aborts
         the upload: no part is left behind to be billed or found."""
+        # one deadline for the whole upload, its parts in flight at once included
+        call = Cut(self.limits.for_size(size))
+        try:
+            return self._parts(path, size, args, call)
+        finally:
+            call.disarm()
+
+    def _parts(self, path: Path, size: int, args: dict[str, Any], call: Cut
+               ) -> tuple[str | None, str | None]:
         key = args["Key"]
-        with self._errors("start an upload of", key):
+        with self._errors("start an upload of", key, cut=call):
             upload = self._s3.create_multipart_upload(ChecksumAlgorithm="SHA256", **args)
         upload_id = upload["UploadId"]
         count = max(1, -(-size // self.part_size))
@@ -106,7 +116,7 @@ class S3Upload(S3Lock):
                 chunk = f.read(self.part_size)
             raw = hashlib.sha256(chunk).digest()
             checksum = base64.b64encode(raw).decode()
-            with self._errors(f"upload part {number} of", key):
+            with self._errors(f"upload part {number} of", key, cut=call):
                 got = self._s3.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
                     Body=chunk, ChecksumSHA256=checksum)
@@ -120,12 +130,12 @@ class S3Upload(S3Lock):
                 sent = list(pool.map(send, range(1, count + 1)))
             parts = [part for part, _raw in sent]
             sums = [raw for _part, raw in sent]
-            with self._errors("complete the upload of", key):
+            with self._errors("complete the upload of", key, cut=call):
                 done = self._s3.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id,
                     MultipartUpload={"Parts": parts})
         except BaseException:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), self._errors("abort the upload of", key):
                 self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key,
                                                 UploadId=upload_id)
             raise
