@@ -83,6 +83,7 @@ _ASKED_PARTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^live\.m3u8$"), "lista odtwarzania podglądu na żywo"),
     (re.compile(r"^segment/(\d+)\.ts$"), "segment nagrania nr {0}"),
     (re.compile(r"^sub/live(\d+)\.ts$"), "fragment podglądu na żywo nr {0}"),
+    (re.compile(r"^live\.mp4$"), "strumień podglądu na żywo"),
     (re.compile(r"^audio$"), "nagranie rozmowy (dźwięk)"),
     (re.compile(r"^copy\.zip$"), "kopia (ZIP)"),
     (re.compile(r"^mail/(\d+)\.eml$"), "wiadomość e-mail nr {0}"),
