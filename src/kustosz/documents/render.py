@@ -46,6 +46,11 @@ NAMES: dict[str, tuple[str, str]] = {
     "answer-letter": ("answer_letter.typ",
                       "odpowiedź na żądanie osoby, której dane dotyczą (art. 15 RODO)"),
 }
+# Documents only their own module fills (never printed blank, not in `kustosz documents`).
+FILLED: dict[str, tuple[str, str]] = {
+    "accountability": ("accountability.typ",
+                       "sprawozdanie z rozliczalności (art. 5 ust. 2 RODO, kustosz.report)"),
+}
 
 
 def _default(value: Any) -> Any:
@@ -77,9 +82,10 @@ def render(name: str, data: dict[str, Any], out: Path | None = None,
     """PDF bytes of template ``name`` filled with ``data``; also written to ``out`` if given."""
     import typst  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
-    if name not in NAMES:
+    known = {**NAMES, **FILLED}
+    if name not in known:
         raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
-    template = NAMES[name][0]
+    template = known[name][0]
     packaged = resources.files("kustosz.documents") / "templates"
     overrides = data_root / "templates" if data_root is not None else None
     with tempfile.TemporaryDirectory(prefix="kustosz-doc-") as tmp:

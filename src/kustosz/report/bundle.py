@@ -1,8 +1,8 @@
-"""The signed bundle of a report: report.json (the PDF joins it in a later step:
-EXTRA_FILES), and the manifest listing each file's SHA-256 and the audit head the report
-covers, signed Ed25519 with the office's key — custody.bundles.seal, the same signature the
-copies' bundles carry, so one `openssl pkeyutl -verify` checks both (docs/operations/
-accountability.md)."""
+"""The signed bundle of a report: report.json, the same report as a PDF for people
+(EXTRA_FILES: sprawozdanie.pdf), and the manifest listing each file's SHA-256 and the audit
+head the report covers, signed Ed25519 with the office's key — custody.bundles.seal, the same
+signature the copies' bundles carry, so one `openssl pkeyutl -verify` checks both
+(docs/operations/accountability.md)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from kustosz.custody.bundles import office_key, seal, write_zip
 from kustosz.errors import InputError
 from kustosz.fsutil import replace, sync_tree
 from kustosz.report.build import FORMAT, REPORT_FILE, to_bytes
+from kustosz.report.pdf import write_pdf
 from kustosz.vault import Vault
 
 KIND = "accountability-report"
-# Later forms of the same content (the PDF): each gets the report and the folder, writes its
-# file there before the manifest is sealed, and returns its name.
-EXTRA_FILES: list[Callable[[dict[str, Any], Path], str]] = []
+# The other forms of the same content (the PDF): each gets the vault, the report and the
+# folder, writes its file there before the manifest is sealed, and returns its name.
+EXTRA_FILES: list[Callable[[Vault, dict[str, Any], Path], str]] = [write_pdf]
 
 
 def manifest_of(report: dict[str, Any], made_at: datetime) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def write(vault: Vault, report: dict[str, Any], out: Path, made_at: datetime) ->
         folder.mkdir()
         (folder / REPORT_FILE).write_bytes(to_bytes(report))
         for extra in EXTRA_FILES:
-            extra(report, folder)
+            extra(vault, report, folder)
         seal(folder, manifest_of(report, made_at), office_key(vault.root))
         if out.suffix.lower() == ".zip":
             write_zip(folder, out, None)

@@ -1,0 +1,51 @@
+"""The report as a PDF in Polish, for the IOD, the head of the office or an inspector of the
+Prezes UODO: the findings first, then each section as sentences and tables (pdf_sections),
+rendered with the documents' Typst machinery (template accountability.typ; an office's own
+copy under templates/ in its data folder wins, as for every document). It joins the signed
+bundle (bundle.EXTRA_FILES), so the manifest's SHA-256 covers it like report.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kustosz.documents.render import render
+from kustosz.policy import Policy
+from kustosz.report.pdf_sections import all_sections
+from kustosz.report.pdf_words import period_words
+from kustosz.vault import Vault
+
+PDF_FILE = "sprawozdanie.pdf"
+TEMPLATE = "accountability"
+
+
+def pdf_data(report: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """The template's data: names declined as the policy gives them, every value formatted."""
+    tz = ZoneInfo(report["office"]["timezone"])
+    p = report["period"]
+    names = policy.doc_names()
+    days = f"{p['first_day'][8:10]}.{p['first_day'][5:7]}.{p['first_day'][:4]} – " \
+           f"{p['last_day'][8:10]}.{p['last_day'][5:7]}.{p['last_day'][:4]}"
+    head = report["integrity"]["covered_head"] or {}
+    return {**names, "office": report["office"]["name"],
+            "title": f"Sprawozdanie z rozliczalności {p['label']}",
+            "heading": "Sprawozdanie z rozliczalności",
+            "sub": f"przetwarzania danych osobowych w {names['system_loc']} "
+                   f"{names['office_gen']}",
+            "period_line": f"{period_words(p)} ({days})",
+            "basis": "Art. 5 ust. 2 RODO: administrator odpowiada za przestrzeganie zasad "
+                     "przetwarzania i musi być w stanie wykazać ich przestrzeganie.",
+            "footer": f"Sprawozdanie {p['label']}",
+            "verify": "Sprawozdanie jest podpisane (Ed25519) w pliku manifest.json razem z "
+                      "plikiem report.json, który zawiera te same dane dla programów; "
+                      f"obejmuje dziennik zdarzeń do wpisu nr {head.get('seq', '—')}. "
+                      "Sprawdzenie: kustosz report verify albo openssl (instrukcja w "
+                      "dokumentacji: operations/accountability).",
+            "sections": all_sections(report, tz)}
+
+
+def write_pdf(vault: Vault, report: dict[str, Any], folder: Path) -> str:
+    """bundle.EXTRA_FILES: the PDF written into the bundle's folder before it is sealed."""
+    render(TEMPLATE, pdf_data(report, vault.policy), folder / PDF_FILE, data_root=vault.root)
+    return PDF_FILE

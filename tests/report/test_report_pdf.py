@@ -1,0 +1,56 @@
+"""The accountability report as a PDF (issue 53, "two forms, one content"): its text carries
+the findings and the counts report.json has, the office named in the genitive its policy
+gives; it is in the signed bundle, and one byte changed in it fails verification naming it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from kustosz.report import build, bundle, verify
+from kustosz.report.pdf import PDF_FILE
+from kustosz.vault import Vault
+from tests.report.report_helpers import Month, month_of_activity
+
+
+def _text(pdf: Path) -> str:
+    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True)
+    return re.sub(r"\s+", " ", done.stdout)
+
+
+def test_the_pdf_says_what_report_json_says(sqlite_vault: Vault, tmp_path: Path) -> None:
+    vault = sqlite_vault
+    month: Month = month_of_activity(vault, tmp_path)
+    out = bundle.write(vault, build.build(vault, month.period, month.now), tmp_path / "r",
+                       month.now)
+    report = json.loads((out / "report.json").read_text())
+    text = _text(out / PDF_FILE)
+    assert "Sprawozdanie z rozliczalności" in text
+    assert vault.policy.names.office_gen in text  # "… w systemie monitoringu Urzędu …"
+    # the findings come first, each in the PDF as in the JSON
+    assert text.index("Ustalenia") < text.index("Nagrywanie")
+    assert f"Stwierdzono {len(report['findings'])} odstępstwa" in text
+    for f in report["findings"]:
+        assert re.sub(r"\s+", " ", f["pl"]) in text, f["pl"]
+    r, c, a = report["requests"], report["copies"], report["access"]
+    assert (f"Wpłynęło: {r['received']}; rozpatrzono w terminie: {r['decided_in_time']}; "
+            f"po terminie: {r['decided_late']}; odmowy: {len(r['refused'])}.") in text
+    assert f"Usunięto {report['deleted']['count']} nagrania" in text
+    assert f"Sporządzono: {len(c['made'])}; przekazano: {len(c['handed_over'])};" in text
+    assert f"Sesji dostępu: {a['sessions']}, w tym w obecności świadka: " \
+           f"{a['with_witness']}; odmów dostępu: {a['refused']}." in text
+    assert f"Zgłoszono: {report['alerts']['raised']}." in text
+    assert f"do wpisu nr {report['integrity']['covered_head']['seq']}" in text
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {f["path"] for f in manifest["files"]} >= {"report.json", PDF_FILE}
+    assert verify.verify(out).ok
+    body = bytearray((out / PDF_FILE).read_bytes())
+    body[len(body) // 2] ^= 1
+    (out / PDF_FILE).write_bytes(bytes(body))
+    verdict = verify.verify(out)
+    assert not verdict.ok and verdict.problems == [
+        f"{PDF_FILE}: changed (SHA-256 differs from the manifest)"]
