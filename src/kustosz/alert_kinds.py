@@ -55,6 +55,9 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     # cleared by the next reload that takes the file.
     Kind("config_reload", (_R.CONFIG_RELOAD_FAILED,), True, timedelta(0), timedelta(days=1),
          "zmieniony plik kustosz.toml nie został wczytany"),
+    # serve's monthly accountability report failed (kustosz.report.monthly); retried hourly
+    Kind("report", (_R.REPORT_FAILED,), True, timedelta(0), timedelta(days=1),
+         "miesięczne sprawozdanie z rozliczalności nie powstało"),
     Kind("disk", (_R.DISK_PRESSURE,), False, timedelta(0),
          timedelta(hours=1), "mało miejsca na dysku"),
     # Cleared when the disk has room again (retention/pressure.py): one message each way.

@@ -76,6 +76,9 @@ class AlertRow(StrEnum):
     # A changed kustosz.toml that serve's reload (SIGHUP) refused: serve goes on with what it
     # had (kustosz.cli.serve_reload, issue 50 item 8; migration 0040)
     CONFIG_RELOAD_FAILED = "config.reload_failed"
+    # serve's monthly accountability report could not be made; retried every hour, cleared
+    # by the next report made (kustosz.report.monthly, issue 53; migration 0041)
+    REPORT_FAILED = "report.failed"
 
 
 class RecordingState(StrEnum):

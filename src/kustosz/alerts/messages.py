@@ -80,6 +80,8 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
                       "Punkt kontrolny dziennika zdarzeń znów zapisany (przerwa {span})"),
     "config_reload": ("Zmiany w pliku kustosz.toml nie zostały wczytane ({since})",
                       "Plik kustosz.toml wczytany ponownie bez błędów"),
+    "report": ("Miesięczne sprawozdanie z rozliczalności nie powstało ({since})",
+               "Miesięczne sprawozdanie z rozliczalności sporządzone"),
     "disk": ("Mało miejsca na dysku ({since})", "Miejsce na dysku znów wystarcza"),
     "disk_full": ("Dysk pełny — nagrania nie są zapisywane (od {since})",
                   "Dysk znów ma wolne miejsce — nagrywanie wznowione (przerwa {span})"),

@@ -56,6 +56,7 @@ from kustosz.ingest.upload_queue import (
 )
 from kustosz.logs import check_format, read_format
 from kustosz.logs import setup as setup_logs
+from kustosz.report.monthly import run_monthly
 from kustosz.retention import recover
 from kustosz.retention.scheduler import run_scheduler
 from kustosz.retention.sweeper import leave_the_sweep
@@ -246,9 +247,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         # Calls read off a mirrored port (issue 35): the capture process's frames, recorded
         threads.append(threading.Thread(target=_run_capture, args=(vault, stop),
                                         name="capture", daemon=True))
-        # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
-        threads.append(threading.Thread(target=run_backups, args=(vault, stop),
-                                        name="backup", daemon=True))
+        threads += [threading.Thread(target=run, args=(vault, stop), name=name, daemon=True)
+                    for run, name in ((run_backups, "backup"), (run_monthly, "report"))]
         threads += _uploader(vault, stop)  # the local spool drains into the object store
         for thread in threads:
             if thread.ident is None:  # the database watch runs already (or ended by a stop)
