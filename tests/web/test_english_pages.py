@@ -225,7 +225,8 @@ def _setup(m: Material) -> tuple[Monitoring, dict[str, str]]:
                  "mail_id": str(mon.mail_id), "handover_id": "1", "job_id": "999999",
                  "link": "no-such-link", "auth_id": "1", "employee_id": "1",
                  "recording_id": str(m.call.id), "k": "0", "kind": "copies", "fmt": "csv",
-                 "part": "live1.ts"}  # a live part: refused (no sub-stream), in English
+                 "part": "live1.ts",  # a live part: refused (no sub-stream), in English
+                 "label": "2026-01"}  # a report not made: "not found", in English
 
 
 def _data_of(m: Material) -> tuple[str, ...]:

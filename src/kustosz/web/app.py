@@ -40,6 +40,7 @@ from kustosz.web import (
     metrics,
     monitoring,
     pages,
+    reports_pages,
     requests_pages,
     residual_pages,
     robust,
@@ -107,7 +108,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
                    media_view, media_live_sub, media_live_stream, monitoring, calls, pages,
                    requests_pages, admin, employees, tokens, api, api_custody, metrics,
                    alert_settings, jobs_pages, subject_review_pages, residual_pages, first_day,
-                   accessibility, cameras_find, cameras_page):
+                   accessibility, cameras_find, cameras_page, reports_pages):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

@@ -234,6 +234,9 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Sprawdzanie zamaskowanego nagrania klatka po klatce$"),
      "Checking the masked recording frame by frame"),
     (re.compile(r"^Maskowanie zakończone$"), "Masking finished"),
+    # the accountability reports' job (report/monthly.py, issue 53)
+    (re.compile(r"^Sporządzono sprawozdanie z rozliczalności za (\d{4}-\d{2})\.$"),
+     "The accountability report of {0} is made."),
 ]
 
 

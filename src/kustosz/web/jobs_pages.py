@@ -45,15 +45,22 @@ def _legal_holds_set(view: JobView) -> tuple[str, str]:
                       else f"Zabezpieczenie nr {hold} zwolnione.")
 
 
+def _report_made(view: JobView) -> tuple[str, str]:
+    return "/reports", f"Sporządzono sprawozdanie z rozliczalności za {view.result['month']}."
+
+
 # Where a finished job of each kind leads and what it says there; the result page says the rest.
-DONE: dict[str, Callable[[JobView], tuple[str, str]]] = {"copy.make": _copy_made,
-                                                         "hold.legal_holds": _legal_holds_set}
+DONE: dict[str, Callable[[JobView], tuple[str, str]]] = {
+    "copy.make": _copy_made, "hold.legal_holds": _legal_holds_set,
+    "report.accountability": _report_made}
 NEXT_LABEL = {"copy.make": "Przejdź do wniosku i kopii",
-              "hold.legal_holds": "Przejdź do listy zabezpieczeń"}
+              "hold.legal_holds": "Przejdź do listy zabezpieczeń",
+              "report.accountability": "Przejdź do sprawozdań"}
 BACK: dict[str, Callable[[JobView], str]] = {
     "copy.make": lambda view: f"/requests/{view.args['request_id']}",
-    "hold.legal_holds": lambda view: "/holds"}
-BACK_LABEL = {"hold.legal_holds": "Wróć do listy zabezpieczeń"}
+    "hold.legal_holds": lambda view: "/holds", "report.accountability": lambda view: "/reports"}
+BACK_LABEL = {"hold.legal_holds": "Wróć do listy zabezpieczeń",
+              "report.accountability": "Wróć do sprawozdań"}
 
 
 async def settle(ctx: Ctx, job_id: int, within: float | None = None) -> JobView:
