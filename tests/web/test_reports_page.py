@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.report.report_helpers import month_of_activity, this_month
 from web_helpers import client, session_for, user
 
 from kustosz.db.models import AuditEntry
 from kustosz.report import store
 from kustosz.vault import Vault
 from kustosz.web.reports_pages import DOWNLOADED
-from tests.report.report_helpers import month_of_activity, this_month
 
 ALLOWED = ("dpo", "approver", "auditor", "supervisor", "administrator")
 REFUSED = ("viewer", "operator")
