@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from kustosz.report import build, bundle, verify
@@ -54,3 +55,13 @@ def test_the_pdf_says_what_report_json_says(sqlite_vault: Vault, tmp_path: Path)
     verdict = verify.verify(out)
     assert not verdict.ok and verdict.problems == [
         f"{PDF_FILE}: changed (SHA-256 differs from the manifest)"]
+
+
+def test_a_report_made_again_gives_the_same_pdf(sqlite_vault: Vault, tmp_path: Path) -> None:
+    vault = sqlite_vault
+    month = month_of_activity(vault, tmp_path)
+    first = bundle.write(vault, build.build(vault, month.period, month.now), tmp_path / "a",
+                         month.now)
+    later = month.now + timedelta(days=40)
+    again = bundle.write(vault, build.build(vault, month.period, later), tmp_path / "b", later)
+    assert (first / PDF_FILE).read_bytes() == (again / PDF_FILE).read_bytes()
