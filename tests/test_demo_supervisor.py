@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kustosz.access import accounts
 from kustosz.db.custody import User
+from kustosz.policy import load_policy
 from kustosz.vault import Vault
 from tests.conftest import Cli
 
@@ -22,7 +23,10 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_each_office_has_its_supervisor() -> None:
-    from kustosz.cli.demo import demo_people
+    from kustosz.cli.demo import demo_people as people_of
+
+    def demo_people(preset: str) -> dict[str, tuple[str, list[str], str | None]]:
+        return people_of(load_policy(preset))
 
     assert demo_people("boleslawiec")["nadzor"] == (
         "Krystyna Mazur",

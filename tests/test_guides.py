@@ -14,6 +14,7 @@ import pytest
 
 from kustosz.access.users import ROLES
 from kustosz.cli.demo import demo_people
+from kustosz.policy import load_policy
 
 GUIDES = Path(__file__).resolve().parent.parent / "docs" / "guides"
 # role page -> the program's roles the guide is about (issue 31: administrator, head of office,
@@ -70,7 +71,7 @@ def test_every_image_shown_is_there_small_and_used() -> None:
 
 
 def test_the_demo_accounts_the_index_lists_are_the_demos() -> None:
-    people = demo_people("pleszew")
+    people = demo_people(load_policy("pleszew"))
     table = [line for line in _text("index.md").splitlines() if line.startswith("| `")]
     assert table
     for row in table:

@@ -64,5 +64,5 @@ _MAIL = re.compile(r"^[^@\s<>\",;()\[\]]+@(?!\.)(?!.*\.\.)[^@\s<>\",;()\[\]]+(?<
 
 
 def mail_address(text: object) -> bool:
-    """True for one e-mail address (``it@um.pleszew.pl``, ``it@localhost``)."""
+    """True for one e-mail address (``it@um.example.pl``, ``it@localhost``)."""
     return isinstance(text, str) and _MAIL.match(text) is not None

@@ -17,6 +17,7 @@ from kustosz.audit import append as audit
 from kustosz.collation import person_key
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
+from kustosz.documents.office import annex, fill, text
 from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
 from kustosz.policy import Policy
@@ -290,25 +291,15 @@ def acknowledge(session: Session, employee_id: int, on: date, actor: str,
     return ack
 
 
-# 003 annex 2 (Miedziana Góra) names the purposes in the declaration itself; the seed's words.
-DECLARATION = {
-    "miedziana-gora": {
-        # the regulation's full title, as its own heading prints it (003, zał. 4 do
-        # Regulaminu Pracy: "Regulamin funkcjonowania, obsługi i eksploatacji monitoringu
-        # wizyjnego na terenie Urzędu Gminy Miedziana Góra")
-        "annex": "Załącznik nr 2 do Regulaminu funkcjonowania, obsługi i eksploatacji "
-                 "monitoringu wizyjnego na terenie Urzędu Gminy Miedziana Góra",
-        "purposes": "zapewnienia porządku publicznego i bezpieczeństwa obywateli oraz ochrony "
-                    "przeciwpożarowej i przeciwpowodziowej, zapewnienia bezpieczeństwa "
-                    "pracowników, ochrony mienia Gminy oraz zachowania w tajemnicy informacji, "
-                    "których ujawnienie mogłoby narazić mojego pracodawcę na szkodę",
-    },
-}
+def declaration_purposes(policy: Policy) -> str | None:
+    """The purposes the employee's declaration names where the office's model words them
+    ([documents.declaration] purposes: 003 zał. 2); None: the general wording."""
+    own = text(policy, "declaration", "purposes")
+    return fill(policy, own) if own else None
 
 
 def declaration_data(session: Session, policy: Policy, emp: Employee) -> dict[str, Any]:
     """Data for declaration.typ: the employee's declaration about monitoring (003 annex 2)."""
-    wording = DECLARATION.get(policy.preset or "", {})
     names = policy.doc_names()
     # an office that records calls only speaks of recording calls (issue 49 item 13)
     about = "rejestrowaniu rozmów telefonicznych" \
@@ -316,7 +307,7 @@ def declaration_data(session: Session, policy: Policy, emp: Employee) -> dict[st
         else "monitoringu"
     return {**names, "title": f"Oświadczenie — {emp.full_name}",
             "footer": f"oświadczenie pracownika o {about}",
-            "annex": wording.get("annex"), "purposes": wording.get("purposes"),
+            "annex": annex(policy, "declaration"), "purposes": declaration_purposes(policy),
             "employee": emp.full_name, "position": emp.position, "unit": emp.unit,
             "version": notice_version(session)}
 

@@ -1,6 +1,6 @@
 """Listening to recorded calls under an office's own rules (001 §1.2, §3.1, §3.3; 004 §4).
 
-Bolesławiec listens "tylko do realizacji celu określonego w §1 ust. 2" [§3.1], Wałbrzych
+One regulation listens "tylko do realizacji celu określonego w §1 ust. 2" [001 §3.1], another
 "tylko i wyłącznie w celach wskazanych w § 3 ust. 1" [004 §4.1]: the purpose is one of the
 preset's list (``access.listening_purposes``), not free text, and the refusal cites where the
 office's own regulation says so (``listening_basis``) and what it says recordings do not serve

@@ -349,8 +349,8 @@ def open_viewing(session: Session, **fields: Any) -> str | None:
     return None if isinstance(opened, Refused) else opened
 
 
-# Actions that look at recorded video: only with an authorised person present (R3.4; the
-# Pleszew regulation, 002 zał.5 §7 ust. 6), whatever the policy. A still frame for the mask
+# Actions that look at recorded video: only with an authorised person present (R3.4; 002
+# zał.5 §7 ust. 6), whatever the policy. A still frame for the mask
 # form (web/subject_frame) is such a look too and asks the same question here. Any other
 # action may name one (the start form offers it for listening, 001 zał. 2: "osoby …
 # dokonały odsłuchania"); whoever is named is checked the same way.

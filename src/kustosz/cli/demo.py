@@ -17,6 +17,7 @@ from kustosz.custody.holds import place_hold
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.files import ingest_file
 from kustosz.kinds import SourceKind, by_action
+from kustosz.policy import Policy, load_policy, preset_names
 from kustosz.retention import run_sweep
 from kustosz.vault import Vault
 
@@ -73,33 +74,38 @@ DEMO_PEOPLE_BASE: dict[str, tuple[str, list[str], str | None]] = {
     "kontrola": ("Barbara Dąbrowska", ["auditor"], "audytor wewnętrzny"),
 }
 # Who supervises the use of the recordings (R6.3: registers and the access log, no
-# material), as each office's regulation names them. Bolesławiec: "Sekretarz Miasta sprawuje
-# nadzór nad właściwym wykorzystaniem rejestrowanych połączeń" [001 §4]. Pleszew: "Nadzór
-# prowadzi Inspektor Ochrony Danych Osobowych" [002 zał.5 §1 ust. 4] — the IOD's own account
-# holds the role. The other regulations name no one; the demo shows the role all the same.
+# material), as the office's regulation names the post ([access] supervisor: 001 §4), or the
+# IOD where it supervises ([access] supervisor_is_dpo: 002 zał.5 §1 ust. 4) — the IOD's own
+# account then holds the role. Where the regulation names no one the demo shows the role all
+# the same.
 SUPERVISOR_LOGIN = "nadzor"
-SUPERVISORS: dict[str, str | None] = {
-    "boleslawiec": "Sekretarz Miasta",
-    "pleszew": None,  # the IOD
-}
 SUPERVISOR_DEFAULT = "osoba nadzorująca monitoring"
 
 
-def demo_people(preset: str) -> dict[str, tuple[str, list[str], str | None]]:
+def demo_people(policy: Policy) -> dict[str, tuple[str, list[str], str | None]]:
     """DEMO_PEOPLE with the office's supervisor: a "nadzor" account titled as the regulation
     names the post, or the supervisor role on the IOD where the IOD supervises."""
     people = dict(DEMO_PEOPLE_BASE)
-    title = SUPERVISORS.get(preset, SUPERVISOR_DEFAULT)
-    if title is None:
+    access = policy.raw.get("access", {})
+    if access.get("supervisor_is_dpo"):
         name, roles, iod_title = people["iod"]
         people["iod"] = (name, [*roles, "supervisor"], iod_title)
     else:
+        title = str(access.get("supervisor") or "").strip() or SUPERVISOR_DEFAULT
         people[SUPERVISOR_LOGIN] = ("Krystyna Mazur", ["supervisor"], title)
     return people
 
 
-# The accounts of the demo's default preset (Pleszew).
-DEMO_PEOPLE = demo_people("pleszew")
+def default_preset() -> str:
+    """The preset the demo starts with when none is named: the one whose file says so
+    ([demo] default), else the first."""
+    names = preset_names()
+    return next((n for n in names if load_policy(n).raw.get("demo", {}).get("default")),
+                names[0])
+
+
+# The accounts of the demo's default preset.
+DEMO_PEOPLE = demo_people(load_policy(default_preset()))
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -121,7 +127,7 @@ def _demo_people(vault: Vault) -> str:
     password = passwords.one_time_password()
     now = datetime.now(UTC)
     with vault.transaction() as s:
-        for login, (name, roles, title) in demo_people(vault.policy.preset).items():
+        for login, (name, roles, title) in demo_people(vault.policy).items():
             user = add_user(s, login, name, roles, "demo",
                             title=title or vault.policy.approver_title)
             accounts.set_password(s, user, password, "demo", check=False)
@@ -145,7 +151,7 @@ def _demo_people(vault: Vault) -> str:
 
 
 @fails_cleanly
-def demo(preset: str = typer.Option("pleszew", "--preset"),
+def demo(preset: str = typer.Option(default_preset(), "--preset"),
          serve: bool = typer.Option(True, "--serve/--no-serve",
                                     help="Go on recording (Ctrl-C stops) after the showcase."),
          port: int = typer.Option(DEMO_PORT, "--port", envvar="KUSTOSZ_WEB_PORT",
@@ -199,7 +205,7 @@ def demo(preset: str = typer.Option("pleszew", "--preset"),
     people = Table("login", "rola / role", "osoba / person")
     from kustosz.access.users import ROLE_SHORT
 
-    for login, (name, roles, _title) in demo_people(vault.policy.preset).items():
+    for login, (name, roles, _title) in demo_people(vault.policy).items():
         people.add_row(login, ", ".join(ROLE_SHORT.get(r, r) for r in roles), name)
     console.print(people)
     console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "

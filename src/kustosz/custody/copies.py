@@ -35,8 +35,8 @@ __all__ = ["_remux_checked", "ceiling", "extend_copy", "get_copy", "is_due", "li
 
 def ceiling(policy: Policy, copy: Copy) -> datetime | None:
     """The latest instant a copy may be kept where the office's lifetime is a ceiling that no
-    request extends (policy.custody.copy_ceiling: Pleszew, "nie dłuższy niż 3 miesiące od dnia
-    nagrania" [002 zał.5 §7.4]); None where a new request extends it [004 §7.9]. The one
+    request extends (policy.custody.copy_ceiling: "nie dłuższy niż 3 miesiące od dnia nagrania"
+    [002 zał.5 §7.4]); None where a new request extends it [004 §7.9]. The one
     definition `copies extend` (CLI and any other path through extend_copy) is held to."""
     if policy.custody.copy_ceiling is None:
         return None

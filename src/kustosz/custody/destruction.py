@@ -98,7 +98,7 @@ def _waiting_requests(session: Session, holds: list[Hold]) -> list[Request]:
 def other_holds(session: Session, copy: Copy) -> list[Hold]:
     """Active holds on the copied material that keep this copy from destruction.
 
-    Issue 30 item 1: in Wałbrzych two persons asked to secure the same call; each request's
+    Issue 30 item 1: in 004's office two persons asked to secure the same call; each request's
     hold lasts until its own copy is destroyed [004 §7.3], so counting the other's hold made
     each copy wait for the other — for ever. A request's hold keeps the originals for that
     request's own answer (`_passing_holds`); what keeps this copy is a hold placed as evidence
@@ -173,7 +173,7 @@ def _check(session: Session, copy: Copy, by: str, policy: Policy | None = None,
     others = other_holds(session, copy)
     waiting = _waiting_requests(session, others)
     if waiting and policy is not None and past_ceiling(policy, copy, now):
-        # Pleszew: "nie dłuższy niż 3 miesiące od dnia nagrania" [002 zał.5 §7.4] is a ceiling
+        # "nie dłuższy niż 3 miesiące od dnia nagrania" [002 zał.5 §7.4] is a ceiling
         # that no request extends, a waiting authority's least of all: the copy goes; the
         # request's own hold keeps the originals for its own copy.
         ended = {r.hold_id for r in waiting}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access.agreements import is_contractor
 from kustosz.access.authorisations import scope_pl
-from kustosz.access.employees import DECLARATION
+from kustosz.access.employees import declaration_purposes
 from kustosz.access.users import printed
 from kustosz.custody import destruction, handover
 from kustosz.custody.answer_deadline import deadline_of
@@ -24,35 +24,21 @@ from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, ge
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Decision, Handover, Request, User
 from kustosz.documents.clauses import access_facts, clause_points
-from kustosz.documents.office import refuse_unless
+from kustosz.documents.office import annex, refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
 from kustosz.states import RequestKind, RequestStatus
-
-# Where each office's own forms come from, printed in the corner as the seeds print them.
-ANNEX = {
-    ("boleslawiec", "request-calls"): "Załącznik Nr 3 do zarządzenia Nr 259/2019 "
-                                      "Prezydenta Miasta Bolesławiec z dnia 29 sierpnia 2019 r.",
-    ("boleslawiec", "handover-protocol"): "Załącznik Nr 4 do zarządzenia Nr 259/2019 "
-                                          "Prezydenta Miasta Bolesławiec",
-    ("boleslawiec", "listening-protocol"): "Załącznik Nr 2 do zarządzenia Nr 259/2019 "
-                                           "Prezydenta Miasta Bolesławiec",
-    ("pleszew", "request-video"): "Załącznik nr 3 do regulaminu funkcjonowania monitoringu "
-                                  "wizyjnego w Urzędzie Miasta i Gminy Pleszew",
-    ("walbrzych", "authorisation"): "Załącznik nr 1 do Regulaminu rejestrowania rozmów "
-                                    "telefonicznych MOPS w Wałbrzychu",
-}
 
 # A document: its template's name and the data it prints (any values a template can show, as
 # the templates in documents/ take them).
 Doc = tuple[str, dict[str, Any]]
 
 
-def _annex(policy: Policy, name: str) -> str | None:
-    """The corner note of ``name`` in the office's own forms; None for an office without a
-    preset."""
-    return ANNEX.get((policy.preset, name)) if policy.preset is not None else None
+def _securing(policy: Policy) -> bool:
+    """Whether an interested person's request asks to secure the recording, as the office's
+    model words it ([requests] securing_for_interested: 004 §7.4)."""
+    return bool(policy.raw.get("requests", {}).get("securing_for_interested"))
 
 
 def _d(value: date | None) -> str | None:
@@ -133,13 +119,13 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
         notes.append(req.status_reason)
     place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
     data = {**policy.doc_names(),
-            "title": f"Wniosek nr {req.id}", "annex": _annex(policy, name),
+            "title": f"Wniosek nr {req.id}", "annex": annex(policy, name),
             "requester": req.requester, "contact": req.contact,
             "received_on": _d(req.received_on), "event_date": _d(req.event_date),
             "approx_time": req.approx_time, "window": _asked_time(req, policy), "place": place,
             "caller": req.caller, "callee": req.callee, "description": req.description,
             "purpose": req.purpose or None, "decision": _decision(session, policy, req),
-            "securing": policy.preset == "walbrzych" and req.kind == RequestKind.INTERESTED,
+            "securing": _securing(policy) and req.kind == RequestKind.INTERESTED,
             "notes": notes, "footer": f"wniosek nr {req.id}"}
     if subject:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
@@ -420,7 +406,7 @@ def handover_doc(session: Session, policy: Policy, number: str,
                  handover_id: int | None = None) -> Doc:
     data = _protocol(session, policy, number, handover_id)
     data["annex"] = (None if data["data_subject"] else
-                     _annex(policy, "handover-protocol"))
+                     annex(policy, "handover-protocol"))
     return "handover-protocol", data
 
 
@@ -463,13 +449,12 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
     if name in FORM_KIND:
         refuse_unless(policy, *FORM_KIND[name])
     data: dict[str, Any] = {**policy.doc_names(),
-                            "annex": _annex(policy, name), "decision": None, "notes": [],
+                            "annex": annex(policy, name), "decision": None, "notes": [],
                             "rows": [], "members": [], "sources": [], "files": []}
-    if name == "request-calls":  # an interested person asks Wałbrzych to secure [004 §7.4]
-        data["securing"] = policy.preset == "walbrzych"
+    if name == "request-calls":  # an interested person asks to secure [004 §7.4]
+        data["securing"] = _securing(policy)
     if name == "declaration":  # the same wording as the web's, from its one definition
-        wording = DECLARATION.get(policy.preset or "", {})
-        data.update(annex=wording.get("annex"), purposes=wording.get("purposes"))
+        data.update(purposes=declaration_purposes(policy))
     if name == "authorisation":
         data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
     return data
@@ -478,7 +463,7 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
 def signs_as(policy: Policy, approver: str) -> str:
     """The head's capacity under a signature: the controller itself where the clause names
     the head (MOPS's Dyrektor), else acting for it — the commune or the office the clause
-    names (Gmina Miejska Bolesławiec, Gmina Miedziana Góra; issue 49 item 12)."""
+    names (a Gmina Miejska, a Gmina; 001 zał. 1 pkt 1, 003 §1 ust. 3; issue 49 item 12)."""
     controller = str(policy.documents.get("controller") or "").strip()
     if not controller or not approver or approver.startswith(controller) \
             or controller.startswith(approver):

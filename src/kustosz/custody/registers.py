@@ -26,7 +26,7 @@ from kustosz.custody.answer_due import due_on
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.requests import overdue_since
 from kustosz.db.custody import ActionEntry, Copy, Decision, Destruction, Handover, Request
-from kustosz.documents.office import own_texts
+from kustosz.documents.office import annex, fill, text
 from kustosz.errors import FieldError, InputError
 from kustosz.kinds import SourceKind
 from kustosz.masking import residual
@@ -125,16 +125,6 @@ def _decided(session: Session, d: Decision) -> str:
     return text + ")"
 
 
-def _own(policy: Policy, preset: str) -> bool:
-    return policy.preset == preset and own_texts(policy)
-
-
-# Where each office's register models come from, printed in the corner as the seeds print them.
-REGISTER_ANNEX = {("pleszew", "disclosures"): "Załącznik nr 4 do Regulaminu funkcjonowania "
-                                              "monitoringu wizyjnego w Urzędzie Miasta i Gminy "
-                                              "Pleszew"}
-
-
 def _purpose(req: Request) -> str:
     """A data subject gives no purpose (art. 15 RODO needs none): the column says what the
     request is instead of standing empty."""
@@ -181,10 +171,9 @@ def disclosures(session: Session, policy: Policy, start: date, end: date) -> Reg
             remarks.append(late.pl())
         rows.append([str(n), req.requester, _d(req.received_on, policy), _purpose(req),
                      _resolution(session, req, policy), "", "", "; ".join(remarks)])
-    # Pleszew keeps the register its regulation's zał. 4 models, under that title.
-    title = ("Rejestr udostępnionych nagrań z monitoringu wizyjnego "
-             f"{policy.names.office_gen}" if _own(policy, "pleszew")
-             else "Rejestr udostępnionych nagrań")
+    # An office whose regulation models the register (002 zał. 4) keeps it under that title.
+    own = text(policy, "registers", "disclosures_title")
+    title = fill(policy, own) if own else "Rejestr udostępnionych nagrań"
     return Register("disclosures", title,
                     ["Lp.", "Wnioskodawca", "Data złożenia wniosku", "Cel udostępnienia",
                      "Sposób załatwienia wniosku", "Podpis odbierającego nośnik",
@@ -360,8 +349,7 @@ def pdf_data(register: Register, policy: Policy, start: date, end: date) -> dict
     return {"office": policy.office_name,
             "title": register.title if named else f"{register.title} — {policy.office_name}",
             "heading": register.title, "sub": None if named else policy.office_name,
-            "annex": REGISTER_ANNEX.get((policy.preset or "", register.kind))
-            if _own(policy, policy.preset or "") else None,
+            "annex": annex(policy, f"register-{register.kind}"),
             "period": f"{_d(start, policy)} – {_d(end, policy)}",
             "columns": register.columns, "widths": register.widths, "rows": register.rows,
             "printed_at": _d(datetime.now(UTC), policy, True),

@@ -101,11 +101,10 @@ def _text(value: str | None) -> str | None:
 
 
 def _cite(policy: Policy, spec: RequestSpec) -> str:
-    """Pleszew's list of what a request contains [002 zał.5 §6.6], cited only there and not
-    for a data subject, whose request the regulation does not govern (art. 15 RODO)."""
-    if policy.preset == "pleszew" and spec.kind != RequestKind.DATA_SUBJECT:
-        return " [002 zał.5 §6.6]"
-    return ""
+    """Where the regulation lists a request's contents ([requests] contents_clause: 002 zał.5
+    §6.6); not for a data subject, whose request it does not govern (art. 15 RODO)."""
+    clause = str(policy.raw.get("requests", {}).get("contents_clause") or "").strip()
+    return f" [{clause}]" if clause and spec.kind != RequestKind.DATA_SUBJECT else ""
 
 
 def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
@@ -132,8 +131,8 @@ def _window(spec: RequestSpec, policy: Policy) -> tuple[datetime, datetime]:
         centre = datetime.combine(spec.event_date, time(int(m[1]), int(m[2])), tzinfo=tz)
         return centre - margin, centre + margin
     if spec.material == Material.VIDEO:
-        # The time is what finds a person on hours of video, whoever asks; only Pleszew's
-        # regulation lists it among a request's contents [002 zał.5 §6.6].
+        # The time is what finds a person on hours of video, whoever asks; a regulation may
+        # list it among a request's contents [002 zał.5 §6.6].
         cite = _cite(policy, spec)
         raise InputError("a video request needs the approximate time of the event (--time "
                          f"HH:MM) or a window (--from/--to){cite}",
@@ -475,9 +474,9 @@ HANDED_TO_PL = {"authority": "uprawnionemu organowi",
 def end_request_holds(session: Session, policy: Policy, reqs: list[Request], event: str,
                       number: str, actor: str, at: datetime | None = None) -> list[int]:
     """Release the holds of those of ``reqs`` whose office's rule ends them at ``event``
-    ("copy_made", "handover"; policy.custody): once an interested person's copy is made in
-    Pleszew the original follows its own period [002 zał.5 §6.3, §7.1]; in Wałbrzych such a
-    request keeps it until the copy is destroyed [004 §7.3]. Returns the released holds."""
+    ("copy_made", "handover"; policy.custody): once an interested person's copy is made the
+    original may follow its own period [002 zał.5 §6.3, §7.1], or such a request keeps it
+    until the copy is destroyed [004 §7.3]. Returns the released holds."""
     released = []
     for req in {r.id: r for r in reqs}.values():
         if policy.custody.hold_ends(req.kind) != event or req.hold_id is None:

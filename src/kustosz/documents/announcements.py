@@ -1,28 +1,23 @@
 """Phone announcements (R5.6): the message played before incoming calls, with "press * for the
 information clause", and the sentence staff read before outgoing calls [001 §1 ust. 3–4;
-004 §8 ust. 2]. Bolesławiec's regulation gives both texts word for word; for other offices
-the text is built from the same elements — the office's purposes and where its clause is
-published ([documents]) — and an office may replace it by overriding the template
+004 §8 ust. 2]. Where the office's regulation gives the texts word for word
+([documents.announcement]: 001 §1 ust. 3–4) they are printed; otherwise the message is built
+from the same elements — the office's purposes and where its clause is published
+([documents]) — and an office may replace it by overriding the template
 (templates/announcement.typ). An office that records no calls gets none."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kustosz.documents.office import own_texts, purposes, refuse_unless
+from kustosz.documents.office import fill, own_texts, purposes, refuse_unless, text
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy, load_policy
 from kustosz.words import listing
 
-# 001 §1 ust. 3 and ust. 4, verbatim.
-_BOLESLAWIEC_IN = (
-    "Witamy w Urzędzie Miasta Bolesławiec. Uprzejmie informujemy, że w trosce o bezpieczeństwo "
-    "i jakość świadczonych usług wszystkie rozmowy są nagrywane. Kontynuowanie rozmowy oznacza "
-    "zgodę na jej nagrywanie. Wyrażając zgodę, proszę czekać na połączenie. Komunikat dotyczący "
-    "klauzuli informacyjnej dostępny jest po naciśnięciu klawisza * (gwiazdka).")
-_BOLESLAWIEC_OUT = (
-    "Informuję, że w trosce o bezpieczeństwo i jakość świadczonych usług wszystkie rozmowy są "
-    "nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
+# The sentence read before an outgoing call where the regulation words none of its own.
+OUTGOING = ("Informuję, że w trosce o bezpieczeństwo i jakość świadczonych usług wszystkie "
+            "rozmowy są nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
 
 
 def own_clause(policy: Policy) -> str | None:
@@ -59,10 +54,10 @@ def announcement_data(policy: Policy) -> dict[str, Any]:
     where the office records no calls."""
     refuse_unless(policy, SourceKind.PHONE, "call recording announcement",
                   "komunikatów o nagrywaniu rozmów się nie drukuje")
-    if policy.preset == "boleslawiec" and own_texts(policy):
-        incoming, outgoing = _BOLESLAWIEC_IN, _BOLESLAWIEC_OUT
-    else:
-        incoming, outgoing = _general_in(policy), _BOLESLAWIEC_OUT
+    own_in = text(policy, "announcement", "incoming")
+    own_out = text(policy, "announcement", "outgoing")
+    incoming: str = fill(policy, own_in) if own_in else _general_in(policy)
+    outgoing: str | None = fill(policy, own_out) if own_out else OUTGOING
     basis = own_clause(policy) or "regulamin rejestrowania rozmów telefonicznych"
     # An office recording only external incoming calls [004 §3 ust. 4] records no outgoing
     # call, so no sentence is read before one.

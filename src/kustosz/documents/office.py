@@ -12,6 +12,8 @@ from kustosz.errors import InputError
 from kustosz.kinds import kind_of
 from kustosz.policy import Policy, load_policy
 from kustosz.policy.model import KIND_PL
+from kustosz.policy.texts import FACTS
+from kustosz.words import listing
 
 # A value the office has not set: a dotted line to fill in by hand, as the seeds' own
 # models leave blanks (003 zał. 1: "adres: .....").
@@ -29,6 +31,33 @@ def fact(policy: Policy, key: str) -> str:
 
 def purposes(policy: Policy) -> list[str]:
     return [p for p in policy.documents.get("purposes", []) if p.strip()]
+
+
+def aims(policy: Policy) -> str:
+    """The purposes after "w celu": the [documents] list, else the regulation's own phrase
+    (`aims`), else the dotted line."""
+    return listing(purposes(policy)) or str(policy.documents.get("aims") or "").strip() or BLANK
+
+
+def text(policy: Policy, table: str, key: str) -> Any:
+    """One value of the office's own wording (policy.texts: [documents.<table>]), or None."""
+    value = policy.documents.get(table, {})
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def fill(policy: Policy, template: str, **extra: str) -> str:
+    """An office text with its placeholders filled: the [documents] facts (dotted where
+    unset), the office's names, its aims, and what the caller adds (a clause's period)."""
+    values = {k: fact(policy, k) for k in FACTS}
+    values.update(policy.names.as_dict(), aims=aims(policy), **extra)
+    return template.format_map(values)
+
+
+def annex(policy: Policy, name: str) -> str | None:
+    """The corner note of document ``name`` where the office's own model of it is cited
+    ([documents.annexes]); None elsewhere."""
+    note = text(policy, "annexes", name)
+    return fill(policy, note) if note else None
 
 
 @cache

@@ -1,21 +1,24 @@
 """The camera sign "OBIEKT MONITOROWANY" (Kodeks pracy art. 22² §9; RODO art. 13): the
 pictogram, the controller as the office's regulation names it, the DPO's contact, the
-office's own purposes, the period. Pleszew's regulation gives the sign's whole text (002
-zał.5 §5.3, zał. 2), which is its clause; other offices get the short form filled from their
-[documents] values. An office that monitors with no cameras gets no sign."""
+office's own purposes, the period. Where the office's regulation gives the sign's whole text
+as its clause ([documents.sign] full_clause: 002 zał.5 §5.3, zał. 2) the sign prints it; other
+offices get the short form filled from their [documents] values. An office that monitors with
+no cameras gets no sign."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kustosz.documents.clauses import INTRO, clause_points
-from kustosz.documents.office import BLANK, fact, own_texts, purposes, refuse_unless
+from kustosz.documents.office import BLANK, fact, fill, purposes, refuse_unless, text
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.words import listing, period_pl
 
-# Presets whose regulation makes the clause itself the sign's text.
-FULL_TEXT = {"pleszew"}  # 002 zał.5 §5.2–5.3: "Wzór tabliczki informacyjnej stanowi zał. nr 2"
+# The rights the short sign names where the office's clause words them no other way.
+RIGHTS = ("Przysługuje Pani/Panu prawo dostępu do swoich danych, ich sprostowania i "
+          "ograniczenia przetwarzania oraz prawo wniesienia skargi do Prezesa Urzędu Ochrony "
+          "Danych Osobowych.")
 
 
 def sign_data(policy: Policy) -> dict[str, Any]:
@@ -24,7 +27,7 @@ def sign_data(policy: Policy) -> dict[str, Any]:
                   "tabliczki „Obiekt monitorowany” się nie drukuje")
     data: dict[str, Any] = {**policy.doc_names(), "title": "OBIEKT MONITOROWANY",
                             "points": None, "lines": None, "intro": None}
-    if policy.preset in FULL_TEXT and own_texts(policy):
+    if text(policy, "sign", "full_clause"):
         data.update(intro=INTRO, points=clause_points(policy, SourceKind.CAMERA))
         return data
     d = policy.documents
@@ -45,22 +48,10 @@ def sign_data(policy: Policy) -> dict[str, Any]:
         f"{period_pl(policy.retention_for('camera'))} od dnia nagrania, a gdy stanowią dowód w "
         "postępowaniu — do czasu jego prawomocnego zakończenia; następnie podlegają "
         "zniszczeniu.",
-        _rights(policy),
+        fill(policy, text(policy, "sign", "rights") or RIGHTS),
         (f"Pełna treść klauzuli informacyjnej (art. 13 RODO) dostępna jest {d['published']}."
          if d.get("published") else
          "Pełną treść klauzuli informacyjnej (art. 13 RODO) udostępnia administrator."),
     ]
     data.update(lines=lines, controller=controller)
     return data
-
-
-def _rights(policy: Policy) -> str:
-    """The rights as the office's clause names them: Miedziana Góra's (003 zał. 1 pkt 7) are
-    access and restriction, with the complaint — no rectification."""
-    if policy.preset == "miedziana-gora" and own_texts(policy):
-        return ("Przysługuje Pani/Panu prawo żądania dostępu do swoich danych osobowych oraz "
-                "ograniczenia ich przetwarzania, a także prawo wniesienia skargi do Prezesa "
-                "Urzędu Ochrony Danych Osobowych.")
-    return ("Przysługuje Pani/Panu prawo dostępu do swoich danych, ich sprostowania i "
-            "ograniczenia przetwarzania oraz prawo wniesienia skargi do Prezesa Urzędu Ochrony "
-            "Danych Osobowych.")

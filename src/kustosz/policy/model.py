@@ -15,6 +15,9 @@ from kustosz.kinds import KINDS, SourceKind
 from kustosz.policy.accessibility import SCHEMA as ACCESSIBILITY_SCHEMA
 from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
+from kustosz.policy.texts import SCHEMA as TEXTS_SCHEMA
+from kustosz.policy.texts import check as check_texts
+from kustosz.policy.texts import check_table
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.words import period_pl
 
@@ -33,9 +36,11 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                "approver_title_accusative": str, "deputy_title": str,
                "deputy_title_genitive": str, "deputy_title_accusative": str, "timezone": str},
     "retention": dict.fromkeys(SOURCE_KINDS, str),
+    # securing_for_interested, contents_clause: docs/policies.md ("Office texts").
     "requests": {"deadline": str, "after_deadline": str, "person_hold_ends": str,
                  "authority_hold_ends": str, "decision_overdue_after": str,
-                 "copy_overdue_after": str},
+                 "copy_overdue_after": str, "securing_for_interested": bool,
+                 "contents_clause": str},
     "copies": {"lifetime": str, "counted_from": str, "ceiling": str},
     # `announcement_clause`: where the regulation says callers hear the announcement.
     "calls": {"scope": str, "announcement_clause": str},
@@ -45,26 +50,29 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "disclosure": {"approvers": list},
     "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
                "copier_not_destroyer": bool},
-    # Who may view, how listening is done, who destroys (issue 13 items 7-9).
+    # Who may view, listens, destroys, supervises (issue 13 items 7-9; R6.3).
     "access": {"positions": list, "listening_purposes": list, "listening_basis": str,
-               "listening_not_for": str, "listening_protocol": bool},
-    "commission": {"appointed": bool},
+               "listening_not_for": str, "listening_protocol": bool, "supervisor": str,
+               "supervisor_is_dpo": bool},
+    "commission": {"appointed": bool}, "demo": {"default": bool},  # demo: docs/policies.md
     # What documents (sign, clause, declaration, announcement) print about the office: the
     # controller as its regulation names it, contact details, the DPO, the purposes in the
     # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
     # published. A missing value prints as a dotted line to fill in by hand. `public_task`:
     # the basis includes art. 6 ust. 1 lit. e RODO, so the right to object (art. 21) is
-    # told with the other rights (issue 49 item 5).
+    # told with the other rights (issue 49 item 5). `aims`: the purposes in one phrase, where
+    # the regulation gives no list; its tables: the office's own wording (policy.texts).
     "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
                   "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
-                  "basis": str, "monitored": str, "published": str, "public_task": bool},
+                  "basis": str, "monitored": str, "published": str, "public_task": bool,
+                  "aims": str, **TEXTS_SCHEMA},
     # The accessibility statement's facts of the office (policy/accessibility.py).
     "accessibility": dict(ACCESSIBILITY_SCHEMA),
 }
 
 
 # Polish needs an office's name and its head's title in other cases than the nominative
-# ("odbiór od Urzędu Miasta …", "w Urzędzie Miejskim w Elblągu", "z powodu nieobecności Wójta
+# ("odbiór od Urzędu Miasta …", "w Urzędzie Miejskim w Przykładowie", "z powodu nieobecności Wójta
 # Gminy …", "wyznaczona przez Burmistrza …"). A preset states them; each form belongs to the
 # value it declines and is dropped when an office overrides that value without its own form.
 _FORMS = {"name": ("name_genitive", "name_locative"),
@@ -91,12 +99,12 @@ class Names:
     ("w jednostce: Szkoła Podstawowa nr 1", "kierownika jednostki (Dyrektor Szkoły)") rather
     than putting a nominative where Polish wants another case."""
 
-    office: str        # mianownik: Urząd Miasta Bolesławiec
-    office_gen: str    # dopełniacz: (od, do, z, systemu monitoringu) Urzędu Miasta Bolesławiec
-    office_in: str     # miejscownik with its preposition: w Urzędzie Miasta Bolesławiec
-    approver: str      # Prezydent Miasta Bolesławiec
-    approver_gen: str  # (decyzja, nieobecność) Prezydenta Miasta Bolesławiec
-    approver_acc: str  # (przez) Prezydenta Miasta Bolesławiec
+    office: str        # mianownik: Urząd Miasta Przykładowo
+    office_gen: str    # dopełniacz: (od, do, z, systemu monitoringu) Urzędu Miasta Przykładowo
+    office_in: str     # miejscownik with its preposition: w Urzędzie Miasta Przykładowo
+    approver: str      # Prezydent Miasta Przykładowo
+    approver_gen: str  # (decyzja, nieobecność) Prezydenta Miasta Przykładowo
+    approver_acc: str  # (przez) Prezydenta Miasta Przykładowo
     deputy: str        # Zastępca Prezydenta
     deputy_gen: str    # Zastępcy Prezydenta
     deputy_acc: str    # (przez) Zastępcę Prezydenta
@@ -464,16 +472,7 @@ def _check_shape(data: dict[str, Any]) -> None:
             raise ConfigError(f"unknown policy section [{section}]; known: {', '.join(_SCHEMA)}",
                               pl=f"Nieznana sekcja zasad [{section}]; dostępne: "
                                  f"{', '.join(_SCHEMA)}.")
-        if not isinstance(value, dict):
-            raise ConfigError(f"policy [{section}] must be a table",
-                              pl=f"Sekcja zasad [{section}] musi być tabelą.")
-        for key, item in value.items():
-            if key not in _SCHEMA[section]:
-                raise ConfigError(f"unknown policy key {section}.{key}",
-                                  pl=f"Nieznany klucz zasad {section}.{key}.")
-            if not isinstance(item, _SCHEMA[section][key]):
-                raise ConfigError(f"policy key {section}.{key} has the wrong type: {item!r}",
-                                  pl=f"Klucz zasad {section}.{key} ma zły typ: „{item}”.")
+        check_table(section, value, _SCHEMA[section])
 
 
 Choice = TypeVar("Choice", bound=str)
@@ -554,6 +553,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         raise ConfigError("policy documents.purposes must list non-empty texts",
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
     check_accessibility(data.get("accessibility", {}))
+    check_texts(data.get("documents", {}))
     deadline, after_deadline = _deadline(data)
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
@@ -592,7 +592,7 @@ def load_policy(preset: str | None, overrides: dict[str, Any] | None = None) -> 
 
 def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """The preset without the declined forms of a name or title the office overrides: the
-    preset's "Urzędu Miasta Bolesławiec" must not follow an office's own name; nor its
+    preset's "Urzędu Miasta Przykładowo" must not follow an office's own name; nor its
     [documents] (controller, addresses, DPO) another office's documents."""
     b, o = base.get("office"), over.get("office")
     if not isinstance(b, dict) or not isinstance(o, dict):

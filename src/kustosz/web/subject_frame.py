@@ -11,8 +11,8 @@ per cent. A frame is personal data, so it is served only:
 - of one of the request's own cameras, at a moment inside the request's period (asking for
   another camera or another time is refused and the refusal is on record, as the media
   gate records an item outside a session's scope);
-- with the authorised person present named, as for any look at recorded video (Pleszew,
-  002 zał.5 §7 ust. 6; the rule is `records.witness_for`, the same one playback obeys) —
+- with the authorised person present named, as for any look at recorded video (002
+  zał.5 §7 ust. 6; the rule is `records.witness_for`, the same one playback obeys) —
   sent in the POST body, not the address, so the name stays out of address logs;
 - from a workstation on the allow-list (R3.5, as every media answer, checked before anything
   about the request is looked at), from the stored segment (lent by the storage, checked

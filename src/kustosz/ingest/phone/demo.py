@@ -59,7 +59,7 @@ def make_demo_line(vault: Vault, folder: Path) -> str | None:
     """Create the spool under ``folder``, add and enable the line, take the calls in once.
 
     Returns None when done, or a short explanation when the office's policy has no retention
-    period for calls (e.g. Pleszew's regulation covers video only), in which case nothing is
+    period for calls (e.g. a regulation that covers video only, 002), in which case nothing is
     created: a phone source could not be added there.
     """
     if vault.policy.retention.get("phone") is None:
