@@ -135,7 +135,7 @@ def test_every_document_renders_blank_in_polish(cli: Cli, tmp_path: Path, name: 
 
 def test_the_blank_declaration_has_the_offices_own_wording(cli: Cli, tmp_path: Path) -> None:
     """`documents render declaration` prints what the web's declaration prints: Miedziana
-    Góra's regulation has its own annex line (access.employees.DECLARATION, one definition)."""
+    Góra's regulation has its own annex line ([documents.annexes] declaration, one definition)."""
     cli("init", "--preset", "miedziana-gora")
     target = tmp_path / "declaration.pdf"
     cli("documents", "render", "declaration", "--out", str(target))
