@@ -7,6 +7,7 @@ reads (paths against the data folder, sizes in bytes, durations as timedelta).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
@@ -14,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from kustosz import config_schema as schema
-from kustosz.addresses import named_local
+from kustosz.alert_channels import CHANNELS
 from kustosz.alert_kinds import KINDS, parse_duration
+from kustosz.config_schema.alerts import EmailChannel as EmailChannel  # imported from here
+from kustosz.config_schema.alerts import SyslogChannel as SyslogChannel
+from kustosz.config_schema.alerts import WebhookChannel as WebhookChannel
+from kustosz.config_schema.alerts import channel_table
 from kustosz.config_schema.cameras import CAMERA_NETWORKS_DEFAULT
 from kustosz.config_schema.siprec import Siprec
 from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by others)
@@ -265,46 +270,9 @@ def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------
 @dataclass(frozen=True)
-class EmailChannel:
-    host: str
-    port: int
-    sender: str
-    to: tuple[str, ...]
-    starttls: bool = False
-    tls: bool = False
-    user: str | None = None
-    password_file: Path | None = None  # never the password itself (read when sending)
-    ca_file: Path | None = None  # the office's own CA for the relay's certificate
-    # set from the web only (kustosz.alerts.settings): the password sealed with the vault's
-    # secrets key (kustosz.atrest), opened when sending; never the password in clear
-    password_sealed: str | None = None
-    ca_pem: str | None = None  # set from the web only: the office's CA pasted as PEM text
-    # what of the web's stored section was not used, and why (kustosz.alerts.settings):
-    # "password_file"/"ca_file" named on the page, which only kustosz.toml may name now
-    dropped: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookChannel:
-    url: str  # with url_sealed: only scheme://host, for display and logs
-    timeout_s: float = 5.0
-    url_sealed: str | None = None  # typed in the web: the whole address, sealed (a secret)
-    # may reach loopback/link-local addresses: only when kustosz.toml says so (its own
-    # literal loopback address, or [alerts] webhook_local = true), never from the web alone
-    local_ok: bool = False
-
-
-@dataclass(frozen=True)
-class SyslogChannel:
-    host: str
-    port: int = schema.alerts.Syslog.model_fields["port"].default
-
-
-@dataclass(frozen=True)
 class AlertsConfig:
-    email: EmailChannel | None = None
-    webhook: WebhookChannel | None = None
-    syslog: SyslogChannel | None = None
+    # channel key -> its value (kustosz.alert_channels: the registered kinds), set ones only
+    configured: Mapping[str, object] = field(default_factory=dict)
     # kind key -> (grace, repeat or None for no reminders); unset kinds keep their defaults
     kinds: dict[str, tuple[timedelta, timedelta | None]] = field(default_factory=dict)
     # the disk_forecast alert: the disk full in fewer days than this
@@ -315,8 +283,25 @@ class AlertsConfig:
 
     @property
     def channels(self) -> dict[str, object]:
-        return {name: ch for name, ch in (("email", self.email), ("webhook", self.webhook),
-                                          ("syslog", self.syslog)) if ch is not None}
+        """The channels set, in the registry's order."""
+        return {key: self.configured[key] for key in CHANNELS
+                if self.configured.get(key) is not None}
+
+    # the built-in channels' own code reads its value typed
+    @property
+    def email(self) -> EmailChannel | None:
+        value = self.configured.get("email")
+        return value if isinstance(value, EmailChannel) else None
+
+    @property
+    def webhook(self) -> WebhookChannel | None:
+        value = self.configured.get("webhook")
+        return value if isinstance(value, WebhookChannel) else None
+
+    @property
+    def syslog(self) -> SyslogChannel | None:
+        value = self.configured.get("syslog")
+        return value if isinstance(value, SyslogChannel) else None
 
 
 def _alerts(t: schema.Alerts, root: Path) -> AlertsConfig:
@@ -332,15 +317,7 @@ def _alerts(t: schema.Alerts, root: Path) -> AlertsConfig:
             repeat = None if s.repeat == "never" else \
                 parse_duration(s.repeat, f"alerts.kinds.{key}.repeat", zero=False)
         kinds[key] = (grace, repeat)
-    email = None
-    if t.email is not None:
-        e = t.email
-        email = EmailChannel(e.host, e.port_or_default, e.sender, tuple(e.to), e.starttls,
-                             e.tls, e.user, root / e.password_file if e.password_file else None,
-                             root / e.ca_file if e.ca_file else None)
-    # the root-owned file naming a loopback address itself is that file allowing it
-    webhook = WebhookChannel(t.webhook.url, local_ok=t.webhook_local or named_local(
-        t.webhook.url)) if t.webhook is not None else None
-    syslog = SyslogChannel(t.syslog.host, t.syslog.port) if t.syslog is not None else None
-    return AlertsConfig(email, webhook, syslog, kinds, t.forecast_days, t.digest_at,
+    configured = {key: kind.value(table, t, root) for key, kind in CHANNELS.items()
+                  if (table := channel_table(t, key)) is not None}
+    return AlertsConfig(configured, kinds, t.forecast_days, t.digest_at,
                         tuple(t.digest_to), t.webhook_local)

@@ -23,7 +23,7 @@ def test_dashboard_names_the_failing_channel_and_what_waits(sqlite_web_vault: Va
     login(c, "iod")
     assert "Powiadomienia o alarmach" not in c.get("/").text
     nobody = EmailChannel("127.0.0.1", free_port(), "k@um.example.pl", ("it@um.example.pl",))
-    notifier = Notifier(v, AlertsConfig(email=nobody))  # nothing listens on that port
+    notifier = Notifier(v, AlertsConfig({"email": nobody}))  # nothing listens on that port
     with v.transaction() as s:
         for minutes in (0, 90):
             s.add(Alert(raised_at=datetime.now(UTC) - timedelta(minutes=minutes),

@@ -32,12 +32,14 @@ from typing import Any
 
 from kustosz.addresses import LOCAL_NAMES as _LOCAL_NAMES
 from kustosz.addresses import local_address
+from kustosz.alert_channels import CHANNELS
+from kustosz.alerts.channel_registry import NAMES_PL as NAMES_PL  # the names, from here too
+from kustosz.alerts.channel_registry import Sender, sender_factory
 from kustosz.alerts.messages import Message, chat_text
 from kustosz.atrest.sealing import SecretBox
 from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.logs import keep_out_of_logs
 
-NAMES_PL = {"email": "e-mail", "webhook": "webhook", "syslog": "syslog"}
 REASONS_PL = {
     "auth": "serwer pocztowy odrzucił logowanie",
     "no_auth": "serwer pocztowy nie oferuje logowania (AUTH) — usuń użytkownika i hasło albo "
@@ -358,15 +360,21 @@ class Syslog:
                                f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
+def email_sender(cfg: EmailChannel, secrets: SecretBox | None = None) -> Email:
+    return Email(cfg, secrets=secrets)
+
+
+def webhook_sender(cfg: WebhookChannel, secrets: SecretBox | None = None) -> Webhook:
+    return Webhook(cfg, secrets=secrets)
+
+
+def syslog_sender(cfg: SyslogChannel, secrets: SecretBox | None = None) -> Syslog:
+    return Syslog(cfg)
+
+
 def build(channels: dict[str, object], secrets: SecretBox | None = None
-          ) -> dict[str, Email | Webhook | Syslog]:
-    """``secrets``: the vault's SecretBox, for a relay password typed in the web."""
-    made: dict[str, Email | Webhook | Syslog] = {}
-    for name, cfg in channels.items():
-        if isinstance(cfg, EmailChannel):
-            made[name] = Email(cfg, secrets=secrets)
-        elif isinstance(cfg, WebhookChannel):
-            made[name] = Webhook(cfg, secrets=secrets)
-        elif isinstance(cfg, SyslogChannel):
-            made[name] = Syslog(cfg)
-    return made
+          ) -> dict[str, Sender]:
+    """Each channel set, through its registered kind's sender (kustosz.alert_channels);
+    ``secrets``: the vault's SecretBox, for a relay password or webhook typed in the web."""
+    return {name: sender_factory(CHANNELS[name])(cfg, secrets)
+            for name, cfg in channels.items() if name in CHANNELS}

@@ -117,7 +117,7 @@ class Notifier:
         self._follow = config is None and channels is None
         self.config = config if config is not None else self._in_force()
         self.channels: dict[str, Channel] = channels if channels is not None \
-            else build(self.config.channels, self._secrets())  # type: ignore[assignment]
+            else build(self.config.channels, self._secrets())
         self.poll_s = POLL_S if poll_s is None else poll_s
         self.retry_s = RETRY_S if retry_s is None else retry_s
         self.checks = Checks(vault, self.config.forecast_days,
@@ -145,7 +145,7 @@ class Notifier:
         config = self._in_force()
         if config != self.config:
             self.config = config
-            self.channels = build(config.channels, self._secrets())  # type: ignore[assignment]
+            self.channels = build(config.channels, self._secrets())
             self.checks.forecast_days = config.forecast_days
             log.info("alert settings changed; channels now: %s",
                      ", ".join(self.channels) or "none")

@@ -23,31 +23,34 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from kustosz.addresses import mail_address
 from kustosz.alert_kinds import KINDS, parse_duration
-from kustosz.alerts.channels import WEBHOOK_WHAT, ChannelError, resolve_checked
+from kustosz.alerts.channel_forms import (  # noqa: F401 (the page's names, imported from here)
+    NO_FILE,
+    SECURITY,
+    Seal,
+    addresses,
+    not_addresses,
+    webhook_local_error,
+    webhook_shown,
+)
+from kustosz.alerts.channel_registry import forms as channel_forms
 from kustosz.audit import append as audit
-from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
+from kustosz.config import AlertsConfig
 from kustosz.db.models import Setting
 from kustosz.errors import KustoszError
 from kustosz.vault_handle import VaultHandle
 from kustosz.words import plural
 
 KEY = "alerts.settings"
-_HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$", re.I)
-SECURITY = {"none": "bez szyfrowania (tylko serwer lokalny)",
-            "starttls": "STARTTLS (zwykle port 587)", "tls": "TLS (zwykle port 465)"}
 
 
 def stored(session: Session) -> dict[str, Any]:
@@ -63,19 +66,9 @@ def _seconds(span: timedelta | None) -> int | None:
 def sections_of(cfg: AlertsConfig) -> dict[str, Any]:
     """The configuration as sections (what the page compares and stores)."""
     out: dict[str, Any] = {}
-    e = cfg.email
-    out["email"] = None if e is None else {
-        "host": e.host, "port": e.port,
-        "security": "tls" if e.tls else "starttls" if e.starttls else "none",
-        "from": e.sender, "to": list(e.to), "user": e.user or "",
-        "password_file": str(e.password_file) if e.password_file else "",
-        "ca_file": str(e.ca_file) if e.ca_file else "",
-        "ca_pem": e.ca_pem or "",
-        "password_sealed": e.password_sealed or ""}
-    out["webhook"] = None if cfg.webhook is None else {
-        "url": cfg.webhook.url, "url_sealed": cfg.webhook.url_sealed or ""}
-    out["syslog"] = None if cfg.syslog is None else {"host": cfg.syslog.host,
-                                                     "port": cfg.syslog.port}
+    for key, form in channel_forms().items():  # the registered channels (kustosz.alert_channels)
+        value = cfg.configured.get(key)
+        out[key] = None if value is None else form.section_of(value)
     out["general"] = {"forecast_days": cfg.forecast_days, "digest_at": cfg.digest_at,
                       "digest_to": list(cfg.digest_to)}
     for key, kind in KINDS.items():
@@ -86,34 +79,12 @@ def sections_of(cfg: AlertsConfig) -> dict[str, Any]:
 
 def config_of(base: AlertsConfig, sections: dict[str, Any]) -> AlertsConfig:
     """The file's configuration with the stored sections put in their place."""
-    cfg = base
-    if "email" in sections:
-        e = sections["email"]
-        files, dropped = _toml_files(base), []
-        paths: dict[str, Path | None] = {}
-        for key in ("password_file", "ca_file"):
-            # a path counts only as the one kustosz.toml names (an older version let the page
-            # name any file, whose first line then went to the page's relay): a section
-            # naming a file follows the file's own, or has none and says so
-            paths[key] = Path(files[key]) if e and e.get(key) and files[key] else None
-            if e and e.get(key) and not files[key]:
-                dropped.append(key)
-        cfg = replace(cfg, email=None if e is None else EmailChannel(
-            e["host"], int(e["port"]), e["from"], tuple(e["to"]),
-            starttls=e["security"] == "starttls", tls=e["security"] == "tls",
-            user=e.get("user") or None,
-            password_file=paths["password_file"], ca_file=paths["ca_file"],
-            password_sealed=e.get("password_sealed") or None,
-            ca_pem=e.get("ca_pem") or None, dropped=tuple(dropped)))
-    if "webhook" in sections:
-        w = sections["webhook"]
-        # typed in the web: local addresses only when kustosz.toml allows them all
-        cfg = replace(cfg, webhook=None if w is None else WebhookChannel(
-            w["url"], url_sealed=w.get("url_sealed") or None, local_ok=base.webhook_local))
-    if "syslog" in sections:
-        y = sections["syslog"]
-        cfg = replace(cfg, syslog=None if y is None else SyslogChannel(y["host"],
-                                                                         int(y["port"])))
+    configured = dict(base.configured)
+    for key, form in channel_forms().items():
+        if key in sections:
+            section = sections[key]
+            configured[key] = None if section is None else form.value_of(section, base)
+    cfg = replace(base, configured=configured)
     if "general" in sections:
         g = sections["general"]
         cfg = replace(cfg, forecast_days=int(g["forecast_days"]), digest_at=g["digest_at"],
@@ -125,14 +96,6 @@ def config_of(base: AlertsConfig, sections: dict[str, Any]) -> AlertsConfig:
                                None if value["repeat"] is None
                                else timedelta(seconds=value["repeat"]))
     return replace(cfg, kinds=kinds)
-
-
-def _toml_files(base: AlertsConfig) -> dict[str, str]:
-    """The files kustosz.toml names for the relay ("" for none): the only ones the web's
-    sections may refer to."""
-    e = base.email
-    return {"password_file": str(e.password_file) if e and e.password_file else "",
-            "ca_file": str(e.ca_file) if e and e.ca_file else ""}
 
 
 def effective(vault: VaultHandle, session: Session | None = None) -> AlertsConfig:
@@ -175,16 +138,8 @@ def form_of(cfg: AlertsConfig, lang: str = "pl") -> dict[str, str]:
     """The form's fields filled with the settings in force (never a password)."""
     sec = sections_of(cfg)
     f: dict[str, str] = {}
-    e = sec["email"]
-    f["email_on"] = "1" if e else ""
-    if e:
-        f.update(email_host=e["host"], email_port=str(e["port"]),
-                 email_security=e["security"], email_from=e["from"],
-                 email_to="\n".join(e["to"]), email_user=e["user"],
-                 email_ca_pem=e["ca_pem"])
-    f["webhook_url"] = ""  # a secret: never shown back (webhook_shown names its host)
-    f["syslog_host"] = sec["syslog"]["host"] if sec["syslog"] else ""
-    f["syslog_port"] = str(sec["syslog"]["port"]) if sec["syslog"] else "514"
+    for key, form in channel_forms().items():
+        f.update(form.fields_of(sec[key]))
     g = sec["general"]
     f.update(forecast_days=str(g["forecast_days"]), digest_at=g["digest_at"],
              digest_to="\n".join(g["digest_to"]))
@@ -195,190 +150,28 @@ def form_of(cfg: AlertsConfig, lang: str = "pl") -> dict[str, str]:
     return f
 
 
-def _addresses(text: str) -> list[str]:
-    return [a for a in re.split(r"[\s,;]+", text.strip()) if a]
-
-
-def _port(text: str, field: str, errors: dict[str, str]) -> int | None:
-    try:
-        port = int(text.strip())
-    except ValueError:
-        errors[field] = "Podaj numer portu (liczbę od 1 do 65535)."
-        return None
-    if not 0 < port < 65536:
-        errors[field] = f"Port {port} jest poza zakresem: podaj liczbę od 1 do 65535."
-        return None
-    return port
-
-
-NO_FILE = {
-    "email_password_file": (
-        "Plik z hasłem może wskazać tylko kustosz.toml ([alerts.email] password_file), nie ta "
-        "strona: wpisz hasło w polu „Hasło”. — A password file can be named only in "
-        "kustosz.toml, not on this page: type the password in the “Hasło” field."),
-    "email_ca_file": (
-        "Plik certyfikatu może wskazać tylko kustosz.toml ([alerts.email] ca_file), nie ta "
-        "strona: wklej treść certyfikatu (PEM). — A certificate file can be named only in "
-        "kustosz.toml, not on this page: paste the certificate (PEM) instead."),
-}
-_PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
-PEM_MAX = 64 * 1024
-
-
-def _ca_pem(text: str, errors: dict[str, str]) -> str:
-    """Certificates pasted as PEM text, kept only when Python's TLS takes them."""
-    text = text.strip().replace("\r\n", "\n")
-    if len(text) > PEM_MAX:
-        errors["email_ca_pem"] = "Certyfikat jest za długi (najwyżej 64 KB tekstu PEM)."
-        return ""
-    blocks = _PEM.findall(text)
-    if not blocks or _PEM.sub("", text).strip():
-        errors["email_ca_pem"] = ("Wklej certyfikat w postaci PEM: od „-----BEGIN "
-                                  "CERTIFICATE-----” do „-----END CERTIFICATE-----”.")
-        return ""
-    try:
-        ssl.create_default_context(cadata="\n".join(blocks))
-    except (ssl.SSLError, ValueError):
-        errors["email_ca_pem"] = "To nie jest poprawny certyfikat (PEM) urzędu certyfikacji."
-        return ""
-    return "\n".join(blocks) + "\n"
-
-
-def webhook_local_error(url: str) -> str | None:
-    """Why the page refuses a webhook address reaching this machine or its link (Polish, then
-    English), or None. Checked again at each sending (a name may resolve otherwise later)."""
-
-    parts = urlsplit(url)
-    try:
-        resolve_checked(parts.hostname or "", parts.port or 80, local_ok=False)
-    except ChannelError as exc:
-        if exc.reason != "webhook_local":
-            return None  # not resolvable now: the test button tells; not a local address
-        return ("Adres webhooka prowadzi do tego komputera (loopback) albo do adresu łącza "
-                "lokalnego (169.254.…, fe80::…): Kustosz nie wysyła tam alarmów, chyba że "
-                "pozwala na to kustosz.toml ([alerts] webhook_local = true). — The webhook's "
-                "address reaches this machine or a link-local address: refused unless "
-                "kustosz.toml allows it.")
-    return None
-
-
-class Seal(Protocol):
-    """Seals a secret typed in the form with the vault's secrets key (``what``: which)."""
-
-    def __call__(self, text: str, what: str = ...) -> str: ...
-
-
 def parse_form(form: dict[str, str], seal: Seal, current: dict[str, Any],
                base: AlertsConfig | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The sections the form asks for, and every problem at once by field (Polish).
-    ``seal(text) -> str`` seals a typed password; ``current``: the sections in force (the
-    stored password is kept when none is typed); ``base``: kustosz.toml's settings (whether
-    a webhook may reach a local address)."""
+    ``seal(text) -> str`` seals a typed secret; ``current``: the sections in force (a stored
+    secret is kept when none is typed); ``base``: kustosz.toml's settings (whether a webhook
+    may reach a local address)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
+    for key, channel in channel_forms().items():  # each registered channel parses its own fields
+        out[key] = channel.parse(form, seal, current.get(key), base, errors)
+    out["general"] = _parse_general(form, bool(out.get("email")), errors)
+    out.update(_parse_kinds(form, errors))
+    return out, errors
+
+
+def _parse_general(form: dict[str, str], email: bool, errors: dict[str, str]
+                   ) -> dict[str, Any]:
+    """The forecast and the DPO's daily digest (sent by e-mail)."""
     g = form.get
-    # e-mail
-    if g("email_on"):
-        host = g("email_host", "").strip()
-        if not host:
-            errors["email_host"] = "Podaj adres serwera pocztowego (np. smtp.um.example.pl)."
-        elif not _HOST.match(host):
-            errors["email_host"] = f"„{host}” nie jest nazwą ani adresem serwera."
-        security = g("email_security", "")
-        if security not in SECURITY:
-            errors["email_security"] = "Wybierz sposób szyfrowania połączenia."
-        port_text = g("email_port", "").strip() or (
-            "465" if security == "tls" else "587" if security == "starttls" else "25")
-        port = _port(port_text, "email_port", errors)
-        sender = g("email_from", "").strip()
-        if not sender:
-            errors["email_from"] = "Podaj adres nadawcy."
-        elif not mail_address(sender):
-            errors["email_from"] = f"„{sender}” nie jest adresem e-mail."
-        to = _addresses(g("email_to", ""))
-        bad = [a for a in to if not mail_address(a)]
-        if not to:
-            errors["email_to"] = "Podaj co najmniej jednego odbiorcę."
-        elif bad:
-            errors["email_to"] = "To nie są adresy e-mail: " + ", ".join(
-                f"„{a}”" for a in bad) + "."
-        user = g("email_user", "").strip()
-        typed = g("email_password", "")
-        for field, refusal in NO_FILE.items():
-            if g(field, "").strip():  # the page offers no such field: a forged form
-                errors[field] = refusal
-        old = current.get("email") or {}
-        forget = bool(g("email_password_forget"))
-        sealed = "" if forget else old.get("password_sealed", "")
-        # in force, the file is already kustosz.toml's own (config_of drops any other)
-        password_file = "" if forget else old.get("password_file", "")
-        if typed:
-            sealed, password_file = seal(typed), ""
-        if user and not (sealed or password_file):
-            errors["email_password"] = ("Podaj hasło albo plik z hasłem dla użytkownika "
-                                        f"„{user}”.")
-        if (sealed or password_file) and not user:
-            errors["email_user"] = "Podaj nazwę użytkownika, do którego należy hasło."
-        if user and security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
-            errors["email_security"] = ("Logowanie bez szyfrowania wysłałoby hasło otwartym "
-                                        "tekstem przez sieć: wybierz STARTTLS albo TLS.")
-        ca_file, ca_pem = old.get("ca_file", ""), g("email_ca_pem", "").strip()
-        if ca_pem:
-            if security == "none":
-                errors["email_ca_pem"] = ("Certyfikat urzędu certyfikacji ma sens tylko z "
-                                          "STARTTLS albo TLS.")
-            else:
-                ca_pem, ca_file = _ca_pem(ca_pem, errors), ""
-        if security == "none":
-            ca_file = ""
-        out["email"] = {"host": host, "port": port, "security": security, "from": sender,
-                        "to": to, "user": user,
-                        "password_file": password_file if user else "",
-                        "ca_file": ca_file, "ca_pem": ca_pem,
-                        "password_sealed": sealed if user else ""}
-    else:
-        out["email"] = None
-    # webhook: its address is a secret (a token in the path, user:pass): sealed, and only
-    # scheme://host kept in clear; an empty field keeps the address in force
-    url = g("webhook_url", "").strip()
-    if g("webhook_off"):
-        out["webhook"] = None
-    elif not url:
-        out["webhook"] = current.get("webhook")
-    elif not _URL.match(url):
-        errors["webhook_url"] = ("Adres webhooka musi zaczynać się od http:// albo https:// "
-                                 "i nie może zawierać spacji.")
-    else:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 — raises on a port that is not a number
-            if not parts.hostname:
-                raise ValueError(url)
-        except ValueError:
-            errors["webhook_url"] = ("W adresie webhooka brakuje nazwy serwera albo port nie "
-                                     "jest liczbą (np. https://chat.um.example.pl/hooks/…).")
-        else:
-            local = webhook_local_error(url) if not (base and base.webhook_local) else None
-            if local:
-                errors["webhook_url"] = local
-            else:
-                out["webhook"] = {"url": webhook_shown(url),
-                                  "url_sealed": seal(url, WEBHOOK_WHAT)}
-    # syslog
-    sys_host = g("syslog_host", "").strip()
-    if sys_host:
-        if not _HOST.match(sys_host):
-            errors["syslog_host"] = f"„{sys_host}” nie jest nazwą ani adresem serwera."
-        out["syslog"] = {"host": sys_host.strip("[]"),
-                         "port": _port(g("syslog_port", "").strip() or "514", "syslog_port",
-                                       errors)}
-    else:
-        out["syslog"] = None
-    # general
-    days_text = g("forecast_days", "").strip()
     days: int | None = None
     try:
-        days = int(days_text)
+        days = int(g("forecast_days", "").strip())
         if not 1 <= days <= 365:
             errors["forecast_days"] = "Podaj liczbę dni od 1 do 365."
     except ValueError:
@@ -386,24 +179,27 @@ def parse_form(form: dict[str, str], seal: Seal, current: dict[str, Any],
     at = g("digest_at", "").strip()
     if at and not _TIME.match(at):
         errors["digest_at"] = "Podaj godzinę w postaci GG:MM (np. 07:30) albo zostaw puste."
-    digest_to = _addresses(g("digest_to", ""))
+    digest_to = addresses(g("digest_to", ""))
     bad = [a for a in digest_to if not mail_address(a)]
     if bad:
-        errors["digest_to"] = "To nie są adresy e-mail: " + ", ".join(
-            f"„{a}”" for a in bad) + "."
-    if at and not (digest_to or out["email"]):
+        errors["digest_to"] = not_addresses(bad)
+    if at and not (digest_to or email):
         errors["digest_at"] = ("Zestawienie dzienne wysyłane jest e-mailem: włącz e-mail albo "
                                "zostaw godzinę pustą.")
-    out["general"] = {"forecast_days": days, "digest_at": at, "digest_to": digest_to}
-    # kinds
+    return {"forecast_days": days, "digest_at": at, "digest_to": digest_to}
+
+
+def _parse_kinds(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """Each alert kind's grace and repeat."""
+    out: dict[str, Any] = {}
     for key in KINDS:
         grace = repeat = None
         try:
-            grace = _seconds(parse_duration(g(f"grace_{key}", "").strip(), "grace"))
+            grace = _seconds(parse_duration(form.get(f"grace_{key}", "").strip(), "grace"))
         except KustoszError:
             errors[f"grace_{key}"] = ("Nie można odczytać okresu: podaj liczbę i jednostkę, "
                                       "np. „2 minuty”, „1 godzina”, „30 s”.")
-        text = g(f"repeat_{key}", "").strip()
+        text = form.get(f"repeat_{key}", "").strip()
         if text.lower() not in ("never", "nigdy"):
             try:
                 repeat = _seconds(parse_duration(text, "repeat", zero=False))
@@ -412,14 +208,7 @@ def parse_form(form: dict[str, str], seal: Seal, current: dict[str, Any],
                                            "jednostkę większą od zera (np. „1 godzina”) albo "
                                            "„nigdy”.")
         out[f"kinds.{key}"] = {"grace": grace, "repeat": repeat}
-    return out, errors
-
-
-def webhook_shown(url: str) -> str:
-    """What may be shown of a webhook's address: scheme://host[:port], no user, path nor
-    query (where a token lives)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return out
 
 
 def _shown(section: object) -> object:

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+from kustosz.alert_channels import ChannelKind, on_register
 from kustosz.config_schema.alerts import Alerts
 from kustosz.config_schema.audit import Audit
 from kustosz.config_schema.backup import Backup
@@ -70,6 +71,15 @@ class KustoszToml(Table):
         default_factory=dict,
         description="Overrides of the preset's rules (kustosz policy show prints them).",
     )
+
+
+# a channel kind registered now (kustosz.alert_channels) was added to [alerts]: the file's
+# schema takes it in too
+def _rebuild(_kind: ChannelKind) -> None:
+    KustoszToml.model_rebuild(force=True)
+
+
+on_register(_rebuild, _rebuild)
 
 
 @dataclass(frozen=True)

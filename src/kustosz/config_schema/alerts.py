@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
-from kustosz.addresses import mail_address
+from kustosz.addresses import mail_address, named_local
+from kustosz.alert_channels import CHANNELS, ChannelKind, on_register, register
 from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.config_schema.base import Table, checked, problem
 
@@ -190,9 +194,9 @@ AlertKinds = _kinds_model()
 
 
 class Alerts(Table):
-    email: Email | None = None
-    webhook: Webhook | None = None
-    syslog: Syslog | None = None
+    """[alerts]: besides these keys, one optional table per registered channel kind
+    (kustosz.alert_channels), added below — first, in the registry's order."""
+
     kinds: AlertKinds = Field(
         default_factory=AlertKinds,
         description="One table per alert kind: grace and repeat.",
@@ -228,3 +232,92 @@ class Alerts(Table):
     @classmethod
     def _digest_to(cls, value: list[str]) -> list[str]:
         return addresses(value, empty_ok=True)
+
+
+# -- the built-in channels: the values their senders take, and their registration ---------
+@dataclass(frozen=True)
+class EmailChannel:
+    host: str
+    port: int
+    sender: str
+    to: tuple[str, ...]
+    starttls: bool = False
+    tls: bool = False
+    user: str | None = None
+    password_file: Path | None = None  # never the password itself (read when sending)
+    ca_file: Path | None = None  # the office's own CA for the relay's certificate
+    # set from the web only (kustosz.alerts.settings): the password sealed with the vault's
+    # secrets key (kustosz.atrest), opened when sending; never the password in clear
+    password_sealed: str | None = None
+    ca_pem: str | None = None  # set from the web only: the office's CA pasted as PEM text
+    # what of the web's stored section was not used, and why (kustosz.alerts.settings):
+    # "password_file"/"ca_file" named on the page, which only kustosz.toml may name now
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    url: str  # with url_sealed: only scheme://host, for display and logs
+    timeout_s: float = 5.0
+    url_sealed: str | None = None  # typed in the web: the whole address, sealed (a secret)
+    # may reach loopback/link-local addresses: only when kustosz.toml says so (its own
+    # literal loopback address, or [alerts] webhook_local = true), never from the web alone
+    local_ok: bool = False
+
+
+@dataclass(frozen=True)
+class SyslogChannel:
+    host: str
+    port: int = Syslog.model_fields["port"].default
+
+
+def _email_value(e: Email, _alerts: Any, root: Path) -> EmailChannel:
+    return EmailChannel(e.host, e.port_or_default, e.sender, tuple(e.to), e.starttls, e.tls,
+                        e.user, root / e.password_file if e.password_file else None,
+                        root / e.ca_file if e.ca_file else None)
+
+
+def _webhook_value(w: Webhook, alerts: Any, _root: Path) -> WebhookChannel:
+    # the root-owned file naming a loopback address itself is that file allowing it
+    return WebhookChannel(w.url, local_ok=alerts.webhook_local or named_local(w.url))
+
+
+def _syslog_value(y: Syslog, _alerts: Any, _root: Path) -> SyslogChannel:
+    return SyslogChannel(y.host, y.port)
+
+
+def _add_channel(kind: ChannelKind) -> None:
+    """Give [alerts] the kind's table, channels first in the registry's order."""
+    fields = Alerts.model_fields
+    rest = {k: v for k, v in fields.items() if k not in CHANNELS}
+    optional: Any = kind.table | None
+    fields[kind.key] = FieldInfo.from_annotated_attribute(optional, None)
+    ordered = {k: fields[k] for k in CHANNELS if k in fields}
+    fields.clear()
+    fields.update({**ordered, **rest})
+    Alerts.model_rebuild(force=True)
+
+
+def _drop_channel(kind: ChannelKind) -> None:
+    Alerts.model_fields.pop(kind.key, None)
+    Alerts.model_rebuild(force=True)
+
+
+def channel_table(alerts: BaseModel, key: str) -> Any:
+    """The checked [alerts.<key>] table, or None when the file has none."""
+    return getattr(alerts, key, None)
+
+
+on_register(_add_channel, _drop_channel)
+for _kind in (
+    ChannelKind("email", "e-mail", "e-mail", "operations/alerts.md#e-mail", Email,
+                _email_value, "kustosz.alerts.channels:email_sender",
+                "kustosz.alerts.channel_forms:EMAIL"),
+    ChannelKind("webhook", "webhook", "webhook", "operations/alerts.md#webhook", Webhook,
+                _webhook_value, "kustosz.alerts.channels:webhook_sender",
+                "kustosz.alerts.channel_forms:WEBHOOK"),
+    ChannelKind("syslog", "syslog", "syslog", "operations/alerts.md#syslog", Syslog,
+                _syslog_value, "kustosz.alerts.channels:syslog_sender",
+                "kustosz.alerts.channel_forms:SYSLOG"),
+):
+    register(_kind)

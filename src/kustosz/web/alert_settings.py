@@ -11,14 +11,17 @@ names no file: a password or CA file only kustosz.toml names (issue 28 item 6).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from kustosz.alert_channels import CHANNELS
 from kustosz.alert_kinds import KINDS
 from kustosz.alerts import settings as alert_settings
-from kustosz.alerts.channels import NAMES_PL, PASSWORD_WHAT, REASONS_PL, ChannelError, build
+from kustosz.alerts.channel_registry import NAMES_PL, forms
+from kustosz.alerts.channels import PASSWORD_WHAT, REASONS_PL, ChannelError, build
 from kustosz.alerts.messages import Message, local
 from kustosz.audit import append as audit
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
@@ -27,8 +30,7 @@ from kustosz.web.pages import form_of
 
 router = APIRouter(include_in_schema=False)
 ORIGIN_PL = {"toml": "z pliku kustosz.toml", "web": "zmienione na tej stronie"}
-SECTION_PL = {"email": "e-mail", "webhook": "webhook", "syslog": "syslog",
-              "general": "ustawienia ogólne"}
+GENERAL_PL = "ustawienia ogólne"
 
 
 def kind_label(key: str) -> str:
@@ -42,7 +44,9 @@ def kind_label(key: str) -> str:
 def section_label(name: str) -> str:
     if name.startswith("kinds.") and name[6:] in KINDS:
         return kind_label(name[6:])
-    return SECTION_PL.get(name, name)
+    if name == "general":
+        return GENERAL_PL
+    return NAMES_PL.get(name, name)  # a channel (kustosz.alert_channels)
 
 
 def _page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
@@ -52,20 +56,23 @@ def _page(ctx: Ctx, status: int = 200, form: dict[str, str] | None = None,
         cfg = alert_settings.effective(ctx.vault, s)
         origins = alert_settings.origins(ctx.vault, s)
     in_force = alert_settings.form_of(cfg, ctx.lang)
-    if form is not None:  # what was typed, never the password
-        form = {k: v for k, v in form.items() if k not in ("email_password", "webhook_url")}
-    has_password = bool(cfg.email and cfg.email.password_sealed)
-    return page(ctx, "alert_settings.html", status, form=form or in_force,
-                dropped=cfg.email.dropped if cfg.email else (),
-                password_file=str(cfg.email.password_file) if cfg.email and
-                cfg.email.password_file else "",
-                ca_file=str(cfg.email.ca_file) if cfg.email and cfg.email.ca_file else "",
-                errors=errors or {}, origins=origins, origin_pl=ORIGIN_PL,
+    channels: list[dict[str, str]] = []
+    extra: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, channel in forms().items():  # each registered channel's section of the form
+        kind = CHANNELS[key]
+        title = kind.name_en if ctx.lang == "en" else kind.name_pl
+        channels.append({"key": key, "title": title[:1].upper() + title[1:],
+                         "template": channel.template})
+        extra.update(channel.context(cfg.configured.get(key)))
+        secret.update(channel.secret_fields)
+    if form is not None:  # what was typed, never a secret
+        form = {k: v for k, v in form.items() if k not in secret}
+    extra["security"] = [(k, ctx._(v)) for k, v in extra.get("security", [])]
+    return page(ctx, "alert_settings.html", status, form=form or in_force, **extra,
+                channels=channels, errors=errors or {}, origins=origins, origin_pl=ORIGIN_PL,
                 kinds=[(key, ctx._(kind_label(key))) for key in KINDS],
-                security=[(k, ctx._(v)) for k, v in alert_settings.SECURITY.items()],
-                has_password=has_password,
-                webhook_shown=alert_settings.webhook_shown(cfg.webhook.url) if cfg.webhook
-                else "", msg=flash_of(ctx), results=results or [],
+                msg=flash_of(ctx), results=results or [],
                 from_web=[section_label(n) for n, o in origins.items() if o == "web"])
 
 

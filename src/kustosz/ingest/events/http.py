@@ -19,6 +19,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from kustosz.digests import token_digest as token_hash
+from kustosz.ingest.events.formats import EventFormat, register
 from kustosz.ingest.events.receiver import Receiver
 from kustosz.ingest.net import peer_ip
 
@@ -162,3 +163,7 @@ def _items(body: bytes) -> tuple[list[Any], str | None]:
     if not items:
         return [], "empty body"
     return items, None
+
+
+register(EventFormat("json", "document", "zdarzenia JSON (HTTP)", "JSON events (HTTP)",
+                     "operations/mail-events.md#json"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kustosz import __version__
+from kustosz.ingest.events.formats import EventFormat, register
 from kustosz.ingest.events.receiver import Receiver
 from kustosz.ingest.events.syslog import MAX_FRAME
 from kustosz.ingest.net import peer_ip
@@ -283,3 +284,8 @@ def _not_stored(intake: Receiver, writer: asyncio.StreamWriter, peer: str) -> No
                   "ends unanswered and the sender sends them again", intake.source_name, peer)
     writer.write(SERVERCLOSE)
     return None
+
+
+register(EventFormat("relp", "transport", "RELP (syslog z potwierdzeniem)",
+                     "RELP (syslog with acknowledgment)", "operations/mail-events.md#relp",
+                     carries="frame"))

@@ -5,9 +5,10 @@ kept as a raw line with a problem noted, because a broken sender is itself worth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from kustosz.ingest.events.formats import EventFormat, Parsed, of_layer, register
 
 MAX_FRAME = 64 * 1024  # longer messages are cut here (RFC 5424 requires only 2 KiB)
 
@@ -34,17 +35,7 @@ _NOT_NAMES = frozenset({"failed", "succeeded", "success", "successful", "login",
 SD_USER_KEYS = ("user", "username", "usr", "account", "login")
 
 
-@dataclass
-class Parsed:
-    format: str  # rfc5424 | rfc3164 | raw
-    message: str
-    at: datetime | None = None
-    host: str = ""
-    app: str = ""
-    facility: int | None = None
-    severity: int | None = None
-    sd: dict[str, dict[str, str]] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+__all__ = ["MAX_FRAME", "Framer", "Parsed", "parse", "user_of"]
 
 
 def decode(data: bytes, problems: list[str]) -> str:
@@ -64,8 +55,11 @@ def parse(data: bytes, tz: ZoneInfo, now: datetime | None = None) -> Parsed:
         return Parsed("raw", decode(data, problems), problems=problems)
     value = int(pri.group(1))
     text = decode(data[pri.end():], problems)
-    parsed = _parse_5424(text, problems) or _parse_3164(text, tz, now or datetime.now(UTC),
-                                                        problems)
+    now = now or datetime.now(UTC)
+    # the registered syslog forms in order (kustosz.ingest.events.formats); RFC 3164, last of
+    # the built-ins, takes whatever follows a <PRI>
+    parsed = next(p for f in of_layer("frame") if f.parse is not None
+                  and (p := f.parse(text, tz, now, problems)) is not None)
     parsed.facility, parsed.severity = value >> 3, value & 7
     return parsed
 
@@ -74,7 +68,8 @@ def _nil(value: str) -> str:
     return "" if value == "-" else value
 
 
-def _parse_5424(text: str, problems: list[str]) -> Parsed | None:
+def _parse_5424(text: str, _tz: ZoneInfo, _now: datetime, problems: list[str]
+                ) -> Parsed | None:
     m = _5424.match(text)
     if m is None or m.group(1) != "1":
         return None
@@ -166,6 +161,11 @@ def user_of(parsed: Parsed) -> str:
         for key in SD_USER_KEYS:
             if params.get(key):
                 return params[key][:255]
+    for fmt in of_layer("payload"):  # a form with user fields of its own (CEF) reads them
+        if fmt.detect is not None and fmt.user is not None and fmt.detect(parsed.message):
+            user = fmt.user(parsed.message)
+            if user:
+                return user
     for pattern in _USER:
         for m in pattern.finditer(parsed.message):
             if m.group(1).lower() not in _NOT_NAMES:
@@ -249,3 +249,9 @@ def _find_end(buf: bytearray, start: int) -> int:
         return buf.find(b"\x00", start)
     nul = buf.find(b"\x00", start, nl)
     return nul if nul >= 0 else nl
+
+
+register(EventFormat("rfc5424", "frame", "syslog RFC 5424", "syslog RFC 5424",
+                     "operations/mail-events.md#syslog-rfc-5424", parse=_parse_5424))
+register(EventFormat("rfc3164", "frame", "syslog RFC 3164 (BSD)", "syslog RFC 3164 (BSD)",
+                     "operations/mail-events.md#syslog-rfc-3164", parse=_parse_3164))
