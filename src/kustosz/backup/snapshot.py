@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from kustosz.audit import append as audit
 from kustosz.backup import journal
 from kustosz.backup import state as backup_state
-from kustosz.backup.crypto import as_json, mac_of, seal_keys, sha256_file
+from kustosz.backup.crypto import BackupKeys, as_json, mac_of, seal_keys, sha256_file
 from kustosz.backup.layout import (
     CONFIG,
     EXTRA_DIRS,
@@ -271,23 +271,8 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     report = BackupReport(dest, {})
     files: dict[str, dict[str, Any]] = {}
     progress.start("baza danych / database", 1)  # one step: its size is not known before
-    with _snapshot(vault, dest) as (conn, db):
-        facts = _facts(conn)
-        media = list(conn.execute(select(Recording.id, Recording.storage_key, Recording.size,
-                                         Recording.sha256, Recording.version_id)
-                                  .where(Recording.state == RecordingState.STORED)
-                                  .order_by(Recording.id)))
-    digest, size = sha256_file(dest / db["database"])
-    files[db["database"]] = {"sha256": digest, "size": size}
-
-    config = (vault.root / CONFIG_NAME).read_bytes()
-    write_private(dest / CONFIG, config)
-    files[CONFIG] = {"sha256": hashlib.sha256(config).hexdigest(), "size": len(config)}
-    key_files = {p.name: p.read_bytes() for p in sorted((vault.root / "keys").iterdir())
-                 if p.is_file()}
-    sealed, keys = seal_keys(key_files, passphrase, backup_id)
-    write_private(dest / KEYS, sealed)
-    files[KEYS] = {"sha256": hashlib.sha256(sealed).hexdigest(), "size": len(sealed)}
+    db, facts, media = _take_database(vault, dest, files)
+    keys = _take_config_and_keys(vault, dest, passphrase, backup_id, files)
 
     listed = []
     where = media_in(vault, with_media)
@@ -297,6 +282,65 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
                   for rid, key, size, sha, version in media]
         media = []
     progress.advance()
+    listed += _take_media(vault, dest, media, base, known, report, progress)
+    extra = _take_extra(vault, dest, base, known, report, progress)
+    chain = _ship_journal(vault, dest, facts["deletions_after"], backup_id, report)
+
+    manifest = {
+        "format": FORMAT, "id": backup_id, "made_at": made_at.isoformat(),
+        "finished_at": (made_at + (datetime.now(UTC) - started)).isoformat(),
+        "vault": str(vault.root),
+        "office": vault.policy.office_name, **db, "files": files, "media": listed,
+        "media_in": where,
+        "extra": extra, **facts,
+        # The journal as it stands now, under the HMAC: a restore refuses one shorter.
+        "journal": {"format": journal.CHAIN_FORMAT, "lines": chain.lines, "hash": chain.hash},
+        "base": {"path": str(base)} if base is not None else None,
+        "problems": report.problems,
+    }
+    _write_manifest(dest, manifest, keys)
+    report.manifest = manifest
+    _record_made(vault, dest, backup_id, manifest["finished_at"], listed, where, base, actor,
+                 report)
+    return report
+
+
+def _take_database(vault: Vault, dest: Path, files: dict[str, dict[str, Any]]
+                   ) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """The database's snapshot into ``dest`` (listed in ``files``), with the facts and the
+    stored media read in that very state."""
+    with _snapshot(vault, dest) as (conn, db):
+        facts = _facts(conn)
+        media = list(conn.execute(select(Recording.id, Recording.storage_key, Recording.size,
+                                         Recording.sha256, Recording.version_id)
+                                  .where(Recording.state == RecordingState.STORED)
+                                  .order_by(Recording.id)))
+    digest, size = sha256_file(dest / db["database"])
+    files[db["database"]] = {"sha256": digest, "size": size}
+    return db, facts, media
+
+
+def _take_config_and_keys(vault: Vault, dest: Path, passphrase: str, backup_id: str,
+                          files: dict[str, dict[str, Any]]) -> BackupKeys:
+    """kustosz.toml as it is, the keys sealed under the passphrase; the backup's own keys
+    (its HMAC's) returned."""
+    config = (vault.root / CONFIG_NAME).read_bytes()
+    write_private(dest / CONFIG, config)
+    files[CONFIG] = {"sha256": hashlib.sha256(config).hexdigest(), "size": len(config)}
+    key_files = {p.name: p.read_bytes() for p in sorted((vault.root / "keys").iterdir())
+                 if p.is_file()}
+    sealed, keys = seal_keys(key_files, passphrase, backup_id)
+    write_private(dest / KEYS, sealed)
+    files[KEYS] = {"sha256": hashlib.sha256(sealed).hexdigest(), "size": len(sealed)}
+    return keys
+
+
+def _take_media(vault: Vault, dest: Path, media: list[Any], base: Path | None,
+                known: dict[str, tuple[str, int]], report: BackupReport,
+                progress: Progress) -> list[dict[str, Any]]:
+    """The stored media the snapshot names, copied (or linked from ``base``) and hashed; one
+    the sweep deleted meanwhile is left out (``report.gone``)."""
+    listed = []
     progress.start("nagrania / media", len(media), sum(int(m[2] or 0) for m in media))
     for rid, key, _size, sha, version in media:
         try:
@@ -314,6 +358,13 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
                                    "(damaged in the vault)")
         listed.append({"id": rid, "key": key, "size": got_size, "sha256": got_sha,
                        "version_id": version})
+    return listed
+
+
+def _take_extra(vault: Vault, dest: Path, base: Path | None,
+                known: dict[str, tuple[str, int]], report: BackupReport,
+                progress: Progress) -> list[dict[str, Any]]:
+    """The data folder's documents, copies and templates (not media)."""
     extra = []
     found: list[tuple[Path, int]] = []
     for folder in EXTRA_DIRS:
@@ -338,9 +389,15 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
             progress.advance(1, size)
             continue
         extra.append({"path": rel, "size": got_size, "sha256": got_sha})
+    return extra
 
+
+def _ship_journal(vault: Vault, dest: Path, deletions_after: int, backup_id: str,
+                  report: BackupReport) -> journal.Chain:
+    """The deletions recorded since the snapshot, into the backup's journal and its head; a
+    stored item whose file was gone is a problem of the vault."""
     with vault.reading() as s:
-        after = journal.deletions_after(s, facts["deletions_after"])
+        after = journal.deletions_after(s, deletions_after)
         # A sweep unlinks first and records after: a row still "deleting" is being deleted
         # (its deletion reaches the journal at the next shipping); only a "stored" one whose
         # file is gone is a problem of the vault.
@@ -353,19 +410,10 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     lines, chain = journal.chained(after, backup_id, signer, journal.anchor(backup_id))
     journal.append(dest, lines)
     journal.write_head(dest, backup_id, chain, signer)
+    return chain
 
-    manifest = {
-        "format": FORMAT, "id": backup_id, "made_at": made_at.isoformat(),
-        "finished_at": (made_at + (datetime.now(UTC) - started)).isoformat(),
-        "vault": str(vault.root),
-        "office": vault.policy.office_name, **db, "files": files, "media": listed,
-        "media_in": where,
-        "extra": extra, **facts,
-        # The journal as it stands now, under the HMAC: a restore refuses one shorter.
-        "journal": {"format": journal.CHAIN_FORMAT, "lines": chain.lines, "hash": chain.hash},
-        "base": {"path": str(base)} if base is not None else None,
-        "problems": report.problems,
-    }
+
+def _write_manifest(dest: Path, manifest: dict[str, Any], keys: BackupKeys) -> None:
     body = as_json(manifest)
     # The manifest last: a folder without it is an unfinished backup, never restored. So
     # everything it lists is on the disk first (copies are not flushed one by one: one
@@ -374,8 +422,12 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
     write_private(dest / MAC, (mac_of(body, keys) + "\n").encode())
     write_private(dest / MANIFEST, body)
     fsync_dir(dest)
-    report.manifest = manifest
 
+
+def _record_made(vault: Vault, dest: Path, backup_id: str, finished_at: str,
+                 listed: list[dict[str, Any]], where: str | dict[str, str], base: Path | None,
+                 actor: str, report: BackupReport) -> None:
+    """The backup in the audit log, and as the last good one (doctor, alerts, journals)."""
     total = sum(m["size"] for m in listed)
     with vault.transaction() as s:
         audit(s, actor, "backup.made", str(dest), {
@@ -385,11 +437,10 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
             "problems": len(report.problems)})
 
     def note(state: dict[str, Any]) -> None:
-        state["last_ok"] = {"at": manifest["finished_at"], "path": str(dest), "id": backup_id}
+        state["last_ok"] = {"at": finished_at, "path": str(dest), "id": backup_id}
         backup_state.remember(state, {"path": str(dest), "id": backup_id})
 
     backup_state.update(vault, note)
-    return report
 
 
 def note_failure(vault: Vault, dest: Path, why: str, now: datetime | None = None) -> None:
