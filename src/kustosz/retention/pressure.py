@@ -348,6 +348,25 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
     # here (and go on deleting all of it). What fills this disk is the spool waiting for
     # the store (kustosz.ingest.upload_queue), which is never deleted: a person makes room.
     remote = free_space is None and _remote(vault)
+    _raise_pressure(vault, watch, actor, report, start_pct, threshold, remote)
+    if remote:
+        return report
+    # On the data folder's disk the sweep frees the reserve's size more than the margin, so
+    # that the reserve can be made again without the disk being short at once (and the
+    # recorders, resuming, do not fill it again before their next segment is checked).
+    extra = watch.reserve.size(total) if watch is not None else 0
+    if not _delete_oldest(vault, watch, measure, threshold, extra, actor, report, batch):
+        return report
+    if watch is not None and not watch.short():
+        watch.space_back(look=True)
+    return report
+
+
+def _raise_pressure(vault: Vault, watch: DiskWatch | None, actor: str,
+                    report: sweep.SweepReport, start_pct: float, threshold: float,
+                    remote: bool) -> None:
+    """The disk_pressure alert: logged, and a row for the alert channels (or, when even its
+    row cannot be written, the channels told from memory)."""
     message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; "
                + ("the material is in the object store, nothing to delete on this disk: make "
                   "room on it" if remote else
@@ -369,87 +388,112 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
         # Even the released reserve did not make room for the alert row: the person is
         # told from memory, and the deletions below are tried all the same.
         watch.tell_without_disk(DISK_FULL, DISK_FULL_PL, report.as_of)
-    if remote:
-        return report
+
+
+def _delete_oldest(vault: Vault, watch: DiskWatch | None, measure: FreeSpace,
+                   threshold: float, extra: int, actor: str, report: sweep.SweepReport,
+                   batch: int) -> bool:
+    """The oldest unheld material deleted, batch by batch, until ``extra`` more than the
+    threshold is free or only held material is left. False: a sweep's record still cannot be
+    written (the next run finishes it)."""
     rule = f"disk pressure: free space below {threshold:g}%"
-    # On the data folder's disk the sweep frees the reserve's size more than the margin, so
-    # that the reserve can be made again without the disk being short at once (and the
-    # recorders, resuming, do not fill it again before their next segment is checked).
-    extra = watch.reserve.size(total) if watch is not None else 0
     while True:
         # as whole bytes: a measure that sums sizes in SQL gives Decimal on PostgreSQL
         free, total = (int(v) for v in measure())
         if free >= total * threshold / 100 + extra:
             break
-        inner = aliased(Recording)
-        with vault.reading() as s:
-            candidates = s.execute(
-                select(inner.id, inner.size).where(inner.state == RecordingState.STORED,
-                                                   ~covered_by_active_hold(inner))
-                .order_by(inner.start_at, inner.id).limit(batch)).all()
-        # The oldest, only as many as the shortfall needs (a batch is a ceiling, not a dose:
-        # on a small disk 200 segments can be all there is).
-        needed = total * threshold / 100 + extra - free
-        ids: list[int] = []
-        for rid, size in candidates:
-            ids.append(rid)
-            needed -= size or 0
-            if needed <= 0:
-                break
+        ids = _oldest_unheld(vault, batch, total * threshold / 100 + extra - free)
         marked = 0
         if ids:  # no empty sweep (and audit entry) for every retry while all is held
-            with vault.transaction() as s:
-                row = Sweep(started_at=datetime.now(UTC), as_of=datetime.now(UTC),
-                            mode=SweepMode.DISK_PRESSURE)
-                s.add(row)
-                s.flush()
-                sweep_id = row.id
-                # Checked again here: a hold placed since the read above wins.
-                marked = s.execute(update(Recording).where(
-                    Recording.id.in_(ids), Recording.state == RecordingState.STORED,
-                    ~covered_by_active_hold())
-                    .values(state=RecordingState.DELETING, sweep_id=sweep_id)
-                    .execution_options(synchronize_session=False)).rowcount
+            sweep_id, marked = _mark(vault, ids)
             report.sweep_ids.append(sweep_id)
-            # Before its end by design (the disk is full): only the holds, in the database
-            # and open in the audit log, are asked again (holds/record.py).
-            try:
-                victims, kept, _early = sweep.delete_marked(
-                    vault, sweep_id, datetime.now(UTC), actor, lambda _src: rule,
-                    expiry=False, clear_agreed=False)
-            except Exception as exc:
-                if watch is None or not is_disk_full(exc):
-                    raise
-                # Its files are gone (or going) but the disk refused the record of it: the
-                # rows stay `deleting` until it is finished, here once the unlinks made
-                # room, else by the next run.
-                log.warning("disk-pressure sweep %d: its record could not be written (%s); "
-                            "finishing it when there is room", sweep_id, exc)
-                watch.unfinished.add(sweep_id)
-                watch.disk_full("the sweep's record of its deletions could not be written")
+            if not _delete_swept(vault, watch, sweep_id, rule, actor, report):
+                assert watch is not None  # only a watched disk's refusal comes back
                 if not _finish_unfinished(vault, watch, actor, report):
-                    return report
+                    return False
                 continue
-            report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
-                                  if r.id not in kept)  # kept: a hold placed meanwhile
         if not marked:
-            stuck = ("disk pressure persists: only held material is left; add storage or "
-                     "release holds that are no longer needed")
-            log.error(stuck)
-            held_pl = ("Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
-                       "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
-                       "które nie są już potrzebne.")
-            if watch is not None:
-                watch.raise_held(held_pl)
-            else:
-                with vault.transaction() as s:
-                    if not s.execute(select(Alert.id).where(
-                            Alert.kind == AlertRow.DISK_FULL_HELD,
-                            Alert.cleared_at.is_(None))).first():
-                        s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_FULL_HELD,
-                                    message=held_pl))
-                        audit(s, actor, "alert.disk_full_held", "storage", {})
+            _only_held_left(vault, watch, actor)
             break
-    if watch is not None and not watch.short():
-        watch.space_back(look=True)
-    return report
+    return True
+
+
+def _oldest_unheld(vault: Vault, batch: int, needed: float) -> list[int]:
+    """The oldest stored items no hold covers, only as many as ``needed`` bytes take."""
+    inner = aliased(Recording)
+    with vault.reading() as s:
+        candidates = s.execute(
+            select(inner.id, inner.size).where(inner.state == RecordingState.STORED,
+                                               ~covered_by_active_hold(inner))
+            .order_by(inner.start_at, inner.id).limit(batch)).all()
+    # The oldest, only as many as the shortfall needs (a batch is a ceiling, not a dose:
+    # on a small disk 200 segments can be all there is).
+    ids: list[int] = []
+    for rid, size in candidates:
+        ids.append(rid)
+        needed -= size or 0
+        if needed <= 0:
+            break
+    return ids
+
+
+def _mark(vault: Vault, ids: list[int]) -> tuple[int, int]:
+    """A disk-pressure sweep marking ``ids`` deleting; its id and how many it marked."""
+    with vault.transaction() as s:
+        row = Sweep(started_at=datetime.now(UTC), as_of=datetime.now(UTC),
+                    mode=SweepMode.DISK_PRESSURE)
+        s.add(row)
+        s.flush()
+        sweep_id = row.id
+        # Checked again here: a hold placed since the read above wins.
+        marked = s.execute(update(Recording).where(
+            Recording.id.in_(ids), Recording.state == RecordingState.STORED,
+            ~covered_by_active_hold())
+            .values(state=RecordingState.DELETING, sweep_id=sweep_id)
+            .execution_options(synchronize_session=False)).rowcount
+    return sweep_id, marked
+
+
+def _delete_swept(vault: Vault, watch: DiskWatch | None, sweep_id: int, rule: str,
+                  actor: str, report: sweep.SweepReport) -> bool:
+    """The marked items unlinked and recorded. False: the full disk refused the record
+    (the sweep is left to `_finish_unfinished`)."""
+    # Before its end by design (the disk is full): only the holds, in the database
+    # and open in the audit log, are asked again (holds/record.py).
+    try:
+        victims, kept, _early = sweep.delete_marked(
+            vault, sweep_id, datetime.now(UTC), actor, lambda _src: rule,
+            expiry=False, clear_agreed=False)
+    except Exception as exc:
+        if watch is None or not is_disk_full(exc):
+            raise
+        # Its files are gone (or going) but the disk refused the record of it: the
+        # rows stay `deleting` until it is finished, here once the unlinks made
+        # room, else by the next run.
+        log.warning("disk-pressure sweep %d: its record could not be written (%s); "
+                    "finishing it when there is room", sweep_id, exc)
+        watch.unfinished.add(sweep_id)
+        watch.disk_full("the sweep's record of its deletions could not be written")
+        return False
+    report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
+                          if r.id not in kept)  # kept: a hold placed meanwhile
+    return True
+
+
+def _only_held_left(vault: Vault, watch: DiskWatch | None, actor: str) -> None:
+    stuck = ("disk pressure persists: only held material is left; add storage or "
+             "release holds that are no longer needed")
+    log.error(stuck)
+    held_pl = ("Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
+               "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
+               "które nie są już potrzebne.")
+    if watch is not None:
+        watch.raise_held(held_pl)
+    else:
+        with vault.transaction() as s:
+            if not s.execute(select(Alert.id).where(
+                    Alert.kind == AlertRow.DISK_FULL_HELD,
+                    Alert.cleared_at.is_(None))).first():
+                s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_FULL_HELD,
+                            message=held_pl))
+                audit(s, actor, "alert.disk_full_held", "storage", {})
