@@ -37,6 +37,21 @@ from kustosz.audit.witness import run_checkpoints
 from kustosz.backup.schedule import run_backups
 from kustosz.cli import serve_reload
 from kustosz.cli.common import actor, console, fails_cleanly, open_vault
+from kustosz.cli.serve_stop import (
+    AFTER_PARTS_S,
+    END_S,
+    NOTE_S,
+    STOP_WITHIN_S,
+    Stop,
+    close_clock,
+    run_within,
+    stop_all,
+    stop_deadline,
+    stop_jobs,
+    stop_quietly,
+    stop_recorders,
+    time_left,
+)
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
 from kustosz.db.outage import Backoff, is_database_away
@@ -65,6 +80,8 @@ from kustosz.vault import Vault
 from kustosz.watchdog import Progress, Watchdog, new_progress
 
 if TYPE_CHECKING:  # the web app is imported only when serve runs it
+    from kustosz.cluster.coordinator import Coordinator
+    from kustosz.cluster.work import NodePool, Singletons
     from kustosz.db.watch import DatabaseWatch
     from kustosz.web.server import WebServer
     from kustosz.web.tls import Network, Tls
@@ -80,35 +97,7 @@ MAIN_ALLOWANCE_S = 180.0
 # Start-up recovery does not beat: systemd's TimeoutStartSec is extended this long at most
 # while it runs (EXTEND_TIMEOUT_USEC), then a start that never finishes is restarted.
 STARTUP_ALLOWANCE_S = 900.0
-STOP_WITHIN_S = 9.0  # SIGTERM to exit (issue 14: within 10 s); see _stop_all
-# Of STOP_WITHIN_S, what follows the parts' stop (_stop_all): the clock watch's last reading
-# (_close_clock), the note for doctor (NOTE_S), the database closed and the process ended
-# (END_S). The parts get the rest, counted from the signal.
-AFTER_PARTS_S = 2.0
-NOTE_S = 0.5
-END_S = 0.5
-
-
-class Stop(threading.Event):
-    """serve's stop, which knows when it was first asked for: the whole stop, from the signal
-    to the process's end, counts against STOP_WITHIN_S (`_stop_by`), also when the main loop
-    noticed it late."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked_at: float | None = None
-
-    def set(self) -> None:
-        if self.asked_at is None:
-            self.asked_at = time.monotonic()
-        super().set()
-
-
-def _stop_by(stop: threading.Event) -> float:
-    """When the process is to have ended: STOP_WITHIN_S after the stop was asked for (a plain
-    Event, as tests pass, from now)."""
-    asked = getattr(stop, "asked_at", None)
-    return (asked if asked is not None else time.monotonic()) + STOP_WITHIN_S
+# How serve stops within STOP_WITHIN_S of the signal: kustosz.cli.serve_stop.
 
 
 def recover_all(vault: Vault, pool: RecorderPool,
@@ -184,21 +173,8 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
                                                       progress):
         log.info("stopped while waiting for the database; the next start records again")
         return
-    seen = unclean_stop.last_alive(vault) if unclean is not None else None  # before the watch
-    # Before recovery takes spooled segments in and before the first sweep: a clock moved
-    # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
-    clock_watch = ClockWatch(vault).start()
-    try:
-        done = recover_all(vault, pool, stop)
-        if unclean is not None:
-            unclean_stop.tell(vault, unclean, seen)
-    except BaseException:
-        _close_clock(clock_watch)
-        raise
-    log.info("start-up recovery: %s", done)
-    if stop.is_set():
-        log.info("stopped during start-up recovery; the next start finishes it")
-        _close_clock(clock_watch)
+    clock_watch = _recover(vault, stop, pool, unclean)
+    if clock_watch is None:
         return
     server = None
     listeners = Listeners(vault)
@@ -215,41 +191,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
         following.step(pool.reconcile)
         if on_ready:
             on_ready(pool)
-        threads = [threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
-                                    daemon=True),
-                   threading.Thread(target=listeners.run, args=(stop,), name="listeners",
-                                    daemon=True),
-                   threading.Thread(target=watch_phones, args=(vault,), name="phones",
-                                    kwargs={"interval": PHONE_PASS_S, "stop": stop},
-                                    daemon=True),
-                   # Its own event: the last checkpoint waits for the recorders and
-                   # listeners to store what they hold, so that it seals that too.
-                   threading.Thread(target=run_checkpoints, args=(vault, sealing),
-                                    name="audit-checkpoints", daemon=True),
-                   # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
-                   threading.Thread(target=run_notifier, args=(vault, stop),
-                                    kwargs={"tls": tls}, name="alerts", daemon=True),
-                   watching]
-        # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
-        threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
-                                        name="clock", daemon=True))
-        # The cameras' clocks and events over ONVIF (issue 34): the client loads only here
-        from kustosz.cameras.onvif_clock import run_camera_clocks
-        from kustosz.cameras.onvif_events import run_camera_events
-        from kustosz.ingest.refusals import refused  # an answer Kustosz cannot use: an alert
-        threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop, refused),
-                                        name="camera-clocks", daemon=True))
-        threads.append(threading.Thread(target=run_camera_events, args=(vault, stop, refused),
-                                        name="camera-events", daemon=True))
-        # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
-        threads.append(threading.Thread(target=_run_siprec, args=(vault, stop),
-                                        name="siprec", daemon=True))
-        # Calls read off a mirrored port (issue 35): the capture process's frames, recorded
-        threads.append(threading.Thread(target=_run_capture, args=(vault, stop),
-                                        name="capture", daemon=True))
-        threads += [threading.Thread(target=run, args=(vault, stop), name=name, daemon=True)
-                    for run, name in ((run_backups, "backup"), (run_monthly, "report"))]
-        threads += _uploader(vault, stop)  # the local spool drains into the object store
+        threads = _serve_threads(vault, stop, sealing, listeners, clock_watch, watching, tls)
         for thread in threads:
             if thread.ident is None:  # the database watch runs already (or ended by a stop)
                 thread.start()
@@ -261,18 +203,98 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP: kustosz.toml again
             following.step(pool.reconcile)
     finally:
-        watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
-        # Also when leaving by an error: everything started above ends with serve.
-        stop.set()
-        stop_by = _stop_by(stop)
-        _stop_jobs(vault, stop_by)
-        _stop_all(stop, sealing, threads, server, listeners, pool, stop_by - AFTER_PARTS_S)
-        # After the recorders and listeners took their last in: the watch covered those too
-        # (issue 27 item 7 a).
-        _close_clock(clock_watch, stop_by)
-        if server is not None:
-            _within(lambda: _note_serving(vault, None), "note-serving",
-                    min(NOTE_S, _left(stop_by) - END_S))
+        _stop_serve(vault, stop, watchdog, sealing, threads, server, listeners, pool,
+                    clock_watch)
+
+
+def _recover(vault: Vault, stop: threading.Event, pool: RecorderPool,
+             unclean: dict[str, Any] | None) -> ClockWatch | None:
+    """Start-up recovery, with the clock watched from before it; the clock watch, or None
+    when a stop came during it (the watch closed)."""
+    seen = unclean_stop.last_alive(vault) if unclean is not None else None  # before the watch
+    # Before recovery takes spooled segments in and before the first sweep: a clock moved
+    # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
+    clock_watch = ClockWatch(vault).start()
+    try:
+        done = recover_all(vault, pool, stop)
+        if unclean is not None:
+            unclean_stop.tell(vault, unclean, seen)
+    except BaseException:
+        close_clock(clock_watch)
+        raise
+    log.info("start-up recovery: %s", done)
+    if stop.is_set():
+        log.info("stopped during start-up recovery; the next start finishes it")
+        close_clock(clock_watch)
+        return None
+    return clock_watch
+
+
+def _serve_threads(vault: Vault, stop: threading.Event, sealing: threading.Event,
+                   listeners: Listeners, clock_watch: ClockWatch, watching: threading.Thread,
+                   tls: Tls | None) -> list[threading.Thread]:
+    """serve's loops, each on a thread of its own (``watching``, the database watch, runs
+    already)."""
+    threads = [threading.Thread(target=run_scheduler, args=(vault, stop), name="retention",
+                                daemon=True),
+               threading.Thread(target=listeners.run, args=(stop,), name="listeners",
+                                daemon=True),
+               threading.Thread(target=watch_phones, args=(vault,), name="phones",
+                                kwargs={"interval": PHONE_PASS_S, "stop": stop},
+                                daemon=True),
+               # Its own event: the last checkpoint waits for the recorders and
+               # listeners to store what they hold, so that it seals that too.
+               threading.Thread(target=run_checkpoints, args=(vault, sealing),
+                                name="audit-checkpoints", daemon=True),
+               # [alerts] channels: alert rows reach a person (kustosz.alerts.notifier)
+               threading.Thread(target=run_notifier, args=(vault, stop),
+                                kwargs={"tls": tls}, name="alerts", daemon=True),
+               watching]
+    # Jumps of the clock: an alert, and retention from the later reading (kustosz.clock)
+    threads.append(threading.Thread(target=clock_watch.run, args=(stop,),
+                                    name="clock", daemon=True))
+    # The cameras' clocks and events over ONVIF (issue 34): the client loads only here
+    from kustosz.cameras.onvif_clock import run_camera_clocks
+    from kustosz.cameras.onvif_events import run_camera_events
+    from kustosz.ingest.refusals import refused  # an answer Kustosz cannot use: an alert
+    threads.append(threading.Thread(target=run_camera_clocks, args=(vault, stop, refused),
+                                    name="camera-clocks", daemon=True))
+    threads.append(threading.Thread(target=run_camera_events, args=(vault, stop, refused),
+                                    name="camera-events", daemon=True))
+    # Calls recorded through SIPREC (issue 35): listens while such a line is enabled
+    threads.append(threading.Thread(target=_run_siprec, args=(vault, stop),
+                                    name="siprec", daemon=True))
+    # Calls read off a mirrored port (issue 35): the capture process's frames, recorded
+    threads.append(threading.Thread(target=_run_capture, args=(vault, stop),
+                                    name="capture", daemon=True))
+    # [backup] schedule and the deletion journals of recent backups (kustosz.backup)
+    threads.append(threading.Thread(target=run_backups, args=(vault, stop),
+                                    name="backup", daemon=True))
+    # last month's accountability report, made on the 1st (kustosz.report.monthly)
+    threads.append(threading.Thread(target=run_monthly, args=(vault, stop),
+                                    name="report", daemon=True))
+    threads += _uploader(vault, stop)  # the local spool drains into the object store
+    return threads
+
+
+def _stop_serve(vault: Vault, stop: threading.Event, watchdog: Watchdog,
+                sealing: threading.Event, threads: list[threading.Thread],
+                server: WebServer | None, listeners: Listeners, pool: RecorderPool,
+                clock_watch: ClockWatch) -> None:
+    """Everything serve started ends with it, within STOP_WITHIN_S of the signal (also when
+    it leaves by an error)."""
+    watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
+    # Also when leaving by an error: everything _run_serve started ends with serve.
+    stop.set()
+    stop_by = stop_deadline(stop)
+    stop_jobs(vault, stop_by)
+    stop_all(stop, sealing, threads, server, listeners, pool, stop_by - AFTER_PARTS_S)
+    # After the recorders and listeners took their last in: the watch covered those too
+    # (issue 27 item 7 a).
+    close_clock(clock_watch, stop_by)
+    if server is not None:
+        run_within(lambda: _note_serving(vault, None), "note-serving",
+                   min(NOTE_S, time_left(stop_by) - END_S))
 
 
 # The wait for a database away at start: one turn is a second's look at the database watch
@@ -329,7 +351,7 @@ def _wait_for_database(vault: Vault, stop: threading.Event, pool: RecorderPool,
         if not opened:  # a stop, or an error that ends serve: nothing else started yet
             watchdog.stopping()  # no more pings: TimeoutStopSec bounds the stop
             stop.set()
-            _stop_recorders(pool, _stop_by(stop) - END_S)
+            stop_recorders(pool, stop_deadline(stop) - END_S)
 
 
 def _connect_if_there(vault: Vault) -> None:
@@ -343,12 +365,6 @@ def _connect_if_there(vault: Vault) -> None:
         log.error("the database is not reachable at start (%s); serve records from the last "
                   "camera register known and waits for it", type(exc).__name__)
 
-
-def _stop_recorders(pool: RecorderPool, deadline: float) -> None:
-    """A stop before serve started as usual: the recorders close their segments, which wait
-    in the spool for the next start; bounded by ``deadline`` like every stop."""
-    _within(functools.partial(_quietly, pool.stop_all, "recorders"), "stop-recorders",
-            _left(deadline))
 
 
 class Following:
@@ -408,50 +424,21 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
     watch as on one machine; cameras, phone lines, the sweep, the scheduled work and the
     listeners only while the node holds their leases. The data folder may be shared by the
     nodes (each has its own spool and lock); a plain `serve` on it is refused meanwhile."""
-    from kustosz.cluster.coordinator import Coordinator
-    from kustosz.cluster.folder import check_shared_folder, claim_folder
-    from kustosz.cluster.work import (
-        LISTENERS,
-        NodePool,
-        Singletons,
-        node_spool,
-        run_phones,
-    )
-    from kustosz.cluster.work import wanted as wanted_of
+    from kustosz.cluster.work import NodePool, Singletons
 
     assert settings.node
     leave_the_sweep(vault)
     with node_lock(vault, settings.node):
-        # On local-folder storage the nodes must share the data folder (kustosz.cluster.folder).
-        check_shared_folder(vault, settings.node)
-        spool = node_spool(vault, settings.node)
-        uploads = use_folder(vault, spool.parent / "uploads")  # this node's, like its spool
-        coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),
-                                  backlog=_cached(lambda: node_backlog(spool, uploads), 10.0),
-                                  **({"clock": clock} if clock else {}))
-        coordinator.register()  # a name in use by a live node stops here
-        try:
-            claim_folder(vault, settings.node)  # two new folders started at once
-        except ConfigError:
-            coordinator.close()
-            raise
+        coordinator, uploads = _join_nodes(vault, settings, clock)
         progress = new_progress(vault)  # every loop registers here (watchdog.progress_of)
         watchdog = Watchdog(progress).start()
         progress.register("start-up", STARTUP_ALLOWANCE_S)
         watchdog.status("odzyskiwanie po starcie / start-up recovery")
         clock_watch = ClockWatch(vault).start()  # before recovery and any sweep (item 7 b)
         pool = NodePool(vault, coordinator, ffmpeg, options)
-        # Only what this node left: other nodes' intakes may be under way right now.
-        done = {"spooled_segments": pool.recover(stop),
-                "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
-                                                   - PENDING_STALE),
-                "upload_queue_leftovers": uploads.clean()}
-        log.info("node %s: start-up recovery: %s", settings.node, done)
-        if stop.is_set():
-            log.info("node %s: stopped during start-up recovery; the next start finishes it",
-                     settings.node)
+        if not _recover_node(vault, stop, settings.node, pool, uploads):
             coordinator.close()
-            _close_clock(clock_watch)
+            close_clock(clock_watch)
             return
         singletons = Singletons(vault, coordinator, tls)
         watch = watch_database(vault)  # each node tells its own outage
@@ -464,18 +451,7 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             # Not this node's recorders: another node may record a camera this one does not
             # hold, and /metrics answers for the whole vault.
             _attach_live(server, None, watch)
-            threads = [threading.Thread(target=coordinator.run, args=(stop,), name="leases",
-                                        daemon=True),
-                       threading.Thread(target=watch.run, args=(stop,), name="database-watch",
-                                        daemon=True),
-                       threading.Thread(target=coordinator.watch_deadlines, args=(stop,),
-                                        name="lease-deadlines", daemon=True),
-                       threading.Thread(target=run_phones, args=(vault, coordinator, stop),
-                                        kwargs={"interval": PHONE_PASS_S}, name="phones",
-                                        daemon=True),
-                       threading.Thread(target=clock_watch.run, args=(stop,),
-                                        name="clock", daemon=True)]
-            threads += _uploader(vault, stop)
+            threads = _node_threads(vault, stop, coordinator, watch, clock_watch)
             for thread in threads:
                 thread.start()
             if announce:
@@ -483,74 +459,151 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             beat = progress.register("main", MAIN_ALLOWANCE_S)
             progress.forget("start-up")
             watchdog.ready()
-            last = 0.0
-            while not stop.is_set():
-                beat()
-                serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP (as above)
-                # A change of leases is acted on at once; the rest every RECONCILE_S.
-                changed = coordinator.changed.wait(0.5)
-                if stop.is_set():
-                    break
-                if changed or time.monotonic() - last >= RECONCILE_S:
-                    coordinator.changed.clear()
-                    last = time.monotonic()
-                    # The database gone away must not end the node: what it no longer
-                    # holds is stopped first (NodePool.reconcile), the rest waits for it.
-                    for step, what in ((pool.reconcile, "cameras"),
-                                       (singletons.apply, "shared work")):
-                        try:
-                            step()
-                        except Exception:
-                            log.exception("node %s: following the leases (%s) failed; "
-                                          "trying again", settings.node, what)
+            _follow_leases(vault, stop, settings.node, coordinator, pool, singletons, progress,
+                           beat)
         finally:
-            watchdog.stopping()
-            stop.set()
-            stop_by = _stop_by(stop)
-            _stop_jobs(vault, stop_by)
-            deadline = stop_by - AFTER_PARTS_S  # as on one machine (_stop_all)
-            # As on one machine: recorders and listeners first, at once; then the sweep and
-            # the scheduled work, whose last audit checkpoint seals what they stored.
-            closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
-                                        daemon=True),
-                       threading.Thread(target=singletons.stop_all,
-                                        args=(max(0.5, _left(deadline) - 2), (LISTENERS,)),
-                                        daemon=True)]
-            for thread in closing:
-                thread.start()
-            for thread in closing:
-                thread.join(_left(deadline))
-            last_ones = threading.Thread(target=singletons.stop_all,
-                                         args=(max(0.5, _left(deadline) - 0.5),), daemon=True)
-            last_ones.start()
-            for thread in (last_ones, *threads):
-                thread.join(_left(deadline))
-            if server is not None:
-                server.server.should_exit = True
-                server.thread.join(_left(deadline))
-                _within(lambda: _note_serving(vault, None), "note-serving",
-                        min(NOTE_S, _left(stop_by) - END_S))
-            # after the recorders took their last in (item 7 a)
-            _close_clock(clock_watch, stop_by)
-            # After the work stopped: the leases are free at once (or run out by themselves).
-            _within(coordinator.close, "leases-close", _left(stop_by) - END_S)
+            _stop_node(vault, stop, watchdog, pool, singletons, threads, server, clock_watch,
+                       coordinator)
         if coordinator.taken_over:  # exits non-zero: a supervisor's restart is refused by name
-            raise ConfigError(
-                f"node {settings.node}: another kustosz serve took over this node's name while "
-                "this process did not answer (paused or cut off); this one stopped its "
-                "recorders and exits. Run one process per --node name",
-                pl=f"Węzeł {settings.node}: inny kustosz serve przejął nazwę tego węzła, gdy ten "
-                   "proces nie odpowiadał (wstrzymany albo odcięty); ten proces zatrzymał "
-                   "nagrywanie i kończy pracę. Pod jedną nazwą (--node) może działać tylko "
-                   "jeden proces.")
+            raise _taken_over(settings.node)
 
 
-def _stop_jobs(vault: Vault, stop_by: float) -> None:
-    """The job worker takes no more jobs and ends beside the rest, by the time the parts
-    must have stopped; a job still running then is taken up again at the next start (on
-    PostgreSQL by any node's worker)."""
-    threading.Thread(target=jobs.stop, args=(vault, max(0.0, _left(stop_by) - AFTER_PARTS_S)),
-                     name="stop-jobs", daemon=True).start()
+def _join_nodes(vault: Vault, settings: ClusterSettings,
+                clock: Callable[[], datetime] | None) -> tuple[Coordinator, UploadQueue]:
+    """This node registered under its name (a name in use by a live node is refused), with
+    its own spool and upload queue; the coordinator and the upload queue."""
+    from kustosz.cluster.coordinator import Coordinator
+    from kustosz.cluster.folder import check_shared_folder, claim_folder
+    from kustosz.cluster.work import node_spool
+    from kustosz.cluster.work import wanted as wanted_of
+
+    assert settings.node
+    # On local-folder storage the nodes must share the data folder (kustosz.cluster.folder).
+    check_shared_folder(vault, settings.node)
+    spool = node_spool(vault, settings.node)
+    uploads = use_folder(vault, spool.parent / "uploads")  # this node's, like its spool
+    coordinator = Coordinator(vault, settings, _cached(lambda: wanted_of(vault), 5.0),
+                              backlog=_cached(lambda: node_backlog(spool, uploads), 10.0),
+                              **({"clock": clock} if clock else {}))
+    coordinator.register()  # a name in use by a live node stops here
+    try:
+        claim_folder(vault, settings.node)  # two new folders started at once
+    except ConfigError:
+        coordinator.close()
+        raise
+    return coordinator, uploads
+
+
+def _recover_node(vault: Vault, stop: threading.Event, node: str, pool: NodePool,
+                  uploads: UploadQueue) -> bool:
+    """This node's start-up recovery; False when a stop came during it."""
+    # Only what this node left: other nodes' intakes may be under way right now.
+    done = {"spooled_segments": pool.recover(stop),
+            "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
+                                               - PENDING_STALE),
+            "upload_queue_leftovers": uploads.clean()}
+    log.info("node %s: start-up recovery: %s", node, done)
+    if stop.is_set():
+        log.info("node %s: stopped during start-up recovery; the next start finishes it",
+                 node)
+        return False
+    return True
+
+
+def _node_threads(vault: Vault, stop: threading.Event, coordinator: Coordinator,
+                  watch: DatabaseWatch, clock_watch: ClockWatch) -> list[threading.Thread]:
+    from kustosz.cluster.work import run_phones
+
+    threads = [threading.Thread(target=coordinator.run, args=(stop,), name="leases",
+                                daemon=True),
+               threading.Thread(target=watch.run, args=(stop,), name="database-watch",
+                                daemon=True),
+               threading.Thread(target=coordinator.watch_deadlines, args=(stop,),
+                                name="lease-deadlines", daemon=True),
+               threading.Thread(target=run_phones, args=(vault, coordinator, stop),
+                                kwargs={"interval": PHONE_PASS_S}, name="phones",
+                                daemon=True),
+               threading.Thread(target=clock_watch.run, args=(stop,),
+                                name="clock", daemon=True)]
+    threads += _uploader(vault, stop)
+    return threads
+
+
+def _follow_leases(vault: Vault, stop: threading.Event, node: str, coordinator: Coordinator,
+                   pool: NodePool, singletons: Singletons, progress: Progress,
+                   beat: Callable[[], None]) -> None:
+    """The node's main loop: what it records and runs follows the leases it holds."""
+    last = 0.0
+    while not stop.is_set():
+        beat()
+        serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP (as in _run_serve)
+        # A change of leases is acted on at once; the rest every RECONCILE_S.
+        changed = coordinator.changed.wait(0.5)
+        if stop.is_set():
+            break
+        if changed or time.monotonic() - last >= RECONCILE_S:
+            coordinator.changed.clear()
+            last = time.monotonic()
+            # The database gone away must not end the node: what it no longer
+            # holds is stopped first (NodePool.reconcile), the rest waits for it.
+            for step, what in ((pool.reconcile, "cameras"),
+                               (singletons.apply, "shared work")):
+                try:
+                    step()
+                except Exception:
+                    log.exception("node %s: following the leases (%s) failed; "
+                                  "trying again", node, what)
+
+
+def _stop_node(vault: Vault, stop: threading.Event, watchdog: Watchdog, pool: NodePool,
+               singletons: Singletons, threads: list[threading.Thread],
+               server: WebServer | None, clock_watch: ClockWatch,
+               coordinator: Coordinator) -> None:
+    """As on one machine (`_stop_serve`), within STOP_WITHIN_S of the signal; the leases
+    given up last."""
+    from kustosz.cluster.work import LISTENERS
+
+    watchdog.stopping()
+    stop.set()
+    stop_by = stop_deadline(stop)
+    stop_jobs(vault, stop_by)
+    deadline = stop_by - AFTER_PARTS_S  # as on one machine (stop_all)
+    # As on one machine: recorders and listeners first, at once; then the sweep and
+    # the scheduled work, whose last audit checkpoint seals what they stored.
+    closing = [threading.Thread(target=stop_quietly, args=(pool.stop_all, "recorders"),
+                                daemon=True),
+               threading.Thread(target=singletons.stop_all,
+                                args=(max(0.5, time_left(deadline) - 2), (LISTENERS,)),
+                                daemon=True)]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join(time_left(deadline))
+    last_ones = threading.Thread(target=singletons.stop_all,
+                                 args=(max(0.5, time_left(deadline) - 0.5),), daemon=True)
+    last_ones.start()
+    for thread in (last_ones, *threads):
+        thread.join(time_left(deadline))
+    if server is not None:
+        server.server.should_exit = True
+        server.thread.join(time_left(deadline))
+        run_within(lambda: _note_serving(vault, None), "note-serving",
+                   min(NOTE_S, time_left(stop_by) - END_S))
+    # after the recorders took their last in (item 7 a)
+    close_clock(clock_watch, stop_by)
+    # After the work stopped: the leases are free at once (or run out by themselves).
+    run_within(coordinator.close, "leases-close", time_left(stop_by) - END_S)
+
+
+def _taken_over(node: str) -> ConfigError:
+    return ConfigError(
+        f"node {node}: another kustosz serve took over this node's name while "
+        "this process did not answer (paused or cut off); this one stopped its "
+        "recorders and exits. Run one process per --node name",
+        pl=f"Węzeł {node}: inny kustosz serve przejął nazwę tego węzła, gdy ten "
+           "proces nie odpowiadał (wstrzymany albo odcięty); ten proces zatrzymał "
+           "nagrywanie i kończy pracę. Pod jedną nazwą (--node) może działać tylko "
+           "jeden proces.")
 
 
 PENDING_STALE = timedelta(minutes=10)  # an intake pending this long was interrupted
@@ -648,83 +701,6 @@ def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = N
             serving.record(vault, *web, tls, trusted_proxies)
     except Exception:  # a fact for doctor: never a reason to stop recording
         log.exception("could not record what the web app serves")
-
-
-CLOCK_CLOSE_S = 2.0
-
-
-def _close_clock(watch: ClockWatch, stop_by: float | None = None) -> None:
-    """The clock watch's last reading and its state kept for the next start: a write to the
-    database, which may be away; the stop does not wait for it longer than CLOCK_CLOSE_S, nor
-    past what the rest of the stop needs (the state saved a minute ago serves then)."""
-    within = CLOCK_CLOSE_S if stop_by is None else \
-        min(CLOCK_CLOSE_S, _left(stop_by) - NOTE_S - END_S)
-    _within(watch.close, "clock-close", within)
-
-
-def _left(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())
-
-
-def _within(step: Callable[[], object], name: str, seconds: float) -> bool:
-    """``step`` in a thread of its own, waited for ``seconds`` at most: one that does not end
-    by then (a database that does not answer) ends with the process. True if it ended."""
-    thread = threading.Thread(target=step, name=name, daemon=True)
-    thread.start()
-    thread.join(max(0.0, seconds))
-    if thread.is_alive():
-        log.warning("stopping: %s not finished within %.1f s; left to end with the process",
-                    name, max(0.0, seconds))
-        return False
-    return True
-
-
-def _quietly(step: Callable[[], None], what: str) -> None:
-    try:
-        step()
-    except Exception:  # what it held stays in the spool: the next start takes it in
-        log.exception("stopping the %s failed; the next start recovers what they left", what)
-
-
-def _stop_all(stop: threading.Event, sealing: threading.Event,
-              threads: list[threading.Thread], server: WebServer | None,
-              listeners: Listeners, pool: RecorderPool, deadline: float) -> None:
-    """SIGTERM to exit within `STOP_WITHIN_S` (systemd's TimeoutStopSec=15 kills after that):
-    the parts by ``deadline``, `AFTER_PARTS_S` before it, so that what follows them fits too.
-
-    All at once rather than one after another: the web app begins its graceful stop
-    (run_web's watcher), the sweep, the phone passes and the alerts end at their next wait,
-    every recorder asks its ffmpeg to close the open segment (killed after `stop_timeout_s`;
-    the segment is then taken for what it holds) and takes it in, every listener closes its
-    open chunk. Then the last audit checkpoint seals what they stored. A part still busy at
-    the deadline (a sweep deleting a big batch, a hung witness share, a long download) is
-    left behind and named in the log: its thread ends with the process, and the start-up
-    recovery finishes what it left, as after a crash.
-    """
-    started = time.monotonic()
-    stop.set()
-    closing = [threading.Thread(target=_quietly, args=(pool.stop_all, "recorders"),
-                                name="stop-recorders", daemon=True),
-               threading.Thread(target=_quietly, args=(listeners.stop_all, "listeners"),
-                                name="stop-listeners", daemon=True)]
-    for thread in closing:
-        thread.start()
-    for thread in closing:
-        thread.join(_left(deadline))
-    sealing.set()
-    for thread in threads:
-        thread.join(_left(deadline))
-    if server is not None:
-        server.server.should_exit = True
-        server.thread.join(_left(deadline))
-    busy = [t.name for t in (*closing, *threads, *([server.thread] if server else ()))
-            if t.is_alive()]
-    if busy:
-        log.warning("stopping: %s not finished after %.1f s; left to end with the process "
-                    "(the next start recovers what they leave)", ", ".join(busy),
-                    time.monotonic() - started)
-    log.info("recorders, listeners and the rest stopped in %.1f s",
-             time.monotonic() - started)
 
 
 LAST_RESORT_S = 0.5

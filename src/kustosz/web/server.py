@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 # On stop, requests still running get this long: inside `serve`'s own stop budget
-# (kustosz.cli.serve.STOP_WITHIN_S, 9 s), so a download in progress ends cleanly before the
+# (kustosz.cli.serve_stop.STOP_WITHIN_S, 9 s), so a download in progress ends cleanly before the
 # process exits rather than being cut by it.
 GRACEFUL_S = 6
 TICK_S = 0.5  # uvicorn's housekeeping (its Date header, whether to stop): see _Server

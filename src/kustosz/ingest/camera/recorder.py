@@ -122,7 +122,7 @@ class RecorderOptions:
     poll_s: float = 2.0
     # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
     # written is still taken in). With `stop_index_s` it is the recorders' share of serve's
-    # stop: STOP_WITHIN_S less what follows the parts (cli/serve.py: 9 − 2 s).
+    # stop: STOP_WITHIN_S less what follows the parts (cli/serve_stop.py: 9 − 2 s).
     stop_timeout_s: float = 4.5
     # After ffmpeg ended at a stop, the last segments get this long to be indexed; what is
     # still waiting then (the database away) stays in the spool for the next start.
