@@ -50,6 +50,7 @@ for _folder in (REPO, REPO / "tests" / "web"):
     sys.path.insert(0, str(_folder))
 
 from tests.custody.custody_helpers import people  # noqa: E402
+from tests.support.live_page import open_live_page  # noqa: E402
 from tests.support.onvif_camera import OnvifCamera, ipycam_available  # noqa: E402
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason  # noqa: E402
 from tests.web.test_web_browser import ARGS, BROWSER_ENV, CHROMIUM, _free_port  # noqa: E402
@@ -167,19 +168,8 @@ def kustosz_frames(base: str, seconds: float, hls: bool = False) -> list[tuple[f
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
                                     env=BROWSER_ENV)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        if hls:
-            page.route("**/live.mp4", lambda route: route.abort())
-        page.goto(f"{base}/login")
-        page.fill("#f-username", "ola")
-        page.fill("#f-password", PASSWORD)
-        with page.expect_navigation():
-            page.press("#f-password", "Enter")
-        page.goto(f"{base}/media/start?action=live&source=hol")
-        if page.locator("#f-purpose").count():
-            page.fill("#f-purpose", "pomiar opóźnienia podglądu na żywo")
-        with page.expect_navigation():
-            page.locator("main button").first.click()
-        page.wait_for_selector("#player")
+        open_live_page(page, base, "ola", PASSWORD, "hol", "pomiar opóźnienia podglądu na żywo",
+                       refuse_stream=hls)
         page.evaluate(SAMPLER)
         time.sleep(seconds)  # a benchmark's measuring window, not a test's wait
         frames: list[list[float]] = page.evaluate("() => window.__samples")

@@ -27,6 +27,7 @@ from tests.onvif.test_onvif_live_view import (  # noqa: F401 - fixtures
     live_session,
     office,
 )
+from tests.support.live_page import open_live_page
 from tests.support.onvif_camera import free_port, ipycam_available
 from tests.support.rtsp import gst_available, gst_skip_reason
 from tests.web.web_helpers import PASSWORD, authorise, user
@@ -178,18 +179,8 @@ def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
                                     env=BROWSER_ENV)
         for refuse in (False, True):
             page = browser.new_page()
-            if refuse:
-                page.route("**/live.mp4", lambda route: route.abort())
-            page.goto(f"{served}/login")
-            page.fill("#f-username", "ola")
-            page.fill("#f-password", PASSWORD)
-            with page.expect_navigation():
-                page.press("#f-password", "Enter")
-            page.goto(f"{served}/media/start?action=live&source=hol-onvif")
-            if page.locator("#f-purpose").count():
-                page.fill("#f-purpose", "sprawdzenie podglądu")
-            with page.expect_navigation():
-                page.locator("main button").first.click()
+            open_live_page(page, served, "ola", PASSWORD, "hol-onvif", "sprawdzenie podglądu",
+                           refuse_stream=refuse)
             page.wait_for_function("() => document.getElementById('player').currentTime > 1",
                                    timeout=60_000)
             mode = page.get_attribute("#player", "data-mode")
