@@ -1,9 +1,11 @@
 """A month of varied activity made through the product's own functions, with two departures
-planted: a deletion a day late and a request left undecided past the office's 14 days."""
+planted: a deletion a day late and a request left undecided past the office's 14 days. With
+``every_kind`` (a vault with periods for calls, mail and IT events: web_helpers.both_vault) the
+month also has calls of a phone line, journal mail and IT events, each reviewed once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from kustosz.report.period import ReportPeriod, parse
 from kustosz.retention.sweep import run_sweep
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
-from tests.custody.custody_helpers import people, record, setup_camera
+from tests.custody.custody_helpers import call, people, record, setup_camera, setup_phone
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Month:
     late_deletions: list[int]  # deletion row ids
     late_request: int
     copy_number: str
+    calls: list[int] = field(default_factory=list)  # recording ids of the phone line's calls
 
 
 def this_month(vault: Vault) -> ReportPeriod:
@@ -55,8 +58,10 @@ def _spec(kind: str, received: datetime, **kw: object) -> RequestSpec:
 
 
 def plant_late_deletion(vault: Vault, tmp: Path) -> list[int]:
-    """One segment of a day 33 days ago and one of the day after; a sweep ten minutes after
-    the second day's period ended: the first is deleted a day late, the second in time."""
+    """One segment of a day 33 days ago and one of the day after; a sweep as of ten minutes
+    after the second day's period ended: the first is deleted a day late, the second in time.
+    The deletions are recorded at the real moment they are made (today, in this month on any
+    day, the 1st too); the sweep's own moment (as_of) is what the lateness is measured by."""
     tz = vault.policy.timezone
     day = datetime.now(UTC).astimezone(tz).date() - timedelta(days=33)
     first = datetime.combine(day, time(10), tzinfo=tz)
@@ -92,7 +97,43 @@ def _viewing(vault: Vault, now: datetime) -> None:
         assert not isinstance(refused, str)
 
 
-def month_of_activity(vault: Vault, tmp: Path) -> Month:
+CALLS = ((1, "+48601100200"), (2, "+48602300400"), (3, "+48603500600"))  # (seconds, caller)
+
+
+def _calls(vault: Vault, tmp: Path, now: datetime, period: ReportPeriod) -> list[int]:
+    """Three calls of the line "centrala" in the last half hour, or — a run in the first
+    minutes of the month — in the part of the month already gone: inside the period always."""
+    setup_phone(vault, tmp / "phone")
+    step = min(timedelta(minutes=10), (now - period.lo) / (len(CALLS) + 1))
+    return [call(vault, tmp / "phone", max(period.lo, now - step * (len(CALLS) - i)
+                                           - timedelta(seconds=secs)),
+                 caller, seconds=secs).id for i, (secs, caller) in enumerate(CALLS)]
+
+
+def _reviews(vault: Vault, now: datetime, period: ReportPeriod) -> None:
+    """A listening of the line, a review of the journal mail and one of the IT events, each
+    with its purpose and case (R3.2): the access record of the kinds other than cameras."""
+    with vault.transaction() as s:
+        add_user(s, "iod", "Ewa Kamińska", ["viewer"], "test")
+    with vault.transaction() as s:
+        issue(s, holder="iod", actions=["listening", "mail", "events"], sources=[],
+              source_kinds=["phone", "mailbox", "endpoint"], valid_from=now - timedelta(days=1),
+              valid_to=now + timedelta(days=30), by="burmistrz", actor="test")
+    window = (max(now - timedelta(hours=1), period.lo), now)
+    with vault.transaction() as s:
+        user = s.execute(select(User).where(User.name == "iod")).scalar_one()
+        for action, source, purpose in (
+                ("listening", "centrala", "skarga na obsługę interesanta"),
+                ("mail", "dziennik", "kontrola wycieku danych"),
+                ("events", "siem", "kontrola wycieku danych")):
+            src = s.execute(select(Source).where(Source.name == source)).scalar_one()
+            token = records.try_open(s, user=user, action=action, client="127.0.0.1",
+                                     purpose=purpose, witness="user:zastepca",
+                                     case_ref="BI.0123.4.2026", source=src, window=window)
+            assert isinstance(token, str), token
+
+
+def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Month:
     tz = vault.policy.timezone
     people(vault)
     setup_camera(vault)
@@ -130,5 +171,12 @@ def month_of_activity(vault: Vault, tmp: Path) -> Month:
         raise_row(s, AlertRow.CAMERA_DOWN, "Kamera cam-parking nie nagrywa.", now)
         clear_rows(s, AlertRow.CAMERA_DOWN, now + timedelta(minutes=30))
     period = this_month(vault)
+    calls: list[int] = []
+    if every_kind:
+        from tests.web.web_helpers import make_monitoring
+
+        calls = _calls(vault, tmp, now, period)
+        make_monitoring(vault)
+        _reviews(vault, now, period)
     return Month(period, period.hi + timedelta(seconds=1), late_deletions, late_id,
-                 copy.number)
+                 copy.number, calls)
