@@ -65,3 +65,27 @@ def test_a_report_made_again_gives_the_same_pdf(sqlite_vault: Vault, tmp_path: P
     later = month.now + timedelta(days=40)
     again = bundle.write(vault, build.build(vault, month.period, later), tmp_path / "b", later)
     assert (first / PDF_FILE).read_bytes() == (again / PDF_FILE).read_bytes()
+
+
+def test_the_pdf_of_every_kind_names_periods_and_access_in_polish(tmp_path: Path) -> None:
+    """Calls, mail and IT events in the month: each source in the PDF's tables, each review
+    under its Polish name, and a change of the periods (both_vault adds those of calls, mail
+    and events to Pleszew's) printed as "30 dni", "3 miesiące", not as kustosz.toml has it."""
+    from tests.web.web_helpers import both_vault
+
+    vault = both_vault(tmp_path / "vault")
+    try:
+        month = month_of_activity(vault, tmp_path, every_kind=True)
+        report = build.build(vault, month.period, month.now)
+        out = bundle.write(vault, report, tmp_path / "r", month.now)
+    finally:
+        vault.close()
+    text = _text(out / PDF_FILE)
+    assert report["policy_changes"], "both_vault's periods are a change of the rules"
+    assert "rozmowy telefoniczne: 3 miesiące" in text and "30 dni" in text
+    assert not re.search(r"\d+ (days|weeks|months|years)\b", text)
+    for source in ("centrala", "dziennik", "dziennik-2", "siem", "siem-2"):
+        assert f" {source} " in text, source
+    for words in ("odsłuch nagrań rozmów telefonicznych", "skarga na obsługę interesanta",
+                  "kontrola wycieku danych"):
+        assert words in text, words

@@ -15,6 +15,7 @@ from kustosz.report.pdf_words import (
     length,
     refusal,
     request_kind,
+    retention_period,
     rule,
     source_kind,
     when,
@@ -75,8 +76,8 @@ def integrity(report: dict[str, Any], tz: ZoneInfo) -> Section:
 def _rules(rules: dict[str, Any] | None) -> str:
     if not rules or not rules.get("retention"):
         return NONE
-    return "; ".join(f"{source_kind(k)}: {v}" for k, v in sorted(rules["retention"].items())
-                     if v)
+    return "; ".join(f"{source_kind(k)}: {retention_period(str(v))}"
+                     for k, v in sorted(rules["retention"].items()) if v)
 
 
 def recorded(report: dict[str, Any]) -> Section:

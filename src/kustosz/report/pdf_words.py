@@ -112,18 +112,26 @@ def where(register: str, row: int | str) -> str:
     return f"{name}, nr {row}" if row != "" else name
 
 
+def retention_period(text: str) -> str:
+    """A period as kustosz.toml and the policy record write it ("30 days") in Polish
+    ("30 dni"); one that does not parse is printed as recorded."""
+    try:
+        return period_pl(Period.parse(text))
+    except ValueError:
+        return text
+
+
 def rule(text: str) -> str:
     """The sweep's rule ("retention 30 days (policy retention.camera)") in Polish; a rule of
     another shape is printed as recorded."""
     m = re.fullmatch(r"retention (.+?) \((source setting|policy retention\.\w+)\)", text)
     if m is None:
         return text
-    try:
-        period = period_pl(Period.parse(m.group(1)))
-    except ValueError:
+    polish = retention_period(m.group(1))
+    if polish == m.group(1):
         return text
     origin = "ustawienie źródła" if m.group(2) == "source setting" else "zasady jednostki"
-    return f"upływ okresu przechowywania {period} ({origin})"
+    return f"upływ okresu przechowywania {polish} ({origin})"
 
 
 def yes_no(value: bool) -> str:
