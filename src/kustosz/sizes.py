@@ -37,3 +37,15 @@ def parse_size(text: object, what: str, *, least: int = 1) -> int:
                       'e.g. "20 GB" or "500 MiB"',
                       pl=f"Nie można odczytać rozmiaru {what} „{shown}”: podaj liczbę i "
                          'jednostkę w cudzysłowie, np. "20 GB" albo "500 MiB".')
+
+
+def size_said(nbytes: int, lang: str = "pl") -> str:
+    """A size for a person, in the decimal unit that keeps it readable ("1,2 MB", "3,50 GB"):
+    Polish writes the decimal comma, English the point. "0.00 GB" for a few megabytes said
+    nothing to the administrator reading the alert."""
+    unit, text = "B", str(nbytes)
+    for name, scale, digits in (("GB", 10**9, 2), ("MB", 10**6, 1), ("kB", 10**3, 0)):
+        if nbytes >= scale:
+            unit, text = name, f"{nbytes / scale:.{digits}f}"
+            break
+    return f"{text.replace('.', ',') if lang == 'pl' else text} {unit}"

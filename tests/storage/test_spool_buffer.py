@@ -35,6 +35,7 @@ from kustosz.index.sources import add_source
 from kustosz.ingest import upload_queue
 from kustosz.ingest.files import adopt_file, ingest_file, recover_pending
 from kustosz.ingest.upload_queue import QUEUED, Uploader, note_alerts, queue_of
+from kustosz.sizes import size_said
 from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.s3 import Credentials, S3Storage
 from kustosz.vault import Vault
@@ -263,6 +264,18 @@ def test_a_kill_while_the_backlog_drains_loses_nothing_and_uploads_nothing_twice
 
 
 @pytest.mark.slow  # a SeaweedFS of its own, stopped and started again
+def alert_texts(vault: Vault) -> dict[str, str]:
+    with vault.reading() as s:
+        return {a.kind: a.message for a in s.execute(sa.select(Alert).where(
+            Alert.cleared_at.is_(None))).scalars()}
+
+
+def test_size_said_in_polish_and_english() -> None:
+    assert size_said(1_234_567) == "1,2 MB" and size_said(1_234_567, "en") == "1.2 MB"
+    assert size_said(3_500_000_000) == "3,50 GB" and size_said(640_000) == "640 kB"
+    assert size_said(12) == "12 B"
+
+
 def test_a_backlog_over_the_limit_raises_an_alert_and_recording_goes_on(
         tmp_path: Path, store: seaweedfs.SeaweedFS) -> None:
     start_store(store)
@@ -282,6 +295,10 @@ def test_a_backlog_over_the_limit_raises_an_alert_and_recording_goes_on(
         assert queue.backlog()[0] == 20
         note_alerts(vault, queue, queue.drain())
         assert open_alerts(vault) == {AlertRow.STORAGE_UNREACHABLE, AlertRow.SPOOL_OVER_LIMIT}
+        said = alert_texts(vault)  # sizes as a person reads them, in Polish forms
+        assert "(20 plików)" in said[AlertRow.SPOOL_OVER_LIMIT], said
+        assert "ponad limit 1,0 MB" in said[AlertRow.SPOOL_OVER_LIMIT], said
+        assert "20 plików (1,2 MB) czeka" in said[AlertRow.STORAGE_UNREACHABLE], said
         start_store(store)
         note_alerts(vault, queue, queue.drain())
         assert open_alerts(vault) == set()

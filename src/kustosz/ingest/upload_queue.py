@@ -53,6 +53,7 @@ from kustosz.errors import KustoszError
 from kustosz.fsutil import fsync_file, replace, write_atomic
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.ingest.marking import _hold_late, _mark_stored
+from kustosz.sizes import size_said
 from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
 from kustosz.vault import Vault
@@ -320,7 +321,7 @@ def _unreachable(vault: Vault, error: BaseException, files: int, size: int) -> s
     waiting = plural(files, ("czeka", "zostanie wysłany"), ("czekają", "zostaną wysłane"),
                      ("czeka", "zostanie wysłanych"))
     return (f"Magazyn obiektów {store} nie przyjmuje nagrań: {why_pl.rstrip('.')}. "
-            f"{count_pl(files, 'plik', 'pliki', 'plików')} ({size / 1e9:.2f} GB) {waiting[0]} "
+            f"{count_pl(files, 'plik', 'pliki', 'plików')} ({size_said(size)}) {waiting[0]} "
             f"w buforze lokalnym i {waiting[1]} po jego powrocie. / The object store "
             f"{store} does not take uploads: {why}; {files} files wait in the local spool.")
 
@@ -341,8 +342,9 @@ def note_alerts(vault: Vault, queue: UploadQueue, drained: Drained,
                 clear_rows(s, AlertRow.STORAGE_UNREACHABLE, now)
             if limit is not None and size > limit:
                 raise_row(s, AlertRow.SPOOL_OVER_LIMIT,
-                          f"Bufor lokalny zawiera {size / 1e9:.2f} GB ({files} plików) "
-                          f"czekających na magazyn obiektów, ponad limit {limit / 1e9:.2f} GB "
+                          f"Bufor lokalny zawiera {size_said(size)} nagrań czekających na "
+                          f"magazyn obiektów ({count_pl(files, 'plik', 'pliki', 'plików')}), "
+                          f"ponad limit {size_said(limit)} "
                           "([storage] spool_limit); nagrywanie trwa, dopóki jest miejsce na "
                           f"dysku. / The local spool holds {size} bytes waiting for the "
                           f"object store, over spool_limit ({limit} bytes).", now)
