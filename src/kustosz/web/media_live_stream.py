@@ -1,20 +1,22 @@
-"""The live view as one stream of fragmented MP4 (issue 52 item 1): the camera's sub-stream,
-a fragment per frame as the relay's ffmpeg writes it (ingest/camera/live_stream.py), played by
-the browser through Media Source Extensions (static/player.js) — within about a second of the
-camera's glass, where the HLS parts of media_live_sub.py run two to four seconds behind. HLS
+"""The live view as one stream of fragmented MP4 (issue 52 item 1): the camera's sub-stream, a
+fragment per frame as the relay's ffmpeg writes it (ingest/camera/live_stream.py), played by the
+browser through Media Source Extensions (static/player.js) — within about a second of the
+camera's glass, where the HLS parts of media_live_sub.py run six to seven seconds behind. HLS
 stays the fallback: a browser without MSE, a camera without a sub-stream (404 here), a relay
 with no key frame yet (503).
 
-The gate is the one every media route passes; the stream's opening is an access record, and
-so is its end with the bytes it carried. While it runs, every RECHECK_S it asks the gate
-again — a session ended or expired, an authorisation revoked, a camera that may no longer be
-watched (disabled, its room forbidden) ends the stream within that time."""
+The gate is the one every media route passes; the stream's opening is its access record, and its
+end adds the bytes it carried and its last moment to the viewing session's counters. While it
+runs, every RECHECK_S it asks the gate again — a session ended or expired, an authorisation
+revoked, a camera that may no longer be watched (disabled, its room forbidden) ends the stream
+within that time."""
 
 from __future__ import annotations
 
 import queue
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
 
 import anyio
 from fastapi import APIRouter
@@ -61,14 +63,17 @@ def _still_allowed(ctx: Ctx, token: str, source_id: int) -> bool:
         return keep(ctx, token, s, source_id) is not None
 
 
-def _record_end(ctx: Ctx, token: str, name: str, sent: int) -> None:
+def _record_end(ctx: Ctx, token: str, sent: int) -> None:
+    """The stream's bytes and last moment on its viewing session's counters (the opening is
+    the one access record of this answer: the chained record is never rewritten)."""
     with ctx.vault.transaction() as s:
         vs = records.viewing_of(s, token)
         if vs is not None:
-            records.served(s, vs, f"live stream {name} (sub-stream) ended", ctx.client, sent)
+            vs.bytes_served += sent
+            vs.last_at = max(vs.last_at, datetime.now(UTC))
 
 
-async def _frames(ctx: Ctx, token: str, relay: Relay, name: str,
+async def _frames(ctx: Ctx, token: str, relay: Relay,
                   q: queue.Queue[bytes]) -> AsyncIterator[bytes]:
     """The viewer's fragments as they come. An async generator so that the server's
     cancellation when the viewer goes away runs its end here and now — the end's access
@@ -94,7 +99,7 @@ async def _frames(ctx: Ctx, token: str, relay: Relay, name: str,
     finally:
         relay.stream.leave(q)
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_record_end, ctx, token, name, sent)
+            await anyio.to_thread.run_sync(_record_end, ctx, token, sent)
 
 
 class LiveResponse(StreamingResponse):
@@ -142,6 +147,6 @@ def media_live_mp4(token: str, ctx: Ctx = gate(scope="media")) -> Response:
         if q is None:
             return Response(status_code=503, headers={**NO_STORE, "Retry-After": "1"})
         records.served(s, vs, f"live stream {source.name} (sub-stream)", ctx.client, 0)
-        return LiveResponse(_frames(ctx, token, relay, source.name, q),
+        return LiveResponse(_frames(ctx, token, relay, q),
                             media_type="video/mp4", headers=NO_STORE)
     return guarded(ctx, token, Action.LIVE, serve)
