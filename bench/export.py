@@ -53,10 +53,9 @@ from typing import Any
 
 import imageio_ffmpeg
 
-from kustosz import documents
 from kustosz.access.users import add_user
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
-from kustosz.custody import bundles, copies, copy_remux
+from kustosz.custody import bundles, copies, copy_making, copy_remux, copy_seal
 from kustosz.custody.decisions import decide
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.models import Recording
@@ -179,11 +178,12 @@ class Parts:
         setattr(owner, attr, timed)
 
     def __enter__(self) -> Parts:
-        self.wrap(copies, "remux", "remux")
-        self.wrap(copies, "segment_sha256", "segments")  # the segments checked against the index
+        # Each where make_copy's modules look it up (custody.copy_*), not where it is defined.
+        self.wrap(copy_remux, "remux", "remux")
+        self.wrap(copy_remux, "segment_sha256", "segments")  # checked against the index
         self.wrap(bundles, "sha256_file", "sha256")
-        self.wrap(copies, "sync_tree", "fsync")
-        self.wrap(documents, "render", "label")
+        self.wrap(copy_making, "sync_tree", "fsync")
+        self.wrap(copy_seal, "render", "label")
         self.wrap(bundles, "seal", "seal")  # manifest + signature (+ hashes not yet known)
         return self
 
