@@ -46,13 +46,18 @@ pytestmark = [pytest.mark.skipif(not ipycam_available(), reason="ipycam is not i
 
 
 @pytest.fixture
-def served(office: Vault) -> Iterator[str]:  # noqa: F811
-    web = WebServer(office, "127.0.0.1", free_port())
-    web.start()
+def web(office: Vault) -> Iterator[WebServer]:  # noqa: F811
+    server = WebServer(office, "127.0.0.1", free_port())
+    server.start()
     try:
-        yield web.url.rstrip("/")
+        yield server
     finally:
-        web.stop()
+        server.stop()
+
+
+@pytest.fixture
+def served(web: WebServer) -> str:
+    return web.url.rstrip("/")
 
 
 def stream_url(c: object, urls: str, base: str) -> tuple[str, dict[str, str]]:
@@ -193,4 +198,34 @@ def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
             assert mode == (None if refuse else "stream"), (refuse, mode)
             assert page.get_attribute("#player", "data-error") is None
             page.close()
+        browser.close()
+
+
+def test_the_live_page_opens_the_stream_again_when_it_ends(
+        office: Vault, web: WebServer) -> None:  # noqa: F811
+    """The relay stopped under a watching page (restarted, the camera's connection dropped):
+    the page opens the stream again and plays on, no frozen picture, no fallback."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
+        page = browser.new_page()
+        open_live_page(page, web.url.rstrip("/"), "ola", PASSWORD, "hol-onvif",
+                       "sprawdzenie podglądu")
+        page.wait_for_function("() => document.getElementById('player').currentTime > 1",
+                               timeout=60_000)
+        with office.reading() as s:
+            [device] = s.execute(select(CameraDevice)).scalars()
+            source_id = device.source_id
+        web.relays.drop(source_id)  # its viewers' streams end
+        page.wait_for_function(
+            "() => document.getElementById('player').getAttribute('data-reconnects') === '1'",
+            timeout=30_000)
+        at = float(page.evaluate("() => document.getElementById('player').currentTime"))
+        page.wait_for_function(
+            f"() => document.getElementById('player').currentTime > {at + 2}", timeout=60_000)
+        assert page.get_attribute("#player", "data-mode") == "stream"
+        assert page.get_attribute("#player", "data-error") is None
         browser.close()

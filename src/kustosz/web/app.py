@@ -101,7 +101,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.state.secure_cookies = secure_cookies
     # live view from cameras' sub-streams (issue 34): started by an authorised live session,
     # stopped by WebServer.stop (and each one after IDLE_S unwatched)
-    app.state.live_relays = Relays(vault.root) if vault is not None else None
+    app.state.live_relays = vault and Relays(vault.root, media_live_sub.unreadable_alert(vault))
     static = resources.files("kustosz.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,

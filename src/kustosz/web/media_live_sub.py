@@ -23,9 +23,11 @@ from kustosz.db.cameras import Camera, CameraDevice, Zone
 from kustosz.db.models import Source
 from kustosz.digests import token_digest
 from kustosz.errors import KustoszError
-from kustosz.ingest.camera.live_relay import Relay, Relays
+from kustosz.ingest.camera.live_relay import Relay, Relays, Unreadable
+from kustosz.ingest.refusals import refused
 from kustosz.kinds import Action
 from kustosz.policy import Policy
+from kustosz.vault import Vault
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
@@ -33,6 +35,18 @@ from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
 router = APIRouter()
 
 FIRST_PART_S = 8.0  # the live playlist waits this long for a just-started relay's first part
+
+
+def unreadable_alert(vault: Vault) -> Unreadable:
+    """What a relay tells when its camera's live stream cannot be read: the camera's
+    `input.refused` alert (folded per camera and hour), as any input Kustosz must refuse."""
+    def tell(source_id: int, detail: str) -> None:
+        with vault.reading() as s:
+            name = s.execute(select(Source.name).where(Source.id == source_id)).scalar()
+        refused(vault, device=f"kamera {name or source_id}", source=name, detail=detail,
+                reason_pl="podgląd na żywo: strumienia z kamery nie da się odczytać; widzowie "
+                          "dostają zapasowy podgląd HLS (opóźniony o kilka sekund)")
+    return tell
 
 
 def relays_of(request: Request) -> Relays:

@@ -28,6 +28,8 @@ from kustosz.ingest.camera.command import input_args
 from kustosz.ingest.camera.live_stream import LiveStream
 
 log = logging.getLogger(__name__)
+# (camera's source id, what could not be read): the web app raises the camera's alert
+Unreadable = Callable[[int, str], None]
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 
@@ -63,8 +65,10 @@ def relay_command(ffmpeg: str, url: str) -> tuple[list[str], bytes | None]:
 class Relay:
     """One camera's sub-stream as rolling HLS, while it is fetched from."""
 
-    def __init__(self, source_id: int, url: str, folder: Path) -> None:
+    def __init__(self, source_id: int, url: str, folder: Path,
+                 on_unreadable: Unreadable | None = None) -> None:
         self.source_id, self._url, self.folder = source_id, url, folder
+        self._on_unreadable = on_unreadable
         self.proc: subprocess.Popen[bytes] | None = None
         self.stream = LiveStream()
         self.started = self.used = time.monotonic()  # a relay about to start is not retried
@@ -79,7 +83,9 @@ class Relay:
         self.folder.chmod(0o700)
         argv, script = relay_command(ffmpeg_exe(), self._url)
         self.started = self.used = time.monotonic()
-        self.stream = LiveStream()
+        told = self._on_unreadable
+        self.stream = LiveStream(None if told is None else
+                                 lambda detail: told(self.source_id, detail))
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=self.folder,
                                      preexec_fn=_die_with_keeper)
@@ -125,8 +131,9 @@ class Relay:
 class Relays:
     """The data folder's relays, one per camera watched; stops the idle ones."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_unreadable: Unreadable | None = None) -> None:
         self.root = root / "live"
+        self._on_unreadable = on_unreadable
         self._relays: dict[int, Relay] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -179,7 +186,7 @@ class Relays:
                 relay.stop()
                 log.warning("live view relay of camera %s ended; starting it again",
                             source_id)
-            relay = Relay(source_id, url(), self.root / str(source_id))
+            relay = Relay(source_id, url(), self.root / str(source_id), self._on_unreadable)
             self._relays[source_id] = relay
         self._start(relay)
         return relay

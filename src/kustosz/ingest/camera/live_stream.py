@@ -16,6 +16,7 @@ import logging
 import queue
 import struct
 import threading
+from collections.abc import Callable
 from typing import IO
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,10 @@ def starts_with_key_frame(moof: bytes) -> bool:
 class LiveStream:
     """One relay's fragments, fanned out to its viewers."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_unreadable: Callable[[str], None] | None = None) -> None:
+        # told (once per relay) when ffmpeg's MP4 cannot be read: an alert naming the camera,
+        # not only a log line (the viewers then get the HLS fallback)
+        self._on_unreadable = on_unreadable
         self._lock = threading.Lock()
         self.init: bytes | None = None
         self._gop: list[bytes] = []
@@ -101,12 +105,21 @@ class LiveStream:
         except ValueError as exc:
             log.warning("live view stream: %s; the HLS fallback goes on", exc)
             self.close()
+            self._tell(str(exc))
             while pipe.read(65536):
                 pass
         except OSError as exc:
             log.warning("live view stream: %s", exc)
         finally:
             self.close()
+
+    def _tell(self, detail: str) -> None:
+        if self._on_unreadable is None:
+            return
+        try:
+            self._on_unreadable(detail)
+        except Exception:  # the alert's own trouble must not stop the pipe being drained
+            log.exception("live view stream: the unreadable stream could not be alerted")
 
     @staticmethod
     def _box(pipe: IO[bytes]) -> bytes | None:

@@ -37,11 +37,25 @@
     }
     return null;
   }
+  // A stream that played and then ended (the relay restarted, the camera's connection
+  // dropped, a proxy cut it) is opened again, after 1, 2, 3 s; a stream that never played, or
+  // one that keeps failing, hands over to HLS rather than leaving a frozen picture.
+  var RETRIES = 3, retries = 0, played = false;
   function startStream(url) {
-    var ms = new window.MediaSource(), sb = null, pending = [], head = null, started = false;
+    var ms = new window.MediaSource(), sb = null, pending = [], head = null, over = false;
+    var aborter = window.AbortController ? new window.AbortController() : null, timer = null;
     var failed = function (why) {
-      if (started) { video.setAttribute("data-error", "stream: " + why); return; }
-      started = true;  // once: the fallback
+      if (over) { return; }
+      over = true;  // once per stream
+      if (timer) { window.clearInterval(timer); }
+      if (aborter) { aborter.abort(); }
+      if (played && retries < RETRIES) {
+        retries += 1;
+        video.setAttribute("data-reconnects", String(retries));
+        window.setTimeout(function () { startStream(url); }, 1000 * retries);
+        return;
+      }
+      if (played) { video.setAttribute("data-error", "stream: " + why); }
       video.removeAttribute("data-mode");
       video.removeAttribute("src");
       startHls();
@@ -56,7 +70,7 @@
       try { sb.appendBuffer(chunk); } catch (e) { failed(String(e)); }
     };
     var edge = function () {  // stay at the live edge; keep ~10 s behind it at most
-      if (!sb || !video.buffered.length) { return; }
+      if (over || !sb || !video.buffered.length) { return; }
       var end = video.buffered.end(video.buffered.length - 1);
       if (end - video.currentTime > 0.5) { video.currentTime = Math.max(end - 0.1, 0); }
       if (!sb.updating && video.currentTime - video.buffered.start(0) > 20) {
@@ -64,12 +78,15 @@
       }
     };
     ms.addEventListener("sourceopen", function () {
-      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      var options = { credentials: "same-origin", cache: "no-store" };
+      if (aborter) { options.signal = aborter.signal; }
+      fetch(url, options).then(function (r) {
         if (!r.ok || !r.body) { throw new Error("HTTP " + r.status); }
         var reader = r.body.getReader();
         var read = function () {
           return reader.read().then(function (got) {
-            if (got.done) { failed("ended"); return; }
+            if (over) { return null; }
+            if (got.done) { failed("ended"); return null; }
             if (!sb) {
               head = head ? (function () { var b = new Uint8Array(head.length + got.value.length); b.set(head); b.set(got.value, head.length); return b; })() : got.value;
               var codec = codecOf(head), type = 'video/mp4; codecs="' + codec + '"';
@@ -78,7 +95,8 @@
               sb = ms.addSourceBuffer(type);
               sb.mode = "segments";
               sb.addEventListener("updateend", function () { edge(); pump(); });
-              started = true;
+              played = true;
+              retries = 0;  // it plays again: the next end gets its retries anew
               video.setAttribute("data-mode", "stream");
               pending.push(head); head = null;
             } else {
@@ -95,7 +113,7 @@
     video.muted = true;
     var playing = video.play();
     if (playing && playing.catch) { playing.catch(function () { return null; }); }
-    window.setInterval(edge, 500);
+    timer = window.setInterval(edge, 500);
   }
   var stream = video.getAttribute("data-stream");
   if (stream && window.MediaSource && window.fetch && window.ReadableStream) {
