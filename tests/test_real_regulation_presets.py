@@ -1,0 +1,162 @@
+"""Issue 51 item 2: three real regulations of offices that are not among the five shipped,
+each written as a preset file with no change to the code (docs/examples/presets/*.toml, their
+sources and what was taken or defaulted in docs/examples/presets/README.md).
+
+Each file is loaded through the policy loader's own functions (parse_policy_text,
+build_policy), a vault is started on it (kustosz.toml with `preset = ""` and the file's
+tables under [policy]) and every document Kustosz prints for an office is rendered from it,
+with the data shapes of tests/test_documents_per_seed.py: the office's name, its head's title
+in the case each sentence needs and the regulation's retention period must be printed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import tests.test_documents_per_seed as per_seed
+from kustosz.documents import NAMES, render
+from kustosz.errors import InputError
+from kustosz.policy import Policy
+from kustosz.policy.model import build_policy, parse_policy_text
+from kustosz.policy.periods import Period
+from kustosz.vault import Vault
+from tests.conftest import make_vault
+
+FOLDER = Path(__file__).resolve().parents[1] / "docs" / "examples" / "presets"
+CALL_DOCUMENTS = {"announcement", "request-calls", "listening-protocol"}
+
+# What each regulation's text gives, as the documents must print it. The period is the
+# regulation's own ("do trzech miesięcy" Rawicz § 4 ust. 6, "nie dłużej … niż przez
+# 3 miesiące" Włoszakowice § 1 ust. 5, "nie przekracza 30 dni" Wieruszów pkt 4 lit. c).
+EXPECTED: dict[str, dict[str, str]] = {
+    "rawicz": {
+        "office": "Starostwo Powiatowe w Rawiczu",
+        "office_gen": "Starostwa Powiatowego w Rawiczu",
+        "office_in": "w Starostwie Powiatowym w Rawiczu",
+        "head": "Starosta Rawicki", "head_gen": "Starosty Rawickiego",
+        "head_acc": "Starostę Rawickiego",
+        "period": "nie dłużej niż 3 miesiące od dnia nagrania",
+        "controller": "Powiat Rawicki (adres: ul. Rynek 17, Rawicz",
+        "aims": "zapewnienia bezpieczeństwa zakładu pracy, ochrony mienia oraz zachowania w "
+                "tajemnicy informacji",
+        "monitored": "ul. Wały J. Dąbrowskiego 2 (korytarz i klatka schodowa na parterze)",
+    },
+    "wloszakowice": {
+        "office": "Urząd Gminy Włoszakowice", "office_gen": "Urzędu Gminy Włoszakowice",
+        "office_in": "w Urzędzie Gminy Włoszakowice",
+        "head": "Wójt Gminy Włoszakowice", "head_gen": "Wójta Gminy Włoszakowice",
+        "head_acc": "Wójta Gminy Włoszakowice",
+        "period": "nie dłużej niż 3 miesiące od dnia nagrania",
+        "controller": "Administrator danych: Wójt Gminy Włoszakowice",
+        "aims": "",  # not stated in the part of the source read: a line to fill in
+        "monitored": "oraz miejsca objęte fotopułapkami Urzędu Gminy Włoszakowice",
+    },
+    "wieruszow": {
+        "office": "Starostwo Powiatowe w Wieruszowie",
+        "office_gen": "Starostwa Powiatowego w Wieruszowie",
+        "office_in": "w Starostwie Powiatowym w Wieruszowie",
+        # the head is not named in the part of the source read: Kustosz's default
+        "head": "Kierownik jednostki", "head_gen": "Kierownika jednostki",
+        "head_acc": "Kierownika jednostki",
+        "period": "nie dłużej niż 30 dni od dnia nagrania",
+        "controller": "Administrator danych: Starostwo Powiatowe w Wieruszowie",
+        "aims": "zwiększenia bezpieczeństwa pracowników i interesantów oraz ochrony mienia",
+        "monitored": "budynek administracyjno-biurowy przy ul. Waryńskiego 14, 98-400 Wieruszów",
+    },
+}
+PERIODS = {"rawicz": Period(3, "months"), "wloszakowice": Period(3, "months"),
+           "wieruszow": Period(30, "days")}
+FILES = sorted(EXPECTED)
+
+
+def load(name: str) -> Policy:
+    path = FOLDER / f"{name}.toml"
+    return build_policy(parse_policy_text(path.read_text("utf-8"), str(path)))
+
+
+def test_the_examples_are_exactly_the_files_in_the_folder() -> None:
+    assert sorted(p.stem for p in FOLDER.glob("*.toml")) == FILES
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_file_loads_with_the_regulations_values(name: str) -> None:
+    policy, want = load(name), EXPECTED[name]
+    assert policy.office_name == want["office"]
+    assert policy.approver_title == want["head"]
+    assert policy.retention == {"camera": PERIODS[name], "phone": None, "mailbox": None,
+                                "endpoint": None}
+    # No regulation read sets a deadline for an interested person's request.
+    assert policy.request_deadline is None and policy.after_deadline is None
+    assert policy.approvers == ("head",)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_vault_starts_on_the_file(tmp_path: Path, name: str) -> None:
+    """A vault made with a shipped preset, its kustosz.toml then naming no preset and carrying
+    the file's tables under [policy]: the office's rules come from the file alone."""
+    root = tmp_path / name
+    make_vault(root).close()
+    config = root / "kustosz.toml"
+    text = config.read_text("utf-8").replace('preset = "pleszew"', 'preset = ""')
+    tables = re.sub(r"(?m)^\[(?!\[)", "[policy.",
+                    (FOLDER / f"{name}.toml").read_text("utf-8"))
+    config.write_text(f"{text}\n{tables}", "utf-8")
+    vault = Vault.open(root, actor="test")
+    try:
+        assert vault.policy.preset is None
+        assert vault.policy.office_name == EXPECTED[name]["office"]
+        assert vault.policy.retention_for("camera") == PERIODS[name]
+        assert vault.policy.forms == load(name).forms
+    finally:
+        vault.close()
+
+
+def _render_all(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str | InputError]:
+    """Every document for this office, built as the per-seed test builds it."""
+    policy = load(name)
+    monkeypatch.setattr(per_seed, "load_policy", lambda preset: policy)
+    monkeypatch.setattr(per_seed, "VIDEO", per_seed.VIDEO | {name})
+    out: dict[str, str | InputError] = {}
+    for document in sorted(NAMES):
+        try:
+            out[document] = per_seed._text(render(document, per_seed._data(name, document)))
+        except InputError as exc:
+            out[document] = exc
+    return out
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_document_renders_with_the_office_in_the_right_case(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, want = _render_all(name, monkeypatch), EXPECTED[name]
+    # Video only: the call documents are refused, naming the office and what it keeps.
+    for document in CALL_DOCUMENTS:
+        got = docs[document]
+        assert isinstance(got, InputError) and want["office"] in str(got), (document, got)
+        assert got.pl and got.pl.startswith(f"{want['office']} nie nagrywa rozmów")
+    texts = {d: t for d, t in docs.items() if isinstance(t, str)}
+    assert set(texts) == set(NAMES) - CALL_DOCUMENTS
+    for document, text in texts.items():
+        assert len(text) > 200, (document, text)
+        for pattern in per_seed._forbidden(name):
+            assert re.search(pattern, text) is None, (document, pattern, text)
+    # nominative, genitive, locative of the office; the head's genitive and accusative
+    assert texts["sign"].startswith(f"OBIEKT MONITOROWANY {want['office']} ")
+    assert f"Potwierdzam odbiór od {want['office_gen']} kopii" in texts["receipt"]
+    assert f"monitoringu wizyjnego {want['office_gen']}" in texts["request-video"]
+    assert f"zastosowania monitoringu {want['office_in']}" in texts["declaration"]
+    assert f"Decyzja {want['head_gen']} Wyrażam zgodę" in texts["decision"]
+    assert f"wyznaczona przez {want['head_acc']}, w dniu" in texts["destruction-protocol"]
+    assert f"{want['head']}, zwany dalej Przekazującym dane" in texts["handover-protocol"]
+    # the regulation's facts: retention, controller, purposes, what is monitored
+    for document in ("sign", "clause"):
+        assert want["period"] in texts[document], document
+    assert want["controller"] in texts["sign"]
+    assert want["monitored"] in texts["sign"]
+    if want["aims"]:
+        assert f"w celu {want['aims']}" in texts["clause"]
+    else:
+        assert "Monitoring stosowany jest w celu ......" in texts["sign"]
