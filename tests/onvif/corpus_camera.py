@@ -372,12 +372,28 @@ def ezviz_ds2de2c400() -> Recording:
     }, clock=datetime(2026, 10, 7, 17, 46, 20, tzinfo=UTC), streams_for=("Profile_1",))
 
 
+def hikvision_ds2cd2012i() -> Recording:
+    """HIKVISION DS-2CD2012-I (a fixed bullet, firmware V5.2.0 build 140721), as published by
+    onvif-nvt (`hikvision-fixed`): GetServices (Media1 at /onvif/Media), two Media1 profiles
+    and the address of the SUB-stream only (the library asked Profile_2's); a clock set by
+    hand (Manual, 2018-02-27)."""
+    return Recording("hikvision-ds-2cd2012-i", {
+        "device:GetDeviceInformation": "GetDeviceInformationResponse.xml",
+        "device:GetServices": "GetServicesResponse.xml",
+        "device:GetCapabilities": "GetCapabilitiesResponse.xml",
+        "device:GetSystemDateAndTime": "GetSystemDateAndTimeResponse.xml",
+        "media:GetProfiles": "GetProfilesResponse.xml",
+        "media:GetStreamUri": "GetStreamUriResponse.xml",
+    }, clock=datetime(2018, 2, 27, 18, 34, 41, tzinfo=UTC), streams_for=("Profile_2",))
+
+
 RECORDINGS: dict[str, Callable[[], Recording]] = {
     "ipd-h4k8m05-bs": ipd_h4k8m05, "xm530-sunba": xm530, "dahua": dahua,
     "dlink-dcs-6511": dlink_dcs6511, "enp1a14-ir-25x": enp1a14,
     "axis-q6045-e": axis_q6045e, "hikvision-ds-2df7276-ael": hikvision_ds2df7276,
     "pelco-d6230l": pelco_d6230l, "trendnet-tv-ip320pi": trendnet_tvip320pi,
     "bosch-flexidome-5100i-ir": bosch_flexidome_5100i, "dvc-dcn-bf5365": dvc_dcn_bf5365,
-    "ezviz-ds-2de2c400ig-w-w": ezviz_ds2de2c400}
+    "ezviz-ds-2de2c400ig-w-w": ezviz_ds2de2c400,
+    "hikvision-ds-2cd2012-i": hikvision_ds2cd2012i}
 __all__ = ["CORPUS", "NO_ANSWER", "RECORDINGS", "CorpusCamera", "Recording", "Refusal",
            "captured", "fault_envelope", "sample", "status_of"]

@@ -204,7 +204,10 @@ def _no_twin(session: Session, serial: str | None) -> None:
 
 def _text(value: str, limit: int = 200) -> str | None:
     cleaned = " ".join((value or "").split())[:limit]
-    return cleaned or None
+    # Firmware that has no make or serial to give writes a placeholder such as "--" (a DVC
+    # recorder, tests/corpus/onvif/dvc-drn-3282r): no letter or digit names nothing, and a
+    # placeholder serial would make every such camera a "twin" of the first.
+    return cleaned if any(c.isalnum() for c in cleaned) else None
 
 
 def add_onvif_camera(session: Session, policy: Policy, spec: CameraSpec, facts: CameraFacts,
