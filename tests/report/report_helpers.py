@@ -1,5 +1,8 @@
 """A month of varied activity made through the product's own functions, with two departures
-planted: a deletion a day late and a request left undecided past the office's 14 days. With
+planted: a deletion a day late and a request left undecided past the office's 14 days. Requests
+of every kind (RequestKind: an authority's, an interested person's, a data subject's, an
+internal case) and copies through their whole life: made, handed over, destroyed by the
+commission; made, sent back at review (returned: destroyed, never handed over). With
 ``every_kind`` (a vault with periods for calls, mail and IT events: web_helpers.both_vault) the
 month also has calls of a phone line, journal mail and IT events, each reviewed once."""
 
@@ -36,6 +39,7 @@ class Month:
     late_deletions: list[int]  # deletion row ids
     late_request: int
     copy_number: str
+    returned: str  # the data subject's masked copy sent back at review
     calls: list[int] = field(default_factory=list)  # recording ids of the phone line's calls
 
 
@@ -72,6 +76,23 @@ def plant_late_deletion(vault: Vault, tmp: Path) -> list[int]:
     with vault.reading() as s:
         return list(s.execute(select(Deletion.id).where(
             Deletion.recording_id == old[0].id)).scalars())
+
+
+def _sent_back(vault: Vault, now: datetime) -> str:
+    """A data subject's request for cam-hol's last minutes, granted; its masked copy is sent
+    back at review by a second custodian: destroyed there, never handed over."""
+    from kustosz.custody import subject_review
+    from tests.web.web_helpers import request_of
+
+    with vault.transaction() as s:
+        add_user(s, "przeglad", "Maria Wrona", ["custodian"], "test")
+    rid = request_of(vault, now - timedelta(minutes=2), ["cam-hol"], 4)
+    copy = make_copy(vault, rid, "informatyk", "test")
+    with vault.transaction() as s:
+        _c, folder = subject_review.send_back(s, copy.number, "przeglad",
+                                              "maska nie zakrywa tablicy", "test")
+    subject_review.remove_bundle(vault.root, folder)
+    return copy.number
 
 
 def _viewing(vault: Vault, now: datetime) -> None:
@@ -160,12 +181,18 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
         late = register_request(s, vault.policy, _spec(
             "interested", today - timedelta(days=20), requester="Ewa Lis",
             event_date=(today - timedelta(days=21)).date()), "test")
+        internal = register_request(s, vault.policy, _spec(
+            "internal", today, requester="Sekretarz Gminy", purpose="kontrola wewnętrzna",
+            case_ref="OR.1431.2.2026"), "test")
+        decide(s, vault.policy, internal.id, by="burmistrz", agree=True, on=today.date(),
+               actor="t", keyed_by="burmistrz")
         police_id, late_id = police.id, late.id
     copy = make_copy(vault, police_id, "informatyk", "test")
     hand_over(vault, copy.number, receiver="st. asp. Ewa Łęcka, KPP Pleszew",
               by="informatyk", actor="t")
     confirm(vault, copy.number, "komisja1", "t", reason="sprawa zakończona")
     confirm(vault, copy.number, "komisja2", "t")
+    returned = _sent_back(vault, now)
     _viewing(vault, now)
     with vault.transaction() as s:  # an alert raised and cleared within the hour
         raise_row(s, AlertRow.CAMERA_DOWN, "Kamera cam-parking nie nagrywa.", now)
@@ -179,4 +206,4 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
         make_monitoring(vault)
         _reviews(vault, now, period)
     return Month(period, period.hi + timedelta(seconds=1), late_deletions, late_id,
-                 copy.number, calls)
+                 copy.number, returned, calls)

@@ -20,10 +20,12 @@ from kustosz.custody import registers
 from kustosz.custody.bundles import public_pem
 from kustosz.custody.requests import get_request, overdue_since
 from kustosz.db.calls import Call
+from kustosz.db.custody import Copy
 from kustosz.db.events import MailMessage, MonitoringEvent
 from kustosz.db.models import Deletion, Recording, Source
 from kustosz.errors import InputError
 from kustosz.report import build, bundle, period, verify
+from kustosz.states import RequestKind
 from kustosz.vault import Vault
 from tests.conftest import Cli
 from tests.report.report_helpers import CALLS, Month, month_of_activity, this_month
@@ -88,15 +90,32 @@ def test_counts_equal_the_registers(vault: Vault, both: Month) -> None:
                              now=p.hi - timedelta(microseconds=1))
     requests = report["requests"]
     assert requests["received"] == len(disclosures.rows)
-    with vault.reading() as s:  # the planted request was received 20 days ago
+    with vault.reading() as s:  # the register's rows, by kind (its "wniosek nr N" remark)
+        ids = [int(row[-1].split("wniosek nr ")[1].split(";")[0].split(",")[0])
+               for row in disclosures.rows]
+        kinds = [get_request(s, i).kind for i in ids]
         earlier = get_request(s, month.late_request).received_on < p.first
-    assert requests["by_kind"] == {"authority": 1, "data_subject": 1,
+    assert requests["by_kind"] == {k: kinds.count(k) for k in sorted(set(kinds))}
+    assert set(requests["by_kind"]) == set(RequestKind)  # every kind of request planted
+    assert requests["by_kind"] == {"authority": 1, "data_subject": 2, "internal": 1,
                                    "interested": 1 if earlier else 2}
-    assert requests["decided_in_time"] == 2 and requests["data_subjects"] == 1
+    # the police, the refused person, the internal case, the granted data subject
+    assert requests["decided_in_time"] == 4 and requests["decided_late"] == 0
+    assert requests["data_subjects"] == 2
     assert [r["reason"] for r in requests["refused"]] == ["brak interesu prawnego"]
-    assert report["copies"]["made"] == [row[0] for row in copies.rows] == [month.copy_number]
-    assert [d["copy"] for d in report["copies"]["destroyed"]] == [month.copy_number]
-    assert len(report["copies"]["handed_over"]) == 1
+    # copies through their life: made, handed over, destroyed by the commission; made, sent
+    # back at review (destroyed there, never handed over) — the copy register's rows
+    made = [row[0] for row in copies.rows]
+    assert report["copies"]["made"] == made == [month.copy_number, month.returned]
+    fates = {row[0]: row[-1] for row in copies.rows}
+    assert [h["copy"] for h in report["copies"]["handed_over"]] == [
+        n for n in made if "udostępniono" in fates[n]] == [month.copy_number]
+    assert [d["copy"] for d in report["copies"]["destroyed"]] == [
+        n for n in made if fates[n].startswith("udostępniono") and "zniszczono" in fates[n]
+    ] == [month.copy_number]
+    assert report["copies"]["returned_at_review"] == [
+        n for n in made if "zwrócona po przeglądzie i zniszczona" in fates[n]] == [month.returned]
+    assert report["copies"]["due_not_destroyed"] == []
     assert report["access"]["sessions"] == len(accesses) == 4
     assert report["access"]["with_witness"] == 4
     assert report["access"]["refused"] == len(refusals) >= 1
@@ -288,3 +307,50 @@ def test_the_cli_makes_and_verifies_a_report(cli: Cli, tmp_path: Path) -> None:
     (out / "report.json").write_bytes((out / "report.json").read_bytes() + b" ")
     bad = cli("report", "verify", str(out), ok=False)
     assert bad.exit_code == 1 and "report.json: changed" in bad.output
+
+
+def test_a_copy_sent_back_at_review_is_not_due_for_destruction(sqlite_vault: Vault,
+                                                               month: Month) -> None:
+    """A copy sent back at review is destroyed there (custody.subject_review.send_back: no
+    commission's protocol); when its lifetime would have ended within a period it is neither
+    "due, not destroyed" nor a finding, in that report or any later one."""
+    vault, p = sqlite_vault, month.period
+    with vault.transaction() as s:
+        copy = s.execute(select(Copy).where(Copy.number == month.returned)).scalar_one()
+        assert (copy.state, copy.review_state) == ("destroyed", "sent_back")
+        copy.expires_at = p.hi - timedelta(hours=1)  # a lifetime ending within the period
+    report = build.build(vault, p, month.now)
+    assert report["copies"]["due_not_destroyed"] == []
+    assert not any(f["kind"] == "copy_not_destroyed" for f in report["findings"])
+
+
+def test_the_bundle_fails_on_a_change_to_any_of_its_files(sqlite_vault: Vault, month: Month,
+                                                          tmp_path: Path) -> None:
+    """One byte changed in any file of the bundle (the report in both forms, the manifest, its
+    signature, the office's key), a file removed or one added: verification fails, naming the
+    file; the untouched bundle verifies."""
+    import shutil
+
+    vault = sqlite_vault
+    out = bundle.write(vault, build.build(vault, month.period, month.now), tmp_path / "r",
+                       month.now)
+    assert verify.verify(out).ok
+    names = sorted(f.name for f in out.iterdir())
+    assert names == ["manifest.json", "manifest.sig", "office_public_key.pem", "report.json",
+                     "sprawozdanie.pdf"]
+    for i, name in enumerate(names):
+        copy = shutil.copytree(out, tmp_path / f"changed-{i}")
+        body = bytearray((copy / name).read_bytes())
+        body[len(body) // 2] ^= 1
+        (copy / name).write_bytes(bytes(body))
+        verdict = verify.verify(copy)
+        assert not verdict.ok, name
+        assert any(p.startswith(f"{name}:") for p in verdict.problems), (name, verdict.problems)
+    gone = shutil.copytree(out, tmp_path / "removed")
+    (gone / "sprawozdanie.pdf").unlink()
+    verdict = verify.verify(gone)
+    assert not verdict.ok and "sprawozdanie.pdf: removed" in verdict.problems
+    more = shutil.copytree(out, tmp_path / "added")
+    (more / "notatka.txt").write_text("dopisane")
+    verdict = verify.verify(more)
+    assert not verdict.ok and any(p.startswith("notatka.txt: added") for p in verdict.problems)

@@ -209,9 +209,17 @@ def _check_signature(path: Path, body: bytes, key: Ed25519PublicKey) -> list[str
         return [f"{SIGNATURE}: changed (unreadable)"]
     try:
         key.verify(raw, body)
-        return []
     except InvalidSignature:
         pass
+    else:
+        # The signature holds; what the file states beside it must too, or a byte changed
+        # there (a digit of the fingerprint) would pass unnoticed.
+        stated = (sig.get("algorithm"), sig.get("manifest_sha256"),
+                  sig.get("public_key_fingerprint"))
+        if stated != ("Ed25519", hashlib.sha256(body).hexdigest(), fingerprint(key)):
+            return [f"{SIGNATURE}: changed (what it states beside the signature is not what "
+                    "was signed)"]
+        return []
     # The signature does not fit: say which side moved. The digest recorded beside the
     # signature tells a changed manifest from a changed signature (or a foreign key).
     if sig.get("manifest_sha256") != hashlib.sha256(body).hexdigest():

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from kustosz.custody.answer_deadline import deadline_of
 from kustosz.custody.decisions import decision_of
+from kustosz.custody.subject_review import SENT_BACK
 from kustosz.db.custody import Copy, Destruction, Handover, Request
 from kustosz.db.models import Hold
 from kustosz.report.common import counted, in_period, iso, utc
@@ -116,13 +117,15 @@ def copies(f: Facts) -> dict[str, Any]:
         Copy, Copy.id == Destruction.copy_id).where(
         Destruction.second_at >= lo, Destruction.second_at < hi).order_by(Destruction.id)).all()
     returned = f.session.execute(select(Copy.number).where(
-        Copy.review_state == "sent_back", Copy.reviewed_at >= lo, Copy.reviewed_at < hi)
+        Copy.review_state == SENT_BACK, Copy.reviewed_at >= lo, Copy.reviewed_at < hi)
         .order_by(Copy.year, Copy.seq)).scalars().all()
     due = []
     for c in f.session.execute(select(Copy).where(Copy.made_at < hi, Copy.expires_at < hi)
                                .order_by(Copy.year, Copy.seq)).scalars():
         gone = f.session.execute(select(Destruction.second_at).where(
             Destruction.copy_id == c.id)).scalar()
+        if gone is None and c.review_state == SENT_BACK:
+            gone = c.destroyed_at  # destroyed at review: no commission, no protocol
         if gone is None or utc(gone) >= hi:
             due.append({"copy": c.number, "copy_id": c.id, "expired": iso(c.expires_at),
                         "days_past": (hi - utc(c.expires_at)) // timedelta(days=1)})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kustosz.custody.bundles import MANIFEST, Verdict, verify_bundle
+from kustosz.custody.bundles import MANIFEST, PUBLIC_KEY, Verdict, verify_bundle
 from kustosz.errors import InputError
 from kustosz.report.build import FORMAT
 from kustosz.report.bundle import KIND
@@ -36,11 +36,30 @@ def _kind(path: Path) -> str | None:
     return manifest.get("kind") if isinstance(manifest, dict) else None
 
 
+def _unreadable(path: Path, why: str) -> str | None:
+    """The problem of a bundle folder whose manifest or key cannot be read, naming the file."""
+    if not path.is_dir():
+        return None
+    if (path / MANIFEST).is_file() and f"{MANIFEST} is not" in why:
+        return f"{MANIFEST}: changed (no longer a readable manifest)"
+    if (path / PUBLIC_KEY).is_file() and why.startswith(f"{PUBLIC_KEY} is not"):
+        return f"{PUBLIC_KEY}: changed (no longer a readable public key)"
+    return None
+
+
 def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> Verdict:
     """The bundle's verdict; problems name each altered, added or removed file."""
     if not path.exists():
         raise InputError(f"{path} does not exist", pl=f"{path.name} nie istnieje.")
-    verdict = verify_bundle(path, public_key)
+    try:
+        verdict = verify_bundle(path, public_key)
+    except InputError as exc:
+        # A byte changed inside the manifest or the key leaves it unreadable: that is a
+        # changed file of this bundle (named, as any other), not a question of input.
+        damaged = _unreadable(path, str(exc))
+        if damaged is None:
+            raise
+        return Verdict(ok=False, problems=[damaged])
     kind = _kind(path)
     if kind != KIND:
         verdict.problems.insert(0, f"{MANIFEST}: not an accountability report "
