@@ -160,18 +160,25 @@ def test_calls_mail_and_events_are_recorded_and_reviewed(vault: Vault, both: Mon
     assert index["centrala"][1] == pytest.approx(seconds)
     assert line["hours"] == round(seconds / 3600, 3) and not line["gaps"]
     # Mail and events: an item is a stored file (a chunk of lines, a kept message body) of
-    # the index, not a message or an event (those are the chunks' lines: 2 and 2 here).
+    # the index; the entries are the messages and events those files held (the index's rows
+    # of each message and event), not the files: one chunk of 2 messages, one of 2 events.
     assert (messages, events) == (2, 2)
-    for name, kind in (("dziennik", "mailbox"), ("siem", "endpoint")):
+    for name, kind, entries in (("dziennik", "mailbox", messages),
+                                ("siem", "endpoint", events)):
         assert recorded[name]["kind"] == kind
         assert recorded[name]["items"] == index[name][0] >= 1
+        assert recorded[name]["entries"] == entries
+    assert recorded["siem"]["items"] == 1  # one file, two events: counted 2, not 1
     for name in ("dziennik-2", "siem-2"):  # set up, nothing received: listed with nothing
-        assert recorded[name]["items"] == 0 and name not in index
+        assert recorded[name]["items"] == recorded[name]["entries"] == 0 and name not in index
+    assert line["entries"] is None and recorded["cam-hol"]["entries"] is None
     by_kind = report["recorded"]["by_kind"]
     assert by_kind["phone"]["items"] == 3 and by_kind["phone"]["sources"] == 1
+    assert by_kind["phone"]["entries"] is None
     assert by_kind["mailbox"]["sources"] == by_kind["endpoint"]["sources"] == 2
     assert by_kind["mailbox"]["items"] == index["dziennik"][0]
     assert by_kind["endpoint"]["items"] == index["siem"][0]
+    assert (by_kind["mailbox"]["entries"], by_kind["endpoint"]["entries"]) == (2, 2)
 
     access = report["access"]
     assert access["by_action"] == {"playback": 1, "listening": 1, "mail": 1, "events": 1}
@@ -354,3 +361,35 @@ def test_the_bundle_fails_on_a_change_to_any_of_its_files(sqlite_vault: Vault, m
     (more / "notatka.txt").write_text("dopisane")
     verdict = verify.verify(more)
     assert not verdict.ok and any(p.startswith("notatka.txt: added") for p in verdict.problems)
+
+
+def test_messages_and_events_are_counted_after_their_files_are_deleted(
+        vault: Vault, both: Month) -> None:
+    """The sweep deletes the month's mail and event chunks: their messages and events leave
+    the index (mail_messages, monitoring_events go with the file), and the report of the same
+    month still counts them, from the deletion records (deletions.entries, migration 0042)."""
+    from kustosz.retention.sweep import run_sweep
+
+    month, p = both, both.period
+    before = build.build(vault, p, month.now)["recorded"]
+    with vault.transaction() as s:
+        chunks = s.execute(select(Recording).join(Source, Source.id == Recording.source_id)
+                           .where(Source.name.in_(["dziennik", "siem"]))).scalars().all()
+        assert sorted(r.meta.get("lines", 0) for r in chunks if r.meta.get("format") ==
+                      "jsonl") == [2, 2]
+        ids = [r.id for r in chunks]
+        ends = [r.expires_at for r in chunks if r.expires_at is not None]
+    assert len(ends) == len(ids)
+    run_sweep(vault, now=max(ends) + timedelta(minutes=10))  # 30 days on: their period over
+    with vault.reading() as s:
+        assert s.execute(select(func.count()).select_from(Recording).where(
+            Recording.id.in_(ids))).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(MailMessage)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(MonitoringEvent)).scalar_one() == 0
+        entries = sorted(n for n in s.execute(select(Deletion.entries).where(
+            Deletion.recording_id.in_(ids))).scalars() if n is not None)
+    assert entries == [2, 2]
+    after = build.build(vault, p, month.now)["recorded"]
+    assert after == before
+    by_kind = after["by_kind"]
+    assert (by_kind["mailbox"]["entries"], by_kind["endpoint"]["entries"]) == (2, 2)

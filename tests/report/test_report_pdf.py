@@ -89,3 +89,10 @@ def test_the_pdf_of_every_kind_names_periods_and_access_in_polish(tmp_path: Path
     for words in ("odsłuch nagrań rozmów telefonicznych", "skarga na obsługę interesanta",
                   "kontrola wycieku danych"):
         assert words in text, words
+    # messages and events counted, not their files, in the right Polish forms
+    assert "Wiadomości /" in text and "Plików" in text  # the header wraps in its cell
+    by_kind = report["recorded"]["by_kind"]
+    assert (by_kind["mailbox"]["entries"], by_kind["endpoint"]["entries"]) == (2, 2)
+    assert "2 wiadomości" in text and "2 zdarzenia" in text
+    # the copy sent back at review, in the copies' moves
+    assert "zwrócona do poprawy" in text and month.returned in text

@@ -166,7 +166,8 @@ def _apply_deletions(vault: Vault, lines: list[dict[str, Any]], backup_id: str,
                 sweep_id=sweep.id, recording_id=rid, source_id=rec.source_id,
                 start_at=rec.start_at, end_at=rec.end_at, size=rec.size, sha256=rec.sha256,
                 rule=f"{d['rule']} (applied by the restore of backup {backup_id})"[:200],
-                deleted_at=datetime.fromisoformat(d["deleted_at"]).astimezone(UTC)))
+                deleted_at=datetime.fromisoformat(d["deleted_at"]).astimezone(UTC),
+                entries=(rec.meta or {}).get("lines")))
             digest.update(f"{rid}:{rec.sha256}\n".encode())
         s.execute(delete(Recording).where(Recording.id.in_(list(present))))
         audit(s, actor, "sweep.restore", f"sweep {sweep.id}", {

@@ -138,6 +138,9 @@ class Deletion(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(200))
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The messages or events a deleted chunk held (its meta "lines"; migration 0042): what the
+    # accountability report counts once the file is gone. NULL for any other file.
+    entries: Mapped[int | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_deletions_sweep", "sweep_id"),)
 
 

@@ -20,7 +20,8 @@ from kustosz.report.material import Facts
 from kustosz.report.period import ReportPeriod, check_within
 from kustosz.vault import Vault
 
-FORMAT = "kustosz-accountability-report/1"
+# /2: "entries" (messages, events) beside "items" (stored files) under "recorded" (0042)
+FORMAT = "kustosz-accountability-report/2"
 REPORT_FILE = "report.json"
 
 
@@ -34,10 +35,12 @@ def began(vault: Vault) -> datetime | None:
 def _by_kind(recorded: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, dict[str, Any]] = {}
     for r in recorded:
-        k = out.setdefault(r["kind"], {"sources": 0, "items": 0, "hours": 0.0,
-                                       "gaps_seconds": 0})
+        k = out.setdefault(r["kind"], {"sources": 0, "items": 0, "entries": None,
+                                       "hours": 0.0, "gaps_seconds": 0})
         k["sources"] += 1
         k["items"] += r["items"]
+        if r["entries"] is not None:  # messages or events: mail and IT events only
+            k["entries"] = (k["entries"] or 0) + r["entries"]
         k["hours"] = round(k["hours"] + r["hours"], 3)
         k["gaps_seconds"] += r["gaps_seconds"]
     return dict(sorted(out.items()))

@@ -17,6 +17,7 @@ from kustosz.db.cameras import ClockOffset, Gap
 from kustosz.db.models import Deletion, Recording, Source, Sweep
 from kustosz.holds.coverage import HoldFacts, ItemFacts, active_holds, covering
 from kustosz.index.expiry import expiry_of
+from kustosz.kinds import SourceKind
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
 from kustosz.report.common import clipped, counted, iso, seconds, utc
@@ -63,24 +64,39 @@ def _offsets(f: Facts, source: Source) -> dict[str, Any] | None:
     return {"measurements": row[0], "min_s": round(row[1], 3), "max_s": round(row[2], 3)}
 
 
-def _spans(f: Facts, source: Source) -> list[tuple[datetime, datetime]]:
-    """Every item of the source overlapping the period: in the index or deleted since."""
+# Sources whose files are chunks of many entries: a journal's messages, a tool's events.
+CHUNKED = (SourceKind.MAILBOX, SourceKind.ENDPOINT)
+
+
+def _lines(meta: dict[str, Any] | None) -> int:
+    """The entries a stored chunk holds, counted at intake (ingest.chunks.spool)."""
+    value = (meta or {}).get("lines")
+    return value if isinstance(value, int) else 0
+
+
+def _spans(f: Facts, source: Source) -> list[tuple[datetime, datetime, int]]:
+    """Every item of the source overlapping the period, in the index or deleted since, with
+    the entries it held (0 for anything but a chunk)."""
     lo, hi = f.period.lo, f.period.hi
-    kept = f.session.execute(select(Recording.start_at, Recording.end_at).where(
+    kept = f.session.execute(select(Recording.start_at, Recording.end_at, Recording.meta).where(
         Recording.source_id == source.id, Recording.start_at < hi, Recording.end_at > lo,
         Recording.state != RecordingState.PENDING)).all()
-    gone = f.session.execute(select(Deletion.start_at, Deletion.end_at).where(
+    gone = f.session.execute(select(Deletion.start_at, Deletion.end_at, Deletion.entries).where(
         Deletion.source_id == source.id, Deletion.start_at < hi, Deletion.end_at > lo)).all()
-    return [(a, b) for a, b in [*kept, *gone]]
+    return [(a, b, _lines(m)) for a, b, m in kept] + [(a, b, n or 0) for a, b, n in gone]
 
 
 def recorded(f: Facts) -> list[dict[str, Any]]:
+    """Per source: its files (items), and for mail and events the messages or events those
+    files held (entries; None for a camera or a phone line, whose files are the items)."""
     out = []
     for source in sources(f):
         spans = _spans(f, source)
-        total = sum((clipped(a, b, f.period) for a, b in spans), timedelta(0))
+        total = sum((clipped(a, b, f.period) for a, b, _n in spans), timedelta(0))
         gaps = _gaps(f, source)
         out.append({"source": source.name, "kind": source.kind, "items": len(spans),
+                    "entries": sum(n for _a, _b, n in spans)
+                    if source.kind in CHUNKED else None,
                     "hours": round(total.total_seconds() / 3600, 3),
                     "gaps": gaps, "gaps_seconds": sum(g["seconds"] for g in gaps),
                     "gap_causes": counted([g["cause"] for g in gaps]),

@@ -80,23 +80,37 @@ def _rules(rules: dict[str, Any] | None) -> str:
                      for k, v in sorted(rules["retention"].items()) if v)
 
 
+def entries(kind: str, n: int | None) -> str:
+    """What a journal's or a tool's files held: '1 wiadomość', '2 zdarzenia', '5 zdarzeń'."""
+    if n is None:
+        return NONE  # a camera's or a line's files are what is counted
+    if kind == "mailbox":
+        return count_pl(n, "wiadomość", "wiadomości", "wiadomości")
+    return count_pl(n, "zdarzenie", "zdarzenia", "zdarzeń")
+
+
 def recorded(report: dict[str, Any]) -> Section:
     rows = []
     for r in report["recorded"]["sources"]:
         off = r["clock_offsets"]
-        rows.append([r["source"], source_kind(r["kind"]), str(r["items"]), hours(r["hours"]),
+        rows.append([r["source"], source_kind(r["kind"]), str(r["items"]),
+                     entries(r["kind"], r["entries"]), hours(r["hours"]),
                      f"{len(r['gaps'])} ({length(r['gaps_seconds'])})" if r["gaps"] else "0",
                      ", ".join(f"{k}: {v}" for k, v in r["gap_causes"].items()) or NONE,
                      f"{off['min_s']:+.1f} … {off['max_s']:+.1f} s".replace(".", ",")
                      if off else NONE])
-    kinds = [[source_kind(k), str(v["sources"]), str(v["items"]), hours(v["hours"]),
-              length(v["gaps_seconds"])] for k, v in report["recorded"]["by_kind"].items()]
-    return {"heading": "Nagrywanie", "lines": [], "tables": [
-        table("Według rodzaju monitoringu", ["Rodzaj", "Źródeł", "Pozycji", "Godzin",
-                                             "Przerwy łącznie"], [4, 1, 1, 1, 2], kinds),
-        table("Według źródła", ["Źródło", "Rodzaj", "Pozycji", "Godzin", "Przerwy",
-                                "Przyczyny przerw", "Przesunięcie zegara"],
-              [2, 2, 1, 1, 1.6, 2, 1.8], rows)]}
+    kinds = [[source_kind(k), str(v["sources"]), str(v["items"]), entries(k, v["entries"]),
+              hours(v["hours"]), length(v["gaps_seconds"])]
+             for k, v in report["recorded"]["by_kind"].items()]
+    lines = ["Pliki to zapisane pliki nagrań i dzienników; przy poczcie i zdarzeniach IT obok "
+             "podano, ile wiadomości lub zdarzeń zawierały."]
+    return {"heading": "Nagrywanie", "lines": lines, "tables": [
+        table("Według rodzaju monitoringu", ["Rodzaj", "Źródeł", "Plików",
+                                             "Wiadomości / zdarzenia", "Godzin",
+                                             "Przerwy łącznie"], [3.4, 1, 1, 2, 1, 1.8], kinds),
+        table("Według źródła", ["Źródło", "Rodzaj", "Plików", "Wiadomości / zdarzenia",
+                                "Godzin", "Przerwy", "Przyczyny przerw", "Przesunięcie zegara"],
+              [1.8, 1.8, 0.8, 1.6, 0.9, 1.4, 1.8, 1.6], rows)]}
 
 
 def kept(report: dict[str, Any], tz: ZoneInfo) -> Section:

@@ -282,21 +282,22 @@ def _move_to_deletions(s: Session, sweep_id: int, rules: dict[int, str], now: da
         return  # nothing of this sweep is left in the index
     mine = (Recording.sweep_id == sweep_id) & (Recording.state == RecordingState.DELETING)
     columns = ["sweep_id", "recording_id", "source_id", "start_at", "end_at", "size", "sha256",
-               "rule", "deleted_at"]
+               "rule", "deleted_at", "entries"]
+    entries = Recording.meta["lines"].as_integer()  # a chunk's messages or events
     at = literal(now.replace(tzinfo=None))
     if s.get_bind().dialect.name == "postgresql":
         moved = delete(Recording).where(mine).returning(
             Recording.id, Recording.source_id, Recording.start_at, Recording.end_at,
-            Recording.size, Recording.sha256).cte("moved")
+            Recording.size, Recording.sha256, entries.label("entries")).cte("moved")
         rule = case(rules, value=moved.c.source_id)
         s.execute(insert(Deletion).from_select(columns, select(
             literal(sweep_id), moved.c.id, moved.c.source_id, moved.c.start_at, moved.c.end_at,
-            moved.c.size, moved.c.sha256, rule, at)))
+            moved.c.size, moved.c.sha256, rule, at, moved.c.entries)))
         return
     rule = case(rules, value=Recording.source_id)
     s.execute(insert(Deletion).from_select(columns, select(
         Recording.sweep_id, Recording.id, Recording.source_id, Recording.start_at,
-        Recording.end_at, Recording.size, Recording.sha256, rule, at).where(mine)))
+        Recording.end_at, Recording.size, Recording.sha256, rule, at, entries).where(mine)))
     s.execute(delete(Recording).where(mine))
 
 
