@@ -13,7 +13,9 @@ import io
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import av
 import httpx
@@ -180,14 +182,24 @@ def test_live_stream_key_frames_and_viewers() -> None:
     assert keys[:11] == [True, False, False, False, False] * 2 + [True], keys[:11]
 
 
-def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
-        office: Vault, served: str) -> None:  # noqa: F811
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, closed after the test (skipped where it is missing)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
                                     env=BROWSER_ENV)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
+        office: Vault, served: str) -> None:  # noqa: F811
+    with chromium() as browser:
         for refuse in (False, True):
             page = browser.new_page()
             open_live_page(page, served, "ola", PASSWORD, "hol-onvif", "sprawdzenie podglądu",
@@ -198,19 +210,13 @@ def test_the_live_page_plays_the_stream_and_falls_back_to_hls(
             assert mode == (None if refuse else "stream"), (refuse, mode)
             assert page.get_attribute("#player", "data-error") is None
             page.close()
-        browser.close()
 
 
 def test_the_live_page_opens_the_stream_again_when_it_ends(
         office: Vault, web: WebServer) -> None:  # noqa: F811
     """The relay stopped under a watching page (restarted, the camera's connection dropped):
     the page opens the stream again and plays on, no frozen picture, no fallback."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
-                                    env=BROWSER_ENV)
+    with chromium() as browser:
         page = browser.new_page()
         open_live_page(page, web.url.rstrip("/"), "ola", PASSWORD, "hol-onvif",
                        "sprawdzenie podglądu")
@@ -228,4 +234,3 @@ def test_the_live_page_opens_the_stream_again_when_it_ends(
             f"() => document.getElementById('player').currentTime > {at + 2}", timeout=60_000)
         assert page.get_attribute("#player", "data-mode") == "stream"
         assert page.get_attribute("#player", "data-error") is None
-        browser.close()
