@@ -1,7 +1,7 @@
 """Issue 51 item 4: docs that tests keep. Every key of the configuration schema (the one
 `kustosz config schema` prints) is named in docs/configuration.md or in the page its table's
 row links to; every alert kind in docs/operations/alerts.md; every shipped preset and every key
-of the preset files' schema (policy.model._SCHEMA, its tables included) in docs/policies.md.
+of the preset files' schema (policy.schema.PolicyFile, its tables included) in docs/policies.md.
 A key added without its docs fails here, naming it."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from kustosz.alert_kinds import KINDS
 from kustosz.config_schema import json_schema_text
-from kustosz.policy.model import _SCHEMA as POLICY_SCHEMA
 from kustosz.policy.model import preset_names
+from kustosz.policy.schema import keys as policy_keys
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ROW = re.compile(r"^\| `\[?([\w.]+)\]?`[^|]*\|[^|]*\|\s*(?:\[[^\]]*\]\(([^)]+)\))?", re.M)
@@ -68,18 +68,8 @@ def test_every_shipped_preset_is_in_the_policies_page() -> None:
     assert [n for n in names if f"`{n}`" not in page] == []
 
 
-def _policy_keys(schema: dict[str, Any], path: tuple[str, ...] = ()
-                 ) -> list[tuple[str, ...]]:
-    out = []
-    for key, sub in schema.items():
-        out.append((*path, key))
-        if isinstance(sub, dict):
-            out += _policy_keys(sub, (*path, key))
-    return out
-
-
 def test_every_policy_key_is_in_the_policies_page() -> None:
     page = (DOCS / "policies.md").read_text()
-    keys = _policy_keys(POLICY_SCHEMA)
+    keys = policy_keys()
     assert ("documents", "clause", "recipients") in keys  # the tables are walked
     assert [".".join(p) for p in keys if not _named(page, p[-1])] == []

@@ -208,7 +208,7 @@ def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
         syslog = (host.strip("[]"), int(port))
     return VaultConfig(
         doc.preset or None, doc.database_url, storage.min_free_percent,
-        doc.retention.interval_minutes, doc.custody.hold_margin_minutes, doc.policy,
+        doc.retention.interval_minutes, doc.custody.hold_margin_minutes, doc.policy_overrides(),
         AuditConfig((root / audit.witness).resolve() if audit.witness else None,
                     audit.checkpoint_minutes, syslog),
         WebConfig(root / web.tls_cert if web.tls_cert else None,

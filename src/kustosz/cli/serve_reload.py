@@ -103,7 +103,7 @@ def reload_config(vault: Vault, actor: str = ACTOR) -> Reloaded:
     """Read and check kustosz.toml and put in force what can be (see the module's doc)."""
     try:
         doc = schema.load(vault.root / CONFIG_NAME, vault.root)
-        policy = load_policy(doc.preset or None, doc.policy)
+        policy = load_policy(doc.preset or None, doc.policy_overrides())
         _check_sources(vault, policy)
         # a config not read from the file (a test's) has nothing to compare: all is new
         before = vault.config.doc or doc

@@ -6,9 +6,9 @@ is the only place the defaults live; kustosz.config turns a checked file into th
 the rest of Kustosz reads. `kustosz config check` and `kustosz config schema` (the JSON Schema
 editors validate with) stand on it, and `kustosz doctor` runs the check.
 
-[policy] is the one table whose keys belong to the regulation presets (kustosz.policy): the
-schema takes it as a table and the policy's own loader, which refuses unknown keys too,
-checks it (`config check` runs it).
+[policy] is the one table whose keys belong to the regulation presets: its schema is the
+preset files' own (kustosz.policy.schema); what ties its keys to the preset they change is
+checked by the policy's loader (`config check` runs it).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from kustosz.config_schema.storage import Storage
 from kustosz.config_schema.web import Web
 from kustosz.errors import ConfigError
 from kustosz.policy import load_policy
+from kustosz.policy.schema import PolicyFile
 
 CONFIG_NAME = "kustosz.toml"
 
@@ -67,10 +68,11 @@ class KustoszToml(Table):
     cluster: Cluster = Field(default_factory=Cluster)
     cameras: Cameras = Field(default_factory=Cameras)
     siprec: Siprec = Field(default_factory=Siprec)
-    policy: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Overrides of the preset's rules (kustosz policy show prints them).",
-    )
+    policy: PolicyFile = Field(default_factory=PolicyFile, description="The preset's overrides.")
+
+    def policy_overrides(self) -> dict[str, Any]:
+        """The [policy] tables as written (what it leaves out stays the preset's)."""
+        return self.policy.model_dump(by_alias=True, exclude_unset=True)
 
 
 # a channel kind registered now (kustosz.alert_channels) was added to [alerts]: the file's
@@ -489,7 +491,8 @@ def check_file(path: Path, root: Path | None = None) -> list[Problem]:
         return exc.problems
 
     try:
-        load_policy(doc.preset or None, doc.policy)
+        load_policy(doc.preset or None, doc.policy_overrides())
     except ConfigError as exc:
-        return [Problem("policy" if doc.policy else "preset", str(exc), exc.pl or str(exc))]
+        where = "policy" if doc.policy_overrides() else "preset"
+        return [Problem(where, str(exc), exc.pl or str(exc))]
     return []

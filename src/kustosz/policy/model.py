@@ -5,19 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kustosz.errors import ConfigError
 from kustosz.kinds import KINDS, SourceKind
-from kustosz.policy.accessibility import SCHEMA as ACCESSIBILITY_SCHEMA
 from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
-from kustosz.policy.texts import SCHEMA as TEXTS_SCHEMA
+from kustosz.policy.schema import shape_problems
 from kustosz.policy.texts import check as check_texts
-from kustosz.policy.texts import check_table
 from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
 from kustosz.words import period_pl
 
@@ -29,47 +29,6 @@ KIND_PL = {k.retention_key: k.label_pl for k in KINDS.values()}
 # e-mail monitoring and art. 22³ §4 extends art. 22³ §1–3 to other forms (IT activity), so
 # mailbox and endpoint material, like calls, is bounded by the office's own regulation alone.
 STATUTORY_MAX = {SourceKind.CAMERA.value: Period(3, "months")}
-
-_SCHEMA: dict[str, dict[str, Any]] = {
-    "office": {"name": str, "name_genitive": str, "name_locative": str,
-               "approver_title": str, "approver_title_genitive": str,
-               "approver_title_accusative": str, "deputy_title": str,
-               "deputy_title_genitive": str, "deputy_title_accusative": str, "timezone": str},
-    "retention": dict.fromkeys(SOURCE_KINDS, str),
-    # securing_for_interested, contents_clause: docs/policies.md ("Office texts").
-    "requests": {"deadline": str, "after_deadline": str, "person_hold_ends": str,
-                 "authority_hold_ends": str, "decision_overdue_after": str,
-                 "copy_overdue_after": str, "securing_for_interested": bool,
-                 "contents_clause": str},
-    "copies": {"lifetime": str, "counted_from": str, "ceiling": str},
-    # `announcement_clause`: where the regulation says callers hear the announcement.
-    "calls": {"scope": str, "announcement_clause": str},
-    # Video monitoring's purposes and rooms (issue 13 item 5): see VideoRules.
-    "video": {"purposes": list, "purposes_clause": str, "excluded_zones": list,
-              "excluded_clause": str},
-    "disclosure": {"approvers": list},
-    "duties": {"no_self_authorisation": bool, "decision_by_own_account": bool,
-               "copier_not_destroyer": bool},
-    # Who may view, listens, destroys, supervises (issue 13 items 7-9; R6.3).
-    "access": {"positions": list, "listening_purposes": list, "listening_basis": str,
-               "listening_not_for": str, "listening_protocol": bool, "supervisor": str,
-               "supervisor_is_dpo": bool},
-    "commission": {"appointed": bool}, "demo": {"default": bool},  # demo: docs/policies.md
-    # What documents (sign, clause, declaration, announcement) print about the office: the
-    # controller as its regulation names it, contact details, the DPO, the purposes in the
-    # genitive ("w celu …"), the legal basis, what is monitored, where the clause is
-    # published. A missing value prints as a dotted line to fill in by hand. `public_task`:
-    # the basis includes art. 6 ust. 1 lit. e RODO, so the right to object (art. 21) is
-    # told with the other rights (issue 49 item 5). `aims`: the purposes in one phrase, where
-    # the regulation gives no list; its tables: the office's own wording (policy.texts).
-    "documents": {"controller": str, "address": str, "phone": str, "email": str, "dpo": str,
-                  "dpo_address": str, "dpo_phone": str, "dpo_email": str, "purposes": list,
-                  "basis": str, "monitored": str, "published": str, "public_task": bool,
-                  "aims": str, **TEXTS_SCHEMA},
-    # The accessibility statement's facts of the office (policy/accessibility.py).
-    "accessibility": dict(ACCESSIBILITY_SCHEMA),
-}
-
 
 # Polish needs an office's name and its head's title in other cases than the nominative
 # ("odbiór od Urzędu Miasta …", "w Urzędzie Miejskim w Przykładowie", "z powodu nieobecności Wójta
@@ -388,7 +347,7 @@ class Policy:
 
     @property
     def documents(self) -> dict[str, Any]:
-        """The [documents] table: what documents print about the office (see _SCHEMA)."""
+        """The [documents] table: what documents print about the office (schema.Documents)."""
         return dict(self.raw.get("documents", {}))
 
     @property
@@ -466,15 +425,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_shape(data: dict[str, Any]) -> None:
-    for section, value in data.items():
-        if section not in _SCHEMA:
-            raise ConfigError(f"unknown policy section [{section}]; known: {', '.join(_SCHEMA)}",
-                              pl=f"Nieznana sekcja zasad [{section}]; dostępne: "
-                                 f"{', '.join(_SCHEMA)}.")
-        check_table(section, value, _SCHEMA[section])
-
-
 Choice = TypeVar("Choice", bound=str)
 
 
@@ -519,8 +469,7 @@ def _deadline(data: dict[str, Any]
     return deadline, after
 
 
-def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
-    _check_shape(data)
+def _office(data: dict[str, Any]) -> ZoneInfo:
     office = data.get("office", {})
     if not office.get("name"):
         raise ConfigError("policy office.name is missing",
@@ -531,49 +480,92 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
                 raise ConfigError(f"policy office.{key} is empty; leave it out instead",
                                   pl=f"Zasada office.{key} jest pusta; pomiń ją zamiast tego.")
     try:
-        tz = ZoneInfo(office.get("timezone", "Europe/Warsaw"))
+        return ZoneInfo(office.get("timezone", "Europe/Warsaw"))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"policy office.timezone {office.get('timezone')!r} is unknown",
                           pl=f"Nieznana strefa czasowa urzędu „{office.get('timezone')}” "
                              "(office.timezone).") from None
-    retention: dict[str, Period | None] = {}
-    for kind in SOURCE_KINDS:
-        period = (_period(data, "retention", kind)
-                  if kind in data.get("retention", {}) else None)
-        retention[kind] = period
-        cap = STATUTORY_MAX.get(kind)
-        if period and cap and period.max_days() > cap.max_days():
-            raise ConfigError(
-                f"policy retention.{kind} = {period} exceeds the statutory maximum "
-                f"of {cap} (Kodeks pracy art. 22² §3)",
-                pl=f"Okres retention.{kind} = {period_pl(period)} przekracza "
-                   f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3).")
+
+
+def _retention(data: dict[str, Any], kind: str) -> Period | None:
+    """The period of ``kind``, refused past the law's cap whatever the file says."""
+    if kind not in data.get("retention", {}):
+        return None
+    period = _period(data, "retention", kind)
+    cap = STATUTORY_MAX.get(kind)
+    if cap and period.max_days() > cap.max_days():
+        raise ConfigError(
+            f"policy retention.{kind} = {period} exceeds the statutory maximum "
+            f"of {cap} (Kodeks pracy art. 22² §3)",
+            pl=f"Okres retention.{kind} = {period_pl(period)} przekracza "
+               f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3).")
+    return period
+
+
+def _purposes(data: dict[str, Any]) -> None:
     purposes = data.get("documents", {}).get("purposes", [])
     if any(not isinstance(p, str) or not p.strip() for p in purposes):
         raise ConfigError("policy documents.purposes must list non-empty texts",
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
-    check_accessibility(data.get("accessibility", {}))
-    check_texts(data.get("documents", {}))
-    deadline, after_deadline = _deadline(data)
+
+
+def _approvers(data: dict[str, Any]) -> tuple[str, ...]:
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
     if not approvers or any(a not in ("head", "deputy") for a in approvers):
         raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'",
                           pl="Zasada disclosure.approvers musi wymieniać „head” i ewentualnie "
                              "„deputy”.")
+    return tuple(approvers)
+
+
+def _rules(data: dict[str, Any]) -> list[Callable[[], object]]:
+    """The policy's rules, each apart, so one file's every fault is told at once."""
+    return [partial(_office, data), *(partial(_retention, data, k) for k in SOURCE_KINDS),
+            partial(_purposes, data),
+            partial(check_accessibility, data.get("accessibility", {})),
+            partial(check_texts, data.get("documents", {})), partial(_deadline, data),
+            partial(_approvers, data), partial(_period, data, "copies", "lifetime"),
+            partial(_choice, data, "copies", "counted_from", ("recording_date", "copy_date")),
+            partial(_choice, data, "calls", "scope", ("all", "external_incoming")),
+            partial(_custody_rules, data), partial(_video_rules, data),
+            partial(_access_rules, data)]
+
+
+def check_policy(data: dict[str, Any]) -> list[ConfigError]:
+    """Every fault of a complete policy (a preset with its overrides): the schema's
+    (policy.schema), then the rules of the tables the schema found sound."""
+    shape = shape_problems(data)
+    problems: list[ConfigError] = list(shape)
+    unsound = {p.loc[0] for p in shape}
+    sound = {k: v for k, v in data.items() if k not in unsound}
+    for rule in _rules(sound):
+        try:
+            rule()
+        except ConfigError as exc:
+            problems.append(exc)
+    return problems
+
+
+def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
+    problems = check_policy(data)
+    if problems:
+        raise ConfigError("\n".join(map(str, problems)),
+                          pl="\n".join(p.pl or str(p) for p in problems))
+    office = data.get("office", {})
     return Policy(
         preset=preset,
         office_name=office["name"],
         approver_title=office.get("approver_title", DEFAULT_APPROVER[0]),
         deputy_title=office.get("deputy_title", DEFAULT_DEPUTY[0]),
-        timezone=tz,
-        retention=retention,
-        request_deadline=deadline,
-        after_deadline=after_deadline,
+        timezone=_office(data),
+        retention={kind: _retention(data, kind) for kind in SOURCE_KINDS},
+        request_deadline=_deadline(data)[0],
+        after_deadline=_deadline(data)[1],
         copy_lifetime=_period(data, "copies", "lifetime"),
         copy_counted_from=_choice(data, "copies", "counted_from",
                                   ("recording_date", "copy_date")),
         call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
-        approvers=tuple(approvers),
+        approvers=_approvers(data),
         duties=Duties(**data.get("duties", {})),
         custody=_custody_rules(data),
         video=_video_rules(data),
