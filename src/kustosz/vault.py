@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from kustosz.atrest.vault_key import open_secrets
 from kustosz.audit import log as audit
 from kustosz.audit import witness
 from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
+from kustosz.config_schema.policy_file import as_policy_tables
 from kustosz.db.engine import make_engine, normalise_url, sqlite_url
 from kustosz.db.migrate import upgrade
 from kustosz.db.models import Alert, Setting
@@ -97,9 +99,14 @@ class Vault:
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path, preset: str, database_url: str = "", actor: str = SYSTEM) -> Vault:
+    def init(cls, root: Path, preset: str | None, database_url: str = "", actor: str = SYSTEM,
+             preset_file: str | None = None) -> Vault:
+        """``preset_file``: the text of an office's own preset file instead of a ``preset``,
+        copied into kustosz.toml as its [policy] tables (issue 51 item 1)."""
         root = _absolute(root)
-        policy = load_policy(preset)  # an unknown preset fails before anything is written
+        tables = as_policy_tables(preset_file) if preset_file is not None else ""
+        # An unknown preset or a bad file fails before anything is written.
+        policy = load_policy(preset, tomllib.loads(preset_file) if preset_file else None)
         if database_url:
             normalise_url(database_url)
         if (root / CONFIG_NAME).exists():
@@ -110,13 +117,16 @@ class Vault:
         make_private(root)  # a folder made beforehand (0755, another owner) is closed or refused
         fd = os.open(root / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(TEMPLATE.format(preset=preset, database_url=database_url))
+            f.write(TEMPLATE.format(preset=preset or "", database_url=database_url))
+            f.write(f"\n# The office's regulation (kustosz init --preset-file).\n{tables}"
+                    if tables else "")
         vault = cls.open(root, actor=actor)
         # The first entry names the office key, so a key swapped later contradicts it.
         key = fingerprint(office_key(root).public_key())
         with vault.transaction() as s:
             audit.append(s, actor, "vault.init", str(root),
-                         {"preset": preset, "policy_digest": policy.digest(), "key": key})
+                         {"preset": preset, "policy_digest": policy.digest(), "key": key,
+                          "preset_file": preset_file is not None})
         return vault
 
     @classmethod

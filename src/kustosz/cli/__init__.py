@@ -23,6 +23,7 @@ from kustosz.cli import (
     material,
     monitoring,
     phones,
+    policy_cmd,
     report,
     retention,
     secrets_cmd,
@@ -69,6 +70,7 @@ accounts.register(app)
 tls.register(app)
 doctor.register(app)
 config_cmd.register(app)  # kustosz config check / schema
+policy_cmd.register(app)  # kustosz policy check / schema
 backup.register(app)
 report.register(app)  # kustosz report accountability / verify
 

@@ -19,6 +19,9 @@ from kustosz.cli.common import (
     local,
     open_vault,
 )
+from kustosz.cli.config_cmd import report
+from kustosz.config_schema.policy_file import check_preset_file
+from kustosz.errors import InputError
 from kustosz.policy import preset_names
 from kustosz.vault import Vault
 
@@ -27,17 +30,30 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log."
 
 
 @fails_cleanly
-def init(preset: str = typer.Option(..., "--preset", help=f"One of: {', '.join(preset_names())}"),
+def init(preset: str = typer.Option(None, "--preset", help=f"One of: {', '.join(preset_names())}"),
+         preset_file: Path = typer.Option(None, "--preset-file",
+                                          help="An office's own preset file (docs/policies.md)."),
          database_url: str = typer.Option("", "--database-url",
                                           help="PostgreSQL URL; SQLite in the folder if empty.")
          ) -> None:
-    """Create a vault in the data folder with the rules of an office."""
+    """Create a vault in the data folder with the rules of an office: a shipped preset, or
+    a preset file of its own (checked first, as `kustosz policy check` does: nothing is
+    created when it has a problem)."""
     from kustosz.custody.bundles import fingerprint, office_key
 
-    vault = Vault.init(data_dir(), preset, database_url, actor=actor())
+    if (preset is None) == (preset_file is None):
+        raise InputError("give one of --preset NAME and --preset-file FILE",
+                         pl="Podaj jedno z: --preset NAZWA albo --preset-file PLIK.")
+    text = None
+    if preset_file is not None:
+        problems = check_preset_file(preset_file)
+        if problems:
+            report(preset_file, problems, as_json=False)  # exits 1
+        text = preset_file.read_text("utf-8-sig")
+    vault = Vault.init(data_dir(), preset, database_url, actor=actor(), preset_file=text)
     key = office_key(vault.root)  # made now, so its fingerprint can be recorded on paper
-    console.print(f"Vault created in {vault.root} for [bold]{vault.policy.office_name}[/] "
-                  f"(preset {preset}).")
+    console.print(f"Vault created in {vault.root} for [bold]{escape(vault.policy.office_name)}[/] "
+                  f"({f'preset {preset}' if preset else escape(str(preset_file))}).")
     console.print(f"The office's signing key for copies: Ed25519, fingerprint "
                   f"{fingerprint(key.public_key())} (export it with: kustosz bundle key).")
     vault.close()

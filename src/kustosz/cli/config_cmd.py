@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from kustosz.cli.common import console, emit_json, err_console, fails_cleanly, state
-from kustosz.config_schema import CONFIG_NAME, check_file, json_schema_text
+from kustosz.config_schema import CONFIG_NAME, Problem, check_file, json_schema_text
 from kustosz.errors import InputError
 
 config_app = typer.Typer(
@@ -48,7 +48,11 @@ def config_check(
     each problem named with its key's path (and the nearest valid name of a mistyped key)."""
     path = _file(config)
     # Relative paths in the file are the data folder's: the folder the file lies in.
-    problems = check_file(path, path.absolute().parent)
+    report(path, check_file(path, path.absolute().parent), as_json)
+
+
+def report(path: Path, problems: list[Problem], as_json: bool) -> None:
+    """Each problem in Polish, then in English (or as JSON); exit 1 when there is any."""
     if as_json:
         emit_json(
             {

@@ -18,17 +18,12 @@ from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
 from kustosz.policy.schema import shape_problems
 from kustosz.policy.texts import check as check_texts
-from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
+from kustosz.policy.video_law import PURPOSES, STATUTORY_MAX, ZONE_KINDS
 from kustosz.words import period_pl
 
 # The policy's [retention] keys and their Polish names (kustosz.kinds), as plain strings.
 SOURCE_KINDS = tuple(k.retention_key for k in KINDS.values())
 KIND_PL = {k.retention_key: k.label_pl for k in KINDS.values()}
-# Kodeks pracy art. 22² §3: video recordings are kept no longer than 3 months from the day of
-# recording. That is the only statutory cap: art. 22³ §3 applies art. 22² §6–10 (not §3) to
-# e-mail monitoring and art. 22³ §4 extends art. 22³ §1–3 to other forms (IT activity), so
-# mailbox and endpoint material, like calls, is bounded by the office's own regulation alone.
-STATUTORY_MAX = {SourceKind.CAMERA.value: Period(3, "months")}
 
 # Polish needs an office's name and its head's title in other cases than the nominative
 # ("odbiór od Urzędu Miasta …", "w Urzędzie Miejskim w Przykładowie", "z powodu nieobecności Wójta
@@ -511,10 +506,16 @@ def _purposes(data: dict[str, Any]) -> None:
 
 def _approvers(data: dict[str, Any]) -> tuple[str, ...]:
     approvers = data.get("disclosure", {}).get("approvers", ["head"])
-    if not approvers or any(a not in ("head", "deputy") for a in approvers):
-        raise ConfigError("policy disclosure.approvers must list 'head' and optionally 'deputy'",
-                          pl="Zasada disclosure.approvers musi wymieniać „head” i ewentualnie "
-                             "„deputy”.")
+    unheld = [str(a) for a in approvers if a not in ("head", "deputy")]
+    if not approvers or unheld:
+        en, pl = ", ".join(map(repr, unheld)), ", ".join(f"„{a}”" for a in unheld)
+        raise ConfigError(f"policy disclosure.approvers names {en or 'no one'}, a position no "
+                          "one holds: list 'head' (office.approver_title) and optionally "
+                          "'deputy' (office.deputy_title)",
+                          pl=f"Zasada disclosure.approvers wymienia {pl or 'nikogo'} — "
+                             "stanowisko, którego nikt nie zajmuje: podaj „head” "
+                             "(office.approver_title) i ewentualnie „deputy” "
+                             "(office.deputy_title).")
     return tuple(approvers)
 
 
@@ -536,8 +537,13 @@ def check_policy(data: dict[str, Any]) -> list[ConfigError]:
     (policy.schema), then the rules of the tables the schema found sound."""
     shape = shape_problems(data)
     problems: list[ConfigError] = list(shape)
-    unsound = {p.loc[0] for p in shape}
-    sound = {k: v for k, v in data.items() if k not in unsound}
+    sound = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for p in shape:  # the rules read what is left, so a typo hides no other fault
+        table = sound.get(str(p.loc[0]))
+        if len(p.loc) > 1 and isinstance(table, dict):
+            table.pop(str(p.loc[1]), None)
+        else:
+            sound.pop(str(p.loc[0]), None)
     for rule in _rules(sound):
         try:
             rule()
@@ -600,10 +606,3 @@ def _without_stale_forms(base: dict[str, Any], over: dict[str, Any]) -> dict[str
         out.pop("accessibility", None)
     return out
 
-
-def parse_policy_text(text: str, where: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}",
-                          pl=f"{where} nie jest poprawnym plikiem TOML: {exc}") from None

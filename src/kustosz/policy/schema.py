@@ -47,7 +47,7 @@ class Office(Section):
     timezone: str | None = _text("The office's time zone (default Europe/Warsaw).")
 
 
-class Retention(Section):
+class RetentionPeriods(Section):
     """How long each kind of material is kept; a kind left out is not regulated (its sources
     are refused). Video: at most 3 months (Kodeks pracy art. 22² §3)."""
 
@@ -210,7 +210,7 @@ class PolicyFile(Section):
     """An office's regulation: a preset file, or the [policy] overrides of kustosz.toml."""
 
     office: Office | None = None
-    retention: Retention | None = None
+    retention: RetentionPeriods | None = None
     requests: Requests | None = None
     copies: Copies | None = None
     calls: Calls | None = None

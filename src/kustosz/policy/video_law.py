@@ -5,6 +5,9 @@ Codes are stored; the Polish wording goes on documents and the UI."""
 
 from __future__ import annotations
 
+from kustosz.kinds import SourceKind
+from kustosz.policy.periods import Period
+
 # art. 22² §1 — code: Polish wording for documents and the UI.
 PURPOSES: dict[str, str] = {
     "employee_safety": "zapewnienie bezpieczeństwa pracowników",
@@ -41,3 +44,9 @@ BANNED_ZONE_KINDS: dict[str, str] = {
     "union_room": "pomieszczenie udostępnione zakładowej organizacji związkowej",
 }
 ZONE_KINDS = {**ALLOWED_ZONE_KINDS, **FORBIDDEN_ZONE_KINDS, **BANNED_ZONE_KINDS}
+
+# Kodeks pracy art. 22² §3: video recordings are kept no longer than 3 months from the day of
+# recording. That is the only statutory cap: art. 22³ §3 applies art. 22² §6–10 (not §3) to
+# e-mail monitoring and art. 22³ §4 extends art. 22³ §1–3 to other forms (IT activity), so
+# mailbox and endpoint material, like calls, is bounded by the office's own regulation alone.
+STATUTORY_MAX = {SourceKind.CAMERA.value: Period(3, "months")}
