@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from kustosz.config_schema import json_schema as config_json_schema
-from kustosz.config_schema.policy_file import check_preset_file, json_schema, json_schema_text
+from kustosz.config_schema.policy_file import (
+    as_policy_tables,
+    check_preset_file,
+    json_schema,
+    json_schema_text,
+)
 from kustosz.policy import load_policy, preset_names
 from tests.conftest import Cli
 
@@ -56,6 +61,10 @@ BAD = {
     "unknown placeholder": (("{office_gen}", "{urzad}"), "documents.registers.disclosures_title",
                             "disclosures_title", "nieznane pole {urzad}",
                             "unknown placeholder {urzad}"),
+    "unknown placeholder in a clause": (
+        ("jest {controller} z siedzibą", "jest {kontroler} z siedzibą"),
+        "documents.clause.camera", "camera = [", "documents.clause.camera[1]: nieznane pole "
+        "{kontroler}", "unknown placeholder {kontroler}"),
     "retention shorter than a person may ask": (
         ('camera = "30 days"', 'camera = "7 days"'), "retention.camera", "camera = ",
         "jest krótszy niż termin na wniosek", "shorter than the request deadline"),
@@ -158,3 +167,10 @@ def test_a_mistyped_override_is_named_with_its_line(cli: Cli) -> None:
     done = cli("config", "check", ok=False)
     assert "`policy.retention.camra`: nieznany klucz — czy chodziło o `camera`?" in done.output
     assert f"(wiersz {len(config.read_text('utf-8').splitlines())})" in done.output
+
+
+def test_a_file_without_table_headers_is_copied_all_the_same() -> None:
+    text = 'office.name = "Urząd Gminy Testowo"\n[documents.annexes]\nrequest-video = "Zał. 1"\n'
+    tables = as_policy_tables(text)
+    assert tomllib.loads(tables)["policy"] == tomllib.loads(text)
+    assert tomllib.loads(as_policy_tables(PLESZEW))["policy"] == tomllib.loads(PLESZEW)

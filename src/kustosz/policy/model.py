@@ -17,7 +17,7 @@ from kustosz.kinds import KINDS, SourceKind
 from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
 from kustosz.policy.schema import shape_problems
-from kustosz.policy.texts import check as check_texts
+from kustosz.policy.texts import checks as checks_of_texts
 from kustosz.policy.video_law import PURPOSES, STATUTORY_MAX, ZONE_KINDS
 from kustosz.words import period_pl
 
@@ -524,7 +524,7 @@ def _rules(data: dict[str, Any]) -> list[Callable[[], object]]:
     return [partial(_office, data), *(partial(_retention, data, k) for k in SOURCE_KINDS),
             partial(_purposes, data),
             partial(check_accessibility, data.get("accessibility", {})),
-            partial(check_texts, data.get("documents", {})), partial(_deadline, data),
+            *checks_of_texts(data.get("documents", {})), partial(_deadline, data),
             partial(_approvers, data), partial(_period, data, "copies", "lifetime"),
             partial(_choice, data, "copies", "counted_from", ("recording_date", "copy_date")),
             partial(_choice, data, "calls", "scope", ("all", "external_incoming")),

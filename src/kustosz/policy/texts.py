@@ -9,6 +9,8 @@ takes a preset under its own name drops them with its [documents] (policy.model)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from string import Formatter
 from typing import Any
 
@@ -32,7 +34,8 @@ ANNEXED = ("request-video", "request-calls", "request-subject", "decision", "aut
            "handover-protocol", "receipt", "listening-protocol", "destruction-protocol",
            "declaration", "register-disclosures")
 
-# The [documents] subtables, in the shape policy.model._SCHEMA gives each table.
+# The [documents] subtables and their keys' types (policy.schema.Documents is their shape;
+# this says which keys are texts to check).
 SCHEMA: dict[str, dict[str, Any]] = {
     # The office's own clause per kind of material (a list of points) and the recipients its
     # clause names (also what a data subject is told, art. 15 ust. 1 lit. c RODO).
@@ -48,24 +51,6 @@ SCHEMA: dict[str, dict[str, Any]] = {
     # A register's title as the office's model of it names it.
     "registers": {"disclosures_title": str},
 }
-
-
-def check_table(where: str, value: Any, schema: dict[str, Any]) -> None:
-    """``value`` has only the keys of ``schema``, each of its type; a key whose schema is a
-    table is checked the same way, its name dotted onto ``where``."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"policy [{where}] must be a table",
-                          pl=f"Sekcja zasad [{where}] musi być tabelą.")
-    for key, item in value.items():
-        if key not in schema:
-            raise ConfigError(f"unknown policy key {where}.{key}",
-                              pl=f"Nieznany klucz zasad {where}.{key}.")
-        expected = schema[key]
-        if isinstance(expected, dict):
-            check_table(f"{where}.{key}", item, expected)
-        elif not isinstance(item, expected):
-            raise ConfigError(f"policy key {where}.{key} has the wrong type: {item!r}",
-                              pl=f"Klucz zasad {where}.{key} ma zły typ: „{item}”.")
 
 
 def _check_text(key: str, text: Any, known: tuple[str, ...]) -> None:
@@ -86,16 +71,23 @@ def _check_text(key: str, text: Any, known: tuple[str, ...]) -> None:
                              f"{', '.join(known)}.")
 
 
-def check(documents: dict[str, Any]) -> None:
-    """Every office text's placeholders known (the shape is checked with the rest)."""
+def _check_points(where: str, value: Any) -> None:
+    if not value:
+        raise ConfigError(f"policy {where} lists no points",
+                          pl=f"Zasada {where} nie wymienia żadnego punktu.")
+    for n, point in enumerate(value, 1):
+        _check_text(f"{where}[{n}]", point, CLAUSE_FIELDS)
+
+
+def checks(documents: dict[str, Any]) -> list[Callable[[], None]]:
+    """One check of its placeholders per office text, each apart, so every fault is told (the
+    shape is checked with the rest)."""
+    out: list[Callable[[], None]] = []
     for table, keys in SCHEMA.items():
         for key, value in documents.get(table, {}).items():
             where = f"documents.{table}.{key}"
             if table == "clause" and key in CLAUSE_KINDS:
-                if not value:
-                    raise ConfigError(f"policy {where} lists no points",
-                                      pl=f"Zasada {where} nie wymienia żadnego punktu.")
-                for n, point in enumerate(value, 1):
-                    _check_text(f"{where}[{n}]", point, CLAUSE_FIELDS)
+                out.append(partial(_check_points, where, value))
             elif keys[key] is str:
-                _check_text(where, value, OFFICE_FIELDS)
+                out.append(partial(_check_text, where, value, OFFICE_FIELDS))
+    return out
