@@ -174,3 +174,13 @@ def test_a_file_without_table_headers_is_copied_all_the_same() -> None:
     tables = as_policy_tables(text)
     assert tomllib.loads(tables)["policy"] == tomllib.loads(text)
     assert tomllib.loads(as_policy_tables(PLESZEW))["policy"] == tomllib.loads(PLESZEW)
+
+
+def test_the_check_speaks_json_too(tmp_path: Path, cli: Cli) -> None:
+    (old, new), key, starts, *_ = BAD["period past the law's cap"]
+    text = PLESZEW.replace(old, new, 1)
+    done = cli("policy", "check", "--json", str(_written(tmp_path, text)), ok=False)
+    said = json.loads(done.output)
+    assert done.exit_code == 1 and said["ok"] is False
+    assert [(p["key"], p["line"]) for p in said["problems"]] == [(key, _line(text, starts))]
+    assert "ustawowe maksimum" in said["problems"][0]["pl"]
