@@ -2,11 +2,12 @@
 each written as a preset file with no change to the code (docs/examples/presets/*.toml, their
 sources and what was taken or defaulted in docs/examples/presets/README.md).
 
-Each file is loaded through the policy loader's own functions (parse_policy_text,
-build_policy), a vault is started on it (kustosz.toml with `preset = ""` and the file's
-tables under [policy]) and every document Kustosz prints for an office is rendered from it,
-with the data shapes of tests/test_documents_per_seed.py: the office's name, its head's title
-in the case each sentence needs and the regulation's retention period must be printed.
+Each file is checked as `kustosz policy check` checks it and loaded through the policy
+loader's own functions (check_preset_file, read_preset_file, build_policy); a vault is started
+on it (kustosz.toml with `preset = ""` and the file's tables under [policy]), and every
+document Kustosz prints for an office is rendered from it with the data shapes of
+tests/test_documents_per_seed.py: the office's name, its head's title in the case each
+sentence needs and the regulation's retention period must be printed.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 import pytest
 
 import tests.test_documents_per_seed as per_seed
+from kustosz.config_schema.policy_file import check_preset_file, read_preset_file
 from kustosz.documents import NAMES, render
 from kustosz.errors import InputError
 from kustosz.policy import Policy
-from kustosz.policy.model import build_policy, parse_policy_text
+from kustosz.policy.model import build_policy
 from kustosz.policy.periods import Period
 from kustosz.vault import Vault
 from tests.conftest import make_vault
@@ -58,9 +60,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "office": "Starostwo Powiatowe w Wieruszowie",
         "office_gen": "Starostwa Powiatowego w Wieruszowie",
         "office_in": "w Starostwie Powiatowym w Wieruszowie",
-        # the head is not named in the part of the source read: Kustosz's default
-        "head": "Kierownik jednostki", "head_gen": "Kierownika jednostki",
-        "head_acc": "Kierownika jednostki",
+        # the head is not named in the part of the source read: a starostwo's starosta
+        "head": "Starosta Wieruszowski", "head_gen": "Starosty Wieruszowskiego",
+        "head_acc": "Starostę Wieruszowskiego",
         "period": "nie dłużej niż 30 dni od dnia nagrania",
         "controller": "Administrator danych: Starostwo Powiatowe w Wieruszowie",
         "aims": "zwiększenia bezpieczeństwa pracowników i interesantów oraz ochrony mienia",
@@ -74,7 +76,8 @@ FILES = sorted(EXPECTED)
 
 def load(name: str) -> Policy:
     path = FOLDER / f"{name}.toml"
-    return build_policy(parse_policy_text(path.read_text("utf-8"), str(path)))
+    assert check_preset_file(path) == [], f"kustosz policy check {path.name}"
+    return build_policy(read_preset_file(path))
 
 
 def test_the_examples_are_exactly_the_files_in_the_folder() -> None:
