@@ -240,3 +240,32 @@ def test_a_whole_file_of_unreadable_lines_is_a_few_alerts(vault: Vault, pbx: Pbx
     assert len(report.skipped) == 300
     (alert,) = refusals(vault)
     assert "kolejnych 280 wierszy" in alert and "21 razy" in alert
+
+
+def test_iopsys_router_lines_pair_and_keep_the_unanswered(vault: Vault, pbx: Pbx) -> None:
+    """Four Master.csv lines of an iopsys home gateway's Asterisk (TELCHAN phone ports, a SIP
+    account as the line), as bbfdm's TR-104 reader quotes them: 18 columns, a busy call whose
+    unset answer is written as nothing at all (`,,`), and an incoming call whose caller ID has
+    an empty name (written `"" <7001>` with its quotes doubled). Two recordings named by their
+    uniqueids, as `MixMonitor(${UNIQUEID}.wav)` names them (the names are the test's), pair
+    with their lines; the other two lines are kept as records of calls without a recording."""
+    pbx.master.write_bytes(corpus("iopsys/bbfdm-tr104-call-log.csv"))
+    for uid in ("1598519380.114", "1598518936.86"):
+        write_wav(pbx.spool / f"{uid}.wav", 2.0)
+    add_line(vault, pbx)
+    report = scan(vault, "centrala", sleep=no_sleep)
+    assert (report.stored, report.skipped, report.cdr_lines) == (2, [], 4)
+    kept = stored_calls(vault)
+    incoming, rec = kept["1598519380.114"]
+    assert (incoming.callee, incoming.disposition, incoming.no_cdr) == ("8001", "ANSWERED", False)
+    assert (rec.meta["src"], rec.meta["caller_name"]) == ("7001", "")
+    assert rec.meta["channel"] == "SIP/sip0-00000015" and rec.meta["dstchannel"] == "TELCHAN/5/25"
+    assert incoming.start_at == datetime(2020, 8, 27, 11, 9, 40, tzinfo=vault.policy.timezone)
+    internal, _ = kept["1598518936.86"]
+    assert (internal.callee, internal.disposition) == ("8002", "ANSWERED")
+    with vault.reading() as s:
+        rows = {r.record["disposition"]: r.record for r in s.execute(
+            select(PhoneCdrRecord)).scalars()}
+    assert set(rows) == {"BUSY", "ANSWERED"}
+    assert rows["BUSY"]["answer"] in (None, "")
+    assert refusals(vault) == []
