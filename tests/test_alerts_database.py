@@ -28,7 +28,7 @@ from kustosz.alerts.messages import Message, duration_pl
 from kustosz.alerts.notifier import Channel, Notifier, load_state, run_notifier
 from kustosz.alerts.without_database import DatabaseAlerts, watch_database
 from kustosz.config import read_config
-from kustosz.db.models import Alert, Recording, Source
+from kustosz.db.models import Alert, AlertDelivery, Recording, Source
 from kustosz.db.outage import is_database_away
 from kustosz.db.watch import DatabaseWatch
 from kustosz.ingest.camera import health
@@ -68,6 +68,13 @@ def channels_toml(hook: WebhookSink, syslog: SyslogSink, smtp: SmtpSink) -> str:
             f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
             'from = "kustosz@um.example.pl"\nto = ["it@um.example.pl"]\n'
             f'[alerts.kinds.database_unreachable]\ngrace = "{GRACE_S} seconds"\n')
+
+
+def _deliveries(v: Vault) -> list[AlertDelivery]:
+    with v.reading() as s:
+        rows = list(s.execute(select(AlertDelivery)).scalars())
+        s.expunge_all()
+        return rows
 
 
 def events(hook: WebhookSink, kind: str = "database_unreachable") -> list[str]:
@@ -162,6 +169,16 @@ def test_database_away_reaches_every_channel_within_grace_and_is_recorded_after(
         assert cut_wall <= row.raised_at <= cut_wall + timedelta(seconds=BOUND_S)
         assert row.raised_at < row.cleared_at <= back_wall
         assert row.message.startswith("Baza danych była niedostępna od ")
+        # who was told, from memory, is recorded against the row once it is written
+        wait_until(lambda: len(_deliveries(v)) == 6, 15, "the six deliveries recorded")
+        told = _deliveries(v)
+        assert sorted((d.channel, d.event) for d in told) == sorted(
+            (c, e) for c in ("email", "syslog", "webhook") for e in ("start", "clear"))
+        assert all(d.alert_ids == [row.id] and d.from_memory and d.outcome == "sent"
+                   for d in told)
+        assert {d.channel: d.recipients for d in told} == {
+            "email": "it@um.example.pl", "syslog": f"127.0.0.1:{syslog.port}",
+            "webhook": "127.0.0.1"}  # the host: never the token in the address
         # the notifier sees the row and never tells it again
         sent = len(hook.posts)
         notifier = Notifier(v, read_config(v.root).alerts)

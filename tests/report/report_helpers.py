@@ -8,6 +8,7 @@ month also has calls of a phone line, journal mail and IT events, each reviewed 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -18,17 +19,20 @@ from kustosz.access import records
 from kustosz.access.authorisations import issue
 from kustosz.access.users import add_user
 from kustosz.alert_rows import clear_rows, raise_row
+from kustosz.alerts.notifier import Notifier
+from kustosz.config import read_config
 from kustosz.custody.copies import make_copy
 from kustosz.custody.decisions import decide
 from kustosz.custody.destruction import confirm
 from kustosz.custody.handover import hand_over
 from kustosz.custody.requests import RequestSpec, register_request
 from kustosz.db.custody import User
-from kustosz.db.models import Deletion, Source
+from kustosz.db.models import Alert, Deletion, Source
 from kustosz.report.period import ReportPeriod, parse
 from kustosz.retention.sweep import run_sweep
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from tests.alerts_helpers import SmtpSink, write_alerts
 from tests.custody.custody_helpers import call, people, record, setup_camera, setup_phone
 
 
@@ -41,6 +45,35 @@ class Month:
     copy_number: str
     returned: str  # the data subject's masked copy sent back at review
     calls: list[int] = field(default_factory=list)  # recording ids of the phone line's calls
+    told: int = 0  # the alert the notifier told over e-mail (to TOLD_TO)
+    untold: int = 0  # the alert nobody was told of (it came and went with no channel set)
+
+
+TOLD_TO = ("it@um.example.pl", "iod@um.example.pl")
+
+
+def _told_alert(vault: Vault, now: datetime) -> int:
+    """A sweep that failed, told over e-mail by the notifier itself (the SMTP relay on
+    loopback, the channel set in kustosz.toml as an office sets it) and cleared; the
+    [alerts.email] table is taken out again, so the rest of the month has no channel."""
+    with vault.transaction() as s:
+        raise_row(s, AlertRow.SWEEP_FAILED, "Usuwanie nagrań po terminie nie powiodło się.",
+                  now)
+    toml = vault.root / "kustosz.toml"
+    before = toml.read_text("utf-8")
+    with SmtpSink() as smtp:
+        write_alerts(vault.root, f'[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
+                     f'from = "kustosz@um.example.pl"\nto = {json.dumps(list(TOLD_TO))}\n')
+        try:
+            notifier = Notifier(vault, read_config(vault.root).alerts)
+        finally:
+            toml.write_text(before, "utf-8")
+        notifier.tick(now + timedelta(minutes=10))  # past the sweep's grace of 5 minutes
+        assert len(smtp.mails) == 1, smtp.subjects()
+    with vault.transaction() as s:
+        clear_rows(s, AlertRow.SWEEP_FAILED, now + timedelta(minutes=20))
+        return int(s.execute(select(Alert.id).where(Alert.kind == AlertRow.SWEEP_FAILED))
+                   .scalar_one())
 
 
 def this_month(vault: Vault) -> ReportPeriod:
@@ -194,9 +227,12 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
     confirm(vault, copy.number, "komisja2", "t")
     returned = _sent_back(vault, now)
     _viewing(vault, now)
-    with vault.transaction() as s:  # an alert raised and cleared within the hour
+    told = _told_alert(vault, now)
+    with vault.transaction() as s:  # an alert raised and cleared within the hour, no channel
         raise_row(s, AlertRow.CAMERA_DOWN, "Kamera cam-parking nie nagrywa.", now)
         clear_rows(s, AlertRow.CAMERA_DOWN, now + timedelta(minutes=30))
+        untold = int(s.execute(select(Alert.id).where(Alert.kind == AlertRow.CAMERA_DOWN))
+                     .scalar_one())
     period = this_month(vault)
     calls: list[int] = []
     if every_kind:
@@ -206,4 +242,4 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
         make_monitoring(vault)
         _reviews(vault, now, period)
     return Month(period, period.hi + timedelta(seconds=1), late_deletions, late_id,
-                 copy.number, returned, calls)
+                 copy.number, returned, calls, told, untold)

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,13 +23,13 @@ from kustosz.custody.requests import get_request, overdue_since
 from kustosz.db.calls import Call
 from kustosz.db.custody import Copy
 from kustosz.db.events import MailMessage, MonitoringEvent
-from kustosz.db.models import Deletion, Recording, Source
+from kustosz.db.models import AlertDelivery, Deletion, Recording, Source
 from kustosz.errors import InputError
 from kustosz.report import build, bundle, period, verify
 from kustosz.states import RequestKind
 from kustosz.vault import Vault
 from tests.conftest import Cli
-from tests.report.report_helpers import CALLS, Month, month_of_activity, this_month
+from tests.report.report_helpers import CALLS, TOLD_TO, Month, month_of_activity, this_month
 from tests.web.web_helpers import both_vault
 
 
@@ -121,9 +122,27 @@ def test_counts_equal_the_registers(vault: Vault, both: Month) -> None:
     assert report["access"]["refused"] == len(refusals) >= 1
     assert report["deleted"]["count"] == deleted == 2
     assert late is not None  # the register's own rule says the planted request is overdue
-    assert report["alerts"]["raised"] == 1 and not report["alerts"]["alerts"][0]["too_long"]
+    assert report["alerts"]["raised"] == 2
+    assert not any(a["too_long"] for a in report["alerts"]["alerts"])
+    _who_was_told(vault, report, month)
     hol = next(r for r in report["recorded"]["sources"] if r["source"] == "cam-hol")
     assert hol["items"] == 3 and hol["hours"] == pytest.approx(6 / 3600, abs=1e-3)
+
+
+def _who_was_told(vault: Vault, report: dict[str, Any], month: Month) -> None:
+    """The sweep's alert was told over e-mail once, to the two addresses set; the camera's
+    to nobody; the delivery register holds exactly that one message."""
+    told = {a["alert"]: a["told"] for a in report["alerts"]["alerts"]}
+    assert set(told) == {month.told, month.untold}
+    [mail] = told[month.told]
+    assert mail["channel"] == mail["channel_kind"] == "email"
+    assert mail["recipients"] == ", ".join(TOLD_TO) and mail["event"] == "start"
+    assert not mail["from_memory"] and month.period.lo.isoformat() <= mail["at"]
+    assert told[month.untold] == []
+    assert (report["alerts"]["told"], report["alerts"]["not_told"]) == (1, 1)
+    with vault.reading() as s:
+        rows = s.execute(select(AlertDelivery.alert_ids, AlertDelivery.outcome)).all()
+    assert [(list(r[0]), r[1]) for r in rows] == [([month.told], "sent")]
 
 
 def _index_of(vault: Vault, month: Month) -> dict[str, tuple[int, float]]:

@@ -44,6 +44,11 @@ def test_the_pdf_says_what_report_json_says(sqlite_vault: Vault, tmp_path: Path)
     assert f"Sesji dostępu: {a['sessions']}, w tym w obecności świadka: " \
            f"{a['with_witness']}; odmów dostępu: {a['refused']}." in text
     assert f"Zgłoszono: {report['alerts']['raised']}." in text
+    # who was told: the sweep's alert over e-mail to both addresses, the camera's to nobody
+    assert "o których powiadomiono: 1; o których nie powiadomiono nikogo: 1." in text
+    assert "Kogo powiadomiono" in text and text.count("nie powiadomiono nikogo") == 2
+    # the cell wraps: its lines sit among the other columns' in pdftotext's layout
+    assert "e-mail (it@um.example.pl," in text and "iod@um.example.pl):" in text
     assert f"do wpisu nr {report['integrity']['covered_head']['seq']}" in text
 
     manifest = json.loads((out / "manifest.json").read_text())

@@ -156,6 +156,9 @@ class Email:
                                    f"opened: {type(exc).__name__}") from None
         return None
 
+    def addressed(self, to: tuple[str, ...] | None = None) -> str:
+        return ", ".join(to or self.cfg.to)
+
     def send(self, msg: Message, to: tuple[str, ...] | None = None) -> None:
         cfg = self.cfg
         to = to or cfg.to
@@ -263,6 +266,13 @@ class Webhook:
             raise ChannelError("webhook_url", "the webhook's stored address cannot be "
                                f"opened: {type(exc).__name__}") from None
 
+    def addressed(self) -> str:
+        """The host only: the address may carry a token (its path, query or user:pass)."""
+        try:
+            return urllib.parse.urlsplit(self._url()).hostname or self.host
+        except (ChannelError, ValueError):
+            return self.host
+
     def send(self, msg: Message) -> None:
         # every payload carries a text a chat's incoming webhook posts (test messages and
         # digests composed elsewhere included)
@@ -349,6 +359,9 @@ class Syslog:
 
     def __init__(self, cfg: SyslogChannel) -> None:
         self.cfg = cfg
+
+    def addressed(self) -> str:
+        return f"{self.cfg.host}:{self.cfg.port}"
 
     def send(self, msg: Message) -> None:
         try:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from kustosz.access.records import REFUSAL_ACTIONS
 from kustosz.alert_kinds import kind_of
 from kustosz.alerts.channels import ChannelError
+from kustosz.alerts.deliveries import FAILED, SENT, Delivery, DeliveryLog, addressed
 from kustosz.alerts.messages import WARSAW, Message
 from kustosz.alerts.state import channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
@@ -172,7 +173,7 @@ def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "
                f"wnioski {len(waiting)}, kopie do zniszczenia {len(due_copies)}")
     payload = {"kind": "digest", "event": "digest", "source": None, "alert_id": None,
                "at": end.isoformat(), "since": start.isoformat(), "subject": subject,
-               "text": subject}
+               "text": subject, "alert_ids": sorted({a.id for a in [*raised, *cleared, *still]})}
     return Message(subject, "\n".join(out) + "\n", "notice", payload)
 
 
@@ -186,8 +187,10 @@ def _size_pl(n: int) -> str:
 
 
 def send_if_due(vault: Vault, config: AlertsConfig, email: Any, now: datetime,
-                retry_s: float = 60.0) -> bool:
-    """Send the digest of today when its time has come and it was not sent; True if sent."""
+                retry_s: float = 60.0, deliveries: DeliveryLog | None = None) -> bool:
+    """Send the digest of today when its time has come and it was not sent; True if sent.
+    Each attempt is recorded in ``deliveries`` (alerts.deliveries) with the alert rows the
+    digest names."""
 
     if email is None or not config.digest_at:
         return False
@@ -211,9 +214,16 @@ def send_if_due(vault: Vault, config: AlertsConfig, email: Any, now: datetime,
         return False
     msg = compose_digest(vault, start, end, vault.policy.office_name)
     to = tuple(config.digest_to) or None
+    def told(outcome: str, reason: str | None = None) -> None:
+        if deliveries is not None:
+            deliveries.note(Delivery(tuple(msg.payload["alert_ids"]), "digest", "email",
+                                     getattr(email, "name", "email"), addressed(email, to),
+                                     datetime.now(UTC), outcome, reason))
+
     try:
         email.send(msg, to=to)
     except ChannelError as exc:
+        told(FAILED, exc.reason)
         with vault.transaction() as s:
             state = load_state(s)
             state["digest"]["next_try"] = (now + timedelta(seconds=retry_s)).isoformat()
@@ -221,6 +231,7 @@ def send_if_due(vault: Vault, config: AlertsConfig, email: Any, now: datetime,
         log.error("the daily digest for %s could not be sent: %s; retried in %.0f s", day,
                   exc, retry_s)
         return False
+    told(SENT)
     with vault.transaction() as s:
         state = load_state(s)
         state["digest"] = {"day": day.isoformat(), "sent": now.isoformat(),

@@ -21,6 +21,10 @@ and it survives a restart, so a start message is never sent twice for one alert)
   it twice (issue 27). Only a process that ends in that moment sends it again at its next
   start: at least once, never lost.
 - ``channels``: per channel, since when it fails and why (the dashboard shows it).
+
+Each attempt to send a message through a channel, sent or failed, is also recorded for good
+in `alert_deliveries` (alerts.deliveries): the queues forget, the accountability report
+needs to say who was told of each alert (issue 53).
 - ``past``: the rows of lasting kinds that cleared before a start was decided, looked at once
   (``done``: id -> when it cleared, for `PAST_LOOK`; ``from``: rows cleared earlier than the
   first pass that kept this are never looked at). One that lasted longer than its grace is
@@ -52,6 +56,7 @@ from sqlalchemy.orm import Session
 from kustosz.alert_kinds import KINDS, Kind, kind_of
 from kustosz.alerts.channels import ChannelError, build
 from kustosz.alerts.checks import Checks
+from kustosz.alerts.deliveries import FAILED, SENT, Delivery, DeliveryLog, addressed, covered
 from kustosz.alerts.digest import send_if_due
 from kustosz.alerts.messages import Message, compose, compose_many
 from kustosz.alerts.settings import effective
@@ -128,6 +133,7 @@ class Notifier:
         # written yet: the database stopped answering between the two (``queues`` above)
         self._unsaved: dict[str, set[int]] = {}
         self.held = HeldState(vault)  # the state, in memory while a full disk refuses it
+        self.deliveries = DeliveryLog(vault)  # who was told, for good (issue 53)
 
     def _in_force(self) -> AlertsConfig:
         return effective(self.vault)
@@ -198,7 +204,7 @@ class Notifier:
 
         email = self.channels.get("email")
         return send_if_due(self.vault, self.config, email, now or datetime.now(UTC),
-                           self.retry_s)
+                           self.retry_s, self.deliveries)
 
     def tick(self, now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
@@ -345,6 +351,7 @@ class Notifier:
     # -- delivering ----------------------------------------------------------------------
     def deliver(self, now: datetime) -> None:
         office = self.vault.policy.office_name
+        self.deliveries.flush()  # records that waited for the database
         for name, channel in self.channels.items():
             self._settle(name)
             state = self.held.read()
@@ -358,10 +365,11 @@ class Notifier:
                                  else compose_many(batch, office))
                 except ChannelError as exc:
                     failure = exc
-                    break
                 except Exception as exc:  # a channel's bug is its failure
                     failure = ChannelError("error", f"{type(exc).__name__}")
                     log.exception("alert channel %s: unexpected error", name)
+                self._told(name, channel, batch, failure)
+                if failure is not None:
                     break
                 self._unsaved.setdefault(name, set()).update(item["n"] for item in batch)
                 self._settle(name)
@@ -369,6 +377,15 @@ class Notifier:
                 self._failed(name, failure, now)
             elif status:
                 self._recovered(name)
+
+    def _told(self, name: str, channel: Channel, batch: list[dict[str, Any]],
+              failure: ChannelError | None) -> None:
+        """The lasting record of this attempt (alerts.deliveries): kept in memory while the
+        database does not take it, never in the way of the next message."""
+        self.deliveries.note(Delivery(
+            covered(batch), batch[0]["event"], name, getattr(channel, "name", name),
+            addressed(channel), datetime.now(UTC), FAILED if failure else SENT,
+            failure.reason if failure else None))
 
     def _settle(self, name: str) -> None:
         """What ``name`` took leaves its queue. While the database is away this raises and

@@ -18,6 +18,9 @@ The channels and the grace are the settings in force (kustosz.toml with the web'
 as last read while the database answered (again every `REFRESH_S`); until the first such
 read, kustosz.toml's alone. Sending runs on a thread of its own, so a slow relay never delays
 the watch's next probe.
+
+Each attempt is recorded in `alert_deliveries` (alerts.deliveries) marked ``from_memory``:
+kept in memory until the outage's row is written, then written against it (issue 53).
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kustosz.alert_kinds import KINDS
 from kustosz.alerts.channels import build
+from kustosz.alerts.deliveries import FAILED, SENT, Delivery, DeliveryLog, addressed
 from kustosz.alerts.messages import Message, compose, duration_pl, local
 from kustosz.alerts.settings import effective
 from kustosz.config import AlertsConfig
@@ -71,6 +76,11 @@ class DatabaseAlerts:
         self._lock = threading.Lock()  # the queues: the watch's thread and the sender's
         self._sending = threading.Lock()  # one delivery at a time: each message sent once
         self._sender: threading.Thread | None = None
+        # who was told (alerts.deliveries): per outage (its start), the attempts made before
+        # its row exists; then the row's id, for attempts made after it was written
+        self.deliveries = DeliveryLog(vault)
+        self._told: dict[str, list[Delivery]] = {}
+        self._rows: dict[str, int] = {}
         if not self._fixed:
             self._use(vault.config.alerts)  # kustosz.toml's until the database is read
 
@@ -190,15 +200,38 @@ class DatabaseAlerts:
                 except Exception as exc:  # a ChannelError, or a channel's own bug
                     log.error("database alert: channel %s failed: %s; tried again in %.0f s",
                               name, exc, self.retry_s)
+                    self._record(message, name, channel, getattr(exc, "reason", "error"))
                     with self._lock:
                         self._next_try[name] = time.monotonic() + self.retry_s
                     break
+                self._record(message, name, channel, None)
                 sent += 1
                 with self._lock:
                     self._queues[name].remove(message)
         return sent
 
     # -- the record ------------------------------------------------------------------------
+    def _record(self, message: Message, name: str, channel: Any, reason: str | None) -> None:
+        """An attempt told from memory: recorded against the outage's row once it exists."""
+        delivery = Delivery((), str(message.payload.get("event")), name,
+                            getattr(channel, "name", name), addressed(channel),
+                            datetime.now(UTC), FAILED if reason else SENT, reason,
+                            from_memory=True)
+        key = str(message.payload.get("since"))
+        with self._lock:
+            row = self._rows.get(key)
+            if row is None:
+                self._told.setdefault(key, []).append(delivery)
+        if row is not None:
+            self.deliveries.note(replace(delivery, alert_ids=(row,)))
+
+    def _recorded(self, since: datetime, row: int) -> None:
+        with self._lock:
+            self._rows[since.isoformat()] = row
+            told = self._told.pop(since.isoformat(), [])
+        for delivery in told:
+            self.deliveries.note(replace(delivery, alert_ids=(row,)))
+
     def _write_owed(self) -> None:
         while self.owed:
             since, until = self.owed[0]
@@ -208,12 +241,16 @@ class DatabaseAlerts:
                        f"({duration_pl(until - since)}).")
             try:
                 with self.vault.transaction() as s:
-                    s.add(Alert(raised_at=since, kind=ROW, source_id=None, message=message,
-                                cleared_at=until))
+                    row = Alert(raised_at=since, kind=ROW, source_id=None, message=message,
+                                cleared_at=until)
+                    s.add(row)
+                    s.flush()
+                    row_id = row.id
             except Exception as exc:  # away again: written at its next return
                 log.warning("database alerts: the outage's row waits: %s", type(exc).__name__)
                 return
             self.owed.pop(0)
+            self._recorded(since, row_id)
             log.info("database outage %s - %s written to the alert history", since.isoformat(),
                      until.isoformat())
 

@@ -180,6 +180,29 @@ class Alert(Base):
     __table_args__ = (CheckConstraint(check_in("kind", AlertRow), name="ck_alerts_kind"),)
 
 
+class AlertDelivery(Base):
+    """One attempt to tell someone about alert rows: one message through one channel
+    (kustosz.alerts.deliveries). Kept for good, unlike the notifier's queues, so that the
+    accountability report can say who was told of each alert and when (issue 53)."""
+
+    __tablename__ = "alert_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the rows it covered
+    event: Mapped[str] = mapped_column(String(20))  # start, repeat, clear, once, past, digest
+    channel: Mapped[str] = mapped_column(String(60))  # its name in [alerts.<name>]
+    channel_kind: Mapped[str] = mapped_column(String(60))  # the sender's kind
+    # as the channel addresses them: e-mail addresses, a webhook's host, host:port of syslog;
+    # never a password, a token nor a URL's path or query
+    recipients: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))  # "sent" or "failed"
+    reason: Mapped[str | None] = mapped_column(String(60))  # ChannelError.reason when failed
+    # sent while the database was away, written once it answered again
+    from_memory: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (CheckConstraint("outcome IN ('sent', 'failed')",
+                                      name="ck_alert_deliveries_outcome"),)
+
+
 class InputRefusal(Base):
     """What one outside device sent that Kustosz refused: counted for /metrics, and the alert
     row the refusals of the last hour are folded into (kustosz.ingest.refusals)."""

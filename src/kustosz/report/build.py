@@ -21,7 +21,9 @@ from kustosz.report.period import ReportPeriod, check_within
 from kustosz.vault import Vault
 
 # /2: "entries" (messages, events) beside "items" (stored files) under "recorded" (0042)
-FORMAT = "kustosz-accountability-report/2"
+# /3: "alerts": each alert's "told" (who was told, when: alert_deliveries, 0043) and the
+#     counts "told" / "not_told" in place of the note "who_was_told" (not recorded)
+FORMAT = "kustosz-accountability-report/3"
 REPORT_FILE = "report.json"
 
 

@@ -4,7 +4,6 @@ period the sections read."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from kustosz.report.period import ReportPeriod
 
@@ -38,8 +37,3 @@ def counted(values: list[str]) -> dict[str, int]:
     for v in values:
         out[v] = out.get(v, 0) + 1
     return dict(sorted(out.items()))
-
-
-def not_recorded(what: str, pl: str) -> dict[str, Any]:
-    """A part of a section the vault keeps no record of: said, never made up."""
-    return {"recorded": False, "note": what, "note_pl": pl}

@@ -1,6 +1,7 @@
-"""The alerts of the period, the audit log's integrity (the chain verified end to end, the last
-checkpoint the outside witness holds, the head the report covers) and the policy changes the
-period spans, each rule named before and after."""
+"""The alerts of the period with who was told of each (alert_deliveries), the audit log's
+integrity (the chain verified end to end, the last checkpoint the outside witness holds, the
+head the report covers) and the policy changes the period spans, each rule named before and
+after."""
 
 from __future__ import annotations
 
@@ -11,19 +12,39 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.alerts.deliveries import SENT
 from kustosz.audit import verifier, witness
-from kustosz.db.models import Alert, AuditEntry
-from kustosz.report.common import counted, iso, not_recorded, seconds, utc
+from kustosz.db.models import Alert, AlertDelivery, AuditEntry
+from kustosz.report.common import counted, iso, seconds, utc
 from kustosz.report.material import Facts
 
 ALERT_OPEN_TOO_LONG = timedelta(days=7)  # issue 53: an alert open past a week is a finding
 
 
+def _told(f: Facts, ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per alert row, each message that reached a channel before the period's end
+    (alert_deliveries, 0043): the channel, whom it addressed, when, and about what."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not ids:
+        return out
+    for d in f.session.execute(select(AlertDelivery).where(
+            AlertDelivery.outcome == SENT, AlertDelivery.sent_at < f.period.hi)
+            .order_by(AlertDelivery.sent_at, AlertDelivery.id)).scalars():
+        for alert_id in sorted(set(d.alert_ids or []) & ids):
+            out.setdefault(alert_id, []).append({
+                "channel": d.channel, "channel_kind": d.channel_kind,
+                "recipients": d.recipients, "at": iso(d.sent_at), "event": d.event,
+                "from_memory": d.from_memory})
+    return out
+
+
 def alerts(f: Facts) -> dict[str, Any]:
+    """Each alert open at some time in the period: raised, how long open, who was told."""
     lo, hi = f.period.lo, f.period.hi
-    rows = f.session.execute(select(Alert).where(
+    rows = list(f.session.execute(select(Alert).where(
         Alert.raised_at < hi, (Alert.cleared_at.is_(None)) | (Alert.cleared_at >= lo))
-        .order_by(Alert.raised_at, Alert.id)).scalars()
+        .order_by(Alert.raised_at, Alert.id)).scalars())
+    told = _told(f, {a.id for a in rows})
     listed: list[dict[str, Any]] = []
     raised: list[str] = []
     for a in rows:
@@ -31,14 +52,14 @@ def alerts(f: Facts) -> dict[str, Any]:
         open_for = (cleared or hi) - utc(a.raised_at)
         listed.append({"alert": a.id, "kind": a.kind, "raised": iso(a.raised_at),
                        "cleared": iso(cleared), "open_seconds": seconds(open_for),
-                       "too_long": open_for > ALERT_OPEN_TOO_LONG})
+                       "too_long": open_for > ALERT_OPEN_TOO_LONG,
+                       "told": told.get(a.id, [])})
         if utc(a.raised_at) >= lo:
             raised.append(a.kind)
     return {"raised": len(raised), "by_kind": counted(raised),
             "alerts": listed,
-            "who_was_told": not_recorded(
-                "the channels an alert went to are not recorded per alert",
-                "Kanały, którymi wysłano powiadomienie, nie są zapisywane dla każdego alertu.")}
+            "told": sum(1 for a in listed if a["told"]),
+            "not_told": sum(1 for a in listed if not a["told"])}
 
 
 def _entry(e: AuditEntry | None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from kustosz.report.pdf_words import (
     retention_period,
     rule,
     source_kind,
+    told,
     when,
     where,
     yes_no,
@@ -240,12 +241,18 @@ def alerts(report: dict[str, Any], tz: ZoneInfo) -> Section:
     a = report["alerts"]
     rows = [[str(x["alert"]), alert(x["kind"]), when(x["raised"], tz),
              when(x["cleared"], tz) if x["cleared"] else "otwarty",
-             length(x["open_seconds"]), yes_no(x["too_long"])] for x in a["alerts"]]
+             length(x["open_seconds"]), yes_no(x["too_long"]), told(x["told"], tz)]
+            for x in a["alerts"]]
     return {"heading": "Alerty", "lines": [
-        f"Zgłoszono: {a['raised']}. {a['who_was_told']['note_pl']}"], "tables": [
+        f"Zgłoszono: {a['raised']}. Alerty okresu, o których powiadomiono: {a['told']}; "
+        f"o których nie powiadomiono nikogo: {a['not_told']}.",
+        "Alert, który ustał przed upływem czasu oczekiwania ustawionego dla jego rodzaju, "
+        "nie jest nikomu wysyłany (to nie jest odstępstwo). Kolumna „Kogo powiadomiono” "
+        "podaje kanał, adresatów i czas pierwszej wiadomości."], "tables": [
         counts("Według rodzaju", "Rodzaj", a["by_kind"], alert),
         table("Alerty okresu", ["Nr", "Rodzaj", "Zgłoszony", "Zamknięty", "Otwarty przez",
-                                "Ponad tydzień"], [0.6, 3.4, 1.6, 1.6, 1.4, 1], rows)]}
+                                "Ponad tydzień", "Kogo powiadomiono"],
+              [0.5, 2.4, 1.4, 1.4, 1.1, 0.9, 3.1], rows)]}
 
 
 def all_sections(report: dict[str, Any], tz: ZoneInfo) -> list[Section]:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from kustosz.access.authorisations import ACTIONS
 from kustosz.access.records import REASONS, Reason
+from kustosz.alert_channels import CHANNELS
 from kustosz.alert_kinds import KINDS as ALERT_KINDS
 from kustosz.custody.requests import KINDS as REQUEST_KINDS
 from kustosz.kinds import kind_of
@@ -97,6 +98,29 @@ def alert(code: str) -> str:
         if code in kind.rows or code == kind.key:
             return kind.label_pl
     return code
+
+
+TOLD_NOBODY = "nie powiadomiono nikogo"
+
+
+def told(entries: list[dict[str, Any]], tz: ZoneInfo) -> str:
+    """Who was told of one alert: each channel and its recipients once, with the first
+    message's time and how many went ("e-mail (it@um.pl): 12.11.2026 10:15, 3 wiadomości")."""
+    if not entries:
+        return TOLD_NOBODY
+    seen: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in entries:
+        seen.setdefault((e["channel_kind"], e["recipients"]), []).append(e)
+    lines = []
+    for (kind, recipients), sent in seen.items():
+        name = CHANNELS[kind].name_pl if kind in CHANNELS else kind
+        line = f"{name} ({recipients or NONE}): {when(sent[0]['at'], tz)}"
+        if len(sent) > 1:
+            line += ", " + count_pl(len(sent), "wiadomość", "wiadomości", "wiadomości")
+        if any(e["from_memory"] for e in sent):
+            line += " (bez bazy danych)"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 # Where a finding sends the reader: the register or record as the office calls it.
