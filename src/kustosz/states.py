@@ -127,7 +127,9 @@ class CopyState(StrEnum):
 
 
 class Capacity(StrEnum):
-    """``custody_decisions.capacity``: the head, or the deputy in the head's absence."""
+    """``custody_decisions.capacity``: the built-in positions, the head and the deputy in the
+    head's absence. An office declares others ([positions], kustosz.policy.positions), so the
+    column holds any position's key and the policy, not the database, checks it (0044)."""
 
     HEAD = "head"
     DEPUTY = "deputy"
@@ -173,7 +175,6 @@ CHECKED: dict[tuple[str, str], type[StrEnum]] = {
     ("custody_requests", "material"): Material,
     ("custody_requests", "status"): RequestStatus,
     ("custody_copies", "state"): CopyState,
-    ("custody_decisions", "capacity"): Capacity,
     # migration 0017
     ("camera_recorder_status", "state"): RecorderState,
     ("phone_spool_items", "outcome"): SpoolOutcome,

@@ -19,7 +19,7 @@ from kustosz.cli.common import (
     parse_time,
 )
 from kustosz.custody.answer_deadline import deadline_of, extend
-from kustosz.custody.decisions import decide, decision_of
+from kustosz.custody.decisions import decide, decision_of, decisions_of
 from kustosz.custody.requests import (
     KINDS,
     RequestSpec,
@@ -233,11 +233,14 @@ def requests_show(request_id: int, as_json: bool = typer.Option(False, "--json")
         req = get_request(s, request_id)
         row = _row(vault, req)
         row["material_found"] = material_count(s, req)
-        d = decision_of(s, req.id)
-        row["decision"] = None if d is None else {
-            "agree": d.agree, "by": d.decided_by, "capacity": d.capacity,
-            "on": d.decided_on.isoformat(), "reason": d.reason, "keyed_by": d.keyed_by,
-            "recorded_by": d.recorded_by, "paper_ref": d.paper_ref}
+        rows = [{"agree": d.agree, "by": d.decided_by, "capacity": d.capacity,
+                 "on": d.decided_on.isoformat(), "reason": d.reason, "keyed_by": d.keyed_by,
+                 "recorded_by": d.recorded_by, "paper_ref": d.paper_ref}
+                for d in decisions_of(s, req.id)]
+        settled = decision_of(s, req.id)
+        row["decision"] = None if settled is None else \
+            next(r for r in rows if r["capacity"] == settled.capacity)
+        row["decisions"] = rows  # each position's, with approval "all"
         registered = local(req.registered_at, vault)
         shown = {**row, "from": local(req.start_at, vault), "to": local(req.end_at, vault)}
     if as_json:
@@ -254,8 +257,11 @@ def requests_decide(request_id: int,
                                                help="Wyrażam zgodę / nie wyrażam zgody."),
                     by: str = typer.Option(..., "--by", help="The approver (user name)."),
                     on: str = typer.Option(None, "--on", help="Date of the decision (today)."),
+                    position: str = typer.Option(
+                        None, "--as", help="The position deciding: head, deputy or a key of "
+                                           "the policy's [positions] ([disclosure] approvers)."),
                     deputy: bool = typer.Option(False, "--deputy",
-                                                help="The deputy decides: the head is absent."),
+                                                help="The deputy decides (--as deputy)."),
                     reason: str = typer.Option(None, "--reason"),
                     paper_ref: str = typer.Option(
                         None, "--paper-ref",
@@ -265,16 +271,21 @@ def requests_decide(request_id: int,
     """Record the approver's decision, taken on paper, on a request (R4.1)."""
     if agree is None:
         raise InputError("give --agree or --refuse")
+    if deputy and position not in (None, "deputy"):
+        raise InputError(f"--deputy is --as deputy; it contradicts --as {position}")
     with open_vault() as vault, vault.transaction() as s:
         today = vault.now().astimezone(vault.policy.timezone).date()
         try:
             # keyed_by None: whoever runs the command line is not the approver's account.
             decide(s, vault.policy, request_id, by=by, agree=agree,
                    on=parse_day(on, "--on") or today, actor=actor(), keyed_by=None,
-                   paper_ref=paper_ref, deputy=deputy, reason=reason)
+                   paper_ref=paper_ref, capacity=position, deputy=deputy, reason=reason)
+            status = get_request(s, request_id).status
         except FieldError as exc:
             raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]") from None
+    waits = agree and status == RequestStatus.REGISTERED  # approval "all": others to agree
     console.print(f"request {request_id}: {'agreed' if agree else 'refused'}"
+                  + ("; awaiting the other approvers' decisions" if waits else "")
                   + (f" (decision on paper {paper_ref.strip()})" if paper_ref else ""))
 
 

@@ -19,10 +19,10 @@ from kustosz.custody.answer_deadline import deadline_of
 from kustosz.custody.copies import get_copy
 from kustosz.custody.copy_dates import held_period, kept_until
 from kustosz.custody.copy_terms import fmt
-from kustosz.custody.decisions import decision_of
+from kustosz.custody.decisions import decision_of, on_paper, paper_blocks
 from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, get_request
 from kustosz.db.access import Authorisation
-from kustosz.db.custody import Copy, Decision, Handover, Request, User
+from kustosz.db.custody import Copy, Handover, Request, User
 from kustosz.documents.clauses import access_facts, clause_points
 from kustosz.documents.office import annex, refuse_unless
 from kustosz.errors import InputError, NotFound
@@ -47,24 +47,7 @@ def _d(value: date | None) -> str | None:
 
 def _decision(session: Session, policy: Policy, req: Request) -> dict[str, Any] | None:
     d = decision_of(session, req.id)
-    if d is None:
-        return None
-    return {"agree": d.agree, "on": _d(d.decided_on), "by": printed(session, d.decided_by),
-            "by_title": policy.deputy_title, "capacity": d.capacity, "reason": d.reason,
-            "paper_ref": d.paper_ref, "entry": entry_pl(session, policy, d)}
-
-
-def entry_pl(session: Session, policy: Policy, d: Decision) -> str:
-    """How the decision reached the system, in words: on whose account, on which paper."""
-    when = fmt(d.recorded_at, policy, seconds=False)
-    keyer = printed(session, d.keyed_by) if d.keyed_by else \
-        f"operator serwera z wiersza poleceń ({d.recorded_by})"
-    if d.paper_ref:
-        return (f"Decyzja podjęta na piśmie (znak dokumentu: {d.paper_ref}). Do systemu "
-                f"wprowadził(a): {keyer}, {when}.")
-    if d.keyed_by == d.decided_by:
-        return f"Decyzję zapisał(a) w systemie decydujący, z własnego konta: {keyer}, {when}."
-    return f"Decyzję wprowadził(a) do systemu: {keyer}, {when}."
+    return None if d is None else on_paper(session, policy, d)
 
 
 def _asked_time(req: Request, policy: Policy) -> str:
@@ -125,6 +108,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
             "approx_time": req.approx_time, "window": _asked_time(req, policy), "place": place,
             "caller": req.caller, "callee": req.callee, "description": req.description,
             "purpose": req.purpose or None, "decision": _decision(session, policy, req),
+            "decisions": paper_blocks(session, policy, req.id),
             "securing": _securing(policy) and req.kind == RequestKind.INTERESTED,
             "notes": notes, "footer": f"wniosek nr {req.id}"}
     if subject:
@@ -153,7 +137,8 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> Doc:
         "title": f"Decyzja — wniosek nr {req.id}", "date": d["on"], "request_id": req.id,
         "received_on": _d(req.received_on), "requester": req.requester,
         "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose or None,
-        "data_subject": req.kind == RequestKind.DATA_SUBJECT, "decision": d}
+        "data_subject": req.kind == RequestKind.DATA_SUBJECT, "decision": d,
+        "decisions": paper_blocks(session, policy, req.id)}
 
 
 def extension_notice_doc(session: Session, policy: Policy, request_id: int
@@ -450,6 +435,7 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
         refuse_unless(policy, *FORM_KIND[name])
     data: dict[str, Any] = {**policy.doc_names(),
                             "annex": annex(policy, name), "decision": None, "notes": [],
+                            "decisions": paper_blocks(None, policy, None),
                             "rows": [], "members": [], "sources": [], "files": []}
     if name == "request-calls":  # an interested person asks to secure [004 §7.4]
         data["securing"] = _securing(policy)

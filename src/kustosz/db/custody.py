@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kustosz.db.models import Base
 from kustosz.db.types import BigId, UTCDateTime
 from kustosz.kinds import Material, check_in
-from kustosz.states import Capacity, CopyState, RequestKind, RequestStatus
+from kustosz.states import CopyState, RequestKind, RequestStatus
 
 
 class User(Base):
@@ -109,14 +109,17 @@ class Request(Base):
 
 
 class Decision(Base):
-    """Decyzja: wyrażam zgodę / nie wyrażam zgody — by the head, or the deputy in absence."""
+    """Decyzja: wyrażam zgodę / nie wyrażam zgody — by a position the office's policy lists
+    ([disclosure] approvers); with approval "all" each position records its own, once."""
 
     __tablename__ = "custody_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("custody_requests.id"), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("custody_requests.id"))
     agree: Mapped[bool] = mapped_column()
     decided_by: Mapped[str] = mapped_column(String(100))  # users.name
-    capacity: Mapped[str] = mapped_column(String(10))  # head | deputy (head absent)
+    # the position's key: head | deputy | a [positions] key — the policy checks it, not the
+    # database, since each office declares its own (migration 0044)
+    capacity: Mapped[str] = mapped_column(String(40))
     decided_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))  # the actor, as in the audit log
@@ -126,8 +129,8 @@ class Decision(Base):
     keyed_by: Mapped[str | None] = mapped_column(String(100))
     # A decision taken on paper and entered by someone else names its document (znak pisma).
     paper_ref: Mapped[str | None] = mapped_column(String(200))
-    __table_args__ = (CheckConstraint(check_in("capacity", Capacity),
-                                      name="ck_custody_decisions_capacity"),)
+    __table_args__ = (UniqueConstraint("request_id", "capacity",
+                                       name="uq_custody_decisions_request_capacity"),)
 
 
 class Copy(Base):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kustosz.errors import ConfigError
 from kustosz.kinds import KINDS, SourceKind
+from kustosz.policy import positions
 from kustosz.policy.accessibility import check as check_accessibility
 from kustosz.policy.periods import Period
 from kustosz.policy.schema import shape_problems
@@ -314,6 +315,8 @@ class Policy:
     copy_counted_from: Literal["recording_date", "copy_date"]
     call_scope: Literal["all", "external_incoming"]
     approvers: tuple[str, ...]
+    approval: positions.Approval = "any"
+    posts: dict[str, positions.Position] = field(default_factory=dict, compare=False)
     duties: Duties = Duties()
     custody: CustodyRules = CustodyRules()
     video: VideoRules = VideoRules()
@@ -328,6 +331,12 @@ class Policy:
             return self.forms
         return _names({"name": self.office_name, "approver_title": self.approver_title,
                        "deputy_title": self.deputy_title})
+
+    def position(self, key: str) -> positions.Position:
+        """The position ``key`` (a decision's capacity; ``posts``) with its titles in the cases;
+        a key the policy no longer declares is printed as recorded, never lost."""
+        return self.posts.get(key) or positions.Position(
+            key, key, f"osoby na stanowisku: {key}", f"osobę na stanowisku: {key}")
 
     def doc_names(self) -> dict[str, str | None]:
         """The names for a document's data: "office" and "approver" in the nominative (as
@@ -389,7 +398,9 @@ class Policy:
                        "counted_from": self.copy_counted_from,
                        "ceiling": self.custody.copy_ceiling},
             "calls": {"scope": self.call_scope},
-            "disclosure": {"approvers": list(self.approvers)},
+            "disclosure": {"approvers": list(self.approvers), "approval": self.approval},
+            "positions": {k: p.__dict__ for k, p in self.posts.items() if k not in ("head",
+                                                                                   "deputy")},
             "duties": self.duties.as_dict(),
             "video": self.video.as_dict(),
             "access": self.access.as_dict(),
@@ -504,28 +515,14 @@ def _purposes(data: dict[str, Any]) -> None:
                           pl="Zasada documents.purposes musi wymieniać niepuste teksty.")
 
 
-def _approvers(data: dict[str, Any]) -> tuple[str, ...]:
-    approvers = data.get("disclosure", {}).get("approvers", ["head"])
-    unheld = [str(a) for a in approvers if a not in ("head", "deputy")]
-    if not approvers or unheld:
-        en, pl = ", ".join(map(repr, unheld)), ", ".join(f"„{a}”" for a in unheld)
-        raise ConfigError(f"policy disclosure.approvers names {en or 'no one'}, a position no "
-                          "one holds: list 'head' (office.approver_title) and optionally "
-                          "'deputy' (office.deputy_title)",
-                          pl=f"Zasada disclosure.approvers wymienia {pl or 'nikogo'} — "
-                             "stanowisko, którego nikt nie zajmuje: podaj „head” "
-                             "(office.approver_title) i ewentualnie „deputy” "
-                             "(office.deputy_title).")
-    return tuple(approvers)
-
-
 def _rules(data: dict[str, Any]) -> list[Callable[[], object]]:
     """The policy's rules, each apart, so one file's every fault is told at once."""
     return [partial(_office, data), *(partial(_retention, data, k) for k in SOURCE_KINDS),
             partial(_purposes, data),
             partial(check_accessibility, data.get("accessibility", {})),
             *checks_of_texts(data.get("documents", {})), partial(_deadline, data),
-            partial(_approvers, data), partial(_period, data, "copies", "lifetime"),
+            partial(positions.check_declared, data), partial(positions.approvers, data),
+            partial(positions.approval, data), partial(_period, data, "copies", "lifetime"),
             partial(_choice, data, "copies", "counted_from", ("recording_date", "copy_date")),
             partial(_choice, data, "calls", "scope", ("all", "external_incoming")),
             partial(_custody_rules, data), partial(_video_rules, data),
@@ -558,6 +555,7 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         raise ConfigError("\n".join(map(str, problems)),
                           pl="\n".join(p.pl or str(p) for p in problems))
     office = data.get("office", {})
+    names = _names(office)
     return Policy(
         preset=preset,
         office_name=office["name"],
@@ -571,13 +569,15 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         copy_counted_from=_choice(data, "copies", "counted_from",
                                   ("recording_date", "copy_date")),
         call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
-        approvers=_approvers(data),
+        approvers=positions.approvers(data), approval=positions.approval(data),
+        posts=positions.positions(data, (names.approver, names.approver_gen, names.approver_acc),
+                                    (names.deputy, names.deputy_gen, names.deputy_acc)),
         duties=Duties(**data.get("duties", {})),
         custody=_custody_rules(data),
         video=_video_rules(data),
         access=_access_rules(data),
         raw=data,
-        forms=_names(office),
+        forms=names,
     )
 
 

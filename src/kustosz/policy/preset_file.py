@@ -4,7 +4,8 @@
 An override may rely on the policy's fallbacks (a sentence that names the office in the
 nominative when no declined form is given, policy.model.Names); a whole regulation may not:
 it names its office and its head with every form the documents decline them in, names a
-deputy when the deputy approves, and keeps each kind of material at least as long as a
+deputy when the deputy approves, and each position of its own (`[positions.<key>]`) with its
+forms, and keeps each kind of material at least as long as a
 person may ask for it.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from kustosz.errors import ConfigError
 from kustosz.policy.model import SOURCE_KINDS, check_policy
 from kustosz.policy.periods import Period
+from kustosz.policy.positions import declared
 from kustosz.words import period_pl
 
 # Each title a preset must give and the forms the documents decline it in, in Polish words.
@@ -62,6 +64,22 @@ def _forms(office: dict[str, Any], approvers: list[Any]) -> list[ConfigError]:
     return out
 
 
+def _position_forms(data: dict[str, Any]) -> list[ConfigError]:
+    """Each declared position's forms, as the head's: "Decyzja Sekretarza …", "przez …"."""
+    out = []
+    for key, table in declared(data).items():
+        for form, case_pl, case_en, example in (
+                ("title_genitive", "dopełniacz", "genitive", "(decyzja) Sekretarza Miasta …"),
+                ("title_accusative", "biernik", "accusative", "(przez) Sekretarza Miasta …")):
+            if table.get("title") and not table.get(form):
+                out.append(ConfigError(
+                    f"policy positions.{key}.{form} is missing: the {case_en} of "
+                    f"positions.{key}.title, which the documents print, e.g. {example}",
+                    pl=f"Brak zasady positions.{key}.{form}: {case_pl} od positions.{key}."
+                       f"title, którego potrzebują dokumenty, np. {example}."))
+    return out
+
+
 def _kept_for_requests(data: dict[str, Any]) -> list[ConfigError]:
     """A kind kept shorter than a person may ask for it: a request lodged in time would find
     the material gone (the office must keep it at least until the deadline has run)."""
@@ -93,4 +111,4 @@ def check_preset(data: dict[str, Any]) -> list[ConfigError]:
     approvers = disclosure.get("approvers") if isinstance(disclosure, dict) else None
     if isinstance(office, dict):
         problems += _forms(office, approvers if isinstance(approvers, list) else [])
-    return problems + _kept_for_requests(data)
+    return problems + _position_forms(data) + _kept_for_requests(data)

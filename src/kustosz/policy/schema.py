@@ -90,8 +90,19 @@ class Video(Section):
     excluded_clause: str | None = _text("The clause excluding them.")
 
 
+class Position(Section):
+    """A position beyond the head and the deputy that may decide a disclosure."""
+
+    title: str | None = _text("The position's title: Sekretarz Miasta Przykładowo.")
+    title_genitive: str | None = _text("Dopełniacz: (decyzja) Sekretarza Miasta ….")
+    title_accusative: str | None = _text("Biernik: (przez) Sekretarza Miasta ….")
+
+
 class Disclosure(Section):
-    approvers: list[str] | None = _text("Who approves a disclosure: \"head\", \"deputy\".")
+    approvers: list[str] | None = _text(
+        "Who decides a disclosure: \"head\", \"deputy\" or keys of [positions].")
+    approval: Literal["any", "all"] | None = _text(
+        "\"any\": one listed position's agreement approves (default); \"all\": every one's.")
 
 
 class Duties(Section):
@@ -215,6 +226,8 @@ class PolicyFile(Section):
     copies: Copies | None = None
     calls: Calls | None = None
     video: Video | None = None
+    positions: dict[str, Position] | None = _text(
+        "The office's own positions that may decide, by key: [positions.sekretarz].")
     disclosure: Disclosure | None = None
     duties: Duties | None = None
     access: Access | None = None
@@ -231,10 +244,13 @@ def keys(model: type[BaseModel] = PolicyFile, path: tuple[str, ...] = ()
     for name, info in model.model_fields.items():
         key = (*path, info.alias or name)
         out.append(key)
-        sub = [a for a in getattr(info.annotation, "__args__", ())
-               if isinstance(a, type) and issubclass(a, BaseModel)]
-        if sub:
-            out += keys(sub[0], key)
+        args = getattr(info.annotation, "__args__", ())
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        tables = [a.__args__[1] for a in args if getattr(a, "__origin__", None) is dict]
+        if models:
+            out += keys(models[0], key)
+        elif tables:  # a table of tables by the office's own keys: [positions.<key>]
+            out += keys(tables[0], (*key, "*"))
     return out
 
 

@@ -92,6 +92,9 @@ class DecisionIn(BaseModel):
     agree: bool
     on: date
     by: str | None = None
+    capacity: str | None = Field(
+        default=None, description="The position deciding: head, deputy or a key of the "
+                                  "policy's [positions]; left out: the head (or the one listed).")
     deputy: bool = False
     reason: str | None = None
     paper_ref: str | None = Field(
@@ -107,8 +110,10 @@ async def request_decide(request_id: PathId, body: DecisionIn, request: Request,
         with ctx.vault.transaction() as s:
             d = decide(s, ctx.vault.policy, request_id, by=body.by or user.name,
                        agree=body.agree, on=body.on, actor=user.name, keyed_by=user.name,
-                       paper_ref=body.paper_ref, deputy=body.deputy, reason=body.reason)
+                       paper_ref=body.paper_ref, capacity=body.capacity,
+                       deputy=body.deputy, reason=body.reason)
             return {"request": request_id, "agree": d.agree, "by": d.decided_by,
+                    "capacity": d.capacity,
                     "keyed_by": d.keyed_by, "paper_ref": d.paper_ref}
     except NotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)

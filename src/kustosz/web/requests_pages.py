@@ -18,7 +18,7 @@ from kustosz import jobs
 from kustosz.access.users import list_users
 from kustosz.custody import papers, subject_review
 from kustosz.custody.answer_deadline import deadline_of, extend
-from kustosz.custody.decisions import decide, decision_of
+from kustosz.custody.decisions import decide, decisions_of, titled
 from kustosz.custody.handover import RECEIVING_KINDS, hand_over
 from kustosz.custody.no_data import answer_no_data
 from kustosz.custody.requests import (
@@ -380,7 +380,7 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                   errors: dict[str, str] | None = None) -> Response:
     with ctx.vault.reading() as s:
         req = get_request(s, req_id)
-        decision = decision_of(s, req_id)
+        decisions = decisions_of(s, req_id)
         # the newest: a data subject's copy sent back at review is followed by a new one
         copy = s.execute(select(Copy).where(Copy.request_id == req_id)
                          .order_by(Copy.id.desc())).scalars().first()
@@ -416,10 +416,10 @@ def _request_page(ctx: Ctx, req_id: int, status: int = 200, error: str | None = 
                        and deadline.answered_on is None and not handed_here
                        and req.status in (RequestStatus.REGISTERED, RequestStatus.APPROVED)
                        and (copy is None or copy.state != CopyState.KEPT))
-    return page(ctx, "request.html", status, req=req, decision=decision, copy=copy,
+    return page(ctx, "request.html", status, req=req, decisions=decisions, copy=copy,
+                listed=ctx.vault.policy.approvers, positions=titled(ctx.vault.policy, decisions),
                 state=state, found=found, made_by=made_by, handed_here=handed_here,
-                may_hand_over=may_hand_over, may_answer_none=may_answer_none,
-                deliveries=DELIVERY,
+                may_hand_over=may_hand_over, may_answer_none=may_answer_none, deliveries=DELIVERY,
                 period=asked_and_held(req, ctx.vault.config.hold_margin_minutes, tz),
                 destruction=destruction, approvers=approvers, custodians=custodians,
                 see_locations=see, kinds=KINDS, materials=MATERIALS, error=error,
@@ -462,7 +462,7 @@ async def request_decide(req_id: PathId, request: Request, ctx: Ctx = gate("cust
             decide(s, ctx.vault.policy, req_id, by=by, agree=form["agree"] == "yes", on=on,
                    actor=user.name, keyed_by=user.name,
                    paper_ref=form.get("paper_ref", "").strip() or None,
-                   deputy=form.get("deputy") == "on", reason=form.get("reason"))
+                   capacity=form.get("capacity") or None, reason=form.get("reason"))
     except NotFound:
         raise  # the app's Polish 404 page
     except FieldError as exc:
