@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 from tests.conftest import Cli, snapshot
 from tests.custody.custody_helpers import setup_camera
-from tests.web.web_helpers import client, session_for, user
+from tests.web.web_helpers import client, session_for, signed_in, user
 
 from kustosz.access.users import add_user
 from kustosz.config_schema.policy_file import check_preset_file
@@ -356,6 +356,16 @@ def test_a_preset_file_office_decides_through_the_web(tmp_path: Path) -> None:
         assert r.status_code == 303 and _status(vault, rid) == "refused"
         with vault.reading() as s:
             assert [d.capacity for d in decisions_of(s, rid)] == ["sekretarz"]
+        # the API names the position too; left out, the one position listed decides
+        api = signed_in(vault, "sekretarz", api=True)
+        other = _request(vault)
+        r = api.post(f"/api/requests/{other}/decision",
+                     json={"agree": True, "on": _today(vault).isoformat()})
+        assert r.status_code == 201 and r.json()["capacity"] == "sekretarz"
+        third = _request(vault)
+        r = api.post(f"/api/requests/{third}/decision",
+                     json={"agree": True, "on": _today(vault).isoformat(), "capacity": "head"})
+        assert r.status_code == 422 and _status(vault, third) == "registered"
     finally:
         vault.close()
 

@@ -272,7 +272,8 @@ def requests_decide(request_id: int,
     if agree is None:
         raise InputError("give --agree or --refuse")
     if deputy and position not in (None, "deputy"):
-        raise InputError(f"--deputy is --as deputy; it contradicts --as {position}")
+        raise InputError(f"--deputy is --as deputy; it contradicts --as {position}",
+                         pl=f"--deputy oznacza --as deputy — nie łączy się z --as {position}.")
     with open_vault() as vault, vault.transaction() as s:
         today = vault.now().astimezone(vault.policy.timezone).date()
         try:
