@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from kustosz.db.migrate import alembic_config, upgrade
 from kustosz.vault import Vault
 
-PREVIOUS = "0042"
+PREVIOUS = "0043"
 T = "2026-11-20 10:00:00+00:00"
 DECISION = ("INSERT INTO custody_decisions (id, request_id, agree, decided_by, capacity, "
             "decided_on, recorded_by, recorded_at) VALUES (:id, :rid, :a, 'x', :cap, "

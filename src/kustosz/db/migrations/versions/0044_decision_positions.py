@@ -18,7 +18,7 @@ Changes"); nothing references custody_decisions, so the rebuild touches no other
 the downgrade writes back the exact clause 0016 added, which 0016's own downgrade looks for.
 
 Revision ID: 0044
-Revises: 0042
+Revises: 0043
 Create Date: 2026-12-05 09:00:00.000000
 """
 
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0044"
-down_revision = "0042"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
