@@ -121,12 +121,13 @@ def test_a_get_services_the_camera_cannot_answer_falls_back_to_capabilities(
 
 def test_a_recorder_answering_as_text_html_is_read() -> None:
     """The DVC recorder labels every SOAP answer `text/html` (its manifest): the content is
-    SOAP, so it is read; the make it writes, `--`, is kept as published by the reader."""
+    SOAP, so it is read; the make it writes, `--`, names nothing and is read as none (every
+    use of the facts — the register, `kustosz cameras onvif`, the find page — says "?")."""
     with CorpusCamera(drn_on_ipd(), "admin", PASSWORD, HIKVISION_REFUSAL) as cam:
         facts = read_camera(parse_address(here(cam)), "admin", PASSWORD)
     d = facts.device
     assert (d.make, d.model, d.firmware, d.serial, d.hardware_id) == (
-        "--", "DRN-3282R", "1.4.6.47791B211105", "REDACTED1", "REDACTED2")
+        "", "DRN-3282R", "1.4.6.47791B211105", "REDACTED1", "REDACTED2")
 
 
 def test_the_register_stores_a_placeholder_make_as_unknown(cli: Cli) -> None:

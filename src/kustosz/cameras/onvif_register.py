@@ -22,6 +22,7 @@ from kustosz.cameras.rules import RtspAddress, parse_rtsp_url
 from kustosz.db.cameras import Camera, CameraDevice
 from kustosz.db.models import Source
 from kustosz.errors import InputError
+from kustosz.onvif.texts import said
 from kustosz.policy import Policy
 
 if TYPE_CHECKING:  # the ONVIF client itself loads only where a camera is asked
@@ -203,11 +204,7 @@ def _no_twin(session: Session, serial: str | None) -> None:
 
 
 def _text(value: str, limit: int = 200) -> str | None:
-    cleaned = " ".join((value or "").split())[:limit]
-    # Firmware that has no make or serial to give writes a placeholder such as "--" (a DVC
-    # recorder, tests/corpus/onvif/dvc-drn-3282r): no letter or digit names nothing, and a
-    # placeholder serial would make every such camera a "twin" of the first.
-    return cleaned if any(c.isalnum() for c in cleaned) else None
+    return said(value)[:limit] or None
 
 
 def add_onvif_camera(session: Session, policy: Policy, spec: CameraSpec, facts: CameraFacts,

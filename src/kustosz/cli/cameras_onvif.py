@@ -83,7 +83,8 @@ def cameras_onvif(
                    "clock": asdict(facts.clock) if facts.clock else None})
         return
     d = facts.device
-    console.print(f"{facts.address}: {d.make} {d.model}, serial {d.serial or '—'}, "
+    console.print(f"{facts.address}: {d.make or '?'} {d.model or '?'}, "
+                  f"serial {d.serial or '—'}, "
                   f"firmware {d.firmware or '—'}")
     table = Table("profile", "name", "codec", "size", "fps", "kbit/s", "stream", "use")
     for p in facts.profiles:

@@ -21,6 +21,7 @@ from kustosz.errors import KustoszError
 from kustosz.onvif.address import OnvifAddress
 from kustosz.onvif.client import Client, OnvifUnusableAnswer
 from kustosz.onvif.deadline import session_transport
+from kustosz.onvif.texts import said
 
 TIMEOUT_S = 5.0  # per call; a camera on the office's network answers in well under a second
 # One session's calls (services, device, profiles, a stream address each, the clock) answered
@@ -161,10 +162,10 @@ def _client(address: OnvifAddress, user: str, password: str,
 
 
 def _device(info: dict[str, str]) -> DeviceFacts:
-    return DeviceFacts(make=info.get("Manufacturer", ""), model=info.get("Model", ""),
-                       firmware=info.get("FirmwareVersion", ""),
-                       serial=info.get("SerialNumber", ""),
-                       hardware_id=info.get("HardwareId", ""))
+    return DeviceFacts(make=said(info.get("Manufacturer")), model=said(info.get("Model")),
+                       firmware=said(info.get("FirmwareVersion")),
+                       serial=said(info.get("SerialNumber")),
+                       hardware_id=said(info.get("HardwareId")))
 
 
 def _number(value: Any) -> float | None:
