@@ -469,6 +469,12 @@ def assert_nothing_dropped(model: BaseModel, data: dict[str, Any]) -> None:
         inner = getattr(model, name)
         if isinstance(inner, BaseModel) and isinstance(value, dict):
             assert_nothing_dropped(inner, value)
+        elif isinstance(inner, dict) and isinstance(value, dict) and any(
+                isinstance(v, BaseModel) for v in inner.values()):  # e.g. [policy.positions.*]
+            assert inner.keys() == value.keys(), key
+            for name_, item in inner.items():
+                assert isinstance(item, BaseModel), (key, name_)
+                assert_nothing_dropped(item, value[name_])
         elif isinstance(value, dict):
             assert inner == value, key  # [policy]: handed on whole
 

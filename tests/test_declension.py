@@ -62,9 +62,11 @@ def _text(pdf: bytes) -> str:
 
 
 def _decided_by_deputy(policy) -> dict:
+    """The deputy's decision as the papers give it (custody.decisions.on_paper): the block is
+    headed by the head's genitive, in whose name the deputy decides."""
     return {"agree": True, "on": "02.03.2026", "by": "Anna Nowak", "by_title":
-            policy.deputy_title, "capacity": "deputy", "reason": None, "paper_ref": None,
-            "entry": None}
+            policy.deputy_title, "gen": policy.doc_names()["approver_gen"],
+            "capacity": "deputy", "reason": None, "paper_ref": None, "entry": None}
 
 
 # document -> (extra data, the sentences it must print: format keys are the Names fields)
@@ -129,6 +131,7 @@ def test_documents_put_the_office_and_its_head_in_the_right_case(preset: str,
     data.update(extra)
     if data.get("decision") == "DEPUTY":
         data["decision"] = _decided_by_deputy(policy)
+        data["decisions"] = [data["decision"]]
     text = _text(render(document, data))
     for sentence in sentences:
         assert sentence.format(**names) in text, (sentence, text)
@@ -163,6 +166,7 @@ def test_a_policy_without_forms_names_the_office_in_a_construction_that_keeps_th
     assert n.deputy_acc == "zastępcę kierownika jednostki (Wicedyrektor)"
     data = blank("request-video", policy)
     data["decision"] = _decided_by_deputy(policy)
+    data["decisions"] = [data["decision"]]
     text = _text(render("request-video", data))
     assert "monitoringu wizyjnego jednostki: Szkoła Podstawowa nr 1 w Pleszewie" in text
     assert ("przez zastępcę kierownika jednostki (Wicedyrektor), z powodu nieobecności "

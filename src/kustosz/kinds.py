@@ -97,6 +97,10 @@ class MaterialKind:
     # it): an approved undo of a wrong-ahead clock counts them back (kustosz.clock.undo).
     # Others may carry a device's own time, which an ahead server clock did not touch.
     server_clock: bool = False
+    # What one line of its chunks is, in Polish: one, few, many ("wiadomość", "wiadomości",
+    # "wiadomości"), for counts a person reads (the accountability report); None where a
+    # file is the item.
+    entry_pl: tuple[str, str, str] | None = None
 
     @property
     def time_key(self) -> str | None:
@@ -136,7 +140,8 @@ KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in 
         material_pl="monitoring poczty elektronicznej (metadane)",
         choose_pl="Wybierz dziennik poczty.", absent_en="monitors no e-mail",
         absent_pl="nie stosuje monitoringu poczty elektronicznej",
-        time_keys=("received",), delivery_counter="messages", quiet=timedelta(hours=72)),
+        time_keys=("received",), delivery_counter="messages", quiet=timedelta(hours=72),
+        entry_pl=("wiadomość", "wiadomości", "wiadomości")),
     MaterialKind(
         SourceKind.ENDPOINT, "aktywność na urządzeniach", "IT activity monitoring",
         "źródła zdarzeń IT", Material.EVENTS, frozenset({Action.EVENTS, Action.EXPORT}),
@@ -145,7 +150,8 @@ KINDS: Mapping[SourceKind, MaterialKind] = MappingProxyType({k.name: k for k in 
         choose_pl="Wybierz źródło zdarzeń.", absent_en="monitors no IT activity",
         absent_pl="nie stosuje monitoringu aktywności na urządzeniach",
         # Events are dated by their own time; a line without a readable one by its receipt.
-        time_keys=("at", "received"), delivery_counter="events", quiet=timedelta(hours=1)),
+        time_keys=("at", "received"), delivery_counter="events", quiet=timedelta(hours=1),
+        entry_pl=("zdarzenie", "zdarzenia", "zdarzeń")),
 )})
 # Material kept in chunks (mail journals, IT events), in registry order.
 CHUNKED: tuple[MaterialKind, ...] = tuple(k for k in KINDS.values() if k.chunk is not None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kustosz.kinds import KINDS, kind_of
 from kustosz.report.pdf_words import (
     NONE,
     action,
@@ -83,11 +84,10 @@ def _rules(rules: dict[str, Any] | None) -> str:
 
 def entries(kind: str, n: int | None) -> str:
     """What a journal's or a tool's files held: '1 wiadomość', '2 zdarzenia', '5 zdarzeń'."""
-    if n is None:
+    words = kind_of(kind).entry_pl if kind in KINDS else None
+    if n is None or words is None:
         return NONE  # a camera's or a line's files are what is counted
-    if kind == "mailbox":
-        return count_pl(n, "wiadomość", "wiadomości", "wiadomości")
-    return count_pl(n, "zdarzenie", "zdarzenia", "zdarzeń")
+    return count_pl(n, *words)
 
 
 def recorded(report: dict[str, Any]) -> Section:
