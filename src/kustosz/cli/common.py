@@ -131,3 +131,11 @@ def local(value: datetime | str | None, vault: Vault) -> str:
         value = value.replace(tzinfo=UTC)
     shown = value.astimezone(vault.policy.timezone).replace(microsecond=0)
     return f"{shown:%Y-%m-%d %H:%M:%S} {shown.isoformat()[19:]}"
+
+
+def echo_or_write(text: str, output: Path | None) -> None:
+    """A generated text (a JSON Schema) to standard output, or into ``output``."""
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, "utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kustosz.cli.common import console, emit_json, err_console, fails_cleanly, state
+from kustosz.cli.common import console, echo_or_write, emit_json, err_console, fails_cleanly, state
 from kustosz.config_schema import CONFIG_NAME, Problem, check_file, json_schema_text
 from kustosz.errors import InputError
 
@@ -89,11 +89,7 @@ def config_schema(
 ) -> None:
     """Print the JSON Schema of kustosz.toml (for editors: e.g. Taplo/Even Better TOML with
     `#:schema ./kustosz.schema.json` on the file's first line)."""
-    text = json_schema_text()
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, "utf-8")
+    echo_or_write(json_schema_text(), output)
 
 
 def register(app: typer.Typer) -> None:

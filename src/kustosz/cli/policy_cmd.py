@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from kustosz.cli.admin import policy_app
-from kustosz.cli.common import fails_cleanly
+from kustosz.cli.common import echo_or_write, fails_cleanly
 from kustosz.cli.config_cmd import report
 from kustosz.config_schema.policy_file import check_preset_file, json_schema_text
 
@@ -32,11 +32,7 @@ def policy_schema(
 ) -> None:
     """Print the JSON Schema of a preset file (also the schema of kustosz.toml's [policy]),
     for editors: e.g. `#:schema ./policy.schema.json` on the file's first line."""
-    text = json_schema_text()
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, "utf-8")
+    echo_or_write(json_schema_text(), output)
 
 
 def register(app: typer.Typer) -> None:
