@@ -264,9 +264,17 @@ def test_the_check_on_the_review_page_in_a_real_browser(
                 page.goto(f"{url}/review/{clean.year}/{clean.seq}")
                 page.click("#open-review")
                 page.wait_for_selector("#sprawdzenie img")
+                # Settled first (loaded or broken), then judged: a broken picture is named
+                # with its answer instead of ending as a bare time-out (CI, 2026-11-27). The
+                # ceiling is for a machine busy with the rest of the suite, not a measure.
                 page.wait_for_function(  # a function: an expression is eval'd, which CSP refuses
                     "() => [...document.querySelectorAll('#sprawdzenie img')]"
-                    ".every(i => i.complete && i.naturalWidth > 0)")
+                    ".every(i => i.complete)", timeout=120_000)
+                broken = page.eval_on_selector_all(
+                    "#sprawdzenie img", "is => is.filter(i => !(i.naturalWidth > 0))"
+                    ".map(i => i.getAttribute('src'))")
+                answers = [(src, page.request.get(f"{url}{src}").status) for src in broken]
+                assert not broken, f"pictures not shown, asked again: {answers}"
                 shown = page.locator("#sprawdzenie img").count()
                 assert shown == len(clean.sources[0]["masking"]["verification"]
                                     ["worst_frames"]) > 0
