@@ -7,7 +7,9 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # pytest-xdist workers for `make test`. 3 on the 2-core test machine: many tests wait on real
 # servers, clocks and subprocesses, so a third worker fills the idle CPU (the full suite there:
 # 11:51-12:03 with 3 workers, 14:47 with 2; 33-38 min in one process, measured on a shared
-# machine). TEST_WORKERS=0 runs it in one process.
+# machine). TEST_WORKERS=0 runs it in one process. The workers steal from each other
+# (--dist worksteal) and the longest tests, as tests/durations.json measured them, start first
+# (tests/support/slow_first.py): the run's tail is no 10-minute test begun near the end.
 TEST_WORKERS ?= 3
 
 # Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests),
@@ -137,7 +139,7 @@ test: $(STAMP) deb-packages $(NODE_STAMP)
 		psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers at $(PG_URL): running the PostgreSQL tests too"; \
 		export KUSTOSZ_TEST_PG='$(PG_URL)'; fi; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP) bench-deb-packages
 	$(BIN)/python bench/recorders.py

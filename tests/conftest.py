@@ -28,6 +28,7 @@ from kustosz.db.migrate import upgrade as real_upgrade
 from kustosz.db.schema import metadata
 from kustosz.ingest.camera import index_batch
 from kustosz.vault import Vault
+from tests.support import slow_first
 
 PG = os.environ.get("KUSTOSZ_TEST_PG")
 
@@ -348,3 +349,21 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
     for line in report(Path(__file__).resolve().parents[1] / "src" / "kustosz"):
         terminalreporter.write_line(line)
+
+
+# -- the longest tests first (tests/support/slow_first.py, issue 52 item 7) ----------------------
+_durations = slow_first.recorder()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow_first.modify(items)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _durations is not None:
+        _durations.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _durations is not None and not hasattr(session.config, "workerinput"):
+        _durations.write(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
