@@ -115,3 +115,29 @@ def test_the_loop_runs_the_turn_on_its_clock(sqlite_vault: Vault, tmp_path: Path
         stop.set()
         loop.join(30)
     assert not loop.is_alive()
+
+
+def test_a_job_queued_before_the_loop_began_is_followed_not_queued_again(
+        sqlite_vault: Vault, tmp_path: Path) -> None:
+    """The job another node queued before the scheduler's lease moved here (or this serve
+    before a restart) is still queued: the loop follows it rather than queuing a second."""
+    from kustosz.jobs import records
+
+    vault = sqlite_vault
+    month = month_of_activity(vault, tmp_path)
+    label = month.period.label
+    first = month.period.hi + timedelta(minutes=30)
+    with vault.engine.begin() as conn:
+        job_id = records.create(conn, "report.accountability",
+                                {"month": label, "actor": jobs.SYSTEM,
+                                 "as_of": first.isoformat()}, jobs.SYSTEM)
+    state = monthly.Monthly()
+    state.tick(vault, first + timedelta(minutes=5))
+    assert [j[0] for j in _jobs(vault)] == [job_id] and state.job == (label, job_id)
+
+    store.make(vault, label, jobs.SYSTEM, first)  # the other node's worker runs it
+    records.done(vault, job_id, {"month": label, "made": True})
+    state.tick(vault, first + timedelta(minutes=10))
+    monthly.Monthly().tick(vault, first + timedelta(minutes=15))
+    assert [j[0] for j in _jobs(vault)] == [job_id]
+    assert store.exists(vault, label) and _made_entries(vault) == 1

@@ -440,7 +440,8 @@ def run_node(vault: Vault, stop: threading.Event, settings: ClusterSettings,
             coordinator.close()
             close_clock(clock_watch)
             return
-        singletons = Singletons(vault, coordinator, tls)
+        # last month's accountability report with the scheduled work: one node makes it
+        singletons = Singletons(vault, coordinator, tls, scheduled=(("report", run_monthly),))
         watch = watch_database(vault)  # each node tells its own outage
         server = None
         threads: list[threading.Thread] = []

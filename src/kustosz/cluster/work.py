@@ -5,8 +5,9 @@
   the end of its segment (ffmpeg closes the open one) and only then is its lease released, so
   the next node starts after it, never beside it;
 - `Singletons`: the sweep (its recovery first) with the scheduled work (audit checkpoints,
-  the alert notifier, backups, the cluster's own alert checks), and the mail and event
-  listeners, each started when the node takes its lease and stopped when it loses it;
+  the alert notifier, backups, the cluster's own alert checks, and the loops of the layers
+  above this one that serve hands it: the monthly accountability report), and the mail and
+  event listeners, each started when the node takes its lease and stopped when it loses it;
 - `run_phones`: the intake passes of the phone lines it holds.
 """
 
@@ -17,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -179,9 +180,17 @@ class _Running:
     after: Callable[[], None] = field(default=lambda: None)
 
 
+# A loop of a layer above this one (kustosz.report's monthly report: serve wires it), run with
+# the scheduled work: its thread's name, and the loop, which returns once the event is set.
+Scheduled = tuple[str, Callable[[Vault, threading.Event], None]]
+
+
 class Singletons:
-    def __init__(self, vault: Vault, coordinator: Coordinator, tls: object = None) -> None:
+    def __init__(self, vault: Vault, coordinator: Coordinator, tls: object = None,
+                 scheduled: Sequence[Scheduled] = ()) -> None:
+        """``scheduled``: more loops to run under the scheduler's lease, on its one node."""
         self.vault, self.coordinator, self.tls = vault, coordinator, tls
+        self.scheduled = tuple(scheduled)
         self.running: dict[str, _Running] = {}
 
     def apply(self) -> None:
@@ -234,7 +243,8 @@ class Singletons:
                 self._thread(run_checkpoints, "audit-checkpoints", vault, stop),
                 self._thread(Notifier(vault, tls=self.tls).run, "alerts", stop),
                 self._thread(run_backups, "backup", vault, stop),
-                self._thread(self._check_cluster, "cluster-alerts", stop)])
+                self._thread(self._check_cluster, "cluster-alerts", stop),
+                *(self._thread(loop, name, vault, stop) for name, loop in self.scheduled)])
 
         settle_disabled(vault)
         listeners = Listeners(vault)

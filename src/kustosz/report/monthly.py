@@ -20,6 +20,7 @@ from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.db.jobs import JobState
 from kustosz.db.outage import is_database_away
 from kustosz.errors import KustoszError
+from kustosz.jobs import records
 from kustosz.report import build, period, store
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -66,6 +67,18 @@ def last_month(now: datetime, vault: Vault) -> str:
     return f"{before:%Y-%m}"
 
 
+def in_flight(vault: Vault, label: str) -> int | None:
+    """The job making ``label``'s report that is queued or running: queued by this loop on
+    another node before the scheduler's lease moved here (kustosz.cluster), or before a
+    restart. Following it, rather than queuing a second, keeps one job per month."""
+    for job_id in records.unfinished(vault):
+        view = records.get(vault, job_id)
+        if (view is not None and view.kind == report_accountability.name
+                and view.args.get("month") == label):
+            return job_id
+    return None
+
+
 @dataclass
 class Monthly:
     """What the loop remembers between turns: the job it queued, and when one failed."""
@@ -86,6 +99,10 @@ class Monthly:
             return
         failed = self.failed_at.get(label)
         if failed is not None and now - failed < RETRY:
+            return
+        if self.job is None and (queued := in_flight(vault, label)) is not None:
+            self.job = (label, queued)  # queued before this loop began (another node's)
+            self._follow(vault, now)
             return
         try:
             job_id = report_accountability.defer(vault, jobs.SYSTEM, month=label,
