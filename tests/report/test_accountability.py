@@ -107,14 +107,18 @@ def test_counts_equal_the_registers(vault: Vault, both: Month) -> None:
     # copies through their life: made, handed over, destroyed by the commission; made, sent
     # back at review (destroyed there, never handed over) — the copy register's rows
     made = [row[0] for row in copies.rows]
-    assert report["copies"]["made"] == made == [month.copy_number, month.returned]
+    assert [x["copy"] for x in report["copies"]["made"]] == made == [month.copy_number,
+                                                                      month.returned]
+    assert all(p.lo.isoformat() <= x["at"] < p.hi.isoformat()
+               for key in ("made", "handed_over", "returned_at_review", "destroyed")
+               for x in report["copies"][key])
     fates = {row[0]: row[-1] for row in copies.rows}
     assert [h["copy"] for h in report["copies"]["handed_over"]] == [
         n for n in made if "udostępniono" in fates[n]] == [month.copy_number]
     assert [d["copy"] for d in report["copies"]["destroyed"]] == [
         n for n in made if fates[n].startswith("udostępniono") and "zniszczono" in fates[n]
     ] == [month.copy_number]
-    assert report["copies"]["returned_at_review"] == [
+    assert [x["copy"] for x in report["copies"]["returned_at_review"]] == [
         n for n in made if "zwrócona po przeglądzie i zniszczona" in fates[n]] == [month.returned]
     assert report["copies"]["due_not_destroyed"] == []
     assert report["access"]["sessions"] == len(accesses) == 4
@@ -412,3 +416,64 @@ def test_messages_and_events_are_counted_after_their_files_are_deleted(
     assert after == before
     by_kind = after["by_kind"]
     assert (by_kind["mailbox"]["entries"], by_kind["endpoint"]["entries"]) == (2, 2)
+
+
+def test_a_vault_whose_chain_fails_gets_its_bundle_made_and_signed_saying_so_first(
+        sqlite_vault: Vault, month: Month) -> None:
+    """Bad input "a vault whose audit chain fails verification": the report is still made —
+    on the shelf, as serve's monthly job and the page make it — signed and verifying, the
+    manifest says the chain failed, and the PDF's first finding says so before any section."""
+    import re
+
+    from kustosz.report import store
+    from kustosz.report.pdf import PDF_FILE
+
+    vault = sqlite_vault
+    with vault.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET actor = 'ktoś inny' WHERE seq = 2")
+    out = store.make(vault, month.period.label, "test", month.now)
+    assert verify.verify(out).ok
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["audit_verified"] is False
+    [made] = store.made(vault)
+    assert made.verified and not made.audit_verified
+    report = json.loads((out / "report.json").read_text())
+    assert report["findings"][0]["kind"] == "audit_chain_fails"
+    text = re.sub(r"\s+", " ", subprocess.run(
+        ["pdftotext", "-layout", str(out / PDF_FILE), "-"], capture_output=True, text=True,
+        check=True).stdout)
+    first = text.index("Dziennik zdarzeń NIE przeszedł weryfikacji — dane sprawozdania")
+    assert first < text.index("Integralność dziennika zdarzeń") < text.index("Nagrywanie")
+    assert "1 Dziennik zdarzeń NIE przeszedł" in text  # Lp. 1 of the findings
+    # what the verifier found, in Polish as the alert says it (kustosz.audit.polish)
+    assert "wpis nr 2: jego treść została zmieniona" in text
+    assert "its content was changed" not in text
+
+
+def test_the_cli_refuses_a_bundle_signed_by_another_vaults_key(tmp_path: Path) -> None:
+    """Bad input "a bundle signed by another vault's key": checked against this vault's key
+    (--data) or the key this office published (--key), it is refused, naming the key; the
+    office's own key verifies it. The bundle alone (no key given) only proves it is whole."""
+    from tests.conftest import Cli
+
+    ours, theirs = Cli(tmp_path / "ours"), Cli(tmp_path / "theirs")
+    ours("init", "--preset", "pleszew")
+    theirs("init", "--preset", "boleslawiec")
+    vault = Vault.open(theirs.data)
+    try:
+        p = this_month(vault)
+        out = bundle.write(vault, build.build(vault, p, p.hi + timedelta(seconds=1)),
+                           tmp_path / "theirs.zip", datetime.now(UTC))
+    finally:
+        vault.close()
+    refused = ours("report", "verify", str(out), ok=False)
+    assert refused.exit_code == 1 and "another key" in refused.output
+    assert "does NOT verify" in refused.output
+    pem = tmp_path / "ours.pem"
+    ours("bundle", "key", "--out", str(pem))
+    refused = ours("report", "verify", "--key", str(pem), str(out), ok=False)
+    assert refused.exit_code == 1 and "another key" in refused.output
+    theirs("bundle", "key", "--out", str(tmp_path / "theirs.pem"))
+    assert "verified" in ours("report", "verify", "--key", str(tmp_path / "theirs.pem"),
+                              str(out)).output
+    assert "verified" in theirs("report", "verify", str(out)).output

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kustosz.report import build, bundle, verify
 from kustosz.report.pdf import PDF_FILE
+from kustosz.report.pdf_words import when
 from kustosz.vault import Vault
 from tests.report.report_helpers import Month, month_of_activity
 
@@ -41,6 +42,12 @@ def test_the_pdf_says_what_report_json_says(sqlite_vault: Vault, tmp_path: Path)
             f"po terminie: {r['decided_late']}; odmowy: {len(r['refused'])}.") in text
     assert f"Usunięto {report['deleted']['count']} nagrania" in text
     assert f"Sporządzono: {len(c['made'])}; przekazano: {len(c['handed_over'])};" in text
+    # each copy's move with its time, as the JSON has it (none without one)
+    tz = vault.policy.timezone
+    for key, word in (("made", "sporządzona"), ("handed_over", "przekazana"),
+                      ("returned_at_review", "zwrócona do poprawy"), ("destroyed", "zniszczona")):
+        for x in c[key]:
+            assert f"{word} {x['copy']} {when(x['at'], tz)}" in text, (key, x)
     assert f"Sesji dostępu: {a['sessions']}, w tym w obecności świadka: " \
            f"{a['with_witness']}; odmów dostępu: {a['refused']}." in text
     assert f"Zgłoszono: {report['alerts']['raised']}." in text

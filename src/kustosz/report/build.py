@@ -23,7 +23,8 @@ from kustosz.vault import Vault
 # /2: "entries" (messages, events) beside "items" (stored files) under "recorded" (0042)
 # /3: "alerts": each alert's "told" (who was told, when: alert_deliveries, 0043) and the
 #     counts "told" / "not_told" in place of the note "who_was_told" (not recorded)
-FORMAT = "kustosz-accountability-report/3"
+# /4: "copies": "made" and "returned_at_review" as {"copy", "at"} (were the numbers alone)
+FORMAT = "kustosz-accountability-report/4"
 REPORT_FILE = "report.json"
 
 

@@ -116,9 +116,9 @@ def copies(f: Facts) -> dict[str, Any]:
     destroyed = f.session.execute(select(Destruction, Copy.number).join(
         Copy, Copy.id == Destruction.copy_id).where(
         Destruction.second_at >= lo, Destruction.second_at < hi).order_by(Destruction.id)).all()
-    returned = f.session.execute(select(Copy.number).where(
+    returned = f.session.execute(select(Copy.number, Copy.reviewed_at).where(
         Copy.review_state == SENT_BACK, Copy.reviewed_at >= lo, Copy.reviewed_at < hi)
-        .order_by(Copy.year, Copy.seq)).scalars().all()
+        .order_by(Copy.year, Copy.seq)).all()
     due = []
     for c in f.session.execute(select(Copy).where(Copy.made_at < hi, Copy.expires_at < hi)
                                .order_by(Copy.year, Copy.seq)).scalars():
@@ -129,9 +129,9 @@ def copies(f: Facts) -> dict[str, Any]:
         if gone is None or utc(gone) >= hi:
             due.append({"copy": c.number, "copy_id": c.id, "expired": iso(c.expires_at),
                         "days_past": (hi - utc(c.expires_at)) // timedelta(days=1)})
-    return {"made": [c.number for c in made],
+    return {"made": [{"copy": c.number, "at": iso(c.made_at)} for c in made],
             "handed_over": [{"copy": n, "handover": h.id, "at": iso(h.handed_at)}
                             for h, n in handed],
-            "returned_at_review": list(returned),
+            "returned_at_review": [{"copy": n, "at": iso(at)} for n, at in returned],
             "destroyed": [{"copy": n, "at": iso(d.second_at)} for d, n in destroyed],
             "due_not_destroyed": due}

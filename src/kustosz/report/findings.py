@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kustosz.report.pdf_words import alert
+from kustosz.words import count_pl
+
 Finding = dict[str, Any]
 
 
@@ -66,12 +69,21 @@ def _requests(report: dict[str, Any]) -> list[Finding]:
                               f"{r['decision']['due']}.")))
         subject = r["subject_deadline"]
         if subject and subject["late"]:
-            out.append(_f("late_answer", "custody_requests", r["request"],
-                          f"Żądanie nr {r['request']}: odpowiedź po terminie z art. 12 ust. 3 "
-                          f"RODO ({_day_pl(subject['due'])}).",
-                          f"Data subject's request {r['request']}: answered after the art. "
-                          f"12(3) GDPR deadline {subject['due']}, or not at all."))
+            out.append(_late_answer(r["request"], subject))
     return out
+
+
+def _late_answer(request: int, subject: dict[str, Any]) -> Finding:
+    """A data subject answered after art. 12 ust. 3 RODO's time, or not answered in it."""
+    due, answered = subject["due"], subject.get("answered_on")
+    return _f("late_answer", "custody_requests", request,
+              f"Żądanie nr {request}: " + (
+                  f"odpowiedź z {_day_pl(answered)} po terminie z art. 12 ust. 3 RODO "
+                  f"({_day_pl(due)})." if answered else
+                  f"brak odpowiedzi w terminie z art. 12 ust. 3 RODO (do {_day_pl(due)})."),
+              f"Data subject's request {request}: " + (
+                  f"answered {answered}, after the art. 12(3) GDPR deadline {due}."
+                  if answered else f"not answered by the art. 12(3) GDPR deadline {due}."))
 
 
 def _rest(report: dict[str, Any]) -> list[Finding]:
@@ -94,8 +106,8 @@ def _rest(report: dict[str, Any]) -> list[Finding]:
         if a["too_long"]:
             days = a["open_seconds"] // 86400
             out.append(_f("alert_open_too_long", "alerts", a["alert"],
-                          f"Alert nr {a['alert']} ({a['kind']}) otwarty ponad tydzień "
-                          f"({days} d).",
+                          f"Alert nr {a['alert']} ({alert(a['kind'])}) otwarty ponad tydzień "
+                          f"({count_pl(days, 'dzień', 'dni', 'dni')}).",
                           f"Alert {a['alert']} ({a['kind']}) open more than a week "
                           f"({days} days)."))
     return out

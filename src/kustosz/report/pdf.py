@@ -37,11 +37,13 @@ def pdf_data(report: dict[str, Any], policy: Policy) -> dict[str, Any]:
             "basis": "Art. 5 ust. 2 RODO: administrator odpowiada za przestrzeganie zasad "
                      "przetwarzania i musi być w stanie wykazać ich przestrzeganie.",
             "footer": f"Sprawozdanie {p['label']}",
-            "verify": "Sprawozdanie jest podpisane (Ed25519) w pliku manifest.json razem z "
-                      "plikiem report.json, który zawiera te same dane dla programów; "
-                      f"obejmuje dziennik zdarzeń do wpisu nr {head.get('seq', '—')}. "
-                      "Sprawdzenie: kustosz report verify albo openssl (instrukcja w "
-                      "dokumentacji: operations/accountability).",
+            "verify": "Sprawozdanie jest podpisane kluczem urzędu (Ed25519): plik "
+                      "manifest.json podaje skróty SHA-256 tego pliku PDF i pliku report.json "
+                      "(te same dane dla programów) oraz wpis dziennika zdarzeń, do którego "
+                      f"sięga sprawozdanie (nr {head.get('seq', '—')}); podpis pliku "
+                      "manifest.json jest w pliku manifest.sig. Sprawdzenie: kustosz report "
+                      "verify albo openssl (instrukcja w dokumentacji: "
+                      "operations/accountability).",
             "sections": all_sections(report, tz)}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kustosz.audit.polish import problem_pl
 from kustosz.kinds import KINDS, kind_of
 from kustosz.report.pdf_words import (
     NONE,
@@ -62,8 +63,8 @@ def integrity(report: dict[str, Any], tz: ZoneInfo) -> Section:
              (f"Ostatni punkt kontrolny u świadka zewnętrznego: nr {point.get('n') or NONE}, "
               f"wpis nr {point['seq']} z {when(point['at'], tz)}." if point else
               "W tym okresie nie zapisano punktu kontrolnego u świadka zewnętrznego.")]
-    tables = [table("Naruszenia dziennika", ["Wpis nr", "Naruszenie", "Gdzie"], [1, 6, 2],
-                    [[str(p["seq"]), p["problem"], p["where"]] for p in i["problems"]])
+    tables = [table("Naruszenia dziennika", ["Lp.", "Gdzie i jakie naruszenie"], [0.5, 8.5],
+                    [[str(n), _audit_problem(p)] for n, p in enumerate(i["problems"], 1)])
               ] if i["problems"] else []
     changes = report["policy_changes"]
     if changes:
@@ -73,6 +74,13 @@ def integrity(report: dict[str, Any], tz: ZoneInfo) -> Section:
                             [2, 4, 4], [[when(c["at"], tz), _rules(c["before"]),
                                          _rules(c["after"])] for c in changes]))
     return {"heading": "Integralność dziennika zdarzeń", "lines": lines, "tables": tables}
+
+
+def _audit_problem(p: dict[str, Any]) -> str:
+    """One problem the verifier found, in Polish as the audit_verify alert says it ("wpis nr
+    2: jego treść została zmieniona"); the JSON keeps the verifier's English."""
+    place = p["where"] or (f"entry {p['seq']}" if p["seq"] else "")
+    return problem_pl(f"{place}: {p['problem']}" if place else p["problem"])
 
 
 def _rules(rules: dict[str, Any] | None) -> str:
@@ -125,7 +133,7 @@ def kept(report: dict[str, Any], tz: ZoneInfo) -> Section:
                   when(p["expired"], tz), why.get(p["why"], p["why"])]
                  for p in s["past_period"]]
     return {"heading": "Przechowywanie (stan na koniec okresu)", "lines": [], "tables": [
-        table(None, ["Źródło", "Pozycji", "Najstarsze nagranie", "Jego okres upływa",
+        table(None, ["Źródło", "Pozycji", "Najstarsza pozycja", "Jej okres upływa",
                      "Po terminie"], [2, 1, 2, 2, 1], rows),
         table("Przechowywane po upływie okresu", ["Źródło", "Nagranie nr", "Początek",
                                                    "Okres upłynął", "Dlaczego"],
@@ -192,15 +200,19 @@ def copies(report: dict[str, Any], tz: ZoneInfo) -> Section:
     lines = [f"Sporządzono: {len(c['made'])}; przekazano: {len(c['handed_over'])}; "
              f"zwrócono do poprawy: {len(c['returned_at_review'])}; zniszczono: "
              f"{len(c['destroyed'])}; po terminie, niezniszczone: {len(c['due_not_destroyed'])}."]
-    moves = ([["sporządzona", n, NONE] for n in c["made"]] +
-             [["przekazana", x["copy"], when(x["at"], tz)] for x in c["handed_over"]] +
-             [["zwrócona do poprawy", n, NONE] for n in c["returned_at_review"]] +
-             [["zniszczona", x["copy"], when(x["at"], tz)] for x in c["destroyed"]])
+    # in the order they happened (an event of the same moment: made, handed over, returned,
+    # destroyed)
+    moves = sorted(((x["at"] or "", i, word, x["copy"])
+                    for i, (word, key) in enumerate((
+                        ("sporządzona", "made"), ("przekazana", "handed_over"),
+                        ("zwrócona do poprawy", "returned_at_review"),
+                        ("zniszczona", "destroyed")))
+                    for x in c[key]), key=lambda m: (m[0], m[1]))
     due = [[x["copy"], when(x["expired"], tz), count_pl(x["days_past"], "dzień", "dni", "dni")]
            for x in c["due_not_destroyed"]]
     return {"heading": "Kopie nagrań", "lines": lines, "tables": [
         table(None, ["Zdarzenie", "Kopia nr", "Kiedy"], [3, 2, 2],
-              [[m[0], m[1], m[2]] for m in moves]),
+              [[word, copy, when(at, tz)] for at, _i, word, copy in moves]),
         table("Po terminie, niezniszczone", ["Kopia nr", "Okres upłynął", "Od"], [2, 2, 2],
               due)]}
 
@@ -250,7 +262,7 @@ def alerts(report: dict[str, Any], tz: ZoneInfo) -> Section:
         "nie jest nikomu wysyłany (to nie jest odstępstwo). Kolumna „Kogo powiadomiono” "
         "podaje kanał, adresatów i czas pierwszej wiadomości."], "tables": [
         counts("Według rodzaju", "Rodzaj", a["by_kind"], alert),
-        table("Alerty okresu", ["Nr", "Rodzaj", "Zgłoszony", "Zamknięty", "Otwarty przez",
+        table("Alerty okresu", ["Nr", "Rodzaj", "Zgłoszony", "Zamknięty", "Jak długo otwarty",
                                 "Ponad tydzień", "Kogo powiadomiono"],
               [0.5, 2.4, 1.4, 1.4, 1.1, 0.9, 3.1], rows)]}
 
