@@ -477,3 +477,43 @@ def test_the_cli_refuses_a_bundle_signed_by_another_vaults_key(tmp_path: Path) -
     assert "verified" in ours("report", "verify", "--key", str(tmp_path / "theirs.pem"),
                               str(out)).output
     assert "verified" in theirs("report", "verify", str(out)).output
+
+
+def _documented_steps() -> str:
+    """The shell block of docs/operations/accountability.md's "With standard tools only"."""
+    doc = (Path(__file__).parents[2] / "docs" / "operations" / "accountability.md").read_text()
+    part = doc.split("With standard tools only", 1)[1]
+    return part.split("```", 2)[1].strip("\n")
+
+
+def test_the_documented_openssl_steps_verify_and_catch_a_change(
+        sqlite_vault: Vault, month: Month, tmp_path: Path) -> None:
+    """The steps the documentation gives, run as written (bash, openssl, python3, sha256sum)
+    beside the office's published key: the signature verifies and every file is OK; they
+    leave nothing in the bundle (kustosz report verify still passes); a byte changed in the
+    PDF fails its line, naming it."""
+    from kustosz.keys import office_key
+
+    vault = sqlite_vault
+    label = month.period.label
+    out = bundle.write(vault, build.build(vault, month.period, month.now),
+                       tmp_path / f"accountability-{label}", month.now)
+    (tmp_path / "office.pem").write_bytes(public_pem(office_key(vault.root).public_key()))
+    steps = _documented_steps().replace("accountability-2026-11", out.name)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", steps], cwd=tmp_path, capture_output=True,
+                              text=True)
+
+    done = run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Signature Verified Successfully" in done.stdout
+    for name in ("office_public_key.pem", "report.json", "sprawozdanie.pdf"):
+        assert f"{name}: OK" in done.stdout, done.stdout
+    assert verify.verify(out).ok, verify.verify(out).problems  # nothing left inside
+
+    body = bytearray((out / "sprawozdanie.pdf").read_bytes())
+    body[len(body) // 2] ^= 1
+    (out / "sprawozdanie.pdf").write_bytes(bytes(body))
+    done = run()
+    assert done.returncode != 0 and "sprawozdanie.pdf: FAILED" in done.stdout, done.stdout
