@@ -325,6 +325,9 @@ def test_the_cli_makes_and_verifies_a_report(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "zanim powstał" in result.output
     result = cli("report", "accountability", "--month", "2026-13", ok=False)
     assert result.exit_code == 2 and "RRRR-MM" in result.output
+    ahead = datetime.now(UTC) + timedelta(days=40)  # a month in the future
+    result = cli("report", "accountability", "--month", f"{ahead:%Y-%m}", ok=False)
+    assert result.exit_code == 2 and "nie skończył" in result.output
     # a bundle made here, verified by the command line
     vault = Vault.open(cli.data)
     try:
