@@ -163,3 +163,63 @@ def test_every_document_renders_with_the_office_in_the_right_case(
         assert f"w celu {want['aims']}" in texts["clause"]
     else:
         assert "Monitoring stosowany jest w celu ......" in texts["sign"]
+
+
+# -- what looking at every page found (2026-11-27; docs/examples/presets/README.md) ------------
+# Who the clause names as the controller: the file's [documents] controller, else the office.
+CONTROLLER = {"rawicz": "Powiat Rawicki", "wloszakowice": "Wójt Gminy Włoszakowice",
+              "wieruszow": "Starostwo Powiatowe w Wieruszowie"}
+# How the head signs an authorisation: as the controller where the clause names the head, else
+# for the controller the clause names (the powiat; the office itself where the file names none).
+SIGNS_AS = {"rawicz": "Starosta Rawicki (w imieniu administratora danych)",
+            "wloszakowice": "Wójt Gminy Włoszakowice (administrator danych)",
+            "wieruszow": "Starosta Wieruszowski (w imieniu administratora danych)"}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_general_clause_closes_the_purposes_before_the_basis(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point 3 of a clause the office does not word itself: "w celu …, na podstawie …". A
+    purpose ending in a clause of its own (Rawicz § 3: "…, których ujawnienie mogłoby narazić
+    Administratora na szkodę") otherwise runs on into the basis."""
+    text = _render_all(name, monkeypatch)["clause"]
+    assert isinstance(text, str)
+    assert re.search(r"przetwarzane są w celu (\.{5,}|[^.]+?), na podstawie \.{5}", text), text
+    assert re.search(r"[^,] na podstawie \.{5}", text) is None, text
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_data_subject_asks_the_controller_the_clause_names(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The art. 15 request form is addressed to the controller, as the clause and the sign
+    name it — not to the office where the regulation names the powiat or the wójt — at the
+    address the file gives (Rawicz § 4 ust. 1)."""
+    docs, controller = _render_all(name, monkeypatch), CONTROLLER[name]
+    assert f"Administratorem Pani/Pana danych osobowych jest {controller} (" in str(
+        docs["clause"])
+    address = load(name).documents.get("address")
+    addressee = f"{controller} {address}" if address else controller
+    assert f"Administrator danych {addressee} Żądanie dostępu" in str(docs["request-subject"])
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_head_signs_as_the_controller_or_for_the_one_the_clause_names(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SIGNS_AS[name] in str(_render_all(name, monkeypatch)["authorisation"])
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_blank_refusal_line_is_not_torn_apart(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Podstawa prawna i uzasadnienie odmowy:" before a dotted line to fill in: justified,
+    its five words flew across the page (the blank art. 15 request, its page 2)."""
+    import io
+
+    from pypdf import PdfReader
+
+    monkeypatch.setattr(per_seed, "load_policy", lambda preset: load(name))
+    pdf = render("request-subject", per_seed._data(name, "request-subject"))
+    lines = [line.strip() for page in PdfReader(io.BytesIO(pdf)).pages
+             for line in page.extract_text(extraction_mode="layout").splitlines()]
+    assert any(line.startswith("Podstawa prawna i uzasadnienie odmowy:") for line in lines), [
+        line for line in lines if line.startswith("Podstawa")]

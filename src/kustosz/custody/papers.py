@@ -24,7 +24,7 @@ from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, ge
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Handover, Request, User
 from kustosz.documents.clauses import access_facts, clause_points
-from kustosz.documents.office import annex, refuse_unless
+from kustosz.documents.office import annex, controller, refuse_unless
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
@@ -113,6 +113,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
             "notes": notes, "footer": f"wniosek nr {req.id}"}
     if subject:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
+                    controller=controller(policy),
                     material=MATERIALS[req.material], who=req.who,
                     identifies=_what_identifies(req),
                     # what may help find them, by material: clothing shows on video only
@@ -443,6 +444,8 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
         data.update(purposes=declaration_purposes(policy))
     if name == "authorisation":
         data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
+    if name == "request-subject":  # addressed to the controller the clause names
+        data["controller"] = controller(policy)
     return data
 
 
@@ -450,9 +453,8 @@ def signs_as(policy: Policy, approver: str) -> str:
     """The head's capacity under a signature: the controller itself where the clause names
     the head (MOPS's Dyrektor), else acting for it — the commune or the office the clause
     names (a Gmina Miejska, a Gmina; 001 zał. 1 pkt 1, 003 §1 ust. 3; issue 49 item 12)."""
-    controller = str(policy.documents.get("controller") or "").strip()
-    if not controller or not approver or approver.startswith(controller) \
-            or controller.startswith(approver):
+    named = controller(policy)  # the office itself where its regulation names none
+    if not approver or approver.startswith(named) or named.startswith(approver):
         return "administrator danych"
     return "w imieniu administratora danych"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustosz.documents.office import fill, own_texts, purposes, refuse_unless, text
+from kustosz.documents.office import controller, fill, own_texts, purposes, refuse_unless, text
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy, load_policy
 from kustosz.words import listing
@@ -43,7 +43,7 @@ def _general_in(policy: Policy) -> str:
     where = policy.documents.get("published")
     clause = (f"Klauzula informacyjna o przetwarzaniu danych osobowych dostępna jest {where}."
               if where else "Klauzulę informacyjną o przetwarzaniu danych osobowych udostępnia "
-              f"administrator — {policy.documents.get('controller') or policy.office_name}.")
+              f"administrator — {controller(policy)}.")
     return (f"Witamy. Dodzwonili się Państwo do {policy.names.office_gen}. Informujemy, że "
             f"rozmowy są nagrywane{why}. Kontynuowanie rozmowy oznacza zgodę na jej "
             f"nagrywanie. {clause}")

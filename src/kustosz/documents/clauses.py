@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustosz.documents.office import aims, fact, fill, refuse_unless, text
+from kustosz.documents.office import aims, controller, fact, fill, refuse_unless, text
 from kustosz.errors import InputError
 from kustosz.kinds import CLAUSED, SourceKind
 from kustosz.policy import Policy
@@ -31,11 +31,13 @@ def _general(p: Policy, kind: str) -> list[str]:
     for, its facts from [documents], the rest dotted to fill in."""
     period = p.retention_for(kind)
     return [
-        f"Administratorem Pani/Pana danych osobowych jest "
-        f"{p.documents.get('controller') or p.office_name} (adres: {fact(p, 'address')}, "
+        f"Administratorem Pani/Pana danych osobowych jest {controller(p)} "
+        f"(adres: {fact(p, 'address')}, "
         f"e-mail: {fact(p, 'email')}, telefon: {fact(p, 'phone')}).",
         f"Kontakt z Inspektorem Ochrony Danych: {fact(p, 'dpo_email')}.",
-        f"Dane z {KIND_PL[kind]} przetwarzane są w celu {aims(p)} na podstawie "
+        # the comma closes a purpose that ends in a clause of its own ("…, których
+        # ujawnienie mogłoby narazić Administratora na szkodę") before the basis
+        f"Dane z {KIND_PL[kind]} przetwarzane są w celu {aims(p)}, na podstawie "
         f"{fact(p, 'basis')}.",
         f"Nagrania przechowywane są nie dłużej niż {period_pl(period)} od dnia nagrania; gdy "
         "stanowią dowód w postępowaniu — do czasu jego prawomocnego zakończenia.",

@@ -29,6 +29,13 @@ def fact(policy: Policy, key: str) -> str:
     return value.replace("ul. ", "ul.\u00a0").replace("nr ", "nr\u00a0")
 
 
+def controller(policy: Policy) -> str:
+    """The controller as the office's regulation names it ([documents] controller: a gmina, a
+    powiat, the head), else the office itself — one answer for every document that names it
+    (the clause, the sign, the art. 15 request, how the head signs)."""
+    return str(policy.documents.get("controller") or "").strip() or policy.office_name
+
+
 def purposes(policy: Policy) -> list[str]:
     return [p for p in policy.documents.get("purposes", []) if p.strip()]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kustosz.documents.clauses import INTRO, clause_points
-from kustosz.documents.office import BLANK, fact, fill, purposes, refuse_unless, text
+from kustosz.documents.office import BLANK, controller, fact, fill, purposes, refuse_unless, text
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
 from kustosz.words import listing, period_pl
@@ -31,10 +31,10 @@ def sign_data(policy: Policy) -> dict[str, Any]:
         data.update(intro=INTRO, points=clause_points(policy, SourceKind.CAMERA))
         return data
     d = policy.documents
-    controller = d.get("controller") or policy.office_name
+    named = controller(policy)
     aims = listing(purposes(policy))
     lines = [
-        f"Administrator danych: {controller} (adres: {fact(policy, 'address')}, tel. "
+        f"Administrator danych: {named} (adres: {fact(policy, 'address')}, tel. "
         f"{fact(policy, 'phone')}, e-mail: {fact(policy, 'email')}).",
         f"Inspektor ochrony danych: e-mail {fact(policy, 'dpo_email')}, tel. "
         f"{fact(policy, 'dpo_phone')}.",
@@ -53,5 +53,5 @@ def sign_data(policy: Policy) -> dict[str, Any]:
          if d.get("published") else
          "Pełną treść klauzuli informacyjnej (art. 13 RODO) udostępnia administrator."),
     ]
-    data.update(lines=lines, controller=controller)
+    data.update(lines=lines, controller=named)
     return data
