@@ -90,6 +90,7 @@ def test_each_bad_input_is_refused_with_its_line_and_reason(case: str, tmp_path:
     out = done.output
     assert f"wiersz {problem.line}" in out and f"line {problem.line}" in out
     assert out.index(pl) < out.index(en)  # Polish first
+    assert not cli.data.exists()  # a check opens no vault and makes no folder
 
 
 def test_a_deputy_approves_only_where_the_file_names_one(tmp_path: Path) -> None:
@@ -129,11 +130,16 @@ def test_init_starts_a_vault_on_a_preset_file(tmp_path: Path, cli: Cli) -> None:
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_init_refuses_a_bad_file_and_creates_nothing(case: str, tmp_path: Path,
                                                      cli: Cli) -> None:
-    (old, new), key, *_ = BAD[case]
-    path = _written(tmp_path, PLESZEW.replace(old, new, 1))
+    (old, new), key, starts, pl, en = BAD[case]
+    text = PLESZEW.replace(old, new, 1)
+    path = _written(tmp_path, text)
     done = cli("init", "--preset-file", str(path), ok=False)
     assert done.exit_code == 1
-    assert f"`{key}`" in done.output
+    out, line = done.output, _line(text, starts)
+    # the key, its line and the reason, Polish first — as `policy check` tells them
+    assert f"`{key}`" in out
+    assert f"wiersz {line}" in out and f"line {line}" in out
+    assert pl in out and en in out and out.index(pl) < out.index(en)
     assert not cli.data.exists()  # no folder, no kustosz.toml, no database
 
 
