@@ -140,3 +140,27 @@ def test_adding_and_enabling_a_line_says_the_callers_must_hear_the_announcement(
         flat = " ".join(out.split())
         assert "dzwoniący muszą usłyszeć komunikat o nagrywaniu rozmowy" in flat, out
         assert "Kustosz go nie odtwarza" in flat
+
+
+def test_a_capture_line_names_its_sip_tcp_ports_and_a_bad_one_changes_nothing(
+        cli: Cli) -> None:
+    """Issue 47: an exchange signalling SIP over TCP on its own port (FreeSWITCH's 5080) is
+    named with --sip-tcp-port; a line that names none keeps 5060 and 5061; a port that is no
+    port, or more than the filter can test, is refused and nothing is added."""
+    from kustosz.index.sources import get_source
+    from kustosz.phones.settings import PhoneSettings
+
+    cli("init", "--preset", "walbrzych")
+    cli("phones", "add-capture", "span", "--interface", "lo", "--office-number",
+        "74 664 08 01", "--sip-tcp-port", "5080", "--sip-tcp-port", "5080")
+    vault = Vault.open(cli.data)
+    before = snapshot(vault)
+    many = [arg for p in range(6000, 6017) for arg in ("--sip-tcp-port", str(p))]
+    for bad, said in ((["--sip-tcp-port", "70000"], "1–65535"), (many, "najwyżej 16")):
+        out = cli("phones", "add-capture", "span2", "--interface", "lo", "--office-number",
+                  "74 664 08 02", *bad, ok=False)
+        assert out.exit_code != 0 and said in " ".join(out.output.split()), out.output
+    assert snapshot(vault) == before
+    with vault.reading() as s:
+        assert PhoneSettings.of(get_source(s, "span").settings).sip_tcp_ports == [5080]
+    vault.close()

@@ -23,10 +23,11 @@ from kustosz.vault import Vault
 
 
 def add_capture(vault: Vault, interface: str, name: str = "port",
-                numbers: tuple[str, ...] = (OFFICE,)) -> None:
+                numbers: tuple[str, ...] = (OFFICE,),
+                tcp_ports: list[int] | None = None) -> None:
     with vault.transaction() as s:
         add_capture_line(s, vault.policy, name, "test", interface=interface,
-                         numbers=list(numbers))
+                         numbers=list(numbers), tcp_ports=tcp_ports)
         enable_phone_source(s, name, "test", legal_basis="art. 6 ust. 1 lit. e RODO",
                             purpose="bezpieczeństwo informacji")
 

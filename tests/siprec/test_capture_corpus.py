@@ -53,6 +53,8 @@ BAD_LENGTH = Sample("zeek/invalid-content-length.pcap",
                     "bb0c0f02bd2adaf54e76a6e3d43433c85d936a4bc6853caa66a6dbbb2a19c988")
 TCP_CALL = Sample("heplify/sip_ipv4_tcp.pcap",
                   "44372315839bee6cba406fafde380dcaf159faa3eb44d5221edf42d117a61cc1")
+TCP_6060 = Sample("heplify/sip_ipv4_tcp_fragmented.pcap",
+                  "1270f13b4dd3044e7ae56be2c72e5c9f1984680deb16b4b035ff269b7e03fbd2")
 IPV6_CALL = Sample("heplify/sip_ipv6_udp.pcap",
                    "63e9e5dd2e64ec7528c51b887374b6c75e04fc6dc1f9e97a4b1bd8b3288e1368")
 SIPP_G711A = Sample("sipp/g711a.pcap",
@@ -62,14 +64,14 @@ TRUNK_LEG = "SD4909701-9ff11bf72eb4a347c92974d8fbbc2668-ao8o3i1"
 
 
 def _replayed(vault: Vault, frames: list[tuple[float, bytes]], realtime: bool = False,
-              **settings: object) -> tuple[Recorder, str]:
+              tcp_ports: list[int] | None = None, **settings: object) -> tuple[Recorder, str]:
     """``frames`` replayed into the real capture process on a veth; the recorder once every
     call it followed is handed over, and the interface it read. ``realtime``: the capture's
     own spacing (pauses over half a second shortened), which a call's sound needs — its RTP
     is placed by its timestamps only while they keep within two seconds of its arrival."""
     with veth_pair() as veth:
         set_mtu(veth, 9000)  # a capture's frames as they were, none cut by the veth
-        add_capture(vault, veth.outside)
+        add_capture(vault, veth.outside, tcp_ports=tcp_ports)
         with capture_recorder(vault, **settings) as recorder, capture_process(vault.root):
             wait_reading(recorder, veth.outside)
             replay(veth, frames, **({"speedup": 1.0, "max_gap": 0.5} if realtime else {}))
@@ -262,6 +264,33 @@ def test_a_call_signalled_over_tcp_in_g711a_is_kept_with_each_side_in_its_channe
     assert best_match(stereo[:, 0], to_callee) > 0.99
     assert best_match(stereo[:, 1], to_caller) > 0.99
     assert recorder.tcp[interface].lost == 0 and _refusals(vault) == []
+    vault.close()
+
+
+def test_sip_over_tcp_on_a_port_the_line_names_is_followed_and_elsewhere_not(
+        tmp_path: Path) -> None:
+    """heplify's example sip_ipv4_tcp_fragmented.pcap (issue 47: it failed before): an
+    exchange's SIP over TCP on port 6060, four connections, messages cut across segments.
+    With the line's default ports (5060, 5061) the capture process's filter holds it back —
+    no call; with 6060 named, every message is read whole (none lost, nothing taken for
+    not-SIP) and the 32 answered calls are kept with their numbers (the capture holds no
+    RTP: each is kept without sound, ended by its BYE or by silence)."""
+    quick = {"silence_s": 5.0, "unanswered_s": 5.0, "no_sound_s": 3.0}
+    frames = read_capture(TCP_6060.file())
+    elsewhere = make_vault(tmp_path / "default", "boleslawiec")
+    recorder, interface = _replayed(elsewhere, frames, **quick)
+    assert interface not in recorder.tcp and calls_of(elsewhere) == []
+    elsewhere.close()
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    recorder, interface = _replayed(vault, frames, tcp_ports=[6060], **quick)
+    streams = recorder.tcp[interface]
+    assert (streams.messages, streams.lost, streams.not_sip) == (406, 0, 0)
+    kept = calls_of(vault)
+    assert len(kept) == recorder.counters.calls == 32
+    assert all(call.caller and call.callee for call, _ in kept)
+    assert {rec.meta["ended"] for _, rec in kept} == {"bye", "silence"}
+    assert ("562735", "699818") in {(call.caller, call.callee) for call, _ in kept}
+    assert _refusals(vault) == []
     vault.close()
 
 

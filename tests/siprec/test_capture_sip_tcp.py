@@ -262,6 +262,16 @@ def test_tcp_on_other_ports_is_not_followed() -> None:
     assert reader.not_sip == 1 and reader.flows == {}
 
 
+def test_a_line_s_own_ports_are_followed_and_the_defaults_then_are_not() -> None:
+    """Issue 47: an exchange signalling SIP over TCP on another port (FreeSWITCH's external
+    profile on 5080) is followed once the line names it; 5060 is then just other TCP."""
+    reader = SipOverTcp((5080,))
+    freeswitch = (("10.0.0.1", 40000), ("10.0.0.2", 5080))
+    assert feed(reader, [seg(1, message(1), ends=freeswitch)]) == [message(1)]
+    assert feed(reader, [seg(1, message(2))]) == []  # to 5060
+    assert reader.not_sip == 1 and reader.messages == 1
+
+
 @pytest.mark.parametrize("cut_at", [13, 14 + 10, 14 + 20 + 12, 14 + 20 + 19])
 def test_a_cut_tcp_frame_is_skipped_with_a_reason(cut_at: int) -> None:
     from kustosz.ingest.phone.capture.frames import Skipped
@@ -307,3 +317,51 @@ def test_the_capture_process_filter_passes_sip_tcp_and_udp_and_no_other_tcp() ->
     assert sent[5060] in payloads and sent[5061] in payloads and b"probe udp" in payloads
     for port in (443, 445, 8080):
         assert sent[port] not in payloads, f"TCP to {port} passed the filter"
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_PACKET") or os.geteuid() != 0,
+                    reason="needs root: a packet socket")
+@pytest.mark.parametrize("ports", [(5080,), tuple(range(6000, 6016))],
+                         ids=["one", "sixteen"])
+def test_the_filter_passes_the_ports_the_lines_name_and_no_other_tcp(
+        ports: tuple[int, ...]) -> None:
+    """The filter built for a line's own ports (issue 47), up to the most a line may name
+    (every jump of the program still in reach): those ports and UDP pass, 5060 does not."""
+    from kustosz.ingest.phone.capture.helper import _attach_filter
+    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sniff.bind(("lo", 0x0003))
+    _attach_filter(sniff, ports)
+    sniff.settimeout(0.2)
+    with sniff:
+        with contextlib.suppress(TimeoutError):
+            while True:  # what was queued before the filter was attached
+                sniff.recv(65535)
+        for dport in (*ports, 5060, 443):
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+            with raw:
+                header = struct.pack("!HHIIBBHHH", 47000, dport, 1, 0, 5 << 4, 0x18, 1024,
+                                     0, 0)
+                raw.sendto(header + f"probe {dport}".encode(), ("127.0.0.1", 0))
+        seen: list[bytes] = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                seen.append(sniff.recv(65535))
+    payloads = b"\n".join(seen)
+    for port in ports:
+        assert f"probe {port}".encode() in payloads, f"TCP to {port} was held back"
+    for port in (5060, 443):
+        assert f"probe {port}".encode() not in payloads, f"TCP to {port} passed"
+
+
+@pytest.mark.parametrize("said", [[], [0], [65536], ["5060"], [True], list(range(1, 18)),
+                                  "5060", None, [5060.5]])
+def test_ports_serve_never_sends_are_refused_by_the_capture_process(said: object) -> None:
+    from kustosz.ingest.phone.capture.helper import sip_ports
+    from kustosz.ingest.phone.capture.wire import BadMessage
+    with pytest.raises(BadMessage):
+        sip_ports(said)
+
+
+def test_the_ports_serve_sends_are_read_as_a_sorted_set() -> None:
+    from kustosz.ingest.phone.capture.helper import sip_ports
+    assert sip_ports([5080, 5060, 5080]) == (5060, 5080)

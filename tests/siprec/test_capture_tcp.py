@@ -70,6 +70,30 @@ def test_a_call_signalled_over_tcp_in_small_segments_is_recorded_whole(
     assert files_under(vault.root / "capture") == []
 
 
+def test_a_call_signalled_over_tcp_on_the_line_s_own_port_is_recorded(
+        tmp_path: Path, voices: tuple[bytes, bytes, Path, Path]) -> None:  # noqa: F811
+    """Issue 47: an exchange signalling SIP over TCP on 5080 (FreeSWITCH's external profile)
+    is recorded once the line names that port — through the capture process's kernel filter,
+    which held such TCP back before."""
+    caller_audio, office_audio, caller_pcap, office_pcap = voices
+    vault = make_vault(tmp_path / "v", "boleslawiec")
+    with veth_pair() as veth:
+        add_capture(vault, veth.outside, tcp_ports=[5080])
+        with capture_recorder(vault) as recorder, capture_process(vault.root):
+            wait_reading(recorder, veth.outside)
+            call_across(veth, tmp_path / "sipp", caller=CALLER, callee=OFFICE,
+                        caller_pcap=caller_pcap, callee_pcap=office_pcap,
+                        talk_ms=max(len(caller_audio), len(office_audio)) // 8 + 1000,
+                        transport="t1", port=5080)
+            ((call, rec),) = wait_for_calls(vault, 1)
+            assert recorder.tcp[veth.outside].messages == 5
+    assert (call.caller, call.callee, call.direction) == (CALLER, OFFICE, "incoming")
+    assert rec.meta["intake"] == "capture" and rec.meta["ended"] == "bye"
+    _, frames = channels(vault, rec)
+    assert best_match(frames[:, 0], alaw_to_pcm(caller_audio)) > 0.99
+    assert best_match(frames[:, 1], alaw_to_pcm(office_audio)) > 0.99
+
+
 _SERVER = """
 import socket, ssl, sys
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

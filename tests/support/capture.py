@@ -198,27 +198,27 @@ Content-Length: 0
 
 def call_across(veth: Veth, folder: Path, *, caller: str, callee: str,
                 caller_pcap: Path | None, callee_pcap: Path | None, talk_ms: int,
-                timeout: float = 120, transport: str = "u1") -> None:
+                timeout: float = 120, transport: str = "u1", port: int = 5060) -> None:
     """One call from outside the namespace (the caller) to inside it (the callee), both
     SIPp, whole: the callee's SIPp is waited for too. ``transport``: SIPp's -t (u1 UDP,
-    t1 one TCP connection)."""
+    t1 one TCP connection); ``port``: the callee's SIP port."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "callee.xml").write_text(callee_scenario(callee_pcap))
     (folder / "caller.xml").write_text(caller_scenario(caller_pcap, talk_ms))
     uas = veth.run(["sipp", "-sf", str(folder / "callee.xml"), "-i", veth.inside_ip,
-                    "-p", "5060", "-t", transport, "-mi", veth.inside_ip, "-mp", "16000",
+                    "-p", str(port), "-t", transport, "-mi", veth.inside_ip, "-mp", "16000",
                     "-m", "1",
                     "-nostdin", "-timeout", f"{int(timeout)}s", "-trace_err"],
                    cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: _listening(veth, tcp=transport.startswith("t")), 30,
+        wait_for(lambda: _listening(veth, tcp=transport.startswith("t"), port=port), 30,
                  "the callee's SIPp listening")
         done = subprocess.run(
             ["sipp", "-sf", str(folder / "caller.xml"), "-i", veth.outside_ip, "-p", "0",
              "-t", transport,
              "-mi", veth.outside_ip, "-mp", str(free_media_port()), "-m", "1", "-nostdin",
              "-timeout", f"{int(timeout)}s", "-trace_err", "-key", "caller", caller,
-             "-s", callee, f"{veth.inside_ip}:5060"],
+             "-s", callee, f"{veth.inside_ip}:{port}"],
             cwd=folder, capture_output=True, text=True, timeout=timeout + 30)
         if done.returncode != 0:
             errors = "".join(p.read_text(errors="replace")[-2000:]
@@ -240,10 +240,10 @@ def set_mtu(veth: Veth, mtu: int) -> None:
         _ip("link", "set", end, "mtu", str(mtu), "gso_max_segs", "1", namespace=namespace)
 
 
-def _listening(veth: Veth, tcp: bool = False) -> bool:
+def _listening(veth: Veth, tcp: bool = False, port: int = 5060) -> bool:
     out = subprocess.run(["ip", "netns", "exec", veth.namespace, "ss", "-tln" if tcp else "-uln"],
                          capture_output=True, text=True, timeout=10).stdout
-    return f"{veth.inside_ip}:5060" in out
+    return f"{veth.inside_ip}:{port}" in out
 
 
 def udp_frame(src: str, sport: int, dst: str, dport: int, payload: bytes,

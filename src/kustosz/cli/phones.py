@@ -131,6 +131,10 @@ def phones_add_capture(
     legal_basis: LegalBasis = "",
     purpose: Purpose = "",
     retention: Retention = None,
+    sip_tcp_port: list[int] | None = typer.Option(
+        None, "--sip-tcp-port",
+        help="A TCP port the exchange signals SIP on (repeatable; default 5060 and 5061). "
+             "SIP over UDP is read on any port."),
 ) -> None:
     """Register a line whose calls Kustosz records itself from a mirrored switch port: SIP and
     RTP read off INTERFACE by the capture process (kustosz-capture.service) and recorded by
@@ -139,7 +143,7 @@ def phones_add_capture(
         add_capture_line(s, vault.policy, name, actor(), interface=interface,
                          numbers=list(office_number or []), retention=retention,
                          extension_max_digits=extension_digits, legal_basis=legal_basis,
-                         purpose=purpose)
+                         purpose=purpose, tcp_ports=list(sip_tcp_port or []))
         scope = vault.policy.call_scope
     console.print(f"phone line {name} added (disabled; scope {scope}); its calls are read off "
                   f"{interface.strip()} by the capture process (kustosz capture, run by "

@@ -7,8 +7,7 @@ pass (`PHONE_PASS_S`). Start-up recovery needs no manual step (invariant 5): int
 sweeps are finished, interrupted intakes undone or completed, temp files removed and the
 segments earlier runs left in the spool taken in — an unfinished one only for what it
 really holds. A signed checkpoint of the audit log goes to the witness at start and every
-`[audit] checkpoint_minutes`. SIGHUP (`systemctl reload`) reads kustosz.toml again
-(kustosz.cli.serve_reload).
+`[audit] checkpoint_minutes`. SIGHUP (`systemctl reload`) reads kustosz.toml again (serve_reload).
 """
 
 from __future__ import annotations

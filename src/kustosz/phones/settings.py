@@ -25,6 +25,9 @@ DEFAULT_WORK_HOURS = (8, 15)
 DEFAULT_SILENT_MINUTES = 120.0
 INTAKE_SPOOL, INTAKE_SIPREC, INTAKE_CAPTURE = "spool", "siprec", "capture"
 INTAKES = (INTAKE_SPOOL, INTAKE_SIPREC, INTAKE_CAPTURE)
+# SIP over TCP and over TLS, where a capture line names no ports of its own
+DEFAULT_SIP_TCP_PORTS = (5060, 5061)
+MAX_SIP_TCP_PORTS = 16  # the capture process's kernel filter tests each in turn
 IFNAMSIZ = 16  # the kernel's limit of an interface name, its final NUL included
 
 
@@ -55,6 +58,9 @@ class PhoneSettings:
     intake: str = "spool"
     siprec_from: list[str] = field(default_factory=list)  # networks (CIDR)
     capture: str = ""  # the network interface the mirrored port is on (capture lines)
+    # TCP ports the line's SIP is signalled on, read off that port (capture lines; UDP is
+    # read on any port)
+    sip_tcp_ports: list[int] = field(default_factory=lambda: list(DEFAULT_SIP_TCP_PORTS))
 
     @property
     def spool_path(self) -> Path:
@@ -175,9 +181,30 @@ def interface_name(raw: str) -> str:
     return name
 
 
+def sip_tcp_ports(raw: list[int] | None) -> list[int]:
+    """The TCP ports a capture line's SIP is followed on: the defaults (5060, 5061) when none
+    are named; each a port number, at most `MAX_SIP_TCP_PORTS`."""
+    if not raw:
+        return list(DEFAULT_SIP_TCP_PORTS)
+    ports = sorted(set(raw))
+    bad = [p for p in ports if isinstance(p, bool) or not isinstance(p, int)
+           or not 1 <= p <= 65535]
+    if bad:
+        raise InputError(f"SIP TCP port {bad[0]!r} is not a port number (1-65535)",
+                         pl=f"Port TCP sygnalizacji SIP „{bad[0]}” nie jest numerem portu "
+                            "(1–65535).")
+    if len(ports) > MAX_SIP_TCP_PORTS:
+        raise InputError(f"at most {MAX_SIP_TCP_PORTS} SIP TCP ports may be named, not "
+                         f"{len(ports)}",
+                         pl=f"Można podać najwyżej {MAX_SIP_TCP_PORTS} portów TCP sygnalizacji "
+                            f"SIP, a podano {len(ports)}.")
+    return ports
+
+
 def make_capture_settings(interface: str, numbers: list[str], *,
                           extension_max_digits: int = 4, legal_basis: str = "",
-                          purpose: str = "") -> PhoneSettings:
+                          purpose: str = "", tcp_ports: list[int] | None = None
+                          ) -> PhoneSettings:
     """A line whose calls Kustosz records itself, read off a mirrored switch port."""
     if not 1 <= extension_max_digits <= 8:
         raise InputError("extension digits must be between 1 and 8")
@@ -190,4 +217,5 @@ def make_capture_settings(interface: str, numbers: list[str], *,
     return PhoneSettings(
         spool="", cdr="", office_numbers=canonical,
         extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),
-        purpose=purpose.strip(), intake=INTAKE_CAPTURE, capture=interface_name(interface))
+        purpose=purpose.strip(), intake=INTAKE_CAPTURE, capture=interface_name(interface),
+        sip_tcp_ports=sip_tcp_ports(tcp_ports))

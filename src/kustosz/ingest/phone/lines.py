@@ -66,11 +66,12 @@ def add_siprec_line(session: Session, policy: Policy, name: str, actor: str, *,
 def add_capture_line(session: Session, policy: Policy, name: str, actor: str, *,
                      interface: str, numbers: list[str], retention: str | None = None,
                      extension_max_digits: int = 4, legal_basis: str = "",
-                     purpose: str = "") -> Source:
+                     purpose: str = "", tcp_ports: list[int] | None = None) -> Source:
     """A line whose calls Kustosz records itself from a mirrored switch port on ``interface``
-    (issue 35 item 2); disabled until enabled with its legal basis, as every line."""
+    (issue 35 item 2); disabled until enabled with its legal basis, as every line. SIP over
+    TCP is followed on ``tcp_ports`` (5060 and 5061 when none are named)."""
     cfg = make_capture_settings(interface, numbers, extension_max_digits=extension_max_digits,
-                                legal_basis=legal_basis, purpose=purpose)
+                                legal_basis=legal_basis, purpose=purpose, tcp_ports=tcp_ports)
     try:
         socket.if_nametoindex(cfg.capture)
     except OSError:

@@ -32,6 +32,7 @@ from kustosz.ingest.phone.capture.wire import (
     control,
     read_control,
 )
+from kustosz.phones.settings import DEFAULT_SIP_TCP_PORTS, MAX_SIP_TCP_PORTS
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,11 @@ SNAP = 65535
 MAX_BATCH = 512  # frames read from one interface before the batch is sent
 
 # Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP (IPv6 fragments too), TCP to or
-# from a SIP port (SIP over TCP or TLS: sip_tcp.py), and 802.1Q/802.1ad tagged frames whole
-# (the tag may hide either); everything else — the office's other TCP — is dropped in the
-# kernel.
+# from a SIP port (SIP over TCP or TLS: sip_tcp.py; the ports serve's capture lines name), and
+# 802.1Q/802.1ad tagged frames whole (the tag may hide either); everything else — the office's
+# other TCP — is dropped in the kernel.
 # (code, jt, jf, k); a jump goes to the next instruction + jt (or jf), or to a label.
 _LD_H, _LD_B, _LDX_MSH, _LD_H_IND, _JEQ, _RET = 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
-_SIP_PORTS = (5060, 5061)  # sip_tcp.SIP_PORT, SIPS_PORT
 
 
 Target = int | str  # a relative jump, or a label's name
@@ -82,44 +82,60 @@ def _assemble(program: list[Instruction | str]) -> tuple[tuple[int, int, int, in
     return tuple(out)
 
 
-def _ports(load: int, src_at: int, dst_at: int) -> list[Instruction | str]:
+def _ports(load: int, src_at: int, dst_at: int, ports: tuple[int, ...]
+           ) -> list[Instruction | str]:
     """Accept when the TCP source or destination port is a SIP port, else drop."""
     steps: list[Instruction | str] = []
     for at in (src_at, dst_at):
         steps.append((load, 0, 0, at))
-        steps += [(_JEQ, "accept", 0, port) for port in _SIP_PORTS]
+        steps += [(_JEQ, "accept", 0, port) for port in ports]
     return [*steps, (_RET, 0, 0, 0)]
 
 
-_FILTER = _assemble([
-    (_LD_H, 0, 0, 12),  # the ethertype
-    (_JEQ, "ipv4", 0, 0x0800),
-    (_JEQ, "ipv6", 0, 0x86DD),
-    (_JEQ, "accept", 0, 0x8100),
-    (_JEQ, "accept", "drop", 0x88A8),
-    "ipv4",
-    (_LD_B, 0, 0, 23),  # IPv4's protocol
-    (_JEQ, "accept", 0, 17),  # UDP
-    (_JEQ, 0, "drop", 6),  # TCP: its ports, after the IPv4 header (its length in X)
-    (_LDX_MSH, 0, 0, 14),
-    *_ports(_LD_H_IND, 14, 16),
-    "ipv6",
-    (_LD_B, 0, 0, 20),  # IPv6's next header
-    (_JEQ, "accept", 0, 17),
-    (_JEQ, "accept", 0, 44),  # a fragment header: a UDP datagram in pieces (fragments.py)
-    (_JEQ, 0, "drop", 6),
-    *_ports(_LD_H, 54, 56),
-    "accept",
-    (_RET, 0, 0, SNAP),  # up to SNAP bytes
-    "drop",
-    (_RET, 0, 0, 0),
-])
+def sip_ports(raw: object) -> tuple[int, ...]:
+    """The SIP TCP ports serve asked for, checked: port numbers, at most MAX_SIP_TCP_PORTS
+    (a jump of the filter spans at most 255 instructions); anything else is what serve never
+    sends."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_SIP_TCP_PORTS or any(
+            isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 65535 for p in raw):
+        raise BadMessage(f"not a list of SIP TCP ports: {raw!r}"[:200])
+    return tuple(sorted(set(raw)))
 
 
-def _attach_filter(sock: socket.socket) -> None:
-    program = b"".join(struct.pack("HBBI", *ins) for ins in _FILTER)
-    buf = ctypes.create_string_buffer(program)
-    fprog = struct.pack("HL", len(_FILTER), ctypes.addressof(buf))
+def build_filter(ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS
+                 ) -> tuple[tuple[int, int, int, int], ...]:
+    return _assemble([
+        (_LD_H, 0, 0, 12),  # the ethertype
+        (_JEQ, "ipv4", 0, 0x0800),
+        (_JEQ, "ipv6", 0, 0x86DD),
+        (_JEQ, "accept", 0, 0x8100),
+        (_JEQ, "accept", "drop", 0x88A8),
+        "ipv4",
+        (_LD_B, 0, 0, 23),  # IPv4's protocol
+        (_JEQ, "accept", 0, 17),  # UDP
+        (_JEQ, 0, "drop", 6),  # TCP: its ports, after the IPv4 header (its length in X)
+        (_LDX_MSH, 0, 0, 14),
+        *_ports(_LD_H_IND, 14, 16, ports),
+        "ipv6",
+        (_LD_B, 0, 0, 20),  # IPv6's next header
+        (_JEQ, "accept", 0, 17),
+        (_JEQ, "accept", 0, 44),  # a fragment header: a UDP datagram in pieces (fragments.py)
+        (_JEQ, 0, "drop", 6),
+        *_ports(_LD_H, 54, 56, ports),
+        "accept",
+        (_RET, 0, 0, SNAP),  # up to SNAP bytes
+        "drop",
+        (_RET, 0, 0, 0),
+    ])
+
+
+def _attach_filter(sock: socket.socket,
+                   ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS) -> None:
+    """Attach (or replace: the kernel swaps it whole) the filter passing ``ports``' TCP."""
+    program = build_filter(ports)
+    code = b"".join(struct.pack("HBBI", *ins) for ins in program)
+    buf = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HL", len(program), ctypes.addressof(buf))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
@@ -150,7 +166,7 @@ def link_state(name: str) -> str:
 class Interface:
     """One interface read: its packet socket and the kernel's counts."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS) -> None:
         self.name = name
         self.loopback = name == "lo"
         index = socket.if_nametoindex(name)  # OSError: no such interface
@@ -159,7 +175,7 @@ class Interface:
             raise NotReadable(errno.ENETDOWN, why)
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         try:
-            _attach_filter(sock)
+            _attach_filter(sock, ports)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
             sock.bind((name, ETH_P_ALL))
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP,
@@ -209,6 +225,7 @@ class Capture:
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
         self.names: list[str] = []
+        self.ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS
         self.open: dict[str, Interface] = {}
         self.said: dict[str, str] = {}
 
@@ -220,10 +237,15 @@ class Capture:
     def send(self, message: bytes) -> None:
         self.conn.sendall(message)
 
-    def asked(self, names: list[str]) -> None:
+    def asked(self, names: list[str], ports: tuple[int, ...] | None = None) -> None:
         """Serve's list: open what is new (or failed before), close what is no longer
-        asked for; every interface's state said back."""
+        asked for, the filter of those open changed with the SIP ports; every interface's
+        state said back."""
         self.names = [str(n) for n in names][:255]
+        if ports is not None and ports != self.ports:
+            self.ports = ports
+            for iface in self.open.values():
+                _attach_filter(iface.sock, ports)
         for name in list(self.open):
             if name not in self.names:
                 self.open.pop(name).close()
@@ -233,7 +255,7 @@ class Capture:
                 state[name] = ""
                 continue
             try:
-                self.open[name] = Interface(name)
+                self.open[name] = Interface(name, self.ports)
                 state[name] = ""
             except OSError as exc:
                 state[name] = _why(name, exc)
@@ -283,12 +305,14 @@ class Capture:
                     return  # serve went away
                 if message[:1] == b"J":
                     try:
-                        asked = read_control(message).get("interfaces")
+                        said = read_control(message)
+                        asked, ports = said.get("interfaces"), said.get("sip_tcp_ports")
+                        ports = None if ports is None else sip_ports(ports)
                     except BadMessage as exc:
                         log.error("capture: serve sent what it never sends: %s", exc)
                         return
                     if isinstance(asked, list):
-                        self.asked(asked)
+                        self.asked(asked, ports)
             batch = bytearray(b"F")
             for iface in ready:
                 if isinstance(iface, Interface):

@@ -21,98 +21,37 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pylibsrtp
 
 from kustosz.ingest.phone.capture import wire
+from kustosz.ingest.phone.capture.calls import (
+    Call,
+    CaptureLine,
+    CaptureSettings,
+    Counters,
+    Protection,
+)
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
 from kustosz.ingest.phone.capture.fragments import Fragments
 from kustosz.ingest.phone.capture.frames import Datagram, Segment, Skipped, packet
-from kustosz.ingest.phone.capture.refusals import Refusals, Refuse, why_silent
+from kustosz.ingest.phone.capture.refusals import Refusals, Refuse
 from kustosz.ingest.phone.capture.sip_tcp import SipOverTcp
 from kustosz.ingest.phone.scope import derive_direction, in_scope
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.rtp import PROFILES, StreamWriter
-from kustosz.ingest.phone.siprec.sdp import STATIC, Crypto, Stream, codec_of
+from kustosz.ingest.phone.siprec.sdp import STATIC, Stream, codec_of
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
 from kustosz.phone_numbers import try_normalize
+from kustosz.phones.settings import DEFAULT_SIP_TCP_PORTS
 from kustosz.states import AlertRow
 
 log = logging.getLogger(__name__)
 VIA = "capture"
 SIDES = ("caller", "callee")
-
-
-@dataclass(frozen=True)
-class CaptureSettings:
-    root: Path  # the data folder's capture/
-    socket: Path  # the data folder's capture.sock
-    silence_s: float = 600.0  # an answered call with neither SIP nor RTP this long is closed
-    no_sound_s: float = 15.0  # an answered call without RTP this long is alerted
-    unanswered_s: float = 300.0  # a dialog never answered (nor failed) is forgotten after
-    loss_percent: float = 1.0
-    max_calls: int = 1000  # offers followed at once; past it the oldest unanswered goes
-    retry_s: float = 30.0
-    watch_s: float = 1.0
-    tls_recent_s: float = 300.0  # SIP over TLS seen this recently keeps its alert open
-
-
-@dataclass(frozen=True)
-class Protection:
-    """How a stream's RTP is read: in clear, or SRTP with its sender's SDES key (None: the
-    key is not usable, the sound cannot be read); its dynamic payload types by the two
-    sides' a=rtpmap (the receiver's first: it chose the numbers the sender uses)."""
-
-    secure: bool = False
-    key: Crypto | None = None
-    rtpmaps: tuple[tuple[int, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class CaptureLine:
-    interface: str
-    rule: LineRule  # the line's name, numbers and the policy's scope
-
-
-@dataclass
-class Counters:
-    calls: int = 0  # recorded calls (in scope)
-    out_of_scope: int = 0
-    skipped: int = 0  # frames that were not a whole UDP datagram or TCP segment
-    unmatched: int = 0  # UDP datagrams that were neither SIP nor a followed call's RTP
-    not_followed: int = 0  # dialogs past max_calls
-    dropped: int = 0  # the kernel's drops, as the capture process reported them
-    failed: int = 0  # frames whose handling failed (a fault of Kustosz's, logged)
-
-
-@dataclass
-class Call:
-    interface: str
-    dialog: Dialog
-    line: LineRule
-    started: float  # the answer's capture time
-    folder: SessionFolder | None  # None: out of scope, nothing written
-    facts: CallFacts | None
-    writers: dict[int, StreamWriter] = field(default_factory=dict)
-    media: set[tuple[str, str, int]] = field(default_factory=set)  # its index keys
-    last_heard: float = 0.0
-    unsupported: set[int] = field(default_factory=set)  # payload types not recorded
-    encrypted: int = 0  # SRTP packets without a usable key (not written: noise)
-    forged: int = 0  # SRTP packets failing their authentication (not written)
-    srtp: dict[int, pylibsrtp.Session] = field(default_factory=dict)  # by side
-    no_sound_said: bool = False
-    closed: bool = False
-
-    def received(self) -> int:
-        return sum(w.counts.received for w in self.writers.values())
-
-    def why_silent(self) -> str:
-        return why_silent(self.encrypted, self.forged, self.unsupported)
 
 
 class Recorder:
@@ -220,9 +159,12 @@ class Recorder:
         conn = self._conn
         if conn is None:
             return
-        wanted = sorted({line.interface for line in self.lines()})
+        lines = self.lines()
+        wanted = sorted({line.interface for line in lines})
+        ports = sorted({p for line in lines for p in line.sip_tcp_ports}
+                       or set(DEFAULT_SIP_TCP_PORTS))
         with contextlib.suppress(OSError):  # it went away: _reading sees it
-            conn.send(wire.control({"interfaces": wanted}))
+            conn.send(wire.control({"interfaces": wanted, "sip_tcp_ports": ports}))
 
     async def _reading(self, conn: socket.socket) -> None:
         loop = asyncio.get_running_loop()
@@ -288,7 +230,8 @@ class Recorder:
 
     # -- frames -------------------------------------------------------------------------------
     def _frames(self, message: bytes) -> None:
-        by_interface = {line.interface: line.rule for line in self.lines()}
+        lines = {line.interface: line for line in self.lines()}
+        by_interface = {name: line.rule for name, line in lines.items()}
         for index, when, frame in wire.frames(message):
             if index >= len(self._names):
                 continue
@@ -305,7 +248,7 @@ class Recorder:
                 d = whole
             try:
                 if isinstance(d, Segment):
-                    self._tcp(interface, rule, when, d)
+                    self._tcp(lines[interface], when, d)
                 elif Dialogs.is_sip(d.payload):
                     self._sip(interface, rule, when, d)
                 else:
@@ -316,12 +259,13 @@ class Recorder:
                     log.exception("capture: a frame on %s could not be handled (said once; "
                                   "counted from now on)", interface)
 
-    def _tcp(self, interface: str, rule: LineRule, when: float, seg: Segment) -> None:
-        streams = self.tcp.get(interface)
+    def _tcp(self, line: CaptureLine, when: float, seg: Segment) -> None:
+        streams = self.tcp.get(line.interface)
         if streams is None:
-            streams = self.tcp[interface] = SipOverTcp()
+            streams = self.tcp[line.interface] = SipOverTcp(line.sip_tcp_ports)
+        streams.ports = frozenset(line.sip_tcp_ports)  # the line's ports changed meanwhile
         for at, message in streams.segment(when, seg):
-            self._sip(interface, rule, at, message)
+            self._sip(line.interface, line.rule, at, message)
 
     def sip_over_tls(self, interface: str, now: float | None = None) -> bool:
         """Whether SIP over TLS was seen on ``interface`` lately: calls signalled over it

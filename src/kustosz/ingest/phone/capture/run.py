@@ -25,7 +25,8 @@ from kustosz.audit import append as audit
 from kustosz.db.models import Alert
 from kustosz.db.outage import is_database_away
 from kustosz.index.sources import get_source
-from kustosz.ingest.phone.capture.recorder import CaptureLine, CaptureSettings, Recorder
+from kustosz.ingest.phone.capture.calls import CaptureLine, CaptureSettings
+from kustosz.ingest.phone.capture.recorder import Recorder
 from kustosz.ingest.phone.capture.wire import socket_path
 from kustosz.ingest.phone.siprec.alerts import check_silence, raise_event, session_opened
 from kustosz.ingest.phone.siprec.run import (
@@ -60,7 +61,7 @@ def read_lines(vault: Vault) -> list[CaptureLine]:
             cfg = PhoneSettings.of(get_source(s, name).settings)
             out.append(CaptureLine(cfg.capture, LineRule(
                 name, (), frozenset(cfg.office_numbers), cfg.extension_max_digits,
-                vault.policy.call_scope)))
+                vault.policy.call_scope), tuple(cfg.sip_tcp_ports)))
     return out
 
 

@@ -14,6 +14,10 @@ SIP over TLS (port 5061, or a TLS record where a message would begin) can be rea
 two ends: its segments are counted and the time of the last kept, for the alert that says the
 calls signalled over it are not recorded from the port.
 
+The ports followed are the line's (`PhoneSettings.sip_tcp_ports`, 5060 and 5061 unless set):
+an exchange signalling over TCP elsewhere (FreeSWITCH's external profile on 5080, a trunk on
+6060 as one of the corpus's captures shows) is followed once its port is named.
+
 Memory is bounded: MAX_FLOWS connections (the longest unheard forgotten first, and any unheard
 for IDLE_S), MAX_HEAD bytes of a message's headers, MAX_BODY of its body, MAX_PENDING segments
 or MAX_PENDING_BYTES waiting behind a gap, and MAX_HELD bytes held for all the connections
@@ -26,8 +30,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from kustosz.ingest.phone.capture.frames import FIN, RST, SYN, Datagram, Segment
+from kustosz.phones.settings import DEFAULT_SIP_TCP_PORTS
 
-SIP_PORT, SIPS_PORT = 5060, 5061  # the kernel filter passes TCP to or from these (helper.py)
+SIP_PORT, SIPS_PORT = DEFAULT_SIP_TCP_PORTS  # the kernel filter passes TCP to or from the
+# ports every capture line names (helper.py)
 MAX_FLOWS = 4096
 MAX_HEAD = 64 * 1024
 MAX_BODY = 256 * 1024
@@ -72,7 +78,8 @@ def is_tls_record(data: bytes) -> bool:
 class SipOverTcp:
     """The SIP connections over TCP seen on one interface."""
 
-    def __init__(self) -> None:
+    def __init__(self, ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS) -> None:
+        self.ports = frozenset(ports)
         self.flows: OrderedDict[Flow, _Stream] = OrderedDict()
         self.messages = 0  # SIP messages read whole
         self.segments = 0  # segments with data of SIP connections (not TLS)
@@ -85,7 +92,7 @@ class SipOverTcp:
     def segment(self, when: float, seg: Segment) -> list[tuple[float, Datagram]]:
         """One segment; the SIP messages it completed, each with the capture time of the
         segment that completed it."""
-        if SIP_PORT not in (seg.sport, seg.dport) and SIPS_PORT not in (seg.sport, seg.dport):
+        if seg.sport not in self.ports and seg.dport not in self.ports:
             self.not_sip += 1
             return []
         key: Flow = (seg.src, seg.sport, seg.dst, seg.dport)

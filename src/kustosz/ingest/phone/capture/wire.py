@@ -12,8 +12,10 @@ from the network beyond the kernel's filter. Serve, without the capability, read
 (frames.py), follows the calls (dialogs.py) and records them (recorder.py).
 
 Messages begin with their kind:
-- ``J`` + JSON: control. Serve → capture: ``{"interfaces": [...]}`` (what to capture, sent
-  at connection and again every few seconds). Capture → serve: ``{"hello": ...}``,
+- ``J`` + JSON: control. Serve → capture: ``{"interfaces": [...], "sip_tcp_ports": [...]}``
+  (what to capture, and the TCP ports SIP is signalled on that the kernel filter passes —
+  every capture line's; sent at connection and again every few seconds). Capture → serve:
+  ``{"hello": ...}``,
   ``{"opened": {name: ""|why}}`` (each interface asked for: open, or why not) and
   ``{"stats": {name: {"packets": n, "drops": n}}}`` (the kernel's counts since the last).
 - ``F`` + frames: each ``!BdI`` (the interface's index in the list last asked for, the time it
