@@ -50,6 +50,10 @@ RESIDUAL = "residual"  # the check of the masked file found a face (masking.resi
 REVIEW_PL = {AWAITING: "czeka na przegląd", APPROVED: "zatwierdzona po przeglądzie",
              SENT_BACK: "zwrócona do poprawy",
              RESIDUAL: "wstrzymana — sprawdzenie wykryło twarz innej osoby"}
+# The same states in the English half of a message (the Polish names go only in the Polish half).
+REVIEW_EN = {AWAITING: "awaiting review", APPROVED: "approved after review",
+             SENT_BACK: "sent back for correction",
+             RESIDUAL: "held — the check found another person's face"}
 KIND_PL = {"mask": "maska ręczna", "keep": "obszar osoby wnioskującej"}
 MAX_REGIONS = 40  # per request: more is a sign of a wrong tool (mask the whole camera instead)
 REVIEW_ROLES = ("custodian", "administrator")
@@ -268,7 +272,9 @@ def check_reviewable(session: Session, copy: Copy, by: str) -> None:
                             "której dane dotyczą — nie podlega przeglądowi; niczego nie "
                             "zmieniono.")
     if copy.review_state != AWAITING or copy.state != CopyState.KEPT:
-        raise InputError(f"copy {copy.number} is {copy.review_state}, not awaiting review; "
+        raise InputError(f"copy {copy.number} is "
+                         f"{REVIEW_EN.get(copy.review_state, copy.review_state)}, not awaiting "
+                         "review; "
                          "nothing was changed",
                          pl=f"Kopia nr {copy.number}: {REVIEW_PL.get(copy.review_state, '')}"
                             " — nie czeka na przegląd; niczego nie zmieniono.")
@@ -577,8 +583,9 @@ def remove_bundle(root: Path, bundle: Path) -> None:
 def handover_refusal(copy: Copy, req_kind: str) -> InputError | None:
     """Why a copy may not be handed over yet (custody.handover), or None."""
     if copy.review_state is not None and copy.review_state != APPROVED:
-        return InputError(f"copy {copy.number} is {REVIEW_PL.get(copy.review_state, '')!s} "
-                          f"({copy.review_state}): a data subject's masked copy is handed over "
+        return InputError(f"copy {copy.number} is "
+                          f"{REVIEW_EN.get(copy.review_state, copy.review_state)}: a data "
+                          "subject's masked copy is handed over "
                           "only after a second person watched and approved it",
                           pl=f"Kopia nr {copy.number}: {REVIEW_PL.get(copy.review_state, '')}"
                              " — zamaskowaną kopię dla osoby, której dane dotyczą, wydaje się "
