@@ -98,7 +98,13 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
                      f"rejestracji (zabezpieczenie nr {req.hold_id}).")
     if req.warning:
         notes.append(req.warning)
-    if req.status == RequestStatus.REFUSED and req.status_reason:
+    decision = _decision(session, policy, req)
+    blocks = paper_blocks(session, policy, req.id)
+    # A refusal by a decision prints its reason once, in the decision's block ("Uzasadnienie");
+    # the annotations keep a refusal no decision printed here holds (a late request at
+    # registration).
+    refused_here = any(d is not None and d.get("agree") is False for d in (decision, *blocks))
+    if req.status == RequestStatus.REFUSED and req.status_reason and not refused_here:
         notes.append(req.status_reason)
     place = req.place or ", ".join(req.sources) + (f" — dotyczy: {req.who}" if req.who else "")
     data = {**policy.doc_names(),
@@ -107,8 +113,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
             "received_on": _d(req.received_on), "event_date": _d(req.event_date),
             "approx_time": req.approx_time, "window": _asked_time(req, policy), "place": place,
             "caller": req.caller, "callee": req.callee, "description": req.description,
-            "purpose": req.purpose or None, "decision": _decision(session, policy, req),
-            "decisions": paper_blocks(session, policy, req.id),
+            "purpose": req.purpose or None, "decision": decision, "decisions": blocks,
             "securing": _securing(policy) and req.kind == RequestKind.INTERESTED,
             "notes": notes, "footer": f"wniosek nr {req.id}"}
     if subject:
