@@ -29,6 +29,7 @@ from kustosz.custody.requests import (
     release_request_hold,
 )
 from kustosz.db.custody import Decision, Request
+from kustosz.documents.office import signs_as
 from kustosz.errors import FieldError, InputError
 from kustosz.limits import check_texts
 from kustosz.policy import Policy
@@ -204,8 +205,10 @@ def _heading(policy: Policy, key: str) -> str:
 
 def on_paper(session: Session, policy: Policy, d: Decision) -> dict[str, Any]:
     """A decision as the documents print it, with its position's title."""
+    title = policy.position(d.capacity).title
     return {"agree": d.agree, "on": d.decided_on.strftime("%d.%m.%Y"),
-            "by": printed(session, d.decided_by), "by_title": policy.position(d.capacity).title,
+            "by": printed(session, d.decided_by), "by_title": title,
+            "signs_as": signs_as(policy, title),
             "gen": _heading(policy, d.capacity), "capacity": d.capacity, "reason": d.reason,
             "paper_ref": d.paper_ref, "entry": entry_pl(session, policy, d)}
 

@@ -24,7 +24,7 @@ from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, ge
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Handover, Request, User
 from kustosz.documents.clauses import access_facts, clause_points
-from kustosz.documents.office import annex, controller, refuse_unless
+from kustosz.documents.office import annex, controller, refuse_unless, signs_as
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
@@ -119,6 +119,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
     if subject:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
                     controller=controller(policy),
+                    signs_as=signs_as(policy, str(data.get("approver") or "")),
                     material=MATERIALS[req.material], who=req.who,
                     identifies=_what_identifies(req),
                     # what may help find them, by material: clothing shows on video only
@@ -451,17 +452,8 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
         data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
     if name == "request-subject":  # addressed to the controller the clause names
         data["controller"] = controller(policy)
+        data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
     return data
-
-
-def signs_as(policy: Policy, approver: str) -> str:
-    """The head's capacity under a signature: the controller itself where the clause names
-    the head (MOPS's Dyrektor), else acting for it — the commune or the office the clause
-    names (a Gmina Miejska, a Gmina; 001 zał. 1 pkt 1, 003 §1 ust. 3; issue 49 item 12)."""
-    named = controller(policy)  # the office itself where its regulation names none
-    if not approver or approver.startswith(named) or named.startswith(approver):
-        return "administrator danych"
-    return "w imieniu administratora danych"
 
 
 def authorisation_doc_data(session: Session, policy: Policy, a: Authorisation) -> dict[str, Any]:

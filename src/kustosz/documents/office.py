@@ -36,6 +36,17 @@ def controller(policy: Policy) -> str:
     return str(policy.documents.get("controller") or "").strip() or policy.office_name
 
 
+def signs_as(policy: Policy, signer: str) -> str:
+    """The capacity under a signature of the office's ``signer`` (a position's title): the
+    controller itself where the clause names the head (MOPS's Dyrektor), else acting for it —
+    the commune or the office the clause names (a Gmina Miejska, a Gmina; 001 zał. 1 pkt 1,
+    003 §1 ust. 3; issue 49 item 12). One rule for the authorisation and the art. 15 answer."""
+    named = controller(policy)  # the office itself where its regulation names none
+    if not signer or signer.startswith(named) or named.startswith(signer):
+        return "administrator danych"
+    return "w imieniu administratora danych"
+
+
 def purposes(policy: Policy) -> list[str]:
     return [p for p in policy.documents.get("purposes", []) if p.strip()]
 
