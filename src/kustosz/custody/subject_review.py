@@ -22,8 +22,6 @@ before approval (custody.handover).
 
 from __future__ import annotations
 
-import bisect
-import functools
 import math
 import shutil
 from contextlib import ExitStack
@@ -39,6 +37,7 @@ from kustosz.access.users import get_user, printed
 from kustosz.audit import append as audit
 from kustosz.custody.actions import record_action
 from kustosz.custody.requests import copy_period, get_request
+from kustosz.custody.served_media import covered_s
 from kustosz.db.custody import Copy, Request, ReviewPlay
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
@@ -311,43 +310,6 @@ def may_play(session: Session, copy: Copy, by: str) -> str | None:
     except InputError as exc:
         return str(exc)
     return None
-
-
-@functools.lru_cache(maxsize=4)
-def _packets(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """The file's video packets in file order: where each ends (byte) and the earliest
-    presentation time (s) of it and every packet after it. ``size`` and ``mtime_ns`` key the
-    cache: a file made again is read again."""
-    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
-
-    ends: list[int] = []
-    times: list[float] = []
-    with av.open(path) as c:
-        stream = c.streams.video[0]
-        tb = float(stream.time_base or 0)
-        origin = stream.start_time or 0
-        for pkt in c.demux(stream):
-            if pkt.pos is None or pkt.pts is None or pkt.size == 0:
-                continue
-            at = (pkt.pts - origin) * tb
-            ends.append(int(pkt.pos) + int(pkt.size))
-            times.append(at)
-    order = sorted(range(len(ends)), key=ends.__getitem__)
-    ends = [ends[i] for i in order]
-    earliest = [times[i] for i in order]
-    for i in range(len(earliest) - 2, -1, -1):
-        earliest[i] = min(earliest[i], earliest[i + 1])
-    return tuple(ends), tuple(earliest)
-
-
-def covered_s(file: Path, prefix: int) -> float:
-    """Media time (s from the start) whose every frame lies within the first ``prefix`` bytes
-    of ``file`` (a faststart MP4: the index first, then the frames in order); every frame
-    within: infinity (the caller caps it at the file's length)."""
-    st = file.stat()
-    ends, earliest = _packets(str(file), st.st_size, st.st_mtime_ns)
-    k = bisect.bisect_right(ends, prefix)
-    return math.inf if k >= len(ends) else max(0.0, earliest[k])
 
 
 def played_out(watched: float, served_s: float, since: datetime, now: datetime) -> float:
