@@ -16,6 +16,7 @@ fills a real one)."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import itertools
 import threading
@@ -31,9 +32,11 @@ from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.db.cameras import Camera, Gap
 from kustosz.ingest.camera import health
-from kustosz.ingest.camera.recorder import RecorderOptions
-from kustosz.ingest.camera.spool import Session
+from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
+from kustosz.ingest.camera.recorder import CameraRecorder, RecorderOptions
+from kustosz.ingest.camera.spool import Session, spool_root
 from kustosz.ingest.camera.supervisor import RecorderPool
+from kustosz.retention.pressure import watch_of
 from kustosz.vault import Vault
 
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
@@ -42,12 +45,13 @@ FAST = RecorderOptions(backoff_initial_s=0.5, backoff_max_s=2.0, down_alert_afte
 
 
 @contextmanager
-def recording(vault: Vault) -> Iterator[tuple[RtspServer, Camera, datetime]]:
+def recording(vault: Vault, mount: int = 1, options: RecorderOptions = FAST, **server: Any
+              ) -> Iterator[tuple[RtspServer, Camera, datetime]]:
     """The camera "hol" recorded from a real RTSP server, once two of its segments are stored:
     (the server, the camera, the first segment's start); the recorders stopped at the end."""
-    with RtspServer(audio=False) as srv:
-        cam = register_camera(vault, "hol", srv.url())
-        pool = RecorderPool(vault, options=FAST)
+    with RtspServer(audio=False, **server) as srv:
+        cam = register_camera(vault, "hol", srv.url(mount))
+        pool = RecorderPool(vault, options=options)
         pool.reconcile()
         try:
             wait_for(lambda: len(stored(vault)) >= 2, 30, "two segments")
@@ -162,3 +166,64 @@ def test_the_close_of_a_gap_refused_for_lack_of_room_is_owed_not_lost(
     assert gaps[0].end_at == after[0].start_at  # closed by the segment that ended it
     assert_true_time_line(site_vault, cam.source_id, gaps)
     index_matches_files(site_vault)
+
+
+def test_a_session_settled_after_its_gap_opened_moves_the_gap_past_what_it_kept(
+        site_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI run of test_full_disk_cameras: a disk-full gap over a stored segment. The session
+    the full disk ended left a segment ffmpeg never listed (its write failed); settling it
+    needs the database, which had no room either, so it waited — and when taken in after the
+    gap had opened, the gap still began before it and was closed by the next session over it.
+    Here ffmpeg is killed when the disk fills (it lists nothing more) and settling a session
+    finds no room until the test gives it some."""
+    no_room = NoRoom(Session.settle)
+    monkeypatch.setattr(Session, "settle", lambda self, *a, **kw: no_room(self, *a, **kw)
+                        if any(self.folder.glob(SEGMENT_GLOB)) else no_room.write(self, *a, **kw))
+    killed = threading.Event()
+
+    def kill(self: CameraRecorder) -> None:  # ffmpeg ends without listing its last segment
+        assert self.proc is not None
+        self._terminated = True
+        self.proc.kill()
+        self.proc.wait()
+        killed.set()
+
+    monkeypatch.setattr(CameraRecorder, "_terminate", kill)
+    # The third mount sends snow: its segments are large enough that ffmpeg has written
+    # video of the one it is killed in (it writes in blocks of 32 KiB). Polled often, the
+    # recorder stops ffmpeg within that segment (else at its close).
+    quick = dataclasses.replace(FAST, poll_s=0.1)
+    with recording(site_vault, mount=3, options=quick, mounts=3, bitrate_kbps=2500) \
+            as (_srv, cam, first):
+        wait_for(lambda: _partly_written(site_vault), 20, "a segment a quarter written")
+        no_room.full.set()
+        before = stored(site_vault)[-1].end_at
+        watch_of(site_vault).disk_full("a test: another writer found no room")
+        wait_for(killed.is_set, 20, "ffmpeg stopped by the full disk")
+        wait_for(lambda: no_room.refused >= 1, 20, "settling its session refused for no room")
+        wait_for(lambda: gaps_after(site_vault, cam.source_id, first), 20, "the gap open")
+        no_room.full.clear()
+        wait_for(lambda: (g := gaps_after(site_vault, cam.source_id, first))
+                 and g[-1].end_at is not None
+                 and stored(site_vault)[-1].start_at >= g[-1].end_at, 40,
+                 "recording after the hole, the hole closed")
+    gaps = gaps_after(site_vault, cam.source_id, first)
+    assert [r for r in stored(site_vault, cam.source_id)
+            if r.start_at >= before and r.end_at <= gaps[0].start_at], \
+        "the segment ffmpeg left unlisted was not kept before the gap"
+    assert_true_time_line(site_vault, cam.source_id, gaps)
+    assert uncovered_holes(stored(site_vault, cam.source_id), gaps) == []
+    index_matches_files(site_vault)
+
+
+def _partly_written(vault: Vault) -> bool:
+    """A segment not yet listed holds a quarter as much as the last one stored (a file killed
+    earlier holds no readable video and is rightly discarded, which settles nothing)."""
+    last = stored(vault)[-1].size
+    for listing in spool_root(vault).rglob(LIST_NAME):
+        listed = listing.read_text("utf-8", "replace")
+        writing = [f.stat().st_size for f in sorted(listing.parent.glob("seg*.ts"))
+                   if f.name not in listed]
+        if writing and writing[-1] * 4 >= last:
+            return True
+    return False

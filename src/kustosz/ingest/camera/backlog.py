@@ -42,6 +42,18 @@ from kustosz.ingest.camera.spool import Session
 log = logging.getLogger(__name__)
 
 
+GAP_OPEN = "gap-open"  # an owed open_gap (OwedWrites' key)
+
+
+@dataclass
+class OwedGap:
+    """An open_gap owed while the database is away: a camera still down at the next try
+    brings only its failure up to date."""
+
+    since: datetime
+    failure: Failure
+
+
 @dataclass
 class Waiting:
     """One step of a camera's time line that needs the database: a segment (``seg``), the

@@ -45,7 +45,7 @@ from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.db.outage import is_database_away, is_disk_full
 from kustosz.ingest.camera import health, index_batch
-from kustosz.ingest.camera.backlog import OwedWrites, Retry, Waiting
+from kustosz.ingest.camera.backlog import GAP_OPEN, OwedGap, OwedWrites, Retry, Waiting
 from kustosz.ingest.camera.clock import (
     AGREE_S,
     Measurement,
@@ -65,16 +65,6 @@ from kustosz.watchdog import Loop, progress_of
 log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
-GAP_OPEN = "gap-open"  # an owed open_gap (kustosz.ingest.camera.backlog.OwedWrites' key)
-
-
-@dataclass
-class OwedGap:
-    """An open_gap owed while the database is away: a camera still down at the next try
-    brings only its failure up to date."""
-
-    since: datetime
-    failure: health.Failure
 # The longest a recorder's loop may honestly go without a beat: a wake of its follow loop
 # (poll_s) with one step of the backlog (a segment's wait for the committer, ADOPT_WAIT_S)
 # and its owed status, gap and alert rows (each a database wait: connect 10 s, an answer
@@ -732,9 +722,17 @@ class CameraRecorder:
             # Settling asks the database (what is indexed of it) only for segment files left
             # in the folder; an empty one is removed without it (Session.settle).
             asks = any(item.session.folder.glob(SEGMENT_GLOB))
+            before = item.session.last_end
             item.session.settle()
-            if item.session.last_end is not None:
-                self.last_end = item.session.last_end
+            end = item.session.last_end
+            if end is not None:
+                self.last_end = end
+            if item.before_gap and self._gap_open and end is not None and end != before:
+                # What ffmpeg left unlisted (its write failed on the full disk), settled after
+                # the gap opened: recorded before it, so the gap begins where it ends (a CI
+                # run closed that gap over it).
+                self._owed.write("gap", lambda: health.start_gap_after(
+                    self.vault, self.job.source_id, end))
             return asks
         return self._take_now(item.session, item.seg, item.meta, item.before_gap)
 
