@@ -127,3 +127,19 @@ def test_another_model_is_refused_clearly(other_model: Path) -> None:
         CenterFace()
     assert "inputs ['x']" in str(e.value)
     assert e.value.pl and "zgłoś to administratorowi" in e.value.pl
+
+
+def test_a_frame_a_whole_number_of_times_the_input_is_seen_as_its_exact_reduction() -> None:
+    """1280×720 is seen as its exact half, 640×360, would be — the reduction by a whole factor
+    is OpenCV's fast path (issue 52 item 4) — and its faces are where they are."""
+    frame = np.ascontiguousarray(scene()[:720])  # the eight LFW faces and the astronaut
+    half = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    detector = CenterFace()
+    found = detector(frame, threshold=VERIFY_FLOOR)
+    assert_same([Detection(d.x1 / 2, d.y1 / 2, d.x2 / 2, d.y2 / 2, d.score) for d in found],
+                 detector(half, threshold=VERIFY_FLOOR))
+    row = sorted((d for d in detector(frame) if d.y2 < 200), key=lambda d: d.x1)
+    assert len(row) == 8, row
+    for n, d in enumerate(row):
+        centre = 128 + 16 + 128 * n + 48  # as in the scene's own test above
+        assert abs((d.x1 + d.x2) / 2 - centre) < 16 and 60 < (d.y1 + d.y2) / 2 < 200, (n, d)
