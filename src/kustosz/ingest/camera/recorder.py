@@ -728,13 +728,14 @@ class CameraRecorder:
             if end is not None:
                 self.last_end = end
             if item.before_gap and self._gap_open and end is not None and end != before:
-                # What ffmpeg left unlisted (its write failed on the full disk), settled after
-                # the gap opened: recorded before it, so the gap begins where it ends (a CI
-                # run closed that gap over it).
-                self._owed.write("gap", lambda: health.start_gap_after(
-                    self.vault, self.job.source_id, end))
+                # ffmpeg's unlisted last segment (its write failed), settled after the gap opened
+                self._gap_starts_after(end)
             return asks
         return self._take_now(item.session, item.seg, item.meta, item.before_gap)
+
+    def _gap_starts_after(self, end: datetime) -> None:
+        """Recorded before the open gap began, taken in after: the gap starts where it ends."""
+        self._owed.write("gap", lambda: health.start_gap_after(self.vault, self.job.source_id, end))
 
     def _take_now(self, session: Session, seg: ListedSegment, meta: dict[str, object],
                   before_gap: bool = False) -> bool:
@@ -755,8 +756,7 @@ class CameraRecorder:
         if session.last_end != end:  # indexed by a job an earlier wait had given up on
             session.last_end, session.taken = end, session.taken + 1
         if before_gap and self._gap_open:
-            self._owed.write("gap", lambda: health.start_gap_after(
-                self.vault, self.job.source_id, end))
+            self._gap_starts_after(end)
         elif self._gap_open or session.taken == 1:
             self._owed.write("gap", lambda: health.close_gap(
                 self.vault, self.job.source_id, start, self.job.name))
