@@ -359,6 +359,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     slow_first.modify(items)
 
 
+_CPU_AT = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[_CPU_AT] = slow_first.cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    yield
+    if _CPU_AT in item.stash:
+        used = slow_first.cpu_seconds() - item.stash[_CPU_AT]
+        item.user_properties.append((slow_first.CPU_PROPERTY, round(used, 2)))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if _durations is not None:
         _durations.add(report)

@@ -3,6 +3,7 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -73,3 +74,47 @@ def test_0008_moves_who_of_mail_and_events_requests_out_of_place(vault: Vault) -
     assert [tuple(r) for r in got] == [(1, "jan.kowalski@um.elblag.pl"), (2, "pc-kadry-01"),
                                        (3, "ratusz/hol")]
     upgrade(vault.engine)
+
+
+def test_opening_a_vault_at_the_heads_runs_no_migration(vault: Vault,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each opening of the vault (every `kustosz` command, serve's start) asks for the heads;
+    at the heads nothing of Alembic's runs (issue 52 item 7), one revision behind it does."""
+    from alembic import command
+
+    from kustosz.db import migrate
+
+    def no_migration(_cfg: object, _to: str) -> None:
+        raise AssertionError("a migration ran")
+
+    monkeypatch.setattr(migrate.command, "upgrade", no_migration)
+    Vault.open(vault.root).close()
+    migrate.upgrade(vault.engine)
+
+    command.downgrade(migrate.alembic_config(vault.engine), "0043")
+    with pytest.raises(AssertionError, match="a migration ran"):
+        migrate.upgrade(vault.engine)
+    monkeypatch.undo()
+    migrate.upgrade(vault.engine)
+    assert migrate.at_every_head(migrate.current_heads(vault.engine))
+
+
+def test_at_every_head_needs_every_branch() -> None:
+    from kustosz.db import migrate
+
+    scripts = migrate.scripts()
+    heads = set(scripts.get_heads())
+    assert migrate.at_every_head(heads)
+    assert not migrate.at_every_head(set())
+    def below(revision: str) -> set[str]:
+        return {r.revision for r in scripts.iterate_revisions(revision, "base")}
+
+    for revision in scripts.walk_revisions():
+        assert migrate.at_every_head({revision.revision}) == (heads <= below(revision.revision))
+    # What Alembic keeps in its table: no head another one depends on (0002, 0003). Without
+    # the newest revision of any one branch, the vault is behind.
+    kept = {h for h in heads if not any(h in below(o) for o in heads - {h})}
+    assert len(kept) >= 2
+    assert migrate.at_every_head(kept)
+    for missing in kept:
+        assert not migrate.at_every_head(kept - {missing} | {"0001"})

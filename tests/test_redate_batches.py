@@ -88,6 +88,44 @@ def test_redating_to_a_shorter_period_reads_nothing_to_lengthen(
     assert store.lock_of("camera/hall/a.ts").retain_until == far
 
 
+def test_a_sources_days_without_material_cost_no_update(vault: Vault) -> None:
+    """Three recordings a year apart in all: each is re-dated from its own local day, and the
+    days between them are skipped, not updated one by one (issue 52 item 7: the retention
+    property test re-dated four months of empty days at every change of the policy)."""
+    from kustosz.index.expiry import expiry_of
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    starts = [now - timedelta(days=400), now - timedelta(days=200, hours=5), now]
+    with vault.transaction() as s:
+        source = add_source(s, vault.policy, "hall", "camera", "test")
+        s.execute(sa.insert(Recording), [
+            {"source_id": source.id, "kind": "camera", "start_at": at,
+             "end_at": at + timedelta(seconds=10), "size": 1, "sha256": "0" * 64,
+             "storage_key": f"camera/hall/{n}.ts", "state": "stored", "expires_at": at,
+             "ingested_at": at} for n, at in enumerate(starts)])
+    policy = dataclasses.replace(vault.policy, retention={**vault.policy.retention,
+                                                         "camera": Period.parse("1 year")})
+    updates: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    sa.event.listen(vault.engine, "before_cursor_execute", count)
+    try:
+        with vault.transaction() as s:
+            assert redate_all(s, policy) == 3
+    finally:
+        sa.event.remove(vault.engine, "before_cursor_execute", count)
+    # one a day with material, and the first day of each stretch without (401 before)
+    assert len(updates) <= 2 * len(starts) - 1, len(updates)
+    with vault.reading() as s:
+        source = s.get(type(source), source.id)
+        got = dict(s.execute(sa.select(Recording.storage_key, Recording.expires_at)).all())
+        for n, at in enumerate(starts):
+            assert got[f"camera/hall/{n}.ts"] == expiry_of(source, at, policy), n
+
+
 def test_the_legal_holds_job_reads_its_rows_a_page_at_a_time(
         vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     """hold.legal_holds over many rows: pages of at most PAGE rows (keyset on the id), every

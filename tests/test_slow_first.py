@@ -5,6 +5,8 @@ test in its collected order; a recorded run writes what the next run orders by."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class Item:
 class Report:
     nodeid: str
     duration: float
+    user_properties: tuple[tuple[str, object], ...] = ()
 
 
 @given(st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=30),
@@ -65,3 +68,20 @@ def test_an_unreadable_file_orders_nothing(tmp_path: Path,
     items = [Item("b"), Item("a")]
     slow_first.modify(items)  # type: ignore[arg-type]
     assert [i.nodeid for i in items] == ["b", "a"]
+
+
+def test_a_tests_cpu_counts_the_children_it_waited_for(tmp_path: Path) -> None:
+    """What a 2-core run is short of is CPU: a test's own and its children's (issue 52 item 7)."""
+    before = slow_first.cpu_seconds()
+    subprocess.run([sys.executable, "-c",
+                    "import time\nend = time.process_time() + 0.4\n"
+                    "while time.process_time() < end: pass"], check=True)
+    assert slow_first.cpu_seconds() - before >= 0.4
+    rec = slow_first.Recorder(tmp_path / "durations.json")
+    rec.add(Report("t::busy", 1.0))  # type: ignore[arg-type]
+    rec.add(Report("t::busy", 0.5, ((slow_first.CPU_PROPERTY, 7.25),)))  # type: ignore[arg-type]
+    rec.add(Report("t::idle", 20.0, ((slow_first.CPU_PROPERTY, 0.5),)))  # type: ignore[arg-type]
+    rec.write("2026-11-27 17:00 UTC")
+    written = json.loads((tmp_path / "durations.json").read_text(encoding="utf-8"))
+    assert written["cpu_s"] == {"t::busy": 7.2}  # under 5 s of CPU: not kept
+    assert written["tests"] == {"t::idle": 20.0}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -83,12 +84,25 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
                 _lengthen_day(session, batch, new_end, (
                     *in_day, Recording.retain_from.is_(None),
                     Recording.expires_at.is_(None) | (Recording.expires_at < new_end)))
-            result = session.execute(update(Recording).where(*in_day)
-                                     .values(expires_at=new_end))
+            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(Recording).where(*in_day).values(expires_at=new_end))
             changed += result.rowcount or 0
-            day += timedelta(days=1)
+            day = day + timedelta(days=1) if result.rowcount else \
+                _next_day_with_material(session, source, end, policy)
         changed += _redate_rebased(session, source, policy, batch, lockable)
     return changed
+
+
+def _next_day_with_material(session: Session, source: Source, after: datetime,
+                            policy: Policy) -> date:
+    """The next local day on which ``source`` recorded something from ``after`` on (the day
+    after the last one when nothing is left): a day without material is skipped, not
+    updated, so a source's months without recordings cost one query, not one a day."""
+    found = session.execute(select(func.min(Recording.start_at)).where(
+        Recording.source_id == source.id, Recording.start_at >= after)).scalar()
+    if found is None:
+        return date.max
+    return local_day(found, policy.timezone)
 
 
 def _lengthen_day(session: Session, batch: int, new_end: datetime,
