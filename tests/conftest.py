@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import typer.testing
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
@@ -312,6 +314,12 @@ def snapshot(vault: Vault) -> dict[str, Any]:
     head = (vault.root / "audit.head").read_text() if (vault.root / "audit.head").exists() else ""
     config = (vault.root / "kustosz.toml").read_text()
     return {"tables": tables, "files": files, "head": head, "config": config}
+
+
+# typer's CliRunner builds the whole click command tree from the app on every invoke: every
+# command's signature read and each annotation evaluated again, ~0.1 s a call over some 500
+# calls a run (issue 52 item 7). The app does not change within a run: built once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 class Cli:
