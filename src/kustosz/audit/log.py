@@ -52,13 +52,17 @@ CHAIN_LOCK = 7311000001
 # A holder of the chain's lock idle in its transaction this long has no client any more: every
 # appender commits within its statements (issue 48 item 15: a transaction cut on the client's
 # side, by a proxy or a NAT that forgot it, kept the lock on the server for the 15 minutes of
-# idle_in_transaction_session_timeout, and starts waited 260 s instead of 25).
+# idle_in_transaction_session_timeout, and starts waited 260 s instead of 25). Only this
+# database's holders: an advisory lock is a database's own, and another database on the same
+# server (another office's vault) holds a lock of the same number that never blocks this one.
 STALE_HOLDER_S = 30.0
 TURN_S = 2.0
 _STALE_HOLDERS = text(
     "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
-    "AND l.objsubid = 1 AND a.state = 'idle in transaction' AND a.pid <> pg_backend_pid() "
+    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database()) "
+    "AND a.state = 'idle in transaction' AND a.pid <> pg_backend_pid() "
     "AND a.state_change < clock_timestamp() - make_interval(secs => :stale)")
 
 
