@@ -16,9 +16,14 @@ from kustosz.db.deadline import patience
 from kustosz.errors import ConfigError
 
 
-def alembic_config(engine: Engine) -> Config:
+def _scripts_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("kustosz.db") / "migrations"))
+    return cfg
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = _scripts_config()
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -27,9 +32,7 @@ def alembic_config(engine: Engine) -> Config:
 def scripts() -> ScriptDirectory:
     """The package's migration scripts, read once a process: Alembic reads every script file
     each time it is asked (44 of them, ~0.2 s), and every opening of the vault asks."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("kustosz.db") / "migrations"))
-    return ScriptDirectory.from_config(cfg)
+    return ScriptDirectory.from_config(_scripts_config())
 
 
 def current_heads(engine: Engine) -> set[str]:
@@ -96,4 +99,3 @@ def upgrade(engine: Engine) -> None:
     # migration of a large index may keep the database busy for long (db.deadline).
     with patience(MIGRATION_PATIENCE_S):
         command.upgrade(cfg, "heads")
-
