@@ -112,3 +112,52 @@ def test_a_holder_that_is_working_is_waited_for(pg_vault: Vault, own_database: s
     finally:
         thread.join(15)
         working.close()
+
+
+def test_a_holder_seen_idle_earlier_in_the_waiters_transaction_is_not_ended(
+        pg_vault: Vault, own_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL keeps what a transaction first read of pg_stat_activity until it ends, while
+    pg_locks is read anew each time. A waiter looks for stale holders again every turn of its
+    wait, in one transaction: a session it first saw idle in a transaction (not holding the
+    lock then) that has since taken the lock and is working looked, by that first look, idle
+    for longer than the stale age, and was ended (a PendingRollbackError in an unrelated
+    test's set-up of a suite run, 2026-11-27, twice, after the fix of the other database)."""
+    monkeypatch.setattr(audit_log, "STALE_HOLDER_S", 1.0)
+    later = psycopg.connect(_in(own_database), autocommit=False)
+    watch = psycopg.connect(_in(own_database), autocommit=True)
+    pid = later.info.backend_pid
+    try:
+        later.execute("SELECT 1")  # idle in its transaction, holding nothing yet
+        first = _holder(own_database)  # the holder the waiter waits for, idle a moment only
+        with pg_vault.transaction() as waiter:
+            audit_log._end_stale_holders(waiter)  # the waiter's first look: nothing to end
+            first.commit()  # done with the lock
+            first.close()
+            later.execute(LOCK)  # takes the lock ...
+            working: dict[str, BaseException | None] = {}
+
+            def work() -> None:  # ... and works with it
+                try:
+                    later.execute("SELECT pg_sleep(3)")
+                    working["error"] = None
+                except BaseException as exc:  # noqa: BLE001 - reported by the assertion
+                    working["error"] = exc
+
+            thread = threading.Thread(target=work)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while watch.execute("SELECT state FROM pg_stat_activity WHERE pid = %s",
+                                (pid,)).fetchone() != ("active",):
+                assert time.monotonic() < deadline, "the holder never started its work"
+                time.sleep(0.02)
+            # the first look now shows it idle past the stale age (1 s)
+            stale_by_then = time.monotonic() + audit_log.STALE_HOLDER_S + 0.2
+            while time.monotonic() < stale_by_then:
+                time.sleep(0.05)
+            audit_log._end_stale_holders(waiter)  # the next turn's look
+            thread.join(15)
+        assert working == {"error": None}, working
+        later.execute("SELECT 1")  # its session is alive
+    finally:
+        later.close()
+        watch.close()

@@ -97,6 +97,10 @@ def lock_chain(session: Session) -> None:
 
 
 def _end_stale_holders(session: Session) -> None:
+    # A transaction keeps what it first read of pg_stat_activity until it ends (pg_locks is
+    # read anew): without a fresh look, a waiter's later turns saw a session that had been idle
+    # at its first look, and had since taken the lock and was working, as a stale holder.
+    session.execute(text("SELECT pg_stat_clear_snapshot()"))
     for pid in session.execute(_STALE_HOLDERS, {"hi": CHAIN_LOCK >> 32,
                                                 "lo": CHAIN_LOCK & 0xFFFFFFFF,
                                                 "stale": STALE_HOLDER_S}).scalars():
