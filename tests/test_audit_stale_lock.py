@@ -140,7 +140,7 @@ def test_a_holder_seen_idle_earlier_in_the_waiters_transaction_is_not_ended(
                 try:
                     later.execute("SELECT pg_sleep(3)")
                     working["error"] = None
-                except BaseException as exc:  # noqa: BLE001 - reported by the assertion
+                except BaseException as exc:
                     working["error"] = exc
 
             thread = threading.Thread(target=work)

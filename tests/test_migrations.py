@@ -3,6 +3,10 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -87,7 +91,7 @@ def test_opening_a_vault_at_the_heads_runs_no_migration(vault: Vault,
     def no_migration(_cfg: object, _to: str) -> None:
         raise AssertionError("a migration ran")
 
-    monkeypatch.setattr(migrate.command, "upgrade", no_migration)
+    monkeypatch.setattr(command, "upgrade", no_migration)
     Vault.open(vault.root).close()
     migrate.upgrade(vault.engine)
 
@@ -118,3 +122,66 @@ def test_at_every_head_needs_every_branch() -> None:
     assert migrate.at_every_head(kept)
     for missing in kept:
         assert not migrate.at_every_head(kept - {missing} | {"0001"})
+
+
+def test_the_scripts_read_as_text_give_alembics_heads_and_answers() -> None:
+    """Opening a vault answers "at the heads?" from the scripts' lines without Alembic
+    (migrate.at_shipped_heads): the same answer as Alembic's for every revision alone, for
+    what Alembic keeps at the heads, and for each branch left behind; no answer (Alembic
+    decides) for a revision the scripts do not ship."""
+    from kustosz.db import migrate
+
+    scripts = migrate.scripts()
+    shipped = migrate._shipped()
+    assert shipped is not None
+    heads, parents = shipped
+    assert heads == set(scripts.get_heads())
+    assert parents == {r.revision: frozenset(r._all_down_revisions)
+                       for r in scripts.walk_revisions()}
+    for revision in scripts.walk_revisions():
+        one = {revision.revision}
+        assert migrate.at_shipped_heads(one) == migrate.at_every_head(one)
+    kept = {h for h in heads
+            if not any(h in {r.revision for r in scripts.iterate_revisions(o, "base")}
+                       for o in heads - {h})}
+    assert migrate.at_shipped_heads(kept) is True
+    for missing in kept:
+        assert migrate.at_shipped_heads(kept - {missing} | {"0001"}) is False
+    assert migrate.at_shipped_heads(set()) is None
+    assert migrate.at_shipped_heads(kept | {"9999"}) is None
+
+
+def test_a_script_the_text_reading_does_not_know_leaves_the_answer_to_alembic(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kustosz.db import migrate
+
+    folder = tmp_path / "kustosz_db" / "migrations" / "versions"
+    folder.mkdir(parents=True)
+    (folder / "0001_a.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (folder / "0002_b.py").write_text('revision = "0002"\ndown_revision = "0001"\n')
+    monkeypatch.setattr(migrate.resources, "files", lambda _package: tmp_path / "kustosz_db")
+    migrate._shipped.cache_clear()
+    try:
+        assert migrate.at_shipped_heads({"0002"}) is True
+        assert migrate.at_shipped_heads({"0001"}) is False
+        (folder / "0003_c.py").write_text('revision = REVISION\ndown_revision = "0002"\n')
+        migrate._shipped.cache_clear()
+        assert migrate.at_shipped_heads({"0002"}) is None
+        (folder / "0003_c.py").write_text('revision = "0003"\ndown_revision = "0042"\n')
+        migrate._shipped.cache_clear()
+        assert migrate.at_shipped_heads({"0002"}) is None  # a parent it does not ship
+    finally:
+        migrate._shipped.cache_clear()
+
+
+def test_opening_a_vault_at_the_heads_loads_no_alembic(sqlite_vault: Vault) -> None:
+    """The import, not only the run: Alembic with mako and pygments is ~0.4 s of CPU in every
+    `kustosz` process (issue 52 item 7)."""
+    code = ("import sys\nfrom kustosz.vault import Vault\n"
+            f"Vault.open({str(sqlite_vault.root)!r}).close()\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('alembic', 'mako', 'pygments')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

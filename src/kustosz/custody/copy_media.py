@@ -21,7 +21,7 @@ from kustosz.db.models import Recording
 from kustosz.kinds import SourceKind
 from kustosz.masking import job as masking_job
 from kustosz.masking.period import mask_period
-from kustosz.masking.video import PROGRESS_NOTE as MASKING_NOTE
+from kustosz.masking.progress import PROGRESS_NOTE as MASKING_NOTE
 from kustosz.storage import copy_out
 from kustosz.vault import Vault
 

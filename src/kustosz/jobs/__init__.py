@@ -45,7 +45,6 @@ from kustosz.jobs.kinds import (
     register,
     unregister,
 )
-from kustosz.jobs.queue import QueueWorker
 from kustosz.jobs.records import JobView
 from kustosz.jobs.runners import Inline, Runner, Threads
 
@@ -123,6 +122,11 @@ def start(vault: Vault, *, node: str | None = None, workers: int = 2,
             raise
         log.warning("old jobs not pruned, the database is away: %s", exc)
     if vault.engine.dialect.name == "postgresql":
+        # procrastinate loads with the worker that uses it: importing it runs `file` on the
+        # Python binary (croniter asks platform.architecture()), a process and 0.1 s of CPU
+        # for every command that only names a job.
+        from kustosz.jobs.queue import QueueWorker  # noqa: PLC0415
+
         runner = QueueWorker(vault, name=node or "kustosz", concurrency=workers,
                              progress=progress).start()
     else:

@@ -14,13 +14,12 @@ from kustosz.errors import InputError, NotFound
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import SourceKind
-from kustosz.masking import detect
 from kustosz.masking.period import mask_period
 from kustosz.masking.regions import parse
-from kustosz.masking.video import Options
 
 if TYPE_CHECKING:
     from kustosz.jobs.context import JobContext
+    from kustosz.masking.video import Options
     from kustosz.vault import Vault
 
 FOLDER = "masked"
@@ -40,6 +39,8 @@ def _when(value: str, what: str, what_pl: str) -> datetime:
 
 
 def _options(threshold: float, every: int) -> Options:
+    from kustosz.masking.video import Options  # noqa: PLC0415 - see `check`
+
     opts = Options(threshold=threshold, every=every)
     opts.check()
     return opts
@@ -48,6 +49,10 @@ def _options(threshold: float, every: int) -> Options:
 def check(vault: Vault, source: str, start: str, end: str, masks: list[Any] | None = None,
           keep: list[Any] | None = None, threshold: float = 0.2, every: int = 1) -> None:
     """What the job would refuse, refused before it is queued."""
+    # The detector and the video libraries load with the first masking job a process runs or
+    # checks, not with every page and command that names the job's kind (kustosz.jobs.catalogue).
+    from kustosz.masking import detect  # noqa: PLC0415
+
     t0, t1 = _when(start, "start", "Początek"), _when(end, "end", "Koniec")
     detect.check_threshold(threshold)
     _options(threshold, every)

@@ -14,10 +14,11 @@ from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import SourceKind
-from kustosz.masking.video import Options, Progress, Segment, mask_video
+from kustosz.masking.progress import Progress
 from kustosz.storage.base import check_content
 
 if TYPE_CHECKING:
+    from kustosz.masking.video import Options
     from kustosz.vault import Vault
 
 
@@ -28,6 +29,10 @@ def mask_period(vault: Vault, source: str, start: datetime, end: datetime, out: 
     """Mask camera ``source`` from ``start`` to ``end`` into ``out``; the description for
     the manifest (`mask_video`'s, plus the source and period). Rectangle times are seconds
     from ``start``. ``max_s``: the longest period one job may take (None: no limit)."""
+    # The detector and the video libraries load when a period is masked, not with every
+    # module that can start a masking (a copy's job, the pages).
+    from kustosz.masking.video import Segment, mask_video  # noqa: PLC0415
+
     if start.tzinfo is None or end.tzinfo is None:
         raise InputError("the period's start and end need a time zone",
                          pl="Początek i koniec okresu muszą mieć strefę czasową.")

@@ -14,10 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import av
-import cv2
-import numpy as np
-
 from kustosz.errors import InputError
 
 STATE = "residual"  # the copy's review_state when the check found a face (custody.copies)
@@ -138,6 +134,12 @@ def thumbnail(path: Path, frame: int, box: list[int]) -> bytes:
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
         raise InputError(f"no frame {frame!r}",
                          pl=f"Nie ma klatki „{frame}”.")
+    # The video libraries load when a thumbnail is drawn: the rest of this module is read by
+    # every page that names a copy's check.
+    import av  # noqa: PLC0415
+    import cv2  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
     picture: np.ndarray | None = None
     with av.open(str(path)) as c:
         stream = c.streams.video[0]

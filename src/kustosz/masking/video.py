@@ -54,6 +54,7 @@ from kustosz.errors import InputError, KustoszError
 from kustosz.fsutil import replace
 from kustosz.masking import detect, obscure
 from kustosz.masking.band import TimeBand
+from kustosz.masking.progress import CHECK_NOTE, PROGRESS_NOTE, Progress
 from kustosz.masking.regions import (
     HEAD_TOP,
     NECK_BELOW,
@@ -66,7 +67,6 @@ from kustosz.masking.regions import (
 )
 from kustosz.playable import Gap, slate_picture
 
-Progress = Callable[[float, str], None]
 # (frame index, seconds, face boxes masked, face boxes spared for the requester, manual masks)
 Trace = Callable[[int, float, list[Box], list[Box], list[Box]], None]
 PROGRESS_EVERY = 25  # frames
@@ -78,8 +78,6 @@ MASKED_SHARE, CHECKED_SHARE, MATCHED_SHARE = 0.5, 0.45, 0.05
 # The first pass is nearly all the work; a pass that masks again over residuals (rare) has
 # what is left, so the fraction shown never goes back.
 PASS_SPANS = ((0.0, 0.96), (0.96, 0.98), (0.98, 0.99))
-PROGRESS_NOTE = "Maskowanie osób na nagraniu i sprawdzanie każdej klatki"
-CHECK_NOTE = "Sprawdzanie zamaskowanego nagrania klatka po klatce"
 # A gap this long or longer is shown as a slate naming its start, end and length (the playable
 # copy's card, kustosz.playable; black where the period's clock is not given), a shorter one as
 # a still of the frame before it (or, before the first frame, of that frame).

@@ -46,10 +46,10 @@ from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording, Source
 from kustosz.digests import token_digest
 from kustosz.errors import FieldError, KustoszError
+from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.fsutil import file_sha256
 from kustosz.index.recordings import overlapping
 from kustosz.kinds import Action
-from kustosz.masking.video import ffmpeg_exe
 from kustosz.storage.base import Tampered, check_content
 from kustosz.web.common import Ctx
 from kustosz.web.media import NO_STORE, refuse
