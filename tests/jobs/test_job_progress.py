@@ -498,8 +498,8 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
     vault = office
     now = datetime.now(UTC).replace(microsecond=0)
     t0 = now - timedelta(minutes=10)
-    record(vault, "cam-hol", t0 - timedelta(seconds=3), 17, tmp_path / "segs", seconds=SEG)
-    rid = _request(vault, "data_subject", t0, t0 + timedelta(seconds=160))
+    record(vault, "cam-hol", t0 - timedelta(seconds=3), 5, tmp_path / "segs", seconds=SEG)
+    rid = _request(vault, "data_subject", t0, t0 + timedelta(seconds=40))
     watched = Watched(monkeypatch)
     jobs.use(vault, Threads(vault).start())
     job_id = jobs.defer(vault, "copy.make", started_by="informatyk", request_id=rid,
@@ -512,7 +512,9 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
     base = web.url.rstrip("/")
     shot = SHOT or tmp_path / "job.png"
     try:
-        # the job goes on until a report whose estimate means something
+        # the job goes on to a fifth of its work and is held there until its estimate means
+        # something (eta.MIN_ELAPSED_S of work behind it): the time passes while it waits,
+        # not while 160 s of video are masked to make it pass (issue 52 item 7)
         deadline = time.monotonic() + 600
         while True:
             assert time.monotonic() < deadline
@@ -521,10 +523,12 @@ def test_the_job_page_in_chromium_while_a_masked_copy_runs(
             except queue.Empty:
                 assert not jobs.get(vault, job_id).finished, "done before any estimate"
                 continue
-            view = jobs.get(vault, job_id)
-            if view.estimate() is not None and view.progress >= 0.2:
+            if jobs.get(vault, job_id).progress >= 0.2:
                 break
             watched.go.release()
+        while jobs.get(vault, job_id).estimate() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
         from tests.a11y.a11y_site import AXE, Findings, check
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
