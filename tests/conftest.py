@@ -359,12 +359,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
 
 
-# -- the longest tests first (tests/support/slow_first.py, issue 52 item 7) ----------------------
+# -- the longest tests first, on every worker (tests/support/slow_first.py, issue 52 item 7) ----
 _durations = slow_first.recorder()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    slow_first.modify(items)
+    slow_first.modify(items, config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # xdist's, in the controller
+    slow_first.tell_worker(node)
 
 
 _CPU_AT = pytest.StashKey[float]()
@@ -391,4 +396,5 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _durations is not None and not hasattr(session.config, "workerinput"):
+        _durations.workers = int(session.config.getoption("numprocesses", None) or 1)
         _durations.write(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))

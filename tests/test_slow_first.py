@@ -5,6 +5,7 @@ test in its collected order; a recorded run writes what the next run orders by."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -85,3 +86,77 @@ def test_a_tests_cpu_counts_the_children_it_waited_for(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "durations.json").read_text(encoding="utf-8"))
     assert written["cpu_s"] == {"t::busy": 7.2}  # under 5 s of CPU: not kept
     assert written["tests"] == {"t::idle": 20.0}
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), unique=True, min_size=1, max_size=60),
+       st.dictionaries(st.text(min_size=1, max_size=8),
+                       st.floats(min_value=0, max_value=1e4), max_size=12),
+       st.integers(1, 6))
+def test_dealt_runs_start_with_each_workers_long_share(
+        ids: list[str], seconds: dict[str, float], workers: int) -> None:
+    """Each of the runs worksteal hands out begins with its worker's measured tests, longest
+    first; the shares are the longest-processing-time rule's (none over the mean by more than
+    the longest test); the others keep their collected order."""
+    items = [Item(i) for i in ids]
+    laid = slow_first.deal(items, seconds, workers)
+    assert sorted(i.nodeid for i in laid) == sorted(ids)
+    measured = {i.nodeid for i in items if i.nodeid in seconds}
+    lengths = slow_first.runs(len(items), workers)
+    assert sum(lengths) == len(items)
+    if workers == 1 or laid == slow_first.order(items, seconds):
+        assert laid == slow_first.order(items, seconds)
+        return
+    start, totals = 0, []
+    for length in lengths:
+        run = laid[start:start + length]
+        start += length
+        long = [i for i in run if i.nodeid in measured]
+        assert run[:len(long)] == long
+        times = [seconds[i.nodeid] for i in long]
+        assert times == sorted(times, reverse=True)
+        totals.append(sum(times))
+    if measured:
+        mean = sum(seconds[m] for m in measured) / workers
+        assert max(totals) <= mean + max(seconds[m] for m in measured) + 1e-6
+    assert [i for i in laid if i.nodeid not in measured] == \
+        [i for i in items if i.nodeid not in measured]
+
+
+def test_real_stealing_workers_each_start_with_their_long_tests(tmp_path: Path) -> None:
+    """The layout against xdist itself: two workers stealing from each other, four measured
+    tests and twenty others; each worker's first two tests are two of the measured ones."""
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "conftest.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(repo)!r})\n"
+        "from tests.support import slow_first\n"
+        "LONG = {'test_x.py::test_long_%d' % i: 100.0 - i for i in range(4)}\n"
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    items[:] = slow_first.deal(items, LONG, slow_first.stealing_workers(config))\n"
+        "def pytest_configure_node(node):\n"
+        "    slow_first.tell_worker(node)\n",
+        encoding="utf-8")
+    (tmp_path / "test_x.py").write_text(
+        "import os\n"
+        "def _seen(name):\n"
+        "    with open(os.environ['SEEN'], 'a') as f:\n"
+        "        f.write(os.environ['PYTEST_XDIST_WORKER'] + ' ' + name + '\\n')\n"
+        + "".join(f"def test_short_{i}():\n    _seen('short')\n" for i in range(20))
+        + "".join(f"def test_long_{i}():\n    _seen('long')\n" for i in range(4)),
+        encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    seen = tmp_path / "seen.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+         "--dist", "worksteal", "-c", str(tmp_path / "pytest.ini"), "--rootdir",
+         str(tmp_path), str(tmp_path / "test_x.py")],
+        cwd=tmp_path, env={**os.environ, "SEEN": str(seen)}, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    order: dict[str, list[str]] = {}
+    for line in seen.read_text(encoding="utf-8").splitlines():
+        worker, kind = line.split()
+        order.setdefault(worker, []).append(kind)
+    assert sorted(order) == ["gw0", "gw1"]
+    for kinds in order.values():
+        assert kinds[:2] == ["long", "long"], order

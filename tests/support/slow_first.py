@@ -1,20 +1,26 @@
-"""The suite's longest tests start first (issue 52 item 7).
+"""The suite's longest tests start first, spread over the workers (issue 52 item 7).
 
-`make test` runs the suite on three xdist workers that steal work from each other
-(`--dist worksteal`). What decides the whole run's length is its tail: a 10-minute test
-collected near the end starts when the other workers are almost done and runs alone. Sorting
-the known-long tests to the front, longest first, is the longest-processing-time rule of
-scheduling: the long ones overlap each other and the short ones fill the gaps.
+`make test` runs the suite on xdist workers that steal work from each other (`--dist
+worksteal`). What decides the whole run's length is its tail: a 10-minute test collected near
+the end starts when the other workers are almost done and runs alone. The known-long tests
+therefore start first — and on every worker at once. Worksteal hands worker k the k-th of N
+consecutive, equal runs of the collected list, and a worker that runs dry steals the second
+half of the longest queue left: the front of each run stays with its worker. A list that
+merely put the long tests first gave them all to the first worker, one after another (a fresh
+clone's run, 2026-11-27, still ran two 85-s outage tests in its 32nd minute). So the
+long tests are dealt by the longest-processing-time rule — each, longest first, to the worker
+whose share so far is smallest — and each run of the list is its worker's long tests, longest
+first, then its equal share of the others in their collected order (`deal`).
 
 The lengths are measured, not guessed: `tests/durations.json` holds each test's setup, call
 and teardown seconds from a whole run on this project's 2-core machine, for the tests past
 `RECORDED_FROM` seconds; `KUSTOSZ_RECORD_DURATIONS=FILE make test` writes a new one. A test
 missing from the file keeps its place; a stale entry orders nothing.
 
-On a 2-core machine with three workers, what makes a run long is the CPU the tests use, not
-the seconds they wait: each test's CPU (its worker's and the children it waited for: a serve,
-an ffmpeg, mypy; not a browser kept for the whole session) is a property of its report
-(``cpu_s``, in a JUnit XML file too) and the file keeps it for the tests past `CPU_FROM`."""
+On a 2-core machine, what makes a run long is the CPU the tests use, not the seconds they
+wait: each test's CPU (its worker's and the children it waited for: a serve, an ffmpeg, mypy;
+not a browser kept for the whole session) is a property of its report (``cpu_s``, in a JUnit
+XML file too) and the file keeps it for the tests past `CPU_FROM`."""
 
 from __future__ import annotations
 
@@ -58,16 +64,67 @@ def order(items: list[Any], seconds: dict[str, float]) -> list[Any]:
     return long + [i for i in items if i.nodeid not in seconds]
 
 
-def modify(items: list[pytest.Item]) -> None:
-    items[:] = order(items, known())
+def runs(total: int, workers: int) -> list[int]:
+    """The lengths of the consecutive runs worksteal first hands its ``workers`` (xdist's
+    `WorkStealingScheduling.check_schedule`: each takes what is left // the workers left)."""
+    lengths = []
+    for k in range(workers):
+        lengths.append((total - sum(lengths)) // (workers - k))
+    return lengths
+
+
+def deal(items: list[Any], seconds: dict[str, float], workers: int) -> list[Any]:
+    """``items`` laid out for ``workers`` stealing workers: run k holds worker k's share of
+    the measured tests (dealt longest first to the smallest share so far), longest first, then
+    its share of the others in their collected order. `order` where that cannot be done."""
+    if workers < 2:
+        return order(items, seconds)
+    lengths = runs(len(items), workers)
+    shares: list[list[Any]] = [[] for _ in range(workers)]
+    totals = [0.0] * workers
+    for item in order([i for i in items if i.nodeid in seconds], seconds):
+        k = min(range(workers), key=lambda w: (totals[w], len(shares[w]), w))
+        shares[k].append(item)
+        totals[k] += seconds[item.nodeid]
+    if any(len(share) > length for share, length in zip(shares, lengths, strict=True)):
+        return order(items, seconds)
+    rest = iter([i for i in items if i.nodeid not in seconds])
+    laid: list[Any] = []
+    for share, length in zip(shares, lengths, strict=True):
+        laid += share
+        laid += [next(rest) for _ in range(length - len(share))]
+    return laid
+
+
+DIST_KEY = "kustosz_dist"  # the controller's --dist, handed to each worker (`tell_worker`)
+
+
+def tell_worker(node: Any) -> None:
+    """In the controller, for each worker it starts: its --dist, which a worker's own options
+    no longer hold (xdist sets them to "no" there)."""
+    node.workerinput[DIST_KEY] = node.config.getoption("dist", None)
+
+
+def stealing_workers(config: pytest.Config) -> int:
+    """How many workers share this run by work stealing (1 when it is not so run)."""
+    given = getattr(config, "workerinput", None)
+    if given is None or given.get(DIST_KEY) != "worksteal":
+        return 1
+    return int(given.get("workercount", 1))
+
+
+def modify(items: list[pytest.Item], config: pytest.Config | None = None) -> None:
+    workers = stealing_workers(config) if config is not None else 1
+    items[:] = deal(items, known(), workers)
 
 
 class Recorder:
     """Adds up each test's phases as the reports arrive (in the controller, which xdist
     hands every worker's reports) and writes the long ones when the run ends."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, workers: int = 1) -> None:
         self.target = target
+        self.workers = workers
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
 
@@ -81,7 +138,8 @@ class Recorder:
         long = {k: round(v, 1) for k, v in sorted(self.seconds.items(), key=lambda kv: -kv[1])
                 if v >= RECORDED_FROM}
         self.target.write_text(json.dumps(
-            {"measured": date, "machine": "2 cores, make test (3 workers)",
+            {"measured": date,
+             "machine": f"{os.cpu_count()} cores, {self.workers} xdist worker(s)",
              "recorded_from_s": RECORDED_FROM, "tests": long,
              "cpu_from_s": CPU_FROM,
              "cpu_s": {k: round(v, 1) for k, v in sorted(self.cpu.items(), key=lambda kv: -kv[1])
