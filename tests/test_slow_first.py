@@ -160,3 +160,28 @@ def test_real_stealing_workers_each_start_with_their_long_tests(tmp_path: Path) 
     assert sorted(order) == ["gw0", "gw1"]
     for kinds in order.values():
         assert kinds[:2] == ["long", "long"], order
+
+
+@given(st.lists(st.tuples(st.sampled_from("abcde"), st.booleans()), min_size=1, max_size=50),
+       st.integers(2, 5), st.data())
+def test_a_unit_holding_a_long_test_stays_whole_on_one_worker(
+        tests: list[tuple[str, bool]], workers: int, data: st.DataObject) -> None:
+    """Modules whose tests share a fixture of module scope (here every module) are dealt
+    whole: each one holding a measured test lies inside one run, in its collected order."""
+    items = [Item(f"{module}.py::t{n}") for n, (module, _) in enumerate(tests)]
+    seconds = {i.nodeid: data.draw(st.floats(1, 1000))
+               for i, (_, long) in zip(items, tests, strict=True) if long}
+    laid = slow_first.deal(items, seconds, workers, unit=lambda i: i.nodeid.split("::")[0])
+    assert sorted(i.nodeid for i in laid) == sorted(i.nodeid for i in items)
+    if laid == slow_first.order(items, seconds):
+        return  # a run could not hold its units: the plain order
+    bounds, start = [], 0
+    for length in slow_first.runs(len(items), workers):
+        bounds.append((start, start + length))
+        start += length
+    where = {i.nodeid: n for n, i in enumerate(laid)}
+    for module in {m for (m, long) in tests if long}:
+        mine = [i for i in items if i.nodeid.startswith(f"{module}.py::")]
+        places = [where[i.nodeid] for i in mine]
+        assert places == list(range(places[0], places[0] + len(places)))  # whole, in order
+        assert any(a <= places[0] and places[-1] < b for a, b in bounds)  # in one run

@@ -10,7 +10,9 @@ merely put the long tests first gave them all to the first worker, one after ano
 clone's run, 2026-11-27, still ran two 85-s outage tests in its 32nd minute). So the
 long tests are dealt by the longest-processing-time rule — each, longest first, to the worker
 whose share so far is smallest — and each run of the list is its worker's long tests, longest
-first, then its equal share of the others in their collected order (`deal`).
+first, then its equal share of the others in their collected order (`deal`). A module whose
+tests share a fixture of wider scope than the test (a masked clip, a built site) goes whole
+to one worker: split, each worker it reached made the fixture again (`unit_of`).
 
 The lengths are measured, not guessed: `tests/durations.json` holds each test's setup, call
 and teardown seconds from a whole run on this project's 2-core machine, for the tests past
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,26 +76,59 @@ def runs(total: int, workers: int) -> list[int]:
     return lengths
 
 
-def deal(items: list[Any], seconds: dict[str, float], workers: int) -> list[Any]:
-    """``items`` laid out for ``workers`` stealing workers: run k holds worker k's share of
-    the measured tests (dealt longest first to the smallest share so far), longest first, then
-    its share of the others in their collected order. `order` where that cannot be done."""
+UNMEASURED_S = 0.8  # a test durations.json does not name, on average (4 168 took 3 250 s)
+SHARED_SCOPES = ("module", "class", "package")
+
+
+def unit_of(item: Any) -> str:
+    """What must stay on one worker: a module whose tests share a fixture of module, class
+    or package scope (a masked clip, a built site, a SIPp rig: made again on each worker its
+    tests land on, and torn down when another module's test comes between them), else the
+    test alone."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in getattr(info, "name2fixturedefs", {}).values():
+        if defs and defs[-1].scope in SHARED_SCOPES:
+            return str(item.nodeid.split("::", 1)[0])
+    return str(item.nodeid)
+
+
+def deal(items: list[Any], seconds: dict[str, float], workers: int,
+         unit: Callable[[Any], str] = unit_of) -> list[Any]:
+    """``items`` laid out for ``workers`` stealing workers. The units (`unit_of`) holding a
+    measured test are dealt by the longest-processing-time rule, heaviest first to the
+    worker whose share is the lightest so far (a unit weighs its measured seconds, and
+    `UNMEASURED_S` for each of its other tests); run k holds worker k's units, the one with
+    the longest test first, each in its collected order, then its share of the other tests
+    in their collected order. `order` where that cannot be done."""
     if workers < 2:
         return order(items, seconds)
+    units: dict[str, list[Any]] = {}
+    for item in items:
+        units.setdefault(unit(item), []).append(item)
+    heavy = [u for u in units.values() if any(i.nodeid in seconds for i in u)]
+
+    def weight(u: list[Any]) -> float:
+        return sum(seconds.get(i.nodeid, UNMEASURED_S) for i in u)
+
+    def longest(u: list[Any]) -> float:
+        return max(seconds.get(i.nodeid, 0.0) for i in u)
+
     lengths = runs(len(items), workers)
-    shares: list[list[Any]] = [[] for _ in range(workers)]
+    shares: list[list[list[Any]]] = [[] for _ in range(workers)]
     totals = [0.0] * workers
-    for item in order([i for i in items if i.nodeid in seconds], seconds):
-        k = min(range(workers), key=lambda w: (totals[w], len(shares[w]), w))
-        shares[k].append(item)
-        totals[k] += seconds[item.nodeid]
-    if any(len(share) > length for share, length in zip(shares, lengths, strict=True)):
+    for u in sorted(heavy, key=weight, reverse=True):
+        k = min(range(workers), key=lambda w: (totals[w], w))
+        shares[k].append(u)
+        totals[k] += weight(u)
+    dealt = [[i for u in sorted(share, key=longest, reverse=True) for i in u]
+             for share in shares]
+    if any(len(run) > length for run, length in zip(dealt, lengths, strict=True)):
         return order(items, seconds)
-    rest = iter([i for i in items if i.nodeid not in seconds])
+    taken = {id(i) for run in dealt for i in run}
+    rest = iter([i for i in items if id(i) not in taken])
     laid: list[Any] = []
-    for share, length in zip(shares, lengths, strict=True):
-        laid += share
-        laid += [next(rest) for _ in range(length - len(share))]
+    for run, length in zip(dealt, lengths, strict=True):
+        laid += run + [next(rest) for _ in range(length - len(run))]
     return laid
 
 
