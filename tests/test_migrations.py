@@ -103,6 +103,26 @@ def test_opening_a_vault_at_the_heads_runs_no_migration(vault: Vault,
     assert migrate.at_every_head(migrate.current_heads(vault.engine))
 
 
+def test_the_version_table_is_read_as_alembic_finds_it(backend_url: str,
+                                                       tmp_path: Path) -> None:
+    """`current_heads` asks the backend itself whether the version table is there (not the
+    inspector): none in an empty database (on PostgreSQL a fresh schema, the template's and
+    other tests' schemas beside it), Alembic's own answer in a migrated one."""
+    from kustosz.db import migrate
+    from kustosz.db.engine import make_engine, sqlite_url
+
+    engine = make_engine(backend_url or sqlite_url(tmp_path / "v.db"))
+    try:
+        assert migrate.current_heads(engine) == set()
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            theirs = set(MigrationContext.configure(conn).get_current_heads())
+        assert migrate.current_heads(engine) == theirs
+        assert migrate.at_every_head(theirs)
+    finally:
+        engine.dispose()
+
+
 def test_at_every_head_needs_every_branch() -> None:
     from kustosz.db import migrate
 
