@@ -284,6 +284,10 @@ def copy_and_hand_over(page: Any, base: str, tmp: Path) -> None:
         page.keyboard.press("Enter")
     response = got.value
     assert response.status == 200, response.status
+    # The file is served inline: Chromium's viewer navigates to it, and that navigation may
+    # commit after the response has arrived; waited for, or the next page's goto is cut by it
+    # (a loaded fresh clone's run: "interrupted by another navigation to .../protocol.pdf").
+    page.wait_for_url(lambda url: url.endswith("/protocol.pdf"), wait_until="commit")
     # Chromium's PDF viewer stands between the page and the file: the file itself, fetched
     # again with the same session, is what was opened
     saved = tmp / "protokol-przekazania.pdf"
