@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 
+from kustosz import __version__
 from kustosz.cli import commands
 
 # In a process of its own (nothing of kustosz.cli loaded before): the modules registered one
@@ -105,3 +106,7 @@ def test_a_command_loads_its_words_modules_and_says_what_the_whole_program_says(
     out, loaded = _run("--help")  # the list of commands is the whole program's
     assert {f"kustosz.cli.{m}" for m in commands.MODULES} <= loaded
     assert all(word in out for word in commands.WORDS)
+
+    out, loaded = _run("--data", "/nowhere", "--version")  # no command module at all
+    assert out.strip() == f"kustosz {__version__}"
+    assert not {f"kustosz.cli.{m}" for m in commands.MODULES} & loaded, sorted(loaded)

@@ -88,22 +88,33 @@ def whole() -> typer.Typer:
     return build()
 
 
-def first_word(args: list[str]) -> str | None:
-    """The command's first word: the first argument that is not a global option or its
-    value (None when there is none, or an option the program does not know comes first)."""
+def _scan(args: list[str]) -> tuple[list[str], str | None]:
+    """The global options before the command's first word, and that word (None when there
+    is none, or an option the program does not know comes first)."""
+    seen: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
         name, eq, _value = arg.partition("=")
         if name in _GLOBAL:
+            seen.append(name)
             i += 2 if _GLOBAL[name] and not eq else 1
             continue
-        return None if arg.startswith("-") else arg
-    return None
+        return seen, None if arg.startswith("-") else arg
+    return seen, None
+
+
+def first_word(args: list[str]) -> str | None:
+    """The command's first word: the first argument that is not a global option or its
+    value (None when there is none, or an option the program does not know comes first)."""
+    return _scan(args)[1]
 
 
 def for_args(args: list[str]) -> typer.Typer:
-    """The program for this command line: only its word's modules when it names one."""
-    word = first_word(args)
+    """The program for this command line: only its word's modules when it names one, none
+    for `kustosz --version` (an eager option: it answers before any command is looked up)."""
+    seen, word = _scan(args)
+    if word is None and "--version" in seen and "--help" not in seen:
+        return build(())
     modules = WORDS.get(word) if word is not None else None
     return whole() if modules is None else build(modules)
