@@ -36,6 +36,8 @@ def own_database(url: str, worker: str) -> str:
             psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return mine
-        conn.execute(f'CREATE DATABASE "{name}"')
+        # another run on the same server may make it meanwhile: it is this worker's too
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            conn.execute(f'CREATE DATABASE "{name}"')
         return mine
     return url

