@@ -84,13 +84,17 @@ def test_scan_killed_mid_batch_takes_nothing_half(tmp_path: Path, backend_url: s
     watcher = sa.create_engine(url)
     env = {**os.environ, "KUSTOSZ_DATA": str(root), "KUSTOSZ_ACTOR": "crash"}
     cmd = [sys.executable, "-m", "kustosz", "phones", "scan", "centrala", "--json"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    said = tmp_path / "scan.out"
+    with said.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     caught = None
+    seen: list[tuple[int, int]] = []  # each state the watcher saw, once: for the message
     try:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
             pending, stored = counts(watcher)
+            if not seen or seen[-1] != (pending, stored):
+                seen.append((pending, stored))
             # A batch after the first committed one: its pending rows are in, its copies
             # are being written.
             if pending and stored:
@@ -102,7 +106,10 @@ def test_scan_killed_mid_batch_takes_nothing_half(tmp_path: Path, backend_url: s
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-    assert caught is not None, "the scan was never seen in the middle of a batch"
+    assert caught is not None, (
+        f"the scan was never seen in the middle of a batch: it ended with {proc.returncode}, "
+        f"the watcher saw (pending, stored) {seen}; it said:\n"
+        + said.read_text(errors="replace")[-2000:])
     pending, stored = counts(watcher)
     watcher.dispose()
     assert pending > 0 and 0 < stored < N, (pending, stored)

@@ -28,10 +28,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Ctrl-C as a terminal delivers it: a suite started in the background by a non-interactive
+# shell (`make test &`) hands its children SIGINT ignored, and Python keeps an ignored SIGINT
+# ignored, so the listener would never hear it (a fresh-clone run on 2026-11-28 waited 240 s
+# for each). The child takes Python's own handler back before anything else.
+CTRL_C_HEARD = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "from kustosz.cli import main; main()")
+
+
 def _listen(data: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KUSTOSZ_ACTOR": "tester"}
-    return subprocess.Popen([sys.executable, "-c", "from kustosz.cli import main; main()",
-                             "--data", str(data), *args],
+    return subprocess.Popen([sys.executable, "-c", CTRL_C_HEARD, "--data", str(data), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
