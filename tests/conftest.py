@@ -30,7 +30,7 @@ from kustosz.db.migrate import upgrade as real_upgrade
 from kustosz.db.schema import metadata
 from kustosz.ingest.camera import index_batch
 from kustosz.vault import Vault
-from tests.support import pg_worker, slow_first
+from tests.support import compile_cache, pg_worker, slow_first
 
 # A worker's vaults in a database of its own (tests/support/pg_worker.py), set in the
 # environment before any test module reads it, and inherited by the programs tests start.
@@ -38,6 +38,8 @@ if os.environ.get("KUSTOSZ_TEST_PG") and os.environ.get(pg_worker.WORKER_ENV):
     os.environ["KUSTOSZ_TEST_PG"] = pg_worker.own_database(
         os.environ["KUSTOSZ_TEST_PG"], os.environ[pg_worker.WORKER_ENV])
 PG = os.environ.get("KUSTOSZ_TEST_PG")
+# One cache of compiled SQL for the process's engines (tests/support/compile_cache.py).
+compile_cache.install()
 
 
 def pg_schema_url(schema: str) -> str:
