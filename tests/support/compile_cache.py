@@ -20,6 +20,7 @@ both backends.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -92,12 +93,15 @@ def install() -> None:
     Engine._kt_shared = True  # type: ignore[attr-defined]
     # The ORM's flush compiles its INSERTs and UPDATEs into a cache of each mapper's (100
     # entries, keyed by the dialect too): one store per mapper, shared the same way.
-    per_mapper: dict[int, SharedCompiled] = {}
+    # Keyed by the mapper itself, not its id(): a test module's mapper that is collected
+    # could hand its id, and so its store, to another.
+    per_mapper: weakref.WeakKeyDictionary[Mapper[Any], SharedCompiled] = \
+        weakref.WeakKeyDictionary()
 
     def mapper_cache(mapper: Mapper[Any]) -> SharedCompiled:
-        found = per_mapper.get(id(mapper))
+        found = per_mapper.get(mapper)
         if found is None:
-            found = per_mapper[id(mapper)] = SharedCompiled(("mapper", id(mapper)))
+            found = per_mapper[mapper] = SharedCompiled(("mapper", weakref.ref(mapper)))
         return found
 
     Mapper._compiled_cache = property(mapper_cache)  # type: ignore[assignment,method-assign]
