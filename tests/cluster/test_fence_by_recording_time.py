@@ -36,6 +36,27 @@ CAM = "camera:kamera-demo"
 LEASE, MARGIN = 6.0, 2.0
 
 
+def _lease_until(vault: Vault) -> datetime:
+    with vault.engine.connect() as conn:
+        until: datetime = conn.execute(text("SELECT until FROM leases WHERE resource = :r"),
+                                       {"r": CAM}).scalar_one()
+    return until.replace(tzinfo=UTC)
+
+
+def _stall_just_after_a_renewal(vault: Vault, proxy: StallingProxy) -> None:
+    """Stalls a's database just after a renewal reached it, so that a's confirmed span leaves
+    room for whole segments after the stall (LEASE - MARGIN, less the answer's way). Stalled
+    at a random moment, a busy host could leave less than one segment's length between the
+    stall and the end of the span, and nothing for the test to see indexed late."""
+    before = _lease_until(vault)
+    deadline = time.monotonic() + 30
+    while _lease_until(vault) == before:
+        assert time.monotonic() < deadline, "a never renewed its lease"
+        time.sleep(0.02)
+    time.sleep(0.3)  # the renewal's answer on its way back to a
+    proxy.stall()
+
+
 def test_segments_recorded_under_the_lease_are_kept_when_indexing_comes_after_a_stall(
         tmp_path: Path, pg_database: str) -> None:
     pg = sa.make_url(pg_database)
@@ -55,11 +76,9 @@ def test_segments_recorded_under_the_lease_are_kept_when_indexing_comes_after_a_
     try:
         wait_for(lambda: len(stored(direct)) >= 2
                  and _ffmpeg_writing_into(node_spool(vault, "a")), 30, "a recording")
-        proxy.stall()  # a's recorder goes on; its indexing waits on the database
+        _stall_just_after_a_renewal(direct, proxy)  # a records on; its indexing waits
         stalled = datetime.now(UTC)
-        with direct.engine.connect() as conn:
-            until = conn.execute(text("SELECT until FROM leases WHERE resource = :r"),
-                                 {"r": CAM}).scalar_one().replace(tzinfo=UTC)
+        until = _lease_until(direct)
         other.register()
         deadline = time.monotonic() + 30
         while CAM not in other.holding():  # b takes the camera once a's lease ran out

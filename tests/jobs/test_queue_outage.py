@@ -7,6 +7,8 @@ still running never holds the process's exit (SIGTERM ends serve)."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import signal
 import subprocess
@@ -68,11 +70,34 @@ def adder(kinds: list[str]) -> str:
     return "test.add"
 
 
-def until(condition: Callable[[], object], timeout: float, what: str) -> None:
+def until(condition: Callable[[], object], timeout: float, what: str,
+          worker: QueueWorker | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}" + (
+            "" if worker is None else "\n" + where_it_waits(worker))
         time.sleep(0.05)
+
+
+def where_it_waits(worker: QueueWorker) -> str:
+    """What the worker's event loop is awaiting, each task with its stack: a restart that does
+    not come (once in a whole run on a loaded host, 2026-11-28) names the await it hangs in."""
+    loop = worker._loop
+    if loop is None:
+        return "the worker's loop is not running"
+    for _ in range(5):  # the set changes under us: the loop runs in its own thread
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+            break
+        except RuntimeError:
+            continue
+    else:
+        return "the worker's tasks could not be listed"
+    out = io.StringIO()
+    for task in tasks:
+        print(task, file=out)
+        task.print_stack(limit=12, file=out)
+    return out.getvalue()
 
 
 def worker_of(vault: Vault, **kw: object) -> QueueWorker:
@@ -94,7 +119,7 @@ def test_the_worker_starts_again_after_the_database_was_cut(
     w = worker_of(vault).start()
     runs_a_job(vault, 1)
     proxy.cut()
-    until(lambda: getattr(w, "restarts", 0) >= 1, 60, "the worker noticed and retried")
+    until(lambda: getattr(w, "restarts", 0) >= 1, 60, "the worker noticed and retried", w)
     assert w._thread.is_alive()  # still trying, not 'the job worker stopped'
     proxy.restore()
     runs_a_job(vault, 2)  # ordered after the outage: run, not waiting for ever
@@ -111,7 +136,7 @@ def test_the_worker_starts_again_after_the_database_went_silent(
     w = worker_of(vault).start()
     runs_a_job(vault, 1)
     proxy.silence()
-    until(lambda: getattr(w, "restarts", 0) >= 1, 60, "the silence was noticed")
+    until(lambda: getattr(w, "restarts", 0) >= 1, 60, "the silence was noticed", w)
     proxy.restore()
     runs_a_job(vault, 2)
 
@@ -125,7 +150,7 @@ def test_the_worker_beats_while_it_backs_off(
     assert progress.names() == ["jobs"]
     runs_a_job(vault, 1)
     proxy.cut()
-    until(lambda: w.restarts >= 1, 60, "retrying")
+    until(lambda: w.restarts >= 1, 60, "retrying", w)
     t0 = time.monotonic()
     until(lambda: time.monotonic() - t0 > 3, 10, "three seconds of the outage")
     assert progress.stalled() == {}
@@ -144,7 +169,7 @@ def test_stop_ends_within_its_timeout_in_every_state(
         runs_a_job(vault, 1)
     if state == "backing-off":
         proxy.cut()
-        until(lambda: w.restarts >= 1, 60, "the worker lost the database")
+        until(lambda: w.restarts >= 1, 60, "the worker lost the database", w)
     if state == "silent":
         proxy.silence()
     if state == "stopped-twice":
