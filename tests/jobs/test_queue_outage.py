@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from kustosz import jobs
 from kustosz.db.jobs import JobState
@@ -108,6 +109,15 @@ def worker_of(vault: Vault, **kw: object) -> QueueWorker:
     return w
 
 
+def nothing_running(vault: Vault) -> bool:
+    """No job is still being run by a worker (procrastinate drops a job's row only after its
+    function has returned)."""
+    with vault.engine.connect() as conn:
+        doing = conn.execute(sa.text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")).scalar_one()
+    return int(doing) == 0
+
+
 def runs_a_job(vault: Vault, n: int, timeout: float = 60) -> None:
     view = jobs.wait(vault, jobs.defer(vault, "test.add", a=n, b=1), timeout)
     assert (view.state, view.result) == (JobState.DONE, n + 1), view
@@ -135,6 +145,12 @@ def test_the_worker_starts_again_after_the_database_went_silent(
     _, proxy = server
     w = worker_of(vault).start()
     runs_a_job(vault, 1)
+    # Job 1 is done in its record before its thread has returned (it reads the record once
+    # more) and procrastinate has written the outcome: silenced then, that thread waits out
+    # the vault engine's own deadline (60 s) and the worker's restart waits for it — 79 s
+    # with the read held back 0.5 s (2026-11-28; a whole run on a loaded host met it by
+    # chance). This test is about an idle worker; a job caught mid-query ends by its deadline.
+    until(lambda: nothing_running(vault), 30, "job 1 finished on the worker")
     proxy.silence()
     until(lambda: getattr(w, "restarts", 0) >= 1, 60, "the silence was noticed", w)
     proxy.restore()
