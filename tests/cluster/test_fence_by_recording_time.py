@@ -44,17 +44,18 @@ def _lease_until(vault: Vault) -> datetime:
 
 
 def _stall_just_after_a_renewal(vault: Vault, proxy: StallingProxy) -> None:
-    """Stalls a's database just after a renewal reached it, so that a's confirmed span leaves
-    room for whole segments after the stall (LEASE - MARGIN, less the answer's way). Stalled
-    at a random moment, a busy host could leave less than one segment's length between the
-    stall and the end of the span, and nothing for the test to see indexed late."""
+    """Stalls a's database as soon as a renewal is committed, so that a's confirmed span
+    leaves room for whole segments after the stall (about LEASE - MARGIN). Stalled at a random
+    moment, a busy host could leave less than one segment's length between the stall and the
+    end of the span, and nothing for the test to see indexed late. Only a's requests stop:
+    the renewal's answer, owed already, still reaches a, and no later query of a's is
+    answered (none reaches the database)."""
     before = _lease_until(vault)
     deadline = time.monotonic() + 30
     while _lease_until(vault) == before:
         assert time.monotonic() < deadline, "a never renewed its lease"
         time.sleep(0.02)
-    time.sleep(0.3)  # the renewal's answer on its way back to a
-    proxy.stall()
+    proxy.stall(answers=True)
 
 
 def test_segments_recorded_under_the_lease_are_kept_when_indexing_comes_after_a_stall(

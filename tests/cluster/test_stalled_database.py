@@ -37,26 +37,32 @@ CAM = "camera:kamera-demo"
 
 class StallingProxy:
     """Forwards 127.0.0.1:<port> to the database; `stall()` stops moving bytes (the node's
-    queries wait for an answer that does not come), `resume()` goes on."""
+    queries wait for an answer that does not come), `resume()` goes on. `stall(answers=True)`
+    stops the node's requests only: an answer the database owes already still arrives, and
+    nothing asked later is answered."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.flowing = threading.Event()
-        self.flowing.set()
+        self.asking = threading.Event()  # the node's bytes to the database
+        self.answering = threading.Event()  # the database's bytes to the node
+        self.resume()
         self.closed = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True, name="proxy").start()
 
-    def stall(self) -> None:
-        self.flowing.clear()
+    def stall(self, answers: bool = False) -> None:
+        self.asking.clear()
+        if not answers:
+            self.answering.clear()
 
     def resume(self) -> None:
-        self.flowing.set()
+        self.asking.set()
+        self.answering.set()
 
     def close(self) -> None:
         self.closed.set()
-        self.flowing.set()
+        self.resume()
         self.listener.close()
 
     def _accept(self) -> None:
@@ -68,17 +74,19 @@ class StallingProxy:
             server = socket.create_connection(self.target)
             threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
 
-    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
-        peer = {a: b, b: a}
+    def _pipe(self, client: socket.socket, server: socket.socket) -> None:
+        peer = {client: server, server: client}
+        gate = {client: self.asking, server: self.answering}
         try:
             while not self.closed.is_set():
-                if not self.flowing.is_set():
+                moving = [sock for sock, open_ in gate.items() if open_.is_set()]
+                if not moving:
                     time.sleep(0.05)
                     continue
-                ready, _, _ = select.select([a, b], [], [], 0.1)
+                ready, _, _ = select.select(moving, [], [], 0.1)
                 for sock in ready:
-                    if not self.flowing.is_set():
-                        break
+                    if not gate[sock].is_set():
+                        continue
                     data = sock.recv(65536)
                     if not data:
                         return
@@ -86,8 +94,8 @@ class StallingProxy:
         except OSError:
             return
         finally:
-            a.close()
-            b.close()
+            client.close()
+            server.close()
 
 
 def _through(url: str, port: int) -> str:
