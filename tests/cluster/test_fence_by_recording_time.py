@@ -91,7 +91,6 @@ def test_segments_recorded_under_the_lease_are_kept_when_indexing_comes_after_a_
         pool_b.reconcile()
         wait_for(lambda: any(r.start_at >= taken for r in stored(direct)), 20, "b recording")
         proxy.resume()
-        time.sleep(1.0)
 
         def a_indexed_its_backlog() -> bool:
             return any(r.start_at >= stalled and r.end_at <= until for r in stored(direct))
@@ -100,7 +99,13 @@ def test_segments_recorded_under_the_lease_are_kept_when_indexing_comes_after_a_
         wait_for(a_indexed_its_backlog, 20, "the segments a recorded during the stall")
         other.tick()
         pool_b.reconcile()
-        time.sleep(2.0)
+        seen = len(stored(direct))
+
+        def two_more_stored() -> bool:
+            other.tick()  # b keeps its lease while the test watches
+            return len(stored(direct)) >= seen + 2
+
+        wait_for(two_more_stored, 20, "two more segments after a's backlog")
         recs = stored(direct)
         for rec in recs:  # a's end inside its lease's span (less the margin), b's after it
             assert rec.end_at <= until - timedelta(seconds=MARGIN) + timedelta(seconds=0.5) \
