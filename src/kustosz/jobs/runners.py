@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kustosz.jobs import records
@@ -36,6 +37,15 @@ def _queued(vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
         return records.create(s.connection(), kind, args, by)
 
 
+@dataclass
+class _Shown:
+    """What the watch was last handed of one job: its (progress, note), and whether it was
+    handed the job finished (once, whichever thread read it so first)."""
+
+    last: tuple[float, str | None] | None = None
+    end: bool = False
+
+
 class Inline:
     """Runs the job in the calling thread, retries included (their waits too). Meanwhile a
     thread of its own beats for it (`records.beat`) and, if ``watch`` is given, hands it the
@@ -51,7 +61,8 @@ class Inline:
     def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
         job_id = _queued(vault, kind, args, by)
         done = threading.Event()
-        beating = threading.Thread(target=self._beat, args=(vault, job_id, done),
+        shown = _Shown()
+        beating = threading.Thread(target=self._beat, args=(vault, job_id, done, shown),
                                    name=f"job-{job_id}-beat", daemon=True)
         beating.start()
         try:
@@ -61,17 +72,16 @@ class Inline:
             done.set()
             beating.join(5)
         if self._watch is not None:
-            self._show(vault, job_id, None)
+            self._show(vault, job_id, shown)
         return job_id
 
-    def _beat(self, vault: Vault, job_id: int, done: threading.Event) -> None:
+    def _beat(self, vault: Vault, job_id: int, done: threading.Event, shown: _Shown) -> None:
         every = self._heartbeat_s or HEARTBEAT_S
         # Only the shared queue's workers look for callers gone silent (SQLite's serve takes
         # up at start whatever was left running, one machine).
         beats = vault.engine.dialect.name == "postgresql"
         if not beats and self._watch is None:
             return
-        shown: tuple[float, str | None] | None = None
         last = time.monotonic()
         while not done.wait(min(every, 0.5) if self._watch else every):
             try:
@@ -79,20 +89,21 @@ class Inline:
                     records.beat(vault, job_id)
                     last = time.monotonic()
                 if self._watch is not None:
-                    shown = self._show(vault, job_id, shown)
+                    self._show(vault, job_id, shown)
             except Exception:  # the attempt itself meets a database that is away
                 log.warning("job %d: could not mark it alive", job_id, exc_info=True)
 
-    def _show(self, vault: Vault, job_id: int, shown: tuple[float, str | None] | None
-              ) -> tuple[float, str | None] | None:
+    def _show(self, vault: Vault, job_id: int, shown: _Shown) -> None:
         assert self._watch is not None
+        if shown.end:  # the watching thread read it finished before the caller's last look
+            return
         view = records.get(vault, job_id)
         if view is None:
-            return shown
+            return
         now = (view.progress, view.note)
-        if now != shown or view.finished:
+        if now != shown.last or view.finished:
             self._watch(view)
-        return now
+        shown.last, shown.end = now, view.finished
 
     def stop(self, timeout: float) -> None:
         return None
