@@ -161,3 +161,47 @@ def test_on_an_object_store_two_nodes_with_their_own_folders_keep_one_timeline(
         vault_a.close()
         vault_b.close()
     assert "Traceback" not in logs["b"].read_text(), logs["b"].read_text()[-5000:]
+
+
+def test_a_node_checking_the_folder_while_another_claims_it_is_not_refused(
+        tmp_path: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI's failure (test_phone_lines, node b refused on the one folder both nodes use): b
+    read the folder's identity file before a made it, and the cluster's row after a stored
+    it. Here a's claim runs exactly between b's two reads, whichever b makes first."""
+    from kustosz.cluster import folder
+
+    vault = Vault.init(tmp_path / "v", "pleszew", pg_database, actor="test")
+    with (vault.root / "kustosz.toml").open("a") as f:
+        f.write(CLUSTER)
+    other = Vault.open(vault.root, actor="test")  # node a, as another process would
+    claimed: list[str] = []
+
+    def claim_once() -> None:
+        if not claimed:
+            claimed.append("a")
+            claim_folder(other, "a")
+
+    identity, cluster = folder._identity, folder._cluster_folder
+
+    def identity_then_claim(v: Vault, create: bool) -> str | None:
+        mine = identity(v, create)
+        if v is vault:
+            claim_once()
+        return mine
+
+    def cluster_then_claim(v: Vault) -> str | None:
+        theirs = cluster(v)
+        if v is vault:
+            claim_once()
+        return theirs
+
+    monkeypatch.setattr(folder, "_identity", identity_then_claim)
+    monkeypatch.setattr(folder, "_cluster_folder", cluster_then_claim)
+    try:
+        check_shared_folder(vault, "b")
+        assert claimed == ["a"]
+        claim_folder(vault, "b")  # and b's own claim, once registered, agrees
+    finally:
+        monkeypatch.undo()
+        other.close()
+        vault.close()

@@ -72,9 +72,15 @@ def _holds_newest_media(vault: Vault) -> bool | None:
 def check_shared_folder(vault: Vault, node: str) -> None:
     """Before the node registers, changing nothing: refuse (ConfigError, English and Polish)
     a data folder that is not the cluster's on local-folder storage; nothing to check with an
-    object store."""
+    object store.
+
+    The cluster's identity is read before this folder's: a node claiming this same folder
+    meanwhile links the file into place before it stores the row, so a row seen here means
+    its file is seen too. Read the other way round, a claim falling between the two reads
+    refused a node on the very folder it shares."""
     if vault.config.s3 is None:
-        _judge(vault, node, _identity(vault, create=False))
+        cluster = _cluster_folder(vault)
+        _judge(vault, node, cluster, _identity(vault, create=False))
 
 
 def claim_folder(vault: Vault, node: str) -> None:
@@ -86,13 +92,18 @@ def claim_folder(vault: Vault, node: str) -> None:
     with contextlib.suppress(IntegrityError), vault.transaction() as s:
         if s.get(Setting, KEY) is None:
             s.add(Setting(key=KEY, value=mine))
-    _judge(vault, node, mine)
+    _judge(vault, node, _cluster_folder(vault), mine)
 
 
-def _judge(vault: Vault, node: str, mine: str | None) -> None:
+def _cluster_folder(vault: Vault) -> str | None:
+    """The identity of the folder the cluster's media are in; None before any node claimed."""
     with vault.reading() as s:
         row = s.get(Setting, KEY)
-    if row is None or row.value == mine or _holds_newest_media(vault):
+        return None if row is None else row.value
+
+
+def _judge(vault: Vault, node: str, cluster: str | None, mine: str | None) -> None:
+    if cluster is None or cluster == mine or _holds_newest_media(vault):
         return
     raise ConfigError(
         f"node {node}: its data folder {vault.root} is not the one the other nodes keep the "
