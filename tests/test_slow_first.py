@@ -122,6 +122,62 @@ def test_dealt_runs_start_with_each_workers_long_share(
         [i for i in items if i.nodeid not in measured]
 
 
+def test_the_waiting_tests_go_to_the_workers_beyond_the_cores() -> None:
+    """Four workers on two cores: the outages (long, little CPU) on two workers, the long
+    busy tests on the other two, so that two workers keep both cores busy while the outages
+    wait; before, every worker began with an outage and two cores sat a third idle for ten
+    minutes (issue 52 item 7)."""
+    waiting = {"w::a": 600.0, "w::b": 300.0, "w::c": 100.0, "w::d": 100.0}
+    busy = {"b::a": 300.0, "b::b": 250.0, "b::c": 200.0}
+    cpu = {"w::a": 60.0, "w::b": 20.0, **busy}  # c and d: under 5 s, so not in the file
+    items = [Item(f"s::{n}") for n in range(400)] + [Item(k) for k in {**waiting, **busy}]
+
+    def runs_of(laid: list[Item]) -> dict[str, int]:
+        start, where = 0, {}
+        for k, length in enumerate(slow_first.runs(len(items), 4)):
+            where.update({i.nodeid: k for i in laid[start:start + length]})
+            start += length
+        return where
+
+    laid = slow_first.deal(items, {**waiting, **busy}, 4, cpu=cpu, cores=2)
+    assert sorted(i.nodeid for i in laid) == sorted(i.nodeid for i in items)
+    where = runs_of(laid)
+    assert {where[w] for w in waiting} == {0, 1}
+    assert {where[b] for b in busy} == {2, 3}
+    # Without the CPU measured, or with as many cores as workers: the plain rule, which
+    # spreads the waiting tests over more than two of the four workers here.
+    for plain in (slow_first.deal(items, {**waiting, **busy}, 4),
+                  slow_first.deal(items, {**waiting, **busy}, 4, cpu=cpu, cores=4)):
+        assert len({runs_of(plain)[w] for w in waiting}) > 2
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), unique=True, min_size=1, max_size=60),
+       st.dictionaries(st.text(min_size=1, max_size=8),
+                       st.floats(min_value=0, max_value=1e4), max_size=12),
+       st.dictionaries(st.text(min_size=1, max_size=8),
+                       st.floats(min_value=0, max_value=1e4), max_size=12),
+       st.integers(1, 6), st.integers(1, 6))
+def test_dealt_with_cpu_each_worker_still_starts_with_its_long_share(
+        ids: list[str], seconds: dict[str, float], cpu: dict[str, float], workers: int,
+        cores: int) -> None:
+    """Whatever the CPU and the cores: a permutation; every run begins with its measured
+    tests, longest first; a waiting test sits in a run beyond the cores' only when it fits
+    under the mean share or the plain rule put it there."""
+    items = [Item(i) for i in ids]
+    laid = slow_first.deal(items, seconds, workers, cpu=cpu, cores=cores)
+    assert sorted(i.nodeid for i in laid) == sorted(ids)
+    if laid == slow_first.order(items, seconds):
+        return
+    start = 0
+    for length in slow_first.runs(len(items), workers):
+        run = laid[start:start + length]
+        start += length
+        times = [seconds[i.nodeid] for i in run if i.nodeid in seconds]
+        assert [i.nodeid for i in run[:len(times)]] == \
+            [i.nodeid for i in run if i.nodeid in seconds]
+        assert times == sorted(times, reverse=True)
+
+
 def test_real_stealing_workers_each_start_with_their_long_tests(tmp_path: Path) -> None:
     """The layout against xdist itself: two workers stealing from each other, four measured
     tests and twenty others; each worker's first two tests are two of the measured ones."""

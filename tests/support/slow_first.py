@@ -92,14 +92,38 @@ def unit_of(item: Any) -> str:
     return str(item.nodeid)
 
 
+WAITING_SHARE = 0.25  # a unit using less CPU than this share of its length mostly waits
+
+
+def known_cpu() -> dict[str, float]:
+    """CPU seconds per test id, as last measured, for the tests past `CPU_FROM` ({} when the
+    file holds none)."""
+    try:
+        data = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    cpu = data.get("cpu_s") if isinstance(data, dict) else None
+    return {str(k): float(v) for k, v in (cpu or {}).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def deal(items: list[Any], seconds: dict[str, float], workers: int,
-         unit: Callable[[Any], str] = unit_of) -> list[Any]:
+         unit: Callable[[Any], str] = unit_of, cpu: dict[str, float] | None = None,
+         cores: int = 0) -> list[Any]:
     """``items`` laid out for ``workers`` stealing workers. The units (`unit_of`) holding a
     measured test are dealt by the longest-processing-time rule, heaviest first to the
     worker whose share is the lightest so far (a unit weighs its measured seconds, and
     `UNMEASURED_S` for each of its other tests); run k holds worker k's units, the one with
     the longest test first, each in its collected order, then its share of the other tests
-    in their collected order. `order` where that cannot be done."""
+    in their collected order. `order` where that cannot be done.
+
+    With each test's CPU measured (``cpu``, seconds; a measured test missing from it used
+    less than `CPU_FROM`) and more workers than ``cores``: the units that mostly wait (CPU
+    under `WAITING_SHARE` of their length: the outages, the kills' timeouts) go to the first
+    ``workers - cores`` workers only, so that the others keep every core busy meanwhile —
+    dealt to all four, they started at once and left a third of two cores idle for ten
+    minutes (issue 52 item 7). A waiting unit that would take those workers past the mean
+    share goes by the plain rule."""
     if workers < 2:
         return order(items, seconds)
     units: dict[str, list[Any]] = {}
@@ -113,11 +137,20 @@ def deal(items: list[Any], seconds: dict[str, float], workers: int,
     def longest(u: list[Any]) -> float:
         return max(seconds.get(i.nodeid, 0.0) for i in u)
 
+    def waits(u: list[Any]) -> bool:
+        return cpu is not None and \
+            sum(cpu.get(i.nodeid, 0.0) for i in u) < WAITING_SHARE * weight(u)
+
     lengths = runs(len(items), workers)
     shares: list[list[list[Any]]] = [[] for _ in range(workers)]
     totals = [0.0] * workers
-    for u in sorted(heavy, key=weight, reverse=True):
+    mean = sum(weight(u) for u in units.values()) / workers
+    waiting = range(workers - cores) if cpu and 0 < cores < workers else range(0)
+    for u in sorted(heavy, key=lambda u: (not waits(u), -weight(u))):
         k = min(range(workers), key=lambda w: (totals[w], w))
+        if waits(u) and waiting:
+            w = min(waiting, key=lambda w: (totals[w], w))
+            k = w if totals[w] + weight(u) <= mean else k
         shares[k].append(u)
         totals[k] += weight(u)
     dealt = [[i for u in sorted(share, key=longest, reverse=True) for i in u]
@@ -151,7 +184,7 @@ def stealing_workers(config: pytest.Config) -> int:
 
 def modify(items: list[pytest.Item], config: pytest.Config | None = None) -> None:
     workers = stealing_workers(config) if config is not None else 1
-    items[:] = deal(items, known(), workers)
+    items[:] = deal(items, known(), workers, cpu=known_cpu(), cores=os.cpu_count() or 1)
 
 
 class Recorder:
