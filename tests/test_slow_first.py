@@ -28,6 +28,8 @@ class Report:
     nodeid: str
     duration: float
     user_properties: tuple[tuple[str, object], ...] = ()
+    start: float = 0.0
+    stop: float = 0.0
 
 
 @given(st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=30),
@@ -49,11 +51,14 @@ def test_a_recorded_run_is_what_the_next_run_orders_by(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "durations.json"
     rec = slow_first.Recorder(target)
-    for nodeid, phase in [("t::a", 10.0), ("t::a", 6.0), ("t::b", 40.0), ("t::c", 1.0)]:
-        rec.add(Report(nodeid, phase))  # type: ignore[arg-type]
+    for nodeid, phase, at in [("t::a", 10.0, 100.0), ("t::a", 6.0, 110.0), ("t::b", 40.0, 50.0),
+                              ("t::c", 1.0, 150.0)]:
+        rec.add(Report(nodeid, phase, start=at, stop=at + phase))  # type: ignore[arg-type]
     rec.write("2026-11-27 10:00 UTC")
     written = json.loads(target.read_text(encoding="utf-8"))
     assert written["tests"] == {"t::b": 40.0, "t::a": 16.0}  # under 15 s: not kept
+    assert (tmp_path / "durations.timeline.tsv").read_text(encoding="utf-8").splitlines() == [
+        "-\t0.0\t40.0\t0.0\tt::b", "-\t50.0\t66.0\t0.0\tt::a", "-\t100.0\t101.0\t0.0\tt::c"]
     monkeypatch.setattr(slow_first, "DURATIONS", target)
     items = [Item("t::c"), Item("t::a"), Item("t::d"), Item("t::b")]
     slow_first.modify(items)  # type: ignore[arg-type]

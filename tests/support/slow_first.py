@@ -196,9 +196,14 @@ class Recorder:
         self.workers = workers
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
+        self.spans: dict[str, list[Any]] = {}  # nodeid: [worker, start, stop]
 
     def add(self, report: pytest.TestReport) -> None:
         self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + report.duration
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        span = self.spans.setdefault(report.nodeid, [getattr(gateway, "id", "-"),
+                                                     report.start, report.stop])
+        span[1], span[2] = min(span[1], report.start), max(span[2], report.stop)
         for name, value in report.user_properties:
             if name == CPU_PROPERTY:
                 self.cpu[report.nodeid] = float(value)
@@ -214,6 +219,13 @@ class Recorder:
              "cpu_s": {k: round(v, 1) for k, v in sorted(self.cpu.items(), key=lambda kv: -kv[1])
                        if v >= CPU_FROM}},
             ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        # Which worker ran what when (seconds from the first test's start): where a run's
+        # end waited on one worker, and for what.
+        t0 = min((s[1] for s in self.spans.values()), default=0.0)
+        self.target.with_suffix(".timeline.tsv").write_text("".join(
+            f"{w}\t{a - t0:.1f}\t{b - t0:.1f}\t{self.cpu.get(n, 0.0):.1f}\t{n}\n"
+            for n, (w, a, b) in sorted(self.spans.items(), key=lambda kv: kv[1][1:])),
+            encoding="utf-8")
 
 
 def recorder() -> Recorder | None:
