@@ -258,8 +258,13 @@ def test_timeline_zoom_by_keyboard(site: Site, desk: Page, shots: Path) -> None:
     assert row.locator(".rec").count() >= 1
     desk.screenshot(path=str(shots / "29-14-kamery-godzina.png"), full_page=True)
     # "+" zooms to the ten minutes of the latest recording (issue 50 item 6; before, the
-    # window's first ten minutes), the arrows move, "-" zooms out
-    last = max(r.end_at for r in site.m.old).astimezone(tz) - timedelta(microseconds=1)
+    # window's first ten minutes), the arrows move, "-" zooms out. The latest recording *in
+    # this hour*: the material's last segment begins 20 s after its first, and when the
+    # first lay in an hour's last 20 s the last was in the next hour, outside this window
+    # (a run at 11:59:5x Warsaw time expected 11:00-11:10 and rightly got 10:50-11:00).
+    hour_end = seen.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    last = max(min(r.end_at, hour_end) for r in site.m.old
+               if r.start_at < hour_end).astimezone(tz) - timedelta(microseconds=1)
     ten = last.replace(minute=last.minute - last.minute % 10, second=0, microsecond=0)
     tens = f"{ten:%H:%M}–{ten + timedelta(minutes=10):%H:%M}"
     desk.keyboard.press("+")
