@@ -156,6 +156,25 @@ def test_the_waiting_tests_go_to_the_workers_beyond_the_cores() -> None:
         assert len({runs_of(plain)[w] for w in waiting}) > 2
 
 
+def test_items_sharing_one_id_weigh_their_measured_seconds_once() -> None:
+    """schemathesis collects one item per API operation, all under one id, and the file holds
+    that id's seconds summed over them: the module weighs them once, not once an item (37
+    items × 38 s made it the heaviest unit of the suite and sent both outage tests of 684 and
+    287 s to one worker, a fresh clone's run, 11:33 UTC)."""
+    fuzz = [Item("f.py::t") for _ in range(37)]
+    waiting = {"o1::ten": 684.0, "o2::silent": 287.0}
+    busy = {f"b{n}::t": 500.0 for n in range(8)}  # the rest of the suite: a mean of ~1 400 s
+    items = [Item(f"s::{n}") for n in range(600)] + fuzz + [Item(k) for k in {**waiting, **busy}]
+    laid = slow_first.deal(items, {"f.py::t": 38.0, **waiting, **busy}, 4,
+                           unit=lambda i: i.nodeid.split("::")[0],
+                           cpu={"o1::ten": 60.0, "o2::silent": 20.0, **busy}, cores=2)
+    start, where = 0, {}
+    for k, length in enumerate(slow_first.runs(len(items), 4)):
+        where.update({i.nodeid: k for i in laid[start:start + length]})
+        start += length
+    assert where["o1::ten"] != where["o2::silent"]
+
+
 @given(st.lists(st.text(min_size=1, max_size=8), unique=True, min_size=1, max_size=60),
        st.dictionaries(st.text(min_size=1, max_size=8),
                        st.floats(min_value=0, max_value=1e4), max_size=12),
