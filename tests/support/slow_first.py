@@ -49,13 +49,14 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def known() -> dict[str, float]:
-    """Seconds per test id, as last measured ({} when the file is absent or unreadable)."""
+def known(table: str = "tests") -> dict[str, float]:
+    """Seconds per test id, as last measured ({} when the file is absent or unreadable);
+    ``table`` "cpu_s": the CPU seconds of the tests past `CPU_FROM` instead."""
     try:
         data = json.loads(DURATIONS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    tests = data.get("tests") if isinstance(data, dict) else None
+    tests = data.get(table) if isinstance(data, dict) else None
     return {str(k): float(v) for k, v in (tests or {}).items()
             if isinstance(v, int | float) and not isinstance(v, bool)}
 
@@ -93,18 +94,6 @@ def unit_of(item: Any) -> str:
 
 
 WAITING_SHARE = 0.25  # a unit using less CPU than this share of its length mostly waits
-
-
-def known_cpu() -> dict[str, float]:
-    """CPU seconds per test id, as last measured, for the tests past `CPU_FROM` ({} when the
-    file holds none)."""
-    try:
-        data = json.loads(DURATIONS.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    cpu = data.get("cpu_s") if isinstance(data, dict) else None
-    return {str(k): float(v) for k, v in (cpu or {}).items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def deal(items: list[Any], seconds: dict[str, float], workers: int,
@@ -189,7 +178,7 @@ def stealing_workers(config: pytest.Config) -> int:
 
 def modify(items: list[pytest.Item], config: pytest.Config | None = None) -> None:
     workers = stealing_workers(config) if config is not None else 1
-    items[:] = deal(items, known(), workers, cpu=known_cpu(), cores=os.cpu_count() or 1)
+    items[:] = deal(items, known(), workers, cpu=known(CPU_PROPERTY), cores=os.cpu_count() or 1)
 
 
 class Recorder:
