@@ -51,7 +51,7 @@ def cpu_seconds() -> float:
 
 def known(table: str = "tests") -> dict[str, float]:
     """Seconds per test id, as last measured ({} when the file is absent or unreadable);
-    ``table`` "cpu_s": the CPU seconds of the tests past `CPU_FROM` instead."""
+    ``table`` `CPU_PROPERTY`: the CPU seconds of the tests past `CPU_FROM` instead."""
     try:
         data = json.loads(DURATIONS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -210,8 +210,8 @@ class Recorder:
              "machine": f"{os.cpu_count()} cores, {self.workers} xdist worker(s)",
              "recorded_from_s": RECORDED_FROM, "tests": long,
              "cpu_from_s": CPU_FROM,
-             "cpu_s": {k: round(v, 1) for k, v in sorted(self.cpu.items(), key=lambda kv: -kv[1])
-                       if v >= CPU_FROM}},
+             CPU_PROPERTY: {k: round(v, 1) for k, v in
+                            sorted(self.cpu.items(), key=lambda kv: -kv[1]) if v >= CPU_FROM}},
             ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         # Which worker ran what when (seconds from the first test's start): where a run's
         # end waited on one worker, and for what.
