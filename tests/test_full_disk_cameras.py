@@ -31,6 +31,7 @@ from kustosz.custody.holds import place_hold
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, Deletion, Recording, Source
 from kustosz.ingest.camera.recorder import RecorderOptions
+from kustosz.retention.pressure import watch_of
 from kustosz.storage.reserve import RESERVE_NAME
 from kustosz.vault import Vault
 from tests.alerts_helpers import SmtpSink, write_alerts
@@ -149,10 +150,16 @@ def test_three_cameras_fill_a_small_disk_and_the_vault_recovers_by_itself(
                      "the disk-full mail")
             wait_for(lambda: any("pozostały tylko nagrania objęte zabezpieczeniem" in s
                                  for s in smtp.subjects()), 20, "the only-held-left mail")
+            # The disk_full row may be owed: when the disk refused it, the channels were
+            # told from memory and the row is written at the all-clear (retention/pressure.py;
+            # two fresh-clone runs looked before it). The held row, of the same kind, is open.
+            watch = watch_of(vault)
+            owed = watch.full_since is not None and not watch.row_written  # read first
             with vault.reading() as s:
                 open_kinds = {a.kind for a in s.execute(select(Alert).where(
                     Alert.cleared_at.is_(None))).scalars()}
-            assert {"disk_full", "disk_full_held"} <= open_kinds
+            assert "disk_full_held" in open_kinds, open_kinds
+            assert "disk_full" in open_kinds or owed, open_kinds
             assert _states(vault) == dict.fromkeys(NAMES, "disk_full")  # still the truth
 
             # 3. The administrator makes room: recording resumes by itself, the all-clear.
