@@ -332,6 +332,31 @@ def test_a_long_gap_is_a_few_encoded_frames_repeated(clip: Path, tmp_path: Path,
                "2026-11-23 21:00:07 CET", "8/2026", work)
 
 
+@pytest.mark.parametrize("frames", [1, 37, 100])
+def test_a_slate_drawn_once_is_the_file_drawing_every_frame_gave(tmp_path: Path,
+                                                                 frames: int) -> None:
+    """The slate's card is drawn once and repeated (issue 52 item 7): the encoded piece is
+    byte for byte the one ffmpeg gives when it draws every frame (the graph without the
+    repeat), at the same frame count."""
+    pic = Picture(640, 360, 10)
+    t0 = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+    gap = playable.Gap(t0, t0 + timedelta(seconds=frames / 10 + 30))
+    number = tmp_path / "number.txt"
+    number.write_text("Kopia nr 9/2026")
+    pieces = playable.encode_slate(gap, frames, pic, TZ, number, tmp_path / "slate.ts", tmp_path)
+    assert [n for _, n in pieces] == [frames / 10]
+    graph = (tmp_path / "slate.graph").read_text()
+    repeat = ",trim=end_frame=1,loop=loop=-1:size=1,setpts=N/(10*TB)[v]\n"
+    assert graph.endswith(repeat)
+    (tmp_path / "each.graph").write_text(graph.removesuffix(repeat) + "[v]\n")
+    each = tmp_path / "each.ts"
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                    "-/filter_complex", str(tmp_path / "each.graph"), "-map", "[v]",
+                    *playable.ENCODER, "-g", "20", "-frames:v", str(frames), "-f", "mpegts",
+                    str(each)], check=True)
+    assert pieces[0][0].read_bytes() == each.read_bytes()
+
+
 def test_the_band_is_added_above_the_picture_and_the_cameras_own_clock_stays_visible(
         osd_clip: Path, tmp_path: Path) -> None:
     """The camera prints its own clock at the top-left of its picture; the authority compares
