@@ -21,9 +21,11 @@ import sqlalchemy as sa
 import typer.testing
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 import kustosz.vault as vault_module
+from kustosz.access import passwords
 from kustosz.cli import app
 from kustosz.db.engine import make_engine, sqlite_url
 from kustosz.db.migrate import upgrade as real_upgrade
@@ -73,6 +75,28 @@ def _disk_margin_tests_keep_the_default(request: pytest.FixtureRequest,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     if request.node.get_closest_marker("disk_margin") is not None:
         monkeypatch.setattr(vault_module, "TEMPLATE", DEFAULT_TEMPLATE)
+
+
+# -- password hashes at their lowest cost -------------------------------------------------------
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 3 passes over 64 MiB, 4
+# lanes) costs about 0.1 s of CPU a hash and as much a check; the tests in this process make
+# and check a password for nearly every signed-in page they open (a third of a plain web test's
+# CPU; issue 52 item 7). They get argon2id at its lowest cost instead: the same code, the same
+# hash format, each hash checked by the parameters written in it (as Django's own suites swap
+# the hasher for a fast one). The cost is the product's own where it is what is tested: tests
+# marked `real_password_cost` keep it (the dummy hash's cost, the login flood), and every
+# `kustosz` a test starts in a process of its own hashes at the real cost.
+REAL_HASHER = passwords._HASHER
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+passwords._HASHER, passwords._DUMMY = CHEAP_HASHER, passwords.dummy_of(CHEAP_HASHER)
+
+
+@pytest.fixture(autouse=True)
+def _real_password_cost_where_marked(request: pytest.FixtureRequest,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_password_cost") is not None:
+        monkeypatch.setattr(passwords, "_HASHER", REAL_HASHER)
+        monkeypatch.setattr(passwords, "_DUMMY", passwords.dummy_of(REAL_HASHER))
 
 
 # -- the recorder's index batches do not wait for other cameras ----------------------------------

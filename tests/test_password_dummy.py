@@ -8,9 +8,24 @@ from __future__ import annotations
 import time
 
 import pytest
+from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 
 from kustosz.access import passwords
+
+# The product's own cost (the suite's other tests hash at argon2's lowest: tests/conftest.py).
+pytestmark = pytest.mark.real_password_cost
+
+
+def test_passwords_are_hashed_with_rfc_9106s_low_memory_profile() -> None:
+    """argon2id, 3 passes over 64 MiB in 4 lanes: what every hash the product makes says,
+    and what a hash made with less (the suite's own) is rehashed to at its next login."""
+    made = passwords.hash_password("a real password of someone")
+    assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), made
+    assert not passwords.needs_rehash(made)
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("x" * 12)
+    assert passwords.verify(cheap, "x" * 12)
+    assert passwords.needs_rehash(cheap)
 
 
 def test_the_dummy_costs_what_a_real_hash_costs() -> None:

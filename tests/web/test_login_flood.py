@@ -28,10 +28,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import select
 from web_helpers import PASSWORD, user
 
+from kustosz.db.custody import User
 from kustosz.vault import Vault
 
+# The users' hashes are made here, in the test's process: at the product's cost, so that each
+# of the attackers' checks in the server costs what an office's does (tests/conftest.py).
+pytestmark = pytest.mark.real_password_cost
 FLOOD = Path(__file__).with_name("login_flood.py")
 # Short phases, many of them: the machine's other load (a shared 2-core CI box) changes from
 # second to second and falls on both phases alike.
@@ -76,6 +81,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
     vault = Vault.open(data)
     try:
         user(vault, "admin", ["administrator"])
+        with vault.reading() as s:  # each check in the server costs what an office's does
+            stored = s.execute(select(User.password_hash).where(User.name == "admin")).scalar_one()
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
     finally:
         vault.close()
     port = _free_port()

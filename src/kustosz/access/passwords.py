@@ -14,15 +14,22 @@ from kustosz.words import plural
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 MIN_LENGTH = 12
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
-# Verified against when the user does not exist, so that the answer takes as long either way:
-# a well-formed hash with the hasher's own cost parameters (verifying costs what the parameters
-# say; no password gives it). Written out rather than hashed at import, which cost every
-# `kustosz` process 0.2 s of CPU (0.6-0.9 s wall on a busy 2-core machine) before it began.
-_DUMMY = (f"$argon2id$v=19$m={_HASHER.memory_cost},t={_HASHER.time_cost},"
-          f"p={_HASHER.parallelism}$"
-          + base64.b64encode(b"kustosz-no-user!"[:_HASHER.salt_len].ljust(_HASHER.salt_len, b"."))
-          .decode().rstrip("=")
-          + "$" + base64.b64encode(bytes(_HASHER.hash_len)).decode().rstrip("="))
+
+
+def dummy_of(hasher: PasswordHasher) -> str:
+    """What `verify` checks against when the user does not exist, so that the answer takes as
+    long either way: a well-formed hash with ``hasher``'s own cost parameters (verifying costs
+    what the parameters say; no password gives it). Written out rather than hashed at import,
+    which cost every `kustosz` process 0.2 s of CPU (0.6-0.9 s wall on a busy 2-core machine)
+    before it began."""
+    return (f"$argon2id$v=19$m={hasher.memory_cost},t={hasher.time_cost},"
+            f"p={hasher.parallelism}$"
+            + base64.b64encode(b"kustosz-no-user!"[:hasher.salt_len].ljust(hasher.salt_len, b"."))
+            .decode().rstrip("=")
+            + "$" + base64.b64encode(bytes(hasher.hash_len)).decode().rstrip("="))
+
+
+_DUMMY = dummy_of(_HASHER)
 
 
 def hash_password(password: str) -> str:
