@@ -426,21 +426,15 @@ def encode_slate(gap: Gap, frames: int, pic: Picture, tz: ZoneInfo, number_file:
                  out: Path, tmp: Path) -> list[tuple[Path, float]]:
     """The slate of ``gap`` lasting ``frames`` frames, as the pieces to join, each with its
     length in seconds: one chunk of SLATE_CHUNK_S repeated, and one chunk of the remainder,
-    so at most two encodes of at most SLATE_CHUNK_S each, however long the gap."""
-    lines = slate_lines(gap, tz)
-    filters = [*band_filters(pic, number_file)]
-    # The band's first line says there is no recording instead of a running clock.
-    head = tmp / f"{out.stem}-head.txt"
+    so at most two encodes of at most SLATE_CHUNK_S each, however long the gap. The card is
+    drawn once and repeated: the bytes of drawing every frame, at half the CPU (issue 52)."""
+    head = tmp / f"{out.stem}-head.txt"  # the band's first line: no recording, not a clock
     head.write_text(slate_head(gap.unreadable))
-    filters.append(first_line(pic, f"@{head}"))
-    # centred on the card, below the band the pad has added above it
-    filters += card_text(lines, pic, pic.band, tmp / out.stem)
-    # Every frame of a slate is the same: the card is drawn once and that frame repeated
-    # (the file is byte for byte what drawing each frame gave, at half the CPU: the text was
-    # rendered anew for every frame; issue 52 item 7).
-    graph = f"color=c={CARD_COLOUR}:s={pic.width}x{pic.height}:r={pic.fps}," \
-            + ",".join(filters) \
-            + f",trim=end_frame=1,loop=loop=-1:size=1,setpts=N/({pic.fps}*TB)[v]\n"
+    # the words centred on the card, below the band the pad has added above it
+    filters = [*band_filters(pic, number_file), first_line(pic, f"@{head}"),
+               *card_text(slate_lines(gap, tz), pic, pic.band, tmp / out.stem)]
+    graph = f"color=c={CARD_COLOUR}:s={pic.width}x{pic.height}:r={pic.fps}," + ",".join(
+        filters) + f",trim=end_frame=1,loop=loop=-1:size=1,setpts=N/({pic.fps}*TB)[v]\n"
     (tmp / f"{out.stem}.graph").write_text(graph)
     chunk = SLATE_CHUNK_S * pic.fps
     repeats, rest = divmod(frames, chunk)
