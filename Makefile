@@ -4,14 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
-# pytest-xdist workers for `make test`. 4 on the 2-core test machine: many tests wait on real
+# pytest-xdist workers for `make test`. 5 on the 2-core test machine: many tests wait on real
 # servers, clocks and subprocesses (the 10-minute database outage uses a minute of CPU), so
 # workers past the cores fill the idle CPU. A fresh clone's run, AMD EPYC, 2026-11-27: 3
-# workers left the CPU idle 923 core-seconds of 40:45, 4 workers 265 of 32:41 (issue 52 item
-# 7). TEST_WORKERS=0 runs it in one process. The workers steal from each other (--dist
+# workers left the CPU idle 923 core-seconds of 40:45, 4 workers 265 of 32:41; Intel Xeon,
+# 2026-11-28: 4 workers 87.8 % busy over 28:35 (the short tests collected last mostly wait),
+# 5 workers 94.2 % over 24:02 (issue 52 item 7). TEST_WORKERS=0 runs it in one process. The workers steal from each other (--dist
 # worksteal) and the longest tests, as tests/durations.json measured them, start first on
 # every worker (tests/support/slow_first.py): no 10-minute test begins near the run's end.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 5
 
 # Debian packages the tests use: GStreamer's RTSP server (a real camera for the recorder tests),
 # util-linux's `logger` (a real syslog client), chromium (the web app's real-browser test),
