@@ -16,13 +16,15 @@ fills a real one)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import itertools
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,11 +34,13 @@ from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.db.cameras import Camera, Gap
 from kustosz.ingest.camera import health
+from kustosz.ingest.camera import recorder as recorder_module
 from kustosz.ingest.camera.command import LIST_NAME, SEGMENT_GLOB
 from kustosz.ingest.camera.recorder import CameraRecorder, RecorderOptions
 from kustosz.ingest.camera.spool import Session, spool_root
 from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.retention.pressure import watch_of
+from kustosz.retention.writers import Writer, process_writer
 from kustosz.vault import Vault
 
 pytestmark = pytest.mark.skipif(not gst_available(), reason=gst_skip_reason())
@@ -189,6 +193,7 @@ def test_a_session_settled_after_its_gap_opened_moves_the_gap_past_what_it_kept(
         killed.set()
 
     monkeypatch.setattr(CameraRecorder, "_terminate", kill)
+    _kill_when_the_disk_fills(monkeypatch, killed)
     # The third mount sends snow: its segments are large enough that ffmpeg has written
     # video of the one it is killed in (it writes in blocks of 32 KiB). Polled often, the
     # recorder stops ffmpeg within that segment (else at its close).
@@ -225,5 +230,66 @@ def _partly_written(vault: Vault) -> bool:
         writing = [f.stat().st_size for f in sorted(listing.parent.glob("seg*.ts"))
                    if f.name not in listed]
         if writing and writing[-1] * 4 >= last:
+            return True
+    return False
+
+
+def test_a_session_whose_only_segment_is_settled_ends_the_gap_before_it(
+        site_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loaded run of test_full_disk_cameras (issue 52's CI): a disk-full gap over a stored
+    segment. The disk had room again, the next session began its first segment and the disk
+    filled again before it closed: ffmpeg stopped, the segment unlisted, kept by settling —
+    which did not end the open gap, as a listed first segment does. The gap stayed open over
+    it and the session after closed it at its own start."""
+    killed = threading.Event()
+    _kill_when_the_disk_fills(monkeypatch, killed)
+    quick = dataclasses.replace(FAST, poll_s=0.1)
+    watch = watch_of(site_vault)
+    with recording(site_vault, mount=3, options=quick, mounts=3, bitrate_kbps=2500) \
+            as (_srv, cam, first):
+        watch.disk_full("a test: another writer found no room")  # the first episode
+        wait_for(killed.is_set, 20, "ffmpeg stopped by the full disk")
+        wait_for(lambda: gaps_after(site_vault, cam.source_id, first), 20, "the gap open")
+        sessions = {f.parent.name for f in spool_root(site_vault).rglob("seg*.ts")}
+        wait_for(lambda: _first_partly_written(site_vault, sessions), 30,
+                 "the next session's first segment a quarter written")
+        killed.clear()
+        second = datetime.now(UTC)
+        watch.disk_full("a test: full again before that segment closed")
+        wait_for(killed.is_set, 20, "ffmpeg stopped again")
+        wait_for(lambda: stored(site_vault)[-1].start_at > second
+                 and gaps_after(site_vault, cam.source_id, first)[-1].end_at is not None, 40,
+                 "recording after the second hole, the holes closed")
+    gaps = gaps_after(site_vault, cam.source_id, first)
+    assert_true_time_line(site_vault, cam.source_id, gaps)
+    assert len(gaps) == 2, [(g.start_at, g.end_at) for g in gaps]
+    assert [r for r in stored(site_vault, cam.source_id)
+            if gaps[0].end_at is not None and gaps[0].end_at <= r.start_at < gaps[1].start_at], \
+        "the unlisted first segment was not kept between the holes"
+    index_matches_files(site_vault)
+
+
+def _kill_when_the_disk_fills(monkeypatch: pytest.MonkeyPatch, killed: threading.Event) -> None:
+    """The disk watch stops ffmpeg with SIGKILL (it lists nothing more) instead of SIGTERM."""
+
+    def killing(since: datetime, proc: subprocess.Popen[bytes]) -> Writer:
+        def stop(_kill: bool) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            killed.set()
+        return dataclasses.replace(process_writer(since, proc), stop=stop)
+
+    monkeypatch.setattr(recorder_module, "process_writer", killing)
+
+
+def _first_partly_written(vault: Vault, before: set[str]) -> bool:
+    """A session newer than ``before`` has listed nothing, and its first segment holds a
+    quarter as much as the last one stored."""
+    last = stored(vault)[-1].size
+    for first in spool_root(vault).rglob("seg00000000.ts"):
+        listing = first.parent / LIST_NAME
+        listed = listing.read_text("utf-8", "replace") if listing.exists() else ""
+        if first.parent.name not in before and not listed.strip() \
+                and first.stat().st_size * 4 >= last:
             return True
     return False

@@ -38,6 +38,7 @@ from kustosz.db.models import Alert, Recording, Sweep
 from kustosz.db.outage import is_disk_full
 from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.retention import sweep
+from kustosz.retention.writers import Writers
 from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.reserve import Reserve, Space
 
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 DISK_FULL = AlertRow.DISK_FULL
 DISK_FULL_HELD = AlertRow.DISK_FULL_HELD
 CLEARED_WHEN_SPACE_IS_BACK = (DISK_FULL, DISK_FULL_HELD)
-# A full disk waits this long for the recorders to stop writing before the reserve goes.
-WRITERS_STOP_S = 3.0
 # After a run that could free nothing more (only held material left), closing segments do
 # not wake the sweep again before this; the schedule still runs it.
 STUCK_RETRY_S = 60.0
@@ -78,31 +77,11 @@ class DiskWatch:
         self.unfinished: set[int] = set()
         self._lock = threading.Lock()  # one sweep at a time (scheduled or woken)
         self._state = threading.Lock()
-        # the recorders' ffmpeg sessions now writing (thread -> when each began), so that
-        # the reserve is released only once those that began before the disk ran out stopped
-        self._writers: dict[int, datetime] = {}
-        self._writers_changed = threading.Condition()
-
-    # -- the writers ---------------------------------------------------------------------
-    def writing(self, since: datetime) -> None:
-        """The calling thread's ffmpeg writes from ``since`` on (until `done_writing`)."""
-        with self._writers_changed:
-            self._writers[threading.get_ident()] = since
-
-    def done_writing(self) -> None:
-        with self._writers_changed:
-            self._writers.pop(threading.get_ident(), None)
-            self._writers_changed.notify_all()
-
-    def _wait_for_writers(self, before: datetime, timeout: float = WRITERS_STOP_S) -> None:
-        """Until every session that began before ``before`` has stopped (they poll
-        `full_at` several times a second), or ``timeout``: what they would still write
-        would eat the reserve meant for the sweep."""
-        me = threading.get_ident()  # a recorder that finds it full while taking a segment in
-        with self._writers_changed:
-            self._writers_changed.wait_for(
-                lambda: all(since >= before for who, since in self._writers.items()
-                            if who != me), timeout)
+        # One change of the episode at a time (reserve, alerts): a space_back measured
+        # before another writer found the disk full ended that episode on a full disk.
+        self._episode = threading.RLock()
+        # the recorders' ffmpeg processes now writing: stopped before the reserve goes
+        self.writers = Writers()
 
     # -- measuring -----------------------------------------------------------------------
     def space(self) -> Space:
@@ -131,7 +110,16 @@ class DiskWatch:
         (when only held material is left the disk may stay short for good; recording into
         what is free is then better than not recording, and the sweep keeps it free)."""
         space = self.space()
-        return not self.short(space) or space.free >= 4 * self.floor(space.total)
+        # what the reserve would hold is not room to record: it is the records' (released)
+        free = space.free - max(0, self.reserve.size(space.total) - space.reserve)
+        return not self.short(space) or free >= 4 * self.floor(space.total)
+
+    def look(self) -> bool:
+        """A writer waiting for room looks at the disk as a closing file would: while all
+        wait nothing closes, and a disk another program filled meanwhile kept its reserve
+        and no sweep ran (a loaded test run). True: room to write again."""
+        self.after_write()
+        return self.has_room()
 
     # -- the hook ------------------------------------------------------------------------
     def after_write(self, failed: bool = False) -> bool:
@@ -189,24 +177,28 @@ class DiskWatch:
         raised (or, when its row cannot be written, the channels told from memory, once)."""
         with self._state:
             first = self.full_since is None
-            self.full_at = datetime.now(UTC)
+            at = self.full_at = datetime.now(UTC)
+            since = self.full_since = self.full_since or at
+            written = self.row_written
+        for writer in self.writers.stop_before(at):
+            log.error("a recorder's ffmpeg writing since %s did not stop; releasing the "
+                      "reserve all the same", writer.since.isoformat())
+        with self._episode:
+            self.reserve.release()
             if first:
-                self.full_since = self.full_at
-            at, since, written = self.full_at, self.full_since, self.row_written
-        self._wait_for_writers(at)
-        self.reserve.release()
-        if first:
-            log.error("disk full at %s (%s): recordings cannot be written; the disk-pressure "
-                      "sweep frees space", self.vault.root, why)
-        if written:
-            return
-        try:
-            self._raise_row(DISK_FULL, DISK_FULL_PL, since)
-            self.row_written = True
-        except Exception as exc:
-            if not is_disk_full(exc):
-                log.exception("cannot write the disk-full alert")
-            self.tell_without_disk(DISK_FULL, DISK_FULL_PL, since)
+                log.error("disk full at %s (%s): recordings cannot be written; the "
+                          "disk-pressure sweep frees space", self.vault.root, why)
+            with self._state:
+                written = written or self.row_written
+            if written:
+                return
+            try:
+                self._raise_row(DISK_FULL, DISK_FULL_PL, since)
+                self.row_written = True
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    log.exception("cannot write the disk-full alert")
+                self.tell_without_disk(DISK_FULL, DISK_FULL_PL, since)
 
     def tell_without_disk(self, row_kind: str, text: str, since: datetime) -> None:
         with self._state:
@@ -240,9 +232,16 @@ class DiskWatch:
             self.tell_without_disk(DISK_FULL_HELD, text, datetime.now(UTC))
 
     def space_back(self, look: bool = False) -> None:
-        """There is room again: the reserve back in place, the disk alerts cleared."""
-        self.reserve.ensure()
-        self.stuck_until = 0.0
+        """There is room again: the reserve back in place, the disk alerts cleared. Asked
+        again here, in turn with `disk_full`: the caller measured before it waited."""
+        with self._episode:
+            if self.short():
+                return
+            self.reserve.ensure()
+            self.stuck_until = 0.0
+            self._end_episode(look)
+
+    def _end_episode(self, look: bool) -> None:
         with self._state:
             since, written = self.full_since, self.row_written
             self.full_since, self.told, self.row_written = None, False, False

@@ -58,6 +58,7 @@ from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.logs import keep_out_of_logs
 from kustosz.retention.pressure import DiskWatch, watch_of
+from kustosz.retention.writers import process_writer
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
@@ -65,10 +66,9 @@ from kustosz.watchdog import Loop, progress_of
 log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
-# The longest a recorder's loop may honestly go without a beat: a wake of its follow loop
-# (poll_s) with one step of the backlog (a segment's wait for the committer, ADOPT_WAIT_S)
-# and its owed status, gap and alert rows (each a database wait: connect 10 s, an answer
-# 60 s, db.deadline), or ffmpeg's stop (stop_timeout_s). Beyond it the recorder is hung.
+# The longest a recorder's loop may honestly go without a beat: a wake (poll_s) with one step
+# of the backlog (a segment's wait for the committer, ADOPT_WAIT_S) and its owed rows (each a
+# database wait: 10 s, 60 s, db.deadline), or ffmpeg's stop (stop_timeout_s); beyond, hung.
 ALLOWANCE_S = 240.0
 
 
@@ -105,10 +105,9 @@ class RecorderOptions:
     # again after clock_retry_s.
     clock_confirm_s: float = 5.0
     clock_retry_s: float = 300.0
-    # The longest sleep between looks at a full disk and alerts (and at the open segment, to
-    # hash what ffmpeg wrote of it): a closed segment wakes the recorder at once through
-    # ffmpeg's list pipe, and stop/halt through its own, so this is no polling interval. Each
-    # wake costs the process (8 cameras: 80 a segment at 1 s); 2 s halves that.
+    # The longest sleep between looks at alerts (and at the open segment, to hash it): a
+    # closed segment, stop/halt and a full disk (which stops ffmpeg: retention/writers.py)
+    # wake the recorder at once. Each wake costs (8 cameras: 80 a segment at 1 s); 2 s halves it.
     poll_s: float = 2.0
     # ffmpeg gets this long after SIGTERM to close the open segment, then SIGKILL (the part
     # written is still taken in). With `stop_index_s` it is the recorders' share of serve's
@@ -127,14 +126,12 @@ class CameraRecorder:
                  options: RecorderOptions | None = None) -> None:
         self.vault, self.job, self.spool, self.ffmpeg = vault, job, spool, ffmpeg
         self.opt = options or RecorderOptions()
-        # The camera's password never reaches a log line, whoever writes it (kustosz.logs).
-        # Its login is no secret and is often a common word ("admin", "kamera") that would
-        # be masked in every line of every camera; ffmpeg's own words lose both (_redact).
+        # The camera's password never reaches a log line (kustosz.logs); its login, often a
+        # common word ("admin"), is no secret; ffmpeg's own words lose both (_redact).
         keep_out_of_logs(unquote(urlsplit(job.input_url).password or "") or None)
         self._stop = threading.Event()
-        # serve stopping: what the database has not taken yet is left to the next start's
-        # recovery after `stop_index_s`. A camera stopped while serve runs (disabled, gated,
-        # its lease gone) keeps taking in its backlog until the database answers instead.
+        # serve stopping: what the database has not taken is left to the next start after
+        # `stop_index_s`; a camera stopped while serve runs takes its backlog in all the same.
         self._abandon = threading.Event()
         self._leaving = False  # stopped, taking in what waited for the database
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
@@ -395,9 +392,8 @@ class CameraRecorder:
 
     # -- a full disk ---------------------------------------------------------------------
     def _disk_is_full(self, since: datetime, detail: str, wrote: bool = True) -> None:
-        """The session ended for lack of space (``wrote``: its own write failed; else it
-        stopped because another did): the reserve goes and the disk-pressure sweep runs
-        (pressure.py); the status says so, and the gap is opened."""
+        """The session ended for lack of space (``wrote``: its own write failed, else another's):
+        the reserve goes, the sweep runs (pressure.py); the status says so, the gap opens."""
         watch_of(self.vault).after_write(failed=wrote)
         self.disk_full = True
         failure = health.Failure("disk_full", f"disk full (dysk pełny): {detail}"[:500])
@@ -431,7 +427,7 @@ class CameraRecorder:
                 if not is_disk_full(exc):
                     raise
             self._owed.flush()
-            if watch.has_room():
+            if watch.look():  # a disk filled meanwhile is noticed here too
                 break
             self._check_down_alert()
             self._stop.wait(0.5)
@@ -473,8 +469,7 @@ class CameraRecorder:
         watch = watch_of(self.vault)
         full: BaseException | None = None
         paused = False
-        # A full disk waits for this session to stop before it gives the reserve back.
-        watch.writing(started)
+        watch.writers.add(process_writer(started, self.proc))  # stopped before the reserve goes
         try:
             paused = self._follow(session, watch, started)
         except Exception as exc:
@@ -484,7 +479,7 @@ class CameraRecorder:
         finally:
             if self.proc.poll() is None:
                 self._terminate()
-            watch.done_writing()
+            watch.writers.remove()
         reader.join(5)
         code = self.proc.returncode
         session.urgent = True  # serve may be stopping: its stop has a time limit
@@ -562,8 +557,8 @@ class CameraRecorder:
                 self._clock = threading.Thread(target=self._measure_clock, args=(session,),
                                                name=f"clock-{self.job.name}", daemon=True)
                 self._clock.start()
-            if self.proc.poll() is not None:
-                return False
+            if self.proc.poll() is not None:  # stopped by the disk watch, or ended
+                return watch.full_at is not None and watch.full_at > started
             if self._stop.is_set():
                 self._terminate()
                 return False
@@ -730,8 +725,15 @@ class CameraRecorder:
             if item.before_gap and self._gap_open and end is not None and end != before:
                 # ffmpeg's unlisted last segment (its write failed), settled after the gap opened
                 self._gap_starts_after(end)
+            elif end != before and before is None and item.session.first_start is not None:
+                self._close_gap(item.session.first_start)  # its only one: unlisted, settled
             return asks
         return self._take_now(item.session, item.seg, item.meta, item.before_gap)
+
+    def _close_gap(self, start: datetime) -> None:  # where a session's first segment begins
+        self._owed.write("gap", lambda: health.close_gap(self.vault, self.job.source_id, start,
+                                                         self.job.name))
+        self._gap_open = False
 
     def _gap_starts_after(self, end: datetime) -> None:
         """Recorded before the open gap began, taken in after: the gap starts where it ends."""
@@ -758,9 +760,7 @@ class CameraRecorder:
         if before_gap and self._gap_open:
             self._gap_starts_after(end)
         elif self._gap_open or session.taken == 1:
-            self._owed.write("gap", lambda: health.close_gap(
-                self.vault, self.job.source_id, start, self.job.name))
-            self._gap_open = False
+            self._close_gap(start)
         elif session.jumped and previous is not None and previous != start:
             # Not a pause of the camera: the time line moves with the server's clock.
             lo, hi = min(previous, start), max(previous, start)

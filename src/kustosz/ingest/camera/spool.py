@@ -87,6 +87,7 @@ class Session:
     meta: dict[str, Any] = field(default_factory=dict)
     anchor: float | None = None
     last_end: datetime | None = None
+    first_start: datetime | None = None  # of the first segment taken (a gap ends there)
     taken: int = 0
     jumped: bool = False  # the last segment taken was stamped by a clock that had just jumped
     # Several nodes (kustosz.cluster): asked with a segment's span before it is indexed; a
@@ -162,6 +163,7 @@ class Session:
             self._refused(path, start, end)
             return None
         self.last_end, self.taken = end, self.taken + 1
+        self.first_start = self.first_start or start
         return start, end
 
     def _refused(self, path: Path, start: datetime, end: datetime) -> None:
@@ -313,6 +315,7 @@ class Session:
         log.info("session %s: kept the unlisted %s (%.1f s, %s)", self.name, placed.name,
                  length, how.get("from"))
         self.last_end, self.taken = end, self.taken + 1
+        self.first_start = self.first_start or start
         return True
 
 
