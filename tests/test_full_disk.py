@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kustosz.alerts.notifier import Notifier, load_state
 from kustosz.audit.verifier import check
 from kustosz.custody.holds import place_hold
-from kustosz.db.models import Alert, Deletion, Recording, Sweep
+from kustosz.db.models import Alert, Deletion, Recording, Source, Sweep
 from kustosz.db.outage import is_disk_full
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
@@ -407,3 +407,41 @@ def test_a_closing_chunk_on_a_short_disk_runs_the_sweep_without_a_scheduler(
             assert closed.recording_id in _left(vault)  # the newest stays
         finally:
             vault.close()
+
+
+def test_a_hold_placed_after_the_unlinks_does_not_make_the_finished_sweep_say_kept(
+        tmp_path: Path) -> None:
+    """A loaded run of test_full_disk_cameras: the disk-pressure sweep unlinked its victims
+    and the full disk refused their record; before it was finished a wide hold (an
+    inspection's request) was placed over their time. Finishing the sweep raised
+    `retention_disagrees`, "the recordings were kept", for files gone before the hold
+    existed. They are recorded deleted by the sweep that checked them, no alert; what is
+    still there and held now goes back to stored, as always."""
+    from kustosz.retention import sweep as sweep_module
+    from kustosz.retention.pressure import _mark
+    from kustosz.states import AlertRow, SweepMode
+
+    vault = make_vault(tmp_path / "vault")
+    try:
+        recs = _material(vault, tmp_path, n=3)
+        sweep_id, marked = _mark(vault, [r.id for r in recs])
+        assert marked == 3
+        for rec in recs[:2]:  # unlinked; the record of it refused (the disk was full)
+            assert vault.storage.delete(rec.storage_key)
+        with vault.transaction() as s:
+            source = s.get(Source, recs[0].source_id)
+            assert source is not None
+            place_hold(s, sources=[source], start=recs[0].start_at - timedelta(hours=1),
+                       end=datetime.now(UTC), basis="kontrola NIK", actor="test")
+        sweep_module.finish_open(vault, sweep_id, SweepMode.DISK_PRESSURE, "test")
+        with vault.reading() as s:
+            alerts = list(s.execute(select(Alert.kind)).scalars())
+            gone = set(s.execute(select(Deletion.recording_id)).scalars())
+            states = {r.id: r.state for r in s.execute(select(Recording)).scalars()}
+            audit = check(s, vault.head_file)
+        assert AlertRow.RETENTION_DISAGREES not in alerts
+        assert gone == {recs[0].id, recs[1].id}
+        assert states == {recs[2].id: "stored"}  # the two moved to deletions; the third held
+        assert audit.ok, audit.problems
+    finally:
+        vault.close()

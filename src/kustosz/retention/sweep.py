@@ -178,10 +178,13 @@ def _checked(vault: Vault, victims: list[Any], now: datetime, early: list[Disagr
         ids = [v.id for v in victims]
         found = disagreements(vault, s, ids, now, expiry)
         held = held_ids(s, ids)
-    early += found
     keep = held | {d.id for d in found}
     if present is not None:
         keep = {v.id for v in victims if v.id in keep and present(v)}
+        # One already gone was unlinked once it had been checked: what disagrees now (a hold
+        # placed since) came after it. Recorded deleted, never told as kept.
+        found = [d for d in found if d.id in keep]
+    early += found
     _back_to_stored(vault, keep)
     return [v for v in victims if v.id not in keep]
 
