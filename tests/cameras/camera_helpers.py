@@ -43,7 +43,9 @@ def stored(vault: Vault, source_id: int | None = None) -> list[Recording]:
 WAIT_SCALE = 3.0
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+def wait_for(check: Callable[[], object], timeout: float, what: str,
+             shown: Callable[[], object] | None = None) -> object:
+    """``shown``: what the failure message shows of the state it ended in."""
     timeout *= WAIT_SCALE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -51,7 +53,8 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    state = f"; it ended as {shown()!r}" if shown is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{state}")
 
 
 def index_matches_files(vault: Vault) -> None:
