@@ -725,7 +725,7 @@ class CameraRecorder:
             if item.before_gap and self._gap_open and end is not None and end != before:
                 # ffmpeg's unlisted last segment (its write failed), settled after the gap opened
                 self._gap_starts_after(end)
-            elif end != before and before is None and item.session.first_start is not None:
+            elif before is None and item.session.first_start is not None:
                 self._close_gap(item.session.first_start)  # its only one: unlisted, settled
             return asks
         return self._take_now(item.session, item.seg, item.meta, item.before_gap)

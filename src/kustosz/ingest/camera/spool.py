@@ -162,9 +162,12 @@ class Session:
                          hashed, urgent=self.urgent, admit=self.admit) is None:
             self._refused(path, start, end)
             return None
+        self._taken(start, end)
+        return start, end
+
+    def _taken(self, start: datetime, end: datetime) -> None:
         self.last_end, self.taken = end, self.taken + 1
         self.first_start = self.first_start or start
-        return start, end
 
     def _refused(self, path: Path, start: datetime, end: datetime) -> None:
         """``admit`` refused the segment (asked by the batch, right before its row would be
@@ -314,8 +317,7 @@ class Session:
             return False
         log.info("session %s: kept the unlisted %s (%.1f s, %s)", self.name, placed.name,
                  length, how.get("from"))
-        self.last_end, self.taken = end, self.taken + 1
-        self.first_start = self.first_start or start
+        self._taken(start, end)
         return True
 
 
