@@ -158,6 +158,15 @@ class OwedWrites:
             return
         self.retry.answered()
 
+    def owes_last(self, key: str, then: tuple[str, ...]) -> bool:
+        """An item of ``key`` is owed, and nothing after it but items of ``then``."""
+        for owed, _ in reversed(self.items):
+            if owed == key:
+                return True
+            if owed not in then:
+                return False
+        return False
+
     def flush(self) -> None:
         """What is owed, oldest first, if it is time to ask again."""
         if not self.items or not self.retry.due():

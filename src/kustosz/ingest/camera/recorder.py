@@ -375,11 +375,10 @@ class CameraRecorder:
 
     def _open_gap(self, since: datetime, failure: health.Failure) -> None:
         self._gap_open = True
-        if self._owed.items and self._owed.items[-1][0] == GAP_OPEN and \
-                self._owed_gap is not None:
+        if self._owed_gap is not None and self._owed.owes_last(GAP_OPEN, ("status", "alert")):
             # Still down at the next try while the database is away: the gap owed already
-            # opens where the camera stopped; only its detail is the latest (as open_gap does
-            # to an open row), so nothing piles up however long the outage.
+            # opens where the camera stopped (a status or alert owed since ends no gap); only
+            # its detail is the latest (as open_gap does to an open row), so nothing piles up.
             self._owed_gap.failure = failure
             return
         owed = self._owed_gap = OwedGap(since, failure)  # the owed write reads it when made
