@@ -25,6 +25,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 from camera_helpers import index_matches_files, register_camera, stored
+from tests.support.fork_server import ForkServer
 
 from kustosz.cameras.register import add_site, add_zone
 from kustosz.db.models import Recording
@@ -80,12 +81,15 @@ def record_session(spool: Path, sid: int, t0: float, seconds: int, listed: int,
     return Made(name, folder, {r.name: t0 + r.start for r in rows}, last)
 
 
-def run_child(vault: Vault, sid: int, point: str, k: int) -> subprocess.CompletedProcess[str]:
+def children() -> ForkServer:
+    """recovery_kill_child.py's runs, each a process of its own forked after its imports."""
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}:{HERE}"}
-    return subprocess.run(
-        [sys.executable, str(HERE / "recovery_kill_child.py"), str(vault.root),
-         str(spool_root(vault)), str(sid), point, str(k)],
-        env=env, capture_output=True, text=True, timeout=300)
+    return ForkServer(HERE / "recovery_kill_child.py", env)
+
+
+def run_child(forks: ForkServer, vault: Vault, sid: int, point: str,
+              k: int) -> subprocess.CompletedProcess[str]:
+    return forks.run([str(vault.root), str(spool_root(vault)), str(sid), point, str(k)])
 
 
 def check_camera(vault: Vault, sid: int, made: list[Made], complete: bool) -> None:
@@ -115,30 +119,39 @@ def kill_rounds(vault: Vault, cam: int, tmp_path: Path, rounds: int, seed: int) 
     """``rounds`` sessions, each recovered by a child killed once or twice at a random point,
     then run to the end; the camera checked after every kill and every rerun. The kills."""
     rng = random.Random(seed)
-    spool = spool_root(vault)
     base = datetime(2026, 11, 20, 8, 0, tzinfo=UTC).timestamp()
     made: list[Made] = []
     kills = 0
-    for round_ in range(rounds):
-        seconds = rng.randint(6, 9)
-        listed = rng.randint(0, seconds // 2)
-        m = record_session(spool, cam, base + 3600 * round_, seconds, listed, rng, tmp_path)
-        made.append(m)
-        # the live recorder took some of the listed ones before serve hung (the rest stayed
-        # listed and unindexed: the database was away)
-        live = Session(vault, cam, m.name, m.folder)
-        for seg in parse_rows((m.folder / LIST_NAME).read_text())[: rng.randint(0, listed)]:
-            live.take(seg)
-        for again in range(2 if rng.random() < 0.5 else 1):  # killed again before it finished
-            point = rng.choice(POINTS)
-            k = rng.randint(1, seconds - listed + 1) if again == 0 else rng.randint(1, 3)
-            child = run_child(vault, cam, point, k)
-            assert child.returncode in (-9, 0), child.stdout + child.stderr
-            kills += child.returncode == -9
-            check_camera(vault, cam, made, complete=False)
-        child = run_child(vault, cam, "none", 0)  # the start after it
-        assert child.returncode == 0, child.stdout + child.stderr
-        check_camera(vault, cam, made, complete=True)
+    with children() as forks:
+        for round_ in range(rounds):
+            kills += _kill_round(vault, cam, tmp_path, forks, rng, base + 3600 * round_, made)
+    return kills
+
+
+def _kill_round(vault: Vault, cam: int, tmp_path: Path, forks: ForkServer,
+                rng: random.Random, t0: float, made: list[Made]) -> int:
+    """One session recovered by a child killed once or twice, then run to the end."""
+    spool = spool_root(vault)
+    kills = 0
+    seconds = rng.randint(6, 9)
+    listed = rng.randint(0, seconds // 2)
+    m = record_session(spool, cam, t0, seconds, listed, rng, tmp_path)
+    made.append(m)
+    # the live recorder took some of the listed ones before serve hung (the rest stayed
+    # listed and unindexed: the database was away)
+    live = Session(vault, cam, m.name, m.folder)
+    for seg in parse_rows((m.folder / LIST_NAME).read_text())[: rng.randint(0, listed)]:
+        live.take(seg)
+    for again in range(2 if rng.random() < 0.5 else 1):  # killed again before it finished
+        point = rng.choice(POINTS)
+        k = rng.randint(1, seconds - listed + 1) if again == 0 else rng.randint(1, 3)
+        child = run_child(forks, vault, cam, point, k)
+        assert child.returncode in (-9, 0), child.stdout + child.stderr
+        kills += child.returncode == -9
+        check_camera(vault, cam, made, complete=False)
+    child = run_child(forks, vault, cam, "none", 0)  # the start after it
+    assert child.returncode == 0, child.stdout + child.stderr
+    check_camera(vault, cam, made, complete=True)
     return kills
 
 
@@ -263,7 +276,8 @@ def test_a_rerun_without_the_plan_chains_to_the_stored_end_in_the_index(
     spool = spool_root(site_vault)
     t0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC).timestamp()
     m = record_session(spool, cam, t0, 8, 2, rng, tmp_path, cut_last=False)
-    child = run_child(site_vault, cam, "adopt_after", 4)  # 2 listed + 2 unlisted taken
+    with children() as forks:
+        child = run_child(forks, site_vault, cam, "adopt_after", 4)  # 2 listed + 2 unlisted
     assert child.returncode == -9, child.stdout + child.stderr
     for plan in m.folder.glob("recovery*.json"):
         plan.unlink()
