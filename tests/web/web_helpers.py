@@ -95,7 +95,11 @@ class Material:
     window: tuple[datetime, datetime]
 
 
-def make_material(vault: Vault, tmp: Path) -> Material:
+def make_material(vault: Vault, tmp: Path, playable: bool = False) -> Material:
+    """``playable``: the copy gets its playable file too, as an authority's copy does by
+    default. Off here: it is half the material's CPU (an encode), some 280 tests make the
+    material, and none of them reads that file; tests/custody/test_playable.py tests it, and
+    the copies a page or a job makes itself are made as the product makes them."""
     people(vault)  # burmistrz, zastepca (approvers), informatyk (custodian), komisja1/2
     setup_camera(vault, "cam-hol")
     setup_camera(vault, "cam-inne")
@@ -122,7 +126,7 @@ def make_material(vault: Vault, tmp: Path) -> Material:
     with vault.transaction() as s:
         decide(s, vault.policy, req_id, by="burmistrz", agree=True,
                on=now.astimezone(tz).date(), actor="test", keyed_by="burmistrz")
-    copy = make_copy(vault, req_id, by="informatyk", actor="test")
+    copy = make_copy(vault, req_id, by="informatyk", actor="test", playable=playable)
     with vault.reading() as s:
         assert s.get(Call, rec.id) is not None
     return Material(vault, old, live, rec, copy.number,
