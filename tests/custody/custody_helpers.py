@@ -9,7 +9,7 @@ import struct
 import subprocess
 import tempfile
 import wave
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -23,6 +23,7 @@ from kustosz.db.custody import Request
 from kustosz.db.models import Hold, Recording
 from kustosz.ingest.files import ingest_file
 from kustosz.ingest.phone.lines import add_phone_source, enable_phone_source
+from kustosz.policy.holidays import act_last_day
 from kustosz.vault import Vault
 
 LONG_AGO = date(2020, 1, 1)
@@ -44,6 +45,21 @@ def segment_bytes(seconds: float = 2.0) -> bytes:
     data = out.read_bytes()
     out.unlink()
     return data
+
+
+def late_event(vault: Vault, received_after: int = 15) -> datetime:
+    """Noon of the latest event day whose request, received ``received_after`` days later
+    (today at the latest), is past the office's deadline. An end that falls on a Saturday
+    or a day free from work moves to the next working day (art. 115 k.c.), and a day-15
+    request is then in time: a test that took "15 days ago" failed on such days only."""
+    period = vault.policy.request_deadline
+    assert period is not None, "the office's regulation sets no deadline for requests"
+    today = datetime.now(vault.policy.timezone).date()
+    for days_ago in range(received_after, received_after + 21):
+        day = today - timedelta(days=days_ago)
+        if act_last_day(period, day) < day + timedelta(days=received_after):
+            return datetime.combine(day, time(12, 0), tzinfo=vault.policy.timezone)
+    raise AssertionError(f"no event day in three weeks is late on day {received_after}")
 
 
 def setup_camera(vault: Vault, name: str = "cam-hol", site: str = "Ratusz",

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from custody_helpers import OFFICE_NUMBER, call, people, record, setup_camera, setup_phone
+from custody_helpers import (
+    OFFICE_NUMBER,
+    call,
+    late_event,
+    people,
+    record,
+    setup_camera,
+    setup_phone,
+)
 from tests.conftest import make_vault, snapshot
 from tests.office_day import office_today
 
@@ -98,7 +106,7 @@ def test_calls_request_walbrzych(tmp_path: Path) -> None:
     try:
         setup_phone(vault, tmp_path)
         people(vault)
-        event = _event(vault, 15)
+        event = late_event(vault)
         wanted = call(vault, tmp_path, event, "+48600100200")
         call(vault, tmp_path, event + timedelta(minutes=3), "+48600999888")
         # Day 15 in Wałbrzych: accepted, with the warning the seed prescribes [004 §7.4].

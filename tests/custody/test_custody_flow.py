@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from custody_helpers import people, record, setup_camera
+from custody_helpers import late_event, people, record, setup_camera
 from pypdf import PdfReader
 from sqlalchemy import select
 from tests.conftest import snapshot
@@ -162,7 +162,7 @@ def test_video_request_to_destruction(vault: Vault, tmp_path: Path) -> None:
 
 def test_day_15_is_refused_in_pleszew(vault: Vault, tmp_path: Path) -> None:
     setup_camera(vault)
-    event = event_at(vault, 15)
+    event = late_event(vault)
     record(vault, "cam-hol", event, 2, tmp_path / "segs")
     with vault.transaction() as s:
         req = register_request(s, vault.policy, video_spec(vault, event, 15), "test")
