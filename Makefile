@@ -58,8 +58,12 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --
 $(STAMP): pyproject.toml $(LOCK) $(TEST_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-compile --require-hashes -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --no-compile --no-deps -e .
+	@# pip byte-compiles on one core (16 of its 39 s on the 2-core test machine); compileall
+	@# does it on all of them. Only a cache: a file it cannot compile is compiled (and fails)
+	@# when imported, as it would after pip.
+	-@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	@$(BIN)/pip list --format=freeze --exclude-editable --exclude pip --exclude setuptools \
 		--exclude wheel | sed 's/==.*//' | tr A-Z a-z | sed -E 's/[-_.]+/-/g' | sort \
 		> $(VENV)/.names-installed
@@ -150,13 +154,17 @@ TEST_TMP ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] \
 # set): every `kustosz` the tests start, every xdist worker and every helper script otherwise
 # compiled the program and the tests from source again, and pytest rewrote each test module's
 # asserts again in each worker — ~0.4 s of each process's 1.5 s start, and three quarters of
-# each worker's collection (issue 52 item 7). The files go to __pycache__ (.gitignore).
+# each worker's collection (issue 52 item 7). The files go to __pycache__ (.gitignore). With
+# several workers the suite is collected once beforehand, split over the cores, so that the
+# workers find that byte-code instead of all making it at once (tests/support/precollect.py).
 test: $(STAMP) deb-packages $(NODE_STAMP)
 	$(BIN)/ruff check .
 	@if [ -z "$$KUSTOSZ_TEST_PG" ] && $(BIN)/python -c "import psycopg; \
 		psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers at $(PG_URL): running the PostgreSQL tests too"; \
 		export KUSTOSZ_TEST_PG='$(PG_URL)'; fi; \
+	$(if $(filter-out 0 1,$(TEST_WORKERS)),env -u PYTHONDONTWRITEBYTECODE \
+		$(BIN)/python -m tests.support.precollect;) \
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 \
 		-n $(TEST_WORKERS) --dist worksteal $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
