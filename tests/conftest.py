@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 import typer.testing
@@ -33,6 +34,7 @@ from kustosz.db.schema import metadata
 from kustosz.ingest.camera import index_batch
 from kustosz.vault import Vault
 from tests.support import compile_cache, pg_worker, slow_first
+from tests.support.pg_schema_pool import SchemaPool, template_data
 
 # A worker's vaults in a database of its own (tests/support/pg_worker.py), set in the
 # environment before any test module reads it, and inherited by the programs tests start.
@@ -126,6 +128,9 @@ def _index_batches_do_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 # would still be caught up). Everything else runs the migrations as before: a database that
 # has tables (the migration tests' own downgrades and upgrades), `kustosz` in a subprocess.
 # tests/test_migration_template.py checks the copy against a real migration on both backends.
+# A PostgreSQL schema whose test has ended, still the template's shape, is emptied back to the
+# template and replaces the next vault's empty schema instead of the replay
+# (tests/support/pg_schema_pool.py).
 # The migration scripts are read once per session too: every Vault.open runs `upgrade`, and
 # Alembic read env.py's 12 revision files anew each time (36 ms; 5 ms with them read once,
 # ScriptDirectory kept for the session: the files do not change during a run, and the
@@ -141,6 +146,7 @@ class MigratedTemplate:
         self._pg_script: str | None = None
         self._pg_schema = f"kt_template_{uuid.uuid4().hex[:12]}"
         self.copies = 0
+        self.pool: SchemaPool | None = None  # tests/support/pg_schema_pool.py
 
     def sqlite_file(self) -> Path:
         if self._sqlite is None:
@@ -171,9 +177,16 @@ class MigratedTemplate:
             script = "\n".join(lines)
             assert f"CREATE TABLE {self._pg_schema}.alembic_version" in script
             self._pg_script = script.replace(self._pg_schema, "{schema}")
+            with contextlib.suppress(ValueError, subprocess.SubprocessError, psycopg.Error):
+                if not os.environ.get("KUSTOSZ_TEST_SCHEMA_EACH"):
+                    self.pool = SchemaPool(
+                        lambda: psycopg.connect(PG, autocommit=True, connect_timeout=10),
+                        self._pg_schema, template_data(PG, self._pg_schema))
         return self._pg_script
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
         if self._pg_script is not None:
             assert PG
             admin = sa.create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -212,7 +225,8 @@ class MigratedTemplate:
             script = self.pg_script()
             if script is None:
                 return
-            db.execute(script.replace("{schema}", schema))
+            if self.pool is None or not self.pool.take(db, schema):
+                db.execute(script.replace("{schema}", schema))
             db.commit()
             self.copies += 1
         finally:
@@ -285,8 +299,9 @@ def schema_dropped() -> None:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema in the real PostgreSQL server, dropped afterwards."""
+def pg_url(migrated_template: MigratedTemplate | None) -> Iterator[str]:
+    """A fresh schema in the real PostgreSQL server, dropped afterwards (or, still the
+    template's shape, emptied for another vault: tests/support/pg_schema_pool.py)."""
     global _schemas_dropped
     if not PG:
         pytest.skip("KUSTOSZ_TEST_PG is not set (make test sets it when PostgreSQL answers)")
@@ -300,10 +315,12 @@ def pg_url() -> Iterator[str]:
     try:
         yield pg_schema_url(schema)
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        pool = migrated_template.pool if migrated_template else None
+        if pool is None or not pool.give_back(schema):
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            schema_dropped()
         admin.dispose()
-        schema_dropped()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
