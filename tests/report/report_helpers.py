@@ -42,6 +42,10 @@ class Month:
     now: datetime  # the report's "now": just after the period ended
     late_deletions: list[int]  # deletion row ids
     late_request: int
+    # the requests the report finds still undecided past the office's reminder: the planted
+    # late one, and the data subject's of today too when today is that long before the
+    # month's end (a run in the first half of a month)
+    late_decisions: list[int]
     copy_number: str
     returned: str  # the data subject's masked copy sent back at review
     calls: list[int] = field(default_factory=list)  # recording ids of the phone line's calls
@@ -209,7 +213,7 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
             purpose="dowód w sprawie o kradzież roweru"), "test")
         decide(s, vault.policy, person.id, by="burmistrz", agree=False, on=today.date(),
                actor="t", keyed_by="burmistrz", reason="brak interesu prawnego")
-        register_request(s, vault.policy, _spec(
+        subject = register_request(s, vault.policy, _spec(
             "data_subject", today, requester="Maria Kos", purpose=""), "test")
         late = register_request(s, vault.policy, _spec(
             "interested", today - timedelta(days=20), requester="Ewa Lis",
@@ -219,7 +223,7 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
             case_ref="OR.1431.2.2026"), "test")
         decide(s, vault.policy, internal.id, by="burmistrz", agree=True, on=today.date(),
                actor="t", keyed_by="burmistrz")
-        police_id, late_id = police.id, late.id
+        police_id, late_id, subject_id = police.id, late.id, subject.id
     copy = make_copy(vault, police_id, "informatyk", "test")
     hand_over(vault, copy.number, receiver="st. asp. Ewa Łęcka, KPP Pleszew",
               by="informatyk", actor="t")
@@ -241,5 +245,9 @@ def month_of_activity(vault: Vault, tmp: Path, every_kind: bool = False) -> Mont
         calls = _calls(vault, tmp, now, period)
         make_monitoring(vault)
         _reviews(vault, now, period)
+    # the report counts a request overdue from the day after its reminder's last day, up to
+    # the period's last day
+    reminder = vault.policy.custody.decision_overdue_after.last_day(today.date())
+    late_decisions = sorted([late_id, *([subject_id] if reminder < period.last else [])])
     return Month(period, period.hi + timedelta(seconds=1), late_deletions, late_id,
-                 copy.number, returned, calls, told, untold)
+                 late_decisions, copy.number, returned, calls, told, untold)

@@ -63,7 +63,8 @@ def test_findings_name_exactly_the_planted_departures(vault: Vault, both: Month)
     month = both
     report = build.build(vault, month.period, month.now)
     found = sorted((f["kind"], f["register"], f["row"]) for f in report["findings"])
-    assert found == sorted([("late_decision", "custody_requests", month.late_request),
+    assert found == sorted([*[("late_decision", "custody_requests", r)
+                              for r in month.late_decisions],
                             *[("late_deletion", "deletions", d) for d in month.late_deletions]])
     assert len(month.late_deletions) == 1
     late = report["deleted"]["late"][0]
