@@ -29,6 +29,8 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
+from kustosz.cluster.nodes import pid_alive
+
 USES = 20
 LOCK_TIMEOUT = "2s"
 
@@ -93,22 +95,12 @@ def template_data(url: str, schema: str) -> str:
     return "\n".join(lines).replace(schema, "{schema}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def drop_stale(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     """Drops the pooled schemas of test processes that are gone (a run killed midway)."""
     names = [str(r[0]) for r in conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kt\\_pool\\_%'")]
     stale = [n for n in names if (m := re.fullmatch(r"kt_pool_(\d+)_[0-9a-f]+", n))
-             and not _alive(int(m.group(1)))]
+             and not pid_alive(int(m.group(1)))]
     for name in stale:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
     return len(stale)

@@ -36,7 +36,8 @@ class NodeRow:
     live: bool
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this number runs on this machine (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -62,7 +63,7 @@ def register(engine: Engine, name: str, lease_seconds: float,
                     {"n": name, "s": lease_seconds}).first()
                 if row is not None:
                     other_host, other_pid, stopped, fresh = row
-                    dead_here = other_host == host and not _pid_alive(other_pid)
+                    dead_here = other_host == host and not pid_alive(other_pid)
                     if stopped is None and fresh and not dead_here:
                         raise ConfigError(
                             f"node name {name!r} is in use by a running kustosz serve on "
