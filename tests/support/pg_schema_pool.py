@@ -128,7 +128,7 @@ class SchemaPool:
             raise ValueError("the template's data cannot be put back from its dump")
         self._free: list[tuple[str, int]] = []  # (its name in the pool, uses so far)
         self._uses: dict[str, int] = {}  # a schema taken: the uses it has had
-        self.taken = self.given_back = self.dropped = 0
+        self.given_back = 0  # schemas kept for another vault
 
     def take(self, conn: psycopg.Connection[tuple[object, ...]], schema: str) -> bool:
         """Replaces the empty ``schema`` by an emptied one from the pool, in ``conn``'s open
@@ -139,7 +139,6 @@ class SchemaPool:
         conn.execute(sql.SQL("DROP SCHEMA {}; ALTER SCHEMA {} RENAME TO {}").format(
             sql.Identifier(schema), sql.Identifier(pooled), sql.Identifier(schema)))
         self._uses[schema] = uses
-        self.taken += 1
         return True
 
     def give_back(self, schema: str) -> bool:
