@@ -45,6 +45,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import _smoke  # bench/ is the script's folder
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.calls.calls_pbx import (
@@ -306,7 +308,8 @@ def main() -> None:
     parser.add_argument("--ab", action="store_true",
                         help="also time the scan with the storage's named temporary file and "
                              "rename (before O_TMPFILE), in the same run")
-    args = parser.parse_args()
+    args = _smoke.parse(parser, {"files": 50, "realistic": 4, "index_rows": 1000,
+                                 "queries": 20})
     tmp = Path(tempfile.mkdtemp(prefix="kustosz-bench-calls-"))
     try:
         if not args.skip_intake:

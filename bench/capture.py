@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from tests.support.capture import (  # noqa: E402
 )
 from tests.support.siprec import rtp_pcap, sipp_available, speech  # noqa: E402
 
+import _smoke  # noqa: E402 - bench/ is the script's folder
 from kustosz.db.calls import Call  # noqa: E402
 from kustosz.db.models import Recording  # noqa: E402
 from kustosz.ingest.phone.capture.run import make_recorder, read_lines, settings_of  # noqa: E402
@@ -61,11 +63,18 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=60)
     ap.add_argument("--seconds", type=int, default=30)
-    args = ap.parse_args()
+    args = _smoke.parse(ap, {"calls": 1, "seconds": 1})
     if not (sipp_available() and netns_available()):
-        print("needs root, iproute2, sipp, espeak-ng and sox")
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="kustosz-bench-capture-"))
+        _smoke.unavailable("needs root, iproute2, sipp, espeak-ng and sox")
+    # a short name: serve's capture socket is in the vault, and a socket's path has 107 bytes
+    work = Path(tempfile.mkdtemp(prefix="kb-capture-"))
+    try:
+        return run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     a = speech("Dzień dobry, mówi Jan Kowalski, dzwonię w sprawie decyzji podatkowej z "
                "zeszłego miesiąca, proszę o informację.", work, "a").read_bytes()
     b = speech("Urząd Miasta, wydział finansowy, dzień dobry, już sprawdzam, proszę chwilę "
@@ -178,8 +187,9 @@ def main() -> int:
               f"{helper_cpu / dump_cpu if dump_cpu else float('nan'):.2f})")
         if uac.returncode != 0 and uac.stderr is not None:
             print(uac.stderr.read().decode(errors="replace")[-800:])
-        vault.close()
         loop.call_soon_threadsafe(loop.stop)
+        _smoke.check_vault(vault)
+        vault.close()
     return 1 if bad else 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import _smoke  # bench/ is the script's folder
 from kustosz.ingest.chunks.service import Background
 from kustosz.ingest.events.intake import EventIntake
 from kustosz.ingest.events.settings import EndpointSettings, add_endpoint_source
@@ -116,6 +117,7 @@ def bench_syslog(root: Path, events: int, connections: int) -> None:
     bg.flush()
     closing = time.perf_counter() - t0
     bg.stop()
+    _smoke.check_vault(vault)
     vault.close()
     print(f"syslog TCP: {events} events over {connections} connection(s) in {took:.2f} s = "
           f"{events / took:,.0f} events/s (target >= 20,000); closing the chunk (store + "
@@ -140,6 +142,7 @@ def bench_mail(root: Path, messages: int, clients: int) -> None:
     bg.flush()
     closing = time.perf_counter() - t0
     bg.stop()
+    _smoke.check_vault(vault)
     vault.close()
     print(f"journal SMTP: {messages} messages ({len(_message(0)) // 1024} KiB each) over "
           f"{clients} connection(s) in {took:.2f} s = {messages / took:,.0f} messages/s; "
@@ -152,7 +155,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--smtp-clients", type=int, default=8)
-    args = parser.parse_args()
+    args = _smoke.parse(parser, {"events": 200, "connections": 1, "messages": 10,
+                                 "smtp_clients": 1})
     with tempfile.TemporaryDirectory(prefix="kustosz-bench-") as tmp:
         bench_syslog(Path(tmp), args.events, args.connections)
         bench_mail(Path(tmp), args.messages, args.smtp_clients)

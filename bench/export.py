@@ -53,6 +53,7 @@ from typing import Any
 
 import imageio_ffmpeg
 
+import _smoke  # bench/ is the script's folder
 from kustosz.access.users import add_user
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone
 from kustosz.custody import bundles, copies, copy_making, copy_remux, copy_seal
@@ -89,19 +90,22 @@ def ff(*args: str) -> None:
 
 
 def make_segments(folder: Path, hours: float) -> list[Path]:
+    """``hours`` of segments: LOOP_S of video encoded once and looped (less than LOOP_S: that
+    much, once — the smoke runs' material)."""
     folder.mkdir(parents=True)
     one = folder / "one.ts"
-    ff("-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:d={LOOP_S}",
+    loop_s = min(LOOP_S, round(hours * 3600))
+    ff("-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:d={loop_s}",
        "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-maxrate", "4M",
        "-bufsize", "8M", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
        "-pix_fmt", "yuv420p", "-f", "mpegts", str(one))
-    loops = round(hours * 3600 / LOOP_S)
+    loops = round(hours * 3600 / loop_s)
     ff("-stream_loop", str(loops - 1), "-i", str(one), "-map", "0:v", "-c", "copy",
        "-f", "segment", "-segment_time", str(SEGMENT_S), "-segment_format", "mpegts",
        "-reset_timestamps", "0", str(folder / "seg%05d.ts"))
     one.unlink()
     segs = sorted(folder.glob("seg*.ts"))
-    want = loops * LOOP_S // SEGMENT_S
+    want = loops * loop_s // SEGMENT_S
     if len(segs) != want:
         raise SystemExit(f"expected {want} segments, ffmpeg wrote {len(segs)}")
     return segs
@@ -121,7 +125,7 @@ def build_vault(root: Path, segs: list[Path], t0: datetime) -> Vault:
     vault = Vault.init(root, "pleszew", actor="bench")
     with vault.transaction() as s:
         add_site(s, "Ratusz", "bench", "Rynek 1")
-        add_zone(s, "Ratusz", "wejście główne", "entrance", "bench")
+        add_zone(s, "Ratusz", "wejście główne", "entrance_inside", "bench")
         add_camera(s, vault.policy, CameraSpec(
             CAMERA, "Ratusz", "wejście główne", "rtsp://192.0.2.10/stream", "property",
             notice_date=date(2020, 1, 1), signage_date=date(2020, 1, 1),
@@ -230,7 +234,7 @@ def main() -> None:
                    help="in every round, also time the copy with its hashing threads at nice "
                         "+N instead of copy_remux.HASH_NICE (0: at ffmpeg's priority): A/B of the "
                         "threads' priority in the same conditions")
-    a = p.parse_args()
+    a = _smoke.parse(p, {"rounds": 1, "hours": 2 * SEGMENT_S / 3600})  # 2 segments
     print(machine(), f"; hashing threads at nice +{copy_remux.HASH_NICE}; load average",
           " ".join(f"{x:.2f}" for x in os.getloadavg()))
     tmp = Path(tempfile.mkdtemp(prefix="kustosz-bench-export-", dir=a.dir))
@@ -315,6 +319,7 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
               + (f"; at nice +{a.also_nice}: {result['alt_s']:.2f}s, ratio "
                  f"{result['ffmpeg_s'] / result['alt_s']:.3f}, CPU {result['alt_cpu_s']:.2f}s"
                  if "alt_s" in result else ""), flush=True)
+    _smoke.check_vault(vault)
     vault.close()
     k = statistics.median(r["kustosz_s"] for r in rows)
     f = statistics.median(r["ffmpeg_s"] for r in rows)

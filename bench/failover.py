@@ -18,8 +18,8 @@ promise; indexed adds one segment by nature). Correctness check (exit 1 if it fa
 overlapping segments of one camera in the index, every victim camera resumed.
 
 Run: `.venv/bin/python bench/failover.py [--kills 10] [--nodes 3] [--cameras 6] [--lease 6]
-[--margin 2] [--segment 2] [--json]`. Needs PostgreSQL (skips, exit 0, without one) and the
-GStreamer RTSP server (`make test` installs it when root).
+[--margin 2] [--segment 2] [--json]`. Needs PostgreSQL and the
+GStreamer RTSP server (`make test` installs it when root); without either it exits 77.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason  # noqa: E402
 
+import _smoke  # noqa: E402 - bench/ is the script's folder
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone  # noqa: E402
 from kustosz.vault import Vault  # noqa: E402
 
@@ -191,6 +192,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     f"resumed after {', '.join(f'{x:.1f}' for x in resumed[-len(theirs):])} s")
                 cluster.start(victim)
             bad = overlaps(engine)
+        cluster.stop()
+        _smoke.check_vault(vault)
+        vault.close()
     finally:
         cluster.stop()
         with admin.connect() as conn:
@@ -226,19 +230,18 @@ def main() -> int:
     parser.add_argument("--segment", type=float, default=2.0)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = _smoke.parse(parser, {"kills": 1, "nodes": 2, "cameras": 2, "lease": 3.0,
+                                 "margin": 1.0})
     if args.nodes < 2:
         parser.error("--nodes: at least 2 (a killed node's cameras need another)")
     if not gst_available():
-        say(f"skipped: {gst_skip_reason()}")
-        return 0
+        _smoke.unavailable(gst_skip_reason())
     try:
         import psycopg
 
         psycopg.connect(args.pg, connect_timeout=3).close()
     except Exception as exc:
-        say(f"skipped: PostgreSQL does not answer at --pg ({type(exc).__name__})")
-        return 0
+        _smoke.unavailable(f"PostgreSQL does not answer at --pg ({type(exc).__name__})")
     result = run(args)
     table = [
         f"failover: {result['nodes']} nodes, {result['cameras']} cameras, "

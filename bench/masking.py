@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.masking.sc
 
 from tests.masking.scene import make_clip
 
+import _smoke  # bench/ is the script's folder
 from kustosz.masking import Options, Segment, mask_video
 from kustosz.masking.detect import CenterFace
 
@@ -104,14 +105,16 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile each run (slower)")
     ap.add_argument("--json", action="store_true", help="one JSON line on stdout")
     ap.add_argument("--dir", type=Path, default=None)
-    args = ap.parse_args()
+    ap.add_argument("--sizes", type=lambda v: [tuple(map(int, s.split("x"))) for s in v.split(",")],
+                    default=SIZES, help="WxH,WxH (default 640x360,1280x720)")
+    args = _smoke.parse(ap, {"seconds": 2.0, "sizes": SIZES[:1]})  # one 2-s segment
     folder = Path(tempfile.mkdtemp(prefix="kustosz-bench-masking-", dir=args.dir))
     try:
         variants = [(label, opts) for label, opts in (("now", Options()),
                                                       ("baseline", BASELINE))
                     if args.only in (None, label)]
         results = [run(folder, w, h, args.seconds, opts, label, args.profile)
-                   for w, h in SIZES for label, opts in variants]
+                   for w, h in args.sizes for label, opts in variants]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     load = os.getloadavg()
@@ -132,7 +135,7 @@ def main() -> int:
               file=report)
         if "profile" in r:
             print(r["profile"], file=report)
-    for w, h in SIZES:
+    for w, h in args.sizes:
         pair = {r["variant"]: r for r in results if r["size"] == f"{w}x{h}"}
         if len(pair) == 2:
             ratio = float(pair["now"]["seconds"]) / float(pair["baseline"]["seconds"])

@@ -31,7 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from export import SEGMENT_S, ff, machine, make_segments  # bench/ is the script's folder
+import _smoke  # bench/ is the script's folder
+from export import SEGMENT_S, ff, machine, make_segments
 from kustosz.playable import Segment, make_playable
 
 TZ = ZoneInfo("Europe/Warsaw")
@@ -55,7 +56,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
     p.add_argument("--json", action="store_true")
-    a = p.parse_args()
+    a = _smoke.parse(p, {"minutes": SEGMENT_S / 60, "rounds": 1})  # 1 segment
     print(machine())
     tmp = Path(tempfile.mkdtemp(prefix="kustosz-bench-playable-", dir=a.dir))
     try:

@@ -60,6 +60,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import _smoke  # bench/ is the script's folder
+
 SEGMENTS_PER_HOUR = 360
 PLAYLIST_SEGMENT = re.compile(r"^segment/(\d+)\.ts$", re.M)
 NGINX = "/usr/sbin/nginx"
@@ -214,7 +216,7 @@ class Prepared:
     mb: float
 
 
-def prepare(tmp: Path, n_viewers: int) -> Prepared:
+def prepare(tmp: Path, n_viewers: int, hours: float) -> Prepared:
     from export import CAMERA, build_vault, make_segments  # bench/ is the script's folder
     from kustosz.access import accounts, records
     from kustosz.access.authorisations import issue
@@ -225,7 +227,7 @@ def prepare(tmp: Path, n_viewers: int) -> Prepared:
     from kustosz.web.media_playlists import vod_playlist
 
     t = time.perf_counter()
-    segs = make_segments(tmp / "made", 1.0)
+    segs = make_segments(tmp / "made", hours)
     mb = sum(p.stat().st_size for p in segs) / 1e6
     now = datetime.now(UTC)
     t0 = (now - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -233,10 +235,12 @@ def prepare(tmp: Path, n_viewers: int) -> Prepared:
     shutil.rmtree(tmp / "made")
     print(f"material: {len(segs)} segments x 10 s, {mb:.0f} MB, taken in "
           f"in {time.perf_counter() - t:.0f} s", flush=True)
-    window = (t0 + timedelta(seconds=1), t0 + timedelta(seconds=3599))
+    window = (t0 + timedelta(seconds=1), t0 + timedelta(seconds=round(hours * 3600) - 1))
     viewers: list[tuple[str, str]] = []
     with vault.transaction() as s:
         set_enabled(s, CAMERA, False, "bench")  # no recorder: serve serves only
+        # the person present at each viewing is one of the office's people (issue 49)
+        add_user(s, "swiadek", "Jan Świadek", ["viewer"], "bench")
         for i in range(n_viewers):
             add_user(s, f"widz{i:02d}", f"Widz {i:02d}", ["viewer"], "bench")
             issue(s, holder=f"widz{i:02d}", actions=["playback"], sources=[CAMERA],
@@ -253,7 +257,7 @@ def prepare(tmp: Path, n_viewers: int) -> Prepared:
             web, _row = accounts.start_session(s, u, "127.0.0.1")
             token = records.try_open(
                 s, user=u, action="playback", client="127.0.0.1", purpose="benchmark",
-                case_ref="OR.0000.1.2026", witness="Jan Świadek", source=source,
+                case_ref="OR.0000.1.2026", witness="user:swiadek", source=source,
                 window=window)
             if not isinstance(token, str):
                 raise SystemExit(f"viewing refused: {token}")
@@ -486,6 +490,7 @@ def main() -> None:
     p.add_argument("--paced-seconds", type=float, default=40.0, help="each paced run")
     p.add_argument("--pace", type=float, default=1.0, help="playback speed of the paced run")
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--hours", type=float, default=1.0, help="material: hours of one camera")
     p.add_argument("--profile-seconds", type=float, default=0.0)
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -496,12 +501,14 @@ def main() -> None:
                    help="also the app on the material without its sound_checked marks (as "
                         "stored before the intake wrote them: probed at playback), same run")
     p.add_argument("--json", action="store_true")
-    a = p.parse_args()
+    a = _smoke.parse(p, {"viewers": 2, "seconds": 2.0, "paced_seconds": 2.0, "rounds": 1,
+                         "hours": 20 / 3600})  # 2 segments of 10 s
     if a.client:
         client_main(a.client)
         return
     if not Path(NGINX).exists():
-        raise SystemExit("nginx not found: apt-get install nginx-light (Debian)")
+        _smoke.unavailable("nginx not found: apt-get install nginx-light (Debian; make test "
+                           "installs it when root)")
     from export import machine
 
     print(machine() + f"; load average {loadavg()}", flush=True)
@@ -526,7 +533,7 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
         prep.keys = {int(k): v for k, v in prep.keys.items()}
         prep.viewers = prep.viewers[:a.viewers]
     else:
-        prep = prepare(tmp, a.viewers)
+        prep = prepare(tmp, a.viewers, a.hours)
         saved.write_text(json.dumps({**prep.__dict__, "vault_root": str(prep.vault_root)}))
     before = access_records(prep.vault_root)  # a reused vault has a run's records already
     n = len(prep.keys)
@@ -555,7 +562,8 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
                     profile_serve(proc.pid, a.profile_seconds, tmp)
                 for mode, seconds, paced, stagger in (
                         ("throughput", a.seconds, None, 0.0),
-                        ("paced", a.paced_seconds, a.pace, 10.0)):
+                        # viewers arrive over 10 s (a quarter of a shorter run)
+                        ("paced", a.paced_seconds, a.pace, min(10.0, a.paced_seconds / 4))):
                     load = loadavg()
                     cpu = cpu_seconds(proc.pid)
                     out = run_clients(tmp, viewers, seconds, paced, stagger)
@@ -572,6 +580,13 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
                 if taken:
                     put_marks(prep.vault_root, taken)
     records = access_records(prep.vault_root) - before
+    from kustosz.vault import Vault
+
+    vault = Vault.open(prep.vault_root, actor="bench")
+    try:
+        _smoke.check_vault(vault)
+    finally:
+        vault.close()
     if a.ab:
         cpu = open_cpu_ms(prep.vault_root)
         print(f"open_segment + read, CPU per segment (median, one thread): probed "
@@ -613,6 +628,10 @@ def report(a: argparse.Namespace, results: dict[str, dict[str, list[dict[str, An
           f"warm-ups included) the app gave: {answers}")
     if records != answers:
         raise SystemExit(f"{answers} answers but {records} access records")
+    empty = [f"{side} {mode}" for side, modes in results.items() for mode, runs in modes.items()
+             if any(not r["segments"] for r in runs)]
+    if empty:  # nothing measured: a gate refusing every viewer is no benchmark
+        raise SystemExit(f"no segment served in: {', '.join(empty)}")
     if a.json:
         print(json.dumps({"bench": "playback", "viewers": a.viewers, "ratio": round(ratio, 3),
                           "kustosz_paced_p99_ms": round(kp99, 1), "access_records": records,

@@ -75,6 +75,7 @@ from tests.support.rtsp import (  # noqa: E402
     pre_encoded_clip,
 )
 
+import _smoke  # noqa: E402 - bench/ is the script's folder
 from kustosz.cameras.register import CameraSpec, add_camera, add_site, add_zone  # noqa: E402
 from kustosz.ingest.camera.command import PIPED_PROTOCOLS, input_script  # noqa: E402
 from kustosz.vault import Vault  # noqa: E402
@@ -231,7 +232,8 @@ def office_with_cameras(root: Path, server: RtspServer, n: int,
 
 
 def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
-                warmup: float, profile: Path | None = None) -> tuple[Side, float]:
+                warmup: float, profile: Path | None = None, settle: float = SETTLE_S
+                ) -> tuple[Side, float]:
     root = tmp / "vault"
     office_with_cameras(root, server, n, segment)
     db = sqlite3.connect(root / "kustosz.db", timeout=30)
@@ -261,18 +263,23 @@ def run_kustosz(server: RtspServer, n: int, seconds: float, segment: float, tmp:
             wait_until(lambda: measured() >= n, max(CLOCK_WAIT_S, CLOCK_WAIT_PER_CAMERA_S * n),
                        "clock measurements")
         clock_wait = time.monotonic() - t_clock
-        time.sleep(SETTLE_S)
+        time.sleep(settle)
         side, server_cpu = measure(proc.pid, counts, seconds, server, profile)
         side.clock_wait_s = round(clock_wait, 1)
         if proc.poll() is not None:
             side.note = f"kustosz serve exited ({proc.returncode}) during the window"
-        time.sleep(SETTLE_S)  # the segments in flight at the window's end into the index
+        time.sleep(settle)  # the segments in flight at the window's end into the index
         side.holes = holes(db)
-        return side, server_cpu
     finally:
         stop_tree(proc)
         log.close()
         db.close()
+    vault = Vault.open(root, actor="bench")
+    try:
+        _smoke.check_vault(vault)
+    finally:
+        vault.close()
+    return side, server_cpu
 
 
 def holes(db: sqlite3.Connection) -> int:
@@ -301,7 +308,8 @@ def bare_argv(ffmpeg: str, url: str, segment: float, out: Path, piped: bool = Fa
 
 
 def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Path,
-             warmup: float, piped: bool = False) -> tuple[Side, float]:
+             warmup: float, piped: bool = False, settle: float = SETTLE_S
+             ) -> tuple[Side, float]:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     dirs = [tmp / f"bare{i:02d}" for i in range(1, n + 1)]
     lines = []
@@ -323,7 +331,7 @@ def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Pa
         wait_until(lambda: proc.poll() is None and min(counts()) >= 1, warmup,
                    f"the first segment of each of {n} bare ffmpeg segmenters",
                    lambda: f"{sum(1 for c in counts() if c)} had one")
-        time.sleep(SETTLE_S)
+        time.sleep(settle)
         side, server_cpu = measure(proc.pid, counts, seconds, server)
         if proc.poll() is not None:
             side.note = "the bare segmenters exited during the window"
@@ -363,7 +371,8 @@ def profile_summary(path: Path, segments: object, top: int = 15) -> str:
 
 def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
              warmup: float, kbps: int, piped: bool = False,
-             clip: Path | None = None, profile: Path | None = None) -> dict[str, object]:
+             clip: Path | None = None, profile: Path | None = None,
+             settle: float = SETTLE_S) -> dict[str, object]:
     expected = int(seconds // segment)  # per camera; +-1 at the window's edges
     runs: dict[str, tuple[Side, float]] = {}
     order = ["kustosz", "ffmpeg"] if kustosz_first else ["ffmpeg", "kustosz"]
@@ -380,10 +389,10 @@ def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
             try:
                 if which == "kustosz":
                     runs[which] = run_kustosz(server, n, seconds, segment, tmp / which, warmup,
-                                              profile)
+                                              profile, settle)
                 else:
                     runs[which] = run_bare(server, n, seconds, segment, tmp / which, warmup,
-                                           piped)
+                                           piped, settle)
             except RuntimeError as e:
                 runs[which] = (Side(note=str(e)), 0.0)
     k, kserver = runs["kustosz"]
@@ -464,13 +473,17 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3,
                    help=f"rounds of each size up to N={ROUNDS_UP_TO} (median reported); "
                         "larger sizes run once")
+    p.add_argument("--settle", type=float, default=SETTLE_S,
+                   help="seconds after every camera's first segment before the window opens, "
+                        "and after it closes before the index is read")
     p.add_argument("--json", action="store_true", help="also print one JSON line")
     p.add_argument("--profile", metavar="PREFIX",
                    help="py-spy (--nonblocking, 100 Hz) of kustosz serve over each window: "
                         "folded stacks in PREFIX-N.txt, a summary of them printed")
-    a = p.parse_args()
+    a = _smoke.parse(p, {"n": "1", "seconds": 4.0, "segment": 2.0, "warmup": 60.0,
+                         "rounds": 1, "settle": 1.0})
     if not gst_available():
-        sys.exit(gst_skip_reason())
+        _smoke.unavailable(gst_skip_reason())
     sizes = [int(v) for v in a.n.split(",") if v.strip()]
     clip = pre_encoded_clip(kbps=a.bitrate_kbps) if a.source == "clip" else None
     print(machine())
@@ -488,7 +501,8 @@ def main() -> None:
         runs = []
         for j in range(rounds):  # sides alternate which goes first, round after round
             runs.append(one_size(n, a.seconds, a.segment, (i + j) % 2 == 0, a.warmup,
-                                 a.bitrate_kbps, a.bare_input == "pipe", clip, profile))
+                                 a.bitrate_kbps, a.bare_input == "pipe", clip, profile,
+                                 a.settle))
             if rounds > 1:
                 print(f"  N={n} round {j + 1}/{rounds}: ratio {runs[-1]['ratio']}", flush=True)
         r = median_round(runs)
@@ -537,6 +551,12 @@ def main() -> None:
     if a.json:
         print(json.dumps({"bench": "recorders", "machine": machine(), "results": results},
                          default=lambda o: asdict(o)))
+    # a side that could not run (a time-out, serve exiting) fails the run; a bare side that
+    # did not keep up only marks its size infeasible
+    failed = [f"N={r['n']} {side}: {note}" for r in results
+              for side, note in r["notes"].items() if note]
+    if failed:
+        sys.exit("could not run: " + "; ".join(failed))
 
 
 if __name__ == "__main__":

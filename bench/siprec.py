@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import select  # noqa: E402
 from tests.support.siprec import rtp_pcap, scenario, sipp_available, speech  # noqa: E402
 
+import _smoke  # noqa: E402 - bench/ is the script's folder
 from kustosz.db.calls import Call  # noqa: E402
 from kustosz.db.models import Recording  # noqa: E402
 from kustosz.ingest.phone.lines import add_siprec_line, enable_phone_source  # noqa: E402
@@ -51,11 +53,18 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=60)
     ap.add_argument("--seconds", type=int, default=30)
-    args = ap.parse_args()
+    args = _smoke.parse(ap, {"calls": 1, "seconds": 1})
     if not sipp_available():
-        print("sipp, espeak-ng or sox missing (make bench installs sip-tester sox espeak-ng)")
-        return 2
+        _smoke.unavailable("sipp, espeak-ng or sox missing (make test installs sip-tester sox "
+                           "espeak-ng)")
     work = Path(tempfile.mkdtemp(prefix="kustosz-bench-siprec-"))
+    try:
+        return run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     a = speech("Dzień dobry, mówi Jan Kowalski, dzwonię w sprawie decyzji podatkowej z "
                "zeszłego miesiąca, proszę o informację.", work, "a").read_bytes()
     b = speech("Urząd Miasta, wydział finansowy, dzień dobry, już sprawdzam, proszę chwilę "
@@ -109,6 +118,9 @@ def main() -> int:
         time.sleep(0.5)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     asyncio.run_coroutine_threadsafe(srs.close(), loop).result(120)
+    loop.call_soon_threadsafe(loop.stop)
+    _smoke.check_vault(vault)
+    vault.close()
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     # the children: SIPp (waited for: its whole CPU) and the ffmpeg that decode each call's
     # streams into its WAV (the recording server's too)

@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ from tests.support.rtsp import (  # noqa: E402
     pre_encoded_clip,
 )
 
+import _smoke  # noqa: E402 - bench/ is the script's folder
 from recorders import office_with_cameras  # noqa: E402 - the same office as the recorders bench
 
 
@@ -115,7 +118,9 @@ def soak(a: argparse.Namespace, out: Path) -> None:
                         print(f"  {t / 60:6.1f} min  RSS {kb / 1024:8.1f} MiB", flush=True)
                     time.sleep(max(0.0, min(a.sample_s, end - time.monotonic())))
             if proc.poll() is not None:
-                print(f"serve exited early ({proc.returncode}); see {out / 'serve.log'}")
+                tail = (out / "serve.log").read_text("utf-8", "replace").splitlines()[-5:]
+                sys.exit(f"serve exited early ({proc.returncode}); see {out / 'serve.log'}: "
+                         + " | ".join(tail))
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -125,6 +130,13 @@ def soak(a: argparse.Namespace, out: Path) -> None:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
             log.close()
+    from kustosz.vault import Vault
+
+    kept = Vault.open(vault, actor="bench")
+    try:
+        _smoke.check_vault(kept)
+    finally:
+        kept.close()
 
 
 def analyze(out: Path, warmup_min: float, top: int = 15) -> None:
@@ -209,19 +221,21 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="folder for the vault, rss.csv, snapshots, log "
                                             "(default: a new one under /tmp)")
     p.add_argument("--analyze", type=Path, metavar="OUT", help="only analyse a finished run")
-    a = p.parse_args()
+    a = _smoke.parse(p, {"cameras": 1, "minutes": 0.2, "sample_s": 3.0, "warmup_min": 0.0})
     if a.analyze:
         analyze(a.analyze, a.warmup_min)
         return
     if not gst_available():
-        sys.exit(gst_skip_reason())
-    out = a.out or Path(f"/tmp/kustosz-soak-{datetime.now(UTC):%Y%m%d-%H%M%S}")
+        _smoke.unavailable(gst_skip_reason())
+    out = a.out or Path(tempfile.gettempdir()) / f"kustosz-soak-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}; nproc {os.cpu_count()}; CPU {cpu_model()}; "
           f"load {os.getloadavg()[0]:.2f}", flush=True)
     soak(a, out)
     print(f"ended {datetime.now(UTC):%Y-%m-%d %H:%M UTC}", flush=True)
     analyze(out, a.warmup_min)
+    if a.smoke and a.out is None:  # a full run's folder is kept for --analyze
+        shutil.rmtree(out)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,17 @@ class Camera:
         return out
 
 
+
+
+def freeze(monkeypatch: pytest.MonkeyPatch, at: datetime, *modules: str) -> None:
+    """`datetime.now` in each of ``modules`` reads ``at`` (a day a test must pass on: the
+    1st, the 31st, 29 February, the night summer time ends), as ShiftedClock.install does
+    for the intake; the rest of the program keeps the real clock."""
+
+    class Now(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return at.astimezone(tz or UTC)  # type: ignore[arg-type]
+
+    for module in modules:
+        monkeypatch.setattr(f"{module}.datetime", Now)

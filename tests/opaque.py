@@ -7,7 +7,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from kustosz.ingest.files import _streams
+from kustosz.ingest.sound_strip import _streams
 
 
 @functools.cache

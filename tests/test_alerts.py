@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from kustosz.alerts.channels import syslog_line
-from kustosz.alerts.messages import compose, duration_pl
+from kustosz.alerts.messages import compose
 from kustosz.alerts.notifier import Notifier, channel_problems, load_state
 from kustosz.config import read_config
 from kustosz.db.models import Alert, Source
 from kustosz.errors import ConfigError
 from kustosz.ingest.camera import health
 from kustosz.vault import Vault
+from kustosz.words import duration_pl
 from tests.alerts_helpers import SmtpSink, SyslogSink, WebhookSink, wait_until, write_alerts
 
 PASSWORD = "Przekaźnik!2026"

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from kustosz.alerts import notifier as notifier_mod
-from kustosz.alerts.messages import Message, duration_pl
+from kustosz.alerts.messages import Message
 from kustosz.alerts.notifier import Channel, Notifier, load_state, run_notifier
 from kustosz.alerts.without_database import DatabaseAlerts, watch_database
 from kustosz.config import read_config
@@ -34,6 +34,7 @@ from kustosz.db.watch import DatabaseWatch
 from kustosz.ingest.camera import health
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import duration_pl
 from tests.alerts_helpers import SmtpSink, SyslogSink, WebhookSink, wait_until, write_alerts
 from tests.support.pg_outage import PrivatePostgres, Proxy, available
 
@@ -188,6 +189,42 @@ def test_database_away_reaches_every_channel_within_grace_and_is_recorded_after(
         v.close()
 
 
+@needs_pg
+def test_a_database_silent_while_the_alert_settings_are_read_is_told_within_its_bound(
+        private_pg: tuple[PrivatePostgres, Proxy], tmp_path: Path) -> None:
+    """Issue 64 (the suite's [silence] failure): the watch's listener read the alert settings
+    on the watch's own thread after a probe answered; a database that went silent just then
+    held that read (its connection's deadline) and with it the next probes, so the outage was
+    told seconds past grace + bound. The silence here begins exactly there: after the probe
+    answered, before the listener reads."""
+    pg, proxy = private_pg
+    with WebhookSink() as hook, SyslogSink() as syslog, SmtpSink() as smtp:
+        v = pg_vault(tmp_path / "vault", pg.url_via(proxy.port),
+                     channels_toml(hook, syslog, smtp))
+        watch = watch_database(v, every_s=EVERY_S, answer_s=ANSWER_S)
+        cut: list[float] = []
+
+        def silence_before_the_read(reading: object) -> None:
+            if not cut and watch.is_up:
+                proxy.silence()
+                cut.append(time.monotonic())
+
+        watch.listeners.insert(0, silence_before_the_read)
+        stop = threading.Event()
+        thread = threading.Thread(target=watch.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: cut, 20, "the first probe answered")
+            wait_until(lambda: events(hook) == ["start"], GRACE_S + BOUND_S,
+                       "the start at the webhook")
+            assert time.monotonic() - cut[0] >= GRACE_S
+        finally:
+            stop.set()
+            proxy.restore()
+            thread.join(ANSWER_S + 10)
+        v.close()
+
+
 def test_an_outage_shorter_than_the_grace_is_neither_told_nor_written(
         sqlite_vault: Vault) -> None:
     """The listener's rule by itself, its readings given (the watch's are in the test above)."""
@@ -217,6 +254,7 @@ def test_an_outage_shorter_than_the_grace_is_neither_told_nor_written(
         assert [p["json"]["event"] for p in hook.posts] == ["start", "clear"]
         assert hook.posts[1]["json"]["subject"] == ("Baza danych znów dostępna (była "
                                                     "niedostępna przez 2 min)")
+        assert alerts.settled(30)  # the row is written off the watch's thread
         with v.reading() as s:
             row = s.execute(select(Alert)).scalar_one()
         assert (row.raised_at, row.cleared_at) == (t1, t1 + timedelta(minutes=2))

@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -22,58 +21,53 @@ import pytest
 import kustosz.audit.log as audit_log
 from kustosz.audit import append
 from kustosz.audit.verifier import verify
+from kustosz.db import office_keys
 from kustosz.vault import Vault
-from tests.conftest import PG, make_vault
+from tests.conftest import PG, make_vault, pg_schema_url
 
-LOCK = f"SELECT pg_advisory_xact_lock({audit_log.CHAIN_LOCK})"
-
-
-@pytest.fixture
-def own_database() -> Iterator[str]:
-    """A database of the test's own on the shared server. The stale age is cut to a second
-    here, and an advisory lock is a database's own: in the suite's shared database this test
-    ended other workers' vaults' sessions that had held the chain's lock idle for a second
-    (a PendingRollbackError in an unrelated test's set-up, 2026-11-27)."""
-    if not PG:
-        pytest.skip("KUSTOSZ_TEST_PG is not set (make test sets it when PostgreSQL answers)")
-    name = f"kt_stale_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _in(database: str | None) -> str:
-    assert PG is not None
-    if database is None:
-        return PG
-    parts = urlsplit(PG)
-    return urlunsplit(parts._replace(path=f"/{database}"))
+# The chain's lock of the schema the connection works in (kustosz.db.office_keys): the
+# vault's here, a schema of the test's own in the suite's shared database. The stale age is
+# cut to a second below, and only this schema's holders are this vault's to end: other
+# workers' vaults, in schemas of their own, are never touched (a PendingRollbackError in an
+# unrelated test's set-up, 2026-11-27, when the lock was one number for the whole database).
+LOCK = office_keys.lock_sql(audit_log.CHAIN_LOCK)
 
 
 @pytest.fixture
-def pg_vault(tmp_path, own_database: str) -> Iterator[Vault]:  # type: ignore[no-untyped-def]
-    v = make_vault(tmp_path / "vault", url=_in(own_database))
+def pg_vault(tmp_path, pg_url: str) -> Iterator[Vault]:  # type: ignore[no-untyped-def]
+    v = make_vault(tmp_path / "vault", url=pg_url)
     yield v
     v.close()
 
 
-def _holder(database: str | None) -> psycopg.Connection:  # type: ignore[type-arg]
-    conn = psycopg.connect(_in(database), autocommit=False)
+@pytest.fixture
+def other_schema(pg_url: str) -> Iterator[str]:
+    """Another schema of the vault's database (another office's), empty: its URL."""
+    assert PG
+    schema = f"kt_other_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield pg_schema_url(schema)
+    finally:
+        with psycopg.connect(PG, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _holder(url: str) -> psycopg.Connection:  # type: ignore[type-arg]
+    conn = psycopg.connect(url, autocommit=False)
     conn.execute(LOCK)  # a transaction is open and holds the lock; nothing more is sent
     return conn
 
 
-def test_a_holder_whose_client_is_gone_is_ended(pg_vault: Vault, own_database: str,
+def test_a_holder_whose_client_is_gone_is_ended(pg_vault: Vault, pg_url: str,
+                                                other_schema: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit_log, "STALE_HOLDER_S", 1.0)
-    gone = _holder(own_database)
-    # The same lock's number held idle as long in another database of the server (another
-    # office's vault): it blocks nothing here and is not this appender's to end.
-    elsewhere = _holder(None)
+    gone = _holder(pg_url)
+    # The chain's lock of another schema of the same database (another office's vault) held
+    # idle as long: it blocks nothing here and is not this appender's to end.
+    elsewhere = _holder(other_schema)
     try:
         started = time.monotonic()
         with pg_vault.transaction() as s:
@@ -90,11 +84,11 @@ def test_a_holder_whose_client_is_gone_is_ended(pg_vault: Vault, own_database: s
     assert problem is None and checked >= 2
 
 
-def test_a_holder_that_is_working_is_waited_for(pg_vault: Vault, own_database: str,
+def test_a_holder_that_is_working_is_waited_for(pg_vault: Vault, pg_url: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Idle for less than the stale age, then it commits: waited for, not ended."""
     monkeypatch.setattr(audit_log, "STALE_HOLDER_S", 30.0)
-    working = _holder(own_database)
+    working = _holder(pg_url)
     done = threading.Event()
 
     def append_one() -> None:
@@ -115,7 +109,7 @@ def test_a_holder_that_is_working_is_waited_for(pg_vault: Vault, own_database: s
 
 
 def test_a_holder_seen_idle_earlier_in_the_waiters_transaction_is_not_ended(
-        pg_vault: Vault, own_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_vault: Vault, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL keeps what a transaction first read of pg_stat_activity until it ends, while
     pg_locks is read anew each time. A waiter looks for stale holders again every turn of its
     wait, in one transaction: a session it first saw idle in a transaction (not holding the
@@ -123,12 +117,12 @@ def test_a_holder_seen_idle_earlier_in_the_waiters_transaction_is_not_ended(
     for longer than the stale age, and was ended (a PendingRollbackError in an unrelated
     test's set-up of a suite run, 2026-11-27, twice, after the fix of the other database)."""
     monkeypatch.setattr(audit_log, "STALE_HOLDER_S", 1.0)
-    later = psycopg.connect(_in(own_database), autocommit=False)
-    watch = psycopg.connect(_in(own_database), autocommit=True)
+    later = psycopg.connect(pg_url, autocommit=False)
+    watch = psycopg.connect(pg_url, autocommit=True)
     pid = later.info.backend_pid
     try:
         later.execute("SELECT 1")  # idle in its transaction, holding nothing yet
-        first = _holder(own_database)  # the holder the waiter waits for, idle a moment only
+        first = _holder(pg_url)  # the holder the waiter waits for, idle a moment only
         with pg_vault.transaction() as waiter:
             audit_log._end_stale_holders(waiter)  # the waiter's first look: nothing to end
             first.commit()  # done with the lock

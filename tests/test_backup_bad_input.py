@@ -36,7 +36,7 @@ def refused(result: object, *words: str) -> str:
     out = result.output  # type: ignore[attr-defined]
     assert result.exit_code == 2, out  # type: ignore[attr-defined]
     assert "błąd:" in out and "error:" in out, out
-    assert out.index("error:") < out.index("błąd:"), out  # one order for every command
+    assert out.index("błąd:") < out.index("error:"), out  # one order: Polish first
     for word in words:
         assert word in out, out
     return out

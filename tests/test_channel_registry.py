@@ -65,6 +65,8 @@ def example(key: str) -> dict[str, Any]:
             "webhook": {"url": "https://chat.um.example.pl",
                         "url_sealed": "sealed:alerts.webhook_url:40"},
             "syslog": {"host": "192.0.2.10", "port": 514},
+            "push": {"contact": "mailto:it@um.example.pl", "timeout_s": 10.0,
+                     "services": ["push.um.example.pl"]},
             "pager": {"number": "+48123456789"}}[key]
 
 

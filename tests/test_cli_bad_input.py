@@ -9,6 +9,7 @@ import pytest
 
 from kustosz.vault import Vault
 from tests.conftest import Cli, snapshot
+from tests.support.cli_words import polish_first
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_bad_input_changes_nothing(case: str, ready: tuple[Cli, Vault, Path],
     result = cli(*args, ok=False)
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines and lines[0].startswith("error:"), result.output
+    assert lines and polish_first(lines), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert snapshot(vault) == before
 

@@ -73,7 +73,8 @@ def test_every_verb_shows_local_times_without_microseconds(cli: Cli, tmp_path: P
     sample = tmp_path / "seg.ts"
     sample.write_bytes(b"\x47" * 188 * 10)
     hall_at = (now - timedelta(days=20)).replace(microsecond=987654)
-    ingested = cli("ingest", "file", "hall", str(sample), "--start", hall_at.isoformat()).output
+    ingested = cli("ingest", "file", "hall", str(sample), "--start", hall_at.isoformat(),
+                   "--end", (hall_at + timedelta(seconds=10)).isoformat()).output
     human(ingested, hall_at)
     human(cli("recordings", "list").output, seg_at, hall_at)
     # An 80-column terminal: the cells wrap at the spaces; no offset is cut to "+0…".

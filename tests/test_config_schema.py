@@ -361,10 +361,12 @@ def test_config_check_of_the_data_folder_and_the_policy(tmp_path: Path) -> None:
     write(tmp_path, 'preset = "pleszew"\n[policy.retention]\ncamera = "dwa tygodnie"\n')
     done = kustosz("--data", str(tmp_path), "config", "check")
     assert done.returncode == 1
-    assert "`policy`" in done.stderr and "dwa tygodnie" in done.stderr
+    # the key the policy's rule names, with its line (issue 64 item 6: a refusal names it)
+    assert "`policy.retention.camera`" in done.stderr and "dwa tygodnie" in done.stderr
+    assert "(wiersz 3)" in done.stderr and "(line 3)" in done.stderr
     write(tmp_path, 'preset = "nie-ma-takiego"\n')
     done = kustosz("--data", str(tmp_path), "config", "check")
-    assert done.returncode == 1 and "`preset`" in done.stderr
+    assert done.returncode == 1 and "`preset`" in done.stderr and "(wiersz 1)" in done.stderr
 
 
 def test_config_check_without_a_file_named(tmp_path: Path) -> None:

@@ -68,6 +68,6 @@ def test_init_on_an_existing_vault_says_it_in_polish_too(cli: Cli) -> None:
     cli("init", "--preset", "pleszew")
     result = cli("init", "--preset", "pleszew", ok=False)
     assert result.exit_code == 2
-    error, polish = result.output.splitlines()[:2]
+    polish, error = result.output.splitlines()[:2]
     assert error.startswith("error:") and "already holds a vault" in error
     assert polish.startswith("błąd:") and "już jest skarbiec" in polish

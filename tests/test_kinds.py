@@ -116,6 +116,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kustosz"
 # Comparisons that spell a kind's word for something else, and why they may.
 NOT_KINDS = {
     ("clock/watch.py", "jump.clock == 'camera'"): "which clock jumped (clock_jumps.clock)",
+    ("policy/model.py", "p.loc[0] == 'video'"): "the policy file's [video] table",
 }
 
 

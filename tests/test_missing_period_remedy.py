@@ -13,8 +13,8 @@ def test_the_error_gives_lines_that_work(cli: Cli) -> None:
     cli("init", "--preset", "pleszew")
     refused = cli("events", "add", "zapora", "--syslog-udp", "127.0.0.1:5514", ok=False)
     assert refused.exit_code == 2
-    english, polish = refused.output.splitlines()[:2]
-    assert english.startswith("error:") and polish.startswith("błąd:")
+    polish, english = refused.output.splitlines()[:2]
+    assert polish.startswith("błąd:") and english.startswith("error:")
     lines = re.search(r"\[policy\.retention\]  (endpoint = \"[^\"]+\")", english)
     assert lines, english
     assert "[policy.retention]  " + lines.group(1) in polish
@@ -27,7 +27,7 @@ def test_the_error_gives_lines_that_work(cli: Cli) -> None:
 
 
 def test_common_input_errors_have_their_polish_line(cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """`error:` then `błąd:` for the errors every verb shares (no --data, a bad time)."""
+    """`błąd:` then `error:` for the errors every verb shares (no --data, a bad time)."""
     from typer.testing import CliRunner
 
     from kustosz.cli import app
@@ -38,12 +38,12 @@ def test_common_input_errors_have_their_polish_line(cli: Cli, tmp_path) -> None:
                  ["holds", "place", "--basis", "x", "--from", "2026-11-21T10:00:00",
                   "--to", "2026-11-21T11:00:00Z"]):
         result = cli(*args, ok=False)
-        english, polish = result.output.splitlines()[:2]
+        polish, english = result.output.splitlines()[:2]
         assert result.exit_code == 2 and english.startswith("error:"), result.output
         assert polish.startswith("błąd: --from: „2026-11-21T10:00:00” nie ma strefy") or \
             polish.startswith("błąd: --from: „wczoraj” nie jest czasem"), result.output
     bare = CliRunner().invoke(app, ["holds", "list"], env={"KUSTOSZ_DATA": "",
                                                            "COLUMNS": "200"})
     assert bare.exit_code == 2
-    assert bare.output.splitlines()[1] == ("błąd: Nie podano folderu danych: dodaj --data "
+    assert bare.output.splitlines()[0] == ("błąd: Nie podano folderu danych: dodaj --data "
                                            "FOLDER albo ustaw KUSTOSZ_DATA.")

@@ -68,6 +68,14 @@ BAD = {
     "retention shorter than a person may ask": (
         ('camera = "30 days"', 'camera = "7 days"'), "retention.camera", "camera = ",
         "jest krótszy niż termin na wniosek", "shorter than the request deadline"),
+    # issue 66: an annex key misspelled, a call scope no regulation could mean
+    "annex key misspelled": (('request-video = "', 'request-wideo = "'),
+                             "documents.annexes.request-wideo", "request-wideo",
+                             "nieznany klucz — czy chodziło o `request-video`?",
+                             "did you mean `request-video`?"),
+    "call scope unknown": (('scope = "all"', 'scope = ["external_incoming", "wewnętrzne"]'),
+                           "calls.scope", "scope =", "nieznana wartość „wewnętrzne”",
+                           "unknown 'wewnętrzne'"),
     "missing grammatical form": (
         ('approver_title_accusative = "Burmistrza Miasta i Gminy Pleszew"\n', ""),
         "office.approver_title_accusative", "[office]", "Brak zasady "

@@ -9,9 +9,12 @@ its signal: tests/siprec/test_siprec_reload.py."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from sqlalchemy import select
 
 from kustosz.alert_kinds import kind_of
 from kustosz.alerts.settings import effective
+from kustosz.cameras import onvif_clock
 from kustosz.cli import serve_reload
 from kustosz.cli.serve import run_serve
 from kustosz.db.models import Alert, AuditEntry
@@ -182,3 +186,66 @@ def test_serve_reloads_when_the_signal_flag_is_set(elblag: Vault) -> None:
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_a_cameras_change_is_put_in_force_and_the_log_says_so(
+        elblag: Vault, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 65: a [cameras] change was logged "applied nothing changed; needs a restart:
+    cameras" while it took effect. [cameras] is read where it is used: in force at once."""
+    assert not elblag.config.cameras.in_office("127.0.0.1")
+    append(elblag, '[cameras]\nnetworks = ["127.0.0.0/8"]\nclock_limit_seconds = 5')
+    with caplog.at_level(logging.INFO, logger="kustosz.cli.serve_reload"):
+        done = serve_reload.reload_config(elblag)
+    assert done.ok and done.applied == ["cameras"] and done.restart == []
+    assert elblag.config.cameras.in_office("127.0.0.1")  # the web's find and add pages ask
+    assert elblag.config.cameras.clock_limit_s == 5.0  # the dashboard's clock note asks
+    (line,) = [r.getMessage() for r in caplog.records if "reloaded" in r.getMessage()]
+    assert line == "kustosz.toml reloaded: in force now: cameras", line
+
+
+PROXY = '[web]\ntrusted_proxies = ["127.0.0.1"]\n'
+HOOK = '[alerts.webhook]\nurl = "https://hooki.example.pl/żółć"'
+
+
+@pytest.mark.parametrize(("web", "alerts", "said"), [
+    (False, False, "kustosz.toml reloaded: the file has not changed"),
+    (True, False,
+     "kustosz.toml reloaded: kept as it was until a restart (systemctl restart kustosz): web"),
+    (True, True, "kustosz.toml reloaded: in force now: alerts; kept as it was until a restart "
+                 "(systemctl restart kustosz): web"),
+])
+def test_the_reload_line_names_only_what_happened(
+        elblag: Vault, caplog: pytest.LogCaptureFixture, web: bool, alerts: bool,
+        said: str) -> None:
+    if web:
+        edit(elblag, "[web]\n", PROXY)
+    if alerts:
+        append(elblag, HOOK)
+    with caplog.at_level(logging.INFO, logger="kustosz.cli.serve_reload"):
+        assert serve_reload.reload_config(elblag).ok
+    lines = [r.getMessage() for r in caplog.records if "reloaded" in r.getMessage()]
+    assert lines == [said]
+
+
+def test_the_clock_check_follows_a_reloaded_interval(
+        elblag: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONVIF clock check waited out the interval it started with; it now reads the one in
+    force at each wait, so a reload that shortens it counts from the last check."""
+    checks: list[float] = []
+    monkeypatch.setattr(onvif_clock, "check_all",
+                        lambda *_a, **_k: checks.append(time.monotonic()) or [])
+    monkeypatch.setattr(onvif_clock, "RELOAD_LOOK_S", 0.2)
+    stop = threading.Event()
+    loop = threading.Thread(target=onvif_clock.run_camera_clocks, args=(elblag, stop))
+    loop.start()
+    try:
+        wait_for(lambda: checks, 30, "the first check")
+        assert elblag.config.cameras.clock_check_minutes == 15  # the next one in 15 minutes
+        # as reload_config puts it in force (the schema's least is a minute: a test's is less)
+        elblag.config = replace(elblag.config, cameras=replace(elblag.config.cameras,
+                                                               clock_check_minutes=0.01))
+        wait_for(lambda: len(checks) >= 3, 30, "checks at the reloaded interval")
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive()

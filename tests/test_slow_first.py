@@ -265,3 +265,32 @@ def test_a_unit_holding_a_long_test_stays_whole_on_one_worker(
         places = [where[i.nodeid] for i in mine]
         assert places == list(range(places[0], places[0] + len(places)))  # whole, in order
         assert any(a <= places[0] and places[-1] < b for a, b in bounds)  # in one run
+
+
+DEAL_UNDER_A_SEED = """
+import json, sys
+from dataclasses import dataclass
+from tests.support import slow_first
+
+@dataclass(frozen=True)
+class Item:
+    nodeid: str
+
+ids = ["b.py::b1"] + [f"a.py::a{n}" for n in range(1, 4)] + [f"c.py::c{n}" for n in range(9)]
+seconds = {"b.py::b1": 0.6, "a.py::a1": 0.1, "a.py::a2": 0.2, "a.py::a3": 0.3}
+laid = slow_first.deal([Item(i) for i in ids], seconds, 2,
+                       unit=lambda i: i.nodeid.split("::")[0])
+print(json.dumps([i.nodeid for i in laid]))
+"""
+
+
+def test_every_worker_deals_the_same_order_whatever_its_hash_seed() -> None:
+    """xdist stops a run whose workers collected different orders; each worker is a process
+    with its own hash seed, so the deal must not depend on a set's order (0.1 + 0.2 + 0.3 and
+    0.3 + 0.2 + 0.1 differ in the last bit, and a tie with 0.6 then breaks either way)."""
+    root = Path(__file__).resolve().parents[1]
+    orders = {subprocess.run([sys.executable, "-c", DEAL_UNDER_A_SEED], cwd=root, check=True,
+                             capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+              for seed in range(12)}
+    assert len(orders) == 1, orders

@@ -21,7 +21,7 @@ def _error(result) -> str:  # type: ignore[no-untyped-def]
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("error:") and lines[1].startswith("błąd:"), result.output
+    assert lines[0].startswith("błąd:") and lines[1].startswith("error:"), result.output
     return " ".join(result.output.split())
 
 
@@ -114,6 +114,6 @@ def test_owner_needs_root(tmp_path: Path) -> None:
                           env={**os.environ, "COLUMNS": "200"}, timeout=60)
     assert done.returncode == 2, done.stderr
     first, second = done.stderr.splitlines()[:2]
-    assert first.startswith("error:") and "only root can give files" in first
-    assert second.startswith("błąd:") and "tylko root" in second
+    assert first.startswith("błąd:") and "tylko root" in first
+    assert second.startswith("error:") and "only root can give files" in second
     assert not (tmp_path / "n").exists()

@@ -4,11 +4,13 @@ Runs the real `kustosz demo` on a throw-away folder, then walks each role's firs
 Debian's Chromium (headless, 1280 px wide) through the pages that person uses, in the order
 the office works: the administrator, the secretariat registers a request, the head decides,
 the secretariat makes and hands over the copy, the viewer plays a recording, the commission
-destroys a copy, the data protection officer checks the registers. Too slow for the test
-suite; run it by hand when a page changes:
+destroys a copy, the data protection officer checks the registers; then the head and the DPO
+open the accountability report (the demo lived last month through and made its report). Too
+slow for the test suite; run it by hand when a page changes:
 
     .venv/bin/python docs/guides/screenshots.py            # all images
     .venv/bin/python docs/guides/screenshots.py --keep     # leave the demo folder for a look
+    .venv/bin/python docs/guides/screenshots.py --only reports  # the report's images alone
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ class Shots:
     def __init__(self, page: Page, base: str, password: str) -> None:
         self.page, self.base, self.password = page, base, password
         self.taken: list[Path] = []
+        # the requests the guides register (the demo's past has one of its own before them)
+        self.requests: list[int] = []
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -163,9 +167,9 @@ class Shots:
         _shrink(path)
         self.taken.append(path)
 
-    def pdf(self, name: str, link: Locator) -> None:
+    def pdf(self, name: str, link: Locator, pages: int = 1) -> None:
         """The PDF behind a link (or a GET form's button), fetched with the page's session;
-        its first page as a PNG."""
+        its first page as a PNG (``pages`` > 1: that many pages side by side, whole)."""
         url = link.evaluate(
             "e => e.href || (new URL(e.getAttribute('formaction') || "
             "e.form.getAttribute('action'), location) + '?' + "
@@ -176,9 +180,37 @@ class Shots:
         if not answer.ok or not body.startswith(b"%PDF-"):
             raise SystemExit(f"{url}: {answer.status}, not a PDF")
         path = IMG / f"{name}.png"
-        _pdf_png(body, path)
+        if pages > 1:
+            _pdf_pages_png(body, path, pages)
+        else:
+            _pdf_png(body, path)
         _shrink(path)
         self.taken.append(path)
+
+
+def _pdf_pages_png(pdf: bytes, path: Path, pages: int) -> None:
+    """The first ``pages`` pages side by side, each whole (a report's page is its mark, its
+    header and footer as much as its text), on a grey ground like a PDF viewer's."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "doc.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-f", "1", "-l", str(pages), "-scale-to", "760", str(source),
+             str(Path(tmp) / "page")],
+            check=True,
+        )
+        shots = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("page-*.png"))]
+        gap = 24
+        width = sum(im.width for im in shots) + gap * (len(shots) + 1)
+        height = max(im.height for im in shots) + 2 * gap
+        sheet = Image.new("RGB", (width, height), (210, 210, 210))
+        x = gap
+        for im in shots:
+            sheet.paste(im, (x, gap))
+            x += im.width + gap
+        sheet.save(path, optimize=True)
 
 
 def _pdf_png(pdf: bytes, path: Path) -> None:
@@ -317,6 +349,10 @@ def secretariat_registers(s: Shots) -> None:
             page.fill("#f-contact", "kpp.pleszew@policja.example.pl")
             s.shot("sekretariat-02-rejestracja-wniosku", s.card("#f-kind"))
         s.submit("form[action='/requests'] button.primary")
+        found = re.search(r"/requests/(\d+)", page.url)
+        if found is None:
+            raise SystemExit(f"{page.url}: the registered request's page did not open")
+        s.requests.append(int(found.group(1)))
         if kind == "authority":
             s.shot("sekretariat-03-wniosek-zarejestrowany", height=700)
     s.go("/requests")
@@ -327,13 +363,13 @@ def head_decides(s: Shots) -> None:
     page = s.page
     s.sign_in("kierownik")
     s.shot("kierownik-01-pulpit", height=420)
-    for n in (1, 2):
+    for n in s.requests:
         s.go(f"/requests/{n}")
         page.check("input[name=agree][value=yes]")
-        if n == 1:
+        if n == s.requests[0]:
             s.shot("kierownik-02-decyzja", s.card("input[name=agree]"))
         s.submit("form[action$='/decide'] button.primary")
-        if n == 1:
+        if n == s.requests[0]:
             s.shot("kierownik-03-zgoda-zapisana", height=620)
     s.go("/authorisations")
     page.select_option("#f-holder", "k.mazur")
@@ -355,13 +391,13 @@ def head_decides(s: Shots) -> None:
 def secretariat_copies(s: Shots) -> None:
     page = s.page
     s.sign_in("sekretariat")
-    for n in (1, 2):
+    for n in s.requests:
         s.go(f"/requests/{n}")
-        if n == 1:
+        if n == s.requests[0]:
             s.shot("sekretariat-05-sporzadz-kopie", s.card("form[action$='/copy']"))
         page.click("form[action$='/copy'] button.primary")
         page.wait_for_selector("text=Kopia nr", timeout=120_000)
-    s.go("/requests/1")
+    s.go(f"/requests/{s.requests[0]}")
     page.fill("#f-receiver", "asp. Jan Nowak, Komenda Powiatowa Policji w Pleszewie")
     page.fill("#f-medium", "pendrive szyfrowany")
     s.shot("sekretariat-06-przekazanie", s.card("#f-receiver"))
@@ -393,7 +429,7 @@ def viewer(s: Shots) -> None:
     page.wait_for_load_state()
     page.fill("#f-purpose", "wyjaśnienie uszkodzenia drzwi w holu (wniosek Policji)")
     page.fill("#f-case_ref", "RSD-214/26")
-    page.fill("#f-request_id", "1")
+    page.fill("#f-request_id", str(s.requests[0]))
     if page.locator("#f-witness option").count() > 1:
         page.select_option("#f-witness", index=1)
     s.shot("przegladajacy-03-cel-dostepu", s.card("#f-purpose"))
@@ -451,9 +487,31 @@ def dpo(s: Shots) -> None:
     s.shot("iod-05-pracownicy", height=520)
 
 
+def reports(s: Shots) -> None:
+    """The accountability report: the page as the head opens it (last month's report made by
+    the demo, the next one announced), two pages of that report's PDF; then the DPO makes a
+    draft of the month so far and opens its PDF, marked on every page."""
+    page = s.page
+    s.sign_in("kierownik")
+    s.go("/reports")
+    s.shot("kierownik-07-sprawozdania", full=True)
+    s.pdf("kierownik-08-sprawozdanie-pdf", page.locator("#list a[href$='.pdf']").first, pages=2)
+    s.sign_in("iod")
+    s.go("/reports")
+    s.submit("form[action='/reports/so-far'] button")
+    if "/jobs/" in page.url:  # longer than the route waits: the job's page leads back
+        page.wait_for_selector("a[href^='/reports']", timeout=120_000)
+        s.go("/reports")
+    s.shot("iod-06-sprawozdanie-wstepne", page.locator("#wstepne"))
+    s.pdf("iod-07-sprawozdanie-wstepne-pdf", page.locator("#wstepne a[href$='.pdf']"), pages=2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the demo folder")
+    parser.add_argument("--only", choices=["reports"],
+                        help="only these images (the accountability report's: the rest of "
+                        "the walk is not needed for them)")
     options = parser.parse_args()
     IMG.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="kustosz-guides-"))
@@ -464,13 +522,15 @@ def main() -> None:
                 locale="pl-PL", timezone_id=str(TZ), viewport={"width": WIDTH, "height": 800}
             )
             s = Shots(context.new_page(), base, password)
-            administrator(s, admin_password)
-            secretariat_registers(s)
-            head_decides(s)
-            secretariat_copies(s)
-            viewer(s)
-            commission(s)
-            dpo(s)
+            if options.only != "reports":
+                administrator(s, admin_password)
+                secretariat_registers(s)
+                head_decides(s)
+                secretariat_copies(s)
+                viewer(s)
+                commission(s)
+                dpo(s)
+            reports(s)
             browser.close()
         for path in s.taken:
             print(f"{path.relative_to(HERE)}  {path.stat().st_size // 1000} kB")

@@ -53,6 +53,10 @@ RECOMMENDS = ["systemd", "postgresql-client"]  # pg_dump: backups of a PostgreSQ
 
 def run(*cmd: str | Path, **kw) -> subprocess.CompletedProcess:
     print("+", " ".join(map(str, cmd)), flush=True)
+    # The package's venv is built from the lock and the wheel alone: a caller's PYTHONPATH
+    # (a checkout's src/ with its egg-info) made pip take kustosz as installed already, and
+    # the venv was left without it.
+    kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     return subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
@@ -234,6 +238,8 @@ def lay_out(stage: Path, venv: Path, work: Path) -> None:
     for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service"):
         install(SYSTEMD / name, units / name)
         install(HERE / "kustosz.service.d-package.conf", units / f"{name}.d/package.conf")
+    # root keeps /etc/kustosz/kustosz.toml.last-good (kustosz.config_keep): serve's unit only
+    install(HERE / "kustosz.service.d-last-good.conf", units / "kustosz.service.d/last-good.conf")
     install(SYSTEMD / "kustosz.sysusers", stage / "usr/lib/sysusers.d/kustosz.conf")
     install(SYSTEMD / "kustosz.tmpfiles", stage / "usr/lib/tmpfiles.d/kustosz.conf")
     install(HERE / "kustosz-wrapper", stage / "usr/bin/kustosz", 0o755)

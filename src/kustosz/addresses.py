@@ -60,7 +60,7 @@ def named_local(url: str) -> bool:
 # separated by single dots. A domain without a dot is valid (RFC 5321 §2.3.5 leaves it to the
 # relay): "it@localhost" or "root@serwer" is a mailbox of the local MTA (Postfix delivers it
 # on this machine), which is how a small office reads the alerts of its own server.
-_MAIL = re.compile(r"^[^@\s<>\",;()\[\]]+@(?!\.)(?!.*\.\.)[^@\s<>\",;()\[\]]+(?<!\.)$")
+_MAIL = re.compile(r"^[^@\s<>\",;()\[\]]+@(?!\.)(?!.*\.\.)[^@\s<>\",;()\[\]]+(?<!\.)\Z")
 
 
 def mail_address(text: object) -> bool:

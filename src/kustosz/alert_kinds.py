@@ -40,6 +40,11 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "kamera nie nagrywa"),
     Kind("phone_down", (_R.PHONE_UNREACHABLE, _R.PHONE_BACKLOG, _R.PHONE_SILENT), True,
          timedelta(minutes=2), timedelta(hours=4), "linia telefoniczna nie dostarcza nagrań"),
+    # The capture process away (issue 64): every line read off a mirrored port unrecorded.
+    # Its row is written once it has been away ABSENT_S (ingest/phone/capture/away.py),
+    # raised at the moment it went away; the grace counts from then.
+    Kind("capture_away", (_R.PHONE_CAPTURE_AWAY,), True, timedelta(minutes=1),
+         timedelta(hours=4), "proces przechwytywania rozmów nie działa"),
     # One row per call: folded into one message an hour per line.
     Kind("phone_recording", (_R.PHONE_SESSION_REFUSED, _R.PHONE_NO_SOUND, _R.PHONE_LOSS,
                              _R.PHONE_NOT_STORED),
@@ -110,6 +115,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     # answering (the stream may still record: the dashboard says which).
     Kind("camera_clock", (_R.CAMERA_CLOCK_OFF,), True, timedelta(0), timedelta(days=1),
          "zegar kamery rozmija się z czasem serwera"),
+    # A change of the camera's codec (issue 64): one row each time; a camera flapping
+    # between two codecs makes one message an hour.
+    Kind("camera_codec", (_R.CAMERA_CODEC_CHANGED,), False, timedelta(0), timedelta(hours=1),
+         "kamera zmieniła kodek obrazu"),
     Kind("camera_onvif", (_R.CAMERA_ONVIF_UNREACHABLE,), True, timedelta(minutes=5),
          timedelta(hours=4), "kamera nie odpowiada przez ONVIF"),
     # What the camera reports itself (ONVIF events): told at once, cleared when it reports

@@ -18,6 +18,7 @@ from kustosz import config_schema as schema
 from kustosz.alert_channels import CHANNELS
 from kustosz.alert_kinds import KINDS, parse_duration
 from kustosz.config_schema.alerts import EmailChannel as EmailChannel  # imported from here
+from kustosz.config_schema.alerts import PushChannel as PushChannel
 from kustosz.config_schema.alerts import SyslogChannel as SyslogChannel
 from kustosz.config_schema.alerts import WebhookChannel as WebhookChannel
 from kustosz.config_schema.alerts import channel_table
@@ -65,6 +66,11 @@ min_free_percent = 5.0
 #   endpoint = "https://s3.um.example.pl"
 #   bucket = "kustosz-media"
 #   region = "us-east-1"
+# One bucket shared by several offices of one installation (issue 67): each office's vault
+# keeps its objects under its own prefix (lower-case letters, digits, hyphens, ending in "/")
+# and sees, lists, cleans and deletes nothing outside it. Empty (the default): the whole
+# bucket is this vault's. Not to be changed once media are stored (they stay where they were):
+#   prefix = "mops/"
 #   credentials_file = "/etc/kustosz/s3-app.toml"
 #   delete_credentials_file = "/etc/kustosz/s3-sweep.toml"
 #   ca_file = "/etc/kustosz/office-ca.pem"
@@ -149,6 +155,8 @@ class VaultConfig:
     # [web] metrics_from: who reads /metrics without a token (kustosz.web.metrics)
     reserve_mib: float = _D.storage.reserve_mib  # [storage] reserve_mib (kustosz.storage.reserve)
     s3: S3Config | None = None  # [storage] kind = "s3" (kustosz.storage.s3); None: media/
+    # media/ hashed again against the index every this many hours (maintenance.files_check)
+    files_check_hours: float = _D.storage.check_hours
     metrics_from: tuple[Network, ...] = field(
         default_factory=lambda: tuple(ip_network(n) for n in METRICS_FROM_DEFAULT))
     cameras: CamerasConfig = field(default_factory=lambda: CamerasConfig())
@@ -156,6 +164,14 @@ class VaultConfig:
     # the checked file this was made from: serve's reload (SIGHUP) compares the file's tables
     # with it to tell what changed (kustosz.cli.serve_reload)
     doc: schema.KustoszToml | None = field(default=None, compare=False, repr=False)
+    # the file's bytes as read and checked: what serve keeps as kustosz.toml.last-good
+    # (kustosz.config_keep) is exactly what it accepted, not what the file holds a moment later
+    raw: bytes | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def log_format(self) -> str | None:
+        """[logging] format (None: not set) of the settings in force."""
+        return self.doc.logging.format if self.doc is not None else None
 
 
 @dataclass(frozen=True)
@@ -196,7 +212,15 @@ def read_config(root: Path) -> VaultConfig:
                           "create one with: kustosz --data DIR init --preset NAME",
                           pl=f"{root} nie jest katalogiem danych Kustosza (brak {CONFIG_NAME}); "
                              "utwórz go poleceniem: kustosz --data KATALOG init --preset NAZWA")
-    return from_schema(schema.load(path, root), root)
+    return config_of(schema.read_file(path), path, root)
+
+
+def config_of(raw: bytes, path: Path, root: Path) -> VaultConfig:
+    """The settings of a file's bytes (``path`` names it in problems), checked against the
+    schema; relative paths are the data folder's (``root``)."""
+    config = from_schema(schema.load(path, root, raw), root)
+    config.raw = raw
+    return config
 
 
 def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
@@ -215,7 +239,7 @@ def from_schema(doc: schema.KustoszToml, root: Path) -> VaultConfig:
                   root / web.tls_key if web.tls_key else None, tuple(web.trusted_proxies)),
         metrics_from=tuple(ip_network(v.strip(), strict=False) for v in web.metrics_from),
         reserve_mib=storage.reserve_mib, alerts=_alerts(doc.alerts, root),
-        s3=_s3(storage, root),
+        s3=_s3(storage, root), files_check_hours=storage.check_hours,
         cameras=CamerasConfig(tuple(ip_network(n.strip(), strict=False)
                                     for n in doc.cameras.networks),
                               doc.cameras.clock_limit_seconds,
@@ -242,6 +266,8 @@ class S3Config:
     # each call's deadline: this, plus its size at the rate (bytes a second; storage.s3_deadline)
     deadline_seconds: float = _D.storage.deadline_seconds
     deadline_min_rate: int = parse_size(_D.storage.deadline_min_rate, "storage.deadline_min_rate")
+    # this vault's part of a bucket several offices share (issue 67), e.g. "mops/"; "": all of it
+    prefix: str = _D.storage.prefix
 
 
 def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
@@ -262,7 +288,7 @@ def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
                              "aplikacji nie mogą pozwalać na usuwanie.")
     return S3Config(storage.endpoint, storage.bucket, storage.region, app, sweep,
                     files["ca_file"], parse_size(storage.spool_limit, "storage.spool_limit"),
-                    sweep=storage.sweep, check_hours=storage.check_hours,
+                    sweep=storage.sweep, prefix=storage.prefix, check_hours=storage.check_hours,
                     deadline_seconds=storage.deadline_seconds,
                     deadline_min_rate=parse_size(storage.deadline_min_rate,
                                                  "storage.deadline_min_rate"))

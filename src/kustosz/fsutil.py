@@ -11,10 +11,12 @@ tests/test_storage_interface.py unless its allow-list says why.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -87,6 +89,32 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def write_atomic_at(folder: int, name: str, data: bytes,
+                    prepare: Callable[[int], None] = lambda fd: None) -> None:
+    """``write_atomic`` inside a folder already opened (``folder``, a descriptor), every step
+    relative to it and none following a link: for a folder another account may write in,
+    where a path could be swapped for a link between two steps. ``prepare`` gets the new
+    file's descriptor before its bytes (its owner and mode set there)."""
+    tmp = f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600, dir_fd=folder)
+    try:
+        try:
+            prepare(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)
+        raise
+    os.fsync(folder)
 
 
 def syncfs(path: Path) -> None:

@@ -13,22 +13,38 @@ Canonical forms:
 * a short number: an extension of at most ``internal_max_digits`` digits, or a Polish service
   number (``112``, ``19115``, ``116111``): its plain digits;
 * an unknown caller (``anonymous``, ``unknown``, ``Restricted``, empty): ``""``.
+
+A number with none of these forms is still a number a source gave (a foreign national number
+without its country, ``9996837840``; a SIP user's name, ``mcr``; a number masked by hand):
+:func:`keep` keeps it as written beside its search key, its digits (or, with no digit in it,
+its text), so that the number a person gives finds the call by its writing or by its digits
+(:func:`search_keys`). Nothing a source gave as a number becomes ``""`` (issue 64 item 9).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
+from typing import NamedTuple
 
 from kustosz.errors import KustoszError
 
 __all__ = [
+    "KEY_MAX",
     "UNKNOWN",
+    "WRITTEN_MAX",
     "InvalidNumber",
+    "Kept",
+    "digits_of",
     "is_internal",
     "is_unknown",
+    "keep",
+    "looks_like_number",
     "normalize",
+    "search_keys",
     "try_normalize",
+    "written",
 ]
 
 UNKNOWN = ""
@@ -50,15 +66,20 @@ _UNKNOWN_WORDS = frozenset(
 )
 
 # Separators people and exports put between digit groups; anything else is not a number.
-_ALLOWED = re.compile(r"^\(?\+?[0-9 \t\-./()]*$")
+_ALLOWED = re.compile(r"^\(?\+?[0-9 \t\-./()]*\Z")
 
 # Polish service numbers (112, 997, 19115, 116111...) are shorter than subscriber numbers but
 # are real destinations an office calls or is called from.
-_SERVICE = re.compile(r"^1\d{2,5}$")
+_SERVICE = re.compile(r"^1\d{2,5}\Z")
 
 _E164_MAX_DIGITS = 15
 _FOREIGN_MIN_DIGITS = 7  # country code and the shortest subscriber numbers in use
 _MAX_RAW_LENGTH = 64
+KEY_MAX = 32  # calls.caller / calls.callee
+WRITTEN_MAX = _MAX_RAW_LENGTH  # calls.caller_written / calls.callee_written
+# Control and format characters, surrogates, unassigned code points and the line and paragraph
+# separators: none is part of a number, and each could break a line where a number is shown.
+_NOT_SHOWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 class InvalidNumber(KustoszError, ValueError):
@@ -162,3 +183,58 @@ def _international(digits: str, raw: str) -> str:
     if digits.startswith("0"):
         raise InvalidNumber(f"not a phone number: {raw!r} (no country code starts with 0)")
     return "+" + digits
+
+
+class Kept(NamedTuple):
+    """A number as a call keeps it. ``key``: what it is stored and searched by — its canonical
+    form, else its digits, else (no digit in it) its text case-folded; ``""`` only for an
+    unknown caller. ``written``: the number as its source wrote it where it has no canonical
+    form (shown instead of the key), else ``""``."""
+
+    key: str
+    written: str
+
+
+def written(raw: str) -> str:
+    """``raw`` as a source wrote it, safe to keep and show: NFC, without control or format
+    characters and line separators, stripped, at most ``WRITTEN_MAX`` characters."""
+    text = "".join(c for c in unicodedata.normalize("NFC", raw)
+                   if unicodedata.category(c) not in _NOT_SHOWN)
+    return text.strip()[:WRITTEN_MAX]
+
+
+def digits_of(raw: str) -> str:
+    """The ASCII digits of ``raw``, in order."""
+    return re.sub(r"[^0-9]", "", raw)
+
+
+def looks_like_number(raw: str) -> bool:
+    """Digits in a number's writing (``+``, spaces, ``-``, ``.``, ``/``, brackets), even where
+    no canonical form exists: not a name, a mask or a word."""
+    text = raw.strip()
+    return bool(_ALLOWED.match(text)) and any(c.isdigit() for c in text)
+
+
+def keep(raw: str, *, internal_max_digits: int = 4) -> Kept:
+    """How a call keeps the number ``raw`` a source gave (see :class:`Kept`)."""
+    text = written(raw)
+    canonical = try_normalize(text, internal_max_digits=internal_max_digits)
+    if canonical is not None:
+        return Kept(canonical, "")
+    return Kept((digits_of(text) or text.casefold())[:KEY_MAX], text)
+
+
+def search_keys(raw: str) -> tuple[str, ...]:
+    """The keys under which calls with the number ``raw`` a person gives are stored: its
+    canonical form and its digits (an exchange that wrote the number its own way, or a line
+    whose extensions are longer than the default), and for a writing that has no canonical
+    form also the canonical form of its digits alone and with a ``+`` before them (a number
+    given without its ``+``). Never ``""``."""
+    text = written(raw)
+    kept = keep(text)
+    digits = digits_of(text)
+    keys = [kept.key, digits[:KEY_MAX]]
+    if kept.written and digits:
+        keys.append(keep(digits).key)
+        keys.append(try_normalize("+" + digits) or "")
+    return tuple(dict.fromkeys(k for k in keys if k))

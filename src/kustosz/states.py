@@ -79,6 +79,13 @@ class AlertRow(StrEnum):
     # serve's monthly accountability report could not be made; retried every hour, cleared
     # by the next report made (kustosz.report.monthly, issue 53; migration 0041)
     REPORT_FAILED = "report.failed"
+    # The capture process (kustosz capture) away longer than its bound: no line read off a
+    # mirrored port is recorded; cleared when it is back (kustosz.ingest.phone.capture.away,
+    # issue 64; migration 0050)
+    PHONE_CAPTURE_AWAY = "phone.capture_away"
+    # A camera's stream changed its codec — to H.265, which browsers do not play — told as it
+    # happens (kustosz.ingest.camera.codec_change, issue 64; migration 0050)
+    CAMERA_CODEC_CHANGED = "camera_codec_changed"
 
 
 class RecordingState(StrEnum):

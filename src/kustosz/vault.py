@@ -20,6 +20,7 @@ from kustosz.atrest.vault_key import open_secrets
 from kustosz.audit import log as audit
 from kustosz.audit import witness
 from kustosz.config import CONFIG_NAME, TEMPLATE, VaultConfig, read_config
+from kustosz.config_fallback import FILE, InForce, RulesRefused, choose, start_text
 from kustosz.config_schema.policy_file import as_policy_tables
 from kustosz.db.engine import make_engine, normalise_url, sqlite_url
 from kustosz.db.migrate import upgrade
@@ -47,6 +48,48 @@ def _absolute(root: Path) -> Path:
     working folder would lose the vault.
     """
     return Path(os.path.abspath(os.path.expanduser(root)))
+
+
+LOCK_NAME = "serve.lock"
+# Who may hold a data folder, as its lock file names them for the next one refused.
+HOLDERS = ("serve", "recover", "offices adopt")
+
+
+@contextmanager
+def hold_folder(root: Path, what: str) -> Iterator[None]:
+    """Hold the data folder for one process that recovers and records (serve, recover), or
+    moves it (offices adopt).
+
+    Recovery undoes intakes that look interrupted; run beside a live `serve` it would undo
+    serve's own, and two `serve`s would record every camera twice; a folder moved under a
+    running `serve` would lose what it writes. The lock is released by the kernel if the
+    holder dies, so a crash never leaves the folder locked.
+    """
+
+    handle = (root / LOCK_NAME).open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid, _, holder = handle.read().strip().partition(" ")
+            holder = holder if holder in HOLDERS else "serve"
+            known = f" (PID {pid})" if pid.isdigit() else ""
+            raise ConfigError(
+                f"cannot run {what}: kustosz {holder} is already running on {root}"
+                f"{known} and holds this vault; stop it first (under systemd: systemctl "
+                "stop kustosz)",
+                pl=f"Nie można uruchomić {what}: inny proces kustosz {holder}{known} już "
+                   f"działa na skarbcu {root} i go zajmuje; najpierw go zatrzymaj "
+                   "(w systemd: systemctl stop kustosz).") from None
+        # who holds it, for the next one refused (the lock, not this text, is what counts)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} {what}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 class Vault:
@@ -79,6 +122,8 @@ class Vault:
         # How many times serve's reload put a changed kustosz.toml in force (`reload`): a
         # loop that idles until something changes looks again when it grows.
         self.reloads = 0
+        # What serve's start runs on when its file is refused (kustosz.config_fallback)
+        self.in_force = InForce(FILE)
 
     @property
     def store_is_remote(self) -> bool:
@@ -100,9 +145,11 @@ class Vault:
     # -- opening -----------------------------------------------------------------------
     @classmethod
     def init(cls, root: Path, preset: str | None, database_url: str = "", actor: str = SYSTEM,
-             preset_file: str | None = None) -> Vault:
+             preset_file: str | None = None, storage_toml: str = "") -> Vault:
         """``preset_file``: the text of an office's own preset file instead of a ``preset``,
-        copied into kustosz.toml as its [policy] tables (issue 51 item 1)."""
+        copied into kustosz.toml as its [policy] tables (issue 51 item 1). ``storage_toml``:
+        keys put first in its [storage] table (an installation's shared object store and the
+        office's prefix: kustosz.installation)."""
         root = _absolute(root)
         tables = as_policy_tables(preset_file) if preset_file is not None else ""
         # An unknown preset or a bad file fails before anything is written.
@@ -117,7 +164,8 @@ class Vault:
         make_private(root)  # a folder made beforehand (0755, another owner) is closed or refused
         fd = os.open(root / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(TEMPLATE.format(preset=preset or "", database_url=database_url))
+            text = TEMPLATE.format(preset=preset or "", database_url=database_url)
+            f.write(text.replace("\n[storage]\n", f"\n[storage]\n{storage_toml}", 1))
             f.write(f"\n# The office's regulation (kustosz init --preset-file).\n{tables}"
                     if tables else "")
         vault = cls.open(root, actor=actor)
@@ -140,19 +188,27 @@ class Vault:
         return vault
 
     @classmethod
-    def offline(cls, root: Path) -> Vault:
+    def offline(cls, root: Path, fallback: bool = False) -> Vault:
         """The vault's files without its database: configuration, policy, the secrets key as
         keys/ holds it (not yet checked against the fingerprint the database remembers) and
         an engine that has not connected. `kustosz serve` started while the database is away
         records from it (kustosz.ingest.camera.last_register) until `connect` succeeds;
-        nothing else may use it before."""
+        nothing else may use it before. ``fallback`` (serve's start): a refused kustosz.toml
+        gives way to its last good copy or to defaults (kustosz.config_fallback)."""
         root = _absolute(root)
-        config = read_config(root)  # first: never touch the modes of a folder that is no vault
+        # first: never touch the modes of a folder that is no vault
+        if fallback:
+            config, policy, chosen = choose(root)
+            if chosen.kind != FILE:  # said at once; the alert once the database answers
+                log.error("%s", start_text(chosen, "en"))
+        else:
+            config = read_config(root)
+            policy, chosen = load_policy(config.preset, config.policy_overrides), InForce(FILE)
         repaired = make_private(root)
         found_key = read_key(root)  # unreadable or malformed: refused before any migration
-        policy = load_policy(config.preset, config.policy_overrides)
         url = config.database_url or sqlite_url(root / "kustosz.db")
         vault = cls(root, config, policy, make_engine(url))
+        vault.in_force = chosen
         vault._found_key, vault._repaired = found_key, repaired
         if found_key is not None:
             vault.secrets = found_key
@@ -179,8 +235,18 @@ class Vault:
         if self._repaired:
             self._report_repair(self._repaired, actor)
             self._repaired = None
-        self._notice_policy_change(actor)
+        try:
+            self._notice_policy_change(actor)
+        except ConfigError as exc:  # a kind the register holds left without a period
+            raise RulesRefused(str(exc), pl=exc.pl) from None
         self.connected = True
+
+    def use(self, config: VaultConfig, policy: Policy, chosen: InForce) -> None:
+        """Other settings before `connect` (serve's start falling back once the database
+        refused the rules of its file: kustosz.config_in_force.connect)."""
+        self.config, self.policy, self.in_force = config, policy, chosen
+        self.storage = data_folder_store(self.root) if config.s3 is None \
+            else object_store(config.s3, self.root)
 
     def deleting_storage(self) -> Storage:
         """The store as the sweep sees it: on an object store opened with [storage]
@@ -281,37 +347,10 @@ class Vault:
 
     @contextmanager
     def exclusive(self, what: str) -> Iterator[None]:
-        """Hold the data folder for one process that recovers and records (serve, recover).
-
-        Recovery undoes intakes that look interrupted; run beside a live `serve` it would undo
-        serve's own, and two `serve`s would record every camera twice. The lock is released
-        by the kernel if the holder dies, so a crash never leaves the folder locked.
-        """
-
-        handle = (self.root / "serve.lock").open("a+")
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                pid, _, holder = handle.read().strip().partition(" ")
-                holder = holder if holder in ("serve", "recover") else "serve"
-                known = f" (PID {pid})" if pid.isdigit() else ""
-                raise ConfigError(
-                    f"cannot run {what}: kustosz {holder} is already running on {self.root}"
-                    f"{known} and holds this vault; stop it first (under systemd: systemctl "
-                    "stop kustosz)",
-                    pl=f"Nie można uruchomić {what}: inny proces kustosz {holder}{known} już "
-                       f"działa na skarbcu {self.root} i go zajmuje; najpierw go zatrzymaj "
-                       "(w systemd: systemctl stop kustosz).") from None
-            # who holds it, for the next one refused (the lock, not this text, is what counts)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()} {what}\n")
-            handle.flush()
+        """Hold the data folder for one process that recovers and records (serve, recover):
+        `hold_folder`."""
+        with hold_folder(self.root, what):
             yield
-        finally:
-            handle.close()
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol, TypeVar
 
 W = TypeVar("W")
@@ -58,3 +59,23 @@ def listing(items: list[str], last: str = "oraz") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def duration_pl(span: timedelta) -> str:
+    """"45 s", "1 min 44 s", "12 min", "3 godz. 20 min", "2 dni 4 godz." — abbreviations need
+    no plural. Seconds count under 10 minutes; above, minutes are rounded to the nearest (a
+    1 min 44 s gap is not "1 min"), hours and days keep the rounded minutes."""
+    s = max(0, round(span.total_seconds()))
+    if s < 60:
+        return f"{s} s"
+    if s < 600:
+        m, sec = divmod(s, 60)
+        return f"{m} min" + (f" {sec} s" if sec else "")
+    s = (s + 30) // 60 * 60  # to the nearest minute
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} godz." + (f" {m} min" if m else "")
+    d, h = divmod(s // 3600, 24)
+    return count_pl(d, "dzień", "dni", "dni") + (f" {h} godz." if h else "")

@@ -83,7 +83,10 @@ BAD = {
     "enable without basis": ("phones", "enable", "centrala", "--purpose", "x"),
     "enable unknown": ("phones", "enable", "l9", "--legal-basis", "x", "--purpose", "y"),
     "scan disabled": ("phones", "scan", "centrala"),
-    "search bad number": ("calls", "search", "--number", "600-ABC"),
+    # any writing is searched as written and by its digits (issue 64 item 9); "no number"
+    # and a text no number could be are refused
+    "search unknown caller": ("calls", "search", "--number", "anonymous"),
+    "search overlong number": ("calls", "search", "--number", "1" * 65),
     "search bad date": ("calls", "search", "--number", "600100200", "--date", "20.11.2026"),
     "search hour without date": ("calls", "search", "--number", "600100200", "--hour", "14"),
     "search impossible hour": ("calls", "search", "--number", "600100200", "--date",

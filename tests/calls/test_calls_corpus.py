@@ -45,9 +45,12 @@ def corpus(name: str) -> bytes:
 
 
 def refusals(vault: Vault) -> list[str]:
+    """Each refusal alert's Polish message with its detail (the reader's words, kept apart
+    from the Polish since issue 65)."""
     with vault.reading() as s:
-        return list(s.execute(select(Alert.message).where(
-            Alert.kind == AlertRow.INPUT_REFUSED).order_by(Alert.id)).scalars())
+        return [f"{message} ({detail})" if detail else message
+                for message, detail in s.execute(select(Alert.message, Alert.detail).where(
+                    Alert.kind == AlertRow.INPUT_REFUSED).order_by(Alert.id))]
 
 
 def test_asterisk_loguniqueid_pairs_a_recording_named_by_its_uniqueid(vault: Vault,
@@ -198,7 +201,8 @@ def test_issabel_name_with_a_masked_number_is_taken_from_its_name(vault: Vault,
     report = scan(vault, "centrala", sleep=no_sleep)
     assert (report.stored, report.skipped) == (1, [])
     call, rec = stored_calls(vault)["1743042317.12206"]
-    assert (call.callee, call.no_cdr) == ("", True)  # "0821XXXX8663" is no number to index
+    # kept as written, searched by its digits (issue 64 item 9)
+    assert (call.callee, call.callee_written, call.no_cdr) == ("08218663", "0821XXXX8663", True)
     assert (rec.meta["type"], rec.meta["callee_raw"], rec.meta["caller_raw"]) == (
         "force", "0821XXXX8663", "3201")
     assert len(refusals(vault)) == 1

@@ -15,6 +15,8 @@ from tests.support.rtsp import RtspServer, gst_available, gst_skip_reason
 
 from kustosz.db.cameras import ClockOffset, Gap, RecorderStatus
 from kustosz.db.models import Alert
+from kustosz.ingest.camera import recorder as rec_module
+from kustosz.ingest.camera.clock import Measurement
 from kustosz.ingest.camera.recorder import RecorderOptions
 from kustosz.ingest.camera.supervisor import RecorderPool
 from kustosz.vault import Vault
@@ -33,20 +35,46 @@ def gaps(vault: Vault, source_id: int) -> list[Gap]:
                               .order_by(Gap.start_at)).scalars())
 
 
+def _offsets(vault: Vault) -> list[float]:
+    with vault.reading() as s:
+        return list(s.execute(select(ClockOffset.offset_s).order_by(ClockOffset.id)).scalars())
+
+
 def status(vault: Vault, source_id: int) -> RecorderStatus | None:
     with vault.reading() as s:
         return s.get(RecorderStatus, source_id)
 
 
 @pytest.mark.slow
-def test_thirty_seconds_continuous_video_only_with_clock_offset(site_vault: Vault) -> None:
+@pytest.mark.parametrize("first_probe", ["true", "spoilt"])
+def test_thirty_seconds_continuous_video_only_with_clock_offset(
+        site_vault: Vault, first_probe: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``spoilt``: the first clock probe comes back 5 s off, as a probe starved by a busy
+    machine does (issue 64: the suite's run found no ClockOffset row at all): the offset is
+    still measured while the test records, from probes that agree."""
+    if first_probe == "spoilt":
+        real, calls = rec_module.measure_offset, []
+
+        def starved(url: str, *a: object, **k: object) -> Measurement | None:
+            m = real(url)
+            calls.append(m)
+            return Measurement(m.offset_s + 5.0, m.samples) if m and len(calls) == 1 else m
+
+        monkeypatch.setattr(rec_module, "measure_offset", starved)
     with RtspServer(audio=True, clock_offset=-30.0) as srv:
         cam = register_camera(site_vault, "hol", srv.url())
         pool = RecorderPool(site_vault, options=FAST)
         pool.reconcile()
         try:
+            # 31 s of segments, the camera's offset measured, and a segment stored since that
+            # carries it: what the asserts below read (issue 64: the offset is measured in
+            # its own time, not within the first 31 s for sure — a probe spoilt by a busy
+            # machine is measured again)
             wait_for(lambda: (lambda r: r and (r[-1].end_at - r[0].start_at).total_seconds()
-                              >= 31)(stored(site_vault)), 60, "31 s of segments")
+                              >= 31 and r[-1].meta.get("clock_offset_s") is not None)(
+                stored(site_vault)) and _offsets(site_vault), 60,
+                "31 s of segments and the clock offset",
+                shown=lambda: (len(stored(site_vault)), _offsets(site_vault)))
         finally:
             pool.stop_all()
     recs = stored(site_vault, cam.source_id)
@@ -60,9 +88,8 @@ def test_thirty_seconds_continuous_video_only_with_clock_offset(site_vault: Vaul
         assert rec.meta["browser_playable"] is True
     index_matches_files(site_vault)
     assert gaps(site_vault, cam.source_id) == []
-    with site_vault.reading() as s:
-        offsets = list(s.execute(select(ClockOffset)).scalars())
-    assert offsets and offsets[0].offset_s == pytest.approx(-30.0, abs=0.5)
+    offsets = _offsets(site_vault)
+    assert offsets and offsets[0] == pytest.approx(-30.0, abs=0.5)
     assert recs[-1].meta["clock_offset_s"] == pytest.approx(-30.0, abs=0.5)
     listed = Cli(site_vault.root)("cameras", "list").output
     assert "-30.0" in listed

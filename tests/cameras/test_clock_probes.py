@@ -19,7 +19,7 @@ from kustosz.db.cameras import ClockOffset
 from kustosz.db.models import Alert
 from kustosz.ingest.camera import clock as camera_clock
 from kustosz.ingest.camera import recorder as rec_module
-from kustosz.ingest.camera.clock import PROBES_AT_ONCE, Measurement
+from kustosz.ingest.camera.clock import FIRST_RETRY_S, PROBES_AT_ONCE, Measurement
 from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
 from kustosz.vault import Vault
 
@@ -70,7 +70,8 @@ def test_a_probe_spoilt_by_load_raises_no_clock_jump(vault: Vault, tmp_path: Pat
         before = time.monotonic()
         r._measure_clock(session)
         assert r.clock_offset is None and stored_offsets(vault) == []
-        assert r._next_clock >= before + r.opt.clock_retry_s  # tried again, sooner than hourly
+        # a camera with no reading yet is tried again soon, not after 5 minutes (issue 64)
+        assert before + FIRST_RETRY_S <= r._next_clock <= time.monotonic() + FIRST_RETRY_S
         r._measure_clock(session)
         assert r.clock_offset == pytest.approx(0.12)
         r._measure_clock(session)
@@ -82,6 +83,31 @@ def test_a_probe_spoilt_by_load_raises_no_clock_jump(vault: Vault, tmp_path: Pat
         assert watch.jumps == [] and clock_alerts(vault, cam) == []
     finally:
         watch.unregister()
+
+
+def test_a_camera_without_a_reading_is_probed_again_soon_then_less_often(
+        vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 64 (the suite's test_thirty_seconds_continuous_video_only_with_clock_offset: no
+    ClockOffset row at all): one probe spoilt by a busy moment, or one that got no answer,
+    left a new camera without its offset for clock_retry_s (5 minutes), and its segments
+    without clock_offset_s. Without a reading it is tried again after 10 s, doubling up to
+    the retry period; with one, a failure waits the period as before."""
+    cam = camera_source(vault)
+    r = recorder(vault, cam, tmp_path)
+    session = SimpleNamespace(name="20261129T080000-test")
+    probes(monkeypatch, [None, 21.4, 0.1, None, None, None, None, None, 0.1, 0.12, None])
+    waits = []
+    for _ in range(7):
+        before = time.monotonic()
+        r._measure_clock(session)
+        waits.append(round(r._next_clock - before))
+    assert waits == [10, 20, 40, 80, 160, 300, 300]  # FIRST_RETRY_S, doubling, the period
+    assert r.clock_offset is None
+    r._measure_clock(session)  # 0.1 then 0.12 agree: the reading
+    assert r.clock_offset == pytest.approx(0.12) and stored_offsets(vault) == [0.12]
+    before = time.monotonic()
+    r._measure_clock(session)  # no answer, with a reading known: the period
+    assert r._next_clock - before == pytest.approx(r.opt.clock_retry_s, abs=1)
 
 
 def test_a_real_step_of_the_cameras_clock_is_still_reported(

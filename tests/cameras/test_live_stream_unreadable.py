@@ -1,17 +1,23 @@
 """A live stream Kustosz cannot read is an alert naming the camera, not only a log line
 (issue 52 item 1 with issue 47 item 5): the relay's reader tells it once, its viewers are
-ended (the page then plays the HLS fallback), and ffmpeg's pipe is still drained to its end so
-that the relay's HLS output goes on."""
+ended, and ffmpeg's pipe is still drained to its end so that ffmpeg never blocks on it (the
+relay then ends its ffmpeg: the HLS window is made from the same fragments, issue 65, so the
+page plays the recorded stream until the relay starts again)."""
 
 from __future__ import annotations
 
 import io
 import struct
+import sys
+import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from kustosz.db.models import Alert
 from kustosz.index.sources import add_source
+from kustosz.ingest.camera import live_relay
 from kustosz.ingest.camera.live_stream import LiveStream
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -66,3 +72,29 @@ def test_the_web_apps_teller_raises_the_cameras_input_refused_alert(vault: Vault
     assert row.source_id == camera_id
     assert "„kamera hol-parter”" in row.message and "podgląd na żywo" in row.message
     assert "Powtórzyło się 2 razy" in row.message
+
+
+def test_a_relay_whose_stream_cannot_be_read_ends_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its HLS window is made from the same fragments, so it would stop moving: the relay
+    ends its ffmpeg (viewers get the recorded stream until it starts again) after telling
+    the camera's alert once."""
+    junk = tmp_path / "junk"
+    junk.write_bytes(_junk_after_a_box())
+    writer = (f"import sys, time; sys.stdout.buffer.write(open({str(junk)!r}, 'rb').read()); "
+              "sys.stdout.flush(); time.sleep(60)")
+    monkeypatch.setattr(live_relay, "relay_command",
+                        lambda _ffmpeg, _url: ([sys.executable, "-c", writer], b""))
+    monkeypatch.setattr(live_relay, "hls_command", lambda *_a: ["cat"])
+    told: list[tuple[int, str]] = []
+    relay = live_relay.Relay(7, "rtsp://kamera.invalid/sub", tmp_path / "7",
+                             lambda source, detail: told.append((source, detail)))
+    relay.start()
+    try:
+        deadline = time.monotonic() + 30
+        while relay.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not relay.running(), "the relay's ffmpeg went on under an unreadable stream"
+        assert len(told) == 1 and told[0][0] == 7 and "3 bytes" in told[0][1]
+    finally:
+        relay.stop()

@@ -17,6 +17,7 @@ from tests.custody.custody_helpers import registered, setup_camera
 
 from kustosz.custody.copy_numbers import next_number
 from kustosz.custody.requests import RequestSpec
+from kustosz.db import office_keys
 from kustosz.db.custody import Copy
 
 
@@ -59,9 +60,9 @@ def test_two_copies_at_once_take_two_numbers(tmp_path: Path, pg_url: str) -> Non
             # the second is now waiting for the lock this transaction holds
             deadline = datetime.now(UTC) + timedelta(seconds=30)
             with vault.engine.connect() as watch:
-                while watch.execute(text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND NOT granted")).scalar() == 0:
+                while watch.execute(text(  # this vault's chain lock, not another's
+                        "SELECT count(*) FROM pg_locks l WHERE NOT l.granted AND "
+                        + office_keys.held_sql(office_keys.AUDIT_CHAIN))).scalar() == 0:
                     assert datetime.now(UTC) < deadline, "the second never waited"
                     time.sleep(0.05)
             s.add(_copy(rid, seq, number))

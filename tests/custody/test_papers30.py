@@ -118,8 +118,12 @@ def test_the_answer_letter_answers_every_item_of_art_15_1(preset: str, tmp_path:
         flat = _flat(letter)
         for key in ("purposes", "categories", "recipients", "period", "automated"):
             assert _flat(facts[key]) in flat, (preset, key, flat)
-        # lit. a's purposes are the policy's (the clause's) own words
-        aim = (vault.policy.documents.get("purposes") or ["porządku publicznego"])[0]
+        # lit. a's purposes are the policy's (the clause's) own words: a camera's as the
+        # register lists them (issue 66 item 1)
+        from kustosz.documents.office import camera_purposes, purposes
+
+        listed = camera_purposes(vault.policy) if kind == "camera" else purposes(vault.policy)
+        aim = (listed or ["porządku publicznego"])[0]
         assert _flat(aim) in flat
         assert "Cele i podstawa przetwarzania" in flat and "Kategorie danych" in flat
         assert "Odbiorcy danych" in flat and "Okres przechowywania" in flat

@@ -97,7 +97,7 @@ def test_a_newcomer_adds_the_onvif_camera_in_the_browser_without_typing_a_url(
 
         page.fill("#f-name", "hol-onvif")
         page.select_option("#f-zone", label="Ratusz — hol parter (korytarz)")
-        page.select_option("#f-purpose", index=1)
+        page.locator("#f-purposes input[type=checkbox]").first.check()
         page.fill("#f-notice_date", "2026-01-01")
         page.fill("#f-signage_date", "2026-01-10")
         with page.expect_navigation():

@@ -1,11 +1,12 @@
 """The live view as one fragmented-MP4 stream (issue 52 item 1): the camera's sub-stream, a
 fragment per frame, through the same gate as every media route, served by the real web server (a
 stream never ends, so not through the in-process test client). The viewer gets the sub-stream's
-picture without sound (R1.3) from its last key frame; the opening is the access record, and the
-end puts the bytes carried on the viewing session; a session ended while it runs ends the stream
-within the recheck; another person, or a session that is not live, gets nothing; a camera
-without a sub-stream answers 404 (the page falls back to HLS). In Chromium the live page plays
-the stream, and falls back to HLS when it is refused."""
+picture without sound (R1.3) from its last key frame; every byte is in an access record before
+it is sent (the opening's, then one per re-check), and the last record says why the stream
+ended; a session ended while it runs ends the stream within the recheck; another person, or a
+session that is not live, gets nothing; a camera without a sub-stream answers 404 (the page
+falls back to HLS). In Chromium the live page plays the stream, and falls back to HLS when it
+is refused."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pytest
 from sqlalchemy import select
 from tests.a11y.a11y_site import ARGS, BROWSER_ENV, CHROMIUM
 from tests.cameras.camera_helpers import wait_for
+from tests.conftest import Cli
 from tests.onvif.test_onvif_live_view import (  # noqa: F401 - fixtures
     _relays_stop,
     camera,
@@ -38,9 +40,10 @@ from kustosz.access import records
 from kustosz.db.access import AccessEntry
 from kustosz.db.cameras import CameraDevice
 from kustosz.ffmpeg import ffmpeg_exe
-from kustosz.ingest.camera.live_stream import LiveStream, starts_with_key_frame
+from kustosz.ingest.camera import fmp4
+from kustosz.ingest.camera.live_stream import LiveStream
 from kustosz.vault import Vault
-from kustosz.web import media_live_stream
+from kustosz.web import media_recheck
 from kustosz.web.server import WebServer
 
 pytestmark = [pytest.mark.skipif(not ipycam_available(), reason="ipycam is not installed"),
@@ -103,7 +106,15 @@ def test_the_stream_is_the_sub_stream_without_sound_from_a_key_frame_and_recorde
     sent = wait_for(lambda: _bytes_served(office, token) >= 200_000, 10,
                     "the stream's bytes on its session when the viewer left")
     assert sent
-    assert _entries(office) == ["live stream hol-onvif (sub-stream) 0"]  # one answer, one record
+    # the opening record holds the first bytes; each later one, the bytes about to be sent;
+    # the last says why the stream ended and adds none (issue 64 item 3)
+    entries = wait_for(lambda: (lambda rows: rows if rows[-1][0].endswith(
+        "ended: the viewer left") else None)(_entries(office)), 10, "the stream's end")
+    assert entries[0][0] == "live stream hol-onvif (sub-stream)" and entries[0][1] > 0
+    assert {w for w, _ in entries[1:-1]} <= {"live stream hol-onvif (sub-stream) continued"}
+    assert entries[-1][1] == 0
+    assert sum(b for _, b in entries) >= len(body)  # every byte received was recorded first
+    Cli(office.root)("audit", "verify")
 
 
 def _bytes_served(vault: Vault, token: str) -> int:
@@ -112,15 +123,16 @@ def _bytes_served(vault: Vault, token: str) -> int:
         return vs.bytes_served if vs is not None else 0
 
 
-def _entries(vault: Vault) -> list[str]:
-    """Each access record as "what bytes"."""
+def _entries(vault: Vault) -> list[tuple[str, int]]:
+    """Each access record: what, bytes."""
     with vault.reading() as s:
-        return [f"{e.what} {e.bytes}" for e in s.execute(select(AccessEntry)).scalars()]
+        return [(e.what.split(";")[0], e.bytes) for e in s.execute(
+            select(AccessEntry).order_by(AccessEntry.seq)).scalars()]
 
 
 def test_a_session_ended_while_streaming_ends_the_stream(
         office: Vault, served: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    monkeypatch.setattr(media_live_stream, "RECHECK_S", 1.0)
+    monkeypatch.setattr(media_recheck, "RECHECK_S", 1.0)
     c, urls = live_session(office)
     url, cookies = stream_url(c, urls, served)
     ended_at: list[float] = []
@@ -169,16 +181,20 @@ def test_live_stream_key_frames_and_viewers() -> None:
     assert stream.join() is None  # nothing yet
     stream.read(io.BytesIO(out))  # to the end: the stream is over
     assert stream.ended and stream.join() is None
-    stream = LiveStream()
     keys = []
     pipe = io.BytesIO(out)
     # read box by box as the relay does, noting each fragment's key flag
+    track, moof = None, b""
     while True:
         box = LiveStream._box(pipe)
         if box is None:
             break
-        if box[4:8] == b"moof":
-            keys.append(starts_with_key_frame(box[8:]))
+        if box[4:8] == b"moov":
+            track = fmp4.track_of(box[8:])
+        elif box[4:8] == b"moof":
+            moof = box
+        elif box[4:8] == b"mdat" and track is not None:
+            keys += [sample.key for sample in fmp4.samples(moof + box, track)]
     assert keys[:11] == [True, False, False, False, False] * 2 + [True], keys[:11]
 
 

@@ -51,8 +51,14 @@ def camera() -> Iterator[tuple[OnvifCamera, RtspServer]]:
 
 @pytest.fixture
 def office(camera: tuple[OnvifCamera, RtspServer], tmp_path: Path) -> Iterator[Vault]:
-    cam, _ = camera
-    vault = both_vault(tmp_path / "vault")
+    vault = office_at(camera[0], tmp_path / "vault")
+    yield vault
+    vault.close()
+
+
+def office_at(cam: OnvifCamera, root: Path) -> Vault:
+    """A vault with the ONVIF camera `hol-onvif` added, and `ola` authorised to watch it."""
+    vault = both_vault(root)
     people(vault)
     with vault.transaction() as s:
         add_site(s, "Ratusz", "test", "Rynek 1")
@@ -65,8 +71,7 @@ def office(camera: tuple[OnvifCamera, RtspServer], tmp_path: Path) -> Iterator[V
             facts, "admin", PASSWORD, ProfileChoice(), "test")
     user(vault, "ola", ["viewer"])
     authorise(vault, "ola", ["live", "playback"], sources=["hol-onvif"])
-    yield vault
-    vault.close()
+    return vault
 
 
 OPENED: list[TestClient] = []

@@ -90,7 +90,7 @@ def test_added_by_onvif_the_register_fills_itself_and_serve_records_the_named_st
         assert PASSWORD not in row.rtsp_password  # sealed, as for a camera added by URL
         entries = {e.action: e for e in s.execute(select(AuditEntry)).scalars()}
     assert json.loads(entries["camera.onvif"].details)["serial"] == SERIAL
-    assert json.loads(entries["camera.add"].details)["purpose"] == "employee_safety"
+    assert json.loads(entries["camera.add"].details)["purposes"] == ["employee_safety"]
     assert PASSWORD not in "".join(e.details for e in entries.values())
 
     # serve records from the address the camera named, with the sealed password

@@ -389,7 +389,7 @@ def test_a_capture_process_gone_mid_call_ends_the_call_at_its_last_packet_and_is
         wire.rtp((PHONE, 30000), 50)
         wait_for(lambda: bool(recorder.calls) and
                  next(iter(recorder.calls.values())).received() == 50, 30, "the call's sound")
-        heard = next(iter(recorder.calls.values())).last_heard
+        heard = recorder.frame_clock.wall_of(next(iter(recorder.calls.values())).last_heard)
         wire.fake.close()  # the capture process is gone
         wait_for(lambda: not recorder.connected, 30, "the capture process gone")
         wait_for(lambda: bool(_loss(vault)), 30, "the loss told on the line")

@@ -100,7 +100,7 @@ def test_an_internal_call_on_the_port_is_never_written_where_only_external_calls
     recording — the data folder walked before and after."""
     caller_audio, _, caller_pcap, office_pcap = voices
     vault = make_vault(tmp_path / "v", "walbrzych")
-    assert vault.policy.call_scope == "external_incoming"
+    assert str(vault.policy.call_scope) == "external_incoming"
     with veth_pair() as veth:
         add_capture(vault, veth.outside, numbers=(OFFICE, "+48221234000"))
         with capture_recorder(vault) as recorder, capture_process(vault.root):

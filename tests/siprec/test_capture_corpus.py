@@ -30,7 +30,14 @@ from tests.support.capture import (
     veth_pair,
     wait_reading,
 )
-from tests.support.capture_replay import Sample, hex_frames, read_capture, replay
+from tests.support.capture_replay import (
+    Sample,
+    hex_frames,
+    read_capture,
+    replay,
+    replay_read,
+)
+from tests.support.numbers_kept import assert_numbers_kept
 from tests.support.siprec import alaw_to_pcm, best_match, sipp_available
 
 from kustosz.db.models import Alert, Recording
@@ -74,7 +81,8 @@ def _replayed(vault: Vault, frames: list[tuple[float, bytes]], realtime: bool = 
         add_capture(vault, veth.outside, tcp_ports=tcp_ports)
         with capture_recorder(vault, **settings) as recorder, capture_process(vault.root):
             wait_reading(recorder, veth.outside)
-            replay(veth, frames, **({"speedup": 1.0, "max_gap": 0.5} if realtime else {}))
+            replay_read(veth, recorder, frames,
+                        **({"speedup": 1.0, "max_gap": 0.5} if realtime else {}))
             wait_for(lambda: not recorder.calls, 60, "every call of the capture ended")
             settle(recorder)
     return recorder, veth.outside
@@ -107,9 +115,12 @@ def _sent(frames: list[tuple[float, bytes]], dst: str, dport: int, after: float,
 
 
 def _refusals(vault: Vault) -> list[str]:
+    """Each refusal alert's Polish message with the reader's own detail (kept apart from the
+    Polish in Alert.detail since issue 65)."""
     with vault.reading() as s:
-        return list(s.execute(select(Alert.message).where(
-            Alert.kind == AlertRow.INPUT_REFUSED)).scalars())
+        return [f"{message} ({detail})" if detail else message
+                for message, detail in s.execute(select(Alert.message, Alert.detail).where(
+                    Alert.kind == AlertRow.INPUT_REFUSED))]
 
 
 def test_a_b2bua_fax_call_in_g711a_is_kept_with_its_caller_callee_and_both_sides(
@@ -129,6 +140,9 @@ def test_a_b2bua_fax_call_in_g711a_is_kept_with_its_caller_callee_and_both_sides
     assert set(stored) == {B2BUA_LEG, TRUNK_LEG}
     call, rec = stored[B2BUA_LEG]
     assert (rec.meta["caller_raw"], rec.meta["callee_raw"]) == ("unavailable", "061963177")
+    assert (call.caller, call.callee) == ("", "061963177")  # issue 64 item 9: it was ""
+    for leg, leg_rec in stored.values():
+        assert_numbers_kept(vault, leg, leg_rec)
     assert call.direction == "unknown"  # neither number is the office's
     assert rec.meta["ended"] == "bye" and rec.meta["received"] == 1160
     assert sorted((s["label"], s["codec"]) for s in rec.meta["streams"]) == [
@@ -198,9 +212,12 @@ def test_a_microsip_invite_on_other_ports_is_followed_and_a_cut_one_refused(
             replay(veth, [(0.0, cut)])
             wait_for(lambda: _refusals(vault), 30, "the cut INVITE refused")
     (message,) = _refusals(vault)
-    assert message.startswith("Odrzucono dane od urządzenia „192.168.20.68:53309”: wiadomość "
-                              "SIP z portu lustrzanego jest nieczytelna")
-    assert "Truncated SIP body" in message and f"interface {veth.outside}" in message
+    assert message.startswith("Odrzucono dane z adresu 192.168.20.68 (nadawca SIP na porcie "
+                              "lustrzanym linii port): wiadomość SIP z portu lustrzanego jest "
+                              "nieczytelna")  # the address a frame claims (issue 64 item 4)
+    assert "its body is cut short: 272 bytes, its Content-Length says 342" in message
+    assert f"interface {veth.outside}" in message
+    assert "from 192.168.20.68:53309" in message
     with vault.reading() as s:
         source_id = s.execute(select(Alert.source_id).where(
             Alert.kind == AlertRow.INPUT_REFUSED)).scalar()
@@ -218,8 +235,10 @@ def test_an_ipv6_call_in_fragments_answered_with_100rel_is_followed_and_kept(
     capture filter used to drop every IPv6 fragment: no call was seen at all."""
     vault = make_vault(tmp_path / "v", "boleslawiec")
     recorder, _ = _replayed(vault, read_capture(IPV6_FRAGMENTS.file()))
-    ((_, rec),) = calls_of(vault)
+    ((call, rec),) = calls_of(vault)
     assert (rec.meta["caller_raw"], rec.meta["callee_raw"]) == ("08019200026", "mcr")
+    assert (call.caller, call.callee) == ("08019200026", "mcr")  # issue 64 item 9: "mcr" was ""
+    assert_numbers_kept(vault, call, rec)
     assert rec.meta["ended"] == "bye" and rec.meta["no_sound"] is True
     assert recorder.fragments.given_up == 0 and _refusals(vault) == []
     vault.close()
@@ -229,16 +248,17 @@ def test_an_invite_and_answer_with_a_content_length_not_a_number_are_refused(
         tmp_path: Path) -> None:
     """Zeek's hostile input testing/btest/Traces/sip/invalid-content-length.pcap: alice's
     INVITE to bob ("Content-Length: bad") and bob's 200 OK ("Content-Length: xyz"). Neither
-    can be read whole: each is an input.refused alert naming its sender and the line, and
-    nothing is followed or written."""
+    can be read whole: they are the line's input.refused alert naming both senders (an
+    address a frame claims is folded by line and reason, issue 64 item 4) with the last one's
+    detail, and nothing is followed or written."""
     vault = make_vault(tmp_path / "v", "boleslawiec")
     recorder, interface = _replayed(vault, read_capture(BAD_LENGTH.file()))
-    wait_for(lambda: len(_refusals(vault)) == 2, 30, "both messages refused")
-    alice, bob = sorted(_refusals(vault))
-    assert alice.startswith("Odrzucono dane od urządzenia „10.0.0.1:5060”: wiadomość SIP")
-    assert "'bad'" in alice and "INVITE sip:bob@10.0.0.2 SIP/2.0" in alice
-    assert bob.startswith("Odrzucono dane od urządzenia „10.0.0.2:5060”: wiadomość SIP")
-    assert "'xyz'" in bob
+    wait_for(lambda: any("Adresy, m.in.: 10.0.0.1, 10.0.0.2" in m for m in _refusals(vault)),
+             30, "both messages refused", lambda: _refusals(vault))
+    (both,) = _refusals(vault)
+    assert both.startswith("Odrzucono dane z 2 adresów (nadawca SIP na porcie lustrzanym linii "
+                           "port): wiadomość SIP")
+    assert "Powtórzyło się 2 razy" in both and "from 10.0.0.2:5060" in both and "'xyz'" in both
     assert recorder.dialogs[interface].calls == {} and calls_of(vault) == []
     vault.close()
 
@@ -255,6 +275,7 @@ def test_a_call_signalled_over_tcp_in_g711a_is_kept_with_each_side_in_its_channe
     recorder, interface = _replayed(vault, frames, realtime=True)
     ((call, rec),) = calls_of(vault)
     assert (call.caller, call.callee, call.direction) == ("101", "201", "internal")
+    assert_numbers_kept(vault, call, rec)
     assert rec.meta["ended"] == "bye" and rec.meta["received"] == 60
     assert sorted((s["label"], s["codec"]) for s in rec.meta["streams"]) == [
         ("callee", "PCMA"), ("caller", "PCMA")]
@@ -288,6 +309,8 @@ def test_sip_over_tcp_on_a_port_the_line_names_is_followed_and_elsewhere_not(
     kept = calls_of(vault)
     assert len(kept) == recorder.counters.calls == 32
     assert all(call.caller and call.callee for call, _ in kept)
+    for call, rec in kept:
+        assert_numbers_kept(vault, call, rec)
     assert {rec.meta["ended"] for _, rec in kept} == {"bye", "silence"}
     assert ("562735", "699818") in {(call.caller, call.callee) for call, _ in kept}
     assert _refusals(vault) == []
@@ -300,13 +323,14 @@ def test_sip_writing_ipv6_addresses_without_brackets_is_refused_and_alerted(
     IPv6, every URI and Via writing its IPv6 address without the brackets RFC 3261 §19.1.1
     requires (`sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060`) — not SIP a reader can take
     apart (which colon starts the port?). The requests are refused, as one alert naming the
-    sender, folded; nothing is written."""
+    sender's address, folded; nothing is written."""
     vault = make_vault(tmp_path / "v", "boleslawiec")
     recorder, _ = _replayed(vault, read_capture(IPV6_CALL.file()))
     wait_for(lambda: _refusals(vault), 30, "the requests refused")
     (message,) = _refusals(vault)
-    assert message.startswith("Odrzucono dane od urządzenia „[fe80::21a:a0ff:fe07:32e0]:5060”:"
-                              " wiadomość SIP z portu lustrzanego jest nieczytelna")
+    assert message.startswith("Odrzucono dane z adresu fe80::21a:a0ff:fe07:32e0 (nadawca SIP "
+                              "na porcie lustrzanym linii port): wiadomość SIP z portu "
+                              "lustrzanego jest nieczytelna")
     assert " sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c" in message
     assert calls_of(vault) == [] and recorder.counters.calls == 0
     vault.close()
@@ -329,6 +353,7 @@ def test_sipps_own_g711a_recording_played_in_a_call_is_kept_whole(tmp_path: Path
                         caller_pcap=g711a, callee_pcap=None, talk_ms=9000)
             ((call, rec),) = wait_for_calls(vault, 1)
     assert (call.caller, call.callee, call.direction) == ("+48581112233", OFFICE, "incoming")
+    assert_numbers_kept(vault, call, rec)
     assert rec.meta["received"] == 236 and rec.meta["lost"] == 0
     assert [(s["label"], s["codec"]) for s in rec.meta["streams"]] == [("caller", "PCMA")]
     assert best_match(_stereo(vault, rec)[:, 0], sent) > 0.99

@@ -37,6 +37,12 @@ def line(tmp_path: Path) -> Iterator[Vault]:
     vault.close()
 
 
+def _open_away(vault: Vault) -> list[str]:
+    with vault.reading() as s:
+        return list(s.execute(select(Alert.message).where(
+            Alert.kind == "phone.capture_away", Alert.cleared_at.is_(None))).scalars())
+
+
 def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_it_reads(
         line: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capture_run, "ABSENT_S", 1.0)
@@ -45,13 +51,16 @@ def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_
     loop.start()
     fake = None
     try:
-        wait_for(lambda: open_unreachable(line), 60, "phone.unreachable: nobody captures")
-        (message,) = open_unreachable(line)
-        assert message.startswith("Linia telefoniczna port: rozmowy z portu lustrzanego "
-                                  "(interfejs lo) nie są nagrywane — proces przechwytywania")
+        # nobody captures: one alert of its own for all the lines (issue 64), not the line's
+        wait_for(lambda: _open_away(line), 60, "phone.capture_away: nobody captures")
+        (message,) = _open_away(line)
+        assert message.startswith("Proces przechwytywania rozmów (kustosz capture, usługa "
+                                  "kustosz-capture) nie jest połączony")
+        assert "rozmowy linii „port” z portu lustrzanego nie są nagrywane" in message
+        assert open_unreachable(line) == []
         wait_for(lambda: socket_path(line.root).exists(), 30, "the socket")
         fake = FakeCaptureProcess(socket_path(line.root), [IFACE])
-        wait_for(lambda: not open_unreachable(line), 30, "the alert cleared")
+        wait_for(lambda: not _open_away(line), 30, "the alert cleared")
         fake.send_raw(fake.wire.control({"opened": {IFACE: "interface lo: down"}}))
         wait_for(lambda: open_unreachable(line), 30, "phone.unreachable: the interface down")
         (message,) = open_unreachable(line)
@@ -66,7 +75,7 @@ def test_the_capture_process_missing_or_not_reading_is_alerted_and_cleared_when_
     assert not loop.is_alive()
     with line.reading() as s:
         kinds = s.execute(select(Alert.kind, Alert.cleared_at.is_(None))).all()
-    assert [k for k, _ in kinds] == ["phone.unreachable", "phone.unreachable"]
+    assert sorted(k for k, _ in kinds) == ["phone.capture_away", "phone.unreachable"]
 
 
 def test_metrics_and_the_dashboard_count_the_calls_recorded_now_and_name_nobody(

@@ -33,6 +33,7 @@ from kustosz.alert_kinds import kind_of
 from kustosz.db.models import Alert
 from kustosz.ingest.phone.siprec.alerts import check_silence, session_opened
 from kustosz.ingest.phone.siprec.server import Srs
+from kustosz.ingest.refusals import flush
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -60,7 +61,9 @@ def test_a_refused_session_is_alerted_in_polish(office: Vault) -> None:
 def test_a_stranger_and_junk_are_alerted_as_refused_input_folded_per_device(
         office: Vault) -> None:
     """Issue 47: input from a device on no line (403), and a message that is no SIP, are
-    `input.refused` alerts naming the device — a flood of them one row, not one a packet."""
+    `input.refused` alerts naming the device — a flood of them one row, not one a packet.
+    Issue 64: an address is what a datagram claims, so the row is the sender's class (on no
+    line's list; the SBC of the line whose list holds it) and the address is named in it."""
     with recording_server(office) as srs:
         stranger = SipClient(srs.port, source="127.0.0.2")
         for i in range(5):
@@ -74,13 +77,19 @@ def test_a_stranger_and_junk_are_alerted_as_refused_input_folded_per_device(
         assert status_of(known.request("OPTIONS", "still-there")) == 200
         known.close()
         wait_for(lambda: len(alerts(office, AlertRow.INPUT_REFUSED)) == 2, 30, "two alerts")
+    flush(office)
     by_device = {a.message.split(":", 1)[0]: a for a in alerts(office, AlertRow.INPUT_REFUSED)}
-    assert set(by_device) == {"Odrzucono dane od urządzenia „SBC 127.0.0.2”",
-                              "Odrzucono dane od urządzenia „SBC 127.0.0.1”"}
-    assert "nie należy do żadnej linii SIPREC" in by_device[
-        "Odrzucono dane od urządzenia „SBC 127.0.0.2”"].message
-    junk = by_device["Odrzucono dane od urządzenia „SBC 127.0.0.1”"]
+    assert set(by_device) == {
+        "Odrzucono dane z adresu 127.0.0.2 (nadawca SIP spoza list linii SIPREC)",
+        "Odrzucono dane z adresu 127.0.0.1 (SBC linii sbc)"}
+    stranger_row = by_device[
+        "Odrzucono dane z adresu 127.0.0.2 (nadawca SIP spoza list linii SIPREC)"]
+    assert "nie należy do żadnej linii SIPREC" in stranger_row.message
+    assert "Powtórzyło się 5 razy" in stranger_row.message
+    assert stranger_row.source_id is None  # no line's
+    junk = by_device["Odrzucono dane z adresu 127.0.0.1 (SBC linii sbc)"]
     assert "nieczytelna wiadomość SIP" in junk.message
+    assert "Powtórzyło się 50 razy" in junk.message
     assert junk.source_id is not None  # the junk came from the line's own SBC
 
 

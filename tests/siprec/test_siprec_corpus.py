@@ -34,6 +34,7 @@ from tests.siprec.siprec_helpers import (
     wait_received,
 )
 from tests.siprec.test_siprec_sipp import channels
+from tests.support.numbers_kept import assert_numbers_kept
 from tests.support.siprec import status_of, to_tag_of
 
 from kustosz.db.models import Alert
@@ -67,8 +68,9 @@ CASES = [
          "201835599", "201835600"),
     # an AOR without sip:, a prefixed root element, the caller sending on label 2
     Case("ribbon/sonus-offer.txt", "2249888500", "2249888012", "unknown", "2", "1"),
-    # Avaya SBCE's participant beside BroadWorks': its AOR has no number
-    Case("broadworks/broadworks-offer-2.txt", "9878942259", "", "unknown", "10", "20"),
+    # Avaya SBCE's participant beside BroadWorks': its AOR has no number, only a name, kept
+    # as written ("ASBCE", searched case-blind; issue 64 item 9: it was stored empty)
+    Case("broadworks/broadworks-offer-2.txt", "9878942259", "asbce", "unknown", "10", "20"),
     # a whole INVITE; application/rs-metadata; one mixed stream, one participant
     Case("intrado/intrado-invite.txt", "4058327108", "", "unknown", "1", None),
     # an SDP without t= and c=; the line owns the callee's number, so: incoming
@@ -91,10 +93,11 @@ CASES = [
     # BroadWorks' own form: root <recording_metadata>, <aor> elements, <send><id>, the
     # metadata before the SDP; who called, and the user's number (its AOR is a name,
     # user1001@…), only in BroadWorks' extension. The user's own call (origCall), the caller
-    # on label 1; the line owns the user's number, but the number called is written without
-    # its country ("15550001002"): kept as written, the direction left unknown
+    # on label 1; the line owns the user's number, and the number called is written without
+    # its country ("15550001002"): kept as written, and its eleven digits no extension nor the
+    # office's, so outgoing (issue 64 item 9; it was "unknown")
     Case("broadworks/broadworks-recording-metadata-offer.txt", "+15550001001", "15550001002",
-         "unknown", "1", "2", numbers=("+15550001001",)),
+         "outgoing", "1", "2", numbers=("+15550001001",)),
     # the same form for a call the user took (termCall): the caller heard on label 2
     Case("broadworks/broadworks-termcall-offer.txt", "+15550001002", "+15550001001",
          "incoming", "2", "1", numbers=("+15550001001",)),
@@ -117,7 +120,7 @@ def test_under_external_incoming_only_a_real_sbcs_incoming_call_is_kept(
     """The issue's office (MOPS Wałbrzych: external incoming calls only): before issue 47 an
     SBC's calls had no numbers, so direction "unknown", so nothing was kept at all."""
     vault = make_vault(tmp_path / "vault", "walbrzych")
-    assert vault.policy.call_scope == "external_incoming"
+    assert str(vault.policy.call_scope) == "external_incoming"
     try:
         _replay_and_check(vault, CASES[[c.sample for c in CASES].index(
             "opensips/connectel-offer.txt")], "UDP")
@@ -152,6 +155,7 @@ def _replay_and_check(vault: Vault, case: Case, transport: str) -> None:
         src.close()
     assert (call.caller, call.callee, call.direction) == (
         case.caller, case.callee, case.direction)
+    assert_numbers_kept(vault, call, rec)  # issue 64 item 9: kept as written, found by both
     assert rec.meta["received"] == sent and rec.meta["unexpected"] == 0
     if case.caller_name is not None:
         assert rec.meta["caller_name"] == case.caller_name

@@ -44,20 +44,20 @@ def test_every_form_of_the_multipart_body_gives_the_same_two_parts(
             "epilogue": body(epilogue="trailing words\n--b0\nContent-Type: x/y\n\nz\n"),
             "no close": body(close=False), "crlf": body(eol="\r\n"),
             "padding": body(padding=" \t")}[form]
-    sdp, meta = recording_parts(content_type, text)
+    sdp, meta = recording_parts(content_type, text.encode())
     assert sdp.replace("\r\n", "\n") == SDP.strip()
     assert meta == META
 
 
 def test_a_part_that_looks_like_a_delimiter_but_is_longer_is_content() -> None:
     text = "--b0\nContent-Type: text/plain\n\n--b0x is not mine\n--b0--\n"
-    (part,) = read_multipart("multipart/mixed;boundary=b0", text)
+    (part,) = read_multipart("multipart/mixed;boundary=b0", text.encode())
     assert part.text == "--b0x is not mine"
 
 
 def test_both_metadata_content_types_are_taken() -> None:
     text = body().replace("application/rs-metadata+xml", "application/rs-metadata")
-    assert recording_parts("multipart/mixed;boundary=b0", text)[1] == META
+    assert recording_parts("multipart/mixed;boundary=b0", text.encode())[1] == META
 
 
 @pytest.mark.parametrize(("content_type", "text", "status", "words"), [
@@ -75,15 +75,16 @@ def test_both_metadata_content_types_are_taken() -> None:
 def test_a_body_that_cannot_be_read_is_refused_with_its_reason(
         content_type: str, text: str, status: int, words: str) -> None:
     with pytest.raises(BadBody) as caught:
-        recording_parts(content_type, text)
+        recording_parts(content_type, text.encode())
     assert caught.value.status == status and words in str(caught.value)
 
 
 def test_a_body_without_metadata_is_refused_as_unreadable_metadata() -> None:
     text = "--b0\nContent-Type: application/sdp\n\n" + SDP + "--b0--\n"
     with pytest.raises(BadMetadata, match="no metadata"):
-        recording_parts("multipart/mixed;boundary=b0", text)
-    assert recording_parts("multipart/mixed;boundary=b0", text, metadata_required=False)[1] \
+        recording_parts("multipart/mixed;boundary=b0", text.encode())
+    assert recording_parts("multipart/mixed;boundary=b0", text.encode(),
+                           metadata_required=False)[1] \
         == ""
 
 

@@ -105,7 +105,7 @@ def test_an_internal_call_is_not_written_anywhere_where_only_external_calls_are_
     counted, and its SRC's call is not disturbed (the session is answered, its streams
     declined, and SIPp's call ends well)."""
     vault = make_vault(tmp_path / "vault", "walbrzych")
-    assert vault.policy.call_scope == "external_incoming"
+    assert str(vault.policy.call_scope) == "external_incoming"
     add_line(vault)
     before = set(files_under(vault.root))
     with recording_server(vault) as srs:

@@ -82,7 +82,8 @@ def test_files_are_the_service_s_alone(store: LocalStorage, tmp_path: Path) -> N
     finally:
         os.umask(old)
     for key in ("c/private.wav", "c/private2.wav"):
-        assert stat.S_IMODE(os.stat(store.fs_path(key)).st_mode) == 0o600
+        # the service's alone, and read-only once stored (issue 68: kustosz.storage.proof)
+        assert stat.S_IMODE(os.stat(store.fs_path(key)).st_mode) == 0o400
 
 
 def test_a_missing_source_stores_nothing(store: LocalStorage, tmp_path: Path) -> None:

@@ -157,11 +157,74 @@ def replay(veth: Veth, frames: list[tuple[float, bytes]], *, speedup: float = 20
         os.unlink(f.name)
 
 
+class Replayer:
+    """One sender kept inside the veth's namespace for many replays (a property test sends
+    a call an example; a new process each, as `replay` starts, costs seconds on a busy
+    machine). ``send`` returns once its frames are on the veth."""
+
+    def __init__(self, veth: Veth) -> None:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", veth.namespace, sys.executable, "-m",
+             "tests.support.capture_replay", veth.inside, "-"], cwd=REPO,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(REPO), *os.environ.get("PYTHONPATH", "").split(os.pathsep)])})
+
+    def send(self, frames: list[tuple[float, bytes]], gap: float = 0.02) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        data = b"".join(struct.pack("!dI", gap if i else 0.0, len(frame)) + frame
+                        for i, (_, frame) in enumerate(frames))
+        self.proc.stdin.write(struct.pack("!I", len(data)) + data)
+        self.proc.stdin.flush()
+        assert self.proc.stdout.read(1) == b".", "the sender in the namespace went away"
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(15)
+
+
+def replay_read(veth: Veth, recorder: object, frames: list[tuple[float, bytes]],
+                timeout: float = 60, **kw: float) -> None:
+    """`replay`, then wait until the recorder has read every frame sent: a last frame (a UDP
+    datagram to the discard port, nobody's call) goes after them, and the frames of one
+    interface reach the recorder in the order they crossed it, so once the recorder has
+    read a frame captured after that one was sent, it has read all before it. Without
+    this a test may stop the capture process with the replayed frames still in its socket
+    (issue 64: two frames replayed, the recorder closed before it had read them)."""
+    from tests.cameras.camera_helpers import wait_for  # not in the sender's own process
+
+    replay(veth, frames, **kw)
+    sent = time.time()
+    replay(veth, [(0.0, _end_frame(veth))])
+    wait_for(lambda: getattr(recorder, "read_at", {}).get(veth.outside, 0.0) >= sent, timeout,
+             f"the recorder to read every frame replayed on {veth.outside}")
+
+
+def _end_frame(veth: Veth) -> bytes:
+    from tests.support.capture import udp_frame
+    return udp_frame(veth.inside_ip, 9, veth.outside_ip, 9, b"kustosz test: replay ends")
+
+
 def _send(interface: str, path: str) -> None:
     import socket
-    data = Path(path).read_bytes()
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((interface, 0))
+    if path == "-":  # Replayer's: batches on stdin, each answered "." once sent
+        while head := sys.stdin.buffer.read(4):
+            _send_frames(sock, sys.stdin.buffer.read(struct.unpack("!I", head)[0]))
+            sys.stdout.buffer.write(b".")
+            sys.stdout.buffer.flush()
+    else:
+        _send_frames(sock, Path(path).read_bytes())
+    sock.close()
+
+
+def _send_frames(sock: object, data: bytes) -> None:
     at = 0
     while at < len(data):
         gap, length = struct.unpack("!dI", data[at:at + 12])
@@ -171,7 +234,7 @@ def _send(interface: str, path: str) -> None:
             time.sleep(gap)  # the capture's own spacing, shortened
         for _ in range(100):
             try:
-                sock.send(frame)
+                sock.send(frame)  # type: ignore[attr-defined]
                 break
             except BlockingIOError:  # the veth's queue full: a moment, then again
                 time.sleep(0.001)
@@ -179,7 +242,6 @@ def _send(interface: str, path: str) -> None:
                 if exc.errno != 105:  # ENOBUFS: likewise; anything else is the test's fault
                     raise
                 time.sleep(0.001)
-    sock.close()
 
 
 if __name__ == "__main__":

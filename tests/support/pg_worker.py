@@ -1,13 +1,17 @@
 """Each xdist worker's PostgreSQL vaults in a database of its own on the shared test server.
 
-The vaults of one database share its advisory locks, the audit chain's among them: a test
-holding the chain's lock idle on purpose (tests/test_audit_stale_lock.py), or one stalled on
-a loaded machine, made another worker's vault wait for it, and a waiter ended a holder that
-belonged to another test (issue 52 item 7: a fresh clone's run lost a fixture's connection
-to it, `PendingRollbackError`). The chain's lock is a database's own (kustosz.audit.log:
-another office's vault on the same server is another database); the suite's workers now
-keep to that. Without a worker (one process) or without the right to create a database, the
-URL stays as given."""
+Issue 52 item 7: the vaults of one database shared its advisory locks, the audit chain's
+among them, while the lock was one number for the whole database: a test holding the
+chain's lock idle on purpose (tests/test_audit_stale_lock.py), or one stalled on a loaded
+machine, made another worker's vault wait for it, and a waiter ended a holder that belonged
+to another test (a fresh clone's run lost a fixture's connection to it,
+`PendingRollbackError`). The locks are now keyed on the vault's schema
+(kustosz.db.office_keys, issue 67: an installation's offices are schemas of one database),
+so the suite's schemas no longer need separate databases for that (tests/installation/
+test_office_locks.py proves it with two offices' schemas in one database). A database per
+worker is kept all the same: it takes nothing away, and moving every worker's vaults back
+into one database is a change of the whole suite's, not needed for any test. Without a
+worker (one process) or without the right to create a database, the URL stays as given."""
 
 from __future__ import annotations
 

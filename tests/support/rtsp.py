@@ -106,7 +106,7 @@ class RtspServer:
         clock_offset: float = 0.0,
         start: bool = True,
         shared: bool = True,
-        clip: Path | None = None,
+        clip: Path | list[Path] | None = None,
         sub_stream: bool = False,
         flash: float | None = None,
         flash_log: Path | None = None,
@@ -115,7 +115,8 @@ class RtspServer:
         """``clip``: a folder made by ``pre_encoded_clip()``; every mount then serves it in a
         loop without encoding (video only: ``audio``, ``h265``, the size, rate and bitrate
         are the clip's, the arguments for them are not used). ``sub_stream``: the last mount
-        is a camera's sub-stream, at half the width and height."""
+        is a camera's sub-stream, at half the width and height. A list of clips: mount N
+        serves the Nth (the last one the mounts beyond)."""
         if audio_only and not audio:
             raise ValueError("audio_only needs audio=True")
         if (user is None) != (password is None):
@@ -158,7 +159,8 @@ class RtspServer:
         if self.gop != 2.0:
             argv += ["--gop", repr(self.gop)]
         if self.clip is not None:
-            argv += ["--clip", str(self.clip)]
+            for folder in self.clip if isinstance(self.clip, list) else [self.clip]:
+                argv += ["--clip", str(folder)]
         elif not self.audio:
             argv.append("--no-audio")
         if self.audio_only:

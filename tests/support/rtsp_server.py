@@ -17,6 +17,8 @@ an AAC tone; ``--audio-only`` serves the AAC track alone.
 ``--clip DIR`` serves pre-encoded H.264 instead, without encoding (a benchmark source
 that costs next to nothing): DIR holds an MPEG-TS clip cut at its key frames into
 ``part00000.ts`` .. ``partNNNNN.ts`` (``rtsp.py``'s ``pre_encoded_clip`` makes it).
+``--clip`` given again serves another clip on the next mount (mount N the Nth clip, the
+last one on the mounts beyond: ``h264_clips.py``'s streams of 1 to 8 slices a picture).
 Every mount reads the parts in a loop (multifilesrc loop=true), and tsdemux turns the
 jump back of the MPEG-TS clock at each wrap into continuing timestamps (measured: one
 extra 20 ms between the last frame and the first), so a client sees one endless stream;
@@ -58,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--h265", action="store_true", help="H.265 video instead of H.264")
     p.add_argument("--not-shared", action="store_true",
                    help="a pipeline per client instead of one shared by all of a mount's")
-    p.add_argument("--clip", metavar="DIR",
+    p.add_argument("--clip", metavar="DIR", action="append",
                    help="serve the pre-encoded MPEG-TS parts in DIR (part%%05d.ts) in a loop "
                         "instead of encoding a test picture; video only")
     p.add_argument("--flash", type=float, metavar="SECONDS",
@@ -98,9 +100,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if a.h265 or a.audio_only:
             p.error("--clip serves the clip's H.264 alone: no --h265, no --audio-only")
         a.no_audio = True
-        a.clip_parts = len(clip_parts(a.clip))
-        if a.clip_parts == 0:
-            p.error(f"--clip: no part00000.ts.. in {a.clip}")
+        a.clip_parts = [len(clip_parts(folder)) for folder in a.clip]
+        for folder, count in zip(a.clip, a.clip_parts, strict=True):
+            if count == 0:
+                p.error(f"--clip: no part00000.ts.. in {folder}")
     return a
 
 
@@ -112,7 +115,7 @@ def clip_parts(folder: str) -> list[str]:
     return found
 
 
-def clip_branch(a: argparse.Namespace) -> str:
+def clip_branch(a: argparse.Namespace, mount: int) -> str:
     # multifilesrc reads each part whole into one buffer: parts of one GOP (~1 MB at
     # 4 Mbit/s) keep that small.  Not live: the sinks pace it by its timestamps, and the
     # CLOCK_AND_OFFSET publish mode (below) makes the media unseekable, so that a client's
@@ -121,9 +124,11 @@ def clip_branch(a: argparse.Namespace) -> str:
     # the payloader runs ahead of the sinks (by what is queued, ~0.7 s), and the RTCP sender
     # reports, which map RTP time to wall time at the payloader, showed the camera's clock
     # 0.66 s fast (measured with kustosz's clock probe; -0.04 s with it).
-    location = os.path.join(a.clip, "part%05d.ts")
+    which = min(mount, len(a.clip)) - 1
+    location = os.path.join(a.clip[which], "part%05d.ts")
     return (
-        f"multifilesrc location={location} start-index=0 stop-index={a.clip_parts - 1} "
+        f"multifilesrc location={location} start-index=0 "
+        f"stop-index={a.clip_parts[which] - 1} "
         "loop=true ! tsdemux ! h264parse ! identity sync=true "
         "! rtph264pay name=pay0 pt=96 config-interval=-1"
     )
@@ -178,7 +183,7 @@ def audio_branch(a: argparse.Namespace, pay_index: int, encoder: str) -> str:
 def launch_line(a: argparse.Namespace, mount: int, encoder: str | None) -> str:
     parts = []
     if a.clip is not None:
-        parts.append(clip_branch(a))
+        parts.append(clip_branch(a, mount))
     elif not a.audio_only:
         parts.append(video_branch(a, mount))
     if encoder is not None:

@@ -271,7 +271,8 @@ def _start_mini(folder: Path, identities: Path, data: Path, app: Identity, sweep
     for sock in ("filer.sock", "s3.sock"):  # left by a try that failed
         (folder / sock).unlink(missing_ok=True)
     master, volume, filer, s3, admin = free_ports(5)
-    args = [str(weed_binary()), "mini", f"-dir={data}", "-ip=127.0.0.1",
+    # -logdir: glog's files in the store's folder, not left in $TMPDIR
+    args = [str(weed_binary()), f"-logdir={folder}", "mini", f"-dir={data}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", "-master.telemetry=false", "-webdav=false",
             "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
             # Every bucket is a collection with volumes of its own: left to itself weed sizes

@@ -124,7 +124,10 @@ def deal(items: list[Any], seconds: dict[str, float], workers: int,
         # A measured id counts once: the file sums the phases of every item of one id, and
         # schemathesis gives its 37 operations one id (counted 37 times, the fuzz module
         # weighed 1 421 s instead of 38 and pushed every outage test onto one worker).
-        measured = {i.nodeid for i in u if i.nodeid in seconds}
+        # Summed in a fixed order: a set's order follows each process's hash seed, and float
+        # sums in another order differ in the last bit, enough to turn a tie the other way
+        # on one xdist worker — which then collected another order and stopped the run.
+        measured = sorted({i.nodeid for i in u if i.nodeid in seconds})
         return sum(seconds[n] for n in measured) + \
             UNMEASURED_S * sum(i.nodeid not in seconds for i in u)
 
@@ -133,7 +136,7 @@ def deal(items: list[Any], seconds: dict[str, float], workers: int,
 
     def waits(u: list[Any]) -> bool:
         return cpu is not None and \
-            sum(cpu.get(n, 0.0) for n in {i.nodeid for i in u}) < WAITING_SHARE * weight(u)
+            sum(cpu.get(n, 0.0) for n in sorted({i.nodeid for i in u})) < WAITING_SHARE * weight(u)
 
     lengths = runs(len(items), workers)
     shares: list[list[list[Any]]] = [[] for _ in range(workers)]

@@ -5,9 +5,9 @@ threads do not share the measuring test's interpreter (and its GIL).
 
 MODE ``many``: each attempt from a fresh loopback address (127.0.x.y, as a network with
 many addresses — IPv6 — can) and a fresh account name, so no throttle ever spares the server
-its argon2 check; ``one``: every attempt from 127.0.0.9. Reads ``go`` / ``stop`` lines on
-stdin; after each ``stop`` prints one JSON line: the answers by status and the Retry-After
-values seen. Ends at end of input.
+its argon2 check; ``one``: every attempt from 127.0.0.9. Reads ``go`` / ``seen`` / ``stop`` lines on
+stdin; after each ``seen`` prints how many attempts were answered so far, after each ``stop``
+one JSON line: the answers by status and the Retry-After values seen. Ends at end of input.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def main() -> None:
     for line in sys.stdin:
         if line.strip() == "go":
             running.set()
+        elif line.strip() == "seen":  # how many attempts were answered since the last stop
+            with lock:
+                print(json.dumps(sum(answers.values())), flush=True)
         elif line.strip() == "stop":
             running.clear()
             with lock:

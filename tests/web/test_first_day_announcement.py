@@ -48,7 +48,7 @@ def test_004_8_2_confirmation_names_who_when_and_the_lines(tmp_path: Path,
         assert f"zanim zacznie się nagrywanie ({WALBRZYCH})" in item
         assert "Nie dodano jeszcze żadnej linii telefonicznej" in item
         assert "Potwierdzam" not in item  # nothing to confirm without a line
-        assert "Gotowe: <b>1</b> z 7." in page
+        assert "Gotowe: <b>1</b> z 8." in page
         # a refused confirmation (no line yet) records nothing
         before = snapshot(v)
         r = admin.post("/admin/first-day/announcement", data={"csrf": csrf_in(page)})

@@ -147,6 +147,10 @@ def test_frame_on_the_mask_form(served: tuple[str, Vault, int, datetime],
         # Dragging on the frame: the requester's box, its per cent into the form.
         page.select_option("#f-kind", "keep")
         page.fill("#f-note", "wnioskodawca")
+        # Filling the note may scroll the page: the frame is measured again where it now is.
+        page.locator("#frame-img").scroll_into_view_if_needed()
+        img = page.locator("#frame-img").bounding_box()
+        assert img
         x0, y0 = img["x"] + 0.55 * img["width"], img["y"] + 0.2 * img["height"]
         x1, y1 = img["x"] + 0.85 * img["width"], img["y"] + 0.9 * img["height"]
         page.mouse.move(x0, y0)

@@ -34,7 +34,7 @@ from kustosz.db.custody import ActionEntry, Copy, ReviewPlay
 from kustosz.db.models import AuditEntry
 from kustosz.errors import InputError
 from kustosz.vault import Vault
-from kustosz.web.subject_review_pages import BadRange, byte_span, parse_range
+from kustosz.web.byte_ranges import BadRange, byte_span, parse_range
 
 Subject = tuple[Vault, int, datetime, list[str]]
 

@@ -52,6 +52,7 @@ def office(sqlite_web_vault: Vault) -> Vault:
         add_site(s, "Ratusz", "test", "Rynek 1")
         add_zone(s, "Ratusz", "hol parter", "corridor", "test")
         add_zone(s, "Ratusz", "łazienka", "sanitary", "test")
+        add_zone(s, "Ratusz", "pokój mieszkalny 3 😴 — Żaneta", "resident_room", "test")
     user(sqlite_web_vault, "adm", ["administrator"])
     user(sqlite_web_vault, "ola", ["viewer"])
     return sqlite_web_vault
@@ -112,7 +113,7 @@ def test_the_administrator_finds_reads_and_adds_a_camera_without_typing_a_url(
     assert CAMERA_PASSWORD not in step2.text
     done = c.post("/admin/cameras/add", data={
         "csrf": csrf_in(step2.text), "token": token_in(step2.text), "name": "hol-onvif",
-        "zone": zone_id(office, "hol parter"), "purpose": office.policy.video.purposes[0],
+        "zone": zone_id(office, "hol parter"), "purposes": office.policy.video.purposes[0],
         "notice_date": "2026-01-01", "signage_date": "2026-01-10", "segment_seconds": "10",
         "record": "Profile_Main", "live": "Profile_Sub"})
     assert done.status_code == 303 and done.headers["location"].startswith("/cameras")
@@ -166,7 +167,7 @@ def test_a_sanitary_room_without_consent_is_refused_and_the_reading_kept_for_the
     step2 = read(c, f"{HOST}:{cam.port}")
     before = kept(office)
     form = {"csrf": csrf_in(step2.text), "token": token_in(step2.text), "name": "wc-1",
-            "zone": zone_id(office, "łazienka"), "purpose": office.policy.video.purposes[0],
+            "zone": zone_id(office, "łazienka"), "purposes": "property",
             "notice_date": "2026-01-01", "signage_date": "2026-01-10", "record": "Profile_Main",
             "live": "-"}
     refused = c.post("/admin/cameras/add", data=form)
@@ -181,13 +182,38 @@ def test_a_sanitary_room_without_consent_is_refused_and_the_reading_kept_for_the
     assert device.live_profile is None  # "-": the recorded stream is watched
 
 
+def test_a_residents_room_is_refused_whatever_the_purposes_and_nothing_is_kept(
+        camera: tuple[OnvifCamera, RtspServer], office: Vault) -> None:
+    """Issue 66 item 1: the page refuses by the register's own rule — a care home's residents'
+    room stays closed with every purpose checked and the Code's exception given."""
+    cam, _ = camera
+    c = admin(office)
+    step2 = read(c, f"{HOST}:{cam.port}")
+    assert 'name="purposes" value="public_order"' in step2.text
+    assert "(art. 9a ustawy o samorządzie gminnym)" in step2.text
+    before = kept(office)
+    refused = c.post("/admin/cameras/add", data={
+        "csrf": csrf_in(step2.text), "token": token_in(step2.text), "name": "pokoj-3",
+        "zone": zone_id(office, "pokój mieszkalny 3 😴 — Żaneta"),
+        "purposes": list(office.policy.video.purposes),
+        "unrecognisable_reason": "maska prywatności 🔒", "notice_date": "2026-01-01",
+        "signage_date": "2026-01-10", "record": "Profile_Main", "live": "-"})
+    assert refused.status_code == 422
+    assert "Kamera w strefie rodzaju „pokój mieszkalny” jest niedozwolona bez wyjątków" in \
+        refused.text.replace("\u00a0", " ")
+    for p in office.policy.video.purposes:  # what was ticked stays ticked
+        assert f'name="purposes" value="{p}" checked' in refused.text
+    assert kept(office) == before
+
+
 @pytest.mark.parametrize("field,value,said", [
     ("name", "", "Podaj nazwę kamery."),
     ("zone", "999999", "Nie ma takiej strefy."),
     ("zone", "hol", "Nie ma takiej strefy."),
     ("zone", "²", "Nie ma takiej strefy."),  # a digit to str.isdigit, not to int()
     ("zone", "9" * 30, "Nie ma takiej strefy."),
-    ("purpose", "", "Wybierz cel monitoringu."),
+    ("purposes", "", "Wybierz co najmniej jeden cel monitoringu."),
+    ("purposes", "work_supervision", "nie jest celem monitoringu"),
     ("notice_date", "1.1.2026", "Nieprawidłowa data"),
     ("segment_seconds", "0", "od 0,5 do 600"),
     ("record", "Profile_9", "nie ma profilu"),
@@ -200,7 +226,7 @@ def test_bad_register_fields_are_each_said_and_nothing_is_stored(
     step2 = read(c, f"{HOST}:{cam.port}")
     before = kept(office)
     form = {"csrf": csrf_in(step2.text), "token": token_in(step2.text), "name": "k-1",
-            "zone": zone_id(office, "hol parter"), "purpose": office.policy.video.purposes[0],
+            "zone": zone_id(office, "hol parter"), "purposes": office.policy.video.purposes[0],
             "notice_date": "2026-01-01", "signage_date": "2026-01-10", "record": "Profile_Main",
             "live": "Profile_Sub", field: value}
     refused = c.post("/admin/cameras/add", data=form)
@@ -218,7 +244,7 @@ def test_a_reading_belongs_to_its_session_and_expires(
     other = TestClient(mine.app, client=("127.0.0.1", 50001), follow_redirects=False)
     login(other, "adm", USER_PASSWORD)
     form = {"token": token, "name": "k-1", "zone": zone_id(office, "hol parter"),
-            "purpose": office.policy.video.purposes[0], "record": "Profile_Main"}
+            "purposes": office.policy.video.purposes[0], "record": "Profile_Main"}
     before = kept(office)
     stolen = other.post("/admin/cameras/add", data={
         **form, "csrf": csrf_in(other.get("/admin/cameras/find").text)})

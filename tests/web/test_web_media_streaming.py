@@ -12,6 +12,7 @@ from web_helpers import Material, playback_of
 
 from kustosz.db.access import AccessEntry
 from kustosz.db.models import Recording
+from kustosz.web import media_recheck
 from kustosz.web import media_streams as media
 
 
@@ -44,13 +45,13 @@ def test_segment_is_streamed_after_the_access_is_committed(
         def __exit__(self, *exc: Any) -> None:
             self.stream.close()
 
-    def watched_segment(*a: Any, **kw: Any) -> tuple[Watched, int]:
-        # the stream playback serves (opened once, hashed, then read while it is sent)
-        stream, size = real_open_segment(*a, **kw)
-        return Watched(stream), size
+    def watched_segment(*a: Any, **kw: Any) -> tuple[Watched, int, str | None]:
+        # the stream playback serves (opened once, proven, then read while it is sent)
+        stream, size, proven = real_open_segment(*a, **kw)
+        return Watched(stream), size, proven
 
     monkeypatch.setattr(media, "open_segment", watched_segment)
-    monkeypatch.setattr(media, "CHUNK", 4096)
+    monkeypatch.setattr(media_recheck, "CHUNK", 4096)
     seg = c.get(f"/media/{token}/segment/{rec.id}.ts")
     assert seg.status_code == 200 and seg.content == content
     assert seg.headers["content-length"] == str(len(content))

@@ -221,8 +221,8 @@ def test_a_probe_that_fails_is_never_read_as_no_sound(
     with pytest.raises(OSError):
         media.open_segment(m.vault.storage, rec.storage_key, rec.version_id, rec.sha256)
     assert calls and rec.sha256 not in media._soundless
-    stream, size = media.open_segment(m.vault.storage, rec.storage_key, rec.version_id,
-                                      rec.sha256)
+    stream, size, _proven = media.open_segment(m.vault.storage, rec.storage_key,
+                                               rec.version_id, rec.sha256)
     with stream:
         data = stream.read()
     assert len(data) == size and _streams(data, tmp_path) == ["video"]

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.access import agreements, directory, passwords, throttle, tokens
 from kustosz.audit import append as audit
-from kustosz.db.access import Account, WebSession
+from kustosz.db.access import Account, AlarmDevice, WebSession
 from kustosz.db.custody import User
 from kustosz.digests import token_digest as digest
 from kustosz.errors import InputError
@@ -83,10 +84,20 @@ def end_credentials(session: Session, user: User, reason: str,
     sessions = list(session.execute(select(WebSession).where(
         WebSession.user_id == user.id, WebSession.ended_at.is_(None))).scalars())
     for row in sessions:
-        row.ended_at = now
+        row.ended_at, row.end_reason = now, reason[:200]
     ended_tokens = tokens.end_all(session, user, reason, now)
+    _end_devices(session, AlarmDevice.user_id == user.id, reason, now)
     session.flush()
     return {"sessions_ended": len(sessions), "tokens_ended": ended_tokens}
+
+
+def _end_devices(session: Session, which: Any, reason: str, now: datetime) -> None:
+    """Alarm notifications on the devices a sign-in confirmed (web.alarm_devices) end with
+    what ended it: a shared workstation signed out tells the next person's nothing of the
+    last one's alarms."""
+    for device in session.execute(select(AlarmDevice).where(
+            which, AlarmDevice.ended_at.is_(None))).scalars():
+        device.ended_at, device.end_reason = now, reason[:200]
 
 
 @dataclass
@@ -270,7 +281,7 @@ def start_session(session: Session, user: User, client: str, previous: str | Non
                   now: datetime | None = None) -> tuple[str, WebSession]:
     now = now or datetime.now(UTC)
     if previous:
-        end_session(session, previous, now)
+        end_session(session, previous, now, "signed in again")
     token = secrets.token_urlsafe(32)
     row = WebSession(id=digest(token), user_id=user.id, csrf=secrets.token_urlsafe(32),
                      client=client[:100], created_at=now, last_seen_at=now,
@@ -281,8 +292,10 @@ def start_session(session: Session, user: User, client: str, previous: str | Non
     return token, row
 
 
-def session_for(session: Session, token: str | None, now: datetime | None = None
-                ) -> tuple[WebSession, User] | None:
+def session_for(session: Session, token: str | None, now: datetime | None = None,
+                touch: bool = True) -> tuple[WebSession, User] | None:
+    """The open session of ``token`` and its user; ``touch``: the request is the person's
+    own, which moves the idle end (a page's background refresh is not)."""
     if not token:
         return None
     now = now or datetime.now(UTC)
@@ -294,16 +307,18 @@ def session_for(session: Session, token: str | None, now: datetime | None = None
     user = session.get(User, row.user_id)
     if user is None or not user.active or agreements.ended(user, now):
         return None
-    if (now - row.last_seen_at).total_seconds() > 60:
+    if touch and (now - row.last_seen_at).total_seconds() > 60:
         row.last_seen_at = now
         session.flush()
     return row, user
 
 
-def end_session(session: Session, token: str, now: datetime | None = None) -> None:
+def end_session(session: Session, token: str, now: datetime | None = None,
+                reason: str = "signed out") -> None:
     row = session.get(WebSession, digest(token))
     if row is not None and row.ended_at is None:
-        row.ended_at = now or datetime.now(UTC)
+        row.ended_at, row.end_reason = now or datetime.now(UTC), reason
+        _end_devices(session, AlarmDevice.session_id == row.id, reason, row.ended_at)
         session.flush()
 
 

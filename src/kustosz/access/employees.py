@@ -91,7 +91,7 @@ def decode_csv(data: bytes) -> str:
     return text
 
 
-_DOTTED = re.compile(r"^(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})$")
+_DOTTED = re.compile(r"^(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})\Z")
 MAX_LINES_SAID = 20  # a file that is wrong throughout is named by its first lines
 
 

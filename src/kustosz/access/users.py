@@ -43,7 +43,7 @@ ROLE_SHORT: dict[str, str] = {
     "operator": "operator", "viewer": "przeglądający", "auditor": "kontrola",
     "custodian": "kopie", "commission": "komisja", "supervisor": "nadzorujący",
 }
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}\Z")
 
 
 def new_user_problems(session: Session, name: str, display_name: str,

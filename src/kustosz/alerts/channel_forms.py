@@ -20,9 +20,10 @@ from kustosz.addresses import mail_address
 from kustosz.alerts.channel_registry import ChannelForm as ChannelForm  # its type
 from kustosz.alerts.channel_registry import Seal as Seal
 from kustosz.alerts.channels import WEBHOOK_WHAT, ChannelError, resolve_checked
-from kustosz.config import AlertsConfig, EmailChannel, SyslogChannel, WebhookChannel
+from kustosz.config import AlertsConfig, EmailChannel, PushChannel, SyslogChannel, WebhookChannel
+from kustosz.config_schema.alerts import PUSH_SERVICES
 
-HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+$")
+HOST = re.compile(r"^[A-Za-z0-9.:\-\[\]_]+\Z")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$", re.I)
 SECURITY = {"none": "bez szyfrowania (tylko serwer lokalny)",
             "starttls": "STARTTLS (zwykle port 587)", "tls": "TLS (zwykle port 465)"}
@@ -312,4 +313,60 @@ class SyslogForm:
         return {}
 
 
-EMAIL, WEBHOOK, SYSLOG = EmailForm(), WebhookForm(), SyslogForm()
+# -- Web Push (issue 65 item 3) ---------------------------------------------------------------
+class PushForm:
+    """Who runs the vault (the VAPID contact), the push services besides the browsers' own,
+    and each request's deadline; the devices themselves opt in on their own dashboards. A
+    CA file only kustosz.toml may name (as the relay's)."""
+
+    template = "alert_channel_push.html"
+    secret_fields: tuple[str, ...] = ()
+
+    def section_of(self, p: PushChannel) -> dict[str, Any]:
+        return {"contact": p.contact, "timeout_s": p.timeout_s,
+                "services": [h for h in p.services if h not in PUSH_SERVICES]}
+
+    def value_of(self, p: dict[str, Any], base: AlertsConfig) -> PushChannel:
+        toml = base.configured.get("push")
+        return PushChannel(p["contact"], PUSH_SERVICES + tuple(p.get("services") or ()),
+                           toml.ca_file if isinstance(toml, PushChannel) else None,
+                           float(p.get("timeout_s") or 10.0))
+
+    def fields_of(self, p: dict[str, Any] | None) -> dict[str, str]:
+        return {"push_contact": p["contact"] if p else "",
+                "push_services": ", ".join(p.get("services") or ()) if p else "",
+                "push_timeout": _seconds(float(p.get("timeout_s") or 10.0)) if p else "10"}
+
+    def parse(self, form: dict[str, str], seal: Seal, current: dict[str, Any] | None,
+              base: AlertsConfig | None, errors: dict[str, str]) -> dict[str, Any] | None:
+        contact = form.get("push_contact", "").strip()
+        if not contact:
+            return None
+        if not ((contact.startswith("mailto:") and mail_address(contact[7:]))
+                or (_URL.match(contact) and contact.lower().startswith("https://"))):
+            errors["push_contact"] = ("Podaj „mailto:” i adres e-mail (np. "
+                                      "mailto:it@um.example.pl) albo adres https://.")
+        services = addresses(form.get("push_services", ""))
+        bad = [h for h in services if not HOST.match(h)]
+        if bad:
+            errors["push_services"] = "To nie są nazwy serwerów: " + ", ".join(
+                f"„{h}”" for h in bad) + "."
+        try:
+            timeout = float(form.get("push_timeout", "").strip().replace(",", ".") or "10")
+            if not 0 < timeout <= 60:
+                raise ValueError(timeout)
+        except ValueError:
+            errors["push_timeout"] = "Podaj liczbę sekund od 1 do 60."
+            timeout = 10.0
+        return {"contact": contact, "timeout_s": timeout,
+                "services": [h.strip("[]").lower() for h in services if HOST.match(h)]}
+
+    def context(self, p: PushChannel | None) -> dict[str, Any]:
+        return {"push_default_services": ", ".join(PUSH_SERVICES)}
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+EMAIL, WEBHOOK, SYSLOG, PUSH = EmailForm(), WebhookForm(), SyslogForm(), PushForm()

@@ -39,6 +39,7 @@ from kustosz.alerts.messages import Message, chat_text
 from kustosz.atrest.sealing import SecretBox
 from kustosz.config import EmailChannel, SyslogChannel, WebhookChannel
 from kustosz.logs import keep_out_of_logs
+from kustosz.vault_handle import VaultHandle
 
 REASONS_PL = {
     "auth": "serwer pocztowy odrzucił logowanie",
@@ -69,6 +70,15 @@ REASONS_PL = {
                      "chyba że kustosz.toml na to pozwala ([alerts] webhook_local = true)",
     "address": "serwer pocztowy nie przyjmie adresu nadawcy albo odbiorcy (np. polskie "
                "litery w adresie)",
+    "push_unreachable": "usługa powiadomień przeglądarki (Web Push) jest nieosiągalna z "
+                        "serwera Kustosza — potrzebny jest dostęp do internetu (np. "
+                        "fcm.googleapis.com, updates.push.services.mozilla.com); strony otwarte "
+                        "w przeglądarce pokazują alarmy i bez niej",
+    "push_refused": "usługa powiadomień przeglądarki (Web Push) odrzuciła wiadomość",
+    "push_no_devices": "żadne urządzenie nie włączyło powiadomień o alarmach (przycisk na "
+                       "pulpicie osoby dyżurnej)",
+    "push_no_database": "powiadomienia w przeglądarce wymagają bazy danych (urządzeń i "
+                        "uprawnień ich użytkowników)",
     "error": "nieoczekiwany błąd — szczegóły w dzienniku usługi (journalctl -u kustosz)",
 }
 
@@ -385,9 +395,15 @@ def syslog_sender(cfg: SyslogChannel, secrets: SecretBox | None = None) -> Syslo
     return Syslog(cfg)
 
 
-def build(channels: dict[str, object], secrets: SecretBox | None = None
-          ) -> dict[str, Sender]:
+def build(channels: dict[str, object], secrets: SecretBox | None = None,
+          vault: VaultHandle | None = None) -> dict[str, Sender]:
     """Each channel set, through its registered kind's sender (kustosz.alert_channels);
-    ``secrets``: the vault's SecretBox, for a relay password or webhook typed in the web."""
-    return {name: sender_factory(CHANNELS[name])(cfg, secrets)
-            for name, cfg in channels.items() if name in CHANNELS}
+    ``secrets``: the vault's SecretBox, for a relay password or webhook typed in the web;
+    ``vault``: given to a sender that reads the vault (`attach`: Web Push's devices)."""
+    senders = {name: sender_factory(CHANNELS[name])(cfg, secrets)
+               for name, cfg in channels.items() if name in CHANNELS}
+    for sender in senders.values():
+        attach = getattr(sender, "attach", None)
+        if attach is not None and vault is not None:
+            attach(vault)
+    return senders

@@ -1,6 +1,7 @@
 """The periodic checks that raise (and clear) alert rows nothing else raises: a recorder
 restarting in a loop, the disk forecast below `[alerts] forecast_days`, a sweep that failed
-or is late, the daily `audit verify`, the HTTPS certificate close to its end.
+or is late, the daily `audit verify`, the HTTPS certificate close to its end — and the
+refusals' hours that ended are closed with their audit entry.
 
 `serve`'s notifier runs `Checks.run` every `EVERY_S`; the retention scheduler reports each
 sweep through `note_sweep`, and `kustosz audit verify` its verdict through `note_verify`.
@@ -35,6 +36,8 @@ from kustosz.audit.verifier import ever_written, vault_report
 from kustosz.db.cameras import Gap
 from kustosz.db.models import Alert, AuditEntry, Setting, Source
 from kustosz.index.forecast import forecast
+from kustosz.ingest.refusals import flush as flush_refusals
+from kustosz.maintenance import files_check
 from kustosz.maintenance.store_check import run_check
 from kustosz.retention.sweep_alert import note_sweep as note_sweep  # the sweep's word
 from kustosz.states import AlertRow
@@ -141,7 +144,8 @@ class Checks:
 
     def run(self, now: datetime | None = None, verify_in_thread: bool = True) -> None:
         now = now or datetime.now(UTC)
-        for check in (self.restarts, self.forecast, self.sweep_late, self.certificate):
+        for check in (self.restarts, self.forecast, self.sweep_late, self.certificate,
+                      self.refusals):
             try:
                 check(now)
             except Exception:  # one broken check must not silence the others
@@ -154,6 +158,11 @@ class Checks:
             self.storage_if_due(now, verify_in_thread)
         except Exception:
             log.exception("the scheduled bucket-vs-index check failed to run")
+
+    def refusals(self, now: datetime) -> None:
+        # what refusals fold in memory written, and each ended hour's audit entry — also for
+        # a key no refusal came to since (kustosz.ingest.refusals)
+        flush_refusals(self.vault, now)
 
     def restarts(self, now: datetime) -> None:
         since = now - RESTART_WINDOW
@@ -236,14 +245,17 @@ class Checks:
                 clear_rows(s, CERT_EXPIRING, now)
 
     def storage_if_due(self, now: datetime, in_thread: bool = True) -> None:
-        """The bucket compared with the index every [storage] check_hours (kustosz.storage.
-        check): its own alert and audit entry; here only when it is due."""
+        """The store compared with the index every [storage] check_hours: the bucket
+        (kustosz.maintenance.store_check) or the local media folder, every file hashed again
+        (kustosz.maintenance.files_check); each its own alert and audit entry; here only
+        when it is due."""
         s3 = self.vault.config.s3
-        if s3 is None or s3.check_hours <= 0:
+        hours = s3.check_hours if s3 is not None else self.vault.config.files_check_hours
+        if hours <= 0:
             return
         with self.vault.reading() as s:
             last = checks_state(s).get("storage_checked_at")
-        if last and now - datetime.fromisoformat(last) < timedelta(hours=s3.check_hours):
+        if last and now - datetime.fromisoformat(last) < timedelta(hours=hours):
             return
         if self._checking is not None and self._checking.is_alive():
             return
@@ -254,14 +266,19 @@ class Checks:
 
         def run() -> None:
             try:
-                run_check(self.vault)
+                if s3 is not None:
+                    run_check(self.vault)
+                else:
+                    if in_thread:
+                        files_check.behind()  # this thread only: the recorders go first
+                    files_check.run_files_check(self.vault)
             except Exception:
-                log.exception("the scheduled bucket-vs-index check failed")
+                log.exception("the scheduled store-vs-index check failed")
 
         if not in_thread:
             run()
             return
-        # A big bucket takes a while to list: the notifier goes on meanwhile.
+        # A big bucket takes a while to list, a folder to read: the notifier goes on meanwhile.
         self._checking = threading.Thread(target=run, name="storage-check", daemon=True)
         self._checking.start()
 

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kustosz.alert_kinds import KINDS
-from kustosz.words import count_pl
+from kustosz.words import duration_pl
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -41,31 +41,16 @@ def local(at: datetime, tz: ZoneInfo = WARSAW) -> str:
     return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
 
-def duration_pl(span: timedelta) -> str:
-    """"45 s", "1 min 44 s", "12 min", "3 godz. 20 min", "2 dni 4 godz." — abbreviations need
-    no plural. Seconds count under 10 minutes; above, minutes are rounded to the nearest (a
-    1 min 44 s gap is not "1 min"), hours and days keep the rounded minutes."""
-    s = max(0, round(span.total_seconds()))
-    if s < 60:
-        return f"{s} s"
-    if s < 600:
-        m, sec = divmod(s, 60)
-        return f"{m} min" + (f" {sec} s" if sec else "")
-    s = (s + 30) // 60 * 60  # to the nearest minute
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        h, m = divmod(s // 60, 60)
-        return f"{h} godz." + (f" {m} min" if m else "")
-    d, h = divmod(s // 3600, 24)
-    return count_pl(d, "dzień", "dni", "dni") + (f" {h} godz." if h else "")
-
-
 _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
     "camera_down": ("Kamera „{name}” nie nagrywa od {since}",
                     "Kamera „{name}” znów nagrywa (przerwa {span})"),
     "phone_down": ("Linia telefoniczna „{name}”: nagrania nie docierają od {since}",
                    "Linia telefoniczna „{name}”: nagrania znów docierają (przerwa {span})"),
+    "capture_away": ("Nagrywanie rozmów z portu lustrzanego nie działa od {since}: proces "
+                     "przechwytywania nie jest połączony",
+                     "Nagrywanie rozmów z portu lustrzanego znów działa (przerwa {span})"),
+    "camera_codec": ("Kamera „{name}” zmieniła kodek obrazu ({since})",
+                     "Kamera „{name}”: kodek obrazu bez zmian"),
     "phone.session_refused": ("Linia telefoniczna „{name}”: sesja nagrywania odrzucona "
                               "({since})", "Linia telefoniczna „{name}”: sesje znów przyjmowane"),
     "phone.no_sound": ("Linia telefoniczna „{name}”: rozmowa bez dźwięku ({since})",
@@ -110,9 +95,13 @@ _WHAT = {  # kind key -> (start subject, clear subject) with {name} and {since}
 _PAST = {
     "camera_down": "Kamera „{name}” nie nagrywała przez {span} (od {since})",
     "phone_down": "Linia telefoniczna „{name}”: nagrania nie docierały przez {span} (od {since})",
+    "capture_away": "Rozmowy z portu lustrzanego nie były nagrywane przez {span} (od {since}): "
+                    "proces przechwytywania nie był połączony",
 }
+# "config_reload": serve runs on settings other than the file's (a change refused, a start on
+# the last good file, a [siprec] not moved): a restart or the SBC may then record nothing
 ERRORS = ("camera_down", "phone_down", "disk", "disk_full", "sweep", "audit_verify",
-          "database_unreachable")
+          "database_unreachable", "config_reload", "capture_away")
 
 
 def compose(item: dict[str, Any], office: str = "") -> Message:
@@ -143,6 +132,8 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
         if event == "repeat":
             subject = f"Przypomnienie: {subject} (trwa {duration_pl(at - since)})"
         lines = [item.get("text") or subject]
+        if item.get("detail"):  # the device's own words, apart from the Polish (issue 65)
+            lines.append(f"Szczegóły techniczne (dla informatyka): {item['detail']}")
         if event == "repeat":
             lines.append(f"Problem nadal trwa ({duration_pl(at - since)}, stan na {local(at)}).")
         severity = "error" if kind in ERRORS else "warning"
@@ -150,7 +141,8 @@ def compose(item: dict[str, Any], office: str = "") -> Message:
               + (f" ({office})" if office else "") + "; szczegóły na pulpicie."]
     payload = {"kind": kind, "alert_kind": item.get("row_kind"), "event": event,
                "source": name or None, "since": since.isoformat(), "at": at.isoformat(),
-               "alert_id": item["alert"], "subject": subject, "detail": item.get("text")}
+               "alert_id": item["alert"], "subject": subject, "detail": item.get("text"),
+               "technical_detail": item.get("detail")}
     body = "\n".join(lines) + "\n"
     payload["text"] = chat_text(f"[Kustosz] {subject}", body)
     return Message(f"[Kustosz] {subject}", body, severity, payload)

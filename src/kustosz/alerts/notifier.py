@@ -122,7 +122,7 @@ class Notifier:
         self._follow = config is None and channels is None
         self.config = config if config is not None else self._in_force()
         self.channels: dict[str, Channel] = channels if channels is not None \
-            else build(self.config.channels, self._secrets())
+            else build(self.config.channels, self._secrets(), vault)
         self.poll_s = POLL_S if poll_s is None else poll_s
         self.retry_s = RETRY_S if retry_s is None else retry_s
         self.checks = Checks(vault, self.config.forecast_days,
@@ -151,7 +151,7 @@ class Notifier:
         config = self._in_force()
         if config != self.config:
             self.config = config
-            self.channels = build(config.channels, self._secrets())
+            self.channels = build(config.channels, self._secrets(), self.vault)
             self.checks.forecast_days = config.forecast_days
             log.info("alert settings changed; channels now: %s",
                      ", ".join(self.channels) or "none")
@@ -256,7 +256,7 @@ class Notifier:
                 return
             item = {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
                     "source": names.get(row.source_id) if row.source_id else None,
-                    "since": since.isoformat(), "text": row.message}
+                    "since": since.isoformat(), "text": row.message, "detail": row.detail}
             state["open"][str(row.id)] = {"item": item, "last": now.isoformat()}
             self._enqueue(state, dict(item, event="start", at=now.isoformat()))
         elif repeat is not None and now - datetime.fromisoformat(entry["last"]) >= repeat:
@@ -280,7 +280,8 @@ class Notifier:
             self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
                                   "source": names.get(row.source_id) if row.source_id
                                   else None, "since": row.raised_at.isoformat(),
-                                  "text": row.message, "event": "once",
+                                  "text": row.message, "detail": row.detail,
+                                  "event": "once",
                                   "at": now.isoformat()})
 
     def _past(self, s: Session, state: dict[str, Any], past: dict[str, Any],
@@ -310,7 +311,7 @@ class Notifier:
             self._enqueue(state, {"alert": row.id, "kind": kind.key, "row_kind": row.kind,
                                   "source": names.get(row.source_id) if row.source_id
                                   else None, "since": since.isoformat(), "text": row.message,
-                                  "event": "past", "at": end.isoformat(),
+                                  "detail": row.detail, "event": "past", "at": end.isoformat(),
                                   "jumped_s": jumped_s(s, since, end)})
 
     @staticmethod

@@ -50,7 +50,7 @@ from kustosz.vault_handle import VaultHandle
 from kustosz.words import plural
 
 KEY = "alerts.settings"
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
 
 
 def stored(session: Session) -> dict[str, Any]:

@@ -17,7 +17,8 @@ grace is neither told nor written (the log has it).
 The channels and the grace are the settings in force (kustosz.toml with the web's changes)
 as last read while the database answered (again every `REFRESH_S`); until the first such
 read, kustosz.toml's alone. Sending runs on a thread of its own, so a slow relay never delays
-the watch's next probe.
+the watch's next probe; so do the settings' reading and the outages' rows once the database
+answers (a database silent again just then must not hold the probe that would see it).
 
 Each attempt is recorded in `alert_deliveries` (alerts.deliveries) marked ``from_memory``:
 kept in memory until the outage's row is written, then written against it (issue 53).
@@ -35,7 +36,7 @@ from typing import Any
 from kustosz.alert_kinds import KINDS
 from kustosz.alerts.channels import build
 from kustosz.alerts.deliveries import FAILED, SENT, Delivery, DeliveryLog, addressed
-from kustosz.alerts.messages import Message, compose, duration_pl, local
+from kustosz.alerts.messages import Message, compose, local
 from kustosz.alerts.settings import effective
 from kustosz.config import AlertsConfig
 from kustosz.db.deadline import hurry
@@ -43,6 +44,7 @@ from kustosz.db.models import Alert
 from kustosz.db.watch import DatabaseWatch, Reading
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import duration_pl
 
 log = logging.getLogger(__name__)
 KEY = "database_unreachable"
@@ -76,6 +78,8 @@ class DatabaseAlerts:
         self._lock = threading.Lock()  # the queues: the watch's thread and the sender's
         self._sending = threading.Lock()  # one delivery at a time: each message sent once
         self._sender: threading.Thread | None = None
+        self._worker: threading.Thread | None = None  # settings and rows: _in_background
+        self._again = self._working = False
         # who was told (alerts.deliveries): per outage (its start), the attempts made before
         # its row exists; then the row's id, for attempts made after it was written
         self.deliveries = DeliveryLog(vault)
@@ -94,13 +98,12 @@ class DatabaseAlerts:
         time, never for the whole grace at once: its time away within the episode counts, and
         its start and its end are each told once, not at every flap."""
         if reading.up:
-            self._refresh()
             if self._episode is not None:
                 if self._up_since is None:
                     self._up_since = reading.since
                 if now - self._up_since >= self.grace:
                     self._end_episode()
-            self._write_owed()
+            self._in_background()
         elif reading.up is False:
             if self._episode is not None and self._up_since is not None and \
                     reading.since - self._up_since >= self.grace:
@@ -126,9 +129,45 @@ class DatabaseAlerts:
         assert self._episode is not None and self._up_since is not None
         if self.told is not None:
             self._enqueue(self._message("clear", self._episode, self._up_since))
-            self.owed.append((self._episode, self._up_since))
+            with self._lock:
+                self.owed.append((self._episode, self._up_since))
         self._episode = self._up_since = None
         self.told, self._away_s = None, 0.0
+
+    def _in_background(self) -> None:
+        """The database answered: the settings read again and the outages' rows written, on
+        a thread of their own. On the watch's thread they held its next probes for as long
+        as a database that fell silent right after answering kept them waiting (the
+        connection's deadline): the outage was told seconds past grace + bound (issue 64)."""
+        with self._lock:
+            self._again = True  # a worker under way goes round once more
+            if self._working:
+                return
+            self._working = True
+            self._worker = threading.Thread(target=self._while_up,
+                                            name="database-alerts-rows", daemon=True)
+            self._worker.start()
+
+    def _while_up(self) -> None:
+        while True:
+            with self._lock:
+                if not self._again:
+                    self._working = False
+                    return
+                self._again = False
+            try:
+                self._refresh()
+                self._write_owed()
+            except Exception:  # the next answered probe tries again
+                log.exception("database alerts: the settings or the outages' rows failed")
+
+    def settled(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) for the settings' reading and the rows' writing started
+        by the last answered probe; True when nothing of it is still under way."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return worker is None or not worker.is_alive()
 
     # -- the settings ----------------------------------------------------------------------
     def _use(self, config: AlertsConfig) -> None:
@@ -233,8 +272,11 @@ class DatabaseAlerts:
             self.deliveries.note(replace(delivery, alert_ids=(row,)))
 
     def _write_owed(self) -> None:
-        while self.owed:
-            since, until = self.owed[0]
+        while True:
+            with self._lock:
+                if not self.owed:
+                    return
+                since, until = self.owed[0]
             local_since = local(since, self.vault.policy.timezone)
             local_until = local(until, self.vault.policy.timezone)
             message = (f"Baza danych była niedostępna od {local_since} do {local_until} "
@@ -249,7 +291,8 @@ class DatabaseAlerts:
             except Exception as exc:  # away again: written at its next return
                 log.warning("database alerts: the outage's row waits: %s", type(exc).__name__)
                 return
-            self.owed.pop(0)
+            with self._lock:
+                self.owed.pop(0)
             self._recorded(since, row_id)
             log.info("database outage %s - %s written to the alert history", since.isoformat(),
                      until.isoformat())

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kustosz.db import office_keys
 from kustosz.db.access import AccessEntry, ViewingSession
 from kustosz.db.custody import Copy
 from kustosz.db.models import Source
 
 GENESIS = "0" * 64
-ACCESS_LOCK = 7311000002  # PostgreSQL advisory lock of this chain (the audit log's is …01)
+ACCESS_LOCK = office_keys.ACCESS_CHAIN  # keyed on the vault's schema (kustosz.db.office_keys)
 
 
 def access_hash(seq: int, viewing_id: int, at: datetime, what: str, recording_id: int | None,
@@ -46,7 +47,7 @@ def link(session: Session, entry: AccessEntry) -> None:
     # One writer at a time: SQLite's writer already holds the database lock (BEGIN
     # IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock for this chain only.
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SELECT pg_advisory_xact_lock({ACCESS_LOCK})"))
+        office_keys.xact_lock(session, ACCESS_LOCK)
     seq, prev = head(session)
     entry.seq = seq + 1
     entry.prev_hash = prev

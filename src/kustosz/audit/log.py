@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from kustosz.db import office_keys
 from kustosz.db.models import AuditEntry
 from kustosz.fsutil import write_atomic
 
@@ -48,20 +49,21 @@ def entry_hash(seq: int, at: datetime, actor: str, action: str, subject: str, de
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-CHAIN_LOCK = 7311000001
+CHAIN_LOCK = office_keys.AUDIT_CHAIN  # keyed on the vault's schema (kustosz.db.office_keys)
 # A holder of the chain's lock idle in its transaction this long has no client any more: every
 # appender commits within its statements (issue 48 item 15: a transaction cut on the client's
 # side, by a proxy or a NAT that forgot it, kept the lock on the server for the 15 minutes of
-# idle_in_transaction_session_timeout, and starts waited 260 s instead of 25). Only this
-# database's holders: an advisory lock is a database's own, and another database on the same
-# server (another office's vault) holds a lock of the same number that never blocks this one.
+# idle_in_transaction_session_timeout, and starts waited 260 s instead of 25). Only holders of
+# this schema's key, in this database, logged in as this vault's role: another office's
+# schema in the same database (issue 67) holds a key of its own that never blocks this one,
+# and its sessions are not this office's to end — its role may not, and a superuser's URL
+# must not.
 STALE_HOLDER_S = 30.0
 TURN_S = 2.0
 _STALE_HOLDERS = text(
     "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
-    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
-    "WHERE datname = current_database()) "
+    f"WHERE {office_keys.held_sql(CHAIN_LOCK)} AND l.granted "
+    "AND a.usename = session_user "
     "AND a.state = 'idle in transaction' AND a.pid <> pg_backend_pid() "
     "AND a.state_change < clock_timestamp() - make_interval(secs => :stale)")
 
@@ -71,8 +73,7 @@ def lock_chain(session: Session) -> None:
     # the write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
     if session.get_bind().dialect.name != "postgresql":
         return
-    lock = text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
-    if session.execute(text(f"SELECT pg_try_advisory_xact_lock({CHAIN_LOCK})")).scalar():
+    if office_keys.try_xact_lock(session, CHAIN_LOCK):
         return
     # Waited for in the server's queue a few seconds at a time (a savepoint each): between
     # turns a holder whose client is gone is found and ended; past the stale age plus the
@@ -85,7 +86,7 @@ def lock_chain(session: Session) -> None:
         while True:
             try:
                 with session.begin_nested():
-                    session.execute(lock)
+                    office_keys.xact_lock(session, CHAIN_LOCK)
                 return
             except OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "55P03" or time.monotonic() > end:
@@ -101,9 +102,7 @@ def _end_stale_holders(session: Session) -> None:
     # read anew): without a fresh look, a waiter's later turns saw a session that had been idle
     # at its first look, and had since taken the lock and was working, as a stale holder.
     session.execute(text("SELECT pg_stat_clear_snapshot()"))
-    for pid in session.execute(_STALE_HOLDERS, {"hi": CHAIN_LOCK >> 32,
-                                                "lo": CHAIN_LOCK & 0xFFFFFFFF,
-                                                "stale": STALE_HOLDER_S}).scalars():
+    for pid in session.execute(_STALE_HOLDERS, {"stale": STALE_HOLDER_S}).scalars():
         # The vault's own role may end its own sessions: this one's client is gone, and its
         # transaction rolls back as it would have had the client's connection broken.
         if session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar():

@@ -102,6 +102,14 @@ _PROBLEMS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), w) for p, 
     (r"witness (.+) is empty: it holds no checkpoint",
      r"plik-świadek \1 jest pusty, choć punkty kontrolne już do niego zapisano (wyczyszczono "
      r"go?)"),
+    # kustosz.audit.intake_lists (an intake batch's entry against the index)
+    (r"counts (\d+) files but lists (\d+)",
+     r"podaje liczbę plików \1, a wymienia ich \2"),
+    (r"its list of files does not match the list's digest it records \(the list was changed\)",
+     "jego lista plików nie zgadza się z zapisanym w nim skrótem tej listy (listę zmieniono)"),
+    (r"lists recording (\d+) with SHA-256 (\S+), but the index holds (\S+) \(.*",
+     r"podaje dla nagrania nr \1 skrót SHA-256 \2, a indeks ma \3 (plik albo jego wiersz w "
+     r"indeksie zmieniono po przyjęciu)"),
     # kustosz.audit.identity (the witness pinned by root)
     (r"the folder (.+) cannot be examined .*", r"nie można sprawdzić folderu \1"),
     (r"the folder (.+) is owned by uid (\d+), not root.*",

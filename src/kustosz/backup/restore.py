@@ -54,7 +54,7 @@ from kustosz.backup.layout import (
 )
 from kustosz.backup.restore_checks import Opened, damaged, for_people, open_backup, unchained
 from kustosz.backup.restore_finish import RestoreReport, finish
-from kustosz.backup.snapshot import BackupError, pg_env
+from kustosz.backup.snapshot import BackupError, bucket_place, pg_env
 from kustosz.config import CONFIG_NAME, read_config
 from kustosz.db.engine import normalise_url
 from kustosz.errors import InputError, KustoszError
@@ -191,7 +191,7 @@ def _checked_only(src: Path, opened: Opened) -> RestoreReport:
                          holds_active=manifest["counts"]["holds_active"],
                          audit_entries=manifest["audit"]["entries"],
                          media_bucket=None if opened.in_backup
-                         else f"{where['endpoint']}/{where['bucket']}")
+                         else bucket_place(where))
 
 
 def _database_of(manifest: dict[str, Any],
@@ -300,7 +300,8 @@ def _bucket_of(staging: Path) -> S3Storage | None:
         store = object_store(settings, staging)
         store.prepare()
     except KustoszError as exc:
-        where = f"{settings.endpoint}/{settings.bucket}"
+        where = f"{settings.endpoint}/{settings.bucket}" + \
+            (f"/{settings.prefix}" if settings.prefix else "")
         raise InputError(
             f"the backup's media are in the object store bucket {where}, which the restored "
             f"vault could not open: {exc} (nothing was written; put the credentials files "

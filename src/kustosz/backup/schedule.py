@@ -67,15 +67,19 @@ class BackupSettings:
     keep: int
 
 
-def read_settings(root: Path) -> BackupSettings | None:
-    """``[backup]`` of the vault's kustosz.toml; None when there is none. What it may hold
-    and its defaults: kustosz.config_schema.backup."""
+def read_settings(root: Path, doc: schema.KustoszToml | None = None) -> BackupSettings | None:
+    """``[backup]`` of the vault's kustosz.toml (``doc``: of the settings serve runs on instead,
+    its last good copy or defaults: kustosz.config_fallback); None when there is none. What it
+    may hold and its defaults: kustosz.config_schema.backup."""
     path = root / CONFIG_NAME
-    try:
-        data = schema.parse(path)
-    except ConfigError:
-        return None  # read_config reports a broken file; this is not the place
-    table = schema.table("backup", data, path, root)
+    if doc is not None:
+        table = doc.backup
+    else:
+        try:
+            data = schema.parse(path)
+        except ConfigError:
+            return None  # read_config reports a broken file; this is not the place
+        table = schema.table("backup", data, path, root)
     if table is None:
         return None
     return BackupSettings((root / table.folder).resolve(), parse_at(table.at),
@@ -113,7 +117,7 @@ def finished(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
 
 
-_STAMP = re.compile(r"^\d{8}T\d{6}Z$")
+_STAMP = re.compile(r"^\d{8}T\d{6}Z\Z")
 
 
 def _remove_unfinished(folder: Path) -> None:
@@ -219,7 +223,9 @@ def run_backups(vault: Vault, stop: threading.Event,
                 journal.ship(vault)
                 shipped = now.timestamp()
             try:
-                settings = read_settings(vault.root)
+                # the file refused at the start: the schedule of the settings in force
+                on = vault.config.doc if vault.in_force.kind != "file" else None
+                settings = read_settings(vault.root, on)
             except ConfigError as exc:
                 _raise(vault, FAILED, f"Kopie zapasowe nie są wykonywane: {exc.pl or exc}")
                 settings = None

@@ -67,6 +67,7 @@ from kustosz.db.engine import sqlite_url
 from kustosz.db.models import AuditEntry, Deletion, Hold, Recording
 from kustosz.errors import KustoszError
 from kustosz.fsutil import fsync_dir, syncfs
+from kustosz.installation_layout import office_of
 from kustosz.keys import office_key
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
@@ -99,7 +100,18 @@ def pg_env(url: str) -> dict[str, str]:
     options = u.query.get("options")
     if options:
         env["PGOPTIONS"] = options if isinstance(options, str) else " ".join(options)
+    # An installation's office logs in with the password in its own passfile (issue 67,
+    # installation/pg_scope.py): without it pg_dump asked the server with no password.
+    for param, var in _LIBPQ_ENV.items():
+        given = u.query.get(param)
+        if given:
+            env[var] = given if isinstance(given, str) else given[-1]
     return env
+
+
+# The URL's libpq parameters that pg_dump and pg_restore take from the environment alike.
+_LIBPQ_ENV = {"passfile": "PGPASSFILE", "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT",
+              "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT"}
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
@@ -257,7 +269,17 @@ def media_in(vault: Vault, with_media: bool) -> str | dict[str, str]:
     s3 = vault.config.s3
     if s3 is None or with_media:
         return "backup"
-    return {"kind": "s3", "endpoint": s3.endpoint, "bucket": s3.bucket}
+    where = {"kind": "s3", "endpoint": s3.endpoint, "bucket": s3.bucket}
+    if s3.prefix:  # the office's part of a shared bucket (issue 67); absent: all of it
+        where["prefix"] = s3.prefix
+    return where
+
+
+def bucket_place(where: dict[str, str]) -> str:
+    """A manifest's media_in bucket as people read it: endpoint/bucket, and the office's
+    prefix when it has one."""
+    return f"{where['endpoint']}/{where['bucket']}" + \
+        (f"/{where['prefix']}" if where.get("prefix") else "")
 
 
 def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
@@ -290,7 +312,10 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         "format": FORMAT, "id": backup_id, "made_at": made_at.isoformat(),
         "finished_at": (made_at + (datetime.now(UTC) - started)).isoformat(),
         "vault": str(vault.root),
-        "office": vault.policy.office_name, **db, "files": files, "media": listed,
+        "office": vault.policy.office_name, **db,
+        # An installation's office: which one (None: a single office's vault, as every backup
+        # made before installations). A restore into an installation checks it.
+        "installation": office_of(vault.root), "files": files, "media": listed,
         "media_in": where,
         "extra": extra, **facts,
         # The journal as it stands now, under the HMAC: a restore refuses one shorter.
@@ -432,7 +457,7 @@ def _record_made(vault: Vault, dest: Path, backup_id: str, finished_at: str,
     with vault.transaction() as s:
         audit(s, actor, "backup.made", str(dest), {
             "id": backup_id, "media": len(listed), "bytes": total, "linked": report.linked,
-            "media_in": where if where == "backup" else f"{where['endpoint']}/{where['bucket']}",
+            "media_in": where if isinstance(where, str) else bucket_place(where),
             "copied": report.copied, "base": str(base) if base else None,
             "problems": len(report.problems)})
 

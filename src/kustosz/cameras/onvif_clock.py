@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ SETTINGS = {"ntp": "SetNTP (serwer czasu urzędu)", "time": "SetSystemDateAndTim
 # A check asks each camera at most three bounded calls (5 s each); the loop's allowance holds
 # a round of many cameras with room to spare: it beats between cameras.
 ALLOWANCE_S = 120.0
+RELOAD_LOOK_S = 30.0  # how soon a reloaded clock_check_minutes is looked at
 
 
 @dataclass(frozen=True)
@@ -215,12 +217,11 @@ def run_camera_clocks(vault: Vault, stop: threading.Event,
     """`kustosz serve`'s loop: every ONVIF camera's clock on start and every
     [cameras] clock_check_minutes; a database away waits, a camera away is its own alert."""
     progress = progress_of(vault).loop("camera-clocks", ALLOWANCE_S)
-    config = vault.config.cameras
     away = False
     while not stop.is_set():
         progress.beat()
         try:
-            check_all(vault, config, stop, progress.beat, refuse)
+            check_all(vault, vault.config.cameras, stop, progress.beat, refuse)
             away = False
         except Exception as exc:
             if not is_database_away(exc):
@@ -228,7 +229,14 @@ def run_camera_clocks(vault: Vault, stop: threading.Event,
             elif not away:
                 away = True
                 log.warning("the cameras' clock check waits: the database is away")
-        progress.wait(stop, config.clock_check_minutes * 60 if not away else 30.0)
+        checked = time.monotonic()
+        # [cameras] as in force now: a reload (serve_reload) that changes the interval
+        # counts from the last check, not after the old interval ran out
+        while not stop.is_set():
+            every = 30.0 if away else vault.config.cameras.clock_check_minutes * 60
+            left = checked + every - time.monotonic()
+            if left <= 0 or progress.wait(stop, min(left, RELOAD_LOOK_S)):
+                break
     progress.forget()
 
 

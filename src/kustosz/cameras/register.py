@@ -8,6 +8,7 @@ is only shown through `camera_rows(..., may_see_locations=True)`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -23,11 +24,12 @@ from kustosz.cameras.rules import (
     DEFAULT_SEGMENT_SECONDS,
     RtspAddress,
     StartGate,
-    check_forbidden_zone,
     check_may_record,
-    check_purpose,
+    check_place,
+    check_purposes,
     check_segment_seconds,
     check_zone_kind,
+    check_zone_name,
     parse_rtsp_url,
     start_gate,
 )
@@ -46,12 +48,15 @@ from kustosz.errors import InputError, KustoszError, NotFound
 from kustosz.index.sources import add_source, get_source
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
-from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
+from kustosz.policy.video import VideoRules
 from kustosz.states import RecorderState
 
 # What a demo camera's address starts with: ffmpeg makes the picture itself, not a camera
 # (add_simulated_camera; the recorder reads it without RTSP: ingest.camera.command).
 SIMULATED_PREFIX = "lavfi:"
+# A demo camera's sub-stream: the same picture, lighter (ingest.camera.command), watched live
+# as an ONVIF camera's live-view profile is (web.media_live_sub, issue 65 item 5).
+SIMULATED_SUB = f"{SIMULATED_PREFIX}sub-stream"
 HIDDEN = "(ukryte — tajemnica pracodawcy)"
 
 
@@ -86,9 +91,15 @@ def get_site(session: Session, name: str) -> Site:
     return site
 
 
-def add_zone(session: Session, site_name: str, name: str, kind: str, actor: str) -> Zone:
-    check_zone_kind(kind)
+def add_zone(session: Session, site_name: str, name: str, kind: str, actor: str,
+             policy: Policy | None = None) -> Zone:
+    """Register a zone of ``kind`` (built-in, or the office's own where ``policy`` declares
+    it: policy.video); a name that says it is a place of another kind with rules of its own
+    is refused."""
+    video = policy.video if policy is not None else VideoRules()
+    check_zone_kind(kind, video)
     name = _name(name, "zone name")
+    check_zone_name(name, kind, video)
     site = get_site(session, site_name)
     if session.execute(select(Zone.id).where(Zone.site_id == site.id, Zone.name == name)).first():
         raise InputError(f"site {site_name!r} already has a zone named {name!r}",
@@ -117,7 +128,8 @@ class CameraSpec:
     site: str
     zone: str
     url: str
-    purpose: str
+    # One code or several (policy.video purposes in force), in the order the register lists them.
+    purposes: str | Sequence[str]
     notice_date: date | None = None
     signage_date: date | None = None
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
@@ -128,6 +140,11 @@ class CameraSpec:
     # Given apart from the URL (the CLI reads it from a file or an environment variable);
     # a URL may still carry one when it comes from code, never both.
     password: str | None = field(default=None, repr=False)
+
+    @property
+    def purpose_codes(self) -> tuple[str, ...]:
+        given = [self.purposes] if isinstance(self.purposes, str) else list(self.purposes)
+        return tuple(p.strip() for p in given)
 
 
 def _address(spec: CameraSpec) -> RtspAddress:
@@ -149,12 +166,13 @@ def _address(spec: CameraSpec) -> RtspAddress:
 def add_camera(session: Session, policy: Policy, spec: CameraSpec, actor: str) -> Camera:
     """Register a camera; every check runs before anything is written."""
     address = _address(spec)
-    check_purpose(spec.purpose, policy.video)
+    purposes = check_purposes(spec.purpose_codes, policy.video)
     segment = check_segment_seconds(spec.segment_seconds)
     zone = get_zone(session, spec.site, spec.zone)
-    check_forbidden_zone(zone.kind, spec.unrecognisable_reason, spec.representatives_consent,
-                         video=policy.video)
-    return _insert_camera(session, policy, spec, zone, address, segment, actor)
+    check_place(zone.kind, purposes, spec.unrecognisable_reason, spec.representatives_consent,
+                video=policy.video)
+    return _insert_camera(session, policy, replace(spec, purposes=purposes), zone, address,
+                          segment, actor)
 
 
 def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zone,
@@ -166,7 +184,7 @@ def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zon
     source.max_duration_s = max(source.max_duration_s, segment)
     override = (spec.start_override_reason or "").strip() or None
     camera = Camera(
-        source_id=source.id, zone_id=zone.id, purpose=spec.purpose, url=address.url,
+        source_id=source.id, zone_id=zone.id, purposes=list(spec.purpose_codes), url=address.url,
         rtsp_user=address.user, segment_seconds=segment,
         rtsp_password=None if address.password is None else
         secrets_of(session).seal(address.password, RTSP_PASSWORD),
@@ -178,7 +196,8 @@ def _insert_camera(session: Session, policy: Policy, spec: CameraSpec, zone: Zon
     session.add(camera)
     session.flush()
     details: dict[str, Any] = {
-        "url": address.url, "credentials": address.user is not None, "purpose": spec.purpose,
+        "url": address.url, "credentials": address.user is not None,
+        "purposes": list(spec.purpose_codes),
         "zone": zone.id, "zone_kind": zone.kind, "segment_seconds": segment,
         "notice_date": spec.notice_date, "signage_date": spec.signage_date}
     audit(session, actor, "camera.add", spec.name, details)
@@ -280,10 +299,13 @@ def camera_rows(session: Session, policy: Policy, may_see_locations: bool,
         offset = offsets.get(source.id)
         out.append({
             "name": source.name, "enabled": source.enabled, "url": camera.url,
-            "purpose": camera.purpose, "purpose_pl": PURPOSES[camera.purpose],
+            "purposes": list(camera.purposes),
+            "purpose_pl": "; ".join(policy.video.purpose(p).text for p in camera.purposes),
+            "purposes_cited": [policy.video.purpose(p).cited for p in camera.purposes],
+            "purposes_text": [policy.video.purpose(p).text for p in camera.purposes],
             "site": site.name if may_see_locations else HIDDEN,
             "zone": zone.name if may_see_locations else HIDDEN,
-            "zone_kind": ZONE_KINDS[zone.kind] if may_see_locations else HIDDEN,
+            "zone_kind": policy.video.kind(zone.kind).name if may_see_locations else HIDDEN,
             "segment_seconds": camera.segment_seconds,
             "notice_date": camera.notice_date, "signage_date": camera.signage_date,
             "may_record": gate.may_record, "start_rule": gate.reason,
@@ -310,7 +332,9 @@ def device_facts(device: CameraDevice) -> dict[str, Any]:
             "clock_consent_by": device.clock_consent_by, "ntp_server": device.ntp_server}
 
 
-def zone_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]:
+def zone_rows(session: Session, may_see_locations: bool, policy: Policy | None = None
+              ) -> list[dict[str, Any]]:
+    video = policy.video if policy is not None else VideoRules()
     if not may_see_locations:
         return []
     rows = session.execute(select(Zone, Site).join(Site, Site.id == Zone.site_id)
@@ -318,7 +342,7 @@ def zone_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]
     counts = dict(session.execute(select(Camera.zone_id, func.count()).group_by(Camera.zone_id))
                   .all())
     return [{"site": site.name, "zone": zone.name, "kind": zone.kind,
-             "kind_pl": ZONE_KINDS[zone.kind], "cameras": counts.get(zone.id, 0)}
+             "kind_pl": video.kind(zone.kind).name, "cameras": counts.get(zone.id, 0)}
             for zone, site in rows]
 
 
@@ -329,15 +353,24 @@ def site_rows(session: Session, may_see_locations: bool) -> list[dict[str, Any]]
             for s in session.execute(select(Site).order_by(Site.name)).scalars()]
 
 
+def live_view_url(camera: Camera, device: CameraDevice | None) -> str | None:
+    """Where the camera's live view comes from, without credentials: the sub-stream of the
+    live-view profile it was added over ONVIF with, a demo camera's lighter picture, or None
+    (the live view then plays the recorded main stream)."""
+    if device is not None and device.live_url:
+        return device.live_url
+    return SIMULATED_SUB if camera.url.startswith(SIMULATED_PREFIX) else None
+
+
 def add_simulated_camera(session: Session, policy: Policy, name: str, site: str, zone: str,
                          segment_seconds: float, actor: str) -> Camera:
     """A demo camera: the demo's picture (with a tone) instead of an RTSP URL. Not
     reachable from the CLI's `cameras add`, which accepts rtsp:// only."""
     zone_row = get_zone(session, site, zone)
-    check_purpose("property", policy.video)
-    check_forbidden_zone(zone_row.kind, None, None, video=policy.video)
+    purposes = check_purposes(policy.video.purposes[:1], policy.video)  # its first purpose
+    check_place(zone_row.kind, purposes, None, None, video=policy.video)
     today = datetime.now(UTC).astimezone(policy.timezone).date()  # the office's day
-    spec = CameraSpec(name, site, zone, f"{SIMULATED_PREFIX}testsrc2", "property",
+    spec = CameraSpec(name, site, zone, f"{SIMULATED_PREFIX}testsrc2", purposes,
                       notice_date=today, signage_date=today, segment_seconds=segment_seconds,
                       start_override_reason="kamera demonstracyjna (obraz testowy)")
     return _insert_camera(session, policy, spec, zone_row,
@@ -382,7 +415,7 @@ def recorder_notes(session: Session, policy: Policy,
                 note = gate_of(camera, policy, now).reason_pl
             else:
                 try:
-                    check_may_record(zone.kind, camera.purpose, camera.unrecognisable_reason,
+                    check_may_record(zone.kind, camera.purposes, camera.unrecognisable_reason,
                                      camera.representatives_consent, video=policy.video)
                     note = ("zapisanego hasła kamery nie da się odczytać — wprowadź je "
                             "ponownie")
@@ -427,7 +460,7 @@ def latest_onvif_offsets(session: Session) -> dict[int, tuple[float, datetime]]:
     return _latest(session, CameraClockReading)
 
 
-REGISTER_COLUMNS = ["Kamera", "Budynek", "Strefa", "Cel (art. 22² § 1 Kp)",
+REGISTER_COLUMNS = ["Kamera", "Budynek", "Strefa", "Cele (podstawa prawna)",
                     "Urządzenie (producent, model)", "Nr seryjny", "Oprogramowanie, MAC",
                     "Adres ONVIF", "Powiadomienie, oznakowanie", "Nagrywa"]
 REGISTER_WIDTHS = [0.9, 0.8, 1.1, 1.3, 1.2, 1.0, 1.45, 1.6, 1.45, 1.0]
@@ -444,7 +477,7 @@ def register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
         d = r["device"] or {}
         out.append([
             r["name"] + ("" if r["enabled"] else " (wyłączona)"), r["site"],
-            f"{r['zone']} ({r['zone_kind']})", r["purpose_pl"],
+            f"{r['zone']} ({r['zone_kind']})", "; ".join(r["purposes_cited"]),
             f"{d['make']} {d['model']}" if d else "dodana adresem RTSP",
             d.get("serial") or "—",
             ", ".join(x for x in (d.get("firmware"), d.get("mac")) if x) or "—",

@@ -1,31 +1,36 @@
-"""What Kodeks pracy art. 22² and the office's own regulation ask of a camera, as data and
-small checks.
+"""What the statutes and the office's own regulation ask of a camera, as small checks: one
+rule for every caller (the CLI, the pages, the API, the recorder).
 
-Art. 22² §1: the closed list of purposes; each office's regulation names its own subset
-(policy.video.purposes: 000 §1.1, 002 zał.5 §2, 003 §2). §2: no monitoring of sanitary rooms,
-changing rooms, canteens and smoking rooms unless it is necessary for a purpose of §1 and people
-there are made unrecognisable (§1¹: rooms made available to a company trade union never);
-sanitary rooms also need the prior consent of the trade union or
-the employees' representatives. An office's regulation may exclude rooms outright
-(policy.video.excluded_zones: 000 §1.3, 003 §1.2, which also names social rooms); the Code's
-exception does not open those. §7: employees are told no later than 2 weeks before monitoring
-starts; §9: monitored places are marked no later than one day before it starts.
+Purposes: each camera serves one or more of the purposes the office's policy puts in force
+(policy.video: the employer's four of Kodeks pracy art. 22² § 1, the public-order purposes of
+art. 9a u.s.g. and art. 4b u.s.p., a school's of art. 108a p.o., the office's own). Places: a
+statute's rule for a kind of place (policy.video_law) applies when the camera's purposes rest
+on that statute, the Code's always (every office employs people): art. 22² § 1¹ closes union
+rooms, § 2 opens sanitary rooms, changing rooms, canteens and smoking rooms only where necessary
+and people are unrecognisable (sanitary rooms also with the representatives' consent); art. 9a
+ust. 2 u.s.g. (and art. 4b u.s.p.) close those and social rooms outright; art. 108a ust. 3
+p.o. a school's rooms unless necessary and unrecognisable; a care home's residents' and medical
+rooms no law opens. An office's regulation may exclude more outright (policy.video
+excluded_zones: 000 §1.3, 003 §1.2); no exception opens those. §7: employees are told no later
+than 2 weeks before monitoring starts; §9: monitored places are marked no later than one day
+before it starts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from kustosz.errors import InputError
-from kustosz.policy.video_law import BANNED_ZONE_KINDS, FORBIDDEN_ZONE_KINDS, PURPOSES, ZONE_KINDS
+from kustosz.errors import FieldError, InputError
+from kustosz.policy.video_law import LAWS, folded
 
 if TYPE_CHECKING:
-    from kustosz.policy.model import VideoRules
+    from kustosz.policy.video import VideoRules
 
 NOTICE_DAYS = 14  # art. 22² §7: "nie później niż 2 tygodnie przed jego uruchomieniem"
 SIGNAGE_DAYS = 1  # art. 22² §9: "nie później niż jeden dzień przed jego uruchomieniem"
@@ -38,36 +43,70 @@ DEFAULT_SEGMENT_SECONDS = 10.0
 MAX_SEGMENT_SECONDS = 600.0
 
 
-def check_purpose(purpose: str, video: VideoRules) -> str:
-    """A purpose of art. 22² §1 that the office's own regulation names (policy.video)."""
-    if purpose not in PURPOSES:
-        raise InputError(f"purpose {purpose!r} is not one of Kodeks pracy art. 22² §1: "
-                         f"{', '.join(PURPOSES)}",
-                         pl=f"Cel „{purpose}” nie jest żadnym z celów z art. 22² §1 Kodeksu "
-                            f"pracy: {'; '.join(PURPOSES.values())}.")
+def check_purposes(purposes: Sequence[str], video: VideoRules) -> tuple[str, ...]:
+    """One or more purposes the office's policy puts in force (policy.video), each once."""
     if not video.purposes:
-        raise InputError(f"this office's regulation provides no video monitoring "
+        raise FieldError("purposes", f"this office's regulation provides no video monitoring "
                          f"({video.purposes_clause}); an office that adds it sets "
                          "video.purposes (and retention.camera) in kustosz.toml",
                          pl=f"Regulamin urzędu nie przewiduje monitoringu wizyjnego "
                             f"({video.purposes_clause}); urząd, który go wprowadza, określa "
                             "jego cele (video.purposes) i okres przechowywania nagrań "
                             "(retention.camera) w kustosz.toml.")
-    if purpose not in video.purposes:
-        raise InputError(f"purpose {purpose!r} is not a purpose of this office's video "
-                         f"monitoring ({video.purposes_clause}): {', '.join(video.purposes)}",
-                         pl=f"Cel „{PURPOSES[purpose]}” nie jest celem monitoringu wizyjnego "
-                            f"określonym w regulaminie urzędu ({video.purposes_clause}); "
-                            f"dozwolone: {'; '.join(PURPOSES[p] for p in video.purposes)}.")
-    return purpose
+    chosen = tuple(dict.fromkeys(p.strip() for p in purposes if p.strip()))
+    allowed = "; ".join(f"{p.code} ({p.cited})" for p in video.in_force())
+    if not chosen:
+        raise FieldError("purposes", "a camera needs at least one purpose: "
+                         f"{', '.join(video.purposes)}",
+                         pl=f"Kamera musi mieć co najmniej jeden cel monitoringu; dozwolone: "
+                            f"{allowed}.")
+    bad = [p for p in chosen if p not in video.purposes]
+    if bad:
+        raise FieldError(
+            "purposes", f"purpose {', '.join(map(repr, bad))} is not a purpose of this office's "
+            f"video monitoring ({video.purposes_clause}): {', '.join(video.purposes)}",
+            pl=f"Cel {', '.join(f'„{video.purpose(b).text}”' for b in bad)} nie jest celem "
+               f"monitoringu wizyjnego określonym w regulaminie urzędu "
+               f"({video.purposes_clause}); dozwolone: {allowed}.")
+    return chosen
 
 
-def check_zone_kind(kind: str) -> str:
-    if kind not in ZONE_KINDS:
-        raise InputError(f"zone kind {kind!r} is unknown; use one of {', '.join(ZONE_KINDS)}",
-                         pl=f"Nieznany rodzaj strefy „{kind}”; dostępne: "
-                            f"{', '.join(ZONE_KINDS.values())}.")
+def check_zone_kind(kind: str, video: VideoRules) -> str:
+    """A kind a new zone may be registered as (built-in or the office's own)."""
+    known = video.kinds.get(kind)
+    if known is None or not known.offered:
+        offered = video.offered()
+        why = (f"zone kind {kind!r} is ambiguous: say whether the entrance is inside or outside "
+               "the building (entrance_inside, entrance_outside)" if known else
+               f"zone kind {kind!r} is unknown")
+        why_pl = (f"Rodzaj strefy „{known.name}” jest niejednoznaczny: wskaż, czy wejście jest "
+                  "wewnątrz, czy na zewnątrz budynku" if known else
+                  f"Nieznany rodzaj strefy „{kind}”")
+        raise FieldError("kind", f"{why}; use one of {', '.join(k.code for k in offered)}",
+                         pl=f"{why_pl}; dostępne: "
+                            + "; ".join(f"{k.code} ({k.name})" for k in offered) + ".")
     return kind
+
+
+def check_zone_name(name: str, kind: str, video: VideoRules) -> None:
+    """Refuse a zone whose name says it is a place of a kind with a rule of its own while it
+    is registered as another ("pokój mieszkalny 12" as an ordinary room): the rule would
+    exist only on paper."""
+    name_f = folded(name)
+    for other in video.kinds.values():
+        if other.code == kind or not (other.exclusions or video.excluded(other.code)):
+            continue
+        said = next((n for n in other.names
+                     if name_f == folded(n) or name_f.startswith(folded(n) + " ")), None)
+        if said is not None:
+            chosen = video.kind(kind).name
+            raise FieldError(
+                "name", f"zone {name!r} is named as a place of kind {other.code} ({said!r}), "
+                f"which has rules of its own; register it as {other.code}, or name it for what "
+                "it is",
+                pl=f"Nazwa strefy „{name}” wskazuje na rodzaj „{other.name}”, dla którego "
+                   f"obowiązują szczególne zasady monitoringu, a nie na „{chosen}”: zarejestruj "
+                   f"ją jako {other.code} albo nazwij ją zgodnie z tym, czym jest.")
 
 
 def check_segment_seconds(value: float) -> float:
@@ -79,55 +118,70 @@ def check_segment_seconds(value: float) -> float:
     return float(value)
 
 
-def check_forbidden_zone(kind: str, unrecognisable_reason: str | None,
-                         representatives_consent: str | None, *, video: VideoRules) -> None:
-    """Refuse a camera in a room the office's regulation excludes outright, and one in a room
-    of art. 22² §2 unless the Code's conditions are recorded."""
-    label = ZONE_KINDS.get(kind, kind)
-    if kind in BANNED_ZONE_KINDS:
-        raise InputError(
-            f"a camera in a zone of kind {kind} ({label}) is refused outright: Kodeks pracy "
-            "art. 22² §1¹ excludes rooms made available to a company trade union from "
-            "monitoring, with no exception",
-            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona bez wyjątków: art. 22² "
-               "§1¹ Kodeksu pracy wyłącza z monitoringu pomieszczenia udostępnione zakładowej "
-               "organizacji związkowej.")
-    if kind in video.excluded_zones:
-        raise InputError(
-            f"a camera in a zone of kind {kind} ({label}) is refused outright: the office's "
-            f"regulation excludes such rooms from monitoring ({video.excluded_clause}); the "
-            "Labour Code's exception (art. 22² §2: people made unrecognisable, the "
-            "representatives' consent) does not apply",
-            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona bez wyjątków: regulamin "
-               f"urzędu wyłącza takie pomieszczenia z monitoringu ({video.excluded_clause}). "
-               "Wyjątek z art. 22² §2 Kodeksu pracy (obraz uniemożliwiający rozpoznanie osób, "
-               "zgoda przedstawicieli pracowników) nie ma tu zastosowania.")
-    if kind not in FORBIDDEN_ZONE_KINDS:
+def check_place(kind: str, purposes: Sequence[str], unrecognisable_reason: str | None,
+                representatives_consent: str | None, *, video: VideoRules) -> None:
+    """Refuse a camera where the office's regulation or a statute that governs it closes the
+    place outright, and where a statute opens it only on conditions not recorded."""
+    zone = video.kind(kind)
+    if kind not in video.kinds:
+        raise FieldError(
+            "zone", f"a camera in a zone of kind {kind} is refused: the policy in force does not "
+            "declare that kind, so whether monitoring is allowed there is unknown",
+            pl=f"Kamera w strefie rodzaju „{kind}” jest niedozwolona: zasady urzędu nie "
+               "określają już tego rodzaju, więc nie wiadomo, czy monitoring jest tam dozwolony "
+               "(zadeklaruj go w [video.zone_kinds] albo przenieś kamerę do innej strefy).")
+    if video.excluded(kind):
+        raise FieldError(
+            "zone", f"a camera in a zone of kind {kind} ({zone.name}) is refused outright: the "
+            f"office's regulation excludes such places from monitoring "
+            f"({video.excluded_clause}); no exception of a statute (people made "
+            "unrecognisable, the representatives' consent) applies",
+            pl=f"Kamera w strefie rodzaju „{zone.name}” jest niedozwolona bez wyjątków: "
+               f"regulamin urzędu wyłącza takie miejsca z monitoringu "
+               f"({video.excluded_clause}). Wyjątek z art. 22² §2 Kodeksu pracy (obraz "
+               "uniemożliwiający rozpoznanie osób, zgoda przedstawicieli pracowników) nie ma "
+               "tu zastosowania.")
+    bases = {b for p in purposes for b in video.purpose(p).bases}
+    rules = [e for e in zone.exclusions if e.applies(bases)]
+    for rule in rules:
+        if rule.outright:
+            because = ("" if rule.always or rule.law == "kp_22_2" else
+                       f" for a camera serving a purpose of {LAWS[rule.law]}")
+            because_pl = ("" if rule.always or rule.law == "kp_22_2" else
+                          f" dla kamery o celu z {LAWS[rule.law]}")
+            raise FieldError(
+                "zone", f"a camera in a zone of kind {kind} ({zone.name}) is refused "
+                f"outright{because}: {rule.cite} excludes such places from monitoring, with no "
+                "exception",
+                pl=f"Kamera w strefie rodzaju „{zone.name}” jest niedozwolona bez wyjątków"
+                   f"{because_pl}: {rule.cite} wyłącza takie miejsca z monitoringu.")
+    if not rules:
         return
+    cites = ", ".join(dict.fromkeys(r.cite for r in rules))
     if not (unrecognisable_reason or "").strip():
-        raise InputError(
-            f"a camera in a zone of kind {kind} ({label}) is refused (Kodeks pracy art. 22² §2); "
-            "it is allowed only if it is necessary for a purpose of §1 and the image makes "
-            "people unrecognisable: record how with --unrecognisable-reason",
-            pl=f"Kamera w strefie rodzaju „{label}” jest niedozwolona (Kodeks pracy art. 22² "
-               "§2); dopuszczalna tylko wtedy, gdy jest niezbędna do celu z § 1, a obraz "
+        raise FieldError(
+            "zone", f"a camera in a zone of kind {kind} ({zone.name}) is refused ({cites}); it is "
+            "allowed only if it is necessary for its purpose and the image makes people "
+            "unrecognisable: record how with --unrecognisable-reason",
+            pl=f"Kamera w strefie rodzaju „{zone.name}” jest niedozwolona ({cites}); "
+               "dopuszczalna tylko wtedy, gdy jest niezbędna do celu monitoringu, a obraz "
                "uniemożliwia rozpoznanie osób — opisz, w jaki sposób.")
-    if kind == "sanitary" and not (representatives_consent or "").strip():
-        raise InputError(
-            "a camera in a sanitary room also needs the prior consent of the trade union or "
-            "the employee representatives (Kodeks pracy art. 22² §2): give "
+    if any(r.consent for r in rules) and not (representatives_consent or "").strip():
+        raise FieldError(
+            "zone", "a camera in a sanitary room also needs the prior consent of the trade union "
+            "or the employee representatives (Kodeks pracy art. 22² §2): give "
             "--representatives-consent",
             pl="Kamera w pomieszczeniu sanitarnym wymaga także uprzedniej zgody zakładowej "
                "organizacji związkowej lub przedstawicieli pracowników (Kodeks pracy art. 22² "
                "§2) — podaj ją.")
 
 
-def check_may_record(kind: str, purpose: str, unrecognisable_reason: str | None,
+def check_may_record(kind: str, purposes: Sequence[str], unrecognisable_reason: str | None,
                      representatives_consent: str | None, *, video: VideoRules) -> None:
-    """Everything about a registered camera's place and purpose that bars it from recording
+    """Everything about a registered camera's place and purposes that bars it from recording
     under the policy in force (a camera registered before the office narrowed its rules)."""
-    check_purpose(purpose, video)
-    check_forbidden_zone(kind, unrecognisable_reason, representatives_consent, video=video)
+    check_purposes(purposes, video)
+    check_place(kind, purposes, unrecognisable_reason, representatives_consent, video=video)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from kustosz.cli.common import (
     actor,
     console,
     data_dir,
-    emit_json,
     err_console,
     fails_cleanly,
     local,
@@ -39,52 +37,33 @@ def init(preset: str = typer.Option(None, "--preset", help=f"One of: {', '.join(
     """Create a vault in the data folder with the rules of an office: a shipped preset, or
     a preset file of its own (checked first, as `kustosz policy check` does: nothing is
     created when it has a problem)."""
-    from kustosz.custody.bundles import fingerprint, office_key
-
     if (preset is None) == (preset_file is None):
         raise InputError("give one of --preset NAME and --preset-file FILE",
                          pl="Podaj jedno z: --preset NAZWA albo --preset-file PLIK.")
-    text = None
-    if preset_file is not None:
-        problems = check_preset_file(preset_file)
-        if problems:
-            report(preset_file, problems, as_json=False)  # exits 1
-        text = preset_file.read_text("utf-8-sig")
+    text = None if preset_file is None else checked_preset(preset_file)
     vault = Vault.init(data_dir(), preset, database_url, actor=actor(), preset_file=text)
-    key = office_key(vault.root)  # made now, so its fingerprint can be recorded on paper
-    console.print(f"Vault created in {vault.root} for [bold]{escape(vault.policy.office_name)}[/] "
-                  f"({f'preset {preset}' if preset else escape(str(preset_file))}).")
-    console.print(f"The office's signing key for copies: Ed25519, fingerprint "
-                  f"{fingerprint(key.public_key())} (export it with: kustosz bundle key).")
+    told_created(vault, f"preset {preset}" if preset else str(preset_file))
     vault.close()
 
 
-@fails_cleanly
-def policy_show(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Show the rules in force (preset plus this office's overrides)."""
-    with open_vault() as vault:
-        p = vault.policy
-        if as_json:
-            emit_json(p.as_dict())
-            return
-        console.print(f"[bold]{p.office_name}[/] (preset {p.preset or '—'})")
-        table = Table("rule", "value")
-        for kind, period in p.retention.items():
-            table.add_row(f"retention of {kind} material",
-                          str(period) if period else "not regulated (sources refused)")
-        table.add_row("request deadline",
-                      f"{p.request_deadline}, after it: {p.after_deadline}"
-                      if p.request_deadline else "none (the regulation sets no deadline)")
-        table.add_row("copy lifetime", f"{p.copy_lifetime} from {p.copy_counted_from}")
-        table.add_row("call recording scope", p.call_scope)
-        table.add_row("disclosure approved by", ", ".join(
-            p.approver_title if a == "head" else p.deputy_title for a in p.approvers))
-        table.add_row("time zone", p.timezone.key)
-        n = p.names  # what documents print inside sentences (office.name_genitive, …)
-        table.add_row("office in sentences", f"od {n.office_gen}; {n.office_in}")
-        table.add_row("head in sentences", f"decyzja {n.approver_gen}; przez {n.approver_acc}")
-        table.add_row("deputy in sentences", f"nieobecność {n.deputy_gen}; przez {n.deputy_acc}")
-        console.print(table)
+def checked_preset(preset_file: Path) -> str:
+    """The text of a preset file that passes `kustosz policy check`; else its findings are
+    told, Polish first, and the command ends with exit status 1 before anything is made."""
+    problems = check_preset_file(preset_file)
+    if problems:
+        report(preset_file, problems, as_json=False)  # exits 1
+    return preset_file.read_text("utf-8-sig")
+
+
+def told_created(vault: Vault, rules: str) -> None:
+    """What `init` says of a new vault: where, for which office, and its signing key."""
+    from kustosz.custody.bundles import fingerprint, office_key
+
+    key = office_key(vault.root)  # made now, so its fingerprint can be recorded on paper
+    console.print(f"Vault created in {vault.root} for [bold]{escape(vault.policy.office_name)}[/] "
+                  f"({escape(rules)}).")
+    console.print(f"The office's signing key for copies: Ed25519, fingerprint "
+                  f"{fingerprint(key.public_key())} (export it with: kustosz bundle key).")
 
 
 IDENTITY_HELP = ("The witness identity pinned by root (default: /etc/kustosz/"
@@ -229,7 +208,6 @@ def audit_checkpoint() -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
-    policy_app.command("show")(policy_show)
     audit_app.command("verify")(audit_verify)
     audit_app.command("checkpoint")(audit_checkpoint)
     audit_app.command("pin-witness")(audit_pin_witness)

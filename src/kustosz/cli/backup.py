@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,9 @@ from rich.markup import escape
 from kustosz.cli.common import actor, console, err_console, fails_cleanly, open_vault
 from kustosz.cli.progress_bar import StepBar, step_bar
 from kustosz.errors import KustoszError
+
+if TYPE_CHECKING:
+    from kustosz.backup.restore_finish import RestoreReport
 from kustosz.words import count_pl
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +52,7 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
     key, version and hash, copied only with --with-media)."""
     from kustosz.backup.crypto import read_passphrase
     from kustosz.backup.layout import check_empty_writable
-    from kustosz.backup.snapshot import make_backup, note_failure
+    from kustosz.backup.snapshot import bucket_place, make_backup, note_failure
 
     passphrase = read_passphrase(passphrase_file)
     check_empty_writable(to, "backup folder", "Katalog kopii")
@@ -71,10 +74,11 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
                   f"aktywne zabezpieczenia / active holds: {m['counts']['holds_active']}")
     where = m.get("media_in", "backup")
     if where != "backup":
+        place = bucket_place(where)
         console.print(f"  nagrania nie zostały skopiowane: pozostają w kubełku / media not "
-                      f"copied, they stay in the bucket {escape(where['endpoint'])}/"
-                      f"{escape(where['bucket'])} (wersje i skróty w spisie / versions and "
-                      "hashes in the manifest; --with-media: also copy them)")
+                      f"copied, they stay in the bucket {escape(place)} (wersje i skróty "
+                      "w spisie / versions and hashes in the manifest; --with-media: also "
+                      "copy them)")
     if report.gone:
         console.print(f"  usunięte przez czyszczenie w trakcie kopii / deleted by the sweep "
                       f"during the backup: {len(report.gone)} (zapisane w / recorded in "
@@ -135,6 +139,11 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                              accept_unchained=accept_unchained)
     console.print(f"Skarbiec odtworzony / vault restored: {escape(str(report.data))} "
                   f"(kopia / backup {report.backup_id} z / of {report.made_at})")
+    report_restore(report)
+
+
+def report_restore(report: RestoreReport) -> None:
+    """What a restore did and what its checks found (exit 1 when they failed)."""
     console.print(f"  usunięcia zapisane po kopii / deletions recorded after the backup: "
                   f"{report.deletions_known}; zastosowane / applied: "
                   f"{report.deletions_applied} — materiał usunięty przez czyszczenie nie "

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from kustosz.audit import append as audit
+from kustosz.cameras.codecs import browser_plays
 from kustosz.cameras.onvif_register import ProfileChoice
 from kustosz.cameras.register import (
     CameraSpec,
@@ -43,7 +44,7 @@ from kustosz.cli.secret_input import (
 from kustosz.db.cameras import Camera, CameraDevice, Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
 from kustosz.errors import InputError
-from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
+from kustosz.policy.video_law import ZONE_KINDS
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
@@ -94,11 +95,34 @@ def sites_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @fails_cleanly
 def zones_add(name: str, site: str = typer.Option(..., "--site"),
-              kind: str = typer.Option(..., "--kind", help=", ".join(ZONE_KINDS))) -> None:
+              kind: str = typer.Option(..., "--kind", help=", ".join(
+                  k for k, v in ZONE_KINDS.items() if v.offered) + ", or a kind the office's "
+                  "policy declares ([video.zone_kinds]; `kustosz zones kinds` lists them)")
+              ) -> None:
     """Register a zone of a site; its kind decides whether a camera may be there."""
     with open_vault() as vault, vault.transaction() as s:
-        add_zone(s, site, name, kind, actor())
-    console.print(f"zone {name} ({ZONE_KINDS[kind]}) added to {site}")
+        add_zone(s, site, name, kind, actor(), vault.policy)
+        label = vault.policy.video.kind(kind).name
+    console.print(f"zone {name} ({label}) added to {site}")
+
+
+@fails_cleanly
+def zones_kinds(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The kinds a zone may be of, and whether this office's cameras may be there."""
+    with open_vault() as vault:
+        video = vault.policy.video
+    kinds = video.offered()
+    if as_json:
+        emit_json([{"kind": k.code, "name": k.name, "place": k.place, "own": k.own,
+                    "excluded": video.excluded(k.code),
+                    "statutes": sorted({e.cite for e in k.exclusions})} for k in kinds])
+        return
+    table = Table("kind", "name", "place", "cameras")
+    for k in kinds:
+        rule = ("refused (the office's regulation)" if video.excluded(k.code) else
+                "; ".join(sorted({e.cite for e in k.exclusions})) or "allowed")
+        table.add_row(k.code, k.name, k.place, rule)
+    console.print(table)
 
 
 @fails_cleanly
@@ -106,7 +130,7 @@ def zones_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List zones (camera locations: the view is audited)."""
     with open_vault() as vault:
         with vault.reading() as s:
-            rows = zone_rows(s, may_see_locations=True)
+            rows = zone_rows(s, True, vault.policy)
         _locations_viewed(vault, "zones")
     if as_json:
         emit_json(rows)
@@ -138,7 +162,9 @@ def cameras_add(
                                          help="With --onvif: watch the recorded stream live."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.5, max=60.0,
                                   help="With --onvif: seconds to wait for each answer."),
-    purpose: str = typer.Option(..., "--purpose", help=", ".join(PURPOSES)),
+    purpose: list[str] = typer.Option(..., "--purpose", help="A purpose in force under the "
+                                      "office's policy (repeat for several; `kustosz policy "
+                                      "show --json` lists them under video)."),
     notice_date: str = typer.Option(None, "--notice-date",
                                     help="Day employees were notified (YYYY-MM-DD)."),
     signage_date: str = typer.Option(None, "--signage-date",
@@ -167,7 +193,8 @@ def cameras_add(
         given = ", ".join(k for k, v in onvif_only.items() if v is not None)
         raise InputError(f"{given}: only with --onvif (with --url the user name is in the URL)")
     if onvif is not None:
-        spec = CameraSpec(name, site, zone, "", purpose, _date(notice_date, "--notice-date"),
+        spec = CameraSpec(name, site, zone, "", tuple(purpose),
+                          _date(notice_date, "--notice-date"),
                           _date(signage_date, "--signage-date"), segment_seconds,
                           unrecognisable, consent, start_override, retention)
         add_by_onvif(spec, onvif, user, password_file, password_env,
@@ -179,13 +206,14 @@ def cameras_add(
                          "--url and the password in --password-file FILE or --password-env "
                          "VARIABLE")
     password = camera_password(password_file, password_env)
-    spec = CameraSpec(name, site, zone, url, purpose, _date(notice_date, "--notice-date"),
+    spec = CameraSpec(name, site, zone, url, tuple(purpose), _date(notice_date, "--notice-date"),
                       _date(signage_date, "--signage-date"), segment_seconds, unrecognisable,
                       consent, start_override, retention, password=password)
     with open_vault() as vault, vault.transaction() as s:
         camera = add_camera(s, vault.policy, spec, actor())
         shown = camera.url
-    console.print(f"camera {name} added ({shown}, purpose: {PURPOSES[purpose]})")
+        said = "; ".join(vault.policy.video.purpose(p).text for p in camera.purposes)
+    console.print(f"camera {name} added ({shown}, purposes: {said})")
 
 
 @fails_cleanly
@@ -279,7 +307,7 @@ def status_rows(vault: Vault) -> list[dict[str, Any]]:
             "since": st.since.isoformat() if st else None,
             "message": st.message if st else "kustosz serve has not run this camera yet",
             "codec": st.codec if st else None,
-            "browser_playable": (st.codec == "h264") if st and st.codec else None,
+            "browser_playable": browser_plays(st.codec) if st and st.codec else None,
             "updated_at": st.updated_at.isoformat() if st else None,
             "last_segment_end": last[source.id].isoformat() if source.id in last else None,
             "open_gap_since": gap.start_at.isoformat() if gap else None,
@@ -325,6 +353,7 @@ def register(app: typer.Typer) -> None:
     sites_app.command("list")(sites_list)
     zones_app.command("add")(zones_add)
     zones_app.command("list")(zones_list)
+    zones_app.command("kinds")(zones_kinds)
     cameras_app.command("add")(cameras_add)
     cameras_app.command("list")(cameras_list)
     cameras_app.command("password")(cameras_password)

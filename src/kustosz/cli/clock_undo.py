@@ -37,7 +37,7 @@ def redating_store(vault: Any, credentials: Path | None) -> Any:
     """The store as the re-dating identity sees it (``credentials``), or None: the vault's own
     (the local folder, where no lock needs re-dating)."""
     from kustosz.errors import FieldError
-    from kustosz.storage.s3 import S3Storage, limits_of, read_credentials
+    from kustosz.storage.s3 import object_store, read_credentials
 
     if credentials is None:
         return None
@@ -47,9 +47,8 @@ def redating_store(vault: Any, credentials: Path | None) -> Any:
                          "not needed",
                          pl="Nagrania nie są w magazynie obiektów: --credentials nie jest "
                             "potrzebne.")
-    store = S3Storage(s3.endpoint, s3.bucket, read_credentials(credentials),
-                      vault.root / "tmp", region=s3.region, ca_file=s3.ca_file,
-                      limits=limits_of(s3))
+    # the vault's own store (its prefix too), with the re-dating identity's credentials
+    store = object_store(s3, vault.root, credentials=read_credentials(credentials))
     store.prepare()
     return store
 

@@ -20,9 +20,9 @@ import typer
 from kustosz import __version__
 
 # The command modules, in the order their commands are listed in `kustosz --help`.
-MODULES = ("admin", "material", "custody", "retention", "demo", "phones", "cameras",
+MODULES = ("admin", "material", "custody", "retention", "demo_cmd", "phones", "cameras",
            "custody_docs", "monitoring", "endpoints", "secrets_cmd", "accounts", "tls",
-           "doctor", "config_cmd", "policy_cmd", "backup", "report")
+           "doctor", "config_cmd", "policy_cmd", "backup", "report", "offices")
 # A command's first word -> the modules that make it or add to it (their order as in MODULES).
 # tests/test_cli_words.py builds every word from these alone and compares it, command by
 # command and option by option, with the whole program: a module that starts making or
@@ -33,7 +33,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "holds": ("custody",),
     "sweeper": ("retention",), "recover": ("retention",), "storage": ("retention",),
     "clock": ("retention",), "retention": ("retention",),
-    "demo": ("demo",),
+    "demo": ("demo_cmd",),
     "capture": ("phones",), "phones": ("phones",), "calls": ("phones",),
     "serve": ("cameras",), "nodes": ("cameras",), "sites": ("cameras",), "zones": ("cameras",),
     "cameras": ("cameras",), "recorders": ("cameras",),
@@ -44,10 +44,11 @@ WORDS: dict[str, tuple[str, ...]] = {
     "secrets": ("secrets_cmd",), "commission": ("accounts",), "tokens": ("accounts",),
     "tls": ("tls",), "doctor": ("doctor",), "config": ("config_cmd",),
     "backup": ("backup",), "restore": ("backup",), "report": ("report",),
+    "offices": ("offices",),
 }
 # The global options before the first word, and whether each takes a value.
-_GLOBAL = {"--data": True, "--verbose": False, "-v": False, "--version": False,
-           "--help": False}
+_GLOBAL = {"--data": True, "--office": True, "--verbose": False, "-v": False,
+           "--version": False, "--help": False}
 
 
 def _print_version(value: bool) -> None:
@@ -65,7 +66,12 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
     @app.callback()
     def _global(
         data: Path = typer.Option(None, "--data", envvar="KUSTOSZ_DATA",
-                                  help="The vault's data folder (or KUSTOSZ_DATA)."),
+                                  help="The vault's data folder (or KUSTOSZ_DATA); or an "
+                                       "installation's folder, with --office."),
+        office: str = typer.Option(None, "--office", envvar="KUSTOSZ_OFFICE",
+                                   help="The office of an installation that every command "
+                                        "acts for (or KUSTOSZ_OFFICE); needed where it has "
+                                        "several (kustosz offices list)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
         version: bool = typer.Option(False, "--version", is_eager=True,
                                      callback=_print_version,
@@ -74,7 +80,7 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
         from kustosz.cli.common import state
         from kustosz.logs import setup_cli
 
-        state.data = data
+        state.data, state.office = data, office
         setup_cli(verbose)  # text on stderr, secrets and phone numbers masked (kustosz.logs)
 
     for name in modules:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class State:
     data: Path | None = None
+    office: str | None = None  # --office: one office of an installation (issue 67)
 
 
 state = State()
@@ -40,17 +41,24 @@ def actor() -> str:
 
 
 def data_dir() -> Path:
+    """The vault the command acts on: --data, or in an installation (a folder holding
+    installation.toml) the office --office names, or its only one; several offices and no
+    --office are refused, never a default (kustosz.installation.registry.resolve)."""
+    from kustosz.installation.registry import resolve
+
     if state.data is None:
         raise InputError("no data folder: pass --data DIR or set KUSTOSZ_DATA",
                          pl="Nie podano folderu danych: dodaj --data FOLDER albo ustaw "
                             "KUSTOSZ_DATA.")
-    return state.data
+    return resolve(state.data, state.office)
 
 
 @contextmanager
-def open_vault(offline: bool = False) -> Iterator[Vault]:
-    """``offline``: the vault's files only (Vault.offline); the caller connects it."""
-    vault = Vault.offline(data_dir()) if offline else Vault.open(data_dir(), actor=actor())
+def open_vault(offline: bool = False, fallback: bool = False) -> Iterator[Vault]:
+    """``offline``: the vault's files only (Vault.offline, with its ``fallback``: serve's
+    start); the caller connects it."""
+    vault = Vault.offline(data_dir(), fallback) if offline else \
+        Vault.open(data_dir(), actor=actor())
     try:
         yield vault
     finally:
@@ -83,21 +91,33 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def refused(exc: KustoszError) -> NoReturn:
+    """A refusal of something brought from outside (a bundle's ZIP, kustosz.zipread): the
+    Polish words first, for the person who received it, then the English; exit status 2."""
+    err_console.print(f"[bold red]odrzucono:[/] {escape(exc.pl or str(exc))}", markup=True,
+                      soft_wrap=True)
+    err_console.print(f"[bold red]refused:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def fails_cleanly(fn: F) -> F:
-    """Turn our errors into one line on stderr (and the Polish words, where the error has
-    them, on a second) and exit status 2. The texts are escaped: a message naming
-    "[backup]" or a folder "kopia [1]" is shown as it is, not read as rich markup."""
+    """Turn our errors into the Polish words on stderr, then the English on a second line
+    (one line where the error has no Polish of its own), and exit status 2. The texts are
+    escaped: a message naming "[backup]" or a folder "kopia [1]" is shown as it is, not read
+    as rich markup."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except KustoszError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
-                              soft_wrap=True)
+            # Polish first: the office's people read the first line (the standard for every
+            # text they read); the English follows for the maintainer and the log.
             if exc.pl and exc.pl != str(exc):
                 err_console.print(f"[bold red]błąd:[/] {escape(exc.pl)}", markup=True,
                                   soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             if not is_database_away(exc):
@@ -105,10 +125,10 @@ def fails_cleanly(fn: F) -> F:
             # Issue 27: a database away is no crash of ours; one line, and the exit status a
             # supervisor reads as "try again later" (systemd restarts serve with back-off).
             reason = str(getattr(exc, "orig", exc) or type(exc).__name__).splitlines()[0]
-            err_console.print(f"[bold red]error:[/] the database is not reachable: "
-                              f"{escape(reason)}", markup=True, soft_wrap=True)
             err_console.print("[bold red]błąd:[/] baza danych jest niedostępna; spróbuj "
                               "ponownie później.", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] the database is not reachable: "
+                              f"{escape(reason)}", markup=True, soft_wrap=True)
             raise typer.Exit(DATABASE_AWAY_EXIT) from None
 
     return wrapper  # type: ignore[return-value]

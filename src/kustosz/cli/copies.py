@@ -18,6 +18,7 @@ from kustosz.cli.common import (
     fails_cleanly,
     local,
     open_vault,
+    refused,
 )
 from kustosz.cli.requests import parse_day
 from kustosz.custody import bundles, papers, registers
@@ -32,8 +33,11 @@ from kustosz.documents.clauses import clause_data
 from kustosz.documents.sign import sign_data
 from kustosz.errors import FieldError, InputError
 from kustosz.kinds import CLAUSED, SourceKind
+from kustosz.report.bundle import DRAFT_KIND
+from kustosz.report.verify import DRAFT_PROBLEM
 from kustosz.states import CopyState
 from kustosz.vault import Vault
+from kustosz.zipread import ZipRefused
 
 copies_app = typer.Typer(no_args_is_help=True, help="Copies (kopie nagrań) as evidence bundles.")
 bundle_app = typer.Typer(no_args_is_help=True, help="Evidence bundles: verify offline.")
@@ -230,7 +234,12 @@ def bundle_verify(path: Path, key: Path = typer.Option(None, "--key",
         if not key.is_file():
             raise InputError(f"no such key file: {key}")
         public = bundles.load_public(key.read_bytes(), str(key))
-    verdict = bundles.verify_bundle(path, public, password)
+    try:
+        verdict = bundles.verify_bundle(path, public, password)
+    except ZipRefused as exc:
+        refused(exc)
+    if verdict.kind == DRAFT_KIND:  # a draft report verifies as nothing but a draft
+        verdict.ok, verdict.problems = False, [DRAFT_PROBLEM, *verdict.problems]
     if not verdict.ok:
         for problem in verdict.problems:
             err_console.print(f"FAILED: {problem}")

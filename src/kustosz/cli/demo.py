@@ -12,16 +12,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kustosz.cli.common import console, fails_cleanly, local, state
-from kustosz.custody.holds import place_hold
-from kustosz.index.sources import add_source, get_source
-from kustosz.ingest.files import ingest_file
+from kustosz.access.bootstrap import FIRST_ADMIN
+from kustosz.cli import demo_past
+from kustosz.cli.common import console, local
+from kustosz.index.sources import add_source
 from kustosz.kinds import SourceKind, by_action
 from kustosz.policy import Policy, load_policy, preset_names
 from kustosz.retention import run_sweep
 from kustosz.vault import Vault
 
 MARKER = ".kustosz-demo"
+# The marker's text once the showcase is whole: a demo started again goes on with that folder
+# (a folder whose making was cut short is made again).
+MADE = "throw-away demo vault made by `kustosz demo`"
 DEMO_PORT = 8470
 
 
@@ -47,16 +50,24 @@ phone = "3 months"
 """
 
 
-def _fresh_vault(root: Path, preset: str) -> Vault:
+def _made(root: Path) -> bool:
+    try:
+        return (root / MARKER).read_text().startswith(MADE)
+    except OSError:
+        return False
+
+
+def _fresh_vault(root: Path, preset: str, overrides: str = "") -> Vault:
     if root.exists():
         if not (root / MARKER).exists():
             raise typer.BadParameter(f"{root} exists and is not a demo folder; pick another")
         shutil.rmtree(root)
     vault = Vault.init(root, preset, actor="demo")
-    (root / MARKER).write_text("throw-away demo vault; `kustosz demo` recreates it\n")
-    if vault.policy.retention.get(SourceKind.PHONE) is None:
+    (root / MARKER).write_text("throw-away demo vault, being made; `kustosz demo` makes it "
+                               "again\n")
+    if overrides or vault.policy.retention.get(SourceKind.PHONE) is None:
         config = root / "kustosz.toml"
-        config.write_text(config.read_text() + DEMO_OVERRIDES)
+        config.write_text(config.read_text() + (overrides or DEMO_OVERRIDES))
         vault.close()
         vault = Vault.open(root, actor="demo")
     return vault
@@ -117,22 +128,32 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _demo_people(vault: Vault) -> str:
-    """The demo's accounts (one shared password, not one-time: a newcomer switches between
-    them) and a year's authorisation for the viewer over every camera and phone line."""
+def _new_password(vault: Vault) -> str:
+    """One new password shared by the demo's accounts (not one-time: a newcomer switches
+    between them), set at each start: a demo started again prints one that works."""
     from kustosz.access import accounts, passwords
+    from kustosz.access.users import get_user
+
+    password = passwords.one_time_password()
+    with vault.transaction() as s:
+        for login in demo_people(vault.policy):
+            accounts.set_password(s, get_user(s, login), password, "demo", check=False)
+    return password
+
+
+def _demo_people(vault: Vault) -> str:
+    """The demo's accounts and a year's authorisation for the viewer over every camera and
+    phone line: live view too (the demo camera's sub-stream, issue 65 item 5)."""
     from kustosz.access.authorisations import issue
     from kustosz.access.users import add_user
 
-    password = passwords.one_time_password()
     now = datetime.now(UTC)
     with vault.transaction() as s:
         for login, (name, roles, title) in demo_people(vault.policy).items():
-            user = add_user(s, login, name, roles, "demo",
-                            title=title or vault.policy.approver_title)
-            accounts.set_password(s, user, password, "demo", check=False)
+            add_user(s, login, name, roles, "demo", title=title or vault.policy.approver_title)
+    password = _new_password(vault)
     with vault.transaction() as s:
-        actions = ["playback", "listening", "calls"]
+        actions = ["live", "playback", "listening", "calls"]
         issue(s, holder="przegladajacy", actions=actions, sources=[],
               source_kinds=[k.value for k in SourceKind if any(k in by_action(a)
                                                               for a in actions)],
@@ -150,45 +171,57 @@ def _demo_people(vault: Vault) -> str:
     return password
 
 
-@fails_cleanly
-def demo(preset: str = typer.Option(default_preset(), "--preset"),
-         serve: bool = typer.Option(True, "--serve/--no-serve",
-                                    help="Go on recording (Ctrl-C stops) after the showcase."),
-         port: int = typer.Option(DEMO_PORT, "--port", envvar="KUSTOSZ_WEB_PORT",
-                                  help="Port of the web app on 127.0.0.1.")) -> None:
-    """The product on a throw-away vault: sample material, a hold and a sweep, a simulated
-    camera and phone line, then `serve` until Ctrl-C."""
-    root = state.data or Path("demo-data")
-    if serve and not _port_is_free("127.0.0.1", port):
-        # Before anything is made: a demo without its web app leaves a newcomer with neither
-        # an address nor an account.
-        raise typer.BadParameter(
-            f"port {port} na 127.0.0.1 jest zajęty (może działa już inne demo) / port {port} "
-            f"is taken (another demo running?); podaj inny / choose another: "
-            f"kustosz demo --port {port + 1}", param_hint="--port")
-    vault = _fresh_vault(root, preset)
-    console.print(f"[bold]Demo vault[/] in {root} — {vault.policy.office_name} "
-                  f"(preset {preset})")
-    with vault.transaction() as s:
-        for name in ("hol-parter", "wejscie-glowne"):
-            add_source(s, vault.policy, name, SourceKind.CAMERA, "demo")
+def run_single(root: Path, preset: str | None, serve: bool, port: int, fresh: bool) -> None:
+    """The single office's demo in ``root`` (`kustosz demo` without --gmina)."""
+    if _made(root) and not fresh:
+        _go_on(root, preset, serve, port)
+        return
+    preset = preset or default_preset()
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as tmp:
         clip = _sample_clip(Path(tmp))
-        with console.status("taking in 40 days of sample material…"):
-            for days_ago in range(0, 40, 3):
-                for name in ("hol-parter", "wejscie-glowne"):
-                    start = now - timedelta(days=days_ago, hours=2)
-                    ingest_file(vault, name, clip, start, start + timedelta(seconds=2),
-                                actor="demo")
-    incident = now - timedelta(days=36, hours=2)
+        with console.status("living through last month: recordings, a request, a viewing…"):
+            vault, password = demo_past.live(lambda: _set_up(root, preset), clip, now,
+                                             load_policy(preset).timezone)
+    console.print(f"[bold]Demo vault[/] in {root} — {vault.policy.office_name} "
+                  f"(preset {preset}), set up on "
+                  f"{local(demo_past.began(now, vault.policy.timezone), vault)}: a clip of each "
+                  "camera every other day since, a police request for hol-parter (decided, "
+                  "copied, handed over; the original held) and a playback for it, a camera "
+                  "outage.")
+    _swept(vault, now)
+    _live_sources(vault, root)
+    made = demo_past.last_months_report(vault, now)
+    if made is not None:
+        console.print(f"Sprawozdanie z rozliczalności za ubiegły miesiąc / last month's "
+                      f"accountability report: [bold]{made}[/] (/reports)", soft_wrap=True)
+    _show_accounts(vault, password)
+    console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "
+                  f"[bold]calls search --number 600100200[/], [bold]recorders status[/], "
+                  f"[bold]audit verify[/].")
+    (root / MARKER).write_text(f"{MADE}; started again, the demo goes on with it; "
+                               "`kustosz demo --fresh` makes it again\n")
+    if serve:
+        _serve(vault, port)
+    vault.close()
+
+
+def _set_up(root: Path, preset: str, overrides: str = "") -> tuple[Vault, str]:
+    """The demo office on its first day (demo_past runs it on the day the past begins);
+    ``overrides``: kustosz.toml lines in place of DEMO_OVERRIDES."""
+    vault = _fresh_vault(root, preset, overrides)
     with vault.transaction() as s:
-        place_hold(s, sources=[get_source(s, "hol-parter")],
-                   start=incident - timedelta(minutes=30), end=incident + timedelta(minutes=30),
-                   basis="Wniosek Komendy Powiatowej Policji (demo)", case_ref="KPP-123/26",
-                   actor="demo")
-    console.print("Hold placed on hol-parter around an incident 36 days ago (police request).")
+        for name in demo_past.CAMERAS:
+            add_source(s, vault.policy, name, SourceKind.CAMERA, "demo")
+    return vault, _demo_people(vault)
+
+
+def _swept(vault: Vault, now: datetime) -> None:
+    """Today's sweep, shown: what it deleted, and what a hold keeps past its period."""
     report = run_sweep(vault, now, actor="demo")
+    if not report.deleted and not report.kept_by_hold:
+        console.print("Today's sweep: nothing past its period (each night's sweep kept up).")
+        return
     table = Table("what", "source", "recorded (local)", "why")
     for item in sorted(report.deleted, key=lambda i: (i["start"], i["source"])):
         table.add_row("[red]deleted[/]", item["source"],
@@ -198,22 +231,52 @@ def demo(preset: str = typer.Option(default_preset(), "--preset"),
                       local(item["start"], vault),
                       f"past its period, but hold {', '.join(map(str, item['holds']))} covers it")
     console.print(table)
-    _live_sources(vault, root)
-    password = _demo_people(vault)
+
+
+def _show_accounts(vault: Vault, password: str) -> None:
+    from kustosz.access.users import ROLE_SHORT
+
     console.print(f"Konta demonstracyjne / demo accounts — hasło każdego / everyone's "
                   f"password: [bold]{password}[/]")
     people = Table("login", "rola / role", "osoba / person")
-    from kustosz.access.users import ROLE_SHORT
-
     for login, (name, roles, _title) in demo_people(vault.policy).items():
         people.add_row(login, ", ".join(ROLE_SHORT.get(r, r) for r in roles), name)
     console.print(people)
-    console.print(f"Look around: [bold]kustosz --data {root} recordings list[/], "
-                  f"[bold]calls search --number 600100200[/], [bold]recorders status[/], "
-                  f"[bold]audit verify[/].")
-    if serve:
-        _serve(vault, port)
-    vault.close()
+
+
+def _go_on(root: Path, preset: str | None, serve: bool, port: int) -> None:
+    """The demo folder made before, as it was left: its recordings, requests, copies and
+    accounts — whatever the newcomer did — are kept; only the shared password is new."""
+    vault = Vault.open(root, actor="demo")
+    try:
+        if preset and preset != vault.policy.preset:
+            raise typer.BadParameter(
+                f"{root} to demo regulaminu {vault.policy.preset}; inny regulamin tylko od "
+                f"nowa / {root} is a demo of preset {vault.policy.preset}; another preset "
+                f"starts over: kustosz demo --fresh --preset {preset}", param_hint="--preset")
+        console.print(f"[bold]Demo vault[/] in {root}, as it was left — "
+                      f"{vault.policy.office_name} (preset {vault.policy.preset}); "
+                      "[bold]kustosz demo --fresh[/] starts over.")
+        _show_accounts(vault, _new_password(vault))
+        if _has_admin(vault):  # else serve's banner prints its one-time password, as at first
+            console.print(f"{FIRST_ADMIN}: hasło jak dotąd; nowe jednorazowe / as before; a new "
+                          f"one-time one: [bold]kustosz --data {root} users reset "
+                          f"{FIRST_ADMIN}[/]", soft_wrap=True)
+        if serve:
+            _serve(vault, port)
+    finally:
+        vault.close()
+
+
+def _has_admin(vault: Vault) -> bool:
+    from kustosz.access.users import get_user
+    from kustosz.errors import NotFound
+
+    with vault.reading() as s:
+        try:
+            return get_user(s, FIRST_ADMIN).active
+        except NotFound:
+            return False
 
 
 def _live_sources(vault: Vault, root: Path) -> None:
@@ -230,23 +293,18 @@ def _live_sources(vault: Vault, root: Path) -> None:
 
 
 def _serve(vault: Vault, port: int) -> None:
-    import signal
-    import threading
+    import logging
 
     from kustosz.cli.serve import run_serve
+    from kustosz.cli.serve_stop import serve_signals
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The reload's line (what was put in force, what waits): a newcomer trying the documented
+    # `kill -HUP` sees what it did, as serve's journal says it.
+    logging.getLogger("kustosz.cli.serve_reload").setLevel(logging.INFO)
     console.print("[bold]kustosz serve[/] is recording kamera-demo; new 4-second segments "
-                  "appear in `recordings list`. Ctrl-C stops.")
-    try:
+                  "appear in `recordings list`. Ctrl-C stops; `kill -HUP` reloads kustosz.toml.")
+    with serve_signals() as stop:  # exactly serve's: SIGTERM, Ctrl-C, SIGHUP
         # soft_wrap: the one-time password's line whole, however narrow the terminal
         run_serve(vault, stop, web=("127.0.0.1", port),
                   announce=lambda text: console.print(text, soft_wrap=True))
-    except KeyboardInterrupt:
-        stop.set()
     console.print("demo stopped")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)

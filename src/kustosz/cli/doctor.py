@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,22 +25,15 @@ from typing import Any
 import typer
 
 from kustosz.cli.common import data_dir, emit_json, fails_cleanly
+from kustosz.cli.doctor_accessibility import check_accessibility
+from kustosz.cli.doctor_check import FAIL, OK, UNKNOWN, WARN, Check
 from kustosz.config import VaultConfig, read_config
 from kustosz.errors import ConfigError, KustoszError
 from kustosz.vault import Vault, _absolute
 
-OK, WARN, FAIL, UNKNOWN = "OK", "WARN", "FAIL", "UNKNOWN"
 TLS_WARN_DAYS = 30
 FORECAST_WARN_DAYS = 30
 CLOCK_COMMAND = ("timedatectl", "show", "-p", "NTPSynchronized", "--value")
-
-
-@dataclass(frozen=True)
-class Check:
-    check: str
-    status: str  # OK | WARN | FAIL | UNKNOWN
-    detail: str  # what was found and, unless OK, what to do about it (one line)
-    pl: str = ""  # the same in Polish, where an office worker must act on it
 
 
 def _one_line(text: str) -> str:
@@ -584,7 +577,7 @@ def send_tests(vault: Vault, now: datetime) -> list[Check]:
             secrets = read_key(vault.root)
         except KustoszError:
             secrets = None
-    for name, channel in build(effective(vault).channels, secrets).items():
+    for name, channel in build(effective(vault).channels, secrets, vault).items():
         try:
             channel.send(msg)
         except ChannelError as exc:
@@ -612,18 +605,11 @@ def _serving(vault: Vault | None) -> tuple[dict[str, Any] | None, Callable[[str]
 
 
 def check_config(root: Path) -> Check:
-    """`kustosz config check` of the data folder's kustosz.toml: every table and key."""
-    from kustosz.config_schema import CONFIG_NAME, check_file
+    """`kustosz config check` of the data folder's kustosz.toml, and what a serve running now
+    runs on when that is not the file (its last good copy, defaults: config_in_force)."""
+    from kustosz.config_in_force import config_state
 
-    problems = check_file(root / CONFIG_NAME, root)
-    if not problems:
-        return Check("config", OK, f"{CONFIG_NAME} matches the schema",
-                     f"{CONFIG_NAME} jest zgodny ze schematem")
-    more = f" (+{len(problems) - 1} more: kustosz config check)" if len(problems) > 1 else ""
-    more_pl = f" (i {len(problems) - 1} więcej: kustosz config check)" \
-        if len(problems) > 1 else ""
-    return Check("config", FAIL, _one_line(problems[0].text("en")) + more,
-                 _one_line(problems[0].text("pl")) + more_pl)
+    return Check("config", *config_state(root))
 
 
 def run_checks(root: Path, send_test: bool = False, now: datetime | None = None) -> list[Check]:
@@ -654,7 +640,7 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
                 checks.extend(send_tests(vault, now))
             checks.append(check_witness(config))
             checks.append(check_witness_identity(config, root))
-            checks.append(check_allowlist(vault))
+            checks += [check_allowlist(vault), check_accessibility(vault.policy)]
             if config.s3 is not None:
                 checks.append(check_object_store(config))
                 checks.append(check_delete_rights(config, root))
@@ -668,8 +654,7 @@ def run_checks(root: Path, send_test: bool = False, now: datetime | None = None)
             checks.append(check_backup(root, vault, now))
             vault.close()
     else:
-        checks.append(check_witness(config))
-        checks.append(check_witness_identity(config, root))
+        checks += [check_witness(config), check_witness_identity(config, root)]
         checks.append(check_backup(root, None, now))
     return checks
 
@@ -682,9 +667,9 @@ def doctor(
                                         "channel and report each result."),
 ) -> None:
     """Check this deployment (file modes, TLS, clock, free space, alert channels, audit
-    witness, allow-list, backup; on an object store, who may delete, and no SeaweedFS filer,
-    master or volume server open to this machine's accounts) and say what to fix.
-    Changes nothing in the vault. Exit status 1 when a check FAILs."""
+    witness, allow-list, accessibility statement, backup; on an object store, who may
+    delete, and no SeaweedFS filer, master or volume server open to this machine's accounts)
+    and say what to fix. Changes nothing in the vault. Exit status 1 when a check FAILs."""
     checks = run_checks(data_dir(), send_test=send_test)
     failed = any(c.status == FAIL for c in checks)
     if as_json:

@@ -23,6 +23,7 @@ from kustosz.holds.coverage import held_map
 from kustosz.index.expiry import period_for
 from kustosz.index.sources import add_source, get_source, list_sources
 from kustosz.ingest.files import ingest_file
+from kustosz.ingest.length import end_of
 from kustosz.kinds import SourceKind
 from kustosz.states import RecordingState
 
@@ -114,11 +115,17 @@ def sources_disable(name: str) -> None:
 @fails_cleanly
 def ingest_one(source: str, path: Path,
                start: str = typer.Option(..., "--start", help="ISO time with zone."),
-               end: str = typer.Option(None, "--end", help="ISO time with zone.")) -> None:
-    """Take in one file as material recorded at that time."""
+               end: str = typer.Option(None, "--end", help="ISO time with zone (default: "
+                                       "the start plus the file's own length).")) -> None:
+    """Take in one file as material recorded at that time; a video or a call without --end
+    lasts as long as the file does (refused when its length cannot be read)."""
     t0 = parse_time(start, "--start")
     t1 = parse_time(end, "--end") if end else None
     with open_vault() as vault:
+        if t1 is None and path.is_file():  # its own length ends it (issue 66 item 5)
+            with vault.reading() as s:
+                kind = get_source(s, source).kind
+            t1 = end_of(kind, path, t0)
         rec = ingest_file(vault, source, path, t0, t1, actor=actor())
         assert rec.sha256 is not None  # stored or waiting in the spool: hashed either way
         console.print(f"recording {rec.id}: {path.name} from {local(rec.start_at, vault)}, "

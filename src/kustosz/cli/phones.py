@@ -244,7 +244,7 @@ def phones_status(name: str, as_json: bool = typer.Option(False, "--json")) -> N
         table.add_row("enabled", "yes" if st.enabled else "no")
         table.add_row("legal basis", st.settings.get("legal_basis") or "—")
         table.add_row("purpose", st.settings.get("purpose") or "—")
-        table.add_row("scope (policy)", vault.policy.call_scope)
+        table.add_row("scope (policy)", str(vault.policy.call_scope))
         table.add_row("spool", st.settings["spool"])
         table.add_row("call records", st.settings["cdr"])
         table.add_row("stored", str(st.stored))
@@ -341,7 +341,7 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
         times = {"start": rec.start_at, "end": rec.end_at, "expires": rec.expires_at}
         info = {"recording_id": recording_id,
                 **{k: v.isoformat() if v else None for k, v in times.items()},
-                "caller": call.caller, "callee": call.callee,
+                "caller": call.caller_shown, "callee": call.callee_shown,
                 "direction": call.direction, "disposition": call.disposition,
                 "no_cdr": call.no_cdr, "uniqueid": call.uniqueid, "size": rec.size,
                 "sha256": rec.sha256, "meta": rec.meta}

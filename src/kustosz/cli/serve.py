@@ -16,7 +16,6 @@ import contextlib
 import functools
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from kustosz import config_in_force as in_force
 from kustosz import jobs
 from kustosz.alerts import unclean_stop
 from kustosz.alerts.notifier import run_notifier
@@ -40,10 +40,11 @@ from kustosz.cli.serve_stop import (
     AFTER_PARTS_S,
     END_S,
     NOTE_S,
-    STOP_WITHIN_S,
     Stop,
     close_clock,
+    flush_output,
     run_within,
+    serve_signals,
     stop_all,
     stop_deadline,
     stop_jobs,
@@ -51,6 +52,10 @@ from kustosz.cli.serve_stop import (
     stop_recorders,
     time_left,
 )
+
+# Set by serve_signals (serve, demo): kustosz.cli.main then ends the process at once
+# (`end_process`), not through the interpreter's teardown.
+from kustosz.cli.serve_stop import ENDS_PROCESS as ENDS_PROCESS
 from kustosz.clock import ClockWatch
 from kustosz.cluster.settings import ClusterSettings, read_settings
 from kustosz.db.outage import Backoff, is_database_away
@@ -68,7 +73,7 @@ from kustosz.ingest.upload_queue import (
     queue_of,
     use_folder,
 )
-from kustosz.logs import check_format, read_format
+from kustosz.logs import check_format
 from kustosz.logs import setup as setup_logs
 from kustosz.report.monthly import run_monthly
 from kustosz.retention import recover
@@ -165,8 +170,7 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
     # The database asked every few seconds on a path of its own: an outage reaches a person
     # from memory (alerts.without_database) and /metrics (kustosz_database_up).
     watch = watch_database(vault)
-    watching = threading.Thread(target=watch.run, args=(stop,), name="database-watch",
-                                daemon=True)
+    watching = threading.Thread(target=watch.run, args=(stop,), name="database-watch", daemon=True)
     watching.start()
     if not vault.connected and not _wait_for_database(vault, stop, pool, watch, watchdog,
                                                       progress):
@@ -202,14 +206,14 @@ def _run_serve(vault: Vault, stop: threading.Event, ffmpeg: str | None,
             serve_reload.step(vault, progress, MAIN_ALLOWANCE_S)  # SIGHUP: kustosz.toml again
             following.step(pool.reconcile)
     finally:
-        _stop_serve(vault, stop, watchdog, sealing, threads, server, listeners, pool,
-                    clock_watch)
+        _stop_serve(vault, stop, watchdog, sealing, threads, server, listeners, pool, clock_watch)
 
 
 def _recover(vault: Vault, stop: threading.Event, pool: RecorderPool,
              unclean: dict[str, Any] | None) -> ClockWatch | None:
     """Start-up recovery, with the clock watched from before it; the clock watch, or None
     when a stop came during it (the watch closed)."""
+    in_force.tell(vault)  # on the file, its last good copy or defaults (config_in_force)
     seen = unclean_stop.last_alive(vault) if unclean is not None else None  # before the watch
     # Before recovery takes spooled segments in and before the first sweep: a clock moved
     # while serve was stopped is found first (issue 27 item 7 b; kustosz.clock.watch).
@@ -330,7 +334,7 @@ def _wait_for_database(vault: Vault, stop: threading.Event, pool: RecorderPool,
                 loop.wait(stop, 1.0)
                 continue
             try:
-                vault.connect(actor())
+                in_force.connect(vault, actor())
             except Exception as exc:
                 if not is_database_away(exc):
                     raise
@@ -357,13 +361,12 @@ def _connect_if_there(vault: Vault) -> None:
     """Open the vault with its database as every verb does; a database away leaves it
     unconnected, and run_serve waits for it recording (`_wait_for_database`)."""
     try:
-        vault.connect(actor())
+        in_force.connect(vault, actor())
     except Exception as exc:
         if not is_database_away(exc):
             raise
         log.error("the database is not reachable at start (%s); serve records from the last "
                   "camera register known and waits for it", type(exc).__name__)
-
 
 
 class Following:
@@ -497,6 +500,7 @@ def _join_nodes(vault: Vault, settings: ClusterSettings,
 def _recover_node(vault: Vault, stop: threading.Event, node: str, pool: NodePool,
                   uploads: UploadQueue) -> bool:
     """This node's start-up recovery; False when a stop came during it."""
+    in_force.tell(vault)  # on the file, its last good copy or defaults (config_in_force)
     # Only what this node left: other nodes' intakes may be under way right now.
     done = {"spooled_segments": pool.recover(stop),
             "pending_intakes": recover_pending(vault, older_than=datetime.now(UTC)
@@ -504,8 +508,7 @@ def _recover_node(vault: Vault, stop: threading.Event, node: str, pool: NodePool
             "upload_queue_leftovers": uploads.clean()}
     log.info("node %s: start-up recovery: %s", node, done)
     if stop.is_set():
-        log.info("node %s: stopped during start-up recovery; the next start finishes it",
-                 node)
+        log.info("node %s: stopped during start-up recovery; the next start finishes it", node)
         return False
     return True
 
@@ -703,19 +706,13 @@ def _note_serving(vault: Vault, web: tuple[str, int] | None, tls: Tls | None = N
         log.exception("could not record what the web app serves")
 
 
-LAST_RESORT_S = 0.5
-# serve ran in this process: kustosz.cli.main ends the process as soon as the command returns
-# (`end_process`), not through the interpreter's teardown.
-ENDS_PROCESS = threading.Event()
-
-
 def end_process(code: object) -> NoReturn:
     """End the process now, with the status ``SystemExit(code)`` would give. serve has stopped
     what it ran (or left it to end with the process); the interpreter's own teardown after it
     is skipped. That teardown joins every pool thread a part left behind (concurrent.futures
     at exit) and collects the heap module by module — a CPU-bound second or two for serve's
     modules, and over 10 s after "stopped" on a machine loaded beside it (2 cores, load 12:
-    issue 27's fresh-clone run), where `_last_resort` cannot cut it short: no daemon thread
+    issue 27's fresh-clone run), where `last_resort` cannot cut it short: no daemon thread
     runs once the teardown began. What the teardown would flush is flushed here."""
     if code is None:
         status = 0
@@ -725,31 +722,8 @@ def end_process(code: object) -> NoReturn:
         with contextlib.suppress(Exception):
             print(code, file=sys.stderr)
         status = 1
-    _flush_output()
+    flush_output()
     os._exit(status)
-
-
-def _flush_output() -> None:
-    for handler in logging.getLogger().handlers:
-        with contextlib.suppress(Exception):
-            handler.flush()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-
-
-def _last_resort(after: float) -> None:
-    """SIGTERM ends serve within 10 s in every state (issue 27 item 5), also where a part does
-    not heed the stop: start-up recovery, a thread waiting for a silent database, the
-    interpreter joining a worker pool at exit. What such a part leaves is the next start's
-    recovery (invariant 5), as after a crash."""
-    time.sleep(after)
-    busy = sorted(t.name for t in threading.enumerate()
-                  if t is not threading.current_thread() and t.is_alive())
-    log.warning("stopping: still busy %.1f s after the signal (%s); exiting now, the next "
-                "start recovers what they leave", after, ", ".join(busy))
-    _flush_output()
-    os._exit(0)
 
 
 def web_settings(vault: Vault, tls_cert: Path | None, tls_key: Path | None,
@@ -799,25 +773,14 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
     recordings and run the retention sweep; stop with Ctrl-C or SIGTERM."""
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("kustosz").setLevel(logging.INFO)
-    ENDS_PROCESS.set()
-    stop = Stop()
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping the recorders", signum)
-        if not stop.is_set():
-            threading.Thread(target=_last_resort, args=(STOP_WITHIN_S + LAST_RESORT_S,),
-                             name="stop-deadline", daemon=True).start()
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, serve_reload.on_signal)  # reload
     say: Callable[..., None] = console.print
     undo_logs: Callable[[], None] = lambda: None  # noqa: E731
+    stop: Stop | None = None
     try:
         # Without the database (issue 27): a start during an outage records from the last
         # register known and opens the vault when the database answers (run_serve).
-        with open_vault(offline=True) as vault:
-            fmt = check_format(log_format) if log_format else read_format(vault.root) or "json"
+        with serve_signals() as stop, open_vault(offline=True, fallback=True) as vault:
+            fmt = check_format(log_format) if log_format else vault.config.log_format or "json"
             undo_logs = setup_logs(fmt)
             # Only with KUSTOSZ_TRACEMALLOC_DIR set (a soak, bench/soak_memory.py): else nothing.
             tracemalloc_dump.start_from_env(vault.root)
@@ -825,12 +788,12 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
             # soft_wrap: at 80 columns (the journal) a password or a command is not cut in two
             say = functools.partial(console.print if fmt == "text"
                                     else Console(stderr=True).print, soft_wrap=True)
-            cluster = read_settings(vault.root, node)
+            cluster = read_settings(vault.root, node, vault.config.doc)
             # The database first, as every verb opens it: a schema newer than this program is
             # refused before serve says anything. Away: serve records and waits (run_serve);
             # a node records only what its leases give it, which are in the database.
             if cluster.node:
-                vault.connect(actor())
+                in_force.connect(vault, actor())
             else:
                 _connect_if_there(vault)
             # Checked before anything starts: a bad certificate or key stops serve here.
@@ -858,16 +821,15 @@ def serve(ffmpeg: str = typer.Option("wheel", "--ffmpeg", envvar="KUSTOSZ_FFMPEG
                 run_serve(vault, stop, ffmpeg, options, web=(host, port) if port else None,
                           announce=say, tls=tls, trusted_proxies=proxies)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if stop.asked_at is not None:  # the process ends right after (kustosz.cli.main)
+        # the process ends right after (kustosz.cli.main)
+        if stop is not None and stop.asked_at is not None:
             log.info("stopped in %.1f s; the process ends", time.monotonic() - stop.asked_at)
         undo_logs()
     say("stopped")
 
 
 def register(app: typer.Typer) -> None:
-    from kustosz.cli import nodes
+    from kustosz.cli import nodes, serve_installation
 
-    app.command("serve")(serve)
+    app.command("serve")(serve_installation.or_installation(serve))
     nodes.register(app)  # the nodes several serve --node make

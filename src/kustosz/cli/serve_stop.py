@@ -1,5 +1,6 @@
 """How `kustosz serve` stops (issue 14; issue 27 item 5): SIGTERM to exit within
-`STOP_WITHIN_S`, counted from the signal, in every state. The parts get the time up to
+`STOP_WITHIN_S`, counted from the signal, in every state. Its signals (`serve_signals`) are
+installed by every command that runs serve: `serve` and `demo`. The parts get the time up to
 `AFTER_PARTS_S` before the end and stop all at once (`stop_all`); a step that may hang (a
 database that does not answer) runs in a thread of its own and is waited for a bounded time
 (`run_within`); what a part still busy at the deadline leaves is the next start's recovery,
@@ -8,14 +9,19 @@ as after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from kustosz import jobs
+from kustosz.cli import serve_reload
 
 if TYPE_CHECKING:
     from kustosz.clock import ClockWatch
@@ -48,6 +54,60 @@ class Stop(threading.Event):
         if self.asked_at is None:
             self.asked_at = time.monotonic()
         super().set()
+
+
+LAST_RESORT_S = 0.5
+# serve ran in this process: kustosz.cli.main ends the process as soon as the command returns
+# (kustosz.cli.serve.end_process), not through the interpreter's teardown.
+ENDS_PROCESS = threading.Event()
+
+
+@contextlib.contextmanager
+def serve_signals() -> Iterator[Stop]:
+    """serve's signals while it runs, the same wherever serve runs (`kustosz serve`,
+    `kustosz demo`): SIGTERM and SIGINT stop it within STOP_WITHIN_S (`last_resort` after
+    that), SIGHUP reloads kustosz.toml (serve_reload). The previous handlers come back after.
+    Yields the stop to hand to run_serve."""
+    ENDS_PROCESS.set()
+    stop = Stop()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping the recorders", signum)
+        if not stop.is_set():
+            threading.Thread(target=last_resort, args=(STOP_WITHIN_S + LAST_RESORT_S,),
+                             name="stop-deadline", daemon=True).start()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, serve_reload.on_signal)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def flush_output() -> None:
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def last_resort(after: float) -> None:
+    """SIGTERM ends serve within 10 s in every state (issue 27 item 5), also where a part does
+    not heed the stop: start-up recovery, a thread waiting for a silent database, the
+    interpreter joining a worker pool at exit. What such a part leaves is the next start's
+    recovery (invariant 5), as after a crash."""
+    time.sleep(after)
+    busy = sorted(t.name for t in threading.enumerate()
+                  if t is not threading.current_thread() and t.is_alive())
+    log.warning("stopping: still busy %.1f s after the signal (%s); exiting now, the next "
+                "start recovers what they leave", after, ", ".join(busy))
+    flush_output()
+    os._exit(0)
 
 
 def stop_deadline(stop: threading.Event) -> float:

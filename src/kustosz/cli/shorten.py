@@ -45,7 +45,7 @@ def shorten_approve(proposal: int = typer.Argument(..., help="The proposal's num
                     as_json: bool = typer.Option(False, "--json")) -> None:
     """Approve a proposal: re-date the index and shorten each object's retention."""
     from kustosz.retention.shorten import approve
-    from kustosz.storage.s3 import S3Storage, limits_of, read_credentials
+    from kustosz.storage.s3 import object_store, read_credentials
 
     with open_vault() as vault:
         store = None
@@ -58,9 +58,8 @@ def shorten_approve(proposal: int = typer.Argument(..., help="The proposal's num
                                  "--credentials is not needed",
                                  pl="Nagrania nie są w magazynie obiektów: --credentials nie "
                                     "jest potrzebne.")
-            store = S3Storage(s3.endpoint, s3.bucket, read_credentials(credentials),
-                              vault.root / "tmp", region=s3.region, ca_file=s3.ca_file,
-                              limits=limits_of(s3))
+            # the vault's own store (its prefix too), with the re-dating identity's credentials
+            store = object_store(s3, vault.root, credentials=read_credentials(credentials))
             store.prepare()
         done = approve(vault, proposal, by, actor(), store)
     if as_json:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, open_vault
+
+if TYPE_CHECKING:
+    from kustosz.vault import Vault
 
 storage_app = typer.Typer(no_args_is_help=True, help="The object store (S3) of the media.")
 
@@ -14,11 +19,16 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     """List every version in the bucket and name those the index does not know (raises or
     clears the storage_unknown_objects alert; one audit entry), and every indexed version the
     bucket lacks or holds changed (its recording marked missing; the storage_missing_versions
-    alert). Exit 1 when any is found, or any recording is marked missing."""
+    alert). On the local folder: every stored file hashed again against the index, those
+    changed or gone marked missing (the same alert). Exit 1 when any is found, or any
+    recording is marked missing."""
     from kustosz.maintenance.store_check import run_check
     from kustosz.storage.s3 import S3Storage
 
     with open_vault() as vault:
+        if not isinstance(vault.storage, S3Storage):
+            _check_folder(vault, as_json)
+            return
         report = run_check(vault, actor=actor())
         # Only the store's policy keeps the app's credentials from deleting: ask it (a
         # made-up version of a made-up key; nothing created). Review of issue 16, F9.
@@ -62,6 +72,27 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
                           "credentials_file wpisz własny klucz aplikacji, bez prawa usuwania "
                           "ani pomijania blokady (więcej mówi kustosz doctor)")
     if report.problems or app_deletes or report.lost_count or report.marked_missing:
+        raise typer.Exit(1)
+
+
+def _check_folder(vault: Vault, as_json: bool) -> None:
+    from kustosz.maintenance.files_check import run_files_check
+
+    # by hand: as fast as the disk reads (the scheduled run keeps to files_check.RATE)
+    report = run_files_check(vault, actor=actor(), rate=float("inf"))
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        console.print(f"pliki nagrań sprawdzone: {report.checked} ({report.bytes} B); "
+                      f"zmienione lub brakujące: {report.lost_count}; oznaczone w rejestrze "
+                      f"jako brakujące: {report.marked_missing}")
+        console.print(f"media files checked: {report.checked} ({report.bytes} B); changed "
+                      f"or missing: {report.lost_count}; recordings marked missing in the "
+                      f"index: {report.marked_missing}")
+        for lost in report.lost[:20]:
+            console.print(f"  {lost.line_pl()}", markup=False)
+            console.print(f"  {lost.line()}", markup=False)
+    if report.lost_count or report.marked_missing:
         raise typer.Exit(1)
 
 

@@ -33,14 +33,19 @@ def check_name(name: str) -> str:
     return name
 
 
-def read_settings(root: Path, node: str | None = None) -> ClusterSettings:
-    """[cluster] of the data folder's kustosz.toml; ``node`` (--node) wins over its `node`.
-    What the table may hold and its defaults: kustosz.config_schema.cluster."""
-    path = root / CONFIG_NAME
-    try:
-        data = schema.parse(path)
-    except ConfigError:
-        data = {}  # the vault's own reading of the file reports what is wrong with it
-    table = schema.table("cluster", data, path, root)
+def read_settings(root: Path, node: str | None = None,
+                  doc: schema.KustoszToml | None = None) -> ClusterSettings:
+    """[cluster] of the data folder's kustosz.toml (``doc``: of the settings in force, which
+    may be its last good copy: kustosz.config_fallback); ``node`` (--node) wins over its
+    `node`. What the table may hold and its defaults: kustosz.config_schema.cluster."""
+    if doc is not None:
+        table = doc.cluster
+    else:
+        path = root / CONFIG_NAME
+        try:
+            data = schema.parse(path)
+        except ConfigError:
+            data = {}  # the vault's own reading of the file reports what is wrong with it
+        table = schema.table("cluster", data, path, root)
     name = check_name(node) if node else None if node is not None else table.node
     return ClusterSettings(name, table.lease_seconds, table.margin)

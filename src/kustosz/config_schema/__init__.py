@@ -19,7 +19,6 @@ import re
 import tomllib
 import types
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,12 @@ from kustosz.config_schema.cameras import Cameras
 from kustosz.config_schema.cluster import Cluster
 from kustosz.config_schema.custody import Custody
 from kustosz.config_schema.logging import Logging
+from kustosz.config_schema.problems import ConfigProblems, Problem, _with_line, key_lines
+from kustosz.config_schema.refusal import located
 from kustosz.config_schema.retention import Retention
 from kustosz.config_schema.siprec import Siprec
 from kustosz.config_schema.storage import Storage
+from kustosz.config_schema.toml_words import toml_pl
 from kustosz.config_schema.web import Web
 from kustosz.errors import ConfigError
 from kustosz.policy import load_policy
@@ -84,38 +86,6 @@ def _rebuild(_kind: ChannelKind) -> None:
 on_register(_rebuild, _rebuild)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the file: the key's dotted path and what is wrong, both languages."""
-
-    where: str
-    en: str
-    pl: str
-    line: int | None = None
-
-    def text(self, lang: str = "en") -> str:
-        at = (
-            f" (line {self.line})"
-            if lang == "en" and self.line
-            else f" (wiersz {self.line})"
-            if self.line
-            else ""
-        )
-        said = self.en if lang == "en" else self.pl
-        return f"`{self.where}`: {said}{at}" if self.where else f"{said}{at}"
-
-
-class ConfigProblems(ConfigError):
-    """The file has these problems (each with its key's path); a ConfigError like any other."""
-
-    def __init__(self, path: Path | str, problems: list[Problem]) -> None:
-        self.path, self.problems = path, problems
-        en = "\n".join(p.text("en") for p in problems)
-        pl = "\n".join(p.text("pl") for p in problems)
-        sep = " " if len(problems) == 1 else "\n"
-        super().__init__(f"{path}:{sep}{en}", pl=f"{path}:{sep}{pl}")
-
-
 # -- reading the file ---------------------------------------------------------------------
 
 
@@ -126,8 +96,12 @@ def _line_of(raw: bytes, offset: int) -> int:
 def parse(path: Path) -> dict[str, Any]:
     """The file's TOML; a ConfigProblems naming what is wrong (missing, not UTF-8, not TOML:
     a key given twice is one of those, with its line)."""
+    return parse_bytes(read_file(path), path)
+
+
+def read_file(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise ConfigProblems(path, [Problem("", "no such file", "nie ma takiego pliku")]) from None
     except IsADirectoryError:
@@ -135,16 +109,13 @@ def parse(path: Path) -> dict[str, Any]:
             path, [Problem("", "is a folder, not a file", "to katalog, a nie plik")]
         ) from None
     except OSError as exc:
-        raise ConfigProblems(
-            path,
-            [
-                Problem(
-                    "",
-                    f"cannot be read: {exc.strerror}",
-                    f"nie można odczytać pliku: {exc.strerror}",
-                )
-            ],
-        ) from None
+        raise ConfigProblems(path, [Problem("", f"cannot be read: {exc.strerror}",
+                                            f"nie można odczytać pliku: {exc.strerror}")]) from None
+
+
+def parse_bytes(raw: bytes, path: Path | str) -> dict[str, Any]:
+    """The TOML of a file's bytes, read once: what serve keeps as the last good file is
+    exactly what it checked (kustosz.config_keep)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -173,19 +144,17 @@ def parse(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         why = str(exc)
         twice = "overwrite" in why or "already" in why.lower()
-        found = re.search(r"\(at line (\d+), column \d+\)$", why)
-        at = int(found.group(1)) if found else None
+        found = re.search(r"\(at (?:line (\d+), column \d+|end of document)\)$", why)
+        at = int(found.group(1)) if found and found.group(1) else None
         where = f" (line {at})" if at else ""
+        at_pl = f" (wiersz {at})" if at else " (na końcu pliku)" if found else ""
         msg = why[: found.start()].strip() if found else why
         if twice:
             en = f"is not valid TOML: a key or table given twice{where}: {msg}"
-            pl = (
-                f"to nie jest poprawny TOML: klucz albo tabela podana dwa razy"
-                f"{f' (wiersz {at})' if at else ''}"
-            )
+            pl = f"to nie jest poprawny TOML: klucz albo tabela podana dwa razy{at_pl}"
         else:
             en = f"is not valid TOML: {why}"
-            pl = f"to nie jest poprawny TOML{f' (wiersz {at})' if at else ''}: {msg}"
+            pl = f"to nie jest poprawny TOML{at_pl}: {toml_pl(msg)}"
         raise ConfigProblems(path, [Problem("", en, pl)]) from None
 
 
@@ -198,53 +167,16 @@ def validate(data: dict[str, Any], path: Path | str, root: Path | None = None) -
         raise ConfigProblems(path, [_problem(e) for e in exc.errors(include_url=False)]) from None
 
 
-def load(path: Path, root: Path | None = None) -> KustoszToml:
-    data = parse(path)
+def load(path: Path, root: Path | None = None, raw: bytes | None = None) -> KustoszToml:
+    """The file checked; ``raw``: its bytes as already read (else read here)."""
+    data = parse(path) if raw is None else parse_bytes(raw, path)
     try:
         return validate(data, path, root if root is not None else path.parent)
     except ConfigProblems as exc:
-        lines = key_lines(path.read_text("utf-8-sig"))
+        text = raw.decode("utf-8-sig") if raw is not None else path.read_text("utf-8-sig")
+        lines = key_lines(text)
         located = [_with_line(p, lines) for p in exc.problems]
         raise ConfigProblems(path, sorted(located, key=lambda p: p.line or 0)) from None
-
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(
-    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
-    r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
-)
-
-
-def _dotted_key(text: str) -> str:
-    parts = re.findall(r"[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'", text)
-    return ".".join(p.strip("\"'") for p in parts)
-
-
-def key_lines(text: str) -> dict[str, int]:
-    """Where each table and key of the file starts (1-based lines), by its dotted path: what
-    a problem's "where" is shown with. A plain scan; a multi-line string's inner lines may
-    be taken for keys, which only ever adds a wrong line number, never a problem."""
-    out: dict[str, int] = {}
-    prefix = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        header = _HEADER.match(line)
-        if header:
-            prefix = _dotted_key(header.group(1))
-            out.setdefault(prefix, number)
-            continue
-        key = _KEY.match(line)
-        if key:
-            full = f"{prefix}.{_dotted_key(key.group(1))}" if prefix else _dotted_key(key.group(1))
-            out.setdefault(full, number)
-    return out
-
-
-def _with_line(problem: Problem, lines: dict[str, int]) -> Problem:
-    where = re.sub(r"\[\d+\]$", "", problem.where)
-    while where and where not in lines:
-        where = where.rpartition(".")[0]
-    line = lines.get(where) if where else None
-    return Problem(problem.where, problem.en, problem.pl, line)
 
 
 def json_schema() -> dict[str, Any]:
@@ -454,17 +386,8 @@ def _problem(error: ErrorDetails) -> Problem:
     return Problem(where, error["msg"], error["msg"])
 
 
-__all__ = [
-    "CONFIG_NAME",
-    "ConfigProblems",
-    "KustoszToml",
-    "Problem",
-    "json_schema",
-    "json_schema_text",
-    "load",
-    "parse",
-    "validate",
-]
+__all__ = ["CONFIG_NAME", "ConfigProblems", "KustoszToml", "Problem", "json_schema",
+           "json_schema_text", "load", "parse", "parse_bytes", "validate"]
 
 
 def table(name: str, data: dict[str, Any], path: Path | str, root: Path | None = None) -> Any:
@@ -493,6 +416,5 @@ def check_file(path: Path, root: Path | None = None) -> list[Problem]:
     try:
         load_policy(doc.preset or None, doc.policy_overrides())
     except ConfigError as exc:
-        where = "policy" if doc.policy_overrides() else "preset"
-        return [Problem(where, str(exc), exc.pl or str(exc))]
+        return located(exc, path.read_text("utf-8-sig"))
     return []

@@ -162,6 +162,44 @@ class Syslog(Table):
         return _host(value).strip("[]")
 
 
+# The browsers' own push services (Chrome, Edge, Firefox, Safari): a subscription's endpoint
+# must be on one of these or on one kustosz.toml names ([alerts.push] services) — never any
+# address a signed-in person gives, which would make the server POST where they want.
+PUSH_SERVICES = ("fcm.googleapis.com", "updates.push.services.mozilla.com",
+                 "push.services.mozilla.com", "notify.windows.com", "push.apple.com")
+
+
+class Push(Table):
+    contact: str = Field(
+        description='Who runs this vault, told to the push services (VAPID "sub"): '
+                    '"mailto:it@um.example.pl" or an https:// address.')
+    services: list[str] = Field(
+        default_factory=list,
+        description="Push services' host names allowed besides the browsers' own, e.g. an "
+                    "office's own push service in a closed network.")
+    ca_file: str | None = Field(
+        None, min_length=1, description="The office's CA for its own push service.")
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="Each push request's deadline.")
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        if not (value.startswith("mailto:") and mail_address(value[7:])) and \
+                not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+            raise problem(
+                'must be "mailto:" and an e-mail address, or an https:// address',
+                "podaj „mailto:” i adres e-mail (np. mailto:it@um.example.pl) albo adres "
+                "https://")
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        for host in value:
+            _host(host)
+        return [h.strip("[]").lower() for h in value]
+
+
 class AlertKind(Table):
     grace: str | None = Field(
         None, description='How long the cause lasts before the alert is raised, e.g. "2 minutes".'
@@ -271,6 +309,19 @@ class SyslogChannel:
     port: int = Syslog.model_fields["port"].default
 
 
+@dataclass(frozen=True)
+class PushChannel:
+    contact: str  # the VAPID "sub"
+    services: tuple[str, ...] = PUSH_SERVICES  # host names a device's endpoint may be on
+    ca_file: Path | None = None
+    timeout_s: float = 10.0
+
+
+def _push_value(p: Push, _alerts: Any, root: Path) -> PushChannel:
+    return PushChannel(p.contact, PUSH_SERVICES + tuple(p.services),
+                       root / p.ca_file if p.ca_file else None, p.timeout_seconds)
+
+
 def _email_value(e: Email, _alerts: Any, root: Path) -> EmailChannel:
     return EmailChannel(e.host, e.port_or_default, e.sender, tuple(e.to), e.starttls, e.tls,
                         e.user, root / e.password_file if e.password_file else None,
@@ -319,5 +370,11 @@ for _kind in (
     ChannelKind("syslog", "syslog", "syslog", "operations/alerts.md#syslog", Syslog,
                 _syslog_value, "kustosz.alerts.channels:syslog_sender",
                 "kustosz.alerts.channel_forms:SYSLOG"),
+    # the devices of those on duty (issue 65 item 3): its sender tells each what its user's
+    # dashboard says, so it lives with the dashboard's rule (docs/design.md)
+    ChannelKind("push", "powiadomienia w przeglądarce (Web Push)",
+                "browser notifications (Web Push)", "operations/alerts.md#web-push", Push,
+                _push_value, "kustosz.web.alarm_push:sender",
+                "kustosz.alerts.channel_forms:PUSH"),
 ):
     register(_kind)

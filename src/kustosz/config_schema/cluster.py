@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kustosz.config_schema.base import Table, problem
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 DEFAULT_LEASE_S = 15.0
 DEFAULT_MARGIN_S = 5.0
 

@@ -13,13 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kustosz.config_schema import ConfigProblems, Problem, _problem, _with_line, key_lines, parse
+from kustosz.config_schema import ConfigProblems, Problem, _problem, parse
+from kustosz.config_schema.problems import _with_line, key_lines
 from kustosz.errors import ConfigError
 from kustosz.policy.preset_file import check_preset
-from kustosz.policy.schema import PolicyFile, ShapeError
-
-# The key a rule's message names: "policy retention.camera = …", "Zasada documents.x[1] …".
-_NAMED = re.compile(r"policy (?:key )?\[?([a-z_]+(?:\.[\w-]+)*)")
+from kustosz.policy.schema import PolicyFile, ShapeError, named_key
 
 
 def _schema_problems(data: dict[str, Any]) -> list[Problem]:
@@ -42,8 +40,7 @@ def problems_of(data: dict[str, Any]) -> list[Problem]:
     for exc in check_preset(data):
         if isinstance(exc, ShapeError):
             continue  # told above, in the configuration's words
-        named = _NAMED.search(str(exc))
-        out.append(Problem(named.group(1) if named else "", str(exc), exc.pl or str(exc)))
+        out.append(Problem(named_key(exc), str(exc), exc.pl or str(exc)))
     return out
 
 

@@ -21,6 +21,7 @@ DEFAULT_DEADLINE_MIN_RATE = "256 kB"
 S3_KEYS = (
     "endpoint",
     "bucket",
+    "prefix",
     "region",
     "credentials_file",
     "delete_credentials_file",
@@ -32,8 +33,14 @@ S3_KEYS = (
     "deadline_min_rate",
 )
 SECRET_KEYS = ("access_key", "secret_key", "secret")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# Matched whole (fullmatch): "$" alone lets a trailing newline through.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+# One office's part of a bucket shared by an installation's offices (issue 67): one name of
+# lower-case letters, digits and hyphens ending in "/". Nothing that a store could read as a
+# path step ("..", an empty part) nor a second level, so one office's prefix is never inside
+# another's: "urzad/" and "urzad-mops/" share no key.
+S3_PREFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,39}/")  # fullmatch: no trailing newline
 
 
 class Storage(Table):
@@ -61,6 +68,11 @@ class Storage(Table):
         None, description='The store\'s address, e.g. "https://s3.um.example.pl" (kind = "s3").'
     )
     bucket: str | None = Field(None, description="The bucket, created with Object Lock.")
+    prefix: str = Field(
+        "",
+        description='This vault\'s part of a bucket shared by several offices, e.g. "mops/" '
+        "(every object key begins with it); empty: the whole bucket is this vault's.",
+    )
     region: str = "us-east-1"
     credentials_file: str | None = Field(
         None,
@@ -83,7 +95,8 @@ class Storage(Table):
         24.0,
         ge=0,
         le=24 * 31,
-        description="How often the bucket is compared with the index; 0: never.",
+        description="How often the bucket, or the local media folder (every file hashed "
+        "again), is compared with the index; 0: never.",
     )
 
     deadline_seconds: float = Field(
@@ -157,7 +170,9 @@ class Storage(Table):
     @classmethod
     def _bucket(cls, value: str | None) -> str | None:
         if value is not None and (
-            not _BUCKET.match(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value)
+            not _BUCKET.fullmatch(value)
+            or ".." in value
+            or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value)
         ):
             raise problem(
                 f"{value!r} is not a bucket name (3-63 lower-case letters, digits, "
@@ -166,10 +181,22 @@ class Storage(Table):
             )
         return value
 
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and not S3_PREFIX.fullmatch(value):
+            raise problem(
+                f"{value!r} is not a prefix: 1-40 lower-case letters, digits and hyphens "
+                'ending in one "/", e.g. "mops/" (or empty: the whole bucket)',
+                f"„{value}” nie jest prefiksem: 1-40 małych liter, cyfr i łączników "
+                'zakończonych jednym "/", np. "mops/" (albo pusty: cały kubełek)',
+            )
+        return value
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not _REGION.match(value):
+        if not _REGION.fullmatch(value):
             raise problem(
                 'must be a region name, e.g. "us-east-1"', 'musi być nazwą regionu, np. "us-east-1"'
             )

@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kustosz import zipread
 from kustosz.errors import InputError
 from kustosz.fsutil import file_sha256, replace
 
@@ -103,6 +102,10 @@ def write_zip(folder: Path, out: Path, password: str | None) -> None:
 
 
 # -- verifying -----------------------------------------------------------------------------
+MAX_MANIFEST = 64 << 20  # a copy of many segments lists each; far past any honest one
+MAX_SMALL = 64 << 10  # the signature, the public key
+
+
 @dataclass
 class Verdict:
     ok: bool
@@ -111,99 +114,129 @@ class Verdict:
     key_source: str = ""
     fingerprint: str = ""
     files: int = 0
+    kind: str | None = None  # the manifest's "kind" (a report's), as read: the signature decides
 
 
-def _extract(path: Path, password: str | None, into: Path) -> Path:
-    import pyzipper  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
+class _Folder:
+    """A bundle's folder, read as the archive is (kustosz.zipread.Archive): by name."""
 
-    try:
-        with pyzipper.AESZipFile(path) as z:
-            if password:
-                z.setpassword(password.encode("utf-8"))
-            for info in z.infolist():
-                rel = PurePosixPath(info.filename)
-                if rel.is_absolute() or ".." in rel.parts:
-                    raise InputError(f"{path}: entry {info.filename!r} escapes the archive",
-                                     pl=f"{path.name}: pozycja „{info.filename}” wskazuje "
-                                        "miejsce poza archiwum.")
-            z.extractall(into)
-    except RuntimeError as exc:  # pyzipper: wrong or missing password
-        raise InputError(f"{path}: cannot open the encrypted ZIP ({exc}); give --password",
-                         pl=f"{path.name}: nie można otworzyć zaszyfrowanego archiwum ZIP — "
-                            "podaj poprawne hasło.") from None
-    except pyzipper.BadZipFile as exc:
-        raise InputError(f"{path} is not a readable ZIP: {exc}",
-                         pl=f"{path.name} nie jest czytelnym archiwum ZIP.") from None
-    return into
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        found = {PurePosixPath(p.relative_to(path)).as_posix(): p for p in path.rglob("*")}
+        # A link may show any file as one of the bundle's: named, never followed.
+        self.links = sorted(rel for rel, p in found.items() if p.is_symlink())
+        self.files = {rel: p for rel, p in sorted(found.items())
+                      if p.is_file() and not p.is_symlink()}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files
+
+    def read(self, name: str, limit: int) -> bytes:
+        with open(self.files[name], "rb") as f:
+            return f.read(limit + 1)  # one past the limit: unreadable, never read whole
+
+    def size(self, name: str) -> int:
+        return self.files[name].stat().st_size
+
+    def sha256(self, name: str) -> str:
+        return sha256_file(self.files[name])
+
+
+_Files = _Folder | zipread.Archive
 
 
 def verify_bundle(path: Path, public_key: Ed25519PublicKey | None = None,
-                  password: str | None = None) -> Verdict:
-    """Check a bundle folder or ZIP; name every file changed, added or removed."""
+                  password: str | None = None, rules: zipread.Rules | None = None) -> Verdict:
+    """Check a bundle folder or ZIP; name every file changed, added or removed. A ZIP is read
+    as kustosz.zipread reads it (``rules``: a copy's by default, which may be encrypted),
+    never extracted."""
     if not path.exists():
         raise InputError(f"{path} does not exist", pl=f"{path.name} nie istnieje.")
     if path.is_file():
-        tmp = Path(tempfile.mkdtemp(prefix="kustosz-verify-"))
-        try:
-            return verify_bundle(_extract(path, password, tmp), public_key)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
+        with zipread.open_archive(path, rules or zipread.Rules(encrypted=True,
+                                                               password=password)) as z:
+            return _judge(z, list(z.entries), path, public_key)
+    folder = _Folder(path)
+    verdict = _judge(folder, list(folder.files), path, public_key)
+    verdict.problems.extend(f"{rel}: a symbolic link, not a file of the bundle"
+                            for rel in folder.links)
+    verdict.ok = not verdict.problems
+    return verdict
+
+
+def _manifest(files: _Files, path: Path) -> tuple[bytes, dict[str, Any]]:
+    if MANIFEST not in files:
         raise InputError(f"{path} is not an evidence bundle (no {MANIFEST})",
                          pl=f"{path.name} nie jest pakietem dowodowym (brak pliku {MANIFEST}).")
-    body = manifest_path.read_bytes()
+    body = files.read(MANIFEST, MAX_MANIFEST)
     try:
         manifest = json.loads(body)
         assert isinstance(manifest, dict) and manifest.get("format") == FORMAT
-        listed = {f["path"]: f for f in manifest["files"]}
+        assert all(isinstance(f["path"], str) for f in manifest["files"])
     except (ValueError, AssertionError, KeyError, TypeError):
         raise InputError(f"{path} is not an evidence bundle ({MANIFEST} is not a Kustosz "
                          "manifest)",
                          pl=f"{path.name} nie jest pakietem dowodowym ({MANIFEST} nie jest "
                             "manifestem systemu Kustosz).") from None
-    verdict = Verdict(ok=True, number=manifest.get("number"))
+    return body, manifest
+
+
+def _judge(files: _Files, names: list[str], path: Path,
+           public_key: Ed25519PublicKey | None) -> Verdict:
+    body, manifest = _manifest(files, path)
+    listed = {f["path"]: f for f in manifest["files"]}
+    kind = manifest.get("kind")
+    verdict = Verdict(ok=True, number=manifest.get("number"),
+                      kind=kind if isinstance(kind, str) else None)
     if public_key is None:
-        key_file = path / PUBLIC_KEY
-        if not key_file.is_file():
+        if PUBLIC_KEY not in files:
             verdict.problems.append(f"{PUBLIC_KEY}: removed (and no --key given)")
         else:
-            public_key = load_public(key_file.read_bytes(), PUBLIC_KEY)
+            public_key = load_public(files.read(PUBLIC_KEY, MAX_SMALL), PUBLIC_KEY)
             verdict.key_source = "the key inside the bundle (pin it with --key)"
     else:
         verdict.key_source = "the key given with --key"
     if public_key is not None:
         verdict.fingerprint = fingerprint(public_key)
-        verdict.problems.extend(_check_signature(path, body, public_key))
-    on_disk = {e["path"]: e for e in file_entries(path)}
-    for rel in sorted(set(listed) - set(on_disk)):
+        sig = files.read(SIGNATURE, MAX_SMALL) if SIGNATURE in files else None
+        verdict.problems.extend(_check_signature(sig, body, public_key))
+    present = set(names) - {MANIFEST, SIGNATURE}
+    for rel in sorted(set(listed) - present):
         verdict.problems.append(f"{rel}: removed")
-    for rel in sorted(set(on_disk) - set(listed)):
+    for rel in sorted(present - set(listed)):  # named, never read
         verdict.problems.append(f"{rel}: added (not in the manifest)")
-    for rel in sorted(set(listed) & set(on_disk)):
-        if listed[rel].get("sha256") != on_disk[rel]["sha256"]:
+    for rel in sorted(set(listed) & present):
+        size = listed[rel].get("size")
+        # Another size is another file: judged without reading what it holds.
+        if (isinstance(size, int) and files.size(rel) != size) or \
+                files.sha256(rel) != listed[rel].get("sha256"):
             verdict.problems.append(f"{rel}: changed (SHA-256 differs from the manifest)")
-    # The playable files (playable.py) are listed twice: among the files and with
-    # their note; the two must name the same bytes.
-    extra = manifest.get("playable") if isinstance(manifest.get("playable"), dict) else {}
-    for entry in extra.get("files") or []:
-        rel = entry.get("path") if isinstance(entry, dict) else None
-        if rel not in listed:
-            verdict.problems.append(f"{rel}: playable file not listed among the files")
-        elif listed[rel].get("sha256") != entry.get("sha256"):
-            verdict.problems.append(f"{rel}: the playable file's SHA-256 differs between "
-                                    "the manifest's lists")
-    verdict.files = len(on_disk)
+    verdict.problems.extend(_playable(manifest, listed))
+    verdict.files = len(present)
     verdict.ok = not verdict.problems
     return verdict
 
 
-def _check_signature(path: Path, body: bytes, key: Ed25519PublicKey) -> list[str]:
-    sig_path = path / SIGNATURE
-    if not sig_path.is_file():
+def _playable(manifest: dict[str, Any], listed: dict[str, Any]) -> list[str]:
+    """The playable files (playable.py) are listed twice: among the files and with their
+    note; the two must name the same bytes."""
+    out = []
+    extra = manifest.get("playable") if isinstance(manifest.get("playable"), dict) else {}
+    for entry in extra.get("files") or []:
+        rel = entry.get("path") if isinstance(entry, dict) else None
+        if rel not in listed:
+            out.append(f"{rel}: playable file not listed among the files")
+        elif listed[rel].get("sha256") != entry.get("sha256"):
+            out.append(f"{rel}: the playable file's SHA-256 differs between the manifest's "
+                       "lists")
+    return out
+
+
+def _check_signature(raw_sig: bytes | None, body: bytes, key: Ed25519PublicKey) -> list[str]:
+    if raw_sig is None:
         return [f"{SIGNATURE}: removed"]
     try:
-        sig = json.loads(sig_path.read_text("utf-8"))
+        sig = json.loads(raw_sig.decode("utf-8"))
         raw = base64.b64decode(sig["signature"], validate=True)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         return [f"{SIGNATURE}: changed (unreadable)"]

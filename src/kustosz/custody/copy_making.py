@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kustosz import staging
 from kustosz.access.users import printed
 from kustosz.audit import append as audit
 from kustosz.audit.witness import latest_line
@@ -40,6 +40,10 @@ from kustosz.policy import Policy
 from kustosz.states import CopyState, RequestKind, RequestStatus
 from kustosz.storage.base import Tampered
 from kustosz.vault import Vault
+
+# The folder a copy is built in (kustosz.staging): one a killed making left, a signed bundle
+# of personal data outside the register, is removed by the next making.
+BUILD = ".build-"
 
 
 def check_copy(vault: Vault, request_id: int, by: str, actor: str = "",
@@ -86,7 +90,7 @@ def _make_copy(vault: Vault, request_id: int, by: str, actor: str, now: datetime
     store = vault.root / "copies"  # bundles, not media: files of the data folder itself
     store.mkdir(mode=0o700, exist_ok=True)
     os.chmod(store, 0o700)  # the "locked place": only the vault's own account reads it
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=store))
+    work = staging.fresh(store, BUILD)  # and what a killed making left is removed
     final: Path | None = None
     try:
         try:

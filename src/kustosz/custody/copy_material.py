@@ -28,6 +28,7 @@ from kustosz.index.calls import search_calls
 from kustosz.index.recordings import overlapping
 from kustosz.index.sources import get_source
 from kustosz.kinds import Material, SourceKind
+from kustosz.phone_numbers import search_keys
 from kustosz.policy import Policy
 from kustosz.policy.periods import WARSAW, chunk_window
 from kustosz.states import RecorderState, RecordingState, RequestKind
@@ -85,13 +86,13 @@ def gather(session: Session, req: Request, policy: Policy) -> list[Group]:
             .where(Recording.id.in_(items), Recording.state == RecordingState.STORED)
             .order_by(Recording.start_at)).all()
         for rec, source, call in rows:
-            if theirs is not None and (call is None or theirs not in (call.caller,
-                                                                       call.callee)):
+            if theirs is not None and (call is None or not set(search_keys(theirs)) & {
+                    call.caller, call.callee}):
                 continue
             if not _within(rec, start, end):  # found in the held window, outside the period
                 continue
-            caller = call.caller if call and call.caller else "nieznany"
-            callee = call.callee if call else "nieznany"
+            caller = call.caller_shown if call and call.caller else "nieznany"
+            callee = call.callee_shown if call else "nieznany"
             groups.append(Group(source, [rec], {
                 "kind": source.kind, "name": source.name, "caller": caller, "callee": callee,
                 "label": f"rozmowa z nr {caller} na nr {callee} "

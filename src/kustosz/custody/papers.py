@@ -24,7 +24,13 @@ from kustosz.custody.requests import DELIVERY, KINDS, MATERIALS, copy_period, ge
 from kustosz.db.access import Authorisation
 from kustosz.db.custody import Copy, Handover, Request, User
 from kustosz.documents.clauses import access_facts, clause_points
-from kustosz.documents.office import annex, controller, refuse_unless, signs_as
+from kustosz.documents.office import (
+    annex,
+    controller_named,
+    refuse_unless,
+    signs_as,
+    supervisor,
+)
 from kustosz.errors import InputError, NotFound
 from kustosz.kinds import Material, SourceKind
 from kustosz.policy import Policy
@@ -118,7 +124,7 @@ def request_form(session: Session, policy: Policy, request_id: int) -> Doc:
             "notes": notes, "footer": f"wniosek nr {req.id}"}
     if subject:
         data.update(title=f"Żądanie dostępu do danych — wniosek nr {req.id}",
-                    controller=controller(policy),
+                    controller=controller_named(policy),
                     signs_as=signs_as(policy, str(data.get("approver") or "")),
                     material=MATERIALS[req.material], who=req.who,
                     identifies=_what_identifies(req),
@@ -145,7 +151,10 @@ def decision_doc(session: Session, policy: Policy, request_id: int) -> Doc:
         "received_on": _d(req.received_on), "requester": req.requester,
         "kind_pl": KINDS[req.kind], "subject": subject, "purpose": req.purpose or None,
         "data_subject": req.kind == RequestKind.DATA_SUBJECT, "decision": d,
-        "decisions": paper_blocks(session, policy, req.id)}
+        "decisions": paper_blocks(session, policy, req.id),
+        # the office's model decides a request to disclose; a data subject's right is answered
+        # on a paper of its own ("Rozstrzygnięcie"), as the protocol's rule is
+        "annex": None if req.kind == RequestKind.DATA_SUBJECT else annex(policy, "decision")}
 
 
 def extension_notice_doc(session: Session, policy: Policy, request_id: int
@@ -406,6 +415,8 @@ def receipt_doc(session: Session, policy: Policy, number: str,
                 handover_id: int | None = None) -> Doc:
     data = _protocol(session, policy, number, handover_id)
     data["title"] = f"Pokwitowanie — kopia nr {number}"
+    # the office's model is a receipt of a receiver the request binds, as the protocol's is
+    data["annex"] = None if data["data_subject"] else annex(policy, "receipt")
     return "receipt", data
 
 
@@ -421,6 +432,7 @@ def destruction_doc(session: Session, policy: Policy, number: str) -> Doc:
                       # recorded by the commission (destruction.record_medium), else by hand
                       "destroyed": h.medium_destroyed}
                      for h in handovers_of(session, number)]
+    data["annex"] = annex(policy, "destruction-protocol")
     return "destruction-protocol", data
 
 
@@ -450,8 +462,9 @@ def blank(name: str, policy: Policy) -> dict[str, Any]:
         data.update(purposes=declaration_purposes(policy))
     if name == "authorisation":
         data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
+        data["supervisor"] = supervisor(policy)
     if name == "request-subject":  # addressed to the controller the clause names
-        data["controller"] = controller(policy)
+        data["controller"] = controller_named(policy)
         data["signs_as"] = signs_as(policy, str(data.get("approver") or ""))
     return data
 

@@ -67,7 +67,7 @@ DELIVERY: dict[str, str] = {
 }
 # Either side of the approximate time: requesters remember "about half past two" (R4.2).
 DEFAULT_MARGIN_MINUTES = 30
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\Z")
 
 
 @dataclass
@@ -324,8 +324,8 @@ def _material(session: Session, spec: RequestSpec, start: datetime, end: datetim
         return _cameras(session, spec), [], None, None
     if spec.material in CHUNK_MATERIALS:
         return _chunk_sources(session, spec), [], None, None
-    caller = canonical(spec.caller, "calling number") if _text(spec.caller) else None
-    callee = canonical(spec.callee, "called number") if _text(spec.callee) else None
+    caller, callee = (canonical(n, what, digits_only=True) if n else None for n, what in (
+        (_text(spec.caller), "calling number"), (_text(spec.callee), "called number")))
     if spec.kind == RequestKind.DATA_SUBJECT:
         subject_number(session, caller, callee)
     number, other = (caller, callee) if caller else (callee, None)

@@ -1,7 +1,8 @@
 """Tables of call recordings: the calls index and each phone source's intake state.
 
 `calls` holds one row per stored call recording (its numbers in canonical form, so that a
-search for any writing of a number is an index range scan). The `phone_*` tables are the
+search for any writing of a number is an index range scan; a number with no canonical form
+under its digits, and as written beside them, issue 64 item 9). The `phone_*` tables are the
 intake's memory: where it stopped reading Master.csv, which spool files it has already dealt
 with, call records still waiting for their recording, counters and problems to show.
 """
@@ -39,12 +40,26 @@ class Call(Base):
         autoincrement=False)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    caller: Mapped[str] = mapped_column(String(32))  # canonical (numbers.normalize); "" unknown
+    # The search key (phone_numbers.keep): canonical, else the digits (else the text) of the
+    # number as written; "" for an unknown caller only.
+    caller: Mapped[str] = mapped_column(String(32))
     callee: Mapped[str] = mapped_column(String(32))
+    # The number as its source wrote it, where it has no canonical form; shown instead of the
+    # key (migration 0048)
+    caller_written: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    callee_written: Mapped[str] = mapped_column(String(64), default="", server_default="")
     direction: Mapped[str] = mapped_column(String(10))  # incoming|outgoing|internal|unknown
     uniqueid: Mapped[str] = mapped_column(String(64))
     disposition: Mapped[str] = mapped_column(String(20))  # "" when no call record was found
     no_cdr: Mapped[bool] = mapped_column(default=False)  # taken with what the file name tells
+
+    @property
+    def caller_shown(self) -> str:
+        return self.caller_written or self.caller
+
+    @property
+    def callee_shown(self) -> str:
+        return self.callee_written or self.callee
 
     __table_args__ = (
         Index("ix_calls_caller_start", "caller", "start_at"),

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kustosz.db.models import Base
@@ -42,7 +51,9 @@ class Camera(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), unique=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("camera_zones.id"))
-    purpose: Mapped[str] = mapped_column(String(30))
+    # The codes of its purposes (policy.video: a statute's or the office's own), in the order
+    # given; one at least (migration 0056: it had one, `purpose`).
+    purposes: Mapped[list[str]] = mapped_column(JSON)
     # The URL without user:password; credentials live apart so that showing the URL never
     # shows them. The password is sealed with the vault's key (atrest/sealing.py): the
     # recorder must present it to the camera, so it cannot be a hash.

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kustosz.db.types import BigId, UTCDateTime
@@ -70,6 +80,9 @@ class Recording(Base):
     # The object store's version of the content (StoredFile.version_id): deletes and the lock
     # name it. None on the local folder and for material stored before migration 0019.
     version_id: Mapped[str | None] = mapped_column(String(255))
+    # The local file as it was when its content was last hashed and found to be `sha256`
+    # (kustosz.storage.proof): served on it without hashing again while it is unchanged.
+    file_stamp: Mapped[str | None] = mapped_column(String(120))
     # meta["session"] copied (session_of; set on insert and whenever meta is assigned): the
     # only part of meta the camera timeline and the playlists read, so that the index below
     # holds all they read and a camera-hour never touches the table (bench/retention.py:
@@ -175,8 +188,12 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(60))  # AlertRow (kustosz.alert_kinds)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)  # Polish, as the raiser wrote it: the record
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The same in English, when the raiser words it so; a device's or program's own detail
+    # (English, as its log says it), kept apart from the Polish sentence (migration 0052).
+    message_en: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (CheckConstraint(check_in("kind", AlertRow), name="ck_alerts_kind"),)
 
 
@@ -204,12 +221,14 @@ class AlertDelivery(Base):
 
 
 class InputRefusal(Base):
-    """What one outside device sent that Kustosz refused: counted for /metrics, and the alert
+    """What one outside device sent that Kustosz refused — or, for senders anyone could forge,
+    one class of them for one reason (migration 0046): counted for /metrics, and the alert
     row the refusals of the last hour are folded into (kustosz.ingest.refusals)."""
 
     __tablename__ = "input_refusals"
     id: Mapped[int] = mapped_column(primary_key=True)
-    device: Mapped[str] = mapped_column(String(200), unique=True)
+    device: Mapped[str] = mapped_column(String(200))  # a known device, or a class of senders
+    reason: Mapped[str] = mapped_column(String(300), default="")  # "": a known device's row
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     count: Mapped[int] = mapped_column(BigInteger)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -217,6 +236,13 @@ class InputRefusal(Base):
     last_reason: Mapped[str] = mapped_column(Text)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
     alert_count: Mapped[int] = mapped_column(BigInteger)  # refusals folded into alert_id
+    # Of a class of forgeable senders, within alert_id's interval: how many distinct addresses
+    # (per process, added up), the first few by name and the last (migration 0046).
+    addresses: Mapped[int] = mapped_column(BigInteger, default=0)
+    sample: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_address: Mapped[str | None] = mapped_column(String(100))
+    __table_args__ = (UniqueConstraint("device", "reason",
+                                       name="uq_input_refusals_device_reason"),)
 
 
 class Setting(Base):

@@ -1,23 +1,45 @@
-"""Phone announcements (R5.6): the message played before incoming calls, with "press * for the
-information clause", and the sentence staff read before outgoing calls [001 §1 ust. 3–4;
-004 §8 ust. 2]. Where the office's regulation gives the texts word for word
-([documents.announcement]: 001 §1 ust. 3–4) they are printed; otherwise the message is built
-from the same elements — the office's purposes and where its clause is published
-([documents]) — and an office may replace it by overriding the template
-(templates/announcement.typ). An office that records no calls gets none."""
+"""Phone announcements (R5.6): what callers from outside hear before a recorded call, for each
+external direction the office records ([calls] scope: policy.calls) — played by the exchange
+or read by the employee, as the file says ([calls] incoming_announcement,
+outgoing_announcement) — in the office's own words ([documents.announcement]: 001 §1 ust.
+3–4). Kustosz writes no announcement of its own (issue 66 item 3): a text or a way of telling
+the file does not give prints as a dotted line with the key to fill in, never another office's
+sentence nor a legal basis the office has not chosen. An office may replace the layout by
+overriding the template (templates/announcement.typ). An office that records no calls gets
+none."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from kustosz.documents.office import controller, fill, own_texts, purposes, refuse_unless, text
+from kustosz.documents.office import Gap, fill, own_texts, refuse_unless, text
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy, load_policy
-from kustosz.words import listing
+from kustosz.policy.calls import ANNOUNCED, CallKind, delivery
 
-# The sentence read before an outgoing call where the regulation words none of its own.
-OUTGOING = ("Informuję, że w trosce o bezpieczeństwo i jakość świadczonych usług wszystkie "
-            "rozmowy są nagrywane. Kontynuowanie rozmowy oznacza zgodę na jej nagrywanie.")
+# Each external direction: its word in the file's keys and its forms in the document
+# ("przed połączeniem …", "przed połączeniami …", "Połączenia … nie są nagrywane").
+_WORDS: dict[CallKind, tuple[str, str, str, str]] = {
+    "external_incoming": ("incoming", "przychodzącym", "przychodzącymi", "przychodzące"),
+    "external_outgoing": ("outgoing", "wychodzącym", "wychodzącymi", "wychodzące"),
+}
+# The headings of 001 §1 ust. 3 (played before every incoming call) and ust. 4 (read by the
+# employee before an outgoing one); where the file does not say how, none is claimed.
+_HOW = {"automatic": "Komunikat odtwarzany przed każdym połączeniem {dir}",
+        "employee": "Komunikat odczytywany przez pracownika przed połączeniem {dir}",
+        None: "Komunikat przed połączeniem {dir}"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One external direction's announcement: its heading, the office's text (None where the
+    file gives none) and what is left to fill in."""
+
+    heading: str
+    text: str | None
+    gaps: tuple[Gap, ...]
+    recorded: bool
 
 
 def own_clause(policy: Policy) -> str | None:
@@ -35,36 +57,50 @@ def _clause(policy: Policy) -> str:
     return str(policy.raw.get("calls", {}).get("announcement_clause", "")).strip()
 
 
-def _general_in(policy: Policy) -> str:
-    """The message for an office whose regulation gives no text: its own purposes and where
-    its clause is published (004 §8 ust. 2: on the website), from [documents]."""
-    aims = listing(purposes(policy))
-    why = f" w celu {aims}" if aims else ""
-    where = policy.documents.get("published")
-    clause = (f"Klauzula informacyjna o przetwarzaniu danych osobowych dostępna jest {where}."
-              if where else "Klauzulę informacyjną o przetwarzaniu danych osobowych udostępnia "
-              f"administrator — {controller(policy)}.")
-    return (f"Witamy. Dodzwonili się Państwo do {policy.names.office_gen}. Informujemy, że "
-            f"rozmowy są nagrywane{why}. Kontynuowanie rozmowy oznacza zgodę na jej "
-            f"nagrywanie. {clause}")
+def parts(policy: Policy) -> list[Part]:
+    """The announcement of each external direction, in the file's words: one definition for
+    the document and for `kustosz policy check`'s warnings (documents.gaps)."""
+    out = []
+    for kind, (key, one, many, plural) in _WORDS.items():
+        if kind not in policy.call_scope.kinds:
+            out.append(Part(f"Połączenia {plural} nie są nagrywane, więc nie poprzedza ich "
+                            "komunikat.", None, (), False))
+            continue
+        how = delivery(policy.raw, kind)
+        own = text(policy, "announcement", key)
+        gaps = [] if own else [Gap("documents.announcement", key,
+                                   f"treść komunikatu przed połączeniami {many}",
+                                   f"the announcement before {key} calls")]
+        if how is None:
+            gaps.append(Gap("calls", ANNOUNCED[kind],
+                            f"sposób przekazania komunikatu przed połączeniami {many} "
+                            "(„automatic” — odtwarzany automatycznie, „employee” — odczytywany "
+                            "przez pracownika)",
+                            f"how callers are told before {key} calls (\"automatic\" or "
+                            "\"employee\")"))
+        out.append(Part(_HOW[how].format(dir=one), fill(policy, own) if own else None,
+                        tuple(gaps), True))
+    return out
 
 
 def announcement_data(policy: Policy) -> dict[str, Any]:
-    """What the announcement document shows for this office's preset and call scope; refused
+    """What the announcement document shows for this office's call scope and texts; refused
     where the office records no calls."""
     refuse_unless(policy, SourceKind.PHONE, "call recording announcement",
                   "komunikatów o nagrywaniu rozmów się nie drukuje")
-    own_in = text(policy, "announcement", "incoming")
-    own_out = text(policy, "announcement", "outgoing")
-    incoming: str = fill(policy, own_in) if own_in else _general_in(policy)
-    outgoing: str | None = fill(policy, own_out) if own_out else OUTGOING
-    basis = own_clause(policy) or "regulamin rejestrowania rozmów telefonicznych"
-    # An office recording only external incoming calls [004 §3 ust. 4] records no outgoing
-    # call, so no sentence is read before one.
-    if policy.call_scope == "external_incoming":
-        outgoing = None
+    shown = parts(policy)
     return {"title": "Komunikaty o nagrywaniu rozmów", **policy.doc_names(),
-            "incoming": incoming, "outgoing": outgoing, "basis": basis,
-            "scope": ("wszystkie połączenia przychodzące, wychodzące i wewnętrzne"
-                      if policy.call_scope == "all"
-                      else "wyłącznie zewnętrzne połączenia przychodzące")}
+            "parts": [{"heading": p.heading, "text": p.text, "recorded": p.recorded,
+                       "notes": [g.note for g in p.gaps]} for p in shown],
+            # as the template before the parts had them, for an office's own template
+            "incoming": shown[0].text, "outgoing": shown[1].text,
+            "basis": own_clause(policy),
+            "notes": [g.note for g in basis_gaps(policy)], "scope": policy.call_scope.pl()}
+
+
+def basis_gaps(policy: Policy) -> list[Gap]:
+    """The clause of the office's regulation that has callers told, where the file names
+    none: no regulation's name is made up for it."""
+    return [] if own_clause(policy) else [Gap(
+        "calls", "announcement_clause", "przepis regulaminu, który nakazuje informować "
+        "dzwoniących o nagrywaniu", "the clause of the regulation that has callers told")]

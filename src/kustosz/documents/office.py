@@ -5,14 +5,15 @@ with cameras, phone announcements only where it records calls."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from kustosz.errors import InputError
-from kustosz.kinds import kind_of
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.policy import Policy, load_policy
 from kustosz.policy.model import KIND_PL
-from kustosz.policy.texts import FACTS
+from kustosz.policy.texts import FACTS, render
 from kustosz.words import listing
 
 # A value the office has not set: a dotted line to fill in by hand, as the seeds' own
@@ -36,6 +37,22 @@ def controller(policy: Policy) -> str:
     return str(policy.documents.get("controller") or "").strip() or policy.office_name
 
 
+def controller_named(policy: Policy) -> str:
+    """The controller as a clause, a sign or a request form names it: with who represents it
+    where the regulation says so ("Powiat …, reprezentowany przez Starostę …"; 001 zał. 1 pkt 1:
+    "Gmina Miejska …, reprezentowana przez Prezydenta …")."""
+    represented = str(policy.documents.get("representation") or "").strip()
+    return f"{controller(policy)}, {represented}" if represented else controller(policy)
+
+
+def supervisor(policy: Policy) -> str | None:
+    """Who supervises the use of the recordings, as the regulation names the post (001 §4:
+    "Sekretarz Miasta"; 002 zał. 5 §1 ust. 4: the IOD), or None where it names no one."""
+    if policy.access.supervisor_is_dpo:
+        return "Inspektor Ochrony Danych"
+    return policy.access.supervisor or None
+
+
 def signs_as(policy: Policy, signer: str) -> str:
     """The capacity under a signature of the office's ``signer`` (a position's title): the
     controller itself where the clause names the head (MOPS's Dyrektor), else acting for it —
@@ -47,14 +64,60 @@ def signs_as(policy: Policy, signer: str) -> str:
     return "w imieniu administratora danych"
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A text of the office's a document prints as a dotted line, the file not giving it:
+    where to write it (`[table] key`) and what it is, for the note on the document and the
+    warning of `kustosz policy check` (documents.gaps)."""
+
+    table: str  # "documents.announcement", "calls", "documents"
+    key: str
+    what_pl: str
+    what_en: str
+
+    @property
+    def note(self) -> str:
+        return f"uzupełnij [{self.table}] {self.key}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.table}.{self.key}"
+
+
 def purposes(policy: Policy) -> list[str]:
     return [p for p in policy.documents.get("purposes", []) if p.strip()]
 
 
-def aims(policy: Policy) -> str:
-    """The purposes after "w celu": the [documents] list, else the regulation's own phrase
-    (`aims`), else the dotted line."""
-    return listing(purposes(policy)) or str(policy.documents.get("aims") or "").strip() or BLANK
+def camera_purposes(policy: Policy) -> list[str]:
+    """The purposes a camera document prints, in the genitive: those the office's policy puts
+    in force for its cameras ([video] purposes, as the register lists them, issue 66 item 1)
+    where it names them, else the [documents] list."""
+    video = policy.video
+    if video.stated and video.purposes:
+        return [p.genitive for p in video.in_force()]
+    return purposes(policy)
+
+
+def aims(policy: Policy, kind: str | None = None) -> str:
+    """The purposes after "w celu": for camera material the cameras' own (camera_purposes),
+    else the [documents] list, else the regulation's own phrase (`aims`), else the dotted
+    line."""
+    listed = camera_purposes(policy) if kind == SourceKind.CAMERA else purposes(policy)
+    return listing(listed) or str(policy.documents.get("aims") or "").strip() or BLANK
+
+
+def exclusions(policy: Policy) -> str:
+    """The sentence naming the places the office's regulation excludes from monitoring, in the
+    Polish forms its file gives ([video] excluded_zones, a kind's plural_genitive): "Monitoring
+    nie obejmuje: pokoi mieszkalnych oraz pomieszczeń sanitarnych."; "" when it excludes none."""
+    words = policy.video.excluded_words() if records(policy, SourceKind.CAMERA) else ""
+    return f"Monitoring nie obejmuje: {words}." if words else ""
+
+
+# Where the purposes go when a document prints them dotted.
+AIMS_GAP = Gap("documents", "purposes", "cele przetwarzania danych (lista [documents] purposes "
+               "albo jedno zdanie [documents] aims)",
+               "the purposes (a list, [documents] purposes, or one phrase, [documents] aims)")
 
 
 def text(policy: Policy, table: str, key: str) -> Any:
@@ -65,10 +128,13 @@ def text(policy: Policy, table: str, key: str) -> Any:
 
 def fill(policy: Policy, template: str, **extra: str) -> str:
     """An office text with its placeholders filled: the [documents] facts (dotted where
-    unset), the office's names, its aims, and what the caller adds (a clause's period)."""
+    unset), the office's names, its aims, and what the caller adds (a clause's period). Only
+    bare names are filled (policy.texts.render): a text the policy check would refuse is
+    refused here too, never expanded."""
     values = {k: fact(policy, k) for k in FACTS}
-    values.update(policy.names.as_dict(), aims=aims(policy), **extra)
-    return template.format_map(values)
+    values.update(policy.names.as_dict(), aims=aims(policy))
+    values.update(extra)
+    return render(template, values)
 
 
 def annex(policy: Policy, name: str) -> str | None:
@@ -115,8 +181,6 @@ def refuse_unless(policy: Policy, kind: str, document: str, document_pl: str) ->
 
 def contact(policy: Policy) -> dict[str, Any]:
     """The [documents] values for a template, blanks as dotted lines."""
-    keys = ("controller", "address", "phone", "email", "dpo", "dpo_address", "dpo_phone",
-            "dpo_email", "basis", "monitored", "published")
-    out: dict[str, Any] = {k: policy.documents.get(k) for k in keys}
+    out: dict[str, Any] = {k: policy.documents.get(k) for k in FACTS}
     out["purposes"] = purposes(policy)
     return out

@@ -2,7 +2,8 @@
 
 Templates are package data (`templates/*.typ`); an office may edit any of them by putting a
 file of the same name under `templates/` in its data folder, which then wins. The data reach
-the template as JSON in `sys.inputs.data`.
+the template as JSON in `sys.inputs.data`, every text in them as the documents can print it
+(`glyphs.shown_in`: a character the fonts lack is a visible marker, the record keeps it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from kustosz.errors import InputError
 from kustosz.fsutil import write_atomic
+from kustosz.glyphs import shown_in, typst_failed
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ NAMES: dict[str, tuple[str, str]] = {
 FILLED: dict[str, tuple[str, str]] = {
     "accountability": ("accountability.typ",
                        "sprawozdanie z rozliczalności (art. 5 ust. 2 RODO, kustosz.report)"),
+    "accountability-draft": ("accountability_draft.typ",
+                             "sprawozdanie wstępne z rozliczalności (okres jeszcze trwa)"),
 }
 
 
@@ -96,11 +100,14 @@ def render(name: str, data: dict[str, Any], out: Path | None = None,
         if overrides is not None and overrides.is_dir():
             for item in overrides.glob("*.typ"):
                 shutil.copyfile(item, work / item.name)
-        payload = json.dumps(data, ensure_ascii=False, default=_default)
+        # Here and only here: no template can print a person's text that stops the document.
+        payload = json.dumps(shown_in(data), ensure_ascii=False, default=_default)
         own = overrides is not None and (overrides / template).is_file()
         try:
             pdf = _compile(typst, work / template, payload, own, name)
-        except Exception as exc:  # typst raises its own error type with the template's line
+        except BaseException as exc:  # typst's own error type with the template's line
+            if not typst_failed(exc):
+                raise
             raise InputError(f"document {name!r} could not be rendered: {exc}") from None
     if out is not None:  # a document of the data folder or of a copy: whole or not at all
         out.parent.mkdir(parents=True, exist_ok=True)

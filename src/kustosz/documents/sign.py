@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustosz.documents.clauses import INTRO, clause_points
-from kustosz.documents.office import BLANK, controller, fact, fill, purposes, refuse_unless, text
+from kustosz.documents.clauses import INTRO, clause_gaps, clause_points
+from kustosz.documents.office import (
+    AIMS_GAP,
+    BLANK,
+    Gap,
+    aims,
+    controller_named,
+    exclusions,
+    fact,
+    fill,
+    refuse_unless,
+    text,
+)
 from kustosz.kinds import SourceKind
 from kustosz.policy import Policy
-from kustosz.words import listing, period_pl
+from kustosz.words import period_pl
 
 # The rights the short sign names where the office's clause words them no other way.
 RIGHTS = ("Przysługuje Pani/Panu prawo dostępu do swoich danych, ich sprostowania i "
@@ -26,23 +37,25 @@ def sign_data(policy: Policy) -> dict[str, Any]:
     refuse_unless(policy, SourceKind.CAMERA, "camera sign",
                   "tabliczki „Obiekt monitorowany” się nie drukuje")
     data: dict[str, Any] = {**policy.doc_names(), "title": "OBIEKT MONITOROWANY",
-                            "points": None, "lines": None, "intro": None}
+                            "points": None, "lines": None, "intro": None,
+                            "notes": [g.note for g in sign_gaps(policy)]}
     if text(policy, "sign", "full_clause"):
         data.update(intro=INTRO, points=clause_points(policy, SourceKind.CAMERA))
         return data
     d = policy.documents
-    named = controller(policy)
-    aims = listing(purposes(policy))
+    named = controller_named(policy)
     lines = [
         f"Administrator danych: {named} (adres: {fact(policy, 'address')}, tel. "
         f"{fact(policy, 'phone')}, e-mail: {fact(policy, 'email')}).",
         f"Inspektor ochrony danych: e-mail {fact(policy, 'dpo_email')}, tel. "
         f"{fact(policy, 'dpo_phone')}.",
-        f"Monitoring stosowany jest w celu {aims or BLANK}.",
+        f"Monitoring stosowany jest w celu {aims(policy, SourceKind.CAMERA)}.",
         f"Dane przetwarzane są na podstawie {fact(policy, 'basis')}.",
     ]
     if d.get("monitored"):
         lines.append(f"Monitoring obejmuje: {d['monitored']}.")
+    if exclusions(policy):
+        lines.append(exclusions(policy))
     lines += [
         f"Nagrania obrazu (bez dźwięku) przechowywane są nie dłużej niż "
         f"{period_pl(policy.retention_for('camera'))} od dnia nagrania, a gdy stanowią dowód w "
@@ -55,3 +68,11 @@ def sign_data(policy: Policy) -> dict[str, Any]:
     ]
     data.update(lines=lines, controller=named)
     return data
+
+
+def sign_gaps(policy: Policy) -> list[Gap]:
+    """What the sign prints dotted for want of the office's text: its purposes (the short
+    form's, or the clause's where the sign is the clause)."""
+    if text(policy, "sign", "full_clause"):
+        return clause_gaps(policy, SourceKind.CAMERA)
+    return [AIMS_GAP] if aims(policy, SourceKind.CAMERA) == BLANK else []

@@ -49,6 +49,7 @@ from kustosz.errors import ConfigError
 from kustosz.holds.coverage import HoldFacts, ItemFacts, covering
 from kustosz.policy import Period, Policy
 from kustosz.policy.periods import local_day
+from kustosz.policy.video_law import capped_end
 from kustosz.vault_services import Services
 
 
@@ -333,7 +334,7 @@ def recorded_end(record: AuditRecord, source: Source, start: datetime,
     base = max(t for t in (start - ahead, retain_from,
                            stamped - ahead if stamped is not None else None) if t is not None)
     day = local_day(base.astimezone(UTC) if base.tzinfo else base.replace(tzinfo=UTC), tz)
-    return max(p.end(day, tz) for p in periods)
+    return max(capped_end(source.kind, p, day, tz) for p in periods)
 
 
 def _open_hold_facts(record: AuditRecord, session: Session) -> list[HoldFacts]:

@@ -14,7 +14,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording, Source
 from kustosz.errors import InputError
-from kustosz.phone_numbers import InvalidNumber, normalize
+from kustosz.phone_numbers import (
+    WRITTEN_MAX,
+    is_unknown,
+    looks_like_number,
+    search_keys,
+    written,
+)
 from kustosz.states import RecordingState
 
 MAX_RESULTS = 1000
@@ -46,18 +52,27 @@ NUMBER_PL = {"calling number": "numer dzwoniący", "called number": "numer wybra
              "--number": "numer", "--callee": "numer wybrany"}
 
 
-def canonical(number: str, what: str) -> str:
+def canonical(number: str, what: str, *, digits_only: bool = False) -> str:
+    """The number a search or a request gives, in the form calls are stored by
+    (`phone_numbers.keep`): any writing a source may have used is searchable, a number with
+    no canonical form as written and by its digits (issue 64 item 9). ``digits_only``: a
+    written request names a telephone number, so it must be written as one (digits and the
+    usual separators)."""
     said = NUMBER_PL.get(what, what)
-    try:
-        value = normalize(number)
-    except InvalidNumber as exc:
-        raise InputError(f"{what}: {exc}",
-                         pl=f"To nie jest numer telefonu ({said}): {number}.") from None
-    if not value:
+    text = written(number)
+    if digits_only and text and not is_unknown(text) and not looks_like_number(text):
+        raise InputError(f"{what}: not a phone number: {number!r} (only digits, a leading "
+                         "'+', spaces, '-', '.', '/' and brackets are allowed)",
+                         pl=f"To nie jest numer telefonu ({said}): {number}.")
+    if len(number.strip()) > WRITTEN_MAX:
+        raise InputError(f"{what}: not a phone number (longer than {WRITTEN_MAX} characters)",
+                         pl=f"To nie jest numer telefonu ({said}): ma ponad {WRITTEN_MAX} "
+                            "znaki.")
+    if not text or is_unknown(text):
         raise InputError(f"{what}: give a number (an unknown caller cannot be searched for)",
                          pl=f"Podaj numer telefonu ({said}) — nie można szukać rozmów "
                             "nieznanego rozmówcy.")
-    return value
+    return search_keys(text)[0]
 
 
 def window(day: date, tz: ZoneInfo, hour: int | None = None, around: time | None = None,
@@ -86,17 +101,18 @@ def window(day: date, tz: ZoneInfo, hour: int | None = None, around: time | None
 def search_query(number: str | None, callee: str | None, begin: datetime | None,
                  end: datetime | None, source_id: int | None = None,
                  limit: int = MAX_RESULTS) -> Select[Any]:
-    """``number`` matches either side; with ``callee`` too, ``number`` is the caller.
+    """``number`` matches either side; with ``callee`` too, ``number`` is the caller. Each
+    matches every key its writing may be stored under (`phone_numbers.search_keys`).
 
-    Each branch is an equality on a number and a range on start_at, so it stays a range scan
-    of ix_calls_caller_start / ix_calls_callee_start however many calls are indexed.
+    Each branch is a short IN list on a number and a range on start_at, so it stays a range
+    scan of ix_calls_caller_start / ix_calls_callee_start however many calls are indexed.
     """
     if number is None and callee is None:
         raise InputError("give --number or --callee",
                          pl="Podaj numer dzwoniącego albo numer wybrany.")
 
     def on(column: InstrumentedAttribute[str], value: str) -> ColumnElement[bool]:
-        parts = [column == value]
+        parts: list[ColumnElement[bool]] = [column.in_(search_keys(value))]
         if begin is not None:
             parts.append(Call.start_at >= begin)
         if end is not None:
@@ -104,7 +120,7 @@ def search_query(number: str | None, callee: str | None, begin: datetime | None,
         return and_(*parts)
 
     if number is not None and callee is not None:
-        where = and_(on(Call.caller, number), Call.callee == callee)
+        where = and_(on(Call.caller, number), Call.callee.in_(search_keys(callee)))
     elif number is not None:
         where = or_(on(Call.caller, number), on(Call.callee, number))
     else:
@@ -123,8 +139,8 @@ def _hits(where: ColumnElement[bool], limit: int) -> Select[Any]:
 
 
 def _as_hits(rows: Any) -> list[CallHit]:
-    return [CallHit(call.recording_id, name, call.start_at, end_at, call.caller, call.callee,
-                    call.direction, call.disposition, call.no_cdr, sha)
+    return [CallHit(call.recording_id, name, call.start_at, end_at, call.caller_shown,
+                    call.callee_shown, call.direction, call.disposition, call.no_cdr, sha)
             for call, end_at, sha, name in rows]
 
 

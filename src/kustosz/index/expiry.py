@@ -14,7 +14,8 @@ from kustosz.errors import ConfigError
 from kustosz.holds import object_lock
 from kustosz.holds.object_lock import lockable_store
 from kustosz.policy import Period, Policy
-from kustosz.policy.periods import local_day
+from kustosz.policy.periods import local_day, never_longer
+from kustosz.policy.video_law import capped_end
 from kustosz.words import period_pl
 
 
@@ -24,16 +25,21 @@ def period_for(source: Source, policy: Policy) -> Period:
     return policy.retention_for(source.kind)
 
 
+def kept_until(kind: str, period: Period, day: date, policy: Policy) -> datetime:
+    """When material of ``kind`` recorded on the local ``day`` must be gone (capped_end)."""
+    return capped_end(kind, period, day, policy.timezone)
+
+
 def expiry_of(source: Source, start_at: datetime, policy: Policy) -> datetime:
-    return period_for(source, policy).end(local_day(start_at, policy.timezone), policy.timezone)
+    return kept_until(source.kind, period_for(source, policy),
+                      local_day(start_at, policy.timezone), policy)
 
 
 def check_override(kind: str, override: Period, policy: Policy) -> None:
-    """A source may keep material shorter than the office's rule, never longer."""
+    """A source may keep material shorter than the office's rule, never longer, from any day
+    of recording (k.c. art. 111-112: "31 days" is longer than "1 month" from 31 January)."""
     rule = policy.retention_for(kind)
-    shorter = (override.count <= rule.count if override.unit == rule.unit
-               else override.max_days() <= rule.min_days())
-    if not shorter:
+    if not never_longer(override, rule):
         raise ConfigError(f"retention {override} for this source is longer than the office's "
                           f"rule for {kind} material ({rule})",
                           pl=f"Okres przechowywania {period_pl(override)} dla tego źródła jest "
@@ -75,7 +81,7 @@ def redate_all(session: Session, policy: Policy, batch: int = REDATE_BATCH) -> i
         while day <= last:
             begin = datetime.combine(day, time(0), tzinfo=policy.timezone)
             end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=policy.timezone)
-            new_end = period.end(day, policy.timezone)
+            new_end = kept_until(source.kind, period, day, policy)
             in_day = (Recording.source_id == source.id, Recording.start_at >= begin,
                       Recording.start_at < end)
             if lockable:

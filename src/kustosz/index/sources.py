@@ -16,7 +16,7 @@ from kustosz.index.expiry import check_override
 from kustosz.policy import Period, Policy
 from kustosz.policy.model import SOURCE_KINDS
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 
 def add_source(session: Session, policy: Policy, name: str, kind: str, actor: str,

@@ -18,30 +18,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kustosz import clock
 from kustosz.audit import append as audit
+from kustosz.audit.intake_lists import batch_details
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.db.tables import table_of
 from kustosz.errors import InputError, KustoszError
-from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest.marking import _hold_late, _mark_stored
+from kustosz.ingest.sound_strip import video_only
+from kustosz.ingest.undo import mark_orphans as _mark_orphans
+from kustosz.ingest.undo import remove_object as _remove
+from kustosz.ingest.undo import undo as _undo
 from kustosz.ingest.upload_queue import QUEUED, is_buffered
 from kustosz.ingest.upload_queue import queue_of as of
 from kustosz.kinds import kind_of
@@ -50,7 +53,6 @@ from kustosz.states import RecordingState
 from kustosz.storage import StoredFile
 from kustosz.storage.base import (
     Lockable,
-    Refused,
     Unavailable,
     put_retained,
 )
@@ -154,67 +156,6 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
         return s.get_one(Recording, result.id)
 
 
-# Muxers for the usual camera-file suffixes; anything else is written back in the container
-# ffmpeg read it from (its demuxer's first name), so the stored file keeps its format.
-_MUXERS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mp4": "mp4", ".m4v": "mp4",
-           ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi", ".flv": "flv"}
-
-
-def _streams(path: Path) -> tuple[int, int, str] | None:
-    """(video streams, audio streams, demuxer) as ffmpeg sees the file; None if it is no media
-    file ffmpeg can read (then it holds no sound any player could play either). An error of
-    the system rather than of the file (no such file, too many open files, an I/O error, no
-    memory) is raised, never read as "no sound": what says so is kept (the intake's
-    `sound_checked` mark, playback's verdict), and a file with sound would then be served
-    with it (R1.3)."""
-    import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
-
-    try:
-        with av.open(str(path)) as c:
-            return len(c.streams.video), len(c.streams.audio), c.format.name
-    except (OSError, MemoryError):
-        raise
-    except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
-        return None
-
-
-def video_only(path: Path, scratch: Path, muxer: str | None = None) -> Path | None:
-    """R1.3 at intake: None if ``path`` carries no sound (it is stored as it is); else a copy in
-    ``scratch`` holding its video streams only (`-map 0:v -c copy`: no re-encoding), checked
-    to have no audio, in ``muxer`` or the file's own container. A file with sound and no
-    picture is refused."""
-
-    found = _streams(path)
-    if found is None or found[1] == 0:
-        return None
-    videos, _audio, demuxer = found
-    if videos == 0:
-        raise InputError(f"{path.name} holds sound and no picture: a camera source keeps "
-                         "image only (R1.3)",
-                         pl=f"Plik {path.name} zawiera dźwięk, a nie zawiera obrazu: źródło "
-                            "wizyjne przechowuje wyłącznie obraz (bez dźwięku).")
-    muxer = muxer or _MUXERS.get(path.suffix.lower(), demuxer.split(",")[0])
-    scratch.mkdir(parents=True, exist_ok=True)
-    out = scratch / f"{uuid.uuid4().hex}.video.part"  # *.part: removed by clean_tmp after a crash
-    done = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
-         "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy", "-f", muxer, str(out)],
-        capture_output=True, text=True, timeout=3600)
-    try:
-        checked = _streams(out) if done.returncode == 0 else None
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
-    if checked is None or checked[0] == 0 or checked[1] != 0:
-        out.unlink(missing_ok=True)
-        raise InputError(f"cannot take the sound track out of {path.name} ({muxer}): "
-                         f"{done.stderr.strip()[-300:] or 'the result still holds sound'}; "
-                         "convert it to MP4 or MPEG-TS first",
-                         pl=f"Nie udało się usunąć ścieżki dźwiękowej z pliku {path.name}; "
-                            "przekształć go najpierw do formatu MP4 lub MPEG-TS.")
-    return out
-
-
 def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Path]]:
     """The items of a camera source as they are to be stored (video only), and the scratch
     copies made for them (the caller removes them)."""
@@ -281,6 +222,44 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
     what is stored for each (a camera file without its sound; ``sound_checked``: each was
     checked, and its row is marked with the SHA-256 stored)."""
+    return finish_batch(_begin(vault, source_name, given, items, actor=actor,
+                               audit_it=audit_it, allow_disabled=allow_disabled,
+                               copy_workers=copy_workers, sound_checked=sound_checked),
+                        on_stored)
+
+
+@dataclass
+class Begun:
+    """A batch whose rows are `pending` and whose copies run (`begin_batch`); it ends with
+    `finish_batch`, or `abandon` undoes it."""
+
+    vault: Vault
+    given: list[Item]
+    items: list[Item]
+    actor: str
+    audit_it: bool
+    sound_checked: bool
+    ids: list[int]
+    keys: list[str]
+    source_id: int
+    name: str
+    held: set[int] | None  # on a store with a lock: the items a hold already covers
+    copies: _Copies
+
+
+def begin_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
+                actor: str = "system", audit_it: bool = True) -> Begun:
+    """Steps (1) and (2) of `ingest_batch` begun, for a kind that keeps sound: the copies run
+    in the pool while the caller prepares its next batch (a pass's batches overlap, so
+    the copies' waits in the kernel and the caller's Python fill each other's gaps)."""
+    checked = [check_item(item) for item in items]
+    return _begin(vault, source_name, checked, checked, actor=actor, audit_it=audit_it,
+                  allow_disabled=False)
+
+
+def _begin(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
+           actor: str, audit_it: bool, allow_disabled: bool, copy_workers: int | None = None,
+           sound_checked: bool = False) -> Begun:
     now = datetime.now(UTC)
     # The server's clock was behind the true time when it stamped an item (set back, or
     # jumped since; kustosz.clock): the item counts from the later reading.
@@ -306,12 +285,33 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
         source_id, name = source.id, source.name
         # On a store with a lock each object carries its legal end and, if a hold already
         # covers it, the legal hold (holds/object_lock.py).
-        lockable = isinstance(vault.storage, Lockable)
-        held = held_ids(s, ids) if lockable else set()
-    locks = [(lock_until(expires, now), rid in held)
+        held = held_ids(s, ids) if isinstance(vault.storage, Lockable) else None
+    locks = [(lock_until(expires, now), held is not None and rid in held)
              for expires, rid in zip(expiries, ids, strict=True)]
     try:
-        copies, failure = _copy_all(vault, items, keys, locks, copy_workers)
+        copies = _Copies(vault, items, keys, locks, copy_workers)
+    except BaseException:
+        _undo(vault, ids, keys)
+        raise
+    return Begun(vault, given, items, actor, audit_it, sound_checked, ids, keys, source_id,
+                 name, held, copies)
+
+
+def abandon(begun: Begun) -> None:
+    """Undo a begun batch (its caller failed before finishing it): its copies are let end,
+    then removed with its rows; its originals are where they were."""
+    try:
+        begun.copies.wait(sync=False)
+    finally:
+        _undo(begun.vault, begun.ids, begun.keys)
+
+
+def finish_batch(begun: Begun, on_stored: OnStored | None
+                 ) -> list[Stored | OSError | KustoszError]:
+    """Step (2) waited for and made durable, and step (3): see `ingest_batch`."""
+    vault, ids, keys, items = begun.vault, begun.ids, begun.keys, begun.items
+    try:
+        copies, failure = begun.copies.wait()
     except BaseException:
         _undo(vault, ids, keys)
         raise
@@ -326,16 +326,17 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
     try:
         with vault.transaction() as s:
             if done:
-                _mark_many(s, source_id, done,
-                           [items[d.index].meta or {} for d in done] if sound_checked else None)
-                if lockable:
-                    _hold_late(vault, s, [(d.id, d.key, d.version_id) for d in done], held)
+                _mark_many(s, begun.source_id, done, [items[d.index].meta or {} for d in done]
+                           if begun.sound_checked else None)
+                if begun.held is not None:
+                    _hold_late(vault, s, [(d.id, d.key, d.version_id) for d in done],
+                               begun.held)
             if queued:
                 assert queue is not None
-                _mark_queued(s, queued, queue.id, sound_checked)
+                _mark_queued(s, queued, queue.id, begun.sound_checked)
             if both:
-                if audit_it:
-                    _audit(s, actor, name, both, given, items)
+                if begun.audit_it:
+                    _audit(s, begun.actor, begun.name, both, begun.given, items)
                 if on_stored is not None:
                     on_stored(s, both)
     except BaseException:
@@ -350,15 +351,14 @@ def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list
         raise failure
     by_index = {d.index: d for d in both}
     out: list[Stored | OSError | KustoszError] = []
-    for i, c in enumerate(copies):
-        if i in by_index:
-            out.append(by_index[i])
-        else:
-            # Whole copies are all in `both`; a copy not begun (None) only follows a failure,
-            # raised above.
-            assert isinstance(c, (OSError, KustoszError)), c
-            out.append(c)
+    for i, c in enumerate(copies):  # a copy not begun (None) only follows a failure, raised
+        out.append(by_index[i] if i in by_index else _failed(c))
     return out
+
+
+def _failed(copy: StoredFile | OSError | KustoszError | None) -> OSError | KustoszError:
+    assert isinstance(copy, (OSError, KustoszError)), copy  # whole copies are all stored
+    return copy
 
 
 def _queue_failed(queue: UploadQueue,
@@ -399,42 +399,26 @@ def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
                     **({SOUND_CHECKED: q.sha256} if sound_checked else {})}
 
 
-def _copy_all(vault: Vault, items: list[Item], keys: list[str],
-              locks: list[tuple[datetime | None, bool]],
-              copy_workers: int | None = None
-              ) -> tuple[list[StoredFile | OSError | KustoszError | None], BaseException | None]:
-    """Step (2) for every item; None for a copy not begun because another failed."""
-    results: list[StoredFile | OSError | KustoszError | None] = [None] * len(items)
-    buffer = _buffer(vault)
-    stop = threading.Event()
-    failure: list[BaseException] = []
+class _Copies:
+    """Step (2) for every item, begun at once in the shared pool (one file or one worker: here
+    and now); `wait` gives each item's copy, its error, or None (not begun: another failed)."""
 
-    def copy(i: int) -> None:
-        if stop.is_set():
+    def __init__(self, vault: Vault, items: list[Item], keys: list[str],
+                 locks: list[tuple[datetime | None, bool]], copy_workers: int | None) -> None:
+        self.vault, self.items, self.keys, self.locks = vault, items, keys, locks
+        self.results: list[StoredFile | OSError | KustoszError | None] = [None] * len(items)
+        self.buffer = _buffer(vault)
+        self.stop = threading.Event()
+        self.failure: list[BaseException] = []
+        self.running: list[Future[None]] = []
+        # A single file is fsynced on its own; a batch is flushed with one syncfs at the end,
+        # which is far cheaper than two fsyncs per file and just as durable before step (3).
+        self.batched = len(items) > 1
+        workers = COPY_WORKERS if copy_workers is None else min(copy_workers, COPY_WORKERS)
+        if not self.batched or workers <= 1:
+            for i in range(len(items)):
+                self.copy(i)
             return
-        try:
-            if buffer is not None and buffer.away:  # queued at once (upload_queue)
-                raise Unavailable(AWAY, pl=AWAY_PL)
-            results[i] = put_retained(vault.storage, keys[i], items[i].path,
-                                      retain_until=locks[i][0], legal_hold=locks[i][1],
-                                      durable=not batched)
-        except OSError as exc:
-            results[i] = exc
-        except BaseException as exc:
-            if buffer is not None and isinstance(exc, KustoszError):
-                results[i] = exc  # kept in the local spool
-                return
-            stop.set()
-            failure.append(exc)
-
-    # A single file is fsynced on its own; a batch is flushed with one syncfs at the end,
-    # which is far cheaper than two fsyncs per file and just as durable before step (3).
-    batched = len(items) > 1
-    workers = COPY_WORKERS if copy_workers is None else min(copy_workers, COPY_WORKERS)
-    if not batched or workers <= 1:
-        for i in range(len(items)):
-            copy(i)
-    else:
         global _pool
         if _pool is None or _pool._max_workers != COPY_WORKERS:
             _pool = ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="kustosz-copy")
@@ -442,38 +426,53 @@ def _copy_all(vault: Vault, items: list[Item], keys: list[str],
         # future per file (for a PBX spool's small recordings the future cost more than the
         # copy). next() of a shared range iterator is atomic under the GIL.
         todo = iter(range(len(items)))
+        left = [min(workers, len(items))]
+        lock = threading.Lock()
 
-        def drain(_: int) -> None:
-            for i in todo:
-                copy(i)
-        list(_pool.map(drain, range(min(workers, len(items)))))
-    # Also after a failure: the copies that did finish are marked stored by the caller before
-    # it raises the failure, so they must be on the disk first (review s24, S4).
-    if batched and any(isinstance(r, StoredFile) for r in results):
-        vault.storage.sync()
-    return results, (failure[0] if failure else None)
+        def drain() -> None:
+            try:
+                for i in todo:
+                    self.copy(i)
+            finally:
+                with lock:
+                    left[0] -= 1
+                    last = not left[0]
+            if last:  # the batch's syncfs, off the caller's thread (it prepares the next)
+                self.sync()
+        self.running = [_pool.submit(drain) for _ in range(left[0])]
 
+    def copy(self, i: int) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            if self.buffer is not None and self.buffer.away:  # queued at once (upload_queue)
+                raise Unavailable(AWAY, pl=AWAY_PL)
+            self.results[i] = put_retained(self.vault.storage, self.keys[i], self.items[i].path,
+                                           retain_until=self.locks[i][0],
+                                           legal_hold=self.locks[i][1],
+                                           durable=not self.batched)
+        except OSError as exc:
+            self.results[i] = exc
+        except BaseException as exc:
+            if self.buffer is not None and isinstance(exc, KustoszError):
+                self.results[i] = exc  # kept in the local spool
+                return
+            self.stop.set()
+            self.failure.append(exc)
 
-def _undo(vault: Vault, ids: list[int], keys: list[str]) -> None:
-    kept = {rid for rid, key in zip(ids, keys, strict=True) if not _remove(vault, key)}
-    with vault.transaction() as s:
-        s.execute(delete(Recording).where(Recording.id.in_([i for i in ids if i not in kept])))
-        _mark_orphans(s, kept)
+    def sync(self) -> None:
+        # Also after a failure: the copies that did finish are marked stored by the caller
+        # before it raises the failure, so they must be on the disk first (review s24, S4).
+        if self.batched and any(isinstance(r, StoredFile) for r in self.results):
+            self.vault.storage.sync()
 
-
-def _remove(vault: Vault, key: str) -> bool:
-    """Delete an undone intake's object with the app's credentials; False if it may be left
-    in the store (then its row is kept as an orphan)."""
-    try:
-        vault.storage.delete(key)
-    except (Refused, Unavailable):
-        return False
-    return True
-
-
-def _mark_orphans(session: Session, ids: set[int]) -> None:
-    for rec in session.execute(select(Recording).where(Recording.id.in_(ids))).scalars():
-        rec.meta = {**(rec.meta or {}), ORPHAN: True}
+    def wait(self, sync: bool = True
+             ) -> tuple[list[StoredFile | OSError | KustoszError | None], BaseException | None]:
+        for running in self.running:
+            running.result()  # the last copier's sync raises here
+        if sync and not self.running:
+            self.sync()
+        return self.results, (self.failure[0] if self.failure else None)
 
 
 def _mark_many(session: Session, source_id: int, done: list[Stored],
@@ -509,11 +508,10 @@ def _audit(session: Session, actor: str, source: str, done: list[Stored],
         audit(session, actor, "recording.ingest", f"recording {done[0].id}",
               {"source": source, **entry(done[0])})
     else:
-        # One entry per batch: the chain still covers every id and hash.
-        audit(session, actor, "recording.ingest",
-              f"recordings {done[0].id}..{done[-1].id}",
-              {"source": source, "count": len(done),
-               "recordings": {str(d.id): entry(d) for d in done}})
+        # One entry per batch: the chain covers every id and hash (audit/intake_lists.py).
+        audit(session, actor, "recording.ingest", f"recordings {done[0].id}..{done[-1].id}",
+              {"source": source, **batch_details("recordings",
+                                                 {str(d.id): entry(d) for d in done})})
 
 
 def recover_pending(vault: Vault, older_than: datetime | None = None) -> int:

@@ -315,7 +315,8 @@ def _unreachable(vault: Vault, error: BaseException, files: int, size: int) -> s
     """The alert names the store and why it did not take the upload (unreachable, refusing,
     or too slow: a call past its deadline, kustosz.storage.s3_deadline)."""
     s3 = vault.config.s3
-    store = f"{s3.endpoint}/{s3.bucket}" if s3 is not None else "?"
+    store = "?" if s3 is None else f"{s3.endpoint}/{s3.bucket}" + \
+        (f"/{s3.prefix}" if s3.prefix else "")  # the office's part of a shared bucket
     why_pl = getattr(error, "pl", None) or str(error) or type(error).__name__
     why = str(error) or type(error).__name__
     waiting = plural(files, ("czeka", "zostanie wysłany"), ("czekają", "zostaną wysłane"),

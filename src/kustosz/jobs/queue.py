@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
+from kustosz.db import office_keys
 from kustosz.db.engine import pg_connect_args
 from kustosz.db.jobs import JobState
 from kustosz.db.outage import Backoff, is_database_away
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TASK = "kustosz.job"
-QUEUE = "kustosz"
+QUEUE = office_keys.QUEUE_BASE  # a vault's queue is its schema's (office_keys.queue_name)
 STALLED_S = 60.0  # a worker silent this long is dead: its running jobs go back to the queue
 REAP_EVERY_S = 10.0  # running.LOOKS looks span STALLED_S
 POOL_WAIT_S = 30.0  # a job's wait for a connection of the worker's pool
@@ -118,13 +119,19 @@ class Queue:
 
     def __init__(self, vault: Vault) -> None:
         self.app = make_app(vault)  # never opened here: deferring uses our own connection
+        self._queue: str | None = None  # the vault's schema's queue, asked once
 
     def submit(self, vault: Vault, kind: str, args: dict[str, Any], by: str) -> int:
         with vault.transaction() as s:
             conn = s.connection()
+            if self._queue is None:
+                # The schema's own queue: procrastinate notifies `procrastinate_queue_v1#
+                # <queue>`, a channel of the whole database, and another office's schema in
+                # it must not hear this one's jobs (issue 67; kustosz.db.office_keys).
+                self._queue = office_keys.current_queue(conn)
             job_id = records.create(conn, kind, args, by)
             raw = conn.connection.driver_connection
-            queue_id = self.app.configure_task(TASK, queue=QUEUE, connection=raw).defer(
+            queue_id = self.app.configure_task(TASK, queue=self._queue, connection=raw).defer(
                 job=job_id, kind=kind)
             records.set_queue_id(conn, job_id, queue_id)
         return job_id
@@ -240,8 +247,12 @@ class QueueWorker(Queue):
         beating = asyncio.create_task(self._beating())
         try:
             async with app.open_async():
+                # Only its schema's queue, so only its channel: woken by this office's jobs
+                # alone, never marked to abort by another office's notice for a job of its number.
+                found = await app.connector.execute_query_one_async(office_keys.SCHEMA_SQL)
+                queue = office_keys.queue_name(str(found["schema"]))
                 worker = asyncio.create_task(app.run_worker_async(
-                    queues=[QUEUE], name=self.name, concurrency=self.concurrency, wait=True,
+                    queues=[queue], name=self.name, concurrency=self.concurrency, wait=True,
                     install_signal_handlers=False, fetch_job_polling_interval=self.poll_s,
                     delete_jobs="successful", stalled_worker_timeout=self.stalled_s,
                     # a live worker reports well within the time that declares one dead

@@ -105,7 +105,7 @@ class Lost:
 
 @dataclass
 class CheckReport:
-    bucket: str
+    bucket: str  # and the vault's part of it, when offices share it: "media/mops/"
     started: datetime
     versions: int = 0  # versions and delete markers listed
     known: int = 0
@@ -196,14 +196,10 @@ def _judge(report: CheckReport, page: list[dict[str, Any]],
 
 
 def _pages(store: S3Storage, page_size: int) -> Iterator[list[dict[str, Any]]]:
-    """The bucket's versions and delete markers, a page at a time."""
-    # each page its own call with its own deadline (storage.s3_deadline), the listing of a
-    # large bucket as long as it needs
-    for page in store._pages("list_object_versions", "list the versions in",
-                             Bucket=store.bucket, PaginationConfig={"PageSize": page_size}):
-        items = [{**v, "marker": False} for v in page.get("Versions", [])]
-        items += [{**m, "marker": True} for m in page.get("DeleteMarkers", [])]
-        yield items
+    """The vault's versions and delete markers, a page at a time: the whole bucket, or only
+    the vault's part of a bucket offices share ([storage] prefix, issue 67), keys without
+    the prefix as the index keeps them."""
+    yield from store.version_pages(page_size)
 
 
 def _recheck(vault: Vault, store: S3Storage, report: CheckReport) -> None:
@@ -238,7 +234,7 @@ def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
                           '([storage] kind = "s3")',
                           pl="Porównanie kubełka z rejestrem wymaga nagrań w magazynie "
                              'obiektów ([storage] kind = "s3").')
-    report = CheckReport(store.bucket, datetime.now(UTC))
+    report = CheckReport(store.place, datetime.now(UTC))
     seen = array("Q")
     for page in _pages(store, page_size):
         report.versions += len(page)

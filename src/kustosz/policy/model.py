@@ -15,11 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kustosz.errors import ConfigError
 from kustosz.kinds import KINDS, SourceKind
 from kustosz.policy import positions
+from kustosz.policy.access_rules import AccessRules, access_rules
 from kustosz.policy.accessibility import check as check_accessibility
-from kustosz.policy.periods import Period
-from kustosz.policy.schema import shape_problems
+from kustosz.policy.calls import CallScope, call_scope
+from kustosz.policy.periods import Period, overrun
+from kustosz.policy.schema import named_key, shape_problems
 from kustosz.policy.texts import checks as checks_of_texts
-from kustosz.policy.video_law import PURPOSES, STATUTORY_MAX, ZONE_KINDS
+from kustosz.policy.texts import locality
+from kustosz.policy.video import VideoRules, video_rules
+from kustosz.policy.video_law import STATUTORY_MAX
 from kustosz.words import period_pl
 
 # The policy's [retention] keys and their Polish names (kustosz.kinds), as plain strings.
@@ -111,110 +115,6 @@ class Duties:
                 "copier_not_destroyer": self.copier_not_destroyer}
 
 
-@dataclass(frozen=True)
-class VideoRules:
-    """Video monitoring as the office's own regulation narrows Kodeks pracy art. 22² (issue 13
-    item 5); each preset cites its clause for both.
-
-    * purposes — codes of the art. 22² §1 purposes the office's regulation names
-      (policy.video_law.PURPOSES); a camera must serve one of them. Without a [video] table: all
-      four of §1. An empty list: the office has no video monitoring.
-    * excluded_zones — zone kinds (policy.video_law.ZONE_KINDS) the regulation excludes outright:
-      no camera there, and the Code's exception (art. 22² §2: necessary, people made
-      unrecognisable, for sanitary rooms the representatives' consent) does not open them.
-    * purposes_clause, excluded_clause — where the regulation says so, for messages.
-    """
-
-    purposes: tuple[str, ...] = ("employee_safety", "property", "production_control",
-                                 "secrecy")
-    purposes_clause: str = "Kodeks pracy art. 22² §1"
-    excluded_zones: tuple[str, ...] = ()
-    excluded_clause: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"purposes": list(self.purposes), "purposes_clause": self.purposes_clause,
-                "excluded_zones": list(self.excluded_zones),
-                "excluded_clause": self.excluded_clause}
-
-
-def _video_rules(data: dict[str, Any]) -> VideoRules:
-    video = data.get("video", {})
-    default = VideoRules()
-    checked = {}
-    for key, known in (("purposes", PURPOSES), ("excluded_zones", ZONE_KINDS)):
-        items = video.get(key, list(getattr(default, key)))
-        bad = [i for i in items if i not in known]
-        if bad:
-            raise ConfigError(f"policy video.{key}: unknown {', '.join(map(repr, bad))}; "
-                              f"known: {', '.join(known)}",
-                              pl=f"Zasada video.{key}: nieznane {', '.join(map(repr, bad))}; "
-                                 f"dostępne: {', '.join(known)}.")
-        checked[key] = tuple(dict.fromkeys(items))
-    if checked["excluded_zones"] and not (video.get("excluded_clause") or "").strip():
-        raise ConfigError("policy video.excluded_zones needs video.excluded_clause: the clause "
-                          "of the regulation that excludes these rooms",
-                          pl="Zasada video.excluded_zones wymaga video.excluded_clause — "
-                             "przepisu regulaminu, który wyłącza te pomieszczenia.")
-    return VideoRules(purposes=checked["purposes"],
-                      purposes_clause=(video.get("purposes_clause") or "").strip()
-                      or default.purposes_clause,
-                      excluded_zones=checked["excluded_zones"],
-                      excluded_clause=(video.get("excluded_clause") or "").strip())
-
-
-@dataclass(frozen=True)
-class AccessRules:
-    """An office's own limits on access (issue 13 items 7-9); empty/off unless a preset or
-    `kustosz.toml` sets them.
-
-    * positions — only persons in these positions may hold an authorisation to open
-      recordings [003 §3.4]; empty: any position;
-    * listening_purposes — a listening states one of these purposes, not free text
-      [001 §1.2, §3.1; 004 §3.1, §4.1]; empty: free text;
-    * listening_basis — where the regulation states them, as it follows "określone w":
-      "zarządzeniu (§1 ust. 2, §3 ust. 1)"; empty: "zasadach urzędu" (no paragraphs);
-    * listening_not_for — what the regulation says recordings do not serve, quoted with its
-      clause [004 §4.2]; told with the purposes and in a refusal;
-    * listening_protocol — a listening session is not closed without its protocol
-      [001 §3.3];
-    * commission_appointed — only members the head appointed (by order) confirm a
-      destruction [002 zał.5 §8.2].
-    """
-
-    positions: tuple[str, ...] = ()
-    listening_purposes: tuple[str, ...] = ()
-    listening_basis: str = ""
-    listening_not_for: str = ""
-    listening_protocol: bool = False
-    commission_appointed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"positions": list(self.positions),
-                "listening_purposes": list(self.listening_purposes),
-                "listening_basis": self.listening_basis,
-                "listening_not_for": self.listening_not_for,
-                "listening_protocol": self.listening_protocol,
-                "commission_appointed": self.commission_appointed}
-
-
-def _access_rules(data: dict[str, Any]) -> AccessRules:
-    access = data.get("access", {})
-    lists = {}
-    for key in ("positions", "listening_purposes"):
-        items = access.get(key, [])
-        if any(not isinstance(i, str) or not i.strip() for i in items):
-            raise ConfigError(f"policy access.{key} must list non-empty texts",
-                              pl=f"Zasada access.{key} musi być listą niepustych nazw.")
-        lists[key] = tuple(i.strip() for i in items)
-    return AccessRules(positions=lists["positions"],
-                       listening_purposes=lists["listening_purposes"],
-                       listening_basis=access.get("listening_basis", "").strip(),
-                       listening_not_for=access.get("listening_not_for", "").strip(),
-                       listening_protocol=bool(access.get("listening_protocol", False)),
-                       commission_appointed=bool(data.get("commission", {})
-                                                 .get("appointed", False)))
-
-
 # When a request's own automatic hold ends (issue 13 item 1): when its copy is made, when a copy
 # is handed over on it, or with the copy it answers (destroyed by the commission).
 HOLD_ENDS = ("copy_made", "handover", "copy_destroyed")
@@ -232,6 +132,15 @@ DECISION_OVERDUE_AFTER = Period(14, "days")  # when a preset does not say
 # office's reminder, not a period of law: counted in plain days (art. 111 k.c.), not moved off
 # a weekend by art. 115 k.c. (policy.holidays), so it never shows later than a person expects.
 COPY_OVERDUE_AFTER = Period(14, "days")
+# A copy's lifetime where the regulation sets none (issue 66 item 5): the law's own for images,
+# "nieprzekraczający 3 miesięcy od dnia nagrania" (art. 22² § 3 k.p.; seed 002 §7 ust. 4), which
+# never keeps a camera's copy past the Code's cap; counting from the copy's day (seed 003's
+# § 5 ust. 7) is an office's own choice. No statute sets one for calls: 3 months is shorter
+# than any seed's (004 § 7 ust. 9: 4 months), as art. 5 ust. 1 lit. e RODO favours.
+COPY_LIFETIME = Period(3, "months")
+COPY_COUNTED_FROM: Literal["recording_date", "copy_date"] = "recording_date"
+COUNTED_FROM: tuple[Literal["recording_date", "copy_date"], ...] = ("recording_date",
+                                                                    "copy_date")
 
 
 @dataclass(frozen=True)
@@ -313,14 +222,14 @@ class Policy:
     after_deadline: Literal["reject", "warn"] | None
     copy_lifetime: Period
     copy_counted_from: Literal["recording_date", "copy_date"]
-    call_scope: Literal["all", "external_incoming"]
+    call_scope: CallScope
     approvers: tuple[str, ...]
     approval: positions.Approval = "any"
     posts: dict[str, positions.Position] = field(default_factory=dict, compare=False)
     duties: Duties = Duties()
     custody: CustodyRules = CustodyRules()
-    video: VideoRules = VideoRules()
-    access: AccessRules = AccessRules()
+    video: VideoRules = field(default_factory=VideoRules)
+    access: AccessRules = field(default_factory=AccessRules)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     forms: Names | None = field(default=None, compare=False)
 
@@ -347,7 +256,9 @@ class Policy:
         system = ("rejestracji rozmów telefonicznych" if calls_only else "monitoringu")
         return {**self.names.as_dict(), "system_loc": f"systemie {system}",
                 "system_gen": f"systemu {system}",
-                "office_address": self.documents.get("address")}
+                "office_address": self.documents.get("address"),
+                "locality": locality(self.documents),
+                "representation": self.documents.get("representation") or None}
 
     @property
     def documents(self) -> dict[str, Any]:
@@ -397,7 +308,7 @@ class Policy:
             "copies": {"lifetime": str(self.copy_lifetime),
                        "counted_from": self.copy_counted_from,
                        "ceiling": self.custody.copy_ceiling},
-            "calls": {"scope": self.call_scope},
+            "calls": {"scope": self.call_scope.value()},
             "disclosure": {"approvers": list(self.approvers), "approval": self.approval},
             "positions": {k: p.__dict__ for k, p in self.posts.items() if k not in ("head",
                                                                                    "deputy")},
@@ -434,12 +345,18 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 Choice = TypeVar("Choice", bound=str)
 
 
-def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[Choice, ...]
-            ) -> Choice:
+def _choice(data: dict[str, Any], section: str, key: str, allowed: tuple[Choice, ...],
+            default: Choice | None = None) -> Choice:
     value = data.get(section, {}).get(key)
+    if value is None and default is not None:
+        return default
     for choice in allowed:
         if value == choice:
             return choice
+    if value is None:
+        raise ConfigError(f"policy {section}.{key} is missing: one of {', '.join(allowed)}",
+                          pl=f"Brak zasady {section}.{key}: podaj jedną z wartości: "
+                             f"{', '.join(allowed)}.")
     raise ConfigError(f"policy {section}.{key} must be one of {', '.join(allowed)}, "
                       f"got {value!r}",
                       pl=f"Zasada {section}.{key} musi mieć jedną z wartości: "
@@ -456,6 +373,16 @@ def _period(data: dict[str, Any], section: str, key: str) -> Period:
     except ConfigError as exc:
         raise ConfigError(f"policy {section}.{key}: {exc}",
                           pl=f"Zasada {section}.{key}: {exc.pl or exc}") from None
+
+
+def _copy_lifetime(data: dict[str, Any]) -> Period:
+    if data.get("copies", {}).get("lifetime") is None:
+        return COPY_LIFETIME
+    return _period(data, "copies", "lifetime")
+
+
+def _copy_counted_from(data: dict[str, Any]) -> Literal["recording_date", "copy_date"]:
+    return _choice(data, "copies", "counted_from", COUNTED_FROM, COPY_COUNTED_FROM)
 
 
 def _deadline(data: dict[str, Any]
@@ -494,17 +421,25 @@ def _office(data: dict[str, Any]) -> ZoneInfo:
 
 
 def _retention(data: dict[str, Any], kind: str) -> Period | None:
-    """The period of ``kind``, refused past the law's cap whatever the file says."""
+    """The period of ``kind``, refused where it can outlive the law's cap from any day of
+    recording, whatever the file says: the cap is a calendar rule (k.c. art. 112), so "93 days"
+    passes no "3 months" (from 28 November 2026 it keeps the recording until 2 March, the
+    months end with 28 February)."""
     if kind not in data.get("retention", {}):
         return None
     period = _period(data, "retention", kind)
     cap = STATUTORY_MAX.get(kind)
-    if cap and period.max_days() > cap.max_days():
+    over = overrun(period, cap) if cap else None
+    if cap and over:
+        start, kept, last = (d.strftime("%d.%m.%Y") for d in over)
         raise ConfigError(
-            f"policy retention.{kind} = {period} exceeds the statutory maximum "
-            f"of {cap} (Kodeks pracy art. 22² §3)",
-            pl=f"Okres retention.{kind} = {period_pl(period)} przekracza "
-               f"ustawowe maksimum {period_pl(cap)} (Kodeks pracy art. 22² §3).")
+            f"policy retention.{kind} = {period} exceeds the statutory maximum of {cap} by the "
+            f"calendar: a recording of {start} would be kept until {kept}, the {cap} end with "
+            f"{last} (Kodeks pracy art. 22² §3)",
+            pl=f"Okres retention.{kind} = {period_pl(period)} przekracza ustawowe maksimum "
+               f"{period_pl(cap)} liczone według kalendarza: nagranie z {start} byłoby "
+               f"przechowywane do {kept}, a {period_pl(cap)} od dnia nagrania kończą się z dniem "
+               f"{last} (Kodeks pracy art. 22² §3).")
     return period
 
 
@@ -522,11 +457,10 @@ def _rules(data: dict[str, Any]) -> list[Callable[[], object]]:
             partial(check_accessibility, data.get("accessibility", {})),
             *checks_of_texts(data.get("documents", {})), partial(_deadline, data),
             partial(positions.check_declared, data), partial(positions.approvers, data),
-            partial(positions.approval, data), partial(_period, data, "copies", "lifetime"),
-            partial(_choice, data, "copies", "counted_from", ("recording_date", "copy_date")),
-            partial(_choice, data, "calls", "scope", ("all", "external_incoming")),
-            partial(_custody_rules, data), partial(_video_rules, data),
-            partial(_access_rules, data)]
+            partial(positions.approval, data), partial(_copy_lifetime, data),
+            partial(_copy_counted_from, data),
+            partial(call_scope, data), partial(_custody_rules, data),
+            partial(video_rules, data), partial(access_rules, data)]
 
 
 def check_policy(data: dict[str, Any]) -> list[ConfigError]:
@@ -537,15 +471,22 @@ def check_policy(data: dict[str, Any]) -> list[ConfigError]:
     sound = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for p in shape:  # the rules read what is left, so a typo hides no other fault
         table = sound.get(str(p.loc[0]))
-        if len(p.loc) > 1 and isinstance(table, dict):
+        own = table.get(str(p.loc[1])) if isinstance(table, dict) and len(p.loc) > 3 else None
+        if isinstance(table, dict) and isinstance(own, dict) and p.loc[0] == "video":
+            # one [video.<table>.<code>] only: the others' codes stay known
+            table[str(p.loc[1])] = {k: v for k, v in own.items() if k != str(p.loc[2])}
+        elif len(p.loc) > 1 and isinstance(table, dict):
             table.pop(str(p.loc[1]), None)
         else:
             sound.pop(str(p.loc[0]), None)
+    # a key the schema refused is told once: the rules find it gone and would say it is missing
+    told = {".".join(map(str, p.loc[:2])) for p in shape}
     for rule in _rules(sound):
         try:
             rule()
         except ConfigError as exc:
-            problems.append(exc)
+            if named_key(exc) not in told:
+                problems.append(exc)
     return problems
 
 
@@ -565,17 +506,16 @@ def build_policy(data: dict[str, Any], preset: str | None = None) -> Policy:
         retention={kind: _retention(data, kind) for kind in SOURCE_KINDS},
         request_deadline=_deadline(data)[0],
         after_deadline=_deadline(data)[1],
-        copy_lifetime=_period(data, "copies", "lifetime"),
-        copy_counted_from=_choice(data, "copies", "counted_from",
-                                  ("recording_date", "copy_date")),
-        call_scope=_choice(data, "calls", "scope", ("all", "external_incoming")),
+        copy_lifetime=_copy_lifetime(data),
+        copy_counted_from=_copy_counted_from(data),
+        call_scope=call_scope(data),
         approvers=positions.approvers(data), approval=positions.approval(data),
         posts=positions.positions(data, (names.approver, names.approver_gen, names.approver_acc),
                                     (names.deputy, names.deputy_gen, names.deputy_acc)),
         duties=Duties(**data.get("duties", {})),
         custody=_custody_rules(data),
-        video=_video_rules(data),
-        access=_access_rules(data),
+        video=video_rules(data),
+        access=access_rules(data),
         raw=data,
         forms=names,
     )

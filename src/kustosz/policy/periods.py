@@ -15,6 +15,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import ConfigError
@@ -83,14 +84,76 @@ class Period:
         return datetime.combine(following, time(0), tzinfo=tz).astimezone(UTC)
 
     def max_days(self) -> int:
-        """An upper bound of the period's length in days, for comparisons between periods."""
-        per = {"days": 1, "weeks": 7, "months": 31, "years": 366}[self.unit]
-        return self.count * per
+        """The longest the period can run, in days, from any start day (k.c. art. 112: a
+        month is as long as the calendar makes it): 3 months are 92 days at most."""
+        months = self._months()
+        return _month_span(months)[1] if months else self._days()
 
     def min_days(self) -> int:
-        """A lower bound of the period's length in days."""
-        per = {"days": 1, "weeks": 7, "months": 28, "years": 365}[self.unit]
-        return self.count * per
+        """The shortest the period can run, in days, from any start day: 3 months are 89
+        days from 31 January of a common year (they end with 30 April), 1 month is 28 days
+        from 31 January of a common year."""
+        months = self._months()
+        return _month_span(months)[0] if months else self._days()
+
+    def _months(self) -> int:
+        return self.count * {"months": 1, "years": 12}.get(self.unit, 0)
+
+    def _days(self) -> int:
+        return self.count * (7 if self.unit == "weeks" else 1)
+
+
+# The Gregorian calendar repeats every 400 years (146 097 days, a whole number of weeks): a
+# rule between two periods that holds from every day of one cycle holds from every day.
+CYCLE = (2000, 2400)
+# Where a witness of an overrun is looked for: from the first day of the year Kustosz's
+# rules were written in, so that a message names a date a person can check on a calendar.
+WITNESS_FROM = date(2026, 1, 1)
+
+
+@cache
+def _month_span(months: int) -> tuple[int, int]:
+    """(shortest, longest) number of days ``months`` calendar months take, over every start
+    day. From day d of a month with ms days the end is day min(d, mt) of the month ``months``
+    later (mt days): the span is the whole months' days while d <= mt and shrinks by a day for
+    each day past mt, so the longest is from the 1st and the shortest from the last day."""
+    shortest, longest = 10**9, 0
+    for year in range(*CYCLE):
+        for month in range(1, 13):
+            ms = calendar.monthrange(year, month)[1]
+            y, m = divmod(month - 1 + months, 12)
+            ty, tm = year + y, m + 1
+            mt = calendar.monthrange(ty, tm)[1]
+            longest = max(longest, (date(ty, tm, 1) - date(year, month, 1)).days)
+            shortest = min(shortest, (date(ty, tm, min(ms, mt)) - date(year, month, ms)).days)
+    return shortest, longest
+
+
+def never_longer(period: Period, cap: Period) -> bool:
+    """Whether ``period`` ends no later than ``cap`` from every start day (k.c. art. 111-112):
+    "93 days" outlives "3 months" (from 28 November 2026 it ends with 2 March, the months with
+    28 February), so do "90 days" (from 31 January 2026: 1 May against 30 April) and
+    "13 weeks"; "89 days" never does."""
+    pm, cm = period._months(), cap._months()
+    if pm and cm:
+        return pm <= cm
+    if not pm and not cm:
+        return period._days() <= cap._days()
+    return period.max_days() <= cap.min_days()
+
+
+def overrun(period: Period, cap: Period, after: date = WITNESS_FROM
+            ) -> tuple[date, date, date] | None:
+    """The first start day from ``after`` on from which ``period`` ends after ``cap``, with
+    both last days: (start, period's last day, cap's last day); None when it never does."""
+    if never_longer(period, cap):
+        return None
+    day = after
+    for _ in range(146_097):  # one cycle holds every case of the calendar
+        if period.last_day(day) > cap.last_day(day):
+            return day, period.last_day(day), cap.last_day(day)
+        day += timedelta(days=1)
+    raise AssertionError(f"{period} outlives {cap} from no day of a whole cycle")
 
 
 def chunk_window(at: datetime, granularity: str, tz: ZoneInfo = WARSAW

@@ -15,7 +15,7 @@ from typing import Any
 
 from kustosz.errors import ConfigError
 from kustosz.policy.model import SOURCE_KINDS, check_policy
-from kustosz.policy.periods import Period
+from kustosz.policy.periods import Period, never_longer
 from kustosz.policy.positions import declared
 from kustosz.words import period_pl
 
@@ -93,7 +93,7 @@ def _kept_for_requests(data: dict[str, Any]) -> list[ConfigError]:
             period = Period.parse(data["retention"][kind])
         except (KeyError, TypeError, ConfigError):
             continue
-        if period.min_days() < deadline.max_days():
+        if not never_longer(deadline, period):  # from some day it would end first
             out.append(ConfigError(
                 f"policy retention.{kind} = {period} is shorter than the request deadline "
                 f"(requests.deadline = {deadline}): a request lodged in time would find the "

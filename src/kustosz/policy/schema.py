@@ -13,11 +13,14 @@ policy's own sentences.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kustosz.errors import ConfigError
+from kustosz.policy.calls import CALL_KINDS, NAMED
+from kustosz.policy.video_law import LAWS
 
 PERIOD = "A period: a whole number and a unit, e.g. \"30 days\", \"3 months\"."
 
@@ -78,15 +81,70 @@ class Copies(Section):
     ceiling: str | None = _text("The clause making the lifetime a ceiling no request extends.")
 
 
+# Which calls are recorded (policy.calls): a name, or a list of kinds. Typed loosely so that a
+# wrong value is told in the policy's own words (policy.calls.CallScope.of), not as a union's
+# two failures; editors get the values from the JSON Schema below.
+_SCOPE_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"enum": list(NAMED)},
+    {"type": "array", "items": {"enum": list(CALL_KINDS)}, "minItems": 1, "uniqueItems": True},
+    {"type": "null"}]}
+_ANNOUNCED = ("How callers are told the call is recorded: \"automatic\" (played by the "
+              "exchange) or \"employee\" (read by the employee).")
+
+
 class Calls(Section):
-    scope: Literal["all", "external_incoming"] | None = _text("Which calls are recorded.")
+    scope: str | list[str] | None = Field(
+        None, description="Which calls are recorded: \"all\", or any of external_incoming, "
+        "external_outgoing, internal (one name or a list).", json_schema_extra=_SCOPE_SCHEMA)
     announcement_clause: str | None = _text("Where the regulation says callers are told.")
+    incoming_announcement: Literal["automatic", "employee"] | None = _text(
+        _ANNOUNCED + " Before an external incoming call.")
+    outgoing_announcement: Literal["automatic", "employee"] | None = _text(
+        _ANNOUNCED + " Before an external outgoing call.")
+
+
+# A purpose's legal basis: one act or a list (policy.video); typed loosely like the call scope,
+# so that a wrong value is told once, in the policy's words, with what each code cites.
+_BASES = list(LAWS)
+_BASIS_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"enum": _BASES},
+    {"type": "array", "items": {"enum": _BASES}, "minItems": 1, "uniqueItems": True},
+    {"type": "null"}]}
+
+
+class OwnPurpose(Section):
+    """A purpose of the office's own cameras, or a built-in one reworded for its documents."""
+
+    text: str | None = _text("Mianownik, as the register lists it: \"ochrona mienia Gminy\".")
+    genitive: str | None = _text("After \"w celu\", as the sign and clause print it: "
+                                 "\"ochrony mienia Gminy\".")
+    basis: str | list[str] | None = Field(
+        None, description="The law the purpose rests on, or a list of them where it rests on "
+        "several (a built-in purpose keeps its own).", json_schema_extra=_BASIS_SCHEMA)
+
+
+class OwnZoneKind(Section):
+    """A kind of place of the office's own, beside the built-in ones (policy.video_law)."""
+
+    name: str | None = _text("Mianownik: \"pokój mieszkalny\".")
+    plural_genitive: str | None = _text("After \"Monitoring nie obejmuje\": \"pokoi "
+                                        "mieszkalnych\".")
+    place: Literal["inside", "outside"] | None = _text("Inside or outside the buildings.")
+    forbidden: bool | None = _text("The regulation excludes such places from monitoring.")
+    also: list[str] | None = _text("Other names a zone of this kind is called by.")
 
 
 class Video(Section):
-    purposes: list[str] | None = _text("Codes of art. 22² §1 purposes (policy.video_law).")
+    purposes: list[str] | None = _text("Codes of the purposes the office's cameras serve: "
+                                       "built-in (policy.video_law) or own_purposes.")
     purposes_clause: str | None = _text("The clause naming the purposes.")
-    excluded_zones: list[str] | None = _text("Zone kinds the regulation excludes outright.")
+    own_purposes: dict[str, OwnPurpose] | None = _text(
+        "The office's own purposes by code, with their legal basis: [video.own_purposes.<code>].")
+    zone_kinds: dict[str, OwnZoneKind] | None = _text(
+        "The office's own kinds of place by code: [video.zone_kinds.<code>].")
+    excluded_zones: list[str] | None = _text(
+        "Zone kinds, or \"inside\"/\"outside\" (every place of the group), the regulation "
+        "excludes outright.")
     excluded_clause: str | None = _text("The clause excluding them.")
 
 
@@ -127,6 +185,10 @@ class Commission(Section):
 
 class Demo(Section):
     default: bool | None = _text("`kustosz demo` starts on this preset by default.")
+    gmina_office: str | None = _text("`kustosz demo --gmina` (`make demo`) makes an office of "
+                                     "this preset under this short name.")
+    gmina_overrides: str | None = _text("What `kustosz demo --gmina` adds to this office's "
+                                        "kustosz.toml (the demo only).")
 
 
 class Clause(Section):
@@ -159,6 +221,8 @@ def _annex() -> Any:
 class Annexes(Section):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
+    clause: str | None = _text("The information clause's note: \"Załącznik nr 3 do "
+                               "Regulaminu …\" (printed on the clause of every kind).")
     request_video: str | None = Field(None, alias="request-video")
     request_calls: str | None = Field(None, alias="request-calls")
     request_subject: str | None = Field(None, alias="request-subject")
@@ -180,7 +244,18 @@ class Documents(Section):
     """What documents print about the office; a value left out prints as a dotted line."""
 
     controller: str | None = None
+    representation: str | None = _text(
+        "Who represents the controller, as the regulation words it after the controller's "
+        "name: \"reprezentowany przez Starostę …\" (001 zał. 1 pkt 1).")
     address: str | None = None
+    nip: str | None = _text("The controller's NIP as the regulation writes it (10 digits, "
+                            "checked by its check digit), printed in the clause's controller "
+                            "block: \"822-10-46-016\".")
+    regon: str | None = _text("The controller's REGON (9 or 14 digits, checked by its check "
+                              "digit), printed beside the NIP.")
+    locality: str | None = _text(
+        "The place documents are dated at: \"Nowy Targ\" (\"Nowy Targ, dnia …\"); left out: the "
+        "town after the postcode of `address`, else a dotted line.")
     phone: str | None = None
     email: str | None = None
     dpo: str | None = None
@@ -259,6 +334,16 @@ def _where(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+# The key a rule's message names: "policy retention.camera = …", "policy key [x] …".
+NAMED_KEY = re.compile(r"policy (?:key )?\[?([a-z_]+(?:\.[\w-]+)*)")
+
+
+def named_key(exc: ConfigError) -> str:
+    """The dotted key a policy message names, or ""."""
+    found = NAMED_KEY.search(str(exc))
+    return found.group(1) if found else ""
 
 
 class ShapeError(ConfigError):

@@ -17,7 +17,7 @@ from kustosz.report.common import utc
 from kustosz.report.findings import findings
 from kustosz.report.integrity import alerts, integrity, policy_changes
 from kustosz.report.material import Facts
-from kustosz.report.period import ReportPeriod, check_within
+from kustosz.report.period import ReportPeriod, check_within, so_far
 from kustosz.vault import Vault
 
 # /2: "entries" (messages, events) beside "items" (stored files) under "recorded" (0042)
@@ -25,6 +25,10 @@ from kustosz.vault import Vault
 #     counts "told" / "not_told" in place of the note "who_was_told" (not recorded)
 # /4: "copies": "made" and "returned_at_review" as {"copy", "at"} (were the numbers alone)
 FORMAT = "kustosz-accountability-report/4"
+# A draft (the part of a running period gone by, so_far) has the same sections and the key
+# "draft"; its own format name, so that a program reading final reports never takes one for
+# a final report (it checks "format", as every reader of a versioned file does).
+DRAFT_FORMAT = FORMAT.replace("-report/", "-report-draft/")
 REPORT_FILE = "report.json"
 
 
@@ -49,16 +53,28 @@ def _by_kind(recorded: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-def build(vault: Vault, period: ReportPeriod, now: datetime) -> dict[str, Any]:
+def is_draft(report: dict[str, Any]) -> bool:
+    return "draft" in report
+
+
+def build(vault: Vault, period: ReportPeriod, now: datetime,
+          draft: bool = False) -> dict[str, Any]:
     """The report of ``period`` as of ``now`` (which only decides whether the period is over
-    and the vault existed in it; the content is read as it stood at the period's end)."""
-    check_within(period, began(vault), now)
+    and the vault existed in it; the content is read as it stood at the period's end). With
+    ``draft``, the part of the running ``period`` gone by at ``now``, marked as a draft: as
+    it stood at ``now``, and never the period's report (that is made once it is over)."""
+    tz = vault.policy.timezone
+    whole = period
+    if draft:
+        period = so_far(period, began(vault), now, tz)
+    else:
+        check_within(period, began(vault), now, tz)
     with vault.reading() as s:
         f = Facts(s, vault.policy, period,
                   timedelta(minutes=vault.config.sweep_interval_minutes))
         recorded = material.recorded(f)
         report: dict[str, Any] = {
-            "format": FORMAT,
+            "format": DRAFT_FORMAT if draft else FORMAT,
             "office": {"name": vault.policy.office_name, "preset": vault.policy.preset,
                        "vault": vault_id(s), "timezone": vault.policy.timezone.key},
             "period": period.as_json(),
@@ -76,6 +92,10 @@ def build(vault: Vault, period: ReportPeriod, now: datetime) -> dict[str, Any]:
             "alerts": alerts(f),
         }
     report["findings"] = findings(report)
+    if draft:  # what it is not yet: the whole period, whose report comes from final_from
+        report["draft"] = {"as_of": utc(now).isoformat(),
+                           "period_last_day": whole.last.isoformat(),
+                           "final_from": whole.after.isoformat()}
     return report
 
 

@@ -2,7 +2,8 @@
 month (the office's calendar) the month before is made as a job (progress on its job page),
 once — a report on the shelf is not made again, also after a restart. A failure raises the
 "report.failed" alert with its reason and is tried again every `RETRY`; the report made
-clears it. The same job kind makes a chosen month from the reports page.
+clears it. The same job kind makes a chosen month from the reports page, and (``so_far``)
+a draft of the running month.
 
 serve only starts `run_monthly` in a thread; everything else lives here."""
 
@@ -40,19 +41,29 @@ def _as_of(as_of: str | None) -> datetime:
 
 
 def make_report(ctx: jobs.JobContext, month: str, actor: str,
-                as_of: str | None = None) -> dict[str, Any]:
-    """The job: the month's report on the shelf (a report already there is left as it is)."""
+                as_of: str | None = None, so_far: bool = False) -> dict[str, Any]:
+    """The job: the month's report on the shelf (a report already there is left as it is);
+    ``so_far``: a draft of the running month as of the moment the job runs."""
     label = period.parse(month, None, None, ctx.vault.policy.timezone).label
+    if so_far:
+        out = store.make_draft(ctx.vault, label, actor, _as_of(as_of), progress=ctx.progress)
+        return {"month": label, "made": True, "folder": str(out), "so_far": True}
     if store.exists(ctx.vault, label):
         return {"month": label, "made": False, "folder": str(store.folder_of(ctx.vault, label))}
     out = store.make(ctx.vault, label, actor, _as_of(as_of), progress=ctx.progress)
     return {"month": label, "made": True, "folder": str(out)}
 
 
-def check_report(vault: Vault, month: str, actor: str, as_of: str | None = None) -> None:
-    """Refused before anything is queued: a month not over, or before the vault existed."""
-    p = period.parse(month, None, None, vault.policy.timezone)
-    period.check_within(p, build.began(vault), _as_of(as_of))
+def check_report(vault: Vault, month: str, actor: str, as_of: str | None = None,
+                 so_far: bool = False) -> None:
+    """Refused before anything is queued: a month not over, or before the vault existed;
+    for a draft, a month not running."""
+    tz = vault.policy.timezone
+    p = period.parse(month, None, None, tz)
+    if so_far:
+        period.so_far(p, build.began(vault), _as_of(as_of), tz)
+    else:
+        period.check_within(p, build.began(vault), _as_of(as_of), tz)
 
 
 report_accountability = jobs.register(
@@ -74,7 +85,7 @@ def in_flight(vault: Vault, label: str) -> int | None:
     for job_id in records.unfinished(vault):
         view = records.get(vault, job_id)
         if (view is not None and view.kind == report_accountability.name
-                and view.args.get("month") == label):
+                and view.args.get("month") == label and not view.args.get("so_far")):
             return job_id
     return None
 
@@ -147,6 +158,8 @@ def run_monthly(vault: Vault, stop: threading.Event,
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """`kustosz serve`'s loop: last month's report, made once from the 1st on."""
     state = Monthly()
+    for left in store.clean_leftovers(vault):
+        log.warning("removed %s: a report's making was killed before it ended", left)
     progress = progress_of(vault).loop("report", ALLOWANCE_S)
     while not stop.is_set():
         progress.beat()

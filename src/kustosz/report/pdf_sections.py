@@ -132,7 +132,9 @@ def kept(report: dict[str, Any], tz: ZoneInfo) -> Section:
         past += [[s["source"], str(p["recording"]), when(p["start"], tz),
                   when(p["expired"], tz), why.get(p["why"], p["why"])]
                  for p in s["past_period"]]
-    return {"heading": "Przechowywanie (stan na koniec okresu)", "lines": [], "tables": [
+    draft = report.get("draft")  # a draft's "end" is the moment it was made
+    at = f"stan na {when(draft['as_of'], tz)}" if draft else "stan na koniec okresu"
+    return {"heading": f"Przechowywanie ({at})", "lines": [], "tables": [
         table(None, ["Źródło", "Pozycji", "Najstarsza pozycja", "Jej okres upływa",
                      "Po terminie"], [2, 1, 2, 2, 1], rows),
         table("Przechowywane po upływie okresu", ["Źródło", "Nagranie nr", "Początek",

@@ -16,11 +16,9 @@ from kustosz.alert_kinds import KINDS as ALERT_KINDS
 from kustosz.custody.requests import KINDS as REQUEST_KINDS
 from kustosz.kinds import kind_of
 from kustosz.policy import Period
+from kustosz.report.months import month_pl
 from kustosz.words import count_pl, period_pl
 
-# The month after "za" (the accusative, which for the months is the nominative).
-MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień",
-          "wrzesień", "październik", "listopad", "grudzień")
 QUARTERS = ("I", "II", "III", "IV")
 NONE = "—"
 
@@ -63,8 +61,7 @@ def period_words(period: dict[str, Any]) -> str:
     """"za listopad 2026 r.", "za IV kwartał 2026 r.", "za rok 2026"."""
     label = period["label"]
     if period["kind"] == "month":
-        y, m = label.split("-")
-        return f"za {MONTHS[int(m) - 1]} {y} r."
+        return f"za {month_pl(label)}"
     if period["kind"] == "quarter":
         y, q = label.split("-Q")
         return f"za {QUARTERS[int(q) - 1]} kwartał {y} r."

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import InputError
+from kustosz.report.months import day_pl, month_en, month_gen, month_pl
 
 _MONTH = re.compile(r"\A(\d{4})-(\d{2})\Z")
 _QUARTER = re.compile(r"\A(\d{4})-[Qq]([1-4])\Z")
@@ -69,19 +70,72 @@ def parse(month: str | None, quarter: str | None, year: str | None,
                         datetime.combine(after, time(0), tzinfo=tz).astimezone(UTC))
 
 
-def check_within(period: ReportPeriod, began: datetime | None, now: datetime) -> None:
+def _since(began: datetime, tz: ZoneInfo, now: datetime) -> tuple[str, str]:
+    """From when reports exist (English, Polish): the vault's first month, and when its
+    report comes or came (serve makes it on the 1st after: report.monthly)."""
+    first_day = began.astimezone(tz).date()
+    first = f"{first_day:%Y-%m}"
+    due = _next_month(first_day.year, first_day.month)
+    made_from = datetime.combine(due, time(0), tzinfo=tz).astimezone(UTC)
+    if made_from > now:
+        return (f"reports cover {month_en(first)} on: the first, for {month_en(first)}, will "
+                f"be made on {day_pl(due)}",
+                f"Sprawozdania obejmują okresy od {month_gen(first)}: pierwsze, za "
+                f"{month_pl(first)}, powstanie {day_pl(due)}.")
+    return (f"reports cover {month_en(first)} on (the first is for {month_en(first)})",
+            f"Sprawozdania obejmują okresy od {month_gen(first)} (pierwsze jest za "
+            f"{month_pl(first)}).")
+
+
+def _before_vault(period: ReportPeriod, began: datetime | None, tz: ZoneInfo,
+                  now: datetime) -> InputError:
+    if began is None:
+        return InputError(f"the period {period.label} ended before this vault existed; there "
+                          "is nothing to report",
+                          pl=f"Okres {period.label} skończył się, zanim powstał ten skarbiec; "
+                             "nie ma o czym sprawozdawać.")
+    en, pl = _since(began, tz, now)
+    day = day_pl(began.astimezone(tz).date())
+    return InputError(f"the period {period.label} ended before this vault existed (it began on "
+                      f"{day}); {en}",
+                      pl=f"Okres {period.label} skończył się, zanim powstał ten skarbiec "
+                         f"(działa od {day}). {pl}")
+
+
+def running(period: ReportPeriod, now: datetime) -> bool:
+    return period.lo <= now < period.hi
+
+
+def check_within(period: ReportPeriod, began: datetime | None, now: datetime,
+                 tz: ZoneInfo) -> None:
     """Refuse a period not over yet (its facts would still change, and a report regenerated
-    later would differ) and one that ended before the vault existed."""
+    later would differ: the part gone by is a draft, so_far) and one that ended before the
+    vault existed, saying from when reports exist."""
     if period.hi > now:
         raise InputError(f"the period {period.label} has not ended yet (it ends "
-                         f"{period.last.isoformat()}); a report covers only a past period",
+                         f"{period.last.isoformat()}); a final report covers only a past "
+                         "period",
                          pl=f"Okres {period.label} jeszcze się nie skończył (trwa do "
-                            f"{period.last.strftime('%d.%m.%Y')}); sprawozdanie obejmuje "
+                            f"{day_pl(period.last)}); sprawozdanie końcowe obejmuje "
                             "tylko okres miniony.")
     if began is None or period.hi <= began:
-        when = began.date().isoformat() if began else "—"
-        raise InputError(f"the period {period.label} ended before this vault existed "
-                         f"(since {when}); there is nothing to report",
-                         pl=f"Okres {period.label} skończył się, zanim powstał ten skarbiec "
-                            f"(działa od {began.strftime('%d.%m.%Y') if began else '—'}); "
-                            "nie ma o czym sprawozdawać.")
+        raise _before_vault(period, began, tz, now)
+
+
+def so_far(period: ReportPeriod, began: datetime | None, now: datetime,
+           tz: ZoneInfo) -> ReportPeriod:
+    """The part of a running period gone by at ``now``: what a draft covers. Its rows are
+    read up to ``now`` (hi) and its days end today (last), so nothing is judged late before
+    its day has come; the label stays the period's."""
+    if now >= period.hi:
+        raise InputError(f"the period {period.label} is over: make its final report, not a "
+                         "draft",
+                         pl=f"Okres {period.label} już się skończył: sporządź sprawozdanie "
+                            "końcowe zamiast wstępnego.")
+    if now < period.lo:
+        raise InputError(f"the period {period.label} has not begun yet",
+                         pl=f"Okres {period.label} jeszcze się nie zaczął.")
+    if began is None or began > now:
+        raise _before_vault(period, began, tz, now)
+    today = now.astimezone(tz).date()
+    return replace(period, after=date.fromordinal(today.toordinal() + 1), hi=now)

@@ -1,39 +1,23 @@
 """`kustosz report verify`: a report bundle checked offline — every file against the manifest,
 the manifest against its Ed25519 signature — by custody.bundles.verify_bundle, the copies'
 check; and that the bundle is a report. With the office's key given (or the vault's own), a
-bundle signed by another vault's key is refused."""
+bundle signed by another vault's key is refused. A ZIP is read as kustosz.zipread reads every
+bundle's, never extracted, with a report's own rules: its five files and nothing else, never
+encrypted (issue 64 item 5)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kustosz import zipread
 from kustosz.custody.bundles import MANIFEST, PUBLIC_KEY, Verdict, verify_bundle
 from kustosz.errors import InputError
 from kustosz.report.build import FORMAT
-from kustosz.report.bundle import KIND
+from kustosz.report.bundle import DRAFT_KIND, KIND, NAMES
 
-
-def _kind(path: Path) -> str | None:
-    """The manifest's kind, from a folder or a ZIP (read without trusting it: the signature
-    check that follows decides)."""
-    if path.is_dir():
-        body = (path / MANIFEST).read_bytes() if (path / MANIFEST).is_file() else b"{}"
-    else:
-        import pyzipper  # noqa: PLC0415 - heavy; only a ZIP needs it
-
-        try:
-            with pyzipper.AESZipFile(path) as z:
-                body = z.read(MANIFEST) if MANIFEST in z.namelist() else b"{}"
-        except (pyzipper.BadZipFile, RuntimeError, OSError):
-            body = b"{}"
-    try:
-        manifest = json.loads(body)
-    except ValueError:
-        return None
-    return manifest.get("kind") if isinstance(manifest, dict) else None
+RULES = zipread.Rules(names=NAMES)
 
 
 def _unreadable(path: Path, why: str) -> str | None:
@@ -47,12 +31,19 @@ def _unreadable(path: Path, why: str) -> str | None:
     return None
 
 
-def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> Verdict:
-    """The bundle's verdict; problems name each altered, added or removed file."""
+DRAFT_PROBLEM = (f"{MANIFEST}: a draft (kind {DRAFT_KIND!r}): the part of its period gone by "
+                 "when it was made, not a final report")
+
+
+def verify(path: Path, public_key: Ed25519PublicKey | None = None,
+           draft: bool = False) -> Verdict:
+    """The bundle's verdict; problems name each altered, added or removed file. A draft
+    (bundle.DRAFT_KIND) never verifies as a report: only when ``draft`` asks for a draft's
+    check (its files and signature; verdict.kind says it is one)."""
     if not path.exists():
         raise InputError(f"{path} does not exist", pl=f"{path.name} nie istnieje.")
     try:
-        verdict = verify_bundle(path, public_key)
+        verdict = verify_bundle(path, public_key, rules=RULES)
     except InputError as exc:
         # A byte changed inside the manifest or the key leaves it unreadable: that is a
         # changed file of this bundle (named, as any other), not a question of input.
@@ -60,8 +51,12 @@ def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> Verdict:
         if damaged is None:
             raise
         return Verdict(ok=False, problems=[damaged])
-    kind = _kind(path)
-    if kind != KIND:
+    kind = verdict.kind
+    if kind == DRAFT_KIND:
+        if not draft:
+            verdict.problems.insert(0, DRAFT_PROBLEM)
+            verdict.ok = False
+    elif kind != KIND:
         verdict.problems.insert(0, f"{MANIFEST}: not an accountability report "
                                    f"(kind {kind!r}, expected {KIND!r}; {FORMAT})")
         verdict.ok = False

@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from typing import BinaryIO
 from kustosz import fsutil as _durable
 from kustosz.errors import InputError
 from kustosz.storage.base import CHUNK, Stat, StoredFile, check_key
+from kustosz.storage.proof import WRITE_BITS, read_only
 
 __all__ = ["CHUNK", "LocalStorage", "StoredFile"]
 
@@ -57,6 +59,9 @@ class _Window(io.RawIOBase):
 
 
 class LocalStorage:
+    # `local_path` yields the stored file itself: a stamp names it (kustosz.storage.proof)
+    keeps_files = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.media = root / "media"
@@ -109,9 +114,12 @@ class LocalStorage:
         final = self.path(key)
         if final.exists():
             raise InputError(f"storage key {key!r} already holds a file")
-        size = source.stat().st_size
+        st = source.stat()
+        size = st.st_size
         if sha256 is None:
             sha256 = _hash(source)
+        # stored files are never written again (kustosz.storage.proof)
+        os.chmod(source, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)
         final.parent.mkdir(parents=True, exist_ok=True)
         if sync:
             _durable.replace(source, final)
@@ -165,6 +173,7 @@ class LocalStorage:
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
+                read_only(out.fileno())
                 if durable:
                     _durable.fsync_file(out)
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +217,7 @@ class LocalStorage:
                 while done < n:
                     done += os.write(fd, view[done:n])
                 size += n
+            read_only(fd)
             if durable:
                 os.fsync(fd)
             elif size >= WRITEBACK_FROM:

@@ -24,6 +24,18 @@ must not do:
 Secrets: the secret key is handed to botocore and never put in a message, a log line or a
 repr; errors name the endpoint, the bucket and the key, never the credentials.
 
+One bucket, many offices (issue 67): ``[storage] prefix`` ("mops/") is the vault's part of a
+shared bucket. Every object the vault writes, reads, locks, lists or deletes is prefix + its
+key (`s3_client.S3Client._object`); a listing lists only under the prefix and hands back the
+vault's keys without it, so the index comparison (kustosz.maintenance.store_check) sees only
+this vault's objects; housekeeping aborts only the unfinished uploads under the prefix. A key
+cannot climb out (check_key refuses '..' and empty parts; under a prefix, once %-decoded too),
+and "mops/x" asked by the vault of "urzad/" is "urzad/mops/x", never the other office's. An
+empty prefix is the whole bucket, as before; a bucket is either one such vault's or shared by
+prefixed vaults only. That the store itself keeps one office out of another's part is its
+policy's work: each office's credentials granted only arn:aws:s3:::BUCKET/PREFIX*
+(docs/operations/s3.md, "One bucket, many offices", and the limit of it stated there).
+
 The parts: the connection, credentials and errors (`s3_client`), the lock of each version
 (`s3_lock`), uploads and their verification (`s3_upload`); reading, deleting and the
 housekeeping are here, in `S3Storage`, the class the rest of Kustosz uses.
@@ -43,7 +55,7 @@ from typing import Any, BinaryIO
 
 from kustosz.config import S3Config
 from kustosz.errors import InputError
-from kustosz.storage.base import CHUNK, Stat, StoredFile, Unavailable, check_key
+from kustosz.storage.base import CHUNK, Stat, StoredFile, Unavailable
 from kustosz.storage.s3_client import (
     ENV_ACCESS,
     ENV_DELETE_ACCESS,
@@ -71,11 +83,15 @@ __all__ = ["ENV_ACCESS", "ENV_DELETE_ACCESS", "ENV_DELETE_SECRET", "ENV_SECRET",
 STALE_UPLOAD = timedelta(days=1)  # an unfinished multipart upload older than this is a leftover
 
 
-def object_store(settings: S3Config, root: Path, *, deleting: bool = False) -> S3Storage:
+def object_store(settings: S3Config, root: Path, *, deleting: bool = False,
+                 credentials: Credentials | None = None) -> S3Storage:
     """The store [storage] kind = "s3" names, with the app's credentials or (``deleting``)
-    the sweep's; scratch copies in the data folder's tmp/. The bucket is checked by
-    `prepare` (Vault.open calls it)."""
-    if deleting:
+    the sweep's, or the ``credentials`` given (the re-dating identity's); scratch copies in
+    the data folder's tmp/. The bucket is checked by `prepare` (Vault.open calls it). Every
+    store of a vault is made here, so none misses its prefix."""
+    if credentials is not None:
+        creds = credentials
+    elif deleting:
         creds = read_credentials(settings.delete_credentials_file, group_ok=True) \
             if settings.delete_credentials_file else credentials_from_env(deleting=True)
     else:
@@ -83,7 +99,7 @@ def object_store(settings: S3Config, root: Path, *, deleting: bool = False) -> S
             if settings.credentials_file else credentials_from_env()
     return S3Storage(settings.endpoint, settings.bucket, creds, root / "tmp",
                      region=settings.region, deleting=deleting, ca_file=settings.ca_file,
-                     limits=limits_of(settings))
+                     limits=limits_of(settings), prefix=settings.prefix)
 
 
 def limits_of(settings: S3Config) -> CallLimits:
@@ -139,11 +155,11 @@ class S3Storage(S3Upload):
                  ca_file: Path | None = None, multipart_threshold: int = MULTIPART_THRESHOLD,
                  part_size: int = PART_SIZE, attempts: int = 3,
                  connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 limits: CallLimits | None = None) -> None:
+                 limits: CallLimits | None = None, prefix: str = "") -> None:
         super().__init__(endpoint, bucket, credentials, scratch, region=region,
                          deleting=deleting, ca_file=ca_file, attempts=attempts,
                          connect_timeout=connect_timeout, read_timeout=read_timeout,
-                         limits=limits)
+                         limits=limits, prefix=prefix)
         self.multipart_threshold = multipart_threshold
         self.part_size = max(part_size, 5 << 20)
         self.page_size = 1000  # keys per LIST request
@@ -151,14 +167,14 @@ class S3Storage(S3Upload):
 
     def __repr__(self) -> str:
         role = "deleting" if self.deleting else "app"
-        return f"S3Storage({self.endpoint}/{self.bucket}, {role})"
+        return f"S3Storage({self._where()}, {role})"
 
     # -- reading --------------------------------------------------------------------------
     def open(self, key: str, offset: int = 0, length: int | None = None, *,
              version: str | None = None) -> BinaryIO:
         """A ranged GET, streamed: nothing is read before the caller reads it. ``version``:
         that version (the index's), not whatever was put under the key since."""
-        check_key(key)
+        self._inside(key)
         if length == 0:
             self._head(key, version)  # a missing key is still FileNotFoundError
             return io.BytesIO(b"")
@@ -177,7 +193,7 @@ class S3Storage(S3Upload):
         return io.BufferedReader(raw, CHUNK)
 
     def _late(self, key: str) -> Callable[[Cut], Unavailable]:
-        where = f"{self.endpoint}/{self.bucket}/{key}"
+        where = self._where(key)
         return lambda call: self.too_slow("read", where, call)
 
     def _whole(self, key: str, version: str | None, call: Cut) -> tuple[Any, io.BufferedReader]:
@@ -193,22 +209,44 @@ class S3Storage(S3Upload):
         return Stat(key, int(head["ContentLength"]), head["LastModified"].astimezone(UTC))
 
     def iterate(self, prefix: str = "") -> Iterator[str]:
+        """The vault's keys (without the vault's prefix) beginning with ``prefix``."""
+        if prefix:
+            self._inside(prefix.removesuffix("/"))  # no '..' nor empty part: not above ours
+        mine = len(self.prefix)
         for page in self._pages("list_objects_v2", "list", prefix or None, Bucket=self.bucket,
-                                Prefix=prefix, PaginationConfig={"PageSize": self.page_size}):
+                                Prefix=self.prefix + prefix,
+                                PaginationConfig={"PageSize": self.page_size}):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                if item["Key"].startswith(self.prefix):  # the store's Prefix, trusted not
+                    yield item["Key"][mine:]
+
+    def version_pages(self, page_size: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """Every version and delete marker of the vault's part of the bucket, a page at a
+        time, each a dict as the store lists it ("Key" the vault's, without the prefix; and
+        "marker"): what the index is compared with (kustosz.maintenance.store_check). Each
+        page its own call with its own deadline: the listing as long as the bucket needs."""
+        args: dict[str, Any] = {"Bucket": self.bucket,
+                                "PaginationConfig": {"PageSize": page_size}}
+        if self.prefix:
+            args["Prefix"] = self.prefix
+        mine = len(self.prefix)
+        for page in self._pages("list_object_versions", "list the versions in", **args):
+            items = [{**v, "marker": False} for v in page.get("Versions", [])]
+            items += [{**m, "marker": True} for m in page.get("DeleteMarkers", [])]
+            yield [{**i, "Key": i["Key"][mine:]} for i in items
+                   if i["Key"].startswith(self.prefix)]
 
     def versions(self, key: str) -> list[tuple[str, bool]]:
         """Every version id of ``key`` (newest first), and whether it is a delete marker."""
-        check_key(key)
+        name = self._object(key)
         found: list[tuple[str, bool]] = []
         for page in self._pages("list_object_versions", "list the versions of", key,
-                                Bucket=self.bucket, Prefix=key,
+                                Bucket=self.bucket, Prefix=name,
                                 PaginationConfig={"PageSize": self.page_size}):
             found += [(v["VersionId"], False) for v in page.get("Versions", [])
-                      if v["Key"] == key]
+                      if v["Key"] == name]
             found += [(m["VersionId"], True) for m in page.get("DeleteMarkers", [])
-                      if m["Key"] == key]
+                      if m["Key"] == name]
         return found
 
     def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
@@ -230,7 +268,7 @@ class S3Storage(S3Upload):
     def local_path(self, key: str, *, version: str | None = None) -> Iterator[Path]:
         """The object (``version`` of it) downloaded to scratch (ffmpeg needs a file),
         removed after the block."""
-        check_key(key)
+        self._inside(key)
         folder = self.scratch / uuid.uuid4().hex
         folder.mkdir(parents=True)
         path = folder / key.rsplit("/", 1)[-1]  # the same name: tools look at the suffix
@@ -262,7 +300,9 @@ class S3Storage(S3Upload):
         which only the store's policy enforces (a copy of the sweep's file used as the app's
         would otherwise pass every check).
 
-        Asked with a made-up key under ``kustosz-probe/`` and a made-up version id: no such
+        Asked with a made-up key under ``kustosz-probe/`` (in the vault's prefix: a store
+        whose policy grants an office only its own part answers for that part) and a
+        made-up version id: no such
         version exists, and a DELETE that names a version never makes a delete marker, so
         nothing is created or removed. SeaweedFS 4.x and Ceph RGW 16 answer 403 AccessDenied
         to credentials without the right and 204 to those with it (tests/storage/
@@ -271,10 +311,11 @@ class S3Storage(S3Upload):
         errors as every call raises them (wrong credentials, store unreachable)."""
         from botocore.exceptions import ClientError  # noqa: PLC0415 - heavy, only for an s3 store
 
-        args = {"Bucket": self.bucket, "Key": f"kustosz-probe/{uuid.uuid4()}",
+        probe = f"kustosz-probe/{uuid.uuid4()}"
+        args = {"Bucket": self.bucket, "Key": self._object(probe),
                 "VersionId": uuid.uuid4().hex}
         try:
-            with self._errors("probe the right to delete", args["Key"]):
+            with self._errors("probe the right to delete", probe):
                 try:
                     self._s3.delete_object(**args)
                 except ClientError as exc:
@@ -300,18 +341,24 @@ class S3Storage(S3Upload):
 
     # -- housekeeping ---------------------------------------------------------------------
     def clean_tmp(self) -> int:
-        """Scratch leftovers, and multipart uploads a crash left unfinished for a day."""
+        """Scratch leftovers, and multipart uploads a crash left unfinished for a day — only
+        those under the vault's prefix: another office's upload under way in a shared bucket
+        is never this vault's to abort (with no prefix: the whole bucket's, as it is ours)."""
         n = 0
         if self.scratch.exists():
             for part in self.scratch.glob("*.part"):
                 part.unlink(missing_ok=True)
                 n += 1
         cutoff = datetime.now(UTC) - self.stale_upload
-        for page in self._pages("list_multipart_uploads", "list unfinished uploads in",
-                                Bucket=self.bucket):
+        args: dict[str, Any] = {"Bucket": self.bucket}
+        if self.prefix:
+            args["Prefix"] = self.prefix
+        for page in self._pages("list_multipart_uploads", "list unfinished uploads in", **args):
             for upload in page.get("Uploads", []):
-                if upload["Initiated"] < cutoff:
-                    with self._errors("abort an unfinished upload of", upload["Key"]):
+                # the store's Prefix, trusted not: an office's upload is its own to abort
+                if upload["Initiated"] < cutoff and upload["Key"].startswith(self.prefix):
+                    ours = upload["Key"][len(self.prefix):]
+                    with self._errors("abort an unfinished upload of", ours):
                         self._s3.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
                                                         UploadId=upload["UploadId"])
                     n += 1

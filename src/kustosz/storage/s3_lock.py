@@ -65,11 +65,11 @@ class S3Lock(S3Client):
         if until is not None and (got is None or got < until.replace(microsecond=0)):
             with self._errors("set the retention of", key):
                 self._s3.put_object_retention(
-                    Bucket=self.bucket, Key=key, VersionId=version,
+                    Bucket=self.bucket, Key=self._object(key), VersionId=version,
                     Retention={"Mode": GOVERNANCE, "RetainUntilDate": until})
             log.info("the store did not keep the retention sent with %s; set afterwards", key)
         if hold and head.get("ObjectLockLegalHoldStatus") != "ON":
             with self._errors("set the legal hold of", key):
-                self._s3.put_object_legal_hold(Bucket=self.bucket, Key=key, VersionId=version,
-                                               LegalHold={"Status": "ON"})
+                self._s3.put_object_legal_hold(Bucket=self.bucket, Key=self._object(key),
+                                               VersionId=version, LegalHold={"Status": "ON"})
             log.info("the store did not keep the legal hold sent with %s; set afterwards", key)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from kustosz.errors import InputError
-from kustosz.storage.base import CHUNK, StoredFile, Unavailable, check_key, check_retain_until
+from kustosz.storage.base import CHUNK, StoredFile, Unavailable, check_retain_until
 from kustosz.storage.s3_deadline import Cut
 from kustosz.storage.s3_lock import GOVERNANCE, S3Lock
 
@@ -37,7 +37,7 @@ class S3Upload(S3Lock):
         """Upload, verify (HEAD: size, our SHA-256 and the store's checksum), and only then
         hand back what was stored. A stream is spooled to scratch first, hashed on the way:
         the upload must be repeatable and its size known."""
-        check_key(key)
+        self._inside(key)
         check_retain_until(retain_until, datetime.now(UTC))
         if not self._checked:
             self.prepare()
@@ -57,7 +57,7 @@ class S3Upload(S3Lock):
                 path = spooled
             # The bucket's owner (the sweep's account, where the app's is another account:
             # Ceph) must be able to read and delete what the app wrote.
-            args: dict[str, Any] = {"Bucket": self.bucket, "Key": key,
+            args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._object(key),
                                     "Metadata": {META_SHA256: digest},
                                     "ACL": "bucket-owner-full-control"}
             if retain_until is not None:
@@ -70,9 +70,9 @@ class S3Upload(S3Lock):
             if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"
             if size > self.multipart_threshold:
-                version, checksum = self._multipart(path, size, args)
+                version, checksum = self._multipart(key, path, size, args)
             else:
-                version, checksum = self._single(path, size, digest, args)
+                version, checksum = self._single(key, path, size, digest, args)
             head = self._verify(key, version, size, digest, checksum)
             self._check_lock(key, version, retain_until, legal_hold, head)
         finally:
@@ -82,15 +82,16 @@ class S3Upload(S3Lock):
             source.unlink(missing_ok=True)
         return StoredFile(key, size, digest, version)
 
-    def _single(self, path: Path, size: int, digest: str, args: dict[str, Any]
+    def _single(self, key: str, path: Path, size: int, digest: str, args: dict[str, Any]
                 ) -> tuple[str | None, str | None]:
+        """``key``: the vault's, for messages; ``args``: the request's (Key= the store's)."""
         checksum = base64.b64encode(bytes.fromhex(digest)).decode()
-        with path.open("rb") as body, self._errors("upload", args["Key"], size=size):
+        with path.open("rb") as body, self._errors("upload", key, size=size):
             got = self._s3.put_object(Body=body, ContentLength=size, ChecksumSHA256=checksum,
                                       **args)
         return got.get("VersionId"), checksum
 
-    def _multipart(self, path: Path, size: int, args: dict[str, Any]
+    def _multipart(self, key: str, path: Path, size: int, args: dict[str, Any]
                    ) -> tuple[str | None, str | None]:
         """Parts with their own SHA-256 (the store checks each); the lock is given when the
         upload is created and so carried by the object it completes into. A failure aborts
@@ -98,13 +99,13 @@ class S3Upload(S3Lock):
         # one deadline for the whole upload, its parts in flight at once included
         call = Cut(self.limits.for_size(size))
         try:
-            return self._parts(path, size, args, call)
+            return self._parts(key, path, size, args, call)
         finally:
             call.disarm()
 
-    def _parts(self, path: Path, size: int, args: dict[str, Any], call: Cut
+    def _parts(self, key: str, path: Path, size: int, args: dict[str, Any], call: Cut
                ) -> tuple[str | None, str | None]:
-        key = args["Key"]
+        name = args["Key"]  # the store's (prefix + key); messages name ``key`` by _errors
         with self._errors("start an upload of", key, cut=call):
             upload = self._s3.create_multipart_upload(ChecksumAlgorithm="SHA256", **args)
         upload_id = upload["UploadId"]
@@ -118,7 +119,7 @@ class S3Upload(S3Lock):
             checksum = base64.b64encode(raw).decode()
             with self._errors(f"upload part {number} of", key, cut=call):
                 got = self._s3.upload_part(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                    Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number,
                     Body=chunk, ChecksumSHA256=checksum)
             return {"PartNumber": number, "ETag": got["ETag"], "ChecksumSHA256": checksum}, raw
 
@@ -132,11 +133,11 @@ class S3Upload(S3Lock):
             sums = [raw for _part, raw in sent]
             with self._errors("complete the upload of", key, cut=call):
                 done = self._s3.complete_multipart_upload(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id,
+                    Bucket=self.bucket, Key=name, UploadId=upload_id,
                     MultipartUpload={"Parts": parts})
         except BaseException:
             with contextlib.suppress(Exception), self._errors("abort the upload of", key):
-                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key,
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=name,
                                                 UploadId=upload_id)
             raise
         composite = base64.b64encode(hashlib.sha256(b"".join(sums)).digest()).decode()
@@ -144,7 +145,8 @@ class S3Upload(S3Lock):
 
     def _verify(self, key: str, version: str | None, size: int, digest: str,
                 checksum: str | None) -> dict[str, Any]:
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ChecksumMode": "ENABLED"}
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._object(key),
+                                "ChecksumMode": "ENABLED"}
         if version:
             args["VersionId"] = version
         with self._errors("verify", key):
@@ -161,7 +163,7 @@ class S3Upload(S3Lock):
         if version is None:
             problems.append("no version id (is versioning on?)")
         if problems:
-            raise Unavailable(f"the upload of {key} to {self.endpoint}/{self.bucket} did not "
+            raise Unavailable(f"the upload of {key} to {self._where()} did not "
                               f"verify: {', '.join(problems)}",
                               pl=f"Przesłanie {key} do magazynu obiektów nie zostało "
                                  f"potwierdzone: {', '.join(problems)}.")

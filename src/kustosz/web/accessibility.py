@@ -33,6 +33,8 @@ from kustosz.policy import Policy
 from kustosz.policy.accessibility import day
 from kustosz.web.common import TEMPLATES, Ctx, page, redirect
 from kustosz.web.gate import gate, public
+from kustosz.web.next_target import safe_next
+from kustosz.web.prefix import at
 from kustosz.words import plural
 
 router = APIRouter()
@@ -148,8 +150,9 @@ def shortcomings(policy: Policy) -> list[Shortcoming]:
 
 @dataclass(frozen=True)
 class Contact:
-    """Who takes the remarks and requests: the office's [accessibility] person when set
-    (``own``), else the office's general details from [documents]; any may be empty."""
+    """Who takes the remarks and requests: the person [accessibility] names (``own``), with
+    its e-mail and telephone, each of them else the office's own from [documents] (as
+    policy.accessibility.gaps counts them); any may be empty."""
 
     own: bool
     person: str
@@ -160,10 +163,10 @@ class Contact:
 
 def contact_of(policy: Policy) -> Contact:
     given, office = policy.accessibility, policy.documents
-    own = any(given.get(k) for k in ("contact", "email", "phone"))
-    pick = given if own else office
-    return Contact(own=own, person=str(given.get("contact") or "") if own else "",
-                   email=str(pick.get("email") or ""), phone=str(pick.get("phone") or ""),
+    person = str(given.get("contact") or "")
+    return Contact(own=bool(person), person=person,
+                   email=str(given.get("email") or office.get("email") or ""),
+                   phone=str(given.get("phone") or office.get("phone") or ""),
                    address=str(office.get("address") or ""))
 
 
@@ -200,7 +203,7 @@ def statement(request: Request, ctx: Ctx = public()) -> Response:
     names = policy.doc_names()
     return page(ctx, "accessibility.html",
                 names=names, address=policy.accessibility.get("address", "").strip()
-                or str(request.base_url),
+                or str(request.base_url).rstrip("/") + at("/"),
                 facts=facts_of(policy), reviewed=REVIEWED, version=__version__,
                 shortcomings=[s.in_(ctx.lang) for s in shortcomings(ctx.vault.policy)],
                 contact=contact_of(policy),
@@ -237,10 +240,6 @@ def session_expiry(ctx: Any) -> dict[str, Any] | None:
 TEMPLATES.env.globals["session_expiry"] = session_expiry
 
 
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
 @router.post("/session/extend", include_in_schema=False)
 async def extend(request: Request, ctx: Ctx = gate(one_time_ok=True)) -> Response:
     """Start the idle time again (the gate has checked the CSRF token). The script asks for
@@ -256,4 +255,4 @@ async def extend(request: Request, ctx: Ctx = gate(one_time_ok=True)) -> Respons
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(times)
     form = await request.form()
-    return redirect(_safe_next(str(form.get("next", "/"))))
+    return redirect(safe_next(str(form.get("next", "/"))))

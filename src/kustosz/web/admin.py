@@ -259,7 +259,7 @@ async def users_unlock(name: str, request: Request, ctx: Ctx = gate("admin")) ->
         return _users_page(ctx, error=ctx.said(exc), status=404)
     except InputError as exc:
         return _users_page(ctx, errors={f"account-{name}": ctx.said(exc)}, status=422)
-    url = str(request.base_url).rstrip("/") + unlock.PATH + link
+    url = str(request.base_url).rstrip("/") + request.scope["root_path"] + unlock.PATH + link
     when = until.astimezone(ctx.vault.policy.timezone).strftime("%d.%m.%Y %H:%M")
     return _users_page(ctx, shown=ctx._(
         "Link odblokowujący dla {name} (pokazany tylko teraz; jednorazowy, ważny do {when}, "

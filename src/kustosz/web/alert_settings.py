@@ -140,7 +140,7 @@ async def alerts_test(request: Request, ctx: Ctx = gate("admin")) -> Response:
                                     "text": "[Kustosz] Wiadomość testowa: alarmy Kustosza "
                                             "docierają tym kanałem."})
     results = []
-    for name, channel in build(cfg.channels, ctx.vault.secrets).items():
+    for name, channel in build(cfg.channels, ctx.vault.secrets, ctx.vault).items():
         try:
             channel.send(msg)
         except ChannelError as exc:

@@ -31,6 +31,7 @@ from kustosz.web.common import Ctx, paper_answer
 from kustosz.web.gate import gate
 from kustosz.web.jobs_pages import settle
 from kustosz.web.params import BodyId, PathId
+from kustosz.web.prefix import at
 
 router = APIRouter(prefix="/api", tags=["api"])
 KINDS = ("disclosures", "copies", "actions")
@@ -94,7 +95,7 @@ async def copies_make(body: CopyIn, request: Request,
         why = view.error or "failed"
         return _field_error(_blame(KustoszError(why), by, "request"), why)
     if view.state != jobs.JobState.DONE:
-        url = f"/api/jobs/{view.id}"
+        url = at(f"/api/jobs/{view.id}")
         return JSONResponse({"job": view.id, "state": str(view.state), "url": url},
                             status_code=202, headers={"Location": url})
     with ctx.vault.reading() as s:
@@ -189,8 +190,8 @@ def copies_handovers(number: str, ctx: Ctx = gate("custody_read", scope="read"))
         return _not_found(exc)
     return [{"handover": h.id, "request": h.request_id, "receiver": h.receiver,
              "handed_by": h.handed_by, "handed_at": h.handed_at, "medium": h.medium,
-             "protocol": f"/api/copies/{number}/handovers/{h.id}/protocol.pdf",
-             "receipt": f"/api/copies/{number}/handovers/{h.id}/receipt.pdf"} for h in found]
+             "protocol": at(f"/api/copies/{number}/handovers/{h.id}/protocol.pdf"),
+             "receipt": at(f"/api/copies/{number}/handovers/{h.id}/receipt.pdf")} for h in found]
 
 
 @router.get("/copies/{number:path}/handovers/{handover_id}/protocol.pdf")

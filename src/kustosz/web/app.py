@@ -20,8 +20,10 @@ from kustosz.vault import Vault
 from kustosz.web import (
     accessibility,
     admin,
+    alarms_live,
     alert_settings,
     api,
+    api_cameras,
     api_custody,
     auth,
     calls,
@@ -30,6 +32,7 @@ from kustosz.web import (
     employees,
     first_day,
     jobs_pages,
+    live_state,
     media_downloads,
     media_live_stream,
     media_live_sub,
@@ -58,15 +61,16 @@ from kustosz.web.common import (
     redirect,
 )
 from kustosz.web.gate import TokenRefused, check_declared
-
-CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-       "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; "
-       "base-uri 'self'; form-action 'self'")
-HSTS = "max-age=31536000"
+from kustosz.web.prefix import RootPath, route_path
+from kustosz.web.security_headers import (  # noqa: F401 - CSP, HSTS: named here by others
+    CSP,
+    HSTS,
+    SecurityHeaders,
+)
 
 
 def _wants_json(request: Request) -> bool:
-    path = request.url.path
+    path = route_path(request.scope)
     return path.startswith(("/api/", "/media/")) and path != "/media/start"
 
 
@@ -97,8 +101,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
                   # Swagger UI would load its scripts from a CDN: offices may have no internet,
                   # and the CSP forbids it. The schema itself is served.
                   docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
-    app.state.vault = vault
-    app.state.secure_cookies = secure_cookies
+    app.state.vault, app.state.secure_cookies = vault, secure_cookies
     # live view from cameras' sub-streams (issue 34): started by an authorised live session,
     # stopped by WebServer.stop (and each one after IDLE_S unwatched)
     app.state.live_relays = vault and Relays(vault.root, media_live_sub.unreadable_alert(vault))
@@ -106,31 +109,23 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, media_playlists, media_streams, media_downloads, media_start,
                    media_view, media_live_sub, media_live_stream, monitoring, calls, pages,
-                   requests_pages, admin, employees, tokens, api, api_custody, metrics,
-                   alert_settings, jobs_pages, subject_review_pages, residual_pages, first_day,
-                   accessibility, cameras_find, cameras_page, reports_pages):
+                   requests_pages, admin, employees, tokens, api, api_custody, api_cameras,
+                   metrics, alert_settings, jobs_pages, subject_review_pages, residual_pages,
+                   first_day, accessibility, cameras_find, cameras_page, reports_pages,
+                   alarms_live, live_state):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https":  # a browser remembers it: only ever under TLS
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        return response
+    # outermost: every answer, a refusal of the body cap or the database's absence too
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RootPath)  # outermost: the office's prefix for all (web.prefix)
 
     @app.exception_handler(NeedLogin)
     async def need_login(request: Request, _exc: NeedLogin) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": "not authenticated"}, status_code=401)
-        return redirect(f"/login?next={request.url.path}")
+        return redirect(f"/login?next={route_path(request.scope)}")
 
     @app.exception_handler(MustChangePassword)
     async def must_change(request: Request, _exc: MustChangePassword) -> Response:

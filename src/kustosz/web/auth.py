@@ -26,6 +26,7 @@ from kustosz.web.common import (
     PRE_COOKIE,
     SESSION_COOKIE,
     Ctx,
+    delete_cookie,
     flash_url,
     page,
     pre_token,
@@ -34,19 +35,18 @@ from kustosz.web.common import (
 )
 from kustosz.web.gate import gate, public
 from kustosz.web.login_pool import Busy
+from kustosz.web.next_target import safe_next
 from kustosz.words import plural
 
 router = APIRouter()
 
 
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, ctx: Ctx = public(), next: str = "/") -> Response:
     token = pre_token(request)
-    response = page(ctx, "login.html", csrf=token, next=_safe_next(next))
+    response = page(ctx, "login.html", csrf=token, next=safe_next(next))
     set_cookie(request, response, PRE_COOKIE, token, max_age=3600)
     return response
 
@@ -158,7 +158,7 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
     name = str(form.get("username", ""))
     password = str(form.get("password", ""))
     code = str(form.get("totp", "")) or None
-    target = _safe_next(str(form.get("next", "/")))
+    target = safe_next(str(form.get("next", "/")))
     link = str(form.get("unlock", ""))[:100] or None
     sent = str(form.get("csrf", ""))
     expected = request.cookies.get(PRE_COOKIE, "")
@@ -199,7 +199,7 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
                     unlock=None if link_ended else link)
     response = redirect("/account/password" if done.must_change else target)
     set_cookie(request, response, SESSION_COOKIE, done.token)
-    response.delete_cookie(PRE_COOKIE, path="/")
+    delete_cookie(response, PRE_COOKIE)
     return response
 
 
@@ -247,7 +247,7 @@ async def logout(request: Request, ctx: Ctx = gate(one_time_ok=True)) -> Respons
         with ctx.vault.transaction() as s:
             accounts.end_session(s, token)
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, SESSION_COOKIE)
     return response
 
 
@@ -317,7 +317,7 @@ async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -
 
 @router.get("/lang/{code}", include_in_schema=False)
 def language(code: str, request: Request, _ctx: Ctx = public()) -> Response:
-    response = redirect(_safe_next(request.query_params.get("next")))
+    response = redirect(safe_next(request.query_params.get("next")))
     if code in ("pl", "en"):
         set_cookie(request, response, LANG_COOKIE, code, max_age=365 * 86400)
     return response

@@ -50,10 +50,11 @@ from kustosz.onvif.discovery import (
     local_interfaces,
     offered,
 )
-from kustosz.policy.video_law import PURPOSES, ZONE_KINDS
+from kustosz.policy.video_law import LAWS, Purpose
 from kustosz.web import locations
 from kustosz.web.common import Ctx, flash_url, page, redirect
 from kustosz.web.gate import gate
+from kustosz.web.i18n import english
 from kustosz.web.pages import form_of
 
 router = APIRouter(include_in_schema=False)
@@ -216,7 +217,17 @@ def _zones(ctx: Ctx) -> list[tuple[str, str]]:
         rows = s.execute(select(Zone, Site).join(Site, Site.id == Zone.site_id)
                          .order_by(Site.name, Zone.name)).all()
     locations.viewed(ctx, "cameras.add")
-    return [(str(z.id), f"{site.name} — {z.name} ({ZONE_KINDS[z.kind]})") for z, site in rows]
+    video = ctx.vault.policy.video
+    return [(str(z.id), f"{site.name} — {z.name} ({video.kind(z.kind).name})")
+            for z, site in rows]
+
+
+def _law(purpose: Purpose, lang: str) -> str:
+    """The acts a purpose rests on, in the reader's language (each act's English apart)."""
+    if lang != "en":
+        return purpose.law
+    acts = [english(LAWS.get(b, b)) for b in purpose.bases]
+    return ", ".join(acts[:-1]) + " and " + acts[-1] if len(acts) > 1 else "".join(acts)
 
 
 def _add_page(ctx: Ctx, token: str, facts: CameraFacts, status: int = 200,
@@ -235,7 +246,9 @@ def _add_page(ctx: Ctx, token: str, facts: CameraFacts, status: int = 200,
         live_note, live_ok = (pl if ctx.lang == "pl" else en), live_plays(record, live)
     except InputError as exc:
         problem = ctx.said(exc)
-    purposes = [(p, PURPOSES[p]) for p in ctx.vault.policy.video.purposes]
+    said = english if ctx.lang == "en" else str  # the statutes' words in the reader's language
+    purposes = [(p.code, f"{said(p.text)} ({_law(p, ctx.lang)})")
+                for p in ctx.vault.policy.video.in_force()]
     limit = ctx.vault.config.cameras.clock_limit_s
     return page(ctx, "cameras_add.html", status, token=token, facts=facts,
                 profiles=[(p, describe(p)) for p in facts.profiles], form=chosen,
@@ -254,6 +267,8 @@ async def add_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     admin = ctx.need("admin")
     form = await form_of(request)
     token = form.get("token", "")
+    chosen = [p for p in (await request.form()).getlist("purposes") if isinstance(p, str)]
+    form["purposes"] = ",".join(chosen)
     held = _held(ctx, token)
     if held is None:
         return _read_page(ctx, 409, {}, {"address": (
@@ -261,7 +276,7 @@ async def add_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
             "kamery ponownie. Nic nie zapisano.")})
     errors: dict[str, str] = {}
     for key, words in (("name", "Podaj nazwę kamery."), ("zone", "Wybierz strefę."),
-                       ("purpose", "Wybierz cel monitoringu.")):
+                       ("purposes", "Wybierz co najmniej jeden cel monitoringu.")):
         if not form.get(key, "").strip():
             errors[key] = words
     days: dict[str, date | None] = {}
@@ -288,7 +303,7 @@ async def add_save(request: Request, ctx: Ctx = gate("admin")) -> Response:
     live = form.get("live", "")
     choice = ProfileChoice(record=form.get("record") or None,
                            live=live if live not in ("", "-") else None, no_live=live == "-")
-    spec = CameraSpec(form["name"].strip(), site.name, zone.name, "", form["purpose"],
+    spec = CameraSpec(form["name"].strip(), site.name, zone.name, "", tuple(chosen),
                       days["notice_date"], days["signage_date"], segment,
                       form.get("unrecognisable_reason") or None,
                       form.get("representatives_consent") or None,

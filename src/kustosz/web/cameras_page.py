@@ -17,6 +17,9 @@ from kustosz.db.models import Source
 from kustosz.index.recordings import Span, spans
 from kustosz.kinds import SourceKind
 from kustosz.web import locations
+from kustosz.web.alarms_live import alarm_list
+from kustosz.web.camera_silence import silence_of
+from kustosz.web.codec_notes import camera_codec
 from kustosz.web.common import Ctx, flash_of, page
 from kustosz.web.gate import gate
 from kustosz.web.timeline_gaps import bar_gaps
@@ -142,6 +145,7 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
     timelines = []
     with ctx.vault.reading() as s:
         see = locations.may_see(ctx)
+        alarms = alarm_list(ctx, s, datetime.now(UTC))  # kept up to date (issue 65)
         rows = camera_rows(s, ctx.vault.policy, see)
         names = {r["name"] for r in rows}
         extra = [src.name for src in s.execute(select(Source).where(
@@ -169,13 +173,16 @@ def cameras(ctx: Ctx = gate(), day: str | None = None, zoom: str = "day",
                               "down": next((g for g in gaps if g.until is None), None),
                               "play": play_period(merged[0][0], merged[-1][1])
                               if merged else None,
-                              "count": len(recs)})
+                              "count": len(recs),
+                              "codec": camera_codec(s, source.id),
+                              # beside its live button: what the live view will show
+                              "silent": silence_of(s, source.id)})
     if see and rows:
         locations.viewed(ctx, "cameras")
     return page(ctx, "cameras.html", rows=rows, extra=extra, timelines=timelines,
                 day=the_day, win=win, nav=zoom_links(the_day, win, tz, _focus(win, timelines)),
-                error=problem,
-                see_locations=see, msg=flash_of(ctx))
+                error=problem, see_locations=see, msg=flash_of(ctx), **alarms,
+                alarms_page="cameras", alarms_day=the_day.isoformat())
 
 
 def _focus(win: Window, timelines: list[dict[str, Any]]) -> datetime | None:

@@ -30,6 +30,7 @@ from kustosz.errors import KustoszError, for_people
 from kustosz.masking import residual
 from kustosz.vault import Vault
 from kustosz.web.i18n import LANGS, english, plural_in, translate
+from kustosz.web.prefix import at, cookie_path, root
 from kustosz.web.tls import client_address
 
 SESSION_COOKIE = "kustosz_session"
@@ -118,6 +119,18 @@ TEMPLATES.env.filters["plural"] = _plural
 TEMPLATES.env.filters["scope_words"] = _scope_words
 TEMPLATES.env.filters["stored_pl"] = _stored_pl
 TEMPLATES.env.filters["review_reason"] = _review_reason
+# the office's prefix in an installation ("/o/mops"; "" alone): href="{{ root() }}/copies"
+TEMPLATES.env.globals["root"] = root
+
+
+def switcher_of(request: Any) -> Any:
+    """The installation around an office's page (web.installation_app.Switcher, set on the
+    office's app when an installation mounts it); None for an office served alone."""
+    state = getattr(getattr(request, "app", None), "state", None)
+    return getattr(state, "switcher", None) if state is not None else None
+
+
+TEMPLATES.env.globals["switcher_of"] = switcher_of
 
 
 class NeedLogin(Exception):
@@ -189,8 +202,10 @@ def vault_of(request: Request) -> Vault:
     return request.app.state.vault
 
 
-def context(request: Request) -> Ctx:
-    """The dependency every route takes: resolves the caller once per request."""
+def context(request: Request, touch: bool = True) -> Ctx:
+    """The dependency every route takes: resolves the caller once per request. ``touch``
+    False: a page's own background request, which does not count as the person's activity
+    (gate.Rule.background)."""
     vault = vault_of(request)
     lang = request.cookies.get(LANG_COOKIE, "pl")
     lang = lang if lang in LANGS else "pl"
@@ -207,7 +222,7 @@ def context(request: Request) -> Ctx:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with vault.transaction() as s:
-            found = accounts.session_for(s, token, now)
+            found = accounts.session_for(s, token, now, touch=touch)
             if found is not None:
                 row, user = found
                 return Ctx(request, vault, user, session_id=row.id, csrf=row.csrf, lang=lang,
@@ -238,7 +253,12 @@ def secure_cookies(request: Request) -> bool:
 def set_cookie(request: Request, response: Response, name: str, value: str,
                max_age: int | None = None) -> None:
     response.set_cookie(name, value, httponly=True, samesite="strict",
-                        secure=secure_cookies(request), max_age=max_age, path="/")
+                        secure=secure_cookies(request), max_age=max_age, path=cookie_path())
+
+
+def delete_cookie(response: Response, name: str) -> None:
+    """The cookie gone from where `set_cookie` put it (its path must be the same)."""
+    response.delete_cookie(name, path=cookie_path())
 
 
 def pre_token(request: Request) -> str:
@@ -335,7 +355,8 @@ def error_html(request: Request, status: int, title: str, message: str,
 
 
 def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+    """303 to ``url``, a path of the office's app: the office's prefix put before it."""
+    return RedirectResponse(at(url), status_code=303)
 
 
 # Flash messages travel in the address after a redirect; each carries an HMAC, so a link

@@ -5,7 +5,9 @@ witness, the alert channels, the backup schedule, the HTTPS certificate; each wi
 done (a page of Kustosz, or the line of kustosz.toml / the command when there is no page).
 Where the office records calls, the callers' announcement (issue 49 item 6): the one thing
 Kustosz cannot see, so the item is done by a person's confirmation on record
-(kustosz.phones.announcement), never by a box ticked without a name."""
+(kustosz.phones.announcement), never by a box ticked without a name. The accessibility
+statement's facts of the office ([policy.accessibility], issue 65 item 6): what the statement
+still lacks, as policy.accessibility.gaps counts it."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from kustosz.custody import commission
 from kustosz.db.models import Setting
 from kustosz.errors import ConfigError, InputError
 from kustosz.phones import announcement
+from kustosz.policy.accessibility import gaps
 from kustosz.web.common import Ctx, flash_of, flash_url, page, redirect
 from kustosz.web.gate import gate
 
@@ -43,6 +46,7 @@ class Item:
     link: str | None  # the page where it is done
     where: str  # the page's name, or the setting / command when there is no page
     confirm: str | None = None  # a person's confirmation on this page: its button's words
+    missing: tuple[tuple[str, str], ...] = ()  # what is still lacking, and its setting
 
 
 def _allowlist(s: Any) -> Item:
@@ -165,6 +169,21 @@ def _certificate(ctx: Ctx) -> Item:
                 None, "kustosz.toml: [web] tls_cert, tls_key")
 
 
+def _accessibility(ctx: Ctx) -> Item:
+    policy = ctx.vault.policy
+    missing = gaps(policy.accessibility, policy.documents)
+    return Item(
+        "accessibility", "Deklaracja dostępności: daty i osoba do kontaktu", not missing,
+        "Deklaracja dostępności nie podaje jeszcze:" if missing else
+        "Deklaracja podaje daty publikacji i aktualizacji, podstawę jej sporządzenia oraz "
+        "osobę do kontaktu z adresem e-mail i numerem telefonu.",
+        "W pliku kustosz.toml w katalogu danych dopisz sekcję [policy.accessibility] z "
+        "brakującymi wierszami (wartości urzędu, daty w postaci RRRR-MM-DD; wzór w "
+        "dokumentacji: Zasady i presety), potem uruchom serwer ponownie." if missing else "",
+        "/deklaracja-dostepnosci", "Deklaracja dostępności",
+        missing=tuple((g.pl, g.key) for g in missing))
+
+
 def _announcement(s: Session, ctx: Ctx) -> Item:
     policy = ctx.vault.policy
     lines = announcement.lines(s)
@@ -201,7 +220,7 @@ def checklist(ctx: Ctx) -> list[Item]:
     """The items as the vault stands now."""
     with ctx.vault.reading() as s:
         items = [_allowlist(s), _commission(s, ctx), _witness(ctx), _alerts(s, ctx),
-                 _backup(s, ctx), _certificate(ctx)]
+                 _backup(s, ctx), _certificate(ctx), _accessibility(ctx)]
         if announcement.records_calls(s, ctx.vault.policy):
             items.append(_announcement(s, ctx))
         return items

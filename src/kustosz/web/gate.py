@@ -29,8 +29,9 @@ from kustosz.web.common import (
 # What an API token may be allowed to do. `read`: lists and registers (no material);
 # `custody`: holds, decisions, copies; `authorise`: issuing authorisations; `media`: opening
 # viewing sessions and fetching material (the media routes still check the authorisation);
-# `metrics`: /metrics for the office's Prometheus (counts and ages, no personal data).
-SCOPES: tuple[str, ...] = ("read", "custody", "authorise", "media", "metrics")
+# `metrics`: /metrics for the office's Prometheus (counts and ages, no personal data);
+# `cameras`: registering zones and cameras (the administrator's right still needed).
+SCOPES: tuple[str, ...] = ("read", "custody", "authorise", "media", "metrics", "cameras")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -50,6 +51,9 @@ class Rule:
     scope: str | None = None
     public: bool = False
     one_time_ok: bool = False  # reachable while the one-time password must still be changed
+    # Asked by a page on its own (the live alarm list every few seconds), not by the person:
+    # it does not move the sign-in's idle end, or a page left open would never time out.
+    background: bool = False
 
     def __post_init__(self) -> None:
         if self.perm is not None and self.perm not in PERMS:
@@ -60,12 +64,31 @@ class Rule:
             raise ValueError("a public route needs no permission and takes no token")
 
     async def __call__(self, request: Request) -> Ctx:
-        ctx = context(request)
+        ctx = context(request, touch=not self.background)
         ctx.rule = self
+        self._who(ctx)
+        if not self.public and not ctx.via_token and request.method not in SAFE_METHODS:
+            await check_csrf(request, ctx)
+        self._may(ctx)
+        return ctx
+
+    def again(self, request: Request) -> Ctx:
+        """The same rule asked anew for a request already admitted, with the state of things
+        now: a long answer (a live stream, a download) asks it at every re-check, so a sign-in
+        ended, a token revoked, an account disabled or a role taken away ends the answer — not
+        the person as they were when it opened (issue 64 item 2). Raises as the gate does;
+        the CSRF token was checked when the request came in and cannot change since."""
+        ctx = context(request, touch=not self.background)
+        ctx.rule = self
+        self._who(ctx)
+        self._may(ctx)
+        return ctx
+
+    def _who(self, ctx: Ctx) -> None:
         if self.public:
             if ctx.via_token:
                 raise TokenRefused("this address does not take API tokens")
-            return ctx
+            return
         if ctx.via_token:
             if self.scope is None:
                 raise TokenRefused("this address does not take API tokens; use the /api routes")
@@ -80,17 +103,17 @@ class Rule:
                 raise NeedLogin()
             if ctx.must_change and not self.one_time_ok:
                 raise MustChangePassword()
-            if request.method not in SAFE_METHODS:
-                await check_csrf(request, ctx)
+
+    def _may(self, ctx: Ctx) -> None:
         if self.perm is not None and not ctx.may(self.perm):
             raise Forbidden()
-        return ctx
 
 
 def gate(perm: str | None = None, *, scope: str | None = None,
-         one_time_ok: bool = False) -> Any:
+         one_time_ok: bool = False, background: bool = False) -> Any:
     """The dependency a route declares: `ctx: Ctx = gate("custody", scope="custody")`."""
-    return Depends(Rule(perm=perm, scope=scope, one_time_ok=one_time_ok))
+    return Depends(Rule(perm=perm, scope=scope, one_time_ok=one_time_ok,
+                        background=background))
 
 
 def public() -> Any:

@@ -237,6 +237,8 @@ EN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # the accountability reports' job (report/monthly.py, issue 53)
     (re.compile(r"^Sporządzono sprawozdanie z rozliczalności za (\d{4}-\d{2})\.$"),
      "The accountability report of {0} is made."),
+    (re.compile(r"^Sporządzono sprawozdanie wstępne za (\d{4}-\d{2})\.$"),
+     "The draft report of {0} is made."),
 ]
 
 

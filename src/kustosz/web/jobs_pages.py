@@ -28,6 +28,7 @@ from kustosz.jobs.kinds import kind_of
 from kustosz.web.common import Ctx, flash_url, local, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.params import PathId
+from kustosz.web.prefix import at
 
 router = APIRouter()
 POLL_S = 2  # how often the page's script asks how the job stands
@@ -46,6 +47,8 @@ def _legal_holds_set(view: JobView) -> tuple[str, str]:
 
 
 def _report_made(view: JobView) -> tuple[str, str]:
+    if view.result.get("so_far"):  # a draft of the running month (report.monthly)
+        return "/reports", f"Sporządzono sprawozdanie wstępne za {view.result['month']}."
     return "/reports", f"Sporządzono sprawozdanie z rozliczalności za {view.result['month']}."
 
 
@@ -133,7 +136,7 @@ async def job_state(job_id: PathId, ctx: Ctx = gate(scope="read")) -> dict[str, 
     return {"id": view.id, "kind": view.kind, "state": str(view.state),
             "progress": view.progress, "note": view.note, "attempts": view.attempts,
             "percent": _percent(view), "said": said(ctx, view),
-            "next": next_page(view) if done and view.kind in DONE else None,
+            "next": at(next_page(view)) if done and view.kind in DONE else None,
             "error": view.error, "result": view.result,
             "estimate": view.estimate(ctx.lang),  # the time left in words, or None
             "created_at": view.created_at.isoformat(),

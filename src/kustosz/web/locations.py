@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.web.common import Ctx
+from kustosz.web.prefix import route_path
 
 AUDIT_ACTION = "camera_locations.view"
 
@@ -23,7 +24,7 @@ def viewed(ctx: Ctx, what: str, session: Session | None = None) -> None:
     """Record that ``what`` showed camera locations to this person (own transaction unless
     ``session`` is given)."""
     name = ctx.user.name if ctx.user is not None else "anonymous"
-    details = {"client": ctx.client, "via": "web", "path": ctx.request.url.path}
+    details = {"client": ctx.client, "via": "web", "path": route_path(ctx.request.scope)}
     if session is not None:
         audit(session, name, AUDIT_ACTION, what, details)
         return

@@ -20,6 +20,7 @@ from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording
 from kustosz.ingest.files import SOUND_CHECKED
 from kustosz.web.common import Ctx, page
+from kustosz.web.prefix import route_path
 
 MEDIA_TAG = "media"
 # The actions each media route serves (the authorisation-matrix test reads this).
@@ -64,7 +65,7 @@ class Blocked(Exception):
 def _subject(ctx: Ctx, s: Session, token: str) -> str:
     """The refused address for the audit log, with the session's number for its token."""
     vs = records.viewing_of(s, token) if token else None
-    path = ctx.request.url.path
+    path = route_path(ctx.request.scope)
     return path.replace(token, f"<viewing {vs.id}>" if vs else "<unknown>") if token else path
 
 
@@ -104,7 +105,7 @@ def guard(ctx: Ctx, s: Session, token: str, action: str | None = None
 
 def wants_page(ctx: Ctx) -> bool:
     """A person's browser asking for a page (not the API, a player or a script)."""
-    path = ctx.request.url.path
+    path = route_path(ctx.request.scope)
     if path.startswith("/api/") or ctx.via_token \
             or ctx.request.query_params.get("format") == "json":
         return False

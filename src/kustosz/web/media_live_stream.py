@@ -5,18 +5,24 @@ camera's glass, where the HLS parts of media_live_sub.py run six to seven second
 stays the fallback: a browser without MSE, a camera without a sub-stream (404 here), a relay
 with no key frame yet (503).
 
-The gate is the one every media route passes; the stream's opening is its access record, and its
-end adds the bytes it carried and its last moment to the viewing session's counters. While it
-runs, every RECHECK_S it asks the gate again — a session ended or expired, an authorisation
-revoked, a camera that may no longer be watched (disabled, its room forbidden) ends the stream
-within that time."""
+The gate is the one every media route passes. No byte leaves before an access record holds it
+(DESIGN invariant 2): the opening record holds the initialisation and the group of pictures
+the viewer starts from; then, every RECHECK_S (web/media_recheck.py) and whenever a fragment
+is not yet covered, the gate is asked again with the state of things now — the sign-in, the
+account, the role, the token, the allow-list, the viewing session, the authorisation, and
+whether the camera may still be watched (disabled, its room forbidden) — and, in the same
+transaction, a record releases the bytes the stream is about to send: the fragment in hand
+and the stream's recent rate for the next interval. The first check that fails ends the
+stream within RECHECK_S; a last record says why it ended and how many of the released bytes
+were sent. So the viewing session's counters, which change only with a record, always equal
+its chained records (`kustosz audit verify`)."""
 
 from __future__ import annotations
 
 import queue
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 
 import anyio
 from fastapi import APIRouter
@@ -30,15 +36,27 @@ from kustosz.digests import token_digest
 from kustosz.ingest.camera.live_relay import Relay
 from kustosz.ingest.camera.live_stream import END
 from kustosz.kinds import Action
+from kustosz.web import media_recheck
 from kustosz.web.common import Ctx
 from kustosz.web.gate import gate
-from kustosz.web.media import MEDIA_TAG, NO_STORE, admission, guarded, refuse
-from kustosz.web.media_live_sub import FIRST_PART_S, keep, relays_of
+from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.media_live_sub import (
+    FIRST_PART_S,
+    has_sub_stream,
+    keep,
+    may_watch,
+    relays_of,
+    why_not_watched,
+)
 
 router = APIRouter()
 
-RECHECK_S = 5.0  # the gate asked again this often while a stream runs
 WAIT_S = 1.0  # a viewer's queue looked at this often (a dropped viewer, a closed relay)
+MIN_RELEASE = 128 * 1024  # the fewest bytes a record releases beyond the fragment in hand
+AHEAD = 1.5  # a record releases the stream's rate for this many re-check intervals
+# No picture yet (a relay starting, or one that ended waiting out RETRY_S): the player asks
+# again in a second, and says so (static/player.js)
+NOT_YET = {**NO_STORE, "Retry-After": "1"}
 
 
 def _wait_for_key_frame(ctx: Ctx, token: str) -> None:
@@ -53,53 +71,94 @@ def _wait_for_key_frame(ctx: Ctx, token: str) -> None:
         time.sleep(0.1)
 
 
-def _still_allowed(ctx: Ctx, token: str, source_id: int) -> bool:
-    """The gate again, mid-stream; a refusal is recorded as any other."""
-    with ctx.vault.transaction() as s:
-        admitted = admission(ctx, s, token, Action.LIVE)
-        if isinstance(admitted, records.Refused):
-            refuse(ctx, s, admitted, token, Action.LIVE)
-            return False
-        return keep(ctx, token, s, source_id) is not None
+@dataclass
+class Released:
+    """What a stream's access records released and what it sent. Bytes are released ahead,
+    so a viewer who leaves received fewer than its records hold (as with a download cut
+    short); never more."""
+
+    released: int
+    sent: int = 0
+    opened: float = field(default_factory=time.monotonic)
+    checked: float = field(default_factory=time.monotonic)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.checked >= media_recheck.RECHECK_S
+
+    def covers(self, nbytes: int) -> bool:
+        return self.sent + nbytes <= self.released
+
+    def wait(self) -> float:
+        """How long to wait for a fragment before the next check is due."""
+        left = media_recheck.RECHECK_S - (time.monotonic() - self.checked)
+        return min(WAIT_S, max(0.05, left))
+
+    def wanted(self, need: int) -> int:
+        """What the next record releases: the fragment in hand (``need``) and the stream's
+        rate so far for AHEAD intervals, less what the records before still cover."""
+        interval = media_recheck.RECHECK_S
+        rate = self.sent / max(time.monotonic() - self.opened, interval)
+        ahead = max(MIN_RELEASE, int(rate * interval * AHEAD))
+        return max(0, max(need, ahead) - (self.released - self.sent))
 
 
-def _record_end(ctx: Ctx, token: str, sent: int) -> None:
-    """The stream's bytes and last moment on its viewing session's counters (the opening is
-    the one access record of this answer: the chained record is never rewritten)."""
-    with ctx.vault.transaction() as s:
-        vs = records.viewing_of(s, token)
-        if vs is not None:
-            vs.bytes_served += sent
-            vs.last_at = max(vs.last_at, datetime.now(UTC))
+def _check(ctx: Ctx, token: str, source_id: int, what: str, account: Released,
+           need: int) -> str | None:
+    """The gate again, mid-stream, and the record of the bytes about to be sent; None to go
+    on, else why the stream ends (a refusal is recorded as any other)."""
+    wanted = account.wanted(need)
+
+    def still(s: Session, vs: ViewingSession, scope: records.Scope) -> str | None:
+        if keep(ctx, token, s, source_id) is None:
+            return why_not_watched(s, source_id, ctx.vault.policy) \
+                or "the camera has no live-view stream any more"
+        if wanted:
+            records.served(s, vs, f"{what} continued", ctx.client, wanted)
+        return None
+
+    why = media_recheck.ask_again(ctx, token, Action.LIVE, still)
+    if why is None:
+        account.released += wanted
+        account.checked = time.monotonic()
+    return why
 
 
-async def _frames(ctx: Ctx, token: str, relay: Relay,
-                  q: queue.Queue[bytes]) -> AsyncIterator[bytes]:
-    """The viewer's fragments as they come. An async generator so that the server's
-    cancellation when the viewer goes away runs its end here and now — the end's access
-    record — not whenever a sync generator would be collected (in any thread, possibly inside
-    another transaction). Blocking work (the queue, the database) runs in worker threads."""
-    sent, checked = 0, time.monotonic()
+async def _frames(ctx: Ctx, token: str, relay: Relay, q: queue.Queue[bytes], what: str,
+                  account: Released, first: bytes) -> AsyncIterator[bytes]:
+    """The viewer's fragments as they come, each sent only once a record holds it. An async
+    generator so that the server's cancellation when the viewer goes away runs its end here
+    and now — the last access record — not whenever a sync generator would be collected (in
+    any thread, possibly inside another transaction). Blocking work (the queue, the
+    database) runs in worker threads."""
+    why = "the viewer left"
+    chunk: bytes | None = first
     try:
         while True:
-            chunk = await anyio.to_thread.run_sync(_next, q)
-            if chunk is None and not relay.stream.watching(q):
-                return
-            if chunk == END:
-                return
+            if chunk or account.due():
+                need = len(chunk) if chunk else 0
+                if account.due() or not account.covers(need):
+                    ended = await anyio.to_thread.run_sync(_check, ctx, token,
+                                                           relay.source_id, what, account,
+                                                           need)
+                    if ended is not None:
+                        why = ended
+                        return
             if chunk:
                 relay.used = time.monotonic()
-                sent += len(chunk)
+                account.sent += len(chunk)
                 yield chunk
-            if time.monotonic() - checked >= RECHECK_S:
-                checked = time.monotonic()
-                if not await anyio.to_thread.run_sync(_still_allowed, ctx, token,
-                                                      relay.source_id):
-                    return
+            chunk = await anyio.to_thread.run_sync(_next, q, account.wait())
+            if chunk is None and not relay.stream.watching(q):
+                why = "the viewer was dropped: it did not keep up with the stream"
+                return
+            if chunk == END:
+                why = "the camera's live stream ended"
+                return
     finally:
         relay.stream.leave(q)
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_record_end, ctx, token, sent)
+            await anyio.to_thread.run_sync(media_recheck.record_end, ctx, token, what, why,
+                                           account.sent, account.released)
 
 
 class LiveResponse(StreamingResponse):
@@ -125,9 +184,9 @@ class LiveResponse(StreamingResponse):
                     await body.aclose()
 
 
-def _next(q: queue.Queue[bytes]) -> bytes | None:
+def _next(q: queue.Queue[bytes], wait: float) -> bytes | None:
     try:
-        return q.get(timeout=WAIT_S)
+        return q.get(timeout=wait)
     except queue.Empty:
         return None
 
@@ -135,18 +194,26 @@ def _next(q: queue.Queue[bytes]) -> bytes | None:
 @router.get("/media/{token}/live.mp4", name="media_live_mp4", tags=[MEDIA_TAG])
 def media_live_mp4(token: str, ctx: Ctx = gate(scope="media")) -> Response:
     """The live view from the camera's sub-stream as fragmented MP4, for Media Source
-    Extensions; 404 where the camera has no sub-stream, 503 before its first key frame."""
+    Extensions; 404 where the camera has no sub-stream, 503 before its first key frame (and
+    while a relay that ended waits to be started again: not 404, which sends the player to
+    the HLS fallback for good)."""
     _wait_for_key_frame(ctx, token)
 
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         source = scope.sources[0]
         relay = keep(ctx, token, s, source.id)
+        if relay is None and has_sub_stream(s, source.id) \
+                and may_watch(s, source.id, ctx.vault.policy):
+            return Response(status_code=503, headers=NOT_YET)  # its relay waits to start again
         if relay is None or relay.source_id != source.id:
             return Response(status_code=404, headers=NO_STORE)
         q = relay.stream.join()
         if q is None:
-            return Response(status_code=503, headers={**NO_STORE, "Retry-After": "1"})
-        records.served(s, vs, f"live stream {source.name} (sub-stream)", ctx.client, 0)
-        return LiveResponse(_frames(ctx, token, relay, q),
+            return Response(status_code=503, headers=NOT_YET)
+        first = q.get_nowait()  # the initialisation and the group of pictures, put by join
+        what = f"live stream {source.name} (sub-stream)"
+        account = Released(len(first) + MIN_RELEASE)
+        records.served(s, vs, what, ctx.client, account.released)
+        return LiveResponse(_frames(ctx, token, relay, q, what, account, first),
                             media_type="video/mp4", headers=NO_STORE)
     return guarded(ctx, token, Action.LIVE, serve)

@@ -14,17 +14,19 @@ from starlette.concurrency import run_in_threadpool
 
 from kustosz import kinds
 from kustosz.access import allowlist, listening, records
-from kustosz.access.authorisations import ACTIONS
+from kustosz.access.authorisations import ACTIONS, active_for
 from kustosz.db.custody import Copy
 from kustosz.db.models import Recording, Source
 from kustosz.errors import FieldError, KustoszError
-from kustosz.kinds import Action
+from kustosz.kinds import Action, SourceKind
 from kustosz.limits import check_text
+from kustosz.web.camera_silence import Silence, silence_of
 from kustosz.web.common import TEMPLATES, Ctx, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.media import ROW_REVIEWS, refusal_answer, refuse
 from kustosz.web.media_live_sub import start_sub_stream
 from kustosz.web.params import DB_INT_MAX
+from kustosz.web.prefix import at
 
 router = APIRouter()
 # Actions that open one source of one kind (watching video, reviewing rows), and what to say
@@ -183,11 +185,25 @@ TEMPLATES.env.globals["witness_choices"] = witness_choices
 TEMPLATES.env.globals["listening_hint"] = listening.hint
 
 
+def _silent(ctx: Ctx, form: dict[str, str]) -> Silence | None:
+    """The silence of the camera a live view is about to open (said above its button), to
+    a person an active authorisation lets watch it live — as the dashboard's alarms."""
+    if form.get("action") != Action.LIVE or ctx.user is None:
+        return None
+    with ctx.vault.reading() as s:
+        source = s.execute(select(Source).where(Source.name == form.get("source", ""),
+                                                Source.kind == SourceKind.CAMERA)
+                           ).scalar_one_or_none()
+        if source is None or not active_for(s, ctx.user, Action.LIVE, [source]):
+            return None
+        return silence_of(s, source.id)
+
+
 @router.get("/media/start", include_in_schema=False)
 def start_form(request: Request, ctx: Ctx = gate()) -> Response:
     ctx.need_user()
     form = dict(request.query_params)
-    return page(ctx, "start.html", form=form, actions=ACTIONS)
+    return page(ctx, "start.html", form=form, actions=ACTIONS, silent=_silent(ctx, form))
 
 
 @router.post("/media/start", include_in_schema=False)
@@ -199,7 +215,8 @@ async def start_post(request: Request, ctx: Ctx = gate()) -> Response:
     except FieldError as exc:  # every problem of the form at once, each at its field
         errors = {exc.field: ctx.said(exc), **start_problems(ctx, form)}
         errors[exc.field] = ctx.said(exc)
-        return page(ctx, "start.html", 422, form=form, errors=errors, actions=ACTIONS)
+        return page(ctx, "start.html", 422, form=form, errors=errors, actions=ACTIONS,
+                    silent=_silent(ctx, form))
     except records.Refused as exc:
         return refusal_answer(ctx, exc, template="start.html", form=form, actions=ACTIONS)
     except KustoszError as exc:
@@ -227,8 +244,8 @@ async def api_start(request: Request, ctx: Ctx = gate(scope="media")) -> Respons
     except KustoszError as exc:  # e.g. a text over its limit
         return JSONResponse({"detail": str(exc)}, status_code=422)
     await run_in_threadpool(start_sub_stream, ctx, token)
-    base = f"/media/{token}"
-    return JSONResponse({"token": token, "view": f"/view/{token}",
+    base = at(f"/media/{token}")
+    return JSONResponse({"token": token, "view": at(f"/view/{token}"),
                          "urls": {"playback": f"{base}/vod.m3u8", "live": f"{base}/live.m3u8",
                                   "listening": f"{base}/audio",
                                   "export": f"{base}/copy.zip", "mail": f"{base}/mail",

@@ -1,6 +1,7 @@
-"""Stored content sent to a viewer: any open stream in chunks, after the access record is
-committed; and HLS segments, each hashed against the index and without sound (R1.3) before
-a byte is served, and refused as tampered when its content is not the indexed one."""
+"""Stored content sent to a viewer: any open stream in chunks (a file by sendfile), after the
+access record is committed; and HLS segments, each proven to hold the indexed content (on
+its stamp, else hashed: `storage.proof`) and without sound (R1.3) before a byte is served,
+and refused as tampered when its content is not the indexed one."""
 
 from __future__ import annotations
 
@@ -8,44 +9,50 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kustosz.access import records
 from kustosz.audit import append as audit
 from kustosz.db.access import ViewingSession
 from kustosz.db.models import Recording
-from kustosz.ingest.files import video_only
+from kustosz.ingest.sound_strip import video_only
 from kustosz.kinds import Action
 from kustosz.states import RecordingState
-from kustosz.storage.base import CHUNK, Storage, Tampered, check_content
+from kustosz.storage.base import Storage, Tampered, check_content
+from kustosz.storage.proof import keeps_files, stamp_of
 from kustosz.web.common import Ctx
+from kustosz.web.file_answer import FileAnswer, sendable
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, admission, guarded, sound_checked
+from kustosz.web.media_recheck import Watch
 from kustosz.web.params import PathId
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def streamed(stream: BinaryIO, size: int, media_type: str) -> Response:
-    """Send an open stored stream in chunks. `guarded` has committed the access record (and
-    released SQLite's write lock) before Starlette starts iterating; the stream was opened
-    before that commit, which found the recording still stored, so a sweep that deletes the
-    key meanwhile cannot cut it short."""
-    def chunks() -> Iterator[bytes]:
-        with stream:
-            while chunk := stream.read(CHUNK):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=media_type,
-                             headers={**NO_STORE, "Content-Length": str(size)})
+def streamed(stream: BinaryIO, size: int, media_type: str, watch: Watch,
+             status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Send ``size`` bytes of an open stored stream in chunks, asking the gate again while it
+    runs (`Watch`: access ends when access ends). `guarded` has committed the access record
+    (and released SQLite's write lock) before Starlette starts iterating; the stream was
+    opened before that commit, which found the recording still stored, so a sweep that
+    deletes the key meanwhile cannot cut it short. A regular file goes out by sendfile where
+    the server offers it (`FileAnswer`), anything else (an object store's body) is read."""
+    if sendable(stream):
+        return FileAnswer(stream, size, watch, media_type, status_code,
+                          {**NO_STORE, **(headers or {})})
+    return StreamingResponse(watch.chunks(stream, size), status_code=status_code,
+                             media_type=media_type,
+                             headers={**NO_STORE, **(headers or {}),
+                                      "Content-Length": str(size)})
 
 
 # SHA-256s of segment contents seen to carry no sound, for segments stored before the intake
@@ -60,21 +67,25 @@ _soundless_lock = threading.Lock()
 
 
 def open_segment(storage: Storage, key: str, version: str | None, sha256: str | None,
-                 checked: bool = False) -> tuple[BinaryIO, int]:
-    """A stored camera segment as playback serves it, an open stream and its size: read at the
-    index's version and hashed before a byte is served (`Tampered` if it differs); R1.3: a
-    segment stored with sound before the intake dropped it is served as its picture only,
-    from a scratch copy already unlinked (it lives while the stream is open). ``checked``
-    (`sound_checked`): the intake found this very content without sound, so it is not probed;
-    nor is content already seen here to carry none.
+                 checked: bool = False, stamp: str | None = None
+                 ) -> tuple[BinaryIO, int, str | None]:
+    """A stored camera segment as playback serves it: an open stream, its size, and the stamp
+    to record for it when it was hashed now (else None). Read at the index's version and
+    proven before a byte is served: on its ``stamp`` (the file exactly as it was when it was
+    last hashed and found to be the index's content, `storage.proof`), else hashed
+    (`Tampered` if it differs). R1.3: a segment stored with sound before the intake dropped
+    it is served as its picture only, from a scratch copy already unlinked (it lives while
+    the stream is open). ``checked`` (`sound_checked`): the intake found this very content
+    without sound, so it is not probed; nor is content already seen here to carry none.
 
-    The file is opened once: the stream served is the one that was hashed (a file put in the
-    key's place after the check is not what is sent; on an object store, no second download)."""
+    The file is opened once: the stream served is the one that was proven (a file put in the
+    key's place after the check is not what is sent; on an object store, no second
+    download)."""
+    proven = None
     with storage.local_path(key, version=version) as path:
         f = path.open("rb", buffering=0)
         try:
-            check_content(key, hashlib.file_digest(f, "sha256").hexdigest(), sha256)
-            f.seek(0)
+            proven = _prove(storage, key, f, sha256, stamp)
             copy = None if checked or (sha256 is not None and sha256 in _soundless) \
                 else video_only(path, storage.scratch, "mpegts")
         except BaseException:
@@ -86,13 +97,30 @@ def open_segment(storage: Storage, key: str, version: str | None, sha256: str | 
                 if len(_soundless) >= SOUNDLESS_KEPT:
                     del _soundless[next(iter(_soundless))]  # the oldest verdict
                 _soundless[sha256] = None
-        return f, os.fstat(f.fileno()).st_size
+        return f, os.fstat(f.fileno()).st_size, proven
     f.close()
     try:
         g = copy.open("rb")
-        return g, os.fstat(g.fileno()).st_size
+        return g, os.fstat(g.fileno()).st_size, proven
     finally:
         copy.unlink(missing_ok=True)
+
+
+def _prove(storage: Storage, key: str, f: BinaryIO, sha256: str | None, stamp: str | None
+           ) -> str | None:
+    """Nothing if the open file ``f`` shows ``stamp``; else hash it against the index
+    (`Tampered`) and return the stamp it showed while it was hashed, to be recorded (None
+    when it changed meanwhile, or the store keeps no files of its own)."""
+    kept = keeps_files(storage)
+    before = stamp_of(os.fstat(f.fileno())) if kept else None
+    if before is not None and stamp is not None and before == stamp and sha256 is not None:
+        return None
+    check_content(key, hashlib.file_digest(f, "sha256").hexdigest(),  # type: ignore[arg-type]
+                  sha256)
+    f.seek(0)
+    if before is None or sha256 is None or stamp_of(os.fstat(f.fileno())) != before:
+        return None
+    return before
 
 
 @dataclass(frozen=True)
@@ -106,9 +134,13 @@ class Segment:
     version: str | None
     sha256: str | None
     checked: bool  # `sound_checked`: the intake found this content without sound
+    # What the file was when last proven (`storage.proof`); another request may record it
+    # meanwhile, which changes nothing of what is served
+    stamp: str | None = field(default=None, compare=False)
 
-    def open(self, storage: Storage) -> tuple[BinaryIO, int]:
-        return open_segment(storage, self.key, self.version, self.sha256, self.checked)
+    def open(self, storage: Storage) -> tuple[BinaryIO, int, str | None]:
+        return open_segment(storage, self.key, self.version, self.sha256, self.checked,
+                            self.stamp)
 
 
 def _segment_allowed(rec: Recording, vs: ViewingSession, scope: records.Scope) -> bool:
@@ -132,7 +164,15 @@ def segment_admitted(s: Session, vs: ViewingSession, scope: records.Scope,
     rec = s.get(Recording, recording_id)
     if rec is None or not _segment_allowed(rec, vs, scope):
         return None
-    return Segment(rec.id, rec.storage_key, rec.version_id, rec.sha256, sound_checked(rec))
+    return Segment(rec.id, rec.storage_key, rec.version_id, rec.sha256, sound_checked(rec),
+                   rec.file_stamp)
+
+
+def _stamped(s: Session, recording_id: int, proven: str | None) -> None:
+    """Record the stamp of a file just hashed and found to be the index's content."""
+    if proven is not None:
+        s.execute(update(Recording).where(Recording.id == recording_id)
+                  .values(file_stamp=proven))
 
 
 def _segment_to_open(ctx: Ctx, token: str, recording_id: int) -> Segment | None:
@@ -165,13 +205,14 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
         segment = segment_admitted(s, vs, scope, recording_id)
         if segment is None:
             return None
-        try:  # R1.3: never sound; the index's version, hashed before it is served
-            stream, size = segment.open(ctx.vault.storage)
+        try:  # R1.3: never sound; the index's version, proven before it is served
+            stream, size, proven = segment.open(ctx.vault.storage)
         except Tampered as exc:
             return tampered(ctx, s, exc, segment)
-        records.served(s, vs, f"segment {segment.recording_id}", ctx.client, size,
-                       segment.recording_id)
-        return streamed(stream, size, "video/mp2t")
+        _stamped(s, segment.recording_id, proven)
+        what = f"segment {segment.recording_id}"
+        records.served(s, vs, what, ctx.client, size, segment.recording_id)
+        return streamed(stream, size, "video/mp2t", Watch(ctx, token, None, what))
 
     # The segment is hashed and checked for sound (tens of ms for 10 s of 4 Mbit/s) outside
     # the write transaction: on SQLite that holds the one write lock, and 50 viewers' segments
@@ -182,22 +223,23 @@ def media_segment(token: str, recording_id: PathId, ctx: Ctx = gate(scope="media
     if wanted is None:  # refused or not servable: said and recorded as always
         return guarded(ctx, token, None, serve)
     try:
-        stream, size = wanted.open(ctx.vault.storage)
+        stream, size, proven = wanted.open(ctx.vault.storage)
     except (Tampered, OSError):  # the tamper audit (or the store's error) as always
         return guarded(ctx, token, None, serve)
 
     def record(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         if segment_admitted(s, vs, scope, recording_id) != wanted:
             return None
-        records.served(s, vs, f"segment {wanted.recording_id}", ctx.client, size,
-                       wanted.recording_id)
-        return streamed(stream, size, "video/mp2t")
+        _stamped(s, wanted.recording_id, proven)
+        what = f"segment {wanted.recording_id}"
+        records.served(s, vs, what, ctx.client, size, wanted.recording_id)
+        return streamed(stream, size, "video/mp2t", Watch(ctx, token, None, what))
 
     try:
         answer = guarded(ctx, token, None, record)
     except BaseException:
         stream.close()
         raise
-    if not isinstance(answer, StreamingResponse):  # refused now: nothing is sent
+    if not isinstance(answer, StreamingResponse | FileAnswer):  # refused now: nothing sent
         stream.close()
     return answer

@@ -18,6 +18,8 @@ from kustosz.db.access import ViewingSession
 from kustosz.db.calls import Call
 from kustosz.digests import token_digest
 from kustosz.kinds import Action
+from kustosz.web.camera_silence import silence_of
+from kustosz.web.codec_notes import camera_codec, period_codec
 from kustosz.web.common import Ctx, page, redirect
 from kustosz.web.gate import gate
 from kustosz.web.media import ROW_REVIEWS, Blocked, guard, refusal_answer
@@ -47,6 +49,10 @@ def view(token: str, ctx: Ctx = gate()) -> Response:
                 data["marks"] = marks_between(s, scope.sources[0].id, vs.window_start,
                                               vs.window_end)
                 data["mark_words"] = MARK_WORDS
+                data["codec"] = period_codec(s, recs)  # the player shows nothing of it
+            if vs.action == Action.LIVE and scope.sources:
+                data["codec"] = camera_codec(s, scope.sources[0].id)
+                data["silent"] = silence_of(s, scope.sources[0].id)  # said before it plays
             if vs.action == Action.LISTENING and scope.recording is not None:
                 data["call"] = s.get(Call, scope.recording.id)
                 # the protocol's persons: the one listening and the person present (R3.4)

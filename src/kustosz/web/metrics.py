@@ -23,9 +23,9 @@ cameras hang is the employer's secret (R1.7) — no filter can tell a place from
 right (PERMS["locations"]), and such a scrape is recorded as a view of camera locations
 (`camera_locations.view`, at most once an hour per person: Prometheus scrapes every few
 seconds); even then a name that looks like a phone number or holds the name of a person the
-vault knows stays by id. Calls recorded now are one number for all lines: per line, second by
-second, they would tell when who is on the phone. Counter labels are the code's own reason
-names.
+vault knows stays by id. Calls recorded now, and a line's newest call, bytes and calls
+counted, are one number for all lines (metrics_calls.py): per line, second by second, they
+would tell when who is on the phone. Counter labels are the code's own reason names.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ from kustosz.vault import Vault
 from kustosz.web import locations
 from kustosz.web.common import Ctx, context
 from kustosz.web.gate import Rule
+from kustosz.web.metrics_calls import PER_CALL_COUNTERS, all_lines, per_item, recording_now
 
 router = APIRouter(include_in_schema=False)
 
@@ -319,7 +320,7 @@ class VaultCollector(Collector):
             yield from self._from_memory(live, now)
             return
         yield from families
-        yield from self._siprec()
+        yield from recording_now()
         yield self._database_up(True)
 
     @staticmethod
@@ -329,57 +330,9 @@ class VaultCollector(Collector):
                                  "question every few seconds, answered within 5 s)",
                                  value=1.0 if up else 0.0)
 
-    @staticmethod
-    def _siprec() -> Iterator[Metric]:
-        """The recording server of this serve (issue 35): sessions recorded now per line (a
-        count, never who), and what it took, declined and refused since it started; then
-        the calls read off mirrored ports."""
-        yield from VaultCollector._capture()
-        now = siprec_status.current()
-        if not now.listening:
-            return
-        # all lines together: per line, second by second, it would tell when who is on the
-        # phone (issue 48 item 11)
-        yield GaugeMetricFamily("kustosz_siprec_sessions_active",
-                                "Calls being recorded through SIPREC now, all lines",
-                                value=float(sum(now.active.values())))
-        total = CounterMetricFamily("kustosz_siprec_sessions",
-                                    "Recording sessions since serve started, by outcome",
-                                    labels=["outcome"])
-        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope),
-                           ("refused", now.refused), ("malformed", now.malformed),
-                           ("rate_limited", now.rate_limited)):
-            total.add_metric([outcome], float(n))
-        yield total
-
-    @staticmethod
-    def _capture() -> Iterator[Metric]:
-        """The calls this serve reads off mirrored ports (issue 35 item 2): recorded now per
-        line (a count, never who), the capture process connected, and since serve started
-        the calls by outcome and the frames the kernel dropped."""
-        now = siprec_status.current("capture")
-        if not now.listening:
-            return
-        yield GaugeMetricFamily("kustosz_capture_calls_active",
-                                "Calls being recorded off a mirrored port now, all lines",
-                                value=float(sum(now.active.values())))
-        yield GaugeMetricFamily("kustosz_capture_process_connected",
-                                "1 while the capture process (kustosz capture) is connected",
-                                value=1.0 if now.connected else 0.0)
-        total = CounterMetricFamily("kustosz_capture_calls",
-                                    "Calls read off mirrored ports since serve started, by "
-                                    "outcome", labels=["outcome"])
-        for outcome, n in (("recorded", now.sessions), ("out_of_scope", now.out_of_scope),
-                           ("not_followed", now.refused)):  # offers past max_calls
-            total.add_metric([outcome], float(n))
-        yield total
-        yield CounterMetricFamily("kustosz_capture_frames_dropped",
-                                  "Frames the kernel dropped before the capture process read "
-                                  "them (serve too slow)", value=float(now.dropped))
-
     def _from_memory(self, live: Live | None, now: datetime) -> Iterator[Metric]:
         yield self._database_up(False)
-        yield from self._siprec()
+        yield from recording_now()
         if live is None or live.recorders is None:
             return
         running = live.recorders()
@@ -441,7 +394,8 @@ class VaultCollector(Collector):
             else None
         cameras: dict[int, list[str]] = {}
         for source in sources:
-            values = [source_label(source, people, self.camera_names), source.kind]
+            values, shown = [source_label(source, people, self.camera_names),
+                             source.kind], per_item(source)
             enabled.add_metric(values, 1.0 if source.enabled else 0.0)
             if source.enabled:
                 if running is not None and source.kind == SourceKind.CAMERA:
@@ -451,18 +405,22 @@ class VaultCollector(Collector):
                     up_now = source_up(s, source, now, recorders.get(source.id), tz,
                                        newest.get(source.id))
                 up.add_metric(values, 1.0 if up_now else 0.0)
-            if source.id in newest:
+            if source.id in newest and shown:
                 age.add_metric(values, _seconds(now - newest[source.id]))
             if source.kind == SourceKind.CAMERA or source.id in gap_s:
                 gaps.add_metric(values, gap_s.get(source.id, 0.0))
-            stored.add_metric(values, float(size.get(source.id) or 0))
+            if shown:
+                stored.add_metric(values, float(size.get(source.id) or 0))
             for name, value in sorted(counts.get(source.id, {}).items()):
+                if not shown and name in PER_CALL_COUNTERS:
+                    continue  # all lines together: metrics_calls.py
                 name = name if _COUNTER_NAME.fullmatch(name) else "other"
                 intake.add_metric([*values, name], float(value))
         if running is not None:
             with self._lock:
                 self._cameras = cameras
         yield from (enabled, up, age, gaps, stored, intake)
+        yield from all_lines(sources, newest, size, counts, now)
         yield from self._onvif(s, sources, people)
 
     def _onvif(self, s: Session, sources: list[Source],

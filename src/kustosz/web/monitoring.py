@@ -35,6 +35,7 @@ from kustosz.storage import read_line
 from kustosz.web.common import TEMPLATES, Ctx, local, page
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded
+from kustosz.web.media_recheck import Watch
 from kustosz.web.media_streams import streamed
 from kustosz.web.params import PathId
 
@@ -242,9 +243,10 @@ def media_mail_eml(token: str, mail_id: PathId, ctx: Ctx = gate(scope="media")) 
         storage, version = ctx.vault.storage, rec.version_id  # the index's, not the newest
         stream = storage.open(rec.storage_key, version=version)
         size = storage.stat(rec.storage_key, version=version).size
-        records.served(s, vs, f"mail {m.id} (message)", ctx.client, size, rec.id)
+        what = f"mail {m.id} (message)"
+        records.served(s, vs, what, ctx.client, size, rec.id)
         # An attachment, never rendered: a journalled message may carry anything.
-        response = streamed(stream, size, "message/rfc822")
+        response = streamed(stream, size, "message/rfc822", Watch(ctx, token, "mail", what))
         response.headers["Content-Disposition"] = f'attachment; filename="wiadomosc-{m.id}.eml"'
         return response
     return guarded(ctx, token, "mail", serve)

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kustosz.db.outage import is_database_away
 from kustosz.web.common import error_html
+from kustosz.web.prefix import route_path
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
@@ -49,7 +50,7 @@ def _kind(path: str) -> str:
 def answer(scope: Scope) -> Response:
     """The 503 for this request."""
     headers = {"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"}
-    kind = _kind(scope.get("path", ""))
+    kind = _kind(route_path(scope))
     if kind == "json":
         return JSONResponse({"type": "about:blank", "title": "Service Unavailable",
                              "status": 503, "detail": DETAIL, "detail_pl": TITLE_PL + ".",
@@ -89,7 +90,7 @@ class DatabaseAway:
         except Exception as exc:
             if not is_database_away(exc):
                 raise
-            self._note(scope.get("path", ""), exc)
+            self._note(route_path(scope), exc)
             if not started:
                 await answer(scope)(scope, receive, send)
 

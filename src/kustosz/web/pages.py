@@ -21,6 +21,7 @@ from kustosz.alerts.checks import note_verify
 from kustosz.alerts.notifier import channel_problems
 from kustosz.audit import append as audit_append
 from kustosz.audit.verifier import verify
+from kustosz.cameras.down_since import down_since, shown_since
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.cameras.register import (
     REGISTER_COLUMNS,
@@ -52,7 +53,7 @@ from kustosz.ingest.phone.siprec import status as siprec_status
 from kustosz.limits import check_text
 from kustosz.states import CopyState, RecordingState, RequestStatus
 from kustosz.web import list_filters, locations
-from kustosz.web.alarms import alarms_for
+from kustosz.web.alarms_live import alarm_list
 from kustosz.web.common import (
     Ctx,
     flash_of,
@@ -126,7 +127,6 @@ def dashboard(ctx: Ctx = gate()) -> Response:
             data["copy_overdue_after"] = period_pl(ctx.vault.policy.custody.copy_overdue_after)
             data["copies_due"] = len(list_copies(s, due_only=True, now=now))
             # Data subjects' requests and their deadline (art. 12 ust. 3 RODO), nearest first.
-
             tz = ctx.vault.policy.timezone
             data["subject_deadlines"] = open_deadlines(s, tz)
             data["today"] = now.astimezone(tz).date()
@@ -146,10 +146,11 @@ def dashboard(ctx: Ctx = gate()) -> Response:
 
             data["no_ack"] = len(without_acknowledgment(s, ctx.vault.policy.timezone))
             if ctx.vault.policy.access.listening_protocol:  # 001 §3 ust. 3
-
                 data["no_protocol"] = len(without_protocol(s, ctx.vault.policy))
-            data["recorders"] = s.execute(select(RecorderStatus, Source.name).join(
-                Source, Source.id == RecorderStatus.source_id).order_by(Source.name)).all()
+            down = down_since(s)  # one "since" of a camera that does not record (issue 65)
+            data["recorders"] = [(st, name, shown_since(st.state, st.since, down.get(
+                st.source_id))) for st, name in s.execute(select(RecorderStatus, Source.name)
+                .join(Source, Source.id == RecorderStatus.source_id).order_by(Source.name))]
             data["open_gaps"] = s.execute(select(Gap, Source.name).join(
                 Source, Source.id == Gap.source_id).where(
                 (Gap.end_at.is_(None)) | (Gap.start_at >= now - timedelta(days=1)))
@@ -162,9 +163,8 @@ def dashboard(ctx: Ctx = gate()) -> Response:
         data["mine"] = list(s.execute(select(Authorisation).where(
             Authorisation.holder_id == user.id).order_by(Authorisation.id.desc())).scalars())
         # every role that watches is told, each only of what it may see (issue 50 item 1)
-        data["alarms"] = alarms_for(s, user, ctx.may("oversight"), now)
+        data.update(alarm_list(ctx, s, now), alarms_page="dashboard")
     if ctx.may("oversight"):  # an alert channel that fails (kustosz.alerts)
-
         with ctx.vault.reading() as s:
             data["alert_channels"] = channel_problems(s)
         # Several serve nodes on one PostgreSQL (kustosz.cluster): shown when there are two

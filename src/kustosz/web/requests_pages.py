@@ -293,10 +293,10 @@ def field_of(said: str, form: dict[str, str]) -> str | None:
     return next((name for start, name in _FIELD_OF if said.startswith(start)), None)
 
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\Z")
 # The period's ends may name the second: a data subject who passed a camera for a moment,
 # or an authority's "14:02:10-14:02:40", need not ask for (and mask) a whole minute.
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\Z")
 
 
 def _clock(form: dict[str, str], name: str, errors: dict[str, str]) -> time | None:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kustosz.web.common import error_html
 from kustosz.web.outage import DatabaseAway
+from kustosz.web.prefix import route_path
 
 MAX_BODY = 1024 * 1024  # bytes of one request body
 TOO_LARGE_PL = ("Żądanie jest za duże (najwyżej 1 MB). Skróć wpisany tekst i wyślij "
@@ -84,7 +85,7 @@ def _page(request: Request, status: int, title: str, message: str) -> Response:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    if _wants_json(scope.get("path", "")):
+    if _wants_json(route_path(scope)):
         response: Response = JSONResponse({"detail": "request body too large (limit 1 MB)"},
                                           status_code=413)
     else:
@@ -111,7 +112,7 @@ def install(app: FastAPI) -> None:
     app.add_middleware(DatabaseAway)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        wants_json = _wants_json(request.url.path)
+        wants_json = _wants_json(route_path(request.scope))
         if isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError):
             # a value, not an id, out of the database's range: e.g. a date in year 1 that
             # becomes year 0 in UTC (issue 11 re-test: a hold from 0001-01-01 gave 500)

@@ -10,13 +10,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from kustosz.access.bootstrap import FIRST_ADMIN, first_admin
 from kustosz.vault import Vault
-from kustosz.web.app import create_app
+from kustosz.web.installation_app import office_app
 from kustosz.web.slow_clients import KEEP_ALIVE_S, MAX_HEADER_BYTES, TimedH11Protocol
 from kustosz.web.tls import Network, Tls
 
@@ -62,13 +62,15 @@ class WebServer:
     watchdog registry (kustosz.watchdog); the server's event loop beats in it every tick, so a
     blocked loop (no request taken any more) stops serve's pings."""
 
-    def __init__(self, vault: Vault, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+    def __init__(self, vault: Vault | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  secure_cookies: bool = False, tls: Tls | None = None,
                  trusted_proxies: tuple[Network, ...] = (),
-                 progress: Progress | None = None) -> None:
-        app = create_app(vault, secure_cookies=secure_cookies or tls is not None)
-        app.state.trusted_proxies = trusted_proxies
-        app.state.tls_self_signed = bool(tls and tls.self_signed)
+                 progress: Progress | None = None, app: Any = None) -> None:
+        """``app``: an installation's (web.installation_app), its offices' apps made and
+        configured already; else one office's app for ``vault``."""
+        if app is None:
+            assert vault is not None
+            app = office_app(vault, tls, trusted_proxies, secure_cookies)
         ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
         config = uvicorn.Config(app, host=host,
                                 port=port, log_level="warning", access_log=False,
@@ -84,7 +86,12 @@ class WebServer:
         if progress is not None:
             self.server.beat = progress.register(PROGRESS_NAME, WEB_ALLOWANCE_S)
         self.host, self.port = host, port
-        self.relays = app.state.live_relays
+        # each office's live sub-streams, closed at stop (``relays``: an office's served alone)
+        offices = getattr(app.state, "office_apps", None)
+        self.relays = None if offices is not None else app.state.live_relays
+        self.all_relays = [r for r in (a.state.live_relays for a in
+                                       (offices.values() if offices is not None else [app]))
+                           if r is not None]
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
@@ -108,8 +115,8 @@ class WebServer:
             self.progress.forget(PROGRESS_NAME)  # stopping on purpose is no hang
         self.server.should_exit = True
         self.thread.join(timeout=15)
-        if self.relays is not None:  # no camera's sub-stream pulled with nobody to watch it
-            self.relays.close()
+        for relays in self.all_relays:  # no camera's sub-stream pulled with nobody to watch it
+            relays.close()
 
 
 def run_web(vault: Vault, stop: threading.Event, host: str = DEFAULT_HOST,

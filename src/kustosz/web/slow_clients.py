@@ -17,6 +17,8 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from kustosz.web import zerocopy
+
 REQUEST_READ_S = 10.0  # the header and the (≤ 1 MB) body of one request
 KEEP_ALIVE_S = 5  # silence allowed between requests on one connection
 MAX_HEADER_BYTES = 16 * 1024  # h11's buffer for an incomplete request head
@@ -43,6 +45,14 @@ class TimedH11Protocol(H11Protocol):
             self.logger.warning("closing a connection whose request took over %.0f s to arrive",
                                 REQUEST_READ_S)
             self.transport.close()
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not None and self.cycle is not before:
+            # a new request's cycle, whose task has not started yet: it may send stored
+            # files by sendfile (web/zerocopy.py)
+            zerocopy.offer(self.cycle, self.loop)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -5,7 +5,6 @@ through the media gate and approves it or sends it back (custody.subject_review)
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,9 +24,11 @@ from kustosz.db.custody import Copy
 from kustosz.errors import FieldError, KustoszError, NotFound
 from kustosz.masking import residual
 from kustosz.storage.base import CHUNK
+from kustosz.web.byte_ranges import BadRange, bad_range, byte_span, parse_range
 from kustosz.web.common import Ctx, flash_of, flash_url, page, person_pl, redirect
 from kustosz.web.gate import gate
 from kustosz.web.media import MEDIA_TAG, NO_STORE, guarded, refusal_answer, refuse
+from kustosz.web.media_recheck import Still, Watch
 from kustosz.web.media_start import start_viewing
 from kustosz.web.pages import form_of
 from kustosz.web.params import PathId
@@ -175,63 +176,6 @@ async def review_open(year: PathId, seq: PathId, ctx: Ctx = gate("custody")) -> 
     return redirect(f"/review/{year}/{seq}?t={token}#odtwarzacz")
 
 
-class BadRange(Exception):
-    """A Range header the video route does not take (issue 28: a clear answer, nothing
-    served, nothing counted)."""
-
-    def __init__(self, status: int, en: str, pl: str) -> None:
-        super().__init__(en)
-        self.status, self.en, self.pl = status, en, pl
-
-
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
-
-
-def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
-    """One byte range of ``Range`` (RFC 9110 §14.1.2): (first, last) either of which may be
-    open, or None without the header. Several ranges, other units or a malformed one: 400."""
-    if header is None:
-        return None
-    m = _RANGE.fullmatch(header.strip())
-    if m is None or (not m[1] and not m[2]):
-        raise BadRange(400, f"malformed Range header {header[:60]!r}: one range of bytes, "
-                            "bytes=FIRST-[LAST] or bytes=-SUFFIX",
-                       "Nieprawidłowy nagłówek Range: jeden zakres bajtów (bytes=OD-[DO] "
-                       "albo bytes=-ILE); niczego nie wysłano.")
-    first, last = (int(m[1]) if m[1] else None), (int(m[2]) if m[2] else None)
-    if first is not None and last is not None and last < first:
-        raise BadRange(400, f"malformed Range header {header[:60]!r}: the last byte comes "
-                            "before the first",
-                       "Nieprawidłowy nagłówek Range: koniec zakresu przed jego początkiem; "
-                       "niczego nie wysłano.")
-    return first, last
-
-
-def byte_span(spec: tuple[int | None, int | None] | None, size: int) -> tuple[int, int]:
-    """The bytes to send, [start, end), of a file of ``size`` bytes; 416 beyond its end."""
-    if spec is None:
-        return 0, size
-    first, last = spec
-    if first is None:  # the last ``last`` bytes
-        if not last or size == 0:
-            raise BadRange(416, "the Range asks for no bytes of the file",
-                           "Zakres bajtów (Range) jest pusty; niczego nie wysłano.")
-        return max(0, size - last), size
-    if first >= size:
-        raise BadRange(416, f"the Range starts at byte {first}, beyond the file's {size} bytes",
-                       f"Zakres bajtów (Range) zaczyna się za końcem pliku ({size} B); "
-                       "niczego nie wysłano.")
-    return first, size if last is None else min(size, last + 1)
-
-
-def _bad_range(exc: BadRange, size: int | None = None) -> Response:
-    headers = dict(NO_STORE)
-    if size is not None:
-        headers["Content-Range"] = f"bytes */{size}"
-    return JSONResponse({"detail": exc.en, "detail_pl": exc.pl}, status_code=exc.status,
-                        headers=headers)
-
-
 FLUSH_S = 0.5  # how often a long stream writes down what it has served so far
 
 
@@ -277,7 +221,7 @@ def media_copy_video(token: str, number: PathId, request: Request,
     try:
         spec = parse_range(request.headers.get("range"))
     except BadRange as exc:
-        return _bad_range(exc)
+        return bad_range(exc)
 
     def serve(s: Session, vs: ViewingSession, scope: records.Scope) -> Response | None:
         copy = scope.copy
@@ -301,8 +245,9 @@ def media_copy_video(token: str, number: PathId, request: Request,
         try:
             start, end = byte_span(spec, size)
         except BadRange as exc:
-            return _bad_range(exc, size)
-        records.served(s, vs, sr.served_what(copy, files[index]), ctx.client, end - start)
+            return bad_range(exc, size)
+        what = sr.served_what(copy, files[index])
+        records.served(s, vs, what, ctx.client, end - start)
         headers = {**NO_STORE, "Accept-Ranges": "bytes", "Content-Length": str(end - start)}
         if spec is not None:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
@@ -310,9 +255,20 @@ def media_copy_video(token: str, number: PathId, request: Request,
             body: Iterator[bytes] = _plain_stream(path, start, end)
         else:
             body = counted_stream(ctx.vault, copy.id, user, files[index], path, start, end)
-        return StreamingResponse(body, status_code=206 if spec is not None else 200,
+        watch = Watch(ctx, token, "export", what, _still_playable(user))
+        return StreamingResponse(watch.over(body, end - start),
+                                 status_code=206 if spec is not None else 200,
                                  media_type="video/mp4", headers=headers)
     return guarded(ctx, token, "export", serve)
+
+
+def _still_playable(user: str) -> Still:
+    """A review copy's video, asked again while it plays: the copy may still be played by
+    ``user`` (approved meanwhile, it is no longer played in the page)."""
+    def still(s: Session, vs: ViewingSession, scope: records.Scope) -> str | None:
+        why = sr.may_play(s, scope.copy, user) if scope.copy is not None else "no copy"
+        return None if why is None else f"the copy may no longer be played here: {why}"
+    return still
 
 
 def _plain_stream(file: Path, start: int, end: int) -> Iterator[bytes]:

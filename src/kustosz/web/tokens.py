@@ -29,6 +29,8 @@ SCOPES_PL: dict[str, tuple[str, str]] = {
               "otwieranie nagrań — nadal tylko z upoważnieniem i ze stanowiska z listy"),
     "metrics": ("metryki (monitoring)",
                 "odczyt /metrics przez system monitoringu, bez danych osobowych"),
+    "cameras": ("rejestr kamer",
+                "dodawanie stref i kamer — nadal tylko z uprawnieniem administratora"),
 }
 
 

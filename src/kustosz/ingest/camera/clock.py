@@ -31,6 +31,27 @@ PROBES_AT_ONCE = 4
 # the watch would report is never taken for jitter.
 AGREE_S = 1.0
 _slots = threading.BoundedSemaphore(PROBES_AT_ONCE)
+# A camera with no reading yet whose probe failed or was spoilt (two that disagree) is probed
+# again this soon, then twice as long each time up to the retry period (issue 64: one probe
+# spoilt by a busy moment left a new camera without its offset for 5 minutes, its segments
+# without clock_offset_s). One with a reading waits the period: its segments carry that.
+FIRST_RETRY_S = 10.0
+
+
+class ProbeRetry:
+    """When a clock reading that failed is tried again."""
+
+    def __init__(self, retry_s: float) -> None:
+        self.retry_s = retry_s
+        self.failed = 0  # readings failed in a row
+
+    def after(self, known: bool) -> float:
+        """Seconds until the next try, after one more failure; ``known``: the camera has a
+        reading already."""
+        self.failed += 1
+        if known:
+            return self.retry_s
+        return min(self.retry_s, FIRST_RETRY_S * (1 << min(self.failed - 1, 16)))
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kustosz.cameras.register import SIMULATED_PREFIX
+from kustosz.cameras.register import SIMULATED_PREFIX, SIMULATED_SUB
 
 SEGMENT_PATTERN = "seg%08d.ts"
 SEGMENT_GLOB = "seg*.ts"
@@ -59,11 +59,16 @@ def demo_scene_input(fps: int) -> list[str]:
 def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
     if url.startswith(SIMULATED_PREFIX):
         # The demo's camera: the demo's picture with a tone, encoded live like a camera would;
-        # the tone is there to show that the recorder drops audio.
+        # the tone is there to show that the recorder drops audio. Its sub-stream, as a
+        # camera's lighter profile: the same picture at half the width and height, its
+        # parameter sets in the header too (global_header), as a camera's SDP gives them: the
+        # live relay's fragmented MP4 needs them in its moov (avcC) for the browser's MSE.
+        sub = url == SIMULATED_SUB
         return ["-re", *demo_scene_input(15),
                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                "-vf", DEMO_PAN, "-c:v", "libx264", "-preset", "ultrafast",
-                "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+                "-vf", DEMO_PAN + (",scale=320:180" if sub else ""), "-c:v", "libx264",
+                "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+                *(["-flags", "+global_header"] if sub else []),
                 "-g", str(max(1, round(15 * gop_seconds)))], None
     return (["-f", "concat", "-safe", "0", "-protocol_whitelist", PIPED_PROTOCOLS,
              "-i", "pipe:0", "-c", "copy"], input_script(url))

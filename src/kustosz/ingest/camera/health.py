@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+from kustosz.cameras.codecs import change_pl
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
@@ -80,6 +82,9 @@ def classify(stderr_tail: list[str], returncode: int | None, produced: bool,
 
 def set_status(vault: Vault, source_id: int, state: str, message: str | None = None,
                codec: str | None = None) -> None:
+    """The recorder's state; ``codec``: its session's, read off the first segment — one that
+    differs from the codec the camera sent before (this run or an earlier one) is a
+    `camera_codec_changed` alert (issue 64)."""
     now = datetime.now(UTC)
     with vault.transaction() as s:
         row = s.get(RecorderStatus, source_id)
@@ -90,8 +95,20 @@ def set_status(vault: Vault, source_id: int, state: str, message: str | None = N
         if row.state != state:
             row.since = now
         row.state, row.message, row.updated_at = state, message, now
+        if codec and row.codec and codec != row.codec:
+            _codec_changed(s, source_id, row.codec, codec, now)
         if codec:
             row.codec = codec
+
+
+def _codec_changed(s: Session, source_id: int, before: str, codec: str, now: datetime) -> None:
+    source = s.get(Source, source_id)
+    name = source.name if source is not None else str(source_id)
+    s.add(Alert(raised_at=now, kind=AlertRow.CAMERA_CODEC_CHANGED, source_id=source_id,
+                message=f"{change_pl(name, before, codec)} (stream codec {before} -> {codec})"))
+    audit(s, "recorder", f"alert.{AlertRow.CAMERA_CODEC_CHANGED}", name,
+          {"from": before, "to": codec})
+    log.warning("camera %s: its stream's codec changed from %s to %s", name, before, codec)
 
 
 def open_gap(vault: Vault, source_id: int, start: datetime, cause: str, detail: str,

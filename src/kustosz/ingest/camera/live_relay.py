@@ -1,6 +1,8 @@
 """Live view from a camera's sub-stream (issue 34 item 2): while somebody watches, one ffmpeg
-per camera copies its lighter stream (the live-view profile it was added with) into a short
-rolling HLS window in the data folder's `live/`, which the web app serves through its gate.
+per camera copies its lighter stream (the live-view profile it was added with) as fragmented
+MP4 to its stdout; live_stream.py joins each picture whole (issue 65 item 2) and hands it to
+the viewers and to a second ffmpeg (live_hls.py) writing a short rolling HLS window in the
+data folder's `live/`: both served by the web app through its gate.
 
 Nothing of it is evidence: the files are never indexed, never stored, never in a copy, and are
 deleted as ffmpeg rolls its window and when the relay stops — the recording is the main
@@ -22,9 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.ingest.camera.command import input_args
+from kustosz.ingest.camera.live_hls import HlsFeed, hls_command
 from kustosz.ingest.camera.live_stream import LiveStream
 
 log = logging.getLogger(__name__)
@@ -38,7 +42,8 @@ RETRY_S = 5.0  # a relay that ended is not started again sooner
 PART_S = 1  # HLS part length: live view runs this far behind, plus the player's buffer
 WINDOW = 6  # parts in the playlist (and on disk)
 PLAYLIST = "live.m3u8"
-PART = re.compile(r"^live\d{1,9}\.ts$")
+PART = re.compile(r"^live\d{1,9}\.ts\Z")
+MP4_FLAGS = "empty_moov+default_base_moof+frag_every_frame"  # a fragment per frame
 
 
 def _die_with_keeper() -> None:  # in the child between fork and exec
@@ -49,21 +54,17 @@ def _die_with_keeper() -> None:  # in the child between fork and exec
 
 
 def relay_command(ffmpeg: str, url: str) -> tuple[list[str], bytes | None]:
-    """One reading of the camera, two outputs through ffmpeg's tee muxer (the picture copied,
-    or encoded once for the demo): the rolling HLS window in the working folder (the
-    fallback), and fragmented MP4 with a fragment per frame on stdout (live_stream.py). Run
-    in the relay's folder: the tee's option syntax then never meets a path."""
+    """One reading of the camera (the picture copied, or encoded once for the demo) as
+    fragmented MP4 with a fragment per frame on stdout (live_stream.py), which joins each
+    picture whole and feeds both the viewers and the HLS fallback (live_hls.py)."""
     args, script = input_args(url, PART_S)
-    hls = (f"[f=hls:hls_time={PART_S}:hls_list_size={WINDOW}"
-           ":hls_flags=delete_segments+omit_endlist+program_date_time+temp_file"
-           f":hls_segment_filename=live%d.ts]{PLAYLIST}")
-    mp4 = "[f=mp4:movflags=empty_moov+default_base_moof+frag_every_frame]pipe:1"
     return ([ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *args,
-             "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "tee", f"{hls}|{mp4}"], script)
+             "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "mp4", "-movflags", MP4_FLAGS,
+             "pipe:1"], script)
 
 
 class Relay:
-    """One camera's sub-stream as rolling HLS, while it is fetched from."""
+    """One camera's sub-stream as fMP4 and rolling HLS, while it is fetched from."""
 
     def __init__(self, source_id: int, url: str, folder: Path,
                  on_unreadable: Unreadable | None = None) -> None:
@@ -71,6 +72,7 @@ class Relay:
         self._on_unreadable = on_unreadable
         self.proc: subprocess.Popen[bytes] | None = None
         self.stream = LiveStream()
+        self.hls: HlsFeed | None = None
         self.started = self.used = time.monotonic()  # a relay about to start is not retried
 
     def start(self) -> None:
@@ -83,21 +85,40 @@ class Relay:
         self.folder.chmod(0o700)
         argv, script = relay_command(ffmpeg_exe(), self._url)
         self.started = self.used = time.monotonic()
-        told = self._on_unreadable
-        self.stream = LiveStream(None if told is None else
-                                 lambda detail: told(self.source_id, detail))
+        self.hls = HlsFeed(hls_command(ffmpeg_exe(), PART_S, WINDOW, PLAYLIST), self.folder,
+                           _die_with_keeper)
+        self.stream = LiveStream(self._unreadable, self.hls.feed)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=self.folder,
                                      preexec_fn=_die_with_keeper)
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        threading.Thread(target=self.stream.read, args=(self.proc.stdout,), daemon=True,
-                         name=f"live-stream-{self.source_id}").start()
+        threading.Thread(target=self._read, args=(self.proc.stdout, self.stream, self.hls),
+                         daemon=True, name=f"live-stream-{self.source_id}").start()
         try:
             self.proc.stdin.write(script or b"")
             self.proc.stdin.close()
         except OSError:  # it ended at once; said by running() on the next look
             pass
         log.info("live view relay of camera %s started (sub-stream)", self.source_id)
+
+    def _unreadable(self, detail: str) -> None:
+        """ffmpeg's MP4 cannot be read, so neither can the HLS window made from it: the
+        camera's alert, and the relay ends — its viewers get the recorded stream until it is
+        started again (RETRY_S), not a window that stopped moving."""
+        try:
+            if self._on_unreadable is not None:
+                self._on_unreadable(self.source_id, detail)
+        finally:
+            proc = self.proc
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+
+    @staticmethod
+    def _read(pipe: IO[bytes], stream: LiveStream, hls: HlsFeed) -> None:
+        try:
+            stream.read(pipe)
+        finally:
+            hls.close()  # the camera's stream ended: so does the fallback's
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -112,6 +133,8 @@ class Relay:
                 self.proc.wait(5)
         self.proc = None
         self.stream.close()
+        if self.hls is not None:
+            self.hls.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def playlist(self) -> str | None:

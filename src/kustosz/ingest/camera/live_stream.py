@@ -6,6 +6,11 @@ current group of pictures at once, so the browser (Media Source Extensions) can 
 last key frame and play from the live edge — a frame is on its way the moment the camera sent
 it, not when a 1-2 s HLS part closes.
 
+Each picture goes out whole, as one fragment (issue 65 item 2): ffmpeg cuts a picture in two
+where a camera sends parameter sets between its slices, and whole_pictures.py joins the
+pieces, so a viewer's decoder never draws half a picture over green, and a viewer never joins
+at a key frame's second half. The same fragments feed the relay's HLS fallback (``sink``).
+
 Nothing here is stored: fragments live in memory only while the relay runs. A viewer whose
 queue stays full (a stalled connection) is dropped rather than holding frames for it."""
 
@@ -19,6 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
+from kustosz.ingest.camera import fmp4
+from kustosz.ingest.camera.whole_pictures import WholePictures
+
 log = logging.getLogger(__name__)
 
 QUEUE_FRAGMENTS = 600  # ~40 s at 15 fps: past that the viewer is not reading, and is dropped
@@ -27,54 +35,16 @@ MAX_GOP_BYTES = 16 * 1024 * 1024  # the kept group of pictures; a camera without
 END = b""  # put in a viewer's queue when the stream ends
 
 
-def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
-    """The child boxes of a box's payload: (type, payload)."""
-    out, i = [], 0
-    while i + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[i:i + 8])
-        if size < 8 or i + size > len(data):
-            break
-        out.append((kind, data[i + 8:i + size]))
-        i += size
-    return out
-
-
-def starts_with_key_frame(moof: bytes) -> bool:
-    """Whether a fragment's first sample is a sync sample (ISO 14496-12 §8.8.3 sample flags:
-    sample_is_non_sync_sample is bit 16): trun's first-sample flags, else its first sample's
-    flags, else tfhd's default."""
-    for kind, traf in _boxes(moof):
-        if kind != b"traf":
-            continue
-        default = None
-        for sub, body in _boxes(traf):
-            if sub == b"tfhd" and len(body) >= 8:
-                flags = int.from_bytes(body[1:4], "big")
-                at = 8 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0) \
-                    + (4 if flags & 0x8 else 0) + (4 if flags & 0x10 else 0)
-                if flags & 0x20 and len(body) >= at + 4:
-                    default = int.from_bytes(body[at:at + 4], "big")
-            elif sub == b"trun" and len(body) >= 8:
-                flags = int.from_bytes(body[1:4], "big")
-                at = 8 + (4 if flags & 0x1 else 0)
-                if flags & 0x4 and len(body) >= at + 4:
-                    return not int.from_bytes(body[at:at + 4], "big") & 0x10000
-                at += 4 if flags & 0x100 else 0
-                at += 4 if flags & 0x200 else 0
-                if flags & 0x400 and len(body) >= at + 4:
-                    return not int.from_bytes(body[at:at + 4], "big") & 0x10000
-                if default is not None:
-                    return not default & 0x10000
-    return False
-
-
 class LiveStream:
     """One relay's fragments, fanned out to its viewers."""
 
-    def __init__(self, on_unreadable: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_unreadable: Callable[[str], None] | None = None,
+                 sink: Callable[[bytes], None] | None = None) -> None:
         # told (once per relay) when ffmpeg's MP4 cannot be read: an alert naming the camera,
-        # not only a log line (the viewers then get the HLS fallback)
+        # not only a log line (the relay then ends; its viewers get the recorded stream)
         self._on_unreadable = on_unreadable
+        self._sink = sink  # given the initialisation, then every fragment (the HLS fallback)
+        self._sequence = 0
         self._lock = threading.Lock()
         self.init: bytes | None = None
         self._gop: list[bytes] = []
@@ -86,32 +56,56 @@ class LiveStream:
         """Read ffmpeg's MP4 until it ends (the relay's reader thread). Boxes a browser
         joining live does not need (styp, sidx, free, mfra) are passed over; what cannot be
         read ends the stream for its viewers, but the pipe is still drained to its end, so
-        ffmpeg never blocks on it and the HLS fallback it also writes goes on."""
-        head: list[bytes] = []
-        moof: bytes | None = None
+        ffmpeg never blocks on it."""
         try:
-            while (box := self._box(pipe)) is not None:
-                kind = box[4:8]
-                if kind in (b"ftyp", b"moov"):
-                    head.append(box)
-                    if kind == b"moov":
-                        with self._lock:
-                            self.init = b"".join(head)
-                elif kind == b"moof":
-                    moof = box
-                elif kind == b"mdat" and moof is not None:
-                    self._fragment(moof + box, starts_with_key_frame(moof[8:]))
-                    moof = None
-        except ValueError as exc:
-            log.warning("live view stream: %s; the HLS fallback goes on", exc)
+            self._pictures(pipe)
+        except (ValueError, IndexError, struct.error) as exc:
+            log.warning("live view stream: %s; its relay ends", exc)
             self.close()
-            self._tell(str(exc))
+            self._tell(str(exc) or type(exc).__name__)
             while pipe.read(65536):
                 pass
         except OSError as exc:
             log.warning("live view stream: %s", exc)
         finally:
             self.close()
+
+    def _pictures(self, pipe: IO[bytes]) -> None:
+        """The boxes read, each picture sent on whole as a fragment of its own."""
+        head: list[bytes] = []
+        moof: bytes | None = None
+        track: fmp4.Track | None = None
+        whole: WholePictures | None = None
+        while (box := self._box(pipe)) is not None:
+            kind = box[4:8]
+            if kind in (b"ftyp", b"moov"):
+                head.append(box)
+                if kind == b"moov":
+                    track = fmp4.track_of(box[8:])
+                    whole = WholePictures(track)
+                    with self._lock:
+                        self.init = b"".join(head)
+                    self._feed(self.init)
+            elif kind == b"moof":
+                moof = box
+            elif kind == b"mdat" and moof is not None and track and whole:
+                for sample in fmp4.samples(moof + box, track):
+                    for picture in whole.push(sample):
+                        self._send(track, picture)
+                moof = None
+        if track and whole:
+            for picture in whole.flush():
+                self._send(track, picture)
+
+    def _send(self, track: fmp4.Track, picture: fmp4.Sample) -> None:
+        self._sequence += 1
+        fragment = fmp4.fragment(self._sequence, track.track_id, picture)
+        self._fragment(fragment, picture.key)
+        self._feed(fragment)
+
+    def _feed(self, data: bytes) -> None:
+        if self._sink is not None:
+            self._sink(data)
 
     def _tell(self, detail: str) -> None:
         if self._on_unreadable is None:

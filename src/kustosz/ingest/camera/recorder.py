@@ -49,6 +49,7 @@ from kustosz.ingest.camera.backlog import GAP_OPEN, OwedGap, OwedWrites, Retry, 
 from kustosz.ingest.camera.clock import (
     AGREE_S,
     Measurement,
+    ProbeRetry,
     measure_offset,
     probe_slot,
     store_offset,
@@ -100,9 +101,7 @@ class RecorderOptions:
     stall_gap_s: float = 1.0  # a jump this big between segments of one session is a gap
     measure_clock: bool = True
     clock_interval_s: float = 3600.0
-    # A reading that is new (the first, or not what the last said) is taken only when a second
-    # probe this much later agrees with it (clock.AGREE_S); probes that disagree are tried
-    # again after clock_retry_s.
+    # a new reading needs a probe this much later to agree (AGREE_S); retries: clock.ProbeRetry
     clock_confirm_s: float = 5.0
     clock_retry_s: float = 300.0
     # The longest sleep between looks at alerts (and at the open segment, to hash it): a
@@ -162,6 +161,7 @@ class CameraRecorder:
         self._terminated = False  # this session's ffmpeg was sent SIGTERM by the loop
         self._clock: threading.Thread | None = None
         self._next_clock = 0.0  # time.monotonic() of the next clock reading
+        self._clock_retry = ProbeRetry(min(self.opt.clock_retry_s, self.opt.clock_interval_s))
         # stop/halt wake the loop sleeping on ffmpeg's list pipe (see _follow)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -802,10 +802,10 @@ class CameraRecorder:
     def _measure_clock(self, session: Session) -> None:
         m = self._clock_reading()
         if m is None:
-            self._next_clock = time.monotonic() + min(self.opt.clock_retry_s,
-                                                      self.opt.clock_interval_s)
+            self._next_clock = time.monotonic() + self._clock_retry.after(
+                self.clock_offset is not None)
             return
-        self.clock_offset = round(m.offset_s, 3)
+        self.clock_offset, self._clock_retry.failed = round(m.offset_s, 3), 0
         try:
             store_offset(self.vault, self.job.source_id, session.name, m)
         except Exception as exc:  # the offset is in every segment's meta all the same

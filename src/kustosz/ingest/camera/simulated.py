@@ -32,7 +32,7 @@ def start_simulated_camera(vault: Vault, name: str = "kamera-demo",
         site_id = s.execute(select(Site.id).where(Site.name == DEMO_SITE)).scalar_one()
         if s.execute(select(Zone.id).where(Zone.site_id == site_id,
                                            Zone.name == DEMO_ZONE)).first() is None:
-            add_zone(s, DEMO_SITE, DEMO_ZONE, "corridor", actor)
+            add_zone(s, DEMO_SITE, DEMO_ZONE, "corridor", actor, vault.policy)
         if s.execute(select(Source.id).where(Source.name == name)).first() is None:
             add_simulated_camera(s, vault.policy, name, DEMO_SITE, DEMO_ZONE, segment_seconds,
                                  actor)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kustosz import clock
+from kustosz.cameras.codecs import browser_plays
 from kustosz.clock.rebase import later_start
 from kustosz.clock.watch import THRESHOLD_S
 from kustosz.fsutil import write_atomic
@@ -304,7 +305,7 @@ class Session:
             how = {**moved, "evidence": {**moved["evidence"], "derived": how}}
         hashed = self._hash_of(path)
         meta = {**self.meta, "session": self.name, "segment": placed.name, "partial": True,
-                "codec": placed.codec, "browser_playable": placed.codec == "h264",
+                "codec": placed.codec, "browser_playable": browser_plays(placed.codec),
                 SOUND_CHECKED: hashed[1],  # inspected by the plan: no sound
                 "time_reconstructed": how}
         if placed.stream is not None and moved is None:

@@ -62,7 +62,7 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
             out.append(Decision(job, False, "disabled", "camera disabled"))
             continue
         try:
-            check_may_record(zone.kind, camera.purpose, camera.unrecognisable_reason,
+            check_may_record(zone.kind, camera.purposes, camera.unrecognisable_reason,
                              camera.representatives_consent, video=vault.policy.video)
         except KustoszError as exc:
             out.append(Decision(job, False, "refused", str(exc)))

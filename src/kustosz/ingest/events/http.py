@@ -79,20 +79,13 @@ async def _one_request(intake: Receiver, reader: asyncio.StreamReader,
     if len(parts) != 3:
         return await _respond(writer, 400, {"error": "malformed request line"}, False)
     method, path, version = parts
-    headers: dict[str, str] = {}
-    for _ in range(MAX_HEADERS + 1):
-        raw = await reader.readline()
-        if raw in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = raw.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    else:
+    headers = await _headers(reader)
+    if headers is None:
         return await _respond(writer, 431, {"error": "too many headers"}, False)
     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-    length_text = headers.get("content-length", "0")
-    if not length_text.isdigit():
+    length = _length(headers)
+    if length is None:
         return await _respond(writer, 411, {"error": "Content-Length is required"}, False)
-    length = int(length_text)
     if length > MAX_BODY:
         intake.counters.add("http_too_large")
         log.warning("%s: request of %d bytes from %s refused (limit %d)", intake.source_name,
@@ -142,6 +135,30 @@ async def _one_request(intake: Receiver, reader: asyncio.StreamReader,
                                         "warnings": warnings}, keep)
 
 
+async def _headers(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    """A request's header fields, names in lower case; None when there are too many. Two
+    Content-Length fields are kept as one "a, b" (RFC 9110 §5.3), to be refused."""
+    headers: dict[str, str] = {}
+    for _ in range(MAX_HEADERS + 1):
+        raw = await reader.readline()
+        if raw in (b"\r\n", b"\n", b""):
+            return headers
+        name, _, value = raw.decode("latin-1").partition(":")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    return None
+
+
+def _length(headers: dict[str, str]) -> int | None:
+    """The body's length in bytes (RFC 9112 §6.3), or None when it cannot be known from
+    Content-Length alone: a chunked or other Transfer-Encoding (not taken), a length that
+    is not ASCII digits ("²" is a digit to str.isdigit), two lengths."""
+    text = headers.get("content-length", "0")
+    if "transfer-encoding" in headers or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def _items(body: bytes) -> tuple[list[Any], str | None]:
     try:
         text = body.decode("utf-8")
@@ -153,7 +170,9 @@ def _items(body: bytes) -> tuple[list[Any], str | None]:
     except ValueError:
         pass
     items = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    # NDJSON's lines end at LF (CRLF too); not at U+2028 or U+0085, which a JSON string may
+    # hold as they are (str.splitlines breaks at both)
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -36,10 +36,13 @@ from kustosz.ingest.net import (
     peer_ip,
     server_tls,
 )
+from kustosz.ingest.refusals import refused
 from kustosz.kinds import KINDS, SourceKind
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+NOT_LISTED = ("adres nie jest na liście komputerów, od których źródło przyjmuje zdarzenia "
+              "(allow_hosts); zdarzenia odrzucono")
 DELIVERIES = KINDS[SourceKind.ENDPOINT].delivery_counter or ""  # counts each event taken
 MAX_MESSAGE = 8192  # characters of an event's text kept in the chunk
 MAX_EXTRA = 4096  # characters of a JSON event's other fields
@@ -184,7 +187,11 @@ class EventIntake(Service):
         if allowed(peer, self.networks):
             return False
         self.counters.add("refused_host")
-        log.warning("%s: %s is not on the allow-list; refused", self.source_name, peer)
+        # an alert folded by source and reason, the address only counted (issue 64 item 4):
+        # in memory here, on the loop; refusals' own thread writes it and logs once a minute
+        refused(self.vault, device=f"nadawca zdarzeń spoza listy źródła {self.source_name}",
+                address=peer, source=self.source_name, reason_pl=NOT_LISTED,
+                detail="syslog, RELP or HTTP from a host not in allow_hosts")
         return True
 
     async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

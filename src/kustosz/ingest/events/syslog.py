@@ -35,7 +35,7 @@ _NOT_NAMES = frozenset({"failed", "succeeded", "success", "successful", "login",
 SD_USER_KEYS = ("user", "username", "usr", "account", "login")
 
 
-__all__ = ["MAX_FRAME", "Framer", "Parsed", "parse", "user_of"]
+__all__ = ["MAX_FRAME", "Framer", "Parsed", "parse", "user_of", "whole_chars"]
 
 
 def decode(data: bytes, problems: list[str]) -> str:
@@ -210,8 +210,11 @@ class Framer:
                 if sp > 0 and digits.isdigit():
                     size, body = int(digits), sp + 1
                     if size > self.max_frame:
+                        if end - body < self.max_frame:
+                            break  # the part that is kept has not all come yet
                         self.oversized += 1
-                        out.append(bytes(buf[body:body + self.max_frame]))
+                        out.append(whole_chars(bytes(buf[body:body + self.max_frame + 1]),
+                                               self.max_frame))
                         have = end - body
                         self._skip = max(0, size - have)
                         pos = body + min(size, have)
@@ -225,12 +228,14 @@ class Framer:
             if nl < 0:
                 if end - pos > self.max_frame:
                     self.oversized += 1
-                    out.append(bytes(buf[pos:pos + self.max_frame]))
+                    out.append(whole_chars(bytes(buf[pos:pos + self.max_frame + 1]),
+                                           self.max_frame))
                     pos, self._skip_line = end, True
                 break
             if nl - pos > self.max_frame:
                 self.oversized += 1
-            frame = bytes(buf[pos:min(nl, pos + self.max_frame)])
+            frame = whole_chars(bytes(buf[pos:min(nl, pos + self.max_frame + 1)]),
+                                self.max_frame)
             pos = nl + 1
             if frame.strip():
                 out.append(frame)
@@ -241,6 +246,23 @@ class Framer:
         """What is left when the client closes: a last message without its newline."""
         data, self.buf = bytes(self.buf), bytearray()
         return data if data.strip() and not self._skip else b""
+
+
+def whole_chars(data: bytes, limit: int) -> bytes:
+    """``data`` if it is within ``limit`` bytes; else cut there, between two UTF-8
+    characters: a message cut at the frame limit keeps its text, not half a "ż" that would
+    make it invalid UTF-8 (and flagged so). What is no UTF-8 anyway is cut at the limit."""
+    if len(data) <= limit:
+        return data
+    cut = data[:limit]
+    for back in range(1, min(4, len(cut) + 1)):
+        byte = cut[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: its character began further back
+            continue
+        if byte >= 0xC0 and back < (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4):
+            cut = cut[:-back]  # the lead byte of a character the limit cut in two
+        break
+    return cut
 
 
 def _find_end(buf: bytearray, start: int) -> int:

@@ -29,9 +29,12 @@ from kustosz.ingest.net import (
     peer_ip,
     server_tls,
 )
+from kustosz.ingest.refusals import refused
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
+NOT_LISTED = ("adres nie jest na liście serwerów poczty, od których źródło przyjmuje kopie "
+              "wiadomości (allow_hosts); połączenie odrzucono")
 # aiosmtpd logs every command with its addresses at INFO and every DATA line at DEBUG: that
 # would put correspondence into log files. Its warnings are enough; ours say what happened.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -54,8 +57,10 @@ class JournalSMTP(SMTP):
         peer = peer_ip(self.session.peer if self.session else None)
         if not allowed(peer, self.networks):
             self.journal.counters.add("refused_host")
-            log.warning("%s: %s is not an allowed mail server; refused",
-                        self.journal.source_name, peer)
+            # folded by source and reason, the address only counted (issue 64 item 4)
+            refused(self.journal.intake.vault, address=peer, source=self.journal.source_name,
+                    device=f"serwer poczty spoza listy źródła {self.journal.source_name}",
+                    reason_pl=NOT_LISTED, detail="SMTP from a host not in allow_hosts")
             await self.push("554 5.7.1 This host may not deliver to the journal")
             if self.transport is not None:
                 self.transport.close()

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
-from kustosz.ingest.phone.intake import dealt_items, is_dealt, load
+from kustosz.ingest.phone.dealt import dealt_items, is_dealt
+from kustosz.ingest.phone.intake import load
 from kustosz.ingest.phone.spool import look
 from kustosz.states import AlertRow
 from kustosz.vault import Vault

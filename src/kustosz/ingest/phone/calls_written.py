@@ -11,18 +11,20 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
+from kustosz.audit.intake_lists import batch_details
 from kustosz.db.calls import Call, PhoneIntakeState
 from kustosz.db.models import Source
 from kustosz.db.tables import table_of
 from kustosz.ingest.files import Stored
+from kustosz.phone_numbers import Kept
 
 
 @dataclass(frozen=True)
 class NewCall:
     stored: Stored
     start: datetime
-    caller: str  # canonical
-    callee: str
+    caller: Kept  # phone_numbers.keep: the search key, and the number as written
+    callee: Kept
     direction: str
     uniqueid: str
     disposition: str
@@ -33,7 +35,8 @@ def write_calls(s: Session, source: Source, calls: list[NewCall], now: datetime,
                 actor: str) -> None:
     s.execute(insert(table_of(Call)), [  # Core executemany, not ORM bulk
         {"recording_id": c.stored.id, "source_id": source.id, "start_at": c.start,
-         "caller": c.caller, "callee": c.callee, "direction": c.direction,
+         "caller": c.caller.key, "callee": c.callee.key, "caller_written": c.caller.written,
+         "callee_written": c.callee.written, "direction": c.direction,
          "uniqueid": c.uniqueid[:64], "disposition": c.disposition[:20], "no_cdr": c.no_cdr}
         for c in calls])
     s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source.id)
@@ -45,4 +48,4 @@ def write_calls(s: Session, source: Source, calls: list[NewCall], now: datetime,
     first, last = calls[0].stored.id, calls[-1].stored.id
     subject = f"recording {first}" if len(calls) == 1 else f"recordings {first}..{last}"
     audit(s, actor, "call.ingest", subject,
-          {"source": source.name, "count": len(calls), "calls": entries})
+          {"source": source.name, **batch_details("calls", entries)})

@@ -25,7 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kustosz.errors import KustoszError
-from kustosz.phone_numbers import try_normalize
+from kustosz.phone_numbers import looks_like_number, try_normalize
 
 __all__ = [
     "BASE_COLUMNS",
@@ -63,10 +63,10 @@ NEWCDR_COLUMNS = ("peeraccount", "linkedid", "sequence")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # What cdr_csv always writes; read without strptime (a third of a large Master.csv's reading
 # time). Anything else still goes through strptime, which decides what it accepts.
-_TIME = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})$")
+_TIME = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})\Z")
 # "<epoch>.<n>", after "<systemname>-" when asterisk.conf sets a systemname.
-_UNIQUEID = re.compile(r"^(?:[^\s\",]+-)?\d+\.\d+$")
-_UINT = re.compile(r"^\d+$")
+_UNIQUEID = re.compile(r"^(?:[^\s\",]+-)?\d+\.\d+\Z")
+_UINT = re.compile(r"^\d+\Z")
 _AUDIO_FILE = re.compile(
     r"[^\s,;|=\"'<>]+\.(?:wav49|wav|gsm|mp3|ogg|opus|flac|sln)(?![\w])", re.IGNORECASE
 )
@@ -151,7 +151,8 @@ def split_clid(clid: str) -> tuple[str, str]:
     """Split Asterisk's caller ID text into ``(name, number)``.
 
     Asterisk writes ``"Name" <number>`` when it has both, and the bare name or the bare number
-    when it has only one; a bare value counts as a number when it normalises as one.
+    when it has only one; a bare value counts as a number when it is written as one, even
+    with no canonical form (``9996837840``: issue 64 item 9).
     """
     text = clid.strip()
     match = _CLID.match(text)
@@ -159,7 +160,7 @@ def split_clid(clid: str) -> tuple[str, str]:
         if match.group("number") is not None:
             return match.group("name").strip(), match.group("number").strip()
         return match.group("bare").strip(), match.group("n2").strip()
-    if try_normalize(text) is not None:
+    if looks_like_number(text) or try_normalize(text) is not None:
         return "", text
     return text, ""
 

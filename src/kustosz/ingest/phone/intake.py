@@ -5,7 +5,9 @@ files that stopped growing and were not dealt with before in batches of `BATCH_F
 each with its call record (by the recordingfile logged in the CDR, else by uniqueid), decide
 the scope, and either take the batch in through :func:`kustosz.ingest.files.ingest_batch`
 (its call rows and "dealt with" marks commit in the same transaction as the recordings become
-`stored`), or only count it.
+`stored`), or only count it. Two batches overlap: the next is checked and paired, and its
+copies begun (`begin_batch`), while the copies of the one before finish; each batch still
+commits alone and in turn (`finish_batch`), and a failure undoes the batch begun after it.
 
 Restart safety: a file counts as dealt with only once that transaction commits, and the
 `phone_spool_items` unique key lets only one intake commit it; a pass killed earlier leaves a
@@ -15,15 +17,13 @@ Restart safety: a file counts as dealt with only once that transaction commits, 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,26 @@ from kustosz.db.models import Source
 from kustosz.db.tables import table_of
 from kustosz.errors import InputError, KustoszError
 from kustosz.index.sources import get_source
-from kustosz.ingest.files import Item, Stored, ingest_batch
+from kustosz.ingest.batching import BatchBound
+from kustosz.ingest.files import (
+    Begun,
+    Item,
+    OnStored,
+    Stored,
+    abandon,
+    begin_batch,
+    finish_batch,
+    ingest_batch,
+)
 from kustosz.ingest.phone import refusing
 from kustosz.ingest.phone.calls_written import NewCall, write_calls
+from kustosz.ingest.phone.dealt import (
+    dealt_items,
+    ensure_state,
+    forget_skip,
+    is_dealt,
+    remove_from_spool,
+)
 from kustosz.ingest.phone.facts import (
     Facts,
     Named,
@@ -48,24 +65,31 @@ from kustosz.ingest.phone.facts import (
 from kustosz.ingest.phone.filenames import unsafe_relpaths
 from kustosz.ingest.phone.records import CdrIndex, read_new_records
 from kustosz.ingest.phone.report import ScanReport
-from kustosz.ingest.phone.scope import derive_direction, in_scope
+from kustosz.ingest.phone.scope import judge
 from kustosz.ingest.phone.spool import item_hash, look, stable
 from kustosz.kinds import SourceKind
-from kustosz.phone_numbers import is_internal, try_normalize
+from kustosz.phone_numbers import Kept
+from kustosz.phone_numbers import keep as number_kept
 from kustosz.phones.settings import PhoneSettings
 from kustosz.states import SpoolOutcome
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
 ACTOR = "phone-intake"
-# Files per intake batch (two transactions, one syncfs and one audit entry each): large
-# enough that the per-batch commits and the syncfs are spread thin (a syncfs costs 10-20 ms
-# on a shared disk: at 64 files a batch it was a third of a tiny-file intake), small enough
-# that a kill costs little work to redo. The first batch is small and each next one twice as
-# large, so the progress display moves at once and a short pass is not one big batch.
+# Files per intake batch (two transactions, one syncfs and one audit entry each; the bounds:
+# ingest/batching.py): large enough that the per-batch commits and the syncfs are spread thin
+# (a syncfs costs 10-20 ms on a shared disk: at 64 files a batch it was a third of a tiny-file
+# intake), small enough that a kill costs little work to redo. The first batch is small and
+# each next one twice as large, so the progress display moves at once and a short pass is not
+# one big batch.
 FIRST_BATCH_FILES = 64
 BATCH_FILES = 1024
 BATCH_BYTES = 256 << 20
+# A batch's work, after which the next is cut to fit: a batch's fixed costs (syncfs, two
+# commits, the audit head's three fsyncs) were 30-40 ms a batch on the shared machine, a
+# fifth of a 200 ms batch, against under a tenth of this one; at the 5 000 files/s target
+# BATCH_FILES fits in it anyway.
+BATCH_DEADLINE_S = 0.5
 # Files read for their format check at once: an open on a busy disk waits in the kernel far
 # longer than the Python around it (about 1 ms a file with other work on the machine), and
 # the waits overlap.
@@ -106,73 +130,16 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
                                                                          progress)
 
 
-# -- the call records ----------------------------------------------------------------------
-def ensure_state(vault: Vault, source_id: int) -> None:
-    with vault.reading() as s:
-        if s.get(PhoneIntakeState, source_id) is not None:
-            return
-    try:
-        with vault.transaction() as s:
-            s.add(PhoneIntakeState(source_id=source_id, cdr_offset=0, cdr_lines=0, stored=0,
-                                   out_of_scope=0,
-                                   skipped=0, waiting=0))
-    except IntegrityError:
-        pass  # a concurrent pass created it
-
-
-# -- the spool -----------------------------------------------------------------------------
-def dealt_items(vault: Vault, source_id: int, cfg: PhoneSettings,
-                rels: list[str]) -> dict[str, tuple[str, int, int]]:
-    """What the index remembers of these spool paths, by their keyed hash."""
-    hashes = [item_hash(cfg.item_key, rel) for rel in rels]
-    out: dict[str, tuple[str, int, int]] = {}
-    with vault.reading() as s:
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i:i + 500]
-            for item, outcome, size, mtime in s.execute(
-                    select(PhoneSpoolItem.item, PhoneSpoolItem.outcome, PhoneSpoolItem.size,
-                           PhoneSpoolItem.mtime_ns)
-                    .where(PhoneSpoolItem.source_id == source_id,
-                           PhoneSpoolItem.item.in_(chunk))):
-                out[item] = (outcome, size, mtime)
-    return out
-
-
-def is_dealt(dealt: dict[str, tuple[str, int, int]], cfg: PhoneSettings, rel: str,
-              seen: tuple[int, int]) -> bool:
-    known = dealt.get(item_hash(cfg.item_key, rel))
-    if known is None:
-        return False
-    outcome, size, mtime = known
-    # A skipped file that changed since (the PBX rewrote it) deserves another look.
-    return outcome != SpoolOutcome.SKIPPED or (size, mtime) == seen
-
-
 @dataclass
 class _Take:
     rel: str
     seen: tuple[int, int]
     h: str
     facts: Facts
-    caller: str
-    callee: str
+    caller: Kept
+    callee: Kept
     direction: str
     cdr_id: int | None
-
-
-def _batches(ready: list[str], seen: dict[str, tuple[int, int]]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
-    limit = min(FIRST_BATCH_FILES, BATCH_FILES)
-    for rel in ready:
-        batch.append(rel)
-        size += seen[rel][0]
-        if len(batch) >= limit or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-            limit = min(limit * 2, BATCH_FILES)
-    if batch:
-        yield batch
 
 
 @dataclass
@@ -227,15 +194,31 @@ class IntakePass:
         ready = sorted(stable(before, after))
         self.waiting = len(new) - len(ready)
         done = 0
-        for batch in _batches(ready, after):
-            self._take_batch(batch, after)
-            done += len(batch)
-            if progress:
-                progress(done, len(ready))
+        bound = BatchBound(FIRST_BATCH_FILES, BATCH_FILES, BATCH_BYTES, BATCH_DEADLINE_S)
+        # Two batches overlap: the next is checked, paired and its copies begun while the
+        # copies of the one before finish (`begin_batch`); each still commits alone, in turn.
+        under_way: tuple[list[_Take], Begun] | None = None
+        try:
+            for batch in bound.batches(ready, lambda rel: after[rel][0]):
+                keep = self._take_batch(batch, after)
+                before_it, under_way = under_way, self._begin(keep)
+                if before_it is not None:
+                    self._end(*before_it)
+                done += len(batch)
+                if progress:
+                    progress(done, len(ready))
+            last, under_way = under_way, None
+            if last is not None:
+                self._end(*last)
+        finally:
+            if under_way is not None:  # a batch before it failed: undone, taken next pass
+                abandon(under_way[1])
         self._finish(first.files)
         return self.report()
 
-    def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]]) -> None:
+    def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]]) -> list[_Take]:
+        """The batch's files checked and paired: those out of scope counted, the skipped
+        noted; the ones to store returned."""
         vault, cfg, now = self.vault, self.cfg, self.now
         # Per batch, not per file: the path checks look at each folder once, each folder is
         # listed once for sidecars, and the call records come from the pass's index.
@@ -268,7 +251,7 @@ class IntakePass:
         rows = cdr.rows(vault, sorted({i for ids in wanted.values() for i in ids}))
         keep: list[_Take] = []
         out: list[_Take] = []
-        maxd = cfg.extension_max_digits
+        maxd, untold = cfg.extension_max_digits, 0
         office = frozenset(cfg.office_numbers)
         for k in known:
             if isinstance(k, Named):
@@ -281,22 +264,19 @@ class IntakePass:
                 continue
             if cdr_id is not None:
                 cdr.claimed.add(cdr_id)  # one call record per recording
-            direction = facts.direction
-            if direction == "unknown":
-                direction = derive_direction(facts.caller_raw, facts.callee_raw,
-                                             lambda n: is_internal(n, office, maxd),
-                                             extension_max_digits=maxd)
+            verdict = judge(facts.direction, facts.caller_raw, facts.callee_raw,
+                            vault.policy.call_scope, office, extension_max_digits=maxd)
             take = _Take(facts.rel, facts.seen, item_hash(cfg.item_key, facts.rel), facts,
-                         try_normalize(facts.caller_raw, internal_max_digits=maxd) or "",
-                         try_normalize(facts.callee_raw, internal_max_digits=maxd) or "",
-                         direction, cdr_id)
-            keep_it = in_scope(direction, facts.caller_raw, facts.callee_raw,
-                               vault.policy.call_scope, office, extension_max_digits=maxd)
-            (keep if keep_it else out).append(take)
+                         number_kept(facts.caller_raw, internal_max_digits=maxd),
+                         number_kept(facts.callee_raw, internal_max_digits=maxd),
+                         verdict.direction, cdr_id)
+            (keep if verdict.keep else out).append(take)
+            untold += verdict.untold
         if out:
             self.out_of_scope += self._each(out, self._count_out_of_scope)
-        if keep:
-            self.stored += self._each(keep, self._store)
+        if untold:  # not kept, and not silently (scope.py)
+            refusing.direction_untold(vault, self.source.name, untold)
+        return keep
 
     def _by_record(self, unnamed: list[Unnamed]) -> list[Named]:
         """Files of no known name, taken when a call record names them; without one they
@@ -336,10 +316,49 @@ class IntakePass:
         half = len(takes) // 2
         return self._each(takes[:half], write) + self._each(takes[half:], write)
 
+    def _begin(self, takes: list[_Take]) -> tuple[list[_Take], Begun] | None:
+        if not takes:
+            return None
+        try:
+            return takes, begin_batch(self.vault, self.source.name, self._items(takes),
+                                      actor=ACTOR, audit_it=False)
+        except InputError as exc:  # e.g. the source was disabled while this pass ran
+            log.warning("phone source %s: %d files not taken: %s", self.source.name,
+                        len(takes), exc)
+            return None
+
+    def _end(self, takes: list[_Take], begun: Begun) -> None:
+        """The begun batch committed; on a conflict with a concurrent intake (undone whole)
+        it goes again through `_each`, which halves it."""
+        try:
+            results = finish_batch(begun, self._on_stored(takes))
+        except IntegrityError:
+            if len(takes) == 1:
+                log.info("phone source %s: %s was taken by a concurrent intake",
+                         self.source.name, takes[0].rel)
+                return
+            half = len(takes) // 2
+            self.stored += self._each(takes[:half], self._store) \
+                + self._each(takes[half:], self._store)
+            return
+        self.stored += self._results(takes, results)
+
     def _store(self, takes: list[_Take]) -> int:
-        """The batch through `ingest_batch`; calls, spool marks, counters and one audit entry
-        commit in its step (3), so a file is dealt with exactly when its copy is."""
-        source, cfg, now = self.source, self.cfg, self.now
+        """The batch through `ingest_batch`, at once (`_each`'s halves)."""
+        return self._results(takes, ingest_batch(
+            self.vault, self.source.name, self._items(takes), actor=ACTOR, audit_it=False,
+            on_stored=self._on_stored(takes)))
+
+    def _items(self, takes: list[_Take]) -> list[Item]:
+        return [Item(self.cfg.spool_path / t.rel, t.facts.start, t.facts.end,
+                     {**t.facts.meta, "caller_raw": t.facts.caller_raw,
+                      "callee_raw": t.facts.callee_raw, "direction": t.direction,
+                      "no_cdr": t.facts.no_cdr}) for t in takes]
+
+    def _on_stored(self, takes: list[_Take]) -> OnStored:
+        """Calls, spool marks, counters and one audit entry, committed in the batch's step
+        (3): a file is dealt with exactly when its copy is."""
+        source, now = self.source, self.now
 
         def on_stored(s: Session, done: list[Stored]) -> None:
             mine = [(d, takes[d.index]) for d in done]
@@ -347,13 +366,13 @@ class IntakePass:
                                             t.facts.uniqueid, t.facts.disposition or "",
                                             t.facts.no_cdr) for d, t in mine], now, ACTOR)
             _mark(s, source.id, [t for _, t in mine], SpoolOutcome.STORED, now)
+        return on_stored
 
-        items = [Item(cfg.spool_path / t.rel, t.facts.start, t.facts.end,
-                      {**t.facts.meta, "caller_raw": t.facts.caller_raw,
-                       "callee_raw": t.facts.callee_raw, "direction": t.direction,
-                       "no_cdr": t.facts.no_cdr}) for t in takes]
-        results = ingest_batch(self.vault, source.name, items, actor=ACTOR, audit_it=False,
-                               on_stored=on_stored)
+    def _results(self, takes: list[_Take], results: list[Stored | OSError | KustoszError]
+                 ) -> int:
+        """What each file's copy came to; the stored ones are acknowledged (removed from the
+        spool where the line says so) only now, after the batch's commit."""
+        source, cfg = self.source, self.cfg
         stored = 0
         for t, result in zip(takes, results, strict=True):
             if isinstance(result, FileNotFoundError):  # the PBX removed it between looks
@@ -372,7 +391,7 @@ class IntakePass:
                     refusing.no_record(self.vault, source.name, t.rel, t.facts.uniqueid,
                                        cfg.cdr_path.name, cfg.no_cdr_wait_s)
                 if cfg.remove_after_intake:
-                    _remove(cfg.spool_path / t.rel, t.seen, source.name)
+                    remove_from_spool(cfg.spool_path / t.rel, t.seen, source.name)
         return stored
 
     def _count_out_of_scope(self, takes: list[_Take]) -> int:
@@ -389,7 +408,7 @@ class IntakePass:
         log.warning("phone source %s: skipped %s: %s", source_id, rel, why)
         h = item_hash(self.cfg.item_key, rel)
         with self.vault.transaction() as s:
-            _forget_skip(s, source_id, h)
+            forget_skip(s, source_id, h)
             s.add(PhoneSpoolItem(source_id=source_id, item=h, outcome=SpoolOutcome.SKIPPED,
                                  size=seen[0], mtime_ns=seen[1], at=now))
             s.add(PhoneProblem(source_id=source_id, at=now, item=rel[:400], message=why))
@@ -452,26 +471,3 @@ def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: dat
     cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]
     if cdr_ids:
         s.execute(delete(PhoneCdrRecord).where(PhoneCdrRecord.id.in_(cdr_ids)))
-
-
-def _forget_skip(s: Session, source_id: int, h: str) -> None:
-    """A skipped file that changed is dealt with afresh; only a skip is ever replaced (the
-    unique key still refuses a second `stored`)."""
-    s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
-                                           PhoneSpoolItem.item == h,
-                                           PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
-
-
-def _remove(path: Path, seen: tuple[int, int], source: str) -> None:
-    """The only write Kustosz makes to a spool, after the copy is committed (R1.5)."""
-    try:
-        info = os.lstat(path)
-        if (info.st_size, info.st_mtime_ns) != seen:
-            log.warning("phone source %s: %s changed after intake; left in the spool",
-                        source, path)
-            return
-        path.unlink()
-    except OSError as exc:
-        log.warning("phone source %s: could not remove %s from the spool: %s", source, path, exc)
-
-

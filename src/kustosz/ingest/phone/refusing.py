@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from kustosz.ingest.phone.scope import untold_pl
 from kustosz.ingest.refusals import refused
 from kustosz.vault import Vault
 
@@ -60,3 +61,13 @@ def file_skipped(vault: Vault, line: str, rel: str, why: str) -> None:
             detail=why.replace(path.name, "<file>") if path.name else why,
             reason_pl=f"pominięto plik z katalogu nagrań ({'/' if folder == '.' else folder}): "
                       "nie jest nagraniem, które Kustosz umie przyjąć")
+
+
+def direction_untold(vault: Vault, line: str, count: int) -> None:
+    """Calls of a pass not kept because their numbers could not tell their direction under
+    a scope narrower than every call (kustosz.ingest.phone.scope): the office is told, never
+    by their numbers (R1.4: an out-of-scope call's are not kept)."""
+    scope = vault.policy.call_scope
+    refused(vault, device=device_of(line), source=line,
+            detail=f"{count} call(s) of direction unknown not kept (scope: {scope})",
+            reason_pl=untold_pl(scope))

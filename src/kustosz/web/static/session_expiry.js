@@ -14,7 +14,10 @@
   var form = document.getElementById("session-expiry-form");
   var login = document.getElementById("session-expiry-login");
   var button = form.querySelector("button");
-  var KEY = "kustosz-session-ends";
+  // The office's prefix in an installation (base.html's data-root): each office's sign-in
+  // ends on its own, and tabs share only their own office's.
+  var root = document.documentElement.getAttribute("data-root") || "";
+  var KEY = "kustosz-session-ends" + (root ? ":" + root : "");
   // The server moves the idle end only when the last request is a minute old (accounts.
   // session_for): after a request the session lives at least this long.
   var TOUCH_MS = 60000;
@@ -100,7 +103,7 @@
     try {
       new PerformanceObserver(function (list) {
         var fetched = list.getEntries().some(function (e) {
-          return e.name.indexOf(window.location.origin + "/media/") === 0 && e.transferSize !== 0;
+          return e.name.indexOf(window.location.origin + root + "/media/") === 0 && e.transferSize !== 0;
         });
         if (fetched) { later(Date.now() + idle - TOUCH_MS); share(); }
       }).observe({ type: "resource" });

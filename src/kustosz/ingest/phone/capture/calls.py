@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pylibsrtp
 
+from kustosz.ingest.phone.call_clock import CallClock
 from kustosz.ingest.phone.capture.dialogs import Dialog
 from kustosz.ingest.phone.capture.refusals import why_silent
 from kustosz.ingest.phone.siprec.rtp import StreamWriter
@@ -24,8 +25,12 @@ class CaptureSettings:
     silence_s: float = 600.0  # an answered call with neither SIP nor RTP this long is closed
     no_sound_s: float = 15.0  # an answered call without RTP this long is alerted
     unanswered_s: float = 300.0  # a dialog never answered (nor failed) is forgotten after
+    # a call in progress when the capture process went away and not heard this long after
+    # it came back ended meanwhile (away.py)
+    resume_s: float = 30.0
     loss_percent: float = 1.0
-    max_calls: int = 1000  # offers followed at once; past it the oldest unanswered goes
+    max_calls: int = 1000  # offers followed at once; past it one unanswered goes (pending.py)
+    max_offers_per_source: int = 100  # INVITEs from one address that nothing answered yet
     retry_s: float = 30.0
     watch_s: float = 1.0
     tls_recent_s: float = 300.0  # SIP over TLS seen this recently keeps its alert open
@@ -65,7 +70,7 @@ class Call:
     interface: str
     dialog: Dialog
     line: LineRule
-    started: float  # the answer's capture time
+    clock: CallClock  # from its answer: the wall clock's reading then, the steady one's
     folder: SessionFolder | None  # None: out of scope, nothing written
     facts: CallFacts | None
     writers: dict[int, StreamWriter] = field(default_factory=dict)
@@ -77,6 +82,11 @@ class Call:
     srtp: dict[int, pylibsrtp.Session] = field(default_factory=dict)  # by side
     no_sound_said: bool = False
     closed: bool = False
+
+    @property
+    def started(self) -> float:
+        """The answer's time on the steady clock (the frames' times, FrameClock)."""
+        return self.clock.steady_start
 
     def received(self) -> int:
         return sum(w.counts.received for w in self.writers.values())

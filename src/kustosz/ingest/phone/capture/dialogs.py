@@ -18,8 +18,10 @@ from ipaddress import ip_address
 
 from kustosz.ingest.phone.capture.frames import Datagram
 from kustosz.ingest.phone.sip_stack import SipRequest, SipResponse
+from kustosz.ingest.phone.siprec.framing import BadMessage, frame
+from kustosz.ingest.phone.siprec.multipart import sdp_of
 from kustosz.ingest.phone.siprec.sdp import BadOffer, Crypto, sdes_key
-from kustosz.ingest.phone.siprec.sip import BadMessage, parse
+from kustosz.ingest.phone.siprec.sip import body_of, content_type_of, parse
 
 _USER = re.compile(r"<?(?:sips?|tel):([^@;>]+)", re.IGNORECASE)
 _SIP_START = re.compile(rb"^(?:[A-Z]+ [^ \r\n]+ SIP/2\.0\r\n|SIP/2\.0 \d{3} )")
@@ -29,6 +31,7 @@ _SIP_START = re.compile(rb"^(?:[A-Z]+ [^ \r\n]+ SIP/2\.0\r\n|SIP/2\.0 \d{3} )")
 START_LINE_MAX = 2048
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
 _COMPACT = {"f": "from", "t": "to", "i": "call-id"}
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Dialog:
     answered: float | None = None
     ended: float | None = None
     failed: str = ""
+    source: str = ""  # the address its INVITE came from
+    progressed: bool = False  # a response to its INVITE seen: not a bare offer (pending.py)
 
     def side_of(self, dst: str, dport: int) -> int | None:
         """Who speaks in an RTP datagram sent to ``dst``:``dport``: 0 the caller (sent to
@@ -70,8 +75,14 @@ def _user(header: str) -> str:
 
 
 def _display(header: str) -> str:
-    name = header.split("<", 1)[0].strip().strip('"') if "<" in header else ""
-    return name
+    """The display name of a From or P-Asserted-Identity: a quoted-string unquoted (RFC 3261
+    §25.1: its quoted-pairs undone; it may hold a "<" and any UTF-8, U+2028 too), or the
+    words before the "<"."""
+    text = header.lstrip(" \t")
+    if text.startswith('"'):
+        m = _QUOTED.match(text)
+        return re.sub(r"\\(.)", r"\1", m.group(1), flags=re.S) if m else ""
+    return text.split("<", 1)[0].strip(" \t") if "<" in text else ""
 
 
 def _address(text: str) -> str:
@@ -141,10 +152,9 @@ def sending_key(sender: Media, receiver: Media) -> Crypto | None:
 
 def headers_of(payload: bytes) -> dict[str, str]:
     """The first value of each header of a SIP message (names in lower case, compact forms
-    written out), read from its text."""
-    head = payload.split(b"\r\n\r\n", 1)[0].decode("utf-8", errors="replace")
+    written out), read from its header as the framing cut it (BadMessage if it cannot)."""
     out: dict[str, str] = {}
-    for line in head.split("\r\n")[1:]:
+    for line in frame(payload).lines[1:]:
         m = _HEADER.match(line)
         if m is not None:
             name = m.group(1).lower()
@@ -174,20 +184,18 @@ class Dialogs:
         """One SIP message; the dialog it changed, if any."""
         try:
             msg = parse(d.payload)
-            return self._follow(at, msg, headers_of(d.payload))
+            return self._follow(at, msg, headers_of(d.payload), d.src)
         except Exception as exc:  # sippy raises many kinds for a message it cannot read whole
             self.malformed += 1
             self.last_error = f"{type(exc).__name__}: {exc}"[:200]
             return None
 
     def _follow(self, at: float, msg: SipRequest | SipResponse,
-                headers: dict[str, str]) -> Dialog | None:
+                headers: dict[str, str], src: str) -> Dialog | None:
         call_id = headers.get("call-id", "")
         if not call_id:
             raise BadMessage("no Call-ID")
-        body = msg.getBody()
-        text = str(body.content) if body is not None and \
-            str(body.mtype).split(";")[0].strip().lower() == "application/sdp" else ""
+        text = sdp_of(content_type_of(msg), body_of(msg))
         if isinstance(msg, SipRequest):
             method = msg.getMethod()
             dialog = self.calls.get(call_id)
@@ -195,7 +203,8 @@ class Dialogs:
                 frm = headers.get("from", "")
                 who = headers.get("p-asserted-identity", "") or frm
                 dialog = Dialog(call_id, _user(who), _user(headers.get("to", "")),
-                                _display(who) or _display(frm), at, offer=media_of(text))
+                                _display(who) or _display(frm), at, offer=media_of(text),
+                                source=src)
                 self.calls[call_id] = dialog
             elif dialog is None:
                 return None
@@ -216,6 +225,7 @@ class Dialogs:
         if dialog is None or method not in (["INVITE"], ["UPDATE"]):
             return dialog
         code = msg.scode
+        dialog.progressed = dialog.progressed or method == ["INVITE"]
         if 200 <= code < 300 and method == ["INVITE"] and dialog.answered is None:
             dialog.answered = at
         # An answer comes in a 2xx, or before it in a 18x (early media; with 100rel, RFC

@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from kustosz.ingest.phone.capture.tunnels import TUNNEL_PROTOCOLS, TUNNEL_SNAP
 from kustosz.ingest.phone.capture.wire import (
     MAX_MESSAGE,
     PROTOCOL,
@@ -50,9 +51,11 @@ SNAP = 65535
 MAX_BATCH = 512  # frames read from one interface before the batch is sent
 
 # Classic BPF (the kernel's socket filter): IPv4 or IPv6 UDP (IPv6 fragments too), TCP to or
-# from a SIP port (SIP over TCP or TLS: sip_tcp.py; the ports serve's capture lines name), and
-# 802.1Q/802.1ad tagged frames whole (the tag may hide either); everything else — the office's
-# other TCP — is dropped in the kernel.
+# from a SIP port (SIP over TCP or TLS: sip_tcp.py; the ports serve's capture lines name),
+# 802.1Q/802.1ad tagged frames whole (the tag may hide either), and the first TUNNEL_SNAP bytes
+# of a tunnelled packet (IP in IP, IPv6 in IPv4, GRE: serve names the tunnel and tells the line
+# that calls in it are not recorded, tunnels.py); everything else — the office's other TCP — is
+# dropped in the kernel.
 # (code, jt, jf, k); a jump goes to the next instruction + jt (or jf), or to a label.
 _LD_H, _LD_B, _LDX_MSH, _LD_H_IND, _JEQ, _RET = 0x28, 0x30, 0xB1, 0x48, 0x15, 0x06
 
@@ -113,15 +116,20 @@ def build_filter(ports: tuple[int, ...] = DEFAULT_SIP_TCP_PORTS
         "ipv4",
         (_LD_B, 0, 0, 23),  # IPv4's protocol
         (_JEQ, "accept", 0, 17),  # UDP
-        (_JEQ, 0, "drop", 6),  # TCP: its ports, after the IPv4 header (its length in X)
+        (_JEQ, 0, "tunnel", 6),  # TCP: its ports, after the IPv4 header (its length in X)
         (_LDX_MSH, 0, 0, 14),
         *_ports(_LD_H_IND, 14, 16, ports),
         "ipv6",
         (_LD_B, 0, 0, 20),  # IPv6's next header
         (_JEQ, "accept", 0, 17),
         (_JEQ, "accept", 0, 44),  # a fragment header: a UDP datagram in pieces (fragments.py)
-        (_JEQ, 0, "drop", 6),
+        (_JEQ, 0, "tunnel", 6),
         *_ports(_LD_H, 54, 56, ports),
+        "tunnel",  # IP in IP, IPv6 in IPv4, GRE: its headers only, to be named (tunnels.py)
+        *[(_JEQ, "tunnelled", 0, proto) for proto in TUNNEL_PROTOCOLS],
+        (_RET, 0, 0, 0),
+        "tunnelled",
+        (_RET, 0, 0, TUNNEL_SNAP),
         "accept",
         (_RET, 0, 0, SNAP),  # up to SNAP bytes
         "drop",

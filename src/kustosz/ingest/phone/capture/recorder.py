@@ -10,7 +10,8 @@ The office's scope is decided when the call is answered, from its numbers, befor
 it is written: a call out of scope never gets a folder, its RTP is dropped as read (R1.4).
 A call whose RTP never appears (encrypted, another path) is alerted after `no_sound_s` and
 stored at its end as a call without sound; a call whose BYE is never seen is closed after
-`silence_s` without SIP or RTP, and marked so. Times are the frames' capture times."""
+`silence_s` without SIP or RTP, and marked so. Times are the frames' capture times, on the
+steady clock (call_clock.FrameClock): a call's length is never the wall clock's step."""
 
 from __future__ import annotations
 
@@ -21,11 +22,10 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-import pylibsrtp
-
+from kustosz.ingest.phone.call_clock import CallClock, FrameClock, steady, wall
 from kustosz.ingest.phone.capture import wire
+from kustosz.ingest.phone.capture.away import Absences, tell_cut
 from kustosz.ingest.phone.capture.calls import (
     Call,
     CaptureLine,
@@ -36,16 +36,18 @@ from kustosz.ingest.phone.capture.calls import (
 from kustosz.ingest.phone.capture.dialogs import Dialog, Dialogs, sending_key
 from kustosz.ingest.phone.capture.fragments import Fragments
 from kustosz.ingest.phone.capture.frames import Datagram, Segment, Skipped, packet
+from kustosz.ingest.phone.capture.pending import to_forget
 from kustosz.ingest.phone.capture.refusals import Refusals, Refuse
 from kustosz.ingest.phone.capture.sip_tcp import SipOverTcp
-from kustosz.ingest.phone.scope import derive_direction, in_scope
+from kustosz.ingest.phone.capture.srtp import decrypt
+from kustosz.ingest.phone.capture.tunnels import Tunnels, tunnel
+from kustosz.ingest.phone.scope import judge
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
-from kustosz.ingest.phone.siprec.rtp import PROFILES, StreamWriter
+from kustosz.ingest.phone.siprec.rtp import StreamWriter
 from kustosz.ingest.phone.siprec.sdp import STATIC, Stream, codec_of
 from kustosz.ingest.phone.siprec.server import LineRule
 from kustosz.ingest.phone.siprec.session import CallFacts, SessionFolder, StreamFacts
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
-from kustosz.phone_numbers import try_normalize
 from kustosz.phones.settings import DEFAULT_SIP_TCP_PORTS
 from kustosz.states import AlertRow
 
@@ -61,18 +63,20 @@ class Recorder:
                  problem: Callable[[AlertRow, str, str], None] = lambda row, line, text: None,
                  seen: Callable[[str], None] = lambda line: None,
                  not_stored: NotStored | None = None,
-                 refuse: Refuse = lambda line, device, reason, detail: None) -> None:
+                 refuse: Refuse = lambda *_a, **_k: None) -> None:
         """``ended``: a call's folder to store (in a thread); ``out_of_scope``: a line's
         call that was not recorded; ``problem``: an alert row for a line's call; ``seen``: a
         call was offered on the line's port (its SIP reaches Kustosz); ``not_stored``: a
         call that could not be stored, said once (in the hand-over's thread); ``refuse``: SIP
-        unreadable (line, sender, reason, detail), once a second per line and sender."""
+        unreadable (capture.refusals.Refuse), once a second per line and sender."""
         self.settings, self.lines = settings, lines
         self.out_of_scope_cb, self.problem, self.seen = out_of_scope, problem, seen
         self.handover = HandOver(ended, settings.retry_s, "capture", told(not_stored))
         self.counters = Counters()
         self.refusals = Refusals(refuse)
         self.fragments = Fragments()
+        self.frame_clock = FrameClock()
+        self.tunnels = Tunnels()
         self.calls: dict[tuple[str, str], Call] = {}  # (interface, Call-ID)
         # where RTP goes: its call, the side speaking, and how it is read
         self.media: dict[tuple[str, str, int], tuple[Call, int, Protection]] = {}
@@ -81,6 +85,8 @@ class Recorder:
         self._tcp_lost_said: dict[str, int] = {}
         self.connected = False
         self.interfaces: dict[str, str] = {}  # as the capture process said: "" read, or why
+        self.read_at: dict[str, float] = {}  # the capture time of the last frame read, each
+        self.absences = Absences()  # when the capture process was away (away.py)
         self._names: list[str] = []  # the capture process's list, for the frames' index
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
@@ -120,6 +126,7 @@ class Recorder:
             # its end is the last packet heard (issue 48 item 7: a call whose capture process
             # died mid-call was stored ending at serve's stop, the unheard rest as no loss)
             self._end(call, why, call.last_heard)
+        self.refusals.flush()  # what the last second refused is told too (issue 64)
         await self.handover.wait()
         for sock in (self._conn, self._listener):
             if sock is not None:
@@ -169,6 +176,7 @@ class Recorder:
     async def _reading(self, conn: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         self.connected = True
+        self.absences.came_back(steady())
         self.publish()
         log.info("capture: the capture process connected")
         self.ask()
@@ -199,19 +207,9 @@ class Recorder:
                 if not self._closing:
                     log.warning("capture: the capture process went away; calls on the "
                                 "mirrored ports are not seen until it is back")
-                    self._cut_short()
+                    self.absences.went(steady())
+                    tell_cut(self.calls.values(), self.problem, wall())
                     self.publish()
-
-    def _cut_short(self) -> None:
-        """Every call recorded now loses what the port shows while the capture process is
-        away: told on its line at once, whatever the process's own alert's grace."""
-        at = datetime.now(UTC).strftime("%H:%M:%S UTC")
-        for call in self.calls.values():
-            if call.folder is not None:
-                self.problem(AlertRow.PHONE_LOSS, call.line.name,
-                             f"call {call.folder.path.name} read off {call.interface}: the "
-                             f"capture process went away at {at}; what the port carried "
-                             "until it is back is not recorded")
 
     def _control(self, message: dict[str, object]) -> None:
         opened = message.get("opened")
@@ -232,10 +230,13 @@ class Recorder:
     def _frames(self, message: bytes) -> None:
         lines = {line.interface: line for line in self.lines()}
         by_interface = {name: line.rule for name, line in lines.items()}
-        for index, when, frame in wire.frames(message):
+        self.frame_clock.update()
+        for index, stamp, frame in wire.frames(message):
             if index >= len(self._names):
                 continue
+            when = self.frame_clock.steady_of(stamp)
             interface = self._names[index]
+            self.read_at[interface] = stamp  # the capture process's own time, as sent
             rule = by_interface.get(interface)
             if rule is None:
                 continue  # its line disabled a moment ago
@@ -244,6 +245,7 @@ class Recorder:
             except Skipped as skipped:  # a fragment, perhaps the last its datagram waited for
                 if (whole := self.fragments.add(skipped, when)) is None:
                     self.counters.skipped += 1
+                    self._tunnelled(lines[interface], when, frame)
                     continue
                 d = whole
             try:
@@ -259,6 +261,12 @@ class Recorder:
                     log.exception("capture: a frame on %s could not be handled (said once; "
                                   "counted from now on)", interface)
 
+    def _tunnelled(self, line: CaptureLine, when: float, frame: bytes) -> None:
+        """A frame in a tunnel (tunnels.py): never read, told to the line (issue 64)."""
+        if (t := tunnel(frame)) is not None and (told := self.tunnels.seen(
+                line.interface, t, when)) is not None:
+            self.refusals.tunnelled(line.rule.name, line.interface, t, *told)
+
     def _tcp(self, line: CaptureLine, when: float, seg: Segment) -> None:
         streams = self.tcp.get(line.interface)
         if streams is None:
@@ -272,7 +280,7 @@ class Recorder:
         cannot be followed from the port (only its two ends hold the keys)."""
         streams = self.tcp.get(interface)
         at = streams.tls_at if streams is not None else None
-        return at is not None and (now or time.time()) - at < self.settings.tls_recent_s
+        return at is not None and (now or steady()) - at < self.settings.tls_recent_s
 
     def _sip(self, interface: str, rule: LineRule, when: float, d: Datagram) -> None:
         dialogs = self.dialogs.setdefault(interface, Dialogs())
@@ -283,16 +291,15 @@ class Recorder:
                                          d.payload, dialogs.last_error)
         if dialog is None:
             return
-        if len(dialogs.calls) > known and known >= self.settings.max_calls:
-            # Full of offers: the oldest never answered makes room (issue 48 item 5: 1 000
-            # unanswered INVITEs used to fill the table and every real call after them was
-            # not followed). An answered call is never pushed out; what is, is told.
-            oldest = next((c for c, g in dialogs.calls.items() if g.answered is None),
-                          dialog.call_id)
-            dialogs.calls.pop(oldest)
+        forget = to_forget(dialogs.calls, dialog, self.settings.max_calls,
+                           self.settings.max_offers_per_source) \
+            if len(dialogs.calls) > known else None
+        if forget is not None:  # a table full of offers: junk goes first (pending.py), told
+            dialogs.calls.pop(forget[0])
             self.counters.not_followed += 1
-            self.refusals.not_followed(rule.name, interface, self.settings.max_calls, oldest)
-            if oldest == dialog.call_id:
+            self.refusals.not_followed(rule.name, interface, self.settings.max_calls,
+                                       forget[0], dialog.source if forget[1] else "")
+            if forget[0] == dialog.call_id:
                 return
         call = self.calls.get((interface, dialog.call_id))
         if call is None:
@@ -311,24 +318,21 @@ class Recorder:
         """The call answered: in the office's scope or not, decided now, before any of its
         sound is written (R1.4)."""
         assert dialog.answered is not None
-        maxd = rule.extension_max_digits
-        caller = try_normalize(dialog.caller, internal_max_digits=maxd) or ""
-        callee = try_normalize(dialog.callee, internal_max_digits=maxd) or ""
-        direction = derive_direction(caller, callee, rule.internal,
-                                     extension_max_digits=maxd) \
-            if dialog.caller or dialog.callee else "unknown"
-        started = dialog.answered
-        if not in_scope(direction, dialog.caller, dialog.callee, rule.scope, rule.internal,
-                        extension_max_digits=maxd):
-            call = Call(interface, dialog, rule, started, None, None, last_heard=started)
+        verdict = judge("unknown", dialog.caller, dialog.callee, rule.scope, rule.internal,
+                        extension_max_digits=rule.extension_max_digits)
+        direction, started = verdict.direction, dialog.answered
+        clock = CallClock(self.frame_clock.wall_of(started), started)
+        if not verdict.keep:
+            if verdict.untold:  # not silently (scope.py)
+                self.refusals.direction_untold(rule.name, interface, rule.scope)
+            call = Call(interface, dialog, rule, clock, None, None, last_heard=started)
             self.counters.out_of_scope += 1
             self.out_of_scope_cb(rule.name)
         else:
             facts = CallFacts(rule.name, dialog.call_id, [dialog.call_id],
-                              datetime.fromtimestamp(started, UTC).isoformat(), dialog.caller,
-                              dialog.callee, dialog.caller_name, "", direction, "",
-                              intake=VIA)
-            call = Call(interface, dialog, rule, started,
+                              clock.start.isoformat(), dialog.caller, dialog.callee,
+                              dialog.caller_name, "", direction, "", intake=VIA)
+            call = Call(interface, dialog, rule, clock,
                         SessionFolder.create(self.settings.root, facts), facts,
                         last_heard=started)
             self.counters.calls += 1
@@ -369,7 +373,7 @@ class Recorder:
         call.last_heard = when
         packet = d.payload
         if protection.secure:  # SRTP: decrypted with its sender's key, or not written
-            clear = self._decrypt(call, side, protection, packet)
+            clear = decrypt(call, side, protection, packet)
             if clear is None:
                 return
             packet = clear
@@ -385,25 +389,6 @@ class Recorder:
             taken = False
         if not taken:
             writer.counts.unexpected += 1
-
-    @staticmethod
-    def _decrypt(call: Call, side: int, protection: Protection, packet: bytes) -> bytes | None:
-        """An SRTP packet's RTP (RFC 3711), with the SDES key its sender offered; None when
-        it cannot be read — no usable key (noise is not a recording), or a packet failing its
-        authentication (not the sender's) — counted either way."""
-        if protection.key is None:
-            call.encrypted += 1
-            return None
-        srtp = call.srtp.get(side)
-        if srtp is None:
-            srtp = call.srtp[side] = pylibsrtp.Session(policy=pylibsrtp.Policy(
-                key=protection.key.key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-                srtp_profile=PROFILES[protection.key.suite]))
-        try:
-            return bytes(srtp.unprotect(packet))
-        except pylibsrtp.Error:
-            call.forged += 1
-            return None
 
     def _writer(self, call: Call, side: int, d: Datagram,
                 protection: Protection) -> StreamWriter | None:
@@ -452,9 +437,10 @@ class Recorder:
         if call.folder is None or call.facts is None:
             return
         facts = call.facts
-        facts.end = datetime.fromtimestamp(max(when, call.started), UTC).isoformat()
-        facts.ended = why
+        facts.end = call.clock.at(when).isoformat()
+        facts.ended, facts.clock_step = why, call.clock.step()
         facts.lost = sum(w.lost() for w in call.writers.values())
+        facts.unheard = self.absences.during(call.started, steady(), call.clock.at)
         facts.unexpected = sum(w.counts.unexpected for w in call.writers.values()) + \
             call.encrypted + call.forged
         received = facts.received = call.received()
@@ -479,7 +465,7 @@ class Recorder:
         while True:
             await asyncio.sleep(s.watch_s)
             try:
-                self._look(s, time.time())
+                self._look(s, steady())
             except Exception:  # the watch goes on: the next look may succeed
                 log.exception("capture: the calls' watch failed once")
             if time.monotonic() - asked >= 5.0:
@@ -517,6 +503,10 @@ class Recorder:
                 log.warning("capture: call %s silent for %.0f s; closed",
                             call.dialog.call_id, s.silence_s)
                 self._end(call, "silence", call.last_heard)
+            elif self.absences.ended_while_away(call, now, s.resume_s):
+                log.warning("capture: call %s not heard since the capture process came "
+                            "back; it ended while it was away", call.dialog.call_id)
+                self._end(call, "capture_away", call.last_heard)
         for dialogs in self.dialogs.values():
             for call_id, dialog in list(dialogs.calls.items()):
                 if dialog.answered is None and now - dialog.started > s.unanswered_s:

@@ -4,10 +4,14 @@ takes its lines' interfaces and numbers from the register every LINES_S, stores 
 call, and at start stores what a killed run left (the calls' folders under `capture/`).
 
 A person hears of it when the lines' calls cannot be seen: the capture process not connected
-(not running, not permitted) or a line's interface not read, for longer than ABSENT_S, or SIP
-over TLS on the line's port (its calls cannot be followed), raises `phone.unreachable` for the
-line, cleared when it reads again (and no TLS has been seen for TLS_RECENT_S); a port where no
-call is offered during working hours raises `phone.silent` (siprec.alerts.check_silence)."""
+(not running, not permitted, killed) for longer than ABSENT_S raises `phone.capture_away`,
+one alert for every line read off a mirrored port, raised at the moment it went away and
+cleared when it is back (issue 64: an absence of 75 s used to be told to nobody, the lines'
+`phone.unreachable` waiting out its 2 minutes' grace from when it was written); a line's
+interface not read, or SIP over TLS on the line's port (its calls cannot be followed),
+raises `phone.unreachable` for the line, cleared when it reads again (and no TLS has been
+seen for TLS_RECENT_S); a port where no call is offered during working hours raises
+`phone.silent` (siprec.alerts.check_silence)."""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ from kustosz.ingest.refusals import refused
 from kustosz.phones.settings import INTAKE_CAPTURE, PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import duration_pl
 
 log = logging.getLogger(__name__)
 LINES_S = 10.0
@@ -93,13 +98,41 @@ def check_reading(vault: Vault, line: str, why: str, now: datetime | None = None
     return bool(why)
 
 
-def why_unseen(recorder: Recorder, line: CaptureLine, absent_since: float | None,
-               now: float) -> str:
-    """What keeps a line's calls from being seen now (Polish, for the alert), or ""."""
+def check_away(vault: Vault, since: datetime | None, lines: list[str],
+               now: datetime | None = None) -> None:
+    """Raise (``since``: when the capture process went away) or clear (None)
+    `phone.capture_away`: every line read off a mirrored port goes unrecorded meanwhile."""
+    now = now or datetime.now(UTC)
+    tz = vault.policy.timezone
+    with vault.transaction() as s:
+        open_ = s.execute(select(Alert).where(
+            Alert.kind == AlertRow.PHONE_CAPTURE_AWAY, Alert.cleared_at.is_(None))
+        ).scalars().first()
+        named = ", ".join(f"„{n}”" for n in sorted(lines)) or "—"
+        if since is not None and open_ is None:
+            s.add(Alert(raised_at=since, kind=AlertRow.PHONE_CAPTURE_AWAY, source_id=None,
+                        message=(f"Proces przechwytywania rozmów (kustosz capture, usługa "
+                                 f"kustosz-capture) nie jest połączony z usługą Kustosz od "
+                                 f"{since.astimezone(tz):%Y-%m-%d %H:%M:%S}: rozmowy linii "
+                                 f"{named} z portu lustrzanego nie są nagrywane. Sprawdź "
+                                 "„systemctl status kustosz-capture”.")))
+            audit(s, ACTOR, f"alert.{AlertRow.PHONE_CAPTURE_AWAY}", "capture", {
+                "since": since.isoformat(), "lines": sorted(lines)})
+        elif since is None and open_ is not None:
+            open_.cleared_at = now
+            open_.message = (
+                f"Proces przechwytywania rozmów (kustosz capture) nie był połączony z usługą "
+                f"Kustosz od {open_.raised_at.astimezone(tz):%Y-%m-%d %H:%M:%S} do "
+                f"{now.astimezone(tz):%H:%M:%S} ({duration_pl(now - open_.raised_at)}): "
+                f"rozmów linii {named} z tego czasu nie nagrano; rozmowy, które wtedy "
+                "trwały, zapisano z tą przerwą.")
+            audit(s, ACTOR, f"alert.{AlertRow.PHONE_CAPTURE_AWAY}.cleared", "capture", {})
+
+
+def why_unseen(recorder: Recorder, line: CaptureLine) -> str:
+    """What keeps a line's calls from being seen now (Polish, for the alert), or "". The
+    capture process away is not the line's: `phone.capture_away` tells it, once."""
     if not recorder.connected:
-        if absent_since is not None and now - absent_since > ABSENT_S:
-            return ("proces przechwytywania (kustosz capture, usługa kustosz-capture) nie "
-                    "jest połączony z usługą Kustosz")
         return ""
     why = recorder.interfaces.get(line.interface)
     if why:
@@ -109,6 +142,32 @@ def why_unseen(recorder: Recorder, line: CaptureLine, absent_since: float | None
                 "zestawianych przez TLS nie da się nagrać z portu lustrzanego; nagrywaj je "
                 "przez SIPREC z SBC albo z centrali")
     return ""
+
+
+class Absent:
+    """The capture process's absence as serve's loop sees it: since when (monotonic, and
+    the wall clock for the alert), and whether its alert is raised (None: not known — a
+    run that stopped while it was away may have left it open)."""
+
+    def __init__(self, since: float | None, wall: datetime) -> None:
+        self.since, self.wall = since, wall
+        self.raised: bool | None = None
+
+    def look(self, connected: bool, now: float) -> tuple[datetime | None] | None:
+        """What the alert needs now: (the absence's start,) to raise it, (None,) to clear
+        it, None for nothing."""
+        if connected:
+            self.since = None
+            if self.raised is not False:
+                self.raised = False
+                return (None,)
+            return None
+        if self.since is None:
+            self.since, self.wall = now, datetime.now(UTC)
+        if self.raised is not True and now - self.since > ABSENT_S:
+            self.raised = True
+            return (self.wall,)
+        return None
 
 
 def run_capture(vault: Vault, stop: threading.Event) -> None:
@@ -128,9 +187,11 @@ def make_recorder(vault: Vault, settings: CaptureSettings,
         log.warning("capture line %s: %s (%s)", line, text, row)
         recorder.later(quietly, raise_event, vault, line, row, text)
 
-    def refuse(line: str, device: str, reason_pl: str, detail: str) -> None:
+    def refuse(line: str, device: str, reason_pl: str, detail: str, *, times: int = 1,
+               address: str | None = None) -> None:
         recorder.later(lambda: refused(vault, device=device, reason_pl=reason_pl,
-                                       detail=detail, source=line))
+                                       detail=detail, source=line, times=times,
+                                       address=address))
 
     recorder = Recorder(
         settings, lines, lambda f: store_ended(vault, f),
@@ -146,19 +207,18 @@ async def _serve(vault: Vault, lines: list[CaptureLine], stop: threading.Event,
     recorder = make_recorder(vault, settings_of(vault), lambda: current)
     await recorder.start()
     read_at = time.monotonic()
-    absent_since: float | None = time.monotonic()
+    absent = Absent(time.monotonic(), datetime.now(UTC))
     said: dict[str, str] = {}
     try:
         while not stop.is_set():
             await asyncio.sleep(0.5)
             beat()
             now = time.monotonic()
-            if recorder.connected:
-                absent_since = None
-            elif absent_since is None:
-                absent_since = now
+            if (change := absent.look(recorder.connected, now)) is not None:
+                recorder.later(quietly, check_away, vault, change[0],
+                               [line.rule.name for line in current])
             for line in current:
-                why = why_unseen(recorder, line, absent_since, now)
+                why = why_unseen(recorder, line)
                 if said.get(line.rule.name) != why:
                     said[line.rule.name] = why
                     recorder.later(quietly, check_reading, vault, line.rule.name, why)
@@ -173,6 +233,8 @@ async def _serve(vault: Vault, lines: list[CaptureLine], stop: threading.Event,
                         log.exception("capture lines could not be read again")
                 if not current and not recorder.calls:
                     log.info("capture: no line is recorded off a mirrored port any more")
+                    if absent.raised is not False:  # no line left to go unrecorded
+                        recorder.later(quietly, check_away, vault, None, [])
                     break
                 recorder.ask()
     finally:

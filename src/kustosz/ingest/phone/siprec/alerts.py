@@ -15,7 +15,7 @@ from kustosz.audit import append as audit
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
 from kustosz.index.sources import get_source
-from kustosz.ingest.phone.intake import ensure_state
+from kustosz.ingest.phone.dealt import ensure_state
 from kustosz.phones.settings import PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault

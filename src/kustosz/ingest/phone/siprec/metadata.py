@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from kustosz.errors import InputError
-from kustosz.ingest.phone.siprec.sdp import Stream
+from kustosz.ingest.phone.siprec.sdp import Section
 
 NS = "urn:ietf:params:xml:ns:recording:1"
 MAX_BYTES = 64 * 1024
@@ -69,10 +69,15 @@ def _children(el: ET.Element, name: str) -> list[ET.Element]:
     return [c for c in el if _local(c.tag) == name]
 
 
+# XML's white space (XML 1.0 §2.3 S): what str.strip() also takes (U+2028, U+0085, a no-break
+# space) may begin or end a name, and is kept
+XML_SPACE = " \t\r\n"
+
+
 def _text(el: ET.Element, name: str) -> str:
     for c in el:
         if _local(c.tag) == name:
-            return (c.text or "").strip()
+            return (c.text or "").strip(XML_SPACE)
     return ""
 
 
@@ -112,9 +117,9 @@ def _sends(p: ET.Element) -> list[str]:
 def _display(name: str) -> str:
     """A display name without the quotes of SIP's quoted-string (RFC 3261 §25.1), which Oracle
     SBCs copy into ``<name>`` (``&quot;ECG Tester&quot;``): they are not part of the name."""
-    name = name.strip()
+    name = name.strip(XML_SPACE)
     if len(name) >= 2 and name[0] == name[-1] == '"':
-        name = name[1:-1].replace('\\"', '"').strip()
+        name = name[1:-1].replace('\\"', '"').strip(XML_SPACE)
     return name
 
 
@@ -209,12 +214,13 @@ def number_of(aor: str) -> str:
     return runs[0] if len(runs) == 1 and re.fullmatch(r"[A-Za-z_.-]*\d+", user) else user
 
 
-_NUMBER = re.compile(r"^\+?[\d\s().\-/]+$")
+_NUMBER = re.compile(r"^\+?[\d\s().\-/]+\Z")
 
 
-def check_labels(meta: Metadata, streams: list[Stream]) -> None:
-    """BadMetadata when the metadata names a stream the SDP does not offer."""
-    labels = {s.label for s in streams}
+def check_labels(meta: Metadata, sections: list[Section]) -> None:
+    """BadMetadata when the metadata names a stream the SDP does not offer — of any media:
+    a video call's metadata names its video streams too, which are offered and declined."""
+    labels = {s.label for s in sections if s.label}
     missing = sorted(set(meta.streams.values()) - labels)
     if missing:
         raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}")

@@ -6,6 +6,11 @@ a blank line), no closing delimiter at the end of the datagram (Cisco CUBE, Ribb
 SEMS), white space after a delimiter (Oracle), the boundary quoted or with spaces around its
 ``=``, lines ended by LF alone.
 
+It reads bytes, as the SIP message's Content-Length cut them (framing.py): parts are cut by
+their delimiters, and only then is a part read as text, by its own charset (issue 64 item 1)
+— so a part that is not text (the ISUP message a SIP-I trunk sends beside its SDP) is never
+decoded, and a bare CR is never a line break.
+
 Strict where it matters: the body is bounded by the SIP message's own limit, a part count is
 capped, a boundary must be 1–70 characters (RFC 2046 §5.1.1), and a body in which no part is
 found is refused with its reason."""
@@ -21,7 +26,7 @@ from kustosz.ingest.phone.siprec.metadata import BadMetadata
 MAX_PARTS = 16
 METADATA_TYPES = ("application/rs-metadata+xml", "application/rs-metadata")
 # RFC 2046 §5.1.1's bchars, read generously: any printable character but the quote
-_BOUNDARY = re.compile(r"^[\x21\x23-\x7e][\x20\x21\x23-\x7e]{0,69}$")
+_BOUNDARY = re.compile(r"^[\x21\x23-\x7e][\x20\x21\x23-\x7e]{0,69}\Z")
 
 
 class BadBody(InputError):
@@ -35,7 +40,38 @@ class BadBody(InputError):
 @dataclass(frozen=True)
 class Part:
     kind: str  # the media type, lower case, without its parameters ("text/plain" if none)
-    text: str
+    content: bytes
+    charset: str = ""  # its Content-Type's charset parameter, "" when none
+
+    @property
+    def text(self) -> str:
+        """The part read as text, as it says it is written (text_of); BadBody if it is not."""
+        return text_of(self.kind, self.charset, self.content)
+
+
+def text_of(kind: str, charset: str, content: bytes) -> str:
+    """A body or a part as text, decoded only now that it is cut out of its message: by its
+    charset parameter; an XML part without one by its XML declaration (RFC 7303 §4.3); else
+    UTF-8 (SDP's and SIP's own, RFC 8866 §5.3). A byte order mark is dropped."""
+    name = charset or (_xml_encoding(content) if kind.endswith("xml") else "") or "utf-8"
+    if name.replace("_", "-").lower() in ("utf-8", "utf8"):
+        name = "utf-8-sig"
+    try:
+        return content.decode(name)
+    except LookupError:
+        raise BadBody(f"the {kind} part's charset {name[:40]!r} is unknown") from None
+    except UnicodeDecodeError as exc:
+        raise BadBody(f"the {kind} part is not {name.removesuffix('-sig')} ({exc.reason} at "
+                      f"byte {exc.start})") from None
+
+
+_XML_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*"
+                           rb"[\"']([A-Za-z][\w.-]{0,39})[\"']")
+
+
+def _xml_encoding(content: bytes) -> str:
+    m = _XML_ENCODING.match(content)
+    return m.group(1).decode("ascii") if m else ""
 
 
 def media_type(content_type: str) -> str:
@@ -82,35 +118,44 @@ def _headers(block: list[str]) -> dict[str, str]:
     return out
 
 
-def _part(lines: list[str]) -> Part:
+def _part(lines: list[bytes]) -> Part:
     """One body part: its headers up to the first empty line, then its content (the line
     break before the next delimiter belongs to the delimiter, RFC 2046 §5.1.1)."""
-    text = "".join(lines)
-    bare = re.match(r"\r?\n", text)
-    split = re.search(r"\r?\n\r?\n", text)
+    data = b"".join(lines)
+    bare = re.match(rb"\r?\n", data)
+    split = re.search(rb"\r?\n\r?\n", data)
     if bare is not None:  # no headers: text/plain (RFC 2046 §5.1)
-        head, content = "", text[bare.end():]
+        head, content = b"", data[bare.end():]
     elif split is not None:
-        head, content = text[:split.start()], text[split.end():]
+        head, content = data[:split.start()], data[split.end():]
     else:  # headers only
-        head, content = text, ""
-    headers = _headers([h for h in re.split(r"\r?\n", head) if h])
-    content = re.sub(r"\r?\n\Z", "", content)
-    return Part(media_type(headers.get("content-type", "text/plain")), content)
+        head, content = data, b""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadBody(f"a part's header is not UTF-8: {head[:80]!r}") from None
+    headers = _headers([h for h in re.split(r"\r?\n", text) if h])
+    content_type = headers.get("content-type", "text/plain")
+    return Part(media_type(content_type), re.sub(rb"\r?\n\Z", b"", content),
+                parameters(content_type).get("charset", ""))
 
 
-def read_multipart(content_type: str, body: str) -> list[Part]:
+def read_multipart(content_type: str, body: bytes) -> list[Part]:
     """The parts of a multipart body; its preamble and epilogue ignored, a last part that
-    runs to the end of the body without its closing delimiter taken as it is."""
-    boundary = boundary_of(content_type)
-    dash = "--" + boundary
+    runs to the end of the body without its closing delimiter taken as it is.
+
+    Cut by its bytes (S7, issue 64): a delimiter is a line of its own, after a line break —
+    CRLF as RFC 2046 §5.1.1 writes it, or LF alone as some SBCs do — never after a bare CR
+    or any other character ``str.splitlines`` would break a line at (U+2028, a form feed):
+    such a character is the content of its part."""
+    dash = b"--" + boundary_of(content_type).encode("ascii")
     # a delimiter line: --boundary, optionally "--" (the last), then transport padding
-    delimiter = re.compile(re.escape(dash) + r"(--)?[ \t]*\r?$")
-    parts: list[list[str]] = []
-    current: list[str] | None = None
+    delimiter = re.compile(re.escape(dash) + rb"(--)?[ \t]*\r?\n?\Z")
+    parts: list[list[bytes]] = []
+    current: list[bytes] | None = None
     closed = False
-    for line in body.splitlines(keepends=True):
-        m = delimiter.match(line.rstrip("\n"))
+    for line in re.split(rb"(?<=\n)", body):
+        m = delimiter.match(line)
         if m is not None:
             if current is not None:
                 parts.append(current)
@@ -125,7 +170,8 @@ def read_multipart(content_type: str, body: str) -> list[Part]:
     if not closed and current is not None:
         parts.append(current)
     if not parts:
-        raise BadBody(f"no part of the multipart body begins with its boundary {dash!r}")
+        raise BadBody(f"no part of the multipart body begins with its boundary "
+                      f"{dash.decode('ascii')!r}")
     return [_part(p) for p in parts]
 
 
@@ -133,17 +179,19 @@ def first_of(parts: list[Part], *kinds: str) -> str | None:
     return next((p.text for p in parts if p.kind in kinds), None)
 
 
-def recording_parts(content_type: str, body: str,
+def recording_parts(content_type: str, body: bytes | None,
                     metadata_required: bool = True) -> tuple[str, str]:
     """The SDP offer and the recording metadata (either content type: RFC 7865 wrote
     ``+xml``, RFC 7866 and the SRCs that follow it — Intrado, SEMS — none) of a request's
     body; the metadata "" when there is none and it is not required."""
+    if body is None:
+        raise BadBody("the request has no body (an SDP offer and recording metadata)")
     kind = media_type(content_type)
     if kind == "application/sdp":
         if metadata_required:
             raise BadMetadata("the recording session has no metadata "
                               "(application/rs-metadata+xml)")
-        return body, ""
+        return text_of(kind, parameters(content_type).get("charset", ""), body), ""
     if kind != "multipart/mixed":
         raise BadBody(f"the body is {kind or 'untyped'}, not multipart/mixed", 415)
     parts = read_multipart(content_type, body)
@@ -157,3 +205,17 @@ def recording_parts(content_type: str, body: str,
         raise BadMetadata("the recording session has no metadata "
                           f"(application/rs-metadata+xml); its parts: {kinds}")
     return sdp, meta or ""
+
+
+def sdp_of(content_type: str, body: bytes | None) -> str:
+    """The SDP a message carries: its body, or a multipart body's SDP part (a SIP-I or
+    SIP-T trunk sends its SDP beside the ISUP message, RFC 3204, which is binary and never
+    decoded); "" when it carries none."""
+    kind = media_type(content_type)
+    if body is None or not body:
+        return ""
+    if kind == "application/sdp":
+        return text_of(kind, parameters(content_type).get("charset", ""), body)
+    if kind.startswith("multipart/"):
+        return first_of(read_multipart(content_type, body), "application/sdp") or ""
+    return ""

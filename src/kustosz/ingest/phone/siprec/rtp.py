@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import struct
 import time
 from dataclasses import dataclass, field
@@ -137,6 +138,19 @@ class StreamWriter:
                       self._end)
         os.pwrite(self._fd, payload, at)  # a late (reordered) packet: into its place
         self._end = max(self._end, at + len(payload))
+
+
+def bind_rtp(host: str, port: int) -> socket.socket:
+    """A stream's UDP socket, with room for a burst (1 MiB) while the loop is busy."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
 
 
 def _extend(seq: int, highest: int) -> int:

@@ -10,23 +10,24 @@ folder and is tried again every `SrsSettings.retry_s` (and at the next start).""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import update
 
+from kustosz.config_schema.siprec import Siprec
 from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.outage import is_database_away
 from kustosz.index.sources import get_source
-from kustosz.ingest.phone.intake import ensure_state
+from kustosz.ingest.phone.dealt import ensure_state
 from kustosz.ingest.phone.siprec.alerts import check_silence, raise_event, session_opened
+from kustosz.ingest.phone.siprec.moving import move
 from kustosz.ingest.phone.siprec.server import LineRule, Srs, SrsSettings
 from kustosz.ingest.phone.siprec.session import SessionFolder
 from kustosz.ingest.phone.siprec.store import store_leftovers, store_session
@@ -42,7 +43,6 @@ L = TypeVar("L")  # a recorder's line
 LINES_S = 10.0  # how soon a line added, changed or disabled is followed
 IDLE_S = 30.0  # with no SIPREC line: how often to look for one
 ALLOWANCE_S = 300.0
-REFUSAL_S = 60.0  # one refusal's alert write per device and reason at most this often
 
 
 def siprec_root(vault: Vault) -> Path:
@@ -61,10 +61,10 @@ def read_lines(vault: Vault) -> list[LineRule]:
     return out
 
 
-def tls_context(vault: Vault) -> ssl.SSLContext | None:
+def tls_context(vault: Vault, siprec: Siprec | None = None) -> ssl.SSLContext | None:
     """SIP over TLS with the office's certificate, or None (not configured, or the files
     unreadable: said in the log, and SIP goes on over UDP and TCP)."""
-    c = vault.config.siprec
+    c = siprec if siprec is not None else vault.config.siprec
     if not c.tls_listen:
         return None
     cert, key = (vault.root / c.tls_cert), (vault.root / c.tls_key)
@@ -90,8 +90,9 @@ def tls_context(vault: Vault) -> ssl.SSLContext | None:
     return ctx
 
 
-def settings_of(vault: Vault) -> SrsSettings:
-    c = vault.config.siprec
+def settings_of(vault: Vault, siprec: Siprec | None = None) -> SrsSettings:
+    """The server's settings from [siprec] (``siprec``; default: the one in force)."""
+    c = siprec if siprec is not None else vault.config.siprec
     host, port = c.host_port
     ports = c.ports
     assert ports is not None  # the schema checked it
@@ -100,7 +101,7 @@ def settings_of(vault: Vault) -> SrsSettings:
                        rtp_ports=ports, silence_s=c.silence_seconds, invite_rate=c.invite_rate,
                        invite_burst=max(1, int(c.invite_rate * 2)),
                        max_sessions=c.max_sessions, loss_percent=c.loss_percent,
-                       tls=tls_context(vault), tls_port=tls[1] if tls else 5061,
+                       tls=tls_context(vault, c), tls_port=tls[1] if tls else 5061,
                        tls_host=tls[0] if tls else "")
 
 
@@ -187,20 +188,11 @@ def make_server(vault: Vault, settings: SrsSettings,
         log.warning("SIPREC line %s: %s (%s)", line, text, row)
         srs.later(quietly, raise_event, vault, line, row, text)
 
-    told_at: dict[tuple[str, str], float] = {}
-
-    def stranger(device: str, line: str | None, reason_pl: str, detail: str) -> None:
-        # a flood of junk from one address is one database write a minute, not one a packet
-        # (refused() folds them into the hour's alert row all the same)
-        now = time.monotonic()
-        if now - told_at.get((device, reason_pl), -REFUSAL_S) < REFUSAL_S:
-            return
-        if len(told_at) > 10_000:
-            told_at.clear()
-        told_at[(device, reason_pl)] = now
-        srs.later(functools.partial(refused, vault, device=f"SBC {device}",
-                                    reason_pl=reason_pl, detail=f"SIPREC: {detail}",
-                                    source=line))
+    def stranger(host: str, line: str | None, reason_pl: str, detail: str) -> None:
+        # An address is what a datagram claims: folded by who it may be and the reason, never
+        # a row per address (issue 64 item 4); in memory here, written by refusals' thread.
+        refused(vault, device=sender_class(host, line, lines()), address=host,
+                reason_pl=reason_pl, detail=f"SIPREC: {detail}", source=line)
 
     srs = Srs(settings, lines, lambda f: store_ended(vault, f),
               lambda line: srs.later(quietly, count_out_of_scope, vault, line), problem,
@@ -209,12 +201,32 @@ def make_server(vault: Vault, settings: SrsSettings,
     return srs
 
 
+def sender_class(host: str, line: str | None, lines: list[LineRule]) -> str:
+    """Who a refused SIP message's address says sent it: the SBC of the line whose list holds
+    it, or a sender on no line's list (of ``line``'s session, or of none)."""
+    rule = next((r for r in lines if r.name == line), None)
+    try:
+        ours = rule is not None and any(ip_address(host) in n for n in rule.networks)
+    except ValueError:
+        ours = False
+    if ours:
+        return f"SBC linii {line}"
+    return (f"nadawca SIP spoza listy linii {line}" if line is not None else
+            "nadawca SIP spoza list linii SIPREC")
+
+
 async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                  beat: Callable[[], None]) -> None:
     current = lines
     started_on = vault.config.siprec
-    srs = make_server(vault, settings_of(vault), lambda: current)
+
+    def server_on(siprec: Siprec) -> Srs:
+        return make_server(vault, settings_of(vault, siprec), lambda: current)
+
+    srs = server_on(started_on)
     await srs.start()
+    # a [siprec] the server could not move to (its port held): tried again at the next reload
+    refused: tuple[Siprec, int] | None = None
     read_at = time.monotonic()
     try:
         while not stop.is_set():
@@ -233,11 +245,16 @@ async def _serve(vault: Vault, lines: list[LineRule], stop: threading.Event,
                     log.info("SIPREC: no line is recorded through SIPREC any more; the "
                              "recording server stops")
                     break
-            if vault.config.siprec != started_on and not srs.sessions:
-                # [siprec] reloaded (kustosz.cli.serve_reload): between calls, never in one
+            wanted = vault.config.siprec
+            if wanted != started_on and not srs.sessions \
+                    and refused != (wanted, vault.reloads):
+                # [siprec] reloaded (kustosz.cli.serve_reload): between calls, never in one;
+                # all or nothing (siprec.moving)
                 log.info("SIPREC: [siprec] changed in kustosz.toml; the recording server "
-                         "starts again with it")
-                break
+                         "moves to it")
+                srs, done = await move(vault, srs, started_on, wanted, server_on)
+                started_on, refused = (wanted, None) if done else \
+                    (started_on, (wanted, vault.reloads))
     finally:
         await srs.close("stopped")
 

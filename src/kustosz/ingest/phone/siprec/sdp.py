@@ -1,13 +1,20 @@
-"""The media of a recording session: what the SRC offers (one `m=audio` line per recorded
-stream, each with its `a=label`, RFC 7866 §8.1.1) and Kustosz's answer — each stream received
+"""The media of a recording session: what the SRC offers (one m-line per recorded stream,
+each with its `a=label`, RFC 7866 §7.1.1) and Kustosz's answer — each audio stream received
 only (`a=recvonly`) in the first codec of the offer that Kustosz can decode; a stream that is
 not to be recorded (the call is out of the office's scope) is declined with port 0, which
-keeps the session (and so the SRC's call) up while no byte of it is sent (RFC 3264 §6)."""
+keeps the session (and so the SRC's call) up while no byte of it is sent (RFC 3264 §6).
+
+A video call's session offers its video streams beside the audio (RFC 7866 Figure 5, RFC 8068
+§3.2.1): Kustosz records calls' sound only, so each video stream is declined — its m-line
+answered in its place with port 0, its media type, transport and format list kept (RFC 3264
+§6: a rejected stream keeps at least one format) — and the audio is recorded (issue 64
+item 8: such offers were refused with 400, the audio lost with them)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -44,6 +51,16 @@ G722 = Codec("G722", 8000, "g722", 16000, 0x00)
 OPUS = Codec("OPUS", 48000, "", 48000, 0, packets=True)
 CODECS = {c.name: c for c in (PCMA, PCMU, G722, OPUS)}
 STATIC = {0: PCMU, 8: PCMA, 9: G722}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One m-line of an offer as written, answered in its place (RFC 3264 §6)."""
+
+    media: str  # audio, video, ...
+    transport: str
+    formats: str  # the format list, as offered
+    label: str  # its a=label ("" when it has none)
 
 
 @dataclass(frozen=True)
@@ -158,17 +175,18 @@ def parse_offer(text: str) -> list[Stream]:
     return out
 
 
-def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, int] | None,
-           session: int, version: int) -> str:
+def answer(streams: list[Stream], sections: list[Section], address: str,
+           ports: dict[str, int] | None, session: int, version: int) -> str:
     """The SDP answer: every offered m-line answered in order (RFC 3264 §6), the recorded
     ones receive-only on ``ports`` (by label); with ``ports`` None every stream is declined."""
     by_index = {s.index: s for s in streams}
     lines = ["v=0", f"o=Kustosz {session} {version} IN IP4 {address}", "s=Kustosz",
              f"c=IN IP4 {address}", "t=0 0"]
-    for i in range(sections):
+    for i, section in enumerate(sections):
         s = by_index.get(i)
-        if s is None:  # not audio: declined
-            lines.append("m=audio 0 RTP/AVP 0")
+        if s is None:  # not audio (a video call's video): declined as it was offered
+            lines += [f"m={section.media} 0 {section.transport} {section.formats}",
+                      *([f"a=label:{section.label}"] if section.label else []), "a=inactive"]
             continue
         port = ports.get(s.label, 0) if ports is not None else 0
         lines += [f"m=audio {port} {s.transport} {s.payload}",
@@ -183,8 +201,18 @@ def answer(streams: list[Stream], sections: int, address: str, ports: dict[str, 
     return "\r\n".join(lines) + "\r\n"
 
 
-def sections_of(text: str) -> int:
-    return len(SdpBody(completed(text)).sections)
+def sections_of(text: str) -> list[Section]:
+    """Every m-line of an offer, in order (the offer was read by parse_offer first)."""
+    out: list[Section] = []
+    for section in SdpBody(completed(text)).sections:
+        m = section.m_header
+        labels = [a.partition(":")[2].strip() for a in _attributes(section)
+                  if a.lower().startswith("label:")]
+        formats = " ".join(str(f) for f in getattr(m, "formats", [])) or "0"
+        out.append(Section(str(getattr(m, "stype", "audio")), str(getattr(m, "transport", "")
+                                                                  ) or "RTP/AVP",
+                           formats, labels[0] if labels else ""))
+    return out
 
 
 def completed(text: str) -> str:
@@ -193,6 +221,7 @@ def completed(text: str) -> str:
     (a recording session has no schedule: unbounded), and, where no ``c=`` is written at
     all, an unspecified one (0.0.0.0: the stream's RTP is then taken from the address the
     session came from, never from anyone). Each goes where RFC 4566 §5 orders it."""
+    text = _ascii(text)
     lines = text.splitlines(keepends=True)
     end = "\r\n" if "\r\n" in text else "\n"
     missing = [f"{kind}{end}" for kind, line in (("c=IN IP4 0.0.0.0", "c="), ("t=0 0", "t="))
@@ -202,3 +231,17 @@ def completed(text: str) -> str:
     at = next((i for i, line in enumerate(lines) if line[:2] in ("r=", "z=", "k=", "a=", "m=")),
               len(lines))
     return "".join(lines[:at] + missing + lines[at:])
+
+
+# What sippy's SdpBody is handed of an offer (issue 64 item 1): it cuts lines with
+# str.splitlines and fields with str.split, which also break at characters an SDP's text may
+# hold (RFC 8866 §9: s=, i=, o='s user name and attribute values are bytes, UTF-8 by default:
+# U+2028, U+00A0, a form feed), so "s=x\u2028c=IN IP4 …" made a c= line of its own. Each
+# character outside printable ASCII (a tab, a CRLF or LF line end kept) becomes "?": what
+# Kustosz reads of an offer (addresses, ports, payload types, labels, encodings, keys) is
+# ASCII by the grammar, and the text is not read.
+_NOT_ASCII = re.compile(r"[^\t\r\n\x20-\x7e]|\r(?!\n)")
+
+
+def _ascii(text: str) -> str:
+    return _NOT_ASCII.sub("?", text)

@@ -22,12 +22,14 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
-from kustosz.ingest.phone.scope import Scope, derive_direction, in_scope
+from kustosz.ingest.log_fold import LogFold
+from kustosz.ingest.phone.call_clock import CallClock
+from kustosz.ingest.phone.scope import Scope, judge, untold_pl
 from kustosz.ingest.phone.sip_stack import MsgBody, SipHeader, SipRequest
+from kustosz.ingest.phone.siprec.framing import BadMessage
 from kustosz.ingest.phone.siprec.handover import HandOver, NotStored, told
 from kustosz.ingest.phone.siprec.metadata import (
     BadMetadata,
@@ -37,29 +39,39 @@ from kustosz.ingest.phone.siprec.metadata import (
     sides,
 )
 from kustosz.ingest.phone.siprec.multipart import BadBody, recording_parts
-from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter
-from kustosz.ingest.phone.siprec.sdp import BadOffer, Stream, answer, parse_offer, sections_of
+from kustosz.ingest.phone.siprec.rtp import RtpProtocol, StreamWriter, bind_rtp
+from kustosz.ingest.phone.siprec.sdp import (
+    BadOffer,
+    Section,
+    Stream,
+    answer,
+    parse_offer,
+    sections_of,
+)
 from kustosz.ingest.phone.siprec.session import (
     CallFacts,
     SessionFolder,
     StreamFacts,
 )
 from kustosz.ingest.phone.siprec.sip import (
-    BadMessage,
     Origin,
     Retransmit,
     TcpConnection,
     UdpEndpoint,
+    answer_bad,
+    body_of,
+    content_type_of,
+    encode,
     parse,
     peer_of,
+    warning,
 )
 from kustosz.ingest.phone.siprec.status import Snapshot, publish
-from kustosz.phone_numbers import is_internal, try_normalize
+from kustosz.phone_numbers import is_internal
 from kustosz.states import AlertRow
 
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
-LOG_FOLD_S = 60.0
 MAX_QUEUED = 10_000
 _REASONS = {415: "Unsupported Media Type", 488: "Not Acceptable Here"}
 
@@ -125,13 +137,13 @@ class Recording:
     to_tag: str
     folder: SessionFolder | None  # None: out of scope, nothing written
     facts: CallFacts | None
-    sections: int = 0
+    sections: list[Section] = field(default_factory=list)  # the offer's m-lines
     version: int = 1
     sdp_session: int = field(default_factory=lambda: secrets.randbelow(1 << 31))
     writers: dict[str, StreamWriter] = field(default_factory=dict)
     sockets: dict[str, asyncio.DatagramTransport] = field(default_factory=dict)
     streams: list[Stream] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
+    clock: CallClock = field(default_factory=CallClock.now)  # its length by the steady clock
     last_sip: float = field(default_factory=time.monotonic)
     closed: bool = False
 
@@ -158,7 +170,7 @@ class Srs:
         self.sessions: dict[str, Recording] = {}
         self.counters = Counters()
         self.retransmit = Retransmit()
-        self._told: dict[tuple[str, int], tuple[float, int]] = {}  # refusals' log lines
+        self._told = LogFold(log)  # refusals' log lines
         self._buckets: dict[str, _Bucket] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -244,7 +256,8 @@ class Srs:
         """A message dropped; ``theirs``: for what the sender sent (an alert), not for the
         server being behind."""
         self.counters.malformed += 1
-        log.info("SIPREC: a malformed message from %s dropped (%s)", host, why)
+        self._told.say(logging.INFO, ("malformed", theirs),
+                       "SIPREC: a malformed message from %s dropped (%s)", host, why)
         if theirs:
             line = self._line_of(host)
             self.refused(host, line.name if line else None, "nieczytelna wiadomość SIP", why)
@@ -264,6 +277,7 @@ class Srs:
                 msg = parse(data)
             except BadMessage as exc:
                 self._bad(origin.host, str(exc))
+                answer_bad(exc, origin)
                 continue
             if not isinstance(msg, SipRequest):
                 continue  # Kustosz sends no requests: a response is no one's
@@ -301,7 +315,7 @@ class Srs:
             resp.appendHeader(SipHeader(name=name, bodys=value))
         if sdp is not None:
             resp.setBody(MsgBody(sdp))
-        payload = str(resp).encode()
+        payload = encode(resp)
         origin.send(payload)
         branch = req.getHFBody("via").getBranch() or ""
         self.retransmit.answered(branch, req.getMethod(), payload, peer_of(origin))
@@ -374,21 +388,14 @@ class Srs:
     def _refuse(self, req: SipRequest, origin: Origin, code: int, reason: str,
                 why: str) -> None:
         self.counters.refused += 1
-        # One line a minute per address and answer (issue 48 item 10: 500 foreign INVITEs
-        # wrote 500 WARNING lines); the count of those not written goes with the next one.
-        now, key = time.monotonic(), (origin.host, code)
-        last, held = self._told.get(key, (-LOG_FOLD_S, 0))
-        if now - last < LOG_FOLD_S:
-            self._told[key] = (last, held + 1)
-        else:
-            if len(self._told) > 10_000:
-                self._told.clear()
-            self._told[key] = (now, 0)
-            log.warning("SIPREC: a recording session from %s refused (%d): %s%s", origin.host,
-                        code, why, f" (and {held} more refused since the last line)"
-                        if held else "")
+        # One line a minute per answer and line, every stranger's one (issue 48 item 10, issue
+        # 64 N5: 500 foreign INVITEs wrote 500 lines); the next says how many were held.
+        line = self._line_of(origin.host)
+        self._told.say(logging.WARNING, (line.name if line else "", code),
+                       "SIPREC: a recording session from %s refused (%d): %s", origin.host,
+                       code, why)
         self._reply(req, origin, code, reason, to_tag=secrets.token_hex(6),
-                    extra=(("warning", f'399 kustosz "{why[:200]}"'),))
+                    extra=(warning(why),))
 
     async def _new_session(self, req: SipRequest, origin: Origin, key: str) -> None:
         line = self._line_of(origin.host)
@@ -407,10 +414,10 @@ class Srs:
             self._refuse(req, origin, 503, "Service Unavailable", "too many sessions at once")
             return
         try:
-            sdp_text, meta_text = _parts(req)
-            streams = parse_offer(sdp_text)
+            sdp_text, meta_text = recording_parts(content_type_of(req), body_of(req))
+            streams, sections = parse_offer(sdp_text), sections_of(sdp_text)
             meta = parse_metadata(meta_text)
-            check_labels(meta, streams)
+            check_labels(meta, sections)
         except (BadOffer, BadBody, BadMetadata) as exc:
             status = getattr(exc, "status", 400)
             self._refuse(req, origin, status, _REASONS.get(status, "Bad Request"), str(exc))
@@ -418,16 +425,12 @@ class Srs:
                          f"{origin.host}: {status} {exc}")
             return
         caller, callee = sides(meta)
-        direction = derive_direction(
-            try_normalize(caller.number, internal_max_digits=line.extension_max_digits) or "",
-            try_normalize(callee.number, internal_max_digits=line.extension_max_digits) or "",
-            line.internal, extension_max_digits=line.extension_max_digits) \
-            if caller.number or callee.number else "unknown"
-        to_tag = secrets.token_hex(8)
-        sections = sections_of(sdp_text)
-        if not in_scope(direction, caller.number, callee.number, line.scope, line.internal,
-                        extension_max_digits=line.extension_max_digits):
-            # R1.4: nothing written; the SRC's call goes on, no media is sent to Kustosz
+        verdict = judge("unknown", caller.number, callee.number, line.scope, line.internal,
+                        extension_max_digits=line.extension_max_digits)
+        direction, to_tag = verdict.direction, secrets.token_hex(8)
+        if not verdict.keep:  # R1.4: nothing written; the SRC's call goes on, no media is sent
+            if verdict.untold:  # not silently (scope.py)
+                self.refused(origin.host, line.name, untold_pl(line.scope), "direction unknown")
             rec = Recording(key, line.name, origin, to_tag, None, None, sections)
             self.sessions[key] = rec
             self.counters.out_of_scope += 1
@@ -437,10 +440,11 @@ class Srs:
                 streams, sections, self.media_address(req), None, rec.sdp_session, 1))
             self.retransmit.until_ack(key, payload, origin, lambda: None)
             return
-        facts = CallFacts(line.name, key, meta.session_ids,
-                          datetime.now(UTC).isoformat(), caller.number, callee.number,
-                          caller.name, callee.name, direction, origin.host)
-        rec = Recording(key, line.name, origin, to_tag, None, facts, sections)
+        clock = CallClock.now()
+        facts = CallFacts(line.name, key, meta.session_ids, clock.start.isoformat(),
+                          caller.number, callee.number, caller.name, callee.name, direction,
+                          origin.host)
+        rec = Recording(key, line.name, origin, to_tag, None, facts, sections, clock=clock)
         try:
             ports = await self._open_streams(rec, streams, meta)
         except OSError as exc:
@@ -470,26 +474,27 @@ class Srs:
         sdp = None
         if has_body:
             try:
-                sdp_text, meta_text = _parts(req, metadata_required=False)
-                streams = parse_offer(sdp_text)
+                sdp_text, meta_text = recording_parts(content_type_of(req), body_of(req),
+                                                      metadata_required=False)
+                streams, sections = parse_offer(sdp_text), sections_of(sdp_text)
                 meta = parse_metadata(meta_text) if meta_text else None
                 if meta is not None:
-                    check_labels(meta, streams)
+                    check_labels(meta, sections)
             except (BadOffer, BadBody, BadMetadata) as exc:
                 status = getattr(exc, "status", 400)
                 log.warning("SIPREC: a change of session %s from %s refused (%d): %s",
                             rec.key, origin.host, status, exc)
                 self._reply(req, origin, status, _REASONS.get(status, "Bad Request"),
-                            extra=(("warning", f'399 kustosz "{str(exc)[:200]}"'),))
+                            extra=(warning(str(exc)),))
                 return
-            rec.sections = sections_of(sdp_text)
+            rec.sections = sections
             rec.version += 1
             if rec.folder is not None:
                 try:
                     ports = await self._open_streams(rec, streams, meta)
                 except OSError as exc:
                     self._reply(req, origin, 503, "Service Unavailable",
-                                extra=(("warning", f'399 kustosz "no RTP port: {exc}"'),))
+                                extra=(warning(f"no RTP port: {exc}"),))
                     return
                 assert rec.facts is not None
                 rec.folder.save(rec.facts)
@@ -535,8 +540,8 @@ class Srs:
                     side = 0 if sender.id == caller.id else 1
                 else:
                     side = 0 if stream.index == first_index else 1
-                writer = StreamWriter(stream, rec.folder.stream_path(stream.label), rec.started,
-                                      port=base + 2 * i)
+                writer = StreamWriter(stream, rec.folder.stream_path(stream.label),
+                                      rec.clock.steady_start, port=base + 2 * i)
                 writer.open()
                 rec.writers[stream.label] = writer
                 rec.streams.append(stream)
@@ -556,7 +561,7 @@ class Srs:
             socks: list[socket.socket] = []
             try:
                 for i in range(count):
-                    socks.append(_bind(self.settings.host, base + 2 * i))
+                    socks.append(bind_rtp(self.settings.host, base + 2 * i))
                 return base, socks
             except OSError:  # another program holds one of them: that block is left out
                 for sock in socks:
@@ -582,8 +587,8 @@ class Srs:
         self._close_sockets(rec)
         if rec.folder is None or rec.facts is None:
             return
-        rec.facts.end = datetime.now(UTC).isoformat()
-        rec.facts.ended = why
+        rec.facts.end = rec.clock.at(time.monotonic()).isoformat()
+        rec.facts.ended, rec.facts.clock_step = why, rec.clock.step()
         rec.facts.lost = sum(w.lost() for w in rec.writers.values())
         rec.facts.unexpected = sum(w.counts.unexpected for w in rec.writers.values())
         rec.folder.save(rec.facts)
@@ -618,24 +623,3 @@ class Srs:
                                 self.settings.silence_s)
                     self._end(rec, "silence")
                     publish(self.snapshot())
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
-def _parts(req: SipRequest, metadata_required: bool = True) -> tuple[str, str]:
-    """The SDP and the recording metadata of a request's body (multipart.py reads it, not
-    sippy's MultipartMixBody, which fails on what real SBCs send)."""
-    body = req.getBody()
-    if body is None:
-        raise BadBody("the request has no body (an SDP offer and recording metadata)")
-    return recording_parts(str(body.mtype), str(body.content), metadata_required)

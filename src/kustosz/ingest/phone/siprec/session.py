@@ -58,6 +58,9 @@ class CallFacts:
     unexpected: int = 0
     received: int = 0  # RTP packets written, all streams
     intake: str = "siprec"  # how it was recorded: siprec, capture (phones.settings.INTAKES)
+    clock_step: float = 0.0  # s the wall clock stepped during the call (call_clock.py)
+    # stretches of the call nobody heard: the capture process away (capture/away.py)
+    unheard: list[dict[str, object]] = field(default_factory=list)
 
     def as_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()
@@ -126,6 +129,30 @@ def packets_in(folder: SessionFolder) -> int:
             at += PACKET.size + PACKET.unpack_from(data, at)[1]
             total += at <= len(data)
     return total
+
+
+def heard_for(folder: SessionFolder) -> float | None:
+    """Seconds from the session's start to the end of the last sound its streams' files
+    hold, or None when they hold none. A file is the stream's time line (rtp.StreamWriter
+    places each packet at its steady time since the start), so this is the length of a call
+    a crash cut, whatever the wall clock did meanwhile (issue 64 item 7)."""
+    ends: list[float] = []
+    for s in folder.facts().streams:
+        path = folder.stream_path(s.label)
+        if not path.is_file() or not path.stat().st_size:
+            continue
+        codec = CODECS[s.codec]
+        if not codec.packets:
+            ends.append(path.stat().st_size / codec.clock)
+            continue
+        data, at, last = path.read_bytes(), 0, None
+        while at + PACKET.size <= len(data):
+            tick, length = PACKET.unpack_from(data, at)
+            at += PACKET.size + length
+            last = tick if last is None else max(last, tick)
+        if last is not None:
+            ends.append(last / codec.clock + 0.02)  # RFC 3551's default packet time
+    return max(ends, default=None)
 
 
 def _decode_packets(path: Path, rate: int) -> np.ndarray:

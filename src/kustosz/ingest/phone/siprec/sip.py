@@ -8,18 +8,29 @@ server runs in serve's event loop and takes TCP as well."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import SupportsIndex, cast
 
-from kustosz.ingest.phone.sip_stack import SipRequest, SipResponse
+from kustosz.ingest.phone.sip_stack import SipHeader, SipRequest, SipResponse
+from kustosz.ingest.phone.siprec.framing import (
+    MAX_MESSAGE,
+    BadMessage,
+    content_length,
+    frame,
+    head_end,
+    head_lines,
+    is_length,
+)
 
 log = logging.getLogger(__name__)
 
 T1, T2, T_END = 0.5, 4.0, 32.0  # RFC 3261's timers (s)
-MAX_MESSAGE = 64 * 1024
 MAX_TCP_BUFFER = 256 * 1024
 
 Send = Callable[[bytes], None]
@@ -42,24 +53,102 @@ def peer_of(origin: Origin) -> tuple[str, str]:
     return (origin.host, "udp" if origin.transport == "udp" else origin.transport)
 
 
-class BadMessage(ValueError):
-    pass
+class _Head(str):
+    """The text sippy's SipMsg reads a message from. sippy cuts its header into lines with
+    ``str.splitlines``, which also cuts at characters a header may hold (U+2028, U+2029 and
+    U+0085 in a quoted display name are RFC 3261's UTF8-NONASCII); here its lines are cut
+    only where the framing cut them."""
+
+    def __getitem__(self, key: SupportsIndex | slice) -> _Head:
+        return _Head(str.__getitem__(self, key))
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        lines = str.split(self, "\r\n")
+        if not keepends:
+            return lines
+        return [line + "\r\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+class BadRequest(BadMessage):
+    """A request that is no SIP message and can still be answered: 400, its body cut short
+    or its header not SIP's text (RFC 3261 §18.3); ``request``: what sippy read of it."""
+
+    def __init__(self, why: str, request: SipRequest) -> None:
+        super().__init__(why)
+        self.request = request
 
 
 def parse(data: bytes) -> SipRequest | SipResponse:
-    """One SIP message; BadMessage when it is not one (its text says why)."""
-    if len(data) > MAX_MESSAGE:
-        raise BadMessage("message too large")
+    """One SIP message, framed by its bytes (framing.frame) and read by sippy; BadMessage
+    when it is not one, its text saying why (BadRequest: one to answer)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadMessage("not UTF-8") from None
+        framed = frame(data)
+    except BadMessage as exc:
+        request = None
+        if exc.lines and not exc.lines[0].startswith("SIP/2.0 "):
+            with contextlib.suppress(BadMessage):
+                request = _read(exc.lines, b"")
+        if isinstance(request, SipRequest):
+            raise BadRequest(str(exc), request) from None
+        raise
+    return _read(framed.lines, framed.body)
+
+
+def _read(lines: tuple[str, ...], body: bytes) -> SipRequest | SipResponse:
+    # The body goes to sippy decoded with surrogateescape: every byte kept, as many
+    # characters as sippy will count, with a Content-Length of that count (body_of takes
+    # the bytes back). What a body holds is read later, a part at a time, by its charset.
+    text = body.decode("utf-8", "surrogateescape")
+    head = [line for line in lines if not is_length(line.partition(":")[0])]
+    buf = _Head("\r\n".join([*head, f"Content-Length: {len(text)}"]) + "\r\n\r\n" + text)
     try:
-        if text.startswith("SIP/2.0 "):
-            return SipResponse(buf=text)
-        return SipRequest(buf=text)
+        if lines[0].startswith("SIP/2.0 "):
+            return SipResponse(buf=buf)
+        return SipRequest(buf=buf)
     except Exception as exc:  # sippy raises many kinds for a malformed message
         raise BadMessage(f"{type(exc).__name__}: {exc}") from None
+
+
+def body_of(msg: SipRequest | SipResponse) -> bytes | None:
+    """A parsed message's body, the bytes that came (None: it has none)."""
+    body = msg.getBody()
+    return None if body is None else str(body.content).encode("utf-8", "surrogateescape")
+
+
+def content_type_of(msg: SipRequest | SipResponse) -> str:
+    body = msg.getBody()
+    return "" if body is None else str(body.mtype)
+
+
+def encode(msg: SipRequest | SipResponse) -> bytes:
+    """A message Kustosz sends, as bytes: sippy writes a Content-Length that counts the
+    body's characters, here it counts its bytes."""
+    head, _, text = str(msg).partition("\r\n\r\n")
+    body = text.encode("utf-8")
+    lines = [line for line in head.split("\r\n") if not is_length(line.partition(":")[0])]
+    return ("\r\n".join([*lines, f"Content-Length: {len(body)}"]) + "\r\n\r\n").encode() + body
+
+
+def answer_bad(exc: BadMessage, origin: Origin) -> None:
+    """A request that is no SIP answered 400 with why (RFC 3261 §18.3: the SBC learns it at
+    once, rather than resending for 32 s); an ACK, a response and a message that could not
+    be read at all are not answered. Said once, not kept for the request's retransmissions,
+    which meet the same fault again."""
+    if not isinstance(exc, BadRequest) or exc.request.getMethod() == "ACK":
+        return
+    resp = exc.request.genResponse(400, "Bad Request")
+    if resp.getHFBody("to").getTag() is None:
+        resp.getHFBody("to").setTag(secrets.token_hex(6))  # §8.2.6.2
+    name, value = warning(str(exc))
+    resp.appendHeader(SipHeader(name=name, bodys=value))
+    origin.send(encode(resp))
+
+
+def warning(why: str) -> tuple[str, str]:
+    """A Warning header (RFC 3261 §20.43) saying why, for the SBC's log: one line, its
+    quotes and backslashes escaped (the reason may quote what the SBC sent)."""
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", why)[:200]
+    return "warning", '399 kustosz "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class UdpEndpoint(asyncio.DatagramProtocol):
@@ -108,16 +197,20 @@ class TcpConnection(asyncio.Protocol):
         self.buffer += data
         while True:
             self.buffer = self.buffer.lstrip(b"\r\n")
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
+            ends = head_end(self.buffer)
+            if ends is None:
                 if len(self.buffer) > MAX_MESSAGE:
                     self._drop("a header without its end")
                 return
-            length = _content_length(self.buffer[:head_end])
+            try:  # RFC 3261 §20.14: required over TCP, in bytes
+                length = content_length(head_lines(self.buffer[:ends[0]]))
+            except BadMessage as exc:
+                self._drop(str(exc))
+                return
             if length is None or length > MAX_MESSAGE:
                 self._drop("no usable Content-Length")
                 return
-            end = head_end + 4 + length
+            end = ends[1] + length
             if len(self.buffer) < end:
                 if len(self.buffer) > MAX_TCP_BUFFER:
                     self._drop("too much data")
@@ -129,17 +222,6 @@ class TcpConnection(asyncio.Protocol):
         assert self.transport is not None and self.origin is not None
         self.bad(self.origin.host, why)
         self.transport.close()
-
-
-def _content_length(head: bytes) -> int | None:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() in (b"content-length", b"l"):
-            try:
-                return int(value.strip())
-            except ValueError:
-                return None
-    return None  # RFC 3261 §20.14: required over TCP
 
 
 class Retransmit:

@@ -7,9 +7,8 @@ folder's name."""
 from __future__ import annotations
 
 import logging
-import re
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,10 +24,11 @@ from kustosz.ingest.phone.siprec.session import (
     RECORDING,
     SessionFolder,
     finish,
+    heard_for,
     leftovers,
     packets_in,
 )
-from kustosz.phone_numbers import try_normalize
+from kustosz.phone_numbers import keep
 from kustosz.phones.settings import PhoneSettings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
@@ -43,7 +43,12 @@ def _already(vault: Vault, source_id: int, uniqueid: str) -> bool:
 
 
 def _end_of(folder: SessionFolder) -> datetime:
-    """A session's end where it was not written (a crash): its last byte received."""
+    """A session's end where it was not written (a crash): its start plus the sound its
+    streams' files hold (their own steady time line: a wall clock stepped meanwhile does not
+    move it, issue 64 item 7); without any sound, its last byte's time."""
+    heard = heard_for(folder)
+    if heard is not None:
+        return folder.facts().start_at + timedelta(seconds=heard)
     times = [p.stat().st_mtime for p in folder.path.glob("stream-*.raw")]
     times.append((folder.path / "session.json").stat().st_mtime)
     return datetime.fromtimestamp(max(times), UTC)
@@ -79,12 +84,17 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
             "direction": facts.direction, "ended": facts.ended, "lost": facts.lost,
             "unexpected": facts.unexpected, "received": facts.received, "no_sound": silent,
             "channels": {"left": "caller", "right": "callee"},
+            # the wall clock stepped during the call: its end is its start plus its length
+            **({"wall_clock_step_s": facts.clock_step} if facts.clock_step else {}),
             "streams": [{"label": st.label, "codec": st.codec, "side": st.side,
                          "participant": st.participant} for st in facts.streams]}
+    if facts.unheard:  # what the port carried while nobody read it (capture/away.py)
+        meta["unheard"] = facts.unheard
 
     def on_stored(s: Session, done: list[Stored]) -> None:
         write_calls(s, source, [NewCall(
-            d, start, _number(facts.caller, maxd), _number(facts.callee, maxd), facts.direction,
+            d, start, keep(facts.caller, internal_max_digits=maxd),
+            keep(facts.callee, internal_max_digits=maxd), facts.direction,
             uniqueid, "", False) for d in done], now, actor)
 
     actor = facts.intake  # "siprec" or "capture": the part of serve that recorded it
@@ -123,13 +133,3 @@ def _tell_cut(vault: Vault, line: str, end: str) -> None:
                 f"rozmowa z {at:%d.%m.%Y} przerwana o {at:%H:%M:%S} nieoczekiwanym "
                 "zatrzymaniem usługi Kustosz; zapisano to, co dotarło do tej chwili")
 
-
-def _number(raw: str, maxd: int) -> str:
-    """The number in canonical form, or, where it cannot be read so (a foreign national
-    number written without its country: "2249888500" from a Ribbon SBC), its digits as the
-    SBC wrote them — a call stored without its number could be found by no one."""
-    canonical = try_normalize(raw, internal_max_digits=maxd)
-    if canonical:
-        return canonical
-    digits = re.sub(r"[\s().\-/]", "", raw.strip())
-    return digits if re.fullmatch(r"\+?\d{3,20}", digits) else ""

@@ -1,0 +1,76 @@
+"""The live relay's samples joined back into whole pictures (issue 65 item 2): ffmpeg hands
+on a camera's picture in two or more samples when parameter sets come between its slices
+(h264_pictures.py says why); a sample whose first slice continues the picture before it is
+appended to that one's sample, with its duration, so that every viewer and the HLS fallback
+receive each picture whole, as one sample, at the time of its first part.
+
+A sample is held until the next one shows that it is complete: one frame's interval (67 ms
+at 15 frames a second) more on the way to the viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kustosz.ingest.camera.fmp4 import Sample, Track
+from kustosz.ingest.camera.h264_pictures import VCL, Pictures
+
+
+class WholePictures:
+    """Samples in, in decoding order; whole pictures out, each sample once."""
+
+    def __init__(self, track: Track) -> None:
+        self._length = track.nal_length
+        self._pictures = Pictures()
+        for nal in track.parameter_sets:
+            self._learn(nal)
+        self._held: Sample | None = None
+
+    def _learn(self, nal: bytes) -> bool:
+        try:
+            return self._pictures.learn(nal)
+        except ValueError:  # a parameter set not read: its slices begin pictures (as cut)
+            return False
+
+    def _read(self, sample: Sample) -> tuple[bool, bytes]:
+        """Whether the sample's first slice continues the picture of the sample before, and
+        the sample's bytes without the parameter sets that only repeat those in force: left
+        between a picture's slices, they would cut it again for every reader after this one
+        (ffmpeg's HLS muxer, a player's demuxer)."""
+        first: bool | None = None
+        kept, i, n = [], 0, self._length
+        data = sample.data
+        while i + n <= len(data):
+            size = int.from_bytes(data[i:i + n], "big")
+            unit = data[i:i + n + size]
+            nal = unit[n:]
+            i += n + size
+            if not nal:
+                continue
+            if nal[0] & 0x1F in VCL:
+                begins = self._pictures.begins(nal)
+                first = begins if first is None else first
+            elif self._learn(nal):
+                continue
+            kept.append(unit)
+        return first is False, b"".join(kept)
+
+    def push(self, sample: Sample) -> Iterator[Sample]:
+        """The pictures this sample completes: the one held, unless it continues it."""
+        if not self._length:  # not H.264: passed on as ffmpeg cut it
+            yield sample
+            return
+        held = self._held
+        continues, data = self._read(sample)
+        if held is not None and continues:
+            held.data += data
+            held.duration += sample.duration
+            return
+        self._held = sample
+        if held is not None:
+            yield held
+
+    def flush(self) -> Iterator[Sample]:
+        """The picture held at the stream's end."""
+        if self._held is not None:
+            yield self._held
+            self._held = None

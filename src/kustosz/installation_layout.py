@@ -1,0 +1,143 @@
+"""The installation's folder: installation.toml and offices/<slug>/.
+
+    INSTALL/                    (--data / KUSTOSZ_DATA)
+      installation.toml         [installation] name, database_url; optional [storage]
+      offices/<slug>/           one office's vault folder, exactly as a single office's
+
+installation.toml is checked by a schema as strict as kustosz.toml's (kustosz.config_schema):
+an unknown key is refused with its path, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from kustosz.config_schema import ConfigProblems, _problem, parse
+from kustosz.config_schema.base import Table, problem
+from kustosz.config_schema.storage import Storage
+from kustosz.errors import InputError
+
+INSTALLATION_NAME = "installation.toml"
+OFFICES = "offices"
+NAME_MAX = 200
+
+
+class InstallationTable(Table):
+    """[installation]: what the offices share."""
+
+    name: str = Field(description="The installation's name, free text (e.g. \"Gmina "
+                                  "Przykładowa\"); each office's own name is its preset's.")
+    database_url: str = Field(
+        "", description="Empty: each office's SQLite file in its folder; or the URL of a "
+                        "PostgreSQL role that may CREATE ROLE and CREATE SCHEMA (used only "
+                        "by `kustosz offices add` and `offices adopt`).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip() or len(value) > NAME_MAX or any(c in value for c in "\r\n"):
+            raise problem(f"must be a name of 1 to {NAME_MAX} characters on one line",
+                          f"musi być nazwą od 1 do {NAME_MAX} znaków w jednym wierszu")
+        return value
+
+
+class InstallationToml(Table):
+    """The installation's installation.toml."""
+
+    installation: InstallationTable
+    storage: Storage | None = Field(
+        None, description='The shared object store ([storage] kind = "s3" with its keys); each '
+                          'office stores under the prefix "<slug>/".')
+
+
+def is_installation(root: Path) -> bool:
+    return (root / INSTALLATION_NAME).is_file()
+
+
+def offices_folder(root: Path) -> Path:
+    return root / OFFICES
+
+
+def read(root: Path) -> InstallationToml:
+    """installation.toml checked; a ConfigProblems naming every problem."""
+    path = root / INSTALLATION_NAME
+    data = parse(path)
+    try:
+        return InstallationToml.model_validate(data, context={"root": root})
+    except ValidationError as exc:
+        raise ConfigProblems(path, [_problem(e) for e in exc.errors(include_url=False)]) \
+            from None
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a TOML basic string (the same escapes), Polish letters and emoji kept.
+    return json.dumps(text, ensure_ascii=False)
+
+
+HEADER = """\
+# Kustosz — an installation: several offices (controllers) on one service.
+# Each office is a vault of its own in offices/<slug>/ (kustosz offices add / list); every
+# command names one with --office NAME (or KUSTOSZ_OFFICE).
+"""
+
+
+def render(name: str, database_url: str) -> str:
+    return (f"{HEADER}\n[installation]\nname = {_toml_string(name)}\n"
+            "# Empty: each office's SQLite file in its own folder. PostgreSQL: a role that may\n"
+            "# CREATE ROLE and CREATE SCHEMA; each office gets a schema and a role of its own.\n"
+            f"database_url = {_toml_string(database_url)}\n")
+
+
+def write_new(root: Path, name: str, database_url: str) -> Path:
+    """installation.toml in ``root`` (made 0700 if absent); refused when it exists."""
+    text = render(name, database_url)
+    try:
+        InstallationToml.model_validate({"installation": {"name": name,
+                                                          "database_url": database_url}})
+    except ValidationError:
+        raise InputError(f"the installation's name must be 1 to {NAME_MAX} characters on one "
+                         "line",
+                         pl=f"Nazwa instalacji musi mieć od 1 do {NAME_MAX} znaków w jednym "
+                            "wierszu.") from None
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(root, 0o700)  # as a vault's folder: the service account's alone
+    path = root / INSTALLATION_NAME
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    offices_folder(root).mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return _toml_string(str(value))
+
+
+def storage_lines(storage: Storage | None, slug: str) -> str:
+    """The office's [storage] keys when the installation shares an object store: the shared
+    settings and its own prefix "<slug>/"; nothing for local storage (media/ in the office's
+    folder)."""
+    if storage is None or storage.kind != "s3":
+        return ""
+    shared = {**storage.model_dump(exclude_unset=True), "prefix": f"{slug}/"}
+    return "".join(f"{key} = {_toml_value(value)}\n" for key, value in shared.items())
+
+
+def office_of(folder: Path) -> dict[str, str] | None:
+    """Which installation's office a vault folder is — {"installation": its name, "slug": the
+    office's} — or None for a single office's vault. A backup records it in its manifest so
+    that it can never be restored over another office (kustosz.installation.restore)."""
+    folder = folder.absolute()
+    root = folder.parent.parent
+    if folder.parent.name != OFFICES or not is_installation(root):
+        return None
+    return {"installation": read(root).installation.name, "slug": folder.name}
