@@ -32,6 +32,7 @@ from kustosz.config_schema.storage import (  # noqa: F401 (imported from here by
 )
 from kustosz.config_schema.web import METRICS_FROM_DEFAULT
 from kustosz.errors import ConfigError
+from kustosz.installation_layout import check_office_store
 from kustosz.sizes import parse_size
 
 CONFIG_NAME = schema.CONFIG_NAME
@@ -212,7 +213,10 @@ def read_config(root: Path) -> VaultConfig:
                           "create one with: kustosz --data DIR init --preset NAME",
                           pl=f"{root} nie jest katalogiem danych Kustosza (brak {CONFIG_NAME}); "
                              "utwórz go poleceniem: kustosz --data KATALOG init --preset NAZWA")
-    return config_of(schema.read_file(path), path, root)
+    config = config_of(schema.read_file(path), path, root)
+    if config.s3 is not None:
+        check_office_store(root, config.s3.endpoint, config.s3.bucket, config.s3.prefix)
+    return config
 
 
 def config_of(raw: bytes, path: Path, root: Path) -> VaultConfig:

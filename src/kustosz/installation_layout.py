@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 from kustosz.config_schema import ConfigProblems, _problem, parse
 from kustosz.config_schema.base import Table, problem
 from kustosz.config_schema.storage import Storage
-from kustosz.errors import InputError
+from kustosz.errors import ConfigError, InputError
 
 INSTALLATION_NAME = "installation.toml"
 OFFICES = "offices"
@@ -132,12 +132,43 @@ def storage_lines(storage: Storage | None, slug: str) -> str:
     return "".join(f"{key} = {_toml_value(value)}\n" for key, value in shared.items())
 
 
+def installation_holding(folder: Path) -> Path | None:
+    """The installation ``folder`` is an office folder of (offices/<slug>/ beside an
+    installation.toml), whether or not that office exists yet; None elsewhere."""
+    folder = folder.absolute()
+    root = folder.parent.parent
+    return root if folder.parent.name == OFFICES and is_installation(root) else None
+
+
 def office_of(folder: Path) -> dict[str, str] | None:
     """Which installation's office a vault folder is — {"installation": its name, "slug": the
     office's} — or None for a single office's vault. A backup records it in its manifest so
     that it can never be restored over another office (kustosz.installation.restore)."""
-    folder = folder.absolute()
-    root = folder.parent.parent
-    if folder.parent.name != OFFICES or not is_installation(root):
+    root = installation_holding(folder)
+    if root is None:
         return None
-    return {"installation": read(root).installation.name, "slug": folder.name}
+    return {"installation": read(root).installation.name, "slug": folder.absolute().name}
+
+
+def check_office_store(folder: Path, endpoint: str, bucket: str, prefix: str) -> None:
+    """An office of an installation whose object store is shared keeps its media under its
+    own "<slug>/" in that bucket, and nowhere else there: a prefix edited to another office's
+    (or to none, the whole bucket) would let it read, list and sweep another controller's
+    recordings. Refused when its folder is opened; a bucket of its own is its own affair."""
+    root = installation_holding(folder)
+    if root is None:
+        return
+    shared = read(root).storage
+    if shared is None or shared.kind != "s3" or (shared.endpoint, shared.bucket) != (
+            endpoint, bucket):
+        return
+    own = f"{folder.absolute().name}/"
+    if prefix != own:
+        raise ConfigError(
+            f"{folder}: this office stores into the installation's shared bucket {bucket} "
+            f"under prefix {prefix!r}; an office's prefix there is its own, {own!r} (set "
+            "[storage] prefix back; nothing was opened)",
+            pl=f"{folder}: ten urząd zapisuje do wspólnego kubełka instalacji {bucket} z "
+               f"prefiksem „{prefix}”, a prefiks urzędu jest w nim tylko jego własny: „{own}” "
+               "(przywróć [storage] prefix; niczego nie otwarto).")
+

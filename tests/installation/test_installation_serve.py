@@ -74,8 +74,9 @@ def test_serve_of_an_installation_serves_every_office_and_one_refused_alone(
         assert code == 0, said
         assert f"urząd {school}: NIE URUCHOMIONY" in said and "klucz_nieznany" in said
         # what this process does not run for an office is said, office by office
-        assert f"kustosz --office {town} serve --port 0" in said
-        assert f"kustosz --office {mops} serve --port 0" in said
+        # whole, to be copied into a unit file: the installation's folder named
+        assert f"kustosz --data {inst.root} --office {town} serve --port 0" in said
+        assert f"kustosz --data {inst.root} --office {mops} serve --port 0" in said
         # each new office's first administrator, once, on the console (as a vault's serve)
         assert said.count("Pierwszy administrator urzędu") == 2
         assert f"Pierwszy administrator urzędu {town}: admin / hasło jednorazowe:" in said
@@ -90,3 +91,4 @@ def test_serve_of_an_installation_without_a_web_port_is_refused(
         result = inst("serve", "--port", "0", ok=False)
         assert result.exit_code != 0
         assert "--port 0 wyłącza WWW" in result.output
+        assert f"kustosz --data {inst.root} --office SLUG serve --port 0" in result.output

@@ -231,3 +231,18 @@ def test_no_page_of_an_office_links_outside_its_prefix(tmp_path: Path,
                 assert login(c, web.a, name).status_code == 303
                 wrong |= _crawl(web, c)
         assert wrong == {}
+
+
+def test_the_root_lists_the_offices_by_name_in_polish_order() -> None:
+    """By the names a person reads, in the Polish alphabet — not by short name."""
+    from starlette.testclient import TestClient
+
+    from kustosz.web.installation_app import Office, create_installation_app
+
+    offices = [Office("aa", None, "Żarów — urząd"), Office("bb", None, "Ćmielów — urząd"),
+               Office("cc", None, "Cedynia — urząd"), Office("dd", None, "Łódź — MOPS 🏠")]
+    with TestClient(create_installation_app(GMINA, offices)) as c:
+        page = c.get("/").text
+    at = [page.index(name) for name in ("Cedynia", "Ćmielów", "Łódź", "Żarów")]
+    assert at == sorted(at), page
+

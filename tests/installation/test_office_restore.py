@@ -85,4 +85,8 @@ def test_a_backup_over_another_office_is_refused(inst: Install, tmp_path: Path) 
     other = inst.slug("sp")
     _refused_unchanged(inst, ["offices", "restore", other, *src],
                        [f"To kopia urzędu „{mops}” instalacji „Gmina Żółkiewka 🏛”"])
+    # a plain vault restore into the installation, or into an office folder of it
+    for into in (inst.root, inst.root / "offices" / inst.slug("sp2")):
+        _refused_unchanged(inst, ["restore", *src, "--into", str(into)],
+                           ["offices restore", str(inst.root)])
     assert "audit log intact" in inst("audit", "verify", office=urzad).output

@@ -154,11 +154,15 @@ def _hold(old: OldVault) -> Any:
     return handle
 
 
-def _s3_vault(old: OldVault) -> None:
+def _s3_vault(old: OldVault, shared_prefix: str = "") -> None:
+    """The vault's media in a bucket of its own without a prefix; or, ``shared_prefix``
+    given, in the installation's shared bucket under that prefix."""
     toml = old.root / "kustosz.toml"
+    store = (f'endpoint = "https://s3.gmina.example.pl"\nbucket = "gmina"\nprefix = '
+             f'"{shared_prefix}"\n' if shared_prefix else
+             'endpoint = "https://s3.um.example.pl"\nbucket = "kustosz-media"\n')
     toml.write_text(toml.read_text("utf-8").replace(
-        "\n[storage]\n", '\n[storage]\nkind = "s3"\nendpoint = "https://s3.um.example.pl"\n'
-        'bucket = "kustosz-media"\nregion = "pl-1"\n', 1), "utf-8")
+        "\n[storage]\n", f'\n[storage]\nkind = "s3"\n{store}region = "pl-1"\n', 1), "utf-8")
     inst_toml = old.root.parent / "gmina" / "installation.toml"
     inst_toml.write_text(inst_toml.read_text("utf-8") + '\n[storage]\nkind = "s3"\nendpoint = '
                          '"https://s3.gmina.example.pl"\nbucket = "gmina"\nregion = "pl-1"\n',
@@ -176,6 +180,8 @@ REFUSALS: dict[str, tuple[str, ...]] = {
                        "wpis nr 2: jego treść została zmieniona", "does not verify"),
     "another file system": ("innym systemie plików", "rsync", "another file system"),
     "S3 without a prefix": ("bez prefiksu", "Object Lock", "without a prefix"),
+    "S3 under another prefix": ("we wspólnym kubełku instalacji pod prefiksem „urzad/”",
+                                "shared bucket under the prefix 'urzad/'"),
 }
 
 
@@ -206,6 +212,8 @@ def test_a_refused_adoption_changes_nothing(case: str, inst: Install, old: OldVa
         _tamper(old)
     elif case == "another file system":
         monkeypatch.setattr(adopt_checks, "same_filesystem", lambda *_: False)
+    elif case == "S3 under another prefix":
+        _s3_vault(old, "urzad/")
     else:
         _s3_vault(old)
     before = whole_state(inst, vault, schema=old.schema)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from tests.custody.custody_helpers import segment_bytes
 from tests.installation.install_helpers import PLESZEW_NAME, Install
 
@@ -17,7 +18,7 @@ from kustosz.cli import app, commands
 from kustosz.config_schema.storage import Storage
 from kustosz.installation.registry import resolve
 from kustosz.installation.slugs import check_slug, suggestion
-from kustosz.installation_layout import storage_lines
+from kustosz.installation_layout import storage_lines, write_new
 
 WARSAW_EVENT = time(9, 30)
 
@@ -151,3 +152,38 @@ def test_a_shared_object_store_gives_each_office_its_prefix() -> None:
     assert lines == {"kind": "s3", "endpoint": "https://s3.gmina.example.pl",
                      "bucket": "kustosz-media", "region": "pl-1", "prefix": "mops/"}
     assert storage_lines(None, "mops") == "" and storage_lines(Storage(), "mops") == ""
+
+
+STORE = ('[storage]\nkind = "s3"\nendpoint = "https://s3.gmina.example.pl"\n'
+         'bucket = "kustosz-media"\n')
+
+
+@pytest.mark.parametrize("prefix, refused", [
+    ("mops/", False),  # its own
+    ("urzad/", True),  # another office's
+    ("", True),  # the whole bucket: every office's media
+])
+def test_an_office_opens_the_shared_bucket_only_under_its_own_prefix(
+        tmp_path: Path, prefix: str, refused: bool) -> None:
+    from kustosz.config import read_config
+    from kustosz.errors import ConfigError
+
+    root = tmp_path / "gmina"
+    write_new(root, "Gmina Żółkiewka 🏛", "")
+    (root / "installation.toml").write_text(
+        (root / "installation.toml").read_text("utf-8") + STORE, "utf-8")
+    office = root / "offices" / "mops"
+    office.mkdir(parents=True)
+    own = STORE + (f'prefix = "{prefix}"\n' if prefix else "")
+    (office / "kustosz.toml").write_text('preset = "walbrzych"\n' + own, "utf-8")
+    if not refused:
+        assert read_config(office).s3 is not None
+        return
+    with pytest.raises(ConfigError) as said:
+        read_config(office)
+    assert "mops/" in (said.value.pl or "") and "kustosz-media" in said.value.pl
+    # the same file in a vault of its own, outside any installation, is its own affair
+    alone = tmp_path / "osobny"
+    alone.mkdir()
+    (alone / "kustosz.toml").write_text('preset = "walbrzych"\n' + own, "utf-8")
+    assert read_config(alone).s3 is not None

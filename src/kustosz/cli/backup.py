@@ -87,6 +87,29 @@ def backup(to: Path = typer.Option(..., "--to", help="A new or empty folder for 
         err_console.print(f"[yellow]uwaga / warning:[/] {escape(problem)}")
 
 
+def _not_into_an_installation(new: Path) -> None:
+    """A vault restored by hand into an installation would be an office without its own
+    database role and schema, or bury the installation's file: `offices restore` makes both."""
+    from kustosz.errors import InputError
+    from kustosz.installation_layout import installation_holding, is_installation
+
+    home: Path | None
+    if is_installation(new):
+        home, slug = new, None
+        where_en, where_pl = "an installation", "instalacja wielu urzędów"
+    elif (home := installation_holding(new)) is not None:
+        slug = new.name
+        where_en = f"an office folder of the installation {home}"
+        where_pl = f"folder urzędu instalacji {home}"
+    else:
+        return
+    raise InputError(
+        f"{new} is {where_en}: an office's backup is restored with `kustosz --data {home} "
+        f"offices restore {slug or 'NAME'} --from BACKUP` (nothing was changed)",
+        pl=f"{new} to {where_pl}: kopię urzędu odtwarza się poleceniem `kustosz --data {home} "
+           f"offices restore {slug or 'NAZWA'} --from KOPIA` (niczego nie zmieniono).")
+
+
 @both_languages
 def restore(source: Path = typer.Option(..., "--from", help="The backup folder."),
             new: Path = typer.Option(None, "--data", "--into",
@@ -134,6 +157,7 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                          "check the backup)",
                          pl="Podaj katalog nowego skarbca opcją --data NOWY (albo --check, "
                             "aby tylko sprawdzić kopię).")
+    _not_into_an_installation(new)
     with _bar() as bar:
         report = run_restore(source, new, passphrase, database, actor=actor(), progress=bar,
                              accept_unchained=accept_unchained)

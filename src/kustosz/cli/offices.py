@@ -1,4 +1,5 @@
-"""offices init|add|list|adopt: an installation of several offices, each a vault (issue 67)."""
+"""offices init|add|list|adopt|restore: an installation of several offices, each a vault
+(issue 67); its whole backup and restore (backup|restore-all) in offices_backup.py."""
 
 from __future__ import annotations
 
@@ -177,9 +178,13 @@ def offices_restore(
 
 
 def register(app: typer.Typer) -> None:
+    from kustosz.cli.offices_backup import offices_backup, offices_restore_all
+
     offices_app.command("init")(offices_init)
     offices_app.command("add")(offices_add)
     offices_app.command("list")(offices_list)
     offices_app.command("adopt")(offices_adopt)
     offices_app.command("restore")(offices_restore)
+    offices_app.command("backup")(offices_backup)
+    offices_app.command("restore-all")(offices_restore_all)
     app.add_typer(offices_app, name="offices")

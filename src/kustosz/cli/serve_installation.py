@@ -56,18 +56,19 @@ def open_offices(root: Path, who: str) -> list[Office]:
     return out
 
 
-def said_of(office: Office) -> tuple[str, str]:
-    """(Polish, English): what this process does for ``office``, and what it leaves."""
+def said_of(root: Path, office: Office) -> tuple[str, str]:
+    """(Polish, English): what this process does for ``office``, and what it leaves (the
+    command for the rest, whole: it is copied into a unit file as it is)."""
     if office.vault is None:
         return (f"urząd {office.slug}: NIE URUCHOMIONY — nie udało się otworzyć skarbca "
                 f"({office.refused}); pozostałe urzędy działają",
                 f"office {office.slug}: NOT SERVED: its vault could not be opened "
                 f"({office.refused}); the other offices are served")
+    own = f"kustosz --data {root} --office {office.slug} serve --port 0"
     return (f"urząd {office.slug} ({office.name}): /o/{office.slug}/ — strony i zadania w tle; "
-            f"nagrywanie, retencja i powiadomienia: kustosz --office {office.slug} serve "
-            "--port 0",
+            f"nagrywanie, retencja i powiadomienia: {own}",
             f"office {office.slug}: /o/{office.slug}/ (pages and background jobs); recording, "
-            f"retention and alerts: kustosz --office {office.slug} serve --port 0")
+            f"retention and alerts: {own}")
 
 
 def serve_installation(root: Path, host: str, port: int, tls: Tls | None,
@@ -97,7 +98,7 @@ def serve_installation(root: Path, host: str, port: int, tls: Tls | None,
             if warning:
                 say(f"{warning[0]}\n{warning[1]}")
             for office in offices:
-                pl, en = said_of(office)
+                pl, en = said_of(root, office)
                 say(f"{pl}\n  {en}")
                 # as a vault's serve does the first time: on the console only, never logged
                 password = first_admin(office.vault) if office.vault is not None else None
@@ -144,9 +145,9 @@ def _serve_whole(root: Path, options: dict[str, Any]) -> None:
     if not options["port"]:
         raise InputError(
             "--port 0 serves no web: an installation's serve is its offices' web; record "
-            "with kustosz --office SLUG serve --port 0",
+            f"with kustosz --data {root} --office SLUG serve --port 0",
             pl="--port 0 wyłącza WWW, a serve instalacji to właśnie strony jej urzędów; "
-               "nagrywanie: kustosz --office SLUG serve --port 0.")
+               f"nagrywanie: kustosz --data {root} --office SLUG serve --port 0.")
     # Checked before anything starts, as a vault's serve does: a bad certificate stops here.
     tls = tls_pair(options.get("tls_cert"), options.get("tls_key"))
     proxies = parse_proxies(list(options.get("trusted_proxy") or []))

@@ -105,7 +105,7 @@ def _held(root: Path, slug: str, source: Path, folder: Path, actor: str) -> Adop
     installation = read(root)
     url = installation.installation.database_url
     # What the files say first: a vault whose store or disk rules it out is not opened.
-    checks.check_storage(source, installation)
+    checks.check_storage(source, installation, slug)
     checks.check_pinned_identity(source)
     checks.check_filesystem(source, folder)
     vault = Vault.open(source, actor=actor)

@@ -121,7 +121,7 @@ def raw_storage(source: Path) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def check_storage(source: Path, installation: InstallationToml) -> None:
+def check_storage(source: Path, installation: InstallationToml, slug: str) -> None:
     """Media on an object store without a prefix of its own are refused while the
     installation shares a store: each office there keeps its objects under "<slug>/", and
     objects under Object Lock cannot be renamed (a key is changed only by copying the object,
@@ -142,6 +142,19 @@ def check_storage(source: Path, installation: InstallationToml) -> None:
                "ich skopiowania (oryginały pozostają zablokowane do końca okresu blokady), "
                "więc taki skarbiec nie jest na razie przyjmowany. Pozostaw go jako osobny "
                "skarbiec.")
+    same = shared and installation.storage is not None and (
+        storage.get("endpoint"), storage.get("bucket")) == (installation.storage.endpoint,
+                                                            installation.storage.bucket)
+    if storage.get("kind") == "s3" and same and storage.get("prefix") != f"{slug}/":
+        raise InputError(
+            f"the vault's media are in the installation's shared bucket under the prefix "
+            f"{storage.get('prefix')!r}, and an office {slug!r} keeps its own there under "
+            f"{slug + '/'!r}; adopt it under the name its prefix gives, or keep it as a vault "
+            "of its own (nothing was changed)",
+            pl=f"Nagrania skarbca są we wspólnym kubełku instalacji pod prefiksem "
+               f"„{storage.get('prefix')}”, a urząd „{slug}” trzyma w nim swoje pod „{slug}/”; "
+               "przyjmij go pod nazwą, którą daje jego prefiks, albo pozostaw jako osobny "
+               "skarbiec (niczego nie zmieniono).")
 
 
 def same_filesystem(source: Path, target_parent: Path) -> bool:

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kustosz.collation import polish_key
 from kustosz.vault import Vault
 from kustosz.web.app import create_app
 from kustosz.web.common import TEMPLATES
@@ -121,13 +122,14 @@ def create_installation_app(name: str, offices: list[Office],
                             trusted_proxies: tuple[Network, ...] = (),
                             secure_cookies: bool = False) -> Starlette:
     """The installation's ASGI app. ``offices``: every office, opened or not, by slug."""
-    links = tuple(OfficeLink(o.slug, o.name or o.slug, o.vault is not None)
-                  for o in sorted(offices, key=lambda o: o.slug))
+    # in the order of their names, as a person looks one up (Polish alphabet)
+    ordered = sorted(offices, key=lambda o: (polish_key(o.name or o.slug), o.slug))
+    links = tuple(OfficeLink(o.slug, o.name or o.slug, o.vault is not None) for o in ordered)
     apps: dict[str, Any] = {}
     routes: list[BaseRoute] = [Route("/", _root_page(name, links), methods=["GET", "HEAD"])]
     static = resources.files("kustosz.web") / "static"
     routes.append(Mount("/static", StaticFiles(directory=str(static)), name="static"))
-    for link, office in zip(links, sorted(offices, key=lambda o: o.slug), strict=True):
+    for link, office in zip(links, ordered, strict=True):
         routes.append(Route(link.root, _to_slash(link.root + "/")))
         if office.vault is None:
             log.error("office %s is not served: %s", office.slug, office.refused)
