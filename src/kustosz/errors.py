@@ -1,8 +1,9 @@
 """Errors shown to people: one line that names the problem.
 
-The message itself is English (logs, the CLI, the API's ``detail``); ``pl`` is what an office
-worker reads on a page. Every error a web page can show carries one — a test walks the raise
-sites (tests/test_error_polish.py) — and pages show it through ``for_people``.
+The message itself is English (logs, the API's ``detail``); ``pl`` is what an office worker
+reads on a page and what the CLI prints first (``błąd: …`` before ``error: …``, for the
+office's IT administrator). Every error carries one — a test walks the raise sites of the
+whole package (tests/test_error_polish.py) — and pages show it through ``for_people``.
 """
 
 

@@ -19,8 +19,11 @@ def ffmpeg_exe(choice: str | None = None) -> str:
     if choice == "system":
         found = shutil.which("ffmpeg")
         if not found:
-            raise ConfigError("ffmpeg=system, but there is no ffmpeg on PATH")
+            raise ConfigError("ffmpeg=system, but there is no ffmpeg on PATH",
+                              pl="Ustawiono ffmpeg=system, ale w ścieżce PATH nie ma programu "
+                                 "ffmpeg.")
         return found
     if not Path(choice).is_file():
-        raise ConfigError(f"ffmpeg {choice!r} does not exist")
+        raise ConfigError(f"ffmpeg {choice!r} does not exist",
+                          pl=f"Program ffmpeg „{choice}” nie istnieje.")
     return choice

@@ -26,7 +26,8 @@ def office_key(root: Path) -> Ed25519PrivateKey:
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise InputError(f"{path} does not hold an Ed25519 key")
+            raise InputError(f"{path} does not hold an Ed25519 key",
+                             pl=f"{path} nie zawiera klucza Ed25519.")
         return key
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
@@ -51,7 +52,9 @@ def load_public(data: bytes, where: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:
-        raise InputError(f"{where} is not a PEM public key") from None
+        raise InputError(f"{where} is not a PEM public key",
+                         pl=f"{where} nie jest kluczem publicznym w formacie PEM.") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{where} is not an Ed25519 public key")
+        raise InputError(f"{where} is not an Ed25519 public key",
+                         pl=f"{where} nie jest kluczem publicznym Ed25519.")
     return key

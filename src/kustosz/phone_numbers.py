@@ -29,6 +29,7 @@ from collections.abc import Collection
 from typing import NamedTuple
 
 from kustosz.errors import KustoszError
+from kustosz.words import count_pl
 
 __all__ = [
     "KEY_MAX",
@@ -100,15 +101,20 @@ def normalize(raw: str, *, internal_max_digits: int = 4) -> str:
         return UNKNOWN
     text = raw.strip()
     if len(text) > _MAX_RAW_LENGTH:
-        raise InvalidNumber(f"not a phone number (longer than {_MAX_RAW_LENGTH} characters)")
+        raise InvalidNumber(f"not a phone number (longer than {_MAX_RAW_LENGTH} characters)",
+                            pl="To nie jest numer telefonu (ma więcej niż "
+                               f"{count_pl(_MAX_RAW_LENGTH, 'znak', 'znaki', 'znaków')}).")
     if not _ALLOWED.match(text):
         raise InvalidNumber(
             f"not a phone number: {raw!r} (only digits, a leading '+', spaces, '-', '.', '/' "
-            "and brackets are allowed)"
+            "and brackets are allowed)",
+            pl=f"„{raw}” nie jest numerem telefonu (dozwolone są tylko cyfry, „+” na początku, "
+               "spacje, „-”, „.”, „/” i nawiasy)."
         )
     digits = re.sub(r"\D", "", text)
     if not digits:
-        raise InvalidNumber(f"not a phone number: {raw!r} has no digits")
+        raise InvalidNumber(f"not a phone number: {raw!r} has no digits",
+                            pl=f"„{raw}” nie jest numerem telefonu: nie ma w nim cyfr.")
     if text.lstrip("(").startswith("+"):
         return _international(digits, raw)
     if digits.startswith("00"):
@@ -125,7 +131,10 @@ def normalize(raw: str, *, internal_max_digits: int = 4) -> str:
         return digits
     raise InvalidNumber(
         f"not a phone number: {raw!r} has {len(digits)} digits; a Polish number has 9 "
-        "(optionally after 0, 48, +48 or 0048), a foreign one needs '+' or '00' in front"
+        "(optionally after 0, 48, +48 or 0048), a foreign one needs '+' or '00' in front",
+        pl=f"„{raw}” nie jest numerem telefonu: ma "
+           f"{count_pl(len(digits), 'cyfrę', 'cyfry', 'cyfr')}; polski numer ma 9 cyfr (może je "
+           "poprzedzać 0, 48, +48 albo 0048), a zagraniczny musi zaczynać się od „+” albo „00”."
     )
 
 
@@ -163,7 +172,9 @@ def _polish(national: str, raw: str) -> str:
     if len(national) != 9 or national.startswith("0"):
         raise InvalidNumber(
             f"not a Polish phone number: {raw!r} (a Polish number has 9 digits "
-            "and does not start with 0 after the prefix)"
+            "and does not start with 0 after the prefix)",
+            pl=f"„{raw}” nie jest polskim numerem telefonu (polski numer ma 9 cyfr i po prefiksie "
+               "nie zaczyna się od 0)."
         )
     return "+48" + national
 
@@ -178,10 +189,14 @@ def _international(digits: str, raw: str) -> str:
     if not _FOREIGN_MIN_DIGITS <= len(digits) <= _E164_MAX_DIGITS:
         raise InvalidNumber(
             f"not a phone number: {raw!r} (an international number has "
-            f"{_FOREIGN_MIN_DIGITS} to {_E164_MAX_DIGITS} digits after '+' or '00')"
+            f"{_FOREIGN_MIN_DIGITS} to {_E164_MAX_DIGITS} digits after '+' or '00')",
+            pl=f"„{raw}” nie jest numerem telefonu (numer międzynarodowy ma od "
+               f"{_FOREIGN_MIN_DIGITS} do {_E164_MAX_DIGITS} cyfr po „+” albo „00”)."
         )
     if digits.startswith("0"):
-        raise InvalidNumber(f"not a phone number: {raw!r} (no country code starts with 0)")
+        raise InvalidNumber(f"not a phone number: {raw!r} (no country code starts with 0)",
+                            pl=f"„{raw}” nie jest numerem telefonu (żaden numer kierunkowy kraju "
+                               "nie zaczyna się od 0).")
     return "+" + digits
 
 

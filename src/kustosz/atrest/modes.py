@@ -49,15 +49,20 @@ def _owner(uid: int) -> str:
 
 
 def _refuse(path: Path, exc: OSError, root: Path) -> ConfigError:
-    why = exc.strerror or str(exc)
+    why = why_pl = exc.strerror or str(exc)
     if exc.errno in (errno.EPERM, errno.EACCES):
         why += " — it is not Kustosz's own, or it is immutable"
+        why_pl += " — nie należy do Kustosza albo jest niezmienialny (immutable)"
     elif exc.errno == errno.EROFS:
         why += " — the file system is read-only"
+        why_pl += " — system plików jest tylko do odczytu"
     return ConfigError(
         f"the data folder {root} is readable by other local accounts and Kustosz cannot "
         f"close it: chmod {path}: {why}; make the folder and its contents owned by the "
-        f"account Kustosz runs as ({_owner(os.geteuid())}), then start again")
+        f"account Kustosz runs as ({_owner(os.geteuid())}), then start again",
+        pl=f"Katalog danych {root} jest dostępny dla innych kont na tym komputerze, a Kustosz "
+           f"nie może go zamknąć: chmod {path}: {why_pl}; przekaż katalog i jego zawartość "
+           f"kontu, na którym działa Kustosz ({_owner(os.geteuid())}), i uruchom go ponownie.")
 
 
 def make_private(root: Path, fix: bool = True) -> Repair:
@@ -74,12 +79,16 @@ def make_private(root: Path, fix: bool = True) -> Repair:
     except FileNotFoundError:
         return repair  # not a vault at all; read_config says so
     if not stat.S_ISDIR(st.st_mode):
-        raise ConfigError(f"the data folder {root} is not a folder")
+        raise ConfigError(f"the data folder {root} is not a folder",
+                          pl=f"Katalog danych {root} nie jest katalogiem.")
     if st.st_uid != os.geteuid():
         raise ConfigError(
             f"the data folder {root} belongs to {_owner(st.st_uid)}, but Kustosz runs as "
             f"{_owner(os.geteuid())}: run Kustosz as the folder's owner (its files must be "
-            "readable by no other account)")
+            "readable by no other account)",
+            pl=f"Katalog danych {root} należy do konta {_owner(st.st_uid)}, a Kustosz działa jako "
+               f"{_owner(os.geteuid())}: uruchom Kustosza jako właściciel katalogu (jego pliki nie "
+               "mogą być czytelne dla żadnego innego konta).")
     if st.st_mode & OTHERS:
         # Inside first, the folder itself last: if anything inside refuses, the folder is
         # still found open next time and the whole walk is tried again.

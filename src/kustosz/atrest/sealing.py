@@ -30,6 +30,8 @@ PREFIX = "kustosz-sealed:1:"
 NONCE = 12
 RTSP_PASSWORD = "camera.rtsp_password"
 IMAP_PASSWORD = "mailbox.imap_password"
+# What each sealed value is, as a Polish refusal begins with it.
+SEALED_PL = {RTSP_PASSWORD: "Hasło RTSP kamery", IMAP_PASSWORD: "Hasło skrzynki IMAP"}
 
 
 def is_sealed(value: object) -> bool:
@@ -58,14 +60,20 @@ class SecretBox:
             # Never taken as a password: a value in clear here was written behind the vault's
             # back, and using it would hide that.
             raise ConfigError(f"a stored {what} is not sealed; start Kustosz once more "
-                              "(opening the vault seals it)")
+                              "(opening the vault seals it)",
+                              pl=f"{SEALED_PL.get(what, what)} zapisane w skarbcu nie jest "
+                                 "zaszyfrowane; uruchom Kustosza ponownie (otwarcie skarbca je "
+                                 "zaszyfruje).")
         try:
             raw = base64.b64decode(value[len(PREFIX):], validate=True)
             return self._aead.decrypt(raw[:NONCE], raw[NONCE:], what.encode()).decode("utf-8")
         except (binascii.Error, InvalidTag, UnicodeDecodeError):
             raise ConfigError(f"a stored {what} cannot be opened with keys/{KEY_FILE} "
                               f"({self.fingerprint}): it was sealed with another key or "
-                              "changed") from None
+                              "changed",
+                              pl=f"{SEALED_PL.get(what, what)} zapisane w skarbcu nie daje się "
+                                 f"odszyfrować kluczem keys/{KEY_FILE} ({self.fingerprint}): "
+                                 "zaszyfrowano je innym kluczem albo zostało zmienione.") from None
 
 
 def secrets_of(session: Session) -> SecretBox:
@@ -90,12 +98,16 @@ def read_key(root: Path) -> SecretBox | None:
     except (OSError, UnicodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not a key file"
         raise ConfigError(f"cannot read the vault's secrets key {path}: {why}; nothing was "
-                          "changed") from None
+                          "changed",
+                          pl=f"Nie można odczytać klucza haseł skarbca {path}: {why}; niczego nie "
+                             "zmieniono.") from None
     try:
         return SecretBox(base64.b64decode(text.strip(), validate=True))
     except (binascii.Error, ValueError):
         raise ConfigError(f"{path} is not a Kustosz secrets key (32 bytes, base64); "
-                          "restore it from the backup; nothing was changed") from None
+                          "restore it from the backup; nothing was changed",
+                          pl=f"{path} nie jest kluczem haseł Kustosza (32 bajty, base64); odtwórz "
+                             "go z kopii zapasowej; niczego nie zmieniono.") from None
 
 
 def make_key(root: Path) -> SecretBox:

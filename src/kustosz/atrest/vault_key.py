@@ -47,7 +47,9 @@ def open_secrets(vault: VaultHandle, box: SecretBox | None, actor: str,
     if forget_lost_key:
         if box is not None:
             raise ConfigError(f"{key_path(vault.root)} exists; only a key that is lost for "
-                              "good is replaced (nothing was changed)")
+                              "good is replaced (nothing was changed)",
+                              pl=f"{key_path(vault.root)} już istnieje; zastępuje się tylko klucz "
+                                 "utracony bezpowrotnie (niczego nie zmieniono).")
         return _replace_lost_key(vault, actor)
     if box is None:
         if expected is not None:
@@ -56,13 +58,21 @@ def open_secrets(vault: VaultHandle, box: SecretBox | None, actor: str,
                 f"passwords were sealed with {expected}): restore keys/{KEY_FILE} from the "
                 "backup; if it is lost for good, `kustosz secrets forget-lost-key` makes a "
                 "new one and forgets the cameras' and mailboxes' passwords; nothing was "
-                "changed")
+                "changed",
+                pl=f"Brak klucza haseł skarbca {key_path(vault.root)} (hasła skarbca zaszyfrowano "
+                   f"kluczem {expected}): odtwórz keys/{KEY_FILE} z kopii zapasowej; jeśli klucz "
+                   "utracono bezpowrotnie, polecenie `kustosz secrets forget-lost-key` utworzy "
+                   "nowy i usunie zapisane hasła kamer i skrzynek pocztowych; niczego nie "
+                   "zmieniono.")
         box = make_key(vault.root)
     elif expected is not None and box.fingerprint != expected:
         raise ConfigError(
             f"{key_path(vault.root)} is not this vault's secrets key (it is {box.fingerprint}, "
             f"the vault's passwords were sealed with {expected}): restore the right "
-            "file from the backup; nothing was changed")
+            "file from the backup; nothing was changed",
+            pl=f"{key_path(vault.root)} nie jest kluczem haseł tego skarbca (to klucz "
+               f"{box.fingerprint}, a hasła skarbca zaszyfrowano kluczem {expected}): odtwórz "
+               "właściwy plik z kopii zapasowej; niczego nie zmieniono.")
     if expected is None or unsealed:
         with vault.transaction() as s:
             s.merge(Setting(key=FINGERPRINT, value=box.fingerprint))

@@ -90,7 +90,8 @@ def users_unthrottle(name: str = typer.Argument(None, help="Account name."),
                                                  help="A client address instead.")) -> None:
     """Lift the wait after failed logins of an account name or of an address."""
     if not name and not address:
-        raise InputError("name an account or give --address")
+        raise InputError("name an account or give --address",
+                         pl="Podaj nazwę konta albo --address.")
     with open_vault() as vault, vault.transaction() as s:
         lifted = throttle.lift(s, name=name, client=address)
         from kustosz.audit import append as audit

@@ -60,7 +60,8 @@ def _date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)",
+                         pl=f"{what} „{text}” nie jest datą (RRRR-MM-DD).") from None
 
 
 def _locations_viewed(vault: Vault, what: str) -> None:
@@ -186,12 +187,16 @@ def cameras_add(
     never shown."""
     if (url is None) == (onvif is None):
         raise InputError("give the camera's ONVIF address (--onvif) or its RTSP URL (--url), "
-                         "one of them")
+                         "one of them",
+                         pl="Podaj adres ONVIF kamery (--onvif) albo jej adres RTSP (--url) — "
+                            "jedno z nich.")
     onvif_only = {"--user": user, "--profile": profile, "--live-profile": live_profile,
                   "--no-live-profile": no_live_profile or None}
     if url is not None and any(v is not None for v in onvif_only.values()):
         given = ", ".join(k for k, v in onvif_only.items() if v is not None)
-        raise InputError(f"{given}: only with --onvif (with --url the user name is in the URL)")
+        raise InputError(f"{given}: only with --onvif (with --url the user name is in the URL)",
+                         pl=f"{given}: tylko z --onvif (przy --url nazwa użytkownika jest częścią "
+                            "adresu).")
     if onvif is not None:
         spec = CameraSpec(name, site, zone, "", tuple(purpose),
                           _date(notice_date, "--notice-date"),
@@ -204,7 +209,11 @@ def cameras_add(
         raise InputError("a password in --url would be readable by every local account (ps, "
                          "/proc) and kept in the shell's history: put rtsp://USER@host/… in "
                          "--url and the password in --password-file FILE or --password-env "
-                         "VARIABLE")
+                         "VARIABLE",
+                         pl="Każde inne konto na tym komputerze mogłoby odczytać hasło podane w "
+                            "--url (ps, /proc), a ponadto zostałoby ono w historii powłoki: w "
+                            "--url podaj rtsp://UŻYTKOWNIK@host/…, a hasło w --password-file PLIK "
+                            "albo --password-env ZMIENNA.")
     password = camera_password(password_file, password_env)
     spec = CameraSpec(name, site, zone, url, tuple(purpose), _date(notice_date, "--notice-date"),
                       _date(signage_date, "--signage-date"), segment_seconds, unrecognisable,
@@ -252,7 +261,8 @@ def cameras_password(
     password = camera_password(password_file, password_env)
     if password is None:
         raise InputError("give the new password: --password-file FILE or --password-env "
-                         "VARIABLE")
+                         "VARIABLE",
+                         pl="Podaj nowe hasło: --password-file PLIK albo --password-env ZMIENNA.")
     with open_vault() as vault, vault.transaction() as s:
         set_password(s, name, password, actor())
     console.print(f"camera {name}: password replaced")

@@ -208,7 +208,8 @@ def cameras_clock(
     from kustosz.cameras import onvif_clock  # the ONVIF client only for this command
 
     if allow and forbid:
-        raise InputError("--allow and --forbid exclude each other")
+        raise InputError("--allow and --forbid exclude each other",
+                         pl="Opcje --allow i --forbid wykluczają się.")
     with open_vault() as vault:
         if allow or forbid:
             with vault.transaction() as s:

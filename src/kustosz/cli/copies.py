@@ -232,7 +232,8 @@ def bundle_verify(path: Path, key: Path = typer.Option(None, "--key",
     public = None
     if key is not None:
         if not key.is_file():
-            raise InputError(f"no such key file: {key}")
+            raise InputError(f"no such key file: {key}",
+                             pl=f"Nie ma pliku klucza {key}.")
         public = bundles.load_public(key.read_bytes(), str(key))
     try:
         verdict = bundles.verify_bundle(path, public, password)
@@ -312,7 +313,8 @@ def documents_render(name: str,
                      out: Path = typer.Option(None, "--out")) -> None:
     """Render a document: forms filled from a request or copy, or blank."""
     if name not in NAMES:
-        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
+        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}",
+                         pl=f"Nieznany dokument „{name}”; znane: {', '.join(NAMES)}.")
     with open_vault() as vault, vault.reading() as s:
         policy = vault.policy
         if name in ("request-calls", "request-video", "request-subject") \
@@ -320,7 +322,8 @@ def documents_render(name: str,
             name, data = papers.request_form(s, policy, request_id)
         elif name == "decision":
             if request_id is None:
-                raise InputError("the decision needs --request")
+                raise InputError("the decision needs --request",
+                                 pl="Decyzja wymaga numeru wniosku (--request).")
             name, data = papers.decision_doc(s, policy, request_id)
         elif name == "answer-letter":
             if request_id is None:
@@ -335,7 +338,9 @@ def documents_render(name: str,
             name, data = papers.extension_notice_doc(s, policy, request_id)
         elif name in ("label", "handover-protocol", "receipt", "destruction-protocol"):
             if number is None:
-                raise InputError(f"{name} needs --copy NUMBER")
+                raise InputError(f"{name} needs --copy NUMBER",
+                                 pl=f"Dokument „{name}” wymaga numeru porządkowego kopii (--copy "
+                                    "NUMER).")
             build = {"label": lambda: papers.label_doc(s, policy, number, bundles.fingerprint(
                         bundles.office_key(vault.root).public_key())),
                      "handover-protocol": lambda: papers.handover_doc(s, policy, number,
@@ -350,7 +355,8 @@ def documents_render(name: str,
         elif name == "sign":
             data = sign_data(policy)
         elif name == "register":
-            raise InputError("registers are printed with: kustosz registers print")
+            raise InputError("registers are printed with: kustosz registers print",
+                             pl="Rejestry drukuje się poleceniem: kustosz registers print.")
         else:
             data = papers.blank(name, policy)
         today = vault.now().astimezone(policy.timezone).date()  # the office's day

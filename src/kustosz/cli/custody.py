@@ -33,7 +33,8 @@ def holds_place(source: list[str] = typer.Option(None, "--source", help="Repeata
     t0 = parse_time(start, "--from") if start else None
     t1 = parse_time(end, "--to") if end else None
     if (t0 is None) != (t1 is None):
-        raise InputError("give both --from and --to")
+        raise InputError("give both --from and --to",
+                         pl="Podaj obie opcje: --from i --to.")
     with open_vault() as vault, vault.transaction() as s:
         sources = [get_source(s, name) for name in (source or [])]
         hold = place_hold(s, sources=sources, start=t0, end=t1, basis=basis, actor=actor(),

@@ -457,13 +457,12 @@ def _age(age: timedelta) -> str:
 def open_read_mostly(root: Path, config: VaultConfig) -> Vault:
     """The vault's database and storage without Vault.open's repairs, migrations and key
     handling: doctor reports, it changes nothing."""
-    from kustosz.db.engine import make_engine, sqlite_url
+    from kustosz.db.engine import make_engine, missing_database, sqlite_url
     from kustosz.policy import load_policy
 
     if not config.database_url and not (root / "kustosz.db").is_file():
         # make_engine would create an empty one
-        raise ConfigError(f"the database {root / 'kustosz.db'} does not exist: restore it, "
-                          "or point database_url at the vault's PostgreSQL database")
+        raise missing_database(root / "kustosz.db")
     policy = load_policy(config.preset, config.policy_overrides)
     engine = make_engine(config.database_url or sqlite_url(root / "kustosz.db"))
     return Vault(root, config, policy, engine)

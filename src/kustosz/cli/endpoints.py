@@ -39,11 +39,13 @@ def events_set(
         ("chunk", chunk))
         if v is not None}
     if allow_host and any_host:
-        raise InputError("--allow-host and --any-host exclude each other")
+        raise InputError("--allow-host and --any-host exclude each other",
+                         pl="Opcje --allow-host i --any-host wykluczają się.")
     if allow_host or any_host:
         changes["allow_hosts"] = list(allow_host or [])
     if not changes:
-        raise InputError("nothing to change (see: kustosz events set --help)")
+        raise InputError("nothing to change (see: kustosz events set --help)",
+                         pl="Nie ma nic do zmiany (zob. kustosz events set --help).")
     with open_vault() as vault, vault.transaction() as s:
         token = change_endpoint(s, name, actor(), changes)
     console.print(f"endpoint source {name} changed; a running `kustosz serve` restarts its "

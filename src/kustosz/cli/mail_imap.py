@@ -24,10 +24,12 @@ SMTP_OPTIONS = {"listen": "--listen", "allow_host": "--allow-host",
 
 def read_password(file: Path | None, env: str | None) -> str:
     password = read_secret(file, env, "IMAP password", "--imap-password-file",
-                           "--imap-password-env")
+                           "--imap-password-env", "hasło skrzynki IMAP")
     if password is None:
         raise InputError("an IMAP journal mailbox needs its password: --imap-password-file "
-                         "FILE or --imap-password-env VARIABLE")
+                         "FILE or --imap-password-env VARIABLE",
+                         pl="Skrzynka IMAP dziennika poczty wymaga hasła: --imap-password-file "
+                            "PLIK albo --imap-password-env ZMIENNA.")
     return password
 
 
@@ -41,11 +43,15 @@ def imap_settings(settings: MailSettings, smtp_given: dict[str, Any], *, host: s
     if host:
         given = [SMTP_OPTIONS[k] for k, v in smtp_given.items() if v]
         if given:
-            raise InputError(contradiction(given))
+            raise contradiction(given, InputError)
         if port is not None and not 1 <= port <= 65535:
-            raise InputError(f"--imap-port {port} must be between 1 and 65535")
+            raise InputError(f"--imap-port {port} must be between 1 and 65535",
+                             pl=f"Port --imap-port {port} musi mieścić się w zakresie od 1 do "
+                                "65535.")
     elif password_file is not None or password_env:
-        raise InputError("--imap-password-file / --imap-password-env need --imap-host")
+        raise InputError("--imap-password-file / --imap-password-env need --imap-host",
+                         pl="Opcje --imap-password-file i --imap-password-env wymagają "
+                            "--imap-host.")
     settings.imap_host, settings.imap_port, settings.imap_tls = host, port or 0, tls
     settings.imap_ca_file, settings.imap_user, settings.imap_folder = ca_file, user, folder
     settings.imap_poll_seconds, settings.imap_keep_on_server = poll_seconds, keep_on_server

@@ -355,7 +355,8 @@ def events_rules(
             try:
                 rules = json.loads(file.read_text("utf-8"))
             except (OSError, ValueError) as exc:
-                raise InputError(f"cannot read rules from {file}: {exc}") from None
+                raise InputError(f"cannot read rules from {file}: {exc}",
+                                 pl=f"Nie można odczytać reguł z pliku {file}: {exc}.") from None
         with vault.transaction() as s:
             current = EndpointSettings.of(endpoint_source(s, name).settings)
             if file is None and not defaults:
@@ -376,7 +377,8 @@ def events_search(
 ) -> None:
     """Find events by host, user, category and time."""
     if category and category not in CATEGORIES:
-        raise InputError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+        raise InputError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
+                         pl=f"Nieznana kategoria „{category}”; dostępne: {', '.join(CATEGORIES)}.")
     start, end = _times(since, until)
     with open_vault() as vault, vault.reading() as s:
         found = search_events(s, host=host, user=user, category=category, source=source,

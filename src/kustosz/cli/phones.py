@@ -266,7 +266,8 @@ def phones_watch(names: list[str] = typer.Argument(None),
                  ) -> None:
     """Keep taking in recordings: a pass every --interval seconds, plus the alerts."""
     if interval <= 0:
-        raise InputError("--interval must be above zero")
+        raise InputError("--interval must be above zero",
+                         pl="Wartość --interval musi być większa od zera.")
     with open_vault() as vault:
         watch(vault, list(names or []) or None, interval=interval, passes=passes,
               on_pass=lambda r: _print_report(r) if r.stored or r.skipped else None)
@@ -276,14 +277,18 @@ def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--date {text!r} is not a date like 2026-11-20") from None
+        raise InputError(f"--date {text!r} is not a date like 2026-11-20",
+                         pl=f"--date „{text}” nie jest datą w postaci RRRR-MM-DD (np. "
+                            "2026-11-20).") from None
 
 
 def _parse_clock(text: str) -> time:
     try:
         return time.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--around {text!r} is not a time like 14:30") from None
+        raise InputError(f"--around {text!r} is not a time like 14:30",
+                         pl=f"--around „{text}” nie jest godziną w postaci GG:MM "
+                            "(np. 14:30).") from None
 
 
 @fails_cleanly
@@ -305,7 +310,8 @@ def calls_search(
             begin, end = window(_parse_day(day), tz, hour,
                                 _parse_clock(around) if around else None, minutes)
         elif hour is not None or around is not None:
-            raise InputError("--hour and --around need --date")
+            raise InputError("--hour and --around need --date",
+                             pl="Opcje --hour i --around wymagają --date.")
         with vault.reading() as s:
             hits = search_calls(s, number, callee, begin, end)
         # The command line reads with the server account's rights and checks no authorisation
@@ -337,7 +343,8 @@ def calls_show(recording_id: int, as_json: bool = typer.Option(False, "--json"))
         call = s.get(Call, recording_id)
         rec = s.get(Recording, recording_id)
         if call is None or rec is None or rec.state != RecordingState.STORED:
-            raise NotFound(f"no stored call with id {recording_id}")
+            raise NotFound(f"no stored call with id {recording_id}",
+                           pl=f"Nie ma zapisanej rozmowy o identyfikatorze {recording_id}.")
         times = {"start": rec.start_at, "end": rec.end_at, "expires": rec.expires_at}
         info = {"recording_id": recording_id,
                 **{k: v.isoformat() if v else None for k, v in times.items()},

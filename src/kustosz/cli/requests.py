@@ -44,7 +44,8 @@ def parse_day(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+        raise InputError(f"{what} {text!r} is not a date (YYYY-MM-DD)",
+                         pl=f"{what} „{text}” nie jest datą (RRRR-MM-DD).") from None
 
 
 @fails_cleanly
@@ -270,7 +271,8 @@ def requests_decide(request_id: int,
                     ) -> None:
     """Record the approver's decision, taken on paper, on a request (R4.1)."""
     if agree is None:
-        raise InputError("give --agree or --refuse")
+        raise InputError("give --agree or --refuse",
+                         pl="Podaj --agree albo --refuse.")
     if deputy and position not in (None, "deputy"):
         raise InputError(f"--deputy is --as deputy; it contradicts --as {position}",
                          pl=f"--deputy oznacza --as deputy — nie łączy się z --as {position}.")
@@ -283,7 +285,8 @@ def requests_decide(request_id: int,
                    paper_ref=paper_ref, capacity=position, deputy=deputy, reason=reason)
             status = get_request(s, request_id).status
         except FieldError as exc:
-            raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]") from None
+            raise InputError(f"{exc} [--{exc.field.replace('_', '-')}]",
+                             pl=f"{exc.pl} [--{exc.field.replace('_', '-')}]") from None
     waits = agree and status == RequestStatus.REGISTERED  # approval "all": others to agree
     console.print(f"request {request_id}: {'agreed' if agree else 'refused'}"
                   + ("; awaiting the other approvers' decisions" if waits else "")

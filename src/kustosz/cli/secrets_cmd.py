@@ -22,7 +22,10 @@ def forget_lost_key(yes: bool = typer.Option(False, "--yes",
     if not yes:
         raise InputError("this forgets every stored camera and mailbox password: restore "
                          f"{key_path(data_dir())} from the backup if you can; otherwise "
-                         "run again with --yes")
+                         "run again with --yes",
+                         pl="To polecenie usuwa wszystkie zapisane hasła kamer i skrzynek "
+                            f"pocztowych: jeśli możesz, odtwórz {key_path(data_dir())} z kopii "
+                            "zapasowej; w przeciwnym razie uruchom je ponownie z --yes.")
     vault = Vault.open(data_dir(), actor=actor(), forget_lost_key=True)
     vault.close()
     console.print("a new secrets key was made; give the passwords again: kustosz cameras "

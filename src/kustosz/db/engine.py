@@ -16,17 +16,28 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError(f"database_url {url!r} is not a database URL") from None
+        raise ConfigError(f"database_url {url!r} is not a database URL",
+                          pl=f"database_url „{url}” nie jest adresem bazy danych.") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not parsed.drivername.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"database_url: {parsed.drivername} is not supported "
-                          "(use sqlite or postgresql)")
+                          "(use sqlite or postgresql)",
+                          pl=f"database_url: sterownik {parsed.drivername} nie jest obsługiwany "
+                             "(użyj sqlite albo postgresql).")
     return parsed.render_as_string(hide_password=False)
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def missing_database(path: Path) -> ConfigError:
+    """The refusal to open a SQLite file that is not there (make_engine would create it)."""
+    return ConfigError(f"the database {path} does not exist: restore it, or point database_url "
+                       "at the vault's PostgreSQL database",
+                       pl=f"Baza danych {path} nie istnieje: odtwórz ją albo wskaż w database_url "
+                          "bazę PostgreSQL skarbca.")
 
 
 def make_engine(url: str) -> Engine:

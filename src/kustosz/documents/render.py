@@ -88,7 +88,8 @@ def render(name: str, data: dict[str, Any], out: Path | None = None,
 
     known = {**NAMES, **FILLED}
     if name not in known:
-        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}")
+        raise InputError(f"unknown document {name!r}; known: {', '.join(NAMES)}",
+                         pl=f"Nieznany dokument „{name}”; znane: {', '.join(NAMES)}.")
     template = known[name][0]
     packaged = resources.files("kustosz.documents") / "templates"
     overrides = data_root / "templates" if data_root is not None else None
@@ -108,7 +109,8 @@ def render(name: str, data: dict[str, Any], out: Path | None = None,
         except BaseException as exc:  # typst's own error type with the template's line
             if not typst_failed(exc):
                 raise
-            raise InputError(f"document {name!r} could not be rendered: {exc}") from None
+            raise InputError(f"document {name!r} could not be rendered: {exc}",
+                             pl=f"Nie udało się utworzyć dokumentu „{name}”: {exc}.") from None
     if out is not None:  # a document of the data folder or of a copy: whole or not at all
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, pdf)

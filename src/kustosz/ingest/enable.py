@@ -12,7 +12,7 @@ from kustosz.errors import InputError
 from kustosz.index.sources import get_source
 from kustosz.ingest.events.settings import EndpointSettings
 from kustosz.ingest.mail.settings import MailSettings
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 
 
 def set_enabled(session: Session, name: str, actor: str, enabled: bool) -> Source:
@@ -23,7 +23,10 @@ def set_enabled(session: Session, name: str, actor: str, enabled: bool) -> Sourc
     if source.kind not in (SourceKind.MAILBOX, SourceKind.ENDPOINT):
         verb = "cameras" if source.kind == SourceKind.CAMERA else "phones"
         raise InputError(f"source {name!r} is a {source.kind}; use: kustosz {verb} "
-                         f"{'enable' if enabled else 'disable'} {name}")
+                         f"{'enable' if enabled else 'disable'} {name}",
+                         pl=f"Źródło „{name}” nie jest dziennikiem poczty ani źródłem zdarzeń IT "
+                            f"(rodzaj źródła: {kind_of(source.kind).label_pl}); użyj: kustosz "
+                            f"{verb} {'enable' if enabled else 'disable'} {name}.")
     if enabled:  # a source that could not listen is refused now, not in serve's log
         if source.kind == SourceKind.ENDPOINT:
             EndpointSettings.of(source.settings).check()

@@ -11,8 +11,7 @@ the copies of (2) in parallel so that their fsyncs share the file system's journ
 
 A camera source keeps image only (R1.3; 002 zał.5 §3.3, 003 §4.2): a file taken into one
 that carries a sound track is stored as its video streams alone, remuxed without re-encoding
-(`video_only`), before anything is written; a file with sound and no picture is refused.
-"""
+(`video_only`), before anything is written; a file with sound and no picture is refused."""
 
 from __future__ import annotations
 
@@ -36,10 +35,11 @@ from kustosz.audit.intake_lists import batch_details
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.db.tables import table_of
-from kustosz.errors import InputError, KustoszError
+from kustosz.errors import KustoszError
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
+from kustosz.ingest import intake_errors as refuse
 from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.ingest.sound_strip import video_only
 from kustosz.ingest.undo import mark_orphans as _mark_orphans
@@ -123,10 +123,10 @@ SOUND_CHECKED = "sound_checked"
 
 def check_item(item: Item) -> Item:
     if item.start.tzinfo is None or (item.end is not None and item.end.tzinfo is None):
-        raise InputError("times must carry a zone (e.g. 2026-11-21T10:00:00+01:00)")
+        raise refuse.unzoned_times()
     end = item.end or item.start
     if end < item.start:
-        raise InputError(f"end {end.isoformat()} is before start {item.start.isoformat()}")
+        raise refuse.end_before_start(end, item.start)
     meta = item.meta
     if meta and SOUND_CHECKED in meta:
         meta = {k: v for k, v in meta.items() if k != SOUND_CHECKED}
@@ -141,7 +141,7 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
     beside the recording commit together with it or not at all."""
     item = check_item(Item(path, start, end, meta))
     if not path.is_file():
-        raise InputError(f"no such file: {path}")
+        raise refuse.no_such_file(path)
     hook: OnStored | None = None
     if on_stored is not None:
         one = on_stored
@@ -267,7 +267,7 @@ def _begin(vault: Vault, source_name: str, given: list[Item], items: list[Item],
     with vault.transaction() as s:
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
-            raise InputError(f"source {source_name!r} is disabled")
+            raise refuse.source_disabled(source_name)
         keys = [storage_key(source, it.start, orig.path.suffix)
                 for it, orig in zip(items, given, strict=True)]
         expiries = [expiry_of(source, it.start + lag, vault.policy)
@@ -567,12 +567,12 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
     kustosz.clock); retention counts from it.
     """
     if start.tzinfo is None or end.tzinfo is None or end < start:
-        raise InputError("adopt_file needs zoned times with start <= end")
+        raise refuse.adopt_times("adopt_file")
     size, sha = _hash_file(path)
     with vault.transaction() as s:
         source = s.get(Source, source_id)
         if source is None:
-            raise InputError(f"no source with id {source_id}")
+            raise refuse.no_source(source_id)
         rec = Recording(source_id=source.id, kind=source.kind, start_at=start, end_at=end,
                         storage_key=storage_key(source, start, path.suffix),
                         meta={**(meta or {}), ADOPTED: True}, state=RecordingState.PENDING,

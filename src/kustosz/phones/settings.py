@@ -103,9 +103,11 @@ def office_numbers(raw: list[str], extension_max_digits: int) -> list[str]:
         try:
             canonical = normalize(value, internal_max_digits=extension_max_digits)
         except InvalidNumber as exc:
-            raise InputError(f"office number {value!r}: {exc}") from None
+            raise InputError(f"office number {value!r}: {exc}",
+                             pl=f"Numer urzędu „{value}”: {exc.pl or exc}.") from None
         if not canonical:
-            raise InputError(f"office number {value!r} is empty or 'unknown'")
+            raise InputError(f"office number {value!r} is empty or 'unknown'",
+                             pl=f"Numer urzędu „{value}” jest pusty albo nieznany („unknown”).")
         out.append(canonical)
     return sorted(set(out))
 
@@ -116,19 +118,27 @@ def make_settings(spool: Path, cdr: Path, numbers: list[str], *, extension_max_d
                   no_cdr_wait_s: float = DEFAULT_NO_CDR_WAIT_S) -> PhoneSettings:
     """Check what an administrator typed and build the settings; InputError names the fault."""
     if not spool.is_dir():
-        raise InputError(f"recording spool {str(spool)!r} is not a directory")
+        raise InputError(f"recording spool {str(spool)!r} is not a directory",
+                         pl=f"Katalog nagrań „{spool}” nie istnieje albo nie jest katalogiem.")
     if spool.is_symlink():
         raise InputError(f"recording spool {str(spool)!r} is a symbolic link; give the real "
-                         "directory")
+                         "directory",
+                         pl=f"Katalog nagrań „{spool}” jest dowiązaniem symbolicznym; podaj "
+                            "rzeczywisty katalog.")
     # Master.csv appears with the first call, but a mistyped folder would never match a call.
     if not cdr.parent.is_dir():
-        raise InputError(f"the folder of the call records {str(cdr.parent)!r} does not exist")
+        raise InputError(f"the folder of the call records {str(cdr.parent)!r} does not exist",
+                         pl=f"Katalog rejestru połączeń „{cdr.parent}” nie istnieje.")
     if cdr.exists() and not cdr.is_file():
-        raise InputError(f"call records {str(cdr)!r} is not a file")
+        raise InputError(f"call records {str(cdr)!r} is not a file",
+                         pl=f"Rejestr połączeń „{cdr}” nie jest plikiem.")
     if not 1 <= extension_max_digits <= 8:
-        raise InputError("extension digits must be between 1 and 8")
+        raise InputError("extension digits must be between 1 and 8",
+                         pl="Numer wewnętrzny może mieć od 1 do 8 cyfr (--extension-digits).")
     if no_cdr_wait_s < 0:
-        raise InputError("the wait for a missing call record cannot be negative")
+        raise InputError("the wait for a missing call record cannot be negative",
+                         pl="Czas oczekiwania na brakujący wpis rejestru połączeń nie może być "
+                            "ujemny.")
     return PhoneSettings(
         spool=str(spool.resolve()), cdr=str(cdr.resolve()),
         office_numbers=office_numbers(numbers, extension_max_digits),
@@ -145,13 +155,18 @@ def siprec_networks(raw: list[str]) -> list[str]:
             out.append(str(ip_network(value.strip(), strict=False)))
         except ValueError:
             raise InputError(f"{value!r} is not an address or network of an SBC "
-                             "(e.g. 192.168.10.2 or 192.168.10.0/28)") from None
+                             "(e.g. 192.168.10.2 or 192.168.10.0/28)",
+                             pl=f"„{value}” nie jest adresem ani siecią SBC (np. 192.168.10.2 "
+                                "albo 192.168.10.0/28).") from None
     if not out:
         raise InputError("name the SBC or PBX that sends the recording sessions "
-                         "(--from ADDRESS, repeatable)")
+                         "(--from ADDRESS, repeatable)",
+                         pl="Wskaż SBC albo centralę, która przesyła sesje nagrywania (--from "
+                            "ADRES, opcję można powtórzyć).")
     if any(ip_network(n).num_addresses > 65536 for n in out):
         raise InputError("a network wider than /16 is not one SBC: name the SBC's own "
-                         "addresses")
+                         "addresses",
+                         pl="Sieć szersza niż /16 to nie jeden SBC: podaj własne adresy SBC.")
     return sorted(set(out))
 
 
@@ -160,7 +175,8 @@ def make_siprec_settings(sources: list[str], numbers: list[str], *,
                          purpose: str = "") -> PhoneSettings:
     """A line whose calls Kustosz records itself, from the SBC's recording sessions."""
     if not 1 <= extension_max_digits <= 8:
-        raise InputError("extension digits must be between 1 and 8")
+        raise InputError("extension digits must be between 1 and 8",
+                         pl="Numer wewnętrzny może mieć od 1 do 8 cyfr (--extension-digits).")
     return PhoneSettings(
         spool="", cdr="", office_numbers=office_numbers(numbers, extension_max_digits),
         extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),
@@ -173,11 +189,15 @@ def interface_name(raw: str) -> str:
     name = raw.strip()
     if not name:
         raise InputError("name the network interface the mirrored switch port is connected "
-                         "to (--interface, e.g. eth1)")
+                         "to (--interface, e.g. eth1)",
+                         pl="Wskaż interfejs sieciowy, do którego podłączony jest port lustrzany "
+                            "przełącznika (--interface, np. eth1).")
     if len(name.encode()) >= IFNAMSIZ or any(ch in name for ch in "/:") or \
             any(ch.isspace() or not ch.isprintable() for ch in name) or name in (".", ".."):
         raise InputError(f"{raw!r} is not a network interface name (at most 15 characters, "
-                         "no spaces, '/' or ':'; e.g. eth1 or enp3s0)")
+                         "no spaces, '/' or ':'; e.g. eth1 or enp3s0)",
+                         pl=f"„{raw}” nie jest nazwą interfejsu sieciowego (najwyżej 15 znaków, "
+                            "bez spacji, „/” i „:”; np. eth1 albo enp3s0).")
     return name
 
 
@@ -207,13 +227,17 @@ def make_capture_settings(interface: str, numbers: list[str], *,
                           ) -> PhoneSettings:
     """A line whose calls Kustosz records itself, read off a mirrored switch port."""
     if not 1 <= extension_max_digits <= 8:
-        raise InputError("extension digits must be between 1 and 8")
+        raise InputError("extension digits must be between 1 and 8",
+                         pl="Numer wewnętrzny może mieć od 1 do 8 cyfr (--extension-digits).")
     canonical = office_numbers(numbers, extension_max_digits)
     if not canonical:
         # the wire says only numbers: without the office's own, no call could be told
         # incoming from outgoing, and the scope could not be applied before writing
         raise InputError("give the office's own numbers (--office-number, repeatable): a "
-                         "call read off the wire is told incoming or outgoing by them")
+                         "call read off the wire is told incoming or outgoing by them",
+                         pl="Podaj własne numery urzędu (--office-number, opcję można "
+                            "powtórzyć): po nich rozpoznaje się, czy połączenie odczytane z "
+                            "sieci jest przychodzące, czy wychodzące.")
     return PhoneSettings(
         spool="", cdr="", office_numbers=canonical,
         extension_max_digits=extension_max_digits, legal_basis=legal_basis.strip(),

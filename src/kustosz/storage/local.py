@@ -113,7 +113,8 @@ class LocalStorage:
         """Rename a finished file on this disk into the store (no second copy)."""
         final = self.path(key)
         if final.exists():
-            raise InputError(f"storage key {key!r} already holds a file")
+            raise InputError(f"storage key {key!r} already holds a file",
+                             pl=f"Pod kluczem magazynu „{key}” jest już plik.")
         st = source.stat()
         size = st.st_size
         if sha256 is None:
@@ -162,7 +163,8 @@ class LocalStorage:
             return self._put_unnamed(key, self.fs_path(key), durable, fill)
         final = self.path(key)
         if final.exists():
-            raise InputError(f"storage key {key!r} already holds a file")
+            raise InputError(f"storage key {key!r} already holds a file",
+                             pl=f"Pod kluczem magazynu „{key}” jest już plik.")
         self.tmp.mkdir(parents=True, exist_ok=True)
         temp = self.tmp / f"{uuid.uuid4().hex}.part"
         digest = hashlib.sha256()
@@ -228,7 +230,8 @@ class LocalStorage:
                 os.makedirs(os.path.dirname(final), exist_ok=True)
                 _link(fd, final)
         except FileExistsError:
-            raise InputError(f"storage key {key!r} already holds a file") from None
+            raise InputError(f"storage key {key!r} already holds a file",
+                             pl=f"Pod kluczem magazynu „{key}” jest już plik.") from None
         finally:
             os.close(fd)
         if durable:

@@ -78,7 +78,8 @@ class MemoryStorage:
             data = b"".join(parts)
         with self._lock:
             if key in self._objects:
-                raise InputError(f"storage key {key!r} already holds a file")
+                raise InputError(f"storage key {key!r} already holds a file",
+                                 pl=f"Pod kluczem magazynu „{key}” jest już plik.")
             self._objects[key] = (data, datetime.now(UTC))
             # the app's identity may not set legal holds: left to the sweeper, as on S3
             self._locks[key] = Lock(retain_until, legal_hold and self.deleting)

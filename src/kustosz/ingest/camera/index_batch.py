@@ -34,8 +34,7 @@ marks them again with a bounded back-off for as long as serve runs (if serve sto
 
 The committer's thread beats serve's watchdog (kustosz.watchdog) at each batch and between its
 steps while it runs, and is forgotten when it ends for want of work (the next segment starts it
-again, registered again): a committer hung in a step stalls the watchdog, an idle one does not.
-"""
+again, registered again): a committer hung in a step stalls the watchdog, an idle one does not."""
 
 from __future__ import annotations
 
@@ -57,10 +56,11 @@ from sqlalchemy.orm import Session
 from kustosz.db.bulk import inserted_ids
 from kustosz.db.models import Recording, Source
 from kustosz.db.outage import Backoff, is_database_away
-from kustosz.errors import InputError, KustoszError
+from kustosz.errors import KustoszError
 from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.ingest import files as _files
+from kustosz.ingest import intake_errors as refuse
 from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, _buffer, storage_key
 from kustosz.ingest.marking import _hold_late
 from kustosz.retention.orphans import ORPHAN
@@ -486,7 +486,7 @@ def _insert_pending(vault: Vault, s: Session, rows: list[_Row]
     for row in rows:
         source = sources.get(row.source_id)
         if source is None:
-            out.append(InputError(f"no source with id {row.source_id}"))
+            out.append(refuse.no_source(row.source_id))
             continue
         values.append({
             "source_id": source.id, "kind": source.kind, "start_at": row.start,
@@ -563,7 +563,7 @@ def adopt_segment(vault: Vault, source_id: int, path: Path, start: datetime, end
     its row, or None if ``admit`` (several nodes: the lease's fence) refused it — then
     nothing was written and the file is where it was."""
     if start.tzinfo is None or end.tzinfo is None or end < start:
-        raise InputError("adopt_segment needs zoned times with start <= end")
+        raise refuse.adopt_times("adopt_segment")
     size, sha = hashed
     row = _Row(source_id, start, end, path.suffix, dict(meta or {}), size, sha, retain_from)
     return index_of(vault).adopt(row, path, urgent, admit)

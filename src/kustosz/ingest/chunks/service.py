@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kustosz.db import deadline
 from kustosz.db.models import Source
 from kustosz.db.outage import is_database_away
-from kustosz.errors import InputError
+from kustosz.ingest import intake_errors as refuse
 from kustosz.ingest.chunks.counters import Counters
 from kustosz.ingest.chunks.database import DatabaseGate
 from kustosz.ingest.chunks.spool import ChunkSpool, Indexer
@@ -76,7 +76,7 @@ class Service:
         with vault.reading() as s:
             source = self.source_of(s, source_name)
             if not source.enabled:
-                raise InputError(f"source {source_name!r} is disabled")
+                raise refuse.source_disabled(source_name)
             settings = self.settings_of(source)
             self.source_id: int = source.id
         settings.check()

@@ -74,7 +74,9 @@ class Rule:
 
 def check_category(category: str) -> str:
     if category not in CATEGORIES:
-        raise ConfigError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+        raise ConfigError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
+                          pl=f"Nieznana kategoria „{category}”; dostępne: "
+                             f"{', '.join(CATEGORIES)}.")
     return category
 
 
@@ -85,16 +87,23 @@ class Rules:
         self.rules: list[Rule] = []
         for i, spec in enumerate(DEFAULT_RULES if rules is None else rules):
             where = f"rule {i + 1} ({spec.get('name', '?')})"
+            where_pl = f"Reguła {i + 1} („{spec.get('name', '?')}”)"
             field = spec.get("field", "any")
             if field not in FIELDS:
-                raise ConfigError(f"{where}: field must be one of {', '.join(FIELDS)}")
+                raise ConfigError(f"{where}: field must be one of {', '.join(FIELDS)}",
+                                  pl=f"{where_pl}: pole field musi być jednym z: "
+                                     f"{', '.join(FIELDS)}.")
             if _UPPER.search(re.sub(r"\\.", "", str(spec.get("pattern", "")))):
                 raise ConfigError(f"{where}: write the pattern in lower case (events are "
-                                  "matched in lower case)")
+                                  "matched in lower case)",
+                                  pl=f"{where_pl}: wzorzec zapisz małymi literami (zdarzenia są "
+                                     "porównywane po zamianie na małe litery).")
             try:
                 pattern = re.compile(spec["pattern"])
             except (KeyError, re.error, TypeError) as exc:
-                raise ConfigError(f"{where}: the pattern is not a valid expression: {exc}") \
+                raise ConfigError(f"{where}: the pattern is not a valid expression: {exc}",
+                                  pl=f"{where_pl}: wzorzec nie jest poprawnym wyrażeniem "
+                                     f"regularnym: {exc}.") \
                     from None
             self.rules.append(Rule(str(spec.get("name", f"rule-{i + 1}")),
                                    check_category(spec.get("category", "")), field, pattern))

@@ -19,7 +19,7 @@ from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.chunks.spool import GRANULARITIES
 from kustosz.ingest.events.rules import DEFAULT_FALLBACK, Rules
 from kustosz.ingest.net import parse_listen, parse_networks, server_tls
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.policy import Policy
 
 LISTENERS = ("syslog_udp", "syslog_tcp", "syslog_tls", "relp", "http")
@@ -55,11 +55,15 @@ class EndpointSettings:
                 parse_listen(getattr(self, name), name.replace("_", "-"))
         if not any(getattr(self, name) for name in LISTENERS):
             raise ConfigError("an endpoint source needs at least one of --syslog-udp, "
-                              "--syslog-tcp, --syslog-tls, --relp, --http")
+                              "--syslog-tcp, --syslog-tls, --relp, --http",
+                              pl="Źródło zdarzeń IT wymaga co najmniej jednej z opcji: "
+                                 "--syslog-udp, --syslog-tcp, --syslog-tls, --relp, --http.")
         if self.syslog_tls and not self.tls_cert:
-            raise ConfigError("--syslog-tls needs --tls-cert (and --tls-key)")
+            raise ConfigError("--syslog-tls needs --tls-cert (and --tls-key)",
+                              pl="Opcja --syslog-tls wymaga --tls-cert (i --tls-key).")
         if self.chunk not in GRANULARITIES:
-            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}")
+            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}",
+                              pl=f"Wartość --chunk musi być jedną z: {', '.join(GRANULARITIES)}.")
         parse_networks(self.allow_hosts, "--allow-host")
         server_tls(self.tls_cert, self.tls_key)
         Rules(self.rules, self.fallback)  # a bad pattern fails now, not in the listener
@@ -88,7 +92,9 @@ def new_token(session: Session, name: str, actor: str) -> str:
     source = endpoint_source(session, name)
     settings = EndpointSettings.of(source.settings)
     if not settings.http:
-        raise InputError(f"endpoint source {name!r} has no HTTP intake (--http)")
+        raise InputError(f"endpoint source {name!r} has no HTTP intake (--http)",
+                         pl=f"Źródło zdarzeń IT „{name}” nie przyjmuje zdarzeń przez HTTP "
+                            "(--http).")
     token = secrets.token_urlsafe(32)
     settings.token_sha256 = token_hash(token)
     source.settings = settings.as_dict()
@@ -108,7 +114,9 @@ def change_endpoint(session: Session, name: str, actor: str,
     on (shown once, like at `add`)."""
     unknown = set(changes) - set(CHANGEABLE)
     if unknown:
-        raise InputError(f"cannot change {', '.join(sorted(unknown))} of an endpoint source")
+        raise InputError(f"cannot change {', '.join(sorted(unknown))} of an endpoint source",
+                         pl="W źródle zdarzeń IT nie można zmienić: "
+                            f"{', '.join(sorted(unknown))}.")
     source = endpoint_source(session, name)
     settings = EndpointSettings.of(source.settings)
     for key, value in changes.items():
@@ -129,7 +137,9 @@ def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any
     if rules is not None and (not isinstance(rules, list)
                               or not all(isinstance(r, dict) for r in rules)):
         raise ConfigError("rules must be a JSON list of objects with name, category, pattern "
-                          "and optionally field")
+                          "and optionally field",
+                          pl="Reguły muszą być listą JSON obiektów z polami name, category, "
+                             "pattern i opcjonalnie field.")
     source = endpoint_source(session, name)
     settings = EndpointSettings.of(source.settings)
     settings.rules, settings.fallback = rules, fallback
@@ -141,7 +151,9 @@ def set_rules(session: Session, name: str, actor: str, rules: list[dict[str, Any
 def endpoint_source(session: Session, name: str) -> Source:
     source = get_source(session, name)
     if source.kind != SourceKind.ENDPOINT:
-        raise InputError(f"source {name!r} is a {source.kind} source, not an endpoint source")
+        raise InputError(f"source {name!r} is a {source.kind} source, not an endpoint source",
+                         pl=f"Źródło „{name}” nie jest źródłem zdarzeń IT (rodzaj źródła: "
+                            f"{kind_of(source.kind).label_pl}).")
     return source
 
 

@@ -53,7 +53,9 @@ class ImapIntake(JournalIntake):
         super().__init__(vault, source_name)
         if self.settings.mode != "imap":
             raise InputError(f"mailbox {source_name!r} listens for SMTP; it has no IMAP "
-                             "journal mailbox")
+                             "journal mailbox",
+                             pl=f"Dziennik poczty „{source_name}” odbiera wiadomości przez SMTP; "
+                                "nie ma skrzynki IMAP dziennika poczty.")
         self.peer = f"imap:{self.settings.imap_host}"
         self.box: JournalMailbox | None = None  # kept open between rounds
         self.failures = 0  # failed rounds in a row

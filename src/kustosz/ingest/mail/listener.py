@@ -124,7 +124,9 @@ class MailIntake(JournalIntake):
         super().__init__(vault, source_name)
         if self.settings.mode != "smtp":
             raise InputError(f"mailbox {source_name!r} pulls from an IMAP journal mailbox; "
-                             "it has no SMTP listener")
+                             "it has no SMTP listener",
+                             pl=f"Dziennik poczty „{source_name}” pobiera wiadomości ze skrzynki "
+                                "IMAP dziennika poczty; nie odbiera ich przez SMTP.")
         self.networks = parse_networks(self.settings.allow_hosts, "allow_hosts")
 
     async def _open(self) -> None:

@@ -25,12 +25,13 @@ from kustosz.atrest.sealing import IMAP_PASSWORD, SecretBox, is_sealed, secrets_
 from kustosz.audit import append as audit
 from kustosz.config_schema.sources import stored
 from kustosz.db.models import Source
-from kustosz.errors import ConfigError, InputError
+from kustosz.errors import ConfigError, InputError, KustoszError
 from kustosz.index.sources import add_source, get_source
 from kustosz.ingest.chunks.spool import GRANULARITIES
 from kustosz.ingest.net import parse_listen, parse_networks, server_tls
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.policy import Policy
+from kustosz.words import plural
 
 DEFAULT_PRIVATE_KEYWORDS = ["prywatne", "prywatna", "prywatny", "private", "personal"]
 DEFAULT_MAX_BYTES = 64 << 20  # journal copies carry attachments; 50 MB mail exists
@@ -101,49 +102,73 @@ class MailSettings:
         """Checks of both modes; True in IMAP mode."""
         if self.keep_bodies and not self.bodies_legal_basis.strip():
             raise ConfigError("keeping full messages needs a recorded legal basis "
-                              "(--legal-basis); by default only metadata is kept (R1.9)")
+                              "(--legal-basis); by default only metadata is kept (R1.9)",
+                              pl="Przechowywanie pełnej treści wiadomości wymaga wpisania "
+                                 "podstawy prawnej (--legal-basis); domyślnie przechowywane są "
+                                 "tylko metadane (R1.9).")
         if self.max_message_bytes < 1024:
-            raise ConfigError("--max-message-bytes must be at least 1024")
+            raise ConfigError("--max-message-bytes must be at least 1024",
+                              pl="Wartość --max-message-bytes musi wynosić co najmniej 1024.")
         if self.chunk not in GRANULARITIES:
-            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}")
+            raise ConfigError(f"--chunk must be one of {', '.join(GRANULARITIES)}",
+                              pl=f"Wartość --chunk musi być jedną z: {', '.join(GRANULARITIES)}.")
         self.office_domains = [d.lower().lstrip("@") for d in self.office_domains]
         return bool(self.imap_host)
 
     def _check_imap(self) -> None:
         given = [option for name, option in SMTP_ONLY.items() if getattr(self, name)]
         if given:
-            raise ConfigError(contradiction(given))
+            raise contradiction(given)
         # Cleared rather than refused: they have defaults, and a status that shows a listen
         # address for a source that listens nowhere would mislead whoever reads it.
         self.listen, self.allow_hosts = "", []
         host = self.imap_host.strip()
         if not host or any(c.isspace() or c in "/@" for c in host):
-            raise ConfigError(f"--imap-host {self.imap_host!r} must be a host name or address")
+            raise ConfigError(f"--imap-host {self.imap_host!r} must be a host name or address",
+                              pl=f"Wartość --imap-host „{self.imap_host}” musi być nazwą hosta "
+                                 "albo adresem.")
         self.imap_host = host
         if self.imap_tls not in IMAP_TLS_MODES:
-            raise ConfigError(f"--imap-tls must be one of {', '.join(IMAP_TLS_MODES)}")
+            raise ConfigError(f"--imap-tls must be one of {', '.join(IMAP_TLS_MODES)}",
+                              pl="Wartość --imap-tls musi być jedną z: "
+                                 f"{', '.join(IMAP_TLS_MODES)}.")
         if not self.imap_port:
             self.imap_port = IMAP_DEFAULT_PORTS[self.imap_tls]
         if not isinstance(self.imap_port, int) or not 1 <= self.imap_port <= 65535:
-            raise ConfigError(f"--imap-port {self.imap_port!r} must be between 1 and 65535")
+            raise ConfigError(f"--imap-port {self.imap_port!r} must be between 1 and 65535",
+                              pl=f"Port --imap-port „{self.imap_port}” musi mieścić się w "
+                                 "zakresie od 1 do 65535.")
         if not self.imap_user.strip():
-            raise ConfigError("an IMAP journal mailbox needs --imap-user")
+            raise ConfigError("an IMAP journal mailbox needs --imap-user",
+                              pl="Skrzynka IMAP dziennika poczty wymaga nazwy użytkownika "
+                                 "(--imap-user).")
         if not self.imap_password:
             raise ConfigError("an IMAP journal mailbox needs a password "
-                              "(--imap-password-file or --imap-password-env)")
+                              "(--imap-password-file or --imap-password-env)",
+                              pl="Skrzynka IMAP dziennika poczty wymaga hasła "
+                                 "(--imap-password-file albo --imap-password-env).")
         if not self.imap_folder.strip():
-            raise ConfigError("--imap-folder must name a folder (default INBOX)")
+            raise ConfigError("--imap-folder must name a folder (default INBOX)",
+                              pl="Opcja --imap-folder musi wskazywać folder (domyślnie INBOX).")
         if not 1 <= float(self.imap_poll_seconds) <= MAX_POLL_S:
-            raise ConfigError(f"--imap-poll-seconds must be between 1 and {MAX_POLL_S}")
+            raise ConfigError(f"--imap-poll-seconds must be between 1 and {MAX_POLL_S}",
+                              pl="Wartość --imap-poll-seconds musi mieścić się w zakresie od 1 "
+                                 f"do {MAX_POLL_S}.")
         if self.imap_move_to and not self.imap_keep_on_server:
             raise ConfigError("--imap-move-to needs --keep-on-server (by default taken "
-                              "messages are deleted from the journal mailbox)")
+                              "messages are deleted from the journal mailbox)",
+                              pl="Opcja --imap-move-to wymaga --keep-on-server (domyślnie "
+                                 "pobrane wiadomości są usuwane ze skrzynki dziennika poczty).")
         if self.imap_move_to and self.imap_move_to == self.imap_folder:
-            raise ConfigError("--imap-move-to must differ from --imap-folder")
+            raise ConfigError("--imap-move-to must differ from --imap-folder",
+                              pl="Folder --imap-move-to musi być inny niż --imap-folder.")
         if self.imap_ca_file and not Path(self.imap_ca_file).is_file():
-            raise ConfigError(f"--imap-ca-file {self.imap_ca_file!r} is not a readable file")
+            raise ConfigError(f"--imap-ca-file {self.imap_ca_file!r} is not a readable file",
+                              pl=f"Nie można odczytać pliku --imap-ca-file „{self.imap_ca_file}” "
+                                 "(nie istnieje albo nie jest plikiem).")
         if self.imap_ca_file and self.imap_tls == "none":
-            raise ConfigError("--imap-ca-file needs --imap-tls imaps or starttls")
+            raise ConfigError("--imap-ca-file needs --imap-tls imaps or starttls",
+                              pl="Opcja --imap-ca-file wymaga --imap-tls imaps albo starttls.")
 
     def plaintext_warning(self) -> str:
         """A warning when the password and the journal would cross a network in clear."""
@@ -158,17 +183,27 @@ class MailSettings:
                  if getattr(self, name) != getattr(defaults, name)]
         if given:
             raise ConfigError(f"{', '.join(given)} need --imap-host (without it the source "
-                              "listens for SMTP)")
+                              "listens for SMTP)",
+                              pl=f"{plural(len(given), 'Opcja', 'Opcje', 'Opcje')} "
+                                 f"{', '.join(given)} "
+                                 f"{plural(len(given), 'wymaga', 'wymagają', 'wymagają')} "
+                                 "--imap-host (bez niej źródło odbiera pocztę przez SMTP).")
         parse_listen(self.listen, "--listen")
         parse_networks(self.allow_hosts, "--allow-host")
         if not self.allow_hosts:
             raise ConfigError("name the mail servers allowed to deliver (--allow-host): a "
-                              "journal address open to anyone would take in forged mail")
+                              "journal address open to anyone would take in forged mail",
+                              pl="Wskaż serwery pocztowe, które mogą dostarczać wiadomości "
+                                 "(--allow-host): adres dziennika poczty otwarty dla każdego "
+                                 "przyjmowałby sfałszowane wiadomości.")
         for sender in self.allow_senders:
             if "@" not in sender:
-                raise ConfigError(f"--allow-sender {sender!r} must be an address or @domain")
+                raise ConfigError(f"--allow-sender {sender!r} must be an address or @domain",
+                                  pl=f"Wartość --allow-sender „{sender}” musi być adresem e-mail "
+                                     "albo @domeną.")
         if self.require_tls and not self.tls_cert:
-            raise ConfigError("--require-tls needs --tls-cert")
+            raise ConfigError("--require-tls needs --tls-cert",
+                              pl="Opcja --require-tls wymaga --tls-cert.")
         server_tls(self.tls_cert, self.tls_key)
 
     def as_dict(self) -> dict[str, Any]:
@@ -191,10 +226,17 @@ class MailSettings:
         return self
 
 
-def contradiction(options: list[str]) -> str:
-    return (f"{', '.join(options)} {'is' if len(options) == 1 else 'are'} for the SMTP "
-            "listener; a source either pulls from an IMAP journal mailbox (--imap-host) or "
-            "listens for SMTP, not both")
+def contradiction(options: list[str],
+                  error: type[KustoszError] = ConfigError) -> KustoszError:
+    """The refusal of SMTP listener options given with --imap-host, in both languages."""
+    n, given = len(options), ", ".join(options)
+    return error(f"{given} {'is' if n == 1 else 'are'} for the SMTP listener; a source either "
+                 "pulls from an IMAP journal mailbox (--imap-host) or listens for SMTP, not "
+                 "both",
+                 pl=f"{plural(n, 'Opcja', 'Opcje', 'Opcje')} {given} "
+                    f"{plural(n, 'dotyczy', 'dotyczą', 'dotyczą')} odbioru poczty przez SMTP; "
+                    "źródło albo pobiera wiadomości ze skrzynki IMAP dziennika poczty "
+                    "(--imap-host), albo odbiera je przez SMTP — nie jedno i drugie naraz.")
 
 
 def redacted(settings: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +268,9 @@ def set_imap_password(session: Session, name: str, actor: str, password: str) ->
     source = mail_source(session, name)
     settings = MailSettings.of(source.settings)
     if settings.mode != "imap":
-        raise InputError(f"mailbox {name!r} listens for SMTP; it has no IMAP password")
+        raise InputError(f"mailbox {name!r} listens for SMTP; it has no IMAP password",
+                         pl=f"Dziennik poczty „{name}” odbiera wiadomości przez SMTP; nie ma "
+                            "hasła IMAP.")
     settings.imap_password = password
     settings.check()
     source.settings = settings.stored(secrets_of(session))
@@ -247,7 +291,9 @@ def set_bodies(session: Session, name: str, actor: str, keep: bool, legal_basis:
 def mail_source(session: Session, name: str) -> Source:
     source = get_source(session, name)
     if source.kind != SourceKind.MAILBOX:
-        raise InputError(f"source {name!r} is a {source.kind} source, not a mailbox")
+        raise InputError(f"source {name!r} is a {source.kind} source, not a mailbox",
+                         pl=f"Źródło „{name}” nie jest dziennikiem poczty (rodzaj źródła: "
+                            f"{kind_of(source.kind).label_pl}).")
     return source
 
 

@@ -67,7 +67,7 @@ from kustosz.ingest.phone.records import CdrIndex, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import judge
 from kustosz.ingest.phone.spool import item_hash, look, stable
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.phone_numbers import Kept
 from kustosz.phone_numbers import keep as number_kept
 from kustosz.phones.settings import PhoneSettings
@@ -108,7 +108,9 @@ def load(vault: Vault, name: str) -> tuple[Source, PhoneSettings]:
     with vault.reading() as s:
         source = get_source(s, name)
     if source.kind != SourceKind.PHONE:
-        raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
+        raise InputError(f"source {name!r} is a {source.kind}, not a phone line",
+                         pl=f"Źródło „{name}” nie jest linią telefoniczną (rodzaj źródła: "
+                            f"{kind_of(source.kind).label_pl}).")
     return source, PhoneSettings.of(source.settings)
 
 
@@ -119,13 +121,19 @@ def scan(vault: Vault, name: str, *, observer: Observer | None = None,
     ``settle_s`` apart; with one it compares with the observer's previous look."""
     source, cfg = load(vault, name)
     if not source.enabled:
-        raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})")
+        raise InputError(f"phone source {name!r} is disabled (kustosz phones enable {name})",
+                         pl=f"Linia telefoniczna „{name}” jest wyłączona (kustosz phones enable "
+                            f"{name}).")
     if cfg.recorded_by_kustosz:
         how = "through SIPREC" if cfg.by_siprec else f"off the mirrored port {cfg.capture}"
+        how_pl = "przez SIPREC" if cfg.by_siprec else f"z portu lustrzanego {cfg.capture}"
         raise InputError(f"phone line {name!r} is recorded {how} by kustosz serve; it has no "
-                         "spool to scan")
+                         "spool to scan",
+                         pl=f"Linię telefoniczną „{name}” nagrywa kustosz serve {how_pl}; nie ma "
+                            "ona katalogu nagrań do przeszukania.")
     if not cfg.spool_path.is_dir():
-        raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable")
+        raise InputError(f"recording spool {cfg.spool} of {name!r} is not reachable",
+                         pl=f"Katalog nagrań {cfg.spool} linii „{name}” jest niedostępny.")
     return IntakePass(vault, source, cfg, now or datetime.now(UTC)).run(observer, sleep,
                                                                          progress)
 

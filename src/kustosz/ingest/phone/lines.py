@@ -21,7 +21,7 @@ from kustosz.db.calls import PhoneIntakeState, PhoneProblem
 from kustosz.db.models import Source
 from kustosz.errors import InputError
 from kustosz.index.sources import add_source, get_source
-from kustosz.kinds import SourceKind
+from kustosz.kinds import SourceKind, kind_of
 from kustosz.phones.settings import (
     PhoneSettings,
     make_capture_settings,
@@ -55,7 +55,9 @@ def add_siprec_line(session: Session, policy: Policy, name: str, actor: str, *,
     clash = [f"{net} ({taken[net]})" for net in cfg.siprec_from if net in taken]
     if clash:
         raise InputError(f"already the SBC of another line: {', '.join(clash)}; a recording "
-                         "session must belong to one line")
+                         "session must belong to one line",
+                         pl=f"Te adresy są już adresami SBC innej linii: {', '.join(clash)}; sesja "
+                            "nagrywania musi należeć do jednej linii.")
     source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
                         settings=cfg.as_settings())
     source.enabled = False  # recording calls needs a documented basis first
@@ -77,12 +79,18 @@ def add_capture_line(session: Session, policy: Policy, name: str, actor: str, *,
     except OSError:
         raise InputError(f"this machine has no network interface {cfg.capture!r} (`ip link` "
                          "lists them); the mirrored switch port must be connected to one "
-                         "of its own") from None
+                         "of its own",
+                         pl=f"Ten komputer nie ma interfejsu sieciowego „{cfg.capture}” (wymienia "
+                            "je `ip link`); port lustrzany przełącznika musi być podłączony do "
+                            "jednego z jego interfejsów.") from None
     for src in phone_sources(session):
         other = PhoneSettings.of(src.settings)
         if other.by_capture and other.capture == cfg.capture:
             raise InputError(f"the interface {cfg.capture} is already the mirrored port of "
-                             f"line {src.name!r}; a call read off it must belong to one line")
+                             f"line {src.name!r}; a call read off it must belong to one line",
+                             pl=f"Interfejs {cfg.capture} jest już portem lustrzanym linii "
+                                f"„{src.name}”; połączenie odczytane z niego musi należeć do "
+                                "jednej linii.")
     source = add_source(session, policy, name, SourceKind.PHONE, actor, retention=retention,
                         settings=cfg.as_settings())
     source.enabled = False  # recording calls needs a documented basis first
@@ -93,7 +101,9 @@ def add_capture_line(session: Session, policy: Policy, name: str, actor: str, *,
 def _phone(session: Session, name: str) -> tuple[Source, PhoneSettings]:
     source = get_source(session, name)
     if source.kind != SourceKind.PHONE:
-        raise InputError(f"source {name!r} is a {source.kind}, not a phone line")
+        raise InputError(f"source {name!r} is a {source.kind}, not a phone line",
+                         pl=f"Źródło „{name}” nie jest linią telefoniczną (rodzaj źródła: "
+                            f"{kind_of(source.kind).label_pl}).")
     return source, PhoneSettings.of(source.settings)
 
 
@@ -108,7 +118,10 @@ def enable_phone_source(session: Session, name: str, actor: str, *, legal_basis:
         missing = [w for w, v in (("--legal-basis", cfg.legal_basis), ("--purpose", cfg.purpose))
                    if not v.strip()]
         raise InputError(f"phone source {name!r} cannot be enabled without a documented legal "
-                         f"basis and purpose of recording calls; give {' and '.join(missing)}")
+                         f"basis and purpose of recording calls; give {' and '.join(missing)}",
+                         pl=f"Nie można włączyć linii telefonicznej „{name}” bez udokumentowanej "
+                            "podstawy prawnej i celu rejestrowania rozmów telefonicznych; podaj "
+                            f"{' i '.join(missing)}.")
     source.settings = cfg.as_settings()
     source.enabled = True
     audit(session, actor, "phone.enable", name,

@@ -206,7 +206,9 @@ def _decode(path: Path, codec: str, rate: int) -> np.ndarray:
                           "-ar", str(rate), "-"], capture_output=True, timeout=600)
     if out.returncode != 0:
         raise KustoszError(f"stream {path.name} cannot be decoded: "
-                           f"{out.stderr.decode(errors='replace')[-300:]}")
+                           f"{out.stderr.decode(errors='replace')[-300:]}",
+                           pl=f"Nie można zdekodować strumienia {path.name}: "
+                              f"{out.stderr.decode(errors='replace')[-300:]}")
     return np.frombuffer(out.stdout, dtype="<i2").astype(np.int16)
 
 

@@ -103,7 +103,8 @@ def store_session(vault: Vault, folder: SessionFolder, *, crashed: bool = False)
     if isinstance(result, KustoszError):
         raise result
     if isinstance(result, OSError):
-        raise KustoszError(f"the call of session {uniqueid} was not stored: {result}")
+        raise KustoszError(f"the call of session {uniqueid} was not stored: {result}",
+                           pl=f"Rozmowa z sesji {uniqueid} nie została zapisana: {result}.")
     shutil.rmtree(folder.path, ignore_errors=True)
     log.info("phone line %s: call recorded (%s) stored as recording %s (%s)",
              source.name, facts.intake, result.id, facts.ended)
