@@ -61,6 +61,39 @@ def test_addresses_take_turns() -> None:
     assert order.index("desk") <= 2 and len(order) == 6, order
 
 
+def test_one_offices_flood_leaves_the_others_their_turn() -> None:
+    """An installation (issue 67): a flood from many addresses at office A's sign-in takes
+    A's share of the queue only, and B's login runs behind at most one check of A's."""
+    pool = LoginPool(workers=1, per_source=3, queue=12, per_office=6, nice=0)
+    gate, order = threading.Event(), []
+
+    def at(office: str, source: str, label: str) -> Future[str]:
+        def job() -> str:
+            gate.wait(WAIT_S)
+            order.append(label)
+            return label
+        return pool.submit(source, job, office=office)
+
+    flood = [at("/srv/instalacja/offices/urzad", f"10.0.{i}.1", f"a{i}") for i in range(6)]
+    with pytest.raises(Busy) as share:  # A's share is full; the queue is not
+        at("/srv/instalacja/offices/urzad", "10.0.9.1", "a-more")
+    assert share.value.status == 503 and pool.held() == 6
+    assert pool.held_by_office("/srv/instalacja/offices/urzad") == 6
+    desk = at("/srv/instalacja/offices/mops", "10.1.0.7", "mops")  # B still gets in
+    gate.set()
+    for f in [*flood, desk]:
+        f.result(WAIT_S)
+    assert order.index("mops") <= 2 and len(order) == 7, order
+    assert pool.held() == 0 and pool.held_by_office("/srv/instalacja/offices/urzad") == 0
+    # the same address at two offices holds a share in each, not one between them
+    gate.clear()
+    both = [at(office, "10.2.0.1", office) for office in ("a", "b") for _ in range(3)]
+    assert pool.held("10.2.0.1", office="a") == 3 and pool.held("10.2.0.1", office="b") == 3
+    gate.set()
+    for f in both:
+        f.result(WAIT_S)
+
+
 def test_a_failing_check_answers_its_request_and_frees_its_slot() -> None:
     pool = LoginPool(workers=1, per_source=1, queue=5, nice=0)
 
@@ -104,7 +137,7 @@ def test_a_refused_login_says_when_to_come_back_and_counts_nothing(
     user(sqlite_vault, "ania", ["viewer"])
 
     class Full(LoginPool):
-        def submit(self, source, call):  # type: ignore[no-untyped-def]
+        def submit(self, source, call, office=""):  # type: ignore[no-untyped-def]
             raise Busy(4, whole)
 
     monkeypatch.setattr(login_pool, "_POOL", Full())

@@ -58,6 +58,11 @@ BUSY_PL = {
 }
 
 
+def _office(ctx: Ctx) -> str:
+    # which office's share of the login pool a check takes (one process may serve several)
+    return str(ctx.vault.root)
+
+
 def busy_words(busy: Busy) -> str:
     n = busy.retry_after
     return BUSY_PL[busy.whole].format(n=n, unit=plural(n, "sekundę", "sekundy", "sekund"))
@@ -180,7 +185,7 @@ async def login(request: Request, ctx: Ctx = public()) -> Response:
     try:
         done = await login_pool.pool().run(client, partial(
             _check_login, ctx.vault, name, password, client, code,
-            request.cookies.get(SESSION_COOKIE), link))
+            request.cookies.get(SESSION_COOKIE), link), office=_office(ctx))
     except Busy as busy:
         return _busy_page(ctx, busy, "login.html", csrf=expected, next=target,
                           form={"username": name}, error=busy_words(busy),
@@ -277,7 +282,7 @@ async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -
             try:
                 wrong = await login_pool.pool().run(ctx.client, partial(
                     _confirm, ctx.vault, ctx.user.id, current, ctx.client,
-                    "user.password_refused"))
+                    "user.password_refused"), office=_office(ctx))
             except Busy as busy:
                 return _busy_page(ctx, busy, "password.html", errors={
                     "current": busy_words(busy)})
@@ -307,7 +312,7 @@ async def password_change(request: Request, ctx: Ctx = gate(one_time_ok=True)) -
             return token
 
     try:
-        token = await login_pool.pool().run(client, change)
+        token = await login_pool.pool().run(client, change, office=_office(ctx))
     except Busy as busy:
         return _busy_page(ctx, busy, "password.html", errors={"current": busy_words(busy)})
     response = redirect(flash_url("/", "Hasło zmienione"))
@@ -345,7 +350,7 @@ async def totp_enable(request: Request, ctx: Ctx = gate()) -> Response:
     try:
         wrong = await login_pool.pool().run(ctx.client, partial(
             _confirm, ctx.vault, user.id, str(form.get("password", "")), ctx.client,
-            "user.totp_refused"))
+            "user.totp_refused"), office=_office(ctx))
     except Busy as busy:
         return _busy_page(ctx, busy, "totp.html", secret=secret, enabled=False,
                           uri=pyotp.TOTP(pyotp.random_base32()).provisioning_uri(
