@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from kustosz.errors import KustoszError
 from kustosz.phone_numbers import looks_like_number, try_normalize
+from kustosz.words import count_pl
 
 __all__ = [
     "BASE_COLUMNS",
@@ -83,8 +84,9 @@ class CdrError(KustoszError, ValueError):
         lineno: int | None = None,
         offset: int | None = None,
         source: str | None = None,
+        pl: str | None = None,
     ) -> None:
-        self.problem = problem
+        self.problem, self.problem_pl = problem, pl
         self.lineno = lineno
         self.offset = offset
         self.source = source
@@ -93,17 +95,25 @@ class CdrError(KustoszError, ValueError):
             where = f"{where} line {lineno}".strip()
         if offset is not None:
             where = f"{where} (byte offset {offset})" if where else f"byte offset {offset}"
-        super().__init__(f"{where}: {problem}" if where else problem)
+        where_pl = source or ""
+        if lineno is not None:
+            where_pl = f"{where_pl} wiersz {lineno}".strip()
+        if offset is not None:
+            where_pl = f"{where_pl} (bajt {offset})" if where_pl else f"bajt {offset}"
+        polish = None if pl is None else f"{where_pl}: {pl}" if where_pl else pl
+        super().__init__(f"{where}: {problem}" if where else problem, pl=polish)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only arguments are not restored by the default pickling of exceptions.
-        return (_rebuild_cdr_error, (self.problem, self.lineno, self.offset, self.source))
+        return (_rebuild_cdr_error,
+                (self.problem, self.lineno, self.offset, self.source, self.problem_pl))
 
 
 def _rebuild_cdr_error(
-    problem: str, lineno: int | None, offset: int | None, source: str | None
+    problem: str, lineno: int | None, offset: int | None, source: str | None,
+    pl: str | None = None,
 ) -> CdrError:
-    return CdrError(problem, lineno=lineno, offset=offset, source=source)
+    return CdrError(problem, lineno=lineno, offset=offset, source=source, pl=pl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,18 +183,20 @@ def parse_line(line: str, lineno: int, *, tz: ZoneInfo = WARSAW, utc: bool = Fal
     try:
         rows = list(csv.reader([line.rstrip("\r\n")], strict=True))
     except csv.Error as exc:
-        raise CdrError(f"malformed CSV quoting ({exc})", lineno=lineno) from None
+        raise CdrError(f"malformed CSV quoting ({exc})", lineno=lineno,
+                       pl=f"Błędne cudzysłowy CSV ({exc}).") from None
     fields = rows[0] if rows else []
     names = _column_names(fields)
     if names is None:
         raise CdrError(
-            f"expected 16 to 21 columns (cdr_csv layout), got {len(fields)}", lineno=lineno
+            f"expected 16 to 21 columns (cdr_csv layout), got {len(fields)}", lineno=lineno,
+            pl=f"Oczekiwano od 16 do 21 kolumn (układ cdr_csv), a jest ich {len(fields)}.",
         )
     values = dict(zip(names, fields, strict=True))
 
     start = _time(values, "start", lineno, tz, utc, not_before=None)
     if start is None:
-        raise CdrError("start time is empty", lineno=lineno)
+        raise CdrError("start time is empty", lineno=lineno, pl="Czas rozpoczęcia jest pusty.")
     answer = _time(values, "answer", lineno, tz, utc, not_before=start)
     end = _time(values, "end", lineno, tz, utc, not_before=answer or start)
     sequence = _uint(values, "sequence", lineno) if "sequence" in values else None
@@ -234,7 +246,8 @@ def read_cdr(
     """
     source = Path(path).name
     if start_offset < 0:
-        raise CdrError(f"offset {start_offset} is negative", source=source)
+        raise CdrError(f"offset {start_offset} is negative", source=source,
+                       pl=f"Przesunięcie {start_offset} jest ujemne.")
     records: list[CallRecord] = []
     errors: list[CdrError] = []
     with open(path, "rb") as stream:
@@ -244,6 +257,9 @@ def read_cdr(
                 f"the file has {size} bytes, fewer than the offset {start_offset} read up to "
                 "before; it was probably rotated or truncated, so read it again from offset 0",
                 source=source,
+                pl=f"Plik ma {count_pl(size, 'bajt', 'bajty', 'bajtów')}, mniej niż przesunięcie "
+                   f"{start_offset}, do którego był już odczytany; prawdopodobnie został "
+                   "zrotowany lub obcięty, więc należy go odczytać ponownie od przesunięcia 0.",
             )
         if start_offset > 0:
             stream.seek(start_offset - 1)
@@ -252,6 +268,8 @@ def read_cdr(
                     f"offset {start_offset} is not at the start of a line; it was not returned "
                     "by read_cdr for this file",
                     source=source,
+                    pl=f"Przesunięcie {start_offset} nie wskazuje początku wiersza; nie zostało "
+                       "zwrócone przez read_cdr dla tego pliku.",
                 )
         offset = start_offset
         for lineno, raw in enumerate(stream, start=1):
@@ -267,7 +285,8 @@ def read_cdr(
                 records.append(parse_line(line, lineno, tz=tz, utc=utc))
             except CdrError as exc:
                 errors.append(
-                    CdrError(exc.problem, lineno=lineno, offset=line_offset, source=source)
+                    CdrError(exc.problem, lineno=lineno, offset=line_offset, source=source,
+                             pl=exc.problem_pl)
                 )
     return records, errors, offset
 
@@ -293,7 +312,8 @@ def _column_names(fields: list[str]) -> tuple[str, ...] | None:
 def _uint(values: dict[str, str], name: str, lineno: int) -> int:
     value = values[name].strip()
     if not _UINT.match(value):
-        raise CdrError(f"{name} is not a whole number of seconds: {value!r}", lineno=lineno)
+        raise CdrError(f"{name} is not a whole number of seconds: {value!r}", lineno=lineno,
+                       pl=f"„{name}” nie jest całkowitą liczbą sekund: {value!r}.")
     return int(value)
 
 
@@ -317,7 +337,8 @@ def _time(
         else:
             naive = datetime.strptime(value, _TIME_FORMAT)
     except ValueError:
-        raise CdrError(f"{name} time {value!r} is not YYYY-MM-DD HH:MM:SS", lineno=lineno) from None
+        raise CdrError(f"{name} time {value!r} is not YYYY-MM-DD HH:MM:SS", lineno=lineno,
+                       pl=f"Czas „{name}” {value!r} nie ma postaci RRRR-MM-DD GG:MM:SS.") from None
     if utc:
         return naive.replace(tzinfo=UTC)
     first = naive.replace(tzinfo=tz).astimezone(UTC)

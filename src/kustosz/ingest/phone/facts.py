@@ -64,7 +64,7 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
         try:
             safe_relpath(cfg.spool_path, Path(rel))
         except KustoszError as exc:
-            raise Skip(str(exc)) from None
+            raise Skip(str(exc), pl=exc.pl) from None
     path = cfg.spool_path / rel
     sidecar = sidecar_for(path) if folder is None else _sidecar_in(path, folder)
     if sidecar is not None:
@@ -72,7 +72,7 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
             sc = read_sidecar(sidecar)
             seconds = audio_seconds(path, path.suffix.lower().lstrip("."), seen[0])
         except KustoszError as exc:
-            raise Skip(str(exc)) from None
+            raise Skip(str(exc), pl=exc.pl) from None
         end = sc.end or (sc.start + timedelta(seconds=seconds or 0))
         return Facts(rel, seen, sc.start, end, sc.caller, sc.callee, sc.direction,
                       sc.call_id[:64], "", False, {"call_id": sc.call_id,
@@ -81,11 +81,12 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
     try:
         name = parse_recording_name(rel, tz=vault.policy.timezone)
     except RecordingNameError as exc:
-        return _unnamed(path, rel, seen, str(exc))
+        return _unnamed(path, rel, seen, str(exc), exc.pl)
     try:
         return Named(rel, seen, name, audio_seconds(path, name.ext, seen[0]))
     except (KustoszError, OSError) as exc:
-        raise Skip(str(exc)) from None
+        raise Skip(str(exc), pl=exc.pl if isinstance(exc, KustoszError)
+                   else f"Nie można odczytać pliku ({exc.strerror}).") from None
 
 
 @dataclass
@@ -99,14 +100,15 @@ class Unnamed:
     why: str
 
 
-def _unnamed(path: Path, rel: str, seen: tuple[int, int], why: str) -> Unnamed:
+def _unnamed(path: Path, rel: str, seen: tuple[int, int], why: str, why_pl: str | None
+             ) -> Unnamed:
     ext = path.suffix.lower().lstrip(".")
     if ext not in AUDIO_EXTENSIONS:
-        raise Skip(why)
+        raise Skip(why, pl=why_pl)
     try:
         return Unnamed(rel, seen, audio_seconds(path, ext, seen[0]), why)
     except (KustoszError, OSError):
-        raise Skip(why) from None  # neither a known name nor audio: the name is the news
+        raise Skip(why, pl=why_pl) from None  # neither a known name nor audio: the name is the news
 
 
 def named_by(k: Unnamed, rows: list[CdrRow]) -> Named | None:

@@ -117,7 +117,10 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
     if not match and not plain:
         raise RecordingNameError(
             f"not a FreePBX or Asterisk recording name: {name!r} (expected "
-            "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> or <uniqueid>.<ext>)"
+            "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> or <uniqueid>.<ext>)",
+            pl=f"To nie jest nazwa nagrania FreePBX ani Asteriska: {name!r} (oczekiwano "
+               "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> lub "
+               "<uniqueid>.<ext>).",
         )
     found = match or plain
     assert found is not None
@@ -125,7 +128,8 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
     if ext not in AUDIO_EXTENSIONS:
         known = ", ".join(sorted(AUDIO_EXTENSIONS))
         raise RecordingNameError(
-            f"not an audio file extension: {ext!r} in {name!r} (known: {known})"
+            f"not an audio file extension: {ext!r} in {name!r} (known: {known})",
+            pl=f"{ext!r} w {name!r} nie jest rozszerzeniem pliku dźwiękowego (znane: {known}).",
         )
     if plain:
         started = datetime.fromtimestamp(int(plain.group("epoch")), UTC)
@@ -137,12 +141,15 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
     kind = match.group("type").lower()
     if kind not in RECORDING_TYPES:
         known = ", ".join(sorted(RECORDING_TYPES))
-        raise RecordingNameError(f"unknown recording type {kind!r} in {name!r} (known: {known})")
+        raise RecordingNameError(
+            f"unknown recording type {kind!r} in {name!r} (known: {known})",
+            pl=f"Nieznany rodzaj nagrania {kind!r} w {name!r} (znane: {known}).")
     stamp = match.group("date") + match.group("time")
     try:
         started_local = datetime.strptime(stamp, "%Y%m%d%H%M%S")
     except ValueError:
-        raise RecordingNameError(f"impossible date or time in {name!r}") from None
+        raise RecordingNameError(f"impossible date or time in {name!r}",
+                                 pl=f"Niemożliwa data lub godzina w {name!r}.") from None
     return RecordingName(
         type=kind,
         dest=_party(match.group("dest")),
@@ -170,14 +177,19 @@ def safe_relpath(spool: Path, candidate: Path) -> Path:
     try:
         real_root = root.resolve(strict=True)
     except (FileNotFoundError, RuntimeError) as exc:
-        raise UnsafePathError(f"recording spool {str(spool)!r} does not exist ({exc})") from None
+        raise UnsafePathError(
+            f"recording spool {str(spool)!r} does not exist ({exc})",
+            pl=f"Katalog nagrań {str(spool)!r} nie istnieje ({exc}).") from None
     if not real_root.is_dir():
-        raise UnsafePathError(f"recording spool {str(spool)!r} is not a directory")
+        raise UnsafePathError(f"recording spool {str(spool)!r} is not a directory",
+                              pl=f"Katalog nagrań {str(spool)!r} nie jest katalogiem.")
 
     rel = _relative_to_spool(root, real_root, Path(candidate))
     if not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
         raise UnsafePathError(
-            f"refusing {str(candidate)!r}: '.' or '..' in a spool path, or no file name"
+            f"refusing {str(candidate)!r}: '.' or '..' in a spool path, or no file name",
+            pl=f"Odrzucono {str(candidate)!r}: „.” lub „..” w ścieżce katalogu nagrań albo "
+               "brak nazwy pliku.",
         )
 
     current = real_root
@@ -186,17 +198,24 @@ def safe_relpath(spool: Path, candidate: Path) -> Path:
         try:
             info = current.lstat()
         except FileNotFoundError:
-            raise UnsafePathError(f"refusing {str(candidate)!r}: {part!r} does not exist") from None
+            raise UnsafePathError(
+                f"refusing {str(candidate)!r}: {part!r} does not exist",
+                pl=f"Odrzucono {str(candidate)!r}: {part!r} nie istnieje.") from None
         if stat.S_ISLNK(info.st_mode):
             raise UnsafePathError(
                 f"refusing {str(candidate)!r}: {part!r} is a symbolic link, and a spool holds "
-                "only plain files and directories"
+                "only plain files and directories",
+                pl=f"Odrzucono {str(candidate)!r}: {part!r} jest dowiązaniem symbolicznym, "
+                   "a katalog nagrań zawiera tylko zwykłe pliki i katalogi.",
             )
     if not stat.S_ISREG(info.st_mode):
-        raise UnsafePathError(f"refusing {str(candidate)!r}: not a regular file")
+        raise UnsafePathError(f"refusing {str(candidate)!r}: not a regular file",
+                              pl=f"Odrzucono {str(candidate)!r}: to nie jest zwykły plik.")
     # Belt and braces: with no links on the way, the resolved path must still be inside.
     if not current.resolve().is_relative_to(real_root):
-        raise UnsafePathError(f"refusing {str(candidate)!r}: it resolves outside the spool")
+        raise UnsafePathError(
+            f"refusing {str(candidate)!r}: it resolves outside the spool",
+            pl=f"Odrzucono {str(candidate)!r}: prowadzi poza katalog nagrań.")
     return rel
 
 
@@ -259,11 +278,15 @@ def _relative_to_spool(root: Path, real_root: Path, candidate: Path) -> Path:
         return candidate
     # Normalise lexically only ("a/../b"), so a ".." cannot be hidden by resolving it away.
     if ".." in candidate.parts:
-        raise UnsafePathError(f"refusing {str(candidate)!r}: '..' in a spool path")
+        raise UnsafePathError(f"refusing {str(candidate)!r}: '..' in a spool path",
+                              pl=f"Odrzucono {str(candidate)!r}: „..” w ścieżce katalogu "
+                                 "nagrań.")
     for base in (root, real_root):
         if candidate.is_relative_to(base):
             return candidate.relative_to(base)
-    raise UnsafePathError(f"refusing {str(candidate)!r}: it is outside the spool {str(root)!r}")
+    raise UnsafePathError(
+        f"refusing {str(candidate)!r}: it is outside the spool {str(root)!r}",
+        pl=f"Odrzucono {str(candidate)!r}: leży poza katalogiem nagrań {str(root)!r}.")
 
 
 def _party(value: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kustosz.errors import KustoszError
+from kustosz.words import count_pl
 
 __all__ = [
     "DIRECTIONS",
@@ -67,7 +68,8 @@ def sidecar_for(audio: Path) -> Path | None:
 def audio_for(sidecar: Path) -> Path:
     """The audio file a sidecar describes: its own name without ``.json``/``.csv``."""
     if sidecar.suffix.lower() not in SIDECAR_SUFFIXES or not sidecar.stem:
-        raise SidecarError(f"{sidecar.name}: a sidecar's name ends in .json or .csv")
+        raise SidecarError(f"{sidecar.name}: a sidecar's name ends in .json or .csv",
+                          pl=f"{sidecar.name}: nazwa pliku opisu kończy się na .json lub .csv.")
     return sidecar.with_name(sidecar.stem)
 
 
@@ -79,14 +81,19 @@ def read_sidecar(path: Path) -> SidecarRecord:
         with open(path, "rb") as stream:
             data = stream.read(_MAX_BYTES + 1)
     except OSError as exc:
-        raise SidecarError(f"{path.name}: cannot be read ({exc.strerror})") from None
+        raise SidecarError(f"{path.name}: cannot be read ({exc.strerror})",
+                           pl=f"{path.name}: nie można odczytać pliku ({exc.strerror}).") from None
     if len(data) > _MAX_BYTES:
-        raise SidecarError(f"{path.name}: larger than {_MAX_BYTES} bytes, not a sidecar")
+        raise SidecarError(
+            f"{path.name}: larger than {_MAX_BYTES} bytes, not a sidecar",
+            pl=f"{path.name}: plik większy niż {count_pl(_MAX_BYTES, 'bajt', 'bajty', 'bajtów')} "
+               "nie jest plikiem opisu.")
     try:
         # utf-8-sig: spreadsheets saving CSV as UTF-8 put a byte-order mark in front.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SidecarError(f"{path.name}: not UTF-8 text") from None
+        raise SidecarError(f"{path.name}: not UTF-8 text",
+                           pl=f"{path.name}: to nie jest tekst w kodowaniu UTF-8.") from None
     if path.suffix.lower() == ".json":
         values = _from_json(text, path.name)
     else:
@@ -98,9 +105,12 @@ def _from_json(text: str, name: str) -> dict[str, str]:
     try:
         document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SidecarError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise SidecarError(
+            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})",
+            pl=f"{name}: niepoprawny JSON ({exc.msg} w wierszu {exc.lineno}).") from None
     if not isinstance(document, dict):
-        raise SidecarError(f"{name}: the JSON must be an object with the call's keys")
+        raise SidecarError(f"{name}: the JSON must be an object with the call's keys",
+                           pl=f"{name}: JSON musi być obiektem z kluczami opisu połączenia.")
     values: dict[str, str] = {}
     for key in KEYS:
         value = document.get(key)
@@ -108,7 +118,9 @@ def _from_json(text: str, name: str) -> dict[str, str]:
             continue
         # Numbers often arrive as JSON integers; booleans and structures are mistakes.
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise SidecarError(f"{name}: {key} must be text, got {type(value).__name__}")
+            raise SidecarError(
+                f"{name}: {key} must be text, got {type(value).__name__}",
+                pl=f"{name}: „{key}” musi być tekstem, a jest typu {type(value).__name__}.")
         values[key] = str(value).strip()
     return values
 
@@ -120,17 +132,23 @@ def _from_csv(text: str, name: str) -> dict[str, str]:
     try:
         rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
     except csv.Error as exc:
-        raise SidecarError(f"{name}: malformed CSV ({exc})") from None
+        raise SidecarError(f"{name}: malformed CSV ({exc})",
+                           pl=f"{name}: niepoprawny plik CSV ({exc}).") from None
     if len(rows) != 2:
         raise SidecarError(
-            f"{name}: a CSV sidecar has one header row and one data row, found {len(rows)} rows"
+            f"{name}: a CSV sidecar has one header row and one data row, found {len(rows)} rows",
+            pl=f"{name}: plik opisu CSV ma jeden wiersz nagłówka i jeden wiersz danych, a "
+               f"znaleziono {count_pl(len(rows), 'wiersz', 'wiersze', 'wierszy')}.",
         )
     columns = [column.strip().lower() for column in rows[0]]
     if len(set(columns)) != len(columns):
-        raise SidecarError(f"{name}: a column name appears twice in the header")
+        raise SidecarError(f"{name}: a column name appears twice in the header",
+                           pl=f"{name}: nazwa kolumny występuje w nagłówku dwa razy.")
     if len(rows[1]) != len(columns):
         raise SidecarError(
-            f"{name}: the header has {len(columns)} columns but the data row {len(rows[1])}"
+            f"{name}: the header has {len(columns)} columns but the data row {len(rows[1])}",
+            pl=f"{name}: nagłówek ma {count_pl(len(columns), 'kolumnę', 'kolumny', 'kolumn')}, "
+               f"a wiersz danych {len(rows[1])}.",
         )
     return {
         column: value.strip()
@@ -142,16 +160,21 @@ def _from_csv(text: str, name: str) -> dict[str, str]:
 def _record(values: dict[str, str], name: str, audio: Path) -> SidecarRecord:
     for key in REQUIRED:
         if not values.get(key):
-            raise SidecarError(f"{name}: required key {key!r} is missing or empty")
+            raise SidecarError(f"{name}: required key {key!r} is missing or empty",
+                               pl=f"{name}: wymagany klucz „{key}” nie występuje lub jest pusty.")
     start = _instant(values["start"], "start", name)
     end = _instant(values["end"], "end", name) if values.get("end") else None
     if end is not None and end < start:
-        raise SidecarError(f"{name}: end {values['end']} is before start {values['start']}")
+        raise SidecarError(
+            f"{name}: end {values['end']} is before start {values['start']}",
+            pl=f"{name}: koniec {values['end']} przypada przed początkiem {values['start']}.")
     direction = values.get("direction", "").lower() or "unknown"
     if direction not in (*DIRECTIONS, "unknown"):
         raise SidecarError(
             f"{name}: unknown direction {values['direction']!r} "
-            f"(use one of {', '.join(DIRECTIONS)}, or leave it out)"
+            f"(use one of {', '.join(DIRECTIONS)}, or leave it out)",
+            pl=f"{name}: nieznany kierunek {values['direction']!r} (użyj jednego z: "
+               f"{', '.join(DIRECTIONS)} albo pomiń ten klucz).",
         )
     return SidecarRecord(
         call_id=values["call_id"],
@@ -170,10 +193,14 @@ def _instant(value: str, key: str, name: str) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise SidecarError(
-            f"{name}: {key} {value!r} is not an ISO 8601 time (e.g. 2024-03-05T14:02:11+01:00)"
+            f"{name}: {key} {value!r} is not an ISO 8601 time (e.g. 2024-03-05T14:02:11+01:00)",
+            pl=f"{name}: „{key}” {value!r} nie jest czasem w formacie ISO 8601 "
+               "(np. 2024-03-05T14:02:11+01:00).",
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise SidecarError(
-            f"{name}: {key} {value!r} has no time zone; add one, e.g. +01:00, +02:00 or Z"
+            f"{name}: {key} {value!r} has no time zone; add one, e.g. +01:00, +02:00 or Z",
+            pl=f"{name}: „{key}” {value!r} nie ma strefy czasowej; dodaj ją, np. +01:00, "
+               "+02:00 lub Z.",
         )
     return moment.astimezone(UTC)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES
+from kustosz.words import count_pl
 
 __all__ = ["AudioError", "Look", "audio_seconds", "item_hash", "look", "stable"]
 
@@ -107,14 +108,18 @@ def audio_seconds(path: Path, ext: str, size: int) -> float | None:
     """Check that ``path`` is audio of type ``ext``; its length in seconds when the header
     tells it. Raises :class:`AudioError` otherwise."""
     if size == 0:
-        raise AudioError("zero-length file (nothing was recorded)")
+        raise AudioError("zero-length file (nothing was recorded)",
+                         pl="Plik jest pusty (nic nie zostało nagrane).")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as stream:
         first = stream.read(_HEAD)
         head = first[:12]
         if ext in ("wav", "wav49"):
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                raise AudioError(f"not a WAV file (no RIFF/WAVE header) although named .{ext}")
+                raise AudioError(
+                    f"not a WAV file (no RIFF/WAVE header) although named .{ext}",
+                    pl=f"To nie jest plik WAV (brak nagłówka RIFF/WAVE), choć ma "
+                       f"rozszerzenie .{ext}.")
             seconds = _pcm_seconds(first)
             if seconds is not None:
                 return seconds
@@ -127,15 +132,24 @@ def audio_seconds(path: Path, ext: str, size: int) -> float | None:
                 return None  # e.g. GSM-in-WAV (WAV49), which the wave module cannot decode
         if ext in ("ogg", "opus"):
             if head[:4] != b"OggS":
-                raise AudioError(f"not an Ogg file (no OggS header) although named .{ext}")
+                raise AudioError(
+                    f"not an Ogg file (no OggS header) although named .{ext}",
+                    pl=f"To nie jest plik Ogg (brak nagłówka OggS), choć ma rozszerzenie .{ext}.")
             return None
         if ext == "mp3":
             if not (head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF
                                            and head[1] & 0xE0 == 0xE0)):
-                raise AudioError("not an MP3 file (neither ID3 tag nor frame sync)")
+                raise AudioError("not an MP3 file (neither ID3 tag nor frame sync)",
+                                 pl="To nie jest plik MP3 (brak znacznika ID3 i synchronizacji "
+                                    "ramek).")
             return None
         if ext == "gsm":
             if size % _GSM_FRAME:
-                raise AudioError(f"not raw GSM audio ({size} bytes is not whole 33-byte frames)")
+                raise AudioError(
+                    f"not raw GSM audio ({size} bytes is not whole 33-byte frames)",
+                    pl=f"To nie jest surowy dźwięk GSM "
+                       f"({count_pl(size, 'bajt', 'bajty', 'bajtów')} to nie całe "
+                       "33-bajtowe ramki).")
             return size / _GSM_FRAME * 0.02
-    raise AudioError(f"not an audio file type Kustosz knows: .{ext}")
+    raise AudioError(f"not an audio file type Kustosz knows: .{ext}",
+                     pl=f"Kustosz nie zna takiego rodzaju pliku dźwiękowego: .{ext}.")

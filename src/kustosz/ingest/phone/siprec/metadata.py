@@ -161,16 +161,22 @@ def _broadworks_caller(root: ET.Element, people: dict[str, Participant]) -> None
 def parse_metadata(text: str) -> Metadata:
     """The participants and streams of a recording session; BadMetadata says what is wrong."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
-        raise BadMetadata(f"the recording metadata is larger than {MAX_BYTES} bytes")
+        raise BadMetadata(f"the recording metadata is larger than {MAX_BYTES} bytes",
+                          pl=f"Metadane nagrania są większe niż {MAX_BYTES} bajtów.")
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        raise BadMetadata("the recording metadata declares a document type; refused")
+        raise BadMetadata("the recording metadata declares a document type; refused",
+                          pl="Metadane nagrania deklarują typ dokumentu (DOCTYPE/ENTITY); "
+                             "odrzucono je.")
     try:
         root = ET.fromstring(_BARE_AMPERSAND.sub("&amp;", text))
     except ET.ParseError as exc:
-        raise BadMetadata(f"the recording metadata is not well-formed XML: {exc}") from None
+        raise BadMetadata(f"the recording metadata is not well-formed XML: {exc}",
+                          pl=f"Metadane nagrania nie są poprawnym dokumentem XML: {exc}.") from None
     if _local(root.tag) not in _ROOTS:
         raise BadMetadata(f"the recording metadata's root is <{_local(root.tag)}>, "
-                          "not <recording>")
+                          "not <recording>",
+                          pl=f"Elementem głównym metadanych nagrania jest "
+                             f"<{_local(root.tag)}>, a nie <recording>.")
     streams: dict[str, str] = {}
     for s in _children(root, "stream"):
         sid, label = _id(s, "stream_id"), _text(s, "label")
@@ -223,7 +229,9 @@ def check_labels(meta: Metadata, sections: list[Section]) -> None:
     labels = {s.label for s in sections if s.label}
     missing = sorted(set(meta.streams.values()) - labels)
     if missing:
-        raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}")
+        raise BadMetadata(f"the metadata names streams the SDP lacks: {', '.join(missing)}",
+                          pl="Metadane wymieniają strumienie, których brak w SDP: "
+                             f"{', '.join(missing)}.")
 
 
 @dataclass(frozen=True)

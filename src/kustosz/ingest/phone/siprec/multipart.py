@@ -32,8 +32,8 @@ _BOUNDARY = re.compile(r"^[\x21\x23-\x7e][\x20\x21\x23-\x7e]{0,69}\Z")
 class BadBody(InputError):
     """The body cannot be read; ``status`` is the SIP answer that says why (400 or 415)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int = 400, *, pl: str | None = None) -> None:
+        super().__init__(message, pl=pl)
         self.status = status
 
 
@@ -59,10 +59,13 @@ def text_of(kind: str, charset: str, content: bytes) -> str:
     try:
         return content.decode(name)
     except LookupError:
-        raise BadBody(f"the {kind} part's charset {name[:40]!r} is unknown") from None
+        raise BadBody(f"the {kind} part's charset {name[:40]!r} is unknown",
+                      pl=f"Nieznane kodowanie {name[:40]!r} części {kind}.") from None
     except UnicodeDecodeError as exc:
         raise BadBody(f"the {kind} part is not {name.removesuffix('-sig')} ({exc.reason} at "
-                      f"byte {exc.start})") from None
+                      f"byte {exc.start})",
+                      pl=f"Część {kind} nie jest w kodowaniu {name.removesuffix('-sig')} "
+                         f"({exc.reason} w bajcie {exc.start}).") from None
 
 
 _XML_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*"
@@ -93,12 +96,15 @@ def parameters(content_type: str) -> dict[str, str]:
 def boundary_of(content_type: str) -> str:
     boundary = parameters(content_type).get("boundary", "")
     if not boundary:
-        raise BadBody("the multipart body's Content-Type names no boundary")
+        raise BadBody("the multipart body's Content-Type names no boundary",
+                      pl="Content-Type treści wieloczęściowej nie podaje granicy (boundary).")
     # RFC 2046: a boundary does not end in a space; a stray one is the writer's padding
     boundary = boundary.rstrip(" ")
     if not _BOUNDARY.match(boundary):
         raise BadBody(f"the multipart boundary {boundary[:80]!r} is not a valid boundary "
-                      "(1 to 70 printable characters)")
+                      "(1 to 70 printable characters)",
+                      pl=f"Granica treści wieloczęściowej {boundary[:80]!r} jest niepoprawna "
+                         "(dozwolone od 1 do 70 znaków drukowalnych).")
     return boundary
 
 
@@ -112,7 +118,8 @@ def _headers(block: list[str]) -> dict[str, str]:
             continue
         name, sep, value = line.partition(":")
         if not sep:
-            raise BadBody(f"a part's header line {line[:80]!r} has no ':'")
+            raise BadBody(f"a part's header line {line[:80]!r} has no ':'",
+                          pl=f"Wiersz nagłówka części {line[:80]!r} nie zawiera „:”.")
         name = name.strip().lower()
         out[name] = value.strip()
     return out
@@ -133,7 +140,8 @@ def _part(lines: list[bytes]) -> Part:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadBody(f"a part's header is not UTF-8: {head[:80]!r}") from None
+        raise BadBody(f"a part's header is not UTF-8: {head[:80]!r}",
+                      pl=f"Nagłówek części nie jest w kodowaniu UTF-8: {head[:80]!r}.") from None
     headers = _headers([h for h in re.split(r"\r?\n", text) if h])
     content_type = headers.get("content-type", "text/plain")
     return Part(media_type(content_type), re.sub(rb"\r?\n\Z", b"", content),
@@ -163,7 +171,8 @@ def read_multipart(content_type: str, body: bytes) -> list[Part]:
                 closed = True
                 break
             if len(parts) >= MAX_PARTS:
-                raise BadBody(f"the multipart body has more than {MAX_PARTS} parts")
+                raise BadBody(f"the multipart body has more than {MAX_PARTS} parts",
+                              pl=f"Treść wieloczęściowa ma więcej niż {MAX_PARTS} części.")
             current = []
         elif current is not None:
             current.append(line)
@@ -171,7 +180,9 @@ def read_multipart(content_type: str, body: bytes) -> list[Part]:
         parts.append(current)
     if not parts:
         raise BadBody(f"no part of the multipart body begins with its boundary "
-                      f"{dash.decode('ascii')!r}")
+                      f"{dash.decode('ascii')!r}",
+                      pl="Żadna część treści wieloczęściowej nie zaczyna się od jej granicy "
+                         f"{dash.decode('ascii')!r}.")
     return [_part(p) for p in parts]
 
 
@@ -185,25 +196,32 @@ def recording_parts(content_type: str, body: bytes | None,
     ``+xml``, RFC 7866 and the SRCs that follow it — Intrado, SEMS — none) of a request's
     body; the metadata "" when there is none and it is not required."""
     if body is None:
-        raise BadBody("the request has no body (an SDP offer and recording metadata)")
+        raise BadBody("the request has no body (an SDP offer and recording metadata)",
+                      pl="Żądanie nie ma treści (oferty SDP i metadanych nagrania).")
     kind = media_type(content_type)
     if kind == "application/sdp":
         if metadata_required:
             raise BadMetadata("the recording session has no metadata "
-                              "(application/rs-metadata+xml)")
+                              "(application/rs-metadata+xml)",
+                              pl="Sesja nagrania nie ma metadanych "
+                                 "(application/rs-metadata+xml).")
         return text_of(kind, parameters(content_type).get("charset", ""), body), ""
     if kind != "multipart/mixed":
-        raise BadBody(f"the body is {kind or 'untyped'}, not multipart/mixed", 415)
+        raise BadBody(f"the body is {kind or 'untyped'}, not multipart/mixed", 415,
+                      pl=f"Treść jest typu {kind or 'nieokreślonego'}, a nie multipart/mixed.")
     parts = read_multipart(content_type, body)
     sdp = first_of(parts, "application/sdp")
     meta = first_of(parts, *METADATA_TYPES)
     if sdp is None:
         kinds = ", ".join(p.kind for p in parts)
-        raise BadBody(f"the multipart body has no SDP offer (its parts: {kinds})")
+        raise BadBody(f"the multipart body has no SDP offer (its parts: {kinds})",
+                      pl=f"Treść wieloczęściowa nie zawiera oferty SDP (jej części: {kinds}).")
     if meta is None and metadata_required:
         kinds = ", ".join(p.kind for p in parts)
         raise BadMetadata("the recording session has no metadata "
-                          f"(application/rs-metadata+xml); its parts: {kinds}")
+                          f"(application/rs-metadata+xml); its parts: {kinds}",
+                          pl="Sesja nagrania nie ma metadanych (application/rs-metadata+xml); "
+                             f"jej części: {kinds}.")
     return sdp, meta or ""
 
 

@@ -25,8 +25,8 @@ from kustosz.ingest.phone.sip_stack import SdpBody, SdpParseError
 class BadOffer(InputError):
     """The offer cannot be recorded; ``status`` is the SIP answer that says why."""
 
-    def __init__(self, message: str, status: int = 488) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int = 488, *, pl: str | None = None) -> None:
+        super().__init__(message, pl=pl)
         self.status = status
 
 
@@ -98,7 +98,9 @@ def sdes_key(attrs: list[str], label: str) -> Crypto:
     offered = [a[7:].split() for a in attrs if a.lower().startswith("crypto:")]
     if not offered:
         raise BadOffer(f"SRTP stream {label!r} without keys (no a=crypto): its sound cannot "
-                       "be decrypted")
+                       "be decrypted",
+                       pl=f"Strumień SRTP {label!r} nie ma kluczy (brak a=crypto): jego dźwięku "
+                          "nie da się odszyfrować.")
     for parts in offered:
         if len(parts) < 3 or parts[1] not in SUITES or not parts[2].startswith("inline:"):
             continue
@@ -113,7 +115,9 @@ def sdes_key(attrs: list[str], label: str) -> Crypto:
             return Crypto(parts[0], parts[1], key)
     suites = ", ".join(p[1] for p in offered if len(p) > 1)
     raise BadOffer(f"no SRTP key of stream {label!r} can be used ({suites}); Kustosz takes "
-                   f"{' or '.join(SUITES)} with an inline key and no MKI")
+                   f"{' or '.join(SUITES)} with an inline key and no MKI",
+                   pl=f"Żadnego klucza SRTP strumienia {label!r} nie można użyć ({suites}); "
+                      f"Kustosz przyjmuje {' lub '.join(SUITES)} z kluczem inline i bez MKI.")
 
 
 def _attributes(section: object) -> list[str]:
@@ -136,7 +140,8 @@ def parse_offer(text: str) -> list[Stream]:
     try:
         body = SdpBody(completed(text))
     except (SdpParseError, ValueError, IndexError, AttributeError) as exc:
-        raise BadOffer(f"the SDP offer cannot be read: {exc}", 400) from None
+        raise BadOffer(f"the SDP offer cannot be read: {exc}", 400,
+                       pl=f"Nie można odczytać oferty SDP: {exc}.") from None
     out: list[Stream] = []
     for i, section in enumerate(body.sections):
         m = section.m_header
@@ -146,10 +151,13 @@ def parse_offer(text: str) -> list[Stream]:
         transport = str(getattr(m, "transport", "")).upper()
         labels = [a.partition(":")[2].strip() for a in attrs if a.lower().startswith("label:")]
         if not labels or not labels[0]:
-            raise BadOffer(f"the offer's stream {i + 1} has no a=label", 400)
+            raise BadOffer(f"the offer's stream {i + 1} has no a=label", 400,
+                           pl=f"Strumień {i + 1} oferty nie ma a=label.")
         if transport not in ("RTP/AVP", "RTP/SAVP"):
             raise BadOffer(f"media transport {transport or '?'} is neither RTP/AVP nor "
-                           "RTP/SAVP (DTLS-SRTP is not taken)")
+                           "RTP/SAVP (DTLS-SRTP is not taken)",
+                           pl=f"Transport mediów {transport or '?'} nie jest ani RTP/AVP, ani "
+                              "RTP/SAVP (DTLS-SRTP nie jest przyjmowany).")
         crypto = sdes_key(attrs, labels[0]) if transport == "RTP/SAVP" else None
         rtpmaps: dict[int, str] = {}
         for a in attrs:
@@ -163,7 +171,9 @@ def parse_offer(text: str) -> list[Stream]:
             names = ", ".join(rtpmaps.get(int(f), str(f)) for f in m.formats
                               if str(f).isdigit())
             raise BadOffer(f"no codec of stream {labels[0]!r} can be recorded ({names}); "
-                           "Kustosz records G.711 (PCMA, PCMU), G.722 and Opus")
+                           "Kustosz records G.711 (PCMA, PCMU), G.722 and Opus",
+                           pl=f"Żadnego kodeka strumienia {labels[0]!r} nie można nagrać "
+                              f"({names}); Kustosz nagrywa G.711 (PCMA, PCMU), G.722 i Opus.")
         direction = next((a for a in attrs if a in ("sendonly", "sendrecv", "recvonly",
                                                       "inactive")), "sendonly")
         c = section.c_header
@@ -171,7 +181,8 @@ def parse_offer(text: str) -> list[Stream]:
         out.append(Stream(i, labels[0], "" if address == "0.0.0.0" else address, int(m.port),
                           chosen[0], chosen[1], direction, crypto))
     if not out:
-        raise BadOffer("the offer has no audio stream to record")
+        raise BadOffer("the offer has no audio stream to record",
+                       pl="Oferta nie zawiera strumienia dźwięku do nagrania.")
     return out
 
 
