@@ -25,7 +25,8 @@ def no_such_file(path: Path) -> InputError:
 
 
 def source_disabled(name: str) -> InputError:
-    return InputError(f"source {name!r} is disabled", pl=f"Źródło „{name}” jest wyłączone.")
+    return InputError(f"source {name!r} is disabled",
+                      pl=f"Źródło „{name}” jest wyłączone.")
 
 
 def no_source(source_id: int) -> InputError:

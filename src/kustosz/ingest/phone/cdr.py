@@ -313,7 +313,7 @@ def _uint(values: dict[str, str], name: str, lineno: int) -> int:
     value = values[name].strip()
     if not _UINT.match(value):
         raise CdrError(f"{name} is not a whole number of seconds: {value!r}", lineno=lineno,
-                       pl=f"„{name}” nie jest całkowitą liczbą sekund: {value!r}.")
+                       pl=f"„{name}” nie jest całkowitą liczbą sekund: „{value}”.")
     return int(value)
 
 
@@ -338,7 +338,7 @@ def _time(
             naive = datetime.strptime(value, _TIME_FORMAT)
     except ValueError:
         raise CdrError(f"{name} time {value!r} is not YYYY-MM-DD HH:MM:SS", lineno=lineno,
-                       pl=f"Czas „{name}” {value!r} nie ma postaci RRRR-MM-DD GG:MM:SS.") from None
+                       pl=f"Czas „{name}” „{value}” nie ma postaci RRRR-MM-DD GG:MM:SS.") from None
     if utc:
         return naive.replace(tzinfo=UTC)
     first = naive.replace(tzinfo=tz).astimezone(UTC)

@@ -118,7 +118,7 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
         raise RecordingNameError(
             f"not a FreePBX or Asterisk recording name: {name!r} (expected "
             "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> or <uniqueid>.<ext>)",
-            pl=f"To nie jest nazwa nagrania FreePBX ani Asteriska: {name!r} (oczekiwano "
+            pl=f"To nie jest nazwa nagrania FreePBX ani Asteriska: „{name}” (oczekiwano "
                "<type>-<dest>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext> lub "
                "<uniqueid>.<ext>).",
         )
@@ -129,7 +129,7 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
         known = ", ".join(sorted(AUDIO_EXTENSIONS))
         raise RecordingNameError(
             f"not an audio file extension: {ext!r} in {name!r} (known: {known})",
-            pl=f"{ext!r} w {name!r} nie jest rozszerzeniem pliku dźwiękowego (znane: {known}).",
+            pl=f"„{ext}” w „{name}” nie jest rozszerzeniem pliku dźwiękowego (znane: {known}).",
         )
     if plain:
         started = datetime.fromtimestamp(int(plain.group("epoch")), UTC)
@@ -143,13 +143,13 @@ def parse_recording_name(relpath: str | PurePath, *, tz: ZoneInfo = WARSAW) -> R
         known = ", ".join(sorted(RECORDING_TYPES))
         raise RecordingNameError(
             f"unknown recording type {kind!r} in {name!r} (known: {known})",
-            pl=f"Nieznany rodzaj nagrania {kind!r} w {name!r} (znane: {known}).")
+            pl=f"Nieznany rodzaj nagrania „{kind}” w „{name}” (znane: {known}).")
     stamp = match.group("date") + match.group("time")
     try:
         started_local = datetime.strptime(stamp, "%Y%m%d%H%M%S")
     except ValueError:
         raise RecordingNameError(f"impossible date or time in {name!r}",
-                                 pl=f"Niemożliwa data lub godzina w {name!r}.") from None
+                                 pl=f"Niemożliwa data lub godzina w „{name}”.") from None
     return RecordingName(
         type=kind,
         dest=_party(match.group("dest")),
@@ -179,16 +179,16 @@ def safe_relpath(spool: Path, candidate: Path) -> Path:
     except (FileNotFoundError, RuntimeError) as exc:
         raise UnsafePathError(
             f"recording spool {str(spool)!r} does not exist ({exc})",
-            pl=f"Katalog nagrań {str(spool)!r} nie istnieje ({exc}).") from None
+            pl=f"Katalog nagrań „{spool}” nie istnieje ({exc}).") from None
     if not real_root.is_dir():
         raise UnsafePathError(f"recording spool {str(spool)!r} is not a directory",
-                              pl=f"Katalog nagrań {str(spool)!r} nie jest katalogiem.")
+                              pl=f"Katalog nagrań „{spool}” nie jest katalogiem.")
 
     rel = _relative_to_spool(root, real_root, Path(candidate))
     if not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
         raise UnsafePathError(
             f"refusing {str(candidate)!r}: '.' or '..' in a spool path, or no file name",
-            pl=f"Odrzucono {str(candidate)!r}: „.” lub „..” w ścieżce katalogu nagrań albo "
+            pl=f"Odrzucono „{candidate}”: „.” lub „..” w ścieżce katalogu nagrań albo "
                "brak nazwy pliku.",
         )
 
@@ -200,22 +200,22 @@ def safe_relpath(spool: Path, candidate: Path) -> Path:
         except FileNotFoundError:
             raise UnsafePathError(
                 f"refusing {str(candidate)!r}: {part!r} does not exist",
-                pl=f"Odrzucono {str(candidate)!r}: {part!r} nie istnieje.") from None
+                pl=f"Odrzucono „{candidate}”: „{part}” nie istnieje.") from None
         if stat.S_ISLNK(info.st_mode):
             raise UnsafePathError(
                 f"refusing {str(candidate)!r}: {part!r} is a symbolic link, and a spool holds "
                 "only plain files and directories",
-                pl=f"Odrzucono {str(candidate)!r}: {part!r} jest dowiązaniem symbolicznym, "
+                pl=f"Odrzucono „{candidate}”: „{part}” jest dowiązaniem symbolicznym, "
                    "a katalog nagrań zawiera tylko zwykłe pliki i katalogi.",
             )
     if not stat.S_ISREG(info.st_mode):
         raise UnsafePathError(f"refusing {str(candidate)!r}: not a regular file",
-                              pl=f"Odrzucono {str(candidate)!r}: to nie jest zwykły plik.")
+                              pl=f"Odrzucono „{candidate}”: to nie jest zwykły plik.")
     # Belt and braces: with no links on the way, the resolved path must still be inside.
     if not current.resolve().is_relative_to(real_root):
         raise UnsafePathError(
             f"refusing {str(candidate)!r}: it resolves outside the spool",
-            pl=f"Odrzucono {str(candidate)!r}: prowadzi poza katalog nagrań.")
+            pl=f"Odrzucono „{candidate}”: prowadzi poza katalog nagrań.")
     return rel
 
 
@@ -279,14 +279,14 @@ def _relative_to_spool(root: Path, real_root: Path, candidate: Path) -> Path:
     # Normalise lexically only ("a/../b"), so a ".." cannot be hidden by resolving it away.
     if ".." in candidate.parts:
         raise UnsafePathError(f"refusing {str(candidate)!r}: '..' in a spool path",
-                              pl=f"Odrzucono {str(candidate)!r}: „..” w ścieżce katalogu "
+                              pl=f"Odrzucono „{candidate}”: „..” w ścieżce katalogu "
                                  "nagrań.")
     for base in (root, real_root):
         if candidate.is_relative_to(base):
             return candidate.relative_to(base)
     raise UnsafePathError(
         f"refusing {str(candidate)!r}: it is outside the spool {str(root)!r}",
-        pl=f"Odrzucono {str(candidate)!r}: leży poza katalogiem nagrań {str(root)!r}.")
+        pl=f"Odrzucono „{candidate}”: leży poza katalogiem nagrań „{root}”.")
 
 
 def _party(value: str) -> str:

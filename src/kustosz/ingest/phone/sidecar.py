@@ -173,7 +173,7 @@ def _record(values: dict[str, str], name: str, audio: Path) -> SidecarRecord:
         raise SidecarError(
             f"{name}: unknown direction {values['direction']!r} "
             f"(use one of {', '.join(DIRECTIONS)}, or leave it out)",
-            pl=f"{name}: nieznany kierunek {values['direction']!r} (użyj jednego z: "
+            pl=f"{name}: nieznany kierunek „{values['direction']}” (użyj jednego z: "
                f"{', '.join(DIRECTIONS)} albo pomiń ten klucz).",
         )
     return SidecarRecord(
@@ -194,13 +194,13 @@ def _instant(value: str, key: str, name: str) -> datetime:
     except ValueError:
         raise SidecarError(
             f"{name}: {key} {value!r} is not an ISO 8601 time (e.g. 2024-03-05T14:02:11+01:00)",
-            pl=f"{name}: „{key}” {value!r} nie jest czasem w formacie ISO 8601 "
+            pl=f"{name}: „{key}” „{value}” nie jest czasem w formacie ISO 8601 "
                "(np. 2024-03-05T14:02:11+01:00).",
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise SidecarError(
             f"{name}: {key} {value!r} has no time zone; add one, e.g. +01:00, +02:00 or Z",
-            pl=f"{name}: „{key}” {value!r} nie ma strefy czasowej; dodaj ją, np. +01:00, "
+            pl=f"{name}: „{key}” „{value}” nie ma strefy czasowej; dodaj ją, np. +01:00, "
                "+02:00 lub Z.",
         )
     return moment.astimezone(UTC)

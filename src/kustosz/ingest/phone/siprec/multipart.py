@@ -60,7 +60,7 @@ def text_of(kind: str, charset: str, content: bytes) -> str:
         return content.decode(name)
     except LookupError:
         raise BadBody(f"the {kind} part's charset {name[:40]!r} is unknown",
-                      pl=f"Nieznane kodowanie {name[:40]!r} części {kind}.") from None
+                      pl=f"Nieznane kodowanie „{name[:40]}” części {kind}.") from None
     except UnicodeDecodeError as exc:
         raise BadBody(f"the {kind} part is not {name.removesuffix('-sig')} ({exc.reason} at "
                       f"byte {exc.start})",
@@ -103,7 +103,7 @@ def boundary_of(content_type: str) -> str:
     if not _BOUNDARY.match(boundary):
         raise BadBody(f"the multipart boundary {boundary[:80]!r} is not a valid boundary "
                       "(1 to 70 printable characters)",
-                      pl=f"Granica treści wieloczęściowej {boundary[:80]!r} jest niepoprawna "
+                      pl=f"Granica treści wieloczęściowej „{boundary[:80]}” jest niepoprawna "
                          "(dozwolone od 1 do 70 znaków drukowalnych).")
     return boundary
 
@@ -119,7 +119,7 @@ def _headers(block: list[str]) -> dict[str, str]:
         name, sep, value = line.partition(":")
         if not sep:
             raise BadBody(f"a part's header line {line[:80]!r} has no ':'",
-                          pl=f"Wiersz nagłówka części {line[:80]!r} nie zawiera „:”.")
+                          pl=f"Wiersz nagłówka części „{line[:80]}” nie zawiera „:”.")
         name = name.strip().lower()
         out[name] = value.strip()
     return out
@@ -141,7 +141,7 @@ def _part(lines: list[bytes]) -> Part:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise BadBody(f"a part's header is not UTF-8: {head[:80]!r}",
-                      pl=f"Nagłówek części nie jest w kodowaniu UTF-8: {head[:80]!r}.") from None
+                      pl=f"Nagłówek części nie jest w kodowaniu UTF-8: „{head[:80]}”.") from None
     headers = _headers([h for h in re.split(r"\r?\n", text) if h])
     content_type = headers.get("content-type", "text/plain")
     return Part(media_type(content_type), re.sub(rb"\r?\n\Z", b"", content),
@@ -182,7 +182,7 @@ def read_multipart(content_type: str, body: bytes) -> list[Part]:
         raise BadBody(f"no part of the multipart body begins with its boundary "
                       f"{dash.decode('ascii')!r}",
                       pl="Żadna część treści wieloczęściowej nie zaczyna się od jej granicy "
-                         f"{dash.decode('ascii')!r}.")
+                         f"„{dash.decode('ascii')}”.")
     return [_part(p) for p in parts]
 
 

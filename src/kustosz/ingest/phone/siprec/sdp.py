@@ -99,7 +99,7 @@ def sdes_key(attrs: list[str], label: str) -> Crypto:
     if not offered:
         raise BadOffer(f"SRTP stream {label!r} without keys (no a=crypto): its sound cannot "
                        "be decrypted",
-                       pl=f"Strumień SRTP {label!r} nie ma kluczy (brak a=crypto): jego dźwięku "
+                       pl=f"Strumień SRTP „{label}” nie ma kluczy (brak a=crypto): jego dźwięku "
                           "nie da się odszyfrować.")
     for parts in offered:
         if len(parts) < 3 or parts[1] not in SUITES or not parts[2].startswith("inline:"):
@@ -116,7 +116,7 @@ def sdes_key(attrs: list[str], label: str) -> Crypto:
     suites = ", ".join(p[1] for p in offered if len(p) > 1)
     raise BadOffer(f"no SRTP key of stream {label!r} can be used ({suites}); Kustosz takes "
                    f"{' or '.join(SUITES)} with an inline key and no MKI",
-                   pl=f"Żadnego klucza SRTP strumienia {label!r} nie można użyć ({suites}); "
+                   pl=f"Żadnego klucza SRTP strumienia „{label}” nie można użyć ({suites}); "
                       f"Kustosz przyjmuje {' lub '.join(SUITES)} z kluczem inline i bez MKI.")
 
 
@@ -172,7 +172,7 @@ def parse_offer(text: str) -> list[Stream]:
                               if str(f).isdigit())
             raise BadOffer(f"no codec of stream {labels[0]!r} can be recorded ({names}); "
                            "Kustosz records G.711 (PCMA, PCMU), G.722 and Opus",
-                           pl=f"Żadnego kodeka strumienia {labels[0]!r} nie można nagrać "
+                           pl=f"Żadnego kodeka strumienia „{labels[0]}” nie można nagrać "
                               f"({names}); Kustosz nagrywa G.711 (PCMA, PCMU), G.722 i Opus.")
         direction = next((a for a in attrs if a in ("sendonly", "sendrecv", "recvonly",
                                                       "inactive")), "sendonly")
