@@ -141,7 +141,8 @@ def _part(lines: list[bytes]) -> Part:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise BadBody(f"a part's header is not UTF-8: {head[:80]!r}",
-                      pl=f"Nagłówek części nie jest w kodowaniu UTF-8: „{head[:80]}”.") from None
+                      pl="Nagłówek części nie jest w kodowaniu UTF-8: "
+                         f"„{head[:80].decode('ascii', 'backslashreplace')}”.") from None
     headers = _headers([h for h in re.split(r"\r?\n", text) if h])
     content_type = headers.get("content-type", "text/plain")
     return Part(media_type(content_type), re.sub(rb"\r?\n\Z", b"", content),
