@@ -53,6 +53,16 @@ def data_dir() -> Path:
     return resolve(state.data, state.office)
 
 
+def installation_root() -> Path:
+    """An installation's folder (--data) as the `offices` commands take it, whatever it
+    holds yet (no office is resolved: they act on the installation)."""
+    if state.data is None:
+        raise InputError("no installation folder: pass --data DIR or set KUSTOSZ_DATA",
+                         pl="Nie podano folderu instalacji: dodaj --data FOLDER albo ustaw "
+                            "KUSTOSZ_DATA.")
+    return state.data.absolute()
+
+
 @contextmanager
 def open_vault(offline: bool = False, fallback: bool = False) -> Iterator[Vault]:
     """``offline``: the vault's files only (Vault.offline, with its ``fallback``: serve's

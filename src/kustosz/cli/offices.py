@@ -9,19 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kustosz.cli.common import actor, console, emit_json, fails_cleanly, local, state
+from kustosz.cli.common import (
+    actor,
+    console,
+    emit_json,
+    fails_cleanly,
+    installation_root,
+    local,
+)
 from kustosz.errors import InputError
 
 offices_app = typer.Typer(no_args_is_help=True,
                           help="An installation's offices (controllers), each a vault of its own.")
-
-
-def _root() -> Path:
-    if state.data is None:
-        raise InputError("no installation folder: pass --data DIR or set KUSTOSZ_DATA",
-                         pl="Nie podano folderu instalacji: dodaj --data FOLDER albo ustaw "
-                            "KUSTOSZ_DATA.")
-    return state.data.absolute()
 
 
 def _refuse_occupied(root: Path) -> None:
@@ -53,7 +52,7 @@ def offices_init(
     from kustosz.installation import pg_scope
     from kustosz.installation_layout import write_new
 
-    root = _root()
+    root = installation_root()
     _refuse_occupied(root)
     if database:
         if not pg_scope.is_postgresql(database):
@@ -82,7 +81,7 @@ def offices_add(
     from kustosz.cli.admin import checked_preset, told_created
     from kustosz.installation.add import add_office, check_new
 
-    root = _root()
+    root = installation_root()
     check_new(root, name)  # before the preset's findings: a taken name is said first
     text = checked_preset(preset_file)
     vault = add_office(root, name, text, actor())
@@ -102,7 +101,7 @@ def offices_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     from kustosz.installation.listing import rows
     from kustosz.installation_layout import read
 
-    root = _root()
+    root = installation_root()
     installation_of(root)
     title = read(root).installation.name
     found = rows(root, actor())
@@ -133,7 +132,7 @@ def offices_adopt(
     handed to the office's own schema and role. A failure leaves the vault as it was."""
     from kustosz.installation.adopt import adopt
 
-    root = _root()
+    root = installation_root()
     done = adopt(root, name, vault, actor())
     console.print(
         f"Skarbiec {escape(str(done.source))} przyjęty jako urząd „{escape(name)}” / vault "
@@ -167,7 +166,7 @@ def offices_restore(
     from kustosz.cli.backup import _bar, report_restore
     from kustosz.installation.restore import restore_office
 
-    root = _root()
+    root = installation_root()
     passphrase = read_passphrase(passphrase_file)
     with _bar() as bar:
         report = restore_office(root, name, source, passphrase, actor(), progress=bar,

@@ -8,20 +8,18 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kustosz.cli.common import actor, console, err_console, fails_cleanly, state
-from kustosz.errors import InputError, KustoszError
+from kustosz.cli.common import (
+    actor,
+    console,
+    err_console,
+    fails_cleanly,
+    installation_root,
+)
+from kustosz.errors import KustoszError
 from kustosz.words import count_pl
 
 PASSPHRASE = ("A file (chmod 600) holding the backup's passphrase; or "
               "KUSTOSZ_BACKUP_PASSPHRASE. Never given on the command line.")
-
-
-def _folder() -> Path:
-    if state.data is None:
-        raise InputError("no installation folder: pass --data DIR or set KUSTOSZ_DATA",
-                         pl="Nie podano folderu instalacji: dodaj --data FOLDER albo ustaw "
-                            "KUSTOSZ_DATA.")
-    return state.data.absolute()
 
 
 @fails_cleanly
@@ -42,7 +40,7 @@ def offices_backup(
     from kustosz.installation_layout import offices_folder
     from kustosz.vault import Vault
 
-    root = _folder()
+    root = installation_root()
     passphrase = read_passphrase(passphrase_file)
 
     def one(slug: str, dest: Path, earlier: Path | None) -> None:
@@ -87,7 +85,7 @@ def offices_restore_all(
     from kustosz.installation.backup_all import restore_installation
     from kustosz.installation.restore import restore_office
 
-    root = _folder()
+    root = installation_root()
     passphrase = read_passphrase(passphrase_file)
 
     checks_failed: list[str] = []
