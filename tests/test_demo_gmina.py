@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from kustosz import installation_layout as layout
-from kustosz.access import accounts
+from kustosz.access import accounts, support
 from kustosz.access.users import get_user
 from kustosz.cli.demo_gmina import GMINA_NAME, gmina_offices
 from kustosz.cli.serve_installation import open_offices
@@ -79,6 +79,35 @@ def test_each_offices_sign_in_answers_under_its_prefix(gmina: tuple[Path, str]) 
             web.stop()
     finally:
         for o in offices:
+            if o.vault is not None:
+                o.vault.close()
+
+
+def test_the_installation_administrator_is_locked_out_until_the_head_grants(
+        gmina: tuple[Path, str]) -> None:
+    """What the banner tells a newcomer to try: the office's people refused at the command
+    line, the attempt on the office's support page, and let through once its head grants."""
+    root, said = gmina
+    for slug in ("urzad", "mops"):
+        assert f"--office {slug} users list" in said and f"/o/{slug}/admin/support" in said
+    cli = Cli(root)
+    refused = cli("--office", "mops", "users", "list", ok=False)
+    assert refused.exit_code == 2 and "dostępem serwisowym" in " ".join(refused.output.split())
+    offices = {o.slug: o for o in open_offices(root, "test")}
+    try:
+        vault = offices["mops"].vault
+        assert vault is not None
+        with vault.reading() as s:  # none of the office's people in the refusal
+            assert get_user(s, "kierownik").display_name not in refused.output
+        with vault.transaction() as s:
+            assert [e.action for e in support.commands(s)] == [support.REFUSED]
+            grant = support.grant(s, "kierownik", "Pokaz dla nowego informatyka", 1).id
+        listed = cli("--office", "mops", "users", "list")
+        assert "kierownik" in listed.output  # the login, in the list the grant lets through
+        with vault.transaction() as s:
+            support.revoke(s, grant, "kierownik")
+    finally:
+        for o in offices.values():
             if o.vault is not None:
                 o.vault.close()
 

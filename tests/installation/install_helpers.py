@@ -20,9 +20,11 @@ from tests.conftest import PG
 from typer.testing import CliRunner
 
 import kustosz.vault as vault_module
+from kustosz.access import support
 from kustosz.cli import app
 from kustosz.db.migrate import upgrade as real_upgrade
 from kustosz.installation.pg_scope import ROLE_PREFIX, SCHEMA_PREFIX, role_name, schema_name
+from kustosz.vault import Vault
 
 PLESZEW = (resources.files("kustosz.policy") / "presets" / "pleszew.toml").read_text("utf-8")
 PLESZEW_NAME = "Urząd Miasta i Gminy Pleszew"
@@ -69,10 +71,24 @@ class Install:
         path.write_text(text if text is not None else preset_text(office_name), "utf-8")
         return path
 
-    def add(self, base: str, office_name: str = PLESZEW_NAME) -> str:
+    def add(self, base: str, office_name: str = PLESZEW_NAME, grant: bool = True) -> str:
+        """A new office. ``grant``: its head grants the installation's command line support
+        access, as these tests act for the office through it (kustosz.cli.office_gate;
+        test_support_grants.py tests the gate itself with ``grant=False``)."""
         slug = self.slug(base)
         self("offices", "add", slug, "--preset-file", str(self.preset(office_name)))
+        if grant:
+            self.grant(slug)
         return slug
+
+    def grant(self, slug: str, hours: int = support.MAX_HOURS) -> int:
+        """What the office's head does on its support page, done on the office's vault."""
+        vault = Vault.open(self.root / "offices" / slug, actor="kierownik")
+        try:
+            with vault.transaction() as s:
+                return support.grant(s, "kierownik", "testy / tests", hours).id
+        finally:
+            vault.close()
 
     def server_objects(self) -> set[str]:
         """The schemas and roles of the offices this test named that the server has (roles

@@ -41,8 +41,8 @@ def _refused(engine: sa.Engine, *statements: str) -> str:
 @pytest.fixture
 def two(pg_inst: Install) -> tuple[Install, str, str]:
     pg_inst.init()
-    a = pg_inst.add("urzad")
-    b = pg_inst.add("mops", "Miejski Ośrodek Pomocy Społecznej w Pleszewie")
+    a = pg_inst.add("urzad", grant=False)  # a new office's chain: its one first entry
+    b = pg_inst.add("mops", "Miejski Ośrodek Pomocy Społecznej w Pleszewie", grant=False)
     return pg_inst, a, b
 
 

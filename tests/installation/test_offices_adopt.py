@@ -79,6 +79,7 @@ def test_a_vault_is_adopted_with_its_chain_material_and_numbering(inst: Install,
     # the material reads back from its new place, each file as the index hashed it
     assert recorded_intact(folder) == len(recordings) == 2
     assert inst("storage", "check", office=slug).exit_code == 0
+    inst.grant(slug)  # the office's head lets the installation's command line at its copies
     copy = json.loads(inst("copies", "list", "--json", office=slug).output)[0]
     assert copy["bundle"].startswith(str(folder))
     assert "verified" in inst("bundle", "verify", copy["bundle"]).output
@@ -129,6 +130,7 @@ def test_a_vault_in_a_shared_schema_moves_only_its_own(pg_inst: Install,
                 (old.schema,))}
         assert left == {"ewidencja_obca"}
         assert "audit log intact" in pg_inst("audit", "verify", office=slug).output
+        pg_inst.grant(slug)
         assert pg_inst("users", "add", "jan", "--display", "Jan Żółć 🙂", "--role",
                        "approver", office=slug).exit_code == 0
     finally:
@@ -361,6 +363,7 @@ def test_a_vault_in_its_own_database_public_schema(pg_inst: Install, own_databas
     said = second("offices", "adopt", slug, "--vault", str(old.root)).output
     assert "moved from public" in said
     assert "audit log intact" in second("audit", "verify", office=slug).output
+    second.grant(slug)
     assert "Zofia Łęcka" in second("users", "list", office=slug).output
     with psycopg.connect(own_database, autocommit=True) as conn:
         left = conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = "
@@ -468,6 +471,7 @@ def test_an_adoption_cut_off_by_a_crash_is_settled_by_the_next(
     assert not old.root.exists() and not (folder / JOURNAL).exists()
     verified = inst("audit", "verify", office=slug)
     assert _entries(verified) == entries + 1  # one adoption, recorded once
+    inst.grant(slug)
     assert inst("users", "list", office=slug).exit_code == 0
 
 

@@ -80,7 +80,7 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
         from kustosz.cli.common import state
         from kustosz.logs import setup_cli
 
-        state.data, state.office = data, office
+        state.data, state.office, state.admitted = data, office, None
         setup_cli(verbose)  # text on stderr, secrets and phone numbers masked (kustosz.logs)
 
     for name in modules:

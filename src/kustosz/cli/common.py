@@ -31,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class State:
     data: Path | None = None
     office: str | None = None  # --office: one office of an installation (issue 67)
+    admitted: Path | None = None  # the office folder this command was let into (office_gate)
 
 
 state = State()
@@ -43,14 +44,21 @@ def actor() -> str:
 def data_dir() -> Path:
     """The vault the command acts on: --data, or in an installation (a folder holding
     installation.toml) the office --office names, or its only one; several offices and no
-    --office are refused, never a default (kustosz.installation.registry.resolve)."""
+    --office are refused, never a default (kustosz.installation.registry.resolve). A command
+    that is not the infrastructure's needs the office's head's grant there (cli.office_gate)."""
     from kustosz.installation.registry import resolve
 
     if state.data is None:
         raise InputError("no data folder: pass --data DIR or set KUSTOSZ_DATA",
                          pl="Nie podano folderu danych: dodaj --data FOLDER albo ustaw "
                             "KUSTOSZ_DATA.")
-    return resolve(state.data, state.office)
+    folder = resolve(state.data, state.office)
+    if state.admitted != folder:  # asked once a command: each check is an audit entry
+        from kustosz.cli.office_gate import check
+
+        check(folder, actor())
+        state.admitted = folder
+    return folder
 
 
 def installation_root() -> Path:

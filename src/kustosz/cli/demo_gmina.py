@@ -109,6 +109,13 @@ def _banner(root: Path, slug: str, name: str, password: str, port: int) -> None:
                       "copy numbering); "
                       f"kustosz --data {root} --office {slug} …", soft_wrap=True)
         demo._show_accounts(vault, password)
+        # issue 67 item 5: the installation's administrator locked out, to be tried
+        console.print(f"  Administrator instalacji nie ma wglądu w materiał urzędu: „kustosz "
+                      f"--data {root} --office {slug} users list” zostanie odrzucone; "
+                      f"kierownik udziela dostępu serwisowego na http://127.0.0.1:{port}/o/"
+                      f"{slug}/admin/support / the installation's administrator is locked out "
+                      "of the office's material until its head grants support access there.",
+                      soft_wrap=True)
     finally:
         vault.close()
 

@@ -251,3 +251,18 @@ class NoticeAcknowledgment(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (UniqueConstraint("employee_id", "notice_version",
                                        name="uq_notice_ack_employee_version"),)
+
+
+class SupportGrant(Base):
+    """A time-boxed authorisation an office's head gives the installation's administrator to
+    reach the office's material for support (issue 67 item 2; kustosz.access.support)."""
+
+    __tablename__ = "access_support_grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(100))  # users.name of the approver
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    __table_args__ = (Index("ix_access_support_grants_until", "until"),)

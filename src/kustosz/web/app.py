@@ -48,6 +48,7 @@ from kustosz.web import (
     residual_pages,
     robust,
     subject_review_pages,
+    support_pages,
     tokens,
 )
 from kustosz.web.common import (
@@ -112,7 +113,7 @@ def create_app(vault: Vault, secure_cookies: bool = False) -> FastAPI:
                    requests_pages, admin, employees, tokens, api, api_custody, api_cameras,
                    metrics, alert_settings, jobs_pages, subject_review_pages, residual_pages,
                    first_day, accessibility, cameras_find, cameras_page, reports_pages,
-                   alarms_live, live_state):
+                   alarms_live, live_state, support_pages):
         app.include_router(module.router)
     check_declared(iter_routes(list(app.routes)))
     robust.install(app)  # body size cap, ids beyond the database's range

@@ -1,0 +1,288 @@
+"""The installation's administrator is locked out of every office's material (issue 67 item 2):
+in an installation the command line is theirs, and every command that is not the
+infrastructure's — material, personal data, registers, the office's decisions — runs only
+while the office's head grants support access on the office's own page, each run an entry of
+the office's audit chain, each attempt without it refused in words and recorded too. The real
+`kustosz` command on SQLite and PostgreSQL, and the real web server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import select, update
+from tests.installation.install_helpers import Install, installation
+from tests.installation.web_install import csrf_in, login, served
+from tests.web.web_helpers import user
+from typer.testing import CliRunner
+
+from kustosz.access import support
+from kustosz.access.bootstrap import first_admin
+from kustosz.cli.commands import build, whole
+from kustosz.cli.common import data_dir, fails_cleanly
+from kustosz.cli.office_gate import INFRASTRUCTURE
+from kustosz.db.access import Account, SupportGrant
+from kustosz.db.custody import User
+from kustosz.db.models import AuditEntry
+from kustosz.vault import Vault
+
+PERSON = "Żaneta Ćwiklińska 👩‍💼"
+# What the installation's administrator might try on an office: its people, its requests and
+# registers, its recordings' index, and taking over its administrator's account.
+GATED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("users list", ()), ("requests list", ()), ("recordings list", ()), ("copies list", ()),
+    ("holds list", ()), ("registers print", ("--kind", "copies", "--from", "2026-01-01",
+                                             "--to", "2026-12-31", "--format", "csv")),
+    ("users reset", ("admin",)))
+NEVER_INFRASTRUCTURE = {
+    "users list", "users reset", "users add", "users roles", "requests show", "requests list",
+    "copies make", "copies list", "copies handover", "recordings list", "registers print",
+    "calls show", "calls search", "mail bodies", "mail search", "events search",
+    "report accountability", "holds list", "holds place", "tokens list", "documents render",
+    "ingest file", "clock undo approve", "retention shorten approve", "bundle verify",
+    "commission appoint"}
+
+
+def _leaves() -> set[str]:
+    found: set[str] = set()
+
+    def walk(command: object, path: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if children is None:
+            found.add(" ".join(path))
+            return
+        for name, child in children.items():
+            walk(child, [*path, name])
+
+    walk(typer.main.get_command(whole()), [])
+    return found
+
+
+def _office(inst: Install, slug: str) -> Vault:
+    return Vault.open(inst.root / "offices" / slug, actor="test")
+
+
+def _entries(inst: Install, slug: str, *actions: str) -> list[tuple[str, dict[str, object]]]:
+    vault = _office(inst, slug)
+    try:
+        with vault.reading() as s:
+            rows = s.execute(select(AuditEntry).where(AuditEntry.action.in_(actions))
+                             .order_by(AuditEntry.seq)).scalars()
+            return [(r.action, json.loads(r.details)) for r in rows]
+    finally:
+        vault.close()
+
+
+def _with_person(inst: Install, slug: str) -> None:
+    """The office's people: a custodian, and its first administrator as serve's first start
+    makes it (the account the installation's administrator would like to take over)."""
+    vault = _office(inst, slug)
+    try:
+        user(vault, "zaneta", ["custodian"], display=PERSON)
+        first_admin(vault)
+    finally:
+        vault.close()
+
+
+def _admin_password_hash(inst: Install, slug: str) -> tuple[object, ...]:
+    vault = _office(inst, slug)
+    try:
+        with vault.reading() as s:
+            row = s.execute(select(User.password_hash, Account.one_time)
+                            .join(Account, Account.user_id == User.id, isouter=True)
+                            .where(User.name == "admin")).one()
+            return tuple(row)
+    finally:
+        vault.close()
+
+
+def test_every_command_is_named_infrastructure_or_gated() -> None:
+    leaves = _leaves()
+    assert leaves >= INFRASTRUCTURE, sorted(INFRASTRUCTURE - leaves)  # a name that is gone
+    assert leaves >= NEVER_INFRASTRUCTURE, sorted(NEVER_INFRASTRUCTURE - leaves)
+    assert not NEVER_INFRASTRUCTURE & INFRASTRUCTURE
+
+
+def test_a_command_added_later_is_gated_before_anyone_names_it(inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    program = build(("admin",))
+    opened: list[Path] = []
+
+    @program.command("nowe-polecenie")
+    @fails_cleanly
+    def _new() -> None:  # a later version's command that reads the office
+        opened.append(data_dir())
+
+    where = ["--data", str(inst.root), "--office", office]
+    result = CliRunner().invoke(program, [*where, "nowe-polecenie"],
+                                env={"KUSTOSZ_ACTOR": "tester", "KUSTOSZ_OFFICE": None})
+    assert result.exit_code == 2 and opened == [], result.output
+    assert _entries(inst, office, support.REFUSED) == [
+        (support.REFUSED, {"command": "nowe-polecenie"})]
+    inst.grant(office)
+    assert CliRunner().invoke(program, [*where, "nowe-polecenie"],
+                              env={"KUSTOSZ_ACTOR": "tester"}).exit_code == 0
+    assert opened == [inst.root / "offices" / office]
+
+
+def test_the_installation_administrator_reaches_no_material_without_a_grant(
+        inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    _with_person(inst, office)
+    before = _admin_password_hash(inst, office)  # the first administrator's
+    for command, extra in GATED:
+        result = inst(*command.split(), *extra, office=office, ok=False)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.strip().splitlines()[0].startswith("błąd:")
+        assert "Administrator instalacji może to zrobić tylko z dostępem serwisowym" in \
+            result.output.replace("\n", " ")
+        assert "support access" in result.output.replace("\n", " ")
+        assert PERSON not in result.output and "Żaneta" not in result.output
+    assert _admin_password_hash(inst, office) == before  # the office's admin not taken over
+    refused = _entries(inst, office, support.REFUSED, support.USED)
+    assert refused == [(support.REFUSED, {"command": c}) for c, _x in GATED]
+    verified = inst("audit", "verify", office=office)  # infrastructure: no grant needed
+    assert "audit log intact" in verified.output
+
+
+def test_a_grant_lets_commands_through_and_each_is_recorded(inst: Install) -> None:
+    inst.init()
+    office = inst.add("urzad", grant=False)
+    other = inst.add("mops", grant=False)
+    _with_person(inst, office)
+    grant = inst.grant(office, hours=2)
+    listed = inst("users", "list", office=office)
+    assert PERSON in listed.output
+    inst("requests", "list", office=office)
+    used = _entries(inst, office, support.USED, support.REFUSED)
+    assert used == [(support.USED, {"grant": grant, "command": "users list"}),
+                    (support.USED, {"grant": grant, "command": "requests list"})]
+    # the grant is the office's: the other office is as locked as before
+    assert inst("users", "list", office=other, ok=False).exit_code == 2
+    assert _entries(inst, other, support.USED) == []
+    assert "audit log intact" in inst("audit", "verify", office=office).output
+
+
+def test_a_revoked_or_ended_grant_refuses_again(inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    first = inst.grant(office)
+    vault = _office(inst, office)
+    try:
+        with vault.transaction() as s:
+            support.revoke(s, first, "kierownik")
+    finally:
+        vault.close()
+    assert inst("users", "list", office=office, ok=False).exit_code == 2
+    second = inst.grant(office)
+    assert inst("users", "list", office=office).exit_code == 0
+    vault = _office(inst, office)
+    try:  # its time run out (as the clock would take it there)
+        with vault.transaction() as s:
+            s.execute(update(SupportGrant).where(SupportGrant.id == second)
+                      .values(until=datetime.now(UTC) - timedelta(seconds=1)))
+    finally:
+        vault.close()
+    assert inst("users", "list", office=office, ok=False).exit_code == 2
+    actions = [a for a, _d in _entries(inst, office, support.GRANTED, support.REVOKED,
+                                        support.USED, support.REFUSED)]
+    assert actions == [support.GRANTED, support.REVOKED, support.REFUSED, support.GRANTED,
+                       support.USED, support.REFUSED]
+
+
+def test_infrastructure_commands_run_without_a_grant_and_record_nothing(inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    for args in (("sources", "list"), ("zones", "list"), ("cameras", "list"),
+                 ("policy", "show"), ("audit", "verify")):
+        assert inst(*args, office=office).exit_code == 0
+    assert _entries(inst, office, support.USED, support.REFUSED) == []
+
+
+def test_a_single_offices_vault_has_no_installation_administrator(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with installation(tmp_path, "sqlite", monkeypatch) as inst:
+        plain = tmp_path / "urzad"
+        inst("init", "--preset-file", str(inst.preset()), root=plain)
+        listed = inst("users", "list", root=plain)  # its command line is the office's own
+        assert listed.exit_code == 0
+        vault = Vault.open(plain, actor="test")
+        try:
+            with vault.reading() as s:
+                assert s.execute(select(AuditEntry.seq).where(AuditEntry.action.in_(
+                    (support.USED, support.REFUSED)))).first() is None
+        finally:
+            vault.close()
+
+
+def test_grants_are_bounded_and_one_at_a_time(inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    vault = _office(inst, office)
+    try:
+        for reason, hours in (("", 2), ("   ", 2), ("x" * 501, 2), ("naprawa", 0),
+                              ("naprawa", 73), ("naprawa", "dwie")):
+            with pytest.raises(Exception) as refused, vault.transaction() as s:
+                support.grant(s, "kierownik", reason, hours)
+            assert getattr(refused.value, "pl", None), refused.value
+        with vault.transaction() as s:
+            support.grant(s, "kierownik", "Wymiana dysku 💾 — zgłoszenie ŻÓŁĆ-7", 4)
+        with pytest.raises(Exception, match="in force already"), vault.transaction() as s:
+            support.grant(s, "kierownik", "druga", 4)
+        with vault.reading() as s:
+            assert s.execute(select(SupportGrant.reason)).scalars().all() == [
+                "Wymiana dysku 💾 — zgłoszenie ŻÓŁĆ-7"]
+    finally:
+        vault.close()
+
+
+def test_the_head_grants_and_revokes_on_the_offices_page(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with installation(tmp_path, "sqlite", monkeypatch) as inst, served(inst) as web:
+        for slug in (web.a, web.b):  # served() grants for its tests; these start without
+            vault = web.vaults[slug]
+            with vault.transaction() as s:
+                current = support.in_force(s)
+                assert current is not None
+                support.revoke(s, current.id, "kierownik")
+        user(web.vaults[web.a], "wojt", ["approver"], display="Wójt Łukasz Źrebiec")
+        with web.client() as c:
+            login(c, web.a, "anna")  # a custodian: reads nothing here, grants nothing
+            assert c.get(f"/o/{web.a}/admin/support").status_code == 403
+        with web.client() as c:
+            assert login(c, web.a, "wojt").status_code == 303
+            page = c.get(f"/o/{web.a}/admin/support")
+            assert page.status_code == 200
+            assert "nie ma teraz dostępu do materiału urzędu" in page.text
+            assert f'href="/o/{web.a}/admin/support"' in page.text  # in the menu
+            csrf = csrf_in(page.text)
+            for form, field in (({"reason": " ", "hours": "4"}, "err-reason"),
+                                ({"reason": "naprawa", "hours": "73"}, "err-hours"),
+                                ({"reason": "naprawa", "hours": "cztery"}, "err-hours")):
+                bad = c.post(f"/o/{web.a}/admin/support", data={**form, "csrf": csrf})
+                assert bad.status_code == 422 and f'id="{field}"' in bad.text
+            reason = "Wymiana dysku w rejestratorze 💾 — zgłoszenie ŻÓŁĆ-7"
+            done = c.post(f"/o/{web.a}/admin/support",
+                          data={"reason": reason, "hours": "2", "csrf": csrf})
+            assert done.status_code == 303
+            page = c.get(f"/o/{web.a}/admin/support")
+            assert reason in page.text and "Dostęp serwisowy jest udzielony do" in page.text
+            assert inst("users", "list", office=web.a).exit_code == 0
+            assert inst("users", "list", office=web.b, ok=False).exit_code == 2
+            page = c.get(f"/o/{web.a}/admin/support")
+            assert "wykonane z dostępem serwisowym" in page.text and "users list" in page.text
+            with web.vaults[web.a].reading() as s:
+                grant_id = support.in_force(s).id  # type: ignore[union-attr]
+            ended = c.post(f"/o/{web.a}/admin/support/{grant_id}/revoke", data={"csrf": csrf})
+            assert ended.status_code == 303
+            assert inst("users", "list", office=web.a, ok=False).exit_code == 2
+            again = c.post(f"/o/{web.a}/admin/support/{grant_id}/revoke", data={"csrf": csrf})
+            assert again.status_code == 409
+        with web.vaults[web.b].reading() as s:  # nothing of A's grant is B's
+            assert support.in_force(s) is None
+        assert "audit log intact" in inst("audit", "verify", office=web.a).output
