@@ -46,6 +46,9 @@ class InstallationTable(Table):
         return value
 
 
+SHARE_MAX = 1000
+
+
 class InstallationToml(Table):
     """The installation's installation.toml."""
 
@@ -53,6 +56,24 @@ class InstallationToml(Table):
     storage: Storage | None = Field(
         None, description='The shared object store ([storage] kind = "s3" with its keys); each '
                           'office stores under the prefix "<slug>/".')
+    disk_shares: dict[str, int] = Field(
+        default_factory=dict,
+        description="Each office's share of the shared data disk, as a weight (slug = 1 to "
+                    f"{SHARE_MAX}); an office not named weighs 1. Under disk pressure only an "
+                    "office over its share deletes its oldest material "
+                    "(kustosz.retention.office_share).")
+
+    @field_validator("disk_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, int]) -> dict[str, int]:
+        for slug, weight in value.items():
+            if not slug or not all(c.islower() or c.isdigit() or c == "-" for c in slug):
+                raise problem(f"{slug!r} is no office's short name (a-z, digits, hyphens)",
+                              f"„{slug}” nie jest krótką nazwą urzędu (a-z, cyfry, łączniki)")
+            if not 1 <= weight <= SHARE_MAX:
+                raise problem(f"{slug}: a share is a whole number from 1 to {SHARE_MAX}",
+                              f"{slug}: udział to liczba całkowita od 1 do {SHARE_MAX}")
+        return value
 
 
 def is_installation(root: Path) -> bool:

@@ -37,7 +37,8 @@ from kustosz.db.deadline import patient
 from kustosz.db.models import Alert, Recording, Sweep
 from kustosz.db.outage import is_disk_full
 from kustosz.holds.coverage import covered_by_active_hold
-from kustosz.retention import sweep
+from kustosz.retention import office_share, sweep
+from kustosz.retention.pressure_alerts import DISK_FULL_PL, only_held_left, raise_pressure
 from kustosz.retention.writers import Writers
 from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.reserve import Reserve, Space
@@ -52,9 +53,6 @@ CLEARED_WHEN_SPACE_IS_BACK = (DISK_FULL, DISK_FULL_HELD)
 # After a run that could free nothing more (only held material left), closing segments do
 # not wake the sweep again before this; the schedule still runs it.
 STUCK_RETRY_S = 60.0
-DISK_FULL_PL = ("Dysk z danymi Kustosza jest pełny: nowe nagrania i zdarzenia nie mogą być "
-                "zapisywane. Kustosz zwalnia miejsce, usuwając najstarsze nagrania nieobjęte "
-                "zabezpieczeniem; nagrywanie wznowi się samo, gdy miejsce się zwolni.")
 
 
 class DiskWatch:
@@ -347,61 +345,39 @@ def relieve_pressure(vault: Vault, actor: str = "system", free_space: FreeSpace 
     # here (and go on deleting all of it). What fills this disk is the spool waiting for
     # the store (kustosz.ingest.upload_queue), which is never deleted: a person makes room.
     remote = free_space is None and _remote(vault)
-    _raise_pressure(vault, watch, actor, report, start_pct, threshold, remote)
-    if remote:
-        return report
+    share = None if remote else office_share.of(vault, total)
+    raise_pressure(vault, watch, actor, report, start_pct, threshold, remote, share)
+    if remote or (share is not None and share.over <= 0):
+        return report  # in an installation, the offices over their shares make the room
     # On the data folder's disk the sweep frees the reserve's size more than the margin, so
     # that the reserve can be made again without the disk being short at once (and the
     # recorders, resuming, do not fill it again before their next segment is checked).
     extra = watch.reserve.size(total) if watch is not None else 0
-    if not _delete_oldest(vault, watch, measure, threshold, extra, actor, report, batch):
+    most = share.over if share is not None else None
+    if not _delete_oldest(vault, watch, measure, threshold, extra, actor, report, batch, most):
         return report
     if watch is not None and not watch.short():
         watch.space_back(look=True)
     return report
 
 
-def _raise_pressure(vault: Vault, watch: DiskWatch | None, actor: str,
-                    report: sweep.SweepReport, start_pct: float, threshold: float,
-                    remote: bool) -> None:
-    """The disk_pressure alert: logged, and a row for the alert channels (or, when even its
-    row cannot be written, the channels told from memory)."""
-    message = (f"disk pressure: {start_pct:.1f}% free is below {threshold:.1f}%; "
-               + ("the material is in the object store, nothing to delete on this disk: make "
-                  "room on it" if remote else
-                  "deleting the oldest material that no hold covers"))
-    log.warning(message)
-    free_pl, needed_pl = (f"{x:.1f}".replace(".", ",") for x in (start_pct, threshold))
-    text_pl = (f"Mało miejsca na dysku: wolne {free_pl}%, mniej niż wymagane {needed_pl}%. "
-               + ("Nagrania są w magazynie obiektów, a dysk lokalny zajmuje bufor czekający "
-                  "na ten magazyn: zwolnij miejsce na dysku." if remote else
-                  "Usuwane są najstarsze nagrania nieobjęte zabezpieczeniem."))
-    try:
-        with vault.transaction() as s:
-            s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_PRESSURE, message=text_pl))
-            audit(s, actor, "alert.disk_pressure", "storage",
-                  {"free_percent": round(start_pct, 2)})
-    except Exception as exc:
-        if watch is None or not is_disk_full(exc):
-            raise
-        # Even the released reserve did not make room for the alert row: the person is
-        # told from memory, and the deletions below are tried all the same.
-        watch.tell_without_disk(DISK_FULL, DISK_FULL_PL, report.as_of)
-
-
 def _delete_oldest(vault: Vault, watch: DiskWatch | None, measure: FreeSpace,
                    threshold: float, extra: int, actor: str, report: sweep.SweepReport,
-                   batch: int) -> bool:
+                   batch: int, most: int | None = None) -> bool:
     """The oldest unheld material deleted, batch by batch, until ``extra`` more than the
-    threshold is free or only held material is left. False: a sweep's record still cannot be
-    written (the next run finishes it)."""
+    threshold is free, ``most`` bytes are deleted (an office of an installation down to its
+    share) or only held material is left. False: a sweep's record still cannot be written
+    (the next run finishes it)."""
     rule = f"disk pressure: free space below {threshold:g}%"
     while True:
         # as whole bytes: a measure that sums sizes in SQL gives Decimal on PostgreSQL
         free, total = (int(v) for v in measure())
-        if free >= total * threshold / 100 + extra:
+        needed = total * threshold / 100 + extra - free
+        if needed <= 0 or (most is not None and most <= 0):
             break
-        ids = _oldest_unheld(vault, batch, total * threshold / 100 + extra - free)
+        ids, size = _oldest_unheld(vault, batch, needed if most is None else min(needed, most))
+        if most is not None:
+            most -= size
         marked = 0
         if ids:  # no empty sweep (and audit entry) for every retry while all is held
             sweep_id, marked = _mark(vault, ids)
@@ -412,13 +388,14 @@ def _delete_oldest(vault: Vault, watch: DiskWatch | None, measure: FreeSpace,
                     return False
                 continue
         if not marked:
-            _only_held_left(vault, watch, actor)
+            only_held_left(vault, watch, actor)
             break
     return True
 
 
-def _oldest_unheld(vault: Vault, batch: int, needed: float) -> list[int]:
-    """The oldest stored items no hold covers, only as many as ``needed`` bytes take."""
+def _oldest_unheld(vault: Vault, batch: int, needed: float) -> tuple[list[int], int]:
+    """The oldest stored items no hold covers, only as many as ``needed`` bytes take, and
+    their bytes."""
     inner = aliased(Recording)
     with vault.reading() as s:
         candidates = s.execute(
@@ -428,12 +405,13 @@ def _oldest_unheld(vault: Vault, batch: int, needed: float) -> list[int]:
     # The oldest, only as many as the shortfall needs (a batch is a ceiling, not a dose:
     # on a small disk 200 segments can be all there is).
     ids: list[int] = []
+    taken = 0
     for rid, size in candidates:
         ids.append(rid)
-        needed -= size or 0
-        if needed <= 0:
+        taken += size or 0
+        if taken >= needed:
             break
-    return ids
+    return ids, taken
 
 
 def _mark(vault: Vault, ids: list[int]) -> tuple[int, int]:
@@ -477,22 +455,3 @@ def _delete_swept(vault: Vault, watch: DiskWatch | None, sweep_id: int, rule: st
     report.deleted.extend({"id": r.id, "source_id": r.source_id} for r in victims
                           if r.id not in kept)  # kept: a hold placed meanwhile
     return True
-
-
-def _only_held_left(vault: Vault, watch: DiskWatch | None, actor: str) -> None:
-    stuck = ("disk pressure persists: only held material is left; add storage or "
-             "release holds that are no longer needed")
-    log.error(stuck)
-    held_pl = ("Nadal brakuje miejsca na dysku, a pozostały tylko nagrania objęte "
-               "zabezpieczeniem. Dodaj miejsce na dysku albo zwolnij zabezpieczenia, "
-               "które nie są już potrzebne.")
-    if watch is not None:
-        watch.raise_held(held_pl)
-    else:
-        with vault.transaction() as s:
-            if not s.execute(select(Alert.id).where(
-                    Alert.kind == AlertRow.DISK_FULL_HELD,
-                    Alert.cleared_at.is_(None))).first():
-                s.add(Alert(raised_at=datetime.now(UTC), kind=AlertRow.DISK_FULL_HELD,
-                            message=held_pl))
-                audit(s, actor, "alert.disk_full_held", "storage", {})
