@@ -265,7 +265,9 @@ def _test_the_package(tmp_path: Path, times: dict[str, float], started: float,
 
     units = [
         f"/lib/systemd/system/{name}"
-        for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service")
+        for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service",
+                     "kustosz-installation.service", "kustosz-office@.service",
+                     "kustosz-offices.slice")
     ]
     verified = _inside(root, "systemd-analyze", "verify", *units, check=False)
     assert verified.returncode == 0, verified.stderr

@@ -238,6 +238,12 @@ def lay_out(stage: Path, venv: Path, work: Path) -> None:
     for name in ("kustosz.service", "kustosz-sweeper.service", "kustosz-capture.service"):
         install(SYSTEMD / name, units / name)
         install(HERE / "kustosz.service.d-package.conf", units / f"{name}.d/package.conf")
+    # An installation of several offices (issue 67): shipped, not enabled (a unit per office)
+    install(SYSTEMD / "kustosz-offices.slice", units / "kustosz-offices.slice")
+    for name in ("kustosz-installation.service", "kustosz-office@.service"):
+        install(SYSTEMD / name, units / name)
+        install(HERE / "kustosz-installation.service.d-package.conf",
+                units / f"{name}.d/package.conf")
     # root keeps /etc/kustosz/kustosz.toml.last-good (kustosz.config_keep): serve's unit only
     install(HERE / "kustosz.service.d-last-good.conf", units / "kustosz.service.d/last-good.conf")
     install(SYSTEMD / "kustosz.sysusers", stage / "usr/lib/sysusers.d/kustosz.conf")

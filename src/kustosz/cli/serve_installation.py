@@ -66,9 +66,10 @@ def said_of(root: Path, office: Office) -> tuple[str, str]:
                 f"({office.refused}); the other offices are served")
     own = f"kustosz --data {root} --office {office.slug} serve --port 0"
     return (f"urząd {office.slug} ({office.name}): /o/{office.slug}/ — strony i zadania w tle; "
-            f"nagrywanie, retencja i powiadomienia: {own}",
+            f"nagrywanie, retencja i powiadomienia: {own} (usługa systemd "
+            f"kustosz-office@{office.slug})",
             f"office {office.slug}: /o/{office.slug}/ (pages and background jobs); recording, "
-            f"retention and alerts: {own}")
+            f"retention and alerts: {own} (systemd unit kustosz-office@{office.slug})")
 
 
 def serve_installation(root: Path, host: str, port: int, tls: Tls | None,
