@@ -8,6 +8,7 @@ the office's audit chain, each attempt without it refused in words and recorded 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -218,6 +219,50 @@ def test_a_single_offices_vault_has_no_installation_administrator(
                     (support.USED, support.REFUSED)))).first() is None
         finally:
             vault.close()
+
+
+def test_the_office_by_another_name_is_still_the_office(inst: Install, tmp_path: Path) -> None:
+    """A link to the office's folder, and on PostgreSQL a copy of it elsewhere (it opens the
+    same office's schema), are refused as the office is; on SQLite a copy is a copy of the
+    files, which whoever holds the server can read anyway (docs/operations/offices.md)."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    _with_person(inst, office)
+    link = tmp_path / "skrot-do-mops"
+    link.symlink_to(inst.root / "offices" / office)
+    names = [link]
+    if inst.url:
+        copy = tmp_path / "kopia-mops"
+        shutil.copytree(inst.root / "offices" / office, copy, symlinks=True)
+        names.append(copy)
+    for name in names:
+        refused = inst("users", "list", root=name, ok=False)
+        assert refused.exit_code == 2 and PERSON not in refused.output, name
+        assert "dostępem serwisowym" in " ".join(refused.output.split())
+
+
+def test_an_offices_backup_is_never_restored_as_a_vault_of_its_own(inst: Install,
+                                                                    tmp_path: Path) -> None:
+    """The installation's administrator makes the backups: restored as a vault alone, an
+    office's backup would be its material outside the gate. It is restored as an office
+    (`offices restore`), where the gate holds, or not at all."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    passphrase = tmp_path / "haslo-kopii"
+    passphrase.write_text("Zażółć gęślą jaźń — kopia 🗝️", "utf-8")
+    passphrase.chmod(0o600)
+    backup = tmp_path / "kopia"
+    inst("backup", "--to", str(backup), "--passphrase-file", str(passphrase), office=office)
+    into = tmp_path / "osobny-skarbiec"
+    refused = inst("restore", "--from", str(backup), "--passphrase-file", str(passphrase),
+                   "--into", str(into), *(["--database", inst.url] if inst.url else []),
+                   ok=False)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and f"To kopia urzędu „{office}”" in said
+    assert "offices restore" in said and not into.exists()
+    checked = inst("restore", "--from", str(backup), "--passphrase-file", str(passphrase),
+                   "--check")
+    assert checked.exit_code == 0  # checking it writes nothing and stays the infrastructure's
 
 
 def test_grants_are_bounded_and_one_at_a_time(inst: Install) -> None:

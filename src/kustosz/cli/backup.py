@@ -110,6 +110,26 @@ def _not_into_an_installation(new: Path) -> None:
            f"offices restore {slug or 'NAZWA'} --from KOPIA` (niczego nie zmieniono).")
 
 
+def _not_an_office_outside(source: Path) -> None:
+    """An office's backup becomes an office again, never a vault of its own: restored alone,
+    the installation's administrator (who makes the backups) would hold every office's
+    material outside the support gate (kustosz.cli.office_gate)."""
+    from kustosz.backup.restore_checks import read_manifest
+    from kustosz.errors import InputError
+
+    office = read_manifest(source).get("installation")
+    if not office:
+        return
+    slug, name = office.get("slug", "?"), office.get("installation", "?")
+    raise InputError(
+        f"this is the backup of the office {slug!r} of the installation {name!r}: it is "
+        f"restored as an office, with `kustosz --data INSTALLATION offices restore {slug} "
+        "--from BACKUP` (nothing was changed)",
+        pl=f"To kopia urzędu „{slug}” instalacji „{name}”: odtwarza się ją jako urząd, "
+           f"poleceniem `kustosz --data INSTALACJA offices restore {slug} --from KOPIA` "
+           "(niczego nie zmieniono).")
+
+
 @both_languages
 def restore(source: Path = typer.Option(..., "--from", help="The backup folder."),
             new: Path = typer.Option(None, "--data", "--into",
@@ -158,6 +178,7 @@ def restore(source: Path = typer.Option(..., "--from", help="The backup folder."
                          pl="Podaj katalog nowego skarbca opcją --data NOWY (albo --check, "
                             "aby tylko sprawdzić kopię).")
     _not_into_an_installation(new)
+    _not_an_office_outside(source)
     with _bar() as bar:
         report = run_restore(source, new, passphrase, database, actor=actor(), progress=bar,
                              accept_unchained=accept_unchained)

@@ -55,13 +55,30 @@ def command_path() -> str | None:
     return " ".join(reversed(names[:-1])) if len(names) > 1 else None
 
 
+def is_office(folder: Path) -> bool:
+    """Whether ``folder`` is an installation's office however it is named: its real path
+    (a link to it is the office too) in an installation's offices/, or a vault whose database
+    is an office's schema (a copy of its folder elsewhere opens the same office)."""
+    import tomllib
+
+    from kustosz.config import CONFIG_NAME
+    from kustosz.installation.pg_scope import SCHEMA_PREFIX
+
+    real = folder.resolve()
+    if installation_holding(real) is not None:
+        return True
+    try:
+        url = str(tomllib.loads((real / CONFIG_NAME).read_text("utf-8")).get("database_url", ""))
+    except (OSError, ValueError):
+        return False  # no vault's file here: the command's own opening says why
+    return f"search_path%3D{SCHEMA_PREFIX}" in url or f"search_path={SCHEMA_PREFIX}" in url
+
+
 def check(folder: Path, actor: str) -> None:
     """Let the command run on ``folder``, or refuse it in words, recording either in the
     office's audit chain when it needed the head's grant."""
-    if installation_holding(folder) is None:
-        return
     command = command_path()
-    if command is None or command in INFRASTRUCTURE:
+    if command is None or command in INFRASTRUCTURE or not is_office(folder):
         return
     from kustosz.access import support
     from kustosz.vault import Vault
