@@ -7,21 +7,24 @@ the office's audit chain, each attempt without it refused in words and recorded 
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import typer
 from sqlalchemy import select, update
-from tests.installation.install_helpers import Install, installation
+from tests.installation.install_helpers import Install, drop_office, installation
 from tests.installation.web_install import csrf_in, login, served
 from tests.web.web_helpers import user
 from typer.testing import CliRunner
 
 from kustosz.access import support
 from kustosz.access.bootstrap import first_admin
+from kustosz.cli import app
 from kustosz.cli.commands import build, whole
 from kustosz.cli.common import data_dir, fails_cleanly
 from kustosz.cli.office_gate import INFRASTRUCTURE
@@ -67,12 +70,19 @@ def _office(inst: Install, slug: str) -> Vault:
 
 
 def _entries(inst: Install, slug: str, *actions: str) -> list[tuple[str, dict[str, object]]]:
+    """The office's audit entries of ``actions``: the action and its details, without who
+    ran it (``_runners`` has that)."""
+    return [(action, {k: v for k, v in details.items() if k not in {"os_user", "actor"}})
+            for _who, action, details in _rows(inst, slug, *actions)]
+
+
+def _rows(inst: Install, slug: str, *actions: str) -> list[tuple[str, str, dict[str, object]]]:
     vault = _office(inst, slug)
     try:
         with vault.reading() as s:
             rows = s.execute(select(AuditEntry).where(AuditEntry.action.in_(actions))
                              .order_by(AuditEntry.seq)).scalars()
-            return [(r.action, json.loads(r.details)) for r in rows]
+            return [(r.actor, r.action, json.loads(r.details)) for r in rows]
     finally:
         vault.close()
 
@@ -263,6 +273,135 @@ def test_an_offices_backup_is_never_restored_as_a_vault_of_its_own(inst: Install
     checked = inst("restore", "--from", str(backup), "--passphrase-file", str(passphrase),
                    "--check")
     assert checked.exit_code == 0  # checking it writes nothing and stays the infrastructure's
+
+
+def _backup(inst: Install, tmp_path: Path, data: Path | None = None,
+            office: str | None = None) -> tuple[Path, Path]:
+    passphrase = tmp_path / "haslo-kopii"
+    passphrase.write_text("Zażółć gęślą jaźń — kopia 🗝️", "utf-8")
+    passphrase.chmod(0o600)
+    backup = tmp_path / f"kopia-{uuid.uuid4().hex[:6]}"
+    inst("backup", "--to", str(backup), "--passphrase-file", str(passphrase), office=office,
+         root=data)
+    return backup, passphrase
+
+
+def test_a_backup_made_through_a_link_is_still_the_offices(inst: Install,
+                                                           tmp_path: Path) -> None:
+    """Found attacking the gate: a backup made through a link to the office's folder named
+    no office in its manifest (the folder's path was asked), so `restore` made a vault of its
+    own of it, outside the gate. The manifest now says what the office's database knows."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    _with_person(inst, office)
+    link = tmp_path / "skrot"
+    link.symlink_to(inst.root / "offices" / office)
+    backup, passphrase = _backup(inst, tmp_path, data=link)
+    manifest = json.loads((backup / "kustosz-backup.json").read_text("utf-8"))
+    assert manifest["installation"]["slug"] == office
+    into = tmp_path / "osobny"
+    refused = inst("restore", "--from", str(backup), "--passphrase-file", str(passphrase),
+                   "--into", str(into), *(["--database", inst.url] if inst.url else []),
+                   ok=False)
+    assert refused.exit_code == 2 and not into.exists()
+
+
+def test_another_file_pointing_at_the_offices_database_is_the_office(inst: Install,
+                                                                      tmp_path: Path) -> None:
+    """Found attacking the gate: a second folder whose kustosz.toml names the live office's
+    database (on SQLite its file; on PostgreSQL its schema, the URL spelt `%3d`) was no office
+    to a gate that read paths and URLs — and wrote into the office. The office is now what
+    its database says it is (kustosz.office_identity)."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    _with_person(inst, office)
+    folder = inst.root / "offices" / office
+    shadow = tmp_path / "cien"
+    shadow.mkdir(mode=0o700)
+    text = (folder / "kustosz.toml").read_text("utf-8")
+    if inst.url:
+        assert "search_path%3Doffice_" in text
+        text = text.replace("search_path%3Doffice_", "search_path%3doffice_")
+    else:
+        assert 'database_url = ""' in text
+        text = text.replace('database_url = ""',
+                            f'database_url = "sqlite:///{folder / "kustosz.db"}"')
+    (shadow / "kustosz.toml").write_text(text, "utf-8")
+    (shadow / "keys").symlink_to(folder / "keys")
+    for args in (("users", "list"), ("users", "add", "szpieg", "--display", "Szpieg 🕵️",
+                                     "--role", "approver")):
+        refused = inst(*args, root=shadow, ok=False)
+        assert refused.exit_code == 2 and PERSON not in refused.output, refused.output
+    vault = _office(inst, office)
+    try:
+        with vault.reading() as s:
+            assert s.execute(select(User.id).where(User.name == "szpieg")).first() is None
+    finally:
+        vault.close()
+
+
+def test_a_restored_office_brings_back_no_grant(inst: Install, tmp_path: Path) -> None:
+    """A grant in force when the backup was made, revoked since, must not come back with the
+    office restored into another installation (one its administrator made)."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    inst.grant(office)
+    backup, passphrase = _backup(inst, tmp_path, office=office)
+    other = Install(tmp_path / "druga", inst.url, tmp_path)
+    other.slugs = inst.slugs  # the same slug: dropped once, after this test
+    other.init("Druga instalacja")
+    if inst.url:
+        drop_office(office)  # its role and schema are the server's: the restore makes them anew
+    other("offices", "restore", office, "--from", str(backup), "--passphrase-file",
+          str(passphrase))
+    assert other("users", "list", office=office, ok=False).exit_code == 2
+    assert [a for _w, a, _d in _rows(other, office, support.REVOKED)][-1:] == [support.REVOKED]
+
+
+def test_a_sweep_dated_ahead_is_the_offices_decision(inst: Install) -> None:
+    """Found attacking the gate: `retention run --now` in five years deleted an office's
+    material early with no grant. Ahead of the clock it is the office's decision; a dry run
+    and a sweep dated now stay the infrastructure's."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    ahead = "2031-01-01T00:00:00+00:00"
+    refused = inst("retention", "run", "--now", ahead, office=office, ok=False)
+    assert refused.exit_code == 2 and "retention run --now" in refused.output
+    assert inst("retention", "run", "--now", ahead, "--dry-run", office=office).exit_code == 0
+    assert inst("retention", "run", office=office).exit_code == 0
+    assert _entries(inst, office, support.REFUSED) == [
+        (support.REFUSED, {"command": "retention run --now"})]
+
+
+def test_the_record_names_the_systems_account_not_a_variable(inst: Install) -> None:
+    inst.init()
+    office = inst.add("mops", grant=False)
+    result = inst.runner.invoke(app, ["--data", str(inst.root), "--office", office, "users",
+                                      "list"], env={"KUSTOSZ_ACTOR": "kierownik"})
+    assert result.exit_code == 2
+    [(who, _action, details)] = _rows(inst, office, support.REFUSED)
+    assert who == f"cli:{getpass.getuser()}" and details["actor"] == "kierownik"
+
+
+def test_a_serve_start_never_prints_a_password_for_an_office_with_people(inst: Install) -> None:
+    """Found attacking the gate: an office left without an active administrator got a new
+    one's password printed by the installation's `serve` — on the installation
+    administrator's console. Only an office that never had a user gets one."""
+    inst.init()
+    office = inst.add("mops", grant=False)
+    vault = _office(inst, office)
+    try:
+        user(vault, "kierownik", ["approver"], display="Kierownik Żaneta")
+        assert first_admin(vault, new_only=True) is None
+        assert first_admin(vault) is not None  # a vault alone: its own console, as before
+    finally:
+        vault.close()
+    fresh = inst.add("szkola", grant=False)
+    vault = _office(inst, fresh)
+    try:
+        assert first_admin(vault, new_only=True) is not None
+    finally:
+        vault.close()
 
 
 def test_grants_are_bounded_and_one_at_a_time(inst: Install) -> None:

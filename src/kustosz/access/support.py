@@ -99,12 +99,28 @@ def revoke(session: Session, grant_id: int, by: str, now: datetime | None = None
     audit(session, by, REVOKED, SUBJECT, {"grant": row.id}, at=now)
 
 
-def used(session: Session, actor: str, command: str, row: SupportGrant) -> None:
-    audit(session, actor, USED, SUBJECT, {"grant": row.id, "command": command})
+def used(session: Session, who: dict[str, str], command: str, row: SupportGrant) -> None:
+    """``who``: the system's account and the actor the command was given (os_user, actor);
+    the entry's actor is the system's account, which no variable can set."""
+    audit(session, f"cli:{who['os_user']}", USED, SUBJECT,
+          {"grant": row.id, "command": command, **who})
 
 
-def refused(session: Session, actor: str, command: str) -> None:
-    audit(session, actor, REFUSED, SUBJECT, {"command": command})
+def refused(session: Session, who: dict[str, str], command: str) -> None:
+    audit(session, f"cli:{who['os_user']}", REFUSED, SUBJECT, {"command": command, **who})
+
+
+def end_all(session: Session, by: str, now: datetime | None = None) -> int:
+    """Every grant still in force ended (an office restored from a backup: a grant revoked
+    since the backup was made must not come back with it)."""
+    now = now or datetime.now(UTC)
+    ended = 0
+    for row in session.execute(select(SupportGrant).where(
+            SupportGrant.revoked_at.is_(None), SupportGrant.until > now)).scalars():
+        row.revoked_at, row.revoked_by = now, by
+        audit(session, by, REVOKED, SUBJECT, {"grant": row.id, "why": "restore"}, at=now)
+        ended += 1
+    return ended
 
 
 def history(session: Session, limit: int = 50) -> list[SupportGrant]:

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from kustosz import office_identity
 from kustosz.audit import append as audit
 from kustosz.backup import journal
 from kustosz.backup import state as backup_state
@@ -315,7 +316,7 @@ def _make(vault: Vault, dest: Path, passphrase: str, base: Path | None,
         "office": vault.policy.office_name, **db,
         # An installation's office: which one (None: a single office's vault, as every backup
         # made before installations). A restore into an installation checks it.
-        "installation": office_of(vault.root), "files": files, "media": listed,
+        "installation": _office(vault), "files": files, "media": listed,
         "media_in": where,
         "extra": extra, **facts,
         # The journal as it stands now, under the HMAC: a restore refuses one shorter.
@@ -474,3 +475,11 @@ def note_failure(vault: Vault, dest: Path, why: str, now: datetime | None = None
                                 "why": why[:300]}
 
     backup_state.update(vault, note)
+
+
+def _office(vault: Vault) -> dict[str, str] | None:
+    """Which installation's office the vault is: as its database knows it (a link to the
+    folder, a copy of it, are the office too), else as its folder says."""
+    with vault.reading() as s:
+        known = office_identity.of(s)
+    return known or office_of(vault.root.resolve())

@@ -12,8 +12,10 @@ office's vault has no installation administrator, and its command line is as it 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from kustosz import office_identity
 from kustosz.errors import InputError
 from kustosz.installation_layout import installation_holding
 
@@ -55,45 +57,53 @@ def command_path() -> str | None:
     return " ".join(reversed(names[:-1])) if len(names) > 1 else None
 
 
-def is_office(folder: Path) -> bool:
-    """Whether ``folder`` is an installation's office however it is named: its real path
-    (a link to it is the office too) in an installation's offices/, or a vault whose database
-    is an office's schema (a copy of its folder elsewhere opens the same office)."""
-    import tomllib
+def _os_user() -> str:
+    import getpass
 
-    from kustosz.config import CONFIG_NAME
-    from kustosz.installation.pg_scope import SCHEMA_PREFIX
-
-    real = folder.resolve()
-    if installation_holding(real) is not None:
-        return True
     try:
-        url = str(tomllib.loads((real / CONFIG_NAME).read_text("utf-8")).get("database_url", ""))
-    except (OSError, ValueError):
-        return False  # no vault's file here: the command's own opening says why
-    return f"search_path%3D{SCHEMA_PREFIX}" in url or f"search_path={SCHEMA_PREFIX}" in url
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
-def check(folder: Path, actor: str) -> None:
+def _who(actor: str) -> dict[str, str]:
+    """Who ran it, as the audit record keeps it: the account the system says (KUSTOSZ_ACTOR
+    is any text anyone sets, so it is kept beside, never instead)."""
+    return {"os_user": _os_user(), "actor": actor}
+
+
+def check(folder: Path, actor: str, command: str | None = None) -> None:
     """Let the command run on ``folder``, or refuse it in words, recording either in the
-    office's audit chain when it needed the head's grant."""
-    command = command_path()
-    if command is None or command in INFRASTRUCTURE or not is_office(folder):
+    office's audit chain when it needed the head's grant. ``command``: a part of an
+    infrastructure command that is the office's decision (`retention run --now` ahead of
+    the clock), asked by that command itself."""
+    command = command or command_path()
+    if command is None or command in INFRASTRUCTURE:
         return
     from kustosz.access import support
     from kustosz.vault import Vault
 
-    vault = Vault.open(folder, actor=actor)
+    in_place = installation_holding(folder.resolve()) is not None
+    try:
+        vault = Vault.open(folder, actor=actor)
+    except Exception:
+        if in_place:
+            raise  # an office that cannot be opened is no way past its gate
+        return  # no vault here (the command's own opening says why, the same way)
     try:
         with vault.transaction() as session:
+            # The office by any name: its folder, a link to it, a copy of it, another
+            # kustosz.toml pointing at its database, its backup restored (office_identity).
+            if office_identity.of(session) is None and not in_place:
+                return
             row = support.in_force(session)
             if row is not None:
-                support.used(session, actor, command, row)
+                support.used(session, _who(actor), command, row)
                 return
-            support.refused(session, actor, command)
+            support.refused(session, _who(actor), command)
     finally:
         vault.close()
-    name = folder.name
+    name = folder.resolve().name
     raise InputError(
         f"`{command}` reaches the material, personal data or registers of the office "
         f"{name!r}, and the installation's administrator may do that only while the office's "

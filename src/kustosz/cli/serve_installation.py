@@ -102,7 +102,8 @@ def serve_installation(root: Path, host: str, port: int, tls: Tls | None,
                 pl, en = said_of(root, office)
                 say(f"{pl}\n  {en}")
                 # as a vault's serve does the first time: on the console only, never logged
-                password = first_admin(office.vault) if office.vault is not None else None
+                password = (first_admin(office.vault, new_only=True)
+                            if office.vault is not None else None)
                 if password:
                     say(f"  Pierwszy administrator urzędu {office.slug}: {FIRST_ADMIN} / hasło "
                         f"jednorazowe: {password} (pokazane tylko raz; przy logowaniu trzeba "

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kustosz.access import support
 from kustosz.backup.layout import Progress
 from kustosz.backup.restore import restore as run_restore
 from kustosz.backup.restore_checks import read_manifest
@@ -36,6 +37,7 @@ from kustosz.installation.pg_scope import PASSFILE
 from kustosz.installation.registry import slugs
 from kustosz.installation.slugs import check_slug
 from kustosz.installation_layout import offices_folder, read
+from kustosz.vault import Vault
 
 
 def check_restorable(root: Path, slug: str, src: Path) -> dict[str, Any]:
@@ -120,9 +122,21 @@ def restore_office(root: Path, slug: str, src: Path, passphrase: str, actor: str
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             replace(tmp, config)
+        _end_grants(folder, actor)
         return report
     except BaseException:
         _undo(folder, made)
         raise
     finally:
         waiting.unlink(missing_ok=True)
+
+
+def _end_grants(folder: Path, actor: str) -> None:
+    """The support grants the backup holds end now: one revoked since the backup was made
+    must not come back with it (kustosz.access.support)."""
+    vault = Vault.open(folder, actor=actor)
+    try:
+        with vault.transaction() as s:
+            support.end_all(s, actor)
+    finally:
+        vault.close()
