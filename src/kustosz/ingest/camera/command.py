@@ -83,7 +83,7 @@ def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
 
 
 def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path,
-                     segment_list: str | None = None) -> RecorderCommand:
+                     segment_list: str | None = None, join: bool = True) -> RecorderCommand:
     """Video only (`-map 0:v:0 -an`, R1.3), no re-encoding, one MPEG-TS file per segment.
 
     `-reset_timestamps 0` keeps one time line per session so the segment list's start/end
@@ -92,16 +92,17 @@ def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path
     where ffmpeg writes its list of closed segments (the recorder's pipe, `pipe:N`), by
     default the list file in ``folder``.
 
-    A camera is read by an ffmpeg of its own into fragmented MP4, and its pictures reach the
-    writer whole (issue 65): ffmpeg's H.264 parser, reading the camera, ends a picture at a
-    parameter set that a camera sends between its slices, and a copy into MPEG-TS stored
-    each such key frame cut in two — decoded half green, the P-frames after it built on the
-    hole. The demo's camera, encoded here by x264 in one slice a picture, is written as it is.
+    ``join``: the camera is read by an ffmpeg of its own into fragmented MP4, and its
+    pictures reach the writer whole (issue 65): ffmpeg's H.264 parser, reading the camera,
+    ends a picture at a parameter set that a camera sends between its slices, and a copy into
+    MPEG-TS stored each such key frame cut in two — decoded half green, the P-frames after it
+    built on the hole. recorder_pair.py decides it per camera. The demo's camera, encoded
+    here by x264 in one slice a picture, is always written by one ffmpeg.
     """
     args, script = input_args(url, min(segment_seconds, 2.0))
     head = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
     reader = None
-    if not url.startswith(SIMULATED_PREFIX):
+    if join and not url.startswith(SIMULATED_PREFIX):
         reader = [*head, *args, "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "mp4",
                   "-movflags", MP4_FLAGS, "pipe:1"]
         # the codec is in the moov: nothing to probe, no fragment held back for it

@@ -54,7 +54,7 @@ from kustosz.ingest.camera.clock import (
     probe_slot,
     store_offset,
 )
-from kustosz.ingest.camera.command import SEGMENT_GLOB, recorder_command
+from kustosz.ingest.camera.command import SEGMENT_GLOB
 from kustosz.ingest.camera.recorder_pair import Process
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
@@ -136,6 +136,7 @@ class CameraRecorder:
         self._leaving = False  # stopped, taking in what waited for the database
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
         self.proc: Process | None = None
+        self._pictures = recorder_pair.PictureCheck(job.name)  # learnt at the first session
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self.codec: str | None = None
         self.clock_offset: float | None = None
@@ -449,8 +450,9 @@ class CameraRecorder:
         # moment its segment is closed (segments.PipedSegmentList keeps the list file too).
         list_r, list_w = os.pipe()
         session.follow_pipe(list_r)
-        command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
-                                   folder, segment_list=f"pipe:{list_w}")
+        command = self._pictures.command(self.ffmpeg, self.job.input_url,
+                                         self.job.segment_seconds, folder, f"pipe:{list_w}",
+                                         _die_with_parent, self._stop)
         try:
             self.proc = recorder_pair.start(command, _die_with_parent, (list_w,))
         except BaseException:

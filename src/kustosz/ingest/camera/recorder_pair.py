@@ -25,12 +25,17 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
-from kustosz.ingest.camera.command import RecorderCommand
-from kustosz.ingest.camera.whole_pictures import fragments
+from kustosz.ingest.camera import fmp4, health
+from kustosz.ingest.camera.command import RecorderCommand, recorder_command
+from kustosz.ingest.camera.whole_pictures import WholePictures, fragments, read_box
 
 log = logging.getLogger(__name__)
+# A camera's first key frame is looked for this long (its connection included); not seen,
+# the camera's pictures are joined all the same.
+PROBE_S = 8.0
 
 
 class RecorderPair:
@@ -148,3 +153,95 @@ def start(command: RecorderCommand, preexec: Callable[[], None],
         command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec,
         pass_fds=pass_fds)
+
+
+class PictureCheck:
+    """Whether one camera's pictures need joining, learnt from its stream: the pair costs
+    about twice one ffmpeg's CPU (a second ffmpeg, and Python woken for every frame), so only
+    a camera whose first key frame came cut is joined; one whose key frame came whole, or
+    that could not be told (no key frame within PROBE_S, a stream the MP4 reader refuses), is
+    written by one ffmpeg as before — never worse than before, and never unrecorded for a
+    stream only the pair cannot carry. A camera that did not answer is asked again at the next
+    session; one that answered, or refused the login, is not (some cameras lock an account
+    after a few refusals, and a camera with a long GOP would delay every session)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cut = False
+        self._asked = False
+
+    def command(self, ffmpeg: str, url: str, segment_seconds: float, folder: Path,
+                segment_list: str, preexec: Callable[[], None],
+                stop: threading.Event) -> RecorderCommand:
+        command = recorder_command(ffmpeg, url, segment_seconds, folder, segment_list)
+        if command.reader is None or command.stdin is None:
+            return command
+        if not self._asked:
+            cut, self._asked = probe(command.reader, command.stdin, preexec, stop, url)
+            self.cut = cut is True
+            if cut is not None:
+                log.info("camera %s: its key frames come %s; recorded %s", self.name,
+                         "cut" if cut else "whole",
+                         "joined, by two ffmpeg" if cut else "by one ffmpeg")
+        if self.cut:
+            return command
+        return recorder_command(ffmpeg, url, segment_seconds, folder, segment_list, join=False)
+
+
+def probe(reader: list[str], script: bytes, preexec: Callable[[], None],
+          stop: threading.Event, url: str = "") -> tuple[bool | None, bool]:
+    """Whether ffmpeg's reader hands on the camera's first key frame in pieces (True), whole
+    (False), or not known (None: no key frame within PROBE_S, the camera away, a stop); and
+    whether the camera answered (its stream began, or it refused the login)."""
+    proc = subprocess.Popen(reader, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=preexec)
+    done = threading.Event()
+    deadline = time.monotonic() + PROBE_S
+
+    def guard() -> None:  # a silent camera or a stop ends the reading
+        while not done.wait(0.2):
+            if stop.is_set() or time.monotonic() > deadline:
+                proc.kill()
+                return
+
+    threading.Thread(target=guard, daemon=True, name="rec-probe").start()
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    seen: list[bool] = []
+    cut: bool | None = None
+    try:
+        proc.stdin.write(script)
+        proc.stdin.close()
+        cut = _first_key_cut(proc.stdout, seen)
+    except (OSError, ValueError, IndexError, struct.error):
+        pass
+    finally:
+        done.set()
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        # a few lines at most: ffmpeg's banner is off, its statistics too
+        text = proc.stderr.read().decode("utf-8", "replace").splitlines()[-40:]
+        proc.stderr.close()
+    refused = health.classify(text, 1, False, url).cause == "auth_failed"
+    return cut, bool(seen) or refused
+
+
+def _first_key_cut(pipe: IO[bytes], seen: list[bool]) -> bool | None:
+    track, whole, moof, key = None, None, None, False
+    while (box := read_box(pipe)) is not None:
+        kind = box[4:8]
+        if kind == b"moov":
+            seen.append(True)
+            track = fmp4.track_of(box[8:])
+            if not track.nal_length:
+                return False  # not H.264: nothing is joined
+            whole = WholePictures(track)
+        elif kind == b"moof":
+            moof = box
+        elif kind == b"mdat" and moof is not None and track and whole:
+            for sample in fmp4.samples(moof + box, track):
+                pictures = list(whole.push(sample))
+                if key:  # the sample after the key frame's first: its rest, or the next
+                    return not pictures
+                key = sample.key
+    return None
