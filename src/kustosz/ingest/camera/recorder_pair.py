@@ -1,4 +1,5 @@
-"""A camera's recording ffmpeg as two processes with whole pictures between them (issue 65).
+"""A camera's recording ffmpeg as two processes with whole pictures between them (issue 65),
+for a camera whose key frames ffmpeg's parser cuts (PictureCheck tells, from the stream).
 
 The reader reads the camera (RTSP) and copies its picture as fragmented MP4 to a pipe; a
 thread here joins each picture's pieces (whole_pictures.py, as the live relay does) and feeds
@@ -34,7 +35,7 @@ from kustosz.ingest.camera.whole_pictures import WholePictures, fragments, read_
 
 log = logging.getLogger(__name__)
 # A camera's first key frame is looked for this long (its connection included); not seen,
-# the camera's pictures are joined all the same.
+# the camera is recorded by one ffmpeg as before (PictureCheck).
 PROBE_S = 8.0
 
 
