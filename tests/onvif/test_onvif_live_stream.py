@@ -42,6 +42,7 @@ from kustosz.db.cameras import CameraDevice
 from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.ingest.camera import fmp4
 from kustosz.ingest.camera.live_stream import LiveStream
+from kustosz.ingest.camera.whole_pictures import read_box
 from kustosz.vault import Vault
 from kustosz.web import media_recheck
 from kustosz.web.server import WebServer
@@ -186,7 +187,7 @@ def test_live_stream_key_frames_and_viewers() -> None:
     # read box by box as the relay does, noting each fragment's key flag
     track, moof = None, b""
     while True:
-        box = LiveStream._box(pipe)
+        box = read_box(pipe)
         if box is None:
             break
         if box[4:8] == b"moov":

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 # How long a full disk waits for the writers' processes to end after asking them (ffmpeg
 # closes its segment and exits at once); then they are killed.
@@ -36,7 +36,16 @@ class Writer:
     ended: Callable[[], bool]  # its process has ended
 
 
-def process_writer(since: datetime, proc: subprocess.Popen[bytes]) -> Writer:
+class Process(Protocol):
+    """A process as Popen has it (or a recorder's pair of them, that stands for one)."""
+
+    @property
+    def returncode(self) -> int | None: ...
+    def poll(self) -> int | None: ...
+    def send_signal(self, sig: int) -> None: ...
+
+
+def process_writer(since: datetime, proc: Process) -> Writer:
     """A writer that is one process (a recorder's ffmpeg: SIGTERM closes its segment)."""
 
     def stop(kill: bool) -> None:

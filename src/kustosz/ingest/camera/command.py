@@ -29,10 +29,18 @@ DEMO_PAN = "crop=640:360:x='40+40*sin(2*PI*t/30)':y=0"
 PIPED_PROTOCOLS = "pipe,rtsp,rtsps,tcp,tls,udp,rtp"
 
 
+# A fragment per frame: the live relay's and the recorder's reading of a camera (issue 65).
+MP4_FLAGS = "empty_moov+default_base_moof+frag_every_frame"
+
+
 @dataclass(frozen=True)
 class RecorderCommand:
-    argv: list[str]
+    argv: list[str]  # the ffmpeg that writes the segments
     stdin: bytes | None = field(default=None, repr=False)  # the address, when it is secret
+    # The ffmpeg that reads the camera, when it is not the writer itself: its fragmented MP4
+    # goes to the writer's stdin with each picture joined whole (recorder_pair.py); the
+    # address (``stdin``) goes to it.
+    reader: list[str] | None = None
 
 
 def input_script(url: str) -> bytes:
@@ -75,7 +83,7 @@ def input_args(url: str, gop_seconds: float) -> tuple[list[str], bytes | None]:
 
 
 def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path,
-                     segment_list: str | None = None) -> RecorderCommand:
+                     segment_list: str | None = None, join: bool = True) -> RecorderCommand:
     """Video only (`-map 0:v:0 -an`, R1.3), no re-encoding, one MPEG-TS file per segment.
 
     `-reset_timestamps 0` keeps one time line per session so the segment list's start/end
@@ -83,13 +91,27 @@ def recorder_command(ffmpeg: str, url: str, segment_seconds: float, folder: Path
     ffmpeg reading keys from stdin; the input script still comes through it. ``segment_list``:
     where ffmpeg writes its list of closed segments (the recorder's pipe, `pipe:N`), by
     default the list file in ``folder``.
+
+    ``join``: the camera is read by an ffmpeg of its own into fragmented MP4, and its
+    pictures reach the writer whole (issue 65): ffmpeg's H.264 parser, reading the camera,
+    ends a picture at a parameter set that a camera sends between its slices, and a copy into
+    MPEG-TS stored each such key frame cut in two — decoded half green, the P-frames after it
+    built on the hole. recorder_pair.py decides it per camera. The demo's camera, encoded
+    here by x264 in one slice a picture, is always written by one ffmpeg.
     """
     args, script = input_args(url, min(segment_seconds, 2.0))
+    head = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    reader = None
+    if join and not url.startswith(SIMULATED_PREFIX):
+        reader = [*head, *args, "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "mp4",
+                  "-movflags", MP4_FLAGS, "pipe:1"]
+        # the codec is in the moov: nothing to probe, no fragment held back for it
+        args = ["-probesize", "32", "-analyzeduration", "0", "-f", "mp4", "-i", "pipe:0",
+                "-c", "copy"]
     return RecorderCommand(
-        [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args,
-         "-map", "0:v:0", "-an", "-sn", "-dn",
+        [*head, *args, "-map", "0:v:0", "-an", "-sn", "-dn",
          "-f", "segment", "-segment_time", f"{segment_seconds:g}",
          "-segment_format", "mpegts",
          "-segment_list", segment_list or str(folder / LIST_NAME),
          "-segment_list_type", "csv", "-reset_timestamps", "0",
-         str(folder / SEGMENT_PATTERN)], script)
+         str(folder / SEGMENT_PATTERN)], script, reader)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from kustosz.ffmpeg import ffmpeg_exe
-from kustosz.ingest.camera.command import input_args
+from kustosz.ingest.camera.command import MP4_FLAGS, input_args
 from kustosz.ingest.camera.live_hls import HlsFeed, hls_command
 from kustosz.ingest.camera.live_stream import LiveStream
 
@@ -43,7 +43,6 @@ PART_S = 1  # HLS part length: live view runs this far behind, plus the player's
 WINDOW = 6  # parts in the playlist (and on disk)
 PLAYLIST = "live.m3u8"
 PART = re.compile(r"^live\d{1,9}\.ts\Z")
-MP4_FLAGS = "empty_moov+default_base_moof+frag_every_frame"  # a fragment per frame
 
 
 def _die_with_keeper() -> None:  # in the child between fork and exec

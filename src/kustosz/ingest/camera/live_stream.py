@@ -24,13 +24,11 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
-from kustosz.ingest.camera import fmp4
-from kustosz.ingest.camera.whole_pictures import WholePictures
+from kustosz.ingest.camera import whole_pictures
 
 log = logging.getLogger(__name__)
 
 QUEUE_FRAGMENTS = 600  # ~40 s at 15 fps: past that the viewer is not reading, and is dropped
-MAX_BOX = 32 * 1024 * 1024  # one frame of a sub-stream is ~10-200 kB; a box past this is junk
 MAX_GOP_BYTES = 16 * 1024 * 1024  # the kept group of pictures; a camera without key frames
 END = b""  # put in a viewer's queue when the stream ends
 
@@ -44,7 +42,6 @@ class LiveStream:
         # not only a log line (the relay then ends; its viewers get the recorded stream)
         self._on_unreadable = on_unreadable
         self._sink = sink  # given the initialisation, then every fragment (the HLS fallback)
-        self._sequence = 0
         self._lock = threading.Lock()
         self.init: bytes | None = None
         self._gop: list[bytes] = []
@@ -72,36 +69,13 @@ class LiveStream:
 
     def _pictures(self, pipe: IO[bytes]) -> None:
         """The boxes read, each picture sent on whole as a fragment of its own."""
-        head: list[bytes] = []
-        moof: bytes | None = None
-        track: fmp4.Track | None = None
-        whole: WholePictures | None = None
-        while (box := self._box(pipe)) is not None:
-            kind = box[4:8]
-            if kind in (b"ftyp", b"moov"):
-                head.append(box)
-                if kind == b"moov":
-                    track = fmp4.track_of(box[8:])
-                    whole = WholePictures(track)
-                    with self._lock:
-                        self.init = b"".join(head)
-                    self._feed(self.init)
-            elif kind == b"moof":
-                moof = box
-            elif kind == b"mdat" and moof is not None and track and whole:
-                for sample in fmp4.samples(moof + box, track):
-                    for picture in whole.push(sample):
-                        self._send(track, picture)
-                moof = None
-        if track and whole:
-            for picture in whole.flush():
-                self._send(track, picture)
-
-    def _send(self, track: fmp4.Track, picture: fmp4.Sample) -> None:
-        self._sequence += 1
-        fragment = fmp4.fragment(self._sequence, track.track_id, picture)
-        self._fragment(fragment, picture.key)
-        self._feed(fragment)
+        for data, key in whole_pictures.fragments(pipe):
+            if key is None:
+                with self._lock:
+                    self.init = data
+            else:
+                self._fragment(data, key)
+            self._feed(data)
 
     def _feed(self, data: bytes) -> None:
         if self._sink is not None:
@@ -114,17 +88,6 @@ class LiveStream:
             self._on_unreadable(detail)
         except Exception:  # the alert's own trouble must not stop the pipe being drained
             log.exception("live view stream: the unreadable stream could not be alerted")
-
-    @staticmethod
-    def _box(pipe: IO[bytes]) -> bytes | None:
-        header = pipe.read(8)
-        if len(header) < 8:
-            return None
-        size = struct.unpack(">I", header[:4])[0]
-        if size < 8 or size > MAX_BOX:
-            raise ValueError(f"an MP4 box of {size} bytes: not ffmpeg's fragmented MP4")
-        body = pipe.read(size - 8)
-        return header + body if len(body) == size - 8 else None
 
     def _fragment(self, fragment: bytes, key: bool) -> None:
         with self._lock:

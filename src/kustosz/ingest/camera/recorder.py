@@ -44,7 +44,7 @@ from kustosz.cameras.register import SIMULATED_PREFIX
 from kustosz.cameras.rules import redact
 from kustosz.db.models import Recording
 from kustosz.db.outage import is_database_away, is_disk_full
-from kustosz.ingest.camera import health, index_batch
+from kustosz.ingest.camera import health, index_batch, recorder_pair
 from kustosz.ingest.camera.backlog import GAP_OPEN, OwedGap, OwedWrites, Retry, Waiting
 from kustosz.ingest.camera.clock import (
     AGREE_S,
@@ -54,7 +54,8 @@ from kustosz.ingest.camera.clock import (
     probe_slot,
     store_offset,
 )
-from kustosz.ingest.camera.command import SEGMENT_GLOB, recorder_command
+from kustosz.ingest.camera.command import SEGMENT_GLOB
+from kustosz.ingest.camera.recorder_pair import Process
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
 from kustosz.logs import keep_out_of_logs
@@ -134,7 +135,8 @@ class CameraRecorder:
         self._abandon = threading.Event()
         self._leaving = False  # stopped, taking in what waited for the database
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Process | None = None
+        self._pictures = recorder_pair.PictureCheck(job.name)  # learnt at the first session
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self.codec: str | None = None
         self.clock_offset: float | None = None
@@ -448,13 +450,11 @@ class CameraRecorder:
         # moment its segment is closed (segments.PipedSegmentList keeps the list file too).
         list_r, list_w = os.pipe()
         session.follow_pipe(list_r)
-        command = recorder_command(self.ffmpeg, self.job.input_url, self.job.segment_seconds,
-                                   folder, segment_list=f"pipe:{list_w}")
+        command = self._pictures.command(self.ffmpeg, self.job.input_url,
+                                         self.job.segment_seconds, folder, f"pipe:{list_w}",
+                                         _die_with_parent, self._stop)
         try:
-            self.proc = subprocess.Popen(
-                command.argv, stdin=subprocess.PIPE if command.stdin else subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
-                pass_fds=(list_w,))
+            self.proc = recorder_pair.start(command, _die_with_parent, (list_w,))
         except BaseException:
             session.close_reader()
             raise
@@ -582,7 +582,7 @@ class CameraRecorder:
             session.hash_ahead()
 
     @staticmethod
-    def _hand_over(proc: subprocess.Popen[bytes], script: bytes) -> None:
+    def _hand_over(proc: Process, script: bytes) -> None:
         """The camera's address through the pipe (a few hundred bytes: the pipe's buffer
         takes them whole, so this never waits on ffmpeg)."""
         assert proc.stdin is not None
@@ -602,7 +602,7 @@ class CameraRecorder:
             self.proc.kill()
             self.proc.wait()
 
-    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+    def _drain_stderr(self, proc: Process) -> None:
         assert proc.stderr is not None
         for raw in proc.stderr:
             line = self._say(raw.decode("utf-8", "replace").rstrip())

@@ -9,10 +9,15 @@ at 15 frames a second) more on the way to the viewer."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
+from typing import IO
 
+from kustosz.ingest.camera import fmp4
 from kustosz.ingest.camera.fmp4 import Sample, Track
 from kustosz.ingest.camera.h264_pictures import VCL, Pictures
+
+MAX_BOX = 32 * 1024 * 1024  # a key frame of a main stream is ~0.1-2 MB; a box past this is junk
 
 
 class WholePictures:
@@ -74,3 +79,48 @@ class WholePictures:
         if self._held is not None:
             yield self._held
             self._held = None
+
+
+def fragments(pipe: IO[bytes]) -> Iterator[tuple[bytes, bool | None]]:
+    """ffmpeg's fragmented MP4 read from ``pipe`` and written again with every picture whole,
+    as a fragment of its own: the initialisation (ftyp + moov) first, its key None, then each
+    picture's fragment and whether it is a key frame. Boxes nobody downstream needs (styp,
+    sidx, free, mfra) are passed over; what cannot be read raises ValueError (or IndexError,
+    struct.error) — the caller drains the pipe."""
+    head: list[bytes] = []
+    moof: bytes | None = None
+    track: Track | None = None
+    whole: WholePictures | None = None
+    sequence = 0
+    while (box := read_box(pipe)) is not None:
+        kind = box[4:8]
+        if kind in (b"ftyp", b"moov"):
+            head.append(box)
+            if kind == b"moov":
+                track = fmp4.track_of(box[8:])
+                whole = WholePictures(track)
+                yield b"".join(head), None
+        elif kind == b"moof":
+            moof = box
+        elif kind == b"mdat" and moof is not None and track and whole:
+            for sample in fmp4.samples(moof + box, track):
+                for picture in whole.push(sample):
+                    sequence += 1
+                    yield fmp4.fragment(sequence, track.track_id, picture), picture.key
+            moof = None
+    if track and whole:
+        for picture in whole.flush():
+            sequence += 1
+            yield fmp4.fragment(sequence, track.track_id, picture), picture.key
+
+
+def read_box(pipe: IO[bytes]) -> bytes | None:
+    """The next whole box, or None at the pipe's end (a box cut by it is dropped)."""
+    header = pipe.read(8)
+    if len(header) < 8:
+        return None
+    size = struct.unpack(">I", header[:4])[0]
+    if size < 8 or size > MAX_BOX:
+        raise ValueError(f"an MP4 box of {size} bytes: not ffmpeg's fragmented MP4")
+    body = pipe.read(size - 8)
+    return header + body if len(body) == size - 8 else None

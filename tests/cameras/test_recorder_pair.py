@@ -1,0 +1,64 @@
+"""Which cameras the recorder joins (issue 65): the probe of a camera's first key frame, and how
+often it is asked. Whole and cut streams through a real camera are in
+test_recorded_whole_pictures.py; here the reader is a stand-in process."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from kustosz.ingest.camera import recorder_pair
+from kustosz.ingest.camera.recorder_pair import PictureCheck, probe
+
+NEVER = threading.Event()
+
+
+def _reader(stderr: str) -> list[str]:
+    """A reader that reads the address, says ``stderr`` and ends without any MP4."""
+    return [sys.executable, "-c",
+            f"import sys; sys.stdin.read(); sys.stderr.write({stderr!r}); sys.exit(1)"]
+
+
+def test_a_camera_that_does_not_answer_is_not_told_and_is_asked_again() -> None:
+    cut, answered = probe(_reader("Connection refused\n"), b"script", lambda: None, NEVER)
+    assert (cut, answered) == (None, False)
+
+
+def test_a_camera_that_refuses_the_login_is_not_asked_again() -> None:
+    """Some cameras lock an account after a few refusals: the probe must not double them."""
+    said = "[rtsp @ 0x55d0] method DESCRIBE failed: 401 Unauthorized\n"
+    assert probe(_reader(said), b"script", lambda: None, NEVER) == (None, True)
+
+
+def test_a_silent_camera_is_given_up_after_the_probe_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_pair, "PROBE_S", 0.5)
+    silent = [sys.executable, "-c", "import time; time.sleep(30)"]
+    assert probe(silent, b"", lambda: None, NEVER) == (None, False)
+
+
+@pytest.mark.parametrize(("answers", "asked", "joined"), [
+    ([(True, True)], 1, True),  # cut: joined from the first session on
+    ([(False, True)], 1, False),  # whole: one ffmpeg, never asked again
+    ([(None, True)], 1, False),  # answered, not told (a long GOP): one ffmpeg, as before
+    ([(None, False), (True, True)], 2, True),  # away at first: asked at the next session
+])
+def test_what_the_probe_says_decides_each_session(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        answers: list[tuple[bool | None, bool]], asked: int, joined: bool) -> None:
+    calls: list[object] = []
+
+    def fake(*args: object) -> tuple[bool | None, bool]:
+        calls.append(args)
+        return answers[min(len(calls), len(answers)) - 1]
+
+    monkeypatch.setattr(recorder_pair, "probe", fake)
+    check = PictureCheck("hol")
+    commands = [check.command("ffmpeg", "rtsp://127.0.0.1:9/cam", 2.0, tmp_path, "pipe:5",
+                              lambda: None, NEVER) for _ in range(3)]
+    assert len(calls) == asked
+    assert (commands[-1].reader is not None) == joined
+    assert commands[-1].stdin is not None and b"rtsp://127.0.0.1:9/cam" in commands[-1].stdin
