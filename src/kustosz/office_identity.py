@@ -3,8 +3,9 @@
 A folder can be named in many ways — a link to it, a copy of it, a second `kustosz.toml`
 pointing at its database, a backup of it restored — and each opens the same office's
 material. So what the office is must be a fact of the office itself: the `vault_settings`
-row `installation_office` ({"installation": …, "slug": …}), written the first time the
-vault is opened in an installation's offices/ and carried by its backups. The support gate
+row `installation_office` ({"installation": …, "slug": …}), written when the office is made,
+adopted or restored in an installation's offices/, at the installation's `serve` and at a
+command on it there (an office from before this row), and carried by its backups. The support gate
 (kustosz.cli.office_gate), a backup's manifest and `kustosz restore` ask it; a path is only
 where it is first learned.
 """
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
 from kustosz.installation_layout import office_of
+
+if TYPE_CHECKING:
+    from kustosz.vault import Vault
 
 KEY = "installation_office"
 
@@ -43,3 +48,10 @@ def learn(session: Session, root: Path) -> None:
     # The folder in an installation is what the office is now (restored into another
     # installation, it is that installation's): it replaces what the row said.
     session.merge(Setting(key=KEY, value=json.dumps(where, ensure_ascii=False, sort_keys=True)))
+
+
+def settle(vault: Vault) -> None:
+    """``learn`` in a transaction of its own, for a vault just made, adopted, restored or
+    opened by the installation's `serve`."""
+    with vault.transaction() as s:
+        learn(s, vault.root)

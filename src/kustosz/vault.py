@@ -14,7 +14,6 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kustosz import office_identity
 from kustosz.atrest.modes import Repair, make_private
 from kustosz.atrest.sealing import SecretBox, read_key
 from kustosz.atrest.vault_key import open_secrets
@@ -240,8 +239,6 @@ class Vault:
             self._notice_policy_change(actor)
         except ConfigError as exc:  # a kind the register holds left without a period
             raise RulesRefused(str(exc), pl=exc.pl) from None
-        with self.transaction() as s:  # an installation's office knows it is one, by name
-            office_identity.learn(s, self.root)
         self.connected = True
 
     def use(self, config: VaultConfig, policy: Policy, chosen: InForce) -> None:

@@ -37,6 +37,7 @@ def _two_offices(inst: Install) -> tuple[str, str]:
 
 
 def _names(inst: Install, slug: str, root: Path) -> set[str]:
+    inst.grant(slug, root=root)  # a restored office's grants end with the restore
     users = json.loads(inst("users", "list", "--json", office=slug, root=root).output)
     return {u.get("display_name") for u in users}
 

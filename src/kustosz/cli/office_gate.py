@@ -94,7 +94,9 @@ def check(folder: Path, actor: str, command: str | None = None) -> None:
         with vault.transaction() as session:
             # The office by any name: its folder, a link to it, a copy of it, another
             # kustosz.toml pointing at its database, its backup restored (office_identity).
-            if office_identity.of(session) is None and not in_place:
+            if in_place:
+                office_identity.learn(session, folder)  # an office from before the row
+            elif office_identity.of(session) is None:
                 return
             row = support.in_force(session)
             if row is not None:

@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from kustosz import installation_layout as layout
-from kustosz import jobs
+from kustosz import jobs, office_identity
 from kustosz.access.bootstrap import FIRST_ADMIN, first_admin
 from kustosz.cli.common import actor, console, fails_cleanly
 from kustosz.cli.serve_stop import serve_signals
@@ -52,6 +52,11 @@ def open_offices(root: Path, who: str) -> list[Office]:
                       extra={"office": slug})
             out.append(Office(slug, None, refused=f"{type(exc).__name__}: {exc}"))
             continue
+        try:
+            office_identity.settle(vault)  # an office from before the row learns it here
+        except Exception as exc:  # the gate still knows it by its folder
+            log.warning("office %s: its record of being an office could not be written: %s",
+                        slug, exc, extra={"office": slug})
         out.append(Office(slug, vault, vault.policy.office_name))
     return out
 

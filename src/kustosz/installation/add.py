@@ -6,6 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from kustosz import office_identity
 from kustosz.errors import InputError
 from kustosz.installation import pg_scope
 from kustosz.installation.pg_scope import PASSFILE
@@ -63,8 +64,14 @@ def add_office(root: Path, slug: str, preset_text: str, actor: str) -> Vault:
             passfile = folder.absolute() / "keys" / PASSFILE
             made = pg_scope.create(url, slug, passfile)
             office_url = pg_scope.office_url(url, slug, passfile)
-        return Vault.init(folder, None, office_url, actor=actor, preset_file=preset_text,
-                          storage_toml=storage)
+        vault = Vault.init(folder, None, office_url, actor=actor, preset_file=preset_text,
+                           storage_toml=storage)
+        try:
+            office_identity.settle(vault)  # the office by any name (kustosz.office_identity)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
     except BaseException:
         _undo(folder, made)
         raise

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kustosz import office_identity
 from kustosz.audit import log as audit
 from kustosz.config import CONFIG_NAME
 from kustosz.errors import InputError
@@ -212,6 +213,7 @@ def _after(slug: str, source: Path, folder: Path, actor: str, moved: str,
     vault = Vault.open(folder, actor=actor)
     try:
         report = checks.verified(vault, after=True)
+        office_identity.settle(vault)  # an office now, by any name (kustosz.office_identity)
         return Adopted(slug, source, folder, report.entries, report.access_records,
                        scope_of(vault), moved, left)
     finally:

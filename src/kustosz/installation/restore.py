@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kustosz import office_identity
 from kustosz.access import support
 from kustosz.backup.layout import Progress
 from kustosz.backup.restore import restore as run_restore
@@ -137,6 +138,7 @@ def _end_grants(folder: Path, actor: str) -> None:
     vault = Vault.open(folder, actor=actor)
     try:
         with vault.transaction() as s:
+            office_identity.learn(s, vault.root)  # this installation's office now
             support.end_all(s, actor)
     finally:
         vault.close()
