@@ -50,7 +50,9 @@ def test_the_name_tells_machine_boot_pid_and_start(tmp_path: Path) -> None:
     # The same PID with another start time (the PID used again), another boot, the old form
     # without a maker: gone. Another machine's: left to it.
     reused = tmp_path / f"{PREFIX}{host}-{boot}-{pid}-{int(started) + 1}-abc"
-    rebooted = tmp_path / f"{PREFIX}{host}-0{boot[1:]}-{pid}-{started}-abc"
+    # another boot: its first character changed (to "1" where this boot's is "0" already)
+    other_boot = ("1" if boot[0] == "0" else "0") + boot[1:]
+    rebooted = tmp_path / f"{PREFIX}{host}-{other_boot}-{pid}-{started}-abc"
     old = tmp_path / f"{PREFIX}x1y2z3w4"
     other = tmp_path / f"{PREFIX}rejestrator2-{boot}-{pid}-{started}-abc"
     for folder in (reused, rebooted, old, other):
