@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kustosz.access import unlock
 from kustosz.audit import append as audit
 from kustosz.db.access import SupportGrant
 from kustosz.db.models import AuditEntry
@@ -35,13 +36,11 @@ SUBJECT = "installation administrator"
 
 def check_hours(hours: object) -> int:
     try:
-        value = int(str(hours).strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_HOURS:
+        return unlock.check_hours(hours, MAX_HOURS)
+    except InputError:
         raise InputError(f"a support grant lasts a whole number of hours from 1 to {MAX_HOURS}",
-                         pl=f"Czas dostępu serwisowego: liczba godzin od 1 do {MAX_HOURS}.")
-    return value
+                         pl=f"Czas dostępu serwisowego: liczba godzin od 1 do {MAX_HOURS}."
+                         ) from None
 
 
 def check_reason(reason: object) -> str:

@@ -41,15 +41,17 @@ OTHER_SESSION_PL = ("W tej przeglądarce jest zalogowana inna osoba. Link odblok
                     "tylko dla osoby, dla której go wydano — najpierw się wyloguj.")
 
 
-def check_hours(hours: object) -> int:
+def check_hours(hours: object, most: int = MAX_HOURS) -> int:
+    """A whole number of hours from 1 to ``most`` (a link's validity; support.py's grant
+    words its own refusal over this one)."""
     try:
         value = int(str(hours).strip())
     except ValueError:
         value = 0
-    if not 1 <= value <= MAX_HOURS:
+    if not 1 <= value <= most:
         raise InputError(f"the link's validity must be a whole number of hours from 1 to "
-                         f"{MAX_HOURS}",
-                         pl=f"Ważność linku: liczba godzin od 1 do {MAX_HOURS}.")
+                         f"{most}",
+                         pl=f"Ważność linku: liczba godzin od 1 do {most}.")
     return value
 
 
