@@ -84,6 +84,16 @@ def offices_folder(root: Path) -> Path:
     return root / OFFICES
 
 
+def office_slugs(root: Path, config_name: str) -> list[str]:
+    """The installation's offices, by slug: the folders of offices/ that hold a vault (its
+    ``config_name``, kustosz.config's: this module is below it)."""
+    folder = offices_folder(root)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_dir() and (p / config_name).is_file())
+
+
 def read(root: Path) -> InstallationToml:
     """installation.toml checked; a ConfigProblems naming every problem."""
     path = root / INSTALLATION_NAME

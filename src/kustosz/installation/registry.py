@@ -6,17 +6,18 @@ from pathlib import Path
 
 from kustosz.config import CONFIG_NAME
 from kustosz.errors import InputError
-from kustosz.installation_layout import INSTALLATION_NAME, is_installation, offices_folder
+from kustosz.installation_layout import (
+    INSTALLATION_NAME,
+    is_installation,
+    office_slugs,
+    offices_folder,
+)
 from kustosz.words import count_pl
 
 
 def slugs(root: Path) -> list[str]:
     """The offices, by slug: the folders of offices/ that hold a vault (its kustosz.toml)."""
-    folder = offices_folder(root)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_dir() and (p / CONFIG_NAME).is_file())
+    return office_slugs(root, CONFIG_NAME)
 
 
 def _listed(names: list[str]) -> str:

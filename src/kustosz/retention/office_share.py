@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from kustosz.config import CONFIG_NAME
 from kustosz.db.models import Recording
 from kustosz.errors import KustoszError
-from kustosz.installation_layout import installation_holding, offices_folder, read
+from kustosz.installation_layout import installation_holding, office_slugs, read
 from kustosz.states import RecordingState
 
 if TYPE_CHECKING:
@@ -50,10 +50,6 @@ class Share:
         return f"urząd zajmuje {used} GiB z przysługujących mu {allowed} GiB"
 
 
-def _weights(root_offices: list[str], shares: dict[str, int]) -> dict[str, int]:
-    return {slug: shares.get(slug, 1) for slug in root_offices}
-
-
 def of(vault: Vault, total: int) -> Share | None:
     """The office's share of a disk of ``total`` bytes; None for a single office's vault
     (the whole disk is its own) or when the installation's file cannot be read (the office
@@ -66,9 +62,7 @@ def of(vault: Vault, total: int) -> Share | None:
     except (KustoszError, OSError) as exc:
         log.warning("disk shares unknown (%s): this office deletes as a vault alone", exc)
         return None
-    folder = offices_folder(root)
-    offices = sorted(p.name for p in folder.iterdir() if (p / CONFIG_NAME).is_file())
-    weights = _weights(offices, shares)
+    weights = {slug: shares.get(slug, 1) for slug in office_slugs(root, CONFIG_NAME)}
     mine = vault.root.absolute().name
     weight, whole = weights.get(mine, 1), sum(weights.values()) or 1
     usable = total * (1 - vault.config.min_free_percent / 100)
