@@ -34,12 +34,14 @@ TEST_WORKERS ?= 5
 # nginx-light: bench/playback.py's baseline (sendfile), run by the suite in its smallest form
 # (tests/test_bench_smoke.py); its package starts a system nginx on port 80 where it can, which
 # is stopped and disabled right after installing (the bench runs its own, on a free port).
+# b3sum: BLAKE3's reference implementation, bench/floors.py's measure of BLAKE3 beside SHA-256
+# (issue 68 item 8: the digest's own speed is the recorders' floor).
 DEB_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav bsdutils chromium chromium-l10n slapd ldap-utils postfix dovecot-imapd \
 	ghostscript poppler-utils systemd rsyslog rsyslog-relp postgresql-client e2fsprogs \
 	ceph-mon ceph-osd radosgw ceph-common fonts-dejavu-core libgl1 libglib2.0-0 mmdebstrap \
-	nodejs sip-tester sox espeak-ng tcpdump nginx-light
+	nodejs sip-tester sox espeak-ng tcpdump nginx-light b3sum
 
 .PHONY: demo test lint bench deb-packages clean
 .PHONY: lock upgrade-deps
@@ -162,6 +164,7 @@ test: $(STAMP) deb-packages $(NODE_STAMP)
 # A benchmark that cannot run here (a package or service missing: bench/_smoke.py's SKIPPED,
 # 77) says why and the others still run.
 bench: $(STAMP) deb-packages
+	$(BIN)/python bench/floors.py || [ $$? -eq 77 ]
 	$(BIN)/python bench/recorders.py || [ $$? -eq 77 ]
 	$(BIN)/python bench/calls.py || [ $$? -eq 77 ]
 	$(BIN)/python bench/export.py || [ $$? -eq 77 ]

@@ -2,7 +2,8 @@
 
 Part 1 times one `kustosz.ingest.phone.intake.scan` (reading Master.csv, pairing, path and
 format checks, hashing, copy into storage with one syncfs a batch, index rows, audit) against
-`cp -r SPOOL COPY && sync` of the same spool, measured in the same run, on two spools:
+`cp -r SPOOL COPY && sync` of the same spool, measured in the same run, on two spools; each
+scan's vault then passes the store check and `audit verify` (`_smoke.check_vault`, untimed):
 
 * tiny: ``--files`` WAV recordings of 0.2 s (8 kHz 16-bit mono, 3.2 kB): the per-file cost
   alone. Prints the ratio (cp's time over the scan's) and the scan's files/s
@@ -199,6 +200,7 @@ def timed_scan(tmp: Path, pbx: Pbx, label: str, named_temp: bool = False) -> flo
     took = time.perf_counter() - t
     expected = sum(1 for p in pbx.spool.rglob("*") if p.is_file())
     assert report.stored == expected and not report.skipped, report
+    _smoke.check_vault(vault)  # the store check and `audit verify`, after the timing
     vault.close()
     return took
 

@@ -9,9 +9,10 @@ line, as the recorder writes them. They are taken into a vault camera with
 Timed, 3 rounds alternating which goes first (medians reported):
 
 * kustosz: `kustosz.custody.copies.make_copy` on an approved request covering the hour
-  (`kustosz copies make`): remux with the concat demuxer into the MP4 (fragmented), which a
-  thread hashes (SHA-256) behind ffmpeg as it grows, while another thread checks every
-  segment against the index's SHA-256 (both threads at nice +copy_remux.HASH_NICE); fsync of the
+  (`kustosz copies make`): the hour's segments, one unbroken run, read once and fed to ffmpeg
+  as one MPEG-TS stream, each checked against the index's SHA-256 as it goes
+  (copy_remux._remux_piped, issue 68), remuxed into the MP4 (fragmented), which a thread
+  hashes (SHA-256) behind ffmpeg as it grows (at nice +copy_remux.HASH_NICE); fsync of the
   bundle, label PDF (typst), manifest + one Ed25519 signature, copy register, audit. The
   request is registered and decided (by the approver) before the clock starts, like the
   paperwork it is.
@@ -20,14 +21,16 @@ Timed, 3 rounds alternating which goes first (medians reported):
 
 speed ratio = baseline time / kustosz time (target >= 0.95, issue 18). The parts of
 make_copy are timed by wrapping the functions it calls, so each round also says where the
-time went: remux (ffmpeg + hashing and writing the MP4 as it comes), segments (the check of
-the segments against the index: in a thread beside the remux, so it overlaps it and is not
-part of "other"), sha256 (files hashed after they were written: none for a camera's copy),
+time went: remux (ffmpeg + hashing and writing the MP4 as it comes; on the piped way the
+segments' check too), segments (the concat way's check of the segments against the index: in
+a thread beside the remux, so it overlaps it and is not part of "other"), sha256 (files
+hashed after they were written: none for a camera's copy),
 fsync, label, seal. Both read warm files: the segments were just written and read once.
 The concat's own fsync afterwards is timed apart (not in the ratio): it leaves its MP4 to the
 kernel's writeback, a copy waits for the disk before it is registered. `--also-nice N` times
 the copy a second time in every round with its hashing threads at nice +N (0: ffmpeg's own
-priority), for an A/B of that setting in the same conditions.
+priority), for an A/B of that setting in the same conditions; `--also-concat` times it again
+the way before issue 68 (the concat demuxer reading the files, the check in a thread beside).
 
 Run: `.venv/bin/python bench/export.py [--rounds 3] [--also-nice 0] [--json]`.
 """
@@ -145,9 +148,10 @@ def build_vault(root: Path, segs: list[Path], t0: datetime) -> Vault:
 
 def approved_request(vault: Vault, t0: datetime, seconds: float) -> int:
     # The window is just inside the hour, so exactly its segments overlap it.
+    today = datetime.now(UTC).astimezone(vault.policy.timezone).date()  # the office's day
     spec = RequestSpec(
         kind="internal", material="video", requester="Sekretarz Gminy",
-        received_on=datetime.now(UTC).astimezone(vault.policy.timezone).date(),
+        received_on=today,
         event_date=t0.astimezone(vault.policy.timezone).date(),
         purpose="benchmark kopii", description="godzina nagrania z wejścia",
         cameras=[CAMERA], start=t0 + timedelta(seconds=1),
@@ -155,7 +159,7 @@ def approved_request(vault: Vault, t0: datetime, seconds: float) -> int:
     with vault.transaction() as s:
         rid = register_request(s, vault.policy, spec, "bench").id
     with vault.transaction() as s:
-        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=date.today(), actor="bench",
+        decide(s, vault.policy, rid, by="burmistrz", agree=True, on=today, actor="bench",
                keyed_by="burmistrz")
     return rid
 
@@ -184,6 +188,7 @@ class Parts:
     def __enter__(self) -> Parts:
         # Each where make_copy's modules look it up (custody.copy_*), not where it is defined.
         self.wrap(copy_remux, "remux", "remux")
+        self.wrap(copy_remux, "_remux_piped", "remux")  # the hour as one stream
         self.wrap(copy_remux, "segment_sha256", "segments")  # checked against the index
         self.wrap(bundles, "sha256_file", "sha256")
         self.wrap(copy_making, "sync_tree", "fsync")
@@ -194,6 +199,18 @@ class Parts:
     def __exit__(self, *exc: object) -> None:
         for owner, attr, fn in reversed(self._undo):
             setattr(owner, attr, fn)
+
+
+def _the_way_before(vault: Vault, t0: datetime, seconds: float) -> tuple[float, float]:
+    """The copy timed with the hour joined by the concat demuxer from the files (wall, CPU)."""
+    one_stream = copy_remux.one_stream
+    copy_remux.one_stream = lambda *_a: False  # type: ignore[assignment]
+    try:
+        wall, cpu, _, copy = time_kustosz(vault, approved_request(vault, t0, seconds))
+    finally:
+        copy_remux.one_stream = one_stream
+    shutil.rmtree(vault.root / copy.bundle)
+    return wall, cpu
 
 
 def cpu_s() -> float:
@@ -234,6 +251,9 @@ def main() -> None:
                    help="in every round, also time the copy with its hashing threads at nice "
                         "+N instead of copy_remux.HASH_NICE (0: at ffmpeg's priority): A/B of the "
                         "threads' priority in the same conditions")
+    p.add_argument("--also-concat", action="store_true",
+                   help="in every round, also time the copy the way before issue 68: the "
+                        "concat demuxer reading the files, the check in a thread beside it")
     a = _smoke.parse(p, {"rounds": 1, "hours": 2 * SEGMENT_S / 3600})  # 2 segments
     print(machine(), f"; hashing threads at nice +{copy_remux.HASH_NICE}; load average",
           " ".join(f"{x:.2f}" for x in os.getloadavg()))
@@ -277,8 +297,12 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
         rid = approved_request(vault, t0, seconds)
         k_first = i % 2 == 0
         result: dict[str, Any] = {"round": i + 1, "first": "kustosz" if k_first else "ffmpeg"}
-        sides = ["kustosz", "ffmpeg"] + (["alt"] if a.also_nice is not None else [])
+        sides = ["kustosz", "ffmpeg"] + (["alt"] if a.also_nice is not None else []) + \
+            (["concat"] if a.also_concat else [])
         for which in (sides if k_first else sides[::-1]):
+            if which == "concat":
+                result["concat_s"], result["concat_cpu_s"] = _the_way_before(vault, t0, seconds)
+                continue
             if which == "alt":
                 copy_remux.HASH_NICE = a.also_nice
                 try:
@@ -318,7 +342,10 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
               f"(ffmpeg {result['ffmpeg_mp4'] / 1e6:.0f} MB)"
               + (f"; at nice +{a.also_nice}: {result['alt_s']:.2f}s, ratio "
                  f"{result['ffmpeg_s'] / result['alt_s']:.3f}, CPU {result['alt_cpu_s']:.2f}s"
-                 if "alt_s" in result else ""), flush=True)
+                 if "alt_s" in result else "")
+              + (f"; the way before: {result['concat_s']:.2f}s, ratio "
+                 f"{result['ffmpeg_s'] / result['concat_s']:.3f}, CPU "
+                 f"{result['concat_cpu_s']:.2f}s" if "concat_s" in result else ""), flush=True)
     _smoke.check_vault(vault)
     vault.close()
     k = statistics.median(r["kustosz_s"] for r in rows)
@@ -336,6 +363,11 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
         alt = statistics.median(r["alt_s"] for r in rows)
         print(f"median with the hashing at nice +{a.also_nice} instead of +{nice}: {alt:.2f}s, "
               f"speed ratio {f / alt:.3f}")
+    before = None
+    if a.also_concat:
+        before = statistics.median(r["concat_s"] for r in rows)
+        print(f"median the way before (concat demuxer from the files): {before:.2f}s, speed "
+              f"ratio {f / before:.3f}")
     if a.json:
         print(json.dumps({"bench": "export", "machine": machine(), "hours": a.hours,
                           "kustosz_s": round(k, 3), "ffmpeg_s": round(f, 3),
@@ -344,6 +376,7 @@ def run(a: argparse.Namespace, tmp: Path) -> None:
                           "load_average": os.getloadavg(), "hash_nice": nice,
                           "also_nice": a.also_nice,
                           "also_nice_ratio": round(f / alt, 3) if alt else None,
+                          "way_before_ratio": round(f / before, 3) if before else None,
                           "rounds": rows}))
 
 

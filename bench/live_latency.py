@@ -7,10 +7,13 @@ whose shade changes at every multiple of `--period` seconds of the wall clock, x
 `tune=zerolatency` with key frames every `--gop` seconds (real cameras: 1-2 s); each change is
 logged with the wall time it was made at. It is added to a vault as the ONVIF camera the tests
 use (ipycam's services), so the live page plays its sub-stream through the relay exactly as an
-office's would. Two watchers, one after the other on the same stream:
+office's would. Three watchers, one after the other on the same stream:
 
 * floor: ffmpeg reading the RTSP stream (`-fflags nobuffer -flags low_delay`), decoding and
   writing each frame scaled to 4x4 RGB to a pipe; a frame's time is when it is read here;
+* the browser's floor (bench/_mse_floor.py): the relay's own ffmpeg command, its bytes passed
+  by a bare HTTP server into a bare MSE page in the same Chromium, at the live edge with the
+  player's constants: what MSE itself costs, which no server can take away;
 * kustosz: Debian's Chromium on the live page of a viewer authorised for live view, sampling
   the video element's pixels at every presented frame (`requestVideoFrameCallback`, the
   element drawn to a 4x4 canvas); a frame's time is the page's `Date.now()`. Twice: the page
@@ -23,9 +26,13 @@ shows even seconds late). Printed: median, p95 and max per watcher, and the rati
 the issue's target is a median ≤ 1 s and p95 ≤ 1.5 s for Kustosz. Correctness check (exit 1):
 each watcher saw at least `--changes` - 2 of the changes.
 
+`--profile`: where the stream's time goes, per change shown (bench/_live_profile.py): the
+camera to the relay's hand-off of the frame, to the page's buffer, to the screen, and how far
+the play position kept behind the buffer's end.
+
 Run: `.venv/bin/python bench/live_latency.py [--changes 20] [--period 1.5] [--gop 2]
-[--json]`. Needs GStreamer's RTSP server, ipycam, ffmpeg and Debian's Chromium (`make test`
-installs them when root); without them it exits 77 (bench/_smoke.py: skipped).
+[--profile] [--json]`. Needs GStreamer's RTSP server, ipycam, ffmpeg and Debian's Chromium
+(`make test` installs them when root); without them it exits 77 (bench/_smoke.py: skipped).
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ from tests.web.test_web_browser import ARGS, BROWSER_ENV, CHROMIUM, _free_port  
 from tests.web.web_helpers import PASSWORD, authorise, both_vault, user  # noqa: E402
 
 import _smoke  # noqa: E402 - bench/ is the script's folder
+from _live_profile import APPEND_HOOK, Profile, breakdown, watch_relay  # noqa: E402
+from _mse_floor import bare_server  # noqa: E402
 from kustosz.cameras.onvif_register import ProfileChoice, add_onvif_camera  # noqa: E402
 from kustosz.cameras.register import CameraSpec, add_site, add_zone  # noqa: E402
 from kustosz.ffmpeg import ffmpeg_exe  # noqa: E402
@@ -72,11 +81,12 @@ SAMPLER = """() => {
   const c = document.createElement("canvas"); c.width = 4; c.height = 4;
   const g = c.getContext("2d", {willReadFrequently: true});
   window.__samples = [];
-  const frame = () => {
+  const frame = (_now, meta) => {
     g.drawImage(v, 0, 0, 4, 4);
     const d = g.getImageData(0, 0, 4, 4).data;
     let sum = 0; for (let i = 0; i < d.length; i += 4) sum += d[i];
-    window.__samples.push([Date.now() * 1e6, sum / 16]);
+    const b = v.buffered, lag = b.length ? b.end(b.length - 1) - v.currentTime : -1;
+    window.__samples.push([Date.now() * 1e6, sum / 16, meta ? meta.mediaTime : -1, lag]);
     v.requestVideoFrameCallback(frame);
   };
   v.muted = true; v.play();
@@ -164,24 +174,49 @@ def office(tmp: Path, rtsp: RtspServer, cam: OnvifCamera) -> Iterator[tuple[Vaul
         vault.close()
 
 
-def kustosz_frames(base: str, seconds: float, hls: bool = False) -> list[tuple[float, float]]:
+def mse_floor_frames(rtsp_url: str, seconds: float) -> list[tuple[float, float]]:
+    """Frames the bare MSE page presented (the browser's floor: bench/_mse_floor.py)."""
+    from playwright.sync_api import sync_playwright
+    with bare_server(rtsp_url) as address, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    env=BROWSER_ENV)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(address)
+        page.evaluate(SAMPLER)
+        time.sleep(seconds)  # a benchmark's measuring window, not a test's wait
+        frames: list[list[float]] = page.evaluate("() => window.__samples")
+        say("bare MSE page:", page.evaluate("""() => { const v = document.getElementById(
+          "player"); return {...window.__floor, at: v.currentTime, ready: v.readyState}; }"""))
+        browser.close()
+    return [(t, v) for t, v, *_rest in frames]
+
+
+def kustosz_frames(base: str, seconds: float, hls: bool = False,
+                   profile: Profile | None = None) -> list[tuple[float, float]]:
     """Frames the live page presented; ``hls``: the fMP4 stream refused to the page, so it
-    plays its fallback (the relay's HLS parts), as a browser without MSE would."""
+    plays its fallback (the relay's HLS parts), as a browser without MSE would;
+    ``profile``: each append to the page's buffer timed too, and each frame's media time."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
                                     env=BROWSER_ENV)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        if profile is not None:
+            page.add_init_script(APPEND_HOOK)
         open_live_page(page, base, "ola", PASSWORD, "hol", "pomiar opóźnienia podglądu na żywo",
                        refuse_stream=hls)
         page.evaluate(SAMPLER)
         time.sleep(seconds)  # a benchmark's measuring window, not a test's wait
         frames: list[list[float]] = page.evaluate("() => window.__samples")
+        if profile is not None:
+            profile.appended = page.evaluate("() => window.__appended || []")
+            profile.presented = [(t, m) for t, _v, m, _lag in frames]
+            profile.lags = [lag for *_rest, lag in frames]
         say("player:", page.evaluate("""() => { const v = document.getElementById("player");
           return {mode: v.getAttribute("data-mode"), error: v.getAttribute("data-error"),
                   at: v.currentTime, paused: v.paused}; }"""))
         browser.close()
-    return [(t, v) for t, v in frames]
+    return [(t, v) for t, v, *_rest in frames]
 
 
 def summary(name: str, found: list[float], asked: int) -> dict[str, Any]:
@@ -201,6 +236,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds a watcher runs before its changes count (start-up)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="where the stream's time goes: relay, page's buffer, screen")
     a = _smoke.parse(ap, {"changes": 2, "period": 1.0, "warmup": 3.0})
     missing = [why for ok, why in ((gst_available(), gst_skip_reason()),
                                    (ipycam_available(), "ipycam is not installed"),
@@ -210,6 +247,10 @@ def main() -> int:
         _smoke.unavailable("; ".join(missing))
     window = a.warmup + a.changes * a.period + 8  # the last change's frames arrive late
     results = []
+    profile = Profile() if a.profile else None
+    if profile is not None:
+        watch_relay(profile)
+    stages: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="kustosz-live-") as tmp_name:
         tmp = Path(tmp_name)
         log = tmp / "changes.log"
@@ -222,15 +263,23 @@ def main() -> int:
             frames = floor_frames(rtsp.url(2), window)
             asked = changes_of(log, 2, start)[:a.changes]
             results.append(summary("ffmpeg (floor)", latencies(asked, frames), len(asked)))
+            start = time.time_ns() + int(a.warmup * 1e9)
+            frames = mse_floor_frames(rtsp.url(2), window)
+            asked = changes_of(log, 2, start)[:a.changes]
+            results.append(summary("bare MSE (browser)", latencies(asked, frames), len(asked)))
             with office(tmp, rtsp, cam) as (_vault, base):
                 for name, hls in (("kustosz live (stream)", False),
                                   ("kustosz live (HLS)", True)):
                     start = time.time_ns() + int(a.warmup * 1e9)
-                    frames = kustosz_frames(base, window, hls)
+                    frames = kustosz_frames(base, window, hls, None if hls else profile)
                     asked = changes_of(log, 2, start)[:a.changes]
+                    if profile is not None and not hls:
+                        stages = breakdown(profile, asked, frames, TOLERANCE)
                     results.append(summary(name, latencies(asked, frames), len(asked)))
-    floor, ours, _ = results
+    floor, browser, ours, _ = results
     ratio = ours["median_s"] / floor["median_s"] if floor["median_s"] else float("nan")
+    bound = browser["median_s"] / floor["median_s"] if floor["median_s"] else float("nan")
+    over_browser = ours["median_s"] / browser["median_s"] if browser["median_s"] else float("nan")
     load = os.getloadavg()
     say(f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}; {os.cpu_count()} CPUs {cpu_model()}; "
         f"load {load[0]:.2f}")
@@ -239,11 +288,20 @@ def main() -> int:
             f"max {r['max_s']:.3f} s ({r['changes_seen']}/{r['changes']} changes seen)")
         say(f"{'':>22}each, sorted: {' '.join(f'{x:.2f}' for x in r['each_s'])}")
     say(f"the stream's median to the floor's: {ratio:.2f}; target: median <= 1 s, "
-        "p95 <= 1.5 s")
+        "p95 <= 1.5 s, <= 1.2x the floor")
+    say(f"the browser's floor to ffmpeg's: {bound:.2f}; the stream's to the browser's floor: "
+        f"{over_browser:.2f}")
+    if stages:
+        say("where the stream's time went (medians, s):", stages)
     if a.json:
-        print(json.dumps({"results": results, "ratio": ratio, "load": load[0],
+        print(json.dumps({"results": results, "ratio": ratio, "browser_floor_ratio": bound,
+                          "over_browser_floor": over_browser, "load": load[0], "stages": stages,
                           "cpu": cpu_model(), "at": datetime.now(UTC).isoformat()}))
     # every watcher saw a change (a smoke's two as well): a page that shows nothing fails
+    for r in results:
+        if r["changes_seen"] < max(1, r["changes"] - 2) or r["changes"] < a.changes - 1:
+            say(f"FAILED: {r['watcher']} saw {r['changes_seen']} of {r['changes']} changes "
+                f"(asked for {a.changes})")
     ok = all(r["changes_seen"] >= max(1, r["changes"] - 2) and r["changes"] >= a.changes - 1
              for r in results)
     return 0 if ok else 1

@@ -3,7 +3,7 @@
 (25 fps). Target: ≥ 1× real time at 640×360.
 
 Each size is masked twice in the same run, on the same clip and the same loaded detector:
-"now" (the default: faces detected on every frame, the hold grown by each face's speed, and
+"now" (the default: faces detected on every 2nd frame, the hold grown by each face's speed, and
 every frame of the output checked again by the detector, on a second network beside the
 masking as the encoder writes it; "passes" > 1 means the check found a residual and the
 period was masked again) and "baseline" (the schedule of
@@ -13,6 +13,7 @@ on a shared machine the absolute figures move with it, the ratio much less.
 
     .venv/bin/python bench/masking.py                 # 20 s of video per size
     .venv/bin/python bench/masking.py --seconds 60 --profile
+    .venv/bin/python bench/masking.py --misses 1,2,3  # the tracker's miss rate per schedule
 
 See bench/README.md.
 """
@@ -37,10 +38,11 @@ import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.masking.scene
 
+from tests.masking import motion_scene
 from tests.masking.scene import make_clip
 
 import _smoke  # bench/ is the script's folder
-from kustosz.masking import Options, Segment, mask_video
+from kustosz.masking import Options, Segment, mask_video, video
 from kustosz.masking.detect import CenterFace
 
 REAL_TIME_FPS = 25
@@ -97,6 +99,32 @@ def run(folder: Path, width: int, height: int, seconds: float, opts: Options, la
     return result
 
 
+def misses(folder: Path, schedules: list[int], seconds: float) -> int:
+    """The tracker's miss rate (issue 68 item 6): on the attack clips
+    (tests/masking/motion_scene.py) and the pans at both sizes, masked with detection on every
+    k-th frame and one pass only (no masking again), the frames where the output's check
+    found a face the masking missed. Prints one line per clip and schedule."""
+    video.REMASK_ROUNDS = 0
+    clips = {"flashing": (motion_scene.flashing(folder / "flashing"), []),
+             "walking": (motion_scene.walking(folder / "walking"), [motion_scene.REQUESTER_KEEP]),
+             **{f"pan {w}x{h}": (make_clip(folder / f"pan{w}", width=w, height=h,
+                                           seconds=seconds, fps=REAL_TIME_FPS), [])
+                for w, h in SIZES}}
+    detector = CenterFace()
+    print(f"{'clip':>14} {'every':>5} {'frames':>6} {'missed':>6} {'detections':>10} "
+          f"{'CPU s':>6}  (missed: frames where the check found a face; one pass, no remask)")
+    for name, (src, keep) in clips.items():
+        for k in schedules:
+            cpu0 = _cpu()
+            d = mask_video([Segment(p, i * 2.0) for i, p in enumerate(src)],
+                           folder / f"{name.replace(' ', '')}-{k}.mp4", keep=keep,
+                           options=Options(every=k), detector=detector)
+            v = d["verification"]
+            print(f"{name:>14} {k:>5} {v['frames_checked']:>6} {v['frames_with_residual']:>6} "
+                  f"{d['stats']['detection_rounds']:>10} {_cpu() - cpu0:>6.2f}", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="video per size (default 20)")
@@ -107,8 +135,15 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--sizes", type=lambda v: [tuple(map(int, s.split("x"))) for s in v.split(",")],
                     default=SIZES, help="WxH,WxH (default 640x360,1280x720)")
+    ap.add_argument("--misses", type=lambda v: [int(k) for k in v.split(",")], default=None,
+                    help="K,K: the tracker's miss rate with detection on every K-th frame")
     args = _smoke.parse(ap, {"seconds": 2.0, "sizes": SIZES[:1]})  # one 2-s segment
     folder = Path(tempfile.mkdtemp(prefix="kustosz-bench-masking-", dir=args.dir))
+    if args.misses:
+        try:
+            return misses(folder, args.misses, args.seconds)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     try:
         variants = [(label, opts) for label, opts in (("now", Options()),
                                                       ("baseline", BASELINE))
@@ -119,10 +154,10 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     load = os.getloadavg()
     report = sys.stderr if args.json else sys.stdout
-    print(f"masking, {args.seconds:g} s per size; now: every frame + motion hold + output "
-          f"check; baseline: every 5th frame, no check; {os.cpu_count()} CPUs, "
-          f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}", file=report)
+    print(f"masking, {args.seconds:g} s per size; now: detection every {Options().every} "
+          f"frames + motion hold + output check on every frame; baseline: every 5th frame, no "
+          f"check; {os.cpu_count()} CPUs, {platform.python_version()}, load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", file=report)
     print(f"{'size':>10} {'variant':>9} {'frames':>7} {'wall s':>7} {'fps':>7} {'× 25 fps':>9} "
           f"{'target':>7} {'faces':>6} {'CPU s':>7} {'fps/CPU':>8} {'residual':>9} {'passes':>6}",
           file=report)

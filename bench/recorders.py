@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -155,6 +156,7 @@ class Side:
     load: float = 0.0  # 1-minute load average at the window's end (other work on the machine)
     mbps: list[float] = field(default_factory=list)  # per camera, finished segments
 
+    sha256_ms: float | None = None  # bare: the floor, SHA-256 and read of one segment (CPU)
     holes: int | None = None  # kustosz: gaps in each camera's index over the whole run
     clock_wait_s: float | None = None  # kustosz: the wait for the clock measurements
 
@@ -335,14 +337,34 @@ def run_bare(server: RtspServer, n: int, seconds: float, segment: float, tmp: Pa
         side, server_cpu = measure(proc.pid, counts, seconds, server)
         if proc.poll() is not None:
             side.note = "the bare segmenters exited during the window"
+        finished = []
         for d in dirs:
             done = sorted(d.glob("out*.ts"))[:-1]
+            finished += done
             if done:
                 size = sum(p.stat().st_size for p in done)
                 side.mbps.append(round(size * 8 / (len(done) * segment) / 1e6, 2))
+        side.sha256_ms = sha256_floor_ms(finished)
         return side, server_cpu
     finally:
         stop_tree(proc)
+
+
+def sha256_floor_ms(files: list[Path]) -> float | None:
+    """The floor of what taking a segment in costs beyond the bare segmenter (issue 68 item
+    8), measured in the same run on the bare side's own segments: this thread's CPU to read
+    each back from the page cache into one reused buffer and SHA-256 it, as kustosz's intake
+    does at the least (`GrowingHash`), in ms a segment."""
+    if not files:
+        return None
+    view = memoryview(bytearray(1 << 20))
+    start = time.thread_time()
+    for path in files:
+        digest = hashlib.sha256()
+        with path.open("rb", buffering=0) as f:
+            while n := f.readinto(view):
+                digest.update(view[:n])
+    return round((time.thread_time() - start) / len(files) * 1000, 2)
 
 
 # Frames a thread sits in while it waits (py-spy --nonblocking cannot always tell).
@@ -417,6 +439,11 @@ def one_size(n: int, seconds: float, segment: float, kustosz_first: bool,
         "n": n, "seconds": seconds, "segment_s": segment, "order": order,
         "kustosz_cpu_s": round(k.cpu_s, 2), "ffmpeg_cpu_s": round(f.cpu_s, 2),
         "ratio": round(k.cpu_s / f.cpu_s, 3) if f.cpu_s else None,
+        # the bound while every segment is hashed when taken in: the bare side plus the
+        # SHA-256 and read of as many segments as kustosz took in (issue 68 item 8)
+        "sha256_floor_ms_per_segment": f.sha256_ms,
+        "floor_ratio": round((f.cpu_s + f.sha256_ms * k.total / 1000) / f.cpu_s, 3)
+        if f.cpu_s and f.sha256_ms is not None else None,
         "kustosz_segments": k.total, "ffmpeg_segments": f.total,
         "expected_segments": expected * n,
         "stream_mbit_s": round(sum(f.mbps) / len(f.mbps), 2) if f.mbps else None,
@@ -533,6 +560,11 @@ def main() -> None:
               f"{'-' if r['kustosz_holes'] is None else r['kustosz_holes']:>5} "
               f"{r['loadavg_1m']['kustosz_run']:>5.1f}/{r['loadavg_1m']['ffmpeg_run']:<5.1f}  "
               f"{'yes' if r['feasible'] else 'NO: ' + str(r['infeasible_because'])}")
+    for r in results:
+        if r.get("floor_ratio") is not None:
+            print(f"N={r['n']}: the floor in this run, the bare segmenters plus the SHA-256 and "
+                  f"read of every segment taken in ({r['sha256_floor_ms_per_segment']} ms "
+                  f"each): {r['floor_ratio']:.3f} (target <= 1.05)")
     for r in results:
         if len(r["round_ratios"]) > 1:
             print(f"* N={r['n']}: the median of {len(r['round_ratios'])} rounds (its row is "

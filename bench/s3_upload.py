@@ -10,6 +10,12 @@ round, to two buckets made alike (Object Lock on, as Kustosz requires) of the sa
 * **boto3**: `client.upload_file(path, bucket, key)` with boto3's default transfer settings
   (what `aws s3 cp` does: multipart above 8 MiB, up to 10 parts in flight), nothing else.
 
+Both sides run with the same number of files in flight (``--in-flight``, default 1 and 4, each
+its own A/B): 1, one file after another as one camera's segments arrive; N, N callers at once,
+each with its own files one after another (the intake: N sources' `ingest_file` calls, as N
+cameras' or lines' files reach one node; boto3: N threads calling `upload_file` on one
+client). The intake bounds its uploads at once by [storage] uploads_in_flight (8).
+
 Throughput ratio = boto3 time / intake time (target >= 0.8: the intake may cost at most a
 fifth more than a bare upload although it hashes, verifies and indexes). Rounds alternate
 which of the two goes first; the best round of each counts. Stores: SeaweedFS (`weed mini`
@@ -32,10 +38,12 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,9 +174,15 @@ def make_files(folder: Path, small: int, large: int, seed: int) -> list[Path]:
     return files
 
 
+def shares(files: list[Path], width: int) -> list[list[tuple[int, Path]]]:
+    """The files of each of ``width`` callers (file i is caller i % width's), in order."""
+    return [[(i, p) for i, p in enumerate(files) if i % width == k] for k in range(width)]
+
+
 def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
-               round_no: int) -> tuple[float, list[str]]:
-    """The vault's intake of every file (one at a time, as a camera's segments arrive)."""
+               round_no: int, width: int = 1) -> tuple[float, float, list[str]]:
+    """The vault's intake of every file: ``width`` sources at once, each taking its files in
+    one after another (as a camera's segments arrive)."""
     from sqlalchemy import select
 
     from kustosz.db.models import Recording
@@ -177,7 +191,7 @@ def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
     from kustosz.storage.s3 import Credentials, S3Storage
     from kustosz.vault import Vault
 
-    root = work / f"vault-{store.name.split()[0].lower()}-{round_no}"
+    root = work / f"vault-{store.name.split()[0].lower()}-{round_no}-{width}"
     vault = Vault.init(root, "pleszew", actor="bench")
     problems: list[str] = []
     try:
@@ -186,7 +200,8 @@ def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
                                   region=store.region)
         vault.storage.prepare()
         with vault.transaction() as s:
-            add_source(s, vault.policy, "hall", "camera", "bench")
+            for k in range(width):
+                add_source(s, vault.policy, f"hall{k}", "camera", "bench")
         t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         # One file first, not timed: a serve process has its modules loaded and its
         # connections open long before a segment arrives.
@@ -195,12 +210,19 @@ def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
         with warm.open("r+b") as f:
             f.seek(-40, os.SEEK_END)
             f.write(os.urandom(32))
-        ingest_file(vault, "hall", warm, t0 - timedelta(minutes=5), t0 - timedelta(minutes=4))
-        start = time.perf_counter()
-        for i, path in enumerate(files):
-            at = t0 + timedelta(seconds=10 * i)
-            ingest_file(vault, "hall", path, at, at + timedelta(seconds=10), audit_it=True)
-        took = time.perf_counter() - start
+        ingest_file(vault, "hall0", warm, t0 - timedelta(minutes=5),
+                    t0 - timedelta(minutes=4))
+
+        def camera(k: int, mine: list[tuple[int, Path]]) -> None:
+            for i, path in mine:
+                at = t0 + timedelta(seconds=10 * i)
+                ingest_file(vault, f"hall{k}", path, at, at + timedelta(seconds=10),
+                            audit_it=True)
+
+        start, cpu = time.perf_counter(), time.process_time()
+        with ThreadPoolExecutor(width) as pool:
+            list(pool.map(camera, range(width), shares(files, width)))
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu
         with vault.reading() as s:
             rows = s.execute(select(Recording.storage_key, Recording.size, Recording.sha256,
                                     Recording.version_id, Recording.state)
@@ -213,26 +235,33 @@ def run_intake(store: Store, bucket: str, files: list[Path], work: Path,
                     or row.sha256 != sha256_of(path):
                 problems.append(f"intake: {row.storage_key} indexed wrong")
         problems += _smoke.vault_problems(vault)  # its bucket holds its objects alone
-        return took, problems
+        return took, cpu, problems
     finally:
         vault.close()
 
 
-def run_boto3(store: Store, bucket: str, files: list[Path], round_no: int
-              ) -> tuple[float, list[str]]:
+def run_boto3(store: Store, bucket: str, files: list[Path], round_no: int, width: int = 1
+              ) -> tuple[float, float, list[str]]:
+    """``width`` threads at once, each uploading its files one after another (one client:
+    boto3's clients are thread-safe)."""
     client = store.client(store.app)
     bucket = plain_bucket(bucket)
     client.upload_file(str(files[0]), bucket, f"plain/{round_no}/warm")  # as for the intake
-    start = time.perf_counter()
-    for path in files:
-        client.upload_file(str(path), bucket, f"plain/{round_no}/{path.name}")
-    took = time.perf_counter() - start
+
+    def caller(mine: list[tuple[int, Path]]) -> None:
+        for _i, path in mine:
+            client.upload_file(str(path), bucket, f"plain/{round_no}/{path.name}")
+
+    start, cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(width) as pool:
+        list(pool.map(caller, shares(files, width)))
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
     problems = []
     for path in files:
         head = client.head_object(Bucket=bucket, Key=f"plain/{round_no}/{path.name}")
         if head["ContentLength"] != path.stat().st_size:
             problems.append(f"boto3: {path.name} has size {head['ContentLength']}")
-    return took, problems
+    return took, cpu, problems
 
 
 def plain_bucket(bucket: str) -> str:
@@ -254,32 +283,41 @@ def sha256_of(path: Path) -> str:
     return _HASHES[path]
 
 
-def bench_store(store: Store, files: list[Path], work: Path, repeat: int) -> dict[str, Any]:
+def bench_store(store: Store, files: list[Path], work: Path, repeat: int,
+                width: int = 1) -> dict[str, Any]:
     total = sum(p.stat().st_size for p in files)
     intake, plain, problems = [], [], []
+    cpus: dict[str, list[float]] = {"intake": [], "boto3": []}  # the uploader's own CPU
     for r in range(repeat):
-        bucket = f"bench-{os.getpid()}-{r}"
+        bucket = f"bench-{os.getpid()}-{r}-{width}"
         make_bucket(store, bucket)
         make_bucket(store, plain_bucket(bucket))
         order = ("intake", "boto3") if r % 2 == 0 else ("boto3", "intake")
         for which in order:
             if which == "intake":
-                took, found = run_intake(store, bucket, files, work, r)
+                took, cpu, found = run_intake(store, bucket, files, work, r, width)
                 intake.append(took)
+                cpus["intake"].append(cpu)
             else:
-                took, found = run_boto3(store, bucket, files, r)
+                took, cpu, found = run_boto3(store, bucket, files, r, width)
                 plain.append(took)
+                cpus["boto3"].append(cpu)
             problems += found
-            print(f"  {store.name} round {r + 1}: {which:6} {took:7.2f} s "
-                  f"({total / MB / took:6.1f} MB/s)", file=sys.stderr)
+            print(f"  {store.name} {width} at once, round {r + 1}: {which:6} {took:7.2f} s "
+                  f"({total / MB / took:6.1f} MB/s), this process's CPU {cpu:6.2f} s",
+                  file=sys.stderr)
         empty_bucket(store, bucket)
         empty_bucket(store, plain_bucket(bucket))
     best_i, best_p = min(intake), min(plain)
-    return {"store": store.name, "files": len(files), "mb": round(total / MB, 1),
+    return {"store": store.name, "in_flight": width, "files": len(files),
+            "mb": round(total / MB, 1),
             "intake_s": round(best_i, 3), "boto3_s": round(best_p, 3),
             "intake_mb_s": round(total / MB / best_i, 1),
             "boto3_mb_s": round(total / MB / best_p, 1),
-            "ratio": round(best_p / best_i, 3), "rounds": repeat, "problems": problems}
+            "ratio": round(best_p / best_i, 3), "rounds": repeat, "problems": problems,
+            # the client side's CPU a file (median of the rounds; the store's is not in it)
+            "cpu_ms_per_file": {k: round(1000 * statistics.median(v) / len(files), 1)
+                                for k, v in cpus.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,11 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="rounds per store (best counts)")
     ap.add_argument("--stores", default="seaweedfs,ceph",
                     help="comma-separated: seaweedfs, ceph (default both)")
+    ap.add_argument("--in-flight", default="1,4",
+                    help="files in flight on each side, comma-separated, each its own A/B "
+                         "(default 1,4)")
     ap.add_argument("--dir", type=Path, help="work folder (default: a new one in $TMPDIR)")
     ap.add_argument("--json", action="store_true", help="one JSON line on stdout")
-    args = _smoke.parse(ap, {"small": 1, "large": 0, "repeat": 1, "stores": "seaweedfs"},
-                        argv)
-    work = Path(tempfile.mkdtemp(prefix="kustosz-s3bench-", dir=args.dir))
+    args = _smoke.parse(ap, {"small": 2, "large": 0, "repeat": 1, "stores": "seaweedfs",
+                             "in_flight": "2"}, argv)
+    widths = [int(w) for w in args.in_flight.split(",") if w.strip()]
+    # short: the store keeps a unix socket under it (108 bytes at most, with pytest's folders)
+    work = Path(tempfile.mkdtemp(prefix="s3b-", dir=args.dir))
     started: list[Store] = []
     results = []
     try:
@@ -302,11 +345,12 @@ def main(argv: list[str] | None = None) -> int:
             sha256_of(path)
         wanted = {s.strip() for s in args.stores.split(",") if s.strip()}
         if "seaweedfs" in wanted:
-            started.append(start_seaweedfs(work / "seaweedfs"))
+            started.append(start_seaweedfs(work / "weed"))
         if "ceph" in wanted and (ceph := start_ceph()) is not None:
             started.append(ceph)
         for store in started:
-            results.append(bench_store(store, files, work, args.repeat))
+            for width in widths:
+                results.append(bench_store(store, files, work, args.repeat, width))
     finally:
         for store in started:
             store.stop()
@@ -314,11 +358,14 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"\nS3 upload: {len(files)} files, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", file=sys.stderr)
-    print(f"{'store':10} {'MB':>7} {'intake s':>9} {'MB/s':>7} {'boto3 s':>9} {'MB/s':>7} "
-          f"{'ratio':>6}  target >= 0.8", file=sys.stderr)
+    print(f"{'store':10} {'at once':>7} {'MB':>7} {'intake s':>9} {'MB/s':>7} {'boto3 s':>9} "
+          f"{'MB/s':>7} {'ratio':>6}  target >= 0.8  CPU ms a file (intake, boto3)",
+          file=sys.stderr)
     for r in results:
-        print(f"{r['store']:10} {r['mb']:7.1f} {r['intake_s']:9.2f} {r['intake_mb_s']:7.1f} "
-              f"{r['boto3_s']:9.2f} {r['boto3_mb_s']:7.1f} {r['ratio']:6.2f}", file=sys.stderr)
+        print(f"{r['store']:10} {r['in_flight']:7} {r['mb']:7.1f} {r['intake_s']:9.2f} "
+              f"{r['intake_mb_s']:7.1f} {r['boto3_s']:9.2f} {r['boto3_mb_s']:7.1f} "
+              f"{r['ratio']:6.2f}  {r['cpu_ms_per_file']['intake']:14.1f} "
+              f"{r['cpu_ms_per_file']['boto3']:6.1f}", file=sys.stderr)
     if args.json:
         print(json.dumps({"results": results, "load": load}))
     failed = [p for r in results for p in r["problems"]]

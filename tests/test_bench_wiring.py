@@ -39,7 +39,7 @@ def test_export_bench_wraps_functions_the_copy_really_calls() -> None:
     with export.Parts() as parts:
         wrapped = list(parts._undo)
     assert {attr for _owner, attr, _fn in wrapped} >= {
-        "remux", "segment_sha256", "sync_tree", "render", "seal"}
+        "remux", "_remux_piped", "segment_sha256", "sync_tree", "render", "seal"}
     for owner, attr, fn in wrapped:  # put back as it was
         assert getattr(owner, attr) is fn
 

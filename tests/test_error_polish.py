@@ -31,6 +31,7 @@ CARRIED = {
     "EmployeeFormError",  # joins its fields' Polish messages (access/employees.py)
     "ShapeError",  # takes ``pl`` as a required positional argument (policy/schema.py)
     "Tampered",  # words both languages from the key and the hashes (storage/base.py)
+    "KeyTaken",  # words both languages from the key (storage/base.py)
 }
 
 

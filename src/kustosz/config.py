@@ -272,6 +272,8 @@ class S3Config:
     deadline_min_rate: int = parse_size(_D.storage.deadline_min_rate, "storage.deadline_min_rate")
     # this vault's part of a bucket several offices share (issue 67), e.g. "mops/"; "": all of it
     prefix: str = _D.storage.prefix
+    # uploads at once on this node, every intake's together (issue 68 item 4; storage.s3_upload)
+    uploads_in_flight: int = _D.storage.uploads_in_flight
 
 
 def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
@@ -295,7 +297,8 @@ def _s3(storage: schema.Storage, root: Path) -> S3Config | None:
                     sweep=storage.sweep, prefix=storage.prefix, check_hours=storage.check_hours,
                     deadline_seconds=storage.deadline_seconds,
                     deadline_min_rate=parse_size(storage.deadline_min_rate,
-                                                 "storage.deadline_min_rate"))
+                                                 "storage.deadline_min_rate"),
+                    uploads_in_flight=storage.uploads_in_flight)
 
 
 # -- [alerts]: the channels that bring alerts to a person (kustosz.alerts) -----------------

@@ -1,17 +1,29 @@
 """Which cameras the recorder joins (issue 65): the probe of a camera's first key frame, and how
-often it is asked. Whole and cut streams through a real camera are in
+often it is asked; how a kill ends the pair. Whole and cut streams through a real camera are in
 test_recorded_whole_pictures.py; here the reader is a stand-in process."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
+from camera_helpers import wait_for
 
 from kustosz.ingest.camera import recorder_pair
-from kustosz.ingest.camera.recorder_pair import PictureCheck, probe
+from kustosz.ingest.camera.command import (
+    LIST_NAME,
+    MP4_FLAGS,
+    SEGMENT_GLOB,
+    RecorderCommand,
+    recorder_command,
+)
+from kustosz.ingest.camera.recorder_pair import PictureCheck, RecorderPair, probe
 
 NEVER = threading.Event()
 
@@ -62,3 +74,43 @@ def test_what_the_probe_says_decides_each_session(
     assert len(calls) == asked
     assert (commands[-1].reader is not None) == joined
     assert commands[-1].stdin is not None and b"rtsp://127.0.0.1:9/cam" in commands[-1].stdin
+
+
+def test_a_kill_leaves_the_open_segment_unlisted_however_late_its_second_signal(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """SIGKILL ends the pair as it ends one ffmpeg: the open segment stays unlisted, for the
+    spool's recovery. The killing thread can lose the GIL between the pair's two signals (to
+    the joining thread, busy with every picture); stretched here. With the reader killed
+    first, the writer saw its input end meanwhile and closed and listed the segment (a CI run
+    of test_gap_order_no_room: the session's settling, meant to find that segment, found
+    nothing to settle)."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    # The reader's place: a camera's picture as fragmented MP4, in real time
+    reader = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
+              "-i", "testsrc2=size=320x180:rate=10", "-c:v", "libx264", "-preset", "ultrafast",
+              "-tune", "zerolatency", "-g", "10", "-pix_fmt", "yuv420p", "-f", "mp4",
+              "-movflags", MP4_FLAGS, "pipe:1"]
+    writer = recorder_command(ffmpeg, "rtsp://127.0.0.1:9/cam", 4.0, tmp_path).argv
+    pair = RecorderPair(RecorderCommand(writer, None, reader), lambda: None, ())
+    assert pair.stdin is not None and pair.stderr is not None
+    pair.stdin.close()
+    threading.Thread(target=pair.stderr.read, daemon=True).start()
+    listing = tmp_path / LIST_NAME
+    try:
+        wait_for(lambda: listing.exists() and listing.read_text().strip(), 20,
+                 "a segment listed, the next one open")
+        signalled = RecorderPair._signal
+
+        def late(proc: subprocess.Popen[bytes], sig: int) -> None:
+            signalled(proc, sig)
+            time.sleep(0.05)  # the next signal as late as a few switches of the GIL
+
+        monkeypatch.setattr(RecorderPair, "_signal", staticmethod(late))
+        pair.kill()
+        assert pair.wait(10) == -signal.SIGKILL
+    finally:
+        pair.kill()
+        pair.wait(10)
+    last = sorted(tmp_path.glob(SEGMENT_GLOB))[-1]
+    assert last.name not in listing.read_text(), "the killed writer listed its open segment"
+

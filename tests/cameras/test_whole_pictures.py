@@ -212,3 +212,65 @@ def test_a_stalled_hls_writer_never_holds_the_viewers(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     assert feed.proc.wait(10) != 0  # killed, not left hanging
     feed.stop()
+
+
+def _cut(track: fmp4.Track, whole: list[fmp4.Sample], cut: list[bool]) -> list[fmp4.Sample]:
+    """Each picture of ``whole`` cut between its slices where ``cut`` says (one flag a
+    picture), the parameter sets written again at each cut, as ffmpeg hands them on."""
+    pieces = []
+    for sample, cutting in zip(whole, cut, strict=True):
+        units, part = _units(sample.data), []
+        for unit in units:
+            if cutting and unit[0] & 0x1F in (1, 5) and any(u[0] & 0x1F in (1, 5)
+                                                             for u in part):
+                pieces.append(_sample(part, sample, 0))
+                part = list(track.parameter_sets)
+            part.append(unit)
+        pieces.append(_sample(part, sample, sample.duration))
+    return pieces
+
+
+def _slices(sample: fmp4.Sample) -> list[bytes]:
+    return [u for u in _units(sample.data) if u[0] & 0x1F in (1, 5)]
+
+
+@pytest.mark.parametrize("encoding", [MATRIX[5], MATRIX[19]], ids=lambda e: e.name)
+def test_the_live_view_passes_a_picture_on_as_it_comes_and_holds_key_frames(
+        encoding: Encoding) -> None:
+    """Eager (the live view, issue 68): a picture other than a key frame goes on at the push
+    that brings it, not one frame later; a key frame, the picture cameras cut, waits for the
+    next push and comes out whole. Every picture as the encoder made it, in order."""
+    track, whole = _whole(encoding)
+    whole = [dataclasses.replace(w) for w in whole]
+    assert any(w.key for w in whole) and any(not w.key for w in whole)
+    pieces = _cut(track, [dataclasses.replace(w) for w in whole], [w.key for w in whole])
+    joined = WholePictures(track, eager=True)
+    out: list[fmp4.Sample] = []
+    for piece in pieces:
+        came = list(joined.push(piece))
+        if not piece.key:  # (only key frames are cut here: every other piece is a picture)
+            assert came and came[-1] is piece, "a picture other than a key frame was held"
+        out += came
+    out += joined.flush()
+    assert [_slices(s) for s in out] == [_slices(w) for w in whole]
+    assert [(s.decode_time, s.duration, s.key) for s in out] == [
+        (w.decode_time, w.duration, w.key) for w in whole]
+
+
+def test_a_camera_that_cuts_other_pictures_is_held_whole_after_the_first() -> None:
+    """A stream that cuts a picture other than a key frame loses that one picture's wholeness
+    in the live view (it went on before its rest came) and no other: from then on every
+    picture is held until the next shows it complete, as the recorder does."""
+    track, whole = _whole(MATRIX[5])  # 2 slices a picture, Main, no B-frames
+    whole = [dataclasses.replace(w) for w in whole]
+    first_p = next(i for i, w in enumerate(whole) if not w.key)
+    cut = [w.key or i >= first_p for i, w in enumerate(whole)]
+    joined = WholePictures(track, eager=True)
+    out = [s for p in _cut(track, [dataclasses.replace(w) for w in whole], cut)
+           for s in joined.push(p)] + list(joined.flush())
+    want = [_slices(w) for w in whole]
+    got = [_slices(s) for s in out]
+    # the one cut picture comes out as its two pieces, every other whole
+    assert got[:first_p] == want[:first_p]
+    assert got[first_p] + got[first_p + 1] == want[first_p]
+    assert got[first_p + 2:] == want[first_p + 1:]

@@ -58,10 +58,16 @@ def month(sqlite_vault: Vault, tmp_path: Path) -> Month:
     return month_of_activity(sqlite_vault, tmp_path, every_kind=True)
 
 
-def _as_of(month: Month) -> datetime:
+def _as_of(month: Month, vault: Vault) -> datetime:
     """A moment of the running month after its activity: the month's own, so a run that
-    crosses midnight at the month's end still asks about the month it made."""
-    return min(datetime.now(UTC), month.period.hi - timedelta(microseconds=1))
+    crosses midnight at the month's end still asks about the month it made. Never within two
+    seconds of the vault's first entry: the CI run of 30.11.2026 read the wall clock here
+    earlier than that entry's own time, and a draft a second before it was refused as made
+    before the vault existed (as it should be: that is the product's rule, not the test's)."""
+    floor = build.began(vault)
+    assert floor is not None
+    return min(max(datetime.now(UTC), floor + timedelta(seconds=2)),
+               month.period.hi - timedelta(microseconds=1))
 
 
 def _pages(pdf: Path) -> list[str]:
@@ -72,7 +78,7 @@ def _pages(pdf: Path) -> list[str]:
 def test_a_draft_is_marked_in_its_json_its_manifest_and_on_every_pdf_page(
         sqlite_vault: Vault, month: Month, tmp_path: Path) -> None:
     vault = sqlite_vault
-    as_of = _as_of(month)
+    as_of = _as_of(month, vault)
     report = build.build(vault, month.period, as_of, draft=True)
     assert report["format"] == build.DRAFT_FORMAT != build.FORMAT
     assert report["draft"] == {"as_of": as_of.isoformat(),
@@ -102,7 +108,7 @@ def test_a_draft_is_marked_in_its_json_its_manifest_and_on_every_pdf_page(
 def test_a_draft_never_verifies_as_a_final_report(sqlite_vault: Vault, month: Month,
                                                    tmp_path: Path) -> None:
     vault = sqlite_vault
-    as_of = _as_of(month)
+    as_of = _as_of(month, vault)
     out = bundle.write(vault, build.build(vault, month.period, as_of, draft=True),
                        tmp_path / "draft", as_of)
     packed = tmp_path / "draft.zip"
@@ -279,7 +285,7 @@ def test_the_monthly_job_makes_the_final_report_after_drafts_and_forgets_them(
         sqlite_vault: Vault, month: Month) -> None:
     vault = sqlite_vault
     label = month.period.label
-    as_of = _as_of(month)
+    as_of = _as_of(month, vault)
     first = store.make_draft(vault, label, "iod", as_of - timedelta(seconds=1))
     second = store.make_draft(vault, label, "iod", as_of)
     assert not first.exists() and second.exists(), "a month keeps its newest draft"
@@ -311,7 +317,7 @@ def test_the_documented_openssl_steps_stop_a_draft(sqlite_vault: Vault, month: M
     from tests.report.test_accountability import _documented_steps
 
     vault = sqlite_vault
-    as_of = _as_of(month)
+    as_of = _as_of(month, vault)
     out = bundle.write(vault, build.build(vault, month.period, as_of, draft=True),
                        tmp_path / "draft", as_of)
     (tmp_path / "office.pem").write_bytes(public_pem(office_key(vault.root).public_key()))
@@ -333,7 +339,7 @@ def test_a_draft_reads_the_same_on_both_databases(tmp_path: Path, backend_url: s
     vault = both_vault(tmp_path / "vault", backend_url)
     try:
         month = month_of_activity(vault, tmp_path / "m")
-        as_of = _as_of(month)
+        as_of = _as_of(month, vault)
         out = store.make_draft(vault, month.period.label, "Józef Żółć 🙂", as_of)
         report = json.loads((out / "report.json").read_text())
         assert report["format"] == build.DRAFT_FORMAT and report["requests"]["received"] >= 4

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from tests.storage.trickle import TrickleProxy
 from tests.support import seaweedfs
 
 from kustosz.storage import LocalStorage, Storage
@@ -111,6 +113,17 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                                          "the test"))
     finally:
         server.stop()
+
+
+@pytest.fixture
+def proxy(seaweed: S3Server) -> Iterator[TrickleProxy]:
+    """SeaweedFS behind a proxy a test can stall or slow, one byte at a time."""
+    url = urlsplit(seaweed.endpoint)
+    found = TrickleProxy((url.hostname or "127.0.0.1", url.port or 80))
+    try:
+        yield found
+    finally:
+        found.stop()
 
 
 if HAVE_CEPH_HARNESS:

@@ -21,6 +21,7 @@ from kustosz.db.models import Alert, AuditEntry, Recording
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
 from kustosz.maintenance.store_check import check_bucket, run_check
+from kustosz.vault import Vault
 
 KIND = "storage_unknown_objects"
 
@@ -31,15 +32,21 @@ def _open_alerts(vault) -> list[Alert]:  # type: ignore[no-untyped-def]
                                                      Alert.cleared_at.is_(None))).scalars())
 
 
+def _hall_vault(tmp_path: Path, server: S3Server) -> tuple[Vault, str, datetime]:
+    """A vault on a bucket of its own with the camera "hall", and yesterday's midnight (UTC)."""
+    bucket = server.make_bucket()
+    vault, _file = s3_vault(tmp_path, server, bucket, separate=True)
+    with vault.transaction() as s:
+        add_source(s, vault.policy, "hall", "camera", "test")
+    return vault, bucket, datetime.combine(office_today() - timedelta(days=1),
+                                           datetime.min.time(), UTC)
+
+
 def test_forged_objects_and_versions_are_found_and_the_alert_clears(
         tmp_path: Path, server: S3Server) -> None:
     seaweed = server  # SeaweedFS, and Ceph RGW in the slow run
-    bucket = seaweed.make_bucket()
-    vault, _file = s3_vault(tmp_path, seaweed, bucket, separate=True)
+    vault, bucket, day = _hall_vault(tmp_path, seaweed)
     try:
-        with vault.transaction() as s:
-            add_source(s, vault.policy, "hall", "camera", "test")
-        day = datetime.combine(office_today() - timedelta(days=1), datetime.min.time(), UTC)
         recs = []
         for hour in (8, 9, 10):
             segment = tmp_path / f"seg{hour}.ts"
@@ -133,5 +140,32 @@ def test_a_flood_of_forgeries_is_counted_not_kept(tmp_path: Path, seaweed: S3Ser
         assert (report.versions, len(report.unknown), report.unknown_count) == (7, 2, 7)
         assert check.alert_text(report).count("flood/") == 2
         assert "7 obiektów lub wersji" in check.alert_text(report)
+    finally:
+        vault.close()
+
+
+def test_a_whole_copy_left_by_a_killed_upload_is_known_and_a_foreign_version_is_not(
+        tmp_path: Path, seaweed: S3Server) -> None:
+    """Issue 68 item 4: killed after the last byte of a PUT, an uploader leaves a version the
+    store finishes on its own, beside the one the retry stored. Read back, it is the
+    recording's content: counted as a duplicate and named in the run's audit entry, no
+    alert. A version with other bytes under the same key stays unknown, and named."""
+    vault, bucket, day = _hall_vault(tmp_path, seaweed)
+    try:
+        segment = tmp_path / "seg.ts"
+        segment.write_bytes(b"\x47" * 188 * 40)
+        rec = ingest_file(vault, "hall", segment, day.replace(hour=8))
+        app = seaweed.client(seaweed.app)
+        copy = app.put_object(Bucket=bucket, Key=rec.storage_key, Body=segment.read_bytes())
+        other = app.put_object(Bucket=bucket, Key=rec.storage_key, Body=b"OTHER")
+        report = run_check(vault, actor="test")
+        assert report.duplicates == [(rec.storage_key, copy["VersionId"])]
+        assert report.unknown == [(rec.storage_key, other["VersionId"], False)]
+        (alert,) = _open_alerts(vault)
+        assert other["VersionId"] in alert.message and copy["VersionId"] not in alert.message
+        with vault.reading() as s:
+            entry = s.execute(sa.select(AuditEntry).where(
+                AuditEntry.action == "storage.check")).scalars().one()
+        assert copy["VersionId"] in json.loads(entry.details)["duplicates"][0]
     finally:
         vault.close()

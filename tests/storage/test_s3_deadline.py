@@ -14,10 +14,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -43,15 +42,6 @@ FLOOR = 2.0  # [storage] deadline_seconds for these tests
 RATE = 5_000_000  # deadline_min_rate: bytes a second
 SLACK = 4.0  # past the deadline: the alarm's wake-up, the connection's close, a busy machine
 
-
-@pytest.fixture
-def proxy(seaweed: S3Server) -> Iterator[TrickleProxy]:
-    url = urlsplit(seaweed.endpoint)
-    found = TrickleProxy((url.hostname or "127.0.0.1", url.port or 80))
-    try:
-        yield found
-    finally:
-        found.stop()
 
 
 def via(proxy: TrickleProxy, seaweed: S3Server, bucket: str, scratch: Path) -> S3Storage:

@@ -31,6 +31,7 @@ S3_KEYS = (
     "check_hours",
     "deadline_seconds",
     "deadline_min_rate",
+    "uploads_in_flight",
 )
 SECRET_KEYS = ("access_key", "secret_key", "secret")
 # Matched whole (fullmatch): "$" alone lets a trailing newline through.
@@ -110,6 +111,14 @@ class Storage(Table):
         DEFAULT_DEADLINE_MIN_RATE,
         description="A call carrying content is also given its size at this rate (a second), "
         'e.g. "256 kB": a 32 MB upload may take 60 s + 125 s.',
+    )
+
+    uploads_in_flight: int = Field(
+        8,
+        ge=1,
+        le=32,
+        description="Uploads to the object store at once on this node, all intakes together "
+        "(each a multipart upload's parts a few at once besides).",
     )
 
     @model_validator(mode="before")

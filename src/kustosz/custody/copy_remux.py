@@ -1,7 +1,13 @@
-"""A camera's evidence file in a copy: its MPEG-TS segments joined into one MP4 by ffmpeg's
-concat demuxer (`-c copy`, no re-encoding: the bytes of the picture are the recorder's),
-hashed while ffmpeg writes it, while another thread checks every segment against the index's
-SHA-256 (a forged one refuses the copy)."""
+"""A camera's evidence file in a copy: its segments joined into one MP4 by ffmpeg (`-c copy`,
+no re-encoding: the bytes of the picture are the recorder's), hashed while ffmpeg writes it.
+Every segment is checked against the index's SHA-256 (a forged one refuses the copy).
+
+An unbroken run of MPEG-TS segments (the common case: one camera's hour) goes to ffmpeg as one
+stream on its stdin, read once here: each segment's bytes are hashed and checked as they are
+handed on, so the bytes remuxed are the bytes checked, and ffmpeg does not probe each file
+again (issue 68, export). Anything else — a gap in the index's times, a file taken in as MP4
+or Matroska — is joined by the concat demuxer from the files, with the check in a thread
+beside it, as before."""
 
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kustosz.db.models import Recording
 from kustosz.errors import KustoszError
@@ -61,11 +68,15 @@ def remux(paths: list[Path], out: Path) -> str:
         os.unlink(lst.name)
     if returncode != 0:
         out.unlink(missing_ok=True)
-        raise KustoszError(f"ffmpeg could not remux {len(paths)} segments into {out.name}: "
-                           f"{stderr.strip()[-500:]}",
-                           pl=f"Nie udało się połączyć nagrań w plik kopii {out.name} (błąd "
-                              "programu ffmpeg; szczegóły w dzienniku serwera).")
+        raise _failed(len(paths), out, stderr)
     return digest
+
+
+def _failed(count: int, out: Path, stderr: str) -> KustoszError:
+    return KustoszError(f"ffmpeg could not remux {count} segments into {out.name}: "
+                        f"{stderr.strip()[-500:]}",
+                        pl=f"Nie udało się połączyć nagrań w plik kopii {out.name} (błąd "
+                           "programu ffmpeg; szczegóły w dzienniku serwera).")
 
 
 def _remux_into(list_file: str, out: Path, err: Any) -> tuple[str, int]:
@@ -165,11 +176,34 @@ def _check_segments(paths: list[Path], recordings: list[Recording]) -> None:
         check_content(rec.storage_key, segment_sha256(path, view), rec.sha256)
 
 
+# Two segments are one stream when the index has the second begin where the first ended:
+# a session's segments chain exactly (the segment list's times). Where the index shows a gap (a
+# segment missing, a new session), the concat demuxer joins them end to end as before; an
+# ffmpeg reading one stream would keep the gap in the time line instead.
+JOIN_S = 0.002
+
+
+def one_stream(paths: list[Path], recordings: list[Recording]) -> bool:
+    """Whether the segments can reach ffmpeg as one MPEG-TS stream (`_remux_piped`)."""
+    if not paths or any(p.suffix != ".ts" for p in paths):
+        return False
+    for before, after in pairwise(recordings):
+        end, start = getattr(before, "end_at", None), getattr(after, "start_at", None)
+        if end is None or start is None or abs((start - end).total_seconds()) > JOIN_S:
+            return False
+    return True
+
+
 def _remux_checked(paths: list[Path], recordings: list[Recording], out: Path) -> str:
-    """`remux`, while another thread checks every segment against the index's hash (hashlib
-    releases the GIL: on a second core, and the files are read ahead of ffmpeg rather than
-    twice in a row). A segment that is not the index's refuses the copy (`Tampered`), and its
-    refusal wins over ffmpeg's error about the same bytes. Returns the MP4's SHA-256."""
+    """The MP4 of the segments, each checked against the index's hash. A segment that is not
+    the index's refuses the copy (`Tampered`), and its refusal wins over ffmpeg's error about
+    the same bytes. Returns the MP4's SHA-256.
+
+    One stream (`one_stream`): read once, checked as it is fed to ffmpeg (`_remux_piped`).
+    Otherwise `remux` from the files, while another thread checks every segment (hashlib
+    releases the GIL: on a second core, and the files are read ahead of ffmpeg)."""
+    if one_stream(paths, recordings):
+        return _remux_piped(paths, recordings, out)
     with ThreadPoolExecutor(1, thread_name_prefix="copy-check") as pool:
         checked = pool.submit(_behind, _check_segments, paths, recordings)
         try:
@@ -184,3 +218,61 @@ def _remux_checked(paths: list[Path], recordings: list[Recording], out: Path) ->
             raise
     return digest
 
+
+
+def _remux_piped(paths: list[Path], recordings: list[Recording], out: Path) -> str:
+    """The segments as one MPEG-TS stream on ffmpeg's stdin (`_feed`, at the caller's
+    priority: ffmpeg waits on it), the MP4 hashed as it grows (at nice +HASH_NICE)."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mpegts",
+                 "-i", "pipe:0", "-map", "0:v", "-an", "-sn", "-dn", "-c", "copy", "-f", "mp4",
+                 "-movflags", MP4_FLAGS, f"pipe:{fd}"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(fd,))
+        finally:
+            os.close(fd)
+        assert proc.stdin is not None
+        try:
+            with ThreadPoolExecutor(2, thread_name_prefix="copy-feed") as pool:
+                grown = pool.submit(_behind, _hash_growing, out, proc)
+                try:
+                    _feed(paths, recordings, proc.stdin)
+                except BaseException:
+                    proc.kill()  # the MP4's hashing ends with it
+                    raise
+                finally:
+                    with suppress(OSError, ValueError):  # ffmpeg gone: its error is below
+                        proc.stdin.close()
+                digest: str = grown.result()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            out.unlink(missing_ok=True)
+            raise
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        out.unlink(missing_ok=True)
+        raise _failed(len(paths), out, stderr)
+    return digest
+
+
+def _feed(paths: list[Path], recordings: list[Recording], pipe: IO[bytes]) -> None:
+    """Each segment read once: hashed, handed to ffmpeg, then checked against the index. A
+    pipe ffmpeg has closed (it failed on what it read) stops the handing on, not the checks:
+    a segment that is not the index's is named (`Tampered`), whatever ffmpeg made of it."""
+    view = memoryview(bytearray(READ_BYTES))
+    open_pipe = True
+    for path, rec in zip(paths, recordings, strict=True):
+        digest = hashlib.sha256()
+        with path.open("rb", buffering=0) as f:
+            while n := f.readinto(view):
+                digest.update(view[:n])
+                if open_pipe:
+                    try:
+                        pipe.write(view[:n])
+                    except (BrokenPipeError, ValueError):
+                        open_pipe = False
+        check_content(rec.storage_key, digest.hexdigest(), rec.sha256)

@@ -92,6 +92,11 @@ def holds_of(session: Session, rec: Recording) -> list[int]:
 
 def held_map(session: Session, ids: list[int]) -> dict[int, list[int]]:
     """For many recordings at once: recording id -> ids of the active holds covering it."""
+    # Most vaults have no active hold most of the time, and every intake asks twice (issue 68
+    # item 4: the two joins were ~1.4 ms of CPU a file, this look ~0.2): none, none covers.
+    if session.execute(select(Hold.id).where(Hold.released_at.is_(None)).limit(1)).first() \
+            is None:
+        return {}
     out: dict[int, set[int]] = {}
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start:chunk_start + 500]

@@ -11,7 +11,8 @@ the copies of (2) in parallel so that their fsyncs share the file system's journ
 
 A camera source keeps image only (R1.3; 002 zał.5 §3.3, 003 §4.2): a file taken into one
 that carries a sound track is stored as its video streams alone, remuxed without re-encoding
-(`video_only`), before anything is written; a file with sound and no picture is refused."""
+(`video_only`), checked beside step (1) and before its upload (`sound_first`); a file with sound
+and no picture is refused."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from kustosz import clock
 from kustosz.audit import append as audit
 from kustosz.audit.intake_lists import batch_details
-from kustosz.db.bulk import inserted_ids
+from kustosz.db.bulk import inserted_ids, update_many
 from kustosz.db.models import Recording, Source
 from kustosz.db.tables import table_of
 from kustosz.errors import KustoszError
@@ -41,7 +42,7 @@ from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest import intake_errors as refuse
 from kustosz.ingest.marking import _hold_late, _mark_stored
-from kustosz.ingest.sound_strip import video_only
+from kustosz.ingest.sound_first import SoundFirst, drop_rows
 from kustosz.ingest.undo import mark_orphans as _mark_orphans
 from kustosz.ingest.undo import remove_object as _remove
 from kustosz.ingest.undo import undo as _undo
@@ -51,11 +52,7 @@ from kustosz.kinds import kind_of
 from kustosz.retention.orphans import ORPHAN
 from kustosz.states import RecordingState
 from kustosz.storage import StoredFile
-from kustosz.storage.base import (
-    Lockable,
-    Unavailable,
-    put_retained,
-)
+from kustosz.storage.base import Lockable, Unavailable, put_retained
 from kustosz.vault import Vault
 
 if TYPE_CHECKING:
@@ -156,26 +153,6 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
         return s.get_one(Recording, result.id)
 
 
-def _without_sound(vault: Vault, items: list[Item]) -> tuple[list[Item], list[Path]]:
-    """The items of a camera source as they are to be stored (video only), and the scratch
-    copies made for them (the caller removes them)."""
-    made: list[Path] = []
-    out = []
-    try:
-        for it in items:
-            copy = video_only(it.path, vault.storage.scratch)
-            if copy is None:
-                out.append(it)
-                continue
-            made.append(copy)
-            out.append(Item(copy, it.start, it.end, {**(it.meta or {}), "audio_removed": True}))
-    except BaseException:
-        for path in made:
-            path.unlink(missing_ok=True)
-        raise
-    return out, made
-
-
 def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
                  actor: str = "system", audit_it: bool = True,
                  on_stored: OnStored | None = None,
@@ -201,31 +178,25 @@ def ingest_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
     with vault.reading() as s:
         kind = get_source(s, source_name).kind
     if not kind_of(kind).image_only:
-        return _ingest_batch(vault, source_name, items, items, actor=actor, audit_it=audit_it,
+        return _ingest_batch(vault, source_name, items, None, actor=actor, audit_it=audit_it,
                              on_stored=on_stored, allow_disabled=allow_disabled,
                              copy_workers=copy_workers)
-    stored, scratch = _without_sound(vault, items)
-    try:
-        return _ingest_batch(vault, source_name, items, stored, actor=actor,
+    with SoundFirst(vault, items) as checks:  # begun now, beside step (1) (sound_first)
+        return _ingest_batch(vault, source_name, items, checks, actor=actor,
                              audit_it=audit_it, on_stored=on_stored,
-                             allow_disabled=allow_disabled, copy_workers=copy_workers,
-                             sound_checked=True)
-    finally:
-        for path in scratch:
-            path.unlink(missing_ok=True)
+                             allow_disabled=allow_disabled, copy_workers=copy_workers)
 
 
-def _ingest_batch(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
-                  actor: str, audit_it: bool, on_stored: OnStored | None,
-                  allow_disabled: bool, copy_workers: int | None = None,
-                  sound_checked: bool = False) -> list[Stored | OSError | KustoszError]:
-    """``given``: the files as the caller named them (storage key suffix, audit); ``items``:
-    what is stored for each (a camera file without its sound; ``sound_checked``: each was
-    checked, and its row is marked with the SHA-256 stored)."""
-    return finish_batch(_begin(vault, source_name, given, items, actor=actor,
+def _ingest_batch(vault: Vault, source_name: str, given: list[Item],
+                  checks: SoundFirst[Item] | None, *, actor: str, audit_it: bool,
+                  on_stored: OnStored | None, allow_disabled: bool,
+                  copy_workers: int | None = None) -> list[Stored | OSError | KustoszError]:
+    """``given``: the files as the caller named them (storage key suffix, audit); ``checks``:
+    of a camera source, what is stored for each (a file without its sound), each checked,
+    its row then marked with the SHA-256 stored."""
+    return finish_batch(_begin(vault, source_name, given, checks, actor=actor,
                                audit_it=audit_it, allow_disabled=allow_disabled,
-                               copy_workers=copy_workers, sound_checked=sound_checked),
-                        on_stored)
+                               copy_workers=copy_workers), on_stored)
 
 
 @dataclass
@@ -253,32 +224,31 @@ def begin_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
     in the pool while the caller prepares its next batch (a pass's batches overlap, so
     the copies' waits in the kernel and the caller's Python fill each other's gaps)."""
     checked = [check_item(item) for item in items]
-    return _begin(vault, source_name, checked, checked, actor=actor, audit_it=audit_it,
+    return _begin(vault, source_name, checked, None, actor=actor, audit_it=audit_it,
                   allow_disabled=False)
 
 
-def _begin(vault: Vault, source_name: str, given: list[Item], items: list[Item], *,
-           actor: str, audit_it: bool, allow_disabled: bool, copy_workers: int | None = None,
-           sound_checked: bool = False) -> Begun:
+def _begin(vault: Vault, source_name: str, given: list[Item], checks: SoundFirst[Item] | None, *,
+           actor: str, audit_it: bool, allow_disabled: bool, copy_workers: int | None = None
+           ) -> Begun:
     now = datetime.now(UTC)
     # The server's clock was behind the true time when it stamped an item (set back, or
     # jumped since; kustosz.clock): the item counts from the later reading.
-    behind = [timedelta(seconds=clock.lag_for(vault, it.start)) for it in items]
+    behind = [timedelta(seconds=clock.lag_for(vault, it.start)) for it in given]
     with vault.transaction() as s:
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
             raise refuse.source_disabled(source_name)
-        keys = [storage_key(source, it.start, orig.path.suffix)
-                for it, orig in zip(items, given, strict=True)]
+        keys = [storage_key(source, it.start, it.path.suffix) for it in given]
         expiries = [expiry_of(source, it.start + lag, vault.policy)
-                    for it, lag in zip(items, behind, strict=True)]
+                    for it, lag in zip(given, behind, strict=True)]
         rows: list[dict[str, Any]] = [  # Core's parameters, as inserted_ids takes them
             {"source_id": source.id, "kind": source.kind, "start_at": it.start,
              "end_at": it.end, "storage_key": key, "meta": it.meta or {},
              "state": RecordingState.PENDING, "size": 0,
              "retain_from": it.start + lag if lag else None, "expires_at": expires,
              "ingested_at": now}
-            for it, key, lag, expires in zip(items, keys, behind, expiries, strict=True)]
+            for it, key, lag, expires in zip(given, keys, behind, expiries, strict=True)]
         # Core, not the ORM's bulk insert: the same executemany with RETURNING, without the
         # ORM's per-row bookkeeping (a tenth of a tiny-file PBX intake's time).
         ids = inserted_ids(s, table_of(Recording), rows, "storage_key")
@@ -288,13 +258,18 @@ def _begin(vault: Vault, source_name: str, given: list[Item], items: list[Item],
         held = held_ids(s, ids) if isinstance(vault.storage, Lockable) else None
     locks = [(lock_until(expires, now), held is not None and rid in held)
              for expires, rid in zip(expiries, ids, strict=True)]
+    try:  # the check ran beside the transaction; refused: no copy begun, no object made
+        items, hashes = (given, None) if checks is None else checks.result(keys)
+    except BaseException:
+        drop_rows(vault, ids)
+        raise
     try:
-        copies = _Copies(vault, items, keys, locks, copy_workers)
+        copies = _Copies(vault, items, keys, locks, copy_workers, hashes)
     except BaseException:
         _undo(vault, ids, keys)
         raise
-    return Begun(vault, given, items, actor, audit_it, sound_checked, ids, keys, source_id,
-                 name, held, copies)
+    return Begun(vault, given, items, actor, audit_it, checks is not None, ids, keys,
+                 source_id, name, held, copies)
 
 
 def abandon(begun: Begun) -> None:
@@ -333,7 +308,7 @@ def finish_batch(begun: Begun, on_stored: OnStored | None
                                begun.held)
             if queued:
                 assert queue is not None
-                _mark_queued(s, queued, queue.id, begun.sound_checked)
+                _mark_queued(s, queued, queue.id, items if begun.sound_checked else None)
             if both:
                 if begun.audit_it:
                     _audit(s, begun.actor, begun.name, both, begun.given, items)
@@ -381,22 +356,18 @@ def _queue_failed(queue: UploadQueue,
         placed.append(queue.path_for(ids[i], keys[i]))
         end = items[i].end or items[i].start
         queued.append(Stored(i, ids[i], keys[i], size, sha, items[i].start, end, None))
-    if queued:
-        if not queue.away:
-            log.warning("uploads failed (%s); %d files kept in the local spool",
-                        next(c for c in copies if isinstance(c, KustoszError)), len(queued))
-        queue.away = True
     return queued, placed
 
 
 def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
-                 sound_checked: bool = False) -> None:
-
+                 checked: list[Item] | None = None) -> None:
+    """``checked``: the stored items of a batch checked for sound (their meta, as step (3)'s
+    `_mark_many`: ``audio_removed`` is known after step (1), `sound_first`)."""
     for q in queued:
         rec = session.get_one(Recording, q.id)
         rec.size, rec.sha256 = q.size, q.sha256
-        rec.meta = {**(rec.meta or {}), QUEUED: queue_id,
-                    **({SOUND_CHECKED: q.sha256} if sound_checked else {})}
+        rec.meta = {**(rec.meta or {}), QUEUED: queue_id, **({} if checked is None else {
+            **(checked[q.index].meta or {}), SOUND_CHECKED: q.sha256})}
 
 
 class _Copies:
@@ -404,8 +375,10 @@ class _Copies:
     and now); `wait` gives each item's copy, its error, or None (not begun: another failed)."""
 
     def __init__(self, vault: Vault, items: list[Item], keys: list[str],
-                 locks: list[tuple[datetime | None, bool]], copy_workers: int | None) -> None:
+                 locks: list[tuple[datetime | None, bool]], copy_workers: int | None,
+                 hashes: list[str | None] | None = None) -> None:
         self.vault, self.items, self.keys, self.locks = vault, items, keys, locks
+        self.hashes = hashes  # taken beside step (1) (sound_first): the upload signs with it
         self.results: list[StoredFile | OSError | KustoszError | None] = [None] * len(items)
         self.buffer = _buffer(vault)
         self.stop = threading.Event()
@@ -450,12 +423,16 @@ class _Copies:
             self.results[i] = put_retained(self.vault.storage, self.keys[i], self.items[i].path,
                                            retain_until=self.locks[i][0],
                                            legal_hold=self.locks[i][1],
-                                           durable=not self.batched)
+                                           durable=not self.batched,
+                                           sha256=self.hashes[i] if self.hashes else None)
         except OSError as exc:
             self.results[i] = exc
         except BaseException as exc:
             if self.buffer is not None and isinstance(exc, KustoszError):
-                self.results[i] = exc  # kept in the local spool
+                self.results[i] = exc  # kept in the local spool; the store is away, so the
+                if not self.buffer.away:  # copies not yet begun go there at once, not each
+                    log.warning("uploads fail (%s); files kept in the local spool", exc)
+                self.buffer.away = True  # after its own deadline (several run at once)
                 return
             self.stop.set()
             self.failure.append(exc)
@@ -480,15 +457,17 @@ def _mark_many(session: Session, source_id: int, done: list[Stored],
     """Step (3); ``checked_meta``: the rows' meta as step (1) wrote it, for files checked for
     sound (`SOUND_CHECKED` is added, naming the SHA-256 that was stored)."""
     table = table_of(Recording)
-    values: dict[str, object] = {"size": bindparam("rsize"), "sha256": bindparam("rsha"),
-                              "state": RecordingState.STORED, "version_id": bindparam("rver")}
-    rows: list[dict[str, object]] = [
-        {"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id} for d in done]
-    if checked_meta is not None:
-        values["meta"] = bindparam("rmeta")
-        for row, d, meta in zip(rows, done, checked_meta, strict=True):
-            row["rmeta"] = {**meta, SOUND_CHECKED: d.sha256}
-    session.execute(update(table).where(table.c.id == bindparam("rid")).values(**values), rows)
+    if checked_meta is None:  # one statement per few hundred rows (db/bulk.py says why)
+        update_many(session, table, "id", ("size", "sha256", "version_id"),
+                    [(d.id, d.size, d.sha256, d.version_id) for d in done],
+                    {"state": str(RecordingState.STORED)})
+    else:
+        session.execute(update(table).where(table.c.id == bindparam("rid")).values(
+            size=bindparam("rsize"), sha256=bindparam("rsha"), state=RecordingState.STORED,
+            version_id=bindparam("rver"), meta=bindparam("rmeta")),
+            [{"rid": d.id, "rsize": d.size, "rsha": d.sha256, "rver": d.version_id,
+              "rmeta": {**meta, SOUND_CHECKED: d.sha256}}
+             for d, meta in zip(done, checked_meta, strict=True)])
     longest = max((d.end - d.start).total_seconds() for d in done)
     session.execute(update(Source).where(Source.id == source_id,
                                          Source.max_duration_s < longest)

@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -55,7 +56,7 @@ from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.sizes import size_said
 from kustosz.states import AlertRow, RecordingState
-from kustosz.storage.base import CHUNK, StoredFile, put_retained, retain
+from kustosz.storage.base import CHUNK, KeyTaken, StoredFile, put_retained, retain
 from kustosz.vault import Vault
 from kustosz.watchdog import Loop, progress_of
 from kustosz.words import count_pl, plural
@@ -238,48 +239,90 @@ class UploadQueue:
     # -- draining ---------------------------------------------------------------------
     def drain(self, stop: threading.Event | None = None,
               beat: Callable[[], None] | None = None) -> Drained:
-        """Upload what waits, oldest first; stops at the first failure (the store is away:
-        the rest would fail too). ``beat``: called before each file (a watchdog's)."""
-
+        """Upload what waits, oldest first, a few files at once (the store's
+        `uploads_in_flight`, [storage]); each is marked stored as soon as its own upload was
+        verified. The first failure begins no more uploads (the store is away: the rest
+        would fail too); those already under way end, each by its own deadline, and are
+        marked if they went up. ``beat``: called before each file and as each ends (a
+        watchdog's)."""
         result = Drained()
         if self.known_id() is None:
             return result
         with self._drain:
             rows = self._rows()
-            for n, rec in enumerate(rows):
+            # Several at once is safe after a kill: what a killed pass left under a key is
+            # found among all the key's versions (`_up_already`), not only its latest.
+            width = max(1, min(int(getattr(self.vault.storage, "uploads", 1)), len(rows)))
+            with ThreadPoolExecutor(width, thread_name_prefix="kustosz-drain") as pool:
+                stopped = self._pass(rows, pool, width, result, stop, beat)
+            if result.error is not None:
+                self.away = True
+            elif not stopped:
+                self.away = False
+        return result
+
+    def _pass(self, rows: list[Recording], pool: ThreadPoolExecutor, width: int,
+              result: Drained, stop: threading.Event | None,
+              beat: Callable[[], None] | None) -> bool:
+        """`drain`'s uploads, at most ``width`` at once; True if ``stop`` ended it early."""
+        todo = iter(rows)
+        running: dict[Future[StoredFile], tuple[Recording, Path]] = {}
+        skipped, stopped, unexpected = 0, False, None
+        while True:
+            while result.error is None and unexpected is None and not stopped \
+                    and len(running) < width and (rec := next(todo, None)) is not None:
                 if beat is not None:
                     beat()
                 if stop is not None and stop.is_set():
-                    result.left = len(rows) - n
-                    return result
+                    stopped = True
+                    break
                 path = self.path_for(rec.id, rec.storage_key)
                 if not path.is_file():  # being moved in right now, or recovery's to undo
+                    skipped += 1
                     continue
+                running[pool.submit(self._upload, rec, path)] = (rec, path)
+            if not running:
+                break
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ended:
+                rec, path = running.pop(future)
+                if beat is not None:
+                    beat()
                 try:
-                    stored = self._upload(rec, path)
+                    stored = future.result()
                 except SpoolDamaged as exc:  # this file only: the others still go up
                     log.error("%s", exc)
                     result.damaged += 1
                     continue
                 except (OSError, KustoszError) as exc:
-                    result.error, result.left = exc, len(rows) - n
-                    self.away = True
-                    return result
-                with self.vault.transaction() as s:
-                    row = s.get(Recording, rec.id)
-                    if row is None or row.state != RecordingState.PENDING:
-                        continue
-                    meta = {k: v for k, v in (row.meta or {}).items() if k != QUEUED}
-                    row.meta, row.storage_key = meta, stored.key
-                    row.version_id, row.size, row.sha256 = (stored.version_id, stored.size,
-                                                            stored.sha256)
-                    _mark_stored(s, row)
-                    _hold_late(self.vault, s, [(row.id, stored.key, stored.version_id)],
-                               set())
-                path.unlink(missing_ok=True)
-                result.uploaded += 1
-            self.away = False
-        return result
+                    result.error = result.error or exc
+                    continue
+                except BaseException as exc:  # raised once the uploads under way ended
+                    unexpected = unexpected or exc
+                    continue
+                if self._mark(rec, stored, path):
+                    result.uploaded += 1
+        if unexpected is not None:
+            raise unexpected
+        if result.error is not None or stopped:
+            result.left = len(rows) - result.uploaded - result.damaged - skipped
+        return stopped
+
+    def _mark(self, rec: Recording, stored: StoredFile, path: Path) -> bool:
+        """A verified upload's row marked stored with its version id, then its file removed;
+        False if the row is no longer pending (its file is `clean`'s)."""
+        with self.vault.transaction() as s:
+            row = s.get(Recording, rec.id)
+            if row is None or row.state != RecordingState.PENDING:
+                return False
+            meta = {k: v for k, v in (row.meta or {}).items() if k != QUEUED}
+            row.meta, row.storage_key = meta, stored.key
+            row.version_id, row.size, row.sha256 = (stored.version_id, stored.size,
+                                                    stored.sha256)
+            _mark_stored(s, row)
+            _hold_late(self.vault, s, [(row.id, stored.key, stored.version_id)], set())
+        path.unlink(missing_ok=True)
+        return True
 
     def _upload(self, rec: Recording, path: Path) -> StoredFile:
         store = self.vault.storage
@@ -295,19 +338,54 @@ class UploadQueue:
         with self.vault.reading() as s:
             held = rec.id in held_ids(s, [rec.id])
         key = rec.storage_key
-        if store.exists(key):
-            found = store.checksum(key)
-            if found.sha256 == sha and found.size == size:
-                # Uploaded before a kill or a cut connection: marked, not uploaded twice.
-                if until is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        retain(store, key, until, found.version_id)
-                return found
-            # Something else under the key: the material goes up under a key of its own.
+        found, others = _up_already(store, key, size, sha)
+        if found is None and not others:
+            try:
+                return put_retained(store, key, path, retain_until=until, legal_hold=held,
+                                    sha256=sha)
+            except KeyTaken:
+                # A killed pass's upload the store finished only now, after the look above.
+                found, others = _up_already(store, key, size, sha)
+        if found is not None:
+            # Uploaded before a kill or a cut connection: marked, not uploaded twice.
+            if until is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    retain(store, key, until, found.version_id)
+            return found
+        if others:
+            # Something else under the key, locked (nothing deletes it before its time): named
+            # in the log and left to the store check's alert; the material goes up under a
+            # key of its own.
+            log.error("recording %d: its key %s holds version(s) %s that are not its spooled "
+                      "file; uploaded under a key of its own", rec.id, key, ", ".join(others))
             stem = PurePosixPath(key)
             key = str(stem.with_name(f"{stem.stem}-{uuid.uuid4().hex[:8]}{stem.suffix}"))
         return put_retained(store, key, path, retain_until=until, legal_hold=held,
                             sha256=sha)
+
+
+def _up_already(store: Any, key: str, size: int, sha: str) -> tuple[StoredFile | None,
+                                                                   list[str]]:
+    """A version under ``key`` that is this file (read back whole and hashed), else the
+    versions that are not. Every version, not only the latest: a pass killed with uploads
+    under way may leave one the store finished after the client was gone (a kill after the
+    last byte was sent), and the latest may then be a later try's."""
+    listed = getattr(store, "versions", None)
+    # a store without versions: its one object, if any
+    found = listed(key) if listed is not None else \
+        [(None, False)] if store.exists(key) else []
+    others = []
+    for version, marker in found:
+        if marker:
+            continue
+        try:
+            got = store.checksum(key, version=version)
+        except FileNotFoundError:  # listed, not readable yet (being finished): the PUT's turn
+            continue
+        if got.size == size and got.sha256 == sha:
+            return got, []
+        others.append(version or "(the only one)")
+    return None, others
 
 
 # -- the background thread --------------------------------------------------------------

@@ -11,7 +11,11 @@ asks the index about each page's keys, and reports:
 
 - ``unknown``: a version (or a delete marker) of a key no recording has, or a version other
   than the one its recording names;
-- ``size_differs``: the indexed version is there but its size is not the index's.
+- ``size_differs``: the indexed version is there but its size is not the index's;
+- ``duplicates``: an extra version under a stored recording's key that is a whole copy of it
+  (read back: the row's size and SHA-256) — an upload the store finished after its client was
+  killed, beside the one the retry stored (issue 68 item 4). Known, not foreign: counted and
+  named in the run's audit entry, no alert (Object Lock keeps it until its own retain-until).
 
 A key whose row has no version id yet (an intake under way, an undone intake the sweep will
 remove, a row older than migration 0019) is not judged: it is counted as ``unverified``.
@@ -112,6 +116,7 @@ class CheckReport:
     unverified: int = 0
     unknown: list[tuple[str, str, bool]] = field(default_factory=list)  # key, version, marker
     size_differs: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # key, version
     unknown_beyond: int = 0  # unknown past the first KEEP (counted, not listed)
     indexed: int = 0  # stored rows (with a version id) looked up in the listing
     lost: list[Lost] = field(default_factory=list)  # found missing or changed by this run
@@ -148,6 +153,7 @@ class CheckReport:
                 "unknown": [{"key": k, "version_id": v, "delete_marker": m}
                             for k, v, m in self.unknown],
                 "size_differs": [{"key": k, "version_id": v} for k, v in self.size_differs],
+                "duplicates": [{"key": k, "version_id": v} for k, v in self.duplicates],
                 "indexed": self.indexed, "missing_count": self.lost_count,
                 "marked_missing": self.marked_missing, "found_again": self.found_again,
                 "missing": [{"id": x.id, "key": x.key, "version_id": x.version,
@@ -221,7 +227,34 @@ def _recheck(vault: Vault, store: S3Storage, report: CheckReport) -> None:
             except Refused:  # not readable with the app's credentials: there, and unknown
                 pass
         still.append((key, version, marker))
-    report.unknown = still + report.unknown[RECHECK:]
+    report.unknown = _whole_copies(vault, store, report, still) + report.unknown[RECHECK:]
+
+
+def _whole_copies(vault: Vault, store: S3Storage, report: CheckReport,
+                  candidates: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """The candidates left once those under a stored recording's key that are a whole copy
+    of it (read back and hashed) are taken as `duplicates`."""
+    keys = sorted({k for k, _v, marker in candidates if not marker})
+    wanted: dict[str, set[tuple[int | None, str | None]]] = {}
+    if keys:
+        with vault.reading() as s:
+            for key, size, sha in s.execute(select(
+                    Recording.storage_key, Recording.size, Recording.sha256).where(
+                    Recording.storage_key.in_(keys),
+                    Recording.state == RecordingState.STORED)):
+                wanted.setdefault(key, set()).add((size, sha))
+    left = []
+    for key, version, marker in candidates:
+        if not marker and key in wanted:
+            try:
+                got = store.checksum(key, version=version)
+            except (FileNotFoundError, Refused):
+                got = None
+            if got is not None and (got.size, got.sha256) in wanted[key]:
+                report.duplicates.append((key, version))
+                continue
+        left.append((key, version, marker))
+    return left
 
 
 @patient
@@ -396,11 +429,17 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
             "versions": report.versions, "known": report.known,
             "unverified": report.unverified, "unknown": report.unknown_count,
             "size_differs": len(report.size_differs), "examples": report.examples(),
+            "duplicates": [f"{k} (version {v})" for k, v in report.duplicates[:KEEP]],
             "indexed": report.indexed, "missing": report.lost_count,
             "marked_missing": report.marked_missing, "found_again": report.found_again})
     if report.problems:
         log.warning("bucket %s: %d version(s) the index does not know, e.g. %s",
                     report.bucket, report.problems, "; ".join(report.examples()))
+    if report.duplicates:
+        log.info("bucket %s: %d extra version(s) each a whole copy of its key's recording "
+                 "(an upload finished after its client was killed), e.g. %s", report.bucket,
+                 len(report.duplicates), "; ".join(f"{k} {v}" for k, v in
+                                                   report.duplicates[:EXAMPLES]))
     if report.lost:
         log.warning("bucket %s: %d indexed version(s) missing or changed, e.g. %s",
                     report.bucket, report.lost_count,

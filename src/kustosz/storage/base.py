@@ -170,6 +170,18 @@ class Tampered(KustoszError):
                "uszkodzona w magazynie i nie zostanie użyta. Powiadom administratora.")
 
 
+class KeyTaken(InputError):
+    """The key already holds a file: nothing was written (a store never overwrites)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"storage key {key!r} already holds a file",
+                         pl=f"Pod kluczem magazynu „{key}” jest już plik.")
+
+    def __reduce__(self) -> tuple[type[KeyTaken], tuple[str]]:
+        return KeyTaken, (self.key,)
+
+
 class Unavailable(KustoszError, ConnectionError):
     """The store cannot be reached or stopped answering; what was being written is not
     stored (the caller keeps its copy and tries again)."""

@@ -29,8 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from kustosz import fsutil as _durable
-from kustosz.errors import InputError
-from kustosz.storage.base import CHUNK, Stat, StoredFile, check_key
+from kustosz.storage.base import CHUNK, KeyTaken, Stat, StoredFile, check_key
 from kustosz.storage.proof import WRITE_BITS, read_only
 
 __all__ = ["CHUNK", "LocalStorage", "StoredFile"]
@@ -113,8 +112,7 @@ class LocalStorage:
         """Rename a finished file on this disk into the store (no second copy)."""
         final = self.path(key)
         if final.exists():
-            raise InputError(f"storage key {key!r} already holds a file",
-                             pl=f"Pod kluczem magazynu „{key}” jest już plik.")
+            raise KeyTaken(key)
         st = source.stat()
         size = st.st_size
         if sha256 is None:
@@ -163,8 +161,7 @@ class LocalStorage:
             return self._put_unnamed(key, self.fs_path(key), durable, fill)
         final = self.path(key)
         if final.exists():
-            raise InputError(f"storage key {key!r} already holds a file",
-                             pl=f"Pod kluczem magazynu „{key}” jest już plik.")
+            raise KeyTaken(key)
         self.tmp.mkdir(parents=True, exist_ok=True)
         temp = self.tmp / f"{uuid.uuid4().hex}.part"
         digest = hashlib.sha256()
@@ -230,8 +227,7 @@ class LocalStorage:
                 os.makedirs(os.path.dirname(final), exist_ok=True)
                 _link(fd, final)
         except FileExistsError:
-            raise InputError(f"storage key {key!r} already holds a file",
-                             pl=f"Pod kluczem magazynu „{key}” jest już plik.") from None
+            raise KeyTaken(key) from None
         finally:
             os.close(fd)
         if durable:

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from kustosz.errors import InputError
 from kustosz.storage.base import (
     CHUNK,
+    KeyTaken,
     Lock,
     Refused,
     Stat,
@@ -78,8 +78,7 @@ class MemoryStorage:
             data = b"".join(parts)
         with self._lock:
             if key in self._objects:
-                raise InputError(f"storage key {key!r} already holds a file",
-                                 pl=f"Pod kluczem magazynu „{key}” jest już plik.")
+                raise KeyTaken(key)
             self._objects[key] = (data, datetime.now(UTC))
             # the app's identity may not set legal holds: left to the sweeper, as on S3
             self._locks[key] = Lock(retain_until, legal_hold and self.deleting)

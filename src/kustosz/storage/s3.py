@@ -61,6 +61,8 @@ from kustosz.storage.s3_client import (
     ENV_DELETE_ACCESS,
     ENV_DELETE_SECRET,
     ENV_SECRET,
+    PART_WORKERS,
+    UPLOADS_IN_FLIGHT,
     Credentials,
     credentials_from_env,
     read_credentials,
@@ -71,13 +73,12 @@ from kustosz.storage.s3_upload import (
     META_SHA256,
     MULTIPART_THRESHOLD,
     PART_SIZE,
-    PART_WORKERS,
     S3Upload,
 )
 
 __all__ = ["ENV_ACCESS", "ENV_DELETE_ACCESS", "ENV_DELETE_SECRET", "ENV_SECRET", "GOVERNANCE",
            "META_SHA256", "MULTIPART_THRESHOLD", "PART_SIZE", "PART_WORKERS", "STALE_UPLOAD",
-           "Credentials", "S3Storage", "credentials_from_env", "object_store",
+           "UPLOADS_IN_FLIGHT", "Credentials", "S3Storage", "credentials_from_env", "object_store",
            "read_credentials"]
 
 STALE_UPLOAD = timedelta(days=1)  # an unfinished multipart upload older than this is a leftover
@@ -99,7 +100,8 @@ def object_store(settings: S3Config, root: Path, *, deleting: bool = False,
             if settings.credentials_file else credentials_from_env()
     return S3Storage(settings.endpoint, settings.bucket, creds, root / "tmp",
                      region=settings.region, deleting=deleting, ca_file=settings.ca_file,
-                     limits=limits_of(settings), prefix=settings.prefix)
+                     limits=limits_of(settings), prefix=settings.prefix,
+                     uploads=settings.uploads_in_flight)
 
 
 def limits_of(settings: S3Config) -> CallLimits:
@@ -155,11 +157,12 @@ class S3Storage(S3Upload):
                  ca_file: Path | None = None, multipart_threshold: int = MULTIPART_THRESHOLD,
                  part_size: int = PART_SIZE, attempts: int = 3,
                  connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 limits: CallLimits | None = None, prefix: str = "") -> None:
+                 limits: CallLimits | None = None, prefix: str = "",
+                 uploads: int = UPLOADS_IN_FLIGHT) -> None:
         super().__init__(endpoint, bucket, credentials, scratch, region=region,
                          deleting=deleting, ca_file=ca_file, attempts=attempts,
                          connect_timeout=connect_timeout, read_timeout=read_timeout,
-                         limits=limits, prefix=prefix)
+                         limits=limits, prefix=prefix, uploads=uploads)
         self.multipart_threshold = multipart_threshold
         self.part_size = max(part_size, 5 << 20)
         self.page_size = 1000  # keys per LIST request

@@ -31,6 +31,7 @@ from kustosz.config_schema.storage import S3_PREFIX
 from kustosz.errors import ConfigError, InputError
 from kustosz.storage.base import Refused, Unavailable, check_key
 from kustosz.storage.s3_deadline import CallLimits, Cut, DeadlinePassed, current, install, within
+from kustosz.storage.s3_payload import install_payload
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,10 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+UPLOADS_IN_FLIGHT = 8  # [storage] uploads_in_flight: uploads at once, every intake's together
+PART_WORKERS = 4  # parts of one multipart upload in flight at once (4 x 8 MiB in memory at most)
+OTHER_CALLS = 10  # connections kept beside the uploads' (reads, listings, the sweep's calls)
+
 _SESSION_LOCK = threading.Lock()
 _SESSIONS: list[Any] = []
 
@@ -134,7 +139,8 @@ class S3Client:
                  region: str = "us-east-1", deleting: bool = False,
                  ca_file: Path | None = None, attempts: int = 3,
                  connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 limits: CallLimits | None = None, prefix: str = "") -> None:
+                 limits: CallLimits | None = None, prefix: str = "",
+                 uploads: int = UPLOADS_IN_FLIGHT) -> None:
         # boto3 and botocore take 0.4 s to load, and only an s3 store needs them
         import boto3  # noqa: PLC0415 - heavy, only for an s3 store
         from botocore.config import Config  # noqa: PLC0415 - heavy, only for an s3 store
@@ -144,6 +150,12 @@ class S3Client:
         self.deleting = deleting
         self.scratch = scratch
         self.limits = limits or CallLimits()
+        # At most this many uploads at once in the process, whichever intake asks (a batch's
+        # copies, the camera segments' committer, the spool's uploader): the store and the
+        # link are shared, and each upload holds connections (parts) and a file open.
+        self.uploads = max(1, uploads)
+        self.in_flight = threading.BoundedSemaphore(self.uploads)
+        self.upload_failures = 0  # uploads that failed for the store (S3Upload.put)
         self._origin = credentials.origin
         # Nothing is written before the bucket was found to keep the lock: a vault opened
         # while the store was away (Vault.open) checks it at the first upload instead.
@@ -152,6 +164,10 @@ class S3Client:
             s3={"addressing_style": "path"}, region_name=region,
             retries={"mode": "standard", "total_max_attempts": max(attempts, 1)},
             connect_timeout=connect_timeout, read_timeout=read_timeout,
+            # A connection for each request that may be in flight at once: with botocore's 10,
+            # the 11th request opened a connection of its own and closed it afterwards
+            # (urllib3 "Connection pool is full, discarding connection").
+            max_pool_connections=self.uploads * PART_WORKERS + OTHER_CALLS,
             # The checksums Kustosz wants are sent explicitly (SHA-256); no CRC32 trailers
             # that older S3-compatible servers refuse.
             request_checksum_calculation="when_required",
@@ -163,6 +179,7 @@ class S3Client:
                 aws_secret_access_key=credentials.secret_key,
                 verify=str(ca_file) if ca_file else None)
         install(self._s3)
+        install_payload(self._s3)
 
     # -- names --------------------------------------------------------------------------
     def _object(self, key: str) -> str:

@@ -1,6 +1,11 @@
 """Writing to the object store (kustosz.storage.s3): one PUT, or a multipart upload for a large
 file (its parts in flight a few at once, each with its own SHA-256), then a HEAD that verifies
-the size, our SHA-256 and the store's checksum, and the lock the store was asked to keep."""
+the size, our SHA-256 and the store's checksum, and the lock the store was asked to keep.
+
+Never over a taken key: to a store that keeps conditional writes (`conditional_writes`) a
+PUT carries If-None-Match: * and the store refuses it; on one that does not (Ceph RGW 16), and
+before a multipart upload, a HEAD looks first. Each body's SHA-256 is computed once, and signs its
+request too (`s3_payload`)."""
 
 from __future__ import annotations
 
@@ -14,13 +19,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from kustosz.errors import InputError
-from kustosz.storage.base import CHUNK, StoredFile, Unavailable, check_retain_until
+from kustosz.storage.base import (
+    CHUNK,
+    KeyTaken,
+    Refused,
+    StoredFile,
+    Unavailable,
+    check_retain_until,
+)
+from kustosz.storage.s3_client import PART_WORKERS
 from kustosz.storage.s3_deadline import Cut
-from kustosz.storage.s3_lock import GOVERNANCE, S3Lock
+from kustosz.storage.s3_lock import GOVERNANCE, S3Lock, log
+from kustosz.storage.s3_payload import payload_sha256
 
 MULTIPART_THRESHOLD = 32 << 20  # above this a file goes up in parts (retried part by part)
 PART_SIZE = 8 << 20  # S3's smallest part is 5 MiB (all but the last)
-PART_WORKERS = 4  # parts of one upload in flight at once (4 x 8 MiB in memory at most)
 META_SHA256 = "sha256"  # x-amz-meta-sha256: the whole content's hash, for any upload kind
 
 
@@ -30,20 +43,67 @@ class S3Upload(S3Lock):
 
     multipart_threshold: int
     part_size: int
+    conditional: bool | None = None  # `conditional_writes`, once asked
+    _looked: set[str] | None = None  # keys `look_ahead` found free, not yet put
+
+    def look_ahead(self, keys: list[str]) -> None:
+        """Where the PUT cannot refuse a taken key itself (no conditional writes: Ceph RGW
+        16), look at ``keys`` now, while the caller waits for other work of their files (the
+        sound check, ingest/sound_first.py); the `put` of a key found free here does not look
+        again. Any failure is left to `put`, which then looks itself."""
+        try:
+            if not self._checked:
+                self.prepare()
+            if self.conditional_writes():
+                return
+            free = {key for key in keys if not self.exists(key)}
+        except Exception:  # put looks, and reports, itself
+            return
+        if self._looked is None or len(self._looked) > 10_000:  # those never put: refused
+            self._looked = set()
+        self._looked |= free
+
+    def _looked_free(self, key: str) -> bool:
+        looked = self._looked
+        if looked is None or key not in looked:
+            return False
+        looked.discard(key)
+        return True
 
     def put(self, key: str, source: BinaryIO | Path, *, durable: bool = True,
             move: bool = False, sha256: str | None = None,
             retain_until: datetime | None = None, legal_hold: bool = False) -> StoredFile:
         """Upload, verify (HEAD: size, our SHA-256 and the store's checksum), and only then
         hand back what was stored. A stream is spooled to scratch first, hashed on the way:
-        the upload must be repeatable and its size known."""
+        the upload must be repeatable and its size known.
+
+        At most `uploads` of them at once in the process, whichever thread asks: the others
+        wait for a place before their first request, so no call's deadline counts the wait.
+        One that failed for the store (`Unavailable`: unreachable, past its deadline, not
+        verified) fails the uploads waiting meanwhile without trying them: a store that
+        stalls holds its callers for one deadline, not one per waiting file (the intakes
+        keep those files in the local spool, kustosz.ingest.upload_queue)."""
         self._inside(key)
         check_retain_until(retain_until, datetime.now(UTC))
         if not self._checked:
             self.prepare()
-        if self.exists(key):
-            raise InputError(f"storage key {key!r} already holds a file",
-                             pl=f"Pod kluczem magazynu „{key}” już jest plik.")
+        failures = self.upload_failures
+        with self.in_flight:
+            if self.upload_failures != failures:
+                raise Unavailable(
+                    f"another upload to {self._where()} failed while the upload of {key} "
+                    "waited for its turn; it was not tried",
+                    pl=f"Inne przesłanie do magazynu obiektów nie powiodło się, gdy {key} "
+                       "czekał na swoją kolej; tego pliku nie wysyłano.")
+            try:
+                return self._put(key, source, move=move, sha256=sha256,
+                                 retain_until=retain_until, legal_hold=legal_hold)
+            except Unavailable:
+                self.upload_failures += 1
+                raise
+
+    def _put(self, key: str, source: BinaryIO | Path, *, move: bool, sha256: str | None,
+             retain_until: datetime | None, legal_hold: bool) -> StoredFile:
         spooled: Path | None = None
         try:
             if isinstance(source, Path):
@@ -55,6 +115,12 @@ class S3Upload(S3Lock):
                 spooled = self.scratch / f"{uuid.uuid4().hex}.part"
                 size, digest = _spool(source, spooled)
                 path = spooled
+            # No overwritten key: the PUT's own condition where the store keeps it (one
+            # request, and no gap between a look and the write); else a HEAD first.
+            single = size <= self.multipart_threshold
+            if not (single and self.conditional_writes()) and not self._looked_free(key) \
+                    and self.exists(key):
+                raise KeyTaken(key)
             # The bucket's owner (the sweep's account, where the app's is another account:
             # Ceph) must be able to read and delete what the app wrote.
             args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._object(key),
@@ -69,7 +135,7 @@ class S3Upload(S3Lock):
             legal_hold = legal_hold and self.deleting
             if legal_hold:
                 args["ObjectLockLegalHoldStatus"] = "ON"
-            if size > self.multipart_threshold:
+            if not single:
                 version, checksum = self._multipart(key, path, size, args)
             else:
                 version, checksum = self._single(key, path, size, digest, args)
@@ -86,10 +152,50 @@ class S3Upload(S3Lock):
                 ) -> tuple[str | None, str | None]:
         """``key``: the vault's, for messages; ``args``: the request's (Key= the store's)."""
         checksum = base64.b64encode(bytes.fromhex(digest)).decode()
-        with path.open("rb") as body, self._errors("upload", key, size=size):
-            got = self._s3.put_object(Body=body, ContentLength=size, ChecksumSHA256=checksum,
-                                      **args)
+        try:
+            with path.open("rb") as body, self._errors("upload", key, size=size), \
+                    payload_sha256(digest):
+                # only to a store found to keep it: one that knows no such header may
+                # refuse the request rather than ignore the header
+                got = self._s3.put_object(Body=body, ContentLength=size,
+                                          ChecksumSHA256=checksum, **args,
+                                          **({"IfNoneMatch": "*"} if self.conditional else {}))
+        except InputError as exc:
+            if "PreconditionFailed" in str(exc):
+                raise KeyTaken(key) from None
+            raise
         return got.get("VersionId"), checksum
+
+    def conditional_writes(self) -> bool:
+        """Whether the store refuses a PUT whose condition does not hold (If-None-Match: *
+        on a taken key: SeaweedFS 4, AWS S3; Ceph RGW 16 ignores the header). Asked once, by
+        a PUT that can be written by no store that checks either a condition or a body: a
+        made-up key under ``kustosz-probe/`` with an If-Match no object has, a body whose
+        signed SHA-256 and checksum are wrong. A store that keeps conditions answers
+        PreconditionFailed (or NoSuchKey); one that ignores them refuses the body (Ceph:
+        XAmzContentSHA256Mismatch; SeaweedFS checks the checksum). Unreachable: raised, and
+        asked again at the next upload."""
+        if self.conditional is None:
+            self.conditional = self._probe_conditions()
+        return self.conditional
+
+    def _probe_conditions(self) -> bool:
+        wrong = hashlib.sha256(b"kustosz: not this body").digest()
+        probe = f"kustosz-probe/{uuid.uuid4()}"
+        try:
+            with self._errors("probe conditional writes at", probe), \
+                    payload_sha256(wrong.hex()):
+                self._s3.put_object(Bucket=self.bucket, Key=self._object(probe), Body=b"probe",
+                                    IfMatch=f'"{"0" * 32}"',
+                                    ChecksumSHA256=base64.b64encode(wrong).decode())
+        except FileNotFoundError:  # no such key: the condition was looked at
+            return True
+        except (InputError, Refused) as exc:
+            return "PreconditionFailed" in str(exc)
+        log.warning("the object store %s took a probe whose condition and body were both "
+                    "wrong (%s): it checks neither; keys are looked up before each upload",
+                    self._where(), probe)
+        return False
 
     def _multipart(self, key: str, path: Path, size: int, args: dict[str, Any]
                    ) -> tuple[str | None, str | None]:
@@ -117,7 +223,8 @@ class S3Upload(S3Lock):
                 chunk = f.read(self.part_size)
             raw = hashlib.sha256(chunk).digest()
             checksum = base64.b64encode(raw).decode()
-            with self._errors(f"upload part {number} of", key, cut=call):
+            with self._errors(f"upload part {number} of", key, cut=call), \
+                    payload_sha256(raw.hex()):
                 got = self._s3.upload_part(
                     Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number,
                     Body=chunk, ChecksumSHA256=checksum)

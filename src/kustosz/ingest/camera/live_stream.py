@@ -69,7 +69,7 @@ class LiveStream:
 
     def _pictures(self, pipe: IO[bytes]) -> None:
         """The boxes read, each picture sent on whole as a fragment of its own."""
-        for data, key in whole_pictures.fragments(pipe):
+        for data, key in whole_pictures.fragments(pipe, eager=True):
             if key is None:
                 with self._lock:
                     self.init = data

@@ -9,7 +9,8 @@ watch, with the same meanings:
 
 - SIGTERM (a stop, a full disk) goes to the reader: it ends its MP4, the writer reads to its
   end, closes and lists the open segment and exits — as one ffmpeg did on SIGTERM;
-- SIGKILL (`kill`) ends both: the open segment stays unlisted, for the spool's recovery;
+- SIGKILL (`kill`) ends both, the writer first: the open segment stays unlisted, for the
+  spool's recovery;
 - its exit status is the reader's when that failed by itself (the camera refused, gone; the
   reader killed from outside), else the writer's when that failed (the disk full, killed),
   else the reader's; its stderr is both processes' lines, one pipe;
@@ -116,8 +117,12 @@ class RecorderPair:
         self._signal(self._reader, sig)
 
     def kill(self) -> None:
-        self._end_reader()
+        # The writer first: the reader killed first ends the writer's input, and a writer
+        # still alive when that end reaches it (this thread losing the GIL between the two
+        # signals, to the joining thread) closed and listed the open segment — a kill that
+        # left nothing unlisted, unlike one ffmpeg's (a CI run of test_gap_order_no_room).
         self._signal(self._writer, signal.SIGKILL)
+        self._end_reader()
 
     def poll(self) -> int | None:
         if self.returncode is None and self._reader.poll() is not None \

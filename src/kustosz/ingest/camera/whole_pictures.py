@@ -5,10 +5,14 @@ appended to that one's sample, with its duration, so that every viewer and the H
 receive each picture whole, as one sample, at the time of its first part.
 
 A sample is held until the next one shows that it is complete: one frame's interval (67 ms
-at 15 frames a second) more on the way to the viewer."""
+at 15 frames a second) more on the way to the viewer. The live view (``eager``) holds only key
+frames, the pictures cameras cut (their parameter sets come again before each slice), and
+passes every other picture on as it comes (issue 68: the relay's share of glass to glass); a
+stream that cuts another picture is held whole from then on, that one picture left as cut."""
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Iterator
 from typing import IO
@@ -17,18 +21,21 @@ from kustosz.ingest.camera import fmp4
 from kustosz.ingest.camera.fmp4 import Sample, Track
 from kustosz.ingest.camera.h264_pictures import VCL, Pictures
 
+log = logging.getLogger(__name__)
+
 MAX_BOX = 32 * 1024 * 1024  # a key frame of a main stream is ~0.1-2 MB; a box past this is junk
 
 
 class WholePictures:
     """Samples in, in decoding order; whole pictures out, each sample once."""
 
-    def __init__(self, track: Track) -> None:
+    def __init__(self, track: Track, eager: bool = False) -> None:
         self._length = track.nal_length
         self._pictures = Pictures()
         for nal in track.parameter_sets:
             self._learn(nal)
         self._held: Sample | None = None
+        self._eager = eager  # pictures other than key frames passed on at once
 
     def _learn(self, nal: bytes) -> bool:
         try:
@@ -70,9 +77,15 @@ class WholePictures:
             held.data += data
             held.duration += sample.duration
             return
-        self._held = sample
+        if continues and self._eager:  # the picture before went on already: cut once
+            log.warning("live view: a camera cut a picture other than a key frame; its "
+                        "pictures are held whole from now on")
+            self._eager = False
+        self._held = None if self._eager and not sample.key else sample
         if held is not None:
             yield held
+        if self._held is None:
+            yield sample
 
     def flush(self) -> Iterator[Sample]:
         """The picture held at the stream's end."""
@@ -81,12 +94,12 @@ class WholePictures:
             self._held = None
 
 
-def fragments(pipe: IO[bytes]) -> Iterator[tuple[bytes, bool | None]]:
+def fragments(pipe: IO[bytes], eager: bool = False) -> Iterator[tuple[bytes, bool | None]]:
     """ffmpeg's fragmented MP4 read from ``pipe`` and written again with every picture whole,
     as a fragment of its own: the initialisation (ftyp + moov) first, its key None, then each
     picture's fragment and whether it is a key frame. Boxes nobody downstream needs (styp,
     sidx, free, mfra) are passed over; what cannot be read raises ValueError (or IndexError,
-    struct.error) — the caller drains the pipe."""
+    struct.error) — the caller drains the pipe. ``eager``: WholePictures'."""
     head: list[bytes] = []
     moof: bytes | None = None
     track: Track | None = None
@@ -98,7 +111,7 @@ def fragments(pipe: IO[bytes]) -> Iterator[tuple[bytes, bool | None]]:
             head.append(box)
             if kind == b"moov":
                 track = fmp4.track_of(box[8:])
-                whole = WholePictures(track)
+                whole = WholePictures(track, eager)
                 yield b"".join(head), None
         elif kind == b"moof":
             moof = box

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.audit.intake_lists import batch_details
+from kustosz.db.bulk import insert_many
 from kustosz.db.calls import Call, PhoneIntakeState
 from kustosz.db.models import Source
 from kustosz.db.tables import table_of
@@ -33,7 +34,7 @@ class NewCall:
 
 def write_calls(s: Session, source: Source, calls: list[NewCall], now: datetime,
                 actor: str) -> None:
-    s.execute(insert(table_of(Call)), [  # Core executemany, not ORM bulk
+    insert_many(s, table_of(Call), [  # Core, not ORM bulk: multi-row statements
         {"recording_id": c.stored.id, "source_id": source.id, "start_at": c.start,
          "caller": c.caller.key, "callee": c.callee.key, "caller_written": c.caller.written,
          "callee_written": c.callee.written, "direction": c.direction,

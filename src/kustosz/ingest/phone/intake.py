@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kustosz.db.bulk import insert_many
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem, PhoneSpoolItem
 from kustosz.db.models import Source
 from kustosz.db.tables import table_of
@@ -63,9 +65,10 @@ from kustosz.ingest.phone.facts import (
     parse,
 )
 from kustosz.ingest.phone.filenames import unsafe_relpaths
-from kustosz.ingest.phone.records import CdrIndex, read_new_records
+from kustosz.ingest.phone.records import CdrIndex, keep_records, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import judge
+from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES
 from kustosz.ingest.phone.spool import item_hash, look, stable
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phone_numbers import Kept
@@ -83,12 +86,13 @@ ACTOR = "phone-intake"
 # each next one twice as large, so the progress display moves at once and a short pass is not
 # one big batch.
 FIRST_BATCH_FILES = 64
-BATCH_FILES = 1024
+# Not 1 024 (2026-11-30): at the 5 000 files/s target 1 024 files are 0.2 s, a fifth of it
+# the batch's fixed costs; the deadline below is what bounds a fast pass's batches now.
+BATCH_FILES = 4096
 BATCH_BYTES = 256 << 20
 # A batch's work, after which the next is cut to fit: a batch's fixed costs (syncfs, two
 # commits, the audit head's three fsyncs) were 30-40 ms a batch on the shared machine, a
-# fifth of a 200 ms batch, against under a tenth of this one; at the 5 000 files/s target
-# BATCH_FILES fits in it anyway.
+# fifth of a 200 ms batch, against under a tenth of this one (2 500 files at 5 000 files/s).
 BATCH_DEADLINE_S = 0.5
 # Files read for their format check at once: an open on a busy disk waits in the kernel far
 # longer than the Python around it (about 1 ms a file with other work on the machine), and
@@ -165,6 +169,7 @@ class IntakePass:
     cdr_lines: int = 0
     skipped: list[str] = field(default_factory=list)
     cdr: CdrIndex = field(default_factory=CdrIndex)  # the waiting call records (run loads it)
+    folder_sizes: Counter[str] = field(default_factory=Counter)  # files a folder, first look
 
     def report(self) -> ScanReport:
         return ScanReport(self.source.name, stored=self.stored, out_of_scope=self.out_of_scope,
@@ -178,10 +183,11 @@ class IntakePass:
         cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
         self.cdr_lines = cdr.lines
         self.skipped.extend(cdr.problems)
-        refusing.cdr_lines(self.vault, self.source.name, cfg.cdr_path.name, cdr.refused)
         self.cdr = CdrIndex.load(self.vault, self.source.id)
+        self.cdr.add_new(cdr.rows)  # paired in memory; kept (`keep_records`) at the end
 
         first = look(cfg.spool_path)
+        self.folder_sizes = Counter(rel.rpartition("/")[0] for rel in first.files)
         dealt = dealt_items(self.vault, self.source.id, cfg, [*first.files, *first.refused])
         for rel, why in sorted(first.refused.items()):
             if item_hash(cfg.item_key, rel) not in dealt:
@@ -221,6 +227,9 @@ class IntakePass:
         finally:
             if under_way is not None:  # a batch before it failed: undone, taken next pass
                 abandon(under_way[1])
+        if keep_records(self.vault, self.source.id, cdr, self.cdr.unpaired(),
+                        cfg.cdr_path.name, self.now):
+            refusing.cdr_lines(self.vault, self.source.name, cfg.cdr_path.name, cdr.refused)
         self._finish(first.files)
         return self.report()
 
@@ -231,12 +240,14 @@ class IntakePass:
         # Per batch, not per file: the path checks look at each folder once, each folder is
         # listed once for sidecars, and the call records come from the pass's index.
         unsafe = unsafe_relpaths(cfg.spool_path, rels)
-        folders: dict[str, frozenset[str] | None] = {}
         safe = [rel for rel in rels if rel not in unsafe]
-        for rel in safe:
-            parent = rel.rpartition("/")[0]
-            if parent not in folders:
-                folders[parent] = folder_names(cfg.spool_path / parent)
+        mine = Counter(rel.rpartition("/")[0] for rel in safe)
+        # A folder is listed only when this batch holds much of it: a listing costs a name per
+        # entry, the sidecar looked for by name two stats a file, and a large spool's day
+        # folder listed once per batch cost more than the batch's own files (O(n^2) a pass).
+        folders = {parent: folder_names(cfg.spool_path / parent)
+                   if n * len(SIDECAR_SUFFIXES) >= self.folder_sizes.get(parent, 0) else None
+                   for parent, n in mine.items()}
         parsed = _parse_all(vault, cfg, safe, seen, folders)
         known: list[Facts | Named] = []
         unnamed: list[Unnamed] = []
@@ -358,7 +369,8 @@ class IntakePass:
             on_stored=self._on_stored(takes)))
 
     def _items(self, takes: list[_Take]) -> list[Item]:
-        return [Item(self.cfg.spool_path / t.rel, t.facts.start, t.facts.end,
+        spool = self.cfg.spool_path  # a new Path each time it is asked for
+        return [Item(spool / t.rel, t.facts.start, t.facts.end,
                      {**t.facts.meta, "caller_raw": t.facts.caller_raw,
                       "callee_raw": t.facts.callee_raw, "direction": t.direction,
                       "no_cdr": t.facts.no_cdr}) for t in takes]
@@ -395,6 +407,8 @@ class IntakePass:
                 self._skip(t.rel, t.seen, f"cannot be read: {result}")
             else:
                 stored += 1
+                if t.cdr_id is not None:
+                    self.cdr.taken.add(t.cdr_id)
                 if t.facts.no_cdr:
                     refusing.no_record(self.vault, source.name, t.rel, t.facts.uniqueid,
                                        cfg.cdr_path.name, cfg.no_cdr_wait_s)
@@ -409,6 +423,7 @@ class IntakePass:
             s.execute(update(PhoneIntakeState)
                       .where(PhoneIntakeState.source_id == self.source.id)
                       .values(out_of_scope=PhoneIntakeState.out_of_scope + len(takes)))
+        self.cdr.taken.update(t.cdr_id for t in takes if t.cdr_id is not None)
         return len(takes)
 
     def _skip(self, rel: str, seen: tuple[int, int], why: str) -> None:
@@ -473,9 +488,9 @@ def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: dat
     s.execute(delete(PhoneSpoolItem).where(PhoneSpoolItem.source_id == source_id,
                                            PhoneSpoolItem.item.in_(hashes),
                                            PhoneSpoolItem.outcome == SpoolOutcome.SKIPPED))
-    s.execute(insert(table_of(PhoneSpoolItem)), [
+    insert_many(s, table_of(PhoneSpoolItem), [
         {"source_id": source_id, "item": t.h, "outcome": outcome, "size": t.seen[0],
          "mtime_ns": t.seen[1], "at": now} for t in takes])
-    cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None]
-    if cdr_ids:
+    cdr_ids = [t.cdr_id for t in takes if t.cdr_id is not None and t.cdr_id > 0]
+    if cdr_ids:  # the waiting ones; this pass's own are not written (`keep_records`)
         s.execute(delete(PhoneCdrRecord).where(PhoneCdrRecord.id.in_(cdr_ids)))

@@ -9,10 +9,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, select, update
 
+from kustosz.db.bulk import insert_many
 from kustosz.db.calls import PhoneCdrRecord, PhoneIntakeState, PhoneProblem
 from kustosz.db.tables import table_of
 from kustosz.ingest.phone.cdr import CallRecord, CdrError, read_cdr, split_clid
@@ -25,21 +26,34 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CdrRead:
-    """What one reading of Master.csv did: records taken, and the bad lines skipped."""
+    """What one reading of Master.csv found: records, and the bad lines skipped. Nothing of
+    it is written yet: `keep_records` writes it at the pass's end (see `read_new_records`)."""
     lines: int = 0
     problems: tuple[str, ...] = ()
     refused: tuple[tuple[int, str], ...] = ()  # (line of the file, what is wrong with it)
+    rows: tuple[dict[str, Any], ...] = ()  # phone_cdr_records rows of the records read
+    offset: int = 0  # where the last kept reading had stopped
+    new_offset: int = 0  # where this one stopped
+    cdr_lines: int = 0  # lines of the file up to new_offset
 
 
 def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
                      now: datetime) -> CdrRead:
-    """Read Master.csv from where the last pass stopped; bad lines become problems."""
+    """Read Master.csv from where the last kept reading stopped; bad lines become problems.
+
+    Nothing is written here: the pass pairs its files with these records in memory, and
+    `keep_records` writes what no stored file took, the bad lines and the new offset in one
+    transaction when the pass ends. A record paired at once is never written, read back and
+    deleted (two thirds of a tiny-file intake's rows, bench/README.md). A pass killed before
+    its end leaves the offset where it was: the next reads the same lines again, and the
+    records of the files stored meanwhile wait unpaired until `cdr_keep_h` drops them."""
     path = cfg.cdr_path
     if not path.is_file():
         return CdrRead()  # no call yet, or not reachable: recordings wait, then go no_cdr
     with vault.reading() as s:
         state = s.get_one(PhoneIntakeState, source_id)  # made with the source's first pass
-        offset, lines = state.cdr_offset, state.cdr_lines
+        kept, lines = state.cdr_offset, state.cdr_lines
+    offset = kept
     args: dict[str, Any] = {"tz": vault.policy.timezone, "utc": cfg.cdr_utc}
     try:
         try:
@@ -57,23 +71,39 @@ def read_new_records(vault: Vault, source_id: int, cfg: PhoneSettings,
         return CdrRead()
     problems: list[str] = []
     refused: list[tuple[int, str]] = []
+    for err in errors:
+        # read_cdr counts lines from where it started; people count from the file's top.
+        where = f"{path.name} line {lines + (err.lineno or 0)} (byte offset {err.offset})"
+        problems.append(f"{where}: {err.problem}")
+        refused.append((lines + (err.lineno or 0), err.problem))
+    return CdrRead(len(records), tuple(problems), tuple(refused),
+                   tuple(_cdr_row(source_id, r, now) for r in records), kept, new_offset,
+                   lines + consumed)
+
+
+def keep_records(vault: Vault, source_id: int, read: CdrRead, unpaired: list[dict[str, Any]],
+                 cdr_name: str, now: datetime) -> bool:
+    """The end of a pass: the records of ``read`` that no file took (``unpaired``) wait in
+    `phone_cdr_records`, the bad lines become problems, and the offset moves on — together,
+    and only if no other pass moved the offset since this one read it (then that pass kept
+    the same lines, and this one's would be twice there). Whether it wrote them."""
+    if read.new_offset == read.offset and not read.rows and not read.problems:
+        return False
     with vault.transaction() as s:
-        rows = [_cdr_row(source_id, r, now) for r in records]
-        if rows:
-            # Core executemany: the ORM's bulk path costs more per row than the insert itself.
-            s.execute(insert(table_of(PhoneCdrRecord)), rows)
-        for err in errors:
-            # read_cdr counts lines from where it started; people count from the file's top.
-            where = f"{path.name} line {lines + (err.lineno or 0)} (byte offset {err.offset})"
-            message = f"{where}: {err.problem}"
+        moved = cast("CursorResult[Any]", s.execute(
+            update(PhoneIntakeState)
+            .where(PhoneIntakeState.source_id == source_id,
+                   PhoneIntakeState.cdr_offset == read.offset)
+            .values(cdr_offset=read.new_offset, cdr_lines=read.cdr_lines,
+                    skipped=PhoneIntakeState.skipped + len(read.problems))))
+        if not moved.rowcount:
+            return False
+        # Core, multi-row: the ORM's bulk path costs more per row than the insert itself.
+        insert_many(s, table_of(PhoneCdrRecord), unpaired)
+        for message in read.problems:
             log.warning("phone source %s: skipped call record: %s", source_id, message)
-            s.add(PhoneProblem(source_id=source_id, at=now, item=path.name, message=message))
-            problems.append(message)
-            refused.append((lines + (err.lineno or 0), err.problem))
-        s.execute(update(PhoneIntakeState).where(PhoneIntakeState.source_id == source_id)
-                  .values(cdr_offset=new_offset, cdr_lines=lines + consumed,
-                          skipped=PhoneIntakeState.skipped + len(errors)))
-    return CdrRead(len(records), tuple(problems), tuple(refused))
+            s.add(PhoneProblem(source_id=source_id, at=now, item=cdr_name, message=message))
+    return True
 
 
 _FIELDS = tuple(f.name for f in fields(CallRecord))
@@ -152,6 +182,11 @@ def _digits(number: str) -> str:
     return digits.removeprefix("48") if len(digits) > 9 else digits
 
 
+def _age(rid: int) -> tuple[bool, int]:
+    """Oldest first: the waiting records by id, then those read this pass in file order."""
+    return (rid < 0, abs(rid))
+
+
 @dataclass
 class CdrIndex:
     """The waiting call records of one source, indexed by the file they name and by uniqueid:
@@ -164,6 +199,10 @@ class CdrIndex:
     claimed: set[int] = field(default_factory=set)
     # Records without a uniqueid (Asterisk's default Master.csv), by start: found by time.
     timeless: list[tuple[datetime, int]] = field(default_factory=list)
+    # The records this pass read (`read_new_records`), not written: negative ids, in memory.
+    new: dict[int, CdrRow] = field(default_factory=dict)
+    new_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    taken: set[int] = field(default_factory=set)  # of those, the ones a committed file took
 
     @classmethod
     def load(cls, vault: Vault, source_id: int) -> CdrIndex:
@@ -184,6 +223,28 @@ class CdrIndex:
         timeless.sort()
         return cls(dict(by_file), dict(by_uid), timeless=timeless)
 
+    def add_new(self, rows: tuple[dict[str, Any], ...]) -> None:
+        """The records just read, offered with the waiting ones (ids -1, -2, ...: after
+        them, in the file's order, as their table ids would be)."""
+        timeless = False
+        for n, row in enumerate(rows, 1):
+            rid, uid, name = -n, row["uniqueid"], row["recordingfile"]
+            self.new[rid] = (rid, uid, name, row["record"])
+            self.new_rows[rid] = row
+            if name:
+                self.by_file.setdefault(name, []).append(rid)
+            if uid:
+                self.by_uid.setdefault(uid, []).append(rid)
+            else:
+                self.timeless.append((row["start_at"], rid))
+                timeless = True
+        if timeless:
+            self.timeless.sort()
+
+    def unpaired(self) -> list[dict[str, Any]]:
+        """The rows of the records read this pass that no committed file took."""
+        return [row for rid, row in self.new_rows.items() if rid not in self.taken]
+
     def candidates(self, filename: str, uniqueid: str,
                    started: datetime | None = None) -> list[int]:
         """Ids of the unclaimed records naming ``filename`` or carrying ``uniqueid``, and,
@@ -191,15 +252,18 @@ class CdrIndex:
         `RING_MAX` before it (`pick_record` decides which fits)."""
         ids = {*self.by_file.get(filename, ()), *self.by_uid.get(uniqueid, ())}
         if started is not None and self.timeless:
-            low = bisect_left(self.timeless, (started - RING_MAX, -1))
+            low = bisect_left(self.timeless, (started - RING_MAX, -(1 << 62)))
             high = bisect_right(self.timeless, (started + SLACK, 1 << 62))
             ids.update(rid for _, rid in self.timeless[low:high])
-        return sorted(ids - self.claimed)
+        return sorted(ids - self.claimed, key=_age)
 
     def rows(self, vault: Vault, ids: list[int]) -> dict[int, CdrRow]:
         """The records ``ids`` (one query per few hundred, by primary key)."""
-        out: dict[int, CdrRow] = {}
+        out = {i: self.new[i] for i in ids if i < 0}
+        ids = [i for i in ids if i > 0]
         t = PhoneCdrRecord
+        if not ids:
+            return out
         with vault.reading() as s:
             for i in range(0, len(ids), 500):
                 for row in s.execute(select(t.id, t.uniqueid, t.recordingfile, t.record)

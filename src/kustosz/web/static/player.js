@@ -72,10 +72,14 @@
       pending = [];
       try { sb.appendBuffer(chunk); } catch (e) { tell("error"); }
     }
-    function edge() {  // stay at the live edge; keep ~10 s behind it at most
+    // Stay at the live edge (issue 68): a little faster while more than CHASE_S behind the
+    // newest picture, a jump only when far behind (a seek decodes from the key frame again).
+    var CHASE_S = 0.07, JUMP_S = 1.5;
+    function edge() {  // and keep ~10 s behind it at most
       if (gone || !sb || !video.buffered.length) { return; }
-      var end = video.buffered.end(video.buffered.length - 1);
-      if (end - video.currentTime > 0.5) { video.currentTime = Math.max(end - 0.1, 0); }
+      var end = video.buffered.end(video.buffered.length - 1), behind = end - video.currentTime;
+      if (behind > JUMP_S) { video.currentTime = Math.max(end - CHASE_S, 0); }
+      video.playbackRate = behind > CHASE_S ? 1 + Math.min(behind - CHASE_S, 0.25) : 1;
       if (!sb.updating && video.currentTime - video.buffered.start(0) > 20) {
         sb.remove(0, video.currentTime - 10);
       }
