@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
+SAFETY_MS = 30_000
 MKDOCS = [sys.executable, "-m", "mkdocs", "build", "--strict"]
 BUILD_ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 # A plain terminal of 80 columns without colour, no vault named by the environment: the page
@@ -254,7 +255,8 @@ def home(request: pytest.FixtureRequest, site: Path) -> str:
 
 def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="pl-PL")
-    page.set_default_timeout(5000)
+    # a safety net, each wait is for a condition: a slow host took over 5 s to click (CI)
+    page.set_default_timeout(SAFETY_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # ERR_ABORTED is a load the page itself left behind by going to the next page
@@ -303,12 +305,14 @@ def test_the_search_finds_a_page_and_its_result_opens_it(browser: Browser, home:
     query.click()
     # Material says "Inicjowanie wyszukiwania" until its index is loaded (and drops what is typed
     # before); a search that cannot start, as from the disk without the index script, stays there
-    expect(page.locator(".md-search-result__meta")).to_have_text("Zacznij pisać, aby szukać")
+    # (building the index took over 5 s on a slow host: CI, 2026-11-30)
+    expect(page.locator(".md-search-result__meta")).to_have_text("Zacznij pisać, aby szukać",
+                                                                 timeout=SAFETY_MS)
     query.press_sequentially("komisja niszcząca")  # keys, as typed: Material reads keyup
     result = page.locator("a.md-search-result__link").first
     # the results of a prefix ("ko", ?h=ko) may show first on a busy machine: wait for the
     # whole query's
-    expect(result).to_have_attribute("href", re.compile(r"[?&]h=komisja"))
+    expect(result).to_have_attribute("href", re.compile(r"[?&]h=komisja"), timeout=SAFETY_MS)
     href = result.get_attribute("href") or ""
     assert "guides/komisja.html" in href, href
     result.click()
