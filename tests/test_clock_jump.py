@@ -276,7 +276,8 @@ def test_the_recorder_records_the_step_as_a_clock_jump_gap(vault: Vault,
     """The recorder's own intake (CameraRecorder._take): the time line's step after the
     correction is a `clock_jump` gap, not "the camera stopped sending"."""
     from kustosz.db.cameras import Gap
-    from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder
+    from kustosz.ingest.camera.job import CameraJob
+    from kustosz.ingest.camera.recorder import CameraRecorder
 
     cam = camera_source(vault)
     clock.error_s = -40 * DAY

@@ -270,7 +270,8 @@ def test_a_camera_recorder_masks_its_password_not_its_login(captured: io.StringI
     """The recorder registers the camera's password with the log masking, not its login: a
     login such as "kamera" or "admin" is a common word that would be masked in every line
     (found as a test-order failure: a login registered by one test hid "kamera" in the next)."""
-    from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder
+    from kustosz.ingest.camera.job import CameraJob
+    from kustosz.ingest.camera.recorder import CameraRecorder
 
     login, password = "kamera", "Tajne%Haslo-Kamery-3"
     url = f"rtsp://{login}:Tajne%25Haslo-Kamery-3@192.0.2.20/s"

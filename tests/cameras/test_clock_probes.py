@@ -20,7 +20,8 @@ from kustosz.db.models import Alert
 from kustosz.ingest.camera import clock as camera_clock
 from kustosz.ingest.camera import recorder as rec_module
 from kustosz.ingest.camera.clock import FIRST_RETRY_S, PROBES_AT_ONCE, Measurement
-from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
+from kustosz.ingest.camera.job import CameraJob
+from kustosz.ingest.camera.recorder import CameraRecorder, RecorderOptions
 from kustosz.vault import Vault
 
 URL = "rtsp://192.0.2.1/s"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from kustosz.atrest.sealing import PREFIX, RTSP_PASSWORD, SecretBox
 from kustosz.cameras.rules import RtspAddress
+from kustosz.ingest.camera.job import CameraJob
 from kustosz.ingest.camera.last_register import KeptCamera, LastRegister, register_path
-from kustosz.ingest.camera.recorder import CameraJob
 from kustosz.ingest.camera.spool import new_session, settle_leftovers, spool_root
 from kustosz.ingest.camera.supervisor import RecorderPool, decide
 from kustosz.vault import Vault

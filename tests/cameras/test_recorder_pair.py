@@ -114,3 +114,43 @@ def test_a_kill_leaves_the_open_segment_unlisted_however_late_its_second_signal(
     last = sorted(tmp_path.glob(SEGMENT_GLOB))[-1]
     assert last.name not in listing.read_text(), "the killed writer listed its open segment"
 
+
+@pytest.mark.parametrize("known", [True, False])
+def test_an_answer_known_before_is_not_asked_again(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, known: bool) -> None:
+    """Another node's probe (a hand-over) or an earlier run's: the camera is recorded as it
+    found, without the probe's second RTSP set-up."""
+    def fail(*args: object) -> tuple[bool | None, bool]:
+        raise AssertionError("asked again")
+
+    monkeypatch.setattr(recorder_pair, "probe", fail)
+    learnt: list[bool] = []
+    check = PictureCheck("hol", known, learnt.append)
+    command = check.command("ffmpeg", "rtsp://127.0.0.1:9/cam", 2.0, tmp_path, "pipe:5",
+                            lambda: None, NEVER)
+    assert (command.reader is not None) == known
+    assert learnt == []
+
+
+@pytest.mark.parametrize(("answers", "learnt"), [
+    ([(True, True)], [True]),
+    ([(False, True)], [False]),
+    ([(None, True)], []),  # answered, not told: nothing to keep, the next run asks
+    ([(None, False), (True, True)], [True]),
+])
+def test_what_the_probe_found_is_kept_once(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        answers: list[tuple[bool | None, bool]], learnt: list[bool]) -> None:
+    calls: list[object] = []
+
+    def fake(*args: object) -> tuple[bool | None, bool]:
+        calls.append(args)
+        return answers[min(len(calls), len(answers)) - 1]
+
+    monkeypatch.setattr(recorder_pair, "probe", fake)
+    kept: list[bool] = []
+    check = PictureCheck("hol", None, kept.append)
+    for _ in range(3):
+        check.command("ffmpeg", "rtsp://127.0.0.1:9/cam", 2.0, tmp_path, "pipe:5",
+                      lambda: None, NEVER)
+    assert kept == learnt

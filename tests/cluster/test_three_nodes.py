@@ -138,8 +138,10 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
             for sid in ids:  # no second gap: a hand-over costs a reconnect, not a lease
                 print(f"camera {sid}: largest gap after the return "
                       f"{max(gaps_after(vault, sid, back_at), default=0):.1f} s")
+                # (the holes only: the gaps between one session's segments are 0, and a list of
+                # them cut the one that failed out of CI's report)
                 assert all(g <= SEGMENT + CONNECT for g in gaps_after(vault, sid, back_at)), \
-                    (sid, gaps_after(vault, sid, back_at))
+                    (sid, [round(g, 2) for g in gaps_after(vault, sid, back_at) if g > 0.05])
             no_overlaps(vault, ids)
             with vault.engine.connect() as conn:
                 epochs = dict(conn.execute(text(

@@ -32,7 +32,8 @@ from kustosz.cluster.alerts import check_cluster
 from kustosz.cluster.balance import CAMERA, PHONE
 from kustosz.cluster.coordinator import Coordinator
 from kustosz.db.models import Recording
-from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
+from kustosz.ingest.camera.job import CameraJob
+from kustosz.ingest.camera.recorder import CameraRecorder, RecorderOptions
 from kustosz.ingest.camera.spool import settle_leftovers
 from kustosz.ingest.camera.supervisor import Decision, RecorderPool, decide
 from kustosz.ingest.listeners import Listeners, settle_disabled

@@ -156,6 +156,9 @@ class RecorderStatus(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(Text)
     codec: Mapped[str | None] = mapped_column(String(30))
+    # Whether ffmpeg's parser cuts its key frames (recorder_pair.PictureCheck): the answer of
+    # the camera's first probe, for every node and restart after; NULL not known (0061).
+    pictures_cut: Mapped[bool | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (CheckConstraint(check_in("state", RecorderState),
                                       name="ck_camera_recorder_status_state"),)

@@ -26,7 +26,7 @@ from kustosz.cameras.codecs import change_pl
 from kustosz.cameras.gap_causes import CAUSES_PL
 from kustosz.db.cameras import Gap, RecorderStatus
 from kustosz.db.models import Alert, Recording, Source
-from kustosz.states import AlertRow, RecordingState
+from kustosz.states import AlertRow, RecorderState, RecordingState
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,22 @@ def set_status(vault: Vault, source_id: int, state: str, message: str | None = N
         row.state, row.message, row.updated_at = state, message, now
         if codec and row.codec and codec != row.codec:
             _codec_changed(s, source_id, row.codec, codec, now)
+            row.pictures_cut = None  # another stream: its pictures are asked about again
         if codec:
             row.codec = codec
+
+
+def remember_pictures(vault: Vault, source_id: int, cut: bool) -> None:
+    """What the camera's probe found (recorder_pair.PictureCheck), for the next node or
+    restart to record it without asking again (a probe costs a second RTSP set-up)."""
+    now = datetime.now(UTC)
+    with vault.transaction() as s:
+        row = s.get(RecorderStatus, source_id)
+        if row is None:
+            s.add(RecorderStatus(source_id=source_id, state=RecorderState.CONNECTING, since=now,
+                                 pictures_cut=cut, updated_at=now))
+        else:
+            row.pictures_cut = cut
 
 
 def _codec_changed(s: Session, source_id: int, before: str, codec: str, now: datetime) -> None:

@@ -24,7 +24,7 @@ from kustosz.atrest.sealing import RTSP_PASSWORD, SecretBox
 from kustosz.cameras.register import SIMULATED_PREFIX
 from kustosz.cameras.rules import RtspAddress
 from kustosz.fsutil import write_atomic
-from kustosz.ingest.camera.recorder import CameraJob
+from kustosz.ingest.camera.job import CameraJob
 
 log = logging.getLogger(__name__)
 FILE_NAME = "register.json"

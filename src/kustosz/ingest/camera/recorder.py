@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -55,6 +55,7 @@ from kustosz.ingest.camera.clock import (
     store_offset,
 )
 from kustosz.ingest.camera.command import SEGMENT_GLOB
+from kustosz.ingest.camera.job import CameraJob
 from kustosz.ingest.camera.recorder_pair import Process
 from kustosz.ingest.camera.segments import ListedSegment, codec_of
 from kustosz.ingest.camera.spool import Session, new_session
@@ -82,16 +83,6 @@ def _close_fds(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-@dataclass(frozen=True)
-class CameraJob:
-    source_id: int
-    name: str
-    shown_url: str  # without credentials
-    input_url: str = field(repr=False)  # with credentials: for ffmpeg and the clock probe only
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    segment_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -136,7 +127,11 @@ class CameraRecorder:
         self._leaving = False  # stopped, taking in what waited for the database
         self._thread = threading.Thread(target=self._run, name=f"rec-{job.name}", daemon=True)
         self.proc: Process | None = None
-        self._pictures = recorder_pair.PictureCheck(job.name)  # learnt at the first session
+        # known from an earlier probe (another node's, an earlier run's), else learnt at the
+        # first session and kept for the next
+        self._pictures = recorder_pair.PictureCheck(job.name, job.pictures_cut, lambda cut: (
+            self._owed.write("pictures", lambda: health.remember_pictures(
+                self.vault, self.job.source_id, cut))))
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self.codec: str | None = None
         self.clock_offset: float | None = None

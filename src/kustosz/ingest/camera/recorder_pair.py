@@ -169,12 +169,17 @@ class PictureCheck:
     written by one ffmpeg as before — never worse than before, and never unrecorded for a
     stream only the pair cannot carry. A camera that did not answer is asked again at the next
     session; one that answered, or refused the login, is not (some cameras lock an account
-    after a few refusals, and a camera with a long GOP would delay every session)."""
+    after a few refusals, and a camera with a long GOP would delay every session). The answer
+    is kept (`learnt`, camera_recorder_status.pictures_cut) and given back as `known` to the
+    node that takes the camera over or the next run: a hand-over costs one RTSP set-up, not
+    two (issue 65's probe doubled its gap); a change of the stream's codec forgets it."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, known: bool | None = None,
+                 learnt: Callable[[bool], None] | None = None) -> None:
         self.name = name
-        self.cut = False
-        self._asked = False
+        self.cut = known is True
+        self._asked = known is not None  # another node or run asked: no second RTSP set-up
+        self._learnt = learnt
 
     def command(self, ffmpeg: str, url: str, segment_seconds: float, folder: Path,
                 segment_list: str, preexec: Callable[[], None],
@@ -186,6 +191,8 @@ class PictureCheck:
             cut, self._asked = probe(command.reader, command.stdin, preexec, stop, url)
             self.cut = cut is True
             if cut is not None:
+                if self._learnt is not None:
+                    self._learnt(cut)
                 log.info("camera %s: its key frames come %s; recorded %s", self.name,
                          "cut" if cut else "whole",
                          "joined, by two ffmpeg" if cut else "by one ffmpeg")

@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from kustosz.cameras.register import SIMULATED_PREFIX, address_of, gate_of
 from kustosz.cameras.rules import check_may_record
-from kustosz.db.cameras import Camera, Zone
+from kustosz.db.cameras import Camera, RecorderStatus, Zone
 from kustosz.db.models import Source
 from kustosz.errors import KustoszError
 from kustosz.ffmpeg import ffmpeg_exe
 from kustosz.ingest.camera import health
+from kustosz.ingest.camera.job import CameraJob
 from kustosz.ingest.camera.last_register import KeptCamera, LastRegister
-from kustosz.ingest.camera.recorder import CameraJob, CameraRecorder, RecorderOptions
+from kustosz.ingest.camera.recorder import CameraRecorder, RecorderOptions
 from kustosz.ingest.camera.spool import leftover_sessions, settle_leftovers, spool_root
 from kustosz.vault import Vault
 
@@ -41,9 +42,12 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
     """For every registered camera: may it record now, and if not, why."""
     out = []
     with vault.reading() as s:
-        rows = s.execute(select(Camera, Source, Zone).join(Source, Source.id == Camera.source_id)
-                         .join(Zone, Zone.id == Camera.zone_id).order_by(Source.name)).all()
-    for camera, source, zone in rows:
+        rows = s.execute(select(Camera, Source, Zone, RecorderStatus.pictures_cut)
+                         .join(Source, Source.id == Camera.source_id)
+                         .join(Zone, Zone.id == Camera.zone_id)
+                         .outerjoin(RecorderStatus, RecorderStatus.source_id == Source.id)
+                         .order_by(Source.name)).all()
+    for camera, source, zone, pictures_cut in rows:
         try:
             address = address_of(camera, vault.secrets)
         except KustoszError as exc:  # a sealed password that does not open: this camera only
@@ -55,7 +59,7 @@ def decide(vault: Vault, now: datetime | None = None) -> list[Decision]:
             address.with_credentials()
         secrets = tuple(x for x in (address.user, address.password) if x)
         job = CameraJob(source.id, source.name, camera.url, url, secrets,
-                        camera.segment_seconds)
+                        camera.segment_seconds, pictures_cut)
         kept = KeptCamera(source.id, source.name, camera.url, camera.rtsp_user,
                           camera.rtsp_password, camera.segment_seconds)
         if not source.enabled:
