@@ -3,7 +3,7 @@
 (25 fps). Target: ≥ 1× real time at 640×360.
 
 Each size is masked twice in the same run, on the same clip and the same loaded detector:
-"now" (the default: faces detected on every 2nd frame, the hold grown by each face's speed, and
+"now" (the default: faces detected on every frame, the hold grown by each face's speed, and
 every frame of the output checked again by the detector, on a second network beside the
 masking as the encoder writes it; "passes" > 1 means the check found a residual and the
 period was masked again) and "baseline" (the schedule of

