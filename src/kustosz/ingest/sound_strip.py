@@ -10,11 +10,15 @@ from pathlib import Path
 
 from kustosz.errors import InputError
 from kustosz.ffmpeg import ffmpeg_exe
+from kustosz.ingest.ts_tables import video_alone
 
 # Muxers for the usual camera-file suffixes; anything else is written back in the container
 # ffmpeg read it from (its demuxer's first name), so the stored file keeps its format.
 _MUXERS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mp4": "mp4", ".m4v": "mp4",
            ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi", ".flv": "flv"}
+
+# MPEG-TS whose own tables are read first (ts_tables): the recorder's segments among them.
+_TS_SUFFIXES = frozenset({".ts", ".mts"})
 
 
 def _streams(path: Path) -> tuple[int, int, str] | None:
@@ -24,6 +28,8 @@ def _streams(path: Path) -> tuple[int, int, str] | None:
     memory) is raised, never read as "no sound": what says so is kept (the intake's
     `sound_checked` mark, playback's verdict), and a file with sound would then be served
     with it (R1.3)."""
+    if path.suffix.lower() in _TS_SUFFIXES and (videos := video_alone(path)) is not None:
+        return videos, 0, "mpegts"  # its tables leave no doubt: ffmpeg is not asked
     import av  # noqa: PLC0415 - a heavy library, loaded by the work that needs it
 
     try:
