@@ -246,8 +246,7 @@ class _Encoder:
         # yuv420p needs even sides: an odd last row or column is dropped
         self.width, self.height = width - width % 2, height - height % 2
         self.checker, self.index = checker, 0
-        # ``top`` rows of band (`TimeBand`, even) above each picture: one frame of both is
-        # assembled here and encoded once
+        # ``top`` rows of band (`TimeBand`, even) above each picture, encoded as one frame
         self.top = top
         self.canvas = np.zeros((top + self.height, self.width, 3), dtype=np.uint8) \
             if top else None
@@ -539,8 +538,7 @@ def mask_video(segments: list[Segment], out: Path, *, masks: list[Any] | None = 
         raise InputError(f"{out.name} exists already; nothing was masked",
                          pl=f"Plik {out.name} już istnieje; niczego nie zamaskowano.")
     detector = detector or detect.CenterFace(opts.threshold, opts.detect_width)
-    # the check runs beside the masking, on networks of its own (a network runs one frame
-    # at a time)
+    # the check runs beside the masking, on networks of its own (each runs a frame at a time)
     twin = getattr(detector, "twin", None)
     checkers = [twin() for _ in range(CHECK_NETS)] if opts.verify and twin is not None \
         else [detector]
@@ -811,10 +809,8 @@ class _Pass:
                 rounds[r] = faces.submit(self.carry, r)
             else:
                 rounds[r] = faces.submit(self.find, rgb, r)
-                # a frame is final once the detections it is masked with are all in; the
-                # newest round is left to run while the next frames are decoded
-            # (the round after the last a frame uses is awaited too, `boxes_for`: one more
-            # round back, so that the newest still runs while frames are masked)
+                # a frame is final once its detections and the round after (`boxes_for`)
+                # are in; the newest round runs on while the next frames are decoded
             while self.pending and self.pending[0].index // opts.every + 3 + opts.hold <= r:
                 self.emit(self.pending.popleft())
             rounds.pop(r - 2 * opts.hold - 3, None)
