@@ -7,7 +7,6 @@ looked at while the check runs, and a taken key is still refused."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import make_vault, snapshot
 from tests.storage.conftest import S3Server
-from tests.storage.test_spool_buffer import s3_vault
+from tests.storage.test_spool_buffer import s3_vault, store_away
 
 from kustosz.db.models import Recording
 from kustosz.errors import InputError
@@ -125,11 +124,7 @@ def test_a_file_refused_by_its_check_leaves_no_row_though_step_one_ran(
 def test_what_the_check_found_reaches_a_row_waiting_in_the_spool(
         tmp_path: Path, seaweed: S3Server) -> None:
     root = s3_vault(tmp_path / "vault", seaweed, seaweed.make_bucket())  # type: ignore[arg-type]
-    with socket.socket() as sock:  # the store away: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = root / "kustosz.toml"
-    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    store_away(root, seaweed.endpoint)
     vault = Vault.open(root, actor="test")
     try:
         with vault.transaction() as s:

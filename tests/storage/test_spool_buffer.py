@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,16 @@ def s3_vault(root: Path, server: seaweedfs.SeaweedFS, bucket: str, extra: str = 
         "\n[storage]\n", f'\n[storage]\nkind = "s3"\nendpoint = "{server.endpoint}"\n'
         f'bucket = "{bucket}"\ncredentials_file = "{creds}"\n{extra}\n', 1))
     return root
+
+def store_away(root: Path, endpoint: str) -> str:
+    """The vault at ``root`` pointed at a port nobody listens on instead of ``endpoint``: its
+    store away from the start; the address it points at (a test may give ``endpoint`` back)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = root / "kustosz.toml"
+    config.write_text(config.read_text().replace(endpoint, away, 1))
+    return away
 
 
 def sweep_view(server: seaweedfs.SeaweedFS, bucket: str, scratch: Path) -> S3Storage:
@@ -464,17 +475,13 @@ def test_a_batch_intake_keeps_its_files_and_commits_what_its_kind_keeps_beside_t
     """The phone and mail intakes' path (`ingest_batch` with an `on_stored` hook): with the
     store unreachable every item is copied into the spool, the hook gets them all in step 3
     (so a call row or a chunk's index commits with its recording), the originals stay."""
-    import socket
 
     from kustosz.ingest.files import Item, ingest_batch
 
     bucket = seaweed.make_bucket()
     root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    away = store_away(root, seaweed.endpoint)
     config = root / "kustosz.toml"
-    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
     vault = Vault.open(root, actor="test")
     try:
         with vault.transaction() as s:
@@ -542,15 +549,11 @@ CRASHER = textwrap.dedent("""
 @pytest.mark.parametrize("where", ["adopt", "batch"])
 def test_a_kill_while_a_file_is_being_queued_leaves_it_to_be_taken_in_again(
         tmp_path: Path, seaweed: S3Server, where: str) -> None:
-    import socket
 
     bucket = seaweed.make_bucket()
     root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    away = store_away(root, seaweed.endpoint)
     config = root / "kustosz.toml"
-    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
     vault = Vault.open(root, actor="test")
     with vault.transaction() as s:
         assert add_source(s, vault.policy, "hall", "camera", "test").id == 1
@@ -587,7 +590,6 @@ def test_a_chunk_queued_before_a_crash_is_not_taken_in_twice(
     committed (its row pending, queued) before a crash kept its folder is not stored twice."""
     import json
     import shutil
-    import socket
 
     from kustosz.db.events import MonitoringEvent
     from kustosz.ingest.chunks.spool import CHUNK_FILE, close_folder, spool_root
@@ -597,11 +599,7 @@ def test_a_chunk_queued_before_a_crash_is_not_taken_in_twice(
     bucket = seaweed.make_bucket()
     root = s3_vault(tmp_path / "vault", seaweed, bucket,  # type: ignore[arg-type]
                     preset="elblag")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = root / "kustosz.toml"
-    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
+    store_away(root, seaweed.endpoint)
     vault = Vault.open(root, actor="test")
     try:
         with vault.transaction() as s:
@@ -630,15 +628,11 @@ def test_a_chunk_queued_before_a_crash_is_not_taken_in_twice(
 
 def test_a_damaged_spool_file_is_never_uploaded_and_does_not_hold_up_the_rest(
         tmp_path: Path, seaweed: S3Server) -> None:
-    import socket
 
     bucket = seaweed.make_bucket()
     root = s3_vault(tmp_path / "vault", seaweed, bucket)  # type: ignore[arg-type]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        away = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    away = store_away(root, seaweed.endpoint)
     config = root / "kustosz.toml"
-    config.write_text(config.read_text().replace(seaweed.endpoint, away, 1))
     vault = Vault.open(root, actor="test")
     try:
         with vault.transaction() as s:
