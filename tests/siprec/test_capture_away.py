@@ -232,6 +232,18 @@ def test_what_the_last_second_refused_is_told_at_the_recorders_stop(line: Vault)
     assert calls_of(line) == []
 
 
+def test_an_absence_shorter_than_a_millisecond_is_still_in_the_record() -> None:
+    """CI, 2026-11-30: the process came back 0.4 ms after it went (a fast reconnection), and
+    the call's record said it was heard throughout; its times tell microseconds apart."""
+    absences = Absences()
+    wall = 1_796_000_000.0  # a wall-clock moment of 2026, where a float still holds a µs
+    absences.went(100.0)
+    absences.came_back(100.0004)
+    (gap,) = absences.during(90.0, 120.0, lambda t: datetime.fromtimestamp(wall + t, UTC))
+    assert gap["seconds"] == pytest.approx(0.0004, abs=2e-6)
+    assert datetime.fromisoformat(str(gap["to"])) > datetime.fromisoformat(str(gap["from"]))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 200)), max_size=8),
        st.floats(0, 1200), st.floats(0, 600))

@@ -52,9 +52,13 @@ class Absences:
         out: list[dict[str, object]] = []
         for a, b in self.spans:
             lo, hi = max(a, start), min(end if b is None else b, end)
-            if hi - lo >= 0.001:  # a millisecond: what the record's times can tell apart
-                out.append({"from": at(lo).isoformat(), "to": at(hi).isoformat(),
-                            "seconds": round(hi - lo, 3)})
+            told_from, told_to = at(lo), at(hi)
+            # Every absence the record's times (microseconds) can tell apart is kept: a
+            # reconnection within a millisecond was dropped, and the call's record then
+            # said it was heard throughout (CI, 2026-11-30).
+            if told_to > told_from:
+                out.append({"from": told_from.isoformat(), "to": told_to.isoformat(),
+                            "seconds": round(hi - lo, 6)})
         return out
 
     def ended_while_away(self, call: Call, now: float, resume_s: float) -> bool:
