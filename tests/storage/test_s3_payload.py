@@ -66,3 +66,55 @@ def test_a_taken_key_is_refused_with_or_without_the_stores_conditions(
     # the probe that asked wrote nothing
     listed = server.client(server.app).list_object_versions(Bucket=bucket)
     assert [v["Key"] for v in listed.get("Versions", [])] == ["cam/seg.ts"]
+
+
+def test_a_single_put_proves_itself_once_the_store_was_seen_to_keep_its_lock(
+        tmp_path: Path, server: S3Server) -> None:
+    """No HEAD reads back a single PUT on a store that checks a body against its signed
+    SHA-256 (the probe found it), once the first locked upload showed the store keeps a
+    PUT's lock; a multipart upload is always read back (Ceph 16 drops its lock headers)."""
+    store = server.storage(server.make_bucket(), tmp_path / "scratch", deleting=False)
+    verifying: list[str] = []  # the HEADs that read an upload back (checksum mode)
+
+    def seen(params: dict[str, object], **_kwargs: object) -> None:
+        if params.get("ChecksumMode") == "ENABLED":
+            verifying.append(str(params["Key"]))
+
+    store._s3.meta.events.register("before-parameter-build.s3.HeadObject", seen)  # type: ignore[attr-defined]
+    files = []
+    for n in range(3):
+        path = tmp_path / f"seg{n}.ts"
+        path.write_bytes(bytes([n]) * 188 * 500)
+        files.append(path)
+    got = [store.put(f"cam/{p.name}", p, retain_until=UNTIL) for p in files]
+    assert store.body_checked is True and store.lock_kept is True
+    assert verifying == ["cam/seg0.ts"]
+    raw = server.client(server.app)
+    for path, stored in zip(files, got, strict=True):
+        head = raw.head_object(Bucket=store.bucket, Key=f"cam/{path.name}",
+                               VersionId=stored.version_id)
+        assert head["ContentLength"] == path.stat().st_size
+        assert head["Metadata"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert head["ObjectLockRetainUntilDate"] >= UNTIL.replace(microsecond=0)
+    large = tmp_path / "large.ts"
+    large.write_bytes(bytes(range(256)) * (12 << 12))
+    store.put("cam/large.ts", large, retain_until=UNTIL)
+    assert verifying == ["cam/seg0.ts", "cam/large.ts"]
+
+
+def test_a_store_not_known_to_check_bodies_reads_every_upload_back(
+        tmp_path: Path, server: S3Server) -> None:
+    """Where the probe did not show a body check (a store that takes any body, or one
+    whose answer was not recognised), every upload is read back as before."""
+    store = server.storage(server.make_bucket(), tmp_path / "scratch", deleting=False)
+    store.conditional_writes()
+    store.body_checked = False
+    heads: list[object] = []
+    store._s3.meta.events.register(  # type: ignore[attr-defined]
+        "before-parameter-build.s3.HeadObject",
+        lambda params, **_k: heads.append(params.get("ChecksumMode")))
+    for n in range(3):
+        path = tmp_path / f"seg{n}.ts"
+        path.write_bytes(bytes([n + 1]) * 188 * 500)
+        store.put(f"cam/{path.name}", path, retain_until=UNTIL)
+    assert heads.count("ENABLED") == 3

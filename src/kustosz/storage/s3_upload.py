@@ -2,6 +2,14 @@
 file (its parts in flight a few at once, each with its own SHA-256), then a HEAD that verifies
 the size, our SHA-256 and the store's checksum, and the lock the store was asked to keep.
 
+A single PUT proves itself on a store found to refuse a body unlike its signed SHA-256 (the
+probe, `body_checked`: Ceph RGW's XAmzContentSHA256Mismatch, SeaweedFS's BadDigest): the store
+compared every byte it kept with the index's digest before it answered, and the answer carries
+the version. No HEAD follows, but for the first upload with a lock to each store, which shows
+that the store keeps a single PUT's lock (Ceph 16 drops a multipart upload's: those are always
+verified), and for a legal hold. The store check reads every object's size, metadata and lock
+on its schedule (maintenance/store_check.py).
+
 Never over a taken key: to a store that keeps conditional writes (`conditional_writes`) a
 PUT carries If-None-Match: * and the store refuses it; on one that does not (Ceph RGW 16), and
 before a multipart upload, a HEAD looks first. Each body's SHA-256 is computed once, and signs its
@@ -44,6 +52,8 @@ class S3Upload(S3Lock):
     multipart_threshold: int
     part_size: int
     conditional: bool | None = None  # `conditional_writes`, once asked
+    body_checked: bool | None = None  # the store refuses a body unlike its signed SHA-256
+    lock_kept: bool = False  # a single PUT's lock found kept by this store, by a HEAD
     _looked: set[str] | None = None  # keys `look_ahead` found free, not yet put
 
     def look_ahead(self, keys: list[str]) -> None:
@@ -139,14 +149,26 @@ class S3Upload(S3Lock):
                 version, checksum = self._multipart(key, path, size, args)
             else:
                 version, checksum = self._single(key, path, size, digest, args)
-            head = self._verify(key, version, size, digest, checksum)
-            self._check_lock(key, version, retain_until, legal_hold, head)
+            if not (single and self._proven(version, retain_until, legal_hold)):
+                head = self._verify(key, version, size, digest, checksum)
+                self._check_lock(key, version, retain_until, legal_hold, head)
+                if single and retain_until is not None and \
+                        head.get("ObjectLockRetainUntilDate") is not None:
+                    self.lock_kept = True
         finally:
             if spooled is not None:
                 spooled.unlink(missing_ok=True)
         if move and isinstance(source, Path):
             source.unlink(missing_ok=True)
         return StoredFile(key, size, digest, version)
+
+    def _proven(self, version: str | None, retain_until: datetime | None,
+                legal_hold: bool) -> bool:
+        """A single PUT the store has answered needs no HEAD: the store checked its body
+        against the signed SHA-256, its version is in the answer, and the store was seen to
+        keep the lock such a PUT carries."""
+        return bool(self.body_checked) and version is not None and not legal_hold and \
+            (retain_until is None or self.lock_kept)
 
     def _single(self, key: str, path: Path, size: int, digest: str, args: dict[str, Any]
                 ) -> tuple[str | None, str | None]:
@@ -176,26 +198,42 @@ class S3Upload(S3Lock):
         XAmzContentSHA256Mismatch; SeaweedFS checks the checksum). Unreachable: raised, and
         asked again at the next upload."""
         if self.conditional is None:
-            self.conditional = self._probe_conditions()
+            self.conditional, self.body_checked = self._probe_conditions()
         return self.conditional
 
-    def _probe_conditions(self) -> bool:
+    def _probe_conditions(self) -> tuple[bool, bool]:
+        """(conditional writes, body checked). A store that refused the probe for its
+        condition is asked about bodies by a second probe, without a condition."""
+        try:
+            self._probe_put("conditional writes", IfMatch=f'"{"0" * 32}"')
+        except FileNotFoundError:  # no such key: the condition was looked at
+            return True, self._probe_body()
+        except (InputError, Refused) as exc:
+            if "PreconditionFailed" in str(exc):
+                return True, self._probe_body()
+            return False, _body_refused(exc)
+        log.warning("the object store %s took a probe whose condition and body were both "
+                    "wrong: it checks neither; keys are looked up before each upload, and "
+                    "each upload is read back", self._where())
+        return False, False
+
+    def _probe_body(self) -> bool:
+        try:
+            self._probe_put("body checks")
+        except (InputError, Refused) as exc:
+            return _body_refused(exc)
+        log.warning("the object store %s took a body unlike its signed SHA-256 and "
+                    "checksum: each upload is read back", self._where())
+        return False
+
+    def _probe_put(self, what: str, **condition: str) -> None:
+        """A PUT under ``kustosz-probe/`` whose body's signed SHA-256 and checksum are both
+        wrong: no store that checks either keeps it."""
         wrong = hashlib.sha256(b"kustosz: not this body").digest()
         probe = f"kustosz-probe/{uuid.uuid4()}"
-        try:
-            with self._errors("probe conditional writes at", probe), \
-                    payload_sha256(wrong.hex()):
-                self._s3.put_object(Bucket=self.bucket, Key=self._object(probe), Body=b"probe",
-                                    IfMatch=f'"{"0" * 32}"',
-                                    ChecksumSHA256=base64.b64encode(wrong).decode())
-        except FileNotFoundError:  # no such key: the condition was looked at
-            return True
-        except (InputError, Refused) as exc:
-            return "PreconditionFailed" in str(exc)
-        log.warning("the object store %s took a probe whose condition and body were both "
-                    "wrong (%s): it checks neither; keys are looked up before each upload",
-                    self._where(), probe)
-        return False
+        with self._errors(f"probe {what} at", probe), payload_sha256(wrong.hex()):
+            self._s3.put_object(Bucket=self.bucket, Key=self._object(probe), Body=b"probe",
+                                ChecksumSHA256=base64.b64encode(wrong).decode(), **condition)
 
     def _multipart(self, key: str, path: Path, size: int, args: dict[str, Any]
                    ) -> tuple[str | None, str | None]:
@@ -278,6 +316,15 @@ class S3Upload(S3Lock):
 
     def sync(self) -> None:
         """Nothing to do: the store acknowledges a PUT once it is stored."""
+
+
+# What a store answers to a body unlike its signed SHA-256 or its checksum header.
+BODY_REFUSALS = ("XAmzContentSHA256Mismatch", "BadDigest", "XAmzContentChecksumMismatch",
+                 "InvalidDigest")
+
+
+def _body_refused(exc: Exception) -> bool:
+    return any(code in str(exc) for code in BODY_REFUSALS)
 
 
 def _spool(stream: BinaryIO, dest: Path) -> tuple[int, str]:
