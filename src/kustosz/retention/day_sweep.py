@@ -26,7 +26,14 @@ from kustosz.db.models import DeletionDay, Hold, PartitionSweep, Recording
 from kustosz.holds.coverage import covered_by_active_hold
 from kustosz.holds.record import Disagreement
 from kustosz.holds.record_days import day_disagreements
-from kustosz.retention.partitions import DAY_NAME, day_bounds, ensure_days, existing_days
+from kustosz.retention.partitions import (
+    DAY_NAME,
+    day_bounds,
+    detached_name,
+    ensure_days,
+    existing_days,
+    partition_name,
+)
 from kustosz.states import RecordingState
 from kustosz.storage.base import Lockable, Refused, delete_content
 from kustosz.vault import Vault
@@ -117,8 +124,7 @@ def sweep_days(vault: Vault, sweep_id: int, now: datetime, rules: dict[int, str]
 
 def _detach(vault: Vault, sweep_id: int, day: date, now: datetime, result: DaysResult) -> str:
     """Step 1: the day out of the index, what must stay copied back, in one transaction."""
-    part = f"recordings_d{day:%Y%m%d}"
-    gone = f"recordings_gone_{sweep_id}_{day:%Y%m%d}"
+    part, gone = partition_name(day), detached_name(sweep_id, day)
     lo, hi = (t.replace(tzinfo=UTC) for t in day_bounds(day, vault.policy.timezone))
     in_day = and_(Recording.start_at >= lo, Recording.start_at < hi)  # one partition read
     with vault.reading() as s:

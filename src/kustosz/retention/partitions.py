@@ -19,6 +19,9 @@ from sqlalchemy import Connection, text
 log = logging.getLogger(__name__)
 AHEAD_DAYS = 14
 DAY_NAME = re.compile(r"^recordings_d(\d{8})$")
+# A day a sweep detached and has not dropped yet (retention.day_sweep): no longer a partition,
+# still the vault's — recovery finishes it from whatever schema the vault is in.
+DETACHED_NAME = re.compile(r"^recordings_gone_\d+_\d{8}$")
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -31,6 +34,10 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 def partition_name(day: date) -> str:
     return f"recordings_d{day:%Y%m%d}"
+
+
+def detached_name(sweep_id: int, day: date) -> str:
+    return f"recordings_gone_{sweep_id}_{day:%Y%m%d}"
 
 
 def existing_days(conn: Connection) -> set[date]:
