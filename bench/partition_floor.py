@@ -65,9 +65,12 @@ def admin(url: str, sql: str) -> None:
         con.execute(sql.encode())
 
 
-def rows_sql(base: datetime, sources: int, day_slots: int, days: int) -> str:
+def rows_sql(base: datetime, sources: int, day_slots: int, days: int,
+             expire_after: int | None = None) -> str:
     """Every row, slot by slot with the cameras interleaved (as the recorders write them);
-    day d expires at base + days + d, so at `now` = base + days + 1 only day 0 has."""
+    day d expires at base + ``expire_after`` (default: days) + d, so at `now` = base +
+    expire_after + 1 h only day 0 has."""
+    after = days if expire_after is None else expire_after
     b = base.strftime("%Y-%m-%d %H:%M:%S")
     rid = f"(i::bigint * {sources} + c.j + 1)"
     ts = f"(timestamp '{b}' + (i / {day_slots}) * interval '1 day' + (i % {day_slots}) " \
@@ -80,7 +83,7 @@ def rows_sql(base: datetime, sources: int, day_slots: int, days: int) -> str:
         f"lpad(to_hex(i), 56, '0'), c.name || '/' || to_char({ts}, 'YYYY/MM/DD/HH24MISS') "
         f"|| '-' || lpad(to_hex({rid}), 10, '0') || '.ts', "
         "('{\"session\": \"' || c.name || '\"}')::json, 'stored', "
-        f"timestamp '{b}' + ({days} + i / {day_slots}) * interval '1 day', "
+        f"timestamp '{b}' + ({after} + i / {day_slots}) * interval '1 day', "
         "now() AT TIME ZONE 'UTC', c.name "
         f"FROM generate_series(0, {days * day_slots - 1}) AS i CROSS JOIN LATERAL "
         f"(SELECT id - 1 AS j, name FROM sources ORDER BY id LIMIT {sources}) c")

@@ -59,6 +59,7 @@ from kustosz.index.expiry import expiry_of
 from kustosz.index.recordings import overlapping, spans
 from kustosz.index.sources import add_source
 from kustosz.retention import run_sweep
+from kustosz.retention.partitions import day_bounds, partition_name
 from kustosz.vault import Vault
 
 PRESET = "pleszew"  # camera material: 30 days
@@ -304,7 +305,7 @@ class BigIndex:
     rows: int
     sources: int
     per_source: int
-    base: datetime  # start of slot 0 (UTC midnight)
+    base: datetime  # start of slot 0 (a local midnight, in UTC)
     history_days: int  # whole days of history: day k expires at base + (history_days + k) days
     build_s: float = 0.0
     reused: bool = False
@@ -375,11 +376,14 @@ INDEX_COLUMNS = ["id", "source_id", "kind", "start_at", "end_at", "size", "sha25
                  "session"]
 
 
-def _layout(db: str, root: Path, rows: int, n_sources: int) -> BigIndex:
+def _layout(db: str, root: Path, rows: int, n_sources: int, tz: Any) -> BigIndex:
+    """Day 0 begins at a local midnight (the vault's zone), as a real vault's expiring day
+    does: on a partitioned index it is then exactly one day partition (a UTC day 0 left its
+    last hour or two in the next local day, swept row by row)."""
     per_source = rows // n_sources
     history_days = math.ceil(per_source / DAY_SLOTS)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    base = today - timedelta(days=history_days)
+    first = datetime.now(tz).date() - timedelta(days=history_days)
+    base = datetime.combine(first, dtime(0), tzinfo=tz).astimezone(UTC)
     return BigIndex(db, root, per_source * n_sources, n_sources, per_source, base,
                     history_days)
 
@@ -443,7 +447,7 @@ def build_sqlite(root: Path, rows: int, n_sources: int) -> BigIndex:
     re-created from their own stored SQL after loading (sorting beats random inserts)."""
     t0 = time.perf_counter()
     vault = Vault.init(root, PRESET, actor=ACTOR)
-    big = _layout("sqlite", root, rows, n_sources)
+    big = _layout("sqlite", root, rows, n_sources, vault.policy.timezone)
     names = _make_sources(vault, n_sources)
     vault.close()
     to_db = UTCDateTime().bind_processor(sqlite_dialect.dialect())
@@ -485,10 +489,36 @@ def _pg_text(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
+def pg_days(cur: Any, big: BigIndex, tz: Any, fresh: bool) -> None:
+    """The index is partitioned by local day (migration 0062), and the layout's days lie
+    before the migration's cutover, in its legacy partition: in a new vault (``fresh``) that
+    empty partition is cut back to before the layout, and every local day of the layout gets
+    its partition, as days made ahead would; later (a run reusing the index) the days a
+    sweep dropped are made again."""
+    first = big.base.astimezone(tz).date() - timedelta(days=1)
+    last = (big.base + timedelta(seconds=big.per_source * SEGMENT_S)).astimezone(tz).date()
+    if fresh:
+        cur.execute("DROP TABLE recordings_legacy")
+        cur.execute("CREATE TABLE recordings_legacy PARTITION OF recordings FOR VALUES FROM "
+                    f"(MINVALUE) TO ('{day_bounds(first, tz)[0]:%Y-%m-%d %H:%M:%S}')")
+    have = {r[0] for r in cur.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'recordings'::regclass").fetchall()}
+    day = first
+    while day <= last + timedelta(days=1):
+        lo, hi = day_bounds(day, tz)
+        if partition_name(day) not in have:
+            cur.execute(f"CREATE TABLE {partition_name(day)} PARTITION OF recordings FOR "
+                        f"VALUES FROM ('{lo:%Y-%m-%d %H:%M:%S}') TO ('{hi:%Y-%m-%d %H:%M:%S}')")
+        day += timedelta(days=1)
+
+
 def build_postgresql(root: Path, rows: int, n_sources: int, admin: str) -> BigIndex:
-    """Its own database, the schema from the project's migrations (Vault.init), rows by
-    COPY ... FREEZE (frozen and all-visible, so no VACUUM pass is needed before index-only
-    scans), the constraints and indexes the migrations made re-created after loading."""
+    """Its own database, the schema from the project's migrations (Vault.init), a partition
+    per local day (`pg_days`), rows by COPY through the partitioned parent (COPY ... FREEZE
+    is refused on a partitioned table: a VACUUM (FREEZE) pass after loading makes the pages
+    all-visible for index-only scans instead), the constraints and indexes the migrations
+    made re-created after loading."""
     import psycopg
 
     t0 = time.perf_counter()
@@ -497,11 +527,13 @@ def build_postgresql(root: Path, rows: int, n_sources: int, admin: str) -> BigIn
     pg_admin(admin, f"CREATE DATABASE {name}")
     url = pg_url(admin, name)
     vault = Vault.init(root, PRESET, database_url=url, actor=ACTOR)
-    big = _layout("postgresql", root, rows, n_sources)
+    tz = vault.policy.timezone
+    big = _layout("postgresql", root, rows, n_sources, tz)
     _make_sources(vault, n_sources)
     vault.close()
     with psycopg.connect(url) as con:
         cur = con.cursor()
+        pg_days(cur, big, tz, fresh=True)
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SET synchronous_commit = off")
         cons = cur.execute(
@@ -516,15 +548,13 @@ def build_postgresql(root: Path, rows: int, n_sources: int, admin: str) -> BigIn
         for iname, _ in idx:
             cur.execute(f"DROP INDEX {iname}")
         # Committed first: dropping the foreign key locks `sources`, which the generating
-        # connection below reads. FREEZE needs the table emptied in the loading transaction;
-        # the tables that point at recordings are empty in a new vault.
+        # connection below reads.
         con.commit()
-        cur.execute("TRUNCATE recordings CASCADE")
         cols = ", ".join(INDEX_COLUMNS)
-        # Rows made by the server (generate_series) and streamed back in through COPY ...
-        # FREEZE: the loading connection writes frozen, all-visible pages.
+        # Rows made by the server (generate_series) and streamed back in through COPY, which
+        # the parent routes to each day's partition.
         with psycopg.connect(url) as gen, \
-                cur.copy(f"COPY recordings ({cols}) FROM STDIN WITH (FREEZE)") as copy_in:
+                cur.copy(f"COPY recordings ({cols}) FROM STDIN") as copy_in:
             chunk = DAY_SLOTS * 10
             for first in range(0, big.per_source, chunk):
                 last = min(big.per_source, first + chunk)
@@ -536,16 +566,21 @@ def build_postgresql(root: Path, rows: int, n_sources: int, admin: str) -> BigIn
                     f"({time.perf_counter() - t0:.0f} s)")
         con.commit()
         log(f"  postgresql: loaded in {time.perf_counter() - t0:.0f} s; building indexes ...")
-        for stmt in [d for _, d in idx] + [f"ALTER TABLE recordings ADD CONSTRAINT {c} {d}"
-                                           for c, d in cons]:
+        # A partitioned index reads back "ON ONLY" (the parent alone, left invalid): made
+        # again over the parent, so on every partition.
+        for stmt in [d.replace(" ON ONLY ", " ON ") for _, d in idx] + [
+                f"ALTER TABLE recordings ADD CONSTRAINT {c} {d}" for c, d in cons]:
             t1 = time.perf_counter()
             cur.execute(stmt)  # type: ignore[arg-type]
             con.commit()
             log(f"  postgresql: {stmt[:60]} {time.perf_counter() - t1:.0f} s")
         cur.execute("SELECT setval(pg_get_serial_sequence('recordings', 'id'), %s)",
                     (big.rows,))
-        cur.execute("ANALYZE recordings")
         con.commit()
+        con.autocommit = True
+        t1 = time.perf_counter()
+        cur.execute("VACUUM (FREEZE, ANALYZE) recordings")
+        log(f"  postgresql: VACUUM (FREEZE, ANALYZE) {time.perf_counter() - t1:.0f} s")
     big.build_s = time.perf_counter() - t0
     return big
 
@@ -689,7 +724,7 @@ def time_queries(big: BigIndex, args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- part 3: the sweep of one expired day against the big index ------------------------------
-def restore_day0(big: BigIndex, names: list[str], args: argparse.Namespace) -> int:
+def restore_day0(big: BigIndex, names: list[str], args: argparse.Namespace, tz: Any) -> int:
     """Put day 0's rows back as stored (a sweep of an earlier run deleted them); returns how
     many. Its files are written by the caller."""
     n0 = DAY_SLOTS * big.sources
@@ -710,6 +745,7 @@ def restore_day0(big: BigIndex, names: list[str], args: argparse.Namespace) -> i
 
         with psycopg.connect(pg_url(args.pg_admin, pg_name(big.rows))) as pcon:
             pcon.execute("DELETE FROM recordings WHERE id <= %s", (n0,))
+            pg_days(pcon.cursor(), big, tz, fresh=False)  # day 0's, dropped by a sweep
             pcon.execute(f"INSERT INTO recordings ({', '.join(INDEX_COLUMNS)}) "  # type: ignore[arg-type]
                          + pg_select(big, 0, DAY_SLOTS))
     return n0
@@ -723,9 +759,10 @@ def big_sweep(big: BigIndex, args: argparse.Namespace, work: Path) -> dict[str, 
     with vault.reading() as s:
         names = [src.name for src in s.execute(select(Source).order_by(Source.id)).scalars()]
     media = vault.root / "media"
+    tz = vault.policy.timezone
     vault.close()
     t0 = time.perf_counter()
-    n0 = restore_day0(big, names, args)
+    n0 = restore_day0(big, names, args, tz)
     log(f"sweep ({big.db}): day 0's {n0:,} rows stored again in "
         f"{time.perf_counter() - t0:.0f} s; writing its files ...")
     shutil.rmtree(media, ignore_errors=True)
@@ -778,8 +815,9 @@ def big_sweep(big: BigIndex, args: argparse.Namespace, work: Path) -> dict[str, 
         vault.close()
     left_files = count_files(media)
     problems = []
-    if len(report.deleted) != n0:
-        problems.append(f"sweep deleted {len(report.deleted):,}, expected {n0:,}")
+    deleted = len(report.deleted)  # a day taken whole is in it too, item by item
+    if deleted != n0:
+        problems.append(f"sweep deleted {deleted:,}, expected {n0:,}")
     if left_rows or left_files:
         problems.append(f"{left_rows} rows and {left_files} files of day 0 left")
     if find_left:

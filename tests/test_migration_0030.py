@@ -10,6 +10,7 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from kustosz.db.dependents import drop_dependents, partitioned
 from kustosz.db.migrate import alembic_config, upgrade
 from kustosz.index.sources import add_source
 from kustosz.vault import Vault
@@ -42,10 +43,14 @@ def test_0030_keeps_the_moves_of_a_jump_and_goes_back(vault: Vault) -> None:
                           "corrects_id) VALUES (:t, 'server', -100.0, 0, 1)"), {"t": T})
         conn.execute(text("INSERT INTO clock_rebased (jump_id, recording_id, "
                           "retain_from_after) VALUES (1, :r, :t)"), {"r": rid, "t": T})
-    with pytest.raises((IntegrityError, DBAPIError)), vault.engine.begin() as conn:
-        conn.execute(text("INSERT INTO clock_rebased (jump_id, recording_id) VALUES (1, :r)"),
-                     {"r": rid + 100})  # no such recording
+    with vault.engine.connect() as conn:
+        by_key = not partitioned(conn)
+    if by_key:  # on a partitioned index (0062) no key refers to a recording: drop_dependents
+        with pytest.raises((IntegrityError, DBAPIError)), vault.engine.begin() as conn:
+            conn.execute(text("INSERT INTO clock_rebased (jump_id, recording_id) "
+                              "VALUES (1, :r)"), {"r": rid + 100})  # no such recording
     with vault.engine.begin() as conn:  # the moves go with their recording
+        drop_dependents(conn, [rid])  # what every path that removes rows does
         conn.execute(text("DELETE FROM recordings"))
         assert conn.execute(text("SELECT count(*) FROM clock_rebased")).scalar_one() == 0
 

@@ -120,15 +120,34 @@ def test_a_vault_in_a_shared_schema_moves_only_its_own(pg_inst: Install,
         assert PG
         with psycopg.connect(PG, autocommit=True) as conn:  # something that is not the vault's
             conn.execute(f"CREATE TABLE {old.schema}.ewidencja_obca (x int)")
+            # the index's partitions (issue 68 item 3): a day of its own and a day a sweep
+            # detached and did not drop are the vault's; a partition of a table not the
+            # vault's is not
+            conn.execute(f"CREATE TABLE {old.schema}.recordings_d20990101 PARTITION OF "
+                         f"{old.schema}.recordings FOR VALUES FROM ('2098-12-31 23:00') "
+                         "TO ('2099-01-01 23:00')")
+            conn.execute(f"CREATE TABLE {old.schema}.recordings_gone_7_20990102 "
+                         f"(LIKE {old.schema}.recordings)")
+            conn.execute(f"CREATE TABLE {old.schema}.rejestr_obcy (x int) "
+                         "PARTITION BY RANGE (x)")
+            conn.execute(f"CREATE TABLE {old.schema}.rejestr_obcy_1 PARTITION OF "
+                         f"{old.schema}.rejestr_obcy DEFAULT")
         pg_inst.init()
         slug = pg_inst.slug("mops")
         said = pg_inst("offices", "adopt", slug, "--vault", str(old.root)).output
         assert "ewidencja_obca" in said and "tables" in said
         with psycopg.connect(PG, autocommit=True) as conn:
             left = {r[0] for r in conn.execute(
-                "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace",
-                (old.schema,))}
-        assert left == {"ewidencja_obca"}
+                "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace "
+                "AND relkind IN ('r', 'p')", (old.schema,))}
+            moved = {r[0] for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner "
+                "WHERE c.relnamespace = %s::regnamespace AND c.relname LIKE 'recordings%%' "
+                "AND c.relkind IN ('r', 'p') AND o.rolname = %s",
+                (schema_name(slug), role_name(slug)))}
+        assert left == {"ewidencja_obca", "rejestr_obcy", "rejestr_obcy_1"}
+        assert {"recordings", "recordings_legacy", "recordings_rest", "recordings_d20990101",
+                "recordings_gone_7_20990102"} <= moved
         assert "audit log intact" in pg_inst("audit", "verify", office=slug).output
         pg_inst.grant(slug)
         assert pg_inst("users", "add", "jan", "--display", "Jan Żółć 🙂", "--role",

@@ -33,6 +33,7 @@ from kustosz.cluster.nodes import pid_alive
 
 USES = 20
 LOCK_TIMEOUT = "2s"
+DAY_PARTITION = re.compile(r"recordings_d\d{8}")  # retention/partitions.py's names
 
 # One line per object of the schema, as the catalogs describe it; {ns}: its oid.
 _SHAPE = """
@@ -121,6 +122,7 @@ class SchemaPool:
                 " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
                 " ORDER BY 1", (template_schema,))]
         self._tables = [name for name, kind in kinds if kind in ("r", "p")]
+        self._days = {name for name in self._tables if DAY_PARTITION.fullmatch(name)}
         sequences = sum(kind == "S" for _, kind in kinds)
         if data_script.count("pg_catalog.setval(") != sequences or any(
                 kind == "m" for _, kind in kinds):
@@ -149,6 +151,7 @@ class SchemaPool:
             return False
         try:
             with self._connect() as conn:
+                self._drop_new_days(conn, schema)
                 if shape(conn, schema) != self._shape:
                     return False
                 pooled = f"kt_pool_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -166,6 +169,19 @@ class SchemaPool:
         self._free.append((pooled, uses))
         self.given_back += 1
         return True
+
+    def _drop_new_days(self, conn: psycopg.Connection[tuple[object, ...]], schema: str) -> None:
+        """The index's day partitions the vault made beyond the template's (make_days,
+        issue 68 item 3): its rows are emptied anyway, and the next vault makes its own."""
+        names = [str(r[0]) for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r'", (schema,))]
+        new = [n for n in names if DAY_PARTITION.fullmatch(n) and n not in self._days]
+        if new:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                conn.execute(sql.SQL("; ").join(
+                    sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, n)) for n in new))
 
     def close(self) -> None:
         """Drops the schemas the pool still keeps."""

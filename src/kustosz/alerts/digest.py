@@ -32,7 +32,8 @@ from kustosz.alerts.state import channel_problems, load_state, save_state
 from kustosz.config import AlertsConfig
 from kustosz.custody.copies import list_copies
 from kustosz.custody.requests import list_requests, overdue_copies
-from kustosz.db.models import Alert, AuditEntry, Deletion, Source
+from kustosz.db.deleted import Which, deleted_totals
+from kustosz.db.models import Alert, AuditEntry, Source
 from kustosz.vault import Vault
 from kustosz.words import count_pl
 
@@ -109,10 +110,8 @@ def compose_digest(vault: Vault, start: datetime, end: datetime, office: str = "
         # material stays held until the copy is made, so the officer must see them.
         late_copies = overdue_copies(s, policy, now=end)
         due_copies = list_copies(s, due_only=True, now=end)
-        deleted, size, sweeps = s.execute(
-            select(func.count(), func.coalesce(func.sum(Deletion.size), 0),
-                   func.count(func.distinct(Deletion.sweep_id)))
-            .where(Deletion.deleted_at >= start, Deletion.deleted_at < end)).one()
+        deleted, size, swept = deleted_totals(s, Which(deleted_from=start, deleted_before=end))
+        sweeps = len(swept)
         failing = channel_problems(s)
     day_pl = end.astimezone(tz).strftime("%d.%m.%Y")
     out = [f"Zestawienie dzienne Kustosza{f' — {office}' if office else ''}",

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kustosz.audit import access_chain, identity, intake_lists, witness
+from kustosz.audit import access_chain, deletion_days, identity, intake_lists, witness
 from kustosz.audit.log import AuditProblem, walk
 from kustosz.config import read_config
 from kustosz.db.models import AuditEntry
@@ -164,11 +164,13 @@ def _check(session: Session, head_file: Path | None, witness_path: Path | None,
     sealed: dict[int, tuple[int, int, str]] = {}  # checkpoint n -> (entry seq, access head)
     first: list[AuditEntry] = []
     lists = intake_lists.IntakeLists(lambda: _own_view(session))
+    days = deletion_days.DayRecords(lambda: _own_view(session))
 
     def visit(e: AuditEntry) -> None:
         if e.seq == 1:
             first.append(e)
         lists.visit(e)
+        days.visit(e)
         if e.action == "access.open":
             d = json.loads(e.details)
             if isinstance(d.get("viewing"), int):
@@ -188,7 +190,8 @@ def _check(session: Session, head_file: Path | None, witness_path: Path | None,
     if problem is not None:
         report.problems.append(problem)
     lists.flush()
-    report.problems.extend(lists.problems)
+    days.finish()
+    report.problems.extend(lists.problems + days.problems)
 
     parsed = _check_lines(report, lines, session, public_key, first)
     wanted = {a for _, a, _ in sealed.values()} | {p["access_seq"] for p in parsed}

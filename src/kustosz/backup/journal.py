@@ -22,6 +22,10 @@ Backups made before the chain (their manifest has no ``journal``) are restored o
 administrator says so (`--accept-unchained-journal`), with a warning that a shortened journal
 cannot be detected in them; the vault keeps their journals chained and headed from the
 upgrade on.
+
+A whole local day swept as a partition (PostgreSQL, issue 68 item 3) is one record, and one
+line: its source, day, rule, time, count, list digest and the ids it deleted; `read` gives
+the restore one item per id, as if the day had gone row by row.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.backup import state as backup_state
 from kustosz.backup.layout import JOURNAL, JOURNAL_HEAD, MANIFEST
-from kustosz.db.models import Deletion
+from kustosz.db.deleted import day_items
+from kustosz.db.models import Deletion, DeletionDay
 from kustosz.errors import InputError
 from kustosz.fsutil import fsync_file, write_atomic
 from kustosz.keys import office_key
@@ -88,19 +93,27 @@ def _body(data: dict[str, Any]) -> bytes:
                       separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def line_of(row: Deletion, backup_id: str, key: Ed25519PrivateKey, after: Chain) -> str:
-    """The line of one deletion, placed after ``after`` (its number and the hash before it
-    are signed with it, so it cannot be moved, repeated or left out unnoticed)."""
+DAY_FIELDS = ("source_id", "rule", "deleted_at", "count", "list_sha256")
+
+
+def line_of(row: Deletion | DeletionDay, backup_id: str, key: Ed25519PrivateKey,
+            after: Chain) -> str:
+    """The line of one deletion or day record, placed after ``after`` (its number and the
+    hash before it are signed with it, so it cannot be moved, repeated or left out
+    unnoticed)."""
     data: dict[str, Any] = {"backup": backup_id, "id": row.id, "n": after.lines + 1,
                             "prev": after.hash}
-    for name in FIELDS:
+    for name in DAY_FIELDS if isinstance(row, DeletionDay) else FIELDS:
         value = getattr(row, name)
         data[name] = value.isoformat() if isinstance(value, datetime) else value
+    if isinstance(row, DeletionDay):
+        data["day"] = row.day.isoformat()
+        data["recording_ids"] = [d.recording_id for d in day_items(row)]
     data["sig"] = base64.b64encode(key.sign(_body(data))).decode("ascii")
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-def chained(rows: Iterable[Deletion], backup_id: str, key: Ed25519PrivateKey,
+def chained(rows: Iterable[Deletion | DeletionDay], backup_id: str, key: Ed25519PrivateKey,
             after: Chain) -> tuple[list[str], Chain]:
     lines = []
     for row in rows:
@@ -110,9 +123,21 @@ def chained(rows: Iterable[Deletion], backup_id: str, key: Ed25519PrivateKey,
     return lines, after
 
 
-def deletions_after(session: Session, after_id: int) -> list[Deletion]:
-    return list(session.execute(select(Deletion).where(Deletion.id > after_id)
-                                .order_by(Deletion.id)).scalars())
+def deletions_after(session: Session, after_id: int) -> list[Deletion | DeletionDay]:
+    """Both records after the mark, by id (one sequence gives both theirs: migration 0062)."""
+    rows: list[Deletion | DeletionDay] = [
+        *session.execute(select(Deletion).where(Deletion.id > after_id)).scalars(),
+        *session.execute(select(DeletionDay).where(DeletionDay.id > after_id)).scalars()]
+    return sorted(rows, key=lambda r: r.id)
+
+
+def items_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A checked line as the restore applies it: a day record's one item per id."""
+    ids = data.get("recording_ids")
+    if not isinstance(ids, list):
+        return [data]
+    return [{**{k: v for k, v in data.items() if k != "recording_ids"}, "recording_id": rid}
+            for rid in ids]
 
 
 def append(folder: Path, lines: Iterable[str]) -> int:
@@ -192,9 +217,15 @@ def _last_id(folder: Path) -> int:
     """The deletion id of the journal's last line (read from its tail only); 0 if none."""
     try:
         with (folder / JOURNAL).open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - TAIL))
-            tail = [ln for ln in f.read().splitlines() if ln.strip()]
+            end = f.seek(0, os.SEEK_END)
+            back = TAIL
+            while True:  # a day record's line (its ids) may be longer than the tail
+                f.seek(max(0, end - back))
+                chunk = f.read()
+                if back >= end or b"\n" in chunk.rstrip(b"\n"):
+                    break
+                back *= 4
+            tail = [ln for ln in chunk.splitlines() if ln.strip()]
     except FileNotFoundError:
         return 0
     try:
@@ -324,7 +355,7 @@ def read(folder: Path, backup_id: str, public: Ed25519PublicKey,
                                "powtórzono albo przestawiono)")
         chain = _link(chain, line)
         at[chain.lines] = chain.hash
-        found.append(data)
+        found += items_of(data)
     if stated is not None:
         try:
             want = Chain(int(stated["lines"]), str(stated["hash"]))

@@ -25,6 +25,7 @@ from kustosz.backup import state as backup_state
 from kustosz.backup.layout import Progress
 from kustosz.backup.restore_checks import Opened
 from kustosz.config import CONFIG_NAME
+from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Deletion, Hold, Recording, Setting, Sweep
 from kustosz.errors import InputError, KustoszError
 from kustosz.fsutil import write_atomic
@@ -169,6 +170,7 @@ def _apply_deletions(vault: Vault, lines: list[dict[str, Any]], backup_id: str,
                 deleted_at=datetime.fromisoformat(d["deleted_at"]).astimezone(UTC),
                 entries=(rec.meta or {}).get("lines")))
             digest.update(f"{rid}:{rec.sha256}\n".encode())
+        drop_dependents(s, list(present))
         s.execute(delete(Recording).where(Recording.id.in_(list(present))))
         audit(s, actor, "sweep.restore", f"sweep {sweep.id}", {
             "backup": backup_id, "deleted": len(present), "deletions_sha256": digest.hexdigest()})

@@ -64,8 +64,9 @@ from kustosz.backup.layout import (
     write_private,
 )
 from kustosz.config import CONFIG_NAME
+from kustosz.db import deleted
 from kustosz.db.engine import sqlite_url
-from kustosz.db.models import AuditEntry, Deletion, Hold, Recording
+from kustosz.db.models import AuditEntry, Hold, Recording
 from kustosz.errors import KustoszError
 from kustosz.fsutil import fsync_dir, syncfs
 from kustosz.installation_layout import office_of
@@ -165,7 +166,7 @@ def _facts(conn: Connection) -> dict[str, Any]:
     return {
         "audit": {"entries": conn.execute(select(func.count()).select_from(AuditEntry))
                   .scalar(), "seq": last[0] if last else 0, "hash": last[1] if last else None},
-        "deletions_after": conn.execute(select(func.max(Deletion.id))).scalar() or 0,
+        "deletions_after": deleted.last_id(conn),  # of both records (kustosz.db.deleted)
         "counts": {
             "recordings": conn.execute(select(func.count()).select_from(Recording)
                                        .where(Recording.state == RecordingState.STORED)).scalar(),

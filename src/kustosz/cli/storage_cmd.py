@@ -9,6 +9,7 @@ import typer
 from kustosz.cli.common import actor, console, emit_json, fails_cleanly, open_vault
 
 if TYPE_CHECKING:
+    from kustosz.maintenance.key_repeats import Repeat
     from kustosz.vault import Vault
 
 storage_app = typer.Typer(no_args_is_help=True, help="The object store (S3) of the media.")
@@ -20,8 +21,9 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
     clears the storage_unknown_objects alert; one audit entry), and every indexed version the
     bucket lacks or holds changed (its recording marked missing; the storage_missing_versions
     alert). On the local folder: every stored file hashed again against the index, those
-    changed or gone marked missing (the same alert). Exit 1 when any is found, or any
-    recording is marked missing."""
+    changed or gone marked missing (the same alert). Both name the storage keys more than
+    one recording holds (a fault of the index). Exit 1 when any is found, or any recording
+    is marked missing."""
     from kustosz.maintenance.store_check import run_check
     from kustosz.storage.s3 import S3Storage
 
@@ -64,6 +66,7 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
         if report.found_again:
             console.print(f"ponownie w magazynie (znów przechowywane): {report.found_again}"
                           f" / back in the store (stored again): {report.found_again}")
+        _print_repeated(report.repeated, report.repeated_count)
         if app_deletes:
             console.print("the app's credentials can delete object versions: give "
                           "credentials_file the app's own key, whose policy grants no delete "
@@ -71,8 +74,22 @@ def storage_check(as_json: bool = typer.Option(False, "--json")) -> None:
             console.print("dane dostępowe aplikacji pozwalają usuwać wersje obiektów: w "
                           "credentials_file wpisz własny klucz aplikacji, bez prawa usuwania "
                           "ani pomijania blokady (więcej mówi kustosz doctor)")
-    if report.problems or app_deletes or report.lost_count or report.marked_missing:
+    if report.problems or app_deletes or report.lost_count or report.marked_missing or \
+            report.repeated_count:
         raise typer.Exit(1)
+
+
+def _print_repeated(repeated: list[Repeat], count: int) -> None:
+    """Storage keys more than one recording holds (kustosz.maintenance.key_repeats)."""
+    if not count:
+        return
+    console.print(f"klucze magazynu wspólne dla kilku nagrań (błąd rejestru; usunięcie "
+                  f"jednego usunęłoby plik drugiego): {count}")
+    console.print(f"storage keys held by more than one recording (a fault of the index; "
+                  f"deleting one would delete the other's file): {count}")
+    for r in repeated[:20]:
+        console.print(f"  {r.line_pl()}", markup=False)
+        console.print(f"  {r.line()}", markup=False)
 
 
 def _check_folder(vault: Vault, as_json: bool) -> None:
@@ -92,7 +109,8 @@ def _check_folder(vault: Vault, as_json: bool) -> None:
         for lost in report.lost[:20]:
             console.print(f"  {lost.line_pl()}", markup=False)
             console.print(f"  {lost.line()}", markup=False)
-    if report.lost_count or report.marked_missing:
+        _print_repeated(report.repeated, report.repeated_count)
+    if report.lost_count or report.marked_missing or report.repeated_count:
         raise typer.Exit(1)
 
 

@@ -30,6 +30,7 @@ from kustosz.db.tables import table_of
 from kustosz.errors import ConfigError
 from kustosz.holds.object_lock import lengthen
 from kustosz.index.expiry import expiry_of
+from kustosz.kinds import SourceKind
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
 
@@ -54,20 +55,30 @@ def kept(s: Session, jump_id: int | None, changes: list[Move]) -> None:
 
 
 def rebase(vault: Vault, since: datetime, until: datetime, delta_s: float,
-           jump_id: int | None = None) -> int:
+           jump_id: int | None = None, ended_by: datetime | None = None) -> int:
     """Rows taken since ``since`` and stamped no later than ``until`` (readings of the clock
     before the jump) count from ``start_at + delta_s`` unless they already count from later;
     returns how many. A segment the old clock stamped but taken in after the jump is among
-    them; material of other kinds stamped with its own, earlier times is too (kept longer)."""
+    them; material of other kinds stamped with its own, earlier times is too (kept longer).
+    ``ended_by``: the latest end the old clock can have given a camera segment (its reading
+    now, and the threshold). A segment's start and end are stamped by one clock, and it
+    closed before now; one that ends later was stamped by the new clock, recorded after a
+    jump the watch read only once it was taken in (a watch that did not read for longer
+    than the jump): moved by the jump, it would be kept the jump's size too long."""
     shift = timedelta(seconds=delta_s)
     table = table_of(Recording)
+    old_clock = Recording.start_at <= until
+    if ended_by is not None:
+        old_clock = and_(old_clock, or_(
+            Recording.kind != SourceKind.CAMERA, Recording.meta["segment"].as_string().is_(None),
+            Recording.end_at.is_(None), Recording.end_at <= ended_by))
     with vault.transaction() as s:
         sources = {src.id: src for src in s.execute(select(Source)).scalars()}
         changes: list[Move] = []
         for rid, sid, start, base in s.execute(
                 select(Recording.id, Recording.source_id, Recording.start_at,
                        Recording.retain_from)
-                .where(Recording.ingested_at >= since, Recording.start_at <= until,
+                .where(Recording.ingested_at >= since, old_clock,
                        Recording.state.in_((RecordingState.STORED, RecordingState.PENDING)))):
             later = start + shift
             if base is not None and base >= later:

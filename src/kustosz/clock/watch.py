@@ -392,10 +392,10 @@ class ClockWatch:
             rebased += raise_older(self.vault, _at(self._high_now(st)), rise, jump_id,
                                    new_from=_at(w - elapsed))
         if delta > 0:
-            # Every reading of the old clock lies in [frame start, w0 + elapsed]; every reading
-            # of the new one after w0 + delta. Should elapsed exceed delta (the watch was
-            # starved), some new readings fall in the window too: kept longer, never shorter.
-            rebased += rebase(self.vault, _at(start), _at(w0 + elapsed), delta, jump_id)
+            # The old clock read [frame start, w0 + elapsed]; a starved watch (elapsed > delta)
+            # puts new stamps there too: kept longer, unless a camera segment's end tells.
+            rebased += rebase(self.vault, _at(start), _at(w0 + elapsed), delta, jump_id,
+                              ended_by=_at(w0 + elapsed + self.threshold_s))
         lag_end = max(0.0, self._high_now(st) - (w0 + elapsed))
         self._frames.append(Frame(start, w0 + elapsed, delta, lag_end, jump_id))
         self._frame_start = w - elapsed  # the earliest the new clock can have read

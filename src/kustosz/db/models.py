@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -18,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kustosz.db.dependents import drop_dependents
 from kustosz.db.types import BigId, UTCDateTime
 from kustosz.kinds import SourceKind, check_in
 from kustosz.states import AlertRow, RecordingState, SweepMode
@@ -102,6 +105,13 @@ class Recording(Base):
     )
 
 
+@event.listens_for(Recording, "before_delete")
+def _dependents_first(_mapper: Any, connection: Any, target: Recording) -> None:
+    """On a partitioned index no foreign key cascades (migration 0062): what referenced the
+    row goes first, as `ON DELETE CASCADE` did (kustosz.db.dependents)."""
+    drop_dependents(connection, [target.id])
+
+
 @event.listens_for(Recording.meta, "set")
 def _meta_set(target: Recording, value: Any, _old: Any, _initiator: Any) -> None:
     target.session = session_of(value)
@@ -156,6 +166,40 @@ class Deletion(Base):
     entries: Mapped[int | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_deletions_sweep", "sweep_id"),)
 
+
+
+class DeletionDay(Base):
+    """A whole local day of one source deleted at once (issue 68 item 3, PostgreSQL): how
+    many, their bytes and span, and the list itself — `id:sha256:size:start:end` per line,
+    sorted by id, gzip — whose SHA-256 the row and the sweep's audit entry carry (R2.2)."""
+
+    __tablename__ = "deletion_days"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int] = mapped_column(BigInteger)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column()
+    size: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    first_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    rule: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    list_sha256: Mapped[str] = mapped_column(String(64))
+    listing: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (UniqueConstraint("sweep_id", "source_id", "day", name="uq_deletion_days"),
+                      Index("ix_deletion_days_source_day", "source_id", "day"))
+
+
+class PartitionSweep(Base):
+    """A day partition a sweep detached, and how far its removal got (`detached`,
+    `recorded`, `dropped`): what crash recovery finishes (docs/design.md)."""
+
+    __tablename__ = "partition_sweeps"
+    sweep_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12))
 
 class Sweep(Base):
     __tablename__ = "sweeps"

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -363,29 +363,36 @@ def held_in_record(vault: RecordVault, session: Session, ids: Iterable[int]) -> 
 
 
 def disagreements(vault: RecordVault, session: Session, ids: Iterable[int], now: datetime,
-                  expiry: bool = True) -> list[Disagreement]:
+                  expiry: bool = True, rows: Iterable[Any] | None = None) -> list[Disagreement]:
     """The victims among ``ids`` the audit log keeps: their recorded end is after ``now``
     (or no period is recorded for them; not asked without ``expiry``: disk pressure deletes
-    before the end by design), or an open hold of the audit log covers them."""
+    before the end by design), or an open hold of the audit log covers them. ``rows``: the
+    victims' rows already read (`VICTIM_FACTS`), instead of looking ``ids`` up."""
     record = record_of(vault, session)
     tz = vault.policy.timezone
     sources = {s.id: s for s in session.execute(select(Source)).scalars()}
     holds = _open_hold_facts(record, session)
     found: list[Disagreement] = []
+    for row in rows if rows is not None else _looked_up(session, ids):
+        held = tuple(covering(holds, ItemFacts(row.id, row.source_id, _utc(row.start_at),
+                                               _utc(row.end_at))))
+        end = recorded_end(record, sources[row.source_id], _utc(row.start_at),
+                           _utc(row.retain_from), row.storage_key, tz, row.id)
+        if held or (expiry and (end is None or end > now)):
+            found.append(Disagreement(row.id, row.storage_key, _utc(row.expires_at), end,
+                                      held))
+    return found
+
+
+VICTIM_FACTS = (Recording.id, Recording.source_id, Recording.storage_key, Recording.start_at,
+                Recording.end_at, Recording.retain_from, Recording.expires_at)
+
+
+def _looked_up(session: Session, ids: Iterable[int]) -> Iterator[Any]:
     wanted = sorted(set(ids))
     for at in range(0, len(wanted), PAGE):
-        for row in session.execute(select(
-                Recording.id, Recording.source_id, Recording.storage_key, Recording.start_at,
-                Recording.end_at, Recording.retain_from, Recording.expires_at)
-                .where(Recording.id.in_(wanted[at:at + PAGE]))):
-            held = tuple(covering(holds, ItemFacts(row.id, row.source_id, _utc(row.start_at),
-                                                   _utc(row.end_at))))
-            end = recorded_end(record, sources[row.source_id], _utc(row.start_at),
-                               _utc(row.retain_from), row.storage_key, tz, row.id)
-            if held or (expiry and (end is None or end > now)):
-                found.append(Disagreement(row.id, row.storage_key, _utc(row.expires_at), end,
-                                          held))
-    return found
+        yield from session.execute(select(*VICTIM_FACTS).where(
+            Recording.id.in_(wanted[at:at + PAGE])))
 
 
 def _utc(at: datetime | None) -> Any:

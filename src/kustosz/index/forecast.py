@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kustosz.db.models import Deletion, Recording
+from kustosz.db.deleted import Which, bytes_recorded_since, deleted_totals
+from kustosz.db.models import Recording
 from kustosz.states import RecordingState
 from kustosz.words import count_pl
 
@@ -59,11 +60,9 @@ def forecast(session: Session, free_bytes: int, total_bytes: int, now: datetime)
                              .where(Recording.state == RecordingState.STORED)).scalar_one()
     # Intake is material *recorded* in the window, whether still stored or already deleted
     # again (disk pressure); a backfill of old material is a one-off, not a rate.
-    came_in = session.execute(select(func.coalesce(func.sum(Recording.size), 0)).where(
-        Recording.state == RecordingState.STORED, Recording.start_at >= since)).scalar_one()
-    came_in += session.execute(select(func.coalesce(func.sum(Deletion.size), 0)).where(
-        Deletion.start_at >= since)).scalar_one()
-    went_out = session.execute(select(func.coalesce(func.sum(Deletion.size), 0)).where(
-        Deletion.deleted_at >= since)).scalar_one()
+    came_in = int(session.execute(select(func.coalesce(func.sum(Recording.size), 0)).where(
+        Recording.state == RecordingState.STORED, Recording.start_at >= since)).scalar_one())
+    came_in += bytes_recorded_since(session, since)
+    went_out = deleted_totals(session, Which(deleted_from=since))[1]
     return Forecast(free_bytes, total_bytes, int(stored), came_in / WINDOW_DAYS,
                     went_out / WINDOW_DAYS)

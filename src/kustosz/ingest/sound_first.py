@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete
 
+from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Recording
 from kustosz.ingest.sound_strip import video_only
 from kustosz.vault import Vault
@@ -108,4 +109,5 @@ class SoundFirst(Generic[Item]):
 def drop_rows(vault: Vault, ids: list[int]) -> None:
     """Step (1)'s rows of a batch refused by its check: no copy had begun."""
     with vault.transaction() as s:
+        drop_dependents(s, ids)  # no key cascades on a partitioned index (migration 0062)
         s.execute(delete(Recording).where(Recording.id.in_(ids)))

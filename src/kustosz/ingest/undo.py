@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Recording
 from kustosz.retention.orphans import ORPHAN
 from kustosz.storage.base import Refused, Unavailable
@@ -16,7 +17,9 @@ from kustosz.vault import Vault
 def undo(vault: Vault, ids: list[int], keys: list[str]) -> None:
     kept = {rid for rid, key in zip(ids, keys, strict=True) if not remove_object(vault, key)}
     with vault.transaction() as s:
-        s.execute(delete(Recording).where(Recording.id.in_([i for i in ids if i not in kept])))
+        gone = [i for i in ids if i not in kept]
+        drop_dependents(s, gone)
+        s.execute(delete(Recording).where(Recording.id.in_(gone)))
         mark_orphans(s, kept)
 
 

@@ -17,7 +17,8 @@ How the objects move, and why:
   its tables (their indexes, constraints, triggers and the sequences of their columns move
   with them), then the job queue's functions and types. The vault's objects are known by name:
   the tables of Kustosz's models, alembic_version, the job queue's (kustosz.db.jobs:
-  ``jobs`` and procrastinate's ``procrastinate_*``);
+  ``jobs`` and procrastinate's ``procrastinate_*``), and the partitions of any of those (the
+  index's days on PostgreSQL, moved one by one: a partition does not follow its parent);
   whatever else is in the schema is not the vault's and stays where it is.
 
 Everything — the role, the schema, the moves, the owners, the revokes and the audit entry of
@@ -46,6 +47,7 @@ from kustosz.errors import InputError
 from kustosz.installation import pg_scope
 from kustosz.installation.adopt_checks import ADOPTED
 from kustosz.installation.pg_scope import role_name, schema_name
+from kustosz.retention.partitions import DETACHED_NAME
 
 
 @dataclass
@@ -78,19 +80,30 @@ def _vault_schema(vault_url: str) -> tuple[str, tuple[Any, ...]]:
         return str(schema[0]), _server_of(conn, str(schema[0]))
 
 
-def _is_vaults(name: str) -> bool:
-    """A table of the vault: of its model, the migrations' own, or the job queue's."""
+def _is_vaults(name: str, root: str | None) -> bool:
+    """A table of the vault: of its model, the migrations' own, or the job queue's; a
+    partition of one of those (``root``: the top of its partition tree — the index's day
+    partitions, `recordings_legacy`, `recordings_rest`, issue 68 item 3); or a day a sweep
+    detached and has not dropped yet (its recovery finishes it wherever the vault is)."""
+    if root is not None:
+        return _is_vaults(root, None)
     return name in metadata.tables or name == "alembic_version" or \
-        outside_model(name, "table")
+        outside_model(name, "table") or DETACHED_NAME.match(name) is not None
 
 
 def _objects(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> None:
-    for name, kind in conn.execute(
-            "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = %s::regnamespace "
+    # A partition is a table of its own to PostgreSQL: `ALTER TABLE parent SET SCHEMA` leaves
+    # it where it is (and an `ALTER SCHEMA ... RENAME` needs it known as the vault's), so it
+    # is listed and moved as its root's (in either order: a partition may sit in another
+    # schema than its parent meanwhile).
+    for name, kind, root in conn.execute(
+            "SELECT c.relname, c.relkind, r.relname FROM pg_class c LEFT JOIN pg_class r ON "
+            "c.relispartition AND r.oid = pg_partition_root(c.oid) AND r.relnamespace = "
+            "c.relnamespace WHERE c.relnamespace = %s::regnamespace "
             "AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT EXISTS (SELECT 1 FROM "
             "pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND "
             "d.deptype IN ('a', 'i') AND d.refobjsubid > 0) ORDER BY 1", (schema,)):
-        (plan.tables if kind != "S" and _is_vaults(name) else plan.others).append(name)
+        (plan.tables if kind != "S" and _is_vaults(name, root) else plan.others).append(name)
     for oid, name in conn.execute("SELECT p.oid, p.proname FROM pg_proc p WHERE "
                                   "p.pronamespace = %s::regnamespace ORDER BY 2", (schema,)):
         (plan.functions.append(oid) if name.startswith(QUEUE_PREFIX)

@@ -33,6 +33,7 @@ from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
+from kustosz.maintenance.key_repeats import Repeat, repeated_keys
 from kustosz.states import AlertRow, RecordingState
 from kustosz.vault import Vault
 from kustosz.words import count_pl
@@ -80,6 +81,8 @@ class FilesReport:
     found_ids: list[int] = field(default_factory=list)  # marked missing, back as indexed
     marked_missing: int = 0  # rows in state missing after the run
     marked: list[Lost] = field(default_factory=list)
+    repeated: list[Repeat] = field(default_factory=list)  # keys two rows share
+    repeated_count: int = 0
 
     @property
     def lost_count(self) -> int:
@@ -89,7 +92,8 @@ class FilesReport:
         return {"folder": "media", "started": self.started.isoformat(),
                 "checked": self.checked, "bytes": self.bytes,
                 "missing_count": self.lost_count, "marked_missing": self.marked_missing,
-                "found_again": len(self.found_ids),
+                "found_again": len(self.found_ids), "repeated_count": self.repeated_count,
+                "repeated": [{"key": r.key, "ids": list(r.ids)} for r in self.repeated],
                 "missing": [{"id": x.id, "key": x.key, "source": x.source,
                              "start_at": x.start_at.isoformat(), "changed": x.changed}
                             for x in self.lost]}
@@ -154,6 +158,8 @@ def check_files(vault: Vault, rate: float = RATE,
                 report.lost.append(lost)
             else:
                 report.lost_beyond += 1
+    if not stopping():
+        report.repeated, report.repeated_count = repeated_keys(vault)
     return report
 
 
@@ -194,7 +200,13 @@ def run_files_check(vault: Vault, actor: str = "scheduler", rate: float = RATE,
             clear_rows(s, AlertRow.STORAGE_MISSING_VERSIONS, now)
         audit(s, actor, ACTION, "folder media", {
             "checked": report.checked, "bytes": report.bytes, "missing": report.lost_count,
-            "marked_missing": report.marked_missing, "found_again": len(back)})
+            "marked_missing": report.marked_missing, "found_again": len(back),
+            "repeated_keys": report.repeated_count,
+            "repeated": [r.line() for r in report.repeated[:EXAMPLES]]})
+    if report.repeated:
+        log.warning("index: %d storage key(s) held by more than one recording, e.g. %s",
+                    report.repeated_count,
+                    "; ".join(r.line() for r in report.repeated[:EXAMPLES]))
     if report.lost:
         log.warning("media folder: %d stored file(s) changed or gone, e.g. %s",
                     report.lost_count, "; ".join(x.line() for x in report.lost[:EXAMPLES]))

@@ -67,6 +67,7 @@ from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
+from kustosz.maintenance.key_repeats import Repeat, repeated_keys
 from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import Refused
 from kustosz.storage.s3 import META_SHA256, S3Storage
@@ -125,6 +126,8 @@ class CheckReport:
     marked_missing: int = 0  # rows in state missing after the run (this run's and earlier)
     found_ids: list[int] = field(default_factory=list, repr=False)  # of the found_again
     marked: list[Lost] = field(default_factory=list)  # the first rows marked missing (run_check)
+    repeated: list[Repeat] = field(default_factory=list)  # keys two rows share
+    repeated_count: int = 0
 
     @property
     def unknown_count(self) -> int:
@@ -156,6 +159,8 @@ class CheckReport:
                 "duplicates": [{"key": k, "version_id": v} for k, v in self.duplicates],
                 "indexed": self.indexed, "missing_count": self.lost_count,
                 "marked_missing": self.marked_missing, "found_again": self.found_again,
+                "repeated_count": self.repeated_count,
+                "repeated": [{"key": r.key, "ids": list(r.ids)} for r in self.repeated],
                 "missing": [{"id": x.id, "key": x.key, "version_id": x.version,
                              "source": x.source, "start_at": x.start_at.isoformat(),
                              "changed": x.changed} for x in self.lost],
@@ -276,6 +281,7 @@ def check_bucket(vault: Vault, page_size: int = 1000) -> CheckReport:
     if report.unknown:
         _recheck(vault, store, report)
     _find_lost(vault, store, report, seen)
+    report.repeated, report.repeated_count = repeated_keys(vault)
     return report
 
 
@@ -431,7 +437,9 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
             "size_differs": len(report.size_differs), "examples": report.examples(),
             "duplicates": [f"{k} (version {v})" for k, v in report.duplicates[:KEEP]],
             "indexed": report.indexed, "missing": report.lost_count,
-            "marked_missing": report.marked_missing, "found_again": report.found_again})
+            "marked_missing": report.marked_missing, "found_again": report.found_again,
+            "repeated_keys": report.repeated_count,
+            "repeated": [r.line() for r in report.repeated[:EXAMPLES]]})
     if report.problems:
         log.warning("bucket %s: %d version(s) the index does not know, e.g. %s",
                     report.bucket, report.problems, "; ".join(report.examples()))
@@ -440,6 +448,10 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
                  "(an upload finished after its client was killed), e.g. %s", report.bucket,
                  len(report.duplicates), "; ".join(f"{k} {v}" for k, v in
                                                    report.duplicates[:EXAMPLES]))
+    if report.repeated:
+        log.warning("index: %d storage key(s) held by more than one recording, e.g. %s",
+                    report.repeated_count,
+                    "; ".join(r.line() for r in report.repeated[:EXAMPLES]))
     if report.lost:
         log.warning("bucket %s: %d indexed version(s) missing or changed, e.g. %s",
                     report.bucket, report.lost_count,

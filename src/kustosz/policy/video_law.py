@@ -30,6 +30,7 @@ What the texts say (read 2026-12, see docs/policies.md "Places and purposes"):
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -228,6 +229,7 @@ def folded(text: str) -> str:
 STATUTORY_MAX = {SourceKind.CAMERA.value: Period(3, "months")}
 
 
+@functools.lru_cache(maxsize=4096)  # pure: asked once per recording by the sweep's check
 def capped_end(kind: str, period: Period, day: date, tz: ZoneInfo) -> datetime:
     """When material of ``kind`` recorded on the local ``day`` and kept for ``period`` must be
     gone: the period's end, never past the law's cap from that day. The policy refuses a

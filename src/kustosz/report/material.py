@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.alerts.checks import LATE_FACTOR
 from kustosz.db.cameras import ClockOffset, Gap
-from kustosz.db.models import Deletion, Recording, Source, Sweep
+from kustosz.db.deleted import DeletedItem, Which, deleted_items
+from kustosz.db.models import Recording, Source, Sweep
 from kustosz.holds.coverage import HoldFacts, ItemFacts, active_holds, covering
 from kustosz.index.expiry import expiry_of
 from kustosz.kinds import SourceKind
@@ -81,9 +82,9 @@ def _spans(f: Facts, source: Source) -> list[tuple[datetime, datetime, int]]:
     kept = f.session.execute(select(Recording.start_at, Recording.end_at, Recording.meta).where(
         Recording.source_id == source.id, Recording.start_at < hi, Recording.end_at > lo,
         Recording.state != RecordingState.PENDING)).all()
-    gone = f.session.execute(select(Deletion.start_at, Deletion.end_at, Deletion.entries).where(
-        Deletion.source_id == source.id, Deletion.start_at < hi, Deletion.end_at > lo)).all()
-    return [(a, b, _lines(m)) for a, b, m in kept] + [(a, b, n or 0) for a, b, n in gone]
+    gone = deleted_items(f.session, Which(source_id=source.id, start_before=hi, end_after=lo))
+    return [(a, b, _lines(m)) for a, b, m in kept] + [
+        (d.start_at, d.end_at, d.entries or 0) for d in gone]
 
 
 def recorded(f: Facts) -> list[dict[str, Any]]:
@@ -109,7 +110,7 @@ def holds_at(session: Session, at: datetime) -> list[HoldFacts]:
     return active_holds(session, at)
 
 
-def deletion_expiry(row: Deletion, source: Source, policy: Policy) -> datetime:
+def deletion_expiry(row: DeletedItem, source: Source, policy: Policy) -> datetime:
     """When a deleted item's period ended, by the rule the sweep recorded with it (the rule in
     force then); a rule the record does not name (disk pressure) falls back to today's."""
     if row.rule.startswith(RETENTION_RULE):
@@ -132,9 +133,8 @@ def _present_at_end(f: Facts, source: Source) -> list[tuple[int, datetime, datet
         for r in f.session.execute(select(Recording).where(
             Recording.source_id == source.id, Recording.ingested_at < hi,
             Recording.state != RecordingState.PENDING)).scalars()]
-    for d in f.session.execute(select(Deletion).where(
-            Deletion.source_id == source.id, Deletion.start_at < hi,
-            Deletion.deleted_at >= hi)).scalars():
+    for d in deleted_items(f.session, Which(source_id=source.id, start_before=hi,
+                                            deleted_from=hi)):
         rows.append((d.recording_id, utc(d.start_at), utc(d.end_at),
                      deletion_expiry(d, source, f.policy), False))
     return rows
@@ -167,10 +167,11 @@ def deleted(f: Facts) -> dict[str, Any]:
     """Deletions recorded in the period: by rule; late ones (past the period by more than the
     sweep's slack) and by how much; early ones (before the period ended: disk pressure)."""
     by_id = {s.id: s for s in f.session.execute(select(Source)).scalars()}
-    rows = f.session.execute(select(Deletion, Sweep.mode, Sweep.as_of).join(
-        Sweep, Sweep.id == Deletion.sweep_id).where(
-        Deletion.deleted_at >= f.period.lo, Deletion.deleted_at < f.period.hi)
-        .order_by(Deletion.id)).all()
+    items = deleted_items(f.session, Which(deleted_from=f.period.lo,
+                                           deleted_before=f.period.hi))
+    sweeps = {w.id: (w.mode, w.as_of) for w in f.session.execute(select(Sweep).where(
+        Sweep.id.in_(sorted({d.sweep_id for d in items})))).scalars()} if items else {}
+    rows = [(d, *sweeps[d.sweep_id]) for d in items if d.sweep_id in sweeps]
     late, early, rules, per_source = [], [], [], []
     for d, mode, as_of in rows:
         source = by_id[d.source_id]

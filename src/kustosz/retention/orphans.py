@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Recording
 from kustosz.states import RecordingState
 from kustosz.storage.base import Refused, legal_hold
@@ -42,5 +43,6 @@ def remove_orphans(vault: Vault) -> int:
                 continue
         removed.append(rid)
     with vault.transaction() as s:
+        drop_dependents(s, removed)
         s.execute(delete(Recording).where(Recording.id.in_(removed)))
     return len(removed)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.retention.partitions import make_days
 from kustosz.retention.pressure import relieve_pressure, watch_of
 from kustosz.retention.sweep import run_sweep
 from kustosz.retention.sweep_alert import note_sweep
@@ -46,6 +47,7 @@ def next_run(now: datetime, interval: timedelta, vault: Vault) -> datetime:
 
 
 def sweep_once(vault: Vault, actor: str = "scheduler") -> int:
+    make_days(vault)  # the days ahead, even when the sweep itself is held (the clock)
     with watch_of(vault).running():
         report = run_sweep(vault, actor=actor, detail=False)
         pressure = relieve_pressure(vault, actor=actor)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
@@ -32,7 +32,9 @@ from kustosz.audit import append as audit
 from kustosz.clock.confirm import unconfirmed
 from kustosz.clock.watch import before_sweep
 from kustosz.db.deadline import patient
-from kustosz.db.models import Deletion, Recording, Source, Sweep
+from kustosz.db.deleted import day_items
+from kustosz.db.dependents import drop_dependents
+from kustosz.db.models import Deletion, DeletionDay, Recording, Source, Sweep
 from kustosz.holds.coverage import (
     ItemFacts,
     active_holds,
@@ -43,7 +45,9 @@ from kustosz.holds.coverage import (
 from kustosz.holds.object_lock import held_ids, mirror_legal_holds
 from kustosz.holds.record import Disagreement, disagreements
 from kustosz.index.expiry import period_for
+from kustosz.retention.day_sweep import DaysResult, recover_days, sweep_days
 from kustosz.retention.orphans import remove_orphans
+from kustosz.retention.partitions import make_days, partitioned_index
 from kustosz.retention.traces import prune_marks, prune_traces
 from kustosz.states import AlertRow, RecordingState, SweepMode
 from kustosz.storage.base import Lockable, Refused, delete_content
@@ -72,6 +76,7 @@ class SweepReport:
     traces: int = 0  # rows about skipped phone files removed with their period (traces.py)
     refused: list[int] = field(default_factory=list)  # kept against the database (record.py)
     held_by_clock: bool = False  # a reboot left the clock unconfirmed (kustosz.clock.confirm)
+    deleted_days: list[dict[str, Any]] = field(default_factory=list)  # whole days (day_sweep)
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "mode": self.mode,
@@ -79,7 +84,7 @@ class SweepReport:
                 "deleted_count": len(self.deleted), "kept_by_hold_count": len(self.kept_by_hold),
                 "deleted": self.deleted, "kept_by_hold": self.kept_by_hold,
                 "traces_removed": self.traces, "refused": self.refused,
-                "held_by_clock": self.held_by_clock}
+                "held_by_clock": self.held_by_clock, "deleted_days": self.deleted_days}
 
 
 def _rule(source: Source, vault: Vault) -> str:
@@ -92,6 +97,20 @@ def _item(rec: Any, source_name: str, **extra: Any) -> dict[str, Any]:
     return {"id": rec.id, "source": source_name, "start": rec.start_at.isoformat(),
             "end": rec.end_at.isoformat(), "size": rec.size, "sha256": rec.sha256,
             "expires_at": rec.expires_at.isoformat() if rec.expires_at else None, **extra}
+
+
+def _day_items(vault: Vault, sweep_id: int, sources: dict[int, Source], detail: bool
+               ) -> list[dict[str, Any]]:
+    """The items the sweep's whole days deleted (day_sweep.py), reported as the per-item
+    ones are: from the day records' lists, which keep no expiry (None in the detail)."""
+    with vault.reading() as s:
+        items = [d for row in s.execute(select(DeletionDay).where(
+            DeletionDay.sweep_id == sweep_id)).scalars() for d in day_items(row)]
+    if not detail:
+        return [{"id": d.recording_id} for d in items]
+    return [{"id": d.recording_id, "source": sources[d.source_id].name,
+             "start": d.start_at.isoformat(), "end": d.end_at.isoformat(), "size": d.size,
+             "sha256": d.sha256, "expires_at": None, "rule": d.rule} for d in items]
 
 
 def _names(session: Session) -> dict[int, Source]:
@@ -200,25 +219,43 @@ def _tell(vault: Vault, sweep_id: int, early: list[Disagreement], actor: str) ->
         early = sorted({d.id: d for d in early}.values(), key=lambda d: d.id)
         audit(s, actor, "sweep.refused", f"sweep {sweep_id}", {
             "count": len(early), "recordings": [d.as_json() for d in early[:200]]})
-        raise_row(s, AlertRow.RETENTION_DISAGREES, disagreement_text(early), now)
+        raise_row(s, AlertRow.RETENTION_DISAGREES,
+                  disagreement_text(early, _per_source(s, [d.id for d in early])), now)
 
 
-def disagreement_text(early: list[Disagreement]) -> str:
-    """The alert's words, Polish first."""
+def _per_source(s: Session, ids: list[int]) -> dict[str, int]:
+    """How many of ``ids`` (kept: back in the index) each source has, by its name: a whole
+    day kept back is thousands of ids, which only the count per source makes readable."""
+    names = {src.id: src.name for src in _names(s).values()}
+    counts: dict[str, int] = {}
+    for at in range(0, len(ids), 1000):
+        for sid, n in s.execute(select(Recording.source_id, func.count()).where(
+                Recording.id.in_(ids[at:at + 1000])).group_by(Recording.source_id)):
+            counts[names[sid]] = counts.get(names[sid], 0) + n
+    return dict(sorted(counts.items()))
+
+
+def disagreement_text(early: list[Disagreement], per_source: dict[str, int] | None = None
+                      ) -> str:
+    """The alert's words, Polish first; folded per source when ``per_source`` names them."""
     shown = ", ".join(str(d.id) for d in early[:20]) + (" …" if len(early) > 20 else "")
+    fold = "; ".join(f"{name}: {n}" for name, n in (per_source or {}).items())
+    fold_pl, fold_en = (f"; według źródeł: {fold}", f"; by source: {fold}") if fold else ("", "")
     holds = sorted({h for d in early for h in d.holds})
     held_pl = (f" Dziennik zdarzeń zapisał też aktywne zabezpieczenia nr "
                f"{', '.join(map(str, holds))}, których baza danych nie uwzględnia."
                if holds else "")
     held_en = (f" The audit log also has holds {', '.join(map(str, holds))} open that the "
                "database leaves out." if holds else "")
-    return (f"Usuwanie po terminie wstrzymało usunięcie nagrań ({len(early)}; nr {shown}): "
+    return (f"Usuwanie po terminie wstrzymało usunięcie nagrań ({len(early)}; nr {shown}"
+            f"{fold_pl}): "
             "baza danych podaje dla nich termin wcześniejszy niż okres przechowywania "
             f"zapisany w dzienniku zdarzeń albo w magazynie obiektów.{held_pl} Nagrania "
             "zostały zachowane. Sprawdź, kto zmieniał bazę danych (kustosz audit verify); "
             "jeśli okres skrócono w kustosz.toml, skrócenie musi zatwierdzić druga osoba "
             "(kustosz retention shorten propose, approve). / The sweep kept "
-            f"{len(early)} recording(s) (nos. {shown}): the database gives them an earlier end "
+            f"{len(early)} recording(s) (nos. {shown}{fold_en}): the database gives them an "
+            "earlier end "
             f"than the retention the audit log or the object store records.{held_en} Nothing "
             "of them was deleted. Find who changed the database (kustosz audit verify); if "
             "a period was shortened in kustosz.toml, a second person must approve it "
@@ -227,7 +264,8 @@ def disagreement_text(early: list[Disagreement]) -> str:
 
 def delete_marked(vault: Vault, sweep_id: int, now: datetime, actor: str,
                   rules: Callable[[Source], str], *, columns: tuple[Any, ...] = UNLINK_COLUMNS,
-                  expiry: bool = True, clear_agreed: bool = True
+                  expiry: bool = True, clear_agreed: bool = True,
+                  already: Iterable[Disagreement] = ()
                   ) -> tuple[list[Any], set[int], list[Disagreement]]:
     """The steps after a sweep marked its victims `deleting`, the one way for the retention
     sweep and disk pressure alike: each victim asked again against the audit log's record
@@ -235,12 +273,13 @@ def delete_marked(vault: Vault, sweep_id: int, now: datetime, actor: str,
     the record kept told. Returns the victims read, the ids kept after all (a hold placed
     meanwhile) and the disagreements. ``clear_agreed``: a sweep that found none clears the
     `retention_disagrees` alert (disk pressure, which does not ask about periods, leaves it).
+    ``already``: what the same sweep's whole days kept (day_sweep.py), told with the rest.
     """
     with vault.reading() as s:
         # Plain rows: building ORM objects for 100 000+ victims costs more than deleting them.
         victims = list(s.execute(select(*columns).where(
             Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)).all())
-    early: list[Disagreement] = []
+    early: list[Disagreement] = list(already)
     victims = _checked(vault, victims, now, early, expiry=expiry)
     kept = _unlink_all(vault, victims, now, early)
     _finish(vault, sweep_id, actor, rules)
@@ -268,6 +307,10 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
                                   .order_by(Deletion.recording_id)):
             digest.update(f"{rid}:{sha}\n".encode())
             count += 1
+        for day in s.execute(select(DeletionDay).where(DeletionDay.sweep_id == sweep_id)
+                             .order_by(DeletionDay.source_id, DeletionDay.day)).scalars():
+            digest.update(f"{day.source_id}:{day.day}:{day.count}:{day.list_sha256}\n".encode())
+            count += day.count
         sweep.finished_at, sweep.deleted = now, count
         audit(s, actor, f"sweep.{sweep.mode}", f"sweep {sweep_id}", {
             "as_of": sweep.as_of.isoformat(), "deleted": count,
@@ -288,6 +331,7 @@ def _move_to_deletions(s: Session, sweep_id: int, rules: dict[int, str], now: da
                "rule", "deleted_at", "entries"]
     entries = Recording.meta["lines"].as_integer()  # a chunk's messages or events
     at = literal(now.replace(tzinfo=None))
+    drop_dependents(s, select(Recording.id).where(mine))  # the keys' cascade (0062)
     if s.get_bind().dialect.name == "postgresql":
         moved = delete(Recording).where(mine).returning(
             Recording.id, Recording.source_id, Recording.start_at, Recording.end_at,
@@ -307,7 +351,8 @@ def _move_to_deletions(s: Session, sweep_id: int, rules: dict[int, str], now: da
 def recover(vault: Vault, actor: str = "system") -> int:
     """Finish (or roll back) sweeps that a crash interrupted; returns rows handled. Nothing
     in a process that does not delete (`serve` with [storage] sweep = "separate"): the
-    sweeper finishes them."""
+    sweeper finishes them. The index's days ahead are made first, in every process."""
+    make_days(vault)  # serve's start: no recording lands in the default partition
     if not vault.may_delete:
         return 0
     handled = 0
@@ -315,6 +360,9 @@ def recover(vault: Vault, actor: str = "system") -> int:
         open_sweeps = list(s.execute(select(Sweep.id, Sweep.mode)
                                      .where(Sweep.finished_at.is_(None))).all())
     handled += remove_orphans(vault)  # undone intakes the app's credentials could not remove
+    with vault.reading() as s:
+        rules = {sid: _rule(src, vault) for sid, src in _names(s).items()}
+    handled += recover_days(vault, rules)  # days detached and not dropped (day_sweep.py)
     for sweep_id, mode in open_sweeps:
         handled += finish_open(vault, sweep_id, mode, actor)
     return handled
@@ -392,13 +440,20 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
         s.add(sweep)
         s.flush()
         sweep_id = sweep.id
+    days = DaysResult()
+    if partitioned_index(vault):  # whole expired days first, as partitions (day_sweep.py)
+        days = sweep_days(vault, sweep_id, now, {sid: _rule(src, vault) for sid, src in
+                                                 sources.items()}, actor)
+        report.deleted_days = [{"source": sources[sid].name, "day": day.isoformat(),
+                                "count": n, "list_sha256": h} for sid, day, n, h in days.records]
+    with vault.transaction() as s:
         s.execute(update(Recording).where(_expired(now), ~covered_by_active_hold())
                   .values(state=RecordingState.DELETING, sweep_id=sweep_id)
                   .execution_options(synchronize_session=False))
     report.sweep_ids.append(sweep_id)
     victims, kept, early = delete_marked(
         vault, sweep_id, now, actor, lambda src: _rule(src, vault),
-        columns=VICTIM_COLUMNS if detail else UNLINK_COLUMNS)
+        columns=VICTIM_COLUMNS if detail else UNLINK_COLUMNS, already=days.early)
     victims = [r for r in victims if r.id not in kept]
     report.refused = sorted({d.id for d in early})
     if detail:
@@ -407,6 +462,8 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
                           for r in victims]
     else:
         report.deleted = [{"id": r.id} for r in victims]
+    if days.records:
+        report.deleted += _day_items(vault, sweep_id, sources, detail)
     with vault.transaction() as s:
         report.traces = prune_traces(s, vault.policy, now, actor) + prune_marks(
             s, vault.policy, now, actor)

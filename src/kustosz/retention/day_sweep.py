@@ -1,0 +1,289 @@
+"""The sweep of whole local days on a partitioned index (PostgreSQL, issue 68 item 3).
+
+docs/design.md, "Retention as partitions": a day partition whose rows have all expired, or all
+but `KEEP_SHARE`, is (1) detached in one transaction that first copies back into `recordings`
+the rows that must stay (held, not yet expired, kept by the audit log's record), (2) recorded
+as one `deletion_days` row per source with the list's digest, (3) its files unlinked, (4)
+dropped. `recover_days` finishes a sweep cut between (1) and (4).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from kustosz.audit.deletion_days import record_problem
+from kustosz.db.dependents import drop_dependents
+from kustosz.db.models import DeletionDay, Hold, PartitionSweep, Recording
+from kustosz.holds.coverage import covered_by_active_hold
+from kustosz.holds.record import Disagreement
+from kustosz.holds.record_days import day_disagreements
+from kustosz.retention.partitions import (
+    DAY_NAME,
+    day_bounds,
+    detached_name,
+    ensure_days,
+    existing_days,
+    partition_name,
+)
+from kustosz.states import RecordingState
+from kustosz.storage.base import Lockable, Refused, delete_content
+from kustosz.vault import Vault
+
+log = logging.getLogger(__name__)
+KEEP_SHARE = 0.10  # at most this share of a day kept back (copied out) for the day to go whole
+DETACHED, RECORDED, DROPPED = "detached", "recorded", "dropped"
+UNLINK_WORKERS = 4  # as the per-item sweep's (retention/sweep.py): unlink(2) frees the GIL
+
+
+@dataclass
+class DaysResult:
+    days: list[date] = field(default_factory=list)
+    deleted: int = 0
+    kept: int = 0
+    records: list[tuple[int, date, int, str]] = field(default_factory=list)
+    early: list[Disagreement] = field(default_factory=list)  # kept by the store's lock
+
+
+class _KeptBack(Exception):
+    """The day's transaction rolled back: more of it stays than a day going whole allows."""
+
+
+class _Changed(Exception):
+    """The day's rows changed between the audit log's record being asked and the lock (a
+    late segment indexed into it): the day waits for the next sweep, asked again."""
+
+
+def _fingerprint(in_day: Any) -> Any:
+    """SQL: the day's row count and sum of ids, read before the lock and under it — a row
+    indexed or removed in between changes it (ids are never reused), so no row goes
+    unasked."""
+    return select(func.count(), func.coalesce(func.sum(Recording.id), 0)).where(in_day)
+
+
+def _stays(now: datetime) -> Any:
+    """SQL: a row of the day that must not go now."""
+    expired = and_(Recording.state == RecordingState.STORED, Recording.expires_at <= now)
+    return or_(~expired, covered_by_active_hold())
+
+
+def candidates(vault: Vault, now: datetime) -> list[date]:
+    """Past days whose partition may go whole: something in it expired, and what stays is
+    at most `KEEP_SHARE` of it. A day with nothing expired is passed over by one probe of
+    its `(state, expires_at)` index; only a day with expired rows is counted, and its rows
+    asked about holds only while some hold is active."""
+    tz = vault.policy.timezone
+    expired = and_(Recording.state == RecordingState.STORED, Recording.expires_at <= now)
+    out = []
+    with vault.reading() as s:
+        holds = s.execute(select(exists().where(Hold.released_at.is_(None)))).scalar_one()
+        for day in sorted(existing_days(s.connection())):
+            lo, hi = (t.replace(tzinfo=UTC) for t in day_bounds(day, tz))
+            if hi > now:
+                continue
+            in_day = and_(Recording.start_at >= lo, Recording.start_at < hi)
+            if not s.execute(select(exists().where(in_day, expired))).scalar_one():
+                continue
+            total, gone = s.execute(select(func.count(), func.count().filter(expired))
+                                    .where(in_day)).one()
+            held = s.execute(select(func.count()).select_from(Recording).where(
+                in_day, expired, covered_by_active_hold())).scalar_one() if holds else 0
+            if gone - held and total - gone + held <= KEEP_SHARE * total:
+                out.append(day)
+    return out
+
+
+def sweep_days(vault: Vault, sweep_id: int, now: datetime, rules: dict[int, str],
+               actor: str) -> DaysResult:
+    """Steps 1–4 for every candidate day; ``rules``: each source's rule, by id."""
+    result = DaysResult()
+    with vault.engine.begin() as conn:
+        ensure_days(conn, vault.policy.timezone, now)
+    for day in candidates(vault, now):
+        try:
+            name = _detach(vault, sweep_id, day, now, result)
+        except _KeptBack:
+            log.warning("day %s: the audit log keeps more than a few of its rows; swept row "
+                        "by row", day)
+            continue
+        except _Changed:
+            log.info("day %s: rows came or went while it was asked; swept row by row", day)
+            continue
+        _finish_day(vault, sweep_id, name, day, rules, result)
+        result.days.append(day)
+    return result
+
+
+def _detach(vault: Vault, sweep_id: int, day: date, now: datetime, result: DaysResult) -> str:
+    """Step 1: the day out of the index, what must stay copied back, in one transaction."""
+    part, gone = partition_name(day), detached_name(sweep_id, day)
+    lo, hi = (t.replace(tzinfo=UTC) for t in day_bounds(day, vault.policy.timezone))
+    in_day = and_(Recording.start_at >= lo, Recording.start_at < hi)  # one partition read
+    with vault.reading() as s:
+        # The audit log's record asked before the lock, once per source of the day
+        # (holds/record_days.py); the record only grows (a hold it gains is in the database
+        # first, which the locked check below sees).
+        asked = s.execute(_fingerprint(in_day)).one()
+        total = asked[0]
+        early = {d.id for d in day_disagreements(vault, s, in_day, now)}
+    with vault.transaction() as s:
+        # The parent's lock before the holds are read: a hold committed before it is seen,
+        # one placed after it waits and finds the day gone.
+        s.execute(text("LOCK TABLE recordings IN ACCESS EXCLUSIVE MODE"))
+        if s.execute(_fingerprint(in_day)).one() != asked:
+            raise _Changed(day)  # a row came or went since the record was asked: unasked
+        kept = set(s.execute(select(Recording.id).where(in_day, _stays(now))).scalars())
+        if len(kept | early) > KEEP_SHARE * total:
+            raise _KeptBack(day)  # the audit log keeps them: row by row (sweep.py tells)
+        kept |= early
+        s.execute(text(f"ALTER TABLE recordings DETACH PARTITION {part}"))
+        s.execute(text(f"ALTER TABLE {part} RENAME TO {gone}"))
+        if kept:
+            ids = sorted(kept)
+            s.execute(text(f"INSERT INTO recordings SELECT * FROM {gone} WHERE id = ANY(:ids)"),
+                      {"ids": ids})
+            s.execute(text(f"DELETE FROM {gone} WHERE id = ANY(:ids)"), {"ids": ids})
+        drop_dependents(s, select(text("id")).select_from(text(gone)))
+        s.add(PartitionSweep(sweep_id=sweep_id, name=gone, day=day, state=DETACHED))
+    result.kept += len(kept)
+    return gone
+
+
+def _finish_day(vault: Vault, sweep_id: int, name: str, day: date, rules: dict[int, str],
+                result: DaysResult) -> None:
+    """Steps 2–4 (also recovery's): the record built while the files go, then the drop.
+    The detached table keeps every row until the drop, so a crash before the record's commit
+    loses nothing: recovery records the day from it (state `detached`) and unlinks again."""
+
+    def record() -> None:
+        with vault.transaction() as s:
+            row = s.get(PartitionSweep, (sweep_id, name))
+            assert row is not None
+            if row.state == DETACHED:
+                _record(s, sweep_id, name, day, rules)
+                row.state = RECORDED
+
+    with ThreadPoolExecutor(1, thread_name_prefix="kustosz-day-record") as pool:
+        recorded = pool.submit(record)
+        with vault.reading() as s:
+            files = list(s.execute(text(f"SELECT id, storage_key, version_id FROM {name}")
+                                   ).all())
+        kept = _unlink(vault, files)
+        recorded.result()
+    if kept:  # the store's lock kept them: back in the index, out of the day's record
+        ids = sorted(f.id for f, _until in kept)
+        with vault.transaction() as s:
+            s.execute(text(f"INSERT INTO recordings SELECT * FROM {name} WHERE id = ANY(:ids)"),
+                      {"ids": ids})
+            s.execute(text(f"DELETE FROM {name} WHERE id = ANY(:ids)"), {"ids": ids})
+            s.execute(delete(DeletionDay).where(DeletionDay.sweep_id == sweep_id,
+                                                DeletionDay.day == day))
+            _record(s, sweep_id, name, day, rules)
+        result.early += [Disagreement(f.id, f.storage_key, None, until) for f, until in kept]
+        result.kept += len(kept)
+    _drop(vault, sweep_id, name, day, result)
+    result.deleted += len(files) - len(kept)
+
+
+def _drop(vault: Vault, sweep_id: int, name: str, day: date, result: DaysResult) -> None:
+    """Step 4: the detached table dropped and the day marked so, in one transaction."""
+    with vault.transaction() as s:
+        s.execute(text(f"DROP TABLE IF EXISTS {name}"))
+        _dropped(s, sweep_id, name)
+        result.records += [(d.source_id, d.day, d.count, d.list_sha256) for d in s.execute(
+            select(DeletionDay).where(DeletionDay.sweep_id == sweep_id, DeletionDay.day == day)
+        ).scalars()]
+
+
+def _dropped(s: Session, sweep_id: int, name: str) -> None:
+    row = s.get(PartitionSweep, (sweep_id, name))
+    assert row is not None
+    row.state = DROPPED
+
+
+def _unlink(vault: Vault, files: list[Any]) -> list[tuple[Any, datetime]]:
+    """Step 3: the day's content removed; returns the items an object store's lock still
+    keeps (a retain-until ahead: the database says their time is up, the store says not),
+    with that date. A legal hold on one is stale: every hold was read under the parent's
+    lock at step 1, and a hold placed since cannot reach rows no longer indexed."""
+    store = vault.deleting_storage()
+    if not isinstance(store, Lockable) and not any(f.version_id for f in files):
+        store.delete_many([f.storage_key for f in files], UNLINK_WORKERS)
+        return []
+    kept: list[tuple[Any, datetime]] = []
+    lockable: Any = store  # refusals come from a store with a lock (Lockable) only
+
+    def one(f: Any) -> None:
+        try:
+            delete_content(store, f.storage_key, f.version_id)
+        except Refused:
+            lock = lockable.lock_of(f.storage_key, f.version_id)
+            if lock.retain_until is not None and lock.retain_until > datetime.now(UTC):
+                kept.append((f, lock.retain_until))
+            elif lock.legal_hold:
+                log.warning("a legal hold no hold stands behind on %s: cleared before its "
+                            "deletion", f.storage_key)
+                lockable.legal_hold(f.storage_key, False, f.version_id)
+                delete_content(store, f.storage_key, f.version_id)
+            else:
+                raise  # not the lock: the credentials (named in the message)
+
+    with ThreadPoolExecutor(UNLINK_WORKERS, thread_name_prefix="kustosz-unlink") as pool:
+        list(pool.map(one, files))
+    return kept
+
+
+def _iso(column: str) -> str:
+    """SQL: a UTC timestamp as Python's `isoformat` writes it (db/deleted.py `list_line`)."""
+    return (f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            f"extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN '' ELSE "
+            f"to_char({column}, '.US') END || '+00:00'")
+
+
+def _record(s: Session, sweep_id: int, name: str, day: date, rules: dict[int, str]) -> None:
+    """Step 2: one `deletion_days` row per source of the detached day, its list built by the
+    database (one `list_line` per row, by id) and only compressed here; recorded at the
+    moment it is written, as a per-item sweep's rows are (the report's late deletions)."""
+    at = datetime.now(UTC)
+    lines = "(meta->>'lines')::bigint"
+    for r in s.execute(text(
+            f"SELECT source_id, count(*) AS n, sum(size) AS size, min(start_at) AS first, "
+            f"max(end_at) AS last, sum({lines}) AS entries, string_agg(id || ':' || "
+            f"coalesce(sha256, '') || ':' || size || ':' || {_iso('start_at')} || ':' || "
+            f"{_iso('end_at')} || ':' || coalesce({lines}::text, '') || E'\\n', '' "
+            f"ORDER BY id) AS body FROM {name} GROUP BY source_id")):
+        body = r.body.encode()
+        s.add(DeletionDay(
+            sweep_id=sweep_id, source_id=r.source_id, day=day, count=r.n, size=r.size,
+            entries=r.entries, first_start=r.first.replace(tzinfo=UTC),
+            last_end=r.last.replace(tzinfo=UTC), rule=rules.get(r.source_id, "retention"),
+            deleted_at=at, list_sha256=hashlib.sha256(body).hexdigest(),
+            listing=gzip.compress(body, 6)))
+
+
+check_record = record_problem  # the one check, audit verify's (audit/deletion_days.py)
+
+
+def recover_days(vault: Vault, rules: dict[int, str]) -> int:
+    """Finish every day a sweep detached and did not drop (steps 2–4 from where it was)."""
+    with vault.reading() as s:
+        open_days = list(s.execute(select(PartitionSweep).where(
+            PartitionSweep.state != DROPPED)).scalars())
+    result = DaysResult()
+    for row in open_days:
+        log.warning("finishing the deletion of day %s (sweep %d) a crash interrupted",
+                    row.day, row.sweep_id)
+        _finish_day(vault, row.sweep_id, row.name, row.day, rules, result)
+    return result.deleted
+
+
+__all__ = ["DAY_NAME", "KEEP_SHARE", "DaysResult", "candidates", "check_record",
+           "recover_days", "sweep_days"]

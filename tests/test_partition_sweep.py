@@ -1,0 +1,170 @@
+"""Retention as partitions (issue 68 item 3, PostgreSQL): an expired local day goes as its
+partition, the held rows and their files stay, the deletion is one record per source and day
+whose list is checked against its digest, and a sweep cut between detach and drop is finished
+by the next start."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from kustosz.audit.verifier import verify
+from kustosz.custody.holds import place_hold
+from kustosz.db.models import DeletionDay, PartitionSweep, Recording, Source
+from kustosz.index.expiry import expiry_of
+from kustosz.index.sources import add_source
+from kustosz.retention import day_sweep, run_sweep
+from kustosz.retention.day_sweep import DaysResult, _detach, check_record
+from kustosz.retention.partitions import day_bounds, ensure_days, partition_name
+from kustosz.retention.sweep import recover
+from kustosz.vault import Vault
+from tests.conftest import make_vault
+
+SEGMENTS = 40
+
+
+@pytest.fixture
+def pg_vault(tmp_path: Path, pg_url: str) -> Iterator[Vault]:
+    v = make_vault(tmp_path / "vault", url=pg_url)
+    yield v
+    v.close()
+
+
+def _day_of_segments(vault: Vault) -> tuple[Source, datetime, list[tuple[int, str]]]:
+    """A local day 5 days ahead (past the legacy partition), its partition, SEGMENTS rows and
+    files of one camera; returns the source, the day's expiry, the rows."""
+    tz = vault.policy.timezone
+    day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=5)
+    lo = day_bounds(day, tz)[0].replace(tzinfo=UTC)
+    with vault.engine.begin() as conn:
+        ensure_days(conn, tz, lo)
+    with vault.transaction() as s:
+        source = add_source(s, vault.policy, "cam", "camera", "test")
+        s.flush()
+        expires = expiry_of(source, lo, vault.policy)  # the day's, as the audit log has it
+        s.execute(insert(Recording), [{
+            "source_id": source.id, "kind": "camera",
+            "start_at": lo + timedelta(minutes=10 * i),
+            "end_at": lo + timedelta(minutes=10 * i + 10), "size": 3, "sha256": f"{i:064x}",
+            "storage_key": f"cam/{day:%Y/%m/%d}/{i:04d}.ts", "meta": {}, "state": "stored",
+            "expires_at": expires, "ingested_at": lo} for i in range(SEGMENTS)])
+        rows = list(s.execute(select(Recording.id, Recording.storage_key).where(
+            Recording.source_id == source.id).order_by(Recording.id)).all())
+        s.expunge(source)
+    for _rid, key in rows:
+        path = vault.root / "media" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"abc")
+    with vault.engine.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {partition_name(day)}")).scalar_one() \
+            == SEGMENTS
+    return source, expires, [(r.id, r.storage_key) for r in rows]
+
+
+def test_the_day_goes_as_a_partition_and_the_held_rows_and_files_stay(pg_vault: Vault) -> None:
+    vault = pg_vault
+    source, end, rows = _day_of_segments(vault)
+    held = [rid for rid, _key in rows[:3]]
+    with vault.transaction() as s:
+        place_hold(s, sources=[], start=None, end=None, basis="sprawa 1", actor="test",
+                   items=held)
+    report = run_sweep(vault, now=end + timedelta(hours=1), detail=False)
+    assert [d["count"] for d in report.deleted_days] == [SEGMENTS - 3]
+    with vault.reading() as s:
+        left = set(s.execute(select(Recording.id).where(
+            Recording.source_id == source.id)).scalars())
+        record = s.execute(select(DeletionDay)).scalar_one()
+        assert s.execute(select(func.count()).select_from(PartitionSweep).where(
+            PartitionSweep.state != "dropped")).scalar_one() == 0
+        assert verify(s)[1] is None
+    assert left == set(held)
+    assert [(vault.root / "media" / key).exists() for _rid, key in rows] == \
+        [rid in held for rid, _key in rows]
+    assert record.count == SEGMENTS - 3 and check_record(record) is None
+
+
+def test_a_changed_list_fails_its_digest(pg_vault: Vault) -> None:
+    vault = pg_vault
+    _source, end, _rows = _day_of_segments(vault)
+    run_sweep(vault, now=end + timedelta(hours=1), detail=False)
+    with vault.transaction() as s:
+        record = s.execute(select(DeletionDay)).scalar_one()
+        body = gzip.decompress(record.listing)
+        first = body.split(b"\n", 1)[0]
+        record.listing = gzip.compress(body.replace(first + b"\n", b"", 1))  # one item removed
+        assert check_record(record) is not None
+        record.listing = gzip.compress(body.replace(b":3:", b":4:", 1))  # one size changed
+        assert check_record(record) is not None
+    with vault.reading() as s:
+        problem = verify(s)[1]
+    assert problem is not None and "deletion record" in str(problem)
+    with vault.transaction() as s:  # list and digest changed together: the sweep's entry
+        record = s.execute(select(DeletionDay)).scalar_one()
+        changed = body.replace(first + b"\n", b"", 1)
+        record.listing, record.count = gzip.compress(changed), record.count - 1
+        record.list_sha256 = hashlib.sha256(changed).hexdigest()
+        assert check_record(record) is None
+    with vault.reading() as s:
+        problem = verify(s)[1]
+    assert problem is not None and "digest its entry sealed" in str(problem)
+
+
+def test_a_sweep_cut_between_detach_and_drop_is_finished_by_the_next_start(
+        pg_vault: Vault) -> None:
+    vault = pg_vault
+    _source, end, rows = _day_of_segments(vault)
+    now = end + timedelta(hours=1)
+    day = datetime.now(UTC).astimezone(vault.policy.timezone).date() + timedelta(days=5)
+    gone = _detach(vault, 77, day, now, DaysResult())  # step 1 committed, then killed
+    with vault.reading() as s:
+        assert s.execute(select(func.count()).select_from(Recording)).scalar_one() == 0
+    assert all((vault.root / "media" / key).exists() for _rid, key in rows)
+    recover(vault)
+    with vault.reading() as s:
+        state = s.execute(select(PartitionSweep.state)).scalar_one()
+        record = s.execute(select(DeletionDay)).scalar_one()
+        still = s.execute(text("SELECT to_regclass(:n)"), {"n": gone}).scalar()
+    assert state == "dropped" and still is None
+    assert record.count == SEGMENTS and check_record(record) is None
+    assert not any((vault.root / "media" / key).exists() for _rid, key in rows)
+
+
+def test_a_row_indexed_into_the_day_while_its_record_is_asked_is_asked_too(
+        pg_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A late segment indexed into the day after the audit log's record was asked and before
+    the lock was never asked whether the record keeps it: the day goes row by row instead."""
+    vault = pg_vault
+    source, end, rows = _day_of_segments(vault)
+    asked = day_sweep.day_disagreements
+    late = f"cam/late/{'żółć'}.ts"
+
+    def asked_then_a_late_row(*args: object, **kw: object) -> object:
+        answer = asked(*args, **kw)  # type: ignore[arg-type]
+        with vault.transaction() as s:
+            first = s.get(Recording, rows[0][0])
+            assert first is not None
+            s.execute(insert(Recording), [{
+                "source_id": source.id, "kind": "camera",
+                "start_at": first.start_at + timedelta(seconds=5),
+                "end_at": first.start_at + timedelta(seconds=9), "size": 3,
+                "sha256": "f" * 64, "storage_key": late, "meta": {}, "state": "stored",
+                "expires_at": first.expires_at, "ingested_at": first.start_at}])
+        (vault.root / "media" / late).parent.mkdir(parents=True, exist_ok=True)
+        (vault.root / "media" / late).write_bytes(b"abc")
+        return answer
+
+    monkeypatch.setattr(day_sweep, "day_disagreements", asked_then_a_late_row)
+    report = run_sweep(vault, now=end + timedelta(hours=1), detail=False)
+    assert report.deleted_days == []  # not as a partition: a row of it was not asked
+    with vault.reading() as s:
+        assert s.execute(select(func.count()).select_from(Recording)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(DeletionDay)).scalar_one() == 0
+        assert verify(s)[1] is None
+    assert len(report.deleted) == SEGMENTS + 1  # each asked and deleted row by row
+    assert not (vault.root / "media" / late).exists()
