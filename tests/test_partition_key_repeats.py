@@ -1,7 +1,8 @@
 """A storage key two recordings hold, in two day partitions of the index (issue 68 item 3,
 PostgreSQL): the partitioned index is unique per `(storage_key, start_at)` only, so nothing
-refuses it on insert; the store check names it — in its report, its audit entry and
-`kustosz storage check`, which exits 1 — as it names the index's other faults."""
+refuses it on insert; the store check names it — in its report, its audit entry, the alert
+`index_repeated_keys` (cleared once no key repeats) and `kustosz storage check`, which exits
+1 — as it names the index's other faults."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from kustosz.db.models import AuditEntry, Recording
+from kustosz.db.models import Alert, AuditEntry, Recording
 from kustosz.index.sources import add_source
 from kustosz.ingest.files import ingest_file
 from kustosz.maintenance.files_check import ACTION, run_files_check
 from kustosz.retention.partitions import make_days, partition_name
+from kustosz.states import AlertRow
+from kustosz.vault import Vault
 from tests.conftest import Cli, make_vault
 
 
@@ -62,6 +65,14 @@ def test_a_key_repeated_across_partitions_is_reported(tmp_path: Path, pg_url: st
         details = json.loads(entry.details) if isinstance(entry.details, str) else entry.details
         assert details["repeated_keys"] == 1
         assert first.storage_key in details["repeated"][0]
+        (raised,) = _alerts(vault)
+        assert raised.cleared_at is None
+        assert raised.message.startswith("Rejestr nagrań przypisuje ten sam plik kilku "
+                                         "nagraniom (1 klucz pliku), np. ")
+        assert f"{first.storage_key}: jeden klucz dla nagrań nr {ids[0]}, {ids[1]}" in \
+            raised.message
+        run_files_check(vault, actor="test", rate=float("inf"))
+        assert len(_alerts(vault)) == 1  # still the one row while the key repeats
     finally:
         vault.close()
 
@@ -70,3 +81,22 @@ def test_a_key_repeated_across_partitions_is_reported(tmp_path: Path, pg_url: st
     assert "klucze magazynu wspólne dla kilku nagrań" in said.output
     assert "storage keys held by more than one recording" in said.output
     assert f"{first.storage_key}: jeden klucz dla nagrań nr {ids[0]}, {ids[1]}" in said.output
+
+    vault = Vault.open(tmp_path / "vault", actor="test")
+    try:  # the planted row taken away again: the alert clears at the next check
+        with vault.engine.begin() as conn:
+            conn.execute(text("DELETE FROM recordings WHERE id = :id"), {"id": ids[1]})
+        report = run_files_check(vault, actor="test", rate=float("inf"))
+        assert report.repeated_count == 0
+        (cleared,) = _alerts(vault)
+        assert cleared.cleared_at is not None
+    finally:
+        vault.close()
+
+
+def _alerts(vault: Vault) -> list[Alert]:
+    with vault.reading() as s:
+        rows = list(s.execute(select(Alert).where(Alert.kind == AlertRow.INDEX_REPEATED_KEYS)
+                              .order_by(Alert.id)).scalars())
+        s.expunge_all()
+        return rows

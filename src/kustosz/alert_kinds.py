@@ -102,6 +102,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          timedelta(hours=12), "w magazynie obiektów są pliki nieznane rejestrowi"),
     Kind("storage_missing_versions", (_R.STORAGE_MISSING_VERSIONS,), True, timedelta(0),
          timedelta(hours=12), "w magazynie obiektów brakuje nagrań z rejestru"),
+    # One file (or object) under two rows of the index: sweeping either deletes the other's
+    # material before its time (the store check, kustosz.maintenance.key_repeats).
+    Kind("index_repeated_keys", (_R.INDEX_REPEATED_KEYS,), True, timedelta(0),
+         timedelta(hours=12), "rejestr przypisuje jeden plik kilku nagraniom"),
     # The sweep refused victims: the database says their time is up, the audit log's record
     # of their retention (or of a hold on them) says not yet (kustosz.holds.record).
     Kind("retention_disagrees", (_R.RETENTION_DISAGREES,), True, timedelta(0),

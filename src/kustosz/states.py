@@ -86,6 +86,8 @@ class AlertRow(StrEnum):
     # A camera's stream changed its codec — to H.265, which browsers do not play — told as it
     # happens (kustosz.ingest.camera.codec_change, issue 64; migration 0050)
     CAMERA_CODEC_CHANGED = "camera_codec_changed"
+    # one storage key under two rows of the index (kustosz.maintenance.key_repeats, 0063)
+    INDEX_REPEATED_KEYS = "index_repeated_keys"
 
 
 class RecordingState(StrEnum):

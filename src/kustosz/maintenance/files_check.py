@@ -34,6 +34,7 @@ from kustosz.audit import append as audit
 from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
 from kustosz.maintenance.key_repeats import Repeat, repeated_keys
+from kustosz.maintenance.key_repeats import alert as repeats_alert
 from kustosz.states import AlertRow, RecordingState
 from kustosz.vault import Vault
 from kustosz.words import count_pl
@@ -198,6 +199,7 @@ def run_files_check(vault: Vault, actor: str = "scheduler", rate: float = RATE,
                       missing_text(report, report.lost or _marked(s)), now)
         else:
             clear_rows(s, AlertRow.STORAGE_MISSING_VERSIONS, now)
+        repeats_alert(s, report.repeated, report.repeated_count, now)
         audit(s, actor, ACTION, "folder media", {
             "checked": report.checked, "bytes": report.bytes, "missing": report.lost_count,
             "marked_missing": report.marked_missing, "found_again": len(back),

@@ -8,18 +8,24 @@ one partition or in two — are not refused on insert. The intake never makes on
 carries the start's date and a random part), but one would be a fault of the index: sweeping
 either row deletes the other's material before its time, and each plays the other's content.
 The store check (`kustosz storage check` and the scheduled one, files_check and store_check)
-asks for them once a run rather than every insert paying for a check across partitions; on
-SQLite the unique constraint on the key alone makes the answer empty.
+asks for them once a run rather than every insert paying for a check across partitions, and
+raises `index_repeated_keys` while any is found (`alert`); on SQLite the unique constraint on
+the key alone makes the answer empty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.db.models import Recording
+from kustosz.states import AlertRow
 from kustosz.vault import Vault
+from kustosz.words import count_pl
 
 KEEP = 1000  # keys listed; more are only counted
 
@@ -55,3 +61,20 @@ def repeated_keys(vault: Vault, keep: int = KEEP) -> tuple[list[Repeat], int]:
                                   .order_by(Recording.id)):
             ids.setdefault(key, []).append(rid)
     return [Repeat(k, tuple(ids[k])) for k in keys], total
+
+
+def alert(s: Session, repeats: list[Repeat], total: int, now: datetime,
+          shown: int = 5) -> None:
+    """`index_repeated_keys` raised while any key repeats (its text names the first
+    ``shown``), cleared once none does: in the check's own transaction."""
+    if not total:
+        clear_rows(s, AlertRow.INDEX_REPEATED_KEYS, now)
+        return
+    lines = "; ".join(r.line_pl() for r in repeats[:shown])
+    raise_row(s, AlertRow.INDEX_REPEATED_KEYS,
+              f"Rejestr nagrań przypisuje ten sam plik kilku nagraniom "
+              f"({count_pl(total, 'klucz pliku', 'klucze plików', 'kluczy plików')}), np. "
+              f"{lines}. Usunięcie jednego z tych nagrań po jego okresie przechowywania "
+              "usunęłoby plik drugiego przed czasem, a każde odtwarza treść drugiego: ustal, "
+              "do którego nagrania należy plik, zanim minie okres któregokolwiek z nich "
+              "(`kustosz storage check` wypisuje wszystkie).", now)

@@ -68,6 +68,7 @@ from kustosz.db.deadline import patient
 from kustosz.db.models import Recording, Source
 from kustosz.errors import ConfigError
 from kustosz.maintenance.key_repeats import Repeat, repeated_keys
+from kustosz.maintenance.key_repeats import alert as repeats_alert
 from kustosz.states import AlertRow, RecordingState
 from kustosz.storage.base import Refused
 from kustosz.storage.s3 import META_SHA256, S3Storage
@@ -431,6 +432,7 @@ def run_check(vault: Vault, actor: str = "scheduler") -> CheckReport:
                       missing_text(report, report.lost or report.marked), now)
         else:
             clear_rows(s, AlertRow.STORAGE_MISSING_VERSIONS, now)
+        repeats_alert(s, report.repeated, report.repeated_count, now)
         audit(s, actor, ACTION, f"bucket {report.bucket}", {
             "versions": report.versions, "known": report.known,
             "unverified": report.unverified, "unknown": report.unknown_count,
