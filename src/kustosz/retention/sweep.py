@@ -32,7 +32,7 @@ from kustosz.audit import append as audit
 from kustosz.clock.confirm import unconfirmed
 from kustosz.clock.watch import before_sweep
 from kustosz.db.deadline import patient
-from kustosz.db.deleted import day_items
+from kustosz.db.deleted import day_ids, day_items
 from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Deletion, DeletionDay, Recording, Source, Sweep
 from kustosz.holds.coverage import (
@@ -104,10 +104,10 @@ def _day_items(vault: Vault, sweep_id: int, sources: dict[int, Source], detail: 
     """The items the sweep's whole days deleted (day_sweep.py), reported as the per-item
     ones are: from the day records' lists, which keep no expiry (None in the detail)."""
     with vault.reading() as s:
-        items = [d for row in s.execute(select(DeletionDay).where(
-            DeletionDay.sweep_id == sweep_id)).scalars() for d in day_items(row)]
-    if not detail:
-        return [{"id": d.recording_id} for d in items]
+        rows = s.execute(select(DeletionDay).where(DeletionDay.sweep_id == sweep_id)).scalars()
+        if not detail:
+            return [{"id": rid} for row in rows for rid in day_ids(row)]
+        items = [d for row in rows for d in day_items(row)]
     return [{"id": d.recording_id, "source": sources[d.source_id].name,
              "start": d.start_at.isoformat(), "end": d.end_at.isoformat(), "size": d.size,
              "sha256": d.sha256, "expires_at": None, "rule": d.rule} for d in items]
