@@ -36,12 +36,14 @@ def main() -> None:
     elif point == "inside_record":  # the record written, not committed; unlinks under way
         day_sweep._record = then_die(day_sweep._record)  # type: ignore[assignment]
     elif point == "mid_unlink":  # half of the files gone
-        unlink = day_sweep._unlink
+        keys = day_sweep._plain_keys
 
-        def half(vault: Vault, files: list[Any]) -> Any:
-            unlink(vault, files[: len(files) // 2])
+        def half(vault: Vault, name: str) -> Any:
+            got = keys(vault, name)
+            assert got is not None  # a local folder: removed by key alone
+            vault.deleting_storage().delete_many(got[0][: len(got[0]) // 2])
             die()
-        day_sweep._unlink = half  # type: ignore[assignment]
+        day_sweep._plain_keys = half  # type: ignore[assignment]
     elif point == "before_drop":  # steps 2 and 3 done
         day_sweep._drop = die  # type: ignore[assignment]
     elif point == "inside_drop":  # dropped and marked, not committed

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, update
 
 from kustosz.backup import journal
@@ -22,7 +20,6 @@ from kustosz.backup.restore_finish import _apply_deletions
 from kustosz.db.deleted import (
     Which,
     bytes_recorded_since,
-    day_ids,
     day_items,
     deleted_items,
     deleted_totals,
@@ -172,26 +169,3 @@ def test_a_list_line_keeps_every_fact_of_an_item() -> None:
     assert got == [(7, "ab" * 32, 10, start, start + timedelta(seconds=8), 41),
                    (8, None, 0, start, start, None)]
 
-
-ITEM = st.tuples(st.integers(1, 2**62), st.one_of(st.none(), st.text("0123456789abcdef",
-                 min_size=64, max_size=64)), st.integers(0, 2**40),
-                 st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC)),
-                 st.integers(0, 86_400_000), st.one_of(st.none(), st.integers(0, 10**6)))
-
-
-@given(st.lists(ITEM, max_size=40))
-def test_a_lists_ids_are_its_items_ids(items: list[tuple[Any, ...]]) -> None:
-    """The sweep's report without detail reads only the ids (`day_ids`): for any list, the
-    same ids in the same order as the whole items."""
-    body = "".join(list_line(rid, sha, size, start, start + timedelta(milliseconds=ms), n)
-                   for rid, sha, size, start, ms, n in items).encode()
-    start = datetime(2026, 3, 29, tzinfo=UTC)
-    row = DeletionDay(id=3, sweep_id=2, source_id=1, day=start.date(), count=len(items),
-                      size=0, first_start=start, last_end=start, rule="r", deleted_at=start,
-                      list_sha256="", listing=gzip.compress(body))
-    assert list(day_ids(row)) == [d.recording_id for d in day_items(row)]
-    bad = DeletionDay(id=4, sweep_id=2, source_id=1, day=start.date(), count=1, size=0,
-                      first_start=start, last_end=start, rule="r", deleted_at=start,
-                      list_sha256="", listing=gzip.compress(b"not a line\n"))
-    with pytest.raises(ValueError, match="deletion record 4"):
-        list(day_ids(bad))

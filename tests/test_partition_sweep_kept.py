@@ -83,6 +83,7 @@ def test_versions_the_store_still_locks_stay_indexed_and_out_of_the_record(
     expires, ids = _day(vault, store, locked=2, expires_in=None)
     report = run_sweep(vault, now=expires + timedelta(hours=1), detail=False)
     assert [d["count"] for d in report.deleted_days] == [SEGMENTS - 2]
+    assert sorted(d["id"] for d in report.deleted) == ids[2:]  # the kept two not among them
     with vault.reading() as s:
         left = list(s.execute(select(Recording.id, Recording.state)
                               .order_by(Recording.id)).all())

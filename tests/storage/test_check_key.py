@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kustosz.errors import InputError
-from kustosz.storage.base import check_key
+from kustosz.storage.base import check_key, check_keys
 
 
 def _allowed_by_parts(key: str) -> bool:
@@ -37,3 +37,18 @@ def test_check_key_refuses_paths_out_of_the_store(key: str) -> None:
                                  "a/b.", "a/\n", "..\n", "x..y"])
 def test_check_key_takes_names_with_dots_inside(key: str) -> None:
     assert check_key(key) == key
+
+
+@given(st.lists(st.text(alphabet=["a", "ż", ".", "/", "\\", "\n", "😀"], max_size=8),
+                max_size=6))
+def test_check_keys_refuses_exactly_what_check_key_refuses_and_names_the_first(
+        keys: list[str]) -> None:
+    """The joined text's searches (issue 68 item 3) lose no bad key among many: the first
+    one `check_key` refuses is the one named."""
+    bad = [k for k in keys if not _allowed_by_parts(k)]
+    if not bad:
+        check_keys(keys)
+        return
+    with pytest.raises(InputError) as exc:
+        check_keys(keys)
+    assert repr(bad[0]) in str(exc.value)

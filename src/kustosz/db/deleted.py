@@ -71,17 +71,6 @@ def day_items(row: DeletionDay) -> Iterator[DeletedItem]:
                           int(entries) if entries else None, True)
 
 
-def day_ids(row: DeletionDay) -> Iterator[int]:
-    """The recording ids of a day record's list, in its order, without the rest of each line:
-    a sweep's report without detail asks for no more (parsing 864 000 lines whole, two
-    `fromisoformat` each, was a third of a day's sweep). ValueError on a line with no id."""
-    for line in gzip.decompress(row.listing).decode().splitlines():
-        rid, sep, _rest = line.partition(":")
-        if not sep or not rid.isdigit():
-            raise ValueError(f"deletion record {row.id}: a line not of the list's format")
-        yield int(rid)
-
-
 @dataclass(frozen=True)
 class Which:
     """Which deletions: every bound optional; ``start_before`` / ``end_after``: the item

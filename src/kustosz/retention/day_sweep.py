@@ -51,6 +51,7 @@ class DaysResult:
     kept: int = 0
     records: list[tuple[int, date, int, str]] = field(default_factory=list)
     early: list[Disagreement] = field(default_factory=list)  # kept by the store's lock
+    ids: list[int] = field(default_factory=list)  # the items deleted, for a report's count
 
 
 class _KeptBack(Exception):
@@ -173,24 +174,23 @@ def _finish_day(vault: Vault, sweep_id: int, name: str, day: date, rules: dict[i
 
     with ThreadPoolExecutor(1, thread_name_prefix="kustosz-day-record") as pool:
         recorded = pool.submit(record)
-        with vault.reading() as s:
-            files = list(s.execute(text(f"SELECT id, storage_key, version_id FROM {name}")
-                                   ).all())
-        kept = _unlink(vault, files)
+        ids, kept = _unlink(vault, name)
         recorded.result()
     if kept:  # the store's lock kept them: back in the index, out of the day's record
-        ids = sorted(f.id for f, _until in kept)
+        back = sorted(f.id for f, _until in kept)
         with vault.transaction() as s:
             s.execute(text(f"INSERT INTO recordings SELECT * FROM {name} WHERE id = ANY(:ids)"),
-                      {"ids": ids})
-            s.execute(text(f"DELETE FROM {name} WHERE id = ANY(:ids)"), {"ids": ids})
+                      {"ids": back})
+            s.execute(text(f"DELETE FROM {name} WHERE id = ANY(:ids)"), {"ids": back})
             s.execute(delete(DeletionDay).where(DeletionDay.sweep_id == sweep_id,
                                                 DeletionDay.day == day))
             _record(s, sweep_id, name, day, rules)
         result.early += [Disagreement(f.id, f.storage_key, None, until) for f, until in kept]
         result.kept += len(kept)
     _drop(vault, sweep_id, name, day, result)
-    result.deleted += len(files) - len(kept)
+    gone = {f.id for f, _until in kept}
+    result.ids += [i for i in ids if i not in gone] if gone else ids
+    result.deleted += len(ids) - len(kept)
 
 
 def _drop(vault: Vault, sweep_id: int, name: str, day: date, result: DaysResult) -> None:
@@ -209,15 +209,34 @@ def _dropped(s: Session, sweep_id: int, name: str) -> None:
     row.state = DROPPED
 
 
-def _unlink(vault: Vault, files: list[Any]) -> list[tuple[Any, datetime]]:
-    """Step 3: the day's content removed; returns the items an object store's lock still
-    keeps (a retain-until ahead: the database says their time is up, the store says not),
-    with that date. A legal hold on one is stale: every hold was read under the parent's
-    lock at step 1, and a hold placed since cannot reach rows no longer indexed."""
+def _plain_keys(vault: Vault, name: str) -> tuple[list[str], list[int]] | None:
+    """The detached day's storage keys and ids when each item is removed by its key alone
+    (no store lock, no version, no line break in a key): two texts the database joins, not a
+    row each (864 000 rows cost the sweep 2.4 s of its 10–19). None: the rows are needed."""
+    if isinstance(vault.deleting_storage(), Lockable):
+        return None
+    with vault.reading() as s:  # a key with a line break in it (a file's name can) by rows
+        by_rows, keys, ids = s.execute(text(
+            f"SELECT bool_or(version_id IS NOT NULL OR strpos(storage_key, chr(10)) > 0), "
+            f"string_agg(storage_key, chr(10)), string_agg(id::text, ',') FROM {name}")).one()
+    if by_rows:
+        return None
+    return (keys.split("\n"), list(map(int, ids.split(",")))) if keys else ([], [])
+
+
+def _unlink(vault: Vault, name: str) -> tuple[list[int], list[tuple[Any, datetime]]]:
+    """Step 3: the detached day's content removed; returns the ids of the items it held and those
+    an object store's lock still keeps (a retain-until ahead: the database says their time
+    is up, the store says not), with that date. A legal hold on one is stale: every hold was
+    read under the parent's lock at step 1, and a hold placed since cannot reach rows no
+    longer indexed."""
     store = vault.deleting_storage()
-    if not isinstance(store, Lockable) and not any(f.version_id for f in files):
-        store.delete_many([f.storage_key for f in files], UNLINK_WORKERS)
-        return []
+    plain = _plain_keys(vault, name)
+    if plain is not None:
+        store.delete_many(plain[0], UNLINK_WORKERS)
+        return plain[1], []
+    with vault.reading() as s:
+        files = list(s.execute(text(f"SELECT id, storage_key, version_id FROM {name}")).all())
     kept: list[tuple[Any, datetime]] = []
     lockable: Any = store  # refusals come from a store with a lock (Lockable) only
 
@@ -238,7 +257,7 @@ def _unlink(vault: Vault, files: list[Any]) -> list[tuple[Any, datetime]]:
 
     with ThreadPoolExecutor(UNLINK_WORKERS, thread_name_prefix="kustosz-unlink") as pool:
         list(pool.map(one, files))
-    return kept
+    return [f.id for f in files], kept
 
 
 def _iso(column: str) -> str:
@@ -266,7 +285,9 @@ def _record(s: Session, sweep_id: int, name: str, day: date, rules: dict[int, st
             entries=r.entries, first_start=r.first.replace(tzinfo=UTC),
             last_end=r.last.replace(tzinfo=UTC), rule=rules.get(r.source_id, "retention"),
             deleted_at=at, list_sha256=hashlib.sha256(body).hexdigest(),
-            listing=gzip.compress(body, 6)))
+            # level 1: the listing is compressed while the unlinks run on the same cores, and
+            # level 6 took 2.5× the CPU (2.9 s for a day of 100 cameras) for 7 % less
+            listing=gzip.compress(body, 1)))
 
 
 check_record = record_problem  # the one check, audit verify's (audit/deletion_days.py)

@@ -32,7 +32,7 @@ from kustosz.audit import append as audit
 from kustosz.clock.confirm import unconfirmed
 from kustosz.clock.watch import before_sweep
 from kustosz.db.deadline import patient
-from kustosz.db.deleted import day_ids, day_items
+from kustosz.db.deleted import day_items
 from kustosz.db.dependents import drop_dependents
 from kustosz.db.models import Deletion, DeletionDay, Recording, Source, Sweep
 from kustosz.holds.coverage import (
@@ -99,14 +99,11 @@ def _item(rec: Any, source_name: str, **extra: Any) -> dict[str, Any]:
             "expires_at": rec.expires_at.isoformat() if rec.expires_at else None, **extra}
 
 
-def _day_items(vault: Vault, sweep_id: int, sources: dict[int, Source], detail: bool
-               ) -> list[dict[str, Any]]:
-    """The items the sweep's whole days deleted (day_sweep.py), reported as the per-item
-    ones are: from the day records' lists, which keep no expiry (None in the detail)."""
+def _day_items(vault: Vault, sweep_id: int, sources: dict[int, Source]) -> list[dict[str, Any]]:
+    """The items the sweep's whole days deleted (day_sweep.py), reported in detail as the
+    per-item ones are: from the day records' lists, which keep no expiry (None here)."""
     with vault.reading() as s:
         rows = s.execute(select(DeletionDay).where(DeletionDay.sweep_id == sweep_id)).scalars()
-        if not detail:
-            return [{"id": rid} for row in rows for rid in day_ids(row)]
         items = [d for row in rows for d in day_items(row)]
     return [{"id": d.recording_id, "source": sources[d.source_id].name,
              "start": d.start_at.isoformat(), "end": d.end_at.isoformat(), "size": d.size,
@@ -462,8 +459,9 @@ def run_sweep(vault: Vault, now: datetime | None = None, dry_run: bool = False,
                           for r in victims]
     else:
         report.deleted = [{"id": r.id} for r in victims]
-    if days.records:
-        report.deleted += _day_items(vault, sweep_id, sources, detail)
+    if days.records:  # without detail the ids the day sweep had: no list read back
+        report.deleted += _day_items(vault, sweep_id, sources) if detail else \
+            [{"id": i} for i in days.ids]
     with vault.transaction() as s:
         report.traces = prune_traces(s, vault.policy, now, actor) + prune_marks(
             s, vault.policy, now, actor)

@@ -29,10 +29,26 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from kustosz import fsutil as _durable
-from kustosz.storage.base import CHUNK, KeyTaken, Stat, StoredFile, check_key
+from kustosz.storage.base import CHUNK, KeyTaken, Stat, StoredFile, check_key, check_keys
 from kustosz.storage.proof import WRITE_BITS, read_only
 
 __all__ = ["CHUNK", "LocalStorage", "StoredFile"]
+
+
+def _unlink_in(folder: str, names: list[str]) -> None:
+    """Remove ``names`` from ``folder``; a missing one, or a missing folder, is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return
+    try:
+        for name in names:
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress in a hot loop
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+    finally:
+        os.close(fd)
 
 
 class _Window(io.RawIOBase):
@@ -243,26 +259,40 @@ class LocalStorage:
             return False
 
     def delete_many(self, keys: list[str], workers: int = 4) -> None:
-        """Remove many files; missing ones are fine. A few threads, each with a slice of the
-        list (one future per file would cost more than the unlink itself)."""
-        paths = [self.fs_path(k) for k in keys]
+        """Remove many files; missing ones are fine. The keys are grouped by folder and each
+        thread takes whole folders: unlink(2) locks the folder, so threads in one folder wait
+        for each other, and a name relative to the folder's open descriptor spares the kernel
+        the walk of the whole path (docs/design.md, "Retention as partitions")."""
+        check_keys(keys)
+        folders: dict[str, list[str]] = {}
+        for key in keys:
+            folder, _, name = key.rpartition("/")
+            folders.setdefault(folder, []).append(name)
+        queue = [(f"{self._media}/{folder}" if folder else self._media, names)
+                 for folder, names in folders.items()]
+        failed: list[OSError] = []  # raised once every thread is done, as the other stores do
 
-        def run(part: list[str]) -> None:
-            for path in part:
-                try:  # noqa: SIM105 - cheaper than contextlib.suppress in a hot loop
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
+        def run() -> None:
+            while True:
+                try:
+                    folder, names = queue.pop()  # atomic: each folder to one thread
+                except IndexError:
+                    return
+                try:
+                    _unlink_in(folder, names)
+                except OSError as exc:
+                    failed.append(exc)
 
-        if len(paths) < 256 or workers <= 1:
-            run(paths)
-            return
-        threads = [threading.Thread(target=run, args=(paths[i::workers],))
-                   for i in range(workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        if len(keys) < 256 or workers <= 1 or len(queue) == 1:
+            run()
+        else:
+            threads = [threading.Thread(target=run) for _ in range(min(workers, len(queue)))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        if failed:
+            raise failed[0]
 
     def checksum(self, key: str, *, version: str | None = None) -> StoredFile:
         size, sha = _hash_and_size(self.path(key))
