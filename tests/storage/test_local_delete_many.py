@@ -61,3 +61,14 @@ def test_what_goes_is_exactly_what_was_named(picks: list[tuple[str, int, bool]])
         named = [f"{folder}/{n}.ts" for folder, n, go in picks if go]
         store.delete_many(named * 2, workers=3)  # a key twice: the second finds it gone
         assert set(store.iterate()) == present - set(named)
+
+
+def test_a_name_that_cannot_be_removed_is_raised_after_its_folder_went(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    keys = [f"cam/d/{i}.ts" for i in range(10)]
+    for key in keys:
+        store.put(key, io.BytesIO(b"x"), durable=False)
+    (store.media / "cam" / "d" / "katalog").mkdir()  # a folder where a file is named
+    with pytest.raises(IsADirectoryError):
+        store.delete_many(["cam/d/katalog", *keys])
+    assert list(store.iterate()) == []

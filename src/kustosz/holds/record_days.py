@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Recording, Source
@@ -41,13 +41,18 @@ def key_stamp(key: Any) -> Any:
     """SQL: the stamp ``key`` names, as `key_time` finds it. A key the intake makes
     (`source/YYYY/MM/DD/HHMMSS-hex.ext`, a source's name holds no "/") has four slashes, and
     then the regular expression can only match from the first one: its four parts are read
-    by position, 7× cheaper than PostgreSQL's regular expression (6.4 s for a day of 100
-    cameras). A key with another count of slashes is matched as before. Where the parts are
-    not a stamp, the text is not a date and the source is asked row by row."""
+    by position, 3× cheaper than PostgreSQL's regular expression (6.4 s of CPU for a day
+    of 100 cameras, 2.0 s). A key with another count of slashes, or whose parts are not
+    ASCII digits of the stamp's widths, is matched as before. A stamp read so where
+    `key_time` finds none only adds a candidate to the day's latest moment: a later end,
+    asked row by row sooner."""
     slashes = func.length(key) - func.length(func.replace(key, "/", ""))
     parts = [func.split_part(key, "/", i) for i in (2, 3, 4)]
     tail = func.concat_ws("/", *parts, func.left(func.split_part(key, "/", 5), 6))
-    return case((slashes == 4, tail), else_=func.substring(key, KEY_STAMP))
+    # Only ASCII digits in the fixed widths: the day's `max` compares text, which orders as
+    # time only then ("2024/9/01" would sort after "2024/12/31" and hide it).
+    fixed = func.translate(tail, "0123456789", "0000000000") == "0000/00/00/000000"
+    return case((and_(slashes == 4, fixed), tail), else_=func.substring(key, KEY_STAMP))
 
 
 def _utc(at: datetime | None) -> datetime | None:

@@ -221,7 +221,9 @@ def _plain_keys(vault: Vault, name: str) -> tuple[list[str], list[int]] | None:
             f"string_agg(storage_key, chr(10)), string_agg(id::text, ',') FROM {name}")).one()
     if by_rows:
         return None
-    return (keys.split("\n"), list(map(int, ids.split(",")))) if keys else ([], [])
+    if ids is None:  # no row: string_agg gives NULL (an empty key is still a key, refused)
+        return [], []
+    return keys.split("\n"), list(map(int, ids.split(",")))
 
 
 def _unlink(vault: Vault, name: str) -> tuple[list[int], list[tuple[Any, datetime]]]:

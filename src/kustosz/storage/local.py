@@ -36,19 +36,25 @@ __all__ = ["CHUNK", "LocalStorage", "StoredFile"]
 
 
 def _unlink_in(folder: str, names: list[str]) -> None:
-    """Remove ``names`` from ``folder``; a missing one, or a missing folder, is fine."""
+    """Remove ``names`` from ``folder``; a missing one, or a missing folder, is fine. One
+    that cannot be removed is raised after the folder's others went."""
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except FileNotFoundError:
         return
+    failed: OSError | None = None
     try:
         for name in names:
-            try:  # noqa: SIM105 - cheaper than contextlib.suppress in a hot loop
+            try:
                 os.unlink(name, dir_fd=fd)
             except FileNotFoundError:
                 pass
+            except OSError as exc:
+                failed = failed or exc
     finally:
         os.close(fd)
+    if failed is not None:
+        raise failed
 
 
 class _Window(io.RawIOBase):
@@ -270,7 +276,7 @@ class LocalStorage:
             folders.setdefault(folder, []).append(name)
         queue = [(f"{self._media}/{folder}" if folder else self._media, names)
                  for folder, names in folders.items()]
-        failed: list[OSError] = []  # raised once every thread is done, as the other stores do
+        failed: list[OSError] = []  # the first raised once every folder was tried
 
         def run() -> None:
             while True:
