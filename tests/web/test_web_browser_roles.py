@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_web_browser import ARGS, CHROMIUM, REPORT_VIOLATIONS, SHOTS_DIR, _free_port
@@ -22,6 +23,9 @@ from kustosz.access import accounts, employees
 from kustosz.access.users import add_user
 from kustosz.db.custody import User
 from kustosz.web.server import WebServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +65,19 @@ def _pdf_text(body: bytes, tmp: Path, name: str) -> str:
                           capture_output=True, text=True).stdout
 
 
+def submit(page: Page, selector: str) -> None:
+    """Click a form's button and wait until the server's answer has loaded.
+
+    A click returns once the navigation starts; reading the body then can catch the next
+    page half parsed, its header only (CI of d625764 did).
+    """
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def test_every_role_in_the_browser_from_a_relative_data_folder(
         office: tuple[str, Material], tmp_path: Path) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     base, m = office
     shots = SHOTS_DIR or tmp_path / "screenshots"
@@ -76,7 +90,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.goto(f"{base}/login")
         page.fill("input[name=username]", name)
         page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
+        submit(page, "button[type=submit]")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -96,7 +110,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.fill("#f-display_name", "Tomasz Lis")
         page.fill("#f-title", "strażnik miejski")
         page.check("form[action='/admin/users'] input[name=roles][value=viewer]")
-        page.click("form[action='/admin/users'] button.primary")
+        submit(page, "form[action='/admin/users'] button.primary")
         shown = page.inner_text("body")
         found = re.search(r"hasło jednorazowe \(pokazane tylko teraz\): (\S+)", shown)
         assert found, shown
@@ -106,7 +120,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         # the workstation allow-list: the office network plus this workstation, saved
         page.goto(f"{base}/admin/settings")
         page.fill("#f-allowlist", "127.0.0.1\n192.168.10.0/24")
-        page.click("form[action='/admin/settings'] button.primary")
+        submit(page, "form[action='/admin/settings'] button.primary")
         page.goto(f"{base}/admin/settings")
         assert "192.168.10.0/24" in page.input_value("#f-allowlist")
 
@@ -120,7 +134,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.fill("#f-valid_from", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
         page.fill("#f-valid_to", (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"))
         page.fill("#f-basis", "obsługa monitoringu wizyjnego")
-        page.click("form[action='/authorisations'] button.primary")
+        submit(page, "form[action='/authorisations'] button.primary")
         assert "Tomasz Lis" in page.inner_text("table")
 
         # she signs in with the one-time password, must choose her own, then plays a recording
@@ -138,8 +152,7 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.fill("#f-purpose", "sprawdzenie zdarzenia na parkingu")
         page.fill("#f-case_ref", "SM.5510.2.2026")
         page.select_option("#f-witness", "user:zastepca")  # 002 zał.5 §7.7: in someone's presence
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
+        submit(page, "button[type=submit]")
         assert "/view/" in page.url, page.inner_text("main")
         page.evaluate("document.getElementById('player').play()")
         page.wait_for_function("() => document.getElementById('player').currentTime > 1.0",
@@ -152,13 +165,13 @@ def test_every_role_in_the_browser_from_a_relative_data_folder(
         page.fill("#f-position", "inspektor")
         page.fill("#f-unit", "Wydział Spraw Obywatelskich")
         page.fill("#f-starts_on", "2026-03-02")
-        page.click("form[action='/employees/add'] button")
+        submit(page, "form[action='/employees/add'] button")
         assert "Grażyna Żak" in page.inner_text("body")
         csv = (";".join(employees.COLUMNS) + "\n"
                "Łucja Gęślicka;sekretarka;Sekretariat;2026-04-01;K-17\n").encode("cp1250")
         page.set_input_files("#f-file", files=[{"name": "pracownicy.csv",
                                                 "mimeType": "text/csv", "buffer": csv}])
-        page.click("form[action='/employees/import'] button")
+        submit(page, "form[action='/employees/import'] button")
         assert "Łucja Gęślicka" in page.inner_text("body")
         page.screenshot(path=str(shots / "19-pracownicy.png"), full_page=True)
         row = page.locator("tr", has_text="Łucja Gęślicka")
