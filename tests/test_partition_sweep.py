@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 
 from kustosz.audit.verifier import verify
 from kustosz.custody.holds import place_hold
+from kustosz.db.deleted import list_line
 from kustosz.db.models import DeletionDay, PartitionSweep, Recording, Source
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import add_source
@@ -168,3 +169,38 @@ def test_a_row_indexed_into_the_day_while_its_record_is_asked_is_asked_too(
         assert verify(s)[1] is None
     assert len(report.deleted) == SEGMENTS + 1  # each asked and deleted row by row
     assert not (vault.root / "media" / late).exists()
+
+
+def test_the_list_the_database_writes_is_list_line_for_every_row_whatever_the_datestyle(
+        tmp_path: Path, pg_url: str) -> None:
+    """The day's list is built by the server (`day_sweep._iso`), checked by Python
+    (`db.deleted.list_line`): the same text to the byte, for whole seconds and every width of
+    a fraction, with or without an entry count, and on a connection whose DateStyle is not
+    ISO (a database set for Polish dates)."""
+    url = pg_url.replace("options=", "options=-cDateStyle%3DSQL%2CDMY%20", 1)
+    vault = make_vault(tmp_path / "vault", url=url)
+    try:
+        with vault.engine.connect() as conn:
+            assert conn.execute(text("SHOW DateStyle")).scalar_one() == "SQL, DMY"
+        _source, end, rows = _day_of_segments(vault)
+        fractions = [0, 1, 10, 500_000, 123_456, 999_999, 100_000]
+        with vault.transaction() as s:
+            for i, (rid, _key) in enumerate(rows):
+                rec = s.get(Recording, rid)
+                assert rec is not None
+                rec.start_at += timedelta(microseconds=fractions[i % len(fractions)])
+                rec.end_at += timedelta(microseconds=fractions[(i + 3) % len(fractions)])
+                rec.meta = {"lines": i * 7} if i % 2 else {}
+        with vault.reading() as s:
+            expected = "".join(list_line(
+                r.id, r.sha256, r.size, r.start_at, r.end_at, r.meta.get("lines"))
+                for r in s.execute(select(Recording).order_by(Recording.id)).scalars())
+        run_sweep(vault, now=end + timedelta(hours=1), detail=False)
+        with vault.reading() as s:
+            record = s.execute(select(DeletionDay)).scalar_one()
+            assert verify(s)[1] is None
+        assert gzip.decompress(record.listing).decode() == expected
+        assert ".000001+00:00:" in expected and ".500000+00:00:" in expected
+        assert check_record(record) is None
+    finally:
+        vault.close()

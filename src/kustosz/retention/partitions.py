@@ -71,10 +71,11 @@ def ensure_days(conn: Connection, tz: ZoneInfo, now: datetime,
     if not partitioned(conn):
         return []
     have = existing_days(conn)
-    cutover = conn.execute(text(
-        "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c "
-        "WHERE c.oid = to_regclass('recordings_legacy')")).scalar()
-    legacy_end = _upper_bound(cutover) if cutover else None
+    # The bound's text is in the session's DateStyle ("30/11/2026 23:00:00" under SQL, DMY):
+    # the server reads back what it wrote
+    legacy_end = conn.execute(text(
+        "SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM $$TO \\('([^']+)'\\)$$)"
+        "::timestamp FROM pg_class c WHERE c.oid = to_regclass('recordings_legacy')")).scalar()
     today = now.astimezone(tz).date()
     made = []
     for offset in range(-1, ahead + 1):
@@ -108,12 +109,6 @@ def _adopt(conn: Connection, name: str, lo: datetime, hi: datetime, bounds: str)
                       f"AND start_at < :hi RETURNING *) INSERT INTO {name} SELECT * FROM "
                       "moved"), {"lo": lo, "hi": hi})
     conn.execute(text(f"ALTER TABLE recordings ATTACH PARTITION {name} FOR VALUES {bounds}"))
-
-
-def _upper_bound(expr: str) -> datetime | None:
-    """The TO bound of a `FOR VALUES FROM (…) TO ('…')` expression."""
-    m = re.search(r"TO \('([^']+)'\)", expr)
-    return datetime.fromisoformat(m.group(1)) if m else None
 
 
 def make_days(vault: Any, now: datetime | None = None) -> list[date]:
