@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Interval, func, insert, literal, select, text, update
 
 from kustosz.audit.verifier import verify
 from kustosz.custody.holds import place_hold
@@ -175,8 +175,9 @@ def test_the_list_the_database_writes_is_list_line_for_every_row_whatever_the_da
         tmp_path: Path, pg_url: str) -> None:
     """The day's list is built by the server (`day_sweep._iso`), checked by Python
     (`db.deleted.list_line`): the same text to the byte, for whole seconds and every width of
-    a fraction, with or without an entry count, and on a connection whose DateStyle is not
-    ISO (a database set for Polish dates)."""
+    a fraction, with or without an entry count, on a connection whose DateStyle is not ISO
+    (a database set for Polish dates), and in id order from a day whose rows lie in the
+    table in reverse (`day_sweep._BY_ID` aggregates them in the order they are read)."""
     url = pg_url.replace("options=", "options=-cDateStyle%3DSQL%2CDMY%20", 1)
     vault = make_vault(tmp_path / "vault", url=url)
     try:
@@ -184,14 +185,17 @@ def test_the_list_the_database_writes_is_list_line_for_every_row_whatever_the_da
             assert conn.execute(text("SHOW DateStyle")).scalar_one() == "SQL, DMY"
         _source, end, rows = _day_of_segments(vault)
         fractions = [0, 1, 10, 500_000, 123_456, 999_999, 100_000]
-        with vault.transaction() as s:
-            for i, (rid, _key) in enumerate(rows):
-                rec = s.get(Recording, rid)
-                assert rec is not None
-                rec.start_at += timedelta(microseconds=fractions[i % len(fractions)])
-                rec.end_at += timedelta(microseconds=fractions[(i + 3) % len(fractions)])
-                rec.meta = {"lines": i * 7} if i % 2 else {}
-        with vault.reading() as s:
+        with vault.transaction() as s:  # last id first: the rows' new versions in reverse
+            for i, (rid, _key) in reversed(list(enumerate(rows))):
+                s.execute(update(Recording).where(Recording.id == rid).values(
+                    start_at=Recording.start_at + literal(timedelta(
+                        microseconds=fractions[i % len(fractions)]), Interval()),
+                    end_at=Recording.end_at + literal(timedelta(
+                        microseconds=fractions[(i + 3) % len(fractions)]), Interval()),
+                    meta={"lines": i * 7} if i % 2 else {}))
+        with vault.reading() as s:  # the list's id order is the sweep's, not the heap's
+            heap = s.execute(text("SELECT array_agg(id ORDER BY ctid) FROM recordings")).scalar()
+            assert heap == sorted(heap, reverse=True)
             expected = "".join(list_line(
                 r.id, r.sha256, r.size, r.start_at, r.end_at, r.meta.get("lines"))
                 for r in s.execute(select(Recording).order_by(Recording.id)).scalars())

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,21 +35,32 @@ def record_problem(row: DeletionDay) -> str | None:
     return None
 
 
-def sweep_digest(s: Session, sweep_id: int) -> tuple[str, bool]:
-    """The sweep's `deletions_sha256` as its rows give it now, and whether it has days."""
+class SweepDigest(NamedTuple):
+    digest: str  # the sweep's `deletions_sha256`
+    items: int  # the items its per-item and day records count
+    days: bool  # whether it has day records
+
+
+def sweep_digest(s: Session, sweep_id: int) -> SweepDigest:
+    """The sweep's `deletions_sha256` as its rows give it now: what the sweep's entry seals
+    (`retention.sweep._finish`) and `audit verify` checks. A day record's list is not read
+    (tens of MB for a day of 100 cameras): its digest stands for it."""
     digest = hashlib.sha256()
+    count = 0
     for rid, sha in s.execute(select(Deletion.recording_id, Deletion.sha256)
                               .where(Deletion.sweep_id == sweep_id)
                               .order_by(Deletion.recording_id)):
         digest.update(f"{rid}:{sha}\n".encode())
+        count += 1
     days = False
-    for day in s.execute(select(DeletionDay.source_id, DeletionDay.day, DeletionDay.count,
-                                DeletionDay.list_sha256)
-                         .where(DeletionDay.sweep_id == sweep_id)
-                         .order_by(DeletionDay.source_id, DeletionDay.day)):
-        digest.update(f"{day.source_id}:{day.day}:{day.count}:{day.list_sha256}\n".encode())
+    for source_id, day, n, list_sha256 in s.execute(
+            select(DeletionDay.source_id, DeletionDay.day, DeletionDay.count,
+                   DeletionDay.list_sha256).where(DeletionDay.sweep_id == sweep_id)
+            .order_by(DeletionDay.source_id, DeletionDay.day)):
+        digest.update(f"{source_id}:{day}:{n}:{list_sha256}\n".encode())
+        count += n
         days = True
-    return digest.hexdigest(), days
+    return SweepDigest(digest.hexdigest(), count, days)
 
 
 class DayRecords:
@@ -78,7 +90,7 @@ class DayRecords:
                 sealed = self._sealed.get(sweep_id)
                 if sealed is None:
                     continue  # its sweep is not finished yet (recovery finishes it)
-                if sweep_digest(s, sweep_id)[0] != sealed[1]:
+                if sweep_digest(s, sweep_id).digest != sealed[1]:
                     self.problems.append(AuditProblem(
                         sealed[0], f"sweep {sweep_id}: its deletion records do not match the "
                                    "digest its entry sealed (a record was changed or removed)"))

@@ -74,8 +74,10 @@ UNDO_PROPOSE, UNDO_APPROVE = "clock.undo.propose", "clock.undo.approve"
 ACTIONS = (POLICY_CHANGED, SOURCE_ADD, HOLD_PLACE, HOLD_RELEASE, LEGAL_HOLDS, PROPOSE,
            APPROVE, UNDO_PROPOSE, UNDO_APPROVE)
 _HOLD = re.compile(r"\Ahold (\d+)\Z")
-# storage_key (ingest/files.py): "<source>/YYYY/MM/DD/HHMMSS-<random><suffix>", UTC
-_KEY_TIME = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})(\d{2})(\d{2})-[0-9a-f]+")
+# storage_key (ingest/files.py): "<source>/YYYY/MM/DD/HHMMSS-<random><suffix>", UTC. ASCII
+# digits only, as PostgreSQL's `\d` reads them (record_days.key_stamp): Python's would also
+# take a digit of another script, a time the day's check in SQL cannot see.
+_KEY_TIME = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})(\d{2})(\d{2})-[0-9a-f]+", re.ASCII)
 PAGE = 500
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit.deletion_days import record_problem
 from kustosz.db.dependents import drop_dependents
-from kustosz.db.models import DeletionDay, Hold, PartitionSweep, Recording
-from kustosz.holds.coverage import covered_by_active_hold
+from kustosz.db.models import DeletionDay, PartitionSweep, Recording
+from kustosz.holds.coverage import any_hold_active, covered_by_active_hold, hold_active
 from kustosz.holds.record import Disagreement
 from kustosz.holds.record_days import day_disagreements
 from kustosz.retention.partitions import (
@@ -75,8 +75,7 @@ def _stays(now: datetime) -> Any:
     while some hold is active (one look, in the same statement): with none, asking them
     for every row of a day of 100 cameras cost step 1 0.45 s under the index's lock."""
     expired = and_(Recording.state == RecordingState.STORED, Recording.expires_at <= now)
-    return or_(~expired, and_(exists().where(Hold.released_at.is_(None)),
-                              covered_by_active_hold()))
+    return or_(~expired, and_(any_hold_active(), covered_by_active_hold()))
 
 
 def candidates(vault: Vault, now: datetime) -> list[date]:
@@ -88,7 +87,7 @@ def candidates(vault: Vault, now: datetime) -> list[date]:
     expired = and_(Recording.state == RecordingState.STORED, Recording.expires_at <= now)
     out = []
     with vault.reading() as s:
-        holds = s.execute(select(exists().where(Hold.released_at.is_(None)))).scalar_one()
+        holds = hold_active(s)
         for day in sorted(existing_days(s.connection())):
             lo, hi = (t.replace(tzinfo=UTC) for t in day_bounds(day, tz))
             if hi > now:
@@ -201,9 +200,10 @@ def _drop(vault: Vault, sweep_id: int, name: str, day: date, result: DaysResult)
     with vault.transaction() as s:
         s.execute(text(f"DROP TABLE IF EXISTS {name}"))
         _dropped(s, sweep_id, name)
-        result.records += [(d.source_id, d.day, d.count, d.list_sha256) for d in s.execute(
-            select(DeletionDay).where(DeletionDay.sweep_id == sweep_id, DeletionDay.day == day)
-        ).scalars()]
+        result.records += [(sid, d, n, sha) for sid, d, n, sha in s.execute(
+            select(DeletionDay.source_id, DeletionDay.day, DeletionDay.count,
+                   DeletionDay.list_sha256)  # not the lists: tens of MB a day
+            .where(DeletionDay.sweep_id == sweep_id, DeletionDay.day == day))]
 
 
 def _dropped(s: Session, sweep_id: int, name: str) -> None:
@@ -214,10 +214,9 @@ def _dropped(s: Session, sweep_id: int, name: str) -> None:
 
 def _plain_keys(vault: Vault, name: str) -> tuple[list[str], list[int]] | None:
     """The detached day's storage keys and ids when each item is removed by its key alone
-    (no store lock, no version, no line break in a key): two texts the database joins, not a
-    row each (864 000 rows cost the sweep 2.4 s of its 10–19). None: the rows are needed."""
-    if isinstance(vault.deleting_storage(), Lockable):
-        return None
+    (no version, no line break in a key; a store with a lock is never asked): two texts the
+    database joins, not a row each (864 000 rows cost the sweep 2.4 s of its 10–19). None:
+    the rows are needed."""
     with vault.reading() as s:  # a key with a line break in it (a file's name can) by rows
         by_rows, keys, ids = s.execute(text(
             f"SELECT bool_or(version_id IS NOT NULL OR strpos(storage_key, chr(10)) > 0), "
@@ -236,7 +235,8 @@ def _unlink(vault: Vault, name: str) -> tuple[list[int], list[tuple[Any, datetim
     read under the parent's lock at step 1, and a hold placed since cannot reach rows no
     longer indexed."""
     store = vault.deleting_storage()
-    plain = _plain_keys(vault, name)
+    # A store with a lock may refuse, and a refusal is answered by its row's lock: by rows.
+    plain = None if isinstance(store, Lockable) else _plain_keys(vault, name)
     if plain is not None:
         store.delete_many(plain[0], UNLINK_WORKERS)
         return plain[1], []
@@ -275,19 +275,38 @@ def _iso(column: str) -> str:
             f"ELSE rpad({text_}, 26, '0') END || '+00:00'")
 
 
+# The day's rows for its list in id order, read by the primary key (ids grow as rows are
+# written, so the heap is read nearly in its own order) and aggregated in the order they come:
+# no sort at all. `string_agg(… ORDER BY id)` made PostgreSQL 15 (no presorted aggregates)
+# read the day through the (source_id, start_at, …) index, heap page after heap page for every
+# source, and sort each source again: 4.7–5.4 s of the server's CPU for a day of 100 cameras
+# against 2.8–3.0 (bench/README.md, partition_sweep, fourth round). The order a sorted
+# subquery gives its aggregate is PostgreSQL's documented practice, not the standard's:
+# `tests/test_partition_sweep.py` writes a day whose heap is in reverse id order and
+# requires the list in id order. A chunk's line count is parsed from `meta` once a row.
+_BY_ID = ("SELECT source_id, id, sha256, size, start_at, end_at, "
+          "(meta->>'lines')::bigint AS lines")
+
+
 def _record(s: Session, sweep_id: int, name: str, day: date, rules: dict[int, str]) -> None:
     """Step 2: one `deletion_days` row per source of the detached day, its list built by the
     database (one `list_line` per row, by id) and only compressed here; recorded at the
     moment it is written, as a per-item sweep's rows are (the report's late deletions)."""
     at = datetime.now(UTC)
-    lines = "(meta->>'lines')::bigint"
     s.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))  # `_iso` reads the text it sets
+    # The plan `_BY_ID` needs, pinned: one process (the list runs beside the unlinks on the
+    # same cores, and a parallel plan spends more of their CPU to finish sooner), and the
+    # sources grouped by hashing, which keeps each source's rows in the order they come (a
+    # sort by source, PostgreSQL's other way to group, is not stable).
+    s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    s.execute(text("SET LOCAL enable_sort = off"))
     for r in s.execute(text(
             f"SELECT source_id, count(*) AS n, sum(size) AS size, min(start_at) AS first, "
-            f"max(end_at) AS last, sum({lines}) AS entries, string_agg(id || ':' || "
+            f"max(end_at) AS last, sum(lines) AS entries, string_agg(id || ':' || "
             f"coalesce(sha256, '') || ':' || size || ':' || {_iso('start_at')} || ':' || "
-            f"{_iso('end_at')} || ':' || coalesce({lines}::text, '') || E'\\n', '' "
-            f"ORDER BY id) AS body FROM {name} GROUP BY source_id")):
+            f"{_iso('end_at')} || ':' || coalesce(lines::text, '') || E'\\n', '') "
+            f"AS body FROM ({_BY_ID} FROM {name} ORDER BY id) AS day "
+            f"GROUP BY source_id")):
         body = r.body.encode()
         s.add(DeletionDay(
             sweep_id=sweep_id, source_id=r.source_id, day=day, count=r.n, size=r.size,

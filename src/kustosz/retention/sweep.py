@@ -16,7 +16,6 @@ store itself and kept the same way.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.alert_rows import clear_rows, raise_row
 from kustosz.audit import append as audit
+from kustosz.audit.deletion_days import sweep_digest
 from kustosz.clock.confirm import unconfirmed
 from kustosz.clock.watch import before_sweep
 from kustosz.db.deadline import patient
@@ -297,22 +297,12 @@ def _finish(vault: Vault, sweep_id: int, actor: str, rules: Callable[[Source], s
             Recording.sweep_id == sweep_id, Recording.state == RecordingState.DELETING)
             .distinct()).scalars()
         _move_to_deletions(s, sweep_id, {sid: rules(sources[sid]) for sid in present}, now)
-        digest = hashlib.sha256()
-        count = 0
-        for rid, sha in s.execute(select(Deletion.recording_id, Deletion.sha256)
-                                  .where(Deletion.sweep_id == sweep_id)
-                                  .order_by(Deletion.recording_id)):
-            digest.update(f"{rid}:{sha}\n".encode())
-            count += 1
-        for day in s.execute(select(DeletionDay).where(DeletionDay.sweep_id == sweep_id)
-                             .order_by(DeletionDay.source_id, DeletionDay.day)).scalars():
-            digest.update(f"{day.source_id}:{day.day}:{day.count}:{day.list_sha256}\n".encode())
-            count += day.count
-        sweep.finished_at, sweep.deleted = now, count
+        sealed = sweep_digest(s, sweep_id)  # the day records' lists are not read
+        sweep.finished_at, sweep.deleted = now, sealed.items
         audit(s, actor, f"sweep.{sweep.mode}", f"sweep {sweep_id}", {
-            "as_of": sweep.as_of.isoformat(), "deleted": count,
-            "deletions_sha256": digest.hexdigest()})
-    return count
+            "as_of": sweep.as_of.isoformat(), "deleted": sealed.items,
+            "deletions_sha256": sealed.digest})
+    return sealed.items
 
 
 def _move_to_deletions(s: Session, sweep_id: int, rules: dict[int, str], now: datetime) -> None:
