@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,9 +73,19 @@ def test_a_camera_is_up_only_while_its_recorder_closes_segments(sqlite_vault: Va
             assert took <= bound + 10 * WAIT_SCALE
             # the status row still says "recording" and a segment is fresh: rows alone lie
             assert up(by_rows) == 1
+            # hung for longer than the bound twice over: the session's time line (last_end)
+            # stays behind the clock by as long as ffmpeg hung, after it goes on too
+            assert recorder.last_end is not None
+            wait_until(lambda: datetime.now(UTC) - recorder.last_end > timedelta(
+                seconds=2 * bound), 3 * bound * WAIT_SCALE, "a hang longer than the bound")
         finally:
             os.kill(recorder.proc.pid, signal.SIGCONT)
-        wait_until(lambda: up(live) == 1, 30 * WAIT_SCALE, "the camera up again")
+        resumed = time.monotonic()
+        # up again as soon as ffmpeg closes segments, by their files' time (CI of c486313:
+        # after a long hang it stayed down, judged by the lagging time line)
+        wait_until(lambda: up(live) == 1, bound + 10 * WAIT_SCALE, "the camera up again")
+        assert time.monotonic() - resumed <= bound + 10 * WAIT_SCALE
+        assert datetime.now(UTC) - recorder.last_end > timedelta(seconds=bound)
         pool.stop_all()
         assert up(live) == 0  # at once: no recorder, nothing recorded
         m = scrape(live)
@@ -128,4 +139,35 @@ def test_database_up_follows_the_watch_and_a_scrape_answers_while_it_is_silent(
         assert scrape(c)["kustosz_database_up"][()] == 1
     finally:
         proxy.restore()
+        v.close()
+
+
+def test_a_camera_recording_into_the_spool_is_up_while_the_database_is_silent(
+        private_pg: tuple[PrivatePostgres, Proxy], tmp_path: Path) -> None:
+    """The database away stops no recording (issue 27): the camera is up by the segments
+    ffmpeg closes into the spool, though none of them is indexed."""
+    pg, proxy = private_pg
+    v = Vault.init(tmp_path / "vault", "pleszew", pg.url_via(proxy.port), actor="test")
+    pool = start_simulated_camera(v, segment_seconds=SEGMENT_S)
+    assert pool is not None
+    watch = DatabaseWatch.of(v, answer_s=2.0)
+    c = TestClient(create_app(v), client=LOOPBACK)
+    attach_live(c.app, pool, watch)
+    try:
+        assert watch.check().up is True
+        wait_until(lambda: up(c) == 1, 30 * WAIT_SCALE, "the camera up")
+        [recorder] = pool.recorders.values()
+        proxy.silence()
+        silenced = datetime.now(UTC)
+        assert watch.check().up is False
+        bound = LIVE_SEGMENTS * SEGMENT_S + LIVE_SLACK_S
+        wait_until(lambda: (recorder.recorded_until or silenced) - silenced > timedelta(
+            seconds=2 * bound), 4 * bound * WAIT_SCALE, "segments closed into the spool")
+        assert recorder.last_end is not None
+        assert datetime.now(UTC) - recorder.last_end > timedelta(seconds=bound)  # not indexed
+        assert up(c) == 1
+        assert scrape(c)["kustosz_database_up"][()] == 0
+    finally:
+        proxy.restore()
+        pool.stop_all()
         v.close()

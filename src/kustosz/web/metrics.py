@@ -199,9 +199,9 @@ def recorder_up(recorder: Any, now: datetime) -> bool:
     """A camera records while its recorder runs, is in no hole and closed a segment lately."""
     if recorder is None or not recorder.alive or recorder.down_since is not None:
         return False
-    # when ffmpeg last closed a segment (recording goes on into the spool while the database
-    # is away), else the end of the last one indexed
-    last = getattr(recorder, "recorded_until", None) or recorder.last_end
+    # when ffmpeg last closed a segment, by its file's time (into the spool while the database
+    # is away; last_end lags the clock after ffmpeg hung), else the last one indexed
+    last = recorder.recorded_until or recorder.last_end
     fresh = timedelta(seconds=LIVE_SEGMENTS * recorder.job.segment_seconds + LIVE_SLACK_S)
     return last is not None and now - last <= fresh
 

@@ -146,7 +146,7 @@ class CameraRecorder:
                             lambda: sum(1 for w in list(self._backlog) if w.seg is not None))
         self._owed = OwedWrites(job.name, self._retry)
         self._closed = 0  # segments ffmpeg closed in the current session
-        self._recorded_until: datetime | None = None  # the last closed segment's file time
+        self.recorded_until: datetime | None = None  # the last closed segment's file time
         self._gap_open = False  # a gap was opened on the time line: the next segment ends it
         self._stop_deadline: float | None = None  # time.monotonic(): the last takes at a stop
         self._owed_gap: OwedGap | None = None  # the open_gap owed last
@@ -344,7 +344,7 @@ class CameraRecorder:
             # The grace counts from there, not from ffmpeg's give-up: a camera gone silent
             # without a reset is noticed only after ffmpeg's I/O timeout, and a minute's
             # silence measured from then ended before the grace (issue 48 item 9).
-            until = self._recorded_until
+            until = self.recorded_until
             self.down_since = min(since, until) if until is not None else since
         self._down_cause = failure.cause
         if self._backlog and self._retry.failing_since is None:
@@ -641,7 +641,7 @@ class CameraRecorder:
         closed_at = None
         with contextlib.suppress(OSError):
             closed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            self._recorded_until = closed_at
+            self.recorded_until = closed_at
         if self.down_since is not None or first:
             # The hole, as the files tell it (the database may be away now): from when the
             # camera stopped delivering to this segment's start; a hole the alert could not
