@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Interval, func, insert, literal, select, text, update
+from sqlalchemy.orm import object_session
 
+from kustosz.audit import deletion_days
+from kustosz.audit.deletion_days import record_problem
 from kustosz.audit.verifier import verify
 from kustosz.custody.holds import place_hold
 from kustosz.db.deleted import list_line
@@ -37,7 +40,8 @@ def pg_vault(tmp_path: Path, pg_url: str) -> Iterator[Vault]:
     v.close()
 
 
-def _day_of_segments(vault: Vault) -> tuple[Source, datetime, list[tuple[int, str]]]:
+def _day_of_segments(vault: Vault, name: str = "cam"
+                     ) -> tuple[Source, datetime, list[tuple[int, str]]]:
     """A local day 5 days ahead (past the legacy partition), its partition, SEGMENTS rows and
     files of one camera; returns the source, the day's expiry, the rows."""
     tz = vault.policy.timezone
@@ -46,14 +50,14 @@ def _day_of_segments(vault: Vault) -> tuple[Source, datetime, list[tuple[int, st
     with vault.engine.begin() as conn:
         ensure_days(conn, tz, lo)
     with vault.transaction() as s:
-        source = add_source(s, vault.policy, "cam", "camera", "test")
+        source = add_source(s, vault.policy, name, "camera", "test")
         s.flush()
         expires = expiry_of(source, lo, vault.policy)  # the day's, as the audit log has it
         s.execute(insert(Recording), [{
             "source_id": source.id, "kind": "camera",
             "start_at": lo + timedelta(minutes=10 * i),
             "end_at": lo + timedelta(minutes=10 * i + 10), "size": 3, "sha256": f"{i:064x}",
-            "storage_key": f"cam/{day:%Y/%m/%d}/{i:04d}.ts", "meta": {}, "state": "stored",
+            "storage_key": f"{name}/{day:%Y/%m/%d}/{i:04d}.ts", "meta": {}, "state": "stored",
             "expires_at": expires, "ingested_at": lo} for i in range(SEGMENTS)])
         rows = list(s.execute(select(Recording.id, Recording.storage_key).where(
             Recording.source_id == source.id).order_by(Recording.id)).all())
@@ -63,7 +67,8 @@ def _day_of_segments(vault: Vault) -> tuple[Source, datetime, list[tuple[int, st
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"abc")
     with vault.engine.connect() as conn:
-        assert conn.execute(text(f"SELECT count(*) FROM {partition_name(day)}")).scalar_one() \
+        assert conn.execute(text(f"SELECT count(*) FROM {partition_name(day)} "
+                                 "WHERE source_id = :s"), {"s": source.id}).scalar_one() \
             == SEGMENTS
     return source, expires, [(r.id, r.storage_key) for r in rows]
 
@@ -114,6 +119,38 @@ def test_a_changed_list_fails_its_digest(pg_vault: Vault) -> None:
     with vault.reading() as s:
         problem = verify(s)[1]
     assert problem is not None and "digest its entry sealed" in str(problem)
+
+
+def test_audit_verify_reads_the_day_records_a_page_at_a_time(
+        pg_vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year of day records is too much to hold at once: `audit verify` holds a page of
+    them, and a changed list on the last page is found all the same."""
+    vault = pg_vault
+    for name in ("wejscie", "hol", "parking", "sala-obrad"):
+        _source, end, _rows = _day_of_segments(vault, name)
+    run_sweep(vault, now=end + timedelta(hours=1), detail=False)
+    held: list[int] = []
+
+    def counting(row: DeletionDay) -> str | None:
+        session = object_session(row)
+        assert session is not None
+        held.append(len(session.identity_map))
+        return record_problem(row)
+
+    monkeypatch.setattr(deletion_days, "RECORDS_PAGE", 3)
+    monkeypatch.setattr(deletion_days, "record_problem", counting)
+    with vault.reading() as s:
+        assert verify(s)[1] is None
+    assert len(held) == 4 and max(held) == 3
+    with vault.transaction() as s:
+        last = s.execute(select(DeletionDay).order_by(DeletionDay.id.desc()).limit(1)
+                         ).scalar_one()
+        body = gzip.decompress(last.listing)
+        last.listing = gzip.compress(body.replace(b":3:", b":4:", 1))
+        last_id = last.id
+    with vault.reading() as s:
+        problem = verify(s)[1]
+    assert problem is not None and f"deletion record {last_id}:" in str(problem)
 
 
 def test_a_sweep_cut_between_detach_and_drop_is_finished_by_the_next_start(
