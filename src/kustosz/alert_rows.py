@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Alert, Setting
+from kustosz.db.settings import put_setting
 
 log = logging.getLogger("kustosz.alerts.checks")  # the name the alerts' log lines always had
 # The checks' own state (alerts/checks.py): last runs and outcomes, one settings row; the
@@ -60,13 +61,7 @@ def checks_state(session: Session) -> dict[str, Any]:
 
 def save_checks_state(session: Session, state: dict[str, Any]) -> None:
     # An upsert: the first two writers of the row must not fail on each other's insert.
-    value = json.dumps(state, sort_keys=True)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect's own
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
-    session.execute(insert(Setting).values(key=CHECKS_STATE_KEY, value=value)
-                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
+    put_setting(session, CHECKS_STATE_KEY, json.dumps(state, sort_keys=True))
 
 
 # -- reported by others -------------------------------------------------------------------

@@ -43,7 +43,7 @@ from kustosz.config_keep import NotOurs, keep, settings_file
 from kustosz.config_schema import Problem, check_file
 from kustosz.config_schema.problems import _with_line, key_lines
 from kustosz.config_schema.refusal import summary
-from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 
@@ -107,12 +107,8 @@ def taken(vault: Vault) -> None:
 
 
 def note_rules(s: Session, vault: Vault) -> None:
-    source = policy_source(vault.config)
-    row = s.get(Setting, SOURCE_KEY)
-    if row is None:
-        s.add(Setting(key=SOURCE_KEY, value=source))
-    elif row.value != source:
-        row.value = source
+    # nodes of one installation start together: an upsert, never a second insert
+    put_setting(s, SOURCE_KEY, policy_source(vault.config))
 
 
 def keep_quietly(vault: Vault) -> None:

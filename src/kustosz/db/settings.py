@@ -1,0 +1,18 @@
+"""A vault setting written by several writers at once (two serve nodes starting together):
+an upsert, so the second writer of a new key updates it instead of failing on the first's
+insert, as `session.get` then `session.add` did (a fresh clone's three-node test)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from kustosz.db.models import Setting
+
+
+def put_setting(session: Session, key: str, value: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect's own
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
+    session.execute(insert(Setting).values(key=key, value=value)
+                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
