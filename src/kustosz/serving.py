@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 
 if TYPE_CHECKING:  # the web package is not loaded for this
     from kustosz.vault import Vault
@@ -28,8 +29,8 @@ def record(vault: Vault, host: str, port: int, tls: Tls | None,
             "trusted_proxies": [str(p) for p in trusted_proxies],
             "pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(),
             "stopped_at": None}
-    with vault.transaction() as s:
-        s.merge(Setting(key=KEY, value=json.dumps(fact)))
+    with vault.transaction() as s:  # nodes of one installation start together: an upsert
+        put_setting(s, KEY, json.dumps(fact))
 
 
 def stopped(vault: Vault) -> None:
