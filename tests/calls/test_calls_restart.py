@@ -17,7 +17,7 @@ import pytest
 from calls_pbx import OFFICE_DID, Pbx, PhoneCall, add_line, state_of, stored_calls
 from tests.conftest import make_vault
 
-import kustosz.ingest.files as files
+import kustosz.ingest.copies as copies
 import kustosz.ingest.phone.calls_written as calls_written
 import kustosz.ingest.phone.intake as intake
 from kustosz.ingest.files import recover_pending
@@ -109,7 +109,7 @@ def test_failure_while_copying_leaves_nothing_half_done(tmp_path: Path,
 
     monkeypatch.setattr(LocalStorage, "put_file", failing_put)
     # One copy at a time, so that "the third copy" is the third file of the batch.
-    monkeypatch.setattr(files, "COPY_WORKERS", 1)
+    monkeypatch.setattr(copies, "COPY_WORKERS", 1)
     with pytest.raises(RuntimeError):
         scan(vault, "centrala", sleep=lambda _: None)
     assert len(stored_calls(vault)) == 2

@@ -21,7 +21,7 @@ from tests.custody.custody_helpers import setup_camera
 
 from kustosz.db.models import Recording
 from kustosz.errors import InputError
-from kustosz.ingest import files
+from kustosz.ingest import copies
 from kustosz.ingest.files import Item, ingest_batch
 from kustosz.states import RecordingState
 from kustosz.vault import Vault
@@ -40,7 +40,7 @@ def test_finished_copies_are_synced_before_they_are_marked_stored(
                         check=True, capture_output=True)
         t = start + timedelta(seconds=i)
         items.append(Item(path, t, t + timedelta(seconds=1)))
-    real_put, real_sync = files.put_retained, vault.storage.sync
+    real_put, real_sync = copies.put_retained, vault.storage.sync
     events: list[str] = []
 
     def put(storage: Any, key: str, path: Path, **kw: Any) -> Any:
@@ -54,7 +54,7 @@ def test_finished_copies_are_synced_before_they_are_marked_stored(
         events.append("sync")
         real_sync()
 
-    monkeypatch.setattr(files, "put_retained", put)
+    monkeypatch.setattr(copies, "put_retained", put)
     monkeypatch.setattr(vault.storage, "sync", sync)
     with pytest.raises(InputError):
         ingest_batch(vault, "cam-hol", items, copy_workers=1)

@@ -84,7 +84,7 @@ def test_the_check_runs_while_step_one_writes_and_before_any_upload(
             return storage.put(key, source, **kw)
 
         monkeypatch.setattr(sound_first, "video_only", check)
-        monkeypatch.setattr("kustosz.ingest.files.put_retained",
+        monkeypatch.setattr("kustosz.ingest.copies.put_retained",
                             lambda st, key, src, *, retain_until, legal_hold=False, **kw:
                             put(st, key, src, **kw))
         rec = ingest_file(vault, "hol", clip(tmp_path / "a.ts", sound=True), T0)

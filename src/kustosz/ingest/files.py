@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,12 +39,13 @@ from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest import intake_errors as refuse
+from kustosz.ingest.copies import AWAY, AWAY_PL, Copies, buffer_of
 from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.ingest.sound_first import SoundFirst, drop_rows
 from kustosz.ingest.undo import mark_orphans as _mark_orphans
 from kustosz.ingest.undo import remove_object as _remove
 from kustosz.ingest.undo import undo as _undo
-from kustosz.ingest.upload_queue import QUEUED, is_buffered
+from kustosz.ingest.upload_queue import QUEUED
 from kustosz.ingest.upload_queue import queue_of as of
 from kustosz.kinds import kind_of
 from kustosz.retention.orphans import ORPHAN
@@ -59,22 +58,6 @@ if TYPE_CHECKING:
     from kustosz.ingest.upload_queue import UploadQueue
 
 log = logging.getLogger(__name__)
-
-# Copies running at once: each ends in an fsync, and concurrent fsyncs are committed together
-# by the journal (ext4/xfs), which is what makes many small files cheap. More threads than
-# this stop paying on a single disk.
-COPY_WORKERS = 16
-_pool: ThreadPoolExecutor | None = None  # kept between batches: starting threads is not free
-
-
-AWAY = "the object store is away (uploads wait in the local spool)"
-AWAY_PL = "Magazyn obiektów nie odpowiada (pliki czekają w buforze lokalnym)."
-
-
-def _buffer(vault: Vault) -> UploadQueue | None:
-    """The queue a failed upload leaves its file in, on an object store (upload_queue)."""
-    return of(vault) if is_buffered(vault) else None
-
 
 def queue_of(vault: Vault) -> UploadQueue:
     return of(vault)
@@ -215,7 +198,7 @@ class Begun:
     source_id: int
     name: str
     held: set[int] | None  # on a store with a lock: the items a hold already covers
-    copies: _Copies
+    copies: Copies
 
 
 def begin_batch(vault: Vault, source_name: str, items: Sequence[Item], *,
@@ -264,7 +247,7 @@ def _begin(vault: Vault, source_name: str, given: list[Item], checks: SoundFirst
         drop_rows(vault, ids)
         raise
     try:
-        copies = _Copies(vault, items, keys, locks, copy_workers, hashes)
+        copies = Copies(vault, [it.path for it in items], keys, locks, copy_workers, hashes)
     except BaseException:
         _undo(vault, ids, keys)
         raise
@@ -293,7 +276,7 @@ def finish_batch(begun: Begun, on_stored: OnStored | None
     done = [Stored(i, ids[i], keys[i], c.size, c.sha256, items[i].start,
                    items[i].end or items[i].start, c.version_id)
             for i, c in enumerate(copies) if isinstance(c, StoredFile)]
-    queue = _buffer(vault)
+    queue = buffer_of(vault)
     queued, placed = _queue_failed(queue, copies, ids, keys, items) if queue else ([], [])
     lost = [i for i, c in enumerate(copies) if not isinstance(c, StoredFile)
             and i not in {q.index for q in queued}]
@@ -368,88 +351,6 @@ def _mark_queued(session: Session, queued: list[Stored], queue_id: str,
         rec.size, rec.sha256 = q.size, q.sha256
         rec.meta = {**(rec.meta or {}), QUEUED: queue_id, **({} if checked is None else {
             **(checked[q.index].meta or {}), SOUND_CHECKED: q.sha256})}
-
-
-class _Copies:
-    """Step (2) for every item, begun at once in the shared pool (one file or one worker: here
-    and now); `wait` gives each item's copy, its error, or None (not begun: another failed)."""
-
-    def __init__(self, vault: Vault, items: list[Item], keys: list[str],
-                 locks: list[tuple[datetime | None, bool]], copy_workers: int | None,
-                 hashes: list[str | None] | None = None) -> None:
-        self.vault, self.items, self.keys, self.locks = vault, items, keys, locks
-        self.hashes = hashes  # taken beside step (1) (sound_first): the upload signs with it
-        self.results: list[StoredFile | OSError | KustoszError | None] = [None] * len(items)
-        self.buffer = _buffer(vault)
-        self.stop = threading.Event()
-        self.failure: list[BaseException] = []
-        self.running: list[Future[None]] = []
-        # A single file is fsynced on its own; a batch is flushed with one syncfs at the end,
-        # which is far cheaper than two fsyncs per file and just as durable before step (3).
-        self.batched = len(items) > 1
-        workers = COPY_WORKERS if copy_workers is None else min(copy_workers, COPY_WORKERS)
-        if not self.batched or workers <= 1:
-            for i in range(len(items)):
-                self.copy(i)
-            return
-        global _pool
-        if _pool is None or _pool._max_workers != COPY_WORKERS:
-            _pool = ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="kustosz-copy")
-        # Each worker takes the next item until none is left: one task per worker, not a
-        # future per file (for a PBX spool's small recordings the future cost more than the
-        # copy). next() of a shared range iterator is atomic under the GIL.
-        todo = iter(range(len(items)))
-        left = [min(workers, len(items))]
-        lock = threading.Lock()
-
-        def drain() -> None:
-            try:
-                for i in todo:
-                    self.copy(i)
-            finally:
-                with lock:
-                    left[0] -= 1
-                    last = not left[0]
-            if last:  # the batch's syncfs, off the caller's thread (it prepares the next)
-                self.sync()
-        self.running = [_pool.submit(drain) for _ in range(left[0])]
-
-    def copy(self, i: int) -> None:
-        if self.stop.is_set():
-            return
-        try:
-            if self.buffer is not None and self.buffer.away:  # queued at once (upload_queue)
-                raise Unavailable(AWAY, pl=AWAY_PL)
-            self.results[i] = put_retained(self.vault.storage, self.keys[i], self.items[i].path,
-                                           retain_until=self.locks[i][0],
-                                           legal_hold=self.locks[i][1],
-                                           durable=not self.batched,
-                                           sha256=self.hashes[i] if self.hashes else None)
-        except OSError as exc:
-            self.results[i] = exc
-        except BaseException as exc:
-            if self.buffer is not None and isinstance(exc, KustoszError):
-                self.results[i] = exc  # kept in the local spool; the store is away, so the
-                if not self.buffer.away:  # copies not yet begun go there at once, not each
-                    log.warning("uploads fail (%s); files kept in the local spool", exc)
-                self.buffer.away = True  # after its own deadline (several run at once)
-                return
-            self.stop.set()
-            self.failure.append(exc)
-
-    def sync(self) -> None:
-        # Also after a failure: the copies that did finish are marked stored by the caller
-        # before it raises the failure, so they must be on the disk first (review s24, S4).
-        if self.batched and any(isinstance(r, StoredFile) for r in self.results):
-            self.vault.storage.sync()
-
-    def wait(self, sync: bool = True
-             ) -> tuple[list[StoredFile | OSError | KustoszError | None], BaseException | None]:
-        for running in self.running:
-            running.result()  # the last copier's sync raises here
-        if sync and not self.running:
-            self.sync()
-        return self.results, (self.failure[0] if self.failure else None)
 
 
 def _mark_many(session: Session, source_id: int, done: list[Stored],
@@ -565,7 +466,7 @@ def adopt_file(vault: Vault, source_id: int, path: Path, start: datetime, end: d
         rec_id, key, until = rec.id, rec.storage_key, lock_until(rec.expires_at)
         lockable = isinstance(vault.storage, Lockable)
         held = held_ids(s, [rec_id]) if lockable else set()
-    queue = _buffer(vault)
+    queue = buffer_of(vault)
     try:
         if queue is not None and queue.away:
             raise Unavailable(AWAY, pl=AWAY_PL)

@@ -61,7 +61,7 @@ from kustosz.holds.object_lock import held_ids, lock_until
 from kustosz.index.expiry import expiry_of
 from kustosz.ingest import files as _files
 from kustosz.ingest import intake_errors as refuse
-from kustosz.ingest.files import ADOPTED, AWAY, AWAY_PL, _buffer, storage_key
+from kustosz.ingest.copies import AWAY, AWAY_PL, buffer_of
 from kustosz.ingest.marking import _hold_late
 from kustosz.retention.orphans import ORPHAN
 from kustosz.states import RecordingState
@@ -390,7 +390,7 @@ class SegmentIndex:
 
     def _put_all(self, placed: list[tuple[_Job, _Placed]]
                  ) -> list[tuple[_Job, _Done] | None]:
-        queue = _buffer(self.vault)
+        queue = buffer_of(self.vault)
         if len(placed) <= 1:
             return [self._put(queue, job, p) for job, p in placed]
         # In parallel, as each camera's thread did them before: concurrent fsyncs share the
@@ -490,8 +490,8 @@ def _insert_pending(vault: Vault, s: Session, rows: list[_Row]
             continue
         values.append({
             "source_id": source.id, "kind": source.kind, "start_at": row.start,
-            "end_at": row.end, "storage_key": storage_key(source, row.start, row.suffix),
-            "meta": {**row.meta, ADOPTED: True}, "state": RecordingState.PENDING,
+            "end_at": row.end, "storage_key": _files.storage_key(source, row.start, row.suffix),
+            "meta": {**row.meta, _files.ADOPTED: True}, "state": RecordingState.PENDING,
             "size": row.size, "sha256": row.sha256, "retain_from": row.retain_from,
             "expires_at": expiry_of(source, max(row.start, row.retain_from or row.start),
                                     vault.policy),
@@ -515,7 +515,7 @@ def _pending_again(vault: Vault, s: Session, row: _Row) -> _Placed | None:
     found = s.execute(select(Recording).where(
         Recording.source_id == row.source_id, Recording.state == RecordingState.PENDING,
         Recording.sha256 == row.sha256, Recording.size == row.size)).scalars().all()
-    rec = next((r for r in found if (r.meta or {}).get(ADOPTED)
+    rec = next((r for r in found if (r.meta or {}).get(_files.ADOPTED)
                 and not (r.meta or {}).get(ORPHAN)), None)
     if rec is None:
         return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kustosz.errors import KustoszError
 from kustosz.ingest.phone.filenames import (
@@ -21,7 +22,6 @@ from kustosz.ingest.phone.records import CdrRow, pick_record
 from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES, read_sidecar, sidecar_for
 from kustosz.ingest.phone.spool import audio_seconds
 from kustosz.phones.settings import PhoneSettings
-from kustosz.vault import Vault
 
 
 @dataclass
@@ -53,19 +53,21 @@ class Named:
     seconds: float | None
 
 
-def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
+def parse(spool: Path, tz: ZoneInfo, rel: str, seen: tuple[int, int], *,
           checked: bool = False, folder: frozenset[str] | None = None
           ) -> Facts | Named | Unnamed:
-    """What the file itself (and its sidecar) tells; Skip when it is not a recording.
-    ``checked``: the caller already refused unsafe paths (`unsafe_relpaths`, per batch);
-    ``folder``: the names in the file's folder, listed once per batch, where a sidecar is
-    looked for instead of two stats per file."""
+    """What the file ``rel`` of the line's ``spool`` itself (and its sidecar) tells, its
+    name's times read in the office's ``tz``; Skip when it is not a recording. ``checked``:
+    the caller already refused unsafe paths (`unsafe_relpaths`, per batch); ``folder``: the
+    names in the file's folder, listed once, where a sidecar is looked for instead of two
+    stats per file. Only plain data in and out: it runs in a side process too
+    (`facts_chunk`)."""
     if not checked:
         try:
-            safe_relpath(cfg.spool_path, Path(rel))
+            safe_relpath(spool, Path(rel))
         except KustoszError as exc:
             raise Skip(str(exc), pl=exc.pl) from None
-    path = cfg.spool_path / rel
+    path = spool / rel
     sidecar = sidecar_for(path) if folder is None else _sidecar_in(path, folder)
     if sidecar is not None:
         try:
@@ -79,7 +81,7 @@ def parse(vault: Vault, cfg: PhoneSettings, rel: str, seen: tuple[int, int], *,
                                                    "extension": sc.extension,
                                                    "sidecar": sidecar.name})
     try:
-        name = parse_recording_name(rel, tz=vault.policy.timezone)
+        name = parse_recording_name(rel, tz=tz)
     except RecordingNameError as exc:
         return _unnamed(path, rel, seen, str(exc), exc.pl)
     try:

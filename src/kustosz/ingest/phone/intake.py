@@ -20,7 +20,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -59,16 +58,13 @@ from kustosz.ingest.phone.facts import (
     Named,
     Skip,
     Unnamed,
-    folder_names,
     named_by,
     paired,
-    parse,
 )
-from kustosz.ingest.phone.filenames import unsafe_relpaths
+from kustosz.ingest.phone.format_checks import FormatChecks
 from kustosz.ingest.phone.records import CdrIndex, keep_records, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import judge
-from kustosz.ingest.phone.sidecar import SIDECAR_SUFFIXES
 from kustosz.ingest.phone.spool import item_hash, look, stable
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phone_numbers import Kept
@@ -94,11 +90,6 @@ BATCH_BYTES = 256 << 20
 # commits, the audit head's three fsyncs) were 30-40 ms a batch on the shared machine, a
 # fifth of a 200 ms batch, against under a tenth of this one (2 500 files at 5 000 files/s).
 BATCH_DEADLINE_S = 0.5
-# Files read for their format check at once: an open on a busy disk waits in the kernel far
-# longer than the Python around it (about 1 ms a file with other work on the machine), and
-# the waits overlap.
-PARSE_WORKERS = 8
-_parse_pool: ThreadPoolExecutor | None = None
 
 
 @dataclass
@@ -212,9 +203,11 @@ class IntakePass:
         # Two batches overlap: the next is checked, paired and its copies begun while the
         # copies of the one before finish (`begin_batch`); each still commits alone, in turn.
         under_way: tuple[list[_Take], Begun] | None = None
+        checks = FormatChecks(cfg.spool_path, self.vault.policy.timezone, ready, after,
+                              self.folder_sizes)
         try:
             for batch in bound.batches(ready, lambda rel: after[rel][0]):
-                keep = self._take_batch(batch, after)
+                keep = self._take_batch(batch, after, checks)
                 before_it, under_way = under_way, self._begin(keep)
                 if before_it is not None:
                     self._end(*before_it)
@@ -233,22 +226,14 @@ class IntakePass:
         self._finish(first.files)
         return self.report()
 
-    def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]]) -> list[_Take]:
+    def _take_batch(self, rels: list[str], seen: dict[str, tuple[int, int]],
+                    checks: FormatChecks) -> list[_Take]:
         """The batch's files checked and paired: those out of scope counted, the skipped
         noted; the ones to store returned."""
         vault, cfg, now = self.vault, self.cfg, self.now
         # Per batch, not per file: the path checks look at each folder once, each folder is
-        # listed once for sidecars, and the call records come from the pass's index.
-        unsafe = unsafe_relpaths(cfg.spool_path, rels)
-        safe = [rel for rel in rels if rel not in unsafe]
-        mine = Counter(rel.rpartition("/")[0] for rel in safe)
-        # A folder is listed only when this batch holds much of it: a listing costs a name per
-        # entry, the sidecar looked for by name two stats a file, and a large spool's day
-        # folder listed once per batch cost more than the batch's own files (O(n^2) a pass).
-        folders = {parent: folder_names(cfg.spool_path / parent)
-                   if n * len(SIDECAR_SUFFIXES) >= self.folder_sizes.get(parent, 0) else None
-                   for parent, n in mine.items()}
-        parsed = _parse_all(vault, cfg, safe, seen, folders)
+        # listed at most once for sidecars, and the call records come from the pass's index.
+        unsafe, parsed = checks.take(rels)
         known: list[Facts | Named] = []
         unnamed: list[Unnamed] = []
         for rel in rels:
@@ -455,31 +440,6 @@ class IntakePass:
             s.execute(delete(PhoneCdrRecord).where(
                 PhoneCdrRecord.source_id == source_id,
                 PhoneCdrRecord.read_at < now - timedelta(hours=self.cfg.cdr_keep_h)))
-
-
-def _parse_all(vault: Vault, cfg: PhoneSettings, rels: list[str],
-               seen: dict[str, tuple[int, int]], folders: dict[str, frozenset[str] | None]
-               ) -> dict[str, Facts | Named | Unnamed | Skip]:
-    """`parse` of every file of a batch, by a few threads that each take the next file."""
-    out: dict[str, Facts | Named | Unnamed | Skip] = {}
-    todo = iter(rels)  # next() of a list iterator is atomic under the GIL
-
-    def drain(_: int) -> None:
-        for rel in todo:
-            try:
-                out[rel] = parse(vault, cfg, rel, seen[rel], checked=True,
-                                 folder=folders[rel.rpartition("/")[0]])
-            except Skip as exc:
-                out[rel] = exc
-
-    global _parse_pool
-    if PARSE_WORKERS <= 1 or len(rels) < 2:
-        drain(0)
-        return out
-    if _parse_pool is None or _parse_pool._max_workers != PARSE_WORKERS:
-        _parse_pool = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="kustosz-parse")
-    list(_parse_pool.map(drain, range(min(PARSE_WORKERS, len(rels)))))
-    return out
 
 
 def _mark(s: Session, source_id: int, takes: list[_Take], outcome: str, now: datetime) -> None:
