@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
@@ -18,6 +18,18 @@ from tests.conftest import make_vault
 KEY = "test.two_writers"
 
 
+def _waiting(conn: Connection) -> bool:
+    """Whether a writer waits on a lock on the settings, looked at anew: PostgreSQL keeps
+    one snapshot of pg_stat_activity for a whole transaction, so a look in the transaction
+    of an earlier one would never see a wait that began after it (a CI run's failure)."""
+    try:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE '%vault_settings%'")).scalar_one())
+    finally:
+        conn.rollback()
+
+
 def test_the_second_writer_of_a_new_setting_updates_it(tmp_path: Path, pg_url: str) -> None:
     vault = make_vault(tmp_path / "vault", url=pg_url)
     first, second = Session(vault.engine), Session(vault.engine)
@@ -25,6 +37,7 @@ def test_the_second_writer_of_a_new_setting_updates_it(tmp_path: Path, pg_url: s
 
     def other() -> None:
         try:
+            time.sleep(1)
             put_setting(second, KEY, "drugi: Żółć 🙂")
             second.commit()
         except BaseException as exc:  # the test's verdict
@@ -35,12 +48,9 @@ def test_the_second_writer_of_a_new_setting_updates_it(tmp_path: Path, pg_url: s
         first.flush()  # inserted, not committed: the second insert waits on the key
         writer = threading.Thread(target=other)
         writer.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 5
         with vault.engine.connect() as conn:
-            while not conn.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query LIKE '%vault_settings%'")
-                    ).scalar_one():
+            while not _waiting(conn):
                 assert time.monotonic() < deadline, "the second writer never waited"
                 assert writer.is_alive(), failed
                 time.sleep(0.02)

@@ -73,15 +73,18 @@ def no_overlaps(vault: Vault, ids: list[int]) -> None:
                 (sid, a.meta, a.start_at, a.end_at, b.meta, b.start_at, b.end_at)
 
 
-def diagnosis(srv: RtspServer, logs: dict[str, Path]) -> str:
-    """What a failed wait needs explained: the nodes' warnings and the cameras' server."""
+def warnings(logs: dict[str, Path]) -> str:
     parts = []
     for name, log in logs.items():
         lines = [line for line in log.read_text(errors="replace").splitlines()
                  if " WARNING " in line or " ERROR " in line or "took " in line]
         parts.append(f"--- {name}:\n" + "\n".join(lines[-25:]))
-    parts.append("--- RTSP server:\n" + srv.stderr()[-3000:])
     return "\n".join(parts)
+
+
+def diagnosis(srv: RtspServer, logs: dict[str, Path]) -> str:
+    """What a failed wait needs explained: the nodes' warnings and the cameras' server."""
+    return warnings(logs) + "\n--- RTSP server:\n" + srv.stderr()[-3000:]
 
 
 def test_three_nodes_share_six_cameras_and_survive_a_kill(
@@ -106,8 +109,13 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
                 procs[name] = start_node(vault.root, name, logs[name])
             wait_for(lambda: sorted(spread(vault).values()) == [2, 2, 2], 20,
                      "two cameras on each node")
-            wait_for(lambda: all(len(stored(vault, i)) >= 2 for i in ids), 20,
-                     "every camera recording")
+            # Two segments of every camera begun after the spread settled: a camera the first
+            # node handed to a later one at start-up is then recorded by its holder, not still
+            # connecting there (a kill during that hand-over adds its set-up to the hole: CI
+            # saw 12.2 s against the 12 s bound, camera 1 resumed 6.9 s after the kill).
+            spread_at = datetime.now(UTC)
+            wait_for(lambda: all(sum(r.start_at > spread_at for r in stored(vault, i)) >= 2
+                                 for i in ids), 20, "every camera recording on its holder")
             victim = "n2"
             theirs = sorted(r.partition(":")[2] for r, n in holders(vault).items()
                             if n == victim)
@@ -165,7 +173,10 @@ def test_three_nodes_share_six_cameras_and_survive_a_kill(
         after = min(r.start_at for r in recs if r.start_at > killed_at)
         gap = (after - before).total_seconds()
         print(f"camera {sid}: the kill's gap {gap:.1f} s")
-        assert gap <= LEASE + SEGMENT + CONNECT, (sid, gap)
+        assert gap <= LEASE + SEGMENT + CONNECT, \
+            (sid, gap, [(r.start_at, r.end_at, r.meta.get("session")) for r in recs
+                        if before - (after - before) < r.end_at < after + (after - before)],
+             warnings(logs))
     no_overlaps(vault, ids)
     os.environ.get("KUSTOSZ_TEST_PG")  # the database is dropped by the fixture
     vault.close()

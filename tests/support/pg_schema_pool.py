@@ -113,6 +113,7 @@ class SchemaPool:
     def __init__(self, connect: Callable[[], psycopg.Connection[tuple[object, ...]]],
                  template_schema: str, data_script: str) -> None:
         self._connect = connect
+        self.refused = ""  # why the last schema given back was not kept (for a test's message)
         self._data = data_script  # the template's rows and sequence values, {schema} for its name
         with connect() as conn:
             drop_stale(conn)
@@ -143,16 +144,24 @@ class SchemaPool:
         self._uses[schema] = uses
         return True
 
+    def count_as_new(self, schema: str) -> None:
+        """Forgets the uses of the pooled schema a vault in ``schema`` was given: the pool's
+        own tests count from a schema's first use, whichever schema make_vault took."""
+        self._uses.pop(schema, None)
+
     def give_back(self, schema: str) -> bool:
         """Keeps ``schema`` emptied for another vault if it is still the template's shape and
         can be emptied now; else (and after USES uses) False: the caller drops it."""
         uses = self._uses.pop(schema, 0) + 1
         if uses >= USES:
+            self.refused = f"{schema} used {uses} times"
             return False
         try:
             with self._connect() as conn:
                 self._drop_new_days(conn, schema)
-                if shape(conn, schema) != self._shape:
+                if (now := shape(conn, schema)) != self._shape:
+                    self.refused = f"{schema} is not the template's shape: " + " | ".join(
+                        sorted(set(now.splitlines()) ^ set(self._shape.splitlines())))[:2000]
                     return False
                 pooled = f"kt_pool_{os.getpid()}_{uuid.uuid4().hex[:8]}"
                 with conn.transaction():
@@ -164,7 +173,8 @@ class SchemaPool:
                     conn.execute(self._data.replace("{schema}", schema))
                     conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                         sql.Identifier(schema), sql.Identifier(pooled)))
-        except psycopg.Error:
+        except psycopg.Error as exc:
+            self.refused = f"{schema}: {type(exc).__name__}: {exc}"
             return False
         self._free.append((pooled, uses))
         self.given_back += 1
