@@ -5,7 +5,8 @@ client's alive without ever finishing an answer (issue 48: "a trickling S3 endpo
 ``methods``: only answers to these requests trickle (the method of the last request seen on
 the connection: requests and answers alternate on a kept-alive connection); None: every one.
 ``after_headers``: an answer's headers come at once, its body trickles. The proxy notes each
-client connection that went away while it was trickling to it (`dropped`)."""
+client connection that went away while it was trickling to it (`dropped`), and each request
+with when it was sent and answered (`describe`, for a failing test's message)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,17 @@ import contextlib
 import socket
 import threading
 import time
+from dataclasses import dataclass
+
+
+@dataclass
+class _Request:
+    connection: int
+    method: str
+    sent: float
+    first: float | None = None  # the answer's first byte
+    last: float | None = None
+    slow: bool = False
 
 
 class TrickleProxy:
@@ -22,6 +34,8 @@ class TrickleProxy:
         self.methods: set[str] | None = None
         self.after_headers = False
         self.dropped = 0  # client connections closed while an answer trickled to them
+        self.requests: list[_Request] = []  # `describe`
+        self._connections = 0
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._stopped = threading.Event()
@@ -42,18 +56,24 @@ class TrickleProxy:
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._sockets += [client, upstream]
-            method: list[str] = ["", ""]  # the last request's method, and its number
+            self._connections += 1
+            # the last request's method, its number, its connection and its entry in `requests`
+            method: list[object] = ["", "", self._connections, None]
             threading.Thread(target=self._up, args=(client, upstream, method),
                              daemon=True).start()
             threading.Thread(target=self._down, args=(upstream, client, method),
                              daemon=True).start()
 
-    def _up(self, client: socket.socket, upstream: socket.socket, method: list[str]) -> None:
+    def _up(self, client: socket.socket, upstream: socket.socket, method: list[object]
+            ) -> None:
         try:
             while data := client.recv(65536):
                 word = data.split(b" ", 1)[0]
                 if word in (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE"):
-                    method[:] = [word.decode(), method[1] + "."]
+                    entry = _Request(int(str(method[2])), word.decode(), time.monotonic())
+                    with self._lock:
+                        self.requests.append(entry)
+                    method[:] = [word.decode(), f"{method[1]}.", method[2], entry]
                 upstream.sendall(data)
         except OSError:
             pass
@@ -61,13 +81,18 @@ class TrickleProxy:
             with contextlib.suppress(OSError):
                 upstream.shutdown(socket.SHUT_WR)
 
-    def _down(self, upstream: socket.socket, client: socket.socket, method: list[str]) -> None:
+    def _down(self, upstream: socket.socket, client: socket.socket, method: list[object]
+              ) -> None:
         seen, answering = b"", ""
         try:
             while data := upstream.recv(65536):
                 if method[1] != answering:  # the answer to the next request
-                    seen, answering = b"", method[1]
+                    seen, answering = b"", str(method[1])
                 slow = self.trickling and (self.methods is None or method[0] in self.methods)
+                entry = method[3]
+                if isinstance(entry, _Request):
+                    entry.first = entry.first or time.monotonic()
+                    entry.last, entry.slow = time.monotonic(), entry.slow or slow
                 if not slow:
                     client.sendall(data)
                     continue
@@ -89,6 +114,17 @@ class TrickleProxy:
         finally:
             with contextlib.suppress(OSError):
                 client.shutdown(socket.SHUT_WR)
+
+    def describe(self) -> str:
+        """Each request seen: its connection, method, when its answer began and last moved
+        (seconds after it was sent) and whether it trickled."""
+        def after(e: _Request, at: float | None) -> str:
+            return "-" if at is None else f"{at - e.sent:.2f}"
+        with self._lock:
+            return "\n".join(
+                f"#{e.connection} {e.method} answered {after(e, e.first)} s, "
+                f"last byte {after(e, e.last)} s{', trickled' if e.slow else ''}"
+                for e in self.requests)
 
     def wait_dropped(self, count: int, timeout: float) -> bool:
         end = time.monotonic() + timeout
