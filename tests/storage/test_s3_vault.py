@@ -47,6 +47,12 @@ def s3_lines(server: S3Server, bucket: str, creds: Path, endpoint: str | None = 
             f'region = "{server.region}"\ncredentials_file = "{creds}"')
 
 
+# A recording of an hour ago: its Object Lock's retain-until lies in the retention period
+# ahead (a fixed 2026-11-01 made the lock end on 2026-12-01, and the sweep's delete
+# then rightly went through).
+RECENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
 # -- the settings ---------------------------------------------------------------------------------
 def test_s3_settings_are_read(tmp_path: Path) -> None:
     vault = make_vault(tmp_path / "v")
@@ -148,7 +154,7 @@ def test_a_vault_keeps_its_media_in_the_bucket(tmp_path: Path, seaweed: S3Server
             add_source(s, vault.policy, "hall", "camera", "test")
         segment = tmp_path / "seg.ts"
         segment.write_bytes(b"\x47" * 188 * 50)
-        rec = ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
+        rec = ingest_file(vault, "hall", segment, RECENT)
         assert list(vault.storage.iterate()) == [rec.storage_key]
         assert vault.storage.checksum(rec.storage_key).sha256 == rec.sha256
         assert not (vault.root / "media").exists() or \
@@ -244,7 +250,7 @@ def test_a_store_that_goes_away_mid_intake_keeps_the_file_in_the_spool(
         segment = tmp_path / "seg.ts"
         segment.write_bytes(os.urandom(4 << 20))
         proxy.cut_after = proxy.sent + (2 << 20)  # half the segment, then the store is gone
-        rec = ingest_file(vault, "hall", segment, datetime(2026, 11, 1, 8, tzinfo=UTC))
+        rec = ingest_file(vault, "hall", segment, RECENT)
         assert proxy.gone.is_set()
         assert segment.exists()  # the original is left where it was
         assert rec.state == "pending" and (rec.meta or {}).get(QUEUED)
