@@ -274,7 +274,9 @@ def test_timeline_zoom_by_keyboard(site: Site, desk: Page, shots: Path) -> None:
     for key in ("ArrowLeft", "ArrowRight"):
         before = desk.url
         desk.keyboard.press(key)
-        desk.wait_for_function(f"() => location.href !== {before!r}")
+        # the next page loaded, not only its address changed: a key pressed before its
+        # timeline.js ran is lost (a busy CI pressed → there 20 s in vain)
+        desk.wait_for_url(lambda url, before=before: url != before)
     assert desk.inner_text("#tl-window").endswith(tens)
     assert row.locator(".rec").count() >= 1  # the material is inside these ten minutes
     assert desk.get_attribute("#zoom-10min", "aria-current") == "true"
