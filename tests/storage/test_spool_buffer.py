@@ -526,7 +526,7 @@ def test_a_batch_intake_keeps_its_files_and_commits_what_its_kind_keeps_beside_t
 
 CRASHER = textwrap.dedent("""
     import os, signal, sys
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
     from pathlib import Path
     from kustosz.ingest import files, upload_queue
     from kustosz.vault import Vault
@@ -536,7 +536,8 @@ CRASHER = textwrap.dedent("""
 
     root, where, path = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     vault = Vault.open(root, actor="test")
-    t0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    # an hour ago: a fixed date's recording expires (and its lock ends) 30 days on
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     if where == "adopt":  # flagged, not yet moved into the queue
         upload_queue.UploadQueue.move_in = die
         files.adopt_file(vault, 1, path, t0, t0)
