@@ -49,11 +49,7 @@ class FormatChecks:
         self.received = 0  # and ready[:received] came back (the chunks answer in order)
         self.chunks: deque[tuple[list[str], Future[list[Outcome]]]] = deque()
         self.done: dict[str, Outcome] = {}
-        mine = Counter(rel.rpartition("/")[0] for rel in ready)
-        # A folder is listed once for the pass's sidecars only where the pass holds much of
-        # it: else two stats a file cost less than a name per entry of a large day folder.
-        self.listed = frozenset(parent for parent, n in mine.items()
-                                if n * len(SIDECAR_SUFFIXES) >= folder_sizes.get(parent, 0))
+        self.listed = to_list(ready, folder_sizes)  # once for the pass's sidecars
         self.pass_id = uuid.uuid4().hex
         self.ahead = len(ready) >= FROM_FILES
         if self.ahead:
@@ -117,12 +113,18 @@ class FormatChecks:
     def _here(self, rels: list[str]) -> tuple[dict[str, str], dict[str, Parsed]]:
         unsafe = unsafe_relpaths(self.spool, rels)
         safe = [rel for rel in rels if rel not in unsafe]
-        mine = Counter(rel.rpartition("/")[0] for rel in safe)
-        # Per batch here: a folder listed only when this batch holds much of it.
-        folders = {parent: folder_names(self.spool / parent)
-                   if n * len(SIDECAR_SUFFIXES) >= self.folder_sizes.get(parent, 0) else None
-                   for parent, n in mine.items()}
+        listed = to_list(safe, self.folder_sizes)  # per batch here
+        folders = {parent: folder_names(self.spool / parent) if parent in listed else None
+                   for parent in {rel.rpartition("/")[0] for rel in safe}}
         return unsafe, parse_in_threads(self.spool, self.tz, safe, self.seen, folders)
+
+
+def to_list(rels: list[str], folder_sizes: Counter[str]) -> frozenset[str]:
+    """The folders of ``rels`` to list for sidecars: those ``rels`` hold much of. Elsewhere
+    two stats a file cost less than a name per entry of a large day folder."""
+    mine = Counter(rel.rpartition("/")[0] for rel in rels)
+    return frozenset(parent for parent, n in mine.items()
+                     if n * len(SIDECAR_SUFFIXES) >= folder_sizes.get(parent, 0))
 
 
 def _parsed(outcome: Outcome) -> Parsed:
