@@ -113,7 +113,10 @@ async def _viewer(v: Viewer, deadline: float, paced: float | None, delay: float,
         i = v.start % len(urls)
         began = time.perf_counter()
         fetched = 0
-        while time.perf_counter() < deadline:
+        # At least one segment, even past the deadline: a playlist answered late on a busy
+        # machine (CI's smoke run: 2 s, load 8 on 2 cores) must not leave a run with nothing
+        # measured, which the report refuses.
+        while fetched == 0 or time.perf_counter() < deadline:
             if paced is not None:
                 # hls.js: 30 s of buffer, then the next segment when playback reaches it
                 due = began + max(0, fetched - 3 + 1) * 10.0 / paced

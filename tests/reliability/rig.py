@@ -461,10 +461,17 @@ class Rig:
     def _settle(self) -> None:
         settle = ServiceUnit(self.unit.argv, self.tmp / "settle", env=self.unit.env)
         (self.tmp / "settle").mkdir(exist_ok=True)
+        left = self._leftovers()
         settle.start()
         try:
-            wait_for(lambda: "start-up recovery" in settle.all_output(), START_S,
-                     "the settling start's recovery", lambda: settle.logs())
+            # Until what the stop left is taken in, not only until the "start-up recovery"
+            # status: that is said as recovery begins, and chunks are taken in as their
+            # listeners start, after READY=1; a stop before leaves the rest to the next start
+            # (CI: the settling start was stopped while closing a chunk, its row left pending).
+            wait_for(lambda: settle.current is not None and settle.current.ready_at is not None
+                     and not any(p.exists() for p in left), START_S,
+                     f"the settling start to take in {len(left)} file(s) the stop left",
+                     lambda: settle.logs())
             settle.stop()
         finally:
             settle.close()

@@ -174,30 +174,33 @@ def test_an_upload_past_its_deadline_stays_queued_and_the_alert_names_the_store(
         # the segment's upload is cut at its deadline: kept in the spool, not stored
         error, _took = ended_in_time(lambda: take_segments(vault, cam, 1), 3 * FLOOR + SLACK)
         assert error is None, error
-        assert [r.state for r in rows(vault)] == [RecordingState.PENDING]
+        assert [r.state for r in rows(vault)] == [RecordingState.PENDING], rows(vault)
         queue = queue_of(vault)
-        assert queue.backlog()[0] == 1
+        assert queue.backlog()[0] == 1, queue.backlog()
 
         proxy.methods = None  # now every answer trickles: the pass fails by its deadline
         queue.away = False
         result = _drain_in_time(queue)
-        assert result.error is not None and result.uploaded == 0
+        assert result.error is not None and result.uploaded == 0, result
         note_alerts(vault, queue, result)
         with vault.reading() as s:
             alert = s.execute(sa.select(Alert).where(
                 Alert.kind == AlertRow.STORAGE_UNREACHABLE)).scalar_one()
-        assert f"{proxy.endpoint}/{bucket}" in alert.message
-        assert "wyznaczonym czasie" in alert.message and "deadline" in alert.message
+        assert f"{proxy.endpoint}/{bucket}" in alert.message, alert.message
+        assert "wyznaczonym czasie" in alert.message and "deadline" in alert.message, \
+            alert.message
         assert alert.message.index("Magazyn") < alert.message.index("The object store")
 
         proxy.trickling = False  # the store answers in time again
         result = _drain_in_time(queue)
-        assert result.error is None and result.uploaded == 1
+        assert result.error is None and result.uploaded == 1, result
         note_alerts(vault, queue, result)
         [row] = rows(vault)
-        assert row.state == RecordingState.STORED and queue.backlog()[0] == 0
+        assert row.state == RecordingState.STORED and queue.backlog()[0] == 0, \
+            (row.state, queue.backlog())
         # what the cut PUT had sent was found and marked, not uploaded a second time
-        assert len(vault.storage.versions(row.storage_key)) == 1
+        assert len(vault.storage.versions(row.storage_key)) == 1, \
+            vault.storage.versions(row.storage_key)
         with vault.reading() as s:
             assert s.execute(sa.select(Alert.cleared_at).where(
                 Alert.kind == AlertRow.STORAGE_UNREACHABLE)).scalar_one() is not None
