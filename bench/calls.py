@@ -47,6 +47,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import _smoke  # bench/ is the script's folder
+from _calls_floor import floor_scan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -205,6 +206,20 @@ def timed_scan(tmp: Path, pbx: Pbx, label: str, named_temp: bool = False) -> flo
     return took
 
 
+def timed_floor(tmp: Path, pbx: Pbx, label: str) -> float:
+    """The floor's pass over the same spool (`_calls_floor`): plain Python and sqlite3 doing
+    what the promises require of any intake."""
+    work = tmp / f"floor-{label}"
+    work.mkdir()
+    subprocess.run(["sync"], check=True)
+    t = time.perf_counter()
+    taken = floor_scan(pbx.spool, pbx.master, work)
+    took = time.perf_counter() - t
+    expected = sum(1 for p in pbx.spool.rglob("*") if p.is_file())
+    assert taken == expected, (taken, expected)
+    return took
+
+
 def timed_cp(tmp: Path, pbx: Pbx, label: str) -> float:
     subprocess.run(["sync"], check=True)
     t = time.perf_counter()
@@ -226,9 +241,13 @@ def part1(tmp: Path, n: int, realistic: int, mp3_share: float, ab: bool = False)
             print(f"tiny: scan with the named temporary file {old_s:.2f}s "
                   f"({n / old_s:.0f} files/s, ratio {cp_s / old_s:.3f})")
         scan_s = timed_scan(tmp, pbx, "tiny")
+        floor_s = timed_floor(tmp, pbx, "tiny")
         print(f"tiny: cp -r (+sync) {cp_s:.2f}s ({n / cp_s:.0f} files/s); "
               f"scan {scan_s:.2f}s ({n / scan_s:.0f} files/s, target >= 5000)")
         print(f"tiny: ratio (cp time / scan time): {cp_s / scan_s:.3f}")
+        print(f"tiny: the floor (plain Python and sqlite3 doing what the promises require, "
+              f"bench/_calls_floor.py) {floor_s:.2f}s ({n / floor_s:.0f} files/s); the scan "
+              f"takes {(scan_s - floor_s) / n * 1e6:.0f} us a file more")
         shutil.rmtree(tmp / "cp-tiny", ignore_errors=True)
     if realistic:
         pbx = Pbx(tmp / "pbx-real")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -69,14 +70,22 @@ class _Child:
         self.waiting: dict[int, Future[Any]] = {}
         self.next_id = 0
         self.lock = threading.Lock()  # `waiting`, `next_id`, `broken`
-        self.sending = threading.Lock()  # one task at a time into the pipe
+        # Tasks go into the pipe from a thread of their own: a caller sending work far ahead
+        # (a pass's format checks, 4 096 files) must not wait while the child works through
+        # what fills the pipe's 64 kB — the intake's thread did, 8.9 s of a 46 s scan
+        # (bench/README.md, calls), instead of taking its first batch meanwhile.
+        self.outbox: queue.SimpleQueue[tuple[int, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self.broken = False
         threading.Thread(target=self._read, name=f"kustosz-side-{kind}", daemon=True).start()
+        threading.Thread(target=self._write, name=f"kustosz-side-{kind}-tasks",
+                         daemon=True).start()
 
     def gone(self) -> SideGone:
         return SideGone(GONE.format(kind=self.kind), pl=GONE_PL.format(kind=self.kind))
 
     def submit(self, args: tuple[Any, ...]) -> Future[Any]:
+        """Queued for the pipe at once, never waiting for the child (``args`` are pickled
+        later, by the writer: the caller must not change them)."""
         future: Future[Any] = Future()
         with self.lock:
             if self.broken:
@@ -84,17 +93,29 @@ class _Child:
             self.next_id += 1
             task = self.next_id
             self.waiting[task] = future
-        # Sent without `lock`: a send waits while the task pipe is full, that is while the
-        # child waits to send an answer, which the reader takes only once it has the lock.
-        with self.sending:
-            try:
-                self.tasks.send((task, args))
-            except OSError:  # the child is gone: the reader fails what waits
-                with self.lock:
-                    self.broken = True
-                    self.waiting.pop(task, None)
-                raise self.gone() from None
+            self.outbox.put((task, args))
         return future
+
+    def _write(self) -> None:
+        """The tasks into the pipe, in order. Never under `lock`: a send waits while the pipe
+        is full, that is while the child waits to send an answer, which the reader takes
+        only once it has the lock."""
+        try:
+            while (item := self.outbox.get()) is not None:
+                try:
+                    self.tasks.send(item)
+                except OSError:
+                    raise
+                except Exception as exc:  # not picklable: that task fails, not the child
+                    with self.lock:
+                        future = self.waiting.pop(item[0], None)
+                    if future is not None:
+                        future.set_exception(exc)
+        except OSError:  # the child is gone: the reader fails what waits
+            with self.lock:
+                self.broken = True
+        finally:
+            self.tasks.close()
 
     def _read(self) -> None:
         try:
@@ -112,7 +133,7 @@ class _Child:
                 waiting, self.waiting = list(self.waiting.values()), {}
             for future in waiting:
                 future.set_exception(self.gone())
-            self.tasks.close()
+            self.outbox.put(None)  # the writer ends and closes the task pipe
             self.answers.close()
             self.proc.wait()
 

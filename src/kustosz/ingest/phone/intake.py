@@ -171,12 +171,6 @@ class IntakePass:
             progress: Callable[[int, int], None] | None) -> ScanReport:
         cfg = self.cfg
         ensure_state(self.vault, self.source.id)
-        cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
-        self.cdr_lines = cdr.lines
-        self.skipped.extend(cdr.problems)
-        self.cdr = CdrIndex.load(self.vault, self.source.id)
-        self.cdr.add_new(cdr.rows)  # paired in memory; kept (`keep_records`) at the end
-
         first = look(cfg.spool_path)
         self.folder_sizes = Counter(rel.rpartition("/")[0] for rel in first.files)
         dealt = dealt_items(self.vault, self.source.id, cfg, [*first.files, *first.refused])
@@ -205,6 +199,13 @@ class IntakePass:
         under_way: tuple[list[_Take], Begun] | None = None
         checks = FormatChecks(cfg.spool_path, self.vault.policy.timezone, ready, after,
                               self.folder_sizes)
+        # Master.csv while the side process checks the first files' formats; read after the
+        # looks, it already holds more of the calls whose recordings they found ended.
+        cdr = read_new_records(self.vault, self.source.id, cfg, self.now)
+        self.cdr_lines = cdr.lines
+        self.skipped.extend(cdr.problems)
+        self.cdr = CdrIndex.load(self.vault, self.source.id)
+        self.cdr.add_new(cdr.rows)  # paired in memory; kept (`keep_records`) at the end
         try:
             for batch in bound.batches(ready, lambda rel: after[rel][0]):
                 keep = self._take_batch(batch, after, checks)
