@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 from kustosz.installation_layout import office_of
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def learn(session: Session, root: Path) -> None:
         return
     # The folder in an installation is what the office is now (restored into another
     # installation, it is that installation's): it replaces what the row said.
-    session.merge(Setting(key=KEY, value=json.dumps(where, ensure_ascii=False, sort_keys=True)))
+    put_setting(session, KEY, json.dumps(where, ensure_ascii=False, sort_keys=True))
 
 
 def settle(vault: Vault) -> None:

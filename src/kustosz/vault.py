@@ -25,6 +25,7 @@ from kustosz.config_schema.policy_file import as_policy_tables
 from kustosz.db.engine import make_engine, normalise_url, sqlite_url
 from kustosz.db.migrate import upgrade
 from kustosz.db.models import Alert, Setting
+from kustosz.db.settings import put_setting
 from kustosz.errors import ConfigError
 from kustosz.index.expiry import redate_all
 from kustosz.keys import fingerprint, office_key
@@ -342,8 +343,8 @@ class Vault:
                 details["previous"] = previous.value
             if known is not None:
                 audit.append(s, actor, "policy.changed", self.policy.office_name, details)
-            s.merge(Setting(key="policy_digest", value=digest))
-            s.merge(Setting(key="policy", value=audit.canonical(self.policy.as_dict())))
+            put_setting(s, "policy_digest", digest)
+            put_setting(s, "policy", audit.canonical(self.policy.as_dict()))
 
     @contextmanager
     def exclusive(self, what: str) -> Iterator[None]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from kustosz.addresses import in_networks
 from kustosz.audit import append as audit
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 from kustosz.errors import InputError
 
 KEY = "web_allowlist"
@@ -42,7 +43,7 @@ def set_allowlist(session: Session, text: str, actor: str) -> str:
     nets = parse(text)
     value = " ".join(str(n) for n in nets)
     previous = current(session)
-    session.merge(Setting(key=KEY, value=value))
+    put_setting(session, KEY, value)
     session.flush()
     audit(session, actor, "settings.allowlist", KEY, {"from": previous, "to": value})
     return value

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 
 KEY = "web_ldap"
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def current(session: Session) -> DirectorySettings:
 
 def set_settings(session: Session, settings: DirectorySettings, actor: str) -> None:
     previous = current(session)
-    session.merge(Setting(key=KEY, value=json.dumps(asdict(settings))))
+    put_setting(session, KEY, json.dumps(asdict(settings)))
     session.flush()
     audit(session, actor, "settings.ldap", KEY, {"from": asdict(previous),
                                                  "to": asdict(settings)})

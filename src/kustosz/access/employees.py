@@ -17,6 +17,7 @@ from kustosz.audit import append as audit
 from kustosz.collation import person_key
 from kustosz.db.access import Employee, NoticeAcknowledgment
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 from kustosz.documents.office import annex, fill, text
 from kustosz.errors import FieldError, InputError, for_people
 from kustosz.limits import check_text, check_texts
@@ -40,7 +41,7 @@ def set_notice_version(session: Session, version: str, actor: str) -> None:
     if not version or len(version) > 40:
         raise FieldError("version", "give the notice's version (up to 40 characters)",
                          pl="Podaj oznaczenie wersji informacji (do 40 znaków).")
-    session.merge(Setting(key=VERSION_KEY, value=version))
+    put_setting(session, VERSION_KEY, version)
     session.flush()
     audit(session, actor, "notice.version", VERSION_KEY, {"version": version})
 

@@ -34,7 +34,8 @@ from kustosz.audit import witness as witness_log
 from kustosz.audit.polish import problem_pl
 from kustosz.audit.verifier import ever_written, vault_report
 from kustosz.db.cameras import Gap
-from kustosz.db.models import Alert, AuditEntry, Setting, Source
+from kustosz.db.models import Alert, AuditEntry, Source
+from kustosz.db.settings import put_setting
 from kustosz.index.forecast import forecast
 from kustosz.ingest.refusals import flush as flush_refusals
 from kustosz.maintenance import files_check
@@ -83,9 +84,9 @@ def note_verify(vault: Vault, problems: list[str], now: datetime | None = None,
         save_checks_state(s, state)
         if entries is None:
             entries = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-        s.merge(Setting(key=LAST_VERIFY_KEY, value=json.dumps({
+        put_setting(s, LAST_VERIFY_KEY, json.dumps({
             "at": now.isoformat(), "entries": entries, "by": by, "how": how,
-            "problem": "; ".join(problems) if problems else None}, ensure_ascii=False)))
+            "problem": "; ".join(problems) if problems else None}, ensure_ascii=False))
         if problems:
             said = [problem_pl(p) for p in problems]
             shown = "; ".join(said[:3]) + (f" i {len(said) - 3} innych"

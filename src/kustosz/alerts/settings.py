@@ -45,6 +45,7 @@ from kustosz.alerts.channel_registry import forms as channel_forms
 from kustosz.audit import append as audit
 from kustosz.config import AlertsConfig
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 from kustosz.errors import KustoszError
 from kustosz.vault_handle import VaultHandle
 from kustosz.words import plural
@@ -243,7 +244,7 @@ def save(session: Session, vault: VaultHandle, wanted: dict[str, Any], actor: st
     if not changed:
         return []
     if after:
-        session.merge(Setting(key=KEY, value=json.dumps(after, sort_keys=True)))
+        put_setting(session, KEY, json.dumps(after, sort_keys=True))
     else:
         row = session.get(Setting, KEY)
         if row is not None:

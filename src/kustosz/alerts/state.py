@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from kustosz.alerts.channels import NAMES_PL, REASONS_PL
 from kustosz.db.models import Setting
 from kustosz.db.outage import is_disk_full
+from kustosz.db.settings import put_setting
 from kustosz.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def load_state(session: Session) -> dict[str, Any]:
 
 
 def save_state(session: Session, state: dict[str, Any]) -> None:
-    session.merge(Setting(key=STATE_KEY, value=json.dumps(state, sort_keys=True)))
+    put_setting(session, STATE_KEY, json.dumps(state, sort_keys=True))
 
 
 class HeldState:

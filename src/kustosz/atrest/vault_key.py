@@ -27,6 +27,7 @@ from kustosz.atrest.sealing import (
 from kustosz.audit import append as audit
 from kustosz.db.cameras import Camera
 from kustosz.db.models import Setting, Source
+from kustosz.db.settings import put_setting
 from kustosz.errors import ConfigError
 from kustosz.kinds import SourceKind
 from kustosz.vault_handle import VaultHandle
@@ -75,7 +76,7 @@ def open_secrets(vault: VaultHandle, box: SecretBox | None, actor: str,
                "właściwy plik z kopii zapasowej; niczego nie zmieniono.")
     if expected is None or unsealed:
         with vault.transaction() as s:
-            s.merge(Setting(key=FINGERPRINT, value=box.fingerprint))
+            put_setting(s, FINGERPRINT, box.fingerprint)
             sealed = seal_clear_values(s, box)
             if any(sealed.values()):
                 audit(s, actor, "secrets.sealed", "passwords at rest", sealed)
@@ -103,7 +104,7 @@ def _replace_lost_key(vault: VaultHandle, actor: str) -> SecretBox:
         forgotten = {"cameras": sorted(cameras), "mailboxes": sorted(mailboxes)}
         audit(s, actor, "secrets.key_replaced", "passwords at rest", {"forgotten": forgotten})
         box = make_key(vault.root)
-        s.merge(Setting(key=FINGERPRINT, value=box.fingerprint))
+        put_setting(s, FINGERPRINT, box.fingerprint)
     log.warning("a new secrets key was made; the passwords of these sources must be given "
                 "again: %s", forgotten)
     return box

@@ -49,6 +49,7 @@ from kustosz.audit import access_chain
 from kustosz.audit import log as audit_log
 from kustosz.db.models import Alert, AuditEntry, Setting
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.db.settings import put_setting
 from kustosz.fsutil import fsync_file
 from kustosz.keys import KEY_FILE, fingerprint, load_public, office_key
 from kustosz.states import AlertRow
@@ -173,7 +174,7 @@ def make(session: Session, key: Ed25519PrivateKey, actor: str = ACTOR,
     entry = audit_log.append(session, actor, ACTION, "audit log", {
         "n": n, "vault": vid, "access_seq": access_seq, "access_hash": access_hash,
         "key": fingerprint(key.public_key())})
-    session.merge(Setting(key=LATEST, value=line_of(entry, key)))
+    put_setting(session, LATEST, line_of(entry, key))
     return entry
 
 
@@ -372,9 +373,9 @@ def _remember_witness(vault: VaultHandle, path: Path, actor: str, n: int | None)
             audit_log.append(s, actor, "audit.witness", "audit log",
                              {"witness": str(path),
                               "previous": known.value if known is not None else None})
-            s.merge(Setting(key=WITNESSED, value=str(path)))
+            put_setting(s, WITNESSED, str(path))
         if high is not None and written_up_to(s, path) <= (n or 0):  # never back
-            s.merge(Setting(key=HIGH, value=high))
+            put_setting(s, HIGH, high)
 
 
 # Who verifies the log when a witness is found cut: kustosz.alerts.checks registers its

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
+from kustosz.db.settings import put_setting
 
 if TYPE_CHECKING:
     from kustosz.vault import Vault
@@ -37,7 +38,7 @@ def update(vault: Vault, change: Callable[[dict[str, Any]], None]) -> dict[str, 
     with vault.transaction() as s:
         state = load(s)
         change(state)
-        s.merge(Setting(key=KEY, value=json.dumps(state, sort_keys=True)))
+        put_setting(s, KEY, json.dumps(state, sort_keys=True))
     return state
 
 

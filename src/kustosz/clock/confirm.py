@@ -28,6 +28,7 @@ from kustosz.access.users import require_role
 from kustosz.audit import append as audit
 from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.models import Alert, Setting
+from kustosz.db.settings import put_setting
 from kustosz.errors import InputError
 from kustosz.limits import check_texts
 from kustosz.states import AlertRow
@@ -71,11 +72,7 @@ def hold(session: Session, newest: float, now: float) -> None:
     """Mark the clock unconfirmed (in the start check's transaction) and say so."""
     seen, read = datetime.fromtimestamp(newest, UTC), datetime.fromtimestamp(now, UTC)
     value = {"newest": seen.isoformat(), "read": read.isoformat(), "gap_s": now - newest}
-    row = session.get(Setting, UNCONFIRMED_KEY)
-    if row is None:
-        session.add(Setting(key=UNCONFIRMED_KEY, value=json.dumps(value)))
-    else:
-        row.value = json.dumps(value)
+    put_setting(session, UNCONFIRMED_KEY, json.dumps(value))
     session.add(Alert(raised_at=read, kind=AlertRow.CLOCK_JUMP, message=message_pl(
         newest, now)))
     audit(session, "clock", "clock.unconfirmed", "server", value)

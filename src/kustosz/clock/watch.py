@@ -84,6 +84,7 @@ from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Recording, Setting
 from kustosz.db.outage import Backoff, is_database_away
+from kustosz.db.settings import put_setting
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
@@ -544,8 +545,8 @@ class ClockWatch:
 
         def write() -> None:
             with self.vault.transaction() as s:
-                s.merge(Setting(key=HIGH_WATER_KEY, value=repr(high)))
-                s.merge(Setting(key=READING_KEY, value=state))
+                put_setting(s, HIGH_WATER_KEY, repr(high))
+                put_setting(s, READING_KEY, state)
 
         try:
             write()

@@ -10,9 +10,14 @@ from kustosz.db.models import Setting
 
 
 def put_setting(session: Session, key: str, value: str) -> None:
+    """``key`` set to ``value``, whoever wrote it first; a row of it this session holds is
+    expired, so that a later read in the session sees the value written."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect's own
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
     session.execute(insert(Setting).values(key=key, value=value)
                     .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value}))
+    held = session.identity_map.get(session.identity_key(Setting, key))
+    if held is not None:
+        session.expire(held)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kustosz.audit import append as audit
 from kustosz.db.models import Setting, Source
+from kustosz.db.settings import put_setting
 from kustosz.documents.announcements import own_clause
 from kustosz.errors import InputError
 from kustosz.kinds import SourceKind
@@ -79,6 +80,6 @@ def confirm(session: Session, policy: Policy, by: str,
     done = Confirmation(by, (now or datetime.now(UTC)).astimezone(UTC), tuple(lines(session)))
     audit(session, by, ACTION, "all phone lines",
                  {"lines": list(done.lines), "basis": basis(policy)}, at=done.at)
-    session.merge(Setting(key=KEY, value=json.dumps(
-        {"by": by, "at": done.at.isoformat(), "lines": list(done.lines)}, ensure_ascii=False)))
+    put_setting(session, KEY, json.dumps(
+        {"by": by, "at": done.at.isoformat(), "lines": list(done.lines)}, ensure_ascii=False))
     return done
