@@ -137,7 +137,10 @@ def test_backup_while_serve_records_and_ingests(tmp_path: Path, served: list[Ser
         assert report.witness_note and "new witness file" in report.witness_note
         # Every segment the backup holds is the live vault's, byte for byte.
         assert all(live.get(rid) == sha for rid, sha in restored.items())
-        assert len(restored) == len(manifest["media"])
+        # The camera's media only: a run across a full hour also backs up the syslog source's
+        # chunk of the hour that ended (a fresh clone's run at 06:59:53 UTC had 3 of 4).
+        cams = [m for m in manifest["media"] if m["key"].startswith("kamera-demo/")]
+        assert len(restored) == len(cams), (restored, manifest["media"])
     # The second backup is newer: it holds at least what the first did, linked, not copied.
     first = json.loads((scheduled / MANIFEST).read_text())
     second = json.loads((manual / MANIFEST).read_text())

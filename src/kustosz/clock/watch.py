@@ -84,7 +84,7 @@ from kustosz.clock.words import span_pl, when_pl
 from kustosz.db.clock import ClockJump
 from kustosz.db.models import Alert, AuditEntry, Recording, Setting
 from kustosz.db.outage import Backoff, is_database_away
-from kustosz.db.settings import put_setting
+from kustosz.db.settings import put_settings
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.watchdog import progress_of
@@ -545,8 +545,7 @@ class ClockWatch:
 
         def write() -> None:
             with self.vault.transaction() as s:
-                put_setting(s, HIGH_WATER_KEY, repr(high))
-                put_setting(s, READING_KEY, state)
+                put_settings(s, {HIGH_WATER_KEY: repr(high), READING_KEY: state})
 
         try:
             write()

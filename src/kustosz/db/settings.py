@@ -4,6 +4,8 @@ insert, as `session.get` then `session.add` did (a fresh clone's three-node test
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.orm import Session
 
 from kustosz.db.models import Setting
@@ -21,3 +23,9 @@ def put_setting(session: Session, key: str, value: str) -> None:
     held = session.identity_map.get(session.identity_key(Setting, key))
     if held is not None:
         session.expire(held)
+
+
+def put_settings(session: Session, values: Mapping[str, str]) -> None:
+    """Each of ``values`` set by `put_setting`."""
+    for key, value in values.items():
+        put_setting(session, key, value)
