@@ -104,16 +104,15 @@ class _Child:
             while (item := self.outbox.get()) is not None:
                 try:
                     self.tasks.send(item)
-                except OSError:
-                    raise
+                except OSError:  # the child is gone: the reader fails what waits
+                    with self.lock:
+                        self.broken = True
+                    return
                 except Exception as exc:  # not picklable: that task fails, not the child
                     with self.lock:
                         future = self.waiting.pop(item[0], None)
                     if future is not None:
                         future.set_exception(exc)
-        except OSError:  # the child is gone: the reader fails what waits
-            with self.lock:
-                self.broken = True
         finally:
             self.tasks.close()
 
