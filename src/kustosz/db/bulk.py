@@ -10,16 +10,25 @@ once.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import JSON, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
+
+from kustosz.db.types import UTCDateTime, as_stored
 
 # Rows per multi-row statement: well under SQLite's 32 766 parameters at a few columns a row.
 _ROWS = 500
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)  # UPDATE ... FROM (VALUES ...)
+# Parameters per statement of the driver's multi-row INSERT: SQLite's limit (32 766 since
+# 3.32, 999 before), less a margin.
+_PARAMETERS = 32000 if sqlite3.sqlite_version_info >= (3, 32) else 990
 
 
 def inserted_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]],
@@ -33,7 +42,12 @@ def inserted_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     """
     if not rows:
         return []
-    got = dict(session.execute(insert(table).returning(table.c[key], table.c.id), rows).all())
+    plain = driver_rows(session, table, rows)
+    if plain is not None:
+        got = dict(_sqlite_insert(session, table, *plain, returning=(key, "id")))
+    else:
+        got = dict(session.execute(insert(table).returning(table.c[key], table.c.id),
+                                   rows).all())
     if len(got) != len(rows):
         raise ValueError(f"{len(rows)} rows inserted into {table.name} but "
                          f"{len(got)} distinct {key} values came back")
@@ -44,8 +58,97 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     """Insert ``rows`` in multi-row statements. A RETURNING of the primary key is what makes
     SQLAlchemy write them so (its "insertmanyvalues"; without one, SQLite gets one statement
     a row); the keys returned are not wanted."""
-    if rows:
+    if not rows:
+        return
+    plain = driver_rows(session, table, rows)
+    if plain is not None:
+        _sqlite_insert(session, table, *plain, returning=())
+    else:
         session.execute(insert(table).returning(*table.primary_key.columns), rows)
+
+
+def driver_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+                ) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+    """On SQLite, ``rows`` as the driver takes them: the column names, and each row's values
+    in their order converted once (`sqlite_values`), not by SQLAlchemy's processors value by
+    value inside its statement (a third of a tiny-file PBX intake's rows' cost,
+    bench/README.md, calls). None elsewhere, or where a column the rows leave out has a
+    default computed in Python (Core computes those; a statement of the driver would leave
+    them empty): then Core writes them."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    names = list(rows[0])
+    if any(c.default is not None and c.name not in names for c in table.columns):
+        return None
+    if any(len(row) != len(names) for row in rows):
+        return None  # rows naming different columns: Core's way
+    values = itemgetter(*names)  # a row's values at C speed; a name missing raises KeyError
+    convert = [(i, f) for i, f in enumerate(sqlite_values(session, table, names))
+               if f is not None]
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        got = values(row)
+        if convert:
+            got = list(got) if len(names) > 1 else [got]
+            for i, f in convert:
+                got[i] = f(got[i])
+            out.append(tuple(got))
+        else:
+            out.append(got if len(names) > 1 else (got,))
+    return names, out
+
+
+def sqlite_values(session: Session, table: Table, names: Sequence[str]
+                  ) -> list[Callable[[Any], Any] | None]:
+    """Per column of ``names``, what turns a Python value into SQLite's (None: nothing): a
+    time of `UTCDateTime` as SQLAlchemy's SQLite dialect writes it (naive UTC, microseconds
+    always: the text sorts and compares as the dialect's own), JSON by `json.dumps` as the
+    dialect's default serializer, anything else by SQLAlchemy's own processor for its type.
+    The same values either way: tests/test_bulk_insert.py compares them."""
+    dialect = session.get_bind().dialect
+    out: list[Callable[[Any], Any] | None] = []
+    for name in names:
+        kind = table.c[name].type
+        # The dialect's own form of the type (SQLite's DATETIME, JSON...): its processor.
+        processor = kind.dialect_impl(dialect).bind_processor(dialect)
+        if isinstance(kind, UTCDateTime):
+            out.append(_utc_text)
+        elif isinstance(kind, JSON) and dialect._json_serializer is None:
+            out.append(partial(_json_text, processor))
+        else:
+            out.append(processor)
+    return out
+
+
+def _json_text(fallback: Callable[[Any], Any] | None, value: Any) -> Any:
+    if value is None:  # JSON's null or SQL's NULL: the type's own setting decides
+        return fallback(value) if fallback is not None else None
+    return json.dumps(value)
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    stored = as_stored(value)
+    return None if stored is None else stored.isoformat(" ", "microseconds")
+
+
+def _sqlite_insert(session: Session, table: Table, names: list[str],
+                   rows: list[tuple[Any, ...]], *, returning: Sequence[str]) -> list[Any]:
+    """``rows`` (the driver's values, in ``names``' order) in multi-row INSERTs, each as many
+    rows as SQLite's parameters allow; the ``returning`` columns of each row, if any."""
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    conn = session.connection()
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+    tail = f" RETURNING {', '.join(quote(n) for n in returning)}" if returning else ""
+    per = max(1, _PARAMETERS // len(names))
+    out: list[Any] = []
+    for first in range(0, len(rows), per):
+        part = rows[first:first + per]
+        result = conn.exec_driver_sql(head + ", ".join([one] * len(part)) + tail,
+                                      tuple(v for row in part for v in row))
+        if returning:
+            out.extend(result.all())
+    return out
 
 
 def update_many(session: Session, table: Table, key: str, columns: Sequence[str],
