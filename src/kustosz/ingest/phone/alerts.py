@@ -14,7 +14,7 @@ from kustosz.db.calls import PhoneIntakeState
 from kustosz.db.models import Alert
 from kustosz.ingest.phone.dealt import dealt_items, is_dealt
 from kustosz.ingest.phone.intake import load
-from kustosz.ingest.phone.spool import look
+from kustosz.ingest.phone.spool import item_hashes, look
 from kustosz.states import AlertRow
 from kustosz.vault import Vault
 from kustosz.words import count_pl, plural
@@ -38,9 +38,10 @@ def check_alerts(vault: Vault, name: str, now: datetime | None = None) -> list[s
                                        "do systemu.")
     else:
         files = look(cfg.spool_path).files
-        dealt = dealt_items(vault, source.id, cfg, list(files))
+        named = item_hashes(cfg.item_key, files)
+        dealt = dealt_items(vault, source.id, named)
         limit = now - timedelta(seconds=cfg.no_cdr_wait_s + cfg.settle_s) - BACKLOG_MARGIN
-        stale = [rel for rel, seen in files.items() if not is_dealt(dealt, cfg, rel, seen)
+        stale = [rel for rel, seen in files.items() if not is_dealt(dealt, named[rel], seen)
                  and datetime.fromtimestamp(seen[1] / 1e9, UTC) < limit]
         if stale:
             waits, taken = plural(len(stale), ("czeka", "zostało przyjęte"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -12,8 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kustosz.db.calls import PhoneIntakeState, PhoneSpoolItem
-from kustosz.ingest.phone.spool import item_hash
-from kustosz.phones.settings import PhoneSettings
 from kustosz.states import SpoolOutcome
 from kustosz.vault import Vault
 
@@ -35,10 +34,11 @@ def ensure_state(vault: Vault, source_id: int) -> None:
 
 
 # -- the spool -----------------------------------------------------------------------------
-def dealt_items(vault: Vault, source_id: int, cfg: PhoneSettings,
-                rels: list[str]) -> dict[str, tuple[str, int, int]]:
-    """What the index remembers of these spool paths, by their keyed hash."""
-    hashes = [item_hash(cfg.item_key, rel) for rel in rels]
+def dealt_items(vault: Vault, source_id: int, named: Mapping[str, str]
+                ) -> dict[str, tuple[str, int, int]]:
+    """What the index remembers of the spool paths ``named`` (path: its keyed hash,
+    `spool.item_hashes`), by their keyed hash."""
+    hashes = list(named.values())
     out: dict[str, tuple[str, int, int]] = {}
     with vault.reading() as s:
         for i in range(0, len(hashes), 500):
@@ -52,9 +52,9 @@ def dealt_items(vault: Vault, source_id: int, cfg: PhoneSettings,
     return out
 
 
-def is_dealt(dealt: dict[str, tuple[str, int, int]], cfg: PhoneSettings, rel: str,
-              seen: tuple[int, int]) -> bool:
-    known = dealt.get(item_hash(cfg.item_key, rel))
+def is_dealt(dealt: dict[str, tuple[str, int, int]], h: str, seen: tuple[int, int]) -> bool:
+    """Whether the spool file of keyed hash ``h``, as ``seen`` now, was dealt with."""
+    known = dealt.get(h)
     if known is None:
         return False
     outcome, size, mtime = known

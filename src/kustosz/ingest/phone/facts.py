@@ -156,7 +156,7 @@ def paired(k: Named, rows: list[CdrRow], claimed: set[int], cfg: PhoneSettings,
             now: datetime) -> tuple[Facts | None, int | None]:
     """The call as its record (or, after the wait, its name alone) describes it; (None, None)
     while it should wait for its call record."""
-    name, filename = k.name, Path(k.rel).name
+    name, filename = k.name, k.rel.rpartition("/")[2]  # a look's path: "/"-joined names
     matched = pick_record(rows, filename, name.uniqueid, claimed, name)
     cdr_id, rec = matched if matched else (None, None)
     if rec is None:

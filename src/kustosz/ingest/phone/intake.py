@@ -65,7 +65,7 @@ from kustosz.ingest.phone.format_checks import FormatChecks
 from kustosz.ingest.phone.records import CdrIndex, keep_records, read_new_records
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import judge
-from kustosz.ingest.phone.spool import item_hash, look, stable
+from kustosz.ingest.phone.spool import item_hash, item_hashes, look, stable
 from kustosz.kinds import SourceKind, kind_of
 from kustosz.phone_numbers import Kept
 from kustosz.phone_numbers import keep as number_kept
@@ -161,6 +161,7 @@ class IntakePass:
     skipped: list[str] = field(default_factory=list)
     cdr: CdrIndex = field(default_factory=CdrIndex)  # the waiting call records (run loads it)
     folder_sizes: Counter[str] = field(default_factory=Counter)  # files a folder, first look
+    hashes: dict[str, str] = field(default_factory=dict)  # each path of the first look: its key
 
     def report(self) -> ScanReport:
         return ScanReport(self.source.name, stored=self.stored, out_of_scope=self.out_of_scope,
@@ -173,12 +174,13 @@ class IntakePass:
         ensure_state(self.vault, self.source.id)
         first = look(cfg.spool_path)
         self.folder_sizes = Counter(rel.rpartition("/")[0] for rel in first.files)
-        dealt = dealt_items(self.vault, self.source.id, cfg, [*first.files, *first.refused])
+        self.hashes = item_hashes(cfg.item_key, [*first.files, *first.refused])
+        dealt = dealt_items(self.vault, self.source.id, self.hashes)
         for rel, why in sorted(first.refused.items()):
-            if item_hash(cfg.item_key, rel) not in dealt:
+            if self.hashes[rel] not in dealt:
                 self._skip(rel, (0, 0), f"refused: {why}")
         new = {rel: seen for rel, seen in first.files.items()
-               if not is_dealt(dealt, cfg, rel, seen)}
+               if not is_dealt(dealt, self.hashes[rel], seen)}
         if observer is None:
             before = new
             if new:
@@ -271,7 +273,7 @@ class IntakePass:
                 cdr.claimed.add(cdr_id)  # one call record per recording
             verdict = judge(facts.direction, facts.caller_raw, facts.callee_raw,
                             vault.policy.call_scope, office, extension_max_digits=maxd)
-            take = _Take(facts.rel, facts.seen, item_hash(cfg.item_key, facts.rel), facts,
+            take = _Take(facts.rel, facts.seen, self.hashes[facts.rel], facts,
                          number_kept(facts.caller_raw, internal_max_digits=maxd),
                          number_kept(facts.callee_raw, internal_max_digits=maxd),
                          verdict.direction, cdr_id)

@@ -8,6 +8,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -107,19 +108,29 @@ def keep_records(vault: Vault, source_id: int, read: CdrRead, unpaired: list[dic
 
 
 _FIELDS = tuple(f.name for f in fields(CallRecord))
+_VALUES = attrgetter(*_FIELDS)  # a record's fields at once, in C
+_TIMES = tuple(f.name for f in fields(CallRecord) if "datetime" in str(f.type))
 
 
 def _cdr_row(source_id: int, r: CallRecord, now: datetime) -> dict[str, Any]:
     # Shallow on purpose: dataclasses.asdict deep-copies every value and was a third of the
     # intake's time; CallRecord's fields are all scalars.
-    record = {name: (v.isoformat() if isinstance(v := getattr(r, name), datetime) else v)
-              for name in _FIELDS}
+    record = dict(zip(_FIELDS, _VALUES(r), strict=True))
+    for name in _TIMES:
+        if (at := record[name]) is not None:
+            record[name] = at.isoformat()
     # One split of the caller ID, not one per property (each normalises the number).
     name, number = split_clid(r.clid)
     record["caller_number"], record["caller_name"] = number or r.src, name
     return {"source_id": source_id, "uniqueid": r.uniqueid[:64],
-            "recordingfile": Path(r.recordingfile).name[:400], "start_at": r.start,
+            "recordingfile": _file_name(r.recordingfile)[:400], "start_at": r.start,
             "read_at": now, "record": record}
+
+
+def _file_name(path: str) -> str:
+    """``Path(path).name``, without building a Path for the usual plain name."""
+    name = path.rpartition("/")[2]
+    return name if name not in ("", ".") else Path(path).name
 
 
 CdrRow = tuple[int, str, str, dict[str, Any]]  # id, uniqueid, recordingfile, record
