@@ -59,6 +59,7 @@ from tests.calls.calls_pbx import (
     asterisk_line,
 )
 
+from kustosz import side_process
 from kustosz.db.calls import Call
 from kustosz.db.models import Recording
 from kustosz.ffmpeg import ffmpeg_exe
@@ -189,6 +190,7 @@ def timed_scan(tmp: Path, pbx: Pbx, label: str, named_temp: bool = False) -> flo
     add_line(vault, pbx)
     subprocess.run(["sync"], check=True)  # nothing of the set-up left for the scan to flush
     profile = os.environ.get("KUSTOSZ_BENCH_PROFILE")
+    cpu_before = cpu_now()
     t = time.perf_counter()
     if profile:
         import cProfile
@@ -199,11 +201,29 @@ def timed_scan(tmp: Path, pbx: Pbx, label: str, named_temp: bool = False) -> flo
     else:
         report = scan(vault, "centrala", sleep=lambda _: None)
     took = time.perf_counter() - t
+    cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_now().items()}
+    print(f"{label}: CPU seconds in a scan of {took:.2f} s: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
     expected = sum(1 for p in pbx.spool.rglob("*") if p.is_file())
     assert report.stored == expected and not report.skipped, report
     _smoke.check_vault(vault)  # the store check and `audit verify`, after the timing
     vault.close()
     return took
+
+
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far: the intake's thread, its whole process, and each side process
+    (`kustosz.side_process`) — where a scan's two cores go."""
+    out = {"intake thread": time.thread_time(), "intake process": time.process_time()}
+    tick = os.sysconf("SC_CLK_TCK")
+    for kind in side_process.TASKS:
+        for pid in side_process.pids(kind):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            out[f"side {kind}"] = (int(stat[11]) + int(stat[12])) / tick  # utime + stime
+    return out
 
 
 def timed_floor(tmp: Path, pbx: Pbx, label: str) -> float:
