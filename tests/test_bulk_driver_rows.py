@@ -128,3 +128,36 @@ assert _CORE_TIME is not None
                                                timezone(timedelta(hours=-11, minutes=-30))])))
 def test_a_time_is_written_as_the_dialects_text(at: datetime) -> None:
     assert _utc_text(at) == _CORE_TIME(at)
+
+
+def test_what_the_driver_cannot_take_as_it_is_goes_core_s_way(sqlite_vault: Vault) -> None:
+    """Found by attacking the change: JSON's own null and SQL's null() are the JSON type's to
+    decide (the text 'null'; SQL NULL, which this NOT NULL column refuses); a key naming no
+    column, or rows of one length naming other columns, leave the rows to Core."""
+    from sqlalchemy import JSON, null
+    from sqlalchemy.exc import IntegrityError
+
+    from kustosz.db.calls import PhoneCdrRecord
+
+    table = table_of(PhoneCdrRecord)
+    with sqlite_vault.transaction() as s:
+        sid = add_source(s, sqlite_vault.policy, "kamera-wejscie", "camera", "test").id
+    at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+    def row(uid: str, record: object) -> dict[str, object]:
+        return {"source_id": sid, "uniqueid": uid, "recordingfile": "Żółć 😀.wav",
+                "start_at": at, "read_at": at, "record": record}
+
+    with sqlite_vault.transaction() as s:
+        insert_many(s, table, [row("json-null", JSON.NULL)])
+    with pytest.raises(IntegrityError, match="NOT NULL"), sqlite_vault.transaction() as s:
+        insert_many(s, table, [row("sql-null", null())])
+    with sqlite_vault.transaction() as s:
+        assert driver_rows(s, table, [{**row("extra", {}), "no_such_column": 1}]) is None
+        other = {k: v for k, v in row("other", {}).items() if k != "read_at"}
+        assert driver_rows(s, table, [row("one", {}), {**other, "id": 99}]) is None
+        assert driver_rows(s, table, [{}]) is None
+    with sqlite_vault.reading() as s:
+        got = s.execute(text("SELECT uniqueid, typeof(record), record FROM phone_cdr_records"
+                             )).all()
+    assert [tuple(r) for r in got] == [("json-null", "text", "null")]

@@ -75,19 +75,26 @@ def driver_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     bench/README.md, calls). None elsewhere, or where a column the rows leave out has a
     default computed in Python (Core computes those; a statement of the driver would leave
     them empty): then Core writes them."""
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite" or table.schema is not None:
         return None
     names = list(rows[0])
+    # Only rows naming columns by their own names (Core also takes a column's key, and
+    # leaves out a key that names no column), none left to a default computed in Python.
+    if not names or any(n not in table.c or table.c[n].name != n for n in names):
+        return None
     if any(c.default is not None and c.name not in names for c in table.columns):
         return None
     if any(len(row) != len(names) for row in rows):
         return None  # rows naming different columns: Core's way
-    values = itemgetter(*names)  # a row's values at C speed; a name missing raises KeyError
+    values = itemgetter(*names)  # a row's values at C speed
     convert = [(i, f) for i, f in enumerate(sqlite_values(session, table, names))
                if f is not None]
     out: list[tuple[Any, ...]] = []
     for row in rows:
-        got = values(row)
+        try:
+            got = values(row)
+        except KeyError:  # as many columns, other ones: Core's way (which refuses it)
+            return None
         if convert:
             got = list(got) if len(names) > 1 else [got]
             for i, f in convert:
@@ -121,9 +128,11 @@ def sqlite_values(session: Session, table: Table, names: Sequence[str]
 
 
 def _json_text(fallback: Callable[[Any], Any] | None, value: Any) -> Any:
-    if value is None:  # JSON's null or SQL's NULL: the type's own setting decides
-        return fallback(value) if fallback is not None else None
-    return json.dumps(value)
+    if type(value) is dict or type(value) is list:  # what the project's JSON columns hold
+        return json.dumps(value)
+    # None (JSON's null or SQL's NULL by the type's setting), JSON.NULL, null(), scalars:
+    # the type's own processor decides, as Core would.
+    return fallback(value) if fallback is not None else value
 
 
 def _utc_text(value: datetime | None) -> str | None:

@@ -64,7 +64,9 @@ NEWCDR_COLUMNS = ("peeraccount", "linkedid", "sequence")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # What cdr_csv always writes; read without strptime (a third of a large Master.csv's reading
 # time). Anything else still goes through strptime, which decides what it accepts.
-_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z")
+# Hours 00-23 only: Python 3.14's fromisoformat reads "24:00:00" as the next day's midnight,
+# which strptime refuses.
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}\Z")
 # "<epoch>.<n>", after "<systemname>-" when asterisk.conf sets a systemname.
 _UNIQUEID = re.compile(r"^(?:[^\s\",]+-)?\d+\.\d+\Z")
 _UINT = re.compile(r"^\d+\Z")
