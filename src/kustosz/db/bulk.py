@@ -111,7 +111,7 @@ def sqlite_values(session: Session, table: Table, names: Sequence[str]
     time of `UTCDateTime` as SQLAlchemy's SQLite dialect writes it (naive UTC, microseconds
     always: the text sorts and compares as the dialect's own), JSON by `json.dumps` as the
     dialect's default serializer, anything else by SQLAlchemy's own processor for its type.
-    The same values either way: tests/test_bulk_insert.py compares them."""
+    The same values either way: tests/test_bulk_driver_rows.py compares them."""
     dialect = session.get_bind().dialect
     out: list[Callable[[Any], Any] | None] = []
     for name in names:

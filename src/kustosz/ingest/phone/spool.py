@@ -75,7 +75,7 @@ def stable(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
 
 def item_hash(key: str, relpath: str) -> str:
     """Names a spool file in the index without writing its path (which holds numbers)."""
-    return hmac.new(key.encode(), relpath.encode(), hashlib.sha256).hexdigest()
+    return item_hashes(key, (relpath,))[relpath]
 
 
 def item_hashes(key: str, relpaths: Iterable[str]) -> dict[str, str]:
