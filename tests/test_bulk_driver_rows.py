@@ -161,3 +161,33 @@ def test_what_the_driver_cannot_take_as_it_is_goes_core_s_way(sqlite_vault: Vaul
         got = s.execute(text("SELECT uniqueid, typeof(record), record FROM phone_cdr_records"
                              )).all()
     assert [tuple(r) for r in got] == [("json-null", "text", "null")]
+
+
+def test_times_remembered_per_statement_keep_the_twice_happening_hour_apart(
+        sqlite_vault: Vault) -> None:
+    """The driver's path turns each distinct time of a statement into text once; the autumn
+    hour's two readings in one zone (02:30 before and after the clocks go back) compare and
+    hash equal in Python, and must still be stored as the two instants they are — and one
+    instant written in three zones as one text."""
+    with sqlite_vault.transaction() as s:
+        sid = add_source(s, sqlite_vault.policy, "kamera-wejscie", "camera", "test").id
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=WARSAW)  # 00:30 UTC, summer time
+    second = first.replace(fold=1)  # 01:30 UTC, winter time
+    assert first == second and hash(first) == hash(second)
+    same = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    starts = [first, second, first, same, same.astimezone(WARSAW),
+              same.astimezone(timezone(timedelta(hours=-3)))]
+    for tag in ("core", "driver"):
+        rows = _rows(sid, tag, len(starts))
+        for row, start in zip(rows, starts, strict=True):
+            row["start_at"] = row["end_at"] = row["ingested_at"] = start
+        with sqlite_vault.transaction() as s:
+            if tag == "core":
+                s.execute(insert(table_of(Recording)), rows)
+            else:
+                inserted_ids(s, table_of(Recording), rows, "storage_key")
+    core, driver = _read_back(sqlite_vault, "core"), _read_back(sqlite_vault, "driver")
+    assert driver == core
+    assert [r[2] for r in driver] == ["2026-10-25 00:30:00.000000", "2026-10-25 01:30:00.000000",
+                                      "2026-10-25 00:30:00.000000"] + [
+                                          "2026-10-25 01:30:00.000000"] * 3

@@ -36,6 +36,7 @@ from kustosz.errors import KustoszError
 TASKS = {
     "copy": "kustosz.storage.local_copier:copy_chunk",
     "phone-facts": "kustosz.ingest.phone.facts_chunk:facts_chunk",
+    "phone-cdr": "kustosz.ingest.phone.cdr_rows:cdr_span",
 }
 
 

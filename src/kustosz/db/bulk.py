@@ -119,7 +119,7 @@ def sqlite_values(session: Session, table: Table, names: Sequence[str]
         # The dialect's own form of the type (SQLite's DATETIME, JSON...): its processor.
         processor = kind.dialect_impl(dialect).bind_processor(dialect)
         if isinstance(kind, UTCDateTime):
-            out.append(_utc_text)
+            out.append(_remembered(_utc_text))
         elif isinstance(kind, JSON) and dialect._json_serializer is None:
             out.append(partial(_json_text, processor))
         else:
@@ -133,6 +133,23 @@ def _json_text(fallback: Callable[[Any], Any] | None, value: Any) -> Any:
     # None (JSON's null or SQL's NULL by the type's setting), JSON.NULL, null(), scalars:
     # the type's own processor decides, as Core would.
     return fallback(value) if fallback is not None else value
+
+
+def _remembered(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` of times remembering its answers for the rows of one statement: a batch's
+    rows share their times (the intake's now in every row, a call's start in its recording's
+    row and its call's), each turned into text once. Keyed with the fold too: two readings
+    of the hour that happens twice, in one zone, compare (and hash) equal."""
+    known: dict[tuple[Any, int], Any] = {}
+
+    def remembered(value: Any) -> Any:
+        key = (value, getattr(value, "fold", 0))
+        try:
+            return known[key]
+        except KeyError:
+            text = known[key] = convert(value)
+            return text
+    return remembered
 
 
 def _utc_text(value: datetime | None) -> str | None:

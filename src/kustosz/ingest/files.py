@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,8 @@ from kustosz.index.expiry import expiry_of
 from kustosz.index.sources import get_source
 from kustosz.ingest import intake_errors as refuse
 from kustosz.ingest.copies import AWAY, AWAY_PL, Copies, buffer_of
+from kustosz.ingest.keys import storage_key as storage_key  # index_batch takes it here
+from kustosz.ingest.keys import storage_keys
 from kustosz.ingest.marking import _hold_late, _mark_stored
 from kustosz.ingest.sound_first import SoundFirst, drop_rows
 from kustosz.ingest.undo import mark_orphans as _mark_orphans
@@ -61,11 +62,6 @@ log = logging.getLogger(__name__)
 
 def queue_of(vault: Vault) -> UploadQueue:
     return of(vault)
-
-
-def storage_key(source: Source, start: datetime, suffix: str) -> str:
-    day = start.astimezone(UTC)
-    return f"{source.name}/{day:%Y/%m/%d}/{day:%H%M%S}-{uuid.uuid4().hex[:12]}{suffix.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +120,7 @@ def ingest_file(vault: Vault, source_name: str, path: Path, start: datetime,
         raise refuse.no_such_file(path)
     hook: OnStored | None = None
     if on_stored is not None:
-        one = on_stored
-
+        one = on_stored  # a name mypy knows is not None inside the hook
         def hook(s: Session, done: list[Stored]) -> None:
             one(s, s.get_one(Recording, done[0].id))
     (result,) = ingest_batch(vault, source_name, [item], actor=actor, audit_it=audit_it,
@@ -222,7 +217,7 @@ def _begin(vault: Vault, source_name: str, given: list[Item], checks: SoundFirst
         source = get_source(s, source_name)
         if not source.enabled and not allow_disabled:
             raise refuse.source_disabled(source_name)
-        keys = [storage_key(source, it.start, it.path.suffix) for it in given]
+        keys = storage_keys(source, [(it.start, it.path.suffix) for it in given])
         expiries = [expiry_of(source, it.start + lag, vault.policy)
                     for it, lag in zip(given, behind, strict=True)]
         # Every column with a default named (session's too): SQLite's driver takes them.

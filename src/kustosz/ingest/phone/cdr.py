@@ -235,8 +235,10 @@ def read_cdr(
     tz: ZoneInfo = WARSAW,
     utc: bool = False,
     start_offset: int = 0,
+    end_offset: int | None = None,
 ) -> tuple[list[CallRecord], list[CdrError], int]:
-    """Read the complete lines of ``path`` from byte ``start_offset`` on.
+    """Read the complete lines of ``path`` from byte ``start_offset`` on (up to
+    ``end_offset``, a line's start, if given: the lines from there on are left).
 
     Returns the records, the errors of the lines that could not be read (each bad line is
     skipped, and reading goes on), and the offset to pass next time. A last line without its
@@ -275,7 +277,7 @@ def read_cdr(
                 )
         offset = start_offset
         for lineno, raw in enumerate(stream, start=1):
-            if not raw.endswith(b"\n"):
+            if not raw.endswith(b"\n") or (end_offset is not None and offset >= end_offset):
                 break
             line_offset = offset
             offset += len(raw)

@@ -62,7 +62,12 @@ from kustosz.ingest.phone.facts import (
     paired,
 )
 from kustosz.ingest.phone.format_checks import FormatChecks
-from kustosz.ingest.phone.records import CdrIndex, keep_records, read_new_records
+from kustosz.ingest.phone.records import (
+    CdrIndex,
+    keep_records,
+    read_new_records,
+    start_reader,
+)
 from kustosz.ingest.phone.report import ScanReport
 from kustosz.ingest.phone.scope import judge
 from kustosz.ingest.phone.spool import item_hash, item_hashes, look, stable
@@ -172,6 +177,7 @@ class IntakePass:
             progress: Callable[[int, int], None] | None) -> ScanReport:
         cfg = self.cfg
         ensure_state(self.vault, self.source.id)
+        start_reader(self.vault, self.source.id, cfg)
         first = look(cfg.spool_path)
         self.folder_sizes = Counter(rel.rpartition("/")[0] for rel in first.files)
         self.hashes = item_hashes(cfg.item_key, [*first.files, *first.refused])
