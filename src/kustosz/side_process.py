@@ -17,6 +17,7 @@ A child ends when its task pipe closes, that is with its parent.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import queue
@@ -164,6 +165,17 @@ def submit(kind: str, *args: Any) -> Future[Any]:
     Raises `SideGone` if the child is found gone; the future fails with it if the child dies
     before answering."""
     return _child(kind).submit(args)
+
+
+def end(kind: str) -> None:
+    """``kind``'s child killed (it stopped answering): what waits on it fails with `SideGone`,
+    and the next task starts a new one. Only for a kind whose task may be cut anywhere (one
+    that writes nothing a parent's undo must find whole)."""
+    with _lock:
+        child = _children.get(kind)
+    if child is not None:
+        with contextlib.suppress(ProcessLookupError):
+            child.proc.kill()
 
 
 def pids(kind: str) -> list[int]:

@@ -7,9 +7,11 @@ pass to the threads, and nothing is lost."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import time
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -136,3 +138,41 @@ def test_a_helper_killed_mid_pass_leaves_the_rest_to_the_threads(
         vault.close()
     assert chunks[0] >= 2
     assert "the rest of the pass is checked by threads" in caplog.text
+
+
+def test_a_helper_that_stops_answering_is_ended_and_the_threads_go_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    """A helper stopped (SIGSTOP: a debugger, the kernel's freezer) never answers; the pass
+    waits for it no longer than the chunk's deadline, ends it, and checks the rest itself."""
+    monkeypatch.setattr(format_checks, "CHUNK_DEADLINE_S", 0.5)
+    real = side_process.submit
+    stopped: list[int] = []
+
+    def stopping(kind: str, *args: Any) -> Future[Any]:
+        future = real(kind, *args)
+        if kind == "phone-facts" and not stopped:
+            [pid] = side_process.pids(kind)
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        return future
+
+    monkeypatch.setattr(side_process, "submit", stopping)
+    try:
+        vault, _ = scanned(tmp_path, "stopped", "")
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    try:
+        calls, problems = outcome(vault)
+        assert len(calls) == CALLS + 3
+        assert len(problems) == 3, problems
+    finally:
+        vault.close()
+    assert "no answer in 0.5 s" in caplog.text
+    assert "the rest of the pass is checked by threads" in caplog.text
+    deadline = time.monotonic() + 30  # the reader sees the killed child's pipe close
+    while stopped[0] in side_process.pids("phone-facts") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stopped and stopped[0] not in side_process.pids("phone-facts")

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 FROM_FILES = 256  # a pass this long is checked ahead in the side process
 CHUNK_FILES = 128  # files a task
 AHEAD_FILES = 4096  # checks sent beyond the batch being taken (what a cut pass wastes)
+# A chunk's checks take milliseconds; a helper that has not answered one in this long is
+# stopped (SIGSTOP, a debugger, swapped out) or stuck: it is ended, and the pass goes on by
+# threads, with a new helper for the next pass.
+CHUNK_DEADLINE_S = 60.0
 # Files read for their format check at once, where the intake checks them itself: an open on
 # a busy disk waits in the kernel far longer than the Python around it, and the waits overlap.
 PARSE_WORKERS = 8
@@ -96,7 +100,11 @@ class FormatChecks:
     def _receive(self) -> None:
         chunk, future = self.chunks.popleft()
         try:
-            outcomes = future.result()
+            outcomes = future.result(timeout=CHUNK_DEADLINE_S)
+        except TimeoutError:
+            side_process.end("phone-facts")
+            self._fail(TimeoutError(f"no answer in {CHUNK_DEADLINE_S:g} s"))
+            return
         except (side_process.SideGone, RuntimeError) as exc:
             self._fail(exc)
             return

@@ -138,7 +138,11 @@ def _read_rows(path: Path, offset: int, *, tz: ZoneInfo, utc: bool, source_id: i
         try:
             values, more_errors, end = later.result(
                 timeout=time.monotonic() - began + SIDE_SLACK_S)
-        except (TimeoutError, RuntimeError, side_process.SideGone) as exc:
+        except TimeoutError:
+            side_process.end("phone-cdr")  # stuck: the next pass starts a new one
+            log.warning("the call records' process did not read %s in time; read here",
+                        path.name)
+        except (RuntimeError, side_process.SideGone) as exc:
             log.warning("the call records' process did not read %s (%s); read here",
                         path.name, exc)
         else:
