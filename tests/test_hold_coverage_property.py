@@ -1,5 +1,6 @@
 """The SQL that decides "a hold covers this item" (used by the sweep and by disk pressure)
-agrees with the plain rule of R2.3 on many random cases: a range hold covers an item of one of
+and its Python reading (`holds.coverage.covering`) agree with the plain rule of R2.3 on many
+random cases: a range hold covers an item of one of
 its sources whose [start, end] touches the hold's closed range; an item hold covers its items;
 released holds cover nothing."""
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from kustosz.custody.holds import covered_by_active_hold
 from kustosz.db.models import Hold, HoldItem, HoldSource, Recording
+from kustosz.holds.coverage import HoldFacts, ItemFacts, covering
 from kustosz.index.sources import add_source
 from kustosz.vault import Vault
 
@@ -77,3 +79,13 @@ def test_sql_coverage_matches_rule(shared: Vault, items: list, holds: list) -> N
             if by_range or n in hold_items:
                 expected.add(ids[n])
     assert got == expected
+    # The Python reading (the sweep's check against the audit log's holds) agrees too.
+    facts = [HoldFacts(hid, frozenset(hold_sources),
+                       frozenset(ids[i] for i in hold_items if i < len(ids)),
+                       T0 + timedelta(minutes=start), T0 + timedelta(minutes=start + length),
+                       T0 if released else None)
+             for hid, (hold_sources, start, length, hold_items, released) in enumerate(holds, 1)]
+    in_memory = {rid for rid, (src, start, length) in zip(ids, items, strict=True)
+                 if covering(facts, ItemFacts(rid, src, T0 + timedelta(minutes=start),
+                                              T0 + timedelta(minutes=start + length)))}
+    assert in_memory == expected
